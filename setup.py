@@ -1,0 +1,18 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="twisted-bazaar",
+    version="0.1.0",
+    description="A peer-to-peer market on Twisted: tracker, buyers and sellers "
+    "as twistd daemons.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["twisted_bazaar", "twisted_bazaar.*"])
+    + ["twisted.plugins"],
+    install_requires=["twisted>=22.10", "attrs>=22.1"],
+    extras_require={
+        "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6"],
+    },
+    entry_points={"console_scripts": []},
+)

@@ -1,0 +1,239 @@
+"""
+One connection: netstring framing, decoding, keepalive and the limits that
+protect the process from a single peer.
+
+A :class:`Link` knows nothing of routing or trade.  It turns bytes into
+messages and hands them to its owner (a node, the node's tracker session,
+or the tracker), and it answers the questions every connection has to
+answer the same way: a broken frame closes the link, a message that does
+not decode is answered with ``error{wtf}``, a ping gets a pong, and a peer
+that never introduces itself or falls silent is dropped.
+"""
+
+from twisted.internet.error import ConnectionDone
+from twisted.logger import Logger
+from twisted.protocols.basic import (
+    IncompleteNetstring,
+    NetstringParseError,
+    NetstringReceiver,
+)
+
+from twisted_bazaar import wire
+
+#: Default largest netstring payload accepted or sent, in bytes.
+DEFAULT_FRAME_LIMIT = 64 * 1024
+#: Default seconds a new connection may take to say thisisme.
+DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+#: Default seconds of silence after which a link is pinged.
+DEFAULT_PING_INTERVAL = 10.0
+#: A link silent for this many ping intervals is dead.
+DEAD_AFTER_INTERVALS = 3
+#: Default errors a peer may earn in ERROR_WINDOW seconds before it is cut.
+DEFAULT_ERROR_LIMIT = 20
+ERROR_WINDOW = 60.0
+
+
+class LinkSettings:
+    """
+    The tunables every link of one process shares.
+
+    A plain object rather than per-link arguments, so a node can build many
+    links cheaply and a test can change one value.
+    """
+
+    def __init__(
+        self,
+        frame_limit=DEFAULT_FRAME_LIMIT,
+        handshake_timeout=DEFAULT_HANDSHAKE_TIMEOUT,
+        ping_interval=DEFAULT_PING_INTERVAL,
+        error_limit=DEFAULT_ERROR_LIMIT,
+        verbose=False,
+    ):
+        self.frame_limit = frame_limit
+        self.handshake_timeout = handshake_timeout
+        self.ping_interval = ping_interval
+        self.error_limit = error_limit
+        self.verbose = verbose
+
+
+class Link(NetstringReceiver):
+    """
+    A framed, decoded connection to one peer.
+
+    The owner provides ``linkMade(link)``, ``messageReceived(link, message)``
+    and ``linkLost(link, reason)``.  Pings, pongs and undecodable input never
+    reach it.
+
+    @ivar peer_id: the peer's id once the owner has called L{identified},
+        else None.
+    @ivar inbound: True when the peer connected to us.
+    """
+
+    log = Logger()
+
+    def __init__(self, owner, clock, settings, inbound):
+        self.owner = owner
+        self.clock = clock
+        self.settings = settings
+        self.MAX_LENGTH = settings.frame_limit
+        self.inbound = inbound
+        self.peer_id = None
+        self.closing = False
+        self._handshake_call = None
+        self._keepalive_call = None
+        self._last_heard = 0.0
+        self._nonce = 0
+        self._errors = []
+
+    # -- life cycle -------------------------------------------------------
+
+    def connectionMade(self):
+        self._last_heard = self.clock.seconds()
+        if self.settings.handshake_timeout:
+            self._handshake_call = self.clock.callLater(
+                self.settings.handshake_timeout, self._handshakeExpired
+            )
+        self.owner.linkMade(self)
+
+    def connectionLost(self, reason=ConnectionDone()):
+        self.closing = True
+        for call in (self._handshake_call, self._keepalive_call):
+            if call is not None and call.active():
+                call.cancel()
+        self._handshake_call = self._keepalive_call = None
+        self.owner.linkLost(self, reason)
+
+    def identified(self, peer_id):
+        """The owner accepted the peer's introduction: stop the handshake
+        clock and start watching for silence."""
+        self.peer_id = peer_id
+        if self._handshake_call is not None and self._handshake_call.active():
+            self._handshake_call.cancel()
+        self._handshake_call = None
+        if self.settings.ping_interval and self._keepalive_call is None:
+            self._keepalive_call = self.clock.callLater(
+                self.settings.ping_interval, self._keepalive
+            )
+
+    def close(self, reason=None):
+        """Flush what was written, then close.  Idempotent."""
+        if self.closing:
+            return
+        if reason:
+            self.log.info("closing link to {peer}: {reason}", peer=self.describe(),
+                          reason=reason)
+        self.closing = True
+        self.transport.loseConnection()
+
+    def disconnect(self, reason=None):
+        """Say ``dc``, then close: the polite way to leave."""
+        self.send(wire.Dc())
+        self.close(reason)
+
+    def refuse(self, code, info):
+        """Answer with an error and close: for peers we will not keep."""
+        self.send(wire.Error(code, info))
+        self.close(f"{code}: {info}")
+
+    def describe(self):
+        """A short name for logs: the peer's id if known, and its address."""
+        address = self.transport.getPeer() if self.transport else None
+        where = f"{getattr(address, 'host', '?')}:{getattr(address, 'port', '?')}"
+        return f"node {self.peer_id} at {where}" if self.peer_id is not None else where
+
+    # -- receiving ---------------------------------------------------------
+
+    def dataReceived(self, data):
+        if self.closing:
+            return
+        self._remainingData += data
+        while self._remainingData and not self.closing:
+            try:
+                self._consumeData()
+            except IncompleteNetstring:
+                break
+            except NetstringParseError as e:
+                self.log.warn("broken netstring from {peer}: {reason}",
+                              peer=self.describe(), reason=e)
+                self._remainingData = b""
+                self.close()
+                break
+
+    def stringReceived(self, data):
+        if self.closing:
+            return
+        self._last_heard = self.clock.seconds()
+        try:
+            message = wire.decode(data)
+        except wire.ProtocolError as e:
+            if self.settings.verbose:
+                self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
+                              info=e.info)
+            self.protocolError(e.code, e.info, answer=e.answerable)
+            return
+        if self.settings.verbose:
+            self.log.info("<- {peer} {message}", peer=self.describe(),
+                          message=data.decode("utf-8"))
+        if type(message) is wire.Ping:
+            if self.peer_id is not None:
+                self.send(wire.Pong(message.nonce))
+            else:
+                self.protocolError("wtf", "say thisisme before ping", close=True)
+            return
+        if type(message) is wire.Pong:
+            return
+        self.owner.messageReceived(self, message)
+
+    def protocolError(self, code, info, answer=True, close=False):
+        """
+        The peer sent something wrong: answer it (unless it was an error
+        itself), and cut the peer off if it closes or keeps doing so.
+        """
+        if answer:
+            self.send(wire.Error(code, info))
+        now = self.clock.seconds()
+        self._errors = [t for t in self._errors if t > now - ERROR_WINDOW]
+        self._errors.append(now)
+        if close:
+            self.close(f"{code}: {info}")
+        elif len(self._errors) > self.settings.error_limit:
+            self.close(f"{len(self._errors)} bad messages in {ERROR_WINDOW:g} s")
+
+    # -- sending ------------------------------------------------------------
+
+    def send(self, message):
+        """Encode and send one message; a closing link drops it quietly."""
+        if self.closing or self.transport is None:
+            return
+        data = wire.encode(message)
+        if len(data) > self.settings.frame_limit:
+            self.log.error("not sending {type} to {peer}: {size} bytes is over the "
+                           "frame limit", type=message.TYPE, peer=self.describe(),
+                           size=len(data))
+            return
+        if self.settings.verbose:
+            self.log.info("-> {peer} {message}", peer=self.describe(),
+                          message=data.decode("utf-8"))
+        self.sendString(data)
+
+    # -- timers ---------------------------------------------------------------
+
+    def _handshakeExpired(self):
+        self._handshake_call = None
+        timeout = self.settings.handshake_timeout
+        self.refuse("notim", f"no thisisme within {timeout:g} s")
+
+    def _keepalive(self):
+        """Ping a quiet peer; drop one silent for too long."""
+        self._keepalive_call = None
+        if self.closing:
+            return
+        interval = self.settings.ping_interval
+        silent = self.clock.seconds() - self._last_heard
+        if silent >= interval * DEAD_AFTER_INTERVALS:
+            self.close(f"silent for {silent:g} s")
+            return
+        if silent >= interval:
+            self._nonce += 1
+            self.send(wire.Ping(self._nonce))
+        self._keepalive_call = self.clock.callLater(interval, self._keepalive)

@@ -1,0 +1,37 @@
+"""
+Parsers for option values, shared by the daemons' flags and the roles'.
+
+Each takes the text a user typed and returns a value, or raises ValueError
+with a reason a user can act on.  Each carries a ``coerceDoc`` for --help.
+"""
+
+
+def seconds(text):
+    """A positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(f"wants a positive number of seconds, not {text!r}")
+    return value
+
+
+seconds.coerceDoc = "Seconds, a positive number."
+
+
+def bounded_int(low, high=None):
+    """A parser for a whole number from low to high (no upper bound if None)."""
+    bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"wants a whole number {bound}, not {text!r}")
+        if value < low or (high is not None and value > high):
+            raise ValueError(f"wants a whole number {bound}, not {value}")
+        return value
+
+    parse.coerceDoc = f"A whole number {bound}."
+    return parse

@@ -1,0 +1,151 @@
+"""
+The seller role: answers searches for what it has, holds a unit for the
+buyer who asked, and sells each buy id exactly once.
+"""
+
+import attr
+from twisted.logger import Logger
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.parsing import seconds
+from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
+
+#: Default seconds a unit stays reserved for a buyer after its search.
+DEFAULT_LEASE = 10.0
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Sale:
+    """One line of the seller's ledger."""
+
+    buy_id: int
+    item: str
+    buyer: int
+    time: float
+
+
+class Seller(Role):
+    """
+    @ivar stock: item -> units not yet sold (reserved units included).
+    @ivar ledger: buy id -> L{Sale}; a repeated buy id is answered from here.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, stock, lease=DEFAULT_LEASE):
+        super().__init__(node)
+        self.stock = dict(stock)
+        self.lease = lease
+        self.ledger = {}
+        self._reservations = {}
+        self._held = {}
+
+    def free(self, item):
+        """Units of item that nobody holds a reservation for."""
+        return self.stock.get(item, 0) - self._held.get(item, 0)
+
+    # -- searches ------------------------------------------------------------
+
+    def searchReceived(self, search):
+        item, buyer = search.item, search.return_path[0]
+        key = (buyer, item)
+        lease = self._reservations.get(key)
+        if lease is not None:
+            lease.reset(self.lease)
+        elif self.free(item) > 0:
+            self._held[item] = self._held.get(item, 0) + 1
+            self._reservations[key] = self.node.clock.callLater(
+                self.lease, self._release, key)
+        else:
+            return
+        node = self.node
+        if buyer in node.links:
+            path = (node.id, buyer)
+        else:
+            path = search.return_path[::-1]
+        node.route(wire.Reply(search.id, item, path, node.id, node.host, node.port))
+
+    def _release(self, key):
+        """A reservation lapsed, or was used: the unit is free again."""
+        call = self._reservations.pop(key, None)
+        if call is None:
+            return
+        if call.active():
+            call.cancel()
+        item = key[1]
+        self._held[item] -= 1
+        if not self._held[item]:
+            del self._held[item]
+
+    # -- buys ------------------------------------------------------------------
+
+    def delivered(self, message):
+        if type(message) is wire.Buy:
+            self._sell(message)
+
+    def _sell(self, buy):
+        back = buy.path[::-1]
+        sale = self.ledger.get(buy.id)
+        if sale is None:
+            buyer, item = buy.path[0], buy.item
+            if (buyer, item) in self._reservations:
+                self._release((buyer, item))
+            elif self.free(item) <= 0:
+                self.node.route(wire.Error("soldout", f"no {item} left to sell",
+                                           buy.id, back))
+                return
+            self.stock[item] -= 1
+            sale = self.ledger[buy.id] = Sale(buy.id, item, buyer,
+                                              self.node.clock.seconds())
+            self.log.info("sold {item} to {buyer} ({left} left)", item=item,
+                          buyer=buyer, left=self.stock[item])
+        self.node.route(wire.BuyOK(buy.id, sale.item, back))
+
+    def nodeStopping(self):
+        for key in list(self._reservations):
+            self._release(key)
+
+
+def parseSell(text):
+    """``ITEM=COUNT`` -> (item, count), with a reason for bad input."""
+    item, sep, count = text.partition("=")
+    if not sep or not item:
+        raise ValueError(f"wants ITEM=COUNT, not {text!r}")
+    if len(item.encode("utf-8")) > wire.MAX_ITEM_BYTES:
+        raise ValueError(f"item name longer than {wire.MAX_ITEM_BYTES} bytes")
+    try:
+        units = int(count)
+    except ValueError:
+        raise ValueError(f"{item}= wants a whole number of units, not {count!r}")
+    if units < 0:
+        raise ValueError(f"{item}= cannot be negative ({units})")
+    return item, units
+
+
+@implementer(IPlugin, IRolePlugin)
+class SellerPlugin:
+    """The ``seller`` role, as twistd and the simulator find it."""
+
+    name = "seller"
+    description = "sell the units given with --sell"
+    options = (
+        RoleOption("sell", "ITEM=COUNT to offer (repeatable)", parseSell,
+                   repeatable=True),
+        RoleOption("lease", "seconds a unit stays reserved for a buyer",
+                   seconds, DEFAULT_LEASE),
+    )
+
+    def configure(self, config):
+        stock = {}
+        for item, units in config["sell"]:
+            if item in stock:
+                raise ValueError(f"--sell names {item} twice")
+            stock[item] = units
+        if not stock:
+            raise ValueError("the seller role needs at least one --sell ITEM=COUNT")
+        return {"stock": stock, "lease": config["lease"]}
+
+    def build(self, node, settings):
+        return Seller(node, **settings)

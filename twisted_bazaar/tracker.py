@@ -1,0 +1,150 @@
+"""
+The tracker: hands out node ids and introduces nodes to each other.
+
+It never sees a search or a sale.  :class:`Registry` is the table of live
+nodes, plain state with no I/O; :class:`Tracker` answers the links of
+:class:`TrackerFactory` from it.  Liveness (pings, silence) is the links'
+business: a node whose link closes, for any reason, leaves the table.
+"""
+
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+
+from twisted_bazaar import wire
+from twisted_bazaar.link import Link, LinkSettings
+
+#: Node ids are non-negative and below this.
+ID_SPACE = 2**31
+#: Default port the tracker listens on, and nodes look for it on.
+DEFAULT_TRACKER_PORT = 7700
+#: Random draws tried before a full scan when picking a node to introduce.
+_PICK_TRIES = 16
+
+
+class Registry:
+    """
+    The live table: id -> (host, port), with O(1) random picks so that a
+    tracker of ten thousand nodes stays cheap.
+    """
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.nodes = {}
+        self._order = []
+        self._index = {}
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def join(self, wanted, host, port):
+        """Add a node; it keeps ``wanted`` as its id when that is valid and
+        free, else it gets a new random id.  Returns the id."""
+        node_id = wanted
+        if not 0 <= node_id < ID_SPACE or node_id in self.nodes:
+            node_id = self.rng.randrange(ID_SPACE)
+            while node_id in self.nodes:
+                node_id = self.rng.randrange(ID_SPACE)
+        self.nodes[node_id] = (host, port)
+        self._index[node_id] = len(self._order)
+        self._order.append(node_id)
+        return node_id
+
+    def leave(self, node_id):
+        if node_id not in self.nodes:
+            return
+        del self.nodes[node_id]
+        slot = self._index.pop(node_id)
+        last = self._order.pop()
+        if last != node_id:
+            self._order[slot] = last
+            self._index[last] = slot
+
+    def pick(self, asker, exclude=()):
+        """A random live node other than ``asker`` and, if possible, not one
+        of ``exclude``.  Returns (id, host, port), or None if there is no
+        other node."""
+        order = self._order
+        unwanted = set(exclude)
+        unwanted.add(asker)
+        for _ in range(_PICK_TRIES if len(order) > 1 else 0):
+            candidate = order[self.rng.randrange(len(order))]
+            if candidate not in unwanted:
+                return (candidate,) + self.nodes[candidate]
+        fresh = [n for n in order if n not in unwanted]
+        others = fresh or [n for n in order if n != asker]
+        if not others:
+            return None
+        candidate = self.rng.choice(others)
+        return (candidate,) + self.nodes[candidate]
+
+
+class Tracker:
+    """Answers tracker links: registration, introductions, departures."""
+
+    log = Logger()
+
+    def __init__(self, clock, rng, settings=None):
+        self.clock = clock
+        self.registry = Registry(rng)
+        self.settings = settings or LinkSettings()
+        self.links = {}
+
+    def linkMade(self, link):
+        pass
+
+    def linkLost(self, link, reason):
+        node_id = link.peer_id
+        if node_id is not None and self.links.get(node_id) is link:
+            del self.links[node_id]
+            self.registry.leave(node_id)
+            self.log.info("node {id} left ({n} live)", id=node_id, n=len(self.registry))
+
+    def messageReceived(self, link, message):
+        kind = type(message)
+        if kind is wire.Error:
+            self.log.info("{peer} says {code}: {info}", peer=link.describe(),
+                          code=message.code, info=message.info)
+        elif link.peer_id is None:
+            if kind is wire.ThisIsMe:
+                self._register(link, message)
+            else:
+                link.protocolError("wtf", f"say thisisme before {message.TYPE}",
+                                   close=True)
+        elif kind is wire.NodeReq:
+            self._introduce(link, message)
+        elif kind is wire.ThisIsMe:
+            if message.id != link.peer_id:
+                link.protocolError("wtf", f"you are node {link.peer_id}", close=True)
+        elif kind is wire.Dc:
+            link.close("node said dc")
+        else:
+            link.protocolError("wtf", f"the tracker does not handle {message.TYPE}")
+
+    def _register(self, link, hello):
+        host = hello.host or getattr(link.transport.getPeer(), "host", "")
+        node_id = self.registry.join(hello.id, host, hello.port)
+        self.links[node_id] = link
+        link.identified(node_id)
+        link.send(wire.ThisIsYou(node_id, hello.port))
+        self.log.info("node {id} joined from {host}:{port} ({n} live)", id=node_id,
+                      host=host, port=hello.port, n=len(self.registry))
+
+    def _introduce(self, link, request):
+        found = self.registry.pick(link.peer_id, request.exclude)
+        if found is None:
+            link.send(wire.NodeReply(-1, "", 0))
+        else:
+            link.send(wire.NodeReply(*found))
+
+
+class TrackerFactory(Factory):
+    """Listening factory of the tracker daemon."""
+
+    noisy = False
+
+    def __init__(self, tracker):
+        self.tracker = tracker
+
+    def buildProtocol(self, addr):
+        return Link(self.tracker, self.tracker.clock, self.tracker.settings,
+                    inbound=True)
