@@ -83,7 +83,7 @@ class ListeningService(Service):
     def _failed(self, reason):
         self.log.critical("{what} cannot listen: {why}", what=self.what,
                           why=reason.getErrorMessage())
-        if self.reactor.running:
+        if getattr(self.reactor, "running", False):
             self.reactor.stop()
 
     def stopService(self):

@@ -1,0 +1,295 @@
+"""
+An in-memory network of real nodes on a fake clock, for tests (yours too).
+
+Nothing here opens a socket or reads the wall clock.  :class:`MemoryNetwork`
+connects real protocols through in-memory transports that deliver each
+write after a (possibly zero) delay on the shared clock, so runs are
+deterministic.  :class:`Market` builds a tracker and nodes on it with the
+very services the daemons use::
+
+    market = Market()
+    seller = market.addNode(seller={"stock": {"apple": 3}})
+    buyer = market.addNode(buyer={"wants": ["apple"]})
+    market.run(10)
+    assert [p.item for p in market.role(buyer, "buyer").bag] == ["apple"]
+
+Role settings are the keyword arguments of the role's ``build`` (see
+:meth:`IRolePlugin.configure`), keyed by role name.
+"""
+
+import random
+
+from twisted.internet import defer, error, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IStreamClientEndpoint,
+    IStreamServerEndpoint,
+    ITransport,
+)
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.node import Node, NodeConfig
+from twisted_bazaar.roles import rolePlugins
+from twisted_bazaar.service import NodeService, trackerService
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
+
+
+@implementer(ITransport)
+class MemoryTransport:
+    """
+    One end of an in-memory connection.  Writes reach the other end's
+    ``dataReceived`` after the network's latency, in order.
+    """
+
+    def __init__(self, network, protocol, host, peer):
+        self.network = network
+        self.protocol = protocol
+        self.host = host
+        self.peer = peer
+        self.other = None
+        self.connected = True
+        self.disconnecting = False
+        self.written = 0
+        self._last_delivery = 0.0
+
+    def getHost(self):
+        return self.host
+
+    def getPeer(self):
+        return self.peer
+
+    def write(self, data):
+        if self.connected and not self.disconnecting and data:
+            self.written += len(data)
+            self._schedule(self.other._receive, data)
+
+    def writeSequence(self, data):
+        self.write(b"".join(data))
+
+    def loseConnection(self):
+        if self.connected and not self.disconnecting:
+            self.disconnecting = True
+            self._schedule(self.network._close, self, error.ConnectionDone())
+
+    def abortConnection(self):
+        if self.connected:
+            self.network._close(self, error.ConnectionAborted())
+
+    def _schedule(self, function, *args):
+        """Deliver after the latency, never before what was sent earlier."""
+        clock = self.network.clock
+        when = max(clock.seconds() + self.network.delay(), self._last_delivery)
+        self._last_delivery = when
+        clock.callLater(when - clock.seconds(), function, *args)
+
+    def _receive(self, data):
+        if self.connected:
+            self.protocol.dataReceived(data)
+
+
+@implementer(IListeningPort)
+class _MemoryPort:
+    def __init__(self, network, address, factory):
+        self.network = network
+        self.address = address
+        self.factory = factory
+
+    def getHost(self):
+        return self.address
+
+    def startListening(self):
+        pass
+
+    def stopListening(self):
+        self.network._listeners.pop((self.address.host, self.address.port), None)
+        return defer.succeed(None)
+
+
+@implementer(IStreamServerEndpoint)
+class MemoryServerEndpoint:
+    def __init__(self, network, host, port=0):
+        self.network = network
+        self.host = host
+        self.port = port
+
+    def listen(self, factory):
+        return defer.succeed(self.network.listen(factory, self.host, self.port))
+
+
+@implementer(IStreamClientEndpoint)
+class MemoryClientEndpoint:
+    def __init__(self, network, from_host, host, port):
+        self.network = network
+        self.from_host = from_host
+        self.host = host
+        self.port = port
+
+    def connect(self, factory):
+        protocol = factory.buildProtocol(IPv4Address("TCP", self.host, self.port))
+        return self.network.connect(self.host, self.port, protocol,
+                                    from_host=self.from_host)
+
+
+class MemoryConnector:
+    """A node's connector on the memory network (see EndpointConnector)."""
+
+    def __init__(self, network, from_host):
+        self.network = network
+        self.from_host = from_host
+
+    def connect(self, host, port, protocol):
+        return self.network.connect(host, port, protocol, from_host=self.from_host)
+
+
+class MemoryNetwork:
+    """
+    Hosts, listening ports and connections, all in memory, on one clock.
+
+    @ivar latency: (low, high) one-way delay in seconds, drawn per write.
+    """
+
+    def __init__(self, clock=None, rng=None, latency=(0.0, 0.0)):
+        self.clock = clock if clock is not None else task.Clock()
+        self.rng = rng if rng is not None else random.Random(0)
+        self.latency = latency
+        self._listeners = {}
+        self._next_port = {}
+        self.connections = []
+
+    def delay(self):
+        low, high = self.latency
+        return low if low == high else self.rng.uniform(low, high)
+
+    def listen(self, factory, host, port=0):
+        if not port:
+            port = self._next_port.get(host, 40000)
+            self._next_port[host] = port + 1
+        if (host, port) in self._listeners:
+            raise error.CannotListenError(host, port, "address in use")
+        listening = _MemoryPort(self, IPv4Address("TCP", host, port), factory)
+        self._listeners[(host, port)] = listening
+        return listening
+
+    def connect(self, host, port, protocol, from_host="client"):
+        """Connect protocol to whatever listens on host:port; the Deferred
+        fires with the protocol once both ends are connected."""
+        d = defer.Deferred()
+        self.clock.callLater(self.delay(), self._complete, host, port, protocol,
+                             from_host, d)
+        return d
+
+    def _complete(self, host, port, protocol, from_host, d):
+        listening = self._listeners.get((host, port))
+        if listening is None:
+            d.errback(Failure(error.ConnectionRefusedError(f"{host}:{port}")))
+            return
+        local_port = self._next_port.get(from_host, 40000)
+        self._next_port[from_host] = local_port + 1
+        client_address = IPv4Address("TCP", from_host, local_port)
+        server_address = listening.address
+        server = listening.factory.buildProtocol(client_address)
+        if server is None:
+            d.errback(Failure(error.ConnectionRefusedError("refused by factory")))
+            return
+        client_end = MemoryTransport(self, protocol, client_address, server_address)
+        server_end = MemoryTransport(self, server, server_address, client_address)
+        client_end.other, server_end.other = server_end, client_end
+        self.connections.append((client_end, server_end))
+        server.makeConnection(server_end)
+        protocol.makeConnection(client_end)
+        d.callback(protocol)
+
+    def _close(self, transport, reason):
+        for end in (transport, transport.other):
+            if end.connected:
+                end.connected = False
+                end.protocol.connectionLost(Failure(reason))
+        pair = (transport, transport.other)
+        for each in (pair, pair[::-1]):
+            if each in self.connections:
+                self.connections.remove(each)
+
+    def cut(self, host):
+        """Break every connection of host at once, as a crash would."""
+        for pair in list(self.connections):
+            for end in pair:
+                if end.host.host == host and end.connected:
+                    self._close(end, error.ConnectionLost())
+
+    def run(self, seconds, step=0.05):
+        """Let virtual time pass, running every timer and delivery due."""
+        end = self.clock.seconds() + seconds
+        while self.clock.seconds() < end:
+            self.clock.advance(min(step, end - self.clock.seconds()))
+        self.clock.advance(0)
+
+
+class Market:
+    """
+    A tracker and any number of nodes on a :class:`MemoryNetwork`, built
+    and started with the daemons' own services.
+    """
+
+    def __init__(self, network=None, seed=0, link_settings=None):
+        self.network = network if network is not None else MemoryNetwork(
+            rng=random.Random(seed))
+        self.clock = self.network.clock
+        self.rng = random.Random(seed + 1)
+        self.link_settings = link_settings or LinkSettings()
+        self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings)
+        self.tracker_host = "tracker"
+        self.tracker_service = trackerService(
+            self.clock, self.tracker,
+            MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))
+        self.tracker_service.startService()
+        self.services = {}
+        self.roles = {}
+        self._count = 0
+
+    def addNode(self, config=None, **roles):
+        """
+        Start a node carrying the given roles, e.g.
+        ``addNode(seller={"stock": {"apple": 2}})``.  Returns the Node; it
+        gets its id from the tracker once the clock runs.
+        """
+        self._count += 1
+        host = f"node{self._count}"
+        config = config or NodeConfig(link=self.link_settings)
+        node = Node(self.clock, random.Random(self.rng.getrandbits(64)),
+                    MemoryConnector(self.network, host), config)
+        plugins = rolePlugins()
+        self.roles[node] = {name: plugins[name].build(node, settings)
+                            for name, settings in roles.items()}
+        service = NodeService(
+            self.clock, node, MemoryServerEndpoint(self.network, host),
+            MemoryClientEndpoint(self.network, host, self.tracker_host,
+                                 DEFAULT_TRACKER_PORT))
+        self.services[node] = service
+        service.startService()
+        return node
+
+    def role(self, node, name):
+        return self.roles[node][name]
+
+    def stop(self, node):
+        """Shut a node down politely (dc on every link)."""
+        d = self.services.pop(node).stopService()
+        self.network.run(5)
+        return d
+
+    def crash(self, node):
+        """Kill a node abruptly: its connections drop without a dc."""
+        service = self.services.pop(node)
+        node.stopping = True
+        service.tracker_client.stopService()
+        self.network.cut(node.host)
+
+    def run(self, seconds):
+        self.network.run(seconds)
+
+    @property
+    def nodes(self):
+        return list(self.services)
