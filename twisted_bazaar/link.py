@@ -48,12 +48,15 @@ class LinkSettings:
         ping_interval=DEFAULT_PING_INTERVAL,
         error_limit=DEFAULT_ERROR_LIMIT,
         verbose=False,
+        stats=None,
     ):
         self.frame_limit = frame_limit
         self.handshake_timeout = handshake_timeout
         self.ping_interval = ping_interval
         self.error_limit = error_limit
         self.verbose = verbose
+        #: If a dict, message type -> number sent, counted by every link.
+        self.stats = stats
 
 
 class Link(NetstringReceiver):
@@ -88,6 +91,10 @@ class Link(NetstringReceiver):
     # -- life cycle -------------------------------------------------------
 
     def connectionMade(self):
+        if self.closing:
+            # Closed while still connecting (the node is stopping): hang up.
+            self.transport.loseConnection()
+            return
         self._last_heard = self.clock.seconds()
         if self.settings.handshake_timeout:
             self._handshake_call = self.clock.callLater(
@@ -123,7 +130,8 @@ class Link(NetstringReceiver):
             self.log.info("closing link to {peer}: {reason}", peer=self.describe(),
                           reason=reason)
         self.closing = True
-        self.transport.loseConnection()
+        if self.transport is not None:
+            self.transport.loseConnection()
 
     def disconnect(self, reason=None):
         """Say ``dc``, then close: the polite way to leave."""
@@ -162,7 +170,6 @@ class Link(NetstringReceiver):
     def stringReceived(self, data):
         if self.closing:
             return
-        self._last_heard = self.clock.seconds()
         try:
             message = wire.decode(data)
         except wire.ProtocolError as e:
@@ -171,6 +178,9 @@ class Link(NetstringReceiver):
                               info=e.info)
             self.protocolError(e.code, e.info, answer=e.answerable)
             return
+        # Only a message that makes sense shows the peer is alive: garbage
+        # must not keep a dead peer's link open.
+        self._last_heard = self.clock.seconds()
         if self.settings.verbose:
             self.log.info("<- {peer} {message}", peer=self.describe(),
                           message=data.decode("utf-8"))
@@ -211,6 +221,9 @@ class Link(NetstringReceiver):
                            "frame limit", type=message.TYPE, peer=self.describe(),
                            size=len(data))
             return
+        stats = self.settings.stats
+        if stats is not None:
+            stats[message.TYPE] = stats.get(message.TYPE, 0) + 1
         if self.settings.verbose:
             self.log.info("-> {peer} {message}", peer=self.describe(),
                           message=data.decode("utf-8"))

@@ -50,7 +50,10 @@ class Membership:
         if not node.host:
             local = link.transport.getHost()
             node.host = getattr(local, "host", "") or ""
-        link.send(wire.ThisIsMe(-1 if node.id is None else node.id, node.port, ""))
+        # Only an explicit --host is advertised; without one the tracker
+        # records the address it sees this connection come from.
+        link.send(wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
+                                node.config.host))
 
     def linkLost(self, link, reason):
         if self.link is link:

@@ -82,7 +82,8 @@ class Node:
         """
         Add a role or other component.  It is told, through whichever of
         these methods it has: ``nodeReady()``, ``linkAdded(peer_id)``,
-        ``linkRemoved(peer_id)``, ``searchReceived(search)``,
+        ``linkRemoved(peer_id)``, ``searchStarted(search)``,
+        ``searchReceived(search)``,
         ``delivered(message)`` and ``nodeStopping()``.
         """
         self.observers.append(observer)
@@ -140,6 +141,7 @@ class Node:
             self.pending.discard(link)
             if not waiter.called:
                 waiter.errback(NotConnected(f"{host}:{port}: {reason.getErrorMessage()}"))
+            self._checkClosed()
 
         self.pending.add(link)
         self.connector.connect(host, port, link).addErrback(failed)
@@ -267,6 +269,7 @@ class Node:
         self._remember(search_id, self.id)
         message = wire.Search(search_id, item, (self.id,),
                               self.config.ttl if ttl is None else ttl)
+        self._tell("searchStarted", message)
         for link in list(self.links.values()):
             link.send(message)
         return search_id

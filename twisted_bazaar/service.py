@@ -85,6 +85,9 @@ class ListeningService(Service):
                           why=reason.getErrorMessage())
         if getattr(self.reactor, "running", False):
             self.reactor.stop()
+        elif hasattr(self.reactor, "callWhenRunning"):
+            # twistd starts services before the reactor runs.
+            self.reactor.callWhenRunning(self.reactor.stop)
 
     def stopService(self):
         super().stopService()

@@ -114,7 +114,7 @@ def makeTrackerService(options):
 
     try:
         endpoint = serverFromString(reactor, options["listen"])
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise SystemExit(f"twistd bazaar-tracker: error: --listen: {e}")
     tracker = Tracker(reactor, random.Random(), options.linkSettings())
     return trackerService(reactor, tracker, endpoint)
@@ -218,7 +218,7 @@ def makeNodeService(options):
     try:
         listen = serverFromString(reactor, options["listen"])
         tracker = clientFromString(reactor, options["tracker"])
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         raise SystemExit(f"twistd bazaar-node: error: bad endpoint: {e}")
     config = NodeConfig(
         host=options["host"],

@@ -64,7 +64,12 @@ class MemoryTransport:
     def write(self, data):
         if self.connected and not self.disconnecting and data:
             self.written += len(data)
-            self._schedule(self.other._receive, data)
+            self.network.bytes_written += len(data)
+            faults = self.network.faults
+            if faults is None:
+                self._schedule(self.other._receive, data)
+            else:
+                faults.deliver(self, data)
 
     def writeSequence(self, data):
         self.write(b"".join(data))
@@ -78,12 +83,18 @@ class MemoryTransport:
         if self.connected:
             self.network._close(self, error.ConnectionAborted())
 
-    def _schedule(self, function, *args):
-        """Deliver after the latency, never before what was sent earlier."""
+    def _schedule(self, function, *args, extra=0.0):
+        """Deliver after the latency, never before what was sent earlier
+        (unless ``extra`` delay is asked for, which lets later writes pass)."""
         clock = self.network.clock
-        when = max(clock.seconds() + self.network.delay(), self._last_delivery)
-        self._last_delivery = when
-        clock.callLater(when - clock.seconds(), function, *args)
+        now = clock.seconds()
+        when = now + self.network.delay()
+        if extra:
+            when += extra
+        else:
+            when = max(when, self._last_delivery)
+            self._last_delivery = when
+        clock.callLater(when - now, function, *args)
 
     def _receive(self, data):
         if self.connected:
@@ -116,7 +127,8 @@ class MemoryServerEndpoint:
         self.port = port
 
     def listen(self, factory):
-        return defer.succeed(self.network.listen(factory, self.host, self.port))
+        return defer.maybeDeferred(self.network.listen, factory, self.host,
+                                   self.port)
 
 
 @implementer(IStreamClientEndpoint)
@@ -144,17 +156,53 @@ class MemoryConnector:
         return self.network.connect(host, port, protocol, from_host=self.from_host)
 
 
+class Faults:
+    """
+    Message-level faults for a MemoryNetwork: each write (one netstring, as
+    the links write whole frames) may be dropped, duplicated or delayed past
+    later writes, each with its own probability.
+    """
+
+    def __init__(self, rng, drop=0.0, dup=0.0, reorder=0.0, reorder_delay=0.05):
+        self.rng = rng
+        self.drop = drop
+        self.dup = dup
+        self.reorder = reorder
+        self.reorder_delay = reorder_delay
+        self.counts = {"dropped": 0, "duplicated": 0, "reordered": 0}
+
+    def deliver(self, transport, data):
+        rng = self.rng
+        if self.drop and rng.random() < self.drop:
+            self.counts["dropped"] += 1
+            return
+        copies = 1
+        if self.dup and rng.random() < self.dup:
+            self.counts["duplicated"] += 1
+            copies = 2
+        for _ in range(copies):
+            extra = 0.0
+            if self.reorder and rng.random() < self.reorder:
+                self.counts["reordered"] += 1
+                extra = self.reorder_delay * (1 + rng.random())
+            transport._schedule(transport.other._receive, data, extra=extra)
+
+
 class MemoryNetwork:
     """
     Hosts, listening ports and connections, all in memory, on one clock.
 
     @ivar latency: (low, high) one-way delay in seconds, drawn per write.
+    @ivar faults: a L{Faults}, or None for a perfect network.
     """
 
-    def __init__(self, clock=None, rng=None, latency=(0.0, 0.0)):
+    def __init__(self, clock=None, rng=None, latency=(0.0, 0.0), faults=None):
         self.clock = clock if clock is not None else task.Clock()
         self.rng = rng if rng is not None else random.Random(0)
         self.latency = latency
+        self.faults = faults
+        self.bytes_written = 0
+        self.dead_hosts = set()
         self._listeners = {}
         self._next_port = {}
         self.connections = []
@@ -183,7 +231,7 @@ class MemoryNetwork:
 
     def _complete(self, host, port, protocol, from_host, d):
         listening = self._listeners.get((host, port))
-        if listening is None:
+        if listening is None or from_host in self.dead_hosts:
             d.errback(Failure(error.ConnectionRefusedError(f"{host}:{port}")))
             return
         local_port = self._next_port.get(from_host, 40000)
@@ -219,8 +267,20 @@ class MemoryNetwork:
                 if end.host.host == host and end.connected:
                     self._close(end, error.ConnectionLost())
 
+    def crash(self, host):
+        """The host dies: its ports close, its connections break, and it
+        can open no new ones."""
+        self.dead_hosts.add(host)
+        for key in [key for key in self._listeners if key[0] == host]:
+            del self._listeners[key]
+        self.cut(host)
+
     def run(self, seconds, step=0.05):
         """Let virtual time pass, running every timer and delivery due."""
+        run_for = getattr(self.clock, "runFor", None)
+        if run_for is not None:
+            run_for(seconds)
+            return
         end = self.clock.seconds() + seconds
         while self.clock.seconds() < end:
             self.clock.advance(min(step, end - self.clock.seconds()))

@@ -73,6 +73,7 @@ def _int_in(low, high, what):
             raise ProtocolError(f"{name} must be {what}, not {value}")
         return value
 
+    check.fast = f"type({{v}}) is int and {low} <= {{v}} <= {high}"
     return check
 
 
@@ -80,13 +81,22 @@ def _text(min_bytes, max_bytes):
     def check(value, name):
         if type(value) is not str:
             raise ProtocolError(f"{name} must be a string")
-        size = len(value.encode("utf-8"))
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            # JSON's \ud800 escapes decode to lone surrogates, which no
+            # UTF-8 text can hold.
+            raise ProtocolError(f"{name} must be valid Unicode text")
         if not min_bytes <= size <= max_bytes:
             raise ProtocolError(
                 f"{name} must be {min_bytes} to {max_bytes} bytes, not {size}"
             )
         return value
 
+    # ASCII text is as many bytes as characters; anything else takes the
+    # full check.
+    check.fast = (f"type({{v}}) is str and {{v}}.isascii() and "
+                  f"{min_bytes} <= len({{v}}) <= {max_bytes}")
     return check
 
 
@@ -105,11 +115,18 @@ def _ids(min_len, max_len):
         if not min_len <= len(value) <= max_len:
             raise ProtocolError(f"{name} must hold {min_len} to {max_len} ids")
         for each in value:
-            _id(each, name + " entry")
+            if type(each) is not int or not -ID_LIMIT < each < ID_LIMIT:
+                _id(each, name + " entry")
         if len(set(value)) != len(value):
             raise ProtocolError(f"{name} must not repeat an id")
         return tuple(value)
 
+    # A list of distinct in-range ints passes, then becomes a tuple.
+    check.fast = (f"type({{v}}) is list and {min_len} <= len({{v}}) <= {max_len} "
+                  f"and set(map(type, {{v}})) == _INT_ONLY and "
+                  f"{-ID_LIMIT} < min({{v}}) and max({{v}}) < {ID_LIMIT} "
+                  f"and len(set({{v}})) == len({{v}})")
+    check.convert = "tuple"
     return check
 
 
@@ -123,6 +140,9 @@ def _code(value, name):
     return value
 
 
+_code.fast = "type({v}) is str and {v} in ERROR_CODES"
+
+
 _MISSING = object()
 
 #: type name -> message class, filled in by @_message.
@@ -134,45 +154,71 @@ def _message(type_name, *fields):
     Declare a message class: its wire type name and its fields.
 
     Each field is ``(wire name, attribute name, checker, default)``, with
-    ``_MISSING`` as the default of a required field.  The class gets an
-    ``as_dict`` method and a ``from_dict`` classmethod built from the list.
+    ``_MISSING`` as the default of a required field and None for an
+    optional field that is left out when unset.  The class gets ``as_dict``
+    and ``from_dict`` compiled for its fields (see L{_compile}).
     """
 
     def decorate(cls):
         cls.TYPE = type_name
         cls.FIELDS = fields
+        cls.as_dict, cls.from_dict = _compile(cls, type_name, fields)
         MESSAGE_TYPES[type_name] = cls
         return cls
 
     return decorate
 
 
+def _compile(cls, type_name, fields):
+    """
+    Build straight-line ``as_dict`` and ``from_dict`` for one message class.
+
+    The codec runs for every message every node relays, so it is generated
+    the way attrs generates ``__init__``: no loop over fields, and each value
+    checked inline by the checker's ``fast`` expression.  A value that fails
+    the fast check goes through L{_slowField}, which gives the default or
+    raises the precise L{ProtocolError}.
+    """
+    required = [f for f in fields if f[3] is not None]
+    optional = [f for f in fields if f[3] is None]
+    pairs = "".join(f"{wire!r}: self.{attribute}, " for wire, attribute, _, _ in required)
+    encode = [f"def as_dict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
+    for wire, attribute, _, _ in optional:
+        encode += [f"    if self.{attribute} is not None:",
+                   f"        out[{wire!r}] = self.{attribute}"]
+    encode.append("    return out")
+    decode = ["def from_dict(obj):", "    get = obj.get"]
+    for index, (wire, _, check, _) in enumerate(fields):
+        value = f"v{index}"
+        fast = check.fast.format(v=value)
+        decode += [f"    {value} = get({wire!r}, _MISSING)",
+                   f"    if not ({fast}):",
+                   f"        {value} = _slowField(cls, {index}, {value})"]
+        convert = getattr(check, "convert", None)
+        if convert:
+            decode += ["    else:", f"        {value} = {convert}({value})"]
+    decode.append(f"    return cls({', '.join(f'v{i}' for i in range(len(fields)))})")
+    namespace = {"cls": cls, "_MISSING": _MISSING, "_slowField": _slowField,
+                 "ERROR_CODES": ERROR_CODES, "_INT_ONLY": {int}}
+    exec("\n".join(encode + decode), namespace)
+    return namespace["as_dict"], staticmethod(namespace["from_dict"])
+
+
+def _slowField(cls, index, value):
+    """A field value the fast check refused: its default, or an error."""
+    wire, _, check, default = cls.FIELDS[index]
+    if value is _MISSING or (value is None and default is None):
+        if default is _MISSING:
+            raise ProtocolError(f"{cls.TYPE} lacks the field {wire}")
+        return default
+    return check(value, f"{cls.TYPE}.{wire}")
+
+
 class Message:
-    """Behaviour shared by every message class."""
+    """Behaviour shared by every message class (filled in by @_message)."""
 
     TYPE = ""
     FIELDS = ()
-
-    def as_dict(self):
-        out = {"type": self.TYPE}
-        for wire, attribute, _, default in self.FIELDS:
-            value = getattr(self, attribute)
-            if value is None and default is None:
-                continue
-            out[wire] = list(value) if type(value) is tuple else value
-        return out
-
-    @classmethod
-    def from_dict(cls, obj):
-        kwargs = {}
-        for wire, attribute, check, default in cls.FIELDS:
-            value = obj.get(wire, _MISSING)
-            if value is _MISSING or (value is None and default is None):
-                if default is _MISSING:
-                    raise ProtocolError(f"{cls.TYPE} lacks the field {wire}")
-                continue
-            kwargs[attribute] = check(value, f"{cls.TYPE}.{wire}")
-        return cls(**kwargs)
 
 
 _frozen = attr.s(frozen=True, slots=True, auto_attribs=True)

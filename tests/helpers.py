@@ -1,0 +1,145 @@
+"""
+Shared helpers for the unit tests of the node and its roles: a node on a
+fake clock, links on StringTransports, and netstring framing both ways, so
+each test speaks in wire messages rather than bytes.
+"""
+
+import random
+
+from twisted.internet import defer, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+
+from twisted_bazaar import wire
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.node import Node, NodeConfig
+
+NODE_HOST = "10.0.0.1"
+NODE_PORT = 4001
+
+
+def netstring(message):
+    """The bytes of one message as a peer would send it."""
+    data = wire.encode(message)
+    return b"%d:%s," % (len(data), data)
+
+
+def parseNetstrings(data):
+    """Split bytes that hold only whole netstrings into their payloads."""
+    payloads = []
+    while data:
+        length, colon, rest = data.partition(b":")
+        size = int(length)
+        if not colon or rest[size:size + 1] != b",":
+            raise ValueError(f"not a whole netstring: {data[:40]!r}")
+        payloads.append(rest[:size])
+        data = rest[size + 1:]
+    return payloads
+
+
+def sent(link):
+    """Decode, and clear, everything written to a link's transport."""
+    messages = [wire.decode(p) for p in parseNetstrings(link.transport.value())]
+    link.transport.clear()
+    return messages
+
+
+def feed(link, *messages):
+    """Deliver messages to a link as if its peer had sent them."""
+    for message in messages:
+        link.dataReceived(netstring(message))
+
+
+class FakeConnector:
+    """
+    Stands in for the node's connector: records each request and leaves
+    the test to decide, with L{connect} or L{fail}, how it ends.
+
+    @ivar requests: (host, port, link, Deferred) per connect call.
+    """
+
+    def __init__(self):
+        self.requests = []
+
+    def connect(self, host, port, link):
+        d = defer.Deferred()
+        self.requests.append((host, port, link, d))
+        return d
+
+    def connectLast(self):
+        """The last requested connection succeeds; return its link."""
+        _, _, link, d = self.requests[-1]
+        link.makeConnection(StringTransport())
+        d.callback(link)
+        return link
+
+    def failLast(self, exception):
+        """The last requested connection fails."""
+        self.requests[-1][3].errback(exception)
+
+
+class Recorder:
+    """An observer that records every node event, in order, as tuples."""
+
+    def __init__(self):
+        self.events = []
+
+    def nodeReady(self):
+        self.events.append(("nodeReady",))
+
+    def linkAdded(self, peer_id):
+        self.events.append(("linkAdded", peer_id))
+
+    def linkRemoved(self, peer_id):
+        self.events.append(("linkRemoved", peer_id))
+
+    def searchReceived(self, search):
+        self.events.append(("searchReceived", search))
+
+    def delivered(self, message):
+        self.events.append(("delivered", message))
+
+    def nodeStopping(self):
+        self.events.append(("nodeStopping",))
+
+
+def makeNode(node_id=1, seed=0, **config):
+    """
+    A node on a fresh Clock with a seeded Random and a L{FakeConnector},
+    named node_id (None leaves it unregistered).  Keepalive pings are off
+    unless a ``link`` setting is given, so advancing the clock only fires
+    what the test is about.
+    """
+    config.setdefault("link", LinkSettings(ping_interval=0))
+    node = Node(task.Clock(), random.Random(seed), FakeConnector(), NodeConfig(**config))
+    node.setAddress(NODE_HOST, NODE_PORT)
+    if node_id is not None:
+        node.setId(node_id)
+    return node
+
+
+def openLink(node, inbound=True, host="10.0.0.99", port=50000):
+    """A new connection to the node, before any message is exchanged."""
+    link = node.buildLink(inbound=inbound)
+    link.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", host, port)))
+    return link
+
+
+def linkPeer(node, peer_id, inbound=True, host="", port=5000):
+    """
+    Give the node an established link to peer_id, and clear what the
+    handshake wrote, so the test sees only what follows.
+    """
+    link = openLink(node, inbound)
+    feed(link, wire.ThisIsMe(peer_id, port, host))
+    if node.links.get(peer_id) is not link:
+        raise AssertionError(f"handshake with {peer_id} failed: {sent(link)}")
+    link.transport.clear()
+    return link
+
+
+def closeLink(link):
+    """The connection under a link is gone."""
+    link.connectionLost(Failure(ConnectionDone()))

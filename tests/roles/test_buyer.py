@@ -1,0 +1,334 @@
+"""
+Tests of L{twisted_bazaar.roles.buyer}: searching, choosing offers,
+buying directly or along the path, resends, moving on, backoff, the bag
+and its log lines, and the plugin's option checks.
+
+The buyer is node 1, linked to relay node 2.  Seller 6 offers over the
+path 6-2-1, seller 5 over the longer 5-3-2-1.
+"""
+
+from twisted.internet.error import ConnectionRefusedError
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.roles.buyer import (
+    BUY_ATTEMPTS,
+    Buyer,
+    BuyerPlugin,
+    Purchase,
+    parseItem,
+)
+
+from tests.helpers import (
+    NODE_HOST,
+    NODE_PORT,
+    closeLink,
+    feed,
+    linkPeer,
+    makeNode,
+    openLink,
+    sent,
+)
+
+WINDOW = 1.0
+TIMEOUT = 2.0
+NEAR = (6, 2, 1)
+FAR = (5, 3, 2, 1)
+
+
+class BuyerTests(SynchronousTestCase):
+    def start(self, wants=("apple",), quantity=1):
+        """
+        A buyer on node 1, then its first link, to the relay; return the
+        searches that link brought about.
+        """
+        self.node = makeNode(1)
+        self.clock = self.node.clock
+        self.buyer = Buyer(self.node, list(wants), quantity=quantity,
+                           search_window=WINDOW, buy_timeout=TIMEOUT)
+        self.relay = openLink(self.node)
+        feed(self.relay, wire.ThisIsMe(2, 5002))
+        hello, *searches = sent(self.relay)
+        self.assertEqual(hello, wire.ThisIsMe(1, NODE_PORT, NODE_HOST))
+        return searches
+
+    def startSearch(self, **kwargs):
+        """Start, and return the id of the one search."""
+        [search] = self.start(**kwargs)
+        return search.id
+
+    def offer(self, search_id, path, host="", port=0):
+        """A reply from the seller at the head of path reaches the buyer."""
+        feed(self.relay, wire.Reply(search_id, "apple", path, path[0], host, port))
+
+    def chooseOffer(self, *paths):
+        """Offers arrive over paths and the window closes; return the first
+        buy the buyer sends on the relay."""
+        search_id = self.startSearch()
+        for path in paths:
+            self.offer(search_id, path)
+        self.clock.advance(WINDOW)
+        [buy] = sent(self.relay)
+        return buy
+
+    def advanceToNextCall(self):
+        calls = self.clock.getDelayedCalls()
+        self.clock.advance(min(call.getTime() for call in calls) - self.clock.seconds())
+
+    # -- searching --------------------------------------------------------------
+
+    def test_searchOnFirstLink(self):
+        """The first link starts a flooded search from this node."""
+        searches = self.start()
+        self.assertEqual(searches, [wire.Search(searches[0].id, "apple", (1,),
+                                                wire.DEFAULT_TTL)])
+
+    def test_nodeReadyWithLink(self):
+        """A buyer told the node is ready searches if it has a link."""
+        node = makeNode(1)
+        link = linkPeer(node, 2)
+        Buyer(node, ["apple"]).nodeReady()
+        [search] = sent(link)
+        self.assertEqual((search.item, search.return_path), ("apple", (1,)))
+
+    def test_nodeReadyWithoutLink(self):
+        """With no link yet, the buyer waits instead of searching."""
+        node = makeNode(1)
+        Buyer(node, ["apple"]).nodeReady()
+        self.assertEqual(node.clock.getDelayedCalls(), [])
+
+    def test_searchPerWant(self):
+        """Each wanted item gets its own search."""
+        searches = self.start(wants=("apple", "pear"))
+        self.assertEqual([s.item for s in searches], ["apple", "pear"])
+        self.assertNotEqual(searches[0].id, searches[1].id)
+
+    def test_collectThenShortestFirst(self):
+        """Nothing is bought during the window; then the offer with the
+        shortest path is bought along it."""
+        search_id = self.startSearch()
+        self.offer(search_id, FAR)
+        self.offer(search_id, NEAR)
+        self.clock.advance(WINDOW - 0.1)
+        self.assertEqual(sent(self.relay), [])
+        self.clock.advance(0.1)
+        [buy] = sent(self.relay)
+        self.assertEqual((buy.item, buy.path), ("apple", (1, 2, 6)))
+
+    def test_unrelatedRepliesIgnored(self):
+        """Replies to other searches, or for other items, are no offers."""
+        search_id = self.startSearch()
+        self.offer(search_id + 1, NEAR)
+        feed(self.relay, wire.Reply(search_id, "pear", NEAR, 6, "", 0))
+        self.clock.advance(WINDOW)
+        self.assertEqual(sent(self.relay), [])
+
+    def test_buyDirectWhenLinked(self):
+        """With a link to the seller, the buy goes straight to it."""
+        search_id = self.startSearch()
+        seller = linkPeer(self.node, 6)
+        self.offer(search_id, NEAR)
+        self.clock.advance(WINDOW)
+        self.assertEqual(sent(self.relay), [])
+        [buy] = sent(seller)
+        self.assertEqual(buy.path, (1, 6))
+        self.assertEqual(self.node.connector.requests, [])
+
+    def test_connectToSeller(self):
+        """With the seller's address, the buyer links to it and buys there."""
+        search_id = self.startSearch()
+        self.offer(search_id, NEAR, "10.0.0.6", 6006)
+        self.clock.advance(WINDOW)
+        [(host, port, _, _)] = self.node.connector.requests
+        self.assertEqual((host, port), ("10.0.0.6", 6006))
+        self.assertEqual(sent(self.relay), [])
+        seller = self.node.connector.connectLast()
+        feed(seller, wire.ThisIsMe(6, 6006, "10.0.0.6"))
+        hello, buy = sent(seller)
+        self.assertEqual((hello.id, buy.path), (1, (1, 6)))
+        self.assertEqual(sent(self.relay), [])
+
+    def test_connectFailsBuyAlongPath(self):
+        """When the seller cannot be reached directly, the buy goes along
+        the reply's path reversed."""
+        search_id = self.startSearch()
+        self.offer(search_id, NEAR, "10.0.0.6", 6006)
+        self.clock.advance(WINDOW)
+        self.node.connector.failLast(ConnectionRefusedError())
+        [buy] = sent(self.relay)
+        self.assertEqual(buy.path, (1, 2, 6))
+
+    # -- resending and moving on -----------------------------------------------------
+
+    def test_resendSameIdThenNextOffer(self):
+        """Silence gets the same buy id again, BUY_ATTEMPTS times in all;
+        then the next offer gets a new buy id."""
+        first = self.chooseOffer(FAR, NEAR)
+        for _ in range(BUY_ATTEMPTS - 1):
+            self.clock.advance(TIMEOUT)
+            self.assertEqual(sent(self.relay), [first])
+        self.clock.advance(TIMEOUT)
+        [second] = sent(self.relay)
+        self.assertNotEqual(second.id, first.id)
+        self.assertEqual(second.path, (1, 2, 3, 5))
+
+    def test_resendAlongPathWhileConnecting(self):
+        """A connection still being made does not hold up the resend."""
+        search_id = self.startSearch()
+        self.offer(search_id, NEAR, "10.0.0.6", 6006)
+        self.clock.advance(WINDOW)
+        self.clock.advance(TIMEOUT)
+        [buy] = sent(self.relay)
+        self.assertEqual(buy.path, (1, 2, 6))
+        self.assertEqual(len(self.node.connector.requests), 1)
+
+    def test_soldoutMovesToNextOffer(self):
+        """soldout for the current buy moves on at once; a soldout for a
+        buy id the buyer never sent is ignored."""
+        first = self.chooseOffer(FAR, NEAR)
+        feed(self.relay, wire.Error("soldout", "none", first.id + 1, NEAR))
+        self.assertEqual(sent(self.relay), [])
+        feed(self.relay, wire.Error("soldout", "none", first.id, NEAR))
+        [second] = sent(self.relay)
+        self.assertEqual(second.path, (1, 2, 3, 5))
+        self.assertNotEqual(second.id, first.id)
+
+    def test_lateShorterOfferTriedNext(self):
+        """An offer arriving while buying is kept, in path order."""
+        search_id = self.startSearch()
+        self.offer(search_id, (7, 4, 3, 2, 1))
+        self.clock.advance(WINDOW)
+        first = sent(self.relay)[0]
+        self.offer(search_id, FAR)
+        self.offer(search_id, NEAR)
+        feed(self.relay, wire.Error("soldout", "none", first.id, first.path[::-1]))
+        [second] = sent(self.relay)
+        self.assertEqual(second.path, (1, 2, 6))
+
+    def test_searchAgainWhenOffersRunOut(self):
+        """With every offer gone, the buyer searches again."""
+        first = self.chooseOffer(NEAR)
+        feed(self.relay, wire.Error("soldout", "none", first.id, NEAR))
+        [search] = sent(self.relay)
+        self.assertEqual((type(search), search.item), (wire.Search, "apple"))
+
+    def test_searchAgainWithBackoff(self):
+        """With no offer, the buyer searches again after a pause that
+        roughly doubles each time (with jitter of +-50%)."""
+        search_ids = [self.startSearch()]
+        times = [self.clock.seconds()]
+        while len(times) < 6:
+            self.advanceToNextCall()
+            for message in sent(self.relay):
+                self.assertEqual(type(message), wire.Search)
+                search_ids.append(message.id)
+                times.append(self.clock.seconds())
+        self.assertEqual(len(set(search_ids)), 6)
+        for k, (before, after) in enumerate(zip(times, times[1:])):
+            pause = after - before - WINDOW
+            self.assertTrue(0.5 * 2**k <= pause < 1.5 * 2**k, (k, pause))
+
+    def test_waitForLinkToSearchAgain(self):
+        """A buyer left without links waits, and searches on the next one."""
+        self.startSearch()
+        closeLink(self.relay)
+        self.clock.advance(WINDOW)
+        self.advanceToNextCall()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        link = openLink(self.node)
+        feed(link, wire.ThisIsMe(3, 5003))
+        [_, search] = sent(link)
+        self.assertEqual(search.return_path, (1,))
+
+    # -- buyOK ------------------------------------------------------------------------
+
+    def test_buyOK(self):
+        """buyOK puts a Purchase in the bag, logs it, and stops the resends;
+        a duplicate buyOK changes nothing."""
+        buy = self.chooseOffer(NEAR)
+        self.clock.advance(0.5)
+        with capturedLogs() as events:
+            feed(self.relay, wire.BuyOK(buy.id, "apple", NEAR))
+            feed(self.relay, wire.BuyOK(buy.id, "apple", NEAR))
+        lines = [formatEvent(event) for event in events]
+        self.assertEqual(self.buyer.bag, [Purchase(buy.id, "apple", 6, WINDOW + 0.5)])
+        self.assertEqual(len([line for line in lines if "bought apple from 6" in line]), 1)
+        self.assertEqual(len([line for line in lines if "all wants met" in line]), 1)
+        self.assertTrue(self.buyer.satisfied)
+        self.clock.advance(60)
+        self.assertEqual(sent(self.relay), [])
+
+    def test_unknownBuyOKIgnored(self):
+        """A buyOK for a buy this buyer never sent puts nothing in the bag."""
+        buy = self.chooseOffer(NEAR)
+        feed(self.relay, wire.BuyOK(buy.id + 1, "apple", NEAR))
+        self.assertEqual(self.buyer.bag, [])
+        self.assertFalse(self.buyer.satisfied)
+
+    def test_quantity(self):
+        """With --quantity 2, the buyer searches again after the first
+        purchase and is satisfied only after the second."""
+        [search] = self.start(quantity=2)
+        self.offer(search.id, NEAR)
+        self.clock.advance(WINDOW)
+        [first] = sent(self.relay)
+        with capturedLogs() as events:
+            feed(self.relay, wire.BuyOK(first.id, "apple", NEAR))
+        self.assertFalse(self.buyer.satisfied)
+        self.assertIn("bought apple from 6 (1 of 2)", formatEvent(events[-1]))
+        [again] = sent(self.relay)
+        self.assertEqual(type(again), wire.Search)
+        self.offer(again.id, FAR)
+        self.clock.advance(WINDOW)
+        [second] = sent(self.relay)
+        self.assertNotEqual(second.id, first.id)
+        with capturedLogs() as events:
+            feed(self.relay, wire.BuyOK(second.id, "apple", FAR))
+        lines = [formatEvent(event) for event in events]
+        self.assertIn("bought apple from 5 (2 of 2)", lines[0])
+        self.assertIn("all wants met", lines[-1])
+        self.assertEqual([(p.item, p.seller) for p in self.buyer.bag],
+                         [("apple", 6), ("apple", 5)])
+        self.assertTrue(self.buyer.satisfied)
+
+    def test_stoppingCancelsTimers(self):
+        """On shutdown the buyer leaves no timer running."""
+        self.chooseOffer(NEAR)
+        self.node.shutdown()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class BuyerPluginTests(SynchronousTestCase):
+    def options(self, **overrides):
+        config = {"want": ["apple"], "quantity": 1, "search-window": 1.0,
+                  "buy-timeout": 2.0}
+        config.update(overrides)
+        return config
+
+    def test_configure(self):
+        """Flags become Buyer settings; a want named twice counts once."""
+        settings = BuyerPlugin().configure(self.options(
+            want=["apple", "pear", "apple"], quantity=2))
+        self.assertEqual(settings, {"wants": ["apple", "pear"], "quantity": 2,
+                                    "search_window": 1.0, "buy_timeout": 2.0})
+
+    def test_nothingWanted(self):
+        """A buyer needs at least one --want."""
+        self.assertRaises(ValueError, BuyerPlugin().configure, self.options(want=[]))
+
+    def test_build(self):
+        """build attaches a Buyer with those settings to the node."""
+        node = makeNode(1)
+        buyer = BuyerPlugin().build(node, {"wants": ["apple"], "quantity": 2,
+                                           "search_window": 0.5, "buy_timeout": 3.0})
+        self.assertIn(buyer, node.observers)
+        self.assertEqual(([w.item for w in buyer.wants], buyer.wants[0].quantity,
+                          buyer.search_window, buyer.buy_timeout),
+                         (["apple"], 2, 0.5, 3.0))
+
+    def test_parseItem(self):
+        """An item name is 1 to 256 bytes of UTF-8."""
+        self.assertEqual(parseItem("äpple"), "äpple")
+        self.assertRaises(ValueError, parseItem, "")
+        self.assertRaises(ValueError, parseItem, "é" * 129)

@@ -1,0 +1,208 @@
+"""
+Tests of L{twisted_bazaar.roles.seller}: replies and reservations, buys
+sold exactly once, soldout, and the plugin's option checks.
+
+The seller is node 1.  Its buyers (9, 8) reach it through relay node 2
+unless a test links them directly.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.roles.seller import Sale, Seller, SellerPlugin, parseSell
+
+from tests.helpers import NODE_HOST, NODE_PORT, feed, linkPeer, makeNode, sent
+
+LEASE = 10.0
+
+
+def offer(search_id, path):
+    """The reply node 1 sends for an apple."""
+    return wire.Reply(search_id, "apple", path, 1, NODE_HOST, NODE_PORT)
+
+
+class SellerTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = makeNode(1)
+        self.clock = self.node.clock
+        self.relay = linkPeer(self.node, 2)
+
+    def sellerWith(self, **stock):
+        return Seller(self.node, stock, lease=LEASE)
+
+    def search(self, search_id, buyer=9, item="apple"):
+        """A search from buyer, via the relay; return what the relay got."""
+        feed(self.relay, wire.Search(search_id, item, (buyer, 2), 5))
+        return sent(self.relay)
+
+    def buy(self, buy_id, buyer=9, item="apple"):
+        """A buy from buyer, via the relay; return what the relay got."""
+        feed(self.relay, wire.Buy(buy_id, item, (buyer, 2, 1)))
+        return sent(self.relay)
+
+    # -- searches -------------------------------------------------------------
+
+    def test_replyAlongReversedReturnPath(self):
+        """A search for an item in stock is answered along its returnPath
+        reversed: the seller first, the buyer last."""
+        self.sellerWith(apple=3)
+        self.assertEqual(self.search(100), [offer(100, (1, 2, 9))])
+
+    def test_replyDirectWhenLinkedToBuyer(self):
+        """With a link to the buyer, the reply takes it: path [seller, buyer]."""
+        self.sellerWith(apple=3)
+        buyer = linkPeer(self.node, 9)
+        self.assertEqual(self.search(100), [])
+        self.assertEqual(sent(buyer), [offer(100, (1, 9))])
+
+    def test_noReplyWithoutStock(self):
+        """Nothing is said for an item not sold here or sold out."""
+        self.sellerWith(apple=0)
+        self.assertEqual(self.search(100), [])
+        self.assertEqual(self.search(101, item="pear"), [])
+
+    def test_reservationHeldForLease(self):
+        """A reply holds a unit for the lease, then the unit is free again."""
+        seller = self.sellerWith(apple=2)
+        self.search(100)
+        self.assertEqual(seller.free("apple"), 1)
+        self.clock.advance(LEASE - 0.5)
+        self.assertEqual(seller.free("apple"), 1)
+        self.clock.advance(0.5)
+        self.assertEqual(seller.free("apple"), 2)
+        self.assertEqual(seller.stock, {"apple": 2})
+
+    def test_secondSearchRefreshes(self):
+        """The same buyer searching again is answered again, still holds
+        one unit, and its lease starts over."""
+        seller = self.sellerWith(apple=2)
+        self.search(100)
+        self.clock.advance(6)
+        self.assertEqual(self.search(101), [offer(101, (1, 2, 9))])
+        self.assertEqual(seller.free("apple"), 1)
+        self.clock.advance(LEASE - 0.5)
+        self.assertEqual(seller.free("apple"), 1)
+        self.clock.advance(0.5)
+        self.assertEqual(seller.free("apple"), 2)
+
+    def test_lastUnitReservedForFirstBuyer(self):
+        """Another buyer gets no reply for the last, reserved, unit and
+        cannot buy it, until the lease lapses."""
+        self.sellerWith(apple=1)
+        self.search(100, buyer=9)
+        self.assertEqual(self.search(101, buyer=8), [])
+        [refused] = self.buy(50, buyer=8)
+        self.assertEqual((refused.code, refused.id), ("soldout", 50))
+        self.clock.advance(LEASE)
+        self.assertEqual(self.search(102, buyer=8), [offer(102, (1, 2, 8))])
+
+    # -- buys -------------------------------------------------------------------
+
+    def test_buyConsumesReservation(self):
+        """A buy from the buyer who searched uses its reservation."""
+        seller = self.sellerWith(apple=2)
+        self.search(100)
+        self.clock.advance(3)
+        self.assertEqual(self.buy(50), [wire.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual((seller.stock["apple"], seller.free("apple")), (1, 1))
+        self.assertEqual(seller.ledger, {50: Sale(50, "apple", 9, 3.0)})
+        self.clock.advance(LEASE)
+        self.assertEqual((seller.stock["apple"], seller.free("apple")), (1, 1))
+
+    def test_buyWithoutReservation(self):
+        """A buy with no search before it takes free stock."""
+        seller = self.sellerWith(apple=2)
+        self.assertEqual(self.buy(50), [wire.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual(seller.stock, {"apple": 1})
+
+    def test_directBuy(self):
+        """A buy on a direct link is answered on it."""
+        seller = self.sellerWith(apple=2)
+        buyer = linkPeer(self.node, 9)
+        feed(buyer, wire.Buy(50, "apple", (9, 1)))
+        self.assertEqual(sent(buyer), [wire.BuyOK(50, "apple", (1, 9))])
+        self.assertEqual(seller.stock, {"apple": 1})
+
+    def test_repeatedBuyId(self):
+        """A buy id seen before gets the same buyOK and no second unit,
+        even once the stock is gone."""
+        seller = self.sellerWith(apple=1)
+        first = self.buy(50)
+        self.clock.advance(5)
+        self.assertEqual(self.buy(50), first)
+        self.assertEqual(first, [wire.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual(seller.stock, {"apple": 0})
+        self.assertEqual(list(seller.ledger), [50])
+
+    def test_soldout(self):
+        """With no stock left, a buy gets soldout with its id and a path
+        back to the buyer."""
+        seller = self.sellerWith(apple=1)
+        self.buy(50)
+        [refused] = self.buy(51)
+        self.assertEqual((refused.code, refused.id, refused.path),
+                         ("soldout", 51, (1, 2, 9)))
+        self.assertIn("apple", refused.info)
+        self.assertEqual(seller.stock, {"apple": 0})
+        self.assertNotIn(51, seller.ledger)
+
+    def test_soldoutForUnknownItem(self):
+        """A buy for an item never stocked is soldout too."""
+        self.sellerWith(apple=1)
+        [refused] = self.buy(50, item="pear")
+        self.assertEqual((refused.code, refused.id), ("soldout", 50))
+
+    def test_stoppingReleasesReservations(self):
+        """On shutdown no lease timer is left running."""
+        seller = self.sellerWith(apple=1)
+        self.search(100)
+        self.node.shutdown()
+        self.assertEqual(seller.free("apple"), 1)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class SellerPluginTests(SynchronousTestCase):
+    def test_configure(self):
+        """--sell flags become the stock; the lease passes through."""
+        settings = SellerPlugin().configure(
+            {"sell": [("apple", 3), ("pear", 0)], "lease": 4.5})
+        self.assertEqual(settings, {"stock": {"apple": 3, "pear": 0}, "lease": 4.5})
+
+    def test_duplicateItem(self):
+        """Naming one item twice is an error, not a silent override."""
+        self.assertRaises(ValueError, SellerPlugin().configure,
+                          {"sell": [("apple", 3), ("apple", 1)], "lease": 10.0})
+
+    def test_nothingToSell(self):
+        """A seller needs at least one --sell."""
+        self.assertRaises(ValueError, SellerPlugin().configure,
+                          {"sell": [], "lease": 10.0})
+
+    def test_build(self):
+        """build attaches a Seller with those settings to the node."""
+        node = makeNode(1)
+        seller = SellerPlugin().build(node, {"stock": {"apple": 3}, "lease": 4.5})
+        self.assertIsInstance(seller, Seller)
+        self.assertIn(seller, node.observers)
+        self.assertEqual((seller.stock, seller.lease), ({"apple": 3}, 4.5))
+
+
+class ParseSellTests(SynchronousTestCase):
+    def test_good(self):
+        self.assertEqual(parseSell("apple=5"), ("apple", 5))
+        self.assertEqual(parseSell("apple=0"), ("apple", 0))
+        self.assertEqual(parseSell("green apple=2"), ("green apple", 2))
+
+    def test_bad(self):
+        """Each bad form gets a ValueError that says what is wrong."""
+        reasons = {
+            "apple": "ITEM=COUNT",
+            "=3": "ITEM=COUNT",
+            "apple=-1": "negative",
+            "apple=x": "whole number",
+            "apple=": "whole number",
+            "a" * 257 + "=1": "longer than 256 bytes",
+        }
+        for text, reason in reasons.items():
+            error = self.assertRaises(ValueError, parseSell, text)
+            self.assertIn(reason, str(error))

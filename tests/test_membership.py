@@ -1,0 +1,307 @@
+"""
+Tests for twisted_bazaar.membership: a real Node's session with the
+tracker, played byte for byte on a fake transport, with a fake connector
+standing in for the network when the node links to the peers it is given.
+"""
+
+import random
+
+import attr
+from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransportWithDisconnection
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.test_tracker import WiredLink, netstring
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.membership import Membership
+from twisted_bazaar.node import Node, NodeConfig
+
+NODE_PORT = 4100
+NODE_ID = 77
+
+
+class SteadyRandom(random.Random):
+    """No jitter: random() is always the midpoint, so backoff delays are
+    exactly the nominal ones."""
+
+    def random(self):
+        return 0.5
+
+
+@attr.s(auto_attribs=True)
+class Attempt:
+    """One connect() the node asked for; the test decides how it ends."""
+
+    host: str
+    port: int
+    protocol: object
+    deferred: Deferred
+
+
+class FakeConnector:
+    """Records each connect() and returns a Deferred the test fires."""
+
+    def __init__(self):
+        self.attempts = []
+
+    def connect(self, host, port, protocol):
+        attempt = Attempt(host, port, protocol, Deferred())
+        self.attempts.append(attempt)
+        return attempt.deferred
+
+
+def succeed(attempt, peer_id):
+    """Play the peer answering an attempt: the connection comes up and the
+    peer says thisisme.  Returns the transport of the new link."""
+    address = IPv4Address("TCP", attempt.host, attempt.port)
+    transport = StringTransportWithDisconnection(peerAddress=address)
+    transport.protocol = attempt.protocol
+    attempt.protocol.makeConnection(transport)
+    attempt.deferred.callback(attempt.protocol)
+    attempt.protocol.dataReceived(netstring(
+        {"type": "thisisme", "id": peer_id, "port": attempt.port, "host": attempt.host}))
+    return transport
+
+
+class Recorder:
+    """An observer that notes the node events it is told, in order."""
+
+    def __init__(self):
+        self.events = []
+
+    def nodeReady(self):
+        self.events.append(("nodeReady",))
+
+    def linkAdded(self, peer_id):
+        self.events.append(("linkAdded", peer_id))
+
+    def linkRemoved(self, peer_id):
+        self.events.append(("linkRemoved", peer_id))
+
+
+def nodereq(*exclude):
+    return {"type": "nodereq", "exclude": list(exclude)}
+
+
+def nodereply(peer_id):
+    """The tracker naming node peer_id at host h<id>, port 5000+id."""
+    return {"type": "nodereply", "id": peer_id, "host": f"h{peer_id}",
+            "port": 5000 + peer_id}
+
+
+NOBODY = {"type": "nodereply", "id": -1, "host": "", "port": 0}
+
+
+class MembershipTests(SynchronousTestCase):
+    """
+    A node wanting two neighbours.  Link timers are off (no pings, no
+    handshake clock) so the only delayed calls are membership's retries.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.connector = FakeConnector()
+        config = NodeConfig(neighbours=2,
+                            link=LinkSettings(handshake_timeout=0, ping_interval=0))
+        self.node = Node(self.clock, SteadyRandom(0), self.connector, config)
+        self.node.setAddress("", NODE_PORT)
+        self.membership = Membership(self.node)
+        self.recorder = Recorder()
+        self.node.addObserver(self.recorder)
+        self.tracker = self.connectTracker()
+
+    def connectTracker(self):
+        return WiredLink(self.membership.factory, "192.0.2.1", 7700)
+
+    def register(self):
+        """Complete the handshake; the node then asks for its first peer."""
+        self.tracker.heard()
+        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+
+    def link(self, peer_id):
+        """Answer the pending nodereq with peer_id and let the connection
+        succeed.  Returns the new link's transport."""
+        self.tracker.say(nodereply(peer_id))
+        attempt = self.connector.attempts[-1]
+        self.assertEqual((attempt.host, attempt.port), (f"h{peer_id}", 5000 + peer_id))
+        return succeed(attempt, peer_id)
+
+    def retryDelay(self):
+        """The delay of the one pending retry, which is then let run."""
+        [call] = self.clock.getDelayedCalls()
+        delay = call.getTime() - self.clock.seconds()
+        self.clock.advance(delay)
+        return delay
+
+    # registration
+
+    def test_connect_says_thisisme_with_no_id_and_node_port(self):
+        self.assertEqual(self.tracker.heard(), [
+            {"type": "thisisme", "id": -1, "port": NODE_PORT, "host": ""}])
+
+    def test_configured_host_is_advertised(self):
+        node = Node(self.clock, SteadyRandom(0), FakeConnector(),
+                    NodeConfig(host="seller.example"))
+        node.setAddress("", NODE_PORT)
+        tracker = WiredLink(Membership(node).factory)
+        self.assertEqual(tracker.heard(), [
+            {"type": "thisisme", "id": -1, "port": NODE_PORT, "host": "seller.example"}])
+        self.assertEqual(node.host, "seller.example")
+
+    def test_node_learns_its_host_from_the_tracker_link(self):
+        self.assertEqual(self.node.host, self.tracker.transport.getHost().host)
+
+    def test_thisisyou_sets_id_and_tells_observers(self):
+        self.assertIsNone(self.node.id)
+        self.assertEqual(self.recorder.events, [])
+        self.register()
+        self.assertEqual(self.node.id, NODE_ID)
+        self.assertEqual(self.recorder.events, [("nodeReady",)])
+
+    # finding neighbours
+
+    def test_asks_one_at_a_time_until_enough_neighbours(self):
+        self.register()
+        self.tracker.say(nodereply(11))
+        self.assertEqual(len(self.connector.attempts), 1)
+        self.assertEqual(self.tracker.heard(), [], "no second nodereq while connecting")
+        succeed(self.connector.attempts[0], 11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.link(12)
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertEqual(sorted(self.node.links), [11, 12])
+        self.assertEqual(self.recorder.events,
+                         [("nodeReady",), ("linkAdded", 11), ("linkAdded", 12)])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_nobody_new_retries_with_growing_delays(self):
+        self.register()
+        delays = []
+        for _ in range(8):
+            self.tracker.say(NOBODY)
+            self.assertEqual(self.tracker.heard(), [])
+            delays.append(self.retryDelay())
+            self.assertEqual(self.tracker.heard(), [nodereq()])
+        # Doubling from RETRY_MIN (1 s), capped at RETRY_MAX (60 s).
+        self.assertEqual(delays, [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0])
+        self.assertEqual(self.connector.attempts, [])
+
+    def test_retry_jitter_stays_within_half_to_one_and_a_half_steps(self):
+        self.node.rng = random.Random(6)
+        self.register()
+        for step in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
+            self.tracker.say(NOBODY)
+            delay = self.retryDelay()
+            self.assertTrue(step / 2 <= delay < step * 1.5, (step, delay))
+            self.assertEqual(self.tracker.heard(), [nodereq()])
+
+    def test_already_linked_peer_retries_later(self):
+        self.register()
+        self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.tracker.say(nodereply(11))
+        self.assertEqual(len(self.connector.attempts), 1)
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertEqual(self.retryDelay(), 1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+
+    def test_own_id_retries_later(self):
+        self.register()
+        self.tracker.say(nodereply(NODE_ID))
+        self.assertEqual(self.connector.attempts, [])
+        self.assertEqual(self.retryDelay(), 1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+
+    def test_backoff_resets_after_a_new_link(self):
+        self.register()
+        for expected in (1.0, 2.0):
+            self.tracker.say(NOBODY)
+            self.assertEqual(self.retryDelay(), expected)
+            self.tracker.heard()
+        self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.tracker.say(NOBODY)
+        self.assertEqual(self.retryDelay(), 1.0)
+
+    def test_failed_connect_retries_later(self):
+        self.register()
+        self.tracker.say(nodereply(11))
+        self.connector.attempts[0].deferred.errback(ConnectionRefusedError())
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertEqual(self.node.pending, set())
+        self.assertEqual(self.retryDelay(), 1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+        self.link(11)
+        self.assertEqual(len(self.connector.attempts), 2)
+        self.assertEqual(list(self.node.links), [11])
+
+    def test_removed_link_asks_for_replacement(self):
+        self.register()
+        lost = self.link(11)
+        self.link(12)
+        self.tracker.heard()
+        lost.loseConnection()
+        self.assertEqual(self.recorder.events[-1], ("linkRemoved", 11))
+        self.assertEqual(self.tracker.heard(), [nodereq(12)])
+
+    def test_link_lost_while_asking_does_not_ask_twice(self):
+        self.register()
+        lost = self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        lost.loseConnection()
+        self.assertEqual(self.tracker.heard(), [], "the question is still out")
+        self.tracker.say(NOBODY)
+        self.assertEqual(self.retryDelay(), 1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+
+    # the tracker going away
+
+    def test_reconnect_says_thisisme_with_known_id(self):
+        self.register()
+        self.tracker.transport.loseConnection()
+        self.assertIsNone(self.membership.link)
+        self.tracker = self.connectTracker()
+        self.assertEqual(self.tracker.heard(), [
+            {"type": "thisisme", "id": NODE_ID, "port": NODE_PORT, "host": ""}])
+        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+        self.assertEqual(self.recorder.events, [("nodeReady",)])
+
+    def test_question_lost_with_tracker_is_asked_again(self):
+        """A nodereq the old tracker never answered must not block the
+        node from asking the new one."""
+        self.register()
+        self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.tracker.transport.loseConnection()
+        self.tracker = self.connectTracker()
+        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.assertEqual(self.tracker.heard(), [
+            {"type": "thisisme", "id": NODE_ID, "port": NODE_PORT, "host": ""},
+            nodereq(11)])
+
+    # shutdown
+
+    def test_stopping_says_dc_and_cancels_retry(self):
+        self.register()
+        self.tracker.say(NOBODY)
+        [retry] = self.clock.getDelayedCalls()
+        self.node.shutdown()
+        self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
+        self.assertTrue(self.tracker.closed)
+        self.assertFalse(retry.active())
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_stopping_with_links_asks_for_nothing(self):
+        self.register()
+        self.link(11)
+        self.link(12)
+        self.tracker.heard()
+        self.node.shutdown()
+        self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
+        self.assertEqual(self.node.links, {})
+        self.assertEqual(self.clock.getDelayedCalls(), [])

@@ -1,0 +1,417 @@
+"""
+Tests for twisted_bazaar.tracker: the Registry on its own, then the Tracker
+spoken to over real Links, byte for byte, on fake transports and a Clock.
+"""
+
+import json
+import random
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransportWithDisconnection
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.link import (
+    DEAD_AFTER_INTERVALS,
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_PING_INTERVAL,
+    LinkSettings,
+)
+from twisted_bazaar.tracker import ID_SPACE, Registry, Tracker, TrackerFactory
+
+
+class ScriptedRandom(random.Random):
+    """A Random whose randrange first returns the given values, so a test
+    can force the tracker to draw an id that is already taken."""
+
+    def __init__(self, draws):
+        super().__init__(0)
+        self.draws = list(draws)
+
+    def randrange(self, *args):
+        if self.draws:
+            return self.draws.pop(0)
+        return super().randrange(*args)
+
+
+class RegistryIdTests(SynchronousTestCase):
+    """Which id a joining node gets."""
+
+    def setUp(self):
+        self.registry = Registry(random.Random(1))
+
+    def test_fresh_ids_are_unique_and_in_range(self):
+        ids = [self.registry.join(-1, "h", 1) for _ in range(2000)]
+        self.assertEqual(len(set(ids)), 2000)
+        self.assertTrue(all(0 <= i < ID_SPACE for i in ids))
+        self.assertEqual(len(self.registry), 2000)
+
+    def test_wanted_id_kept_when_free_and_valid(self):
+        self.assertEqual(self.registry.join(42, "a", 1), 42)
+        self.assertEqual(self.registry.join(0, "b", 2), 0)
+        self.assertEqual(self.registry.join(ID_SPACE - 1, "c", 3), ID_SPACE - 1)
+        self.assertEqual(self.registry.nodes,
+                         {42: ("a", 1), 0: ("b", 2), ID_SPACE - 1: ("c", 3)})
+
+    def test_wanted_id_replaced_when_taken(self):
+        self.registry.join(42, "a", 1)
+        other = self.registry.join(42, "b", 2)
+        self.assertNotEqual(other, 42)
+        self.assertTrue(0 <= other < ID_SPACE)
+        self.assertEqual(self.registry.nodes, {42: ("a", 1), other: ("b", 2)})
+
+    def test_wanted_id_replaced_when_out_of_range(self):
+        for wanted in (-1, -5, ID_SPACE, 2**62):
+            node_id = self.registry.join(wanted, "h", 1)
+            self.assertNotEqual(node_id, wanted)
+            self.assertTrue(0 <= node_id < ID_SPACE)
+
+    def test_random_draw_that_is_taken_is_drawn_again(self):
+        registry = Registry(ScriptedRandom([7, 7, 7, 8]))
+        self.assertEqual(registry.join(-1, "a", 1), 7)
+        self.assertEqual(registry.join(-1, "b", 2), 8)
+        self.assertEqual(registry.nodes, {7: ("a", 1), 8: ("b", 2)})
+
+    def test_leave_unknown_id_is_harmless(self):
+        self.registry.join(5, "a", 1)
+        self.registry.leave(6)
+        self.registry.leave(5)
+        self.registry.leave(5)
+        self.assertEqual(len(self.registry), 0)
+        self.assertIsNone(self.registry.pick(99))
+
+    def test_left_id_is_free_again(self):
+        self.registry.join(42, "a", 1)
+        self.registry.leave(42)
+        self.assertEqual(self.registry.join(42, "b", 2), 42)
+        self.assertEqual(self.registry.nodes, {42: ("b", 2)})
+
+
+class RegistryPickTests(SynchronousTestCase):
+    """Which node the tracker introduces."""
+
+    def setUp(self):
+        self.registry = Registry(random.Random(2))
+
+    def fill(self, count):
+        """Join nodes 0..count-1, each at host h<id>, port 1000+id."""
+        for i in range(count):
+            self.registry.join(i, f"h{i}", 1000 + i)
+
+    def test_alone_gets_none(self):
+        self.assertIsNone(self.registry.pick(0))
+        self.fill(1)
+        self.assertIsNone(self.registry.pick(0))
+        self.assertIsNone(self.registry.pick(0, exclude=(0,)))
+
+    def test_never_the_asker(self):
+        self.fill(2)
+        for _ in range(100):
+            self.assertEqual(self.registry.pick(0), (1, "h1", 1001))
+            self.assertEqual(self.registry.pick(1), (0, "h0", 1000))
+
+    def test_every_other_node_is_picked(self):
+        self.fill(10)
+        picked = {self.registry.pick(3)[0] for _ in range(1000)}
+        self.assertEqual(picked, set(range(10)) - {3})
+
+    def test_prefers_nodes_not_excluded(self):
+        self.fill(10)
+        for _ in range(200):
+            self.assertEqual(self.registry.pick(0, exclude=range(1, 9)),
+                             (9, "h9", 1009))
+
+    def test_falls_back_to_excluded_nodes(self):
+        self.fill(3)
+        picked = {self.registry.pick(0, exclude=(1, 2))[0] for _ in range(200)}
+        self.assertEqual(picked, {1, 2})
+
+    def test_churn_keeps_every_live_id_pickable(self):
+        """After many joins and leaves (first, last and middle slots), every
+        live node can still be found, with its own address, and no departed
+        node ever comes back."""
+        rng = random.Random(3)
+        live = {}
+        for round_ in range(30):
+            for _ in range(rng.randrange(1, 20)):
+                port = rng.randrange(1, 65536)
+                live[self.registry.join(-1, f"r{round_}", port)] = (f"r{round_}", port)
+            for gone in rng.sample(sorted(live), rng.randrange(0, len(live))):
+                self.registry.leave(gone)
+                del live[gone]
+        self.assertEqual(self.registry.nodes, live)
+        self.assertGreater(len(live), 2)
+        ids = set(live)
+        asker = min(ids)
+        for target in ids - {asker}:
+            found = self.registry.pick(asker, exclude=ids - {target})
+            self.assertEqual(found, (target,) + live[target])
+
+    def test_thousands_of_nodes(self):
+        self.fill(5000)
+        exclude = tuple(range(1, 65))
+        for asker in range(0, 5000, 5):
+            found = self.registry.pick(asker, exclude)
+            self.assertNotEqual(found[0], asker)
+            self.assertNotIn(found[0], exclude)
+            self.assertEqual(found[1:], (f"h{found[0]}", 1000 + found[0]))
+
+
+# -- the tracker over real links -----------------------------------------------
+
+
+def netstring(message):
+    """Frame one JSON message as the wire does."""
+    payload = json.dumps(message).encode("utf-8")
+    return b"%d:%s," % (len(payload), payload)
+
+
+def parseNetstrings(data):
+    """Every JSON message in a byte string of whole netstrings."""
+    messages = []
+    while data:
+        length, rest = data.split(b":", 1)
+        size = int(length)
+        assert rest[size:size + 1] == b",", data
+        messages.append(json.loads(rest[:size]))
+        data = rest[size + 1:]
+    return messages
+
+
+class WiredLink:
+    """A Link from ``factory`` on a fake transport whose loseConnection
+    reports connectionLost, as a reactor would.  The test plays the far
+    end: say() feeds the link, heard() reads what it sent."""
+
+    def __init__(self, factory, host="203.0.113.5", port=40000):
+        address = IPv4Address("TCP", host, port)
+        self.link = factory.buildProtocol(address)
+        self.transport = StringTransportWithDisconnection(peerAddress=address)
+        self.transport.protocol = self.link
+        self.link.makeConnection(self.transport)
+
+    def say(self, message):
+        self.link.dataReceived(netstring(message))
+
+    def heard(self):
+        """Messages the link sent since the last call."""
+        messages = parseNetstrings(self.transport.value())
+        self.transport.clear()
+        return messages
+
+    @property
+    def closed(self):
+        return not self.transport.connected
+
+
+class TrackerLinkTests(SynchronousTestCase):
+    """The tracker's side of the protocol, as a node sees it on the wire."""
+
+    def setUp(self):
+        self.clock = Clock()
+        self.tracker = Tracker(self.clock, random.Random(4))
+        self.factory = TrackerFactory(self.tracker)
+
+    def connect(self, host="203.0.113.5"):
+        return WiredLink(self.factory, host)
+
+    def register(self, port, wanted=-1, host="", peer_host="203.0.113.5"):
+        """Connect and say thisisme; return the peer and its new id."""
+        peer = self.connect(peer_host)
+        peer.say({"type": "thisisme", "id": wanted, "port": port, "host": host})
+        [answer] = peer.heard()
+        self.assertEqual(answer["type"], "thisisyou")
+        return peer, answer["id"]
+
+    def askNode(self, peer, exclude=()):
+        peer.say({"type": "nodereq", "exclude": list(exclude)})
+        [answer] = peer.heard()
+        return answer
+
+    # registration
+
+    def test_thisisme_gets_fresh_id_and_same_port(self):
+        peer = self.connect()
+        peer.say({"type": "thisisme", "id": -1, "port": 4001, "host": ""})
+        [answer] = peer.heard()
+        self.assertEqual(answer, {"type": "thisisyou", "id": answer["id"], "port": 4001})
+        self.assertTrue(0 <= answer["id"] < ID_SPACE)
+        self.assertEqual(self.tracker.registry.nodes, {answer["id"]: ("203.0.113.5", 4001)})
+
+    def test_each_node_gets_its_own_id(self):
+        ids = {self.register(4000 + i)[1] for i in range(50)}
+        self.assertEqual(len(ids), 50)
+
+    def test_observed_host_recorded_when_none_given(self):
+        _, first = self.register(4001, peer_host="198.51.100.9")
+        asker, _ = self.register(4002)
+        self.assertEqual(self.askNode(asker),
+                         {"type": "nodereply", "id": first, "host": "198.51.100.9",
+                          "port": 4001})
+
+    def test_given_host_recorded(self):
+        _, first = self.register(4001, host="seller.example", peer_host="198.51.100.9")
+        asker, _ = self.register(4002)
+        self.assertEqual(self.askNode(asker),
+                         {"type": "nodereply", "id": first, "host": "seller.example",
+                          "port": 4001})
+
+    def test_reconnect_keeps_earlier_id_when_free(self):
+        peer, node_id = self.register(4001)
+        peer.transport.loseConnection()
+        _, same = self.register(4001, wanted=node_id)
+        self.assertEqual(same, node_id)
+
+    def test_reconnect_gets_new_id_when_earlier_taken(self):
+        _, node_id = self.register(4001)
+        _, other = self.register(4002, wanted=node_id)
+        self.assertNotEqual(other, node_id)
+        self.assertEqual(len(self.tracker.registry), 2)
+
+    # introductions
+
+    def test_nodereq_names_another_live_node(self):
+        peers = dict(self.register(4000 + i)[::-1] for i in range(3))
+        ports = {node_id: 4000 + i for i, node_id in enumerate(peers)}
+        for node_id, peer in peers.items():
+            named = set()
+            for _ in range(30):
+                answer = self.askNode(peer)
+                self.assertEqual(answer, {"type": "nodereply", "id": answer["id"],
+                                          "host": "203.0.113.5",
+                                          "port": ports[answer["id"]]})
+                named.add(answer["id"])
+            self.assertEqual(named, set(peers) - {node_id})
+
+    def test_nodereq_alone_gets_minus_one(self):
+        peer, _ = self.register(4001)
+        self.assertEqual(self.askNode(peer),
+                         {"type": "nodereply", "id": -1, "host": "", "port": 0})
+
+    def test_nodereq_honours_exclude(self):
+        asker, _ = self.register(4001)
+        _, skipped = self.register(4002)
+        _, wanted = self.register(4003)
+        for _ in range(30):
+            self.assertEqual(self.askNode(asker, exclude=[skipped])["id"], wanted)
+
+    def test_disconnect_forgets_node(self):
+        asker, _ = self.register(4001)
+        other, _ = self.register(4002)
+        other.transport.loseConnection()
+        self.assertEqual(self.askNode(asker)["id"], -1)
+        self.assertEqual(len(self.tracker.registry), 1)
+
+    def test_dc_closes_and_forgets_node(self):
+        asker, _ = self.register(4001)
+        other, _ = self.register(4002)
+        other.say({"type": "dc"})
+        self.assertTrue(other.closed)
+        self.assertEqual(other.heard(), [])
+        self.assertEqual(self.askNode(asker)["id"], -1)
+
+    def test_silent_node_forgotten_after_keepalive_gives_up(self):
+        """The node that answers pings stays; the mute one is pinged, then
+        dropped after DEAD_AFTER_INTERVALS quiet intervals."""
+        lively, lively_id = self.register(4001)
+        mute, _ = self.register(4002)
+        pings = []
+        for _ in range(DEAD_AFTER_INTERVALS):
+            self.clock.advance(DEFAULT_PING_INTERVAL)
+            for message in lively.heard():
+                self.assertEqual(message["type"], "ping")
+                lively.say({"type": "pong", "nonce": message["nonce"]})
+            pings.extend(mute.heard())
+        self.assertEqual(pings, [{"type": "ping", "nonce": n}
+                                 for n in range(1, DEAD_AFTER_INTERVALS)])
+        self.assertTrue(mute.closed)
+        self.assertFalse(lively.closed)
+        self.assertEqual(list(self.tracker.registry.nodes), [lively_id])
+        self.assertEqual(self.askNode(lively)["id"], -1)
+
+    # misbehaviour
+
+    def test_no_thisisme_in_time_gets_notim_then_close(self):
+        peer = self.connect()
+        self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT - 0.1)
+        self.assertEqual(peer.heard(), [])
+        self.assertFalse(peer.closed)
+        self.clock.advance(0.1)
+        self.assertEqual(peer.heard(), [{"type": "error", "code": "notim",
+                                         "info": "no thisisme within 10 s"}])
+        self.assertTrue(peer.closed)
+
+    def test_handshake_timeout_is_configurable(self):
+        tracker = Tracker(self.clock, random.Random(5), LinkSettings(handshake_timeout=2.5))
+        peer = WiredLink(TrackerFactory(tracker))
+        self.clock.advance(2.4)
+        self.assertFalse(peer.closed)
+        self.clock.advance(0.1)
+        self.assertEqual(peer.heard(), [{"type": "error", "code": "notim",
+                                         "info": "no thisisme within 2.5 s"}])
+        self.assertTrue(peer.closed)
+
+    def test_thisisme_in_time_stops_handshake_clock(self):
+        peer = self.connect()
+        self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT / 2)
+        peer.say({"type": "thisisme", "id": -1, "port": 4001, "host": ""})
+        self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT)
+        self.assertEqual([m["type"] for m in peer.heard()], ["thisisyou", "ping"])
+        self.assertFalse(peer.closed)
+
+    def test_message_before_thisisme_is_wtf_then_close(self):
+        peer = self.connect()
+        peer.say({"type": "nodereq", "exclude": []})
+        self.assertEqual(peer.heard(), [{"type": "error", "code": "wtf",
+                                         "info": "say thisisme before nodereq"}])
+        self.assertTrue(peer.closed)
+        self.assertEqual(len(self.tracker.registry), 0)
+
+    def test_node_only_messages_are_wtf_and_link_stays(self):
+        peer, node_id = self.register(4001)
+        node_messages = [
+            {"type": "search", "id": 1, "item": "apple", "returnPath": [node_id],
+             "ttl": 3},
+            {"type": "reply", "id": 1, "item": "apple", "path": [2, node_id],
+             "seller": 2, "host": "h", "port": 1},
+            {"type": "buy", "id": 1, "item": "apple", "path": [node_id, 2]},
+            {"type": "buyOK", "id": 1, "item": "apple", "path": [2, node_id]},
+            {"type": "thisisyou", "id": 3, "port": 1},
+            {"type": "nodereply", "id": 3, "host": "h", "port": 1},
+        ]
+        for message in node_messages:
+            peer.say(message)
+            self.assertEqual(peer.heard(), [{
+                "type": "error", "code": "wtf",
+                "info": f"the tracker does not handle {message['type']}"}])
+            self.assertFalse(peer.closed)
+        self.assertEqual(list(self.tracker.registry.nodes), [node_id])
+        self.assertEqual(self.askNode(peer)["id"], -1)
+
+    def test_second_thisisme_with_other_id_is_wtf_then_close(self):
+        asker, _ = self.register(4001)
+        peer, node_id = self.register(4002)
+        peer.say({"type": "thisisme", "id": node_id + 1, "port": 4002, "host": ""})
+        self.assertEqual(peer.heard(), [{"type": "error", "code": "wtf",
+                                         "info": f"you are node {node_id}"}])
+        self.assertTrue(peer.closed)
+        self.assertEqual(self.askNode(asker)["id"], -1)
+
+    def test_repeated_thisisme_with_same_id_is_ignored(self):
+        peer, node_id = self.register(4001)
+        peer.say({"type": "thisisme", "id": node_id, "port": 4001, "host": ""})
+        self.assertEqual(peer.heard(), [])
+        self.assertFalse(peer.closed)
+        self.assertEqual(list(self.tracker.registry.nodes), [node_id])
+
+    def test_error_is_never_answered(self):
+        error = {"type": "error", "code": "wtf", "info": "what?"}
+        stranger = self.connect()
+        stranger.say(error)
+        peer, _ = self.register(4001)
+        peer.say(error)
+        peer.say({"type": "error", "code": "no-such-code", "info": "garbled"})
+        self.assertEqual(stranger.heard(), [])
+        self.assertEqual(peer.heard(), [])
+        self.assertFalse(peer.closed)
+        self.assertFalse(stranger.closed)

@@ -1,0 +1,239 @@
+"""
+Build and run one simulation: real nodes, trackers and roles on a
+:class:`~twisted_bazaar.testing.MemoryNetwork` driven by a
+:class:`~twisted_bazaar.sim.clock.HeapClock`.
+
+Everything random is drawn from generators seeded from ``SimConfig.seed``,
+so the same configuration gives the same metrics; only ``wall_s`` and
+``peak_rss_mb`` measure the machine and change from run to run.
+"""
+
+import random
+import resource
+import time
+
+import attr
+
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.node import Node, NodeConfig, NodeFactory
+from twisted_bazaar.plugins.bazaar_roles import buyer as buyer_plugin
+from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
+from twisted_bazaar.roles.seller import DEFAULT_LEASE
+from twisted_bazaar.sim.clock import HeapClock
+from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
+from twisted_bazaar.sim.topology import BUILDERS
+from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork
+from twisted_bazaar.tracker import ID_SPACE
+
+TOPOLOGIES = sorted(BUILDERS) + ["tracker"]
+DISCOVERY = ["flood"]
+#: Message types that belong to trading, as opposed to upkeep.
+TRADE_TYPES = ("search", "reply", "buy", "buyOK", "error")
+
+
+@attr.s(auto_attribs=True, frozen=True)
+class SimConfig:
+    """One simulation's parameters (the flags of ``bazaar-sim``)."""
+
+    nodes: int = 100
+    sellers: float = 0.1
+    items: int = 10
+    stock: int = None
+    searches: int = 100
+    degree: int = 4
+    topology: str = "random"
+    ttl: int = 7
+    latency_ms: tuple = (10.0, 50.0)
+    drop: float = 0.0
+    dup: float = 0.0
+    reorder: float = 0.0
+    kill: float = 0.0
+    discovery: str = "flood"
+    seed: int = 1
+    warmup: float = 5.0
+    spread: float = 10.0
+    max_time: float = 600.0
+
+
+class Simulation:
+    """One run: build the network, let buyers loose, collect metrics."""
+
+    def __init__(self, config):
+        self.config = config
+        self.rng = random.Random(config.seed)
+        self.clock = HeapClock()
+        low, high = config.latency_ms
+        faults = None
+        if config.drop or config.dup or config.reorder:
+            faults = Faults(random.Random(config.seed + 2), config.drop, config.dup,
+                            config.reorder, reorder_delay=max(high / 1000.0, 0.01))
+        self.network = MemoryNetwork(self.clock, random.Random(config.seed + 1),
+                                     (low / 1000.0, high / 1000.0), faults)
+        self.stats = {}
+        self.settings = LinkSettings(stats=self.stats)
+        self.node_config = NodeConfig(
+            neighbours=config.degree if config.topology == "tracker" else 0,
+            max_connections=max(3 * config.degree, config.degree + 24),
+            ttl=config.ttl, link=self.settings)
+        self.nodes = []
+        self.sellers = {}
+        self.buyers = {}
+        self.initial_stock = {}
+        self.record = Record()
+        self.killed = set()
+        self.market = None
+
+    # -- building ------------------------------------------------------------
+
+    def build(self):
+        config = self.config
+        if config.topology == "tracker":
+            self.market = Market(self.network, seed=config.seed + 3,
+                                 link_settings=self.settings)
+            self.nodes = [self.market.addNode(self.node_config)
+                          for _ in range(config.nodes)]
+        else:
+            self._buildDirect()
+        self._assignRoles()
+
+    def _buildDirect(self):
+        config, network = self.config, self.network
+        ids = self.rng.sample(range(ID_SPACE), config.nodes)
+        for index, node_id in enumerate(ids):
+            host = f"n{index}"
+            node = Node(self.clock, random.Random(self.rng.getrandbits(64)),
+                        MemoryConnector(network, host), self.node_config)
+            port = network.listen(NodeFactory(node), host)
+            node.setAddress(host, port.getHost().port)
+            node.setId(node_id)
+            self.nodes.append(node)
+        edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
+        for a, b in edges:
+            target = self.nodes[b]
+            self.nodes[a].connectTo(target.host, target.port, target.id)
+
+    def _assignRoles(self):
+        config, rng = self.config, self.rng
+        order = list(range(len(self.nodes)))
+        rng.shuffle(order)
+        seller_count = max(1, min(len(order) - 1, round(config.sellers * len(order))))
+        seller_indexes, buyer_indexes = order[:seller_count], order[seller_count:]
+        items = [f"item{k}" for k in range(config.items)]
+        per_item = max(1, seller_count // len(items))
+        stock = config.stock
+        if stock is None:
+            stock = -(-2 * config.searches // (len(items) * per_item)) + 1
+        for i, index in enumerate(seller_indexes):
+            item = items[i % len(items)]
+            node = self.nodes[index]
+            self.initial_stock[node] = {item: stock}
+            self.sellers[node] = seller_plugin.build(
+                node, {"stock": {item: stock}, "lease": DEFAULT_LEASE})
+        shares = self._shares(config.searches, len(buyer_indexes))
+        for index, quantity in zip(buyer_indexes, shares):
+            if quantity:
+                start = config.warmup + rng.random() * config.spread
+                self.clock.callLater(start, self._startBuyer, self.nodes[index],
+                                     rng.choice(items), quantity)
+                self.buyers[self.nodes[index]] = None
+
+    def _shares(self, total, buyers):
+        """Spread ``total`` purchases over ``buyers`` buyers, at random."""
+        shares = [total // buyers] * buyers
+        for i in self.rng.sample(range(buyers), total % buyers):
+            shares[i] += 1
+        return shares
+
+    def _startBuyer(self, node, item, quantity):
+        if node in self.killed:
+            return
+        BuyerProbe(node, self.record)
+        role = buyer_plugin.build(node, {"wants": [item], "quantity": quantity,
+                                         "search_window": 1.0, "buy_timeout": 2.0})
+        self.buyers[node] = role
+        role.nodeReady()
+
+    # -- running -------------------------------------------------------------
+
+    def kill(self):
+        """Crash a fraction of the nodes at once, mid-run."""
+        count = round(self.config.kill * len(self.nodes))
+        for node in self.rng.sample(self.nodes, count):
+            self.killed.add(node)
+            if self.market is not None:
+                self.market.crash(node)
+            else:
+                node.stopping = True
+                self.network.crash(node.host)
+
+    def done(self):
+        return all(role is not None and role.satisfied
+                   for node, role in self.buyers.items() if node not in self.killed)
+
+    def run(self, progress=None):
+        """Build, run until every live buyer is satisfied (or max_time), and
+        return the metrics."""
+        started = time.perf_counter()
+        self.build()
+        config = self.config
+        kill_at = config.warmup + config.spread / 2 if config.kill else None
+        while self.clock.seconds() < config.max_time:
+            self.clock.runFor(1.0)
+            if kill_at is not None and self.clock.seconds() >= kill_at:
+                self.kill()
+                kill_at = None
+            if progress is not None:
+                progress(self)
+            if self.clock.seconds() >= config.warmup + config.spread and self.done():
+                break
+        return self.metrics(time.perf_counter() - started)
+
+    def purchases(self):
+        return sum(len(role.bag) for role in self.buyers.values() if role is not None)
+
+    # -- measuring --------------------------------------------------------------
+
+    def metrics(self, wall_s):
+        config = self.config
+        alive = [node for node in self.nodes if node not in self.killed]
+        edges = sum(len(node.links) for node in alive) // 2
+        floods = self.record.floods
+        trade = sum(self.stats.get(kind, 0) for kind in TRADE_TYPES)
+        purchases = self.purchases()
+        searches = config.searches
+        return {
+            "config": attr.asdict(config),
+            "nodes": config.nodes,
+            "edges": edges,
+            "searches": searches,
+            "search_floods": floods,
+            "purchases": purchases,
+            "success_rate": round(min(purchases, searches) / searches, 6)
+            if searches else None,
+            "double_sells": self._doubleSells(),
+            "messages_per_search": round(trade / floods, 3) if floods else None,
+            "search_messages_per_search": round(self.stats.get("search", 0) / floods, 3)
+            if floods else None,
+            "messages_by_type": dict(sorted(self.stats.items())),
+            "hops_to_first_reply": percentiles(self.record.hops),
+            "latency_ms": percentiles(self.record.latency_ms),
+            "virtual_s": round(self.clock.seconds(), 3),
+            "killed": len(self.killed),
+            "faults": dict(self.network.faults.counts) if self.network.faults else {},
+            "bytes_per_node": round(self.network.bytes_written / config.nodes, 1),
+            "wall_s": round(wall_s, 3),
+            "peak_rss_mb": round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+        }
+
+    def _doubleSells(self):
+        """Units sold beyond a seller's stock, plus buy ids in two ledgers."""
+        over = 0
+        seen = {}
+        for node, seller in self.sellers.items():
+            for item, initial in self.initial_stock[node].items():
+                sold = sum(1 for sale in seller.ledger.values() if sale.item == item)
+                over += max(0, sold - initial)
+            for buy_id in seller.ledger:
+                seen[buy_id] = seen.get(buy_id, 0) + 1
+        return over + sum(count - 1 for count in seen.values() if count > 1)
