@@ -24,7 +24,7 @@ STOP_TIMEOUT = 10.0
 #: Endpoint every daemon started here listens on: a free loopback port.
 LOOPBACK_LISTEN = "tcp:0:interface=127.0.0.1"
 
-TRACKER_LISTENING = re.compile(r"tracker listening on (?P<host>[^\s:]+):(?P<port>\d+)")
+TRACKER_LISTENING = re.compile(r"tracker listening on [^\s:]+:(?P<port>\d+)")
 NODE_REGISTERED = re.compile(r"registered with the tracker as node (?P<id>\d+)")
 #: Log lines that mean something went wrong inside a daemon.
 PROBLEM = re.compile(r"Traceback|Unhandled")
@@ -93,9 +93,6 @@ class Daemon:
                                         daemon=True)
         self._reader.start()
 
-    def __repr__(self):
-        return f"<Daemon {self.name} pid {self.process.pid}>"
-
     def _read(self):
         for line in self.process.stdout:
             line = line.rstrip("\n")
@@ -110,9 +107,9 @@ class Daemon:
 
     # -- reading the log ---------------------------------------------------
 
-    def wait_for(self, pattern, timeout=DEFAULT_TIMEOUT, start=0, what=None):
+    def wait_for(self, pattern, timeout=DEFAULT_TIMEOUT, what=None):
         """
-        Wait until a log line (from index ``start`` on) matches the regex.
+        Wait until a log line, old or new, matches the regex.
 
         @param what: the awaited line as a reader would put it, for the
             error message (default: the pattern).
@@ -123,14 +120,14 @@ class Daemon:
         regex = re.compile(pattern)
         what = what or repr(regex.pattern)
         deadline = time.monotonic() + timeout
-        checked = start
+        checked = 0
         with self._changed:
             while True:
                 for line in self.lines[checked:]:
                     match = regex.search(line)
                     if match:
                         return match
-                checked = max(checked, len(self.lines))
+                checked = len(self.lines)
                 if self._ended:
                     self.process.wait()
                     raise DaemonError(self._failure(
@@ -183,11 +180,6 @@ class Daemon:
             self.process.stdout.close()
         return self.process.returncode
 
-    def stop(self, timeout=STOP_TIMEOUT):
-        """SIGTERM, then SIGKILL after timeout; returns the exit code."""
-        self.terminate()
-        return self.finish(timeout)
-
     def exited_cleanly(self):
         """True once the daemon has shut down in good order on SIGTERM."""
         return self.process.poll() == TERMINATED and bool(self.matches(SHUT_DOWN))
@@ -197,7 +189,8 @@ class Market:
     """
     A tracker and nodes started in one folder, on loopback, and stopped
     together: nodes first (so they say ``dc`` to a tracker still up), then
-    the tracker.  Use it as a context manager so that nothing outlives it.
+    the tracker.  Call L{stop} in a ``finally`` or a cleanup, so that no
+    daemon outlives its caller.
 
     @ivar daemons: every L{Daemon} started, in order.
     @ivar tracker_port: the port the tracker listens on, once known.
@@ -208,12 +201,6 @@ class Market:
         self.on_line = on_line
         self.daemons = []
         self.tracker_port = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop()
 
     def start(self, name, args):
         """Start ``twistd -n ARGS`` as one more daemon of this market."""

@@ -148,7 +148,7 @@ class NodeOptions(_DaemonOptions):
                          "A node may carry several roles.")
 
     def opt_role(self, name):
-        """A role for this node (repeatable): see the list above."""
+        """A role for this node (repeatable): see the roles named below."""
         if name not in self.plugins:
             known = ", ".join(sorted(self.plugins))
             raise usage.UsageError(f"unknown role {name!r} (known roles: {known})")
@@ -215,11 +215,13 @@ _addRoleOptions(NodeOptions)
 def makeNodeService(options):
     from twisted.internet import reactor
 
+    flag = "--listen"
     try:
         listen = serverFromString(reactor, options["listen"])
+        flag = "--tracker"
         tracker = clientFromString(reactor, options["tracker"])
     except (ValueError, TypeError) as e:
-        raise SystemExit(f"twistd bazaar-node: error: bad endpoint: {e}")
+        raise SystemExit(f"twistd bazaar-node: error: {flag}: bad endpoint: {e}")
     config = NodeConfig(
         host=options["host"],
         neighbours=options["neighbours"],

@@ -94,7 +94,8 @@ class MemoryTransport:
         else:
             when = max(when, self._last_delivery)
             self._last_delivery = when
-        clock.callLater(when - now, function, *args)
+        schedule = getattr(clock, "schedule", clock.callLater)
+        schedule(when - now, function, *args)
 
     def _receive(self, data):
         if self.connected:

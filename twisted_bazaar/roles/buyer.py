@@ -115,12 +115,17 @@ class Buyer(Role):
 
     def _onReply(self, reply):
         want = self._by_search.get(reply.id)
-        if want is None or want.state not in ("searching", "buying"):
+        if want is None or reply.item != want.item or want.state == "done":
             return
-        if reply.item == want.item:
-            want.offers.append(reply)
-            if want.state == "buying":
-                want.offers.sort(key=lambda offer: len(offer.path))
+        want.offers.append(reply)
+        if want.state == "buying":
+            want.offers.sort(key=lambda offer: len(offer.path))
+        elif want.state == "waiting" and want.timer is not None:
+            # A reply that came after the window: the seller holds a unit
+            # for us, so take it now rather than search again.
+            want.cancelTimer()
+            want.state = "buying"
+            self._nextOffer(want)
 
     def _choose(self, want):
         want.timer = None

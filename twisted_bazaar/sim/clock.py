@@ -34,6 +34,15 @@ class HeapClock:
         heapq.heappush(self._heap, (call.time, next(self._sequence), call))
         return call
 
+    def schedule(self, delay, callable, *args):
+        """
+        callLater for calls that are never cancelled, such as the delivery
+        of a message: no DelayedCall is made, which matters when there are
+        millions of them.
+        """
+        heapq.heappush(self._heap, (self.now + max(0.0, delay),
+                                    next(self._sequence), None, callable, args))
+
     def _cancelled(self, call):
         """Cancelled calls stay in the heap and are skipped when popped."""
 
@@ -41,19 +50,8 @@ class HeapClock:
         heapq.heappush(self._heap, (call.time, next(self._sequence), call))
 
     def getDelayedCalls(self):
-        return [call for _, _, call in self._heap
-                if not (call.cancelled or call.called)]
-
-    def nextTime(self):
-        """When the next live call is due, or None if nothing is pending."""
-        heap = self._heap
-        while heap:
-            when, _, call = heap[0]
-            if call.cancelled or call.called or when != call.time:
-                heapq.heappop(heap)
-                continue
-            return when
-        return None
+        return [entry[2] for entry in self._heap
+                if entry[2] is not None and not (entry[2].cancelled or entry[2].called)]
 
     def runFor(self, seconds):
         """Run every call due in the next ``seconds``, each at its own time."""
@@ -61,10 +59,15 @@ class HeapClock:
         heap = self._heap
         pop = heapq.heappop
         while heap and heap[0][0] <= end:
-            when, _, call = pop(heap)
-            if call.cancelled or call.called or when != call.time:
+            entry = pop(heap)
+            call = entry[2]
+            if call is None:
+                self.now = entry[0]
+                entry[3](*entry[4])
                 continue
-            self.now = when
+            if call.cancelled or call.called or entry[0] != call.time:
+                continue
+            self.now = entry[0]
             call.called = 1
             call.func(*call.args, **call.kw)
         self.now = end

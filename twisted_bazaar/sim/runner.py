@@ -119,10 +119,12 @@ class Simulation:
         seller_count = max(1, min(len(order) - 1, round(config.sellers * len(order))))
         seller_indexes, buyer_indexes = order[:seller_count], order[seller_count:]
         items = [f"item{k}" for k in range(config.items)]
-        per_item = max(1, seller_count // len(items))
         stock = config.stock
         if stock is None:
-            stock = -(-2 * config.searches // (len(items) * per_item)) + 1
+            # Every search reserves a unit at each seller it reaches, so a
+            # seller gets enough units to hold one for every buyer of its
+            # item at once: no buyer goes without for lack of stock.
+            stock = -(-config.searches // len(items)) + 1
         for i, index in enumerate(seller_indexes):
             item = items[i % len(items)]
             node = self.nodes[index]

@@ -1,0 +1,325 @@
+"""
+Tests for twisted_bazaar.tap: the options of ``twistd bazaar-tracker`` and
+``twistd bazaar-node``, their errors, their help, and the plugins that make
+twistd find them.
+"""
+
+import io
+import sys
+
+from twisted.application.service import IServiceMaker
+from twisted.plugin import getPlugins
+from twisted.python import usage
+from twisted.scripts.twistd import ServerOptions
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.node import Node
+from twisted_bazaar.roles.buyer import Buyer
+from twisted_bazaar.roles.seller import Seller
+from twisted_bazaar.service import ListeningService, NodeService
+from twisted_bazaar.tap import (
+    NodeOptions,
+    TrackerOptions,
+    makeNodeService,
+    makeTrackerService,
+)
+
+SELLER = ["--role", "seller", "--sell", "apple=3"]
+
+
+def _parse(args, cls=NodeOptions):
+    """Parse args standalone (no twistd parent): errors raise UsageError."""
+    options = cls()
+    options.parseOptions(args)
+    return options
+
+
+class _FakeTwistd(usage.Options):
+    """Stands in for twistd's ServerOptions: a parent with a pid file."""
+
+    optParameters = [["pidfile", None, "twistd.pid", "Name of the pid file."]]
+
+
+def _parseUnder(args, cls=NodeOptions, parent_args=(), command="bazaar-node"):
+    """Parse args as twistd does: the parent is parsed first and names the
+    sub-command before the sub-options are parsed."""
+    parent = _FakeTwistd()
+    parent.parseOptions(list(parent_args))
+    parent.subCommand = command
+    options = cls()
+    options.parent = parent
+    options.parseOptions(args)
+    return parent, options
+
+
+class NodeDefaultsTests(SynchronousTestCase):
+    """What ``bazaar-node`` does when given no more than its role."""
+
+    def test_defaults(self):
+        options = _parse(SELLER)
+        self.assertEqual(
+            {key: options[key] for key in (
+                "tracker", "listen", "host", "neighbours", "max-connections",
+                "ttl", "frame-limit", "handshake-timeout", "ping-interval",
+                "verbose")},
+            {"tracker": "tcp:127.0.0.1:7700", "listen": "tcp:0", "host": "",
+             "neighbours": 3, "max-connections": 8, "ttl": 7,
+             "frame-limit": 65536, "handshake-timeout": 10.0,
+             "ping-interval": 10.0, "verbose": 0})
+
+    def test_linkSettingsFollowTheFlags(self):
+        settings = _parse(SELLER + ["--frame-limit", "2048", "--handshake-timeout",
+                                    "2.5", "--ping-interval", "4", "-v"]).linkSettings()
+        self.assertEqual(
+            (settings.frame_limit, settings.handshake_timeout,
+             settings.ping_interval, settings.verbose),
+            (2048, 2.5, 4.0, True))
+
+    def test_seller(self):
+        """--sell is repeatable; --lease has a default."""
+        options = _parse(SELLER + ["--sell", "pear=0"])
+        [(plugin, settings)] = options.roles
+        self.assertEqual(plugin.name, "seller")
+        self.assertEqual(settings, {"stock": {"apple": 3, "pear": 0}, "lease": 10.0})
+
+    def test_buyer(self):
+        """--want is repeatable (duplicates folded); --quantity applies to each."""
+        options = _parse(["--role", "buyer", "--want", "apple", "--want", "pear",
+                          "--want", "apple", "--quantity", "2"])
+        [(plugin, settings)] = options.roles
+        self.assertEqual(plugin.name, "buyer")
+        self.assertEqual(settings, {"wants": ["apple", "pear"], "quantity": 2,
+                                    "search_window": 1.0, "buy_timeout": 2.0})
+
+    def test_bothRoles(self):
+        options = _parse(["--role", "seller", "--role", "buyer", "--sell", "apple=1",
+                          "--want", "pear", "--role", "seller"])
+        self.assertEqual(options["role"], ["seller", "buyer"])
+        self.assertEqual(
+            [(plugin.name, settings) for plugin, settings in options.roles],
+            [("seller", {"stock": {"apple": 1}, "lease": 10.0}),
+             ("buyer", {"wants": ["pear"], "quantity": 1, "search_window": 1.0,
+                        "buy_timeout": 2.0})])
+
+    def test_trackerDefaults(self):
+        options = _parse([], TrackerOptions)
+        self.assertEqual(
+            {key: options[key] for key in ("listen", "frame-limit",
+                                           "handshake-timeout", "verbose")},
+            {"listen": "tcp:7700", "frame-limit": 65536,
+             "handshake-timeout": 10.0, "verbose": 0})
+
+
+class BadInputTests(SynchronousTestCase):
+    """Each mistake gets a UsageError that names it."""
+
+    def assertUsageError(self, args, message, cls=NodeOptions):
+        error = self.assertRaises(usage.UsageError, _parse, args, cls)
+        self.assertEqual(str(error), message)
+
+    def test_sellWithoutCount(self):
+        self.assertUsageError(["--role", "seller", "--sell", "apple"],
+                              "--sell: wants ITEM=COUNT, not 'apple'")
+
+    def test_sellNegative(self):
+        self.assertUsageError(["--role", "seller", "--sell", "apple=-1"],
+                              "--sell: apple= cannot be negative (-1)")
+
+    def test_sellNotANumber(self):
+        self.assertUsageError(["--role", "seller", "--sell", "apple=many"],
+                              "--sell: apple= wants a whole number of units, "
+                              "not 'many'")
+
+    def test_sellSameItemTwice(self):
+        self.assertUsageError(SELLER + ["--sell", "apple=2"],
+                              "--sell names apple twice")
+
+    def test_unknownRole(self):
+        self.assertUsageError(["--role", "wizard"],
+                              "unknown role 'wizard' (known roles: buyer, seller)")
+
+    def test_noRole(self):
+        self.assertUsageError([], "say which role this node plays: "
+                              "--role buyer or --role seller")
+
+    def test_roleWithoutItsOptions(self):
+        self.assertUsageError(["--role", "buyer"],
+                              "the buyer role needs at least one --want ITEM")
+        self.assertUsageError(["--role", "seller"],
+                              "the seller role needs at least one --sell ITEM=COUNT")
+
+    def test_wantWithoutBuyerRole(self):
+        self.assertUsageError(SELLER + ["--want", "pear"],
+                              "--want belongs to the buyer role; add --role buyer")
+
+    def test_ttlTooLarge(self):
+        error = self.assertRaises(usage.UsageError, _parse, SELLER + ["--ttl", "99"])
+        self.assertIn("--ttl: wants a whole number from 1 to 16, not 99", str(error))
+
+    def test_quantityZero(self):
+        self.assertUsageError(["--role", "buyer", "--want", "a", "--quantity", "0"],
+                              "--quantity: wants a whole number at least 1, not 0")
+
+    def test_leaseNegative(self):
+        self.assertUsageError(SELLER + ["--lease", "-1"],
+                              "--lease: wants a positive number of seconds, not '-1'")
+
+    def test_unknownFlag(self):
+        self.assertUsageError(SELLER + ["--colour", "red"],
+                              "option --colour not recognized")
+
+    def test_trackerBadTimeout(self):
+        error = self.assertRaises(usage.UsageError, _parse,
+                                  ["--handshake-timeout", "0"], TrackerOptions)
+        self.assertIn("--handshake-timeout: wants a positive number of seconds, "
+                      "not '0'", str(error))
+
+
+class UnderTwistdTests(SynchronousTestCase):
+    """Parsed as a twistd sub-command: pid files and one-line errors."""
+
+    def setUp(self):
+        self.stderr = io.StringIO()
+        self.patch(sys, "stderr", self.stderr)
+
+    def test_defaultPidfileCleared(self):
+        """Two daemons in one folder must not fight over twistd.pid."""
+        parent, _ = _parseUnder(SELLER)
+        self.assertEqual(parent["pidfile"], "")
+        parent, _ = _parseUnder([], TrackerOptions, command="bazaar-tracker")
+        self.assertEqual(parent["pidfile"], "")
+
+    def test_explicitPidfileKept(self):
+        parent, _ = _parseUnder(SELLER, parent_args=["--pidfile", "seller.pid"])
+        self.assertEqual(parent["pidfile"], "seller.pid")
+
+    def test_badFlagIsOneLine(self):
+        error = self.assertRaises(SystemExit, _parseUnder,
+                                  ["--role", "seller", "--sell", "apple"])
+        self.assertEqual(error.code, 2)
+        self.assertEqual(self.stderr.getvalue(),
+                         "twistd bazaar-node: error: --sell: wants ITEM=COUNT, "
+                         "not 'apple' (see twistd bazaar-node --help)\n")
+
+    def test_typeErrorLosesTwistdJargon(self):
+        """twistd's 'Parameter type enforcement failed' prefix is dropped."""
+        error = self.assertRaises(SystemExit, _parseUnder, ["--ttl", "99"] + SELLER)
+        self.assertEqual(error.code, 2)
+        self.assertEqual(self.stderr.getvalue(),
+                         "twistd bazaar-node: error: --ttl: wants a whole number "
+                         "from 1 to 16, not 99 (see twistd bazaar-node --help)\n")
+
+    def test_trackerBadFlag(self):
+        error = self.assertRaises(SystemExit, _parseUnder, ["--bogus"],
+                                  TrackerOptions, command="bazaar-tracker")
+        self.assertEqual(error.code, 2)
+        self.assertEqual(self.stderr.getvalue(),
+                         "twistd bazaar-tracker: error: option --bogus not "
+                         "recognized (see twistd bazaar-tracker --help)\n")
+
+    def test_realTwistdOptions(self):
+        """The same through twistd's own ServerOptions and plugin lookup."""
+        for args in (["-n", "bazaar-tracker"],
+                     ["-n", "bazaar-node"] + SELLER,
+                     ["-n", "bazaar-node", "--role", "buyer", "--want", "apple"]):
+            config = ServerOptions()
+            config.parseOptions(args)
+            self.assertEqual(config["pidfile"], "")
+            self.assertEqual(config.subCommand, args[1])
+        config = ServerOptions()
+        error = self.assertRaises(SystemExit, config.parseOptions,
+                                  ["bazaar-node", "--role", "wizard"])
+        self.assertEqual(error.code, 2)
+        self.assertEqual(len(self.stderr.getvalue().splitlines()), 1)
+        self.assertIn("unknown role 'wizard'", self.stderr.getvalue())
+
+
+class HelpTests(SynchronousTestCase):
+    """--help explains every option."""
+
+    def helpText(self, cls):
+        stdout = io.StringIO()
+        self.patch(sys, "stdout", stdout)
+        error = self.assertRaises(SystemExit, cls().parseOptions, ["--help"])
+        self.assertEqual(error.code, 0)
+        return stdout.getvalue()
+
+    def assertEveryOptionExplained(self, cls):
+        options = cls()
+        text = self.helpText(cls)
+        names = [name.rstrip("=") for name in options.longOpt]
+        self.assertGreater(len(names), 5)
+        for name in names:
+            self.assertTrue(options.docs.get(name, "").strip(), name)
+            self.assertIn(f"--{name}", text)
+
+    def test_nodeHelp(self):
+        self.assertEveryOptionExplained(NodeOptions)
+        text = self.helpText(NodeOptions)
+        self.assertIn("Roles: buyer, seller.", text)
+        self.assertIn("(seller role)", text)
+        self.assertIn("(buyer role)", text)
+        self.assertIn("tcp:127.0.0.1:7700", text)
+
+    def test_trackerHelp(self):
+        self.assertEveryOptionExplained(TrackerOptions)
+        self.assertIn("[default: tcp:7700]", self.helpText(TrackerOptions))
+
+
+class PluginTests(SynchronousTestCase):
+    """twistd finds both daemons through twisted.plugin."""
+
+    def makers(self):
+        return {maker.tapname: maker for maker in getPlugins(IServiceMaker)}
+
+    def test_discoverable(self):
+        makers = self.makers()
+        self.assertIs(makers["bazaar-node"].options, NodeOptions)
+        self.assertIs(makers["bazaar-tracker"].options, TrackerOptions)
+        self.assertIsInstance(makers["bazaar-node"].options(), NodeOptions)
+        self.assertIsInstance(makers["bazaar-tracker"].options(), TrackerOptions)
+        self.assertIs(makers["bazaar-node"].makeService, makeNodeService)
+        self.assertIs(makers["bazaar-tracker"].makeService, makeTrackerService)
+
+
+class MakeServiceTests(SynchronousTestCase):
+    """The options become a service (built, not started: no socket opens)."""
+
+    def test_node(self):
+        options = _parse(["--role", "seller", "--role", "buyer", "--sell", "apple=2",
+                          "--want", "pear", "--neighbours", "5", "--ttl", "4",
+                          "--max-connections", "20", "--host", "10.0.0.7"])
+        service = makeNodeService(options)
+        self.assertIsInstance(service, NodeService)
+        node = service.node
+        self.assertIsInstance(node, Node)
+        config = node.config
+        self.assertEqual((config.neighbours, config.ttl, config.max_connections,
+                          config.host, node.host), (5, 4, 20, "10.0.0.7", "10.0.0.7"))
+        [seller] = [o for o in node.observers if isinstance(o, Seller)]
+        [buyer] = [o for o in node.observers if isinstance(o, Buyer)]
+        self.assertEqual(seller.stock, {"apple": 2})
+        self.assertEqual([want.item for want in buyer.wants], ["pear"])
+
+    def test_tracker(self):
+        service = makeTrackerService(_parse([], TrackerOptions))
+        self.assertIsInstance(service, ListeningService)
+        self.assertEqual(service.what, "tracker")
+
+    def test_badEndpoints(self):
+        """A bad endpoint string ends the daemon with one line, not a
+        traceback (twisted raises ValueError or TypeError for these)."""
+        for flag, value in (("--listen", "bogus:1"), ("--tracker", "tcp:nohost"),
+                            ("--tracker", "tcp:h:1:colour=red")):
+            error = self.assertRaises(SystemExit, makeNodeService,
+                                      _parse(SELLER + [flag, value]))
+            self.assertIsInstance(error.code, str)
+            self.assertTrue(error.code.startswith(f"twistd bazaar-node: error: "
+                                                  f"{flag}: bad endpoint: "),
+                            error.code)
+            self.assertNotIn("\n", error.code)
+        error = self.assertRaises(SystemExit, makeTrackerService,
+                                  _parse(["--listen", "tcp:0:colour=red"],
+                                         TrackerOptions))
+        self.assertTrue(error.code.startswith("twistd bazaar-tracker: error: "
+                                              "--listen: "), error.code)

@@ -1,0 +1,450 @@
+"""
+Tests for twisted_bazaar.testing: the in-memory network itself, and
+networks of 10 to 50 real nodes on it (joining, trading, churn), all on
+virtual time.
+"""
+
+import random
+from collections import Counter, deque
+
+from twisted.internet import error, task
+from twisted.internet.protocol import Factory, Protocol
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.node import DEFAULT_NEIGHBOURS
+from twisted_bazaar.testing import Market, MemoryNetwork, MemoryServerEndpoint
+
+#: Virtual seconds that let every node of a fresh network find its peers.
+SETTLE = 30
+
+
+class _Recorder(Protocol):
+    """Keeps what arrives, and why the connection ended."""
+
+    def __init__(self):
+        self.received = []
+        self.lost = None
+
+    def dataReceived(self, data):
+        self.received.append(data)
+
+    def connectionLost(self, reason):
+        self.lost = reason
+
+
+def _overlayReach(start, nodes):
+    """The ids reachable from start by following node.links (BFS)."""
+    by_id = {node.id: node for node in nodes}
+    seen = {start.id}
+    queue = deque([start])
+    while queue:
+        for peer in queue.popleft().links:
+            if peer not in seen and peer in by_id:
+                seen.add(peer)
+                queue.append(by_id[peer])
+    return seen
+
+
+def recordMessages(testcase, owner):
+    """
+    Record (sender id, message) of every message reaching the links of
+    owner (a node or the tracker), still handling each as usual.
+    """
+    received = []
+    original = owner.messageReceived
+
+    def recording(link, message):
+        received.append((link.peer_id, message))
+        original(link, message)
+
+    testcase.patch(owner, "messageReceived", recording)
+    return received
+
+
+class MemoryNetworkTests(SynchronousTestCase):
+    """The transport layer every multi-node test stands on."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.servers = []
+
+    def listen(self, network, host="server", port=1):
+        def build():
+            server = _Recorder()
+            self.servers.append(server)
+            return server
+
+        return network.listen(Factory.forProtocol(build), host, port)
+
+    def test_connectionRefused(self):
+        """Connecting where nothing listens fails the Deferred."""
+        network = MemoryNetwork(self.clock)
+        d = network.connect("nowhere", 1, _Recorder())
+        self.clock.advance(0)
+        self.failureResultOf(d, error.ConnectionRefusedError)
+
+    def test_listenAddressInUse(self):
+        """A second listener on one host:port is refused."""
+        network = MemoryNetwork(self.clock)
+        self.listen(network)
+        self.assertRaises(error.CannotListenError, self.listen, network)
+
+    def test_serverEndpointFailsItsDeferred(self):
+        """Like a real endpoint, a taken address fails the listen Deferred
+        rather than raising."""
+        network = MemoryNetwork(self.clock)
+        self.listen(network)
+        d = MemoryServerEndpoint(network, "server", 1).listen(Factory())
+        self.failureResultOf(d, error.CannotListenError)
+
+    def test_portZeroPicksFreshPorts(self):
+        """Listening on port 0 hands out distinct ports per host."""
+        network = MemoryNetwork(self.clock)
+        ports = [self.listen(network, "h", 0).getHost().port for _ in range(3)]
+        self.assertEqual(ports, [40000, 40001, 40002])
+
+    def test_stopListeningFreesTheAddress(self):
+        """After stopListening the address refuses, and can be reused."""
+        network = MemoryNetwork(self.clock)
+        self.successResultOf(self.listen(network).stopListening())
+        d = network.connect("server", 1, _Recorder())
+        self.clock.advance(0)
+        self.failureResultOf(d, error.ConnectionRefusedError)
+        self.assertEqual(self.listen(network).getHost().port, 1)
+
+    def test_latencyDelaysConnectAndDelivery(self):
+        """The connection and each write take the latency on the clock."""
+        network = MemoryNetwork(self.clock, latency=(0.5, 0.5))
+        self.listen(network)
+        client = _Recorder()
+        d = network.connect("server", 1, client, from_host="client")
+        self.clock.advance(0.4)
+        self.assertNoResult(d)
+        self.clock.advance(0.1)
+        self.assertIs(self.successResultOf(d), client)
+        [server] = self.servers
+        self.assertEqual(server.transport.getPeer().host, "client")
+        client.transport.write(b"hello")
+        self.clock.advance(0.4)
+        self.assertEqual(server.received, [])
+        self.clock.advance(0.1)
+        self.assertEqual(server.received, [b"hello"])
+
+    def test_writesArriveInOrder(self):
+        """Random per-write latency never reorders a connection's bytes."""
+        network = MemoryNetwork(self.clock, random.Random(3), latency=(0.0, 1.0))
+        self.listen(network)
+        client = _Recorder()
+        network.connect("server", 1, client)
+        network.run(1)
+        chunks = [b"%d," % n for n in range(50)]
+        for chunk in chunks:
+            client.transport.write(chunk)
+            self.clock.advance(0.01)
+        network.run(2)
+        [server] = self.servers
+        self.assertEqual(b"".join(server.received), b"".join(chunks))
+
+    def test_loseConnectionAfterPendingWrites(self):
+        """Data written before loseConnection is delivered, then both ends
+        are told the connection closed cleanly."""
+        network = MemoryNetwork(self.clock, latency=(0.2, 0.2))
+        self.listen(network)
+        client = _Recorder()
+        network.connect("server", 1, client)
+        network.run(1)
+        client.transport.write(b"bye")
+        client.transport.loseConnection()
+        network.run(1)
+        [server] = self.servers
+        self.assertEqual(server.received, [b"bye"])
+        server.lost.trap(error.ConnectionDone)
+        client.lost.trap(error.ConnectionDone)
+        self.assertEqual(network.connections, [])
+
+    def test_cutBreaksEveryConnectionOfAHost(self):
+        """cut() drops a host's connections at once, like a crash."""
+        network = MemoryNetwork(self.clock)
+        self.listen(network)
+        doomed, survivor = _Recorder(), _Recorder()
+        network.connect("server", 1, doomed, from_host="doomed")
+        network.connect("server", 1, survivor, from_host="survivor")
+        network.run(1)
+        network.cut("doomed")
+        doomed.lost.trap(error.ConnectionLost)
+        self.assertIsNone(survivor.lost)
+        self.assertEqual(len(network.connections), 1)
+
+
+class NetworkFormationTests(SynchronousTestCase):
+    """Nodes join through the tracker and build a connected overlay."""
+
+    def assertFormed(self, count):
+        market = Market(seed=count)
+        nodes = [market.addNode() for _ in range(count)]
+        market.run(SETTLE)
+        ids = [node.id for node in nodes]
+        self.assertNotIn(None, ids)
+        self.assertEqual(len(set(ids)), count)
+        self.assertTrue(all(0 <= node_id < 2**31 for node_id in ids))
+        self.assertEqual(market.tracker.registry.nodes,
+                         {node.id: (node.host, node.port) for node in nodes})
+        for node in nodes:
+            self.assertGreaterEqual(len(node.links), DEFAULT_NEIGHBOURS)
+            self.assertLessEqual(len(node.links), node.config.max_connections)
+            self.assertNotIn(node.id, node.links)
+        by_id = {node.id: node for node in nodes}
+        for node in nodes:
+            for peer in node.links:
+                self.assertIn(node.id, by_id[peer].links)
+        self.assertEqual(_overlayReach(nodes[0], nodes), set(ids))
+
+    def test_tenNodes(self):
+        self.assertFormed(10)
+
+    def test_thirtyNodes(self):
+        self.assertFormed(30)
+
+    def test_fiftyNodes(self):
+        self.assertFormed(50)
+
+    def test_tooFewNodesForTheNeighbourCount(self):
+        """With fewer peers than wanted, every node links to all others."""
+        market = Market(seed=1)
+        nodes = [market.addNode() for _ in range(3)]
+        market.run(SETTLE)
+        for node in nodes:
+            self.assertEqual(set(node.links), {n.id for n in nodes} - {node.id})
+
+
+class _Trade:
+    """A market of sellers, relays and buyers, with checks of its books."""
+
+    def __init__(self, seed, stocks, wants, relays=10, network=None, **buying):
+        self.market = Market(network=network, seed=seed)
+        self.stocks = stocks
+        self.sellers = [self.market.addNode(seller={"stock": dict(stock)})
+                        for stock in stocks]
+        self.relays = [self.market.addNode() for _ in range(relays)]
+        self.market.run(SETTLE)
+        self.buyers = [
+            self.market.addNode(buyer=dict(buying, wants=items, quantity=q))
+            for items, q in wants]
+
+    def seller(self, node):
+        return self.market.role(node, "seller")
+
+    def bag(self, node):
+        return self.market.role(node, "buyer").bag
+
+    def purchases(self):
+        return [(buyer, p) for buyer in self.buyers for p in self.bag(buyer)]
+
+    def sales(self):
+        return [(seller, s) for seller in self.sellers
+                for s in self.seller(seller).ledger.values()]
+
+
+class _BooksMixin:
+    """The accounting every trading test checks."""
+
+    def assertBooksBalance(self, trade):
+        """
+        Bags and ledgers match one to one, no buy id is sold twice, and
+        each seller's stock is its initial stock less what it sold.
+        """
+        sales = trade.sales()
+        sold_ids = Counter(sale.buy_id for _, sale in sales)
+        self.assertEqual([i for i, n in sold_ids.items() if n > 1], [])
+        purchases = trade.purchases()
+        self.assertEqual(len(purchases), len(sales))
+        by_id = {sale.buy_id: (seller, sale) for seller, sale in sales}
+        for buyer, purchase in purchases:
+            seller, sale = by_id.pop(purchase.buy_id)
+            self.assertEqual((purchase.item, purchase.seller),
+                             (sale.item, seller.id))
+            self.assertEqual(sale.buyer, buyer.id)
+        self.assertEqual(by_id, {})
+        for node, initial in zip(trade.sellers, trade.stocks):
+            seller = trade.seller(node)
+            sold = Counter(sale.item for sale in seller.ledger.values())
+            self.assertEqual(seller.stock, {item: units - sold[item]
+                                            for item, units in initial.items()})
+
+
+class TradingTests(_BooksMixin, SynchronousTestCase):
+    """Many buyers and sellers: every unit sold once, the books balance."""
+
+    def runCheckingStock(self, trade, seconds):
+        """Run second by second; no seller's stock may ever go negative."""
+        for _ in range(seconds):
+            trade.market.run(1)
+            for node in trade.sellers:
+                self.assertGreaterEqual(min(trade.seller(node).stock.values()), 0)
+
+    def assertEveryWantMet(self, trade, wants):
+        for buyer, (items, quantity) in zip(trade.buyers, wants):
+            self.assertEqual(Counter(p.item for p in trade.bag(buyer)),
+                             {item: quantity for item in items})
+            self.assertTrue(trade.market.role(buyer, "buyer").satisfied)
+
+    def test_enoughStockForEveryone(self):
+        stocks = [{"apple": 3, "pear": 2}, {"apple": 3, "pear": 2}, {"apple": 2}]
+        wants = [(["apple", "pear"], 1), (["apple", "pear"], 2), (["apple"], 2),
+                 (["pear"], 1), (["apple"], 1)]
+        trade = _Trade(3, stocks, wants)
+        self.runCheckingStock(trade, 60)
+        self.assertEveryWantMet(trade, wants)
+        self.assertEqual(len(trade.purchases()), 10)
+        self.assertBooksBalance(trade)
+
+    def test_enoughStockWithLatency(self):
+        """
+        Up to 1.5 s per hop: buyers resend buy ids after their 2 s timeout,
+        and still no unit is sold twice.  (The search window must outlast
+        the round trip, or every offer comes too late.)
+        """
+        network = MemoryNetwork(rng=random.Random(8), latency=(0.2, 1.5))
+        stocks = [{"apple": 4}, {"apple": 4}]
+        wants = [(["apple"], 2)] * 4
+        trade = _Trade(8, stocks, wants, network=network, search_window=10.0,
+                       buy_timeout=2.0)
+        received = [recordMessages(self, seller) for seller in trade.sellers]
+        self.runCheckingStock(trade, 60)
+        buys = Counter(message.id for seller, messages in zip(trade.sellers, received)
+                       for _, message in messages
+                       if type(message) is wire.Buy and message.path[-1] == seller.id)
+        self.assertGreater(max(buys.values()), 1)
+        self.assertEveryWantMet(trade, wants)
+        self.assertBooksBalance(trade)
+
+    def test_scarcity(self):
+        """More demand than stock: exactly the stock is sold, once."""
+        stocks = [{"apple": 2}, {"apple": 2}]
+        wants = [(["apple"], 2)] * 4
+        trade = _Trade(3, stocks, wants)
+        self.runCheckingStock(trade, 120)
+        self.assertEqual(len(trade.purchases()), 4)
+        for node in trade.sellers:
+            self.assertEqual(trade.seller(node).stock, {"apple": 0})
+        self.assertBooksBalance(trade)
+        self.assertFalse(any(trade.market.role(b, "buyer").satisfied
+                             for b in trade.buyers if len(trade.bag(b)) < 2))
+
+
+class ChurnTests(_BooksMixin, SynchronousTestCase):
+    """Nodes leave, politely or not, and the rest carry on."""
+
+    def test_politeStop(self):
+        """
+        A stopped node says dc to each peer; they drop it and link to
+        others, and the tracker forgets it.
+        """
+        market = Market(seed=12)
+        nodes = [market.addNode() for _ in range(12)]
+        market.run(SETTLE)
+        victim = nodes[0]
+        peers = [node for node in nodes if victim.id in node.links]
+        before = {peer: set(peer.links) for peer in peers}
+        received = {peer: recordMessages(self, peer) for peer in peers}
+        self.assertIsNone(self.successResultOf(market.stop(victim)))
+        self.assertEqual(victim.links, {})
+        self.assertNotIn(victim.id, market.tracker.registry.nodes)
+        self.assertEqual(len(market.tracker.registry), 11)
+        for peer in peers:
+            self.assertIn((victim.id, wire.Dc()), received[peer])
+            self.assertNotIn(victim.id, peer.links)
+        market.run(SETTLE)
+        rest = nodes[1:]
+        for node in rest:
+            self.assertGreaterEqual(len(node.links), DEFAULT_NEIGHBOURS)
+            self.assertNotIn(victim.id, node.links)
+        replaced = [peer for peer in peers if len(before[peer]) == DEFAULT_NEIGHBOURS]
+        self.assertNotEqual(replaced, [])
+        for peer in replaced:
+            self.assertNotEqual(set(peer.links) - before[peer], set())
+        self.assertEqual(_overlayReach(rest[0], rest), {node.id for node in rest})
+
+    def test_crashIsForgotten(self):
+        """A crashed node says no dc, yet the tracker and its peers drop it."""
+        market = Market(seed=4)
+        nodes = [market.addNode() for _ in range(10)]
+        market.run(SETTLE)
+        victim = nodes[0]
+        peers = [node for node in nodes if victim.id in node.links]
+        received = {peer: recordMessages(self, peer) for peer in peers}
+        market.crash(victim)
+        market.run(1)
+        self.assertNotIn(victim.id, market.tracker.registry.nodes)
+        for peer in peers:
+            self.assertNotIn(victim.id, peer.links)
+            self.assertNotIn((victim.id, wire.Dc()), received[peer])
+        market.run(SETTLE)
+        for node in nodes[1:]:
+            self.assertGreaterEqual(len(node.links), DEFAULT_NEIGHBOURS)
+
+    def test_tradingContinuesAfterACrash(self):
+        """
+        A seller crashes holding units reserved for buyers; they give up
+        on its offers and buy from the other seller.
+        """
+        trade = _Trade(5, [{"apple": 10}, {"apple": 10}], [(["apple"], 2)] * 4,
+                       relays=8)
+        trade.market.run(1.5)
+        crashed, survivor = trade.sellers
+        self.assertLess(trade.seller(crashed).free("apple"), 10)
+        self.assertEqual(trade.seller(crashed).ledger, {})
+        trade.market.crash(crashed)
+        trade.market.run(60)
+        for buyer in trade.buyers:
+            self.assertEqual([(p.item, p.seller) for p in trade.bag(buyer)],
+                             [("apple", survivor.id)] * 2)
+        self.assertEqual(trade.seller(survivor).stock, {"apple": 2})
+        self.assertBooksBalance(trade)
+        self.assertNotIn(crashed.id, trade.market.tracker.registry.nodes)
+
+
+class DeterminismTests(SynchronousTestCase):
+    """A seed fixes the whole run, so a failure can be replayed."""
+
+    def outcome(self, seed):
+        trade = _Trade(seed, [{"apple": 3}, {"apple": 3}], [(["apple"], 2)] * 3,
+                       relays=6)
+        trade.market.run(40)
+        nodes = trade.sellers + trade.relays + trade.buyers
+        return [node.id for node in nodes], [trade.bag(b) for b in trade.buyers]
+
+    def test_sameSeedSameRun(self):
+        ids, bags = self.outcome(21)
+        self.assertEqual(sum(len(bag) for bag in bags), 6)
+        self.assertEqual(self.outcome(21), (ids, bags))
+
+    def test_otherSeedOtherIds(self):
+        self.assertNotEqual(self.outcome(21)[0], self.outcome(22)[0])
+
+
+class MarketMessagesTests(SynchronousTestCase):
+    """The market's nodes really talk the wire protocol to each other."""
+
+    def test_searchReachesEveryNodeWithinTtl(self):
+        """One flooded search is seen once by every node of a 10-node
+        overlay (diameter well under the default ttl)."""
+        market = Market(seed=2)
+        nodes = [market.addNode() for _ in range(10)]
+        market.run(SETTLE)
+        seen = []
+
+        class Watcher:
+            def searchReceived(self, search):
+                seen.append((search.return_path[-1], search.id))
+
+        for node in nodes[1:]:
+            node.addObserver(Watcher())
+        search_id = nodes[0].search("apple")
+        market.run(1)
+        self.assertEqual(sorted(seen), sorted((n.id, search_id) for n in nodes[1:]))
+        for node in nodes[1:]:
+            path = node.pathTo(nodes[0].id)
+            self.assertEqual((path[0], path[-1]), (node.id, nodes[0].id))
+            self.assertLessEqual(len(path) - 1, wire.DEFAULT_TTL)
