@@ -13,6 +13,9 @@ setup(
     install_requires=["twisted>=22.10", "attrs>=22.1"],
     extras_require={
         "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6"],
+        "plot": ["matplotlib>=3.5"],
     },
-    entry_points={"console_scripts": []},
+    entry_points={
+        "console_scripts": ["bazaar-sim = twisted_bazaar.sim.cli:main"],
+    },
 )

@@ -104,6 +104,20 @@ class RegistryPickTests(SynchronousTestCase):
         self.assertIsNone(self.registry.pick(0))
         self.assertIsNone(self.registry.pick(0, exclude=(0,)))
 
+    def test_port_zero_is_never_introduced(self):
+        """A node that said port 0 takes no links: it is in the table, and
+        may ask, but is never handed out; leaving works all the same."""
+        self.fill(2)
+        self.registry.join(7, "client", 0)
+        self.assertEqual(self.registry.nodes[7], ("client", 0))
+        for _ in range(100):
+            self.assertNotEqual(self.registry.pick(0)[0], 7)
+        self.assertIn(self.registry.pick(7)[0], (0, 1))
+        self.registry.leave(7)
+        self.assertNotIn(7, self.registry.nodes)
+        self.registry.leave(1)
+        self.assertIsNone(self.registry.pick(0))
+
     def test_never_the_asker(self):
         self.fill(2)
         for _ in range(100):

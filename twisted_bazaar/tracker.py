@@ -45,24 +45,28 @@ class Registry:
             while node_id in self.nodes:
                 node_id = self.rng.randrange(ID_SPACE)
         self.nodes[node_id] = (host, port)
-        self._index[node_id] = len(self._order)
-        self._order.append(node_id)
+        if port:
+            # Port 0 means the node takes no links: never introduce it.
+            self._index[node_id] = len(self._order)
+            self._order.append(node_id)
         return node_id
 
     def leave(self, node_id):
         if node_id not in self.nodes:
             return
         del self.nodes[node_id]
-        slot = self._index.pop(node_id)
+        slot = self._index.pop(node_id, None)
+        if slot is None:
+            return
         last = self._order.pop()
         if last != node_id:
             self._order[slot] = last
             self._index[last] = slot
 
     def pick(self, asker, exclude=()):
-        """A random live node other than ``asker`` and, if possible, not one
-        of ``exclude``.  Returns (id, host, port), or None if there is no
-        other node."""
+        """A random live node that takes links, other than ``asker`` and, if
+        possible, not one of ``exclude``.  Returns (id, host, port), or None
+        if there is no such node."""
         order = self._order
         unwanted = set(exclude)
         unwanted.add(asker)

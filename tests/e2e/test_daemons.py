@@ -1,0 +1,104 @@
+"""
+End to end: the real ``twistd`` daemons, started the way a user starts
+them, trading an apple over loopback.
+
+Every wait is on a log line, bounded by a generous timeout; nothing sleeps.
+"""
+
+import os
+import shutil
+import tempfile
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.daemons import SHUT_DOWN, TERMINATED, Market, node_id, run_twistd
+
+#: Seconds any one expected log line may take.
+TIMEOUT = 30.0
+
+
+def scratch_folder(test):
+    """A fresh folder to run daemons in, removed after the test."""
+    folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
+    test.addCleanup(shutil.rmtree, folder, True)
+    return folder
+
+
+class PluginTests(SynchronousTestCase):
+    """twistd finds the project's plugins, from any folder."""
+
+    def test_twistd_lists_the_daemons(self):
+        result = run_twistd(["--help"], scratch_folder(self))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        commands = [line.split()[0] for line in result.stdout.splitlines()
+                    if line.startswith("    ") and line.split()]
+        self.assertIn("bazaar-node", commands)
+        self.assertIn("bazaar-tracker", commands)
+
+    def test_node_help_explains_the_role_options(self):
+        result = run_twistd(["bazaar-node", "--help"], scratch_folder(self))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for flag in ("--role", "--sell", "--want", "--quantity", "--tracker",
+                     "--listen", "--neighbours", "--max-connections", "--verbose"):
+            self.assertIn(flag, result.stdout)
+
+
+class BadFlagTests(SynchronousTestCase):
+    """A mistyped flag ends in one line of usage error, never a traceback."""
+
+    def assertUsageError(self, args, expected):
+        folder = scratch_folder(self)
+        result = run_twistd(["-n", "bazaar-node", *args], folder)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(result.stderr.splitlines(),
+                         [f"twistd bazaar-node: error: {expected} "
+                          "(see twistd bazaar-node --help)"])
+        self.assertNotIn("Traceback", result.stdout + result.stderr)
+        self.assertEqual(os.listdir(folder), [])
+
+    def test_sell_without_a_count(self):
+        self.assertUsageError(["--role", "seller", "--sell", "apple"],
+                              "--sell: wants ITEM=COUNT, not 'apple'")
+
+    def test_negative_stock(self):
+        self.assertUsageError(["--role", "seller", "--sell", "apple=-1"],
+                              "--sell: apple= cannot be negative (-1)")
+
+    def test_unknown_role(self):
+        self.assertUsageError(["--role", "wizard"],
+                              "unknown role 'wizard' (known roles: buyer, seller)")
+
+
+class TradeTests(SynchronousTestCase):
+    """A tracker, a seller and a buyer in one folder trade an apple."""
+
+    def setUp(self):
+        self.folder = scratch_folder(self)
+        self.market = Market(self.folder)
+        self.addCleanup(self.market.stop)
+
+    def test_seller_sells_an_apple_to_the_buyer(self):
+        market = self.market
+        tracker = market.start_tracker(timeout=TIMEOUT)
+        seller = market.start_node("seller", "--role", "seller", "--sell", "apple=3")
+        seller_id = node_id(seller, TIMEOUT)
+        buyer = market.start_node("buyer", "--role", "buyer", "--want", "apple")
+        buyer_id = node_id(buyer, TIMEOUT)
+
+        buyer.wait_for(rf"bought apple from {seller_id} \(1 of 1\)", TIMEOUT)
+        buyer.wait_for(r"all wants met: 1 in the bag", TIMEOUT)
+        seller.wait_for(rf"sold apple to {buyer_id} \(2 left\)", TIMEOUT)
+        self.assertEqual(len(seller.matches(r"sold apple")), 1)
+        self.assertFalse(os.path.exists(os.path.join(self.folder, "twistd.pid")))
+
+        self.assertEqual(market.stop(TIMEOUT),
+                         {"seller": TERMINATED, "buyer": TERMINATED,
+                          "tracker": TERMINATED})
+        for daemon in (tracker, seller, buyer):
+            self.assertTrue(daemon.matches(SHUT_DOWN), daemon.tail())
+            self.assertEqual(daemon.problems(), [])
+        self.assertTrue(seller.matches(r"Received SIGTERM, shutting down"))
+        self.assertTrue(seller.matches(r"closing link to node tracker .*: node "
+                                       r"shutting down"), seller.tail())
+        self.assertTrue(tracker.matches(rf"node {seller_id} left"), tracker.tail())
+        self.assertEqual(os.listdir(self.folder), [])

@@ -1,0 +1,250 @@
+"""
+End to end: a client built from the standard library alone (a socket, json
+and netstrings), speaking only the documented protocol, against a live
+tracker and a live seller.
+
+This is the interoperability check: nothing of twisted_bazaar is used to
+talk to the daemons, only to start them.
+"""
+
+import json
+import random
+import shutil
+import socket
+import tempfile
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.daemons import Market, node_id
+
+#: Seconds any one expected log line may take.
+TIMEOUT = 30.0
+#: Seconds any one socket read may take.
+READ_TIMEOUT = 10.0
+#: Longest netstring header this client reads before giving up on a peer.
+MAX_HEADER = 20
+
+
+class Closed(Exception):
+    """The peer closed the connection."""
+
+
+def netstring(payload):
+    """Frame bytes as one netstring: ``LENGTH:PAYLOAD,``."""
+    return b"%d:%s," % (len(payload), payload)
+
+
+class RawClient:
+    """One TCP connection carrying netstrings of UTF-8 JSON objects."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=READ_TIMEOUT)
+        self.buffer = b""
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, kind, **fields):
+        self.send_raw(netstring(json.dumps(dict(fields, type=kind)).encode("utf-8")))
+
+    def _read_more(self):
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            raise Closed()
+        self.buffer += data
+
+    def _frame(self):
+        """Read one netstring; return its payload."""
+        while b":" not in self.buffer:
+            if len(self.buffer) > MAX_HEADER:
+                raise ValueError(f"not a netstring: {self.buffer[:40]!r}")
+            self._read_more()
+        header = self.buffer.partition(b":")[0]
+        start = len(header) + 1
+        end = start + int(header)
+        while len(self.buffer) <= end:
+            self._read_more()
+        if self.buffer[end:end + 1] != b",":
+            raise ValueError("netstring without its trailing comma")
+        payload, self.buffer = self.buffer[start:end], self.buffer[end + 1:]
+        return payload
+
+    def receive(self):
+        """The next message as a dict; pings from the peer are answered
+        with pongs on the way, as the protocol asks."""
+        while True:
+            message = json.loads(self._frame().decode("utf-8"))
+            if message.get("type") != "ping":
+                return message
+            self.send("pong", nonce=message["nonce"])
+
+    def outcome(self):
+        """The next message, or "closed" if the peer hangs up first."""
+        try:
+            return self.receive()
+        except Closed:
+            return "closed"
+
+
+def new_id():
+    return random.randrange(1, 2**62)
+
+
+class LiveSellerCase(SynchronousTestCase):
+    """A live tracker and a seller of two apples, in a scratch folder."""
+
+    def setUp(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        self.market = Market(folder)
+        self.addCleanup(self.market.stop)
+        self.tracker = self.market.start_tracker(timeout=TIMEOUT)
+        self.seller = self.market.start_node("seller", "--role", "seller",
+                                             "--sell", "apple=2")
+        self.seller_id = node_id(self.seller, TIMEOUT)
+        listening = self.seller.wait_for(r"node listening on 127\.0\.0\.1:(\d+)",
+                                         TIMEOUT)
+        self.seller_port = int(listening[1])
+
+    def connect(self, port):
+        client = RawClient(port)
+        self.addCleanup(client.close)
+        return client
+
+    def register(self):
+        """Join the tracker as a new node; return (tracker link, our id)."""
+        tracker = self.connect(self.market.tracker_port)
+        tracker.send("thisisme", id=-1, port=0, host="")
+        you = tracker.receive()
+        self.assertEqual(you["type"], "thisisyou")
+        self.assertEqual(you["port"], 0)
+        self.assertTrue(0 <= you["id"] < 2**31, you)
+        return tracker, you["id"]
+
+    def handshake(self, me):
+        """Link to the seller as node ``me``; return the link."""
+        link = self.connect(self.seller_port)
+        link.send("thisisme", id=me, port=0, host="")
+        self.assertEqual(link.receive(), {"type": "thisisme", "id": self.seller_id,
+                                          "port": self.seller_port,
+                                          "host": "127.0.0.1"})
+        return link
+
+    def assertPong(self, link):
+        nonce = new_id()
+        link.send("ping", nonce=nonce)
+        self.assertEqual(link.receive(), {"type": "pong", "nonce": nonce})
+
+    def assertCleanLogs(self):
+        for daemon in (self.tracker, self.seller):
+            self.assertEqual(daemon.problems(), [])
+            self.assertIsNone(daemon.process.poll(), daemon.tail())
+
+
+class TrackerTests(LiveSellerCase):
+
+    def test_register_ask_for_a_node_and_ping_it(self):
+        tracker, me = self.register()
+        self.assertNotEqual(me, self.seller_id)
+        self.tracker.wait_for(rf"node {me} joined from 127\.0\.0\.1:0", TIMEOUT)
+        self.assertPong(tracker)
+
+        tracker.send("nodereq")
+        self.assertEqual(tracker.receive(), {"type": "nodereply", "id": self.seller_id,
+                                             "host": "127.0.0.1",
+                                             "port": self.seller_port})
+        self.assertPong(self.handshake(me))
+        self.assertCleanLogs()
+
+
+class TradeTests(LiveSellerCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tracker_link, self.me = self.register()
+        self.link = self.handshake(self.me)
+
+    def buy(self, buy_id, path=None):
+        self.link.send("buy", id=buy_id, item="apple",
+                       path=path or [self.me, self.seller_id])
+        return self.link.receive()
+
+    def test_search_buy_repeat_and_sell_out(self):
+        me, seller = self.me, self.seller_id
+        self.assertPong(self.link)
+
+        search_id = new_id()
+        self.link.send("search", id=search_id, item="apple", returnPath=[me], ttl=7)
+        self.assertEqual(self.link.receive(), {
+            "type": "reply", "id": search_id, "item": "apple", "path": [seller, me],
+            "seller": seller, "host": "127.0.0.1", "port": self.seller_port})
+
+        first, second, third = new_id(), new_id(), new_id()
+        ok = {"type": "buyOK", "id": first, "item": "apple", "path": [seller, me]}
+        self.assertEqual(self.buy(first), ok)
+        self.seller.wait_for(rf"sold apple to {me} \(1 left\)", TIMEOUT)
+        self.assertEqual(self.buy(first), ok)
+        # The repeat took nothing: the second unit is still there to buy.
+        self.assertEqual(self.buy(second), dict(ok, id=second))
+        self.seller.wait_for(rf"sold apple to {me} \(0 left\)", TIMEOUT)
+        self.assertEqual(len(self.seller.matches(r"sold apple")), 2)
+
+        soldout = self.buy(third)
+        self.assertEqual((soldout["type"], soldout["code"], soldout["id"],
+                          soldout["path"]), ("error", "soldout", third, [seller, me]))
+        self.assertIsInstance(soldout["info"], str)
+
+        astray = self.buy(new_id(), path=[me, max(me, seller) + 1])
+        self.assertEqual((set(astray), astray["type"], astray["code"]),
+                         ({"type", "code", "info"}, "error", "wrongway"))
+
+        self.assertPong(self.link)
+        self.assertEqual(len(self.seller.matches(r"sold apple")), 2)
+        self.assertCleanLogs()
+
+
+class BadInputTests(LiveSellerCase):
+    """Each kind of bad input, on a connection of its own: the seller hangs
+    up on it or answers error{wtf}, and keeps serving everyone else."""
+
+    BAD_INPUT = {
+        "garbage bytes": b"\x00\xffGET / HTTP/1.0\r\n\r\n",
+        "an over-long netstring": b"%d:" % 10**9 + b"x" * 1000,
+        "invalid JSON": netstring(b"{not json"),
+        "invalid UTF-8": netstring(b'{"type": "\xff"}'),
+        "a JSON array": netstring(b"[1, 2]"),
+        "an unknown type": netstring(b'{"type": "florp"}'),
+    }
+
+    def test_bad_input_is_refused_and_others_still_served(self):
+        _, me = self.register()
+        established = self.handshake(me)
+
+        for what, data in self.BAD_INPUT.items():
+            bad = self.connect(self.seller_port)
+            bad.send_raw(data)
+            answer = bad.outcome()
+            if answer != "closed":
+                self.assertEqual((answer["type"], answer["code"]), ("error", "wtf"),
+                                 f"{what}: {answer}")
+
+        self.assertPong(established)
+        _, other = self.register()
+        self.assertPong(self.handshake(other))
+        self.assertCleanLogs()
+
+    def test_unknown_type_on_an_established_link(self):
+        _, me = self.register()
+        link = self.handshake(me)
+        link.send("florp", id=1)
+        answer = link.receive()
+        self.assertEqual((answer["type"], answer["code"]), ("error", "wtf"))
+        self.assertPong(link)
+        self.assertCleanLogs()
