@@ -105,6 +105,8 @@ class Link(NetstringReceiver):
         self._needed = 0
         self.inbound = inbound
         self.peer_id = None
+        #: The bytes of the message the owner is handling, for relaying.
+        self.payload = None
         self.closing = False
         self._handshake_call = None
         self._keepalive_call = None
@@ -251,6 +253,7 @@ class Link(NetstringReceiver):
             return
         if type(message) is wire.Pong:
             return
+        self.payload = data
         self.owner.messageReceived(self, message)
 
     def protocolError(self, code, info, answer=True, close=False):
@@ -272,21 +275,28 @@ class Link(NetstringReceiver):
 
     def send(self, message):
         """Encode and send one message; a closing link drops it quietly."""
+        if not self.closing and self.transport is not None:
+            self.sendPayload(wire.encode(message), message.TYPE)
+
+    def sendPayload(self, payload, kind):
+        """
+        Send a message already encoded: one relayed unchanged, or one
+        encoded once for many links.  ``kind`` is its type, for counting.
+        """
         if self.closing or self.transport is None:
             return
-        data = wire.encode(message)
-        if len(data) > self.settings.frame_limit:
+        if len(payload) > self.settings.frame_limit:
             self.log.error("not sending {type} to {peer}: {size} bytes is over the "
-                           "frame limit", type=message.TYPE, peer=self.describe(),
-                           size=len(data))
+                           "frame limit", type=kind, peer=self.describe(),
+                           size=len(payload))
             return
         stats = self.settings.stats
         if stats is not None:
-            stats[message.TYPE] = stats.get(message.TYPE, 0) + 1
+            stats[kind] = stats.get(kind, 0) + 1
         if self.settings.verbose:
             self.log.info("-> {peer} {message}", peer=self.describe(),
-                          message=data.decode("utf-8"))
-        self.sendString(data)
+                          message=payload.decode("utf-8"))
+        self.sendString(payload)
 
     # -- timers ---------------------------------------------------------------
 

@@ -270,8 +270,9 @@ class Node:
         message = wire.Search(search_id, item, (self.id,),
                               self.config.ttl if ttl is None else ttl)
         self._tell("searchStarted", message)
+        payload = wire.encode(message)
         for link in list(self.links.values()):
-            link.send(message)
+            link.sendPayload(payload, "search")
         return search_id
 
     def _remember(self, search_id, came_from):
@@ -290,9 +291,12 @@ class Node:
         if here.ttl <= 0 or len(path) >= wire.MAX_PATH:
             return
         visited = set(path)
+        payload = None
         for peer, out in list(self.links.items()):
             if peer not in visited:
-                out.send(here)
+                if payload is None:
+                    payload = wire.encode(here)
+                out.sendPayload(payload, "search")
 
     # -- path routing ------------------------------------------------------------
 
@@ -331,7 +335,8 @@ class Node:
             self.log.info("dropping {type} {id}: no link to next hop {next}",
                           type=message.TYPE, id=message.id, next=path[here + 1])
             return
-        next_hop.send(message)
+        # Relayed unchanged: the received bytes go on as they came.
+        next_hop.sendPayload(link.payload, message.TYPE)
 
     def _learn(self, path):
         """Record path (from this node) and every prefix of it, if shorter

@@ -81,6 +81,7 @@ class Simulation:
         self.initial_stock = {}
         self.record = Record()
         self.killed = set()
+        self.failed_links = 0
         self.market = None
 
     # -- building ------------------------------------------------------------
@@ -110,7 +111,13 @@ class Simulation:
         edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
         for a, b in edges:
             target = self.nodes[b]
-            self.nodes[a].connectTo(target.host, target.port, target.id)
+            d = self.nodes[a].connectTo(target.host, target.port, target.id)
+            d.addErrback(self._linkFailed)
+
+    def _linkFailed(self, reason):
+        """An overlay link that did not form (its handshake was lost to a
+        fault, say): counted, and the graph goes on without it."""
+        self.failed_links += 1
 
     def _assignRoles(self):
         config, rng = self.config, self.rng
@@ -221,6 +228,7 @@ class Simulation:
             "latency_ms": percentiles(self.record.latency_ms),
             "virtual_s": round(self.clock.seconds(), 3),
             "killed": len(self.killed),
+            "failed_links": self.failed_links,
             "faults": dict(self.network.faults.counts) if self.network.faults else {},
             "bytes_per_node": round(self.network.bytes_written / config.nodes, 1),
             "wall_s": round(wall_s, 3),
