@@ -11,8 +11,11 @@ that never introduces itself or falls silent is dropped.
 """
 
 from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
 from twisted.protocols.basic import NetstringReceiver
+
+from zope.interface import implementer
 
 from twisted_bazaar import wire
 
@@ -27,6 +30,13 @@ DEAD_AFTER_INTERVALS = 3
 #: Default errors a peer may earn in ERROR_WINDOW seconds before it is cut.
 DEFAULT_ERROR_LIMIT = 20
 ERROR_WINDOW = 60.0
+#: Default rates (per second) of the messages that fan out or cost work;
+#: a peer may burst to BURST_FACTOR times its rate.  Excess is dropped.
+DEFAULT_SEARCH_RATE = 200.0
+DEFAULT_PING_RATE = 1.0
+BURST_FACTOR = 2.0
+#: Default bytes that may wait for a peer that does not read its socket.
+DEFAULT_WRITE_LIMIT = 1024 * 1024
 
 
 def _lengthFault(head, complete, digits):
@@ -68,6 +78,9 @@ class LinkSettings:
         handshake_timeout=DEFAULT_HANDSHAKE_TIMEOUT,
         ping_interval=DEFAULT_PING_INTERVAL,
         error_limit=DEFAULT_ERROR_LIMIT,
+        search_rate=DEFAULT_SEARCH_RATE,
+        ping_rate=DEFAULT_PING_RATE,
+        write_limit=DEFAULT_WRITE_LIMIT,
         verbose=False,
         stats=None,
     ):
@@ -75,11 +88,38 @@ class LinkSettings:
         self.handshake_timeout = handshake_timeout
         self.ping_interval = ping_interval
         self.error_limit = error_limit
+        self.search_rate = search_rate
+        self.ping_rate = ping_rate
+        self.write_limit = write_limit
         self.verbose = verbose
         #: If a dict, message type -> number sent, counted by every link.
         self.stats = stats
+        #: message type -> number dropped by rate limits, over every link.
+        self.dropped = {}
 
 
+class _Bucket:
+    """A token bucket: ``rate`` tokens a second, holding at most ``burst``."""
+
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate, now):
+        self.rate = rate
+        self.burst = max(1.0, rate * BURST_FACTOR)
+        self.tokens = self.burst
+        self.stamp = now
+
+    def take(self, now):
+        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if tokens < 1.0:
+            self.tokens = tokens
+            return False
+        self.tokens = tokens - 1.0
+        return True
+
+
+@implementer(IPushProducer)
 class Link(NetstringReceiver):
     """
     A framed, decoded connection to one peer.
@@ -113,6 +153,11 @@ class Link(NetstringReceiver):
         self._last_heard = 0.0
         self._nonce = 0
         self._errors = []
+        self._buckets = {}
+        self._paused = False
+        self._waiting = 0
+        #: message type -> number this peer sent past its rate limit.
+        self.dropped = {}
 
     # -- life cycle -------------------------------------------------------
 
@@ -121,10 +166,16 @@ class Link(NetstringReceiver):
             # Closed while still connecting (the node is stopping): hang up.
             self.transport.loseConnection()
             return
-        self._last_heard = self.clock.seconds()
-        if self.settings.handshake_timeout:
+        now = self._last_heard = self.clock.seconds()
+        settings = self.settings
+        self._buckets = {wire.Search: _Bucket(settings.search_rate, now),
+                         wire.Ping: _Bucket(settings.ping_rate, now)}
+        # The transport pauses us when its send buffer fills: that is how a
+        # peer that does not read is noticed (see sendPayload).
+        self.transport.registerProducer(self, True)
+        if settings.handshake_timeout:
             self._handshake_call = self.clock.callLater(
-                self.settings.handshake_timeout, self._handshakeExpired
+                settings.handshake_timeout, self._handshakeExpired
             )
         self.owner.linkMade(self)
 
@@ -241,7 +292,11 @@ class Link(NetstringReceiver):
             return
         # Only a message that makes sense shows the peer is alive: garbage
         # must not keep a dead peer's link open.
-        self._last_heard = self.clock.seconds()
+        now = self._last_heard = self.clock.seconds()
+        bucket = self._buckets.get(type(message))
+        if bucket is not None and not bucket.take(now):
+            self._drop(message.TYPE, bucket.rate)
+            return
         if self.settings.verbose:
             self.log.info("<- {peer} {message}", peer=self.describe(),
                           message=data.decode("utf-8"))
@@ -255,6 +310,16 @@ class Link(NetstringReceiver):
             return
         self.payload = data
         self.owner.messageReceived(self, message)
+
+    def _drop(self, kind, rate):
+        """A message over its rate: dropped, counted, and logged once."""
+        count = self.dropped.get(kind, 0)
+        if not count:
+            self.log.warn("{peer} sends {kind} faster than {rate:g}/s; dropping the "
+                          "excess", peer=self.describe(), kind=kind, rate=rate)
+        self.dropped[kind] = count + 1
+        total = self.settings.dropped
+        total[kind] = total.get(kind, 0) + 1
 
     def protocolError(self, code, info, answer=True, close=False):
         """
@@ -290,6 +355,15 @@ class Link(NetstringReceiver):
                            "frame limit", type=kind, peer=self.describe(),
                            size=len(payload))
             return
+        if self._paused:
+            self._waiting += len(payload)
+            if self._waiting > self.settings.write_limit:
+                self.log.warn("{peer} is not reading: over {limit} bytes waiting; "
+                              "dropping the link", peer=self.describe(),
+                              limit=self.settings.write_limit)
+                self.closing = True
+                self.transport.abortConnection()
+                return
         stats = self.settings.stats
         if stats is not None:
             stats[kind] = stats.get(kind, 0) + 1
@@ -297,6 +371,20 @@ class Link(NetstringReceiver):
             self.log.info("-> {peer} {message}", peer=self.describe(),
                           message=payload.decode("utf-8"))
         self.sendString(payload)
+
+    # -- IPushProducer: the transport's view of our sending -------------------
+
+    def pauseProducing(self):
+        """The send buffer is full: count what we add to it from now on."""
+        self._paused = True
+        self._waiting = 0
+
+    def resumeProducing(self):
+        self._paused = False
+        self._waiting = 0
+
+    def stopProducing(self):
+        self._paused = False
 
     # -- timers ---------------------------------------------------------------
 

@@ -35,3 +35,17 @@ def bounded_int(low, high=None):
 
     parse.coerceDoc = f"A whole number {bound}."
     return parse
+
+
+def rate(text):
+    """A positive, finite number of events per second."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ValueError(f"wants a positive number per second, not {text!r}")
+    return value
+
+
+rate.coerceDoc = "Per second, a positive number."

@@ -14,9 +14,13 @@ from twisted.python import usage
 
 from twisted_bazaar import wire
 from twisted_bazaar.link import (
+    DEFAULT_ERROR_LIMIT,
     DEFAULT_FRAME_LIMIT,
     DEFAULT_HANDSHAKE_TIMEOUT,
     DEFAULT_PING_INTERVAL,
+    DEFAULT_PING_RATE,
+    DEFAULT_SEARCH_RATE,
+    DEFAULT_WRITE_LIMIT,
     LinkSettings,
 )
 from twisted_bazaar.node import (
@@ -25,7 +29,7 @@ from twisted_bazaar.node import (
     Node,
     NodeConfig,
 )
-from twisted_bazaar.parsing import bounded_int, seconds
+from twisted_bazaar.parsing import bounded_int, rate, seconds
 from twisted_bazaar.roles import rolePlugins
 from twisted_bazaar.service import EndpointConnector, NodeService, trackerService
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
@@ -58,6 +62,18 @@ _COMMON_PARAMETERS = [
            "close it.", seconds),
     _param("frame-limit", DEFAULT_FRAME_LIMIT,
            "Largest message, in bytes, accepted or sent.", bounded_int(1024, 10**8)),
+    _param("error-limit", DEFAULT_ERROR_LIMIT,
+           "Bad messages a peer may send in a minute before it is cut off.",
+           bounded_int(1, 10**6)),
+    _param("search-rate", DEFAULT_SEARCH_RATE,
+           "Searches a second accepted from one peer (bursts to twice that); "
+           "the excess is dropped.", rate),
+    _param("ping-rate", DEFAULT_PING_RATE,
+           "Pings a second answered for one peer (bursts to twice that); the "
+           "excess is dropped.", rate),
+    _param("write-limit", DEFAULT_WRITE_LIMIT,
+           "Bytes that may wait for a peer that does not read before its link "
+           "is dropped.", bounded_int(1024, 10**9)),
 ]
 
 
@@ -93,6 +109,10 @@ class _DaemonOptions(usage.Options):
             frame_limit=self["frame-limit"],
             handshake_timeout=self["handshake-timeout"],
             ping_interval=self["ping-interval"],
+            error_limit=self["error-limit"],
+            search_rate=self["search-rate"],
+            ping_rate=self["ping-rate"],
+            write_limit=self["write-limit"],
             verbose=bool(self["verbose"]),
         )
 

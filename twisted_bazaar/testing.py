@@ -74,6 +74,12 @@ class MemoryTransport:
     def writeSequence(self, data):
         self.write(b"".join(data))
 
+    def registerProducer(self, producer, streaming):
+        """Memory links never fill up; the producer is never paused."""
+
+    def unregisterProducer(self):
+        pass
+
     def loseConnection(self):
         if self.connected and not self.disconnecting:
             self.disconnecting = True
