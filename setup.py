@@ -16,6 +16,9 @@ setup(
         "plot": ["matplotlib>=3.5"],
     },
     entry_points={
-        "console_scripts": ["bazaar-sim = twisted_bazaar.sim.cli:main"],
+        "console_scripts": [
+            "bazaar-sim = twisted_bazaar.sim.cli:main",
+            "bazaar-ledger = twisted_bazaar.ledger:main",
+        ],
     },
 )

@@ -311,7 +311,7 @@ class TradingTests(_BooksMixin, SynchronousTestCase):
         trade = _Trade(8, stocks, wants, network=network, search_window=10.0,
                        buy_timeout=2.0)
         received = [recordMessages(self, seller) for seller in trade.sellers]
-        self.runCheckingStock(trade, 60)
+        self.runCheckingStock(trade, 120)
         buys = Counter(message.id for seller, messages in zip(trade.sellers, received)
                        for _, message in messages
                        if type(message) is wire.Buy and message.path[-1] == seller.id)

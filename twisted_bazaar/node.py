@@ -17,6 +17,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar import wire
 from twisted_bazaar.link import Link, LinkSettings
+from twisted_bazaar.store import MemoryStore
 
 #: Default number of peers a node tries to stay linked to.
 DEFAULT_NEIGHBOURS = 3
@@ -54,16 +55,22 @@ class Node:
     @ivar path_dict: peer id -> shortest known path (a tuple of ids from
         this node to the peer, both included).
     @ivar addresses: peer id -> (host, port) its links introduced.
+    @ivar store: where the node's durable state lives (see L{store}).
     """
 
     log = Logger()
 
-    def __init__(self, clock, rng, connector, config=None):
+    def __init__(self, clock, rng, connector, config=None, store=None):
         self.clock = clock
         self.rng = rng
         self.connector = connector
         self.config = config or NodeConfig()
-        self.id = None
+        self.store = store if store is not None else MemoryStore()
+        #: The id the node had last time, if its store remembers one; it
+        #: asks the tracker for it again.
+        self.id = self.store.nodeId()
+        #: True once the tracker (or a simulation) has confirmed the id.
+        self.ready = False
         self.port = 0
         self.host = self.config.host
         self.links = {}
@@ -102,11 +109,14 @@ class Node:
 
     def setId(self, node_id):
         """The tracker named this node."""
-        first = self.id is None
-        if not first and node_id != self.id:
+        first = not self.ready
+        if self.id is not None and node_id != self.id:
             self.log.warn("tracker gave this node a new id {new} (was {old})",
                           new=node_id, old=self.id)
         self.id = node_id
+        self.ready = True
+        if self.store.nodeId() != node_id:
+            self.store.setNodeId(node_id)
         if first:
             self.log.info("node {id} ready, listening on port {port}", id=node_id,
                           port=self.port)

@@ -6,10 +6,12 @@ This is the one place that reaches for the global reactor: everything it
 builds takes the reactor as a parameter.
 """
 
+import os
 import random
 import sys
 
 from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.logger import Logger
 from twisted.python import usage
 
 from twisted_bazaar import wire
@@ -32,9 +34,11 @@ from twisted_bazaar.node import (
 from twisted_bazaar.parsing import bounded_int, rate, seconds
 from twisted_bazaar.roles import rolePlugins
 from twisted_bazaar.service import EndpointConnector, NodeService, trackerService
+from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
+log = Logger()
 
 
 
@@ -156,6 +160,9 @@ class NodeOptions(_DaemonOptions):
                "Most links this node accepts.", bounded_int(1, 10000)),
         _param("ttl", wire.DEFAULT_TTL, "Hop limit of the searches this node "
                "starts.", bounded_int(1, wire.MAX_TTL)),
+        _param("data-dir", None, "Directory for the node's durable state (id, "
+               "inventory, ledger, bag, pending buys); without it, state lives in "
+               "memory and is lost on exit."),
     ] + _COMMON_PARAMETERS
 
     def __init__(self):
@@ -187,6 +194,10 @@ class NodeOptions(_DaemonOptions):
 
     def postOptions(self):
         super().postOptions()
+        data_dir = self["data-dir"]
+        if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(
+                data_dir):
+            raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
         if not self["role"]:
             raise usage.UsageError("say which role this node plays: --role "
                                    + " or --role ".join(sorted(self.plugins)))
@@ -249,7 +260,14 @@ def makeNodeService(options):
         ttl=options["ttl"],
         link=options.linkSettings(),
     )
-    node = Node(reactor, random.Random(), EndpointConnector(reactor), config)
+    try:
+        store = openStore(options["data-dir"])
+    except StoreError as e:
+        raise SystemExit(f"twistd bazaar-node: error: --data-dir: {e}")
+    if not store.durable:
+        log.info("no --data-dir: this node's state lives in memory and is lost "
+                 "when it stops")
+    node = Node(reactor, random.Random(), EndpointConnector(reactor), config, store)
     for plugin, settings in options.roles:
         plugin.build(node, settings)
     return NodeService(reactor, node, listen, tracker)

@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import (
     BUY_ATTEMPTS,
+    BUY_TIMEOUT_MAX,
     Buyer,
     BuyerPlugin,
     Purchase,
@@ -162,26 +163,28 @@ class BuyerTests(SynchronousTestCase):
     # -- resending and moving on -----------------------------------------------------
 
     def test_resendSameIdThenNextOffer(self):
-        """Silence gets the same buy id again, BUY_ATTEMPTS times in all;
-        then the next offer gets a new buy id."""
+        """Silence gets the same buy id again, BUY_ATTEMPTS times in all,
+        each wait twice the last; then the next offer gets a new buy id."""
         first = self.chooseOffer(FAR, NEAR)
-        for _ in range(BUY_ATTEMPTS - 1):
-            self.clock.advance(TIMEOUT)
+        for attempt in range(1, BUY_ATTEMPTS):
+            self.clock.advance(min(TIMEOUT * 2 ** (attempt - 1), BUY_TIMEOUT_MAX))
             self.assertEqual(sent(self.relay), [first])
-        self.clock.advance(TIMEOUT)
+        self.clock.advance(min(TIMEOUT * 2 ** (BUY_ATTEMPTS - 1), BUY_TIMEOUT_MAX))
         [second] = sent(self.relay)
         self.assertNotEqual(second.id, first.id)
         self.assertEqual(second.path, (1, 2, 3, 5))
 
     def test_resendAlongPathWhileConnecting(self):
-        """A connection still being made does not hold up the resend."""
+        """A connection still being made does not hold up the resend: it
+        goes along the path at once, and another connection is tried."""
         search_id = self.startSearch()
         self.offer(search_id, NEAR, "10.0.0.6", 6006)
         self.clock.advance(WINDOW)
+        self.assertEqual(sent(self.relay), [])
         self.clock.advance(TIMEOUT)
         [buy] = sent(self.relay)
         self.assertEqual(buy.path, (1, 2, 6))
-        self.assertEqual(len(self.node.connector.requests), 1)
+        self.assertEqual(len(self.node.connector.requests), 2)
 
     def test_soldoutMovesToNextOffer(self):
         """soldout for the current buy moves on at once; a soldout for a

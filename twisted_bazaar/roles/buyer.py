@@ -6,6 +6,12 @@ Each wanted item runs its own small state machine, :class:`_Want`:
 search -> collect replies for a window -> try offers, shortest path first,
 resending the same buy id on silence -> next unit, or search again with
 backoff when no offer came.
+
+Exactly-once: a buy id is written to the store as pending before it is
+first sent, and a purchase is committed before it is reported.  A buy that
+is given up on (its seller went quiet or away) stays pending, and is
+resent from time to time until the seller answers it, so a unit the seller
+did sell always reaches the bag, across restarts too.
 """
 
 import attr
@@ -14,26 +20,43 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.parsing import bounded_int, seconds
+from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
+from twisted_bazaar.store import PendingBuy, Purchase
+
+__all__ = ["Buyer", "BuyerPlugin", "Purchase"]
 
 DEFAULT_SEARCH_WINDOW = 1.0
 DEFAULT_BUY_TIMEOUT = 2.0
-#: Sends of one buy id to one offer before moving to the next offer.
-BUY_ATTEMPTS = 3
+#: Silent sends of one buy id before trying the next offer.  Each wait is
+#: twice the one before, up to BUY_TIMEOUT_MAX.
+BUY_ATTEMPTS = 5
+BUY_TIMEOUT_MAX = 30.0
+#: Failed connections to a seller that make it count as gone.
+REFUSALS = 2
 #: Pauses between searches that found nothing.
 RETRY_MIN = 1.0
 RETRY_MAX = 30.0
+#: Seconds between resends of buys that were given up on.
+RESOLVE_INTERVAL = 30.0
 
 
 @attr.s(frozen=True, auto_attribs=True)
-class Purchase:
-    """One item in the shopping bag."""
+class Offer:
+    """A seller to buy from: its id, the path to it, and its address."""
 
-    buy_id: int
-    item: str
     seller: int
-    time: float
+    route: tuple
+    host: str = ""
+    port: int = 0
+
+    @classmethod
+    def fromReply(cls, reply):
+        return cls(reply.seller, reply.path[::-1], reply.host, reply.port)
+
+    @classmethod
+    def fromPending(cls, pending):
+        return cls(pending.seller, pending.path, pending.host, pending.port)
 
 
 class _Want:
@@ -44,11 +67,11 @@ class _Want:
         self.quantity = quantity
         self.bought = 0
         self.state = "waiting"  # waiting, searching, buying, done
-        self.search_started = None
         self.offers = []
         self.offer = None
         self.buy_id = None
         self.attempts = 0
+        self.refusals = 0
         self.timer = None
         self.retry_delay = RETRY_MIN
 
@@ -60,7 +83,8 @@ class _Want:
 
 class Buyer(Role):
     """
-    @ivar bag: the L{Purchase}s made, in order.
+    @ivar bag: the L{Purchase}s made, in order (restored from the store).
+    @ivar unresolved: buy id -> L{PendingBuy} given up on but not answered.
     """
 
     log = Logger()
@@ -68,35 +92,72 @@ class Buyer(Role):
     def __init__(self, node, wants, quantity=1, search_window=DEFAULT_SEARCH_WINDOW,
                  buy_timeout=DEFAULT_BUY_TIMEOUT):
         super().__init__(node)
+        self.store = node.store
         self.wants = [_Want(item, quantity) for item in wants]
         self.search_window = search_window
         self.buy_timeout = buy_timeout
-        self.bag = []
-        self._bought_ids = set()
+        self.bag = self.store.bag()
+        self._bought_ids = {purchase.buy_id for purchase in self.bag}
+        self._by_item = {want.item: want for want in self.wants}
+        for purchase in self.bag:
+            want = self._by_item.get(purchase.item)
+            if want is not None:
+                want.bought += 1
+        for want in self.wants:
+            if want.bought >= want.quantity:
+                want.state = "done"
         self._by_search = {}
         self._by_buy = {}
+        self.unresolved = {}
+        self._resolve_call = None
+        self._restorePending()
 
     @property
     def satisfied(self):
         return all(want.state == "done" for want in self.wants)
 
+    def _restorePending(self):
+        """Buys sent before a restart: the current one of a want goes on
+        with its old id; the rest wait for the resolver."""
+        for pending in self.store.pending():
+            want = self._by_item.get(pending.item)
+            if want is not None and want.state != "done" and want.buy_id is None:
+                want.state = "buying"
+                want.offer = Offer.fromPending(pending)
+                want.buy_id = pending.buy_id
+                self._by_buy[pending.buy_id] = want
+                self.log.info("resuming buy {id} of {item} from {seller}",
+                              id=pending.buy_id, item=pending.item,
+                              seller=pending.seller)
+            else:
+                self.unresolved[pending.buy_id] = pending
+        self._scheduleResolve()
+
     # -- node events ---------------------------------------------------------
 
     def nodeReady(self):
-        self._startWaiting()
+        self._kick()
 
     def linkAdded(self, peer_id):
-        self._startWaiting()
+        self._kick()
 
     def nodeStopping(self):
         for want in self.wants:
             want.cancelTimer()
+        if self._resolve_call is not None and self._resolve_call.active():
+            self._resolve_call.cancel()
+        self._resolve_call = None
 
-    def _startWaiting(self):
-        if not self.node.links:
+    def _kick(self):
+        """Start whatever was waiting for the node to be able to talk."""
+        if not self.node.ready:
             return
         for want in self.wants:
-            if want.state == "waiting" and want.timer is None:
+            if want.timer is not None:
+                continue
+            if want.state == "buying" and want.attempts == 0:
+                self._sendBuy(want)
+            elif want.state == "waiting" and self.node.links:
                 self._search(want)
 
     # -- searching -------------------------------------------------------------
@@ -108,7 +169,6 @@ class Buyer(Role):
             return
         want.state = "searching"
         want.offers = []
-        want.search_started = self.node.clock.seconds()
         search_id = self.node.search(want.item)
         self._by_search[search_id] = want
         want.timer = self.node.clock.callLater(self.search_window, self._choose, want)
@@ -117,9 +177,9 @@ class Buyer(Role):
         want = self._by_search.get(reply.id)
         if want is None or reply.item != want.item or want.state == "done":
             return
-        want.offers.append(reply)
+        want.offers.append(Offer.fromReply(reply))
         if want.state == "buying":
-            want.offers.sort(key=lambda offer: len(offer.path))
+            want.offers.sort(key=lambda offer: len(offer.route))
         elif want.state == "waiting" and want.timer is not None:
             # A reply that came after the window: the seller holds a unit
             # for us, so take it now rather than search again.
@@ -138,7 +198,7 @@ class Buyer(Role):
             want.timer = self.node.clock.callLater(delay, self._search, want)
             return
         want.retry_delay = RETRY_MIN
-        want.offers.sort(key=lambda offer: len(offer.path))
+        want.offers.sort(key=lambda offer: len(offer.route))
         want.state = "buying"
         self._nextOffer(want)
 
@@ -149,45 +209,109 @@ class Buyer(Role):
         if not want.offers:
             self._search(want)
             return
-        want.offer = want.offers.pop(0)
-        want.buy_id = self.node.rng.randrange(1, wire.ID_LIMIT)
-        self._by_buy[want.buy_id] = want
+        offer = want.offers.pop(0)
+        buy_id = self._buyIdFor(want.item, offer.seller)
+        if buy_id is None:
+            buy_id = self.node.rng.randrange(1, wire.ID_LIMIT)
+        else:
+            # A buy this seller never answered: ask again with its id, so
+            # the seller cannot sell us a second unit for it.
+            del self.unresolved[buy_id]
+        self.store.addPending(PendingBuy(buy_id, want.item, offer.seller, offer.route,
+                                         offer.host, offer.port))
+        want.offer = offer
+        want.buy_id = buy_id
+        self._by_buy[buy_id] = want
         want.attempts = 0
+        want.refusals = 0
         self._sendBuy(want)
+
+    def _buyIdFor(self, item, seller):
+        for buy_id, pending in self.unresolved.items():
+            if pending.item == item and pending.seller == seller:
+                return buy_id
+        return None
 
     def _sendBuy(self, want):
         want.attempts += 1
-        offer, node = want.offer, self.node
-        want.timer = node.clock.callLater(self.buy_timeout, self._buyTimedOut, want)
-        if offer.seller in node.links:
-            self._buyDirect(want)
-        elif want.attempts == 1 and offer.host and offer.port:
-            buy_id = want.buy_id
-            d = node.connectTo(offer.host, offer.port, offer.seller)
-            d.addCallbacks(lambda _: self._buyDirect(want, buy_id),
-                           lambda _: self._buyAlongPath(want, buy_id))
-        else:
-            self._buyAlongPath(want)
+        node, offer, buy_id = self.node, want.offer, want.buy_id
+        delay = min(self.buy_timeout * 2 ** (want.attempts - 1), BUY_TIMEOUT_MAX)
+        want.timer = node.clock.callLater(delay, self._buyTimedOut, want)
+        message = wire.Buy(buy_id, want.item, offer.route)
+        self._deliver(message, offer, lambda: want.buy_id == buy_id,
+                      lambda: self._refused(want, buy_id), eager=want.attempts > 1)
 
-    def _buyDirect(self, want, buy_id=None):
-        if buy_id is not None and buy_id != want.buy_id:
-            return
+    def _deliver(self, buy, offer, still_wanted, refused=None, eager=False):
+        """
+        Send a buy directly when linked to the seller or able to connect to
+        it, else along the offer's path.  ``eager`` (a resend) also sends
+        along the path at once rather than wait for the connection: a buy
+        id is safe to repeat, and a resend should not wait.
+        """
         node = self.node
-        node.route(wire.Buy(want.buy_id, want.item, (node.id, want.offer.seller)))
-
-    def _buyAlongPath(self, want, buy_id=None):
-        if buy_id is not None and buy_id != want.buy_id:
+        direct = wire.Buy(buy.id, buy.item, (node.id, offer.seller))
+        along_path = len(buy.path) > 2 and buy.path[0] == node.id
+        if offer.seller in node.links:
+            node.route(direct)
             return
-        self.node.route(wire.Buy(want.buy_id, want.item, want.offer.path[::-1]))
+        if eager and along_path:
+            node.route(buy)
+        if offer.host and offer.port:
+            def connected(_):
+                if still_wanted():
+                    node.route(direct)
+
+            def failed(_):
+                if refused is not None:
+                    refused()
+                if still_wanted() and along_path and not eager:
+                    node.route(buy)
+
+            node.connectTo(offer.host, offer.port, offer.seller).addCallbacks(
+                connected, failed)
+        elif along_path and not eager:
+            node.route(buy)
+
+    def _refused(self, want, buy_id):
+        if want.buy_id == buy_id:
+            want.refusals += 1
 
     def _buyTimedOut(self, want):
         want.timer = None
-        if want.attempts < BUY_ATTEMPTS:
+        if want.attempts < BUY_ATTEMPTS and want.refusals < REFUSALS:
             self._sendBuy(want)
-        else:
-            self.log.info("seller {seller} is silent; trying the next offer",
-                          seller=want.offer.seller)
-            self._nextOffer(want)
+            return
+        why = "unreachable" if want.refusals >= REFUSALS else "silent"
+        self.log.info("seller {seller} is {why}; trying the next offer",
+                      seller=want.offer.seller, why=why)
+        self._abandon(want)
+        self._nextOffer(want)
+
+    def _abandon(self, want):
+        """Stop waiting for the current buy, but keep it pending: if the
+        seller did sell, its buyOK must still find the bag."""
+        offer = want.offer
+        self.unresolved[want.buy_id] = PendingBuy(want.buy_id, want.item, offer.seller,
+                                                  offer.route, offer.host, offer.port)
+        want.buy_id = None
+        self._scheduleResolve()
+
+    # -- buys given up on ----------------------------------------------------------
+
+    def _scheduleResolve(self):
+        if self.unresolved and self._resolve_call is None and not self.node.stopping:
+            self._resolve_call = self.node.clock.callLater(RESOLVE_INTERVAL,
+                                                           self._resolve)
+
+    def _resolve(self):
+        """Ask each seller that never answered a buy about it once more."""
+        self._resolve_call = None
+        if self.node.ready:
+            for pending in list(self.unresolved.values()):
+                buy = wire.Buy(pending.buy_id, pending.item, pending.path)
+                self._deliver(buy, Offer.fromPending(pending),
+                              lambda b=pending.buy_id: b in self.unresolved, eager=True)
+        self._scheduleResolve()
 
     # -- answers -------------------------------------------------------------------
 
@@ -198,28 +322,50 @@ class Buyer(Role):
         elif kind is wire.BuyOK:
             self._onBuyOK(message)
         elif kind is wire.Error and message.code == "soldout":
-            want = self._by_buy.get(message.id)
-            if want is not None and want.buy_id == message.id and want.state == "buying":
-                self._nextOffer(want)
+            self._onSoldOut(message)
+
+    def _onSoldOut(self, error):
+        buy_id = error.id
+        if buy_id in self.unresolved:
+            del self.unresolved[buy_id]
+            self.store.dropPending(buy_id)
+            return
+        want = self._by_buy.get(buy_id)
+        if want is not None and want.buy_id == buy_id and want.state == "buying":
+            self.store.dropPending(buy_id)
+            want.buy_id = None
+            self._nextOffer(want)
 
     def _onBuyOK(self, ok):
+        if ok.id in self._bought_ids:
+            return
         want = self._by_buy.get(ok.id)
-        if want is None or ok.id in self._bought_ids:
+        if want is None and ok.id not in self.unresolved:
             return
         seller = ok.path[0]
+        purchase = Purchase(ok.id, ok.item, seller, self.node.clock.seconds())
+        self.store.commitPurchase(purchase)
+        self.unresolved.pop(ok.id, None)
         self._bought_ids.add(ok.id)
-        self.bag.append(Purchase(ok.id, ok.item, seller, self.node.clock.seconds()))
+        self.bag.append(purchase)
+        want = want or self._by_item.get(ok.item)
+        if want is None:
+            self.log.info("bought {item} from {seller} (an earlier buy, answered "
+                          "late)", item=ok.item, seller=seller)
+            return
         want.bought += 1
         self.log.info("bought {item} from {seller} ({n} of {q})", item=ok.item,
                       seller=seller, n=want.bought, q=want.quantity)
         if want.bought >= want.quantity:
             want.cancelTimer()
+            want.buy_id = None
             if want.state != "done":
                 want.state = "done"
                 if self.satisfied:
                     self.log.info("all wants met: {bag} in the bag; staying up as a "
                                   "relay", bag=len(self.bag))
         elif ok.id == want.buy_id:
+            want.buy_id = None
             self._search(want)
 
 

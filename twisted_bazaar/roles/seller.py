@@ -3,7 +3,6 @@ The seller role: answers searches for what it has, holds a unit for the
 buyer who asked, and sells each buy id exactly once.
 """
 
-import attr
 from twisted.logger import Logger
 from twisted.plugin import IPlugin
 from zope.interface import implementer
@@ -11,19 +10,10 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.parsing import seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
+from twisted_bazaar.store import Sale, StoreError
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
-
-
-@attr.s(frozen=True, auto_attribs=True)
-class Sale:
-    """One line of the seller's ledger."""
-
-    buy_id: int
-    item: str
-    buyer: int
-    time: float
 
 
 class Seller(Role):
@@ -36,11 +26,20 @@ class Seller(Role):
 
     def __init__(self, node, stock, lease=DEFAULT_LEASE):
         super().__init__(node)
-        self.stock = dict(stock)
+        self.store = node.store
+        self.stock, seeded = self.store.seedInventory(stock)
+        if not seeded and self.store.seededWith() != stock:
+            self.log.warn("--sell {given} differs from the stock this data dir "
+                          "began with ({seeded}); keeping what is left: {left}",
+                          given=_describe(stock), seeded=_describe(self.store.seededWith()),
+                          left=_describe(self.stock))
         self.lease = lease
-        self.ledger = {}
+        self.ledger = {sale.buy_id: sale for sale in self.store.sales()}
         self._reservations = {}
         self._held = {}
+        self._unsaved = []
+        self._answers = []
+        self._flush_call = None
 
     def free(self, item):
         """Units of item that nobody holds a reservation for."""
@@ -99,13 +98,51 @@ class Seller(Role):
             self.stock[item] -= 1
             sale = self.ledger[buy.id] = Sale(buy.id, item, buyer,
                                               self.node.clock.seconds())
-            self.log.info("sold {item} to {buyer} ({left} left)", item=item,
-                          buyer=buyer, left=self.stock[item])
-        self.node.route(wire.BuyOK(buy.id, sale.item, back))
+            self._unsaved.append(sale)
+        answer = wire.BuyOK(buy.id, sale.item, back)
+        if not self._unsaved:
+            self.node.route(answer)
+        elif self.store.durable:
+            # Group commit: every sale made in this turn of the reactor is
+            # written in one transaction, and only then answered.
+            self._answers.append(answer)
+            if self._flush_call is None:
+                self._flush_call = self.node.clock.callLater(0, self._flush)
+        else:
+            self._answers.append(answer)
+            self._flush()
+
+    def _flush(self):
+        """Commit the sales made since the last flush, then send their
+        buyOKs.  If the store fails, the sales are undone and not answered:
+        the buyers will ask again."""
+        self._flush_call = None
+        sales, self._unsaved = self._unsaved, []
+        answers, self._answers = self._answers, []
+        try:
+            self.store.commitSales(sales)
+        except StoreError as e:
+            self.log.critical("could not record {n} sales: {why}", n=len(sales), why=e)
+            for sale in sales:
+                del self.ledger[sale.buy_id]
+                self.stock[sale.item] += 1
+            return
+        for sale in sales:
+            self.log.info("sold {item} to {buyer} ({left} left)", item=sale.item,
+                          buyer=sale.buyer, left=self.stock[sale.item])
+        for answer in answers:
+            self.node.route(answer)
 
     def nodeStopping(self):
         for key in list(self._reservations):
             self._release(key)
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
+            self._flush()
+
+
+def _describe(stock):
+    return ", ".join(f"{item}={units}" for item, units in sorted(stock.items()))
 
 
 def parseSell(text):

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 
+from twisted_bazaar import wire
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
 
 #: Wall seconds before the progress bar appears.
@@ -23,15 +24,16 @@ def _fraction(text):
     return value
 
 
-def _count(low):
+def _count(low, high=None):
     def parse(text):
         try:
             value = int(text)
         except ValueError:
             value = low - 1
-        if value < low:
+        if value < low or (high is not None and value > high):
+            most = "" if high is None else f" and at most {high}"
             raise argparse.ArgumentTypeError(
-                f"wants a whole number of at least {low}, not {text!r}")
+                f"wants a whole number of at least {low}{most}, not {text!r}")
         return value
 
     return parse
@@ -71,7 +73,8 @@ def parser():
         help="average links per node in the overlay")
     add("--topology", choices=TOPOLOGIES, default=defaults.topology,
         help="overlay shape; 'tracker' joins nodes through a real tracker")
-    add("--ttl", type=_count(1), default=defaults.ttl, help="hop limit of searches")
+    add("--ttl", type=_count(1, wire.MAX_TTL), default=defaults.ttl,
+        help="hop limit of searches")
     add("--latency-ms", type=_latency, default=defaults.latency_ms, metavar="A..B",
         help="one-way link delay, drawn per message (default 10..50)")
     add("--drop", type=_fraction, default=0.0, help="probability a message is lost")
@@ -96,8 +99,8 @@ def parser():
 class Progress:
     """A one-line progress bar on stderr, shown once a run takes a while."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
+    def __init__(self, stream=None):
+        self.stream = sys.stderr if stream is None else stream
         self.started = time.perf_counter()
         self.shown = False
 

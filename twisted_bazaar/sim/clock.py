@@ -51,7 +51,8 @@ class HeapClock:
 
     def getDelayedCalls(self):
         return [entry[2] for entry in self._heap
-                if entry[2] is not None and not (entry[2].cancelled or entry[2].called)]
+                if entry[2] is not None and entry[0] == entry[2].time
+                and not (entry[2].cancelled or entry[2].called)]
 
     def runFor(self, seconds):
         """Run every call due in the next ``seconds``, each at its own time."""
@@ -66,6 +67,11 @@ class HeapClock:
                 entry[3](*entry[4])
                 continue
             if call.cancelled or call.called or entry[0] != call.time:
+                continue
+            if call.delayed_time:
+                # reset() or delay() to a later time only notes the delay.
+                call.activate_delay()
+                self._moved(call)
                 continue
             self.now = entry[0]
             call.called = 1

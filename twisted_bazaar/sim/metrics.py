@@ -24,6 +24,7 @@ class BuyerProbe:
         self.record = record
         self._first_search = {}
         self._answered = set()
+        self._confirmed = set()
         self._item_of = {}
         node.addObserver(self)
 
@@ -38,7 +39,9 @@ class BuyerProbe:
             if message.id not in self._answered:
                 self._answered.add(message.id)
                 self.record.hops.append(len(message.path) - 1)
-        elif kind == "buyOK":
+        elif kind == "buyOK" and message.id not in self._confirmed:
+            # A duplicated buyOK must not end the timing of the next unit.
+            self._confirmed.add(message.id)
             started = self._first_search.pop(message.item, None)
             if started is not None:
                 self.record.latency_ms.append(

@@ -126,25 +126,29 @@ class Simulation:
         seller_count = max(1, min(len(order) - 1, round(config.sellers * len(order))))
         seller_indexes, buyer_indexes = order[:seller_count], order[seller_count:]
         items = [f"item{k}" for k in range(config.items)]
-        stock = config.stock
-        if stock is None:
-            # Every search reserves a unit at each seller it reaches, so a
-            # seller gets enough units to hold one for every buyer of its
-            # item at once: no buyer goes without for lack of stock.
-            stock = -(-config.searches // len(items)) + 1
-        for i, index in enumerate(seller_indexes):
-            item = items[i % len(items)]
-            node = self.nodes[index]
-            self.initial_stock[node] = {item: stock}
-            self.sellers[node] = seller_plugin.build(
-                node, {"stock": {item: stock}, "lease": DEFAULT_LEASE})
+        offered = items[:seller_count]  # buyers want only what someone sells
+        plans = []
         shares = self._shares(config.searches, len(buyer_indexes))
         for index, quantity in zip(buyer_indexes, shares):
             if quantity:
                 start = config.warmup + rng.random() * config.spread
-                self.clock.callLater(start, self._startBuyer, self.nodes[index],
-                                     rng.choice(items), quantity)
-                self.buyers[self.nodes[index]] = None
+                plans.append((start, self.nodes[index], rng.choice(offered), quantity))
+        # A search reserves a unit at each seller it reaches, one per buyer,
+        # so a seller with its item's purchases plus one unit per buyer of
+        # it never turns a buyer away for lack of stock.
+        demand = {}
+        for _, _, item, quantity in plans:
+            demand[item] = demand.get(item, 0) + quantity + 1
+        for i, index in enumerate(seller_indexes):
+            item = items[i % len(items)]
+            stock = demand.get(item, 0) if config.stock is None else config.stock
+            node = self.nodes[index]
+            self.initial_stock[node] = {item: stock}
+            self.sellers[node] = seller_plugin.build(
+                node, {"stock": {item: stock}, "lease": DEFAULT_LEASE})
+        for start, node, item, quantity in plans:
+            self.clock.callLater(start, self._startBuyer, node, item, quantity)
+            self.buyers[node] = None
 
     def _shares(self, total, buyers):
         """Spread ``total`` purchases over ``buyers`` buyers, at random."""

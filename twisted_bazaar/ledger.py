@@ -1,0 +1,63 @@
+"""
+``bazaar-ledger [--json] DIR``: print a node's state from its data dir.
+
+It opens the database read-only, so it works while the node runs and
+never locks the node out.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+from twisted_bazaar.store import StoreError, readState
+
+
+def parser():
+    p = argparse.ArgumentParser(
+        prog="bazaar-ledger",
+        description="Print a twisted-bazaar node's state from its --data-dir: "
+        "node id, inventory, sales (seller) and bag (buyer).")
+    p.add_argument("directory", metavar="DIR", help="the node's --data-dir")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: node_id, inventory, sales, bag")
+    return p
+
+
+def _when(seconds):
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+
+
+def render(state):
+    """The human-readable form."""
+    lines = [f"node id: {state['node_id'] if state['node_id'] is not None else '-'}"]
+    inventory = state["inventory"]
+    lines.append("inventory: " + (", ".join(f"{item} {units}" for item, units
+                                            in inventory.items()) or "-"))
+    lines.append(f"sales: {len(state['sales'])}")
+    for sale in state["sales"]:
+        lines.append(f"  {_when(sale['time'])}  buy {sale['buy_id']}  {sale['item']}"
+                     f" to {sale['buyer']}")
+    lines.append(f"bag: {len(state['bag'])}")
+    for purchase in state["bag"]:
+        lines.append(f"  {_when(purchase['time'])}  buy {purchase['buy_id']}  "
+                     f"{purchase['item']} from {purchase['seller']}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        state = readState(args.directory)
+    except StoreError as e:
+        sys.stderr.write(f"bazaar-ledger: error: {e}\n")
+        return 1
+    if args.json:
+        print(json.dumps(state, sort_keys=False))
+    else:
+        print(render(state))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
