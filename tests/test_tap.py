@@ -256,7 +256,11 @@ class HelpTests(SynchronousTestCase):
     def test_nodeHelp(self):
         self.assertEveryOptionExplained(NodeOptions)
         text = self.helpText(NodeOptions)
-        self.assertIn("Roles: buyer, seller.", text)
+        words = " ".join(text.split())
+        self.assertIn("Roles: buyer (buy what --want names", words)
+        self.assertIn("; seller (sell the units given with --sell)", words)
+        self.assertIn("Discovery schemes: flood (", words)
+        self.assertIn("; index (look items up in the tracker's index", words)
         self.assertIn("(seller role)", text)
         self.assertIn("(buyer role)", text)
         self.assertIn("tcp:127.0.0.1:7700", text)

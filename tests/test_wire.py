@@ -15,18 +15,25 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.wire import (
+    Ack,
     Buy,
     BuyOK,
     Dc,
     Error,
+    Found,
+    List,
+    Listing,
+    Lookup,
     NodeReply,
     NodeReq,
     Ping,
     Pong,
     ProtocolError,
+    Register,
     Reply,
     Search,
     ThisIsMe,
+    Unregister,
     ThisIsYou,
 )
 
@@ -60,6 +67,17 @@ WIRE_FORMS = [
     (Error("soldout", "none left", 12, (3, 2, 1)),
      {"type": "error", "code": "soldout", "info": "none left", "id": 12,
       "path": [3, 2, 1]}),
+    (Register("pear"), {"type": "register", "item": "pear"}),
+    (Unregister("pear"), {"type": "unregister", "item": "pear"}),
+    (Ack("pear"), {"type": "ack", "item": "pear"}),
+    (Lookup("pear"), {"type": "lookup", "item": "pear"}),
+    (Found("pear", ((3, "127.0.0.1", 9001), (4, "", 0))),
+     {"type": "found", "item": "pear", "sellers": [
+         {"id": 3, "host": "127.0.0.1", "port": 9001},
+         {"id": 4, "host": "", "port": 0}]}),
+    (Found("fig", ()), {"type": "found", "item": "fig", "sellers": []}),
+    (List(), {"type": "list"}),
+    (Listing({"pear": 2, "fig": 0}), {"type": "listing", "items": {"pear": 2, "fig": 0}}),
 ]
 
 
@@ -374,6 +392,15 @@ VALID_MESSAGES = {
     BuyOK: st.builds(BuyOK, ids, items, paths),
     Error: st.builds(Error, st.sampled_from(sorted(wire.ERROR_CODES)), infos,
                      st.none() | ids, st.none() | paths),
+    Register: st.builds(Register, items),
+    Unregister: st.builds(Unregister, items),
+    Ack: st.builds(Ack, items),
+    Lookup: st.builds(Lookup, items),
+    Found: st.builds(Found, items, st.lists(st.tuples(ids, hosts, ports),
+                                            max_size=wire.MAX_FOUND).map(tuple)),
+    List: st.just(List()),
+    Listing: st.builds(Listing, st.dictionaries(items, st.integers(0, 10**9),
+                                                max_size=20)),
 }
 
 #: Text including lone surrogates, which JSON can carry as \\udXXX escapes.

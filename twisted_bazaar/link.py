@@ -307,6 +307,8 @@ class Link(NetstringReceiver):
                 self.protocolError("wtf", "say thisisme before ping", close=True)
             return
         if type(message) is wire.Pong:
+            if self.peer_id is None:
+                self.protocolError("wtf", "say thisisme before pong", close=True)
             return
         self.payload = data
         self.owner.messageReceived(self, message)

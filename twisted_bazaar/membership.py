@@ -34,6 +34,7 @@ class Membership:
         self._asking = False
         self._retry_delay = RETRY_MIN
         self._retry_call = None
+        node.membership = self
         node.addObserver(self)
 
     @property
@@ -67,6 +68,7 @@ class Membership:
             link.identified(TRACKER)
             self.node.setId(message.id)
             self.log.info("registered with the tracker as node {id}", id=message.id)
+            self.node.notify("trackerRegistered")
             self.seekNeighbours()
         elif kind is wire.NodeReply and link.peer_id is not None:
             self._introduced(message)
@@ -75,9 +77,30 @@ class Membership:
                           info=message.info)
         elif kind is wire.Dc:
             link.close("tracker said dc")
+        elif link.peer_id is not None and self._forDiscovery(message):
+            pass
         else:
             link.protocolError("wtf", f"a node does not expect {message.TYPE} "
                                "from the tracker")
+
+    def _forDiscovery(self, message):
+        """Hand the tracker's answers for the discovery scheme to it."""
+        discovery = self.node.discovery
+        handler = getattr(discovery, "trackerMessage", None)
+        return handler is not None and type(message) in discovery.messages and \
+            handler(message)
+
+    @property
+    def registered(self):
+        """True while the tracker link is up and has said thisisyou."""
+        return self.link is not None and self.link.peer_id is not None
+
+    def sendToTracker(self, message):
+        """Send to the tracker if registered; False if there is no tracker."""
+        if not self.registered:
+            return False
+        self.link.send(message)
+        return True
 
     # -- neighbours -------------------------------------------------------------
 

@@ -78,6 +78,10 @@ class Node:
         self.path_dict = OrderedDict()
         self.addresses = {}
         self.observers = []
+        #: The discovery scheme (see L{twisted_bazaar.discovery}).
+        self.discovery = None
+        #: The tracker session, when the node has one.
+        self.membership = None
         self._seen = OrderedDict()
         self._waiters = {}
         self._closed_waiters = []
@@ -90,12 +94,15 @@ class Node:
         Add a role or other component.  It is told, through whichever of
         these methods it has: ``nodeReady()``, ``linkAdded(peer_id)``,
         ``linkRemoved(peer_id)``, ``searchStarted(search)``,
-        ``searchReceived(search)``,
-        ``delivered(message)`` and ``nodeStopping()``.
+        ``searchReceived(search)``, ``delivered(message)``,
+        ``nodeStopping()``, and the events other parts announce through
+        L{notify}: ``trackerRegistered()`` (membership),
+        ``findStarted(item)`` and ``offersFound(item, offers)`` (discovery).
         """
         self.observers.append(observer)
 
-    def _tell(self, event, *args):
+    def notify(self, event, *args):
+        """Tell every observer that has a method named ``event``."""
         for observer in self.observers:
             method = getattr(observer, event, None)
             if method is not None:
@@ -120,7 +127,7 @@ class Node:
         if first:
             self.log.info("node {id} ready, listening on port {port}", id=node_id,
                           port=self.port)
-            self._tell("nodeReady")
+            self.notify("nodeReady")
 
     def buildLink(self, inbound):
         return Link(self, self.clock, self.config.link, inbound)
@@ -193,7 +200,7 @@ class Node:
         for target in [t for t, p in self.path_dict.items() if p[1] == peer]:
             del self.path_dict[target]
         self.log.info("link to node {peer} closed", peer=peer)
-        self._tell("linkRemoved", peer)
+        self.notify("linkRemoved", peer)
 
     def _accept(self, link, hello):
         """The peer said thisisme: make the link an established one."""
@@ -224,7 +231,7 @@ class Node:
             waiter.callback(peer)
         if existing is None:
             self.log.info("linked to node {peer}", peer=peer)
-            self._tell("linkAdded", peer)
+            self.notify("linkAdded", peer)
 
     def _replaces(self, new, old, peer):
         """
@@ -279,7 +286,7 @@ class Node:
         self._remember(search_id, self.id)
         message = wire.Search(search_id, item, (self.id,),
                               self.config.ttl if ttl is None else ttl)
-        self._tell("searchStarted", message)
+        self.notify("searchStarted", message)
         payload = wire.encode(message)
         for link in list(self.links.values()):
             link.sendPayload(payload, "search")
@@ -297,7 +304,7 @@ class Node:
         path = search.return_path + (self.id,)
         self._learn(path[::-1])
         here = wire.Search(search.id, search.item, path, search.ttl - 1)
-        self._tell("searchReceived", here)
+        self.notify("searchReceived", here)
         if here.ttl <= 0 or len(path) >= wire.MAX_PATH:
             return
         visited = set(path)
@@ -332,13 +339,14 @@ class Node:
         except ValueError:
             if type(message) is wire.Error:
                 return
-            link.send(wire.Error("wrongway", f"node {self.id} is not on the path "
-                                 f"of this {message.TYPE}"))
+            # Counted like any bad message, so a peer cannot spray them.
+            link.protocolError("wrongway", f"node {self.id} is not on the path "
+                               f"of this {message.TYPE}")
             return
         self._learn(path[here::-1])
         self._learn(path[here:])
         if here == len(path) - 1:
-            self._tell("delivered", message)
+            self.notify("delivered", message)
             return
         next_hop = self.links.get(path[here + 1])
         if next_hop is None:
@@ -370,7 +378,7 @@ class Node:
     def shutdown(self):
         """Say dc on every link and close them."""
         self.stopping = True
-        self._tell("nodeStopping")
+        self.notify("nodeStopping")
         for link in list(self.links.values()) + list(self.pending):
             link.disconnect("node shutting down")
 

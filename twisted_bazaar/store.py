@@ -118,9 +118,14 @@ class MemoryStore:
 
     def commitSales(self, sales):
         """Record sales and take their units from the inventory, at once."""
+        left, recorded = dict(self._inventory), set(self._sales)
         for sale in sales:
-            if self._inventory.get(sale.item, 0) < 1:
+            if left.get(sale.item, 0) < 1:
                 raise StoreError(f"no {sale.item} left to record sale {sale.buy_id}")
+            if sale.buy_id in recorded:
+                raise StoreError(f"sale {sale.buy_id} is already recorded")
+            left[sale.item] -= 1
+            recorded.add(sale.buy_id)
         for sale in sales:
             self._inventory[sale.item] -= 1
             self._sales[sale.buy_id] = sale
@@ -140,7 +145,7 @@ class MemoryStore:
 
     def commitPurchase(self, purchase):
         """Put a purchase in the bag and forget its pending buy, at once."""
-        self._bag[purchase.buy_id] = purchase
+        self._bag.setdefault(purchase.buy_id, purchase)
         self._pending.pop(purchase.buy_id, None)
 
     def close(self):
@@ -217,6 +222,10 @@ class SQLiteStore:
         return [Sale(*row) for row in rows]
 
     def commitSales(self, sales):
+        missing = {sale.item for sale in sales} - set(self.inventory())
+        if missing:
+            raise StoreError("sales not recorded: no " + ", ".join(sorted(missing))
+                             + " in the inventory")
         statements = []
         for sale in sales:
             statements.append(("UPDATE inventory SET units = units - 1 WHERE item = ?",
@@ -225,7 +234,7 @@ class SQLiteStore:
                                (sale.buy_id, sale.item, sale.buyer, sale.time)))
         try:
             self._transaction(statements)
-        except sqlite3.IntegrityError as e:
+        except sqlite3.Error as e:
             raise StoreError(f"sales not recorded: {e}") from None
 
     # buyer

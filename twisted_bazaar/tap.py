@@ -15,6 +15,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from twisted_bazaar import wire
+from twisted_bazaar.discovery import discoveryPlugins
 from twisted_bazaar.link import (
     DEFAULT_ERROR_LIMIT,
     DEFAULT_FRAME_LIMIT,
@@ -160,6 +161,8 @@ class NodeOptions(_DaemonOptions):
                "Most links this node accepts.", bounded_int(1, 10000)),
         _param("ttl", wire.DEFAULT_TTL, "Hop limit of the searches this node "
                "starts.", bounded_int(1, wire.MAX_TTL)),
+        _param("discovery", "flood", "How buyers find offers and sellers get found: "
+               "a discovery scheme (see below)."),
         _param("data-dir", None, "Directory for the node's durable state (id, "
                "inventory, ledger, bag, pending buys); without it, state lives in "
                "memory and is lost on exit."),
@@ -167,12 +170,16 @@ class NodeOptions(_DaemonOptions):
 
     def __init__(self):
         self.plugins = rolePlugins()
+        self.schemes = discoveryPlugins()
         self["role"] = []
         self._role_values = {}
         super().__init__()
-        names = ", ".join(sorted(self.plugins))
-        self.longdesc = (f"Run a bazaar node.  Roles: {names}.  "
-                         "A node may carry several roles.")
+        roles = "; ".join(f"{name} ({plugin.description})"
+                          for name, plugin in sorted(self.plugins.items()))
+        schemes = "; ".join(f"{name} ({plugin.description})"
+                            for name, plugin in sorted(self.schemes.items()))
+        self.longdesc = (f"Run a bazaar node.  Roles: {roles}.  A node may carry "
+                         f"several roles.  Discovery schemes: {schemes}.")
 
     def opt_role(self, name):
         """A role for this node (repeatable): see the roles named below."""
@@ -194,6 +201,10 @@ class NodeOptions(_DaemonOptions):
 
     def postOptions(self):
         super().postOptions()
+        if self["discovery"] not in self.schemes:
+            known = ", ".join(sorted(self.schemes))
+            raise usage.UsageError(f"unknown discovery scheme {self['discovery']!r} "
+                                   f"(known: {known})")
         data_dir = self["data-dir"]
         if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(
                 data_dir):
@@ -268,6 +279,7 @@ def makeNodeService(options):
         log.info("no --data-dir: this node's state lives in memory and is lost "
                  "when it stops")
     node = Node(reactor, random.Random(), EndpointConnector(reactor), config, store)
+    options.schemes[options["discovery"]].build(node)
     for plugin, settings in options.roles:
         plugin.build(node, settings)
     return NodeService(reactor, node, listen, tracker)

@@ -30,6 +30,7 @@ from twisted.internet.interfaces import (
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.discovery import discoveryPlugins
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.roles import rolePlugins
@@ -316,17 +317,19 @@ class Market:
         self.roles = {}
         self._count = 0
 
-    def addNode(self, config=None, **roles):
+    def addNode(self, config=None, discovery="flood", store=None, **roles):
         """
         Start a node carrying the given roles, e.g.
-        ``addNode(seller={"stock": {"apple": 2}})``.  Returns the Node; it
-        gets its id from the tracker once the clock runs.
+        ``addNode(seller={"stock": {"apple": 2}})``, with the named
+        discovery scheme.  Returns the Node; it gets its id from the tracker
+        once the clock runs.
         """
         self._count += 1
         host = f"node{self._count}"
         config = config or NodeConfig(link=self.link_settings)
         node = Node(self.clock, random.Random(self.rng.getrandbits(64)),
-                    MemoryConnector(self.network, host), config)
+                    MemoryConnector(self.network, host), config, store)
+        discoveryPlugins()[discovery].build(node)
         plugins = rolePlugins()
         self.roles[node] = {name: plugins[name].build(node, settings)
                             for name, settings in roles.items()}
@@ -360,3 +363,76 @@ class Market:
     @property
     def nodes(self):
         return list(self.services)
+
+    def addNodeWithStore(self, store, config=None, discovery="flood", **roles):
+        """
+        Like L{addNode}, but the node keeps its state in store (e.g. a
+        SQLiteStore of a temporary data dir) and runs on its own
+        L{NodeClock}, so that L{kill} and L{restart} can play a ``kill -9``
+        and a restart with the same data dir.
+        """
+        self._count += 1
+        host = f"node{self._count}"
+        config = config or NodeConfig(link=self.link_settings)
+        clock = NodeClock(self.clock)
+        node = Node(clock, random.Random(self.rng.getrandbits(64)),
+                    MemoryConnector(self.network, host), config, store)
+        discoveryPlugins()[discovery].build(node)
+        plugins = rolePlugins()
+        self.roles[node] = {name: plugins[name].build(node, settings)
+                            for name, settings in roles.items()}
+        service = NodeService(
+            clock, node, MemoryServerEndpoint(self.network, host),
+            MemoryClientEndpoint(self.network, host, self.tracker_host,
+                                 DEFAULT_TRACKER_PORT))
+        self.services[node] = service
+        service.startService()
+        return node
+
+    def kill(self, node):
+        """
+        ``kill -9`` a node made by L{addNodeWithStore}: nothing it scheduled
+        ever runs (unflushed work is lost), its connections break without a
+        dc, and its host is gone.  Its store is left as the crash left it.
+        """
+        self.services.pop(node)
+        node.clock.stopped = True
+        self.network.crash(node.connector.from_host)
+
+    def restart(self, node, store, **roles):
+        """
+        Start a killed node again, as rerunning its command would: a new
+        process (on a new host) with the given store, which should be the
+        old data dir opened afresh, its discovery scheme, and the given
+        roles.
+        """
+        return self.addNodeWithStore(store, node.config, node.discovery.name, **roles)
+
+
+class NodeClock:
+    """
+    One node's view of the shared clock, which a simulated ``kill -9``
+    stops: once ``stopped``, nothing the node scheduled runs any more.
+    """
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.stopped = False
+
+    def seconds(self):
+        return self.clock.seconds()
+
+    def callLater(self, delay, function, *args, **kwargs):
+        return self.clock.callLater(delay, self._unlessStopped, function, args, kwargs)
+
+    def _unlessStopped(self, function, args, kwargs):
+        if not self.stopped:
+            function(*args, **kwargs)
+
+
+def cutLink(network, host_a, host_b):
+    """Break every connection between two hosts, as a failing route would;
+    both stay up and may connect again."""
+    for pair in list(network.connections):
+        if {end.host.host for end in pair} == {host_a, host_b} and pair[0].connected:
+            network._close(pair[0], error.ConnectionLost())

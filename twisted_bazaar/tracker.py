@@ -11,6 +11,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
+from twisted_bazaar.index import ItemIndex
 from twisted_bazaar.link import Link, LinkSettings
 
 #: Node ids are non-negative and below this.
@@ -90,6 +91,7 @@ class Tracker:
     def __init__(self, clock, rng, settings=None):
         self.clock = clock
         self.registry = Registry(rng)
+        self.index = ItemIndex(rng)
         self.settings = settings or LinkSettings()
         self.links = {}
 
@@ -101,6 +103,7 @@ class Tracker:
         if node_id is not None and self.links.get(node_id) is link:
             del self.links[node_id]
             self.registry.leave(node_id)
+            self.index.forget(node_id)
             self.log.info("node {id} left ({n} live)", id=node_id, n=len(self.registry))
 
     def messageReceived(self, link, message):
@@ -116,6 +119,8 @@ class Tracker:
                                    close=True)
         elif kind is wire.NodeReq:
             self._introduce(link, message)
+        elif kind in _INDEX_HANDLERS:
+            _INDEX_HANDLERS[kind](self, link, message)
         elif kind is wire.ThisIsMe:
             if message.id != link.peer_id:
                 link.protocolError("wtf", f"you are node {link.peer_id}", close=True)
@@ -139,6 +144,36 @@ class Tracker:
             link.send(wire.NodeReply(-1, "", 0))
         else:
             link.send(wire.NodeReply(*found))
+
+
+    # -- the index (--discovery index) -----------------------------------------
+
+    def _registerItem(self, link, message):
+        self.index.register(link.peer_id, message.item)
+        link.send(wire.Ack(message.item))
+
+    def _unregisterItem(self, link, message):
+        self.index.unregister(link.peer_id, message.item)
+        link.send(wire.Ack(message.item))
+
+    def _lookup(self, link, message):
+        nodes = self.registry.nodes
+        sellers = tuple((seller,) + nodes[seller]
+                        for seller in self.index.lookup(message.item, wire.MAX_FOUND)
+                        if seller in nodes)
+        link.send(wire.Found(message.item, sellers))
+
+    def _list(self, link, message):
+        listing = self.index.listing()
+        link.send(wire.Listing(dict(list(listing.items())[: wire.MAX_LISTING])))
+
+
+_INDEX_HANDLERS = {
+    wire.Register: Tracker._registerItem,
+    wire.Unregister: Tracker._unregisterItem,
+    wire.Lookup: Tracker._lookup,
+    wire.List: Tracker._list,
+}
 
 
 class TrackerFactory(Factory):

@@ -31,6 +31,10 @@ MAX_HOST_BYTES = 255
 MAX_INFO_BYTES = 1024
 #: Most ids a ``nodereq`` may ask the tracker to skip.
 MAX_EXCLUDE = 64
+#: Most sellers a ``found`` names.
+MAX_FOUND = 64
+#: Most items a ``listing`` names.
+MAX_LISTING = 1024
 
 #: Error codes, with what each one means.
 ERROR_CODES = {
@@ -134,6 +138,39 @@ _path = _ids(1, MAX_PATH)
 _exclude = _ids(0, MAX_EXCLUDE)
 
 
+def _sellers(value, name):
+    """found.sellers: a list of {id, host, port} objects."""
+    if type(value) is not list or len(value) > MAX_FOUND:
+        raise ProtocolError(f"{name} must be a list of at most {MAX_FOUND} sellers")
+    sellers = []
+    for entry in value:
+        if type(entry) is not dict:
+            raise ProtocolError(f"{name} entries must be objects with id, host, port")
+        for key in ("id", "host", "port"):
+            if key not in entry:
+                raise ProtocolError(f"{name} entry lacks {key}")
+        sellers.append((_id(entry["id"], name + ".id"),
+                        _host(entry["host"], name + ".host"),
+                        _port(entry["port"], name + ".port")))
+    return tuple(sellers)
+
+
+_sellers.fast = "False"
+
+
+def _counts(value, name):
+    """listing.items: an object mapping item names to counts."""
+    if type(value) is not dict or len(value) > MAX_LISTING:
+        raise ProtocolError(f"{name} must be an object of at most {MAX_LISTING} items")
+    for item, count in value.items():
+        _item(item, name + " key")
+        _int_in(0, ID_LIMIT - 1, "a count")(count, f"{name}[{item[:40]!r}]")
+    return dict(value)
+
+
+_counts.fast = "False"
+
+
 def _code(value, name):
     if type(value) is not str or value not in ERROR_CODES:
         raise ProtocolError(f"{name} must be one of {', '.join(ERROR_CODES)}")
@@ -162,7 +199,9 @@ def _message(type_name, *fields):
     def decorate(cls):
         cls.TYPE = type_name
         cls.FIELDS = fields
-        cls.as_dict, cls.from_dict = _compile(cls, type_name, fields)
+        as_dict, cls.from_dict = _compile(cls, type_name, fields)
+        if "as_dict" not in vars(cls):
+            cls.as_dict = as_dict
         MESSAGE_TYPES[type_name] = cls
         return cls
 
@@ -349,6 +388,75 @@ class Error(Message):
     id: int = None
     path: tuple = None
 
+
+# The index scheme (--discovery index): the tracker keeps who sells what.
+
+
+@_message("register", ("item", "item", _item, _MISSING))
+@_frozen
+class Register(Message):
+    """A seller tells the tracker it has item in stock."""
+
+    item: str
+
+
+@_message("unregister", ("item", "item", _item, _MISSING))
+@_frozen
+class Unregister(Message):
+    """A seller tells the tracker it has no more of item."""
+
+    item: str
+
+
+@_message("ack", ("item", "item", _item, _MISSING))
+@_frozen
+class Ack(Message):
+    """The tracker confirms a register or unregister."""
+
+    item: str
+
+
+@_message("lookup", ("item", "item", _item, _MISSING))
+@_frozen
+class Lookup(Message):
+    """Who sells item?"""
+
+    item: str
+
+
+@_message("found", ("item", "item", _item, _MISSING),
+          ("sellers", "sellers", _sellers, _MISSING))
+@_frozen
+class Found(Message):
+    """
+    The answer to a lookup: (id, host, port) of each seller, least recently
+    handed out first.  On the wire each is an object {id, host, port}.
+    """
+
+    item: str
+    sellers: tuple
+
+    def as_dict(self):
+        return {"type": "found", "item": self.item,
+                "sellers": [{"id": i, "host": h, "port": p} for i, h, p in self.sellers]}
+
+
+@_message("list")
+@_frozen
+class List(Message):
+    """What is on offer?"""
+
+
+@_message("listing", ("items", "items", _counts, _MISSING))
+@_frozen
+class Listing(Message):
+    """The answer to list: item -> number of sellers."""
+
+    items: dict = attr.ib(hash=False)
+
+
+#: The messages of the index scheme, all between a node and the tracker.
+INDEX_TYPES = (Register, Unregister, Ack, Lookup, Found, List, Listing)
 
 #: Messages that carry a ``path`` and are routed hop by hop along it.
 ROUTED_TYPES = (Reply, Buy, BuyOK)

@@ -197,17 +197,20 @@ class BuyerTests(SynchronousTestCase):
         self.assertEqual(second.path, (1, 2, 3, 5))
         self.assertNotEqual(second.id, first.id)
 
-    def test_lateShorterOfferTriedNext(self):
-        """An offer arriving while buying is kept, in path order."""
+    def test_lateOfferIsNotUsed(self):
+        """Offers count only within the window: one arriving after it is
+        ignored, and when the window's offers run out the buyer searches
+        again (the late seller still holds a unit for it and will reply to
+        that search)."""
         search_id = self.startSearch()
         self.offer(search_id, (7, 4, 3, 2, 1))
         self.clock.advance(WINDOW)
         first = sent(self.relay)[0]
-        self.offer(search_id, FAR)
         self.offer(search_id, NEAR)
         feed(self.relay, wire.Error("soldout", "none", first.id, first.path[::-1]))
-        [second] = sent(self.relay)
-        self.assertEqual(second.path, (1, 2, 6))
+        [again] = sent(self.relay)
+        self.assertIsInstance(again, wire.Search)
+        self.assertNotEqual(again.id, search_id)
 
     def test_searchAgainWhenOffersRunOut(self):
         """With every offer gone, the buyer searches again."""

@@ -3,7 +3,7 @@ The buyer role: searches for what it wants, picks the shortest offer, buys
 it (directly when it can, else along the path), and keeps a bag.
 
 Each wanted item runs its own small state machine, :class:`_Want`:
-search -> collect replies for a window -> try offers, shortest path first,
+find offers (through the node's discovery scheme) -> try them in order,
 resending the same buy id on silence -> next unit, or search again with
 backoff when no offer came.
 
@@ -20,6 +20,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.discovery import Offer, discoveryOf
 from twisted_bazaar.parsing import bounded_int, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.store import PendingBuy, Purchase
@@ -41,22 +42,8 @@ RETRY_MAX = 30.0
 RESOLVE_INTERVAL = 30.0
 
 
-@attr.s(frozen=True, auto_attribs=True)
-class Offer:
-    """A seller to buy from: its id, the path to it, and its address."""
-
-    seller: int
-    route: tuple
-    host: str = ""
-    port: int = 0
-
-    @classmethod
-    def fromReply(cls, reply):
-        return cls(reply.seller, reply.path[::-1], reply.host, reply.port)
-
-    @classmethod
-    def fromPending(cls, pending):
-        return cls(pending.seller, pending.path, pending.host, pending.port)
+def _offerFromPending(pending):
+    return Offer(pending.seller, pending.path, pending.host, pending.port)
 
 
 class _Want:
@@ -67,6 +54,7 @@ class _Want:
         self.quantity = quantity
         self.bought = 0
         self.state = "waiting"  # waiting, searching, buying, done
+        self.finding = None
         self.offers = []
         self.offer = None
         self.buy_id = None
@@ -106,7 +94,7 @@ class Buyer(Role):
         for want in self.wants:
             if want.bought >= want.quantity:
                 want.state = "done"
-        self._by_search = {}
+        self.discovery = discoveryOf(node)
         self._by_buy = {}
         self.unresolved = {}
         self._resolve_call = None
@@ -123,7 +111,7 @@ class Buyer(Role):
             want = self._by_item.get(pending.item)
             if want is not None and want.state != "done" and want.buy_id is None:
                 want.state = "buying"
-                want.offer = Offer.fromPending(pending)
+                want.offer = _offerFromPending(pending)
                 want.buy_id = pending.buy_id
                 self._by_buy[pending.buy_id] = want
                 self.log.info("resuming buy {id} of {item} from {seller}",
@@ -139,6 +127,9 @@ class Buyer(Role):
         self._kick()
 
     def linkAdded(self, peer_id):
+        self._kick()
+
+    def trackerRegistered(self):
         self._kick()
 
     def nodeStopping(self):
@@ -157,39 +148,28 @@ class Buyer(Role):
                 continue
             if want.state == "buying" and want.attempts == 0:
                 self._sendBuy(want)
-            elif want.state == "waiting" and self.node.links:
+            elif want.state == "waiting" and self.discovery.canFind():
                 self._search(want)
 
     # -- searching -------------------------------------------------------------
 
     def _search(self, want):
         want.cancelTimer()
-        if not self.node.links:
+        if not self.discovery.canFind():
             want.state = "waiting"
             return
         want.state = "searching"
         want.offers = []
-        search_id = self.node.search(want.item)
-        self._by_search[search_id] = want
-        want.timer = self.node.clock.callLater(self.search_window, self._choose, want)
+        finding = want.finding = self.discovery.find(want.item, self.search_window)
+        finding.addCallback(self._found, want, finding)
 
-    def _onReply(self, reply):
-        want = self._by_search.get(reply.id)
-        if want is None or reply.item != want.item or want.state == "done":
+    def _found(self, offers, want, finding):
+        if want.finding is not finding or want.state != "searching":
             return
-        want.offers.append(Offer.fromReply(reply))
-        if want.state == "buying":
-            want.offers.sort(key=lambda offer: len(offer.route))
-        elif want.state == "waiting" and want.timer is not None:
-            # A reply that came after the window: the seller holds a unit
-            # for us, so take it now rather than search again.
-            want.cancelTimer()
-            want.state = "buying"
-            self._nextOffer(want)
-
-    def _choose(self, want):
-        want.timer = None
-        if not want.offers:
+        want.finding = None
+        if self.node.stopping:
+            return
+        if not offers:
             delay = want.retry_delay * (0.5 + self.node.rng.random())
             want.retry_delay = min(want.retry_delay * 2, RETRY_MAX)
             self.log.info("no offer for {item} yet; searching again in {delay:.1f} s",
@@ -198,7 +178,7 @@ class Buyer(Role):
             want.timer = self.node.clock.callLater(delay, self._search, want)
             return
         want.retry_delay = RETRY_MIN
-        want.offers.sort(key=lambda offer: len(offer.route))
+        want.offers = list(offers)
         want.state = "buying"
         self._nextOffer(want)
 
@@ -309,7 +289,7 @@ class Buyer(Role):
         if self.node.ready:
             for pending in list(self.unresolved.values()):
                 buy = wire.Buy(pending.buy_id, pending.item, pending.path)
-                self._deliver(buy, Offer.fromPending(pending),
+                self._deliver(buy, _offerFromPending(pending),
                               lambda b=pending.buy_id: b in self.unresolved, eager=True)
         self._scheduleResolve()
 
@@ -317,9 +297,7 @@ class Buyer(Role):
 
     def delivered(self, message):
         kind = type(message)
-        if kind is wire.Reply:
-            self._onReply(message)
-        elif kind is wire.BuyOK:
+        if kind is wire.BuyOK:
             self._onBuyOK(message)
         elif kind is wire.Error and message.code == "soldout":
             self._onSoldOut(message)

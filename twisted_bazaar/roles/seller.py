@@ -8,6 +8,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.discovery import IShop, discoveryOf
 from twisted_bazaar.parsing import seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.store import Sale, StoreError
@@ -16,6 +17,7 @@ from twisted_bazaar.store import Sale, StoreError
 DEFAULT_LEASE = 10.0
 
 
+@implementer(IShop)
 class Seller(Role):
     """
     @ivar stock: item -> units not yet sold (reserved units included).
@@ -40,31 +42,32 @@ class Seller(Role):
         self._unsaved = []
         self._answers = []
         self._flush_call = None
+        self.discovery = discoveryOf(node)
+        self.discovery.advertise(self)
 
     def free(self, item):
         """Units of item that nobody holds a reservation for."""
         return self.stock.get(item, 0) - self._held.get(item, 0)
 
-    # -- searches ------------------------------------------------------------
+    # -- IShop: what discovery asks ---------------------------------------------
 
-    def searchReceived(self, search):
-        item, buyer = search.item, search.return_path[0]
+    def inventory(self):
+        return dict(self.stock)
+
+    def offerTo(self, item, buyer):
+        """Offer ``buyer`` a unit of ``item``: hold one for it for the
+        lease (refreshing a hold it already has).  False when none is free."""
         key = (buyer, item)
         lease = self._reservations.get(key)
         if lease is not None:
             lease.reset(self.lease)
-        elif self.free(item) > 0:
-            self._held[item] = self._held.get(item, 0) + 1
-            self._reservations[key] = self.node.clock.callLater(
-                self.lease, self._release, key)
-        else:
-            return
-        node = self.node
-        if buyer in node.links:
-            path = (node.id, buyer)
-        else:
-            path = search.return_path[::-1]
-        node.route(wire.Reply(search.id, item, path, node.id, node.host, node.port))
+            return True
+        if self.free(item) <= 0:
+            return False
+        self._held[item] = self._held.get(item, 0) + 1
+        self._reservations[key] = self.node.clock.callLater(self.lease, self._release,
+                                                            key)
+        return True
 
     def _release(self, key):
         """A reservation lapsed, or was used: the unit is free again."""
@@ -132,6 +135,9 @@ class Seller(Role):
                           buyer=sale.buyer, left=self.stock[sale.item])
         for answer in answers:
             self.node.route(answer)
+        for item in sorted({sale.item for sale in sales}):
+            if not self.stock[item]:
+                self.discovery.stockChanged(item, 0)
 
     def nodeStopping(self):
         for key in list(self._reservations):

@@ -15,34 +15,28 @@ def percentiles(values, points=(50, 95, 99)):
 
 class BuyerProbe:
     """
-    Watches one buyer node: hops to the first reply of each search, and the
-    virtual time from the first search for a unit to its buyOK.
+    Watches one buyer node through the events its discovery scheme
+    announces: hops to the best offer of each find, and the virtual time
+    from the first find for a unit to its buyOK.
     """
 
     def __init__(self, node, record):
         self.node = node
         self.record = record
-        self._first_search = {}
-        self._answered = set()
-        self._confirmed = set()
-        self._item_of = {}
+        self._first_find = {}
         node.addObserver(self)
 
-    def searchStarted(self, search):
+    def findStarted(self, item):
         self.record.floods += 1
-        self._item_of[search.id] = search.item
-        self._first_search.setdefault(search.item, self.node.clock.seconds())
+        self._first_find.setdefault(item, self.node.clock.seconds())
+
+    def offersFound(self, item, offers):
+        if offers:
+            self.record.hops.append(len(offers[0].route) - 1)
 
     def delivered(self, message):
-        kind = message.TYPE
-        if kind == "reply" and message.id in self._item_of:
-            if message.id not in self._answered:
-                self._answered.add(message.id)
-                self.record.hops.append(len(message.path) - 1)
-        elif kind == "buyOK" and message.id not in self._confirmed:
-            # A duplicated buyOK must not end the timing of the next unit.
-            self._confirmed.add(message.id)
-            started = self._first_search.pop(message.item, None)
+        if message.TYPE == "buyOK":
+            started = self._first_find.pop(message.item, None)
             if started is not None:
                 self.record.latency_ms.append(
                     (self.node.clock.seconds() - started) * 1000.0)

@@ -14,7 +14,9 @@ import time
 
 import attr
 
+from twisted_bazaar.discovery import discoveryPlugins
 from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.membership import Membership
 from twisted_bazaar.node import Node, NodeConfig, NodeFactory
 from twisted_bazaar.plugins.bazaar_roles import buyer as buyer_plugin
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
@@ -23,12 +25,14 @@ from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork
-from twisted_bazaar.tracker import ID_SPACE
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, ID_SPACE
 
 TOPOLOGIES = sorted(BUILDERS) + ["tracker"]
-DISCOVERY = ["flood"]
-#: Message types that belong to trading, as opposed to upkeep.
-TRADE_TYPES = ("search", "reply", "buy", "buyOK", "error")
+DISCOVERY = sorted(discoveryPlugins())
+#: Message types that belong to trading, as opposed to upkeep (handshakes,
+#: keepalive, introductions).
+TRADE_TYPES = ("search", "reply", "buy", "buyOK", "error", "register", "unregister",
+               "ack", "lookup", "found", "list", "listing")
 
 
 @attr.s(auto_attribs=True, frozen=True)
@@ -88,14 +92,24 @@ class Simulation:
 
     def build(self):
         config = self.config
-        if config.topology == "tracker":
+        if config.topology == "tracker" or config.discovery != "flood":
             self.market = Market(self.network, seed=config.seed + 3,
                                  link_settings=self.settings)
-            self.nodes = [self.market.addNode(self.node_config)
+        if config.topology == "tracker":
+            self.nodes = [self.market.addNode(self.node_config,
+                                              discovery=config.discovery)
                           for _ in range(config.nodes)]
         else:
             self._buildDirect()
         self._assignRoles()
+
+    def _joinTracker(self, node):
+        """A node of a fixed overlay still registers with the tracker when
+        its discovery scheme needs one (the index); it asks for no peers."""
+        membership = Membership(node)
+        protocol = membership.factory.buildProtocol(None)
+        self.network.connect(self.market.tracker_host, DEFAULT_TRACKER_PORT, protocol,
+                             from_host=node.host).addErrback(self._linkFailed)
 
     def _buildDirect(self):
         config, network = self.config, self.network
@@ -107,6 +121,9 @@ class Simulation:
             port = network.listen(NodeFactory(node), host)
             node.setAddress(host, port.getHost().port)
             node.setId(node_id)
+            discoveryPlugins()[config.discovery].build(node)
+            if self.market is not None:
+                self._joinTracker(node)
             self.nodes.append(node)
         edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
         for a, b in edges:
@@ -175,9 +192,9 @@ class Simulation:
             self.killed.add(node)
             if self.market is not None:
                 self.market.crash(node)
-            else:
-                node.stopping = True
-                self.network.crash(node.host)
+            # Dead, not just cut off: no new links either way.
+            node.stopping = True
+            self.network.crash(node.host)
 
     def done(self):
         return all(role is not None and role.satisfied
