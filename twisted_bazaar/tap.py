@@ -15,6 +15,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from twisted_bazaar import wire
+from twisted_bazaar.config import ConfigError, configArgs, splitConfig
 from twisted_bazaar.discovery import discoveryPlugins
 from twisted_bazaar.link import (
     DEFAULT_ERROR_LIMIT,
@@ -89,10 +90,29 @@ class _DaemonOptions(usage.Options):
     """
 
     optFlags = [["verbose", "v", "Log every message sent and received."]]
+    #: Options that may be given many times (lists in a config file).
+    repeatable = ()
+
+    def opt_config(self, path):
+        """A TOML file of options, keyed by their long names; flags given on
+        the command line win."""
 
     def parseOptions(self, options=None):
+        if options is None:
+            options = sys.argv[1:]
         try:
-            super().parseOptions(options)
+            try:
+                path, rest = splitConfig(options)
+                if path is not None:
+                    takes_value = {name.rstrip("=") for name in self.longOpt
+                                   if name.endswith("=")} - {"config"}
+                    flags = {name for name in self.longOpt
+                             if not name.endswith("=")} - {"help", "version"}
+                    rest = configArgs(path, takes_value, flags, self.repeatable,
+                                      rest) + rest
+            except ConfigError as e:
+                raise usage.UsageError(str(e))
+            super().parseOptions(rest)
         except usage.UsageError as e:
             if self.parent is None:
                 raise
@@ -147,6 +167,9 @@ def makeTrackerService(options):
 
 class NodeOptions(_DaemonOptions):
     """twistd bazaar-node --role ROLE [role options] [options]"""
+
+    repeatable = ("role",) + tuple(option.name for plugin in rolePlugins().values()
+                                   for option in plugin.options if option.repeatable)
 
     synopsis = "--role ROLE [options]"
     optParameters = [
