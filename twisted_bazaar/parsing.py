@@ -6,18 +6,26 @@ with a reason a user can act on.  Each carries a ``coerceDoc`` for --help.
 """
 
 
-def seconds(text):
-    """A positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise ValueError(f"wants a positive number of seconds, not {text!r}")
-    return value
+def _positive(unit, doc):
+    """A parser for a positive, finite number of ``unit``."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = 0.0
+        if not 0 < value < float("inf"):
+            raise ValueError(f"wants a positive number {unit}, not {text!r}")
+        return value
+
+    parse.coerceDoc = doc
+    return parse
 
 
-seconds.coerceDoc = "Seconds, a positive number."
+#: Seconds: a positive, finite number.
+seconds = _positive("of seconds", "Seconds, a positive number.")
+#: Events per second: a positive, finite number.
+rate = _positive("per second", "Per second, a positive number.")
 
 
 def bounded_int(low, high=None):
@@ -35,17 +43,3 @@ def bounded_int(low, high=None):
 
     parse.coerceDoc = f"A whole number {bound}."
     return parse
-
-
-def rate(text):
-    """A positive, finite number of events per second."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < float("inf"):
-        raise ValueError(f"wants a positive number per second, not {text!r}")
-    return value
-
-
-rate.coerceDoc = "Per second, a positive number."
