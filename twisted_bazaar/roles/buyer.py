@@ -242,7 +242,9 @@ class Buyer(Role):
                     node.route(direct)
 
             def failed(_):
-                if refused is not None:
+                # A seller out of connection slots refuses too: with a path
+                # to fall back on, only silence says the seller is gone.
+                if refused is not None and not along_path:
                     refused()
                 if still_wanted() and along_path and not eager:
                     node.route(buy)
@@ -336,6 +338,11 @@ class Buyer(Role):
                       seller=seller, n=want.bought, q=want.quantity)
         if want.bought >= want.quantity:
             want.cancelTimer()
+            if want.buy_id is not None and want.buy_id != ok.id:
+                # An earlier buy, answered late, met the want while another
+                # was out: that one must still be settled, or a unit the
+                # seller sold for it would never reach the bag.
+                self._abandon(want)
             want.buy_id = None
             if want.state != "done":
                 want.state = "done"
