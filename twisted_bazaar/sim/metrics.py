@@ -24,6 +24,7 @@ class BuyerProbe:
         self.node = node
         self.record = record
         self._first_find = {}
+        self._confirmed = set()
         node.addObserver(self)
 
     def findStarted(self, item):
@@ -35,7 +36,9 @@ class BuyerProbe:
             self.record.hops.append(len(offers[0].route) - 1)
 
     def delivered(self, message):
-        if message.TYPE == "buyOK":
+        if message.TYPE == "buyOK" and message.id not in self._confirmed:
+            # A duplicated buyOK must not end the timing of the next unit.
+            self._confirmed.add(message.id)
             started = self._first_find.pop(message.item, None)
             if started is not None:
                 self.record.latency_ms.append(

@@ -190,7 +190,7 @@ class Simulation:
         count = round(self.config.kill * len(self.nodes))
         for node in self.rng.sample(self.nodes, count):
             self.killed.add(node)
-            if self.market is not None:
+            if self.market is not None and node in self.market.services:
                 self.market.crash(node)
             # Dead, not just cut off: no new links either way.
             node.stopping = True

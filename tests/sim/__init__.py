@@ -1,0 +1,1 @@
+"""Tests of the simulator, twisted_bazaar.sim, on small networks."""

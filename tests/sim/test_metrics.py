@@ -1,0 +1,157 @@
+"""
+Tests for L{twisted_bazaar.sim.metrics}: summary statistics and the probe
+that watches what a buyer node sees.
+"""
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.discovery import Offer
+from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
+
+BUYER = 1
+SELLER = 9
+
+
+class PercentileTests(SynchronousTestCase):
+    def test_empty(self):
+        """No values: every statistic is None, not an error."""
+        self.assertEqual(percentiles([]),
+                         {"mean": None, "p50": None, "p95": None, "p99": None})
+
+    def test_one(self):
+        """A single value is every percentile."""
+        self.assertEqual(percentiles([7]),
+                         {"mean": 7.0, "p50": 7, "p95": 7, "p99": 7})
+
+    def test_nearestRank(self):
+        """The p-th percentile is the value at rank ceil(p * n / 100)."""
+        self.assertEqual(percentiles(range(100, 0, -1)),
+                         {"mean": 50.5, "p50": 50, "p95": 95, "p99": 99})
+
+    def test_nearestRankRoundsUp(self):
+        """With three values, p50 is the 2nd and p95/p99 the 3rd."""
+        self.assertEqual(percentiles([30, 10, 20]),
+                         {"mean": 20.0, "p50": 20, "p95": 30, "p99": 30})
+
+    def test_otherPoints(self):
+        """The points asked for are the keys given."""
+        self.assertEqual(percentiles([4, 1, 3, 2], points=(25, 75)),
+                         {"mean": 2.5, "p25": 1, "p75": 3})
+
+    def test_rounded(self):
+        """Values are rounded to 6 decimals, so JSON output is stable."""
+        self.assertEqual(percentiles([1 / 3, 2 / 3], points=(50,)),
+                         {"mean": 0.5, "p50": 0.333333})
+
+
+class FakeNode:
+    """Just what a probe uses of a node: a clock and observers."""
+
+    def __init__(self):
+        self.clock = Clock()
+        self.observers = []
+
+    def addObserver(self, observer):
+        self.observers.append(observer)
+
+
+def offer(*route):
+    """An offer from the last node of route, reached along it."""
+    return Offer(route[-1], route, "seller", 4000)
+
+
+def buyOK(buy_id, item="apple"):
+    return wire.BuyOK(buy_id, item, (SELLER, BUYER))
+
+
+class BuyerProbeTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = FakeNode()
+        self.record = Record()
+        self.probe = BuyerProbe(self.node, self.record)
+
+    def test_observes(self):
+        """The probe registers itself with the node."""
+        self.assertEqual(self.node.observers, [self.probe])
+
+    def test_countsFinds(self):
+        """Every find started is a flood."""
+        self.probe.findStarted("apple")
+        self.probe.findStarted("apple")
+        self.assertEqual(self.record.floods, 2)
+
+    def test_hopsOfBestOffer(self):
+        """Each find that found offers counts the links on the route to
+        the best (first) one; a direct route is one hop."""
+        self.probe.findStarted("apple")
+        self.probe.offersFound("apple", [offer(BUYER, 5, 6, SELLER),
+                                         offer(BUYER, SELLER)])
+        self.probe.findStarted("apple")
+        self.probe.offersFound("apple", [offer(BUYER, SELLER)])
+        self.assertEqual(self.record.hops, [3, 1])
+
+    def test_noOffersNoHops(self):
+        """A find that found nothing has no hop count."""
+        self.probe.findStarted("apple")
+        self.probe.offersFound("apple", [])
+        self.assertEqual(self.record.hops, [])
+
+    def test_latencyFromFirstFind(self):
+        """Latency runs from the first find for the item, across finds
+        that found nothing, to the buyOK."""
+        self.node.clock.advance(2)
+        self.probe.findStarted("apple")
+        self.node.clock.advance(3)
+        self.probe.findStarted("apple")
+        self.node.clock.advance(0.25)
+        self.probe.delivered(buyOK(100))
+        self.assertEqual(self.record.latency_ms, [3250.0])
+
+    def test_nextUnitTimedFromItsOwnFind(self):
+        """After a buyOK, the next unit's timing starts at its find."""
+        self.probe.findStarted("apple")
+        self.node.clock.advance(1)
+        self.probe.delivered(buyOK(100))
+        self.probe.findStarted("apple")
+        self.node.clock.advance(0.5)
+        self.probe.delivered(buyOK(101))
+        self.assertEqual(self.record.latency_ms, [1000.0, 500.0])
+
+    def test_duplicatedBuyOK(self):
+        """A buyOK delivered twice (--dup) neither counts twice nor cuts
+        short the timing of the unit searched for after it."""
+        self.probe.findStarted("apple")
+        self.node.clock.advance(1)
+        self.probe.delivered(buyOK(100))
+        self.probe.findStarted("apple")
+        self.node.clock.advance(0.01)
+        self.probe.delivered(buyOK(100))
+        self.node.clock.advance(0.99)
+        self.probe.delivered(buyOK(101))
+        self.assertEqual(self.record.latency_ms, [1000.0, 1000.0])
+
+    def test_buyOKWithoutFindIgnored(self):
+        """A buyOK for an item not looked for is not a latency."""
+        self.probe.findStarted("apple")
+        self.probe.delivered(buyOK(100, item="pear"))
+        self.assertEqual(self.record.latency_ms, [])
+
+    def test_itemsTimedApart(self):
+        """Each item has its own clock."""
+        self.probe.findStarted("apple")
+        self.node.clock.advance(1)
+        self.probe.findStarted("pear")
+        self.node.clock.advance(1)
+        self.probe.delivered(buyOK(100, item="pear"))
+        self.probe.delivered(buyOK(101, item="apple"))
+        self.assertEqual(self.record.latency_ms, [1000.0, 2000.0])
+
+    def test_otherMessagesIgnored(self):
+        """Replies, errors and buys delivered to the buyer record nothing."""
+        self.probe.findStarted("apple")
+        self.probe.delivered(wire.Reply(1, "apple", (SELLER, BUYER), SELLER, "s", 1))
+        self.probe.delivered(wire.Error("soldout", "none left", 100, (SELLER, BUYER)))
+        self.probe.delivered(wire.Buy(5, "apple", (3, BUYER)))
+        self.assertEqual((self.record.hops, self.record.latency_ms), ([], []))

@@ -1,0 +1,361 @@
+"""
+Tests for L{twisted_bazaar.sim.runner}: whole simulations of 20 to 150 real
+nodes, checking the sanity the simulator must show (issue 5): flooding
+sends each search over each link at most once each way, success is total
+with TTL >= diameter, faults never sell a unit twice, and a seed fixes the
+metrics.
+"""
+
+import json
+from collections import Counter, deque
+
+import attr
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.link import Link
+from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
+
+#: A small market: sellers of few items, so every item has several sellers
+#: and searches do not run into items nobody sells.  max_time bounds the
+#: runs that cannot finish.
+SMALL = SimConfig(nodes=40, sellers=0.15, items=2, searches=30, max_time=60.0)
+
+#: Metrics that measure the machine, not the simulation.
+MACHINE_KEYS = ("wall_s", "peak_rss_mb")
+
+
+def small(**changes):
+    return attr.evolve(SMALL, **changes)
+
+
+def overlayAfterBuild(config):
+    """The nodes of a simulation whose overlay has formed, before any
+    buyer starts (and opens direct links to sellers)."""
+    sim = Simulation(config)
+    sim.build()
+    sim.clock.runFor(config.warmup / 2)
+    return sim.nodes
+
+
+def diameter(nodes):
+    """The longest shortest path over node.links (BFS from every node),
+    or None if the overlay is not connected."""
+    by_id = {node.id: node for node in nodes}
+    longest = 0
+    for node in nodes:
+        distance = {node.id: 0}
+        queue = deque([node.id])
+        while queue:
+            here = queue.popleft()
+            for peer in by_id[here].links:
+                if peer not in distance:
+                    distance[peer] = distance[here] + 1
+                    queue.append(peer)
+        if len(distance) < len(nodes):
+            return None
+        longest = max(longest, max(distance.values()))
+    return longest
+
+
+def machineFree(metrics):
+    """The metrics a seed must fix: all but wall time and memory."""
+    return {key: value for key, value in metrics.items() if key not in MACHINE_KEYS}
+
+
+class FloodTests(SynchronousTestCase):
+    """Flooding with dedup: each search crosses each link at most once in
+    each direction, so a flood costs at most 2 x edges search messages."""
+
+    def runCountingSearches(self, config):
+        """Run config, counting the search messages each link end sends,
+        by search id; return the metrics and that count."""
+        sends = Counter()
+        original = Link.sendPayload
+
+        def sendPayload(link, payload, kind):
+            if kind == "search":
+                sends[(link, wire.decode(payload).id)] += 1
+            original(link, payload, kind)
+
+        self.patch(Link, "sendPayload", sendPayload)
+        return Simulation(config).run(), sends
+
+    def assertFloodBounded(self, config):
+        metrics, sends = self.runCountingSearches(config)
+        where = f"{config.topology} degree {config.degree}"
+        self.assertEqual(metrics["success_rate"], 1.0, where)
+        self.assertEqual(sum(sends.values()), metrics["messages_by_type"]["search"])
+        self.assertEqual(max(sends.values()), 1, f"{where}: a search sent twice "
+                         "over one link in one direction")
+        self.assertGreater(metrics["search_messages_per_search"], 0)
+        self.assertLessEqual(metrics["search_messages_per_search"],
+                             2 * metrics["edges"], where)
+
+    def test_random(self):
+        self.assertFloodBounded(small(nodes=60, topology="random", degree=4))
+
+    def test_ring(self):
+        self.assertFloodBounded(small(topology="ring", degree=4, ttl=12))
+
+    def test_smallworld(self):
+        self.assertFloodBounded(small(topology="smallworld", degree=4, ttl=12))
+
+    def test_duplicatedMessages(self):
+        """Messages duplicated by the network are dropped as seen, not
+        flooded again."""
+        self.assertFloodBounded(small(nodes=60, topology="random", dup=0.1))
+
+    def test_cycle(self):
+        """On a cycle (a ring of degree 2) with TTL past the diameter, a
+        flood goes both ways round: it crosses every link once, and the
+        link where the two fronts meet once each way."""
+        for seed in (1, 2, 3):
+            config = small(nodes=24, topology="ring", degree=2, searches=1, ttl=16,
+                           seed=seed)
+            metrics, sends = self.runCountingSearches(config)
+            self.assertEqual((metrics["purchases"], metrics["search_floods"]), (1, 1))
+            self.assertEqual(sum(sends.values()), 24 + 1, f"seed {seed}")
+
+
+class SuccessTests(SynchronousTestCase):
+    """No faults, connected overlay, TTL >= diameter: every search buys."""
+
+    def assertFullSuccess(self, config):
+        span = diameter(overlayAfterBuild(config))
+        self.assertIsNotNone(span, "overlay not connected")
+        self.assertLessEqual(span, wire.MAX_TTL)
+        sim = Simulation(attr.evolve(config, ttl=span))
+        metrics = sim.run()
+        where = f"{config.topology} of {config.nodes}, diameter {span}"
+        self.assertEqual(metrics["success_rate"], 1.0, where)
+        self.assertEqual(metrics["purchases"], config.searches, where)
+        self.assertEqual(metrics["double_sells"], 0, where)
+        self.assertTrue(sim.done())
+        self.assertLess(metrics["virtual_s"], config.max_time)
+
+    def test_ring(self):
+        """40-node ring of degree 4: diameter 10."""
+        self.assertFullSuccess(small(topology="ring", degree=4))
+
+    def test_ringOfDegreeTwo(self):
+        """A plain cycle of 24: diameter 12."""
+        self.assertFullSuccess(small(nodes=24, topology="ring", degree=2))
+
+    def test_random(self):
+        self.assertFullSuccess(small(nodes=100, topology="random", degree=3, seed=4))
+
+    def test_smallworld(self):
+        self.assertFullSuccess(small(nodes=60, topology="smallworld", degree=4,
+                                     seed=2))
+
+    def test_ringDiameter(self):
+        """The helper measures what it should: a cycle of 24 has diameter 12."""
+        self.assertEqual(diameter(overlayAfterBuild(
+            small(nodes=24, topology="ring", degree=2))), 12)
+
+    def test_ttlBelowDiameterFails(self):
+        """The other side: with TTL 1 on a cycle, only buyers next to a
+        seller find one."""
+        metrics = Simulation(small(nodes=24, topology="ring", degree=2, ttl=1,
+                                   max_time=30.0)).run()
+        self.assertLess(metrics["success_rate"], 0.5)
+        self.assertEqual(metrics["virtual_s"], 30.0)
+
+    def test_defaultStockSuffices(self):
+        """Default stock is enough however the buyers' items fall, even with
+        more items than sellers: success measures discovery, not scarcity."""
+        metrics = Simulation(SimConfig(nodes=40, items=10, searches=60)).run()
+        self.assertEqual(metrics["success_rate"], 1.0)
+
+
+class FaultTests(SynchronousTestCase):
+    def test_noDoubleSellsUnderDropAndDup(self):
+        """5% drop and 5% duplication: nothing sold twice, and at least
+        95% of the searches still buy."""
+        for seed in (1, 2, 3):
+            config = small(nodes=60, items=3, drop=0.05, dup=0.05, seed=seed,
+                           max_time=120.0)
+            metrics = Simulation(config).run()
+            self.assertEqual(metrics["double_sells"], 0, f"seed {seed}")
+            self.assertGreaterEqual(metrics["success_rate"], 0.95, f"seed {seed}")
+            self.assertGreater(metrics["faults"]["dropped"], 0)
+            self.assertGreater(metrics["faults"]["duplicated"], 0)
+
+    def test_reorder(self):
+        """Messages overtaken by later ones sell nothing twice either."""
+        metrics = Simulation(small(nodes=60, reorder=0.1, dup=0.05)).run()
+        self.assertEqual(metrics["double_sells"], 0)
+        self.assertGreater(metrics["faults"]["reordered"], 0)
+        self.assertEqual(metrics["success_rate"], 1.0)
+
+    def test_latencyUnderDuplication(self):
+        """Duplicated buyOKs do not add latencies or cut them short: one
+        per purchase, none shorter than the 1 s a buyer collects offers."""
+        sim = Simulation(small(nodes=20, searches=60, dup=0.2))
+        metrics = sim.run()
+        self.assertEqual(metrics["success_rate"], 1.0)
+        self.assertEqual(len(sim.record.latency_ms), 60)
+        self.assertGreaterEqual(min(sim.record.latency_ms), 1000.0)
+
+    def test_doubleSellsCounted(self):
+        """The metric sees a buy id in two ledgers and a seller past its
+        stock, so its zeros above mean something."""
+        sim = Simulation(small(nodes=30, stock=2))
+        sim.run()
+        self.assertEqual(sim.metrics(0)["double_sells"], 0)
+        first = next(role for role in sim.sellers.values() if role.ledger)
+        second = next(role for role in sim.sellers.values() if role is not first)
+        sale = next(iter(first.ledger.values()))
+        second.ledger[sale.buy_id] = sale
+        self.assertEqual(sim.metrics(0)["double_sells"], 1)
+        sold = len(first.ledger)
+        for buy_id in range(1, 4):
+            first.ledger[-buy_id] = attr.evolve(sale, buy_id=-buy_id)
+        # With a stock of 2, sold + 3 sales are sold + 1 too many.
+        self.assertEqual(sim.metrics(0)["double_sells"], 1 + sold + 1)
+
+
+class DeterminismTests(SynchronousTestCase):
+    CONFIG = small(nodes=50, drop=0.05, dup=0.05, reorder=0.05, seed=7)
+
+    def test_sameConfigSameMetrics(self):
+        """The same configuration twice gives the same metrics, byte for
+        byte once written, but for wall time and memory."""
+        first = machineFree(Simulation(self.CONFIG).run())
+        second = machineFree(Simulation(self.CONFIG).run())
+        self.assertEqual(json.dumps(first, sort_keys=True),
+                         json.dumps(second, sort_keys=True))
+
+    def test_otherSeedOtherMetrics(self):
+        """The seed does drive the run."""
+        first = machineFree(Simulation(self.CONFIG).run())
+        other = machineFree(Simulation(attr.evolve(self.CONFIG, seed=8)).run())
+        del first["config"], other["config"]
+        self.assertNotEqual(first, other)
+
+    def test_trackerDeterministic(self):
+        """Joining through the tracker is as repeatable."""
+        config = small(nodes=25, topology="tracker")
+        self.assertEqual(machineFree(Simulation(config).run()),
+                         machineFree(Simulation(config).run()))
+
+
+class TrackerTopologyTests(SynchronousTestCase):
+    def test_joinThroughTracker(self):
+        """Every node registers with the real tracker, finds neighbours
+        through it, and every search buys."""
+        sim = Simulation(small(nodes=30, topology="tracker"))
+        metrics = sim.run()
+        self.assertIsNotNone(sim.market)
+        ids = {node.id for node in sim.nodes}
+        self.assertNotIn(None, ids)
+        self.assertEqual(set(sim.market.tracker.registry.nodes), ids)
+        self.assertEqual(metrics["messages_by_type"]["thisisyou"], 30)
+        self.assertGreater(metrics["messages_by_type"]["nodereq"], 0)
+        self.assertTrue(all(node.links for node in sim.nodes))
+        self.assertEqual(metrics["success_rate"], 1.0)
+        self.assertEqual(metrics["double_sells"], 0)
+
+
+class KillTests(SynchronousTestCase):
+    def assertKilled(self, config, count):
+        sim = Simulation(config)
+        metrics = sim.run()
+        self.assertEqual((metrics["killed"], len(sim.killed)), (count, count))
+        self.assertEqual(metrics["double_sells"], 0)
+        self.assertLessEqual(metrics["virtual_s"], config.max_time)
+        dead = {node.id for node in sim.killed}
+        for node in sim.nodes:
+            if node in sim.killed:
+                self.assertEqual(node.links, {})
+                self.assertIn(node.host, sim.network.dead_hosts)
+            else:
+                self.assertFalse(dead & set(node.links))
+        return sim, metrics
+
+    def test_killDirect(self):
+        """--kill crashes the asked fraction mid-run; the run ends, and
+        the survivors hold no links to the dead."""
+        _, metrics = self.assertKilled(small(nodes=40, kill=0.25), 10)
+        self.assertGreater(metrics["purchases"], 0)
+
+    def test_killTracker(self):
+        """Killed tracker-joined nodes are dead too, and leave the
+        tracker's registry."""
+        sim, _ = self.assertKilled(small(nodes=30, topology="tracker", kill=0.2), 6)
+        self.assertEqual(set(sim.market.tracker.registry.nodes),
+                         {node.id for node in sim.nodes if node not in sim.killed})
+
+    def test_killWithIndex(self):
+        """Nodes of a fixed overlay that registered with the tracker for
+        the index scheme die as well, and leave the registry."""
+        sim, _ = self.assertKilled(small(nodes=40, discovery="index", kill=0.2), 8)
+        self.assertEqual(set(sim.market.tracker.registry.nodes),
+                         {node.id for node in sim.nodes if node not in sim.killed})
+
+    def test_killNone(self):
+        """--kill 0 kills nobody."""
+        self.assertEqual(Simulation(small(nodes=20)).run()["killed"], 0)
+
+
+class MetricsTests(SynchronousTestCase):
+    def test_keys(self):
+        """Every metric the issue asks for, with the statistics asked,
+        survives a JSON round trip."""
+        metrics = Simulation(small(nodes=30)).run()
+        for key in ("nodes", "edges", "searches", "success_rate", "purchases",
+                    "double_sells", "messages_per_search", "messages_by_type",
+                    "hops_to_first_reply", "latency_ms", "wall_s", "peak_rss_mb",
+                    "bytes_per_node"):
+            self.assertIn(key, metrics)
+        self.assertLessEqual({"mean", "p50", "p95", "p99"},
+                             set(metrics["hops_to_first_reply"]))
+        self.assertLessEqual({"p50", "p95", "p99"}, set(metrics["latency_ms"]))
+        self.assertEqual(json.loads(json.dumps(metrics)), metrics)
+
+    def test_values(self):
+        """The figures agree with the configuration and with each other."""
+        sim = Simulation(small(nodes=30, searches=20))
+        metrics = sim.run()
+        self.assertEqual((metrics["nodes"], metrics["searches"]), (30, 20))
+        self.assertEqual(metrics["purchases"],
+                         sum(len(role.bag) for role in sim.buyers.values()))
+        self.assertEqual(metrics["success_rate"], metrics["purchases"] / 20)
+        self.assertEqual(len(sim.record.latency_ms), metrics["purchases"])
+        self.assertGreaterEqual(metrics["hops_to_first_reply"]["p50"], 1)
+        self.assertGreater(metrics["latency_ms"]["p50"], 0)
+        self.assertGreater(metrics["bytes_per_node"], 0)
+        self.assertGreater(metrics["peak_rss_mb"], 0)
+        self.assertEqual(metrics["config"], attr.asdict(sim.config))
+
+    def test_noSearches(self):
+        """With nothing to buy the run ends after the warm-up and spread,
+        and rates are None rather than a division by zero."""
+        metrics = Simulation(small(nodes=20, searches=0)).run()
+        self.assertEqual((metrics["purchases"], metrics["success_rate"],
+                          metrics["messages_per_search"]), (0, None, None))
+        self.assertEqual(metrics["virtual_s"], SMALL.warmup + SMALL.spread)
+
+    def test_everyTopologyAndDiscoveryRuns(self):
+        """Each topology, with each discovery scheme, builds a working
+        market."""
+        for topology in TOPOLOGIES:
+            for discovery in DISCOVERY:
+                metrics = Simulation(small(nodes=20, searches=10, topology=topology,
+                                           discovery=discovery)).run()
+                self.assertEqual(metrics["success_rate"], 1.0, (topology, discovery))
+
+
+class ScarcityTests(SynchronousTestCase):
+    def test_stockOne(self):
+        """Three sellers of one unit each, ten purchases asked: exactly the
+        three units are sold, once each, and the rest go without."""
+        sim = Simulation(small(nodes=30, sellers=0.1, items=1, stock=1, searches=10))
+        metrics = sim.run()
+        self.assertEqual(sum(stock["item0"] for stock in sim.initial_stock.values()), 3)
+        self.assertEqual((metrics["purchases"], metrics["double_sells"]), (3, 0))
+        self.assertEqual(metrics["success_rate"], 0.3)
+        self.assertEqual([role.stock for role in sim.sellers.values()],
+                         [{"item0": 0}] * 3)
+        self.assertEqual(metrics["virtual_s"], SMALL.max_time)
