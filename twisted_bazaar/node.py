@@ -46,6 +46,11 @@ class NotConnected(Exception):
     """A link to the peer could not be made or did not finish its handshake."""
 
 
+class Unreachable(NotConnected):
+    """Not even a connection could be made: nothing listens at the peer's
+    address (unlike a peer that answers, then refuses the link)."""
+
+
 class Node:
     """
     One peer of the overlay.
@@ -97,7 +102,8 @@ class Node:
         ``searchReceived(search)``, ``delivered(message)``,
         ``nodeStopping()``, and the events other parts announce through
         L{notify}: ``trackerRegistered()`` (membership),
-        ``findStarted(item)`` and ``offersFound(item, offers)`` (discovery).
+        ``findStarted(item)``, ``offerArrived(item, offer)`` and
+        ``offersFound(item, offers)`` (discovery).
         """
         self.observers.append(observer)
 
@@ -157,7 +163,7 @@ class Node:
             self._waiters.pop(link, None)
             self.pending.discard(link)
             if not waiter.called:
-                waiter.errback(NotConnected(f"{host}:{port}: {reason.getErrorMessage()}"))
+                waiter.errback(Unreachable(f"{host}:{port}: {reason.getErrorMessage()}"))
             self._checkClosed()
 
         self.pending.add(link)

@@ -82,20 +82,22 @@ class BuyerProbeTests(SynchronousTestCase):
         self.probe.findStarted("apple")
         self.assertEqual(self.record.floods, 2)
 
-    def test_hopsOfBestOffer(self):
-        """Each find that found offers counts the links on the route to
-        the best (first) one; a direct route is one hop."""
+    def test_hopsOfFirstOfferToArrive(self):
+        """Each find counts the links on the route of the first offer to
+        arrive for it (later ones, even shorter, do not count); a direct
+        route is one hop."""
         self.probe.findStarted("apple")
-        self.probe.offersFound("apple", [offer(BUYER, 5, 6, SELLER),
-                                         offer(BUYER, SELLER)])
+        self.probe.offerArrived("apple", offer(BUYER, 5, 6, SELLER))
+        self.probe.offerArrived("apple", offer(BUYER, SELLER))
         self.probe.findStarted("apple")
-        self.probe.offersFound("apple", [offer(BUYER, SELLER)])
+        self.probe.offerArrived("apple", offer(BUYER, SELLER))
         self.assertEqual(self.record.hops, [3, 1])
 
-    def test_noOffersNoHops(self):
-        """A find that found nothing has no hop count."""
-        self.probe.findStarted("apple")
-        self.probe.offersFound("apple", [])
+    def test_offerWithoutFindIgnored(self):
+        """An offer for an item no find is waiting on adds no hop count."""
+        self.probe.offerArrived("apple", offer(BUYER, SELLER))
+        self.probe.findStarted("pear")
+        self.probe.offerArrived("apple", offer(BUYER, SELLER))
         self.assertEqual(self.record.hops, [])
 
     def test_latencyFromFirstFind(self):

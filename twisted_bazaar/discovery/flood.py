@@ -77,5 +77,7 @@ class FloodDiscovery:
             return
         found = self._finds.get(message.id)
         if found is not None and found[0] == message.item:
-            found[1].append(Offer(message.seller, message.path[::-1], message.host,
-                                  message.port))
+            offer = Offer(message.seller, message.path[::-1], message.host,
+                          message.port)
+            found[1].append(offer)
+            self.node.notify("offerArrived", message.item, offer)

@@ -86,6 +86,8 @@ class IndexDiscovery:
         node = self.node
         offers = [Offer(seller, (node.id, seller), host, port)
                   for seller, host, port in sellers if seller != node.id]
+        for offer in offers:
+            node.notify("offerArrived", item, offer)
         node.notify("offersFound", item, offers)
         for waiter in self._lookups.pop(item, []):
             waiter.callback(list(offers))

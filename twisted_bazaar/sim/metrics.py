@@ -16,24 +16,27 @@ def percentiles(values, points=(50, 95, 99)):
 class BuyerProbe:
     """
     Watches one buyer node through the events its discovery scheme
-    announces: hops to the best offer of each find, and the virtual time
-    from the first find for a unit to its buyOK.
+    announces: the hops of the first offer to arrive for each find, and the
+    virtual time from the first find for a unit to its buyOK.
     """
 
     def __init__(self, node, record):
         self.node = node
         self.record = record
         self._first_find = {}
+        self._awaiting = set()
         self._confirmed = set()
         node.addObserver(self)
 
     def findStarted(self, item):
         self.record.floods += 1
+        self._awaiting.add(item)
         self._first_find.setdefault(item, self.node.clock.seconds())
 
-    def offersFound(self, item, offers):
-        if offers:
-            self.record.hops.append(len(offers[0].route) - 1)
+    def offerArrived(self, item, offer):
+        if item in self._awaiting:
+            self._awaiting.discard(item)
+            self.record.hops.append(len(offer.route) - 1)
 
     def delivered(self, message):
         if message.TYPE == "buyOK" and message.id not in self._confirmed:
