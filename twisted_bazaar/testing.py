@@ -351,11 +351,12 @@ class Market:
         return d
 
     def crash(self, node):
-        """Kill a node abruptly: its connections drop without a dc."""
+        """Kill a node abruptly: its connections drop without a dc, its port
+        closes, and its leftover timers can open no new connection."""
         service = self.services.pop(node)
         node.stopping = True
         service.tracker_client.stopService()
-        self.network.cut(node.host)
+        self.network.crash(node.host)
 
     def run(self, seconds):
         self.network.run(seconds)
