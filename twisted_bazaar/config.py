@@ -49,6 +49,9 @@ def configArgs(path, takes_value, flags, repeatable, given):
         raise ConfigError(f"--config {path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"--config {path}: not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"--config {path}: not valid TOML: not UTF-8 text "
+                          f"({e.reason} at byte {e.start})") from None
     on_command_line = {arg[2:].split("=", 1)[0] for arg in given
                        if arg.startswith("--")}
     args = []

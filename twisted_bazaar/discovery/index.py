@@ -25,6 +25,8 @@ class IndexDiscovery:
         self.shops = []
         self.registered = set()
         self._lookups = {}
+        #: item -> when its last lookup went out, for pacing.
+        self._asked = {}
         node.discovery = self
         node.addObserver(self)
 
@@ -65,9 +67,17 @@ class IndexDiscovery:
         waiting = self._lookups.setdefault(item, [])
         waiting.append(finished)
         node.notify("findStarted", item)
-        if len(waiting) == 1 and not self._send(wire.Lookup(item)):
-            self._answer(item, ())
-            return finished
+        pause = 0.0
+        if len(waiting) == 1:
+            # One lookup per item per window, as flooding sends one search,
+            # unless a purchase came in between: a seller that says soldout
+            # to every buy must not make its buyers spin on the tracker.
+            last = self._asked.get(item, float("-inf"))
+            pause = max(0.0, last + wait - node.clock.seconds())
+            if pause:
+                node.clock.callLater(pause, self._lookup, item)
+            elif not self._lookup(item):
+                return finished
 
         def timedOut():
             if finished in self._lookups.get(item, ()):
@@ -77,10 +87,24 @@ class IndexDiscovery:
                 node.notify("offersFound", item, [])
                 finished.callback([])
 
-        call = node.clock.callLater(wait, timedOut)
+        call = node.clock.callLater(pause + wait, timedOut)
         finished.addBoth(lambda result: (call.cancel() if call.active() else None,
                                          result)[1])
         return finished
+
+    def _lookup(self, item):
+        """Ask the tracker who sells item; without one, nobody does."""
+        if item not in self._lookups:
+            return True
+        if not self._send(wire.Lookup(item)):
+            self._answer(item, ())
+            return False
+        self._asked[item] = self.node.clock.seconds()
+        return True
+
+    def delivered(self, message):
+        if type(message) is wire.BuyOK:
+            self._asked.pop(message.item, None)
 
     def _answer(self, item, sellers):
         node = self.node

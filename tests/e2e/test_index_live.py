@@ -1,0 +1,116 @@
+"""
+End to end: the index scheme with real ``twistd`` daemons on loopback.
+
+A tracker, two sellers started with ``--discovery index`` and a client
+that speaks the documented protocol with a plain socket (the RawClient of
+test_raw_client): the client sees both sellers in ``found`` and every item
+in ``listing``; a buyer buys three pears from both sellers; a seller killed
+with ``kill -9`` drops out of the index at once.
+
+Waits are on log lines or on the tracker's answers, each bounded; the only
+sleep is the short pause between two polling lookups.
+"""
+
+import shutil
+import tempfile
+import time
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.daemons import Market, node_id
+
+from tests.e2e.test_raw_client import RawClient
+
+#: Seconds any one expected log line may take.
+TIMEOUT = 30.0
+#: Seconds the index may take to reflect a change (a registration, a sale,
+#: a death), and the pause between two lookups while waiting for it.
+SETTLE = 5.0
+POLL_INTERVAL = 0.1
+
+
+class LiveIndexTests(SynchronousTestCase):
+
+    def setUp(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        self.market = Market(folder)
+        self.addCleanup(self.market.stop)
+        self.tracker = self.market.start_tracker(timeout=TIMEOUT)
+
+    def startSeller(self, name, *sell):
+        """Start an index seller; return (daemon, its found entry)."""
+        args = ["--discovery", "index", "--role", "seller"]
+        for each in sell:
+            args += ["--sell", each]
+        return self.market.start_node(name, *args)
+
+    def foundEntry(self, daemon):
+        """What the tracker should say about a node: {id, host, port}."""
+        listening = daemon.wait_for(r"node listening on 127\.0\.0\.1:(\d+)", TIMEOUT)
+        return {"id": node_id(daemon, TIMEOUT), "host": "127.0.0.1",
+                "port": int(listening[1])}
+
+    def joinTracker(self):
+        client = RawClient(self.market.tracker_port)
+        self.addCleanup(client.close)
+        client.send("thisisme", id=-1, port=0, host="")
+        you = client.receive()
+        self.assertEqual((you["type"], you["port"]), ("thisisyou", 0))
+        return client
+
+    def lookupUntil(self, client, item, wanted, what):
+        """Look item up until wanted(sellers) holds; return the sellers."""
+        deadline = time.monotonic() + SETTLE
+        while True:
+            client.send("lookup", item=item)
+            found = client.receive()
+            self.assertEqual((found["type"], found["item"]), ("found", item), found)
+            if wanted(found["sellers"]):
+                return found["sellers"]
+            if time.monotonic() > deadline:
+                self.fail(f"after {SETTLE:g} s the index still says {found}, "
+                          f"not {what}")
+            time.sleep(POLL_INTERVAL)
+
+    def listing(self, client):
+        client.send("list")
+        answer = client.receive()
+        self.assertEqual(answer["type"], "listing", answer)
+        return answer["items"]
+
+    def test_find_buy_and_forget(self):
+        pears = self.startSeller("seller-pears", "pear=2")
+        figs = self.startSeller("seller-figs", "pear=2", "fig=1")
+        entries = {"pears": self.foundEntry(pears), "figs": self.foundEntry(figs)}
+        client = self.joinTracker()
+
+        # Both sellers, with id, host and port, and every item on offer.
+        sellers = self.lookupUntil(client, "pear", lambda s: len(s) == 2,
+                                   "both sellers")
+        self.assertEqual(sorted(sellers, key=lambda s: s["id"]),
+                         sorted(entries.values(), key=lambda s: s["id"]))
+        self.assertEqual(self.listing(client), {"fig": 1, "pear": 2})
+        self.assertEqual(self.lookupUntil(client, "plum", lambda s: True, "[]"), [])
+
+        # Three pears, bought from both sellers.
+        buyer = self.market.start_node("buyer", "--discovery", "index", "--role",
+                                       "buyer", "--want", "pear", "--quantity", "3")
+        buyer.wait_for(r"all wants met", TIMEOUT)
+        bought = [int(m[1]) for m in buyer.matches(r"bought pear from (\d+) \(\d of 3\)")]
+        self.assertEqual(len(bought), 3, buyer.tail())
+        self.assertEqual(set(bought), {entries["pears"]["id"], entries["figs"]["id"]})
+
+        # One seller is out of pears and withdrew them; kill -9 the other.
+        [left] = self.lookupUntil(client, "pear", lambda s: len(s) == 1,
+                                  "one seller left")
+        self.assertEqual(self.listing(client), {"fig": 1, "pear": 1})
+        victim = pears if left == entries["pears"] else figs
+        self.assertEqual(left, self.foundEntry(victim))
+        victim.process.kill()
+        self.lookupUntil(client, "pear", lambda s: s == [], "nobody")
+        self.assertNotIn("pear", self.listing(client))
+
+        for daemon in self.market.daemons:
+            self.assertEqual(daemon.problems(), [], daemon.name)
+        self.assertIsNone(self.tracker.process.poll(), self.tracker.tail())

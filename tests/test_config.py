@@ -1,0 +1,306 @@
+"""
+Tests for twisted_bazaar.config: ``--config FILE`` for both daemons.
+
+The file's keys are the long option names, arrays stand for repeatable
+options and booleans for flags; the command line wins; anything the file
+gets wrong is a usage error that names the file and the key.
+"""
+
+import io
+import os
+import shutil
+import sys
+import tempfile
+
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.config import ConfigError, splitConfig
+from twisted_bazaar.tap import NodeOptions, TrackerOptions
+
+
+class _Twistd(usage.Options):
+    """Stands in for twistd's own options, as the parent of a daemon's."""
+
+    optParameters = [["pidfile", None, "twistd.pid", "The pid file."]]
+
+
+class ConfigCase(SynchronousTestCase):
+    def scratch(self, name):
+        """A path in a fresh folder that goes away after the test."""
+        folder = tempfile.mkdtemp(prefix="bazaar-config-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        return os.path.join(folder, name)
+
+    def write(self, text, raw=None):
+        """A config file holding text (or raw bytes); returns its path."""
+        path = self.scratch("bazaar.toml")
+        with open(path, "wb") as f:
+            f.write(raw if raw is not None else text.encode("utf-8"))
+        return path
+
+    def parse(self, text, *args, cls=NodeOptions):
+        """Options parsed from a file holding text, then args."""
+        options = cls()
+        options.parseOptions(["--config", self.write(text), *args])
+        return options
+
+    def refused(self, text, *args, cls=NodeOptions):
+        """The UsageError text for a file holding text, with the file's
+        path shown as FILE."""
+        path = self.write(text)
+        error = self.assertRaises(usage.UsageError, cls().parseOptions,
+                                  ["--config", path, *args])
+        return str(error).replace(path, "FILE")
+
+
+SELLER = 'role = ["seller"]\nsell = ["apple=3"]\n'
+SELLER_ARGS = ["--role", "seller", "--sell", "apple=3"]
+
+
+class NodeConfigTests(ConfigCase):
+    """Every option of bazaar-node can come from the file."""
+
+    def test_every_node_option(self):
+        data_dir = self.scratch("data")
+        options = self.parse(f"""
+            tracker = "tcp:10.0.0.1:7701"
+            listen = "tcp:4001"
+            host = "shop.example"
+            neighbours = 5
+            max-connections = 12
+            ttl = 4
+            discovery = "index"
+            data-dir = "{data_dir}"
+            handshake-timeout = 2.5
+            ping-interval = 4
+            frame-limit = 2048
+            error-limit = 7
+            search-rate = 50.5
+            ping-rate = 2
+            write-limit = 4096
+            verbose = true
+            role = ["seller", "buyer"]
+            sell = ["apple=3", "pear=1"]
+            lease = 3
+            want = ["fig"]
+            quantity = 2
+            search-window = 0.5
+            buy-timeout = 1.5
+        """)
+        self.assertEqual(
+            {key: options[key] for key in (
+                "tracker", "listen", "host", "neighbours", "max-connections", "ttl",
+                "discovery", "data-dir", "handshake-timeout", "ping-interval",
+                "frame-limit", "error-limit", "search-rate", "ping-rate",
+                "write-limit", "verbose", "role")},
+            {"tracker": "tcp:10.0.0.1:7701", "listen": "tcp:4001",
+             "host": "shop.example", "neighbours": 5, "max-connections": 12,
+             "ttl": 4, "discovery": "index", "data-dir": data_dir,
+             "handshake-timeout": 2.5, "ping-interval": 4.0, "frame-limit": 2048,
+             "error-limit": 7, "search-rate": 50.5, "ping-rate": 2.0,
+             "write-limit": 4096, "verbose": 1, "role": ["seller", "buyer"]})
+        self.assertEqual(
+            {plugin.name: settings for plugin, settings in options.roles},
+            {"seller": {"stock": {"apple": 3, "pear": 1}, "lease": 3.0},
+             "buyer": {"wants": ["fig"], "quantity": 2, "search_window": 0.5,
+                       "buy_timeout": 1.5}})
+
+    def test_file_and_command_line_combine(self):
+        options = self.parse('neighbours = 6\nsell = ["apple=3"]\n', "--role", "seller",
+                             "--ttl", "5")
+        self.assertEqual((options["neighbours"], options["ttl"]), (6, 5))
+        self.assertEqual(options.roles[0][1]["stock"], {"apple": 3})
+
+    def test_one_string_for_a_repeatable_option(self):
+        options = self.parse('role = "seller"\nsell = "apple=3"\n')
+        self.assertEqual(options["role"], ["seller"])
+        self.assertEqual(options.roles[0][1]["stock"], {"apple": 3})
+
+    def test_false_flag_is_not_set(self):
+        self.assertEqual(self.parse(SELLER + "verbose = false\n")["verbose"], 0)
+
+    def test_config_equals_form(self):
+        options = NodeOptions()
+        options.parseOptions([f"--config={self.write(SELLER + 'ttl = 2')}"])
+        self.assertEqual(options["ttl"], 2)
+
+    def test_empty_file_changes_nothing(self):
+        options = self.parse("", "--role", "seller", "--sell", "apple=3")
+        self.assertEqual((options["neighbours"], options["discovery"]), (3, "flood"))
+
+
+class TrackerConfigTests(ConfigCase):
+
+    def test_every_tracker_option(self):
+        options = self.parse("""
+            listen = "tcp:7701"
+            handshake-timeout = 3
+            ping-interval = 2.5
+            frame-limit = 4096
+            error-limit = 9
+            search-rate = 10
+            ping-rate = 0.5
+            write-limit = 8192
+            verbose = true
+        """, cls=TrackerOptions)
+        self.assertEqual(
+            {key: options[key] for key in (
+                "listen", "handshake-timeout", "ping-interval", "frame-limit",
+                "error-limit", "search-rate", "ping-rate", "write-limit", "verbose")},
+            {"listen": "tcp:7701", "handshake-timeout": 3.0, "ping-interval": 2.5,
+             "frame-limit": 4096, "error-limit": 9, "search-rate": 10.0,
+             "ping-rate": 0.5, "write-limit": 8192, "verbose": 1})
+
+    def test_node_options_are_unknown_to_the_tracker(self):
+        for key, value in (("sell", '["apple=1"]'), ("discovery", '"index"'),
+                           ("tracker", '"tcp:1:7700"')):
+            self.assertEqual(self.refused(f"{key} = {value}", cls=TrackerOptions),
+                             f"--config FILE: {key}: unknown option")
+
+
+class CommandLineWinsTests(ConfigCase):
+
+    def test_single_valued_replaced(self):
+        for args in (["--neighbours", "2"], ["--neighbours=2"]):
+            options = self.parse(SELLER + 'neighbours = 5\ndiscovery = "index"\n', *args)
+            self.assertEqual((options["neighbours"], options["discovery"]), (2, "index"))
+
+    def test_tracker_single_valued_replaced(self):
+        options = self.parse('listen = "tcp:7701"\nping-interval = 3\n',
+                             "--listen", "tcp:7702", cls=TrackerOptions)
+        self.assertEqual((options["listen"], options["ping-interval"]), ("tcp:7702", 3.0))
+
+    def test_repeatable_list_replaced(self):
+        for args in (["--sell", "pear=1"], ["--sell=pear=1"]):
+            options = self.parse('role = ["seller"]\nsell = ["apple=3", "fig=2"]\n',
+                                 *args)
+            self.assertEqual(options.roles[0][1]["stock"], {"pear": 1})
+
+    def test_repeatable_roles_replaced(self):
+        options = self.parse('role = ["seller"]\nwant = ["fig"]\n', "--role", "buyer")
+        self.assertEqual(options["role"], ["buyer"])
+        self.assertEqual(options.roles[0][1]["wants"], ["fig"])
+
+    def test_bad_file_value_overridden_is_still_refused(self):
+        """The file is checked as a whole: a bad value in it is an error
+        even when the command line sets that option too."""
+        self.assertEqual(self.refused(SELLER + "neighbours = [1, 2]\n",
+                                      "--neighbours", "2"),
+                         "--config FILE: neighbours takes one value, not a list")
+
+
+class BadConfigTests(ConfigCase):
+    """Each mistake is a UsageError that says what is wrong, and where."""
+
+    def test_unknown_keys(self):
+        for key in ("colour", "v", "help", "version", "config", "sell_"):
+            self.assertEqual(self.refused(SELLER + f'{key} = "x"\n'),
+                             f"--config FILE: {key}: unknown option")
+
+    def test_nested_table_is_unknown(self):
+        self.assertEqual(self.refused(SELLER + "[roles]\nseller = true\n"),
+                         "--config FILE: roles: unknown option")
+
+    def test_flags_want_booleans(self):
+        for value in ("1", '"true"', "[true]"):
+            self.assertEqual(self.refused(SELLER + f"verbose = {value}\n"),
+                             "--config FILE: verbose must be true or false")
+
+    def test_single_valued_options_take_no_list(self):
+        self.assertEqual(self.refused(SELLER + 'tracker = ["tcp:a:1", "tcp:b:2"]\n'),
+                         "--config FILE: tracker takes one value, not a list")
+        self.assertEqual(self.refused(SELLER + "ttl = []\n"),
+                         "--config FILE: ttl takes one value, not a list")
+
+    def test_values_are_strings_or_numbers(self):
+        for value in ("true", "1979-05-27", "{ port = 1 }", "[[1]]"):
+            self.assertEqual(self.refused(SELLER + f"neighbours = {value}\n"),
+                             "--config FILE: neighbours must be a string or a number")
+        self.assertEqual(self.refused('role = ["seller"]\nsell = [true]\n'),
+                         "--config FILE: sell must be a string or a number")
+
+    def test_bad_values_named_by_option(self):
+        cases = [
+            ("neighbours = -1", "--neighbours: wants a whole number from 0 to 1000, "
+                                "not -1"),
+            ('neighbours = "many"', "--neighbours: wants a whole number from 0 to "
+                                    "1000, not 'many'"),
+            ("ping-interval = 0", "--ping-interval: wants a positive number of "
+                                  "seconds, not '0'"),
+            ('discovery = "gossip"', "unknown discovery scheme 'gossip' (known: "
+                                     "flood, index)"),
+        ]
+        for line, message in cases:
+            self.assertIn(message, self.refused(SELLER + line + "\n"))
+
+    def test_bad_role_values(self):
+        self.assertEqual(self.refused('role = ["wizard"]\n'),
+                         "unknown role 'wizard' (known roles: buyer, seller)")
+        self.assertEqual(self.refused('role = ["seller"]\nsell = ["apple"]\n'),
+                         "--sell: wants ITEM=COUNT, not 'apple'")
+        self.assertEqual(self.refused('role = ["seller"]\nsell = ["a=1"]\nwant = ["b"]'),
+                         "--want belongs to the buyer role; add --role buyer")
+
+    def test_invalid_toml(self):
+        message = self.refused('role = ["seller"\n')
+        self.assertTrue(message.startswith("--config FILE: not valid TOML: "), message)
+        message = self.refused("neighbours = 3\nneighbours = 4\n")
+        self.assertTrue(message.startswith("--config FILE: not valid TOML: "), message)
+
+    def test_not_utf8(self):
+        path = self.write(None, raw=b'role = ["sel\xffler"]\n')
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  ["--config", path])
+        self.assertEqual(str(error), f"--config {path}: not valid TOML: not UTF-8 "
+                                     "text (invalid start byte at byte 12)")
+
+    def test_missing_file(self):
+        path = self.scratch("missing.toml")
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  ["--config", path] + SELLER_ARGS)
+        self.assertEqual(str(error), f"--config {path}: No such file or directory")
+
+    def test_directory(self):
+        path = self.scratch("folder")
+        os.mkdir(path)
+        error = self.assertRaises(usage.UsageError, TrackerOptions().parseOptions,
+                                  ["--config", path])
+        self.assertEqual(str(error), f"--config {path}: Is a directory")
+
+    def test_config_without_file(self):
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  SELLER_ARGS + ["--config"])
+        self.assertEqual(str(error), "--config needs a FILE")
+
+    def test_error_under_twistd(self):
+        """Under twistd the mistake is one line on stderr and exit code 2."""
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        path = self.write('colour = "red"\n')
+        parent = _Twistd()
+        parent.parseOptions([])
+        parent.subCommand = "bazaar-tracker"
+        options = TrackerOptions()
+        options.parent = parent
+        error = self.assertRaises(SystemExit, options.parseOptions, ["--config", path])
+        self.assertEqual(error.code, 2)
+        self.assertEqual(stderr.getvalue(),
+                         f"twistd bazaar-tracker: error: --config {path}: colour: "
+                         "unknown option (see twistd bazaar-tracker --help)\n")
+
+
+class SplitConfigTests(SynchronousTestCase):
+    """Taking --config out of the arguments."""
+
+    def test_forms(self):
+        self.assertEqual(splitConfig(["-v", "--config", "a.toml", "--ttl", "3"]),
+                         ("a.toml", ["-v", "--ttl", "3"]))
+        self.assertEqual(splitConfig(["--config=b.toml"]), ("b.toml", []))
+        self.assertEqual(splitConfig(["--ttl", "3"]), (None, ["--ttl", "3"]))
+
+    def test_last_one_counts(self):
+        self.assertEqual(splitConfig(["--config", "a", "--config=b"]), ("b", []))
+
+    def test_needs_a_file(self):
+        self.assertRaises(ConfigError, splitConfig, ["--config"])
