@@ -168,8 +168,13 @@ class Link(NetstringReceiver):
             return
         now = self._last_heard = self.clock.seconds()
         settings = self.settings
+        # Searches fan out, index queries cost the tracker work, pings cost
+        # an answer: each is limited per link.  Lookup and list share one
+        # bucket at the search rate.
+        queries = _Bucket(settings.search_rate, now)
         self._buckets = {wire.Search: _Bucket(settings.search_rate, now),
-                         wire.Ping: _Bucket(settings.ping_rate, now)}
+                         wire.Ping: _Bucket(settings.ping_rate, now),
+                         wire.Lookup: queries, wire.List: queries}
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)

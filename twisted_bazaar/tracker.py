@@ -158,9 +158,10 @@ class Tracker:
 
     def _lookup(self, link, message):
         nodes = self.registry.nodes
+        # A node that said port 0 takes no links, so no buyer could reach it.
         sellers = tuple((seller,) + nodes[seller]
                         for seller in self.index.lookup(message.item, wire.MAX_FOUND)
-                        if seller in nodes)
+                        if seller in nodes and nodes[seller][1])
         link.send(wire.Found(message.item, sellers))
 
     def _list(self, link, message):
