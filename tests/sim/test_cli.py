@@ -119,13 +119,13 @@ class JSONTests(CliTestCase):
             "--searches", "5", "--degree", "2", "--topology", "ring", "--ttl", "12",
             "--latency-ms", "5..20", "--drop", "0.01", "--dup", "0.02",
             "--reorder", "0.03", "--kill", "0.1", "--discovery", "flood",
-            "--seed", "9", "--max-time", "40")
+            "--seed", "9", "--max-time", "40", "--ping-interval", "15")
         self.assertEqual(metrics["config"], {
             "nodes": 24, "sellers": 0.25, "items": 3, "stock": 4, "searches": 5,
             "degree": 2, "topology": "ring", "ttl": 12, "latency_ms": [5.0, 20.0],
             "drop": 0.01, "dup": 0.02, "reorder": 0.03, "kill": 0.1,
             "discovery": "flood", "seed": 9, "warmup": 5.0, "spread": 10.0,
-            "max_time": 40.0})
+            "max_time": 40.0, "ping_interval": 15.0})
         self.assertEqual(metrics["killed"], 2)
 
     def test_singleLatency(self):

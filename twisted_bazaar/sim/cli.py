@@ -39,6 +39,16 @@ def _count(low, high=None):
     return parse
 
 
+def _positive(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"wants a positive number, not {text!r}")
+    return value
+
+
 def _latency(text):
     low, sep, high = text.partition("..")
     try:
@@ -87,8 +97,11 @@ def parser():
     add("--discovery", choices=DISCOVERY, default=defaults.discovery,
         help="discovery scheme under test")
     add("--seed", type=int, default=defaults.seed, help="random seed")
-    add("--max-time", type=float, default=defaults.max_time,
+    add("--max-time", type=_positive, default=defaults.max_time,
         help="virtual seconds after which the run stops")
+    add("--ping-interval", type=_positive, default=defaults.ping_interval,
+        help="keepalive period of every link, in virtual seconds (the daemons "
+        "use 10; the default here keeps idle pings from swamping large runs)")
     add("--json", metavar="FILE", help="write the metrics as JSON to FILE")
     add("--plot", metavar="FILE.png",
         help="plot latency and hop distributions (needs matplotlib)")
@@ -162,7 +175,7 @@ def main(argv=None):
         searches=args.searches, degree=args.degree, topology=args.topology,
         ttl=args.ttl, latency_ms=args.latency_ms, drop=args.drop, dup=args.dup,
         reorder=args.reorder, kill=args.kill, discovery=args.discovery,
-        seed=args.seed, max_time=args.max_time)
+        seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval)
     out = None
     if args.json:
         try:

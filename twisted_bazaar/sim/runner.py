@@ -57,6 +57,10 @@ class SimConfig:
     warmup: float = 5.0
     spread: float = 10.0
     max_time: float = 600.0
+    #: Keepalive period of every link.  Longer than the daemons' 10 s by
+    #: default: idle pings are not what a simulation studies, and with
+    #: tens of thousands of links they would be most of its traffic.
+    ping_interval: float = 60.0
 
 
 class Simulation:
@@ -74,7 +78,8 @@ class Simulation:
         self.network = MemoryNetwork(self.clock, random.Random(config.seed + 1),
                                      (low / 1000.0, high / 1000.0), faults)
         self.stats = {}
-        self.settings = LinkSettings(stats=self.stats)
+        self.settings = LinkSettings(stats=self.stats,
+                                     ping_interval=config.ping_interval)
         self.node_config = NodeConfig(
             neighbours=config.degree if config.topology == "tracker" else 0,
             max_connections=max(3 * config.degree, config.degree + 24),
