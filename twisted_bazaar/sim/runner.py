@@ -56,7 +56,7 @@ class SimConfig:
     seed: int = 1
     warmup: float = 5.0
     spread: float = 10.0
-    max_time: float = 600.0
+    max_time: float = 180.0
     #: Keepalive period of every link.  Longer than the daemons' 10 s by
     #: default: idle pings are not what a simulation studies, and with
     #: tens of thousands of links they would be most of its traffic.
