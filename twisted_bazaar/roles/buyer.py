@@ -21,6 +21,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.discovery import Offer, discoveryOf
+from twisted_bazaar.node import Unreachable
 from twisted_bazaar.parsing import bounded_int, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.store import PendingBuy, Purchase
@@ -241,10 +242,12 @@ class Buyer(Role):
                 if still_wanted():
                     node.route(direct)
 
-            def failed(_):
-                # A seller out of connection slots refuses too: with a path
-                # to fall back on, only silence says the seller is gone.
-                if refused is not None and not along_path:
+            def failed(reason):
+                # A live seller out of connection slots refuses the link
+                # too: with a path to fall back on, only an address where
+                # nothing listens says the seller is gone.
+                if refused is not None and (reason.check(Unreachable)
+                                            or not along_path):
                     refused()
                 if still_wanted() and along_path and not eager:
                     node.route(buy)
