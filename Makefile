@@ -28,3 +28,10 @@ clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
 	find . -name __pycache__ -prune -exec rm -rf {} +
 	find . -name dropin.cache -delete
+
+# `make bench` prints benchmark figures against baselines measured in the
+# same run and writes benchmarks/results/latest.json; `make bench QUICK=1`
+# is the short version (see docs/benchmarks.md).
+.PHONY: bench
+bench: $(STAMP)
+	QUICK="$(QUICK)" $(PY) -m benchmarks.run

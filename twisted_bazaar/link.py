@@ -255,15 +255,17 @@ class Link(NetstringReceiver):
         while start < size and not self.closing:
             colon = buffer.find(b":", start, start + digits + 1)
             head = bytes(buffer[start:colon if colon >= 0 else start + digits + 1])
-            fault = _lengthFault(head, colon >= 0, digits)
-            if fault is None and colon >= 0:
+            if colon > start and head.isdigit() and (head[0] != 48 or colon == start + 1):
                 length = int(head)
                 if length > self.MAX_LENGTH:
-                    fault = f"length {length} is over the frame limit {self.MAX_LENGTH}"
-            if fault is not None:
-                self._brokenFrame(fault)
-                return
-            if colon < 0:
+                    self._brokenFrame(f"length {length} is over the frame limit "
+                                      f"{self.MAX_LENGTH}")
+                    return
+            else:
+                fault = _lengthFault(head, colon >= 0, digits)
+                if fault is not None:
+                    self._brokenFrame(fault)
+                    return
                 break
             end = colon + 1 + length
             if end >= size:

@@ -366,6 +366,10 @@ class Node:
         """Record path (from this node) and every prefix of it, if shorter
         than what is known."""
         known = self.path_dict
+        current = known.get(path[-1])
+        if current is not None and len(current) <= len(path):
+            # Known as well already; its prefixes were learned with it.
+            return
         for end in range(2, len(path) + 1):
             target = path[end - 1]
             current = known.get(target)

@@ -118,16 +118,17 @@ class MemoryStore:
 
     def commitSales(self, sales):
         """Record sales and take their units from the inventory, at once."""
-        left, recorded = dict(self._inventory), set(self._sales)
+        taken, batch = countItems(sales), set()
+        for item, units in taken.items():
+            if self._inventory.get(item, 0) < units:
+                raise StoreError(f"not enough {item} left to record {units} sales")
         for sale in sales:
-            if left.get(sale.item, 0) < 1:
-                raise StoreError(f"no {sale.item} left to record sale {sale.buy_id}")
-            if sale.buy_id in recorded:
+            if sale.buy_id in self._sales or sale.buy_id in batch:
                 raise StoreError(f"sale {sale.buy_id} is already recorded")
-            left[sale.item] -= 1
-            recorded.add(sale.buy_id)
+            batch.add(sale.buy_id)
+        for item, units in taken.items():
+            self._inventory[item] -= units
         for sale in sales:
-            self._inventory[sale.item] -= 1
             self._sales[sale.buy_id] = sale
 
     # buyer
@@ -222,18 +223,24 @@ class SQLiteStore:
         return [Sale(*row) for row in rows]
 
     def commitSales(self, sales):
-        missing = {sale.item for sale in sales} - set(self.inventory())
+        taken = countItems(sales)
+        missing = set(taken) - set(self.inventory())
         if missing:
             raise StoreError("sales not recorded: no " + ", ".join(sorted(missing))
                              + " in the inventory")
-        statements = []
-        for sale in sales:
-            statements.append(("UPDATE inventory SET units = units - 1 WHERE item = ?",
-                               (sale.item,)))
-            statements.append(("INSERT INTO sales VALUES (?, ?, ?, ?)",
-                               (sale.buy_id, sale.item, sale.buyer, sale.time)))
+        db = self.db
         try:
-            self._transaction(statements)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("UPDATE inventory SET units = units - ? WHERE item = ?",
+                               [(units, item) for item, units in taken.items()])
+                db.executemany("INSERT INTO sales VALUES (?, ?, ?, ?)",
+                               [(sale.buy_id, sale.item, sale.buyer, sale.time)
+                                for sale in sales])
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
         except sqlite3.Error as e:
             raise StoreError(f"sales not recorded: {e}") from None
 
@@ -267,6 +274,14 @@ class SQLiteStore:
 
     def close(self):
         self.db.close()
+
+
+def countItems(sales):
+    """item -> number of the sales that sell it."""
+    counts = {}
+    for sale in sales:
+        counts[sale.item] = counts.get(sale.item, 0) + 1
+    return counts
 
 
 def openStore(directory):

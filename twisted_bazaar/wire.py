@@ -462,6 +462,7 @@ INDEX_TYPES = (Register, Unregister, Ack, Lookup, Found, List, Listing)
 ROUTED_TYPES = (Reply, Buy, BuyOK)
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_raw_decode = json.JSONDecoder().raw_decode
 
 
 def encode(message):
@@ -477,7 +478,15 @@ def decode(data):
         the only exception it raises.
     """
     try:
-        obj = json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        try:
+            # raw_decode skips json.loads' two whitespace scans; text that
+            # starts or ends with whitespace takes the full path.
+            obj, end = _raw_decode(text)
+            if end != len(text):
+                raise ValueError
+        except ValueError:
+            obj = json.loads(text)
     except UnicodeDecodeError as e:
         raise ProtocolError(f"invalid UTF-8: {e.reason} at byte {e.start}")
     except ValueError as e:

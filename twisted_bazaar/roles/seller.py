@@ -11,7 +11,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.discovery import IShop, discoveryOf
 from twisted_bazaar.parsing import seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
-from twisted_bazaar.store import Sale, StoreError
+from twisted_bazaar.store import Sale, StoreError, countItems
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
@@ -130,9 +130,17 @@ class Seller(Role):
                 del self.ledger[sale.buy_id]
                 self.stock[sale.item] += 1
             return
-        for sale in sales:
+        if len(sales) == 1:
+            sale = sales[0]
             self.log.info("sold {item} to {buyer} ({left} left)", item=sale.item,
                           buyer=sale.buyer, left=self.stock[sale.item])
+        else:
+            # Under load, one line per commit rather than per sale: logging
+            # would otherwise cost more than selling.
+            self.log.info("sold {n} units in one commit: {items}", n=len(sales),
+                          items=", ".join(f"{item} x{units} ({self.stock[item]} left)"
+                                          for item, units in
+                                          sorted(countItems(sales).items())))
         for answer in answers:
             self.node.route(answer)
         for item in sorted({sale.item for sale in sales}):

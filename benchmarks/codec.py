@@ -1,0 +1,78 @@
+"""
+codec_ratio: the project's wire codec against bare json.
+
+The numerator is ``wire.decode(wire.encode(message))`` (attrs message to
+bytes and back, with strict validation); the baseline is
+``json.loads(json.dumps(d))`` of the very dicts those messages encode
+(``message.as_dict()``).  Both loop over the same three typical messages,
+a search, a reply and a buy, in alternating rounds.
+"""
+
+import json
+import random
+import time
+
+from benchmarks.harness import Figure, median, paired_ratio
+from twisted_bazaar import wire
+
+GOAL = ("<=", 1.5)
+
+
+def typical_messages(rng=None):
+    """A search three hops out, the reply coming back, and the buy: ids as
+    large as the daemons draw them (63-bit message ids, 31-bit node ids)."""
+    rng = rng or random.Random(5)
+    node = [rng.randrange(2**31) for _ in range(3)]
+    search_id, buy_id = rng.randrange(1, 2**63), rng.randrange(1, 2**63)
+    return [
+        wire.Search(search_id, "apple", tuple(node), 5),
+        wire.Reply(search_id, "apple", tuple(reversed(node)), node[2], "127.0.0.1",
+                   43121),
+        wire.Buy(buy_id, "apple", tuple(node)),
+    ]
+
+
+def _codec_round(messages, loops):
+    encode, decode = wire.encode, wire.decode
+    started = time.perf_counter()
+    for _ in range(loops):
+        for each in messages:
+            decode(encode(each))
+    return time.perf_counter() - started
+
+
+def _json_round(dicts, loops):
+    dumps, loads = json.dumps, json.loads
+    started = time.perf_counter()
+    for _ in range(loops):
+        for each in dicts:
+            loads(dumps(each))
+    return time.perf_counter() - started
+
+
+def run(quick=False, repeats=None, loops=None):
+    """Alternate rounds of codec and json; the figure is the median of the
+    rounds' time ratios."""
+    repeats = repeats or (11 if quick else 21)
+    loops = loops or (4_000 if quick else 10_000)
+    messages = typical_messages()
+    dicts = [each.as_dict() for each in messages]
+    for each in messages:
+        if wire.decode(wire.encode(each)) != each:
+            raise AssertionError(f"the codec does not round-trip {each!r}")
+    _codec_round(messages, loops // 10)
+    _json_round(dicts, loops // 10)
+    codec, bare = [], []
+    for _ in range(repeats):
+        codec.append(_codec_round(messages, loops))
+        bare.append(_json_round(dicts, loops))
+    per_message = loops * len(messages)
+    codec_us = median(codec) / per_message * 1e6
+    json_us = median(bare) / per_message * 1e6
+    return [Figure(
+        "codec_ratio", paired_ratio(codec, bare), "x", GOAL,
+        detail={"codec_us_per_message": round(codec_us, 3),
+                "json_us_per_message": round(json_us, 3),
+                "messages": [each.TYPE for each in messages],
+                "loops": loops, "repeats": repeats},
+        note=f"encode+decode {codec_us:.2f} us/msg vs json {json_us:.2f} us/msg")]

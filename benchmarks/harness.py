@@ -1,0 +1,204 @@
+"""
+What every benchmark shares: figures and their goals, medians, the machine
+description, daemons started and always stopped, and loopback sockets that
+speak netstrings.
+
+Daemons (the real ones and the baselines) run through
+:mod:`twisted_bazaar.daemons`, so they start the way a user starts them and
+every wait on them is a bounded wait on a log line.
+"""
+
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import tempfile
+from pathlib import Path
+
+import attr
+import twisted
+
+from twisted_bazaar.daemons import Daemon, Market
+
+#: Seconds a daemon gets to come up, and a socket read to return.
+START_TIMEOUT = 30.0
+READ_TIMEOUT = 10.0
+#: Folder of the baseline .tac files.
+HERE = Path(__file__).resolve().parent
+#: Log line of a node (and of the baselines) once it listens.
+LISTENING = r"listening on 127\.0\.0\.1:(?P<port>\d+)"
+
+
+@attr.s(auto_attribs=True)
+class Figure:
+    """
+    One benchmark result.
+
+    @ivar goal: ``("<=", bound)`` or ``(">=", bound)``, or None.
+    @ivar value: None when the figure was skipped.
+    @ivar detail: the numerator, the baseline and anything else worth
+        keeping in the JSON.
+    @ivar note: one line for the table (what was compared, or why skipped).
+    """
+
+    name: str
+    value: float = None
+    unit: str = ""
+    goal: tuple = None
+    detail: dict = attr.Factory(dict)
+    note: str = ""
+
+    @property
+    def met(self):
+        """True or False against the goal; None if skipped or goal-less."""
+        if self.value is None or self.goal is None:
+            return None
+        op, bound = self.goal
+        return self.value <= bound if op == "<=" else self.value >= bound
+
+    def goalText(self):
+        return f"{self.goal[0]} {self.goal[1]:g}" if self.goal else ""
+
+    def asJSON(self):
+        return {"value": self.value, "unit": self.unit,
+                "goal": self.goalText() or None, "met": self.met,
+                "note": self.note, "detail": self.detail}
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def paired_ratio(numerators, baselines):
+    """The median of the ratios of repeats taken side by side: a repeat and
+    its baseline run moments apart, so load from elsewhere on the machine
+    tends to hit both."""
+    return round(median([n / b for n, b in zip(numerators, baselines)]), 3)
+
+
+def machine():
+    """What the figures were measured on."""
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"nproc": os.cpu_count(), "cpu_model": model,
+            "python": platform.python_version(), "twisted": twisted.__version__,
+            "platform": platform.platform()}
+
+
+# -- daemons -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def market():
+    """A tracker in a scratch folder; the Market is stopped and the folder
+    removed on the way out, error or not."""
+    folder = tempfile.mkdtemp(prefix="bazaar-bench-")
+    daemons = Market(folder)
+    try:
+        daemons.start_tracker(timeout=START_TIMEOUT)
+        yield daemons
+    finally:
+        daemons.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def listening_port(daemon):
+    """Wait until a daemon logs that it listens; return the port."""
+    match = daemon.wait_for(LISTENING, START_TIMEOUT,
+                            what="'listening on 127.0.0.1:PORT'")
+    return int(match["port"])
+
+
+@contextlib.contextmanager
+def baseline(name, tac):
+    """
+    Run one of the baseline servers (a .tac file next to this module) with
+    ``twistd -n -y``, like the daemons it is compared with; yield its port.
+    """
+    folder = tempfile.mkdtemp(prefix="bazaar-bench-")
+    daemon = Daemon(name, ["--pidfile=", "-y", str(HERE / tac)], folder)
+    try:
+        yield listening_port(daemon)
+    finally:
+        daemon.terminate()
+        daemon.finish()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- netstrings on plain sockets -----------------------------------------------
+
+
+def netstring(payload):
+    return b"%d:%s," % (len(payload), payload)
+
+
+def message(**fields):
+    """One framed message, compact JSON as the daemons send it."""
+    return netstring(json.dumps(fields, separators=(",", ":")).encode("utf-8"))
+
+
+def thisisme(peer_id):
+    return message(type="thisisme", id=peer_id, port=0, host="")
+
+
+_HEADER = re.compile(rb"(\d{1,9}):")
+
+
+class Frames:
+    """Splits a byte stream into netstring payloads (the benchmark's own,
+    minimal parser: the peers it reads are trusted)."""
+
+    def __init__(self):
+        self.buffer = bytearray()
+
+    def feed(self, data):
+        """Add bytes; return the payloads now complete."""
+        buffer = self.buffer
+        buffer += data
+        payloads = []
+        start = 0
+        while True:
+            header = _HEADER.match(buffer, start)
+            if header is None:
+                break
+            end = header.end() + int(header[1])
+            if end >= len(buffer):
+                break
+            payloads.append(bytes(buffer[header.end():end]))
+            start = end + 1
+        del buffer[:start]
+        return payloads
+
+
+def connect(port):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def introduce(sock, my_id):
+    """The thisisme handshake from a raw client: say who we are, return the
+    peer's answer (its thisisme, or whatever a baseline sends back)."""
+    sock.sendall(thisisme(my_id))
+    return read_message(sock, Frames())
+
+
+def read_message(sock, frames):
+    """Block (up to READ_TIMEOUT per read) for the next whole message."""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("the peer closed the connection")
+        payloads = frames.feed(data)
+        if payloads:
+            if len(payloads) > 1 or frames.buffer:
+                raise ConnectionError("more than one message during a handshake")
+            return json.loads(payloads[0])

@@ -1,0 +1,69 @@
+"""
+Where a daemon's time goes under a benchmark's load: the node runs under
+``twistd --profile`` (cProfile) while the benchmark's own driver loads it,
+then the profile's top functions are printed.
+
+    python -m benchmarks.profiling relay|purchase|purchase-memory [--seconds S] [--top N]
+
+cProfile slows the node down a good deal, so read the shares, not the rates.
+"""
+
+import argparse
+import contextlib
+import os
+import pstats
+import sys
+import tempfile
+
+from benchmarks import purchase, relay
+from benchmarks.harness import listening_port, market
+from twisted_bazaar.daemons import LOOPBACK_LISTEN, node_id
+
+
+def profiled_node(daemons, stats, node_args):
+    """Start a node of the market under cProfile, saving its stats to the
+    file stats when it stops."""
+    return daemons.start("profiled node", [
+        "--profile", stats, "--profiler", "cprofile", "--savestats", "bazaar-node",
+        "--tracker", f"tcp:127.0.0.1:{daemons.tracker_port}",
+        "--listen", LOOPBACK_LISTEN, *node_args])
+
+
+def load_relay(port, me, seconds):
+    driver = relay.Driver(port, avoid={me})
+    rate = driver.rate(relay.CALIBRATION)
+    count = int(min(max(rate * seconds, relay.MIN_FRAMES), relay.MAX_FRAMES))
+    return f"{driver.rate(count):,.0f} buys relayed/s under the profiler"
+
+
+def load_purchase(port, me, seconds):
+    with contextlib.closing(purchase.Buyers(port, avoid={me})) as buyers:
+        return f"{buyers.window(seconds):,.0f} purchases/s under the profiler"
+
+
+LOADS = {"relay": (relay.NODE_ARGS, load_relay),
+         "purchase": (purchase.SELLER_ARGS, load_purchase),
+         "purchase-memory": (purchase.MEMORY_SELLER_ARGS, load_purchase)}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.profiling",
+                                description=__doc__.split("\n\n")[0].strip())
+    p.add_argument("load", choices=sorted(LOADS))
+    p.add_argument("--seconds", type=float, default=5.0)
+    p.add_argument("--top", type=int, default=25)
+    args = p.parse_args(argv)
+    node_args, load = LOADS[args.load]
+    with tempfile.TemporaryDirectory(prefix="bazaar-profile-") as folder:
+        stats = os.path.join(folder, "node.pstats")
+        with market() as daemons:
+            node = profiled_node(daemons, stats, node_args)
+            print(load(listening_port(node), node_id(node), args.seconds))
+        report = pstats.Stats(stats, stream=sys.stdout)
+        report.strip_dirs()
+        for order in ("tottime", "cumulative"):
+            report.sort_stats(order).print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()

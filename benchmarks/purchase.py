@@ -1,0 +1,192 @@
+"""
+purchase_ratio: purchases per second one seller completes for 50 concurrent
+buyers, against bare netstring request/response round trips per second.
+
+Each buyer is one loopback connection with its own id: it says thisisme,
+then loops: send a buy with a fresh id and the direct path [buyer, seller],
+wait for the buyOK, repeat.  The baseline is echo.tac, a NetstringReceiver
+that sends every string back; the same driver (one selectors loop in this
+process, 50 sockets) runs both, with the same frames.
+
+The seller keeps its ledger on disk (``--data-dir``: a sale is committed
+before its buyOK leaves, many sales per commit).  The same seller with its
+ledger in memory is measured alongside, as a detail, to show what
+durability costs.
+"""
+
+import contextlib
+import itertools
+import json
+import selectors
+import time
+
+from benchmarks.harness import (
+    Figure,
+    Frames,
+    baseline,
+    connect,
+    introduce,
+    listening_port,
+    market,
+    median,
+    netstring,
+    paired_ratio,
+)
+from twisted_bazaar.daemons import node_id
+
+GOAL = (">=", 0.5)
+#: The seller under test: enough stock never to sell out, room for every
+#: buyer's link (the default is 8), and its ledger on disk (relative to the
+#: daemons' scratch folder).
+SELLER_ARGS = ("--role", "seller", "--sell", "apple=10000000",
+               "--max-connections", "64", "--data-dir", "seller-data")
+#: The same seller with its ledger in memory, to show what durability costs.
+MEMORY_SELLER_ARGS = SELLER_ARGS[:-2]
+BUYERS = 50
+#: Seconds each measured window lasts, and the most a window may overrun.
+WINDOW = 1.0
+DRAIN_TIMEOUT = 10.0
+
+
+class Buyers:
+    """BUYERS connections to one server, driven from one selectors loop."""
+
+    def __init__(self, port, avoid=(), via=None, reply=b'"type":"buyOK"'):
+        """
+        @param avoid: ids the buyers must not take (the seller's own).
+        @param via: the id at the end of each buy's path; default: the id
+            the server introduces itself with.
+        @param reply: bytes every answer must contain to count.
+        """
+        self.reply = reply
+        self.selector = selectors.DefaultSelector()
+        self._buy_ids = itertools.count(10**12)
+        ids = itertools.islice((n for n in itertools.count(1) if n not in avoid),
+                               BUYERS)
+        try:
+            for buyer in ids:
+                sock = connect(port)
+                hello = self._introduce(sock, buyer)
+                if via is None:
+                    via = hello["id"]
+                sock.setblocking(False)
+                self.selector.register(sock, selectors.EVENT_READ,
+                                       _Buyer(sock, buyer, via))
+        except BaseException:
+            self.close()
+            raise
+
+    def _introduce(self, sock, buyer):
+        try:
+            return introduce(sock, buyer)
+        except BaseException:
+            sock.close()
+            raise
+
+    def close(self):
+        for key in list(self.selector.get_map().values()):
+            self.selector.unregister(key.fileobj)
+            key.fileobj.close()
+        self.selector.close()
+
+    def _buy(self, buyer):
+        buyer.send(b'{"type":"buy","id":%d,"item":"apple","path":[%d,%d]}'
+                   % (next(self._buy_ids), buyer.id, buyer.via))
+
+    def window(self, seconds=WINDOW):
+        """Keep every buyer busy for seconds; return answers per second.
+        Answers still on the way at the end are drained, not counted."""
+        buyers = [key.data for key in self.selector.get_map().values()]
+        for buyer in buyers:
+            self._buy(buyer)
+        outstanding = len(buyers)
+        answered = 0
+        started = time.perf_counter()
+        stop = started + seconds
+        give_up = stop + DRAIN_TIMEOUT
+        sending = True
+        while outstanding:
+            now = time.perf_counter()
+            if sending and now >= stop:
+                sending, elapsed = False, now - started
+            if now > give_up:
+                raise TimeoutError(f"{outstanding} answers missing after "
+                                   f"{DRAIN_TIMEOUT:g} s")
+            for key, _ in self.selector.select(0.1 if sending else give_up - now):
+                buyer = key.data
+                for payload in buyer.receive():
+                    if payload.startswith(b'{"type":"ping"'):
+                        buyer.send(b'{"type":"pong","nonce":%d}'
+                                   % json.loads(payload)["nonce"])
+                        continue
+                    if self.reply not in payload:
+                        raise AssertionError(f"buyer {buyer.id} got {payload[:200]!r}")
+                    outstanding -= 1
+                    if sending:
+                        answered += 1
+                        outstanding += 1
+                        self._buy(buyer)
+        return answered / elapsed
+
+
+class _Buyer:
+    """One buyer's socket, id and unread bytes."""
+
+    def __init__(self, sock, buyer_id, via):
+        self.sock = sock
+        self.id = buyer_id
+        self.via = via
+        self.frames = Frames()
+
+    def send(self, payload):
+        data = netstring(payload)
+        if self.sock.send(data) != len(data):
+            raise ConnectionError(f"buyer {self.id}: socket buffer full")
+
+    def receive(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError(f"buyer {self.id}: the server hung up")
+        return self.frames.feed(data)
+
+
+def run(quick=False, repeats=None):
+    """
+    Alternate windows on the durable seller, the same seller with its
+    ledger in memory, and the echo baseline; the figure is the durable
+    seller's rate over the echo's, the median over the repeats.
+    """
+    repeats = repeats or (5 if quick else 9)
+    with contextlib.ExitStack() as stack:
+        daemons = stack.enter_context(market())
+        echo_port = stack.enter_context(baseline("echo baseline", "echo.tac"))
+        durable = daemons.start_node("seller", *SELLER_ARGS)
+        memory = daemons.start_node("memory seller", *MEMORY_SELLER_ARGS)
+        ids = {name: node_id(seller) for name, seller in
+               (("durable", durable), ("memory", memory))}
+        drivers = {name: stack.enter_context(contextlib.closing(
+            Buyers(listening_port(seller), avoid={ids[name]})))
+            for name, seller in (("durable", durable), ("memory", memory))}
+        # The same frames as the durable seller gets.
+        drivers["echo"] = stack.enter_context(contextlib.closing(Buyers(
+            echo_port, avoid={ids["durable"]}, via=ids["durable"],
+            reply=b'"type":"buy"')))
+        rates = {name: [] for name in drivers}
+        for name, driver in drivers.items():
+            driver.window(WINDOW / 2)
+        for _ in range(repeats):
+            for name, driver in drivers.items():
+                rates[name].append(driver.window())
+        problems = durable.problems() + memory.problems()
+    if problems:
+        raise AssertionError(f"a seller logged problems: {problems[:3]}")
+    sold, kept, trips = (median(rates[name]) for name in ("durable", "memory", "echo"))
+    return [Figure(
+        "purchase_ratio", paired_ratio(rates["durable"], rates["echo"]), "x", GOAL,
+        detail={"purchases_per_s": round(sold), "round_trips_per_s": round(trips),
+                "memory_ledger_purchases_per_s": round(kept),
+                "buyers": BUYERS, "window_s": WINDOW, "repeats": repeats,
+                "seller_args": list(SELLER_ARGS),
+                "rates": {name: [round(r) for r in each] for name, each in rates.items()}},
+        note=f"durable seller {sold:,.0f} buys/s (in memory {kept:,.0f}) vs echo "
+             f"{trips:,.0f} trips/s")]

@@ -1,0 +1,158 @@
+"""
+relay_ratio: buy messages a real node forwards per second, against a bare
+NetstringReceiver relay.
+
+Two raw clients, A and B, connect to the server and say thisisme; A then
+streams N buy frames whose path is [A, NODE, B] and B counts the bytes that
+come out.  The rate is N over the time from A's first byte sent to B's last
+byte received.  The baseline relay (relay.tac) pairs connections in arrival
+order and sends every string on to the partner, so the very same driver
+measures both.  Each repeat uses a fresh pair of connections (and ids), so
+no link lives long enough to be pinged.
+"""
+
+import itertools
+import threading
+import time
+
+from benchmarks.harness import (
+    READ_TIMEOUT,
+    Figure,
+    Frames,
+    baseline,
+    connect,
+    listening_port,
+    market,
+    median,
+    message,
+    paired_ratio,
+    read_message,
+    thisisme,
+)
+from twisted_bazaar.daemons import node_id
+
+GOAL = (">=", 0.6)
+#: The node under test: a seller, so it has a reason to be in the market.
+NODE_ARGS = ("--role", "seller", "--sell", "apple=1")
+#: Frames in the calibration run, and bounds on N.
+CALIBRATION = 5_000
+MIN_FRAMES, MAX_FRAMES = 2_000, 1_000_000
+#: Seconds one repeat should take at the node's rate.
+REPEAT_SECONDS = 1.0
+#: Seconds a whole repeat may take before it counts as stuck.
+REPEAT_TIMEOUT = 60.0
+
+
+def buy_frames(count, path):
+    """count buy frames of equal length (ids all of the same width)."""
+    first = 10**9
+    return b"".join(message(type="buy", id=first + i, item="apple", path=path)
+                    for i in range(count))
+
+
+class Driver:
+    """Runs repeats against one server, with fresh client ids each time."""
+
+    def __init__(self, port, avoid=(), via=None):
+        """
+        @param avoid: ids the clients must not take (the node's own).
+        @param via: the middle id of the path; default: the id the server
+            introduces itself with.
+        """
+        self.port = port
+        self.via = via
+        self._ids = (n for n in itertools.count(1) if n not in avoid)
+
+    def rate(self, count):
+        """Stream count frames from A through the server to B; return
+        frames per second."""
+        a, b = connect(self.port), connect(self.port)
+        try:
+            a_id, b_id = next(self._ids), next(self._ids)
+            hello = introduce_pair(a, a_id, b, b_id)
+            via = self.via if self.via is not None else hello["id"]
+            blob = buy_frames(count, [a_id, via, b_id])
+            return count / _stream(a, b, blob)
+        finally:
+            a.close()
+            b.close()
+
+
+def introduce_pair(a, a_id, b, b_id):
+    """Both clients say thisisme before either reads, since the baseline
+    relay hands each one the other's introduction; returns A's answer."""
+    a.sendall(thisisme(a_id))
+    b.sendall(thisisme(b_id))
+    hello = read_message(a, Frames())
+    read_message(b, Frames())
+    return hello
+
+
+def _stream(a, b, blob):
+    """Send blob on a from a thread, read it all from b; return the seconds
+    from the first byte sent to the last byte received."""
+    started = []
+    failure = []
+
+    def send():
+        try:
+            started.append(time.perf_counter())
+            a.sendall(blob)
+        except OSError as e:
+            failure.append(e)
+
+    sender = threading.Thread(target=send, name="relay sender", daemon=True)
+    b.settimeout(READ_TIMEOUT)
+    deadline = time.monotonic() + REPEAT_TIMEOUT
+    view = memoryview(bytearray(1 << 20))
+    tail = b""
+    left = len(blob)
+    sender.start()
+    try:
+        while left > 0:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{left} bytes still on the way after "
+                                   f"{REPEAT_TIMEOUT:g} s")
+            got = b.recv_into(view)
+            if not got:
+                raise ConnectionError("the server closed B's connection")
+            left -= got
+            tail = (tail + bytes(view[max(0, got - 64):got]))[-64:]
+        finished = time.perf_counter()
+    finally:
+        sender.join(READ_TIMEOUT)
+    if failure:
+        raise failure[0]
+    if left < 0 or not blob.endswith(tail):
+        raise AssertionError("B received something other than A's frames")
+    return finished - started[0]
+
+
+def run(quick=False, repeats=None):
+    """Alternate node and baseline repeats of the same N; the figure is the
+    median of the repeats' rate ratios."""
+    repeats = repeats or (5 if quick else 9)
+    with market() as daemons, baseline("relay baseline", "relay.tac") as relay_port:
+        node = daemons.start_node("node", *NODE_ARGS)
+        node_port = listening_port(node)
+        me = node_id(node)
+        real = Driver(node_port, avoid={me})
+        bare = Driver(relay_port, via=me)
+        calibration = real.rate(CALIBRATION)
+        bare.rate(CALIBRATION)
+        count = int(min(max(calibration * REPEAT_SECONDS, MIN_FRAMES), MAX_FRAMES))
+        node_rates, bare_rates = [], []
+        for _ in range(repeats):
+            node_rates.append(real.rate(count))
+            bare_rates.append(bare.rate(count))
+        problems = node.problems()
+    if problems:
+        raise AssertionError(f"the node logged problems: {problems[:3]}")
+    node_rate, bare_rate = median(node_rates), median(bare_rates)
+    return [Figure(
+        "relay_ratio", paired_ratio(node_rates, bare_rates), "x", GOAL,
+        detail={"node_msgs_per_s": round(node_rate), "baseline_msgs_per_s": round(bare_rate),
+                "frames_per_repeat": count, "repeats": repeats,
+                "node_rates": [round(r) for r in node_rates],
+                "baseline_rates": [round(r) for r in bare_rates]},
+        note=f"node {node_rate:,.0f} msg/s vs bare relay {bare_rate:,.0f} msg/s")]

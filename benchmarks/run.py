@@ -1,0 +1,149 @@
+"""
+``make bench [QUICK=1]``: run every benchmark, print a table of the figures
+against their goals, and write benchmarks/results/latest.json.
+
+    python -m benchmarks.run [--quick] [--only codec,relay,...] [--out FILE]
+
+QUICK (the flag, or QUICK=1 in the environment) takes fewer repeats, a
+shorter idle stretch, and skips the simulator runs.  A benchmark that fails
+is reported as such and the others still run; the exit status is then 1.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from benchmarks import codec, idle, purchase, relay, simscale
+from benchmarks.harness import Figure, machine
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+#: A one-minute load average above this at the start earns a warning.
+BUSY_LOAD = 0.5
+
+
+def _sim(quick, report):
+    """The scale series (full mode only); its 10,000-node row gives the
+    two sim figures."""
+    rows = [] if quick else simscale.scale_series()
+    report["sim_scale"] = rows
+    return simscale.figures(rows)
+
+
+#: name -> (figures it yields, how to run it).
+BENCHMARKS = {
+    "codec": (["codec_ratio"], lambda quick, report: codec.run(quick)),
+    "relay": (["relay_ratio"], lambda quick, report: relay.run(quick)),
+    "purchase": (["purchase_ratio"], lambda quick, report: purchase.run(quick)),
+    "idle": (["idle_cpu_percent"], lambda quick, report: idle.run(quick)),
+    "sim": (["sim_10k_wall_s", "sim_10k_rss_mb"], _sim),
+}
+
+
+def _load():
+    return [round(each, 2) for each in os.getloadavg()]
+
+
+def quick_from_environment():
+    return os.environ.get("QUICK", "").strip() not in ("", "0")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run",
+                                description=__doc__.split("\n\n")[0].strip())
+    p.add_argument("--quick", action="store_true", default=quick_from_environment(),
+                   help="fewer repeats, no simulator runs (also QUICK=1)")
+    p.add_argument("--only", default=",".join(BENCHMARKS),
+                   help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
+    p.add_argument("--out", type=Path, default=RESULTS,
+                   help="where to write the JSON (default: %(default)s)")
+    args = p.parse_args(argv)
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(args.only) - set(BENCHMARKS)
+    if unknown:
+        p.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def run_all(names, quick, report, say):
+    figures = []
+    for name in names:
+        expected, bench = BENCHMARKS[name]
+        say(f"running {name} ...")
+        began = time.monotonic()
+        try:
+            figures += bench(quick, report)
+        except Exception as e:
+            traceback.print_exc()
+            report["errors"][name] = f"{type(e).__name__}: {e}"
+            figures += [Figure(figure, note=f"FAILED: {type(e).__name__}: {e}"[:200])
+                        for figure in expected]
+        report["seconds"][name] = round(time.monotonic() - began, 1)
+    return figures
+
+
+def _value(figure):
+    if figure.value is None:
+        return "-"
+    return f"{figure.value:,.3f}".rstrip("0").rstrip(".") + (
+        f" {figure.unit}" if figure.unit not in ("", "x") else "")
+
+
+def table(figures):
+    met = {True: "yes", False: "NO", None: "-"}
+    rows = [("figure", "value", "goal", "meets", "measured")]
+    rows += [(f.name, _value(f), f.goalText(), met[f.met], f.note) for f in figures]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths))
+                     + "  " + row[4] for row in rows)
+
+
+def scale_table(rows):
+    lines = ["nodes    edges    wall s   peak RSS MB  messages/search  success"]
+    for row in rows:
+        lines.append(f"{row['nodes']:<8} {row['edges']:<8} {row['wall_s']:<8} "
+                     f"{row['peak_rss_mb']:<12} {row['messages_per_search']:<16} "
+                     f"{row['success_rate']}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    began = time.monotonic()
+    report = {"quick": args.quick,
+              "started": datetime.datetime.now(datetime.timezone.utc)
+              .isoformat(timespec="seconds"),
+              "machine": machine(), "seconds": {}, "errors": {},
+              # Other work on the machine skews every figure; this shows how much.
+              "load_average": {"start": _load()}}
+
+    def say(text):
+        print(text, file=sys.stderr, flush=True)
+
+    info = report["machine"]
+    say(f"benchmarks{' (QUICK)' if args.quick else ''} on {info['nproc']} x "
+        f"{info['cpu_model']}, Python {info['python']}, Twisted {info['twisted']}")
+    load = report["load_average"]["start"][0]
+    if load > BUSY_LOAD:
+        say(f"note: load average {load:.2f}: something else is running, so the "
+            "figures will be noisy")
+    figures = run_all(args.only, args.quick, report, say)
+    report["figures"] = {f.name: f.asJSON() for f in figures}
+    report["seconds"]["total"] = round(time.monotonic() - began, 1)
+    report["load_average"]["end"] = _load()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(table(figures))
+    if report.get("sim_scale"):
+        print()
+        print(scale_table(report["sim_scale"]))
+    print(f"\n{report['seconds']['total']:g} s in all; wrote {args.out}")
+    return 1 if report["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

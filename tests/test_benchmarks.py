@@ -1,0 +1,27 @@
+"""
+A smoke test of the benchmark suite: the codec benchmark runs and yields a
+ratio.  The figures themselves are for ``make bench``, not for tests, so
+nothing here depends on how fast this machine is.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from benchmarks import codec
+from twisted_bazaar import wire
+
+
+class CodecBenchmarkTests(SynchronousTestCase):
+
+    def test_quick_codec_benchmark_gives_a_positive_ratio(self):
+        [figure] = codec.run(quick=True, repeats=3, loops=500)
+        self.assertEqual((figure.name, figure.goal), ("codec_ratio", ("<=", 1.5)))
+        self.assertGreater(figure.value, 0)
+        self.assertGreater(figure.detail["codec_us_per_message"], 0)
+        self.assertGreater(figure.detail["json_us_per_message"], 0)
+        self.assertIn(figure.met, (True, False))
+
+    def test_typical_messages_are_a_search_a_reply_and_a_buy(self):
+        messages = codec.typical_messages()
+        self.assertEqual([type(m) for m in messages], [wire.Search, wire.Reply, wire.Buy])
+        for message in messages:
+            self.assertEqual(wire.decode(wire.encode(message)), message)
