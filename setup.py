@@ -7,7 +7,7 @@ setup(
     "as twistd daemons.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    python_requires=">=3.10",
+    python_requires=">=3.11",
     packages=find_packages(include=["twisted_bazaar", "twisted_bazaar.*"])
     + ["twisted.plugins"],
     install_requires=["twisted>=22.10", "attrs>=22.1"],
