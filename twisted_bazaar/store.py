@@ -223,13 +223,14 @@ class SQLiteStore:
         return [Sale(*row) for row in rows]
 
     def commitSales(self, sales):
-        taken = countItems(sales)
-        missing = set(taken) - set(self.inventory())
-        if missing:
-            raise StoreError("sales not recorded: no " + ", ".join(sorted(missing))
-                             + " in the inventory")
         db = self.db
+        taken = countItems(sales)
         try:
+            stocked = {row[0] for row in db.execute("SELECT item FROM inventory")}
+            missing = set(taken) - stocked
+            if missing:
+                raise StoreError("sales not recorded: no " + ", ".join(sorted(missing))
+                                 + " in the inventory")
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.executemany("UPDATE inventory SET units = units - ? WHERE item = ?",

@@ -3,6 +3,7 @@ The seller role: answers searches for what it has, holds a unit for the
 buyer who asked, and sells each buy id exactly once.
 """
 
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.plugin import IPlugin
 from zope.interface import implementer
@@ -40,6 +41,8 @@ class Seller(Role):
         self._reservations = {}
         self._held = {}
         self._unsaved = []
+        self._uncommitted = set()
+        self._committing = False
         self._answers = []
         self._flush_call = None
         self.discovery = discoveryOf(node)
@@ -102,34 +105,37 @@ class Seller(Role):
             sale = self.ledger[buy.id] = Sale(buy.id, item, buyer,
                                               self.node.clock.seconds())
             self._unsaved.append(sale)
+            self._uncommitted.add(buy.id)
         answer = wire.BuyOK(buy.id, sale.item, back)
-        if not self._unsaved:
+        if buy.id not in self._uncommitted:
             self.node.route(answer)
-        elif self.store.durable:
-            # Group commit: every sale made in this turn of the reactor is
-            # written in one transaction, and only then answered.
-            self._answers.append(answer)
-            if self._flush_call is None:
-                self._flush_call = self.node.clock.callLater(0, self._flush)
-        else:
-            self._answers.append(answer)
+            return
+        # A buyOK leaves only once its sale is on disk.
+        self._answers.append((buy.id, answer))
+        if not self.store.durable:
             self._flush()
+        elif self._flush_call is None and not self._committing:
+            # Group commit: every sale made in this turn of the reactor is
+            # written in one transaction.
+            self._flush_call = self.node.clock.callLater(0, self._flush)
 
     def _flush(self):
-        """Commit the sales made since the last flush, then send their
-        buyOKs.  If the store fails, the sales are undone and not answered:
-        the buyers will ask again."""
+        """
+        Commit the sales made since the last commit.  One commit is in
+        flight at a time; sales made meanwhile wait for the next one.
+        """
         self._flush_call = None
-        sales, self._unsaved = self._unsaved, []
-        answers, self._answers = self._answers, []
-        try:
-            self.store.commitSales(sales)
-        except StoreError as e:
-            self.log.critical("could not record {n} sales: {why}", n=len(sales), why=e)
-            for sale in sales:
-                del self.ledger[sale.buy_id]
-                self.stock[sale.item] += 1
+        if self._committing or not self._unsaved:
             return
+        sales, self._unsaved = self._unsaved, []
+        self._committing = True
+        d = defer.maybeDeferred(self.store.commitSales, sales)
+        d.addCallbacks(self._committed, self._notCommitted, callbackArgs=(sales,),
+                       errbackArgs=(sales,))
+
+    def _committed(self, _, sales):
+        self._committing = False
+        self._uncommitted.difference_update(sale.buy_id for sale in sales)
         if len(sales) == 1:
             sale = sales[0]
             self.log.info("sold {item} to {buyer} ({left} left)", item=sale.item,
@@ -141,18 +147,47 @@ class Seller(Role):
                           items=", ".join(f"{item} x{units} ({self.stock[item]} left)"
                                           for item, units in
                                           sorted(countItems(sales).items())))
-        for answer in answers:
-            self.node.route(answer)
+        self._answerCommitted()
         for item in sorted({sale.item for sale in sales}):
             if not self.stock[item]:
                 self.discovery.stockChanged(item, 0)
+        if not self.node.stopping:
+            self._flush()
+
+    def _notCommitted(self, reason, sales):
+        """The store failed: undo the sales and drop their answers; the
+        buyers will ask again."""
+        self._committing = False
+        self.log.critical("could not record {n} sales: {why}", n=len(sales),
+                          why=reason.getErrorMessage())
+        for sale in sales:
+            del self.ledger[sale.buy_id]
+            self._uncommitted.discard(sale.buy_id)
+            self.stock[sale.item] += 1
+        self._answers = [(buy_id, answer) for buy_id, answer in self._answers
+                         if buy_id in self.ledger]
+        self._answerCommitted()
+        if not self.node.stopping:
+            self._flush()
+
+    def _answerCommitted(self):
+        """Send every waiting buyOK whose sale is now on disk."""
+        ready = [answer for buy_id, answer in self._answers
+                 if buy_id not in self._uncommitted]
+        self._answers = [(buy_id, answer) for buy_id, answer in self._answers
+                         if buy_id in self._uncommitted]
+        for answer in ready:
+            self.node.route(answer)
 
     def nodeStopping(self):
+        """Release reservations and commit what is unsaved, unless a commit
+        is in flight (then those sales were never answered, and are not
+        kept: their buyers will ask again)."""
         for key in list(self._reservations):
             self._release(key)
         if self._flush_call is not None and self._flush_call.active():
             self._flush_call.cancel()
-            self._flush()
+        self._flush()
 
 
 def _describe(stock):
