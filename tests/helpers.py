@@ -1,10 +1,11 @@
 """
-Shared helpers for the unit tests of the node and its roles: a node on a
-fake clock, links on StringTransports, and netstring framing both ways, so
-each test speaks in wire messages rather than bytes.
+Shared helpers for the unit tests of links, the node and its roles: a node
+on a fake clock, links on StringTransports, and netstring framing both
+ways, so each test speaks in wire messages rather than bytes.
 """
 
 import random
+from collections import namedtuple
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
@@ -52,12 +53,17 @@ def feed(link, *messages):
         link.dataReceived(netstring(message))
 
 
+#: One connect() a node asked of a L{FakeConnector}.
+ConnectRequest = namedtuple("ConnectRequest", "host port link deferred")
+
+
 class FakeConnector:
     """
     Stands in for the node's connector: records each request and leaves
-    the test to decide, with L{connect} or L{fail}, how it ends.
+    the test to decide, with L{connectLast} or L{failLast} (or by firing
+    a request's deferred itself), how it ends.
 
-    @ivar requests: (host, port, link, Deferred) per connect call.
+    @ivar requests: a L{ConnectRequest} per connect call.
     """
 
     def __init__(self):
@@ -65,7 +71,7 @@ class FakeConnector:
 
     def connect(self, host, port, link):
         d = defer.Deferred()
-        self.requests.append((host, port, link, d))
+        self.requests.append(ConnectRequest(host, port, link, d))
         return d
 
     def connectLast(self):
@@ -77,7 +83,25 @@ class FakeConnector:
 
     def failLast(self, exception):
         """The last requested connection fails."""
-        self.requests[-1][3].errback(exception)
+        self.requests[-1].deferred.errback(exception)
+
+
+class RecordingOwner:
+    """A link owner that only records what the link hands on."""
+
+    def __init__(self):
+        self.made = []
+        self.messages = []
+        self.lost = []
+
+    def linkMade(self, link):
+        self.made.append(link)
+
+    def messageReceived(self, link, message):
+        self.messages.append(message)
+
+    def linkLost(self, link, reason):
+        self.lost.append(reason)
 
 
 class Recorder:

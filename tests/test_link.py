@@ -13,26 +13,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.helpers import RecordingOwner
 from twisted_bazaar import wire
 from twisted_bazaar.link import ERROR_WINDOW, Link, LinkSettings
-
-
-class RecordingOwner:
-    """A link owner that only records the calls it gets."""
-
-    def __init__(self):
-        self.made = []
-        self.messages = []
-        self.lost = []
-
-    def linkMade(self, link):
-        self.made.append(link)
-
-    def messageReceived(self, link, message):
-        self.messages.append(message)
-
-    def linkLost(self, link, reason):
-        self.lost.append(reason)
 
 
 class CountingTransport(StringTransport):

@@ -6,14 +6,13 @@ standing in for the network when the node links to the peers it is given.
 
 import random
 
-import attr
 from twisted.internet.address import IPv4Address
-from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.helpers import FakeConnector, Recorder
 from tests.test_tracker import WiredLink, netstring
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.membership import Membership
@@ -31,55 +30,17 @@ class SteadyRandom(random.Random):
         return 0.5
 
 
-@attr.s(auto_attribs=True)
-class Attempt:
-    """One connect() the node asked for; the test decides how it ends."""
-
-    host: str
-    port: int
-    protocol: object
-    deferred: Deferred
-
-
-class FakeConnector:
-    """Records each connect() and returns a Deferred the test fires."""
-
-    def __init__(self):
-        self.attempts = []
-
-    def connect(self, host, port, protocol):
-        attempt = Attempt(host, port, protocol, Deferred())
-        self.attempts.append(attempt)
-        return attempt.deferred
-
-
-def succeed(attempt, peer_id):
-    """Play the peer answering an attempt: the connection comes up and the
-    peer says thisisme.  Returns the transport of the new link."""
-    address = IPv4Address("TCP", attempt.host, attempt.port)
+def succeed(request, peer_id):
+    """Play the peer answering a connect request: the connection comes up
+    and the peer says thisisme.  Returns the transport of the new link."""
+    address = IPv4Address("TCP", request.host, request.port)
     transport = StringTransportWithDisconnection(peerAddress=address)
-    transport.protocol = attempt.protocol
-    attempt.protocol.makeConnection(transport)
-    attempt.deferred.callback(attempt.protocol)
-    attempt.protocol.dataReceived(netstring(
-        {"type": "thisisme", "id": peer_id, "port": attempt.port, "host": attempt.host}))
+    transport.protocol = request.link
+    request.link.makeConnection(transport)
+    request.deferred.callback(request.link)
+    request.link.dataReceived(netstring(
+        {"type": "thisisme", "id": peer_id, "port": request.port, "host": request.host}))
     return transport
-
-
-class Recorder:
-    """An observer that notes the node events it is told, in order."""
-
-    def __init__(self):
-        self.events = []
-
-    def nodeReady(self):
-        self.events.append(("nodeReady",))
-
-    def linkAdded(self, peer_id):
-        self.events.append(("linkAdded", peer_id))
-
-    def linkRemoved(self, peer_id):
-        self.events.append(("linkRemoved", peer_id))
 
 
 def nodereq(*exclude):
@@ -126,9 +87,9 @@ class MembershipTests(SynchronousTestCase):
         """Answer the pending nodereq with peer_id and let the connection
         succeed.  Returns the new link's transport."""
         self.tracker.say(nodereply(peer_id))
-        attempt = self.connector.attempts[-1]
-        self.assertEqual((attempt.host, attempt.port), (f"h{peer_id}", 5000 + peer_id))
-        return succeed(attempt, peer_id)
+        request = self.connector.requests[-1]
+        self.assertEqual((request.host, request.port), (f"h{peer_id}", 5000 + peer_id))
+        return succeed(request, peer_id)
 
     def retryDelay(self):
         """The delay of the one pending retry, which is then let run."""
@@ -167,9 +128,9 @@ class MembershipTests(SynchronousTestCase):
     def test_asks_one_at_a_time_until_enough_neighbours(self):
         self.register()
         self.tracker.say(nodereply(11))
-        self.assertEqual(len(self.connector.attempts), 1)
+        self.assertEqual(len(self.connector.requests), 1)
         self.assertEqual(self.tracker.heard(), [], "no second nodereq while connecting")
-        succeed(self.connector.attempts[0], 11)
+        succeed(self.connector.requests[0], 11)
         self.assertEqual(self.tracker.heard(), [nodereq(11)])
         self.link(12)
         self.assertEqual(self.tracker.heard(), [])
@@ -188,7 +149,7 @@ class MembershipTests(SynchronousTestCase):
             self.assertEqual(self.tracker.heard(), [nodereq()])
         # Doubling from RETRY_MIN (1 s), capped at RETRY_MAX (60 s).
         self.assertEqual(delays, [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0])
-        self.assertEqual(self.connector.attempts, [])
+        self.assertEqual(self.connector.requests, [])
 
     def test_retry_jitter_stays_within_half_to_one_and_a_half_steps(self):
         self.node.rng = random.Random(6)
@@ -204,7 +165,7 @@ class MembershipTests(SynchronousTestCase):
         self.link(11)
         self.assertEqual(self.tracker.heard(), [nodereq(11)])
         self.tracker.say(nodereply(11))
-        self.assertEqual(len(self.connector.attempts), 1)
+        self.assertEqual(len(self.connector.requests), 1)
         self.assertEqual(self.tracker.heard(), [])
         self.assertEqual(self.retryDelay(), 1.0)
         self.assertEqual(self.tracker.heard(), [nodereq(11)])
@@ -212,7 +173,7 @@ class MembershipTests(SynchronousTestCase):
     def test_own_id_retries_later(self):
         self.register()
         self.tracker.say(nodereply(NODE_ID))
-        self.assertEqual(self.connector.attempts, [])
+        self.assertEqual(self.connector.requests, [])
         self.assertEqual(self.retryDelay(), 1.0)
         self.assertEqual(self.tracker.heard(), [nodereq()])
 
@@ -230,13 +191,13 @@ class MembershipTests(SynchronousTestCase):
     def test_failed_connect_retries_later(self):
         self.register()
         self.tracker.say(nodereply(11))
-        self.connector.attempts[0].deferred.errback(ConnectionRefusedError())
+        self.connector.requests[0].deferred.errback(ConnectionRefusedError())
         self.assertEqual(self.tracker.heard(), [])
         self.assertEqual(self.node.pending, set())
         self.assertEqual(self.retryDelay(), 1.0)
         self.assertEqual(self.tracker.heard(), [nodereq()])
         self.link(11)
-        self.assertEqual(len(self.connector.attempts), 2)
+        self.assertEqual(len(self.connector.requests), 2)
         self.assertEqual(list(self.node.links), [11])
 
     def test_removed_link_asks_for_replacement(self):

@@ -6,26 +6,36 @@ with a reason a user can act on.  Each carries a ``coerceDoc`` for --help.
 """
 
 
-def _positive(unit, doc):
-    """A parser for a positive, finite number of ``unit``."""
+def _number(accepts, wants, doc):
+    """A parser for a number for which accepts(value) holds; what it
+    wants (e.g. "a fraction from 0 to 1") goes in the error."""
 
     def parse(text):
         try:
             value = float(text)
         except ValueError:
-            value = 0.0
-        if not 0 < value < float("inf"):
-            raise ValueError(f"wants a positive number {unit}, not {text!r}")
+            value = float("nan")  # no range accepts it
+        if not accepts(value):
+            raise ValueError(f"wants {wants}, not {text!r}")
         return value
 
     parse.coerceDoc = doc
     return parse
 
 
+def _positive(unit, doc):
+    """A parser for a positive, finite number of ``unit``."""
+    return _number(lambda value: 0 < value < float("inf"),
+                   f"a positive number {unit}", doc)
+
+
 #: Seconds: a positive, finite number.
 seconds = _positive("of seconds", "Seconds, a positive number.")
 #: Events per second: a positive, finite number.
 rate = _positive("per second", "Per second, a positive number.")
+#: A probability or a share: a number from 0 to 1.
+fraction = _number(lambda value: 0 <= value <= 1, "a fraction from 0 to 1",
+                   "A fraction from 0 to 1.")
 
 
 def bounded_int(low, high=None):

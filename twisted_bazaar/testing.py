@@ -324,17 +324,22 @@ class Market:
         discovery scheme.  Returns the Node; it gets its id from the tracker
         once the clock runs.
         """
+        return self._startNode(self.clock, config, discovery, store, roles)
+
+    def _startNode(self, clock, config, discovery, store, roles):
+        """Build a node on clock, with its discovery scheme and roles, on a
+        host of its own, and start its service; return the node."""
         self._count += 1
         host = f"node{self._count}"
         config = config or NodeConfig(link=self.link_settings)
-        node = Node(self.clock, random.Random(self.rng.getrandbits(64)),
+        node = Node(clock, random.Random(self.rng.getrandbits(64)),
                     MemoryConnector(self.network, host), config, store)
         discoveryPlugins()[discovery].build(node)
         plugins = rolePlugins()
         self.roles[node] = {name: plugins[name].build(node, settings)
                             for name, settings in roles.items()}
         service = NodeService(
-            self.clock, node, MemoryServerEndpoint(self.network, host),
+            clock, node, MemoryServerEndpoint(self.network, host),
             MemoryClientEndpoint(self.network, host, self.tracker_host,
                                  DEFAULT_TRACKER_PORT))
         self.services[node] = service
@@ -372,23 +377,7 @@ class Market:
         L{NodeClock}, so that L{kill} and L{restart} can play a ``kill -9``
         and a restart with the same data dir.
         """
-        self._count += 1
-        host = f"node{self._count}"
-        config = config or NodeConfig(link=self.link_settings)
-        clock = NodeClock(self.clock)
-        node = Node(clock, random.Random(self.rng.getrandbits(64)),
-                    MemoryConnector(self.network, host), config, store)
-        discoveryPlugins()[discovery].build(node)
-        plugins = rolePlugins()
-        self.roles[node] = {name: plugins[name].build(node, settings)
-                            for name, settings in roles.items()}
-        service = NodeService(
-            clock, node, MemoryServerEndpoint(self.network, host),
-            MemoryClientEndpoint(self.network, host, self.tracker_host,
-                                 DEFAULT_TRACKER_PORT))
-        self.services[node] = service
-        service.startService()
-        return node
+        return self._startNode(NodeClock(self.clock), config, discovery, store, roles)
 
     def kill(self, node):
         """

@@ -9,16 +9,14 @@ Every wait is bounded: socket reads by the raw client's timeout, log lines
 by TIMEOUT.  Nothing sleeps.
 """
 
-import shutil
-import tempfile
 import time
 from contextlib import closing
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.daemons import Market, node_id
 from twisted_bazaar.link import BURST_FACTOR, DEFAULT_ERROR_LIMIT, DEFAULT_PING_RATE
 
+from tests.e2e.helpers import start_market, start_seller
 from tests.e2e.test_raw_client import RawClient, netstring, new_id
 from tests.test_bad_input import summary
 from tests.test_wire import nested
@@ -74,17 +72,9 @@ class LiveBadInputTests(SynchronousTestCase):
     """A tracker, a seller and a buyer; the raw client misbehaves."""
 
     def setUp(self):
-        folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
-        self.addCleanup(shutil.rmtree, folder, True)
-        self.market = Market(folder)
-        self.addCleanup(self.market.stop)
-        self.tracker = self.market.start_tracker(timeout=TIMEOUT)
-        self.seller = self.market.start_node("seller", "--role", "seller",
-                                             "--sell", "apple=3")
-        self.seller_id = node_id(self.seller, TIMEOUT)
-        listening = self.seller.wait_for(r"node listening on 127\.0\.0\.1:(\d+)",
-                                         TIMEOUT)
-        self.seller_port = int(listening[1])
+        self.market, self.tracker = start_market(self, TIMEOUT)
+        self.seller, self.seller_id, self.seller_port = start_seller(
+            self.market, "apple=3", TIMEOUT)
 
     # -- speaking to the daemons ---------------------------------------------
 

@@ -11,14 +11,11 @@ Waits are on log lines or on the tracker's answers, each bounded; the only
 sleep is the short pause between two polling lookups.
 """
 
-import shutil
-import tempfile
 import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.daemons import Market, node_id
-
+from tests.e2e.helpers import node_address, start_market
 from tests.e2e.test_raw_client import RawClient
 
 #: Seconds any one expected log line may take.
@@ -32,11 +29,7 @@ POLL_INTERVAL = 0.1
 class LiveIndexTests(SynchronousTestCase):
 
     def setUp(self):
-        folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
-        self.addCleanup(shutil.rmtree, folder, True)
-        self.market = Market(folder)
-        self.addCleanup(self.market.stop)
-        self.tracker = self.market.start_tracker(timeout=TIMEOUT)
+        self.market, self.tracker = start_market(self, TIMEOUT)
 
     def startSeller(self, name, *sell):
         """Start an index seller; return (daemon, its found entry)."""
@@ -47,9 +40,8 @@ class LiveIndexTests(SynchronousTestCase):
 
     def foundEntry(self, daemon):
         """What the tracker should say about a node: {id, host, port}."""
-        listening = daemon.wait_for(r"node listening on 127\.0\.0\.1:(\d+)", TIMEOUT)
-        return {"id": node_id(daemon, TIMEOUT), "host": "127.0.0.1",
-                "port": int(listening[1])}
+        ident, port = node_address(daemon, TIMEOUT)
+        return {"id": ident, "host": "127.0.0.1", "port": port}
 
     def joinTracker(self):
         client = RawClient(self.market.tracker_port)

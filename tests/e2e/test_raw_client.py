@@ -9,13 +9,11 @@ talk to the daemons, only to start them.
 
 import json
 import random
-import shutil
 import socket
-import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.daemons import Market, node_id
+from tests.e2e.helpers import start_market, start_seller
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -101,17 +99,9 @@ class LiveSellerCase(SynchronousTestCase):
     """A live tracker and a seller of two apples, in a scratch folder."""
 
     def setUp(self):
-        folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
-        self.addCleanup(shutil.rmtree, folder, True)
-        self.market = Market(folder)
-        self.addCleanup(self.market.stop)
-        self.tracker = self.market.start_tracker(timeout=TIMEOUT)
-        self.seller = self.market.start_node("seller", "--role", "seller",
-                                             "--sell", "apple=2")
-        self.seller_id = node_id(self.seller, TIMEOUT)
-        listening = self.seller.wait_for(r"node listening on 127\.0\.0\.1:(\d+)",
-                                         TIMEOUT)
-        self.seller_port = int(listening[1])
+        self.market, self.tracker = start_market(self, TIMEOUT)
+        self.seller, self.seller_id, self.seller_port = start_seller(
+            self.market, "apple=2", TIMEOUT)
 
     def connect(self, port):
         client = RawClient(port)

@@ -189,11 +189,11 @@ class ErrorTests(CliTestCase):
 
     def test_tooFewNodes(self):
         self.assertUsageError(["--nodes", "1"], "argument --nodes: wants a whole "
-                              "number of at least 2, not '1'")
+                              "number at least 2, not 1")
 
     def test_nodesNotANumber(self):
         self.assertUsageError(["--nodes", "many"], "argument --nodes: wants a whole "
-                              "number of at least 2, not 'many'")
+                              "number at least 2, not 'many'")
 
     def test_sellersNotAFraction(self):
         self.assertUsageError(["--sellers", "2"], "argument --sellers: wants a "
@@ -214,7 +214,7 @@ class ErrorTests(CliTestCase):
     def test_ttlOverWireLimit(self):
         """Nodes reject searches with a TTL over 16, so the flag does too."""
         self.assertUsageError(["--ttl", "17"], "argument --ttl: wants a whole number "
-                              "of at least 1 and at most 16, not '17'")
+                              "from 1 to 16, not 17")
 
     def test_unknownTopology(self):
         with self.assertRaises(SystemExit) as caught:

@@ -9,7 +9,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from tests.helpers import feed, sent
+from tests.helpers import RecordingOwner, feed, sent
 from twisted_bazaar import wire
 from twisted_bazaar.link import Link, LinkSettings
 from twisted_bazaar.sim.clock import HeapClock
@@ -24,24 +24,6 @@ class TimedLog:
 
     def __call__(self, name):
         self.calls.append((name, self.clock.seconds()))
-
-
-class RecordingOwner:
-    """A link owner that records what the link hands on."""
-
-    def __init__(self):
-        self.made = []
-        self.messages = []
-        self.lost = []
-
-    def linkMade(self, link):
-        self.made.append(link)
-
-    def messageReceived(self, link, message):
-        self.messages.append(message)
-
-    def linkLost(self, link, reason):
-        self.lost.append(reason)
 
 
 class HeapClockTests(SynchronousTestCase):

@@ -8,45 +8,36 @@ import sys
 import time
 
 from twisted_bazaar import wire
+from twisted_bazaar.parsing import bounded_int, fraction, seconds
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
 
 #: Wall seconds before the progress bar appears.
 PROGRESS_AFTER = 2.0
 
 
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"wants a fraction from 0 to 1, not {text!r}")
-    return value
+def _argument(parse):
+    """
+    An argparse type from a L{twisted_bazaar.parsing} parser: its
+    ValueError becomes an ArgumentTypeError, so that argparse prints the
+    parser's reason rather than a bare "invalid value".
+    """
+
+    def argument(text):
+        try:
+            return parse(text)
+        except ValueError as reason:
+            raise argparse.ArgumentTypeError(str(reason)) from None
+
+    return argument
 
 
 def _count(low, high=None):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            value = low - 1
-        if value < low or (high is not None and value > high):
-            most = "" if high is None else f" and at most {high}"
-            raise argparse.ArgumentTypeError(
-                f"wants a whole number of at least {low}{most}, not {text!r}")
-        return value
-
-    return parse
+    """A whole number from low (to high, if given)."""
+    return _argument(bounded_int(low, high))
 
 
-def _positive(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0.0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"wants a positive number, not {text!r}")
-    return value
+_fraction = _argument(fraction)
+_seconds = _argument(seconds)
 
 
 def _latency(text):
@@ -97,9 +88,9 @@ def parser():
     add("--discovery", choices=DISCOVERY, default=defaults.discovery,
         help="discovery scheme under test")
     add("--seed", type=int, default=defaults.seed, help="random seed")
-    add("--max-time", type=_positive, default=defaults.max_time,
+    add("--max-time", type=_seconds, default=defaults.max_time,
         help="virtual seconds after which the run stops")
-    add("--ping-interval", type=_positive, default=defaults.ping_interval,
+    add("--ping-interval", type=_seconds, default=defaults.ping_interval,
         help="keepalive period of every link, in virtual seconds (the daemons "
         "use 10; the default here keeps idle pings from swamping large runs)")
     add("--json", metavar="FILE", help="write the metrics as JSON to FILE")

@@ -1,0 +1,39 @@
+"""
+Set-up shared by the end-to-end tests: real daemons started with twistd
+in a scratch folder that goes away with the test.
+"""
+
+import shutil
+import tempfile
+
+from twisted_bazaar.daemons import Market, node_id
+
+#: The log line that gives a node's listening port.
+NODE_LISTENING = r"node listening on 127\.0\.0\.1:(\d+)"
+
+
+def start_market(case, timeout):
+    """
+    Start a tracker in a fresh scratch folder; return (market, tracker).
+    Every daemon of the market is stopped, and the folder removed, when
+    the test case ends.
+    """
+    folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
+    case.addCleanup(shutil.rmtree, folder, True)
+    market = Market(folder)
+    case.addCleanup(market.stop)
+    return market, market.start_tracker(timeout=timeout)
+
+
+def node_address(daemon, timeout):
+    """Wait until a node has registered and listens; return (id, port)."""
+    ident = node_id(daemon, timeout)
+    listening = daemon.wait_for(NODE_LISTENING, timeout)
+    return ident, int(listening[1])
+
+
+def start_seller(market, sell, timeout):
+    """Start a node named "seller" selling sell ("item=count"), and wait
+    until it is in the market; return (daemon, its id, its port)."""
+    seller = market.start_node("seller", "--role", "seller", "--sell", sell)
+    return (seller, *node_address(seller, timeout))
