@@ -359,6 +359,21 @@ class TrackerLookupTests(TrackerIndexCase):
         buyer, _ = self.join(0)
         self.assertEqual(self.listing(buyer), {})
 
+    def test_listing_is_cut_to_fit_the_frame_limit(self):
+        """Long item names that would overflow the frame: the listing names
+        as many as fit, in name order, and is still sent."""
+        items = sorted(f"{n:03d}" + "x" * 250 for n in range(300))
+        peer, _ = self.join(4001)
+        peer.say(*[wire.Register(item) for item in items])
+        peer.heard()
+        peer.say(wire.List())
+        [payload] = parseNetstrings(peer.transport.value())
+        self.assertLessEqual(len(payload), self.tracker.settings.frame_limit)
+        listing = wire.decode(payload).items
+        self.assertEqual(list(listing), items[:len(listing)])
+        self.assertGreater(len(listing), 200)
+        self.assertLess(len(listing), 300)
+
     def test_listing_names_at_most_max_listing_in_name_order(self):
         items = [f"item{n:05d}" for n in range(wire.MAX_LISTING + 10)]
         self.tracker = self.makeTracker(frame_limit=10**6)

@@ -7,6 +7,8 @@ nodes, plain state with no I/O; :class:`Tracker` answers the links of
 business: a node whose link closes, for any reason, leaves the table.
 """
 
+import json
+
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
@@ -165,8 +167,16 @@ class Tracker:
         link.send(wire.Found(message.item, sellers))
 
     def _list(self, link, message):
-        listing = self.index.listing()
-        link.send(wire.Listing(dict(list(listing.items())[: wire.MAX_LISTING])))
+        """Everything on offer, in name order, cut short where it would no
+        longer fit in one frame (or MAX_LISTING items)."""
+        room = self.settings.frame_limit - 64
+        items = {}
+        for item, count in self.index.listing().items():
+            room -= len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 22
+            if room < 0 or len(items) == wire.MAX_LISTING:
+                break
+            items[item] = count
+        link.send(wire.Listing(items))
 
 
 _INDEX_HANDLERS = {
