@@ -247,6 +247,31 @@ class MembershipTests(SynchronousTestCase):
 
     # shutdown
 
+    def test_whereis_answers_match_questions_in_order(self):
+        """Introductions and whereis questions share nodereply answers; the
+        tracker answers in order, so each answer goes to its question."""
+        self.register()
+        answers = []
+        self.membership.whereIs(42).addCallback(answers.append)
+        self.membership.whereIs(43).addCallback(answers.append)
+        self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": 42},
+                                                {"type": "whereis", "id": 43}])
+        self.tracker.say(nodereply(11))
+        self.assertEqual(answers, [])
+        self.assertEqual(self.connector.requests[-1][:2], ("h11", 5011))
+        self.tracker.say({"type": "nodereply", "id": 42, "host": "h42", "port": 5042})
+        self.tracker.say({"type": "nodereply", "id": 43, "host": "", "port": 0})
+        self.assertEqual(answers, [("h42", 5042), None])
+
+    def test_whereis_without_tracker_is_none(self):
+        """Unregistered, or the tracker gone with a question out: None."""
+        answers = []
+        self.membership.whereIs(42).addCallback(answers.append)
+        self.register()
+        self.membership.whereIs(43).addCallback(answers.append)
+        self.tracker.transport.loseConnection()
+        self.assertEqual(answers, [None, None])
+
     def test_stopping_says_dc_and_cancels_retry(self):
         self.register()
         self.tracker.say(NOBODY)

@@ -302,6 +302,18 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertEqual(self.askNode(peer),
                          {"type": "nodereply", "id": -1, "host": "", "port": 0})
 
+    def test_whereis_names_a_nodes_current_address(self):
+        """whereis{id} gets the node's address from the live table, or port
+        0 for a node the tracker does not know."""
+        asker, _ = self.register(4001)
+        _, seller = self.register(4002)
+        asker.say({"type": "whereis", "id": seller})
+        self.assertEqual(asker.heard(), [{"type": "nodereply", "id": seller,
+                                          "host": "203.0.113.5", "port": 4002}])
+        asker.say({"type": "whereis", "id": 99})
+        self.assertEqual(asker.heard(), [{"type": "nodereply", "id": 99,
+                                          "host": "", "port": 0}])
+
     def test_nodereq_honours_exclude(self):
         asker, _ = self.register(4001)
         _, skipped = self.register(4002)

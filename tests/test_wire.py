@@ -34,6 +34,7 @@ from twisted_bazaar.wire import (
     Search,
     ThisIsMe,
     Unregister,
+    WhereIs,
     ThisIsYou,
 )
 
@@ -67,6 +68,7 @@ WIRE_FORMS = [
     (Error("soldout", "none left", 12, (3, 2, 1)),
      {"type": "error", "code": "soldout", "info": "none left", "id": 12,
       "path": [3, 2, 1]}),
+    (WhereIs(42), {"type": "whereis", "id": 42}),
     (Register("pear"), {"type": "register", "item": "pear"}),
     (Unregister("pear"), {"type": "unregister", "item": "pear"}),
     (Ack("pear"), {"type": "ack", "item": "pear"}),
@@ -392,6 +394,7 @@ VALID_MESSAGES = {
     BuyOK: st.builds(BuyOK, ids, items, paths),
     Error: st.builds(Error, st.sampled_from(sorted(wire.ERROR_CODES)), infos,
                      st.none() | ids, st.none() | paths),
+    WhereIs: st.builds(WhereIs, ids),
     Register: st.builds(Register, items),
     Unregister: st.builds(Unregister, items),
     Ack: st.builds(Ack, items),

@@ -9,6 +9,9 @@ than it wants, it asks the tracker for peers, backing off while the
 tracker has nobody new to offer.
 """
 
+from collections import deque
+
+from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
@@ -34,6 +37,8 @@ class Membership:
         self._asking = False
         self._retry_delay = RETRY_MIN
         self._retry_call = None
+        #: Questions sent to the tracker and not yet answered, oldest first.
+        self._questions = deque()
         node.membership = self
         node.addObserver(self)
 
@@ -47,6 +52,7 @@ class Membership:
     def linkMade(self, link):
         self.link = link
         self._asking = False
+        self._questions = deque()
         node = self.node
         if not node.host:
             local = link.transport.getHost()
@@ -59,6 +65,10 @@ class Membership:
     def linkLost(self, link, reason):
         if self.link is link:
             self.link = None
+            questions, self._questions = self._questions, deque()
+            for question in questions:
+                if isinstance(question, defer.Deferred):
+                    question.callback(None)
             if not self.node.stopping:
                 self.log.info("lost the tracker: {why}", why=reason.getErrorMessage())
 
@@ -71,7 +81,13 @@ class Membership:
             self.node.notify("trackerRegistered")
             self.seekNeighbours()
         elif kind is wire.NodeReply and link.peer_id is not None:
-            self._introduced(message)
+            # The tracker answers in order: the oldest question gets it.
+            question = self._questions.popleft() if self._questions else None
+            if isinstance(question, defer.Deferred):
+                question.callback((message.host, message.port) if message.port
+                                  else None)
+            else:
+                self._introduced(message)
         elif kind is wire.Error:
             self.log.info("tracker says {code}: {info}", code=message.code,
                           info=message.info)
@@ -116,7 +132,23 @@ class Membership:
         if node.stopping or node.linkCount() >= self.wanted:
             return
         self._asking = True
+        self._questions.append("nodereq")
         self.link.send(wire.NodeReq(tuple(list(node.links)[: wire.MAX_EXCLUDE])))
+
+    def whereIs(self, node_id):
+        """
+        Ask the tracker where a node is now (it may have restarted on
+        another port).
+
+        @return: a Deferred firing with (host, port), or None when the
+            tracker does not know the node or cannot be asked.
+        """
+        if not self.registered:
+            return defer.succeed(None)
+        answer = defer.Deferred()
+        self._questions.append(answer)
+        self.link.send(wire.WhereIs(node_id))
+        return answer
 
     def _introduced(self, reply):
         self._asking = False

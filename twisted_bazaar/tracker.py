@@ -121,6 +121,9 @@ class Tracker:
                                    close=True)
         elif kind is wire.NodeReq:
             self._introduce(link, message)
+        elif kind is wire.WhereIs:
+            host, port = self.registry.nodes.get(message.id, ("", 0))
+            link.send(wire.NodeReply(message.id, host, port))
         elif kind in _INDEX_HANDLERS:
             _INDEX_HANDLERS[kind](self, link, message)
         elif kind is wire.ThisIsMe:

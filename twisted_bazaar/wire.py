@@ -302,6 +302,17 @@ class NodeReply(Message):
     port: int
 
 
+@_message("whereis", ("id", "id", _id, _MISSING))
+@_frozen
+class WhereIs(Message):
+    """
+    Ask the tracker for a node's current address; answered by a
+    ``nodereply`` with that id (port 0 when the tracker does not know it).
+    """
+
+    id: int
+
+
 @_message("dc")
 @_frozen
 class Dc(Message):

@@ -7,6 +7,7 @@ The buyer is node 1, linked to relay node 2.  Seller 6 offers over the
 path 6-2-1, seller 5 over the longer 5-3-2-1.
 """
 
+from twisted.internet import defer
 from twisted.internet.error import ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
@@ -15,11 +16,13 @@ from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import (
     BUY_ATTEMPTS,
     BUY_TIMEOUT_MAX,
+    RESOLVE_INTERVAL,
     Buyer,
     BuyerPlugin,
     Purchase,
     parseItem,
 )
+from twisted_bazaar.store import PendingBuy
 
 from tests.helpers import (
     NODE_HOST,
@@ -338,3 +341,71 @@ class BuyerPluginTests(SynchronousTestCase):
         self.assertEqual(parseItem("äpple"), "äpple")
         self.assertRaises(ValueError, parseItem, "")
         self.assertRaises(ValueError, parseItem, "é" * 129)
+
+
+class RelocationTests(SynchronousTestCase):
+    """
+    A buy given up on is asked about again every RESOLVE_INTERVAL; when
+    nothing listens at the seller's old address, the buyer asks the
+    tracker where the seller is now (it may have restarted on another
+    port) and asks it there, keeping the same buy id.
+    """
+
+    def setUp(self):
+        self.node = makeNode(1)
+        self.asked = []
+        self.answer = defer.Deferred()
+        self.node.membership = self
+        pending = PendingBuy(77, "apple", 6, (1, 6), "old-host", 6006)
+        self.node.store.addPending(pending)
+        self.buyer = Buyer(self.node, ["pear"], buy_timeout=TIMEOUT)
+        self.buyer.wants[0].state = "done"
+        self.node.setId(1)
+
+    def whereIs(self, node_id):
+        """The membership's question to the tracker, answered by the test."""
+        self.asked.append(node_id)
+        return self.answer
+
+    def test_movedSellerIsAskedAtItsNewAddress(self):
+        self.assertEqual(list(self.buyer.unresolved), [77])
+        self.node.clock.advance(RESOLVE_INTERVAL)
+        connector = self.node.connector
+        self.assertEqual(connector.requests[-1][:2], ("old-host", 6006))
+        self.assertEqual(self.asked, [])
+        connector.failLast(ConnectionRefusedError())
+        self.assertEqual(self.asked, [6])
+        self.answer.callback(("new-host", 7007))
+        self.assertEqual(connector.requests[-1][:2], ("new-host", 7007))
+        self.assertEqual([(p.buy_id, p.host, p.port) for p in self.node.store.pending()],
+                         [(77, "new-host", 7007)])
+        link = connector.connectLast()
+        feed(link, wire.ThisIsMe(6, 7007, "new-host"))
+        [hello, buy] = sent(link)
+        self.assertEqual(buy, wire.Buy(77, "apple", (1, 6)))
+        feed(link, wire.BuyOK(77, "apple", (6, 1)))
+        self.assertEqual([(p.buy_id, p.seller) for p in self.buyer.bag], [(77, 6)])
+        self.assertEqual(self.buyer.unresolved, {})
+        self.assertEqual(self.node.store.pending(), [])
+
+    def test_unknownOrSameAddressChangesNothing(self):
+        """The tracker does not know the seller, or names the same
+        address: nothing more is tried until the next round."""
+        self.node.clock.advance(RESOLVE_INTERVAL)
+        self.node.connector.failLast(ConnectionRefusedError())
+        self.answer.callback(None)
+        self.assertEqual(len(self.node.connector.requests), 1)
+        self.assertEqual(list(self.buyer.unresolved), [77])
+        self.answer = defer.Deferred()
+        self.node.clock.advance(RESOLVE_INTERVAL)
+        self.node.connector.failLast(ConnectionRefusedError())
+        self.answer.callback(("old-host", 6006))
+        self.assertEqual(len(self.node.connector.requests), 2)
+
+    def test_refusedByALiveSellerIsNoReasonToAsk(self):
+        """A seller that answers but refuses the link has not moved."""
+        self.node.clock.advance(RESOLVE_INTERVAL)
+        link = self.node.connector.connectLast()
+        feed(link, wire.Error("noslots", "all 8 connection slots are taken"))
+        closeLink(link)
+        self.assertEqual(self.asked, [])

@@ -220,7 +220,8 @@ class Buyer(Role):
         want.timer = node.clock.callLater(delay, self._buyTimedOut, want)
         message = wire.Buy(buy_id, want.item, offer.route)
         self._deliver(message, offer, lambda: want.buy_id == buy_id,
-                      lambda: self._refused(want, buy_id), eager=want.attempts > 1)
+                      lambda reason: self._refused(want, buy_id),
+                      eager=want.attempts > 1)
 
     def _deliver(self, buy, offer, still_wanted, refused=None, eager=False):
         """
@@ -248,7 +249,7 @@ class Buyer(Role):
                 # nothing listens says the seller is gone.
                 if refused is not None and (reason.check(Unreachable)
                                             or not along_path):
-                    refused()
+                    refused(reason)
                 if still_wanted() and along_path and not eager:
                     node.route(buy)
 
@@ -293,10 +294,36 @@ class Buyer(Role):
         self._resolve_call = None
         if self.node.ready:
             for pending in list(self.unresolved.values()):
-                buy = wire.Buy(pending.buy_id, pending.item, pending.path)
-                self._deliver(buy, _offerFromPending(pending),
-                              lambda b=pending.buy_id: b in self.unresolved, eager=True)
+                self._askAgain(pending)
         self._scheduleResolve()
+
+    def _askAgain(self, pending):
+        buy = wire.Buy(pending.buy_id, pending.item, pending.path)
+        self._deliver(buy, _offerFromPending(pending),
+                      lambda: pending.buy_id in self.unresolved,
+                      lambda reason: self._relocate(pending, reason), eager=True)
+
+    def _relocate(self, pending, reason):
+        """Nothing listens where the seller was: it may have restarted on
+        another port.  Ask the tracker, and ask the seller there."""
+        membership = self.node.membership
+        if membership is None or not reason.check(Unreachable):
+            return
+        membership.whereIs(pending.seller).addCallback(self._relocated, pending)
+
+    def _relocated(self, address, pending):
+        if address is None or pending.buy_id not in self.unresolved:
+            return
+        host, port = address
+        if (host, port) == (pending.host, pending.port):
+            return
+        moved = attr.evolve(pending, host=host, port=port)
+        self.unresolved[pending.buy_id] = moved
+        self.store.addPending(moved)
+        self.log.info("seller {seller} is now at {host}:{port}; asking it about "
+                      "buy {id} there", seller=pending.seller, host=host, port=port,
+                      id=pending.buy_id)
+        self._askAgain(moved)
 
     # -- answers -------------------------------------------------------------------
 
