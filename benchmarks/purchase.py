@@ -39,7 +39,8 @@ GOAL = (">=", 0.5)
 #: buyer's link (the default is 8), and its ledger on disk (relative to the
 #: daemons' scratch folder).
 SELLER_ARGS = ("--role", "seller", "--sell", "apple=10000000",
-               "--max-connections", "64", "--data-dir", "seller-data")
+               "--max-connections", "64", "--handshake-limit", "64",
+               "--data-dir", "seller-data")
 #: The same seller with its ledger in memory, to show what durability costs.
 MEMORY_SELLER_ARGS = SELLER_ARGS[:-2]
 BUYERS = 50

@@ -212,6 +212,30 @@ class SlotTests(SynchronousTestCase):
         self.assertEqual(codes(sent(openLink(node))), ["noslots"])
         self.failureResultOf(node.connectTo("10.0.0.7", 5007), NotConnected)
 
+    def test_oneAddressCannotHoldEverySlotSilently(self):
+        """
+        Connections that have not said thisisme hold slots until their
+        handshake times out: one address may hold at most handshake_limit
+        of them.  Other addresses still get in, and a connection that
+        finishes its handshake makes room for its address again.
+        """
+        node = makeNode(1, max_connections=8, handshake_limit=2)
+        first, _ = openLink(node, host="10.0.0.5"), openLink(node, host="10.0.0.5")
+        third = openLink(node, host="10.0.0.5")
+        [refusal] = sent(third)
+        self.assertEqual((refusal.code, refusal.info),
+                         ("noslots", "2 connections from your address are still to "
+                                     "say thisisme"))
+        self.assertTrue(third.transport.disconnecting)
+        other = openLink(node, host="10.0.0.6")
+        self.assertEqual(sent(other), [])
+        self.assertFalse(other.transport.disconnecting)
+        feed(first, wire.ThisIsMe(7, 5007))
+        self.assertEqual(list(node.links), [7])
+        again = openLink(node, host="10.0.0.5")
+        self.assertEqual(sent(again), [])
+        self.assertFalse(again.transport.disconnecting)
+
     def test_closedLinkFreesSlot(self):
         """Once a link closes, its slot takes a new peer."""
         node = makeNode(1, max_connections=1)

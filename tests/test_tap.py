@@ -60,10 +60,10 @@ class NodeDefaultsTests(SynchronousTestCase):
         self.assertEqual(
             {key: options[key] for key in (
                 "tracker", "listen", "host", "neighbours", "max-connections",
-                "ttl", "frame-limit", "handshake-timeout", "ping-interval",
-                "verbose")},
+                "handshake-limit", "ttl", "frame-limit", "handshake-timeout",
+                "ping-interval", "verbose")},
             {"tracker": "tcp:127.0.0.1:7700", "listen": "tcp:0", "host": "",
-             "neighbours": 3, "max-connections": 8, "ttl": 7,
+             "neighbours": 3, "max-connections": 8, "handshake-limit": 4, "ttl": 7,
              "frame-limit": 65536, "handshake-timeout": 10.0,
              "ping-interval": 10.0, "verbose": 0})
 
@@ -292,14 +292,16 @@ class MakeServiceTests(SynchronousTestCase):
     def test_node(self):
         options = _parse(["--role", "seller", "--role", "buyer", "--sell", "apple=2",
                           "--want", "pear", "--neighbours", "5", "--ttl", "4",
-                          "--max-connections", "20", "--host", "10.0.0.7"])
+                          "--max-connections", "20", "--host", "10.0.0.7",
+                          "--handshake-limit", "6"])
         service = makeNodeService(options)
         self.assertIsInstance(service, NodeService)
         node = service.node
         self.assertIsInstance(node, Node)
         config = node.config
         self.assertEqual((config.neighbours, config.ttl, config.max_connections,
-                          config.host, node.host), (5, 4, 20, "10.0.0.7", "10.0.0.7"))
+                          config.handshake_limit, config.host, node.host),
+                         (5, 4, 20, 6, "10.0.0.7", "10.0.0.7"))
         [seller] = [o for o in node.observers if isinstance(o, Seller)]
         [buyer] = [o for o in node.observers if isinstance(o, Buyer)]
         self.assertEqual(seller.stock, {"apple": 2})

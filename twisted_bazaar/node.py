@@ -27,6 +27,8 @@ DEFAULT_MAX_CONNECTIONS = 8
 DEFAULT_SEEN_LIMIT = 10_000
 #: Default number of destinations kept in the path dictionary.
 DEFAULT_PATH_LIMIT = 10_000
+#: Default connections one host may hold open before saying thisisme.
+DEFAULT_HANDSHAKE_LIMIT = 4
 
 
 @attr.s(auto_attribs=True)
@@ -39,6 +41,7 @@ class NodeConfig:
     ttl: int = wire.DEFAULT_TTL
     seen_limit: int = DEFAULT_SEEN_LIMIT
     path_limit: int = DEFAULT_PATH_LIMIT
+    handshake_limit: int = DEFAULT_HANDSHAKE_LIMIT
     link: LinkSettings = attr.Factory(LinkSettings)
 
 
@@ -184,8 +187,18 @@ class Node:
         elif self.linkCount() >= self.config.max_connections:
             link.refuse("noslots", f"all {self.config.max_connections} "
                         "connection slots are taken")
+        elif self._handshaking(link) >= self.config.handshake_limit:
+            # Silent connections hold slots until their handshake times
+            # out: one host must not be able to take them all.
+            link.refuse("noslots", f"{self.config.handshake_limit} connections "
+                        "from your address are still to say thisisme")
         else:
             self.pending.add(link)
+
+    def _handshaking(self, link):
+        """Inbound connections from link's host still in their handshake."""
+        host = _hostOf(link)
+        return sum(1 for other in self.pending if other.inbound and _hostOf(other) == host)
 
     def linkLost(self, link, reason):
         self._forget(link, reason)
@@ -406,6 +419,10 @@ class Node:
         for d in waiters:
             if not d.called:
                 d.callback(None)
+
+
+def _hostOf(link):
+    return getattr(link.transport.getPeer(), "host", None)
 
 
 class NodeFactory(Factory):

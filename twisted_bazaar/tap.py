@@ -28,6 +28,7 @@ from twisted_bazaar.link import (
     LinkSettings,
 )
 from twisted_bazaar.node import (
+    DEFAULT_HANDSHAKE_LIMIT,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_NEIGHBOURS,
     Node,
@@ -182,6 +183,9 @@ class NodeOptions(_DaemonOptions):
                bounded_int(0, 1000)),
         _param("max-connections", DEFAULT_MAX_CONNECTIONS,
                "Most links this node accepts.", bounded_int(1, 10000)),
+        _param("handshake-limit", DEFAULT_HANDSHAKE_LIMIT,
+               "Connections one address may hold open before saying thisisme; "
+               "more get noslots.", bounded_int(1, 10000)),
         _param("ttl", wire.DEFAULT_TTL, "Hop limit of the searches this node "
                "starts.", bounded_int(1, wire.MAX_TTL)),
         _param("discovery", "flood", "How buyers find offers and sellers get found: "
@@ -291,6 +295,7 @@ def makeNodeService(options):
         host=options["host"],
         neighbours=options["neighbours"],
         max_connections=options["max-connections"],
+        handshake_limit=options["handshake-limit"],
         ttl=options["ttl"],
         link=options.linkSettings(),
     )

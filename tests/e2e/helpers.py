@@ -32,8 +32,9 @@ def node_address(daemon, timeout):
     return ident, int(listening[1])
 
 
-def start_seller(market, sell, timeout):
-    """Start a node named "seller" selling sell ("item=count"), and wait
-    until it is in the market; return (daemon, its id, its port)."""
-    seller = market.start_node("seller", "--role", "seller", "--sell", sell)
+def start_seller(market, sell, timeout, *options):
+    """Start a node named "seller" selling sell ("item=count"), with any
+    further options, and wait until it is in the market; return (daemon,
+    its id, its port)."""
+    seller = market.start_node("seller", "--role", "seller", "--sell", sell, *options)
     return (seller, *node_address(seller, timeout))
