@@ -221,7 +221,7 @@ def _compile(cls, type_name, fields):
     required = [f for f in fields if f[3] is not None]
     optional = [f for f in fields if f[3] is None]
     pairs = "".join(f"{wire!r}: self.{attribute}, " for wire, attribute, _, _ in required)
-    encode = [f"def as_dict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
+    encode = ["def as_dict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
     for wire, attribute, _, _ in optional:
         encode += [f"    if self.{attribute} is not None:",
                    f"        out[{wire!r}] = self.{attribute}"]

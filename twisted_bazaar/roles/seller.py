@@ -12,7 +12,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.discovery import IShop, discoveryOf
 from twisted_bazaar.parsing import seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
-from twisted_bazaar.store import Sale, StoreError, countItems
+from twisted_bazaar.store import Sale, countItems
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
