@@ -6,6 +6,7 @@ Each test drives a real L{Link} over a C{StringTransport} on a C{task.Clock},
 with a stub owner that records what the link hands on.
 """
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -473,3 +474,17 @@ class VerboseTests(LinkTestCase):
         self.link.identified(2)
         self.receive(wire.Ping(8))
         self.assertEqual(self.events, [])
+
+
+class DescribeTests(SynchronousTestCase):
+    """How a link names its peer in log lines."""
+
+    def test_names(self):
+        link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound=True)
+        link.makeConnection(StringTransport(
+            peerAddress=IPv4Address("TCP", "10.0.0.9", 4242)))
+        self.assertEqual(link.describe(), "10.0.0.9:4242")
+        link.identified(7)
+        self.assertEqual(link.describe(), "node 7 at 10.0.0.9:4242")
+        link.identified("tracker")
+        self.assertEqual(link.describe(), "tracker at 10.0.0.9:4242")

@@ -236,6 +236,15 @@ class SlotTests(SynchronousTestCase):
         self.assertEqual(sent(again), [])
         self.assertFalse(again.transport.disconnecting)
 
+    def test_closedLinkForgetsAddress(self):
+        """A peer's address is kept while it is linked, not after: a node
+        that sees many peers come and go does not grow without bound."""
+        node = makeNode(1)
+        link = linkPeer(node, 7, port=5007)
+        self.assertEqual(node.addresses[7][1], 5007)
+        closeLink(link)
+        self.assertEqual(node.addresses, {})
+
     def test_closedLinkFreesSlot(self):
         """Once a link closes, its slot takes a new peer."""
         node = makeNode(1, max_connections=1)

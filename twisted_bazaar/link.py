@@ -229,7 +229,11 @@ class Link(NetstringReceiver):
         """A short name for logs: the peer's id if known, and its address."""
         address = self.transport.getPeer() if self.transport else None
         where = f"{getattr(address, 'host', '?')}:{getattr(address, 'port', '?')}"
-        return f"node {self.peer_id} at {where}" if self.peer_id is not None else where
+        if self.peer_id is None:
+            return where
+        if type(self.peer_id) is str:  # the tracker link, named by membership
+            return f"{self.peer_id} at {where}"
+        return f"node {self.peer_id} at {where}"
 
     # -- receiving ---------------------------------------------------------
 

@@ -62,7 +62,7 @@ class Node:
     @ivar links: peer id -> established L{Link}.
     @ivar path_dict: peer id -> shortest known path (a tuple of ids from
         this node to the peer, both included).
-    @ivar addresses: peer id -> (host, port) its links introduced.
+    @ivar addresses: peer id -> (host, port) each linked peer introduced.
     @ivar store: where the node's durable state lives (see L{store}).
     """
 
@@ -216,6 +216,7 @@ class Node:
         if peer is None or self.links.get(peer) is not link:
             return
         del self.links[peer]
+        self.addresses.pop(peer, None)
         for target in [t for t, p in self.path_dict.items() if p[1] == peer]:
             del self.path_dict[target]
         self.log.info("link to node {peer} closed", peer=peer)

@@ -98,7 +98,7 @@ class TradeTests(SynchronousTestCase):
             self.assertTrue(daemon.matches(SHUT_DOWN), daemon.tail())
             self.assertEqual(daemon.problems(), [])
         self.assertTrue(seller.matches(r"Received SIGTERM, shutting down"))
-        self.assertTrue(seller.matches(r"closing link to node tracker .*: node "
+        self.assertTrue(seller.matches(r"closing link to tracker .*: node "
                                        r"shutting down"), seller.tail())
         self.assertTrue(tracker.matches(rf"node {seller_id} left"), tracker.tail())
         self.assertEqual(os.listdir(self.folder), [])
