@@ -13,6 +13,8 @@ import random
 import time
 from functools import partial
 
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.roles import trade
 from benchmarks.harness import Figure, median, paired_ratio
 from twisted_bazaar import wire
 
@@ -26,10 +28,10 @@ def typical_messages(rng=None):
     node = [rng.randrange(2**31) for _ in range(3)]
     search_id, buy_id = rng.randrange(1, 2**63), rng.randrange(1, 2**63)
     return [
-        wire.Search(search_id, "apple", tuple(node), 5),
-        wire.Reply(search_id, "apple", tuple(reversed(node)), node[2], "127.0.0.1",
+        floodmsg.Search(search_id, "apple", tuple(node), 5),
+        floodmsg.Reply(search_id, "apple", tuple(reversed(node)), node[2], "127.0.0.1",
                    43121),
-        wire.Buy(buy_id, "apple", tuple(node)),
+        trade.Buy(buy_id, "apple", tuple(node)),
     ]
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import attr
 import twisted
 
-from twisted_bazaar.daemons import Daemon, Market
+from twisted_bazaar.testing.daemons import Daemon, LiveMarket
 
 #: Seconds a daemon gets to come up, and a socket read to return.
 START_TIMEOUT = 30.0
@@ -98,10 +98,10 @@ def machine():
 
 @contextlib.contextmanager
 def market():
-    """A tracker in a scratch folder; the Market is stopped and the folder
+    """A tracker in a scratch folder; the LiveMarket is stopped and the folder
     removed on the way out, error or not."""
     folder = tempfile.mkdtemp(prefix="bazaar-bench-")
-    daemons = Market(folder)
+    daemons = LiveMarket(folder)
     try:
         daemons.start_tracker(timeout=START_TIMEOUT)
         yield daemons

@@ -15,7 +15,7 @@ import os
 import time
 
 from benchmarks.harness import Figure, START_TIMEOUT, market
-from twisted_bazaar.daemons import node_id
+from twisted_bazaar.testing.daemons import node_id
 
 GOAL = ("<=", 1.0)
 #: name -> role flags.  seller-4's plums are wanted by nobody.

@@ -17,7 +17,7 @@ import tempfile
 
 from benchmarks import purchase, relay
 from benchmarks.harness import listening_port, market
-from twisted_bazaar.daemons import LOOPBACK_LISTEN, node_id
+from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, node_id
 
 
 def profiled_node(daemons, stats, node_args):

@@ -32,7 +32,7 @@ from benchmarks.harness import (
     netstring,
     paired_ratio,
 )
-from twisted_bazaar.daemons import node_id
+from twisted_bazaar.testing.daemons import node_id
 
 GOAL = (">=", 0.5)
 #: The seller under test: enough stock never to sell out, room for every

@@ -29,7 +29,7 @@ from benchmarks.harness import (
     read_message,
     thisisme,
 )
-from twisted_bazaar.daemons import node_id
+from twisted_bazaar.testing.daemons import node_id
 
 GOAL = (">=", 0.6)
 #: The node under test: a seller, so it has a reason to be in the market.

@@ -15,6 +15,7 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
 from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.node import Node, NodeConfig
 
 NODE_HOST = "10.0.0.1"
@@ -104,11 +105,14 @@ class RecordingOwner:
         self.lost.append(reason)
 
 
-class Recorder:
+class Recorder(NodeObserver):
     """An observer that records every node event, in order, as tuples."""
 
     def __init__(self):
         self.events = []
+
+    def trackerRegistered(self):
+        self.events.append(("trackerRegistered",))
 
     def nodeReady(self):
         self.events.append(("nodeReady",))
@@ -118,9 +122,6 @@ class Recorder:
 
     def linkRemoved(self, peer_id):
         self.events.append(("linkRemoved", peer_id))
-
-    def searchReceived(self, search):
-        self.events.append(("searchReceived", search))
 
     def delivered(self, message):
         self.events.append(("delivered", message))

@@ -21,9 +21,11 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
 from twisted_bazaar.link import DEFAULT_ERROR_LIMIT, DEFAULT_FRAME_LIMIT, LinkSettings
-from twisted_bazaar.node import NodeFactory
+from twisted_bazaar.overlay import OverlayFactory
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
 from tests.helpers import NODE_HOST, NODE_PORT, makeNode
@@ -421,7 +423,7 @@ class NodeTarget:
     def setUpTarget(self, **link_settings):
         link_settings.setdefault("ping_interval", 0)
         self.node = makeNode(NODE_ID, link=LinkSettings(**link_settings))
-        self.factory = NodeFactory(self.node)
+        self.factory = OverlayFactory(self.node)
         self.good = WiredLink(self.factory, "198.51.100.5")
         self.handshake(self.good, GOOD_ID)
 
@@ -531,10 +533,10 @@ valid_frames = st.one_of(*VALID_MESSAGES.values()).map(framed)
 near_paths = st.lists(st.sampled_from([BAD_ID, NODE_ID, GOOD_ID, 99]), min_size=1,
                       max_size=4, unique=True).map(tuple)
 routed_frames = st.one_of(
-    st.builds(wire.Search, ids, items, near_paths, st.integers(0, wire.MAX_TTL)),
-    st.builds(wire.Reply, ids, items, near_paths, ids, st.just(""), ports),
-    st.builds(wire.Buy, ids, items, near_paths),
-    st.builds(wire.BuyOK, ids, items, near_paths),
+    st.builds(floodmsg.Search, ids, items, near_paths, st.integers(0, wire.MAX_TTL)),
+    st.builds(floodmsg.Reply, ids, items, near_paths, ids, st.just(""), ports),
+    st.builds(trade.Buy, ids, items, near_paths),
+    st.builds(trade.BuyOK, ids, items, near_paths),
     st.builds(wire.Error, st.just("soldout"), st.just(""), ids, near_paths),
 ).map(framed)
 junk_frames = (st.binary(max_size=40)

@@ -6,6 +6,8 @@ nothing here depends on how fast this machine is.
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.roles import trade
 from benchmarks import codec
 from twisted_bazaar import wire
 
@@ -22,6 +24,6 @@ class CodecBenchmarkTests(SynchronousTestCase):
 
     def test_typical_messages_are_a_search_a_reply_and_a_buy(self):
         messages = codec.typical_messages()
-        self.assertEqual([type(m) for m in messages], [wire.Search, wire.Reply, wire.Buy])
+        self.assertEqual([type(m) for m in messages], [floodmsg.Search, floodmsg.Reply, trade.Buy])
         for message in messages:
             self.assertEqual(wire.decode(wire.encode(message)), message)

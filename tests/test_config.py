@@ -15,8 +15,9 @@ import tempfile
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.config import ConfigError, splitConfig
-from twisted_bazaar.tap import NodeOptions, TrackerOptions
+from twisted_bazaar.tap.config import ConfigError, splitConfig
+from twisted_bazaar.tap.node import Options as NodeOptions
+from twisted_bazaar.tap.tracker import Options as TrackerOptions
 
 
 class _Twistd(usage.Options):

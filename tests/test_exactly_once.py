@@ -26,6 +26,8 @@ from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import BUY_ATTEMPTS, REFUSALS, RESOLVE_INTERVAL, Buyer
 from twisted_bazaar.store import SQLiteStore
@@ -275,7 +277,7 @@ class SellerCrashTests(_Books, SynchronousTestCase):
 
         class KillOnBuy:
             def delivered(observer, message):
-                if type(message) is wire.Buy and not killed:
+                if type(message) is trade.Buy and not killed:
                     killed.append(message.id)
                     self.market.kill(seller)
 
@@ -310,9 +312,9 @@ class SellerCrashTests(_Books, SynchronousTestCase):
 
         buyer.addObserver(Answers())
         self.runUntil(lambda: restarted.id in buyer.links)
-        buyer.route(wire.Buy(first.buy_id, "apple", (buyer.id, restarted.id)))
+        buyer.route(trade.Buy(first.buy_id, "apple", (buyer.id, restarted.id)))
         self.market.run(1)
-        self.assertEqual(answers, [wire.BuyOK(first.buy_id, "apple",
+        self.assertEqual(answers, [trade.BuyOK(first.buy_id, "apple",
                                               (restarted.id, buyer.id))])
         self.assertEqual(restarted.store.inventory(), left)
         self.assertEqual(len(self.buyer(buyer).bag), 4)
@@ -352,7 +354,7 @@ class GivenUpSellerTests(_Books, SynchronousTestCase):
 
         def route(message, route=first.route):
             sent = route(message)
-            if type(message) is wire.BuyOK and not killed:
+            if type(message) is trade.BuyOK and not killed:
                 killed.append(message.id)
                 self.market.kill(first)
             return sent
@@ -467,13 +469,13 @@ class DurabilityPointTests(_Books, SynchronousTestCase):
         checked = Counter()
 
         def sellerRoute(message, route=seller.route):
-            if type(message) is wire.BuyOK:
+            if type(message) is trade.BuyOK:
                 self.assertIn(message.id, [sale.buy_id for sale in seller.store.sales()])
                 checked["buyOK"] += 1
             return route(message)
 
         def buyerRoute(message, route=buyer.route):
-            if type(message) is wire.Buy:
+            if type(message) is trade.Buy:
                 on_disk = buyer.store.pending() + buyer.store.bag()
                 self.assertIn(message.id, [entry.buy_id for entry in on_disk])
                 checked["buy"] += 1
@@ -561,8 +563,8 @@ class FullSellerTests(SynchronousTestCase):
         self.buyer.linkAdded(5)
         [search] = sent(self.relay)
         feed(self.relay,
-             wire.Reply(search.id, "apple", (7, 5, 1), 7, "full", 4007),
-             wire.Reply(search.id, "apple", (8, 6, 5, 1), 8, "other", 4008))
+             floodmsg.Reply(search.id, "apple", (7, 5, 1), 7, "full", 4007),
+             floodmsg.Reply(search.id, "apple", (8, 6, 5, 1), 8, "other", 4008))
         self.node.clock.advance(1.0)
 
     def nextAttempt(self):
@@ -581,8 +583,8 @@ class FullSellerTests(SynchronousTestCase):
                 self.nextAttempt()
         self.assertEqual([request[:2] for request in self.node.connector.requests],
                          [("full", 4007)] * BUY_ATTEMPTS)
-        self.assertEqual(buys, [wire.Buy(buys[0].id, "apple", (1, 5, 7))] * BUY_ATTEMPTS)
-        feed(self.relay, wire.BuyOK(buys[0].id, "apple", (7, 5, 1)))
+        self.assertEqual(buys, [trade.Buy(buys[0].id, "apple", (1, 5, 7))] * BUY_ATTEMPTS)
+        feed(self.relay, trade.BuyOK(buys[0].id, "apple", (7, 5, 1)))
         self.assertEqual([(p.buy_id, p.seller) for p in self.buyer.bag],
                          [(buys[0].id, 7)])
         self.assertTrue(self.buyer.satisfied)

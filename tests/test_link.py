@@ -15,6 +15,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import RecordingOwner
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
 from twisted_bazaar.link import ERROR_WINDOW, Link, LinkSettings
 
@@ -372,14 +374,14 @@ class SendTests(LinkTestCase):
 
     def test_send(self):
         self.connect()
-        self.link.send(wire.Buy(1, "apple", (1, 2)))
+        self.link.send(trade.Buy(1, "apple", (1, 2)))
         self.assertEqual(self.transport.value(),
                          frame(b'{"type":"buy","id":1,"item":"apple","path":[1,2]}'))
 
     def test_overFrameLimit(self):
         """A message one byte over the frame limit is not written at all,
         and the refusal is logged as an error; one at the limit is sent."""
-        message = wire.Search(1, "apple", (1,), 7)
+        message = floodmsg.Search(1, "apple", (1,), 7)
         size = len(wire.encode(message))
         self.connect(frame_limit=size - 1)
         self.link.send(message)

@@ -7,6 +7,8 @@ one node whose peers are StringTransports.
 from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
 from twisted_bazaar.node import NotConnected
 
@@ -93,7 +95,7 @@ class HandshakeTests(SynchronousTestCase):
     def test_messageBeforeThisIsMe(self):
         """Anything but thisisme first is answered with wtf and closed."""
         link = openLink(self.node)
-        feed(link, wire.Search(5, "apple", (7,), 3))
+        feed(link, floodmsg.Search(5, "apple", (7,), 3))
         self.assertEqual(codes(sent(link)), ["wtf"])
         self.assertTrue(link.transport.disconnecting)
         self.assertEqual(self.recorder.events, [])
@@ -269,30 +271,30 @@ class FloodTests(SynchronousTestCase):
     def test_forwardToOthers(self):
         """A search goes on to every other link, with this node appended to
         returnPath and one hop less, and is shown to the roles."""
-        feed(self.links[2], wire.Search(100, "apple", (2,), 5))
-        onward = wire.Search(100, "apple", (2, 1), 4)
+        feed(self.links[2], floodmsg.Search(100, "apple", (2,), 5))
+        onward = floodmsg.Search(100, "apple", (2, 1), 4)
         self.assertEqual(self.sentBy(), {2: [], 3: [onward], 4: [onward]})
         self.assertEqual(self.recorder.events[-1], ("searchReceived", onward))
 
     def test_skipPeersOnReturnPath(self):
         """Peers the search already went through do not get it back."""
-        feed(self.links[2], wire.Search(100, "apple", (9, 3, 2), 5))
+        feed(self.links[2], floodmsg.Search(100, "apple", (9, 3, 2), 5))
         self.assertEqual(self.sentBy(), {
-            2: [], 3: [], 4: [wire.Search(100, "apple", (9, 3, 2, 1), 4)]})
+            2: [], 3: [], 4: [floodmsg.Search(100, "apple", (9, 3, 2, 1), 4)]})
 
     def test_searchIdForwardedOnce(self):
         """A search id seen before is dropped, whatever link brings it."""
-        feed(self.links[2], wire.Search(100, "apple", (2,), 5))
+        feed(self.links[2], floodmsg.Search(100, "apple", (2,), 5))
         self.sentBy()
-        feed(self.links[3], wire.Search(100, "apple", (3,), 5))
-        feed(self.links[2], wire.Search(100, "pear", (2,), 5))
+        feed(self.links[3], floodmsg.Search(100, "apple", (3,), 5))
+        feed(self.links[2], floodmsg.Search(100, "pear", (2,), 5))
         self.assertEqual(self.sentBy(), {2: [], 3: [], 4: []})
         searches = [e for e in self.recorder.events if e[0] == "searchReceived"]
         self.assertEqual(len(searches), 1)
 
     def test_ownSearchNotForwarded(self):
         """A search that already went through this node is a loop."""
-        feed(self.links[2], wire.Search(100, "apple", (1, 2), 5))
+        feed(self.links[2], floodmsg.Search(100, "apple", (1, 2), 5))
         self.assertEqual(self.sentBy(), {2: [], 3: [], 4: []})
 
     def test_seenIdsEvictedOldestFirst(self):
@@ -301,20 +303,20 @@ class FloodTests(SynchronousTestCase):
         node = makeNode(1, seen_limit=2)
         source, other = linkPeer(node, 2), linkPeer(node, 3)
         for search_id in (10, 11, 12):
-            feed(source, wire.Search(search_id, "apple", (2,), 5))
+            feed(source, floodmsg.Search(search_id, "apple", (2,), 5))
         self.assertEqual([m.id for m in sent(other)], [10, 11, 12])
         for search_id in (12, 11, 10):
-            feed(source, wire.Search(search_id, "apple", (2,), 5))
-        self.assertEqual(sent(other), [wire.Search(10, "apple", (2, 1), 4)])
+            feed(source, floodmsg.Search(search_id, "apple", (2,), 5))
+        self.assertEqual(sent(other), [floodmsg.Search(10, "apple", (2, 1), 4)])
 
     def test_ttlRunsOut(self):
         """A search arriving with ttl 1 stops here, though roles see it."""
-        feed(self.links[2], wire.Search(100, "apple", (2,), 1))
+        feed(self.links[2], floodmsg.Search(100, "apple", (2,), 1))
         self.assertEqual(self.sentBy(), {2: [], 3: [], 4: []})
         self.assertEqual(self.recorder.events[-1],
-                         ("searchReceived", wire.Search(100, "apple", (2, 1), 0)))
-        feed(self.links[2], wire.Search(101, "apple", (2,), 2))
-        self.assertEqual(self.sentBy()[3], [wire.Search(101, "apple", (2, 1), 1)])
+                         ("searchReceived", floodmsg.Search(100, "apple", (2, 1), 0)))
+        feed(self.links[2], floodmsg.Search(101, "apple", (2,), 2))
+        self.assertEqual(self.sentBy()[3], [floodmsg.Search(101, "apple", (2, 1), 1)])
 
     def test_search(self):
         """node.search floods a new search from this node with the
@@ -322,9 +324,9 @@ class FloodTests(SynchronousTestCase):
         node = makeNode(1, ttl=5)
         links = [linkPeer(node, 2), linkPeer(node, 3)]
         search_id = node.search("apple")
-        expected = wire.Search(search_id, "apple", (1,), 5)
+        expected = floodmsg.Search(search_id, "apple", (1,), 5)
         self.assertEqual([sent(link) for link in links], [[expected], [expected]])
-        feed(links[0], wire.Search(search_id, "apple", (9, 2), 4))
+        feed(links[0], floodmsg.Search(search_id, "apple", (9, 2), 4))
         self.assertEqual([sent(link) for link in links], [[], []])
 
     def test_searchIdsDiffer(self):
@@ -333,8 +335,8 @@ class FloodTests(SynchronousTestCase):
         second = self.node.search("apple")
         self.assertNotEqual(first, second)
         self.assertEqual(self.sentBy()[2], [
-            wire.Search(first, "apple", (1,), 2),
-            wire.Search(second, "apple", (1,), wire.DEFAULT_TTL)])
+            floodmsg.Search(first, "apple", (1,), 2),
+            floodmsg.Search(second, "apple", (1,), wire.DEFAULT_TTL)])
 
 
 class RoutingTests(SynchronousTestCase):
@@ -352,9 +354,9 @@ class RoutingTests(SynchronousTestCase):
         """A path-routed message with this node in the middle goes on,
         unchanged, to the next id on the path."""
         messages = [
-            wire.Buy(5, "apple", (2, 1, 3)),
-            wire.BuyOK(5, "apple", (2, 1, 3)),
-            wire.Reply(6, "apple", (2, 1, 3), 2, "10.0.0.2", 5002),
+            trade.Buy(5, "apple", (2, 1, 3)),
+            trade.BuyOK(5, "apple", (2, 1, 3)),
+            floodmsg.Reply(6, "apple", (2, 1, 3), 2, "10.0.0.2", 5002),
         ]
         for message in messages:
             feed(self.links[2], message)
@@ -363,14 +365,14 @@ class RoutingTests(SynchronousTestCase):
 
     def test_deliveredAtEnd(self):
         """The last node on the path hands the message to its roles."""
-        buy = wire.Buy(5, "apple", (3, 2, 1))
+        buy = trade.Buy(5, "apple", (3, 2, 1))
         feed(self.links[2], buy)
         self.assertEqual(self.recorder.events, [("delivered", buy)])
         self.assertEqual(self.sentBy(), {2: [], 3: []})
 
     def test_wrongway(self):
         """A node not on the path answers wrongway on the link it came from."""
-        feed(self.links[2], wire.Buy(5, "apple", (2, 3)))
+        feed(self.links[2], trade.Buy(5, "apple", (2, 3)))
         self.assertEqual({peer: codes(m) for peer, m in self.sentBy().items()},
                          {2: ["wrongway"], 3: []})
         self.assertFalse(self.links[2].transport.disconnecting)
@@ -393,16 +395,16 @@ class RoutingTests(SynchronousTestCase):
 
     def test_noLinkToNextHop(self):
         """With no link to the next hop, the message is dropped quietly."""
-        feed(self.links[2], wire.Buy(5, "apple", (2, 1, 9, 3)))
+        feed(self.links[2], trade.Buy(5, "apple", (2, 1, 9, 3)))
         self.assertEqual(self.sentBy(), {2: [], 3: []})
         self.assertEqual(self.recorder.events, [])
 
     def test_route(self):
         """node.route sends a message from this node to the next hop, and
         says whether it could."""
-        ok = wire.BuyOK(5, "apple", (1, 3, 8))
+        ok = trade.BuyOK(5, "apple", (1, 3, 8))
         self.assertTrue(self.node.route(ok))
-        self.assertFalse(self.node.route(wire.BuyOK(5, "apple", (1, 9))))
+        self.assertFalse(self.node.route(trade.BuyOK(5, "apple", (1, 9))))
         self.assertEqual(self.sentBy(), {2: [], 3: [ok]})
 
 
@@ -417,30 +419,30 @@ class PathDictTests(SynchronousTestCase):
 
     def test_learnFromReturnPath(self):
         """A search teaches the way back to everyone on its returnPath."""
-        feed(self.links[2], wire.Search(100, "apple", (7, 8, 2), 5))
+        feed(self.links[2], floodmsg.Search(100, "apple", (7, 8, 2), 5))
         self.assertEqual(self.node.pathTo(8), (1, 2, 8))
         self.assertEqual(self.node.pathTo(7), (1, 2, 8, 7))
 
     def test_learnFromPath(self):
         """A routed message teaches the way to both ends of its path."""
-        feed(self.links[2], wire.Buy(5, "apple", (6, 2, 1, 3, 4)))
+        feed(self.links[2], trade.Buy(5, "apple", (6, 2, 1, 3, 4)))
         self.assertEqual(self.node.pathTo(6), (1, 2, 6))
         self.assertEqual(self.node.pathTo(4), (1, 3, 4))
         self.assertIsNone(self.node.pathTo(5))
 
     def test_shortestWins(self):
         """A shorter path replaces a longer one; a longer one is ignored."""
-        feed(self.links[2], wire.Search(100, "apple", (7, 8, 2), 5))
-        feed(self.links[3], wire.Search(101, "apple", (7, 3), 5))
+        feed(self.links[2], floodmsg.Search(100, "apple", (7, 8, 2), 5))
+        feed(self.links[3], floodmsg.Search(101, "apple", (7, 3), 5))
         self.assertEqual(self.node.pathTo(7), (1, 3, 7))
-        feed(self.links[2], wire.Search(102, "apple", (7, 9, 6, 2), 5))
+        feed(self.links[2], floodmsg.Search(102, "apple", (7, 9, 6, 2), 5))
         self.assertEqual(self.node.pathTo(7), (1, 3, 7))
         self.assertEqual(self.node.pathTo(8), (1, 2, 8))
 
     def test_forgetFirstHop(self):
         """When a link closes, every path through it is forgotten."""
-        feed(self.links[2], wire.Search(100, "apple", (7, 8, 2), 5))
-        feed(self.links[3], wire.Search(101, "apple", (9, 3), 5))
+        feed(self.links[2], floodmsg.Search(100, "apple", (7, 8, 2), 5))
+        feed(self.links[3], floodmsg.Search(101, "apple", (9, 3), 5))
         closeLink(self.links[2])
         self.assertEqual(dict(self.node.path_dict), {3: (1, 3), 9: (1, 3, 9)})
 
@@ -448,7 +450,7 @@ class PathDictTests(SynchronousTestCase):
         """The dictionary is bounded; the least recently learned goes."""
         node = makeNode(1, path_limit=2)
         link = linkPeer(node, 2)
-        feed(link, wire.Search(100, "apple", (7, 8, 2), 5))
+        feed(link, floodmsg.Search(100, "apple", (7, 8, 2), 5))
         self.assertEqual(dict(node.path_dict), {8: (1, 2, 8), 7: (1, 2, 8, 7)})
 
 

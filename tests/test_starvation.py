@@ -14,6 +14,7 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar import wire
 from twisted_bazaar.link import (
     BURST_FACTOR,
@@ -24,7 +25,7 @@ from twisted_bazaar.link import (
     DEFAULT_WRITE_LIMIT,
     LinkSettings,
 )
-from twisted_bazaar.node import NodeFactory
+from twisted_bazaar.overlay import OverlayFactory
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
 from tests.helpers import NODE_HOST, NODE_PORT, Recorder, makeNode
@@ -48,7 +49,7 @@ def pings(first, count):
 
 def searches(first, count, item="apple"):
     """``count`` searches from the flooder with consecutive ids, as one chunk."""
-    return b"".join(frame(wire.encode(wire.Search(n, item, (FLOODER,), 5)))
+    return b"".join(frame(wire.encode(floodmsg.Search(n, item, (FLOODER,), 5)))
                     for n in range(first, first + count))
 
 
@@ -67,7 +68,7 @@ class NodeCase(SynchronousTestCase):
         settings.setdefault("ping_interval", 0)
         self.node = makeNode(NODE_ID, link=LinkSettings(**settings))
         self.clock = self.node.clock
-        self.factory = NodeFactory(self.node)
+        self.factory = OverlayFactory(self.node)
 
     def connect(self, index):
         """A new connection from a distinct loopback-like address."""
@@ -203,7 +204,7 @@ class NonReadingPeerTests(NodeCase):
 
     def relayedSize(self):
         """Bytes of one flooded search as the node forwards it."""
-        return len(wire.encode(wire.Search(1000, self.ITEM, (FLOODER, NODE_ID), 4)))
+        return len(wire.encode(floodmsg.Search(1000, self.ITEM, (FLOODER, NODE_ID), 4)))
 
     def flood(self, first, count):
         self.flooder.link.dataReceived(searches(first, count, self.ITEM))
@@ -333,7 +334,7 @@ class HandshakeTimeoutTests(SynchronousTestCase):
 
     def test_node(self):
         node = makeNode(NODE_ID, link=LinkSettings(ping_interval=0))
-        self.assertEveryPreludeTimesOut(NodeFactory(node), node.clock)
+        self.assertEveryPreludeTimesOut(OverlayFactory(node), node.clock)
         self.assertEqual(node.pending, set())
 
     def test_tracker(self):

@@ -16,13 +16,11 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.node import Node
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import Seller
-from twisted_bazaar.service import ListeningService, NodeService
-from twisted_bazaar.tap import (
-    NodeOptions,
-    TrackerOptions,
-    makeNodeService,
-    makeTrackerService,
-)
+from twisted_bazaar.services import ListeningService, NodeService
+from twisted_bazaar.tap.node import Options as NodeOptions
+from twisted_bazaar.tap.node import makeService as makeNodeService
+from twisted_bazaar.tap.tracker import Options as TrackerOptions
+from twisted_bazaar.tap.tracker import makeService as makeTrackerService
 
 SELLER = ["--role", "seller", "--sell", "apple=3"]
 

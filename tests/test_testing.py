@@ -11,6 +11,7 @@ from twisted.internet import error, task
 from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
 from twisted_bazaar.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.testing import Market, MemoryNetwork, MemoryServerEndpoint
@@ -314,7 +315,7 @@ class TradingTests(_BooksMixin, SynchronousTestCase):
         self.runCheckingStock(trade, 120)
         buys = Counter(message.id for seller, messages in zip(trade.sellers, received)
                        for _, message in messages
-                       if type(message) is wire.Buy and message.path[-1] == seller.id)
+                       if type(message) is trade.Buy and message.path[-1] == seller.id)
         self.assertGreater(max(buys.values()), 1)
         self.assertEveryWantMet(trade, wants)
         self.assertBooksBalance(trade)

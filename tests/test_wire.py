@@ -13,29 +13,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar import wire
-from twisted_bazaar.wire import (
+from twisted_bazaar.roles.trade import Buy, BuyOK
+from twisted_bazaar.schemes.flood.messages import Reply, Search
+from twisted_bazaar.schemes.index.messages import (
     Ack,
-    Buy,
-    BuyOK,
-    Dc,
-    Error,
     Found,
     List,
     Listing,
     Lookup,
+    Register,
+    Unregister,
+)
+from twisted_bazaar.wire import (
+    Dc,
+    Error,
     NodeReply,
     NodeReq,
     Ping,
     Pong,
     ProtocolError,
-    Register,
-    Reply,
-    Search,
     ThisIsMe,
-    Unregister,
-    WhereIs,
     ThisIsYou,
+    WhereIs,
 )
 
 BIGGEST_ID = wire.ID_LIMIT - 1
@@ -400,7 +401,7 @@ VALID_MESSAGES = {
     Ack: st.builds(Ack, items),
     Lookup: st.builds(Lookup, items),
     Found: st.builds(Found, items, st.lists(st.tuples(ids, hosts, ports),
-                                            max_size=wire.MAX_FOUND).map(tuple)),
+                                            max_size=indexmsg.MAX_FOUND).map(tuple)),
     List: st.just(List()),
     Listing: st.builds(Listing, st.dictionaries(items, st.integers(0, 10**9),
                                                 max_size=20)),

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 
-from twisted_bazaar.daemons import NODE_REGISTERED, DaemonError, Market, node_id
+from twisted_bazaar.testing.daemons import NODE_REGISTERED, DaemonError, LiveMarket, node_id
 
 #: Seconds the market gets from start until every buyer is satisfied.
 TRADE_DEADLINE = 25.0
@@ -193,7 +193,7 @@ def main():
     failure = None
     status = 1
     with tempfile.TemporaryDirectory(prefix="bazaar-demo-") as folder:
-        market = Market(folder, on_line=reporter.on_line)
+        market = LiveMarket(folder, on_line=reporter.on_line)
         try:
             trade(market, reporter, began + TRADE_DEADLINE)
             reporter.say(f"every buyer has what it wanted after "

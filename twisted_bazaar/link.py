@@ -2,7 +2,7 @@
 One connection: netstring framing, decoding, keepalive and the limits that
 protect the process from a single peer.
 
-A :class:`Link` knows nothing of routing or trade.  It turns bytes into
+A L{Link} knows nothing of routing or trade.  It turns bytes into
 messages and hands them to its owner (a node, the node's tracker session,
 or the tracker), and it answers the questions every connection has to
 answer the same way: a broken frame closes the link, a message that does
@@ -94,6 +94,12 @@ class LinkSettings:
         self.verbose = verbose
         #: If a dict, message type -> number sent, counted by every link.
         self.stats = stats
+        #: Rate limits by bucket name (see L{wire.message}'s ``bucket``):
+        #: messages a second one peer may send.  Flooded searches fan out,
+        #: index queries cost the tracker work, pings cost an answer.  A
+        #: bucket a plugin names and this does not know gets search_rate.
+        self.rates = {"search": search_rate, "query": search_rate,
+                      "ping": ping_rate}
         #: message type -> number dropped by rate limits, over every link.
         self.dropped = {}
 
@@ -148,6 +154,15 @@ class Link(NetstringReceiver):
         #: The bytes of the message the owner is handling, for relaying.
         self.payload = None
         self.closing = False
+        #: True once incoming frames are ignored; a retired link (see
+        #: L{retire}) stops sending but keeps reading until it closes.
+        self.deaf = False
+        #: What the link is for (its slot budget), set by the owner.
+        self.purpose = None
+        #: Seconds without a trade message after which the link is closed
+        #: politely (None: never); set by the owner per purpose.
+        self.idle_timeout = None
+        self._last_traffic = 0.0
         self._handshake_call = None
         self._keepalive_call = None
         self._last_heard = 0.0
@@ -166,15 +181,8 @@ class Link(NetstringReceiver):
             # Closed while still connecting (the node is stopping): hang up.
             self.transport.loseConnection()
             return
-        now = self._last_heard = self.clock.seconds()
+        self._last_heard = self._last_traffic = self.clock.seconds()
         settings = self.settings
-        # Searches fan out, index queries cost the tracker work, pings cost
-        # an answer: each is limited per link.  Lookup and list share one
-        # bucket at the search rate.
-        queries = _Bucket(settings.search_rate, now)
-        self._buckets = {wire.Search: _Bucket(settings.search_rate, now),
-                         wire.Ping: _Bucket(settings.ping_rate, now),
-                         wire.Lookup: queries, wire.List: queries}
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
@@ -185,7 +193,7 @@ class Link(NetstringReceiver):
         self.owner.linkMade(self)
 
     def connectionLost(self, reason=ConnectionDone()):
-        self.closing = True
+        self.closing = self.deaf = True
         for call in (self._handshake_call, self._keepalive_call):
             if call is not None and call.active():
                 call.cancel()
@@ -199,10 +207,20 @@ class Link(NetstringReceiver):
         if self._handshake_call is not None and self._handshake_call.active():
             self._handshake_call.cancel()
         self._handshake_call = None
-        if self.settings.ping_interval and self._keepalive_call is None:
-            self._keepalive_call = self.clock.callLater(
-                self.settings.ping_interval, self._keepalive
-            )
+        self._scheduleKeepalive()
+
+    def _scheduleKeepalive(self):
+        interval = self._tick()
+        if interval and self._keepalive_call is None and not self.closing:
+            self._keepalive_call = self.clock.callLater(interval, self._keepalive)
+
+    def _tick(self):
+        """Seconds between keepalive checks: the ping interval, or the idle
+        timeout when that is shorter."""
+        interval = self.settings.ping_interval
+        if self.idle_timeout:
+            interval = min(interval or self.idle_timeout, self.idle_timeout)
+        return interval
 
     def close(self, reason=None):
         """Flush what was written, then close.  Idempotent."""
@@ -211,7 +229,7 @@ class Link(NetstringReceiver):
         if reason:
             self.log.info("closing link to {peer}: {reason}", peer=self.describe(),
                           reason=reason)
-        self.closing = True
+        self.closing = self.deaf = True
         if self.transport is not None:
             self.transport.loseConnection()
 
@@ -219,6 +237,15 @@ class Link(NetstringReceiver):
         """Say ``dc``, then close: the polite way to leave."""
         self.send(wire.Dc())
         self.close(reason)
+
+    def retire(self, reason):
+        """
+        Say ``dc`` and close, but keep handing what the peer already sent
+        to the owner until the connection is gone: a link replaced by a
+        newer one to the same peer must not lose a message in flight on it.
+        """
+        self.disconnect(reason)
+        self.deaf = False
 
     def refuse(self, code, info):
         """Answer with an error and close: for peers we will not keep."""
@@ -247,7 +274,7 @@ class Link(NetstringReceiver):
         bytearray and a frame's payload is only scanned once it is whole,
         so a large frame arriving in small pieces costs linear time.
         """
-        if self.closing:
+        if self.deaf:
             return
         buffer = self._buffer
         buffer += data
@@ -256,7 +283,7 @@ class Link(NetstringReceiver):
         size = len(buffer)
         start = 0
         digits = self._digits
-        while start < size and not self.closing:
+        while start < size and not self.deaf:
             colon = buffer.find(b":", start, start + digits + 1)
             head = bytes(buffer[start:colon if colon >= 0 else start + digits + 1])
             if colon > start and head.isdigit() and (head[0] != 48 or colon == start + 1):
@@ -291,7 +318,7 @@ class Link(NetstringReceiver):
         self.close()
 
     def stringReceived(self, data):
-        if self.closing:
+        if self.deaf:
             return
         try:
             message = wire.decode(data)
@@ -304,10 +331,16 @@ class Link(NetstringReceiver):
         # Only a message that makes sense shows the peer is alive: garbage
         # must not keep a dead peer's link open.
         now = self._last_heard = self.clock.seconds()
-        bucket = self._buckets.get(type(message))
-        if bucket is not None and not bucket.take(now):
-            self._drop(message.TYPE, bucket.rate)
-            return
+        name = message.BUCKET
+        if name is not None:
+            bucket = self._buckets.get(name)
+            if bucket is None:
+                rates = self.settings.rates
+                bucket = self._buckets[name] = _Bucket(
+                    rates.get(name, rates["search"]), now)
+            if not bucket.take(now):
+                self._drop(message.TYPE, bucket.rate)
+                return
         if self.settings.verbose:
             self.log.info("<- {peer} {message}", peer=self.describe(),
                           message=data.decode("utf-8"))
@@ -321,6 +354,7 @@ class Link(NetstringReceiver):
             if self.peer_id is None:
                 self.protocolError("wtf", "say thisisme before pong", close=True)
             return
+        self._last_traffic = now
         self.payload = data
         self.owner.messageReceived(self, message)
 
@@ -374,9 +408,11 @@ class Link(NetstringReceiver):
                 self.log.warn("{peer} is not reading: over {limit} bytes waiting; "
                               "dropping the link", peer=self.describe(),
                               limit=self.settings.write_limit)
-                self.closing = True
+                self.closing = self.deaf = True
                 self.transport.abortConnection()
                 return
+        if kind != "ping" and kind != "pong":
+            self._last_traffic = self.clock.seconds()
         stats = self.settings.stats
         if stats is not None:
             stats[kind] = stats.get(kind, 0) + 1
@@ -412,11 +448,15 @@ class Link(NetstringReceiver):
         if self.closing:
             return
         interval = self.settings.ping_interval
-        silent = self.clock.seconds() - self._last_heard
-        if silent >= interval * DEAD_AFTER_INTERVALS:
+        now = self.clock.seconds()
+        if self.idle_timeout and now - self._last_traffic >= self.idle_timeout:
+            self.disconnect(f"no trade for {self.idle_timeout:g} s")
+            return
+        silent = now - self._last_heard
+        if interval and silent >= interval * DEAD_AFTER_INTERVALS:
             self.close(f"silent for {silent:g} s")
             return
-        if silent >= interval:
+        if interval and silent >= interval:
             self._nonce += 1
             self.send(wire.Ping(self._nonce))
-        self._keepalive_call = self.clock.callLater(interval, self._keepalive)
+        self._scheduleKeepalive()

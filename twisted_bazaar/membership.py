@@ -1,16 +1,25 @@
 """
-A node's side of the tracker: registering, and keeping enough neighbours.
+A node's session with the tracker: registering, keeping its id, and
+asking the tracker questions.
 
-:class:`Membership` owns the node's link to the tracker.  The connection
-itself is kept up by a ClientService (see :mod:`twisted_bazaar.service`);
-each time it comes up the node says thisisme with the id it already has,
-so a restarted tracker gives it back.  Whenever the node has fewer links
-than it wants, it asks the tracker for peers, backing off while the
-tracker has nobody new to offer.
+L{Membership} owns the node's link to the tracker.  The connection itself
+is kept up by a ClientService (reconnecting with backoff); each time it
+comes up the node says thisisme with the id it already has, so a restarted
+tracker gives it back.  The session is an explicit state machine
+(L{automat}): idle -> introducing -> registered, back to idle when the link
+goes, and stopped for good.
+
+Questions (``nodereq``, ``whereis``) are answered by the tracker in order,
+each with one ``nodereply``; L{ask} returns a Deferred per question.  A
+scheme's own tracker messages are answered through handlers it registers
+with L{handle}.
 """
 
 from collections import deque
 
+from automat import MethodicalMachine
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -18,122 +27,197 @@ from twisted.logger import Logger
 from twisted_bazaar import wire
 from twisted_bazaar.link import Link
 
-#: First and largest pause between asks when the tracker has no new peer.
-RETRY_MIN = 1.0
-RETRY_MAX = 60.0
+#: How the tracker link is named in logs.
 TRACKER = "tracker"
 
 
-class Membership:
-    """The node's tracker session and neighbour upkeep."""
+class TrackerGone(Exception):
+    """The tracker link closed before the question was answered."""
+
+
+class Membership(Service):
+    """
+    The node's tracker session.
+
+    @ivar link: the tracker link while it is up, else None.
+    """
 
     log = Logger()
+    _machine = MethodicalMachine()
 
-    def __init__(self, node):
+    def __init__(self, node, endpoint=None, retry_initial=0.5, retry_max=30.0):
         self.node = node
         self.clock = node.clock
         self.link = None
         self.factory = _TrackerClientFactory(self)
-        self._asking = False
-        self._retry_delay = RETRY_MIN
-        self._retry_call = None
+        self._handlers = {}
         #: Questions sent to the tracker and not yet answered, oldest first.
         self._questions = deque()
+        self._client = None
+        if endpoint is not None:
+            policy = backoffPolicy(initialDelay=retry_initial, maxDelay=retry_max,
+                                   factor=2.0, jitter=node.rng.random)
+            self._client = ClientService(endpoint, self.factory, retryPolicy=policy,
+                                         clock=node.clock)
         node.membership = self
-        node.addObserver(self)
 
-    @property
-    def wanted(self):
-        config = self.node.config
-        return min(config.neighbours, config.max_connections)
+    # -- the state machine ---------------------------------------------------
 
-    # -- the tracker link --------------------------------------------------
+    @_machine.state(initial=True)
+    def idle(self):
+        """No tracker link."""
 
-    def linkMade(self, link):
+    @_machine.state()
+    def introducing(self):
+        """The link is up and thisisme sent; waiting for thisisyou."""
+
+    @_machine.state()
+    def registered(self):
+        """The tracker named this node."""
+
+    @_machine.state()
+    def stopped(self):
+        """The node is shutting down: no new session."""
+
+    @_machine.input()
+    def connected(self, link):
+        """The tracker link came up."""
+
+    @_machine.input()
+    def named(self, link, answer):
+        """The tracker said thisisyou."""
+
+    @_machine.input()
+    def lost(self, link, reason):
+        """The tracker link closed."""
+
+    @_machine.input()
+    def stop(self):
+        """The node is stopping."""
+
+    @_machine.output()
+    def _introduce(self, link):
         self.link = link
-        self._asking = False
-        self._questions = deque()
         node = self.node
         if not node.host:
             local = link.transport.getHost()
             node.host = getattr(local, "host", "") or ""
         # Only an explicit --host is advertised; without one the tracker
         # records the address it sees this connection come from.
+        discovery = node.discovery
         link.send(wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
-                                node.config.host))
+                                node.config.host,
+                                scheme=getattr(discovery, "name", None),
+                                superpeer=getattr(discovery, "superpeer", None)))
+
+    @_machine.output()
+    def _register(self, link, answer):
+        link.identified(TRACKER)
+        self.node.setId(answer.id)
+        self.log.info("registered with the tracker as node {id}", id=answer.id)
+        self.node.events.trackerRegistered()
+
+    @_machine.output()
+    def _forget(self, link, reason):
+        self.link = None
+        questions, self._questions = self._questions, deque()
+        for question in questions:
+            if not question.called:
+                question.errback(TrackerGone(reason.getErrorMessage()))
+        if not self.node.stopping:
+            self.log.info("lost the tracker: {why}", why=reason.getErrorMessage())
+
+    @_machine.output()
+    def _refuseLink(self, link):
+        link.close("the node is stopping")
+
+    @_machine.output()
+    def _leave(self):
+        if self.link is not None:
+            self.link.disconnect("node shutting down")
+
+    idle.upon(connected, enter=introducing, outputs=[_introduce])
+    idle.upon(stop, enter=stopped, outputs=[])
+    introducing.upon(named, enter=registered, outputs=[_register])
+    introducing.upon(lost, enter=idle, outputs=[_forget])
+    introducing.upon(stop, enter=stopped, outputs=[_leave])
+    registered.upon(lost, enter=idle, outputs=[_forget])
+    registered.upon(stop, enter=stopped, outputs=[_leave])
+    stopped.upon(connected, enter=stopped, outputs=[_refuseLink])
+    stopped.upon(named, enter=stopped, outputs=[])
+    stopped.upon(lost, enter=stopped, outputs=[_forget])
+    stopped.upon(stop, enter=stopped, outputs=[])
+
+    # -- the link owner's interface --------------------------------------------
+
+    def linkMade(self, link):
+        self.connected(link)
 
     def linkLost(self, link, reason):
-        if self.link is link:
-            self.link = None
-            questions, self._questions = self._questions, deque()
-            for question in questions:
-                if isinstance(question, defer.Deferred):
-                    question.callback(None)
-            if not self.node.stopping:
-                self.log.info("lost the tracker: {why}", why=reason.getErrorMessage())
+        if link is self.link:
+            self.lost(link, reason)
 
     def messageReceived(self, link, message):
         kind = type(message)
-        if kind is wire.ThisIsYou and link.peer_id is None:
-            link.identified(TRACKER)
-            self.node.setId(message.id)
-            self.log.info("registered with the tracker as node {id}", id=message.id)
-            self.node.notify("trackerRegistered")
-            self.seekNeighbours()
-        elif kind is wire.NodeReply and link.peer_id is not None:
-            # The tracker answers in order: the oldest question gets it.
-            question = self._questions.popleft() if self._questions else None
-            if isinstance(question, defer.Deferred):
-                question.callback((message.host, message.port) if message.port
-                                  else None)
+        if link.peer_id is None:
+            if kind is wire.ThisIsYou:
+                self.named(link, message)
+            elif kind is wire.Error:
+                self.log.info("tracker says {code}: {info}", code=message.code,
+                              info=message.info)
             else:
-                self._introduced(message)
+                link.protocolError("wtf", f"a node does not expect {message.TYPE} "
+                                   "from the tracker before thisisyou")
+            return
+        handler = self._handlers.get(kind)
+        if handler is not None:
+            handler(message)
+        elif kind is wire.NodeReply:
+            question = self._questions.popleft() if self._questions else None
+            if question is not None and not question.called:
+                question.callback(message)
         elif kind is wire.Error:
             self.log.info("tracker says {code}: {info}", code=message.code,
                           info=message.info)
         elif kind is wire.Dc:
             link.close("tracker said dc")
-        elif link.peer_id is not None and self._forDiscovery(message):
-            pass
         else:
             link.protocolError("wtf", f"a node does not expect {message.TYPE} "
                                "from the tracker")
 
-    def _forDiscovery(self, message):
-        """Hand the tracker's answers for the discovery scheme to it."""
-        discovery = self.node.discovery
-        handler = getattr(discovery, "trackerMessage", None)
-        return handler is not None and type(message) in discovery.messages and \
-            handler(message)
+    # -- what schemes and roles use -----------------------------------------------
 
     @property
-    def registered(self):
+    def isRegistered(self):
         """True while the tracker link is up and has said thisisyou."""
         return self.link is not None and self.link.peer_id is not None
 
-    def sendToTracker(self, message):
+    def handle(self, message_type, handler):
+        """Have ``handler(message)`` take this type of message from the
+        tracker (a scheme's answers)."""
+        self._handlers[message_type] = handler
+
+    def send(self, message):
         """Send to the tracker if registered; False if there is no tracker."""
-        if not self.registered:
+        if not self.isRegistered:
             return False
         self.link.send(message)
         return True
 
-    # -- neighbours -------------------------------------------------------------
+    def ask(self, question):
+        """
+        Ask the tracker a question it answers with a ``nodereply``
+        (``nodereq`` or ``whereis``).
 
-    def seekNeighbours(self):
+        @return: a Deferred firing with the L{wire.NodeReply}, or failing
+            with L{TrackerGone}; cancelling it drops the answer when it comes.
         """
-        Ask the tracker for one more peer if the node lacks any.  One
-        question at a time: each answer's outcome asks the next, so the
-        tracker always knows whom the node is already linked to.
-        """
-        node = self.node
-        if self._asking or self.link is None or self.link.peer_id is None:
-            return
-        if node.stopping or node.linkCount() >= self.wanted:
-            return
-        self._asking = True
-        self._questions.append("nodereq")
-        self.link.send(wire.NodeReq(tuple(list(node.links)[: wire.MAX_EXCLUDE])))
+        if not self.isRegistered:
+            return defer.fail(TrackerGone("not registered with a tracker"))
+        answer = defer.Deferred()
+        self._questions.append(answer)
+        self.link.send(question)
+        return answer
 
     def whereIs(self, node_id):
         """
@@ -143,55 +227,24 @@ class Membership:
         @return: a Deferred firing with (host, port), or None when the
             tracker does not know the node or cannot be asked.
         """
-        if not self.registered:
-            return defer.succeed(None)
-        answer = defer.Deferred()
-        self._questions.append(answer)
-        self.link.send(wire.WhereIs(node_id))
-        return answer
+        d = self.ask(wire.WhereIs(node_id))
+        d.addCallbacks(lambda reply: (reply.host, reply.port) if reply.port else None,
+                       lambda reason: reason.trap(TrackerGone) and None)
+        return d
 
-    def _introduced(self, reply):
-        self._asking = False
-        node = self.node
-        if reply.id < 0 or reply.id == node.id or reply.id in node.links:
-            self._retryLater()
-            return
-        d = node.connectTo(reply.host, reply.port, reply.id)
-        d.addCallbacks(self._connected, self._failed, errbackArgs=(reply,))
+    # -- IService -------------------------------------------------------------------
 
-    def _connected(self, peer_id):
-        self._retry_delay = RETRY_MIN
-        self.seekNeighbours()
+    def startService(self):
+        super().startService()
+        if self._client is not None:
+            self._client.startService()
 
-    def _failed(self, reason, reply):
-        self.log.info("could not link to node {id} at {host}:{port}: {why}",
-                      id=reply.id, host=reply.host, port=reply.port,
-                      why=reason.getErrorMessage())
-        self._retryLater()
-
-    def _retryLater(self):
-        """Ask again later, with exponential backoff and jitter."""
-        if self._retry_call is not None or self.node.stopping:
-            return
-        delay = self._retry_delay * (0.5 + self.node.rng.random())
-        self._retry_delay = min(self._retry_delay * 2, RETRY_MAX)
-        self._retry_call = self.clock.callLater(delay, self._retry)
-
-    def _retry(self):
-        self._retry_call = None
-        self.seekNeighbours()
-
-    # -- node events --------------------------------------------------------------
-
-    def linkRemoved(self, peer_id):
-        self.seekNeighbours()
-
-    def nodeStopping(self):
-        if self._retry_call is not None and self._retry_call.active():
-            self._retry_call.cancel()
-        self._retry_call = None
-        if self.link is not None:
-            self.link.disconnect("node shutting down")
+    def stopService(self):
+        super().stopService()
+        self.stop()
+        if self._client is not None and self._client.running:
+            return self._client.stopService()
+        return defer.succeed(None)
 
 
 class _TrackerClientFactory(Factory):

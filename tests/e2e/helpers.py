@@ -6,7 +6,7 @@ in a scratch folder that goes away with the test.
 import shutil
 import tempfile
 
-from twisted_bazaar.daemons import Market, node_id
+from twisted_bazaar.testing.daemons import LiveMarket, node_id
 
 #: The log line that gives a node's listening port.
 NODE_LISTENING = r"node listening on 127\.0\.0\.1:(\d+)"
@@ -20,7 +20,7 @@ def start_market(case, timeout):
     """
     folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
     case.addCleanup(shutil.rmtree, folder, True)
-    market = Market(folder)
+    market = LiveMarket(folder)
     case.addCleanup(market.stop)
     return market, market.start_tracker(timeout=timeout)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.daemons import Market, node_id
+from twisted_bazaar.testing.daemons import LiveMarket, node_id
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -45,7 +45,7 @@ class CrashRestartTests(SynchronousTestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="bazaar-crash-")
         self.addCleanup(shutil.rmtree, self.folder, True)
-        self.market = Market(self.folder)
+        self.market = LiveMarket(self.folder)
         self.addCleanup(self.market.stop)
         self.tracker = self.market.start_tracker(timeout=TIMEOUT)
 

@@ -11,7 +11,7 @@ import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.daemons import SHUT_DOWN, TERMINATED, Market, node_id, run_twistd
+from twisted_bazaar.testing.daemons import SHUT_DOWN, TERMINATED, LiveMarket, node_id, run_twistd
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -74,7 +74,7 @@ class TradeTests(SynchronousTestCase):
 
     def setUp(self):
         self.folder = scratch_folder(self)
-        self.market = Market(self.folder)
+        self.market = LiveMarket(self.folder)
         self.addCleanup(self.market.stop)
 
     def test_seller_sells_an_apple_to_the_buyer(self):

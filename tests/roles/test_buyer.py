@@ -12,6 +12,8 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import (
     BUY_ATTEMPTS,
@@ -64,7 +66,7 @@ class BuyerTests(SynchronousTestCase):
 
     def offer(self, search_id, path, host="", port=0):
         """A reply from the seller at the head of path reaches the buyer."""
-        feed(self.relay, wire.Reply(search_id, "apple", path, path[0], host, port))
+        feed(self.relay, floodmsg.Reply(search_id, "apple", path, path[0], host, port))
 
     def chooseOffer(self, *paths):
         """Offers arrive over paths and the window closes; return the first
@@ -85,7 +87,7 @@ class BuyerTests(SynchronousTestCase):
     def test_searchOnFirstLink(self):
         """The first link starts a flooded search from this node."""
         searches = self.start()
-        self.assertEqual(searches, [wire.Search(searches[0].id, "apple", (1,),
+        self.assertEqual(searches, [floodmsg.Search(searches[0].id, "apple", (1,),
                                                 wire.DEFAULT_TTL)])
 
     def test_nodeReadyWithLink(self):
@@ -124,7 +126,7 @@ class BuyerTests(SynchronousTestCase):
         """Replies to other searches, or for other items, are no offers."""
         search_id = self.startSearch()
         self.offer(search_id + 1, NEAR)
-        feed(self.relay, wire.Reply(search_id, "pear", NEAR, 6, "", 0))
+        feed(self.relay, floodmsg.Reply(search_id, "pear", NEAR, 6, "", 0))
         self.clock.advance(WINDOW)
         self.assertEqual(sent(self.relay), [])
 
@@ -212,7 +214,7 @@ class BuyerTests(SynchronousTestCase):
         self.offer(search_id, NEAR)
         feed(self.relay, wire.Error("soldout", "none", first.id, first.path[::-1]))
         [again] = sent(self.relay)
-        self.assertIsInstance(again, wire.Search)
+        self.assertIsInstance(again, floodmsg.Search)
         self.assertNotEqual(again.id, search_id)
 
     def test_searchAgainWhenOffersRunOut(self):
@@ -220,7 +222,7 @@ class BuyerTests(SynchronousTestCase):
         first = self.chooseOffer(NEAR)
         feed(self.relay, wire.Error("soldout", "none", first.id, NEAR))
         [search] = sent(self.relay)
-        self.assertEqual((type(search), search.item), (wire.Search, "apple"))
+        self.assertEqual((type(search), search.item), (floodmsg.Search, "apple"))
 
     def test_searchAgainWithBackoff(self):
         """With no offer, the buyer searches again after a pause that
@@ -230,7 +232,7 @@ class BuyerTests(SynchronousTestCase):
         while len(times) < 6:
             self.advanceToNextCall()
             for message in sent(self.relay):
-                self.assertEqual(type(message), wire.Search)
+                self.assertEqual(type(message), floodmsg.Search)
                 search_ids.append(message.id)
                 times.append(self.clock.seconds())
         self.assertEqual(len(set(search_ids)), 6)
@@ -258,8 +260,8 @@ class BuyerTests(SynchronousTestCase):
         buy = self.chooseOffer(NEAR)
         self.clock.advance(0.5)
         with capturedLogs() as events:
-            feed(self.relay, wire.BuyOK(buy.id, "apple", NEAR))
-            feed(self.relay, wire.BuyOK(buy.id, "apple", NEAR))
+            feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR))
+            feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR))
         lines = [formatEvent(event) for event in events]
         self.assertEqual(self.buyer.bag, [Purchase(buy.id, "apple", 6, WINDOW + 0.5)])
         self.assertEqual(len([line for line in lines if "bought apple from 6" in line]), 1)
@@ -271,7 +273,7 @@ class BuyerTests(SynchronousTestCase):
     def test_unknownBuyOKIgnored(self):
         """A buyOK for a buy this buyer never sent puts nothing in the bag."""
         buy = self.chooseOffer(NEAR)
-        feed(self.relay, wire.BuyOK(buy.id + 1, "apple", NEAR))
+        feed(self.relay, trade.BuyOK(buy.id + 1, "apple", NEAR))
         self.assertEqual(self.buyer.bag, [])
         self.assertFalse(self.buyer.satisfied)
 
@@ -283,17 +285,17 @@ class BuyerTests(SynchronousTestCase):
         self.clock.advance(WINDOW)
         [first] = sent(self.relay)
         with capturedLogs() as events:
-            feed(self.relay, wire.BuyOK(first.id, "apple", NEAR))
+            feed(self.relay, trade.BuyOK(first.id, "apple", NEAR))
         self.assertFalse(self.buyer.satisfied)
         self.assertIn("bought apple from 6 (1 of 2)", formatEvent(events[-1]))
         [again] = sent(self.relay)
-        self.assertEqual(type(again), wire.Search)
+        self.assertEqual(type(again), floodmsg.Search)
         self.offer(again.id, FAR)
         self.clock.advance(WINDOW)
         [second] = sent(self.relay)
         self.assertNotEqual(second.id, first.id)
         with capturedLogs() as events:
-            feed(self.relay, wire.BuyOK(second.id, "apple", FAR))
+            feed(self.relay, trade.BuyOK(second.id, "apple", FAR))
         lines = [formatEvent(event) for event in events]
         self.assertIn("bought apple from 5 (2 of 2)", lines[0])
         self.assertIn("all wants met", lines[-1])
@@ -382,8 +384,8 @@ class RelocationTests(SynchronousTestCase):
         link = connector.connectLast()
         feed(link, wire.ThisIsMe(6, 7007, "new-host"))
         [hello, buy] = sent(link)
-        self.assertEqual(buy, wire.Buy(77, "apple", (1, 6)))
-        feed(link, wire.BuyOK(77, "apple", (6, 1)))
+        self.assertEqual(buy, trade.Buy(77, "apple", (1, 6)))
+        feed(link, trade.BuyOK(77, "apple", (6, 1)))
         self.assertEqual([(p.buy_id, p.seller) for p in self.buyer.bag], [(77, 6)])
         self.assertEqual(self.buyer.unresolved, {})
         self.assertEqual(self.node.store.pending(), [])

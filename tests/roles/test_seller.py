@@ -8,6 +8,8 @@ unless a test links them directly.
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
 from twisted_bazaar.roles.seller import Sale, Seller, SellerPlugin, parseSell
 
@@ -18,7 +20,7 @@ LEASE = 10.0
 
 def offer(search_id, path):
     """The reply node 1 sends for an apple."""
-    return wire.Reply(search_id, "apple", path, 1, NODE_HOST, NODE_PORT)
+    return floodmsg.Reply(search_id, "apple", path, 1, NODE_HOST, NODE_PORT)
 
 
 class SellerTests(SynchronousTestCase):
@@ -32,12 +34,12 @@ class SellerTests(SynchronousTestCase):
 
     def search(self, search_id, buyer=9, item="apple"):
         """A search from buyer, via the relay; return what the relay got."""
-        feed(self.relay, wire.Search(search_id, item, (buyer, 2), 5))
+        feed(self.relay, floodmsg.Search(search_id, item, (buyer, 2), 5))
         return sent(self.relay)
 
     def buy(self, buy_id, buyer=9, item="apple"):
         """A buy from buyer, via the relay; return what the relay got."""
-        feed(self.relay, wire.Buy(buy_id, item, (buyer, 2, 1)))
+        feed(self.relay, trade.Buy(buy_id, item, (buyer, 2, 1)))
         return sent(self.relay)
 
     # -- searches -------------------------------------------------------------
@@ -103,7 +105,7 @@ class SellerTests(SynchronousTestCase):
         seller = self.sellerWith(apple=2)
         self.search(100)
         self.clock.advance(3)
-        self.assertEqual(self.buy(50), [wire.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual(self.buy(50), [trade.BuyOK(50, "apple", (1, 2, 9))])
         self.assertEqual((seller.stock["apple"], seller.free("apple")), (1, 1))
         self.assertEqual(seller.ledger, {50: Sale(50, "apple", 9, 3.0)})
         self.clock.advance(LEASE)
@@ -112,15 +114,15 @@ class SellerTests(SynchronousTestCase):
     def test_buyWithoutReservation(self):
         """A buy with no search before it takes free stock."""
         seller = self.sellerWith(apple=2)
-        self.assertEqual(self.buy(50), [wire.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual(self.buy(50), [trade.BuyOK(50, "apple", (1, 2, 9))])
         self.assertEqual(seller.stock, {"apple": 1})
 
     def test_directBuy(self):
         """A buy on a direct link is answered on it."""
         seller = self.sellerWith(apple=2)
         buyer = linkPeer(self.node, 9)
-        feed(buyer, wire.Buy(50, "apple", (9, 1)))
-        self.assertEqual(sent(buyer), [wire.BuyOK(50, "apple", (1, 9))])
+        feed(buyer, trade.Buy(50, "apple", (9, 1)))
+        self.assertEqual(sent(buyer), [trade.BuyOK(50, "apple", (1, 9))])
         self.assertEqual(seller.stock, {"apple": 1})
 
     def test_repeatedBuyId(self):
@@ -130,7 +132,7 @@ class SellerTests(SynchronousTestCase):
         first = self.buy(50)
         self.clock.advance(5)
         self.assertEqual(self.buy(50), first)
-        self.assertEqual(first, [wire.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual(first, [trade.BuyOK(50, "apple", (1, 2, 9))])
         self.assertEqual(seller.stock, {"apple": 0})
         self.assertEqual(list(seller.ledger), [50])
 

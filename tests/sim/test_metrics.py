@@ -6,8 +6,10 @@ that watches what a buyer node sees.
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
-from twisted_bazaar.discovery import Offer
+from twisted_bazaar.schemes import Offer
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
 
 BUYER = 1
@@ -63,7 +65,7 @@ def offer(*route):
 
 
 def buyOK(buy_id, item="apple"):
-    return wire.BuyOK(buy_id, item, (SELLER, BUYER))
+    return trade.BuyOK(buy_id, item, (SELLER, BUYER))
 
 
 class BuyerProbeTests(SynchronousTestCase):
@@ -153,7 +155,7 @@ class BuyerProbeTests(SynchronousTestCase):
     def test_otherMessagesIgnored(self):
         """Replies, errors and buys delivered to the buyer record nothing."""
         self.probe.findStarted("apple")
-        self.probe.delivered(wire.Reply(1, "apple", (SELLER, BUYER), SELLER, "s", 1))
+        self.probe.delivered(floodmsg.Reply(1, "apple", (SELLER, BUYER), SELLER, "s", 1))
         self.probe.delivered(wire.Error("soldout", "none left", 100, (SELLER, BUYER)))
-        self.probe.delivered(wire.Buy(5, "apple", (3, BUYER)))
+        self.probe.delivered(trade.Buy(5, "apple", (3, BUYER)))
         self.assertEqual((self.record.hops, self.record.latency_ms), ([], []))

@@ -1,15 +1,18 @@
 """
 Roles: behaviour plugged onto the common node.
 
-A role is found through :mod:`twisted.plugin`: any module in the
-:mod:`twisted_bazaar.plugins` package (from this or any other installed
-distribution) that holds an object providing :class:`IRolePlugin` adds a
+A role is found through L{twisted.plugin}: any module in the
+L{twisted_bazaar.plugins} package (from this or any other installed
+distribution) that holds an object providing L{IRolePlugin} adds a
 role, with its own command-line options, without an edit of the core.
 """
 
-import attr
+from twisted.application.service import Service
 from twisted.plugin import getPlugins
 from zope.interface import Attribute, Interface
+
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.options import PluginOption
 
 
 class IRolePlugin(Interface):
@@ -32,50 +35,26 @@ class IRolePlugin(Interface):
         """Attach the role to the node, and return it."""
 
 
-@attr.s(frozen=True, auto_attribs=True)
-class RoleOption:
+RoleOption = PluginOption
+
+
+class Role(Service, NodeObserver):
     """
-    A command-line option a role adds to ``bazaar-node``.
-
-    @ivar parse: turns the flag's text into a value; raises ValueError with
-        a reason for bad input.
-    @ivar repeatable: the flag may be given many times; the value is a list.
-    """
-
-    name: str
-    help: str
-    parse: object = str
-    default: object = None
-    repeatable: bool = False
-
-
-class Role:
-    """
-    Convenience base: a role overrides the node events it cares about.
-    The node calls these on every observer that has them.
+    Convenience base: a role is a service of its node (started and stopped
+    with it) and overrides the node events it cares about.
     """
 
     def __init__(self, node):
         self.node = node
         node.addObserver(self)
+        node.roles.append(self)
 
-    def nodeReady(self):
-        """The node has its id."""
+    def stopService(self):
+        """Stop starting new work (see nodeStopping); a role with work in
+        flight returns a Deferred that fires once it is done."""
+        super().stopService()
+        self.nodeStopping()
 
-    def linkAdded(self, peer_id):
-        """A link to a peer finished its handshake."""
-
-    def linkRemoved(self, peer_id):
-        """A link to a peer closed."""
-
-    def searchReceived(self, search):
-        """A search reached this node (returnPath already ends with it)."""
-
-    def delivered(self, message):
-        """A path-routed message ended its path here."""
-
-    def nodeStopping(self):
-        """The node is shutting down."""
 
 
 def rolePlugins():

@@ -20,9 +20,10 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.discovery import Offer, discoveryOf
-from twisted_bazaar.node import Unreachable
-from twisted_bazaar.parsing import bounded_int, seconds
+from twisted_bazaar.roles.trade import Buy, BuyOK
+from twisted_bazaar.schemes import Offer, discoveryOf
+from twisted_bazaar.overlay import DIRECT, Unreachable
+from twisted_bazaar.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.store import PendingBuy, Purchase
 
@@ -218,7 +219,7 @@ class Buyer(Role):
         node, offer, buy_id = self.node, want.offer, want.buy_id
         delay = min(self.buy_timeout * 2 ** (want.attempts - 1), BUY_TIMEOUT_MAX)
         want.timer = node.clock.callLater(delay, self._buyTimedOut, want)
-        message = wire.Buy(buy_id, want.item, offer.route)
+        message = Buy(buy_id, want.item, offer.route)
         self._deliver(message, offer, lambda: want.buy_id == buy_id,
                       lambda reason: self._refused(want, buy_id),
                       eager=want.attempts > 1)
@@ -231,7 +232,7 @@ class Buyer(Role):
         id is safe to repeat, and a resend should not wait.
         """
         node = self.node
-        direct = wire.Buy(buy.id, buy.item, (node.id, offer.seller))
+        direct = Buy(buy.id, buy.item, (node.id, offer.seller))
         along_path = len(buy.path) > 2 and buy.path[0] == node.id
         if offer.seller in node.links:
             node.route(direct)
@@ -253,7 +254,7 @@ class Buyer(Role):
                 if still_wanted() and along_path and not eager:
                     node.route(buy)
 
-            node.connectTo(offer.host, offer.port, offer.seller).addCallbacks(
+            node.connectTo(offer.host, offer.port, offer.seller, DIRECT).addCallbacks(
                 connected, failed)
         elif along_path and not eager:
             node.route(buy)
@@ -298,7 +299,7 @@ class Buyer(Role):
         self._scheduleResolve()
 
     def _askAgain(self, pending):
-        buy = wire.Buy(pending.buy_id, pending.item, pending.path)
+        buy = Buy(pending.buy_id, pending.item, pending.path)
         self._deliver(buy, _offerFromPending(pending),
                       lambda: pending.buy_id in self.unresolved,
                       lambda reason: self._relocate(pending, reason), eager=True)
@@ -329,7 +330,7 @@ class Buyer(Role):
 
     def delivered(self, message):
         kind = type(message)
-        if kind is wire.BuyOK:
+        if kind is BuyOK:
             self._onBuyOK(message)
         elif kind is wire.Error and message.code == "soldout":
             self._onSoldOut(message)
@@ -399,7 +400,7 @@ class BuyerPlugin:
     description = "buy what --want names, --quantity of each"
     options = (
         RoleOption("want", "ITEM to buy (repeatable)", parseItem, repeatable=True),
-        RoleOption("quantity", "units of each wanted item to buy", bounded_int(1), 1),
+        RoleOption("quantity", "units of each wanted item to buy", boundedInt(1), 1),
         RoleOption("search-window", "seconds to collect replies to a search",
                    seconds, DEFAULT_SEARCH_WINDOW),
         RoleOption("buy-timeout", "seconds to wait for buyOK before resending",

@@ -9,8 +9,9 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.discovery import IShop, discoveryOf
-from twisted_bazaar.parsing import seconds
+from twisted_bazaar.roles.trade import Buy, BuyOK
+from twisted_bazaar.schemes import IShop, discoveryOf
+from twisted_bazaar.options import seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.store import Sale, countItems
 
@@ -87,7 +88,7 @@ class Seller(Role):
     # -- buys ------------------------------------------------------------------
 
     def delivered(self, message):
-        if type(message) is wire.Buy:
+        if type(message) is Buy:
             self._sell(message)
 
     def _sell(self, buy):
@@ -106,7 +107,7 @@ class Seller(Role):
                                               self.node.clock.seconds())
             self._unsaved.append(sale)
             self._uncommitted.add(buy.id)
-        answer = wire.BuyOK(buy.id, sale.item, back)
+        answer = BuyOK(buy.id, sale.item, back)
         if buy.id not in self._uncommitted:
             self.node.route(answer)
             return

@@ -1,5 +1,7 @@
 """Measuring a simulation: what each buyer saw, and summary statistics."""
 
+from twisted_bazaar.events import NodeObserver
+
 
 def percentiles(values, points=(50, 95, 99)):
     """Nearest-rank percentiles and the mean of values (None if empty)."""
@@ -13,7 +15,7 @@ def percentiles(values, points=(50, 95, 99)):
     return out
 
 
-class BuyerProbe:
+class BuyerProbe(NodeObserver):
     """
     Watches one buyer node through the events its discovery scheme
     announces: the hops of the first offer to arrive for each find, and the

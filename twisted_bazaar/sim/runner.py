@@ -14,16 +14,17 @@ import time
 
 import attr
 
-from twisted_bazaar.discovery import discoveryPlugins
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.membership import Membership
-from twisted_bazaar.node import Node, NodeConfig, NodeFactory
+from twisted_bazaar.node import Node, NodeConfig
+from twisted_bazaar.overlay import OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import buyer as buyer_plugin
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
 from twisted_bazaar.sim.topology import BUILDERS
+from twisted_bazaar.schemes import buildScheme, discoveryPlugins
 from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, ID_SPACE
 
@@ -83,7 +84,10 @@ class Simulation:
         self.node_config = NodeConfig(
             neighbours=config.degree if config.topology == "tracker" else 0,
             max_connections=max(3 * config.degree, config.degree + 24),
-            ttl=config.ttl, link=self.settings)
+            link=self.settings)
+        #: The scheme's options: the hop limit only means something to
+        #: schemes that flood.
+        self.scheme_options = {"ttl": config.ttl} if config.discovery == "flood" else {}
         self.nodes = []
         self.sellers = {}
         self.buyers = {}
@@ -102,7 +106,8 @@ class Simulation:
                                  link_settings=self.settings)
         if config.topology == "tracker":
             self.nodes = [self.market.addNode(self.node_config,
-                                              discovery=config.discovery)
+                                              discovery=config.discovery,
+                                              scheme=self.scheme_options)
                           for _ in range(config.nodes)]
         else:
             self._buildDirect()
@@ -112,6 +117,7 @@ class Simulation:
         """A node of a fixed overlay still registers with the tracker when
         its discovery scheme needs one (the index); it asks for no peers."""
         membership = Membership(node)
+        membership.startService()
         protocol = membership.factory.buildProtocol(None)
         self.network.connect(self.market.tracker_host, DEFAULT_TRACKER_PORT, protocol,
                              from_host=node.host).addErrback(self._linkFailed)
@@ -123,10 +129,10 @@ class Simulation:
             host = f"n{index}"
             node = Node(self.clock, random.Random(self.rng.getrandbits(64)),
                         MemoryConnector(network, host), self.node_config)
-            port = network.listen(NodeFactory(node), host)
+            port = network.listen(OverlayFactory(node), host)
             node.setAddress(host, port.getHost().port)
             node.setId(node_id)
-            discoveryPlugins()[config.discovery].build(node)
+            buildScheme(node, config.discovery, **self.scheme_options)
             if self.market is not None:
                 self._joinTracker(node)
             self.nodes.append(node)
@@ -198,7 +204,7 @@ class Simulation:
             if self.market is not None and node in self.market.services:
                 self.market.crash(node)
             # Dead, not just cut off: no new links either way.
-            node.stopping = True
+            node.overlay.stopping = True
             self.network.crash(node.host)
 
     def done(self):

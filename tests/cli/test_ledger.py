@@ -1,0 +1,132 @@
+"""
+Tests for twisted_bazaar.ledger: ``bazaar-ledger [--json] DIR`` run through
+its main(), on data dirs written with the real SQLiteStore.
+"""
+
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.cli import ledger
+from twisted_bazaar.store import DB_NAME, Purchase, Sale, SQLiteStore
+
+SALE_KEYS = {"buy_id", "item", "buyer", "time"}
+BAG_KEYS = {"buy_id", "item", "seller", "time"}
+
+
+def stamp(seconds):
+    """How the text form shows a time (local time, to the second)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+
+
+class LedgerTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-ledger-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+        self.stdout = io.StringIO()
+        self.stderr = io.StringIO()
+        self.patch(sys, "stdout", self.stdout)
+        self.patch(sys, "stderr", self.stderr)
+
+    def dataDir(self, node_id=None, stock=None, sales=(), bag=()):
+        """A data dir as a node would leave it; the store stays open, as a
+        running node's would."""
+        store = SQLiteStore(self.folder)
+        self.addCleanup(store.close)
+        if node_id is not None:
+            store.setNodeId(node_id)
+        if stock is not None:
+            store.seedInventory(stock)
+        if sales:
+            store.commitSales(list(sales))
+        for purchase in bag:
+            store.commitPurchase(purchase)
+        return self.folder
+
+    def runLedger(self, *args):
+        code = ledger.main(list(args))
+        return code, self.stdout.getvalue(), self.stderr.getvalue()
+
+    def test_jsonOfASeller(self):
+        folder = self.dataDir(17, {"apple": 5, "pear": 1},
+                              [Sale(901, "apple", 33, 1000.5), Sale(902, "pear", 34, 1001.0)])
+        code, out, err = self.runLedger("--json", folder)
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out.count("\n"), 1)
+        state = json.loads(out)
+        self.assertEqual(state, {
+            "node_id": 17,
+            "inventory": {"apple": 4, "pear": 0},
+            "sales": [{"buy_id": 901, "item": "apple", "buyer": 33, "time": 1000.5},
+                      {"buy_id": 902, "item": "pear", "buyer": 34, "time": 1001.0}],
+            "bag": []})
+        self.assertEqual(list(state), ["node_id", "inventory", "sales", "bag"])
+        for sale in state["sales"]:
+            self.assertEqual(set(sale), SALE_KEYS)
+
+    def test_jsonOfABuyer(self):
+        folder = self.dataDir(33, bag=[Purchase(901, "apple", 17, 1000.75)])
+        code, out, err = self.runLedger("--json", folder)
+        self.assertEqual((code, err), (0, ""))
+        state = json.loads(out)
+        self.assertEqual(state, {
+            "node_id": 33, "inventory": {}, "sales": [],
+            "bag": [{"buy_id": 901, "item": "apple", "seller": 17, "time": 1000.75}]})
+        self.assertEqual(set(state["bag"][0]), BAG_KEYS)
+
+    def test_jsonWithoutAnId(self):
+        """A node that never registered: node_id is null."""
+        code, out, _ = self.runLedger("--json", self.dataDir())
+        self.assertEqual(code, 0)
+        self.assertEqual(json.loads(out), {"node_id": None, "inventory": {},
+                                           "sales": [], "bag": []})
+
+    def test_text(self):
+        folder = self.dataDir(17, {"apple": 5, "pear": 1},
+                              [Sale(901, "apple", 33, 1000.5)],
+                              [Purchase(77, "fig", 8, 2000.0)])
+        code, out, err = self.runLedger(folder)
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out.splitlines(), [
+            "node id: 17",
+            "inventory: apple 4, pear 1",
+            "sales: 1",
+            f"  {stamp(1000.5)}  buy 901  apple to 33",
+            "bag: 1",
+            f"  {stamp(2000.0)}  buy 77  fig from 8",
+        ])
+
+    def test_textOfAnEmptyDir(self):
+        code, out, _ = self.runLedger(self.dataDir())
+        self.assertEqual(code, 0)
+        self.assertEqual(out.splitlines(),
+                         ["node id: -", "inventory: -", "sales: 0", "bag: 0"])
+
+    def assertOneLineError(self, args, message):
+        code, out, err = self.runLedger(*args)
+        self.assertEqual((code, out), (1, ""))
+        self.assertEqual(err, f"bazaar-ledger: error: {message}\n")
+
+    def test_missingDirectory(self):
+        missing = os.path.join(self.folder, "gone")
+        self.assertOneLineError(["--json", missing], f"{missing}: no such directory")
+
+    def test_notADataDir(self):
+        self.assertOneLineError(
+            [self.folder], f"{self.folder}: not a bazaar data dir (no {DB_NAME})")
+
+    def test_notADatabase(self):
+        path = os.path.join(self.folder, DB_NAME)
+        with open(path, "w") as f:
+            f.write("not sqlite\n" * 500)
+        code, out, err = self.runLedger("--json", self.folder)
+        self.assertEqual((code, out), (1, ""))
+        self.assertTrue(err.startswith(f"bazaar-ledger: error: {path}: cannot read: "),
+                        err)
+        self.assertEqual(err.count("\n"), 1)

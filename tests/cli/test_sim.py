@@ -1,0 +1,290 @@
+"""
+Tests for L{twisted_bazaar.sim.cli}, the ``bazaar-sim`` console script:
+its flags, JSON file, summary table, errors, and progress bar.
+"""
+
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.cli import sim as cli
+from twisted_bazaar.sim.runner import SimConfig, Simulation
+
+#: A run that takes a fraction of a second.
+QUICK = ["--nodes", "20", "--items", "2", "--searches", "6"]
+
+#: The row names of the summary table, in order.
+TABLE_ROWS = ["nodes / edges", "purchases / searches", "success rate", "double sells",
+              "search floods", "messages per search", "hops to first reply",
+              "latency ms", "messages by type", "bytes sent per node",
+              "virtual time", "wall time", "peak RSS"]
+
+
+class FakeTime:
+    """A perf_counter that moves only when told to, or by ``step`` on
+    every reading."""
+
+    def __init__(self, step=0.0):
+        self.now = 1000.0
+        self.step = step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+class StubSim:
+    """What the progress bar reads of a simulation."""
+
+    def __init__(self, searches, purchases, virtual):
+        self.config = SimConfig(searches=searches)
+        self._purchases = purchases
+        self.clock = self
+        self._virtual = virtual
+
+    def purchases(self):
+        return self._purchases
+
+    def seconds(self):
+        return self._virtual
+
+
+def hideModule(case, name):
+    """Make ``import name`` fail for the rest of the test, as it does
+    where the module is not installed."""
+    missing = object()
+    saved = sys.modules.get(name, missing)
+    sys.modules[name] = None
+
+    def restore():
+        if saved is missing:
+            del sys.modules[name]
+        else:
+            sys.modules[name] = saved
+
+    case.addCleanup(restore)
+
+
+class CliTestCase(SynchronousTestCase):
+    def setUp(self):
+        self.stdout = io.StringIO()
+        self.stderr = io.StringIO()
+        self.patch(sys, "stdout", self.stdout)
+        self.patch(sys, "stderr", self.stderr)
+        self.folder = tempfile.mkdtemp(prefix="bazaar-sim-test-")
+        self.addCleanup(shutil.rmtree, self.folder)
+
+    def path(self, name):
+        return os.path.join(self.folder, name)
+
+    def runJSON(self, *argv):
+        """Run main quietly with --json; return the metrics written."""
+        target = self.path("m.json")
+        self.assertEqual(cli.main([*argv, "--quiet", "--json", target]), 0)
+        with open(target, encoding="utf-8") as f:
+            return json.load(f)
+
+
+class JSONTests(CliTestCase):
+    def test_writesMetrics(self):
+        """--json writes the metrics the same configuration gives."""
+        metrics = self.runJSON(*QUICK)
+        expected = Simulation(SimConfig(nodes=20, items=2, searches=6)).run()
+        for key in ("wall_s", "peak_rss_mb"):
+            del metrics[key], expected[key]
+        self.assertEqual(metrics, json.loads(json.dumps(expected)))
+        self.assertEqual((metrics["nodes"], metrics["searches"],
+                          metrics["success_rate"]), (20, 6, 1.0))
+
+    def test_sortedAndNewlineTerminated(self):
+        """The file is indented JSON with sorted keys and a final newline,
+        so runs compare with diff."""
+        self.runJSON(*QUICK)
+        with open(self.path("m.json"), encoding="utf-8") as f:
+            text = f.read()
+        self.assertEqual(text, json.dumps(json.loads(text), indent=2,
+                                          sort_keys=True) + "\n")
+
+    def test_flagsReachConfig(self):
+        """Every flag lands in the configuration the run used."""
+        metrics = self.runJSON(
+            "--nodes", "24", "--sellers", "0.25", "--items", "3", "--stock", "4",
+            "--searches", "5", "--degree", "2", "--topology", "ring", "--ttl", "12",
+            "--latency-ms", "5..20", "--drop", "0.01", "--dup", "0.02",
+            "--reorder", "0.03", "--kill", "0.1", "--discovery", "flood",
+            "--seed", "9", "--max-time", "40", "--ping-interval", "15")
+        self.assertEqual(metrics["config"], {
+            "nodes": 24, "sellers": 0.25, "items": 3, "stock": 4, "searches": 5,
+            "degree": 2, "topology": "ring", "ttl": 12, "latency_ms": [5.0, 20.0],
+            "drop": 0.01, "dup": 0.02, "reorder": 0.03, "kill": 0.1,
+            "discovery": "flood", "seed": 9, "warmup": 5.0, "spread": 10.0,
+            "max_time": 40.0, "ping_interval": 15.0})
+        self.assertEqual(metrics["killed"], 2)
+
+    def test_singleLatency(self):
+        """--latency-ms A means A..A."""
+        metrics = self.runJSON(*QUICK, "--latency-ms", "7")
+        self.assertEqual(metrics["config"]["latency_ms"], [7.0, 7.0])
+
+
+class OutputTests(CliTestCase):
+    def test_quiet(self):
+        """--quiet prints nothing at all."""
+        self.assertEqual(cli.main([*QUICK, "--quiet"]), 0)
+        self.assertEqual((self.stdout.getvalue(), self.stderr.getvalue()), ("", ""))
+
+    def test_table(self):
+        """Without --quiet the summary table goes to stdout, one row per
+        figure, agreeing with the JSON of the same run."""
+        target = self.path("m.json")
+        self.assertEqual(cli.main([*QUICK, "--json", target]), 0)
+        with open(target, encoding="utf-8") as f:
+            metrics = json.load(f)
+        lines = self.stdout.getvalue().splitlines()
+        self.assertEqual([line.split("  ")[0].rstrip() for line in lines], TABLE_ROWS)
+        rows = {line[:len(name)]: line[len(name):].strip()
+                for name, line in zip(TABLE_ROWS, lines)}
+        self.assertEqual(rows["nodes / edges"], f"20 / {metrics['edges']}")
+        self.assertEqual(rows["purchases / searches"], f"{metrics['purchases']} / 6")
+        self.assertEqual(rows["double sells"], "0")
+        self.assertEqual(rows["success rate"], "1.0")
+        self.assertEqual(rows["peak RSS"], f"{metrics['peak_rss_mb']} MB")
+        self.assertEqual(self.stderr.getvalue(), "")
+
+    def test_progressOnLongRun(self):
+        """A run whose wall time passes PROGRESS_AFTER shows the bar on
+        stderr, redrawn in place and ending its line, while the table
+        stays on stdout."""
+        self.patch(time, "perf_counter", FakeTime(step=1.0))
+        target = self.path("m.json")
+        self.assertEqual(cli.main([*QUICK, "--json", target]), 0)
+        with open(target, encoding="utf-8") as f:
+            metrics = json.load(f)
+        bar = self.stderr.getvalue()
+        last = re.fullmatch(r"(?s)\r\[.*\r\[#{30}\] 6/6 purchases, virtual (\d+) s, "
+                            r"wall \d+ s\n", bar)
+        self.assertIsNotNone(last, repr(bar))
+        self.assertEqual(int(last.group(1)), metrics["virtual_s"])
+        self.assertEqual(self.stdout.getvalue().splitlines()[0][:13], "nodes / edges")
+        self.assertNotIn("purchases,", self.stdout.getvalue())
+
+
+class ErrorTests(CliTestCase):
+    def assertUsageError(self, argv, message):
+        """main exits 2 with usage and then exactly one error line."""
+        with self.assertRaises(SystemExit) as caught:
+            cli.main(argv)
+        self.assertEqual(caught.exception.code, 2)
+        lines = self.stderr.getvalue().splitlines()
+        self.assertTrue(lines[0].startswith("usage: bazaar-sim"), lines)
+        self.assertEqual(lines[-1], "bazaar-sim: error: " + message)
+        self.assertEqual(self.stdout.getvalue(), "")
+
+    def test_tooFewNodes(self):
+        self.assertUsageError(["--nodes", "1"], "argument --nodes: wants a whole "
+                              "number at least 2, not 1")
+
+    def test_nodesNotANumber(self):
+        self.assertUsageError(["--nodes", "many"], "argument --nodes: wants a whole "
+                              "number at least 2, not 'many'")
+
+    def test_sellersNotAFraction(self):
+        self.assertUsageError(["--sellers", "2"], "argument --sellers: wants a "
+                              "fraction from 0 to 1, not '2'")
+
+    def test_negativeDrop(self):
+        self.assertUsageError(["--drop", "-0.1"], "argument --drop: wants a "
+                              "fraction from 0 to 1, not '-0.1'")
+
+    def test_latencyBackwards(self):
+        self.assertUsageError(["--latency-ms", "5..2"], "argument --latency-ms: "
+                              "wants A..B milliseconds with 0 <= A <= B, not '5..2'")
+
+    def test_latencyInfinite(self):
+        self.assertUsageError(["--latency-ms", "1..inf"], "argument --latency-ms: "
+                              "wants A..B milliseconds with 0 <= A <= B, not '1..inf'")
+
+    def test_ttlOverWireLimit(self):
+        """Nodes reject searches with a TTL over 16, so the flag does too."""
+        self.assertUsageError(["--ttl", "17"], "argument --ttl: wants a whole number "
+                              "from 1 to 16, not 17")
+
+    def test_unknownTopology(self):
+        with self.assertRaises(SystemExit) as caught:
+            cli.main(["--topology", "moon"])
+        self.assertEqual(caught.exception.code, 2)
+        self.assertTrue(self.stderr.getvalue().splitlines()[-1].startswith(
+            "bazaar-sim: error: argument --topology: invalid choice: 'moon'"))
+
+    def test_unwritableJSON(self):
+        """An unwritable --json is reported before the run, not after."""
+        self.assertUsageError(["--json", "/nonexistent/dir/x.json"],
+                              "--json: cannot write /nonexistent/dir/x.json: "
+                              "No such file or directory")
+
+    def test_plotWithoutMatplotlib(self):
+        """--plot without matplotlib says what to install."""
+        hideModule(self, "matplotlib")
+        self.assertUsageError([*QUICK, "--plot", self.path("p.png")],
+                              "--plot needs matplotlib: pip install "
+                              "'twisted-bazaar[plot]'")
+        self.assertFalse(os.path.exists(self.path("p.png")))
+
+
+class ProgressTests(SynchronousTestCase):
+    def setUp(self):
+        self.time = FakeTime()
+        self.patch(time, "perf_counter", self.time)
+        self.stream = io.StringIO()
+        self.progress = cli.Progress(self.stream)
+
+    def test_silentAtFirst(self):
+        """Before PROGRESS_AFTER wall seconds nothing is written, and
+        finish() adds no empty line."""
+        self.time.now += cli.PROGRESS_AFTER - 0.01
+        self.progress(StubSim(10, 4, 7.0))
+        self.progress.finish()
+        self.assertEqual(self.stream.getvalue(), "")
+
+    def test_barAfterDelay(self):
+        """Once PROGRESS_AFTER has passed, each call redraws the bar in
+        place, and finish() ends its line."""
+        self.time.now += cli.PROGRESS_AFTER
+        self.progress(StubSim(10, 4, 7.2))
+        self.time.now += 1.0
+        self.progress(StubSim(10, 10, 9.0))
+        self.progress.finish()
+        self.assertEqual(self.stream.getvalue(),
+                         "\r[############..................] 4/10 purchases, "
+                         "virtual 7 s, wall 2 s"
+                         "\r[##############################] 10/10 purchases, "
+                         "virtual 9 s, wall 3 s\n")
+
+    def test_purchasesCapped(self):
+        """Purchases past the searches asked fill the bar, no more."""
+        self.time.now += 5
+        self.progress(StubSim(3, 5, 1.0))
+        self.assertTrue(self.stream.getvalue().startswith("\r[" + "#" * 30 + "] 3/3 "))
+
+    def test_noSearches(self):
+        """With zero searches the bar still draws, without dividing by 0."""
+        self.time.now += 5
+        self.progress(StubSim(0, 0, 1.0))
+        self.assertTrue(self.stream.getvalue().startswith("\r[" + "." * 30 + "] 0/1 "))
+
+    def test_defaultStreamIsCurrentStderr(self):
+        """The bar goes to sys.stderr as it is when the bar is made, so a
+        redirected stderr is honoured."""
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        progress = cli.Progress()
+        self.time.now += 5
+        progress(StubSim(1, 0, 0.0))
+        self.assertIn("0/1 purchases", stderr.getvalue())

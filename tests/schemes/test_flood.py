@@ -1,0 +1,216 @@
+"""
+Tests of twisted_bazaar.discovery.flood, and of what the discovery package
+itself provides (the plugins, the default scheme).
+
+Flooding moved behind IDiscovery without a change of behaviour: a search
+is answered by every shop that offers, replies are collected for a window,
+and offers come out shortest path first.  Node 1 is the one under test;
+node 2 is a relay, node 9 a far buyer or seller.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar import wire
+from twisted_bazaar.schemes import (
+    IDiscovery,
+    IDiscoveryPlugin,
+    Offer,
+    buildScheme,
+    discoveryOf,
+    discoveryPlugins,
+)
+from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
+from twisted_bazaar.schemes.index.node import IndexDiscovery
+from twisted_bazaar.roles.seller import Seller
+
+from tests.schemes import FindEvents, StaticShop
+from tests.helpers import NODE_HOST, NODE_PORT, feed, linkPeer, makeNode, sent
+
+WINDOW = 1.0
+
+
+class DiscoveryPackageTests(SynchronousTestCase):
+    """The schemes are plugins, and flood is what a node gets by default."""
+
+    def test_plugins(self):
+        plugins = discoveryPlugins()
+        self.assertEqual(sorted(plugins), ["flood", "index"])
+        for name, plugin in plugins.items():
+            verifyObject(IDiscoveryPlugin, plugin)
+            node = makeNode(1)
+            scheme = buildScheme(node, name)
+            self.assertIs(node.discovery, scheme)
+            self.assertEqual(scheme.name, name)
+            verifyObject(IDiscovery, scheme)
+        self.assertIsInstance(buildScheme(makeNode(1), "flood"), FloodDiscovery)
+        self.assertIsInstance(buildScheme(makeNode(1), "index"), IndexDiscovery)
+
+    def test_flood_by_default(self):
+        node = makeNode(1)
+        scheme = discoveryOf(node)
+        self.assertIsInstance(scheme, FloodDiscovery)
+        self.assertIs(discoveryOf(node), scheme)
+
+    def test_chosen_scheme_is_kept(self):
+        node = makeNode(1)
+        scheme = IndexDiscovery(node)
+        self.assertIs(discoveryOf(node), scheme)
+        Seller(node, {"apple": 1})
+        self.assertIs(node.discovery, scheme)
+
+    def test_options(self):
+        """The flood scheme brings --ttl and --seen-limit, with defaults."""
+        plugin = discoveryPlugins()["flood"]
+        self.assertEqual([option.name for option in plugin.options],
+                         ["ttl", "seen-limit"])
+        scheme = buildScheme(makeNode(1), "flood", ttl=3, seen_limit=100)
+        self.assertEqual((scheme.ttl, scheme.router.seen_limit), (3, 100))
+
+
+class FloodSellingTests(SynchronousTestCase):
+    """A search that reaches node 1 is answered by each shop that offers."""
+
+    def setUp(self):
+        self.node = makeNode(1)
+        self.flood = FloodDiscovery(self.node)
+        self.relay = linkPeer(self.node, 2)
+
+    def search(self, search_id=100, item="apple", buyer=9):
+        """A search from buyer through the relay; what the relay got back."""
+        feed(self.relay, floodmsg.Search(search_id, item, (buyer, 2), 5))
+        return sent(self.relay)
+
+    def reply(self, path, search_id=100, item="apple"):
+        return floodmsg.Reply(search_id, item, path, 1, NODE_HOST, NODE_PORT)
+
+    def test_reply_along_reverse_path(self):
+        shop = StaticShop(apple=1)
+        self.flood.advertise(shop)
+        self.assertEqual(self.search(), [self.reply((1, 2, 9))])
+        self.assertEqual(shop.asked, [("apple", 9)])
+
+    def test_reply_direct_when_linked_to_buyer(self):
+        self.flood.advertise(StaticShop(apple=1))
+        buyer = linkPeer(self.node, 9)
+        self.assertEqual(self.search(), [])
+        self.assertEqual(sent(buyer), [self.reply((1, 9))])
+
+    def test_shop_that_refuses_gets_no_reply(self):
+        shop = StaticShop(pear=1)
+        self.flood.advertise(shop)
+        self.assertEqual(self.search(), [])
+        self.assertEqual(shop.asked, [("apple", 9)])
+
+    def test_no_shop_no_reply(self):
+        self.assertEqual(self.search(), [])
+
+    def test_one_reply_per_offering_shop(self):
+        first, refusing, second = StaticShop(apple=1), StaticShop(), StaticShop(apple=3)
+        for shop in (first, refusing, second):
+            self.flood.advertise(shop)
+        self.assertEqual(self.search(), [self.reply((1, 2, 9))] * 2)
+        for shop in (first, refusing, second):
+            self.assertEqual(shop.asked, [("apple", 9)])
+
+    def test_stock_changes_say_nothing(self):
+        """Flooding has nobody to tell: the next search asks the shop."""
+        shop = StaticShop(apple=1)
+        self.flood.advertise(shop)
+        self.flood.stockChanged("apple", 0)
+        self.flood.stockChanged("pear", 4)
+        self.assertEqual(sent(self.relay), [])
+
+    def test_seller_reserves_through_flood(self):
+        """The seller role still holds a unit per buyer that searched: its
+        last apple is offered to the first buyer only."""
+        Seller(self.node, {"apple": 1})
+        self.assertEqual(self.search(100, buyer=9), [self.reply((1, 2, 9), 100)])
+        self.assertEqual(self.search(101, buyer=8), [])
+        self.assertEqual(self.search(102, buyer=9), [self.reply((1, 2, 9), 102)])
+
+
+class FloodFindingTests(SynchronousTestCase):
+    """Node 1 looks for offers: one flooded search, a window of replies."""
+
+    def setUp(self):
+        self.node = makeNode(1)
+        self.clock = self.node.clock
+        self.flood = FloodDiscovery(self.node)
+        self.events = FindEvents(self.node)
+
+    def results(self, d):
+        found = []
+        d.addCallback(found.append)
+        return found
+
+    def startFind(self, *peers, item="apple"):
+        """Link the peers and find item; (search id, results, links)."""
+        links = [linkPeer(self.node, peer) for peer in peers]
+        found = self.results(self.flood.find(item, WINDOW))
+        searches = [sent(link) for link in links]
+        [[search]] = searches[:1]
+        for other in searches[1:]:
+            self.assertEqual(other, [search])
+        return search, found, links
+
+    def test_cannot_find_without_links(self):
+        self.assertFalse(self.flood.canFind())
+        linkPeer(self.node, 2)
+        self.assertTrue(self.flood.canFind())
+
+    def test_no_links_no_offers_at_once(self):
+        found = self.results(self.flood.find("apple", WINDOW))
+        self.assertEqual(found, [[]])
+        self.assertEqual(self.events.events, [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_search_flooded_to_every_link(self):
+        search, found, _ = self.startFind(2, 3, 4)
+        self.assertEqual(search, floodmsg.Search(search.id, "apple", (1,), wire.DEFAULT_TTL))
+        self.assertEqual(found, [])
+        self.assertEqual(self.events.events, [("findStarted", "apple")])
+
+    def test_offers_after_window_shortest_first(self):
+        search, found, [relay, near] = self.startFind(2, 5)
+        feed(relay, floodmsg.Reply(search.id, "apple", (7, 4, 2, 1), 7, "far.example", 7007))
+        feed(near, floodmsg.Reply(search.id, "apple", (5, 1), 5, "near.example", 5005))
+        feed(relay, floodmsg.Reply(search.id, "apple", (6, 2, 1), 6, "", 0))
+        self.clock.advance(WINDOW - 0.01)
+        self.assertEqual(found, [])
+        self.clock.advance(0.01)
+        offers = [Offer(5, (1, 5), "near.example", 5005), Offer(6, (1, 2, 6), "", 0),
+                  Offer(7, (1, 2, 4, 7), "far.example", 7007)]
+        self.assertEqual(found, [offers])
+        self.assertEqual(self.events.events,
+                         [("findStarted", "apple"), ("offersFound", "apple", offers)])
+
+    def test_window_with_no_reply(self):
+        _, found, _ = self.startFind(2)
+        self.clock.advance(WINDOW)
+        self.assertEqual(found, [[]])
+
+    def test_replies_to_other_searches_or_items_ignored(self):
+        search, found, [relay] = self.startFind(2)
+        feed(relay, floodmsg.Reply(search.id + 1, "apple", (6, 2, 1), 6, "", 0))
+        feed(relay, floodmsg.Reply(search.id, "pear", (6, 2, 1), 6, "", 0))
+        self.clock.advance(WINDOW)
+        self.assertEqual(found, [[]])
+
+    def test_late_reply_ignored(self):
+        search, found, [relay] = self.startFind(2)
+        self.clock.advance(WINDOW)
+        feed(relay, floodmsg.Reply(search.id, "apple", (6, 2, 1), 6, "", 0))
+        self.assertEqual(found, [[]])
+
+    def test_each_find_its_own_search(self):
+        first, found_first, [relay] = self.startFind(2)
+        found_second = self.results(self.flood.find("apple", WINDOW))
+        [second] = sent(relay)
+        self.assertNotEqual(second.id, first.id)
+        feed(relay, floodmsg.Reply(second.id, "apple", (6, 2, 1), 6, "", 0))
+        self.clock.advance(WINDOW)
+        self.assertEqual(found_first, [[]])
+        self.assertEqual(found_second, [[Offer(6, (1, 2, 6))]])
+

@@ -1,0 +1,607 @@
+"""
+Tests of twisted_bazaar.discovery.index: the node's side of the central
+index.
+
+First node by node, with the tracker played by the test over a
+StringTransport: what a seller registers and withdraws, and what find()
+makes of the tracker's answers.  Then whole markets in memory
+(twisted_bazaar.testing.Market, discovery="index"): buying through the
+index, moving on from sellers that fail, crashes and restarts.  Last, the
+simulator runs both schemes side by side.
+"""
+
+import random
+
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.schemes.index import messages as indexmsg
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.roles import trade
+from twisted_bazaar import wire
+from twisted_bazaar.schemes import Offer
+from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
+from twisted_bazaar.schemes.index.node import IndexDiscovery
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.membership import Membership
+from twisted_bazaar.node import NodeConfig
+from twisted_bazaar.roles.seller import Seller
+from twisted_bazaar.services import trackerService
+from twisted_bazaar.sim.runner import SimConfig, Simulation
+from twisted_bazaar.store import MemoryStore
+from twisted_bazaar.testing import Market, MemoryServerEndpoint
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
+
+from tests.schemes import FindEvents, StaticShop
+from tests.helpers import NODE_PORT, closeLink, feed, linkPeer, makeNode, sent
+
+#: The id the fake tracker gives the node under test.
+ME = 17
+WINDOW = 1.0
+
+
+class TrackerSessionCase(SynchronousTestCase):
+    """
+    A node running the index scheme, with neighbour upkeep off, whose
+    tracker the test plays: connect() opens the tracker link, register()
+    answers its thisisme.
+    """
+
+    def setUp(self):
+        self.node = makeNode(None, neighbours=0)
+        self.clock = self.node.clock
+        self.index = IndexDiscovery(self.node)
+        self.membership = Membership(self.node)
+
+    def connect(self):
+        """A new tracker connection; checks the node introduced itself."""
+        link = self.membership.factory.buildProtocol(None)
+        link.makeConnection(StringTransport())
+        wanted = -1 if self.node.id is None else self.node.id
+        self.assertEqual(sent(link), [wire.ThisIsMe(wanted, NODE_PORT, "")])
+        return link
+
+    def register(self, node_id=ME):
+        """Connect and say thisisyou; return the link, with what the node
+        said in answer left in it."""
+        link = self.connect()
+        feed(link, wire.ThisIsYou(node_id, NODE_PORT))
+        return link
+
+    def sell(self, peer_link, buy_id, item):
+        """A buyer linked directly buys one unit; checks the buyOK."""
+        buyer = peer_link.peer_id
+        feed(peer_link, trade.Buy(buy_id, item, (buyer, ME)))
+        self.assertEqual(sent(peer_link), [trade.BuyOK(buy_id, item, (ME, buyer))])
+
+    def results(self, d):
+        found = []
+        d.addCallback(found.append)
+        return found
+
+
+class IndexSellingTests(TrackerSessionCase):
+    """A seller's items come and go in the index with its stock."""
+
+    def test_registers_in_stock_items_once_the_tracker_knows_it(self):
+        Seller(self.node, {"pear": 2, "fig": 0, "apple": 1})
+        link = self.connect()
+        self.assertEqual(sent(link), [])
+        feed(link, wire.ThisIsYou(ME, NODE_PORT))
+        self.assertEqual(sent(link), [indexmsg.Register("apple"), indexmsg.Register("pear")])
+
+    def test_seller_started_after_registration_registers_at_once(self):
+        link = self.register()
+        self.assertEqual(sent(link), [])
+        Seller(self.node, {"pear": 2})
+        self.assertEqual(sent(link), [indexmsg.Register("pear")])
+
+    def test_every_shop_of_the_node_counts(self):
+        link = self.register()
+        self.index.advertise(StaticShop(pear=1))
+        self.index.advertise(StaticShop(pear=3, fig=1))
+        self.assertEqual(sent(link), [indexmsg.Register("pear"), indexmsg.Register("fig")])
+
+    def test_acks_and_listing_need_no_answer(self):
+        link = self.register()
+        feed(link, indexmsg.Ack("pear"), indexmsg.Listing({"pear": 2}))
+        self.assertEqual(sent(link), [])
+        self.assertFalse(link.closing)
+
+    def test_unregisters_an_item_that_sells_out(self):
+        Seller(self.node, {"pear": 2, "fig": 1})
+        link = self.register()
+        sent(link)
+        buyer = linkPeer(self.node, 9)
+        self.sell(buyer, 500, "pear")
+        self.assertEqual(sent(link), [])
+        self.sell(buyer, 501, "pear")
+        self.assertEqual(sent(link), [indexmsg.Unregister("pear")])
+        self.sell(buyer, 501, "pear")
+        self.assertEqual(sent(link), [])
+
+    def test_sold_out_buy_withdraws_nothing_more(self):
+        seller = Seller(self.node, {"pear": 1})
+        link = self.register()
+        buyer = linkPeer(self.node, 9)
+        self.sell(buyer, 500, "pear")
+        self.assertEqual(sent(link), [indexmsg.Register("pear"), indexmsg.Unregister("pear")])
+        feed(buyer, trade.Buy(501, "pear", (9, ME)))
+        self.assertEqual(sent(buyer)[0].code, "soldout")
+        seller.discovery.stockChanged("pear", 0)
+        self.assertEqual(sent(link), [])
+
+    def test_reregisters_after_reconnecting(self):
+        """A new tracker connection (a restarted tracker, say) hears every
+        item still in stock again, and nothing that sold out."""
+        Seller(self.node, {"pear": 1, "fig": 1, "apple": 3})
+        link = self.register()
+        self.sell(linkPeer(self.node, 9), 500, "pear")
+        sent(link)
+        closeLink(link)
+        again = self.register()
+        self.assertEqual(sent(again), [indexmsg.Register("apple"), indexmsg.Register("fig")])
+
+    def test_reregisters_under_a_new_id_too(self):
+        Seller(self.node, {"pear": 1})
+        closeLink(self.register())
+        again = self.register(node_id=ME + 1)
+        self.assertEqual(sent(again), [indexmsg.Register("pear")])
+
+    def test_sold_out_while_the_tracker_is_away(self):
+        Seller(self.node, {"pear": 1, "fig": 1})
+        closeLink(self.register())
+        self.sell(linkPeer(self.node, 9), 500, "pear")
+        again = self.register()
+        self.assertEqual(sent(again), [indexmsg.Register("fig")])
+
+    def test_no_reply_to_flooded_searches_and_no_reservation(self):
+        """An index seller relays searches but never answers them, and a
+        search holds no unit: the buyer that searched can still be sold
+        out by another."""
+        seller = Seller(self.node, {"pear": 1})
+        self.register()
+        relay = linkPeer(self.node, 2)
+        feed(relay, floodmsg.Search(100, "pear", (9, 2), 5))
+        self.assertEqual(sent(relay), [])
+        self.assertEqual(seller.free("pear"), 1)
+
+
+class IndexFindingTests(TrackerSessionCase):
+    """find(): one lookup, the tracker's answer as offers."""
+
+    def setUp(self):
+        super().setUp()
+        self.events = FindEvents(self.node)
+
+    def test_cannot_find_without_a_registered_tracker(self):
+        scheme = IndexDiscovery(makeNode(1))
+        self.assertFalse(scheme.canFind())
+        link = self.connect()
+        self.assertFalse(self.index.canFind())
+        feed(link, wire.ThisIsYou(ME, NODE_PORT))
+        self.assertTrue(self.index.canFind())
+        closeLink(link)
+        self.assertFalse(self.index.canFind())
+
+    def test_find_without_tracker_is_empty_at_once(self):
+        scheme = IndexDiscovery(makeNode(1))
+        found = self.results(scheme.find("pear", WINDOW))
+        self.assertEqual(found, [[]])
+        self.assertEqual(scheme.node.clock.getDelayedCalls(), [])
+
+    def test_offers_in_the_order_given_direct(self):
+        link = self.register()
+        found = self.results(self.index.find("pear", WINDOW))
+        self.assertEqual(sent(link), [indexmsg.Lookup("pear")])
+        self.assertEqual(found, [])
+        feed(link, indexmsg.Found("pear", ((5, "b.example", 5005), (3, "a.example", 3003),
+                                       (40, "c.example", 4004))))
+        offers = [Offer(5, (ME, 5), "b.example", 5005),
+                  Offer(3, (ME, 3), "a.example", 3003),
+                  Offer(40, (ME, 40), "c.example", 4004)]
+        self.assertEqual(found, [offers])
+        self.assertEqual(self.events.events,
+                         [("findStarted", "pear"), ("offersFound", "pear", offers)])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_own_id_is_no_offer(self):
+        link = self.register()
+        found = self.results(self.index.find("pear", WINDOW))
+        feed(link, indexmsg.Found("pear", ((ME, "me", 1), (5, "b", 2))))
+        self.assertEqual(found, [[Offer(5, (ME, 5), "b", 2)]])
+
+    def test_nobody_sells(self):
+        link = self.register()
+        found = self.results(self.index.find("pear", WINDOW))
+        feed(link, indexmsg.Found("pear", ()))
+        self.assertEqual(found, [[]])
+
+    def test_tracker_that_never_answers(self):
+        link = self.register()
+        found = self.results(self.index.find("pear", WINDOW))
+        self.clock.advance(WINDOW - 0.01)
+        self.assertEqual(found, [])
+        self.clock.advance(0.01)
+        self.assertEqual(found, [[]])
+        self.assertEqual(self.events.events,
+                         [("findStarted", "pear"), ("offersFound", "pear", [])])
+        feed(link, indexmsg.Found("pear", ((5, "b", 2),)))
+        self.assertEqual(found, [[]])
+
+    def test_tracker_lost_before_answering(self):
+        link = self.register()
+        found = self.results(self.index.find("pear", WINDOW))
+        closeLink(link)
+        self.clock.advance(WINDOW)
+        self.assertEqual(found, [[]])
+
+    def test_answer_for_another_item_answers_nothing(self):
+        link = self.register()
+        found = self.results(self.index.find("pear", WINDOW))
+        sent(link)
+        feed(link, indexmsg.Found("fig", ((5, "b", 2),)))
+        self.assertEqual(found, [])
+        self.assertEqual(sent(link), [])
+
+    def test_finds_for_one_item_share_a_lookup(self):
+        link = self.register()
+        first = self.results(self.index.find("pear", WINDOW))
+        second = self.results(self.index.find("pear", WINDOW))
+        fig = self.results(self.index.find("fig", WINDOW))
+        self.assertEqual(sent(link), [indexmsg.Lookup("pear"), indexmsg.Lookup("fig")])
+        feed(link, indexmsg.Found("pear", ((5, "b", 2),)))
+        self.assertEqual(first, [[Offer(5, (ME, 5), "b", 2)]])
+        self.assertEqual(second, first)
+        self.assertIsNot(second[0], first[0])
+        self.assertEqual(fig, [])
+
+    def test_lookups_paced_to_one_per_window(self):
+        """A second find right after the first was answered waits out the
+        window before it asks again, as flooding does: a seller that says
+        soldout to every buy must not make its buyers spin."""
+        link = self.register()
+        self.index.find("pear", WINDOW)
+        feed(link, indexmsg.Found("pear", ((5, "b", 2),)))
+        sent(link)
+        self.clock.advance(0.25)
+        found = self.results(self.index.find("pear", WINDOW))
+        self.assertEqual(sent(link), [])
+        self.clock.advance(WINDOW - 0.25 - 0.01)
+        self.assertEqual(sent(link), [])
+        self.clock.advance(0.01)
+        self.assertEqual(sent(link), [indexmsg.Lookup("pear")])
+        feed(link, indexmsg.Found("pear", ((5, "b", 2),)))
+        self.assertEqual(found, [[Offer(5, (ME, 5), "b", 2)]])
+
+    def test_paced_find_still_times_out(self):
+        link = self.register()
+        self.index.find("pear", WINDOW)
+        feed(link, indexmsg.Found("pear", ()))
+        found = self.results(self.index.find("pear", WINDOW))
+        self.clock.advance(2 * WINDOW - 0.01)
+        self.assertEqual(found, [])
+        self.clock.advance(0.01)
+        self.assertEqual(found, [[]])
+
+    def test_purchase_lifts_the_pacing(self):
+        """Progress needs no pause: after a buyOK for the item, the next
+        lookup goes out at once."""
+        link = self.register()
+        self.index.find("pear", WINDOW)
+        feed(link, indexmsg.Found("pear", ((5, "b", 2),)))
+        sent(link)
+        seller = linkPeer(self.node, 5)
+        feed(seller, trade.BuyOK(600, "pear", (5, ME)))
+        self.index.find("pear", WINDOW)
+        self.assertEqual(sent(link), [indexmsg.Lookup("pear")])
+
+    def test_other_items_are_not_paced(self):
+        link = self.register()
+        self.index.find("pear", WINDOW)
+        self.index.find("fig", WINDOW)
+        self.assertEqual(sent(link), [indexmsg.Lookup("pear"), indexmsg.Lookup("fig")])
+
+    def test_index_answers_reach_only_the_index_scheme(self):
+        """A flood node's tracker session does not take index answers."""
+        node = makeNode(None, neighbours=0)
+        FloodDiscovery(node)
+        link = Membership(node).factory.buildProtocol(None)
+        link.makeConnection(StringTransport())
+        feed(link, wire.ThisIsYou(ME, NODE_PORT))
+        sent(link)
+        feed(link, indexmsg.Found("pear", ()))
+        self.assertEqual(sent(link), [wire.Error(
+            "wtf", "a node does not expect found from the tracker")])
+
+
+# -- whole markets in memory ---------------------------------------------------
+
+
+class SpinGuard(dict):
+    """Link statistics that fail the run as soon as more lookups are sent
+    than a buyer that paces itself could send."""
+
+    def __init__(self, most_lookups):
+        super().__init__()
+        self.most_lookups = most_lookups
+
+    def __setitem__(self, kind, count):
+        if kind == "lookup" and count > self.most_lookups:
+            raise AssertionError(f"{count} lookups: the buyer spins")
+        super().__setitem__(kind, count)
+
+
+class Deliveries:
+    """What path-routed messages reached one node, in order."""
+
+    def __init__(self, node):
+        self.messages = []
+        node.addObserver(self)
+
+    def delivered(self, message):
+        self.messages.append(message)
+
+    def of(self, kind):
+        return [m for m in self.messages if type(m) is kind]
+
+
+class IndexMarketCase(SynchronousTestCase):
+    """A market whose nodes all run the index scheme."""
+
+    #: Overlay links each node seeks; the index needs none.
+    neighbours = NodeConfig().neighbours
+
+    def setUp(self):
+        self.stats = SpinGuard(most_lookups=200)
+        self.market = Market(link_settings=LinkSettings(stats=self.stats))
+        self.tracker = self.market.tracker
+
+    def node(self, **roles):
+        config = NodeConfig(neighbours=self.neighbours, link=self.market.link_settings)
+        return self.market.addNode(config, discovery="index", **roles)
+
+    def seller(self, **stock):
+        return self.node(seller={"stock": stock})
+
+    def buyer(self, item="pear", quantity=1):
+        return self.node(buyer={"wants": [item], "quantity": quantity,
+                                "buy_timeout": 2.0})
+
+    def bag(self, buyer):
+        return [(p.item, p.seller) for p in self.market.role(buyer, "buyer").bag]
+
+    def lookupFirst(self, seller, item="pear"):
+        """Make the tracker's next found for item name seller first: hand
+        it out, then every other seller after it."""
+        index = self.tracker.index
+        count = len(index.lookup(item, indexmsg.MAX_FOUND))
+        for _ in range(count):
+            if index.lookup(item, indexmsg.MAX_FOUND)[0] == seller:
+                break
+        else:
+            self.fail(f"the index never named {seller} first")
+        for _ in range(count - 1):
+            index.lookup(item, indexmsg.MAX_FOUND)
+
+
+class IndexMarketTests(IndexMarketCase):
+
+    def test_buy_through_the_index(self):
+        seller = self.seller(pear=2)
+        buyer = self.buyer()
+        self.market.run(5)
+        self.assertEqual(self.bag(buyer), [("pear", seller.id)])
+        self.assertEqual(self.market.role(seller, "seller").stock, {"pear": 1})
+        self.assertEqual((self.stats.get("search"), self.stats.get("reply")),
+                         (None, None))
+        self.assertEqual((self.stats["lookup"], self.stats["found"]), (1, 1))
+
+    def test_three_pears_from_two_sellers(self):
+        first, second = self.seller(pear=2), self.seller(pear=2)
+        buyer = self.buyer(quantity=3)
+        self.market.run(10)
+        bag = self.bag(buyer)
+        self.assertEqual(len(bag), 3)
+        self.assertEqual({seller for _, seller in bag}, {first.id, second.id})
+        left = [self.market.role(s, "seller").stock["pear"] for s in (first, second)]
+        self.assertEqual(sorted(left), [0, 1])
+        self.assertEqual(self.tracker.index.listing(), {"pear": 1})
+        self.assertEqual(self.stats["unregister"], 1)
+
+    def test_load_spread_over_buyers(self):
+        """Four buyers of one pear each, two sellers of two: the index
+        hands each seller out in turn, so nobody is turned away."""
+        sellers = [self.seller(pear=2), self.seller(pear=2)]
+        buyers = [self.buyer() for _ in range(4)]
+        self.market.run(10)
+        bought = [seller for b in buyers for _, seller in self.bag(b)]
+        self.assertEqual(sorted(bought), sorted([s.id for s in sellers] * 2))
+        self.assertEqual(self.stats.get("error"), None)
+        self.assertEqual(self.tracker.index.listing(), {})
+
+
+class IndexMovingOnTests(IndexMarketCase):
+    """The buyer tries the sellers found in order, and moves on from one
+    that fails; when the list runs out it looks up again.  No overlay
+    links, so every buy travels on the buyer's own connection to the
+    seller."""
+
+    neighbours = 0
+
+    def setUp(self):
+        super().setUp()
+        self.good = self.seller(pear=1)
+        self.market.run(1)
+
+    def startBuyer(self):
+        buyer = self.buyer()
+        return buyer, Deliveries(buyer), FindEvents(buyer)
+
+    def test_soldout(self):
+        """A seller the index still names but which has no pear left
+        answers soldout; the buyer buys from the next one."""
+        stale = self.seller(pear=1)
+        self.market.run(1)
+        self.market.role(stale, "seller").stock["pear"] = 0
+        self.lookupFirst(stale.id)
+        buyer, deliveries, _ = self.startBuyer()
+        self.market.run(5)
+        [soldout] = deliveries.of(wire.Error)
+        self.assertEqual((soldout.code, soldout.path[0]), ("soldout", stale.id))
+        self.assertEqual(self.bag(buyer), [("pear", self.good.id)])
+
+    def test_refused(self):
+        """The index names an address where nobody listens: after its
+        connection attempts fail, the buyer buys from the next seller."""
+        self.tracker.registry.join(777, "gone.example", 9999)
+        self.tracker.index.register(777, "pear")
+        self.lookupFirst(777)
+        buyer, _, events = self.startBuyer()
+        self.market.run(4)
+        self.assertEqual(self.bag(buyer), [])
+        self.market.run(10)
+        self.assertEqual(self.bag(buyer), [("pear", self.good.id)])
+        self.assertEqual(events.events.count(("findStarted", "pear")), 1)
+
+    def test_silence(self):
+        """A node that registered pear but never answers a buy gets the
+        same buy id again and again, then is passed over."""
+        mute = self.node()
+        mute.discovery.advertise(StaticShop(pear=1))
+        self.market.run(1)
+        heard = Deliveries(mute)
+        self.lookupFirst(mute.id)
+        buyer, _, _ = self.startBuyer()
+        self.market.run(30)
+        self.assertEqual(self.bag(buyer), [])
+        self.market.run(40)
+        self.assertEqual(self.bag(buyer), [("pear", self.good.id)])
+        buys = heard.of(trade.Buy)
+        self.assertEqual(len(buys), 5)
+        self.assertEqual({(b.id, b.path) for b in buys},
+                         {(buys[0].id, (buyer.id, mute.id))})
+
+    def test_looks_up_again_when_the_list_runs_out(self):
+        """Every seller found failed: the buyer looks up again, and buys
+        from a seller that registered meanwhile."""
+        self.market.crash(self.good)
+        self.tracker.registry.join(777, "gone.example", 9999)
+        self.tracker.index.register(777, "pear")
+        buyer, _, events = self.startBuyer()
+        self.market.run(15)
+        lookups = events.events.count(("findStarted", "pear"))
+        self.assertGreaterEqual(lookups, 2)
+        self.assertEqual(self.bag(buyer), [])
+        late = self.seller(pear=1)
+        self.market.run(15)
+        self.assertEqual(self.bag(buyer), [("pear", late.id)])
+
+    def test_stale_seller_alone_does_not_make_the_buyer_spin(self):
+        """The only seller named always says soldout: the buyer keeps
+        looking up, but once a window, not as fast as the network goes."""
+        self.market.crash(self.good)
+        stale = self.seller(pear=1)
+        self.market.run(1)
+        self.market.role(stale, "seller").stock["pear"] = 0
+        self.stats.most_lookups = 25
+        buyer, deliveries, _ = self.startBuyer()
+        self.market.run(20)
+        self.assertEqual(self.bag(buyer), [])
+        self.assertGreaterEqual(self.stats["lookup"], 10)
+        self.assertEqual({m.code for m in deliveries.of(wire.Error)}, {"soldout"})
+
+
+class IndexDepartureTests(IndexMarketCase):
+    """Crashes, and restarts of sellers and of the tracker."""
+
+    def test_crashed_seller_leaves_the_index(self):
+        crashed, alive = self.seller(pear=2, fig=1), self.seller(pear=2)
+        self.market.run(2)
+        self.assertEqual(self.tracker.index.listing(), {"fig": 1, "pear": 2})
+        self.market.crash(crashed)
+        self.market.run(0.1)
+        self.assertEqual(self.tracker.index.listing(), {"pear": 1})
+        self.assertEqual(self.tracker.index.items(crashed.id), set())
+        buyer = self.buyer(quantity=2)
+        self.market.run(5)
+        self.assertEqual(self.bag(buyer), [("pear", alive.id)] * 2)
+
+    def test_politely_stopped_seller_leaves_the_index(self):
+        leaving = self.seller(pear=2)
+        self.market.run(2)
+        self.market.stop(leaving)
+        self.assertEqual(self.tracker.index.listing(), {})
+
+    def test_restarted_tracker_hears_every_item_again(self):
+        seller = self.seller(pear=1, fig=1, plum=2)
+        first = self.buyer()
+        self.market.run(5)
+        self.assertEqual(self.bag(first), [("pear", seller.id)])
+        tracker = self.restartTracker()
+        self.assertEqual(tracker.index.listing(), {})
+        self.market.run(10)
+        self.assertEqual(tracker.index.listing(), {"fig": 1, "plum": 1})
+        self.assertEqual(tracker.index.items(seller.id), {"fig", "plum"})
+        second = self.buyer(item="plum")
+        self.market.run(5)
+        self.assertEqual(self.bag(second), [("plum", seller.id)])
+
+    def restartTracker(self):
+        """Stop the tracker, drop its connections, and start a fresh one
+        (empty table, empty index) on the same address."""
+        market = self.market
+        market.tracker_service.stopService()
+        market.network.cut(market.tracker_host)
+        tracker = market.tracker = self.tracker = Tracker(
+            market.clock, random.Random(99), market.link_settings)
+        market.tracker_service = trackerService(
+            market.clock, tracker,
+            MemoryServerEndpoint(market.network, market.tracker_host,
+                                 DEFAULT_TRACKER_PORT))
+        market.tracker_service.startService()
+        return tracker
+
+    def test_restarted_seller_registers_what_it_has_left(self):
+        store = MemoryStore()
+        seller = self.market.addNodeWithStore(store, discovery="index",
+                                              seller={"stock": {"pear": 2, "fig": 1}})
+        buyer = self.buyer(item="fig")
+        self.market.run(5)
+        self.assertEqual(self.bag(buyer), [("fig", seller.id)])
+        self.market.kill(seller)
+        self.market.run(0.1)
+        self.assertEqual(self.tracker.index.listing(), {})
+        back = self.market.restart(seller, store, seller={"stock": {"pear": 2, "fig": 1}})
+        self.market.run(5)
+        self.assertEqual(back.id, seller.id)
+        self.assertEqual(self.tracker.index.listing(), {"pear": 1})
+        self.assertEqual(self.tracker.index.items(seller.id), {"pear"})
+
+
+# -- the simulator, both schemes side by side ----------------------------------
+
+
+class SimulationComparisonTests(SynchronousTestCase):
+    def test_index_and_flood_compare(self):
+        """The same small market, once per scheme: both buy everything, the
+        index spends far fewer trade messages per search and goes one hop,
+        and the metrics have the same shape."""
+        runs = {scheme: Simulation(SimConfig(nodes=30, searches=12, items=3, seed=2,
+                                             discovery=scheme)).run()
+                for scheme in ("flood", "index")}
+        flood, index = runs["flood"], runs["index"]
+        self.assertEqual(set(flood), set(index))
+        self.assertEqual(set(flood["hops_to_first_reply"]),
+                         set(index["hops_to_first_reply"]))
+        for metrics in (flood, index):
+            self.assertEqual(metrics["success_rate"], 1.0)
+            self.assertEqual(metrics["double_sells"], 0)
+            self.assertEqual(metrics["search_floods"], 12)
+        self.assertEqual(index["config"]["discovery"], "index")
+        self.assertLess(index["messages_per_search"] * 10, flood["messages_per_search"])
+        self.assertEqual(index["search_messages_per_search"], 0)
+        self.assertEqual(index["hops_to_first_reply"]["p99"], 1)
+        self.assertGreater(flood["hops_to_first_reply"]["mean"], 1)
+        self.assertEqual(index["messages_by_type"]["lookup"], 12)
+        self.assertNotIn("lookup", flood["messages_by_type"])

@@ -1,0 +1,1 @@
+"""The console commands: ``bazaar-ledger`` and ``bazaar-sim``."""

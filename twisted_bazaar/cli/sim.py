@@ -1,0 +1,195 @@
+"""
+``bazaar-sim``: run a deterministic simulation and report its metrics.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+from twisted_bazaar import wire
+from twisted_bazaar.options import boundedInt, fraction, seconds
+from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
+
+#: Wall seconds before the progress bar appears.
+PROGRESS_AFTER = 2.0
+
+
+def _argument(parse):
+    """
+    An argparse type from a L{twisted_bazaar.options} parser: its
+    ValueError becomes an ArgumentTypeError, so that argparse prints the
+    parser's reason rather than a bare "invalid value".
+    """
+
+    def argument(text):
+        try:
+            return parse(text)
+        except ValueError as reason:
+            raise argparse.ArgumentTypeError(str(reason)) from None
+
+    return argument
+
+
+def _count(low, high=None):
+    """A whole number from low (to high, if given)."""
+    return _argument(boundedInt(low, high))
+
+
+_fraction = _argument(fraction)
+_seconds = _argument(seconds)
+
+
+def _latency(text):
+    low, sep, high = text.partition("..")
+    try:
+        low_ms = float(low)
+        high_ms = float(high) if sep else low_ms
+    except ValueError:
+        low_ms = high_ms = -1.0
+    if not 0.0 <= low_ms <= high_ms < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"wants A..B milliseconds with 0 <= A <= B, not {text!r}")
+    return (low_ms, high_ms)
+
+
+def parser():
+    defaults = SimConfig()
+    p = argparse.ArgumentParser(
+        prog="bazaar-sim",
+        description="Run N real twisted-bazaar nodes in one process on in-memory "
+        "links and virtual time, and report metrics.  The same --seed gives the "
+        "same metrics (all but wall_s and peak_rss_mb, which measure the machine).")
+    add = p.add_argument
+    add("--nodes", type=_count(2), default=defaults.nodes, help="number of nodes")
+    add("--sellers", type=_fraction, default=defaults.sellers,
+        help="fraction of the nodes that sell (at least one)")
+    add("--items", type=_count(1), default=defaults.items,
+        help="number of distinct items; seller i sells item i mod K")
+    add("--stock", type=_count(0), default=None,
+        help="units each seller starts with (default: enough for every purchase)")
+    add("--searches", type=_count(0), default=defaults.searches,
+        help="purchases attempted in all, spread over the buyers")
+    add("--degree", type=_count(1), default=defaults.degree,
+        help="average links per node in the overlay")
+    add("--topology", choices=TOPOLOGIES, default=defaults.topology,
+        help="overlay shape; 'tracker' joins nodes through a real tracker")
+    add("--ttl", type=_count(1, wire.MAX_TTL), default=defaults.ttl,
+        help="hop limit of searches")
+    add("--latency-ms", type=_latency, default=defaults.latency_ms, metavar="A..B",
+        help="one-way link delay, drawn per message (default 10..50)")
+    add("--drop", type=_fraction, default=0.0, help="probability a message is lost")
+    add("--dup", type=_fraction, default=0.0,
+        help="probability a message is delivered twice")
+    add("--reorder", type=_fraction, default=0.0,
+        help="probability a message is overtaken by later ones")
+    add("--kill", type=_fraction, default=0.0,
+        help="fraction of nodes killed abruptly mid-run")
+    add("--discovery", choices=DISCOVERY, default=defaults.discovery,
+        help="discovery scheme under test")
+    add("--seed", type=int, default=defaults.seed, help="random seed")
+    add("--max-time", type=_seconds, default=defaults.max_time,
+        help="virtual seconds after which the run stops")
+    add("--ping-interval", type=_seconds, default=defaults.ping_interval,
+        help="keepalive period of every link, in virtual seconds (the daemons "
+        "use 10; the default here keeps idle pings from swamping large runs)")
+    add("--json", metavar="FILE", help="write the metrics as JSON to FILE")
+    add("--plot", metavar="FILE.png",
+        help="plot latency and hop distributions (needs matplotlib)")
+    add("--quiet", action="store_true", help="no table, no progress bar")
+    return p
+
+
+class Progress:
+    """A one-line progress bar on stderr, shown once a run takes a while."""
+
+    def __init__(self, stream=None):
+        self.stream = sys.stderr if stream is None else stream
+        self.started = time.perf_counter()
+        self.shown = False
+
+    def __call__(self, sim):
+        elapsed = time.perf_counter() - self.started
+        if elapsed < PROGRESS_AFTER:
+            return
+        self.shown = True
+        wanted = sim.config.searches or 1
+        done = min(sim.purchases(), wanted)
+        width = 30
+        filled = width * done // wanted
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] "
+                          f"{done}/{wanted} purchases, virtual {sim.clock.seconds():.0f} s, "
+                          f"wall {elapsed:.0f} s")
+        self.stream.flush()
+
+    def finish(self):
+        if self.shown:
+            self.stream.write("\n")
+
+
+def table(metrics):
+    """The summary printed on stdout."""
+    rows = [
+        ("nodes / edges", f"{metrics['nodes']} / {metrics['edges']}"),
+        ("purchases / searches", f"{metrics['purchases']} / {metrics['searches']}"),
+        ("success rate", f"{metrics['success_rate']}"),
+        ("double sells", f"{metrics['double_sells']}"),
+        ("search floods", f"{metrics['search_floods']}"),
+        ("messages per search", f"{metrics['messages_per_search']}"),
+    ]
+    for key in ("hops_to_first_reply", "latency_ms"):
+        stats = metrics[key]
+        rows.append((key.replace("_", " "),
+                     " ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                              for k, v in stats.items())))
+    rows += [
+        ("messages by type", ", ".join(f"{k}={v}" for k, v in
+                                       metrics["messages_by_type"].items())),
+        ("bytes sent per node", f"{metrics['bytes_per_node']}"),
+        ("virtual time", f"{metrics['virtual_s']} s"),
+        ("wall time", f"{metrics['wall_s']} s"),
+        ("peak RSS", f"{metrics['peak_rss_mb']} MB"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser().error("--plot needs matplotlib: pip install 'twisted-bazaar[plot]'")
+    config = SimConfig(
+        nodes=args.nodes, sellers=args.sellers, items=args.items, stock=args.stock,
+        searches=args.searches, degree=args.degree, topology=args.topology,
+        ttl=args.ttl, latency_ms=args.latency_ms, drop=args.drop, dup=args.dup,
+        reorder=args.reorder, kill=args.kill, discovery=args.discovery,
+        seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval)
+    out = None
+    if args.json:
+        try:
+            out = open(args.json, "w", encoding="utf-8")
+        except OSError as e:
+            parser().error(f"--json: cannot write {args.json}: {e.strerror}")
+    sim = Simulation(config)
+    progress = None if args.quiet else Progress()
+    metrics = sim.run(progress)
+    if progress is not None:
+        progress.finish()
+    if out is not None:
+        with out:
+            json.dump(metrics, out, indent=2, sort_keys=True)
+            out.write("\n")
+    if args.plot:
+        from twisted_bazaar.sim.plot import plot
+
+        plot(sim, metrics, args.plot)
+    if not args.quiet:
+        print(table(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""
+What a node tells the components plugged into it.
+
+Components (roles, schemes, probes) implement L{INodeEvents}, usually by
+subclassing L{NodeObserver} and overriding the events they care about.
+The node holds an L{EventBus}, which is itself an L{INodeEvents}: calling
+one of its methods tells every observer, each shielded from the others, so
+one observer that raises is logged and the rest are still told.
+"""
+
+from twisted.logger import Logger
+from zope.interface import Interface, implementer
+
+
+class INodeEvents(Interface):
+    """The events of one node, in the order they usually happen."""
+
+    def nodeReady():
+        """The node has its id and can talk to peers."""
+
+    def trackerRegistered():
+        """A (new) tracker session registered this node."""
+
+    def linkAdded(peer_id):
+        """A link to a peer finished its handshake."""
+
+    def linkRemoved(peer_id):
+        """A link to a peer closed."""
+
+    def delivered(message):
+        """A path-routed message ended its path at this node."""
+
+    def findStarted(item):
+        """The discovery scheme began looking for offers of item."""
+
+    def offerArrived(item, offer):
+        """One offer for item reached this node (an L{Offer})."""
+
+    def offersFound(item, offers):
+        """A find for item ended with these offers, best first."""
+
+    def nodeStopping():
+        """The node is shutting down: stop starting new work."""
+
+
+@implementer(INodeEvents)
+class NodeObserver:
+    """Does nothing on every event: subclass and override what you need."""
+
+    def nodeReady(self):
+        pass
+
+    def trackerRegistered(self):
+        pass
+
+    def linkAdded(self, peer_id):
+        pass
+
+    def linkRemoved(self, peer_id):
+        pass
+
+    def delivered(self, message):
+        pass
+
+    def findStarted(self, item):
+        pass
+
+    def offerArrived(self, item, offer):
+        pass
+
+    def offersFound(self, item, offers):
+        pass
+
+    def nodeStopping(self):
+        pass
+
+
+def _broadcast(name):
+    def broadcast(self, *args):
+        for observer in tuple(self.observers):
+            try:
+                getattr(observer, name)(*args)
+            except Exception:
+                self.log.failure("{observer!r} failed on {event}", observer=observer,
+                                 event=name)
+
+    broadcast.__name__ = name
+    broadcast.__doc__ = INodeEvents[name].getDoc()
+    return broadcast
+
+
+@implementer(INodeEvents)
+class EventBus:
+    """
+    Tells every observer of a node, in the order they were added.
+
+    @ivar observers: the L{INodeEvents} providers told of each event.
+    """
+
+    log = Logger()
+
+    def __init__(self):
+        self.observers = []
+
+    def addObserver(self, observer):
+        """
+        Tell observer of every event from now on.
+
+        @raise TypeError: if it does not provide L{INodeEvents}.
+        """
+        if not INodeEvents.providedBy(observer):
+            raise TypeError(f"{observer!r} does not provide INodeEvents "
+                            "(subclass NodeObserver)")
+        self.observers.append(observer)
+
+    def removeObserver(self, observer):
+        if observer in self.observers:
+            self.observers.remove(observer)
+
+    for _name in INodeEvents.names():
+        locals()[_name] = _broadcast(_name)
+    del _name

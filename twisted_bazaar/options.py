@@ -1,0 +1,84 @@
+"""
+Options a plugin adds to ``bazaar-node`` (L{PluginOption}), and parsers for
+option values, shared by the daemons' flags and the plugins'.
+
+Each parser takes the text a user typed and returns a value, or raises
+ValueError with a reason a user can act on.  Each carries a ``coerceDoc``
+for --help.
+"""
+
+import attr
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class PluginOption:
+    """
+    A command-line option (and TOML config key) a role or scheme plugin
+    adds to ``bazaar-node``.
+
+    @ivar parse: turns the flag's text into a value; raises ValueError with
+        a reason for bad input.
+    @ivar repeatable: the flag may be given many times; the value is a list.
+    """
+
+    name: str
+    help: str
+    parse: object = str
+    default: object = None
+    repeatable: bool = False
+
+
+def optionDefaults(options):
+    """option name -> default, as a plugin's configure() receives them when
+    nothing was given (repeatable options: an empty list)."""
+    return {option.name: [] if option.repeatable else option.default
+            for option in options}
+
+
+def _number(accepts, wants, doc):
+    """A parser for a number for which accepts(value) holds; what it
+    wants (e.g. "a fraction from 0 to 1") goes in the error."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")  # no range accepts it
+        if not accepts(value):
+            raise ValueError(f"wants {wants}, not {text!r}")
+        return value
+
+    parse.coerceDoc = doc
+    return parse
+
+
+def _positive(unit, doc):
+    """A parser for a positive, finite number of ``unit``."""
+    return _number(lambda value: 0 < value < float("inf"),
+                   f"a positive number {unit}", doc)
+
+
+#: Seconds: a positive, finite number.
+seconds = _positive("of seconds", "Seconds, a positive number.")
+#: Events per second: a positive, finite number.
+rate = _positive("per second", "Per second, a positive number.")
+#: A probability or a share: a number from 0 to 1.
+fraction = _number(lambda value: 0 <= value <= 1, "a fraction from 0 to 1",
+                   "A fraction from 0 to 1.")
+
+
+def boundedInt(low, high=None):
+    """A parser for a whole number from low to high (no upper bound if None)."""
+    bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"wants a whole number {bound}, not {text!r}")
+        if value < low or (high is not None and value > high):
+            raise ValueError(f"wants a whole number {bound}, not {value}")
+        return value
+
+    parse.coerceDoc = f"A whole number {bound}."
+    return parse

@@ -1,0 +1,314 @@
+"""
+The node's link table: established links by peer id, connections still in
+their handshake, a slot budget per link purpose, the duplicate-link
+policy, and shutdown.
+
+Every link of a node is owned here.  The overlay runs the ``thisisme``
+handshake and the core's own messages (``dc``, ``error``), and hands
+everything else to the handler the node's components registered for the
+message's type (see L{twisted_bazaar.node.Node.handle}); a type nobody
+handles is answered with ``error{wtf}``.
+"""
+
+from twisted.internet import defer
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+
+from twisted_bazaar import wire
+
+#: Links that make up the overlay a scheme builds (neighbours, super-peers,
+#: successors...): the default purpose, and the one old peers get.
+OVERLAY = "overlay"
+#: Links a buyer opens to a seller to trade; closed when idle.
+DIRECT = "direct"
+#: Default links of each purpose a node accepts.
+DEFAULT_MAX_CONNECTIONS = 8
+DEFAULT_DIRECT_SLOTS = 8
+#: Default seconds without a trade message after which a direct link closes.
+DEFAULT_DIRECT_IDLE = 30.0
+#: Default connections one host may hold open before saying thisisme.
+DEFAULT_HANDSHAKE_LIMIT = 4
+
+
+class NotConnected(Exception):
+    """A link to the peer could not be made or did not finish its handshake."""
+
+
+class Unreachable(NotConnected):
+    """Not even a connection could be made: nothing listens at the peer's
+    address (unlike a peer that answers, then refuses the link)."""
+
+
+class Overlay:
+    """
+    @ivar links: peer id -> established L{Link}.
+    @ivar pending: links still in their handshake.
+    @ivar addresses: peer id -> (host, port) each linked peer introduced.
+    @ivar budgets: purpose -> most established links of that purpose.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
+                 idle_timeouts=None):
+        self.node = node
+        self.budgets = dict(budgets)
+        self.handshake_limit = handshake_limit
+        #: purpose -> seconds a link of it may go without trade (None: forever).
+        self.idle_timeouts = dict(idle_timeouts or {})
+        self.links = {}
+        self.pending = set()
+        self.addresses = {}
+        #: message class -> handler(link, message), see Node.handle.
+        self.handlers = {}
+        self._waiters = {}
+        self._closed_waiters = []
+        self.stopping = False
+
+    # -- counting --------------------------------------------------------------
+
+    def linkCount(self):
+        return len(self.links) + len(self.pending)
+
+    def count(self, purpose):
+        """Established links of purpose."""
+        return sum(1 for link in self.links.values() if link.purpose == purpose)
+
+    def capacity(self):
+        return sum(self.budgets.values())
+
+    # -- opening -----------------------------------------------------------------
+
+    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY):
+        """
+        Open a link of the given purpose to host:port and finish the
+        handshake.  An existing link to peer_id is reused (and, asked for as
+        an overlay link, now counts as one here).
+
+        @return: a Deferred firing with the peer's id, or failing with
+            L{NotConnected}; cancelling it abandons the connection.
+        """
+        node = self.node
+        existing = self.links.get(peer_id) if peer_id is not None else None
+        if existing is not None:
+            if purpose == OVERLAY and existing.purpose != OVERLAY:
+                self._setPurpose(existing, OVERLAY)
+            return defer.succeed(peer_id)
+        if self.stopping:
+            return defer.fail(NotConnected("this node is shutting down"))
+        if node.id is None:
+            return defer.fail(NotConnected("this node has no id yet"))
+        if purpose not in self.budgets:
+            return defer.fail(NotConnected(f"this node opens no {purpose} links"))
+        if self.count(purpose) >= self.budgets[purpose]:
+            return defer.fail(NotConnected(f"no free {purpose} slots"))
+        link = node.buildLink(inbound=False)
+        link.purpose = purpose
+
+        def cancel(waiter):
+            self._waiters.pop(link, None)
+            link.close("connection abandoned")
+            if link.transport is None:
+                self.pending.discard(link)
+                self._checkClosed()
+
+        waiter = self._waiters[link] = defer.Deferred(cancel)
+
+        def failed(reason):
+            self._waiters.pop(link, None)
+            self.pending.discard(link)
+            if not waiter.called:
+                waiter.errback(Unreachable(f"{host}:{port}: {reason.getErrorMessage()}"))
+            self._checkClosed()
+
+        self.pending.add(link)
+        node.connector.connect(host, port, link).addErrback(failed)
+        return waiter
+
+    # -- the link owner's interface ------------------------------------------------
+
+    def linkMade(self, link):
+        if not link.inbound:
+            link.send(self.node.introduction(link.purpose))
+            return
+        if self.node.id is None:
+            link.refuse("notiy", "this node has no id yet")
+        elif self.stopping:
+            link.refuse("noslots", "this node is shutting down")
+        elif self.linkCount() >= self.capacity():
+            link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
+        elif self._handshaking(link) >= self.handshake_limit:
+            # Silent connections hold slots until their handshake times
+            # out: one host must not be able to take them all.
+            link.refuse("noslots", f"{self.handshake_limit} connections "
+                        "from your address are still to say thisisme")
+        else:
+            self.pending.add(link)
+
+    def _handshaking(self, link):
+        """Inbound connections from link's host still in their handshake."""
+        host = _hostOf(link)
+        return sum(1 for other in self.pending if other.inbound and _hostOf(other) == host)
+
+    def linkLost(self, link, reason):
+        self._forget(link, reason)
+        self._checkClosed()
+
+    def messageReceived(self, link, message):
+        kind = type(message)
+        if link.peer_id is None:
+            if kind is wire.ThisIsMe:
+                self._accept(link, message)
+            elif kind is wire.Error:
+                self.log.info("{peer} refused the link: {code}: {info}",
+                              peer=link.describe(), code=message.code, info=message.info)
+            else:
+                link.protocolError("wtf", f"say thisisme before {message.TYPE}",
+                                   close=True)
+            return
+        handler = self.handlers.get(kind)
+        if handler is not None:
+            handler(link, message)
+        elif message.ROUTED:
+            self.node.paths.received(link, message)
+        elif kind is wire.Error:
+            if message.path is not None:
+                self.node.paths.received(link, message)
+            else:
+                self.log.info("{peer} says {code}: {info}", peer=link.describe(),
+                              code=message.code, info=message.info)
+        elif kind is wire.Dc:
+            link.close("peer said dc")
+        elif kind is wire.ThisIsMe:
+            if message.id != link.peer_id:
+                link.protocolError("wtf", f"this link belongs to node {link.peer_id}",
+                                   close=True)
+        else:
+            link.protocolError("wtf", f"this node does not handle {message.TYPE}")
+
+    # -- the handshake ----------------------------------------------------------------
+
+    def _accept(self, link, hello):
+        """The peer said thisisme: make the link an established one."""
+        node = self.node
+        peer = hello.id
+        if peer < 0:
+            link.refuse("notiy", "register with the tracker before linking")
+            return
+        if peer == node.id:
+            link.refuse("wtf", "that is this node's own id")
+            return
+        if link.inbound:
+            purpose = hello.purpose or OVERLAY
+            if purpose not in self.budgets:
+                link.refuse("wtf", f"this node takes no {purpose} links")
+                return
+            existing = self.links.get(peer)
+            taken = self.count(purpose) - (existing is not None
+                                           and existing.purpose == purpose)
+            if taken >= self.budgets[purpose]:
+                link.refuse("noslots", f"all {self.budgets[purpose]} {purpose} "
+                            "slots are taken")
+                return
+            link.purpose = purpose
+        self.pending.discard(link)
+        existing = self.links.get(peer)
+        if existing is not None and not self._replaces(link, existing, peer):
+            link.peer_id = peer
+            link.retire(f"already linked to node {peer}")
+            return
+        link.identified(peer)
+        self._setPurpose(link, link.purpose)
+        if link.inbound:
+            link.send(node.introduction(link.purpose))
+        self.links[peer] = link
+        if existing is not None:
+            existing.retire("replaced by a newer link")
+        address = link.transport.getPeer()
+        self.addresses[peer] = (hello.host or getattr(address, "host", ""), hello.port)
+        node.paths.learn((node.id, peer))
+        waiter = self._waiters.pop(link, None)
+        if waiter is not None and not waiter.called:
+            waiter.callback(peer)
+        if existing is None:
+            self.log.info("linked to node {peer} ({purpose})", peer=peer,
+                          purpose=link.purpose)
+            node.events.linkAdded(peer)
+
+    def _setPurpose(self, link, purpose):
+        link.purpose = purpose
+        link.idle_timeout = self.idle_timeouts.get(purpose)
+        if link.peer_id is not None:
+            link._scheduleKeepalive()
+
+    def _replaces(self, new, old, peer):
+        """
+        Two links to one peer: which survives?  When both nodes connected
+        to each other at once, both sides keep the link opened by the lower
+        id, so they agree without talking.  Otherwise the newer one wins:
+        the older is probably a dead connection not yet noticed.  The loser
+        is retired, not dropped: what is already on its way over it still
+        arrives.
+        """
+        if new.inbound == old.inbound:
+            return True
+        new_opener = peer if new.inbound else self.node.id
+        return new_opener == min(self.node.id, peer)
+
+    def _forget(self, link, reason):
+        self.pending.discard(link)
+        waiter = self._waiters.pop(link, None)
+        peer = link.peer_id
+        if waiter is not None and not waiter.called:
+            if peer is not None and peer in self.links:
+                waiter.callback(peer)
+            else:
+                waiter.errback(NotConnected(reason.getErrorMessage()))
+        if peer is None or self.links.get(peer) is not link:
+            return
+        del self.links[peer]
+        self.addresses.pop(peer, None)
+        self.node.paths.forgetVia(peer)
+        self.log.info("link to node {peer} closed", peer=peer)
+        self.node.events.linkRemoved(peer)
+
+    # -- shutdown ----------------------------------------------------------------------
+
+    def shutdown(self):
+        """Say dc on every link and close them; open no new ones."""
+        self.stopping = True
+        for link in list(self.links.values()) + list(self.pending):
+            link.disconnect("node shutting down")
+
+    def whenClosed(self):
+        """A Deferred that fires once no link is open."""
+        d = defer.Deferred(lambda d: self._closed_waiters.remove(d)
+                           if d in self._closed_waiters else None)
+        self._closed_waiters.append(d)
+        self._checkClosed()
+        return d
+
+    def _checkClosed(self):
+        if not self._closed_waiters or self.links or self.pending:
+            return
+        waiters, self._closed_waiters = self._closed_waiters, []
+        for d in waiters:
+            if not d.called:
+                d.callback(None)
+
+
+def _hostOf(link):
+    return getattr(link.transport.getPeer(), "host", None)
+
+
+class OverlayFactory(Factory):
+    """The one listening factory every role shares: each inbound
+    connection becomes a link of the node."""
+
+    noisy = False
+
+    def __init__(self, node):
+        self.node = node
+
+    def buildProtocol(self, addr):
+        return self.node.buildLink(inbound=True)

@@ -1,0 +1,105 @@
+"""
+Path routing: messages that carry the ``path`` they travel.
+
+A node forwards such a message only if it is on the path, handles it only
+if it is last, and answers ``wrongway`` otherwise.  The router also keeps
+the path table: the shortest known path to other nodes, learned from the
+paths that pass through.
+"""
+
+from collections import OrderedDict
+
+from twisted.logger import Logger
+
+from twisted_bazaar import wire
+
+#: Default number of destinations kept in the path table.
+DEFAULT_PATH_LIMIT = 10_000
+
+
+class PathRouter:
+    """
+    Relays and delivers path-routed messages for one node.
+
+    @ivar table: peer id -> shortest known path (a tuple of ids from this
+        node to the peer, both included), least recently improved first.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, limit=DEFAULT_PATH_LIMIT):
+        self.node = node
+        self.limit = limit
+        self.table = OrderedDict()
+
+    def route(self, message):
+        """
+        Send a message whose path starts at this node to the next hop.
+
+        @return: True if it left, False if there is no link to the next hop.
+        """
+        next_hop = message.path[1] if len(message.path) > 1 else None
+        link = self.node.links.get(next_hop)
+        if link is None:
+            self.log.info("cannot send {type} to node {next}: no link",
+                          type=message.TYPE, next=next_hop)
+            return False
+        link.send(message)
+        return True
+
+    def received(self, link, message):
+        """A routed message came in on link: deliver it here, or pass it on
+        unchanged (the received bytes go on as they came)."""
+        node = self.node
+        path = message.path
+        try:
+            here = path.index(node.id)
+        except ValueError:
+            if type(message) is wire.Error:
+                return
+            # Counted like any bad message, so a peer cannot spray them.
+            link.protocolError("wrongway", f"node {node.id} is not on the path "
+                               f"of this {message.TYPE}")
+            return
+        self.learn(path[here::-1])
+        self.learn(path[here:])
+        if here == len(path) - 1:
+            node.events.delivered(message)
+            return
+        next_hop = node.links.get(path[here + 1])
+        if next_hop is None:
+            self.log.info("dropping {type}: no link to next hop {next}",
+                          type=message.TYPE, next=path[here + 1])
+            return
+        next_hop.sendPayload(link.payload, message.TYPE)
+
+    def learn(self, path):
+        """Record path (from this node) and every prefix of it, if shorter
+        than what is known."""
+        known = self.table
+        current = known.get(path[-1])
+        if current is not None and len(current) <= len(path):
+            # Known as well already; its prefixes were learned with it.
+            return
+        for end in range(2, len(path) + 1):
+            target = path[end - 1]
+            current = known.get(target)
+            if current is None or end < len(current):
+                known[target] = path[:end]
+                known.move_to_end(target)
+                if len(known) > self.limit:
+                    known.popitem(last=False)
+
+    def pathTo(self, peer_id):
+        """The shortest known path to a peer, or None."""
+        return self.table.get(peer_id)
+
+    def forgetVia(self, peer_id):
+        """A link closed: no path through that neighbour holds any more."""
+        for target in [t for t, p in self.table.items() if p[1] == peer_id]:
+            del self.table[target]
+
+    def clear(self):
+        """This node's id changed: every path it knows starts with the old
+        one."""
+        self.table.clear()

@@ -1,0 +1,122 @@
+"""
+Discovery schemes: how a buyer finds offers and how a seller makes itself
+found.
+
+A node runs one scheme, chosen with ``--discovery NAME`` and found through
+L{twisted.plugin}: any module in the L{twisted_bazaar.plugins} package that
+holds an L{IDiscoveryPlugin} adds one, with its own options, messages,
+routers and topology, in a package of its own (see
+``docs/architecture.md``, "Adding a discovery scheme").  Roles talk only to
+the L{IDiscovery} on ``node.discovery``:
+
+ - a seller calls C{advertise(shop)} once and C{stockChanged(item, units)}
+   whenever an item runs out or comes back;
+ - a buyer calls C{find(item, wait)} and gets a Deferred list of L{Offer},
+   best first.
+"""
+
+import attr
+from twisted.plugin import getPlugins
+from zope.interface import Attribute, Interface
+
+
+class IShop(Interface):
+    """What a seller shows its discovery scheme."""
+
+    def inventory():
+        """item -> units left to sell."""
+
+    def offerTo(item, buyer):
+        """May ``buyer`` be offered a unit of ``item``?  A yes may reserve
+        the unit for that buyer for a while."""
+
+
+class IDiscovery(Interface):
+    """
+    One node's discovery scheme: an IService, started and stopped with the
+    node (its stopService may return a Deferred, e.g. to hand records over
+    before the node says dc).
+    """
+
+    name = Attribute("The scheme's name, as --discovery takes it.")
+    superpeer = Attribute("True if this node offers to serve as a super-peer "
+                          "(told to the tracker); None if the scheme has none.")
+
+    def advertise(shop):
+        """Make the seller ``shop`` (an IShop) findable."""
+
+    def stockChanged(item, units):
+        """A shop's stock of ``item`` is now ``units``."""
+
+    def canFind():
+        """Could find() reach anyone now (links, or a tracker)?"""
+
+    def find(item, wait):
+        """
+        Look for offers of ``item``, for at most ``wait`` seconds.
+
+        @return: a Deferred firing with a list of L{Offer}, best first
+            (possibly empty); it never fails, and cancelling it ends the
+            search.
+        """
+
+
+class IDiscoveryPlugin(Interface):
+    """A discovery scheme, as --discovery finds it."""
+
+    name = Attribute("The value of --discovery that selects this scheme.")
+    description = Attribute("One line for --help.")
+    options = Attribute("A sequence of PluginOption this scheme adds.")
+
+    def configure(config):
+        """
+        Check this scheme's options and turn them into settings for build.
+
+        @param config: option name -> parsed value, for this scheme's
+            options (defaults filled in).
+        @raise ValueError: with a reason, for a bad combination.
+        """
+
+    def build(node, settings):
+        """Attach the scheme to ``node`` (it sets ``node.discovery``, and
+        ``node.topology`` if it keeps neighbours) and return the
+        L{IDiscovery}."""
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Offer:
+    """
+    A seller to buy from: its id, the path from the buyer to it (just
+    ``(buyer, seller)`` when the buy goes direct), and its address.
+    """
+
+    seller: int
+    route: tuple
+    host: str = ""
+    port: int = 0
+
+
+def discoveryPlugins():
+    """Every installed discovery plugin, by name."""
+    from twisted_bazaar import plugins
+
+    return {plugin.name: plugin for plugin in getPlugins(IDiscoveryPlugin, plugins)}
+
+
+def buildScheme(node, name, **config):
+    """Attach the installed scheme ``name`` to node, with its options'
+    defaults overridden by config (option names with - or _); return it."""
+    from twisted_bazaar.options import optionDefaults
+
+    plugin = discoveryPlugins()[name]
+    values = optionDefaults(plugin.options)
+    values.update({key.replace("_", "-"): value for key, value in config.items()})
+    return plugin.build(node, plugin.configure(values))
+
+
+def discoveryOf(node):
+    """The node's scheme, attaching the default one (flood, with its
+    default options) if it has none yet."""
+    if node.discovery is None:
+        buildScheme(node, "flood")
+    return node.discovery

@@ -1,0 +1,130 @@
+"""
+Discovery by flooding: a search spreads over the overlay links, each shop
+that can serve it reserves a unit and replies along the search's reverse
+path (or straight to the buyer when linked to it).
+"""
+
+from twisted.application.service import Service
+from twisted.internet import defer
+from zope.interface import implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.overlay import OVERLAY
+from twisted_bazaar.routing.flood import FloodRouter
+from twisted_bazaar.schemes import IDiscovery, Offer
+from twisted_bazaar.schemes.flood.messages import Reply, Search
+from twisted_bazaar.topology import RandomNeighbours
+
+
+def overlayLinks(link):
+    """Searches travel on overlay links only, never on a buyer's direct
+    link to a seller."""
+    return link.purpose == OVERLAY
+
+
+class _Find:
+    """One search in progress: its offers, its window, its Deferred."""
+
+    def __init__(self, item):
+        self.item = item
+        self.offers = []
+        self.timer = None
+        self.finished = None
+
+
+@implementer(IDiscovery)
+class FloodDiscovery(Service, NodeObserver):
+    """Searches flooded to every overlay link, replies collected for a
+    window."""
+
+    name = "flood"
+    superpeer = None
+
+    def __init__(self, node, ttl=wire.DEFAULT_TTL, seen_limit=10_000, neighbours=3):
+        self.node = node
+        self.ttl = ttl
+        self.shops = []
+        self._finds = {}
+        self.router = FloodRouter(node, Search, self._searchArrived, overlayLinks,
+                                  seen_limit)
+        RandomNeighbours(node, neighbours)
+        node.discovery = self
+        node.addObserver(self)
+
+    # -- selling ---------------------------------------------------------------
+
+    def advertise(self, shop):
+        self.shops.append(shop)
+
+    def stockChanged(self, item, units):
+        """Nothing to tell anyone: the next search asks the shop itself."""
+
+    def _searchArrived(self, search):
+        """A search reached this node: reply for every shop that offers."""
+        item, buyer = search.item, search.return_path[0]
+        node = self.node
+        for shop in self.shops:
+            if not shop.offerTo(item, buyer):
+                continue
+            if buyer in node.links:
+                path = (node.id, buyer)
+            else:
+                path = search.return_path[::-1]
+            node.route(Reply(search.id, item, path, node.id, node.host, node.port))
+
+    # -- buying ------------------------------------------------------------------
+
+    def canFind(self):
+        return any(overlayLinks(link) for link in self.node.links.values())
+
+    def find(self, item, wait):
+        node = self.node
+        search_id = node.rng.randrange(1, wire.ID_LIMIT)
+        find = _Find(item)
+        find.finished = defer.Deferred(lambda d: self._end(search_id))
+        if node.stopping or not self.canFind():
+            find.finished.callback([])
+            return find.finished
+        self._finds[search_id] = find
+        self.router.start(Search(search_id, item, (node.id,), self.ttl))
+        node.events.findStarted(item)
+        find.timer = node.clock.callLater(wait, self._windowClosed, search_id)
+        return find.finished
+
+    def _end(self, search_id):
+        find = self._finds.pop(search_id, None)
+        if find is not None and find.timer is not None and find.timer.active():
+            find.timer.cancel()
+        return find
+
+    def _windowClosed(self, search_id):
+        find = self._finds.pop(search_id)
+        offers = sorted(find.offers, key=lambda offer: len(offer.route))
+        self.node.events.offersFound(find.item, offers)
+        find.finished.callback(offers)
+
+    def delivered(self, message):
+        if type(message) is not Reply:
+            return
+        find = self._finds.get(message.id)
+        if find is not None and find.item == message.item:
+            offer = Offer(message.seller, message.path[::-1], message.host,
+                          message.port)
+            find.offers.append(offer)
+            self.node.events.offerArrived(message.item, offer)
+
+    # -- IService ----------------------------------------------------------------
+
+    def startService(self):
+        super().startService()
+        self.node.topology.startService()
+
+    def stopService(self):
+        """End every search in progress (with what it has) and stop keeping
+        neighbours."""
+        super().stopService()
+        for search_id in list(self._finds):
+            find = self._end(search_id)
+            find.finished.callback([])
+        return self.node.topology.stopService()

@@ -1,0 +1,43 @@
+"""The messages of the flood scheme: ``search`` and its ``reply``."""
+
+from twisted_bazaar.wire import (
+    REQUIRED,
+    Message,
+    checkHost,
+    checkId,
+    checkItem,
+    checkPath,
+    checkPort,
+    checkTtl,
+    frozen,
+    message,
+)
+
+
+@message("search", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
+         ("returnPath", "return_path", checkPath, REQUIRED),
+         ("ttl", "ttl", checkTtl, REQUIRED), bucket="search")
+@frozen
+class Search(Message):
+    """A flooded query; every node that receives it appends its id."""
+
+    id: int
+    item: str
+    return_path: tuple
+    ttl: int
+
+
+@message("reply", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
+         ("path", "path", checkPath, REQUIRED), ("seller", "seller", checkId, REQUIRED),
+         ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
+         routed=True)
+@frozen
+class Reply(Message):
+    """A seller's offer, routed back to the buyer; id is the search's id."""
+
+    id: int
+    item: str
+    path: tuple
+    seller: int
+    host: str
+    port: int

@@ -1,0 +1,123 @@
+"""
+The messages of the index scheme, all between a node and the tracker:
+``register``/``unregister`` (answered by ``ack``), ``lookup`` (answered by
+``found``) and ``list`` (answered by ``listing``).
+"""
+
+import attr
+
+from twisted_bazaar.wire import (
+    ID_LIMIT,
+    REQUIRED,
+    Message,
+    ProtocolError,
+    checkHost,
+    checkId,
+    checkItem,
+    checkPort,
+    frozen,
+    intIn,
+    message,
+)
+
+#: Most sellers a ``found`` names.
+MAX_FOUND = 64
+#: Most items a ``listing`` names.
+MAX_LISTING = 1024
+_count = intIn(0, ID_LIMIT - 1, "a count")
+
+
+def _sellers(value, name):
+    """found.sellers: a list of {id, host, port} objects."""
+    if type(value) is not list or len(value) > MAX_FOUND:
+        raise ProtocolError(f"{name} must be a list of at most {MAX_FOUND} sellers")
+    sellers = []
+    for entry in value:
+        if type(entry) is not dict:
+            raise ProtocolError(f"{name} entries must be objects with id, host, port")
+        for key in ("id", "host", "port"):
+            if key not in entry:
+                raise ProtocolError(f"{name} entry lacks {key}")
+        sellers.append((checkId(entry["id"], name + ".id"),
+                        checkHost(entry["host"], name + ".host"),
+                        checkPort(entry["port"], name + ".port")))
+    return tuple(sellers)
+
+
+_sellers.fast = "False"
+
+
+def _counts(value, name):
+    """listing.items: an object mapping item names to counts."""
+    if type(value) is not dict or len(value) > MAX_LISTING:
+        raise ProtocolError(f"{name} must be an object of at most {MAX_LISTING} items")
+    for item, count in value.items():
+        checkItem(item, name + " key")
+        _count(count, f"{name}[{item[:40]!r}]")
+    return dict(value)
+
+
+_counts.fast = "False"
+
+
+@message("register", ("item", "item", checkItem, REQUIRED))
+@frozen
+class Register(Message):
+    """A seller tells the tracker it has item in stock."""
+
+    item: str
+
+
+@message("unregister", ("item", "item", checkItem, REQUIRED))
+@frozen
+class Unregister(Message):
+    """A seller tells the tracker it has no more of item."""
+
+    item: str
+
+
+@message("ack", ("item", "item", checkItem, REQUIRED))
+@frozen
+class Ack(Message):
+    """The tracker confirms a register or unregister."""
+
+    item: str
+
+
+@message("lookup", ("item", "item", checkItem, REQUIRED), bucket="query")
+@frozen
+class Lookup(Message):
+    """Who sells item?"""
+
+    item: str
+
+
+@message("found", ("item", "item", checkItem, REQUIRED),
+          ("sellers", "sellers", _sellers, REQUIRED))
+@frozen
+class Found(Message):
+    """
+    The answer to a lookup: (id, host, port) of each seller, least recently
+    handed out first.  On the wire each is an object {id, host, port}.
+    """
+
+    item: str
+    sellers: tuple
+
+    def as_dict(self):
+        return {"type": "found", "item": self.item,
+                "sellers": [{"id": i, "host": h, "port": p} for i, h, p in self.sellers]}
+
+
+@message("list", bucket="query")
+@frozen
+class List(Message):
+    """What is on offer?"""
+
+
+@message("listing", ("items", "items", _counts, REQUIRED))
+@frozen
+class Listing(Message):
+    """The answer to list: item -> number of sellers."""
+
+    items: dict = attr.ib(hash=False)

@@ -1,0 +1,188 @@
+"""
+The node's side of the index scheme (Napster style): sellers
+``register``/``unregister`` items with the tracker, buyers ``lookup`` an
+item and buy directly from the sellers named, in the order given.
+"""
+
+from twisted.application.service import Service
+from twisted.internet import defer
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.roles.trade import BuyOK
+from twisted_bazaar.schemes import IDiscovery, Offer
+from twisted_bazaar.schemes.index.messages import (
+    Ack,
+    Found,
+    Listing,
+    Lookup,
+    Register,
+    Unregister,
+)
+
+
+class _Lookup:
+    """Everyone waiting for the answer about one item."""
+
+    def __init__(self):
+        self.waiters = []
+        self.pause = None
+
+
+@implementer(IDiscovery)
+class IndexDiscovery(Service, NodeObserver):
+    """Registrations and lookups through the tracker."""
+
+    name = "index"
+    superpeer = None
+    log = Logger()
+
+    def __init__(self, node):
+        self.node = node
+        self.shops = []
+        self.registered = set()
+        #: item -> the L{_Lookup} waiting for a found.
+        self._lookups = {}
+        #: item -> when its last lookup went out, for pacing.
+        self._asked = {}
+        node.discovery = self
+        node.addObserver(self)
+
+    @property
+    def membership(self):
+        return self.node.membership
+
+    def _send(self, message):
+        return self.canFind() and self.membership.send(message)
+
+    # -- selling ---------------------------------------------------------------
+
+    def advertise(self, shop):
+        self.shops.append(shop)
+        for item, units in sorted(shop.inventory().items()):
+            self.stockChanged(item, units)
+
+    def stockChanged(self, item, units):
+        """Register an item that is in stock, withdraw one that ran out."""
+        in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
+        if in_stock and item not in self.registered:
+            self.registered.add(item)
+            self._send(Register(item))
+        elif not in_stock and item in self.registered:
+            self.registered.discard(item)
+            self._send(Unregister(item))
+
+    def trackerRegistered(self):
+        """A (new) tracker knows us: tell it everything we sell again."""
+        membership = self.membership
+        for kind, handler in ((Found, self._found), (Ack, self._acked),
+                              (Listing, self._listed)):
+            membership.handle(kind, handler)
+        for item in sorted(self.registered):
+            self._send(Register(item))
+
+    # -- buying ------------------------------------------------------------------
+
+    def canFind(self):
+        return self.membership is not None and self.membership.isRegistered
+
+    def find(self, item, wait):
+        node = self.node
+        lookup = self._lookups.get(item)
+        first = lookup is None
+        if first:
+            lookup = self._lookups[item] = _Lookup()
+
+        def cancel(d):
+            self._drop(item, waiter)
+
+        finished = defer.Deferred(cancel)
+        waiter = (finished, None)
+        node.events.findStarted(item)
+        pause = 0.0
+        if first:
+            # One lookup per item per window, as flooding sends one search,
+            # unless a purchase came in between: a seller that says soldout
+            # to every buy must not make its buyers spin on the tracker.
+            last = self._asked.get(item, float("-inf"))
+            pause = max(0.0, last + wait - node.clock.seconds())
+            if pause:
+                lookup.pause = node.clock.callLater(pause, self._lookup, item)
+        waiter = (finished, node.clock.callLater(pause + wait, self._timedOut, item,
+                                                 finished))
+        lookup.waiters.append(waiter)
+        if first and not pause:
+            self._lookup(item)
+        return finished
+
+    def _drop(self, item, waiter):
+        """A waiter leaves (cancelled, or timed out); the lookup goes when
+        nobody waits for it."""
+        lookup = self._lookups.get(item)
+        if lookup is None:
+            return
+        for each in list(lookup.waiters):
+            if each[0] is waiter[0]:
+                lookup.waiters.remove(each)
+                if each[1] is not None and each[1].active():
+                    each[1].cancel()
+        if not lookup.waiters:
+            del self._lookups[item]
+            if lookup.pause is not None and lookup.pause.active():
+                lookup.pause.cancel()
+
+    def _timedOut(self, item, finished):
+        self._drop(item, (finished, None))
+        self.node.events.offersFound(item, [])
+        finished.callback([])
+
+    def _lookup(self, item):
+        """Ask the tracker who sells item; without one, nobody does."""
+        lookup = self._lookups.get(item)
+        if lookup is None:
+            return
+        lookup.pause = None
+        if not self._send(Lookup(item)):
+            self._answer(item, ())
+            return
+        self._asked[item] = self.node.clock.seconds()
+
+    def delivered(self, message):
+        if type(message) is BuyOK:
+            self._asked.pop(message.item, None)
+
+    def _answer(self, item, sellers):
+        node = self.node
+        offers = [Offer(seller, (node.id, seller), host, port)
+                  for seller, host, port in sellers if seller != node.id]
+        for offer in offers:
+            node.events.offerArrived(item, offer)
+        node.events.offersFound(item, offers)
+        lookup = self._lookups.pop(item, None)
+        for finished, timer in lookup.waiters if lookup else ():
+            if timer is not None and timer.active():
+                timer.cancel()
+            finished.callback(list(offers))
+
+    # -- answers from the tracker ---------------------------------------------------
+
+    def _found(self, message):
+        self._answer(message.item, message.sellers)
+
+    def _acked(self, message):
+        pass
+
+    def _listed(self, message):
+        self.log.info("on offer: {items}", items=message.items)
+
+    # -- IService --------------------------------------------------------------------
+
+    def stopService(self):
+        """End every lookup in progress, with no offers."""
+        super().stopService()
+        for item in list(self._lookups):
+            lookup = self._lookups[item]
+            for finished, _ in list(lookup.waiters):
+                self._drop(item, (finished, None))
+                finished.callback([])

@@ -1,0 +1,63 @@
+"""
+The index of who sells what, as the tracker keeps it for the index scheme.
+
+Plain state, no I/O: the tracker extension
+(L{twisted_bazaar.schemes.index.tracker}) feeds it registrations and
+departures and asks it for sellers.  An inverted index (item -> sellers) so a lookup
+never scans every node.
+"""
+
+
+class ItemIndex:
+    """
+    item -> the sellers that registered it, handed out least recently
+    handed out first (ties in random order), to spread the load.
+    """
+
+    def __init__(self, rng):
+        self.rng = rng
+        self._sellers = {}
+        self._items = {}
+        self._handed = {}
+        self._turn = 0
+
+    def register(self, seller, item):
+        self._sellers.setdefault(item, set()).add(seller)
+        self._items.setdefault(seller, set()).add(item)
+
+    def unregister(self, seller, item):
+        sellers = self._sellers.get(item)
+        if sellers is not None:
+            sellers.discard(seller)
+            if not sellers:
+                del self._sellers[item]
+        items = self._items.get(seller)
+        if items is not None:
+            items.discard(item)
+            if not items:
+                del self._items[seller]
+
+    def forget(self, seller):
+        """A seller left: every item it offered goes with it."""
+        for item in sorted(self._items.get(seller, ())):
+            self.unregister(seller, item)
+        self._handed.pop(seller, None)
+
+    def items(self, seller):
+        return set(self._items.get(seller, ()))
+
+    def lookup(self, item, limit):
+        """Up to ``limit`` sellers of item, least recently handed out first;
+        the first one counts as handed out now."""
+        sellers = sorted(self._sellers.get(item, ()))
+        keyed = sorted((self._handed.get(seller, 0), self.rng.random(), seller)
+                       for seller in sellers)
+        chosen = [seller for _, _, seller in keyed[:limit]]
+        if chosen:
+            self._turn += 1
+            self._handed[chosen[0]] = self._turn
+        return chosen
+
+    def listing(self):
+        """item -> number of sellers, for every item on offer."""
+        return {item: len(sellers) for item, sellers in sorted(self._sellers.items())}

@@ -1,0 +1,65 @@
+"""
+The tracker's side of the index scheme: it keeps who sells what
+(L{ItemIndex}) and answers ``register``, ``unregister``, ``lookup`` and
+``list``.
+"""
+
+import json
+
+from zope.interface import implementer
+
+from twisted_bazaar.schemes.index.messages import (
+    MAX_FOUND,
+    MAX_LISTING,
+    Ack,
+    Found,
+    List,
+    Listing,
+    Lookup,
+    Register,
+    Unregister,
+)
+from twisted_bazaar.schemes.index.state import ItemIndex
+from twisted_bazaar.tracker.extension import ITrackerExtension
+
+
+@implementer(ITrackerExtension)
+class IndexExtension:
+    """The item index inside one tracker."""
+
+    def __init__(self, tracker):
+        self.tracker = tracker
+        self.index = ItemIndex(tracker.rng)
+        self.handlers = {Register: self._register, Unregister: self._unregister,
+                         Lookup: self._lookup, List: self._list}
+
+    def nodeLeft(self, node_id):
+        self.index.forget(node_id)
+
+    def _register(self, link, message):
+        self.index.register(link.peer_id, message.item)
+        link.send(Ack(message.item))
+
+    def _unregister(self, link, message):
+        self.index.unregister(link.peer_id, message.item)
+        link.send(Ack(message.item))
+
+    def _lookup(self, link, message):
+        nodes = self.tracker.registry.nodes
+        # A node that said port 0 takes no links, so no buyer could reach it.
+        sellers = tuple((seller,) + nodes[seller]
+                        for seller in self.index.lookup(message.item, MAX_FOUND)
+                        if seller in nodes and nodes[seller][1])
+        link.send(Found(message.item, sellers))
+
+    def _list(self, link, message):
+        """Everything on offer, in name order, cut short where it would no
+        longer fit in one frame (or MAX_LISTING items)."""
+        room = self.tracker.settings.frame_limit - 64
+        items = {}
+        for item, count in self.index.listing().items():
+            room -= len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 22
+            if room < 0 or len(items) == MAX_LISTING:
+                break
+            items[item] = count
+        link.send(Listing(items))

@@ -1,0 +1,164 @@
+"""
+Twisted application services that put a tracker or a node on the network.
+
+They take the reactor and endpoints as parameters, so the daemons (see
+L{twisted_bazaar.tap}) and the in-memory network of
+L{twisted_bazaar.testing} run exactly the same start-up and shutdown.
+"""
+
+from twisted.application.service import MultiService, Service
+from twisted.internet import defer
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+
+from twisted_bazaar.membership import Membership
+from twisted_bazaar.overlay import OverlayFactory
+from twisted_bazaar.tracker import TrackerFactory
+
+#: Seconds a node waits for its links to close politely on shutdown.
+SHUTDOWN_GRACE = 2.0
+#: Seconds an outgoing connection attempt may take.
+CONNECT_TIMEOUT = 5.0
+
+
+class EndpointConnector:
+    """Opens node-to-node links over TCP, to the host/port peers advertise."""
+
+    def __init__(self, reactor, timeout=CONNECT_TIMEOUT):
+        self.reactor = reactor
+        self.timeout = timeout
+
+    def connect(self, host, port, protocol):
+        endpoint = HostnameEndpoint(self.reactor, host, port, timeout=self.timeout)
+        return endpoint.connect(_OneLink(protocol))
+
+
+class _OneLink(Factory):
+    """A quiet factory that hands out one prepared protocol."""
+
+    noisy = False
+
+    def __init__(self, protocol):
+        self.protocol_instance = protocol
+
+    def buildProtocol(self, addr):
+        return self.protocol_instance
+
+
+class ListeningService(Service):
+    """
+    Listen on an endpoint; log where, and tell ``onListening(port)``.
+
+    A failure to listen is logged with its reason and stops the reactor,
+    rather than leaving a daemon that serves nothing.
+    """
+
+    log = Logger()
+
+    def __init__(self, reactor, endpoint, factory, what, onListening=None):
+        self.reactor = reactor
+        self.endpoint = endpoint
+        self.factory = factory
+        self.what = what
+        self.onListening = onListening
+        self.port = None
+
+    def startService(self):
+        super().startService()
+        d = self.endpoint.listen(self.factory)
+        d.addCallbacks(self._listening, self._failed)
+        return d
+
+    def _listening(self, port):
+        self.port = port
+        address = port.getHost()
+        self.log.info("{what} listening on {host}:{port}", what=self.what,
+                      host=getattr(address, "host", "?"),
+                      port=getattr(address, "port", "?"))
+        if self.onListening is not None:
+            self.onListening(port)
+
+    def _failed(self, reason):
+        self.log.critical("{what} cannot listen: {why}", what=self.what,
+                          why=reason.getErrorMessage())
+        if getattr(self.reactor, "running", False):
+            self.reactor.stop()
+        elif hasattr(self.reactor, "callWhenRunning"):
+            # twistd starts services before the reactor runs.
+            self.reactor.callWhenRunning(self.reactor.stop)
+
+    def stopService(self):
+        super().stopService()
+        if self.port is not None:
+            port, self.port = self.port, None
+            return port.stopListening()
+
+
+class NodeService(MultiService):
+    """
+    A node on the network, and the owner of its parts' lifecycles.
+
+    Its children are the listening port, the tracker session
+    (L{Membership}), the discovery scheme and the roles, in that order.
+    Listening comes first; the tracker session starts once the port is
+    known.  Stopping goes the other way, one part at a time, each allowed
+    to return a Deferred: roles (a seller finishes its commit), then the
+    scheme (a Chord node hands its records over), then every link says
+    ``dc`` (waiting briefly for them to close), the tracker session, the
+    port, and last the store.
+    """
+
+    def __init__(self, reactor, node, listen_endpoint, tracker_endpoint,
+                 retry_initial=0.5, retry_max=30.0):
+        super().__init__()
+        self.reactor = reactor
+        self.node = node
+        self.listener = ListeningService(reactor, listen_endpoint, OverlayFactory(node),
+                                         "node", self._listening)
+        self.listener.setServiceParent(self)
+        self.membership = Membership(node, tracker_endpoint, retry_initial, retry_max)
+        self.membership.setServiceParent(self)
+        self.parts = [service for service in [node.discovery] + list(node.roles)
+                      if service is not None]
+        for service in self.parts:
+            service.setServiceParent(self)
+
+    def startService(self):
+        Service.startService(self)
+        for service in self:
+            if service is not self.membership:
+                service.startService()
+
+    def _listening(self, port):
+        self.node.setAddress(self.node.host, port.getHost().port)
+        if self.running and not self.membership.running:
+            self.membership.startService()
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        Service.stopService(self)
+        node = self.node
+        for service in reversed(self.parts):
+            if service.running:
+                yield service.stopService()
+        node.shutdown()
+        closed = node.whenClosed()
+        timeout = self.reactor.callLater(SHUTDOWN_GRACE, closed.cancel)
+        try:
+            yield closed
+        except defer.CancelledError:
+            pass
+        else:
+            timeout.cancel()
+        if self.membership.running:
+            yield self.membership.stopService()
+        if self.listener.running:
+            yield self.listener.stopService()
+        yield defer.maybeDeferred(node.store.close)
+
+
+def trackerService(reactor, tracker, listen_endpoint):
+    """The tracker daemon's service."""
+    return ListeningService(reactor, listen_endpoint, TrackerFactory(tracker),
+                            "tracker")

@@ -1,0 +1,121 @@
+"""
+What both daemons' command lines share: the link limits, ``--verbose``,
+``--config FILE``, one-line usage errors, and no shared pid file.
+"""
+
+import sys
+
+from twisted.python import usage
+
+from twisted_bazaar.link import (
+    DEFAULT_ERROR_LIMIT,
+    DEFAULT_FRAME_LIMIT,
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_PING_INTERVAL,
+    DEFAULT_PING_RATE,
+    DEFAULT_SEARCH_RATE,
+    DEFAULT_WRITE_LIMIT,
+    LinkSettings,
+)
+from twisted_bazaar.options import boundedInt, rate, seconds
+from twisted_bazaar.tap.config import ConfigError, configArgs, splitConfig
+
+
+def param(name, default, help, parse=None):
+    """An optParameters row whose bad values are reported with the flag's
+    name (twistd's own message leaves it out)."""
+    if parse is None:
+        return [name, None, default, help]
+
+    def coerce(text):
+        try:
+            return parse(text)
+        except ValueError as e:
+            raise ValueError(f"--{name}: {e}")
+
+    coerce.coerceDoc = parse.coerceDoc
+    return [name, None, default, help, coerce]
+
+
+COMMON_PARAMETERS = [
+    param("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT,
+           "Seconds a new connection may take to say thisisme.", seconds),
+    param("ping-interval", DEFAULT_PING_INTERVAL,
+           "Seconds of silence before a link is pinged; 3 silent intervals "
+           "close it.", seconds),
+    param("frame-limit", DEFAULT_FRAME_LIMIT,
+           "Largest message, in bytes, accepted or sent.", boundedInt(1024, 10**8)),
+    param("error-limit", DEFAULT_ERROR_LIMIT,
+           "Bad messages a peer may send in a minute before it is cut off.",
+           boundedInt(1, 10**6)),
+    param("search-rate", DEFAULT_SEARCH_RATE,
+           "Searches a second accepted from one peer (bursts to twice that); "
+           "the excess is dropped.", rate),
+    param("ping-rate", DEFAULT_PING_RATE,
+           "Pings a second answered for one peer (bursts to twice that); the "
+           "excess is dropped.", rate),
+    param("write-limit", DEFAULT_WRITE_LIMIT,
+           "Bytes that may wait for a peer that does not read before its link "
+           "is dropped.", boundedInt(1024, 10**9)),
+]
+
+
+class DaemonOptions(usage.Options):
+    """
+    Options shared by both daemons: bad flags end in a one-line error, and
+    several daemons may run in one folder (no shared ``twistd.pid``).
+    """
+
+    optFlags = [["verbose", "v", "Log every message sent and received."]]
+    #: Options that may be given many times (lists in a config file).
+    repeatable = ()
+
+    def opt_config(self, path):
+        """A TOML file of options, keyed by their long names; flags given on
+        the command line win."""
+
+    def parseOptions(self, options=None):
+        if options is None:
+            options = sys.argv[1:]
+        try:
+            try:
+                path, rest = splitConfig(options)
+                if path is not None:
+                    takes_value = {name.rstrip("=") for name in self.longOpt
+                                   if name.endswith("=")} - {"config"}
+                    flags = {name for name in self.longOpt
+                             if not name.endswith("=")} - {"help", "version"}
+                    rest = configArgs(path, takes_value, flags, self.repeatable,
+                                      rest) + rest
+            except ConfigError as e:
+                raise usage.UsageError(str(e))
+            super().parseOptions(rest)
+        except usage.UsageError as e:
+            if self.parent is None:
+                raise
+            e = str(e).replace("Parameter type enforcement failed: ", "")
+            name = self.parent.subCommand
+            sys.stderr.write(f"twistd {name}: error: {e} "
+                             f"(see twistd {name} --help)\n")
+            raise SystemExit(2)
+
+    def postOptions(self):
+        parent = self.parent
+        if parent is not None and parent.get("pidfile") == "twistd.pid":
+            # twistd's default pid file would stop a second daemon in the
+            # same folder; these daemons need none unless asked.
+            parent["pidfile"] = ""
+
+    def linkSettings(self):
+        return LinkSettings(
+            frame_limit=self["frame-limit"],
+            handshake_timeout=self["handshake-timeout"],
+            ping_interval=self["ping-interval"],
+            error_limit=self["error-limit"],
+            search_rate=self["search-rate"],
+            ping_rate=self["ping-rate"],
+            write_limit=self["write-limit"],
+            verbose=bool(self["verbose"]),
+        )
+
+

@@ -1,0 +1,213 @@
+"""
+``twistd bazaar-node``: its options and service.
+
+Besides the core flags, every installed role plugin and discovery scheme
+plugin brings its own options (L{PluginOption}): each becomes a flag here,
+listed in ``--help`` with its owner, and a key of ``--config`` files.  A
+flag of a role or scheme that the node does not run is refused.
+"""
+
+import os
+import random
+
+from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.logger import Logger
+from twisted.python import usage
+
+from twisted_bazaar.node import DEFAULT_NEIGHBOURS, Node, NodeConfig
+from twisted_bazaar.options import boundedInt, optionDefaults, seconds
+from twisted_bazaar.overlay import (
+    DEFAULT_DIRECT_IDLE,
+    DEFAULT_DIRECT_SLOTS,
+    DEFAULT_HANDSHAKE_LIMIT,
+    DEFAULT_MAX_CONNECTIONS,
+)
+from twisted_bazaar.roles import rolePlugins
+from twisted_bazaar.schemes import discoveryPlugins
+from twisted_bazaar.services import EndpointConnector, NodeService
+from twisted_bazaar.store import StoreError, openStore
+from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+
+DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
+log = Logger()
+
+
+def _owners():
+    """Every plugin that brings options: (kind, plugin) pairs, roles first."""
+    return ([("role", plugin) for _, plugin in sorted(rolePlugins().items())]
+            + [("scheme", plugin) for _, plugin in sorted(discoveryPlugins().items())])
+
+
+class Options(DaemonOptions):
+    """twistd bazaar-node --role ROLE [role and scheme options] [options]"""
+
+    synopsis = "--role ROLE [options]"
+    optParameters = [
+        param("tracker", DEFAULT_TRACKER, "Endpoint of the tracker."),
+        param("listen", "tcp:0", "Endpoint to listen on for peers (tcp:0: any "
+              "free port)."),
+        param("host", "", "Host name or address peers should use to reach this "
+              "node (default: the address the tracker is reached from)."),
+        param("neighbours", DEFAULT_NEIGHBOURS, "Overlay peers to stay linked to "
+              "(schemes that keep random neighbours).", boundedInt(0, 1000)),
+        param("max-connections", DEFAULT_MAX_CONNECTIONS,
+              "Most overlay links this node keeps.", boundedInt(1, 10000)),
+        param("direct-slots", DEFAULT_DIRECT_SLOTS,
+              "Most direct (buyer-to-seller) links this node keeps.",
+              boundedInt(0, 10000)),
+        param("direct-idle", DEFAULT_DIRECT_IDLE,
+              "Seconds a direct link may go without trade before it is closed.",
+              seconds),
+        param("handshake-limit", DEFAULT_HANDSHAKE_LIMIT,
+              "Connections one address may hold open before saying thisisme; "
+              "more get noslots.", boundedInt(1, 10000)),
+        param("discovery", "flood", "How buyers find offers and sellers get found: "
+              "a discovery scheme (see below)."),
+        param("data-dir", None, "Directory for the node's durable state (id, "
+              "inventory, ledger, bag, pending buys); without it, state lives in "
+              "memory and is lost on exit."),
+        param("retry-initial", 0.5, "Seconds before the first reconnection to a "
+              "lost tracker (doubling up to --retry-max).", seconds),
+        param("retry-max", 30.0, "Longest wait between reconnections to the "
+              "tracker.", seconds),
+    ] + COMMON_PARAMETERS
+
+    def __init__(self):
+        self.roles_known = rolePlugins()
+        self.schemes = discoveryPlugins()
+        self["role"] = []
+        self._plugin_values = {}
+        super().__init__()
+        roles = "; ".join(f"{name} ({plugin.description})"
+                          for name, plugin in sorted(self.roles_known.items()))
+        schemes = "; ".join(f"{name} ({plugin.description})"
+                            for name, plugin in sorted(self.schemes.items()))
+        self.longdesc = (f"Run a bazaar node.  Roles: {roles}.  A node may carry "
+                         f"several roles.  Discovery schemes: {schemes}.")
+
+    def opt_role(self, name):
+        """A role for this node (repeatable): see the roles named below."""
+        if name not in self.roles_known:
+            known = ", ".join(sorted(self.roles_known))
+            raise usage.UsageError(f"unknown role {name!r} (known roles: {known})")
+        if name not in self["role"]:
+            self["role"].append(name)
+
+    def _setPluginValue(self, option, text):
+        try:
+            value = option.parse(text)
+        except ValueError as e:
+            raise usage.UsageError(f"--{option.name}: {e}")
+        if option.repeatable:
+            self._plugin_values.setdefault(option.name, []).append(value)
+        else:
+            self._plugin_values[option.name] = value
+
+    def _configure(self, plugin, what):
+        config = optionDefaults(plugin.options)
+        config.update({option.name: self._plugin_values[option.name]
+                       for option in plugin.options
+                       if option.name in self._plugin_values})
+        try:
+            return plugin.configure(config)
+        except ValueError as e:
+            raise usage.UsageError(f"{what}: {e}" if what else str(e))
+
+    def postOptions(self):
+        super().postOptions()
+        if self["discovery"] not in self.schemes:
+            known = ", ".join(sorted(self.schemes))
+            raise usage.UsageError(f"unknown discovery scheme {self['discovery']!r} "
+                                   f"(known: {known})")
+        data_dir = self["data-dir"]
+        if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(
+                data_dir):
+            raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
+        if not self["role"]:
+            raise usage.UsageError("say which role this node plays: --role "
+                                   + " or --role ".join(sorted(self.roles_known)))
+        self.roles = [(self.roles_known[name],
+                       self._configure(self.roles_known[name], ""))
+                      for name in self["role"]]
+        scheme = self.schemes[self["discovery"]]
+        self.scheme = (scheme, self._configure(scheme, f"--discovery {scheme.name}"))
+        for name in self._plugin_values:
+            kind, owner = _OPTION_OWNERS[name]
+            chosen = self["role"] if kind == "role" else [self["discovery"]]
+            if owner not in chosen:
+                fix = f"--role {owner}" if kind == "role" else f"--discovery {owner}"
+                raise usage.UsageError(f"--{name} belongs to the {owner} {kind}; "
+                                       f"add {fix}")
+
+
+#: option name -> (kind, owner name), for every plugin option.
+_OPTION_OWNERS = {}
+
+
+def _pluginOptionHandler(option, kind, owner):
+    def handler(self, text):
+        self._setPluginValue(option, text)
+
+    default = "" if option.repeatable else f" [default: {option.default}]"
+    handler.__doc__ = f"{option.help} ({owner} {kind}){default}"
+    return handler
+
+
+def _addPluginOptions(cls):
+    """
+    Give Options one ``opt_`` method per option of every installed role and
+    scheme, so a new plugin brings its own flags without an edit here.
+    """
+    core = {row[0] for row in cls.optParameters} | {"role", "config", "verbose"}
+    for kind, plugin in _owners():
+        for option in plugin.options:
+            if option.name in core or option.name in _OPTION_OWNERS:
+                clash = _OPTION_OWNERS.get(option.name, ("core", "the node"))
+                raise ValueError(f"--{option.name} of the {plugin.name} {kind} is "
+                                 f"already an option of {clash[1]} {clash[0]}")
+            _OPTION_OWNERS[option.name] = (kind, plugin.name)
+            setattr(cls, "opt_" + option.name.replace("-", "_"),
+                    _pluginOptionHandler(option, kind, plugin.name))
+    cls.repeatable = ("role",) + tuple(
+        option.name for _, plugin in _owners() for option in plugin.options
+        if option.repeatable)
+    return cls
+
+
+_addPluginOptions(Options)
+
+
+def makeService(options):
+    from twisted.internet import reactor
+
+    flag = "--listen"
+    try:
+        listen = serverFromString(reactor, options["listen"])
+        flag = "--tracker"
+        tracker = clientFromString(reactor, options["tracker"])
+    except (ValueError, TypeError) as e:
+        raise SystemExit(f"twistd bazaar-node: error: {flag}: bad endpoint: {e}")
+    config = NodeConfig(
+        host=options["host"],
+        neighbours=options["neighbours"],
+        max_connections=options["max-connections"],
+        direct_slots=options["direct-slots"],
+        direct_idle=options["direct-idle"],
+        handshake_limit=options["handshake-limit"],
+        link=options.linkSettings(),
+    )
+    try:
+        store = openStore(options["data-dir"])
+    except StoreError as e:
+        raise SystemExit(f"twistd bazaar-node: error: --data-dir: {e}")
+    if not store.durable:
+        log.info("no --data-dir: this node's state lives in memory and is lost "
+                 "when it stops")
+    node = Node(reactor, random.Random(), EndpointConnector(reactor), config, store)
+    scheme, settings = options.scheme
+    scheme.build(node, settings)
+    for plugin, settings in options.roles:
+        plugin.build(node, settings)
+    return NodeService(reactor, node, listen, tracker, options["retry-initial"],
+                       options["retry-max"])

@@ -1,0 +1,38 @@
+"""``twistd bazaar-tracker``: its options and service."""
+
+import random
+
+from twisted.internet.endpoints import serverFromString
+
+from twisted_bazaar.services import trackerService
+from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
+from twisted_bazaar.tracker.extension import trackerExtensionPlugins
+
+
+class Options(DaemonOptions):
+    """twistd bazaar-tracker [options]"""
+
+    synopsis = "[options]"
+    optParameters = [
+        param("listen", f"tcp:{DEFAULT_TRACKER_PORT}",
+              "Endpoint to listen on (a Twisted endpoint string)."),
+    ] + COMMON_PARAMETERS
+
+    def __init__(self):
+        super().__init__()
+        extensions = ", ".join(sorted(trackerExtensionPlugins())) or "none"
+        self.longdesc = ("Run the bazaar tracker: it gives joining nodes their ids "
+                         "and introduces them to each other.  Extensions hosted: "
+                         f"{extensions}.")
+
+
+def makeService(options):
+    from twisted.internet import reactor
+
+    try:
+        endpoint = serverFromString(reactor, options["listen"])
+    except (ValueError, TypeError) as e:
+        raise SystemExit(f"twistd bazaar-tracker: error: --listen: {e}")
+    tracker = Tracker(reactor, random.Random(), options.linkSettings())
+    return trackerService(reactor, tracker, endpoint)

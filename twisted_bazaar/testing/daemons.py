@@ -1,0 +1,246 @@
+"""
+Run the real daemons (``twistd -n bazaar-tracker``, ``twistd -n bazaar-node``)
+as child processes, for the demo and the end-to-end tests.
+
+No reactor here: each daemon is a plain subprocess whose output a background
+thread reads line by line, so a caller can wait for a log line that matches a
+pattern, with a timeout, instead of sleeping.  Every address is on loopback
+and every port is chosen by the kernel (``tcp:0``), so runs never collide.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+#: Seconds a caller waits for a log line unless told otherwise.
+DEFAULT_TIMEOUT = 30.0
+#: Seconds a daemon gets to exit after SIGTERM before it is killed.
+STOP_TIMEOUT = 10.0
+#: Endpoint every daemon started here listens on: a free loopback port.
+LOOPBACK_LISTEN = "tcp:0:interface=127.0.0.1"
+
+TRACKER_LISTENING = re.compile(r"tracker listening on [^\s:]+:(?P<port>\d+)")
+NODE_REGISTERED = re.compile(r"registered with the tracker as node (?P<id>\d+)")
+#: Log lines that mean something went wrong inside a daemon.
+PROBLEM = re.compile(r"Traceback|Unhandled")
+#: twistd's last log line after an orderly shutdown.
+SHUT_DOWN = re.compile(r"Server Shut Down\.")
+#: The exit status of a twistd that shut down in good order on SIGTERM:
+#: since Twisted 21.2 it re-raises the signal once the reactor has stopped,
+#: so it ends "killed by SIGTERM" (143 in a shell), not with 0.
+TERMINATED = -signal.SIGTERM
+
+
+class DaemonError(Exception):
+    """A daemon did not do what was expected in time, or could not start."""
+
+
+def twistd_path():
+    """The ``twistd`` of this Python's environment (the venv's, under make),
+    so the daemons run the very code that is installed next to it."""
+    path = Path(sys.executable).with_name("twistd")
+    if not path.exists():
+        raise DaemonError(f"no twistd next to {sys.executable}: install the "
+                          "project (and twisted) into this environment first")
+    return str(path)
+
+
+def _environment():
+    """The caller's environment, with unbuffered output so that a
+    traceback printed on the way out still reaches the log."""
+    return dict(os.environ, PYTHONUNBUFFERED="1")
+
+
+def run_twistd(args, cwd, timeout=DEFAULT_TIMEOUT):
+    """Run ``twistd ARGS`` to completion (``--help``, bad flags, ...) and
+    return the CompletedProcess, with stdout and stderr as text."""
+    return subprocess.run([twistd_path(), *args], cwd=cwd, env=_environment(),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+class Daemon:
+    """
+    One ``twistd -n`` child process and its log (stdout and stderr merged).
+
+    The child runs in its own session, so a Ctrl-C at the terminal reaches
+    only the parent, which then stops its children in order.
+
+    @ivar lines: every log line so far, without line ends.
+    """
+
+    def __init__(self, name, args, cwd, on_line=None):
+        """
+        @param on_line: called as ``on_line(daemon, line)`` from the reader
+            thread for every line as it arrives; it must not raise.
+        """
+        self.name = name
+        self.args = list(args)
+        self.lines = []
+        self._on_line = on_line
+        self._changed = threading.Condition()
+        self._ended = False
+        self.process = subprocess.Popen(
+            [twistd_path(), "-n", *self.args], cwd=cwd, env=_environment(),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, encoding="utf-8", errors="replace", start_new_session=True)
+        self._reader = threading.Thread(target=self._read, name=f"{name} log",
+                                        daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            line = line.rstrip("\n")
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+            if self._on_line is not None:
+                self._on_line(self, line)
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    # -- reading the log ---------------------------------------------------
+
+    def wait_for(self, pattern, timeout=DEFAULT_TIMEOUT, what=None):
+        """
+        Wait until a log line, old or new, matches the regex.
+
+        @param what: the awaited line as a reader would put it, for the
+            error message (default: the pattern).
+        @return: the first C{re.Match}.
+        @raise DaemonError: on timeout, or when the daemon's output ends
+            first; the message names the daemon and shows its last lines.
+        """
+        regex = re.compile(pattern)
+        what = what or repr(regex.pattern)
+        deadline = time.monotonic() + timeout
+        checked = 0
+        with self._changed:
+            while True:
+                for line in self.lines[checked:]:
+                    match = regex.search(line)
+                    if match:
+                        return match
+                checked = len(self.lines)
+                if self._ended:
+                    self.process.wait()
+                    raise DaemonError(self._failure(
+                        f"exited with code {self.process.returncode} before "
+                        f"logging {what}"))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DaemonError(self._failure(
+                        f"did not log {what} within {timeout:g} s"))
+                self._changed.wait(left)
+
+    def matches(self, pattern):
+        """Every match of the regex in the log so far, in order."""
+        regex = re.compile(pattern)
+        with self._changed:
+            found = [regex.search(line) for line in self.lines]
+        return [match for match in found if match]
+
+    def problems(self):
+        """Log lines that show a traceback or an unhandled error."""
+        return [match.string for match in self.matches(PROBLEM)]
+
+    def tail(self, count=15):
+        """The last lines of the log, indented, for error messages."""
+        with self._changed:
+            last = self.lines[-count:]
+        return "\n".join("    " + line for line in last) or "    (no output)"
+
+    def _failure(self, what):
+        return f"{self.name} {what}; its last lines:\n{self.tail()}"
+
+    # -- stopping --------------------------------------------------------------
+
+    def terminate(self):
+        """Ask the daemon to shut down (SIGTERM), if it still runs."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def finish(self, timeout=STOP_TIMEOUT):
+        """Wait for the daemon to exit, killing it (SIGKILL) if it takes
+        longer than timeout; then wait for the rest of its log.
+        Returns the exit code."""
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._reader.join(timeout)
+        if not self._reader.is_alive():
+            self.process.stdout.close()
+        return self.process.returncode
+
+    def exited_cleanly(self):
+        """True once the daemon has shut down in good order on SIGTERM."""
+        return self.process.poll() == TERMINATED and bool(self.matches(SHUT_DOWN))
+
+
+class LiveMarket:
+    """
+    A tracker and nodes started in one folder, on loopback, and stopped
+    together: nodes first (so they say ``dc`` to a tracker still up), then
+    the tracker.  Call L{stop} in a ``finally`` or a cleanup, so that no
+    daemon outlives its caller.
+
+    @ivar daemons: every L{Daemon} started, in order.
+    @ivar tracker_port: the port the tracker listens on, once known.
+    """
+
+    def __init__(self, cwd, on_line=None):
+        self.cwd = cwd
+        self.on_line = on_line
+        self.daemons = []
+        self.tracker_port = None
+
+    def start(self, name, args):
+        """Start ``twistd -n ARGS`` as one more daemon of this market."""
+        daemon = Daemon(name, args, self.cwd, self.on_line)
+        self.daemons.append(daemon)
+        return daemon
+
+    def start_tracker(self, name="tracker", timeout=DEFAULT_TIMEOUT):
+        """Start the tracker on a free loopback port and wait until it
+        listens; returns the daemon."""
+        tracker = self.start(name, ["bazaar-tracker", "--listen", LOOPBACK_LISTEN])
+        listening = tracker.wait_for(TRACKER_LISTENING, timeout,
+                                     what="'tracker listening on HOST:PORT'")
+        self.tracker_port = int(listening["port"])
+        return tracker
+
+    def start_node(self, name, *role_args):
+        """Start a node of this market's tracker, with its role flags
+        (e.g. ``"--role", "seller", "--sell", "apple=3"``)."""
+        if self.tracker_port is None:
+            raise DaemonError("start the tracker before any node")
+        return self.start(name, [
+            "bazaar-node", "--tracker", f"tcp:127.0.0.1:{self.tracker_port}",
+            "--listen", LOOPBACK_LISTEN, *role_args])
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """Stop every daemon; returns {name: exit code}."""
+        nodes = [d for d in self.daemons if d.args[0] == "bazaar-node"]
+        others = [d for d in self.daemons if d not in nodes]
+        codes = {}
+        for wave in (nodes, others):
+            for daemon in wave:
+                daemon.terminate()
+            for daemon in wave:
+                codes[daemon.name] = daemon.finish(timeout)
+        return codes
+
+
+def node_id(daemon, timeout=DEFAULT_TIMEOUT):
+    """Wait until the node has registered with the tracker; return its id."""
+    registered = daemon.wait_for(NODE_REGISTERED, timeout,
+                                 what="'registered with the tracker as node N'")
+    return int(registered["id"])

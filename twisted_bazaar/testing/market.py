@@ -1,0 +1,162 @@
+"""
+A market of real nodes on a L{MemoryNetwork}, for tests (yours too).
+
+L{Market} builds a tracker and nodes on it with the very services the
+daemons use::
+
+    market = Market()
+    seller = market.addNode(seller={"stock": {"apple": 3}})
+    buyer = market.addNode(buyer={"wants": ["apple"]})
+    market.run(10)
+    assert [p.item for p in market.role(buyer, "buyer").bag] == ["apple"]
+
+Role settings are the keyword arguments of the role's ``build`` (see
+L{IRolePlugin.configure}), keyed by role name; scheme settings are the
+scheme's option values (see L{buildScheme}).  Every node runs on its own
+L{NodeClock}, so that L{Market.leftovers} can tell what a stopped node
+left behind.
+"""
+
+import random
+
+from twisted_bazaar.node import Node, NodeConfig
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.roles import rolePlugins
+from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.services import NodeService, trackerService
+from twisted_bazaar.testing.memory import (
+    MemoryClientEndpoint,
+    MemoryConnector,
+    MemoryNetwork,
+    MemoryServerEndpoint,
+)
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
+
+
+class NodeClock:
+    """
+    One node's view of the shared clock.  It remembers what the node
+    scheduled (so a test can see what is still pending), and a simulated
+    ``kill -9`` stops it: once ``stopped``, nothing the node scheduled runs
+    any more.
+    """
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.stopped = False
+        self._calls = []
+        self._prune_at = 64
+
+    def seconds(self):
+        return self.clock.seconds()
+
+    def callLater(self, delay, function, *args, **kwargs):
+        call = self.clock.callLater(delay, self._unlessStopped, function, args, kwargs)
+        self._calls.append(call)
+        if len(self._calls) >= self._prune_at:
+            self._calls = self.getDelayedCalls()
+            self._prune_at = 64 + 2 * len(self._calls)
+        return call
+
+    def _unlessStopped(self, function, args, kwargs):
+        if not self.stopped:
+            function(*args, **kwargs)
+
+    def getDelayedCalls(self):
+        """The calls this node scheduled that have yet to run."""
+        return [call for call in self._calls if call.active()]
+
+
+class Market:
+    """
+    A tracker and any number of nodes on a L{MemoryNetwork}, built and
+    started with the daemons' own services.
+    """
+
+    def __init__(self, network=None, seed=0, link_settings=None):
+        self.network = network if network is not None else MemoryNetwork(
+            rng=random.Random(seed))
+        self.clock = self.network.clock
+        self.rng = random.Random(seed + 1)
+        self.link_settings = link_settings or LinkSettings()
+        self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings)
+        self.tracker_host = "tracker"
+        self.tracker_service = trackerService(
+            self.clock, self.tracker,
+            MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))
+        self.tracker_service.startService()
+        self.services = {}
+        self.roles = {}
+        self._count = 0
+
+    def addNode(self, config=None, discovery="flood", store=None, scheme=None,
+                **roles):
+        """
+        Start a node carrying the given roles, e.g.
+        ``addNode(seller={"stock": {"apple": 2}})``, with the named
+        discovery scheme (its options in ``scheme``, a dict).  Returns the
+        Node; it gets its id from the tracker once the clock runs.
+        """
+        self._count += 1
+        host = f"node{self._count}"
+        config = config or NodeConfig(link=self.link_settings)
+        node = Node(NodeClock(self.clock), random.Random(self.rng.getrandbits(64)),
+                    MemoryConnector(self.network, host), config, store)
+        buildScheme(node, discovery, **(scheme or {}))
+        plugins = rolePlugins()
+        self.roles[node] = {name: plugins[name].build(node, settings)
+                            for name, settings in roles.items()}
+        service = NodeService(
+            node.clock, node, MemoryServerEndpoint(self.network, host),
+            MemoryClientEndpoint(self.network, host, self.tracker_host,
+                                 DEFAULT_TRACKER_PORT))
+        self.services[node] = service
+        service.startService()
+        return node
+
+    def role(self, node, name):
+        return self.roles[node][name]
+
+    def stop(self, node):
+        """Shut a node down politely (dc on every link)."""
+        d = self.services.pop(node).stopService()
+        self.network.run(5)
+        return d
+
+    def crash(self, node):
+        """Kill a node abruptly: its connections drop without a dc, its port
+        closes, and nothing it scheduled runs any more (unflushed work is
+        lost).  Its store is left as the crash left it."""
+        self.services.pop(node)
+        node.clock.stopped = True
+        self.network.crash(node.connector.from_host)
+
+    kill = crash
+
+    def restart(self, node, store, **roles):
+        """
+        Start a crashed node again, as rerunning its command would: a new
+        process (on a new host) with the given store, which should be the
+        old data dir opened afresh, its discovery scheme, and the given
+        roles.
+        """
+        return self.addNode(node.config, node.discovery.name, store, **roles)
+
+    def leftovers(self, node):
+        """
+        What a stopped node left behind: its timers still pending and its
+        connections still open.  Both are empty for a node that stopped
+        cleanly.
+        """
+        host = node.connector.from_host
+        open_ends = [end for pair in self.network.connections for end in pair
+                     if end.host.host == host and end.connected]
+        return {"delayed_calls": node.clock.getDelayedCalls(),
+                "connections": open_ends}
+
+    def run(self, seconds):
+        self.network.run(seconds)
+
+    @property
+    def nodes(self):
+        return list(self.services)

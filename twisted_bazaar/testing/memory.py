@@ -1,0 +1,285 @@
+"""
+An in-memory network on a fake clock: hosts, listening ports and
+connections, with optional faults.  Nothing here opens a socket or reads
+the wall clock: L{MemoryNetwork} connects real protocols through in-memory
+transports that deliver each write after a (possibly zero) delay on the
+shared clock, so runs are deterministic.
+"""
+
+import random
+
+from twisted.internet import defer, error, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IStreamClientEndpoint,
+    IStreamServerEndpoint,
+    ITransport,
+)
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+
+@implementer(ITransport)
+class MemoryTransport:
+    """
+    One end of an in-memory connection.  Writes reach the other end's
+    ``dataReceived`` after the network's latency, in order.
+    """
+
+    def __init__(self, network, protocol, host, peer):
+        self.network = network
+        self.protocol = protocol
+        self.host = host
+        self.peer = peer
+        self.other = None
+        self.connected = True
+        self.disconnecting = False
+        self.written = 0
+        self._last_delivery = 0.0
+
+    def getHost(self):
+        return self.host
+
+    def getPeer(self):
+        return self.peer
+
+    def write(self, data):
+        if self.connected and not self.disconnecting and data:
+            self.written += len(data)
+            self.network.bytes_written += len(data)
+            faults = self.network.faults
+            if faults is None:
+                self._schedule(self.other._receive, data)
+            else:
+                faults.deliver(self, data)
+
+    def writeSequence(self, data):
+        self.write(b"".join(data))
+
+    def registerProducer(self, producer, streaming):
+        """Memory links never fill up; the producer is never paused."""
+
+    def unregisterProducer(self):
+        pass
+
+    def loseConnection(self):
+        if self.connected and not self.disconnecting:
+            self.disconnecting = True
+            self._schedule(self.network._close, self, error.ConnectionDone())
+
+    def abortConnection(self):
+        if self.connected:
+            self.network._close(self, error.ConnectionAborted())
+
+    def _schedule(self, function, *args, extra=0.0):
+        """Deliver after the latency, never before what was sent earlier
+        (unless ``extra`` delay is asked for, which lets later writes pass)."""
+        clock = self.network.clock
+        now = clock.seconds()
+        when = now + self.network.delay()
+        if extra:
+            when += extra
+        else:
+            when = max(when, self._last_delivery)
+            self._last_delivery = when
+        schedule = getattr(clock, "schedule", clock.callLater)
+        schedule(when - now, function, *args)
+
+    def _receive(self, data):
+        if self.connected:
+            self.protocol.dataReceived(data)
+
+
+@implementer(IListeningPort)
+class _MemoryPort:
+    def __init__(self, network, address, factory):
+        self.network = network
+        self.address = address
+        self.factory = factory
+
+    def getHost(self):
+        return self.address
+
+    def startListening(self):
+        pass
+
+    def stopListening(self):
+        self.network._listeners.pop((self.address.host, self.address.port), None)
+        return defer.succeed(None)
+
+
+@implementer(IStreamServerEndpoint)
+class MemoryServerEndpoint:
+    def __init__(self, network, host, port=0):
+        self.network = network
+        self.host = host
+        self.port = port
+
+    def listen(self, factory):
+        return defer.maybeDeferred(self.network.listen, factory, self.host,
+                                   self.port)
+
+
+@implementer(IStreamClientEndpoint)
+class MemoryClientEndpoint:
+    def __init__(self, network, from_host, host, port):
+        self.network = network
+        self.from_host = from_host
+        self.host = host
+        self.port = port
+
+    def connect(self, factory):
+        protocol = factory.buildProtocol(IPv4Address("TCP", self.host, self.port))
+        return self.network.connect(self.host, self.port, protocol,
+                                    from_host=self.from_host)
+
+
+class MemoryConnector:
+    """A node's connector on the memory network (see EndpointConnector)."""
+
+    def __init__(self, network, from_host):
+        self.network = network
+        self.from_host = from_host
+
+    def connect(self, host, port, protocol):
+        return self.network.connect(host, port, protocol, from_host=self.from_host)
+
+
+class Faults:
+    """
+    Message-level faults for a MemoryNetwork: each write (one netstring, as
+    the links write whole frames) may be dropped, duplicated or delayed past
+    later writes, each with its own probability.
+    """
+
+    def __init__(self, rng, drop=0.0, dup=0.0, reorder=0.0, reorder_delay=0.05):
+        self.rng = rng
+        self.drop = drop
+        self.dup = dup
+        self.reorder = reorder
+        self.reorder_delay = reorder_delay
+        self.counts = {"dropped": 0, "duplicated": 0, "reordered": 0}
+
+    def deliver(self, transport, data):
+        rng = self.rng
+        if self.drop and rng.random() < self.drop:
+            self.counts["dropped"] += 1
+            return
+        copies = 1
+        if self.dup and rng.random() < self.dup:
+            self.counts["duplicated"] += 1
+            copies = 2
+        for _ in range(copies):
+            extra = 0.0
+            if self.reorder and rng.random() < self.reorder:
+                self.counts["reordered"] += 1
+                extra = self.reorder_delay * (1 + rng.random())
+            transport._schedule(transport.other._receive, data, extra=extra)
+
+
+class MemoryNetwork:
+    """
+    Hosts, listening ports and connections, all in memory, on one clock.
+
+    @ivar latency: (low, high) one-way delay in seconds, drawn per write.
+    @ivar faults: a L{Faults}, or None for a perfect network.
+    """
+
+    def __init__(self, clock=None, rng=None, latency=(0.0, 0.0), faults=None):
+        self.clock = clock if clock is not None else task.Clock()
+        self.rng = rng if rng is not None else random.Random(0)
+        self.latency = latency
+        self.faults = faults
+        self.bytes_written = 0
+        self.dead_hosts = set()
+        self._listeners = {}
+        self._next_port = {}
+        self.connections = []
+
+    def delay(self):
+        low, high = self.latency
+        return low if low == high else self.rng.uniform(low, high)
+
+    def listen(self, factory, host, port=0):
+        if not port:
+            port = self._next_port.get(host, 40000)
+            self._next_port[host] = port + 1
+        if (host, port) in self._listeners:
+            raise error.CannotListenError(host, port, "address in use")
+        listening = _MemoryPort(self, IPv4Address("TCP", host, port), factory)
+        self._listeners[(host, port)] = listening
+        return listening
+
+    def connect(self, host, port, protocol, from_host="client"):
+        """Connect protocol to whatever listens on host:port; the Deferred
+        fires with the protocol once both ends are connected."""
+        d = defer.Deferred()
+        self.clock.callLater(self.delay(), self._complete, host, port, protocol,
+                             from_host, d)
+        return d
+
+    def _complete(self, host, port, protocol, from_host, d):
+        listening = self._listeners.get((host, port))
+        if listening is None or from_host in self.dead_hosts:
+            d.errback(Failure(error.ConnectionRefusedError(f"{host}:{port}")))
+            return
+        local_port = self._next_port.get(from_host, 40000)
+        self._next_port[from_host] = local_port + 1
+        client_address = IPv4Address("TCP", from_host, local_port)
+        server_address = listening.address
+        server = listening.factory.buildProtocol(client_address)
+        if server is None:
+            d.errback(Failure(error.ConnectionRefusedError("refused by factory")))
+            return
+        client_end = MemoryTransport(self, protocol, client_address, server_address)
+        server_end = MemoryTransport(self, server, server_address, client_address)
+        client_end.other, server_end.other = server_end, client_end
+        self.connections.append((client_end, server_end))
+        server.makeConnection(server_end)
+        protocol.makeConnection(client_end)
+        d.callback(protocol)
+
+    def _close(self, transport, reason):
+        for end in (transport, transport.other):
+            if end.connected:
+                end.connected = False
+                end.protocol.connectionLost(Failure(reason))
+        pair = (transport, transport.other)
+        for each in (pair, pair[::-1]):
+            if each in self.connections:
+                self.connections.remove(each)
+
+    def cut(self, host):
+        """Break every connection of host at once, as a crash would."""
+        for pair in list(self.connections):
+            for end in pair:
+                if end.host.host == host and end.connected:
+                    self._close(end, error.ConnectionLost())
+
+    def crash(self, host):
+        """The host dies: its ports close, its connections break, and it
+        can open no new ones."""
+        self.dead_hosts.add(host)
+        for key in [key for key in self._listeners if key[0] == host]:
+            del self._listeners[key]
+        self.cut(host)
+
+    def run(self, seconds, step=0.05):
+        """Let virtual time pass, running every timer and delivery due."""
+        run_for = getattr(self.clock, "runFor", None)
+        if run_for is not None:
+            run_for(seconds)
+            return
+        end = self.clock.seconds() + seconds
+        while self.clock.seconds() < end:
+            self.clock.advance(min(step, end - self.clock.seconds()))
+        self.clock.advance(0)
+
+
+def cutLink(network, host_a, host_b):
+    """Break every connection between two hosts, as a failing route would;
+    both stay up and may connect again."""
+    for pair in list(network.connections):
+        if {end.host.host for end in pair} == {host_a, host_b} and pair[0].connected:
+            network._close(pair[0], error.ConnectionLost())

@@ -1,0 +1,314 @@
+"""
+The codec: how messages are declared, and strict decoding and encoding.
+
+Every message travels as one UTF-8 JSON object inside one netstring.  The
+object's ``type`` names the message; the other keys are its fields, spelled
+as in the protocol (``returnPath``, not ``return_path``).  Decoding happens
+once, at the edge, and is strict: anything that is not exactly a valid
+message raises L{ProtocolError}, and nothing else.  Everything past the
+edge can trust the values it holds.
+
+A message class is declared where it is handled, with L{message}: the core
+declares its own (L{twisted_bazaar.wire.core}), and each scheme or role
+plugin declares its messages in its own package.  Unknown fields are
+ignored so that newer peers can add optional fields.
+"""
+
+import json
+
+import attr
+
+#: Largest magnitude of an id or nonce on the wire (exclusive).
+ID_LIMIT = 2**63
+#: Longest item name, in UTF-8 bytes.
+MAX_ITEM_BYTES = 256
+#: Most ids in a ``path`` or ``returnPath``.
+MAX_PATH = 64
+#: Largest hop limit a search may carry.
+MAX_TTL = 16
+#: Default hop limit of a new search.
+DEFAULT_TTL = 7
+#: Longest host name or address.
+MAX_HOST_BYTES = 255
+#: Longest ``info`` text of an error.
+MAX_INFO_BYTES = 1024
+#: Most ids a ``nodereq`` may ask the tracker to skip.
+MAX_EXCLUDE = 64
+
+#: Error codes, with what each one means.
+ERROR_CODES = {
+    "notim": "you did not say thisisme in time",
+    "notiy": "you have no id yet: register with the tracker first",
+    "wtf": "message not understood",
+    "wrongway": "this node is not on the message's path",
+    "noslots": "this node has no free connection slots",
+}
+
+
+def errorCode(code, meaning):
+    """Declare an error code a plugin answers with (idempotent)."""
+    ERROR_CODES.setdefault(code, meaning)
+
+
+class ProtocolError(Exception):
+    """
+    Bytes that are not a valid message.
+
+    @ivar code: the error code to answer with.
+    @ivar info: a human-readable reason.
+    @ivar answerable: False when the offending message was itself an
+        ``error``, which is never answered.
+    """
+
+    def __init__(self, info, code="wtf", answerable=True):
+        super().__init__(info)
+        self.code = code
+        self.info = info
+        self.answerable = answerable
+
+
+# Field checkers.  Each takes the raw JSON value and the field name, and
+# returns the value to store or raises ProtocolError.
+
+
+def intIn(low, high, what):
+    def check(value, name):
+        # bool is a subclass of int, and JSON true is no id.
+        if type(value) is not int:
+            raise ProtocolError(f"{name} must be an integer {what}")
+        if not low <= value <= high:
+            raise ProtocolError(f"{name} must be {what}, not {value}")
+        return value
+
+    check.fast = f"type({{v}}) is int and {low} <= {{v}} <= {high}"
+    return check
+
+
+def text(min_bytes, max_bytes):
+    def check(value, name):
+        if type(value) is not str:
+            raise ProtocolError(f"{name} must be a string")
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            # JSON's \ud800 escapes decode to lone surrogates, which no
+            # UTF-8 text can hold.
+            raise ProtocolError(f"{name} must be valid Unicode text")
+        if not min_bytes <= size <= max_bytes:
+            raise ProtocolError(
+                f"{name} must be {min_bytes} to {max_bytes} bytes, not {size}"
+            )
+        return value
+
+    # ASCII text is as many bytes as characters; anything else takes the
+    # full check.
+    check.fast = (f"type({{v}}) is str and {{v}}.isascii() and "
+                  f"{min_bytes} <= len({{v}}) <= {max_bytes}")
+    return check
+
+
+checkId = _id = intIn(-ID_LIMIT + 1, ID_LIMIT - 1, "within +-2^63")
+checkPort = _port = intIn(0, 65535, "from 0 to 65535")
+checkTtl = intIn(0, MAX_TTL, f"from 0 to {MAX_TTL}")
+checkItem = _item = text(1, MAX_ITEM_BYTES)
+checkHost = _host = text(0, MAX_HOST_BYTES)
+checkInfo = _info = text(0, MAX_INFO_BYTES)
+
+
+def idList(min_len, max_len):
+    def check(value, name):
+        if type(value) is not list:
+            raise ProtocolError(f"{name} must be a list of ids")
+        if not min_len <= len(value) <= max_len:
+            raise ProtocolError(f"{name} must hold {min_len} to {max_len} ids")
+        for each in value:
+            if type(each) is not int or not -ID_LIMIT < each < ID_LIMIT:
+                _id(each, name + " entry")
+        if len(set(value)) != len(value):
+            raise ProtocolError(f"{name} must not repeat an id")
+        return tuple(value)
+
+    # A list of distinct in-range ints passes, then becomes a tuple.
+    check.fast = (f"type({{v}}) is list and {min_len} <= len({{v}}) <= {max_len} "
+                  f"and set(map(type, {{v}})) == _INT_ONLY and "
+                  f"{-ID_LIMIT} < min({{v}}) and max({{v}}) < {ID_LIMIT} "
+                  f"and len(set({{v}})) == len({{v}})")
+    check.convert = "tuple"
+    return check
+
+
+checkPath = _path = idList(1, MAX_PATH)
+#: A name of a scheme or a link purpose: short ASCII-safe text.
+checkName = text(1, 32)
+
+
+def checkFlag(value, name):
+    """A JSON true or false."""
+    if type(value) is not bool:
+        raise ProtocolError(f"{name} must be true or false")
+    return value
+
+
+checkFlag.fast = "type({v}) is bool"
+_exclude = idList(0, MAX_EXCLUDE)
+
+
+def _code(value, name):
+    if type(value) is not str or value not in ERROR_CODES:
+        raise ProtocolError(f"{name} must be one of {', '.join(ERROR_CODES)}")
+    return value
+
+
+_code.fast = "type({v}) is str and {v} in ERROR_CODES"
+
+
+_MISSING = REQUIRED = object()
+
+#: type name -> message class, filled in by L{message}.
+MESSAGE_TYPES = {}
+
+
+def message(type_name, *fields, routed=False, bucket=None):
+    """
+    Declare a message class: its wire type name, its fields, and whether
+    it is path-routed (it then has a ``path`` field, and nodes relay it
+    hop by hop along that path: see L{twisted_bazaar.routing.path}).
+
+    Each field is ``(wire name, attribute name, checker, default)``, with
+    L{REQUIRED} as the default of a required field and None for an
+    optional field that is left out when unset.  A checker takes the raw
+    JSON value and the field's name and returns the value or raises
+    L{ProtocolError}; it may carry a ``fast`` expression (see L{_compile}).
+    The class gets ``as_dict`` and ``from_dict`` compiled for its fields.
+
+    ``bucket`` names the per-link rate limit the message counts against
+    (``search``, ``query``, ``ping``, or a name of the plugin's own; see
+    L{twisted_bazaar.link.LinkSettings.rates}); None for no limit.
+
+    @raise ValueError: if another class already declared the type.
+    """
+
+    def decorate(cls):
+        known = MESSAGE_TYPES.get(type_name)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise ValueError(f"message type {type_name!r} is declared twice: "
+                             f"{known.__module__} and {cls.__module__}")
+        if routed and "path" not in [wire for wire, *_ in fields]:
+            raise ValueError(f"routed message {type_name!r} needs a path field")
+        cls.TYPE = type_name
+        cls.FIELDS = fields
+        cls.ROUTED = routed
+        cls.BUCKET = bucket
+        as_dict, cls.from_dict = _compile(cls, type_name, fields)
+        if "as_dict" not in vars(cls):
+            cls.as_dict = as_dict
+        MESSAGE_TYPES[type_name] = cls
+        return cls
+
+    return decorate
+
+
+def _compile(cls, type_name, fields):
+    """
+    Build straight-line ``as_dict`` and ``from_dict`` for one message class.
+
+    The codec runs for every message every node relays, so it is generated
+    the way attrs generates ``__init__``: no loop over fields, and each value
+    checked inline by the checker's ``fast`` expression.  A value that fails
+    the fast check goes through L{_slowField}, which gives the default or
+    raises the precise L{ProtocolError}.
+    """
+    required = [f for f in fields if f[3] is not None]
+    optional = [f for f in fields if f[3] is None]
+    pairs = "".join(f"{wire!r}: self.{attribute}, " for wire, attribute, _, _ in required)
+    encode = ["def as_dict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
+    for wire, attribute, _, _ in optional:
+        encode += [f"    if self.{attribute} is not None:",
+                   f"        out[{wire!r}] = self.{attribute}"]
+    encode.append("    return out")
+    decode = ["def from_dict(obj):", "    get = obj.get"]
+    for index, (wire, _, check, _) in enumerate(fields):
+        value = f"v{index}"
+        fast = check.fast.format(v=value)
+        decode += [f"    {value} = get({wire!r}, _MISSING)",
+                   f"    if not ({fast}):",
+                   f"        {value} = _slowField(cls, {index}, {value})"]
+        convert = getattr(check, "convert", None)
+        if convert:
+            decode += ["    else:", f"        {value} = {convert}({value})"]
+    decode.append(f"    return cls({', '.join(f'v{i}' for i in range(len(fields)))})")
+    namespace = {"cls": cls, "_MISSING": _MISSING, "_slowField": _slowField,
+                 "ERROR_CODES": ERROR_CODES, "_INT_ONLY": {int}}
+    exec("\n".join(encode + decode), namespace)
+    return namespace["as_dict"], staticmethod(namespace["from_dict"])
+
+
+def _slowField(cls, index, value):
+    """A field value the fast check refused: its default, or an error."""
+    wire, _, check, default = cls.FIELDS[index]
+    if value is _MISSING or (value is None and default is None):
+        if default is _MISSING:
+            raise ProtocolError(f"{cls.TYPE} lacks the field {wire}")
+        return default
+    return check(value, f"{cls.TYPE}.{wire}")
+
+
+class Message:
+    """Behaviour shared by every message class (filled in by L{message})."""
+
+    TYPE = ""
+    FIELDS = ()
+    ROUTED = False
+    BUCKET = None
+
+
+#: How message classes are written: frozen, slotted attrs classes.
+frozen = attr.s(frozen=True, slots=True, auto_attribs=True)
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def encode(message):
+    """Serialize a message to the bytes of one netstring payload."""
+    return _encoder.encode(message.as_dict()).encode("utf-8")
+
+
+def decode(data):
+    """
+    Parse one netstring payload into a message.
+
+    @raise ProtocolError: for anything that is not a valid message; this is
+        the only exception it raises.
+    """
+    try:
+        text = data.decode("utf-8")
+        try:
+            # raw_decode skips json.loads' two whitespace scans; text that
+            # starts or ends with whitespace takes the full path.
+            obj, end = _raw_decode(text)
+            if end != len(text):
+                raise ValueError
+        except ValueError:
+            obj = json.loads(text)
+    except UnicodeDecodeError as e:
+        raise ProtocolError(f"invalid UTF-8: {e.reason} at byte {e.start}")
+    except ValueError as e:
+        raise ProtocolError(f"invalid JSON: {e}")
+    except RecursionError:
+        raise ProtocolError("invalid JSON: nested too deeply")
+    if type(obj) is not dict:
+        raise ProtocolError("a message must be a JSON object")
+    kind = obj.get("type")
+    if type(kind) is not str:
+        raise ProtocolError("a message needs a string field type")
+    cls = MESSAGE_TYPES.get(kind)
+    if cls is None:
+        raise ProtocolError(f"unknown message type {kind[:40]!r}")
+    try:
+        return cls.from_dict(obj)
+    except ProtocolError as e:
+        if kind == "error":
+            e.answerable = False
+        raise

@@ -1,0 +1,136 @@
+"""
+The messages of the core: the handshake, the tracker's introductions,
+keepalive, ``dc`` and ``error``.  Everything else is declared by the
+scheme or role that handles it.
+"""
+
+from twisted_bazaar.wire.codec import (
+    REQUIRED,
+    Message,
+    checkFlag,
+    checkHost,
+    checkId,
+    checkInfo,
+    checkName,
+    checkPath,
+    checkPort,
+    frozen,
+    idList,
+    message,
+    ERROR_CODES,
+    ProtocolError,
+    MAX_EXCLUDE,
+)
+
+
+def _code(value, name):
+    if type(value) is not str or value not in ERROR_CODES:
+        raise ProtocolError(f"{name} must be one of {', '.join(ERROR_CODES)}")
+    return value
+
+
+_code.fast = "type({v}) is str and {v} in ERROR_CODES"
+_exclude = idList(0, MAX_EXCLUDE)
+
+
+@message("thisisme", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED),
+         ("host", "host", checkHost, ""), ("scheme", "scheme", checkName, None),
+         ("super", "superpeer", checkFlag, None), ("purpose", "purpose", checkName, None))
+@frozen
+class ThisIsMe(Message):
+    """
+    A node says who it is: first message on every link, both ways.  To the
+    tracker it may say which discovery scheme it runs and whether it can
+    serve as a super-peer; to a node, what the link is for (its purpose,
+    which decides the slot budget it counts against).
+    """
+
+    id: int
+    port: int
+    host: str = ""
+    scheme: str = None
+    superpeer: bool = None
+    purpose: str = None
+
+
+@message("thisisyou", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED))
+@frozen
+class ThisIsYou(Message):
+    """The tracker tells a joining node its id."""
+
+    id: int
+    port: int
+
+
+@message("nodereq", ("exclude", "exclude", _exclude, ()),
+         ("scheme", "scheme", checkName, None), ("super", "superpeer", checkFlag, None))
+@frozen
+class NodeReq(Message):
+    """
+    Ask the tracker for another live node, not one of ``exclude``; with
+    ``scheme``, one that runs that scheme; with ``super``, a super-peer.
+    """
+
+    exclude: tuple = ()
+    scheme: str = None
+    superpeer: bool = None
+
+
+@message("nodereply", ("id", "id", checkId, REQUIRED), ("host", "host", checkHost, REQUIRED),
+         ("port", "port", checkPort, REQUIRED))
+@frozen
+class NodeReply(Message):
+    """The tracker names a live node; id -1 means nobody else is known."""
+
+    id: int
+    host: str
+    port: int
+
+
+@message("whereis", ("id", "id", checkId, REQUIRED))
+@frozen
+class WhereIs(Message):
+    """
+    Ask the tracker for a node's current address; answered by a
+    ``nodereply`` with that id (port 0 when the tracker does not know it).
+    """
+
+    id: int
+
+
+@message("dc")
+@frozen
+class Dc(Message):
+    """The sender is closing this link on purpose."""
+
+
+@message("ping", ("nonce", "nonce", checkId, REQUIRED), bucket="ping")
+@frozen
+class Ping(Message):
+    """Are you alive?  Answered by a pong with the same nonce, never a ping."""
+
+    nonce: int
+
+
+@message("pong", ("nonce", "nonce", checkId, REQUIRED))
+@frozen
+class Pong(Message):
+    """The answer to a ping."""
+
+    nonce: int
+
+
+@message("error", ("code", "code", _code, REQUIRED), ("info", "info", checkInfo, REQUIRED),
+         ("id", "id", checkId, None), ("path", "path", checkPath, None))
+@frozen
+class Error(Message):
+    """
+    Something went wrong.  Never answered.  An error that carries a
+    ``path`` (a seller's ``soldout``, with the buy's ``id``) is routed back
+    along it like any path-routed message.
+    """
+
+    code: str
+    info: str
+    id: int = None
+    path: tuple = None
