@@ -4,19 +4,21 @@ on a fake clock, links on StringTransports, and netstring framing both
 ways, so each test speaks in wire messages rather than bytes.
 """
 
+import json
 import random
 from collections import namedtuple
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import StringTransport, StringTransportWithDisconnection
 from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.node import Node, NodeConfig
+from twisted_bazaar.overlay import OVERLAY
 
 NODE_HOST = "10.0.0.1"
 NODE_PORT = 4001
@@ -145,20 +147,28 @@ def makeNode(node_id=1, seed=0, **config):
     return node
 
 
-def openLink(node, inbound=True, host="10.0.0.99", port=50000):
-    """A new connection to the node, before any message is exchanged."""
+def openLink(node, inbound=True, host="10.0.0.99", port=50000, purpose=None):
+    """
+    A new connection to the node, before any message is exchanged.  A link
+    the node opens (inbound=False) is for ``purpose`` (default: an overlay
+    link), as L{Node.connectTo} would have set it.
+    """
     link = node.buildLink(inbound=inbound)
+    if not inbound:
+        link.purpose = purpose or OVERLAY
     link.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", host, port)))
     return link
 
 
-def linkPeer(node, peer_id, inbound=True, host="", port=5000):
+def linkPeer(node, peer_id, inbound=True, host="", port=5000, purpose=None):
     """
     Give the node an established link to peer_id, and clear what the
-    handshake wrote, so the test sees only what follows.
+    handshake wrote, so the test sees only what follows.  ``purpose``
+    (e.g. L{DIRECT}) is what the link is for: said by the peer in its
+    thisisme on an inbound link, set by the node on an outbound one.
     """
-    link = openLink(node, inbound)
-    feed(link, wire.ThisIsMe(peer_id, port, host))
+    link = openLink(node, inbound, purpose=purpose)
+    feed(link, wire.ThisIsMe(peer_id, port, host, purpose=purpose if inbound else None))
     if node.links.get(peer_id) is not link:
         raise AssertionError(f"handshake with {peer_id} failed: {sent(link)}")
     link.transport.clear()
@@ -168,3 +178,45 @@ def linkPeer(node, peer_id, inbound=True, host="", port=5000):
 def closeLink(link):
     """The connection under a link is gone."""
     link.connectionLost(Failure(ConnectionDone()))
+
+
+# -- links spoken to as raw JSON, byte for byte ----------------------------------
+
+
+def jsonNetstring(message):
+    """Frame one JSON object (a dict, valid message or not) as the wire does."""
+    payload = json.dumps(message).encode("utf-8")
+    return b"%d:%s," % (len(payload), payload)
+
+
+def parseJSONNetstrings(data):
+    """Every JSON object in a byte string of whole netstrings."""
+    return [json.loads(payload) for payload in parseNetstrings(data)]
+
+
+class WiredLink:
+    """
+    A Link from ``factory`` on a fake transport whose loseConnection
+    reports connectionLost, as a reactor would.  The test plays the far
+    end: say() feeds the link JSON objects, heard() reads what it sent.
+    """
+
+    def __init__(self, factory, host="203.0.113.5", port=40000):
+        address = IPv4Address("TCP", host, port)
+        self.link = factory.buildProtocol(address)
+        self.transport = StringTransportWithDisconnection(peerAddress=address)
+        self.transport.protocol = self.link
+        self.link.makeConnection(self.transport)
+
+    def say(self, message):
+        self.link.dataReceived(jsonNetstring(message))
+
+    def heard(self):
+        """Messages the link sent since the last call."""
+        messages = parseJSONNetstrings(self.transport.value())
+        self.transport.clear()
+        return messages
+
+    @property
+    def closed(self):
+        return not self.transport.connected

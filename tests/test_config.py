@@ -56,6 +56,13 @@ class ConfigCase(SynchronousTestCase):
 
 
 SELLER = 'role = ["seller"]\nsell = ["apple=3"]\n'
+
+
+def schemeSettings(options):
+    """The chosen discovery scheme's name and settings (its options, such
+    as the flood scheme's ttl, are not core options any more)."""
+    plugin, settings = options.scheme
+    return plugin.name, settings
 SELLER_ARGS = ["--role", "seller", "--sell", "apple=3"]
 
 
@@ -70,7 +77,11 @@ class NodeConfigTests(ConfigCase):
             host = "shop.example"
             neighbours = 5
             max-connections = 12
-            ttl = 4
+            direct-slots = 3
+            direct-idle = 12.5
+            handshake-limit = 6
+            retry-initial = 0.25
+            retry-max = 9
             discovery = "index"
             data-dir = "{data_dir}"
             handshake-timeout = 2.5
@@ -91,13 +102,16 @@ class NodeConfigTests(ConfigCase):
         """)
         self.assertEqual(
             {key: options[key] for key in (
-                "tracker", "listen", "host", "neighbours", "max-connections", "ttl",
-                "discovery", "data-dir", "handshake-timeout", "ping-interval",
-                "frame-limit", "error-limit", "search-rate", "ping-rate",
-                "write-limit", "verbose", "role")},
+                "tracker", "listen", "host", "neighbours", "max-connections",
+                "direct-slots", "direct-idle", "handshake-limit", "retry-initial",
+                "retry-max", "discovery", "data-dir", "handshake-timeout",
+                "ping-interval", "frame-limit", "error-limit", "search-rate",
+                "ping-rate", "write-limit", "verbose", "role")},
             {"tracker": "tcp:10.0.0.1:7701", "listen": "tcp:4001",
              "host": "shop.example", "neighbours": 5, "max-connections": 12,
-             "ttl": 4, "discovery": "index", "data-dir": data_dir,
+             "direct-slots": 3, "direct-idle": 12.5, "handshake-limit": 6,
+             "retry-initial": 0.25, "retry-max": 9.0,
+             "discovery": "index", "data-dir": data_dir,
              "handshake-timeout": 2.5, "ping-interval": 4.0, "frame-limit": 2048,
              "error-limit": 7, "search-rate": 50.5, "ping-rate": 2.0,
              "write-limit": 4096, "verbose": 1, "role": ["seller", "buyer"]})
@@ -106,11 +120,31 @@ class NodeConfigTests(ConfigCase):
             {"seller": {"stock": {"apple": 3, "pear": 1}, "lease": 3.0},
              "buyer": {"wants": ["fig"], "quantity": 2, "search_window": 0.5,
                        "buy_timeout": 1.5}})
+        self.assertEqual(schemeSettings(options), ("index", {}))
+
+    def test_every_flood_scheme_option(self):
+        """The scheme's own options (ttl was a core option once) are keys
+        of the file too."""
+        options = self.parse(SELLER + 'discovery = "flood"\nttl = 3\n'
+                             "seen-limit = 500\n")
+        self.assertEqual(schemeSettings(options),
+                         ("flood", {"ttl": 3, "seen_limit": 500}))
+
+    def test_ttl_with_the_default_scheme(self):
+        """No discovery key: the default scheme, flood, takes ttl."""
+        options = self.parse(SELLER + "ttl = 3\n")
+        self.assertEqual(options["discovery"], "flood")
+        self.assertEqual(schemeSettings(options)[1]["ttl"], 3)
+
+    def test_option_of_another_scheme_is_refused(self):
+        self.assertEqual(self.refused(SELLER + 'discovery = "index"\nttl = 3\n'),
+                         "--ttl belongs to the flood scheme; add --discovery flood")
 
     def test_file_and_command_line_combine(self):
         options = self.parse('neighbours = 6\nsell = ["apple=3"]\n', "--role", "seller",
                              "--ttl", "5")
-        self.assertEqual((options["neighbours"], options["ttl"]), (6, 5))
+        self.assertEqual((options["neighbours"], schemeSettings(options)[1]["ttl"]),
+                         (6, 5))
         self.assertEqual(options.roles[0][1]["stock"], {"apple": 3})
 
     def test_one_string_for_a_repeatable_option(self):
@@ -124,7 +158,8 @@ class NodeConfigTests(ConfigCase):
     def test_config_equals_form(self):
         options = NodeOptions()
         options.parseOptions([f"--config={self.write(SELLER + 'ttl = 2')}"])
-        self.assertEqual(options["ttl"], 2)
+        self.assertEqual(schemeSettings(options), ("flood", {"ttl": 2,
+                                                             "seen_limit": 10_000}))
 
     def test_empty_file_changes_nothing(self):
         options = self.parse("", "--role", "seller", "--sell", "apple=3")

@@ -27,6 +27,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
 from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import BUY_ATTEMPTS, REFUSALS, RESOLVE_INTERVAL, Buyer
@@ -237,8 +238,7 @@ class SellerCrashTests(_Books, SynchronousTestCase):
                                                    latency=(0.1, 0.1)), seed=3)
         self.folder = dataDir(self)
         self.stocks = [{"apple": 5}]
-        self.sellers = [self.market.addNodeWithStore(openStore(self, self.folder),
-                                                     seller={"stock": {"apple": 5}})]
+        self.sellers = [self.market.addNode(store=openStore(self, self.folder), seller={"stock": {"apple": 5}})]
         self.market.addNode()
         self.market.run(5)
         self.buyers = [self.market.addNode(buyer={"wants": ["apple"], "quantity": 4})]
@@ -255,7 +255,7 @@ class SellerCrashTests(_Books, SynchronousTestCase):
         [seller], [buyer] = self.sellers, self.buyers
         old_id = seller.id
         self.runUntil(lambda: self.buyer(buyer).bag)
-        self.market.kill(seller)
+        self.market.crash(seller)
         self.market.run(5)
         restarted = self.restartSeller()
         self.runChecking(120)
@@ -275,11 +275,11 @@ class SellerCrashTests(_Books, SynchronousTestCase):
         [seller], [buyer] = self.sellers, self.buyers
         killed = []
 
-        class KillOnBuy:
+        class KillOnBuy(NodeObserver):
             def delivered(observer, message):
                 if type(message) is trade.Buy and not killed:
                     killed.append(message.id)
-                    self.market.kill(seller)
+                    self.market.crash(seller)
 
         seller.addObserver(KillOnBuy())
         self.runUntil(lambda: killed)
@@ -299,14 +299,14 @@ class SellerCrashTests(_Books, SynchronousTestCase):
         [seller], [buyer] = self.sellers, self.buyers
         self.runUntil(lambda: self.buyer(buyer).bag)
         [first] = self.buyer(buyer).bag
-        self.market.kill(seller)
+        self.market.crash(seller)
         restarted = self.restartSeller()
         self.runChecking(120)
         self.assertTrue(self.buyer(buyer).satisfied)
         left = restarted.store.inventory()
         answers = []
 
-        class Answers:
+        class Answers(NodeObserver):
             def delivered(observer, message):
                 answers.append(message)
 
@@ -324,7 +324,7 @@ class SellerCrashTests(_Books, SynchronousTestCase):
         """Restarted with another --sell: the data dir's stock stands."""
         [seller] = self.sellers
         self.runUntil(lambda: self.buyer(self.buyers[0]).bag)
-        self.market.kill(seller)
+        self.market.crash(seller)
         restarted = self.restartSeller({"apple": 50, "pear": 3})
         self.runChecking(120)
         self.assertEqual(self.seller(restarted).stock, {"apple": 1})
@@ -345,8 +345,7 @@ class GivenUpSellerTests(_Books, SynchronousTestCase):
         self.market = Market(network=MemoryNetwork(rng=random.Random(2),
                                                    latency=(0.1, 0.1)), seed=2)
         folder = dataDir(self)
-        first = self.market.addNodeWithStore(openStore(self, folder),
-                                             seller={"stock": {"apple": 2}})
+        first = self.market.addNode(store=openStore(self, folder), seller={"stock": {"apple": 2}})
         self.market.addNode()
         self.market.run(5)
         buyer = self.market.addNode(buyer={"wants": ["apple"]})
@@ -356,7 +355,7 @@ class GivenUpSellerTests(_Books, SynchronousTestCase):
             sent = route(message)
             if type(message) is trade.BuyOK and not killed:
                 killed.append(message.id)
-                self.market.kill(first)
+                self.market.crash(first)
             return sent
 
         self.patch(first, "route", route)
@@ -391,8 +390,7 @@ class BuyerCrashTests(_Books, SynchronousTestCase):
         self.market.run(5)
         self.folder = dataDir(self)
         self.settings = {"wants": ["apple"], "quantity": 2}
-        self.buyers = [self.market.addNodeWithStore(openStore(self, self.folder),
-                                                    buyer=self.settings)]
+        self.buyers = [self.market.addNode(store=openStore(self, self.folder), buyer=self.settings)]
 
     def restartBuyer(self):
         [old] = self.buyers
@@ -406,7 +404,7 @@ class BuyerCrashTests(_Books, SynchronousTestCase):
         [buyer] = self.buyers
         self.runUntil(lambda: buyer.store.pending() and when(buyer.store.pending()[0]))
         [pending] = buyer.store.pending()
-        self.market.kill(buyer)
+        self.market.crash(buyer)
         self.market.run(5)
         restarted = self.restartBuyer()
         self.assertEqual(self.buyer(restarted).wants[0].buy_id, pending.buy_id)
@@ -437,7 +435,7 @@ class BuyerCrashTests(_Books, SynchronousTestCase):
         [buyer] = self.buyers
         self.runUntil(lambda: self.buyer(buyer).satisfied)
         bag = self.buyer(buyer).bag
-        self.market.kill(buyer)
+        self.market.crash(buyer)
         restarted = self.restartBuyer()
         self.runChecking(60)
         self.assertEqual(self.buyer(restarted).bag, bag)
@@ -459,11 +457,11 @@ class DurabilityPointTests(_Books, SynchronousTestCase):
                                 faults=NodeFaults(random.Random(9), dup=0.2, reorder=0.2))
         self.market = Market(network=network, seed=9)
         self.stocks = [{"apple": 4}]
-        seller = self.market.addNodeWithStore(openStore(self, dataDir(self)),
+        seller = self.market.addNode(store=openStore(self, dataDir(self)),
                                               seller={"stock": {"apple": 4}})
         self.market.addNode()
         self.market.run(5)
-        buyer = self.market.addNodeWithStore(openStore(self, dataDir(self)),
+        buyer = self.market.addNode(store=openStore(self, dataDir(self)),
                                              buyer={"wants": ["apple"], "quantity": 3})
         self.sellers, self.buyers = [seller], [buyer]
         checked = Counter()
@@ -513,15 +511,13 @@ class RandomCrashTests(_Books, SynchronousTestCase):
         units = buyers + (1 if seed % 2 else -1)
         self.stocks = [{"apple": n} for n in split(units, 2)]
         folders = [dataDir(self) for _ in range(2)]
-        self.sellers = [self.market.addNodeWithStore(openStore(self, folders[0]),
-                                                     seller={"stock": self.stocks[0]}),
+        self.sellers = [self.market.addNode(store=openStore(self, folders[0]), seller={"stock": self.stocks[0]}),
                         self.market.addNode(seller={"stock": self.stocks[1]})]
         self.market.addNode()
         self.market.run(SETTLE)
         network.faults = NodeFaults(random.Random(seed + 1), dup=0.05, reorder=0.1)
         settings = {"wants": ["apple"]}
-        self.buyers = [self.market.addNodeWithStore(openStore(self, folders[1]),
-                                                    buyer=settings)]
+        self.buyers = [self.market.addNode(store=openStore(self, folders[1]), buyer=settings)]
         self.buyers += [self.market.addNode(buyer=settings) for _ in range(buyers - 1)]
         victims = [(0, self.sellers, {"seller": {"stock": self.stocks[0]}}),
                    (1, self.buyers, {"buyer": settings})]
@@ -531,7 +527,7 @@ class RandomCrashTests(_Books, SynchronousTestCase):
             self.market.run(0.25)
             for index, nodes, roles in victims:
                 if step == kill_at[index]:
-                    self.market.kill(nodes[0])
+                    self.market.crash(nodes[0])
                 elif step == back_at[index]:
                     nodes[0] = self.market.restart(
                         nodes[0], openStore(self, folders[index]), **roles)

@@ -1,73 +1,60 @@
 """
 Tests for twisted_bazaar.membership: a real Node's session with the
-tracker, played byte for byte on a fake transport, with a fake connector
-standing in for the network when the node links to the peers it is given.
+tracker (registering, keeping its id, questions and answers, leaving),
+played byte for byte on a fake transport.  Keeping neighbours is the
+topology's business: see tests/test_topology.py.
 """
 
 import random
 
-from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet import defer
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import FakeConnector, Recorder
-from tests.test_tracker import WiredLink, netstring
+from tests.helpers import FakeConnector, Recorder, WiredLink
+from twisted_bazaar import wire
 from twisted_bazaar.link import LinkSettings
-from twisted_bazaar.membership import Membership
+from twisted_bazaar.membership import Membership, TrackerGone
 from twisted_bazaar.node import Node, NodeConfig
+from twisted_bazaar.schemes.index.messages import Found
 
 NODE_PORT = 4100
 NODE_ID = 77
 
 
-class SteadyRandom(random.Random):
-    """No jitter: random() is always the midpoint, so backoff delays are
-    exactly the nominal ones."""
-
-    def random(self):
-        return 0.5
+def thisisme(node_id=-1, host="", **extra):
+    return dict({"type": "thisisme", "id": node_id, "port": NODE_PORT, "host": host},
+                **extra)
 
 
-def succeed(request, peer_id):
-    """Play the peer answering a connect request: the connection comes up
-    and the peer says thisisme.  Returns the transport of the new link."""
-    address = IPv4Address("TCP", request.host, request.port)
-    transport = StringTransportWithDisconnection(peerAddress=address)
-    transport.protocol = request.link
-    request.link.makeConnection(transport)
-    request.deferred.callback(request.link)
-    request.link.dataReceived(netstring(
-        {"type": "thisisme", "id": peer_id, "port": request.port, "host": request.host}))
-    return transport
+THISISYOU = {"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT}
 
 
-def nodereq(*exclude):
-    return {"type": "nodereq", "exclude": list(exclude)}
-
-
-def nodereply(peer_id):
+def nodereply(peer_id, port=None):
     """The tracker naming node peer_id at host h<id>, port 5000+id."""
     return {"type": "nodereply", "id": peer_id, "host": f"h{peer_id}",
-            "port": 5000 + peer_id}
+            "port": 5000 + peer_id if port is None else port}
 
 
-NOBODY = {"type": "nodereply", "id": -1, "host": "", "port": 0}
+class _Scheme:
+    """Stands in for node.discovery: what membership tells the tracker."""
+
+    def __init__(self, name, superpeer=None):
+        self.name = name
+        self.superpeer = superpeer
 
 
-class MembershipTests(SynchronousTestCase):
+class MembershipCase(SynchronousTestCase):
     """
-    A node wanting two neighbours.  Link timers are off (no pings, no
-    handshake clock) so the only delayed calls are membership's retries.
+    A node with no topology (nobody asks for neighbours), so the tracker
+    link carries only what the test makes the session say.  Link timers
+    are off.
     """
 
     def setUp(self):
         self.clock = Clock()
-        self.connector = FakeConnector()
-        config = NodeConfig(neighbours=2,
-                            link=LinkSettings(handshake_timeout=0, ping_interval=0))
-        self.node = Node(self.clock, SteadyRandom(0), self.connector, config)
+        config = NodeConfig(link=LinkSettings(handshake_timeout=0, ping_interval=0))
+        self.node = Node(self.clock, random.Random(0), FakeConnector(), config)
         self.node.setAddress("", NODE_PORT)
         self.membership = Membership(self.node)
         self.recorder = Recorder()
@@ -78,190 +65,115 @@ class MembershipTests(SynchronousTestCase):
         return WiredLink(self.membership.factory, "192.0.2.1", 7700)
 
     def register(self):
-        """Complete the handshake; the node then asks for its first peer."""
+        """Complete the handshake."""
         self.tracker.heard()
-        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
-        self.assertEqual(self.tracker.heard(), [nodereq()])
+        self.tracker.say(THISISYOU)
+        self.assertEqual(self.tracker.heard(), [])
 
-    def link(self, peer_id):
-        """Answer the pending nodereq with peer_id and let the connection
-        succeed.  Returns the new link's transport."""
-        self.tracker.say(nodereply(peer_id))
-        request = self.connector.requests[-1]
-        self.assertEqual((request.host, request.port), (f"h{peer_id}", 5000 + peer_id))
-        return succeed(request, peer_id)
+    def answers(self, d):
+        """What d fires with, collected in a list (failures as Failures)."""
+        results = []
+        d.addBoth(results.append)
+        return results
 
-    def retryDelay(self):
-        """The delay of the one pending retry, which is then let run."""
-        [call] = self.clock.getDelayedCalls()
-        delay = call.getTime() - self.clock.seconds()
-        self.clock.advance(delay)
-        return delay
 
-    # registration
+class RegistrationTests(MembershipCase):
 
     def test_connect_says_thisisme_with_no_id_and_node_port(self):
-        self.assertEqual(self.tracker.heard(), [
-            {"type": "thisisme", "id": -1, "port": NODE_PORT, "host": ""}])
+        self.assertEqual(self.tracker.heard(), [thisisme()])
 
     def test_configured_host_is_advertised(self):
-        node = Node(self.clock, SteadyRandom(0), FakeConnector(),
+        node = Node(self.clock, random.Random(0), FakeConnector(),
                     NodeConfig(host="seller.example"))
         node.setAddress("", NODE_PORT)
         tracker = WiredLink(Membership(node).factory)
-        self.assertEqual(tracker.heard(), [
-            {"type": "thisisme", "id": -1, "port": NODE_PORT, "host": "seller.example"}])
+        self.assertEqual(tracker.heard(), [thisisme(host="seller.example")])
         self.assertEqual(node.host, "seller.example")
+
+    def test_thisisme_names_the_scheme_and_super_peer_offer(self):
+        """The tracker learns the node's scheme (and, for schemes that
+        have them, whether it offers to be a super-peer)."""
+        for scheme, extra in ((_Scheme("flood"), {"scheme": "flood"}),
+                              (_Scheme("leafy", True), {"scheme": "leafy",
+                                                        "super": True})):
+            node = Node(self.clock, random.Random(0), FakeConnector())
+            node.setAddress("", NODE_PORT)
+            node.discovery = scheme
+            tracker = WiredLink(Membership(node).factory)
+            self.assertEqual(tracker.heard(), [thisisme(**extra)])
 
     def test_node_learns_its_host_from_the_tracker_link(self):
         self.assertEqual(self.node.host, self.tracker.transport.getHost().host)
 
     def test_thisisyou_sets_id_and_tells_observers(self):
         self.assertIsNone(self.node.id)
+        self.assertFalse(self.membership.isRegistered)
         self.assertEqual(self.recorder.events, [])
         self.register()
         self.assertEqual(self.node.id, NODE_ID)
-        self.assertEqual(self.recorder.events, [("nodeReady",)])
+        self.assertTrue(self.membership.isRegistered)
+        self.assertEqual(self.recorder.events, [("nodeReady",), ("trackerRegistered",)])
 
-    # finding neighbours
-
-    def test_asks_one_at_a_time_until_enough_neighbours(self):
-        self.register()
-        self.tracker.say(nodereply(11))
-        self.assertEqual(len(self.connector.requests), 1)
-        self.assertEqual(self.tracker.heard(), [], "no second nodereq while connecting")
-        succeed(self.connector.requests[0], 11)
-        self.assertEqual(self.tracker.heard(), [nodereq(11)])
-        self.link(12)
-        self.assertEqual(self.tracker.heard(), [])
-        self.assertEqual(sorted(self.node.links), [11, 12])
-        self.assertEqual(self.recorder.events,
-                         [("nodeReady",), ("linkAdded", 11), ("linkAdded", 12)])
-        self.assertEqual(self.clock.getDelayedCalls(), [])
-
-    def test_nobody_new_retries_with_growing_delays(self):
-        self.register()
-        delays = []
-        for _ in range(8):
-            self.tracker.say(NOBODY)
-            self.assertEqual(self.tracker.heard(), [])
-            delays.append(self.retryDelay())
-            self.assertEqual(self.tracker.heard(), [nodereq()])
-        # Doubling from RETRY_MIN (1 s), capped at RETRY_MAX (60 s).
-        self.assertEqual(delays, [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0])
-        self.assertEqual(self.connector.requests, [])
-
-    def test_retry_jitter_stays_within_half_to_one_and_a_half_steps(self):
-        self.node.rng = random.Random(6)
-        self.register()
-        for step in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
-            self.tracker.say(NOBODY)
-            delay = self.retryDelay()
-            self.assertTrue(step / 2 <= delay < step * 1.5, (step, delay))
-            self.assertEqual(self.tracker.heard(), [nodereq()])
-
-    def test_already_linked_peer_retries_later(self):
-        self.register()
-        self.link(11)
-        self.assertEqual(self.tracker.heard(), [nodereq(11)])
-        self.tracker.say(nodereply(11))
-        self.assertEqual(len(self.connector.requests), 1)
-        self.assertEqual(self.tracker.heard(), [])
-        self.assertEqual(self.retryDelay(), 1.0)
-        self.assertEqual(self.tracker.heard(), [nodereq(11)])
-
-    def test_own_id_retries_later(self):
-        self.register()
-        self.tracker.say(nodereply(NODE_ID))
-        self.assertEqual(self.connector.requests, [])
-        self.assertEqual(self.retryDelay(), 1.0)
-        self.assertEqual(self.tracker.heard(), [nodereq()])
-
-    def test_backoff_resets_after_a_new_link(self):
-        self.register()
-        for expected in (1.0, 2.0):
-            self.tracker.say(NOBODY)
-            self.assertEqual(self.retryDelay(), expected)
-            self.tracker.heard()
-        self.link(11)
-        self.assertEqual(self.tracker.heard(), [nodereq(11)])
-        self.tracker.say(NOBODY)
-        self.assertEqual(self.retryDelay(), 1.0)
-
-    def test_failed_connect_retries_later(self):
-        self.register()
-        self.tracker.say(nodereply(11))
-        self.connector.requests[0].deferred.errback(ConnectionRefusedError())
-        self.assertEqual(self.tracker.heard(), [])
-        self.assertEqual(self.node.pending, set())
-        self.assertEqual(self.retryDelay(), 1.0)
-        self.assertEqual(self.tracker.heard(), [nodereq()])
-        self.link(11)
-        self.assertEqual(len(self.connector.requests), 2)
-        self.assertEqual(list(self.node.links), [11])
-
-    def test_removed_link_asks_for_replacement(self):
-        self.register()
-        lost = self.link(11)
-        self.link(12)
+    def test_other_messages_before_thisisyou_are_wtf(self):
         self.tracker.heard()
-        lost.loseConnection()
-        self.assertEqual(self.recorder.events[-1], ("linkRemoved", 11))
-        self.assertEqual(self.tracker.heard(), [nodereq(12)])
-
-    def test_link_lost_while_asking_does_not_ask_twice(self):
-        self.register()
-        lost = self.link(11)
-        self.assertEqual(self.tracker.heard(), [nodereq(11)])
-        lost.loseConnection()
-        self.assertEqual(self.tracker.heard(), [], "the question is still out")
-        self.tracker.say(NOBODY)
-        self.assertEqual(self.retryDelay(), 1.0)
-        self.assertEqual(self.tracker.heard(), [nodereq()])
-
-    # the tracker going away
+        self.tracker.say(nodereply(11))
+        self.assertEqual(self.tracker.heard(), [{
+            "type": "error", "code": "wtf",
+            "info": "a node does not expect nodereply from the tracker before "
+                    "thisisyou"}])
+        self.assertFalse(self.membership.isRegistered)
 
     def test_reconnect_says_thisisme_with_known_id(self):
         self.register()
         self.tracker.transport.loseConnection()
         self.assertIsNone(self.membership.link)
+        self.assertFalse(self.membership.isRegistered)
         self.tracker = self.connectTracker()
-        self.assertEqual(self.tracker.heard(), [
-            {"type": "thisisme", "id": NODE_ID, "port": NODE_PORT, "host": ""}])
-        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
-        self.assertEqual(self.tracker.heard(), [nodereq()])
-        self.assertEqual(self.recorder.events, [("nodeReady",)])
+        self.assertEqual(self.tracker.heard(), [thisisme(NODE_ID)])
+        self.tracker.say(THISISYOU)
+        self.assertTrue(self.membership.isRegistered)
+        self.assertEqual(self.recorder.events, [("nodeReady",), ("trackerRegistered",),
+                                                ("trackerRegistered",)])
 
-    def test_question_lost_with_tracker_is_asked_again(self):
-        """A nodereq the old tracker never answered must not block the
-        node from asking the new one."""
+    def test_tracker_dc_closes_the_link(self):
         self.register()
-        self.link(11)
-        self.assertEqual(self.tracker.heard(), [nodereq(11)])
-        self.tracker.transport.loseConnection()
-        self.tracker = self.connectTracker()
-        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
-        self.assertEqual(self.tracker.heard(), [
-            {"type": "thisisme", "id": NODE_ID, "port": NODE_PORT, "host": ""},
-            nodereq(11)])
+        self.tracker.say({"type": "dc"})
+        self.assertTrue(self.tracker.closed)
+        self.assertIsNone(self.membership.link)
 
-    # shutdown
 
-    def test_whereis_answers_match_questions_in_order(self):
-        """Introductions and whereis questions share nodereply answers; the
+class QuestionTests(MembershipCase):
+    """ask(), whereIs() and send(): answers matched to questions in order."""
+
+    def test_send_needs_a_registration(self):
+        self.assertFalse(self.membership.send(wire.WhereIs(5)))
+        self.assertEqual(self.tracker.heard(), [thisisme()])
+        self.register()
+        self.assertTrue(self.membership.send(wire.WhereIs(5)))
+        self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": 5}])
+
+    def test_ask_before_registration_fails_with_tracker_gone(self):
+        [failure] = self.answers(self.membership.ask(wire.NodeReq()))
+        failure.trap(TrackerGone)
+        self.assertEqual(self.tracker.heard(), [thisisme()])
+
+    def test_answers_match_questions_in_order(self):
+        """nodereq and whereis questions share nodereply answers; the
         tracker answers in order, so each answer goes to its question."""
         self.register()
-        answers = []
-        self.membership.whereIs(42).addCallback(answers.append)
-        self.membership.whereIs(43).addCallback(answers.append)
-        self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": 42},
+        introduced = self.answers(self.membership.ask(wire.NodeReq((3,))))
+        where = []
+        self.membership.whereIs(42).addCallback(where.append)
+        self.membership.whereIs(43).addCallback(where.append)
+        self.assertEqual(self.tracker.heard(), [{"type": "nodereq", "exclude": [3]},
+                                                {"type": "whereis", "id": 42},
                                                 {"type": "whereis", "id": 43}])
         self.tracker.say(nodereply(11))
-        self.assertEqual(answers, [])
-        self.assertEqual(self.connector.requests[-1][:2], ("h11", 5011))
-        self.tracker.say({"type": "nodereply", "id": 42, "host": "h42", "port": 5042})
+        self.assertEqual(introduced, [wire.NodeReply(11, "h11", 5011)])
+        self.assertEqual(where, [])
+        self.tracker.say(nodereply(42))
         self.tracker.say({"type": "nodereply", "id": 43, "host": "", "port": 0})
-        self.assertEqual(answers, [("h42", 5042), None])
+        self.assertEqual(where, [("h42", 5042), None])
 
     def test_whereis_without_tracker_is_none(self):
         """Unregistered, or the tracker gone with a question out: None."""
@@ -272,22 +184,114 @@ class MembershipTests(SynchronousTestCase):
         self.tracker.transport.loseConnection()
         self.assertEqual(answers, [None, None])
 
-    def test_stopping_says_dc_and_cancels_retry(self):
+    def test_question_out_when_the_tracker_goes_fails_with_tracker_gone(self):
         self.register()
-        self.tracker.say(NOBODY)
-        [retry] = self.clock.getDelayedCalls()
+        first = self.answers(self.membership.ask(wire.NodeReq()))
+        second = self.answers(self.membership.ask(wire.WhereIs(9)))
+        self.tracker.transport.loseConnection()
+        for results in (first, second):
+            [failure] = results
+            failure.trap(TrackerGone)
+        # The new session starts with no question out: its first answer
+        # goes to its first question.
+        self.tracker = self.connectTracker()
+        self.register()
+        third = self.answers(self.membership.ask(wire.NodeReq()))
+        self.tracker.say(nodereply(12))
+        self.assertEqual(third, [wire.NodeReply(12, "h12", 5012)])
+
+    def test_cancelled_question_drops_its_answer_without_misrouting(self):
+        """A cancelled question keeps its place in the queue: its answer,
+        when it comes, is dropped, and the next answer goes to the next
+        question (FIFO)."""
+        self.register()
+        cancelled = self.membership.ask(wire.NodeReq())
+        cancelled.addErrback(lambda f: f.trap(defer.CancelledError))
+        later = self.answers(self.membership.ask(wire.WhereIs(42)))
+        cancelled.cancel()
+        self.tracker.say(nodereply(11))
+        self.assertEqual(later, [])
+        self.tracker.say(nodereply(42))
+        self.assertEqual(later, [wire.NodeReply(42, "h42", 5042)])
+        self.assertFalse(self.tracker.closed)
+
+    def test_unasked_answer_is_ignored(self):
+        self.register()
+        self.tracker.say(nodereply(11))
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertFalse(self.tracker.closed)
+        later = self.answers(self.membership.ask(wire.WhereIs(42)))
+        self.tracker.say(nodereply(42))
+        self.assertEqual(later, [wire.NodeReply(42, "h42", 5042)])
+
+    def test_scheme_answers_go_to_the_handler_it_registered(self):
+        self.register()
+        handled = []
+        self.membership.handle(Found, handled.append)
+        self.tracker.say({"type": "found", "item": "pear", "sellers": []})
+        self.assertEqual(handled, [Found("pear", ())])
+        self.assertEqual(self.tracker.heard(), [])
+
+    def test_unhandled_tracker_message_is_wtf(self):
+        self.register()
+        self.tracker.say({"type": "found", "item": "pear", "sellers": []})
+        self.assertEqual(self.tracker.heard(), [{
+            "type": "error", "code": "wtf",
+            "info": "a node does not expect found from the tracker"}])
+        self.assertFalse(self.tracker.closed)
+
+
+class StoppingTests(MembershipCase):
+
+    def test_stopping_says_dc(self):
+        self.register()
         self.node.shutdown()
+        self.membership.stopService()
         self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
         self.assertTrue(self.tracker.closed)
-        self.assertFalse(retry.active())
+        self.assertIsNone(self.membership.link)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
-    def test_stopping_with_links_asks_for_nothing(self):
-        self.register()
-        self.link(11)
-        self.link(12)
+    def test_stopping_while_introducing_says_dc(self):
         self.tracker.heard()
-        self.node.shutdown()
+        self.membership.stopService()
         self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
-        self.assertEqual(self.node.links, {})
-        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertTrue(self.tracker.closed)
+
+    def test_question_out_at_stop_fails_with_tracker_gone(self):
+        self.register()
+        asked = self.answers(self.membership.ask(wire.NodeReq()))
+        self.membership.stopService()
+        [failure] = asked
+        failure.trap(TrackerGone)
+
+    def test_thisisyou_after_stop_is_ignored(self):
+        """The tracker's answer arrives after the node began stopping: the
+        session (stopped) takes no id from it and tells nobody."""
+        link = self.tracker.link
+        self.membership.stop()
+        self.membership.messageReceived(link, wire.ThisIsYou(NODE_ID, NODE_PORT))
+        self.assertIsNone(self.node.id)
+        self.assertFalse(self.node.ready)
+        self.assertFalse(self.membership.isRegistered)
+        self.assertEqual(self.recorder.events, [])
+
+    def test_thisisyou_after_stop_is_ignored_when_the_link_stays(self):
+        """The same over the wire: the session says dc when it stops, and
+        a thisisyou that comes after registers nothing."""
+        self.tracker.heard()
+        self.membership.stop()
+        self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
+        # The link is closing; whatever the tracker still says is dropped.
+        self.tracker.say(THISISYOU)
+        self.assertIsNone(self.node.id)
+        self.assertFalse(self.membership.isRegistered)
+        self.assertEqual(self.recorder.events, [])
+
+    def test_no_new_session_once_stopped(self):
+        self.register()
+        self.membership.stopService()
+        self.tracker = self.connectTracker()
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertTrue(self.tracker.closed)
+        self.assertFalse(self.membership.isRegistered)

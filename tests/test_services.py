@@ -18,7 +18,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.helpers import netstring
 from tests.test_testing import recordMessages
 from twisted_bazaar import wire
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.node import Node
+from twisted_bazaar.schemes import buildScheme
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.services import (
@@ -49,6 +51,9 @@ class NodeServiceTests(SynchronousTestCase):
     def startNode(self, host):
         node = Node(self.clock, random.Random(host),
                     MemoryConnector(self.network, host))
+        # Neighbours are the scheme's business now: the flood scheme keeps
+        # random ones (RandomNeighbours), as a node always did before.
+        buildScheme(node, "flood")
         service = NodeService(
             self.clock, node, MemoryServerEndpoint(self.network, host),
             MemoryClientEndpoint(self.network, host, "tracker", DEFAULT_TRACKER_PORT))
@@ -64,7 +69,8 @@ class NodeServiceTests(SynchronousTestCase):
         self.assertIsNone(node.id)
         self.network.run(1)
         self.assertIsNotNone(node.id)
-        self.assertTrue(service.tracker_client.running)
+        self.assertTrue(service.membership.running)
+        self.assertTrue(service.membership.isRegistered)
         self.assertEqual(self.tracker.registry.nodes, {node.id: ("alpha", 40000)})
 
     def test_nodesLinkThroughTheTracker(self):
@@ -95,7 +101,8 @@ class NodeServiceTests(SynchronousTestCase):
                          [wire.Dc()])
         self.assertEqual(leaving.node.links, {})
         self.assertFalse(leaving.running)
-        self.assertFalse(leaving.tracker_client.running)
+        self.assertFalse(leaving.membership.running)
+        self.assertFalse(leaving.membership.isRegistered)
         self.assertIsNone(leaving.listener.port)
         for service in staying:
             self.assertNotIn(gone, service.node.links)
@@ -217,7 +224,7 @@ class _ObservedTracker(Tracker):
                 d.callback(None)
 
 
-class _BagWatcher:
+class _BagWatcher(NodeObserver):
     """An observer of a buyer's node: fires ``filled`` with the bag once a
     purchase is in it.  Added after the buyer, so it sees the bag updated."""
 
@@ -230,12 +237,15 @@ class _BagWatcher:
             self.filled.callback(list(self.buyer.bag))
 
 
-def _tcpNode(reactor, tracker_port):
+def _tcpNode(reactor, tracker_port, role):
+    """A node on loopback TCP; ``role(node)`` attaches its role first, so
+    that the service owns the role and its scheme."""
     node = Node(reactor, random.Random(), EndpointConnector(reactor))
+    attached = role(node)
     service = NodeService(
         reactor, node, serverFromString(reactor, "tcp:0:interface=127.0.0.1"),
         clientFromString(reactor, f"tcp:127.0.0.1:{tracker_port}"))
-    return node, service
+    return node, attached, service
 
 
 # A plain pytest function on the real reactor: trial collects only TestCase
@@ -252,10 +262,10 @@ def test_tradeOverLoopbackTcp():
         reactor, tracker, serverFromString(reactor, "tcp:0:interface=127.0.0.1"))
     yield tracker_service.startService()
     port = tracker_service.port.getHost().port
-    seller_node, seller_service = _tcpNode(reactor, port)
-    seller = Seller(seller_node, {"apple": 1})
-    buyer_node, buyer_service = _tcpNode(reactor, port)
-    buyer = Buyer(buyer_node, ["apple"], search_window=0.2)
+    seller_node, seller, seller_service = _tcpNode(
+        reactor, port, lambda node: Seller(node, {"apple": 1}))
+    buyer_node, buyer, buyer_service = _tcpNode(
+        reactor, port, lambda node: Buyer(node, ["apple"], search_window=0.2))
     watcher = _BagWatcher(buyer)
     buyer_node.addObserver(watcher)
     started = []

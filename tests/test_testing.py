@@ -11,7 +11,7 @@ from twisted.internet import error, task
 from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.roles import trade
+from twisted_bazaar.roles.trade import Buy
 from twisted_bazaar import wire
 from twisted_bazaar.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.testing import Market, MemoryNetwork, MemoryServerEndpoint
@@ -50,9 +50,11 @@ def _overlayReach(start, nodes):
 def recordMessages(testcase, owner):
     """
     Record (sender id, message) of every message reaching the links of
-    owner (a node or the tracker), still handling each as usual.
+    owner (a node, through its overlay, or the tracker), still handling
+    each as usual.
     """
     received = []
+    owner = getattr(owner, "overlay", owner)
     original = owner.messageReceived
 
     def recording(link, message):
@@ -315,7 +317,7 @@ class TradingTests(_BooksMixin, SynchronousTestCase):
         self.runCheckingStock(trade, 120)
         buys = Counter(message.id for seller, messages in zip(trade.sellers, received)
                        for _, message in messages
-                       if type(message) is trade.Buy and message.path[-1] == seller.id)
+                       if type(message) is Buy and message.path[-1] == seller.id)
         self.assertGreater(max(buys.values()), 1)
         self.assertEveryWantMet(trade, wants)
         self.assertBooksBalance(trade)
@@ -436,13 +438,22 @@ class MarketMessagesTests(SynchronousTestCase):
         market.run(SETTLE)
         seen = []
 
-        class Watcher:
-            def searchReceived(self, search):
+        def watch(node):
+            router = node.discovery.router
+            arrived = router.arrived
+
+            def watching(search):
                 seen.append((search.return_path[-1], search.id))
+                arrived(search)
+
+            self.patch(router, "arrived", watching)
 
         for node in nodes[1:]:
-            node.addObserver(Watcher())
-        search_id = nodes[0].search("apple")
+            watch(node)
+        origin = nodes[0]
+        origin.discovery.find("apple", 1.0)
+        [search_id] = [i for i, came_from in origin.discovery.router.seen.items()
+                       if came_from == origin.id]
         market.run(1)
         self.assertEqual(sorted(seen), sorted((n.id, search_id) for n in nodes[1:]))
         for node in nodes[1:]:

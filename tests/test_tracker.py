@@ -3,13 +3,12 @@ Tests for twisted_bazaar.tracker: the Registry on its own, then the Tracker
 spoken to over real Links, byte for byte, on fake transports and a Clock.
 """
 
-import json
 import random
 
-from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import WiredLink, jsonNetstring, parseJSONNetstrings
 
 from twisted_bazaar.link import (
     DEAD_AFTER_INTERVALS,
@@ -174,48 +173,10 @@ class RegistryPickTests(SynchronousTestCase):
 # -- the tracker over real links -----------------------------------------------
 
 
-def netstring(message):
-    """Frame one JSON message as the wire does."""
-    payload = json.dumps(message).encode("utf-8")
-    return b"%d:%s," % (len(payload), payload)
-
-
-def parseNetstrings(data):
-    """Every JSON message in a byte string of whole netstrings."""
-    messages = []
-    while data:
-        length, rest = data.split(b":", 1)
-        size = int(length)
-        assert rest[size:size + 1] == b",", data
-        messages.append(json.loads(rest[:size]))
-        data = rest[size + 1:]
-    return messages
-
-
-class WiredLink:
-    """A Link from ``factory`` on a fake transport whose loseConnection
-    reports connectionLost, as a reactor would.  The test plays the far
-    end: say() feeds the link, heard() reads what it sent."""
-
-    def __init__(self, factory, host="203.0.113.5", port=40000):
-        address = IPv4Address("TCP", host, port)
-        self.link = factory.buildProtocol(address)
-        self.transport = StringTransportWithDisconnection(peerAddress=address)
-        self.transport.protocol = self.link
-        self.link.makeConnection(self.transport)
-
-    def say(self, message):
-        self.link.dataReceived(netstring(message))
-
-    def heard(self):
-        """Messages the link sent since the last call."""
-        messages = parseNetstrings(self.transport.value())
-        self.transport.clear()
-        return messages
-
-    @property
-    def closed(self):
-        return not self.transport.connected
+# The JSON-level link helpers live in tests.helpers; these names stay
+# importable from here (test_bad_input and test_starvation use WiredLink).
+netstring = jsonNetstring
+parseNetstrings = parseJSONNetstrings
 
 
 class TrackerLinkTests(SynchronousTestCase):

@@ -92,7 +92,9 @@ class Overlay:
         existing = self.links.get(peer_id) if peer_id is not None else None
         if existing is not None:
             if purpose == OVERLAY and existing.purpose != OVERLAY:
+                # The peer becomes a neighbour: told like a new link.
                 self._setPurpose(existing, OVERLAY)
+                node.events.linkAdded(peer_id)
             return defer.succeed(peer_id)
         if self.stopping:
             return defer.fail(NotConnected("this node is shutting down"))
@@ -102,6 +104,9 @@ class Overlay:
             return defer.fail(NotConnected(f"this node opens no {purpose} links"))
         if self.count(purpose) >= self.budgets[purpose]:
             return defer.fail(NotConnected(f"no free {purpose} slots"))
+        if self.linkCount() >= self.capacity():
+            # Links still in their handshake hold slots too.
+            return defer.fail(NotConnected("no free connection slots"))
         link = node.buildLink(inbound=False)
         link.purpose = purpose
 
@@ -216,8 +221,16 @@ class Overlay:
         if existing is not None and not self._replaces(link, existing, peer):
             link.peer_id = peer
             link.retire(f"already linked to node {peer}")
+            if link.purpose == OVERLAY and existing.purpose != OVERLAY:
+                # The peer becomes a neighbour: told like a new link.
+                self._setPurpose(existing, OVERLAY)
+                node.events.linkAdded(peer)
+            self._settle(link, peer)
             return
         link.identified(peer)
+        if existing is not None and existing.purpose == OVERLAY:
+            # One link serves both purposes; a neighbour stays a neighbour.
+            link.purpose = OVERLAY
         self._setPurpose(link, link.purpose)
         if link.inbound:
             link.send(node.introduction(link.purpose))
@@ -227,13 +240,19 @@ class Overlay:
         address = link.transport.getPeer()
         self.addresses[peer] = (hello.host or getattr(address, "host", ""), hello.port)
         node.paths.learn((node.id, peer))
-        waiter = self._waiters.pop(link, None)
-        if waiter is not None and not waiter.called:
-            waiter.callback(peer)
+        self._settle(link, peer)
         if existing is None:
             self.log.info("linked to node {peer} ({purpose})", peer=peer,
                           purpose=link.purpose)
             node.events.linkAdded(peer)
+        elif existing.purpose != OVERLAY and link.purpose == OVERLAY:
+            node.events.linkAdded(peer)
+
+    def _settle(self, link, peer):
+        """Whoever waits for link (see connectTo) has its peer linked."""
+        waiter = self._waiters.pop(link, None)
+        if waiter is not None and not waiter.called:
+            waiter.callback(peer)
 
     def _setPurpose(self, link, purpose):
         link.purpose = purpose

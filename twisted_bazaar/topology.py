@@ -79,7 +79,7 @@ class RandomNeighbours(Service, NodeObserver):
             return
         if not membership.isRegistered or len(self.neighbours()) >= self.wanted:
             return
-        exclude = tuple(list(node.links)[: wire.MAX_EXCLUDE])
+        exclude = tuple(self.neighbours()[: wire.MAX_EXCLUDE])
         scheme = getattr(node.discovery, "name", None)
         self._asking = membership.ask(wire.NodeReq(exclude, scheme=scheme))
         self._asking.addCallbacks(self._introduced, self._noAnswer)
@@ -91,7 +91,7 @@ class RandomNeighbours(Service, NodeObserver):
     def _introduced(self, reply):
         self._asking = None
         node = self.node
-        if reply.id < 0 or reply.id == node.id or reply.id in node.links:
+        if reply.id < 0 or reply.id == node.id or reply.id in self.neighbours():
             self._retryLater()
             return
         self._connecting = node.connectTo(reply.host, reply.port, reply.id, OVERLAY)

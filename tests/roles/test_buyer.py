@@ -333,7 +333,7 @@ class BuyerPluginTests(SynchronousTestCase):
         node = makeNode(1)
         buyer = BuyerPlugin().build(node, {"wants": ["apple"], "quantity": 2,
                                            "search_window": 0.5, "buy_timeout": 3.0})
-        self.assertIn(buyer, node.observers)
+        self.assertIn(buyer, node.events.observers)
         self.assertEqual(([w.item for w in buyer.wants], buyer.wants[0].quantity,
                           buyer.search_window, buyer.buy_timeout),
                          (["apple"], 2, 0.5, 3.0))

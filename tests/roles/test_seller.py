@@ -185,7 +185,7 @@ class SellerPluginTests(SynchronousTestCase):
         node = makeNode(1)
         seller = SellerPlugin().build(node, {"stock": {"apple": 3}, "lease": 4.5})
         self.assertIsInstance(seller, Seller)
-        self.assertIn(seller, node.observers)
+        self.assertIn(seller, node.events.observers)
         self.assertEqual((seller.stock, seller.lease), ({"apple": 3}, 4.5))
 
 

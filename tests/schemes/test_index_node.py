@@ -1,5 +1,5 @@
 """
-Tests of twisted_bazaar.discovery.index: the node's side of the central
+Tests of twisted_bazaar.schemes.index.node: the node's side of the central
 index.
 
 First node by node, with the tracker played by the test over a
@@ -22,6 +22,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.schemes import Offer
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.index.node import IndexDiscovery
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.membership import Membership
 from twisted_bazaar.node import NodeConfig
@@ -34,6 +35,12 @@ from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 
 from tests.schemes import FindEvents, StaticShop
 from tests.helpers import NODE_PORT, closeLink, feed, linkPeer, makeNode, sent
+
+def indexOf(tracker):
+    """The item index a tracker keeps for the index scheme (in its
+    extension)."""
+    return tracker.extensions["index"].index
+
 
 #: The id the fake tracker gives the node under test.
 ME = 17
@@ -58,7 +65,8 @@ class TrackerSessionCase(SynchronousTestCase):
         link = self.membership.factory.buildProtocol(None)
         link.makeConnection(StringTransport())
         wanted = -1 if self.node.id is None else self.node.id
-        self.assertEqual(sent(link), [wire.ThisIsMe(wanted, NODE_PORT, "")])
+        self.assertEqual(sent(link), [wire.ThisIsMe(wanted, NODE_PORT, "",
+                                                    scheme="index")])
         return link
 
     def register(self, node_id=ME):
@@ -156,15 +164,28 @@ class IndexSellingTests(TrackerSessionCase):
         self.assertEqual(sent(again), [indexmsg.Register("fig")])
 
     def test_no_reply_to_flooded_searches_and_no_reservation(self):
-        """An index seller relays searches but never answers them, and a
-        search holds no unit: the buyer that searched can still be sold
-        out by another."""
+        """An index node keeps no overlay and floods nothing: a search sent
+        to it is refused as a message it does not handle (no relay, no
+        reply), and holds no unit."""
         seller = Seller(self.node, {"pear": 1})
         self.register()
         relay = linkPeer(self.node, 2)
         feed(relay, floodmsg.Search(100, "pear", (9, 2), 5))
-        self.assertEqual(sent(relay), [])
+        self.assertEqual(sent(relay), [wire.Error(
+            "wtf", "this node does not handle search")])
+        self.assertFalse(relay.closing)
         self.assertEqual(seller.free("pear"), 1)
+
+    def test_keeps_no_neighbours(self):
+        """Registered, an index node asks the tracker for no peer."""
+        node = makeNode(None)
+        self.assertGreater(node.config.neighbours, 0)
+        IndexDiscovery(node)
+        self.assertIsNone(node.topology)
+        link = Membership(node).factory.buildProtocol(None)
+        link.makeConnection(StringTransport())
+        feed(link, wire.ThisIsYou(ME, NODE_PORT))
+        self.assertEqual([type(m) for m in sent(link)], [wire.ThisIsMe])
 
 
 class IndexFindingTests(TrackerSessionCase):
@@ -332,7 +353,7 @@ class SpinGuard(dict):
         super().__setitem__(kind, count)
 
 
-class Deliveries:
+class Deliveries(NodeObserver):
     """What path-routed messages reached one node, in order."""
 
     def __init__(self, node):
@@ -374,7 +395,7 @@ class IndexMarketCase(SynchronousTestCase):
     def lookupFirst(self, seller, item="pear"):
         """Make the tracker's next found for item name seller first: hand
         it out, then every other seller after it."""
-        index = self.tracker.index
+        index = indexOf(self.tracker)
         count = len(index.lookup(item, indexmsg.MAX_FOUND))
         for _ in range(count):
             if index.lookup(item, indexmsg.MAX_FOUND)[0] == seller:
@@ -406,7 +427,7 @@ class IndexMarketTests(IndexMarketCase):
         self.assertEqual({seller for _, seller in bag}, {first.id, second.id})
         left = [self.market.role(s, "seller").stock["pear"] for s in (first, second)]
         self.assertEqual(sorted(left), [0, 1])
-        self.assertEqual(self.tracker.index.listing(), {"pear": 1})
+        self.assertEqual(indexOf(self.tracker).listing(), {"pear": 1})
         self.assertEqual(self.stats["unregister"], 1)
 
     def test_load_spread_over_buyers(self):
@@ -418,7 +439,7 @@ class IndexMarketTests(IndexMarketCase):
         bought = [seller for b in buyers for _, seller in self.bag(b)]
         self.assertEqual(sorted(bought), sorted([s.id for s in sellers] * 2))
         self.assertEqual(self.stats.get("error"), None)
-        self.assertEqual(self.tracker.index.listing(), {})
+        self.assertEqual(indexOf(self.tracker).listing(), {})
 
 
 class IndexMovingOnTests(IndexMarketCase):
@@ -455,7 +476,7 @@ class IndexMovingOnTests(IndexMarketCase):
         """The index names an address where nobody listens: after its
         connection attempts fail, the buyer buys from the next seller."""
         self.tracker.registry.join(777, "gone.example", 9999)
-        self.tracker.index.register(777, "pear")
+        indexOf(self.tracker).register(777, "pear")
         self.lookupFirst(777)
         buyer, _, events = self.startBuyer()
         self.market.run(4)
@@ -487,7 +508,7 @@ class IndexMovingOnTests(IndexMarketCase):
         from a seller that registered meanwhile."""
         self.market.crash(self.good)
         self.tracker.registry.join(777, "gone.example", 9999)
-        self.tracker.index.register(777, "pear")
+        indexOf(self.tracker).register(777, "pear")
         buyer, _, events = self.startBuyer()
         self.market.run(15)
         lookups = events.events.count(("findStarted", "pear"))
@@ -518,11 +539,11 @@ class IndexDepartureTests(IndexMarketCase):
     def test_crashed_seller_leaves_the_index(self):
         crashed, alive = self.seller(pear=2, fig=1), self.seller(pear=2)
         self.market.run(2)
-        self.assertEqual(self.tracker.index.listing(), {"fig": 1, "pear": 2})
+        self.assertEqual(indexOf(self.tracker).listing(), {"fig": 1, "pear": 2})
         self.market.crash(crashed)
         self.market.run(0.1)
-        self.assertEqual(self.tracker.index.listing(), {"pear": 1})
-        self.assertEqual(self.tracker.index.items(crashed.id), set())
+        self.assertEqual(indexOf(self.tracker).listing(), {"pear": 1})
+        self.assertEqual(indexOf(self.tracker).items(crashed.id), set())
         buyer = self.buyer(quantity=2)
         self.market.run(5)
         self.assertEqual(self.bag(buyer), [("pear", alive.id)] * 2)
@@ -531,7 +552,7 @@ class IndexDepartureTests(IndexMarketCase):
         leaving = self.seller(pear=2)
         self.market.run(2)
         self.market.stop(leaving)
-        self.assertEqual(self.tracker.index.listing(), {})
+        self.assertEqual(indexOf(self.tracker).listing(), {})
 
     def test_restarted_tracker_hears_every_item_again(self):
         seller = self.seller(pear=1, fig=1, plum=2)
@@ -539,10 +560,10 @@ class IndexDepartureTests(IndexMarketCase):
         self.market.run(5)
         self.assertEqual(self.bag(first), [("pear", seller.id)])
         tracker = self.restartTracker()
-        self.assertEqual(tracker.index.listing(), {})
+        self.assertEqual(indexOf(tracker).listing(), {})
         self.market.run(10)
-        self.assertEqual(tracker.index.listing(), {"fig": 1, "plum": 1})
-        self.assertEqual(tracker.index.items(seller.id), {"fig", "plum"})
+        self.assertEqual(indexOf(tracker).listing(), {"fig": 1, "plum": 1})
+        self.assertEqual(indexOf(tracker).items(seller.id), {"fig", "plum"})
         second = self.buyer(item="plum")
         self.market.run(5)
         self.assertEqual(self.bag(second), [("plum", seller.id)])
@@ -564,19 +585,19 @@ class IndexDepartureTests(IndexMarketCase):
 
     def test_restarted_seller_registers_what_it_has_left(self):
         store = MemoryStore()
-        seller = self.market.addNodeWithStore(store, discovery="index",
-                                              seller={"stock": {"pear": 2, "fig": 1}})
+        seller = self.market.addNode(store=store, discovery="index",
+                                     seller={"stock": {"pear": 2, "fig": 1}})
         buyer = self.buyer(item="fig")
         self.market.run(5)
         self.assertEqual(self.bag(buyer), [("fig", seller.id)])
-        self.market.kill(seller)
+        self.market.crash(seller)
         self.market.run(0.1)
-        self.assertEqual(self.tracker.index.listing(), {})
+        self.assertEqual(indexOf(self.tracker).listing(), {})
         back = self.market.restart(seller, store, seller={"stock": {"pear": 2, "fig": 1}})
         self.market.run(5)
         self.assertEqual(back.id, seller.id)
-        self.assertEqual(self.tracker.index.listing(), {"pear": 1})
-        self.assertEqual(self.tracker.index.items(seller.id), {"pear"})
+        self.assertEqual(indexOf(self.tracker).listing(), {"pear": 1})
+        self.assertEqual(indexOf(self.tracker).items(seller.id), {"pear"})
 
 
 # -- the simulator, both schemes side by side ----------------------------------

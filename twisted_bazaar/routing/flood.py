@@ -26,7 +26,8 @@ def everyLink(link):
 
 class FloodRouter:
     """
-    Floods one message type for one node.
+    Floods one message type for one node.  A flood whose return path does
+    not end with the peer that sent it is dropped (its path is not learned).
 
     @param arrived: called with each new message that reaches this node
         (its return_path already ends with this node, its ttl lowered).
@@ -72,9 +73,11 @@ class FloodRouter:
         if message.id in self.seen or node.id in message.return_path:
             return
         if message.return_path[-1] != link.peer_id:
-            # Learning that path would send answers astray.
-            link.protocolError("wrongway", f"the return path of this {message.TYPE} "
-                               f"does not end with the node that sent it")
+            # Learning that path would send answers astray: dropped, like a
+            # flood seen before.
+            self.log.info("dropping {type} from {peer}: its return path does not "
+                          "end with the node that sent it", type=message.TYPE,
+                          peer=link.describe())
             return
         self._remember(message.id, link.peer_id)
         path = message.return_path + (node.id,)

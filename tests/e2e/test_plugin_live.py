@@ -1,0 +1,48 @@
+"""
+End to end: the out-of-package gossip scheme (tests/plugin_root) under
+real ``twistd``, found through PYTHONPATH alone: its option is in
+``--help``, and a buyer and a seller that run it trade.
+"""
+
+import os
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.e2e.helpers import start_market
+from tests.test_open_core import PLUGIN_ROOT
+from twisted_bazaar.testing.daemons import node_id, run_twistd
+
+TIMEOUT = 30.0
+
+
+class LivePluginTests(SynchronousTestCase):
+    def setUp(self):
+        path = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [PLUGIN_ROOT, path]))
+        self.addCleanup(self._restore, path)
+
+    def _restore(self, path):
+        if path is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = path
+
+    def test_help_lists_the_plugin(self):
+        result = run_twistd(["bazaar-node", "--help"], cwd=PLUGIN_ROOT)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("hop limit of gossip (gossip scheme)", result.stdout)
+        self.assertIn("gossip (a test scheme", " ".join(result.stdout.split()))
+
+    def test_trade(self):
+        market, _ = start_market(self, TIMEOUT)
+        seller = market.start_node("seller", "--discovery", "gossip",
+                                   "--gossip-ttl", "2", "--role", "seller",
+                                   "--sell", "fig=2")
+        seller_id = node_id(seller, TIMEOUT)
+        buyer = market.start_node("buyer", "--discovery", "gossip", "--role", "buyer",
+                                  "--want", "fig", "--quantity", "2")
+        buyer.wait_for(rf"bought fig from {seller_id} \(2 of 2\)", TIMEOUT)
+        codes = market.stop()
+        for daemon in market.daemons:
+            self.assertEqual(daemon.problems(), [], daemon.name)
+        self.assertEqual(set(codes), {"tracker", "seller", "buyer"})

@@ -1,0 +1,1 @@
+"""Tests of twisted_bazaar.routing: the path and flood routers."""

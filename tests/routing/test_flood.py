@@ -1,0 +1,224 @@
+"""
+Tests of L{twisted_bazaar.routing.flood}: the L{FloodRouter} a scheme uses
+to flood one message type (dedup by id, the hop limit, the link filter,
+the return-path check), and the router as the flood scheme drives it.
+Node 1 is under test; its peers are StringTransports.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.overlay import DIRECT
+from twisted_bazaar.routing.flood import FloodRouter
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
+
+from tests.helpers import feed, linkPeer, makeNode, sent
+
+WINDOW = 1.0
+
+
+def codes(messages):
+    """The error codes of messages, or the type of those that are not errors."""
+    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
+
+
+class FloodTests(SynchronousTestCase):
+    """A FloodRouter for searches on node 1, linked to 2, 3 and 4."""
+
+    def setUp(self):
+        self.node = makeNode(1)
+        self.arrived = []
+        self.router = FloodRouter(self.node, floodmsg.Search, self.arrived.append)
+        self.links = {peer: linkPeer(self.node, peer) for peer in (2, 3, 4)}
+
+    def sentBy(self):
+        """peer -> messages written to it since the last call."""
+        return {peer: sent(link) for peer, link in self.links.items()}
+
+    def test_forwardToOthers(self):
+        """A search goes on to every other link, with this node appended to
+        returnPath and one hop less, and is handed to whoever floods it."""
+        feed(self.links[2], floodmsg.Search(100, "apple", (2,), 5))
+        onward = floodmsg.Search(100, "apple", (2, 1), 4)
+        self.assertEqual(self.sentBy(), {2: [], 3: [onward], 4: [onward]})
+        self.assertEqual(self.arrived, [onward])
+
+    def test_skipPeersOnReturnPath(self):
+        """Peers the search already went through do not get it back."""
+        feed(self.links[2], floodmsg.Search(100, "apple", (9, 3, 2), 5))
+        self.assertEqual(self.sentBy(), {
+            2: [], 3: [], 4: [floodmsg.Search(100, "apple", (9, 3, 2, 1), 4)]})
+
+    def test_searchIdForwardedOnce(self):
+        """A search id seen before is dropped, whatever link brings it."""
+        feed(self.links[2], floodmsg.Search(100, "apple", (2,), 5))
+        self.sentBy()
+        feed(self.links[3], floodmsg.Search(100, "apple", (3,), 5))
+        feed(self.links[2], floodmsg.Search(100, "pear", (2,), 5))
+        self.assertEqual(self.sentBy(), {2: [], 3: [], 4: []})
+        self.assertEqual(len(self.arrived), 1)
+        self.assertEqual(dict(self.router.seen), {100: 2})
+
+    def test_ownSearchNotForwarded(self):
+        """A search that already went through this node is a loop."""
+        feed(self.links[2], floodmsg.Search(100, "apple", (1, 2), 5))
+        self.assertEqual(self.sentBy(), {2: [], 3: [], 4: []})
+        self.assertEqual(self.arrived, [])
+
+    def test_seenIdsEvictedOldestFirst(self):
+        """Seen-id memory is bounded: the oldest id is forgotten first, and
+        forwarded again if it comes back."""
+        node = makeNode(1)
+        FloodRouter(node, floodmsg.Search, lambda search: None, seen_limit=2)
+        source, other = linkPeer(node, 2), linkPeer(node, 3)
+        for search_id in (10, 11, 12):
+            feed(source, floodmsg.Search(search_id, "apple", (2,), 5))
+        self.assertEqual([m.id for m in sent(other)], [10, 11, 12])
+        for search_id in (12, 11, 10):
+            feed(source, floodmsg.Search(search_id, "apple", (2,), 5))
+        self.assertEqual(sent(other), [floodmsg.Search(10, "apple", (2, 1), 4)])
+
+    def test_ttlRunsOut(self):
+        """A search arriving with ttl 1 stops here, though it arrives."""
+        feed(self.links[2], floodmsg.Search(100, "apple", (2,), 1))
+        self.assertEqual(self.sentBy(), {2: [], 3: [], 4: []})
+        self.assertEqual(self.arrived[-1], floodmsg.Search(100, "apple", (2, 1), 0))
+        feed(self.links[2], floodmsg.Search(101, "apple", (2,), 2))
+        self.assertEqual(self.sentBy()[3], [floodmsg.Search(101, "apple", (2, 1), 1)])
+
+    def test_start(self):
+        """start floods a search this node originates to every link, says
+        to how many, and does not forward it when it comes back."""
+        search = floodmsg.Search(42, "apple", (1,), 5)
+        self.assertEqual(self.router.start(search), 3)
+        self.assertEqual(self.sentBy(), {2: [search], 3: [search], 4: [search]})
+        feed(self.links[2], floodmsg.Search(42, "apple", (9, 2), 4))
+        self.assertEqual(self.sentBy(), {2: [], 3: [], 4: []})
+        self.assertEqual(self.arrived, [])
+
+    def test_returnPathMustEndWithTheSender(self):
+        """
+        A search whose returnPath does not end with the peer that sent it
+        is refused with wrongway: it is not forwarded, does not arrive, and
+        teaches the path table nothing (answers along that path would go
+        astray).  Its id is not taken either: the genuine search with that
+        id still floods.  (The old node learned and forwarded it.)
+        """
+        table = dict(self.node.paths.table)
+        feed(self.links[2], floodmsg.Search(100, "apple", (7, 9), 5))
+        sent_by = self.sentBy()
+        self.assertEqual(codes(sent_by[2]), ["wrongway"])
+        self.assertEqual((sent_by[3], sent_by[4]), ([], []))
+        self.assertFalse(self.links[2].transport.disconnecting)
+        self.assertEqual(self.arrived, [])
+        self.assertEqual(dict(self.node.paths.table), table)
+        self.assertIsNone(self.node.pathTo(9))
+        self.assertIsNone(self.node.pathTo(7))
+        self.assertNotIn(100, self.router.seen)
+        feed(self.links[2], floodmsg.Search(100, "apple", (7, 2), 5))
+        self.assertEqual(self.sentBy()[3], [floodmsg.Search(100, "apple", (7, 2, 1), 4)])
+        self.assertEqual(self.node.pathTo(7), (1, 2, 7))
+
+    def test_handlesItsType(self):
+        """The router takes its message type from the node: a second
+        router for the same type is refused."""
+        self.assertRaises(ValueError, FloodRouter, self.node, floodmsg.Search,
+                          self.arrived.append)
+
+
+class LinkFilterTests(SynchronousTestCase):
+    """A flood travels only on the links the filter allows."""
+
+    def setUp(self):
+        self.node = makeNode(1)
+        self.arrived = []
+        self.router = FloodRouter(self.node, floodmsg.Search, self.arrived.append,
+                                  lambda link: link.peer_id != 4)
+        self.links = {peer: linkPeer(self.node, peer) for peer in (2, 3, 4)}
+
+    def test_notForwardedOnExcludedLinks(self):
+        feed(self.links[2], floodmsg.Search(100, "apple", (2,), 5))
+        self.assertEqual(sent(self.links[3]), [floodmsg.Search(100, "apple", (2, 1), 4)])
+        self.assertEqual(sent(self.links[4]), [])
+
+    def test_notStartedOnExcludedLinks(self):
+        search = floodmsg.Search(42, "apple", (1,), 5)
+        self.assertEqual(self.router.start(search), 2)
+        self.assertEqual([sent(self.links[peer]) for peer in (2, 3, 4)],
+                         [[search], [search], []])
+
+    def test_refusedFromExcludedLinks(self):
+        """A flood from a link the filter excludes is answered wtf and
+        goes nowhere."""
+        feed(self.links[4], floodmsg.Search(100, "apple", (4,), 5))
+        self.assertEqual(codes(sent(self.links[4])), ["wtf"])
+        self.assertEqual(sent(self.links[2]) + sent(self.links[3]), [])
+        self.assertEqual(self.arrived, [])
+        self.assertIsNone(self.node.pathTo(100))
+        self.assertNotIn(100, self.router.seen)
+
+
+class FloodDiscoveryRoutingTests(SynchronousTestCase):
+    """The flood scheme's searches, as its router floods them (what
+    node.search used to do)."""
+
+    def test_findFloodsWithTheSchemeTtl(self):
+        """A find floods a new search from this node with the scheme's ttl,
+        and does not forward it when it comes back."""
+        node = makeNode(1)
+        FloodDiscovery(node, ttl=5)
+        links = [linkPeer(node, 2), linkPeer(node, 3)]
+        node.discovery.find("apple", WINDOW)
+        [[search], [again]] = [sent(link) for link in links]
+        self.assertEqual(search, floodmsg.Search(search.id, "apple", (1,), 5))
+        self.assertEqual(again, search)
+        feed(links[0], floodmsg.Search(search.id, "apple", (9, 2), 4))
+        self.assertEqual([sent(link) for link in links], [[], []])
+
+    def test_searchIdsDiffer(self):
+        """Each find gets a fresh search id; the default ttl is the wire's."""
+        node = makeNode(1)
+        FloodDiscovery(node)
+        link = linkPeer(node, 2)
+        node.discovery.find("apple", WINDOW)
+        node.discovery.find("apple", WINDOW)
+        first, second = sent(link)
+        self.assertNotEqual(first.id, second.id)
+        self.assertEqual([first.ttl, second.ttl], [wire.DEFAULT_TTL] * 2)
+
+    def test_noFloodOnDirectLinks(self):
+        """
+        Searches travel on overlay links only: one that arrives is not
+        forwarded on a direct link, a find does not go out on one, and a
+        search that comes in on a direct link is refused with wtf and
+        teaches nothing.  (The old node flooded every link.)
+        """
+        node = makeNode(1)
+        FloodDiscovery(node)
+        overlay = {peer: linkPeer(node, peer) for peer in (2, 3)}
+        direct = linkPeer(node, 9, purpose=DIRECT)
+        feed(overlay[2], floodmsg.Search(100, "apple", (2,), 5))
+        self.assertEqual(sent(overlay[3]), [floodmsg.Search(100, "apple", (2, 1), 4)])
+        self.assertEqual(sent(direct), [])
+
+        node.discovery.find("apple", WINDOW)
+        [search] = sent(overlay[2])
+        self.assertEqual(sent(overlay[3]), [search])
+        self.assertEqual(sent(direct), [])
+
+        feed(direct, floodmsg.Search(101, "apple", (8, 9), 5))
+        self.assertEqual(codes(sent(direct)), ["wtf"])
+        self.assertEqual(sent(overlay[2]) + sent(overlay[3]), [])
+        self.assertIsNone(node.pathTo(8))
+
+    def test_cannotFindOverDirectLinksOnly(self):
+        """A node whose only link is direct has nowhere to flood."""
+        node = makeNode(1)
+        FloodDiscovery(node)
+        direct = linkPeer(node, 9, purpose=DIRECT)
+        self.assertFalse(node.discovery.canFind())
+        found = []
+        node.discovery.find("apple", WINDOW).addCallback(found.append)
+        self.assertEqual(found, [[]])
+        self.assertEqual(sent(direct), [])

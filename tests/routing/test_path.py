@@ -1,0 +1,165 @@
+"""
+Tests of L{twisted_bazaar.routing.path}: path-routed messages relayed,
+delivered or refused, and the path table, seen from node 1 whose peers are
+StringTransports.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.roles import trade
+from twisted_bazaar.routing.flood import FloodRouter
+from twisted_bazaar.schemes.flood import messages as floodmsg
+
+from tests.helpers import Recorder, closeLink, feed, linkPeer, makeNode, sent
+
+
+def codes(messages):
+    """The error codes of messages, or the type of those that are not errors."""
+    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
+
+
+class RoutingTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = makeNode(1)
+        self.recorder = Recorder()
+        self.node.addObserver(self.recorder)
+        self.links = {peer: linkPeer(self.node, peer) for peer in (2, 3)}
+        self.recorder.events.clear()
+
+    def sentBy(self):
+        return {peer: sent(link) for peer, link in self.links.items()}
+
+    def test_forwardToNextHop(self):
+        """A path-routed message with this node in the middle goes on,
+        unchanged, to the next id on the path."""
+        messages = [
+            trade.Buy(5, "apple", (2, 1, 3)),
+            trade.BuyOK(5, "apple", (2, 1, 3)),
+            floodmsg.Reply(6, "apple", (2, 1, 3), 2, "10.0.0.2", 5002),
+        ]
+        for message in messages:
+            feed(self.links[2], message)
+        self.assertEqual(self.sentBy(), {2: [], 3: messages})
+        self.assertEqual(self.recorder.events, [])
+
+    def test_deliveredAtEnd(self):
+        """The last node on the path hands the message to its roles."""
+        buy = trade.Buy(5, "apple", (3, 2, 1))
+        feed(self.links[2], buy)
+        self.assertEqual(self.recorder.events, [("delivered", buy)])
+        self.assertEqual(self.sentBy(), {2: [], 3: []})
+
+    def test_wrongway(self):
+        """A node not on the path answers wrongway on the link it came from."""
+        feed(self.links[2], trade.Buy(5, "apple", (2, 3)))
+        self.assertEqual({peer: codes(m) for peer, m in self.sentBy().items()},
+                         {2: ["wrongway"], 3: []})
+        self.assertFalse(self.links[2].transport.disconnecting)
+
+    def test_errorNotOnPathUnanswered(self):
+        """An error is never answered, not even a misrouted one."""
+        feed(self.links[2], wire.Error("soldout", "none", 5, (2, 3)))
+        feed(self.links[2], wire.Error("wrongway", "not me"))
+        self.assertEqual(self.sentBy(), {2: [], 3: []})
+        self.assertEqual(self.recorder.events, [])
+
+    def test_errorWithPathRouted(self):
+        """A soldout carries a path, and is routed like a buyOK."""
+        soldout = wire.Error("soldout", "no apple left", 5, (3, 1, 2))
+        feed(self.links[3], soldout)
+        self.assertEqual(self.sentBy(), {2: [soldout], 3: []})
+        feed(self.links[3], wire.Error("soldout", "no apple left", 6, (3, 1)))
+        self.assertEqual(self.recorder.events, [
+            ("delivered", wire.Error("soldout", "no apple left", 6, (3, 1)))])
+
+    def test_noLinkToNextHop(self):
+        """With no link to the next hop, the message is dropped quietly."""
+        feed(self.links[2], trade.Buy(5, "apple", (2, 1, 9, 3)))
+        self.assertEqual(self.sentBy(), {2: [], 3: []})
+        self.assertEqual(self.recorder.events, [])
+
+    def test_route(self):
+        """node.route sends a message from this node to the next hop, and
+        says whether it could."""
+        ok = trade.BuyOK(5, "apple", (1, 3, 8))
+        self.assertTrue(self.node.route(ok))
+        self.assertFalse(self.node.route(trade.BuyOK(5, "apple", (1, 9))))
+        self.assertEqual(self.sentBy(), {2: [], 3: [ok]})
+
+
+class PathTableTests(SynchronousTestCase):
+    """The path table (node.paths.table): what the router learns from the
+    links, the searches flooded through and the routed messages relayed."""
+
+    def setUp(self):
+        self.node = makeNode(1)
+        FloodRouter(self.node, floodmsg.Search, lambda search: None)
+        self.links = {peer: linkPeer(self.node, peer) for peer in (2, 3)}
+
+    def test_directLinks(self):
+        """Every linked peer is one hop away."""
+        self.assertEqual(dict(self.node.paths.table), {2: (1, 2), 3: (1, 3)})
+
+    def test_learnFromReturnPath(self):
+        """A search teaches the way back to everyone on its returnPath."""
+        feed(self.links[2], floodmsg.Search(100, "apple", (7, 8, 2), 5))
+        self.assertEqual(self.node.pathTo(8), (1, 2, 8))
+        self.assertEqual(self.node.pathTo(7), (1, 2, 8, 7))
+
+    def test_learnFromPath(self):
+        """A routed message teaches the way to both ends of its path."""
+        feed(self.links[2], trade.Buy(5, "apple", (6, 2, 1, 3, 4)))
+        self.assertEqual(self.node.pathTo(6), (1, 2, 6))
+        self.assertEqual(self.node.pathTo(4), (1, 3, 4))
+        self.assertIsNone(self.node.pathTo(5))
+
+    def test_shortestWins(self):
+        """A shorter path replaces a longer one; a longer one is ignored."""
+        feed(self.links[2], floodmsg.Search(100, "apple", (7, 8, 2), 5))
+        feed(self.links[3], floodmsg.Search(101, "apple", (7, 3), 5))
+        self.assertEqual(self.node.pathTo(7), (1, 3, 7))
+        feed(self.links[2], floodmsg.Search(102, "apple", (7, 9, 6, 2), 5))
+        self.assertEqual(self.node.pathTo(7), (1, 3, 7))
+        self.assertEqual(self.node.pathTo(8), (1, 2, 8))
+
+    def test_forgetFirstHop(self):
+        """When a link closes, every path through it is forgotten."""
+        feed(self.links[2], floodmsg.Search(100, "apple", (7, 8, 2), 5))
+        feed(self.links[3], floodmsg.Search(101, "apple", (9, 3), 5))
+        closeLink(self.links[2])
+        self.assertEqual(dict(self.node.paths.table), {3: (1, 3), 9: (1, 3, 9)})
+
+    def test_pathLimit(self):
+        """The table is bounded; the least recently learned goes."""
+        node = makeNode(1, path_limit=2)
+        FloodRouter(node, floodmsg.Search, lambda search: None)
+        link = linkPeer(node, 2)
+        feed(link, floodmsg.Search(100, "apple", (7, 8, 2), 5))
+        self.assertEqual(dict(node.paths.table), {8: (1, 2, 8), 7: (1, 2, 8, 7)})
+
+    def test_learnDirectly(self):
+        """learn records a path and its prefixes, keeping the shorter."""
+        paths = self.node.paths
+        paths.learn((1, 2, 8, 7))
+        self.assertEqual(paths.pathTo(7), (1, 2, 8, 7))
+        self.assertEqual(paths.pathTo(8), (1, 2, 8))
+        paths.learn((1, 3, 7))
+        self.assertEqual(paths.pathTo(7), (1, 3, 7))
+        paths.learn((1, 2, 9, 6, 7))
+        self.assertEqual(paths.pathTo(7), (1, 3, 7))
+
+    def test_forgetVia(self):
+        """forgetVia drops every path whose first hop is that neighbour."""
+        paths = self.node.paths
+        paths.learn((1, 2, 8, 7))
+        paths.learn((1, 3, 9))
+        paths.forgetVia(2)
+        self.assertEqual(dict(paths.table), {3: (1, 3), 9: (1, 3, 9)})
+
+    def test_clear(self):
+        """clear empties the table (the node's id changed)."""
+        self.node.paths.learn((1, 2, 8))
+        self.node.paths.clear()
+        self.assertEqual(dict(self.node.paths.table), {})
+        self.assertIsNone(self.node.pathTo(2))

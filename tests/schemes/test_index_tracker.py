@@ -1,0 +1,373 @@
+"""
+Tests for twisted_bazaar.schemes.index.tracker: the index extension inside
+the tracker (register, unregister, lookup, list, departures), spoken to
+over real Links on fake transports and a Clock.
+"""
+
+import json
+import random
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransportWithDisconnection
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.link import DEAD_AFTER_INTERVALS, DEFAULT_PING_INTERVAL, LinkSettings
+from twisted_bazaar.schemes.index import messages as indexmsg
+from twisted_bazaar.schemes.index.tracker import IndexExtension
+from twisted_bazaar.tracker import Tracker, TrackerFactory
+
+from tests.helpers import feed, parseNetstrings, sent
+
+
+def framed(payload):
+    """The netstring the tracker writes for one JSON payload."""
+    return b"%d:%s," % (len(payload), payload)
+
+
+class Peer:
+    """
+    One connection to the tracker, played by the test: say() sends it wire
+    messages, heard() decodes what it answered.  The transport reports
+    loseConnection as connectionLost, as a reactor would.
+    """
+
+    def __init__(self, tracker, host="203.0.113.5", port=40000):
+        address = IPv4Address("TCP", host, port)
+        self.link = TrackerFactory(tracker).buildProtocol(address)
+        self.transport = StringTransportWithDisconnection(peerAddress=address)
+        self.transport.protocol = self.link
+        self.link.makeConnection(self.transport)
+
+    def say(self, *messages):
+        feed(self.link, *messages)
+
+    def sayJSON(self, obj):
+        """Send any JSON object, valid message or not."""
+        self.link.dataReceived(framed(json.dumps(obj).encode("utf-8")))
+
+    def heard(self):
+        return sent(self.link)
+
+    @property
+    def closed(self):
+        return not self.transport.connected
+
+
+def wtf(info):
+    return wire.Error("wtf", info)
+
+
+class TrackerIndexCase(SynchronousTestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.tracker = self.makeTracker()
+
+    def makeTracker(self, **settings):
+        return Tracker(self.clock, random.Random(7), LinkSettings(**settings))
+
+    @property
+    def index(self):
+        """The item index the tracker's index extension keeps."""
+        return self.tracker.extensions["index"].index
+
+    def join(self, port, host="", peer_host="203.0.113.5", tracker=None):
+        """A node registered with the tracker: (peer, its id)."""
+        peer = Peer(tracker or self.tracker, peer_host)
+        peer.say(wire.ThisIsMe(-1, port, host))
+        [you] = peer.heard()
+        self.assertEqual(type(you), wire.ThisIsYou)
+        return peer, you.id
+
+    def seller(self, port, *items, **where):
+        """A node that registered items (acks checked); (peer, its id)."""
+        peer, node_id = self.join(port, **where)
+        peer.say(*[indexmsg.Register(item) for item in items])
+        self.assertEqual(peer.heard(), [indexmsg.Ack(item) for item in items])
+        return peer, node_id
+
+    def lookup(self, peer, item):
+        peer.say(indexmsg.Lookup(item))
+        [found] = peer.heard()
+        self.assertEqual((type(found), found.item), (indexmsg.Found, item))
+        return found.sellers
+
+    def listing(self, peer):
+        peer.say(indexmsg.List())
+        [answer] = peer.heard()
+        return answer.items
+
+
+class TrackerRegistrationTests(TrackerIndexCase):
+    """register, unregister and their acks."""
+
+    def test_register_is_acked_and_indexed(self):
+        peer, node_id = self.join(4001)
+        peer.say(indexmsg.Register("pear"))
+        self.assertEqual(peer.heard(), [indexmsg.Ack("pear")])
+        self.assertEqual(self.index.items(node_id), {"pear"})
+
+    def test_ack_on_the_wire(self):
+        peer, _ = self.join(4001)
+        peer.sayJSON({"type": "register", "item": "pear"})
+        self.assertEqual(peer.transport.value(), framed(b'{"type":"ack","item":"pear"}'))
+
+    def test_unregister_is_acked_and_withdrawn(self):
+        peer, node_id = self.seller(4001, "pear", "fig")
+        peer.say(indexmsg.Unregister("pear"))
+        self.assertEqual(peer.heard(), [indexmsg.Ack("pear")])
+        self.assertEqual(self.index.items(node_id), {"fig"})
+        self.assertEqual(self.lookup(peer, "pear"), ())
+
+    def test_unregister_of_unregistered_item_is_acked(self):
+        peer, node_id = self.join(4001)
+        peer.say(indexmsg.Unregister("pear"))
+        self.assertEqual(peer.heard(), [indexmsg.Ack("pear")])
+        self.assertEqual(self.index.listing(), {})
+
+    def test_a_node_withdraws_only_its_own_registration(self):
+        first, first_id = self.seller(4001, "pear")
+        second, _ = self.seller(4002, "pear")
+        second.say(indexmsg.Unregister("pear"))
+        second.heard()
+        self.assertEqual(self.lookup(second, "pear"), ((first_id, "203.0.113.5", 4001),))
+
+
+class TrackerLookupTests(TrackerIndexCase):
+    """lookup -> found, and list -> listing."""
+
+    def test_found_names_sellers_with_address_from_the_table(self):
+        _, observed = self.seller(4001, "pear", peer_host="198.51.100.9")
+        _, given = self.seller(4002, "pear", host="shop.example")
+        _, other = self.seller(4003, "fig")
+        buyer, _ = self.join(0)
+        self.assertEqual(sorted(self.lookup(buyer, "pear")),
+                         sorted([(observed, "198.51.100.9", 4001),
+                                 (given, "shop.example", 4002)]))
+
+    def test_found_on_the_wire(self):
+        _, seller_id = self.seller(4001, "pear")
+        buyer, _ = self.join(0)
+        buyer.sayJSON({"type": "lookup", "item": "pear"})
+        [found] = [json.loads(p) for p in parseNetstrings(buyer.transport.value())]
+        self.assertEqual(found, {"type": "found", "item": "pear", "sellers": [
+            {"id": seller_id, "host": "203.0.113.5", "port": 4001}]})
+
+    def test_nobody_sells_gets_empty_found(self):
+        self.seller(4001, "fig")
+        buyer, _ = self.join(0)
+        buyer.sayJSON({"type": "lookup", "item": "pear"})
+        self.assertEqual(buyer.transport.value(),
+                         framed(b'{"type":"found","item":"pear","sellers":[]}'))
+
+    def test_repeated_lookups_rotate_through_sellers(self):
+        ids = [self.seller(4001 + i, "pear")[1] for i in range(3)]
+        buyer, _ = self.join(0)
+        orders = [[seller for seller, _, _ in self.lookup(buyer, "pear")]
+                  for _ in range(9)]
+        for order in orders:
+            self.assertEqual(sorted(order), sorted(ids))
+        leaders = [order[0] for order in orders]
+        for start in range(0, 9, 3):
+            self.assertEqual(sorted(leaders[start:start + 3]), sorted(ids))
+        # After the first round every seller has been handed out once, and
+        # each later order is the one before, rotated.
+        for before, after in zip(orders[3:], orders[4:]):
+            self.assertEqual(after, before[1:] + before[:1])
+
+    def test_found_names_at_most_max_found(self):
+        ids = {self.seller(5000 + i, "pear")[1] for i in range(indexmsg.MAX_FOUND + 6)}
+        buyer, _ = self.join(0)
+        named = [self.lookup(buyer, "pear") for _ in range(3)]
+        for sellers in named:
+            self.assertEqual(len(sellers), indexmsg.MAX_FOUND)
+            self.assertEqual(len({s[0] for s in sellers}), indexmsg.MAX_FOUND)
+            self.assertLessEqual({s[0] for s in sellers}, ids)
+
+    def test_found_over_frame_limit_is_not_sent(self):
+        """A found too big for the frame limit is logged, not sent, and the
+        link stays up."""
+        tracker = self.makeTracker(frame_limit=1024)
+        host = "h" * 200
+        for i in range(6):
+            self.seller(5000 + i, "pear", host=host, tracker=tracker)
+        buyer, _ = self.join(0, tracker=tracker)
+        buyer.say(indexmsg.Lookup("pear"))
+        self.assertEqual(buyer.heard(), [])
+        self.assertFalse(buyer.closed)
+
+    def test_listing_counts_sellers_of_every_item(self):
+        self.seller(4001, "pear", "fig")
+        self.seller(4002, "pear")
+        buyer, _ = self.join(0)
+        self.assertEqual(self.listing(buyer), {"fig": 1, "pear": 2})
+
+    def test_listing_on_the_wire(self):
+        self.seller(4001, "pear", "fig")
+        self.seller(4002, "pear")
+        buyer, _ = self.join(0)
+        buyer.sayJSON({"type": "list"})
+        self.assertEqual(buyer.transport.value(),
+                         framed(b'{"type":"listing","items":{"fig":1,"pear":2}}'))
+
+    def test_listing_empty(self):
+        buyer, _ = self.join(0)
+        self.assertEqual(self.listing(buyer), {})
+
+    def test_listing_is_cut_to_fit_the_frame_limit(self):
+        """Long item names that would overflow the frame: the listing names
+        as many as fit, in name order, and is still sent."""
+        items = sorted(f"{n:03d}" + "x" * 250 for n in range(300))
+        peer, _ = self.join(4001)
+        peer.say(*[indexmsg.Register(item) for item in items])
+        peer.heard()
+        peer.say(indexmsg.List())
+        [payload] = parseNetstrings(peer.transport.value())
+        self.assertLessEqual(len(payload), self.tracker.settings.frame_limit)
+        listing = wire.decode(payload).items
+        self.assertEqual(list(listing), items[:len(listing)])
+        self.assertGreater(len(listing), 200)
+        self.assertLess(len(listing), 300)
+
+    def test_listing_names_at_most_max_listing_in_name_order(self):
+        items = [f"item{n:05d}" for n in range(indexmsg.MAX_LISTING + 10)]
+        self.tracker = self.makeTracker(frame_limit=10**6)
+        peer, _ = self.join(4001)
+        peer.say(*[indexmsg.Register(item) for item in reversed(items)])
+        peer.heard()
+        listing = self.listing(peer)
+        self.assertEqual(list(listing), items[:indexmsg.MAX_LISTING])
+        self.assertEqual(set(listing.values()), {1})
+
+
+class TrackerDepartureTests(TrackerIndexCase):
+    """A node that goes away leaves the index with it."""
+
+    def setUp(self):
+        super().setUp()
+        self.leaving, self.leaving_id = self.seller(4001, "pear", "fig")
+        self.staying, self.staying_id = self.seller(4002, "pear")
+
+    def assertOnlyStayingSells(self):
+        self.assertEqual(self.lookup(self.staying, "pear"),
+                         ((self.staying_id, "203.0.113.5", 4002),))
+        self.assertEqual(self.lookup(self.staying, "fig"), ())
+        self.assertEqual(self.listing(self.staying), {"pear": 1})
+        self.assertEqual(self.index.items(self.leaving_id), set())
+
+    def test_disconnect(self):
+        self.leaving.transport.loseConnection()
+        self.assertOnlyStayingSells()
+
+    def test_dc(self):
+        self.leaving.say(wire.Dc())
+        self.assertTrue(self.leaving.closed)
+        self.assertOnlyStayingSells()
+
+    def test_keepalive_silence(self):
+        """A seller that stops answering pings is listed until its link is
+        closed for silence, and not a moment longer."""
+        for interval in range(DEAD_AFTER_INTERVALS):
+            self.assertEqual(len(self.lookup(self.staying, "pear")), 2)
+            self.clock.advance(DEFAULT_PING_INTERVAL)
+            for ping in self.staying.heard():
+                self.staying.say(wire.Pong(ping.nonce))
+        self.assertTrue(self.leaving.closed)
+        self.assertFalse(self.staying.closed)
+        self.assertOnlyStayingSells()
+
+    def test_too_many_bad_messages(self):
+        """A node cut off for bad input leaves the index too."""
+        tracker = self.makeTracker(error_limit=3)
+        bad, _ = self.seller(4001, "pear", tracker=tracker)
+        good, good_id = self.seller(4002, "pear", tracker=tracker)
+        for _ in range(4):
+            bad.sayJSON({"type": "lookup", "item": ""})
+        self.assertTrue(bad.closed)
+        self.assertEqual(self.lookup(good, "pear"), ((good_id, "203.0.113.5", 4002),))
+
+    def test_back_after_reconnect_only_once_registered_again(self):
+        """The tracker keeps nothing of a node across connections: a node
+        that reconnects with its id is unlisted until it registers again."""
+        self.leaving.transport.loseConnection()
+        back = Peer(self.tracker)
+        back.say(wire.ThisIsMe(self.leaving_id, 4001, ""))
+        self.assertEqual(back.heard(), [wire.ThisIsYou(self.leaving_id, 4001)])
+        self.assertOnlyStayingSells()
+        back.say(indexmsg.Register("pear"))
+        back.heard()
+        self.assertEqual(sorted(self.lookup(self.staying, "pear")),
+                         sorted([(self.leaving_id, "203.0.113.5", 4001),
+                                 (self.staying_id, "203.0.113.5", 4002)]))
+
+
+class TrackerIndexBadInputTests(TrackerIndexCase):
+    """Index messages follow the same rules as every other message."""
+
+    def test_before_thisisme_wtf_and_close(self):
+        for message in (indexmsg.Register("pear"), indexmsg.Unregister("pear"),
+                        indexmsg.Lookup("pear"), indexmsg.List()):
+            peer = Peer(self.tracker)
+            peer.say(message)
+            self.assertEqual(peer.heard(),
+                             [wtf(f"say thisisme before {message.TYPE}")])
+            self.assertTrue(peer.closed)
+        self.assertEqual(self.index.listing(), {})
+        self.assertEqual(len(self.tracker.registry), 0)
+
+    def test_tracker_answers_sent_to_the_tracker_wtf_link_stays(self):
+        peer, node_id = self.join(4001)
+        for message in (indexmsg.Ack("pear"), indexmsg.Found("pear", ((1, "h", 1),)),
+                        indexmsg.Listing({"pear": 1})):
+            peer.say(message)
+            self.assertEqual(peer.heard(),
+                             [wtf(f"the tracker does not handle {message.TYPE}")])
+        self.assertFalse(peer.closed)
+        self.assertEqual(self.index.listing(), {})
+
+    def test_malformed_index_messages_wtf_link_stays(self):
+        peer, node_id = self.join(4001)
+        cases = [
+            ({"type": "lookup", "item": "x" * (wire.MAX_ITEM_BYTES + 1)},
+             "lookup.item must be 1 to 256 bytes, not 257"),
+            ({"type": "register", "item": ""},
+             "register.item must be 1 to 256 bytes, not 0"),
+            ({"type": "register"}, "register lacks the field item"),
+            ({"type": "unregister", "item": 5}, "unregister.item must be a string"),
+            ({"type": "found", "item": "pear", "sellers": [{"id": 1, "host": "h"}]},
+             "found.sellers entry lacks port"),
+            ({"type": "found", "item": "pear", "sellers": "everyone"},
+             "found.sellers must be a list of at most 64 sellers"),
+            ({"type": "listing", "items": {"pear": -1}},
+             "listing.items['pear'] must be a count, not -1"),
+        ]
+        for obj, info in cases:
+            peer.sayJSON(obj)
+            self.assertEqual(peer.heard(), [wtf(info)], obj)
+        self.assertFalse(peer.closed)
+        self.assertEqual(self.index.listing(), {})
+
+    def test_longest_item_is_fine(self):
+        longest = "é" * (wire.MAX_ITEM_BYTES // 2)
+        peer, node_id = self.seller(4001, longest)
+        self.assertEqual(self.lookup(peer, longest), ((node_id, "203.0.113.5", 4001),))
+
+
+
+class ExtensionHostingTests(TrackerIndexCase):
+    """The index lives in a tracker extension, found as a plugin."""
+
+    def test_every_tracker_hosts_the_index_extension(self):
+        extension = self.tracker.extensions["index"]
+        self.assertIsInstance(extension, IndexExtension)
+        self.assertIs(extension.tracker, self.tracker)
+
+    def test_without_the_extension_index_messages_are_wtf(self):
+        self.tracker = Tracker(self.clock, random.Random(7), LinkSettings(),
+                               extensions={})
+        self.assertEqual(self.tracker.extensions, {})
+        peer, _ = self.join(4001)
+        peer.say(indexmsg.Register("pear"))
+        self.assertEqual(peer.heard(), [wtf("the tracker does not handle register")])
+        self.assertFalse(peer.closed)
