@@ -26,6 +26,7 @@ from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
 from twisted_bazaar.link import DEFAULT_ERROR_LIMIT, DEFAULT_FRAME_LIMIT, LinkSettings
 from twisted_bazaar.overlay import OverlayFactory
+from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
 from tests.helpers import NODE_HOST, NODE_PORT, makeNode
@@ -340,6 +341,12 @@ CASES = [
          tracker=WTF, node=SILENCE),
     Case("nodereq to a node", msg("nodereq"), AFTER,
          tracker=answers("nodereply"), node=WTF),
+    # The index scheme's messages are the tracker's; a node answers that it
+    # does not handle them (no longer "X is for the tracker").
+    Case("register to a node", msg("register", item="apple"), AFTER,
+         tracker=answers("ack"), node=WTF),
+    Case("lookup to a node", msg("lookup", item="apple"), AFTER,
+         tracker=answers("found"), node=WTF),
     Case("thisisyou after the handshake", msg("thisisyou", id=3, port=1), AFTER, WTF),
     Case("nodereply after the handshake", msg("nodereply", id=3, host="", port=1),
          AFTER, WTF),
@@ -416,13 +423,16 @@ class TrackerTarget:
 
 
 class NodeTarget:
-    """Node 1, with no roles, linked to the well-behaved peer."""
+    """Node 1, with the default (flood) scheme and no roles, linked to the
+    well-behaved peer.  Searches are the scheme's: without one, a node
+    would answer every search with wtf."""
 
     target = "node"
 
     def setUpTarget(self, **link_settings):
         link_settings.setdefault("ping_interval", 0)
         self.node = makeNode(NODE_ID, link=LinkSettings(**link_settings))
+        FloodDiscovery(self.node)
         self.factory = OverlayFactory(self.node)
         self.good = WiredLink(self.factory, "198.51.100.5")
         self.handshake(self.good, GOOD_ID)

@@ -435,6 +435,136 @@ class CloseTests(LinkTestCase):
         self.assertEqual(self.owner.messages, [])
 
 
+class RetireTests(LinkTestCase):
+    """A retired link (the loser of a duplicate) says dc and closes, but
+    keeps handing on what the peer had already sent."""
+
+    def test_retireSaysDcAndCloses(self):
+        self.connect()
+        self.link.identified(2)
+        self.link.retire("replaced")
+        self.assertEqual(self.sent(), [wire.Dc()])
+        self.assertTrue(self.transport.disconnecting)
+        self.assertTrue(self.link.closing)
+        self.assertFalse(self.link.deaf)
+
+    def test_stillHandsOnWhatArrives(self):
+        """Messages in flight still reach the owner; nothing is sent back,
+        not even a pong."""
+        self.connect()
+        self.link.identified(2)
+        self.link.retire("replaced")
+        self.transport.clear()
+        buy = trade.Buy(1, "apple", (2, 1))
+        self.receive(buy)
+        self.receive(wire.Ping(3))
+        self.assertEqual(self.owner.messages, [buy])
+        self.assertEqual(self.transport.value(), b"")
+
+    def test_deafOnceGone(self):
+        """Once the connection is lost, nothing more is handed on."""
+        self.connect()
+        self.link.retire("replaced")
+        self.link.connectionLost(Failure(ConnectionDone()))
+        self.receive(trade.Buy(1, "apple", (2, 1)))
+        self.assertEqual(self.owner.messages, [])
+
+    def test_closedIsNotRetired(self):
+        """close() stays deaf: only retire keeps listening."""
+        self.connect()
+        self.link.close()
+        self.assertTrue(self.link.deaf)
+
+
+class IdleTimeoutTests(LinkTestCase):
+    """A link with an idle_timeout says dc and closes once that long goes
+    by without a trade message either way; pings and pongs are not
+    trade."""
+
+    def connectIdle(self, idle=30, **settings):
+        settings.setdefault("ping_interval", 0)
+        link = self.connect(handshake_timeout=0, **settings)
+        link.idle_timeout = idle
+        link.identified(2)
+        return link
+
+    def test_closedWhenIdle(self):
+        self.connectIdle()
+        self.clock.advance(29.9)
+        self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(0.1)
+        self.assertEqual(self.sent(), [wire.Dc()])
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_pingsAreNotTrade(self):
+        """A peer that pings (and is answered) is still idle."""
+        self.connectIdle()
+        for nonce in range(1, 4):
+            self.clock.advance(9.5)
+            self.receive(wire.Ping(nonce))
+            self.receive(wire.Pong(nonce))
+        self.clock.advance(30 - 3 * 9.5)
+        self.assertEqual(self.sent(), [wire.Pong(1), wire.Pong(2), wire.Pong(3),
+                                       wire.Dc()])
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_keepaliveStillRuns(self):
+        """With a ping interval too, the link pings a quiet peer and is
+        closed when idle, whichever comes first."""
+        self.connectIdle(ping_interval=10)
+        self.clock.advance(10)
+        self.assertEqual(self.sent(), [wire.Ping(1)])
+        self.receive(wire.Pong(1))
+        self.clock.advance(10)
+        self.receive(wire.Pong(2))
+        self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(10)
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.sent()[-1], wire.Dc())
+
+    def wait(self, seconds, step=0.5):
+        """Let time pass in small steps, as a reactor's would."""
+        for _ in range(int(seconds / step)):
+            self.clock.advance(step)
+
+    def test_tradeEitherWayResets(self):
+        """A trade message received, or sent, starts the idle time over:
+        the link closes idle_timeout after the last one, not later."""
+        self.connectIdle()
+        self.wait(20)
+        self.receive(trade.Buy(1, "apple", (2, 1)))
+        self.wait(20)
+        self.assertFalse(self.transport.disconnecting)
+        self.link.send(trade.BuyOK(1, "apple", (1, 2)))
+        self.wait(29.5)
+        self.assertFalse(self.transport.disconnecting)
+        self.wait(0.5)
+        self.assertTrue(self.transport.disconnecting)
+        self.assertEqual(self.sent()[-1], wire.Dc())
+
+    def test_closedOnTimeWithPings(self):
+        """With a ping interval that does not divide the idle timeout, the
+        link still closes when its idle time runs out."""
+        self.connectIdle(idle=25, ping_interval=10)
+        self.wait(7)
+        self.receive(trade.Buy(1, "apple", (2, 1)))
+        for nonce in range(1, 4):
+            self.wait(8)
+            self.receive(wire.Ping(nonce))
+        self.wait(0.5)
+        self.assertFalse(self.transport.disconnecting)
+        self.wait(0.5)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_noTimeoutNoClose(self):
+        """Without an idle timeout a quiet link is never closed for it."""
+        self.connect(ping_interval=0, handshake_timeout=0)
+        self.link.identified(2)
+        self.clock.advance(10_000)
+        self.assertFalse(self.transport.disconnecting)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
 class ConnectionLostTests(LinkTestCase):
     """Losing the connection tells the owner and leaves no timer behind."""
 

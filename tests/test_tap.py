@@ -5,7 +5,9 @@ twistd find them.
 """
 
 import io
+import os
 import sys
+import tempfile
 
 from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
@@ -16,6 +18,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.node import Node
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import Seller
+from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
+from twisted_bazaar.schemes.index.node import IndexDiscovery
 from twisted_bazaar.services import ListeningService, NodeService
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.node import makeService as makeNodeService
@@ -58,12 +62,19 @@ class NodeDefaultsTests(SynchronousTestCase):
         self.assertEqual(
             {key: options[key] for key in (
                 "tracker", "listen", "host", "neighbours", "max-connections",
-                "handshake-limit", "ttl", "frame-limit", "handshake-timeout",
+                "direct-slots", "direct-idle", "handshake-limit", "discovery",
+                "retry-initial", "retry-max", "frame-limit", "handshake-timeout",
                 "ping-interval", "verbose")},
             {"tracker": "tcp:127.0.0.1:7700", "listen": "tcp:0", "host": "",
-             "neighbours": 3, "max-connections": 8, "handshake-limit": 4, "ttl": 7,
+             "neighbours": 3, "max-connections": 8, "direct-slots": 8,
+             "direct-idle": 30.0, "handshake-limit": 4, "discovery": "flood",
+             "retry-initial": 0.5, "retry-max": 30.0,
              "frame-limit": 65536, "handshake-timeout": 10.0,
              "ping-interval": 10.0, "verbose": 0})
+        # ttl is the flood scheme's option now, in the scheme's settings.
+        plugin, settings = options.scheme
+        self.assertEqual((plugin.name, settings), ("flood", {"ttl": 7,
+                                                             "seen_limit": 10_000}))
 
     def test_linkSettingsFollowTheFlags(self):
         settings = _parse(SELLER + ["--frame-limit", "2048", "--handshake-timeout",
@@ -171,6 +182,60 @@ class BadInputTests(SynchronousTestCase):
                                   ["--handshake-timeout", "0"], TrackerOptions)
         self.assertIn("--handshake-timeout: wants a positive number of seconds, "
                       "not '0'", str(error))
+
+
+class SchemeOptionTests(SynchronousTestCase):
+    """A discovery scheme's options (PluginOption) are flags of
+    bazaar-node, accepted only with that scheme."""
+
+    def test_flood_ttl_reaches_the_scheme_settings(self):
+        for args in (["--discovery", "flood", "--ttl", "3"],
+                     ["--ttl", "3", "--discovery", "flood"],
+                     ["--ttl=3"]):
+            options = _parse(SELLER + args)
+            plugin, settings = options.scheme
+            self.assertEqual((plugin.name, settings["ttl"]), ("flood", 3), args)
+        service = makeNodeService(_parse(SELLER + ["--discovery", "flood", "--ttl", "3",
+                                                   "--seen-limit", "64"]))
+        discovery = service.node.discovery
+        self.assertEqual((discovery.ttl, discovery.router.seen_limit), (3, 64))
+
+    def test_ttl_with_the_index_scheme_is_refused(self):
+        error = self.assertRaises(usage.UsageError, _parse,
+                                  ["--ttl", "3", "--discovery", "index"] + SELLER)
+        self.assertEqual(str(error),
+                         "--ttl belongs to the flood scheme; add --discovery flood")
+
+    def test_ttl_with_the_index_scheme_under_twistd(self):
+        stderr = io.StringIO()
+        self.patch(sys, "stderr", stderr)
+        error = self.assertRaises(SystemExit, _parseUnder,
+                                  ["--ttl", "3", "--discovery", "index"] + SELLER)
+        self.assertEqual(error.code, 2)
+        self.assertEqual(stderr.getvalue(),
+                         "twistd bazaar-node: error: --ttl belongs to the flood "
+                         "scheme; add --discovery flood (see twistd bazaar-node "
+                         "--help)\n")
+
+    def test_scheme_options_in_help_with_their_owner(self):
+        for text in (str(NodeOptions()), NodeOptions().getUsage()):
+            words = " ".join(text.split())
+            self.assertIn("--ttl=", text)
+            self.assertIn("--seen-limit=", text)
+            self.assertIn("hop limit of the searches this node starts (flood "
+                          "scheme) [default: 7]", words)
+            self.assertIn("search ids remembered to drop repeats (flood scheme)",
+                          words)
+
+    def test_config_file_ttl(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        path = os.path.join(folder, "node.toml")
+        self.addCleanup(os.rmdir, folder)
+        self.addCleanup(os.remove, path)
+        with open(path, "w") as f:
+            f.write('role = ["seller"]\nsell = ["apple=1"]\nttl = 3\n')
+        options = _parse(["--config", path])
+        self.assertEqual(options.scheme[1]["ttl"], 3)
 
 
 class UnderTwistdTests(SynchronousTestCase):
@@ -297,13 +362,32 @@ class MakeServiceTests(SynchronousTestCase):
         node = service.node
         self.assertIsInstance(node, Node)
         config = node.config
-        self.assertEqual((config.neighbours, config.ttl, config.max_connections,
+        self.assertEqual((config.neighbours, node.discovery.ttl, config.max_connections,
                           config.handshake_limit, config.host, node.host),
                          (5, 4, 20, 6, "10.0.0.7", "10.0.0.7"))
-        [seller] = [o for o in node.observers if isinstance(o, Seller)]
-        [buyer] = [o for o in node.observers if isinstance(o, Buyer)]
+        self.assertIsInstance(node.discovery, FloodDiscovery)
+        self.assertEqual(node.topology.wanted, 5)
+        [seller] = [o for o in node.events.observers if isinstance(o, Seller)]
+        [buyer] = [o for o in node.events.observers if isinstance(o, Buyer)]
+        self.assertEqual(node.roles, [seller, buyer])
         self.assertEqual(seller.stock, {"apple": 2})
         self.assertEqual([want.item for want in buyer.wants], ["pear"])
+
+    def test_node_core_flags(self):
+        options = _parse(SELLER + ["--direct-slots", "2", "--direct-idle", "5",
+                                   "--retry-initial", "0.25", "--retry-max", "4"])
+        service = makeNodeService(options)
+        config = service.node.config
+        self.assertEqual((config.direct_slots, config.direct_idle), (2, 5.0))
+        self.assertEqual(service.node.overlay.budgets["direct"], 2)
+
+    def test_node_of_the_index_scheme(self):
+        """An index node keeps no neighbours: it has no topology."""
+        service = makeNodeService(_parse(SELLER + ["--discovery", "index"]))
+        node = service.node
+        self.assertIsInstance(node.discovery, IndexDiscovery)
+        self.assertIsNone(node.topology)
+        self.assertIn(node.discovery, list(service))
 
     def test_tracker(self):
         service = makeTrackerService(_parse([], TrackerOptions))

@@ -460,3 +460,52 @@ class MarketMessagesTests(SynchronousTestCase):
             path = node.pathTo(nodes[0].id)
             self.assertEqual((path[0], path[-1]), (node.id, nodes[0].id))
             self.assertLessEqual(len(path) - 1, wire.DEFAULT_TTL)
+
+
+class LeftoversTests(SynchronousTestCase):
+    """
+    A node stopped politely leaves nothing behind: no timer of its own
+    still pending and no connection still open, whatever its role and
+    scheme, even stopped in the middle of its work.
+    """
+
+    ROLES = {
+        "seller": {"seller": {"stock": {"apple": 2, "pear": 1}}},
+        # More than anyone sells: still searching when it stops.
+        "buyer": {"buyer": {"wants": ["apple"], "quantity": 5, "buy_timeout": 2.0}},
+    }
+    SCHEMES = ("flood", "index")
+
+    def stopped(self, role, scheme):
+        market = Market(seed=5)
+        for _ in range(3):
+            market.addNode(discovery=scheme)
+        market.addNode(discovery=scheme, seller={"stock": {"apple": 2}})
+        market.addNode(discovery=scheme, buyer={"wants": ["pear"], "quantity": 3})
+        node = market.addNode(discovery=scheme, **self.ROLES[role])
+        market.run(3.3)
+        self.assertIsNotNone(node.id, (role, scheme))
+        self.assertNotEqual(market.leftovers(node)["connections"], [], (role, scheme))
+        d = market.stop(node)
+        market.run(10)
+        self.assertIsNone(self.successResultOf(d))
+        return market, node
+
+    def test_nothing_left_after_a_polite_stop(self):
+        for role in self.ROLES:
+            for scheme in self.SCHEMES:
+                market, node = self.stopped(role, scheme)
+                self.assertEqual(market.leftovers(node),
+                                 {"delayed_calls": [], "connections": []},
+                                 (role, scheme))
+                self.assertEqual(node.links, {}, (role, scheme))
+                self.assertNotIn(node.id, market.tracker.registry.nodes, (role, scheme))
+
+    def test_leftovers_of_a_crash(self):
+        """The check sees what a node that did not stop cleanly leaves:
+        a crashed node's timers are still on the clock."""
+        market = Market(seed=5)
+        node = market.addNode(seller={"stock": {"apple": 1}})
+        market.run(3)
+        market.crash(node)
+        self.assertNotEqual(market.leftovers(node)["delayed_calls"], [])

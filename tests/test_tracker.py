@@ -9,6 +9,12 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import WiredLink, jsonNetstring, parseJSONNetstrings
+# Message types are declared by the modules that use them: import the
+# flood scheme's and the trade roles' so that this module's tests know them
+# whatever ran before (a tracker daemon that loads neither answers
+# "unknown message type" instead, still wtf, and the link stays).
+from twisted_bazaar.roles import trade  # noqa: F401
+from twisted_bazaar.schemes.flood import messages as flood_messages  # noqa: F401
 
 from twisted_bazaar.link import (
     DEAD_AFTER_INTERVALS,
@@ -16,7 +22,7 @@ from twisted_bazaar.link import (
     DEFAULT_PING_INTERVAL,
     LinkSettings,
 )
-from twisted_bazaar.tracker import ID_SPACE, Registry, Tracker, TrackerFactory
+from twisted_bazaar.tracker import ID_SPACE, Abilities, Registry, Tracker, TrackerFactory
 
 
 class ScriptedRandom(random.Random):
@@ -375,6 +381,14 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertEqual(list(self.tracker.registry.nodes), [node_id])
         self.assertEqual(self.askNode(peer)["id"], -1)
 
+    def test_unknown_message_type_is_wtf_and_link_stays(self):
+        peer, node_id = self.register(4001)
+        peer.say({"type": "nosuchtype", "id": 1})
+        self.assertEqual(peer.heard(), [{"type": "error", "code": "wtf",
+                                         "info": "unknown message type 'nosuchtype'"}])
+        self.assertFalse(peer.closed)
+        self.assertEqual(list(self.tracker.registry.nodes), [node_id])
+
     def test_second_thisisme_with_other_id_is_wtf_then_close(self):
         asker, _ = self.register(4001)
         peer, node_id = self.register(4002)
@@ -402,3 +416,114 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertEqual(peer.heard(), [])
         self.assertFalse(peer.closed)
         self.assertFalse(stranger.closed)
+
+
+class RegistrySchemeTests(SynchronousTestCase):
+    """What nodes can do (Abilities), and picks among nodes of a scheme."""
+
+    def setUp(self):
+        self.registry = Registry(random.Random(5))
+        # 0-2 flood, 3-4 index (4 a super-peer), 5 says nothing.
+        for node_id, abilities in ((0, Abilities("flood")), (1, Abilities("flood")),
+                                   (2, Abilities("flood")), (3, Abilities("index")),
+                                   (4, Abilities("index", True)), (5, Abilities())):
+            self.registry.join(node_id, f"h{node_id}", 1000 + node_id, abilities)
+
+    def picks(self, asker, **kwargs):
+        return {self.registry.pick(asker, **kwargs)[0] for _ in range(200)}
+
+    def test_abilities_are_recorded_and_forgotten(self):
+        self.assertEqual(self.registry.abilities[4], Abilities("index", True))
+        self.assertEqual(self.registry.abilities[5], Abilities(None, False))
+        self.registry.leave(4)
+        self.assertNotIn(4, self.registry.abilities)
+
+    def test_pick_without_scheme_is_any_node(self):
+        self.assertEqual(self.picks(0), {1, 2, 3, 4, 5})
+
+    def test_pick_by_scheme(self):
+        self.assertEqual(self.picks(5, scheme="flood"), {0, 1, 2})
+        self.assertEqual(self.picks(0, scheme="flood"), {1, 2})
+        self.assertEqual(self.picks(0, scheme="index"), {3, 4})
+        self.assertIsNone(self.registry.pick(0, scheme="chord"))
+
+    def test_pick_super_peer_of_a_scheme(self):
+        self.assertEqual(self.picks(3, scheme="index", superpeer=True), {4})
+        self.assertIsNone(self.registry.pick(4, scheme="index", superpeer=True))
+        self.assertIsNone(self.registry.pick(0, scheme="flood", superpeer=True))
+
+    def test_members(self):
+        self.assertEqual(sorted(self.registry.members()), [0, 1, 2, 3, 4, 5])
+        self.assertEqual(sorted(self.registry.members("flood")), [0, 1, 2])
+        self.assertEqual(self.registry.members("index", superpeer=True), [4])
+        self.registry.leave(4)
+        self.assertEqual(self.registry.members("index", superpeer=True), [])
+        self.assertEqual(self.registry.members("index"), [3])
+
+    def test_port_zero_is_in_no_pool(self):
+        self.registry.join(9, "client", 0, Abilities("index", True))
+        self.assertEqual(self.registry.abilities[9], Abilities("index", True))
+        self.assertNotIn(9, self.registry.members("index"))
+        self.assertEqual(self.picks(3, scheme="index"), {4})
+
+
+class TrackerAbilitiesTests(SynchronousTestCase):
+    """thisisme's scheme and super fields, and nodereq's, on the wire."""
+
+    def setUp(self):
+        self.tracker = Tracker(Clock(), random.Random(6))
+        self.factory = TrackerFactory(self.tracker)
+
+    def register(self, port, **extra):
+        peer = WiredLink(self.factory)
+        peer.say(dict({"type": "thisisme", "id": -1, "port": port, "host": ""},
+                      **extra))
+        [answer] = peer.heard()
+        self.assertEqual(answer["type"], "thisisyou")
+        return peer, answer["id"]
+
+    def introduced(self, peer, times=100, **extra):
+        named = set()
+        for _ in range(times):
+            peer.say(dict({"type": "nodereq", "exclude": []}, **extra))
+            [answer] = peer.heard()
+            self.assertEqual(answer["type"], "nodereply")
+            named.add(answer["id"])
+        return named
+
+    def test_thisisme_abilities_are_recorded(self):
+        _, plain = self.register(4001)
+        _, flood = self.register(4002, scheme="flood")
+        _, leader = self.register(4003, scheme="index", super=True)
+        _, leaf = self.register(4004, scheme="index", super=False)
+        self.assertEqual(self.tracker.registry.abilities, {
+            plain: Abilities(None, False), flood: Abilities("flood", False),
+            leader: Abilities("index", True), leaf: Abilities("index", False)})
+
+    def test_nodereq_with_scheme_introduces_only_that_scheme(self):
+        asker, _ = self.register(4001, scheme="flood")
+        flood = {self.register(4002 + i, scheme="flood")[1] for i in range(3)}
+        index = {self.register(4010 + i, scheme="index")[1] for i in range(3)}
+        self.assertEqual(self.introduced(asker, scheme="flood"), flood)
+        self.assertEqual(self.introduced(asker, scheme="index"), index)
+        self.assertEqual(self.introduced(asker, 300), flood | index)
+
+    def test_nodereq_for_a_super_peer(self):
+        asker, _ = self.register(4001, scheme="index")
+        _, leader = self.register(4002, scheme="index", super=True)
+        self.register(4003, scheme="index")
+        self.register(4004, scheme="flood", super=True)
+        self.assertEqual(self.introduced(asker, scheme="index", super=True), {leader})
+
+    def test_nodereq_of_a_scheme_nobody_runs(self):
+        asker, _ = self.register(4001, scheme="flood")
+        self.register(4002, scheme="flood")
+        self.assertEqual(self.introduced(asker, 1, scheme="index"), {-1})
+        self.assertEqual(self.introduced(asker, 1, scheme="index", super=True), {-1})
+
+    def test_departure_leaves_the_scheme_pool(self):
+        asker, _ = self.register(4001, scheme="index")
+        leader_link, leader = self.register(4002, scheme="index", super=True)
+        leader_link.transport.loseConnection()
+        self.assertNotIn(leader, self.tracker.registry.abilities)
+        self.assertEqual(self.introduced(asker, 1, scheme="index", super=True), {-1})

@@ -209,9 +209,13 @@ class Link(NetstringReceiver):
         self._handshake_call = None
         self._scheduleKeepalive()
 
-    def _scheduleKeepalive(self):
+    def _scheduleKeepalive(self, within=None):
+        """Check the link again in a tick, or within that many seconds if
+        sooner (when its idle time runs out)."""
         interval = self._tick()
         if interval and self._keepalive_call is None and not self.closing:
+            if within is not None:
+                interval = min(interval, within)
             self._keepalive_call = self.clock.callLater(interval, self._keepalive)
 
     def _tick(self):
@@ -459,4 +463,10 @@ class Link(NetstringReceiver):
         if interval and silent >= interval:
             self._nonce += 1
             self.send(wire.Ping(self._nonce))
-        self._scheduleKeepalive()
+        # An idle link is closed when its idle time runs out, not at the
+        # next tick after that.
+        # (At least a millisecond on: rounding must not make it spin.)
+        within = None
+        if self.idle_timeout:
+            within = max(self.idle_timeout - (now - self._last_traffic), 0.001)
+        self._scheduleKeepalive(within)

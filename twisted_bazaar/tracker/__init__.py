@@ -161,11 +161,15 @@ class Tracker:
             self.addExtension(name, plugin.build(self))
 
     def addExtension(self, name, extension):
-        """Host an extension: its messages come to it from now on."""
-        for kind, handler in extension.handlers.items():
+        """Host an extension: its messages come to it from now on.
+
+        @raise ValueError: if another extension handles one of its message
+            types (the extension is then not added at all).
+        """
+        for kind in extension.handlers:
             if kind in self._handlers:
                 raise ValueError(f"{kind.TYPE} is handled by two tracker extensions")
-            self._handlers[kind] = handler
+        self._handlers.update(extension.handlers)
         self.extensions[name] = extension
 
     def linkMade(self, link):
