@@ -216,3 +216,14 @@ class ClashTests(ExtensionCase):
         error = self.assertRaises(ValueError, self.tracker.addExtension, "mine",
                                   Greedy({Register: lambda link, message: None}))
         self.assertIn("register", str(error))
+
+    def test_core_messages_cannot_be_claimed(self):
+        """An extension cannot take over the core's own messages: the
+        tracker still registers nodes and answers dc itself."""
+        for kind in (wire.ThisIsMe, wire.Dc, wire.NodeReq, wire.WhereIs):
+            error = self.assertRaises(ValueError, self.tracker.addExtension, "thief",
+                                      Greedy({kind: lambda link, message: None}))
+            self.assertIn("is the core's", str(error))
+            self.assertNotIn("thief", self.tracker.extensions)
+        peer, node_id = self.register(4001)
+        self.assertIn(node_id, self.tracker.registry.nodes)

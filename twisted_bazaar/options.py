@@ -8,6 +8,30 @@ for --help.
 """
 
 import attr
+from zope.interface import Attribute, Interface
+
+
+class IConfigurablePlugin(Interface):
+    """
+    What every plugin that adds options to ``bazaar-node`` declares (roles
+    and discovery schemes), so twistd can offer, check and build it.
+    """
+
+    name = Attribute("The value of --role or --discovery that selects it.")
+    description = Attribute("One line for --help.")
+    options = Attribute("A sequence of PluginOption it adds.")
+
+    def configure(config):
+        """
+        Check this plugin's options and turn them into settings for build.
+
+        @param config: option name -> parsed value, for this plugin's
+            options (defaults filled in).
+        @raise ValueError: with a reason, for a bad combination.
+        """
+
+    def build(node, settings):
+        """Attach the plugin to ``node`` and return what it built."""
 
 
 @attr.s(frozen=True, auto_attribs=True)

@@ -10,7 +10,6 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.roles import trade
-from twisted_bazaar import wire
 from twisted_bazaar.roles.seller import Sale, Seller, SellerPlugin, parseSell
 
 from tests.helpers import NODE_HOST, NODE_PORT, feed, linkPeer, makeNode, sent

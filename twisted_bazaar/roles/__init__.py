@@ -9,30 +9,14 @@ role, with its own command-line options, without an edit of the core.
 
 from twisted.application.service import Service
 from twisted.plugin import getPlugins
-from zope.interface import Attribute, Interface
 
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.options import PluginOption
+from twisted_bazaar.options import IConfigurablePlugin, PluginOption
 
 
-class IRolePlugin(Interface):
-    """What a role plugin declares, so twistd can offer and build it."""
-
-    name = Attribute("The value of --role that selects this role.")
-    description = Attribute("One line for --help.")
-    options = Attribute("A sequence of RoleOption this role adds.")
-
-    def configure(config):
-        """
-        Check this role's options and turn them into settings for build.
-
-        @param config: option name -> parsed value, for this role's options
-            (defaults filled in).
-        @raise ValueError: with a reason, for a bad combination.
-        """
-
-    def build(node, settings):
-        """Attach the role to the node, and return it."""
+class IRolePlugin(IConfigurablePlugin):
+    """A role, as --role finds it.  Its ``build`` attaches the role to the
+    node and returns it."""
 
 
 RoleOption = PluginOption

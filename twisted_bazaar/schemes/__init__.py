@@ -19,6 +19,8 @@ import attr
 from twisted.plugin import getPlugins
 from zope.interface import Attribute, Interface
 
+from twisted_bazaar.options import IConfigurablePlugin
+
 
 class IShop(Interface):
     """What a seller shows its discovery scheme."""
@@ -61,26 +63,10 @@ class IDiscovery(Interface):
         """
 
 
-class IDiscoveryPlugin(Interface):
-    """A discovery scheme, as --discovery finds it."""
-
-    name = Attribute("The value of --discovery that selects this scheme.")
-    description = Attribute("One line for --help.")
-    options = Attribute("A sequence of PluginOption this scheme adds.")
-
-    def configure(config):
-        """
-        Check this scheme's options and turn them into settings for build.
-
-        @param config: option name -> parsed value, for this scheme's
-            options (defaults filled in).
-        @raise ValueError: with a reason, for a bad combination.
-        """
-
-    def build(node, settings):
-        """Attach the scheme to ``node`` (it sets ``node.discovery``, and
-        ``node.topology`` if it keeps neighbours) and return the
-        L{IDiscovery}."""
+class IDiscoveryPlugin(IConfigurablePlugin):
+    """A discovery scheme, as --discovery finds it.  Its ``build`` attaches
+    the scheme to the node (setting ``node.discovery``, and ``node.topology``
+    if it keeps neighbours) and returns the L{IDiscovery}."""
 
 
 @attr.s(frozen=True, auto_attribs=True)

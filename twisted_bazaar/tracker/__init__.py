@@ -164,11 +164,15 @@ class Tracker:
         """Host an extension: its messages come to it from now on.
 
         @raise ValueError: if another extension handles one of its message
-            types (the extension is then not added at all).
+            types, or it claims a core message (the extension is then not
+            added at all).
         """
         for kind in extension.handlers:
             if kind in self._handlers:
                 raise ValueError(f"{kind.TYPE} is handled by two tracker extensions")
+            if kind.__module__ == wire.ThisIsMe.__module__:
+                raise ValueError(f"{kind.TYPE} is the core's; an extension cannot "
+                                 "take it over")
         self._handlers.update(extension.handlers)
         self.extensions[name] = extension
 
