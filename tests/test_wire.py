@@ -26,6 +26,7 @@ from twisted_bazaar.schemes.index.messages import (
     Register,
     Unregister,
 )
+from tests.schemes.test_chord_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
 from twisted_bazaar.wire import (
     Dc,
     Error,
@@ -81,7 +82,7 @@ WIRE_FORMS = [
     (Found("fig", ()), {"type": "found", "item": "fig", "sellers": []}),
     (List(), {"type": "list"}),
     (Listing({"pear": 2, "fig": 0}), {"type": "listing", "items": {"pear": 2, "fig": 0}}),
-]
+] + CHORD_WIRE_FORMS
 
 
 def shippedTypes():
@@ -413,6 +414,7 @@ VALID_MESSAGES = {
     List: st.just(List()),
     Listing: st.builds(Listing, st.dictionaries(items, st.integers(0, 10**9),
                                                 max_size=20)),
+    **CHORD_STRATEGIES,
 }
 
 #: Text including lone surrogates, which JSON can carry as \\udXXX escapes.

@@ -1,0 +1,38 @@
+"""
+Chord rings in a L{Market} for the chord tests: fast periods, chosen ids,
+and the ring's invariants.
+"""
+
+from twisted_bazaar.schemes.chord.invariants import violations
+from twisted_bazaar.store import MemoryStore
+
+#: Periods short enough that a ring of a dozen settles in seconds.
+FAST = {"chord-stabilize": 0.5, "chord-fix-fingers": 0.25, "chord-ping": 0.5,
+        "chord-missed": 3, "chord-refresh": 10, "chord-expiry": 25,
+        "chord-lookup-timeout": 2, "chord-probe": 5, "chord-quit-timeout": 1}
+#: Virtual seconds after which a ring of a dozen nodes is stable.
+SETTLE = 20
+
+
+def addChord(market, node_id=None, scheme=None, **roles):
+    """A chord node, with the tracker id node_id if given (and free)."""
+    store = MemoryStore()
+    if node_id is not None:
+        store.setNodeId(node_id)
+    return market.addNode(discovery="chord", store=store,
+                          scheme=dict(FAST, **(scheme or {})), **roles)
+
+
+def schemes(market):
+    """The chord scheme of every node still running."""
+    return [node.discovery for node in market.nodes]
+
+
+def ringViolations(market, records=()):
+    return violations(schemes(market), records)
+
+
+def holderOf(market, key):
+    """The running node that should hold key."""
+    nodes = sorted(market.nodes, key=lambda node: node.id)
+    return next((node for node in nodes if node.id >= key), nodes[0])

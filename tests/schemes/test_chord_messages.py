@@ -1,0 +1,183 @@
+"""Tests for twisted_bazaar.schemes.chord.messages: every message round
+trips, and bad values are refused with a reason."""
+
+import json
+
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.schemes.chord.messages import (
+    MAX_LIFETIME_MS,
+    MAX_TRANSFER,
+    ChordFind,
+    ChordFound,
+    ChordPing,
+    ChordPong,
+    ChordQuit,
+    ChordRecords,
+    ChordRequest,
+    ChordStabilize,
+    ChordState,
+    ChordStore,
+    ChordStored,
+    ChordTransfer,
+    ChordTransferred,
+    Handed,
+)
+from twisted_bazaar.schemes.chord.records import Record
+from twisted_bazaar.schemes.chord.ring import SIZE
+from twisted_bazaar.schemes.chord.settings import MAX_SUCCESSORS
+from twisted_bazaar.schemes.chord.state import Peer
+
+A, B = Peer(5, "10.0.0.5", 9005), Peer(7, "", 9007)
+
+
+
+#: Each message next to the exact JSON object it travels as (tests/test_wire.py
+#: checks these with every other message of the package).
+CHORD_WIRE_FORMS = [
+    (ChordPing(1), {"type": "chordPing", "nonce": 1}),
+    (ChordPong(1), {"type": "chordPong", "nonce": 1}),
+    (ChordStabilize(2), {"type": "chordStabilize", "nonce": 2}),
+    (ChordState(2, A, (B,)), {"type": "chordState", "nonce": 2,
+                              "pred": [5, "10.0.0.5", 9005], "succs": [[7, "", 9007]]}),
+    (ChordQuit(None, (A,)), {"type": "chordQuit", "succs": [[5, "10.0.0.5", 9005]]}),
+    (ChordTransfer((Handed("fig", 5, "h", 1, 7),), 3),
+     {"type": "chordTransfer", "records": [["fig", 5, "h", 1, 7]], "nonce": 3}),
+    (ChordTransferred(3, 1), {"type": "chordTransferred", "nonce": 3, "count": 1}),
+    (ChordFind(9, 77, (1, 2)), {"type": "chordFind", "id": 9, "key": 77,
+                                "returnPath": [1, 2]}),
+    (ChordFound(9, 77, (2, 1), 1, A, ()),
+     {"type": "chordFound", "id": 9, "key": 77, "path": [2, 1], "hops": 1,
+      "node": [5, "10.0.0.5", 9005], "succs": []}),
+    (ChordRequest(9, "fig", (1,)), {"type": "chordRequest", "id": 9, "item": "fig",
+                                    "returnPath": [1]}),
+    (ChordRecords(9, "fig", (2, 1), 1, 2, (B,)),
+     {"type": "chordRecords", "id": 9, "item": "fig", "path": [2, 1], "hops": 1,
+      "holder": 2, "sellers": [[7, "", 9007]]}),
+    (ChordStore(9, "fig", "h", 80, 1000, (1,)),
+     {"type": "chordStore", "id": 9, "item": "fig", "host": "h", "port": 80,
+      "lifetime": 1000, "returnPath": [1]}),
+    (ChordStored(9, "fig", (2, 1), 1, 2),
+     {"type": "chordStored", "id": 9, "item": "fig", "path": [2, 1], "hops": 1,
+      "holder": 2}),
+]
+
+_ids = st.integers(-(2**63 - 1), 2**63 - 1)
+_positions = st.integers(0, SIZE - 1)
+_items = st.text(min_size=1, max_size=64)
+_hosts = st.text(max_size=60)
+_ports = st.integers(0, 65535)
+_paths = st.lists(_ids, min_size=1, max_size=64, unique=True).map(tuple)
+_hops = st.integers(0, 64)
+_peers = st.builds(Peer, _positions, _hosts, _ports)
+
+
+def _distinct(most):
+    return st.lists(_peers, max_size=most, unique_by=lambda peer: peer.id).map(tuple)
+
+
+_records = st.lists(st.builds(Handed, _items, _positions, _hosts, _ports,
+                              st.integers(0, MAX_LIFETIME_MS)),
+                    max_size=MAX_TRANSFER).map(tuple)
+
+#: A strategy of valid instances of every chord message (for tests/test_wire.py).
+CHORD_STRATEGIES = {
+    ChordPing: st.builds(ChordPing, _ids),
+    ChordPong: st.builds(ChordPong, _ids),
+    ChordStabilize: st.builds(ChordStabilize, _ids),
+    ChordState: st.builds(ChordState, _ids, st.none() | _peers, _distinct(MAX_SUCCESSORS)),
+    ChordQuit: st.builds(ChordQuit, st.none() | _peers, _distinct(MAX_SUCCESSORS)),
+    ChordTransfer: st.builds(ChordTransfer, _records, st.none() | _ids),
+    ChordTransferred: st.builds(ChordTransferred, _ids, st.integers(0, MAX_TRANSFER)),
+    ChordFind: st.builds(ChordFind, _ids, _positions, _paths),
+    ChordFound: st.builds(ChordFound, _ids, _positions, _paths, _hops, _peers,
+                          _distinct(MAX_SUCCESSORS)),
+    ChordRequest: st.builds(ChordRequest, _ids, _items, _paths),
+    ChordRecords: st.builds(ChordRecords, _ids, _items, _paths, _hops, _positions,
+                            _distinct(64)),
+    ChordStore: st.builds(ChordStore, _ids, _items, _hosts, _ports,
+                          st.integers(0, MAX_LIFETIME_MS), _paths),
+    ChordStored: st.builds(ChordStored, _ids, _items, _paths, _hops, _positions),
+}
+
+
+def decode(**fields):
+    return wire.decode(wire.encode(_Raw(fields)))
+
+
+class _Raw:
+    """Any JSON object, to be sent as a message."""
+
+    TYPE = "raw"
+
+    def __init__(self, fields):
+        self.fields = fields
+
+    def as_dict(self):
+        return self.fields
+
+
+class RoundTripTests(SynchronousTestCase):
+    def test_every_form_round_trips(self):
+        for message, obj in CHORD_WIRE_FORMS:
+            self.assertEqual(json.loads(wire.encode(message)), obj)
+            self.assertEqual(wire.decode(wire.encode(message)), message)
+        self.assertEqual({type(m) for m, _ in CHORD_WIRE_FORMS}, set(CHORD_STRATEGIES))
+
+    def test_optional_fields_are_left_out(self):
+        self.assertEqual(wire.encode(ChordState(2, None, ())),
+                         b'{"type":"chordState","nonce":2,"succs":[]}')
+        self.assertEqual(wire.encode(ChordTransfer(())),
+                         b'{"type":"chordTransfer","records":[]}')
+
+    def test_answers_are_path_routed_requests_are_not(self):
+        self.assertEqual([m.TYPE for m, _ in CHORD_WIRE_FORMS if m.ROUTED],
+                         ["chordFound", "chordRecords", "chordStored"])
+        self.assertEqual({m.BUCKET for m in (ChordPing(1), ChordFind(1, 1, (1,)),
+                                             ChordTransfer(()))}, {"chord"})
+
+    def test_a_record_travels_with_its_lifetime_left(self):
+        record = Record("apple", 5, "h", 1, expires=12.5)
+        self.assertEqual(Handed.of(record, 10.0).lifetime, 2500)
+        self.assertEqual(Handed.of(record, 12.4999).lifetime, 1)
+        self.assertEqual(Handed.of(record, 13.0).lifetime, 0)
+
+
+class BadValueTests(SynchronousTestCase):
+    """Each bad value, with the words of its reason."""
+
+    CASES = [
+        (dict(type="chordState", nonce=1, succs=[[1, "h"]]), "[id, host, port]"),
+        (dict(type="chordState", nonce=1, succs=[[SIZE, "h", 1]]), "ring position"),
+        (dict(type="chordState", nonce=1, succs=[[-1, "h", 1]]), "ring position"),
+        (dict(type="chordState", nonce=1, succs=[[1, "h", 1], [1, "g", 2]]),
+         "must not repeat"),
+        (dict(type="chordState", nonce=1, succs=[[i, "h", 1] for i in range(33)]),
+         "at most 32"),
+        (dict(type="chordState", nonce=1, succs={}), "list"),
+        (dict(type="chordState", nonce=1, succs=[], pred="me"), "[id, host, port]"),
+        (dict(type="chordFind", id=1, key=SIZE, returnPath=[1]), "ring position"),
+        (dict(type="chordFind", id=1, key=True, returnPath=[1]), "integer"),
+        (dict(type="chordFind", id=1, key=3, returnPath=[]), "1 to 64 ids"),
+        (dict(type="chordStore", id=1, item="a", host="h", port=1,
+              lifetime=MAX_LIFETIME_MS + 1, returnPath=[1]), "milliseconds"),
+        (dict(type="chordStore", id=1, item="", host="h", port=1, lifetime=1,
+              returnPath=[1]), "bytes"),
+        (dict(type="chordTransfer", records=[["a", 1, "h", 1]]), "lifetime]"),
+        (dict(type="chordTransfer", records=[["a", 1, "h", 1, -5]]), "milliseconds"),
+        (dict(type="chordTransfer", records=[["a", 1, "h", 1, 1]] * (MAX_TRANSFER + 1)),
+         "at most 64 records"),
+        (dict(type="chordRecords", id=1, item="a", path=[1], hops=65, holder=1,
+              sellers=[]), "from 0 to 64"),
+        (dict(type="chordFound", id=1, key=1, path=[1], hops=0, succs=[]),
+         "lacks the field node"),
+    ]
+
+    def test_each_is_refused_with_its_reason(self):
+        for fields, reason in self.CASES:
+            with self.assertRaises(wire.ProtocolError, msg=fields) as caught:
+                decode(**fields)
+            self.assertIn(reason, caught.exception.info, fields)
+            self.assertEqual(caught.exception.code, "wtf")

@@ -1,0 +1,56 @@
+"""Tests for twisted_bazaar.schemes.chord (the plugin): its options, their
+defaults, and the reasons bad values get."""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.options import optionDefaults
+from twisted_bazaar.schemes import discoveryPlugins
+from twisted_bazaar.schemes.chord.settings import ChordSettings
+
+
+class PluginTests(SynchronousTestCase):
+    def setUp(self):
+        self.plugin = discoveryPlugins()["chord"]
+        self.options = {option.name: option for option in self.plugin.options}
+
+    def configure(self, **changes):
+        config = optionDefaults(self.plugin.options)
+        config.update({name.replace("_", "-"): value for name, value in changes.items()})
+        return self.plugin.configure(config)
+
+    def test_defaults(self):
+        self.assertEqual(self.configure(), ChordSettings())
+        self.assertEqual(ChordSettings().successors, 4)
+
+    def test_every_option_is_chord_prefixed_and_explained(self):
+        for name, option in self.options.items():
+            self.assertTrue(name.startswith("chord-"), name)
+            self.assertTrue(option.help, name)
+
+    def test_successor_list_of_at_least_two(self):
+        parse = self.options["chord-successors"].parse
+        self.assertEqual(parse("2"), 2)
+        for bad in ("1", "33", "four"):
+            with self.assertRaises(ValueError) as caught:
+                parse(bad)
+            self.assertIn("whole number from 2 to 32", str(caught.exception))
+
+    def test_periods_are_positive_seconds(self):
+        for name in ("chord-stabilize", "chord-fix-fingers", "chord-ping",
+                     "chord-refresh", "chord-expiry", "chord-lookup-timeout"):
+            with self.assertRaises(ValueError) as caught:
+                self.options[name].parse("0")
+            self.assertIn("positive number of seconds", str(caught.exception))
+
+    def test_expiry_must_outlast_refresh(self):
+        with self.assertRaises(ValueError) as caught:
+            self.configure(chord_refresh=30.0, chord_expiry=30.0)
+        self.assertIn("--chord-expiry (30 s) must be more than --chord-refresh",
+                      str(caught.exception))
+        with self.assertRaises(ValueError):
+            self.configure(chord_expiry=86401.0)
+
+    def test_settings_follow_the_options(self):
+        settings = self.configure(chord_successors=6, chord_ping=0.25, chord_missed=2)
+        self.assertEqual((settings.successors, settings.ping, settings.missed),
+                         (6, 0.25, 2))

@@ -1,0 +1,199 @@
+"""
+Tests for twisted_bazaar.schemes.chord.routing and the chord node's
+handlers, on one node with fake transports and a task.Clock: where a
+request goes, what the holder answers, and what bad input gets.
+"""
+
+import json
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.schemes.chord.messages import (
+    ChordFind,
+    ChordFound,
+    ChordPing,
+    ChordPong,
+    ChordRecords,
+    ChordRequest,
+    ChordStabilize,
+    ChordState,
+    ChordStore,
+    ChordStored,
+    ChordTransfer,
+    ChordTransferred,
+    Handed,
+)
+from twisted_bazaar.schemes.chord.records import Record
+from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
+
+from tests.helpers import feed, jsonNetstring, linkPeer, makeNode, parseJSONNetstrings, sent
+
+ME, PRED, SUCC, FAR = 1000, 500, 2000, 1_500_000_000
+
+
+def placed(node):
+    """The node's chord scheme, on a ring PRED -> node -> SUCC -> FAR."""
+    scheme = buildScheme(node, "chord")
+    ring = scheme.ring = scheme.router.ring = Neighbourhood(
+        Peer(node.id, node.host, node.port), 4)
+    ring.successors = [Peer(SUCC, "s", 2), Peer(FAR, "f", 3)]
+    ring.predecessor = Peer(PRED, "p", 1)
+    scheme.joined = scheme.router.accepting = True
+    return scheme
+
+
+class RoutingTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.pred = linkPeer(self.node, PRED, purpose="chord")
+        self.succ = linkPeer(self.node, SUCC, purpose="chord")
+        self.far = linkPeer(self.node, FAR, purpose="chord")
+
+    def test_a_key_this_node_holds_is_answered_back_to_the_origin(self):
+        feed(self.pred, ChordFind(7, 800, (42, PRED)))
+        [found] = sent(self.pred)
+        self.assertEqual((type(found), found.path, found.hops, found.node.id),
+                         (ChordFound, (ME, PRED, 42), 2, ME))
+        self.assertEqual([p.id for p in found.succs], [SUCC, FAR])
+
+    def test_a_linked_origin_is_answered_directly(self):
+        origin = linkPeer(self.node, 42)
+        feed(self.pred, ChordFind(7, 800, (42, PRED)))
+        self.assertEqual(sent(self.pred), [])
+        self.assertEqual(sent(origin)[0].path, (ME, 42))
+
+    def test_a_key_just_past_goes_to_the_successor(self):
+        feed(self.pred, ChordFind(7, 1500, (PRED,)))
+        self.assertEqual(sent(self.succ), [ChordFind(7, 1500, (PRED, ME))])
+
+    def test_a_far_key_goes_to_the_closest_preceding_node(self):
+        feed(self.pred, ChordFind(7, FAR + 10, (PRED,)))
+        self.assertEqual(sent(self.far), [ChordFind(7, FAR + 10, (PRED, ME))])
+        self.assertEqual(sent(self.succ), [])
+
+    def test_a_dead_link_is_routed_round(self):
+        self.far.connectionLost(None)
+        feed(self.pred, ChordFind(7, FAR + 10, (PRED,)))
+        self.assertEqual(sent(self.succ), [ChordFind(7, FAR + 10, (PRED, ME))])
+
+    def test_the_sender_says_we_hold_it(self):
+        """Key between the sender and us: its successor pointer says so."""
+        feed(self.pred, ChordFind(7, 400, (PRED,)))
+        self.assertEqual(sent(self.pred), [])
+        # From the predecessor it goes on round the ring...
+        self.assertEqual(sent(self.far), [ChordFind(7, 400, (PRED, ME))])
+        # ...but from a node before it, this node is the one that holds it.
+        feed(self.far, ChordFind(8, 400, (FAR,)))
+        self.assertEqual(type(sent(self.far)[0]), ChordFound)
+
+    def test_a_request_never_goes_back_along_its_path(self):
+        feed(self.pred, ChordFind(7, FAR + 10, (FAR, PRED)))
+        self.assertEqual(sent(self.far), [])
+        self.assertEqual(sent(self.succ), [ChordFind(7, FAR + 10, (FAR, PRED, ME))])
+
+    def test_store_then_request(self):
+        key = keyOf("apple")
+        self.scheme.ring.predecessor = Peer(key - 1, "p", 1)
+        self.scheme.ring.me = Peer(key, "me", 1)
+        self.node.id = key
+        feed(self.pred, ChordStore(7, "apple", "shop", 99, 5000, (PRED,)))
+        [stored] = sent(self.pred)
+        self.assertEqual((type(stored), stored.holder), (ChordStored, key))
+        # Replicated to the successors at once.
+        [replica] = sent(self.succ)
+        self.assertEqual(replica, ChordTransfer((Handed("apple", PRED, "shop", 99, 5000),)))
+        feed(self.pred, ChordRequest(8, "apple", (PRED,)))
+        [records] = sent(self.pred)
+        self.assertEqual((type(records), records.sellers), (ChordRecords,
+                                                            (Peer(PRED, "shop", 99),)))
+        self.node.clock.advance(5)
+        feed(self.pred, ChordRequest(9, "apple", (PRED,)))
+        self.assertEqual(sent(self.pred)[0].sellers, ())
+
+
+class RingMessageTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.link = linkPeer(self.node, 700, purpose="chord", port=7007)
+
+    def test_ping_is_answered(self):
+        feed(self.link, ChordPing(5))
+        self.assertEqual(sent(self.link), [ChordPong(5)])
+
+    def test_stabilize_notifies_and_answers_with_the_new_predecessor(self):
+        feed(self.link, ChordStabilize(3))
+        [state] = sent(self.link)
+        self.assertEqual(state.nonce, 3)
+        self.assertEqual(state.pred.id, 700)
+        self.assertEqual([p.id for p in state.succs], [SUCC, FAR])
+
+    def test_a_handover_is_held_and_confirmed(self):
+        feed(self.link, ChordTransfer((Handed("fig", 700, "h", 1, 2000),
+                                       Handed("gone", 700, "h", 1, 0)), 11))
+        self.assertEqual(sent(self.link), [ChordTransferred(11, 2)])
+        self.assertEqual(self.scheme.records.sellers("fig", 1.9),
+                         [Record("fig", 700, "h", 1, 2.0)])
+        self.assertEqual(self.scheme.records.sellers("gone", 0), [])
+
+    def test_a_state_nobody_asked_for_is_ignored(self):
+        feed(self.link, ChordState(99, Peer(3, "x", 1), (Peer(4, "y", 1),)))
+        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
+
+
+class BadInputTests(SynchronousTestCase):
+    """What a peer gets for bad chord input: the documented error, the link
+    kept, and no effect on the node."""
+
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.link = linkPeer(self.node, PRED, purpose="chord")
+
+    def answers(self, *objects):
+        for each in objects:
+            self.link.dataReceived(jsonNetstring(each))
+        return parseJSONNetstrings(self.link.transport.value())
+
+    def test_a_return_path_that_does_not_end_with_the_sender(self):
+        [error] = self.answers({"type": "chordFind", "id": 1, "key": 5,
+                                "returnPath": [PRED, 42]})
+        self.assertEqual((error["type"], error["code"]), ("error", "wtf"))
+        self.assertIn("returnPath must end with the sender", error["info"])
+        self.assertFalse(self.link.closing)
+
+    def test_malformed_fields(self):
+        cases = [
+            {"type": "chordStore", "id": 1, "item": "a", "host": "h", "port": 1,
+             "lifetime": -1, "returnPath": [PRED]},
+            {"type": "chordState", "nonce": 1, "succs": [["x", "h", 1]]},
+            {"type": "chordTransfer", "records": "all of them"},
+            {"type": "chordFind", "id": 1, "key": 2**31, "returnPath": [PRED]},
+        ]
+        errors = self.answers(*cases)
+        self.assertEqual([(e["type"], e["code"]) for e in errors],
+                         [("error", "wtf")] * len(cases))
+        self.assertEqual(len(self.scheme.records), 0)
+        self.assertFalse(self.link.closing)
+
+    def test_a_full_return_path_is_dropped_quietly(self):
+        path = list(range(10_000, 10_000 + 63)) + [PRED]
+        self.assertEqual(self.answers({"type": "chordFind", "id": 1, "key": 2**30,
+                                       "returnPath": path}), [])
+
+    def test_an_answer_to_nobody_is_ignored(self):
+        answer = ChordFound(5, 1, (PRED, ME), 1, Peer(PRED, "", 1), ())
+        self.assertEqual(self.answers(json.loads(wire.encode(answer))), [])
+
+    def test_a_node_that_runs_another_scheme_refuses_chord_messages(self):
+        node = makeNode(5)
+        buildScheme(node, "flood")
+        link = linkPeer(node, 6)
+        link.dataReceived(jsonNetstring({"type": "chordPing", "nonce": 1}))
+        [error] = parseJSONNetstrings(link.transport.value())
+        self.assertEqual(error["code"], "wtf")
+        self.assertIn("does not handle chordPing", error["info"])

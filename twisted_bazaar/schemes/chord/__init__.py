@@ -1,0 +1,78 @@
+"""
+The Chord scheme (``--discovery chord``): a distributed hash table on a
+ring of node ids.  Sellers store "I sell X at host:port" at the node that
+holds X's key (and its successors, the replicas); buyers look X up there,
+in O(log N) hops over finger links, then buy directly.  See
+docs/architecture.md, "The chord scheme".
+"""
+
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar.options import PluginOption, boundedInt, seconds
+from twisted_bazaar.schemes import IDiscoveryPlugin
+from twisted_bazaar.schemes.chord.settings import MAX_SUCCESSORS, ChordSettings
+
+_DEFAULTS = ChordSettings()
+
+
+@implementer(IPlugin, IDiscoveryPlugin)
+class ChordScheme:
+    name = "chord"
+    description = "a Chord ring: records stored at the node that holds the item's key"
+    options = (
+        PluginOption("chord-successors", "length r of the successor list; each record "
+                     "is kept on its holder and r replicas",
+                     boundedInt(2, MAX_SUCCESSORS), _DEFAULTS.successors),
+        PluginOption("chord-stabilize", "seconds between two stabilizations "
+                     "(ask the successor for its predecessor and list, notify it)",
+                     seconds, _DEFAULTS.stabilize),
+        PluginOption("chord-fix-fingers", "seconds between two finger lookups",
+                     seconds, _DEFAULTS.fix_fingers),
+        PluginOption("chord-ping", "seconds between two pings of the successors "
+                     "and predecessor", seconds, _DEFAULTS.ping),
+        PluginOption("chord-missed", "pings in a row a neighbour may miss before "
+                     "it counts as dead", boundedInt(1, 100), _DEFAULTS.missed),
+        PluginOption("chord-probe", "seconds between two lookups of this node's "
+                     "own id through a random node the tracker names, which "
+                     "merges rings that formed apart", seconds, _DEFAULTS.probe),
+        PluginOption("chord-refresh", "seconds between two stores of a seller's "
+                     "records", seconds, _DEFAULTS.refresh),
+        PluginOption("chord-expiry", "seconds a record lives unless stored again "
+                     "(more than --chord-refresh)", seconds, _DEFAULTS.expiry),
+        PluginOption("chord-lookup-timeout", "seconds to wait for the answer to a "
+                     "lookup or a store", seconds, _DEFAULTS.lookup_timeout),
+        PluginOption("chord-quit-timeout", "seconds a leaving node waits for its "
+                     "successor to confirm the records it hands over",
+                     seconds, _DEFAULTS.quit_timeout),
+        PluginOption("chord-links", "slots for ring links (successors, "
+                     "predecessor, fingers, and nodes that point here)",
+                     boundedInt(4, 10000), _DEFAULTS.links),
+        PluginOption("chord-max-records", "most records this node holds",
+                     boundedInt(1, 10**8), _DEFAULTS.max_records),
+    )
+
+    def configure(self, config):
+        """
+        @raise ValueError: if records would expire before being refreshed,
+            or a lifetime is over a day.
+        """
+        if config["chord-expiry"] <= config["chord-refresh"]:
+            raise ValueError(f"--chord-expiry ({config['chord-expiry']:g} s) must be "
+                             f"more than --chord-refresh ({config['chord-refresh']:g} s), "
+                             "or records expire before they are stored again")
+        if config["chord-expiry"] > 86400:
+            raise ValueError("--chord-expiry must be at most 86400 s (a day)")
+        return ChordSettings(
+            successors=config["chord-successors"], stabilize=config["chord-stabilize"],
+            fix_fingers=config["chord-fix-fingers"], ping=config["chord-ping"],
+            missed=config["chord-missed"], probe=config["chord-probe"], refresh=config["chord-refresh"],
+            expiry=config["chord-expiry"],
+            lookup_timeout=config["chord-lookup-timeout"],
+            quit_timeout=config["chord-quit-timeout"], links=config["chord-links"],
+            max_records=config["chord-max-records"])
+
+    def build(self, node, settings):
+        from twisted_bazaar.schemes.chord.node import ChordDiscovery
+
+        return ChordDiscovery(node, settings)

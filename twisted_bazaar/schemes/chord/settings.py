@@ -1,0 +1,45 @@
+"""The tunables of one Chord node (the ``--chord-*`` options)."""
+
+import attr
+
+#: Link purpose of the ring's links, with its default slot budget.
+CHORD = "chord"
+DEFAULT_LINKS = 64
+#: Longest successor list (and most successors a message may list).
+MAX_SUCCESSORS = 32
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class ChordSettings:
+    """
+    @ivar successors: length r of the successor list; records live on their
+        holder and its r successors.
+    @ivar stabilize: seconds between two stabilizations (ask the successor
+        for its predecessor and list, and notify it).
+    @ivar fix_fingers: seconds between two finger lookups.
+    @ivar ping: seconds between two pings of the successors and predecessor.
+    @ivar missed: pings in a row a neighbour may miss before it is dead.
+    @ivar probe: seconds between two lookups of this node's own id through
+        a random node the tracker names (rings that formed apart merge).
+    @ivar refresh: seconds between two stores of a seller's record.
+    @ivar expiry: seconds a record lives unless stored again.
+    @ivar lookup_timeout: seconds to wait for the answer to a lookup.
+    @ivar quit_timeout: seconds a leaving node waits for its handover to be
+        confirmed before it says dc.
+    @ivar links: slots for ring links (successors, predecessor, fingers, and
+        the nodes that have this one as theirs).
+    @ivar max_records: most records the node holds.
+    """
+
+    successors: int = 4
+    stabilize: float = 1.0
+    fix_fingers: float = 1.0
+    ping: float = 1.0
+    missed: int = 3
+    probe: float = 60.0
+    refresh: float = 30.0
+    expiry: float = 90.0
+    lookup_timeout: float = 3.0
+    quit_timeout: float = 2.0
+    links: int = DEFAULT_LINKS
+    max_records: int = 100_000

@@ -1,0 +1,211 @@
+"""
+What a Chord node knows of the ring: its successor list, its predecessor,
+its finger table, and its missed pings.  Plain state and decisions, no I/O:
+L{twisted_bazaar.schemes.chord.node} feeds it answers and asks it where to
+send things.
+"""
+
+from typing import NamedTuple
+
+from twisted_bazaar.schemes.chord.ring import (
+    BITS,
+    between,
+    distance,
+    fingerStart,
+    strictlyBetween,
+)
+
+
+class Peer(NamedTuple):
+    """A node on the ring and where to reach it (on the wire: [id, host,
+    port])."""
+
+    id: int
+    host: str
+    port: int
+
+
+def _always(peer_id):
+    return True
+
+
+class Neighbourhood:
+    """
+    One node's view of the ring around it.
+
+    @ivar successors: the next live nodes clockwise, nearest first, at most
+        C{length}, never this node itself (empty: alone on the ring).
+    @ivar predecessor: the previous node, or None while unknown.
+    @ivar fingers: index -> L{Peer} or None; finger i is the first node at or
+        after C{me + 2^i}.
+    """
+
+    def __init__(self, me, length):
+        self.me = me
+        self.length = length
+        self.successors = []
+        self.predecessor = None
+        self.fingers = [None] * BITS
+        self._missed = {}
+
+    # -- reading ---------------------------------------------------------------
+
+    @property
+    def successor(self):
+        return self.successors[0] if self.successors else None
+
+    @property
+    def alone(self):
+        return not self.successors
+
+    def responsible(self, key):
+        """Does this node hold key: is it in (predecessor, me]?  Alone, it
+        holds every key; with no known predecessor, none for sure."""
+        if self.alone:
+            return True
+        if self.predecessor is None:
+            return False
+        return between(key, self.predecessor.id, self.me.id)
+
+    def known(self):
+        """Every peer this node keeps: successors, predecessor, fingers
+        (each id once)."""
+        peers = {}
+        for peer in self.successors + [self.predecessor] + self.fingers:
+            if peer is not None:
+                peers.setdefault(peer.id, peer)
+        return peers
+
+    def watched(self):
+        """The peers whose pings count: successors and predecessor."""
+        peers = list(self.successors)
+        pred = self.predecessor
+        if pred is not None and pred not in peers:
+            peers.append(pred)
+        return peers
+
+    def closestPreceding(self, key, usable=_always):
+        """The known, usable peer closest before key (in (me, key)), or None."""
+        me = self.me.id
+        best, best_distance = None, -1
+        for peer in self.fingers + self.successors:
+            if peer is None or not strictlyBetween(peer.id, me, key):
+                continue
+            far = distance(me, peer.id)
+            if far > best_distance and usable(peer.id):
+                best, best_distance = peer, far
+        return best
+
+    def nextHop(self, key, usable=_always):
+        """
+        Where a message for key goes from here: the first usable successor
+        if key lies between this node and it; else the usable peer closest
+        before key; else the first usable successor or finger (the message
+        then lands past key, and that node holds a replica).  None if
+        nothing is usable.
+        """
+        live = [peer for peer in self.successors if usable(peer.id)]
+        if live and between(key, self.me.id, live[0].id):
+            return live[0]
+        best = self.closestPreceding(key, usable)
+        if best is not None:
+            return best
+        if live:
+            return live[0]
+        fingers = [peer for peer in self.fingers if peer is not None and usable(peer.id)]
+        return min(fingers, key=lambda peer: distance(self.me.id, peer.id), default=None)
+
+    # -- changing ----------------------------------------------------------------
+
+    def adopt(self, first, theirs):
+        """
+        Successors become the nearest of ``first`` and ``theirs`` (its own
+        successor list), in clockwise order from this node, each once and
+        never this node; returns True if the list changed.  Sorting, rather
+        than trusting the order given, puts right a list learnt from a
+        neighbour that was itself misplaced.
+        """
+        me = self.me.id
+        chosen = {}
+        for peer in [first] + list(theirs):
+            if peer.id != me:
+                chosen.setdefault(peer.id, peer)
+        nearest = sorted(chosen.values(), key=lambda peer: distance(me, peer.id))
+        nearest = nearest[:self.length]
+        changed = nearest != self.successors
+        self.successors = nearest
+        return changed
+
+    def notified(self, candidate):
+        """
+        ``candidate`` thinks it may be this node's predecessor (Chord's
+        notify).  Returns the previous predecessor if candidate took its
+        place (it may be None), else the candidate itself.
+        """
+        pred = self.predecessor
+        if candidate.id == self.me.id:
+            return candidate
+        if pred is None or strictlyBetween(candidate.id, pred.id, self.me.id):
+            self.predecessor = candidate
+            if self.alone:
+                # A ring of one that someone joined: it is our successor too.
+                self.successors = [candidate]
+            return pred
+        return candidate
+
+    def setFinger(self, index, peer):
+        """
+        Finger ``index`` is ``peer``; so is every later finger whose start
+        falls before it.  Returns the index of the next finger to look up
+        (0 after the last).
+        """
+        me = self.me.id
+        first = index
+        while index < BITS and between(fingerStart(me, index), me, peer.id):
+            self.fingers[index] = peer if peer.id != me else None
+            index += 1
+        if index == first:
+            # An answer from before the ring changed: move on all the same.
+            index += 1
+        return 0 if index == BITS else index
+
+    def departed(self, peer_id, pred, succs):
+        """
+        ``peer_id`` left the ring politely, naming its predecessor and
+        successors: it is forgotten, its successors take its place in ours,
+        and its predecessor becomes ours if it was our predecessor.
+        """
+        ids = [peer.id for peer in self.successors]
+        was_pred = self.predecessor is not None and self.predecessor.id == peer_id
+        if peer_id in ids:
+            place = ids.index(peer_id)
+            rest = self.successors[:place] + list(succs)
+            self.successors = []
+            if rest:
+                self.adopt(rest[0], rest[1:])
+        self.remove(peer_id)
+        if was_pred and pred is not None and pred.id != self.me.id:
+            self.predecessor = pred
+
+    def remove(self, peer_id):
+        """Forget a peer everywhere (it is dead or left).  Returns True if
+        it was a successor or the predecessor."""
+        self._missed.pop(peer_id, None)
+        before = len(self.successors)
+        self.successors = [peer for peer in self.successors if peer.id != peer_id]
+        neighbour = len(self.successors) != before
+        if self.predecessor is not None and self.predecessor.id == peer_id:
+            self.predecessor = None
+            neighbour = True
+        self.fingers = [None if peer is not None and peer.id == peer_id else peer
+                        for peer in self.fingers]
+        return neighbour
+
+    def missed(self, peer_id):
+        """One more ping of the peer went unanswered; how many in a row."""
+        count = self._missed.get(peer_id, 0) + 1
+        self._missed[peer_id] = count
+        return count
+
+    def answered(self, peer_id):
+        self._missed.pop(peer_id, None)
