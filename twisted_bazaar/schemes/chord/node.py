@@ -292,6 +292,9 @@ class ChordDiscovery(Service, NodeObserver):
         """
         ring, now = self.ring, self.node.clock.seconds()
         me = self.node.id
+        self.log.info("ring neighbours: predecessor {pred}, successors {succs}",
+                      pred=ring.predecessor.id if ring.predecessor else None,
+                      succs=[peer.id for peer in ring.successors])
         for peer in ring.successors:
             self._ensureLink(peer)
         pred = ring.predecessor

@@ -1,0 +1,148 @@
+"""
+End to end: the chord scheme with real ``twistd`` daemons on loopback.
+
+Five sellers (of two items each) and a buyer form a ring; the buyer buys.  Then the node that
+holds one item's record quits (SIGTERM: it hands its records to its
+successor and tells its neighbours before it says dc), another holder is
+killed with ``kill -9`` (its neighbours notice the missed pings and
+repair the ring), and a new node joins and buys both items: the lookups
+still find their sellers.
+
+Periods are options, short here so the test runs in seconds; every wait
+is on a log line, bounded by a generous timeout.
+"""
+
+import time
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.e2e.helpers import start_market
+from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.testing.daemons import node_id
+
+#: Seconds any one expected log line may take.
+TIMEOUT = 30.0
+PING = 0.25
+MISSED = 3
+#: What docs/protocol.md promises: a dead neighbour is declared so after
+#: at most k + 1 ping rounds, each at most 1.25 ping periods.
+DETECTION = (MISSED + 1) * PING * 1.25
+FAST = ["--discovery", "chord", "--chord-stabilize", "0.25", "--chord-ping", str(PING),
+        "--chord-missed", str(MISSED), "--chord-fix-fingers", "0.2",
+        "--chord-refresh", "5", "--chord-expiry", "20", "--chord-probe", "2",
+        "--chord-lookup-timeout", "2"]
+POLL = 0.05
+#: Two items per seller, so that some record is held by a node that does
+#: not sell it, whatever ids the tracker draws.
+STOCK = {"apple": "apricot", "pear": "peach", "fig": "date", "plum": "prune",
+         "kiwi": "lime"}
+ITEMS = sorted(STOCK) + sorted(STOCK.values())
+
+
+def holderOf(ids, item):
+    """The id that holds item's key on a ring of these ids."""
+    ring = sorted(ids)
+    key = keyOf(item)
+    return next((node for node in ring if node >= key), ring[0])
+
+
+def until(condition, timeout):
+    """Poll condition every POLL seconds (it reads logs, which many
+    threads fill) until it holds; False if it still does not after
+    timeout."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL)
+    return True
+
+
+def predecessorOf(daemon):
+    """The predecessor a node logged last, or None."""
+    said = daemon.matches(r"ring neighbours: predecessor (\w+),")
+    return int(said[-1][1]) if said and said[-1][1] != "None" else None
+
+
+def firstToLog(daemons, pattern, timeout):
+    """The first of daemons to log a line matching pattern, or None."""
+    found = []
+    until(lambda: found.extend(d for d in daemons if d.matches(pattern)) or found,
+          timeout)
+    return found[0] if found else None
+
+
+class LiveChordTests(SynchronousTestCase):
+    def setUp(self):
+        self.market, self.tracker = start_market(self, TIMEOUT)
+
+    def start(self, name, *role):
+        return self.market.start_node(name, *FAST, *role)
+
+    def test_quit_kill_join(self):
+        market = self.market
+        sellers = {item: self.start(f"seller-{item}", "--role", "seller", "--sell",
+                                    f"{item}=3", "--sell", f"{other}=3")
+                   for item, other in STOCK.items()}
+        buyer = self.start("buyer", "--role", "buyer", "--want", "apple")
+        daemons = {node_id(daemon, TIMEOUT): daemon
+                   for daemon in list(sellers.values()) + [buyer]}
+        seller_of = {}
+        for item, other in STOCK.items():
+            seller_of[item] = seller_of[other] = node_id(sellers[item], TIMEOUT)
+        for daemon in daemons.values():
+            daemon.wait_for(r"(joined|started|alone on) the chord ring", TIMEOUT)
+        buyer.wait_for(rf"bought apple from {seller_of['apple']} \(1 of 1\)", TIMEOUT)
+
+        # A graceful quit of a node that holds a record it does not sell.
+        ids = set(daemons)
+        quitting = [item for item in ITEMS
+                    if holderOf(ids, item) != seller_of[item]]
+        self.assertTrue(quitting, "every item is held by its own seller: rerun")
+        first = quitting[0]
+        holder = holderOf(ids, first)
+        daemons[seller_of[first]].wait_for(rf"stored {first} at node {holder}", TIMEOUT)
+        leaving = daemons.pop(holder)
+        leaving.terminate()
+        handed = leaving.wait_for(r"quitting the chord ring: (\d+) records handed to "
+                                  r"node (\d+)", TIMEOUT)
+        self.assertGreater(int(handed[1]), 0)
+        daemons[int(handed[2])].wait_for(rf"took \d+ records from node {holder}",
+                                         TIMEOUT)
+        leaving.finish()
+        self.assertTrue(leaving.exited_cleanly(), leaving.tail())
+
+        # kill -9 of the node that now holds another seller's record.
+        ids = set(daemons)
+        # Its seller still runs, and the victim sells neither item.
+        killable = [item for item in ITEMS if item != first
+                    and seller_of[item] in ids
+                    and holderOf(ids, item) not in (seller_of[item], seller_of[first])]
+        self.assertTrue(killable, "no holder to kill but sellers: rerun")
+        second = killable[0]
+        victim = holderOf(ids, second)
+        # Once the victim's successor takes it for its predecessor, the
+        # ring has settled round it: its pings are watched.
+        after = sorted(ids)[(sorted(ids).index(victim) + 1) % len(ids)]
+        self.assertTrue(until(lambda: predecessorOf(daemons[after]) == victim, TIMEOUT),
+                        daemons[after].tail())
+        killed = daemons.pop(victim)
+        killed.process.kill()
+        killed_at = time.monotonic()
+        killed.finish()
+        pattern = rf"node {victim} missed {MISSED} pings: dead"
+        watcher = firstToLog(daemons.values(), pattern, TIMEOUT)
+        self.assertIsNotNone(watcher, f"nobody declared node {victim} dead")
+        # Generous: the daemons share two cores with the test run.
+        self.assertLess(time.monotonic() - killed_at, DETECTION + 5.0)
+
+        # A new node joins and buys both items.
+        joiner = self.start("joiner", "--role", "buyer", "--want", first, "--want",
+                            second)
+        joiner.wait_for(r"joined the chord ring", TIMEOUT)
+        joiner.wait_for(rf"bought {first} from {seller_of[first]} \(1 of 1\)", TIMEOUT)
+        joiner.wait_for(rf"bought {second} from {seller_of[second]} \(1 of 1\)", TIMEOUT)
+
+        market.stop()
+        for daemon in market.daemons:
+            self.assertEqual(daemon.problems(), [], daemon.name)
