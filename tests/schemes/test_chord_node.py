@@ -125,6 +125,21 @@ class FailureTests(SynchronousTestCase):
         market.run(SETTLE)
         self.assertEqual(ringViolations(market), [])
 
+    def test_losing_every_successor_at_once_is_repaired(self):
+        """With r = 2, three neighbours crashing leave a node with no live
+        successor: it falls back on its nearest finger, and the node after
+        the gap, pinging its own predecessor, is found again."""
+        market = Market(seed=12)
+        for _ in range(10):
+            addChord(market, scheme={"chord-successors": 2})
+        market.run(SETTLE)
+        ordered = sorted(market.nodes, key=lambda node: node.id)
+        for victim in ordered[3:6]:
+            market.crash(victim)
+        market.run(SETTLE)
+        self.assertEqual(ringViolations(market), [])
+        self.assertEqual(ordered[2].discovery.ring.successor.id, ordered[6].id)
+
     def test_neighbours_crashing_together_are_repaired(self):
         market = self.market
         ordered = sorted(market.nodes, key=lambda node: node.id)

@@ -64,3 +64,19 @@ class RecordStoreTests(SynchronousTestCase):
         self.assertEqual(sorted(r.item for r in self.store.inRange(high, low, 0.0)),
                          sorted([keys[3][1], keys[0][1]]))
         self.assertEqual(self.store.inRange(low, high, 10.0), [])
+
+    def test_a_withdrawn_record_is_not_brought_back_by_a_copy(self):
+        self.store.put(record(expires=50.0))
+        self.store.withdraw("apple", 1, until=50.0)
+        self.assertFalse(self.store.put(record(expires=40.0), copy=True, now=10.0))
+        self.assertEqual(self.store.sellers("apple", 10.0), [])
+        # After every copy has expired, or from the seller itself, it is taken.
+        self.assertTrue(self.store.put(record(expires=90.0), copy=True, now=50.0))
+        self.store.withdraw("apple", 1, until=60.0)
+        self.assertTrue(self.store.put(record(expires=99.0), now=20.0))
+        self.assertEqual(len(self.store.sellers("apple", 20.0)), 1)
+
+    def test_purge_forgets_old_withdrawals(self):
+        self.store.withdraw("apple", 1, until=5.0)
+        self.store.purge(6.0)
+        self.assertTrue(self.store.put(record(expires=10.0), copy=True, now=1.0))

@@ -140,6 +140,23 @@ class RingMessageTests(SynchronousTestCase):
                          [Record("fig", 700, "h", 1, 2.0)])
         self.assertEqual(self.scheme.records.sellers("gone", 0), [])
 
+    def test_a_ping_from_a_closer_successor_makes_it_ours(self):
+        """A node that takes us for its predecessor and lies before our
+        successor is our successor: we adopt it and stabilize with it."""
+        closer = linkPeer(self.node, 1500, purpose="chord", port=7015)
+        feed(closer, ChordPing(5, True))
+        self.assertEqual(sent(closer), [ChordPong(5), ChordStabilize(1)])
+        self.assertEqual([p.id for p in self.scheme.ring.successors], [1500, SUCC, FAR])
+        self.assertEqual(self.scheme.ring.successor.port, 7015)
+
+    def test_a_ping_without_the_claim_or_from_farther_changes_nothing(self):
+        closer = linkPeer(self.node, 1500, purpose="chord")
+        feed(closer, ChordPing(5))
+        feed(self.link, ChordPing(6, True))
+        self.assertEqual(sent(closer), [ChordPong(5)])
+        self.assertEqual(sent(self.link), [ChordPong(6)])
+        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
+
     def test_a_state_nobody_asked_for_is_ignored(self):
         feed(self.link, ChordState(99, Peer(3, "x", 1), (Peer(4, "y", 1),)))
         self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])

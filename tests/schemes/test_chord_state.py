@@ -147,3 +147,14 @@ class DepartureTests(SynchronousTestCase):
         self.assertEqual([ring.missed(7) for _ in range(3)], [1, 2, 3])
         ring.answered(7)
         self.assertEqual(ring.missed(7), 1)
+
+
+class NearestTests(SynchronousTestCase):
+    def test_the_nearest_usable_peer_after_this_node(self):
+        ring = view(100, successors=(200,))
+        ring.fingers[5] = peer(5000)
+        ring.fingers[9] = peer(50)
+        self.assertEqual(ring.nearest().id, 200)
+        self.assertEqual(ring.nearest(lambda p: p != 200).id, 5000)
+        self.assertEqual(ring.nearest(lambda p: p == 50).id, 50)
+        self.assertIsNone(ring.nearest(lambda p: False))

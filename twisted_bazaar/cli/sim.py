@@ -8,6 +8,7 @@ import sys
 import time
 
 from twisted_bazaar import wire
+from twisted_bazaar.cli import chordsim
 from twisted_bazaar.options import boundedInt, fraction, seconds
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
 
@@ -93,6 +94,7 @@ def parser():
     add("--ping-interval", type=_seconds, default=defaults.ping_interval,
         help="keepalive period of every link, in virtual seconds (the daemons "
         "use 10; the default here keeps idle pings from swamping large runs)")
+    chordsim.addArguments(p)
     add("--json", metavar="FILE", help="write the metrics as JSON to FILE")
     add("--plot", metavar="FILE.png",
         help="plot latency and hop distributions (needs matplotlib)")
@@ -156,6 +158,9 @@ def table(metrics):
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    scheme_options = chordsim.schemeOptions(args)
+    if args.experiment:
+        return chordsim.run(parser(), args, scheme_options)
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -173,7 +178,7 @@ def main(argv=None):
             out = open(args.json, "w", encoding="utf-8")
         except OSError as e:
             parser().error(f"--json: cannot write {args.json}: {e.strerror}")
-    sim = Simulation(config)
+    sim = Simulation(config, scheme_options or None)
     progress = None if args.quiet else Progress()
     metrics = sim.run(progress)
     if progress is not None:

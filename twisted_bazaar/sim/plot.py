@@ -34,3 +34,50 @@ def plot(sim, metrics, path):
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
+
+
+def plotChord(result, path):
+    """The figure of a chord experiment: hops against N (pathlength), or
+    failed lookups against the fraction of nodes crashed (failures)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(7, 4.5))
+    rows = result["rows"]
+    if result["experiment"] == "pathlength":
+        sizes = [row["nodes"] for row in rows]
+        means = [row["hops"]["mean"] for row in rows]
+        low = [mean - row["hops"]["p1"] for mean, row in zip(means, rows)]
+        high = [row["hops"]["p99"] - mean for mean, row in zip(means, rows)]
+        axes.errorbar(sizes, means, yerr=[low, high], fmt="o-", capsize=4,
+                      label="mean hops (bars: p1 to p99)")
+        axes.plot(sizes, [row["goal_mean"] for row in rows], "--",
+                  label="goal: 1/2 log2 N + 1")
+        axes.set_xscale("log", base=2)
+        axes.set_xlabel("nodes N")
+        axes.set_ylabel("hops per lookup")
+        axes.set_title(f"chord path length (seed {result['seed']})")
+    elif result["experiment"] == "failures":
+        fractions = [row["failed_nodes"] for row in rows]
+        axes.plot(fractions, [row["before_repair"]["failed_fraction"] for row in rows],
+                  "o-", label="before repair")
+        axes.plot(fractions, [row["after_repair"]["failed_fraction"] for row in rows],
+                  "s-", label="after repair")
+        axes.plot(fractions, fractions, ":", color="grey", label="p")
+        axes.set_xlabel("fraction p of nodes crashed at once")
+        axes.set_ylabel("fraction of lookups failed")
+        axes.set_title(f"chord lookups after simultaneous failures "
+                       f"({rows[0]['nodes']} nodes, seed {result['seed']})")
+    else:
+        rates = [row["events_per_s"] for row in rows]
+        axes.plot(rates, [1 - row["failed_fraction"] for row in rows], "o-")
+        axes.set_xscale("log")
+        axes.set_xlabel("churn: events per second")
+        axes.set_ylabel("lookups that reach the holder")
+        axes.set_title(f"chord under churn ({rows[0]['nodes']} nodes)")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)

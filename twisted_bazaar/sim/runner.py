@@ -33,7 +33,8 @@ DISCOVERY = sorted(discoveryPlugins())
 #: Message types that belong to trading, as opposed to upkeep (handshakes,
 #: keepalive, introductions).
 TRADE_TYPES = ("search", "reply", "buy", "buyOK", "error", "register", "unregister",
-               "ack", "lookup", "found", "list", "listing")
+               "ack", "lookup", "found", "list", "listing", "chordRequest",
+               "chordRecords", "chordStore", "chordStored")
 
 
 @attr.s(auto_attribs=True, frozen=True)
@@ -67,7 +68,12 @@ class SimConfig:
 class Simulation:
     """One run: build the network, let buyers loose, collect metrics."""
 
-    def __init__(self, config):
+    def __init__(self, config, scheme_options=None):
+        """
+        @param scheme_options: option name -> value for the scheme under
+            test (its own flags, e.g. chord's); None gives flood its
+            ``ttl`` and other schemes their defaults.
+        """
         self.config = config
         self.rng = random.Random(config.seed)
         self.clock = HeapClock()
@@ -88,6 +94,8 @@ class Simulation:
         #: The scheme's options: the hop limit only means something to
         #: schemes that flood.
         self.scheme_options = {"ttl": config.ttl} if config.discovery == "flood" else {}
+        if scheme_options is not None:
+            self.scheme_options = dict(scheme_options)
         self.nodes = []
         self.sellers = {}
         self.buyers = {}

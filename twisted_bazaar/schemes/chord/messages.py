@@ -18,6 +18,7 @@ from twisted_bazaar.wire import (
     REQUIRED,
     Message,
     ProtocolError,
+    checkFlag,
     checkHost,
     checkId,
     checkItem,
@@ -112,12 +113,18 @@ checkSellers = _peers(MAX_SELLERS)
 # -- ring upkeep, between linked nodes -------------------------------------------
 
 
-@message("chordPing", ("nonce", "nonce", checkId, REQUIRED), bucket=BUCKET)
+@message("chordPing", ("nonce", "nonce", checkId, REQUIRED),
+         ("succ", "successor", checkFlag, None), bucket=BUCKET)
 @frozen
 class ChordPing(Message):
-    """Are you alive, as a ring neighbour?  Answered by chordPong."""
+    """
+    Are you alive, as a ring neighbour?  Answered by chordPong.  With
+    ``succ: true`` the sender also says it takes the receiver for its
+    predecessor, so it may be the receiver's successor.
+    """
 
     nonce: int
+    successor: bool = None
 
 
 @message("chordPong", ("nonce", "nonce", checkId, REQUIRED))

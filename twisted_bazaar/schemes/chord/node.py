@@ -34,7 +34,7 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.records import Record, RecordStore
-from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, strictlyBetween
+from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, keyOf, strictlyBetween
 from twisted_bazaar.schemes.chord.routing import KeyRouter
 from twisted_bazaar.schemes.chord.settings import CHORD, ChordSettings
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
@@ -100,6 +100,7 @@ class ChordDiscovery(Service, NodeObserver):
         self._join_delay = self.settings.stabilize
         self._finger = 0
         self._fixing = None
+        self._probe_delay = self.settings.probe
         self._nonce = 0
         self._handover = None
         #: peer id -> clock time until which it counts as gone (see _bury).
@@ -253,8 +254,26 @@ class ChordDiscovery(Service, NodeObserver):
         return True
 
     def _probe(self):
-        self._later("probe", self._every(self.settings.probe), self._probe)
+        """Probe, then again after twice as long, up to the probe period:
+        rings that formed apart do so while the nodes start."""
+        self._probe_delay = min(self._probe_delay * 2, self.settings.probe)
+        self._later("probe", self._every(self._probe_delay), self._probe)
         self._join(probe=True)
+
+    def place(self, successors, predecessor, fingers):
+        """
+        Take a place on the ring without asking anyone, and link to the
+        peers named: for a simulator that starts a large ring in the state
+        stabilization converges to.  The ring is kept as usual from then on.
+        """
+        ring = self.ring = self.router.ring = Neighbourhood(self._me(),
+                                                            self.settings.successors)
+        ring.adopt(successors[0], successors[1:])
+        ring.predecessor = predecessor
+        ring.fingers = list(fingers)
+        self._begin()
+        for peer in ring.known().values():
+            self._ensureLink(peer)
 
     def _begin(self):
         """The node has a place: start keeping the ring, and publish."""
@@ -269,7 +288,8 @@ class ChordDiscovery(Service, NodeObserver):
         self._later("purge", settings.refresh, self._purge)
         # A first probe soon: nodes that started together may have started
         # more than one ring.
-        self._later("probe", self._every(2 * settings.stabilize), self._probe)
+        self._probe_delay = min(2 * settings.stabilize, settings.probe)
+        self._later("probe", self._every(self._probe_delay), self._probe)
         for item in sorted(self._adverts):
             self._publish(item)
 
@@ -304,10 +324,22 @@ class ChordDiscovery(Service, NodeObserver):
             low = old_pred.id if old_pred is not None else me
             self._send(pred, self.records.inRange(low, pred.id, now))
         grew = pred != old_pred and not closer
-        held = (self.records.inRange(pred.id, me, now) if pred is not None
-                else self.records.records(now))
-        for peer in ring.successors:
-            if grew or peer not in old_successors:
+        self._replicate([peer for peer in ring.successors
+                         if grew or peer not in old_successors])
+
+    def _held(self):
+        """The live records whose key this node holds (all of them while
+        it knows no predecessor)."""
+        pred, now = self.ring.predecessor, self.node.clock.seconds()
+        if pred is None:
+            return self.records.records(now)
+        return self.records.inRange(pred.id, self.node.id, now)
+
+    def _replicate(self, peers):
+        """Copy the records this node holds to those of its successors."""
+        if peers and len(self.records):
+            held = self._held()
+            for peer in peers:
                 self._send(peer, held)
 
     def _send(self, peer, records, confirm=False):
@@ -341,6 +373,16 @@ class ChordDiscovery(Service, NodeObserver):
 
     def _linked(self, peer_id, peer):
         self._connecting.pop(peer.id, None)
+        ring = self.ring
+        if ring is not None and peer in ring.successors:
+            # Records could not be copied to it before it was linked.
+            self._replicate([peer])
+        if (self._stabilizing is None and ring is not None and not self.stopped
+                and ring.successor is not None and ring.successor.id == peer.id):
+            # A new successor: stabilize with it now, not at the next tick,
+            # so that a walk back from a far successor takes round trips,
+            # not periods.
+            self._askSuccessor()
 
     def _notLinked(self, reason, peer):
         self._connecting.pop(peer.id, None)
@@ -423,10 +465,22 @@ class ChordDiscovery(Service, NodeObserver):
                 self._ensureLink(peer)
                 continue
             nonce = self._awaiting[peer.id] = self._newNonce()
-            link.send(ChordPing(nonce))
+            link.send(ChordPing(nonce, True if peer == ring.predecessor else None))
 
     def _pinged(self, link, message):
+        """Answer; a node that takes us for its predecessor and lies
+        between us and our successor is a better successor (after a crash
+        that took every successor, this repairs the ring at once rather
+        than by walking back from a far finger)."""
         link.send(ChordPong(message.nonce))
+        ring, peer = self.ring, link.peer_id
+        if not (message.successor and self.joined and self._living(
+                [Peer(peer, "", 0)])):
+            return
+        if ring.alone or strictlyBetween(peer, self.node.id, ring.successor.id):
+            host, port = self.node.overlay.addresses.get(peer, ("", 0))
+            self._update(lambda: ring.adopt(Peer(peer, host, port), ring.successors))
+            self._askSuccessor()
 
     def _ponged(self, link, message):
         peer = link.peer_id
@@ -450,10 +504,13 @@ class ChordDiscovery(Service, NodeObserver):
             self._askSuccessor()
 
     def _refill(self):
-        """Every successor is gone: fall back on the nearest finger, or the
-        predecessor, or join again through the tracker."""
-        ring, links = self.ring, self.node.links
-        fallback = ring.nextHop(ring.me.id, lambda peer: peer in links)
+        """Every successor is gone: fall back on the nearest finger that is
+        not known dead, or the predecessor, or join again through the
+        tracker."""
+        ring, now = self.ring, self.node.clock.seconds()
+        # The nearest finger, linked or not: a far one would leave the
+        # ring to walk back to the true successor one node at a time.
+        fallback = ring.nearest(lambda peer: self._graves.get(peer, 0) <= now)
         if fallback is None and ring.predecessor is not None:
             fallback = ring.predecessor
         if fallback is not None:
@@ -513,8 +570,11 @@ class ChordDiscovery(Service, NodeObserver):
                 link.disconnect("no longer a ring neighbour or finger")
 
     def _purge(self):
+        """Drop expired records, and copy the held ones to the successors
+        again (a copy lost to a link that closed is made good)."""
         self._later("purge", self.settings.refresh, self._purge)
         self.records.purge(self.node.clock.seconds())
+        self._replicate(self.ring.successors)
 
     def linkRemoved(self, peer_id):
         if self._stabilizing is not None and self._stabilizing[0] == peer_id:
@@ -541,8 +601,14 @@ class ChordDiscovery(Service, NodeObserver):
         if request.lifetime:
             self.records.put(record)
         else:
-            self.records.remove(request.item, seller)
-        for peer in self.ring.successors:
+            self.records.withdraw(request.item, seller, now + self.settings.expiry)
+        ring = self.ring
+        copies = list(ring.successors)
+        if ring.predecessor is not None and not ring.responsible(keyOf(request.item)):
+            # Sent here by a node that has yet to learn of a newer node
+            # between us, which holds the key now: it gets the change too.
+            copies.append(ring.predecessor)
+        for peer in copies:
             self._send(peer, [record])
         return ChordStored(request.id, request.item, path, hops, me)
 
@@ -551,9 +617,11 @@ class ChordDiscovery(Service, NodeObserver):
         for handed in message.records:
             if handed.lifetime:
                 self.records.put(Record(handed.item, handed.seller, handed.host,
-                                        handed.port, now + handed.lifetime / 1000.0))
+                                        handed.port, now + handed.lifetime / 1000.0),
+                                 copy=True, now=now)
             else:
-                self.records.remove(handed.item, handed.seller)
+                self.records.withdraw(handed.item, handed.seller,
+                                      now + self.settings.expiry)
         if message.nonce is not None:
             self.log.info("took {n} records from node {id}", n=len(message.records),
                           id=link.peer_id)

@@ -31,16 +31,24 @@ class RecordStore:
         self._items = {}
         self._keys = {}
         self._count = 0
+        #: (item, seller) -> clock time until which a copy may not come back.
+        self._withdrawn = {}
 
     def __len__(self):
         return self._count
 
-    def put(self, record):
+    def put(self, record, copy=False, now=0.0):
         """
         Hold a record, or extend the one held for the same item and seller
-        (the later expiry wins).  Returns False if the store is full and the
-        record is new.
+        (the later expiry wins).  A copy (from another node, not from the
+        seller) of a record withdrawn since is refused: a replica that
+        missed the withdrawal must not bring it back.  Returns False if the
+        record is refused, or the store is full and the record is new.
         """
+        pair = (record.item, record.seller)
+        if copy and self._withdrawn.get(pair, 0) > now:
+            return False
+        self._withdrawn.pop(pair, None)
         sellers = self._items.get(record.item)
         old = sellers.get(record.seller) if sellers is not None else None
         if old is None:
@@ -54,6 +62,12 @@ class RecordStore:
             record = record._replace(expires=old.expires)
         sellers[record.seller] = record
         return True
+
+    def withdraw(self, item, seller, until):
+        """The seller no longer sells item: drop its record, and refuse
+        copies of it until ``until`` (when every copy has expired)."""
+        self._withdrawn[(item, seller)] = until
+        self.remove(item, seller)
 
     def remove(self, item, seller):
         sellers = self._items.get(item)
@@ -74,6 +88,8 @@ class RecordStore:
                 if record.expires <= now]
         for item, seller in gone:
             self.remove(item, seller)
+        self._withdrawn = {pair: until for pair, until in self._withdrawn.items()
+                           if until > now}
         return len(gone)
 
     def inRange(self, low, high, now):

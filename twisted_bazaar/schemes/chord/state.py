@@ -110,10 +110,13 @@ class Neighbourhood:
         best = self.closestPreceding(key, usable)
         if best is not None:
             return best
-        if live:
-            return live[0]
-        fingers = [peer for peer in self.fingers if peer is not None and usable(peer.id)]
-        return min(fingers, key=lambda peer: distance(self.me.id, peer.id), default=None)
+        return live[0] if live else self.nearest(usable)
+
+    def nearest(self, usable=_always):
+        """The usable successor or finger nearest after this node, or None."""
+        peers = [peer for peer in self.successors + self.fingers
+                 if peer is not None and usable(peer.id)]
+        return min(peers, key=lambda peer: distance(self.me.id, peer.id), default=None)
 
     # -- changing ----------------------------------------------------------------
 

@@ -1,0 +1,118 @@
+"""
+Tests for twisted_bazaar.sim.chord (the Chord experiments) and their
+``bazaar-sim --experiment`` flags: small rings, so each runs in a second
+or two; the figures of docs/simulator.md come from the same code at full
+size.
+"""
+
+import io
+import json
+import os
+import sys
+import tempfile
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.cli import sim as cli
+from twisted_bazaar.schemes.chord.invariants import violations
+from twisted_bazaar.schemes.chord.settings import ChordSettings
+from twisted_bazaar.sim.chord import SeededRing, churn, failures, pathLength
+from twisted_bazaar.sim.runner import Simulation, SimConfig
+
+SETTINGS = ChordSettings(stabilize=1, fix_fingers=1, ping=2, missed=3, refresh=10,
+                         expiry=30, probe=30)
+
+
+class SeededRingTests(SynchronousTestCase):
+    def test_a_seeded_ring_keeps_its_invariants(self):
+        ring = SeededRing(40, 1, SETTINGS)
+        self.assertEqual(violations(ring.live()), [])
+        ring.run(10)
+        self.assertEqual(violations(ring.live()), [])
+        self.assertTrue(all(len(s.node.links) >= SETTINGS.successors for s in ring.live()))
+
+    def test_crashed_nodes_are_never_sellers(self):
+        ring = SeededRing(20, 2, SETTINGS)
+        sellers = set(ring.addSellers(5).values())
+        victims = ring.crash(0.5)
+        self.assertEqual(len(victims), 10)
+        self.assertFalse(sellers & set(victims))
+
+
+class ExperimentTests(SynchronousTestCase):
+    def test_path_length_grows_with_log_n(self):
+        small, large = pathLength([16, 128], 200, 3, SETTINGS)
+        for row in (small, large):
+            self.assertEqual((row["failed"], row["invariant_violations"]), (0, 0))
+            self.assertLessEqual(row["hops"]["mean"], row["goal_mean"])
+        self.assertLess(small["hops"]["mean"], large["hops"]["mean"])
+
+    def test_failures_before_and_after_repair(self):
+        [row] = failures(60, [0.3], 10, 100, 4, SETTINGS, repair_s=60)
+        self.assertEqual(row["invariant_violations_before_crash"], 0)
+        self.assertLess(row["before_repair"]["failed_fraction"], 0.3)
+        self.assertEqual(row["after_repair"]["failed"], 0)
+        self.assertEqual(row["invariant_violations_after_repair"], 0)
+
+    def test_churn_counts_every_event_and_lookup(self):
+        [row] = churn(20, [1.0], 20, 2, 5, SETTINGS, settle_s=20)
+        self.assertEqual(sum(row["events"].values()) > 5, True)
+        self.assertGreater(row["lookups"], 20)
+        self.assertGreater(1 - row["failed_fraction"], 0.9)
+        self.assertEqual(row["invariant_violations_after_quiet"], 0)
+
+    def test_runs_repeat_exactly(self):
+        first = pathLength([32], 50, 6, SETTINGS)[0]
+        second = pathLength([32], 50, 6, SETTINGS)[0]
+        first.pop("wall_s"), second.pop("wall_s")
+        self.assertEqual(first, second)
+
+
+class MarketTests(SynchronousTestCase):
+    def test_a_chord_market_in_the_simulator(self):
+        config = SimConfig(nodes=30, sellers=0.2, items=2, searches=10, max_time=60.0,
+                           discovery="chord", topology="tracker")
+        metrics = Simulation(config, {"chord-stabilize": 0.5}).run()
+        self.assertEqual((metrics["success_rate"], metrics["double_sells"]), (1.0, 0))
+        self.assertGreater(metrics["messages_by_type"]["chordRequest"], 0)
+
+
+class CommandTests(SynchronousTestCase):
+    def main(self, *argv):
+        out = io.StringIO()
+        self.patch(sys, "stdout", out)
+        self.assertEqual(cli.main(list(argv)), 0)
+        return out.getvalue()
+
+    def test_pathlength_table_and_json(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(lambda: [os.remove(os.path.join(folder, f))
+                                 for f in os.listdir(folder)] and os.rmdir(folder))
+        path = os.path.join(folder, "p.json")
+        text = self.main("--discovery", "chord", "--experiment", "pathlength",
+                         "--sizes", "16,32", "--lookups", "20", "--chord-successors",
+                         "3", "--json", path)
+        self.assertIn("N=16 ", text)
+        self.assertIn("N=32 ", text)
+        with open(path) as f:
+            result = json.load(f)
+        self.assertEqual(result["settings"]["chord-successors"], 3)
+        self.assertEqual([row["nodes"] for row in result["rows"]], [16, 32])
+
+    def test_experiments_need_chord(self):
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        with self.assertRaises(SystemExit):
+            cli.main(["--experiment", "pathlength"])
+        self.assertIn("--experiment needs --discovery chord", err.getvalue())
+
+    def test_bad_scheme_option_values_are_refused_with_a_reason(self):
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        with self.assertRaises(SystemExit):
+            cli.main(["--discovery", "chord", "--chord-successors", "1"])
+        self.assertIn("wants a whole number from 2 to 32, not 1", err.getvalue())
+        with self.assertRaises(SystemExit):
+            cli.main(["--discovery", "chord", "--experiment", "failures",
+                      "--chord-refresh", "40", "--chord-expiry", "30"])
+        self.assertIn("must be more than --chord-refresh", err.getvalue())

@@ -1,0 +1,153 @@
+"""
+What ``bazaar-sim`` adds for schemes with options of their own, and for
+the chord experiments (L{twisted_bazaar.sim.chord}): each scheme option as
+a flag (``--chord-successors`` ...), and ``--experiment NAME`` with its
+parameters.
+"""
+
+import argparse
+import json
+import math
+
+from twisted_bazaar.options import boundedInt, fraction, rate, seconds
+from twisted_bazaar.schemes import discoveryPlugins
+from twisted_bazaar.sim.chord import EXPERIMENTS, churn, failures, pathLength
+
+
+def _listOf(parse, what):
+    def parseList(text):
+        try:
+            return [parse(part) for part in text.split(",")]
+        except ValueError as reason:
+            raise argparse.ArgumentTypeError(f"wants {what}: {reason}") from None
+
+    return parseList
+
+
+def _option(parse):
+    def argument(text):
+        try:
+            return parse(text)
+        except ValueError as reason:
+            raise argparse.ArgumentTypeError(str(reason)) from None
+
+    return argument
+
+
+def addArguments(p):
+    """Each scheme's own options (those whose name bazaar-sim does not
+    already use), and the chord experiments."""
+    taken = {action.dest for action in p._actions}
+    schemes = p.add_argument_group("scheme options (for the scheme under test)")
+    for name, plugin in sorted(discoveryPlugins().items()):
+        for option in plugin.options:
+            dest = option.name.replace("-", "_")
+            if dest in taken:
+                continue
+            taken.add(dest)
+            schemes.add_argument(f"--{option.name}", dest=dest, type=_option(option.parse),
+                                 default=None, help=f"{option.help} ({name}; default "
+                                 f"{option.default})")
+    group = p.add_argument_group("chord experiments (with --discovery chord)")
+    add = group.add_argument
+    add("--experiment", choices=EXPERIMENTS, help="run a Chord paper experiment "
+        "instead of a market: pathlength, failures or churn")
+    add("--sizes", type=_listOf(boundedInt(2), "N,N,..."),
+        default=[2**k for k in range(6, 15)], help="pathlength: ring sizes "
+        "(default 64,128,...,16384)")
+    add("--lookups", type=_option(boundedInt(1)), default=1000,
+        help="pathlength, failures: lookups measured per ring (default 1000)")
+    add("--fractions", type=_listOf(fraction, "P,P,..."),
+        default=[0.1, 0.2, 0.3, 0.4, 0.5], help="failures: fractions of the nodes "
+        "that crash at once (default 0.1,...,0.5)")
+    add("--records", type=_option(boundedInt(1)), default=100,
+        help="failures: sellers, of one item each (default 100)")
+    add("--repair", type=_option(seconds), default=120.0,
+        help="failures: virtual seconds of repair before the second measure "
+        "(default 120)")
+    add("--rates", type=_listOf(rate, "R,R,..."), default=[0.05, 0.2, 0.5, 1, 2, 4],
+        help="churn: events (joins, quits, crashes) per second (default "
+        "0.05,0.2,0.5,1,2,4)")
+    add("--duration", type=_option(seconds), default=300.0,
+        help="churn: virtual seconds of churn per rate (default 300)")
+    add("--lookup-rate", type=_option(rate), default=5.0,
+        help="churn: lookups per second (default 5)")
+
+
+def schemeOptions(args):
+    """The options given for the scheme under test: name -> value."""
+    plugin = discoveryPlugins()[args.discovery]
+    given = {}
+    for option in plugin.options:
+        value = getattr(args, option.name.replace("-", "_"), None)
+        if value is not None and option.name != "ttl":
+            given[option.name] = value
+    return given
+
+
+def run(parser, args, options):
+    """Run the experiment named by --experiment; print (and write) its rows."""
+    if args.discovery != "chord":
+        parser.error("--experiment needs --discovery chord")
+    plugin = discoveryPlugins()["chord"]
+    config = {option.name: option.default for option in plugin.options}
+    config.update(options)
+    try:
+        settings = plugin.configure(config)
+    except ValueError as reason:
+        parser.error(str(reason))
+    latency = args.latency_ms
+    if args.experiment == "pathlength":
+        rows = pathLength(args.sizes, args.lookups, args.seed, settings, latency)
+    elif args.experiment == "failures":
+        rows = failures(args.nodes, args.fractions, args.records, args.lookups, args.seed,
+                        settings, args.repair, latency)
+    else:
+        rows = churn(args.nodes, args.rates, args.duration, args.lookup_rate, args.seed,
+                     settings, settle_s=60.0, latency_ms=latency)
+    result = {"experiment": args.experiment, "seed": args.seed,
+              "settings": {key: value for key, value in sorted(config.items())},
+              "rows": rows}
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(result, out, indent=2, sort_keys=True)
+            out.write("\n")
+    if args.plot:
+        from twisted_bazaar.sim.plot import plotChord
+
+        plotChord(result, args.plot)
+    if not args.quiet:
+        print(table(result))
+    return 0
+
+
+def table(result):
+    """The rows of an experiment, one line each."""
+    lines = []
+    for row in result["rows"]:
+        if result["experiment"] == "pathlength":
+            hops = row["hops"]
+            lines.append(f"N={row['nodes']:<6} hops mean {hops['mean']} p1 {hops['p1']} "
+                         f"p50 {hops['p50']} p99 {hops['p99']} (goal mean <= "
+                         f"{row['goal_mean']}, 1/2 log2 N = "
+                         f"{0.5 * math.log2(row['nodes']):g}); failed "
+                         f"{row['failed']}/{row['lookups']}; invariant violations "
+                         f"{row['invariant_violations']}; wall {row['wall_s']} s")
+        elif result["experiment"] == "failures":
+            before, after = row["before_repair"], row["after_repair"]
+            lines.append(f"p={row['failed_nodes']:<4} failed lookups before repair "
+                         f"{before['failed_fraction']} ({before['failed']}/"
+                         f"{before['lookups']}), after {after['failed_fraction']} "
+                         f"({after['failed']}/{after['lookups']}); invariant "
+                         f"violations after repair "
+                         f"{row['invariant_violations_after_repair']}; wall "
+                         f"{row['wall_s']} s")
+        else:
+            events = row["events"]
+            lines.append(f"rate={row['events_per_s']:<5} events/s ({events['join']} joins, "
+                         f"{events['quit']} quits, {events['crash']} crashes): success "
+                         f"{1 - row['failed_fraction']:.4f} ({row['lookups'] - row['failed']}/"
+                         f"{row['lookups']}), hops mean {row['hops']['mean']}; "
+                         f"invariant violations after quiet "
+                         f"{row['invariant_violations_after_quiet']}; wall {row['wall_s']} s")
+    return "\n".join(lines)
