@@ -15,6 +15,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.overlay import Unreachable
 from twisted_bazaar.schemes import IDiscovery, Offer
+from twisted_bazaar.schemes.chord.adverts import Publisher, ignoreCancel
 from twisted_bazaar.schemes.chord.messages import (
     MAX_SELLERS,
     MAX_TRANSFER,
@@ -43,29 +44,6 @@ from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 JOIN_RETRY_MAX = 30.0
 
 
-class _Advert:
-    """One item a seller publishes: its next store, or the store in flight."""
-
-    def __init__(self, interval):
-        self.timer = None
-        self.lookup = None
-        self.holder = None
-        #: Seconds to the next store: short while the ring is young,
-        #: doubling up to the refresh period.
-        self.interval = interval
-
-    def stop(self):
-        if self.timer is not None and self.timer.active():
-            self.timer.cancel()
-        if self.lookup is not None:
-            self.lookup.cancel()
-        self.timer = self.lookup = None
-
-
-def _ignoreCancel(reason):
-    reason.trap(defer.CancelledError)
-
-
 @implementer(IDiscovery)
 class ChordDiscovery(Service, NodeObserver):
     """
@@ -87,10 +65,9 @@ class ChordDiscovery(Service, NodeObserver):
         self.ring = None
         self.records = RecordStore(self.settings.max_records)
         self.router = KeyRouter(node, self._serve, self._seed)
-        self.shops = []
+        self.publisher = Publisher(node, self.router, self.settings)
         self.joined = False
         self.stopped = False
-        self._adverts = {}
         self._timers = {}
         self._connecting = {}
         #: peer id -> nonce of its unanswered ping (None: it could not be pinged).
@@ -290,8 +267,7 @@ class ChordDiscovery(Service, NodeObserver):
         # more than one ring.
         self._probe_delay = min(2 * settings.stabilize, settings.probe)
         self._later("probe", self._every(self._probe_delay), self._probe)
-        for item in sorted(self._adverts):
-            self._publish(item)
+        self.publisher.start()
 
     # -- keeping the ring ---------------------------------------------------------------
 
@@ -548,7 +524,7 @@ class ChordDiscovery(Service, NodeObserver):
         fixing = self._fixing = self.router.start(lambda i: ChordFind(i, start, ()),
                                                   self.settings.lookup_timeout)
         fixing.addCallback(self._fingerFound, index)
-        fixing.addErrback(_ignoreCancel)
+        fixing.addErrback(ignoreCancel)
 
     def _fingerFound(self, found, index):
         self._fixing = None
@@ -634,49 +610,10 @@ class ChordDiscovery(Service, NodeObserver):
     # -- selling ------------------------------------------------------------------------
 
     def advertise(self, shop):
-        self.shops.append(shop)
-        for item, units in sorted(shop.inventory().items()):
-            self.stockChanged(item, units)
+        self.publisher.advertise(shop)
 
     def stockChanged(self, item, units):
-        """Publish an item that is in stock; withdraw one that ran out."""
-        in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
-        if in_stock and item not in self._adverts:
-            self._adverts[item] = _Advert(2 * self.settings.stabilize)
-            if self.joined:
-                self._publish(item)
-        elif not in_stock and item in self._adverts:
-            self._adverts.pop(item).stop()
-            if self.joined and not self.stopped:
-                self._store(item, 0).addErrback(_ignoreCancel)
-
-    def _store(self, item, lifetime):
-        node = self.node
-        return self.router.start(
-            lambda i: ChordStore(i, item, node.host, node.port, lifetime, ()),
-            self.settings.lookup_timeout)
-
-    def _publish(self, item):
-        advert = self._adverts.get(item)
-        if advert is None or self.stopped:
-            return
-        advert.timer = None
-        lookup = advert.lookup = self._store(item, round(self.settings.expiry * 1000))
-        lookup.addCallback(self._published, item, advert)
-        lookup.addErrback(_ignoreCancel)
-
-    def _published(self, stored, item, advert):
-        advert.lookup = None
-        if stored is None:
-            delay = self.settings.lookup_timeout
-        else:
-            delay = min(advert.interval, self.settings.refresh)
-            advert.interval = delay * 2
-            if stored.holder != advert.holder:
-                advert.holder = stored.holder
-                self.log.info("stored {item} at node {holder} ({hops} hops)", item=item,
-                              holder=stored.holder, hops=stored.hops)
-        advert.timer = self.node.clock.callLater(delay, self._publish, item)
+        self.publisher.stockChanged(item, units)
 
     # -- buying -------------------------------------------------------------------------
 
@@ -703,7 +640,7 @@ class ChordDiscovery(Service, NodeObserver):
         asked = self.request(item, wait)
         finished = defer.Deferred(lambda d: asked.cancel())
         asked.addCallback(self._offers, item, finished)
-        asked.addErrback(_ignoreCancel)
+        asked.addErrback(ignoreCancel)
         return finished
 
     def _offers(self, answer, item, finished):
@@ -731,8 +668,7 @@ class ChordDiscovery(Service, NodeObserver):
         self.stopped = True
         for name in list(self._timers):
             self._cancel(name)
-        for advert in self._adverts.values():
-            advert.stop()
+        self.publisher.stop()
         for pending in [self._joining, self._fixing] + list(self._connecting.values()):
             if pending is not None:
                 pending.cancel()
@@ -745,9 +681,7 @@ class ChordDiscovery(Service, NodeObserver):
     def _quit(self):
         node, ring, links = self.node, self.ring, self.node.links
         now = node.clock.seconds()
-        for item in sorted(self._adverts):
-            self.router.arrived(ChordStore(node.rng.randrange(1, wire.ID_LIMIT), item,
-                                           node.host, node.port, 0, ()), None)
+        self.publisher.withdrawAll()
         self.router.accepting = False
         live = [peer for peer in ring.successors if peer.id in links]
         if not live:

@@ -1,0 +1,117 @@
+"""
+A seller's side of the chord scheme: each item its shops have in stock is
+stored at the node that holds the item's key, and stored again and again
+(records are soft state that expires); an item that runs out is
+withdrawn.
+"""
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from twisted_bazaar import wire
+from twisted_bazaar.schemes.chord.messages import ChordStore
+
+
+def ignoreCancel(reason):
+    """An errback for lookups that are cancelled when their owner stops."""
+    reason.trap(defer.CancelledError)
+
+
+class _Advert:
+    """One item a seller publishes: its next store, or the store in flight."""
+
+    def __init__(self, interval):
+        self.timer = None
+        self.lookup = None
+        self.holder = None
+        #: Seconds to the next store: short while the ring is young,
+        #: doubling up to the refresh period.
+        self.interval = interval
+
+    def stop(self):
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        if self.lookup is not None:
+            self.lookup.cancel()
+        self.timer = self.lookup = None
+
+
+class Publisher:
+    """
+    The items of one node's shops, and their stores (through the node's
+    L{KeyRouter}).  It stores nothing until L{start}, when the node is on
+    the ring, and nothing after L{stop}.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, router, settings):
+        self.node = node
+        self.router = router
+        self.settings = settings
+        self.shops = []
+        self.running = False
+        self._adverts = {}
+
+    def advertise(self, shop):
+        self.shops.append(shop)
+        for item, units in sorted(shop.inventory().items()):
+            self.stockChanged(item, units)
+
+    def stockChanged(self, item, units):
+        """Publish an item that is in stock; withdraw one that ran out."""
+        in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
+        if in_stock and item not in self._adverts:
+            self._adverts[item] = _Advert(2 * self.settings.stabilize)
+            if self.running:
+                self._publish(item)
+        elif not in_stock and item in self._adverts:
+            self._adverts.pop(item).stop()
+            if self.running:
+                self._store(item, 0).addErrback(ignoreCancel)
+
+    def start(self):
+        self.running = True
+        for item in sorted(self._adverts):
+            self._publish(item)
+
+    def stop(self):
+        self.running = False
+        for advert in self._adverts.values():
+            advert.stop()
+
+    def withdrawAll(self):
+        """Withdraw every item, without waiting for answers (the node is
+        leaving)."""
+        node = self.node
+        for item in sorted(self._adverts):
+            self.router.arrived(ChordStore(node.rng.randrange(1, wire.ID_LIMIT), item,
+                                           node.host, node.port, 0, ()), None)
+
+    def _store(self, item, lifetime):
+        node = self.node
+        return self.router.start(
+            lambda i: ChordStore(i, item, node.host, node.port, lifetime, ()),
+            self.settings.lookup_timeout)
+
+    def _publish(self, item):
+        advert = self._adverts.get(item)
+        if advert is None or not self.running:
+            return
+        advert.timer = None
+        lookup = advert.lookup = self._store(item, round(self.settings.expiry * 1000))
+        lookup.addCallback(self._published, item, advert)
+        lookup.addErrback(ignoreCancel)
+
+    def _published(self, stored, item, advert):
+        advert.lookup = None
+        if stored is None:
+            delay = self.settings.lookup_timeout
+        else:
+            delay = min(advert.interval, self.settings.refresh)
+            advert.interval = delay * 2
+            if stored.holder != advert.holder:
+                advert.holder = stored.holder
+                self.log.info("stored {item} at node {holder} ({hops} hops)", item=item,
+                              holder=stored.holder, hops=stored.hops)
+        advert.timer = self.node.clock.callLater(delay, self._publish, item)
