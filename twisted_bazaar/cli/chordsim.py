@@ -8,6 +8,7 @@ parameters.
 import argparse
 import json
 import math
+import sys
 
 from twisted_bazaar.options import boundedInt, fraction, rate, seconds
 from twisted_bazaar.schemes import discoveryPlugins
@@ -97,17 +98,23 @@ def run(parser, args, options):
     except ValueError as reason:
         parser.error(str(reason))
     latency = args.latency_ms
-    if args.experiment == "pathlength":
-        rows = pathLength(args.sizes, args.lookups, args.seed, settings, latency)
-    elif args.experiment == "failures":
-        rows = failures(args.nodes, args.fractions, args.records, args.lookups, args.seed,
-                        settings, args.repair, latency)
-    else:
-        rows = churn(args.nodes, args.rates, args.duration, args.lookup_rate, args.seed,
-                     settings, settle_s=60.0, latency_ms=latency)
     result = {"experiment": args.experiment, "seed": args.seed,
               "settings": {key: value for key, value in sorted(config.items())},
-              "rows": rows}
+              "rows": []}
+
+    def report(row):
+        if not args.quiet:
+            sys.stderr.write(table(dict(result, rows=[row])) + "\n")
+
+    if args.experiment == "pathlength":
+        rows = pathLength(args.sizes, args.lookups, args.seed, settings, latency, report)
+    elif args.experiment == "failures":
+        rows = failures(args.nodes, args.fractions, args.records, args.lookups, args.seed,
+                        settings, args.repair, latency, report)
+    else:
+        rows = churn(args.nodes, args.rates, args.duration, args.lookup_rate, args.seed,
+                     settings, 60.0, latency, report)
+    result["rows"] = rows
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(result, out, indent=2, sort_keys=True)

@@ -30,6 +30,7 @@ from twisted_bazaar.schemes import IShop
 from twisted_bazaar.schemes.chord.invariants import holders, violations
 from twisted_bazaar.schemes.chord.node import ChordDiscovery
 from twisted_bazaar.schemes.chord.ring import BITS, SIZE, fingerStart
+from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.chord.state import Peer
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import percentiles
@@ -95,6 +96,7 @@ class SeededRing:
             self.schemes[node_id] = ChordDiscovery(node, settings)
         for index, node_id in enumerate(self.ids):
             self._place(index, node_id)
+        self._link()
 
     def peer(self, node_id):
         node = self.schemes[node_id].node
@@ -120,6 +122,20 @@ class SeededRing:
             target = ids[self._holder(fingerStart(node_id, finger))]
             fingers.append(self.peer(target) if target != node_id else None)
         self.schemes[node_id].place(successors, self.peer(ids[index - 1]), fingers)
+
+    def _link(self):
+        """One ring link for each pair of nodes where either needs the
+        other (two would be one too many: the duplicate is closed)."""
+        pairs = set()
+        for node_id in self.ids:
+            node = self.schemes[node_id].node
+            for peer in sorted(self.schemes[node_id].ring.known()):
+                pair = (min(node_id, peer), max(node_id, peer))
+                if pair not in pairs:
+                    # Opened by a node that needs it: it never prunes it.
+                    pairs.add(pair)
+                    target = self.schemes[peer].node
+                    node.connectTo(target.host, target.port, peer, CHORD)
 
     def run(self, seconds):
         self.clock.runFor(seconds)
@@ -205,8 +221,9 @@ def _locateRandom(ring):
     return start
 
 
-def pathLength(sizes, lookups, seed, settings, latency_ms=(10.0, 50.0)):
-    """Hops per lookup for each ring size, after the ring has run a while."""
+def pathLength(sizes, lookups, seed, settings, latency_ms=(10.0, 50.0), report=None):
+    """Hops per lookup for each ring size, after the ring has run a while;
+    ``report(row)`` is told of each row as it is done."""
     rows = []
     for count in sizes:
         started = time.perf_counter()
@@ -218,11 +235,13 @@ def pathLength(sizes, lookups, seed, settings, latency_ms=(10.0, 50.0)):
                "invariant_violations": len(broken), **tally.result(),
                "wall_s": round(time.perf_counter() - started, 1)}
         rows.append(row)
+        if report is not None:
+            report(row)
     return rows
 
 
 def failures(count, fractions, items, lookups, seed, settings, repair_s,
-             latency_ms=(10.0, 50.0)):
+             latency_ms=(10.0, 50.0), report=None):
     """
     For each fraction p: a fresh stable ring in which ``items`` sellers
     (never crashed) have published an item each loses p of its other nodes
@@ -262,11 +281,13 @@ def failures(count, fractions, items, lookups, seed, settings, repair_s,
                      "before_repair": before.result(), "after_repair": after.result(),
                      "invariant_violations_after_repair": len(broken),
                      "wall_s": round(time.perf_counter() - started, 1)})
+        if report is not None:
+            report(rows[-1])
     return rows
 
 
 def churn(count, rates, duration, lookup_rate, seed, settings, settle_s,
-          latency_ms=(10.0, 50.0)):
+          latency_ms=(10.0, 50.0), report=None):
     """
     For each rate (events a second): a ring of count nodes that joined
     through a real tracker goes through duration seconds in which nodes
@@ -345,4 +366,6 @@ def churn(count, rates, duration, lookup_rate, seed, settings, settle_s,
                      "invariant_violations_before": len(broken_before),
                      "invariant_violations_after_quiet": len(broken_after),
                      **tally.result(), "wall_s": round(time.perf_counter() - started, 1)})
+        if report is not None:
+            report(rows[-1])
     return rows

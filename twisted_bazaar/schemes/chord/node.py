@@ -239,9 +239,10 @@ class ChordDiscovery(Service, NodeObserver):
 
     def place(self, successors, predecessor, fingers):
         """
-        Take a place on the ring without asking anyone, and link to the
-        peers named: for a simulator that starts a large ring in the state
-        stabilization converges to.  The ring is kept as usual from then on.
+        Take a place on the ring without asking anyone: for a simulator
+        that starts a large ring in the state stabilization converges to
+        (and links its nodes itself).  The ring is kept as usual from then
+        on.
         """
         ring = self.ring = self.router.ring = Neighbourhood(self._me(),
                                                             self.settings.successors)
@@ -249,8 +250,6 @@ class ChordDiscovery(Service, NodeObserver):
         ring.predecessor = predecessor
         ring.fingers = list(fingers)
         self._begin()
-        for peer in ring.known().values():
-            self._ensureLink(peer)
 
     def _begin(self):
         """The node has a place: start keeping the ring, and publish."""
