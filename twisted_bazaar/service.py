@@ -135,7 +135,7 @@ class NodeService(MultiService):
         if self.tracker_client.running:
             yield self.tracker_client.stopService()
         yield super().stopService()
-        self.node.store.close()
+        yield self.node.store.close()
 
 
 def trackerService(reactor, tracker, listen_endpoint):

@@ -300,7 +300,7 @@ def makeNodeService(options):
         link=options.linkSettings(),
     )
     try:
-        store = openStore(options["data-dir"])
+        store = openStore(options["data-dir"], reactor)
     except StoreError as e:
         raise SystemExit(f"twistd bazaar-node: error: --data-dir: {e}")
     if not store.durable:

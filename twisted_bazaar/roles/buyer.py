@@ -97,6 +97,7 @@ class Buyer(Role):
                 want.state = "done"
         self.discovery = discoveryOf(node)
         self._by_buy = {}
+        self._committing = set()
         self.unresolved = {}
         self._resolve_call = None
         self._restorePending()
@@ -347,14 +348,25 @@ class Buyer(Role):
             self._nextOffer(want)
 
     def _onBuyOK(self, ok):
-        if ok.id in self._bought_ids:
+        if ok.id in self._bought_ids or ok.id in self._committing:
             return
         want = self._by_buy.get(ok.id)
         if want is None and ok.id not in self.unresolved:
             return
         seller = ok.path[0]
         purchase = Purchase(ok.id, ok.item, seller, self.node.clock.seconds())
-        self.store.commitPurchase(purchase)
+        self._committing.add(ok.id)
+        self.store.commitPurchase(purchase).addCallbacks(
+            self._purchased, self._notPurchased, callbackArgs=(ok, want, seller, purchase),
+            errbackArgs=(ok,))
+
+    def _notPurchased(self, reason, ok):
+        self._committing.discard(ok.id)
+        self.log.warn("could not record buy {id}: {why}", id=ok.id,
+                      why=reason.getErrorMessage())
+
+    def _purchased(self, _, ok, want, seller, purchase):
+        self._committing.discard(ok.id)
         self.unresolved.pop(ok.id, None)
         self._bought_ids.add(ok.id)
         self.bag.append(purchase)

@@ -30,12 +30,19 @@ class Seller(Role):
     def __init__(self, node, stock, lease=DEFAULT_LEASE):
         super().__init__(node)
         self.store = node.store
-        self.stock, seeded = self.store.seedInventory(stock)
-        if not seeded and self.store.seededWith() != stock:
-            self.log.warn("--sell {given} differs from the stock this data dir "
-                          "began with ({seeded}); keeping what is left: {left}",
-                          given=_describe(stock), seeded=_describe(self.store.seededWith()),
-                          left=_describe(self.stock))
+        seeded = self.store.seededWith()
+        if seeded is None:
+            # Sales made before the seed is on disk are committed after it:
+            # the store writes in order.
+            self.stock = dict(stock)
+            self.store.seedInventory(stock).addErrback(self._notSeeded)
+        else:
+            self.stock = self.store.inventory()
+            if seeded != stock:
+                self.log.warn("--sell {given} differs from the stock this data dir "
+                              "began with ({seeded}); keeping what is left: {left}",
+                              given=_describe(stock), seeded=_describe(seeded),
+                              left=_describe(self.stock))
         self.lease = lease
         self.ledger = {sale.buy_id: sale for sale in self.store.sales()}
         self._reservations = {}
@@ -47,6 +54,10 @@ class Seller(Role):
         self._flush_call = None
         self.discovery = discoveryOf(node)
         self.discovery.advertise(self)
+
+    def _notSeeded(self, reason):
+        self.log.critical("could not record the starting stock: {why}; no sale "
+                          "can be recorded", why=reason.getErrorMessage())
 
     def free(self, item):
         """Units of item that nobody holds a reservation for."""
