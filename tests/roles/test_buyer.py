@@ -357,9 +357,9 @@ class RelocationTests(SynchronousTestCase):
         self.answer = defer.Deferred()
         self.node.membership = self
         pending = PendingBuy(77, "apple", 6, (1, 6), "old-host", 6006)
-        self.node.store.addPending(pending)
-        self.buyer = Buyer(self.node, ["pear"], buy_timeout=TIMEOUT)
-        self.buyer.wants[0].state = "done"
+        self.successResultOf(self.node.store.addPending(pending))
+        # Wants nothing more: only the restored buy is in play.
+        self.buyer = Buyer(self.node, ["pear"], quantity=0, buy_timeout=TIMEOUT)
         self.node.setId(1)
 
     def whereIs(self, node_id):

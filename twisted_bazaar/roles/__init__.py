@@ -8,6 +8,7 @@ role, with its own command-line options, without an edit of the core.
 """
 
 import attr
+from twisted.application.service import Service
 from twisted.plugin import getPlugins
 from zope.interface import Attribute, Interface
 
@@ -49,10 +50,16 @@ class RoleOption:
     repeatable: bool = False
 
 
-class Role:
+class Role(Service):
     """
     Convenience base: a role overrides the node events it cares about.
     The node calls these on every observer that has them.
+
+    A role is a L{Service}: it acts from the moment it is built (as a node
+    observer), and L{stopService} ends everything it started (timers,
+    Deferreds it waits on), returning a Deferred when that takes time.
+    ``nodeStopping`` does the same; calling either, both, or each twice is
+    safe.
     """
 
     def __init__(self, node):
