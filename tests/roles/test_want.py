@@ -20,7 +20,7 @@ from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.roles import want as machine
 from twisted_bazaar.roles.buyer import Buyer
-from twisted_bazaar.store import MemoryStore, PendingBuy, StoreError
+from twisted_bazaar.store import MemoryStore, StoreError
 
 from tests.helpers import NODE_HOST, NODE_PORT, FakeConnector, feed, openLink, sent
 

@@ -52,6 +52,10 @@ class Seller(Role):
         self._committing = False
         self._answers = []
         self._flush_call = None
+        self._stopped = False
+        #: Deferreds of stopService, fired once no commit is in flight and
+        #: nothing is unsaved.
+        self._idle_waiters = []
         self.discovery = discoveryOf(node)
         self.discovery.advertise(self)
 
@@ -71,6 +75,8 @@ class Seller(Role):
     def offerTo(self, item, buyer):
         """Offer ``buyer`` a unit of ``item``: hold one for it for the
         lease (refreshing a hold it already has).  False when none is free."""
+        if self._stopped:
+            return False
         key = (buyer, item)
         lease = self._reservations.get(key)
         if lease is not None:
@@ -105,6 +111,9 @@ class Seller(Role):
         back = buy.path[::-1]
         sale = self.ledger.get(buy.id)
         if sale is None:
+            if self._stopped:
+                # No new sale while stopping: the buyer will ask again.
+                return
             buyer, item = buy.path[0], buy.item
             if (buyer, item) in self._reservations:
                 self._release((buyer, item))
@@ -123,7 +132,7 @@ class Seller(Role):
             return
         # A buyOK leaves only once its sale is on disk.
         self._answers.append((buy.id, answer))
-        if not self.store.durable:
+        if not self.store.durable or self._stopped:
             self._flush()
         elif self._flush_call is None and not self._committing:
             # Group commit: every sale made in this turn of the reactor is
@@ -162,8 +171,8 @@ class Seller(Role):
         for item in sorted({sale.item for sale in sales}):
             if not self.stock[item]:
                 self.discovery.stockChanged(item, 0)
-        if not self.node.stopping:
-            self._flush()
+        self._flush()
+        self._checkIdle()
 
     def _notCommitted(self, reason, sales):
         """The store failed: undo the sales and drop their answers; the
@@ -178,8 +187,8 @@ class Seller(Role):
         self._answers = [(buy_id, answer) for buy_id, answer in self._answers
                          if buy_id in self.ledger]
         self._answerCommitted()
-        if not self.node.stopping:
-            self._flush()
+        self._flush()
+        self._checkIdle()
 
     def _answerCommitted(self):
         """Send every waiting buyOK whose sale is now on disk."""
@@ -190,15 +199,43 @@ class Seller(Role):
         for answer in ready:
             self.node.route(answer)
 
+    # -- stopping ------------------------------------------------------------------
+
     def nodeStopping(self):
-        """Release reservations and commit what is unsaved, unless a commit
-        is in flight (then those sales were never answered, and are not
-        kept: their buyers will ask again)."""
+        self._stop()
+
+    def stopService(self):
+        """
+        Stop selling: release every reservation (and its timer), commit
+        what is unsaved once the commit in flight is done.
+
+        @return: a Deferred that fires when no commit is in flight and
+            every sale made is committed (or, if the store failed, undone).
+            Safe to call more than once, and after nodeStopping.
+        """
+        super().stopService()
+        self._stop()
+        if not self._committing and not self._unsaved:
+            return defer.succeed(None)
+        d = defer.Deferred()
+        self._idle_waiters.append(d)
+        return d
+
+    def _stop(self):
+        self._stopped = True
         for key in list(self._reservations):
             self._release(key)
         if self._flush_call is not None and self._flush_call.active():
             self._flush_call.cancel()
+        self._flush_call = None
         self._flush()
+
+    def _checkIdle(self):
+        if self._committing or self._unsaved or not self._idle_waiters:
+            return
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for d in waiters:
+            d.callback(None)
 
 
 def _describe(stock):
