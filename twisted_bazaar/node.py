@@ -11,6 +11,7 @@ is given, never the global reactor.
 """
 
 import attr
+from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
@@ -156,11 +157,23 @@ class Node:
         self.id = node_id
         self.ready = True
         if self.store.nodeId() != node_id:
-            self.store.setNodeId(node_id)
+            stored = self.store.setNodeId(node_id)
+            stored.addErrback(self._idNotStored, node_id)
+        else:
+            stored = defer.succeed(None)
         if first:
-            self.log.info("node {id} ready, listening on port {port}", id=node_id,
-                          port=self.port)
-            self.events.nodeReady()
+            # Announced once the id is on disk (at once with an inline
+            # store): a node killed after saying its id comes back with it.
+            stored.addCallback(self._announceReady, node_id)
+
+    def _idNotStored(self, reason, node_id):
+        self.log.warn("could not store node id {id}: {why}", id=node_id,
+                      why=reason.getErrorMessage())
+
+    def _announceReady(self, _, node_id):
+        self.log.info("node {id} ready, listening on port {port}", id=node_id,
+                      port=self.port)
+        self.events.nodeReady()
 
     def buildLink(self, inbound):
         return Link(self.overlay, self.clock, self.config.link, inbound)

@@ -155,7 +155,7 @@ class NodeService(MultiService):
             yield self.membership.stopService()
         if self.listener.running:
             yield self.listener.stopService()
-        yield defer.maybeDeferred(node.store.close)
+        yield node.store.close()
 
 
 def trackerService(reactor, tracker, listen_endpoint):

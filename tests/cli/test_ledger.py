@@ -40,13 +40,13 @@ class LedgerTests(SynchronousTestCase):
         store = SQLiteStore(self.folder)
         self.addCleanup(store.close)
         if node_id is not None:
-            store.setNodeId(node_id)
+            self.successResultOf(store.setNodeId(node_id))
         if stock is not None:
-            store.seedInventory(stock)
+            self.successResultOf(store.seedInventory(stock))
         if sales:
-            store.commitSales(list(sales))
+            self.successResultOf(store.commitSales(list(sales)))
         for purchase in bag:
-            store.commitPurchase(purchase)
+            self.successResultOf(store.commitPurchase(purchase))
         return self.folder
 
     def runLedger(self, *args):

@@ -7,6 +7,8 @@ The buyer is node 1, linked to relay node 2.  Seller 6 offers over the
 path 6-2-1, seller 5 over the longer 5-3-2-1.
 """
 
+import attr
+from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.error import ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
@@ -43,7 +45,7 @@ NEAR = (6, 2, 1)
 FAR = (5, 3, 2, 1)
 
 
-class BuyerTests(SynchronousTestCase):
+class _BuyerHelpers:
     def start(self, wants=("apple",), quantity=1):
         """
         A buyer on node 1, then its first link, to the relay; return the
@@ -82,6 +84,8 @@ class BuyerTests(SynchronousTestCase):
         calls = self.clock.getDelayedCalls()
         self.clock.advance(min(call.getTime() for call in calls) - self.clock.seconds())
 
+
+class BuyerTests(_BuyerHelpers, SynchronousTestCase):
     # -- searching --------------------------------------------------------------
 
     def test_searchOnFirstLink(self):
@@ -359,9 +363,9 @@ class RelocationTests(SynchronousTestCase):
         self.answer = defer.Deferred()
         self.node.membership = self
         pending = PendingBuy(77, "apple", 6, (1, 6), "old-host", 6006)
-        self.node.store.addPending(pending)
-        self.buyer = Buyer(self.node, ["pear"], buy_timeout=TIMEOUT)
-        self.buyer.wants[0].state = "done"
+        self.successResultOf(self.node.store.addPending(pending))
+        # Wants nothing more: only the restored buy is in play.
+        self.buyer = Buyer(self.node, ["pear"], quantity=0, buy_timeout=TIMEOUT)
         self.node.setId(1)
 
     def whereIs(self, node_id):
@@ -411,3 +415,86 @@ class RelocationTests(SynchronousTestCase):
         feed(link, wire.Error("noslots", "all 8 connection slots are taken"))
         closeLink(link)
         self.assertEqual(self.asked, [])
+
+
+class BuyerStopTests(_BuyerHelpers, SynchronousTestCase):
+    """stopService leaves no timer, find, connection or question of the
+    buyer's behind, in whatever state it finds the buyer; it is safe after
+    nodeStopping and more than once."""
+
+    def assertNothingLeft(self):
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.buyer._outstanding, set())
+        self.assertTrue(all(want.state in ("stopped", "done")
+                            for want in self.buyer.wants))
+
+    def test_whileSearching(self):
+        self.startSearch()
+        self.assertIsNotNone(self.buyer.wants[0].finding)
+        self.assertIsNone(self.buyer.stopService())
+        self.assertNothingLeft()
+        self.assertIsNone(self.buyer.wants[0].finding)
+
+    def test_inBackoff(self):
+        self.startSearch()
+        self.clock.advance(WINDOW)
+        self.assertEqual(self.buyer.wants[0].state, "backoff")
+        self.buyer.stopService()
+        self.assertNothingLeft()
+
+    def test_whileConnectingToTheSeller(self):
+        """The resend timer and the connection go; a connection made late
+        carries no buy (the abandoned link says nothing at all)."""
+        search_id = self.startSearch()
+        self.offer(search_id, NEAR, "10.0.0.6", 6006)
+        self.clock.advance(WINDOW)
+        self.assertEqual(len(self.buyer._outstanding), 1)
+        self.buyer.stopService()
+        self.assertNothingLeft()
+        seller = self.node.connector.connectLast()
+        feed(seller, wire.ThisIsMe(6, 6006, "10.0.0.6"))
+        self.assertNotIn(trade.Buy, [type(m) for m in sent(seller)])
+
+    def test_resolverAndRelocation(self):
+        """A buy given up on: the resolver's call and a question to the
+        tracker about the seller's address go too."""
+        buy = self.chooseOffer(NEAR)
+        for attempt in range(1, BUY_ATTEMPTS + 1):
+            self.clock.advance(min(TIMEOUT * 2 ** (attempt - 1), BUY_TIMEOUT_MAX))
+        self.assertEqual(list(self.buyer.unresolved), [buy.id])
+        question = defer.Deferred()
+        self.node.membership = self
+        self.whereIs = lambda node_id: question
+        self.buyer.unresolved[buy.id] = attr.evolve(self.buyer.unresolved[buy.id],
+                                                    host="10.0.0.6", port=6006)
+        self.clock.advance(RESOLVE_INTERVAL)
+        self.node.connector.failLast(ConnectionRefusedError())
+        self.assertEqual(len(self.buyer._outstanding), 1)
+        self.buyer.stopService()
+        self.assertNothingLeft()
+        self.assertTrue(question.called)
+
+    def test_nodeStoppingThenStopServiceTwice(self):
+        self.chooseOffer(NEAR)
+        self.node.shutdown()
+        self.assertNothingLeft()
+        self.buyer.stopService()
+        self.buyer.stopService()
+        self.assertNothingLeft()
+
+    def test_nothingStartsOnceStopped(self):
+        """Events after the stop start nothing: no search, no timer."""
+        self.startSearch()
+        self.buyer.stopService()
+        link = linkPeer(self.node, 3)
+        self.buyer.nodeReady()
+        self.assertEqual(sent(link), [])
+        self.assertNothingLeft()
+
+    def test_isAService(self):
+        self.start()
+        self.assertIsInstance(self.buyer, Service)
+        self.buyer.startService()
+        self.assertTrue(self.buyer.running)
+        self.buyer.stopService()
+        self.assertFalse(self.buyer.running)

@@ -6,13 +6,28 @@ The seller is node 1.  Its buyers (9, 8) reach it through relay node 2
 unless a test links them directly.
 """
 
+import random
+
+from twisted.application.service import Service
+from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.roles import trade
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.roles.seller import Sale, Seller, SellerPlugin, parseSell
+from twisted_bazaar.store import MemoryStore
 
-from tests.helpers import NODE_HOST, NODE_PORT, feed, linkPeer, makeNode, sent
+from tests.helpers import (
+    NODE_HOST,
+    NODE_PORT,
+    FakeConnector,
+    feed,
+    linkPeer,
+    makeNode,
+    sent,
+)
 
 LEASE = 10.0
 
@@ -207,3 +222,114 @@ class ParseSellTests(SynchronousTestCase):
         for text, reason in reasons.items():
             error = self.assertRaises(ValueError, parseSell, text)
             self.assertIn(reason, str(error))
+
+
+class DurableSlowStore(MemoryStore):
+    """A store that says it is durable (so the seller group-commits), and
+    whose commits wait until the test calls L{finish}."""
+
+    durable = True
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = []
+        self.commits = []
+
+    def commitSales(self, sales):
+        self.commits.append([sale.buy_id for sale in sales])
+        d = defer.Deferred()
+        self.waiting.append((d, sales))
+        return d
+
+    def finish(self):
+        d, sales = self.waiting.pop(0)
+        super().commitSales(sales).chainDeferred(d)
+
+
+class SellerStopTests(SynchronousTestCase):
+    """stopService: every timer goes, the commit in flight finishes, what
+    is unsaved is committed, and only then does its Deferred fire."""
+
+    def setUp(self):
+        self.store = DurableSlowStore()
+        self.node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                         NodeConfig(link=LinkSettings(ping_interval=0)), self.store)
+        self.node.setAddress(NODE_HOST, NODE_PORT)
+        self.node.setId(1)
+        self.clock = self.node.clock
+        self.relay = linkPeer(self.node, 2)
+        self.seller = Seller(self.node, {"apple": 5}, lease=LEASE)
+
+    def buy(self, buy_id, buyer=9):
+        feed(self.relay, trade.Buy(buy_id, "apple", (buyer, 2, 1)))
+        return sent(self.relay)
+
+    def test_noTimerLeft(self):
+        """Reservations and a pending group commit: stopService cancels
+        every call the seller made."""
+        feed(self.relay, floodmsg.Search(100, "apple", (9, 2), 5),
+             floodmsg.Search(101, "apple", (8, 2), 5))
+        self.buy(50, buyer=7)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 3)
+        d = self.seller.stopService()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.seller.free("apple"), 4)
+        self.assertNoResult(d)
+        self.store.finish()
+        self.successResultOf(d)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_waitsForTheCommitInFlightThenCommitsTheRest(self):
+        self.assertEqual(self.buy(50), [])
+        self.clock.advance(0)
+        self.assertEqual(self.store.commits, [[50]])
+        self.assertEqual(self.buy(51), [])
+        d = self.seller.stopService()
+        self.assertNoResult(d)
+        self.store.finish()
+        self.assertEqual(sent(self.relay), [trade.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual(self.store.commits, [[50], [51]])
+        self.assertNoResult(d)
+        self.store.finish()
+        self.successResultOf(d)
+        self.assertEqual(sent(self.relay), [trade.BuyOK(51, "apple", (1, 2, 9))])
+        self.assertEqual(sorted(sale.buy_id for sale in self.store.sales()), [50, 51])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_noNewSaleOnceStopped(self):
+        """A buy arriving after stop is not sold (its buyer asks again);
+        a search gets no offer; a sold buy id is still answered."""
+        self.buy(50)
+        self.clock.advance(0)
+        self.store.finish()
+        sent(self.relay)
+        self.successResultOf(self.seller.stopService())
+        self.assertEqual(self.buy(51), [])
+        feed(self.relay, floodmsg.Search(100, "apple", (9, 2), 5))
+        self.assertEqual(sent(self.relay), [])
+        self.assertEqual(self.buy(50), [trade.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual((self.seller.stock, self.clock.getDelayedCalls()),
+                         ({"apple": 4}, []))
+
+    def test_nodeStoppingThenStopServiceTwice(self):
+        """node.shutdown() (nodeStopping), then stopService twice: each
+        Deferred fires once the commit is done; nothing is left."""
+        feed(self.relay, floodmsg.Search(100, "apple", (9, 2), 5))
+        self.buy(50, buyer=7)
+        self.node.shutdown()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        first, second = self.seller.stopService(), self.seller.stopService()
+        self.assertNoResult(first)
+        self.store.finish()
+        self.successResultOf(first)
+        self.successResultOf(second)
+        self.successResultOf(self.seller.stopService())
+        self.assertEqual(self.store.commits, [[50]])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_isAService(self):
+        self.assertIsInstance(self.seller, Service)
+        self.seller.startService()
+        self.assertTrue(self.seller.running)
+        self.successResultOf(self.seller.stopService())
+        self.assertFalse(self.seller.running)

@@ -2,19 +2,25 @@
 The buyer role: searches for what it wants, picks the shortest offer, buys
 it (directly when it can, else along the path), and keeps a bag.
 
-Each wanted item runs its own small state machine, :class:`_Want`:
-find offers (through the node's discovery scheme) -> try them in order,
-resending the same buy id on silence -> next unit, or search again with
-backoff when no offer came.
+Each wanted item runs its own state machine, a
+:class:`~twisted_bazaar.roles.want.Want` (its whole transition table is in
+:mod:`twisted_bazaar.roles.want`): find offers (through the node's
+discovery scheme) -> write the chosen buy as pending -> send it, resending
+the same buy id on silence -> commit the purchase -> next unit, or search
+again with backoff when no offer came.  The :class:`Buyer` feeds the wants
+their inputs and does the I/O their outputs ask for.
 
 Exactly-once: a buy id is written to the store as pending before it is
-first sent, and a purchase is committed before it is reported.  A buy that
+first sent, and a purchase is committed before it is counted, put in the
+bag or reported; a buyOK repeated while its commit is in flight is
+ignored.  A buy that
 is given up on (its seller went quiet or away) stays pending, and is
 resent from time to time until the seller answers it, so a unit the seller
 did sell always reaches the bag, across restarts too.
 """
 
 import attr
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.plugin import IPlugin
 from zope.interface import implementer
@@ -25,21 +31,22 @@ from twisted_bazaar.schemes import Offer, discoveryOf
 from twisted_bazaar.overlay import DIRECT, Unreachable
 from twisted_bazaar.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
-from twisted_bazaar.store import PendingBuy, Purchase
+from twisted_bazaar.roles.want import (
+    BUY_ATTEMPTS,
+    BUY_TIMEOUT_MAX,
+    REFUSALS,
+    RETRY_MAX,
+    RETRY_MIN,
+    DONE,
+    Want,
+)
+from twisted_bazaar.store import Purchase
 
-__all__ = ["Buyer", "BuyerPlugin", "Purchase"]
+__all__ = ["Buyer", "BuyerPlugin", "Purchase", "BUY_ATTEMPTS", "BUY_TIMEOUT_MAX",
+           "REFUSALS", "RETRY_MIN", "RETRY_MAX", "RESOLVE_INTERVAL"]
 
 DEFAULT_SEARCH_WINDOW = 1.0
 DEFAULT_BUY_TIMEOUT = 2.0
-#: Silent sends of one buy id before trying the next offer.  Each wait is
-#: twice the one before, up to BUY_TIMEOUT_MAX.
-BUY_ATTEMPTS = 5
-BUY_TIMEOUT_MAX = 30.0
-#: Failed connections to a seller that make it count as gone.
-REFUSALS = 2
-#: Pauses between searches that found nothing.
-RETRY_MIN = 1.0
-RETRY_MAX = 30.0
 #: Seconds between resends of buys that were given up on.
 RESOLVE_INTERVAL = 30.0
 
@@ -48,31 +55,13 @@ def _offerFromPending(pending):
     return Offer(pending.seller, pending.path, pending.host, pending.port)
 
 
-class _Want:
-    """The purchase state of one wanted item."""
-
-    def __init__(self, item, quantity):
-        self.item = item
-        self.quantity = quantity
-        self.bought = 0
-        self.state = "waiting"  # waiting, searching, buying, done
-        self.finding = None
-        self.offers = []
-        self.offer = None
-        self.buy_id = None
-        self.attempts = 0
-        self.refusals = 0
-        self.timer = None
-        self.retry_delay = RETRY_MIN
-
-    def cancelTimer(self):
-        if self.timer is not None and self.timer.active():
-            self.timer.cancel()
-        self.timer = None
-
-
 class Buyer(Role):
     """
+    The boss of the wants: feeds them the node's events, answers, and
+    store results, and does the I/O their outputs ask for (sending buys,
+    writing to the store).
+
+    @ivar wants: a L{Want} per wanted item.
     @ivar bag: the L{Purchase}s made, in order (restored from the store).
     @ivar unresolved: buy id -> L{PendingBuy} given up on but not answered.
     """
@@ -83,43 +72,40 @@ class Buyer(Role):
                  buy_timeout=DEFAULT_BUY_TIMEOUT):
         super().__init__(node)
         self.store = node.store
-        self.wants = [_Want(item, quantity) for item in wants]
         self.search_window = search_window
         self.buy_timeout = buy_timeout
         self.bag = self.store.bag()
         self._bought_ids = {purchase.buy_id for purchase in self.bag}
-        self._by_item = {want.item: want for want in self.wants}
+        held = {}
         for purchase in self.bag:
-            want = self._by_item.get(purchase.item)
-            if want is not None:
-                want.bought += 1
-        for want in self.wants:
-            if want.bought >= want.quantity:
-                want.state = "done"
+            held[purchase.item] = held.get(purchase.item, 0) + 1
+        self.wants = [Want(self, item, quantity, held.get(item, 0)) for item in wants]
+        self._by_item = {want.item: want for want in self.wants}
         self.discovery = discoveryOf(node)
+        #: buy id -> the want whose own buy it is; an entry goes when the
+        #: buy is resolved (bought, sold out, given up on).
         self._by_buy = {}
+        #: buy id -> Purchase being committed.
+        self._committing = {}
         self.unresolved = {}
         self._resolve_call = None
+        #: Deferreds this buyer waits on and cancels when it stops.
+        self._outstanding = set()
+        self._stopped = False
         self._restorePending()
 
     @property
     def satisfied(self):
-        return all(want.state == "done" for want in self.wants)
+        return all(want.state == DONE for want in self.wants)
 
     def _restorePending(self):
-        """Buys sent before a restart: the current one of a want goes on
+        """Buys sent before a restart: the first one of each want goes on
         with its old id; the rest wait for the resolver."""
         for pending in self.store.pending():
             want = self._by_item.get(pending.item)
-            if want is not None and want.state != "done" and want.buy_id is None:
-                want.state = "buying"
-                want.offer = _offerFromPending(pending)
-                want.buy_id = pending.buy_id
-                self._by_buy[pending.buy_id] = want
-                self.log.info("resuming buy {id} of {item} from {seller}",
-                              id=pending.buy_id, item=pending.item,
-                              seller=pending.seller)
-            else:
+            if want is not None:
+                want.resume(pending)
+            if pending.buy_id not in self._by_buy:
                 self.unresolved[pending.buy_id] = pending
         self._scheduleResolve()
 
@@ -135,158 +121,148 @@ class Buyer(Role):
         self._kick()
 
     def nodeStopping(self):
+        self._stop()
+
+    def stopService(self):
+        """Cancel every timer, find, connection and question this buyer
+        owns.  Safe to call more than once, and after nodeStopping."""
+        super().stopService()
+        self._stop()
+
+    def _stop(self):
+        self._stopped = True
         for want in self.wants:
-            want.cancelTimer()
+            want.stop()
         if self._resolve_call is not None and self._resolve_call.active():
             self._resolve_call.cancel()
         self._resolve_call = None
+        while self._outstanding:
+            self._outstanding.pop().cancel()
 
     def _kick(self):
         """Start whatever was waiting for the node to be able to talk."""
-        if not self.node.ready:
+        if not self.node.ready or self._stopped:
             return
         for want in self.wants:
-            if want.timer is not None:
-                continue
-            if want.state == "buying" and want.attempts == 0:
-                self._sendBuy(want)
-            elif want.state == "waiting" and self.discovery.canFind():
-                self._search(want)
+            want.kick()
 
-    # -- searching -------------------------------------------------------------
+    # -- what the wants ask of the buyer ---------------------------------------------
 
-    def _search(self, want):
-        want.cancelTimer()
-        if not self.discovery.canFind():
-            want.state = "waiting"
-            return
-        want.state = "searching"
-        want.offers = []
-        finding = want.finding = self.discovery.find(want.item, self.search_window)
-        finding.addCallback(self._found, want, finding)
-
-    def _found(self, offers, want, finding):
-        if want.finding is not finding or want.state != "searching":
-            return
-        want.finding = None
-        if self.node.stopping:
-            return
-        if not offers:
-            delay = want.retry_delay * (0.5 + self.node.rng.random())
-            want.retry_delay = min(want.retry_delay * 2, RETRY_MAX)
-            self.log.info("no offer for {item} yet; searching again in {delay:.1f} s",
-                          item=want.item, delay=delay)
-            want.state = "waiting"
-            want.timer = self.node.clock.callLater(delay, self._search, want)
-            return
-        want.retry_delay = RETRY_MIN
-        want.offers = list(offers)
-        want.state = "buying"
-        self._nextOffer(want)
-
-    # -- buying ------------------------------------------------------------------
-
-    def _nextOffer(self, want):
-        want.cancelTimer()
-        if not want.offers:
-            self._search(want)
-            return
-        offer = want.offers.pop(0)
-        buy_id = self._buyIdFor(want.item, offer.seller)
-        if buy_id is None:
-            buy_id = self.node.rng.randrange(1, wire.ID_LIMIT)
-        else:
-            # A buy this seller never answered: ask again with its id, so
-            # the seller cannot sell us a second unit for it.
-            del self.unresolved[buy_id]
-        self.store.addPending(PendingBuy(buy_id, want.item, offer.seller, offer.route,
-                                         offer.host, offer.port))
-        want.offer = offer
-        want.buy_id = buy_id
+    def track(self, buy_id, want):
         self._by_buy[buy_id] = want
-        want.attempts = 0
-        want.refusals = 0
-        self._sendBuy(want)
 
-    def _buyIdFor(self, item, seller):
+    def untrack(self, buy_id):
+        self._by_buy.pop(buy_id, None)
+
+    def buyIdFor(self, item, seller):
+        """The id for a buy of item from seller: a buy this seller never
+        answered is asked again with its id, so the seller cannot sell us
+        a second unit for it; otherwise a new one."""
         for buy_id, pending in self.unresolved.items():
-            if pending.item == item and pending.seller == seller:
+            if (pending.item == item and pending.seller == seller
+                    and buy_id not in self._committing):
+                del self.unresolved[buy_id]
                 return buy_id
-        return None
+        return self.node.rng.randrange(1, wire.ID_LIMIT)
 
-    def _sendBuy(self, want):
-        want.attempts += 1
-        node, offer, buy_id = self.node, want.offer, want.buy_id
-        delay = min(self.buy_timeout * 2 ** (want.attempts - 1), BUY_TIMEOUT_MAX)
-        want.timer = node.clock.callLater(delay, self._buyTimedOut, want)
-        message = Buy(buy_id, want.item, offer.route)
-        self._deliver(message, offer, lambda: want.buy_id == buy_id,
-                      lambda reason: self._refused(want, buy_id),
-                      eager=want.attempts > 1)
-
-    def _deliver(self, buy, offer, still_wanted, refused=None, eager=False):
-        """
-        Send a buy directly when linked to the seller or able to connect to
-        it, else along the offer's path.  ``eager`` (a resend) also sends
-        along the path at once rather than wait for the connection: a buy
-        id is safe to repeat, and a resend should not wait.
-        """
-        node = self.node
-        direct = Buy(buy.id, buy.item, (node.id, offer.seller))
-        along_path = len(buy.path) > 2 and buy.path[0] == node.id
-        if offer.seller in node.links:
-            node.route(direct)
-            return
-        if eager and along_path:
-            node.route(buy)
-        if offer.host and offer.port:
-            def connected(_):
-                if still_wanted():
-                    node.route(direct)
-
-            def failed(reason):
-                # A live seller out of connection slots refuses the link
-                # too: with a path to fall back on, only an address where
-                # nothing listens says the seller is gone.
-                if refused is not None and (reason.check(Unreachable)
-                                            or not along_path):
-                    refused(reason)
-                if still_wanted() and along_path and not eager:
-                    node.route(buy)
-
-            node.connectTo(offer.host, offer.port, offer.seller, DIRECT).addCallbacks(
-                connected, failed)
-        elif along_path and not eager:
-            node.route(buy)
-
-    def _refused(self, want, buy_id):
-        if want.buy_id == buy_id:
-            want.refusals += 1
-
-    def _buyTimedOut(self, want):
-        want.timer = None
-        if want.attempts < BUY_ATTEMPTS and want.refusals < REFUSALS:
-            self._sendBuy(want)
-            return
-        why = "unreachable" if want.refusals >= REFUSALS else "silent"
-        self.log.info("seller {seller} is {why}; trying the next offer",
-                      seller=want.offer.seller, why=why)
-        self._abandon(want)
-        self._nextOffer(want)
-
-    def _abandon(self, want):
-        """Stop waiting for the current buy, but keep it pending: if the
-        seller did sell, its buyOK must still find the bag."""
-        offer = want.offer
-        self.unresolved[want.buy_id] = PendingBuy(want.buy_id, want.item, offer.seller,
-                                                  offer.route, offer.host, offer.port)
-        want.buy_id = None
+    def giveUp(self, pending):
+        """A want stopped waiting for this buy: the resolver asks again."""
+        self.unresolved[pending.buy_id] = pending
         self._scheduleResolve()
+
+    def forget(self, buy_id):
+        """A buy the seller said soldout to: no longer pending."""
+        self.store.dropPending(buy_id).addErrback(self._storeFailed,
+                                                  "drop pending buy", buy_id)
+
+    def wantDone(self):
+        if self.satisfied:
+            self.log.info("all wants met: {bag} in the bag; staying up as a relay",
+                          bag=len(self.bag))
+
+    def wantRefused(self, buy_id, reason):
+        want = self._by_buy.get(buy_id)
+        if want is not None:
+            want.refused(buy_id)
+
+    def _storeFailed(self, reason, what, buy_id):
+        self.log.warn("could not {what} {id}: {why}", what=what, id=buy_id,
+                      why=reason.getErrorMessage())
+
+    # -- sending buys ------------------------------------------------------------------
+    #
+    # Directly when linked to the seller or able to connect to it, else
+    # along the offer's path.  A first send waits for the connection before
+    # falling back on the path; a resend (a buy id is safe to repeat) goes
+    # along the path at once, and tries the connection too.
+
+    def sendFirst(self, buy, offer, onRefused):
+        if offer.seller in self.node.links:
+            self.node.route(self._direct(buy, offer))
+        elif offer.host and offer.port:
+            self._connect(buy, offer, onRefused, self._firstConnectFailed)
+        elif self._alongPath(buy):
+            self.node.route(buy)
+
+    def sendAgain(self, buy, offer, onRefused):
+        if offer.seller in self.node.links:
+            self.node.route(self._direct(buy, offer))
+            return
+        if self._alongPath(buy):
+            self.node.route(buy)
+        if offer.host and offer.port:
+            self._connect(buy, offer, onRefused, self._connectFailed)
+
+    def _direct(self, buy, offer):
+        return Buy(buy.id, buy.item, (self.node.id, offer.seller))
+
+    def _alongPath(self, buy):
+        return len(buy.path) > 2 and buy.path[0] == self.node.id
+
+    def _stillOut(self, buy_id):
+        return buy_id in self._by_buy or buy_id in self.unresolved
+
+    def _connect(self, buy, offer, onRefused, failed):
+        d = self._own(self.node.connectTo(offer.host, offer.port, offer.seller, DIRECT))
+        d.addCallbacks(self._connected, failed, callbackArgs=(buy, offer),
+                       errbackArgs=(buy, onRefused))
+
+    def _connected(self, _, buy, offer):
+        if self._stillOut(buy.id):
+            self.node.route(self._direct(buy, offer))
+
+    def _connectFailed(self, reason, buy, onRefused):
+        """
+        A live seller out of connection slots refuses the link too: with a
+        path to fall back on, only an address where nothing listens says
+        the seller is gone.
+        """
+        if reason.check(defer.CancelledError):
+            return False
+        if reason.check(Unreachable) or not self._alongPath(buy):
+            onRefused(buy.id, reason)
+        return True
+
+    def _firstConnectFailed(self, reason, buy, onRefused):
+        if (self._connectFailed(reason, buy, onRefused) and self._stillOut(buy.id)
+                and self._alongPath(buy)):
+            self.node.route(buy)
+
+    def _own(self, d):
+        """Keep d until it fires, to cancel it if the buyer stops first."""
+        self._outstanding.add(d)
+        d.addBoth(self._disown, d)
+        return d
+
+    def _disown(self, result, d):
+        self._outstanding.discard(d)
+        return result
 
     # -- buys given up on ----------------------------------------------------------
 
     def _scheduleResolve(self):
-        if self.unresolved and self._resolve_call is None and not self.node.stopping:
+        if (self.unresolved and self._resolve_call is None and not self._stopped
+                and not self.node.stopping):
             self._resolve_call = self.node.clock.callLater(RESOLVE_INTERVAL,
                                                            self._resolve)
 
@@ -300,35 +276,45 @@ class Buyer(Role):
 
     def _askAgain(self, pending):
         buy = Buy(pending.buy_id, pending.item, pending.path)
-        self._deliver(buy, _offerFromPending(pending),
-                      lambda: pending.buy_id in self.unresolved,
-                      lambda reason: self._relocate(pending, reason), eager=True)
+        self.sendAgain(buy, _offerFromPending(pending), self._relocate)
 
-    def _relocate(self, pending, reason):
+    def _relocate(self, buy_id, reason):
         """Nothing listens where the seller was: it may have restarted on
         another port.  Ask the tracker, and ask the seller there."""
         membership = self.node.membership
-        if membership is None or not reason.check(Unreachable):
+        pending = self.unresolved.get(buy_id)
+        if membership is None or pending is None or not reason.check(Unreachable):
             return
-        membership.whereIs(pending.seller).addCallback(self._relocated, pending)
+        d = self._own(membership.whereIs(pending.seller))
+        d.addCallbacks(self._relocated, _ignoreCancelled, callbackArgs=(buy_id,))
 
-    def _relocated(self, address, pending):
-        if address is None or pending.buy_id not in self.unresolved:
+    def _relocated(self, address, buy_id):
+        pending = self.unresolved.get(buy_id)
+        if address is None or pending is None:
             return
         host, port = address
         if (host, port) == (pending.host, pending.port):
             return
         moved = attr.evolve(pending, host=host, port=port)
-        self.unresolved[pending.buy_id] = moved
-        self.store.addPending(moved)
+        self.unresolved[buy_id] = moved
+        self.store.addPending(moved).addCallbacks(
+            self._moveRecorded, self._storeFailed, callbackArgs=(buy_id,),
+            errbackArgs=("record the new address of buy", buy_id))
+
+    def _moveRecorded(self, _, buy_id):
+        pending = self.unresolved.get(buy_id)
+        if pending is None or self._stopped:
+            return
         self.log.info("seller {seller} is now at {host}:{port}; asking it about "
-                      "buy {id} there", seller=pending.seller, host=host, port=port,
-                      id=pending.buy_id)
-        self._askAgain(moved)
+                      "buy {id} there", seller=pending.seller, host=pending.host,
+                      port=pending.port, id=buy_id)
+        self._askAgain(pending)
 
     # -- answers -------------------------------------------------------------------
 
     def delivered(self, message):
+        if self._stopped:
+            return
         kind = type(message)
         if kind is BuyOK:
             self._onBuyOK(message)
@@ -339,50 +325,54 @@ class Buyer(Role):
         buy_id = error.id
         if buy_id in self.unresolved:
             del self.unresolved[buy_id]
-            self.store.dropPending(buy_id)
+            self.forget(buy_id)
             return
         want = self._by_buy.get(buy_id)
-        if want is not None and want.buy_id == buy_id and want.state == "buying":
-            self.store.dropPending(buy_id)
-            want.buy_id = None
-            self._nextOffer(want)
+        if want is not None:
+            want.soldOut(buy_id)
 
     def _onBuyOK(self, ok):
-        if ok.id in self._bought_ids:
+        """Commit the purchase; it counts, and is reported, once on disk.
+        A buyOK repeated meanwhile changes nothing."""
+        if ok.id in self._bought_ids or ok.id in self._committing:
             return
         want = self._by_buy.get(ok.id)
         if want is None and ok.id not in self.unresolved:
             return
-        seller = ok.path[0]
-        purchase = Purchase(ok.id, ok.item, seller, self.node.clock.seconds())
-        self.store.commitPurchase(purchase)
-        self.unresolved.pop(ok.id, None)
-        self._bought_ids.add(ok.id)
+        purchase = Purchase(ok.id, ok.item, ok.path[0], self.node.clock.seconds())
+        self._committing[ok.id] = purchase
+        if want is not None:
+            want.buyOK(ok.id)
+        self.store.commitPurchase(purchase).addCallbacks(
+            self._purchased, self._notPurchased, callbackArgs=(purchase,),
+            errbackArgs=(purchase,))
+
+    def _purchased(self, _, purchase):
+        buy_id = purchase.buy_id
+        del self._committing[buy_id]
+        self._bought_ids.add(buy_id)
+        self.unresolved.pop(buy_id, None)
         self.bag.append(purchase)
-        want = want or self._by_item.get(ok.item)
+        want = self._by_buy.get(buy_id) or self._by_item.get(purchase.item)
         if want is None:
             self.log.info("bought {item} from {seller} (an earlier buy, answered "
-                          "late)", item=ok.item, seller=seller)
+                          "late)", item=purchase.item, seller=purchase.seller)
             return
-        want.bought += 1
-        self.log.info("bought {item} from {seller} ({n} of {q})", item=ok.item,
-                      seller=seller, n=want.bought, q=want.quantity)
-        if want.bought >= want.quantity:
-            want.cancelTimer()
-            if want.buy_id is not None and want.buy_id != ok.id:
-                # An earlier buy, answered late, met the want while another
-                # was out: that one must still be settled, or a unit the
-                # seller sold for it would never reach the bag.
-                self._abandon(want)
-            want.buy_id = None
-            if want.state != "done":
-                want.state = "done"
-                if self.satisfied:
-                    self.log.info("all wants met: {bag} in the bag; staying up as a "
-                                  "relay", bag=len(self.bag))
-        elif ok.id == want.buy_id:
-            want.buy_id = None
-            self._search(want)
+        want.committed(purchase)
+
+    def _notPurchased(self, reason, purchase):
+        """The buy stays pending; the seller answers it again when asked."""
+        buy_id = purchase.buy_id
+        del self._committing[buy_id]
+        self.log.warn("could not record the purchase of buy {id}: {why}", id=buy_id,
+                      why=reason.getErrorMessage())
+        want = self._by_buy.get(buy_id)
+        if want is not None:
+            want.notCommitted(buy_id)
+
+
+def _ignoreCancelled(reason):
+    reason.trap(defer.CancelledError)
 
 
 def parseItem(text):

@@ -31,12 +31,19 @@ class Seller(Role):
     def __init__(self, node, stock, lease=DEFAULT_LEASE):
         super().__init__(node)
         self.store = node.store
-        self.stock, seeded = self.store.seedInventory(stock)
-        if not seeded and self.store.seededWith() != stock:
-            self.log.warn("--sell {given} differs from the stock this data dir "
-                          "began with ({seeded}); keeping what is left: {left}",
-                          given=_describe(stock), seeded=_describe(self.store.seededWith()),
-                          left=_describe(self.stock))
+        seeded = self.store.seededWith()
+        if seeded is None:
+            # Sales made before the seed is on disk are committed after it:
+            # the store writes in order.
+            self.stock = dict(stock)
+            self.store.seedInventory(stock).addErrback(self._notSeeded)
+        else:
+            self.stock = self.store.inventory()
+            if seeded != stock:
+                self.log.warn("--sell {given} differs from the stock this data dir "
+                              "began with ({seeded}); keeping what is left: {left}",
+                              given=_describe(stock), seeded=_describe(seeded),
+                              left=_describe(self.stock))
         self.lease = lease
         self.ledger = {sale.buy_id: sale for sale in self.store.sales()}
         self._reservations = {}
@@ -46,8 +53,16 @@ class Seller(Role):
         self._committing = False
         self._answers = []
         self._flush_call = None
+        self._stopped = False
+        #: Deferreds of stopService, fired once no commit is in flight and
+        #: nothing is unsaved.
+        self._idle_waiters = []
         self.discovery = discoveryOf(node)
         self.discovery.advertise(self)
+
+    def _notSeeded(self, reason):
+        self.log.critical("could not record the starting stock: {why}; no sale "
+                          "can be recorded", why=reason.getErrorMessage())
 
     def free(self, item):
         """Units of item that nobody holds a reservation for."""
@@ -61,6 +76,8 @@ class Seller(Role):
     def offerTo(self, item, buyer):
         """Offer ``buyer`` a unit of ``item``: hold one for it for the
         lease (refreshing a hold it already has).  False when none is free."""
+        if self._stopped:
+            return False
         key = (buyer, item)
         lease = self._reservations.get(key)
         if lease is not None:
@@ -95,6 +112,9 @@ class Seller(Role):
         back = buy.path[::-1]
         sale = self.ledger.get(buy.id)
         if sale is None:
+            if self._stopped:
+                # No new sale while stopping: the buyer will ask again.
+                return
             buyer, item = buy.path[0], buy.item
             if (buyer, item) in self._reservations:
                 self._release((buyer, item))
@@ -113,7 +133,7 @@ class Seller(Role):
             return
         # A buyOK leaves only once its sale is on disk.
         self._answers.append((buy.id, answer))
-        if not self.store.durable:
+        if not self.store.durable or self._stopped:
             self._flush()
         elif self._flush_call is None and not self._committing:
             # Group commit: every sale made in this turn of the reactor is
@@ -152,8 +172,8 @@ class Seller(Role):
         for item in sorted({sale.item for sale in sales}):
             if not self.stock[item]:
                 self.discovery.stockChanged(item, 0)
-        if not self.node.stopping:
-            self._flush()
+        self._flush()
+        self._checkIdle()
 
     def _notCommitted(self, reason, sales):
         """The store failed: undo the sales and drop their answers; the
@@ -168,8 +188,8 @@ class Seller(Role):
         self._answers = [(buy_id, answer) for buy_id, answer in self._answers
                          if buy_id in self.ledger]
         self._answerCommitted()
-        if not self.node.stopping:
-            self._flush()
+        self._flush()
+        self._checkIdle()
 
     def _answerCommitted(self):
         """Send every waiting buyOK whose sale is now on disk."""
@@ -180,15 +200,43 @@ class Seller(Role):
         for answer in ready:
             self.node.route(answer)
 
+    # -- stopping ------------------------------------------------------------------
+
     def nodeStopping(self):
-        """Release reservations and commit what is unsaved, unless a commit
-        is in flight (then those sales were never answered, and are not
-        kept: their buyers will ask again)."""
+        self._stop()
+
+    def stopService(self):
+        """
+        Stop selling: release every reservation (and its timer), commit
+        what is unsaved once the commit in flight is done.
+
+        @return: a Deferred that fires when no commit is in flight and
+            every sale made is committed (or, if the store failed, undone).
+            Safe to call more than once, and after nodeStopping.
+        """
+        super().stopService()
+        self._stop()
+        if not self._committing and not self._unsaved:
+            return defer.succeed(None)
+        d = defer.Deferred()
+        self._idle_waiters.append(d)
+        return d
+
+    def _stop(self):
+        self._stopped = True
         for key in list(self._reservations):
             self._release(key)
         if self._flush_call is not None and self._flush_call.active():
             self._flush_call.cancel()
+        self._flush_call = None
         self._flush()
+
+    def _checkIdle(self):
+        if self._committing or self._unsaved or not self._idle_waiters:
+            return
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for d in waiters:
+            d.callback(None)
 
 
 def _describe(stock):

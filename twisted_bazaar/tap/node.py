@@ -198,7 +198,7 @@ def makeService(options):
         link=options.linkSettings(),
     )
     try:
-        store = openStore(options["data-dir"])
+        store = openStore(options["data-dir"], reactor)
     except StoreError as e:
         raise SystemExit(f"twistd bazaar-node: error: --data-dir: {e}")
     if not store.durable:

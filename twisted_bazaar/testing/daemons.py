@@ -26,6 +26,8 @@ LOOPBACK_LISTEN = "tcp:0:interface=127.0.0.1"
 
 TRACKER_LISTENING = re.compile(r"tracker listening on [^\s:]+:(?P<port>\d+)")
 NODE_REGISTERED = re.compile(r"registered with the tracker as node (?P<id>\d+)")
+#: What a node logs once its id is assigned and stored.
+NODE_READY = re.compile(r"node (?P<id>\d+) ready, listening on port")
 #: Log lines that mean something went wrong inside a daemon.
 PROBLEM = re.compile(r"Traceback|Unhandled")
 #: twistd's last log line after an orderly shutdown.
@@ -240,7 +242,7 @@ class LiveMarket:
 
 
 def node_id(daemon, timeout=DEFAULT_TIMEOUT):
-    """Wait until the node has registered with the tracker; return its id."""
-    registered = daemon.wait_for(NODE_REGISTERED, timeout,
-                                 what="'registered with the tracker as node N'")
-    return int(registered["id"])
+    """Wait until the node has its id from the tracker, and has stored it
+    (it says it is ready only then); return its id."""
+    ready = daemon.wait_for(NODE_READY, timeout, what="'node N ready'")
+    return int(ready["id"])
