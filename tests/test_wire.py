@@ -136,8 +136,14 @@ MALFORMED = [
      "ping.nonce must be an integer within +-2^63"),
     ("float as id", payload({"type": "ping", "nonce": 1.0}),
      "ping.nonce must be an integer within +-2^63"),
-    ("NaN as id", b'{"type":"ping","nonce":NaN}',
-     "ping.nonce must be an integer within +-2^63"),
+    ("NaN as id", b'{"type":"ping","nonce":NaN}', "invalid JSON: NaN is not a JSON value"),
+    ("Infinity in a field nobody reads", b'{"type":"dc","x":Infinity}',
+     "invalid JSON: Infinity is not a JSON value"),
+    ("-Infinity in a routed message, which would be relayed unchanged",
+     b'{"type":"buy","id":1,"item":"a","path":[1,2],"x":[-Infinity]}',
+     "invalid JSON: -Infinity is not a JSON value"),
+    ("NaN after leading whitespace", b' {"type":"dc","x":NaN}',
+     "invalid JSON: NaN is not a JSON value"),
     ("string as id", payload({"type": "thisisyou", "id": "5", "port": 1}),
      "thisisyou.id must be an integer within +-2^63"),
     ("string as port", payload({"type": "thisisme", "id": 1, "port": "80"}),
@@ -370,6 +376,35 @@ class MalformedTests(SynchronousTestCase):
         for what, obj, info in MALFORMED_ERRORS:
             self.assertMalformed(what, payload(obj), info, answerable=False)
 
+    def test_infoWithinItsCap(self):
+        """
+        A reason that quotes the peer's input stays within the info cap,
+        in the ProtocolError and in the error sent: a 4000-digit id, a
+        4000-character string where an id goes.
+        """
+        for data in [b'{"type":"ping","nonce":' + b"9" * 4000 + b"}",
+                     b'{"type":"ping","nonce":-' + b"9" * 4000 + b"}",
+                     payload({"type": "ping", "nonce": "\u00e9" * 4000})]:
+            try:
+                wire.decode(data)
+            except ProtocolError as e:
+                self.assertLessEqual(len(e.info.encode("utf-8")), wire.MAX_INFO_BYTES)
+                sent = wire.decode(wire.encode(Error(e.code, e.info)))
+                self.assertEqual(sent.info, e.info)
+            else:
+                self.fail(f"{data[:40]!r} decoded")
+
+    def test_errorInfoClipped(self):
+        """An error made with a longer info is cut to the cap on UTF-8
+        character boundaries, marked by '...'; a lone surrogate becomes
+        '?'; an info within the cap is kept as is."""
+        clipped = Error("wtf", "\u00e9" * 1000).info
+        self.assertEqual(clipped, "\u00e9" * 510 + "...")
+        self.assertEqual(len(clipped.encode("utf-8")), 1023)
+        self.assertEqual(Error("wtf", "a" * 1025).info, "a" * 1021 + "...")
+        self.assertEqual(Error("wtf", "a" * 1024).info, "a" * 1024)
+        self.assertEqual(Error("wtf", "x\ud800").info, "x?")
+
     def test_protocolErrorDefaults(self):
         """A ProtocolError carries its info as its text and defaults to an
         answerable wtf."""
@@ -447,7 +482,7 @@ class PropertyTests(SynchronousTestCase):
             message = wire.decode(data)
         except ProtocolError as e:
             self.assertEqual(e.code, "wtf")
-            self.assertIsInstance(e.info, str)
+            self.assertLessEqual(len(e.info.encode("utf-8")), wire.MAX_INFO_BYTES)
         else:
             self.assertIn(type(message), set(wire.MESSAGE_TYPES.values()))
 

@@ -428,9 +428,16 @@ class Link(NetstringReceiver):
     # -- IPushProducer: the transport's view of our sending -------------------
 
     def pauseProducing(self):
-        """The send buffer is full: count what we add to it from now on."""
-        self._paused = True
-        self._waiting = 0
+        """
+        The send buffer is full: count what we add to it from now on.
+
+        A reactor's transport calls this again on every write while its
+        buffer stays full, so only the first call of a paused spell starts
+        the count.
+        """
+        if not self._paused:
+            self._paused = True
+            self._waiting = 0
 
     def resumeProducing(self):
         self._paused = False

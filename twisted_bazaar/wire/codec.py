@@ -45,6 +45,20 @@ ERROR_CODES = {
 }
 
 
+def clipInfo(info):
+    """
+    An ``info`` text cut to L{MAX_INFO_BYTES} UTF-8 bytes (ending in
+    ``...`` when cut), so that no reason, however much of the peer's input
+    it quotes, breaks the cap.  A lone surrogate becomes ``?``.
+    """
+    if info.isascii() and len(info) <= MAX_INFO_BYTES:
+        return info
+    data = info.encode("utf-8", "replace")
+    if len(data) > MAX_INFO_BYTES:
+        data = data[:MAX_INFO_BYTES - 3].decode("utf-8", "ignore").encode("utf-8") + b"..."
+    return data.decode("utf-8")
+
+
 def errorCode(code, meaning):
     """Declare an error code a plugin answers with (idempotent)."""
     ERROR_CODES.setdefault(code, meaning)
@@ -61,6 +75,7 @@ class ProtocolError(Exception):
     """
 
     def __init__(self, info, code="wtf", answerable=True):
+        info = clipInfo(info)
         super().__init__(info)
         self.code = code
         self.info = info
@@ -266,8 +281,15 @@ class Message:
 frozen = attr.s(frozen=True, slots=True, auto_attribs=True)
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_raw_decode = json.JSONDecoder().raw_decode
+def _notJSON(constant):
+    """RFC 8259 has no NaN or infinities; Python's json module does."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                            allow_nan=False)
+_decoder = json.JSONDecoder(parse_constant=_notJSON)
+_raw_decode = _decoder.raw_decode
 
 
 def encode(message):
@@ -291,7 +313,7 @@ def decode(data):
             if end != len(text):
                 raise ValueError
         except ValueError:
-            obj = json.loads(text)
+            obj = _decoder.decode(text)
     except UnicodeDecodeError as e:
         raise ProtocolError(f"invalid UTF-8: {e.reason} at byte {e.start}")
     except ValueError as e:

@@ -4,6 +4,8 @@ keepalive, ``dc`` and ``error``.  Everything else is declared by the
 scheme or role that handles it.
 """
 
+import attr
+
 from twisted_bazaar.wire.codec import (
     REQUIRED,
     Message,
@@ -14,6 +16,7 @@ from twisted_bazaar.wire.codec import (
     checkName,
     checkPath,
     checkPort,
+    clipInfo,
     frozen,
     idList,
     message,
@@ -131,6 +134,7 @@ class Error(Message):
     """
 
     code: str
-    info: str
+    #: Cut to the cap here, so every error sent keeps it.
+    info: str = attr.ib(converter=clipInfo)
     id: int = None
     path: tuple = None
