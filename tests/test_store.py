@@ -121,6 +121,26 @@ class _StoreContract:
         self.assertEqual(self.store.inventory(), {"apple": 2})
         self.assertEqual(self.store.sales(), [Sale(1, "apple", 7, 1.0)])
 
+    def test_closedBuyIsNeverSold(self):
+        """A closed buy id is listed, and a sale of it is refused and takes
+        no unit; closing it twice is harmless."""
+        self.done(self.store.seedInventory({"apple": 3}))
+        self.done(self.store.closeBuy(5))
+        self.done(self.store.closeBuy(5))
+        self.assertEqual(self.store.closed(), {5})
+        self.refused(self.store.commitSales([Sale(5, "apple", 7, 1.0)]))
+        self.refused(self.store.commitSales([Sale(6, "apple", 7, 1.0),
+                                             Sale(5, "apple", 7, 1.0)]))
+        self.assertEqual((self.store.inventory(), self.store.sales()),
+                         ({"apple": 3}, []))
+
+    def test_soldBuyIsNotClosed(self):
+        """A sold buy id cannot be closed."""
+        self.done(self.store.seedInventory({"apple": 3}))
+        self.done(self.store.commitSales([Sale(1, "apple", 7, 1.0)]))
+        self.refused(self.store.closeBuy(1))
+        self.assertEqual(self.store.closed(), set())
+
     # -- buyer -------------------------------------------------------------------
 
     def test_pendingAddAndDrop(self):
@@ -184,7 +204,8 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
         self.assertEqual(self.store.path, os.path.join(self.directory, DB_NAME))
 
     def test_survivesReopening(self):
-        """Close and reopen: id, seed, stock, ledger, bag and pending remain."""
+        """Close and reopen: id, seed, stock, ledger, bag, pending and
+        closed buy ids remain."""
         store = self.store
         self.done(store.setNodeId(99))
         self.done(store.seedInventory({"apple": 5}))
@@ -192,7 +213,9 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
         self.done(store.commitPurchase(Purchase(30, "pear", 4, 3.0)))
         self.done(store.addPending(PendingBuy(31, "pear", 4, (99, 6, 4), "10.0.0.4",
                                               4004)))
+        self.done(store.closeBuy(3))
         store = self.reopen()
+        self.assertEqual(store.closed(), {3})
         self.assertFalse(store.new)
         self.assertEqual(store.nodeId(), 99)
         self.assertEqual(store.seededWith(), {"apple": 5})

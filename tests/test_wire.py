@@ -15,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar import wire
-from twisted_bazaar.roles.trade import Buy, BuyOK
+from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.schemes.index.messages import (
     Ack,
@@ -64,6 +64,8 @@ WIRE_FORMS = [
      {"type": "buy", "id": 12, "item": "apple", "path": [1, 2, 3]}),
     (BuyOK(12, "apple", (3, 2, 1)),
      {"type": "buyOK", "id": 12, "item": "apple", "path": [3, 2, 1]}),
+    (Ask(12, "apple", (1, 2, 3)),
+     {"type": "ask", "id": 12, "item": "apple", "path": [1, 2, 3]}),
     (Error("wtf", "not understood"),
      {"type": "error", "code": "wtf", "info": "not understood"}),
     (Error("soldout", "none left", 12, (3, 2, 1)),
@@ -217,9 +219,9 @@ MALFORMED = [
 #: names an ``error``: these must never be answered.
 MALFORMED_ERRORS = [
     ("unknown error code", {"type": "error", "code": "oops", "info": "x"},
-     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout"),
+     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout, unsold"),
     ("numeric error code", {"type": "error", "code": 5, "info": "x"},
-     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout"),
+     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout, unsold"),
     ("missing info", {"type": "error", "code": "wtf"}, "error lacks the field info"),
     ("info over 1024 bytes", {"type": "error", "code": "wtf", "info": "i" * 1025},
      "error.info must be 0 to 1024 bytes, not 1025"),
@@ -330,7 +332,7 @@ class DecodeTests(SynchronousTestCase):
         """Each documented error code decodes."""
         self.assertEqual(
             sorted(wire.ERROR_CODES),
-            sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout"]),
+            sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout", "unsold"]),
         )
         for code in wire.ERROR_CODES:
             self.assertEqual(
@@ -436,6 +438,7 @@ VALID_MESSAGES = {
     Reply: st.builds(Reply, ids, items, paths, ids, hosts, ports),
     Buy: st.builds(Buy, ids, items, paths),
     BuyOK: st.builds(BuyOK, ids, items, paths),
+    Ask: st.builds(Ask, ids, items, paths),
     Error: st.builds(Error, st.sampled_from(sorted(wire.ERROR_CODES)), infos,
                      st.none() | ids, st.none() | paths),
     WhereIs: st.builds(WhereIs, ids),

@@ -194,6 +194,17 @@ class TradeTests(LiveSellerCase):
                           soldout["path"]), ("error", "soldout", third, [seller, me]))
         self.assertIsInstance(soldout["info"], str)
 
+        # Asking never buys: a sold id gets its buyOK, an unknown one is
+        # closed (unsold), and a buy under it later is soldout.
+        self.link.send("ask", id=first, item="apple", path=[me, seller])
+        self.assertEqual(self.link.receive(), ok)
+        fourth = new_id()
+        self.link.send("ask", id=fourth, item="apple", path=[me, seller])
+        unsold = self.link.receive()
+        self.assertEqual((unsold["type"], unsold["code"], unsold["id"], unsold["path"]),
+                         ("error", "unsold", fourth, [seller, me]))
+        self.assertEqual(self.buy(fourth)["code"], "soldout")
+
         astray = self.buy(new_id(), path=[me, max(me, seller) + 1])
         self.assertEqual((set(astray), astray["type"], astray["code"]),
                          ({"type", "code", "info"}, "error", "wrongway"))

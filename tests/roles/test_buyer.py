@@ -20,6 +20,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import (
     BUY_ATTEMPTS,
     BUY_TIMEOUT_MAX,
+    DOUBT_LIMIT,
     RESOLVE_INTERVAL,
     Buyer,
     BuyerPlugin,
@@ -171,17 +172,79 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
 
     # -- resending and moving on -----------------------------------------------------
 
-    def test_resendSameIdThenNextOffer(self):
-        """Silence gets the same buy id again, BUY_ATTEMPTS times in all,
-        each wait twice the last; then the next offer gets a new buy id."""
-        first = self.chooseOffer(FAR, NEAR)
+    def giveUpOn(self, first):
+        """Let BUY_ATTEMPTS sends of buy first go unanswered, each wait twice
+        the last; return what the buyer sends when it gives up."""
         for attempt in range(1, BUY_ATTEMPTS):
             self.clock.advance(min(TIMEOUT * 2 ** (attempt - 1), BUY_TIMEOUT_MAX))
             self.assertEqual(sent(self.relay), [first])
         self.clock.advance(min(TIMEOUT * 2 ** (BUY_ATTEMPTS - 1), BUY_TIMEOUT_MAX))
+        return sent(self.relay)
+
+    def test_resendSameIdThenAskThenNextOffer(self):
+        """
+        Silence gets the same buy id again, BUY_ATTEMPTS times in all; then
+        the buyer asks the seller what became of it, and buys nothing else
+        while that buy may fill the want.  The seller's ``unsold`` settles
+        it: the next offer gets a new buy id.
+        """
+        first = self.chooseOffer(FAR, NEAR)
+        self.assertEqual(self.giveUpOn(first), [trade.Ask(first.id, "apple", first.path)])
+        self.assertEqual(self.buyer.wants[0].state, "doubting")
+        self.clock.advance(RESOLVE_INTERVAL - 1)
+        self.assertEqual(sent(self.relay), [])
+        feed(self.relay, wire.Error("unsold", "not sold", first.id, (6, 2, 1)))
         [second] = sent(self.relay)
         self.assertNotEqual(second.id, first.id)
         self.assertEqual(second.path, (1, 2, 3, 5))
+        self.assertEqual(self.buyer.unresolved, {})
+
+    def test_askedBuySoldFillsTheWant(self):
+        """The seller answers the ask with buyOK: that purchase meets the
+        want, and the next offer is never bought."""
+        first = self.chooseOffer(FAR, NEAR)
+        self.giveUpOn(first)
+        feed(self.relay, trade.BuyOK(first.id, "apple", (6, 2, 1)))
+        self.assertEqual([p.buy_id for p in self.buyer.bag], [first.id])
+        self.assertTrue(self.buyer.satisfied)
+        self.clock.advance(10 * RESOLVE_INTERVAL)
+        self.assertEqual(sent(self.relay), [])
+
+    def test_doubtExpires(self):
+        """A buy unanswered for DOUBT_LIMIT stops holding the want back:
+        the next offer is bought, while the seller is still asked."""
+        first = self.chooseOffer(FAR, NEAR)
+        self.giveUpOn(first)
+        asks = []
+        while self.clock.seconds() < 200 and not any(
+                type(m) is trade.Buy for m in asks):
+            self.advanceToNextCall()
+            asks += sent(self.relay)
+        self.assertGreaterEqual(self.clock.seconds(), DOUBT_LIMIT)
+        [buy] = [m for m in asks if type(m) is trade.Buy]
+        self.assertEqual(buy.path, (1, 2, 3, 5))
+        others = [m for m in asks if m is not buy]
+        self.assertGreater(len(others), 3)
+        self.assertEqual(others, [trade.Ask(first.id, "apple", first.path)] * len(others))
+        feed(self.relay, trade.BuyOK(buy.id, "apple", (5, 3, 2, 1)))
+        self.assertTrue(self.buyer.satisfied)
+        for _ in range(5):
+            self.clock.advance(RESOLVE_INTERVAL)
+        later = sent(self.relay)
+        self.assertEqual(later, [trade.Ask(first.id, "apple", first.path)] * 5,
+                         "once the want is met, the buyer only asks")
+
+    def test_roomLeftMeansNoWait(self):
+        """With two wanted, a buy in doubt leaves room for one more: the
+        next offer is bought at once, beside the ask."""
+        search_id = self.startSearch(quantity=2)
+        self.offer(search_id, NEAR)
+        self.offer(search_id, FAR)
+        self.clock.advance(WINDOW)
+        [first] = sent(self.relay)
+        ask, second = self.giveUpOn(first)
+        self.assertEqual(ask, trade.Ask(first.id, "apple", first.path))
+        self.assertEqual((type(second), second.path), (trade.Buy, (1, 2, 3, 5)))
 
     def test_resendAlongPathWhileConnecting(self):
         """A connection still being made does not hold up the resend: it
@@ -388,7 +451,7 @@ class RelocationTests(SynchronousTestCase):
         link = connector.connectLast()
         feed(link, wire.ThisIsMe(6, 7007, "new-host"))
         [hello, buy] = sent(link)
-        self.assertEqual(buy, trade.Buy(77, "apple", (1, 6)))
+        self.assertEqual(buy, trade.Ask(77, "apple", (1, 6)))
         feed(link, trade.BuyOK(77, "apple", (6, 1)))
         self.assertEqual([(p.buy_id, p.seller) for p in self.buyer.bag], [(77, 6)])
         self.assertEqual(self.buyer.unresolved, {})

@@ -17,7 +17,7 @@ from twisted_bazaar.roles import trade
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.roles.seller import Sale, Seller, SellerPlugin, parseSell
-from twisted_bazaar.store import MemoryStore
+from twisted_bazaar.store import MemoryStore, StoreError
 
 from tests.helpers import (
     NODE_HOST,
@@ -162,6 +162,59 @@ class SellerTests(SynchronousTestCase):
         self.assertEqual(seller.stock, {"apple": 0})
         self.assertNotIn(51, seller.ledger)
 
+    def ask(self, buy_id, buyer=9, item="apple"):
+        """An ask from buyer, via the relay; return what the relay got."""
+        feed(self.relay, trade.Ask(buy_id, item, (buyer, 2, 1)))
+        return sent(self.relay)
+
+    def test_askAboutASale(self):
+        """An ask about a buy id sold is answered with its buyOK, and takes
+        no unit."""
+        seller = self.sellerWith(apple=2)
+        [sold] = self.buy(50)
+        self.assertEqual(self.ask(50), [sold])
+        self.assertEqual(seller.stock, {"apple": 1})
+
+    def test_askNeverSells(self):
+        """
+        An ask about a buy id never sold sells nothing, though a unit is
+        free: the id is closed and ``unsold`` goes back along the path.  A
+        buy with that id, arriving late, is then soldout; asking again
+        gets the same answer.
+        """
+        seller = self.sellerWith(apple=2)
+        [unsold] = self.ask(60)
+        self.assertEqual((unsold.code, unsold.id, unsold.path), ("unsold", 60, (1, 2, 9)))
+        self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
+        self.assertEqual(seller.closed, {60})
+        self.assertEqual(self.node.store.closed(), {60})
+        [late] = self.buy(60)
+        self.assertEqual((late.code, late.id), ("soldout", 60))
+        self.assertEqual(self.ask(60), [unsold])
+        self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
+
+    def test_unsoldOnlyOnceClosed(self):
+        """unsold leaves only once the closed id is in the store; a store
+        that refuses keeps the id closed in memory and says nothing."""
+        store = ClosingStore()
+        node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                    NodeConfig(link=LinkSettings(ping_interval=0)), store)
+        node.setAddress(NODE_HOST, NODE_PORT)
+        node.setId(1)
+        relay = linkPeer(node, 2)
+        seller = Seller(node, {"apple": 1})
+        feed(relay, trade.Ask(60, "apple", (9, 2, 1)))
+        self.assertEqual(sent(relay), [])
+        store.waiting.pop(0).callback(None)
+        [unsold] = sent(relay)
+        self.assertEqual(unsold.code, "unsold")
+        feed(relay, trade.Ask(61, "apple", (9, 2, 1)))
+        store.waiting.pop(0).errback(StoreError("disk I/O error"))
+        self.assertEqual(sent(relay), [])
+        feed(relay, trade.Buy(61, "apple", (9, 2, 1)))
+        self.assertEqual([m.code for m in sent(relay)], ["soldout"])
+        self.assertEqual(seller.stock, {"apple": 1})
+
     def test_soldoutForUnknownItem(self):
         """A buy for an item never stocked is soldout too."""
         self.sellerWith(apple=1)
@@ -244,6 +297,19 @@ class DurableSlowStore(MemoryStore):
     def finish(self):
         d, sales = self.waiting.pop(0)
         super().commitSales(sales).chainDeferred(d)
+
+
+class ClosingStore(MemoryStore):
+    """A store whose closeBuy answers when the test fires its Deferred."""
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = []
+
+    def closeBuy(self, buy_id):
+        d = defer.Deferred()
+        self.waiting.append(d)
+        return d
 
 
 class SellerStopTests(SynchronousTestCase):

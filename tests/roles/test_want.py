@@ -236,7 +236,7 @@ class TableTests(SynchronousTestCase):
         is a method of Want."""
         states = {machine.WAITING, machine.BACKOFF, machine.SEARCHING, machine.SAVING,
                   machine.RETRY_SAVE, machine.RESUMING, machine.BUYING,
-                  machine.COMMITTING, machine.DONE, machine.STOPPED}
+                  machine.COMMITTING, machine.DOUBTING, machine.DONE, machine.STOPPED}
         for (state, name), rows in machine.TRANSITIONS.items():
             self.assertIn(state, states)
             self.assertTrue(callable(getattr(machine.Want, name)), name)

@@ -27,6 +27,7 @@ from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.membership import Membership
 from twisted_bazaar.node import NodeConfig
 from twisted_bazaar.roles.seller import Seller
+from twisted_bazaar.roles.want import DOUBT_LIMIT
 from twisted_bazaar.services import trackerService
 from twisted_bazaar.sim.runner import SimConfig, Simulation
 from twisted_bazaar.store import MemoryStore
@@ -486,21 +487,28 @@ class IndexMovingOnTests(IndexMarketCase):
         self.assertEqual(events.events.count(("findStarted", "pear")), 1)
 
     def test_silence(self):
-        """A node that registered pear but never answers a buy gets the
-        same buy id again and again, then is passed over."""
+        """
+        A node that registered pear but never answers a buy gets the same
+        buy id again and again, then is asked about it.  As it may have
+        sold that buy, it is passed over only once the buy has been in
+        doubt for DOUBT_LIMIT.
+        """
         mute = self.node()
         mute.discovery.advertise(StaticShop(pear=1))
         self.market.run(1)
         heard = Deliveries(mute)
         self.lookupFirst(mute.id)
         buyer, _, _ = self.startBuyer()
-        self.market.run(30)
+        self.market.run(70)
         self.assertEqual(self.bag(buyer), [])
-        self.market.run(40)
-        self.assertEqual(self.bag(buyer), [("pear", self.good.id)])
         buys = heard.of(trade.Buy)
         self.assertEqual(len(buys), 5)
         self.assertEqual({(b.id, b.path) for b in buys},
+                         {(buys[0].id, (buyer.id, mute.id))})
+        self.market.run(DOUBT_LIMIT)
+        self.assertEqual(self.bag(buyer), [("pear", self.good.id)])
+        self.assertEqual(len(heard.of(trade.Buy)), 5)
+        self.assertEqual({(a.id, a.path) for a in heard.of(trade.Ask)},
                          {(buys[0].id, (buyer.id, mute.id))})
 
     def test_looks_up_again_when_the_list_runs_out(self):

@@ -14,9 +14,14 @@ Exactly-once: a buy id is written to the store as pending before it is
 first sent, and a purchase is committed before it is counted, put in the
 bag or reported; a buyOK repeated while its commit is in flight is
 ignored.  A buy that
-is given up on (its seller went quiet or away) stays pending, and is
-resent from time to time until the seller answers it, so a unit the seller
-did sell always reaches the bag, across restarts too.
+is given up on (its seller went quiet or away) stays pending, and the
+seller is asked about it (``ask``, which never buys) from time to time
+until it answers, so a unit the seller did sell always reaches the bag,
+across restarts too.
+
+Exactly the quantity wanted: while a buy given up on is in doubt (its
+seller has not said whether it sold it, for up to DOUBT_LIMIT seconds), it
+counts towards its want, which buys no more than the rest.
 """
 
 import attr
@@ -26,7 +31,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.roles.trade import Buy, BuyOK
+from twisted_bazaar.roles.trade import Ask, BuyOK
 from twisted_bazaar.schemes import Offer, discoveryOf
 from twisted_bazaar.overlay import DIRECT, Unreachable
 from twisted_bazaar.options import boundedInt, seconds
@@ -34,6 +39,7 @@ from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.roles.want import (
     BUY_ATTEMPTS,
     BUY_TIMEOUT_MAX,
+    DOUBT_LIMIT,
     REFUSALS,
     RETRY_MAX,
     RETRY_MIN,
@@ -43,11 +49,11 @@ from twisted_bazaar.roles.want import (
 from twisted_bazaar.store import Purchase
 
 __all__ = ["Buyer", "BuyerPlugin", "Purchase", "BUY_ATTEMPTS", "BUY_TIMEOUT_MAX",
-           "REFUSALS", "RETRY_MIN", "RETRY_MAX", "RESOLVE_INTERVAL"]
+           "DOUBT_LIMIT", "REFUSALS", "RETRY_MIN", "RETRY_MAX", "RESOLVE_INTERVAL"]
 
 DEFAULT_SEARCH_WINDOW = 1.0
 DEFAULT_BUY_TIMEOUT = 2.0
-#: Seconds between resends of buys that were given up on.
+#: Seconds between questions about buys that were given up on.
 RESOLVE_INTERVAL = 30.0
 
 
@@ -65,6 +71,9 @@ class Buyer(Role):
     @ivar bag: the L{Purchase}s made, in order (restored from the store).
     @ivar unresolved: buy id -> L{PendingBuy} given up on but not answered.
     """
+
+    #: Errors that settle a buy: the seller did not and will not sell it.
+    NOT_SOLD = ("soldout", "unsold")
 
     log = Logger()
 
@@ -88,6 +97,11 @@ class Buyer(Role):
         #: buy id -> Purchase being committed.
         self._committing = {}
         self.unresolved = {}
+        #: buy id -> when it went unresolved; it is in doubt for DOUBT_LIMIT.
+        self._doubted = {}
+        #: Ids of the buys that may have reached their sellers (see
+        #: L{mayHaveSold}); an entry goes when its buy is settled.
+        self._routed = set()
         self._resolve_call = None
         #: Deferreds this buyer waits on and cancels when it stops.
         self._outstanding = set()
@@ -102,11 +116,12 @@ class Buyer(Role):
         """Buys sent before a restart: the first one of each want goes on
         with its old id; the rest wait for the resolver."""
         for pending in self.store.pending():
+            self._routed.add(pending.buy_id)
             want = self._by_item.get(pending.item)
             if want is not None:
                 want.resume(pending)
             if pending.buy_id not in self._by_buy:
-                self.unresolved[pending.buy_id] = pending
+                self._doubt(pending)
         self._scheduleResolve()
 
     # -- node events ---------------------------------------------------------
@@ -156,22 +171,54 @@ class Buyer(Role):
 
     def buyIdFor(self, item, seller):
         """The id for a buy of item from seller: a buy this seller never
-        answered is asked again with its id, so the seller cannot sell us
+        answered is sent again with its id, so the seller cannot sell us
         a second unit for it; otherwise a new one."""
         for buy_id, pending in self.unresolved.items():
             if (pending.item == item and pending.seller == seller
                     and buy_id not in self._committing):
-                del self.unresolved[buy_id]
+                self._settled(buy_id)
                 return buy_id
         return self.node.rng.randrange(1, wire.ID_LIMIT)
 
     def giveUp(self, pending):
-        """A want stopped waiting for this buy: the resolver asks again."""
-        self.unresolved[pending.buy_id] = pending
+        """
+        A want stopped waiting for this buy.  One that never left is
+        simply dropped; any other is in doubt: ask its seller about it now
+        (an answer settles the doubt at once), then with the resolver.
+        """
+        if not self.mayHaveSold(pending.buy_id):
+            self.forget(pending.buy_id)
+            return
+        self._doubt(pending)
+        if not self._stopped:
+            self._askAgain(pending)
         self._scheduleResolve()
 
+    def _doubt(self, pending):
+        self.unresolved[pending.buy_id] = pending
+        self._doubted[pending.buy_id] = self.node.clock.seconds()
+
+    def _settled(self, buy_id):
+        """An unresolved buy is answered (or taken back by its want)."""
+        del self.unresolved[buy_id]
+        self._doubted.pop(buy_id, None)
+
+    def inDoubt(self, item):
+        """Buys of item given up on less than DOUBT_LIMIT ago that their
+        sellers have not answered: each may have been sold."""
+        return sum(1 for buy_id, pending in self.unresolved.items()
+                   if pending.item == item and buy_id in self._doubted)
+
+    def _doubtsResolved(self, item):
+        """Fewer buys of item are in doubt: its want may buy again."""
+        want = self._by_item.get(item)
+        if want is not None:
+            want.resolved()
+
     def forget(self, buy_id):
-        """A buy the seller said soldout to: no longer pending."""
+        """A buy the seller said soldout to (or that never left): no
+        longer pending."""
+        self._routed.discard(buy_id)
         self.store.dropPending(buy_id).addErrback(self._storeFailed,
                                                   "drop pending buy", buy_id)
 
@@ -197,24 +244,37 @@ class Buyer(Role):
     # along the path at once, and tries the connection too.
 
     def sendFirst(self, buy, offer, onRefused):
+        """Send a buy (or an ask) the first time: see above."""
         if offer.seller in self.node.links:
-            self.node.route(self._direct(buy, offer))
+            self._send(self._direct(buy, offer))
         elif offer.host and offer.port:
             self._connect(buy, offer, onRefused, self._firstConnectFailed)
         elif self._alongPath(buy):
-            self.node.route(buy)
+            self._send(buy)
 
     def sendAgain(self, buy, offer, onRefused):
+        """Send a buy (or an ask) again: see above."""
         if offer.seller in self.node.links:
-            self.node.route(self._direct(buy, offer))
+            self._send(self._direct(buy, offer))
             return
         if self._alongPath(buy):
-            self.node.route(buy)
+            self._send(buy)
         if offer.host and offer.port:
             self._connect(buy, offer, onRefused, self._connectFailed)
 
+    def _send(self, message):
+        """Route a buy or an ask; a buy routed may have been sold."""
+        if type(message) is not Ask:
+            self._routed.add(message.id)
+        self.node.route(message)
+
+    def mayHaveSold(self, buy_id):
+        """Whether a seller may have sold buy_id: it left this process, or
+        it was restored from the store (it may have left before)."""
+        return buy_id in self._routed
+
     def _direct(self, buy, offer):
-        return Buy(buy.id, buy.item, (self.node.id, offer.seller))
+        return attr.evolve(buy, path=(self.node.id, offer.seller))
 
     def _alongPath(self, buy):
         return len(buy.path) > 2 and buy.path[0] == self.node.id
@@ -229,7 +289,7 @@ class Buyer(Role):
 
     def _connected(self, _, buy, offer):
         if self._stillOut(buy.id):
-            self.node.route(self._direct(buy, offer))
+            self._send(self._direct(buy, offer))
 
     def _connectFailed(self, reason, buy, onRefused):
         """
@@ -246,7 +306,7 @@ class Buyer(Role):
     def _firstConnectFailed(self, reason, buy, onRefused):
         if (self._connectFailed(reason, buy, onRefused) and self._stillOut(buy.id)
                 and self._alongPath(buy)):
-            self.node.route(buy)
+            self._send(buy)
 
     def _own(self, d):
         """Keep d until it fires, to cancel it if the buyer stops first."""
@@ -267,16 +327,26 @@ class Buyer(Role):
                                                            self._resolve)
 
     def _resolve(self):
-        """Ask each seller that never answered a buy about it once more."""
+        """Ask each seller that never answered a buy about it once more;
+        a buy in doubt for DOUBT_LIMIT no longer holds its want back."""
         self._resolve_call = None
+        now = self.node.clock.seconds()
+        for buy_id, since in list(self._doubted.items()):
+            if now - since >= DOUBT_LIMIT:
+                del self._doubted[buy_id]
+                self.log.warn("seller {seller} has not said for {limit:g} s whether it "
+                              "sold buy {id}; buying on without it",
+                              seller=self.unresolved[buy_id].seller, limit=DOUBT_LIMIT,
+                              id=buy_id)
+                self._doubtsResolved(self.unresolved[buy_id].item)
         if self.node.ready:
             for pending in list(self.unresolved.values()):
                 self._askAgain(pending)
         self._scheduleResolve()
 
     def _askAgain(self, pending):
-        buy = Buy(pending.buy_id, pending.item, pending.path)
-        self.sendAgain(buy, _offerFromPending(pending), self._relocate)
+        ask = Ask(pending.buy_id, pending.item, pending.path)
+        self.sendAgain(ask, _offerFromPending(pending), self._relocate)
 
     def _relocate(self, buy_id, reason):
         """Nothing listens where the seller was: it may have restarted on
@@ -318,14 +388,16 @@ class Buyer(Role):
         kind = type(message)
         if kind is BuyOK:
             self._onBuyOK(message)
-        elif kind is wire.Error and message.code == "soldout":
-            self._onSoldOut(message)
+        elif kind is wire.Error and message.code in self.NOT_SOLD:
+            self._onNotSold(message)
 
-    def _onSoldOut(self, error):
+    def _onNotSold(self, error):
         buy_id = error.id
         if buy_id in self.unresolved:
-            del self.unresolved[buy_id]
+            item = self.unresolved[buy_id].item
+            self._settled(buy_id)
             self.forget(buy_id)
+            self._doubtsResolved(item)
             return
         want = self._by_buy.get(buy_id)
         if want is not None:
@@ -351,7 +423,10 @@ class Buyer(Role):
         buy_id = purchase.buy_id
         del self._committing[buy_id]
         self._bought_ids.add(buy_id)
-        self.unresolved.pop(buy_id, None)
+        self._routed.discard(buy_id)
+        doubted = buy_id in self.unresolved
+        if doubted:
+            self._settled(buy_id)
         self.bag.append(purchase)
         want = self._by_buy.get(buy_id) or self._by_item.get(purchase.item)
         if want is None:
@@ -359,6 +434,8 @@ class Buyer(Role):
                           "late)", item=purchase.item, seller=purchase.seller)
             return
         want.committed(purchase)
+        if doubted:
+            want.resolved()
 
     def _notPurchased(self, reason, purchase):
         """The buy stays pending; the seller answers it again when asked."""

@@ -1,6 +1,8 @@
 """
 The seller role: answers searches for what it has, holds a unit for the
-buyer who asked, and sells each buy id exactly once.
+buyer who asked, and sells each buy id exactly once.  An ``ask`` about a
+buy id is answered from the ledger and never sells: an id asked about and
+not sold is closed for good.
 """
 
 from twisted.internet import defer
@@ -9,7 +11,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.roles.trade import Buy, BuyOK
+from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes import IShop, discoveryOf
 from twisted_bazaar.options import seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
@@ -46,6 +48,8 @@ class Seller(Role):
                               left=_describe(self.stock))
         self.lease = lease
         self.ledger = {sale.buy_id: sale for sale in self.store.sales()}
+        #: Buy ids asked about and not sold: never sold from then on.
+        self.closed = self.store.closed()
         self._reservations = {}
         self._held = {}
         self._unsaved = []
@@ -105,8 +109,42 @@ class Seller(Role):
     # -- buys ------------------------------------------------------------------
 
     def delivered(self, message):
-        if type(message) is Buy:
+        kind = type(message)
+        if kind is Buy:
             self._sell(message)
+        elif kind is Ask:
+            self._answerAsk(message)
+
+    def _answerAsk(self, ask):
+        """
+        Say what became of a buy id, and never sell: ``buyOK`` from the
+        ledger, else close the id (on disk first) and say ``unsold``.
+        """
+        if ask.id in self.ledger:
+            self._confirm(ask.id, self.ledger[ask.id], ask.path[::-1])
+            return
+        if self._stopped:
+            return
+        fresh = ask.id not in self.closed
+        self.closed.add(ask.id)
+        unsold = wire.Error("unsold", f"buy {ask.id} was not sold, and never will be",
+                            ask.id, ask.path[::-1])
+        if not fresh:
+            self.node.route(unsold)
+            return
+        self.store.closeBuy(ask.id).addCallbacks(
+            self._closedBuy, self._notClosed, callbackArgs=(unsold,),
+            errbackArgs=(ask.id,))
+
+    def _closedBuy(self, _, unsold):
+        if not self._stopped:
+            self.node.route(unsold)
+
+    def _notClosed(self, reason, buy_id):
+        """Not on disk: the id stays closed in this process, but is not
+        answered; the buyer will ask again."""
+        self.log.warn("could not close buy {id}: {why}", id=buy_id,
+                      why=reason.getErrorMessage())
 
     def _sell(self, buy):
         back = buy.path[::-1]
@@ -116,6 +154,10 @@ class Seller(Role):
                 # No new sale while stopping: the buyer will ask again.
                 return
             buyer, item = buy.path[0], buy.item
+            if buy.id in self.closed:
+                self.node.route(wire.Error("soldout", f"buy {buy.id} is closed",
+                                           buy.id, back))
+                return
             if (buyer, item) in self._reservations:
                 self._release((buyer, item))
             elif self.free(item) <= 0:
@@ -127,12 +169,15 @@ class Seller(Role):
                                               self.node.clock.seconds())
             self._unsaved.append(sale)
             self._uncommitted.add(buy.id)
-        answer = BuyOK(buy.id, sale.item, back)
-        if buy.id not in self._uncommitted:
+        self._confirm(buy.id, sale, back)
+
+    def _confirm(self, buy_id, sale, back):
+        """Answer buyOK for a sale, once it is on disk."""
+        answer = BuyOK(buy_id, sale.item, back)
+        if buy_id not in self._uncommitted:
             self.node.route(answer)
             return
-        # A buyOK leaves only once its sale is on disk.
-        self._answers.append((buy.id, answer))
+        self._answers.append((buy_id, answer))
         if not self.store.durable or self._stopped:
             self._flush()
         elif self._flush_call is None and not self._committing:

@@ -1,7 +1,7 @@
 """
 The messages of trading, shared by buyers and sellers whatever the
-discovery scheme: ``buy`` and ``buyOK``, path-routed, and the ``soldout``
-error code.
+discovery scheme: ``buy``, ``ask`` and ``buyOK``, path-routed, and the
+``soldout`` and ``unsold`` error codes.
 """
 
 from twisted_bazaar.wire import (
@@ -16,6 +16,7 @@ from twisted_bazaar.wire import (
 )
 
 errorCode("soldout", "the seller has no stock left for this buy")
+errorCode("unsold", "the seller never sold this buy id, and now never will")
 
 
 @message("buy", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
@@ -34,6 +35,21 @@ class Buy(Message):
 @frozen
 class BuyOK(Message):
     """The seller confirms the buy with the same id."""
+
+    id: int
+    item: str
+    path: tuple
+
+
+@message("ask", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
+         ("path", "path", checkPath, REQUIRED), routed=True)
+@frozen
+class Ask(Message):
+    """
+    What became of buy ``id``?  Never sells: the seller answers ``buyOK``
+    if it sold that id, else closes the id for good and answers
+    ``error{unsold}``.
+    """
 
     id: int
     item: str

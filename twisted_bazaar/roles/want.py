@@ -26,6 +26,9 @@ BUY_ATTEMPTS = 5
 BUY_TIMEOUT_MAX = 30.0
 #: Failed connections to a seller that make it count as gone.
 REFUSALS = 2
+#: Seconds a buy given up on, and not answered, counts towards its want
+#: (it may have been sold): the want buys no more than the rest meanwhile.
+DOUBT_LIMIT = 120.0
 #: Pauses between searches that found nothing (and between attempts to
 #: write a pending buy the store refused).
 RETRY_MIN = 1.0
@@ -48,13 +51,16 @@ RESUMING = "resuming"
 BUYING = "buying"
 #: Its buyOK came; the purchase is being committed.
 COMMITTING = "committing"
+#: Buys given up on and not yet answered may fill the want: wait for
+#: their sellers' answers (or for DOUBT_LIMIT).
+DOUBTING = "doubting"
 #: As many bought as wanted.
 DONE = "done"
 #: The buyer stopped: nothing more is sent or scheduled.
 STOPPED = "stopped"
 
 _ACTIVE = (WAITING, BACKOFF, SEARCHING, SAVING, RETRY_SAVE, RESUMING, BUYING,
-           COMMITTING)
+           COMMITTING, DOUBTING)
 #: States in which the want has a buy id of its own.
 _HOLDING = (SAVING, RETRY_SAVE, RESUMING, BUYING)
 
@@ -67,7 +73,12 @@ def _rows(*rows):
 #: whose guards all hold is taken.
 TRANSITIONS = {
     (WAITING, "kick"): _rows(
+        (("full",), DOUBTING, ()),
         (("canFind",), SEARCHING, ("startFind",))),
+    (DOUBTING, "resolved"): _rows(
+        (("full",), DOUBTING, ()),
+        (("offersLeft",), SAVING, ("takeNextOffer",)),
+        ((), WAITING, ("kickAgain",))),
     (WAITING, "resume"): _rows(
         ((), RESUMING, ("takePending",))),
     (BACKOFF, "timerFired"): _rows(
@@ -85,6 +96,7 @@ TRANSITIONS = {
         ((), BUYING, ("sendFirst",))),
     (BUYING, "timerFired"): _rows(
         (("mayResend",), BUYING, ("resend",)),
+        (("fullWithout",), DOUBTING, ("logGiveUp", "abandon")),
         (("offersLeft",), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
         ((), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
     (BUYING, "refused"): _rows(
@@ -196,6 +208,11 @@ class Want:
         """The store refused the purchase of buy_id."""
         self._input("notCommitted", buy_id)
 
+    def resolved(self):
+        """A buy of this item given up on was answered, or is no longer
+        in doubt."""
+        self._input("resolved")
+
     def stop(self):
         self._input("stop")
 
@@ -247,6 +264,15 @@ class Want:
 
     def _if_isCurrent(self, buy_id, *args):
         return buy_id == self.buy_id
+
+    def _if_full(self, *args):
+        return self.bought + self.buyer.inDoubt(self.item) >= self.quantity
+
+    def _if_fullWithout(self):
+        """Giving up on the current buy puts it in doubt if it may have
+        been sold: would that fill the want?"""
+        doubt = 1 if self.buyer.mayHaveSold(self.buy_id) else 0
+        return self.bought + self.buyer.inDoubt(self.item) + doubt >= self.quantity
 
     def _if_mayResend(self):
         return self.attempts < BUY_ATTEMPTS and self.refusals < REFUSALS

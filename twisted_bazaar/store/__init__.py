@@ -14,12 +14,14 @@ synchronous):
 
 - reads, answered at once from the state loaded when the store opened:
   ``nodeId()``, ``seededWith()``, ``inventory()``, ``sales()``, ``bag()``,
-  ``pending()``;
+  ``pending()``, ``closed()``;
 - writes, each one transaction, each returning a Deferred that fires once
   it is on disk or fails with :class:`StoreError`:
   ``setNodeId(node_id)``, ``seedInventory(stock)`` (fires with
   ``(stock, seeded_now)``), ``commitSales(sales)``, ``addPending(pending)``,
-  ``dropPending(buy_id)``, ``commitPurchase(purchase)``, and ``close()``.
+  ``dropPending(buy_id)``, ``closeBuy(buy_id)`` (a seller's buy id that
+  must never be sold: one asked about and found unsold),
+  ``commitPurchase(purchase)``, and ``close()``.
 
 The store never blocks the reactor: a daemon opens it with
 ``openStore(directory, reactor)``, which runs the writes on one writer

@@ -40,6 +40,9 @@ class MemoryStore:
     def pending(self):
         return self._state.pending()
 
+    def closed(self):
+        return self._state.closed()
+
     # -- writes ------------------------------------------------------------------
 
     def _write(self, apply, *args):
@@ -74,6 +77,14 @@ class MemoryStore:
 
     def dropPending(self, buy_id):
         return self._write(self._state.dropPending, buy_id)
+
+    def closeBuy(self, buy_id):
+        """See L{SQLiteStore.closeBuy}."""
+        return self._write(self._closeBuy, buy_id)
+
+    def _closeBuy(self, buy_id):
+        self._state.checkClose(buy_id)
+        self._state.closeBuy(buy_id)
 
     def commitPurchase(self, purchase):
         return self._write(self._state.recordPurchase, purchase)

@@ -62,13 +62,14 @@ class Snapshot:
     """
 
     def __init__(self, node_id=None, seeded=None, inventory=None, sales=(), bag=(),
-                 pending=()):
+                 pending=(), closed=()):
         self.node_id = node_id
         self.seeded = None if seeded is None else dict(seeded)
         self._inventory = dict(inventory or {})
         self._sales = {sale.buy_id: sale for sale in sales}
         self._bag = {purchase.buy_id: purchase for purchase in bag}
         self._pending = {entry.buy_id: entry for entry in pending}
+        self._closed = set(closed)
 
     # -- reads ---------------------------------------------------------------
 
@@ -86,6 +87,9 @@ class Snapshot:
 
     def pending(self):
         return sorted(self._pending.values(), key=lambda entry: entry.buy_id)
+
+    def closed(self):
+        return set(self._closed)
 
     # -- checks a write must pass --------------------------------------------
 
@@ -105,6 +109,8 @@ class Snapshot:
             if sale.buy_id in self._sales or sale.buy_id in batch:
                 raise StoreError(f"sales not recorded: sale {sale.buy_id} is "
                                  "already recorded")
+            if sale.buy_id in self._closed:
+                raise StoreError(f"sales not recorded: buy {sale.buy_id} is closed")
             batch.add(sale.buy_id)
 
     # -- committed writes ------------------------------------------------------
@@ -124,6 +130,14 @@ class Snapshot:
 
     def addPending(self, pending):
         self._pending[pending.buy_id] = pending
+
+    def checkClose(self, buy_id):
+        """Raise L{StoreError} if buy_id was sold: a sale is never closed."""
+        if buy_id in self._sales:
+            raise StoreError(f"buy {buy_id} not closed: it is sold")
+
+    def closeBuy(self, buy_id):
+        self._closed.add(buy_id)
 
     def dropPending(self, buy_id):
         self._pending.pop(buy_id, None)

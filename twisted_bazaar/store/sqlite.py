@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS bag (
 CREATE TABLE IF NOT EXISTS pending (
     buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
     path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS closed (buy_id INTEGER PRIMARY KEY);
 """
 
 
@@ -127,6 +128,9 @@ class SQLiteStore:
     def pending(self):
         return self._state.pending()
 
+    def closed(self):
+        return self._state.closed()
+
     # -- writes: on the executor ---------------------------------------------------
 
     def _write(self, what, statements, apply, *args):
@@ -187,6 +191,16 @@ class SQLiteStore:
                            [("DELETE FROM pending WHERE buy_id = ?", (buy_id,))],
                            self._state.dropPending, buy_id)
 
+    def closeBuy(self, buy_id):
+        """
+        A seller's promise never to sell buy_id: recorded unless it is
+        already sold (then StoreError), so that a buy asked about and
+        found unsold stays unsold across restarts.
+        """
+        return self._write("buy not closed",
+                           functools.partial(_closeStatements, buy_id),
+                           self._state.closeBuy, buy_id)
+
     def commitPurchase(self, purchase):
         """Put a purchase in the bag and forget its pending buy, at once."""
         return self._write("purchase not recorded", [
@@ -219,6 +233,12 @@ def _pendingStatements(pending, db):
               json.dumps(list(pending.path)), pending.host, pending.port))]
 
 
+def _closeStatements(buy_id, db):
+    if db.execute("SELECT 1 FROM sales WHERE buy_id = ?", (buy_id,)).fetchone():
+        raise StoreError(f"buy {buy_id} is sold")
+    return [("INSERT OR IGNORE INTO closed VALUES (?)", (buy_id,))]
+
+
 def _salesStatements(sales, db):
     """The statements of a sales commit, checked against the inventory
     inside the writer's transaction."""
@@ -229,6 +249,11 @@ def _salesStatements(sales, db):
         raise StoreError("no " + ", ".join(sorted(missing)) + " in the inventory")
     statements = [("UPDATE inventory SET units = units - ? WHERE item = ?",
                    (units, item)) for item, units in taken.items()]
+    ids = [sale.buy_id for sale in sales]
+    closed = db.execute(f"SELECT buy_id FROM closed WHERE buy_id IN "
+                        f"({', '.join('?' * len(ids))})", ids).fetchone()
+    if closed:
+        raise StoreError(f"buy {closed[0]} is closed")
     statements += [("INSERT INTO sales VALUES (?, ?, ?, ?)",
                     (sale.buy_id, sale.item, sale.buyer, sale.time))
                    for sale in sales]
@@ -290,7 +315,8 @@ def _load(db):
         pending=[PendingBuy(b, i, s, tuple(json.loads(p)), h, port)
                  for b, i, s, p, h, port in db.execute(
                      "SELECT buy_id, item, seller, path, host, port FROM pending "
-                     "ORDER BY buy_id")])
+                     "ORDER BY buy_id")],
+        closed=[row[0] for row in db.execute("SELECT buy_id FROM closed")])
 
 
 def readState(directory):
