@@ -101,16 +101,43 @@ class SellerTests(SynchronousTestCase):
         self.clock.advance(0.5)
         self.assertEqual(seller.free("apple"), 2)
 
-    def test_lastUnitReservedForFirstBuyer(self):
-        """Another buyer gets no reply for the last, reserved, unit and
-        cannot buy it, until the lease lapses."""
-        self.sellerWith(apple=1)
+    def test_reservedUnitForItsBuyerOnly(self):
+        """Another buyer gets no reply for a unit reserved for the first
+        and cannot buy it, until the lease lapses."""
+        seller = self.sellerWith(apple=2)
         self.search(100, buyer=9)
+        self.buy(49, buyer=7)
+        self.assertEqual((seller.stock["apple"], seller.free("apple")), (1, 0))
         self.assertEqual(self.search(101, buyer=8), [])
         [refused] = self.buy(50, buyer=8)
         self.assertEqual((refused.code, refused.id), ("soldout", 50))
         self.clock.advance(LEASE)
         self.assertEqual(self.search(102, buyer=8), [offer(102, (1, 2, 8))])
+
+    def test_atMostHalfTheStockHeld(self):
+        """
+        Buyers together hold at most half an item's stock, and those whose
+        searches came through one link at most a quarter (at least one):
+        the others are offered the rest unheld, and the first buy takes it.
+        A last unit is never held.
+        """
+        seller = self.sellerWith(apple=8, pear=1)
+        other = linkPeer(self.node, 3)
+
+        def replies(messages):
+            return [m for m in messages if type(m) is floodmsg.Reply]
+
+        for buyer in range(10, 16):
+            self.assertEqual(len(replies(self.search(100 + buyer, buyer=buyer))), 1)
+        self.assertEqual(seller.free("apple"), 6)
+        for buyer in range(20, 26):
+            feed(other, floodmsg.Search(100 + buyer, "apple", (buyer, 3), 5))
+            self.assertEqual(len(replies(sent(other))), 1)
+        self.assertEqual(seller.free("apple"), 4)
+        sent(self.relay)
+        self.assertEqual(self.buy(50, buyer=30), [trade.BuyOK(50, "apple", (1, 2, 30))])
+        self.assertEqual(len(self.search(200, buyer=9, item="pear")), 1)
+        self.assertEqual(seller.free("pear"), 1)
 
     # -- buys -------------------------------------------------------------------
 
@@ -333,8 +360,8 @@ class SellerStopTests(SynchronousTestCase):
     def test_noTimerLeft(self):
         """Reservations and a pending group commit: stopService cancels
         every call the seller made."""
-        feed(self.relay, floodmsg.Search(100, "apple", (9, 2), 5),
-             floodmsg.Search(101, "apple", (8, 2), 5))
+        feed(self.relay, floodmsg.Search(100, "apple", (9, 2), 5))
+        feed(linkPeer(self.node, 3), floodmsg.Search(101, "apple", (8, 3), 5))
         self.buy(50, buyer=7)
         self.assertEqual(len(self.clock.getDelayedCalls()), 3)
         d = self.seller.stopService()

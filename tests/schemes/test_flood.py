@@ -123,12 +123,17 @@ class FloodSellingTests(SynchronousTestCase):
         self.assertEqual(sent(self.relay), [])
 
     def test_seller_reserves_through_flood(self):
-        """The seller role still holds a unit per buyer that searched: its
-        last apple is offered to the first buyer only."""
-        Seller(self.node, {"apple": 1})
+        """The seller role still holds a unit per buyer that searched, as
+        far as its limits allow: of its 3 apples, one is held for the
+        first buyer; the second buyer's search is answered unheld.  With
+        one apple left, held, only its buyer is answered."""
+        seller = Seller(self.node, {"apple": 3})
         self.assertEqual(self.search(100, buyer=9), [self.reply((1, 2, 9), 100)])
-        self.assertEqual(self.search(101, buyer=8), [])
-        self.assertEqual(self.search(102, buyer=9), [self.reply((1, 2, 9), 102)])
+        self.assertEqual(self.search(101, buyer=8), [self.reply((1, 2, 8), 101)])
+        self.assertEqual(seller.free("apple"), 2)
+        seller.stock["apple"] = 1
+        self.assertEqual(self.search(102, buyer=8), [])
+        self.assertEqual(self.search(103, buyer=9), [self.reply((1, 2, 9), 103)])
 
 
 class FloodFindingTests(SynchronousTestCase):

@@ -19,6 +19,12 @@ from twisted_bazaar.store import Sale, countItems
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
+#: Of an item's stock, the share that may be reserved at once (all buyers
+#: together: none of them proves who it is), and the share the searches
+#: of one link may hold.  The rest is sold to whoever buys first, so that
+#: searches in made-up names cannot keep every unit from a real buyer.
+RESERVED_SHARE = 2
+LINK_SHARE = 4
 
 
 @implementer(IShop)
@@ -52,6 +58,10 @@ class Seller(Role):
         self.closed = self.store.closed()
         self._reservations = {}
         self._held = {}
+        #: (buyer, item) -> the neighbour its reservation's search came
+        #: through; (neighbour, item) -> units held for such searches.
+        self._via = {}
+        self._held_via = {}
         self._unsaved = []
         self._uncommitted = set()
         self._committing = False
@@ -77,9 +87,17 @@ class Seller(Role):
     def inventory(self):
         return dict(self.stock)
 
-    def offerTo(self, item, buyer):
-        """Offer ``buyer`` a unit of ``item``: hold one for it for the
-        lease (refreshing a hold it already has).  False when none is free."""
+    def offerTo(self, item, buyer, via=None):
+        """
+        Offer ``buyer`` a unit of ``item``: hold one for it for the lease
+        (refreshing a hold it already has) if the limits allow, else offer
+        it unheld, to be bought while free.  False when none is free.
+
+        A buyer holds at most one unit of an item; all buyers together at
+        most 1/RESERVED_SHARE of its stock, and those whose searches came
+        through one neighbour (``via``) at most 1/LINK_SHARE of it (at
+        least one unit).
+        """
         if self._stopped:
             return False
         key = (buyer, item)
@@ -89,9 +107,15 @@ class Seller(Role):
             return True
         if self.free(item) <= 0:
             return False
-        self._held[item] = self._held.get(item, 0) + 1
-        self._reservations[key] = self.node.clock.callLater(self.lease, self._release,
-                                                            key)
+        stock = self.stock[item]
+        link = (via, item)
+        if (self._held.get(item, 0) < stock // RESERVED_SHARE
+                and self._held_via.get(link, 0) < max(1, stock // LINK_SHARE)):
+            _count(self._held, item, 1)
+            _count(self._held_via, link, 1)
+            self._via[key] = via
+            self._reservations[key] = self.node.clock.callLater(
+                self.lease, self._release, key)
         return True
 
     def _release(self, key):
@@ -102,9 +126,8 @@ class Seller(Role):
         if call.active():
             call.cancel()
         item = key[1]
-        self._held[item] -= 1
-        if not self._held[item]:
-            del self._held[item]
+        _count(self._held, item, -1)
+        _count(self._held_via, (self._via.pop(key), item), -1)
 
     # -- buys ------------------------------------------------------------------
 
@@ -282,6 +305,15 @@ class Seller(Role):
         waiters, self._idle_waiters = self._idle_waiters, []
         for d in waiters:
             d.callback(None)
+
+
+def _count(counts, key, change):
+    """Add change to counts[key], dropping keys that reach 0."""
+    value = counts.get(key, 0) + change
+    if value:
+        counts[key] = value
+    else:
+        counts.pop(key, None)
 
 
 def _describe(stock):

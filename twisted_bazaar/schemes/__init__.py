@@ -28,9 +28,11 @@ class IShop(Interface):
     def inventory():
         """item -> units left to sell."""
 
-    def offerTo(item, buyer):
+    def offerTo(item, buyer, via=None):
         """May ``buyer`` be offered a unit of ``item``?  A yes may reserve
-        the unit for that buyer for a while."""
+        the unit for that buyer for a while.  ``via`` is the neighbour the
+        request came through (None if unknown), so that the shop can limit
+        what one link may hold."""
 
 
 class IDiscovery(Interface):

@@ -63,9 +63,10 @@ class FloodDiscovery(Service, NodeObserver):
     def _searchArrived(self, search):
         """A search reached this node: reply for every shop that offers."""
         item, buyer = search.item, search.return_path[0]
+        via = search.return_path[-2] if len(search.return_path) > 1 else buyer
         node = self.node
         for shop in self.shops:
-            if not shop.offerTo(item, buyer):
+            if not shop.offerTo(item, buyer, via):
                 continue
             if buyer in node.links:
                 path = (node.id, buyer)
