@@ -31,7 +31,7 @@ from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
-from twisted_bazaar.roles.buyer import BUY_ATTEMPTS, REFUSALS, RESOLVE_INTERVAL, Buyer
+from twisted_bazaar.roles.buyer import HASTY_ATTEMPTS, REFUSALS, RESOLVE_INTERVAL, Buyer
 from twisted_bazaar.store import SQLiteStore
 from twisted_bazaar.testing import Faults, Market, MemoryNetwork, cutLink
 
@@ -576,17 +576,23 @@ class FullSellerTests(SynchronousTestCase):
         self.node.clock.advance(timer.getTime() - self.node.clock.seconds())
 
     def test_fullSellerIsNotGivenUpOn(self):
+        """Refused for want of slots, the buy goes along the path; when
+        that is silent too, the buyer asks the seller about it and buys
+        from nobody else until it answers."""
         buys = []
-        for attempt in range(BUY_ATTEMPTS):
+        for attempt in range(HASTY_ATTEMPTS):
             link = self.node.connector.connectLast()
             feed(link, wire.Error("noslots", "all 8 connection slots are taken"))
             closeLink(link)
             buys += sent(self.relay)
-            if attempt < BUY_ATTEMPTS - 1:
-                self.nextAttempt()
+            self.nextAttempt()
         self.assertEqual([request[:2] for request in self.node.connector.requests],
-                         [("full", 4007)] * BUY_ATTEMPTS)
-        self.assertEqual(buys, [trade.Buy(buys[0].id, "apple", (1, 5, 7))] * BUY_ATTEMPTS)
+                         [("full", 4007)] * (HASTY_ATTEMPTS + 1))
+        ask = trade.Ask(buys[0].id, "apple", (1, 5, 7))
+        self.assertEqual(buys + sent(self.relay),
+                         [trade.Buy(buys[0].id, "apple", (1, 5, 7))] * HASTY_ATTEMPTS
+                         + [ask])
+        self.assertEqual(self.buyer.wants[0].state, "doubting")
         feed(self.relay, trade.BuyOK(buys[0].id, "apple", (7, 5, 1)))
         self.assertEqual([(p.buy_id, p.seller) for p in self.buyer.bag],
                          [(buys[0].id, 7)])

@@ -21,6 +21,7 @@ from twisted_bazaar.roles.buyer import (
     BUY_ATTEMPTS,
     BUY_TIMEOUT_MAX,
     DOUBT_LIMIT,
+    HASTY_ATTEMPTS,
     RESOLVE_INTERVAL,
     Buyer,
     BuyerPlugin,
@@ -172,19 +173,19 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
 
     # -- resending and moving on -----------------------------------------------------
 
-    def giveUpOn(self, first):
-        """Let BUY_ATTEMPTS sends of buy first go unanswered, each wait twice
+    def giveUpOn(self, first, attempts=HASTY_ATTEMPTS):
+        """Let attempts sends of buy first go unanswered, each wait twice
         the last; return what the buyer sends when it gives up."""
-        for attempt in range(1, BUY_ATTEMPTS):
+        for attempt in range(1, attempts):
             self.clock.advance(min(TIMEOUT * 2 ** (attempt - 1), BUY_TIMEOUT_MAX))
             self.assertEqual(sent(self.relay), [first])
-        self.clock.advance(min(TIMEOUT * 2 ** (BUY_ATTEMPTS - 1), BUY_TIMEOUT_MAX))
+        self.clock.advance(min(TIMEOUT * 2 ** (attempts - 1), BUY_TIMEOUT_MAX))
         return sent(self.relay)
 
     def test_resendSameIdThenAskThenNextOffer(self):
         """
-        Silence gets the same buy id again, BUY_ATTEMPTS times in all; then
-        the buyer asks the seller what became of it, and buys nothing else
+        Silence gets the same buy id again, HASTY_ATTEMPTS times in all
+        while another offer waits; then the buyer asks the seller what became of it, and buys nothing else
         while that buy may fill the want.  The seller's ``unsold`` settles
         it: the next offer gets a new buy id.
         """

@@ -24,6 +24,8 @@ seller has not said whether it sold it, for up to DOUBT_LIMIT seconds), it
 counts towards its want, which buys no more than the rest.
 """
 
+from collections import OrderedDict
+
 import attr
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -40,6 +42,7 @@ from twisted_bazaar.roles.want import (
     BUY_ATTEMPTS,
     BUY_TIMEOUT_MAX,
     DOUBT_LIMIT,
+    HASTY_ATTEMPTS,
     REFUSALS,
     RETRY_MAX,
     RETRY_MIN,
@@ -49,12 +52,15 @@ from twisted_bazaar.roles.want import (
 from twisted_bazaar.store import Purchase
 
 __all__ = ["Buyer", "BuyerPlugin", "Purchase", "BUY_ATTEMPTS", "BUY_TIMEOUT_MAX",
-           "DOUBT_LIMIT", "REFUSALS", "RETRY_MIN", "RETRY_MAX", "RESOLVE_INTERVAL"]
+           "DOUBT_LIMIT", "HASTY_ATTEMPTS", "REFUSALS", "RETRY_MIN", "RETRY_MAX", "RESOLVE_INTERVAL"]
 
 DEFAULT_SEARCH_WINDOW = 1.0
 DEFAULT_BUY_TIMEOUT = 2.0
 #: Seconds between questions about buys that were given up on.
 RESOLVE_INTERVAL = 30.0
+#: Sellers remembered as having failed this buyer (given up on), newest
+#: kept.
+FAILED_LIMIT = 1024
 
 
 def _offerFromPending(pending):
@@ -102,6 +108,8 @@ class Buyer(Role):
         #: Ids of the buys that may have reached their sellers (see
         #: L{mayHaveSold}); an entry goes when its buy is settled.
         self._routed = set()
+        #: Sellers given up on and not heard from since, oldest first.
+        self._failed = OrderedDict()
         self._resolve_call = None
         #: Deferreds this buyer waits on and cancels when it stops.
         self._outstanding = set()
@@ -221,6 +229,24 @@ class Buyer(Role):
         self._routed.discard(buy_id)
         self.store.dropPending(buy_id).addErrback(self._storeFailed,
                                                   "drop pending buy", buy_id)
+
+    def order(self, offers):
+        """
+        The order to try offers in, so that a short path wins an attacker
+        nothing: offers from sellers that have not failed this buyer come
+        first, and among them those with an address (bought from directly,
+        so no relay can swallow the buy); the scheme's order within that.
+        """
+        return sorted(offers, key=lambda offer: (offer.seller in self._failed,
+                                                 not (offer.host and offer.port)))
+
+    def failed(self, seller):
+        """This buyer gave up on a buy from seller: try it last from now
+        on, until it answers."""
+        self._failed.pop(seller, None)
+        self._failed[seller] = True
+        if len(self._failed) > FAILED_LIMIT:
+            self._failed.popitem(last=False)
 
     def wantDone(self):
         if self.satisfied:
@@ -386,6 +412,8 @@ class Buyer(Role):
         if self._stopped:
             return
         kind = type(message)
+        if kind is BuyOK or kind is wire.Error and message.path:
+            self._failed.pop(message.path[0], None)
         if kind is BuyOK:
             self._onBuyOK(message)
         elif kind is wire.Error and message.code in self.NOT_SOLD:

@@ -20,9 +20,11 @@ from twisted_bazaar.roles.trade import Buy
 from twisted_bazaar.schemes import Offer
 from twisted_bazaar.store import PendingBuy
 
-#: Silent sends of one buy id before trying the next offer.  Each wait is
-#: twice the one before, up to BUY_TIMEOUT_MAX.
+#: Silent sends of one buy id before giving up on it: BUY_ATTEMPTS, or
+#: HASTY_ATTEMPTS while other offers wait.  Each wait is twice the one
+#: before, up to BUY_TIMEOUT_MAX.
 BUY_ATTEMPTS = 5
+HASTY_ATTEMPTS = 2
 BUY_TIMEOUT_MAX = 30.0
 #: Failed connections to a seller that make it count as gone.
 REFUSALS = 2
@@ -275,7 +277,10 @@ class Want:
         return self.bought + self.buyer.inDoubt(self.item) + doubt >= self.quantity
 
     def _if_mayResend(self):
-        return self.attempts < BUY_ATTEMPTS and self.refusals < REFUSALS
+        """Resend while the seller may yet answer: BUY_ATTEMPTS sends in
+        all, or only HASTY_ATTEMPTS while other offers are on the table."""
+        attempts = HASTY_ATTEMPTS if self.offers else BUY_ATTEMPTS
+        return self.attempts < attempts and self.refusals < REFUSALS
 
     def _if_lastUnit(self, purchase):
         return self.bought + 1 >= self.quantity
@@ -311,7 +316,7 @@ class Want:
 
     def _keepOffers(self, offers):
         self.retry_delay = RETRY_MIN
-        self.offers = list(offers)
+        self.offers = self.buyer.order(offers)
 
     def _takeNextOffer(self, *args):
         offer = self.offers.pop(0)
@@ -386,6 +391,7 @@ class Want:
         self.refusals += 1
 
     def _logGiveUp(self):
+        self.buyer.failed(self.offer.seller)
         why = "unreachable" if self.refusals >= REFUSALS else "silent"
         self.buyer.log.info("seller {seller} is {why}; trying the next offer",
                             seller=self.offer.seller, why=why)

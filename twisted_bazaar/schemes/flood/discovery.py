@@ -23,12 +23,20 @@ def overlayLinks(link):
     return link.purpose == OVERLAY
 
 
+#: Offers one search keeps from the replies that came over one link: a
+#: neighbour that floods replies cannot crowd out the others' offers, nor
+#: grow the buyer's memory.
+OFFERS_PER_LINK = 16
+
+
 class _Find:
-    """One search in progress: its offers, its window, its Deferred."""
+    """One search in progress: its offers (and how many came over each
+    link), its window, its Deferred."""
 
     def __init__(self, item):
         self.item = item
         self.offers = []
+        self.perLink = {}
         self.timer = None
         self.finished = None
 
@@ -110,6 +118,13 @@ class FloodDiscovery(Service, NodeObserver):
             return
         find = self._finds.get(message.id)
         if find is not None and find.item == message.item:
+            # The path router only delivers it from the node before this
+            # one on its path: the link it came over.
+            via = message.path[-2] if len(message.path) > 1 else message.seller
+            kept = find.perLink.get(via, 0)
+            if kept >= OFFERS_PER_LINK:
+                return
+            find.perLink[via] = kept + 1
             offer = Offer(message.seller, message.path[::-1], message.host,
                           message.port)
             find.offers.append(offer)

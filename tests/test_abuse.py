@@ -1,0 +1,132 @@
+"""
+Attacks on trading (issue 13), each on the in-memory network with a fake
+clock: what one attacking node can do to an honest buyer, and the bound
+within which the honest buyer still buys.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import feed, linkPeer, makeNode, sent
+from twisted_bazaar import wire
+from twisted_bazaar.roles.buyer import Buyer
+from twisted_bazaar.roles.seller import RESERVED_SHARE
+from twisted_bazaar.roles.trade import BuyOK
+from twisted_bazaar.schemes.flood.discovery import OFFERS_PER_LINK, FloodDiscovery
+from twisted_bazaar.schemes.flood.messages import Reply, Search
+from twisted_bazaar.testing import Market
+
+#: Virtual seconds for the overlay to form.
+SETTLE = 10
+#: The bound within which an honest buyer must still buy.
+BOUND = 10
+
+
+class _AttackCase(SynchronousTestCase):
+    """A seller, an attacking node linked to it and to the buyer, and the
+    buyer, all neighbours of each other."""
+
+    STOCK = 4
+
+    def setUp(self):
+        self.market = Market(seed=13)
+        self.seller = self.market.addNode(seller={"stock": {"apple": self.STOCK}})
+        self.attacker = self.market.addNode()
+        self.market.run(SETTLE)
+
+    def addBuyer(self):
+        buyer = self.market.addNode(buyer={"wants": ["apple"]})
+        self.market.run(0.5)
+        return buyer
+
+    def boughtWithin(self, buyer, seconds, everySecond=lambda: None):
+        """Run until buyer's want is met, at most seconds; return how long
+        it took (None if it never was)."""
+        role = self.market.role(buyer, "buyer")
+        for tenth in range(int(seconds * 10)):
+            if role.satisfied:
+                return tenth / 10
+            if tenth % 10 == 0:
+                everySecond()
+            self.market.run(0.1)
+        return None
+
+
+class HoardingTests(_AttackCase):
+    """
+    One link sends searches under made-up buyer ids, again and again, to
+    hold every unit: the seller holds at most half its stock for them,
+    and the honest buyer buys a unit that is offered unheld.
+    """
+
+    def test_madeUpBuyersCannotHoard(self):
+        seller = self.market.role(self.seller, "seller")
+        link = self.attacker.links[self.seller.id]
+        names = iter(range(10**6, 2 * 10**6))
+
+        def hoard():
+            for _ in range(50):
+                fake = next(names)
+                link.send(Search(fake, "apple", (fake, self.attacker.id), 1))
+
+        for _ in range(5):
+            hoard()
+            self.market.run(1)
+        held = self.STOCK - seller.free("apple")
+        self.assertEqual(held, max(1, self.STOCK // 4))
+        self.assertLessEqual(len(seller._reservations), self.STOCK // RESERVED_SHARE)
+        took = self.boughtWithin(self.addBuyer(), BOUND, hoard)
+        self.assertIsNotNone(took, "the honest buyer did not buy")
+        self.assertLessEqual(len(seller._reservations), self.STOCK // RESERVED_SHARE)
+
+
+class ForgedOfferTests(SynchronousTestCase):
+    """
+    A neighbour of the buyer (node 2) answers its search at once with
+    forged offers: one hop in the real seller's name (as if it were
+    seller 6), two hops in seller 6's name through itself, and a made-up
+    seller's, none with an address, and would swallow the buys.  The real
+    offer of seller 6 comes over relay 3, with its address.
+    """
+
+    def test_forgedOffersLose(self):
+        node = makeNode(1)
+        attacker, relay = linkPeer(node, 2), linkPeer(node, 3)
+        buyer = Buyer(node, ["apple"], search_window=1.0, buy_timeout=2.0)
+        buyer.linkAdded(2)
+        [search] = sent(attacker)
+        sent(relay)
+        feed(attacker, Reply(search.id, "apple", (6, 1), 6, "", 0),
+             Reply(search.id, "apple", (6, 2, 1), 6, "", 0),
+             Reply(search.id, "apple", (42, 2, 1), 42, "", 0))
+        self.assertEqual([m.code for m in sent(attacker)], ["wrongway"])
+        feed(relay, Reply(search.id, "apple", (6, 7, 3, 1), 6, "10.0.0.6", 6006))
+        node.clock.advance(1.0)
+        self.assertEqual([request[:2] for request in node.connector.requests],
+                         [("10.0.0.6", 6006)])
+        self.assertEqual((sent(attacker), sent(relay)), ([], []))
+        seller = node.connector.connectLast()
+        feed(seller, wire.ThisIsMe(6, 6006, "10.0.0.6"))
+        [_, buy] = sent(seller)
+        feed(seller, BuyOK(buy.id, "apple", (6, 1)))
+        self.assertTrue(buyer.satisfied)
+        self.assertEqual([p.seller for p in buyer.bag], [6])
+
+
+class ReplyFloodTests(SynchronousTestCase):
+    """A neighbour floods the buyer's search with replies: the search
+    keeps OFFERS_PER_LINK of them, and the real offer too."""
+
+    def test_offersBoundedPerLink(self):
+        node = makeNode(1)
+        attacker, relay = linkPeer(node, 2), linkPeer(node, 3)
+        found = []
+        discovery = FloodDiscovery(node)
+        discovery.find("apple", 1.0).addCallback(found.append)
+        [search] = sent(attacker)
+        feed(attacker, *[Reply(search.id, "apple", (seller, 2, 1), seller, "", 0)
+                         for seller in range(100, 1100)])
+        feed(relay, Reply(search.id, "apple", (6, 3, 1), 6, "10.0.0.6", 6006))
+        node.clock.advance(1.0)
+        [offers] = found
+        self.assertEqual(len(offers), OFFERS_PER_LINK + 1)
+        self.assertIn(6, [offer.seller for offer in offers])
