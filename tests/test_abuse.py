@@ -6,10 +6,12 @@ within which the honest buyer still buys.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import feed, linkPeer, makeNode, sent
+from tests.helpers import WiredLink, feed, linkPeer, makeNode, sent
 from twisted_bazaar import wire
+from twisted_bazaar.eviction import GRACE
+from twisted_bazaar.overlay import OverlayFactory
 from twisted_bazaar.roles.buyer import Buyer
-from twisted_bazaar.roles.seller import RESERVED_SHARE
+from twisted_bazaar.roles.seller import RESERVED_SHARE, Seller
 from twisted_bazaar.roles.trade import BuyOK
 from twisted_bazaar.schemes.flood.discovery import OFFERS_PER_LINK, FloodDiscovery
 from twisted_bazaar.schemes.flood.messages import Reply, Search
@@ -130,3 +132,55 @@ class ReplyFloodTests(SynchronousTestCase):
         [offers] = found
         self.assertEqual(len(offers), OFFERS_PER_LINK + 1)
         self.assertIn(6, [offer.seller for offer in offers])
+
+
+class SlotExhaustionTests(SynchronousTestCase):
+    """
+    Sixteen connections from other local addresses take every slot of a
+    seller (8 overlay, 8 direct) and keep reconnecting.  A newcomer evicts
+    the newest attacker past its grace period; the honest buyer, once it
+    bought, is a proven trading partner and is never evicted.
+    """
+
+    def setUp(self):
+        self.node = makeNode(1)
+        FloodDiscovery(self.node)
+        self.seller = Seller(self.node, {"apple": 5})
+        self.factory = OverlayFactory(self.node)
+        self.attackers = iter(range(100, 10_000))
+
+    def connect(self, host, peer_id, purpose=None):
+        peer = WiredLink(self.factory, host, 40000)
+        peer.say({"type": "thisisme", "id": peer_id, "port": 0, "host": "",
+                  **({"purpose": purpose} if purpose else {})})
+        return peer
+
+    def attack(self, count):
+        peers = []
+        for _ in range(count):
+            n = next(self.attackers)
+            purpose = "direct" if n % 2 else None
+            peers.append(self.connect(f"127.0.{n // 250}.{n % 250}", n, purpose))
+        return peers
+
+    def test_honestBuyerGetsInAndStays(self):
+        first = self.attack(16)
+        self.assertEqual(self.node.linkCount(), 16)
+        self.assertTrue(all(not peer.closed for peer in first))
+        self.node.clock.advance(GRACE)
+        buyer = self.connect("127.0.0.1", 7, "direct")
+        self.assertEqual([m["type"] for m in buyer.heard()], ["thisisme"])
+        self.assertIn(7, self.node.links)
+        buyer.say({"type": "buy", "id": 77, "item": "apple", "path": [7, 1]})
+        [ok] = buyer.heard()
+        self.assertEqual((ok["type"], ok["id"]), ("buyOK", 77))
+        for _ in range(5):
+            self.node.clock.advance(GRACE)
+            self.attack(16)
+            self.assertIn(7, self.node.links)
+            self.assertFalse(buyer.closed)
+            self.assertLessEqual(self.node.linkCount(), self.node.overlay.capacity())
+            # Trade keeps a direct link from closing when idle.
+            buyer.say({"type": "buy", "id": 77, "item": "apple", "path": [7, 1]})
+            self.assertEqual([m["type"] for m in buyer.heard()], ["buyOK"])
+        self.assertEqual(self.seller.stock, {"apple": 4})

@@ -8,6 +8,7 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.eviction import GRACE
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.overlay import DIRECT, OVERLAY, NotConnected
 from twisted_bazaar.roles import trade
@@ -233,31 +234,61 @@ class SlotTests(SynchronousTestCase):
         self.assertEqual(node.links, {7: first, 8: second})
         self.assertEqual(sent(first) + sent(second), [])
 
-    def test_pendingLinksHoldSlots(self):
-        """Links still in their handshake count against the limit, both
-        for inbound connections and for connectTo."""
-        node = makeNode(1, max_connections=2, direct_slots=0)
-        openLink(node)
-        openLink(node)
+    def test_fullNodeEvictsTheNewestInbound(self):
+        """
+        Full, a node takes a newcomer in place of its newest inbound link
+        past the grace period; outbound links and the oldest half of the
+        inbound ones are kept, and while every inbound link is in its
+        grace period, the newcomer is refused.
+        """
+        node = makeNode(1, max_connections=4, direct_slots=0)
+        out = linkPeer(node, 6, inbound=False)
+        old = linkPeer(node, 7)
+        node.clock.advance(5)
+        middle = linkPeer(node, 8)
+        node.clock.advance(1)
+        young = linkPeer(node, 9)
         self.assertEqual(codes(sent(openLink(node))), ["noslots"])
+        node.clock.advance(GRACE)
+        newcomer = openLink(node)
+        self.assertEqual(sent(newcomer), [])
+        self.assertEqual(codes(sent(young)), ["noslots"])
+        self.assertTrue(young.transport.disconnecting)
+        self.assertEqual(sent(out) + sent(old) + sent(middle), [])
+
+    def test_pendingLinksHoldSlots(self):
+        """Links still in their handshake count against the limit: for
+        connectTo, and for an inbound connection, which makes room by
+        evicting the oldest silent one of the address group that has the
+        most."""
+        node = makeNode(1, max_connections=3, direct_slots=0)
+        first = openLink(node, host="10.1.0.1")
+        node.clock.advance(1)
+        second, third = openLink(node), openLink(node, host="10.0.0.98")
         self.failureResultOf(node.connectTo("10.0.0.7", 5007), NotConnected)
+        fourth = openLink(node, host="10.1.0.2")
+        self.assertEqual((sent(first), sent(third), sent(fourth)), ([], [], []))
+        self.assertEqual(codes(sent(second)), ["noslots"])
+        self.assertTrue(second.transport.disconnecting)
+        self.assertEqual(node.linkCount(), 3)
 
     def test_oneAddressCannotHoldEverySlotSilently(self):
         """
         Connections that have not said thisisme hold slots until their
-        handshake times out: one address may hold at most handshake_limit
-        of them.  Other addresses still get in, and a connection that
-        finishes its handshake makes room for its address again.
+        handshake times out: one address group (an IPv4 /16) may hold at
+        most handshake_limit of them.  Other groups still get in, and a
+        connection that finishes its handshake makes room for its group
+        again.
         """
         node = makeNode(1, max_connections=8, handshake_limit=2)
-        first, _ = openLink(node, host="10.0.0.5"), openLink(node, host="10.0.0.5")
-        third = openLink(node, host="10.0.0.5")
+        first, _ = openLink(node, host="10.0.0.5"), openLink(node, host="10.0.0.6")
+        third = openLink(node, host="10.0.200.7")
         [refusal] = sent(third)
         self.assertEqual((refusal.code, refusal.info),
-                         ("noslots", "2 connections from your address are still to "
-                                     "say thisisme"))
+                         ("noslots", "2 connections from your address group are still "
+                                     "to say thisisme"))
         self.assertTrue(third.transport.disconnecting)
-        other = openLink(node, host="10.0.0.6")
+        other = openLink(node, host="10.1.0.6")
         self.assertEqual(sent(other), [])
         self.assertFalse(other.transport.disconnecting)
         feed(first, wire.ThisIsMe(7, 5007))
@@ -293,6 +324,7 @@ class SlotTests(SynchronousTestCase):
         third = openLink(node)
         self.assertEqual(sent(third), [])
         self.assertFalse(third.transport.disconnecting)
+        feed(third, wire.ThisIsMe(9, 5009, purpose=DIRECT))
         fourth = openLink(node)
         self.assertEqual(codes(sent(fourth)), ["noslots"])
         self.assertTrue(fourth.transport.disconnecting)

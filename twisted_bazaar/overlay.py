@@ -1,7 +1,8 @@
 """
 The node's link table: established links by peer id, connections still in
-their handshake, a slot budget per link purpose, the duplicate-link
-policy, and shutdown.
+their handshake, a slot budget per link purpose, inbound eviction when
+full (see L{twisted_bazaar.eviction}), the duplicate-link policy, and
+shutdown.
 
 Every link of a node is owned here.  The overlay runs the ``thisisme``
 handshake and the core's own messages (``dc``, ``error``), and hands
@@ -15,6 +16,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
+from twisted_bazaar.eviction import Candidate, addressGroup, chooseVictim
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
 #: successors...): the default purpose, and the one old peers get.
@@ -26,7 +28,9 @@ DEFAULT_MAX_CONNECTIONS = 8
 DEFAULT_DIRECT_SLOTS = 8
 #: Default seconds without a trade message after which a direct link closes.
 DEFAULT_DIRECT_IDLE = 30.0
-#: Default connections one host may hold open before saying thisisme.
+#: Default connections one address group (see
+#: L{twisted_bazaar.eviction.addressGroup}) may hold open before saying
+#: thisisme.
 DEFAULT_HANDSHAKE_LIMIT = 4
 
 
@@ -64,15 +68,22 @@ class Overlay:
         self._waiters = {}
         self._closed_waiters = []
         self.stopping = False
+        #: inbound link -> when it connected, in that order.
+        self._since = {}
+        #: Links a sale was made over (see L{proven}).
+        self._proven = set()
 
     # -- counting --------------------------------------------------------------
 
     def linkCount(self):
-        return len(self.links) + len(self.pending)
+        """Links open or opening; one already closing holds no slot."""
+        return (sum(1 for link in self.links.values() if not link.closing)
+                + sum(1 for link in self.pending if not link.closing))
 
     def count(self, purpose):
-        """Established links of purpose."""
-        return sum(1 for link in self.links.values() if link.purpose == purpose)
+        """Established links of purpose, not closing."""
+        return sum(1 for link in self.links.values()
+                   if link.purpose == purpose and not link.closing)
 
     def capacity(self):
         return sum(self.budgets.values())
@@ -140,20 +151,51 @@ class Overlay:
             link.refuse("notiy", "this node has no id yet")
         elif self.stopping:
             link.refuse("noslots", "this node is shutting down")
-        elif self.linkCount() >= self.capacity():
-            link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         elif self._handshaking(link) >= self.handshake_limit:
             # Silent connections hold slots until their handshake times
-            # out: one host must not be able to take them all.
+            # out: one address group must not be able to take them all.
             link.refuse("noslots", f"{self.handshake_limit} connections "
-                        "from your address are still to say thisisme")
+                        "from your address group are still to say thisisme")
+        elif self.linkCount() >= self.capacity() and not self._evict():
+            link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
+            self._since[link] = self.node.clock.seconds()
             self.pending.add(link)
 
     def _handshaking(self, link):
-        """Inbound connections from link's host still in their handshake."""
-        host = _hostOf(link)
-        return sum(1 for other in self.pending if other.inbound and _hostOf(other) == host)
+        """Inbound connections from link's address group still in their
+        handshake."""
+        group = _groupOf(link)
+        return sum(1 for other in self.pending
+                   if other.inbound and not other.closing and _groupOf(other) == group)
+
+    def _evict(self, purpose=None):
+        """
+        Make room for a newcomer by closing an inbound link (of purpose,
+        if given) that the eviction policy gives up.
+
+        @return: True if one was closed.
+        """
+        # In the order they connected, so that ties go the same way on
+        # every run.
+        candidates = [
+            Candidate(link, since, _groupOf(link), link.peer_id is not None,
+                      link in self._proven)
+            for link, since in self._since.items()
+            if not link.closing and (purpose is None or link.purpose == purpose)]
+        victim = chooseVictim(candidates, self.node.clock.seconds())
+        if victim is None:
+            return False
+        self.log.info("evicting {peer} to make room for a new link",
+                      peer=victim.describe())
+        victim.refuse("noslots", "evicted to make room for a new link")
+        return True
+
+    def proven(self, link):
+        """A sale was made over link: its peer is a trading partner, never
+        evicted."""
+        if link.inbound:
+            self._proven.add(link)
 
     def linkLost(self, link, reason):
         self._forget(link, reason)
@@ -211,7 +253,7 @@ class Overlay:
             existing = self.links.get(peer)
             taken = self.count(purpose) - (existing is not None
                                            and existing.purpose == purpose)
-            if taken >= self.budgets[purpose]:
+            if taken >= self.budgets[purpose] and not self._evict(purpose):
                 link.refuse("noslots", f"all {self.budgets[purpose]} {purpose} "
                             "slots are taken")
                 return
@@ -276,6 +318,8 @@ class Overlay:
 
     def _forget(self, link, reason):
         self.pending.discard(link)
+        self._since.pop(link, None)
+        self._proven.discard(link)
         waiter = self._waiters.pop(link, None)
         peer = link.peer_id
         if waiter is not None and not waiter.called:
@@ -316,8 +360,8 @@ class Overlay:
                 d.callback(None)
 
 
-def _hostOf(link):
-    return getattr(link.transport.getPeer(), "host", None)
+def _groupOf(link):
+    return addressGroup(getattr(link.transport.getPeer(), "host", None) or "")
 
 
 class OverlayFactory(Factory):

@@ -31,7 +31,7 @@ class Buy(Message):
 
 
 @message("buyOK", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("path", "path", checkPath, REQUIRED), routed=True)
+         ("path", "path", checkPath, REQUIRED), routed=True, proves=True)
 @frozen
 class BuyOK(Message):
     """The seller confirms the buy with the same id."""

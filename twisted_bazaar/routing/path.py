@@ -46,6 +46,8 @@ class PathRouter:
                           type=message.TYPE, next=next_hop)
             return False
         link.send(message)
+        if message.PROVES:
+            self.node.overlay.proven(link)
         return True
 
     def received(self, link, message):

@@ -183,7 +183,7 @@ _MISSING = REQUIRED = object()
 MESSAGE_TYPES = {}
 
 
-def message(type_name, *fields, routed=False, bucket=None):
+def message(type_name, *fields, routed=False, bucket=None, proves=False):
     """
     Declare a message class: its wire type name, its fields, and whether
     it is path-routed (it then has a ``path`` field, and nodes relay it
@@ -195,6 +195,10 @@ def message(type_name, *fields, routed=False, bucket=None):
     JSON value and the field's name and returns the value or raises
     L{ProtocolError}; it may carry a ``fast`` expression (see L{_compile}).
     The class gets ``as_dict`` and ``from_dict`` compiled for its fields.
+
+    ``proves`` marks a routed message whose sending shows that the link
+    it leaves on carries real trade (a seller's ``buyOK``): the overlay
+    then never evicts that link.
 
     ``bucket`` names the per-link rate limit the message counts against
     (``search``, ``query``, ``ping``, or a name of the plugin's own; see
@@ -214,6 +218,7 @@ def message(type_name, *fields, routed=False, bucket=None):
         cls.FIELDS = fields
         cls.ROUTED = routed
         cls.BUCKET = bucket
+        cls.PROVES = proves
         as_dict, cls.from_dict = _compile(cls, type_name, fields)
         if "as_dict" not in vars(cls):
             cls.as_dict = as_dict
@@ -275,6 +280,7 @@ class Message:
     FIELDS = ()
     ROUTED = False
     BUCKET = None
+    PROVES = False
 
 
 #: How message classes are written: frozen, slotted attrs classes.
