@@ -9,6 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.helpers import WiredLink, feed, linkPeer, makeNode, sent
 from twisted_bazaar import wire
 from twisted_bazaar.eviction import GRACE
+from twisted_bazaar.link import Link, LinkSettings
 from twisted_bazaar.overlay import OverlayFactory
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import RESERVED_SHARE, Seller
@@ -16,6 +17,7 @@ from twisted_bazaar.roles.trade import BuyOK
 from twisted_bazaar.schemes.flood.discovery import OFFERS_PER_LINK, FloodDiscovery
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.testing import Market
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 #: Virtual seconds for the overlay to form.
 SETTLE = 10
@@ -184,3 +186,49 @@ class SlotExhaustionTests(SynchronousTestCase):
             buyer.say({"type": "buy", "id": 77, "item": "apple", "path": [7, 1]})
             self.assertEqual([m["type"] for m in buyer.heard()], ["buyOK"])
         self.assertEqual(self.seller.stock, {"apple": 4})
+
+
+class _Registrant:
+    """Owner of a raw tracker connection that registers a made-up node and
+    stays registered (answering the tracker's pings)."""
+
+    def __init__(self, port, host):
+        self.hello = wire.ThisIsMe(-1, port, host)
+
+    def linkMade(self, link):
+        link.send(self.hello)
+
+    def messageReceived(self, link, message):
+        if type(message) is wire.ThisIsYou:
+            link.identified("tracker")
+
+    def linkLost(self, link, reason):
+        pass
+
+
+class TrackerPoisoningTests(_AttackCase):
+    """
+    Two hundred registrations advertise addresses where no node of theirs
+    listens: dead ports, and the tracker's own.  The tracker checks each
+    address before it introduces anyone there, so the honest buyer is
+    only ever introduced to real nodes, and buys within the bound.
+    """
+
+    def test_uncheckedAddressesNeverIntroduced(self):
+        network = self.market.network
+        fakes = []
+        for n in range(200):
+            host, port = ("tracker", DEFAULT_TRACKER_PORT) if n % 2 else ("node1", 9)
+            link = Link(_Registrant(port, host), network.clock, LinkSettings(), False)
+            network.connect("tracker", DEFAULT_TRACKER_PORT, link, from_host=f"poison{n}")
+            fakes.append(link)
+        self.market.run(1)
+        registry = self.market.tracker.registry
+        self.assertEqual(len(registry), 202)
+        real = {self.seller.id, self.attacker.id}
+        self.assertEqual(set(registry.members()), real)
+        buyer = self.addBuyer()
+        took = self.boughtWithin(buyer, BOUND)
+        self.assertIsNotNone(took, "the honest buyer did not buy")
+        self.assertEqual(set(registry.members()), real | {buyer.id})
+        self.assertTrue(all(link.peer_id == "tracker" for link in fakes))

@@ -53,6 +53,19 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(self.node.pathTo(7), (1, 7))
         self.assertEqual(self.recorder.events, [("linkAdded", 7)])
 
+    def test_whoAreYouIsAnsweredThenClosed(self):
+        """The tracker's address check gets this node's thisisme, and the
+        connection is closed; no link is made.  A whoareyou after the
+        handshake is not understood."""
+        link = openLink(self.node, inbound=True)
+        feed(link, wire.WhoAreYou())
+        self.assertEqual(sent(link), [wire.ThisIsMe(1, NODE_PORT, NODE_HOST)])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertEqual((self.node.links, self.recorder.events), ({}, []))
+        peer = linkPeer(self.node, 7)
+        feed(peer, wire.WhoAreYou())
+        self.assertEqual([m.code for m in sent(peer)], ["wtf"])
+
     def test_addressFallsBackToTransportHost(self):
         """A peer that gives no host is reached at the address it came from."""
         link = openLink(self.node, host="192.0.2.5")

@@ -5,10 +5,20 @@ spoken to over real Links, byte for byte, on fake transports and a Clock.
 
 import random
 
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import WiredLink, jsonNetstring, parseJSONNetstrings
+from tests.helpers import (
+    FakeConnector,
+    WiredLink,
+    closeLink,
+    feed,
+    jsonNetstring,
+    parseJSONNetstrings,
+    sent,
+)
+from twisted_bazaar import wire
 # Message types are declared by the modules that use them: import the
 # flood scheme's and the trade roles' so that this module's tests know them
 # whatever ran before (a tracker daemon that loads neither answers
@@ -22,7 +32,16 @@ from twisted_bazaar.link import (
     DEFAULT_PING_INTERVAL,
     LinkSettings,
 )
-from twisted_bazaar.tracker import ID_SPACE, Abilities, Registry, Tracker, TrackerFactory
+from twisted_bazaar.tracker import (
+    GROUP_LIMIT,
+    ID_SPACE,
+    JOIN_RATE,
+    RECHECK_FIRST,
+    Abilities,
+    Registry,
+    Tracker,
+    TrackerFactory,
+)
 
 
 class ScriptedRandom(random.Random):
@@ -220,7 +239,7 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertEqual(self.tracker.registry.nodes, {answer["id"]: ("203.0.113.5", 4001)})
 
     def test_each_node_gets_its_own_id(self):
-        ids = {self.register(4000 + i)[1] for i in range(50)}
+        ids = {self.register(4000 + i, peer_host=f"10.{i}.0.1")[1] for i in range(50)}
         self.assertEqual(len(ids), 50)
 
     def test_observed_host_recorded_when_none_given(self):
@@ -527,3 +546,125 @@ class TrackerAbilitiesTests(SynchronousTestCase):
         leader_link.transport.loseConnection()
         self.assertNotIn(leader, self.tracker.registry.abilities)
         self.assertEqual(self.introduced(asker, 1, scheme="index", super=True), {-1})
+
+
+class AddressCheckTests(SynchronousTestCase):
+    """
+    With a connector, the tracker checks the address each node advertises
+    (a connection there, ``whoareyou``, a ``thisisme`` with the registered
+    id) before it introduces the node, and checks again, later and later,
+    while it fails.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.connector = FakeConnector()
+        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
+                               connector=self.connector)
+        self.factory = TrackerFactory(self.tracker)
+
+    def register(self, port, peer_host="203.0.113.5"):
+        peer = WiredLink(self.factory, peer_host)
+        peer.say({"type": "thisisme", "id": -1, "port": port, "host": ""})
+        [answer] = peer.heard()
+        return peer, answer["id"]
+
+    def asker(self):
+        peer, _ = self.register(0, peer_host="198.51.100.1")
+        return peer
+
+    def ask(self, peer, node_id):
+        peer.say({"type": "nodereq", "exclude": []})
+        peer.say({"type": "whereis", "id": node_id})
+        return [(m["id"], m["port"]) for m in peer.heard()]
+
+    def answerCheck(self, hello):
+        """The connection of the last check succeeds, and the far end
+        answers its whoareyou with hello (or closes at once, for None)."""
+        probe = self.connector.connectLast()
+        self.assertEqual(sent(probe), [wire.WhoAreYou()])
+        if hello is not None:
+            feed(probe, hello)
+        closeLink(probe)
+
+    def test_introducedOnceChecked(self):
+        asker = self.asker()
+        peer, node_id = self.register(4001)
+        [request] = self.connector.requests
+        self.assertEqual(request[:2], ("203.0.113.5", 4001))
+        self.assertEqual(self.ask(asker, node_id), [(-1, 0), (node_id, 0)])
+        self.answerCheck(wire.ThisIsMe(node_id, 4001))
+        self.assertEqual(self.ask(asker, node_id), [(node_id, 4001), (node_id, 4001)])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_failedCheckIsTriedAgainLater(self):
+        """Another node at the address, nobody answering, or nothing
+        listening: not introduced; checked again after 5, 10, 20 s...;
+        the node leaving ends the checks."""
+        asker = self.asker()
+        peer, node_id = self.register(4001)
+        self.answerCheck(wire.ThisIsMe(node_id + 1, 4001))
+        self.clock.advance(RECHECK_FIRST - 0.1)
+        self.assertEqual(len(self.connector.requests), 1)
+        self.clock.advance(0.1)
+        self.answerCheck(None)
+        self.clock.advance(2 * RECHECK_FIRST)
+        self.connector.failLast(ConnectionRefusedError())
+        self.assertEqual(len(self.connector.requests), 3)
+        self.assertEqual(self.ask(asker, node_id), [(-1, 0), (node_id, 0)])
+        peer.link.transport.loseConnection()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_portZeroIsNotChecked(self):
+        self.register(0)
+        self.assertEqual(self.connector.requests, [])
+
+    def test_stopCancelsEveryCheck(self):
+        self.register(4001)
+        _, other = self.register(4002, peer_host="198.51.100.2")
+        self.answerCheck(wire.ThisIsMe(-5, 4002))
+        self.tracker.stop()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertTrue(self.connector.requests[0].deferred.called)
+        self.assertTrue(self.connector.requests[0].link.closing)
+
+
+class RegistrationRateTests(SynchronousTestCase):
+    """One address group may register JOIN_RATE nodes a second, in bursts
+    of twice that, and hold GROUP_LIMIT registered at once."""
+
+    def setUp(self):
+        self.tracker = Tracker(Clock(), random.Random(4), LinkSettings(ping_interval=0))
+        self.factory = TrackerFactory(self.tracker)
+
+    def register(self, host, port=4000):
+        peer = WiredLink(self.factory, host)
+        peer.say({"type": "thisisme", "id": -1, "port": port, "host": ""})
+        return peer
+
+    def test_portZeroIsNotRated(self):
+        """A node that takes no links costs no check: its registrations
+        are not rated."""
+        peers = [self.register(f"127.0.{i}.1", port=0) for i in range(int(JOIN_RATE * 4))]
+        self.assertTrue(all(p.heard()[0]["type"] == "thisisyou" for p in peers))
+
+    def test_burstThenRate(self):
+        burst = int(JOIN_RATE * 2)
+        peers = [self.register(f"127.0.{i}.1") for i in range(burst)]
+        self.assertTrue(all(p.heard()[0]["type"] == "thisisyou" for p in peers))
+        refused = self.register("127.0.250.1")
+        self.assertEqual([(m["type"], m["code"]) for m in refused.heard()],
+                         [("error", "noslots")])
+        self.assertTrue(refused.closed)
+        self.assertEqual(self.register("127.1.0.1").heard()[0]["type"], "thisisyou")
+        self.tracker.clock.advance(1 / JOIN_RATE)
+        self.assertEqual(self.register("127.0.250.2").heard()[0]["type"], "thisisyou")
+
+    def test_liveNodesPerGroup(self):
+        for i in range(GROUP_LIMIT):
+            self.tracker.clock.advance(1)
+            self.register(f"10.0.{i % 250}.{i // 250 + 1}")
+        self.tracker.clock.advance(1)
+        refused = self.register("10.0.9.9")
+        self.assertEqual([m.get("code") for m in refused.heard()], ["noslots"])
+        self.assertEqual(len(self.tracker.registry), GROUP_LIMIT)

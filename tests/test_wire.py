@@ -37,6 +37,7 @@ from twisted_bazaar.wire import (
     ThisIsMe,
     ThisIsYou,
     WhereIs,
+    WhoAreYou,
 )
 
 BIGGEST_ID = wire.ID_LIMIT - 1
@@ -64,6 +65,7 @@ WIRE_FORMS = [
      {"type": "buy", "id": 12, "item": "apple", "path": [1, 2, 3]}),
     (BuyOK(12, "apple", (3, 2, 1)),
      {"type": "buyOK", "id": 12, "item": "apple", "path": [3, 2, 1]}),
+    (WhoAreYou(), {"type": "whoareyou"}),
     (Ask(12, "apple", (1, 2, 3)),
      {"type": "ask", "id": 12, "item": "apple", "path": [1, 2, 3]}),
     (Error("wtf", "not understood"),
@@ -442,6 +444,7 @@ VALID_MESSAGES = {
     Error: st.builds(Error, st.sampled_from(sorted(wire.ERROR_CODES)), infos,
                      st.none() | ids, st.none() | paths),
     WhereIs: st.builds(WhereIs, ids),
+    WhoAreYou: st.just(WhoAreYou()),
     Register: st.builds(Register, items),
     Unregister: st.builds(Unregister, items),
     Ack: st.builds(Ack, items),

@@ -35,6 +35,11 @@ def addressGroup(host):
     return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
 
 
+def groupOf(link):
+    """The address group of the peer at the other end of a link."""
+    return addressGroup(getattr(link.transport.getPeer(), "host", None) or "")
+
+
 @attr.s(frozen=True, slots=True, auto_attribs=True)
 class Candidate:
     """What eviction knows of one inbound link."""

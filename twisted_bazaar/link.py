@@ -34,6 +34,8 @@ ERROR_WINDOW = 60.0
 #: a peer may burst to BURST_FACTOR times its rate.  Excess is dropped.
 DEFAULT_SEARCH_RATE = 200.0
 DEFAULT_PING_RATE = 1.0
+#: Rate of item registrations (and unregistrations) one node may send.
+REGISTER_RATE = 512.0
 BURST_FACTOR = 2.0
 #: Default bytes that may wait for a peer that does not read its socket.
 DEFAULT_WRITE_LIMIT = 1024 * 1024
@@ -98,13 +100,15 @@ class LinkSettings:
         #: messages a second one peer may send.  Flooded searches fan out,
         #: index queries cost the tracker work, pings cost an answer.  A
         #: bucket a plugin names and this does not know gets search_rate.
+        #: Registrations with an index come in bursts of a seller's whole
+        #: inventory (up to 1024 items).
         self.rates = {"search": search_rate, "query": search_rate,
-                      "ping": ping_rate}
+                      "ping": ping_rate, "register": REGISTER_RATE}
         #: message type -> number dropped by rate limits, over every link.
         self.dropped = {}
 
 
-class _Bucket:
+class TokenBucket:
     """A token bucket: ``rate`` tokens a second, holding at most ``burst``."""
 
     __slots__ = ("rate", "burst", "tokens", "stamp")
@@ -340,7 +344,7 @@ class Link(NetstringReceiver):
             bucket = self._buckets.get(name)
             if bucket is None:
                 rates = self.settings.rates
-                bucket = self._buckets[name] = _Bucket(
+                bucket = self._buckets[name] = TokenBucket(
                     rates.get(name, rates["search"]), now)
             if not bucket.take(now):
                 self._drop(message.TYPE, bucket.rate)

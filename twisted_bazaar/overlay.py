@@ -16,7 +16,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
-from twisted_bazaar.eviction import Candidate, addressGroup, chooseVictim
+from twisted_bazaar.eviction import Candidate, chooseVictim, groupOf
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
 #: successors...): the default purpose, and the one old peers get.
@@ -165,9 +165,9 @@ class Overlay:
     def _handshaking(self, link):
         """Inbound connections from link's address group still in their
         handshake."""
-        group = _groupOf(link)
+        group = groupOf(link)
         return sum(1 for other in self.pending
-                   if other.inbound and not other.closing and _groupOf(other) == group)
+                   if other.inbound and not other.closing and groupOf(other) == group)
 
     def _evict(self, purpose=None):
         """
@@ -179,7 +179,7 @@ class Overlay:
         # In the order they connected, so that ties go the same way on
         # every run.
         candidates = [
-            Candidate(link, since, _groupOf(link), link.peer_id is not None,
+            Candidate(link, since, groupOf(link), link.peer_id is not None,
                       link in self._proven)
             for link, since in self._since.items()
             if not link.closing and (purpose is None or link.purpose == purpose)]
@@ -206,6 +206,10 @@ class Overlay:
         if link.peer_id is None:
             if kind is wire.ThisIsMe:
                 self._accept(link, message)
+            elif kind is wire.WhoAreYou and link.inbound:
+                # The tracker checks that this node listens where it said.
+                link.send(self.node.introduction())
+                link.close("told the tracker who listens here")
             elif kind is wire.Error:
                 self.log.info("{peer} refused the link: {code}: {info}",
                               peer=link.describe(), code=message.code, info=message.info)
@@ -358,10 +362,6 @@ class Overlay:
         for d in waiters:
             if not d.called:
                 d.callback(None)
-
-
-def _groupOf(link):
-    return addressGroup(getattr(link.transport.getPeer(), "host", None) or "")
 
 
 class OverlayFactory(Factory):

@@ -158,7 +158,19 @@ class NodeService(MultiService):
         yield node.store.close()
 
 
+class TrackerService(ListeningService):
+    """The tracker daemon's service: its port, and on stopping, its
+    address checks."""
+
+    def __init__(self, reactor, tracker, listen_endpoint):
+        super().__init__(reactor, listen_endpoint, TrackerFactory(tracker), "tracker")
+        self.tracker = tracker
+
+    def stopService(self):
+        self.tracker.stop()
+        return super().stopService()
+
+
 def trackerService(reactor, tracker, listen_endpoint):
     """The tracker daemon's service."""
-    return ListeningService(reactor, listen_endpoint, TrackerFactory(tracker),
-                            "tracker")
+    return TrackerService(reactor, tracker, listen_endpoint)

@@ -37,4 +37,6 @@ def start_seller(market, sell, timeout, *options):
     further options, and wait until it is in the market; return (daemon,
     its id, its port)."""
     seller = market.start_node("seller", "--role", "seller", "--sell", sell, *options)
-    return (seller, *node_address(seller, timeout))
+    ident, port = node_address(seller, timeout)
+    market.wait_introduced(ident, timeout)
+    return seller, ident, port

@@ -31,7 +31,7 @@ from twisted_bazaar.roles.want import DOUBT_LIMIT, HASTY_ATTEMPTS
 from twisted_bazaar.services import trackerService
 from twisted_bazaar.sim.runner import SimConfig, Simulation
 from twisted_bazaar.store import MemoryStore
-from twisted_bazaar.testing import Market, MemoryServerEndpoint
+from twisted_bazaar.testing import Market, MemoryConnector, MemoryServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 
 from tests.schemes import FindEvents, StaticShop
@@ -397,20 +397,23 @@ class IndexMarketCase(SynchronousTestCase):
         """Make the tracker's next found for item name seller first: hand
         it out, then every other seller after it."""
         index = indexOf(self.tracker)
-        count = len(index.lookup(item, indexmsg.MAX_FOUND))
+        verified = self.tracker.registry.verified
+        count = len(index.lookup(item, indexmsg.MAX_FOUND, verified))
         for _ in range(count):
-            if index.lookup(item, indexmsg.MAX_FOUND)[0] == seller:
+            if index.lookup(item, indexmsg.MAX_FOUND, verified)[0] == seller:
                 break
         else:
             self.fail(f"the index never named {seller} first")
         for _ in range(count - 1):
-            index.lookup(item, indexmsg.MAX_FOUND)
+            index.lookup(item, indexmsg.MAX_FOUND, verified)
 
 
 class IndexMarketTests(IndexMarketCase):
 
     def test_buy_through_the_index(self):
         seller = self.seller(pear=2)
+        self.market.run(1)
+        self.assertIn(seller.id, self.tracker.registry.verified)
         buyer = self.buyer()
         self.market.run(5)
         self.assertEqual(self.bag(buyer), [("pear", seller.id)])
@@ -584,7 +587,8 @@ class IndexDepartureTests(IndexMarketCase):
         market.tracker_service.stopService()
         market.network.cut(market.tracker_host)
         tracker = market.tracker = self.tracker = Tracker(
-            market.clock, random.Random(99), market.link_settings)
+            market.clock, random.Random(99), market.link_settings,
+            connector=MemoryConnector(market.network, market.tracker_host))
         market.tracker_service = trackerService(
             market.clock, tracker,
             MemoryServerEndpoint(market.network, market.tracker_host,

@@ -15,10 +15,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.link import DEAD_AFTER_INTERVALS, DEFAULT_PING_INTERVAL, LinkSettings
 from twisted_bazaar.schemes.index import messages as indexmsg
-from twisted_bazaar.schemes.index.tracker import IndexExtension
+from twisted_bazaar.schemes.index.tracker import LISTING_TTL, IndexExtension
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
-from tests.helpers import feed, parseNetstrings, sent
+from tests.helpers import FakeConnector, feed, parseNetstrings, sent
 
 
 def framed(payload):
@@ -177,7 +177,8 @@ class TrackerLookupTests(TrackerIndexCase):
             self.assertEqual(after, before[1:] + before[:1])
 
     def test_found_names_at_most_max_found(self):
-        ids = {self.seller(5000 + i, "pear")[1] for i in range(indexmsg.MAX_FOUND + 6)}
+        ids = {self.seller(5000 + i, "pear", peer_host=f"10.{i}.0.1")[1]
+               for i in range(indexmsg.MAX_FOUND + 6)}
         buyer, _ = self.join(0)
         named = [self.lookup(buyer, "pear") for _ in range(3)]
         for sellers in named:
@@ -234,7 +235,10 @@ class TrackerLookupTests(TrackerIndexCase):
         items = [f"item{n:05d}" for n in range(indexmsg.MAX_LISTING + 10)]
         self.tracker = self.makeTracker(frame_limit=10**6)
         peer, _ = self.join(4001)
-        peer.say(*[indexmsg.Register(item) for item in reversed(items)])
+        other, _ = self.join(4002)
+        half = len(items) // 2
+        peer.say(*[indexmsg.Register(item) for item in reversed(items[:half])])
+        other.say(*[indexmsg.Register(item) for item in reversed(items[half:])])
         peer.heard()
         listing = self.listing(peer)
         self.assertEqual(list(listing), items[:indexmsg.MAX_LISTING])
@@ -371,3 +375,68 @@ class ExtensionHostingTests(TrackerIndexCase):
         peer.say(indexmsg.Register("pear"))
         self.assertEqual(peer.heard(), [wtf("the tracker does not handle register")])
         self.assertFalse(peer.closed)
+
+
+class IndexLimitTests(TrackerIndexCase):
+    """What one node can make the index hold, and what list costs."""
+
+    def test_itemsPerNode(self):
+        """A node may hold MAX_ITEMS_PER_NODE items registered, sent in one
+        burst (the next registration, over the rate, is dropped); one more
+        is refused with wtf (registering one it has is still acked), and
+        after unregistering one, another fits."""
+        peer, node_id = self.join(4001)
+        items = [f"i{n}" for n in range(indexmsg.MAX_ITEMS_PER_NODE)]
+        peer.say(*[indexmsg.Register(item) for item in items])
+        self.assertEqual(len(peer.heard()), len(items))
+        peer.say(indexmsg.Register("over the rate"))
+        self.assertEqual(peer.heard(), [])
+        self.clock.advance(1)
+        peer.say(indexmsg.Register("one more"), indexmsg.Register("i0"))
+        self.assertEqual(peer.heard(), [
+            wtf(f"a node may register at most {indexmsg.MAX_ITEMS_PER_NODE} items"),
+            indexmsg.Ack("i0")])
+        peer.say(indexmsg.Unregister("i0"), indexmsg.Register("one more"))
+        self.assertEqual(peer.heard(), [indexmsg.Ack("i0"), indexmsg.Ack("one more")])
+        self.assertEqual(len(self.index.items(node_id)), indexmsg.MAX_ITEMS_PER_NODE)
+
+    def test_listingBuiltOncePerTTL(self):
+        """list is answered from a listing built at most once every
+        LISTING_TTL seconds, however often it is asked."""
+        peer, _ = self.seller(4001, "pear")
+        built = []
+        extension = self.tracker.extensions["index"]
+        build = extension._build
+        self.patch(extension, "_build", lambda: built.append(1) or build())
+        self.assertEqual([self.listing(peer) for _ in range(100)], [{"pear": 1}] * 100)
+        peer.say(indexmsg.Register("fig"))
+        peer.heard()
+        self.assertEqual(self.listing(peer), {"pear": 1})
+        self.clock.advance(LISTING_TTL)
+        self.assertEqual(self.listing(peer), {"fig": 1, "pear": 1})
+        self.assertEqual(len(built), 2)
+
+
+class UncheckedSellerTests(SynchronousTestCase):
+    """The index names and lists only sellers whose address the tracker
+    checked."""
+
+    def test_onlyCheckedSellers(self):
+        connector = FakeConnector()
+        tracker = Tracker(Clock(), random.Random(7), LinkSettings(ping_interval=0),
+                          connector=connector)
+        seller = Peer(tracker)
+        seller.say(wire.ThisIsMe(-1, 4001, ""), indexmsg.Register("pear"))
+        [you, ack] = seller.heard()
+        buyer = Peer(tracker, "198.51.100.7")
+        buyer.say(wire.ThisIsMe(-1, 0, ""))
+        buyer.heard()
+        buyer.say(indexmsg.Lookup("pear"), indexmsg.List())
+        self.assertEqual(buyer.heard(), [indexmsg.Found("pear", ()), indexmsg.Listing({})])
+        probe = connector.connectLast()
+        feed(probe, wire.ThisIsMe(you.id, 4001))
+        tracker.clock.advance(LISTING_TTL)
+        buyer.say(indexmsg.Lookup("pear"), indexmsg.List())
+        self.assertEqual(buyer.heard(), [
+            indexmsg.Found("pear", ((you.id, "203.0.113.5", 4001),)),
+            indexmsg.Listing({"pear": 1})])

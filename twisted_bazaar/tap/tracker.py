@@ -4,7 +4,7 @@ import random
 
 from twisted.internet.endpoints import serverFromString
 
-from twisted_bazaar.services import trackerService
+from twisted_bazaar.services import EndpointConnector, trackerService
 from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 from twisted_bazaar.tracker.extension import trackerExtensionPlugins
@@ -34,5 +34,6 @@ def makeService(options):
         endpoint = serverFromString(reactor, options["listen"])
     except (ValueError, TypeError) as e:
         raise SystemExit(f"twistd bazaar-tracker: error: --listen: {e}")
-    tracker = Tracker(reactor, random.Random(), options.linkSettings())
+    tracker = Tracker(reactor, random.Random(), options.linkSettings(),
+                      connector=EndpointConnector(reactor))
     return trackerService(reactor, tracker, endpoint)

@@ -195,6 +195,7 @@ class LiveMarket:
     daemon outlives its caller.
 
     @ivar daemons: every L{Daemon} started, in order.
+    @ivar tracker: the tracker's L{Daemon}, once started.
     @ivar tracker_port: the port the tracker listens on, once known.
     """
 
@@ -202,6 +203,7 @@ class LiveMarket:
         self.cwd = cwd
         self.on_line = on_line
         self.daemons = []
+        self.tracker = None
         self.tracker_port = None
 
     def start(self, name, args):
@@ -217,7 +219,14 @@ class LiveMarket:
         listening = tracker.wait_for(TRACKER_LISTENING, timeout,
                                      what="'tracker listening on HOST:PORT'")
         self.tracker_port = int(listening["port"])
+        self.tracker = tracker
         return tracker
+
+    def wait_introduced(self, node_id, timeout=DEFAULT_TIMEOUT):
+        """Wait until the tracker has checked node_id's address, and so
+        introduces it to other nodes."""
+        self.tracker.wait_for(rf"node {node_id} listens at \S+ as it said", timeout,
+                              what=f"'node {node_id} listens at HOST:PORT'")
 
     def start_node(self, name, *role_args):
         """Start a node of this market's tracker, with its role flags

@@ -79,8 +79,9 @@ class Market:
         self.clock = self.network.clock
         self.rng = random.Random(seed + 1)
         self.link_settings = link_settings or LinkSettings()
-        self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings)
         self.tracker_host = "tracker"
+        self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings,
+                               connector=MemoryConnector(self.network, self.tracker_host))
         self.tracker_service = trackerService(
             self.clock, self.tracker,
             MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))

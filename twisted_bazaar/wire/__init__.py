@@ -46,4 +46,5 @@ from twisted_bazaar.wire.core import (  # noqa: F401
     ThisIsMe,
     ThisIsYou,
     WhereIs,
+    WhoAreYou,
 )

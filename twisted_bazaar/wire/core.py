@@ -101,6 +101,16 @@ class WhereIs(Message):
     id: int
 
 
+@message("whoareyou")
+@frozen
+class WhoAreYou(Message):
+    """
+    The tracker checks an address a node advertised: sent as the first
+    message on a connection to it, answered by the node's ``thisisme``,
+    after which the node closes the connection.
+    """
+
+
 @message("dc")
 @frozen
 class Dc(Message):

@@ -24,6 +24,8 @@ from twisted_bazaar.wire import (
 MAX_FOUND = 64
 #: Most items a ``listing`` names.
 MAX_LISTING = 1024
+#: Most items one node may have registered at once.
+MAX_ITEMS_PER_NODE = 1024
 _count = intIn(0, ID_LIMIT - 1, "a count")
 
 
@@ -60,7 +62,7 @@ def _counts(value, name):
 _counts.fast = "False"
 
 
-@message("register", ("item", "item", checkItem, REQUIRED))
+@message("register", ("item", "item", checkItem, REQUIRED), bucket="register")
 @frozen
 class Register(Message):
     """A seller tells the tracker it has item in stock."""
@@ -68,7 +70,7 @@ class Register(Message):
     item: str
 
 
-@message("unregister", ("item", "item", checkItem, REQUIRED))
+@message("unregister", ("item", "item", checkItem, REQUIRED), bucket="register")
 @frozen
 class Unregister(Message):
     """A seller tells the tracker it has no more of item."""
