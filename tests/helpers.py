@@ -132,15 +132,16 @@ class Recorder(NodeObserver):
         self.events.append(("nodeStopping",))
 
 
-def makeNode(node_id=1, seed=0, **config):
+def makeNode(node_id=1, seed=0, identity=None, **config):
     """
     A node on a fresh Clock with a seeded Random and a L{FakeConnector},
-    named node_id (None leaves it unregistered).  Keepalive pings are off
-    unless a ``link`` setting is given, so advancing the clock only fires
-    what the test is about.
+    named node_id (None leaves it unregistered), with no key unless an
+    identity is given.  Keepalive pings are off unless a ``link`` setting
+    is given, so advancing the clock only fires what the test is about.
     """
     config.setdefault("link", LinkSettings(ping_interval=0))
-    node = Node(task.Clock(), random.Random(seed), FakeConnector(), NodeConfig(**config))
+    node = Node(task.Clock(), random.Random(seed), FakeConnector(), NodeConfig(**config),
+                identity=identity)
     node.setAddress(NODE_HOST, NODE_PORT)
     if node_id is not None:
         node.setId(node_id)

@@ -4,11 +4,14 @@ the node whose peers are StringTransports.  The handshake, connectTo, slot
 budgets per purpose, idle direct links, shutdown and duplicate links.
 """
 
+import random
+
 from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.eviction import GRACE
+from twisted_bazaar.identity import Identity, helloText, verify
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.overlay import DIRECT, OVERLAY, NotConnected
 from twisted_bazaar.roles import trade
@@ -626,3 +629,107 @@ class DuplicateLinkTests(SynchronousTestCase):
         feed(old, buy)
         self.assertEqual(recorder.events[-1], ("delivered", buy))
         self.assertEqual(sent(old) + sent(new), [])
+
+
+class KeyedHandshakeTests(SynchronousTestCase):
+    """
+    Nodes with keys prove them: the acceptor signs the opener's nonce in
+    its thisisme, the opener answers with a proof of the acceptor's nonce,
+    and only then is its link established.  A link whose peer proved its
+    key is never replaced by one whose peer did not.
+    """
+
+    def setUp(self):
+        self.me = Identity.fromRandom(random.Random(1))
+        self.node = makeNode(self.me.id, identity=self.me)
+        self.peer = Identity.fromRandom(random.Random(2))
+
+    def knock(self, identity=None, claim=None, nonce="opener-nonce"):
+        """An inbound connection says thisisme with identity's key (and
+        claim as its id, default the key's); return the link and the
+        node's answer."""
+        identity = identity or self.peer
+        link = openLink(self.node)
+        feed(link, wire.ThisIsMe(identity.id if claim is None else claim, 5000,
+                                 key=identity.key, nonce=nonce))
+        return link, sent(link)
+
+    def prove(self, link, answer, identity=None):
+        identity = identity or self.peer
+        feed(link, wire.Proof(identity.sign(helloText(answer.nonce, identity.id))))
+
+    def test_openerProvesItsKey(self):
+        link, [answer] = self.knock()
+        self.assertEqual((answer.id, answer.key), (self.me.id, self.me.key))
+        self.assertTrue(verify(self.me.key, answer.sig,
+                               helloText("opener-nonce", self.me.id)))
+        self.assertNotIn(self.peer.id, self.node.links)
+        self.prove(link, answer)
+        self.assertIs(self.node.links[self.peer.id], link)
+        self.assertIn(link, self.node.overlay.keyed)
+
+    def test_badProofRefused(self):
+        """A proof that does not sign this link's nonce (one from another
+        connection, replayed, say) is refused."""
+        first, [answer] = self.knock()
+        self.prove(first, answer)
+        second, _ = self.knock()
+        self.prove(second, answer)
+        self.assertEqual([m.code for m in sent(second)], ["wtf"])
+        self.assertTrue(second.transport.disconnecting)
+        self.assertIs(self.node.links[self.peer.id], first)
+
+    def test_idMustBeTheKeys(self):
+        link, [refusal] = self.knock(claim=self.peer.id + 1)
+        self.assertEqual((refusal.code, refusal.info),
+                         ("wtf", f"{self.peer.id + 1} is not the id of that key"))
+
+    def test_provenLinkNeverReplacedByAnUnprovenOne(self):
+        """An impostor claiming a proven peer's id, without a key or with
+        the peer's public key but no proof, changes nothing; the peer
+        itself, proving its key again, takes over."""
+        honest, [answer] = self.knock()
+        self.prove(honest, answer)
+        keyless = openLink(self.node)
+        feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
+        self.assertEqual(sent(keyless), [wire.Dc()])
+        impostor, [answer2] = self.knock()
+        feed(impostor, wire.Proof(self.me.sign(helloText(answer2.nonce, self.peer.id))))
+        self.assertEqual([m.code for m in sent(impostor)], ["wtf"])
+        self.assertIs(self.node.links[self.peer.id], honest)
+        again, [answer3] = self.knock()
+        self.prove(again, answer3)
+        self.assertIs(self.node.links[self.peer.id], again)
+        self.assertEqual(sent(honest), [wire.Dc()])
+
+    def test_provenPeerReplacesAnImpostor(self):
+        """A keyless link that claimed the id first gives way to the
+        key's owner."""
+        keyless = openLink(self.node)
+        feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
+        honest, [answer] = self.knock()
+        self.prove(honest, answer)
+        self.assertIs(self.node.links[self.peer.id], honest)
+        self.assertEqual(sent(keyless)[-1], wire.Dc())
+
+    def test_acceptorMustSignOurNonce(self):
+        """As opener, the node checks the acceptor's signature of its
+        nonce, then proves its own key."""
+        self.node.connectTo("10.0.0.7", 5007, self.peer.id)
+        link = self.node.connector.connectLast()
+        [hello] = sent(link)
+        self.assertEqual(hello.key, self.me.key)
+        feed(link, wire.ThisIsMe(self.peer.id, 5007, key=self.peer.key, nonce="theirs",
+                                 sig=self.peer.sign(helloText(hello.nonce, self.peer.id))))
+        [proof] = sent(link)
+        self.assertTrue(verify(self.me.key, proof.sig, helloText("theirs", self.me.id)))
+        self.assertIn(self.peer.id, self.node.links)
+
+        other = Identity.fromRandom(random.Random(3))
+        self.node.connectTo("10.0.0.8", 5008, other.id)
+        forged = self.node.connector.connectLast()
+        sent(forged)
+        feed(forged, wire.ThisIsMe(other.id, 5008, key=other.key, nonce="x",
+                                   sig=other.sign(helloText("not my nonce", other.id))))
+        self.assertEqual([m.code for m in sent(forged)], ["wtf"])
+        self.assertNotIn(other.id, self.node.links)

@@ -19,6 +19,7 @@ from tests.helpers import (
     sent,
 )
 from twisted_bazaar import wire
+from twisted_bazaar.identity import Identity, helloText
 # Message types are declared by the modules that use them: import the
 # flood scheme's and the trade roles' so that this module's tests know them
 # whatever ran before (a tracker daemon that loads neither answers
@@ -668,3 +669,80 @@ class RegistrationRateTests(SynchronousTestCase):
         refused = self.register("10.0.9.9")
         self.assertEqual([m.get("code") for m in refused.heard()], ["noslots"])
         self.assertEqual(len(self.tracker.registry), GROUP_LIMIT)
+
+
+class KeyedRegistrationTests(SynchronousTestCase):
+    """A node with a key gets the id of its key, once it proves it holds
+    the key; nobody else can hold that id against it."""
+
+    def setUp(self):
+        self.clock = Clock()
+        self.connector = FakeConnector()
+        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
+                               connector=self.connector)
+        self.factory = TrackerFactory(self.tracker)
+        self.owner = Identity.fromRandom(random.Random(9))
+
+    def knock(self, wanted=-1, identity=None, host="203.0.113.5"):
+        identity = identity or self.owner
+        peer = WiredLink(self.factory, host)
+        peer.say({"type": "thisisme", "id": wanted, "port": 4001, "host": "",
+                  "key": identity.key})
+        [you] = peer.heard()
+        return peer, you
+
+    def prove(self, peer, you, identity=None):
+        identity = identity or self.owner
+        peer.say({"type": "proof",
+                  "sig": identity.sign(helloText(you["nonce"], you["id"]))})
+
+    def test_registeredOnceProven(self):
+        peer, you = self.knock()
+        self.assertEqual((you["type"], you["id"]), ("thisisyou", self.owner.id))
+        self.assertNotIn(self.owner.id, self.tracker.registry.nodes)
+        self.prove(peer, you)
+        self.assertEqual(peer.heard(), [])
+        self.assertIn(self.owner.id, self.tracker.registry.nodes)
+
+    def test_anotherIdIsRefused(self):
+        peer, refusal = self.knock(wanted=self.owner.id ^ 1)
+        self.assertEqual((refusal["code"], refusal["info"]),
+                         ("wtf", f"{self.owner.id ^ 1} is not the id of that key"))
+
+    def test_impostorWithoutTheKey(self):
+        """Someone sending the owner's key cannot prove it: refused, and
+        the id stays free for the owner."""
+        impostor, you = self.knock()
+        self.prove(impostor, you, Identity.fromRandom(random.Random(10)))
+        self.assertEqual([m["code"] for m in impostor.heard()], ["wtf"])
+        self.assertTrue(impostor.closed)
+        self.assertNotIn(self.owner.id, self.tracker.registry.nodes)
+
+    def test_ownerTakesItsIdBack(self):
+        """A node without a key that took the id (the owner was away)
+        gives way when the owner proves its key."""
+        squatter = WiredLink(self.factory, "198.51.100.4")
+        squatter.say({"type": "thisisme", "id": self.owner.id, "port": 4002, "host": ""})
+        self.assertEqual(squatter.heard()[0]["id"], self.owner.id)
+        peer, you = self.knock()
+        self.prove(peer, you)
+        self.assertEqual([m["code"] for m in squatter.heard()], ["wtf"])
+        self.assertTrue(squatter.closed)
+        self.assertEqual(self.tracker.registry.nodes[self.owner.id], ("203.0.113.5", 4001))
+
+    def test_checkWantsTheKeysSignature(self):
+        """The address check of a node with a key passes only for a
+        thisisme that signs the check's nonce with that key."""
+        peer, you = self.knock()
+        self.prove(peer, you)
+        probe = self.connector.connectLast()
+        [ask] = sent(probe)
+        feed(probe, wire.ThisIsMe(self.owner.id, 4001, key=self.owner.key))
+        closeLink(probe)
+        self.assertNotIn(self.owner.id, self.tracker.registry.verified)
+        self.clock.advance(RECHECK_FIRST)
+        probe = self.connector.connectLast()
+        [ask] = sent(probe)
+        feed(probe, wire.ThisIsMe(self.owner.id, 4001, key=self.owner.key,
+                                  sig=self.owner.sign(helloText(ask.nonce, self.owner.id))))
+        self.assertIn(self.owner.id, self.tracker.registry.verified)

@@ -25,6 +25,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
+from twisted_bazaar.identity import helloText
 from twisted_bazaar.link import Link
 
 #: How the tracker link is named in logs.
@@ -105,10 +106,12 @@ class Membership(Service):
         # Only an explicit --host is advertised; without one the tracker
         # records the address it sees this connection come from.
         discovery = node.discovery
+        identity = node.identity
         link.send(wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
                                 node.config.host,
                                 scheme=getattr(discovery, "name", None),
-                                superpeer=getattr(discovery, "superpeer", None)))
+                                superpeer=getattr(discovery, "superpeer", None),
+                                key=None if identity is None else identity.key))
 
     @_machine.output()
     def _register(self, link, answer):
@@ -161,6 +164,11 @@ class Membership(Service):
         kind = type(message)
         if link.peer_id is None:
             if kind is wire.ThisIsYou:
+                if message.nonce is not None and self.node.identity is not None:
+                    # The tracker registers a node with a key once it
+                    # proves it holds it.
+                    link.send(wire.Proof(self.node.identity.sign(
+                        helloText(message.nonce, message.id))))
                 self.named(link, message)
             elif kind is wire.Error:
                 self.log.info("tracker says {code}: {info}", code=message.code,

@@ -17,6 +17,7 @@ from twisted.logger import Logger
 from twisted_bazaar import wire
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.link import Link, LinkSettings
+from twisted_bazaar.identity import helloText
 from twisted_bazaar.overlay import (
     DEFAULT_DIRECT_IDLE,
     DEFAULT_DIRECT_SLOTS,
@@ -70,9 +71,12 @@ class Node:
 
     log = Logger()
 
-    def __init__(self, clock, rng, connector, config=None, store=None):
+    def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
         self.clock = clock
         self.rng = rng
+        #: The node's key pair (L{Identity}), or None for a node that
+        #: proves nothing (as old peers did; some unit tests use one).
+        self.identity = identity
         self.connector = connector
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
@@ -178,11 +182,22 @@ class Node:
     def buildLink(self, inbound):
         return Link(self.overlay, self.clock, self.config.link, inbound)
 
-    def introduction(self, purpose=None):
-        """This node's thisisme; an opener names the link's purpose (left
-        out for overlay links, as old peers expect)."""
-        return wire.ThisIsMe(self.id, self.port, self.host,
-                             purpose=None if purpose in (None, OVERLAY) else purpose)
+    def introduction(self, purpose=None, nonce=None, answering=None):
+        """
+        This node's thisisme, with its key: an opener names the link's
+        purpose (left out for overlay links, as old peers expect); nonce is
+        the one this node asks the other side to sign; answering, the
+        other side's nonce, which this node signs.
+        """
+        purpose = None if purpose in (None, OVERLAY) else purpose
+        identity = self.identity
+        if identity is None:
+            return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose)
+        sig = None
+        if answering is not None:
+            sig = identity.sign(helloText(answering, self.id))
+        return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose,
+                             key=identity.key, nonce=nonce, sig=sig)
 
     # -- shutdown -------------------------------------------------------------
 

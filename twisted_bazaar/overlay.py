@@ -17,6 +17,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar import wire
 from twisted_bazaar.eviction import Candidate, chooseVictim, groupOf
+from twisted_bazaar.identity import helloText, keyOwns, newNonce, verify
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
 #: successors...): the default purpose, and the one old peers get.
@@ -71,7 +72,13 @@ class Overlay:
         #: inbound link -> when it connected, in that order.
         self._since = {}
         #: Links a sale was made over (see L{proven}).
-        self._proven = set()
+        self._partners = set()
+        #: link -> the nonce this node sent on it, for the peer to sign.
+        self._nonces = {}
+        #: inbound link -> the peer's thisisme, until its proof comes.
+        self._hellos = {}
+        #: Links whose peer proved it holds the key its id belongs to.
+        self.keyed = set()
 
     # -- counting --------------------------------------------------------------
 
@@ -145,7 +152,7 @@ class Overlay:
 
     def linkMade(self, link):
         if not link.inbound:
-            link.send(self.node.introduction(link.purpose))
+            link.send(self.node.introduction(link.purpose, self._nonceFor(link)))
             return
         if self.node.id is None:
             link.refuse("notiy", "this node has no id yet")
@@ -161,6 +168,14 @@ class Overlay:
         else:
             self._since[link] = self.node.clock.seconds()
             self.pending.add(link)
+
+    def _nonceFor(self, link):
+        """A fresh nonce for the peer of link to sign (None without a key:
+        a node that proves nothing asks for no proof)."""
+        if self.node.identity is None:
+            return None
+        nonce = self._nonces[link] = newNonce()
+        return nonce
 
     def _handshaking(self, link):
         """Inbound connections from link's address group still in their
@@ -180,7 +195,7 @@ class Overlay:
         # every run.
         candidates = [
             Candidate(link, since, groupOf(link), link.peer_id is not None,
-                      link in self._proven)
+                      link in self._partners)
             for link, since in self._since.items()
             if not link.closing and (purpose is None or link.purpose == purpose)]
         victim = chooseVictim(candidates, self.node.clock.seconds())
@@ -195,7 +210,7 @@ class Overlay:
         """A sale was made over link: its peer is a trading partner, never
         evicted."""
         if link.inbound:
-            self._proven.add(link)
+            self._partners.add(link)
 
     def linkLost(self, link, reason):
         self._forget(link, reason)
@@ -206,9 +221,11 @@ class Overlay:
         if link.peer_id is None:
             if kind is wire.ThisIsMe:
                 self._accept(link, message)
+            elif kind is wire.Proof and link in self._hellos:
+                self._proved(link, message)
             elif kind is wire.WhoAreYou and link.inbound:
                 # The tracker checks that this node listens where it said.
-                link.send(self.node.introduction())
+                link.send(self.node.introduction(answering=message.nonce))
                 link.close("told the tracker who listens here")
             elif kind is wire.Error:
                 self.log.info("{peer} refused the link: {code}: {info}",
@@ -240,7 +257,12 @@ class Overlay:
     # -- the handshake ----------------------------------------------------------------
 
     def _accept(self, link, hello):
-        """The peer said thisisme: make the link an established one."""
+        """
+        The peer said thisisme.  A peer with a key must hold it: an opener
+        proves it with a ``proof`` of the nonce this node answers with (the
+        link is established only then), an acceptor by signing the
+        opener's nonce in its thisisme.
+        """
         node = self.node
         peer = hello.id
         if peer < 0:
@@ -249,6 +271,18 @@ class Overlay:
         if peer == node.id:
             link.refuse("wtf", "that is this node's own id")
             return
+        if hello.key is not None and not keyOwns(hello.key, peer):
+            link.refuse("wtf", f"{peer} is not the id of that key")
+            return
+        if not link.inbound and hello.key is not None:
+            nonce = self._nonces.get(link)
+            if nonce is None or hello.sig is None or not verify(
+                    hello.key, hello.sig, helloText(nonce, peer)):
+                link.refuse("wtf", "your thisisme does not sign the nonce I sent")
+                return
+            self.keyed.add(link)
+            if hello.nonce is not None and node.identity is not None:
+                link.send(wire.Proof(node.identity.sign(helloText(hello.nonce, node.id))))
         if link.inbound:
             purpose = hello.purpose or OVERLAY
             if purpose not in self.budgets:
@@ -262,6 +296,27 @@ class Overlay:
                             "slots are taken")
                 return
             link.purpose = purpose
+            if hello.key is not None and node.identity is not None:
+                # Established once the peer proves its key.
+                link.send(node.introduction(purpose, self._nonceFor(link), hello.nonce))
+                self._hellos[link] = hello
+                return
+        self._establish(link, hello)
+
+    def _proved(self, link, proof):
+        """An opener's proof of its key: established if it holds."""
+        hello = self._hellos.pop(link)
+        if not verify(hello.key, proof.sig, helloText(self._nonces[link], hello.id)):
+            link.refuse("wtf", "that proof does not sign the nonce I sent")
+            return
+        self.keyed.add(link)
+        self._establish(link, hello)
+
+    def _establish(self, link, hello):
+        """Make the link an established one (or retire it, if the peer is
+        already linked by a link that wins)."""
+        node = self.node
+        peer = hello.id
         self.pending.discard(link)
         existing = self.links.get(peer)
         if existing is not None and not self._replaces(link, existing, peer):
@@ -278,8 +333,8 @@ class Overlay:
             # One link serves both purposes; a neighbour stays a neighbour.
             link.purpose = OVERLAY
         self._setPurpose(link, link.purpose)
-        if link.inbound:
-            link.send(node.introduction(link.purpose))
+        if link.inbound and link not in self.keyed:
+            link.send(node.introduction(link.purpose, answering=hello.nonce))
         self.links[peer] = link
         if existing is not None:
             existing.retire("replaced by a newer link")
@@ -308,13 +363,17 @@ class Overlay:
 
     def _replaces(self, new, old, peer):
         """
-        Two links to one peer: which survives?  When both nodes connected
-        to each other at once, both sides keep the link opened by the lower
-        id, so they agree without talking.  Otherwise the newer one wins:
-        the older is probably a dead connection not yet noticed.  The loser
-        is retired, not dropped: what is already on its way over it still
-        arrives.
+        Two links to one peer: which survives?  One whose peer proved its
+        key beats one whose peer did not, so an established honest link is
+        never replaced by an impostor's.  Otherwise, when both nodes
+        connected to each other at once, both sides keep the link opened by
+        the lower id, so they agree without talking; else the newer one
+        wins: the older is probably a dead connection not yet noticed.  The
+        loser is retired, not dropped: what is already on its way over it
+        still arrives.
         """
+        if (new in self.keyed) != (old in self.keyed):
+            return new in self.keyed
         if new.inbound == old.inbound:
             return True
         new_opener = peer if new.inbound else self.node.id
@@ -323,7 +382,10 @@ class Overlay:
     def _forget(self, link, reason):
         self.pending.discard(link)
         self._since.pop(link, None)
-        self._proven.discard(link)
+        self._partners.discard(link)
+        self._nonces.pop(link, None)
+        self._hellos.pop(link, None)
+        self.keyed.discard(link)
         waiter = self._waiters.pop(link, None)
         peer = link.peer_id
         if waiter is not None and not waiter.called:

@@ -1,15 +1,25 @@
 """
-End to end: a client built from the standard library alone (a socket, json
-and netstrings), speaking only the documented protocol, against a live
-tracker and a live seller.
+End to end: a client built from the standard library (a socket, json and
+netstrings) and the ``cryptography`` package's Ed25519, speaking only the
+documented protocol (docs/protocol.md), against a live tracker and a live
+seller.
 
 This is the interoperability check: nothing of twisted_bazaar is used to
 talk to the daemons, only to start them.
 """
 
+import base64
+import hashlib
 import json
+import os
 import random
 import socket
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -95,6 +105,39 @@ def new_id():
     return random.randrange(1, 2**62)
 
 
+def b64(data):
+    """Bytes as base64url text without padding (protocol §3, keys)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def id_of(public):
+    """The node id of a raw public key (protocol: keys and signatures)."""
+    digest = hashlib.sha256(b"bazaar-id:" + public).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def hello(nonce, signer):
+    """What a handshake signature signs."""
+    return f"bazaar-hello:{nonce}:{signer}".encode("utf-8")
+
+
+class Keys:
+    """This client's Ed25519 key pair, and the node id it owns."""
+
+    def __init__(self):
+        self.private = Ed25519PrivateKey.generate()
+        public = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.key = b64(public)
+        self.id = id_of(public)
+
+    def sign(self, data):
+        return b64(self.private.sign(data))
+
+
 class LiveSellerCase(SynchronousTestCase):
     """A live tracker and a seller of two apples, in a scratch folder."""
 
@@ -112,22 +155,35 @@ class LiveSellerCase(SynchronousTestCase):
         return client
 
     def register(self):
-        """Join the tracker as a new node; return (tracker link, our id)."""
+        """Join the tracker as a new node with a key of its own, and prove
+        it; return (tracker link, our id)."""
+        keys = Keys()
         tracker = self.connect(self.market.tracker_port)
-        tracker.send("thisisme", id=-1, port=0, host="")
+        tracker.send("thisisme", id=-1, port=0, host="", key=keys.key)
         you = tracker.receive()
-        self.assertEqual(you["type"], "thisisyou")
-        self.assertEqual(you["port"], 0)
-        self.assertTrue(0 <= you["id"] < 2**31, you)
-        return tracker, you["id"]
+        self.assertEqual((you["type"], you["id"], you["port"]),
+                         ("thisisyou", keys.id, 0))
+        tracker.send("proof", sig=keys.sign(hello(you["nonce"], keys.id)))
+        self.keys = getattr(self, "keys", {})
+        self.keys[keys.id] = keys
+        return tracker, keys.id
 
     def handshake(self, me):
-        """Link to the seller as node ``me``; return the link."""
+        """Link to the seller as node ``me``, each side proving its key;
+        return the link."""
+        keys = self.keys[me]
+        nonce = b64(os.urandom(16))
         link = self.connect(self.seller_port)
-        link.send("thisisme", id=me, port=0, host="")
-        self.assertEqual(link.receive(), {"type": "thisisme", "id": self.seller_id,
-                                          "port": self.seller_port,
-                                          "host": "127.0.0.1"})
+        link.send("thisisme", id=me, port=0, host="", key=keys.key, nonce=nonce)
+        answer = link.receive()
+        self.assertEqual({name: answer[name] for name in ("type", "id", "port", "host")},
+                         {"type": "thisisme", "id": self.seller_id,
+                          "port": self.seller_port, "host": "127.0.0.1"})
+        public = unb64(answer["key"])
+        self.assertEqual(id_of(public), self.seller_id)
+        Ed25519PublicKey.from_public_bytes(public).verify(
+            unb64(answer["sig"]), hello(nonce, self.seller_id))
+        link.send("proof", sig=keys.sign(hello(answer["nonce"], me)))
         return link
 
     def assertPong(self, link):

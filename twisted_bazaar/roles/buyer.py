@@ -289,10 +289,9 @@ class Buyer(Role):
             self._connect(buy, offer, onRefused, self._connectFailed)
 
     def _send(self, message):
-        """Route a buy or an ask; a buy routed may have been sold."""
-        if type(message) is not Ask:
+        """Route a buy or an ask; a buy that left may have been sold."""
+        if self.node.route(message) and type(message) is not Ask:
             self._routed.add(message.id)
-        self.node.route(message)
 
     def mayHaveSold(self, buy_id):
         """Whether a seller may have sold buy_id: it left this process, or

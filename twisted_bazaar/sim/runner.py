@@ -14,6 +14,7 @@ import time
 
 import attr
 
+from twisted_bazaar.identity import Identity
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.membership import Membership
 from twisted_bazaar.node import Node, NodeConfig
@@ -26,7 +27,7 @@ from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.schemes import buildScheme, discoveryPlugins
 from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork
-from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, ID_SPACE
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 TOPOLOGIES = sorted(BUILDERS) + ["tracker"]
 DISCOVERY = sorted(discoveryPlugins())
@@ -124,14 +125,20 @@ class Simulation:
 
     def _buildDirect(self):
         config, network = self.config, self.network
-        ids = self.rng.sample(range(ID_SPACE), config.nodes)
-        for index, node_id in enumerate(ids):
+        taken = set()
+        for index in range(config.nodes):
             host = f"n{index}"
-            node = Node(self.clock, random.Random(self.rng.getrandbits(64)),
-                        MemoryConnector(network, host), self.node_config)
+            rng = random.Random(self.rng.getrandbits(64))
+            identity = Identity.fromRandom(rng)
+            while identity.id in taken:
+                # Two keys whose ids collide: the second draws again.
+                identity = Identity.fromRandom(rng)
+            taken.add(identity.id)
+            node = Node(self.clock, rng, MemoryConnector(network, host), self.node_config,
+                        identity=identity)
             port = network.listen(OverlayFactory(node), host)
             node.setAddress(host, port.getHost().port)
-            node.setId(node_id)
+            node.setId(identity.id)
             buildScheme(node, config.discovery, **self.scheme_options)
             if self.market is not None:
                 self._joinTracker(node)

@@ -25,6 +25,7 @@ from twisted_bazaar.overlay import (
 from twisted_bazaar.roles import rolePlugins
 from twisted_bazaar.schemes import discoveryPlugins
 from twisted_bazaar.services import EndpointConnector, NodeService
+from twisted_bazaar.identity import Identity
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -204,7 +205,14 @@ def makeService(options):
     if not store.durable:
         log.info("no --data-dir: this node's state lives in memory and is lost "
                  "when it stops")
-    node = Node(reactor, random.Random(), EndpointConnector(reactor), config, store)
+        identity = Identity.generate()
+    else:
+        try:
+            identity = Identity.inDirectory(options["data-dir"])
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"twistd bazaar-node: error: --data-dir: {e}")
+    node = Node(reactor, random.Random(), EndpointConnector(reactor), config, store,
+                identity)
     scheme, settings = options.scheme
     scheme.build(node, settings)
     for plugin, settings in options.roles:

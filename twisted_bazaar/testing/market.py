@@ -19,6 +19,7 @@ left behind.
 
 import random
 
+from twisted_bazaar.identity import Identity
 from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.roles import rolePlugins
@@ -91,18 +92,20 @@ class Market:
         self._count = 0
 
     def addNode(self, config=None, discovery="flood", store=None, scheme=None,
-                **roles):
+                identity=None, **roles):
         """
         Start a node carrying the given roles, e.g.
         ``addNode(seller={"stock": {"apple": 2}})``, with the named
-        discovery scheme (its options in ``scheme``, a dict).  Returns the
-        Node; it gets its id from the tracker once the clock runs.
+        discovery scheme (its options in ``scheme``, a dict), and its key
+        pair (a new one unless ``identity`` is given).  Returns the Node; it
+        gets its id from the tracker once the clock runs.
         """
         self._count += 1
         host = f"node{self._count}"
         config = config or NodeConfig(link=self.link_settings)
-        node = Node(NodeClock(self.clock), random.Random(self.rng.getrandbits(64)),
-                    MemoryConnector(self.network, host), config, store)
+        rng = random.Random(self.rng.getrandbits(64))
+        node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
+                    config, store, identity or Identity.fromRandom(rng))
         buildScheme(node, discovery, **(scheme or {}))
         plugins = rolePlugins()
         self.roles[node] = {name: plugins[name].build(node, settings)
@@ -139,9 +142,10 @@ class Market:
         Start a crashed node again, as rerunning its command would: a new
         process (on a new host) with the given store, which should be the
         old data dir opened afresh, its discovery scheme, and the given
-        roles.
+        roles.  It keeps its key pair, as a daemon keeps it in its data dir.
         """
-        return self.addNode(node.config, node.discovery.name, store, **roles)
+        return self.addNode(node.config, node.discovery.name, store,
+                            identity=node.identity, **roles)
 
     def leftovers(self, node):
         """

@@ -17,6 +17,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar import wire
 from twisted_bazaar.eviction import groupOf
+from twisted_bazaar.identity import decode, deriveId, helloText, keyOwns, newNonce, verify
 from twisted_bazaar.link import Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.tracker.extension import trackerExtensionPlugins
@@ -197,6 +198,10 @@ class Tracker:
         self._joins = OrderedDict()
         #: address group -> live nodes registered from it.
         self._members = {}
+        #: link -> (its thisisme, the nonce sent it), until its proof.
+        self._proving = {}
+        #: node id -> the key it proved, for its address checks.
+        self._keys = {}
         self.links = {}
         self.extensions = {}
         self._handlers = {}
@@ -224,6 +229,11 @@ class Tracker:
         pass
 
     def linkLost(self, link, reason):
+        self._proving.pop(link, None)
+        self._drop(link)
+
+    def _drop(self, link):
+        """Forget the node registered on link, if it still is."""
         node_id = link.peer_id
         if node_id is not None and self.links.get(node_id) is link:
             del self.links[node_id]
@@ -232,6 +242,7 @@ class Tracker:
             if not self._members[group]:
                 del self._members[group]
             self._stopChecking(node_id)
+            self._keys.pop(node_id, None)
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
@@ -245,6 +256,8 @@ class Tracker:
         elif link.peer_id is None:
             if kind is wire.ThisIsMe:
                 self._register(link, message)
+            elif kind is wire.Proof and link in self._proving:
+                self._proved(link, message)
             else:
                 link.protocolError("wtf", f"say thisisme before {message.TYPE}",
                                    close=True)
@@ -287,18 +300,54 @@ class Tracker:
         return True
 
     def _register(self, link, hello):
+        """
+        A node introduced itself.  One without a key is registered at once
+        (with the id it asks for, if free); one with a key is told the id
+        of its key and a nonce, and registered once its proof comes.
+        """
         if not self._mayJoin(link, hello):
             return
+        if hello.key is None:
+            self._join(link, hello)
+            return
+        if not keyOwns(hello.key, hello.id) and hello.id != -1:
+            link.refuse("wtf", f"{hello.id} is not the id of that key")
+            return
+        nonce = newNonce()
+        self._proving[link] = (hello, nonce)
+        link.send(wire.ThisIsYou(deriveId(decode(hello.key)), hello.port, nonce))
+
+    def _proved(self, link, proof):
+        """A node proved its key: it gets its key's id, whoever held it."""
+        hello, nonce = self._proving.pop(link)
+        node_id = deriveId(decode(hello.key))
+        if not verify(hello.key, proof.sig, helloText(nonce, node_id)):
+            link.refuse("wtf", "that proof does not sign the nonce I sent")
+            return
+        holder = self.links.get(node_id)
+        if holder is not None:
+            # The key's owner is back; an old connection of its own, or a
+            # node without a key that claimed its id, gives way.
+            self._drop(holder)
+            holder.refuse("wtf", f"node {node_id} proved its key on another "
+                          "connection")
+        self._keys[node_id] = hello.key
+        self._join(link, hello, node_id)
+
+    def _join(self, link, hello, proven=None):
+        """Register the node on link: with its key's id, if proven, else
+        with the id it asks for if free, or a random one."""
         group = groupOf(link)
         self._members[group] = self._members.get(group, 0) + 1
         host = hello.host or getattr(link.transport.getPeer(), "host", "")
         abilities = Abilities(hello.scheme, bool(hello.superpeer))
         checking = self.connector is not None and hello.port != 0
-        node_id = self.registry.join(hello.id, host, hello.port, abilities,
-                                     verified=not checking)
+        node_id = self.registry.join(hello.id if proven is None else proven, host,
+                                     hello.port, abilities, verified=not checking)
         self.links[node_id] = link
         link.identified(node_id)
-        link.send(wire.ThisIsYou(node_id, hello.port))
+        if proven is None:
+            link.send(wire.ThisIsYou(node_id, hello.port))
         self.log.info("node {id} joined from {host}:{port} ({n} live)", id=node_id,
                       host=host, port=hello.port, n=len(self.registry))
         if checking:
@@ -310,7 +359,8 @@ class Tracker:
         """Check the address node_id advertised; if it fails, try again
         after retry seconds (doubling up to RECHECK_MAX)."""
         host, port = self.registry.nodes[node_id]
-        check = self._checks[node_id] = AddressCheck(node_id, self.clock, self.settings)
+        check = self._checks[node_id] = AddressCheck(node_id, self._keys.get(node_id),
+                                                     self.clock, self.settings)
         check.start(self.connector, host, port).addCallback(self._checked, node_id,
                                                             check, retry)
 

@@ -2,12 +2,14 @@
 The tracker's connect-back check: before it introduces a node, or lists
 what the node sells, the tracker connects to the address the node
 advertised and asks ``whoareyou``; only a node there that answers with the
-registered id passes.
+registered id passes, and, if the node registered a key, only one that
+signs the check's nonce with that key.
 """
 
 from twisted.internet import defer
 
 from twisted_bazaar import wire
+from twisted_bazaar.identity import helloText, newNonce, verify
 from twisted_bazaar.link import Link
 
 
@@ -19,8 +21,11 @@ class AddressCheck:
         the address says it is node_id, else False (never fails).
     """
 
-    def __init__(self, node_id, clock, settings):
+    def __init__(self, node_id, key, clock, settings):
         self.node_id = node_id
+        #: The key node_id proved to the tracker, or None.
+        self.key = key
+        self.nonce = newNonce()
         self.clock = clock
         self.settings = settings
         self.link = None
@@ -52,10 +57,14 @@ class AddressCheck:
     # -- the link's owner -----------------------------------------------------------
 
     def linkMade(self, link):
-        link.send(wire.WhoAreYou())
+        link.send(wire.WhoAreYou(self.nonce if self.key is not None else None))
 
     def messageReceived(self, link, message):
-        self._done(type(message) is wire.ThisIsMe and message.id == self.node_id)
+        self._done(type(message) is wire.ThisIsMe and message.id == self.node_id
+                   and (self.key is None or (
+                       message.key == self.key and message.sig is not None
+                       and verify(self.key, message.sig,
+                                  helloText(self.nonce, self.node_id)))))
         link.close("address checked")
 
     def linkLost(self, link, reason):

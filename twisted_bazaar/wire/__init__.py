@@ -43,6 +43,7 @@ from twisted_bazaar.wire.core import (  # noqa: F401
     NodeReq,
     Ping,
     Pong,
+    Proof,
     ThisIsMe,
     ThisIsYou,
     WhereIs,

@@ -20,6 +20,7 @@ from twisted_bazaar.wire.codec import (
     frozen,
     idList,
     message,
+    text,
     ERROR_CODES,
     ProtocolError,
     MAX_EXCLUDE,
@@ -34,18 +35,27 @@ def _code(value, name):
 
 _code.fast = "type({v}) is str and {v} in ERROR_CODES"
 _exclude = idList(0, MAX_EXCLUDE)
+#: An Ed25519 public key, a handshake nonce, a signature: base64url text
+#: (checked when used: see L{twisted_bazaar.identity}).
+checkKey = text(43, 43)
+checkNonce = text(1, 64)
+checkSig = text(86, 86)
 
 
 @message("thisisme", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED),
          ("host", "host", checkHost, ""), ("scheme", "scheme", checkName, None),
-         ("super", "superpeer", checkFlag, None), ("purpose", "purpose", checkName, None))
+         ("super", "superpeer", checkFlag, None), ("purpose", "purpose", checkName, None),
+         ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None),
+         ("sig", "sig", checkSig, None))
 @frozen
 class ThisIsMe(Message):
     """
     A node says who it is: first message on every link, both ways.  To the
     tracker it may say which discovery scheme it runs and whether it can
     serve as a super-peer; to a node, what the link is for (its purpose,
-    which decides the slot budget it counts against).
+    which decides the slot budget it counts against).  A node with a key
+    sends it, and a fresh nonce for the other side to sign; an answer
+    signs the nonce it answers (see L{twisted_bazaar.identity}).
     """
 
     id: int
@@ -54,15 +64,30 @@ class ThisIsMe(Message):
     scheme: str = None
     superpeer: bool = None
     purpose: str = None
+    key: str = None
+    nonce: str = None
+    sig: str = None
 
 
-@message("thisisyou", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED))
+@message("thisisyou", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED),
+         ("nonce", "nonce", checkNonce, None))
 @frozen
 class ThisIsYou(Message):
-    """The tracker tells a joining node its id."""
+    """The tracker tells a joining node its id; to a node that sent a key,
+    with a nonce to sign in a ``proof``."""
 
     id: int
     port: int
+    nonce: str = None
+
+
+@message("proof", ("sig", "sig", checkSig, REQUIRED))
+@frozen
+class Proof(Message):
+    """A node proves it holds the key it sent: its signature of the nonce
+    the other side sent (see L{twisted_bazaar.identity})."""
+
+    sig: str
 
 
 @message("nodereq", ("exclude", "exclude", _exclude, ()),
@@ -101,14 +126,17 @@ class WhereIs(Message):
     id: int
 
 
-@message("whoareyou")
+@message("whoareyou", ("nonce", "nonce", checkNonce, None))
 @frozen
 class WhoAreYou(Message):
     """
     The tracker checks an address a node advertised: sent as the first
-    message on a connection to it, answered by the node's ``thisisme``,
-    after which the node closes the connection.
+    message on a connection to it, answered by the node's ``thisisme``
+    (signing the nonce, if the node has a key), after which the node
+    closes the connection.
     """
+
+    nonce: str = None
 
 
 @message("dc")
