@@ -4,16 +4,20 @@ clock: what one attacking node can do to an honest buyer, and the bound
 within which the honest buyer still buys.
 """
 
+import random
+
+import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import WiredLink, feed, linkPeer, makeNode, sent
 from twisted_bazaar import wire
 from twisted_bazaar.eviction import GRACE
+from twisted_bazaar.identity import Identity, signedBy
 from twisted_bazaar.link import Link, LinkSettings
 from twisted_bazaar.overlay import OverlayFactory
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import RESERVED_SHARE, Seller
-from twisted_bazaar.roles.trade import BuyOK
+from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes.flood.discovery import OFFERS_PER_LINK, FloodDiscovery
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.testing import Market
@@ -232,3 +236,69 @@ class TrackerPoisoningTests(_AttackCase):
         self.assertIsNotNone(took, "the honest buyer did not buy")
         self.assertEqual(set(registry.members()), real | {buyer.id})
         self.assertTrue(all(link.peer_id == "tracker" for link in fakes))
+
+
+class SignedTradeTests(SynchronousTestCase):
+    """
+    Nodes with keys sign reply, buy, ask, buyOK, soldout and unsold, and
+    take them only signed by their author: a relay can neither forge nor
+    alter them.
+    """
+
+    def setUp(self):
+        self.seller_key = Identity.fromRandom(random.Random(1))
+        self.buyer_key = Identity.fromRandom(random.Random(2))
+        self.mallory = Identity.fromRandom(random.Random(3))
+
+    def sellerNode(self):
+        node = makeNode(self.seller_key.id, identity=self.seller_key)
+        relay = linkPeer(node, 5)
+        seller = Seller(node, {"apple": 2})
+        return node, relay, seller
+
+    def test_sellerSellsOnlySignedBuys(self):
+        node, relay, seller = self.sellerNode()
+        me, buyer = self.seller_key.id, self.buyer_key.id
+        buy = Buy(70, "apple", (buyer, 5, me))
+        unsigned, mallorys = buy, self.mallory.signed(buy)
+        altered = attr.evolve(self.buyer_key.signed(buy), id=72)
+        feed(relay, unsigned, mallorys, altered)
+        self.assertEqual((sent(relay), seller.ledger), ([], {}))
+        feed(relay, self.buyer_key.signed(buy))
+        [ok] = sent(relay)
+        self.assertEqual((ok.id, ok.path), (70, (me, 5, buyer)))
+        self.assertTrue(signedBy(ok, me))
+        feed(relay, self.buyer_key.signed(Ask(71, "apple", (buyer, 5, me))))
+        [unsold] = sent(relay)
+        self.assertEqual(unsold.code, "unsold")
+        self.assertTrue(signedBy(unsold, me))
+
+    def test_buyerTrustsOnlyTheSeller(self):
+        """Offers and answers not signed by the seller they name are
+        ignored: the buyer buys from the signed offer, and only the
+        seller's own buyOK fills its bag."""
+        node = makeNode(self.buyer_key.id, identity=self.buyer_key)
+        relay = linkPeer(node, 5)
+        FloodDiscovery(node)
+        buyer = Buyer(node, ["apple"], search_window=1.0)
+        buyer.linkAdded(5)
+        [search] = sent(relay)
+        me, seller = self.buyer_key.id, self.seller_key.id
+        offer = Reply(search.id, "apple", (seller, 5, me), seller, "", 0)
+        feed(relay, offer, self.mallory.signed(offer),
+             attr.evolve(self.seller_key.signed(offer), path=(seller, 5, me, 9)))
+        node.clock.advance(1.0)
+        self.assertEqual(sent(relay), [])
+        feed(relay, self.seller_key.signed(
+            Reply(search.id + 1, "apple", (seller, 5, me), seller, "", 0)))
+        node.clock.advance(30)
+        [search] = [m for m in sent(relay) if type(m) is Search]
+        feed(relay, self.seller_key.signed(attr.evolve(offer, id=search.id)))
+        node.clock.advance(1.0)
+        [buy] = sent(relay)
+        self.assertTrue(signedBy(buy, me))
+        ok = BuyOK(buy.id, "apple", (seller, 5, me))
+        feed(relay, ok, self.mallory.signed(ok))
+        self.assertEqual(buyer.bag, [])
+        feed(relay, self.seller_key.signed(ok))
+        self.assertEqual([p.seller for p in buyer.bag], [seller])

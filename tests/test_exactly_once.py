@@ -318,10 +318,12 @@ class SellerCrashTests(_Books, SynchronousTestCase):
 
         buyer.addObserver(Answers())
         self.runUntil(lambda: restarted.id in buyer.links)
-        buyer.route(trade.Buy(first.buy_id, "apple", (buyer.id, restarted.id)))
+        buyer.route(buyer.identity.signed(
+            trade.Buy(first.buy_id, "apple", (buyer.id, restarted.id))))
         self.market.run(1)
-        self.assertEqual(answers, [trade.BuyOK(first.buy_id, "apple",
-                                              (restarted.id, buyer.id))])
+        [answer] = answers
+        self.assertEqual(answer, restarted.identity.signed(
+            trade.BuyOK(first.buy_id, "apple", (restarted.id, buyer.id))))
         self.assertEqual(restarted.store.inventory(), left)
         self.assertEqual(len(self.buyer(buyer).bag), 4)
         self.assertBooksBalance()

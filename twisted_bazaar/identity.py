@@ -4,7 +4,8 @@ public key, so that an id can be proven and not merely claimed.
 
 On the wire (docs/protocol.md, "Keys and signatures"), a public key, a
 nonce and a signature are each sent as text: their bytes in base64url
-(RFC 4648 section 5) without ``=`` padding.  A node's id is the first four
+(RFC 4648 section 5) without ``=`` padding.  Trade messages carry their
+author's key and signature (L{Identity.signed}, L{signedBy}).  A node's id is the first four
 bytes of SHA-256("bazaar-id:" + public key), as a big-endian integer, with
 its top bit cleared.  A signature proves a handshake by signing
 ``"bazaar-hello:" + nonce + ":" + signer id`` (the other side's nonce, as
@@ -16,12 +17,16 @@ import binascii
 import hashlib
 import os
 
+import attr
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+
+from twisted_bazaar.wire import canonical
 
 #: File of a node's private key inside its data dir.
 KEY_FILE = "node.key"
@@ -74,6 +79,29 @@ def verify(key, signature, data):
     except (ValueError, InvalidSignature):
         return False
     return True
+
+
+def signedBy(message, author):
+    """
+    Whether a message (one with ``key`` and ``sig`` fields) is signed by
+    node ``author``: its key is author's, and its sig signs its canonical
+    form (L{twisted_bazaar.wire.canonical}).
+    """
+    key, sig = message.key, message.sig
+    return (key is not None and sig is not None and keyOwns(key, author)
+            and verify(key, sig, canonical(message)))
+
+
+def signedIf(identity, message):
+    """The message signed by identity, or as it is for a node without a
+    key."""
+    return message if identity is None else identity.signed(message)
+
+
+def trusts(identity, message, author):
+    """Whether a node (with identity, or None for a node without a key,
+    which checks nothing) takes message as author's."""
+    return identity is None or signedBy(message, author)
 
 
 def keyOwns(key, node_id):
@@ -148,3 +176,8 @@ class Identity:
     def sign(self, data):
         """This node's signature of data (bytes), as text."""
         return encode(self._private.sign(data))
+
+    def signed(self, message):
+        """The message with this node's key, signed (see L{signedBy})."""
+        message = attr.evolve(message, key=self.key, sig=None)
+        return attr.evolve(message, sig=self.sign(canonical(message)))

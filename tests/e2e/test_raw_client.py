@@ -57,7 +57,10 @@ class RawClient:
         self.sock.sendall(data)
 
     def send(self, kind, **fields):
-        self.send_raw(netstring(json.dumps(dict(fields, type=kind)).encode("utf-8")))
+        self.send_object(dict(fields, type=kind))
+
+    def send_object(self, obj):
+        self.send_raw(netstring(json.dumps(obj).encode("utf-8")))
 
     def _read_more(self):
         try:
@@ -125,6 +128,24 @@ def hello(nonce, signer):
     return f"bazaar-hello:{nonce}:{signer}".encode("utf-8")
 
 
+def canonical(fields):
+    """What a trade message's signature signs (protocol: keys and
+    signatures): the object without sig, keys sorted, compact."""
+    fields = {name: value for name, value in fields.items() if name != "sig"}
+    return b"bazaar-sig:" + json.dumps(fields, sort_keys=True, separators=(",", ":"),
+                                       ensure_ascii=False).encode("utf-8")
+
+
+def verified(fields, author):
+    """Whether a message carries author's key and its valid signature."""
+    public = unb64(fields["key"])
+    if id_of(public) != author:
+        return False
+    Ed25519PublicKey.from_public_bytes(public).verify(unb64(fields["sig"]),
+                                                      canonical(fields))
+    return True
+
+
 class Keys:
     """This client's Ed25519 key pair, and the node id it owns."""
 
@@ -136,6 +157,11 @@ class Keys:
 
     def sign(self, data):
         return b64(self.private.sign(data))
+
+    def signed(self, kind, **fields):
+        """A trade message's fields, with this key and its signature."""
+        fields = dict(fields, type=kind, key=self.key)
+        return dict(fields, sig=self.sign(canonical(fields)))
 
 
 class LiveSellerCase(SynchronousTestCase):
@@ -220,10 +246,20 @@ class TradeTests(LiveSellerCase):
         self.tracker_link, self.me = self.register()
         self.link = self.handshake(self.me)
 
+    def trade(self, kind, buy_id, path=None):
+        """Send a signed buy or ask; return the answer, whose signature
+        must be the seller's."""
+        message = self.keys[self.me].signed(kind, id=buy_id, item="apple",
+                                            path=path or [self.me, self.seller_id])
+        self.link.send_object(message)
+        answer = self.link.receive()
+        if answer["type"] == "buyOK" or answer.get("code") in ("soldout", "unsold"):
+            self.assertTrue(verified(answer, self.seller_id), answer)
+            del answer["key"], answer["sig"]
+        return answer
+
     def buy(self, buy_id, path=None):
-        self.link.send("buy", id=buy_id, item="apple",
-                       path=path or [self.me, self.seller_id])
-        return self.link.receive()
+        return self.trade("buy", buy_id, path)
 
     def test_search_buy_repeat_and_sell_out(self):
         me, seller = self.me, self.seller_id
@@ -231,7 +267,10 @@ class TradeTests(LiveSellerCase):
 
         search_id = new_id()
         self.link.send("search", id=search_id, item="apple", returnPath=[me], ttl=7)
-        self.assertEqual(self.link.receive(), {
+        reply = self.link.receive()
+        self.assertTrue(verified(reply, seller), reply)
+        del reply["key"], reply["sig"]
+        self.assertEqual(reply, {
             "type": "reply", "id": search_id, "item": "apple", "path": [seller, me],
             "seller": seller, "host": "127.0.0.1", "port": self.seller_port})
 
@@ -252,11 +291,9 @@ class TradeTests(LiveSellerCase):
 
         # Asking never buys: a sold id gets its buyOK, an unknown one is
         # closed (unsold), and a buy under it later is soldout.
-        self.link.send("ask", id=first, item="apple", path=[me, seller])
-        self.assertEqual(self.link.receive(), ok)
+        self.assertEqual(self.trade("ask", first), ok)
         fourth = new_id()
-        self.link.send("ask", id=fourth, item="apple", path=[me, seller])
-        unsold = self.link.receive()
+        unsold = self.trade("ask", fourth)
         self.assertEqual((unsold["type"], unsold["code"], unsold["id"], unsold["path"]),
                          ("error", "unsold", fourth, [seller, me]))
         self.assertEqual(self.buy(fourth)["code"], "soldout")

@@ -33,6 +33,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.identity import signedIf, trusts
 from twisted_bazaar.roles.trade import Ask, BuyOK
 from twisted_bazaar.schemes import Offer, discoveryOf
 from twisted_bazaar.overlay import DIRECT, Unreachable
@@ -289,7 +290,9 @@ class Buyer(Role):
             self._connect(buy, offer, onRefused, self._connectFailed)
 
     def _send(self, message):
-        """Route a buy or an ask; a buy that left may have been sold."""
+        """Route a buy or an ask, signed; a buy that left may have been
+        sold."""
+        message = signedIf(self.node.identity, message)
         if self.node.route(message) and type(message) is not Ask:
             self._routed.add(message.id)
 
@@ -418,8 +421,27 @@ class Buyer(Role):
         elif kind is wire.Error and message.code in self.NOT_SOLD:
             self._onNotSold(message)
 
+    def _fromSeller(self, answer):
+        """Whether an answer about a buy comes from the seller the buy was
+        sent to, signed by it (a buyer without a key checks the id only)."""
+        buy_id = answer.id
+        want = self._by_buy.get(buy_id)
+        if want is not None and want.offer is not None:
+            seller = want.offer.seller
+        elif buy_id in self.unresolved:
+            seller = self.unresolved[buy_id].seller
+        else:
+            return False
+        if answer.path[0] == seller and trusts(self.node.identity, answer, seller):
+            return True
+        self.log.info("ignoring a {type} about buy {id} not signed by its seller "
+                      "{seller}", type=answer.TYPE, id=buy_id, seller=seller)
+        return False
+
     def _onNotSold(self, error):
         buy_id = error.id
+        if not self._fromSeller(error):
+            return
         if buy_id in self.unresolved:
             item = self.unresolved[buy_id].item
             self._settled(buy_id)
@@ -435,9 +457,9 @@ class Buyer(Role):
         A buyOK repeated meanwhile changes nothing."""
         if ok.id in self._bought_ids or ok.id in self._committing:
             return
-        want = self._by_buy.get(ok.id)
-        if want is None and ok.id not in self.unresolved:
+        if not self._fromSeller(ok):
             return
+        want = self._by_buy.get(ok.id)
         purchase = Purchase(ok.id, ok.item, ok.path[0], self.node.clock.seconds())
         self._committing[ok.id] = purchase
         if want is not None:

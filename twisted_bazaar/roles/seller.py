@@ -11,6 +11,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.identity import signedIf, trusts
 from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes import IShop, discoveryOf
 from twisted_bazaar.options import seconds
@@ -138,11 +139,26 @@ class Seller(Role):
         elif kind is Ask:
             self._answerAsk(message)
 
+    def _trusted(self, message):
+        """A buy or ask signed by the buyer it names (a seller without a
+        key checks nothing)."""
+        if trusts(self.node.identity, message, message.path[0]):
+            return True
+        self.log.info("ignoring a {type} not signed by node {buyer}",
+                      type=message.TYPE, buyer=message.path[0])
+        return False
+
+    def _route(self, message):
+        """Route an answer, signed."""
+        self.node.route(signedIf(self.node.identity, message))
+
     def _answerAsk(self, ask):
         """
         Say what became of a buy id, and never sell: ``buyOK`` from the
         ledger, else close the id (on disk first) and say ``unsold``.
         """
+        if not self._trusted(ask):
+            return
         if ask.id in self.ledger:
             self._confirm(ask.id, self.ledger[ask.id], ask.path[::-1])
             return
@@ -150,8 +166,9 @@ class Seller(Role):
             return
         fresh = ask.id not in self.closed
         self.closed.add(ask.id)
-        unsold = wire.Error("unsold", f"buy {ask.id} was not sold, and never will be",
-                            ask.id, ask.path[::-1])
+        unsold = signedIf(self.node.identity, wire.Error(
+            "unsold", f"buy {ask.id} was not sold, and never will be", ask.id,
+            ask.path[::-1]))
         if not fresh:
             self.node.route(unsold)
             return
@@ -170,6 +187,8 @@ class Seller(Role):
                       why=reason.getErrorMessage())
 
     def _sell(self, buy):
+        if not self._trusted(buy):
+            return
         back = buy.path[::-1]
         sale = self.ledger.get(buy.id)
         if sale is None:
@@ -178,14 +197,14 @@ class Seller(Role):
                 return
             buyer, item = buy.path[0], buy.item
             if buy.id in self.closed:
-                self.node.route(wire.Error("soldout", f"buy {buy.id} is closed",
-                                           buy.id, back))
+                self._route(wire.Error("soldout", f"buy {buy.id} is closed", buy.id,
+                                       back))
                 return
             if (buyer, item) in self._reservations:
                 self._release((buyer, item))
             elif self.free(item) <= 0:
-                self.node.route(wire.Error("soldout", f"no {item} left to sell",
-                                           buy.id, back))
+                self._route(wire.Error("soldout", f"no {item} left to sell", buy.id,
+                                       back))
                 return
             self.stock[item] -= 1
             sale = self.ledger[buy.id] = Sale(buy.id, item, buyer,
@@ -196,7 +215,7 @@ class Seller(Role):
 
     def _confirm(self, buy_id, sale, back):
         """Answer buyOK for a sale, once it is on disk."""
-        answer = BuyOK(buy_id, sale.item, back)
+        answer = signedIf(self.node.identity, BuyOK(buy_id, sale.item, back))
         if buy_id not in self._uncommitted:
             self.node.route(answer)
             return

@@ -9,7 +9,9 @@ from twisted_bazaar.wire import (
     Message,
     checkId,
     checkItem,
+    checkKey,
     checkPath,
+    checkSig,
     errorCode,
     frozen,
     message,
@@ -20,7 +22,8 @@ errorCode("unsold", "the seller never sold this buy id, and now never will")
 
 
 @message("buy", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("path", "path", checkPath, REQUIRED), routed=True)
+         ("path", "path", checkPath, REQUIRED), ("key", "key", checkKey, None),
+         ("sig", "sig", checkSig, None), routed=True)
 @frozen
 class Buy(Message):
     """A buyer takes one unit; a repeated id never takes a second."""
@@ -28,10 +31,13 @@ class Buy(Message):
     id: int
     item: str
     path: tuple
+    key: str = None
+    sig: str = None
 
 
 @message("buyOK", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("path", "path", checkPath, REQUIRED), routed=True, proves=True)
+         ("path", "path", checkPath, REQUIRED), ("key", "key", checkKey, None),
+         ("sig", "sig", checkSig, None), routed=True, proves=True)
 @frozen
 class BuyOK(Message):
     """The seller confirms the buy with the same id."""
@@ -39,10 +45,13 @@ class BuyOK(Message):
     id: int
     item: str
     path: tuple
+    key: str = None
+    sig: str = None
 
 
 @message("ask", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("path", "path", checkPath, REQUIRED), routed=True)
+         ("path", "path", checkPath, REQUIRED), ("key", "key", checkKey, None),
+         ("sig", "sig", checkSig, None), routed=True)
 @frozen
 class Ask(Message):
     """
@@ -54,3 +63,5 @@ class Ask(Message):
     id: int
     item: str
     path: tuple
+    key: str = None
+    sig: str = None

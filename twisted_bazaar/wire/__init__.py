@@ -27,6 +27,7 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     checkPath,
     checkPort,
     checkTtl,
+    canonical,
     decode,
     encode,
     errorCode,
@@ -48,4 +49,7 @@ from twisted_bazaar.wire.core import (  # noqa: F401
     ThisIsYou,
     WhereIs,
     WhoAreYou,
+    checkKey,
+    checkNonce,
+    checkSig,
 )

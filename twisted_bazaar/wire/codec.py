@@ -303,6 +303,22 @@ def encode(message):
     return _encoder.encode(message.as_dict()).encode("utf-8")
 
 
+_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                              sort_keys=True, allow_nan=False)
+
+
+def canonical(message):
+    """
+    The bytes a message's signature signs: ``bazaar-sig:`` and the
+    message's JSON object without its ``sig`` (the fields its class
+    declares, unknown ones left out), keys sorted, compact, non-ASCII text
+    as raw UTF-8 (docs/protocol.md, "Keys and signatures").
+    """
+    fields = message.as_dict()
+    fields.pop("sig", None)
+    return b"bazaar-sig:" + _canonical.encode(fields).encode("utf-8")
+
+
 def decode(data):
     """
     Parse one netstring payload into a message.

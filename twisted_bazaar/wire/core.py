@@ -162,7 +162,8 @@ class Pong(Message):
 
 
 @message("error", ("code", "code", _code, REQUIRED), ("info", "info", checkInfo, REQUIRED),
-         ("id", "id", checkId, None), ("path", "path", checkPath, None))
+         ("id", "id", checkId, None), ("path", "path", checkPath, None),
+         ("key", "key", checkKey, None), ("sig", "sig", checkSig, None))
 @frozen
 class Error(Message):
     """
@@ -176,3 +177,5 @@ class Error(Message):
     info: str = attr.ib(converter=clipInfo)
     id: int = None
     path: tuple = None
+    key: str = None
+    sig: str = None

@@ -6,10 +6,12 @@ path (or straight to the buyer when linked to it).
 
 from twisted.application.service import Service
 from twisted.internet import defer
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.identity import signedIf, trusts
 from twisted_bazaar.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes import IDiscovery, Offer
@@ -48,6 +50,7 @@ class FloodDiscovery(Service, NodeObserver):
 
     name = "flood"
     superpeer = None
+    log = Logger()
 
     def __init__(self, node, ttl=wire.DEFAULT_TTL, seen_limit=10_000, neighbours=3):
         self.node = node
@@ -80,7 +83,8 @@ class FloodDiscovery(Service, NodeObserver):
                 path = (node.id, buyer)
             else:
                 path = search.return_path[::-1]
-            node.route(Reply(search.id, item, path, node.id, node.host, node.port))
+            node.route(signedIf(node.identity, Reply(search.id, item, path, node.id,
+                                                     node.host, node.port)))
 
     # -- buying ------------------------------------------------------------------
 
@@ -118,6 +122,10 @@ class FloodDiscovery(Service, NodeObserver):
             return
         find = self._finds.get(message.id)
         if find is not None and find.item == message.item:
+            if not trusts(self.node.identity, message, message.seller):
+                self.log.info("ignoring an offer not signed by seller {seller}",
+                              seller=message.seller)
+                return
             # The path router only delivers it from the node before this
             # one on its path: the link it came over.
             via = message.path[-2] if len(message.path) > 1 else message.seller

@@ -8,6 +8,8 @@ from twisted_bazaar.wire import (
     checkItem,
     checkPath,
     checkPort,
+    checkKey,
+    checkSig,
     checkTtl,
     frozen,
     message,
@@ -30,10 +32,11 @@ class Search(Message):
 @message("reply", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
          ("path", "path", checkPath, REQUIRED), ("seller", "seller", checkId, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         routed=True)
+         ("key", "key", checkKey, None), ("sig", "sig", checkSig, None), routed=True)
 @frozen
 class Reply(Message):
-    """A seller's offer, routed back to the buyer; id is the search's id."""
+    """A seller's offer, routed back to the buyer; id is the search's id.
+    Signed by the seller (see L{twisted_bazaar.identity.signed})."""
 
     id: int
     item: str
@@ -41,3 +44,5 @@ class Reply(Message):
     seller: int
     host: str
     port: int
+    key: str = None
+    sig: str = None
