@@ -9,10 +9,10 @@ import random
 import attr
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import WiredLink, feed, linkPeer, makeNode, sent
+from tests.helpers import WiredLink, feed, linkPeer, makeNode, openLink, sent
 from twisted_bazaar import wire
 from twisted_bazaar.eviction import GRACE
-from twisted_bazaar.identity import Identity, signedBy
+from twisted_bazaar.identity import Identity, helloText, signedBy
 from twisted_bazaar.link import Link, LinkSettings
 from twisted_bazaar.overlay import OverlayFactory
 from twisted_bazaar.roles.buyer import Buyer
@@ -302,3 +302,20 @@ class SignedTradeTests(SynchronousTestCase):
         self.assertEqual(buyer.bag, [])
         feed(relay, self.seller_key.signed(ok))
         self.assertEqual([p.seller for p in buyer.bag], [seller])
+
+    def test_directFromAProvenAuthor(self):
+        """A buy straight from its buyer, on a link where the buyer proved
+        its key, needs no signature check (no relay stood in between); on
+        a link where it did not, it needs its signature."""
+        node, relay, seller = self.sellerNode()
+        me, buyer = self.seller_key.id, self.buyer_key.id
+        link = openLink(node)
+        feed(link, wire.ThisIsMe(buyer, 0, key=self.buyer_key.key, nonce="n"))
+        [hello] = sent(link)
+        feed(link, wire.Proof(self.buyer_key.sign(helloText(hello.nonce, buyer))))
+        feed(link, Buy(80, "apple", (buyer, me)))
+        [ok] = sent(link)
+        self.assertEqual(ok.id, 80)
+        keyless = linkPeer(node, 6)
+        feed(keyless, Buy(81, "apple", (6, me)))
+        self.assertEqual((sent(keyless), list(seller.ledger)), ([], [80]))

@@ -98,10 +98,15 @@ def signedIf(identity, message):
     return message if identity is None else identity.signed(message)
 
 
-def trusts(identity, message, author):
-    """Whether a node (with identity, or None for a node without a key,
-    which checks nothing) takes message as author's."""
-    return identity is None or signedBy(message, author)
+def trusts(node, message, author):
+    """
+    Whether node takes a routed message as author's: signed by author, or
+    handed over by author itself on a link where it proved its key (no
+    relay in between; see L{twisted_bazaar.node.Node.fromProvenAuthor}).
+    A node without a key checks nothing.
+    """
+    return (node.identity is None or node.fromProvenAuthor(message, author)
+            or signedBy(message, author))
 
 
 def keyOwns(key, node_id):

@@ -135,6 +135,16 @@ class Node:
         """See L{PathRouter.route}."""
         return self.paths.route(message)
 
+    def fromProvenAuthor(self, message, author):
+        """
+        Whether the routed message being delivered came from author itself
+        (its path is [author, this node]) on a link where author proved its
+        key: no relay could have forged or altered it.
+        """
+        link = self.paths.deliveredOn
+        return (link is not None and link in self.overlay.keyed
+                and message.path == (author, self.id))
+
     def pathTo(self, peer_id):
         """The shortest known path to a peer, or None."""
         return self.paths.pathTo(peer_id)

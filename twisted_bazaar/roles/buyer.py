@@ -432,7 +432,7 @@ class Buyer(Role):
             seller = self.unresolved[buy_id].seller
         else:
             return False
-        if answer.path[0] == seller and trusts(self.node.identity, answer, seller):
+        if answer.path[0] == seller and trusts(self.node, answer, seller):
             return True
         self.log.info("ignoring a {type} about buy {id} not signed by its seller "
                       "{seller}", type=answer.TYPE, id=buy_id, seller=seller)

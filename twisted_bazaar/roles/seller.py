@@ -142,7 +142,7 @@ class Seller(Role):
     def _trusted(self, message):
         """A buy or ask signed by the buyer it names (a seller without a
         key checks nothing)."""
-        if trusts(self.node.identity, message, message.path[0]):
+        if trusts(self.node, message, message.path[0]):
             return True
         self.log.info("ignoring a {type} not signed by node {buyer}",
                       type=message.TYPE, buyer=message.path[0])

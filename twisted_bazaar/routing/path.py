@@ -32,6 +32,8 @@ class PathRouter:
         self.node = node
         self.limit = limit
         self.table = OrderedDict()
+        #: The link the message being delivered came on, while it is.
+        self.deliveredOn = None
 
     def route(self, message):
         """
@@ -75,7 +77,11 @@ class PathRouter:
         self.learn(path[here::-1])
         self.learn(path[here:])
         if here == len(path) - 1:
-            node.events.delivered(message)
+            self.deliveredOn = link
+            try:
+                node.events.delivered(message)
+            finally:
+                self.deliveredOn = None
             return
         next_hop = node.links.get(path[here + 1])
         if next_hop is None:

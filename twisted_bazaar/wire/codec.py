@@ -247,18 +247,25 @@ def _compile(cls, type_name, fields):
                    f"        out[{wire!r}] = self.{attribute}"]
     encode.append("    return out")
     decode = ["def from_dict(obj):", "    get = obj.get"]
-    for index, (wire, _, check, _) in enumerate(fields):
+    defaults = {}
+    for index, (wire, _, check, default) in enumerate(fields):
         value = f"v{index}"
         fast = check.fast.format(v=value)
-        decode += [f"    {value} = get({wire!r}, _MISSING)",
-                   f"    if not ({fast}):",
-                   f"        {value} = _slowField(cls, {index}, {value})"]
+        decode.append(f"    {value} = get({wire!r}, _MISSING)")
+        if default is not REQUIRED:
+            # An optional field left out takes its default at once.
+            defaults[f"_d{index}"] = default
+            decode += [f"    if {value} is _MISSING:", f"        {value} = _d{index}",
+                       f"    elif not ({fast}):"]
+        else:
+            decode.append(f"    if not ({fast}):")
+        decode.append(f"        {value} = _slowField(cls, {index}, {value})")
         convert = getattr(check, "convert", None)
         if convert:
             decode += ["    else:", f"        {value} = {convert}({value})"]
     decode.append(f"    return cls({', '.join(f'v{i}' for i in range(len(fields)))})")
     namespace = {"cls": cls, "_MISSING": _MISSING, "_slowField": _slowField,
-                 "ERROR_CODES": ERROR_CODES, "_INT_ONLY": {int}}
+                 "ERROR_CODES": ERROR_CODES, "_INT_ONLY": {int}, **defaults}
     exec("\n".join(encode + decode), namespace)
     return namespace["as_dict"], staticmethod(namespace["from_dict"])
 

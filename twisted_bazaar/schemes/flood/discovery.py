@@ -122,7 +122,7 @@ class FloodDiscovery(Service, NodeObserver):
             return
         find = self._finds.get(message.id)
         if find is not None and find.item == message.item:
-            if not trusts(self.node.identity, message, message.seller):
+            if not trusts(self.node, message, message.seller):
                 self.log.info("ignoring an offer not signed by seller {seller}",
                               seller=message.seller)
                 return
