@@ -14,13 +14,15 @@ from twisted_bazaar import wire
 from twisted_bazaar.eviction import GRACE
 from twisted_bazaar.identity import Identity, helloText, signedBy
 from twisted_bazaar.link import Link, LinkSettings
-from twisted_bazaar.overlay import OverlayFactory
+from twisted_bazaar.node import Node, NodeConfig
+from twisted_bazaar.overlay import NotConnected, OverlayFactory
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import RESERVED_SHARE, Seller
 from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes.flood.discovery import OFFERS_PER_LINK, FloodDiscovery
 from twisted_bazaar.schemes.flood.messages import Reply, Search
-from twisted_bazaar.testing import Market
+from twisted_bazaar.testing import Market, MemoryConnector
+from twisted_bazaar.testing.market import NodeClock
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 #: Virtual seconds for the overlay to form.
@@ -319,3 +321,41 @@ class SignedTradeTests(SynchronousTestCase):
         keyless = linkPeer(node, 6)
         feed(keyless, Buy(81, "apple", (6, me)))
         self.assertEqual((sent(keyless), list(seller.ledger)), ([], [80]))
+
+
+class ImpostorTests(_AttackCase):
+    """
+    A node without the victims' keys claims the buyer's id at the seller
+    and the seller's id at the buyer, again and again.  Neither honest
+    link is replaced, and the purchase goes through, to the real buyer.
+    """
+
+    def test_claimedIdsChangeNothing(self):
+        buyer = self.addBuyer()
+        network = self.market.network
+        claims, refused = [], []
+
+        def claim(victim, target):
+            impostor = Node(NodeClock(network.clock), random.Random(len(claims)),
+                            MemoryConnector(network, f"evil{len(claims)}"),
+                            NodeConfig())
+            impostor.setAddress(f"evil{len(claims)}", 0)
+            impostor.setId(victim.id)
+            d = impostor.connectTo(target.host, target.port)
+            d.addErrback(lambda reason: refused.append(reason.check(NotConnected)))
+            claims.append(d)
+
+        self.market.run(0.1)
+        for _ in range(3):
+            claim(buyer, self.seller)
+            claim(self.seller, buyer)
+            self.market.run(0.2)
+        took = self.boughtWithin(buyer, BOUND)
+        self.assertIsNotNone(took, "the honest buyer did not buy")
+        self.assertEqual(refused, [NotConnected] * len(claims))
+        [purchase] = self.market.role(buyer, "buyer").bag
+        self.assertEqual(purchase.seller, self.seller.id)
+        [sale] = self.market.role(self.seller, "seller").ledger.values()
+        self.assertEqual(sale.buyer, buyer.id)
+        self.assertIn(self.seller.overlay.links[buyer.id], self.seller.overlay.keyed)
+        self.assertIn(buyer.overlay.links[self.seller.id], buyer.overlay.keyed)
