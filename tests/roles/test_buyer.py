@@ -28,6 +28,7 @@ from twisted_bazaar.roles.buyer import (
     Purchase,
     parseItem,
 )
+from twisted_bazaar.schemes import Offer
 from twisted_bazaar.store import PendingBuy
 
 from tests.helpers import (
@@ -81,6 +82,15 @@ class _BuyerHelpers:
         self.clock.advance(WINDOW)
         [buy] = sent(self.relay)
         return buy
+
+    def giveUpOn(self, first, attempts=HASTY_ATTEMPTS):
+        """Let attempts sends of buy first go unanswered, each wait twice
+        the last; return what the buyer sends when it gives up."""
+        for attempt in range(1, attempts):
+            self.clock.advance(min(TIMEOUT * 2 ** (attempt - 1), BUY_TIMEOUT_MAX))
+            self.assertEqual(sent(self.relay), [first])
+        self.clock.advance(min(TIMEOUT * 2 ** (attempts - 1), BUY_TIMEOUT_MAX))
+        return sent(self.relay)
 
     def advanceToNextCall(self):
         calls = self.clock.getDelayedCalls()
@@ -172,15 +182,6 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
         self.assertEqual(buy.path, (1, 2, 6))
 
     # -- resending and moving on -----------------------------------------------------
-
-    def giveUpOn(self, first, attempts=HASTY_ATTEMPTS):
-        """Let attempts sends of buy first go unanswered, each wait twice
-        the last; return what the buyer sends when it gives up."""
-        for attempt in range(1, attempts):
-            self.clock.advance(min(TIMEOUT * 2 ** (attempt - 1), BUY_TIMEOUT_MAX))
-            self.assertEqual(sent(self.relay), [first])
-        self.clock.advance(min(TIMEOUT * 2 ** (attempts - 1), BUY_TIMEOUT_MAX))
-        return sent(self.relay)
 
     def test_resendSameIdThenAskThenNextOffer(self):
         """
@@ -562,3 +563,27 @@ class BuyerStopTests(_BuyerHelpers, SynchronousTestCase):
         self.assertTrue(self.buyer.running)
         self.buyer.stopService()
         self.assertFalse(self.buyer.running)
+
+
+class OfferOrderTests(_BuyerHelpers, SynchronousTestCase):
+    """Offers are tried so that a short path wins an attacker nothing:
+    sellers that failed this buyer last, offers without an address after
+    those with one, the scheme's order otherwise."""
+
+    def test_order(self):
+        self.start()
+        near = Offer(6, NEAR)
+        far = Offer(5, FAR, "10.0.0.5", 5005)
+        other = Offer(7, (1, 2, 7), "10.0.0.7", 5007)
+        self.assertEqual(self.buyer.order([near, far, other]), [far, other, near])
+        self.buyer.failed(5)
+        self.assertEqual(self.buyer.order([near, far, other]), [other, near, far])
+
+    def test_failedSellerForgivenOnAnswer(self):
+        """A seller given up on comes back to its place once it answers a
+        buy of this buyer."""
+        first = self.chooseOffer(FAR, NEAR)
+        self.giveUpOn(first)
+        self.assertEqual(self.buyer.order([Offer(6, NEAR), Offer(5, FAR)])[0].seller, 5)
+        feed(self.relay, wire.Error("unsold", "not sold", first.id, (6, 2, 1)))
+        self.assertEqual(self.buyer.order([Offer(6, NEAR), Offer(5, FAR)])[0].seller, 6)

@@ -414,8 +414,6 @@ class Buyer(Role):
         if self._stopped:
             return
         kind = type(message)
-        if kind is BuyOK or kind is wire.Error and message.path:
-            self._failed.pop(message.path[0], None)
         if kind is BuyOK:
             self._onBuyOK(message)
         elif kind is wire.Error and message.code in self.NOT_SOLD:
@@ -433,6 +431,8 @@ class Buyer(Role):
         else:
             return False
         if answer.path[0] == seller and trusts(self.node, answer, seller):
+            # It answered: no longer one to try last.
+            self._failed.pop(seller, None)
             return True
         self.log.info("ignoring a {type} about buy {id} not signed by its seller "
                       "{seller}", type=answer.TYPE, id=buy_id, seller=seller)
