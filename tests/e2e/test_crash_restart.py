@@ -8,6 +8,7 @@ Every wait is on a log line, bounded by a timeout; nothing sleeps.
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -159,3 +160,87 @@ class CrashRestartTests(SynchronousTestCase):
                          sorted(s["buy_id"] for s in sold["sales"]))
         self.assertEqual(sold["inventory"], {"apple": 6})
         self.assertNoProblems(seller, again)
+
+
+class ChaosTests(SynchronousTestCase):
+    """
+    The seller of a buyer's first apple killed (``kill -9``) mid-trade,
+    then every seller, buyer and the tracker killed once, in a random
+    order, while trading, each restarted at once with the same
+    command; then every ledger and bag is audited with
+    ``bazaar-ledger --json``: nothing lost, nothing sold twice, nothing
+    extra.
+    """
+
+    SELLERS = {"seller1": "apple=4", "seller2": "apple=4"}
+    BUYERS = ("buyer1", "buyer2", "buyer3")
+    WANTED = 2
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-chaos-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+        self.market = LiveMarket(self.folder)
+        self.addCleanup(self.market.stop)
+        self.tracker = self.market.start_tracker(timeout=TIMEOUT)
+        self.port = self.market.tracker_port
+        self.running = {}
+
+    def dataDir(self, name):
+        return os.path.join(self.folder, name)
+
+    def start(self, name, *args):
+        self.running[name] = self.market.start_node(name, *args, "--data-dir",
+                                                    self.dataDir(name))
+        return node_id(self.running[name], TIMEOUT)
+
+    def killAndRestart(self, name):
+        """kill -9 one daemon and start it again with the same command;
+        return once it is back (registered, or listening)."""
+        if name == "tracker":
+            kill(self.tracker)
+            self.tracker = self.market.start("tracker", [
+                "bazaar-tracker", "--listen", f"tcp:{self.port}:interface=127.0.0.1"])
+            self.tracker.wait_for(rf"tracker listening on [^\s:]+:{self.port}\b",
+                                  TIMEOUT)
+            return
+        daemon = self.running[name]
+        kill(daemon)
+        self.running[name] = self.market.start(name, daemon.args)
+        node_id(self.running[name], SLOW)
+
+    def test_randomKillsWhileTrading(self):
+        rng = random.Random(13)
+        ids = {name: self.start(name, "--role", "seller", "--sell", stock)
+               for name, stock in self.SELLERS.items()}
+        for name in self.BUYERS:
+            ids[name] = self.start(name, "--role", "buyer", "--want", "apple",
+                                   "--quantity", str(self.WANTED))
+        # Mid-trade: the seller of buyer1's first apple goes first.
+        sold = int(self.running["buyer1"].wait_for(r"bought apple from (\d+)", SLOW)[1])
+        self.killAndRestart({ids[name]: name for name in self.SELLERS}[sold])
+        victims = list(self.SELLERS) + list(self.BUYERS) + ["tracker"]
+        rng.shuffle(victims)
+        for name in victims:
+            self.killAndRestart(name)
+        for name in self.BUYERS:
+            self.running[name].wait_for(
+                rf"all wants met: {self.WANTED} in the bag", SLOW)
+        self.market.stop()
+
+        books = {name: ledger(self.dataDir(name)) for name in ids}
+        sales = {}
+        for name in self.SELLERS:
+            for sale in books[name]["sales"]:
+                self.assertNotIn(sale["buy_id"], sales, "sold twice")
+                sales[sale["buy_id"]] = (ids[name], sale["buyer"])
+            stock = int(self.SELLERS[name].split("=")[1])
+            self.assertEqual(books[name]["inventory"],
+                             {"apple": stock - len(books[name]["sales"])})
+            self.assertEqual(books[name]["node_id"], ids[name])
+        bagged = {}
+        for name in self.BUYERS:
+            bag = books[name]["bag"]
+            self.assertEqual(len(bag), self.WANTED, f"{name} holds {len(bag)}")
+            for purchase in bag:
+                bagged[purchase["buy_id"]] = (purchase["seller"], ids[name])
+        self.assertEqual(bagged, sales)

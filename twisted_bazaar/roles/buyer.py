@@ -136,6 +136,9 @@ class Buyer(Role):
     # -- node events ---------------------------------------------------------
 
     def nodeReady(self):
+        """Start buying; a buyer restarted with every want met says so."""
+        if self.satisfied:
+            self.wantDone()
         self._kick()
 
     def linkAdded(self, peer_id):
