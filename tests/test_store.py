@@ -19,6 +19,7 @@ import pytest_twisted
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.store import records
 from twisted_bazaar.store import (
     DB_NAME,
     MemoryStore,
@@ -127,19 +128,26 @@ class _StoreContract:
         self.done(self.store.seedInventory({"apple": 3}))
         self.done(self.store.closeBuy(5))
         self.done(self.store.closeBuy(5))
-        self.assertEqual(self.store.closed(), {5})
+        self.assertEqual(self.store.closed(), [5])
         self.refused(self.store.commitSales([Sale(5, "apple", 7, 1.0)]))
         self.refused(self.store.commitSales([Sale(6, "apple", 7, 1.0),
                                              Sale(5, "apple", 7, 1.0)]))
         self.assertEqual((self.store.inventory(), self.store.sales()),
                          ({"apple": 3}, []))
 
+    def test_closedIdsBounded(self):
+        """Past CLOSED_LIMIT closed ids, the oldest are forgotten."""
+        self.patch(records, "CLOSED_LIMIT", 3)
+        for buy_id in (9, 4, 7, 1, 8):
+            self.done(self.store.closeBuy(buy_id))
+        self.assertEqual(self.store.closed(), [7, 1, 8])
+
     def test_soldBuyIsNotClosed(self):
         """A sold buy id cannot be closed."""
         self.done(self.store.seedInventory({"apple": 3}))
         self.done(self.store.commitSales([Sale(1, "apple", 7, 1.0)]))
         self.refused(self.store.closeBuy(1))
-        self.assertEqual(self.store.closed(), set())
+        self.assertEqual(self.store.closed(), [])
 
     # -- buyer -------------------------------------------------------------------
 
@@ -215,7 +223,7 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
                                               4004)))
         self.done(store.closeBuy(3))
         store = self.reopen()
-        self.assertEqual(store.closed(), {3})
+        self.assertEqual(store.closed(), [3])
         self.assertFalse(store.new)
         self.assertEqual(store.nodeId(), 99)
         self.assertEqual(store.seededWith(), {"apple": 5})

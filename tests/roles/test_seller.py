@@ -17,7 +17,8 @@ from twisted_bazaar.roles import trade
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.roles.seller import Sale, Seller, SellerPlugin, parseSell
-from twisted_bazaar.store import MemoryStore, StoreError
+from twisted_bazaar.roles import seller as seller_module
+from twisted_bazaar.store import MemoryStore, StoreError, records
 
 from tests.helpers import (
     NODE_HOST,
@@ -213,12 +214,22 @@ class SellerTests(SynchronousTestCase):
         [unsold] = self.ask(60)
         self.assertEqual((unsold.code, unsold.id, unsold.path), ("unsold", 60, (1, 2, 9)))
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
-        self.assertEqual(seller.closed, {60})
-        self.assertEqual(self.node.store.closed(), {60})
+        self.assertEqual(list(seller.closed), [60])
+        self.assertEqual(self.node.store.closed(), [60])
         [late] = self.buy(60)
         self.assertEqual((late.code, late.id), ("soldout", 60))
         self.assertEqual(self.ask(60), [unsold])
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
+
+    def test_closedIdsBounded(self):
+        """A seller keeps the CLOSED_LIMIT newest closed ids."""
+        self.patch(seller_module, "CLOSED_LIMIT", 2)
+        self.patch(records, "CLOSED_LIMIT", 2)
+        seller = self.sellerWith(apple=2)
+        for buy_id in (61, 62, 63):
+            self.ask(buy_id)
+        self.assertEqual((list(seller.closed), self.node.store.closed()),
+                         ([62, 63], [62, 63]))
 
     def test_unsoldOnlyOnceClosed(self):
         """unsold leaves only once the closed id is in the store; a store

@@ -16,7 +16,7 @@ from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes import IShop, discoveryOf
 from twisted_bazaar.options import seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
-from twisted_bazaar.store import Sale, countItems
+from twisted_bazaar.store import CLOSED_LIMIT, Sale, countItems
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
@@ -55,8 +55,9 @@ class Seller(Role):
                               left=_describe(self.stock))
         self.lease = lease
         self.ledger = {sale.buy_id: sale for sale in self.store.sales()}
-        #: Buy ids asked about and not sold: never sold from then on.
-        self.closed = self.store.closed()
+        #: Buy ids asked about and not sold, oldest first: never sold from
+        #: then on (the CLOSED_LIMIT newest).
+        self.closed = dict.fromkeys(self.store.closed())
         self._reservations = {}
         self._held = {}
         #: (buyer, item) -> the neighbour its reservation's search came
@@ -165,7 +166,9 @@ class Seller(Role):
         if self._stopped:
             return
         fresh = ask.id not in self.closed
-        self.closed.add(ask.id)
+        self.closed[ask.id] = None
+        while len(self.closed) > CLOSED_LIMIT:
+            del self.closed[next(iter(self.closed))]
         unsold = signedIf(self.node.identity, wire.Error(
             "unsold", f"buy {ask.id} was not sold, and never will be", ask.id,
             ask.path[::-1]))

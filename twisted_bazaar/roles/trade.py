@@ -51,7 +51,7 @@ class BuyOK(Message):
 
 @message("ask", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
          ("path", "path", checkPath, REQUIRED), ("key", "key", checkKey, None),
-         ("sig", "sig", checkSig, None), routed=True)
+         ("sig", "sig", checkSig, None), routed=True, bucket="query")
 @frozen
 class Ask(Message):
     """

@@ -32,6 +32,7 @@ writes run at once, with already-fired Deferreds.
 from twisted_bazaar.store.executors import InlineExecutor, ThreadExecutor
 from twisted_bazaar.store.memory import MemoryStore
 from twisted_bazaar.store.records import (
+    CLOSED_LIMIT,
     DB_NAME,
     PendingBuy,
     Purchase,
@@ -44,6 +45,7 @@ from twisted_bazaar.store.sqlite import BUSY_TIMEOUT, SQLiteStore, readState
 
 __all__ = [
     "BUSY_TIMEOUT",
+    "CLOSED_LIMIT",
     "DB_NAME",
     "InlineExecutor",
     "MemoryStore",

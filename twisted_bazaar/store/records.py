@@ -7,6 +7,8 @@ import attr
 
 #: File name of the database inside a data dir.
 DB_NAME = "bazaar.sqlite"
+#: Closed buy ids a seller keeps; past that, the oldest are forgotten.
+CLOSED_LIMIT = 100_000
 
 
 class StoreError(Exception):
@@ -69,7 +71,8 @@ class Snapshot:
         self._sales = {sale.buy_id: sale for sale in sales}
         self._bag = {purchase.buy_id: purchase for purchase in bag}
         self._pending = {entry.buy_id: entry for entry in pending}
-        self._closed = set(closed)
+        #: Closed buy ids, oldest first.
+        self._closed = dict.fromkeys(closed)
 
     # -- reads ---------------------------------------------------------------
 
@@ -89,7 +92,8 @@ class Snapshot:
         return sorted(self._pending.values(), key=lambda entry: entry.buy_id)
 
     def closed(self):
-        return set(self._closed)
+        """The closed buy ids, oldest first."""
+        return list(self._closed)
 
     # -- checks a write must pass --------------------------------------------
 
@@ -137,7 +141,9 @@ class Snapshot:
             raise StoreError(f"buy {buy_id} not closed: it is sold")
 
     def closeBuy(self, buy_id):
-        self._closed.add(buy_id)
+        self._closed[buy_id] = None
+        while len(self._closed) > CLOSED_LIMIT:
+            del self._closed[next(iter(self._closed))]
 
     def dropPending(self, buy_id):
         self._pending.pop(buy_id, None)

@@ -35,6 +35,7 @@ import urllib.parse
 
 from twisted.internet import defer
 
+from twisted_bazaar.store import records
 from twisted_bazaar.store.executors import InlineExecutor
 from twisted_bazaar.store.records import (
     DB_NAME,
@@ -63,7 +64,8 @@ CREATE TABLE IF NOT EXISTS bag (
 CREATE TABLE IF NOT EXISTS pending (
     buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
     path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS closed (buy_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS closed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, buy_id INTEGER NOT NULL UNIQUE);
 """
 
 
@@ -236,7 +238,9 @@ def _pendingStatements(pending, db):
 def _closeStatements(buy_id, db):
     if db.execute("SELECT 1 FROM sales WHERE buy_id = ?", (buy_id,)).fetchone():
         raise StoreError(f"buy {buy_id} is sold")
-    return [("INSERT OR IGNORE INTO closed VALUES (?)", (buy_id,))]
+    return [("INSERT OR IGNORE INTO closed (buy_id) VALUES (?)", (buy_id,)),
+            ("DELETE FROM closed WHERE seq <= (SELECT MAX(seq) FROM closed) - ?",
+             (records.CLOSED_LIMIT,))]
 
 
 def _salesStatements(sales, db):
@@ -316,7 +320,7 @@ def _load(db):
                  for b, i, s, p, h, port in db.execute(
                      "SELECT buy_id, item, seller, path, host, port FROM pending "
                      "ORDER BY buy_id")],
-        closed=[row[0] for row in db.execute("SELECT buy_id FROM closed")])
+        closed=[row[0] for row in db.execute("SELECT buy_id FROM closed ORDER BY seq")])
 
 
 def readState(directory):
