@@ -1,6 +1,7 @@
 """
-The buyer role: searches for what it wants, picks the shortest offer, buys
-it (directly when it can, else along the path), and keeps a bag.
+The buyer role: searches for what it wants, tries the offers (sellers
+that failed it last: L{Buyer.order}), buys (directly when it can, else
+along the path), and keeps a bag.
 
 Each wanted item runs its own state machine, a
 :class:`~twisted_bazaar.roles.want.Want` (its whole transition table is in
