@@ -188,7 +188,7 @@ class SchemeOptionTests(SynchronousTestCase):
     """A discovery scheme's options (PluginOption) are flags of
     bazaar-node, accepted only with that scheme."""
 
-    def test_flood_ttl_reaches_the_scheme_settings(self):
+    def test_floodTtlReachesTheSchemeSettings(self):
         for args in (["--discovery", "flood", "--ttl", "3"],
                      ["--ttl", "3", "--discovery", "flood"],
                      ["--ttl=3"]):
@@ -200,13 +200,13 @@ class SchemeOptionTests(SynchronousTestCase):
         discovery = service.node.discovery
         self.assertEqual((discovery.ttl, discovery.router.seen_limit), (3, 64))
 
-    def test_ttl_with_the_index_scheme_is_refused(self):
+    def test_ttlWithTheIndexSchemeIsRefused(self):
         error = self.assertRaises(usage.UsageError, _parse,
                                   ["--ttl", "3", "--discovery", "index"] + SELLER)
         self.assertEqual(str(error),
                          "--ttl belongs to the flood scheme; add --discovery flood")
 
-    def test_ttl_with_the_index_scheme_under_twistd(self):
+    def test_ttlWithTheIndexSchemeUnderTwistd(self):
         stderr = io.StringIO()
         self.patch(sys, "stderr", stderr)
         error = self.assertRaises(SystemExit, _parseUnder,
@@ -217,7 +217,7 @@ class SchemeOptionTests(SynchronousTestCase):
                          "scheme; add --discovery flood (see twistd bazaar-node "
                          "--help)\n")
 
-    def test_scheme_options_in_help_with_their_owner(self):
+    def test_schemeOptionsInHelpWithTheirOwner(self):
         for text in (str(NodeOptions()), NodeOptions().getUsage()):
             words = " ".join(text.split())
             self.assertIn("--ttl=", text)
@@ -227,7 +227,7 @@ class SchemeOptionTests(SynchronousTestCase):
             self.assertIn("search ids remembered to drop repeats (flood scheme)",
                           words)
 
-    def test_config_file_ttl(self):
+    def test_configFileTtl(self):
         folder = tempfile.mkdtemp(prefix="bazaar-tap-")
         path = os.path.join(folder, "node.toml")
         self.addCleanup(os.rmdir, folder)
@@ -373,7 +373,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(seller.stock, {"apple": 2})
         self.assertEqual([want.item for want in buyer.wants], ["pear"])
 
-    def test_node_core_flags(self):
+    def test_nodeCoreFlags(self):
         options = _parse(SELLER + ["--direct-slots", "2", "--direct-idle", "5",
                                    "--retry-initial", "0.25", "--retry-max", "4"])
         service = makeNodeService(options)
@@ -381,7 +381,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual((config.direct_slots, config.direct_idle), (2, 5.0))
         self.assertEqual(service.node.overlay.budgets["direct"], 2)
 
-    def test_node_of_the_index_scheme(self):
+    def test_nodeOfTheIndexScheme(self):
         """An index node keeps no neighbours: it has no topology."""
         service = makeNodeService(_parse(SELLER + ["--discovery", "index"]))
         node = service.node

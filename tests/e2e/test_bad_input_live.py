@@ -152,7 +152,7 @@ class LiveBadInputTests(SynchronousTestCase):
 
     # -- the test --------------------------------------------------------------------
 
-    def test_every_class_of_bad_input_while_trading(self):
+    def test_everyClassOfBadInputWhileTrading(self):
         """Rounds of bad input go on until the buyer, started with the
         first round, has bought: the trade happens under fire."""
         buyer = self.market.start_node("buyer", "--role", "buyer", "--want", "apple")

@@ -27,7 +27,7 @@ def scratch_folder(test):
 class PluginTests(SynchronousTestCase):
     """twistd finds the project's plugins, from any folder."""
 
-    def test_twistd_lists_the_daemons(self):
+    def test_twistdListsTheDaemons(self):
         result = run_twistd(["--help"], scratch_folder(self))
         self.assertEqual(result.returncode, 0, result.stderr)
         commands = [line.split()[0] for line in result.stdout.splitlines()
@@ -35,7 +35,7 @@ class PluginTests(SynchronousTestCase):
         self.assertIn("bazaar-node", commands)
         self.assertIn("bazaar-tracker", commands)
 
-    def test_node_help_explains_the_role_options(self):
+    def test_nodeHelpExplainsTheRoleOptions(self):
         result = run_twistd(["bazaar-node", "--help"], scratch_folder(self))
         self.assertEqual(result.returncode, 0, result.stderr)
         for flag in ("--role", "--sell", "--want", "--quantity", "--tracker",
@@ -56,15 +56,15 @@ class BadFlagTests(SynchronousTestCase):
         self.assertNotIn("Traceback", result.stdout + result.stderr)
         self.assertEqual(os.listdir(folder), [])
 
-    def test_sell_without_a_count(self):
+    def test_sellWithoutACount(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple"],
                               "--sell: wants ITEM=COUNT, not 'apple'")
 
-    def test_negative_stock(self):
+    def test_negativeStock(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple=-1"],
                               "--sell: apple= cannot be negative (-1)")
 
-    def test_unknown_role(self):
+    def test_unknownRole(self):
         self.assertUsageError(["--role", "wizard"],
                               "unknown role 'wizard' (known roles: buyer, seller)")
 
@@ -77,7 +77,7 @@ class TradeTests(SynchronousTestCase):
         self.market = LiveMarket(self.folder)
         self.addCleanup(self.market.stop)
 
-    def test_seller_sells_an_apple_to_the_buyer(self):
+    def test_sellerSellsAnAppleToTheBuyer(self):
         market = self.market
         tracker = market.start_tracker(timeout=TIMEOUT)
         seller = market.start_node("seller", "--role", "seller", "--sell", "apple=3")

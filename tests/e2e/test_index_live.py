@@ -71,7 +71,7 @@ class LiveIndexTests(SynchronousTestCase):
         self.assertEqual(answer["type"], "listing", answer)
         return answer["items"]
 
-    def test_find_buy_and_forget(self):
+    def test_findBuyAndForget(self):
         pears = self.startSeller("seller-pears", "pear=2")
         figs = self.startSeller("seller-figs", "pear=2", "fig=1")
         entries = {"pears": self.foundEntry(pears), "figs": self.foundEntry(figs)}

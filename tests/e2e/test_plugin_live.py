@@ -27,7 +27,7 @@ class LivePluginTests(SynchronousTestCase):
         else:
             os.environ["PYTHONPATH"] = path
 
-    def test_help_lists_the_plugin(self):
+    def test_helpListsThePlugin(self):
         result = run_twistd(["bazaar-node", "--help"], cwd=PLUGIN_ROOT)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("hop limit of gossip (gossip scheme)", result.stdout)

@@ -143,7 +143,7 @@ class LiveSellerCase(SynchronousTestCase):
 
 class TrackerTests(LiveSellerCase):
 
-    def test_register_ask_for_a_node_and_ping_it(self):
+    def test_registerAskForANodeAndPingIt(self):
         tracker, me = self.register()
         self.assertNotEqual(me, self.seller_id)
         self.tracker.wait_for(rf"node {me} joined from 127\.0\.0\.1:0", TIMEOUT)
@@ -169,7 +169,7 @@ class TradeTests(LiveSellerCase):
                        path=path or [self.me, self.seller_id])
         return self.link.receive()
 
-    def test_search_buy_repeat_and_sell_out(self):
+    def test_searchBuyRepeatAndSellOut(self):
         me, seller = self.me, self.seller_id
         self.assertPong(self.link)
 
@@ -216,7 +216,7 @@ class BadInputTests(LiveSellerCase):
         "an unknown type": netstring(b'{"type": "florp"}'),
     }
 
-    def test_bad_input_is_refused_and_others_still_served(self):
+    def test_badInputIsRefusedAndOthersStillServed(self):
         _, me = self.register()
         established = self.handshake(me)
 
@@ -233,7 +233,7 @@ class BadInputTests(LiveSellerCase):
         self.assertPong(self.handshake(other))
         self.assertCleanLogs()
 
-    def test_unknown_type_on_an_established_link(self):
+    def test_unknownTypeOnAnEstablishedLink(self):
         _, me = self.register()
         link = self.handshake(me)
         link.send("florp", id=1)

@@ -3,11 +3,11 @@ The buyer role: searches for what it wants, picks the shortest offer, buys
 it (directly when it can, else along the path), and keeps a bag.
 
 Each wanted item runs its own state machine, a
-:class:`~twisted_bazaar.roles.want.Want` (its whole transition table is in
-:mod:`twisted_bazaar.roles.want`): find offers (through the node's
+L{twisted_bazaar.roles.want.Want} (its whole transition table is in
+L{twisted_bazaar.roles.want}): find offers (through the node's
 discovery scheme) -> write the chosen buy as pending -> send it, resending
 the same buy id on silence -> commit the purchase -> next unit, or search
-again with backoff when no offer came.  The :class:`Buyer` feeds the wants
+again with backoff when no offer came.  The L{Buyer} feeds the wants
 their inputs and does the I/O their outputs ask for.
 
 Exactly-once: a buy id is written to the store as pending before it is

@@ -1,7 +1,7 @@
 """
 Build and run one simulation: real nodes, trackers and roles on a
-:class:`~twisted_bazaar.testing.MemoryNetwork` driven by a
-:class:`~twisted_bazaar.sim.clock.HeapClock`.
+L{twisted_bazaar.testing.MemoryNetwork} driven by a
+L{twisted_bazaar.sim.clock.HeapClock}.
 
 Everything random is drawn from generators seeded from ``SimConfig.seed``,
 so the same configuration gives the same metrics; only ``wall_s`` and

@@ -1,5 +1,5 @@
 """
-:class:`MemoryStore`: the store of a node without ``--data-dir`` and of
+L{MemoryStore}: the store of a node without ``--data-dir`` and of
 the simulator.  Nothing survives a restart.
 """
 

@@ -1,5 +1,5 @@
 """
-What the store keeps: the records, and :class:`Snapshot`, the in-memory
+What the store keeps: the records, and L{Snapshot}, the in-memory
 copy of a store's committed state that serves every read.
 """
 

@@ -1,11 +1,11 @@
 """
-:class:`SQLiteStore`: durable state in ``DIR/bazaar.sqlite`` (WAL mode,
-full sync), and :func:`readState`, the read-only view ``bazaar-ledger``
+L{SQLiteStore}: durable state in ``DIR/bazaar.sqlite`` (WAL mode,
+full sync), and L{readState}, the read-only view ``bazaar-ledger``
 prints.
 
 Opening is synchronous: it happens once, before the node starts (in
 ``makeNodeService``, or when a simulated node is restarted), creates the
-schema and loads the whole committed state into a :class:`Snapshot`.
+schema and loads the whole committed state into a L{Snapshot}.
 From then on:
 
 - reads (``nodeId``, ``seededWith``, ``inventory``, ``sales``, ``bag``,
@@ -16,14 +16,14 @@ From then on:
 - writes run on the store's executor, one at a time and in the order
   they were asked for, each in one transaction; each returns a Deferred
   that fires once the write is on disk (the snapshot is updated just
-  before), or fails with :class:`StoreError` and a reason, whatever went
+  before), or fails with L{StoreError} and a reason, whatever went
   wrong: a full disk, a constraint, a database locked by another process
   for longer than ``busy_timeout``.  No ``sqlite3`` exception ever
   reaches the caller.
 
-With a :class:`ThreadExecutor` (the daemons), the writes run on one
+With a L{ThreadExecutor} (the daemons), the writes run on one
 writer thread and never block the reactor; with the
-:class:`InlineExecutor` (tests, the simulator), they run at once and the
+L{InlineExecutor} (tests, the simulator), they run at once and the
 Deferreds are already fired.
 """
 

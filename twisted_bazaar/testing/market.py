@@ -87,6 +87,8 @@ class Market:
         self.tracker_service.startService()
         self.services = {}
         self.roles = {}
+        #: Each node's scheme options, so that a restart keeps them.
+        self.schemes = {}
         self._count = 0
 
     def addNode(self, config=None, discovery="flood", store=None, scheme=None,
@@ -102,7 +104,8 @@ class Market:
         config = config or NodeConfig(link=self.link_settings)
         node = Node(NodeClock(self.clock), random.Random(self.rng.getrandbits(64)),
                     MemoryConnector(self.network, host), config, store)
-        buildScheme(node, discovery, **(scheme or {}))
+        self.schemes[node] = dict(scheme or {})
+        buildScheme(node, discovery, **self.schemes[node])
         plugins = rolePlugins()
         self.roles[node] = {name: plugins[name].build(node, settings)
                             for name, settings in roles.items()}
@@ -131,16 +134,15 @@ class Market:
         node.clock.stopped = True
         self.network.crash(node.connector.from_host)
 
-    kill = crash
-
     def restart(self, node, store, **roles):
         """
         Start a crashed node again, as rerunning its command would: a new
         process (on a new host) with the given store, which should be the
-        old data dir opened afresh, its discovery scheme, and the given
-        roles.
+        old data dir opened afresh, its discovery scheme with the same
+        options, and the given roles.
         """
-        return self.addNode(node.config, node.discovery.name, store, **roles)
+        return self.addNode(node.config, node.discovery.name, store,
+                            self.schemes[node], **roles)
 
     def leftovers(self, node):
         """
