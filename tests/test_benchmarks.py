@@ -23,7 +23,7 @@ class CodecBenchmarkTests(SynchronousTestCase):
         self.assertIn(figure.met, (True, False))
 
     def test_typicalMessagesAreASearchAReplyAndABuy(self):
-        messages = codec.typical_messages()
+        messages = codec.typicalMessages()
         self.assertEqual([type(m) for m in messages], [floodmsg.Search, floodmsg.Reply, trade.Buy])
         for message in messages:
             self.assertEqual(wire.decode(wire.encode(message)), message)

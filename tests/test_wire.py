@@ -426,15 +426,15 @@ jsonish = st.recursive(
 )
 
 
-def with_junk_field(message):
+def withJunkField(message):
     """Strategy: C{message}'s JSON object with one of its own fields, or its
     type, replaced by junk, so decoding reaches every field check."""
     names = ["type"] + [wire_name for wire_name, *_ in message.FIELDS]
-    return st.builds(lambda name, junk: {**message.as_dict(), name: junk},
+    return st.builds(lambda name, junk: {**message.asDict(), name: junk},
                      st.sampled_from(names), any_text | jsonish)
 
 
-corrupted_objects = st.one_of(*VALID_MESSAGES.values()).flatmap(with_junk_field)
+corrupted_objects = st.one_of(*VALID_MESSAGES.values()).flatmap(withJunkField)
 
 
 class PropertyTests(SynchronousTestCase):

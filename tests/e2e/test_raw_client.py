@@ -13,7 +13,7 @@ import socket
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import start_market, start_seller
+from tests.e2e.helpers import startMarket, startSeller
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -43,13 +43,13 @@ class RawClient:
     def close(self):
         self.sock.close()
 
-    def send_raw(self, data):
+    def sendRaw(self, data):
         self.sock.sendall(data)
 
     def send(self, kind, **fields):
-        self.send_raw(netstring(json.dumps(dict(fields, type=kind)).encode("utf-8")))
+        self.sendRaw(netstring(json.dumps(dict(fields, type=kind)).encode("utf-8")))
 
-    def _read_more(self):
+    def _readMore(self):
         try:
             data = self.sock.recv(65536)
         except ConnectionResetError:
@@ -63,12 +63,12 @@ class RawClient:
         while b":" not in self.buffer:
             if len(self.buffer) > MAX_HEADER:
                 raise ValueError(f"not a netstring: {self.buffer[:40]!r}")
-            self._read_more()
+            self._readMore()
         header = self.buffer.partition(b":")[0]
         start = len(header) + 1
         end = start + int(header)
         while len(self.buffer) <= end:
-            self._read_more()
+            self._readMore()
         if self.buffer[end:end + 1] != b",":
             raise ValueError("netstring without its trailing comma")
         payload, self.buffer = self.buffer[start:end], self.buffer[end + 1:]
@@ -91,7 +91,7 @@ class RawClient:
             return "closed"
 
 
-def new_id():
+def newId():
     return random.randrange(1, 2**62)
 
 
@@ -99,11 +99,11 @@ class LiveSellerCase(SynchronousTestCase):
     """A live tracker and a seller of two apples, in a scratch folder."""
 
     def setUp(self):
-        self.market, self.tracker = start_market(self, TIMEOUT)
+        self.market, self.tracker = startMarket(self, TIMEOUT)
         # Every raw client here comes from 127.0.0.1, and the bad-input test
         # keeps its connections open before any thisisme: lift the limit on
         # such connections per address (tested on its own in test_node).
-        self.seller, self.seller_id, self.seller_port = start_seller(
+        self.seller, self.seller_id, self.seller_port = startSeller(
             self.market, "apple=2", TIMEOUT, "--handshake-limit", "100")
 
     def connect(self, port):
@@ -131,7 +131,7 @@ class LiveSellerCase(SynchronousTestCase):
         return link
 
     def assertPong(self, link):
-        nonce = new_id()
+        nonce = newId()
         link.send("ping", nonce=nonce)
         self.assertEqual(link.receive(), {"type": "pong", "nonce": nonce})
 
@@ -146,7 +146,7 @@ class TrackerTests(LiveSellerCase):
     def test_registerAskForANodeAndPingIt(self):
         tracker, me = self.register()
         self.assertNotEqual(me, self.seller_id)
-        self.tracker.wait_for(rf"node {me} joined from 127\.0\.0\.1:0", TIMEOUT)
+        self.tracker.waitFor(rf"node {me} joined from 127\.0\.0\.1:0", TIMEOUT)
         self.assertPong(tracker)
 
         tracker.send("nodereq")
@@ -173,20 +173,20 @@ class TradeTests(LiveSellerCase):
         me, seller = self.me, self.seller_id
         self.assertPong(self.link)
 
-        search_id = new_id()
+        search_id = newId()
         self.link.send("search", id=search_id, item="apple", returnPath=[me], ttl=7)
         self.assertEqual(self.link.receive(), {
             "type": "reply", "id": search_id, "item": "apple", "path": [seller, me],
             "seller": seller, "host": "127.0.0.1", "port": self.seller_port})
 
-        first, second, third = new_id(), new_id(), new_id()
+        first, second, third = newId(), newId(), newId()
         ok = {"type": "buyOK", "id": first, "item": "apple", "path": [seller, me]}
         self.assertEqual(self.buy(first), ok)
-        self.seller.wait_for(rf"sold apple to {me} \(1 left\)", TIMEOUT)
+        self.seller.waitFor(rf"sold apple to {me} \(1 left\)", TIMEOUT)
         self.assertEqual(self.buy(first), ok)
         # The repeat took nothing: the second unit is still there to buy.
         self.assertEqual(self.buy(second), dict(ok, id=second))
-        self.seller.wait_for(rf"sold apple to {me} \(0 left\)", TIMEOUT)
+        self.seller.waitFor(rf"sold apple to {me} \(0 left\)", TIMEOUT)
         self.assertEqual(len(self.seller.matches(r"sold apple")), 2)
 
         soldout = self.buy(third)
@@ -194,7 +194,7 @@ class TradeTests(LiveSellerCase):
                           soldout["path"]), ("error", "soldout", third, [seller, me]))
         self.assertIsInstance(soldout["info"], str)
 
-        astray = self.buy(new_id(), path=[me, max(me, seller) + 1])
+        astray = self.buy(newId(), path=[me, max(me, seller) + 1])
         self.assertEqual((set(astray), astray["type"], astray["code"]),
                          ({"type", "code", "info"}, "error", "wrongway"))
 
@@ -222,7 +222,7 @@ class BadInputTests(LiveSellerCase):
 
         for what, data in self.BAD_INPUT.items():
             bad = self.connect(self.seller_port)
-            bad.send_raw(data)
+            bad.sendRaw(data)
             answer = bad.outcome()
             if answer != "closed":
                 self.assertEqual((answer["type"], answer["code"]), ("error", "wtf"),

@@ -179,7 +179,7 @@ def message(type_name, *fields, routed=False, bucket=None):
     optional field that is left out when unset.  A checker takes the raw
     JSON value and the field's name and returns the value or raises
     L{ProtocolError}; it may carry a ``fast`` expression (see L{_compile}).
-    The class gets ``as_dict`` and ``from_dict`` compiled for its fields.
+    The class gets ``asDict`` and ``fromDict`` compiled for its fields.
 
     ``bucket`` names the per-link rate limit the message counts against
     (``search``, ``query``, ``ping``, or a name of the plugin's own; see
@@ -199,9 +199,9 @@ def message(type_name, *fields, routed=False, bucket=None):
         cls.FIELDS = fields
         cls.ROUTED = routed
         cls.BUCKET = bucket
-        as_dict, cls.from_dict = _compile(cls, type_name, fields)
-        if "as_dict" not in vars(cls):
-            cls.as_dict = as_dict
+        asDict, cls.fromDict = _compile(cls, type_name, fields)
+        if "asDict" not in vars(cls):
+            cls.asDict = asDict
         MESSAGE_TYPES[type_name] = cls
         return cls
 
@@ -210,7 +210,7 @@ def message(type_name, *fields, routed=False, bucket=None):
 
 def _compile(cls, type_name, fields):
     """
-    Build straight-line ``as_dict`` and ``from_dict`` for one message class.
+    Build straight-line ``asDict`` and ``fromDict`` for one message class.
 
     The codec runs for every message every node relays, so it is generated
     the way attrs generates ``__init__``: no loop over fields, and each value
@@ -221,12 +221,12 @@ def _compile(cls, type_name, fields):
     required = [f for f in fields if f[3] is not None]
     optional = [f for f in fields if f[3] is None]
     pairs = "".join(f"{wire!r}: self.{attribute}, " for wire, attribute, _, _ in required)
-    encode = ["def as_dict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
+    encode = ["def asDict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
     for wire, attribute, _, _ in optional:
         encode += [f"    if self.{attribute} is not None:",
                    f"        out[{wire!r}] = self.{attribute}"]
     encode.append("    return out")
-    decode = ["def from_dict(obj):", "    get = obj.get"]
+    decode = ["def fromDict(obj):", "    get = obj.get"]
     for index, (wire, _, check, _) in enumerate(fields):
         value = f"v{index}"
         fast = check.fast.format(v=value)
@@ -240,7 +240,7 @@ def _compile(cls, type_name, fields):
     namespace = {"cls": cls, "_MISSING": _MISSING, "_slowField": _slowField,
                  "ERROR_CODES": ERROR_CODES, "_INT_ONLY": {int}}
     exec("\n".join(encode + decode), namespace)
-    return namespace["as_dict"], staticmethod(namespace["from_dict"])
+    return namespace["asDict"], staticmethod(namespace["fromDict"])
 
 
 def _slowField(cls, index, value):
@@ -272,7 +272,7 @@ _raw_decode = json.JSONDecoder().raw_decode
 
 def encode(message):
     """Serialize a message to the bytes of one netstring payload."""
-    return _encoder.encode(message.as_dict()).encode("utf-8")
+    return _encoder.encode(message.asDict()).encode("utf-8")
 
 
 def decode(data):
@@ -307,7 +307,7 @@ def decode(data):
     if cls is None:
         raise ProtocolError(f"unknown message type {kind[:40]!r}")
     try:
-        return cls.from_dict(obj)
+        return cls.fromDict(obj)
     except ProtocolError as e:
         if kind == "error":
             e.answerable = False

@@ -104,7 +104,7 @@ class Found(Message):
     item: str
     sellers: tuple
 
-    def as_dict(self):
+    def asDict(self):
         return {"type": "found", "item": self.item,
                 "sellers": [{"id": i, "host": h, "port": p} for i, h, p in self.sellers]}
 
