@@ -8,7 +8,7 @@ L{twisted_bazaar.testing} run exactly the same start-up and shutdown.
 
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
-from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.endpoints import HostnameEndpoint, TCP4ServerEndpoint
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
@@ -23,7 +23,8 @@ CONNECT_TIMEOUT = 5.0
 
 
 class EndpointConnector:
-    """Opens node-to-node links over TCP, to the host/port peers advertise."""
+    """Opens node-to-node links over TCP, to the host/port peers advertise,
+    and listens for a node's other protocols (a role's own port)."""
 
     def __init__(self, reactor, timeout=CONNECT_TIMEOUT):
         self.reactor = reactor
@@ -32,6 +33,11 @@ class EndpointConnector:
     def connect(self, host, port, protocol):
         endpoint = HostnameEndpoint(self.reactor, host, port, timeout=self.timeout)
         return endpoint.connect(_OneLink(protocol))
+
+    def listen(self, factory, port=0):
+        """Listen with factory on TCP port (0: any free one), on every
+        interface; a Deferred firing with the listening port."""
+        return TCP4ServerEndpoint(self.reactor, port).listen(factory)
 
 
 class _OneLink(Factory):

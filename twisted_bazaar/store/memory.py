@@ -62,6 +62,10 @@ class MemoryStore:
         self._state.seed(stock)
         return self._state.inventory(), True
 
+    def stockItem(self, item, units):
+        """See L{SQLiteStore.stockItem}."""
+        return self._write(self._state.stockItem, item, units)
+
     def commitSales(self, sales):
         return self._write(self._commitSales, list(sales))
 

@@ -116,6 +116,9 @@ class Snapshot:
         self.seeded = dict(stock)
         self._inventory = dict(stock)
 
+    def stockItem(self, item, units):
+        self._inventory[item] = units
+
     def recordSales(self, sales):
         for item, units in countItems(sales).items():
             self._inventory[item] -= units

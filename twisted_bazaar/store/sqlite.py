@@ -170,6 +170,13 @@ class SQLiteStore:
         self._state.seed(stock)
         return self._state.inventory(), True
 
+    def stockItem(self, item, units):
+        """Put ``units`` of item in the inventory, whether it was there or
+        not (a seller's shared file, offered after the stock was seeded)."""
+        return self._write("item not stocked",
+                           [("INSERT OR REPLACE INTO inventory VALUES (?, ?)",
+                             (item, units))], self._state.stockItem, item, units)
+
     def commitSales(self, sales):
         """Record sales and take their units from the inventory, at once:
         all of them, or (failing) none."""

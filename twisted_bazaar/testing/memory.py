@@ -37,6 +37,7 @@ class MemoryTransport:
         self.disconnecting = False
         self.written = 0
         self._last_delivery = 0.0
+        self.producer = None
 
     def getHost(self):
         return self.host
@@ -58,10 +59,26 @@ class MemoryTransport:
         self.write(b"".join(data))
 
     def registerProducer(self, producer, streaming):
-        """Memory links never fill up; the producer is never paused."""
+        """
+        Memory links never fill up: a streaming producer is never paused,
+        and a pull producer (C{FileSender}'s kind) is asked for more on
+        the next turn of the clock after each write, until it unregisters.
+        """
+        self.producer = None if streaming else producer
+        if not streaming:
+            self._pull()
 
     def unregisterProducer(self):
-        pass
+        self.producer = None
+
+    def _pull(self):
+        if self.producer is not None and self.connected and not self.disconnecting:
+            self.network.clock.callLater(0, self._resume, self.producer)
+
+    def _resume(self, producer):
+        if producer is self.producer and self.connected and not self.disconnecting:
+            producer.resumeProducing()
+            self._pull()
 
     def loseConnection(self):
         if self.connected and not self.disconnecting:
@@ -144,6 +161,10 @@ class MemoryConnector:
 
     def connect(self, host, port, protocol):
         return self.network.connect(host, port, protocol, from_host=self.from_host)
+
+    def listen(self, factory, port=0):
+        """Listen with factory on this host (port 0: the next free one)."""
+        return defer.maybeDeferred(self.network.listen, factory, self.from_host, port)
 
 
 class Faults:
