@@ -155,7 +155,8 @@ class BadInputTests(SynchronousTestCase):
         self.assertUsageError(["--role", "buyer"],
                               "the buyer role needs at least one --want ITEM")
         self.assertUsageError(["--role", "seller"],
-                              "the seller role needs at least one --sell ITEM=COUNT")
+                              "the seller role needs at least one --sell ITEM=COUNT "
+                              "or --share DIR")
 
     def test_wantWithoutBuyerRole(self):
         self.assertUsageError(SELLER + ["--want", "pear"],

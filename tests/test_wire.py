@@ -15,6 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar import wire
+from twisted_bazaar.files.messages import About, Data, Get, Head
 from twisted_bazaar.roles.trade import Buy, BuyOK
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.schemes.index.messages import (
@@ -41,6 +42,8 @@ from twisted_bazaar.wire import (
 
 BIGGEST_ID = wire.ID_LIMIT - 1
 
+#: A SHA-256, for the file messages.
+SHA = "ab" * 32
 #: Each message next to the exact JSON object it travels as.
 WIRE_FORMS = [
     (ThisIsMe(5, 8000, "10.0.0.1"),
@@ -79,6 +82,21 @@ WIRE_FORMS = [
          {"id": 3, "host": "127.0.0.1", "port": 9001},
          {"id": 4, "host": "", "port": 0}]}),
     (Found("fig", ()), {"type": "found", "item": "fig", "sellers": []}),
+    (Found("f", ((3, "h", 1, 5, SHA, 7),)),
+     {"type": "found", "item": "f", "sellers": [
+         {"id": 3, "host": "h", "port": 1, "size": 5, "sha256": SHA,
+          "transfer": 7}]}),
+    (Reply(9, "f", (3, 1), 3, "h", 1, 5, SHA, 7),
+     {"type": "reply", "id": 9, "item": "f", "path": [3, 1], "seller": 3,
+      "host": "h", "port": 1, "size": 5, "sha256": SHA, "transfer": 7}),
+    (Register("f", 5, SHA, 7),
+     {"type": "register", "item": "f", "size": 5, "sha256": SHA, "transfer": 7}),
+    (Head(SHA), {"type": "head", "sha256": SHA}),
+    (About(SHA, 5, 1024, (bytes(32),)),
+     {"type": "about", "sha256": SHA, "size": 5, "pieceSize": 1024,
+      "pieces": ["00" * 32]}),
+    (Get(SHA, 0, 5), {"type": "get", "sha256": SHA, "offset": 0, "length": 5}),
+    (Data(SHA, 0, 5), {"type": "data", "sha256": SHA, "offset": 0, "length": 5}),
     (List(), {"type": "list"}),
     (Listing({"pear": 2, "fig": 0}), {"type": "listing", "items": {"pear": 2, "fig": 0}}),
 ]
@@ -211,9 +229,11 @@ MALFORMED = [
 #: names an ``error``: these must never be answered.
 MALFORMED_ERRORS = [
     ("unknown error code", {"type": "error", "code": "oops", "info": "x"},
-     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout"),
+     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout, "
+     "nofile, badrange, busy"),
     ("numeric error code", {"type": "error", "code": 5, "info": "x"},
-     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout"),
+     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout, "
+     "nofile, badrange, busy"),
     ("missing info", {"type": "error", "code": "wtf"}, "error lacks the field info"),
     ("info over 1024 bytes", {"type": "error", "code": "wtf", "info": "i" * 1025},
      "error.info must be 0 to 1024 bytes, not 1025"),
@@ -324,7 +344,8 @@ class DecodeTests(SynchronousTestCase):
         """Each documented error code decodes."""
         self.assertEqual(
             sorted(wire.ERROR_CODES),
-            sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout"]),
+            sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout",
+                    "nofile", "badrange", "busy"]),
         )
         for code in wire.ERROR_CODES:
             self.assertEqual(
@@ -387,6 +408,9 @@ hosts = st.text(max_size=wire.MAX_HOST_BYTES // 4)
 infos = st.text(max_size=wire.MAX_INFO_BYTES // 4)
 paths = st.lists(ids, min_size=1, max_size=wire.MAX_PATH, unique=True).map(tuple)
 excludes = st.lists(ids, max_size=wire.MAX_EXCLUDE, unique=True).map(tuple)
+sizes = st.integers(0, 2**53)
+shas = st.binary(min_size=32, max_size=32).map(bytes.hex)
+transferPorts = st.integers(1, 65535)
 
 #: A strategy of valid instances for every message class.
 VALID_MESSAGES = {
@@ -398,13 +422,15 @@ VALID_MESSAGES = {
     Ping: st.builds(Ping, ids),
     Pong: st.builds(Pong, ids),
     Search: st.builds(Search, ids, items, paths, st.integers(0, wire.MAX_TTL)),
-    Reply: st.builds(Reply, ids, items, paths, ids, hosts, ports),
+    Reply: st.builds(Reply, ids, items, paths, ids, hosts, ports, st.none() | sizes,
+                     st.none() | shas, st.none() | transferPorts),
     Buy: st.builds(Buy, ids, items, paths),
     BuyOK: st.builds(BuyOK, ids, items, paths),
     Error: st.builds(Error, st.sampled_from(sorted(wire.ERROR_CODES)), infos,
                      st.none() | ids, st.none() | paths),
     WhereIs: st.builds(WhereIs, ids),
-    Register: st.builds(Register, items),
+    Register: st.builds(Register, items, st.none() | sizes, st.none() | shas,
+                        st.none() | transferPorts),
     Unregister: st.builds(Unregister, items),
     Ack: st.builds(Ack, items),
     Lookup: st.builds(Lookup, items),
@@ -413,6 +439,12 @@ VALID_MESSAGES = {
     List: st.just(List()),
     Listing: st.builds(Listing, st.dictionaries(items, st.integers(0, 10**9),
                                                 max_size=20)),
+    Head: st.builds(Head, shas),
+    About: st.builds(About, shas, sizes, st.integers(1, 2**53),
+                     st.lists(st.binary(min_size=32, max_size=32), min_size=1,
+                              max_size=20).map(tuple)),
+    Get: st.builds(Get, shas, sizes, sizes),
+    Data: st.builds(Data, shas, sizes, sizes),
 }
 
 #: Text including lone surrogates, which JSON can carry as \\udXXX escapes.

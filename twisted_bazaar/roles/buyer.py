@@ -29,6 +29,8 @@ from twisted_bazaar import wire
 from twisted_bazaar.roles.trade import Buy, BuyOK
 from twisted_bazaar.schemes import Offer, discoveryOf
 from twisted_bazaar.overlay import DIRECT, Unreachable
+from twisted_bazaar.files.fetch import Fetcher
+from twisted_bazaar.files.options import downloadsFolder
 from twisted_bazaar.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.roles.want import (
@@ -395,15 +397,25 @@ class BuyerPlugin:
                    seconds, DEFAULT_SEARCH_WINDOW),
         RoleOption("buy-timeout", "seconds to wait for buyOK before resending",
                    seconds, DEFAULT_BUY_TIMEOUT),
+        RoleOption("downloads", "DIR to fetch the shared files bought into",
+                   downloadsFolder),
     )
 
     def configure(self, config):
         wants = list(dict.fromkeys(config["want"]))
         if not wants:
             raise ValueError("the buyer role needs at least one --want ITEM")
-        return {"wants": wants, "quantity": config["quantity"],
-                "search_window": config["search-window"],
-                "buy_timeout": config["buy-timeout"]}
+        settings = {"wants": wants, "quantity": config["quantity"],
+                    "search_window": config["search-window"],
+                    "buy_timeout": config["buy-timeout"]}
+        if config.get("downloads") is not None:
+            settings["downloads"] = config["downloads"]
+        return settings
 
     def build(self, node, settings):
-        return Buyer(node, **settings)
+        settings = dict(settings)
+        folder = settings.pop("downloads", None)
+        buyer = Buyer(node, **settings)
+        if folder is not None:
+            Fetcher(node, buyer, folder, search_window=buyer.search_window)
+        return buyer

@@ -11,7 +11,9 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.roles.trade import Buy, BuyOK
 from twisted_bazaar.schemes import IShop, discoveryOf
-from twisted_bazaar.options import seconds
+from twisted_bazaar.files.options import sharedFolder
+from twisted_bazaar.files.shop import FileShop
+from twisted_bazaar.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.store import Sale, countItems
 
@@ -57,6 +59,9 @@ class Seller(Role):
         #: Deferreds of stopService, fired once no commit is in flight and
         #: nothing is unsaved.
         self._idle_waiters = []
+        #: The shared folder's files (a L{twisted_bazaar.files.shop.FileShop}),
+        #: with --share.
+        self.files = None
         self.discovery = discoveryOf(node)
         self.discovery.advertise(self)
 
@@ -72,6 +77,11 @@ class Seller(Role):
 
     def inventory(self):
         return dict(self.stock)
+
+    def describe(self, item):
+        """What an offer of item carries besides the address (a shared
+        file's size, sha256 and transfer port), or None."""
+        return self.files.describe(item) if self.files is not None else None
 
     def offerTo(self, item, buyer):
         """Offer ``buyer`` a unit of ``item``: hold one for it for the
@@ -270,6 +280,10 @@ class SellerPlugin:
                    repeatable=True),
         RoleOption("lease", "seconds a unit stays reserved for a buyer",
                    seconds, DEFAULT_LEASE),
+        RoleOption("share", "DIR whose files to sell, each named by its file name "
+                   "(watched for changes)", sharedFolder),
+        RoleOption("transfer-port", "port to serve shared files on (0: any free "
+                   "port)", boundedInt(0, 65535), 0),
     )
 
     def configure(self, config):
@@ -278,9 +292,22 @@ class SellerPlugin:
             if item in stock:
                 raise ValueError(f"--sell names {item} twice")
             stock[item] = units
-        if not stock:
-            raise ValueError("the seller role needs at least one --sell ITEM=COUNT")
-        return {"stock": stock, "lease": config["lease"]}
+        folder = config.get("share")
+        if not stock and folder is None:
+            raise ValueError("the seller role needs at least one --sell ITEM=COUNT "
+                             "or --share DIR")
+        if config.get("transfer-port") and folder is None:
+            raise ValueError("--transfer-port needs --share DIR")
+        settings = {"stock": stock, "lease": config["lease"]}
+        if folder is not None:
+            settings.update(share=folder, transfer_port=config.get("transfer-port", 0))
+        return settings
 
     def build(self, node, settings):
-        return Seller(node, **settings)
+        settings = dict(settings)
+        folder = settings.pop("share", None)
+        port = settings.pop("transfer_port", 0)
+        seller = Seller(node, **settings)
+        if folder is not None:
+            FileShop(node, seller, folder, port)
+        return seller

@@ -12,7 +12,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter
-from twisted_bazaar.schemes import IDiscovery, Offer
+from twisted_bazaar.schemes import IDiscovery, Offer, offerDetails
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.topology import RandomNeighbours
 
@@ -71,7 +71,8 @@ class FloodDiscovery(Service, NodeObserver):
                 path = (node.id, buyer)
             else:
                 path = search.return_path[::-1]
-            node.route(Reply(search.id, item, path, node.id, node.host, node.port))
+            node.route(Reply(search.id, item, path, node.id, node.host, node.port,
+                             **offerDetails(shop, item)))
 
     # -- buying ------------------------------------------------------------------
 
@@ -110,7 +111,8 @@ class FloodDiscovery(Service, NodeObserver):
         find = self._finds.get(message.id)
         if find is not None and find.item == message.item:
             offer = Offer(message.seller, message.path[::-1], message.host,
-                          message.port)
+                          message.port, message.size, message.sha256,
+                          message.transfer or 0)
             find.offers.append(offer)
             self.node.events.offerArrived(message.item, offer)
 

@@ -6,6 +6,7 @@ The messages of the index scheme, all between a node and the tracker:
 
 import attr
 
+from twisted_bazaar.files.messages import OFFER_FIELDS
 from twisted_bazaar.wire import (
     ID_LIMIT,
     REQUIRED,
@@ -28,7 +29,8 @@ _count = intIn(0, ID_LIMIT - 1, "a count")
 
 
 def _sellers(value, name):
-    """found.sellers: a list of {id, host, port} objects."""
+    """found.sellers: a list of {id, host, port} objects, each with the
+    optional size, sha256 and transfer of a shared file."""
     if type(value) is not list or len(value) > MAX_FOUND:
         raise ProtocolError(f"{name} must be a list of at most {MAX_FOUND} sellers")
     sellers = []
@@ -38,9 +40,14 @@ def _sellers(value, name):
         for key in ("id", "host", "port"):
             if key not in entry:
                 raise ProtocolError(f"{name} entry lacks {key}")
-        sellers.append((checkId(entry["id"], name + ".id"),
-                        checkHost(entry["host"], name + ".host"),
-                        checkPort(entry["port"], name + ".port")))
+        seller = (checkId(entry["id"], name + ".id"),
+                  checkHost(entry["host"], name + ".host"),
+                  checkPort(entry["port"], name + ".port"))
+        details = tuple(None if entry.get(key) is None else check(entry[key],
+                                                                 f"{name}.{key}")
+                        for key, _, check, _ in OFFER_FIELDS)
+        sellers.append(seller + details if any(d is not None for d in details)
+                       else seller)
     return tuple(sellers)
 
 
@@ -60,12 +67,16 @@ def _counts(value, name):
 _counts.fast = "False"
 
 
-@message("register", ("item", "item", checkItem, REQUIRED))
+@message("register", ("item", "item", checkItem, REQUIRED), *OFFER_FIELDS)
 @frozen
 class Register(Message):
-    """A seller tells the tracker it has item in stock."""
+    """A seller tells the tracker it has item in stock (for a shared file:
+    its size, sha256 and transfer port too)."""
 
     item: str
+    size: int = None
+    sha256: str = None
+    transfer: int = None
 
 
 @message("unregister", ("item", "item", checkItem, REQUIRED))
@@ -98,7 +109,9 @@ class Lookup(Message):
 class Found(Message):
     """
     The answer to a lookup: (id, host, port) of each seller, least recently
-    handed out first.  On the wire each is an object {id, host, port}.
+    handed out first, followed by (size, sha256, transfer) for a shared
+    file.  On the wire each is an object {id, host, port} with the optional
+    size, sha256 and transfer.
     """
 
     item: str
@@ -106,7 +119,15 @@ class Found(Message):
 
     def asDict(self):
         return {"type": "found", "item": self.item,
-                "sellers": [{"id": i, "host": h, "port": p} for i, h, p in self.sellers]}
+                "sellers": [_sellerDict(seller) for seller in self.sellers]}
+
+
+def _sellerDict(seller):
+    entry = {"id": seller[0], "host": seller[1], "port": seller[2]}
+    for (key, _, _, _), value in zip(OFFER_FIELDS, seller[3:]):
+        if value is not None:
+            entry[key] = value
+    return entry
 
 
 @message("list", bucket="query")

@@ -37,7 +37,8 @@ class IndexExtension:
         self.index.forget(node_id)
 
     def _register(self, link, message):
-        self.index.register(link.peer_id, message.item)
+        self.index.register(link.peer_id, message.item,
+                            (message.size, message.sha256, message.transfer))
         link.send(Ack(message.item))
 
     def _unregister(self, link, message):
@@ -48,6 +49,7 @@ class IndexExtension:
         nodes = self.tracker.registry.nodes
         # A node that said port 0 takes no links, so no buyer could reach it.
         sellers = tuple((seller,) + nodes[seller]
+                        + self.index.details(seller, message.item)
                         for seller in self.index.lookup(message.item, MAX_FOUND)
                         if seller in nodes and nodes[seller][1])
         link.send(Found(message.item, sellers))
