@@ -53,6 +53,7 @@ class FakeService:
         self.share = share
         self.clock = clock
         self.slots = slots
+        self.rate = 0
         self.connections = set()
 
 
@@ -349,3 +350,24 @@ class LoopbackTests(SynchronousTestCase):
         pump.flush()
         self.successResultOf(d)
         self.assertEqual(hashlib.sha256(sink.data).hexdigest(), SHA)
+
+
+class RateTests(SynchronousTestCase):
+    def test_rateLimitedSending(self):
+        """With a rate, chunks asked for early wait on the clock; stopping
+        cancels the wait."""
+        folder = scratchDir(self)
+        fd = os.open(writeFile(folder, "f", DATA), os.O_RDONLY)
+        clock = task.Clock()
+        sender = server.RangeSender(fd, 0, 3000, chunk=1000, clock=clock, rate=1000)
+        transport = StringTransport()
+        d = sender.beginTransfer(transport)
+        sender.resumeProducing()
+        sender.resumeProducing()
+        self.assertEqual(len(transport.value()), 1000)
+        clock.advance(1)
+        self.assertEqual(len(transport.value()), 2000)
+        sender.resumeProducing()
+        sender.stopProducing()
+        self.assertEqual(clock.getDelayedCalls(), [])
+        self.failureResultOf(d)

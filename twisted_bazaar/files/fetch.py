@@ -68,6 +68,7 @@ class Download:
         self._work = set()
         self._search = None
         self._searchDelay = SEARCH_MIN
+        self._quarter = 0
         self.finished = defer.Deferred()
         self.stopped = False
 
@@ -255,6 +256,7 @@ class Download:
         if sink.digest() == self.about.pieces[piece]:
             self.schedule.completed(piece, seller)
             self._searchDelay = SEARCH_MIN
+            self._progress()
         else:
             self.log.warn("seller {seller} sent a wrong piece {piece} of {name}; "
                           "avoiding it", seller=seller, piece=piece, name=self.name)
@@ -275,6 +277,16 @@ class Download:
         self.schedule.failed(piece, seller)
         self._drop(seller)
         self._pump()
+
+    def _progress(self):
+        """Log each quarter of the pieces as it is passed."""
+        total = self.schedule.count
+        quarter = 4 * len(self.schedule.done) // total
+        if 0 < quarter < 4 and quarter > self._quarter:
+            self._quarter = quarter
+            self.log.info("{name}: {percent}% ({done} of {total} pieces)",
+                          name=self.name, percent=25 * quarter,
+                          done=len(self.schedule.done), total=total)
 
     # -- more sellers ----------------------------------------------------------------
 

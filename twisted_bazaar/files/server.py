@@ -48,15 +48,22 @@ class RangeSender:
     Stream ``length`` bytes of an open file from ``offset`` to a consumer,
     a chunk each time the consumer asks (C{FileSender}'s way, with a range
     and C{pread}).  It owns the file descriptor and closes it when done.
+
+    With a ``rate`` (bytes a second, on ``clock``), a chunk asked for too
+    early is written when the rate allows, from a timer it owns.
     """
 
-    def __init__(self, fd, offset, length, chunk=CHUNK):
+    def __init__(self, fd, offset, length, chunk=CHUNK, clock=None, rate=0):
         self.fd = fd
         self.position = offset
         self.remaining = length
         self.chunk = chunk
+        self.clock = clock
+        self.rate = rate
         self.consumer = None
         self.deferred = None
+        self._allowed = clock.seconds() if rate else 0.0
+        self._later = None
 
     def beginTransfer(self, consumer):
         """@return: a Deferred that fires when every byte is written, or
@@ -70,8 +77,15 @@ class RangeSender:
         return d
 
     def resumeProducing(self):
-        if self.consumer is None:
+        if self.consumer is None or self._later is not None:
             return
+        if self.rate:
+            now = self.clock.seconds()
+            if now < self._allowed:
+                self._later = self.clock.callLater(self._allowed - now, self._onTime)
+                return
+            self._allowed = max(now, self._allowed) + min(self.chunk,
+                                                          self.remaining) / self.rate
         try:
             data = os.pread(self.fd, min(self.chunk, self.remaining), self.position)
         except OSError as e:
@@ -87,6 +101,10 @@ class RangeSender:
         if not self.remaining:
             self._finish(None)
 
+    def _onTime(self):
+        self._later = None
+        self.resumeProducing()
+
     def pauseProducing(self):
         pass
 
@@ -95,6 +113,9 @@ class RangeSender:
             self._finish(defer.CancelledError("the connection went away"))
 
     def _finish(self, error):
+        if self._later is not None and self._later.active():
+            self._later.cancel()
+        self._later = None
         consumer, self.consumer = self.consumer, None
         if self.fd is None:
             return
@@ -203,7 +224,8 @@ class TransferServer(NetstringReceiver):
                                       "since it was offered"))
                 continue
             self._send(Data(request.sha256, request.offset, request.length))
-            self.sender = RangeSender(fd, request.offset, request.length, CHUNK)
+            self.sender = RangeSender(fd, request.offset, request.length, CHUNK,
+                                      self.service.clock, self.service.rate)
             d = self.sender.beginTransfer(self.transport)
             d.addCallbacks(self._sent, self._notSent)
         if self.sender is None and not self.queue:
@@ -258,12 +280,14 @@ class TransferService(Service):
 
     log = Logger()
 
-    def __init__(self, node, share, port=0, slots=DEFAULT_TRANSFER_SLOTS):
+    def __init__(self, node, share, port=0, slots=DEFAULT_TRANSFER_SLOTS, rate=0):
         self.node = node
         self.clock = node.clock
         self.share = share
         self.wanted_port = port
         self.slots = slots
+        #: Most bytes a second sent on one connection (0: no limit).
+        self.rate = rate
         self.port = 0
         self.connections = set()
         self._listening = None

@@ -33,14 +33,15 @@ class FileShop(Role):
     log = Logger()
 
     def __init__(self, node, seller, folder, transfer_port=0,
-                 transfer_slots=DEFAULT_TRANSFER_SLOTS, settle=DEFAULT_SETTLE,
-                 poll=DEFAULT_POLL, useInotify=True):
+                 transfer_slots=DEFAULT_TRANSFER_SLOTS, transfer_rate=0,
+                 settle=DEFAULT_SETTLE, poll=DEFAULT_POLL, useInotify=True):
         super().__init__(node)
         self.seller = seller
         self.hasher = Hasher(node.clock)
         self.share = SharedFolder(node.clock, folder, self.hasher, self, settle, poll,
                                   useInotify)
-        self.server = TransferService(node, self.share, transfer_port, transfer_slots)
+        self.server = TransferService(node, self.share, transfer_port, transfer_slots,
+                                      transfer_rate)
         #: Items of the seller's --sell, which a file of the same name
         #: does not replace.
         self._counted = set(seller.store.seededWith() or seller.stock)

@@ -284,6 +284,8 @@ class SellerPlugin:
                    "(watched for changes)", sharedFolder),
         RoleOption("transfer-port", "port to serve shared files on (0: any free "
                    "port)", boundedInt(0, 65535), 0),
+        RoleOption("transfer-rate", "most bytes a second sent to one buyer of a "
+                   "shared file (0: no limit)", boundedInt(0), 0),
     )
 
     def configure(self, config):
@@ -296,18 +298,21 @@ class SellerPlugin:
         if not stock and folder is None:
             raise ValueError("the seller role needs at least one --sell ITEM=COUNT "
                              "or --share DIR")
-        if config.get("transfer-port") and folder is None:
-            raise ValueError("--transfer-port needs --share DIR")
+        for option in ("transfer-port", "transfer-rate"):
+            if config.get(option) and folder is None:
+                raise ValueError(f"--{option} needs --share DIR")
         settings = {"stock": stock, "lease": config["lease"]}
         if folder is not None:
-            settings.update(share=folder, transfer_port=config.get("transfer-port", 0))
+            settings.update(share=folder, transfer_port=config.get("transfer-port", 0),
+                            transfer_rate=config.get("transfer-rate", 0))
         return settings
 
     def build(self, node, settings):
         settings = dict(settings)
         folder = settings.pop("share", None)
         port = settings.pop("transfer_port", 0)
+        rate = settings.pop("transfer_rate", 0)
         seller = Seller(node, **settings)
         if folder is not None:
-            FileShop(node, seller, folder, port)
+            FileShop(node, seller, folder, port, transfer_rate=rate)
         return seller
