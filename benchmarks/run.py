@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import codec, idle, purchase, relay, simscale
+from benchmarks import codec, idle, purchase, relay, simscale, transfer
 from benchmarks.harness import Figure, machine
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -40,6 +40,7 @@ BENCHMARKS = {
     "relay": (["relay_ratio"], lambda quick, report: relay.run(quick)),
     "purchase": (["purchase_ratio"], lambda quick, report: purchase.run(quick)),
     "idle": (["idle_cpu_percent"], lambda quick, report: idle.run(quick)),
+    "transfer": (["transfer_ratio"], lambda quick, report: transfer.run(quick)),
     "sim": (["sim_10k_wall_s", "sim_10k_rss_mb"], _sim),
 }
 

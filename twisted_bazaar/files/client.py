@@ -78,7 +78,8 @@ class TransferClient(Protocol):
     def get(self, sha256, offset, length, sink):
         """
         Ask for a range; each piece of it is given to ``sink.write(data)``
-        as it comes, in order.
+        as it comes, in order, as a buffer (bytes or a memoryview) valid
+        only during the call.
 
         @return: a Deferred firing once ``length`` bytes were written to
             the sink; it fails with a L{TransferError}, or with what the
@@ -131,7 +132,9 @@ class TransferClient(Protocol):
                 self._body -= len(taken)
                 request, d, sink = self._waiting[0]
                 try:
-                    sink.write(bytes(taken))
+                    # A view, not a copy: the sink writes it before
+                    # returning and keeps nothing.
+                    sink.write(taken)
                 except Exception as e:
                     self._fail(e)
                     return

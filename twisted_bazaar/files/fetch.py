@@ -27,6 +27,9 @@ from twisted_bazaar.roles.want import DONE
 
 #: Most sellers one download takes pieces from at once.
 MAX_SOURCES = 4
+#: Pieces asked of one seller at once: the next request is on its way
+#: while a piece arrives, so no round trip is wasted between pieces.
+DEPTH = 2
 #: Seconds a download with no usable seller waits before searching again
 #: (doubling up to SEARCH_MAX).
 SEARCH_MIN = 1.0
@@ -135,9 +138,9 @@ class Download:
                 self._connect(seller).addCallback(lambda _: self._pump())
                 continue
             piece = self.schedule.assign(seller)
-            if piece is None:
-                break
-            self._fetch(seller, client, piece)
+            while piece is not None:
+                self._fetch(seller, client, piece)
+                piece = self.schedule.assign(seller)
         if not self.schedule.inflight and not self._connecting and self.schedule.missing:
             self._needSources()
 
@@ -224,7 +227,8 @@ class Download:
         if have:
             self.log.info("{name}: {n} of {total} pieces already on disk",
                           name=self.name, n=len(have), total=len(self.about.pieces))
-        self.schedule = PieceSchedule(len(self.about.pieces), self.fetcher.rng, have)
+        self.schedule = PieceSchedule(len(self.about.pieces), self.fetcher.rng, have,
+                                      DEPTH)
         for seller in self.fetcher.bad.get(self.sha256, ()):
             self.schedule.bad.add(seller)
 

@@ -21,8 +21,10 @@ class PieceSchedule:
     @ivar served: seller -> pieces it delivered.
     """
 
-    def __init__(self, count, rng, have=()):
+    def __init__(self, count, rng, have=(), depth=1):
         self.count = count
+        #: Pieces one seller may be fetching at once.
+        self.depth = depth
         self.done = set(have)
         start = rng.randrange(count) if count else 0
         self._order = [(start + i) % count for i in range(count)]
@@ -37,7 +39,8 @@ class PieceSchedule:
         return len(self.done) == self.count
 
     def busy(self, seller):
-        return seller in self.inflight.values()
+        """Is the seller fetching as many pieces as it may?"""
+        return sum(1 for each in self.inflight.values() if each == seller) >= self.depth
 
     def assign(self, seller):
         """The next piece for ``seller`` to fetch, or None (nothing left, or
