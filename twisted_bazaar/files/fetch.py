@@ -379,6 +379,11 @@ class Fetcher(Role):
         self._finds = set()
         self._stopped = False
         buyer.fetcher = self
+        for want in buyer.wants:
+            if not isPlainName(want.item):
+                self.log.warn("--want {item} is not a plain file name: it can be "
+                              "bought, but not fetched into {folder}", item=want.item,
+                              folder=folder)
 
     def _wanted(self, item):
         """Is item still to be bought (so its offers are worth noting)?"""

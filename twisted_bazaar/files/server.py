@@ -178,9 +178,6 @@ class TransferServer(NetstringReceiver):
     def _send(self, message):
         self.sendString(wire.encode(message))
 
-    def lengthLimitExceeded(self, length):
-        self._refuse("wtf", f"a request is at most {MAX_REQUEST} bytes, not {length}")
-
     def stringReceived(self, data):
         if self.transport.disconnecting:
             return
