@@ -38,6 +38,7 @@ class MemoryTransport:
         self.written = 0
         self._last_delivery = 0.0
         self.producer = None
+        self._pulling = False
 
     def getHost(self):
         return self.host
@@ -47,6 +48,7 @@ class MemoryTransport:
 
     def write(self, data):
         if self.connected and not self.disconnecting and data:
+            self._pull()
             self.written += len(data)
             self.network.bytes_written += len(data)
             faults = self.network.faults
@@ -72,13 +74,22 @@ class MemoryTransport:
         self.producer = None
 
     def _pull(self):
-        if self.producer is not None and self.connected and not self.disconnecting:
-            self.network.clock.callLater(0, self._resume, self.producer)
+        """Ask the pull producer for more on the next turn (once)."""
+        if (self.producer is not None and not self._pulling and self.connected
+                and not self.disconnecting):
+            self._pulling = True
+            self.network.clock.callLater(0, self._resume)
 
-    def _resume(self, producer):
-        if producer is self.producer and self.connected and not self.disconnecting:
+    def _resume(self):
+        self._pulling = False
+        producer = self.producer
+        if producer is not None and self.connected and not self.disconnecting:
+            before = self.written
             producer.resumeProducing()
-            self._pull()
+            # A producer that wrote nothing (waiting on a timer of its
+            # own) is asked again only after its next write.
+            if self.written != before:
+                self._pull()
 
     def loseConnection(self):
         if self.connected and not self.disconnecting:
