@@ -353,13 +353,23 @@ class LoopbackTests(SynchronousTestCase):
 
 
 class RateTests(SynchronousTestCase):
+    def test_paceCountsEveryRangeOfAConnection(self):
+        clock = task.Clock()
+        pace = server.Pace(clock, 1000)
+        self.assertEqual(pace.book(500), 0)
+        self.assertEqual(pace.book(500), 0.5)
+        clock.advance(0.5)
+        self.assertEqual(pace.book(500), 0)
+        self.assertEqual(pace.book(10), 0.5)
+
     def test_rateLimitedSending(self):
         """With a rate, chunks asked for early wait on the clock; stopping
         cancels the wait."""
         folder = scratchDir(self)
         fd = os.open(writeFile(folder, "f", DATA), os.O_RDONLY)
         clock = task.Clock()
-        sender = server.RangeSender(fd, 0, 3000, chunk=1000, clock=clock, rate=1000)
+        sender = server.RangeSender(fd, 0, 3000, chunk=1000,
+                                    pace=server.Pace(clock, 1000))
         transport = StringTransport()
         d = sender.beginTransfer(transport)
         sender.resumeProducing()

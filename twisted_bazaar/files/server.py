@@ -42,6 +42,27 @@ class SourceChanged(Exception):
     """The file shrank while it was being sent."""
 
 
+class Pace:
+    """
+    One connection's sending rate: ``rate`` bytes a second on ``clock``,
+    over every range sent on it.
+    """
+
+    def __init__(self, clock, rate):
+        self.clock = clock
+        self.rate = rate
+        self._next = clock.seconds()
+
+    def book(self, size):
+        """Seconds to wait before ``size`` bytes may go; 0 means now, and
+        they are counted."""
+        now = self.clock.seconds()
+        if now < self._next:
+            return self._next - now
+        self._next = max(now, self._next) + size / self.rate
+        return 0
+
+
 @implementer(IPullProducer)
 class RangeSender:
     """
@@ -49,20 +70,18 @@ class RangeSender:
     a chunk each time the consumer asks (C{FileSender}'s way, with a range
     and C{pread}).  It owns the file descriptor and closes it when done.
 
-    With a ``rate`` (bytes a second, on ``clock``), a chunk asked for too
-    early is written when the rate allows, from a timer it owns.
+    With a L{Pace}, a chunk asked for too early is written when the pace
+    allows, from a timer it owns.
     """
 
-    def __init__(self, fd, offset, length, chunk=CHUNK, clock=None, rate=0):
+    def __init__(self, fd, offset, length, chunk=CHUNK, pace=None):
         self.fd = fd
         self.position = offset
         self.remaining = length
         self.chunk = chunk
-        self.clock = clock
-        self.rate = rate
+        self.pace = pace
         self.consumer = None
         self.deferred = None
-        self._allowed = clock.seconds() if rate else 0.0
         self._later = None
 
     def beginTransfer(self, consumer):
@@ -79,13 +98,11 @@ class RangeSender:
     def resumeProducing(self):
         if self.consumer is None or self._later is not None:
             return
-        if self.rate:
-            now = self.clock.seconds()
-            if now < self._allowed:
-                self._later = self.clock.callLater(self._allowed - now, self._onTime)
+        if self.pace is not None:
+            wait = self.pace.book(min(self.chunk, self.remaining))
+            if wait:
+                self._later = self.pace.clock.callLater(wait, self._onTime)
                 return
-            self._allowed = max(now, self._allowed) + min(self.chunk,
-                                                          self.remaining) / self.rate
         try:
             data = os.pread(self.fd, min(self.chunk, self.remaining), self.position)
         except OSError as e:
@@ -143,6 +160,8 @@ class TransferServer(NetstringReceiver):
         self._idle = None
 
     def connectionMade(self):
+        rate = self.service.rate
+        self.pace = Pace(self.service.clock, rate) if rate else None
         self.service.connections.add(self)
         if len(self.service.connections) > self.service.slots:
             self._refuse("busy", f"all {self.service.slots} transfer slots are taken")
@@ -222,7 +241,7 @@ class TransferServer(NetstringReceiver):
                 continue
             self._send(Data(request.sha256, request.offset, request.length))
             self.sender = RangeSender(fd, request.offset, request.length, CHUNK,
-                                      self.service.clock, self.service.rate)
+                                      self.pace)
             d = self.sender.beginTransfer(self.transport)
             d.addCallbacks(self._sent, self._notSent)
         if self.sender is None and not self.queue:
