@@ -9,6 +9,8 @@ import hashlib
 import os
 import random
 
+import attr
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
@@ -33,9 +35,9 @@ class FetchTests(SynchronousTestCase):
         self.data = random.Random(5).randbytes(50 * PIECE + 100)
         self.folders = []
 
-    def makeMarket(self, latency=0.0):
+    def makeMarket(self, latency=0.0, seed=2):
         self.market = Market(MemoryNetwork(rng=random.Random(1),
-                                           latency=(latency, latency)), seed=2)
+                                           latency=(latency, latency)), seed=seed)
         return self.market
 
     def sharing(self, files):
@@ -136,6 +138,27 @@ class FetchTests(SynchronousTestCase):
         _, served = fetcher.fetched["big"]
         self.assertEqual(served, {good.id: 51})
         self.assertEqual(fetcher.bad, {sha(self.data): {bad.id}})
+
+    def test_wrongDescriptionIsDistrusted(self):
+        """A seller whose about gives a wrong hash for one piece cannot get
+        honest sellers blamed for it: the file arrives, and if the liar
+        was the one that described the file, it ends up avoided."""
+        for seed in range(4):
+            self.makeMarket(latency=0.005, seed=seed)
+            folder = self.sharing({"big": self.data})
+            honest, liar = self.addSeller(folder), self.addSeller(folder)
+            self.market.run(3)
+            share = self.market.role(liar, "seller").files.share
+            digest = share.files["big"]
+            pieces = list(digest.pieces)
+            pieces[7] = bytes(32)
+            share.files["big"] = attr.evolve(digest, pieces=tuple(pieces))
+            buyer, downloads = self.addBuyer(["big"])
+            self.market.run(30)
+            self.assertFetched(downloads, "big", self.data)
+            fetcher = self.fetcher(buyer)
+            self.assertNotIn(honest.id, fetcher.bad.get(sha(self.data), ()))
+            self.stopAll()
 
     def test_sellerKilledMidTransfer(self):
         self.makeMarket(latency=0.01)

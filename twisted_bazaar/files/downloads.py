@@ -24,6 +24,10 @@ class DownloadError(Exception):
     """The downloads folder cannot take the file (full, unwritable...)."""
 
 
+class ContentMismatch(DownloadError):
+    """The file put together does not match its SHA-256."""
+
+
 def partName(name, sha256):
     """The temporary name of a file being fetched."""
     return f".{name}.{sha256[:16]}.part"
@@ -132,8 +136,8 @@ class PartFile:
             for data in iter(lambda: f.read(READ_SIZE), b""):
                 digest.update(data)
         if digest.hexdigest() != self.sha256:
-            raise DownloadError(f"{self.name} does not match its SHA-256 once put "
-                                "together")
+            raise ContentMismatch(f"{self.name} does not match its SHA-256 once put "
+                                  "together")
         try:
             os.fsync(self.fd)
             final = self._place()

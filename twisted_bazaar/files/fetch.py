@@ -16,8 +16,8 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
-from twisted_bazaar.files.downloads import DownloadError, PartFile
-from twisted_bazaar.files.hashing import Hasher
+from twisted_bazaar.files.downloads import ContentMismatch, DownloadError, PartFile
+from twisted_bazaar.files.hashing import Hasher, pieceCount
 from twisted_bazaar.files.journal import Journal
 from twisted_bazaar.files.names import isPlainName
 from twisted_bazaar.files.schedule import PieceSchedule
@@ -72,6 +72,10 @@ class Download:
         self._search = None
         self._searchDelay = SEARCH_MIN
         self._quarter = 0
+        #: The seller whose description (``about``) is used.
+        self.describer = None
+        #: piece -> sellers whose bytes for it did not match.
+        self._blamed = {}
         self.finished = defer.Deferred()
         self.stopped = False
 
@@ -207,15 +211,21 @@ class Download:
         d.addCallback(ask).addErrback(failed).addBoth(done)
 
     def _described(self, about, seller):
+        fault = None
         if about.size != self.size:
-            self.log.warn("seller {seller} describes {name} as {got} bytes, not the "
-                          "{size} it offered; avoiding it", seller=seller,
-                          name=self.name, got=about.size, size=self.size)
+            fault = f"as {about.size} bytes, not the {self.size} it offered"
+        elif len(about.pieces) != pieceCount(about.size, about.piece_size):
+            fault = (f"with {len(about.pieces)} pieces of {about.piece_size} bytes for "
+                     f"{about.size} bytes")
+        if fault is not None:
+            self.log.warn("seller {seller} describes {name} {fault}; avoiding it",
+                          seller=seller, name=self.name, fault=fault)
             self.fetcher.avoid(self.sha256, seller)
             self._drop(seller)
             self.sources.pop(seller, None)
             return None
         self.about = about
+        self.describer = seller
         if not self.resumed:
             self._scheduled([])
             return None
@@ -224,6 +234,8 @@ class Download:
         return d.addCallback(self._scheduled)
 
     def _scheduled(self, have):
+        if self.stopped or self.about is None:
+            return
         if have:
             self.log.info("{name}: {n} of {total} pieces already on disk",
                           name=self.name, n=len(have), total=len(self.about.pieces))
@@ -240,8 +252,9 @@ class Download:
         length = min(about.piece_size, self.size - offset)
         sink = self.part.sink(offset)
         d = self._own(client.get(self.sha256, offset, length, sink))
-        d.addCallbacks(self._arrived, self._notArrived, callbackArgs=(seller, piece, sink),
-                       errbackArgs=(seller, piece))
+        d.addCallbacks(self._arrived, self._notArrived,
+                       callbackArgs=(seller, piece, sink, self.schedule),
+                       errbackArgs=(seller, piece, self.schedule))
 
     def _own(self, d):
         """Keep d (to cancel it if the download stops) until it fires;
@@ -254,8 +267,8 @@ class Download:
         self._work.discard(d)
         return result
 
-    def _arrived(self, _, seller, piece, sink):
-        if self.stopped:
+    def _arrived(self, _, seller, piece, sink, schedule):
+        if self.stopped or schedule is not self.schedule:
             return
         if sink.digest() == self.about.pieces[piece]:
             self.schedule.completed(piece, seller)
@@ -267,10 +280,41 @@ class Download:
             self.schedule.corrupt(piece, seller)
             self.fetcher.avoid(self.sha256, seller)
             self._drop(seller)
+            blamed = self._blamed.setdefault(piece, set())
+            blamed.add(seller)
+            if len(blamed) >= 2:
+                # Two sellers cannot match this piece's hash: more likely
+                # the hash is wrong than both sellers.
+                self._distrust(f"piece {piece} matched the bytes of neither seller "
+                               f"{' nor '.join(map(str, sorted(blamed)))}")
+                return
         self._pump()
 
-    def _notArrived(self, reason, seller, piece):
-        if self.stopped:
+    def _distrust(self, why):
+        """
+        The description (its piece hashes) may be wrong: avoid the seller
+        that gave it, take back the blame it put on others, and describe
+        the file again from another seller, checking the pieces on disk
+        against the new description.
+        """
+        describer = self.describer
+        self.log.warn("{name}: {why}; distrusting the description from seller "
+                      "{seller}", name=self.name, why=why, seller=describer)
+        for sellers in self._blamed.values():
+            for seller in sellers:
+                self.fetcher.forgive(self.sha256, seller)
+        self._blamed = {}
+        self.fetcher.avoid(self.sha256, describer)
+        self.sources.pop(describer, None)
+        self.schedule = self.about = self.describer = None
+        self.resumed = True
+        self._describing = False
+        for seller in list(self.clients):
+            self._drop(seller)
+        self._pump()
+
+    def _notArrived(self, reason, seller, piece, schedule):
+        if self.stopped or schedule is not self.schedule:
             return
         if reason.check(DownloadError):
             self._fail(reason.value)
@@ -320,8 +364,14 @@ class Download:
         self._describing = True  # nothing else starts now
         for seller in list(self.clients):
             self._drop(seller)
-        self._own(self.fetcher.hasher.run(self.part.complete)).addCallbacks(self._done,
-                                                                            self._fail)
+        d = self._own(self.fetcher.hasher.run(self.part.complete))
+        d.addCallbacks(self._done, self._notComplete)
+
+    def _notComplete(self, reason):
+        if reason.check(ContentMismatch) and not self.stopped:
+            self._distrust("the whole file does not match its SHA-256")
+        else:
+            self._fail(reason)
 
     def _done(self, path):
         self.stop()
@@ -390,7 +440,12 @@ class Fetcher(Role):
         return any(want.item == item and want.state != DONE for want in self.buyer.wants)
 
     def avoid(self, sha256, seller):
+        """seller sent wrong bytes (or a wrong description) of sha256."""
         self.bad.setdefault(sha256, set()).add(seller)
+
+    def forgive(self, sha256, seller):
+        """The blame on seller came from a wrong description."""
+        self.bad.get(sha256, set()).discard(seller)
 
     # -- what the buyer's node tells us -----------------------------------------------
 
