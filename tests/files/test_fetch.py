@@ -116,6 +116,19 @@ class FetchTests(SynchronousTestCase):
         self.assertEqual(sum(served.values()), 51)
         self.assertEqual(self.sales(sellers), 1)
 
+    def test_smallFilesSpreadOverSellers(self):
+        """A one-piece file goes to a seller picked at random, not always
+        the first one found: many buyers keep every seller busy."""
+        self.makeMarket()
+        folder = self.sharing({"small": b"tiny"})
+        sellers = [self.addSeller(folder) for _ in range(2)]
+        buyers = [self.addBuyer(["small"])[0] for _ in range(8)]
+        self.market.run(15)
+        servers = [seller for buyer in buyers
+                   for seller in self.fetcher(buyer).fetched["small"][1]]
+        self.assertEqual(len(servers), 8)
+        self.assertEqual(set(servers), {node.id for node in sellers})
+
     def test_badSellerCostsOnePiece(self):
         """A seller whose bytes do not match the hashes is avoided after
         its first piece; the file still arrives right."""
@@ -209,6 +222,48 @@ class FetchTests(SynchronousTestCase):
         self.assertEqual(self.sales(sellers), 1)
         _, served = self.fetcher(again).fetched["big"]
         self.assertLessEqual(sum(served.values()), 51 - 20)
+
+    def test_stoppedMidTransferLeavesNothingRunning(self):
+        """A buyer stopped in the middle of a fetch cancels every timer,
+        connection and thread job; the part file stays for a resume."""
+        self.makeMarket(latency=0.01)
+        self.addSeller(self.sharing({"big": self.data}))
+        buyer, downloads = self.addBuyer(["big"])
+        fetcher = self.fetcher(buyer)
+        for _ in range(1000):
+            self.market.run(0.01)
+            download = fetcher.downloads.get("big")
+            if download is not None and download.schedule is not None and len(
+                    download.schedule.done) >= 5:
+                break
+        self.market.stop(buyer)
+        self.assertEqual(self.market.leftovers(buyer),
+                         {"delayed_calls": [], "connections": []})
+        self.assertIn(partName("big", sha(self.data)), os.listdir(downloads))
+
+    def test_durableSellerForgetsFilesGoneWhileDown(self):
+        """A seller with a data dir stocks its files in its store (their
+        sales commit); restarted with the file gone, it offers it no more."""
+        self.makeMarket()
+        folder = self.sharing({"f": b"content"})
+        store = SQLiteStore(scratchDir(self))
+        self.addCleanup(store.close)
+        seller = self.market.addNode(discovery=self.discovery, store=store,
+                                     seller={"stock": {"apple": 1}, "share": folder})
+        buyer, downloads = self.addBuyer(["f"])
+        self.market.run(10)
+        self.assertFetched(downloads, "f", b"content")
+        self.assertEqual(store.inventory()["apple"], 1)
+        self.assertGreater(store.inventory()["f"], 0)
+        self.assertEqual([sale.item for sale in store.sales()], ["f"])
+        self.market.crash(seller)
+        os.remove(os.path.join(folder, "f"))
+        again = self.market.restart(seller, store, seller={"stock": {"apple": 1},
+                                                          "share": folder})
+        self.market.run(3)
+        role = self.market.role(again, "seller")
+        self.assertEqual(role.stock, {"apple": 1, "f": 0})
+        self.assertIsNone(role.describe("f"))
 
     def test_fullDiskLeavesNoHalfFile(self):
         def full(fd, offset, length):
