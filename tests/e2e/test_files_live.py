@@ -6,6 +6,9 @@ in the middle of the transfer, and the file still arrives whole, with the
 right SHA-256, from the other.  A file added to a shared folder is then
 bought within seconds.
 
+A buyer killed in the middle of a transfer and started again with the
+same command resumes it, keeping what it had, and does not buy again.
+
 Every wait is on a log line, bounded by a timeout; nothing sleeps.
 """
 
@@ -114,4 +117,27 @@ class FilesLiveTests(SynchronousTestCase):
         with open(os.path.join(later, "late.txt"), "rb") as f:
             self.assertEqual(f.read(), b"arrived late\n")
         for daemon in [buyer, buyer2] + sellers[1:]:
+            self.assertEqual(daemon.problems(), [], daemon.tail())
+
+    def test_buyerKilledMidTransferResumesWithoutPayingTwice(self):
+        shared = self.dir("A")
+        big_sha = writeRandom(os.path.join(shared, "big.bin"), BIG, 3)
+        seller = self.seller("seller", shared)
+        seller.waitFor(r"sharing big\.bin \(", TIMEOUT)
+        downloads = self.dir("D")
+        args = ("--role", "buyer", "--want", "big.bin", "--downloads", downloads,
+                "--data-dir", os.path.join(self.folder, "buyer-data"))
+        buyer = self.market.startNode("buyer", *args)
+        buyer.waitFor(r"big\.bin: 50% ", TIMEOUT)
+        buyer.process.kill()
+        buyer.finish()
+        self.assertNotIn("big.bin", os.listdir(downloads))
+        again = self.market.startNode("buyer again", *args)
+        kept = again.waitFor(r"big\.bin: (\d+) of 50 pieces already on disk", TIMEOUT)
+        self.assertGreaterEqual(int(kept[1]), 25)
+        again.waitFor(r"downloaded big\.bin into .*, sha256 verified", TIMEOUT)
+        self.assertEqual(sha256Of(os.path.join(downloads, "big.bin")), big_sha)
+        self.assertEqual(again.matches(r"bought big\.bin from"), [])
+        self.assertEqual(len(seller.matches(r"sold big\.bin to")), 1)
+        for daemon in (seller, again):
             self.assertEqual(daemon.problems(), [], daemon.tail())

@@ -110,6 +110,11 @@ class SharedFolder(Service):
             self._unwatch = inotifyWatch(self.clock, self.folder, self.changed)
         if self._unwatch is not None:
             self.poll = max(self.poll, INOTIFY_POLL)
+            self.log.info("watching shared folder {folder} with inotify",
+                          folder=self.folder)
+        else:
+            self.log.info("watching shared folder {folder} by polling every {poll:g} s",
+                          folder=self.folder, poll=self.poll)
         self.scan()
 
     def stopService(self):
