@@ -343,6 +343,8 @@ class Download:
             return
         delay, self._searchDelay = self._searchDelay, min(self._searchDelay * 2,
                                                           SEARCH_MAX)
+        self.log.info("{name}: no seller to fetch it from; searching again in "
+                      "{delay:g} s", name=self.name, delay=delay)
         self._search = self.clock.callLater(delay, self._searchNow)
 
     def _searchNow(self):
