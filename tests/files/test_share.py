@@ -32,6 +32,7 @@ class SharedFolderTests(SynchronousTestCase):
     def test_fileOfferedOnceSettled(self):
         writeFile(self.folder, "a.txt", b"hello")
         self.start()
+        self.assertEqual(self.share.watching, "polling")
         self.assertEqual(self.recorder.events, [])
         self.clock.advance(0.5)
         self.assertEqual(self.recorder.events, [("added", "a.txt", sha(b"hello"))])

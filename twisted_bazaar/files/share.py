@@ -92,6 +92,8 @@ class SharedFolder(Service):
         self._due = None
         self._unwatch = None
         self._missing = False
+        #: How changes are noticed once started: "inotify" or "polling".
+        self.watching = None
 
     # -- what the seller and the transfer server ask ------------------------------
 
@@ -108,6 +110,7 @@ class SharedFolder(Service):
         super().startService()
         if self.useInotify:
             self._unwatch = inotifyWatch(self.clock, self.folder, self.changed)
+        self.watching = "inotify" if self._unwatch is not None else "polling"
         if self._unwatch is not None:
             self.poll = max(self.poll, INOTIFY_POLL)
             self.log.info("watching shared folder {folder} with inotify",
