@@ -16,6 +16,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files import hashing
 from twisted_bazaar.files.downloads import partName
 from twisted_bazaar.files.journal import JOURNAL
+from twisted_bazaar.files.names import hashItem
+from twisted_bazaar.schemes import Offer
 from twisted_bazaar.store import SQLiteStore
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import scratchDir, touch, writeFile
@@ -128,6 +130,37 @@ class FetchTests(SynchronousTestCase):
                    for seller in self.fetcher(buyer).fetched["small"][1]]
         self.assertEqual(len(servers), 8)
         self.assertEqual(set(servers), {node.id for node in sellers})
+
+    def test_wantedByContent(self):
+        """--want sha256:HEX buys the file by its content, whatever its
+        name; it is saved under the item's name."""
+        self.makeMarket()
+        self.addSeller(self.sharing({"whatever.bin": self.data}))
+        item = hashItem(sha(self.data))
+        buyer, downloads = self.addBuyer([item])
+        self.market.run(10)
+        self.assertFetched(downloads, item, self.data)
+
+    def test_contentWantIgnoresOffersOfOtherContent(self):
+        self.makeMarket()
+        item = hashItem("a" * 64)
+        buyer, _ = self.addBuyer([item])
+        fetcher = self.fetcher(buyer)
+        fetcher.offersFound(item, [Offer(1, (9, 1), "h", 1, 5, "a" * 64, 7),
+                                   Offer(2, (9, 2), "h", 1, 5, "b" * 64, 7)])
+        self.assertEqual([offer.seller for offer in fetcher.offers[item]], [1])
+
+    def test_sellItemWinsOverAFileOfItsName(self):
+        """A --sell item of a shared file's name is not described as the
+        file; the file is still sold by its content."""
+        self.makeMarket()
+        seller = self.market.addNode(discovery=self.discovery, seller={
+            "stock": {"apple": 2}, "share": self.sharing({"apple": b"pie"})})
+        self.market.run(3)
+        role = self.market.role(seller, "seller")
+        self.assertIsNone(role.describe("apple"))
+        self.assertEqual(role.stock["apple"], 2)
+        self.assertEqual(role.describe(hashItem(sha(b"pie")))["size"], 3)
 
     def test_badSellerCostsOnePiece(self):
         """A seller whose bytes do not match the hashes is avoided after
@@ -262,7 +295,8 @@ class FetchTests(SynchronousTestCase):
                                                           "share": folder})
         self.market.run(3)
         role = self.market.role(again, "seller")
-        self.assertEqual(role.stock, {"apple": 1, "f": 0})
+        self.assertEqual(role.stock, {"apple": 1, "f": 0,
+                                      hashItem(sha(b"content")): 0})
         self.assertIsNone(role.describe("f"))
 
     def test_fullDiskLeavesNoHalfFile(self):

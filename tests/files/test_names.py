@@ -2,7 +2,7 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files.names import isPlainName, nameFault
+from twisted_bazaar.files.names import hashItem, isPlainName, itemHash, nameFault
 from twisted_bazaar.wire import MAX_ITEM_BYTES
 
 GOOD = ["song.ogg", "a", "Ünïcode name.txt", "with space", "x" * MAX_ITEM_BYTES,
@@ -36,3 +36,16 @@ class NameTests(SynchronousTestCase):
             self.assertIsNotNone(fault, repr(name))
             self.assertIn(reason, fault, repr(name))
             self.assertFalse(isPlainName(name))
+
+
+class HashItemTests(SynchronousTestCase):
+    def test_roundTrip(self):
+        item = hashItem("ab" * 32)
+        self.assertEqual(item, "sha256:" + "ab" * 32)
+        self.assertTrue(isPlainName(item))
+        self.assertEqual(itemHash(item), "ab" * 32)
+
+    def test_namesAreNotHashes(self):
+        for item in ["song.ogg", "sha256:", "sha256:" + "AB" * 32, "sha256:" + "a" * 63,
+                     "sha256:" + "a" * 65]:
+            self.assertIsNone(itemHash(item), item)

@@ -19,7 +19,7 @@ from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
 from twisted_bazaar.files.downloads import ContentMismatch, DownloadError, PartFile
 from twisted_bazaar.files.hashing import Hasher, pieceCount
 from twisted_bazaar.files.journal import Journal
-from twisted_bazaar.files.names import isPlainName
+from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.files.schedule import PieceSchedule
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.trade import BuyOK
@@ -454,7 +454,8 @@ class Fetcher(Role):
     def offersFound(self, item, offers):
         if self._stopped or not self._wanted(item) or not isPlainName(item):
             return
-        found = fileOffers(offers)
+        # Wanted by content: only offers of that content count.
+        found = fileOffers(offers, itemHash(item))
         if not found:
             return
         self.offers[item] = found
@@ -495,7 +496,7 @@ class Fetcher(Role):
 
         def done(offers):
             self._finds.discard(d)
-            return fileOffers(offers)
+            return fileOffers(offers, itemHash(name))
 
         return d.addCallback(done)
 

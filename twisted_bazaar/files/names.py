@@ -3,7 +3,13 @@ Safe plain file names: what a shared file may be called, on the wire and
 on disk.
 """
 
+import re
+
 from twisted_bazaar.wire import MAX_ITEM_BYTES
+
+#: A file is also sold by its content: the item ``sha256:`` + its hash.
+HASH_PREFIX = "sha256:"
+_HASH_ITEM = re.compile(r"sha256:([0-9a-f]{64})\Z")
 
 
 def nameFault(name):
@@ -36,3 +42,14 @@ def nameFault(name):
 def isPlainName(name):
     """True when L{nameFault} finds nothing wrong with ``name``."""
     return nameFault(name) is None
+
+
+def hashItem(sha256):
+    """The item that names a file by its content."""
+    return HASH_PREFIX + sha256
+
+
+def itemHash(item):
+    """The SHA-256 an item names (``sha256:HEX``), or None for a name."""
+    match = _HASH_ITEM.match(item)
+    return match.group(1) if match else None

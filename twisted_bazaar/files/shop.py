@@ -4,8 +4,10 @@ in the shared folder is an item of the seller's stock, named by its file
 name, and its offers carry its size, SHA-256 and the port its bytes are
 served on (L{TransferService}).
 
-A file is sold like any item (one sale per buy id, exactly once); a copy
-never runs out, so each file is stocked with L{FILE_UNITS} units.  A file
+A file is sold like any item (one sale per buy id, exactly once), under
+its name and under its content (the item C{sha256:HEX}, see
+L{twisted_bazaar.files.names.hashItem}); a copy never runs out, so each
+is stocked with L{FILE_UNITS} units.  A file
 that changes is withdrawn and offered again (an index scheme unregisters
 and registers it, with its new hash); one that goes is withdrawn.
 """
@@ -14,6 +16,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar.files.hashing import Hasher
+from twisted_bazaar.files.names import hashItem, itemHash
 from twisted_bazaar.files.server import DEFAULT_TRANSFER_SLOTS, TransferService
 from twisted_bazaar.files.share import DEFAULT_POLL, DEFAULT_SETTLE, SharedFolder
 from twisted_bazaar.roles import Role
@@ -53,9 +56,15 @@ class FileShop(Role):
             seller.discovery.stockChanged(item, 0)
 
     def describe(self, item):
-        """The offer fields of a shared file: size, sha256, transfer port;
-        None for anything else (or before the port is known)."""
-        digest = self.share.files.get(item)
+        """The offer fields of a shared file (by name or by content): size,
+        sha256, transfer port; None for anything else (or before the port
+        is known)."""
+        sha256 = itemHash(item)
+        if sha256 is not None:
+            found = self.share.byHash(sha256)
+            digest = found[1] if found else None
+        else:
+            digest = None if item in self._counted else self.share.files.get(item)
         if digest is None or not self.server.port:
             return None
         return {"size": digest.size, "sha256": digest.sha256,
@@ -64,13 +73,19 @@ class FileShop(Role):
     # -- what the shared folder tells us --------------------------------------------
 
     def fileAdded(self, name, digest):
+        """Offer the file by its name, and by its content."""
+        content = hashItem(digest.sha256)
+        if not self.seller.stock.get(content):
+            self._stock(content, FILE_UNITS)
         if name in self._counted:
-            self.log.warn("not offering shared file {name}: --sell already offers an "
-                          "item of that name", name=name)
+            self.log.warn("not offering shared file {name} by name: --sell already "
+                          "offers an item of that name", name=name)
             return
         self._stock(name, FILE_UNITS)
 
     def fileRemoved(self, name, digest):
+        if self.share.byHash(digest.sha256) is None:
+            self._stock(hashItem(digest.sha256), 0)
         if name in self._counted or name not in self.seller.stock:
             return
         self._stock(name, 0)
