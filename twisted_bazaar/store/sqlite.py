@@ -42,6 +42,7 @@ from twisted_bazaar.store.records import (
     Purchase,
     Sale,
     Snapshot,
+    SnapshotReads,
     StoreError,
     countItems,
 )
@@ -66,7 +67,7 @@ CREATE TABLE IF NOT EXISTS pending (
 """
 
 
-class SQLiteStore:
+class SQLiteStore(SnapshotReads):
     """
     The store of a node with ``--data-dir``.
 
@@ -106,26 +107,6 @@ class SQLiteStore:
                 raise
             raise StoreError(f"cannot use data dir {directory}: {e}") from None
         self.executor.start()
-
-    # -- reads: from the snapshot ------------------------------------------------
-
-    def nodeId(self):
-        return self._state.node_id
-
-    def seededWith(self):
-        return self._state.seededWith()
-
-    def inventory(self):
-        return self._state.inventory()
-
-    def sales(self):
-        return self._state.sales()
-
-    def bag(self):
-        return self._state.bag()
-
-    def pending(self):
-        return self._state.pending()
 
     # -- writes: on the executor ---------------------------------------------------
 
