@@ -146,6 +146,13 @@ _OPTION_OWNERS = {}
 
 
 def _pluginOptionHandler(option, kind, owner):
+    if option.flag:
+        def handler(self):
+            self._plugin_values[option.name] = True
+
+        handler.__doc__ = f"{option.help} ({owner} {kind})"
+        return handler
+
     def handler(self, text):
         self._setPluginValue(option, text)
 
