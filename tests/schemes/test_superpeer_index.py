@@ -109,3 +109,9 @@ class LeafIndexTests(SynchronousTestCase):
         self.assertEqual(refused.info, "10.0.0.1:9001 is registered by leaf 1")
         self.assertEqual(self.index.lookup("fig", 10), [])
         self.assertEqual(self.index.lookup("apple", 10), [(1,) + A])
+
+    def test_port_zero_claims_nothing(self):
+        """Leaves that take no connections (port 0) share no address."""
+        self.index.register(1, ("10.0.0.1", 0), {"apple": 1})
+        self.index.register(2, ("10.0.0.1", 0), {"apple": 1})
+        self.assertEqual(len(self.index), 2)

@@ -5,6 +5,10 @@ StringTransports; and bad input, sent as raw JSON, getting the
 documented error and never a traceback.
 """
 
+import os
+import re
+
+from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -168,8 +172,6 @@ class RawInputTests(SynchronousTestCase):
     def setUp(self):
         self.node, self.scheme = superPeer()
         self.logged = []
-        from twisted.logger import globalLogPublisher
-
         globalLogPublisher.addObserver(self.logged.append)
         self.addCleanup(globalLogPublisher.removeObserver, self.logged.append)
 
@@ -229,3 +231,35 @@ class RawInputTests(SynchronousTestCase):
             [answer] = self.say(link, message)
             self.assertEqual(answer["code"], "wtf")
             self.assertIn("this node does not handle", answer["info"])
+
+
+class DocumentedExampleTests(SynchronousTestCase):
+    """The raw leaf session of docs/protocol.md §18, replayed byte for
+    byte against a super-peer: what the doc says the super-peer answers is
+    what it answers."""
+
+    def exchanges(self):
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                            "protocol.md")
+        with open(path, encoding="utf-8") as f:
+            section = f.read().split("## 18.")[1]
+        return re.findall(r"^(leaf → S|S → leaf)\s+(\d+:\{.*\},)$", section, re.M)
+
+    def test_replay(self):
+        node, scheme = superPeer()
+        seller = linkPeer(node, 17, purpose=LEAF)
+        feed(seller, LeafRegister(1, "127.0.0.1", 9002, {"pear": 1}))
+        leaf = linkPeer(node, 18, purpose=LEAF)
+        exchanges = self.exchanges()
+        self.assertEqual(len(exchanges), 8)
+        heard = b""
+        for direction, frame in exchanges:
+            if direction == "leaf → S":
+                self.assertEqual(leaf.transport.value(), heard)
+                leaf.transport.clear()
+                heard = b""
+                leaf.dataReceived(frame.encode("utf-8"))
+            else:
+                heard += frame.encode("utf-8")
+        self.assertEqual(leaf.transport.value(), heard)
+        self.assertTrue(leaf.closing)

@@ -309,8 +309,10 @@ class Simulation:
                 stats[kind] = stats.get(kind, 0) + count
         trade_types = tradeTypes()
         trade = sum(stats.get(kind, 0) for kind in trade_types)
-        busiest = max((sum(sent.get(kind, 0) for kind in trade_types)
-                       for sent in self.node_stats.values()), default=0)
+        # The tracker counts as a node: with the index it answers every
+        # lookup.
+        busiest = max(sum(sent.get(kind, 0) for kind in trade_types)
+                      for sent in [self.stats, *self.node_stats.values()])
         purchases = self.purchases()
         searches = config.searches
         return {

@@ -71,7 +71,7 @@ class LeafIndex:
         @raise Refused: C{claimed} if another leaf registered that address,
             C{toomany} over the per-leaf bound, C{full} over the total.
         """
-        owner = self._owners.get(address)
+        owner = self._owners.get(address) if address[1] else None
         if owner is not None and owner != leaf:
             raise Refused("claimed", f"{address[0]}:{address[1]} is registered by "
                           f"leaf {owner}")
@@ -79,7 +79,9 @@ class LeafIndex:
         self._checkRoom(leaf, len(stocked))
         self.forget(leaf)
         self._addresses[leaf] = address
-        self._owners[address] = leaf
+        if address[1]:
+            # Port 0 takes no connections: nobody to impersonate.
+            self._owners[address] = leaf
         self._stock[leaf] = {}
         for item, units in sorted(stocked.items()):
             self._set(leaf, item, units)
