@@ -8,6 +8,7 @@ super-peer crashes mid-trade and no sale is lost.
 import random
 
 from twisted.internet import defer
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -20,6 +21,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
     LeafRegister,
     LeafUpdate,
 )
+from twisted_bazaar.membership import Membership
 from twisted_bazaar.testing import Market, MemoryNetwork
 
 from tests.helpers import NODE_PORT, closeLink, feed, makeNode, openLink, sent
@@ -80,6 +82,42 @@ class LeafTests(SynchronousTestCase):
                                      LeafUpdate(5, {"plum": 3})])
         self.assertEqual(len(sent(two)), 2)
 
+    def test_unacknowledged_register_sent_again(self):
+        """No leafAck within 2 s: the whole inventory again, then after
+        4 s, and so on; an ack ends it."""
+        one = self.superpeer(S1)
+        first = sent(one)
+        self.clock.advance(2.0)
+        self.assertEqual(sent(one), [LeafRegister(2, "", NODE_PORT, first[0].items)])
+        self.clock.advance(3.9)
+        self.assertEqual(sent(one), [])
+        self.clock.advance(0.1)
+        self.assertEqual(sent(one), [LeafRegister(3, "", NODE_PORT, first[0].items)])
+        feed(one, LeafAck(3, 2))
+        self.assertEqual(self.scheme.side.registered, {S1})
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_unacknowledged_update_sent_as_a_register(self):
+        one = self.superpeer(S1)
+        feed(one, LeafAck(1, 2))
+        sent(one)
+        self.shop.stock["pear"] = 0
+        self.scheme.stockChanged("pear", 0)
+        self.assertEqual(sent(one), [LeafUpdate(2, {"pear": 0})])
+        self.clock.advance(2.0)
+        self.assertEqual(sent(one), [LeafRegister(3, "", NODE_PORT, {"apple": 2})])
+        self.assertEqual(self.scheme.side.registered, set())
+
+    def test_no_wait_for_a_gone_superpeer(self):
+        one = self.superpeer(S1)
+        closeLink(one)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        two = self.superpeer(S2)
+        self.scheme.startService()
+        self.scheme.stopService()
+        self.assertFalse(two.closing)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_late_ack_of_an_old_register_ignored(self):
         one = self.superpeer(S1)
         feed(one, LeafAck(7, 2))
@@ -88,13 +126,14 @@ class LeafTests(SynchronousTestCase):
     def test_query_and_hits(self):
         one = self.superpeer(S1)
         feed(one, LeafAck(1, 2))
-        self.superpeer(S2)
+        two = self.superpeer(S2)
         sent(one)
         events = FindEvents(self.node)
         result = []
         self.scheme.find("apple", 1.0).addCallback(result.append)
         # Only the super-peer that has acknowledged is asked.
         [query] = sent(one)
+        feed(two, LeafAck(2, 2))
         self.assertEqual((type(query), query.item), (LeafQuery, "apple"))
         feed(one, LeafHits(query.id, "apple", ((ME, "me", 1), (50, "h50", 5050))))
         [[offer]] = result
@@ -133,7 +172,7 @@ class LeafTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_cancel(self):
-        self.superpeer(S1)
+        feed(self.superpeer(S1), LeafAck(1, 2))
         d = self.scheme.find("apple", 1.0)
         d.addErrback(lambda f: f.trap(defer.CancelledError))
         d.cancel()
@@ -163,6 +202,34 @@ class TopologyTests(SynchronousTestCase):
         node.clock.advance(call.getTime())
         self.assertEqual(len(node.connector.requests), 2)
         scheme.stopService()
+        self.assertEqual(node.clock.getDelayedCalls(), [])
+
+
+class TrackerQuestionTests(SynchronousTestCase):
+    """A question to the tracker that is never answered (a lost message)
+    is asked again; the one answer that comes serves."""
+
+    def test_asks_again(self):
+        node = makeNode(ME)
+        scheme = buildScheme(node, "superpeer", superpeers=1)
+        membership = Membership(node)
+        scheme.startService()
+        tracker = membership.factory.buildProtocol(None)
+        tracker.makeConnection(StringTransport())
+        feed(tracker, wire.ThisIsYou(ME, NODE_PORT))
+        question = wire.NodeReq((), scheme="superpeer", superpeer=True)
+        self.assertEqual(sent(tracker)[-1], question)
+        node.clock.advance(9.9)
+        self.assertEqual(sent(tracker), [])
+        node.clock.advance(0.1)
+        self.assertEqual(sent(tracker), [question])
+        # The tracker answers once: the first question takes the answer.
+        feed(tracker, wire.NodeReply(50, "sp.example", 7000))
+        [request] = node.connector.requests
+        self.assertEqual((request.host, request.port, request.link.purpose),
+                         ("sp.example", 7000, LEAF))
+        scheme.stopService()
+        membership.stopService()
         self.assertEqual(node.clock.getDelayedCalls(), [])
 
 

@@ -8,6 +8,9 @@ one super-peer at a time (``leafQuery``) and takes its ``leafHits``.  When
 a super-peer's link closes, its queries go to another super-peer at once,
 and the topology links to a new one, which gets the whole inventory
 again.  Sales never pass through a super-peer, so none is lost with it.
+A super-peer that does not acknowledge within L{ACK_TIMEOUT} (doubling up
+to L{ACK_TIMEOUT_MAX}) gets the whole inventory again: a register
+replaces, so repeating one is harmless.
 """
 
 from twisted.internet import defer
@@ -24,6 +27,21 @@ from twisted_bazaar.schemes.superpeer.messages import (
     LeafRegister,
     LeafUpdate,
 )
+
+
+#: Seconds a super-peer has to acknowledge a register or update.
+ACK_TIMEOUT = 2.0
+ACK_TIMEOUT_MAX = 30.0
+
+
+class _Awaited:
+    """The last register or update sent to one super-peer, not yet
+    acknowledged."""
+
+    def __init__(self, seq, timer, delay):
+        self.seq = seq
+        self.timer = timer
+        self.delay = delay
 
 
 class _Find:
@@ -52,6 +70,8 @@ class LeafSide(NodeObserver):
         self._seq = 0
         #: super-peer -> seq of the register it has yet to acknowledge.
         self._registering = {}
+        #: super-peer -> the L{_Awaited} acknowledgement.
+        self._awaited = {}
         #: query id -> L{_Find}.
         self._finds = {}
         node.handle(LeafAck, self._acked)
@@ -84,7 +104,7 @@ class LeafSide(NodeObserver):
         if link is not None and link.purpose == LEAF:
             self._register(link)
 
-    def _register(self, link):
+    def _register(self, link, delay=ACK_TIMEOUT):
         stock = self.inventory()
         if len(stock) > MAX_ITEMS:
             self.log.warn("registering {n} of {total} items: one leafRegister "
@@ -94,6 +114,30 @@ class LeafSide(NodeObserver):
         seq = self._registering[link.peer_id] = self._next()
         self.registered.discard(link.peer_id)
         link.send(LeafRegister(seq, self.node.config.host, self.node.port, stock))
+        self._await(link.peer_id, seq, delay)
+
+    def _await(self, peer, seq, delay=None):
+        """peer is to acknowledge seq, or get the whole inventory again."""
+        awaited = self._awaited.get(peer)
+        if awaited is not None:
+            awaited.timer.cancel()
+            delay = delay or awaited.delay
+        delay = delay or ACK_TIMEOUT
+        timer = self.node.clock.callLater(delay, self._unacknowledged, peer)
+        self._awaited[peer] = _Awaited(seq, timer, delay)
+
+    def _unacknowledged(self, peer):
+        awaited = self._awaited.pop(peer)
+        link = self.node.links.get(peer)
+        if link is not None and link.purpose == LEAF:
+            self.log.info("super-peer {peer} did not acknowledge {seq}; registering "
+                          "again", peer=peer, seq=awaited.seq)
+            self._register(link, min(2 * awaited.delay, ACK_TIMEOUT_MAX))
+
+    def _forgetAwaited(self, peer):
+        awaited = self._awaited.pop(peer, None)
+        if awaited is not None and awaited.timer.active():
+            awaited.timer.cancel()
 
     def inventoryChanged(self, items):
         """Tell every super-peer what changed among items (a sale, a
@@ -112,8 +156,12 @@ class LeafSide(NodeObserver):
             update = LeafUpdate(self._next(), changes)
             for peer in superpeers:
                 self.node.links[peer].send(update)
+                self._await(peer, update.seq)
 
     def _acked(self, link, ack):
+        awaited = self._awaited.get(link.peer_id)
+        if awaited is not None and awaited.seq == ack.seq:
+            self._forgetAwaited(link.peer_id)
         if self._registering.get(link.peer_id) == ack.seq:
             del self._registering[link.peer_id]
             self.registered.add(link.peer_id)
@@ -122,6 +170,7 @@ class LeafSide(NodeObserver):
 
     def linkRemoved(self, peer_id):
         self._registering.pop(peer_id, None)
+        self._forgetAwaited(peer_id)
         if peer_id in self.registered:
             self.registered.discard(peer_id)
             self.log.info("lost super-peer {peer}", peer=peer_id)
@@ -178,6 +227,9 @@ class LeafSide(NodeObserver):
                                     if seller[0] != self.node.id])
 
     def stop(self):
-        """End every query in progress, with no sellers."""
+        """End every query in progress, with no sellers, and wait for no
+        acknowledgement."""
+        for peer in list(self._awaited):
+            self._forgetAwaited(peer)
         for query_id in list(self._finds):
             self._answer(query_id, ())

@@ -7,6 +7,11 @@ try the addresses named with ``--superpeer-neighbour`` first, then ask
 the tracker for a super-peer of the scheme (``nodereq{scheme, super}``),
 one question or connection at a time, backing off while nobody new is to
 be had.  A named address that failed is tried again after the backoff.
+
+The tracker answers questions in order, so one lost message would leave a
+question unanswered and the next answered in its place: a question not
+answered within L{QUESTION_TIMEOUT} is asked again, and the first answer
+to either is taken (any super-peer named is as good as another).
 """
 
 from twisted.application.service import Service
@@ -16,6 +21,9 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.topology import ITopology
+
+#: Seconds to wait for the tracker's answer before asking again.
+QUESTION_TIMEOUT = 10.0
 
 
 @implementer(ITopology)
@@ -40,7 +48,13 @@ class SuperPeerLinks(Service, NodeObserver):
         self._named_ids = {}
         #: named addresses that failed since the last backoff.
         self._down = set()
-        self._pending = None
+        #: the question to the tracker in progress, and its timer.
+        self._asking = None
+        self._question_call = None
+        #: older questions, still unanswered: their answer is as good.
+        self._unanswered = []
+        #: the link being opened.
+        self._connecting = None
         self._retry_delay = retry_min
         self._retry_call = None
         node.topology = self
@@ -71,7 +85,9 @@ class SuperPeerLinks(Service, NodeObserver):
         """Open one more link if the node lacks any: a named address first,
         else one the tracker names."""
         node = self.node
-        if self._pending is not None or not self.running or node.stopping:
+        if self._asking is not None or self._connecting is not None:
+            return
+        if not self.running or node.stopping:
             return
         if node.id is None or len(self.peers()) >= self.wanted:
             return
@@ -84,29 +100,56 @@ class SuperPeerLinks(Service, NodeObserver):
         if membership is None or not membership.isRegistered:
             return
         exclude = tuple(sorted(linked))[: wire.MAX_EXCLUDE]
-        self._pending = membership.ask(wire.NodeReq(exclude, scheme=self.scheme,
-                                                    superpeer=True))
-        self._pending.addCallbacks(self._introduced, self._noAnswer)
+        question = self._asking = membership.ask(
+            wire.NodeReq(exclude, scheme=self.scheme, superpeer=True))
+        self._question_call = node.clock.callLater(QUESTION_TIMEOUT, self._askAgain)
+        question.addCallbacks(self._introduced, self._noAnswer,
+                              callbackArgs=(question,), errbackArgs=(question,))
 
-    def _noAnswer(self, reason):
-        self._pending = None
+    def _askAgain(self):
+        """No answer in time: keep the question, and ask another."""
+        self._question_call = None
+        self._unanswered.append(self._asking)
+        self._asking = None
+        self.seek()
+
+    def _settle(self, question):
+        """A question got its answer (or failed): it is no longer awaited."""
+        if question is self._asking:
+            self._asking = None
+            if self._question_call is not None and self._question_call.active():
+                self._question_call.cancel()
+            self._question_call = None
+        elif question in self._unanswered:
+            self._unanswered.remove(question)
+
+    def _noAnswer(self, reason, question):
+        self._settle(question)
         # TrackerGone: the next registration asks again; a cancel: stopped.
 
-    def _introduced(self, reply):
-        self._pending = None
+    def _introduced(self, reply, question):
+        self._settle(question)
+        if self._connecting is not None:
+            return
+        if self._asking is not None:
+            # An older question's answer came first: take it.
+            self._question_call.cancel()
+            self._question_call = None
+            self._unanswered.append(self._asking)
+            self._asking = None
         if reply.id < 0 or reply.id == self.node.id or reply.id in self.peers():
             self._retryLater()
             return
         self._connect(reply.host, reply.port, reply.id, None)
 
     def _connect(self, host, port, peer_id, address):
-        self._pending = self.node.connectTo(host, port, peer_id, self.purpose)
-        self._pending.addCallbacks(self._connected, self._failed,
+        self._connecting = self.node.connectTo(host, port, peer_id, self.purpose)
+        self._connecting.addCallbacks(self._connected, self._failed,
                                    callbackArgs=(address,),
                                    errbackArgs=(host, port, address))
 
     def _connected(self, peer_id, address):
-        self._pending = None
+        self._connecting = None
         if peer_id not in self.peers():
             # Already linked for another purpose (a buyer's direct link):
             # that link does not serve, and asking again would name it again.
@@ -118,7 +161,7 @@ class SuperPeerLinks(Service, NodeObserver):
         self.seek()
 
     def _failed(self, reason, host, port, address):
-        self._pending = None
+        self._connecting = None
         if not self.running:
             return
         self.log.info("could not link to super-peer at {host}:{port}: {why}",
@@ -154,6 +197,10 @@ class SuperPeerLinks(Service, NodeObserver):
         if self._retry_call is not None and self._retry_call.active():
             self._retry_call.cancel()
         self._retry_call = None
-        if self._pending is not None:
-            self._pending.cancel()
+        if self._question_call is not None and self._question_call.active():
+            self._question_call.cancel()
+        self._question_call = None
+        for pending in [self._asking, self._connecting] + self._unanswered:
+            if pending is not None:
+                pending.cancel()
         return None
