@@ -265,7 +265,7 @@ class BadConfigTests(ConfigCase):
             ("ping-interval = 0", "--ping-interval: wants a positive number of "
                                   "seconds, not '0'"),
             ('discovery = "gossip"', "unknown discovery scheme 'gossip' (known: "
-                                     "flood, index)"),
+                                     "flood, index, superpeer)"),
         ]
         for line, message in cases:
             self.assertIn(message, self.refused(SELLER + line + "\n"))

@@ -148,8 +148,9 @@ class BadInputTests(SynchronousTestCase):
                               "unknown role 'wizard' (known roles: buyer, seller)")
 
     def test_noRole(self):
-        self.assertUsageError([], "say which role this node plays: "
-                              "--role buyer or --role seller")
+        """A node may carry no role: it relays, and serves its scheme."""
+        options = _parse([], NodeOptions)
+        self.assertEqual((options["role"], options.roles), ([], []))
 
     def test_roleWithoutItsOptions(self):
         self.assertUsageError(["--role", "buyer"],
@@ -411,3 +412,33 @@ class MakeServiceTests(SynchronousTestCase):
                                          TrackerOptions))
         self.assertTrue(error.code.startswith("twistd bazaar-tracker: error: "
                                               "--listen: "), error.code)
+
+
+class FlagOptionTests(SynchronousTestCase):
+    """A PluginOption with flag=True takes no value: given, it is True."""
+
+    def setUp(self):
+        from twisted_bazaar.options import PluginOption
+        from twisted_bazaar.tap import node as tap_node
+
+        self.option = PluginOption("shiny", "be shiny", flag=True)
+        self.handler = tap_node._pluginOptionHandler(self.option, "scheme", "demo")
+
+    def test_defaultIsFalse(self):
+        from twisted_bazaar.options import optionDefaults
+
+        self.assertEqual(optionDefaults([self.option]), {"shiny": False})
+
+    def test_handlerTakesNoValue(self):
+        class Options(usage.Options):
+            opt_shiny = self.handler
+
+            def __init__(self):
+                self._plugin_values = {}
+                super().__init__()
+
+        options = Options()
+        options.parseOptions(["--shiny"])
+        self.assertEqual(options._plugin_values, {"shiny": True})
+        self.assertIn("be shiny (demo scheme)", options.getUsage())
+        self.assertRaises(usage.UsageError, Options().parseOptions, ["--shiny=yes"])

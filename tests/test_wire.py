@@ -17,6 +17,7 @@ from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar import wire
 from twisted_bazaar.roles.trade import Buy, BuyOK
 from twisted_bazaar.schemes.flood.messages import Reply, Search
+from twisted_bazaar.schemes.superpeer import messages as spmsg
 from twisted_bazaar.schemes.index.messages import (
     Ack,
     Found,
@@ -81,6 +82,20 @@ WIRE_FORMS = [
     (Found("fig", ()), {"type": "found", "item": "fig", "sellers": []}),
     (List(), {"type": "list"}),
     (Listing({"pear": 2, "fig": 0}), {"type": "listing", "items": {"pear": 2, "fig": 0}}),
+    (spmsg.LeafRegister(1, "", 9001, {"pear": 2}),
+     {"type": "leafRegister", "seq": 1, "host": "", "port": 9001, "items": {"pear": 2}}),
+    (spmsg.LeafUpdate(2, {"pear": 0}),
+     {"type": "leafUpdate", "seq": 2, "items": {"pear": 0}}),
+    (spmsg.LeafAck(2, 0), {"type": "leafAck", "seq": 2, "items": 0}),
+    (spmsg.LeafQuery(5, "pear"), {"type": "leafQuery", "id": 5, "item": "pear"}),
+    (spmsg.LeafHits(5, "pear", ((3, "h", 9001),)),
+     {"type": "leafHits", "id": 5, "item": "pear",
+      "sellers": [{"id": 3, "host": "h", "port": 9001}]}),
+    (spmsg.SpQuery(6, "pear", (1, 2), 3),
+     {"type": "spQuery", "id": 6, "item": "pear", "returnPath": [1, 2], "ttl": 3}),
+    (spmsg.SpHit(6, "pear", (2, 1), ((3, "h", 9001),)),
+     {"type": "spHit", "id": 6, "item": "pear", "path": [2, 1],
+      "sellers": [{"id": 3, "host": "h", "port": 9001}]}),
 ]
 
 
@@ -211,9 +226,9 @@ MALFORMED = [
 #: names an ``error``: these must never be answered.
 MALFORMED_ERRORS = [
     ("unknown error code", {"type": "error", "code": "oops", "info": "x"},
-     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout"),
+     "error.code must be one of " + ", ".join(wire.ERROR_CODES)),
     ("numeric error code", {"type": "error", "code": 5, "info": "x"},
-     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout"),
+     "error.code must be one of " + ", ".join(wire.ERROR_CODES)),
     ("missing info", {"type": "error", "code": "wtf"}, "error lacks the field info"),
     ("info over 1024 bytes", {"type": "error", "code": "wtf", "info": "i" * 1025},
      "error.info must be 0 to 1024 bytes, not 1025"),
@@ -324,7 +339,8 @@ class DecodeTests(SynchronousTestCase):
         """Each documented error code decodes."""
         self.assertEqual(
             sorted(wire.ERROR_CODES),
-            sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout"]),
+            sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout",
+                    "toomany", "full", "unknown", "claimed"]),
         )
         for code in wire.ERROR_CODES:
             self.assertEqual(
@@ -413,6 +429,21 @@ VALID_MESSAGES = {
     List: st.just(List()),
     Listing: st.builds(Listing, st.dictionaries(items, st.integers(0, 10**9),
                                                 max_size=20)),
+    spmsg.LeafRegister: st.builds(spmsg.LeafRegister, st.integers(0, 10**9), hosts,
+                                  ports, st.dictionaries(items, st.integers(0, 10**9),
+                                                         max_size=20)),
+    spmsg.LeafUpdate: st.builds(spmsg.LeafUpdate, st.integers(0, 10**9),
+                                st.dictionaries(items, st.integers(0, 10**9),
+                                                max_size=20)),
+    spmsg.LeafAck: st.builds(spmsg.LeafAck, st.integers(0, 10**9),
+                             st.integers(0, 10**9)),
+    spmsg.LeafQuery: st.builds(spmsg.LeafQuery, ids, items),
+    spmsg.LeafHits: st.builds(spmsg.LeafHits, ids, items, st.lists(
+        st.tuples(ids, hosts, ports), max_size=spmsg.MAX_HITS).map(tuple)),
+    spmsg.SpQuery: st.builds(spmsg.SpQuery, ids, items, paths,
+                             st.integers(0, wire.MAX_TTL)),
+    spmsg.SpHit: st.builds(spmsg.SpHit, ids, items, paths, st.lists(
+        st.tuples(ids, hosts, ports), max_size=spmsg.MAX_HITS).map(tuple)),
 }
 
 #: Text including lone surrogates, which JSON can carry as \\udXXX escapes.

@@ -9,6 +9,7 @@ import time
 
 from twisted_bazaar import wire
 from twisted_bazaar.options import boundedInt, fraction, seconds
+from twisted_bazaar.schemes import discoveryPlugins
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
 
 #: Wall seconds before the progress bar appears.
@@ -53,6 +54,36 @@ def _latency(text):
     return (low_ms, high_ms)
 
 
+def schemeOptions(discovery, given):
+    """
+    ``--scheme-option NAME=VALUE`` flags -> ((name, value), ...), each
+    value parsed by the scheme's own option.
+
+    @raise ValueError: naming the flag, for an unknown option or a bad value.
+    """
+    options = {option.name: option for option in discoveryPlugins()[discovery].options}
+    parsed = []
+    for text in given:
+        name, sep, value = text.partition("=")
+        option = options.get(name)
+        if option is None:
+            known = ", ".join(sorted(options)) or "none"
+            raise ValueError(f"--scheme-option {text}: the {discovery} scheme has no "
+                             f"option {name!r} (its options: {known})")
+        try:
+            if option.flag:
+                if sep:
+                    raise ValueError("takes no value")
+                parsed.append((name, True))
+            elif option.repeatable:
+                raise ValueError("is repeatable; not available here")
+            else:
+                parsed.append((name, option.parse(value)))
+        except ValueError as reason:
+            raise ValueError(f"--scheme-option {text}: {reason}") from None
+    return tuple(parsed)
+
+
 def parser():
     defaults = SimConfig()
     p = argparse.ArgumentParser(
@@ -87,6 +118,12 @@ def parser():
         help="fraction of nodes killed abruptly mid-run")
     add("--discovery", choices=DISCOVERY, default=defaults.discovery,
         help="discovery scheme under test")
+    add("--superpeers", type=_fraction, default=defaults.superpeers,
+        help="fraction of the nodes that serve as super-peers (superpeer scheme; "
+        "at least one)")
+    add("--scheme-option", action="append", default=[], metavar="NAME=VALUE",
+        help="an option of the discovery scheme, as bazaar-node takes it (e.g. "
+        "query-ttl=3, dynamic-querying=no); repeatable")
     add("--seed", type=int, default=defaults.seed, help="random seed")
     add("--max-time", type=_seconds, default=defaults.max_time,
         help="virtual seconds after which the run stops")
@@ -136,6 +173,7 @@ def table(metrics):
         ("double sells", f"{metrics['double_sells']}"),
         ("search floods", f"{metrics['search_floods']}"),
         ("messages per search", f"{metrics['messages_per_search']}"),
+        ("busiest node's messages", f"{metrics['busiest_node_messages']}"),
     ]
     for key in ("hops_to_first_reply", "latency_ms"):
         stats = metrics[key]
@@ -161,11 +199,16 @@ def main(argv=None):
             import matplotlib  # noqa: F401
         except ImportError:
             parser().error("--plot needs matplotlib: pip install 'twisted-bazaar[plot]'")
+    try:
+        scheme_options = schemeOptions(args.discovery, args.scheme_option)
+    except ValueError as reason:
+        parser().error(str(reason))
     config = SimConfig(
         nodes=args.nodes, sellers=args.sellers, items=args.items, stock=args.stock,
         searches=args.searches, degree=args.degree, topology=args.topology,
         ttl=args.ttl, latency_ms=args.latency_ms, drop=args.drop, dup=args.dup,
         reorder=args.reorder, kill=args.kill, discovery=args.discovery,
+        superpeers=args.superpeers, scheme_options=scheme_options,
         seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval)
     out = None
     if args.json:

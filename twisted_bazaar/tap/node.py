@@ -40,9 +40,9 @@ def _owners():
 
 
 class Options(DaemonOptions):
-    """twistd bazaar-node --role ROLE [role and scheme options] [options]"""
+    """twistd bazaar-node [--role ROLE ...] [role and scheme options] [options]"""
 
-    synopsis = "--role ROLE [options]"
+    synopsis = "[--role ROLE ...] [options]"
     optParameters = [
         param("tracker", DEFAULT_TRACKER, "Endpoint of the tracker."),
         param("listen", "tcp:0", "Endpoint to listen on for peers (tcp:0: any "
@@ -84,7 +84,9 @@ class Options(DaemonOptions):
         schemes = "; ".join(f"{name} ({plugin.description})"
                             for name, plugin in sorted(self.schemes.items()))
         self.longdesc = (f"Run a bazaar node.  Roles: {roles}.  A node may carry "
-                         f"several roles.  Discovery schemes: {schemes}.")
+                         f"several roles, or none: then it only relays, and "
+                         f"serves its scheme (as a super-peer, say).  Discovery "
+                         f"schemes: {schemes}.")
 
     def opt_role(self, name):
         """A role for this node (repeatable): see the roles named below."""
@@ -124,9 +126,6 @@ class Options(DaemonOptions):
         if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(
                 data_dir):
             raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
-        if not self["role"]:
-            raise usage.UsageError("say which role this node plays: --role "
-                                   + " or --role ".join(sorted(self.roles_known)))
         self.roles = [(self.roles_known[name],
                        self._configure(self.roles_known[name], ""))
                       for name in self["role"]]
@@ -146,6 +145,13 @@ _OPTION_OWNERS = {}
 
 
 def _pluginOptionHandler(option, kind, owner):
+    if option.flag:
+        def handler(self):
+            self._plugin_values[option.name] = True
+
+        handler.__doc__ = f"{option.help} ({owner} {kind})"
+        return handler
+
     def handler(self, text):
         self._setPluginValue(option, text)
 
@@ -209,5 +215,8 @@ def makeService(options):
     scheme.build(node, settings)
     for plugin, settings in options.roles:
         plugin.build(node, settings)
+    if not options.roles:
+        log.info("no --role: this node buys and sells nothing; it relays and "
+                 "serves its discovery scheme")
     return NodeService(reactor, node, listen, tracker, options["retry-initial"],
                        options["retry-max"])
