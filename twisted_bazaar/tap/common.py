@@ -19,6 +19,7 @@ from twisted_bazaar.link import (
 )
 from twisted_bazaar.options import boundedInt, rate, seconds
 from twisted_bazaar.tap.config import ConfigError, configArgs, splitConfig
+from twisted_bazaar.tap.exitstatus import ExitStatus
 
 
 def param(name, default, help, parse=None):
@@ -119,3 +120,11 @@ class DaemonOptions(usage.Options):
         )
 
 
+
+
+def exitStatusFor(options, reactor, prog):
+    """The L{ExitStatus} of a daemon run with these options (under twistd,
+    its parent options say whether it forks into the background)."""
+    parent = getattr(options, "parent", None)
+    nodaemon = True if parent is None else bool(parent.get("nodaemon", True))
+    return ExitStatus(reactor, prog, nodaemon, twistdConfig=parent)
