@@ -147,12 +147,13 @@ class NodeService(MultiService):
 
     def __init__(self, reactor, node, listen_endpoint, tracker_endpoint,
                  retry_initial=0.5, retry_max=30.0, onFailure=None,
-                 listen_description=None):
+                 listen_description=None, tracker_address=None):
         """
         @param onFailure: told ``onFailure(why)`` when the node cannot
             listen (see L{ListeningService}).
         @param listen_description: the listening endpoint as the user
             wrote it, for that line.
+        @param tracker_address: where the tracker is, for the log.
         """
         super().__init__()
         self.reactor = reactor
@@ -161,7 +162,8 @@ class NodeService(MultiService):
                                          "node", self._listening, onFailure,
                                          listen_description)
         self.listener.setServiceParent(self)
-        self.membership = Membership(node, tracker_endpoint, retry_initial, retry_max)
+        self.membership = Membership(node, tracker_endpoint, retry_initial, retry_max,
+                                     tracker_address)
         self.membership.setServiceParent(self)
         self.parts = [service for service in [node.discovery] + list(node.roles)
                       if service is not None]

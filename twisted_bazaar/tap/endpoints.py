@@ -95,3 +95,21 @@ def checkClientEndpoint(text, kinds=None, why=""):
         port = keywords.get("port", positional[1] if len(positional) > 1 else None)
         if port is not None:
             _checkPort(port, "")
+
+
+def clientAddress(text):
+    """
+    Where a client endpoint string leads, as a log line should say it:
+    ``HOST:PORT`` for ``tcp:``, ``ssl:`` and ``tls:`` strings, else the
+    string itself.
+    """
+    parts = _split(text)
+    kind = parts[0].lower()
+    if kind not in ("tcp", "ssl", "tls") or len(parts) < 2:
+        return text
+    args = parts[1:]
+    keywords = dict(arg.split("=", 1) for arg in args if "=" in arg)
+    positional = [arg for arg in args if "=" not in arg]
+    host = keywords.get("host", positional[0] if positional else "?")
+    port = keywords.get("port", positional[1] if len(positional) > 1 else "?")
+    return f"{host}:{port}"

@@ -39,6 +39,7 @@ from twisted_bazaar.tap.endpoints import (
     NODE_TRACKER_KINDS,
     checkClientEndpoint,
     checkServerEndpoint,
+    clientAddress,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
@@ -278,7 +279,8 @@ def makeService(options):
         plugin.build(node, settings)
     service = NodeService(reactor, node, listen, tracker, options["retry-initial"],
                           options["retry-max"], onFailure=exitStatus.fail,
-                          listen_description=options["listen"])
+                          listen_description=options["listen"],
+                          tracker_address=clientAddress(options["tracker"]))
     if lock is not None:
         service.lock = lock
         _LockStamp(lock).setServiceParent(service)
