@@ -14,6 +14,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.membership import Membership
 from twisted_bazaar.overlay import OverlayFactory
+from twisted_bazaar.status.node import NodeStatus
 from twisted_bazaar.tracker import TrackerFactory
 
 #: Seconds a node waits for its links to close politely on shutdown.
@@ -164,6 +165,8 @@ class NodeService(MultiService):
         self.listener.setServiceParent(self)
         self.membership = Membership(node, tracker_endpoint, retry_initial, retry_max,
                                      tracker_address)
+        #: Answers ``state`` (``bazaar node``).
+        self.status = NodeStatus(node)
         self.membership.setServiceParent(self)
         self.parts = [service for service in [node.discovery] + list(node.roles)
                       if service is not None]
