@@ -19,6 +19,7 @@ setup(
         "console_scripts": [
             "bazaar-sim = twisted_bazaar.cli.sim:main",
             "bazaar-ledger = twisted_bazaar.cli.ledger:main",
+            "bazaar = twisted_bazaar.cli.bazaar:main",
         ],
     },
 )

@@ -27,6 +27,7 @@ from twisted_bazaar.schemes.index.messages import (
     Register,
     Unregister,
 )
+from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.wire import (
     Dc,
     Error,
@@ -96,6 +97,18 @@ WIRE_FORMS = [
     (spmsg.SpHit(6, "pear", (2, 1), ((3, "h", 9001),)),
      {"type": "spHit", "id": 6, "item": "pear", "path": [2, 1],
       "sellers": [{"id": 3, "host": "h", "port": 9001}]}),
+    (Members(), {"type": "members"}),
+    (MemberList(((17, "10.0.0.3", 9001, "flood"), (42, "h", 1, "")), 3),
+     {"type": "memberlist", "total": 3,
+      "nodes": [{"id": 17, "host": "10.0.0.3", "port": 9001, "scheme": "flood"},
+                {"id": 42, "host": "h", "port": 1, "scheme": ""}]}),
+    (State(), {"type": "state"}),
+    (NodeState(17, "10.0.0.3", 9001, "flood", ((42, "10.0.0.4", 9002, "overlay"),),
+               {"apple": 2}, {"fig": 1}, 1),
+     {"type": "nodestate", "id": 17, "host": "10.0.0.3", "port": 9001,
+      "scheme": "flood", "links": [{"id": 42, "host": "10.0.0.4", "port": 9002,
+                                    "purpose": "overlay"}],
+      "stock": {"apple": 2}, "bag": {"fig": 1}, "pending": 1}),
 ]
 
 
@@ -444,6 +457,18 @@ VALID_MESSAGES = {
                              st.integers(0, wire.MAX_TTL)),
     spmsg.SpHit: st.builds(spmsg.SpHit, ids, items, paths, st.lists(
         st.tuples(ids, hosts, ports), max_size=spmsg.MAX_HITS).map(tuple)),
+    Members: st.just(Members()),
+    MemberList: st.builds(MemberList, st.lists(st.tuples(
+        ids, hosts, ports, st.sampled_from(["", "flood", "index"])),
+        max_size=20).map(tuple), st.integers(0, 10**6)),
+    State: st.just(State()),
+    NodeState: st.builds(
+        NodeState, ids, hosts, ports, st.sampled_from(["flood", "index"]),
+        st.lists(st.tuples(ids, hosts, ports, st.sampled_from(["overlay", "direct"])),
+                 max_size=10).map(tuple),
+        st.dictionaries(items, st.integers(0, 10**9), max_size=10),
+        st.dictionaries(items, st.integers(0, 10**9), max_size=10),
+        st.integers(0, 1000)),
 }
 
 #: Text including lone surrogates, which JSON can carry as \\udXXX escapes.

@@ -22,7 +22,7 @@ QUICK = ["--nodes", "20", "--items", "2", "--searches", "6"]
 
 #: The row names of the summary table, in order.
 TABLE_ROWS = ["nodes / edges", "purchases / searches", "success rate", "double sells",
-              "search floods", "messages per search", "busiest node's messages",
+              "finds (search floods)", "messages per find", "busiest node's messages",
               "hops to first reply",
               "latency ms", "messages by type", "bytes sent per node",
               "virtual time", "wall time", "peak RSS"]
@@ -165,9 +165,43 @@ class JSONTests(CliTestCase):
 
 class OutputTests(CliTestCase):
     def test_quiet(self):
-        """--quiet prints nothing at all."""
-        self.assertEqual(cli.main([*QUICK, "--quiet"]), 0)
+        """--quiet prints nothing at all (the metrics go to the --json file)."""
+        target = self.path("m.json")
+        self.assertEqual(cli.main([*QUICK, "--quiet", "--json", target]), 0)
         self.assertEqual((self.stdout.getvalue(), self.stderr.getvalue()), ("", ""))
+        self.assertTrue(os.path.getsize(target))
+
+    def test_quietAloneIsRefused(self):
+        """--quiet without --json or --plot would print nothing: a usage
+        error says so, before anything runs."""
+        error = self.assertRaises(SystemExit, cli.main, [*QUICK, "--quiet"])
+        self.assertEqual(error.code, 2)
+        self.assertEqual(self.stdout.getvalue(), "")
+        self.assertTrue(self.stderr.getvalue().endswith(
+            "bazaar-sim: error: --quiet prints nothing: add --json FILE (or --plot "
+            "FILE.png), or drop --quiet to see the table\n"), self.stderr.getvalue())
+
+    def test_tableNamesTheIndexLookups(self):
+        """An index run's table counts lookups, not search floods."""
+        self.assertEqual(cli.main([*QUICK, "--discovery", "index"]), 0)
+        rows = [line.split("  ")[0] for line in self.stdout.getvalue().splitlines()]
+        self.assertIn("finds (index lookups)", rows)
+        self.assertNotIn("finds (search floods)", rows)
+
+    def test_helpShowsDefaults(self):
+        error = self.assertRaises(SystemExit, cli.main, ["--help"])
+        self.assertEqual(error.code, 0)
+        text = " ".join(self.stdout.getvalue().split())
+        for default in ("number of nodes (default: 100)",
+                        "hop limit of searches (default: 7)",
+                        "random seed (default: 1)"):
+            self.assertIn(default, text)
+
+    def test_version(self):
+        error = self.assertRaises(SystemExit, cli.main, ["--version"])
+        self.assertEqual(error.code, 0)
+        self.assertTrue(self.stdout.getvalue().startswith(
+            "bazaar-sim (twisted-bazaar) "), self.stdout.getvalue())
 
     def test_table(self):
         """Without --quiet the summary table goes to stdout, one row per

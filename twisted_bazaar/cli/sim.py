@@ -8,6 +8,7 @@ import sys
 import time
 
 from twisted_bazaar import wire
+from twisted_bazaar.cli.common import addVersion, emit
 from twisted_bazaar.options import boundedInt, fraction, seconds
 from twisted_bazaar.schemes import discoveryPlugins
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
@@ -90,7 +91,8 @@ def parser():
         prog="bazaar-sim",
         description="Run N real twisted-bazaar nodes in one process on in-memory "
         "links and virtual time, and report metrics.  The same --seed gives the "
-        "same metrics (all but wall_s and peak_rss_mb, which measure the machine).")
+        "same metrics (all but wall_s and peak_rss_mb, which measure the machine).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add = p.add_argument
     add("--nodes", type=_count(2), default=defaults.nodes, help="number of nodes")
     add("--sellers", type=_fraction, default=defaults.sellers,
@@ -98,7 +100,7 @@ def parser():
     add("--items", type=_count(1), default=defaults.items,
         help="number of distinct items; seller i sells item i mod K")
     add("--stock", type=_count(0), default=None,
-        help="units each seller starts with (default: enough for every purchase)")
+        help="units each seller starts with (none: enough for every purchase)")
     add("--searches", type=_count(0), default=defaults.searches,
         help="purchases attempted in all, spread over the buyers")
     add("--degree", type=_count(1), default=defaults.degree,
@@ -108,7 +110,7 @@ def parser():
     add("--ttl", type=_count(1, wire.MAX_TTL), default=defaults.ttl,
         help="hop limit of searches")
     add("--latency-ms", type=_latency, default=defaults.latency_ms, metavar="A..B",
-        help="one-way link delay, drawn per message (default 10..50)")
+        help="one-way link delay in milliseconds, drawn per message")
     add("--drop", type=_fraction, default=0.0, help="probability a message is lost")
     add("--dup", type=_fraction, default=0.0,
         help="probability a message is delivered twice")
@@ -133,7 +135,10 @@ def parser():
     add("--json", metavar="FILE", help="write the metrics as JSON to FILE")
     add("--plot", metavar="FILE.png",
         help="plot latency and hop distributions (needs matplotlib)")
-    add("--quiet", action="store_true", help="no table, no progress bar")
+    add("--quiet", action="store_true",
+        help="no table, no progress bar: only the --json file (or the --plot); "
+        "refused without one of them, as it would print nothing")
+    addVersion(p)
     return p
 
 
@@ -164,15 +169,21 @@ class Progress:
             self.stream.write("\n")
 
 
+#: What a find is, per discovery scheme, in the table.
+FINDS = {"flood": "finds (search floods)", "index": "finds (index lookups)",
+         "superpeer": "finds (queries to super-peers)"}
+
+
 def table(metrics):
     """The summary printed on stdout."""
+    discovery = metrics.get("config", {}).get("discovery", "flood")
     rows = [
         ("nodes / edges", f"{metrics['nodes']} / {metrics['edges']}"),
         ("purchases / searches", f"{metrics['purchases']} / {metrics['searches']}"),
         ("success rate", f"{metrics['success_rate']}"),
         ("double sells", f"{metrics['double_sells']}"),
-        ("search floods", f"{metrics['search_floods']}"),
-        ("messages per search", f"{metrics['messages_per_search']}"),
+        (FINDS.get(discovery, f"finds ({discovery})"), f"{metrics['search_floods']}"),
+        ("messages per find", f"{metrics['messages_per_search']}"),
         ("busiest node's messages", f"{metrics['busiest_node_messages']}"),
     ]
     for key in ("hops_to_first_reply", "latency_ms"):
@@ -194,6 +205,9 @@ def table(metrics):
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    if args.quiet and not (args.json or args.plot):
+        parser().error("--quiet prints nothing: add --json FILE (or --plot "
+                       "FILE.png), or drop --quiet to see the table")
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -230,7 +244,7 @@ def main(argv=None):
 
         plot(sim, metrics, args.plot)
     if not args.quiet:
-        print(table(metrics))
+        emit(table(metrics))
     return 0
 
 

@@ -281,9 +281,16 @@ def readState(directory):
 
     @raise StoreError: when the directory holds no bazaar database.
     """
+    if os.path.isfile(directory):
+        if os.path.basename(directory) != DB_NAME:
+            raise StoreError(f"{directory} is a file, not a data dir: give the "
+                             "directory the node was started with (--data-dir)")
+        directory = os.path.dirname(directory) or "."
     path = os.path.join(directory, DB_NAME)
-    if not os.path.isdir(directory):
+    if not os.path.exists(directory):
         raise StoreError(f"{directory}: no such directory")
+    if not os.path.isdir(directory):
+        raise StoreError(f"{directory} is not a directory")
     if not os.path.exists(path):
         raise StoreError(f"{directory}: not a bazaar data dir (no {DB_NAME})")
     try:

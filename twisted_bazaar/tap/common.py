@@ -19,6 +19,8 @@ from twisted_bazaar.link import (
 )
 from twisted_bazaar.options import boundedInt, rate, seconds
 from twisted_bazaar.tap.config import ConfigError, configArgs, splitConfig
+from twisted_bazaar.tap.exitstatus import ExitStatus
+from twisted_bazaar.tap.logformat import parseFormat, useJSON
 
 
 def param(name, default, help, parse=None):
@@ -38,6 +40,9 @@ def param(name, default, help, parse=None):
 
 
 COMMON_PARAMETERS = [
+    param("log-format", "text", "How log lines are written: text, or json (one "
+          "JSON object per line: twisted.logger's JSON form of the event, plus "
+          "log_text, the line as text).", parseFormat),
     param("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT,
            "Seconds a new connection may take to say thisisme.", seconds),
     param("ping-interval", DEFAULT_PING_INTERVAL,
@@ -66,7 +71,8 @@ class DaemonOptions(usage.Options):
     several daemons may run in one folder (no shared ``twistd.pid``).
     """
 
-    optFlags = [["verbose", "v", "Log every message sent and received."]]
+    optFlags = [["verbose", "v", "Log every message sent and received, and every "
+                 "sale (by default, under load most are summed up every 10 s)."]]
     #: Options that may be given many times (lists in a config file).
     repeatable = ()
 
@@ -105,6 +111,11 @@ class DaemonOptions(usage.Options):
             # twistd's default pid file would stop a second daemon in the
             # same folder; these daemons need none unless asked.
             parent["pidfile"] = ""
+        if self["log-format"] == "json" and parent is not None:
+            if parent.get("logger") or parent.get("syslog"):
+                raise usage.UsageError("--log-format json cannot be combined with "
+                                       "twistd's --logger or --syslog")
+            useJSON(parent)
 
     def linkSettings(self):
         return LinkSettings(
@@ -119,3 +130,11 @@ class DaemonOptions(usage.Options):
         )
 
 
+
+
+def exitStatusFor(options, reactor, prog):
+    """The L{ExitStatus} of a daemon run with these options (under twistd,
+    its parent options say whether it forks into the background)."""
+    parent = getattr(options, "parent", None)
+    nodaemon = True if parent is None else bool(parent.get("nodaemon", True))
+    return ExitStatus(reactor, prog, nodaemon, twistdConfig=parent)

@@ -10,6 +10,7 @@ flag of a role or scheme that the node does not run is refused.
 import os
 import random
 
+from twisted.application.service import Service
 from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 from twisted.python import usage
@@ -26,7 +27,20 @@ from twisted_bazaar.roles import rolePlugins
 from twisted_bazaar.schemes import discoveryPlugins
 from twisted_bazaar.services import EndpointConnector, NodeService
 from twisted_bazaar.store import StoreError, openStore
-from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
+from twisted_bazaar.store.lock import DataDirLock
+from twisted_bazaar.tap.common import (
+    COMMON_PARAMETERS,
+    DaemonOptions,
+    exitStatusFor,
+    param,
+)
+from twisted_bazaar.tap.endpoints import (
+    NODE_LISTEN_KINDS,
+    NODE_TRACKER_KINDS,
+    checkClientEndpoint,
+    checkServerEndpoint,
+    clientAddress,
+)
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -44,9 +58,11 @@ class Options(DaemonOptions):
 
     synopsis = "[--role ROLE ...] [options]"
     optParameters = [
-        param("tracker", DEFAULT_TRACKER, "Endpoint of the tracker."),
-        param("listen", "tcp:0", "Endpoint to listen on for peers (tcp:0: any "
-              "free port)."),
+        param("tracker", DEFAULT_TRACKER, "Endpoint of the tracker (tcp:HOST:PORT, "
+              "or ssl:/tls: for TLS)."),
+        param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
+              "(tcp:0: any free port), tcp6: or ssl:; peers connect over TCP, so "
+              "unix: is refused."),
         param("host", "", "Host name or address peers should use to reach this "
               "node (default: the address the tracker is reached from)."),
         param("neighbours", DEFAULT_NEIGHBOURS, "Overlay peers to stay linked to "
@@ -118,6 +134,17 @@ class Options(DaemonOptions):
 
     def postOptions(self):
         super().postOptions()
+        try:
+            checkServerEndpoint(self["listen"], NODE_LISTEN_KINDS,
+                                "other nodes connect to a node over TCP")
+        except ValueError as e:
+            raise usage.UsageError(f"--listen: {e}")
+        try:
+            checkClientEndpoint(self["tracker"], NODE_TRACKER_KINDS,
+                                "the tracker tells other nodes the IP address "
+                                "a node connects from")
+        except ValueError as e:
+            raise usage.UsageError(f"--tracker: {e}")
         if self["discovery"] not in self.schemes:
             known = ", ".join(sorted(self.schemes))
             raise usage.UsageError(f"unknown discovery scheme {self['discovery']!r} "
@@ -184,16 +211,48 @@ def _addPluginOptions(cls):
 _addPluginOptions(Options)
 
 
+class _LockStamp(Service):
+    """Writes the daemon's pid into its data dir's lock once it runs (after
+    twistd has forked into the background, when it does)."""
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def startService(self):
+        super().startService()
+        self.lock.stamp()
+
+
+def restoredLine(directory, store):
+    """What a node found in its data dir, in one line for the log."""
+    node_id = store.nodeId()
+    inventory = store.inventory()
+    bag = store.bag()
+    pending = store.pending()
+    if node_id is None and not inventory and not bag and not pending:
+        return f"data dir {directory}: new, nothing to restore"
+    stock = ", ".join(f"{item}={units}" for item, units in sorted(inventory.items()))
+    held = {}
+    for purchase in bag:
+        held[purchase.item] = held.get(purchase.item, 0) + 1
+    contents = ", ".join(f"{item} x{n}" for item, n in sorted(held.items()))
+    return (f"data dir {directory}: restored node "
+            f"{'(no id yet)' if node_id is None else node_id}; "
+            f"stock: {stock or 'none'}; bag: {len(bag)}"
+            f"{f' ({contents})' if contents else ''}; pending buys: {len(pending)}")
+
+
 def makeService(options):
     from twisted.internet import reactor
 
+    exitStatus = exitStatusFor(options, reactor, "twistd bazaar-node")
     flag = "--listen"
     try:
         listen = serverFromString(reactor, options["listen"])
         flag = "--tracker"
         tracker = clientFromString(reactor, options["tracker"])
     except (ValueError, TypeError) as e:
-        raise SystemExit(f"twistd bazaar-node: error: {flag}: bad endpoint: {e}")
+        raise SystemExit(exitStatus.line(f"{flag}: bad endpoint: {e}"))
     config = NodeConfig(
         host=options["host"],
         neighbours=options["neighbours"],
@@ -203,13 +262,22 @@ def makeService(options):
         handshake_limit=options["handshake-limit"],
         link=options.linkSettings(),
     )
+    data_dir = options["data-dir"]
+    lock = None
     try:
-        store = openStore(options["data-dir"], reactor)
+        if data_dir is not None:
+            lock = DataDirLock(data_dir)
+            lock.acquire()
+        store = openStore(data_dir, reactor)
     except StoreError as e:
-        raise SystemExit(f"twistd bazaar-node: error: --data-dir: {e}")
+        if lock is not None:
+            lock.release()
+        raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
     if not store.durable:
         log.info("no --data-dir: this node's state lives in memory and is lost "
                  "when it stops")
+    else:
+        log.info("{line}", line=restoredLine(data_dir, store))
     node = Node(reactor, random.Random(), EndpointConnector(reactor), config, store)
     scheme, settings = options.scheme
     scheme.build(node, settings)
@@ -218,5 +286,11 @@ def makeService(options):
     if not options.roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
                  "serves its discovery scheme")
-    return NodeService(reactor, node, listen, tracker, options["retry-initial"],
-                       options["retry-max"])
+    service = NodeService(reactor, node, listen, tracker, options["retry-initial"],
+                          options["retry-max"], onFailure=exitStatus.fail,
+                          listen_description=options["listen"],
+                          tracker_address=clientAddress(options["tracker"]))
+    if lock is not None:
+        service.lock = lock
+        _LockStamp(lock).setServiceParent(service)
+    return service
