@@ -15,22 +15,21 @@ from twisted_bazaar.wire import (
     ID_LIMIT,
     REQUIRED,
     Message,
-    ProtocolError,
     checkHost,
     checkId,
-    checkItem,
     checkName,
     checkPort,
     frozen,
     intIn,
+    itemCounts,
     message,
+    objectList,
 )
 
 #: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
 MAX_ENTRIES = 1024
 #: Most items of ``nodestate.stock`` and ``nodestate.bag``.
 MAX_ITEMS = 1024
-_count = intIn(0, ID_LIMIT - 1, "a count")
 
 
 def _schemeName(value, name):
@@ -43,40 +42,8 @@ def _schemeName(value, name):
 _schemeName.fast = "False"
 
 
-def _entries(keys):
-    """A list of at most MAX_ENTRIES objects, each with these keys
-    (name -> checker); other keys are ignored.  Kept as tuples of values."""
-
-    def check(value, name):
-        if type(value) is not list or len(value) > MAX_ENTRIES:
-            raise ProtocolError(f"{name} must be a list of at most {MAX_ENTRIES} "
-                                "objects")
-        out = []
-        for entry in value:
-            if type(entry) is not dict:
-                raise ProtocolError(f"{name} entries must be objects")
-            row = []
-            for key, checker in keys:
-                if key not in entry:
-                    raise ProtocolError(f"{name} entry lacks {key}")
-                row.append(checker(entry[key], f"{name}.{key}"))
-            out.append(tuple(row))
-        return tuple(out)
-
-    check.fast = "False"
-    return check
-
-
-def _counts(value, name):
-    if type(value) is not dict or len(value) > MAX_ITEMS:
-        raise ProtocolError(f"{name} must be an object of at most {MAX_ITEMS} items")
-    for item, count in value.items():
-        checkItem(item, name + " key")
-        _count(count, f"{name}[{item[:40]!r}]")
-    return dict(value)
-
-
-_counts.fast = "False"
+_count = intIn(0, ID_LIMIT - 1, "a count")
+_counts = itemCounts(MAX_ITEMS)
 
 MEMBER_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort),
                ("scheme", _schemeName))
@@ -90,7 +57,7 @@ class Members(Message):
     """Which nodes are live?"""
 
 
-@message("memberlist", ("nodes", "nodes", _entries(MEMBER_KEYS), REQUIRED),
+@message("memberlist", ("nodes", "nodes", objectList(MEMBER_KEYS, MAX_ENTRIES), REQUIRED),
          ("total", "total", _count, REQUIRED))
 @frozen
 class MemberList(Message):
@@ -117,7 +84,7 @@ class State(Message):
 @message("nodestate", ("id", "id", checkId, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
          ("scheme", "scheme", checkName, REQUIRED),
-         ("links", "links", _entries(LINK_KEYS), REQUIRED),
+         ("links", "links", objectList(LINK_KEYS, MAX_ENTRIES), REQUIRED),
          ("stock", "stock", _counts, REQUIRED), ("bag", "bag", _counts, REQUIRED),
          ("pending", "pending", _count, REQUIRED))
 @frozen

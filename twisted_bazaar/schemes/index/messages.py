@@ -7,57 +7,24 @@ The messages of the index scheme, all between a node and the tracker:
 import attr
 
 from twisted_bazaar.wire import (
-    ID_LIMIT,
     REQUIRED,
+    SELLER_KEYS,
     Message,
-    ProtocolError,
-    checkHost,
-    checkId,
     checkItem,
-    checkPort,
     frozen,
-    intIn,
+    itemCounts,
     message,
+    objectList,
 )
 
 #: Most sellers a ``found`` names.
 MAX_FOUND = 64
 #: Most items a ``listing`` names.
 MAX_LISTING = 1024
-_count = intIn(0, ID_LIMIT - 1, "a count")
-
-
-def _sellers(value, name):
-    """found.sellers: a list of {id, host, port} objects."""
-    if type(value) is not list or len(value) > MAX_FOUND:
-        raise ProtocolError(f"{name} must be a list of at most {MAX_FOUND} sellers")
-    sellers = []
-    for entry in value:
-        if type(entry) is not dict:
-            raise ProtocolError(f"{name} entries must be objects with id, host, port")
-        for key in ("id", "host", "port"):
-            if key not in entry:
-                raise ProtocolError(f"{name} entry lacks {key}")
-        sellers.append((checkId(entry["id"], name + ".id"),
-                        checkHost(entry["host"], name + ".host"),
-                        checkPort(entry["port"], name + ".port")))
-    return tuple(sellers)
-
-
-_sellers.fast = "False"
-
-
-def _counts(value, name):
-    """listing.items: an object mapping item names to counts."""
-    if type(value) is not dict or len(value) > MAX_LISTING:
-        raise ProtocolError(f"{name} must be an object of at most {MAX_LISTING} items")
-    for item, count in value.items():
-        checkItem(item, name + " key")
-        _count(count, f"{name}[{item[:40]!r}]")
-    return dict(value)
-
-
-_counts.fast = "False"
+#: found.sellers: a list of {id, host, port} objects.
+_sellers = objectList(SELLER_KEYS, MAX_FOUND, "sellers")
+#: listing.items: an object mapping item names to counts.
+_counts = itemCounts(MAX_LISTING)
 
 
 @message("register", ("item", "item", checkItem, REQUIRED))

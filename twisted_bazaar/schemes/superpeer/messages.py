@@ -11,12 +11,10 @@ to the super-peer that started the query.
 
 import attr
 
-from twisted_bazaar.schemes.index.messages import MAX_FOUND, MAX_LISTING
-from twisted_bazaar.schemes.index.messages import _counts as checkCounts
-from twisted_bazaar.schemes.index.messages import _sellers as checkSellers
 from twisted_bazaar.wire import (
     ID_LIMIT,
     REQUIRED,
+    SELLER_KEYS,
     Message,
     checkHost,
     checkId,
@@ -27,7 +25,9 @@ from twisted_bazaar.wire import (
     errorCode,
     frozen,
     intIn,
+    itemCounts,
     message,
+    objectList,
 )
 
 #: The purpose of a leaf's link to its super-peer.
@@ -35,9 +35,9 @@ LEAF = "leaf"
 #: The purpose of a link between two super-peers.
 SUPER = "super"
 #: Most items one leafRegister or leafUpdate may carry.
-MAX_ITEMS = MAX_LISTING
+MAX_ITEMS = 1024
 #: Most sellers one leafHits or spHit names.
-MAX_HITS = MAX_FOUND
+MAX_HITS = 64
 
 errorCode("toomany", "the leaf's inventory is over the super-peer's per-leaf bound")
 errorCode("full", "the super-peer's index has no room for these entries")
@@ -45,11 +45,13 @@ errorCode("unknown", "an update withdraws an item the leaf never registered")
 errorCode("claimed", "another live leaf registered that address")
 
 _count = intIn(0, ID_LIMIT - 1, "a count")
+_counts = itemCounts(MAX_ITEMS)
+_sellers = objectList(SELLER_KEYS, MAX_HITS, "sellers")
 
 
 @message("leafRegister", ("seq", "seq", _count, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         ("items", "items", checkCounts, REQUIRED))
+         ("items", "items", _counts, REQUIRED))
 @frozen
 class LeafRegister(Message):
     """
@@ -65,7 +67,7 @@ class LeafRegister(Message):
 
 
 @message("leafUpdate", ("seq", "seq", _count, REQUIRED),
-         ("items", "items", checkCounts, REQUIRED))
+         ("items", "items", _counts, REQUIRED))
 @frozen
 class LeafUpdate(Message):
     """What changed in a leaf's inventory: item -> units now (0 withdraws
@@ -98,7 +100,7 @@ class LeafQuery(Message):
 
 @message("leafHits", ("id", "id", checkId, REQUIRED),
          ("item", "item", checkItem, REQUIRED),
-         ("sellers", "sellers", checkSellers, REQUIRED))
+         ("sellers", "sellers", _sellers, REQUIRED))
 @frozen
 class LeafHits(Message):
     """The answer to leafQuery ``id``: (id, host, port) of each seller,
@@ -128,7 +130,7 @@ class SpQuery(Message):
 
 @message("spHit", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
          ("path", "path", checkPath, REQUIRED),
-         ("sellers", "sellers", checkSellers, REQUIRED), routed=True)
+         ("sellers", "sellers", _sellers, REQUIRED), routed=True)
 @frozen
 class SpHit(Message):
     """A super-peer's answer to spQuery ``id`` from its index, routed back

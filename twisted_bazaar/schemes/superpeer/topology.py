@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.backoff import Backoff
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.topology import ITopology
 
@@ -42,8 +43,6 @@ class SuperPeerLinks(Service, NodeObserver):
         self.purpose = purpose
         self.wanted = wanted
         self.named = list(named)
-        self.retry_min = retry_min
-        self.retry_max = retry_max
         #: (host, port) -> the peer id a named address turned out to be.
         self._named_ids = {}
         #: named addresses that failed since the last backoff.
@@ -55,8 +54,7 @@ class SuperPeerLinks(Service, NodeObserver):
         self._unanswered = []
         #: the link being opened.
         self._connecting = None
-        self._retry_delay = retry_min
-        self._retry_call = None
+        self._backoff = Backoff(node.clock, node.rng, retry_min, retry_max)
         node.topology = self
         node.addObserver(self)
 
@@ -157,7 +155,7 @@ class SuperPeerLinks(Service, NodeObserver):
             return
         if address is not None:
             self._named_ids[address] = peer_id
-        self._retry_delay = self.retry_min
+        self._backoff.reset()
         self.seek()
 
     def _failed(self, reason, host, port, address):
@@ -172,15 +170,12 @@ class SuperPeerLinks(Service, NodeObserver):
         self._retryLater()
 
     def _retryLater(self):
-        """Seek again later, with exponential backoff and jitter."""
-        if self._retry_call is not None or not self.running:
-            return
-        delay = self._retry_delay * (0.5 + self.node.rng.random())
-        self._retry_delay = min(self._retry_delay * 2, self.retry_max)
-        self._retry_call = self.node.clock.callLater(delay, self._retry)
+        """Seek again later, with exponential backoff and jitter, giving
+        the named super-peers that failed another chance then."""
+        if self.running:
+            self._backoff.schedule(self._retry)
 
     def _retry(self):
-        self._retry_call = None
         self._down.clear()
         self.seek()
 
@@ -194,9 +189,7 @@ class SuperPeerLinks(Service, NodeObserver):
         if not self.running:
             return None
         super().stopService()
-        if self._retry_call is not None and self._retry_call.active():
-            self._retry_call.cancel()
-        self._retry_call = None
+        self._backoff.cancel()
         if self._question_call is not None and self._question_call.active():
             self._question_call.cancel()
         self._question_call = None
