@@ -148,8 +148,12 @@ class NodeService(MultiService):
 
     def __init__(self, reactor, node, listen_endpoint, tracker_endpoint,
                  retry_initial=0.5, retry_max=30.0, onFailure=None,
-                 listen_description=None, tracker_address=None):
+                 listen_description=None, tracker_address=None,
+                 onStopRequested=None):
         """
+        @param onStopRequested: told ``onStopRequested(why)`` when a part
+            of the node asks for it to stop (L{Node.requestStop}); it should
+            stop this service.
         @param onFailure: told ``onFailure(why)`` when the node cannot
             listen (see L{ListeningService}).
         @param listen_description: the listening endpoint as the user
@@ -159,6 +163,7 @@ class NodeService(MultiService):
         super().__init__()
         self.reactor = reactor
         self.node = node
+        node.stopper = onStopRequested
         self.listener = ListeningService(reactor, listen_endpoint, OverlayFactory(node),
                                          "node", self._listening, onFailure,
                                          listen_description)

@@ -289,7 +289,8 @@ def makeService(options):
     service = NodeService(reactor, node, listen, tracker, options["retry-initial"],
                           options["retry-max"], onFailure=exitStatus.fail,
                           listen_description=options["listen"],
-                          tracker_address=clientAddress(options["tracker"]))
+                          tracker_address=clientAddress(options["tracker"]),
+                          onStopRequested=lambda why: reactor.stop())
     if lock is not None:
         service.lock = lock
         _LockStamp(lock).setServiceParent(service)

@@ -86,6 +86,8 @@ class Market:
             MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))
         self.tracker_service.startService()
         self.services = {}
+        #: Nodes stopped at their own request -> their stopService Deferred.
+        self.stopped = {}
         self.roles = {}
         #: Each node's scheme options, so that a restart keeps them.
         self.schemes = {}
@@ -112,10 +114,22 @@ class Market:
         service = NodeService(
             node.clock, node, MemoryServerEndpoint(self.network, host),
             MemoryClientEndpoint(self.network, host, self.tracker_host,
-                                 DEFAULT_TRACKER_PORT))
+                                 DEFAULT_TRACKER_PORT),
+            onStopRequested=lambda why: self._stopRequested(node))
         self.services[node] = service
         service.startService()
         return node
+
+    def _stopRequested(self, node):
+        """A node asked to be stopped (L{Node.requestStop}): stop it as its
+        daemon would, once the current event is over; it leaves
+        L{nodes}."""
+        self.clock.callLater(0, self._stopAsked, node)
+
+    def _stopAsked(self, node):
+        service = self.services.pop(node, None)
+        if service is not None:
+            self.stopped[node] = service.stopService()
 
     def role(self, node, name):
         return self.roles[node][name]
