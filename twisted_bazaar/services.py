@@ -137,7 +137,8 @@ class NodeService(MultiService):
     A node on the network, and the owner of its parts' lifecycles.
 
     Its children are the listening port, the tracker session
-    (L{Membership}), the discovery scheme and the roles, in that order.
+    (L{Membership}), the discovery scheme and the roles, in that order,
+    then any a daemon adds (its metrics), which stop last.
     Listening comes first; the tracker session starts once the port is
     known.  Stopping goes the other way, one part at a time, each allowed
     to return a Deferred: roles (a seller finishes its commit), then the
@@ -209,6 +210,11 @@ class NodeService(MultiService):
             yield self.membership.stopService()
         if self.listener.running:
             yield self.listener.stopService()
+        known = set(self.parts) | {self.membership, self.listener}
+        for service in reversed(list(self)):
+            if service not in known and service.running:
+                # Added by the daemon (metrics): served to the end.
+                yield service.stopService()
         yield node.store.close()
 
 

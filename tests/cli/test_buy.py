@@ -89,7 +89,8 @@ class OneShotBuyTests(SynchronousTestCase):
         [failure] = outcome
         failure.trap(ClientError)
         self.assertEqual(str(failure.value),
-                         "bought 0 of 1 apple within 10 s: no seller offered it")
+                         "bought 0 of 1 apple within 10 s: no seller offered it "
+                         "(3 searches found nothing)")
         self.assertNothingLeft(buy)
 
     def test_noTracker(self):

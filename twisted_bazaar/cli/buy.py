@@ -17,6 +17,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar.cli.client import ClientError
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.roles import rolePlugins
 from twisted_bazaar.roles.want import (
@@ -87,6 +88,8 @@ class OneShotBuy:
         self._finished = defer.Deferred()
         self._timer = None
         self._ending = False
+        self._searches = _SearchCount(item)
+        self.node.addObserver(self._searches)
 
     def run(self):
         """
@@ -113,8 +116,12 @@ class OneShotBuy:
     def shortfall(self):
         """Why the purchase is not done, in one line."""
         [want] = self.buyer.wants
+        empty = self._searches.empty
         if not self.node.ready:
             why = f"never registered with the tracker at {self.tracker_address}"
+        elif want.state in (SEARCHING, BACKOFF) and empty:
+            why = (f"no seller offered it ({empty} search"
+                   f"{'es' if empty > 1 else ''} found nothing)")
         else:
             why = _WHY.get(want.state, want.state)
         return (f"bought {want.bought} of {self.quantity} {self.item} within "
@@ -140,6 +147,18 @@ class OneShotBuy:
         return {"node": self.node.id, "item": self.item, "quantity": self.quantity,
                 "purchases": [{"buy_id": p.buy_id, "seller": p.seller}
                               for p in self.buyer.bag]}
+
+
+class _SearchCount(NodeObserver):
+    """Counts the searches for one item that found nothing."""
+
+    def __init__(self, item):
+        self.item = item
+        self.empty = 0
+
+    def offersFound(self, item, offers):
+        if item == self.item and not offers:
+            self.empty += 1
 
 
 def renderBuy(obj):

@@ -17,8 +17,12 @@ L{NodeClock}, so that L{Market.leftovers} can tell what a stopped node
 left behind.
 """
 
+import copy
 import random
 
+import attr
+
+from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.roles import rolePlugins
@@ -86,6 +90,8 @@ class Market:
             MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))
         self.tracker_service.startService()
         self.services = {}
+        #: node -> its L{NodeMetrics}, for nodes added with ``metrics``.
+        self.metrics = {}
         #: Nodes stopped at their own request -> their stopService Deferred.
         self.stopped = {}
         self.roles = {}
@@ -94,18 +100,25 @@ class Market:
         self._count = 0
 
     def addNode(self, config=None, discovery="flood", store=None, scheme=None,
-                **roles):
+                metrics=False, **roles):
         """
         Start a node carrying the given roles, e.g.
         ``addNode(seller={"stock": {"apple": 2}})``, with the named
         discovery scheme (its options in ``scheme``, a dict).  Returns the
-        Node; it gets its id from the tracker once the clock runs.
+        Node; it gets its id from the tracker once the clock runs.  With
+        ``metrics``, the node gets its own L{NodeMetrics} (in
+        L{Market.metrics}), as ``--metrics`` gives a daemon.
         """
         self._count += 1
         host = f"node{self._count}"
         config = config or NodeConfig(link=self.link_settings)
+        if metrics:
+            # The metrics count into the node's link settings: its own.
+            config = attr.evolve(config, link=copy.copy(config.link))
         node = Node(NodeClock(self.clock), random.Random(self.rng.getrandbits(64)),
                     MemoryConnector(self.network, host), config, store)
+        if metrics:
+            self.metrics[node] = NodeMetrics(node)
         self.schemes[node] = dict(scheme or {})
         buildScheme(node, discovery, **self.schemes[node])
         plugins = rolePlugins()
