@@ -98,7 +98,8 @@ class NodeDefaultsTests(SynchronousTestCase):
         [(plugin, settings)] = options.roles
         self.assertEqual(plugin.name, "buyer")
         self.assertEqual(settings, {"wants": ["apple", "pear"], "quantity": 2,
-                                    "search_window": 1.0, "buy_timeout": 2.0})
+                                    "search_window": 1.0, "buy_timeout": 2.0,
+                                    "exit_when_done": False})
 
     def test_bothRoles(self):
         options = _parse(["--role", "seller", "--role", "buyer", "--sell", "apple=1",
@@ -108,7 +109,7 @@ class NodeDefaultsTests(SynchronousTestCase):
             [(plugin.name, settings) for plugin, settings in options.roles],
             [("seller", {"stock": {"apple": 1}, "lease": 10.0}),
              ("buyer", {"wants": ["pear"], "quantity": 1, "search_window": 1.0,
-                        "buy_timeout": 2.0})])
+                        "buy_timeout": 2.0, "exit_when_done": False})])
 
     def test_trackerDefaults(self):
         options = _parse([], TrackerOptions)

@@ -137,7 +137,8 @@ class NodeService(MultiService):
     A node on the network, and the owner of its parts' lifecycles.
 
     Its children are the listening port, the tracker session
-    (L{Membership}), the discovery scheme and the roles, in that order.
+    (L{Membership}), the discovery scheme and the roles, in that order,
+    then any a daemon adds (its metrics), which stop last.
     Listening comes first; the tracker session starts once the port is
     known.  Stopping goes the other way, one part at a time, each allowed
     to return a Deferred: roles (a seller finishes its commit), then the
@@ -148,8 +149,12 @@ class NodeService(MultiService):
 
     def __init__(self, reactor, node, listen_endpoint, tracker_endpoint,
                  retry_initial=0.5, retry_max=30.0, onFailure=None,
-                 listen_description=None, tracker_address=None):
+                 listen_description=None, tracker_address=None,
+                 onStopRequested=None):
         """
+        @param onStopRequested: told ``onStopRequested(why)`` when a part
+            of the node asks for it to stop (L{Node.requestStop}); it should
+            stop this service.
         @param onFailure: told ``onFailure(why)`` when the node cannot
             listen (see L{ListeningService}).
         @param listen_description: the listening endpoint as the user
@@ -159,6 +164,7 @@ class NodeService(MultiService):
         super().__init__()
         self.reactor = reactor
         self.node = node
+        node.stopper = onStopRequested
         self.listener = ListeningService(reactor, listen_endpoint, OverlayFactory(node),
                                          "node", self._listening, onFailure,
                                          listen_description)
@@ -204,6 +210,11 @@ class NodeService(MultiService):
             yield self.membership.stopService()
         if self.listener.running:
             yield self.listener.stopService()
+        known = set(self.parts) | {self.membership, self.listener}
+        for service in reversed(list(self)):
+            if service not in known and service.running:
+                # Added by the daemon (metrics): served to the end.
+                yield service.stopService()
         yield node.store.close()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
 
 TIMEOUT = 30.0
 
@@ -93,3 +93,38 @@ class BazaarLiveTests(SynchronousTestCase):
         result = bazaar("node", "nowhere")
         self.assertEqual(result.returncode, 2)
         self.assertIn("wants HOST:PORT, not 'nowhere'", result.stderr)
+
+    def test_buy(self):
+        """bazaar buy buys, prints the purchase, and exits 0; the seller's
+        stock shows it."""
+        obj = json.loads(self.run_ok("buy", "apple", "--quantity", "2", "--timeout",
+                                     str(TIMEOUT), "--listen", LOOPBACK_LISTEN,
+                                     "--json"))
+        self.assertEqual((obj["item"], obj["quantity"]), ("apple", 2))
+        self.assertEqual([p["seller"] for p in obj["purchases"]], [self.seller_id] * 2)
+        self.assertNotIn(obj["node"], (self.seller_id, self.buyer_id))
+        state = json.loads(self.run_ok("--json", "node",
+                                       f"127.0.0.1:{self.seller_port}"))
+        self.assertEqual(state["stock"], {"apple": 0, "pear": 1})
+        text = self.run_ok("buy", "pear", "--timeout", str(TIMEOUT), "--listen",
+                           LOOPBACK_LISTEN)
+        self.assertEqual(text, f"bought pear from node {self.seller_id} (1 of 1)\n")
+
+    def test_buyNothingOnSale(self):
+        """Nobody sells it: exit 1 with the reason at the deadline."""
+        result = bazaar("--tracker", self.tracker, "buy", "plum", "--timeout", "4",
+                        "--listen", LOOPBACK_LISTEN)
+        self.assertEqual((result.returncode, result.stdout), (1, ""))
+        self.assertRegex(result.stderr, r"^bazaar: error: bought 0 of 1 plum within "
+                                        r"4 s: no seller offered it \(\d+ "
+                                        r"search(es)? found nothing\)\n$")
+
+    def test_exitWhenDone(self):
+        """A buyer daemon with --exit-when-done stops once it has bought,
+        and exits 0."""
+        leaving = self.market.startNode("leaving", "--role", "buyer", "--want",
+                                        "pear", "--exit-when-done")
+        self.assertEqual(leaving.finish(TIMEOUT), 0, leaving.tail())
+        self.assertTrue(leaving.matches(r"node \d+ stopping: all wants met"))
+        self.assertTrue(leaving.matches(r"Server Shut Down\."))
+        self.assertEqual(leaving.problems(), [])

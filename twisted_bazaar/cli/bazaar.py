@@ -4,11 +4,15 @@
     bazaar [--tracker HOST:PORT] [--timeout S] [--json] status
     bazaar [--tracker HOST:PORT] [--timeout S] [--json] list
     bazaar [--timeout S] [--json] node HOST:PORT
+    bazaar [--tracker HOST:PORT] buy ITEM [--quantity N] [--timeout S]
+        [--discovery SCHEME] [--listen ENDPOINT] [--host HOST] [--json]
 
 ``status`` asks the tracker for its live nodes (``members``); ``list``
 asks the tracker's index (``list``) and every live node (``state``) what
-is on offer; ``node`` asks one node for its state.  Exit status 0 when
-answered, 1 with the reason when not, 2 for bad arguments.
+is on offer; ``node`` asks one node for its state; ``buy`` joins the
+market as a buyer (see L{twisted_bazaar.cli.buy}), buys, and leaves.
+Exit status 0 when answered (bought), 1 with the reason when not, 2 for
+bad arguments.
 """
 
 import argparse
@@ -16,6 +20,7 @@ import json
 import sys
 
 from twisted.internet import defer, task
+from twisted.internet.endpoints import serverFromString
 
 from twisted_bazaar.cli.client import (
     DEFAULT_TIMEOUT,
@@ -23,10 +28,17 @@ from twisted_bazaar.cli.client import (
     askNode,
     askTracker,
     parseAddress,
+    tcpEndpoint,
 )
+from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, emit
+from twisted_bazaar.options import boundedInt
+from twisted_bazaar.roles.buyer import parseItem
+from twisted_bazaar.schemes import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
+from twisted_bazaar.services import EndpointConnector
+from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -49,6 +61,34 @@ def _timeout(text):
     return value
 
 
+def _typed(parse):
+    """An argparse type from one of the daemons' parsers."""
+    def convert(text):
+        try:
+            return parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return convert
+
+
+def _scheme(name):
+    known = discoveryPlugins()
+    if name not in known:
+        raise argparse.ArgumentTypeError(f"unknown discovery scheme {name!r} "
+                                         f"(known: {', '.join(sorted(known))})")
+    return name
+
+
+def _listen(text):
+    try:
+        checkServerEndpoint(text, NODE_LISTEN_KINDS,
+                            "other nodes connect to a node over TCP")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def parser():
     p = argparse.ArgumentParser(
         prog="bazaar", description="Look at a running twisted-bazaar market.",
@@ -69,6 +109,28 @@ def parser():
                                "pending buys")
     node.add_argument("address", type=_address, metavar="HOST:PORT",
                       help="the node's listening address")
+    buy = commands.add_parser(
+        "buy", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="join the market as a buyer, buy ITEM, and leave",
+        description="Join the market as a buyer node (state in memory), buy "
+        "--quantity units of ITEM, stop, and exit 0; exit 1 with the reason "
+        "when they are not bought within --timeout seconds.")
+    buy.add_argument("item", type=_typed(parseItem), metavar="ITEM",
+                     help="what to buy")
+    buy.add_argument("--quantity", type=_typed(boundedInt(1, 10**6)), default=1,
+                     metavar="N", help="units to buy")
+    buy.add_argument("--timeout", dest="deadline", type=_timeout,
+                     default=DEFAULT_DEADLINE, metavar="S",
+                     help="seconds the whole purchase may take")
+    buy.add_argument("--discovery", type=_scheme, default="flood", metavar="SCHEME",
+                     help="the market's discovery scheme")
+    buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
+                     help="endpoint the buying node listens on for peers")
+    buy.add_argument("--host", default="", help="host name or address peers "
+                     "should use to reach the buying node (default %(default)r: "
+                     "the address the tracker is reached from)")
+    buy.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                     help="print one JSON object instead of text")
     return p
 
 
@@ -137,6 +199,17 @@ def nodeObject(state):
             "pending": state.pending}
 
 
+def buy(reactor, args):
+    host, port = args.tracker
+    tracker = f"{host}:{port}"
+    purchase = OneShotBuy(
+        reactor, EndpointConnector(reactor), serverFromString(reactor, args.listen),
+        tcpEndpoint(reactor, args.tracker),
+        tracker, args.item, args.quantity, args.deadline, args.discovery, args.host,
+        listen_description=args.listen)
+    return purchase.run()
+
+
 # -- text -----------------------------------------------------------------------
 
 def renderStatus(obj):
@@ -181,7 +254,7 @@ def renderNode(obj):
 
 
 COMMANDS = {"status": (status, renderStatus), "list": (listing, renderList),
-            "node": (node, renderNode)}
+            "node": (node, renderNode), "buy": (buy, renderBuy)}
 
 
 def main(argv=None):

@@ -70,8 +70,7 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT)
         an unreachable address, or after ``timeout`` seconds.
     """
     host, port = address
-    endpoint = clientFromString(reactor, f"tcp:{_escape(host)}:{port}:timeout="
-                                         f"{max(1, int(timeout))}")
+    endpoint = tcpEndpoint(reactor, address, timeout)
     done = defer.Deferred()
     link = Link(_Asker(hello, question, answer_type, done), reactor,
                 LinkSettings(handshake_timeout=timeout), inbound=False)
@@ -95,8 +94,12 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT)
     return done
 
 
-def _escape(host):
-    return host.replace(":", r"\:")
+def tcpEndpoint(reactor, address, timeout=DEFAULT_TIMEOUT):
+    """A TCP client endpoint to (host, port), IPv6 hosts too."""
+    host, port = address
+    escaped = host.replace(":", r"\:")
+    return clientFromString(reactor, f"tcp:{escaped}:{port}:timeout="
+                                     f"{max(1, int(timeout))}")
 
 
 def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT):

@@ -69,8 +69,13 @@ class Buyer(Role):
     log = Logger()
 
     def __init__(self, node, wants, quantity=1, search_window=DEFAULT_SEARCH_WINDOW,
-                 buy_timeout=DEFAULT_BUY_TIMEOUT):
+                 buy_timeout=DEFAULT_BUY_TIMEOUT, exit_when_done=False):
+        """
+        @param exit_when_done: once every want is met, ask for the node to
+            stop (L{Node.requestStop}) rather than stay up as a relay.
+        """
         super().__init__(node)
+        self.exit_when_done = exit_when_done
         self.store = node.store
         self.search_window = search_window
         self.buy_timeout = buy_timeout
@@ -112,6 +117,8 @@ class Buyer(Role):
     # -- node events ---------------------------------------------------------
 
     def nodeReady(self):
+        if self.satisfied and self.exit_when_done:
+            self.wantDone()
         self._kick()
 
     def linkAdded(self, peer_id):
@@ -176,7 +183,13 @@ class Buyer(Role):
                                                   "drop pending buy", buy_id)
 
     def wantDone(self):
-        if self.satisfied:
+        if not self.satisfied:
+            return
+        if self.exit_when_done:
+            self.log.info("all wants met: {bag} in the bag; stopping "
+                          "(--exit-when-done)", bag=len(self.bag))
+            self.node.requestStop("all wants met")
+        else:
             self.log.info("all wants met: {bag} in the bag; staying up as a relay",
                           bag=len(self.bag))
 
@@ -395,6 +408,9 @@ class BuyerPlugin:
                    seconds, DEFAULT_SEARCH_WINDOW),
         RoleOption("buy-timeout", "seconds to wait for buyOK before resending",
                    seconds, DEFAULT_BUY_TIMEOUT),
+        RoleOption("exit-when-done", "once every want is met, stop the node "
+                   "(the daemon exits 0) instead of staying up as a relay",
+                   flag=True),
     )
 
     def configure(self, config):
@@ -403,7 +419,8 @@ class BuyerPlugin:
             raise ValueError("the buyer role needs at least one --want ITEM")
         return {"wants": wants, "quantity": config["quantity"],
                 "search_window": config["search-window"],
-                "buy_timeout": config["buy-timeout"]}
+                "buy_timeout": config["buy-timeout"],
+                "exit_when_done": config["exit-when-done"]}
 
     def build(self, node, settings):
         return Buyer(node, **settings)

@@ -15,6 +15,7 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 from twisted.python import usage
 
+from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.node import DEFAULT_NEIGHBOURS, Node, NodeConfig
 from twisted_bazaar.options import boundedInt, optionDefaults, seconds
 from twisted_bazaar.overlay import (
@@ -31,6 +32,7 @@ from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
     DaemonOptions,
+    addMetrics,
     exitStatusFor,
     param,
 )
@@ -279,6 +281,7 @@ def makeService(options):
     else:
         log.info("{line}", line=restoredLine(data_dir, store))
     node = Node(reactor, random.Random(), EndpointConnector(reactor), config, store)
+    metrics = NodeMetrics(node) if options["metrics"] is not None else None
     scheme, settings = options.scheme
     scheme.build(node, settings)
     for plugin, settings in options.roles:
@@ -289,7 +292,10 @@ def makeService(options):
     service = NodeService(reactor, node, listen, tracker, options["retry-initial"],
                           options["retry-max"], onFailure=exitStatus.fail,
                           listen_description=options["listen"],
-                          tracker_address=clientAddress(options["tracker"]))
+                          tracker_address=clientAddress(options["tracker"]),
+                          onStopRequested=lambda why: reactor.stop())
+    if metrics is not None:
+        addMetrics(service, reactor, options, metrics, exitStatus)
     if lock is not None:
         service.lock = lock
         _LockStamp(lock).setServiceParent(service)

@@ -2,13 +2,16 @@
 
 import random
 
+from twisted.application.service import MultiService
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
+from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.services import trackerService
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
     DaemonOptions,
+    addMetrics,
     exitStatusFor,
     param,
 )
@@ -50,5 +53,11 @@ def makeService(options):
     except (ValueError, TypeError) as e:
         raise SystemExit(exitStatus.line(f"--listen: {e}"))
     tracker = Tracker(reactor, random.Random(), options.linkSettings())
-    return trackerService(reactor, tracker, endpoint, exitStatus.fail,
-                          options["listen"])
+    service = trackerService(reactor, tracker, endpoint, exitStatus.fail,
+                             options["listen"])
+    if options["metrics"] is None:
+        return service
+    parent = MultiService()
+    service.setServiceParent(parent)
+    addMetrics(parent, reactor, options, TrackerMetrics(tracker), exitStatus)
+    return parent
