@@ -10,7 +10,8 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["twisted_bazaar", "twisted_bazaar.*"])
     + ["twisted.plugins"],
-    install_requires=["twisted>=22.10", "attrs>=22.1", "automat>=22.10"],
+    install_requires=["twisted>=22.10", "attrs>=22.1", "automat>=22.10",
+                      "prometheus_client>=0.16"],
     extras_require={
         "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6"],
         "plot": ["matplotlib>=3.5"],
@@ -19,6 +20,7 @@ setup(
         "console_scripts": [
             "bazaar-sim = twisted_bazaar.cli.sim:main",
             "bazaar-ledger = twisted_bazaar.cli.ledger:main",
+            "bazaar = twisted_bazaar.cli.bazaar:main",
         ],
     },
 )

@@ -31,7 +31,7 @@ from benchmarks.harness import (
 )
 from twisted_bazaar.testing.daemons import nodeId
 
-GOAL = (">=", 0.6)
+GOAL = (">=", 0.7)
 #: The node under test: a seller, so it has a reason to be in the market.
 NODE_ARGS = ("--role", "seller", "--sell", "apple=1")
 #: Frames in the calibration run, and bounds on N.

@@ -99,6 +99,7 @@ class NodeConfigTests(ConfigCase):
             quantity = 2
             search-window = 0.5
             buy-timeout = 1.5
+            exit-when-done = true
         """)
         self.assertEqual(
             {key: options[key] for key in (
@@ -119,7 +120,7 @@ class NodeConfigTests(ConfigCase):
             {plugin.name: settings for plugin, settings in options.roles},
             {"seller": {"stock": {"apple": 3, "pear": 1}, "lease": 3.0},
              "buyer": {"wants": ["fig"], "quantity": 2, "search_window": 0.5,
-                       "buy_timeout": 1.5}})
+                       "buy_timeout": 1.5, "exit_when_done": True}})
         self.assertEqual(schemeSettings(options), ("index", {}))
 
     def test_everyFloodSchemeOption(self):
@@ -265,7 +266,7 @@ class BadConfigTests(ConfigCase):
             ("ping-interval = 0", "--ping-interval: wants a positive number of "
                                   "seconds, not '0'"),
             ('discovery = "gossip"', "unknown discovery scheme 'gossip' (known: "
-                                     "flood, index)"),
+                                     "flood, index, superpeer)"),
         ]
         for line, message in cases:
             self.assertIn(message, self.refused(SELLER + line + "\n"))

@@ -18,6 +18,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.files.messages import About, Data, Get, Head
 from twisted_bazaar.roles.trade import Buy, BuyOK
 from twisted_bazaar.schemes.flood.messages import Reply, Search
+from twisted_bazaar.schemes.superpeer import messages as spmsg
 from twisted_bazaar.schemes.index.messages import (
     Ack,
     Found,
@@ -27,6 +28,7 @@ from twisted_bazaar.schemes.index.messages import (
     Register,
     Unregister,
 )
+from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.wire import (
     Dc,
     Error,
@@ -99,6 +101,32 @@ WIRE_FORMS = [
     (Data(SHA, 0, 5), {"type": "data", "sha256": SHA, "offset": 0, "length": 5}),
     (List(), {"type": "list"}),
     (Listing({"pear": 2, "fig": 0}), {"type": "listing", "items": {"pear": 2, "fig": 0}}),
+    (spmsg.LeafRegister(1, "", 9001, {"pear": 2}),
+     {"type": "leafRegister", "seq": 1, "host": "", "port": 9001, "items": {"pear": 2}}),
+    (spmsg.LeafUpdate(2, {"pear": 0}),
+     {"type": "leafUpdate", "seq": 2, "items": {"pear": 0}}),
+    (spmsg.LeafAck(2, 0), {"type": "leafAck", "seq": 2, "items": 0}),
+    (spmsg.LeafQuery(5, "pear"), {"type": "leafQuery", "id": 5, "item": "pear"}),
+    (spmsg.LeafHits(5, "pear", ((3, "h", 9001),)),
+     {"type": "leafHits", "id": 5, "item": "pear",
+      "sellers": [{"id": 3, "host": "h", "port": 9001}]}),
+    (spmsg.SpQuery(6, "pear", (1, 2), 3),
+     {"type": "spQuery", "id": 6, "item": "pear", "returnPath": [1, 2], "ttl": 3}),
+    (spmsg.SpHit(6, "pear", (2, 1), ((3, "h", 9001),)),
+     {"type": "spHit", "id": 6, "item": "pear", "path": [2, 1],
+      "sellers": [{"id": 3, "host": "h", "port": 9001}]}),
+    (Members(), {"type": "members"}),
+    (MemberList(((17, "10.0.0.3", 9001, "flood"), (42, "h", 1, "")), 3),
+     {"type": "memberlist", "total": 3,
+      "nodes": [{"id": 17, "host": "10.0.0.3", "port": 9001, "scheme": "flood"},
+                {"id": 42, "host": "h", "port": 1, "scheme": ""}]}),
+    (State(), {"type": "state"}),
+    (NodeState(17, "10.0.0.3", 9001, "flood", ((42, "10.0.0.4", 9002, "overlay"),),
+               {"apple": 2}, {"fig": 1}, 1),
+     {"type": "nodestate", "id": 17, "host": "10.0.0.3", "port": 9001,
+      "scheme": "flood", "links": [{"id": 42, "host": "10.0.0.4", "port": 9002,
+                                    "purpose": "overlay"}],
+      "stock": {"apple": 2}, "bag": {"fig": 1}, "pending": 1}),
 ]
 
 
@@ -229,11 +257,9 @@ MALFORMED = [
 #: names an ``error``: these must never be answered.
 MALFORMED_ERRORS = [
     ("unknown error code", {"type": "error", "code": "oops", "info": "x"},
-     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout, "
-     "nofile, badrange, busy"),
+     "error.code must be one of " + ", ".join(wire.ERROR_CODES)),
     ("numeric error code", {"type": "error", "code": 5, "info": "x"},
-     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout, "
-     "nofile, badrange, busy"),
+     "error.code must be one of " + ", ".join(wire.ERROR_CODES)),
     ("missing info", {"type": "error", "code": "wtf"}, "error lacks the field info"),
     ("info over 1024 bytes", {"type": "error", "code": "wtf", "info": "i" * 1025},
      "error.info must be 0 to 1024 bytes, not 1025"),
@@ -345,7 +371,8 @@ class DecodeTests(SynchronousTestCase):
         self.assertEqual(
             sorted(wire.ERROR_CODES),
             sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout",
-                    "nofile", "badrange", "busy"]),
+                    "nofile", "badrange", "busy",
+                    "toomany", "full", "unknown", "claimed"]),
         )
         for code in wire.ERROR_CODES:
             self.assertEqual(
@@ -445,6 +472,33 @@ VALID_MESSAGES = {
                               max_size=20).map(tuple)),
     Get: st.builds(Get, shas, sizes, sizes),
     Data: st.builds(Data, shas, sizes, sizes),
+    spmsg.LeafRegister: st.builds(spmsg.LeafRegister, st.integers(0, 10**9), hosts,
+                                  ports, st.dictionaries(items, st.integers(0, 10**9),
+                                                         max_size=20)),
+    spmsg.LeafUpdate: st.builds(spmsg.LeafUpdate, st.integers(0, 10**9),
+                                st.dictionaries(items, st.integers(0, 10**9),
+                                                max_size=20)),
+    spmsg.LeafAck: st.builds(spmsg.LeafAck, st.integers(0, 10**9),
+                             st.integers(0, 10**9)),
+    spmsg.LeafQuery: st.builds(spmsg.LeafQuery, ids, items),
+    spmsg.LeafHits: st.builds(spmsg.LeafHits, ids, items, st.lists(
+        st.tuples(ids, hosts, ports), max_size=spmsg.MAX_HITS).map(tuple)),
+    spmsg.SpQuery: st.builds(spmsg.SpQuery, ids, items, paths,
+                             st.integers(0, wire.MAX_TTL)),
+    spmsg.SpHit: st.builds(spmsg.SpHit, ids, items, paths, st.lists(
+        st.tuples(ids, hosts, ports), max_size=spmsg.MAX_HITS).map(tuple)),
+    Members: st.just(Members()),
+    MemberList: st.builds(MemberList, st.lists(st.tuples(
+        ids, hosts, ports, st.sampled_from(["", "flood", "index"])),
+        max_size=20).map(tuple), st.integers(0, 10**6)),
+    State: st.just(State()),
+    NodeState: st.builds(
+        NodeState, ids, hosts, ports, st.sampled_from(["flood", "index"]),
+        st.lists(st.tuples(ids, hosts, ports, st.sampled_from(["overlay", "direct"])),
+                 max_size=10).map(tuple),
+        st.dictionaries(items, st.integers(0, 10**9), max_size=10),
+        st.dictionaries(items, st.integers(0, 10**9), max_size=10),
+        st.integers(0, 1000)),
 }
 
 #: Text including lone surrogates, which JSON can carry as \\udXXX escapes.

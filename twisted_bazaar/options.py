@@ -43,6 +43,7 @@ class PluginOption:
     @ivar parse: turns the flag's text into a value; raises ValueError with
         a reason for bad input.
     @ivar repeatable: the flag may be given many times; the value is a list.
+    @ivar flag: the option takes no value: given, it is True; else False.
     """
 
     name: str
@@ -50,13 +51,14 @@ class PluginOption:
     parse: object = str
     default: object = None
     repeatable: bool = False
+    flag: bool = False
 
 
 def optionDefaults(options):
     """option name -> default, as a plugin's configure() receives them when
-    nothing was given (repeatable options: an empty list)."""
-    return {option.name: [] if option.repeatable else option.default
-            for option in options}
+    nothing was given (repeatable options: an empty list; flags: False)."""
+    return {option.name: [] if option.repeatable else False if option.flag
+            else option.default for option in options}
 
 
 def _number(accepts, wants, doc):

@@ -162,6 +162,20 @@ class FetchTests(SynchronousTestCase):
         self.assertEqual(role.stock["apple"], 2)
         self.assertEqual(role.describe(hashItem(sha(b"pie")))["size"], 3)
 
+    def test_plainItemBoughtWithDownloadsIsSaidSo(self):
+        self.makeMarket()
+        self.market.addNode(discovery=self.discovery, seller={"stock": {"apple": 1}})
+        buyer, downloads = self.addBuyer(["apple"])
+        logged = []
+        from twisted.logger import globalLogPublisher
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        self.market.run(10)
+        self.assertEqual(len(self.market.role(buyer, "buyer").bag), 1)
+        self.assertEqual([event["item"] for event in logged
+                          if "named no shared file" in event.get("log_format", "")],
+                         ["apple"])
+
     def test_badSellerCostsOnePiece(self):
         """A seller whose bytes do not match the hashes is avoided after
         its first piece; the file still arrives right."""

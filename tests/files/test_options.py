@@ -42,10 +42,15 @@ class RoleOptionTests(SynchronousTestCase):
             self.assertEqual(str(error), f"--{option} needs --share DIR")
 
     def test_buyerDownloads(self):
-        settings = BuyerPlugin().configure({"want": ["f"], "quantity": 1,
-                                            "search-window": 1.0, "buy-timeout": 2.0,
-                                            "downloads": "/d"})
-        self.assertEqual(settings["downloads"], "/d")
+        config = {"want": ["f"], "quantity": 1, "search-window": 1.0,
+                  "buy-timeout": 2.0, "exit-when-done": False, "downloads": "/d"}
+        self.assertEqual(BuyerPlugin().configure(config)["downloads"], "/d")
+
+    def test_downloadsNotWithExitWhenDone(self):
+        config = {"want": ["f"], "quantity": 1, "search-window": 1.0,
+                  "buy-timeout": 2.0, "exit-when-done": True, "downloads": "/d"}
+        error = self.assertRaises(ValueError, BuyerPlugin().configure, config)
+        self.assertIn("--exit-when-done would stop the node before", str(error))
 
 
 class FlagTests(SynchronousTestCase):

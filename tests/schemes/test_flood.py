@@ -36,7 +36,7 @@ class DiscoveryPackageTests(SynchronousTestCase):
 
     def test_plugins(self):
         plugins = discoveryPlugins()
-        self.assertEqual(sorted(plugins), ["flood", "index"])
+        self.assertEqual(sorted(plugins), ["flood", "index", "superpeer"])
         for name, plugin in plugins.items():
             verifyObject(IDiscoveryPlugin, plugin)
             node = makeNode(1)

@@ -467,7 +467,14 @@ class Fetcher(Role):
 
     def delivered(self, message):
         if type(message) is BuyOK and not self._stopped:
-            self._bought(message.item, message.path[0])
+            seller = message.path[0]
+            if not self._bought(message.item, seller) and (
+                    message.item not in self.fetched
+                    and any(want.item == message.item for want in self.buyer.wants)):
+                self.log.warn("bought {item} from {seller}, but its offer named no "
+                              "shared file to fetch (a plain item, or a discovery "
+                              "scheme that does not carry file offers)",
+                              item=message.item, seller=seller)
 
     def nodeReady(self):
         """After a restart: files bought but not yet in place are fetched."""
@@ -475,11 +482,15 @@ class Fetcher(Role):
             self._bought(purchase.item, purchase.seller)
 
     def _bought(self, item, seller):
-        if item in self.downloads or not isPlainName(item):
-            return
+        """Fetch the file seller sold as item, if its offer named one.
+        @return: True if it is being fetched."""
+        if item in self.downloads:
+            return True
+        if not isPlainName(item):
+            return False
         sellers = self.journal.read(item)
         if sellers is None or seller not in sellers:
-            return
+            return False
         sha256, size = sellers[seller]
         download = self.downloads[item] = Download(self, item, sha256, size)
         download.finished.addCallbacks(self._downloaded, self._failed,
@@ -488,6 +499,7 @@ class Fetcher(Role):
         self.log.info("fetching {name} ({size} bytes, sha256 {sha})", name=item,
                       size=size, sha=sha256)
         download.start(self.offers.get(item, ()))
+        return True
 
     def findSources(self, name):
         """Offers of ``name`` found now (a Deferred list, never failing)."""

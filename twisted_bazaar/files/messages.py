@@ -9,9 +9,6 @@ buyer asks with ``head`` and ``get``; a seller answers ``about``, or
 
 import re
 
-# Trade's error code (soldout) is declared before the ones below, so the
-# list of codes reads the same whichever module is imported first.
-from twisted_bazaar.roles import trade  # noqa: F401
 from twisted_bazaar.wire import (
     REQUIRED,
     Message,

@@ -71,8 +71,13 @@ class Buyer(Role):
     log = Logger()
 
     def __init__(self, node, wants, quantity=1, search_window=DEFAULT_SEARCH_WINDOW,
-                 buy_timeout=DEFAULT_BUY_TIMEOUT):
+                 buy_timeout=DEFAULT_BUY_TIMEOUT, exit_when_done=False):
+        """
+        @param exit_when_done: once every want is met, ask for the node to
+            stop (L{Node.requestStop}) rather than stay up as a relay.
+        """
         super().__init__(node)
+        self.exit_when_done = exit_when_done
         self.store = node.store
         self.search_window = search_window
         self.buy_timeout = buy_timeout
@@ -114,6 +119,8 @@ class Buyer(Role):
     # -- node events ---------------------------------------------------------
 
     def nodeReady(self):
+        if self.satisfied and self.exit_when_done:
+            self.wantDone()
         self._kick()
 
     def linkAdded(self, peer_id):
@@ -178,7 +185,13 @@ class Buyer(Role):
                                                   "drop pending buy", buy_id)
 
     def wantDone(self):
-        if self.satisfied:
+        if not self.satisfied:
+            return
+        if self.exit_when_done:
+            self.log.info("all wants met: {bag} in the bag; stopping "
+                          "(--exit-when-done)", bag=len(self.bag))
+            self.node.requestStop("all wants met")
+        else:
             self.log.info("all wants met: {bag} in the bag; staying up as a relay",
                           bag=len(self.bag))
 
@@ -397,6 +410,9 @@ class BuyerPlugin:
                    seconds, DEFAULT_SEARCH_WINDOW),
         RoleOption("buy-timeout", "seconds to wait for buyOK before resending",
                    seconds, DEFAULT_BUY_TIMEOUT),
+        RoleOption("exit-when-done", "once every want is met, stop the node "
+                   "(the daemon exits 0) instead of staying up as a relay",
+                   flag=True),
         RoleOption("downloads", "DIR to fetch the shared files bought into",
                    downloadsFolder),
     )
@@ -407,8 +423,13 @@ class BuyerPlugin:
             raise ValueError("the buyer role needs at least one --want ITEM")
         settings = {"wants": wants, "quantity": config["quantity"],
                     "search_window": config["search-window"],
-                    "buy_timeout": config["buy-timeout"]}
+                    "buy_timeout": config["buy-timeout"],
+                    "exit_when_done": config["exit-when-done"]}
         if config.get("downloads") is not None:
+            if settings["exit_when_done"]:
+                raise ValueError("--exit-when-done would stop the node before "
+                                 "the files bought are in --downloads; use one "
+                                 "or the other")
             settings["downloads"] = config["downloads"]
         return settings
 

@@ -5,10 +5,10 @@ the simulator.  Nothing survives a restart.
 
 from twisted.internet import defer
 
-from twisted_bazaar.store.records import Snapshot, StoreError
+from twisted_bazaar.store.records import Snapshot, SnapshotReads, StoreError
 
 
-class MemoryStore:
+class MemoryStore(SnapshotReads):
     """
     The same API as L{SQLiteStore}: reads answer at once, writes return
     Deferreds, here already fired (failing with L{StoreError} when a write
@@ -19,26 +19,6 @@ class MemoryStore:
 
     def __init__(self):
         self._state = Snapshot()
-
-    # -- reads -----------------------------------------------------------------
-
-    def nodeId(self):
-        return self._state.node_id
-
-    def seededWith(self):
-        return self._state.seededWith()
-
-    def inventory(self):
-        return self._state.inventory()
-
-    def sales(self):
-        return self._state.sales()
-
-    def bag(self):
-        return self._state.bag()
-
-    def pending(self):
-        return self._state.pending()
 
     # -- writes ------------------------------------------------------------------
 

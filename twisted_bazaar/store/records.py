@@ -134,3 +134,28 @@ class Snapshot:
     def recordPurchase(self, purchase):
         self._bag.setdefault(purchase.buy_id, purchase)
         self._pending.pop(purchase.buy_id, None)
+
+
+class SnapshotReads:
+    """
+    A store's reads, answered at once from its L{Snapshot} (C{_state}),
+    which a store replaces only once a write is done.
+    """
+
+    def nodeId(self):
+        return self._state.node_id
+
+    def seededWith(self):
+        return self._state.seededWith()
+
+    def inventory(self):
+        return self._state.inventory()
+
+    def sales(self):
+        return self._state.sales()
+
+    def bag(self):
+        return self._state.bag()
+
+    def pending(self):
+        return self._state.pending()

@@ -42,6 +42,7 @@ from twisted_bazaar.store.records import (
     Purchase,
     Sale,
     Snapshot,
+    SnapshotReads,
     StoreError,
     countItems,
 )
@@ -66,7 +67,7 @@ CREATE TABLE IF NOT EXISTS pending (
 """
 
 
-class SQLiteStore:
+class SQLiteStore(SnapshotReads):
     """
     The store of a node with ``--data-dir``.
 
@@ -106,26 +107,6 @@ class SQLiteStore:
                 raise
             raise StoreError(f"cannot use data dir {directory}: {e}") from None
         self.executor.start()
-
-    # -- reads: from the snapshot ------------------------------------------------
-
-    def nodeId(self):
-        return self._state.node_id
-
-    def seededWith(self):
-        return self._state.seededWith()
-
-    def inventory(self):
-        return self._state.inventory()
-
-    def sales(self):
-        return self._state.sales()
-
-    def bag(self):
-        return self._state.bag()
-
-    def pending(self):
-        return self._state.pending()
 
     # -- writes: on the executor ---------------------------------------------------
 
@@ -307,9 +288,16 @@ def readState(directory):
 
     @raise StoreError: when the directory holds no bazaar database.
     """
+    if os.path.isfile(directory):
+        if os.path.basename(directory) != DB_NAME:
+            raise StoreError(f"{directory} is a file, not a data dir: give the "
+                             "directory the node was started with (--data-dir)")
+        directory = os.path.dirname(directory) or "."
     path = os.path.join(directory, DB_NAME)
-    if not os.path.isdir(directory):
+    if not os.path.exists(directory):
         raise StoreError(f"{directory}: no such directory")
+    if not os.path.isdir(directory):
+        raise StoreError(f"{directory} is not a directory")
     if not os.path.exists(path):
         raise StoreError(f"{directory}: not a bazaar data dir (no {DB_NAME})")
     try:

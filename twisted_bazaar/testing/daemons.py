@@ -210,10 +210,11 @@ class LiveMarket:
         self.daemons.append(daemon)
         return daemon
 
-    def startTracker(self, name="tracker", timeout=DEFAULT_TIMEOUT):
-        """Start the tracker on a free loopback port and wait until it
-        listens; returns the daemon."""
-        tracker = self.start(name, ["bazaar-tracker", "--listen", LOOPBACK_LISTEN])
+    def startTracker(self, name="tracker", timeout=DEFAULT_TIMEOUT, *args):
+        """Start the tracker on a free loopback port, with any more
+        ``args``, and wait until it listens; returns the daemon."""
+        tracker = self.start(name, ["bazaar-tracker", "--listen", LOOPBACK_LISTEN,
+                                    *args])
         listening = tracker.waitFor(TRACKER_LISTENING, timeout,
                                      what="'tracker listening on HOST:PORT'")
         self.tracker_port = int(listening["port"])

@@ -162,6 +162,55 @@ def _code(value, name):
 _code.fast = "type({v}) is str and {v} in ERROR_CODES"
 
 
+def objectList(keys, limit, noun="objects"):
+    """
+    A checker for a list of at most ``limit`` JSON objects, each holding
+    the given keys, a sequence of (key, checker) pairs; other keys are
+    ignored.  It gives a tuple of tuples of the checked values, in the
+    order of ``keys``.
+    """
+    names = ", ".join(key for key, _ in keys)
+
+    def check(value, name):
+        if type(value) is not list or len(value) > limit:
+            raise ProtocolError(f"{name} must be a list of at most {limit} {noun}")
+        rows = []
+        for entry in value:
+            if type(entry) is not dict:
+                raise ProtocolError(f"{name} entries must be objects with {names}")
+            row = []
+            for key, checker in keys:
+                if key not in entry:
+                    raise ProtocolError(f"{name} entry lacks {key}")
+                row.append(checker(entry[key], f"{name}.{key}"))
+            rows.append(tuple(row))
+        return tuple(rows)
+
+    check.fast = "False"
+    return check
+
+
+def itemCounts(limit):
+    """A checker for a JSON object of at most ``limit`` entries, each an
+    item name mapped to a count (0 … 2^63−1)."""
+
+    def check(value, name):
+        if type(value) is not dict or len(value) > limit:
+            raise ProtocolError(f"{name} must be an object of at most {limit} items")
+        for item, count in value.items():
+            checkItem(item, name + " key")
+            _count(count, f"{name}[{item[:40]!r}]")
+        return dict(value)
+
+    check.fast = "False"
+    return check
+
+
+_count = intIn(0, ID_LIMIT - 1, "a count")
+#: The keys of a seller's entry in a list of sellers.
+SELLER_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort))
+
+
 _MISSING = REQUIRED = object()
 
 #: type name -> message class, filled in by L{message}.

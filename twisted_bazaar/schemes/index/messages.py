@@ -8,63 +8,40 @@ import attr
 
 from twisted_bazaar.files.messages import OFFER_FIELDS
 from twisted_bazaar.wire import (
-    ID_LIMIT,
     REQUIRED,
+    SELLER_KEYS,
     Message,
-    ProtocolError,
-    checkHost,
-    checkId,
     checkItem,
-    checkPort,
     frozen,
-    intIn,
+    itemCounts,
     message,
+    objectList,
 )
 
 #: Most sellers a ``found`` names.
 MAX_FOUND = 64
 #: Most items a ``listing`` names.
 MAX_LISTING = 1024
-_count = intIn(0, ID_LIMIT - 1, "a count")
+#: The required part of found.sellers: a list of {id, host, port} objects.
+_sellerAddresses = objectList(SELLER_KEYS, MAX_FOUND, "sellers")
+#: listing.items: an object mapping item names to counts.
+_counts = itemCounts(MAX_LISTING)
 
 
 def _sellers(value, name):
     """found.sellers: a list of {id, host, port} objects, each with the
-    optional size, sha256 and transfer of a shared file."""
-    if type(value) is not list or len(value) > MAX_FOUND:
-        raise ProtocolError(f"{name} must be a list of at most {MAX_FOUND} sellers")
-    sellers = []
-    for entry in value:
-        if type(entry) is not dict:
-            raise ProtocolError(f"{name} entries must be objects with id, host, port")
-        for key in ("id", "host", "port"):
-            if key not in entry:
-                raise ProtocolError(f"{name} entry lacks {key}")
-        seller = (checkId(entry["id"], name + ".id"),
-                  checkHost(entry["host"], name + ".host"),
-                  checkPort(entry["port"], name + ".port"))
+    optional size, sha256 and transfer of a shared file (then appended to
+    its tuple)."""
+    rows = []
+    for row, entry in zip(_sellerAddresses(value, name), value):
         details = tuple(None if entry.get(key) is None else check(entry[key],
                                                                  f"{name}.{key}")
                         for key, _, check, _ in OFFER_FIELDS)
-        sellers.append(seller + details if any(d is not None for d in details)
-                       else seller)
-    return tuple(sellers)
+        rows.append(row + details if any(d is not None for d in details) else row)
+    return tuple(rows)
 
 
 _sellers.fast = "False"
-
-
-def _counts(value, name):
-    """listing.items: an object mapping item names to counts."""
-    if type(value) is not dict or len(value) > MAX_LISTING:
-        raise ProtocolError(f"{name} must be an object of at most {MAX_LISTING} items")
-    for item, count in value.items():
-        checkItem(item, name + " key")
-        _count(count, f"{name}[{item[:40]!r}]")
-    return dict(value)
-
-
-_counts.fast = "False"
 
 
 @message("register", ("item", "item", checkItem, REQUIRED), *OFFER_FIELDS)
