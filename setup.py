@@ -15,7 +15,8 @@ setup(
                       "prometheus_client>=0.16"],
     extras_require={
         "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6",
-                 "selenium>=4.10"],
+                 "selenium>=4.10", "twisted[tls]>=22.10"],
+        "tls": ["twisted[tls]>=22.10"],
         "plot": ["matplotlib>=3.5"],
     },
     entry_points={
