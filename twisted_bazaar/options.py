@@ -93,6 +93,13 @@ fraction = _number(lambda value: 0 <= value <= 1, "a fraction from 0 to 1",
                    "A fraction from 0 to 1.")
 
 
+def boundedSeconds(low, high):
+    """A parser for seconds from low to high."""
+    return _number(lambda value: low <= value <= high,
+                   f"a number of seconds from {low:g} to {high:g}",
+                   f"Seconds, from {low:g} to {high:g}.")
+
+
 def boundedInt(low, high=None):
     """A parser for a whole number from low to high (no upper bound if None)."""
     bound = f"from {low} to {high}" if high is not None else f"at least {low}"

@@ -10,6 +10,7 @@ from twisted_bazaar.tap.endpoints import (
     NODE_LISTEN_KINDS,
     checkClientEndpoint,
     checkServerEndpoint,
+    loopbackByDefault,
 )
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
@@ -87,3 +88,39 @@ class OptionTests(SynchronousTestCase):
     def test_trackerListenBadPort(self):
         error = self.parse(["--listen", "tcp:99999"], TrackerOptions)
         self.assertEqual(str(error), "--listen: port 99999 is not in 0 ... 65535")
+
+
+class LoopbackByDefaultTests(SynchronousTestCase):
+    """The web view listens on loopback unless its endpoint names an
+    interface."""
+
+    def test_rewritten(self):
+        self.assertEqual(loopbackByDefault("tcp:8080"), "tcp:8080:interface=127.0.0.1")
+        self.assertEqual(loopbackByDefault("tcp:port=0"), "tcp:port=0:interface=127.0.0.1")
+        self.assertEqual(loopbackByDefault("tcp6:8080"), r"tcp6:8080:interface=\:\:1")
+        self.assertEqual(loopbackByDefault("ssl:8443:privateKey=k.pem"),
+                         "ssl:8443:privateKey=k.pem:interface=127.0.0.1")
+
+    def test_keptWhenAnInterfaceIsNamed(self):
+        for text in ("tcp:8080:interface=0.0.0.0", "TCP:8080:interface=10.0.0.2",
+                     "unix:/tmp/web.sock"):
+            self.assertEqual(loopbackByDefault(text), text)
+
+    def test_trackerWebOption(self):
+        options = TrackerOptions()
+        options.parseOptions(["--web", "tcp:8080"])
+        self.assertEqual((options["web"], options["web-poll"]),
+                         ("tcp:8080:interface=127.0.0.1", 1.0))
+        options = TrackerOptions()
+        options.parseOptions(["--web", "tcp:8080:interface=0.0.0.0", "--web-poll", "2.5"])
+        self.assertEqual((options["web"], options["web-poll"]),
+                         ("tcp:8080:interface=0.0.0.0", 2.5))
+
+    def test_trackerWebRefused(self):
+        error = self.assertRaises(usage.UsageError, TrackerOptions().parseOptions,
+                                  ["--web", "tcp:99999"])
+        self.assertEqual(str(error), "--web: port 99999 is not in 0 ... 65535")
+        error = self.assertRaises(usage.UsageError, TrackerOptions().parseOptions,
+                                  ["--web", "tcp:0", "--web-poll", "0"])
+        self.assertIn("--web-poll: wants a number of seconds from 0.2 to 9, not '0'",
+                      str(error))

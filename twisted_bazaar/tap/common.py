@@ -3,6 +3,7 @@ What both daemons' command lines share: the link limits, ``--verbose``,
 ``--config FILE``, one-line usage errors, and no shared pid file.
 """
 
+import random
 import sys
 
 from twisted.internet.endpoints import serverFromString
@@ -21,11 +22,15 @@ from twisted_bazaar.link import (
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.web import metricsSite
 from twisted_bazaar.options import boundedInt, rate, seconds
-from twisted_bazaar.services import ListeningService
+from twisted_bazaar.services import EndpointConnector, ListeningService
+from twisted_bazaar.status.tracker import StatusExtension
 from twisted_bazaar.tap.config import ConfigError, configArgs, splitConfig
 from twisted_bazaar.tap.endpoints import checkServerEndpoint
 from twisted_bazaar.tap.exitstatus import ExitStatus
 from twisted_bazaar.tap.logformat import parseFormat, useJSON
+from twisted_bazaar.web.resources import webSite
+from twisted_bazaar.web.view import MarketView
+from twisted_bazaar.web.watch import StatusWatcher
 
 
 def param(name, default, help, parse=None):
@@ -168,3 +173,24 @@ def addMetrics(parent, reactor, options, metrics, exitStatus):
                      onFailure=exitStatus.fail,
                      description=description).setServiceParent(parent)
     LagProbe(reactor, metrics.reactorLag).setServiceParent(parent)
+
+
+def addWebView(parent, reactor, options, tracker, exitStatus):
+    """
+    With ``--web``, serve the live web view of the tracker's market, kept
+    current by a L{StatusWatcher} asking its nodes every ``--web-poll``
+    seconds; both children of the daemon's service.  An endpoint that
+    cannot listen ends the daemon with the reason, as ``--listen`` does.
+    """
+    description = options["web"]
+    try:
+        endpoint = serverFromString(reactor, description)
+    except (ValueError, TypeError) as e:
+        raise SystemExit(exitStatus.line(f"--web: bad endpoint: {e}"))
+    view = MarketView(reactor)
+    StatusWatcher(reactor, StatusExtension(tracker).members, EndpointConnector(reactor),
+                  view, options.linkSettings(), random.Random(),
+                  interval=options["web-poll"]).setServiceParent(parent)
+    ListeningService(reactor, endpoint, webSite(view), "web view",
+                     onFailure=exitStatus.fail,
+                     description=description).setServiceParent(parent)

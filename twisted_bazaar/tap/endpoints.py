@@ -113,3 +113,21 @@ def clientAddress(text):
     host = keywords.get("host", positional[0] if positional else "?")
     port = keywords.get("port", positional[1] if len(positional) > 1 else "?")
     return f"{host}:{port}"
+
+
+#: Kinds that listen on an IP interface, and their loopback address.
+_LOOPBACK = {"tcp": "127.0.0.1", "ssl": "127.0.0.1", "tcp6": r"\:\:1"}
+
+
+def loopbackByDefault(text):
+    """
+    A server endpoint string that listens on loopback unless it names an
+    interface: ``tcp:8080`` becomes ``tcp:8080:interface=127.0.0.1``
+    (``tcp6:`` gets ``::1``); ``tcp:8080:interface=0.0.0.0`` and other
+    kinds of endpoint are left as they are.
+    """
+    parts = _split(text)
+    kind = parts[0].lower()
+    if kind not in _LOOPBACK or any(arg.startswith("interface=") for arg in parts[1:]):
+        return text
+    return f"{text}:interface={_LOOPBACK[kind]}"

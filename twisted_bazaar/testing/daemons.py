@@ -76,10 +76,12 @@ class Daemon:
     @ivar lines: every log line so far, without line ends.
     """
 
-    def __init__(self, name, args, cwd, onLine=None):
+    def __init__(self, name, args, cwd, onLine=None, wrapper=()):
         """
         @param onLine: called as ``onLine(daemon, line)`` from the reader
             thread for every line as it arrives; it must not raise.
+        @param wrapper: a command that runs twistd, e.g. ``("ip", "netns",
+            "exec", "ns1")``; none by default.
         """
         self.name = name
         self.args = list(args)
@@ -88,7 +90,7 @@ class Daemon:
         self._changed = threading.Condition()
         self._ended = False
         self.process = subprocess.Popen(
-            [twistdPath(), "-n", *self.args], cwd=cwd, env=_environment(),
+            [*wrapper, twistdPath(), "-n", *self.args], cwd=cwd, env=_environment(),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, encoding="utf-8", errors="replace", start_new_session=True)
         self._reader = threading.Thread(target=self._read, name=f"{name} log",
@@ -204,9 +206,10 @@ class LiveMarket:
         self.daemons = []
         self.tracker_port = None
 
-    def start(self, name, args):
-        """Start ``twistd -n ARGS`` as one more daemon of this market."""
-        daemon = Daemon(name, args, self.cwd, self.onLine)
+    def start(self, name, args, wrapper=()):
+        """Start ``twistd -n ARGS`` as one more daemon of this market (run
+        by ``wrapper``, see L{Daemon})."""
+        daemon = Daemon(name, args, self.cwd, self.onLine, wrapper)
         self.daemons.append(daemon)
         return daemon
 
