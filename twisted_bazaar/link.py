@@ -175,6 +175,8 @@ class Link(NetstringReceiver):
         self._buckets = {}
         self._paused = False
         self._waiting = 0
+        #: Is this link the transport's producer?
+        self._registered = False
         #: message type -> number this peer sent past its rate limit.
         self.dropped = {}
 
@@ -190,6 +192,7 @@ class Link(NetstringReceiver):
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
+        self._registered = True
         if settings.handshake_timeout:
             self._handshake_call = self.clock.callLater(
                 settings.handshake_timeout, self._handshakeExpired
@@ -239,6 +242,11 @@ class Link(NetstringReceiver):
                           reason=reason)
         self.closing = self.deaf = True
         if self.transport is not None:
+            if self._registered:
+                # A TLS transport does not hang up while a producer is
+                # registered: this link produces nothing more anyway.
+                self._registered = False
+                self.transport.unregisterProducer()
             self.transport.loseConnection()
 
     def disconnect(self, reason=None):

@@ -75,7 +75,7 @@ class CannotListenTests(SynchronousTestCase):
         self.assertFailsWith(["bazaar-node", *SELLER, "--listen", "unix:/tmp/n.sock"],
                              2, "twistd bazaar-node: error: --listen: a unix: "
                              "endpoint cannot work here: other nodes connect to a "
-                             "node over TCP (use tcp:, tcp6: or ssl:)")
+                             "node over plain TCP (use tcp: or tcp6:)")
 
     def test_badEndpoint(self):
         self.assertFailsWith(["bazaar-tracker", "--listen", "tcp:0:colour=red"], 1,

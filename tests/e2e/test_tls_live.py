@@ -79,6 +79,10 @@ class TLSTests(SynchronousTestCase):
         tracker.waitFor(rf"node {seller_id} joined from 127\.0\.0\.1:", TIMEOUT)
         for daemon in self.market.daemons:
             self.assertEqual(daemon.problems(), [], daemon.name)
+        # Nodes on a TLS tracker link stop in good order on SIGTERM too.
+        self.market.stop()
+        for daemon in self.market.daemons:
+            self.assertTrue(daemon.exitedCleanly(), daemon.name)
 
     def test_untrustedCertificateRefused(self):
         """A node that does not trust the tracker's certificate does not

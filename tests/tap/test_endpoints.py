@@ -21,15 +21,22 @@ SELLER = ["--role", "seller", "--sell", "apple=1"]
 class CheckTests(SynchronousTestCase):
     def test_goodServerEndpoints(self):
         for text in ("tcp:0", "tcp:7700", "tcp:7701:interface=127.0.0.1",
-                     "tcp:port=7700", "tcp6:7700", "ssl:7443:privateKey=k.pem",
-                     "TCP:80"):
+                     "tcp:port=7700", "tcp6:7700", "TCP:80"):
             checkServerEndpoint(text, NODE_LISTEN_KINDS, "why")
 
     def test_unixRefusedForANode(self):
         error = self.assertRaises(ValueError, checkServerEndpoint, "unix:/tmp/x",
                                   NODE_LISTEN_KINDS, "peers use TCP")
         self.assertEqual(str(error), "a unix: endpoint cannot work here: peers use "
-                                     "TCP (use tcp:, tcp6: or ssl:)")
+                                     "TCP (use tcp: or tcp6:)")
+
+    def test_sslRefusedForANode(self):
+        """Peers connect to a node without TLS, so it cannot listen on ssl:."""
+        error = self.assertRaises(ValueError, checkServerEndpoint,
+                                  "ssl:7443:privateKey=k.pem", NODE_LISTEN_KINDS,
+                                  "peers use plain TCP")
+        self.assertEqual(str(error), "a ssl: endpoint cannot work here: peers use "
+                                     "plain TCP (use tcp: or tcp6:)")
 
     def test_portOutOfRange(self):
         for text, reason in (("tcp:99999", "port 99999 is not in 0 ... 65535"),
@@ -73,8 +80,8 @@ class OptionTests(SynchronousTestCase):
     def test_nodeListenUnix(self):
         error = self.parse(SELLER + ["--listen", "unix:/tmp/node.sock"])
         self.assertEqual(str(error), "--listen: a unix: endpoint cannot work here: "
-                         "other nodes connect to a node over TCP (use tcp:, tcp6: "
-                         "or ssl:)")
+                         "other nodes connect to a node over plain TCP (use tcp: "
+                         "or tcp6:)")
 
     def test_nodeListenBadPort(self):
         error = self.parse(SELLER + ["--listen", "tcp:99999"])

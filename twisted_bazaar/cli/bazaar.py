@@ -83,7 +83,7 @@ def _scheme(name):
 def _listen(text):
     try:
         checkServerEndpoint(text, NODE_LISTEN_KINDS,
-                            "other nodes connect to a node over TCP")
+                            "other nodes connect to a node over plain TCP")
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
     return text

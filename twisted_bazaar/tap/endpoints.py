@@ -9,9 +9,9 @@ endpoint (other nodes reach it over TCP at its host and port, so
 ``unix:`` cannot work) and a port outside 0 … 65535.
 """
 
-#: Server endpoint kinds a node can listen on: peers connect over TCP
-#: (``ssl:`` is TCP with TLS).
-NODE_LISTEN_KINDS = ("tcp", "tcp6", "ssl")
+#: Server endpoint kinds a node can listen on: peers connect over plain
+#: TCP (so neither ``unix:`` nor ``ssl:`` can work).
+NODE_LISTEN_KINDS = ("tcp", "tcp6")
 #: Client endpoint kinds a node can reach its tracker with: the tracker
 #: records the IP address a node connects from.
 NODE_TRACKER_KINDS = ("tcp", "ssl", "tls")

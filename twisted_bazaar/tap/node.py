@@ -138,7 +138,7 @@ class Options(DaemonOptions):
         super().postOptions()
         try:
             checkServerEndpoint(self["listen"], NODE_LISTEN_KINDS,
-                                "other nodes connect to a node over TCP")
+                                "other nodes connect to a node over plain TCP")
         except ValueError as e:
             raise usage.UsageError(f"--listen: {e}")
         try:
