@@ -10,8 +10,11 @@ import shutil
 import stat
 import tempfile
 
+import attr
+
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import wire
 from twisted_bazaar.identity import (
     KEY_FILE,
     Identity,
@@ -20,8 +23,10 @@ from twisted_bazaar.identity import (
     encode,
     helloText,
     keyOwns,
+    signedBy,
     verify,
 )
+from twisted_bazaar.schemes.flood.messages import Reply
 
 
 class IdentityTests(SynchronousTestCase):
@@ -62,6 +67,57 @@ class IdentityTests(SynchronousTestCase):
         self.assertEqual(decode("-_8"), b"\xfb\xff")
         self.assertRaises(ValueError, decode, "-_8=")
         self.assertRaises(ValueError, decode, "a")
+
+
+class SignedOfferTests(SynchronousTestCase):
+    """A reply's optional file fields are signed when it carries them."""
+
+    SHA = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+
+    def setUp(self):
+        self.seller = Identity.fromRandom(random.Random(8))
+        self.plain = Reply(5, "song.ogg", (self.seller.id, 42), self.seller.id,
+                           "127.0.0.1", 9001)
+        self.file = attr.evolve(self.plain, size=5, sha256=self.SHA, transfer=9002)
+
+    def test_canonicalNamesWhatTheMessageCarries(self):
+        """The file fields are in the signed bytes exactly when the reply
+        has them (protocol.md: keys and signatures), keys sorted."""
+        me = self.seller.id
+        self.assertEqual(
+            wire.canonical(self.seller.signed(self.file)).decode("utf-8"),
+            'bazaar-sig:{"host":"127.0.0.1","id":5,"item":"song.ogg",'
+            f'"key":"{self.seller.key}","path":[{me},42],"port":9001,'
+            f'"seller":{me},"sha256":"{self.SHA}","size":5,"transfer":9002,'
+            '"type":"reply"}')
+        self.assertEqual(
+            wire.canonical(self.seller.signed(self.plain)).decode("utf-8"),
+            'bazaar-sig:{"host":"127.0.0.1","id":5,"item":"song.ogg",'
+            f'"key":"{self.seller.key}","path":[{me},42],"port":9001,'
+            f'"seller":{me},"type":"reply"}}')
+
+    def test_relayCannotAlterFileFields(self):
+        """Changing, removing or adding a file field breaks the seller's
+        signature."""
+        signed = self.seller.signed(self.file)
+        self.assertTrue(signedBy(signed, self.seller.id))
+        for change in ({"size": 6}, {"sha256": "0" * 64}, {"transfer": 9003},
+                       {"size": None}, {"sha256": None}, {"transfer": None}):
+            self.assertFalse(signedBy(attr.evolve(signed, **change), self.seller.id),
+                             change)
+        plain = self.seller.signed(self.plain)
+        self.assertTrue(signedBy(plain, self.seller.id))
+        self.assertFalse(signedBy(attr.evolve(plain, transfer=9002), self.seller.id))
+
+    def test_nullIsLeftOut(self):
+        """A file field sent as null reads as left out: the signature of
+        the reply without it still holds."""
+        signed = self.seller.signed(self.plain)
+        payload = wire.encode(signed)
+        decoded = wire.decode(payload[:-1] + b',"size":null,"sha256":null,'
+                                              b'"transfer":null}')
+        self.assertEqual(decoded, signed)
+        self.assertTrue(signedBy(decoded, self.seller.id))
 
 
 class KeyFileTests(SynchronousTestCase):

@@ -65,39 +65,39 @@ class RegistryIdTests(SynchronousTestCase):
     def setUp(self):
         self.registry = Registry(random.Random(1))
 
-    def test_fresh_ids_are_unique_and_in_range(self):
+    def test_freshIdsAreUniqueAndInRange(self):
         ids = [self.registry.join(-1, "h", 1) for _ in range(2000)]
         self.assertEqual(len(set(ids)), 2000)
         self.assertTrue(all(0 <= i < ID_SPACE for i in ids))
         self.assertEqual(len(self.registry), 2000)
 
-    def test_wanted_id_kept_when_free_and_valid(self):
+    def test_wantedIdKeptWhenFreeAndValid(self):
         self.assertEqual(self.registry.join(42, "a", 1), 42)
         self.assertEqual(self.registry.join(0, "b", 2), 0)
         self.assertEqual(self.registry.join(ID_SPACE - 1, "c", 3), ID_SPACE - 1)
         self.assertEqual(self.registry.nodes,
                          {42: ("a", 1), 0: ("b", 2), ID_SPACE - 1: ("c", 3)})
 
-    def test_wanted_id_replaced_when_taken(self):
+    def test_wantedIdReplacedWhenTaken(self):
         self.registry.join(42, "a", 1)
         other = self.registry.join(42, "b", 2)
         self.assertNotEqual(other, 42)
         self.assertTrue(0 <= other < ID_SPACE)
         self.assertEqual(self.registry.nodes, {42: ("a", 1), other: ("b", 2)})
 
-    def test_wanted_id_replaced_when_out_of_range(self):
+    def test_wantedIdReplacedWhenOutOfRange(self):
         for wanted in (-1, -5, ID_SPACE, 2**62):
             node_id = self.registry.join(wanted, "h", 1)
             self.assertNotEqual(node_id, wanted)
             self.assertTrue(0 <= node_id < ID_SPACE)
 
-    def test_random_draw_that_is_taken_is_drawn_again(self):
+    def test_randomDrawThatIsTakenIsDrawnAgain(self):
         registry = Registry(ScriptedRandom([7, 7, 7, 8]))
         self.assertEqual(registry.join(-1, "a", 1), 7)
         self.assertEqual(registry.join(-1, "b", 2), 8)
         self.assertEqual(registry.nodes, {7: ("a", 1), 8: ("b", 2)})
 
-    def test_leave_unknown_id_is_harmless(self):
+    def test_leaveUnknownIdIsHarmless(self):
         self.registry.join(5, "a", 1)
         self.registry.leave(6)
         self.registry.leave(5)
@@ -105,7 +105,7 @@ class RegistryIdTests(SynchronousTestCase):
         self.assertEqual(len(self.registry), 0)
         self.assertIsNone(self.registry.pick(99))
 
-    def test_left_id_is_free_again(self):
+    def test_leftIdIsFreeAgain(self):
         self.registry.join(42, "a", 1)
         self.registry.leave(42)
         self.assertEqual(self.registry.join(42, "b", 2), 42)
@@ -123,13 +123,13 @@ class RegistryPickTests(SynchronousTestCase):
         for i in range(count):
             self.registry.join(i, f"h{i}", 1000 + i)
 
-    def test_alone_gets_none(self):
+    def test_aloneGetsNone(self):
         self.assertIsNone(self.registry.pick(0))
         self.fill(1)
         self.assertIsNone(self.registry.pick(0))
         self.assertIsNone(self.registry.pick(0, exclude=(0,)))
 
-    def test_port_zero_is_never_introduced(self):
+    def test_portZeroIsNeverIntroduced(self):
         """A node that said port 0 takes no links: it is in the table, and
         may ask, but is never handed out; leaving works all the same."""
         self.fill(2)
@@ -143,29 +143,29 @@ class RegistryPickTests(SynchronousTestCase):
         self.registry.leave(1)
         self.assertIsNone(self.registry.pick(0))
 
-    def test_never_the_asker(self):
+    def test_neverTheAsker(self):
         self.fill(2)
         for _ in range(100):
             self.assertEqual(self.registry.pick(0), (1, "h1", 1001))
             self.assertEqual(self.registry.pick(1), (0, "h0", 1000))
 
-    def test_every_other_node_is_picked(self):
+    def test_everyOtherNodeIsPicked(self):
         self.fill(10)
         picked = {self.registry.pick(3)[0] for _ in range(1000)}
         self.assertEqual(picked, set(range(10)) - {3})
 
-    def test_prefers_nodes_not_excluded(self):
+    def test_prefersNodesNotExcluded(self):
         self.fill(10)
         for _ in range(200):
             self.assertEqual(self.registry.pick(0, exclude=range(1, 9)),
                              (9, "h9", 1009))
 
-    def test_falls_back_to_excluded_nodes(self):
+    def test_fallsBackToExcludedNodes(self):
         self.fill(3)
         picked = {self.registry.pick(0, exclude=(1, 2))[0] for _ in range(200)}
         self.assertEqual(picked, {1, 2})
 
-    def test_churn_keeps_every_live_id_pickable(self):
+    def test_churnKeepsEveryLiveIdPickable(self):
         """After many joins and leaves (first, last and middle slots), every
         live node can still be found, with its own address, and no departed
         node ever comes back."""
@@ -186,7 +186,7 @@ class RegistryPickTests(SynchronousTestCase):
             found = self.registry.pick(asker, exclude=ids - {target})
             self.assertEqual(found, (target,) + live[target])
 
-    def test_thousands_of_nodes(self):
+    def test_thousandsOfNodes(self):
         self.fill(5000)
         exclude = tuple(range(1, 65))
         for asker in range(0, 5000, 5):
@@ -231,7 +231,7 @@ class TrackerLinkTests(SynchronousTestCase):
 
     # registration
 
-    def test_thisisme_gets_fresh_id_and_same_port(self):
+    def test_thisismeGetsFreshIdAndSamePort(self):
         peer = self.connect()
         peer.say({"type": "thisisme", "id": -1, "port": 4001, "host": ""})
         [answer] = peer.heard()
@@ -239,31 +239,31 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertTrue(0 <= answer["id"] < ID_SPACE)
         self.assertEqual(self.tracker.registry.nodes, {answer["id"]: ("203.0.113.5", 4001)})
 
-    def test_each_node_gets_its_own_id(self):
+    def test_eachNodeGetsItsOwnId(self):
         ids = {self.register(4000 + i, peer_host=f"10.{i}.0.1")[1] for i in range(50)}
         self.assertEqual(len(ids), 50)
 
-    def test_observed_host_recorded_when_none_given(self):
+    def test_observedHostRecordedWhenNoneGiven(self):
         _, first = self.register(4001, peer_host="198.51.100.9")
         asker, _ = self.register(4002)
         self.assertEqual(self.askNode(asker),
                          {"type": "nodereply", "id": first, "host": "198.51.100.9",
                           "port": 4001})
 
-    def test_given_host_recorded(self):
+    def test_givenHostRecorded(self):
         _, first = self.register(4001, host="seller.example", peer_host="198.51.100.9")
         asker, _ = self.register(4002)
         self.assertEqual(self.askNode(asker),
                          {"type": "nodereply", "id": first, "host": "seller.example",
                           "port": 4001})
 
-    def test_reconnect_keeps_earlier_id_when_free(self):
+    def test_reconnectKeepsEarlierIdWhenFree(self):
         peer, node_id = self.register(4001)
         peer.transport.loseConnection()
         _, same = self.register(4001, wanted=node_id)
         self.assertEqual(same, node_id)
 
-    def test_reconnect_gets_new_id_when_earlier_taken(self):
+    def test_reconnectGetsNewIdWhenEarlierTaken(self):
         _, node_id = self.register(4001)
         _, other = self.register(4002, wanted=node_id)
         self.assertNotEqual(other, node_id)
@@ -271,7 +271,7 @@ class TrackerLinkTests(SynchronousTestCase):
 
     # introductions
 
-    def test_nodereq_names_another_live_node(self):
+    def test_nodereqNamesAnotherLiveNode(self):
         peers = dict(self.register(4000 + i)[::-1] for i in range(3))
         ports = {node_id: 4000 + i for i, node_id in enumerate(peers)}
         for node_id, peer in peers.items():
@@ -284,12 +284,12 @@ class TrackerLinkTests(SynchronousTestCase):
                 named.add(answer["id"])
             self.assertEqual(named, set(peers) - {node_id})
 
-    def test_nodereq_alone_gets_minus_one(self):
+    def test_nodereqAloneGetsMinusOne(self):
         peer, _ = self.register(4001)
         self.assertEqual(self.askNode(peer),
                          {"type": "nodereply", "id": -1, "host": "", "port": 0})
 
-    def test_whereis_names_a_nodes_current_address(self):
+    def test_whereisNamesANodesCurrentAddress(self):
         """whereis{id} gets the node's address from the live table, or port
         0 for a node the tracker does not know."""
         asker, _ = self.register(4001)
@@ -301,21 +301,21 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertEqual(asker.heard(), [{"type": "nodereply", "id": 99,
                                           "host": "", "port": 0}])
 
-    def test_nodereq_honours_exclude(self):
+    def test_nodereqHonoursExclude(self):
         asker, _ = self.register(4001)
         _, skipped = self.register(4002)
         _, wanted = self.register(4003)
         for _ in range(30):
             self.assertEqual(self.askNode(asker, exclude=[skipped])["id"], wanted)
 
-    def test_disconnect_forgets_node(self):
+    def test_disconnectForgetsNode(self):
         asker, _ = self.register(4001)
         other, _ = self.register(4002)
         other.transport.loseConnection()
         self.assertEqual(self.askNode(asker)["id"], -1)
         self.assertEqual(len(self.tracker.registry), 1)
 
-    def test_dc_closes_and_forgets_node(self):
+    def test_dcClosesAndForgetsNode(self):
         asker, _ = self.register(4001)
         other, _ = self.register(4002)
         other.say({"type": "dc"})
@@ -323,7 +323,7 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertEqual(other.heard(), [])
         self.assertEqual(self.askNode(asker)["id"], -1)
 
-    def test_silent_node_forgotten_after_keepalive_gives_up(self):
+    def test_silentNodeForgottenAfterKeepaliveGivesUp(self):
         """The node that answers pings stays; the mute one is pinged, then
         dropped after DEAD_AFTER_INTERVALS quiet intervals."""
         lively, lively_id = self.register(4001)
@@ -344,7 +344,7 @@ class TrackerLinkTests(SynchronousTestCase):
 
     # misbehaviour
 
-    def test_no_thisisme_in_time_gets_notim_then_close(self):
+    def test_noThisismeInTimeGetsNotimThenClose(self):
         peer = self.connect()
         self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT - 0.1)
         self.assertEqual(peer.heard(), [])
@@ -354,7 +354,7 @@ class TrackerLinkTests(SynchronousTestCase):
                                          "info": "no thisisme within 10 s"}])
         self.assertTrue(peer.closed)
 
-    def test_handshake_timeout_is_configurable(self):
+    def test_handshakeTimeoutIsConfigurable(self):
         tracker = Tracker(self.clock, random.Random(5), LinkSettings(handshake_timeout=2.5))
         peer = WiredLink(TrackerFactory(tracker))
         self.clock.advance(2.4)
@@ -364,7 +364,7 @@ class TrackerLinkTests(SynchronousTestCase):
                                          "info": "no thisisme within 2.5 s"}])
         self.assertTrue(peer.closed)
 
-    def test_thisisme_in_time_stops_handshake_clock(self):
+    def test_thisismeInTimeStopsHandshakeClock(self):
         peer = self.connect()
         self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT / 2)
         peer.say({"type": "thisisme", "id": -1, "port": 4001, "host": ""})
@@ -372,7 +372,7 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertEqual([m["type"] for m in peer.heard()], ["thisisyou", "ping"])
         self.assertFalse(peer.closed)
 
-    def test_message_before_thisisme_is_wtf_then_close(self):
+    def test_messageBeforeThisismeIsWtfThenClose(self):
         peer = self.connect()
         peer.say({"type": "nodereq", "exclude": []})
         self.assertEqual(peer.heard(), [{"type": "error", "code": "wtf",
@@ -380,7 +380,7 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertTrue(peer.closed)
         self.assertEqual(len(self.tracker.registry), 0)
 
-    def test_node_only_messages_are_wtf_and_link_stays(self):
+    def test_nodeOnlyMessagesAreWtfAndLinkStays(self):
         peer, node_id = self.register(4001)
         node_messages = [
             {"type": "search", "id": 1, "item": "apple", "returnPath": [node_id],
@@ -401,7 +401,7 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertEqual(list(self.tracker.registry.nodes), [node_id])
         self.assertEqual(self.askNode(peer)["id"], -1)
 
-    def test_unknown_message_type_is_wtf_and_link_stays(self):
+    def test_unknownMessageTypeIsWtfAndLinkStays(self):
         peer, node_id = self.register(4001)
         peer.say({"type": "nosuchtype", "id": 1})
         self.assertEqual(peer.heard(), [{"type": "error", "code": "wtf",
@@ -409,7 +409,7 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertFalse(peer.closed)
         self.assertEqual(list(self.tracker.registry.nodes), [node_id])
 
-    def test_second_thisisme_with_other_id_is_wtf_then_close(self):
+    def test_secondThisismeWithOtherIdIsWtfThenClose(self):
         asker, _ = self.register(4001)
         peer, node_id = self.register(4002)
         peer.say({"type": "thisisme", "id": node_id + 1, "port": 4002, "host": ""})
@@ -418,14 +418,14 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertTrue(peer.closed)
         self.assertEqual(self.askNode(asker)["id"], -1)
 
-    def test_repeated_thisisme_with_same_id_is_ignored(self):
+    def test_repeatedThisismeWithSameIdIsIgnored(self):
         peer, node_id = self.register(4001)
         peer.say({"type": "thisisme", "id": node_id, "port": 4001, "host": ""})
         self.assertEqual(peer.heard(), [])
         self.assertFalse(peer.closed)
         self.assertEqual(list(self.tracker.registry.nodes), [node_id])
 
-    def test_error_is_never_answered(self):
+    def test_errorIsNeverAnswered(self):
         error = {"type": "error", "code": "wtf", "info": "what?"}
         stranger = self.connect()
         stranger.say(error)
@@ -452,22 +452,22 @@ class RegistrySchemeTests(SynchronousTestCase):
     def picks(self, asker, **kwargs):
         return {self.registry.pick(asker, **kwargs)[0] for _ in range(200)}
 
-    def test_abilities_are_recorded_and_forgotten(self):
+    def test_abilitiesAreRecordedAndForgotten(self):
         self.assertEqual(self.registry.abilities[4], Abilities("index", True))
         self.assertEqual(self.registry.abilities[5], Abilities(None, False))
         self.registry.leave(4)
         self.assertNotIn(4, self.registry.abilities)
 
-    def test_pick_without_scheme_is_any_node(self):
+    def test_pickWithoutSchemeIsAnyNode(self):
         self.assertEqual(self.picks(0), {1, 2, 3, 4, 5})
 
-    def test_pick_by_scheme(self):
+    def test_pickByScheme(self):
         self.assertEqual(self.picks(5, scheme="flood"), {0, 1, 2})
         self.assertEqual(self.picks(0, scheme="flood"), {1, 2})
         self.assertEqual(self.picks(0, scheme="index"), {3, 4})
         self.assertIsNone(self.registry.pick(0, scheme="chord"))
 
-    def test_pick_super_peer_of_a_scheme(self):
+    def test_pickSuperPeerOfAScheme(self):
         self.assertEqual(self.picks(3, scheme="index", superpeer=True), {4})
         self.assertIsNone(self.registry.pick(4, scheme="index", superpeer=True))
         self.assertIsNone(self.registry.pick(0, scheme="flood", superpeer=True))
@@ -480,7 +480,7 @@ class RegistrySchemeTests(SynchronousTestCase):
         self.assertEqual(self.registry.members("index", superpeer=True), [])
         self.assertEqual(self.registry.members("index"), [3])
 
-    def test_port_zero_is_in_no_pool(self):
+    def test_portZeroIsInNoPool(self):
         self.registry.join(9, "client", 0, Abilities("index", True))
         self.assertEqual(self.registry.abilities[9], Abilities("index", True))
         self.assertNotIn(9, self.registry.members("index"))
@@ -511,7 +511,7 @@ class TrackerAbilitiesTests(SynchronousTestCase):
             named.add(answer["id"])
         return named
 
-    def test_thisisme_abilities_are_recorded(self):
+    def test_thisismeAbilitiesAreRecorded(self):
         _, plain = self.register(4001)
         _, flood = self.register(4002, scheme="flood")
         _, leader = self.register(4003, scheme="index", super=True)
@@ -520,7 +520,7 @@ class TrackerAbilitiesTests(SynchronousTestCase):
             plain: Abilities(None, False), flood: Abilities("flood", False),
             leader: Abilities("index", True), leaf: Abilities("index", False)})
 
-    def test_nodereq_with_scheme_introduces_only_that_scheme(self):
+    def test_nodereqWithSchemeIntroducesOnlyThatScheme(self):
         asker, _ = self.register(4001, scheme="flood")
         flood = {self.register(4002 + i, scheme="flood")[1] for i in range(3)}
         index = {self.register(4010 + i, scheme="index")[1] for i in range(3)}
@@ -528,20 +528,20 @@ class TrackerAbilitiesTests(SynchronousTestCase):
         self.assertEqual(self.introduced(asker, scheme="index"), index)
         self.assertEqual(self.introduced(asker, 300), flood | index)
 
-    def test_nodereq_for_a_super_peer(self):
+    def test_nodereqForASuperPeer(self):
         asker, _ = self.register(4001, scheme="index")
         _, leader = self.register(4002, scheme="index", super=True)
         self.register(4003, scheme="index")
         self.register(4004, scheme="flood", super=True)
         self.assertEqual(self.introduced(asker, scheme="index", super=True), {leader})
 
-    def test_nodereq_of_a_scheme_nobody_runs(self):
+    def test_nodereqOfASchemeNobodyRuns(self):
         asker, _ = self.register(4001, scheme="flood")
         self.register(4002, scheme="flood")
         self.assertEqual(self.introduced(asker, 1, scheme="index"), {-1})
         self.assertEqual(self.introduced(asker, 1, scheme="index", super=True), {-1})
 
-    def test_departure_leaves_the_scheme_pool(self):
+    def test_departureLeavesTheSchemePool(self):
         asker, _ = self.register(4001, scheme="index")
         leader_link, leader = self.register(4002, scheme="index", super=True)
         leader_link.transport.loseConnection()

@@ -85,6 +85,7 @@ class LinkSettings:
         write_limit=DEFAULT_WRITE_LIMIT,
         verbose=False,
         stats=None,
+        traffic=None,
     ):
         self.frame_limit = frame_limit
         self.handshake_timeout = handshake_timeout
@@ -96,6 +97,9 @@ class LinkSettings:
         self.verbose = verbose
         #: If a dict, message type -> number sent, counted by every link.
         self.stats = stats
+        #: If a L{twisted_bazaar.metrics.traffic.Traffic}, told of every
+        #: message in and out, drop and protocol error, by every link.
+        self.traffic = traffic
         #: Rate limits by bucket name (see L{wire.message}'s ``bucket``):
         #: messages a second one peer may send.  Flooded searches fan out,
         #: index queries cost the tracker work, pings cost an answer.  A
@@ -175,6 +179,8 @@ class Link(NetstringReceiver):
         self._buckets = {}
         self._paused = False
         self._waiting = 0
+        #: Is this link the transport's producer?
+        self._registered = False
         #: message type -> number this peer sent past its rate limit.
         self.dropped = {}
 
@@ -190,6 +196,7 @@ class Link(NetstringReceiver):
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
+        self._registered = True
         if settings.handshake_timeout:
             self._handshake_call = self.clock.callLater(
                 settings.handshake_timeout, self._handshakeExpired
@@ -239,6 +246,11 @@ class Link(NetstringReceiver):
                           reason=reason)
         self.closing = self.deaf = True
         if self.transport is not None:
+            if self._registered:
+                # A TLS transport does not hang up while a producer is
+                # registered: this link produces nothing more anyway.
+                self._registered = False
+                self.transport.unregisterProducer()
             self.transport.loseConnection()
 
     def disconnect(self, reason=None):
@@ -336,6 +348,9 @@ class Link(NetstringReceiver):
                               info=e.info)
             self.protocolError(e.code, e.info, answer=e.answerable)
             return
+        traffic = self.settings.traffic
+        if traffic is not None:
+            traffic.messageReceived(message.TYPE, len(data))
         # Only a message that makes sense shows the peer is alive: garbage
         # must not keep a dead peer's link open.
         now = self._last_heard = self.clock.seconds()
@@ -375,6 +390,8 @@ class Link(NetstringReceiver):
         self.dropped[kind] = count + 1
         total = self.settings.dropped
         total[kind] = total.get(kind, 0) + 1
+        if self.settings.traffic is not None:
+            self.settings.traffic.messageDropped("rate", kind)
 
     def protocolError(self, code, info, answer=True, close=False):
         """
@@ -383,6 +400,8 @@ class Link(NetstringReceiver):
         """
         if answer:
             self.send(wire.Error(code, info))
+        if self.settings.traffic is not None:
+            self.settings.traffic.protocolError(code)
         now = self.clock.seconds()
         self._errors = [t for t in self._errors if t > now - ERROR_WINDOW]
         self._errors.append(now)
@@ -409,6 +428,8 @@ class Link(NetstringReceiver):
             self.log.error("not sending {type} to {peer}: {size} bytes is over the "
                            "frame limit", type=kind, peer=self.describe(),
                            size=len(payload))
+            if self.settings.traffic is not None:
+                self.settings.traffic.messageDropped("oversize", kind)
             return
         if self._paused:
             self._waiting += len(payload)
@@ -418,12 +439,17 @@ class Link(NetstringReceiver):
                               limit=self.settings.write_limit)
                 self.closing = self.deaf = True
                 self.transport.abortConnection()
+                if self.settings.traffic is not None:
+                    self.settings.traffic.messageDropped("slow-reader", kind)
                 return
         if kind != "ping" and kind != "pong":
             self._last_traffic = self.clock.seconds()
         stats = self.settings.stats
         if stats is not None:
             stats[kind] = stats.get(kind, 0) + 1
+        traffic = self.settings.traffic
+        if traffic is not None:
+            traffic.messageSent(kind, len(payload))
         if self.settings.verbose:
             self.log.info("-> {peer} {message}", peer=self.describe(),
                           message=payload.decode("utf-8"))

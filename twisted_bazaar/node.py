@@ -98,6 +98,9 @@ class Node:
         self.topology = None
         #: The roles plugged in (each adds itself), in order.
         self.roles = []
+        #: Told ``stopper(why)`` when a component asks for the node to stop
+        #: (see L{requestStop}); set by whoever runs the node.
+        self.stopper = None
 
     # -- what components use ------------------------------------------------
 
@@ -210,6 +213,17 @@ class Node:
                              key=identity.key, nonce=nonce, sig=sig)
 
     # -- shutdown -------------------------------------------------------------
+
+    def requestStop(self, why):
+        """
+        A component has nothing left to do (a buyer told to exit once its
+        wants are met): ask whoever runs the node to stop it, in order.  A
+        node run by nobody who listens (no L{stopper}) goes on.
+        """
+        if self.stopper is None or self.stopping:
+            return
+        self.log.info("node {id} stopping: {why}", id=self.id, why=why)
+        self.stopper(why)
 
     def shutdown(self):
         """Tell components the node is stopping, then say dc on every link."""

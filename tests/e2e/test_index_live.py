@@ -15,7 +15,7 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import node_address, start_market
+from tests.e2e.helpers import nodeAddress, startMarket
 from tests.e2e.test_raw_client import RawClient
 
 #: Seconds any one expected log line may take.
@@ -29,18 +29,18 @@ POLL_INTERVAL = 0.1
 class LiveIndexTests(SynchronousTestCase):
 
     def setUp(self):
-        self.market, self.tracker = start_market(self, TIMEOUT)
+        self.market, self.tracker = startMarket(self, TIMEOUT)
 
     def startSeller(self, name, *sell):
         """Start an index seller; return (daemon, its found entry)."""
         args = ["--discovery", "index", "--role", "seller"]
         for each in sell:
             args += ["--sell", each]
-        return self.market.start_node(name, *args)
+        return self.market.startNode(name, *args)
 
     def foundEntry(self, daemon):
         """What the tracker should say about a node: {id, host, port}."""
-        ident, port = node_address(daemon, TIMEOUT)
+        ident, port = nodeAddress(daemon, TIMEOUT)
         return {"id": ident, "host": "127.0.0.1", "port": port}
 
     def joinTracker(self):
@@ -86,7 +86,7 @@ class LiveIndexTests(SynchronousTestCase):
         self.assertEqual(answer["type"], "listing", answer)
         return answer["items"]
 
-    def test_find_buy_and_forget(self):
+    def test_findBuyAndForget(self):
         pears = self.startSeller("seller-pears", "pear=2")
         figs = self.startSeller("seller-figs", "pear=2", "fig=1")
         entries = {"pears": self.foundEntry(pears), "figs": self.foundEntry(figs)}
@@ -101,9 +101,9 @@ class LiveIndexTests(SynchronousTestCase):
         self.assertEqual(self.lookupUntil(client, "plum", lambda s: True, "[]"), [])
 
         # Three pears, bought from both sellers.
-        buyer = self.market.start_node("buyer", "--discovery", "index", "--role",
+        buyer = self.market.startNode("buyer", "--discovery", "index", "--role",
                                        "buyer", "--want", "pear", "--quantity", "3")
-        buyer.wait_for(r"all wants met", TIMEOUT)
+        buyer.waitFor(r"all wants met", TIMEOUT)
         bought = [int(m[1]) for m in buyer.matches(r"bought pear from (\d+) \(\d of 3\)")]
         self.assertEqual(len(bought), 3, buyer.tail())
         self.assertEqual(set(bought), {entries["pears"]["id"], entries["figs"]["id"]})

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import start_market, start_seller
+from tests.e2e.helpers import startMarket, startSeller
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -53,16 +53,16 @@ class RawClient:
     def close(self):
         self.sock.close()
 
-    def send_raw(self, data):
+    def sendRaw(self, data):
         self.sock.sendall(data)
 
     def send(self, kind, **fields):
-        self.send_object(dict(fields, type=kind))
+        self.sendObject(dict(fields, type=kind))
 
-    def send_object(self, obj):
-        self.send_raw(netstring(json.dumps(obj).encode("utf-8")))
+    def sendObject(self, obj):
+        self.sendRaw(netstring(json.dumps(obj).encode("utf-8")))
 
-    def _read_more(self):
+    def _readMore(self):
         try:
             data = self.sock.recv(65536)
         except ConnectionResetError:
@@ -76,12 +76,12 @@ class RawClient:
         while b":" not in self.buffer:
             if len(self.buffer) > MAX_HEADER:
                 raise ValueError(f"not a netstring: {self.buffer[:40]!r}")
-            self._read_more()
+            self._readMore()
         header = self.buffer.partition(b":")[0]
         start = len(header) + 1
         end = start + int(header)
         while len(self.buffer) <= end:
-            self._read_more()
+            self._readMore()
         if self.buffer[end:end + 1] != b",":
             raise ValueError("netstring without its trailing comma")
         payload, self.buffer = self.buffer[start:end], self.buffer[end + 1:]
@@ -104,7 +104,7 @@ class RawClient:
             return "closed"
 
 
-def new_id():
+def newId():
     return random.randrange(1, 2**62)
 
 
@@ -168,11 +168,11 @@ class LiveSellerCase(SynchronousTestCase):
     """A live tracker and a seller of two apples, in a scratch folder."""
 
     def setUp(self):
-        self.market, self.tracker = start_market(self, TIMEOUT)
+        self.market, self.tracker = startMarket(self, TIMEOUT)
         # Every raw client here comes from 127.0.0.1, and the bad-input test
         # keeps its connections open before any thisisme: lift the limit on
         # such connections per address (tested on its own in test_node).
-        self.seller, self.seller_id, self.seller_port = start_seller(
+        self.seller, self.seller_id, self.seller_port = startSeller(
             self.market, "apple=2", TIMEOUT, "--handshake-limit", "100")
 
     def connect(self, port):
@@ -213,7 +213,7 @@ class LiveSellerCase(SynchronousTestCase):
         return link
 
     def assertPong(self, link):
-        nonce = new_id()
+        nonce = newId()
         link.send("ping", nonce=nonce)
         self.assertEqual(link.receive(), {"type": "pong", "nonce": nonce})
 
@@ -225,10 +225,10 @@ class LiveSellerCase(SynchronousTestCase):
 
 class TrackerTests(LiveSellerCase):
 
-    def test_register_ask_for_a_node_and_ping_it(self):
+    def test_registerAskForANodeAndPingIt(self):
         tracker, me = self.register()
         self.assertNotEqual(me, self.seller_id)
-        self.tracker.wait_for(rf"node {me} joined from 127\.0\.0\.1:0", TIMEOUT)
+        self.tracker.waitFor(rf"node {me} joined from 127\.0\.0\.1:0", TIMEOUT)
         self.assertPong(tracker)
 
         tracker.send("nodereq")
@@ -251,7 +251,7 @@ class TradeTests(LiveSellerCase):
         must be the seller's."""
         message = self.keys[self.me].signed(kind, id=buy_id, item="apple",
                                             path=path or [self.me, self.seller_id])
-        self.link.send_object(message)
+        self.link.sendObject(message)
         answer = self.link.receive()
         if answer["type"] == "buyOK" or answer.get("code") in ("soldout", "unsold"):
             self.assertTrue(verified(answer, self.seller_id), answer)
@@ -261,11 +261,11 @@ class TradeTests(LiveSellerCase):
     def buy(self, buy_id, path=None):
         return self.trade("buy", buy_id, path)
 
-    def test_search_buy_repeat_and_sell_out(self):
+    def test_searchBuyRepeatAndSellOut(self):
         me, seller = self.me, self.seller_id
         self.assertPong(self.link)
 
-        search_id = new_id()
+        search_id = newId()
         self.link.send("search", id=search_id, item="apple", returnPath=[me], ttl=7)
         reply = self.link.receive()
         self.assertTrue(verified(reply, seller), reply)
@@ -274,14 +274,14 @@ class TradeTests(LiveSellerCase):
             "type": "reply", "id": search_id, "item": "apple", "path": [seller, me],
             "seller": seller, "host": "127.0.0.1", "port": self.seller_port})
 
-        first, second, third = new_id(), new_id(), new_id()
+        first, second, third = newId(), newId(), newId()
         ok = {"type": "buyOK", "id": first, "item": "apple", "path": [seller, me]}
         self.assertEqual(self.buy(first), ok)
-        self.seller.wait_for(rf"sold apple to {me} \(1 left\)", TIMEOUT)
+        self.seller.waitFor(rf"sold apple to {me} \(1 left\)", TIMEOUT)
         self.assertEqual(self.buy(first), ok)
         # The repeat took nothing: the second unit is still there to buy.
         self.assertEqual(self.buy(second), dict(ok, id=second))
-        self.seller.wait_for(rf"sold apple to {me} \(0 left\)", TIMEOUT)
+        self.seller.waitFor(rf"sold apple to {me} \(0 left\)", TIMEOUT)
         self.assertEqual(len(self.seller.matches(r"sold apple")), 2)
 
         soldout = self.buy(third)
@@ -292,13 +292,13 @@ class TradeTests(LiveSellerCase):
         # Asking never buys: a sold id gets its buyOK, an unknown one is
         # closed (unsold), and a buy under it later is soldout.
         self.assertEqual(self.trade("ask", first), ok)
-        fourth = new_id()
+        fourth = newId()
         unsold = self.trade("ask", fourth)
         self.assertEqual((unsold["type"], unsold["code"], unsold["id"], unsold["path"]),
                          ("error", "unsold", fourth, [seller, me]))
         self.assertEqual(self.buy(fourth)["code"], "soldout")
 
-        astray = self.buy(new_id(), path=[me, max(me, seller) + 1])
+        astray = self.buy(newId(), path=[me, max(me, seller) + 1])
         self.assertEqual((set(astray), astray["type"], astray["code"]),
                          ({"type", "code", "info"}, "error", "wrongway"))
 
@@ -320,13 +320,13 @@ class BadInputTests(LiveSellerCase):
         "an unknown type": netstring(b'{"type": "florp"}'),
     }
 
-    def test_bad_input_is_refused_and_others_still_served(self):
+    def test_badInputIsRefusedAndOthersStillServed(self):
         _, me = self.register()
         established = self.handshake(me)
 
         for what, data in self.BAD_INPUT.items():
             bad = self.connect(self.seller_port)
-            bad.send_raw(data)
+            bad.sendRaw(data)
             answer = bad.outcome()
             if answer != "closed":
                 self.assertEqual((answer["type"], answer["code"]), ("error", "wtf"),
@@ -337,7 +337,7 @@ class BadInputTests(LiveSellerCase):
         self.assertPong(self.handshake(other))
         self.assertCleanLogs()
 
-    def test_unknown_type_on_an_established_link(self):
+    def test_unknownTypeOnAnEstablishedLink(self):
         _, me = self.register()
         link = self.handshake(me)
         link.send("florp", id=1)

@@ -437,3 +437,62 @@ class SellerStopTests(SynchronousTestCase):
         self.assertTrue(self.seller.running)
         self.successResultOf(self.seller.stopService())
         self.assertFalse(self.seller.running)
+
+
+class SaleLogTests(SynchronousTestCase):
+    """A line per sale while sales are few; under load the rest are summed
+    up every interval; --verbose logs each."""
+
+    def setUp(self):
+        from twisted.logger import Logger, formatEvent
+
+        self.node = makeNode(1)
+        self.clock = self.node.clock
+        self.relay = linkPeer(self.node, 2)
+        self.lines = []
+        self.seller = Seller(self.node, {"apple": 100, "pear": 100})
+        self.seller.log = Logger(observer=lambda e: self.lines.append(formatEvent(e)))
+
+    def sell(self, count, item="apple", first=1):
+        for buy_id in range(first, first + count):
+            feed(self.relay, trade.Buy(buy_id, item, (9, 2, 1)))
+
+    def test_eachSaleWhileFew(self):
+        self.sell(3)
+        self.assertEqual(self.lines, ["sold apple to 9 (99 left)",
+                                      "sold apple to 9 (98 left)",
+                                      "sold apple to 9 (97 left)"])
+
+    def test_summedUpUnderLoad(self):
+        self.sell(25)
+        self.sell(5, "pear", first=100)
+        self.assertEqual(len(self.lines), 10)
+        self.assertEqual(self.lines[-1], "sold apple to 9 (90 left)")
+        self.clock.advance(10)
+        self.assertEqual(self.lines[-1], "sold 20 more units in the last 10 s, not "
+                         "logged one by one: apple x15 (75 left), pear x5 (95 left) "
+                         "(--verbose logs every sale)")
+        self.assertEqual(len(sent(self.relay)), 30)
+
+    def test_verboseLogsEverySale(self):
+        from twisted.logger import Logger, formatEvent
+
+        node = makeNode(1)
+        node.config.link.verbose = True
+        relay = linkPeer(node, 2)
+        seller = Seller(node, {"fig": 50})
+        lines = []
+        seller.log = Logger(observer=lambda e: lines.append(formatEvent(e)))
+        for buy_id in range(1, 31):
+            feed(relay, trade.Buy(buy_id, "fig", (9, 2, 1)))
+        self.assertEqual(len(lines), 30)
+        self.assertEqual(lines[-1], "sold fig to 9 (20 left)")
+
+    def test_stopSumsUpAndLeavesNoTimer(self):
+        self.sell(12)
+        self.successResultOf(self.seller.stopService())
+        self.assertEqual(self.lines[-1], "sold 2 more units in the last 10 s, not "
+                         "logged one by one: apple x2 (88 left) (--verbose logs "
+                         "every sale)")
+        self.assertEqual([call for call in self.clock.getDelayedCalls()
+                          if call.func.__self__ is self.seller.saleLog], [])

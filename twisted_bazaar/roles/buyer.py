@@ -4,11 +4,11 @@ that failed it last: L{Buyer.order}), buys (directly when it can, else
 along the path), and keeps a bag.
 
 Each wanted item runs its own state machine, a
-:class:`~twisted_bazaar.roles.want.Want` (its whole transition table is in
-:mod:`twisted_bazaar.roles.want`): find offers (through the node's
+L{twisted_bazaar.roles.want.Want} (its whole transition table is in
+L{twisted_bazaar.roles.want}): find offers (through the node's
 discovery scheme) -> write the chosen buy as pending -> send it, resending
 the same buy id on silence -> commit the purchase -> next unit, or search
-again with backoff when no offer came.  The :class:`Buyer` feeds the wants
+again with backoff when no offer came.  The L{Buyer} feeds the wants
 their inputs and does the I/O their outputs ask for.
 
 Exactly-once: a buy id is written to the store as pending before it is
@@ -38,6 +38,8 @@ from twisted_bazaar.identity import signedIf, trusts
 from twisted_bazaar.roles.trade import Ask, BuyOK
 from twisted_bazaar.schemes import Offer, discoveryOf
 from twisted_bazaar.overlay import DIRECT, Unreachable
+from twisted_bazaar.files.fetch import Fetcher
+from twisted_bazaar.files.options import downloadsFolder
 from twisted_bazaar.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.roles.want import (
@@ -86,8 +88,13 @@ class Buyer(Role):
     log = Logger()
 
     def __init__(self, node, wants, quantity=1, search_window=DEFAULT_SEARCH_WINDOW,
-                 buy_timeout=DEFAULT_BUY_TIMEOUT):
+                 buy_timeout=DEFAULT_BUY_TIMEOUT, exit_when_done=False):
+        """
+        @param exit_when_done: once every want is met, ask for the node to
+            stop (L{Node.requestStop}) rather than stay up as a relay.
+        """
         super().__init__(node)
+        self.exit_when_done = exit_when_done
         self.store = node.store
         self.search_window = search_window
         self.buy_timeout = buy_timeout
@@ -254,7 +261,13 @@ class Buyer(Role):
             self._failed.popitem(last=False)
 
     def wantDone(self):
-        if self.satisfied:
+        if not self.satisfied:
+            return
+        if self.exit_when_done:
+            self.log.info("all wants met: {bag} in the bag; stopping "
+                          "(--exit-when-done)", bag=len(self.bag))
+            self.node.requestStop("all wants met")
+        else:
             self.log.info("all wants met: {bag} in the bag; staying up as a relay",
                           bag=len(self.bag))
 
@@ -525,15 +538,33 @@ class BuyerPlugin:
                    seconds, DEFAULT_SEARCH_WINDOW),
         RoleOption("buy-timeout", "seconds to wait for buyOK before resending",
                    seconds, DEFAULT_BUY_TIMEOUT),
+        RoleOption("exit-when-done", "once every want is met, stop the node "
+                   "(the daemon exits 0) instead of staying up as a relay",
+                   flag=True),
+        RoleOption("downloads", "DIR to fetch the shared files bought into",
+                   downloadsFolder),
     )
 
     def configure(self, config):
         wants = list(dict.fromkeys(config["want"]))
         if not wants:
             raise ValueError("the buyer role needs at least one --want ITEM")
-        return {"wants": wants, "quantity": config["quantity"],
-                "search_window": config["search-window"],
-                "buy_timeout": config["buy-timeout"]}
+        settings = {"wants": wants, "quantity": config["quantity"],
+                    "search_window": config["search-window"],
+                    "buy_timeout": config["buy-timeout"],
+                    "exit_when_done": config["exit-when-done"]}
+        if config.get("downloads") is not None:
+            if settings["exit_when_done"]:
+                raise ValueError("--exit-when-done would stop the node before "
+                                 "the files bought are in --downloads; use one "
+                                 "or the other")
+            settings["downloads"] = config["downloads"]
+        return settings
 
     def build(self, node, settings):
-        return Buyer(node, **settings)
+        settings = dict(settings)
+        folder = settings.pop("downloads", None)
+        buyer = Buyer(node, **settings)
+        if folder is not None:
+            Fetcher(node, buyer, folder, search_window=buyer.search_window)
+        return buyer

@@ -12,11 +12,14 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity import signedIf, trusts
+from twisted_bazaar.logthrottle import LogThrottle
 from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes import IShop, discoveryOf
-from twisted_bazaar.options import seconds
+from twisted_bazaar.files.options import sharedFolder
+from twisted_bazaar.files.shop import FileShop
+from twisted_bazaar.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
-from twisted_bazaar.store import CLOSED_LIMIT, Sale, countItems
+from twisted_bazaar.store import CLOSED_LIMIT, Sale
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
@@ -73,6 +76,13 @@ class Seller(Role):
         #: Deferreds of stopService, fired once no commit is in flight and
         #: nothing is unsaved.
         self._idle_waiters = []
+        #: Sales logged one by one up to a few per interval, the rest
+        #: summed up (every one with --verbose).
+        self.saleLog = LogThrottle(node.clock, self._logUnlogged,
+                                   verbose=node.config.link.verbose)
+        #: The shared folder's files (a L{twisted_bazaar.files.shop.FileShop}),
+        #: with --share.
+        self.files = None
         self.discovery = discoveryOf(node)
         self.discovery.advertise(self)
 
@@ -88,6 +98,11 @@ class Seller(Role):
 
     def inventory(self):
         return dict(self.stock)
+
+    def describe(self, item):
+        """What an offer of item carries besides the address (a shared
+        file's size, sha256 and transfer port), or None."""
+        return self.files.describe(item) if self.files is not None else None
 
     def offerTo(self, item, buyer, via=None):
         """
@@ -247,23 +262,40 @@ class Seller(Role):
     def _committed(self, _, sales):
         self._committing = False
         self._uncommitted.difference_update(sale.buy_id for sale in sales)
-        if len(sales) == 1:
-            sale = sales[0]
-            self.log.info("sold {item} to {buyer} ({left} left)", item=sale.item,
-                          buyer=sale.buyer, left=self.stock[sale.item])
-        else:
-            # Under load, one line per commit rather than per sale: logging
-            # would otherwise cost more than selling.
-            self.log.info("sold {n} units in one commit: {items}", n=len(sales),
-                          items=", ".join(f"{item} x{units} ({self.stock[item]} left)"
-                                          for item, units in
-                                          sorted(countItems(sales).items())))
+        self._logSales(sales)
         self._answerCommitted()
         for item in sorted({sale.item for sale in sales}):
             if not self.stock[item]:
                 self.discovery.stockChanged(item, 0)
         self._flush()
         self._checkIdle()
+
+    def _logSales(self, sales):
+        """A line per sale while sales are few; under load, most are
+        counted and summed up (see L{LogThrottle}): logging each would
+        cost more than selling."""
+        log = self.saleLog
+        if not log.spare():
+            for sale in sales:
+                log.admit(sale.item)
+            return
+        # Stock left after each sale of this commit, the last first.
+        left, later = [], {}
+        for sale in reversed(sales):
+            after = later.get(sale.item, 0)
+            left.append(self.stock[sale.item] + after)
+            later[sale.item] = after + 1
+        for sale, remaining in zip(sales, reversed(left)):
+            if log.admit(sale.item):
+                self.log.info("sold {item} to {buyer} ({left} left)", item=sale.item,
+                              buyer=sale.buyer, left=remaining)
+
+    def _logUnlogged(self, counts, interval):
+        self.log.info("sold {n} more units in the last {interval:g} s, not logged "
+                      "one by one: {items} (--verbose logs every sale)",
+                      n=sum(counts.values()), interval=interval,
+                      items=", ".join(f"{item} x{units} ({self.stock.get(item, 0)} "
+                                      "left)" for item, units in sorted(counts.items())))
 
     def _notCommitted(self, reason, sales):
         """The store failed: undo the sales and drop their answers; the
@@ -314,6 +346,7 @@ class Seller(Role):
 
     def _stop(self):
         self._stopped = True
+        self.saleLog.close()
         for key in list(self._reservations):
             self._release(key)
         if self._flush_call is not None and self._flush_call.active():
@@ -369,6 +402,12 @@ class SellerPlugin:
                    repeatable=True),
         RoleOption("lease", "seconds a unit stays reserved for a buyer",
                    seconds, DEFAULT_LEASE),
+        RoleOption("share", "DIR whose files to sell, each named by its file name "
+                   "(watched for changes)", sharedFolder),
+        RoleOption("transfer-port", "port to serve shared files on (0: any free "
+                   "port)", boundedInt(0, 65535), 0),
+        RoleOption("transfer-rate", "most bytes a second sent to one buyer of a "
+                   "shared file (0: no limit)", boundedInt(0), 0),
     )
 
     def configure(self, config):
@@ -377,9 +416,25 @@ class SellerPlugin:
             if item in stock:
                 raise ValueError(f"--sell names {item} twice")
             stock[item] = units
-        if not stock:
-            raise ValueError("the seller role needs at least one --sell ITEM=COUNT")
-        return {"stock": stock, "lease": config["lease"]}
+        folder = config.get("share")
+        if not stock and folder is None:
+            raise ValueError("the seller role needs at least one --sell ITEM=COUNT "
+                             "or --share DIR")
+        for option in ("transfer-port", "transfer-rate"):
+            if config.get(option) and folder is None:
+                raise ValueError(f"--{option} needs --share DIR")
+        settings = {"stock": stock, "lease": config["lease"]}
+        if folder is not None:
+            settings.update(share=folder, transfer_port=config.get("transfer-port", 0),
+                            transfer_rate=config.get("transfer-rate", 0))
+        return settings
 
     def build(self, node, settings):
-        return Seller(node, **settings)
+        settings = dict(settings)
+        folder = settings.pop("share", None)
+        port = settings.pop("transfer_port", 0)
+        rate = settings.pop("transfer_rate", 0)
+        seller = Seller(node, **settings)
+        if folder is not None:
+            FileShop(node, seller, folder, port, transfer_rate=rate)
+        return seller

@@ -1,9 +1,9 @@
 """
-One wanted item's purchase, as an explicit state machine: :class:`Want`.
+One wanted item's purchase, as an explicit state machine: L{Want}.
 
-Every state, input and output is in :data:`TRANSITIONS`, in one place.  An
+Every state, input and output is in L{TRANSITIONS}, in one place.  An
 input is a method of the want (``kick()``, ``found(offers)``, ...); the
-buyer (:mod:`twisted_bazaar.roles.buyer`) feeds them and does the I/O the
+buyer (L{twisted_bazaar.roles.buyer}) feeds them and does the I/O the
 outputs ask of it.  For a (state, input) pair, the first row whose guards
 all hold is taken: the want enters the row's state, then runs its outputs
 in order.  A pair not in the table is ignored: e.g. an answer about a buy

@@ -2,21 +2,21 @@
 Durable state: the node's id, a seller's inventory and ledger, a buyer's
 bag and pending buys.
 
-Two stores share one API.  :class:`SQLiteStore` keeps everything in
+Two stores share one API.  L{SQLiteStore} keeps everything in
 ``DIR/bazaar.sqlite`` (WAL mode, full sync), so a sale is on disk before
 its buyOK leaves and a purchase before the buyer reports it; readers such
-as ``bazaar-ledger`` never block the node.  :class:`MemoryStore` keeps the
+as ``bazaar-ledger`` never block the node.  L{MemoryStore} keeps the
 same records in dicts, for nodes started without ``--data-dir`` and for
 the simulator.
 
-The API (see :mod:`twisted_bazaar.store.sqlite` for why reads stay
+The API (see L{twisted_bazaar.store.sqlite} for why reads stay
 synchronous):
 
 - reads, answered at once from the state loaded when the store opened:
   ``nodeId()``, ``seededWith()``, ``inventory()``, ``sales()``, ``bag()``,
   ``pending()``, ``closed()``;
 - writes, each one transaction, each returning a Deferred that fires once
-  it is on disk or fails with :class:`StoreError`:
+  it is on disk or fails with L{StoreError}:
   ``setNodeId(node_id)``, ``seedInventory(stock)`` (fires with
   ``(stock, seeded_now)``), ``commitSales(sales)``, ``addPending(pending)``,
   ``dropPending(buy_id)``, ``closeBuy(buy_id)`` (a seller's buy id that

@@ -2,9 +2,9 @@
 Where a store's writes run.
 
 An executor runs functions one at a time, in the order they were
-submitted, and returns a Deferred for each result.  :class:`ThreadExecutor`
+submitted, and returns a Deferred for each result.  L{ThreadExecutor}
 runs them on one writer thread of its own, so the disk never holds up the
-reactor; :class:`InlineExecutor` runs them at once and returns an
+reactor; L{InlineExecutor} runs them at once and returns an
 already-fired Deferred, so that tests on a ``task.Clock`` and the
 simulator stay deterministic.
 """

@@ -1,14 +1,14 @@
 """
-:class:`MemoryStore`: the store of a node without ``--data-dir`` and of
+L{MemoryStore}: the store of a node without ``--data-dir`` and of
 the simulator.  Nothing survives a restart.
 """
 
 from twisted.internet import defer
 
-from twisted_bazaar.store.records import Snapshot, StoreError
+from twisted_bazaar.store.records import Snapshot, SnapshotReads, StoreError
 
 
-class MemoryStore:
+class MemoryStore(SnapshotReads):
     """
     The same API as L{SQLiteStore}: reads answer at once, writes return
     Deferreds, here already fired (failing with L{StoreError} when a write
@@ -19,29 +19,6 @@ class MemoryStore:
 
     def __init__(self):
         self._state = Snapshot()
-
-    # -- reads -----------------------------------------------------------------
-
-    def nodeId(self):
-        return self._state.node_id
-
-    def seededWith(self):
-        return self._state.seededWith()
-
-    def inventory(self):
-        return self._state.inventory()
-
-    def sales(self):
-        return self._state.sales()
-
-    def bag(self):
-        return self._state.bag()
-
-    def pending(self):
-        return self._state.pending()
-
-    def closed(self):
-        return self._state.closed()
 
     # -- writes ------------------------------------------------------------------
 
@@ -64,6 +41,10 @@ class MemoryStore:
             return self._state.inventory(), False
         self._state.seed(stock)
         return self._state.inventory(), True
+
+    def stockItem(self, item, units):
+        """See L{SQLiteStore.stockItem}."""
+        return self._write(self._state.stockItem, item, units)
 
     def commitSales(self, sales):
         return self._write(self._commitSales, list(sales))

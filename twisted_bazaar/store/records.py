@@ -1,5 +1,5 @@
 """
-What the store keeps: the records, and :class:`Snapshot`, the in-memory
+What the store keeps: the records, and L{Snapshot}, the in-memory
 copy of a store's committed state that serves every read.
 """
 
@@ -126,6 +126,9 @@ class Snapshot:
         self.seeded = dict(stock)
         self._inventory = dict(stock)
 
+    def stockItem(self, item, units):
+        self._inventory[item] = units
+
     def recordSales(self, sales):
         for item, units in countItems(sales).items():
             self._inventory[item] -= units
@@ -151,3 +154,31 @@ class Snapshot:
     def recordPurchase(self, purchase):
         self._bag.setdefault(purchase.buy_id, purchase)
         self._pending.pop(purchase.buy_id, None)
+
+
+class SnapshotReads:
+    """
+    A store's reads, answered at once from its L{Snapshot} (C{_state}),
+    which a store replaces only once a write is done.
+    """
+
+    def nodeId(self):
+        return self._state.node_id
+
+    def seededWith(self):
+        return self._state.seededWith()
+
+    def inventory(self):
+        return self._state.inventory()
+
+    def sales(self):
+        return self._state.sales()
+
+    def bag(self):
+        return self._state.bag()
+
+    def pending(self):
+        return self._state.pending()
+
+    def closed(self):
+        return self._state.closed()

@@ -1,11 +1,11 @@
 """
-:class:`SQLiteStore`: durable state in ``DIR/bazaar.sqlite`` (WAL mode,
-full sync), and :func:`readState`, the read-only view ``bazaar-ledger``
+L{SQLiteStore}: durable state in ``DIR/bazaar.sqlite`` (WAL mode,
+full sync), and L{readState}, the read-only view ``bazaar-ledger``
 prints.
 
 Opening is synchronous: it happens once, before the node starts (in
 ``makeNodeService``, or when a simulated node is restarted), creates the
-schema and loads the whole committed state into a :class:`Snapshot`.
+schema and loads the whole committed state into a L{Snapshot}.
 From then on:
 
 - reads (``nodeId``, ``seededWith``, ``inventory``, ``sales``, ``bag``,
@@ -16,14 +16,14 @@ From then on:
 - writes run on the store's executor, one at a time and in the order
   they were asked for, each in one transaction; each returns a Deferred
   that fires once the write is on disk (the snapshot is updated just
-  before), or fails with :class:`StoreError` and a reason, whatever went
+  before), or fails with L{StoreError} and a reason, whatever went
   wrong: a full disk, a constraint, a database locked by another process
   for longer than ``busy_timeout``.  No ``sqlite3`` exception ever
   reaches the caller.
 
-With a :class:`ThreadExecutor` (the daemons), the writes run on one
+With a L{ThreadExecutor} (the daemons), the writes run on one
 writer thread and never block the reactor; with the
-:class:`InlineExecutor` (tests, the simulator), they run at once and the
+L{InlineExecutor} (tests, the simulator), they run at once and the
 Deferreds are already fired.
 """
 
@@ -43,6 +43,7 @@ from twisted_bazaar.store.records import (
     Purchase,
     Sale,
     Snapshot,
+    SnapshotReads,
     StoreError,
     countItems,
 )
@@ -69,7 +70,7 @@ CREATE TABLE IF NOT EXISTS closed (
 """
 
 
-class SQLiteStore:
+class SQLiteStore(SnapshotReads):
     """
     The store of a node with ``--data-dir``.
 
@@ -109,29 +110,6 @@ class SQLiteStore:
                 raise
             raise StoreError(f"cannot use data dir {directory}: {e}") from None
         self.executor.start()
-
-    # -- reads: from the snapshot ------------------------------------------------
-
-    def nodeId(self):
-        return self._state.node_id
-
-    def seededWith(self):
-        return self._state.seededWith()
-
-    def inventory(self):
-        return self._state.inventory()
-
-    def sales(self):
-        return self._state.sales()
-
-    def bag(self):
-        return self._state.bag()
-
-    def pending(self):
-        return self._state.pending()
-
-    def closed(self):
-        return self._state.closed()
 
     # -- writes: on the executor ---------------------------------------------------
 
@@ -175,6 +153,13 @@ class SQLiteStore:
     def _seeded(self, stock):
         self._state.seed(stock)
         return self._state.inventory(), True
+
+    def stockItem(self, item, units):
+        """Put ``units`` of item in the inventory, whether it was there or
+        not (a seller's shared file, offered after the stock was seeded)."""
+        return self._write("item not stocked",
+                           [("INSERT OR REPLACE INTO inventory VALUES (?, ?)",
+                             (item, units))], self._state.stockItem, item, units)
 
     def commitSales(self, sales):
         """Record sales and take their units from the inventory, at once:
@@ -330,9 +315,16 @@ def readState(directory):
 
     @raise StoreError: when the directory holds no bazaar database.
     """
+    if os.path.isfile(directory):
+        if os.path.basename(directory) != DB_NAME:
+            raise StoreError(f"{directory} is a file, not a data dir: give the "
+                             "directory the node was started with (--data-dir)")
+        directory = os.path.dirname(directory) or "."
     path = os.path.join(directory, DB_NAME)
-    if not os.path.isdir(directory):
+    if not os.path.exists(directory):
         raise StoreError(f"{directory}: no such directory")
+    if not os.path.isdir(directory):
+        raise StoreError(f"{directory} is not a directory")
     if not os.path.exists(path):
         raise StoreError(f"{directory}: not a bazaar data dir (no {DB_NAME})")
     try:

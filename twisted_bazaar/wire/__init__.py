@@ -16,6 +16,7 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     MAX_TTL,
     MESSAGE_TYPES,
     REQUIRED,
+    SELLER_KEYS,
     Message,
     ProtocolError,
     checkFlag,
@@ -34,7 +35,9 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     frozen,
     idList,
     intIn,
+    itemCounts,
     message,
+    objectList,
     text,
 )
 from twisted_bazaar.wire.core import (  # noqa: F401

@@ -177,6 +177,55 @@ def _code(value, name):
 _code.fast = "type({v}) is str and {v} in ERROR_CODES"
 
 
+def objectList(keys, limit, noun="objects"):
+    """
+    A checker for a list of at most ``limit`` JSON objects, each holding
+    the given keys, a sequence of (key, checker) pairs; other keys are
+    ignored.  It gives a tuple of tuples of the checked values, in the
+    order of ``keys``.
+    """
+    names = ", ".join(key for key, _ in keys)
+
+    def check(value, name):
+        if type(value) is not list or len(value) > limit:
+            raise ProtocolError(f"{name} must be a list of at most {limit} {noun}")
+        rows = []
+        for entry in value:
+            if type(entry) is not dict:
+                raise ProtocolError(f"{name} entries must be objects with {names}")
+            row = []
+            for key, checker in keys:
+                if key not in entry:
+                    raise ProtocolError(f"{name} entry lacks {key}")
+                row.append(checker(entry[key], f"{name}.{key}"))
+            rows.append(tuple(row))
+        return tuple(rows)
+
+    check.fast = "False"
+    return check
+
+
+def itemCounts(limit):
+    """A checker for a JSON object of at most ``limit`` entries, each an
+    item name mapped to a count (0 … 2^63−1)."""
+
+    def check(value, name):
+        if type(value) is not dict or len(value) > limit:
+            raise ProtocolError(f"{name} must be an object of at most {limit} items")
+        for item, count in value.items():
+            checkItem(item, name + " key")
+            _count(count, f"{name}[{item[:40]!r}]")
+        return dict(value)
+
+    check.fast = "False"
+    return check
+
+
+_count = intIn(0, ID_LIMIT - 1, "a count")
+#: The keys of a seller's entry in a list of sellers.
+SELLER_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort))
+
+
 _MISSING = REQUIRED = object()
 
 #: type name -> message class, filled in by L{message}.
@@ -194,7 +243,7 @@ def message(type_name, *fields, routed=False, bucket=None, proves=False):
     optional field that is left out when unset.  A checker takes the raw
     JSON value and the field's name and returns the value or raises
     L{ProtocolError}; it may carry a ``fast`` expression (see L{_compile}).
-    The class gets ``as_dict`` and ``from_dict`` compiled for its fields.
+    The class gets ``asDict`` and ``fromDict`` compiled for its fields.
 
     ``proves`` marks a routed message whose sending shows that the link
     it leaves on carries real trade (a seller's ``buyOK``): the overlay
@@ -219,9 +268,9 @@ def message(type_name, *fields, routed=False, bucket=None, proves=False):
         cls.ROUTED = routed
         cls.BUCKET = bucket
         cls.PROVES = proves
-        as_dict, cls.from_dict = _compile(cls, type_name, fields)
-        if "as_dict" not in vars(cls):
-            cls.as_dict = as_dict
+        asDict, cls.fromDict = _compile(cls, type_name, fields)
+        if "asDict" not in vars(cls):
+            cls.asDict = asDict
         MESSAGE_TYPES[type_name] = cls
         return cls
 
@@ -230,7 +279,7 @@ def message(type_name, *fields, routed=False, bucket=None, proves=False):
 
 def _compile(cls, type_name, fields):
     """
-    Build straight-line ``as_dict`` and ``from_dict`` for one message class.
+    Build straight-line ``asDict`` and ``fromDict`` for one message class.
 
     The codec runs for every message every node relays, so it is generated
     the way attrs generates ``__init__``: no loop over fields, and each value
@@ -241,12 +290,12 @@ def _compile(cls, type_name, fields):
     required = [f for f in fields if f[3] is not None]
     optional = [f for f in fields if f[3] is None]
     pairs = "".join(f"{wire!r}: self.{attribute}, " for wire, attribute, _, _ in required)
-    encode = ["def as_dict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
+    encode = ["def asDict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
     for wire, attribute, _, _ in optional:
         encode += [f"    if self.{attribute} is not None:",
                    f"        out[{wire!r}] = self.{attribute}"]
     encode.append("    return out")
-    decode = ["def from_dict(obj):", "    get = obj.get"]
+    decode = ["def fromDict(obj):", "    get = obj.get"]
     defaults = {}
     for index, (wire, _, check, default) in enumerate(fields):
         value = f"v{index}"
@@ -267,7 +316,7 @@ def _compile(cls, type_name, fields):
     namespace = {"cls": cls, "_MISSING": _MISSING, "_slowField": _slowField,
                  "ERROR_CODES": ERROR_CODES, "_INT_ONLY": {int}, **defaults}
     exec("\n".join(encode + decode), namespace)
-    return namespace["as_dict"], staticmethod(namespace["from_dict"])
+    return namespace["asDict"], staticmethod(namespace["fromDict"])
 
 
 def _slowField(cls, index, value):
@@ -307,7 +356,7 @@ _raw_decode = _decoder.raw_decode
 
 def encode(message):
     """Serialize a message to the bytes of one netstring payload."""
-    return _encoder.encode(message.as_dict()).encode("utf-8")
+    return _encoder.encode(message.asDict()).encode("utf-8")
 
 
 _canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
@@ -321,7 +370,7 @@ def canonical(message):
     declares, unknown ones left out), keys sorted, compact, non-ASCII text
     as raw UTF-8 (docs/protocol.md, "Keys and signatures").
     """
-    fields = message.as_dict()
+    fields = message.asDict()
     fields.pop("sig", None)
     return b"bazaar-sig:" + _canonical.encode(fields).encode("utf-8")
 
@@ -358,7 +407,7 @@ def decode(data):
     if cls is None:
         raise ProtocolError(f"unknown message type {kind[:40]!r}")
     try:
-        return cls.from_dict(obj)
+        return cls.fromDict(obj)
     except ProtocolError as e:
         if kind == "error":
             e.answerable = False

@@ -14,7 +14,7 @@ from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.identity import signedIf, trusts
 from twisted_bazaar.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter
-from twisted_bazaar.schemes import IDiscovery, Offer
+from twisted_bazaar.schemes import IDiscovery, Offer, offerDetails
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.topology import RandomNeighbours
 
@@ -84,7 +84,8 @@ class FloodDiscovery(Service, NodeObserver):
             else:
                 path = search.return_path[::-1]
             node.route(signedIf(node.identity, Reply(search.id, item, path, node.id,
-                                                     node.host, node.port)))
+                                                     node.host, node.port,
+                                                     **offerDetails(shop, item))))
 
     # -- buying ------------------------------------------------------------------
 
@@ -134,7 +135,8 @@ class FloodDiscovery(Service, NodeObserver):
                 return
             find.perLink[via] = kept + 1
             offer = Offer(message.seller, message.path[::-1], message.host,
-                          message.port)
+                          message.port, message.size, message.sha256,
+                          message.transfer or 0)
             find.offers.append(offer)
             self.node.events.offerArrived(message.item, offer)
 

@@ -20,12 +20,25 @@ class ItemIndex:
         self._items = {}
         self._handed = {}
         self._turn = 0
+        #: (seller, item) -> what the seller's register described.
+        self._details = {}
 
-    def register(self, seller, item):
+    def register(self, seller, item, details=()):
+        """seller offers item; ``details`` is what its register described
+        (a shared file's (size, sha256, transfer)), kept until it goes."""
         self._sellers.setdefault(item, set()).add(seller)
         self._items.setdefault(seller, set()).add(item)
+        if any(value is not None for value in details):
+            self._details[(seller, item)] = tuple(details)
+        else:
+            self._details.pop((seller, item), None)
+
+    def details(self, seller, item):
+        """What seller's register of item described, or ()."""
+        return self._details.get((seller, item), ())
 
     def unregister(self, seller, item):
+        self._details.pop((seller, item), None)
         sellers = self._sellers.get(item)
         if sellers is not None:
             sellers.discard(seller)

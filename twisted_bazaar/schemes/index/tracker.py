@@ -49,7 +49,8 @@ class IndexExtension:
             link.protocolError("wtf", f"a node may register at most "
                                f"{MAX_ITEMS_PER_NODE} items")
             return
-        self.index.register(link.peer_id, message.item)
+        self.index.register(link.peer_id, message.item,
+                            (message.size, message.sha256, message.transfer))
         link.send(Ack(message.item))
 
     def _unregister(self, link, message):
@@ -57,13 +58,14 @@ class IndexExtension:
         link.send(Ack(message.item))
 
     def _lookup(self, link, message):
-        registry = self.tracker.registry
+        nodes = self.tracker.registry.nodes
         # Only sellers whose address the tracker checked; and a node that
         # said port 0 takes no links, so no buyer could reach it.
-        sellers = tuple((seller,) + registry.nodes[seller]
+        sellers = tuple((seller,) + nodes[seller]
+                        + self.index.details(seller, message.item)
                         for seller in self.index.lookup(message.item, MAX_FOUND,
-                                                        registry.verified)
-                        if registry.nodes[seller][1])
+                                                        self.tracker.registry.verified)
+                        if seller in nodes and nodes[seller][1])
         link.send(Found(message.item, sellers))
 
     def _list(self, link, message):

@@ -1,13 +1,11 @@
 """
-Tests for twisted_bazaar.store: MemoryStore and SQLiteStore pass the same
+Tests for twisted_bazaar.store (memory, sqlite, records): MemoryStore and SQLiteStore pass the same
 contract tests (one mixin, two test cases); then what only the SQLite
 store and readState promise (reopening, WAL mode, readers that never lock
 the node out, clear errors for unusable data dirs).
 """
 
-import operator
 import os
-import queue
 import shutil
 import sqlite3
 import tempfile
@@ -32,6 +30,8 @@ from twisted_bazaar.store import (
     openStore,
     readState,
 )
+
+from tests.store.test_executors import ThreadedFakeReactor
 
 
 def scratchDir(test):
@@ -436,67 +436,6 @@ class WriterTests(SynchronousTestCase):
                         str(error))
 
 
-class ThreadExecutorTests(SynchronousTestCase):
-    """The writer thread, driven by a fake reactor: functions run on
-    another thread, in order, and results come back through the reactor."""
-
-    def setUp(self):
-        self.reactor = _ThreadedFakeReactor()
-        self.executor = ThreadExecutor(self.reactor)
-        self.executor.start()
-        self.addCleanup(self.stop)
-
-    def stop(self):
-        d = self.executor.stop()
-        self.reactor.runUntil(lambda: d.called)
-
-    def test_offTheCallersThread(self):
-        d = self.executor.submit(threading.get_ident)
-        self.reactor.runUntil(lambda: d.called)
-        self.assertNotEqual(self.successResultOf(d), threading.get_ident())
-
-    def test_inOrder(self):
-        seen = []
-        ds = [self.executor.submit(seen.append, n) for n in range(20)]
-        self.reactor.runUntil(lambda: all(d.called for d in ds))
-        self.assertEqual(seen, list(range(20)))
-
-    def test_failure(self):
-        d = self.executor.submit(operator.truediv, 1, 0)
-        self.reactor.runUntil(lambda: d.called)
-        self.failureResultOf(d, ZeroDivisionError)
-
-    def test_stopped(self):
-        self.stop()
-        self.failureResultOf(self.executor.submit(int), RuntimeError)
-        self.assertEqual(self.reactor.triggers, [])
-
-
-class _ThreadedFakeReactor:
-    """Just what deferToThreadPool and ThreadExecutor use of a reactor:
-    callFromThread queues, and the test runs the queue."""
-
-    def __init__(self):
-        self.calls = queue.Queue()
-        self.triggers = []
-
-    def callFromThread(self, f, *args, **kwargs):
-        self.calls.put((f, args, kwargs))
-
-    def addSystemEventTrigger(self, phase, event, f):
-        self.triggers.append((phase, event, f))
-        return len(self.triggers)
-
-    def removeSystemEventTrigger(self, trigger):
-        del self.triggers[trigger - 1]
-
-    def runUntil(self, condition, limit=10.0):
-        deadline = time.monotonic() + limit
-        while not condition():
-            f, args, kwargs = self.calls.get(timeout=max(0.0, deadline - time.monotonic()))
-            f(*args, **kwargs)
-
-
 class ReadStateErrorTests(SynchronousTestCase):
     def test_missingDirectory(self):
         missing = os.path.join(scratchDir(self), "nope")
@@ -564,7 +503,7 @@ class OpenStoreTests(SynchronousTestCase):
         """A data dir that cannot be used leaves no writer thread behind."""
         path = os.path.join(scratchDir(self), "taken")
         open(path, "w").close()
-        reactor = _ThreadedFakeReactor()
+        reactor = ThreadedFakeReactor()
         before = threading.active_count()
         self.assertRaises(StoreError, openStore, path, reactor)
         self.assertEqual((threading.active_count(), reactor.triggers), (before, []))
