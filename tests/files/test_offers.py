@@ -5,9 +5,8 @@ import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.schemes import offerDetails
+from twisted_bazaar.schemes import offerDetails, offerFields
 from twisted_bazaar.schemes.index.messages import Found
-from twisted_bazaar.schemes.index.node import _fileDetails
 from twisted_bazaar.schemes.index.state import ItemIndex
 
 SHA = "c" * 64
@@ -50,7 +49,7 @@ class IndexDetailsTests(SynchronousTestCase):
         self.assertEqual(index.details(2, "f"), ())
 
     def test_foundEntriesBecomeOfferFields(self):
-        self.assertEqual(_fileDetails(()), (None, None, 0))
-        self.assertEqual(_fileDetails((3, SHA, 9)), (3, SHA, 9))
+        self.assertEqual(offerFields(()), (None, None, 0))
+        self.assertEqual(offerFields((3, SHA, 9)), (3, SHA, 9))
         self.assertEqual(Found("f", ((1, "h", 2, None, SHA, None),)).asDict()["sellers"],
                          [{"id": 1, "host": "h", "port": 2, "sha256": SHA}])

@@ -11,12 +11,15 @@ import re
 
 from twisted_bazaar.wire import (
     REQUIRED,
+    SELLER_KEYS,
     Message,
     ProtocolError,
+    checkItem,
     errorCode,
     frozen,
     intIn,
     message,
+    objectList,
 )
 
 #: Largest file size a peer may announce (2^53: exact in every JSON reader).
@@ -44,12 +47,74 @@ checkPieceSize = intIn(1, MAX_SIZE, "a piece size from 1 to 2^53")
 
 #: The optional fields an offer of a shared file carries, in the messages
 #: of every scheme that has sellers describe their offers (flood's reply,
-#: index's register and found): its size, its SHA-256 and the seller's
-#: transfer port.
+#: index's register and found, superpeer's leafHits and spHit): its size,
+#: its SHA-256 and the seller's transfer port.
 OFFER_FIELDS = (("size", "size", checkSize, None),
                 ("sha256", "sha256", checkSha256, None),
                 ("transfer", "transfer", intIn(1, 65535, "a port from 1 to 65535"),
                  None))
+
+
+def describedSellers(limit):
+    """
+    A checker for a list of at most ``limit`` sellers (index's
+    found.sellers, superpeer's leafHits.sellers and spHit.sellers): each
+    an object {id, host, port} with the optional size, sha256 and transfer
+    of a shared file.  It gives a tuple of (id, host, port) tuples, each
+    followed by (size, sha256, transfer) when any of them is given.
+    """
+    addresses = objectList(SELLER_KEYS, limit, "sellers")
+
+    def check(value, name):
+        rows = []
+        for row, entry in zip(addresses(value, name), value):
+            details = tuple(None if entry.get(key) is None else
+                            checker(entry[key], f"{name}.{key}")
+                            for key, _, checker, _ in OFFER_FIELDS)
+            rows.append(row + details if any(d is not None for d in details) else row)
+        return tuple(rows)
+
+    check.fast = "False"
+    return check
+
+
+def sellerObject(seller):
+    """A seller as L{describedSellers} gives it, back to its wire object."""
+    entry = {"id": seller[0], "host": seller[1], "port": seller[2]}
+    for (key, _, _, _), value in zip(OFFER_FIELDS, seller[3:]):
+        if value is not None:
+            entry[key] = value
+    return entry
+
+
+def fileDescriptions(limit):
+    """
+    A checker for a JSON object of at most ``limit`` entries, each an item
+    name mapped to the description of a shared file: an object with its
+    C{size}, C{sha256} and C{transfer} port, all three required (other
+    keys are ignored).  It gives item -> {size, sha256, transfer}.
+    """
+
+    def check(value, name):
+        if type(value) is not dict or len(value) > limit:
+            raise ProtocolError(f"{name} must be an object of at most {limit} items")
+        files = {}
+        for item, entry in value.items():
+            checkItem(item, name + " key")
+            where = f"{name}[{item[:40]!r}]"
+            if type(entry) is not dict:
+                raise ProtocolError(f"{where} must be an object with size, sha256 "
+                                    f"and transfer")
+            described = {}
+            for key, _, checker, _ in OFFER_FIELDS:
+                if key not in entry:
+                    raise ProtocolError(f"{where} lacks {key}")
+                described[key] = checker(entry[key], f"{where}.{key}")
+            files[item] = described
+        return files
+
+    check.fast = "False"
+    return check
 
 
 def checkPieces(value, name):

@@ -110,6 +110,22 @@ def offerDetails(shop, item):
     return {key: (details or {}).get(key) for key in OFFER_DETAILS}
 
 
+def fileDescription(shop, item):
+    """What ``shop`` describes of item if it shares it as a file (its
+    C{size}, C{sha256} and C{transfer} port, all known), as
+    L{offerDetails} gives it; else None."""
+    details = offerDetails(shop, item)
+    return details if None not in details.values() else None
+
+
+def offerFields(details):
+    """The L{Offer}'s (size, sha256, transfer) from the optional file
+    description that follows a seller's (id, host, port), as index's
+    ``found`` and superpeer's hits give it: () when there is none."""
+    size, sha256, transfer = tuple(details) + (None,) * (3 - len(details))
+    return size, sha256, transfer or 0
+
+
 def discoveryPlugins():
     """Every installed discovery plugin, by name."""
     from twisted_bazaar import plugins

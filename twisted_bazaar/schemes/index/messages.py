@@ -6,16 +6,14 @@ The messages of the index scheme, all between a node and the tracker:
 
 import attr
 
-from twisted_bazaar.files.messages import OFFER_FIELDS
+from twisted_bazaar.files.messages import OFFER_FIELDS, describedSellers, sellerObject
 from twisted_bazaar.wire import (
     REQUIRED,
-    SELLER_KEYS,
     Message,
     checkItem,
     frozen,
     itemCounts,
     message,
-    objectList,
 )
 
 #: Most sellers a ``found`` names.
@@ -24,26 +22,11 @@ MAX_FOUND = 64
 MAX_LISTING = 1024
 #: Most items one node may have registered at once.
 MAX_ITEMS_PER_NODE = 1024
-#: The required part of found.sellers: a list of {id, host, port} objects.
-_sellerAddresses = objectList(SELLER_KEYS, MAX_FOUND, "sellers")
 #: listing.items: an object mapping item names to counts.
 _counts = itemCounts(MAX_LISTING)
-
-
-def _sellers(value, name):
-    """found.sellers: a list of {id, host, port} objects, each with the
-    optional size, sha256 and transfer of a shared file (then appended to
-    its tuple)."""
-    rows = []
-    for row, entry in zip(_sellerAddresses(value, name), value):
-        details = tuple(None if entry.get(key) is None else check(entry[key],
-                                                                 f"{name}.{key}")
-                        for key, _, check, _ in OFFER_FIELDS)
-        rows.append(row + details if any(d is not None for d in details) else row)
-    return tuple(rows)
-
-
-_sellers.fast = "False"
+#: found.sellers: {id, host, port} objects, with a shared file's optional
+#: size, sha256 and transfer.
+_sellers = describedSellers(MAX_FOUND)
 
 
 @message("register", ("item", "item", checkItem, REQUIRED), *OFFER_FIELDS,
@@ -99,15 +82,7 @@ class Found(Message):
 
     def asDict(self):
         return {"type": "found", "item": self.item,
-                "sellers": [_sellerDict(seller) for seller in self.sellers]}
-
-
-def _sellerDict(seller):
-    entry = {"id": seller[0], "host": seller[1], "port": seller[2]}
-    for (key, _, _, _), value in zip(OFFER_FIELDS, seller[3:]):
-        if value is not None:
-            entry[key] = value
-    return entry
+                "sellers": [sellerObject(seller) for seller in self.sellers]}
 
 
 @message("list", bucket="query")

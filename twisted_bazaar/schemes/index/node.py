@@ -11,7 +11,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.roles.trade import BuyOK
-from twisted_bazaar.schemes import IDiscovery, Offer, offerDetails
+from twisted_bazaar.schemes import IDiscovery, Offer, offerDetails, offerFields
 from twisted_bazaar.schemes.index.messages import (
     Ack,
     Found,
@@ -162,7 +162,7 @@ class IndexDiscovery(Service, NodeObserver):
 
     def _answer(self, item, sellers):
         node = self.node
-        offers = [Offer(seller, (node.id, seller), host, port, *_fileDetails(details))
+        offers = [Offer(seller, (node.id, seller), host, port, *offerFields(details))
                   for seller, host, port, *details in sellers if seller != node.id]
         for offer in offers:
             node.events.offerArrived(item, offer)
@@ -195,8 +195,3 @@ class IndexDiscovery(Service, NodeObserver):
                 self._drop(item, (finished, None))
                 finished.callback([])
 
-
-def _fileDetails(details):
-    """(size, sha256, transfer) of a found entry, for an L{Offer}."""
-    size, sha256, transfer = tuple(details) + (None,) * (3 - len(details))
-    return size, sha256, transfer or 0

@@ -9,7 +9,7 @@ from twisted.application.service import Service
 from zope.interface import implementer
 
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.schemes import IDiscovery, Offer
+from twisted_bazaar.schemes import IDiscovery, Offer, offerFields
 from twisted_bazaar.schemes.superpeer.leaf import LeafSide
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER, SpHit
 from twisted_bazaar.schemes.superpeer.query import QueryFlood
@@ -87,8 +87,8 @@ class SuperPeerDiscovery(Service, NodeObserver):
 
     def _offers(self, sellers, item):
         node = self.node
-        offers = [Offer(seller, (node.id, seller), host, port)
-                  for seller, host, port in sellers]
+        offers = [Offer(seller, (node.id, seller), host, port, *offerFields(details))
+                  for seller, host, port, *details in sellers]
         for offer in offers:
             node.events.offerArrived(item, offer)
         node.events.offersFound(item, offers)

@@ -6,7 +6,9 @@ it what leaves send).  item -> leaves, kept up to date one entry at a
 time: a register, an update or a departure touches only that leaf's
 entries, never a scan of every leaf.  Bounded per leaf and in total; what
 would break a bound, or the index's consistency, is refused whole with a
-L{Refused} that names the protocol's error code.
+L{Refused} that names the protocol's error code.  A leaf's entry may hold
+the description of a shared file (size, sha256, transfer port), which
+goes with the entry.
 """
 
 from collections import OrderedDict
@@ -46,6 +48,8 @@ class LeafIndex:
         self._owners = {}
         #: item -> OrderedDict of leaves (keys only), next to hand out first
         self._leaves = {}
+        #: leaf -> {item: (size, sha256, transfer)}, for entries it has
+        self._files = {}
 
     def __contains__(self, leaf):
         return leaf in self._stock
@@ -61,12 +65,18 @@ class LeafIndex:
     def address(self, leaf):
         return self._addresses.get(leaf)
 
+    def files(self, leaf):
+        """item -> (size, sha256, transfer) the leaf described (a copy)."""
+        return dict(self._files.get(leaf, {}))
+
     # -- changes -------------------------------------------------------------
 
-    def register(self, leaf, address, items):
+    def register(self, leaf, address, items, files=None):
         """
         The leaf's whole inventory, replacing what it had; items with 0
-        units are left out.  Returns the number of entries it now has.
+        units are left out.  ``files`` describes shared files among the
+        items (item -> {size, sha256, transfer}); a description of an item
+        left out is ignored.  Returns the number of entries it now has.
 
         @raise Refused: C{claimed} if another leaf registered that address,
             C{toomany} over the per-leaf bound, C{full} over the total.
@@ -83,14 +93,18 @@ class LeafIndex:
             # Port 0 takes no connections: nobody to impersonate.
             self._owners[address] = leaf
         self._stock[leaf] = {}
+        self._files[leaf] = {}
         for item, units in sorted(stocked.items()):
             self._set(leaf, item, units)
+        self._describe(leaf, stocked, files)
         return len(stocked)
 
-    def update(self, leaf, items):
+    def update(self, leaf, items, files=None):
         """
-        What changed: item -> units now, 0 withdrawing the item.  Returns
-        the number of entries the leaf now has.
+        What changed: item -> units now, 0 withdrawing the item.  Each
+        item given units above 0 takes its description in ``files``, or
+        has none; other descriptions are ignored.  Returns the number of
+        entries the leaf now has.
 
         @raise Refused: C{unknown} if the leaf never registered, or
             withdraws an item it does not have indexed; C{toomany} or
@@ -111,6 +125,7 @@ class LeafIndex:
                 self._set(leaf, item, units)
             else:
                 self._unset(leaf, item)
+        self._describe(leaf, [item for item, units in items.items() if units], files)
         return len(stock)
 
     def forget(self, leaf):
@@ -118,6 +133,7 @@ class LeafIndex:
         for item in list(self._stock.get(leaf, ())):
             self._unset(leaf, item)
         self._stock.pop(leaf, None)
+        self._files.pop(leaf, None)
         address = self._addresses.pop(leaf, None)
         if address is not None and self._owners.get(address) == leaf:
             del self._owners[address]
@@ -138,8 +154,20 @@ class LeafIndex:
             self._leaves.setdefault(item, OrderedDict())[leaf] = None
         stock[item] = units
 
+    def _describe(self, leaf, items, files):
+        """The descriptions of items (entries the leaf has): those in
+        ``files``, none for the others."""
+        described = self._files[leaf]
+        for item in items:
+            entry = (files or {}).get(item)
+            if entry is None:
+                described.pop(item, None)
+            else:
+                described[item] = (entry["size"], entry["sha256"], entry["transfer"])
+
     def _unset(self, leaf, item):
         del self._stock[leaf][item]
+        self._files[leaf].pop(item, None)
         self.entries -= 1
         leaves = self._leaves[item]
         del leaves[leaf]
@@ -150,7 +178,8 @@ class LeafIndex:
 
     def lookup(self, item, limit):
         """
-        Up to ``limit`` leaves with the item, as (leaf, host, port); the
+        Up to ``limit`` leaves with the item, as (leaf, host, port),
+        followed by (size, sha256, transfer) if the leaf described it; the
         first one named moves to the back, so that the load is spread.
         """
         leaves = self._leaves.get(item)
@@ -158,7 +187,8 @@ class LeafIndex:
             return []
         chosen = []
         for leaf in leaves:
-            chosen.append((leaf,) + self._addresses[leaf])
+            chosen.append((leaf,) + self._addresses[leaf]
+                          + self._files[leaf].get(item, ()))
             if len(chosen) == limit:
                 break
         leaves.move_to_end(chosen[0][0])

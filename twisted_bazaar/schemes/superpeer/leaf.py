@@ -8,6 +8,8 @@ one super-peer at a time (``leafQuery``) and takes its ``leafHits``.  When
 a super-peer's link closes, its queries go to another super-peer at once,
 and the topology links to a new one, which gets the whole inventory
 again.  Sales never pass through a super-peer, so none is lost with it.
+Registers and updates describe the shared files among the items they
+name (``files``), so that buyers can fetch them.
 A super-peer that does not acknowledge within L{ACK_TIMEOUT} (doubling up
 to L{ACK_TIMEOUT_MAX}) gets the whole inventory again: a register
 replaces, so repeating one is harmless.
@@ -18,6 +20,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.schemes import fileDescription
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
     MAX_ITEMS,
@@ -88,6 +91,19 @@ class LeafSide(NodeObserver):
     def units(self, item):
         return sum(shop.inventory().get(item, 0) for shop in self.shops)
 
+    def files(self, items):
+        """item -> {size, sha256, transfer} for the shared files among
+        items (those in stock), as the shop that has each describes it."""
+        files = {}
+        for item in items:
+            for shop in self.shops:
+                if shop.inventory().get(item, 0) > 0:
+                    described = fileDescription(shop, item)
+                    if described is not None:
+                        files[item] = described
+                    break
+        return files
+
     def inventory(self):
         """item -> units in stock, over every shop."""
         stock = {}
@@ -113,7 +129,8 @@ class LeafSide(NodeObserver):
         self.told = stock
         seq = self._registering[link.peer_id] = self._next()
         self.registered.discard(link.peer_id)
-        link.send(LeafRegister(seq, self.node.config.host, self.node.port, stock))
+        link.send(LeafRegister(seq, self.node.config.host, self.node.port, stock,
+                               self.files(stock) or None))
         self._await(link.peer_id, seq, delay)
 
     def _await(self, peer, seq, delay=None):
@@ -153,7 +170,7 @@ class LeafSide(NodeObserver):
                     del self.told[item]
         superpeers = self.superpeers()
         if changes and superpeers:
-            update = LeafUpdate(self._next(), changes)
+            update = LeafUpdate(self._next(), changes, self.files(changes) or None)
             for peer in superpeers:
                 self.node.links[peer].send(update)
                 self._await(peer, update.seq)

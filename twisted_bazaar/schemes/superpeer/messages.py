@@ -6,15 +6,21 @@ Between a leaf and its super-peer (on a link of purpose C{leaf}):
 ``leafRegister`` and ``leafUpdate`` (each answered by ``leafAck``) and
 ``leafQuery`` (answered by ``leafHits``).  Among super-peers (links of
 purpose C{super}): ``spQuery``, flooded, and ``spHit``, path-routed back
-to the super-peer that started the query.
+to the super-peer that started the query.  A leaf sharing files describes
+them (size, sha256, transfer port) in the optional ``files`` of its
+register and updates, and the hits carry them next to each seller.
 """
 
 import attr
 
+from twisted_bazaar.files.messages import (
+    describedSellers,
+    fileDescriptions,
+    sellerObject,
+)
 from twisted_bazaar.wire import (
     ID_LIMIT,
     REQUIRED,
-    SELLER_KEYS,
     Message,
     checkHost,
     checkId,
@@ -27,7 +33,6 @@ from twisted_bazaar.wire import (
     intIn,
     itemCounts,
     message,
-    objectList,
 )
 
 #: The purpose of a leaf's link to its super-peer.
@@ -46,35 +51,40 @@ errorCode("claimed", "another live leaf registered that address")
 
 _count = intIn(0, ID_LIMIT - 1, "a count")
 _counts = itemCounts(MAX_ITEMS)
-_sellers = objectList(SELLER_KEYS, MAX_HITS, "sellers")
+_files = fileDescriptions(MAX_ITEMS)
+_sellers = describedSellers(MAX_HITS)
 
 
 @message("leafRegister", ("seq", "seq", _count, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         ("items", "items", _counts, REQUIRED))
+         ("items", "items", _counts, REQUIRED), ("files", "files", _files, None))
 @frozen
 class LeafRegister(Message):
     """
     A leaf's whole inventory (item -> units), and where buyers reach it
     (host "" for the address its link comes from).  Replaces whatever the
-    leaf registered before.
+    leaf registered before.  ``files``, if given, describes the shared
+    files among the items: item -> {size, sha256, transfer}.
     """
 
     seq: int
     host: str
     port: int
     items: dict = attr.ib(hash=False)
+    files: dict = attr.ib(default=None, hash=False)
 
 
 @message("leafUpdate", ("seq", "seq", _count, REQUIRED),
-         ("items", "items", _counts, REQUIRED))
+         ("items", "items", _counts, REQUIRED), ("files", "files", _files, None))
 @frozen
 class LeafUpdate(Message):
     """What changed in a leaf's inventory: item -> units now (0 withdraws
-    the item)."""
+    the item); ``files`` describes the shared files among the items it
+    names with units above 0, as in L{LeafRegister}."""
 
     seq: int
     items: dict = attr.ib(hash=False)
+    files: dict = attr.ib(default=None, hash=False)
 
 
 @message("leafAck", ("seq", "seq", _count, REQUIRED),
@@ -104,7 +114,9 @@ class LeafQuery(Message):
 @frozen
 class LeafHits(Message):
     """The answer to leafQuery ``id``: (id, host, port) of each seller,
-    best first; on the wire each is an object {id, host, port}."""
+    best first, followed by (size, sha256, transfer) for a shared file; on
+    the wire each is an object {id, host, port} with the optional size,
+    sha256 and transfer."""
 
     id: int
     item: str
@@ -112,7 +124,7 @@ class LeafHits(Message):
 
     def asDict(self):
         return {"type": self.TYPE, "id": self.id, "item": self.item,
-                "sellers": _sellerObjects(self.sellers)}
+                "sellers": [sellerObject(seller) for seller in self.sellers]}
 
 
 @message("spQuery", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
@@ -134,7 +146,8 @@ class SpQuery(Message):
 @frozen
 class SpHit(Message):
     """A super-peer's answer to spQuery ``id`` from its index, routed back
-    to the origin (the last id of ``path``)."""
+    to the origin (the last id of ``path``); ``sellers`` as in
+    L{LeafHits}."""
 
     id: int
     item: str
@@ -143,8 +156,5 @@ class SpHit(Message):
 
     def asDict(self):
         return {"type": self.TYPE, "id": self.id, "item": self.item,
-                "path": self.path, "sellers": _sellerObjects(self.sellers)}
-
-
-def _sellerObjects(sellers):
-    return [{"id": i, "host": h, "port": p} for i, h, p in sellers]
+                "path": self.path,
+                "sellers": [sellerObject(seller) for seller in self.sellers]}

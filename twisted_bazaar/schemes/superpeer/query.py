@@ -36,7 +36,8 @@ class _Gathering:
     def __init__(self, item, asker):
         self.item = item
         self.asker = asker
-        #: seller -> (host, port), in the order they came.
+        #: seller -> (host, port), then any (size, sha256, transfer), in the
+        #: order they came.
         self.hits = OrderedDict()
         self.ids = []
         self.ttl = 0
@@ -45,9 +46,9 @@ class _Gathering:
         self.finished = None
 
     def add(self, sellers):
-        for seller, host, port in sellers:
-            if seller != self.asker and port:
-                self.hits.setdefault(seller, (host, port))
+        for seller, *found in sellers:
+            if seller != self.asker and found[1]:
+                self.hits.setdefault(seller, tuple(found))
 
     def sellers(self):
         return [(seller,) + address for seller, address in self.hits.items()]
@@ -98,9 +99,10 @@ class QueryFlood:
         """
         Gather sellers of item for ``asker`` (left out of the answer).
 
-        @return: a Deferred firing with [(seller, host, port)], best first
-            (this index's first, then in order of arrival); cancelling it
-            ends the query.
+        @return: a Deferred firing with [(seller, host, port)], each
+            followed by (size, sha256, transfer) for a shared file, best
+            first (this index's first, then in order of arrival);
+            cancelling it ends the query.
         """
         gathering = _Gathering(item, asker)
         gathering.finished = defer.Deferred(lambda d: self._end(gathering))

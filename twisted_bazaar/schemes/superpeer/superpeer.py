@@ -7,6 +7,7 @@ L{QueryFlood}), and forgets a leaf as soon as its link closes.
 from twisted.logger import Logger
 
 from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.schemes import OFFER_DETAILS, fileDescription
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
@@ -39,11 +40,11 @@ class SuperPeerSide(NodeObserver):
         node.addObserver(self)
 
     def lookup(self, item, limit):
-        """Sellers of item known here: this node first, if it sells it,
-        then its leaves."""
+        """Sellers of item known here: this node first, if it sells it
+        (with what its shop describes of it), then its leaves."""
         node = self.node
-        own = [(node.id, node.host, node.port)] if any(
-            shop.inventory().get(item, 0) > 0 for shop in self.shops) else []
+        own = [(node.id, node.host, node.port) + _described(shop, item)
+               for shop in self.shops if shop.inventory().get(item, 0) > 0][:1]
         return own + self.index.lookup(item, limit - len(own))
 
     def _leafOnly(self, handler):
@@ -67,7 +68,7 @@ class SuperPeerSide(NodeObserver):
         host = message.host or getattr(link.transport.getPeer(), "host", "")
         try:
             count = self.index.register(link.peer_id, (host, message.port),
-                                        message.items)
+                                        message.items, message.files)
         except Refused as refused:
             self._refuse(link, refused)
             return
@@ -78,7 +79,7 @@ class SuperPeerSide(NodeObserver):
 
     def _update(self, link, message):
         try:
-            count = self.index.update(link.peer_id, message.items)
+            count = self.index.update(link.peer_id, message.items, message.files)
         except Refused as refused:
             self._refuse(link, refused)
             return
@@ -94,3 +95,10 @@ class SuperPeerSide(NodeObserver):
             self.index.forget(peer_id)
             self.log.info("leaf {leaf} gone; its entries dropped ({leaves} leaves)",
                           leaf=peer_id, leaves=len(self.index))
+
+
+def _described(shop, item):
+    """(size, sha256, transfer) of item if ``shop`` shares it as a file,
+    else ()."""
+    described = fileDescription(shop, item)
+    return tuple(described[key] for key in OFFER_DETAILS) if described else ()
