@@ -10,15 +10,20 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["twisted_bazaar", "twisted_bazaar.*"])
     + ["twisted.plugins"],
-    install_requires=["twisted>=22.10", "attrs>=22.1", "automat>=22.10"],
+    package_data={"twisted_bazaar.web": ["static/*"]},
+    install_requires=["twisted>=22.10", "attrs>=22.1", "automat>=22.10",
+                      "cryptography>=41", "prometheus_client>=0.16"],
     extras_require={
-        "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6"],
+        "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6",
+                 "selenium>=4.10", "twisted[tls]>=22.10"],
+        "tls": ["twisted[tls]>=22.10"],
         "plot": ["matplotlib>=3.5"],
     },
     entry_points={
         "console_scripts": [
             "bazaar-sim = twisted_bazaar.cli.sim:main",
             "bazaar-ledger = twisted_bazaar.cli.ledger:main",
+            "bazaar = twisted_bazaar.cli.bazaar:main",
         ],
     },
 )

@@ -4,7 +4,7 @@ codec_ratio: the project's wire codec against bare json.
 The numerator is ``wire.decode(wire.encode(message))`` (attrs message to
 bytes and back, with strict validation); the baseline is
 ``json.loads(json.dumps(d))`` of the very dicts those messages encode
-(``message.as_dict()``).  Both loop over the same three typical messages,
+(``message.asDict()``).  Both loop over the same three typical messages,
 a search, a reply and a buy, in alternating rounds.
 """
 
@@ -15,13 +15,13 @@ from functools import partial
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.roles import trade
-from benchmarks.harness import Figure, median, paired_ratio
+from benchmarks.harness import Figure, median, pairedRatio
 from twisted_bazaar import wire
 
 GOAL = ("<=", 1.5)
 
 
-def typical_messages(rng=None):
+def typicalMessages(rng=None):
     """A search three hops out, the reply coming back, and the buy: ids as
     large as the daemons draw them (63-bit message ids, 31-bit node ids)."""
     rng = rng or random.Random(5)
@@ -50,8 +50,8 @@ def run(quick=False, repeats=None, loops=None):
     rounds' time ratios."""
     repeats = repeats or (11 if quick else 21)
     loops = loops or (4_000 if quick else 10_000)
-    messages = typical_messages()
-    dicts = [each.as_dict() for each in messages]
+    messages = typicalMessages()
+    dicts = [each.asDict() for each in messages]
     for each in messages:
         if wire.decode(wire.encode(each)) != each:
             raise AssertionError(f"the codec does not round-trip {each!r}")
@@ -67,7 +67,7 @@ def run(quick=False, repeats=None, loops=None):
     codec_us = median(codec) / per_message * 1e6
     json_us = median(bare) / per_message * 1e6
     return [Figure(
-        "codec_ratio", paired_ratio(codec, bare), "x", GOAL,
+        "codec_ratio", pairedRatio(codec, bare), "x", GOAL,
         detail={"codec_us_per_message": round(codec_us, 3),
                 "json_us_per_message": round(json_us, 3),
                 "messages": [each.TYPE for each in messages],

@@ -4,7 +4,7 @@ description, daemons started and always stopped, and loopback sockets that
 speak netstrings.
 
 Daemons (the real ones and the baselines) run through
-:mod:`twisted_bazaar.daemons`, so they start the way a user starts them and
+L{twisted_bazaar.daemons}, so they start the way a user starts them and
 every wait on them is a bounded wait on a log line.
 """
 
@@ -73,7 +73,7 @@ def median(values):
     return statistics.median(values)
 
 
-def paired_ratio(numerators, baselines):
+def pairedRatio(numerators, baselines):
     """The median of the ratios of repeats taken side by side: a repeat and
     its baseline run moments apart, so load from elsewhere on the machine
     tends to hit both."""
@@ -103,16 +103,16 @@ def market():
     folder = tempfile.mkdtemp(prefix="bazaar-bench-")
     daemons = LiveMarket(folder)
     try:
-        daemons.start_tracker(timeout=START_TIMEOUT)
+        daemons.startTracker(timeout=START_TIMEOUT)
         yield daemons
     finally:
         daemons.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def listening_port(daemon):
+def listeningPort(daemon):
     """Wait until a daemon logs that it listens; return the port."""
-    match = daemon.wait_for(LISTENING, START_TIMEOUT,
+    match = daemon.waitFor(LISTENING, START_TIMEOUT,
                             what="'listening on 127.0.0.1:PORT'")
     return int(match["port"])
 
@@ -126,7 +126,7 @@ def baseline(name, tac):
     folder = tempfile.mkdtemp(prefix="bazaar-bench-")
     daemon = Daemon(name, ["--pidfile=", "-y", str(HERE / tac)], folder)
     try:
-        yield listening_port(daemon)
+        yield listeningPort(daemon)
     finally:
         daemon.terminate()
         daemon.finish()
@@ -188,10 +188,10 @@ def introduce(sock, my_id):
     """The thisisme handshake from a raw client: say who we are, return the
     peer's answer (its thisisme, or whatever a baseline sends back)."""
     sock.sendall(thisisme(my_id))
-    return read_message(sock, Frames())
+    return readMessage(sock, Frames())
 
 
-def read_message(sock, frames):
+def readMessage(sock, frames):
     """Block (up to READ_TIMEOUT per read) for the next whole message."""
     while True:
         data = sock.recv(65536)

@@ -15,7 +15,7 @@ import os
 import time
 
 from benchmarks.harness import Figure, START_TIMEOUT, market
-from twisted_bazaar.testing.daemons import node_id
+from twisted_bazaar.testing.daemons import nodeId
 
 GOAL = ("<=", 1.0)
 #: name -> role flags.  seller-4's plums are wanted by nobody.
@@ -38,7 +38,7 @@ TRADE_TIMEOUT = 60.0
 SECONDS, QUICK_SECONDS, SLICE = 30.0, 10.0, 5.0
 
 
-def cpu_seconds(pid):
+def cpuSeconds(pid):
     """User plus system CPU time of a process (all its threads), in s."""
     with open(f"/proc/{pid}/stat") as f:
         # The command name may hold spaces; the fields after it do not.
@@ -48,7 +48,7 @@ def cpu_seconds(pid):
 
 
 def _total(daemons):
-    return sum(cpu_seconds(daemon.process.pid) for daemon in daemons)
+    return sum(cpuSeconds(daemon.process.pid) for daemon in daemons)
 
 
 def measure(daemons, seconds):
@@ -74,13 +74,13 @@ def run(quick=False):
         for group in ("seller", "buyer"):
             for name, flags in NODES.items():
                 if name.startswith(group):
-                    nodes[name] = daemons.start_node(name, *flags)
+                    nodes[name] = daemons.startNode(name, *flags)
             for node in nodes.values():
-                node_id(node, START_TIMEOUT)
+                nodeId(node, START_TIMEOUT)
         for name, node in nodes.items():
-            node.wait_for(LINKED, START_TIMEOUT, what="'linked to node N'")
+            node.waitFor(LINKED, START_TIMEOUT, what="'linked to node N'")
             if name.startswith("buyer"):
-                node.wait_for(SATISFIED, TRADE_TIMEOUT, what=f"'{SATISFIED}'")
+                node.waitFor(SATISFIED, TRADE_TIMEOUT, what=f"'{SATISFIED}'")
         percent, slices = measure(daemons.daemons, seconds)
         problems = [line for daemon in daemons.daemons for line in daemon.problems()]
     if problems:

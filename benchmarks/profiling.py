@@ -16,11 +16,11 @@ import sys
 import tempfile
 
 from benchmarks import purchase, relay
-from benchmarks.harness import listening_port, market
-from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, node_id
+from benchmarks.harness import listeningPort, market
+from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, nodeId
 
 
-def profiled_node(daemons, stats, node_args):
+def profiledNode(daemons, stats, node_args):
     """Start a node of the market under cProfile, saving its stats to the
     file stats when it stops."""
     return daemons.start("profiled node", [
@@ -29,21 +29,21 @@ def profiled_node(daemons, stats, node_args):
         "--listen", LOOPBACK_LISTEN, *node_args])
 
 
-def load_relay(port, me, seconds):
+def loadRelay(port, me, seconds):
     driver = relay.Driver(port, avoid={me})
     rate = driver.rate(relay.CALIBRATION)
     count = int(min(max(rate * seconds, relay.MIN_FRAMES), relay.MAX_FRAMES))
     return f"{driver.rate(count):,.0f} buys relayed/s under the profiler"
 
 
-def load_purchase(port, me, seconds):
+def loadPurchase(port, me, seconds):
     with contextlib.closing(purchase.Buyers(port, avoid={me})) as buyers:
         return f"{buyers.window(seconds):,.0f} purchases/s under the profiler"
 
 
-LOADS = {"relay": (relay.NODE_ARGS, load_relay),
-         "purchase": (purchase.SELLER_ARGS, load_purchase),
-         "purchase-memory": (purchase.MEMORY_SELLER_ARGS, load_purchase)}
+LOADS = {"relay": (relay.NODE_ARGS, loadRelay),
+         "purchase": (purchase.SELLER_ARGS, loadPurchase),
+         "purchase-memory": (purchase.MEMORY_SELLER_ARGS, loadPurchase)}
 
 
 def main(argv=None):
@@ -57,8 +57,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="bazaar-profile-") as folder:
         stats = os.path.join(folder, "node.pstats")
         with market() as daemons:
-            node = profiled_node(daemons, stats, node_args)
-            print(load(listening_port(node), node_id(node), args.seconds))
+            node = profiledNode(daemons, stats, node_args)
+            print(load(listeningPort(node), nodeId(node), args.seconds))
         report = pstats.Stats(stats, stream=sys.stdout)
         report.strip_dirs()
         for order in ("tottime", "cumulative"):

@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import codec, idle, purchase, relay, simscale
+from benchmarks import codec, idle, purchase, relay, simscale, transfer
 from benchmarks.harness import Figure, machine
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -29,7 +29,7 @@ BUSY_LOAD = 0.5
 def _sim(quick, report):
     """The scale series (full mode only); its 10,000-node row gives the
     two sim figures."""
-    rows = [] if quick else simscale.scale_series()
+    rows = [] if quick else simscale.scaleSeries()
     report["sim_scale"] = rows
     return simscale.figures(rows)
 
@@ -40,6 +40,7 @@ BENCHMARKS = {
     "relay": (["relay_ratio"], lambda quick, report: relay.run(quick)),
     "purchase": (["purchase_ratio"], lambda quick, report: purchase.run(quick)),
     "idle": (["idle_cpu_percent"], lambda quick, report: idle.run(quick)),
+    "transfer": (["transfer_ratio"], lambda quick, report: transfer.run(quick)),
     "sim": (["sim_10k_wall_s", "sim_10k_rss_mb"], _sim),
 }
 
@@ -48,14 +49,14 @@ def _load():
     return [round(each, 2) for each in os.getloadavg()]
 
 
-def quick_from_environment():
+def quickFromEnvironment():
     return os.environ.get("QUICK", "").strip() not in ("", "0")
 
 
-def parse_args(argv):
+def parseArgs(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.run",
                                 description=__doc__.split("\n\n")[0].strip())
-    p.add_argument("--quick", action="store_true", default=quick_from_environment(),
+    p.add_argument("--quick", action="store_true", default=quickFromEnvironment(),
                    help="fewer repeats, no simulator runs (also QUICK=1)")
     p.add_argument("--only", default=",".join(BENCHMARKS),
                    help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
@@ -69,7 +70,7 @@ def parse_args(argv):
     return args
 
 
-def run_all(names, quick, report, say):
+def runAll(names, quick, report, say):
     figures = []
     for name in names:
         expected, bench = BENCHMARKS[name]
@@ -102,7 +103,7 @@ def table(figures):
                      + "  " + row[4] for row in rows)
 
 
-def scale_table(rows):
+def scaleTable(rows):
     lines = ["nodes    edges    wall s   peak RSS MB  messages/search  success"]
     for row in rows:
         lines.append(f"{row['nodes']:<8} {row['edges']:<8} {row['wall_s']:<8} "
@@ -112,7 +113,7 @@ def scale_table(rows):
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    args = parseArgs(argv)
     began = time.monotonic()
     report = {"quick": args.quick,
               "started": datetime.datetime.now(datetime.timezone.utc)
@@ -131,7 +132,7 @@ def main(argv=None):
     if load > BUSY_LOAD:
         say(f"note: load average {load:.2f}: something else is running, so the "
             "figures will be noisy")
-    figures = run_all(args.only, args.quick, report, say)
+    figures = runAll(args.only, args.quick, report, say)
     report["figures"] = {f.name: f.asJSON() for f in figures}
     report["seconds"]["total"] = round(time.monotonic() - began, 1)
     report["load_average"]["end"] = _load()
@@ -140,7 +141,7 @@ def main(argv=None):
     print(table(figures))
     if report.get("sim_scale"):
         print()
-        print(scale_table(report["sim_scale"]))
+        print(scaleTable(report["sim_scale"]))
     print(f"\n{report['seconds']['total']:g} s in all; wrote {args.out}")
     return 1 if report["errors"] else 0
 

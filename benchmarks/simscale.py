@@ -34,7 +34,7 @@ REPEATS, OTHER_REPEATS = 3, 1
 RUN_TIMEOUT = 300.0
 
 
-def bazaar_sim():
+def bazaarSim():
     path = Path(sys.executable).with_name("bazaar-sim")
     if not path.exists():
         raise FileNotFoundError(f"no bazaar-sim next to {sys.executable}: install "
@@ -46,13 +46,13 @@ def simulate(nodes):
     """One bazaar-sim run of nodes; return its metrics."""
     with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as folder:
         out = os.path.join(folder, "metrics.json")
-        subprocess.run([bazaar_sim(), "--nodes", str(nodes), *SIM_FLAGS, "--json", out],
+        subprocess.run([bazaarSim(), "--nodes", str(nodes), *SIM_FLAGS, "--json", out],
                        check=True, stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT)
         with open(out) as f:
             return json.load(f)
 
 
-def scale_row(nodes, repeats=REPEATS):
+def scaleRow(nodes, repeats=REPEATS):
     """Median wall time and peak RSS of repeated runs of nodes, with the
     run's (deterministic) traffic and outcome."""
     runs = [simulate(nodes) for _ in range(repeats)]
@@ -66,8 +66,8 @@ def scale_row(nodes, repeats=REPEATS):
             "wall_s_runs": [run["wall_s"] for run in runs]}
 
 
-def scale_series(sizes=SCALE):
-    return [scale_row(nodes, REPEATS if nodes == SIM_NODES else OTHER_REPEATS)
+def scaleSeries(sizes=SCALE):
+    return [scaleRow(nodes, REPEATS if nodes == SIM_NODES else OTHER_REPEATS)
             for nodes in sizes]
 
 

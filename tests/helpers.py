@@ -132,15 +132,16 @@ class Recorder(NodeObserver):
         self.events.append(("nodeStopping",))
 
 
-def makeNode(node_id=1, seed=0, **config):
+def makeNode(node_id=1, seed=0, identity=None, **config):
     """
     A node on a fresh Clock with a seeded Random and a L{FakeConnector},
-    named node_id (None leaves it unregistered).  Keepalive pings are off
-    unless a ``link`` setting is given, so advancing the clock only fires
-    what the test is about.
+    named node_id (None leaves it unregistered), with no key unless an
+    identity is given.  Keepalive pings are off unless a ``link`` setting
+    is given, so advancing the clock only fires what the test is about.
     """
     config.setdefault("link", LinkSettings(ping_interval=0))
-    node = Node(task.Clock(), random.Random(seed), FakeConnector(), NodeConfig(**config))
+    node = Node(task.Clock(), random.Random(seed), FakeConnector(), NodeConfig(**config),
+                identity=identity)
     node.setAddress(NODE_HOST, NODE_PORT)
     if node_id is not None:
         node.setId(node_id)
@@ -194,6 +195,34 @@ def parseJSONNetstrings(data):
     return [json.loads(payload) for payload in parseNetstrings(data)]
 
 
+class PausingTransport(StringTransportWithDisconnection):
+    """
+    A transport that pushes back as a reactor's TCP transport does: every
+    write that leaves more than C{bufferSize} bytes unsent pauses its
+    streaming producer (again, on each such write), and L{drain}, the peer
+    reading everything, resumes it.
+    """
+
+    def __init__(self, bufferSize=1024, **kwargs):
+        super().__init__(**kwargs)
+        self.bufferSize = bufferSize
+        self.producerPaused = False
+
+    def write(self, data):
+        super().write(data)
+        if (self.producer is not None and self.streaming
+                and len(self.value()) > self.bufferSize):
+            self.producerPaused = True
+            self.producer.pauseProducing()
+
+    def drain(self):
+        """The peer reads all that was sent: the producer may go on."""
+        self.clear()
+        if self.producerPaused and self.producer is not None:
+            self.producerPaused = False
+            self.producer.resumeProducing()
+
+
 class WiredLink:
     """
     A Link from ``factory`` on a fake transport whose loseConnection
@@ -201,10 +230,11 @@ class WiredLink:
     end: say() feeds the link JSON objects, heard() reads what it sent.
     """
 
-    def __init__(self, factory, host="203.0.113.5", port=40000):
+    def __init__(self, factory, host="203.0.113.5", port=40000,
+                 transport=StringTransportWithDisconnection):
         address = IPv4Address("TCP", host, port)
         self.link = factory.buildProtocol(address)
-        self.transport = StringTransportWithDisconnection(peerAddress=address)
+        self.transport = transport(peerAddress=address)
         self.transport.protocol = self.link
         self.link.makeConnection(self.transport)
 

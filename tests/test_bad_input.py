@@ -138,7 +138,7 @@ def refused(name, raw, state=BEFORE, **settings):
     return Case(name, frame(raw), state, WTF, settings=settings)
 
 
-def bad_field(name, kind, state=AFTER, **fields):
+def badField(name, kind, state=AFTER, **fields):
     """A message of ``kind`` with a field wrong: answered wtf, link kept."""
     return Case(name, msg(kind, **fields), state, WTF)
 
@@ -240,22 +240,22 @@ CASES = [
     refused("invalid JSON after the handshake", b"{not json", state=AFTER),
 
     # -- schema: answered wtf, link kept ------------------------------------------
-    bad_field("thisisme without id", "thisisme", BEFORE, port=1),
-    bad_field("thisisme without port", "thisisme", BEFORE, id=BAD_ID),
-    bad_field("bool as id", "thisisme", BEFORE, id=True, port=1),
-    bad_field("float as id", "thisisme", BEFORE, id=7.0, port=1),
-    bad_field("string as id", "thisisme", BEFORE, id="7", port=1),
-    bad_field("null as id", "thisisme", BEFORE, id=None, port=1),
-    bad_field("id 2^63", "thisisme", BEFORE, id=BIG, port=1),
-    bad_field("negative id -2^63", "thisisme", BEFORE, id=-BIG, port=1),
-    bad_field("negative port", "thisisme", BEFORE, id=BAD_ID, port=-1),
-    bad_field("port over 65535", "thisisme", BEFORE, id=BAD_ID, port=65536),
-    bad_field("string as port", "thisisme", BEFORE, id=BAD_ID, port="80"),
-    bad_field("host over 255 bytes", "thisisme", BEFORE, id=BAD_ID, port=1,
+    badField("thisisme without id", "thisisme", BEFORE, port=1),
+    badField("thisisme without port", "thisisme", BEFORE, id=BAD_ID),
+    badField("bool as id", "thisisme", BEFORE, id=True, port=1),
+    badField("float as id", "thisisme", BEFORE, id=7.0, port=1),
+    badField("string as id", "thisisme", BEFORE, id="7", port=1),
+    badField("null as id", "thisisme", BEFORE, id=None, port=1),
+    badField("id 2^63", "thisisme", BEFORE, id=BIG, port=1),
+    badField("negative id -2^63", "thisisme", BEFORE, id=-BIG, port=1),
+    badField("negative port", "thisisme", BEFORE, id=BAD_ID, port=-1),
+    badField("port over 65535", "thisisme", BEFORE, id=BAD_ID, port=65536),
+    badField("string as port", "thisisme", BEFORE, id=BAD_ID, port="80"),
+    badField("host over 255 bytes", "thisisme", BEFORE, id=BAD_ID, port=1,
               host="h" * 256),
-    bad_field("nonce 2^63", "ping", nonce=BIG),
-    bad_field("negative nonce -2^63", "ping", nonce=-BIG),
-    bad_field("ping without nonce", "ping"),
+    badField("nonce 2^63", "ping", nonce=BIG),
+    badField("negative nonce -2^63", "ping", nonce=-BIG),
+    badField("ping without nonce", "ping"),
     Case("nonce 2^63-1 is valid", msg("ping", nonce=BIG - 1), AFTER, answers("pong")),
     Case("negative nonce -(2^63-1) is valid", msg("ping", nonce=1 - BIG), AFTER,
          answers("pong")),
@@ -284,8 +284,8 @@ CASES = [
     Case("ttl 17", search(ttl=17), AFTER, WTF),
     Case("ttl -1", search(ttl=-1), AFTER, WTF),
     Case("string as ttl", search(ttl="3"), AFTER, WTF),
-    bad_field("exclude of 65 ids", "nodereq", exclude=list(range(65))),
-    bad_field("string as seller", "reply", id=1, item="apple",
+    badField("exclude of 65 ids", "nodereq", exclude=list(range(65))),
+    badField("string as seller", "reply", id=1, item="apple",
               path=[BAD_ID, NODE_ID], seller="7", host="", port=1),
 
     # -- errors are never answered ------------------------------------------------

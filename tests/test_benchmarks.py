@@ -14,7 +14,7 @@ from twisted_bazaar import wire
 
 class CodecBenchmarkTests(SynchronousTestCase):
 
-    def test_quick_codec_benchmark_gives_a_positive_ratio(self):
+    def test_quickCodecBenchmarkGivesAPositiveRatio(self):
         [figure] = codec.run(quick=True, repeats=3, loops=500)
         self.assertEqual((figure.name, figure.goal), ("codec_ratio", ("<=", 1.5)))
         self.assertGreater(figure.value, 0)
@@ -22,8 +22,8 @@ class CodecBenchmarkTests(SynchronousTestCase):
         self.assertGreater(figure.detail["json_us_per_message"], 0)
         self.assertIn(figure.met, (True, False))
 
-    def test_typical_messages_are_a_search_a_reply_and_a_buy(self):
-        messages = codec.typical_messages()
+    def test_typicalMessagesAreASearchAReplyAndABuy(self):
+        messages = codec.typicalMessages()
         self.assertEqual([type(m) for m in messages], [floodmsg.Search, floodmsg.Reply, trade.Buy])
         for message in messages:
             self.assertEqual(wire.decode(wire.encode(message)), message)

@@ -69,7 +69,7 @@ SELLER_ARGS = ["--role", "seller", "--sell", "apple=3"]
 class NodeConfigTests(ConfigCase):
     """Every option of bazaar-node can come from the file."""
 
-    def test_every_node_option(self):
+    def test_everyNodeOption(self):
         data_dir = self.scratch("data")
         options = self.parse(f"""
             tracker = "tcp:10.0.0.1:7701"
@@ -99,6 +99,7 @@ class NodeConfigTests(ConfigCase):
             quantity = 2
             search-window = 0.5
             buy-timeout = 1.5
+            exit-when-done = true
         """)
         self.assertEqual(
             {key: options[key] for key in (
@@ -119,10 +120,10 @@ class NodeConfigTests(ConfigCase):
             {plugin.name: settings for plugin, settings in options.roles},
             {"seller": {"stock": {"apple": 3, "pear": 1}, "lease": 3.0},
              "buyer": {"wants": ["fig"], "quantity": 2, "search_window": 0.5,
-                       "buy_timeout": 1.5}})
+                       "buy_timeout": 1.5, "exit_when_done": True}})
         self.assertEqual(schemeSettings(options), ("index", {}))
 
-    def test_every_flood_scheme_option(self):
+    def test_everyFloodSchemeOption(self):
         """The scheme's own options (ttl was a core option once) are keys
         of the file too."""
         options = self.parse(SELLER + 'discovery = "flood"\nttl = 3\n'
@@ -130,45 +131,45 @@ class NodeConfigTests(ConfigCase):
         self.assertEqual(schemeSettings(options),
                          ("flood", {"ttl": 3, "seen_limit": 500}))
 
-    def test_ttl_with_the_default_scheme(self):
+    def test_ttlWithTheDefaultScheme(self):
         """No discovery key: the default scheme, flood, takes ttl."""
         options = self.parse(SELLER + "ttl = 3\n")
         self.assertEqual(options["discovery"], "flood")
         self.assertEqual(schemeSettings(options)[1]["ttl"], 3)
 
-    def test_option_of_another_scheme_is_refused(self):
+    def test_optionOfAnotherSchemeIsRefused(self):
         self.assertEqual(self.refused(SELLER + 'discovery = "index"\nttl = 3\n'),
                          "--ttl belongs to the flood scheme; add --discovery flood")
 
-    def test_file_and_command_line_combine(self):
+    def test_fileAndCommandLineCombine(self):
         options = self.parse('neighbours = 6\nsell = ["apple=3"]\n', "--role", "seller",
                              "--ttl", "5")
         self.assertEqual((options["neighbours"], schemeSettings(options)[1]["ttl"]),
                          (6, 5))
         self.assertEqual(options.roles[0][1]["stock"], {"apple": 3})
 
-    def test_one_string_for_a_repeatable_option(self):
+    def test_oneStringForARepeatableOption(self):
         options = self.parse('role = "seller"\nsell = "apple=3"\n')
         self.assertEqual(options["role"], ["seller"])
         self.assertEqual(options.roles[0][1]["stock"], {"apple": 3})
 
-    def test_false_flag_is_not_set(self):
+    def test_falseFlagIsNotSet(self):
         self.assertEqual(self.parse(SELLER + "verbose = false\n")["verbose"], 0)
 
-    def test_config_equals_form(self):
+    def test_configEqualsForm(self):
         options = NodeOptions()
         options.parseOptions([f"--config={self.write(SELLER + 'ttl = 2')}"])
         self.assertEqual(schemeSettings(options), ("flood", {"ttl": 2,
                                                              "seen_limit": 10_000}))
 
-    def test_empty_file_changes_nothing(self):
+    def test_emptyFileChangesNothing(self):
         options = self.parse("", "--role", "seller", "--sell", "apple=3")
         self.assertEqual((options["neighbours"], options["discovery"]), (3, "flood"))
 
 
 class TrackerConfigTests(ConfigCase):
 
-    def test_every_tracker_option(self):
+    def test_everyTrackerOption(self):
         options = self.parse("""
             listen = "tcp:7701"
             handshake-timeout = 3
@@ -188,7 +189,7 @@ class TrackerConfigTests(ConfigCase):
              "frame-limit": 4096, "error-limit": 9, "search-rate": 10.0,
              "ping-rate": 0.5, "write-limit": 8192, "verbose": 1})
 
-    def test_node_options_are_unknown_to_the_tracker(self):
+    def test_nodeOptionsAreUnknownToTheTracker(self):
         for key, value in (("sell", '["apple=1"]'), ("discovery", '"index"'),
                            ("tracker", '"tcp:1:7700"')):
             self.assertEqual(self.refused(f"{key} = {value}", cls=TrackerOptions),
@@ -197,28 +198,28 @@ class TrackerConfigTests(ConfigCase):
 
 class CommandLineWinsTests(ConfigCase):
 
-    def test_single_valued_replaced(self):
+    def test_singleValuedReplaced(self):
         for args in (["--neighbours", "2"], ["--neighbours=2"]):
             options = self.parse(SELLER + 'neighbours = 5\ndiscovery = "index"\n', *args)
             self.assertEqual((options["neighbours"], options["discovery"]), (2, "index"))
 
-    def test_tracker_single_valued_replaced(self):
+    def test_trackerSingleValuedReplaced(self):
         options = self.parse('listen = "tcp:7701"\nping-interval = 3\n',
                              "--listen", "tcp:7702", cls=TrackerOptions)
         self.assertEqual((options["listen"], options["ping-interval"]), ("tcp:7702", 3.0))
 
-    def test_repeatable_list_replaced(self):
+    def test_repeatableListReplaced(self):
         for args in (["--sell", "pear=1"], ["--sell=pear=1"]):
             options = self.parse('role = ["seller"]\nsell = ["apple=3", "fig=2"]\n',
                                  *args)
             self.assertEqual(options.roles[0][1]["stock"], {"pear": 1})
 
-    def test_repeatable_roles_replaced(self):
+    def test_repeatableRolesReplaced(self):
         options = self.parse('role = ["seller"]\nwant = ["fig"]\n', "--role", "buyer")
         self.assertEqual(options["role"], ["buyer"])
         self.assertEqual(options.roles[0][1]["wants"], ["fig"])
 
-    def test_bad_file_value_overridden_is_still_refused(self):
+    def test_badFileValueOverriddenIsStillRefused(self):
         """The file is checked as a whole: a bad value in it is an error
         even when the command line sets that option too."""
         self.assertEqual(self.refused(SELLER + "neighbours = [1, 2]\n",
@@ -229,34 +230,34 @@ class CommandLineWinsTests(ConfigCase):
 class BadConfigTests(ConfigCase):
     """Each mistake is a UsageError that says what is wrong, and where."""
 
-    def test_unknown_keys(self):
+    def test_unknownKeys(self):
         for key in ("colour", "v", "help", "version", "config", "sell_"):
             self.assertEqual(self.refused(SELLER + f'{key} = "x"\n'),
                              f"--config FILE: {key}: unknown option")
 
-    def test_nested_table_is_unknown(self):
+    def test_nestedTableIsUnknown(self):
         self.assertEqual(self.refused(SELLER + "[roles]\nseller = true\n"),
                          "--config FILE: roles: unknown option")
 
-    def test_flags_want_booleans(self):
+    def test_flagsWantBooleans(self):
         for value in ("1", '"true"', "[true]"):
             self.assertEqual(self.refused(SELLER + f"verbose = {value}\n"),
                              "--config FILE: verbose must be true or false")
 
-    def test_single_valued_options_take_no_list(self):
+    def test_singleValuedOptionsTakeNoList(self):
         self.assertEqual(self.refused(SELLER + 'tracker = ["tcp:a:1", "tcp:b:2"]\n'),
                          "--config FILE: tracker takes one value, not a list")
         self.assertEqual(self.refused(SELLER + "ttl = []\n"),
                          "--config FILE: ttl takes one value, not a list")
 
-    def test_values_are_strings_or_numbers(self):
+    def test_valuesAreStringsOrNumbers(self):
         for value in ("true", "1979-05-27", "{ port = 1 }", "[[1]]"):
             self.assertEqual(self.refused(SELLER + f"neighbours = {value}\n"),
                              "--config FILE: neighbours must be a string or a number")
         self.assertEqual(self.refused('role = ["seller"]\nsell = [true]\n'),
                          "--config FILE: sell must be a string or a number")
 
-    def test_bad_values_named_by_option(self):
+    def test_badValuesNamedByOption(self):
         cases = [
             ("neighbours = -1", "--neighbours: wants a whole number from 0 to 1000, "
                                 "not -1"),
@@ -265,12 +266,12 @@ class BadConfigTests(ConfigCase):
             ("ping-interval = 0", "--ping-interval: wants a positive number of "
                                   "seconds, not '0'"),
             ('discovery = "gossip"', "unknown discovery scheme 'gossip' (known: "
-                                     "chord, flood, index)"),
+                                     "chord, flood, index, superpeer)"),
         ]
         for line, message in cases:
             self.assertIn(message, self.refused(SELLER + line + "\n"))
 
-    def test_bad_role_values(self):
+    def test_badRoleValues(self):
         self.assertEqual(self.refused('role = ["wizard"]\n'),
                          "unknown role 'wizard' (known roles: buyer, seller)")
         self.assertEqual(self.refused('role = ["seller"]\nsell = ["apple"]\n'),
@@ -278,20 +279,20 @@ class BadConfigTests(ConfigCase):
         self.assertEqual(self.refused('role = ["seller"]\nsell = ["a=1"]\nwant = ["b"]'),
                          "--want belongs to the buyer role; add --role buyer")
 
-    def test_invalid_toml(self):
+    def test_invalidToml(self):
         message = self.refused('role = ["seller"\n')
         self.assertTrue(message.startswith("--config FILE: not valid TOML: "), message)
         message = self.refused("neighbours = 3\nneighbours = 4\n")
         self.assertTrue(message.startswith("--config FILE: not valid TOML: "), message)
 
-    def test_not_utf8(self):
+    def test_notUtf8(self):
         path = self.write(None, raw=b'role = ["sel\xffler"]\n')
         error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
                                   ["--config", path])
         self.assertEqual(str(error), f"--config {path}: not valid TOML: not UTF-8 "
                                      "text (invalid start byte at byte 12)")
 
-    def test_missing_file(self):
+    def test_missingFile(self):
         path = self.scratch("missing.toml")
         error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
                                   ["--config", path] + SELLER_ARGS)
@@ -304,12 +305,12 @@ class BadConfigTests(ConfigCase):
                                   ["--config", path])
         self.assertEqual(str(error), f"--config {path}: Is a directory")
 
-    def test_config_without_file(self):
+    def test_configWithoutFile(self):
         error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
                                   SELLER_ARGS + ["--config"])
         self.assertEqual(str(error), "--config needs a FILE")
 
-    def test_error_under_twistd(self):
+    def test_errorUnderTwistd(self):
         """Under twistd the mistake is one line on stderr and exit code 2."""
         stderr = io.StringIO()
         self.patch(sys, "stderr", stderr)
@@ -335,8 +336,8 @@ class SplitConfigTests(SynchronousTestCase):
         self.assertEqual(splitConfig(["--config=b.toml"]), ("b.toml", []))
         self.assertEqual(splitConfig(["--ttl", "3"]), (None, ["--ttl", "3"]))
 
-    def test_last_one_counts(self):
+    def test_lastOneCounts(self):
         self.assertEqual(splitConfig(["--config", "a", "--config=b"]), ("b", []))
 
-    def test_needs_a_file(self):
+    def test_needsAFile(self):
         self.assertRaises(ConfigError, splitConfig, ["--config"])

@@ -435,6 +435,40 @@ class CloseTests(LinkTestCase):
         self.assertEqual(self.owner.messages, [])
 
 
+class TLSLikeTransport(StringTransport):
+    """
+    Closes like Twisted's TLS transport: loseConnection while a producer
+    is registered waits until the producer is unregistered, and only then
+    does the connection go.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.gone = False
+
+    def loseConnection(self):
+        self.disconnecting = True
+        if self.producer is None:
+            self.gone = True
+
+    def unregisterProducer(self):
+        super().unregisterProducer()
+        if self.disconnecting:
+            self.gone = True
+
+
+class TLSCloseTests(SynchronousTestCase):
+    """A link over TLS closes: it stops producing before it hangs up."""
+
+    def test_closeOverTLS(self):
+        transport = TLSLikeTransport()
+        link = Link(RecordingOwner(), Clock(), LinkSettings(), True)
+        link.makeConnection(transport)
+        self.assertIs(transport.producer, link)
+        link.close("stopping")
+        self.assertTrue(transport.gone)
+
+
 class RetireTests(LinkTestCase):
     """A retired link (the loser of a duplicate) says dc and closes, but
     keeps handing on what the peer had already sent."""

@@ -79,10 +79,10 @@ class MembershipCase(SynchronousTestCase):
 
 class RegistrationTests(MembershipCase):
 
-    def test_connect_says_thisisme_with_no_id_and_node_port(self):
+    def test_connectSaysThisismeWithNoIdAndNodePort(self):
         self.assertEqual(self.tracker.heard(), [thisisme()])
 
-    def test_configured_host_is_advertised(self):
+    def test_configuredHostIsAdvertised(self):
         node = Node(self.clock, random.Random(0), FakeConnector(),
                     NodeConfig(host="seller.example"))
         node.setAddress("", NODE_PORT)
@@ -90,7 +90,7 @@ class RegistrationTests(MembershipCase):
         self.assertEqual(tracker.heard(), [thisisme(host="seller.example")])
         self.assertEqual(node.host, "seller.example")
 
-    def test_thisisme_names_the_scheme_and_super_peer_offer(self):
+    def test_thisismeNamesTheSchemeAndSuperPeerOffer(self):
         """The tracker learns the node's scheme (and, for schemes that
         have them, whether it offers to be a super-peer)."""
         for scheme, extra in ((_Scheme("flood"), {"scheme": "flood"}),
@@ -102,10 +102,10 @@ class RegistrationTests(MembershipCase):
             tracker = WiredLink(Membership(node).factory)
             self.assertEqual(tracker.heard(), [thisisme(**extra)])
 
-    def test_node_learns_its_host_from_the_tracker_link(self):
+    def test_nodeLearnsItsHostFromTheTrackerLink(self):
         self.assertEqual(self.node.host, self.tracker.transport.getHost().host)
 
-    def test_thisisyou_sets_id_and_tells_observers(self):
+    def test_thisisyouSetsIdAndTellsObservers(self):
         self.assertIsNone(self.node.id)
         self.assertFalse(self.membership.isRegistered)
         self.assertEqual(self.recorder.events, [])
@@ -114,7 +114,7 @@ class RegistrationTests(MembershipCase):
         self.assertTrue(self.membership.isRegistered)
         self.assertEqual(self.recorder.events, [("nodeReady",), ("trackerRegistered",)])
 
-    def test_other_messages_before_thisisyou_are_wtf(self):
+    def test_otherMessagesBeforeThisisyouAreWtf(self):
         self.tracker.heard()
         self.tracker.say(nodereply(11))
         self.assertEqual(self.tracker.heard(), [{
@@ -123,7 +123,7 @@ class RegistrationTests(MembershipCase):
                     "thisisyou"}])
         self.assertFalse(self.membership.isRegistered)
 
-    def test_reconnect_says_thisisme_with_known_id(self):
+    def test_reconnectSaysThisismeWithKnownId(self):
         self.register()
         self.tracker.transport.loseConnection()
         self.assertIsNone(self.membership.link)
@@ -135,7 +135,7 @@ class RegistrationTests(MembershipCase):
         self.assertEqual(self.recorder.events, [("nodeReady",), ("trackerRegistered",),
                                                 ("trackerRegistered",)])
 
-    def test_tracker_dc_closes_the_link(self):
+    def test_trackerDcClosesTheLink(self):
         self.register()
         self.tracker.say({"type": "dc"})
         self.assertTrue(self.tracker.closed)
@@ -145,19 +145,19 @@ class RegistrationTests(MembershipCase):
 class QuestionTests(MembershipCase):
     """ask(), whereIs() and send(): answers matched to questions in order."""
 
-    def test_send_needs_a_registration(self):
+    def test_sendNeedsARegistration(self):
         self.assertFalse(self.membership.send(wire.WhereIs(5)))
         self.assertEqual(self.tracker.heard(), [thisisme()])
         self.register()
         self.assertTrue(self.membership.send(wire.WhereIs(5)))
         self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": 5}])
 
-    def test_ask_before_registration_fails_with_tracker_gone(self):
+    def test_askBeforeRegistrationFailsWithTrackerGone(self):
         [failure] = self.answers(self.membership.ask(wire.NodeReq()))
         failure.trap(TrackerGone)
         self.assertEqual(self.tracker.heard(), [thisisme()])
 
-    def test_answers_match_questions_in_order(self):
+    def test_answersMatchQuestionsInOrder(self):
         """nodereq and whereis questions share nodereply answers; the
         tracker answers in order, so each answer goes to its question."""
         self.register()
@@ -175,7 +175,7 @@ class QuestionTests(MembershipCase):
         self.tracker.say({"type": "nodereply", "id": 43, "host": "", "port": 0})
         self.assertEqual(where, [("h42", 5042), None])
 
-    def test_whereis_without_tracker_is_none(self):
+    def test_whereisWithoutTrackerIsNone(self):
         """Unregistered, or the tracker gone with a question out: None."""
         answers = []
         self.membership.whereIs(42).addCallback(answers.append)
@@ -184,7 +184,7 @@ class QuestionTests(MembershipCase):
         self.tracker.transport.loseConnection()
         self.assertEqual(answers, [None, None])
 
-    def test_question_out_when_the_tracker_goes_fails_with_tracker_gone(self):
+    def test_questionOutWhenTheTrackerGoesFailsWithTrackerGone(self):
         self.register()
         first = self.answers(self.membership.ask(wire.NodeReq()))
         second = self.answers(self.membership.ask(wire.WhereIs(9)))
@@ -200,7 +200,7 @@ class QuestionTests(MembershipCase):
         self.tracker.say(nodereply(12))
         self.assertEqual(third, [wire.NodeReply(12, "h12", 5012)])
 
-    def test_cancelled_question_drops_its_answer_without_misrouting(self):
+    def test_cancelledQuestionDropsItsAnswerWithoutMisrouting(self):
         """A cancelled question keeps its place in the queue: its answer,
         when it comes, is dropped, and the next answer goes to the next
         question (FIFO)."""
@@ -215,7 +215,7 @@ class QuestionTests(MembershipCase):
         self.assertEqual(later, [wire.NodeReply(42, "h42", 5042)])
         self.assertFalse(self.tracker.closed)
 
-    def test_unasked_answer_is_ignored(self):
+    def test_unaskedAnswerIsIgnored(self):
         self.register()
         self.tracker.say(nodereply(11))
         self.assertEqual(self.tracker.heard(), [])
@@ -224,7 +224,7 @@ class QuestionTests(MembershipCase):
         self.tracker.say(nodereply(42))
         self.assertEqual(later, [wire.NodeReply(42, "h42", 5042)])
 
-    def test_scheme_answers_go_to_the_handler_it_registered(self):
+    def test_schemeAnswersGoToTheHandlerItRegistered(self):
         self.register()
         handled = []
         self.membership.handle(Found, handled.append)
@@ -232,7 +232,7 @@ class QuestionTests(MembershipCase):
         self.assertEqual(handled, [Found("pear", ())])
         self.assertEqual(self.tracker.heard(), [])
 
-    def test_unhandled_tracker_message_is_wtf(self):
+    def test_unhandledTrackerMessageIsWtf(self):
         self.register()
         self.tracker.say({"type": "found", "item": "pear", "sellers": []})
         self.assertEqual(self.tracker.heard(), [{
@@ -243,7 +243,7 @@ class QuestionTests(MembershipCase):
 
 class StoppingTests(MembershipCase):
 
-    def test_stopping_says_dc(self):
+    def test_stoppingSaysDc(self):
         self.register()
         self.node.shutdown()
         self.membership.stopService()
@@ -252,20 +252,20 @@ class StoppingTests(MembershipCase):
         self.assertIsNone(self.membership.link)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
-    def test_stopping_while_introducing_says_dc(self):
+    def test_stoppingWhileIntroducingSaysDc(self):
         self.tracker.heard()
         self.membership.stopService()
         self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
         self.assertTrue(self.tracker.closed)
 
-    def test_question_out_at_stop_fails_with_tracker_gone(self):
+    def test_questionOutAtStopFailsWithTrackerGone(self):
         self.register()
         asked = self.answers(self.membership.ask(wire.NodeReq()))
         self.membership.stopService()
         [failure] = asked
         failure.trap(TrackerGone)
 
-    def test_thisisyou_after_stop_is_ignored(self):
+    def test_thisisyouAfterStopIsIgnored(self):
         """The tracker's answer arrives after the node began stopping: the
         session (stopped) takes no id from it and tells nobody."""
         link = self.tracker.link
@@ -276,7 +276,7 @@ class StoppingTests(MembershipCase):
         self.assertFalse(self.membership.isRegistered)
         self.assertEqual(self.recorder.events, [])
 
-    def test_thisisyou_after_stop_is_ignored_when_the_link_stays(self):
+    def test_thisisyouAfterStopIsIgnoredWhenTheLinkStays(self):
         """The same over the wire: the session says dc when it stops, and
         a thisisyou that comes after registers nothing."""
         self.tracker.heard()
@@ -288,7 +288,7 @@ class StoppingTests(MembershipCase):
         self.assertFalse(self.membership.isRegistered)
         self.assertEqual(self.recorder.events, [])
 
-    def test_no_new_session_once_stopped(self):
+    def test_noNewSessionOnceStopped(self):
         self.register()
         self.membership.stopService()
         self.tracker = self.connectTracker()

@@ -29,13 +29,13 @@ class OpenCoreTests(SynchronousTestCase):
     def setUp(self):
         withGossipPlugin(self)
 
-    def test_found_as_a_plugin(self):
+    def test_foundAsAPlugin(self):
         scheme = discoveryPlugins()["gossip"]
         self.assertEqual([option.name for option in scheme.options], ["gossip-ttl"])
         self.assertIn("gossip", wire.MESSAGE_TYPES)
         self.assertTrue(wire.MESSAGE_TYPES["gossipHit"].ROUTED)
 
-    def test_trades_in_a_market(self):
+    def test_tradesInAMarket(self):
         """A seller two hops from the buyer is found by gossip and sold to,
         along the path the gossip came; every node stops cleanly."""
         market = Market(seed=3)

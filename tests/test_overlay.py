@@ -4,10 +4,14 @@ the node whose peers are StringTransports.  The handshake, connectTo, slot
 budgets per purpose, idle direct links, shutdown and duplicate links.
 """
 
+import random
+
 from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.eviction import GRACE
+from twisted_bazaar.identity import Identity, helloText, verify
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.overlay import DIRECT, OVERLAY, NotConnected
 from twisted_bazaar.roles import trade
@@ -51,6 +55,19 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(self.node.overlay.addresses[7], ("10.0.0.7", 5007))
         self.assertEqual(self.node.pathTo(7), (1, 7))
         self.assertEqual(self.recorder.events, [("linkAdded", 7)])
+
+    def test_whoAreYouIsAnsweredThenClosed(self):
+        """The tracker's address check gets this node's thisisme, and the
+        connection is closed; no link is made.  A whoareyou after the
+        handshake is not understood."""
+        link = openLink(self.node, inbound=True)
+        feed(link, wire.WhoAreYou())
+        self.assertEqual(sent(link), [wire.ThisIsMe(1, NODE_PORT, NODE_HOST)])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertEqual((self.node.links, self.recorder.events), ({}, []))
+        peer = linkPeer(self.node, 7)
+        feed(peer, wire.WhoAreYou())
+        self.assertEqual([m.code for m in sent(peer)], ["wtf"])
 
     def test_addressFallsBackToTransportHost(self):
         """A peer that gives no host is reached at the address it came from."""
@@ -233,31 +250,61 @@ class SlotTests(SynchronousTestCase):
         self.assertEqual(node.links, {7: first, 8: second})
         self.assertEqual(sent(first) + sent(second), [])
 
-    def test_pendingLinksHoldSlots(self):
-        """Links still in their handshake count against the limit, both
-        for inbound connections and for connectTo."""
-        node = makeNode(1, max_connections=2, direct_slots=0)
-        openLink(node)
-        openLink(node)
+    def test_fullNodeEvictsTheNewestInbound(self):
+        """
+        Full, a node takes a newcomer in place of its newest inbound link
+        past the grace period; outbound links and the oldest half of the
+        inbound ones are kept, and while every inbound link is in its
+        grace period, the newcomer is refused.
+        """
+        node = makeNode(1, max_connections=4, direct_slots=0)
+        out = linkPeer(node, 6, inbound=False)
+        old = linkPeer(node, 7)
+        node.clock.advance(5)
+        middle = linkPeer(node, 8)
+        node.clock.advance(1)
+        young = linkPeer(node, 9)
         self.assertEqual(codes(sent(openLink(node))), ["noslots"])
+        node.clock.advance(GRACE)
+        newcomer = openLink(node)
+        self.assertEqual(sent(newcomer), [])
+        self.assertEqual(codes(sent(young)), ["noslots"])
+        self.assertTrue(young.transport.disconnecting)
+        self.assertEqual(sent(out) + sent(old) + sent(middle), [])
+
+    def test_pendingLinksHoldSlots(self):
+        """Links still in their handshake count against the limit: for
+        connectTo, and for an inbound connection, which makes room by
+        evicting the oldest silent one of the address group that has the
+        most."""
+        node = makeNode(1, max_connections=3, direct_slots=0)
+        first = openLink(node, host="10.1.0.1")
+        node.clock.advance(1)
+        second, third = openLink(node), openLink(node, host="10.0.0.98")
         self.failureResultOf(node.connectTo("10.0.0.7", 5007), NotConnected)
+        fourth = openLink(node, host="10.1.0.2")
+        self.assertEqual((sent(first), sent(third), sent(fourth)), ([], [], []))
+        self.assertEqual(codes(sent(second)), ["noslots"])
+        self.assertTrue(second.transport.disconnecting)
+        self.assertEqual(node.linkCount(), 3)
 
     def test_oneAddressCannotHoldEverySlotSilently(self):
         """
         Connections that have not said thisisme hold slots until their
-        handshake times out: one address may hold at most handshake_limit
-        of them.  Other addresses still get in, and a connection that
-        finishes its handshake makes room for its address again.
+        handshake times out: one address group (an IPv4 /16) may hold at
+        most handshake_limit of them.  Other groups still get in, and a
+        connection that finishes its handshake makes room for its group
+        again.
         """
         node = makeNode(1, max_connections=8, handshake_limit=2)
-        first, _ = openLink(node, host="10.0.0.5"), openLink(node, host="10.0.0.5")
-        third = openLink(node, host="10.0.0.5")
+        first, _ = openLink(node, host="10.0.0.5"), openLink(node, host="10.0.0.6")
+        third = openLink(node, host="10.0.200.7")
         [refusal] = sent(third)
         self.assertEqual((refusal.code, refusal.info),
-                         ("noslots", "2 connections from your address are still to "
-                                     "say thisisme"))
+                         ("noslots", "2 connections from your address group are still "
+                                     "to say thisisme"))
         self.assertTrue(third.transport.disconnecting)
-        other = openLink(node, host="10.0.0.6")
+        other = openLink(node, host="10.1.0.6")
         self.assertEqual(sent(other), [])
         self.assertFalse(other.transport.disconnecting)
         feed(first, wire.ThisIsMe(7, 5007))
@@ -293,6 +340,7 @@ class SlotTests(SynchronousTestCase):
         third = openLink(node)
         self.assertEqual(sent(third), [])
         self.assertFalse(third.transport.disconnecting)
+        feed(third, wire.ThisIsMe(9, 5009, purpose=DIRECT))
         fourth = openLink(node)
         self.assertEqual(codes(sent(fourth)), ["noslots"])
         self.assertTrue(fourth.transport.disconnecting)
@@ -581,3 +629,107 @@ class DuplicateLinkTests(SynchronousTestCase):
         feed(old, buy)
         self.assertEqual(recorder.events[-1], ("delivered", buy))
         self.assertEqual(sent(old) + sent(new), [])
+
+
+class KeyedHandshakeTests(SynchronousTestCase):
+    """
+    Nodes with keys prove them: the acceptor signs the opener's nonce in
+    its thisisme, the opener answers with a proof of the acceptor's nonce,
+    and only then is its link established.  A link whose peer proved its
+    key is never replaced by one whose peer did not.
+    """
+
+    def setUp(self):
+        self.me = Identity.fromRandom(random.Random(1))
+        self.node = makeNode(self.me.id, identity=self.me)
+        self.peer = Identity.fromRandom(random.Random(2))
+
+    def knock(self, identity=None, claim=None, nonce="opener-nonce"):
+        """An inbound connection says thisisme with identity's key (and
+        claim as its id, default the key's); return the link and the
+        node's answer."""
+        identity = identity or self.peer
+        link = openLink(self.node)
+        feed(link, wire.ThisIsMe(identity.id if claim is None else claim, 5000,
+                                 key=identity.key, nonce=nonce))
+        return link, sent(link)
+
+    def prove(self, link, answer, identity=None):
+        identity = identity or self.peer
+        feed(link, wire.Proof(identity.sign(helloText(answer.nonce, identity.id))))
+
+    def test_openerProvesItsKey(self):
+        link, [answer] = self.knock()
+        self.assertEqual((answer.id, answer.key), (self.me.id, self.me.key))
+        self.assertTrue(verify(self.me.key, answer.sig,
+                               helloText("opener-nonce", self.me.id)))
+        self.assertNotIn(self.peer.id, self.node.links)
+        self.prove(link, answer)
+        self.assertIs(self.node.links[self.peer.id], link)
+        self.assertIn(link, self.node.overlay.keyed)
+
+    def test_badProofRefused(self):
+        """A proof that does not sign this link's nonce (one from another
+        connection, replayed, say) is refused."""
+        first, [answer] = self.knock()
+        self.prove(first, answer)
+        second, _ = self.knock()
+        self.prove(second, answer)
+        self.assertEqual([m.code for m in sent(second)], ["wtf"])
+        self.assertTrue(second.transport.disconnecting)
+        self.assertIs(self.node.links[self.peer.id], first)
+
+    def test_idMustBeTheKeys(self):
+        link, [refusal] = self.knock(claim=self.peer.id + 1)
+        self.assertEqual((refusal.code, refusal.info),
+                         ("wtf", f"{self.peer.id + 1} is not the id of that key"))
+
+    def test_provenLinkNeverReplacedByAnUnprovenOne(self):
+        """An impostor claiming a proven peer's id, without a key or with
+        the peer's public key but no proof, changes nothing; the peer
+        itself, proving its key again, takes over."""
+        honest, [answer] = self.knock()
+        self.prove(honest, answer)
+        keyless = openLink(self.node)
+        feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
+        self.assertEqual(sent(keyless), [wire.Dc()])
+        impostor, [answer2] = self.knock()
+        feed(impostor, wire.Proof(self.me.sign(helloText(answer2.nonce, self.peer.id))))
+        self.assertEqual([m.code for m in sent(impostor)], ["wtf"])
+        self.assertIs(self.node.links[self.peer.id], honest)
+        again, [answer3] = self.knock()
+        self.prove(again, answer3)
+        self.assertIs(self.node.links[self.peer.id], again)
+        self.assertEqual(sent(honest), [wire.Dc()])
+
+    def test_provenPeerReplacesAnImpostor(self):
+        """A keyless link that claimed the id first gives way to the
+        key's owner."""
+        keyless = openLink(self.node)
+        feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
+        honest, [answer] = self.knock()
+        self.prove(honest, answer)
+        self.assertIs(self.node.links[self.peer.id], honest)
+        self.assertEqual(sent(keyless)[-1], wire.Dc())
+
+    def test_acceptorMustSignOurNonce(self):
+        """As opener, the node checks the acceptor's signature of its
+        nonce, then proves its own key."""
+        self.node.connectTo("10.0.0.7", 5007, self.peer.id)
+        link = self.node.connector.connectLast()
+        [hello] = sent(link)
+        self.assertEqual(hello.key, self.me.key)
+        feed(link, wire.ThisIsMe(self.peer.id, 5007, key=self.peer.key, nonce="theirs",
+                                 sig=self.peer.sign(helloText(hello.nonce, self.peer.id))))
+        [proof] = sent(link)
+        self.assertTrue(verify(self.me.key, proof.sig, helloText("theirs", self.me.id)))
+        self.assertIn(self.peer.id, self.node.links)
+
+        other = Identity.fromRandom(random.Random(3))
+        self.node.connectTo("10.0.0.8", 5008, other.id)
+        forged = self.node.connector.connectLast()
+        sent(forged)
+        feed(forged, wire.ThisIsMe(other.id, 5008, key=other.key, nonce="x",
+                                   sig=other.sign(helloText("not my nonce", other.id))))
+        self.assertEqual([m.code for m in sent(forged)], ["wtf"])
+        self.assertNotIn(other.id, self.node.links)

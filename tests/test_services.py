@@ -191,6 +191,41 @@ class ListeningServiceTests(SynchronousTestCase):
         self.failToListen(reactor)
         self.assertEqual(reactor.stops, 1)
 
+    def test_failureGoesToOnFailure(self):
+        """With onFailure, the failure is one line naming the endpoint, told
+        outside any Deferred when it happens at once, so that it may end
+        the process there."""
+        self.network.listen(Factory(), "h", 5)
+        endpoint = MemoryServerEndpoint(self.network, "h", 5)
+
+        def onFailure(why):
+            raise SystemExit(why)
+
+        service = ListeningService(task.Clock(), endpoint, Factory.forProtocol(Protocol),
+                                   "tracker", onFailure=onFailure,
+                                   description="tcp:5")
+        service.log = Logger(observer=self.events.append)
+        error = self.assertRaises(SystemExit, service.startService)
+        self.assertEqual(error.code, "tracker cannot listen on tcp:5: Couldn't listen "
+                                     "on h:5: address in use.")
+        self.assertEqual(self.events, [])
+
+    def test_laterFailureGoesToOnFailure(self):
+        """A failure that comes after startService returned is told too."""
+        listening = defer.Deferred()
+
+        class Slow:
+            def listen(self, factory):
+                return listening
+
+        told = []
+        service = ListeningService(task.Clock(), Slow(), Factory(), "node",
+                                   onFailure=told.append)
+        service.startService()
+        self.assertEqual(told, [])
+        listening.errback(OSError("gone"))
+        self.assertEqual(told, ["node cannot listen: gone"])
+
     def test_failureBeforeTheReactorRuns(self):
         """twistd starts services before the reactor: stop once it runs."""
         reactor = _Reactor(running=False)

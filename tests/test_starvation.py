@@ -9,6 +9,7 @@ work done (messages answered, forwarded, bytes buffered), never in time.
 """
 
 import random
+from functools import partial
 
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
@@ -29,7 +30,7 @@ from twisted_bazaar.overlay import OverlayFactory
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
-from tests.helpers import NODE_HOST, NODE_PORT, makeNode
+from tests.helpers import NODE_HOST, NODE_PORT, PausingTransport, makeNode
 from tests.schemes import StaticShop
 from tests.test_link import frame
 from tests.test_tracker import WiredLink
@@ -75,9 +76,9 @@ class NodeCase(SynchronousTestCase):
         self.clock = self.node.clock
         self.factory = OverlayFactory(self.node)
 
-    def connect(self, index):
+    def connect(self, index, **kwargs):
         """A new connection from a distinct loopback-like address."""
-        return WiredLink(self.factory, f"198.51.100.{index}", 40000 + index)
+        return WiredLink(self.factory, f"198.51.100.{index}", 40000 + index, **kwargs)
 
     def introduce(self, peer, peer_id):
         peer.say({"type": "thisisme", "id": peer_id, "port": 4000 + peer_id,
@@ -85,8 +86,8 @@ class NodeCase(SynchronousTestCase):
         self.assertEqual(peer.heard(), [{"type": "thisisme", "id": NODE_ID,
                                          "port": NODE_PORT, "host": NODE_HOST}])
 
-    def linkPeer(self, peer_id):
-        peer = self.connect(peer_id)
+    def linkPeer(self, peer_id, **kwargs):
+        peer = self.connect(peer_id, **kwargs)
         self.introduce(peer, peer_id)
         return peer
 
@@ -267,6 +268,59 @@ class NonReadingPeerTests(NodeCase):
         self.flood(3000, 3 * fits)
         self.assertFalse(self.slow.closed)
         self.assertEqual(len(self.slow.heard()), 5 * fits)
+
+
+class PushBackTests(NodeCase):
+    """
+    The write limit through a transport that pauses the link as a reactor
+    does: again on every write while its buffer is full.
+    """
+
+    WRITE_LIMIT = 4096
+    BUFFER = 1024
+    ITEM = "i" * 200
+
+    def setUpPeers(self):
+        self.startNode(write_limit=self.WRITE_LIMIT)
+        transport = partial(PausingTransport, self.BUFFER)
+        self.slow = self.linkPeer(SLOW, transport=transport)
+        self.other = self.linkPeer(OTHER)
+        self.flooder = self.linkPeer(FLOODER)
+        self.size = len(frame(wire.encode(
+            floodmsg.Search(1000, self.ITEM, (FLOODER, NODE_ID), 4))))
+
+    def test_nonReaderDropped(self):
+        """
+        A peer that never reads is aborted once more than the write limit
+        was queued after its buffer filled, one search at a time: the node
+        never holds more than buffer + limit + one message for it, and the
+        other peer gets every search.
+        """
+        self.setUpPeers()
+        searches_sent = 0
+        while not self.slow.closed and searches_sent < 1000:
+            self.assertLessEqual(len(self.slow.transport.value()),
+                                 self.BUFFER + self.WRITE_LIMIT + self.size)
+            self.flooder.link.dataReceived(searches(1000 + searches_sent, 1, self.ITEM))
+            searches_sent += 1
+        self.assertTrue(self.slow.closed)
+        self.assertLessEqual(searches_sent,
+                             (self.BUFFER + self.WRITE_LIMIT) // self.size + 2)
+        self.assertNotIn(SLOW, self.node.links)
+        self.assertEqual(len(self.other.heard()), searches_sent)
+        self.assertPong(self.other)
+
+    def test_readerKept(self):
+        """A peer that reads as fast as it is sent to is never dropped,
+        however much it is sent in all."""
+        self.setUpPeers()
+        for first in range(1000, 1000 + 30 * 10, 10):
+            self.flooder.link.dataReceived(searches(first, 10, self.ITEM))
+            self.assertTrue(self.slow.transport.producerPaused)
+            self.slow.transport.drain()
+        self.assertGreater(30 * 10 * self.size, 4 * self.WRITE_LIMIT)
+        self.assertFalse(self.slow.closed)
+        self.assertIn(SLOW, self.node.links)
 
 
 class IdlePeerTests(NodeCase):

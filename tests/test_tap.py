@@ -98,7 +98,8 @@ class NodeDefaultsTests(SynchronousTestCase):
         [(plugin, settings)] = options.roles
         self.assertEqual(plugin.name, "buyer")
         self.assertEqual(settings, {"wants": ["apple", "pear"], "quantity": 2,
-                                    "search_window": 1.0, "buy_timeout": 2.0})
+                                    "search_window": 1.0, "buy_timeout": 2.0,
+                                    "exit_when_done": False})
 
     def test_bothRoles(self):
         options = _parse(["--role", "seller", "--role", "buyer", "--sell", "apple=1",
@@ -108,7 +109,7 @@ class NodeDefaultsTests(SynchronousTestCase):
             [(plugin.name, settings) for plugin, settings in options.roles],
             [("seller", {"stock": {"apple": 1}, "lease": 10.0}),
              ("buyer", {"wants": ["pear"], "quantity": 1, "search_window": 1.0,
-                        "buy_timeout": 2.0})])
+                        "buy_timeout": 2.0, "exit_when_done": False})])
 
     def test_trackerDefaults(self):
         options = _parse([], TrackerOptions)
@@ -148,14 +149,16 @@ class BadInputTests(SynchronousTestCase):
                               "unknown role 'wizard' (known roles: buyer, seller)")
 
     def test_noRole(self):
-        self.assertUsageError([], "say which role this node plays: "
-                              "--role buyer or --role seller")
+        """A node may carry no role: it relays, and serves its scheme."""
+        options = _parse([], NodeOptions)
+        self.assertEqual((options["role"], options.roles), ([], []))
 
     def test_roleWithoutItsOptions(self):
         self.assertUsageError(["--role", "buyer"],
                               "the buyer role needs at least one --want ITEM")
         self.assertUsageError(["--role", "seller"],
-                              "the seller role needs at least one --sell ITEM=COUNT")
+                              "the seller role needs at least one --sell ITEM=COUNT "
+                              "or --share DIR")
 
     def test_wantWithoutBuyerRole(self):
         self.assertUsageError(SELLER + ["--want", "pear"],
@@ -188,7 +191,7 @@ class SchemeOptionTests(SynchronousTestCase):
     """A discovery scheme's options (PluginOption) are flags of
     bazaar-node, accepted only with that scheme."""
 
-    def test_flood_ttl_reaches_the_scheme_settings(self):
+    def test_floodTtlReachesTheSchemeSettings(self):
         for args in (["--discovery", "flood", "--ttl", "3"],
                      ["--ttl", "3", "--discovery", "flood"],
                      ["--ttl=3"]):
@@ -200,13 +203,13 @@ class SchemeOptionTests(SynchronousTestCase):
         discovery = service.node.discovery
         self.assertEqual((discovery.ttl, discovery.router.seen_limit), (3, 64))
 
-    def test_ttl_with_the_index_scheme_is_refused(self):
+    def test_ttlWithTheIndexSchemeIsRefused(self):
         error = self.assertRaises(usage.UsageError, _parse,
                                   ["--ttl", "3", "--discovery", "index"] + SELLER)
         self.assertEqual(str(error),
                          "--ttl belongs to the flood scheme; add --discovery flood")
 
-    def test_ttl_with_the_index_scheme_under_twistd(self):
+    def test_ttlWithTheIndexSchemeUnderTwistd(self):
         stderr = io.StringIO()
         self.patch(sys, "stderr", stderr)
         error = self.assertRaises(SystemExit, _parseUnder,
@@ -217,7 +220,7 @@ class SchemeOptionTests(SynchronousTestCase):
                          "scheme; add --discovery flood (see twistd bazaar-node "
                          "--help)\n")
 
-    def test_scheme_options_in_help_with_their_owner(self):
+    def test_schemeOptionsInHelpWithTheirOwner(self):
         for text in (str(NodeOptions()), NodeOptions().getUsage()):
             words = " ".join(text.split())
             self.assertIn("--ttl=", text)
@@ -227,7 +230,7 @@ class SchemeOptionTests(SynchronousTestCase):
             self.assertIn("search ids remembered to drop repeats (flood scheme)",
                           words)
 
-    def test_config_file_ttl(self):
+    def test_configFileTtl(self):
         folder = tempfile.mkdtemp(prefix="bazaar-tap-")
         path = os.path.join(folder, "node.toml")
         self.addCleanup(os.rmdir, folder)
@@ -374,7 +377,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(seller.stock, {"apple": 2})
         self.assertEqual([want.item for want in buyer.wants], ["pear"])
 
-    def test_node_core_flags(self):
+    def test_nodeCoreFlags(self):
         options = _parse(SELLER + ["--direct-slots", "2", "--direct-idle", "5",
                                    "--retry-initial", "0.25", "--retry-max", "4"])
         service = makeNodeService(options)
@@ -382,7 +385,7 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual((config.direct_slots, config.direct_idle), (2, 5.0))
         self.assertEqual(service.node.overlay.budgets["direct"], 2)
 
-    def test_node_of_the_index_scheme(self):
+    def test_nodeOfTheIndexScheme(self):
         """An index node keeps no neighbours: it has no topology."""
         service = makeNodeService(_parse(SELLER + ["--discovery", "index"]))
         node = service.node
@@ -398,7 +401,7 @@ class MakeServiceTests(SynchronousTestCase):
     def test_badEndpoints(self):
         """A bad endpoint string ends the daemon with one line, not a
         traceback (twisted raises ValueError or TypeError for these)."""
-        for flag, value in (("--listen", "bogus:1"), ("--tracker", "tcp:nohost"),
+        for flag, value in (("--listen", "tcp:1:colour=red"), ("--tracker", "tcp:nohost"),
                             ("--tracker", "tcp:h:1:colour=red")):
             error = self.assertRaises(SystemExit, makeNodeService,
                                       _parse(SELLER + [flag, value]))
@@ -412,3 +415,74 @@ class MakeServiceTests(SynchronousTestCase):
                                          TrackerOptions))
         self.assertTrue(error.code.startswith("twistd bazaar-tracker: error: "
                                               "--listen: "), error.code)
+
+
+class FlagOptionTests(SynchronousTestCase):
+    """A PluginOption with flag=True takes no value: given, it is True."""
+
+    def setUp(self):
+        from twisted_bazaar.options import PluginOption
+        from twisted_bazaar.tap import node as tap_node
+
+        self.option = PluginOption("shiny", "be shiny", flag=True)
+        self.handler = tap_node._pluginOptionHandler(self.option, "scheme", "demo")
+
+    def test_defaultIsFalse(self):
+        from twisted_bazaar.options import optionDefaults
+
+        self.assertEqual(optionDefaults([self.option]), {"shiny": False})
+
+    def test_handlerTakesNoValue(self):
+        class Options(usage.Options):
+            opt_shiny = self.handler
+
+            def __init__(self):
+                self._plugin_values = {}
+                super().__init__()
+
+        options = Options()
+        options.parseOptions(["--shiny"])
+        self.assertEqual(options._plugin_values, {"shiny": True})
+        self.assertIn("be shiny (demo scheme)", options.getUsage())
+        self.assertRaises(usage.UsageError, Options().parseOptions, ["--shiny=yes"])
+
+
+class DataDirTests(SynchronousTestCase):
+    """--data-dir: one node per directory, and a line saying what was
+    restored."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(__import__("shutil").rmtree, self.folder, True)
+        self.data = os.path.join(self.folder, "data")
+
+    def test_secondNodeOnTheSameDirRefused(self):
+        """(The node that got the lock is tested live: a store opened here
+        would start a writer thread on the global reactor.)"""
+        from twisted_bazaar.store.lock import DataDirLock
+
+        holder = DataDirLock(self.data)
+        holder.acquire()
+        self.addCleanup(holder.release)
+        error = self.assertRaises(SystemExit, makeNodeService,
+                                  _parse(SELLER + ["--data-dir", self.data]))
+        self.assertEqual(error.code, f"twistd bazaar-node: error: --data-dir: data "
+                         f"dir {self.data} is in use by another node (pid "
+                         f"{os.getpid()}); give each node its own --data-dir")
+
+    def test_restoredLine(self):
+        from twisted_bazaar.store import MemoryStore, PendingBuy, Purchase
+        from twisted_bazaar.tap.node import restoredLine
+
+        store = MemoryStore()
+        self.assertEqual(restoredLine("d", store), "data dir d: new, nothing to "
+                                                   "restore")
+        store.setNodeId(17)
+        store.seedInventory({"apple": 2, "pear": 0})
+        store.commitPurchase(Purchase(1, "fig", 5, 0.0))
+        store.commitPurchase(Purchase(2, "fig", 5, 0.0))
+        store.commitPurchase(Purchase(3, "kiwi", 5, 0.0))
+        store.addPending(PendingBuy(4, "fig", 5, (17, 5), "h", 1))
+        self.assertEqual(restoredLine("d", store),
+                         "data dir d: restored node 17; stock: apple=2, pear=0; "
+                         "bag: 3 (fig x2, kiwi x1); pending buys: 1")

@@ -116,20 +116,20 @@ class RandomNeighboursTests(SynchronousTestCase):
 
     # finding neighbours
 
-    def test_registration_starts_the_seeking(self):
+    def test_registrationStartsTheSeeking(self):
         self.assertEqual(self.tracker.heard()[0]["type"], "thisisme")
         self.assertEqual(self.tracker.heard(), [], "nothing asked before thisisyou")
         self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
         self.assertEqual(self.tracker.heard(), [nodereq()])
         self.assertEqual(self.recorder.events, [("nodeReady",), ("trackerRegistered",)])
 
-    def test_not_started_asks_nothing(self):
+    def test_notStartedAsksNothing(self):
         self.topology.stopService()
         self.tracker.heard()
         self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
         self.assertEqual(self.tracker.heard(), [])
 
-    def test_asks_one_at_a_time_until_enough_neighbours(self):
+    def test_asksOneAtATimeUntilEnoughNeighbours(self):
         self.register()
         self.tracker.say(nodereply(11))
         self.assertEqual(len(self.connector.requests), 1)
@@ -145,7 +145,7 @@ class RandomNeighboursTests(SynchronousTestCase):
                           ("linkAdded", 12)])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
-    def test_nodereq_names_the_scheme(self):
+    def test_nodereqNamesTheScheme(self):
         """The tracker is asked for a peer of the node's own scheme."""
         self.node.discovery = _Scheme()
         self.tracker.heard()
@@ -154,12 +154,12 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.link(11)
         self.assertEqual(self.tracker.heard(), [nodereq(11, scheme="flood")])
 
-    def test_wanted_is_capped_by_max_connections(self):
+    def test_wantedIsCappedByMaxConnections(self):
         node = Node(Clock(), SteadyRandom(0), FakeConnector(),
                     NodeConfig(neighbours=10, max_connections=4))
         self.assertEqual(RandomNeighbours(node, 10).wanted, 4)
 
-    def test_nobody_new_retries_with_growing_delays(self):
+    def test_nobodyNewRetriesWithGrowingDelays(self):
         self.register()
         delays = []
         for _ in range(8):
@@ -172,7 +172,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual(delays, [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0])
         self.assertEqual(self.connector.requests, [])
 
-    def test_retry_jitter_stays_within_half_to_one_and_a_half_steps(self):
+    def test_retryJitterStaysWithinHalfToOneAndAHalfSteps(self):
         self.node.rng = random.Random(6)
         self.register()
         for step in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
@@ -181,7 +181,7 @@ class RandomNeighboursTests(SynchronousTestCase):
             self.assertTrue(step / 2 <= delay < step * 1.5, (step, delay))
             self.assertEqual(self.tracker.heard(), [nodereq()])
 
-    def test_already_linked_peer_retries_later(self):
+    def test_alreadyLinkedPeerRetriesLater(self):
         self.register()
         self.link(11)
         self.assertEqual(self.tracker.heard(), [nodereq(11)])
@@ -191,14 +191,14 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual(self.retryDelay(), 1.0)
         self.assertEqual(self.tracker.heard(), [nodereq(11)])
 
-    def test_own_id_retries_later(self):
+    def test_ownIdRetriesLater(self):
         self.register()
         self.tracker.say(nodereply(NODE_ID))
         self.assertEqual(self.connector.requests, [])
         self.assertEqual(self.retryDelay(), 1.0)
         self.assertEqual(self.tracker.heard(), [nodereq()])
 
-    def test_backoff_resets_after_a_new_link(self):
+    def test_backoffResetsAfterANewLink(self):
         self.register()
         for expected in (1.0, 2.0):
             self.tracker.say(NOBODY)
@@ -209,7 +209,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.tracker.say(NOBODY)
         self.assertEqual(self.retryDelay(), 1.0)
 
-    def test_failed_connect_retries_later(self):
+    def test_failedConnectRetriesLater(self):
         self.register()
         self.tracker.say(nodereply(11))
         self.connector.requests[0].deferred.errback(ConnectionRefusedError())
@@ -221,7 +221,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual(len(self.connector.requests), 2)
         self.assertEqual(list(self.node.links), [11])
 
-    def test_removed_link_asks_for_replacement(self):
+    def test_removedLinkAsksForReplacement(self):
         self.register()
         lost = self.link(11)
         self.link(12)
@@ -230,7 +230,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual(self.recorder.events[-1], ("linkRemoved", 11))
         self.assertEqual(self.tracker.heard(), [nodereq(12)])
 
-    def test_link_lost_while_asking_does_not_ask_twice(self):
+    def test_linkLostWhileAskingDoesNotAskTwice(self):
         self.register()
         lost = self.link(11)
         self.assertEqual(self.tracker.heard(), [nodereq(11)])
@@ -240,7 +240,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual(self.retryDelay(), 1.0)
         self.assertEqual(self.tracker.heard(), [nodereq()])
 
-    def test_exclude_names_only_neighbours(self):
+    def test_excludeNamesOnlyNeighbours(self):
         """A direct (buyer-to-seller) link is no neighbour: it is neither
         counted nor excluded."""
         self.register()
@@ -259,7 +259,7 @@ class RandomNeighboursTests(SynchronousTestCase):
 
     # the tracker going away
 
-    def test_question_lost_with_tracker_is_asked_again(self):
+    def test_questionLostWithTrackerIsAskedAgain(self):
         """A nodereq the old tracker never answered must not block the
         node from asking the new one."""
         self.register()
@@ -272,7 +272,7 @@ class RandomNeighboursTests(SynchronousTestCase):
             {"type": "thisisme", "id": NODE_ID, "port": NODE_PORT, "host": ""},
             nodereq(11)])
 
-    def test_whereis_answers_match_questions_in_order(self):
+    def test_whereisAnswersMatchQuestionsInOrder(self):
         """Introductions and whereis questions share nodereply answers; the
         tracker answers in order, so each answer goes to its question."""
         self.register()
@@ -290,7 +290,7 @@ class RandomNeighboursTests(SynchronousTestCase):
 
     # stopping
 
-    def test_stopping_says_dc_and_cancels_retry(self):
+    def test_stoppingSaysDcAndCancelsRetry(self):
         self.register()
         self.tracker.say(NOBODY)
         [retry] = self.clock.getDelayedCalls()
@@ -300,7 +300,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertFalse(retry.active())
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
-    def test_node_stopping_alone_cancels_retry(self):
+    def test_nodeStoppingAloneCancelsRetry(self):
         """The nodeStopping event stops the topology too."""
         self.register()
         self.tracker.say(NOBODY)
@@ -309,7 +309,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertFalse(self.topology.running)
         self.assertFalse(retry.active())
 
-    def test_stopping_with_links_asks_for_nothing(self):
+    def test_stoppingWithLinksAsksForNothing(self):
         self.register()
         self.link(11)
         self.link(12)
@@ -319,7 +319,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual(self.node.links, {})
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
-    def test_stop_cancels_the_question_out(self):
+    def test_stopCancelsTheQuestionOut(self):
         """Stopped with a nodereq unanswered: the answer, when it comes, is
         dropped (no connection), and the next question's answer still
         reaches it."""
@@ -334,7 +334,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.tracker.say(nodereply(42))
         self.assertEqual(where, [("h42", 5042)])
 
-    def test_stop_cancels_the_connection_attempt(self):
+    def test_stopCancelsTheConnectionAttempt(self):
         self.register()
         self.tracker.say(nodereply(11))
         [request] = self.connector.requests
@@ -344,7 +344,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.assertEqual(self.tracker.heard(), [])
 
-    def test_restart_after_stop_seeks_again(self):
+    def test_restartAfterStopSeeksAgain(self):
         self.register()
         self.tracker.say(NOBODY)
         self.topology.stopService()

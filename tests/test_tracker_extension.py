@@ -97,25 +97,25 @@ class ExtensionCase(SynchronousTestCase):
 
 class HostingTests(ExtensionCase):
 
-    def test_extension_provides_the_interface(self):
+    def test_extensionProvidesTheInterface(self):
         verifyObject(ITrackerExtension, self.echo)
         self.assertIs(self.tracker.extensions["echo"], self.echo)
 
-    def test_extension_handles_its_own_message_type(self):
+    def test_extensionHandlesItsOwnMessageType(self):
         peer, node_id = self.register(4001)
         peer.say({"type": "testping", "nonce": 5})
         self.assertEqual(peer.heard(), [{"type": "testpong", "nonce": 5, "from": node_id}])
         self.assertEqual(self.echo.heard, [(node_id, EchoPing(5))])
         self.assertFalse(peer.closed)
 
-    def test_the_index_is_still_hosted(self):
+    def test_theIndexIsStillHosted(self):
         """Adding an extension leaves the installed ones in place."""
         self.assertIsInstance(self.tracker.extensions["index"], IndexExtension)
         peer, _ = self.register(4001)
         peer.say({"type": "register", "item": "pear"})
         self.assertEqual(peer.heard(), [{"type": "ack", "item": "pear"}])
 
-    def test_extension_message_before_thisisme_is_wtf_then_close(self):
+    def test_extensionMessageBeforeThisismeIsWtfThenClose(self):
         peer = WiredLink(self.factory)
         peer.say({"type": "testping", "nonce": 5})
         self.assertEqual(peer.heard(), [{"type": "error", "code": "wtf",
@@ -124,7 +124,7 @@ class HostingTests(ExtensionCase):
         self.assertEqual(self.echo.heard, [])
         self.assertEqual(self.echo.left, [])
 
-    def test_malformed_extension_message_is_wtf_and_link_stays(self):
+    def test_malformedExtensionMessageIsWtfAndLinkStays(self):
         peer, _ = self.register(4001)
         peer.say({"type": "testping", "nonce": "five"})
         [error] = peer.heard()
@@ -133,7 +133,7 @@ class HostingTests(ExtensionCase):
         self.assertFalse(peer.closed)
         self.assertEqual(self.echo.heard, [])
 
-    def test_without_the_extension_its_messages_are_wtf(self):
+    def test_withoutTheExtensionItsMessagesAreWtf(self):
         tracker = Tracker(self.clock, random.Random(3), extensions={})
         peer = WiredLink(TrackerFactory(tracker))
         peer.say({"type": "thisisme", "id": -1, "port": 4001, "host": ""})
@@ -142,14 +142,14 @@ class HostingTests(ExtensionCase):
         self.assertEqual(peer.heard(), [{"type": "error", "code": "wtf",
                                          "info": "the tracker does not handle testping"}])
 
-    def test_extensions_given_as_plugins(self):
+    def test_extensionsGivenAsPlugins(self):
         """The tracker builds the extensions it is given (name -> plugin)
         instead of the installed ones."""
         tracker = Tracker(self.clock, random.Random(3), extensions={"echo": EchoPlugin()})
         self.assertEqual(list(tracker.extensions), ["echo"])
         self.assertIs(tracker.extensions["echo"].tracker, tracker)
 
-    def test_installed_plugins(self):
+    def test_installedPlugins(self):
         plugins = trackerExtensionPlugins()
         self.assertIn("index", plugins)
         verifyObject(ITrackerExtensionPlugin, plugins["index"])
@@ -157,20 +157,20 @@ class HostingTests(ExtensionCase):
 
 class NodeLeftTests(ExtensionCase):
 
-    def test_node_left_when_its_link_closes(self):
+    def test_nodeLeftWhenItsLinkCloses(self):
         peer, node_id = self.register(4001)
         _, staying = self.register(4002)
         peer.transport.loseConnection()
         self.assertEqual(self.echo.left, [node_id])
         self.assertNotIn(node_id, self.tracker.registry.nodes)
 
-    def test_node_left_after_dc(self):
+    def test_nodeLeftAfterDc(self):
         peer, node_id = self.register(4001)
         peer.say({"type": "dc"})
         self.assertTrue(peer.closed)
         self.assertEqual(self.echo.left, [node_id])
 
-    def test_node_left_once_per_session(self):
+    def test_nodeLeftOncePerSession(self):
         peer, node_id = self.register(4001)
         peer.transport.loseConnection()
         again = WiredLink(self.factory)
@@ -179,7 +179,7 @@ class NodeLeftTests(ExtensionCase):
         again.transport.loseConnection()
         self.assertEqual(self.echo.left, [node_id, node_id])
 
-    def test_unregistered_link_is_no_departure(self):
+    def test_unregisteredLinkIsNoDeparture(self):
         peer = WiredLink(self.factory)
         peer.transport.loseConnection()
         self.assertEqual(self.echo.left, [])
@@ -187,7 +187,7 @@ class NodeLeftTests(ExtensionCase):
 
 class ClashTests(ExtensionCase):
 
-    def test_two_extensions_claiming_one_message_type(self):
+    def test_twoExtensionsClaimingOneMessageType(self):
         other = EchoExtension(self.tracker)
         error = self.assertRaises(ValueError, self.tracker.addExtension, "other", other)
         self.assertEqual(str(error), "testping is handled by two tracker extensions")
@@ -197,7 +197,7 @@ class ClashTests(ExtensionCase):
         self.assertEqual(self.echo.heard, [(node_id, EchoPing(1))])
         self.assertEqual(other.heard, [])
 
-    def test_a_refused_extension_adds_none_of_its_handlers(self):
+    def test_aRefusedExtensionAddsNoneOfItsHandlers(self):
         """The clash is found before anything is added: the refused
         extension's other message types stay unhandled."""
         taken = []
@@ -210,14 +210,14 @@ class ClashTests(ExtensionCase):
                                          "info": "the tracker does not handle testpong"}])
         self.assertEqual(taken, [])
 
-    def test_clash_with_an_installed_extension(self):
+    def test_clashWithAnInstalledExtension(self):
         from twisted_bazaar.schemes.index.messages import Register
 
         error = self.assertRaises(ValueError, self.tracker.addExtension, "mine",
                                   Greedy({Register: lambda link, message: None}))
         self.assertIn("register", str(error))
 
-    def test_core_messages_cannot_be_claimed(self):
+    def test_coreMessagesCannotBeClaimed(self):
         """An extension cannot take over the core's own messages: the
         tracker still registers nodes and answers dc itself."""
         for kind in (wire.ThisIsMe, wire.Dc, wire.NodeReq, wire.WhereIs):

@@ -15,8 +15,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar import wire
-from twisted_bazaar.roles.trade import Buy, BuyOK
+from twisted_bazaar.files.messages import About, Data, Get, Head
+from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes.flood.messages import Reply, Search
+from twisted_bazaar.schemes.superpeer import messages as spmsg
 from twisted_bazaar.schemes.index.messages import (
     Ack,
     Found,
@@ -27,6 +29,7 @@ from twisted_bazaar.schemes.index.messages import (
     Unregister,
 )
 from tests.schemes.test_chord_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
+from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.wire import (
     Dc,
     Error,
@@ -34,14 +37,18 @@ from twisted_bazaar.wire import (
     NodeReq,
     Ping,
     Pong,
+    Proof,
     ProtocolError,
     ThisIsMe,
     ThisIsYou,
     WhereIs,
+    WhoAreYou,
 )
 
 BIGGEST_ID = wire.ID_LIMIT - 1
 
+#: A SHA-256, for the file messages.
+SHA = "ab" * 32
 #: Each message next to the exact JSON object it travels as.
 WIRE_FORMS = [
     (ThisIsMe(5, 8000, "10.0.0.1"),
@@ -65,6 +72,15 @@ WIRE_FORMS = [
      {"type": "buy", "id": 12, "item": "apple", "path": [1, 2, 3]}),
     (BuyOK(12, "apple", (3, 2, 1)),
      {"type": "buyOK", "id": 12, "item": "apple", "path": [3, 2, 1]}),
+    (WhoAreYou(), {"type": "whoareyou"}),
+    (WhoAreYou("bm9uY2U"), {"type": "whoareyou", "nonce": "bm9uY2U"}),
+    (Proof("s" * 86), {"type": "proof", "sig": "s" * 86}),
+    (ThisIsMe(5, 8000, "", key="k" * 43, nonce="n", sig="s" * 86),
+     {"type": "thisisme", "id": 5, "port": 8000, "host": "", "key": "k" * 43,
+      "nonce": "n", "sig": "s" * 86}),
+    (ThisIsYou(5, 8000, "n"), {"type": "thisisyou", "id": 5, "port": 8000, "nonce": "n"}),
+    (Ask(12, "apple", (1, 2, 3)),
+     {"type": "ask", "id": 12, "item": "apple", "path": [1, 2, 3]}),
     (Error("wtf", "not understood"),
      {"type": "error", "code": "wtf", "info": "not understood"}),
     (Error("soldout", "none left", 12, (3, 2, 1)),
@@ -80,8 +96,49 @@ WIRE_FORMS = [
          {"id": 3, "host": "127.0.0.1", "port": 9001},
          {"id": 4, "host": "", "port": 0}]}),
     (Found("fig", ()), {"type": "found", "item": "fig", "sellers": []}),
+    (Found("f", ((3, "h", 1, 5, SHA, 7),)),
+     {"type": "found", "item": "f", "sellers": [
+         {"id": 3, "host": "h", "port": 1, "size": 5, "sha256": SHA,
+          "transfer": 7}]}),
+    (Reply(9, "f", (3, 1), 3, "h", 1, 5, SHA, 7),
+     {"type": "reply", "id": 9, "item": "f", "path": [3, 1], "seller": 3,
+      "host": "h", "port": 1, "size": 5, "sha256": SHA, "transfer": 7}),
+    (Register("f", 5, SHA, 7),
+     {"type": "register", "item": "f", "size": 5, "sha256": SHA, "transfer": 7}),
+    (Head(SHA), {"type": "head", "sha256": SHA}),
+    (About(SHA, 5, 1024, (bytes(32),)),
+     {"type": "about", "sha256": SHA, "size": 5, "pieceSize": 1024,
+      "pieces": ["00" * 32]}),
+    (Get(SHA, 0, 5), {"type": "get", "sha256": SHA, "offset": 0, "length": 5}),
+    (Data(SHA, 0, 5), {"type": "data", "sha256": SHA, "offset": 0, "length": 5}),
     (List(), {"type": "list"}),
     (Listing({"pear": 2, "fig": 0}), {"type": "listing", "items": {"pear": 2, "fig": 0}}),
+    (spmsg.LeafRegister(1, "", 9001, {"pear": 2}),
+     {"type": "leafRegister", "seq": 1, "host": "", "port": 9001, "items": {"pear": 2}}),
+    (spmsg.LeafUpdate(2, {"pear": 0}),
+     {"type": "leafUpdate", "seq": 2, "items": {"pear": 0}}),
+    (spmsg.LeafAck(2, 0), {"type": "leafAck", "seq": 2, "items": 0}),
+    (spmsg.LeafQuery(5, "pear"), {"type": "leafQuery", "id": 5, "item": "pear"}),
+    (spmsg.LeafHits(5, "pear", ((3, "h", 9001),)),
+     {"type": "leafHits", "id": 5, "item": "pear",
+      "sellers": [{"id": 3, "host": "h", "port": 9001}]}),
+    (spmsg.SpQuery(6, "pear", (1, 2), 3),
+     {"type": "spQuery", "id": 6, "item": "pear", "returnPath": [1, 2], "ttl": 3}),
+    (spmsg.SpHit(6, "pear", (2, 1), ((3, "h", 9001),)),
+     {"type": "spHit", "id": 6, "item": "pear", "path": [2, 1],
+      "sellers": [{"id": 3, "host": "h", "port": 9001}]}),
+    (Members(), {"type": "members"}),
+    (MemberList(((17, "10.0.0.3", 9001, "flood"), (42, "h", 1, "")), 3),
+     {"type": "memberlist", "total": 3,
+      "nodes": [{"id": 17, "host": "10.0.0.3", "port": 9001, "scheme": "flood"},
+                {"id": 42, "host": "h", "port": 1, "scheme": ""}]}),
+    (State(), {"type": "state"}),
+    (NodeState(17, "10.0.0.3", 9001, "flood", ((42, "10.0.0.4", 9002, "overlay"),),
+               {"apple": 2}, {"fig": 1}, 1),
+     {"type": "nodestate", "id": 17, "host": "10.0.0.3", "port": 9001,
+      "scheme": "flood", "links": [{"id": 42, "host": "10.0.0.4", "port": 9002,
+                                    "purpose": "overlay"}],
+      "stock": {"apple": 2}, "bag": {"fig": 1}, "pending": 1}),
 ] + CHORD_WIRE_FORMS
 
 
@@ -137,8 +194,14 @@ MALFORMED = [
      "ping.nonce must be an integer within +-2^63"),
     ("float as id", payload({"type": "ping", "nonce": 1.0}),
      "ping.nonce must be an integer within +-2^63"),
-    ("NaN as id", b'{"type":"ping","nonce":NaN}',
-     "ping.nonce must be an integer within +-2^63"),
+    ("NaN as id", b'{"type":"ping","nonce":NaN}', "invalid JSON: NaN is not a JSON value"),
+    ("Infinity in a field nobody reads", b'{"type":"dc","x":Infinity}',
+     "invalid JSON: Infinity is not a JSON value"),
+    ("-Infinity in a routed message, which would be relayed unchanged",
+     b'{"type":"buy","id":1,"item":"a","path":[1,2],"x":[-Infinity]}',
+     "invalid JSON: -Infinity is not a JSON value"),
+    ("NaN after leading whitespace", b' {"type":"dc","x":NaN}',
+     "invalid JSON: NaN is not a JSON value"),
     ("string as id", payload({"type": "thisisyou", "id": "5", "port": 1}),
      "thisisyou.id must be an integer within +-2^63"),
     ("string as port", payload({"type": "thisisme", "id": 1, "port": "80"}),
@@ -212,9 +275,9 @@ MALFORMED = [
 #: names an ``error``: these must never be answered.
 MALFORMED_ERRORS = [
     ("unknown error code", {"type": "error", "code": "oops", "info": "x"},
-     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout"),
+     "error.code must be one of " + ", ".join(wire.ERROR_CODES)),
     ("numeric error code", {"type": "error", "code": 5, "info": "x"},
-     "error.code must be one of notim, notiy, wtf, wrongway, noslots, soldout"),
+     "error.code must be one of " + ", ".join(wire.ERROR_CODES)),
     ("missing info", {"type": "error", "code": "wtf"}, "error lacks the field info"),
     ("info over 1024 bytes", {"type": "error", "code": "wtf", "info": "i" * 1025},
      "error.info must be 0 to 1024 bytes, not 1025"),
@@ -325,7 +388,9 @@ class DecodeTests(SynchronousTestCase):
         """Each documented error code decodes."""
         self.assertEqual(
             sorted(wire.ERROR_CODES),
-            sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout"]),
+            sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout",
+                    "unsold", "nofile", "badrange", "busy",
+                    "toomany", "full", "unknown", "claimed"]),
         )
         for code in wire.ERROR_CODES:
             self.assertEqual(
@@ -371,6 +436,35 @@ class MalformedTests(SynchronousTestCase):
         for what, obj, info in MALFORMED_ERRORS:
             self.assertMalformed(what, payload(obj), info, answerable=False)
 
+    def test_infoWithinItsCap(self):
+        """
+        A reason that quotes the peer's input stays within the info cap,
+        in the ProtocolError and in the error sent: a 4000-digit id, a
+        4000-character string where an id goes.
+        """
+        for data in [b'{"type":"ping","nonce":' + b"9" * 4000 + b"}",
+                     b'{"type":"ping","nonce":-' + b"9" * 4000 + b"}",
+                     payload({"type": "ping", "nonce": "\u00e9" * 4000})]:
+            try:
+                wire.decode(data)
+            except ProtocolError as e:
+                self.assertLessEqual(len(e.info.encode("utf-8")), wire.MAX_INFO_BYTES)
+                sent = wire.decode(wire.encode(Error(e.code, e.info)))
+                self.assertEqual(sent.info, e.info)
+            else:
+                self.fail(f"{data[:40]!r} decoded")
+
+    def test_errorInfoClipped(self):
+        """An error made with a longer info is cut to the cap on UTF-8
+        character boundaries, marked by '...'; a lone surrogate becomes
+        '?'; an info within the cap is kept as is."""
+        clipped = Error("wtf", "\u00e9" * 1000).info
+        self.assertEqual(clipped, "\u00e9" * 510 + "...")
+        self.assertEqual(len(clipped.encode("utf-8")), 1023)
+        self.assertEqual(Error("wtf", "a" * 1025).info, "a" * 1021 + "...")
+        self.assertEqual(Error("wtf", "a" * 1024).info, "a" * 1024)
+        self.assertEqual(Error("wtf", "x\ud800").info, "x?")
+
     def test_protocolErrorDefaults(self):
         """A ProtocolError carries its info as its text and defaults to an
         answerable wtf."""
@@ -388,6 +482,9 @@ hosts = st.text(max_size=wire.MAX_HOST_BYTES // 4)
 infos = st.text(max_size=wire.MAX_INFO_BYTES // 4)
 paths = st.lists(ids, min_size=1, max_size=wire.MAX_PATH, unique=True).map(tuple)
 excludes = st.lists(ids, max_size=wire.MAX_EXCLUDE, unique=True).map(tuple)
+sizes = st.integers(0, 2**53)
+shas = st.binary(min_size=32, max_size=32).map(bytes.hex)
+transferPorts = st.integers(1, 65535)
 
 #: A strategy of valid instances for every message class.
 VALID_MESSAGES = {
@@ -399,13 +496,18 @@ VALID_MESSAGES = {
     Ping: st.builds(Ping, ids),
     Pong: st.builds(Pong, ids),
     Search: st.builds(Search, ids, items, paths, st.integers(0, wire.MAX_TTL)),
-    Reply: st.builds(Reply, ids, items, paths, ids, hosts, ports),
+    Reply: st.builds(Reply, ids, items, paths, ids, hosts, ports, st.none() | sizes,
+                     st.none() | shas, st.none() | transferPorts),
     Buy: st.builds(Buy, ids, items, paths),
     BuyOK: st.builds(BuyOK, ids, items, paths),
+    Ask: st.builds(Ask, ids, items, paths),
     Error: st.builds(Error, st.sampled_from(sorted(wire.ERROR_CODES)), infos,
                      st.none() | ids, st.none() | paths),
     WhereIs: st.builds(WhereIs, ids),
-    Register: st.builds(Register, items),
+    WhoAreYou: st.builds(WhoAreYou, st.none() | st.text(min_size=1, max_size=16)),
+    Proof: st.builds(Proof, st.text(min_size=86, max_size=86, alphabet="ab-_")),
+    Register: st.builds(Register, items, st.none() | sizes, st.none() | shas,
+                        st.none() | transferPorts),
     Unregister: st.builds(Unregister, items),
     Ack: st.builds(Ack, items),
     Lookup: st.builds(Lookup, items),
@@ -414,6 +516,39 @@ VALID_MESSAGES = {
     List: st.just(List()),
     Listing: st.builds(Listing, st.dictionaries(items, st.integers(0, 10**9),
                                                 max_size=20)),
+    Head: st.builds(Head, shas),
+    About: st.builds(About, shas, sizes, st.integers(1, 2**53),
+                     st.lists(st.binary(min_size=32, max_size=32), min_size=1,
+                              max_size=20).map(tuple)),
+    Get: st.builds(Get, shas, sizes, sizes),
+    Data: st.builds(Data, shas, sizes, sizes),
+    spmsg.LeafRegister: st.builds(spmsg.LeafRegister, st.integers(0, 10**9), hosts,
+                                  ports, st.dictionaries(items, st.integers(0, 10**9),
+                                                         max_size=20)),
+    spmsg.LeafUpdate: st.builds(spmsg.LeafUpdate, st.integers(0, 10**9),
+                                st.dictionaries(items, st.integers(0, 10**9),
+                                                max_size=20)),
+    spmsg.LeafAck: st.builds(spmsg.LeafAck, st.integers(0, 10**9),
+                             st.integers(0, 10**9)),
+    spmsg.LeafQuery: st.builds(spmsg.LeafQuery, ids, items),
+    spmsg.LeafHits: st.builds(spmsg.LeafHits, ids, items, st.lists(
+        st.tuples(ids, hosts, ports), max_size=spmsg.MAX_HITS).map(tuple)),
+    spmsg.SpQuery: st.builds(spmsg.SpQuery, ids, items, paths,
+                             st.integers(0, wire.MAX_TTL)),
+    spmsg.SpHit: st.builds(spmsg.SpHit, ids, items, paths, st.lists(
+        st.tuples(ids, hosts, ports), max_size=spmsg.MAX_HITS).map(tuple)),
+    Members: st.just(Members()),
+    MemberList: st.builds(MemberList, st.lists(st.tuples(
+        ids, hosts, ports, st.sampled_from(["", "flood", "index"])),
+        max_size=20).map(tuple), st.integers(0, 10**6)),
+    State: st.just(State()),
+    NodeState: st.builds(
+        NodeState, ids, hosts, ports, st.sampled_from(["flood", "index"]),
+        st.lists(st.tuples(ids, hosts, ports, st.sampled_from(["overlay", "direct"])),
+                 max_size=10).map(tuple),
+        st.dictionaries(items, st.integers(0, 10**9), max_size=10),
+        st.dictionaries(items, st.integers(0, 10**9), max_size=10),
+        st.integers(0, 1000)),
     **CHORD_STRATEGIES,
 }
 
@@ -428,15 +563,15 @@ jsonish = st.recursive(
 )
 
 
-def with_junk_field(message):
+def withJunkField(message):
     """Strategy: C{message}'s JSON object with one of its own fields, or its
     type, replaced by junk, so decoding reaches every field check."""
     names = ["type"] + [wire_name for wire_name, *_ in message.FIELDS]
-    return st.builds(lambda name, junk: {**message.as_dict(), name: junk},
+    return st.builds(lambda name, junk: {**message.asDict(), name: junk},
                      st.sampled_from(names), any_text | jsonish)
 
 
-corrupted_objects = st.one_of(*VALID_MESSAGES.values()).flatmap(with_junk_field)
+corrupted_objects = st.one_of(*VALID_MESSAGES.values()).flatmap(withJunkField)
 
 
 class PropertyTests(SynchronousTestCase):
@@ -449,7 +584,7 @@ class PropertyTests(SynchronousTestCase):
             message = wire.decode(data)
         except ProtocolError as e:
             self.assertEqual(e.code, "wtf")
-            self.assertIsInstance(e.info, str)
+            self.assertLessEqual(len(e.info.encode("utf-8")), wire.MAX_INFO_BYTES)
         else:
             self.assertIn(type(message), set(wire.MESSAGE_TYPES.values()))
 

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 
-from twisted_bazaar.testing.daemons import NODE_REGISTERED, DaemonError, LiveMarket, node_id
+from twisted_bazaar.testing.daemons import NODE_REGISTERED, DaemonError, LiveMarket, nodeId
 
 #: Seconds the market gets from start until every buyer is satisfied.
 TRADE_DEADLINE = 25.0
@@ -75,7 +75,7 @@ class Reporter:
                 return f"{name} (node {node})"
         return f"node {node}"
 
-    def on_line(self, daemon, line):
+    def onLine(self, daemon, line):
         registered = NODE_REGISTERED.search(line)
         if registered:
             self.ids[daemon.name] = int(registered["id"])
@@ -122,18 +122,18 @@ def trade(market, reporter, deadline):
     the previous one has registered, so that the buyers' first searches
     reach stock), and wait until every buyer is satisfied.
     """
-    market.start_tracker(timeout=_left(deadline, START_TIMEOUT))
+    market.startTracker(timeout=_left(deadline, START_TIMEOUT))
     reporter.say(f"tracker listening on 127.0.0.1:{market.tracker_port}")
     _startGroup(market, SELLERS, _sellerFlags, deadline)
     for buyer in _startGroup(market, BUYERS, _buyerFlags, deadline):
-        buyer.wait_for(ALL_MET, _left(deadline), what=f"'{ALL_MET}'")
+        buyer.waitFor(ALL_MET, _left(deadline), what=f"'{ALL_MET}'")
 
 
 def _startGroup(market, names, flags, deadline):
     """Start these nodes together; return them once all have registered."""
-    started = [market.start_node(name, *flags(name)) for name in names]
+    started = [market.startNode(name, *flags(name)) for name in names]
     for daemon in started:
-        node_id(daemon, _left(deadline, START_TIMEOUT))
+        nodeId(daemon, _left(deadline, START_TIMEOUT))
     return started
 
 
@@ -164,12 +164,12 @@ def summary(market, reporter):
         for name, what in rows])
 
 
-def check_shutdown(market, folder):
+def checkShutdown(market, folder):
     """Every daemon shut down in good order, logged no traceback and left
     no pid file; returns what went wrong."""
     trouble = []
     for daemon in market.daemons:
-        if not daemon.exited_cleanly():
+        if not daemon.exitedCleanly():
             trouble.append(f"{daemon.name} did not shut down cleanly (exit "
                            f"code {daemon.process.returncode}); its last lines:\n"
                            + daemon.tail())
@@ -193,7 +193,7 @@ def main():
     failure = None
     status = 1
     with tempfile.TemporaryDirectory(prefix="bazaar-demo-") as folder:
-        market = LiveMarket(folder, on_line=reporter.on_line)
+        market = LiveMarket(folder, onLine=reporter.onLine)
         try:
             trade(market, reporter, began + TRADE_DEADLINE)
             reporter.say(f"every buyer has what it wanted after "
@@ -208,7 +208,7 @@ def main():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
             market.stop()
-        trouble = check_shutdown(market, folder) if failure is None else []
+        trouble = checkShutdown(market, folder) if failure is None else []
     if failure is None and not trouble:
         reporter.say(summary(market, reporter))
         reporter.say(f"all {len(market.daemons)} daemons stopped cleanly after "

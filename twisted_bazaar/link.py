@@ -34,6 +34,8 @@ ERROR_WINDOW = 60.0
 #: a peer may burst to BURST_FACTOR times its rate.  Excess is dropped.
 DEFAULT_SEARCH_RATE = 200.0
 DEFAULT_PING_RATE = 1.0
+#: Rate of item registrations (and unregistrations) one node may send.
+REGISTER_RATE = 512.0
 BURST_FACTOR = 2.0
 #: Default bytes that may wait for a peer that does not read its socket.
 DEFAULT_WRITE_LIMIT = 1024 * 1024
@@ -83,6 +85,7 @@ class LinkSettings:
         write_limit=DEFAULT_WRITE_LIMIT,
         verbose=False,
         stats=None,
+        traffic=None,
     ):
         self.frame_limit = frame_limit
         self.handshake_timeout = handshake_timeout
@@ -94,17 +97,22 @@ class LinkSettings:
         self.verbose = verbose
         #: If a dict, message type -> number sent, counted by every link.
         self.stats = stats
+        #: If a L{twisted_bazaar.metrics.traffic.Traffic}, told of every
+        #: message in and out, drop and protocol error, by every link.
+        self.traffic = traffic
         #: Rate limits by bucket name (see L{wire.message}'s ``bucket``):
         #: messages a second one peer may send.  Flooded searches fan out,
         #: index queries cost the tracker work, pings cost an answer.  A
         #: bucket a plugin names and this does not know gets search_rate.
+        #: Registrations with an index come in bursts of a seller's whole
+        #: inventory (up to 1024 items).
         self.rates = {"search": search_rate, "query": search_rate,
-                      "ping": ping_rate}
+                      "ping": ping_rate, "register": REGISTER_RATE}
         #: message type -> number dropped by rate limits, over every link.
         self.dropped = {}
 
 
-class _Bucket:
+class TokenBucket:
     """A token bucket: ``rate`` tokens a second, holding at most ``burst``."""
 
     __slots__ = ("rate", "burst", "tokens", "stamp")
@@ -171,6 +179,8 @@ class Link(NetstringReceiver):
         self._buckets = {}
         self._paused = False
         self._waiting = 0
+        #: Is this link the transport's producer?
+        self._registered = False
         #: message type -> number this peer sent past its rate limit.
         self.dropped = {}
 
@@ -186,6 +196,7 @@ class Link(NetstringReceiver):
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
+        self._registered = True
         if settings.handshake_timeout:
             self._handshake_call = self.clock.callLater(
                 settings.handshake_timeout, self._handshakeExpired
@@ -235,6 +246,11 @@ class Link(NetstringReceiver):
                           reason=reason)
         self.closing = self.deaf = True
         if self.transport is not None:
+            if self._registered:
+                # A TLS transport does not hang up while a producer is
+                # registered: this link produces nothing more anyway.
+                self._registered = False
+                self.transport.unregisterProducer()
             self.transport.loseConnection()
 
     def disconnect(self, reason=None):
@@ -332,6 +348,9 @@ class Link(NetstringReceiver):
                               info=e.info)
             self.protocolError(e.code, e.info, answer=e.answerable)
             return
+        traffic = self.settings.traffic
+        if traffic is not None:
+            traffic.messageReceived(message.TYPE, len(data))
         # Only a message that makes sense shows the peer is alive: garbage
         # must not keep a dead peer's link open.
         now = self._last_heard = self.clock.seconds()
@@ -340,7 +359,7 @@ class Link(NetstringReceiver):
             bucket = self._buckets.get(name)
             if bucket is None:
                 rates = self.settings.rates
-                bucket = self._buckets[name] = _Bucket(
+                bucket = self._buckets[name] = TokenBucket(
                     rates.get(name, rates["search"]), now)
             if not bucket.take(now):
                 self._drop(message.TYPE, bucket.rate)
@@ -371,6 +390,8 @@ class Link(NetstringReceiver):
         self.dropped[kind] = count + 1
         total = self.settings.dropped
         total[kind] = total.get(kind, 0) + 1
+        if self.settings.traffic is not None:
+            self.settings.traffic.messageDropped("rate", kind)
 
     def protocolError(self, code, info, answer=True, close=False):
         """
@@ -379,6 +400,8 @@ class Link(NetstringReceiver):
         """
         if answer:
             self.send(wire.Error(code, info))
+        if self.settings.traffic is not None:
+            self.settings.traffic.protocolError(code)
         now = self.clock.seconds()
         self._errors = [t for t in self._errors if t > now - ERROR_WINDOW]
         self._errors.append(now)
@@ -405,6 +428,8 @@ class Link(NetstringReceiver):
             self.log.error("not sending {type} to {peer}: {size} bytes is over the "
                            "frame limit", type=kind, peer=self.describe(),
                            size=len(payload))
+            if self.settings.traffic is not None:
+                self.settings.traffic.messageDropped("oversize", kind)
             return
         if self._paused:
             self._waiting += len(payload)
@@ -414,12 +439,17 @@ class Link(NetstringReceiver):
                               limit=self.settings.write_limit)
                 self.closing = self.deaf = True
                 self.transport.abortConnection()
+                if self.settings.traffic is not None:
+                    self.settings.traffic.messageDropped("slow-reader", kind)
                 return
         if kind != "ping" and kind != "pong":
             self._last_traffic = self.clock.seconds()
         stats = self.settings.stats
         if stats is not None:
             stats[kind] = stats.get(kind, 0) + 1
+        traffic = self.settings.traffic
+        if traffic is not None:
+            traffic.messageSent(kind, len(payload))
         if self.settings.verbose:
             self.log.info("-> {peer} {message}", peer=self.describe(),
                           message=payload.decode("utf-8"))
@@ -428,9 +458,16 @@ class Link(NetstringReceiver):
     # -- IPushProducer: the transport's view of our sending -------------------
 
     def pauseProducing(self):
-        """The send buffer is full: count what we add to it from now on."""
-        self._paused = True
-        self._waiting = 0
+        """
+        The send buffer is full: count what we add to it from now on.
+
+        A reactor's transport calls this again on every write while its
+        buffer stays full, so only the first call of a paused spell starts
+        the count.
+        """
+        if not self._paused:
+            self._paused = True
+            self._waiting = 0
 
     def resumeProducing(self):
         self._paused = False

@@ -3,7 +3,8 @@ A node's session with the tracker: registering, keeping its id, and
 asking the tracker questions.
 
 L{Membership} owns the node's link to the tracker.  The connection itself
-is kept up by a ClientService (reconnecting with backoff); each time it
+is kept up by a L{Reconnector} (reconnecting with backoff, and saying why
+and when in the log); each time it
 comes up the node says thisisme with the id it already has, so a restarted
 tracker gives it back.  The session is an explicit state machine
 (L{automat}): idle -> introducing -> registered, back to idle when the link
@@ -18,14 +19,16 @@ with L{handle}.
 from collections import deque
 
 from automat import MethodicalMachine
-from twisted.application.internet import ClientService, backoffPolicy
+from twisted.application.internet import backoffPolicy
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
+from twisted_bazaar.identity import helloText
 from twisted_bazaar.link import Link
+from twisted_bazaar.reconnect import Reconnector
 
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
@@ -45,7 +48,12 @@ class Membership(Service):
     log = Logger()
     _machine = MethodicalMachine()
 
-    def __init__(self, node, endpoint=None, retry_initial=0.5, retry_max=30.0):
+    def __init__(self, node, endpoint=None, retry_initial=0.5, retry_max=30.0,
+                 address=None):
+        """
+        @param address: where the tracker is, as the log should say it
+            (``127.0.0.1:7700``).
+        """
         self.node = node
         self.clock = node.clock
         self.link = None
@@ -57,8 +65,9 @@ class Membership(Service):
         if endpoint is not None:
             policy = backoffPolicy(initialDelay=retry_initial, maxDelay=retry_max,
                                    factor=2.0, jitter=node.rng.random)
-            self._client = ClientService(endpoint, self.factory, retryPolicy=policy,
-                                         clock=node.clock)
+            what = f"the tracker at {address}" if address else "the tracker"
+            self._client = Reconnector(endpoint, self.factory, node.clock, policy,
+                                       what)
         node.membership = self
 
     # -- the state machine ---------------------------------------------------
@@ -105,10 +114,12 @@ class Membership(Service):
         # Only an explicit --host is advertised; without one the tracker
         # records the address it sees this connection come from.
         discovery = node.discovery
+        identity = node.identity
         link.send(wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
                                 node.config.host,
                                 scheme=getattr(discovery, "name", None),
-                                superpeer=getattr(discovery, "superpeer", None)))
+                                superpeer=getattr(discovery, "superpeer", None),
+                                key=None if identity is None else identity.key))
 
     @_machine.output()
     def _register(self, link, answer):
@@ -124,8 +135,6 @@ class Membership(Service):
         for question in questions:
             if not question.called:
                 question.errback(TrackerGone(reason.getErrorMessage()))
-        if not self.node.stopping:
-            self.log.info("lost the tracker: {why}", why=reason.getErrorMessage())
 
     @_machine.output()
     def _refuseLink(self, link):
@@ -156,11 +165,19 @@ class Membership(Service):
     def linkLost(self, link, reason):
         if link is self.link:
             self.lost(link, reason)
+        if self._client is not None:
+            # Shutting down, the node said dc: no reconnection.
+            self._client.lost(reason, again=not self.node.stopping)
 
     def messageReceived(self, link, message):
         kind = type(message)
         if link.peer_id is None:
             if kind is wire.ThisIsYou:
+                if message.nonce is not None and self.node.identity is not None:
+                    # The tracker registers a node with a key once it
+                    # proves it holds it.
+                    link.send(wire.Proof(self.node.identity.sign(
+                        helloText(message.nonce, message.id))))
                 self.named(link, message)
             elif kind is wire.Error:
                 self.log.info("tracker says {code}: {info}", code=message.code,
@@ -237,13 +254,13 @@ class Membership(Service):
     def startService(self):
         super().startService()
         if self._client is not None:
-            self._client.startService()
+            self._client.start()
 
     def stopService(self):
         super().stopService()
         self.stop()
-        if self._client is not None and self._client.running:
-            return self._client.stopService()
+        if self._client is not None:
+            return self._client.stop()
         return defer.succeed(None)
 
 

@@ -11,11 +11,13 @@ is given, never the global reactor.
 """
 
 import attr
+from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.link import Link, LinkSettings
+from twisted_bazaar.identity import helloText
 from twisted_bazaar.overlay import (
     DEFAULT_DIRECT_IDLE,
     DEFAULT_DIRECT_SLOTS,
@@ -69,9 +71,12 @@ class Node:
 
     log = Logger()
 
-    def __init__(self, clock, rng, connector, config=None, store=None):
+    def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
         self.clock = clock
         self.rng = rng
+        #: The node's key pair (L{Identity}), or None for a node that
+        #: proves nothing (as old peers did; some unit tests use one).
+        self.identity = identity
         self.connector = connector
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
@@ -93,6 +98,9 @@ class Node:
         self.topology = None
         #: The roles plugged in (each adds itself), in order.
         self.roles = []
+        #: Told ``stopper(why)`` when a component asks for the node to stop
+        #: (see L{requestStop}); set by whoever runs the node.
+        self.stopper = None
 
     # -- what components use ------------------------------------------------
 
@@ -130,6 +138,16 @@ class Node:
         """See L{PathRouter.route}."""
         return self.paths.route(message)
 
+    def fromProvenAuthor(self, message, author):
+        """
+        Whether the routed message being delivered came from author itself
+        (its path is [author, this node]) on a link where author proved its
+        key: no relay could have forged or altered it.
+        """
+        link = self.paths.deliveredOn
+        return (link is not None and link in self.overlay.keyed
+                and message.path == (author, self.id))
+
     def pathTo(self, peer_id):
         """The shortest known path to a peer, or None."""
         return self.paths.pathTo(peer_id)
@@ -156,22 +174,56 @@ class Node:
         self.id = node_id
         self.ready = True
         if self.store.nodeId() != node_id:
-            self.store.setNodeId(node_id)
+            stored = self.store.setNodeId(node_id)
+            stored.addErrback(self._idNotStored, node_id)
+        else:
+            stored = defer.succeed(None)
         if first:
-            self.log.info("node {id} ready, listening on port {port}", id=node_id,
-                          port=self.port)
-            self.events.nodeReady()
+            # Announced once the id is on disk (at once with an inline
+            # store): a node killed after saying its id comes back with it.
+            stored.addCallback(self._announceReady, node_id)
+
+    def _idNotStored(self, reason, node_id):
+        self.log.warn("could not store node id {id}: {why}", id=node_id,
+                      why=reason.getErrorMessage())
+
+    def _announceReady(self, _, node_id):
+        self.log.info("node {id} ready, listening on port {port}", id=node_id,
+                      port=self.port)
+        self.events.nodeReady()
 
     def buildLink(self, inbound):
         return Link(self.overlay, self.clock, self.config.link, inbound)
 
-    def introduction(self, purpose=None):
-        """This node's thisisme; an opener names the link's purpose (left
-        out for overlay links, as old peers expect)."""
-        return wire.ThisIsMe(self.id, self.port, self.host,
-                             purpose=None if purpose in (None, OVERLAY) else purpose)
+    def introduction(self, purpose=None, nonce=None, answering=None):
+        """
+        This node's thisisme, with its key: an opener names the link's
+        purpose (left out for overlay links, as old peers expect); nonce is
+        the one this node asks the other side to sign; answering, the
+        other side's nonce, which this node signs.
+        """
+        purpose = None if purpose in (None, OVERLAY) else purpose
+        identity = self.identity
+        if identity is None:
+            return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose)
+        sig = None
+        if answering is not None:
+            sig = identity.sign(helloText(answering, self.id))
+        return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose,
+                             key=identity.key, nonce=nonce, sig=sig)
 
     # -- shutdown -------------------------------------------------------------
+
+    def requestStop(self, why):
+        """
+        A component has nothing left to do (a buyer told to exit once its
+        wants are met): ask whoever runs the node to stop it, in order.  A
+        node run by nobody who listens (no L{stopper}) goes on.
+        """
+        if self.stopper is None or self.stopping:
+            return
+        self.log.info("node {id} stopping: {why}", id=self.id, why=why)
+        self.stopper(why)
 
     def shutdown(self):
         """Tell components the node is stopping, then say dc on every link."""

@@ -43,6 +43,7 @@ class PluginOption:
     @ivar parse: turns the flag's text into a value; raises ValueError with
         a reason for bad input.
     @ivar repeatable: the flag may be given many times; the value is a list.
+    @ivar flag: the option takes no value: given, it is True; else False.
     """
 
     name: str
@@ -50,13 +51,14 @@ class PluginOption:
     parse: object = str
     default: object = None
     repeatable: bool = False
+    flag: bool = False
 
 
 def optionDefaults(options):
     """option name -> default, as a plugin's configure() receives them when
-    nothing was given (repeatable options: an empty list)."""
-    return {option.name: [] if option.repeatable else option.default
-            for option in options}
+    nothing was given (repeatable options: an empty list; flags: False)."""
+    return {option.name: [] if option.repeatable else False if option.flag
+            else option.default for option in options}
 
 
 def _number(accepts, wants, doc):
@@ -89,6 +91,13 @@ rate = _positive("per second", "Per second, a positive number.")
 #: A probability or a share: a number from 0 to 1.
 fraction = _number(lambda value: 0 <= value <= 1, "a fraction from 0 to 1",
                    "A fraction from 0 to 1.")
+
+
+def boundedSeconds(low, high):
+    """A parser for seconds from low to high."""
+    return _number(lambda value: low <= value <= high,
+                   f"a number of seconds from {low:g} to {high:g}",
+                   f"Seconds, from {low:g} to {high:g}.")
 
 
 def boundedInt(low, high=None):

@@ -1,7 +1,8 @@
 """
 The node's link table: established links by peer id, connections still in
-their handshake, a slot budget per link purpose, the duplicate-link
-policy, and shutdown.
+their handshake, a slot budget per link purpose, inbound eviction when
+full (see L{twisted_bazaar.eviction}), the duplicate-link policy, and
+shutdown.
 
 Every link of a node is owned here.  The overlay runs the ``thisisme``
 handshake and the core's own messages (``dc``, ``error``), and hands
@@ -15,6 +16,8 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
+from twisted_bazaar.eviction import Candidate, chooseVictim, groupOf
+from twisted_bazaar.identity import helloText, keyOwns, newNonce, verify
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
 #: successors...): the default purpose, and the one old peers get.
@@ -26,7 +29,9 @@ DEFAULT_MAX_CONNECTIONS = 8
 DEFAULT_DIRECT_SLOTS = 8
 #: Default seconds without a trade message after which a direct link closes.
 DEFAULT_DIRECT_IDLE = 30.0
-#: Default connections one host may hold open before saying thisisme.
+#: Default connections one address group (see
+#: L{twisted_bazaar.eviction.addressGroup}) may hold open before saying
+#: thisisme.
 DEFAULT_HANDSHAKE_LIMIT = 4
 
 
@@ -64,15 +69,28 @@ class Overlay:
         self._waiters = {}
         self._closed_waiters = []
         self.stopping = False
+        #: inbound link -> when it connected, in that order.
+        self._since = {}
+        #: Links a sale was made over (see L{proven}).
+        self._partners = set()
+        #: link -> the nonce this node sent on it, for the peer to sign.
+        self._nonces = {}
+        #: inbound link -> the peer's thisisme, until its proof comes.
+        self._hellos = {}
+        #: Links whose peer proved it holds the key its id belongs to.
+        self.keyed = set()
 
     # -- counting --------------------------------------------------------------
 
     def linkCount(self):
-        return len(self.links) + len(self.pending)
+        """Links open or opening; one already closing holds no slot."""
+        return (sum(1 for link in self.links.values() if not link.closing)
+                + sum(1 for link in self.pending if not link.closing))
 
     def count(self, purpose):
-        """Established links of purpose."""
-        return sum(1 for link in self.links.values() if link.purpose == purpose)
+        """Established links of purpose, not closing."""
+        return sum(1 for link in self.links.values()
+                   if link.purpose == purpose and not link.closing)
 
     def capacity(self):
         return sum(self.budgets.values())
@@ -134,26 +152,65 @@ class Overlay:
 
     def linkMade(self, link):
         if not link.inbound:
-            link.send(self.node.introduction(link.purpose))
+            link.send(self.node.introduction(link.purpose, self._nonceFor(link)))
             return
         if self.node.id is None:
             link.refuse("notiy", "this node has no id yet")
         elif self.stopping:
             link.refuse("noslots", "this node is shutting down")
-        elif self.linkCount() >= self.capacity():
-            link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         elif self._handshaking(link) >= self.handshake_limit:
             # Silent connections hold slots until their handshake times
-            # out: one host must not be able to take them all.
+            # out: one address group must not be able to take them all.
             link.refuse("noslots", f"{self.handshake_limit} connections "
-                        "from your address are still to say thisisme")
+                        "from your address group are still to say thisisme")
+        elif self.linkCount() >= self.capacity() and not self._evict():
+            link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
+            self._since[link] = self.node.clock.seconds()
             self.pending.add(link)
 
+    def _nonceFor(self, link):
+        """A fresh nonce for the peer of link to sign (None without a key:
+        a node that proves nothing asks for no proof)."""
+        if self.node.identity is None:
+            return None
+        nonce = self._nonces[link] = newNonce()
+        return nonce
+
     def _handshaking(self, link):
-        """Inbound connections from link's host still in their handshake."""
-        host = _hostOf(link)
-        return sum(1 for other in self.pending if other.inbound and _hostOf(other) == host)
+        """Inbound connections from link's address group still in their
+        handshake."""
+        group = groupOf(link)
+        return sum(1 for other in self.pending
+                   if other.inbound and not other.closing and groupOf(other) == group)
+
+    def _evict(self, purpose=None):
+        """
+        Make room for a newcomer by closing an inbound link (of purpose,
+        if given) that the eviction policy gives up.
+
+        @return: True if one was closed.
+        """
+        # In the order they connected, so that ties go the same way on
+        # every run.
+        candidates = [
+            Candidate(link, since, groupOf(link), link.peer_id is not None,
+                      link in self._partners)
+            for link, since in self._since.items()
+            if not link.closing and (purpose is None or link.purpose == purpose)]
+        victim = chooseVictim(candidates, self.node.clock.seconds())
+        if victim is None:
+            return False
+        self.log.info("evicting {peer} to make room for a new link",
+                      peer=victim.describe())
+        victim.refuse("noslots", "evicted to make room for a new link")
+        return True
+
+    def proven(self, link):
+        """A sale was made over link: its peer is a trading partner, never
+        evicted."""
+        if link.inbound:
+            self._partners.add(link)
 
     def linkLost(self, link, reason):
         self._forget(link, reason)
@@ -164,6 +221,12 @@ class Overlay:
         if link.peer_id is None:
             if kind is wire.ThisIsMe:
                 self._accept(link, message)
+            elif kind is wire.Proof and link in self._hellos:
+                self._proved(link, message)
+            elif kind is wire.WhoAreYou and link.inbound:
+                # The tracker checks that this node listens where it said.
+                link.send(self.node.introduction(answering=message.nonce))
+                link.close("told the tracker who listens here")
             elif kind is wire.Error:
                 self.log.info("{peer} refused the link: {code}: {info}",
                               peer=link.describe(), code=message.code, info=message.info)
@@ -194,7 +257,12 @@ class Overlay:
     # -- the handshake ----------------------------------------------------------------
 
     def _accept(self, link, hello):
-        """The peer said thisisme: make the link an established one."""
+        """
+        The peer said thisisme.  A peer with a key must hold it: an opener
+        proves it with a ``proof`` of the nonce this node answers with (the
+        link is established only then), an acceptor by signing the
+        opener's nonce in its thisisme.
+        """
         node = self.node
         peer = hello.id
         if peer < 0:
@@ -203,6 +271,18 @@ class Overlay:
         if peer == node.id:
             link.refuse("wtf", "that is this node's own id")
             return
+        if hello.key is not None and not keyOwns(hello.key, peer):
+            link.refuse("wtf", f"{peer} is not the id of that key")
+            return
+        if not link.inbound and hello.key is not None:
+            nonce = self._nonces.get(link)
+            if nonce is None or hello.sig is None or not verify(
+                    hello.key, hello.sig, helloText(nonce, peer)):
+                link.refuse("wtf", "your thisisme does not sign the nonce I sent")
+                return
+            self.keyed.add(link)
+            if hello.nonce is not None and node.identity is not None:
+                link.send(wire.Proof(node.identity.sign(helloText(hello.nonce, node.id))))
         if link.inbound:
             purpose = hello.purpose or OVERLAY
             if purpose not in self.budgets:
@@ -211,11 +291,32 @@ class Overlay:
             existing = self.links.get(peer)
             taken = self.count(purpose) - (existing is not None
                                            and existing.purpose == purpose)
-            if taken >= self.budgets[purpose]:
+            if taken >= self.budgets[purpose] and not self._evict(purpose):
                 link.refuse("noslots", f"all {self.budgets[purpose]} {purpose} "
                             "slots are taken")
                 return
             link.purpose = purpose
+            if hello.key is not None and node.identity is not None:
+                # Established once the peer proves its key.
+                link.send(node.introduction(purpose, self._nonceFor(link), hello.nonce))
+                self._hellos[link] = hello
+                return
+        self._establish(link, hello)
+
+    def _proved(self, link, proof):
+        """An opener's proof of its key: established if it holds."""
+        hello = self._hellos.pop(link)
+        if not verify(hello.key, proof.sig, helloText(self._nonces[link], hello.id)):
+            link.refuse("wtf", "that proof does not sign the nonce I sent")
+            return
+        self.keyed.add(link)
+        self._establish(link, hello)
+
+    def _establish(self, link, hello):
+        """Make the link an established one (or retire it, if the peer is
+        already linked by a link that wins)."""
+        node = self.node
+        peer = hello.id
         self.pending.discard(link)
         existing = self.links.get(peer)
         if existing is not None and not self._replaces(link, existing, peer):
@@ -232,8 +333,8 @@ class Overlay:
             # One link serves both purposes; a neighbour stays a neighbour.
             link.purpose = OVERLAY
         self._setPurpose(link, link.purpose)
-        if link.inbound:
-            link.send(node.introduction(link.purpose))
+        if link.inbound and link not in self.keyed:
+            link.send(node.introduction(link.purpose, answering=hello.nonce))
         self.links[peer] = link
         if existing is not None:
             existing.retire("replaced by a newer link")
@@ -262,13 +363,17 @@ class Overlay:
 
     def _replaces(self, new, old, peer):
         """
-        Two links to one peer: which survives?  When both nodes connected
-        to each other at once, both sides keep the link opened by the lower
-        id, so they agree without talking.  Otherwise the newer one wins:
-        the older is probably a dead connection not yet noticed.  The loser
-        is retired, not dropped: what is already on its way over it still
-        arrives.
+        Two links to one peer: which survives?  One whose peer proved its
+        key beats one whose peer did not, so an established honest link is
+        never replaced by an impostor's.  Otherwise, when both nodes
+        connected to each other at once, both sides keep the link opened by
+        the lower id, so they agree without talking; else the newer one
+        wins: the older is probably a dead connection not yet noticed.  The
+        loser is retired, not dropped: what is already on its way over it
+        still arrives.
         """
+        if (new in self.keyed) != (old in self.keyed):
+            return new in self.keyed
         if new.inbound == old.inbound:
             return True
         new_opener = peer if new.inbound else self.node.id
@@ -276,6 +381,11 @@ class Overlay:
 
     def _forget(self, link, reason):
         self.pending.discard(link)
+        self._since.pop(link, None)
+        self._partners.discard(link)
+        self._nonces.pop(link, None)
+        self._hellos.pop(link, None)
+        self.keyed.discard(link)
         waiter = self._waiters.pop(link, None)
         peer = link.peer_id
         if waiter is not None and not waiter.called:
@@ -314,10 +424,6 @@ class Overlay:
         for d in waiters:
             if not d.called:
                 d.callback(None)
-
-
-def _hostOf(link):
-    return getattr(link.transport.getPeer(), "host", None)
 
 
 class OverlayFactory(Factory):

@@ -12,6 +12,7 @@ from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.backoff import Backoff
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.overlay import OVERLAY
 
@@ -48,8 +49,7 @@ class RandomNeighbours(Service, NodeObserver):
         self.node = node
         self.wanted = min(wanted, node.config.max_connections)
         self._asking = None
-        self._retry_delay = RETRY_MIN
-        self._retry_call = None
+        self._backoff = Backoff(node.clock, node.rng, RETRY_MIN, RETRY_MAX)
         self._connecting = None
         node.topology = self
         node.addObserver(self)
@@ -100,7 +100,7 @@ class RandomNeighbours(Service, NodeObserver):
 
     def _connected(self, peer_id):
         self._connecting = None
-        self._retry_delay = RETRY_MIN
+        self._backoff.reset()
         self.seek()
 
     def _failed(self, reason, reply):
@@ -113,15 +113,8 @@ class RandomNeighbours(Service, NodeObserver):
 
     def _retryLater(self):
         """Ask again later, with exponential backoff and jitter."""
-        if self._retry_call is not None or not self.running:
-            return
-        delay = self._retry_delay * (0.5 + self.node.rng.random())
-        self._retry_delay = min(self._retry_delay * 2, RETRY_MAX)
-        self._retry_call = self.node.clock.callLater(delay, self._retry)
-
-    def _retry(self):
-        self._retry_call = None
-        self.seek()
+        if self.running:
+            self._backoff.schedule(self.seek)
 
     # -- IService ----------------------------------------------------------------
 
@@ -133,9 +126,7 @@ class RandomNeighbours(Service, NodeObserver):
         if not self.running:
             return None
         super().stopService()
-        if self._retry_call is not None and self._retry_call.active():
-            self._retry_call.cancel()
-        self._retry_call = None
+        self._backoff.cancel()
         for pending in (self._asking, self._connecting):
             if pending is not None:
                 pending.cancel()

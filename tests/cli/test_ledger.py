@@ -40,13 +40,13 @@ class LedgerTests(SynchronousTestCase):
         store = SQLiteStore(self.folder)
         self.addCleanup(store.close)
         if node_id is not None:
-            store.setNodeId(node_id)
+            self.successResultOf(store.setNodeId(node_id))
         if stock is not None:
-            store.seedInventory(stock)
+            self.successResultOf(store.seedInventory(stock))
         if sales:
-            store.commitSales(list(sales))
+            self.successResultOf(store.commitSales(list(sales)))
         for purchase in bag:
-            store.commitPurchase(purchase)
+            self.successResultOf(store.commitPurchase(purchase))
         return self.folder
 
     def runLedger(self, *args):
@@ -130,3 +130,60 @@ class LedgerTests(SynchronousTestCase):
         self.assertTrue(err.startswith(f"bazaar-ledger: error: {path}: cannot read: "),
                         err)
         self.assertEqual(err.count("\n"), 1)
+
+    def test_aFileIsNotADataDir(self):
+        path = os.path.join(self.folder, "notes.txt")
+        with open(path, "w") as f:
+            f.write("hello\n")
+        self.assertOneLineError([path], f"{path} is a file, not a data dir: give "
+                                "the directory the node was started with "
+                                "(--data-dir)")
+
+    def test_theDatabaseFileStandsForItsDir(self):
+        self.dataDir(node_id=17)
+        code, out, err = self.runLedger(os.path.join(self.folder, DB_NAME))
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out.splitlines()[0], "node id: 17")
+
+    def test_version(self):
+        from twisted_bazaar.cli.common import version
+
+        error = self.assertRaises(SystemExit, ledger.main, ["--version"])
+        self.assertEqual(error.code, 0)
+        self.assertEqual(self.stdout.getvalue(),
+                         f"bazaar-ledger (twisted-bazaar) {version()}\n")
+        self.assertNotEqual(version(), "unknown")
+
+    def test_readerGone(self):
+        """A reader that stops reading (| head -1) ends the command quietly
+        with status 1, not a BrokenPipeError traceback."""
+        self.dataDir(node_id=17)
+
+        class Closed(io.StringIO):
+            def write(self, text):
+                raise BrokenPipeError(32, "Broken pipe")
+
+        self.patch(sys, "stdout", Closed())
+        error = self.assertRaises(SystemExit, ledger.main, [self.folder])
+        self.assertEqual(error.code, 1)
+        self.assertEqual(self.stderr.getvalue(), "")
+
+
+class PipeTests(SynchronousTestCase):
+    """The real command piped into ``head -1``."""
+
+    def test_headDashOne(self):
+        import subprocess
+        from pathlib import Path
+
+        folder = tempfile.mkdtemp(prefix="bazaar-ledger-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        store = SQLiteStore(folder)
+        store.seedInventory({"apple": 5000})
+        store.commitSales([Sale(i, "apple", 3, 1000.0 + i) for i in range(1, 5001)])
+        store.close()
+        script = str(Path(sys.executable).with_name("bazaar-ledger"))
+        result = subprocess.run(["sh", "-c", f'"{script}" "{folder}" | head -1'],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.stdout, "node id: -\n")
+        self.assertEqual(result.stderr, "")

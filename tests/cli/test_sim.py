@@ -22,7 +22,8 @@ QUICK = ["--nodes", "20", "--items", "2", "--searches", "6"]
 
 #: The row names of the summary table, in order.
 TABLE_ROWS = ["nodes / edges", "purchases / searches", "success rate", "double sells",
-              "search floods", "messages per search", "hops to first reply",
+              "finds (search floods)", "messages per find", "busiest node's messages",
+              "hops to first reply",
               "latency ms", "messages by type", "bytes sent per node",
               "virtual time", "wall time", "peak RSS"]
 
@@ -124,9 +125,37 @@ class JSONTests(CliTestCase):
             "nodes": 24, "sellers": 0.25, "items": 3, "stock": 4, "searches": 5,
             "degree": 2, "topology": "ring", "ttl": 12, "latency_ms": [5.0, 20.0],
             "drop": 0.01, "dup": 0.02, "reorder": 0.03, "kill": 0.1,
-            "discovery": "flood", "seed": 9, "warmup": 5.0, "spread": 10.0,
+            "discovery": "flood", "superpeers": 0.05, "scheme_options": [],
+            "seed": 9, "warmup": 5.0, "spread": 10.0,
             "max_time": 40.0, "ping_interval": 15.0})
         self.assertEqual(metrics["killed"], 2)
+
+    def test_superpeerFlags(self):
+        """--superpeers and --scheme-option reach the run, parsed by the
+        scheme's own options."""
+        metrics = self.runJSON(*QUICK, "--discovery", "superpeer", "--superpeers",
+                               "0.1", "--scheme-option", "query-ttl=2",
+                               "--scheme-option", "dynamic-querying=no")
+        self.assertEqual((metrics["config"]["superpeers"], metrics["superpeers"]),
+                         (0.1, 2))
+        self.assertEqual(metrics["config"]["scheme_options"],
+                         [["query-ttl", 2], ["dynamic-querying", False]])
+        self.assertEqual(metrics["success_rate"], 1.0)
+        self.assertTrue(metrics["busiest_node_messages"] > 0)
+
+    def test_badSchemeOption(self):
+        for args, reason in [
+                (["--scheme-option", "query-ttl=99", "--discovery", "superpeer"],
+                 "--scheme-option query-ttl=99: wants a whole number from 1 to 16, "
+                 "not 99"),
+                (["--scheme-option", "query-ttl=2"],
+                 "--scheme-option query-ttl=2: the flood scheme has no option "
+                 "'query-ttl' (its options: seen-limit, ttl)"),
+                (["--scheme-option", "super=1", "--discovery", "superpeer"],
+                 "--scheme-option super=1: takes no value")]:
+            error = self.assertRaises(SystemExit, cli.main, [*QUICK, *args])
+            self.assertEqual(error.code, 2)
+            self.assertIn(reason, self.stderr.getvalue())
 
     def test_singleLatency(self):
         """--latency-ms A means A..A."""
@@ -136,9 +165,43 @@ class JSONTests(CliTestCase):
 
 class OutputTests(CliTestCase):
     def test_quiet(self):
-        """--quiet prints nothing at all."""
-        self.assertEqual(cli.main([*QUICK, "--quiet"]), 0)
+        """--quiet prints nothing at all (the metrics go to the --json file)."""
+        target = self.path("m.json")
+        self.assertEqual(cli.main([*QUICK, "--quiet", "--json", target]), 0)
         self.assertEqual((self.stdout.getvalue(), self.stderr.getvalue()), ("", ""))
+        self.assertTrue(os.path.getsize(target))
+
+    def test_quietAloneIsRefused(self):
+        """--quiet without --json or --plot would print nothing: a usage
+        error says so, before anything runs."""
+        error = self.assertRaises(SystemExit, cli.main, [*QUICK, "--quiet"])
+        self.assertEqual(error.code, 2)
+        self.assertEqual(self.stdout.getvalue(), "")
+        self.assertTrue(self.stderr.getvalue().endswith(
+            "bazaar-sim: error: --quiet prints nothing: add --json FILE (or --plot "
+            "FILE.png), or drop --quiet to see the table\n"), self.stderr.getvalue())
+
+    def test_tableNamesTheIndexLookups(self):
+        """An index run's table counts lookups, not search floods."""
+        self.assertEqual(cli.main([*QUICK, "--discovery", "index"]), 0)
+        rows = [line.split("  ")[0] for line in self.stdout.getvalue().splitlines()]
+        self.assertIn("finds (index lookups)", rows)
+        self.assertNotIn("finds (search floods)", rows)
+
+    def test_helpShowsDefaults(self):
+        error = self.assertRaises(SystemExit, cli.main, ["--help"])
+        self.assertEqual(error.code, 0)
+        text = " ".join(self.stdout.getvalue().split())
+        for default in ("number of nodes (default: 100)",
+                        "hop limit of searches (default: 7)",
+                        "random seed (default: 1)"):
+            self.assertIn(default, text)
+
+    def test_version(self):
+        error = self.assertRaises(SystemExit, cli.main, ["--version"])
+        self.assertEqual(error.code, 0)
+        self.assertTrue(self.stdout.getvalue().startswith(
+            "bazaar-sim (twisted-bazaar) "), self.stdout.getvalue())
 
     def test_table(self):
         """Without --quiet the summary table goes to stdout, one row per

@@ -6,13 +6,13 @@ in a scratch folder that goes away with the test.
 import shutil
 import tempfile
 
-from twisted_bazaar.testing.daemons import LiveMarket, node_id
+from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 
 #: The log line that gives a node's listening port.
 NODE_LISTENING = r"node listening on 127\.0\.0\.1:(\d+)"
 
 
-def start_market(case, timeout):
+def startMarket(case, timeout):
     """
     Start a tracker in a fresh scratch folder; return (market, tracker).
     Every daemon of the market is stopped, and the folder removed, when
@@ -22,19 +22,21 @@ def start_market(case, timeout):
     case.addCleanup(shutil.rmtree, folder, True)
     market = LiveMarket(folder)
     case.addCleanup(market.stop)
-    return market, market.start_tracker(timeout=timeout)
+    return market, market.startTracker(timeout=timeout)
 
 
-def node_address(daemon, timeout):
+def nodeAddress(daemon, timeout):
     """Wait until a node has registered and listens; return (id, port)."""
-    ident = node_id(daemon, timeout)
-    listening = daemon.wait_for(NODE_LISTENING, timeout)
+    ident = nodeId(daemon, timeout)
+    listening = daemon.waitFor(NODE_LISTENING, timeout)
     return ident, int(listening[1])
 
 
-def start_seller(market, sell, timeout, *options):
+def startSeller(market, sell, timeout, *options):
     """Start a node named "seller" selling sell ("item=count"), with any
     further options, and wait until it is in the market; return (daemon,
     its id, its port)."""
-    seller = market.start_node("seller", "--role", "seller", "--sell", sell, *options)
-    return (seller, *node_address(seller, timeout))
+    seller = market.startNode("seller", "--role", "seller", "--sell", sell, *options)
+    ident, port = nodeAddress(seller, timeout)
+    market.waitIntroduced(ident, timeout)
+    return seller, ident, port

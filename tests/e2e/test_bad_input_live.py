@@ -16,8 +16,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.link import BURST_FACTOR, DEFAULT_ERROR_LIMIT, DEFAULT_PING_RATE
 
-from tests.e2e.helpers import start_market, start_seller
-from tests.e2e.test_raw_client import RawClient, netstring, new_id
+from tests.e2e.helpers import startMarket, startSeller
+from tests.e2e.test_raw_client import RawClient, netstring, newId
 from tests.test_bad_input import summary
 from tests.test_wire import nested
 
@@ -63,7 +63,7 @@ BAD_INPUT = [
 ]
 
 
-def ping_flood():
+def pingFlood():
     return b"".join(netstring(b'{"type":"ping","nonce":%d}' % n)
                     for n in range(FLOOD_SIZE))
 
@@ -72,8 +72,8 @@ class LiveBadInputTests(SynchronousTestCase):
     """A tracker, a seller and a buyer; the raw client misbehaves."""
 
     def setUp(self):
-        self.market, self.tracker = start_market(self, TIMEOUT)
-        self.seller, self.seller_id, self.seller_port = start_seller(
+        self.market, self.tracker = startMarket(self, TIMEOUT)
+        self.seller, self.seller_id, self.seller_port = startSeller(
             self.market, "apple=3", TIMEOUT)
 
     # -- speaking to the daemons ---------------------------------------------
@@ -86,7 +86,7 @@ class LiveBadInputTests(SynchronousTestCase):
             client.send("thisisme", id=-1, port=0, host="")
             self.assertEqual(client.receive()["type"], "thisisyou")
         else:
-            client.send("thisisme", id=new_id(), port=0, host="")
+            client.send("thisisme", id=newId(), port=0, host="")
             self.assertEqual(client.receive()["type"], "thisisme")
 
     def hear(self, client):
@@ -103,7 +103,7 @@ class LiveBadInputTests(SynchronousTestCase):
         """The link still works: it can introduce itself, or gets a pong."""
         if not identified:
             self.handshake(client, port)
-        nonce = new_id()
+        nonce = newId()
         client.send("ping", nonce=nonce)
         self.assertEqual(self.hear(client), "pong")
 
@@ -111,7 +111,7 @@ class LiveBadInputTests(SynchronousTestCase):
         with closing(RawClient(port)) as client:
             if identified:
                 self.handshake(client, port)
-            client.send_raw(data)
+            client.sendRaw(data)
             heard = [self.hear(client) for _ in expected[:-1]]
             self.assertEqual(heard, expected[:-1], what)
             if expected[-1] == CLOSED:
@@ -128,7 +128,7 @@ class LiveBadInputTests(SynchronousTestCase):
         started = time.monotonic()
         with closing(RawClient(port)) as client:
             self.handshake(client, port)
-            client.send_raw(ping_flood())
+            client.sendRaw(pingFlood())
             client.send("florp")
             heard = [self.hear(client)]
             while heard[-1] not in (WTF, CLOSED):
@@ -152,10 +152,10 @@ class LiveBadInputTests(SynchronousTestCase):
 
     # -- the test --------------------------------------------------------------------
 
-    def test_every_class_of_bad_input_while_trading(self):
+    def test_everyClassOfBadInputWhileTrading(self):
         """Rounds of bad input go on until the buyer, started with the
         first round, has bought: the trade happens under fire."""
-        buyer = self.market.start_node("buyer", "--role", "buyer", "--want", "apple")
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple")
         bought = rf"bought apple from {self.seller_id} \(1 of 1\)"
         daemons = {"tracker": (self.tracker, self.market.tracker_port),
                    "seller": (self.seller, self.seller_port)}
@@ -165,13 +165,13 @@ class LiveBadInputTests(SynchronousTestCase):
             self.assertLess(time.monotonic(), deadline, buyer.tail())
             self.barrage(daemons)
 
-        self.seller.wait_for(r"sold apple to \d+ \(2 left\)", TIMEOUT)
+        self.seller.waitFor(r"sold apple to \d+ \(2 left\)", TIMEOUT)
         for daemon, _ in daemons.values():
-            daemon.wait_for(r"sends ping faster than 1/s; dropping the excess",
+            daemon.waitFor(r"sends ping faster than 1/s; dropping the excess",
                             TIMEOUT)
-            daemon.wait_for(r"broken netstring from 127\.0\.0\.1:\d+: length is not "
+            daemon.waitFor(r"broken netstring from 127\.0\.0\.1:\d+: length is not "
                             r"a decimal number", TIMEOUT)
-            daemon.wait_for(rf"closing link to .*127\.0\.0\.1:\d+: "
+            daemon.waitFor(rf"closing link to .*127\.0\.0\.1:\d+: "
                             rf"{DEFAULT_ERROR_LIMIT + 1} bad messages in 60 s", TIMEOUT)
             self.assertIsNone(daemon.process.poll(), daemon.tail())
         for daemon in (self.tracker, self.seller, buyer):

@@ -16,9 +16,9 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import start_market
+from tests.e2e.helpers import startMarket
 from twisted_bazaar.schemes.chord.ring import keyOf
-from twisted_bazaar.testing.daemons import node_id
+from twisted_bazaar.testing.daemons import nodeId
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -74,25 +74,25 @@ def firstToLog(daemons, pattern, timeout):
 
 class LiveChordTests(SynchronousTestCase):
     def setUp(self):
-        self.market, self.tracker = start_market(self, TIMEOUT)
+        self.market, self.tracker = startMarket(self, TIMEOUT)
 
     def start(self, name, *role):
-        return self.market.start_node(name, *FAST, *role)
+        return self.market.startNode(name, *FAST, *role)
 
-    def test_quit_kill_join(self):
+    def test_quitKillJoin(self):
         market = self.market
         sellers = {item: self.start(f"seller-{item}", "--role", "seller", "--sell",
                                     f"{item}=3", "--sell", f"{other}=3")
                    for item, other in STOCK.items()}
         buyer = self.start("buyer", "--role", "buyer", "--want", "apple")
-        daemons = {node_id(daemon, TIMEOUT): daemon
+        daemons = {nodeId(daemon, TIMEOUT): daemon
                    for daemon in list(sellers.values()) + [buyer]}
         seller_of = {}
         for item, other in STOCK.items():
-            seller_of[item] = seller_of[other] = node_id(sellers[item], TIMEOUT)
+            seller_of[item] = seller_of[other] = nodeId(sellers[item], TIMEOUT)
         for daemon in daemons.values():
-            daemon.wait_for(r"(joined|started|alone on) the chord ring", TIMEOUT)
-        buyer.wait_for(rf"bought apple from {seller_of['apple']} \(1 of 1\)", TIMEOUT)
+            daemon.waitFor(r"(joined|started|alone on) the chord ring", TIMEOUT)
+        buyer.waitFor(rf"bought apple from {seller_of['apple']} \(1 of 1\)", TIMEOUT)
 
         # A graceful quit of a node that holds a record it does not sell.
         ids = set(daemons)
@@ -101,16 +101,16 @@ class LiveChordTests(SynchronousTestCase):
         self.assertTrue(quitting, "every item is held by its own seller: rerun")
         first = quitting[0]
         holder = holderOf(ids, first)
-        daemons[seller_of[first]].wait_for(rf"stored {first} at node {holder}", TIMEOUT)
+        daemons[seller_of[first]].waitFor(rf"stored {first} at node {holder}", TIMEOUT)
         leaving = daemons.pop(holder)
         leaving.terminate()
-        handed = leaving.wait_for(r"quitting the chord ring: (\d+) records handed to "
+        handed = leaving.waitFor(r"quitting the chord ring: (\d+) records handed to "
                                   r"node (\d+)", TIMEOUT)
         self.assertGreater(int(handed[1]), 0)
-        daemons[int(handed[2])].wait_for(rf"took \d+ records from node {holder}",
+        daemons[int(handed[2])].waitFor(rf"took \d+ records from node {holder}",
                                          TIMEOUT)
         leaving.finish()
-        self.assertTrue(leaving.exited_cleanly(), leaving.tail())
+        self.assertTrue(leaving.exitedCleanly(), leaving.tail())
 
         # kill -9 of the node that now holds another seller's record.
         ids = set(daemons)
@@ -139,9 +139,9 @@ class LiveChordTests(SynchronousTestCase):
         # A new node joins and buys both items.
         joiner = self.start("joiner", "--role", "buyer", "--want", first, "--want",
                             second)
-        joiner.wait_for(r"joined the chord ring", TIMEOUT)
-        joiner.wait_for(rf"bought {first} from {seller_of[first]} \(1 of 1\)", TIMEOUT)
-        joiner.wait_for(rf"bought {second} from {seller_of[second]} \(1 of 1\)", TIMEOUT)
+        joiner.waitFor(r"joined the chord ring", TIMEOUT)
+        joiner.waitFor(rf"bought {first} from {seller_of[first]} \(1 of 1\)", TIMEOUT)
+        joiner.waitFor(rf"bought {second} from {seller_of[second]} \(1 of 1\)", TIMEOUT)
 
         market.stop()
         for daemon in market.daemons:

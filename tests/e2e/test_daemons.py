@@ -11,13 +11,13 @@ import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import SHUT_DOWN, TERMINATED, LiveMarket, node_id, run_twistd
+from twisted_bazaar.testing.daemons import SHUT_DOWN, TERMINATED, LiveMarket, nodeId, runTwistd
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
 
 
-def scratch_folder(test):
+def scratchFolder(test):
     """A fresh folder to run daemons in, removed after the test."""
     folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
     test.addCleanup(shutil.rmtree, folder, True)
@@ -27,16 +27,16 @@ def scratch_folder(test):
 class PluginTests(SynchronousTestCase):
     """twistd finds the project's plugins, from any folder."""
 
-    def test_twistd_lists_the_daemons(self):
-        result = run_twistd(["--help"], scratch_folder(self))
+    def test_twistdListsTheDaemons(self):
+        result = runTwistd(["--help"], scratchFolder(self))
         self.assertEqual(result.returncode, 0, result.stderr)
         commands = [line.split()[0] for line in result.stdout.splitlines()
                     if line.startswith("    ") and line.split()]
         self.assertIn("bazaar-node", commands)
         self.assertIn("bazaar-tracker", commands)
 
-    def test_node_help_explains_the_role_options(self):
-        result = run_twistd(["bazaar-node", "--help"], scratch_folder(self))
+    def test_nodeHelpExplainsTheRoleOptions(self):
+        result = runTwistd(["bazaar-node", "--help"], scratchFolder(self))
         self.assertEqual(result.returncode, 0, result.stderr)
         for flag in ("--role", "--sell", "--want", "--quantity", "--tracker",
                      "--listen", "--neighbours", "--max-connections", "--verbose"):
@@ -47,8 +47,8 @@ class BadFlagTests(SynchronousTestCase):
     """A mistyped flag ends in one line of usage error, never a traceback."""
 
     def assertUsageError(self, args, expected):
-        folder = scratch_folder(self)
-        result = run_twistd(["-n", "bazaar-node", *args], folder)
+        folder = scratchFolder(self)
+        result = runTwistd(["-n", "bazaar-node", *args], folder)
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertEqual(result.stderr.splitlines(),
                          [f"twistd bazaar-node: error: {expected} "
@@ -56,15 +56,15 @@ class BadFlagTests(SynchronousTestCase):
         self.assertNotIn("Traceback", result.stdout + result.stderr)
         self.assertEqual(os.listdir(folder), [])
 
-    def test_sell_without_a_count(self):
+    def test_sellWithoutACount(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple"],
                               "--sell: wants ITEM=COUNT, not 'apple'")
 
-    def test_negative_stock(self):
+    def test_negativeStock(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple=-1"],
                               "--sell: apple= cannot be negative (-1)")
 
-    def test_unknown_role(self):
+    def test_unknownRole(self):
         self.assertUsageError(["--role", "wizard"],
                               "unknown role 'wizard' (known roles: buyer, seller)")
 
@@ -73,21 +73,21 @@ class TradeTests(SynchronousTestCase):
     """A tracker, a seller and a buyer in one folder trade an apple."""
 
     def setUp(self):
-        self.folder = scratch_folder(self)
+        self.folder = scratchFolder(self)
         self.market = LiveMarket(self.folder)
         self.addCleanup(self.market.stop)
 
-    def test_seller_sells_an_apple_to_the_buyer(self):
+    def test_sellerSellsAnAppleToTheBuyer(self):
         market = self.market
-        tracker = market.start_tracker(timeout=TIMEOUT)
-        seller = market.start_node("seller", "--role", "seller", "--sell", "apple=3")
-        seller_id = node_id(seller, TIMEOUT)
-        buyer = market.start_node("buyer", "--role", "buyer", "--want", "apple")
-        buyer_id = node_id(buyer, TIMEOUT)
+        tracker = market.startTracker(timeout=TIMEOUT)
+        seller = market.startNode("seller", "--role", "seller", "--sell", "apple=3")
+        seller_id = nodeId(seller, TIMEOUT)
+        buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple")
+        buyer_id = nodeId(buyer, TIMEOUT)
 
-        buyer.wait_for(rf"bought apple from {seller_id} \(1 of 1\)", TIMEOUT)
-        buyer.wait_for(r"all wants met: 1 in the bag", TIMEOUT)
-        seller.wait_for(rf"sold apple to {buyer_id} \(2 left\)", TIMEOUT)
+        buyer.waitFor(rf"bought apple from {seller_id} \(1 of 1\)", TIMEOUT)
+        buyer.waitFor(r"all wants met: 1 in the bag", TIMEOUT)
+        seller.waitFor(rf"sold apple to {buyer_id} \(2 left\)", TIMEOUT)
         self.assertEqual(len(seller.matches(r"sold apple")), 1)
         self.assertFalse(os.path.exists(os.path.join(self.folder, "twistd.pid")))
 

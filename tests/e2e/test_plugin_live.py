@@ -8,9 +8,9 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import start_market
+from tests.e2e.helpers import startMarket
 from tests.test_open_core import PLUGIN_ROOT
-from twisted_bazaar.testing.daemons import node_id, run_twistd
+from twisted_bazaar.testing.daemons import nodeId, runTwistd
 
 TIMEOUT = 30.0
 
@@ -27,21 +27,21 @@ class LivePluginTests(SynchronousTestCase):
         else:
             os.environ["PYTHONPATH"] = path
 
-    def test_help_lists_the_plugin(self):
-        result = run_twistd(["bazaar-node", "--help"], cwd=PLUGIN_ROOT)
+    def test_helpListsThePlugin(self):
+        result = runTwistd(["bazaar-node", "--help"], cwd=PLUGIN_ROOT)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("hop limit of gossip (gossip scheme)", result.stdout)
         self.assertIn("gossip (a test scheme", " ".join(result.stdout.split()))
 
     def test_trade(self):
-        market, _ = start_market(self, TIMEOUT)
-        seller = market.start_node("seller", "--discovery", "gossip",
+        market, _ = startMarket(self, TIMEOUT)
+        seller = market.startNode("seller", "--discovery", "gossip",
                                    "--gossip-ttl", "2", "--role", "seller",
                                    "--sell", "fig=2")
-        seller_id = node_id(seller, TIMEOUT)
-        buyer = market.start_node("buyer", "--discovery", "gossip", "--role", "buyer",
+        seller_id = nodeId(seller, TIMEOUT)
+        buyer = market.startNode("buyer", "--discovery", "gossip", "--role", "buyer",
                                   "--want", "fig", "--quantity", "2")
-        buyer.wait_for(rf"bought fig from {seller_id} \(2 of 2\)", TIMEOUT)
+        buyer.waitFor(rf"bought fig from {seller_id} \(2 of 2\)", TIMEOUT)
         codes = market.stop()
         for daemon in market.daemons:
             self.assertEqual(daemon.problems(), [], daemon.name)

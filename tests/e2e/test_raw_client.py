@@ -1,19 +1,29 @@
 """
-End to end: a client built from the standard library alone (a socket, json
-and netstrings), speaking only the documented protocol, against a live
-tracker and a live seller.
+End to end: a client built from the standard library (a socket, json and
+netstrings) and the ``cryptography`` package's Ed25519, speaking only the
+documented protocol (docs/protocol.md), against a live tracker and a live
+seller.
 
 This is the interoperability check: nothing of twisted_bazaar is used to
 talk to the daemons, only to start them.
 """
 
+import base64
+import hashlib
 import json
+import os
 import random
 import socket
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import start_market, start_seller
+from tests.e2e.helpers import startMarket, startSeller
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -43,13 +53,16 @@ class RawClient:
     def close(self):
         self.sock.close()
 
-    def send_raw(self, data):
+    def sendRaw(self, data):
         self.sock.sendall(data)
 
     def send(self, kind, **fields):
-        self.send_raw(netstring(json.dumps(dict(fields, type=kind)).encode("utf-8")))
+        self.sendObject(dict(fields, type=kind))
 
-    def _read_more(self):
+    def sendObject(self, obj):
+        self.sendRaw(netstring(json.dumps(obj).encode("utf-8")))
+
+    def _readMore(self):
         try:
             data = self.sock.recv(65536)
         except ConnectionResetError:
@@ -63,12 +76,12 @@ class RawClient:
         while b":" not in self.buffer:
             if len(self.buffer) > MAX_HEADER:
                 raise ValueError(f"not a netstring: {self.buffer[:40]!r}")
-            self._read_more()
+            self._readMore()
         header = self.buffer.partition(b":")[0]
         start = len(header) + 1
         end = start + int(header)
         while len(self.buffer) <= end:
-            self._read_more()
+            self._readMore()
         if self.buffer[end:end + 1] != b",":
             raise ValueError("netstring without its trailing comma")
         payload, self.buffer = self.buffer[start:end], self.buffer[end + 1:]
@@ -91,19 +104,75 @@ class RawClient:
             return "closed"
 
 
-def new_id():
+def newId():
     return random.randrange(1, 2**62)
+
+
+def b64(data):
+    """Bytes as base64url text without padding (protocol §3, keys)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def id_of(public):
+    """The node id of a raw public key (protocol: keys and signatures)."""
+    digest = hashlib.sha256(b"bazaar-id:" + public).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def hello(nonce, signer):
+    """What a handshake signature signs."""
+    return f"bazaar-hello:{nonce}:{signer}".encode("utf-8")
+
+
+def canonical(fields):
+    """What a trade message's signature signs (protocol: keys and
+    signatures): the object without sig, keys sorted, compact."""
+    fields = {name: value for name, value in fields.items() if name != "sig"}
+    return b"bazaar-sig:" + json.dumps(fields, sort_keys=True, separators=(",", ":"),
+                                       ensure_ascii=False).encode("utf-8")
+
+
+def verified(fields, author):
+    """Whether a message carries author's key and its valid signature."""
+    public = unb64(fields["key"])
+    if id_of(public) != author:
+        return False
+    Ed25519PublicKey.from_public_bytes(public).verify(unb64(fields["sig"]),
+                                                      canonical(fields))
+    return True
+
+
+class Keys:
+    """This client's Ed25519 key pair, and the node id it owns."""
+
+    def __init__(self):
+        self.private = Ed25519PrivateKey.generate()
+        public = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.key = b64(public)
+        self.id = id_of(public)
+
+    def sign(self, data):
+        return b64(self.private.sign(data))
+
+    def signed(self, kind, **fields):
+        """A trade message's fields, with this key and its signature."""
+        fields = dict(fields, type=kind, key=self.key)
+        return dict(fields, sig=self.sign(canonical(fields)))
 
 
 class LiveSellerCase(SynchronousTestCase):
     """A live tracker and a seller of two apples, in a scratch folder."""
 
     def setUp(self):
-        self.market, self.tracker = start_market(self, TIMEOUT)
+        self.market, self.tracker = startMarket(self, TIMEOUT)
         # Every raw client here comes from 127.0.0.1, and the bad-input test
         # keeps its connections open before any thisisme: lift the limit on
         # such connections per address (tested on its own in test_node).
-        self.seller, self.seller_id, self.seller_port = start_seller(
+        self.seller, self.seller_id, self.seller_port = startSeller(
             self.market, "apple=2", TIMEOUT, "--handshake-limit", "100")
 
     def connect(self, port):
@@ -112,26 +181,39 @@ class LiveSellerCase(SynchronousTestCase):
         return client
 
     def register(self):
-        """Join the tracker as a new node; return (tracker link, our id)."""
+        """Join the tracker as a new node with a key of its own, and prove
+        it; return (tracker link, our id)."""
+        keys = Keys()
         tracker = self.connect(self.market.tracker_port)
-        tracker.send("thisisme", id=-1, port=0, host="")
+        tracker.send("thisisme", id=-1, port=0, host="", key=keys.key)
         you = tracker.receive()
-        self.assertEqual(you["type"], "thisisyou")
-        self.assertEqual(you["port"], 0)
-        self.assertTrue(0 <= you["id"] < 2**31, you)
-        return tracker, you["id"]
+        self.assertEqual((you["type"], you["id"], you["port"]),
+                         ("thisisyou", keys.id, 0))
+        tracker.send("proof", sig=keys.sign(hello(you["nonce"], keys.id)))
+        self.keys = getattr(self, "keys", {})
+        self.keys[keys.id] = keys
+        return tracker, keys.id
 
     def handshake(self, me):
-        """Link to the seller as node ``me``; return the link."""
+        """Link to the seller as node ``me``, each side proving its key;
+        return the link."""
+        keys = self.keys[me]
+        nonce = b64(os.urandom(16))
         link = self.connect(self.seller_port)
-        link.send("thisisme", id=me, port=0, host="")
-        self.assertEqual(link.receive(), {"type": "thisisme", "id": self.seller_id,
-                                          "port": self.seller_port,
-                                          "host": "127.0.0.1"})
+        link.send("thisisme", id=me, port=0, host="", key=keys.key, nonce=nonce)
+        answer = link.receive()
+        self.assertEqual({name: answer[name] for name in ("type", "id", "port", "host")},
+                         {"type": "thisisme", "id": self.seller_id,
+                          "port": self.seller_port, "host": "127.0.0.1"})
+        public = unb64(answer["key"])
+        self.assertEqual(id_of(public), self.seller_id)
+        Ed25519PublicKey.from_public_bytes(public).verify(
+            unb64(answer["sig"]), hello(nonce, self.seller_id))
+        link.send("proof", sig=keys.sign(hello(answer["nonce"], me)))
         return link
 
     def assertPong(self, link):
-        nonce = new_id()
+        nonce = newId()
         link.send("ping", nonce=nonce)
         self.assertEqual(link.receive(), {"type": "pong", "nonce": nonce})
 
@@ -143,10 +225,10 @@ class LiveSellerCase(SynchronousTestCase):
 
 class TrackerTests(LiveSellerCase):
 
-    def test_register_ask_for_a_node_and_ping_it(self):
+    def test_registerAskForANodeAndPingIt(self):
         tracker, me = self.register()
         self.assertNotEqual(me, self.seller_id)
-        self.tracker.wait_for(rf"node {me} joined from 127\.0\.0\.1:0", TIMEOUT)
+        self.tracker.waitFor(rf"node {me} joined from 127\.0\.0\.1:0", TIMEOUT)
         self.assertPong(tracker)
 
         tracker.send("nodereq")
@@ -164,29 +246,42 @@ class TradeTests(LiveSellerCase):
         self.tracker_link, self.me = self.register()
         self.link = self.handshake(self.me)
 
-    def buy(self, buy_id, path=None):
-        self.link.send("buy", id=buy_id, item="apple",
-                       path=path or [self.me, self.seller_id])
-        return self.link.receive()
+    def trade(self, kind, buy_id, path=None):
+        """Send a signed buy or ask; return the answer, whose signature
+        must be the seller's."""
+        message = self.keys[self.me].signed(kind, id=buy_id, item="apple",
+                                            path=path or [self.me, self.seller_id])
+        self.link.sendObject(message)
+        answer = self.link.receive()
+        if answer["type"] == "buyOK" or answer.get("code") in ("soldout", "unsold"):
+            self.assertTrue(verified(answer, self.seller_id), answer)
+            del answer["key"], answer["sig"]
+        return answer
 
-    def test_search_buy_repeat_and_sell_out(self):
+    def buy(self, buy_id, path=None):
+        return self.trade("buy", buy_id, path)
+
+    def test_searchBuyRepeatAndSellOut(self):
         me, seller = self.me, self.seller_id
         self.assertPong(self.link)
 
-        search_id = new_id()
+        search_id = newId()
         self.link.send("search", id=search_id, item="apple", returnPath=[me], ttl=7)
-        self.assertEqual(self.link.receive(), {
+        reply = self.link.receive()
+        self.assertTrue(verified(reply, seller), reply)
+        del reply["key"], reply["sig"]
+        self.assertEqual(reply, {
             "type": "reply", "id": search_id, "item": "apple", "path": [seller, me],
             "seller": seller, "host": "127.0.0.1", "port": self.seller_port})
 
-        first, second, third = new_id(), new_id(), new_id()
+        first, second, third = newId(), newId(), newId()
         ok = {"type": "buyOK", "id": first, "item": "apple", "path": [seller, me]}
         self.assertEqual(self.buy(first), ok)
-        self.seller.wait_for(rf"sold apple to {me} \(1 left\)", TIMEOUT)
+        self.seller.waitFor(rf"sold apple to {me} \(1 left\)", TIMEOUT)
         self.assertEqual(self.buy(first), ok)
         # The repeat took nothing: the second unit is still there to buy.
         self.assertEqual(self.buy(second), dict(ok, id=second))
-        self.seller.wait_for(rf"sold apple to {me} \(0 left\)", TIMEOUT)
+        self.seller.waitFor(rf"sold apple to {me} \(0 left\)", TIMEOUT)
         self.assertEqual(len(self.seller.matches(r"sold apple")), 2)
 
         soldout = self.buy(third)
@@ -194,7 +289,16 @@ class TradeTests(LiveSellerCase):
                           soldout["path"]), ("error", "soldout", third, [seller, me]))
         self.assertIsInstance(soldout["info"], str)
 
-        astray = self.buy(new_id(), path=[me, max(me, seller) + 1])
+        # Asking never buys: a sold id gets its buyOK, an unknown one is
+        # closed (unsold), and a buy under it later is soldout.
+        self.assertEqual(self.trade("ask", first), ok)
+        fourth = newId()
+        unsold = self.trade("ask", fourth)
+        self.assertEqual((unsold["type"], unsold["code"], unsold["id"], unsold["path"]),
+                         ("error", "unsold", fourth, [seller, me]))
+        self.assertEqual(self.buy(fourth)["code"], "soldout")
+
+        astray = self.buy(newId(), path=[me, max(me, seller) + 1])
         self.assertEqual((set(astray), astray["type"], astray["code"]),
                          ({"type", "code", "info"}, "error", "wrongway"))
 
@@ -216,13 +320,13 @@ class BadInputTests(LiveSellerCase):
         "an unknown type": netstring(b'{"type": "florp"}'),
     }
 
-    def test_bad_input_is_refused_and_others_still_served(self):
+    def test_badInputIsRefusedAndOthersStillServed(self):
         _, me = self.register()
         established = self.handshake(me)
 
         for what, data in self.BAD_INPUT.items():
             bad = self.connect(self.seller_port)
-            bad.send_raw(data)
+            bad.sendRaw(data)
             answer = bad.outcome()
             if answer != "closed":
                 self.assertEqual((answer["type"], answer["code"]), ("error", "wtf"),
@@ -233,7 +337,7 @@ class BadInputTests(LiveSellerCase):
         self.assertPong(self.handshake(other))
         self.assertCleanLogs()
 
-    def test_unknown_type_on_an_established_link(self):
+    def test_unknownTypeOnAnEstablishedLink(self):
         _, me = self.register()
         link = self.handshake(me)
         link.send("florp", id=1)

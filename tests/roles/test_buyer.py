@@ -7,6 +7,8 @@ The buyer is node 1, linked to relay node 2.  Seller 6 offers over the
 path 6-2-1, seller 5 over the longer 5-3-2-1.
 """
 
+import attr
+from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.error import ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
@@ -18,12 +20,15 @@ from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import (
     BUY_ATTEMPTS,
     BUY_TIMEOUT_MAX,
+    DOUBT_LIMIT,
+    HASTY_ATTEMPTS,
     RESOLVE_INTERVAL,
     Buyer,
     BuyerPlugin,
     Purchase,
     parseItem,
 )
+from twisted_bazaar.schemes import Offer
 from twisted_bazaar.store import PendingBuy
 
 from tests.helpers import (
@@ -43,7 +48,7 @@ NEAR = (6, 2, 1)
 FAR = (5, 3, 2, 1)
 
 
-class BuyerTests(SynchronousTestCase):
+class _BuyerHelpers:
     def start(self, wants=("apple",), quantity=1):
         """
         A buyer on node 1, then its first link, to the relay; return the
@@ -78,10 +83,21 @@ class BuyerTests(SynchronousTestCase):
         [buy] = sent(self.relay)
         return buy
 
+    def giveUpOn(self, first, attempts=HASTY_ATTEMPTS):
+        """Let attempts sends of buy first go unanswered, each wait twice
+        the last; return what the buyer sends when it gives up."""
+        for attempt in range(1, attempts):
+            self.clock.advance(min(TIMEOUT * 2 ** (attempt - 1), BUY_TIMEOUT_MAX))
+            self.assertEqual(sent(self.relay), [first])
+        self.clock.advance(min(TIMEOUT * 2 ** (attempts - 1), BUY_TIMEOUT_MAX))
+        return sent(self.relay)
+
     def advanceToNextCall(self):
         calls = self.clock.getDelayedCalls()
         self.clock.advance(min(call.getTime() for call in calls) - self.clock.seconds())
 
+
+class BuyerTests(_BuyerHelpers, SynchronousTestCase):
     # -- searching --------------------------------------------------------------
 
     def test_searchOnFirstLink(self):
@@ -167,17 +183,70 @@ class BuyerTests(SynchronousTestCase):
 
     # -- resending and moving on -----------------------------------------------------
 
-    def test_resendSameIdThenNextOffer(self):
-        """Silence gets the same buy id again, BUY_ATTEMPTS times in all,
-        each wait twice the last; then the next offer gets a new buy id."""
+    def test_resendSameIdThenAskThenNextOffer(self):
+        """
+        Silence gets the same buy id again, HASTY_ATTEMPTS times in all
+        while another offer waits; then the buyer asks the seller what became of it, and buys nothing else
+        while that buy may fill the want.  The seller's ``unsold`` settles
+        it: the next offer gets a new buy id.
+        """
         first = self.chooseOffer(FAR, NEAR)
-        for attempt in range(1, BUY_ATTEMPTS):
-            self.clock.advance(min(TIMEOUT * 2 ** (attempt - 1), BUY_TIMEOUT_MAX))
-            self.assertEqual(sent(self.relay), [first])
-        self.clock.advance(min(TIMEOUT * 2 ** (BUY_ATTEMPTS - 1), BUY_TIMEOUT_MAX))
+        self.assertEqual(self.giveUpOn(first), [trade.Ask(first.id, "apple", first.path)])
+        self.assertEqual(self.buyer.wants[0].state, "doubting")
+        self.clock.advance(RESOLVE_INTERVAL - 1)
+        self.assertEqual(sent(self.relay), [])
+        feed(self.relay, wire.Error("unsold", "not sold", first.id, (6, 2, 1)))
         [second] = sent(self.relay)
         self.assertNotEqual(second.id, first.id)
         self.assertEqual(second.path, (1, 2, 3, 5))
+        self.assertEqual(self.buyer.unresolved, {})
+
+    def test_askedBuySoldFillsTheWant(self):
+        """The seller answers the ask with buyOK: that purchase meets the
+        want, and the next offer is never bought."""
+        first = self.chooseOffer(FAR, NEAR)
+        self.giveUpOn(first)
+        feed(self.relay, trade.BuyOK(first.id, "apple", (6, 2, 1)))
+        self.assertEqual([p.buy_id for p in self.buyer.bag], [first.id])
+        self.assertTrue(self.buyer.satisfied)
+        self.clock.advance(10 * RESOLVE_INTERVAL)
+        self.assertEqual(sent(self.relay), [])
+
+    def test_doubtExpires(self):
+        """A buy unanswered for DOUBT_LIMIT stops holding the want back:
+        the next offer is bought, while the seller is still asked."""
+        first = self.chooseOffer(FAR, NEAR)
+        self.giveUpOn(first)
+        asks = []
+        while self.clock.seconds() < 200 and not any(
+                type(m) is trade.Buy for m in asks):
+            self.advanceToNextCall()
+            asks += sent(self.relay)
+        self.assertGreaterEqual(self.clock.seconds(), DOUBT_LIMIT)
+        [buy] = [m for m in asks if type(m) is trade.Buy]
+        self.assertEqual(buy.path, (1, 2, 3, 5))
+        others = [m for m in asks if m is not buy]
+        self.assertGreater(len(others), 3)
+        self.assertEqual(others, [trade.Ask(first.id, "apple", first.path)] * len(others))
+        feed(self.relay, trade.BuyOK(buy.id, "apple", (5, 3, 2, 1)))
+        self.assertTrue(self.buyer.satisfied)
+        for _ in range(5):
+            self.clock.advance(RESOLVE_INTERVAL)
+        later = sent(self.relay)
+        self.assertEqual(later, [trade.Ask(first.id, "apple", first.path)] * 5,
+                         "once the want is met, the buyer only asks")
+
+    def test_roomLeftMeansNoWait(self):
+        """With two wanted, a buy in doubt leaves room for one more: the
+        next offer is bought at once, beside the ask."""
+        search_id = self.startSearch(quantity=2)
+        self.offer(search_id, NEAR)
+        self.offer(search_id, FAR)
+        self.clock.advance(WINDOW)
+        [first] = sent(self.relay)
+        ask, second = self.giveUpOn(first)
+        self.assertEqual(ask, trade.Ask(first.id, "apple", first.path))
+        self.assertEqual((type(second), second.path), (trade.Buy, (1, 2, 3, 5)))
 
     def test_resendAlongPathWhileConnecting(self):
         """A connection still being made does not hold up the resend: it
@@ -313,7 +382,7 @@ class BuyerTests(SynchronousTestCase):
 class BuyerPluginTests(SynchronousTestCase):
     def options(self, **overrides):
         config = {"want": ["apple"], "quantity": 1, "search-window": 1.0,
-                  "buy-timeout": 2.0}
+                  "buy-timeout": 2.0, "exit-when-done": False}
         config.update(overrides)
         return config
 
@@ -322,7 +391,10 @@ class BuyerPluginTests(SynchronousTestCase):
         settings = BuyerPlugin().configure(self.options(
             want=["apple", "pear", "apple"], quantity=2))
         self.assertEqual(settings, {"wants": ["apple", "pear"], "quantity": 2,
-                                    "search_window": 1.0, "buy_timeout": 2.0})
+                                    "search_window": 1.0, "buy_timeout": 2.0,
+                                    "exit_when_done": False})
+        settings = BuyerPlugin().configure(self.options(**{"exit-when-done": True}))
+        self.assertTrue(settings["exit_when_done"])
 
     def test_nothingWanted(self):
         """A buyer needs at least one --want."""
@@ -359,9 +431,9 @@ class RelocationTests(SynchronousTestCase):
         self.answer = defer.Deferred()
         self.node.membership = self
         pending = PendingBuy(77, "apple", 6, (1, 6), "old-host", 6006)
-        self.node.store.addPending(pending)
-        self.buyer = Buyer(self.node, ["pear"], buy_timeout=TIMEOUT)
-        self.buyer.wants[0].state = "done"
+        self.successResultOf(self.node.store.addPending(pending))
+        # Wants nothing more: only the restored buy is in play.
+        self.buyer = Buyer(self.node, ["pear"], quantity=0, buy_timeout=TIMEOUT)
         self.node.setId(1)
 
     def whereIs(self, node_id):
@@ -384,7 +456,7 @@ class RelocationTests(SynchronousTestCase):
         link = connector.connectLast()
         feed(link, wire.ThisIsMe(6, 7007, "new-host"))
         [hello, buy] = sent(link)
-        self.assertEqual(buy, trade.Buy(77, "apple", (1, 6)))
+        self.assertEqual(buy, trade.Ask(77, "apple", (1, 6)))
         feed(link, trade.BuyOK(77, "apple", (6, 1)))
         self.assertEqual([(p.buy_id, p.seller) for p in self.buyer.bag], [(77, 6)])
         self.assertEqual(self.buyer.unresolved, {})
@@ -411,3 +483,110 @@ class RelocationTests(SynchronousTestCase):
         feed(link, wire.Error("noslots", "all 8 connection slots are taken"))
         closeLink(link)
         self.assertEqual(self.asked, [])
+
+
+class BuyerStopTests(_BuyerHelpers, SynchronousTestCase):
+    """stopService leaves no timer, find, connection or question of the
+    buyer's behind, in whatever state it finds the buyer; it is safe after
+    nodeStopping and more than once."""
+
+    def assertNothingLeft(self):
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.buyer._outstanding, set())
+        self.assertTrue(all(want.state in ("stopped", "done")
+                            for want in self.buyer.wants))
+
+    def test_whileSearching(self):
+        self.startSearch()
+        self.assertIsNotNone(self.buyer.wants[0].finding)
+        self.assertIsNone(self.buyer.stopService())
+        self.assertNothingLeft()
+        self.assertIsNone(self.buyer.wants[0].finding)
+
+    def test_inBackoff(self):
+        self.startSearch()
+        self.clock.advance(WINDOW)
+        self.assertEqual(self.buyer.wants[0].state, "backoff")
+        self.buyer.stopService()
+        self.assertNothingLeft()
+
+    def test_whileConnectingToTheSeller(self):
+        """The resend timer and the connection go; a connection made late
+        carries no buy (the abandoned link says nothing at all)."""
+        search_id = self.startSearch()
+        self.offer(search_id, NEAR, "10.0.0.6", 6006)
+        self.clock.advance(WINDOW)
+        self.assertEqual(len(self.buyer._outstanding), 1)
+        self.buyer.stopService()
+        self.assertNothingLeft()
+        seller = self.node.connector.connectLast()
+        feed(seller, wire.ThisIsMe(6, 6006, "10.0.0.6"))
+        self.assertNotIn(trade.Buy, [type(m) for m in sent(seller)])
+
+    def test_resolverAndRelocation(self):
+        """A buy given up on: the resolver's call and a question to the
+        tracker about the seller's address go too."""
+        buy = self.chooseOffer(NEAR)
+        for attempt in range(1, BUY_ATTEMPTS + 1):
+            self.clock.advance(min(TIMEOUT * 2 ** (attempt - 1), BUY_TIMEOUT_MAX))
+        self.assertEqual(list(self.buyer.unresolved), [buy.id])
+        question = defer.Deferred()
+        self.node.membership = self
+        self.whereIs = lambda node_id: question
+        self.buyer.unresolved[buy.id] = attr.evolve(self.buyer.unresolved[buy.id],
+                                                    host="10.0.0.6", port=6006)
+        self.clock.advance(RESOLVE_INTERVAL)
+        self.node.connector.failLast(ConnectionRefusedError())
+        self.assertEqual(len(self.buyer._outstanding), 1)
+        self.buyer.stopService()
+        self.assertNothingLeft()
+        self.assertTrue(question.called)
+
+    def test_nodeStoppingThenStopServiceTwice(self):
+        self.chooseOffer(NEAR)
+        self.node.shutdown()
+        self.assertNothingLeft()
+        self.buyer.stopService()
+        self.buyer.stopService()
+        self.assertNothingLeft()
+
+    def test_nothingStartsOnceStopped(self):
+        """Events after the stop start nothing: no search, no timer."""
+        self.startSearch()
+        self.buyer.stopService()
+        link = linkPeer(self.node, 3)
+        self.buyer.nodeReady()
+        self.assertEqual(sent(link), [])
+        self.assertNothingLeft()
+
+    def test_isAService(self):
+        self.start()
+        self.assertIsInstance(self.buyer, Service)
+        self.buyer.startService()
+        self.assertTrue(self.buyer.running)
+        self.buyer.stopService()
+        self.assertFalse(self.buyer.running)
+
+
+class OfferOrderTests(_BuyerHelpers, SynchronousTestCase):
+    """Offers are tried so that a short path wins an attacker nothing:
+    sellers that failed this buyer last, offers without an address after
+    those with one, the scheme's order otherwise."""
+
+    def test_order(self):
+        self.start()
+        near = Offer(6, NEAR)
+        far = Offer(5, FAR, "10.0.0.5", 5005)
+        other = Offer(7, (1, 2, 7), "10.0.0.7", 5007)
+        self.assertEqual(self.buyer.order([near, far, other]), [far, other, near])
+        self.buyer.failed(5)
+        self.assertEqual(self.buyer.order([near, far, other]), [other, near, far])
+
+    def test_failedSellerForgivenOnAnswer(self):
+        """A seller given up on comes back to its place once it answers a
+        buy of this buyer."""
+        first = self.chooseOffer(FAR, NEAR)
+        self.giveUpOn(first)
+        self.assertEqual(self.buyer.order([Offer(6, NEAR), Offer(5, FAR)])[0].seller, 5)
+        feed(self.relay, wire.Error("unsold", "not sold", first.id, (6, 2, 1)))
+        self.assertEqual(self.buyer.order([Offer(6, NEAR), Offer(5, FAR)])[0].seller, 6)

@@ -6,13 +6,29 @@ The seller is node 1.  Its buyers (9, 8) reach it through relay node 2
 unless a test links them directly.
 """
 
+import random
+
+from twisted.application.service import Service
+from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.roles import trade
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.roles.seller import Sale, Seller, SellerPlugin, parseSell
+from twisted_bazaar.roles import seller as seller_module
+from twisted_bazaar.store import MemoryStore, StoreError, records
 
-from tests.helpers import NODE_HOST, NODE_PORT, feed, linkPeer, makeNode, sent
+from tests.helpers import (
+    NODE_HOST,
+    NODE_PORT,
+    FakeConnector,
+    feed,
+    linkPeer,
+    makeNode,
+    sent,
+)
 
 LEASE = 10.0
 
@@ -86,16 +102,43 @@ class SellerTests(SynchronousTestCase):
         self.clock.advance(0.5)
         self.assertEqual(seller.free("apple"), 2)
 
-    def test_lastUnitReservedForFirstBuyer(self):
-        """Another buyer gets no reply for the last, reserved, unit and
-        cannot buy it, until the lease lapses."""
-        self.sellerWith(apple=1)
+    def test_reservedUnitForItsBuyerOnly(self):
+        """Another buyer gets no reply for a unit reserved for the first
+        and cannot buy it, until the lease lapses."""
+        seller = self.sellerWith(apple=2)
         self.search(100, buyer=9)
+        self.buy(49, buyer=7)
+        self.assertEqual((seller.stock["apple"], seller.free("apple")), (1, 0))
         self.assertEqual(self.search(101, buyer=8), [])
         [refused] = self.buy(50, buyer=8)
         self.assertEqual((refused.code, refused.id), ("soldout", 50))
         self.clock.advance(LEASE)
         self.assertEqual(self.search(102, buyer=8), [offer(102, (1, 2, 8))])
+
+    def test_atMostHalfTheStockHeld(self):
+        """
+        Buyers together hold at most half an item's stock, and those whose
+        searches came through one link at most a quarter (at least one):
+        the others are offered the rest unheld, and the first buy takes it.
+        A last unit is never held.
+        """
+        seller = self.sellerWith(apple=8, pear=1)
+        other = linkPeer(self.node, 3)
+
+        def replies(messages):
+            return [m for m in messages if type(m) is floodmsg.Reply]
+
+        for buyer in range(10, 16):
+            self.assertEqual(len(replies(self.search(100 + buyer, buyer=buyer))), 1)
+        self.assertEqual(seller.free("apple"), 6)
+        for buyer in range(20, 26):
+            feed(other, floodmsg.Search(100 + buyer, "apple", (buyer, 3), 5))
+            self.assertEqual(len(replies(sent(other))), 1)
+        self.assertEqual(seller.free("apple"), 4)
+        sent(self.relay)
+        self.assertEqual(self.buy(50, buyer=30), [trade.BuyOK(50, "apple", (1, 2, 30))])
+        self.assertEqual(len(self.search(200, buyer=9, item="pear")), 1)
+        self.assertEqual(seller.free("pear"), 1)
 
     # -- buys -------------------------------------------------------------------
 
@@ -146,6 +189,69 @@ class SellerTests(SynchronousTestCase):
         self.assertIn("apple", refused.info)
         self.assertEqual(seller.stock, {"apple": 0})
         self.assertNotIn(51, seller.ledger)
+
+    def ask(self, buy_id, buyer=9, item="apple"):
+        """An ask from buyer, via the relay; return what the relay got."""
+        feed(self.relay, trade.Ask(buy_id, item, (buyer, 2, 1)))
+        return sent(self.relay)
+
+    def test_askAboutASale(self):
+        """An ask about a buy id sold is answered with its buyOK, and takes
+        no unit."""
+        seller = self.sellerWith(apple=2)
+        [sold] = self.buy(50)
+        self.assertEqual(self.ask(50), [sold])
+        self.assertEqual(seller.stock, {"apple": 1})
+
+    def test_askNeverSells(self):
+        """
+        An ask about a buy id never sold sells nothing, though a unit is
+        free: the id is closed and ``unsold`` goes back along the path.  A
+        buy with that id, arriving late, is then soldout; asking again
+        gets the same answer.
+        """
+        seller = self.sellerWith(apple=2)
+        [unsold] = self.ask(60)
+        self.assertEqual((unsold.code, unsold.id, unsold.path), ("unsold", 60, (1, 2, 9)))
+        self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
+        self.assertEqual(list(seller.closed), [60])
+        self.assertEqual(self.node.store.closed(), [60])
+        [late] = self.buy(60)
+        self.assertEqual((late.code, late.id), ("soldout", 60))
+        self.assertEqual(self.ask(60), [unsold])
+        self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
+
+    def test_closedIdsBounded(self):
+        """A seller keeps the CLOSED_LIMIT newest closed ids."""
+        self.patch(seller_module, "CLOSED_LIMIT", 2)
+        self.patch(records, "CLOSED_LIMIT", 2)
+        seller = self.sellerWith(apple=2)
+        for buy_id in (61, 62, 63):
+            self.ask(buy_id)
+        self.assertEqual((list(seller.closed), self.node.store.closed()),
+                         ([62, 63], [62, 63]))
+
+    def test_unsoldOnlyOnceClosed(self):
+        """unsold leaves only once the closed id is in the store; a store
+        that refuses keeps the id closed in memory and says nothing."""
+        store = ClosingStore()
+        node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                    NodeConfig(link=LinkSettings(ping_interval=0)), store)
+        node.setAddress(NODE_HOST, NODE_PORT)
+        node.setId(1)
+        relay = linkPeer(node, 2)
+        seller = Seller(node, {"apple": 1})
+        feed(relay, trade.Ask(60, "apple", (9, 2, 1)))
+        self.assertEqual(sent(relay), [])
+        store.waiting.pop(0).callback(None)
+        [unsold] = sent(relay)
+        self.assertEqual(unsold.code, "unsold")
+        feed(relay, trade.Ask(61, "apple", (9, 2, 1)))
+        store.waiting.pop(0).errback(StoreError("disk I/O error"))
+        self.assertEqual(sent(relay), [])
+        feed(relay, trade.Buy(61, "apple", (9, 2, 1)))
+        self.assertEqual([m.code for m in sent(relay)], ["soldout"])
+        self.assertEqual(seller.stock, {"apple": 1})
 
     def test_soldoutForUnknownItem(self):
         """A buy for an item never stocked is soldout too."""
@@ -207,3 +313,186 @@ class ParseSellTests(SynchronousTestCase):
         for text, reason in reasons.items():
             error = self.assertRaises(ValueError, parseSell, text)
             self.assertIn(reason, str(error))
+
+
+class DurableSlowStore(MemoryStore):
+    """A store that says it is durable (so the seller group-commits), and
+    whose commits wait until the test calls L{finish}."""
+
+    durable = True
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = []
+        self.commits = []
+
+    def commitSales(self, sales):
+        self.commits.append([sale.buy_id for sale in sales])
+        d = defer.Deferred()
+        self.waiting.append((d, sales))
+        return d
+
+    def finish(self):
+        d, sales = self.waiting.pop(0)
+        super().commitSales(sales).chainDeferred(d)
+
+
+class ClosingStore(MemoryStore):
+    """A store whose closeBuy answers when the test fires its Deferred."""
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = []
+
+    def closeBuy(self, buy_id):
+        d = defer.Deferred()
+        self.waiting.append(d)
+        return d
+
+
+class SellerStopTests(SynchronousTestCase):
+    """stopService: every timer goes, the commit in flight finishes, what
+    is unsaved is committed, and only then does its Deferred fire."""
+
+    def setUp(self):
+        self.store = DurableSlowStore()
+        self.node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                         NodeConfig(link=LinkSettings(ping_interval=0)), self.store)
+        self.node.setAddress(NODE_HOST, NODE_PORT)
+        self.node.setId(1)
+        self.clock = self.node.clock
+        self.relay = linkPeer(self.node, 2)
+        self.seller = Seller(self.node, {"apple": 5}, lease=LEASE)
+
+    def buy(self, buy_id, buyer=9):
+        feed(self.relay, trade.Buy(buy_id, "apple", (buyer, 2, 1)))
+        return sent(self.relay)
+
+    def test_noTimerLeft(self):
+        """Reservations and a pending group commit: stopService cancels
+        every call the seller made."""
+        feed(self.relay, floodmsg.Search(100, "apple", (9, 2), 5))
+        feed(linkPeer(self.node, 3), floodmsg.Search(101, "apple", (8, 3), 5))
+        self.buy(50, buyer=7)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 3)
+        d = self.seller.stopService()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.seller.free("apple"), 4)
+        self.assertNoResult(d)
+        self.store.finish()
+        self.successResultOf(d)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_waitsForTheCommitInFlightThenCommitsTheRest(self):
+        self.assertEqual(self.buy(50), [])
+        self.clock.advance(0)
+        self.assertEqual(self.store.commits, [[50]])
+        self.assertEqual(self.buy(51), [])
+        d = self.seller.stopService()
+        self.assertNoResult(d)
+        self.store.finish()
+        self.assertEqual(sent(self.relay), [trade.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual(self.store.commits, [[50], [51]])
+        self.assertNoResult(d)
+        self.store.finish()
+        self.successResultOf(d)
+        self.assertEqual(sent(self.relay), [trade.BuyOK(51, "apple", (1, 2, 9))])
+        self.assertEqual(sorted(sale.buy_id for sale in self.store.sales()), [50, 51])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_noNewSaleOnceStopped(self):
+        """A buy arriving after stop is not sold (its buyer asks again);
+        a search gets no offer; a sold buy id is still answered."""
+        self.buy(50)
+        self.clock.advance(0)
+        self.store.finish()
+        sent(self.relay)
+        self.successResultOf(self.seller.stopService())
+        self.assertEqual(self.buy(51), [])
+        feed(self.relay, floodmsg.Search(100, "apple", (9, 2), 5))
+        self.assertEqual(sent(self.relay), [])
+        self.assertEqual(self.buy(50), [trade.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual((self.seller.stock, self.clock.getDelayedCalls()),
+                         ({"apple": 4}, []))
+
+    def test_nodeStoppingThenStopServiceTwice(self):
+        """node.shutdown() (nodeStopping), then stopService twice: each
+        Deferred fires once the commit is done; nothing is left."""
+        feed(self.relay, floodmsg.Search(100, "apple", (9, 2), 5))
+        self.buy(50, buyer=7)
+        self.node.shutdown()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        first, second = self.seller.stopService(), self.seller.stopService()
+        self.assertNoResult(first)
+        self.store.finish()
+        self.successResultOf(first)
+        self.successResultOf(second)
+        self.successResultOf(self.seller.stopService())
+        self.assertEqual(self.store.commits, [[50]])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_isAService(self):
+        self.assertIsInstance(self.seller, Service)
+        self.seller.startService()
+        self.assertTrue(self.seller.running)
+        self.successResultOf(self.seller.stopService())
+        self.assertFalse(self.seller.running)
+
+
+class SaleLogTests(SynchronousTestCase):
+    """A line per sale while sales are few; under load the rest are summed
+    up every interval; --verbose logs each."""
+
+    def setUp(self):
+        from twisted.logger import Logger, formatEvent
+
+        self.node = makeNode(1)
+        self.clock = self.node.clock
+        self.relay = linkPeer(self.node, 2)
+        self.lines = []
+        self.seller = Seller(self.node, {"apple": 100, "pear": 100})
+        self.seller.log = Logger(observer=lambda e: self.lines.append(formatEvent(e)))
+
+    def sell(self, count, item="apple", first=1):
+        for buy_id in range(first, first + count):
+            feed(self.relay, trade.Buy(buy_id, item, (9, 2, 1)))
+
+    def test_eachSaleWhileFew(self):
+        self.sell(3)
+        self.assertEqual(self.lines, ["sold apple to 9 (99 left)",
+                                      "sold apple to 9 (98 left)",
+                                      "sold apple to 9 (97 left)"])
+
+    def test_summedUpUnderLoad(self):
+        self.sell(25)
+        self.sell(5, "pear", first=100)
+        self.assertEqual(len(self.lines), 10)
+        self.assertEqual(self.lines[-1], "sold apple to 9 (90 left)")
+        self.clock.advance(10)
+        self.assertEqual(self.lines[-1], "sold 20 more units in the last 10 s, not "
+                         "logged one by one: apple x15 (75 left), pear x5 (95 left) "
+                         "(--verbose logs every sale)")
+        self.assertEqual(len(sent(self.relay)), 30)
+
+    def test_verboseLogsEverySale(self):
+        from twisted.logger import Logger, formatEvent
+
+        node = makeNode(1)
+        node.config.link.verbose = True
+        relay = linkPeer(node, 2)
+        seller = Seller(node, {"fig": 50})
+        lines = []
+        seller.log = Logger(observer=lambda e: lines.append(formatEvent(e)))
+        for buy_id in range(1, 31):
+            feed(relay, trade.Buy(buy_id, "fig", (9, 2, 1)))
+        self.assertEqual(len(lines), 30)
+        self.assertEqual(lines[-1], "sold fig to 9 (20 left)")
+
+    def test_stopSumsUpAndLeavesNoTimer(self):
+        self.sell(12)
+        self.successResultOf(self.seller.stopService())
+        self.assertEqual(self.lines[-1], "sold 2 more units in the last 10 s, not "
+                         "logged one by one: apple x2 (88 left) (--verbose logs "
+                         "every sale)")
+        self.assertEqual([call for call in self.clock.getDelayedCalls()
+                          if call.func.__self__ is self.seller.saleLog], [])

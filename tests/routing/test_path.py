@@ -57,6 +57,23 @@ class RoutingTests(SynchronousTestCase):
                          {2: ["wrongway"], 3: []})
         self.assertFalse(self.links[2].transport.disconnecting)
 
+    def test_onlyFromThePreviousHop(self):
+        """
+        A routed message must come from the node before this one on its
+        path: one slipped in by another neighbour (a forged offer, a buy
+        in someone else's name) is neither delivered nor relayed, and is
+        answered wrongway; a forged routed error is dropped unanswered.
+        """
+        forged = [floodmsg.Reply(6, "apple", (3, 1), 3, "10.0.0.3", 5003),
+                  trade.Buy(5, "apple", (3, 1)),
+                  trade.Buy(5, "apple", (9, 3, 1, 2))]
+        for message in forged:
+            feed(self.links[2], message)
+        feed(self.links[2], wire.Error("soldout", "none", 5, (3, 1)))
+        self.assertEqual({peer: codes(m) for peer, m in self.sentBy().items()},
+                         {2: ["wrongway"] * 3, 3: []})
+        self.assertEqual(self.recorder.events, [])
+
     def test_errorNotOnPathUnanswered(self):
         """An error is never answered, not even a misrouted one."""
         feed(self.links[2], wire.Error("soldout", "none", 5, (2, 3)))

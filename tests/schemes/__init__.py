@@ -25,7 +25,7 @@ class StaticShop:
     def inventory(self):
         return dict(self.stock)
 
-    def offerTo(self, item, buyer):
+    def offerTo(self, item, buyer, via=None):
         self.asked.append((item, buyer))
         return self.stock.get(item, 0) > 0
 

@@ -1,10 +1,9 @@
 """
-Chord rings in a L{Market} for the chord tests: fast periods, chosen ids,
+Chord rings in a L{Market} for the chord tests: fast periods, chosen keys,
 and the ring's invariants.
 """
 
 from twisted_bazaar.schemes.chord.invariants import violations
-from twisted_bazaar.store import MemoryStore
 
 #: Periods short enough that a ring of a dozen settles in seconds.
 FAST = {"chord-stabilize": 0.5, "chord-fix-fingers": 0.25, "chord-ping": 0.5,
@@ -14,12 +13,10 @@ FAST = {"chord-stabilize": 0.5, "chord-fix-fingers": 0.25, "chord-ping": 0.5,
 SETTLE = 20
 
 
-def addChord(market, node_id=None, scheme=None, **roles):
-    """A chord node, with the tracker id node_id if given (and free)."""
-    store = MemoryStore()
-    if node_id is not None:
-        store.setNodeId(node_id)
-    return market.addNode(discovery="chord", store=store,
+def addChord(market, identity=None, scheme=None, **roles):
+    """A chord node, with the given key pair (so the id derived from it)
+    if any."""
+    return market.addNode(discovery="chord", identity=identity,
                           scheme=dict(FAST, **(scheme or {})), **roles)
 
 

@@ -20,14 +20,14 @@ STEP = st.tuples(st.sampled_from(["join", "quit", "crash"]), st.integers(0, 99),
 
 
 class HoldersTests(SynchronousTestCase):
-    def test_holder_and_successors_wrap_round(self):
+    def test_holderAndSuccessorsWrapRound(self):
         ring = [10, 20, 30, 40]
         self.assertEqual(holders(ring, 15, 2), [20, 30, 40])
         self.assertEqual(holders(ring, 35, 2), [40, 10, 20])
         self.assertEqual(holders(ring, 41, 2), [10, 20, 30])
         self.assertEqual(holders(ring, 20, 9), [20, 30, 40, 10])
 
-    def test_a_broken_ring_is_reported(self):
+    def test_aBrokenRingIsReported(self):
         market = Market(seed=11)
         nodes = [addChord(market) for _ in range(4)]
         market.run(SETTLE)
@@ -45,7 +45,7 @@ class HoldersTests(SynchronousTestCase):
 class ChurnPropertyTests(SynchronousTestCase):
     @settings(max_examples=12)
     @given(st.lists(STEP, min_size=1, max_size=6), st.integers(0, 2**16))
-    def test_quiet_time_restores_the_invariants(self, steps, seed):
+    def test_quietTimeRestoresTheInvariants(self, steps, seed):
         market = Market(seed=seed)
         seller = addChord(market, seller={"stock": {"apple": 1, "fig": 1}})
         others = [addChord(market) for _ in range(5)]

@@ -115,30 +115,30 @@ class _Raw:
     def __init__(self, fields):
         self.fields = fields
 
-    def as_dict(self):
+    def asDict(self):
         return self.fields
 
 
 class RoundTripTests(SynchronousTestCase):
-    def test_every_form_round_trips(self):
+    def test_everyFormRoundTrips(self):
         for message, obj in CHORD_WIRE_FORMS:
             self.assertEqual(json.loads(wire.encode(message)), obj)
             self.assertEqual(wire.decode(wire.encode(message)), message)
         self.assertEqual({type(m) for m, _ in CHORD_WIRE_FORMS}, set(CHORD_STRATEGIES))
 
-    def test_optional_fields_are_left_out(self):
+    def test_optionalFieldsAreLeftOut(self):
         self.assertEqual(wire.encode(ChordState(2, None, ())),
                          b'{"type":"chordState","nonce":2,"succs":[]}')
         self.assertEqual(wire.encode(ChordTransfer(())),
                          b'{"type":"chordTransfer","records":[]}')
 
-    def test_answers_are_path_routed_requests_are_not(self):
+    def test_answersArePathRoutedRequestsAreNot(self):
         self.assertEqual([m.TYPE for m, _ in CHORD_WIRE_FORMS if m.ROUTED],
                          ["chordFound", "chordRecords", "chordStored"])
         self.assertEqual({m.BUCKET for m in (ChordPing(1), ChordFind(1, 1, (1,)),
                                              ChordTransfer(()))}, {"chord"})
 
-    def test_a_record_travels_with_its_lifetime_left(self):
+    def test_aRecordTravelsWithItsLifetimeLeft(self):
         record = Record("apple", 5, "h", 1, expires=12.5)
         self.assertEqual(Handed.of(record, 10.0).lifetime, 2500)
         self.assertEqual(Handed.of(record, 12.4999).lifetime, 1)
@@ -175,7 +175,7 @@ class BadValueTests(SynchronousTestCase):
          "lacks the field node"),
     ]
 
-    def test_each_is_refused_with_its_reason(self):
+    def test_eachIsRefusedWithItsReason(self):
         for fields, reason in self.CASES:
             with self.assertRaises(wire.ProtocolError, msg=fields) as caught:
                 decode(**fields)

@@ -6,8 +6,11 @@ replication, expiry, graceful quit with handover, abrupt departure, and
 what every node leaves behind.
 """
 
+import random
+
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.identity import Identity
 from twisted_bazaar.schemes.chord.records import Record
 from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, keyOf
 from twisted_bazaar.testing import Market
@@ -31,14 +34,14 @@ def answerOf(deferred):
 
 
 class JoinTests(SynchronousTestCase):
-    def test_nodes_started_together_form_one_ring(self):
+    def test_nodesStartedTogetherFormOneRing(self):
         market = Market(seed=1)
         for _ in range(10):
             addChord(market)
         market.run(SETTLE)
         self.assertEqual(ringViolations(market), [])
 
-    def test_nodes_joining_one_by_one(self):
+    def test_nodesJoiningOneByOne(self):
         market = Market(seed=2)
         first = addChord(market)
         market.run(1)
@@ -50,20 +53,23 @@ class JoinTests(SynchronousTestCase):
         market.run(SETTLE)
         self.assertEqual(ringViolations(market), [])
 
-    def test_a_node_joining_between_two_is_notified_and_stabilized_in(self):
+    def test_aNodeJoiningBetweenTwoIsNotifiedAndStabilizedIn(self):
         market = Market(seed=3)
-        low, high = addChord(market, 1000), addChord(market, 5000)
-        addChord(market, 900_000_000)
+        # Ids derive from keys: four key pairs, in the order of their ids.
+        rng = random.Random(3)
+        keys = sorted((Identity.fromRandom(rng) for _ in range(4)), key=lambda i: i.id)
+        low, high = addChord(market, keys[0]), addChord(market, keys[2])
+        addChord(market, keys[3])
         market.run(SETTLE)
-        middle = addChord(market, 3000)
+        middle = addChord(market, keys[1])
         market.run(2)
-        self.assertEqual(middle.discovery.ring.successor.id, 5000)
-        self.assertEqual(high.discovery.ring.predecessor.id, 3000)
-        self.assertEqual(low.discovery.ring.successor.id, 3000)
-        self.assertEqual(middle.discovery.ring.predecessor.id, 1000)
+        self.assertEqual(middle.discovery.ring.successor.id, keys[2].id)
+        self.assertEqual(high.discovery.ring.predecessor.id, keys[1].id)
+        self.assertEqual(low.discovery.ring.successor.id, keys[1].id)
+        self.assertEqual(middle.discovery.ring.predecessor.id, keys[0].id)
         self.assertEqual(ringViolations(market), [])
 
-    def test_before_joining_a_node_cannot_find(self):
+    def test_beforeJoiningANodeCannotFind(self):
         market = Market(seed=4)
         node = addChord(market)
         self.assertFalse(node.discovery.canFind())
@@ -73,7 +79,7 @@ class JoinTests(SynchronousTestCase):
 
 
 class FingerTests(SynchronousTestCase):
-    def test_every_finger_is_the_successor_of_its_start(self):
+    def test_everyFingerIsTheSuccessorOfItsStart(self):
         market = Market(seed=5)
         for _ in range(12):
             addChord(market)
@@ -87,7 +93,7 @@ class FingerTests(SynchronousTestCase):
                 self.assertEqual(finger.id if finger else node.id, wanted,
                                  f"finger {index} of {node.id}")
 
-    def test_lookups_go_by_fingers_not_round_the_ring(self):
+    def test_lookupsGoByFingersNotRoundTheRing(self):
         market = Market(seed=6)
         for _ in range(32):
             addChord(market)
@@ -112,7 +118,7 @@ class FailureTests(SynchronousTestCase):
         self.nodes = [addChord(self.market) for _ in range(8)]
         self.market.run(SETTLE)
 
-    def test_a_dead_successor_is_detected_and_the_ring_repaired(self):
+    def test_aDeadSuccessorIsDetectedAndTheRingRepaired(self):
         market = self.market
         ordered = sorted(market.nodes, key=lambda node: node.id)
         victim, pred = ordered[3], ordered[2]
@@ -125,7 +131,7 @@ class FailureTests(SynchronousTestCase):
         market.run(SETTLE)
         self.assertEqual(ringViolations(market), [])
 
-    def test_losing_every_successor_at_once_is_repaired(self):
+    def test_losingEverySuccessorAtOnceIsRepaired(self):
         """With r = 2, three neighbours crashing leave a node with no live
         successor: it falls back on its nearest finger, and the node after
         the gap, pinging its own predecessor, is found again."""
@@ -140,7 +146,7 @@ class FailureTests(SynchronousTestCase):
         self.assertEqual(ringViolations(market), [])
         self.assertEqual(ordered[2].discovery.ring.successor.id, ordered[6].id)
 
-    def test_neighbours_crashing_together_are_repaired(self):
+    def test_neighboursCrashingTogetherAreRepaired(self):
         market = self.market
         ordered = sorted(market.nodes, key=lambda node: node.id)
         for victim in ordered[2:5]:
@@ -167,7 +173,7 @@ class RecordTests(SynchronousTestCase):
         now = self.market.clock.seconds()
         return {d.node.id for d in schemes(self.market) if d.records.sellers("apple", now)}
 
-    def test_the_holder_and_its_successors_keep_the_record(self):
+    def test_theHolderAndItsSuccessorsKeepTheRecord(self):
         self.assertEqual(ringViolations(self.market, [("apple", self.seller.id)]), [])
         ordered = sorted(node.id for node in self.market.nodes)
         place = ordered.index(holderOf(self.market, APPLE).id)
@@ -178,7 +184,7 @@ class RecordTests(SynchronousTestCase):
         self.market.run(FAST["chord-expiry"])
         self.assertEqual(self.holding(), replicas)
 
-    def test_any_node_finds_the_seller_and_a_buyer_buys(self):
+    def test_anyNodeFindsTheSellerAndABuyerBuys(self):
         for node in self.nodes:
             answer = self.requestFrom(node)
             self.assertEqual([(s.id, s.port) for s in answer.sellers],
@@ -190,10 +196,10 @@ class RecordTests(SynchronousTestCase):
         self.assertEqual([(p.item, p.seller) for p in bag], [("apple", self.seller.id)] * 2)
         self.assertEqual(len(self.market.role(self.seller, "seller").ledger), 2)
 
-    def test_an_unsold_item_has_no_sellers(self):
+    def test_anUnsoldItemHasNoSellers(self):
         self.assertEqual(self.requestFrom(self.nodes[0], "plum").sellers, ())
 
-    def test_records_of_a_dead_seller_expire(self):
+    def test_recordsOfADeadSellerExpire(self):
         self.market.crash(self.seller)
         self.market.run(FAST["chord-expiry"] + FAST["chord-refresh"] + 1)
         now = self.market.clock.seconds()
@@ -201,13 +207,13 @@ class RecordTests(SynchronousTestCase):
                           if d.records.sellers("apple", now)], [])
         self.assertEqual(self.requestFrom(self.nodes[0]).sellers, ())
 
-    def test_a_sold_out_item_is_withdrawn(self):
+    def test_aSoldOutItemIsWithdrawn(self):
         buyer = addChord(self.market, buyer={"wants": ["apple"], "quantity": 5})
         self.market.run(20)
         self.assertEqual(len(self.market.role(buyer, "buyer").bag), 5)
         self.assertEqual(self.requestFrom(self.nodes[0]).sellers, ())
 
-    def test_a_record_outlives_a_crash_of_its_holder(self):
+    def test_aRecordOutlivesACrashOfItsHolder(self):
         """Abrupt departure: the replicas answer at once, before any repair,
         and after repair the record is back on r + 1 nodes."""
         holder = holderOf(self.market, APPLE)
@@ -219,7 +225,7 @@ class RecordTests(SynchronousTestCase):
         self.market.run(SETTLE)
         self.assertEqual(ringViolations(self.market, [("apple", self.seller.id)]), [])
 
-    def test_a_quitting_holder_hands_its_records_over(self):
+    def test_aQuittingHolderHandsItsRecordsOver(self):
         """Graceful quit: the successor takes the records at once and both
         neighbours close the ring without waiting for missed pings."""
         holder = holderOf(self.market, APPLE)
@@ -245,7 +251,7 @@ class RecordTests(SynchronousTestCase):
 
 
 class StopTests(SynchronousTestCase):
-    def test_every_node_leaves_nothing_behind(self):
+    def test_everyNodeLeavesNothingBehind(self):
         market = Market(seed=9)
         nodes = [addChord(market) for _ in range(5)]
         nodes.append(addChord(market, seller={"stock": {"fig": 1}}))

@@ -22,12 +22,12 @@ class PluginTests(SynchronousTestCase):
         self.assertEqual(self.configure(), ChordSettings())
         self.assertEqual(ChordSettings().successors, 4)
 
-    def test_every_option_is_chord_prefixed_and_explained(self):
+    def test_everyOptionIsChordPrefixedAndExplained(self):
         for name, option in self.options.items():
             self.assertTrue(name.startswith("chord-"), name)
             self.assertTrue(option.help, name)
 
-    def test_successor_list_of_at_least_two(self):
+    def test_successorListOfAtLeastTwo(self):
         parse = self.options["chord-successors"].parse
         self.assertEqual(parse("2"), 2)
         for bad in ("1", "33", "four"):
@@ -35,14 +35,14 @@ class PluginTests(SynchronousTestCase):
                 parse(bad)
             self.assertIn("whole number from 2 to 32", str(caught.exception))
 
-    def test_periods_are_positive_seconds(self):
+    def test_periodsArePositiveSeconds(self):
         for name in ("chord-stabilize", "chord-fix-fingers", "chord-ping",
                      "chord-refresh", "chord-expiry", "chord-lookup-timeout"):
             with self.assertRaises(ValueError) as caught:
                 self.options[name].parse("0")
             self.assertIn("positive number of seconds", str(caught.exception))
 
-    def test_expiry_must_outlast_refresh(self):
+    def test_expiryMustOutlastRefresh(self):
         with self.assertRaises(ValueError) as caught:
             self.configure(chord_refresh=30.0, chord_expiry=30.0)
         self.assertIn("--chord-expiry (30 s) must be more than --chord-refresh",
@@ -50,7 +50,7 @@ class PluginTests(SynchronousTestCase):
         with self.assertRaises(ValueError):
             self.configure(chord_expiry=86401.0)
 
-    def test_settings_follow_the_options(self):
+    def test_settingsFollowTheOptions(self):
         settings = self.configure(chord_successors=6, chord_ping=0.25, chord_missed=2)
         self.assertEqual((settings.successors, settings.ping, settings.missed),
                          (6, 0.25, 2))

@@ -15,7 +15,7 @@ class RecordStoreTests(SynchronousTestCase):
     def setUp(self):
         self.store = RecordStore()
 
-    def test_sellers_of_an_item_until_they_expire(self):
+    def test_sellersOfAnItemUntilTheyExpire(self):
         self.store.put(record(seller=2, expires=5.0))
         self.store.put(record(seller=1, expires=10.0))
         self.assertEqual([r.seller for r in self.store.sellers("apple", 0.0)], [1, 2])
@@ -23,7 +23,7 @@ class RecordStoreTests(SynchronousTestCase):
         self.assertEqual(self.store.sellers("apple", 10.0), [])
         self.assertEqual(self.store.sellers("pear", 0.0), [])
 
-    def test_a_later_expiry_wins(self):
+    def test_aLaterExpiryWins(self):
         self.store.put(record(expires=10.0))
         self.store.put(record(expires=4.0))
         self.assertEqual(self.store.sellers("apple", 0.0)[0].expires, 10.0)
@@ -37,7 +37,7 @@ class RecordStoreTests(SynchronousTestCase):
         self.store.remove("apple", 1)
         self.assertEqual((len(self.store), self.store.records(0.0)), (0, []))
 
-    def test_purge_drops_the_expired(self):
+    def test_purgeDropsTheExpired(self):
         self.store.put(record(seller=1, expires=5.0))
         self.store.put(record(item="pear", seller=2, expires=50.0))
         self.assertEqual(self.store.purge(5.0), 1)
@@ -45,14 +45,14 @@ class RecordStoreTests(SynchronousTestCase):
                          [("pear", 2)])
         self.assertEqual(len(self.store), 1)
 
-    def test_full_store_refuses_new_records_only(self):
+    def test_fullStoreRefusesNewRecordsOnly(self):
         store = RecordStore(limit=1)
         self.assertTrue(store.put(record(seller=1)))
         self.assertFalse(store.put(record(seller=2)))
         self.assertTrue(store.put(record(seller=1, expires=99.0)))
         self.assertEqual(len(store), 1)
 
-    def test_in_range_by_key(self):
+    def test_inRangeByKey(self):
         items = ["apple", "pear", "fig", "plum"]
         for item in items:
             self.store.put(record(item=item))
@@ -65,7 +65,7 @@ class RecordStoreTests(SynchronousTestCase):
                          sorted([keys[3][1], keys[0][1]]))
         self.assertEqual(self.store.inRange(low, high, 10.0), [])
 
-    def test_a_withdrawn_record_is_not_brought_back_by_a_copy(self):
+    def test_aWithdrawnRecordIsNotBroughtBackByACopy(self):
         self.store.put(record(expires=50.0))
         self.store.withdraw("apple", 1, until=50.0)
         self.assertFalse(self.store.put(record(expires=40.0), copy=True, now=10.0))
@@ -76,7 +76,7 @@ class RecordStoreTests(SynchronousTestCase):
         self.assertTrue(self.store.put(record(expires=99.0), now=20.0))
         self.assertEqual(len(self.store.sellers("apple", 20.0)), 1)
 
-    def test_purge_forgets_old_withdrawals(self):
+    def test_purgeForgetsOldWithdrawals(self):
         self.store.withdraw("apple", 1, until=5.0)
         self.store.purge(6.0)
         self.assertTrue(self.store.put(record(expires=10.0), copy=True, now=1.0))

@@ -18,13 +18,13 @@ from twisted_bazaar.tracker import ID_SPACE
 
 
 class IntervalTests(SynchronousTestCase):
-    def test_the_ring_is_the_tracker_id_space(self):
+    def test_theRingIsTheTrackerIdSpace(self):
         self.assertEqual((SIZE, BITS), (ID_SPACE, 31))
 
-    def test_half_open_without_wrap(self):
+    def test_halfOpenWithoutWrap(self):
         self.assertEqual([x for x in range(0, 8) if between(x, 2, 5)], [3, 4, 5])
 
-    def test_half_open_wraps_past_zero(self):
+    def test_halfOpenWrapsPastZero(self):
         top = SIZE - 1
         self.assertTrue(between(0, top - 1, 1))
         self.assertTrue(between(top, top - 1, 1))
@@ -32,34 +32,34 @@ class IntervalTests(SynchronousTestCase):
         self.assertFalse(between(top - 1, top - 1, 1))
         self.assertFalse(between(2, top - 1, 1))
 
-    def test_equal_ends_cover_the_ring(self):
+    def test_equalEndsCoverTheRing(self):
         self.assertTrue(between(7, 7, 7))
         self.assertTrue(between(8, 7, 7))
         self.assertTrue(strictlyBetween(8, 7, 7))
         self.assertFalse(strictlyBetween(7, 7, 7))
 
-    def test_open_interval(self):
+    def test_openInterval(self):
         self.assertEqual([x for x in range(0, 8) if strictlyBetween(x, 2, 5)], [3, 4])
         self.assertTrue(strictlyBetween(0, SIZE - 1, 1))
         self.assertFalse(strictlyBetween(1, SIZE - 1, 1))
 
-    def test_distance_is_clockwise(self):
+    def test_distanceIsClockwise(self):
         self.assertEqual(distance(5, 9), 4)
         self.assertEqual(distance(9, 5), SIZE - 4)
         self.assertEqual(distance(3, 3), 0)
 
 
 class KeyTests(SynchronousTestCase):
-    def test_key_is_the_top_31_bits_of_sha1(self):
+    def test_keyIsTheTop31BitsOfSha1(self):
         digest = hashlib.sha1("apple".encode("utf-8")).digest()
         self.assertEqual(keyOf("apple"), int.from_bytes(digest[:4], "big") >> 1)
         self.assertEqual(keyOf("apple"), 1751062242)
 
-    def test_keys_lie_on_the_ring(self):
+    def test_keysLieOnTheRing(self):
         for item in ["", "a", "poire", "\u00e9t\u00e9", "x" * 256]:
             self.assertTrue(0 <= keyOf(item) < SIZE, item)
 
-    def test_finger_starts_double_and_wrap(self):
+    def test_fingerStartsDoubleAndWrap(self):
         self.assertEqual([fingerStart(10, i) for i in range(4)], [11, 12, 14, 18])
         self.assertEqual(fingerStart(SIZE - 1, 0), 0)
         self.assertEqual(fingerStart(5, BITS - 1), 5 + 2**30)

@@ -53,34 +53,34 @@ class RoutingTests(SynchronousTestCase):
         self.succ = linkPeer(self.node, SUCC, purpose="chord")
         self.far = linkPeer(self.node, FAR, purpose="chord")
 
-    def test_a_key_this_node_holds_is_answered_back_to_the_origin(self):
+    def test_aKeyThisNodeHoldsIsAnsweredBackToTheOrigin(self):
         feed(self.pred, ChordFind(7, 800, (42, PRED)))
         [found] = sent(self.pred)
         self.assertEqual((type(found), found.path, found.hops, found.node.id),
                          (ChordFound, (ME, PRED, 42), 2, ME))
         self.assertEqual([p.id for p in found.succs], [SUCC, FAR])
 
-    def test_a_linked_origin_is_answered_directly(self):
+    def test_aLinkedOriginIsAnsweredDirectly(self):
         origin = linkPeer(self.node, 42)
         feed(self.pred, ChordFind(7, 800, (42, PRED)))
         self.assertEqual(sent(self.pred), [])
         self.assertEqual(sent(origin)[0].path, (ME, 42))
 
-    def test_a_key_just_past_goes_to_the_successor(self):
+    def test_aKeyJustPastGoesToTheSuccessor(self):
         feed(self.pred, ChordFind(7, 1500, (PRED,)))
         self.assertEqual(sent(self.succ), [ChordFind(7, 1500, (PRED, ME))])
 
-    def test_a_far_key_goes_to_the_closest_preceding_node(self):
+    def test_aFarKeyGoesToTheClosestPrecedingNode(self):
         feed(self.pred, ChordFind(7, FAR + 10, (PRED,)))
         self.assertEqual(sent(self.far), [ChordFind(7, FAR + 10, (PRED, ME))])
         self.assertEqual(sent(self.succ), [])
 
-    def test_a_dead_link_is_routed_round(self):
+    def test_aDeadLinkIsRoutedRound(self):
         self.far.connectionLost(None)
         feed(self.pred, ChordFind(7, FAR + 10, (PRED,)))
         self.assertEqual(sent(self.succ), [ChordFind(7, FAR + 10, (PRED, ME))])
 
-    def test_the_sender_says_we_hold_it(self):
+    def test_theSenderSaysWeHoldIt(self):
         """Key between the sender and us: its successor pointer says so."""
         feed(self.pred, ChordFind(7, 400, (PRED,)))
         self.assertEqual(sent(self.pred), [])
@@ -90,12 +90,12 @@ class RoutingTests(SynchronousTestCase):
         feed(self.far, ChordFind(8, 400, (FAR,)))
         self.assertEqual(type(sent(self.far)[0]), ChordFound)
 
-    def test_a_request_never_goes_back_along_its_path(self):
+    def test_aRequestNeverGoesBackAlongItsPath(self):
         feed(self.pred, ChordFind(7, FAR + 10, (FAR, PRED)))
         self.assertEqual(sent(self.far), [])
         self.assertEqual(sent(self.succ), [ChordFind(7, FAR + 10, (FAR, PRED, ME))])
 
-    def test_store_then_request(self):
+    def test_storeThenRequest(self):
         key = keyOf("apple")
         self.scheme.ring.predecessor = Peer(key - 1, "p", 1)
         self.scheme.ring.me = Peer(key, "me", 1)
@@ -121,18 +121,18 @@ class RingMessageTests(SynchronousTestCase):
         self.scheme = placed(self.node)
         self.link = linkPeer(self.node, 700, purpose="chord", port=7007)
 
-    def test_ping_is_answered(self):
+    def test_pingIsAnswered(self):
         feed(self.link, ChordPing(5))
         self.assertEqual(sent(self.link), [ChordPong(5)])
 
-    def test_stabilize_notifies_and_answers_with_the_new_predecessor(self):
+    def test_stabilizeNotifiesAndAnswersWithTheNewPredecessor(self):
         feed(self.link, ChordStabilize(3))
         [state] = sent(self.link)
         self.assertEqual(state.nonce, 3)
         self.assertEqual(state.pred.id, 700)
         self.assertEqual([p.id for p in state.succs], [SUCC, FAR])
 
-    def test_a_handover_is_held_and_confirmed(self):
+    def test_aHandoverIsHeldAndConfirmed(self):
         feed(self.link, ChordTransfer((Handed("fig", 700, "h", 1, 2000),
                                        Handed("gone", 700, "h", 1, 0)), 11))
         self.assertEqual(sent(self.link), [ChordTransferred(11, 2)])
@@ -140,7 +140,7 @@ class RingMessageTests(SynchronousTestCase):
                          [Record("fig", 700, "h", 1, 2.0)])
         self.assertEqual(self.scheme.records.sellers("gone", 0), [])
 
-    def test_a_ping_from_a_closer_successor_makes_it_ours(self):
+    def test_aPingFromACloserSuccessorMakesItOurs(self):
         """A node that takes us for its predecessor and lies before our
         successor is our successor: we adopt it and stabilize with it."""
         closer = linkPeer(self.node, 1500, purpose="chord", port=7015)
@@ -149,7 +149,7 @@ class RingMessageTests(SynchronousTestCase):
         self.assertEqual([p.id for p in self.scheme.ring.successors], [1500, SUCC, FAR])
         self.assertEqual(self.scheme.ring.successor.port, 7015)
 
-    def test_a_ping_without_the_claim_or_from_farther_changes_nothing(self):
+    def test_aPingWithoutTheClaimOrFromFartherChangesNothing(self):
         closer = linkPeer(self.node, 1500, purpose="chord")
         feed(closer, ChordPing(5))
         feed(self.link, ChordPing(6, True))
@@ -157,7 +157,7 @@ class RingMessageTests(SynchronousTestCase):
         self.assertEqual(sent(self.link), [ChordPong(6)])
         self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
 
-    def test_a_state_nobody_asked_for_is_ignored(self):
+    def test_aStateNobodyAskedForIsIgnored(self):
         feed(self.link, ChordState(99, Peer(3, "x", 1), (Peer(4, "y", 1),)))
         self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
 
@@ -176,14 +176,14 @@ class BadInputTests(SynchronousTestCase):
             self.link.dataReceived(jsonNetstring(each))
         return parseJSONNetstrings(self.link.transport.value())
 
-    def test_a_return_path_that_does_not_end_with_the_sender(self):
+    def test_aReturnPathThatDoesNotEndWithTheSender(self):
         [error] = self.answers({"type": "chordFind", "id": 1, "key": 5,
                                 "returnPath": [PRED, 42]})
         self.assertEqual((error["type"], error["code"]), ("error", "wtf"))
         self.assertIn("returnPath must end with the sender", error["info"])
         self.assertFalse(self.link.closing)
 
-    def test_malformed_fields(self):
+    def test_malformedFields(self):
         cases = [
             {"type": "chordStore", "id": 1, "item": "a", "host": "h", "port": 1,
              "lifetime": -1, "returnPath": [PRED]},
@@ -197,16 +197,16 @@ class BadInputTests(SynchronousTestCase):
         self.assertEqual(len(self.scheme.records), 0)
         self.assertFalse(self.link.closing)
 
-    def test_a_full_return_path_is_dropped_quietly(self):
+    def test_aFullReturnPathIsDroppedQuietly(self):
         path = list(range(10_000, 10_000 + 63)) + [PRED]
         self.assertEqual(self.answers({"type": "chordFind", "id": 1, "key": 2**30,
                                        "returnPath": path}), [])
 
-    def test_an_answer_to_nobody_is_ignored(self):
+    def test_anAnswerToNobodyIsIgnored(self):
         answer = ChordFound(5, 1, (PRED, ME), 1, Peer(PRED, "", 1), ())
         self.assertEqual(self.answers(json.loads(wire.encode(answer))), [])
 
-    def test_a_node_that_runs_another_scheme_refuses_chord_messages(self):
+    def test_aNodeThatRunsAnotherSchemeRefusesChordMessages(self):
         node = makeNode(5)
         buildScheme(node, "flood")
         link = linkPeer(node, 6)

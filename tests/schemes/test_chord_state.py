@@ -19,24 +19,24 @@ def view(me, length=3, successors=(), pred=None):
 
 
 class SuccessorListTests(SynchronousTestCase):
-    def test_adopt_takes_the_successor_then_its_list(self):
+    def test_adoptTakesTheSuccessorThenItsList(self):
         ring = view(100)
         self.assertTrue(ring.adopt(peer(200), [peer(300), peer(400), peer(500)]))
         self.assertEqual([p.id for p in ring.successors], [200, 300, 400])
         self.assertFalse(ring.adopt(peer(200), [peer(300), peer(400)]))
 
-    def test_adopt_never_lists_itself_and_keeps_clockwise_order(self):
+    def test_adoptNeverListsItselfAndKeepsClockwiseOrder(self):
         ring = view(100, length=4)
         ring.adopt(peer(300), [peer(50), peer(100), peer(200), peer(300)])
         # Clockwise from 100: 200, 300, then round past zero to 50.
         self.assertEqual([p.id for p in ring.successors], [200, 300, 50])
 
-    def test_adopt_wraps_round_zero(self):
+    def test_adoptWrapsRoundZero(self):
         ring = view(SIZE - 10, length=2)
         ring.adopt(peer(5), [peer(SIZE - 5)])
         self.assertEqual([p.id for p in ring.successors], [SIZE - 5, 5])
 
-    def test_watched_are_successors_and_predecessor(self):
+    def test_watchedAreSuccessorsAndPredecessor(self):
         ring = view(100, successors=(200, 300), pred=50)
         self.assertEqual([p.id for p in ring.watched()], [200, 300, 50])
         ring = view(100, successors=(200,), pred=200)
@@ -44,28 +44,28 @@ class SuccessorListTests(SynchronousTestCase):
 
 
 class NotifyTests(SynchronousTestCase):
-    def test_first_predecessor_is_taken(self):
+    def test_firstPredecessorIsTaken(self):
         ring = view(100, successors=(200,))
         self.assertIsNone(ring.notified(peer(50)))
         self.assertEqual(ring.predecessor.id, 50)
 
-    def test_a_closer_predecessor_replaces_the_old(self):
+    def test_aCloserPredecessorReplacesTheOld(self):
         ring = view(100, successors=(200,), pred=50)
         self.assertEqual(ring.notified(peer(70)).id, 50)
         self.assertEqual(ring.predecessor.id, 70)
 
-    def test_a_farther_one_is_refused(self):
+    def test_aFartherOneIsRefused(self):
         ring = view(100, successors=(200,), pred=70)
         self.assertEqual(ring.notified(peer(50)).id, 50)
         self.assertEqual(ring.predecessor.id, 70)
 
-    def test_a_ring_of_one_takes_its_first_caller_as_successor_too(self):
+    def test_aRingOfOneTakesItsFirstCallerAsSuccessorToo(self):
         ring = view(100)
         ring.notified(peer(300))
         self.assertEqual((ring.predecessor.id, [p.id for p in ring.successors]),
                          (300, [300]))
 
-    def test_responsible_for_predecessor_to_self(self):
+    def test_responsibleForPredecessorToSelf(self):
         ring = view(100, successors=(200,), pred=50)
         self.assertEqual([k for k in (50, 51, 100, 101) if ring.responsible(k)],
                          [51, 100])
@@ -79,52 +79,52 @@ class RoutingTests(SynchronousTestCase):
         self.ring.fingers[10] = peer(1200)
         self.ring.fingers[20] = peer(2_000_000)
 
-    def test_key_just_past_us_goes_to_the_successor(self):
+    def test_keyJustPastUsGoesToTheSuccessor(self):
         self.assertEqual(self.ring.nextHop(150).id, 200)
         self.assertEqual(self.ring.nextHop(200).id, 200)
 
-    def test_otherwise_the_closest_node_before_the_key(self):
+    def test_otherwiseTheClosestNodeBeforeTheKey(self):
         self.assertEqual(self.ring.nextHop(250).id, 200)
         self.assertEqual(self.ring.nextHop(5000).id, 1200)
         self.assertEqual(self.ring.nextHop(3_000_000).id, 2_000_000)
         # Past every known node, round the ring: the farthest before it.
         self.assertEqual(self.ring.nextHop(50).id, 2_000_000)
 
-    def test_unusable_peers_are_skipped(self):
+    def test_unusablePeersAreSkipped(self):
         usable = {200, 300}.__contains__
         self.assertEqual(self.ring.nextHop(5000, usable).id, 300)
         self.assertEqual(self.ring.nextHop(150, lambda p: p == 300).id, 300)
 
-    def test_nothing_usable_falls_back_to_the_nearest_finger(self):
+    def test_nothingUsableFallsBackToTheNearestFinger(self):
         self.assertEqual(self.ring.nextHop(150, lambda p: p == 2_000_000).id, 2_000_000)
         self.assertIsNone(self.ring.nextHop(150, lambda p: False))
 
 
 class FingerTests(SynchronousTestCase):
-    def test_one_answer_fills_every_finger_it_covers(self):
+    def test_oneAnswerFillsEveryFingerItCovers(self):
         ring = view(0)
         self.assertEqual(ring.setFinger(0, peer(5)), 3)
         self.assertEqual([p.id for p in ring.fingers[:3]], [5, 5, 5])
         self.assertIsNone(ring.fingers[3])
         self.assertEqual(ring.setFinger(3, peer(1000)), 10)
 
-    def test_the_last_finger_wraps_to_the_first(self):
+    def test_theLastFingerWrapsToTheFirst(self):
         ring = view(0)
         self.assertEqual(ring.setFinger(BITS - 1, peer(fingerStart(0, BITS - 1))), 0)
 
-    def test_a_stale_answer_still_moves_on(self):
+    def test_aStaleAnswerStillMovesOn(self):
         ring = view(0)
         self.assertEqual(ring.setFinger(4, peer(3)), 5)
         self.assertIsNone(ring.fingers[4])
 
-    def test_this_node_is_never_its_own_finger(self):
+    def test_thisNodeIsNeverItsOwnFinger(self):
         ring = view(0)
         self.assertEqual(ring.setFinger(0, peer(0)), 0)
         self.assertEqual(ring.fingers, [None] * BITS)
 
 
 class DepartureTests(SynchronousTestCase):
-    def test_remove_forgets_everywhere(self):
+    def test_removeForgetsEverywhere(self):
         ring = view(100, successors=(200, 300), pred=200)
         ring.fingers[3] = peer(200)
         self.assertTrue(ring.remove(200))
@@ -132,17 +132,17 @@ class DepartureTests(SynchronousTestCase):
                           ring.fingers[3]), ([300], None, None))
         self.assertFalse(ring.remove(999))
 
-    def test_departed_successor_is_replaced_by_its_list(self):
+    def test_departedSuccessorIsReplacedByItsList(self):
         ring = view(100, successors=(200, 300, 400))
         ring.departed(200, peer(100), (peer(300), peer(400), peer(500)))
         self.assertEqual([p.id for p in ring.successors], [300, 400, 500])
 
-    def test_departed_predecessor_names_ours(self):
+    def test_departedPredecessorNamesOurs(self):
         ring = view(100, successors=(200,), pred=50)
         ring.departed(50, peer(20), (peer(100), peer(200)))
         self.assertEqual(ring.predecessor.id, 20)
 
-    def test_missed_pings_count_until_answered(self):
+    def test_missedPingsCountUntilAnswered(self):
         ring = view(100)
         self.assertEqual([ring.missed(7) for _ in range(3)], [1, 2, 3])
         ring.answered(7)
@@ -150,7 +150,7 @@ class DepartureTests(SynchronousTestCase):
 
 
 class NearestTests(SynchronousTestCase):
-    def test_the_nearest_usable_peer_after_this_node(self):
+    def test_theNearestUsablePeerAfterThisNode(self):
         ring = view(100, successors=(200,))
         ring.fingers[5] = peer(5000)
         ring.fingers[9] = peer(50)

@@ -36,7 +36,7 @@ class DiscoveryPackageTests(SynchronousTestCase):
 
     def test_plugins(self):
         plugins = discoveryPlugins()
-        self.assertEqual(sorted(plugins), ["chord", "flood", "index"])
+        self.assertEqual(sorted(plugins), ["chord", "flood", "index", "superpeer"])
         for name, plugin in plugins.items():
             verifyObject(IDiscoveryPlugin, plugin)
             node = makeNode(1)
@@ -47,13 +47,13 @@ class DiscoveryPackageTests(SynchronousTestCase):
         self.assertIsInstance(buildScheme(makeNode(1), "flood"), FloodDiscovery)
         self.assertIsInstance(buildScheme(makeNode(1), "index"), IndexDiscovery)
 
-    def test_flood_by_default(self):
+    def test_floodByDefault(self):
         node = makeNode(1)
         scheme = discoveryOf(node)
         self.assertIsInstance(scheme, FloodDiscovery)
         self.assertIs(discoveryOf(node), scheme)
 
-    def test_chosen_scheme_is_kept(self):
+    def test_chosenSchemeIsKept(self):
         node = makeNode(1)
         scheme = IndexDiscovery(node)
         self.assertIs(discoveryOf(node), scheme)
@@ -85,28 +85,28 @@ class FloodSellingTests(SynchronousTestCase):
     def reply(self, path, search_id=100, item="apple"):
         return floodmsg.Reply(search_id, item, path, 1, NODE_HOST, NODE_PORT)
 
-    def test_reply_along_reverse_path(self):
+    def test_replyAlongReversePath(self):
         shop = StaticShop(apple=1)
         self.flood.advertise(shop)
         self.assertEqual(self.search(), [self.reply((1, 2, 9))])
         self.assertEqual(shop.asked, [("apple", 9)])
 
-    def test_reply_direct_when_linked_to_buyer(self):
+    def test_replyDirectWhenLinkedToBuyer(self):
         self.flood.advertise(StaticShop(apple=1))
         buyer = linkPeer(self.node, 9)
         self.assertEqual(self.search(), [])
         self.assertEqual(sent(buyer), [self.reply((1, 9))])
 
-    def test_shop_that_refuses_gets_no_reply(self):
+    def test_shopThatRefusesGetsNoReply(self):
         shop = StaticShop(pear=1)
         self.flood.advertise(shop)
         self.assertEqual(self.search(), [])
         self.assertEqual(shop.asked, [("apple", 9)])
 
-    def test_no_shop_no_reply(self):
+    def test_noShopNoReply(self):
         self.assertEqual(self.search(), [])
 
-    def test_one_reply_per_offering_shop(self):
+    def test_oneReplyPerOfferingShop(self):
         first, refusing, second = StaticShop(apple=1), StaticShop(), StaticShop(apple=3)
         for shop in (first, refusing, second):
             self.flood.advertise(shop)
@@ -114,7 +114,7 @@ class FloodSellingTests(SynchronousTestCase):
         for shop in (first, refusing, second):
             self.assertEqual(shop.asked, [("apple", 9)])
 
-    def test_stock_changes_say_nothing(self):
+    def test_stockChangesSayNothing(self):
         """Flooding has nobody to tell: the next search asks the shop."""
         shop = StaticShop(apple=1)
         self.flood.advertise(shop)
@@ -122,13 +122,18 @@ class FloodSellingTests(SynchronousTestCase):
         self.flood.stockChanged("pear", 4)
         self.assertEqual(sent(self.relay), [])
 
-    def test_seller_reserves_through_flood(self):
-        """The seller role still holds a unit per buyer that searched: its
-        last apple is offered to the first buyer only."""
-        Seller(self.node, {"apple": 1})
+    def test_sellerReservesThroughFlood(self):
+        """The seller role still holds a unit per buyer that searched, as
+        far as its limits allow: of its 3 apples, one is held for the
+        first buyer; the second buyer's search is answered unheld.  With
+        one apple left, held, only its buyer is answered."""
+        seller = Seller(self.node, {"apple": 3})
         self.assertEqual(self.search(100, buyer=9), [self.reply((1, 2, 9), 100)])
-        self.assertEqual(self.search(101, buyer=8), [])
-        self.assertEqual(self.search(102, buyer=9), [self.reply((1, 2, 9), 102)])
+        self.assertEqual(self.search(101, buyer=8), [self.reply((1, 2, 8), 101)])
+        self.assertEqual(seller.free("apple"), 2)
+        seller.stock["apple"] = 1
+        self.assertEqual(self.search(102, buyer=8), [])
+        self.assertEqual(self.search(103, buyer=9), [self.reply((1, 2, 9), 103)])
 
 
 class FloodFindingTests(SynchronousTestCase):
@@ -155,24 +160,24 @@ class FloodFindingTests(SynchronousTestCase):
             self.assertEqual(other, [search])
         return search, found, links
 
-    def test_cannot_find_without_links(self):
+    def test_cannotFindWithoutLinks(self):
         self.assertFalse(self.flood.canFind())
         linkPeer(self.node, 2)
         self.assertTrue(self.flood.canFind())
 
-    def test_no_links_no_offers_at_once(self):
+    def test_noLinksNoOffersAtOnce(self):
         found = self.results(self.flood.find("apple", WINDOW))
         self.assertEqual(found, [[]])
         self.assertEqual(self.events.events, [])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
-    def test_search_flooded_to_every_link(self):
+    def test_searchFloodedToEveryLink(self):
         search, found, _ = self.startFind(2, 3, 4)
         self.assertEqual(search, floodmsg.Search(search.id, "apple", (1,), wire.DEFAULT_TTL))
         self.assertEqual(found, [])
         self.assertEqual(self.events.events, [("findStarted", "apple")])
 
-    def test_offers_after_window_shortest_first(self):
+    def test_offersAfterWindowShortestFirst(self):
         search, found, [relay, near] = self.startFind(2, 5)
         feed(relay, floodmsg.Reply(search.id, "apple", (7, 4, 2, 1), 7, "far.example", 7007))
         feed(near, floodmsg.Reply(search.id, "apple", (5, 1), 5, "near.example", 5005))
@@ -186,25 +191,25 @@ class FloodFindingTests(SynchronousTestCase):
         self.assertEqual(self.events.events,
                          [("findStarted", "apple"), ("offersFound", "apple", offers)])
 
-    def test_window_with_no_reply(self):
+    def test_windowWithNoReply(self):
         _, found, _ = self.startFind(2)
         self.clock.advance(WINDOW)
         self.assertEqual(found, [[]])
 
-    def test_replies_to_other_searches_or_items_ignored(self):
+    def test_repliesToOtherSearchesOrItemsIgnored(self):
         search, found, [relay] = self.startFind(2)
         feed(relay, floodmsg.Reply(search.id + 1, "apple", (6, 2, 1), 6, "", 0))
         feed(relay, floodmsg.Reply(search.id, "pear", (6, 2, 1), 6, "", 0))
         self.clock.advance(WINDOW)
         self.assertEqual(found, [[]])
 
-    def test_late_reply_ignored(self):
+    def test_lateReplyIgnored(self):
         search, found, [relay] = self.startFind(2)
         self.clock.advance(WINDOW)
         feed(relay, floodmsg.Reply(search.id, "apple", (6, 2, 1), 6, "", 0))
         self.assertEqual(found, [[]])
 
-    def test_each_find_its_own_search(self):
+    def test_eachFindItsOwnSearch(self):
         first, found_first, [relay] = self.startFind(2)
         found_second = self.results(self.flood.find("apple", WINDOW))
         [second] = sent(relay)

@@ -20,7 +20,7 @@ class ItemIndexTests(SynchronousTestCase):
     def setUp(self):
         self.index = ItemIndex(random.Random(0))
 
-    def test_register_and_lookup(self):
+    def test_registerAndLookup(self):
         self.index.register(1, "pear")
         self.index.register(2, "pear")
         self.index.register(2, "fig")
@@ -28,13 +28,13 @@ class ItemIndexTests(SynchronousTestCase):
         self.assertEqual(self.index.lookup("fig", ALL), [2])
         self.assertEqual(self.index.items(2), {"pear", "fig"})
 
-    def test_register_twice_counts_once(self):
+    def test_registerTwiceCountsOnce(self):
         self.index.register(1, "pear")
         self.index.register(1, "pear")
         self.assertEqual(self.index.lookup("pear", ALL), [1])
         self.assertEqual(self.index.listing(), {"pear": 1})
 
-    def test_nobody_sells(self):
+    def test_nobodySells(self):
         self.assertEqual(self.index.lookup("pear", ALL), [])
         self.index.register(1, "fig")
         self.assertEqual(self.index.lookup("pear", ALL), [])
@@ -50,7 +50,7 @@ class ItemIndexTests(SynchronousTestCase):
         self.assertEqual(self.index.lookup("pear", ALL), [])
         self.assertEqual(self.index.listing(), {"fig": 1})
 
-    def test_unregister_unknown_is_harmless(self):
+    def test_unregisterUnknownIsHarmless(self):
         self.index.register(1, "pear")
         self.index.unregister(1, "fig")
         self.index.unregister(3, "pear")
@@ -58,7 +58,7 @@ class ItemIndexTests(SynchronousTestCase):
         self.assertEqual(self.index.listing(), {"pear": 1})
         self.assertEqual(self.index.items(3), set())
 
-    def test_forget_takes_every_item_of_the_seller(self):
+    def test_forgetTakesEveryItemOfTheSeller(self):
         for item in ("pear", "fig", "plum"):
             self.index.register(1, item)
         self.index.register(2, "pear")
@@ -68,12 +68,12 @@ class ItemIndexTests(SynchronousTestCase):
         self.assertEqual(self.index.listing(), {"pear": 1})
         self.assertEqual(self.index.lookup("fig", ALL), [])
 
-    def test_items_is_a_copy(self):
+    def test_itemsIsACopy(self):
         self.index.register(1, "pear")
         self.index.items(1).add("fig")
         self.assertEqual(self.index.items(1), {"pear"})
 
-    def test_listing_counts_sellers_in_item_order(self):
+    def test_listingCountsSellersInItemOrder(self):
         self.index.register(3, "pear")
         self.index.register(1, "pear")
         self.index.register(1, "apple")
@@ -82,7 +82,7 @@ class ItemIndexTests(SynchronousTestCase):
         self.assertEqual(listing, {"apple": 1, "pear": 2, "zucchini": 1})
         self.assertEqual(list(listing), ["apple", "pear", "zucchini"])
 
-    def test_lookup_honours_limit(self):
+    def test_lookupHonoursLimit(self):
         for seller in range(10):
             self.index.register(seller, "pear")
         chosen = self.index.lookup("pear", 3)
@@ -114,26 +114,26 @@ class LoadOrderTests(SynchronousTestCase):
             self.assertEqual(index.lookup("pear", ALL), rotation)
             rotation = rotation[1:] + rotation[:1]
 
-    def test_rotation_reaches_sellers_past_the_limit(self):
+    def test_rotationReachesSellersPastTheLimit(self):
         """With more sellers than a found names, each still comes first."""
         index = self.indexOf(range(10))
         firsts = [index.lookup("pear", 3)[0] for _ in range(10)]
         self.assertEqual(sorted(firsts), list(range(10)))
 
-    def test_ties_in_random_order(self):
+    def test_tiesInRandomOrder(self):
         """Sellers never handed out tie; which one leads varies with the
         random source, and every one of them can."""
         leaders = {self.indexOf([1, 2, 3], seed).lookup("pear", ALL)[0]
                    for seed in range(50)}
         self.assertEqual(leaders, {1, 2, 3})
 
-    def test_new_seller_comes_before_the_handed_out(self):
+    def test_newSellerComesBeforeTheHandedOut(self):
         index = self.indexOf([1])
         self.assertEqual(index.lookup("pear", ALL), [1])
         index.register(2, "pear")
         self.assertEqual(index.lookup("pear", ALL), [2, 1])
 
-    def test_handed_out_is_per_seller_across_items(self):
+    def test_handedOutIsPerSellerAcrossItems(self):
         """A seller handed out for one item waits behind fresh sellers of
         another item too: the load is the seller's, not the item's."""
         index = self.indexOf([1, 2])
@@ -142,13 +142,13 @@ class LoadOrderTests(SynchronousTestCase):
         leader = index.lookup("pear", ALL)[0]
         self.assertEqual(index.lookup("fig", ALL)[-1], leader)
 
-    def test_empty_lookup_hands_out_nobody(self):
+    def test_emptyLookupHandsOutNobody(self):
         index = self.indexOf([1, 2])
         index.lookup("fig", ALL)
         leader = index.lookup("pear", ALL)[0]
         self.assertEqual(index.lookup("pear", ALL)[-1], leader)
 
-    def test_forgotten_seller_comes_back_fresh(self):
+    def test_forgottenSellerComesBackFresh(self):
         """A seller that left and came back is as if never handed out."""
         index = self.indexOf([1, 2])
         index.lookup("pear", ALL)

@@ -15,10 +15,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.link import DEAD_AFTER_INTERVALS, DEFAULT_PING_INTERVAL, LinkSettings
 from twisted_bazaar.schemes.index import messages as indexmsg
-from twisted_bazaar.schemes.index.tracker import IndexExtension
+from twisted_bazaar.schemes.index.tracker import LISTING_TTL, IndexExtension
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
-from tests.helpers import feed, parseNetstrings, sent
+from tests.helpers import FakeConnector, feed, parseNetstrings, sent
 
 
 def framed(payload):
@@ -102,31 +102,31 @@ class TrackerIndexCase(SynchronousTestCase):
 class TrackerRegistrationTests(TrackerIndexCase):
     """register, unregister and their acks."""
 
-    def test_register_is_acked_and_indexed(self):
+    def test_registerIsAckedAndIndexed(self):
         peer, node_id = self.join(4001)
         peer.say(indexmsg.Register("pear"))
         self.assertEqual(peer.heard(), [indexmsg.Ack("pear")])
         self.assertEqual(self.index.items(node_id), {"pear"})
 
-    def test_ack_on_the_wire(self):
+    def test_ackOnTheWire(self):
         peer, _ = self.join(4001)
         peer.sayJSON({"type": "register", "item": "pear"})
         self.assertEqual(peer.transport.value(), framed(b'{"type":"ack","item":"pear"}'))
 
-    def test_unregister_is_acked_and_withdrawn(self):
+    def test_unregisterIsAckedAndWithdrawn(self):
         peer, node_id = self.seller(4001, "pear", "fig")
         peer.say(indexmsg.Unregister("pear"))
         self.assertEqual(peer.heard(), [indexmsg.Ack("pear")])
         self.assertEqual(self.index.items(node_id), {"fig"})
         self.assertEqual(self.lookup(peer, "pear"), ())
 
-    def test_unregister_of_unregistered_item_is_acked(self):
+    def test_unregisterOfUnregisteredItemIsAcked(self):
         peer, node_id = self.join(4001)
         peer.say(indexmsg.Unregister("pear"))
         self.assertEqual(peer.heard(), [indexmsg.Ack("pear")])
         self.assertEqual(self.index.listing(), {})
 
-    def test_a_node_withdraws_only_its_own_registration(self):
+    def test_aNodeWithdrawsOnlyItsOwnRegistration(self):
         first, first_id = self.seller(4001, "pear")
         second, _ = self.seller(4002, "pear")
         second.say(indexmsg.Unregister("pear"))
@@ -137,7 +137,7 @@ class TrackerRegistrationTests(TrackerIndexCase):
 class TrackerLookupTests(TrackerIndexCase):
     """lookup -> found, and list -> listing."""
 
-    def test_found_names_sellers_with_address_from_the_table(self):
+    def test_foundNamesSellersWithAddressFromTheTable(self):
         _, observed = self.seller(4001, "pear", peer_host="198.51.100.9")
         _, given = self.seller(4002, "pear", host="shop.example")
         _, other = self.seller(4003, "fig")
@@ -146,7 +146,7 @@ class TrackerLookupTests(TrackerIndexCase):
                          sorted([(observed, "198.51.100.9", 4001),
                                  (given, "shop.example", 4002)]))
 
-    def test_found_on_the_wire(self):
+    def test_foundOnTheWire(self):
         _, seller_id = self.seller(4001, "pear")
         buyer, _ = self.join(0)
         buyer.sayJSON({"type": "lookup", "item": "pear"})
@@ -154,14 +154,14 @@ class TrackerLookupTests(TrackerIndexCase):
         self.assertEqual(found, {"type": "found", "item": "pear", "sellers": [
             {"id": seller_id, "host": "203.0.113.5", "port": 4001}]})
 
-    def test_nobody_sells_gets_empty_found(self):
+    def test_nobodySellsGetsEmptyFound(self):
         self.seller(4001, "fig")
         buyer, _ = self.join(0)
         buyer.sayJSON({"type": "lookup", "item": "pear"})
         self.assertEqual(buyer.transport.value(),
                          framed(b'{"type":"found","item":"pear","sellers":[]}'))
 
-    def test_repeated_lookups_rotate_through_sellers(self):
+    def test_repeatedLookupsRotateThroughSellers(self):
         ids = [self.seller(4001 + i, "pear")[1] for i in range(3)]
         buyer, _ = self.join(0)
         orders = [[seller for seller, _, _ in self.lookup(buyer, "pear")]
@@ -176,8 +176,9 @@ class TrackerLookupTests(TrackerIndexCase):
         for before, after in zip(orders[3:], orders[4:]):
             self.assertEqual(after, before[1:] + before[:1])
 
-    def test_found_names_at_most_max_found(self):
-        ids = {self.seller(5000 + i, "pear")[1] for i in range(indexmsg.MAX_FOUND + 6)}
+    def test_foundNamesAtMostMaxFound(self):
+        ids = {self.seller(5000 + i, "pear", peer_host=f"10.{i}.0.1")[1]
+               for i in range(indexmsg.MAX_FOUND + 6)}
         buyer, _ = self.join(0)
         named = [self.lookup(buyer, "pear") for _ in range(3)]
         for sellers in named:
@@ -185,7 +186,7 @@ class TrackerLookupTests(TrackerIndexCase):
             self.assertEqual(len({s[0] for s in sellers}), indexmsg.MAX_FOUND)
             self.assertLessEqual({s[0] for s in sellers}, ids)
 
-    def test_found_over_frame_limit_is_not_sent(self):
+    def test_foundOverFrameLimitIsNotSent(self):
         """A found too big for the frame limit is logged, not sent, and the
         link stays up."""
         tracker = self.makeTracker(frame_limit=1024)
@@ -197,13 +198,13 @@ class TrackerLookupTests(TrackerIndexCase):
         self.assertEqual(buyer.heard(), [])
         self.assertFalse(buyer.closed)
 
-    def test_listing_counts_sellers_of_every_item(self):
+    def test_listingCountsSellersOfEveryItem(self):
         self.seller(4001, "pear", "fig")
         self.seller(4002, "pear")
         buyer, _ = self.join(0)
         self.assertEqual(self.listing(buyer), {"fig": 1, "pear": 2})
 
-    def test_listing_on_the_wire(self):
+    def test_listingOnTheWire(self):
         self.seller(4001, "pear", "fig")
         self.seller(4002, "pear")
         buyer, _ = self.join(0)
@@ -211,11 +212,11 @@ class TrackerLookupTests(TrackerIndexCase):
         self.assertEqual(buyer.transport.value(),
                          framed(b'{"type":"listing","items":{"fig":1,"pear":2}}'))
 
-    def test_listing_empty(self):
+    def test_listingEmpty(self):
         buyer, _ = self.join(0)
         self.assertEqual(self.listing(buyer), {})
 
-    def test_listing_is_cut_to_fit_the_frame_limit(self):
+    def test_listingIsCutToFitTheFrameLimit(self):
         """Long item names that would overflow the frame: the listing names
         as many as fit, in name order, and is still sent."""
         items = sorted(f"{n:03d}" + "x" * 250 for n in range(300))
@@ -230,11 +231,14 @@ class TrackerLookupTests(TrackerIndexCase):
         self.assertGreater(len(listing), 200)
         self.assertLess(len(listing), 300)
 
-    def test_listing_names_at_most_max_listing_in_name_order(self):
+    def test_listingNamesAtMostMaxListingInNameOrder(self):
         items = [f"item{n:05d}" for n in range(indexmsg.MAX_LISTING + 10)]
         self.tracker = self.makeTracker(frame_limit=10**6)
         peer, _ = self.join(4001)
-        peer.say(*[indexmsg.Register(item) for item in reversed(items)])
+        other, _ = self.join(4002)
+        half = len(items) // 2
+        peer.say(*[indexmsg.Register(item) for item in reversed(items[:half])])
+        other.say(*[indexmsg.Register(item) for item in reversed(items[half:])])
         peer.heard()
         listing = self.listing(peer)
         self.assertEqual(list(listing), items[:indexmsg.MAX_LISTING])
@@ -265,7 +269,7 @@ class TrackerDepartureTests(TrackerIndexCase):
         self.assertTrue(self.leaving.closed)
         self.assertOnlyStayingSells()
 
-    def test_keepalive_silence(self):
+    def test_keepaliveSilence(self):
         """A seller that stops answering pings is listed until its link is
         closed for silence, and not a moment longer."""
         for interval in range(DEAD_AFTER_INTERVALS):
@@ -277,7 +281,7 @@ class TrackerDepartureTests(TrackerIndexCase):
         self.assertFalse(self.staying.closed)
         self.assertOnlyStayingSells()
 
-    def test_too_many_bad_messages(self):
+    def test_tooManyBadMessages(self):
         """A node cut off for bad input leaves the index too."""
         tracker = self.makeTracker(error_limit=3)
         bad, _ = self.seller(4001, "pear", tracker=tracker)
@@ -287,7 +291,7 @@ class TrackerDepartureTests(TrackerIndexCase):
         self.assertTrue(bad.closed)
         self.assertEqual(self.lookup(good, "pear"), ((good_id, "203.0.113.5", 4002),))
 
-    def test_back_after_reconnect_only_once_registered_again(self):
+    def test_backAfterReconnectOnlyOnceRegisteredAgain(self):
         """The tracker keeps nothing of a node across connections: a node
         that reconnects with its id is unlisted until it registers again."""
         self.leaving.transport.loseConnection()
@@ -305,7 +309,7 @@ class TrackerDepartureTests(TrackerIndexCase):
 class TrackerIndexBadInputTests(TrackerIndexCase):
     """Index messages follow the same rules as every other message."""
 
-    def test_before_thisisme_wtf_and_close(self):
+    def test_beforeThisismeWtfAndClose(self):
         for message in (indexmsg.Register("pear"), indexmsg.Unregister("pear"),
                         indexmsg.Lookup("pear"), indexmsg.List()):
             peer = Peer(self.tracker)
@@ -316,7 +320,7 @@ class TrackerIndexBadInputTests(TrackerIndexCase):
         self.assertEqual(self.index.listing(), {})
         self.assertEqual(len(self.tracker.registry), 0)
 
-    def test_tracker_answers_sent_to_the_tracker_wtf_link_stays(self):
+    def test_trackerAnswersSentToTheTrackerWtfLinkStays(self):
         peer, node_id = self.join(4001)
         for message in (indexmsg.Ack("pear"), indexmsg.Found("pear", ((1, "h", 1),)),
                         indexmsg.Listing({"pear": 1})):
@@ -326,7 +330,7 @@ class TrackerIndexBadInputTests(TrackerIndexCase):
         self.assertFalse(peer.closed)
         self.assertEqual(self.index.listing(), {})
 
-    def test_malformed_index_messages_wtf_link_stays(self):
+    def test_malformedIndexMessagesWtfLinkStays(self):
         peer, node_id = self.join(4001)
         cases = [
             ({"type": "lookup", "item": "x" * (wire.MAX_ITEM_BYTES + 1)},
@@ -348,7 +352,7 @@ class TrackerIndexBadInputTests(TrackerIndexCase):
         self.assertFalse(peer.closed)
         self.assertEqual(self.index.listing(), {})
 
-    def test_longest_item_is_fine(self):
+    def test_longestItemIsFine(self):
         longest = "é" * (wire.MAX_ITEM_BYTES // 2)
         peer, node_id = self.seller(4001, longest)
         self.assertEqual(self.lookup(peer, longest), ((node_id, "203.0.113.5", 4001),))
@@ -358,12 +362,12 @@ class TrackerIndexBadInputTests(TrackerIndexCase):
 class ExtensionHostingTests(TrackerIndexCase):
     """The index lives in a tracker extension, found as a plugin."""
 
-    def test_every_tracker_hosts_the_index_extension(self):
+    def test_everyTrackerHostsTheIndexExtension(self):
         extension = self.tracker.extensions["index"]
         self.assertIsInstance(extension, IndexExtension)
         self.assertIs(extension.tracker, self.tracker)
 
-    def test_without_the_extension_index_messages_are_wtf(self):
+    def test_withoutTheExtensionIndexMessagesAreWtf(self):
         self.tracker = Tracker(self.clock, random.Random(7), LinkSettings(),
                                extensions={})
         self.assertEqual(self.tracker.extensions, {})
@@ -371,3 +375,68 @@ class ExtensionHostingTests(TrackerIndexCase):
         peer.say(indexmsg.Register("pear"))
         self.assertEqual(peer.heard(), [wtf("the tracker does not handle register")])
         self.assertFalse(peer.closed)
+
+
+class IndexLimitTests(TrackerIndexCase):
+    """What one node can make the index hold, and what list costs."""
+
+    def test_itemsPerNode(self):
+        """A node may hold MAX_ITEMS_PER_NODE items registered, sent in one
+        burst (the next registration, over the rate, is dropped); one more
+        is refused with wtf (registering one it has is still acked), and
+        after unregistering one, another fits."""
+        peer, node_id = self.join(4001)
+        items = [f"i{n}" for n in range(indexmsg.MAX_ITEMS_PER_NODE)]
+        peer.say(*[indexmsg.Register(item) for item in items])
+        self.assertEqual(len(peer.heard()), len(items))
+        peer.say(indexmsg.Register("over the rate"))
+        self.assertEqual(peer.heard(), [])
+        self.clock.advance(1)
+        peer.say(indexmsg.Register("one more"), indexmsg.Register("i0"))
+        self.assertEqual(peer.heard(), [
+            wtf(f"a node may register at most {indexmsg.MAX_ITEMS_PER_NODE} items"),
+            indexmsg.Ack("i0")])
+        peer.say(indexmsg.Unregister("i0"), indexmsg.Register("one more"))
+        self.assertEqual(peer.heard(), [indexmsg.Ack("i0"), indexmsg.Ack("one more")])
+        self.assertEqual(len(self.index.items(node_id)), indexmsg.MAX_ITEMS_PER_NODE)
+
+    def test_listingBuiltOncePerTTL(self):
+        """list is answered from a listing built at most once every
+        LISTING_TTL seconds, however often it is asked."""
+        peer, _ = self.seller(4001, "pear")
+        built = []
+        extension = self.tracker.extensions["index"]
+        build = extension._build
+        self.patch(extension, "_build", lambda: built.append(1) or build())
+        self.assertEqual([self.listing(peer) for _ in range(100)], [{"pear": 1}] * 100)
+        peer.say(indexmsg.Register("fig"))
+        peer.heard()
+        self.assertEqual(self.listing(peer), {"pear": 1})
+        self.clock.advance(LISTING_TTL)
+        self.assertEqual(self.listing(peer), {"fig": 1, "pear": 1})
+        self.assertEqual(len(built), 2)
+
+
+class UncheckedSellerTests(SynchronousTestCase):
+    """The index names and lists only sellers whose address the tracker
+    checked."""
+
+    def test_onlyCheckedSellers(self):
+        connector = FakeConnector()
+        tracker = Tracker(Clock(), random.Random(7), LinkSettings(ping_interval=0),
+                          connector=connector)
+        seller = Peer(tracker)
+        seller.say(wire.ThisIsMe(-1, 4001, ""), indexmsg.Register("pear"))
+        [you, ack] = seller.heard()
+        buyer = Peer(tracker, "198.51.100.7")
+        buyer.say(wire.ThisIsMe(-1, 0, ""))
+        buyer.heard()
+        buyer.say(indexmsg.Lookup("pear"), indexmsg.List())
+        self.assertEqual(buyer.heard(), [indexmsg.Found("pear", ()), indexmsg.Listing({})])
+        probe = connector.connectLast()
+        feed(probe, wire.ThisIsMe(you.id, 4001))
+        tracker.clock.advance(LISTING_TTL)
+        buyer.say(indexmsg.Lookup("pear"), indexmsg.List())
+        self.assertEqual(buyer.heard(), [
+            indexmsg.Found("pear", ((you.id, "203.0.113.5", 4001),)),
+            indexmsg.Listing({"pear": 1})])

@@ -24,14 +24,14 @@ SETTINGS = ChordSettings(stabilize=1, fix_fingers=1, ping=2, missed=3, refresh=1
 
 
 class SeededRingTests(SynchronousTestCase):
-    def test_a_seeded_ring_keeps_its_invariants(self):
+    def test_aSeededRingKeepsItsInvariants(self):
         ring = SeededRing(40, 1, SETTINGS)
         self.assertEqual(violations(ring.live()), [])
         ring.run(10)
         self.assertEqual(violations(ring.live()), [])
         self.assertTrue(all(len(s.node.links) >= SETTINGS.successors for s in ring.live()))
 
-    def test_crashed_nodes_are_never_sellers(self):
+    def test_crashedNodesAreNeverSellers(self):
         ring = SeededRing(20, 2, SETTINGS)
         sellers = set(ring.addSellers(5).values())
         victims = ring.crash(0.5)
@@ -40,28 +40,28 @@ class SeededRingTests(SynchronousTestCase):
 
 
 class ExperimentTests(SynchronousTestCase):
-    def test_path_length_grows_with_log_n(self):
+    def test_pathLengthGrowsWithLogN(self):
         small, large = pathLength([16, 128], 200, 3, SETTINGS)
         for row in (small, large):
             self.assertEqual((row["failed"], row["invariant_violations"]), (0, 0))
             self.assertLessEqual(row["hops"]["mean"], row["goal_mean"])
         self.assertLess(small["hops"]["mean"], large["hops"]["mean"])
 
-    def test_failures_before_and_after_repair(self):
+    def test_failuresBeforeAndAfterRepair(self):
         [row] = failures(60, [0.3], 10, 100, 4, SETTINGS, repair_s=60)
         self.assertEqual(row["invariant_violations_before_crash"], 0)
         self.assertLess(row["before_repair"]["failed_fraction"], 0.3)
         self.assertEqual(row["after_repair"]["failed"], 0)
         self.assertEqual(row["invariant_violations_after_repair"], 0)
 
-    def test_churn_counts_every_event_and_lookup(self):
+    def test_churnCountsEveryEventAndLookup(self):
         [row] = churn(20, [1.0], 20, 2, 5, SETTINGS, settle_s=20)
         self.assertEqual(sum(row["events"].values()) > 5, True)
         self.assertGreater(row["lookups"], 20)
         self.assertGreater(1 - row["failed_fraction"], 0.9)
         self.assertEqual(row["invariant_violations_after_quiet"], 0)
 
-    def test_runs_repeat_exactly(self):
+    def test_runsRepeatExactly(self):
         first = pathLength([32], 50, 6, SETTINGS)[0]
         second = pathLength([32], 50, 6, SETTINGS)[0]
         first.pop("wall_s"), second.pop("wall_s")
@@ -69,10 +69,11 @@ class ExperimentTests(SynchronousTestCase):
 
 
 class MarketTests(SynchronousTestCase):
-    def test_a_chord_market_in_the_simulator(self):
+    def test_aChordMarketInTheSimulator(self):
         config = SimConfig(nodes=30, sellers=0.2, items=2, searches=10, max_time=60.0,
-                           discovery="chord", topology="tracker")
-        metrics = Simulation(config, {"chord-stabilize": 0.5}).run()
+                           discovery="chord", topology="tracker",
+                           scheme_options=(("chord-stabilize", 0.5),))
+        metrics = Simulation(config).run()
         self.assertEqual((metrics["success_rate"], metrics["double_sells"]), (1.0, 0))
         self.assertGreater(metrics["messages_by_type"]["chordRequest"], 0)
 
@@ -84,7 +85,7 @@ class CommandTests(SynchronousTestCase):
         self.assertEqual(cli.main(list(argv)), 0)
         return out.getvalue()
 
-    def test_pathlength_table_and_json(self):
+    def test_pathlengthTableAndJson(self):
         folder = tempfile.mkdtemp()
         self.addCleanup(lambda: [os.remove(os.path.join(folder, f))
                                  for f in os.listdir(folder)] and os.rmdir(folder))
@@ -99,14 +100,14 @@ class CommandTests(SynchronousTestCase):
         self.assertEqual(result["settings"]["chord-successors"], 3)
         self.assertEqual([row["nodes"] for row in result["rows"]], [16, 32])
 
-    def test_experiments_need_chord(self):
+    def test_experimentsNeedChord(self):
         err = io.StringIO()
         self.patch(sys, "stderr", err)
         with self.assertRaises(SystemExit):
             cli.main(["--experiment", "pathlength"])
         self.assertIn("--experiment needs --discovery chord", err.getvalue())
 
-    def test_bad_scheme_option_values_are_refused_with_a_reason(self):
+    def test_badSchemeOptionValuesAreRefusedWithAReason(self):
         err = io.StringIO()
         self.patch(sys, "stderr", err)
         with self.assertRaises(SystemExit):

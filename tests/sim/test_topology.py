@@ -8,7 +8,7 @@ from collections import Counter, deque
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.sim.topology import BUILDERS, random_graph, ring, smallworld
+from twisted_bazaar.sim.topology import BUILDERS, randomGraph, ring, smallworld
 
 #: (nodes, degree) pairs every builder is checked with.
 SHAPES = [(2, 1), (3, 2), (5, 4), (20, 2), (20, 3), (50, 4), (150, 6)]
@@ -62,7 +62,7 @@ class EdgeListTests(SynchronousTestCase):
 
     def test_differentSeedDifferentGraph(self):
         """The random shapes do use the generator."""
-        for build in (random_graph, smallworld):
+        for build in (randomGraph, smallworld):
             self.assertNotEqual(build(60, 4, random.Random(1)),
                                 build(60, 4, random.Random(2)), build.__name__)
 
@@ -119,17 +119,17 @@ class RandomGraphTests(SynchronousTestCase):
         connected whatever the seed."""
         for seed in range(10):
             for n, degree in [(20, 2), (60, 3), (150, 4)]:
-                edges = random_graph(n, degree, random.Random(seed))
+                edges = randomGraph(n, degree, random.Random(seed))
                 self.assertTrue(connected(n, edges), (seed, n, degree))
 
     def test_edgeCount(self):
         """n * degree // 2 edges: the asked average degree."""
         for n, degree in [(20, 2), (21, 3), (60, 4), (150, 6)]:
-            self.assertEqual(len(random_graph(n, degree, random.Random(n))),
+            self.assertEqual(len(randomGraph(n, degree, random.Random(n))),
                              n * degree // 2, (n, degree))
 
     def test_degreeAboveNodesIsComplete(self):
         """A degree the nodes cannot have gives the complete graph rather
         than looping forever."""
-        self.assertEqual(random_graph(5, 10, random.Random(0)),
+        self.assertEqual(randomGraph(5, 10, random.Random(0)),
                          [(a, b) for a in range(5) for b in range(a + 1, 5)])

@@ -1,8 +1,8 @@
 """
 What ``bazaar-sim`` adds for schemes with options of their own, and for
 the chord experiments (L{twisted_bazaar.sim.chord}): each scheme option as
-a flag (``--chord-successors`` ...), and ``--experiment NAME`` with its
-parameters.
+a flag (``--chord-successors`` ..., beside the generic ``--scheme-option
+NAME=VALUE``), and ``--experiment NAME`` with its parameters.
 """
 
 import argparse
@@ -35,55 +35,75 @@ def _option(parse):
     return argument
 
 
+#: Prefix of the argparse destinations of scheme option flags.
+FLAG_DEST = "scheme:"
+
+
 def addArguments(p):
-    """Each scheme's own options (those whose name bazaar-sim does not
-    already use), and the chord experiments."""
+    """
+    Each scheme's own options as flags (``--chord-successors 3``, the
+    same as ``--scheme-option chord-successors=3``), but for those whose
+    name bazaar-sim already uses (``--ttl``, ``--superpeers``) and the
+    repeatable ones, and the chord experiments.
+    """
     taken = {action.dest for action in p._actions}
-    schemes = p.add_argument_group("scheme options (for the scheme under test)")
+    schemes = p.add_argument_group(
+        "scheme options (for the scheme under test; also --scheme-option NAME=VALUE)")
     for name, plugin in sorted(discoveryPlugins().items()):
         for option in plugin.options:
             dest = option.name.replace("-", "_")
-            if dest in taken:
+            if dest in taken or option.repeatable:
                 continue
             taken.add(dest)
-            schemes.add_argument(f"--{option.name}", dest=dest, type=_option(option.parse),
-                                 default=None, help=f"{option.help} ({name}; default "
-                                 f"{option.default})")
+            if option.flag:
+                schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
+                                     action="store_const", const=True, default=argparse.SUPPRESS,
+                                     help=f"{option.help} ({name})")
+            else:
+                schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
+                                     metavar="VALUE", type=_option(option.parse),
+                                     default=argparse.SUPPRESS, help=f"{option.help} "
+                                     f"({name}; default {option.default})")
     group = p.add_argument_group("chord experiments (with --discovery chord)")
     add = group.add_argument
     add("--experiment", choices=EXPERIMENTS, help="run a Chord paper experiment "
         "instead of a market: pathlength, failures or churn")
     add("--sizes", type=_listOf(boundedInt(2), "N,N,..."),
-        default=[2**k for k in range(6, 15)], help="pathlength: ring sizes "
-        "(default 64,128,...,16384)")
+        default=[2**k for k in range(6, 15)], help="pathlength: ring sizes")
     add("--lookups", type=_option(boundedInt(1)), default=1000,
-        help="pathlength, failures: lookups measured per ring (default 1000)")
+        help="pathlength, failures: lookups measured per ring")
     add("--fractions", type=_listOf(fraction, "P,P,..."),
         default=[0.1, 0.2, 0.3, 0.4, 0.5], help="failures: fractions of the nodes "
-        "that crash at once (default 0.1,...,0.5)")
+        "that crash at once")
     add("--records", type=_option(boundedInt(1)), default=100,
-        help="failures: sellers, of one item each (default 100)")
+        help="failures: sellers, of one item each")
     add("--repair", type=_option(seconds), default=120.0,
-        help="failures: virtual seconds of repair before the second measure "
-        "(default 120)")
+        help="failures: virtual seconds of repair before the second measure")
     add("--rates", type=_listOf(rate, "R,R,..."), default=[0.05, 0.2, 0.5, 1, 2, 4],
-        help="churn: events (joins, quits, crashes) per second (default "
-        "0.05,0.2,0.5,1,2,4)")
+        help="churn: events (joins, quits, crashes) per second")
     add("--duration", type=_option(seconds), default=300.0,
-        help="churn: virtual seconds of churn per rate (default 300)")
+        help="churn: virtual seconds of churn per rate")
     add("--lookup-rate", type=_option(rate), default=5.0,
-        help="churn: lookups per second (default 5)")
+        help="churn: lookups per second")
 
 
-def schemeOptions(args):
-    """The options given for the scheme under test: name -> value."""
-    plugin = discoveryPlugins()[args.discovery]
-    given = {}
-    for option in plugin.options:
-        value = getattr(args, option.name.replace("-", "_"), None)
-        if value is not None and option.name != "ttl":
-            given[option.name] = value
-    return given
+def schemeFlags(args):
+    """
+    The scheme option flags given: ((name, value), ...).
+
+    @raise ValueError: for a flag of another scheme than the one under test.
+    """
+    known = {option.name for option in discoveryPlugins()[args.discovery].options}
+    given = []
+    for dest, value in sorted(vars(args).items()):
+        if not dest.startswith(FLAG_DEST):
+            continue
+        name = dest[len(FLAG_DEST):]
+        if name not in known:
+            raise ValueError(f"--{name}: not an option of the {args.discovery} scheme "
+                             f"(its options: {', '.join(sorted(known)) or 'none'})")
+        given.append((name, value))
+    return tuple(given)
 
 
 def run(parser, args, options):

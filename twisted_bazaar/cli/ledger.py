@@ -10,6 +10,7 @@ import json
 import sys
 import time
 
+from twisted_bazaar.cli.common import addVersion, emit
 from twisted_bazaar.store import StoreError, readState
 
 
@@ -18,9 +19,11 @@ def parser():
         prog="bazaar-ledger",
         description="Print a twisted-bazaar node's state from its --data-dir: "
         "node id, inventory, sales (seller) and bag (buyer).")
-    p.add_argument("directory", metavar="DIR", help="the node's --data-dir")
+    p.add_argument("directory", metavar="DIR", help="the node's --data-dir (or the "
+                   "bazaar.sqlite file in it)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object: node_id, inventory, sales, bag")
+    addVersion(p)
     return p
 
 
@@ -53,9 +56,9 @@ def main(argv=None):
         sys.stderr.write(f"bazaar-ledger: error: {e}\n")
         return 1
     if args.json:
-        print(json.dumps(state, sort_keys=False))
+        emit(json.dumps(state, sort_keys=False))
     else:
-        print(render(state))
+        emit(render(state))
     return 0
 
 

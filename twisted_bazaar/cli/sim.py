@@ -9,7 +9,9 @@ import time
 
 from twisted_bazaar import wire
 from twisted_bazaar.cli import chordsim
+from twisted_bazaar.cli.common import addVersion, emit
 from twisted_bazaar.options import boundedInt, fraction, seconds
+from twisted_bazaar.schemes import discoveryPlugins
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
 
 #: Wall seconds before the progress bar appears.
@@ -54,13 +56,44 @@ def _latency(text):
     return (low_ms, high_ms)
 
 
+def schemeOptions(discovery, given):
+    """
+    ``--scheme-option NAME=VALUE`` flags -> ((name, value), ...), each
+    value parsed by the scheme's own option.
+
+    @raise ValueError: naming the flag, for an unknown option or a bad value.
+    """
+    options = {option.name: option for option in discoveryPlugins()[discovery].options}
+    parsed = []
+    for text in given:
+        name, sep, value = text.partition("=")
+        option = options.get(name)
+        if option is None:
+            known = ", ".join(sorted(options)) or "none"
+            raise ValueError(f"--scheme-option {text}: the {discovery} scheme has no "
+                             f"option {name!r} (its options: {known})")
+        try:
+            if option.flag:
+                if sep:
+                    raise ValueError("takes no value")
+                parsed.append((name, True))
+            elif option.repeatable:
+                raise ValueError("is repeatable; not available here")
+            else:
+                parsed.append((name, option.parse(value)))
+        except ValueError as reason:
+            raise ValueError(f"--scheme-option {text}: {reason}") from None
+    return tuple(parsed)
+
+
 def parser():
     defaults = SimConfig()
     p = argparse.ArgumentParser(
         prog="bazaar-sim",
         description="Run N real twisted-bazaar nodes in one process on in-memory "
         "links and virtual time, and report metrics.  The same --seed gives the "
-        "same metrics (all but wall_s and peak_rss_mb, which measure the machine).")
+        "same metrics (all but wall_s and peak_rss_mb, which measure the machine).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add = p.add_argument
     add("--nodes", type=_count(2), default=defaults.nodes, help="number of nodes")
     add("--sellers", type=_fraction, default=defaults.sellers,
@@ -68,7 +101,7 @@ def parser():
     add("--items", type=_count(1), default=defaults.items,
         help="number of distinct items; seller i sells item i mod K")
     add("--stock", type=_count(0), default=None,
-        help="units each seller starts with (default: enough for every purchase)")
+        help="units each seller starts with (none: enough for every purchase)")
     add("--searches", type=_count(0), default=defaults.searches,
         help="purchases attempted in all, spread over the buyers")
     add("--degree", type=_count(1), default=defaults.degree,
@@ -78,7 +111,7 @@ def parser():
     add("--ttl", type=_count(1, wire.MAX_TTL), default=defaults.ttl,
         help="hop limit of searches")
     add("--latency-ms", type=_latency, default=defaults.latency_ms, metavar="A..B",
-        help="one-way link delay, drawn per message (default 10..50)")
+        help="one-way link delay in milliseconds, drawn per message")
     add("--drop", type=_fraction, default=0.0, help="probability a message is lost")
     add("--dup", type=_fraction, default=0.0,
         help="probability a message is delivered twice")
@@ -88,6 +121,13 @@ def parser():
         help="fraction of nodes killed abruptly mid-run")
     add("--discovery", choices=DISCOVERY, default=defaults.discovery,
         help="discovery scheme under test")
+    add("--superpeers", type=_fraction, default=defaults.superpeers,
+        help="fraction of the nodes that serve as super-peers (superpeer scheme; "
+        "at least one)")
+    add("--scheme-option", action="append", default=[], metavar="NAME=VALUE",
+        help="an option of the discovery scheme, as bazaar-node takes it (e.g. "
+        "query-ttl=3, dynamic-querying=no); repeatable; most scheme options are "
+        "also flags of their own (below)")
     add("--seed", type=int, default=defaults.seed, help="random seed")
     add("--max-time", type=_seconds, default=defaults.max_time,
         help="virtual seconds after which the run stops")
@@ -98,7 +138,10 @@ def parser():
     add("--json", metavar="FILE", help="write the metrics as JSON to FILE")
     add("--plot", metavar="FILE.png",
         help="plot latency and hop distributions (needs matplotlib)")
-    add("--quiet", action="store_true", help="no table, no progress bar")
+    add("--quiet", action="store_true",
+        help="no table, no progress bar: only the --json file (or the --plot); "
+        "refused without one of them, as it would print nothing")
+    addVersion(p)
     return p
 
 
@@ -129,15 +172,22 @@ class Progress:
             self.stream.write("\n")
 
 
+#: What a find is, per discovery scheme, in the table.
+FINDS = {"flood": "finds (search floods)", "index": "finds (index lookups)",
+         "superpeer": "finds (queries to super-peers)"}
+
+
 def table(metrics):
     """The summary printed on stdout."""
+    discovery = metrics.get("config", {}).get("discovery", "flood")
     rows = [
         ("nodes / edges", f"{metrics['nodes']} / {metrics['edges']}"),
         ("purchases / searches", f"{metrics['purchases']} / {metrics['searches']}"),
         ("success rate", f"{metrics['success_rate']}"),
         ("double sells", f"{metrics['double_sells']}"),
-        ("search floods", f"{metrics['search_floods']}"),
-        ("messages per search", f"{metrics['messages_per_search']}"),
+        (FINDS.get(discovery, f"finds ({discovery})"), f"{metrics['search_floods']}"),
+        ("messages per find", f"{metrics['messages_per_search']}"),
+        ("busiest node's messages", f"{metrics['busiest_node_messages']}"),
     ]
     for key in ("hops_to_first_reply", "latency_ms"):
         stats = metrics[key]
@@ -158,19 +208,31 @@ def table(metrics):
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    scheme_options = chordsim.schemeOptions(args)
-    if args.experiment:
-        return chordsim.run(parser(), args, scheme_options)
+    if args.quiet and not (args.json or args.plot):
+        parser().error("--quiet prints nothing: add --json FILE (or --plot "
+                       "FILE.png), or drop --quiet to see the table")
     if args.plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
             parser().error("--plot needs matplotlib: pip install 'twisted-bazaar[plot]'")
+    try:
+        flags = chordsim.schemeFlags(args)
+        scheme_options = flags + schemeOptions(args.discovery, args.scheme_option)
+    except ValueError as reason:
+        parser().error(str(reason))
+    both = sorted({name for name, _ in flags} & {name for name, _ in scheme_options[len(flags):]})
+    if both:
+        parser().error(f"--{both[0]} and --scheme-option {both[0]}=...: give the "
+                       f"option one way")
+    if args.experiment:
+        return chordsim.run(parser(), args, dict(scheme_options))
     config = SimConfig(
         nodes=args.nodes, sellers=args.sellers, items=args.items, stock=args.stock,
         searches=args.searches, degree=args.degree, topology=args.topology,
         ttl=args.ttl, latency_ms=args.latency_ms, drop=args.drop, dup=args.dup,
         reorder=args.reorder, kill=args.kill, discovery=args.discovery,
+        superpeers=args.superpeers, scheme_options=scheme_options,
         seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval)
     out = None
     if args.json:
@@ -178,7 +240,7 @@ def main(argv=None):
             out = open(args.json, "w", encoding="utf-8")
         except OSError as e:
             parser().error(f"--json: cannot write {args.json}: {e.strerror}")
-    sim = Simulation(config, scheme_options or None)
+    sim = Simulation(config)
     progress = None if args.quiet else Progress()
     metrics = sim.run(progress)
     if progress is not None:
@@ -192,7 +254,7 @@ def main(argv=None):
 
         plot(sim, metrics, args.plot)
     if not args.quiet:
-        print(table(metrics))
+        emit(table(metrics))
     return 0
 
 

@@ -1,7 +1,7 @@
 """
 The plugin package of twisted-bazaar: role (and later discovery) plugins.
 
-Like :mod:`twisted.plugins`, its path spans every ``twisted_bazaar/plugins``
+Like L{twisted.plugins}, its path spans every ``twisted_bazaar/plugins``
 directory on ``sys.path``, so another distribution can ship a role as
 ``twisted_bazaar/plugins/myrole.py`` without touching this package.
 """

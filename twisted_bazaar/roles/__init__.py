@@ -26,6 +26,11 @@ class Role(Service, NodeObserver):
     """
     Convenience base: a role is a service of its node (started and stopped
     with it) and overrides the node events it cares about.
+
+    It acts from the moment it is built (as a node observer); its
+    L{stopService} ends everything it started (timers, Deferreds it waits
+    on) and returns a Deferred when that takes time.  ``nodeStopping`` does
+    the same; calling either, both, or each twice is safe.
     """
 
     def __init__(self, node):
@@ -38,7 +43,6 @@ class Role(Service, NodeObserver):
         flight returns a Deferred that fires once it is done."""
         super().stopService()
         self.nodeStopping()
-
 
 
 def rolePlugins():

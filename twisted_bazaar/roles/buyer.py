@@ -1,131 +1,152 @@
 """
-The buyer role: searches for what it wants, picks the shortest offer, buys
-it (directly when it can, else along the path), and keeps a bag.
+The buyer role: searches for what it wants, tries the offers (sellers
+that failed it last: L{Buyer.order}), buys (directly when it can, else
+along the path), and keeps a bag.
 
-Each wanted item runs its own small state machine, :class:`_Want`:
-find offers (through the node's discovery scheme) -> try them in order,
-resending the same buy id on silence -> next unit, or search again with
-backoff when no offer came.
+Each wanted item runs its own state machine, a
+L{twisted_bazaar.roles.want.Want} (its whole transition table is in
+L{twisted_bazaar.roles.want}): find offers (through the node's
+discovery scheme) -> write the chosen buy as pending -> send it, resending
+the same buy id on silence -> commit the purchase -> next unit, or search
+again with backoff when no offer came.  The L{Buyer} feeds the wants
+their inputs and does the I/O their outputs ask for.
 
 Exactly-once: a buy id is written to the store as pending before it is
-first sent, and a purchase is committed before it is reported.  A buy that
-is given up on (its seller went quiet or away) stays pending, and is
-resent from time to time until the seller answers it, so a unit the seller
-did sell always reaches the bag, across restarts too.
+first sent, and a purchase is committed before it is counted, put in the
+bag or reported; a buyOK repeated while its commit is in flight is
+ignored.  A buy that
+is given up on (its seller went quiet or away) stays pending, and the
+seller is asked about it (``ask``, which never buys) from time to time
+until it answers, so a unit the seller did sell always reaches the bag,
+across restarts too.
+
+Exactly the quantity wanted: while a buy given up on is in doubt (its
+seller has not said whether it sold it, for up to DOUBT_LIMIT seconds), it
+counts towards its want, which buys no more than the rest.
 """
 
+from collections import OrderedDict
+
 import attr
+from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.roles.trade import Buy, BuyOK
+from twisted_bazaar.identity import signedIf, trusts
+from twisted_bazaar.roles.trade import Ask, BuyOK
 from twisted_bazaar.schemes import Offer, discoveryOf
 from twisted_bazaar.overlay import DIRECT, Unreachable
+from twisted_bazaar.files.fetch import Fetcher
+from twisted_bazaar.files.options import downloadsFolder
 from twisted_bazaar.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
-from twisted_bazaar.store import PendingBuy, Purchase
+from twisted_bazaar.roles.want import (
+    BUY_ATTEMPTS,
+    BUY_TIMEOUT_MAX,
+    DOUBT_LIMIT,
+    HASTY_ATTEMPTS,
+    REFUSALS,
+    RETRY_MAX,
+    RETRY_MIN,
+    DONE,
+    Want,
+)
+from twisted_bazaar.store import Purchase
 
-__all__ = ["Buyer", "BuyerPlugin", "Purchase"]
+__all__ = ["Buyer", "BuyerPlugin", "Purchase", "BUY_ATTEMPTS", "BUY_TIMEOUT_MAX",
+           "DOUBT_LIMIT", "HASTY_ATTEMPTS", "REFUSALS", "RETRY_MIN", "RETRY_MAX", "RESOLVE_INTERVAL"]
 
 DEFAULT_SEARCH_WINDOW = 1.0
 DEFAULT_BUY_TIMEOUT = 2.0
-#: Silent sends of one buy id before trying the next offer.  Each wait is
-#: twice the one before, up to BUY_TIMEOUT_MAX.
-BUY_ATTEMPTS = 5
-BUY_TIMEOUT_MAX = 30.0
-#: Failed connections to a seller that make it count as gone.
-REFUSALS = 2
-#: Pauses between searches that found nothing.
-RETRY_MIN = 1.0
-RETRY_MAX = 30.0
-#: Seconds between resends of buys that were given up on.
+#: Seconds between questions about buys that were given up on.
 RESOLVE_INTERVAL = 30.0
+#: Sellers remembered as having failed this buyer (given up on), newest
+#: kept.
+FAILED_LIMIT = 1024
 
 
 def _offerFromPending(pending):
     return Offer(pending.seller, pending.path, pending.host, pending.port)
 
 
-class _Want:
-    """The purchase state of one wanted item."""
-
-    def __init__(self, item, quantity):
-        self.item = item
-        self.quantity = quantity
-        self.bought = 0
-        self.state = "waiting"  # waiting, searching, buying, done
-        self.finding = None
-        self.offers = []
-        self.offer = None
-        self.buy_id = None
-        self.attempts = 0
-        self.refusals = 0
-        self.timer = None
-        self.retry_delay = RETRY_MIN
-
-    def cancelTimer(self):
-        if self.timer is not None and self.timer.active():
-            self.timer.cancel()
-        self.timer = None
-
-
 class Buyer(Role):
     """
+    The boss of the wants: feeds them the node's events, answers, and
+    store results, and does the I/O their outputs ask for (sending buys,
+    writing to the store).
+
+    @ivar wants: a L{Want} per wanted item.
     @ivar bag: the L{Purchase}s made, in order (restored from the store).
     @ivar unresolved: buy id -> L{PendingBuy} given up on but not answered.
     """
 
+    #: Errors that settle a buy: the seller did not and will not sell it.
+    NOT_SOLD = ("soldout", "unsold")
+
     log = Logger()
 
     def __init__(self, node, wants, quantity=1, search_window=DEFAULT_SEARCH_WINDOW,
-                 buy_timeout=DEFAULT_BUY_TIMEOUT):
+                 buy_timeout=DEFAULT_BUY_TIMEOUT, exit_when_done=False):
+        """
+        @param exit_when_done: once every want is met, ask for the node to
+            stop (L{Node.requestStop}) rather than stay up as a relay.
+        """
         super().__init__(node)
+        self.exit_when_done = exit_when_done
         self.store = node.store
-        self.wants = [_Want(item, quantity) for item in wants]
         self.search_window = search_window
         self.buy_timeout = buy_timeout
         self.bag = self.store.bag()
         self._bought_ids = {purchase.buy_id for purchase in self.bag}
-        self._by_item = {want.item: want for want in self.wants}
+        held = {}
         for purchase in self.bag:
-            want = self._by_item.get(purchase.item)
-            if want is not None:
-                want.bought += 1
-        for want in self.wants:
-            if want.bought >= want.quantity:
-                want.state = "done"
+            held[purchase.item] = held.get(purchase.item, 0) + 1
+        self.wants = [Want(self, item, quantity, held.get(item, 0)) for item in wants]
+        self._by_item = {want.item: want for want in self.wants}
         self.discovery = discoveryOf(node)
+        #: buy id -> the want whose own buy it is; an entry goes when the
+        #: buy is resolved (bought, sold out, given up on).
         self._by_buy = {}
+        #: buy id -> Purchase being committed.
+        self._committing = {}
         self.unresolved = {}
+        #: buy id -> when it went unresolved; it is in doubt for DOUBT_LIMIT.
+        self._doubted = {}
+        #: Ids of the buys that may have reached their sellers (see
+        #: L{mayHaveSold}); an entry goes when its buy is settled.
+        self._routed = set()
+        #: Sellers given up on and not heard from since, oldest first.
+        self._failed = OrderedDict()
         self._resolve_call = None
+        #: Deferreds this buyer waits on and cancels when it stops.
+        self._outstanding = set()
+        self._stopped = False
         self._restorePending()
 
     @property
     def satisfied(self):
-        return all(want.state == "done" for want in self.wants)
+        return all(want.state == DONE for want in self.wants)
 
     def _restorePending(self):
-        """Buys sent before a restart: the current one of a want goes on
+        """Buys sent before a restart: the first one of each want goes on
         with its old id; the rest wait for the resolver."""
         for pending in self.store.pending():
+            self._routed.add(pending.buy_id)
             want = self._by_item.get(pending.item)
-            if want is not None and want.state != "done" and want.buy_id is None:
-                want.state = "buying"
-                want.offer = _offerFromPending(pending)
-                want.buy_id = pending.buy_id
-                self._by_buy[pending.buy_id] = want
-                self.log.info("resuming buy {id} of {item} from {seller}",
-                              id=pending.buy_id, item=pending.item,
-                              seller=pending.seller)
-            else:
-                self.unresolved[pending.buy_id] = pending
+            if want is not None:
+                want.resume(pending)
+            if pending.buy_id not in self._by_buy:
+                self._doubt(pending)
         self._scheduleResolve()
 
     # -- node events ---------------------------------------------------------
 
     def nodeReady(self):
+        """Start buying; a buyer restarted with every want met says so."""
+        if self.satisfied:
+            self.wantDone()
         self._kick()
 
     def linkAdded(self, peer_id):
@@ -135,254 +156,366 @@ class Buyer(Role):
         self._kick()
 
     def nodeStopping(self):
+        self._stop()
+
+    def stopService(self):
+        """Cancel every timer, find, connection and question this buyer
+        owns.  Safe to call more than once, and after nodeStopping."""
+        super().stopService()
+        self._stop()
+
+    def _stop(self):
+        self._stopped = True
         for want in self.wants:
-            want.cancelTimer()
+            want.stop()
         if self._resolve_call is not None and self._resolve_call.active():
             self._resolve_call.cancel()
         self._resolve_call = None
+        while self._outstanding:
+            self._outstanding.pop().cancel()
 
     def _kick(self):
         """Start whatever was waiting for the node to be able to talk."""
-        if not self.node.ready:
+        if not self.node.ready or self._stopped:
             return
         for want in self.wants:
-            if want.timer is not None:
-                continue
-            if want.state == "buying" and want.attempts == 0:
-                self._sendBuy(want)
-            elif want.state == "waiting" and self.discovery.canFind():
-                self._search(want)
+            want.kick()
 
-    # -- searching -------------------------------------------------------------
+    # -- what the wants ask of the buyer ---------------------------------------------
 
-    def _search(self, want):
-        want.cancelTimer()
-        if not self.discovery.canFind():
-            want.state = "waiting"
-            return
-        want.state = "searching"
-        want.offers = []
-        finding = want.finding = self.discovery.find(want.item, self.search_window)
-        finding.addCallback(self._found, want, finding)
-
-    def _found(self, offers, want, finding):
-        if want.finding is not finding or want.state != "searching":
-            return
-        want.finding = None
-        if self.node.stopping:
-            return
-        if not offers:
-            delay = want.retry_delay * (0.5 + self.node.rng.random())
-            want.retry_delay = min(want.retry_delay * 2, RETRY_MAX)
-            self.log.info("no offer for {item} yet; searching again in {delay:.1f} s",
-                          item=want.item, delay=delay)
-            want.state = "waiting"
-            want.timer = self.node.clock.callLater(delay, self._search, want)
-            return
-        want.retry_delay = RETRY_MIN
-        want.offers = list(offers)
-        want.state = "buying"
-        self._nextOffer(want)
-
-    # -- buying ------------------------------------------------------------------
-
-    def _nextOffer(self, want):
-        want.cancelTimer()
-        if not want.offers:
-            self._search(want)
-            return
-        offer = want.offers.pop(0)
-        buy_id = self._buyIdFor(want.item, offer.seller)
-        if buy_id is None:
-            buy_id = self.node.rng.randrange(1, wire.ID_LIMIT)
-        else:
-            # A buy this seller never answered: ask again with its id, so
-            # the seller cannot sell us a second unit for it.
-            del self.unresolved[buy_id]
-        self.store.addPending(PendingBuy(buy_id, want.item, offer.seller, offer.route,
-                                         offer.host, offer.port))
-        want.offer = offer
-        want.buy_id = buy_id
+    def track(self, buy_id, want):
         self._by_buy[buy_id] = want
-        want.attempts = 0
-        want.refusals = 0
-        self._sendBuy(want)
 
-    def _buyIdFor(self, item, seller):
+    def untrack(self, buy_id):
+        self._by_buy.pop(buy_id, None)
+
+    def buyIdFor(self, item, seller):
+        """The id for a buy of item from seller: a buy this seller never
+        answered is sent again with its id, so the seller cannot sell us
+        a second unit for it; otherwise a new one."""
         for buy_id, pending in self.unresolved.items():
-            if pending.item == item and pending.seller == seller:
+            if (pending.item == item and pending.seller == seller
+                    and buy_id not in self._committing):
+                self._settled(buy_id)
                 return buy_id
-        return None
+        return self.node.rng.randrange(1, wire.ID_LIMIT)
 
-    def _sendBuy(self, want):
-        want.attempts += 1
-        node, offer, buy_id = self.node, want.offer, want.buy_id
-        delay = min(self.buy_timeout * 2 ** (want.attempts - 1), BUY_TIMEOUT_MAX)
-        want.timer = node.clock.callLater(delay, self._buyTimedOut, want)
-        message = Buy(buy_id, want.item, offer.route)
-        self._deliver(message, offer, lambda: want.buy_id == buy_id,
-                      lambda reason: self._refused(want, buy_id),
-                      eager=want.attempts > 1)
-
-    def _deliver(self, buy, offer, still_wanted, refused=None, eager=False):
+    def giveUp(self, pending):
         """
-        Send a buy directly when linked to the seller or able to connect to
-        it, else along the offer's path.  ``eager`` (a resend) also sends
-        along the path at once rather than wait for the connection: a buy
-        id is safe to repeat, and a resend should not wait.
+        A want stopped waiting for this buy.  One that never left is
+        simply dropped; any other is in doubt: ask its seller about it now
+        (an answer settles the doubt at once), then with the resolver.
         """
-        node = self.node
-        direct = Buy(buy.id, buy.item, (node.id, offer.seller))
-        along_path = len(buy.path) > 2 and buy.path[0] == node.id
-        if offer.seller in node.links:
-            node.route(direct)
+        if not self.mayHaveSold(pending.buy_id):
+            self.forget(pending.buy_id)
             return
-        if eager and along_path:
-            node.route(buy)
-        if offer.host and offer.port:
-            def connected(_):
-                if still_wanted():
-                    node.route(direct)
-
-            def failed(reason):
-                # A live seller out of connection slots refuses the link
-                # too: with a path to fall back on, only an address where
-                # nothing listens says the seller is gone.
-                if refused is not None and (reason.check(Unreachable)
-                                            or not along_path):
-                    refused(reason)
-                if still_wanted() and along_path and not eager:
-                    node.route(buy)
-
-            node.connectTo(offer.host, offer.port, offer.seller, DIRECT).addCallbacks(
-                connected, failed)
-        elif along_path and not eager:
-            node.route(buy)
-
-    def _refused(self, want, buy_id):
-        if want.buy_id == buy_id:
-            want.refusals += 1
-
-    def _buyTimedOut(self, want):
-        want.timer = None
-        if want.attempts < BUY_ATTEMPTS and want.refusals < REFUSALS:
-            self._sendBuy(want)
-            return
-        why = "unreachable" if want.refusals >= REFUSALS else "silent"
-        self.log.info("seller {seller} is {why}; trying the next offer",
-                      seller=want.offer.seller, why=why)
-        self._abandon(want)
-        self._nextOffer(want)
-
-    def _abandon(self, want):
-        """Stop waiting for the current buy, but keep it pending: if the
-        seller did sell, its buyOK must still find the bag."""
-        offer = want.offer
-        self.unresolved[want.buy_id] = PendingBuy(want.buy_id, want.item, offer.seller,
-                                                  offer.route, offer.host, offer.port)
-        want.buy_id = None
+        self._doubt(pending)
+        if not self._stopped:
+            self._askAgain(pending)
         self._scheduleResolve()
+
+    def _doubt(self, pending):
+        self.unresolved[pending.buy_id] = pending
+        self._doubted[pending.buy_id] = self.node.clock.seconds()
+
+    def _settled(self, buy_id):
+        """An unresolved buy is answered (or taken back by its want)."""
+        del self.unresolved[buy_id]
+        self._doubted.pop(buy_id, None)
+
+    def inDoubt(self, item):
+        """Buys of item given up on less than DOUBT_LIMIT ago that their
+        sellers have not answered: each may have been sold."""
+        return sum(1 for buy_id, pending in self.unresolved.items()
+                   if pending.item == item and buy_id in self._doubted)
+
+    def _doubtsResolved(self, item):
+        """Fewer buys of item are in doubt: its want may buy again."""
+        want = self._by_item.get(item)
+        if want is not None:
+            want.resolved()
+
+    def forget(self, buy_id):
+        """A buy the seller said soldout to (or that never left): no
+        longer pending."""
+        self._routed.discard(buy_id)
+        self.store.dropPending(buy_id).addErrback(self._storeFailed,
+                                                  "drop pending buy", buy_id)
+
+    def order(self, offers):
+        """
+        The order to try offers in, so that a short path wins an attacker
+        nothing: offers from sellers that have not failed this buyer come
+        first, and among them those with an address (bought from directly,
+        so no relay can swallow the buy); the scheme's order within that.
+        """
+        return sorted(offers, key=lambda offer: (offer.seller in self._failed,
+                                                 not (offer.host and offer.port)))
+
+    def failed(self, seller):
+        """This buyer gave up on a buy from seller: try it last from now
+        on, until it answers."""
+        self._failed.pop(seller, None)
+        self._failed[seller] = True
+        if len(self._failed) > FAILED_LIMIT:
+            self._failed.popitem(last=False)
+
+    def wantDone(self):
+        if not self.satisfied:
+            return
+        if self.exit_when_done:
+            self.log.info("all wants met: {bag} in the bag; stopping "
+                          "(--exit-when-done)", bag=len(self.bag))
+            self.node.requestStop("all wants met")
+        else:
+            self.log.info("all wants met: {bag} in the bag; staying up as a relay",
+                          bag=len(self.bag))
+
+    def wantRefused(self, buy_id, reason):
+        want = self._by_buy.get(buy_id)
+        if want is not None:
+            want.refused(buy_id)
+
+    def _storeFailed(self, reason, what, buy_id):
+        self.log.warn("could not {what} {id}: {why}", what=what, id=buy_id,
+                      why=reason.getErrorMessage())
+
+    # -- sending buys ------------------------------------------------------------------
+    #
+    # Directly when linked to the seller or able to connect to it, else
+    # along the offer's path.  A first send waits for the connection before
+    # falling back on the path; a resend (a buy id is safe to repeat) goes
+    # along the path at once, and tries the connection too.
+
+    def sendFirst(self, buy, offer, onRefused):
+        """Send a buy (or an ask) the first time: see above."""
+        if offer.seller in self.node.links:
+            self._send(self._direct(buy, offer))
+        elif offer.host and offer.port:
+            self._connect(buy, offer, onRefused, self._firstConnectFailed)
+        elif self._alongPath(buy):
+            self._send(buy)
+
+    def sendAgain(self, buy, offer, onRefused):
+        """Send a buy (or an ask) again: see above."""
+        if offer.seller in self.node.links:
+            self._send(self._direct(buy, offer))
+            return
+        if self._alongPath(buy):
+            self._send(buy)
+        if offer.host and offer.port:
+            self._connect(buy, offer, onRefused, self._connectFailed)
+
+    def _send(self, message):
+        """Route a buy or an ask, signed; a buy that left may have been
+        sold."""
+        message = signedIf(self.node.identity, message)
+        if self.node.route(message) and type(message) is not Ask:
+            self._routed.add(message.id)
+
+    def mayHaveSold(self, buy_id):
+        """Whether a seller may have sold buy_id: it left this process, or
+        it was restored from the store (it may have left before)."""
+        return buy_id in self._routed
+
+    def _direct(self, buy, offer):
+        return attr.evolve(buy, path=(self.node.id, offer.seller))
+
+    def _alongPath(self, buy):
+        return len(buy.path) > 2 and buy.path[0] == self.node.id
+
+    def _stillOut(self, buy_id):
+        return buy_id in self._by_buy or buy_id in self.unresolved
+
+    def _connect(self, buy, offer, onRefused, failed):
+        d = self._own(self.node.connectTo(offer.host, offer.port, offer.seller, DIRECT))
+        d.addCallbacks(self._connected, failed, callbackArgs=(buy, offer),
+                       errbackArgs=(buy, onRefused))
+
+    def _connected(self, _, buy, offer):
+        if self._stillOut(buy.id):
+            self._send(self._direct(buy, offer))
+
+    def _connectFailed(self, reason, buy, onRefused):
+        """
+        A live seller out of connection slots refuses the link too: with a
+        path to fall back on, only an address where nothing listens says
+        the seller is gone.
+        """
+        if reason.check(defer.CancelledError):
+            return False
+        if reason.check(Unreachable) or not self._alongPath(buy):
+            onRefused(buy.id, reason)
+        return True
+
+    def _firstConnectFailed(self, reason, buy, onRefused):
+        if (self._connectFailed(reason, buy, onRefused) and self._stillOut(buy.id)
+                and self._alongPath(buy)):
+            self._send(buy)
+
+    def _own(self, d):
+        """Keep d until it fires, to cancel it if the buyer stops first."""
+        self._outstanding.add(d)
+        d.addBoth(self._disown, d)
+        return d
+
+    def _disown(self, result, d):
+        self._outstanding.discard(d)
+        return result
 
     # -- buys given up on ----------------------------------------------------------
 
     def _scheduleResolve(self):
-        if self.unresolved and self._resolve_call is None and not self.node.stopping:
+        if (self.unresolved and self._resolve_call is None and not self._stopped
+                and not self.node.stopping):
             self._resolve_call = self.node.clock.callLater(RESOLVE_INTERVAL,
                                                            self._resolve)
 
     def _resolve(self):
-        """Ask each seller that never answered a buy about it once more."""
+        """Ask each seller that never answered a buy about it once more;
+        a buy in doubt for DOUBT_LIMIT no longer holds its want back."""
         self._resolve_call = None
+        now = self.node.clock.seconds()
+        for buy_id, since in list(self._doubted.items()):
+            if now - since >= DOUBT_LIMIT:
+                del self._doubted[buy_id]
+                self.log.warn("seller {seller} has not said for {limit:g} s whether it "
+                              "sold buy {id}; buying on without it",
+                              seller=self.unresolved[buy_id].seller, limit=DOUBT_LIMIT,
+                              id=buy_id)
+                self._doubtsResolved(self.unresolved[buy_id].item)
         if self.node.ready:
             for pending in list(self.unresolved.values()):
                 self._askAgain(pending)
         self._scheduleResolve()
 
     def _askAgain(self, pending):
-        buy = Buy(pending.buy_id, pending.item, pending.path)
-        self._deliver(buy, _offerFromPending(pending),
-                      lambda: pending.buy_id in self.unresolved,
-                      lambda reason: self._relocate(pending, reason), eager=True)
+        ask = Ask(pending.buy_id, pending.item, pending.path)
+        self.sendAgain(ask, _offerFromPending(pending), self._relocate)
 
-    def _relocate(self, pending, reason):
+    def _relocate(self, buy_id, reason):
         """Nothing listens where the seller was: it may have restarted on
         another port.  Ask the tracker, and ask the seller there."""
         membership = self.node.membership
-        if membership is None or not reason.check(Unreachable):
+        pending = self.unresolved.get(buy_id)
+        if membership is None or pending is None or not reason.check(Unreachable):
             return
-        membership.whereIs(pending.seller).addCallback(self._relocated, pending)
+        d = self._own(membership.whereIs(pending.seller))
+        d.addCallbacks(self._relocated, _ignoreCancelled, callbackArgs=(buy_id,))
 
-    def _relocated(self, address, pending):
-        if address is None or pending.buy_id not in self.unresolved:
+    def _relocated(self, address, buy_id):
+        pending = self.unresolved.get(buy_id)
+        if address is None or pending is None:
             return
         host, port = address
         if (host, port) == (pending.host, pending.port):
             return
         moved = attr.evolve(pending, host=host, port=port)
-        self.unresolved[pending.buy_id] = moved
-        self.store.addPending(moved)
+        self.unresolved[buy_id] = moved
+        self.store.addPending(moved).addCallbacks(
+            self._moveRecorded, self._storeFailed, callbackArgs=(buy_id,),
+            errbackArgs=("record the new address of buy", buy_id))
+
+    def _moveRecorded(self, _, buy_id):
+        pending = self.unresolved.get(buy_id)
+        if pending is None or self._stopped:
+            return
         self.log.info("seller {seller} is now at {host}:{port}; asking it about "
-                      "buy {id} there", seller=pending.seller, host=host, port=port,
-                      id=pending.buy_id)
-        self._askAgain(moved)
+                      "buy {id} there", seller=pending.seller, host=pending.host,
+                      port=pending.port, id=buy_id)
+        self._askAgain(pending)
 
     # -- answers -------------------------------------------------------------------
 
     def delivered(self, message):
+        if self._stopped:
+            return
         kind = type(message)
         if kind is BuyOK:
             self._onBuyOK(message)
-        elif kind is wire.Error and message.code == "soldout":
-            self._onSoldOut(message)
+        elif kind is wire.Error and message.code in self.NOT_SOLD:
+            self._onNotSold(message)
 
-    def _onSoldOut(self, error):
+    def _fromSeller(self, answer):
+        """Whether an answer about a buy comes from the seller the buy was
+        sent to, signed by it (a buyer without a key checks the id only)."""
+        buy_id = answer.id
+        want = self._by_buy.get(buy_id)
+        if want is not None and want.offer is not None:
+            seller = want.offer.seller
+        elif buy_id in self.unresolved:
+            seller = self.unresolved[buy_id].seller
+        else:
+            return False
+        if answer.path[0] == seller and trusts(self.node, answer, seller):
+            # It answered: no longer one to try last.
+            self._failed.pop(seller, None)
+            return True
+        self.log.info("ignoring a {type} about buy {id} not signed by its seller "
+                      "{seller}", type=answer.TYPE, id=buy_id, seller=seller)
+        return False
+
+    def _onNotSold(self, error):
         buy_id = error.id
+        if not self._fromSeller(error):
+            return
         if buy_id in self.unresolved:
-            del self.unresolved[buy_id]
-            self.store.dropPending(buy_id)
+            item = self.unresolved[buy_id].item
+            self._settled(buy_id)
+            self.forget(buy_id)
+            self._doubtsResolved(item)
             return
         want = self._by_buy.get(buy_id)
-        if want is not None and want.buy_id == buy_id and want.state == "buying":
-            self.store.dropPending(buy_id)
-            want.buy_id = None
-            self._nextOffer(want)
+        if want is not None:
+            want.soldOut(buy_id)
 
     def _onBuyOK(self, ok):
-        if ok.id in self._bought_ids:
+        """Commit the purchase; it counts, and is reported, once on disk.
+        A buyOK repeated meanwhile changes nothing."""
+        if ok.id in self._bought_ids or ok.id in self._committing:
+            return
+        if not self._fromSeller(ok):
             return
         want = self._by_buy.get(ok.id)
-        if want is None and ok.id not in self.unresolved:
-            return
-        seller = ok.path[0]
-        purchase = Purchase(ok.id, ok.item, seller, self.node.clock.seconds())
-        self.store.commitPurchase(purchase)
-        self.unresolved.pop(ok.id, None)
-        self._bought_ids.add(ok.id)
+        purchase = Purchase(ok.id, ok.item, ok.path[0], self.node.clock.seconds())
+        self._committing[ok.id] = purchase
+        if want is not None:
+            want.buyOK(ok.id)
+        self.store.commitPurchase(purchase).addCallbacks(
+            self._purchased, self._notPurchased, callbackArgs=(purchase,),
+            errbackArgs=(purchase,))
+
+    def _purchased(self, _, purchase):
+        buy_id = purchase.buy_id
+        del self._committing[buy_id]
+        self._bought_ids.add(buy_id)
+        self._routed.discard(buy_id)
+        doubted = buy_id in self.unresolved
+        if doubted:
+            self._settled(buy_id)
         self.bag.append(purchase)
-        want = want or self._by_item.get(ok.item)
+        want = self._by_buy.get(buy_id) or self._by_item.get(purchase.item)
         if want is None:
             self.log.info("bought {item} from {seller} (an earlier buy, answered "
-                          "late)", item=ok.item, seller=seller)
+                          "late)", item=purchase.item, seller=purchase.seller)
             return
-        want.bought += 1
-        self.log.info("bought {item} from {seller} ({n} of {q})", item=ok.item,
-                      seller=seller, n=want.bought, q=want.quantity)
-        if want.bought >= want.quantity:
-            want.cancelTimer()
-            if want.buy_id is not None and want.buy_id != ok.id:
-                # An earlier buy, answered late, met the want while another
-                # was out: that one must still be settled, or a unit the
-                # seller sold for it would never reach the bag.
-                self._abandon(want)
-            want.buy_id = None
-            if want.state != "done":
-                want.state = "done"
-                if self.satisfied:
-                    self.log.info("all wants met: {bag} in the bag; staying up as a "
-                                  "relay", bag=len(self.bag))
-        elif ok.id == want.buy_id:
-            want.buy_id = None
-            self._search(want)
+        want.committed(purchase)
+        if doubted:
+            want.resolved()
+
+    def _notPurchased(self, reason, purchase):
+        """The buy stays pending; the seller answers it again when asked."""
+        buy_id = purchase.buy_id
+        del self._committing[buy_id]
+        self.log.warn("could not record the purchase of buy {id}: {why}", id=buy_id,
+                      why=reason.getErrorMessage())
+        want = self._by_buy.get(buy_id)
+        if want is not None:
+            want.notCommitted(buy_id)
+
+
+def _ignoreCancelled(reason):
+    reason.trap(defer.CancelledError)
 
 
 def parseItem(text):
@@ -405,15 +538,33 @@ class BuyerPlugin:
                    seconds, DEFAULT_SEARCH_WINDOW),
         RoleOption("buy-timeout", "seconds to wait for buyOK before resending",
                    seconds, DEFAULT_BUY_TIMEOUT),
+        RoleOption("exit-when-done", "once every want is met, stop the node "
+                   "(the daemon exits 0) instead of staying up as a relay",
+                   flag=True),
+        RoleOption("downloads", "DIR to fetch the shared files bought into",
+                   downloadsFolder),
     )
 
     def configure(self, config):
         wants = list(dict.fromkeys(config["want"]))
         if not wants:
             raise ValueError("the buyer role needs at least one --want ITEM")
-        return {"wants": wants, "quantity": config["quantity"],
-                "search_window": config["search-window"],
-                "buy_timeout": config["buy-timeout"]}
+        settings = {"wants": wants, "quantity": config["quantity"],
+                    "search_window": config["search-window"],
+                    "buy_timeout": config["buy-timeout"],
+                    "exit_when_done": config["exit-when-done"]}
+        if config.get("downloads") is not None:
+            if settings["exit_when_done"]:
+                raise ValueError("--exit-when-done would stop the node before "
+                                 "the files bought are in --downloads; use one "
+                                 "or the other")
+            settings["downloads"] = config["downloads"]
+        return settings
 
     def build(self, node, settings):
-        return Buyer(node, **settings)
+        settings = dict(settings)
+        folder = settings.pop("downloads", None)
+        buyer = Buyer(node, **settings)
+        if folder is not None:
+            Fetcher(node, buyer, folder, search_window=buyer.search_window)
+        return buyer

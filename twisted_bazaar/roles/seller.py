@@ -1,6 +1,8 @@
 """
 The seller role: answers searches for what it has, holds a unit for the
-buyer who asked, and sells each buy id exactly once.
+buyer who asked, and sells each buy id exactly once.  An ``ask`` about a
+buy id is answered from the ledger and never sells: an id asked about and
+not sold is closed for good.
 """
 
 from twisted.internet import defer
@@ -9,14 +11,24 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.roles.trade import Buy, BuyOK
+from twisted_bazaar.identity import signedIf, trusts
+from twisted_bazaar.logthrottle import LogThrottle
+from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes import IShop, discoveryOf
-from twisted_bazaar.options import seconds
+from twisted_bazaar.files.options import sharedFolder
+from twisted_bazaar.files.shop import FileShop
+from twisted_bazaar.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
-from twisted_bazaar.store import Sale, countItems
+from twisted_bazaar.store import CLOSED_LIMIT, Sale
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
+#: Of an item's stock, the share that may be reserved at once (all buyers
+#: together: none of them proves who it is), and the share the searches
+#: of one link may hold.  The rest is sold to whoever buys first, so that
+#: searches in made-up names cannot keep every unit from a real buyer.
+RESERVED_SHARE = 2
+LINK_SHARE = 4
 
 
 @implementer(IShop)
@@ -31,23 +43,52 @@ class Seller(Role):
     def __init__(self, node, stock, lease=DEFAULT_LEASE):
         super().__init__(node)
         self.store = node.store
-        self.stock, seeded = self.store.seedInventory(stock)
-        if not seeded and self.store.seededWith() != stock:
-            self.log.warn("--sell {given} differs from the stock this data dir "
-                          "began with ({seeded}); keeping what is left: {left}",
-                          given=_describe(stock), seeded=_describe(self.store.seededWith()),
-                          left=_describe(self.stock))
+        seeded = self.store.seededWith()
+        if seeded is None:
+            # Sales made before the seed is on disk are committed after it:
+            # the store writes in order.
+            self.stock = dict(stock)
+            self.store.seedInventory(stock).addErrback(self._notSeeded)
+        else:
+            self.stock = self.store.inventory()
+            if seeded != stock:
+                self.log.warn("--sell {given} differs from the stock this data dir "
+                              "began with ({seeded}); keeping what is left: {left}",
+                              given=_describe(stock), seeded=_describe(seeded),
+                              left=_describe(self.stock))
         self.lease = lease
         self.ledger = {sale.buy_id: sale for sale in self.store.sales()}
+        #: Buy ids asked about and not sold, oldest first: never sold from
+        #: then on (the CLOSED_LIMIT newest).
+        self.closed = dict.fromkeys(self.store.closed())
         self._reservations = {}
         self._held = {}
+        #: (buyer, item) -> the neighbour its reservation's search came
+        #: through; (neighbour, item) -> units held for such searches.
+        self._via = {}
+        self._held_via = {}
         self._unsaved = []
         self._uncommitted = set()
         self._committing = False
         self._answers = []
         self._flush_call = None
+        self._stopped = False
+        #: Deferreds of stopService, fired once no commit is in flight and
+        #: nothing is unsaved.
+        self._idle_waiters = []
+        #: Sales logged one by one up to a few per interval, the rest
+        #: summed up (every one with --verbose).
+        self.saleLog = LogThrottle(node.clock, self._logUnlogged,
+                                   verbose=node.config.link.verbose)
+        #: The shared folder's files (a L{twisted_bazaar.files.shop.FileShop}),
+        #: with --share.
+        self.files = None
         self.discovery = discoveryOf(node)
         self.discovery.advertise(self)
+
+    def _notSeeded(self, reason):
+        self.log.critical("could not record the starting stock: {why}; no sale "
+                          "can be recorded", why=reason.getErrorMessage())
 
     def free(self, item):
         """Units of item that nobody holds a reservation for."""
@@ -58,9 +99,24 @@ class Seller(Role):
     def inventory(self):
         return dict(self.stock)
 
-    def offerTo(self, item, buyer):
-        """Offer ``buyer`` a unit of ``item``: hold one for it for the
-        lease (refreshing a hold it already has).  False when none is free."""
+    def describe(self, item):
+        """What an offer of item carries besides the address (a shared
+        file's size, sha256 and transfer port), or None."""
+        return self.files.describe(item) if self.files is not None else None
+
+    def offerTo(self, item, buyer, via=None):
+        """
+        Offer ``buyer`` a unit of ``item``: hold one for it for the lease
+        (refreshing a hold it already has) if the limits allow, else offer
+        it unheld, to be bought while free.  False when none is free.
+
+        A buyer holds at most one unit of an item; all buyers together at
+        most 1/RESERVED_SHARE of its stock, and those whose searches came
+        through one neighbour (``via``) at most 1/LINK_SHARE of it (at
+        least one unit).
+        """
+        if self._stopped:
+            return False
         key = (buyer, item)
         lease = self._reservations.get(key)
         if lease is not None:
@@ -68,9 +124,15 @@ class Seller(Role):
             return True
         if self.free(item) <= 0:
             return False
-        self._held[item] = self._held.get(item, 0) + 1
-        self._reservations[key] = self.node.clock.callLater(self.lease, self._release,
-                                                            key)
+        stock = self.stock[item]
+        link = (via, item)
+        if (self._held.get(item, 0) < stock // RESERVED_SHARE
+                and self._held_via.get(link, 0) < max(1, stock // LINK_SHARE)):
+            _count(self._held, item, 1)
+            _count(self._held_via, link, 1)
+            self._via[key] = via
+            self._reservations[key] = self.node.clock.callLater(
+                self.lease, self._release, key)
         return True
 
     def _release(self, key):
@@ -81,39 +143,102 @@ class Seller(Role):
         if call.active():
             call.cancel()
         item = key[1]
-        self._held[item] -= 1
-        if not self._held[item]:
-            del self._held[item]
+        _count(self._held, item, -1)
+        _count(self._held_via, (self._via.pop(key), item), -1)
 
     # -- buys ------------------------------------------------------------------
 
     def delivered(self, message):
-        if type(message) is Buy:
+        kind = type(message)
+        if kind is Buy:
             self._sell(message)
+        elif kind is Ask:
+            self._answerAsk(message)
+
+    def _trusted(self, message):
+        """A buy or ask signed by the buyer it names (a seller without a
+        key checks nothing)."""
+        if trusts(self.node, message, message.path[0]):
+            return True
+        self.log.info("ignoring a {type} not signed by node {buyer}",
+                      type=message.TYPE, buyer=message.path[0])
+        return False
+
+    def _route(self, message):
+        """Route an answer, signed."""
+        self.node.route(signedIf(self.node.identity, message))
+
+    def _answerAsk(self, ask):
+        """
+        Say what became of a buy id, and never sell: ``buyOK`` from the
+        ledger, else close the id (on disk first) and say ``unsold``.
+        """
+        if not self._trusted(ask):
+            return
+        if ask.id in self.ledger:
+            self._confirm(ask.id, self.ledger[ask.id], ask.path[::-1])
+            return
+        if self._stopped:
+            return
+        fresh = ask.id not in self.closed
+        self.closed[ask.id] = None
+        while len(self.closed) > CLOSED_LIMIT:
+            del self.closed[next(iter(self.closed))]
+        unsold = signedIf(self.node.identity, wire.Error(
+            "unsold", f"buy {ask.id} was not sold, and never will be", ask.id,
+            ask.path[::-1]))
+        if not fresh:
+            self.node.route(unsold)
+            return
+        self.store.closeBuy(ask.id).addCallbacks(
+            self._closedBuy, self._notClosed, callbackArgs=(unsold,),
+            errbackArgs=(ask.id,))
+
+    def _closedBuy(self, _, unsold):
+        if not self._stopped:
+            self.node.route(unsold)
+
+    def _notClosed(self, reason, buy_id):
+        """Not on disk: the id stays closed in this process, but is not
+        answered; the buyer will ask again."""
+        self.log.warn("could not close buy {id}: {why}", id=buy_id,
+                      why=reason.getErrorMessage())
 
     def _sell(self, buy):
+        if not self._trusted(buy):
+            return
         back = buy.path[::-1]
         sale = self.ledger.get(buy.id)
         if sale is None:
+            if self._stopped:
+                # No new sale while stopping: the buyer will ask again.
+                return
             buyer, item = buy.path[0], buy.item
+            if buy.id in self.closed:
+                self._route(wire.Error("soldout", f"buy {buy.id} is closed", buy.id,
+                                       back))
+                return
             if (buyer, item) in self._reservations:
                 self._release((buyer, item))
             elif self.free(item) <= 0:
-                self.node.route(wire.Error("soldout", f"no {item} left to sell",
-                                           buy.id, back))
+                self._route(wire.Error("soldout", f"no {item} left to sell", buy.id,
+                                       back))
                 return
             self.stock[item] -= 1
             sale = self.ledger[buy.id] = Sale(buy.id, item, buyer,
                                               self.node.clock.seconds())
             self._unsaved.append(sale)
             self._uncommitted.add(buy.id)
-        answer = BuyOK(buy.id, sale.item, back)
-        if buy.id not in self._uncommitted:
+        self._confirm(buy.id, sale, back)
+
+    def _confirm(self, buy_id, sale, back):
+        """Answer buyOK for a sale, once it is on disk."""
+        answer = signedIf(self.node.identity, BuyOK(buy_id, sale.item, back))
+        if buy_id not in self._uncommitted:
             self.node.route(answer)
             return
-        # A buyOK leaves only once its sale is on disk.
-        self._answers.append((buy.id, answer))
-        if not self.store.durable:
+        self._answers.append((buy_id, answer))
+        if not self.store.durable or self._stopped:
             self._flush()
         elif self._flush_call is None and not self._committing:
             # Group commit: every sale made in this turn of the reactor is
@@ -137,23 +262,40 @@ class Seller(Role):
     def _committed(self, _, sales):
         self._committing = False
         self._uncommitted.difference_update(sale.buy_id for sale in sales)
-        if len(sales) == 1:
-            sale = sales[0]
-            self.log.info("sold {item} to {buyer} ({left} left)", item=sale.item,
-                          buyer=sale.buyer, left=self.stock[sale.item])
-        else:
-            # Under load, one line per commit rather than per sale: logging
-            # would otherwise cost more than selling.
-            self.log.info("sold {n} units in one commit: {items}", n=len(sales),
-                          items=", ".join(f"{item} x{units} ({self.stock[item]} left)"
-                                          for item, units in
-                                          sorted(countItems(sales).items())))
+        self._logSales(sales)
         self._answerCommitted()
         for item in sorted({sale.item for sale in sales}):
             if not self.stock[item]:
                 self.discovery.stockChanged(item, 0)
-        if not self.node.stopping:
-            self._flush()
+        self._flush()
+        self._checkIdle()
+
+    def _logSales(self, sales):
+        """A line per sale while sales are few; under load, most are
+        counted and summed up (see L{LogThrottle}): logging each would
+        cost more than selling."""
+        log = self.saleLog
+        if not log.spare():
+            for sale in sales:
+                log.admit(sale.item)
+            return
+        # Stock left after each sale of this commit, the last first.
+        left, later = [], {}
+        for sale in reversed(sales):
+            after = later.get(sale.item, 0)
+            left.append(self.stock[sale.item] + after)
+            later[sale.item] = after + 1
+        for sale, remaining in zip(sales, reversed(left)):
+            if log.admit(sale.item):
+                self.log.info("sold {item} to {buyer} ({left} left)", item=sale.item,
+                              buyer=sale.buyer, left=remaining)
+
+    def _logUnlogged(self, counts, interval):
+        self.log.info("sold {n} more units in the last {interval:g} s, not logged "
+                      "one by one: {items} (--verbose logs every sale)",
+                      n=sum(counts.values()), interval=interval,
+                      items=", ".join(f"{item} x{units} ({self.stock.get(item, 0)} "
+                                      "left)" for item, units in sorted(counts.items())))
 
     def _notCommitted(self, reason, sales):
         """The store failed: undo the sales and drop their answers; the
@@ -168,8 +310,8 @@ class Seller(Role):
         self._answers = [(buy_id, answer) for buy_id, answer in self._answers
                          if buy_id in self.ledger]
         self._answerCommitted()
-        if not self.node.stopping:
-            self._flush()
+        self._flush()
+        self._checkIdle()
 
     def _answerCommitted(self):
         """Send every waiting buyOK whose sale is now on disk."""
@@ -180,15 +322,53 @@ class Seller(Role):
         for answer in ready:
             self.node.route(answer)
 
+    # -- stopping ------------------------------------------------------------------
+
     def nodeStopping(self):
-        """Release reservations and commit what is unsaved, unless a commit
-        is in flight (then those sales were never answered, and are not
-        kept: their buyers will ask again)."""
+        self._stop()
+
+    def stopService(self):
+        """
+        Stop selling: release every reservation (and its timer), commit
+        what is unsaved once the commit in flight is done.
+
+        @return: a Deferred that fires when no commit is in flight and
+            every sale made is committed (or, if the store failed, undone).
+            Safe to call more than once, and after nodeStopping.
+        """
+        super().stopService()
+        self._stop()
+        if not self._committing and not self._unsaved:
+            return defer.succeed(None)
+        d = defer.Deferred()
+        self._idle_waiters.append(d)
+        return d
+
+    def _stop(self):
+        self._stopped = True
+        self.saleLog.close()
         for key in list(self._reservations):
             self._release(key)
         if self._flush_call is not None and self._flush_call.active():
             self._flush_call.cancel()
+        self._flush_call = None
         self._flush()
+
+    def _checkIdle(self):
+        if self._committing or self._unsaved or not self._idle_waiters:
+            return
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for d in waiters:
+            d.callback(None)
+
+
+def _count(counts, key, change):
+    """Add change to counts[key], dropping keys that reach 0."""
+    value = counts.get(key, 0) + change
+    if value:
+        counts[key] = value
+    else:
+        counts.pop(key, None)
 
 
 def _describe(stock):
@@ -222,6 +402,12 @@ class SellerPlugin:
                    repeatable=True),
         RoleOption("lease", "seconds a unit stays reserved for a buyer",
                    seconds, DEFAULT_LEASE),
+        RoleOption("share", "DIR whose files to sell, each named by its file name "
+                   "(watched for changes)", sharedFolder),
+        RoleOption("transfer-port", "port to serve shared files on (0: any free "
+                   "port)", boundedInt(0, 65535), 0),
+        RoleOption("transfer-rate", "most bytes a second sent to one buyer of a "
+                   "shared file (0: no limit)", boundedInt(0), 0),
     )
 
     def configure(self, config):
@@ -230,9 +416,25 @@ class SellerPlugin:
             if item in stock:
                 raise ValueError(f"--sell names {item} twice")
             stock[item] = units
-        if not stock:
-            raise ValueError("the seller role needs at least one --sell ITEM=COUNT")
-        return {"stock": stock, "lease": config["lease"]}
+        folder = config.get("share")
+        if not stock and folder is None:
+            raise ValueError("the seller role needs at least one --sell ITEM=COUNT "
+                             "or --share DIR")
+        for option in ("transfer-port", "transfer-rate"):
+            if config.get(option) and folder is None:
+                raise ValueError(f"--{option} needs --share DIR")
+        settings = {"stock": stock, "lease": config["lease"]}
+        if folder is not None:
+            settings.update(share=folder, transfer_port=config.get("transfer-port", 0),
+                            transfer_rate=config.get("transfer-rate", 0))
+        return settings
 
     def build(self, node, settings):
-        return Seller(node, **settings)
+        settings = dict(settings)
+        folder = settings.pop("share", None)
+        port = settings.pop("transfer_port", 0)
+        rate = settings.pop("transfer_rate", 0)
+        seller = Seller(node, **settings)
+        if folder is not None:
+            FileShop(node, seller, folder, port, transfer_rate=rate)
+        return seller

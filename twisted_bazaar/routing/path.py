@@ -1,8 +1,9 @@
 """
 Path routing: messages that carry the ``path`` they travel.
 
-A node forwards such a message only if it is on the path, handles it only
-if it is last, and answers ``wrongway`` otherwise.  The router also keeps
+A node forwards such a message only if it is on the path and came from
+the node before it on the path, handles it only if it is last, and answers
+``wrongway`` otherwise.  The router also keeps
 the path table: the shortest known path to other nodes, learned from the
 paths that pass through.
 """
@@ -31,6 +32,8 @@ class PathRouter:
         self.node = node
         self.limit = limit
         self.table = OrderedDict()
+        #: The link the message being delivered came on, while it is.
+        self.deliveredOn = None
 
     def route(self, message):
         """
@@ -45,6 +48,8 @@ class PathRouter:
                           type=message.TYPE, next=next_hop)
             return False
         link.send(message)
+        if message.PROVES:
+            self.node.overlay.proven(link)
         return True
 
     def received(self, link, message):
@@ -61,10 +66,22 @@ class PathRouter:
             link.protocolError("wrongway", f"node {node.id} is not on the path "
                                f"of this {message.TYPE}")
             return
+        if here and path[here - 1] != link.peer_id:
+            # Only the node before this one may hand it on: nobody can slip
+            # a message into a path (claim to be a seller, or a buyer) from
+            # elsewhere.
+            if type(message) is not wire.Error:
+                link.protocolError("wrongway", f"this {message.TYPE} must come from "
+                                   f"node {path[here - 1]}")
+            return
         self.learn(path[here::-1])
         self.learn(path[here:])
         if here == len(path) - 1:
-            node.events.delivered(message)
+            self.deliveredOn = link
+            try:
+                node.events.delivered(message)
+            finally:
+                self.deliveredOn = None
             return
         next_hop = node.links.get(path[here + 1])
         if next_hop is None:

@@ -28,9 +28,19 @@ class IShop(Interface):
     def inventory():
         """item -> units left to sell."""
 
-    def offerTo(item, buyer):
+    def offerTo(item, buyer, via=None):
         """May ``buyer`` be offered a unit of ``item``?  A yes may reserve
-        the unit for that buyer for a while."""
+        the unit for that buyer for a while.  ``via`` is the neighbour the
+        request came through (None if unknown), so that the shop can limit
+        what one link may hold."""
+
+    def describe(item):
+        """
+        Optional: what an offer of ``item`` carries besides the seller's
+        address, as L{Offer} field name -> value (a shared file's C{size},
+        C{sha256} and C{transfer} port), or None.  A scheme reads it with
+        L{offerDetails} and carries it to the buyer's L{Offer}.
+        """
 
 
 class IDiscovery(Interface):
@@ -73,13 +83,47 @@ class IDiscoveryPlugin(IConfigurablePlugin):
 class Offer:
     """
     A seller to buy from: its id, the path from the buyer to it (just
-    ``(buyer, seller)`` when the buy goes direct), and its address.
+    ``(buyer, seller)`` when the buy goes direct), and its address.  An
+    offer of a shared file also names its content: its C{size}, its
+    C{sha256} (hex) and the seller's C{transfer} port (see
+    L{twisted_bazaar.files}); None (0 for the port) otherwise.
     """
 
     seller: int
     route: tuple
     host: str = ""
     port: int = 0
+    size: int = None
+    sha256: str = None
+    transfer: int = 0
+
+
+#: The optional L{Offer} fields a shop may describe (see IShop.describe).
+OFFER_DETAILS = ("size", "sha256", "transfer")
+
+
+def offerDetails(shop, item):
+    """The optional offer fields ``shop`` gives for ``item``: a dict with
+    the keys of L{OFFER_DETAILS} (values None when it gives none)."""
+    describe = getattr(shop, "describe", None)
+    details = describe(item) if describe is not None else None
+    return {key: (details or {}).get(key) for key in OFFER_DETAILS}
+
+
+def fileDescription(shop, item):
+    """What ``shop`` describes of item if it shares it as a file (its
+    C{size}, C{sha256} and C{transfer} port, all known), as
+    L{offerDetails} gives it; else None."""
+    details = offerDetails(shop, item)
+    return details if None not in details.values() else None
+
+
+def offerFields(details):
+    """The L{Offer}'s (size, sha256, transfer) from the optional file
+    description that follows a seller's (id, host, port), as index's
+    ``found`` and superpeer's hits give it: () when there is none."""
+    size, sha256, transfer = tuple(details) + (None,) * (3 - len(details))
+    return size, sha256, transfer or 0
 
 
 def discoveryPlugins():

@@ -1,7 +1,7 @@
 """
 Build and run one simulation: real nodes, trackers and roles on a
-:class:`~twisted_bazaar.testing.MemoryNetwork` driven by a
-:class:`~twisted_bazaar.sim.clock.HeapClock`.
+L{twisted_bazaar.testing.MemoryNetwork} driven by a
+L{twisted_bazaar.sim.clock.HeapClock}.
 
 Everything random is drawn from generators seeded from ``SimConfig.seed``,
 so the same configuration gives the same metrics; only ``wall_s`` and
@@ -14,6 +14,8 @@ import time
 
 import attr
 
+from twisted_bazaar import wire
+from twisted_bazaar.identity import Identity
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.membership import Membership
 from twisted_bazaar.node import Node, NodeConfig
@@ -25,16 +27,25 @@ from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.schemes import buildScheme, discoveryPlugins
+from twisted_bazaar.schemes.superpeer.messages import SUPER
 from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork
-from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, ID_SPACE
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 TOPOLOGIES = sorted(BUILDERS) + ["tracker"]
 DISCOVERY = sorted(discoveryPlugins())
-#: Message types that belong to trading, as opposed to upkeep (handshakes,
-#: keepalive, introductions).
-TRADE_TYPES = ("search", "reply", "buy", "buyOK", "error", "register", "unregister",
-               "ack", "lookup", "found", "list", "listing", "chordRequest",
-               "chordRecords", "chordStore", "chordStored")
+#: The schemes whose nodes join through the tracker whatever the topology:
+#: the tracker tells leaves who the super-peers are.
+TRACKER_SCHEMES = ("superpeer",)
+
+
+def tradeTypes():
+    """Message types that belong to trading, as opposed to upkeep
+    (handshakes, keepalive, introductions, and the messages a scheme marks
+    with a true C{upkeep} class attribute, like Chord's ring maintenance):
+    every other type a scheme or role declares, and error."""
+    return {name for name, cls in wire.MESSAGE_TYPES.items()
+            if cls.__module__ != wire.ThisIsMe.__module__
+            and not getattr(cls, "upkeep", False)} | {"error"}
 
 
 @attr.s(auto_attribs=True, frozen=True)
@@ -55,6 +66,11 @@ class SimConfig:
     reorder: float = 0.0
     kill: float = 0.0
     discovery: str = "flood"
+    #: Fraction of the nodes that serve as super-peers (superpeer scheme).
+    superpeers: float = 0.05
+    #: (option name, parsed value) pairs for the scheme, e.g. from
+    #: ``--scheme-option query-ttl=3``.
+    scheme_options: tuple = ()
     seed: int = 1
     warmup: float = 5.0
     spread: float = 10.0
@@ -68,12 +84,7 @@ class SimConfig:
 class Simulation:
     """One run: build the network, let buyers loose, collect metrics."""
 
-    def __init__(self, config, scheme_options=None):
-        """
-        @param scheme_options: option name -> value for the scheme under
-            test (its own flags, e.g. chord's); None gives flood its
-            ``ttl`` and other schemes their defaults.
-        """
+    def __init__(self, config):
         self.config = config
         self.rng = random.Random(config.seed)
         self.clock = HeapClock()
@@ -84,18 +95,17 @@ class Simulation:
                             config.reorder, reorder_delay=max(high / 1000.0, 0.01))
         self.network = MemoryNetwork(self.clock, random.Random(config.seed + 1),
                                      (low / 1000.0, high / 1000.0), faults)
+        #: Messages the tracker sent, by type (each node counts its own).
         self.stats = {}
         self.settings = LinkSettings(stats=self.stats,
                                      ping_interval=config.ping_interval)
-        self.node_config = NodeConfig(
-            neighbours=config.degree if config.topology == "tracker" else 0,
-            max_connections=max(3 * config.degree, config.degree + 24),
-            link=self.settings)
+        #: node -> messages it sent, by type.
+        self.node_stats = {}
         #: The scheme's options: the hop limit only means something to
         #: schemes that flood.
         self.scheme_options = {"ttl": config.ttl} if config.discovery == "flood" else {}
-        if scheme_options is not None:
-            self.scheme_options = dict(scheme_options)
+        self.scheme_options.update(config.scheme_options)
+        self.superpeers = set()
         self.nodes = []
         self.sellers = {}
         self.buyers = {}
@@ -107,19 +117,68 @@ class Simulation:
 
     # -- building ------------------------------------------------------------
 
+    def nodeConfig(self):
+        """A node's config, with a link settings of its own that counts
+        what it sends (see L{node_stats})."""
+        config = self.config
+        return NodeConfig(
+            neighbours=config.degree if config.topology == "tracker" else 0,
+            max_connections=max(3 * config.degree, config.degree + 24),
+            link=LinkSettings(stats={}, ping_interval=config.ping_interval))
+
+    def _counted(self, node):
+        self.node_stats[node] = node.config.link.stats
+        return node
+
     def build(self):
         config = self.config
         if config.topology == "tracker" or config.discovery != "flood":
             self.market = Market(self.network, seed=config.seed + 3,
                                  link_settings=self.settings)
-        if config.topology == "tracker":
-            self.nodes = [self.market.addNode(self.node_config,
-                                              discovery=config.discovery,
-                                              scheme=self.scheme_options)
-                          for _ in range(config.nodes)]
+        if config.discovery in TRACKER_SCHEMES:
+            self._buildSuperPeers()
+        elif config.topology == "tracker":
+            self.nodes = [self._counted(self.market.addNode(
+                self.nodeConfig(), discovery=config.discovery,
+                scheme=self.scheme_options)) for _ in range(config.nodes)]
         else:
             self._buildDirect()
         self._assignRoles()
+
+    def _buildSuperPeers(self):
+        """
+        Super-peers first, then leaves, all joining through the tracker.
+        With ``--topology tracker`` the super-peers find each other through
+        it too; with a generated graph, they link along that graph (of
+        ``--degree``) instead, once they are registered.
+        """
+        config = self.config
+        count = max(1, min(config.nodes, round(config.superpeers * config.nodes)))
+        graph = config.topology != "tracker"
+        options = dict(self.scheme_options)
+        supers = dict(options, super=True)
+        if graph:
+            supers["superpeer-links"] = 0
+        for index in range(config.nodes):
+            node = self._counted(self.market.addNode(
+                self.nodeConfig(), discovery=config.discovery,
+                scheme=supers if index < count else options))
+            if index < count:
+                self.superpeers.add(node)
+            self.nodes.append(node)
+        if graph:
+            self.clock.callLater(1.0, self._linkSuperPeers, self.nodes[:count])
+
+    def _linkSuperPeers(self, supers):
+        edges = BUILDERS[self.config.topology](len(supers), self.config.degree,
+                                               self.rng)
+        for node in supers:
+            node.overlay.budgets[SUPER] = node.config.max_connections
+        for a, b in edges:
+            target = supers[b]
+            if target.id is not None and supers[a].id is not None:
+                supers[a].connectTo(target.host, target.port, target.id,
+                                    SUPER).addErrback(self._linkFailed)
 
     def _joinTracker(self, node):
         """A node of a fixed overlay still registers with the tracker when
@@ -132,14 +191,20 @@ class Simulation:
 
     def _buildDirect(self):
         config, network = self.config, self.network
-        ids = self.rng.sample(range(ID_SPACE), config.nodes)
-        for index, node_id in enumerate(ids):
+        taken = set()
+        for index in range(config.nodes):
             host = f"n{index}"
-            node = Node(self.clock, random.Random(self.rng.getrandbits(64)),
-                        MemoryConnector(network, host), self.node_config)
+            rng = random.Random(self.rng.getrandbits(64))
+            identity = Identity.fromRandom(rng)
+            while identity.id in taken:
+                # Two keys whose ids collide: the second draws again.
+                identity = Identity.fromRandom(rng)
+            taken.add(identity.id)
+            node = self._counted(Node(self.clock, rng, MemoryConnector(network, host),
+                                      self.nodeConfig(), identity=identity))
             port = network.listen(OverlayFactory(node), host)
             node.setAddress(host, port.getHost().port)
-            node.setId(node_id)
+            node.setId(identity.id)
             buildScheme(node, config.discovery, **self.scheme_options)
             if self.market is not None:
                 self._joinTracker(node)
@@ -247,7 +312,16 @@ class Simulation:
         alive = [node for node in self.nodes if node not in self.killed]
         edges = sum(len(node.links) for node in alive) // 2
         floods = self.record.floods
-        trade = sum(self.stats.get(kind, 0) for kind in TRADE_TYPES)
+        stats = dict(self.stats)
+        for sent in self.node_stats.values():
+            for kind, count in sent.items():
+                stats[kind] = stats.get(kind, 0) + count
+        trade_types = tradeTypes()
+        trade = sum(stats.get(kind, 0) for kind in trade_types)
+        # The tracker counts as a node: with the index it answers every
+        # lookup.
+        busiest = max(sum(sent.get(kind, 0) for kind in trade_types)
+                      for sent in [self.stats, *self.node_stats.values()])
         purchases = self.purchases()
         searches = config.searches
         return {
@@ -261,9 +335,11 @@ class Simulation:
             if searches else None,
             "double_sells": self._doubleSells(),
             "messages_per_search": round(trade / floods, 3) if floods else None,
-            "search_messages_per_search": round(self.stats.get("search", 0) / floods, 3)
+            "search_messages_per_search": round(stats.get("search", 0) / floods, 3)
             if floods else None,
-            "messages_by_type": dict(sorted(self.stats.items())),
+            "messages_by_type": dict(sorted(stats.items())),
+            "busiest_node_messages": busiest,
+            "superpeers": len(self.superpeers),
             "hops_to_first_reply": percentiles(self.record.hops),
             "latency_ms": percentiles(self.record.latency_ms),
             "virtual_s": round(self.clock.seconds(), 3),

@@ -32,7 +32,7 @@ def smallworld(n, degree, rng, rewire=0.1):
     return sorted(edges)
 
 
-def random_graph(n, degree, rng):
+def randomGraph(n, degree, rng):
     """A random path through every node (so the graph is connected), then
     random extra edges up to an average degree of ``degree``."""
     order = list(range(n))
@@ -46,4 +46,4 @@ def random_graph(n, degree, rng):
     return sorted(edges)
 
 
-BUILDERS = {"random": random_graph, "ring": ring, "smallworld": smallworld}
+BUILDERS = {"random": randomGraph, "ring": ring, "smallworld": smallworld}

@@ -3,8 +3,10 @@ What both daemons' command lines share: the link limits, ``--verbose``,
 ``--config FILE``, one-line usage errors, and no shared pid file.
 """
 
+import random
 import sys
 
+from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
 from twisted_bazaar.link import (
@@ -17,8 +19,18 @@ from twisted_bazaar.link import (
     DEFAULT_WRITE_LIMIT,
     LinkSettings,
 )
+from twisted_bazaar.metrics.lag import LagProbe
+from twisted_bazaar.metrics.web import metricsSite
 from twisted_bazaar.options import boundedInt, rate, seconds
+from twisted_bazaar.services import EndpointConnector, ListeningService
+from twisted_bazaar.status.tracker import StatusExtension
 from twisted_bazaar.tap.config import ConfigError, configArgs, splitConfig
+from twisted_bazaar.tap.endpoints import checkServerEndpoint
+from twisted_bazaar.tap.exitstatus import ExitStatus
+from twisted_bazaar.tap.logformat import parseFormat, useJSON
+from twisted_bazaar.web.resources import webSite
+from twisted_bazaar.web.view import MarketView
+from twisted_bazaar.web.watch import StatusWatcher
 
 
 def param(name, default, help, parse=None):
@@ -38,6 +50,12 @@ def param(name, default, help, parse=None):
 
 
 COMMON_PARAMETERS = [
+    param("metrics", None, "Endpoint to serve Prometheus metrics on, at "
+          "/metrics (e.g. tcp:9100:interface=127.0.0.1; no TLS, no "
+          "authentication: keep it on a trusted network); none by default."),
+    param("log-format", "text", "How log lines are written: text, or json (one "
+          "JSON object per line: twisted.logger's JSON form of the event, plus "
+          "log_text, the line as text).", parseFormat),
     param("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT,
            "Seconds a new connection may take to say thisisme.", seconds),
     param("ping-interval", DEFAULT_PING_INTERVAL,
@@ -66,7 +84,8 @@ class DaemonOptions(usage.Options):
     several daemons may run in one folder (no shared ``twistd.pid``).
     """
 
-    optFlags = [["verbose", "v", "Log every message sent and received."]]
+    optFlags = [["verbose", "v", "Log every message sent and received, and every "
+                 "sale (by default, under load most are summed up every 10 s)."]]
     #: Options that may be given many times (lists in a config file).
     repeatable = ()
 
@@ -105,6 +124,16 @@ class DaemonOptions(usage.Options):
             # twistd's default pid file would stop a second daemon in the
             # same folder; these daemons need none unless asked.
             parent["pidfile"] = ""
+        if self["log-format"] == "json" and parent is not None:
+            if parent.get("logger") or parent.get("syslog"):
+                raise usage.UsageError("--log-format json cannot be combined with "
+                                       "twistd's --logger or --syslog")
+            useJSON(parent)
+        if self["metrics"] is not None:
+            try:
+                checkServerEndpoint(self["metrics"])
+            except ValueError as e:
+                raise usage.UsageError(f"--metrics: {e}")
 
     def linkSettings(self):
         return LinkSettings(
@@ -119,3 +148,49 @@ class DaemonOptions(usage.Options):
         )
 
 
+
+def exitStatusFor(options, reactor, prog):
+    """The L{ExitStatus} of a daemon run with these options (under twistd,
+    its parent options say whether it forks into the background)."""
+    parent = getattr(options, "parent", None)
+    nodaemon = True if parent is None else bool(parent.get("nodaemon", True))
+    return ExitStatus(reactor, prog, nodaemon, twistdConfig=parent)
+
+
+def addMetrics(parent, reactor, options, metrics, exitStatus):
+    """
+    With ``--metrics``, serve the metrics (a L{NodeMetrics} or
+    L{TrackerMetrics}) at ``/metrics`` and probe the reactor's lag, as
+    children of the daemon's service.  An endpoint that cannot listen ends
+    the daemon with the reason, as ``--listen`` does.
+    """
+    description = options["metrics"]
+    try:
+        endpoint = serverFromString(reactor, description)
+    except (ValueError, TypeError) as e:
+        raise SystemExit(exitStatus.line(f"--metrics: bad endpoint: {e}"))
+    ListeningService(reactor, endpoint, metricsSite(metrics.registry), "metrics",
+                     onFailure=exitStatus.fail,
+                     description=description).setServiceParent(parent)
+    LagProbe(reactor, metrics.reactorLag).setServiceParent(parent)
+
+
+def addWebView(parent, reactor, options, tracker, exitStatus):
+    """
+    With ``--web``, serve the live web view of the tracker's market, kept
+    current by a L{StatusWatcher} asking its nodes every ``--web-poll``
+    seconds; both children of the daemon's service.  An endpoint that
+    cannot listen ends the daemon with the reason, as ``--listen`` does.
+    """
+    description = options["web"]
+    try:
+        endpoint = serverFromString(reactor, description)
+    except (ValueError, TypeError) as e:
+        raise SystemExit(exitStatus.line(f"--web: bad endpoint: {e}"))
+    view = MarketView(reactor)
+    StatusWatcher(reactor, StatusExtension(tracker).members, EndpointConnector(reactor),
+                  view, options.linkSettings(), random.Random(),
+                  interval=options["web-poll"]).setServiceParent(parent)
+    ListeningService(reactor, endpoint, webSite(view), "web view",
+                     onFailure=exitStatus.fail,
+                     description=description).setServiceParent(parent)

@@ -10,10 +10,12 @@ flag of a role or scheme that the node does not run is refused.
 import os
 import random
 
+from twisted.application.service import Service
 from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 from twisted.python import usage
 
+from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.node import DEFAULT_NEIGHBOURS, Node, NodeConfig
 from twisted_bazaar.options import boundedInt, optionDefaults, seconds
 from twisted_bazaar.overlay import (
@@ -25,8 +27,23 @@ from twisted_bazaar.overlay import (
 from twisted_bazaar.roles import rolePlugins
 from twisted_bazaar.schemes import discoveryPlugins
 from twisted_bazaar.services import EndpointConnector, NodeService
+from twisted_bazaar.identity import Identity
 from twisted_bazaar.store import StoreError, openStore
-from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
+from twisted_bazaar.store.lock import DataDirLock
+from twisted_bazaar.tap.common import (
+    COMMON_PARAMETERS,
+    DaemonOptions,
+    addMetrics,
+    exitStatusFor,
+    param,
+)
+from twisted_bazaar.tap.endpoints import (
+    NODE_LISTEN_KINDS,
+    NODE_TRACKER_KINDS,
+    checkClientEndpoint,
+    checkServerEndpoint,
+    clientAddress,
+)
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -40,13 +57,15 @@ def _owners():
 
 
 class Options(DaemonOptions):
-    """twistd bazaar-node --role ROLE [role and scheme options] [options]"""
+    """twistd bazaar-node [--role ROLE ...] [role and scheme options] [options]"""
 
-    synopsis = "--role ROLE [options]"
+    synopsis = "[--role ROLE ...] [options]"
     optParameters = [
-        param("tracker", DEFAULT_TRACKER, "Endpoint of the tracker."),
-        param("listen", "tcp:0", "Endpoint to listen on for peers (tcp:0: any "
-              "free port)."),
+        param("tracker", DEFAULT_TRACKER, "Endpoint of the tracker (tcp:HOST:PORT, "
+              "or ssl:/tls: for TLS)."),
+        param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
+              "(tcp:0: any free port), tcp6: or ssl:; peers connect over TCP, so "
+              "unix: is refused."),
         param("host", "", "Host name or address peers should use to reach this "
               "node (default: the address the tracker is reached from)."),
         param("neighbours", DEFAULT_NEIGHBOURS, "Overlay peers to stay linked to "
@@ -84,7 +103,9 @@ class Options(DaemonOptions):
         schemes = "; ".join(f"{name} ({plugin.description})"
                             for name, plugin in sorted(self.schemes.items()))
         self.longdesc = (f"Run a bazaar node.  Roles: {roles}.  A node may carry "
-                         f"several roles.  Discovery schemes: {schemes}.")
+                         f"several roles, or none: then it only relays, and "
+                         f"serves its scheme (as a super-peer, say).  Discovery "
+                         f"schemes: {schemes}.")
 
     def opt_role(self, name):
         """A role for this node (repeatable): see the roles named below."""
@@ -116,6 +137,17 @@ class Options(DaemonOptions):
 
     def postOptions(self):
         super().postOptions()
+        try:
+            checkServerEndpoint(self["listen"], NODE_LISTEN_KINDS,
+                                "other nodes connect to a node over plain TCP")
+        except ValueError as e:
+            raise usage.UsageError(f"--listen: {e}")
+        try:
+            checkClientEndpoint(self["tracker"], NODE_TRACKER_KINDS,
+                                "the tracker tells other nodes the IP address "
+                                "a node connects from")
+        except ValueError as e:
+            raise usage.UsageError(f"--tracker: {e}")
         if self["discovery"] not in self.schemes:
             known = ", ".join(sorted(self.schemes))
             raise usage.UsageError(f"unknown discovery scheme {self['discovery']!r} "
@@ -124,9 +156,6 @@ class Options(DaemonOptions):
         if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(
                 data_dir):
             raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
-        if not self["role"]:
-            raise usage.UsageError("say which role this node plays: --role "
-                                   + " or --role ".join(sorted(self.roles_known)))
         self.roles = [(self.roles_known[name],
                        self._configure(self.roles_known[name], ""))
                       for name in self["role"]]
@@ -146,6 +175,13 @@ _OPTION_OWNERS = {}
 
 
 def _pluginOptionHandler(option, kind, owner):
+    if option.flag:
+        def handler(self):
+            self._plugin_values[option.name] = True
+
+        handler.__doc__ = f"{option.help} ({owner} {kind})"
+        return handler
+
     def handler(self, text):
         self._setPluginValue(option, text)
 
@@ -178,16 +214,48 @@ def _addPluginOptions(cls):
 _addPluginOptions(Options)
 
 
+class _LockStamp(Service):
+    """Writes the daemon's pid into its data dir's lock once it runs (after
+    twistd has forked into the background, when it does)."""
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def startService(self):
+        super().startService()
+        self.lock.stamp()
+
+
+def restoredLine(directory, store):
+    """What a node found in its data dir, in one line for the log."""
+    node_id = store.nodeId()
+    inventory = store.inventory()
+    bag = store.bag()
+    pending = store.pending()
+    if node_id is None and not inventory and not bag and not pending:
+        return f"data dir {directory}: new, nothing to restore"
+    stock = ", ".join(f"{item}={units}" for item, units in sorted(inventory.items()))
+    held = {}
+    for purchase in bag:
+        held[purchase.item] = held.get(purchase.item, 0) + 1
+    contents = ", ".join(f"{item} x{n}" for item, n in sorted(held.items()))
+    return (f"data dir {directory}: restored node "
+            f"{'(no id yet)' if node_id is None else node_id}; "
+            f"stock: {stock or 'none'}; bag: {len(bag)}"
+            f"{f' ({contents})' if contents else ''}; pending buys: {len(pending)}")
+
+
 def makeService(options):
     from twisted.internet import reactor
 
+    exitStatus = exitStatusFor(options, reactor, "twistd bazaar-node")
     flag = "--listen"
     try:
         listen = serverFromString(reactor, options["listen"])
         flag = "--tracker"
         tracker = clientFromString(reactor, options["tracker"])
     except (ValueError, TypeError) as e:
-        raise SystemExit(f"twistd bazaar-node: error: {flag}: bad endpoint: {e}")
+        raise SystemExit(exitStatus.line(f"{flag}: bad endpoint: {e}"))
     config = NodeConfig(
         host=options["host"],
         neighbours=options["neighbours"],
@@ -197,17 +265,46 @@ def makeService(options):
         handshake_limit=options["handshake-limit"],
         link=options.linkSettings(),
     )
+    data_dir = options["data-dir"]
+    lock = None
     try:
-        store = openStore(options["data-dir"])
+        if data_dir is not None:
+            lock = DataDirLock(data_dir)
+            lock.acquire()
+        store = openStore(data_dir, reactor)
     except StoreError as e:
-        raise SystemExit(f"twistd bazaar-node: error: --data-dir: {e}")
+        if lock is not None:
+            lock.release()
+        raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
     if not store.durable:
         log.info("no --data-dir: this node's state lives in memory and is lost "
                  "when it stops")
-    node = Node(reactor, random.Random(), EndpointConnector(reactor), config, store)
+        identity = Identity.generate()
+    else:
+        try:
+            identity = Identity.inDirectory(data_dir)
+        except (OSError, ValueError) as e:
+            lock.release()
+            raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
+        log.info("{line}", line=restoredLine(data_dir, store))
+    node = Node(reactor, random.Random(), EndpointConnector(reactor), config, store,
+                identity)
+    metrics = NodeMetrics(node) if options["metrics"] is not None else None
     scheme, settings = options.scheme
     scheme.build(node, settings)
     for plugin, settings in options.roles:
         plugin.build(node, settings)
-    return NodeService(reactor, node, listen, tracker, options["retry-initial"],
-                       options["retry-max"])
+    if not options.roles:
+        log.info("no --role: this node buys and sells nothing; it relays and "
+                 "serves its discovery scheme")
+    service = NodeService(reactor, node, listen, tracker, options["retry-initial"],
+                          options["retry-max"], onFailure=exitStatus.fail,
+                          listen_description=options["listen"],
+                          tracker_address=clientAddress(options["tracker"]),
+                          onStopRequested=lambda why: reactor.stop())
+    if metrics is not None:
+        addMetrics(service, reactor, options, metrics, exitStatus)
+    if lock is not None:
+        service.lock = lock
+        _LockStamp(lock).setServiceParent(service)
+    return service

@@ -2,12 +2,25 @@
 
 import random
 
+from twisted.application.service import MultiService
 from twisted.internet.endpoints import serverFromString
+from twisted.python import usage
 
-from twisted_bazaar.services import trackerService
-from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
+from twisted_bazaar.metrics.tracker import TrackerMetrics
+from twisted_bazaar.options import boundedSeconds
+from twisted_bazaar.services import EndpointConnector, trackerService
+from twisted_bazaar.tap.common import (
+    COMMON_PARAMETERS,
+    DaemonOptions,
+    addMetrics,
+    exitStatusFor,
+    addWebView,
+    param,
+)
+from twisted_bazaar.tap.endpoints import checkServerEndpoint, loopbackByDefault
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 from twisted_bazaar.tracker.extension import trackerExtensionPlugins
+from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
 
 
 class Options(DaemonOptions):
@@ -17,6 +30,13 @@ class Options(DaemonOptions):
     optParameters = [
         param("listen", f"tcp:{DEFAULT_TRACKER_PORT}",
               "Endpoint to listen on (a Twisted endpoint string)."),
+        param("web", None, "Endpoint to serve the live web view on (e.g. "
+              "tcp:8080).  Without interface= it listens on loopback only "
+              "(127.0.0.1, or ::1 for tcp6:); say interface=0.0.0.0 to serve "
+              "other machines (no TLS, no authentication).  None by default."),
+        param("web-poll", DEFAULT_INTERVAL, "Seconds between the web view's "
+              "questions to each node (it asks at most "
+              f"{DEFAULT_IN_FLIGHT} at a time).", boundedSeconds(0.2, 9.0)),
     ] + COMMON_PARAMETERS
 
     def __init__(self):
@@ -26,13 +46,38 @@ class Options(DaemonOptions):
                          "and introduces them to each other.  Extensions hosted: "
                          f"{extensions}.")
 
+    def postOptions(self):
+        super().postOptions()
+        try:
+            checkServerEndpoint(self["listen"])
+        except ValueError as e:
+            raise usage.UsageError(f"--listen: {e}")
+        if self["web"] is not None:
+            try:
+                checkServerEndpoint(self["web"])
+            except ValueError as e:
+                raise usage.UsageError(f"--web: {e}")
+            self["web"] = loopbackByDefault(self["web"])
+
 
 def makeService(options):
     from twisted.internet import reactor
 
+    exitStatus = exitStatusFor(options, reactor, "twistd bazaar-tracker")
     try:
         endpoint = serverFromString(reactor, options["listen"])
     except (ValueError, TypeError) as e:
-        raise SystemExit(f"twistd bazaar-tracker: error: --listen: {e}")
-    tracker = Tracker(reactor, random.Random(), options.linkSettings())
-    return trackerService(reactor, tracker, endpoint)
+        raise SystemExit(exitStatus.line(f"--listen: {e}"))
+    tracker = Tracker(reactor, random.Random(), options.linkSettings(),
+                      connector=EndpointConnector(reactor))
+    service = trackerService(reactor, tracker, endpoint, exitStatus.fail,
+                             options["listen"])
+    if options["metrics"] is None and options["web"] is None:
+        return service
+    parent = MultiService()
+    service.setServiceParent(parent)
+    if options["metrics"] is not None:
+        addMetrics(parent, reactor, options, TrackerMetrics(tracker), exitStatus)
+    if options["web"] is not None:
+        addWebView(parent, reactor, options, tracker, exitStatus)
+    return parent

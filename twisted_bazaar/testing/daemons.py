@@ -26,6 +26,8 @@ LOOPBACK_LISTEN = "tcp:0:interface=127.0.0.1"
 
 TRACKER_LISTENING = re.compile(r"tracker listening on [^\s:]+:(?P<port>\d+)")
 NODE_REGISTERED = re.compile(r"registered with the tracker as node (?P<id>\d+)")
+#: What a node logs once its id is assigned and stored.
+NODE_READY = re.compile(r"node (?P<id>\d+) ready, listening on port")
 #: Log lines that mean something went wrong inside a daemon.
 PROBLEM = re.compile(r"Traceback|Unhandled")
 #: twistd's last log line after an orderly shutdown.
@@ -40,7 +42,7 @@ class DaemonError(Exception):
     """A daemon did not do what was expected in time, or could not start."""
 
 
-def twistd_path():
+def twistdPath():
     """The ``twistd`` of this Python's environment (the venv's, under make),
     so the daemons run the very code that is installed next to it."""
     path = Path(sys.executable).with_name("twistd")
@@ -56,10 +58,10 @@ def _environment():
     return dict(os.environ, PYTHONUNBUFFERED="1")
 
 
-def run_twistd(args, cwd, timeout=DEFAULT_TIMEOUT):
+def runTwistd(args, cwd, timeout=DEFAULT_TIMEOUT):
     """Run ``twistd ARGS`` to completion (``--help``, bad flags, ...) and
     return the CompletedProcess, with stdout and stderr as text."""
-    return subprocess.run([twistd_path(), *args], cwd=cwd, env=_environment(),
+    return subprocess.run([twistdPath(), *args], cwd=cwd, env=_environment(),
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -74,19 +76,21 @@ class Daemon:
     @ivar lines: every log line so far, without line ends.
     """
 
-    def __init__(self, name, args, cwd, on_line=None):
+    def __init__(self, name, args, cwd, onLine=None, wrapper=()):
         """
-        @param on_line: called as ``on_line(daemon, line)`` from the reader
+        @param onLine: called as ``onLine(daemon, line)`` from the reader
             thread for every line as it arrives; it must not raise.
+        @param wrapper: a command that runs twistd, e.g. ``("ip", "netns",
+            "exec", "ns1")``; none by default.
         """
         self.name = name
         self.args = list(args)
         self.lines = []
-        self._on_line = on_line
+        self._on_line = onLine
         self._changed = threading.Condition()
         self._ended = False
         self.process = subprocess.Popen(
-            [twistd_path(), "-n", *self.args], cwd=cwd, env=_environment(),
+            [*wrapper, twistdPath(), "-n", *self.args], cwd=cwd, env=_environment(),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, encoding="utf-8", errors="replace", start_new_session=True)
         self._reader = threading.Thread(target=self._read, name=f"{name} log",
@@ -107,7 +111,7 @@ class Daemon:
 
     # -- reading the log ---------------------------------------------------
 
-    def wait_for(self, pattern, timeout=DEFAULT_TIMEOUT, what=None):
+    def waitFor(self, pattern, timeout=DEFAULT_TIMEOUT, what=None):
         """
         Wait until a log line, old or new, matches the regex.
 
@@ -180,7 +184,7 @@ class Daemon:
             self.process.stdout.close()
         return self.process.returncode
 
-    def exited_cleanly(self):
+    def exitedCleanly(self):
         """True once the daemon has shut down in good order on SIGTERM."""
         return self.process.poll() == TERMINATED and bool(self.matches(SHUT_DOWN))
 
@@ -193,31 +197,42 @@ class LiveMarket:
     daemon outlives its caller.
 
     @ivar daemons: every L{Daemon} started, in order.
+    @ivar tracker: the tracker's L{Daemon}, once started.
     @ivar tracker_port: the port the tracker listens on, once known.
     """
 
-    def __init__(self, cwd, on_line=None):
+    def __init__(self, cwd, onLine=None):
         self.cwd = cwd
-        self.on_line = on_line
+        self.onLine = onLine
         self.daemons = []
+        self.tracker = None
         self.tracker_port = None
 
-    def start(self, name, args):
-        """Start ``twistd -n ARGS`` as one more daemon of this market."""
-        daemon = Daemon(name, args, self.cwd, self.on_line)
+    def start(self, name, args, wrapper=()):
+        """Start ``twistd -n ARGS`` as one more daemon of this market (run
+        by ``wrapper``, see L{Daemon})."""
+        daemon = Daemon(name, args, self.cwd, self.onLine, wrapper)
         self.daemons.append(daemon)
         return daemon
 
-    def start_tracker(self, name="tracker", timeout=DEFAULT_TIMEOUT):
-        """Start the tracker on a free loopback port and wait until it
-        listens; returns the daemon."""
-        tracker = self.start(name, ["bazaar-tracker", "--listen", LOOPBACK_LISTEN])
-        listening = tracker.wait_for(TRACKER_LISTENING, timeout,
+    def startTracker(self, name="tracker", timeout=DEFAULT_TIMEOUT, *args):
+        """Start the tracker on a free loopback port, with any more
+        ``args``, and wait until it listens; returns the daemon."""
+        tracker = self.start(name, ["bazaar-tracker", "--listen", LOOPBACK_LISTEN,
+                                    *args])
+        listening = tracker.waitFor(TRACKER_LISTENING, timeout,
                                      what="'tracker listening on HOST:PORT'")
         self.tracker_port = int(listening["port"])
+        self.tracker = tracker
         return tracker
 
-    def start_node(self, name, *role_args):
+    def waitIntroduced(self, node_id, timeout=DEFAULT_TIMEOUT):
+        """Wait until the tracker has checked node_id's address, and so
+        introduces it to other nodes."""
+        self.tracker.waitFor(rf"node {node_id} listens at \S+ as it said", timeout,
+                             what=f"'node {node_id} listens at HOST:PORT'")
+
+    def startNode(self, name, *role_args):
         """Start a node of this market's tracker, with its role flags
         (e.g. ``"--role", "seller", "--sell", "apple=3"``)."""
         if self.tracker_port is None:
@@ -239,8 +254,8 @@ class LiveMarket:
         return codes
 
 
-def node_id(daemon, timeout=DEFAULT_TIMEOUT):
-    """Wait until the node has registered with the tracker; return its id."""
-    registered = daemon.wait_for(NODE_REGISTERED, timeout,
-                                 what="'registered with the tracker as node N'")
-    return int(registered["id"])
+def nodeId(daemon, timeout=DEFAULT_TIMEOUT):
+    """Wait until the node has its id from the tracker, and has stored it
+    (it says it is ready only then); return its id."""
+    ready = daemon.waitFor(NODE_READY, timeout, what="'node N ready'")
+    return int(ready["id"])

@@ -17,8 +17,13 @@ L{NodeClock}, so that L{Market.leftovers} can tell what a stopped node
 left behind.
 """
 
+import copy
 import random
 
+import attr
+
+from twisted_bazaar.identity import Identity
+from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.roles import rolePlugins
@@ -79,40 +84,69 @@ class Market:
         self.clock = self.network.clock
         self.rng = random.Random(seed + 1)
         self.link_settings = link_settings or LinkSettings()
-        self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings)
         self.tracker_host = "tracker"
+        self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings,
+                               connector=MemoryConnector(self.network, self.tracker_host))
         self.tracker_service = trackerService(
             self.clock, self.tracker,
             MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))
         self.tracker_service.startService()
         self.services = {}
+        #: node -> its L{NodeMetrics}, for nodes added with ``metrics``.
+        self.metrics = {}
+        #: Nodes stopped at their own request -> their stopService Deferred.
+        self.stopped = {}
         self.roles = {}
+        #: Each node's scheme options, so that a restart keeps them.
+        self.schemes = {}
         self._count = 0
 
     def addNode(self, config=None, discovery="flood", store=None, scheme=None,
-                **roles):
+                identity=None, metrics=False, **roles):
         """
         Start a node carrying the given roles, e.g.
         ``addNode(seller={"stock": {"apple": 2}})``, with the named
-        discovery scheme (its options in ``scheme``, a dict).  Returns the
-        Node; it gets its id from the tracker once the clock runs.
+        discovery scheme (its options in ``scheme``, a dict), and its key
+        pair (a new one unless ``identity`` is given).  Returns the Node; it
+        gets its id from the tracker once the clock runs.  With
+        ``metrics``, the node gets its own L{NodeMetrics} (in
+        L{Market.metrics}), as ``--metrics`` gives a daemon.
         """
         self._count += 1
         host = f"node{self._count}"
         config = config or NodeConfig(link=self.link_settings)
-        node = Node(NodeClock(self.clock), random.Random(self.rng.getrandbits(64)),
-                    MemoryConnector(self.network, host), config, store)
-        buildScheme(node, discovery, **(scheme or {}))
+        if metrics:
+            # The metrics count into the node's link settings: its own.
+            config = attr.evolve(config, link=copy.copy(config.link))
+        rng = random.Random(self.rng.getrandbits(64))
+        node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
+                    config, store, identity or Identity.fromRandom(rng))
+        if metrics:
+            self.metrics[node] = NodeMetrics(node)
+        self.schemes[node] = dict(scheme or {})
+        buildScheme(node, discovery, **self.schemes[node])
         plugins = rolePlugins()
         self.roles[node] = {name: plugins[name].build(node, settings)
                             for name, settings in roles.items()}
         service = NodeService(
             node.clock, node, MemoryServerEndpoint(self.network, host),
             MemoryClientEndpoint(self.network, host, self.tracker_host,
-                                 DEFAULT_TRACKER_PORT))
+                                 DEFAULT_TRACKER_PORT),
+            onStopRequested=lambda why: self._stopRequested(node))
         self.services[node] = service
         service.startService()
         return node
+
+    def _stopRequested(self, node):
+        """A node asked to be stopped (L{Node.requestStop}): stop it as its
+        daemon would, once the current event is over; it leaves
+        L{nodes}."""
+        self.clock.callLater(0, self._stopAsked, node)
+
+    def _stopAsked(self, node):
+        service = self.services.pop(node, None)
+        if service is not None:
+            self.stopped[node] = service.stopService()
 
     def role(self, node, name):
         return self.roles[node][name]
@@ -131,16 +165,16 @@ class Market:
         node.clock.stopped = True
         self.network.crash(node.connector.from_host)
 
-    kill = crash
-
     def restart(self, node, store, **roles):
         """
         Start a crashed node again, as rerunning its command would: a new
         process (on a new host) with the given store, which should be the
-        old data dir opened afresh, its discovery scheme, and the given
-        roles.
+        old data dir opened afresh, its discovery scheme with the same
+        options, and the given roles.  It keeps its key pair, as a daemon
+        keeps it in its data dir.
         """
-        return self.addNode(node.config, node.discovery.name, store, **roles)
+        return self.addNode(node.config, node.discovery.name, store,
+                            self.schemes[node], identity=node.identity, **roles)
 
     def leftovers(self, node):
         """

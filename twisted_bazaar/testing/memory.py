@@ -37,6 +37,8 @@ class MemoryTransport:
         self.disconnecting = False
         self.written = 0
         self._last_delivery = 0.0
+        self.producer = None
+        self._pulling = False
 
     def getHost(self):
         return self.host
@@ -46,6 +48,7 @@ class MemoryTransport:
 
     def write(self, data):
         if self.connected and not self.disconnecting and data:
+            self._pull()
             self.written += len(data)
             self.network.bytes_written += len(data)
             faults = self.network.faults
@@ -58,10 +61,35 @@ class MemoryTransport:
         self.write(b"".join(data))
 
     def registerProducer(self, producer, streaming):
-        """Memory links never fill up; the producer is never paused."""
+        """
+        Memory links never fill up: a streaming producer is never paused,
+        and a pull producer (C{FileSender}'s kind) is asked for more on
+        the next turn of the clock after each write, until it unregisters.
+        """
+        self.producer = None if streaming else producer
+        if not streaming:
+            self._pull()
 
     def unregisterProducer(self):
-        pass
+        self.producer = None
+
+    def _pull(self):
+        """Ask the pull producer for more on the next turn (once)."""
+        if (self.producer is not None and not self._pulling and self.connected
+                and not self.disconnecting):
+            self._pulling = True
+            self.network.clock.callLater(0, self._resume)
+
+    def _resume(self):
+        self._pulling = False
+        producer = self.producer
+        if producer is not None and self.connected and not self.disconnecting:
+            before = self.written
+            producer.resumeProducing()
+            # A producer that wrote nothing (waiting on a timer of its
+            # own) is asked again only after its next write.
+            if self.written != before:
+                self._pull()
 
     def loseConnection(self):
         if self.connected and not self.disconnecting:
@@ -144,6 +172,10 @@ class MemoryConnector:
 
     def connect(self, host, port, protocol):
         return self.network.connect(host, port, protocol, from_host=self.from_host)
+
+    def listen(self, factory, port=0):
+        """Listen with factory on this host (port 0: the next free one)."""
+        return defer.maybeDeferred(self.network.listen, factory, self.from_host, port)
 
 
 class Faults:

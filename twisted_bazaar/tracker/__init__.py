@@ -9,12 +9,17 @@ links' business: a node whose link closes, for any reason, leaves the
 table.
 """
 
+from collections import OrderedDict
+
 import attr
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
-from twisted_bazaar.link import Link, LinkSettings
+from twisted_bazaar.eviction import groupOf
+from twisted_bazaar.identity import decode, deriveId, helloText, keyOwns, newNonce, verify
+from twisted_bazaar.link import Link, LinkSettings, TokenBucket
+from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.tracker.extension import trackerExtensionPlugins
 
 #: Node ids are non-negative and below this.
@@ -23,6 +28,17 @@ ID_SPACE = 2**31
 DEFAULT_TRACKER_PORT = 7700
 #: Random draws tried before a full scan when picking a node to introduce.
 _PICK_TRIES = 16
+#: Seconds before a failed address check is tried again: doubling from
+#: the first to the last.
+RECHECK_FIRST = 5.0
+RECHECK_MAX = 60.0
+#: Registrations advertising a port that one address group (see
+#: L{twisted_bazaar.eviction.addressGroup}) may make a second, in bursts
+#: of twice that; and the most live nodes it may hold registered.
+JOIN_RATE = 20.0
+GROUP_LIMIT = 256
+#: Address groups whose registration rate is remembered, newest kept.
+_RATE_GROUPS = 10_000
 
 
 class _Pool:
@@ -69,6 +85,8 @@ class Registry:
         self.rng = rng
         self.nodes = {}
         self.abilities = {}
+        #: Ids whose address was checked (or needs no check).
+        self.verified = set()
         self._pools = {}
 
     def __len__(self):
@@ -82,9 +100,13 @@ class Registry:
                 keys.append((abilities.scheme, "super"))
         return keys
 
-    def join(self, wanted, host, port, abilities=Abilities()):
-        """Add a node; it keeps ``wanted`` as its id when that is valid and
-        free, else it gets a new random id.  Returns the id."""
+    def join(self, wanted, host, port, abilities=Abilities(), verified=True):
+        """
+        Add a node; it keeps ``wanted`` as its id when that is valid and
+        free, else it gets a new random id.  Returns the id.  A node not
+        ``verified`` is not introduced until L{verify} says its address
+        was checked.
+        """
         node_id = wanted
         if not 0 <= node_id < ID_SPACE or node_id in self.nodes:
             node_id = self.rng.randrange(ID_SPACE)
@@ -92,16 +114,31 @@ class Registry:
                 node_id = self.rng.randrange(ID_SPACE)
         self.nodes[node_id] = (host, port)
         self.abilities[node_id] = abilities
-        if port:
-            # Port 0 means the node takes no links: never introduce it.
-            for key in self._poolsOf(abilities):
-                self._pools.setdefault(key, _Pool()).add(node_id)
+        if verified:
+            self.verify(node_id)
         return node_id
+
+    def verify(self, node_id):
+        """The node listens where it said: it may be introduced."""
+        if node_id not in self.nodes or node_id in self.verified:
+            return
+        self.verified.add(node_id)
+        if self.nodes[node_id][1]:
+            # Port 0 means the node takes no links: never introduce it.
+            for key in self._poolsOf(self.abilities[node_id]):
+                self._pools.setdefault(key, _Pool()).add(node_id)
+
+    def address(self, node_id):
+        """(host, port) of a node whose address was checked, else ("", 0)."""
+        if node_id not in self.verified:
+            return ("", 0)
+        return self.nodes[node_id]
 
     def leave(self, node_id):
         if node_id not in self.nodes:
             return
         del self.nodes[node_id]
+        self.verified.discard(node_id)
         for key in self._poolsOf(self.abilities.pop(node_id)):
             pool = self._pools.get(key)
             if pool is not None:
@@ -148,11 +185,23 @@ class Tracker:
 
     log = Logger()
 
-    def __init__(self, clock, rng, settings=None, extensions=None):
+    def __init__(self, clock, rng, settings=None, extensions=None, connector=None):
         self.clock = clock
         self.rng = rng
         self.registry = Registry(rng)
         self.settings = settings or LinkSettings()
+        #: Opens the connect-back checks; None: addresses are not checked.
+        self.connector = connector
+        #: node id -> its address check in flight, or the timer of the next.
+        self._checks = {}
+        #: address group -> its registrations' TokenBucket, oldest first.
+        self._joins = OrderedDict()
+        #: address group -> live nodes registered from it.
+        self._members = {}
+        #: link -> (its thisisme, the nonce sent it), until its proof.
+        self._proving = {}
+        #: node id -> the key it proved, for its address checks.
+        self._keys = {}
         self.links = {}
         self.extensions = {}
         self._handlers = {}
@@ -180,9 +229,20 @@ class Tracker:
         pass
 
     def linkLost(self, link, reason):
+        self._proving.pop(link, None)
+        self._drop(link)
+
+    def _drop(self, link):
+        """Forget the node registered on link, if it still is."""
         node_id = link.peer_id
         if node_id is not None and self.links.get(node_id) is link:
             del self.links[node_id]
+            group = groupOf(link)
+            self._members[group] -= 1
+            if not self._members[group]:
+                del self._members[group]
+            self._stopChecking(node_id)
+            self._keys.pop(node_id, None)
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
@@ -196,14 +256,15 @@ class Tracker:
         elif link.peer_id is None:
             if kind is wire.ThisIsMe:
                 self._register(link, message)
+            elif kind is wire.Proof and link in self._proving:
+                self._proved(link, message)
             else:
                 link.protocolError("wtf", f"say thisisme before {message.TYPE}",
                                    close=True)
         elif kind is wire.NodeReq:
             self._introduce(link, message)
         elif kind is wire.WhereIs:
-            host, port = self.registry.nodes.get(message.id, ("", 0))
-            link.send(wire.NodeReply(message.id, host, port))
+            link.send(wire.NodeReply(message.id, *self.registry.address(message.id)))
         elif kind in self._handlers:
             self._handlers[kind](link, message)
         elif kind is wire.ThisIsMe:
@@ -214,15 +275,122 @@ class Tracker:
         else:
             link.protocolError("wtf", f"the tracker does not handle {message.TYPE}")
 
+    def _mayJoin(self, link, hello):
+        """
+        Whether link's address group may register one more node now: one
+        that advertises a port (and so costs the tracker a check) counts
+        against the group's rate.
+        """
+        group = groupOf(link)
+        if self._members.get(group, 0) >= GROUP_LIMIT:
+            link.refuse("noslots", f"{GROUP_LIMIT} nodes from your address group are "
+                        "registered already")
+            return False
+        if not hello.port:
+            return True
+        now = self.clock.seconds()
+        bucket = self._joins.pop(group, None) or TokenBucket(JOIN_RATE, now)
+        self._joins[group] = bucket
+        if len(self._joins) > _RATE_GROUPS:
+            self._joins.popitem(last=False)
+        if not bucket.take(now):
+            link.refuse("noslots", "too many registrations from your address group; "
+                        "try again later")
+            return False
+        return True
+
     def _register(self, link, hello):
+        """
+        A node introduced itself.  One without a key is registered at once
+        (with the id it asks for, if free); one with a key is told the id
+        of its key and a nonce, and registered once its proof comes.
+        """
+        if not self._mayJoin(link, hello):
+            return
+        if hello.key is None:
+            self._join(link, hello)
+            return
+        if not keyOwns(hello.key, hello.id) and hello.id != -1:
+            link.refuse("wtf", f"{hello.id} is not the id of that key")
+            return
+        nonce = newNonce()
+        self._proving[link] = (hello, nonce)
+        link.send(wire.ThisIsYou(deriveId(decode(hello.key)), hello.port, nonce))
+
+    def _proved(self, link, proof):
+        """A node proved its key: it gets its key's id, whoever held it."""
+        hello, nonce = self._proving.pop(link)
+        node_id = deriveId(decode(hello.key))
+        if not verify(hello.key, proof.sig, helloText(nonce, node_id)):
+            link.refuse("wtf", "that proof does not sign the nonce I sent")
+            return
+        holder = self.links.get(node_id)
+        if holder is not None:
+            # The key's owner is back; an old connection of its own, or a
+            # node without a key that claimed its id, gives way.
+            self._drop(holder)
+            holder.refuse("wtf", f"node {node_id} proved its key on another "
+                          "connection")
+        self._keys[node_id] = hello.key
+        self._join(link, hello, node_id)
+
+    def _join(self, link, hello, proven=None):
+        """Register the node on link: with its key's id, if proven, else
+        with the id it asks for if free, or a random one."""
+        group = groupOf(link)
+        self._members[group] = self._members.get(group, 0) + 1
         host = hello.host or getattr(link.transport.getPeer(), "host", "")
         abilities = Abilities(hello.scheme, bool(hello.superpeer))
-        node_id = self.registry.join(hello.id, host, hello.port, abilities)
+        checking = self.connector is not None and hello.port != 0
+        node_id = self.registry.join(hello.id if proven is None else proven, host,
+                                     hello.port, abilities, verified=not checking)
         self.links[node_id] = link
         link.identified(node_id)
-        link.send(wire.ThisIsYou(node_id, hello.port))
+        if proven is None:
+            link.send(wire.ThisIsYou(node_id, hello.port))
         self.log.info("node {id} joined from {host}:{port} ({n} live)", id=node_id,
                       host=host, port=hello.port, n=len(self.registry))
+        if checking:
+            self._check(node_id, RECHECK_FIRST)
+
+    # -- connect-back checks ------------------------------------------------------------
+
+    def _check(self, node_id, retry):
+        """Check the address node_id advertised; if it fails, try again
+        after retry seconds (doubling up to RECHECK_MAX)."""
+        host, port = self.registry.nodes[node_id]
+        check = self._checks[node_id] = AddressCheck(node_id, self._keys.get(node_id),
+                                                     self.clock, self.settings)
+        check.start(self.connector, host, port).addCallback(self._checked, node_id,
+                                                            check, retry)
+
+    def _checked(self, passed, node_id, check, retry):
+        if self._checks.get(node_id) is not check:
+            return
+        host, port = self.registry.nodes[node_id]
+        if passed:
+            del self._checks[node_id]
+            self.registry.verify(node_id)
+            self.log.info("node {id} listens at {host}:{port} as it said: introducing "
+                          "it", id=node_id, host=host, port=port)
+            return
+        self.log.warn("node {id}: nothing at {host}:{port} answers as that node; "
+                      "not introducing it (checking again in {retry:g} s)", id=node_id,
+                      host=host, port=port, retry=retry)
+        self._checks[node_id] = self.clock.callLater(
+            retry, self._check, node_id, min(retry * 2, RECHECK_MAX))
+
+    def _stopChecking(self, node_id):
+        pending = self._checks.pop(node_id, None)
+        if isinstance(pending, AddressCheck):
+            pending.cancel()
+        elif pending is not None and pending.active():
+            pending.cancel()
+
+    def stop(self):
+        """Cancel every check in flight or scheduled."""
+        for node_id in list(self._checks):
+            self._stopChecking(node_id)
 
     def _introduce(self, link, request):
         found = self.registry.pick(link.peer_id, request.exclude, request.scheme,

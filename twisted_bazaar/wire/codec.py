@@ -45,6 +45,20 @@ ERROR_CODES = {
 }
 
 
+def clipInfo(info):
+    """
+    An ``info`` text cut to L{MAX_INFO_BYTES} UTF-8 bytes (ending in
+    ``...`` when cut), so that no reason, however much of the peer's input
+    it quotes, breaks the cap.  A lone surrogate becomes ``?``.
+    """
+    if info.isascii() and len(info) <= MAX_INFO_BYTES:
+        return info
+    data = info.encode("utf-8", "replace")
+    if len(data) > MAX_INFO_BYTES:
+        data = data[:MAX_INFO_BYTES - 3].decode("utf-8", "ignore").encode("utf-8") + b"..."
+    return data.decode("utf-8")
+
+
 def errorCode(code, meaning):
     """Declare an error code a plugin answers with (idempotent)."""
     ERROR_CODES.setdefault(code, meaning)
@@ -61,6 +75,7 @@ class ProtocolError(Exception):
     """
 
     def __init__(self, info, code="wtf", answerable=True):
+        info = clipInfo(info)
         super().__init__(info)
         self.code = code
         self.info = info
@@ -162,13 +177,62 @@ def _code(value, name):
 _code.fast = "type({v}) is str and {v} in ERROR_CODES"
 
 
+def objectList(keys, limit, noun="objects"):
+    """
+    A checker for a list of at most ``limit`` JSON objects, each holding
+    the given keys, a sequence of (key, checker) pairs; other keys are
+    ignored.  It gives a tuple of tuples of the checked values, in the
+    order of ``keys``.
+    """
+    names = ", ".join(key for key, _ in keys)
+
+    def check(value, name):
+        if type(value) is not list or len(value) > limit:
+            raise ProtocolError(f"{name} must be a list of at most {limit} {noun}")
+        rows = []
+        for entry in value:
+            if type(entry) is not dict:
+                raise ProtocolError(f"{name} entries must be objects with {names}")
+            row = []
+            for key, checker in keys:
+                if key not in entry:
+                    raise ProtocolError(f"{name} entry lacks {key}")
+                row.append(checker(entry[key], f"{name}.{key}"))
+            rows.append(tuple(row))
+        return tuple(rows)
+
+    check.fast = "False"
+    return check
+
+
+def itemCounts(limit):
+    """A checker for a JSON object of at most ``limit`` entries, each an
+    item name mapped to a count (0 … 2^63−1)."""
+
+    def check(value, name):
+        if type(value) is not dict or len(value) > limit:
+            raise ProtocolError(f"{name} must be an object of at most {limit} items")
+        for item, count in value.items():
+            checkItem(item, name + " key")
+            _count(count, f"{name}[{item[:40]!r}]")
+        return dict(value)
+
+    check.fast = "False"
+    return check
+
+
+_count = intIn(0, ID_LIMIT - 1, "a count")
+#: The keys of a seller's entry in a list of sellers.
+SELLER_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort))
+
+
 _MISSING = REQUIRED = object()
 
 #: type name -> message class, filled in by L{message}.
 MESSAGE_TYPES = {}
 
 
-def message(type_name, *fields, routed=False, bucket=None):
+def message(type_name, *fields, routed=False, bucket=None, proves=False):
     """
     Declare a message class: its wire type name, its fields, and whether
     it is path-routed (it then has a ``path`` field, and nodes relay it
@@ -179,7 +243,11 @@ def message(type_name, *fields, routed=False, bucket=None):
     optional field that is left out when unset.  A checker takes the raw
     JSON value and the field's name and returns the value or raises
     L{ProtocolError}; it may carry a ``fast`` expression (see L{_compile}).
-    The class gets ``as_dict`` and ``from_dict`` compiled for its fields.
+    The class gets ``asDict`` and ``fromDict`` compiled for its fields.
+
+    ``proves`` marks a routed message whose sending shows that the link
+    it leaves on carries real trade (a seller's ``buyOK``): the overlay
+    then never evicts that link.
 
     ``bucket`` names the per-link rate limit the message counts against
     (``search``, ``query``, ``ping``, or a name of the plugin's own; see
@@ -199,9 +267,10 @@ def message(type_name, *fields, routed=False, bucket=None):
         cls.FIELDS = fields
         cls.ROUTED = routed
         cls.BUCKET = bucket
-        as_dict, cls.from_dict = _compile(cls, type_name, fields)
-        if "as_dict" not in vars(cls):
-            cls.as_dict = as_dict
+        cls.PROVES = proves
+        asDict, cls.fromDict = _compile(cls, type_name, fields)
+        if "asDict" not in vars(cls):
+            cls.asDict = asDict
         MESSAGE_TYPES[type_name] = cls
         return cls
 
@@ -210,7 +279,7 @@ def message(type_name, *fields, routed=False, bucket=None):
 
 def _compile(cls, type_name, fields):
     """
-    Build straight-line ``as_dict`` and ``from_dict`` for one message class.
+    Build straight-line ``asDict`` and ``fromDict`` for one message class.
 
     The codec runs for every message every node relays, so it is generated
     the way attrs generates ``__init__``: no loop over fields, and each value
@@ -221,26 +290,33 @@ def _compile(cls, type_name, fields):
     required = [f for f in fields if f[3] is not None]
     optional = [f for f in fields if f[3] is None]
     pairs = "".join(f"{wire!r}: self.{attribute}, " for wire, attribute, _, _ in required)
-    encode = ["def as_dict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
+    encode = ["def asDict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
     for wire, attribute, _, _ in optional:
         encode += [f"    if self.{attribute} is not None:",
                    f"        out[{wire!r}] = self.{attribute}"]
     encode.append("    return out")
-    decode = ["def from_dict(obj):", "    get = obj.get"]
-    for index, (wire, _, check, _) in enumerate(fields):
+    decode = ["def fromDict(obj):", "    get = obj.get"]
+    defaults = {}
+    for index, (wire, _, check, default) in enumerate(fields):
         value = f"v{index}"
         fast = check.fast.format(v=value)
-        decode += [f"    {value} = get({wire!r}, _MISSING)",
-                   f"    if not ({fast}):",
-                   f"        {value} = _slowField(cls, {index}, {value})"]
+        decode.append(f"    {value} = get({wire!r}, _MISSING)")
+        if default is not REQUIRED:
+            # An optional field left out takes its default at once.
+            defaults[f"_d{index}"] = default
+            decode += [f"    if {value} is _MISSING:", f"        {value} = _d{index}",
+                       f"    elif not ({fast}):"]
+        else:
+            decode.append(f"    if not ({fast}):")
+        decode.append(f"        {value} = _slowField(cls, {index}, {value})")
         convert = getattr(check, "convert", None)
         if convert:
             decode += ["    else:", f"        {value} = {convert}({value})"]
     decode.append(f"    return cls({', '.join(f'v{i}' for i in range(len(fields)))})")
     namespace = {"cls": cls, "_MISSING": _MISSING, "_slowField": _slowField,
-                 "ERROR_CODES": ERROR_CODES, "_INT_ONLY": {int}}
+                 "ERROR_CODES": ERROR_CODES, "_INT_ONLY": {int}, **defaults}
     exec("\n".join(encode + decode), namespace)
-    return namespace["as_dict"], staticmethod(namespace["from_dict"])
+    return namespace["asDict"], staticmethod(namespace["fromDict"])
 
 
 def _slowField(cls, index, value):
@@ -260,19 +336,43 @@ class Message:
     FIELDS = ()
     ROUTED = False
     BUCKET = None
+    PROVES = False
 
 
 #: How message classes are written: frozen, slotted attrs classes.
 frozen = attr.s(frozen=True, slots=True, auto_attribs=True)
 
 
-_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_raw_decode = json.JSONDecoder().raw_decode
+def _notJSON(constant):
+    """RFC 8259 has no NaN or infinities; Python's json module does."""
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                            allow_nan=False)
+_decoder = json.JSONDecoder(parse_constant=_notJSON)
+_raw_decode = _decoder.raw_decode
 
 
 def encode(message):
     """Serialize a message to the bytes of one netstring payload."""
-    return _encoder.encode(message.as_dict()).encode("utf-8")
+    return _encoder.encode(message.asDict()).encode("utf-8")
+
+
+_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
+                              sort_keys=True, allow_nan=False)
+
+
+def canonical(message):
+    """
+    The bytes a message's signature signs: ``bazaar-sig:`` and the
+    message's JSON object without its ``sig`` (the fields its class
+    declares, unknown ones left out), keys sorted, compact, non-ASCII text
+    as raw UTF-8 (docs/protocol.md, "Keys and signatures").
+    """
+    fields = message.asDict()
+    fields.pop("sig", None)
+    return b"bazaar-sig:" + _canonical.encode(fields).encode("utf-8")
 
 
 def decode(data):
@@ -291,7 +391,7 @@ def decode(data):
             if end != len(text):
                 raise ValueError
         except ValueError:
-            obj = json.loads(text)
+            obj = _decoder.decode(text)
     except UnicodeDecodeError as e:
         raise ProtocolError(f"invalid UTF-8: {e.reason} at byte {e.start}")
     except ValueError as e:
@@ -307,7 +407,7 @@ def decode(data):
     if cls is None:
         raise ProtocolError(f"unknown message type {kind[:40]!r}")
     try:
-        return cls.from_dict(obj)
+        return cls.fromDict(obj)
     except ProtocolError as e:
         if kind == "error":
             e.answerable = False

@@ -4,6 +4,8 @@ keepalive, ``dc`` and ``error``.  Everything else is declared by the
 scheme or role that handles it.
 """
 
+import attr
+
 from twisted_bazaar.wire.codec import (
     REQUIRED,
     Message,
@@ -14,9 +16,11 @@ from twisted_bazaar.wire.codec import (
     checkName,
     checkPath,
     checkPort,
+    clipInfo,
     frozen,
     idList,
     message,
+    text,
     ERROR_CODES,
     ProtocolError,
     MAX_EXCLUDE,
@@ -31,18 +35,27 @@ def _code(value, name):
 
 _code.fast = "type({v}) is str and {v} in ERROR_CODES"
 _exclude = idList(0, MAX_EXCLUDE)
+#: An Ed25519 public key, a handshake nonce, a signature: base64url text
+#: (checked when used: see L{twisted_bazaar.identity}).
+checkKey = text(43, 43)
+checkNonce = text(1, 64)
+checkSig = text(86, 86)
 
 
 @message("thisisme", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED),
          ("host", "host", checkHost, ""), ("scheme", "scheme", checkName, None),
-         ("super", "superpeer", checkFlag, None), ("purpose", "purpose", checkName, None))
+         ("super", "superpeer", checkFlag, None), ("purpose", "purpose", checkName, None),
+         ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None),
+         ("sig", "sig", checkSig, None))
 @frozen
 class ThisIsMe(Message):
     """
     A node says who it is: first message on every link, both ways.  To the
     tracker it may say which discovery scheme it runs and whether it can
     serve as a super-peer; to a node, what the link is for (its purpose,
-    which decides the slot budget it counts against).
+    which decides the slot budget it counts against).  A node with a key
+    sends it, and a fresh nonce for the other side to sign; an answer
+    signs the nonce it answers (see L{twisted_bazaar.identity}).
     """
 
     id: int
@@ -51,15 +64,30 @@ class ThisIsMe(Message):
     scheme: str = None
     superpeer: bool = None
     purpose: str = None
+    key: str = None
+    nonce: str = None
+    sig: str = None
 
 
-@message("thisisyou", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED))
+@message("thisisyou", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED),
+         ("nonce", "nonce", checkNonce, None))
 @frozen
 class ThisIsYou(Message):
-    """The tracker tells a joining node its id."""
+    """The tracker tells a joining node its id; to a node that sent a key,
+    with a nonce to sign in a ``proof``."""
 
     id: int
     port: int
+    nonce: str = None
+
+
+@message("proof", ("sig", "sig", checkSig, REQUIRED))
+@frozen
+class Proof(Message):
+    """A node proves it holds the key it sent: its signature of the nonce
+    the other side sent (see L{twisted_bazaar.identity})."""
+
+    sig: str
 
 
 @message("nodereq", ("exclude", "exclude", _exclude, ()),
@@ -98,6 +126,19 @@ class WhereIs(Message):
     id: int
 
 
+@message("whoareyou", ("nonce", "nonce", checkNonce, None))
+@frozen
+class WhoAreYou(Message):
+    """
+    The tracker checks an address a node advertised: sent as the first
+    message on a connection to it, answered by the node's ``thisisme``
+    (signing the nonce, if the node has a key), after which the node
+    closes the connection.
+    """
+
+    nonce: str = None
+
+
 @message("dc")
 @frozen
 class Dc(Message):
@@ -121,7 +162,8 @@ class Pong(Message):
 
 
 @message("error", ("code", "code", _code, REQUIRED), ("info", "info", checkInfo, REQUIRED),
-         ("id", "id", checkId, None), ("path", "path", checkPath, None))
+         ("id", "id", checkId, None), ("path", "path", checkPath, None),
+         ("key", "key", checkKey, None), ("sig", "sig", checkSig, None))
 @frozen
 class Error(Message):
     """
@@ -131,6 +173,9 @@ class Error(Message):
     """
 
     code: str
-    info: str
+    #: Cut to the cap here, so every error sent keeps it.
+    info: str = attr.ib(converter=clipInfo)
     id: int = None
     path: tuple = None
+    key: str = None
+    sig: str = None

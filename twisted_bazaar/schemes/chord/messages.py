@@ -123,6 +123,8 @@ class ChordPing(Message):
     predecessor, so it may be the receiver's successor.
     """
 
+    upkeep = True
+
     nonce: int
     successor: bool = None
 
@@ -131,6 +133,8 @@ class ChordPing(Message):
 @frozen
 class ChordPong(Message):
     """The answer to chordPing, with its nonce."""
+
+    upkeep = True
 
     nonce: int
 
@@ -143,6 +147,8 @@ class ChordStabilize(Message):
     and "who are your predecessor and successors?"; answered by chordState.
     """
 
+    upkeep = True
+
     nonce: int
 
 
@@ -153,6 +159,8 @@ class ChordStabilize(Message):
 class ChordState(Message):
     """The answer to chordStabilize: the predecessor (after the notify;
     absent if unknown) and the successor list of the sender."""
+
+    upkeep = True
 
     nonce: int
     pred: Peer
@@ -168,6 +176,8 @@ class ChordQuit(Message):
     predecessor, its predecessor puts ``succs`` in its place.
     """
 
+    upkeep = True
+
     pred: Peer
     succs: tuple
 
@@ -179,6 +189,8 @@ class ChordTransfer(Message):
     """Hold these records (a handover or a replica); a lifetime of 0
     withdraws one.  With a nonce, answered by chordTransferred."""
 
+    upkeep = True
+
     records: tuple
     nonce: int = None
 
@@ -188,6 +200,8 @@ class ChordTransfer(Message):
 @frozen
 class ChordTransferred(Message):
     """The records of the chordTransfer with this nonce are held."""
+
+    upkeep = True
 
     nonce: int
     count: int
@@ -202,6 +216,8 @@ class ChordTransferred(Message):
 class ChordFind(Message):
     """Which node holds key?  Answered by chordFound."""
 
+    upkeep = True
+
     id: int
     key: int
     return_path: tuple
@@ -214,6 +230,8 @@ class ChordFind(Message):
 @frozen
 class ChordFound(Message):
     """``node`` holds key; ``succs`` is its successor list."""
+
+    upkeep = True
 
     id: int
     key: int

@@ -6,13 +6,15 @@ path (or straight to the buyer when linked to it).
 
 from twisted.application.service import Service
 from twisted.internet import defer
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.identity import signedIf, trusts
 from twisted_bazaar.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter
-from twisted_bazaar.schemes import IDiscovery, Offer
+from twisted_bazaar.schemes import IDiscovery, Offer, offerDetails
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.topology import RandomNeighbours
 
@@ -23,12 +25,20 @@ def overlayLinks(link):
     return link.purpose == OVERLAY
 
 
+#: Offers one search keeps from the replies that came over one link: a
+#: neighbour that floods replies cannot crowd out the others' offers, nor
+#: grow the buyer's memory.
+OFFERS_PER_LINK = 16
+
+
 class _Find:
-    """One search in progress: its offers, its window, its Deferred."""
+    """One search in progress: its offers (and how many came over each
+    link), its window, its Deferred."""
 
     def __init__(self, item):
         self.item = item
         self.offers = []
+        self.perLink = {}
         self.timer = None
         self.finished = None
 
@@ -40,6 +50,7 @@ class FloodDiscovery(Service, NodeObserver):
 
     name = "flood"
     superpeer = None
+    log = Logger()
 
     def __init__(self, node, ttl=wire.DEFAULT_TTL, seen_limit=10_000, neighbours=3):
         self.node = node
@@ -63,15 +74,18 @@ class FloodDiscovery(Service, NodeObserver):
     def _searchArrived(self, search):
         """A search reached this node: reply for every shop that offers."""
         item, buyer = search.item, search.return_path[0]
+        via = search.return_path[-2] if len(search.return_path) > 1 else buyer
         node = self.node
         for shop in self.shops:
-            if not shop.offerTo(item, buyer):
+            if not shop.offerTo(item, buyer, via):
                 continue
             if buyer in node.links:
                 path = (node.id, buyer)
             else:
                 path = search.return_path[::-1]
-            node.route(Reply(search.id, item, path, node.id, node.host, node.port))
+            node.route(signedIf(node.identity, Reply(search.id, item, path, node.id,
+                                                     node.host, node.port,
+                                                     **offerDetails(shop, item))))
 
     # -- buying ------------------------------------------------------------------
 
@@ -109,8 +123,20 @@ class FloodDiscovery(Service, NodeObserver):
             return
         find = self._finds.get(message.id)
         if find is not None and find.item == message.item:
+            if not trusts(self.node, message, message.seller):
+                self.log.info("ignoring an offer not signed by seller {seller}",
+                              seller=message.seller)
+                return
+            # The path router only delivers it from the node before this
+            # one on its path: the link it came over.
+            via = message.path[-2] if len(message.path) > 1 else message.seller
+            kept = find.perLink.get(via, 0)
+            if kept >= OFFERS_PER_LINK:
+                return
+            find.perLink[via] = kept + 1
             offer = Offer(message.seller, message.path[::-1], message.host,
-                          message.port)
+                          message.port, message.size, message.sha256,
+                          message.transfer or 0)
             find.offers.append(offer)
             self.node.events.offerArrived(message.item, offer)
 

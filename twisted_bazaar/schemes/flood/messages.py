@@ -1,5 +1,6 @@
 """The messages of the flood scheme: ``search`` and its ``reply``."""
 
+from twisted_bazaar.files.messages import OFFER_FIELDS
 from twisted_bazaar.wire import (
     REQUIRED,
     Message,
@@ -8,6 +9,8 @@ from twisted_bazaar.wire import (
     checkItem,
     checkPath,
     checkPort,
+    checkKey,
+    checkSig,
     checkTtl,
     frozen,
     message,
@@ -30,10 +33,14 @@ class Search(Message):
 @message("reply", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
          ("path", "path", checkPath, REQUIRED), ("seller", "seller", checkId, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
+         *OFFER_FIELDS, ("key", "key", checkKey, None), ("sig", "sig", checkSig, None),
          routed=True)
 @frozen
 class Reply(Message):
-    """A seller's offer, routed back to the buyer; id is the search's id."""
+    """A seller's offer, routed back to the buyer; id is the search's id.
+    An offer of a shared file also carries size, sha256 and transfer.
+    Signed by the seller (see L{twisted_bazaar.identity.signed}), file
+    fields included."""
 
     id: int
     item: str
@@ -41,3 +48,8 @@ class Reply(Message):
     seller: int
     host: str
     port: int
+    size: int = None
+    sha256: str = None
+    transfer: int = None
+    key: str = None
+    sig: str = None

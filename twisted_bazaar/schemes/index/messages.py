@@ -6,17 +6,13 @@ The messages of the index scheme, all between a node and the tracker:
 
 import attr
 
+from twisted_bazaar.files.messages import OFFER_FIELDS, describedSellers, sellerObject
 from twisted_bazaar.wire import (
-    ID_LIMIT,
     REQUIRED,
     Message,
-    ProtocolError,
-    checkHost,
-    checkId,
     checkItem,
-    checkPort,
     frozen,
-    intIn,
+    itemCounts,
     message,
 )
 
@@ -24,51 +20,29 @@ from twisted_bazaar.wire import (
 MAX_FOUND = 64
 #: Most items a ``listing`` names.
 MAX_LISTING = 1024
-_count = intIn(0, ID_LIMIT - 1, "a count")
+#: Most items one node may have registered at once.
+MAX_ITEMS_PER_NODE = 1024
+#: listing.items: an object mapping item names to counts.
+_counts = itemCounts(MAX_LISTING)
+#: found.sellers: {id, host, port} objects, with a shared file's optional
+#: size, sha256 and transfer.
+_sellers = describedSellers(MAX_FOUND)
 
 
-def _sellers(value, name):
-    """found.sellers: a list of {id, host, port} objects."""
-    if type(value) is not list or len(value) > MAX_FOUND:
-        raise ProtocolError(f"{name} must be a list of at most {MAX_FOUND} sellers")
-    sellers = []
-    for entry in value:
-        if type(entry) is not dict:
-            raise ProtocolError(f"{name} entries must be objects with id, host, port")
-        for key in ("id", "host", "port"):
-            if key not in entry:
-                raise ProtocolError(f"{name} entry lacks {key}")
-        sellers.append((checkId(entry["id"], name + ".id"),
-                        checkHost(entry["host"], name + ".host"),
-                        checkPort(entry["port"], name + ".port")))
-    return tuple(sellers)
-
-
-_sellers.fast = "False"
-
-
-def _counts(value, name):
-    """listing.items: an object mapping item names to counts."""
-    if type(value) is not dict or len(value) > MAX_LISTING:
-        raise ProtocolError(f"{name} must be an object of at most {MAX_LISTING} items")
-    for item, count in value.items():
-        checkItem(item, name + " key")
-        _count(count, f"{name}[{item[:40]!r}]")
-    return dict(value)
-
-
-_counts.fast = "False"
-
-
-@message("register", ("item", "item", checkItem, REQUIRED))
+@message("register", ("item", "item", checkItem, REQUIRED), *OFFER_FIELDS,
+         bucket="register")
 @frozen
 class Register(Message):
-    """A seller tells the tracker it has item in stock."""
+    """A seller tells the tracker it has item in stock (for a shared file:
+    its size, sha256 and transfer port too)."""
 
     item: str
+    size: int = None
+    sha256: str = None
+    transfer: int = None
 
 
-@message("unregister", ("item", "item", checkItem, REQUIRED))
+@message("unregister", ("item", "item", checkItem, REQUIRED), bucket="register")
 @frozen
 class Unregister(Message):
     """A seller tells the tracker it has no more of item."""
@@ -98,15 +72,17 @@ class Lookup(Message):
 class Found(Message):
     """
     The answer to a lookup: (id, host, port) of each seller, least recently
-    handed out first.  On the wire each is an object {id, host, port}.
+    handed out first, followed by (size, sha256, transfer) for a shared
+    file.  On the wire each is an object {id, host, port} with the optional
+    size, sha256 and transfer.
     """
 
     item: str
     sellers: tuple
 
-    def as_dict(self):
+    def asDict(self):
         return {"type": "found", "item": self.item,
-                "sellers": [{"id": i, "host": h, "port": p} for i, h, p in self.sellers]}
+                "sellers": [sellerObject(seller) for seller in self.sellers]}
 
 
 @message("list", bucket="query")

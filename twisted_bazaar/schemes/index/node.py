@@ -11,7 +11,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.roles.trade import BuyOK
-from twisted_bazaar.schemes import IDiscovery, Offer
+from twisted_bazaar.schemes import IDiscovery, Offer, offerDetails, offerFields
 from twisted_bazaar.schemes.index.messages import (
     Ack,
     Found,
@@ -68,7 +68,7 @@ class IndexDiscovery(Service, NodeObserver):
         in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
         if in_stock and item not in self.registered:
             self.registered.add(item)
-            self._send(Register(item))
+            self._send(self._register(item))
         elif not in_stock and item in self.registered:
             self.registered.discard(item)
             self._send(Unregister(item))
@@ -80,7 +80,15 @@ class IndexDiscovery(Service, NodeObserver):
                               (Listing, self._listed)):
             membership.handle(kind, handler)
         for item in sorted(self.registered):
-            self._send(Register(item))
+            self._send(self._register(item))
+
+    def _register(self, item):
+        """The register of item, with what the shop that has it in stock
+        describes (a shared file's size, hash and transfer port)."""
+        for shop in self.shops:
+            if shop.inventory().get(item, 0) > 0:
+                return Register(item, **offerDetails(shop, item))
+        return Register(item)
 
     # -- buying ------------------------------------------------------------------
 
@@ -154,8 +162,8 @@ class IndexDiscovery(Service, NodeObserver):
 
     def _answer(self, item, sellers):
         node = self.node
-        offers = [Offer(seller, (node.id, seller), host, port)
-                  for seller, host, port in sellers if seller != node.id]
+        offers = [Offer(seller, (node.id, seller), host, port, *offerFields(details))
+                  for seller, host, port, *details in sellers if seller != node.id]
         for offer in offers:
             node.events.offerArrived(item, offer)
         node.events.offersFound(item, offers)
@@ -186,3 +194,4 @@ class IndexDiscovery(Service, NodeObserver):
             for finished, _ in list(lookup.waiters):
                 self._drop(item, (finished, None))
                 finished.callback([])
+

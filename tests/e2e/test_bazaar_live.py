@@ -1,0 +1,130 @@
+"""
+End to end: the ``bazaar`` command against live daemons: ``status``,
+``list`` and ``node``, in text and ``--json``, and its errors.
+"""
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
+
+TIMEOUT = 30.0
+
+
+def bazaar(*args):
+    script = str(Path(sys.executable).with_name("bazaar"))
+    return subprocess.run([script, *args], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+class BazaarLiveTests(SynchronousTestCase):
+    def setUp(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-cli-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        self.market = LiveMarket(folder)
+        self.addCleanup(self.market.stop)
+        self.market.startTracker(timeout=TIMEOUT)
+        self.tracker = f"127.0.0.1:{self.market.tracker_port}"
+        self.seller = self.market.startNode("seller", "--role", "seller", "--sell",
+                                             "apple=3", "--sell", "pear=1")
+        self.seller_id = nodeId(self.seller, TIMEOUT)
+        self.buyer = self.market.startNode("buyer", "--role", "buyer", "--want",
+                                            "apple")
+        self.buyer_id = nodeId(self.buyer, TIMEOUT)
+        self.buyer.waitFor(r"all wants met", TIMEOUT)
+        self.seller_port = int(self.seller.waitFor(
+            r"node listening on [^:]+:(\d+)", TIMEOUT)[1])
+
+    def run_ok(self, *args):
+        result = bazaar("--tracker", self.tracker, *args)
+        self.assertEqual((result.returncode, result.stderr), (0, ""), result.stdout)
+        return result.stdout
+
+    def test_status(self):
+        obj = json.loads(self.run_ok("--json", "status"))
+        self.assertEqual(obj["total"], 2)
+        self.assertEqual(sorted((n["id"], n["scheme"]) for n in obj["nodes"]),
+                         sorted([(self.seller_id, "flood"), (self.buyer_id, "flood")]))
+        [seller] = [n for n in obj["nodes"] if n["id"] == self.seller_id]
+        self.assertEqual((seller["host"], seller["port"]),
+                         ("127.0.0.1", self.seller_port))
+        text = self.run_ok("status")
+        self.assertEqual(text.splitlines()[0], "2 live nodes")
+        self.assertIn(f"node {self.seller_id:>10}  127.0.0.1:{self.seller_port}  flood",
+                      text)
+
+    def test_node(self):
+        obj = json.loads(self.run_ok("--json", "node", f"127.0.0.1:{self.seller_port}"))
+        self.assertEqual((obj["id"], obj["scheme"], obj["stock"], obj["bag"],
+                          obj["pending"]),
+                         (self.seller_id, "flood", {"apple": 2, "pear": 1}, {}, 0))
+        self.assertIn(self.buyer_id, [link["id"] for link in obj["links"]])
+        text = self.run_ok("node", f"127.0.0.1:{self.seller_port}")
+        self.assertIn("stock: apple 2, pear 1", text)
+        buyer_port = int(self.buyer.waitFor(r"node listening on [^:]+:(\d+)")[1])
+        buyer = json.loads(self.run_ok("--json", "node", f"127.0.0.1:{buyer_port}"))
+        self.assertEqual((buyer["bag"], buyer["stock"]), ({"apple": 1}, {}))
+
+    def test_list(self):
+        obj = json.loads(self.run_ok("--json", "list"))
+        self.assertEqual(obj["items"], {"apple": {"units": 2, "sellers": [self.seller_id]},
+                                        "pear": {"units": 1, "sellers": [self.seller_id]}})
+        self.assertEqual((obj["index"], obj["unreachable"]), ({}, []))
+        self.assertIn("  apple: 2 units, sellers: ", self.run_ok("list"))
+
+    def test_unreachable(self):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        result = bazaar("--timeout", "5", "node", f"127.0.0.1:{port}")
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(re.fullmatch(rf"bazaar: error: cannot reach 127\.0\.0\.1:{port}: "
+                                     r".*refused.*\n", result.stderr), result.stderr)
+        self.assertEqual(result.stdout, "")
+        result = bazaar("node", "nowhere")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("wants HOST:PORT, not 'nowhere'", result.stderr)
+
+    def test_buy(self):
+        """bazaar buy buys, prints the purchase, and exits 0; the seller's
+        stock shows it."""
+        obj = json.loads(self.run_ok("buy", "apple", "--quantity", "2", "--timeout",
+                                     str(TIMEOUT), "--listen", LOOPBACK_LISTEN,
+                                     "--json"))
+        self.assertEqual((obj["item"], obj["quantity"]), ("apple", 2))
+        self.assertEqual([p["seller"] for p in obj["purchases"]], [self.seller_id] * 2)
+        self.assertNotIn(obj["node"], (self.seller_id, self.buyer_id))
+        state = json.loads(self.run_ok("--json", "node",
+                                       f"127.0.0.1:{self.seller_port}"))
+        self.assertEqual(state["stock"], {"apple": 0, "pear": 1})
+        text = self.run_ok("buy", "pear", "--timeout", str(TIMEOUT), "--listen",
+                           LOOPBACK_LISTEN)
+        self.assertEqual(text, f"bought pear from node {self.seller_id} (1 of 1)\n")
+
+    def test_buyNothingOnSale(self):
+        """Nobody sells it: exit 1 with the reason at the deadline."""
+        result = bazaar("--tracker", self.tracker, "buy", "plum", "--timeout", "4",
+                        "--listen", LOOPBACK_LISTEN)
+        self.assertEqual((result.returncode, result.stdout), (1, ""))
+        self.assertRegex(result.stderr, r"^bazaar: error: bought 0 of 1 plum within "
+                                        r"4 s: no seller offered it \(\d+ "
+                                        r"search(es)? found nothing\)\n$")
+
+    def test_exitWhenDone(self):
+        """A buyer daemon with --exit-when-done stops once it has bought,
+        and exits 0."""
+        leaving = self.market.startNode("leaving", "--role", "buyer", "--want",
+                                        "pear", "--exit-when-done")
+        self.assertEqual(leaving.finish(TIMEOUT), 0, leaving.tail())
+        self.assertTrue(leaving.matches(r"node \d+ stopping: all wants met"))
+        self.assertTrue(leaving.matches(r"Server Shut Down\."))
+        self.assertEqual(leaving.problems(), [])

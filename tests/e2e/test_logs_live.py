@@ -1,0 +1,78 @@
+"""
+End to end: the daemons' log lines as a user reads them: the tracker
+retry line (whom, why, a rounded delay, and none during shutdown), and
+``--log-format json``.
+"""
+
+import json
+import re
+import shutil
+import socket
+import tempfile
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket
+
+TIMEOUT = 30.0
+
+
+def closedPort():
+    """A loopback port nothing listens on (bound, then released)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+class LogTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-logs-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+        self.market = LiveMarket(self.folder)
+        self.addCleanup(self.market.stop)
+
+    def test_trackerRetryLine(self):
+        port = closedPort()
+        node = self.market.start("node", [
+            "bazaar-node", "--role", "seller", "--sell", "apple=1",
+            "--tracker", f"tcp:127.0.0.1:{port}", "--listen", LOOPBACK_LISTEN])
+        pattern = (rf"cannot reach the tracker at 127\.0\.0\.1:{port}: Connection was "
+                   r"refused by other side: 111: Connection refused; trying again in "
+                   r"\d+(\.\d)? s$")
+        node.waitFor(pattern, TIMEOUT)
+        node.waitFor(r"trying again in", TIMEOUT)
+        node.terminate()
+        node.finish()
+        lines = node.lines
+        stopping = next(i for i, line in enumerate(lines) if "Received SIGTERM" in line)
+        self.assertEqual([line for line in lines[stopping:] if "trying again" in line],
+                         [])
+        self.assertEqual([line for line in lines if "Scheduling retry" in line], [])
+        self.assertEqual(node.problems(), [])
+
+    def test_jsonLogFormat(self):
+        tracker = self.market.start("tracker", ["bazaar-tracker", "--log-format", "json",
+                                                "--listen", LOOPBACK_LISTEN])
+        match = tracker.waitFor(r'"log_text": "tracker listening on [^"]+:(\d+)"',
+                                 TIMEOUT)
+        self.market.tracker_port = int(match[1])
+        node = self.market.startNode("seller", "--role", "seller", "--sell",
+                                      "apple=1", "--log-format", "json")
+        node.waitFor(r"registered with the tracker as node \d+", TIMEOUT)
+        tracker.waitFor(r"joined from", TIMEOUT)
+        codes = self.market.stop()
+        self.assertEqual(sorted(codes), ["seller", "tracker"])
+        for daemon in (tracker, node):
+            events = [json.loads(line) for line in daemon.lines]
+            texts = [event["log_text"] for event in events]
+            self.assertTrue(all(isinstance(event["log_time"], float)
+                                for event in events))
+            self.assertIn("Server Shut Down.", texts)
+        [joined] = [event for event in (json.loads(line) for line in tracker.lines)
+                    if event.get("log_format", "").startswith("node {id} joined")]
+        self.assertTrue(re.fullmatch(r"node \d+ joined from 127\.0\.0\.1:\d+ \(1 live\)",
+                                     joined["log_text"]), joined["log_text"])
+        self.assertEqual(joined["log_level"]["name"], "info")
+        self.assertIsInstance(joined["id"], int)

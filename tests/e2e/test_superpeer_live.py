@@ -1,0 +1,90 @@
+"""
+End to end: the superpeer scheme with real ``twistd`` daemons on loopback.
+
+A tracker, super-peers A and B, and four leaves, each named to one
+super-peer with ``--superpeer-neighbour``: seller-apple and buyer-pear on
+A, seller-pear and buyer-apple on B.  Each buyer buys from the seller
+behind the other super-peer.  Then A is killed with ``kill -9``; its two
+leaves re-register with B (through the tracker, A being gone), and a
+further buyer, also told to use the dead A, buys the apple seller's last
+unit through B.
+
+Every wait is on a log line, bounded by a timeout; nothing sleeps.  The
+leaves' backoff is cut with ``--superpeer-retry`` so that nothing waits on
+the default one.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.e2e.helpers import nodeAddress, startMarket
+
+#: Seconds any one expected log line may take.
+TIMEOUT = 30.0
+#: Every node runs the scheme; a super-peer carries no role.
+SCHEME = ["--discovery", "superpeer"]
+SUPER = SCHEME + ["--super"]
+LEAF = SCHEME + ["--superpeers", "1", "--superpeer-retry", "0.2"]
+REGISTERED = r"registered with super-peer {} \("
+
+
+class LiveSuperPeerTests(SynchronousTestCase):
+    def setUp(self):
+        self.market, self.tracker = startMarket(self, TIMEOUT)
+
+    def leaf(self, name, superpeer_port, *role):
+        daemon = self.market.startNode(name, *LEAF, "--superpeer-neighbour",
+                                        f"127.0.0.1:{superpeer_port}", *role)
+        return (daemon, *nodeAddress(daemon, TIMEOUT))
+
+    def test_buyAcrossSuperpeersAndFailOver(self):
+        market = self.market
+        a = market.startNode("superpeer-a", *SUPER)
+        a_id, a_port = nodeAddress(a, TIMEOUT)
+        b = market.startNode("superpeer-b", *SUPER, "--superpeer-neighbour",
+                              f"127.0.0.1:{a_port}")
+        b_id, b_port = nodeAddress(b, TIMEOUT)
+        b.waitFor(rf"linked to node {a_id} \(super\)", TIMEOUT)
+
+        apples, apples_id, _ = self.leaf("seller-apple", a_port, "--role", "seller",
+                                         "--sell", "apple=2")
+        pears, pears_id, _ = self.leaf("seller-pear", b_port, "--role", "seller",
+                                       "--sell", "pear=1")
+        apples.waitFor(REGISTERED.format(a_id), TIMEOUT)
+        pears.waitFor(REGISTERED.format(b_id), TIMEOUT)
+
+        buy_pear, buy_pear_id, _ = self.leaf("buyer-pear", a_port, "--role", "buyer",
+                                             "--want", "pear")
+        buy_apple, _, _ = self.leaf("buyer-apple", b_port, "--role", "buyer",
+                                    "--want", "apple")
+        buy_pear.waitFor(REGISTERED.format(a_id), TIMEOUT)
+        buy_pear.waitFor(rf"bought pear from {pears_id} \(1 of 1\)", TIMEOUT)
+        buy_apple.waitFor(REGISTERED.format(b_id), TIMEOUT)
+        buy_apple.waitFor(rf"bought apple from {apples_id} \(1 of 1\)", TIMEOUT)
+
+        # kill -9 super-peer A: its leaves move to B.
+        a.process.kill()
+        a.finish()
+        for orphan in (apples, buy_pear):
+            orphan.waitFor(rf"lost super-peer {a_id}", TIMEOUT)
+            orphan.waitFor(REGISTERED.format(b_id), TIMEOUT)
+        b.waitFor(rf"leaf {apples_id} at 127\.0\.0\.1:\d+ registered 1 items",
+                   TIMEOUT)
+
+        # A further purchase, by a buyer sent to the dead A, goes through B.
+        late, _, _ = self.leaf("buyer-late", a_port, "--role", "buyer",
+                               "--want", "apple")
+        late.waitFor(REGISTERED.format(b_id), TIMEOUT)
+        late.waitFor(rf"bought apple from {apples_id} \(1 of 1\)", TIMEOUT)
+        apples.waitFor(r"sold apple to \d+ \(0 left\)", TIMEOUT)
+
+        codes = market.stop()
+        self.assertEqual(set(codes), {"tracker", "superpeer-a", "superpeer-b",
+                                      "seller-apple", "seller-pear", "buyer-pear",
+                                      "buyer-apple", "buyer-late"})
+        for daemon in market.daemons:
+            self.assertEqual(daemon.problems(), [], daemon.name)
+        # Exactly once: two apples sold, two bought, no more.
+        self.assertEqual(len(apples.matches(r"sold apple to")), 2)
+        self.assertEqual(len(pears.matches(r"sold pear to")), 1)
+        self.assertEqual([int(m[1]) for m in pears.matches(r"sold pear to (\d+)")],
+                         [buy_pear_id])

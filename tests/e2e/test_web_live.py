@@ -1,0 +1,109 @@
+"""
+End to end, in a real headless browser: the tracker's ``--web`` page
+shows the nodes of a running market of twistd daemons, and updates after
+a purchase without a reload; a node's page shows its links and stock.
+
+It needs Chromium and its driver (Debian's ``chromium`` and
+``chromium-driver``, which ``.ci/run`` installs) and selenium (the test
+extras); without them it is skipped with the reason.  With
+``BAZAAR_WEB_SCREENSHOT=FILE.png`` it saves the market page there (how
+docs/web-view.png was made).
+"""
+
+import os
+import shutil
+import tempfile
+
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+
+TIMEOUT = 30.0
+WEB_LISTENING = r"web view listening on 127\.0\.0\.1:(\d+)"
+
+
+def browser():
+    """A headless Chromium driven by selenium, or SkipTest saying what is
+    missing."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        raise SkipTest("Chromium is not installed (apt-get install chromium "
+                       "chromium-driver): the browser test needs it")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        raise SkipTest("selenium is not installed (pip install '.[test]')")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--window-size=1100,720"):
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(driver))
+
+
+class WebLiveTests(SynchronousTestCase):
+    def setUp(self):
+        self.driver = browser()
+        self.addCleanup(self.driver.quit)
+        folder = tempfile.mkdtemp(prefix="bazaar-web-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        self.market = LiveMarket(folder)
+        self.addCleanup(self.market.stop)
+
+    def waitUntil(self, script, what):
+        """Wait until the script, run in the page, returns true."""
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        try:
+            WebDriverWait(self.driver, TIMEOUT, poll_frequency=0.1).until(
+                lambda driver: driver.execute_script(script))
+        except TimeoutException:
+            self.fail(f"the page did not show {what} within {TIMEOUT:g} s; it shows:\n"
+                      + self.driver.find_element("tag name", "body").text)
+
+    def units(self, node_id):
+        return (f"const row = document.querySelector('#offers tr[data-item=apple]"
+                f"[data-node=\"{node_id}\"] .units'); return row && row.textContent")
+
+    def test_pageFollowsTheMarket(self):
+        """The page loads, shows the sellers as they are, and after a
+        purchase shows the new stock and the trade, in the same page."""
+        tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0",
+                                           "--web-poll", "0.5")
+        port = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        sellers = [nodeId(self.market.startNode(f"seller{i}", "--role", "seller",
+                                                "--sell", "apple=3", "--sell",
+                                                f"fig={i + 1}"), TIMEOUT)
+                   for i in range(2)]
+        self.driver.get(f"http://127.0.0.1:{port}/")
+        self.waitUntil("return document.querySelectorAll('#graph circle').length == 2",
+                       "two nodes in the graph")
+        self.waitUntil(f"{self.units(sellers[0])} == '3'", "3 apples on sale")
+        self.driver.execute_script("window.sameDocument = true")
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple")
+        buyer.waitFor(r"all wants met", TIMEOUT)
+        seller = int(buyer.waitFor(r"bought apple from (\d+)", TIMEOUT)[1])
+        self.waitUntil(f"{self.units(seller)} == '2'", "2 apples left at the seller")
+        self.waitUntil("return document.querySelectorAll('#graph circle').length == 3",
+                       "three nodes in the graph")
+        self.waitUntil("return [...document.querySelectorAll('#trades li')].some("
+                       f"li => li.textContent.endsWith('node {seller} sold 1 apple'))",
+                       "the sale in the trades")
+        self.assertTrue(self.driver.execute_script("return window.sameDocument"),
+                        "the page was reloaded")
+        lines = self.driver.find_elements("css selector", "#graph line")
+        self.assertGreaterEqual(len(lines), 2)
+        shot = os.environ.get("BAZAAR_WEB_SCREENSHOT")
+        if shot:
+            self.driver.save_screenshot(shot)
+
+        self.driver.get(f"http://127.0.0.1:{port}/node/{seller}")
+        self.waitUntil("return document.getElementById('stock').textContent"
+                       ".startsWith('apple 2')", "the seller's stock")
+        self.waitUntil("return document.querySelectorAll('#links tr').length > 0",
+                       "the seller's links")
+        self.assertIn(f"node {seller}", self.driver.title + self.driver.find_element(
+            "id", "title").text)

@@ -1,0 +1,121 @@
+"""Tests for L{twisted_bazaar.files.downloads} and L{twisted_bazaar.files.journal}."""
+
+import errno
+import hashlib
+import os
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files.downloads import DownloadError, PartFile, partName
+from twisted_bazaar.files.journal import Journal
+from twisted_bazaar.schemes import Offer
+from tests.files.helpers import scratchDir, writeFile
+
+DATA = b"0123456789" * 10
+SHA = hashlib.sha256(DATA).hexdigest()
+
+
+def pieces(size):
+    return tuple(hashlib.sha256(DATA[i:i + size]).digest()
+                 for i in range(0, len(DATA), size))
+
+
+class PartFileTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = scratchDir(self)
+
+    def fill(self, part, data=DATA):
+        sink = part.sink(0)
+        sink.write(memoryview(data))
+        return sink
+
+    def test_writeVerifyPlace(self):
+        part = PartFile(self.folder, "f.txt", SHA, len(DATA))
+        self.assertFalse(part.open())
+        self.assertEqual(os.listdir(self.folder), [partName("f.txt", SHA)])
+        sink = self.fill(part)
+        self.assertEqual(sink.digest(), hashlib.sha256(DATA).digest())
+        final = part.complete()
+        self.assertEqual(final, os.path.join(self.folder, "f.txt"))
+        self.assertEqual(os.listdir(self.folder), ["f.txt"])
+        with open(final, "rb") as f:
+            self.assertEqual(f.read(), DATA)
+
+    def test_resumeKeepsGoodPieces(self):
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        part.open()
+        part.sink(0).write(DATA[:40])
+        part.sink(40).write(b"x" * 20)
+        part.close()
+        again = PartFile(self.folder, "f", SHA, len(DATA))
+        self.assertTrue(again.open())
+        self.assertEqual(again.verifyPieces(20, pieces(20)), [0, 1])
+        again.close()
+
+    def test_wrongContentNotPlaced(self):
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        part.open()
+        self.fill(part, DATA[::-1])
+        error = self.assertRaises(DownloadError, part.complete)
+        self.assertIn("does not match its SHA-256", str(error))
+        self.assertNotIn("f", os.listdir(self.folder))
+        part.discard()
+        self.assertEqual(os.listdir(self.folder), [])
+
+    def test_nameTakenByAnotherFile(self):
+        """An existing file is never replaced: the new one gets the start of
+        its hash in its name."""
+        writeFile(self.folder, "song.ogg", b"mine")
+        part = PartFile(self.folder, "song.ogg", SHA, len(DATA))
+        part.open()
+        self.fill(part)
+        final = part.complete()
+        self.assertEqual(os.path.basename(final), f"song.{SHA[:12]}.ogg")
+        with open(os.path.join(self.folder, "song.ogg"), "rb") as f:
+            self.assertEqual(f.read(), b"mine")
+
+    def test_sameFileThereAlready(self):
+        writeFile(self.folder, "f", DATA)
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        part.open()
+        self.fill(part)
+        self.assertEqual(part.complete(), os.path.join(self.folder, "f"))
+        self.assertEqual(os.listdir(self.folder), ["f"])
+
+    def test_unwritableFolder(self):
+        part = PartFile(os.path.join(self.folder, "missing"), "f", SHA, 10)
+        error = self.assertRaises(DownloadError, part.open)
+        self.assertIn("cannot create", str(error))
+
+    def test_fullDiskWhileWriting(self):
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        part.open()
+
+        def full(fd, data, offset):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(os, "pwrite", full)
+        error = self.assertRaises(DownloadError, part.sink(0).write, DATA)
+        self.assertEqual(str(error), "the downloads folder is full: cannot write the file")
+        part.discard()
+        self.assertEqual(os.listdir(self.folder), [])
+
+
+class JournalTests(SynchronousTestCase):
+    def setUp(self):
+        self.journal = Journal(scratchDir(self))
+
+    def test_noteMergesAndReads(self):
+        self.assertIsNone(self.journal.read("f"))
+        self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
+        self.journal.note("f", [Offer(2, (9, 2), "h", 2, 11, "b" * 64, 6)])
+        self.assertEqual(self.journal.read("f"), {1: ("a" * 64, 10), 2: ("b" * 64, 11)})
+        self.journal.remove("f")
+        self.journal.remove("f")
+        self.assertIsNone(self.journal.read("f"))
+
+    def test_damagedRecordIsNone(self):
+        self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
+        with open(self.journal._path("f"), "w") as f:
+            f.write("{not json")
+        self.assertIsNone(self.journal.read("f"))

@@ -1,0 +1,84 @@
+"""Tests for L{twisted_bazaar.files.hashing}."""
+
+import hashlib
+import os
+
+from twisted.internet import task
+from twisted.internet.interfaces import IReactorThreads
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import directlyProvides
+
+from twisted_bazaar.files import hashing
+from twisted_bazaar.files.hashing import (
+    MIN_PIECE,
+    Hasher,
+    digestFile,
+    hashRange,
+    pieceCount,
+    pieceSize,
+)
+from tests.files.helpers import scratchDir, writeFile
+
+
+class PieceTests(SynchronousTestCase):
+    def test_pieceSizeKeepsPiecesFew(self):
+        self.assertEqual(pieceSize(0), MIN_PIECE)
+        self.assertEqual(pieceSize(MIN_PIECE * hashing.MAX_PIECES), MIN_PIECE)
+        self.assertEqual(pieceSize(MIN_PIECE * hashing.MAX_PIECES + 1), 2 * MIN_PIECE)
+
+    def test_pieceCount(self):
+        self.assertEqual(pieceCount(0, 10), 1)
+        self.assertEqual(pieceCount(10, 10), 1)
+        self.assertEqual(pieceCount(11, 10), 2)
+
+
+class DigestTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = scratchDir(self)
+        self.patch(hashing, "MIN_PIECE", 16)
+
+    def test_wholeAndPieces(self):
+        data = bytes(range(40))
+        digest = digestFile(writeFile(self.folder, "f", data))
+        self.assertEqual(digest.size, 40)
+        self.assertEqual(digest.sha256, hashlib.sha256(data).hexdigest())
+        self.assertEqual(digest.piece_size, 16)
+        self.assertEqual(digest.pieces, tuple(hashlib.sha256(data[i:i + 16]).digest()
+                                              for i in (0, 16, 32)))
+        self.assertEqual(digest.pieceRange(2), (32, 8))
+
+    def test_emptyFileHasOnePiece(self):
+        digest = digestFile(writeFile(self.folder, "f", b""))
+        self.assertEqual(digest.pieces, (hashlib.sha256(b"").digest(),))
+
+    def test_notARegularFile(self):
+        self.assertRaises(hashing.FileChanged, digestFile, self.folder)
+
+    def test_symlinkRefused(self):
+        target = writeFile(self.folder, "f", b"x")
+        link = os.path.join(self.folder, "l")
+        os.symlink(target, link)
+        self.assertRaises(OSError, digestFile, link)
+
+    def test_hashRange(self):
+        path = writeFile(self.folder, "f", b"abcdef")
+        self.assertEqual(hashRange(path, 2, 3), hashlib.sha256(b"cde").digest())
+        self.assertEqual(hashRange(path, 4, 10), hashlib.sha256(b"ef").digest())
+
+
+class HasherTests(SynchronousTestCase):
+    def test_inlineOnAPlainClock(self):
+        hasher = Hasher(task.Clock())
+        self.assertIsNone(hasher.pool)
+        self.assertEqual(self.successResultOf(hasher.run(lambda a: a + 1, 1)), 2)
+
+    def test_threadPoolOnAReactor(self):
+        reactor = task.Clock()
+        directlyProvides(reactor, IReactorThreads)
+        hasher = Hasher(reactor)
+        self.assertIsNotNone(hasher.pool)
+        self.failureResultOf(hasher.run(len, b""), RuntimeError)
+        hasher.startService()
+        self.assertTrue(hasher.pool.started)
+        hasher.stopService()
+        self.assertFalse(hasher.pool.started)

@@ -1,0 +1,79 @@
+"""Tests for the file options of the seller and buyer roles."""
+
+import os
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files.options import downloadsFolder, sharedFolder
+from twisted_bazaar.roles.buyer import BuyerPlugin
+from twisted_bazaar.roles.seller import SellerPlugin
+from tests.files.helpers import scratchDir, writeFile
+
+
+class FolderOptionTests(SynchronousTestCase):
+    def test_existingFolder(self):
+        folder = scratchDir(self)
+        self.assertEqual(sharedFolder(folder), os.path.abspath(folder))
+        self.assertEqual(downloadsFolder(folder), os.path.abspath(folder))
+
+    def test_badFolders(self):
+        folder = scratchDir(self)
+        path = writeFile(folder, "file", b"")
+        for parse in (sharedFolder, downloadsFolder):
+            for text, reason in [("", "wants the"),
+                                 (os.path.join(folder, "none"), "not an existing"),
+                                 (path, "not an existing")]:
+                error = self.assertRaises(ValueError, parse, text)
+                self.assertIn(reason, str(error))
+
+
+class RoleOptionTests(SynchronousTestCase):
+    def test_sellerShareOnly(self):
+        settings = SellerPlugin().configure({"sell": [], "lease": 10.0, "share": "/d",
+                                             "transfer-port": 9, "transfer-rate": 0})
+        self.assertEqual(settings, {"stock": {}, "lease": 10.0, "share": "/d",
+                                    "transfer_port": 9, "transfer_rate": 0})
+
+    def test_transferOptionsNeedShare(self):
+        for option in ("transfer-port", "transfer-rate"):
+            error = self.assertRaises(ValueError, SellerPlugin().configure,
+                                      {"sell": [("a", 1)], "lease": 10.0,
+                                       "share": None, option: 5})
+            self.assertEqual(str(error), f"--{option} needs --share DIR")
+
+    def test_buyerDownloads(self):
+        config = {"want": ["f"], "quantity": 1, "search-window": 1.0,
+                  "buy-timeout": 2.0, "exit-when-done": False, "downloads": "/d"}
+        self.assertEqual(BuyerPlugin().configure(config)["downloads"], "/d")
+
+    def test_downloadsNotWithExitWhenDone(self):
+        config = {"want": ["f"], "quantity": 1, "search-window": 1.0,
+                  "buy-timeout": 2.0, "exit-when-done": True, "downloads": "/d"}
+        error = self.assertRaises(ValueError, BuyerPlugin().configure, config)
+        self.assertIn("--exit-when-done would stop the node before", str(error))
+
+
+class FlagTests(SynchronousTestCase):
+    """The flags as bazaar-node takes them: a clear usage error."""
+
+    def parse(self, args):
+        from twisted_bazaar.tap.node import Options
+
+        options = Options()
+        options.parseOptions(args)
+        return options
+
+    def test_missingShare(self):
+        from twisted.python import usage
+
+        error = self.assertRaises(usage.UsageError, self.parse,
+                                  ["--role", "seller", "--share", "/no/such/folder"])
+        self.assertEqual(str(error),
+                         "--share: /no/such/folder is not an existing directory")
+
+    def test_shareAndDownloads(self):
+        folder = scratchDir(self)
+        options = self.parse(["--role", "seller", "--share", folder, "--role", "buyer",
+                              "--want", "f", "--downloads", folder])
+        [(_, seller), (_, buyer)] = options.roles
+        self.assertEqual((seller["share"], buyer["downloads"]), (folder, folder))

@@ -1,0 +1,135 @@
+"""Tests for L{twisted_bazaar.files.share}: the polling watcher on a fake
+clock, over a real temporary folder."""
+
+import hashlib
+import os
+
+from twisted.internet import task
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files.hashing import Hasher
+from twisted_bazaar.files.share import SharedFolder
+from tests.files.helpers import scratchDir, Recorder, touch, writeFile
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+class SharedFolderTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = scratchDir(self)
+        self.clock = task.Clock()
+        self.recorder = Recorder()
+        self.share = SharedFolder(self.clock, self.folder, Hasher(self.clock),
+                                  self.recorder, settle=0.5, poll=1.0,
+                                  useInotify=False)
+
+    def start(self):
+        self.share.startService()
+        self.addCleanup(self.share.stopService)
+
+    def test_fileOfferedOnceSettled(self):
+        writeFile(self.folder, "a.txt", b"hello")
+        self.start()
+        self.assertEqual(self.share.watching, "polling")
+        self.assertEqual(self.recorder.events, [])
+        self.clock.advance(0.5)
+        self.assertEqual(self.recorder.events, [("added", "a.txt", sha(b"hello"))])
+        path, digest = self.share.byHash(sha(b"hello"))
+        self.assertEqual((path, digest.size), (os.path.join(self.share.folder,
+                                                            "a.txt"), 5))
+
+    def test_addedLater(self):
+        self.start()
+        self.clock.advance(3)
+        writeFile(self.folder, "b", b"new")
+        self.clock.advance(1)
+        self.assertEqual(self.recorder.events, [])
+        self.clock.advance(0.5)
+        self.assertEqual(self.recorder.events, [("added", "b", sha(b"new"))])
+
+    def test_partialWriteNotOffered(self):
+        """A file that keeps growing is not offered until it stops."""
+        self.start()
+        path = writeFile(self.folder, "big", b"")
+        for step in range(1, 6):
+            with open(path, "ab") as f:
+                f.write(b"x" * step)
+            touch(path, step * 10**9)
+            self.clock.advance(1)
+        self.assertEqual(self.recorder.events, [])
+        self.clock.advance(2)
+        self.assertEqual(self.recorder.events, [("added", "big", sha(b"x" * 15))])
+
+    def test_changeWithdrawsThenOffersAgain(self):
+        path = writeFile(self.folder, "c", b"one")
+        self.start()
+        self.clock.advance(1)
+        writeFile(self.folder, "c", b"two")
+        touch(path, 5 * 10**9)
+        self.clock.advance(1)
+        self.assertEqual(self.recorder.events[1:], [("removed", "c", sha(b"one"))])
+        self.assertIsNone(self.share.byHash(sha(b"one")))
+        self.clock.advance(1)
+        self.assertEqual(self.recorder.events[2:], [("added", "c", sha(b"two"))])
+
+    def test_removed(self):
+        path = writeFile(self.folder, "d", b"gone soon")
+        self.start()
+        self.clock.advance(1)
+        os.remove(path)
+        self.clock.advance(1)
+        self.assertEqual(self.recorder.events, [("added", "d", sha(b"gone soon")),
+                                                ("removed", "d", sha(b"gone soon"))])
+        self.assertEqual(self.share.files, {})
+
+    def test_debounce(self):
+        """Many change notices in a burst make one scan."""
+        self.start()
+        scans = []
+        self.patch(self.share, "_list", lambda: scans.append(1) or {})
+        for _ in range(10):
+            self.share.changed()
+        self.clock.advance(0.2)
+        self.assertEqual(len(scans), 1)
+
+    def test_onlyPlainRegularFilesInside(self):
+        """Symlinks (even to files inside), folders, hidden files: never."""
+        outside = scratchDir(self)
+        secret = writeFile(outside, "secret", b"outside")
+        os.symlink(secret, os.path.join(self.folder, "link-out"))
+        inside = writeFile(self.folder, "real", b"inside")
+        os.symlink(inside, os.path.join(self.folder, "link-in"))
+        os.makedirs(os.path.join(self.folder, "sub"))
+        writeFile(os.path.join(self.folder, "sub"), "deep", b"deep")
+        writeFile(self.folder, ".hidden", b"hidden")
+        self.start()
+        self.clock.advance(1)
+        self.assertEqual(sorted(self.share.files), ["real"])
+
+    def test_sameContentTwice(self):
+        writeFile(self.folder, "e1", b"same")
+        writeFile(self.folder, "e2", b"same")
+        self.start()
+        self.clock.advance(1)
+        os.remove(os.path.join(self.folder, "e1"))
+        self.clock.advance(1)
+        path, _ = self.share.byHash(sha(b"same"))
+        self.assertEqual(os.path.basename(path), "e2")
+
+    def test_missingFolderOffersNothing(self):
+        os.rmdir(self.folder)
+        self.start()
+        self.clock.advance(2)
+        self.assertEqual(self.share.files, {})
+        os.makedirs(self.folder)
+        writeFile(self.folder, "f", b"back")
+        self.clock.pump([1, 1, 1])
+        self.assertEqual(sorted(self.share.files), ["f"])
+
+    def test_stopLeavesNoTimer(self):
+        writeFile(self.folder, "g", b"x")
+        self.start()
+        self.share.stopService()
+        self.assertEqual(self.clock.getDelayedCalls(), [])

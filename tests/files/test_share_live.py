@@ -1,0 +1,68 @@
+"""
+The shared folder on the real reactor: inotify (on Linux) notices a new
+file, its hash is taken on the worker threads, and stopping leaves no
+reader, timer or thread behind.  A plain pytest function on the real
+reactor (pytest-twisted), like test_tradeOverLoopbackTcp: it waits for the
+event, bounded by a timeout, and never sleeps.
+"""
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer
+
+from twisted_bazaar.files.hashing import Hasher
+from twisted_bazaar.files.share import SharedFolder
+
+TIMEOUT = 10.0
+
+
+class _Waiter:
+    """A listener whose Deferred fires with the first file added."""
+
+    def __init__(self):
+        self.added = defer.Deferred()
+
+    def fileAdded(self, name, digest):
+        if not self.added.called:
+            self.added.callback((name, digest))
+
+    def fileRemoved(self, name, digest):
+        pass
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+@pytest_twisted.inlineCallbacks
+def test_inotifySeesANewFile():
+    from twisted.internet import reactor
+
+    readers_before = set(reactor.getReaders())
+    calls_before = set(reactor.getDelayedCalls())
+    folder = tempfile.mkdtemp(prefix="bazaar-files-")
+    hasher = Hasher(reactor)
+    waiter = _Waiter()
+    # Polling every hour: only inotify can notice the file in time.
+    share = SharedFolder(reactor, folder, hasher, waiter, settle=0.1, poll=3600.0)
+    hasher.startService()
+    share.startService()
+    timeout = reactor.callLater(TIMEOUT, waiter.added.cancel)
+    try:
+        assert share.watching == "inotify"
+        with open(os.path.join(folder, "new.txt"), "wb") as f:
+            f.write(b"seen")
+        name, digest = yield waiter.added
+        assert (name, digest.sha256) == ("new.txt", hashlib.sha256(b"seen").hexdigest())
+    finally:
+        if timeout.active():
+            timeout.cancel()
+        share.stopService()
+        hasher.stopService()
+        shutil.rmtree(folder, True)
+    assert set(reactor.getDelayedCalls()) <= calls_before
+    assert set(reactor.getReaders()) == readers_before
+    assert not hasher.pool.started

@@ -1,0 +1,383 @@
+"""
+Tests for the transfer protocol: L{TransferServer} and L{RangeSender} on
+the seller, L{TransferClient} on the buyer, each driven through a
+StringTransport and a fake clock.
+"""
+
+import hashlib
+import os
+
+from twisted.internet import task
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.internet.error import ConnectionLost
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.files import hashing, server
+from twisted_bazaar.files.client import (
+    Broken,
+    PeerGone,
+    Refused,
+    Stalled,
+    TransferClient,
+)
+from twisted_bazaar.files.hashing import digestFile
+from twisted_bazaar.files.messages import About, Data, Get, Head
+from twisted_bazaar.files.server import TransferServer
+from tests.files.helpers import scratchDir, touch, writeFile
+from tests.helpers import netstring, parseNetstrings
+
+DATA = bytes(range(256)) * 40  # 10240 bytes
+SHA = hashlib.sha256(DATA).hexdigest()
+OTHER = "0" * 64
+
+
+class FakeShare:
+    """The part of SharedFolder the server uses."""
+
+    def __init__(self, path):
+        self.path = path
+        self.digest = digestFile(path)
+        self.rescans = 0
+
+    def byHash(self, sha256):
+        return (self.path, self.digest) if sha256 == self.digest.sha256 else None
+
+    def changed(self):
+        self.rescans += 1
+
+
+class FakeService:
+    def __init__(self, share, clock, slots=4):
+        self.share = share
+        self.clock = clock
+        self.slots = slots
+        self.rate = 0
+        self.connections = set()
+
+
+def frames(data):
+    """Split what a server wrote into (message, body) pairs."""
+    out = []
+    while data:
+        length, _, rest = data.partition(b":")
+        payload = rest[:int(length)]
+        message = wire.decode(payload)
+        data = rest[int(length) + 1:]
+        body = b""
+        if type(message) is Data:
+            body, data = data[:message.length], data[message.length:]
+        out.append((message, body))
+    return out
+
+
+class ServerTests(SynchronousTestCase):
+    def setUp(self):
+        self.patch(server, "CHUNK", 4096)
+        self.patch(hashing, "MIN_PIECE", 4096)
+        folder = scratchDir(self)
+        self.path = writeFile(folder, "f", DATA)
+        self.share = FakeShare(self.path)
+        self.clock = task.Clock()
+        self.service = FakeService(self.share, self.clock)
+        self.transport, self.server = self.connect()
+
+    def connect(self):
+        protocol = TransferServer(self.service)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        return transport, protocol
+
+    def send(self, *messages, server=None):
+        (server or self.server).dataReceived(b"".join(netstring(m) for m in messages))
+
+    def pull(self, transport=None):
+        """Let the transport take everything the producer gives."""
+        transport = transport or self.transport
+        while transport.producer is not None:
+            transport.producer.resumeProducing()
+
+    def test_head(self):
+        self.send(Head(SHA))
+        [(about, _)] = frames(self.transport.value())
+        self.assertEqual(about, About(SHA, len(DATA), 4096, self.share.digest.pieces))
+        self.assertEqual(len(about.pieces), 3)
+
+    def test_getStreamsInChunksWhenPulled(self):
+        """Nothing is read until the transport asks, and each ask gives one
+        chunk: backpressure from a slow buyer reaches the disk."""
+        self.send(Get(SHA, 100, 10000))
+        self.assertFalse(self.transport.streaming)
+        header = self.transport.value()
+        self.assertEqual(frames(header), [(Data(SHA, 100, 10000), b"")])
+        self.transport.clear()
+        sizes = []
+        while self.transport.producer is not None:
+            self.transport.producer.resumeProducing()
+            sizes.append(len(self.transport.value()) - sum(sizes))
+        self.assertEqual(sizes, [4096, 4096, 1808])
+        self.assertEqual(self.transport.value(), DATA[100:10100])
+
+    def test_resumeFromAnOffset(self):
+        self.send(Get(SHA, 9000, 1240))
+        self.pull()
+        [(data, body)] = frames(self.transport.value())
+        self.assertEqual((data.offset, body), (9000, DATA[9000:]))
+
+    def test_pipelinedRequestsAnsweredInOrder(self):
+        self.send(Get(SHA, 0, 5000), Head(SHA), Get(SHA, 5000, 10))
+        self.pull()
+        answers = frames(self.transport.value())
+        self.assertEqual([type(m) for m, _ in answers], [Data, About, Data])
+        self.assertEqual(answers[0][1] + answers[2][1], DATA[:5010])
+
+    def test_unknownFile(self):
+        self.send(Head(OTHER), Get(OTHER, 0, 1))
+        self.assertEqual([(m.code, type(m)) for m, _ in frames(self.transport.value())],
+                         [("nofile", wire.Error)] * 2)
+        self.assertFalse(self.transport.disconnecting)
+
+    def test_rangePastTheEnd(self):
+        self.send(Get(SHA, 10000, 241))
+        [(error, _)] = frames(self.transport.value())
+        self.assertEqual(error.code, "badrange")
+
+    def test_changedFileNotServed(self):
+        writeFile(os.path.dirname(self.path), "f", DATA[::-1])
+        touch(self.path, 1)
+        self.send(Get(SHA, 0, 10))
+        [(error, _)] = frames(self.transport.value())
+        self.assertEqual(error.code, "nofile")
+        self.assertEqual(self.share.rescans, 1)
+
+    def test_fileShrinksWhileSent(self):
+        """The buyer was promised bytes that will not come: hang up."""
+        self.send(Get(SHA, 0, 10240))
+        os.truncate(self.path, 5000)
+        self.pull()
+        header = netstring(Data(SHA, 0, 10240))
+        self.assertEqual(self.transport.value(), header + DATA[:5000])
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_badRequestsRefused(self):
+        """A request that is not head or get is answered with an error; a
+        broken frame is not answered; both hang up."""
+        for bad in [b"5:hello,", netstring(wire.Ping(1)),
+                    netstring(Data(SHA, 0, 1))]:
+            transport, protocol = self.connect()
+            protocol.dataReceived(bad)
+            [(error, _)] = frames(transport.value())
+            self.assertIsInstance(error, wire.Error)
+            self.assertTrue(transport.disconnecting, bad)
+        for broken in [b"99999:", b"x:", b"3:abc;"]:
+            transport, protocol = self.connect()
+            protocol.dataReceived(broken)
+            self.assertTrue(transport.disconnecting, broken)
+
+    def test_tooManyQueued(self):
+        self.send(*[Get(SHA, 0, 10)] * (server.MAX_QUEUED + 2))
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_busy(self):
+        for _ in range(3):
+            self.connect()
+        transport, _ = self.connect()
+        [(error, _)] = frames(transport.value())
+        self.assertEqual(error.code, "busy")
+        self.assertTrue(transport.disconnecting)
+
+    def test_idleConnectionClosed(self):
+        self.send(Head(SHA))
+        self.clock.advance(server.IDLE_TIMEOUT - 1)
+        self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_buyerGoneMidRange(self):
+        """The file is closed and nothing is left scheduled."""
+        self.send(Get(SHA, 0, 10240))
+        sender = self.server.sender
+        fd = sender.fd
+        self.server.connectionLost(Failure(ConnectionLost()))
+        self.assertIsNone(sender.consumer)
+        self.assertRaises(OSError, os.fstat, fd)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.service.connections, set())
+
+
+class Sink:
+    def __init__(self, fail=None):
+        self.data = b""
+        self.fail = fail
+
+    def write(self, data):
+        if self.fail:
+            raise self.fail
+        self.data += data
+
+
+class ClientTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.client = TransferClient(self.clock, stall=5)
+        self.transport = StringTransport()
+        self.client.makeConnection(self.transport)
+
+    def answer(self, *parts, byByte=False):
+        data = b"".join(part if type(part) is bytes else netstring(part)
+                        for part in parts)
+        if byByte:
+            for i in range(len(data)):
+                self.client.dataReceived(data[i:i + 1])
+        else:
+            self.client.dataReceived(data)
+
+    def test_headSendsARequest(self):
+        d = self.client.head(SHA)
+        self.assertEqual(parseNetstrings(self.transport.value()),
+                         [wire.encode(Head(SHA))])
+        about = About(SHA, 3, 4096, (b"\x01" * 32,))
+        self.answer(about)
+        self.assertEqual(self.successResultOf(d), about)
+
+    def test_getFedByteByByte(self):
+        """Chunks of any size, the header split anywhere."""
+        sink = Sink()
+        d = self.client.get(SHA, 7, 300, sink)
+        self.assertEqual(parseNetstrings(self.transport.value()),
+                         [wire.encode(Get(SHA, 7, 300))])
+        self.answer(Data(SHA, 7, 300), DATA[7:307], byByte=True)
+        self.successResultOf(d)
+        self.assertEqual(sink.data, DATA[7:307])
+
+    def test_pipelined(self):
+        first, second = Sink(), Sink()
+        d1 = self.client.get(SHA, 0, 10, first)
+        d2 = self.client.get(SHA, 10, 5, second)
+        d3 = self.client.head(SHA)
+        self.answer(Data(SHA, 0, 10), DATA[:10], Data(SHA, 10, 5), DATA[10:15],
+                    wire.Error("nofile", "gone"))
+        self.successResultOf(d1)
+        self.successResultOf(d2)
+        self.assertEqual(self.failureResultOf(d3, Refused).value.code, "nofile")
+        self.assertEqual((first.data, second.data), (DATA[:10], DATA[10:15]))
+
+    def test_wrongSizeAnswered(self):
+        d = self.client.get(SHA, 0, 300, Sink())
+        self.answer(Data(SHA, 0, 299))
+        self.assertTrue(self.transport.disconnecting)
+        self.client.connectionLost(Failure(ConnectionLost()))
+        self.failureResultOf(d, Broken)
+
+    def test_hangUpMidBody(self):
+        sink = Sink()
+        d = self.client.get(SHA, 0, 300, sink)
+        self.answer(Data(SHA, 0, 300), DATA[:100])
+        self.client.connectionLost(Failure(ConnectionLost()))
+        failure = self.failureResultOf(d, PeerGone)
+        self.assertIn("middle", failure.getErrorMessage())
+
+    def test_unaskedAnswer(self):
+        self.answer(About(SHA, 3, 4096, (b"\x01" * 32,)))
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_garbage(self):
+        d = self.client.head(SHA)
+        self.answer(b"abc:")
+        self.client.connectionLost(Failure(ConnectionLost()))
+        self.failureResultOf(d, Broken)
+
+    def test_sinkErrorDropsTheConnection(self):
+        d = self.client.get(SHA, 0, 10, Sink(fail=OSError("disk full")))
+        later = self.client.head(SHA)
+        self.answer(Data(SHA, 0, 10), DATA[:10])
+        self.client.connectionLost(Failure(ConnectionLost()))
+        self.failureResultOf(d, OSError)
+        self.failureResultOf(later, PeerGone)
+
+    def test_stall(self):
+        d = self.client.get(SHA, 0, 300, Sink())
+        self.clock.advance(4)
+        self.answer(Data(SHA, 0, 300), DATA[:10])
+        self.clock.advance(4)
+        self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(self.transport.disconnecting)
+        self.client.connectionLost(Failure(ConnectionLost()))
+        self.failureResultOf(d, Stalled)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_noStallTimerWhenIdle(self):
+        d = self.client.head(SHA)
+        self.answer(About(SHA, 3, 4096, (b"\x01" * 32,)))
+        self.successResultOf(d)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_pausedByTheSink(self):
+        """A sink that cannot keep up stops the reading of the socket."""
+        self.client.get(SHA, 0, 300, Sink())
+        self.client.pauseProducing()
+        self.assertEqual(self.transport.producerState, "paused")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.client.resumeProducing()
+        self.assertEqual(self.transport.producerState, "producing")
+
+    def test_cancelClosesTheConnection(self):
+        d = self.client.get(SHA, 0, 300, Sink())
+        d.cancel()
+        self.failureResultOf(d)
+        self.assertTrue(self.transport.disconnecting)
+
+
+class LoopbackTests(SynchronousTestCase):
+    """Client and server together, over iosim, with a slow-reading buyer."""
+
+    def test_wholeFile(self):
+        from twisted.test import iosim
+
+        self.patch(server, "CHUNK", 1000)
+        folder = scratchDir(self)
+        share = FakeShare(writeFile(folder, "f", DATA))
+        clock = task.Clock()
+        service = FakeService(share, clock)
+        client = TransferClient(clock)
+        seller = TransferServer(service)
+        _, _, pump = iosim.connectedServerAndClient(lambda: seller, lambda: client,
+                                                    greet=False)
+        sink = Sink()
+        d = client.get(SHA, 0, len(DATA), sink)
+        pump.flush()
+        self.successResultOf(d)
+        self.assertEqual(hashlib.sha256(sink.data).hexdigest(), SHA)
+
+
+class RateTests(SynchronousTestCase):
+    def test_paceCountsEveryRangeOfAConnection(self):
+        clock = task.Clock()
+        pace = server.Pace(clock, 1000)
+        self.assertEqual(pace.book(500), 0)
+        self.assertEqual(pace.book(500), 0.5)
+        clock.advance(0.5)
+        self.assertEqual(pace.book(500), 0)
+        self.assertEqual(pace.book(10), 0.5)
+
+    def test_rateLimitedSending(self):
+        """With a rate, chunks asked for early wait on the clock; stopping
+        cancels the wait."""
+        folder = scratchDir(self)
+        fd = os.open(writeFile(folder, "f", DATA), os.O_RDONLY)
+        clock = task.Clock()
+        sender = server.RangeSender(fd, 0, 3000, chunk=1000,
+                                    pace=server.Pace(clock, 1000))
+        transport = StringTransport()
+        d = sender.beginTransfer(transport)
+        sender.resumeProducing()
+        sender.resumeProducing()
+        self.assertEqual(len(transport.value()), 1000)
+        clock.advance(1)
+        self.assertEqual(len(transport.value()), 2000)
+        sender.resumeProducing()
+        sender.stopProducing()
+        self.assertEqual(clock.getDelayedCalls(), [])
+        self.failureResultOf(d)

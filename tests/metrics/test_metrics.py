@@ -1,0 +1,163 @@
+"""
+Tests of L{twisted_bazaar.metrics}: a node's and a tracker's counters in
+a L{Market} (real nodes on the in-memory network and its fake clock), the
+traffic a link counts, the lag probe, and C{/metrics} rendered.
+"""
+
+import copy
+
+from prometheus_client import CollectorRegistry
+from twisted.internet import task
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.test.requesthelper import DummyRequest
+
+from twisted_bazaar import wire
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.metrics.lag import LagProbe
+from twisted_bazaar.metrics.tracker import TrackerMetrics
+from twisted_bazaar.metrics.traffic import Traffic
+from twisted_bazaar.metrics.web import metricsSite
+from twisted_bazaar.testing import Market
+
+from tests.helpers import feed, makeNode, openLink
+
+
+def value(metrics, name, **labels):
+    return metrics.registry.get_sample_value(name, labels)
+
+
+class MarketMetricsTests(SynchronousTestCase):
+    def setUp(self):
+        self.market = Market(seed=5)
+        self.seller = self.market.addNode(seller={"stock": {"apple": 3}},
+                                          metrics=True)
+        self.buyer = self.market.addNode(buyer={"wants": ["apple"]}, metrics=True)
+        self.market.run(20)
+        self.sellerMetrics = self.market.metrics[self.seller]
+        self.buyerMetrics = self.market.metrics[self.buyer]
+
+    def test_trade(self):
+        """After one purchase: one sale at the seller, in one commit, its
+        stock down by one; one purchase at the buyer, none pending, and
+        one search-to-buyOK time."""
+        self.assertEqual(len(self.market.role(self.buyer, "buyer").bag), 1)
+        seller, buyer = self.sellerMetrics, self.buyerMetrics
+        self.assertEqual(value(seller, "bazaar_sales_total", item="apple"), 1)
+        self.assertEqual(value(seller, "bazaar_commit_batch_size_count"), 1)
+        self.assertEqual(value(seller, "bazaar_commit_batch_size_sum"), 1)
+        self.assertEqual(value(seller, "bazaar_commit_latency_seconds_count",
+                               what="sales"), 1)
+        self.assertEqual(value(seller, "bazaar_stock", item="apple"), 2)
+        self.assertIsNone(value(seller, "bazaar_purchases_total", item="apple"))
+        self.assertEqual(value(buyer, "bazaar_purchases_total", item="apple"), 1)
+        self.assertEqual(value(buyer, "bazaar_pending_buys"), 0)
+        self.assertEqual(value(buyer, "bazaar_commit_latency_seconds_count",
+                               what="pending"), 1)
+        self.assertEqual(value(buyer, "bazaar_search_to_buyok_seconds_count"), 1)
+        took = value(buyer, "bazaar_search_to_buyok_seconds_sum")
+        self.assertTrue(0 < took < 5, took)
+        self.assertIsNone(value(buyer, "bazaar_sales_total", item="apple"))
+
+    def test_messages(self):
+        """The buy went out of the buyer once and into the seller once,
+        with its bytes; the buyOK the other way; the links are counted by
+        purpose."""
+        seller, buyer = self.sellerMetrics, self.buyerMetrics
+        self.assertEqual(value(buyer, "bazaar_messages_sent_total", type="buy"), 1)
+        self.assertEqual(value(seller, "bazaar_messages_received_total",
+                               type="buy"), 1)
+        self.assertEqual(value(seller, "bazaar_messages_sent_total", type="buyOK"), 1)
+        self.assertEqual(value(buyer, "bazaar_messages_received_total",
+                               type="buyOK"), 1)
+        self.assertEqual(value(buyer, "bazaar_sent_bytes_total", type="buy"),
+                         value(seller, "bazaar_received_bytes_total", type="buy"))
+        self.assertGreater(value(buyer, "bazaar_sent_bytes_total", type="buy"), 10)
+        self.assertEqual(value(buyer, "bazaar_links", purpose="overlay")
+                         + value(buyer, "bazaar_links", purpose="direct"),
+                         len(self.buyer.links))
+        self.assertEqual(value(buyer, "bazaar_node_ready"), 1)
+
+    def test_perNode(self):
+        """Each node has its own registry; a node without metrics counts
+        nothing."""
+        self.assertIsNot(self.sellerMetrics.registry, self.buyerMetrics.registry)
+        other = self.market.addNode(buyer={"wants": ["apple"]})
+        self.market.run(20)
+        self.assertNotIn(other, self.market.metrics)
+        self.assertIsNone(other.config.link.traffic)
+        self.assertEqual(value(self.sellerMetrics, "bazaar_sales_total",
+                               item="apple"), 2)
+
+
+class TrafficTests(SynchronousTestCase):
+    def setUp(self):
+        self.traffic = Traffic()
+        self.node = makeNode(1, link=LinkSettings(ping_interval=0, search_rate=1,
+                                                  traffic=self.traffic))
+
+    def test_undecodable(self):
+        """A message that does not decode is a protocol error, by code."""
+        link = openLink(self.node)
+        link.dataReceived(b"3:xyz,")
+        self.assertEqual(self.traffic.errors, {"wtf": 1})
+        self.assertEqual(self.traffic.sent, {"error": 1})
+        self.assertEqual(self.traffic.received, {})
+
+    def test_framedBytes(self):
+        """Bytes count the netstring's framing."""
+        link = openLink(self.node)
+        feed(link, wire.ThisIsMe(2, 5002))
+        size = len(wire.encode(wire.ThisIsMe(2, 5002)))
+        self.assertEqual(self.traffic.received, {"thisisme": 1})
+        self.assertEqual(self.traffic.received_bytes,
+                         {"thisisme": size + len(str(size)) + 2})
+
+    def test_tracker(self):
+        """The tracker counts its links' messages (its address checks'
+        included) and its live nodes."""
+        market = Market(seed=2)
+        # The market's nodes share its link settings; the tracker's own:
+        market.tracker.settings = copy.copy(market.tracker.settings)
+        metrics = TrackerMetrics(market.tracker)
+        market.addNode()
+        market.addNode()
+        market.run(5)
+        self.assertEqual(metrics.registry.get_sample_value("bazaar_tracker_nodes"), 2)
+        # Each node's thisisme registers it, and its answer to the
+        # tracker's address check (whoareyou) is one more; each proves its
+        # key once.
+        self.assertEqual(metrics.registry.get_sample_value(
+            "bazaar_messages_received_total", {"type": "thisisme"}), 4)
+        self.assertEqual(metrics.registry.get_sample_value(
+            "bazaar_messages_received_total", {"type": "proof"}), 2)
+
+
+class LagProbeTests(SynchronousTestCase):
+    def test_lateness(self):
+        """Each probe reports how late it ran; stopped, it leaves no
+        timer."""
+        clock = task.Clock()
+        lags = []
+        probe = LagProbe(clock, lags.append, interval=1.0)
+        probe.startService()
+        clock.advance(1.0)
+        clock.advance(3.5)
+        self.assertEqual(lags, [0.0, 2.5])
+        probe.stopService()
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+
+class WebTests(SynchronousTestCase):
+    def test_metricsPage(self):
+        """/metrics renders the registry in Prometheus' text format."""
+        registry = CollectorRegistry()
+        metrics = TrackerMetrics(Market().tracker, registry)
+        metrics.reactorLag(0.25)
+        site = metricsSite(registry)
+        request = DummyRequest([b"metrics"])
+        resource = site.getResourceFor(request)
+        body = resource.render(request)
+        self.assertIn(b"bazaar_reactor_lag_seconds 0.25\n", body)
+        self.assertIn(b"bazaar_tracker_nodes 0.0\n", body)
+        self.assertTrue(request.responseHeaders.getRawHeaders(b"content-type")[0]
+                        .startswith(b"text/plain"))

@@ -1,0 +1,254 @@
+"""
+Tests of the buyer's wants as state machines, and of the buyer against a
+store whose writes take time or fail: a buy leaves only once its pending
+buy is on disk, a purchase counts only once committed, a refused write is
+retried and leaves nobody stuck, and the map of buy ids to wants holds
+only buys still out.
+
+The buyer is node 1, linked to relay node 2; seller 6 offers over 6-2-1,
+seller 5 over 5-3-2-1.
+"""
+
+import random
+
+from twisted.internet import defer, task
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.roles import trade
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.node import Node, NodeConfig
+from twisted_bazaar.roles import want as machine
+from twisted_bazaar.roles.buyer import Buyer
+from twisted_bazaar.store import MemoryStore, StoreError
+
+from tests.helpers import NODE_HOST, NODE_PORT, FakeConnector, feed, openLink, sent
+
+WINDOW = 1.0
+TIMEOUT = 2.0
+NEAR = (6, 2, 1)
+FAR = (5, 3, 2, 1)
+
+
+class SlowStore(MemoryStore):
+    """
+    A MemoryStore whose writes named in ``slow`` (and any write after them)
+    wait until the test calls L{finish}, as on the writer thread, and whose writes named in
+    ``failing`` fail that many times with a StoreError.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.slow = set()
+        self.failing = {}
+        self.waiting = []
+        self.writes = []
+
+    def finish(self):
+        """Do the oldest waiting write, and fire its Deferred."""
+        d, write, args = self.waiting.pop(0)
+        write(*args).chainDeferred(d)
+
+    def _slowly(self, name, write, *args):
+        self.writes.append(name)
+        if self.failing.get(name):
+            self.failing[name] -= 1
+            return defer.fail(StoreError(f"{name}: disk I/O error"))
+        if name in self.slow or self.waiting:
+            # Writes are done in order, as on the writer thread.
+            d = defer.Deferred()
+            self.waiting.append((d, write, args))
+            return d
+        return write(*args)
+
+    def addPending(self, pending):
+        return self._slowly("addPending", super().addPending, pending)
+
+    def commitPurchase(self, purchase):
+        return self._slowly("commitPurchase", super().commitPurchase, purchase)
+
+    def dropPending(self, buy_id):
+        return self._slowly("dropPending", super().dropPending, buy_id)
+
+
+class _BuyerCase(SynchronousTestCase):
+    def start(self, store=None, wants=("apple",), quantity=1):
+        """A buyer on node 1 with store, then its first link; return the
+        searches it sent."""
+        self.store = store if store is not None else SlowStore()
+        self.node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                         NodeConfig(link=LinkSettings(ping_interval=0)), self.store)
+        self.node.setAddress(NODE_HOST, NODE_PORT)
+        self.node.setId(1)
+        self.clock = self.node.clock
+        self.buyer = Buyer(self.node, list(wants), quantity=quantity,
+                           search_window=WINDOW, buy_timeout=TIMEOUT)
+        self.want = self.buyer.wants[0]
+        self.relay = openLink(self.node)
+        feed(self.relay, wire.ThisIsMe(2, 5002))
+        hello, *searches = sent(self.relay)
+        return searches
+
+    def offered(self, *paths, **kwargs):
+        """Start, offers arrive over paths, the window closes."""
+        [search] = self.start(**kwargs)
+        for path in paths:
+            feed(self.relay, floodmsg.Reply(search.id, "apple", path, path[0], "", 0))
+        self.clock.advance(WINDOW)
+
+    def nextCall(self):
+        calls = self.clock.getDelayedCalls()
+        self.clock.advance(min(call.getTime() for call in calls) - self.clock.seconds())
+
+
+class PendingFirstTests(_BuyerCase):
+    def test_buySentOnlyOnceItsPendingIsOnDisk(self):
+        store = SlowStore()
+        store.slow.add("addPending")
+        self.offered(NEAR, store=store)
+        self.assertEqual(self.want.state, machine.SAVING)
+        self.assertEqual(sent(self.relay), [])
+        self.assertEqual(store.pending(), [])
+        # Saving takes a while: no resend timer runs meanwhile.
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        store.finish()
+        [buy] = sent(self.relay)
+        self.assertEqual([p.buy_id for p in store.pending()], [buy.id])
+        self.assertEqual(self.want.state, machine.BUYING)
+
+    def test_refusedPendingIsRetriedLater(self):
+        """The store refuses the pending buy twice: nothing is sent; the
+        write is tried again after a growing pause, then the buy leaves
+        with the same id, and is bought."""
+        store = SlowStore()
+        store.failing["addPending"] = 2
+        with capturedLogs() as events:
+            self.offered(NEAR, store=store)
+        self.assertIn("could not record buy", formatEvent(events[-1]))
+        self.assertEqual(self.want.state, machine.RETRY_SAVE)
+        buy_id = self.want.buy_id
+        self.assertEqual(sent(self.relay), [])
+        self.nextCall()
+        self.assertEqual((self.want.state, sent(self.relay)), (machine.RETRY_SAVE, []))
+        self.nextCall()
+        [buy] = sent(self.relay)
+        self.assertEqual((buy.id, self.want.state), (buy_id, machine.BUYING))
+        self.assertEqual(store.writes, ["addPending"] * 3)
+        feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR))
+        self.assertTrue(self.buyer.satisfied)
+        self.assertEqual(store.pending(), [])
+
+    def test_soldoutWhileSaving(self):
+        """A reused buy id may be answered while its pending buy is being
+        rewritten: soldout moves on, and the late write changes nothing."""
+        store = SlowStore()
+        store.slow.add("addPending")
+        self.offered(NEAR, FAR, store=store)
+        first = self.want.buy_id
+        feed(self.relay, wire.Error("soldout", "none", first, NEAR))
+        self.assertEqual(self.want.offer.seller, 5)
+        second = self.want.buy_id
+        self.assertNotEqual(second, first)
+        store.finish()
+        store.finish()
+        self.assertEqual(sent(self.relay), [])
+        store.finish()
+        [buy] = sent(self.relay)
+        self.assertEqual(buy.id, second)
+        self.assertEqual([p.buy_id for p in store.pending()], [second])
+
+
+class CommitFirstTests(_BuyerCase):
+    def test_countedOnlyOnceCommitted(self):
+        """
+        buyOK starts the commit; a duplicate buyOK meanwhile is ignored;
+        only once it is on disk is the purchase in the bag, counted and
+        logged.
+        """
+        store = SlowStore()
+        store.slow.add("commitPurchase")
+        self.offered(NEAR, store=store)
+        [buy] = sent(self.relay)
+        with capturedLogs() as events:
+            feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR))
+            feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR))
+        self.assertEqual(events, [])
+        self.assertEqual(store.writes, ["addPending", "commitPurchase"])
+        self.assertEqual((self.buyer.bag, self.want.bought, self.want.state),
+                         ([], 0, machine.COMMITTING))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        with capturedLogs() as events:
+            store.finish()
+        lines = [formatEvent(event) for event in events]
+        self.assertIn("bought apple from 6 (1 of 1)", lines[0])
+        self.assertIn("all wants met", lines[-1])
+        self.assertEqual([p.buy_id for p in self.buyer.bag], [buy.id])
+        self.assertTrue(self.buyer.satisfied)
+        feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR))
+        self.assertEqual(store.writes, ["addPending", "commitPurchase"])
+
+    def test_refusedCommitIsAskedAgain(self):
+        """The store refuses the purchase: the buy stays pending and is
+        sent again; the next buyOK is committed."""
+        store = SlowStore()
+        store.failing["commitPurchase"] = 1
+        self.offered(NEAR, store=store)
+        [buy] = sent(self.relay)
+        feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR))
+        self.assertEqual((self.buyer.bag, self.want.state), ([], machine.BUYING))
+        self.assertEqual([p.buy_id for p in store.pending()], [buy.id])
+        self.nextCall()
+        self.assertEqual(sent(self.relay), [buy])
+        feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR))
+        self.assertEqual([p.buy_id for p in self.buyer.bag], [buy.id])
+        self.assertEqual(store.pending(), [])
+
+
+class BoundedTests(_BuyerCase):
+    def test_buyIdsGoWhenResolved(self):
+        """Only a buy still out maps to its want: bought, soldout and given
+        up on buys are gone from the map."""
+        self.offered(FAR, NEAR, quantity=2)
+        [first] = sent(self.relay)
+        self.assertEqual(list(self.buyer._by_buy), [first.id])
+        feed(self.relay, wire.Error("soldout", "none", first.id, NEAR))
+        [second] = sent(self.relay)
+        self.assertEqual(list(self.buyer._by_buy), [second.id])
+        for _ in range(machine.BUY_ATTEMPTS):
+            self.nextCall()
+        self.assertEqual(list(self.buyer.unresolved), [second.id])
+        self.assertEqual(self.buyer._by_buy, {})
+        [search] = [m for m in sent(self.relay) if type(m) is floodmsg.Search]
+        feed(self.relay, floodmsg.Reply(search.id, "apple", NEAR, 6, "", 0))
+        self.clock.advance(WINDOW)
+        [third] = sent(self.relay)
+        feed(self.relay, trade.BuyOK(third.id, "apple", NEAR))
+        feed(self.relay, trade.BuyOK(second.id, "apple", FAR))
+        self.assertTrue(self.buyer.satisfied)
+        self.assertEqual((self.buyer._by_buy, self.buyer.unresolved), ({}, {}))
+
+
+class TableTests(SynchronousTestCase):
+    def test_everyNameExists(self):
+        """Each state in the table is a known state; each guard and output
+        is a method of Want."""
+        states = {machine.WAITING, machine.BACKOFF, machine.SEARCHING, machine.SAVING,
+                  machine.RETRY_SAVE, machine.RESUMING, machine.BUYING,
+                  machine.COMMITTING, machine.DOUBTING, machine.DONE, machine.STOPPED}
+        for (state, name), rows in machine.TRANSITIONS.items():
+            self.assertIn(state, states)
+            self.assertTrue(callable(getattr(machine.Want, name)), name)
+            for guards, target, outputs in rows:
+                self.assertIn(target, states)
+                for guard in guards:
+                    self.assertTrue(callable(getattr(machine.Want, "_if_" + guard)))
+                for output in outputs:
+                    self.assertTrue(callable(getattr(machine.Want, "_" + output)))
+
+    def test_stopIsFinal(self):
+        """Nothing leads out of stopped."""
+        for (state, name), rows in machine.TRANSITIONS.items():
+            if state == machine.STOPPED:
+                self.assertEqual([target for _, target, _ in rows], [machine.STOPPED])

@@ -1,0 +1,300 @@
+"""
+Tests of twisted_bazaar.schemes.superpeer.leaf and .topology: a leaf's
+registrations, updates, queries and failover, with its super-peers played
+by the test over StringTransports; then whole markets in memory, where a
+super-peer crashes mid-trade and no sale is lost.
+"""
+
+import random
+
+from twisted.internet import defer
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.schemes.superpeer.messages import (
+    LEAF,
+    LeafAck,
+    LeafHits,
+    LeafQuery,
+    LeafRegister,
+    LeafUpdate,
+)
+from twisted_bazaar.membership import Membership
+from twisted_bazaar.testing import Market, MemoryNetwork
+
+from tests.helpers import NODE_PORT, closeLink, feed, makeNode, openLink, sent
+from tests.schemes import FindEvents, StaticShop
+
+ME = 9
+S1, S2 = 101, 102
+
+
+class LeafTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.clock = self.node.clock
+        self.scheme = buildScheme(self.node, "superpeer")
+        self.shop = StaticShop(apple=2, pear=1, fig=0)
+        self.scheme.advertise(self.shop)
+
+    def superpeer(self, peer_id):
+        """A link this leaf opened to a super-peer, once the super-peer's
+        thisisme came; what the leaf said after it is left to read."""
+        link = openLink(self.node, inbound=False, purpose=LEAF)
+        link.transport.clear()
+        feed(link, wire.ThisIsMe(peer_id, 5000, ""))
+        return link
+
+    def test_isALeaf(self):
+        self.assertIs(self.scheme.superpeer, False)
+        self.assertEqual(self.node.overlay.budgets[LEAF], 2)
+        self.assertFalse(self.scheme.canFind())
+
+    def test_registersWholeInventoryWithEach(self):
+        one = self.superpeer(S1)
+        self.assertEqual(sent(one), [LeafRegister(1, "", NODE_PORT,
+                                                  {"apple": 2, "pear": 1})])
+        feed(one, LeafAck(1, 2))
+        self.assertEqual(self.scheme.side.registered, {S1})
+        two = self.superpeer(S2)
+        self.assertEqual(sent(two), [LeafRegister(2, "", NODE_PORT,
+                                                  {"apple": 2, "pear": 1})])
+        self.assertTrue(self.scheme.canFind())
+
+    def test_sendsOnlyWhatChanged(self):
+        one, two = self.superpeer(S1), self.superpeer(S2)
+        sent(one), sent(two)
+        self.shop.stock["apple"] = 0
+        self.scheme.stockChanged("apple", 0)
+        self.assertEqual(sent(one), [LeafUpdate(3, {"apple": 0})])
+        self.assertEqual(sent(two), [LeafUpdate(3, {"apple": 0})])
+        # Nothing changed: nothing sent.
+        self.scheme.stockChanged("pear", 1)
+        self.scheme.stockChanged("fig", 0)
+        self.assertEqual((sent(one), sent(two)), ([], []))
+        # A restock, and a new shop.
+        self.shop.stock["apple"] = 5
+        self.scheme.stockChanged("apple", 5)
+        self.scheme.advertise(StaticShop(plum=3))
+        self.assertEqual(sent(one), [LeafUpdate(4, {"apple": 5}),
+                                     LeafUpdate(5, {"plum": 3})])
+        self.assertEqual(len(sent(two)), 2)
+
+    def test_unacknowledgedRegisterSentAgain(self):
+        """No leafAck within 2 s: the whole inventory again, then after
+        4 s, and so on; an ack ends it."""
+        one = self.superpeer(S1)
+        first = sent(one)
+        self.clock.advance(2.0)
+        self.assertEqual(sent(one), [LeafRegister(2, "", NODE_PORT, first[0].items)])
+        self.clock.advance(3.9)
+        self.assertEqual(sent(one), [])
+        self.clock.advance(0.1)
+        self.assertEqual(sent(one), [LeafRegister(3, "", NODE_PORT, first[0].items)])
+        feed(one, LeafAck(3, 2))
+        self.assertEqual(self.scheme.side.registered, {S1})
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_unacknowledgedUpdateSentAsARegister(self):
+        one = self.superpeer(S1)
+        feed(one, LeafAck(1, 2))
+        sent(one)
+        self.shop.stock["pear"] = 0
+        self.scheme.stockChanged("pear", 0)
+        self.assertEqual(sent(one), [LeafUpdate(2, {"pear": 0})])
+        self.clock.advance(2.0)
+        self.assertEqual(sent(one), [LeafRegister(3, "", NODE_PORT, {"apple": 2})])
+        self.assertEqual(self.scheme.side.registered, set())
+
+    def test_noWaitForAGoneSuperpeer(self):
+        one = self.superpeer(S1)
+        closeLink(one)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        two = self.superpeer(S2)
+        self.scheme.startService()
+        self.scheme.stopService()
+        self.assertFalse(two.closing)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_lateAckOfAnOldRegisterIgnored(self):
+        one = self.superpeer(S1)
+        feed(one, LeafAck(7, 2))
+        self.assertEqual(self.scheme.side.registered, set())
+
+    def test_queryAndHits(self):
+        one = self.superpeer(S1)
+        feed(one, LeafAck(1, 2))
+        two = self.superpeer(S2)
+        sent(one)
+        events = FindEvents(self.node)
+        result = []
+        self.scheme.find("apple", 1.0).addCallback(result.append)
+        # Only the super-peer that has acknowledged is asked.
+        [query] = sent(one)
+        feed(two, LeafAck(2, 2))
+        self.assertEqual((type(query), query.item), (LeafQuery, "apple"))
+        feed(one, LeafHits(query.id, "apple", ((ME, "me", 1), (50, "h50", 5050))))
+        [[offer]] = result
+        self.assertEqual((offer.seller, offer.route, offer.host, offer.port),
+                         (50, (ME, 50), "h50", 5050))
+        self.assertEqual(events.events, [("findStarted", "apple"),
+                                         ("offersFound", "apple", [offer])])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_queryTimesOut(self):
+        self.superpeer(S1)
+        result = []
+        self.scheme.find("apple", 1.0).addCallback(result.append)
+        self.clock.advance(1.0)
+        self.assertEqual(result, [[]])
+
+    def test_noSuperpeer(self):
+        result = []
+        self.scheme.find("apple", 1.0).addCallback(result.append)
+        self.assertEqual(result, [[]])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_failoverOfAQuery(self):
+        """The super-peer asked goes away: the query goes to the other at
+        once, with the same id; with none left it ends empty."""
+        one, two = self.superpeer(S1), self.superpeer(S2)
+        feed(one, LeafAck(1, 2))
+        sent(one), sent(two)
+        result = []
+        self.scheme.find("apple", 1.0).addCallback(result.append)
+        [query] = sent(one)
+        closeLink(one)
+        self.assertEqual(sent(two), [query])
+        closeLink(two)
+        self.assertEqual(result, [[]])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_cancel(self):
+        feed(self.superpeer(S1), LeafAck(1, 2))
+        d = self.scheme.find("apple", 1.0)
+        d.addErrback(lambda f: f.trap(defer.CancelledError))
+        d.cancel()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_errorsFromTheSuperpeerAreNotTracebacks(self):
+        one = self.superpeer(S1)
+        feed(one, wire.Error("toomany", "too many"))
+        self.assertFalse(one.closing)
+
+
+class TopologyTests(SynchronousTestCase):
+    """SuperPeerLinks: named super-peers first, then the tracker."""
+
+    def test_namedFirstThenRetry(self):
+        node = makeNode(ME)
+        scheme = buildScheme(node, "superpeer", superpeer_neighbour=[("sp", 7000)],
+                             superpeers=1, superpeer_retry=2.0)
+        scheme.startService()
+        [request] = node.connector.requests
+        self.assertEqual((request.host, request.port, request.link.purpose),
+                         ("sp", 7000, LEAF))
+        node.connector.failLast(ConnectionError("refused"))
+        # No tracker to ask: it waits out the backoff (2 s, with jitter).
+        [call] = node.clock.getDelayedCalls()
+        self.assertTrue(1.0 <= call.getTime() <= 3.0, call.getTime())
+        node.clock.advance(call.getTime())
+        self.assertEqual(len(node.connector.requests), 2)
+        scheme.stopService()
+        self.assertEqual(node.clock.getDelayedCalls(), [])
+
+
+class TrackerQuestionTests(SynchronousTestCase):
+    """A question to the tracker that is never answered (a lost message)
+    is asked again; the one answer that comes serves."""
+
+    def test_asksAgain(self):
+        node = makeNode(ME)
+        scheme = buildScheme(node, "superpeer", superpeers=1)
+        membership = Membership(node)
+        scheme.startService()
+        tracker = membership.factory.buildProtocol(None)
+        tracker.makeConnection(StringTransport())
+        feed(tracker, wire.ThisIsYou(ME, NODE_PORT))
+        question = wire.NodeReq((), scheme="superpeer", superpeer=True)
+        self.assertEqual(sent(tracker)[-1], question)
+        node.clock.advance(9.9)
+        self.assertEqual(sent(tracker), [])
+        node.clock.advance(0.1)
+        self.assertEqual(sent(tracker), [question])
+        # The tracker answers once: the first question takes the answer.
+        feed(tracker, wire.NodeReply(50, "sp.example", 7000))
+        [request] = node.connector.requests
+        self.assertEqual((request.host, request.port, request.link.purpose),
+                         ("sp.example", 7000, LEAF))
+        scheme.stopService()
+        membership.stopService()
+        self.assertEqual(node.clock.getDelayedCalls(), [])
+
+
+def superpeerMarket(seed=5, latency=0.0):
+    """A market with two super-peers, linked to each other."""
+    market = Market(MemoryNetwork(rng=random.Random(seed), latency=(latency, latency)),
+                    seed=seed)
+    supers = [market.addNode(discovery="superpeer", scheme={"super": True})
+              for _ in range(2)]
+    market.run(3)
+    return market, supers
+
+
+class MarketTests(SynchronousTestCase):
+    def test_tradeAcrossSuperpeers(self):
+        market, supers = superpeerMarket()
+        self.assertEqual(set(supers[0].links), {supers[1].id})
+        options = {"superpeers": 1}
+        seller = market.addNode(discovery="superpeer", scheme=options,
+                                seller={"stock": {"apple": 3}})
+        market.run(3)
+        home = [s for s in supers if seller.id in s.links][0]
+        other = [s for s in supers if s is not home][0]
+        buyer = market.addNode(discovery="superpeer",
+                               scheme={"superpeers": 1, "superpeer_neighbour": [
+                                   (other.host, other.port)]},
+                               buyer={"wants": ["apple"], "quantity": 3})
+        market.run(20)
+        self.assertIn(buyer.id, other.links)
+        self.assertNotIn(buyer.id, home.links)
+        bag = market.role(buyer, "buyer").bag
+        self.assertEqual([(p.item, p.seller) for p in bag], [("apple", seller.id)] * 3)
+        # Sold out: withdrawn from the index.
+        self.assertEqual(home.discovery.side.index.lookup("apple", 5), [])
+        everyone = supers + [seller, buyer]
+        for node in everyone:
+            market.stop(node)
+        for node in everyone:
+            self.assertEqual(market.leftovers(node),
+                             {"delayed_calls": [], "connections": []})
+
+    def test_superpeerCrashLosesNoSale(self):
+        """A super-peer dies with a buy in flight: the buy completes
+        (it never passed through the super-peer), the seller re-registers
+        with the other super-peer, and a later buy finds it there."""
+        market, supers = superpeerMarket(seed=8, latency=0.02)
+        options = {"superpeers": 1, "superpeer_retry": 0.5}
+        seller = market.addNode(discovery="superpeer", scheme=dict(
+            options, superpeer_neighbour=[(supers[0].host, supers[0].port)]),
+            seller={"stock": {"apple": 2}})
+        buyer = market.addNode(discovery="superpeer", scheme=dict(
+            options, superpeer_neighbour=[(supers[0].host, supers[0].port)]),
+            buyer={"wants": ["apple"], "quantity": 2})
+        buyer_role = market.role(buyer, "buyer")
+        while not buyer_role._by_buy:
+            market.run(0.005)
+        [in_flight] = buyer_role._by_buy
+        self.assertEqual(buyer_role.bag, [])
+        market.crash(supers[0])
+        market.run(30)
+        for leaf in (seller, buyer):
+            self.assertEqual(leaf.discovery.side.registered, {supers[1].id})
+        self.assertIn(seller.id, supers[1].discovery.side.index)
+        bag = buyer_role.bag
+        self.assertEqual([(p.item, p.seller) for p in bag], [("apple", seller.id)] * 2)
+        self.assertEqual(bag[0].buy_id, in_flight)
+        ledger = market.role(seller, "seller").ledger
+        self.assertEqual(sorted(ledger), sorted(p.buy_id for p in bag))

@@ -1,0 +1,227 @@
+"""
+Tests of twisted_bazaar.schemes.superpeer.query: the query flood among
+super-peers (dedup, ttl, hits routed back to the origin), and the origin's
+gathering (enough-hits and deadline endings, dynamic querying), on
+StringTransport links and a task.Clock.  Nothing here polls: every wait
+is a timer, and none is left once a query ends.
+"""
+
+from twisted.internet import defer
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.schemes.superpeer.messages import (
+    LEAF,
+    SUPER,
+    LeafHits,
+    LeafQuery,
+    LeafRegister,
+    SpHit,
+    SpQuery,
+)
+
+from tests.helpers import feed, linkPeer, makeNode, sent
+
+ME = 7
+#: Two super-peer neighbours, and a leaf.
+P1, P2, LEAF_ID = 21, 22, 31
+
+
+class QueryCase(SynchronousTestCase):
+    def setUp(self):
+        self.build()
+
+    def build(self, **options):
+        options.setdefault("enough_hits", 2)
+        options.setdefault("query_deadline", 1.0)
+        options.setdefault("round_wait", 0.1)
+        options.setdefault("query_ttl", 4)
+        self.node = makeNode(ME)
+        self.clock = self.node.clock
+        self.scheme = buildScheme(self.node, "superpeer", super=True, **options)
+        self.flood = self.scheme.flood
+        self.p1 = linkPeer(self.node, P1, purpose=SUPER)
+        self.p2 = linkPeer(self.node, P2, purpose=SUPER)
+        self.leaf = linkPeer(self.node, LEAF_ID, purpose=LEAF)
+
+    def register(self, leaf_id, items, port):
+        link = linkPeer(self.node, leaf_id, purpose=LEAF)
+        feed(link, LeafRegister(1, "", port, items))
+        sent(link)
+        return link
+
+    def floods(self):
+        """spQuery sent to each super-peer neighbour since the last call;
+        the leaf must get none."""
+        self.assertEqual([m for m in sent(self.leaf) if type(m) is SpQuery], [])
+        return sent(self.p1), sent(self.p2)
+
+    def ask(self, item="apple"):
+        result = []
+        self.flood.ask(item, LEAF_ID).addCallback(result.append)
+        return result
+
+
+class ForwardingTests(QueryCase):
+    """What a super-peer does with an spQuery that reaches it."""
+
+    def test_answersAndForwards(self):
+        self.register(41, {"apple": 1}, 9041)
+        feed(self.p1, SpQuery(5, "apple", (99, P1), 3))
+        # The hit goes back along the reversed return path, via P1.
+        self.assertEqual(sent(self.p1), [SpHit(5, "apple", (ME, P1, 99),
+                                              ((41, "10.0.0.99", 9041),))])
+        # Forwarded to the other super-peer only, with this node appended.
+        self.assertEqual(sent(self.p2), [SpQuery(5, "apple", (99, P1, ME), 2)])
+        self.assertEqual(sent(self.leaf), [])
+
+    def test_hitGoesStraightToALinkedOrigin(self):
+        self.register(41, {"apple": 1}, 9041)
+        feed(self.p2, SpQuery(5, "apple", (P1, P2), 1))
+        self.assertEqual(sent(self.p1), [SpHit(5, "apple", (ME, P1),
+                                              ((41, "10.0.0.99", 9041),))])
+
+    def test_dedup(self):
+        """A query id is handled and forwarded once, whichever way it
+        comes again."""
+        self.register(41, {"apple": 1}, 9041)
+        feed(self.p1, SpQuery(5, "apple", (99, P1), 3))
+        sent(self.p1), sent(self.p2)
+        feed(self.p2, SpQuery(5, "apple", (99, P2), 3))
+        feed(self.p1, SpQuery(5, "apple", (99, P1), 3))
+        self.assertEqual(self.floods(), ([], []))
+
+    def test_ttl(self):
+        """A query that arrives with ttl 1 is answered but not passed on."""
+        feed(self.p1, SpQuery(5, "apple", (99, P1), 1))
+        self.assertEqual(self.floods(), ([], []))
+        feed(self.p1, SpQuery(6, "apple", (99, P1), 2))
+        self.assertEqual(self.floods(), ([], [SpQuery(6, "apple", (99, P1, ME), 1)]))
+
+    def test_silentWithoutSellers(self):
+        feed(self.p1, SpQuery(5, "plum", (99, P1), 1))
+        self.assertEqual(self.floods(), ([], []))
+
+
+class GatheringTests(QueryCase):
+    """The origin: hits back, and how a gathering ends."""
+
+    def hit(self, link, query, *sellers):
+        feed(link, SpHit(query.id, query.item, (link.peer_id, ME), tuple(sellers)))
+
+    def test_enoughHitsEndsIt(self):
+        result = self.ask()
+        [query], [same] = self.floods()
+        self.assertEqual(query, same)
+        self.assertEqual((query.item, query.return_path, query.ttl), ("apple", (ME,), 1))
+        self.hit(self.p1, query, (51, "h51", 1), (LEAF_ID, "asker", 2))
+        self.assertEqual(result, [])
+        # A seller named twice counts once.
+        self.hit(self.p2, query, (51, "h51", 1))
+        self.assertEqual(result, [])
+        self.hit(self.p2, query, (52, "h52", 2))
+        self.assertEqual(result, [[(51, "h51", 1), (52, "h52", 2)]])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        # Late hits change nothing.
+        self.hit(self.p1, query, (53, "h53", 3))
+        self.assertEqual(len(result), 1)
+
+    def test_deadlineEndsIt(self):
+        self.build(dynamic_querying=False)
+        result = self.ask()
+        [query], _ = self.floods()
+        self.assertEqual(query.ttl, 4)
+        self.hit(self.p1, query, (51, "h51", 1))
+        self.clock.advance(0.999)
+        self.assertEqual(result, [])
+        self.assertEqual(self.floods(), ([], []))
+        self.clock.advance(0.001)
+        self.assertEqual(result, [[(51, "h51", 1)]])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_oneTimerPerWait(self):
+        """Waiting costs one deadline (and one round timer): no polling."""
+        self.ask()
+        self.assertEqual(sorted(call.getTime() for call in self.clock.getDelayedCalls()),
+                         [0.1, 1.0])
+
+    def test_dynamicQueryingWidens(self):
+        """ttl 1, then 2, then 4 (the full ttl), each round a new id,
+        only while too few hits came."""
+        result = self.ask()
+        rounds = []
+        for wait in (0, 0.1, 0.2):
+            self.clock.advance(wait)
+            [query], [same] = self.floods()
+            self.assertEqual(query, same)
+            rounds.append((query.ttl, query.id))
+        self.assertEqual([ttl for ttl, _ in rounds], [1, 2, 4])
+        self.assertEqual(len({query_id for _, query_id in rounds}), 3)
+        self.clock.advance(0.6)
+        self.assertEqual((self.floods(), result), (([], []), []))
+        self.clock.advance(0.1)
+        self.assertEqual(result, [[]])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_popularItemCostsNoFlood(self):
+        """Enough sellers in the origin's own index: no query leaves."""
+        self.register(41, {"apple": 1}, 9041)
+        self.register(42, {"apple": 1}, 9042)
+        result = self.ask()
+        self.assertEqual(len(result[0]), 2)
+        self.assertEqual(self.floods(), ([], []))
+
+    def test_foundInTheProbeRound(self):
+        result = self.ask()
+        [probe], _ = self.floods()
+        self.hit(self.p1, probe, (51, "h51", 1), (52, "h52", 2))
+        self.assertEqual(len(result[0]), 2)
+        self.clock.advance(5)
+        self.assertEqual(self.floods(), ([], []))
+
+    def test_hitFromAnEarlierRoundCounts(self):
+        result = self.ask()
+        [probe], _ = self.floods()
+        self.clock.advance(0.1)
+        self.floods()
+        self.hit(self.p1, probe, (51, "h51", 1))
+        self.hit(self.p2, probe, (52, "h52", 2))
+        self.assertEqual(len(result[0]), 2)
+
+    def test_hitsForAnotherItemOrQueryIgnored(self):
+        result = self.ask()
+        [query], _ = self.floods()
+        feed(self.p1, SpHit(query.id, "pear", (P1, ME), ((51, "h", 1), (52, "h", 2))))
+        feed(self.p1, SpHit(query.id + 1, "apple", (P1, ME), ((51, "h", 1),
+                                                               (52, "h", 2))))
+        self.assertEqual(result, [])
+
+    def test_noNeighbourAnswersAtOnce(self):
+        self.build()
+        for link in (self.p1, self.p2):
+            link.connectionLost(None)
+        self.assertEqual(self.ask(), [[]])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_cancel(self):
+        d = self.flood.ask("apple", LEAF_ID)
+        [query], _ = self.floods()
+        d.addErrback(lambda f: f.trap(defer.CancelledError))
+        d.cancel()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        feed(self.p1, SpHit(query.id, "apple", (P1, ME), ((51, "h", 1),)))
+
+    def test_stopEndsQueries(self):
+        result = self.ask()
+        self.scheme.startService()
+        self.scheme.stopService()
+        self.assertEqual(result, [[]])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_leafQueryThroughTheFlood(self):
+        """A leaf's query: flooded, hits gathered, answered to the leaf."""
+        feed(self.leaf, LeafQuery(77, "apple"))
+        [query], _ = self.floods()
+        self.hit(self.p1, query, (51, "h51", 1), (52, "h52", 2))
+        self.assertEqual(sent(self.leaf), [LeafHits(77, "apple", ((51, "h51", 1),
+                                                                  (52, "h52", 2)))])

@@ -1,0 +1,265 @@
+"""
+Tests of twisted_bazaar.schemes.superpeer.superpeer: a super-peer's
+answers to its leaves, with the leaves played by the test over
+StringTransports; and bad input, sent as raw JSON, getting the
+documented error and never a traceback.
+"""
+
+import os
+import re
+
+from twisted.logger import globalLogPublisher
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.schemes.superpeer.messages import (
+    LEAF,
+    SUPER,
+    LeafAck,
+    LeafHits,
+    LeafQuery,
+    LeafRegister,
+    LeafUpdate,
+)
+
+from tests.helpers import (
+    NODE_HOST,
+    NODE_PORT,
+    closeLink,
+    feed,
+    jsonNetstring,
+    linkPeer,
+    makeNode,
+    parseJSONNetstrings,
+    sent,
+)
+from tests.schemes import StaticShop
+
+ME = 7
+
+
+def superPeer(**options):
+    """A super-peer (not started: it seeks no links) and its scheme."""
+    node = makeNode(ME)
+    scheme = buildScheme(node, "superpeer", super=True, **options)
+    return node, scheme
+
+
+class SuperPeerLeavesTests(SynchronousTestCase):
+    def setUp(self):
+        self.node, self.scheme = superPeer(leaf_items=3)
+        self.index = self.scheme.side.index
+
+    def leaf(self, peer_id, host=""):
+        return linkPeer(self.node, peer_id, purpose=LEAF, host=host)
+
+    def test_budgets(self):
+        budgets = self.node.overlay.budgets
+        self.assertEqual((budgets[LEAF], budgets[SUPER]), (128, 12))
+        self.assertIs(self.scheme.superpeer, True)
+
+    def test_registerUpdateAck(self):
+        link = self.leaf(11)
+        feed(link, LeafRegister(1, "", 9011, {"apple": 2, "pear": 0}))
+        self.assertEqual(sent(link), [LeafAck(1, 1)])
+        # No host said: the address the link comes from.
+        self.assertEqual(self.index.address(11), ("10.0.0.99", 9011))
+        feed(link, LeafUpdate(2, {"apple": 0, "fig": 1}))
+        self.assertEqual(sent(link), [LeafAck(2, 1)])
+        self.assertEqual(self.index.items(11), {"fig": 1})
+
+    def test_leafGone(self):
+        link = self.leaf(11, host="leaf.example")
+        feed(link, LeafRegister(1, "leaf.example", 9011, {"apple": 2}))
+        other = self.leaf(12)
+        feed(other, LeafRegister(1, "", 9012, {"apple": 1}))
+        closeLink(link)
+        self.assertNotIn(11, self.index)
+        self.assertEqual(self.index.lookup("apple", 5), [(12, "10.0.0.99", 9012)])
+
+    def test_queryAnsweredFromTheIndex(self):
+        """With no super-peer neighbour, the index's answer comes at once;
+        the asking leaf is left out."""
+        seller = self.leaf(11)
+        feed(seller, LeafRegister(1, "", 9011, {"apple": 2}))
+        asker = self.leaf(12)
+        feed(asker, LeafRegister(1, "", 9012, {"apple": 1}))
+        sent(asker)
+        feed(asker, LeafQuery(55, "apple"))
+        self.assertEqual(sent(asker), [LeafHits(55, "apple", ((11, "10.0.0.99", 9011),))])
+        feed(asker, LeafQuery(56, "plum"))
+        self.assertEqual(sent(asker), [LeafHits(56, "plum", ())])
+
+    def test_ownShopComesFirst(self):
+        self.scheme.advertise(StaticShop(apple=1))
+        seller = self.leaf(11)
+        feed(seller, LeafRegister(1, "", 9011, {"apple": 2}))
+        feed(seller, LeafQuery(55, "apple"))
+        sent(seller)
+        asker = self.leaf(12)
+        feed(asker, LeafQuery(56, "apple"))
+        self.assertEqual(sent(asker), [LeafHits(56, "apple", (
+            (ME, NODE_HOST, NODE_PORT), (11, "10.0.0.99", 9011)))])
+
+    def test_findOnTheSuperPeer(self):
+        seller = self.leaf(11)
+        feed(seller, LeafRegister(1, "", 9011, {"apple": 2}))
+        offers = []
+        self.scheme.find("apple", 1.0).addCallback(offers.extend)
+        self.assertEqual([(o.seller, o.route, o.port) for o in offers],
+                         [(11, (ME, 11), 9011)])
+
+    def assertRefusedAndClosed(self, link, code):
+        [error] = sent(link)
+        self.assertEqual((type(error), error.code), (wire.Error, code))
+        self.assertTrue(link.closing)
+        return error
+
+    def test_oversizedInventory(self):
+        link = self.leaf(11)
+        feed(link, LeafRegister(1, "", 9011, {f"i{k}": 1 for k in range(4)}))
+        error = self.assertRefusedAndClosed(link, "toomany")
+        self.assertEqual(error.info, "4 items is over this super-peer's bound of 3 "
+                         "per leaf")
+        self.assertNotIn(11, self.index)
+
+    def test_updateOfAnUnknownItem(self):
+        link = self.leaf(11)
+        feed(link, LeafRegister(1, "", 9011, {"apple": 1}))
+        sent(link)
+        feed(link, LeafUpdate(2, {"plum": 0}))
+        self.assertRefusedAndClosed(link, "unknown")
+
+    def test_leafClaimingAnotherLeafsEntries(self):
+        """Entries belong to the link that registered them: another leaf
+        can neither withdraw them nor take over their address."""
+        owner = self.leaf(11)
+        feed(owner, LeafRegister(1, "10.0.0.5", 9011, {"apple": 1}))
+        thief = self.leaf(12)
+        feed(thief, LeafRegister(1, "", 9012, {"fig": 1}))
+        sent(thief)
+        feed(thief, LeafUpdate(2, {"apple": 0}))
+        error = self.assertRefusedAndClosed(thief, "unknown")
+        self.assertEqual(error.info, "you have no 'apple' to withdraw")
+        impostor = self.leaf(13)
+        feed(impostor, LeafRegister(1, "10.0.0.5", 9011, {"apple": 1}))
+        self.assertRefusedAndClosed(impostor, "claimed")
+        self.assertEqual(self.index.lookup("apple", 5), [(11, "10.0.0.5", 9011)])
+
+    def test_totalBound(self):
+        node, scheme = superPeer(index_entries=2)
+        first = linkPeer(node, 11, purpose=LEAF)
+        feed(first, LeafRegister(1, "", 9011, {"a": 1, "b": 1}))
+        second = linkPeer(node, 12, purpose=LEAF)
+        feed(second, LeafRegister(1, "", 9012, {"c": 1}))
+        self.assertRefusedAndClosed(second, "full")
+
+    def test_leafMessagesOnOtherLinks(self):
+        """A leaf message on a link that is not a leaf link: wtf, kept."""
+        for purpose in (None, SUPER):
+            link = linkPeer(self.node, 20 if purpose else 21, purpose=purpose)
+            feed(link, LeafQuery(5, "apple"))
+            [error] = sent(link)
+            self.assertEqual(error.code, "wtf")
+            self.assertIn("leafQuery is for a leaf link", error.info)
+            self.assertFalse(link.closing)
+
+
+class RawInputTests(SynchronousTestCase):
+    """Bad input, byte for byte: the documented answer, no traceback."""
+
+    def setUp(self):
+        self.node, self.scheme = superPeer()
+        self.logged = []
+        globalLogPublisher.addObserver(self.logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, self.logged.append)
+
+    def say(self, link, message):
+        link.transport.clear()
+        link.dataReceived(jsonNetstring(message))
+        return parseJSONNetstrings(link.transport.value())
+
+    def assertNoTraceback(self):
+        failures = [event for event in self.logged if "log_failure" in event]
+        self.assertEqual(failures, [])
+
+    def test_hugeTtl(self):
+        link = linkPeer(self.node, 30, purpose=SUPER)
+        answer = self.say(link, {"type": "spQuery", "id": 1, "item": "apple",
+                                 "returnPath": [30], "ttl": 1000})
+        self.assertEqual(answer, [{"type": "error", "code": "wtf",
+                                   "info": "spQuery.ttl must be from 0 to 16, not 1000"}])
+        self.assertFalse(link.closing)
+        self.assertNoTraceback()
+
+    def test_inventoryOverTheWireLimit(self):
+        link = linkPeer(self.node, 31, purpose=LEAF)
+        answer = self.say(link, {"type": "leafRegister", "seq": 1, "host": "",
+                                 "port": 1, "items": {f"i{k}": 1 for k in range(1025)}})
+        self.assertEqual(answer, [{"type": "error", "code": "wtf",
+                                   "info": "leafRegister.items must be an object of "
+                                   "at most 1024 items"}])
+        self.assertNotIn(31, self.scheme.side.index)
+        self.assertNoTraceback()
+
+    def test_badFields(self):
+        link = linkPeer(self.node, 32, purpose=LEAF)
+        cases = [
+            ({"type": "leafRegister", "seq": -1, "host": "", "port": 1, "items": {}},
+             "leafRegister.seq must be a count, not -1"),
+            ({"type": "leafUpdate", "seq": 1, "items": {"apple": -2}},
+             "leafUpdate.items['apple'] must be a count, not -2"),
+            ({"type": "leafUpdate", "seq": 1, "items": []},
+             "leafUpdate.items must be an object of at most 1024 items"),
+            ({"type": "leafQuery", "id": 1}, "leafQuery lacks the field item"),
+        ]
+        for message, info in cases:
+            self.assertEqual(self.say(link, message),
+                             [{"type": "error", "code": "wtf", "info": info}], message)
+        self.assertFalse(link.closing)
+        self.assertNoTraceback()
+
+    def test_leafMessagesToALeaf(self):
+        """A leaf takes no leaf messages and no floods."""
+        leaf = makeNode(8)
+        buildScheme(leaf, "superpeer")
+        link = linkPeer(leaf, 40, purpose=LEAF)
+        for message in ({"type": "leafQuery", "id": 1, "item": "a"},
+                        {"type": "spQuery", "id": 1, "item": "a", "returnPath": [40],
+                         "ttl": 3}):
+            [answer] = self.say(link, message)
+            self.assertEqual(answer["code"], "wtf")
+            self.assertIn("this node does not handle", answer["info"])
+
+
+class DocumentedExampleTests(SynchronousTestCase):
+    """The raw leaf session of docs/protocol.md §18, replayed byte for
+    byte against a super-peer: what the doc says the super-peer answers is
+    what it answers."""
+
+    def exchanges(self):
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                            "protocol.md")
+        with open(path, encoding="utf-8") as f:
+            section = f.read().split("## 18.")[1]
+        return re.findall(r"^(leaf → S|S → leaf)\s+(\d+:\{.*\},)$", section, re.M)
+
+    def test_replay(self):
+        node, scheme = superPeer()
+        seller = linkPeer(node, 17, purpose=LEAF)
+        feed(seller, LeafRegister(1, "127.0.0.1", 9002, {"pear": 1}))
+        leaf = linkPeer(node, 18, purpose=LEAF)
+        exchanges = self.exchanges()
+        self.assertEqual(len(exchanges), 8)
+        heard = b""
+        for direction, frame in exchanges:
+            if direction == "leaf → S":
+                self.assertEqual(leaf.transport.value(), heard)
+                leaf.transport.clear()
+                heard = b""
+                leaf.dataReceived(frame.encode("utf-8"))
+            else:
+                heard += frame.encode("utf-8")
+        self.assertEqual(leaf.transport.value(), heard)
+        self.assertTrue(leaf.closing)

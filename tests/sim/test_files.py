@@ -1,0 +1,31 @@
+"""Tests for L{twisted_bazaar.sim.files}: small files, virtual time."""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files import hashing
+from twisted_bazaar.sim import files
+
+SIZE = 16 * 64 * 1024
+
+
+class FileSimTests(SynchronousTestCase):
+    def setUp(self):
+        self.patch(hashing, "MIN_PIECE", 64 * 1024)
+
+    def test_moreSellersFetchFaster(self):
+        one, two = files.series([1, 2], False, SIZE, 1.0, [1], "flood")
+        self.assertEqual((one["completed"], two["completed"]), (1, 1))
+        # 1 MiB at 1 MiB/s from one seller: a second and a little more.
+        self.assertGreater(one["mean_seconds"], 1.0)
+        self.assertLess(two["mean_seconds"], 0.75 * one["mean_seconds"])
+        self.assertEqual(one["pieces_from_honest"], 16)
+
+    def test_corruptingSellersCostNothingInTheFile(self):
+        [row] = files.series([5], True, SIZE, 1.0, [1, 2], "index")
+        self.assertEqual((row["corrupting"], row["completed"]), (1, 2))
+        self.assertEqual(row["pieces_from_corrupting"], 0)
+        self.assertEqual(row["pieces_from_honest"], 32)
+
+    def test_badArguments(self):
+        for argv in (["--sellers", "a,b"], ["--mib", "0"], ["--runs", "0"]):
+            self.assertRaises(SystemExit, files.parseArgs, argv)

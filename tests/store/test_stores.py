@@ -1,0 +1,570 @@
+"""
+Tests for twisted_bazaar.store (memory, sqlite, records): MemoryStore and SQLiteStore pass the same
+contract tests (one mixin, two test cases); then what only the SQLite
+store and readState promise (reopening, WAL mode, readers that never lock
+the node out, clear errors for unusable data dirs).
+"""
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+
+import pytest
+import pytest_twisted
+from twisted.internet import defer, task
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.store import records
+from twisted_bazaar.store import (
+    DB_NAME,
+    MemoryStore,
+    PendingBuy,
+    Purchase,
+    Sale,
+    SQLiteStore,
+    StoreError,
+    ThreadExecutor,
+    openStore,
+    readState,
+)
+
+from tests.store.test_executors import ThreadedFakeReactor
+
+
+def scratchDir(test):
+    """A fresh temporary folder, removed after the test."""
+    folder = tempfile.mkdtemp(prefix="bazaar-store-")
+    test.addCleanup(shutil.rmtree, folder, True)
+    return folder
+
+
+class _StoreContract:
+    """What every store must do; subclasses say how to make one.  Writes
+    return Deferreds; these stores fire them at once."""
+
+    def makeStore(self):
+        raise NotImplementedError
+
+    def setUp(self):
+        self.store = self.makeStore()
+
+    def done(self, d):
+        """The result of a write that succeeded."""
+        return self.successResultOf(d)
+
+    def refused(self, d):
+        """The StoreError of a write that failed."""
+        return self.failureResultOf(d, StoreError).value
+
+    # -- node id -------------------------------------------------------------
+
+    def test_nodeIdRoundTrip(self):
+        """A new store knows no id; the last id set is the one returned."""
+        self.assertIsNone(self.store.nodeId())
+        self.done(self.store.setNodeId(42))
+        self.assertEqual(self.store.nodeId(), 42)
+        self.done(self.store.setNodeId(7))
+        self.assertEqual(self.store.nodeId(), 7)
+
+    # -- seller ----------------------------------------------------------------
+
+    def test_seedOnce(self):
+        """The first seed is taken; a later, different one is not applied."""
+        self.assertIsNone(self.store.seededWith())
+        self.assertEqual(self.done(self.store.seedInventory({"apple": 5, "pear": 1})),
+                         ({"apple": 5, "pear": 1}, True))
+        self.assertEqual(self.done(self.store.seedInventory({"apple": 9})),
+                         ({"apple": 5, "pear": 1}, False))
+        self.assertEqual(self.store.seededWith(), {"apple": 5, "pear": 1})
+        self.assertEqual(self.store.inventory(), {"apple": 5, "pear": 1})
+
+    def test_seedAnswersWithWhatIsLeft(self):
+        """A second seed returns the stock after sales, not the first seed."""
+        self.done(self.store.seedInventory({"apple": 5}))
+        self.done(self.store.commitSales([Sale(1, "apple", 9, 10.0)]))
+        self.assertEqual(self.done(self.store.seedInventory({"apple": 5})),
+                         ({"apple": 4}, False))
+        self.assertEqual(self.store.seededWith(), {"apple": 5})
+
+    def test_commitSalesTakesUnitsAndRecords(self):
+        self.done(self.store.seedInventory({"apple": 3, "pear": 1}))
+        sales = [Sale(11, "apple", 7, 1.0), Sale(12, "pear", 8, 2.0),
+                 Sale(13, "apple", 8, 3.0)]
+        self.done(self.store.commitSales(sales))
+        self.assertEqual(self.store.inventory(), {"apple": 1, "pear": 0})
+        self.assertEqual(self.store.sales(), sales)
+
+    def test_saleOfAMissingItemRecordsNothing(self):
+        """One bad sale fails the whole batch: no unit taken, no sale kept."""
+        self.done(self.store.seedInventory({"apple": 3}))
+        self.done(self.store.commitSales([Sale(1, "apple", 7, 1.0)]))
+        self.refused(self.store.commitSales([Sale(2, "apple", 7, 2.0),
+                                             Sale(3, "plum", 7, 2.0)]))
+        self.assertEqual(self.store.inventory(), {"apple": 2})
+        self.assertEqual(self.store.sales(), [Sale(1, "apple", 7, 1.0)])
+
+    def test_batchBeyondTheStockRecordsNothing(self):
+        """Two sales in one batch for the last unit: neither is recorded."""
+        self.done(self.store.seedInventory({"apple": 1}))
+        self.refused(self.store.commitSales([Sale(1, "apple", 7, 1.0),
+                                             Sale(2, "apple", 8, 1.0)]))
+        self.assertEqual(self.store.inventory(), {"apple": 1})
+        self.assertEqual(self.store.sales(), [])
+
+    def test_buyIdSoldOnlyOnce(self):
+        """Recording a buy id again is refused and takes no second unit."""
+        self.done(self.store.seedInventory({"apple": 3}))
+        self.done(self.store.commitSales([Sale(1, "apple", 7, 1.0)]))
+        self.refused(self.store.commitSales([Sale(1, "apple", 7, 2.0)]))
+        self.assertEqual(self.store.inventory(), {"apple": 2})
+        self.assertEqual(self.store.sales(), [Sale(1, "apple", 7, 1.0)])
+
+    def test_closedBuyIsNeverSold(self):
+        """A closed buy id is listed, and a sale of it is refused and takes
+        no unit; closing it twice is harmless."""
+        self.done(self.store.seedInventory({"apple": 3}))
+        self.done(self.store.closeBuy(5))
+        self.done(self.store.closeBuy(5))
+        self.assertEqual(self.store.closed(), [5])
+        self.refused(self.store.commitSales([Sale(5, "apple", 7, 1.0)]))
+        self.refused(self.store.commitSales([Sale(6, "apple", 7, 1.0),
+                                             Sale(5, "apple", 7, 1.0)]))
+        self.assertEqual((self.store.inventory(), self.store.sales()),
+                         ({"apple": 3}, []))
+
+    def test_closedIdsBounded(self):
+        """Past CLOSED_LIMIT closed ids, the oldest are forgotten."""
+        self.patch(records, "CLOSED_LIMIT", 3)
+        for buy_id in (9, 4, 7, 1, 8):
+            self.done(self.store.closeBuy(buy_id))
+        self.assertEqual(self.store.closed(), [7, 1, 8])
+
+    def test_soldBuyIsNotClosed(self):
+        """A sold buy id cannot be closed."""
+        self.done(self.store.seedInventory({"apple": 3}))
+        self.done(self.store.commitSales([Sale(1, "apple", 7, 1.0)]))
+        self.refused(self.store.closeBuy(1))
+        self.assertEqual(self.store.closed(), [])
+
+    # -- buyer -------------------------------------------------------------------
+
+    def test_pendingAddAndDrop(self):
+        first = PendingBuy(5, "apple", 9, (1, 4, 9), "10.0.0.9", 4009)
+        second = PendingBuy(6, "pear", 3, (1, 3))
+        self.done(self.store.addPending(first))
+        self.done(self.store.addPending(second))
+        self.assertEqual(self.store.pending(), [first, second])
+        self.done(self.store.dropPending(5))
+        self.assertEqual(self.store.pending(), [second])
+        self.done(self.store.dropPending(5))
+        self.assertEqual(self.store.pending(), [second])
+
+    def test_pendingReplacedBySameId(self):
+        """A buy id resent along another path is one pending buy."""
+        self.done(self.store.addPending(PendingBuy(5, "apple", 9, (1, 4, 9))))
+        moved = PendingBuy(5, "apple", 9, (1, 9), "10.0.0.9", 4009)
+        self.done(self.store.addPending(moved))
+        self.assertEqual(self.store.pending(), [moved])
+
+    def test_commitPurchaseMovesPendingToBag(self):
+        self.done(self.store.addPending(PendingBuy(5, "apple", 9, (1, 9))))
+        self.done(self.store.addPending(PendingBuy(6, "pear", 3, (1, 3))))
+        purchase = Purchase(5, "apple", 9, 12.5)
+        self.done(self.store.commitPurchase(purchase))
+        self.assertEqual(self.store.bag(), [purchase])
+        self.assertEqual(self.store.pending(), [PendingBuy(6, "pear", 3, (1, 3))])
+
+    def test_commitPurchaseTwiceKeepsOne(self):
+        """A duplicated buyOK puts one item in the bag, not two."""
+        purchase = Purchase(5, "apple", 9, 12.5)
+        self.done(self.store.commitPurchase(purchase))
+        self.done(self.store.commitPurchase(Purchase(5, "apple", 9, 13.0)))
+        self.assertEqual(self.store.bag(), [purchase])
+
+
+class MemoryStoreTests(_StoreContract, SynchronousTestCase):
+    def makeStore(self):
+        return MemoryStore()
+
+    def test_notDurable(self):
+        self.assertFalse(self.store.durable)
+
+
+class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
+    def makeStore(self):
+        self.directory = scratchDir(self)
+        store = SQLiteStore(self.directory, busy_timeout=0)
+        self.addCleanup(store.close)
+        return store
+
+    def reopen(self):
+        self.done(self.store.close())
+        self.store = SQLiteStore(self.directory)
+        self.addCleanup(self.store.close)
+        return self.store
+
+    def test_durable(self):
+        self.assertTrue(self.store.durable)
+        self.assertTrue(self.store.new)
+        self.assertEqual(self.store.path, os.path.join(self.directory, DB_NAME))
+
+    def test_survivesReopening(self):
+        """Close and reopen: id, seed, stock, ledger, bag, pending and
+        closed buy ids remain."""
+        store = self.store
+        self.done(store.setNodeId(99))
+        self.done(store.seedInventory({"apple": 5}))
+        self.done(store.commitSales([Sale(1, "apple", 7, 1.0), Sale(2, "apple", 8, 2.0)]))
+        self.done(store.commitPurchase(Purchase(30, "pear", 4, 3.0)))
+        self.done(store.addPending(PendingBuy(31, "pear", 4, (99, 6, 4), "10.0.0.4",
+                                              4004)))
+        self.done(store.closeBuy(3))
+        store = self.reopen()
+        self.assertEqual(store.closed(), [3])
+        self.assertFalse(store.new)
+        self.assertEqual(store.nodeId(), 99)
+        self.assertEqual(store.seededWith(), {"apple": 5})
+        self.assertEqual(self.done(store.seedInventory({"apple": 5})),
+                         ({"apple": 3}, False))
+        self.assertEqual(store.sales(), [Sale(1, "apple", 7, 1.0),
+                                         Sale(2, "apple", 8, 2.0)])
+        self.assertEqual(store.bag(), [Purchase(30, "pear", 4, 3.0)])
+        self.assertEqual(store.pending(),
+                         [PendingBuy(31, "pear", 4, (99, 6, 4), "10.0.0.4", 4004)])
+
+    def test_walMode(self):
+        """The database is in WAL mode for every connection, not just ours."""
+        db = sqlite3.connect(self.store.path)
+        self.addCleanup(db.close)
+        self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "wal")
+
+    def test_readStateWhileTheNodeRuns(self):
+        """A reader sees the committed state and does not block the writer."""
+        self.done(self.store.setNodeId(12))
+        self.done(self.store.seedInventory({"apple": 2}))
+        self.done(self.store.commitSales([Sale(1, "apple", 7, 1.0)]))
+        self.done(self.store.commitPurchase(Purchase(40, "pear", 3, 2.0)))
+        self.assertEqual(readState(self.directory), {
+            "node_id": 12, "inventory": {"apple": 1},
+            "sales": [{"buy_id": 1, "item": "apple", "buyer": 7, "time": 1.0}],
+            "bag": [{"buy_id": 40, "item": "pear", "seller": 3, "time": 2.0}]})
+        self.done(self.store.commitSales([Sale(2, "apple", 8, 3.0)]))
+        self.assertEqual(readState(self.directory)["inventory"], {"apple": 0})
+
+    def test_readStateDuringAWriteTransaction(self):
+        """
+        While a writer holds a write transaction open, a reader still gets
+        the last committed state at once; the write then commits.
+        """
+        self.done(self.store.seedInventory({"apple": 2}))
+        other = lockedBy(self, self.store.path, "BEGIN IMMEDIATE")
+        other.execute("UPDATE inventory SET units = 0")
+        self.assertEqual(readState(self.directory)["inventory"], {"apple": 2})
+        other.execute("COMMIT")
+        self.assertEqual(readState(self.directory)["inventory"], {"apple": 0})
+
+    def test_writeThatCannotLockIsAStoreError(self):
+        """
+        Another writer holds the database: the sales are refused with a
+        StoreError (which the seller handles) and nothing is recorded.
+        """
+        self.done(self.store.seedInventory({"apple": 2}))
+        other = lockedBy(self, self.store.path)
+        error = self.refused(self.store.commitSales([Sale(1, "apple", 7, 1.0)]))
+        self.assertEqual(str(error), "sales not recorded: database is locked")
+        other.execute("ROLLBACK")
+        self.assertEqual(self.store.inventory(), {"apple": 2})
+        self.assertEqual(self.store.sales(), [])
+        self.assertEqual(readState(self.directory)["sales"], [])
+
+    def test_everyWriteOnALockedDatabaseIsAStoreError(self):
+        """Whatever the write, a lock held elsewhere is a StoreError that
+        says what was not done, and the snapshot is unchanged."""
+        self.done(self.store.seedInventory({"apple": 2}))
+        lockedBy(self, self.store.path)
+        writes = {
+            "node id not recorded": self.store.setNodeId(4),
+            "pending buy not recorded": self.store.addPending(
+                PendingBuy(5, "apple", 9, (1, 9))),
+            "pending buy not dropped": self.store.dropPending(5),
+            "purchase not recorded": self.store.commitPurchase(
+                Purchase(5, "apple", 9, 1.0)),
+        }
+        for what, d in writes.items():
+            self.assertEqual(str(self.refused(d)), f"{what}: database is locked")
+        self.assertEqual((self.store.nodeId(), self.store.pending(), self.store.bag()),
+                         (None, [], []))
+
+    def test_seedOnALockedDatabase(self):
+        """A seed that cannot be written leaves the store unseeded."""
+        lockedBy(self, self.store.path)
+        self.assertEqual(str(self.refused(self.store.seedInventory({"apple": 2}))),
+                         "stock not seeded: database is locked")
+        self.assertIsNone(self.store.seededWith())
+        self.assertEqual(self.store.inventory(), {})
+
+    def test_saleOfAnItemNotOnDiskIsAStoreError(self):
+        """The writer checks the inventory inside its transaction."""
+        self.done(self.store.seedInventory({"apple": 2}))
+        error = self.refused(self.store.commitSales([Sale(1, "plum", 7, 1.0)]))
+        self.assertEqual(str(error), "sales not recorded: no plum in the inventory")
+
+    def test_writesAfterCloseAreStoreErrors(self):
+        """Once closed, a write fails at once, with a reason."""
+        self.done(self.store.close())
+        self.assertEqual(str(self.refused(self.store.setNodeId(3))),
+                         "node id not recorded: the store is closed")
+        self.done(self.store.close())
+
+    def test_readStateAfterTheNodeStopped(self):
+        self.done(self.store.setNodeId(3))
+        self.done(self.store.close())
+        self.assertEqual(readState(self.directory), {
+            "node_id": 3, "inventory": {}, "sales": [], "bag": []})
+
+    def test_readStateOfAFreshStore(self):
+        """No id yet: node_id is null."""
+        self.assertIsNone(readState(self.directory)["node_id"])
+
+
+def lockedBy(test, path, begin="BEGIN EXCLUSIVE"):
+    """A second connection to the database holding a write lock until the
+    test ends (or it rolls back); return it."""
+    other = sqlite3.connect(path, isolation_level=None)
+    test.addCleanup(other.close)
+    other.execute(begin)
+    return other
+
+
+class QueuedExecutor:
+    """An executor that runs nothing until the test says so: like the
+    writer thread, with the test deciding when each write finishes."""
+
+    def __init__(self):
+        self.queue = []
+        self.started = self.stopped = False
+
+    def start(self):
+        self.started = True
+
+    def submit(self, function, *args):
+        d = defer.Deferred()
+        self.queue.append((d, function, args))
+        return d
+
+    def runOne(self):
+        d, function, args = self.queue.pop(0)
+        defer.maybeDeferred(function, *args).chainDeferred(d)
+
+    def runAll(self):
+        while self.queue:
+            self.runOne()
+
+    def stop(self):
+        self.stopped = True
+        return defer.succeed(None)
+
+
+class WriterTests(SynchronousTestCase):
+    """
+    Writes run on the executor, in order; the snapshot, and so every read,
+    changes only once a write is done; a Deferred fires only then.
+    """
+
+    def setUp(self):
+        self.directory = scratchDir(self)
+        self.executor = QueuedExecutor()
+        self.store = SQLiteStore(self.directory, self.executor)
+        self.addCleanup(self.close)
+
+    def close(self):
+        d = self.store.close()
+        self.executor.runAll()
+        self.successResultOf(d)
+
+    def test_startedWhenOpen(self):
+        self.assertTrue(self.executor.started)
+
+    def test_readsShowWhatIsOnDisk(self):
+        seeded = self.store.seedInventory({"apple": 2})
+        sold = self.store.commitSales([Sale(1, "apple", 7, 1.0)])
+        self.assertNoResult(seeded)
+        self.assertEqual((self.store.inventory(), self.store.seededWith()), ({}, None))
+        self.executor.runOne()
+        self.assertEqual(self.successResultOf(seeded), ({"apple": 2}, True))
+        self.assertEqual(self.store.inventory(), {"apple": 2})
+        self.assertNoResult(sold)
+        self.assertEqual(readState(self.directory)["sales"], [])
+        self.executor.runOne()
+        self.assertIsNone(self.successResultOf(sold))
+        self.assertEqual(self.store.inventory(), {"apple": 1})
+        self.assertEqual(len(readState(self.directory)["sales"]), 1)
+
+    def test_inOrder(self):
+        """An add then a drop of the same pending buy ends with none."""
+        added = self.store.addPending(PendingBuy(5, "apple", 9, (1, 9)))
+        dropped = self.store.dropPending(5)
+        self.executor.runAll()
+        self.successResultOf(added)
+        self.successResultOf(dropped)
+        self.assertEqual(self.store.pending(), [])
+
+    def test_closeWaitsForTheWrites(self):
+        """close() runs after every write asked for before it, then stops
+        the executor; the Deferred fires only then."""
+        written = self.store.setNodeId(8)
+        closed = self.store.close()
+        self.assertEqual(str(self.failureResultOf(self.store.setNodeId(9),
+                                                  StoreError).value),
+                         "node id not recorded: the store is closed")
+        self.assertNoResult(closed)
+        self.executor.runAll()
+        self.successResultOf(written)
+        self.successResultOf(closed)
+        self.assertTrue(self.executor.stopped)
+        self.assertEqual(readState(self.directory)["node_id"], 8)
+
+    def test_unexpectedErrorIsAStoreError(self):
+        """Even a bug below the store reaches the caller as a StoreError."""
+        d = self.store.addPending(PendingBuy(5, "apple", 9, (1, object())))
+        self.executor.runAll()
+        error = self.failureResultOf(d, StoreError).value
+        self.assertTrue(str(error).startswith("pending buy not recorded: TypeError: "),
+                        str(error))
+
+
+class ReadStateErrorTests(SynchronousTestCase):
+    def test_missingDirectory(self):
+        missing = os.path.join(scratchDir(self), "nope")
+        with self.assertRaises(StoreError) as caught:
+            readState(missing)
+        self.assertEqual(str(caught.exception), f"{missing}: no such directory")
+
+    def test_directoryWithoutADatabase(self):
+        folder = scratchDir(self)
+        with self.assertRaises(StoreError) as caught:
+            readState(folder)
+        self.assertEqual(str(caught.exception),
+                         f"{folder}: not a bazaar data dir (no {DB_NAME})")
+
+    def test_notADatabase(self):
+        folder = scratchDir(self)
+        with open(os.path.join(folder, DB_NAME), "w") as f:
+            f.write("these are not the pages you are looking for\n" * 100)
+        with self.assertRaises(StoreError) as caught:
+            readState(folder)
+        self.assertTrue(str(caught.exception).startswith(
+            f"{os.path.join(folder, DB_NAME)}: cannot read: "), str(caught.exception))
+
+
+class UnusableDataDirTests(SynchronousTestCase):
+    def test_fileInTheWay(self):
+        """--data-dir names a file: a StoreError that says which dir."""
+        path = os.path.join(scratchDir(self), "taken")
+        open(path, "w").close()
+        with self.assertRaises(StoreError) as caught:
+            SQLiteStore(path)
+        self.assertTrue(str(caught.exception).startswith(
+            f"cannot use data dir {path}: "), str(caught.exception))
+
+    def test_fileInTheWayOfTheParent(self):
+        parent = os.path.join(scratchDir(self), "taken")
+        open(parent, "w").close()
+        path = os.path.join(parent, "data")
+        with self.assertRaises(StoreError) as caught:
+            SQLiteStore(path)
+        self.assertTrue(str(caught.exception).startswith(
+            f"cannot use data dir {path}: "), str(caught.exception))
+
+    def test_missingDirIsCreated(self):
+        path = os.path.join(scratchDir(self), "a", "b")
+        store = SQLiteStore(path)
+        self.addCleanup(store.close)
+        self.assertTrue(store.new)
+        self.assertTrue(os.path.isfile(os.path.join(path, DB_NAME)))
+
+
+class OpenStoreTests(SynchronousTestCase):
+    def test_noDirectoryMeansMemory(self):
+        self.assertIsInstance(openStore(None), MemoryStore)
+
+    def test_directoryMeansSQLite(self):
+        folder = scratchDir(self)
+        store = openStore(folder)
+        self.addCleanup(store.close)
+        self.assertIsInstance(store, SQLiteStore)
+        self.assertEqual(store.path, os.path.join(folder, DB_NAME))
+        self.successResultOf(store.setNodeId(3))
+
+    def test_unusableDirStartsNoThread(self):
+        """A data dir that cannot be used leaves no writer thread behind."""
+        path = os.path.join(scratchDir(self), "taken")
+        open(path, "w").close()
+        reactor = ThreadedFakeReactor()
+        before = threading.active_count()
+        self.assertRaises(StoreError, openStore, path, reactor)
+        self.assertEqual((threading.active_count(), reactor.triggers), (before, []))
+
+
+# Plain pytest functions on the real reactor (pytest-twisted runs them;
+# trial skips them): the writer thread as the daemons use it.
+
+@pytest_twisted.inlineCallbacks
+def test_lockedDatabaseDoesNotBlockTheReactor(tmp_path):
+    """
+    Another process holds the database (BEGIN EXCLUSIVE): the write waits
+    for the lock on the writer thread, up to busy_timeout, while the
+    reactor keeps running; then the caller gets a StoreError.  Once the
+    lock is gone, writes succeed again, and closing leaves no thread.
+    """
+    from twisted.internet import reactor
+
+    threads_before = threading.active_count()
+    store = SQLiteStore(str(tmp_path), ThreadExecutor(reactor), busy_timeout=0.5)
+    yield store.seedInventory({"apple": 2})
+    other = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        ticks = []
+        ticker = task.LoopingCall(lambda: ticks.append(time.monotonic()))
+        ticker.start(0.02)
+        started = time.monotonic()
+        try:
+            with pytest.raises(StoreError, match="^sales not recorded: database is "
+                                                 "locked$"):
+                yield store.commitSales([Sale(1, "apple", 7, 1.0)]).addTimeout(10,
+                                                                                reactor)
+        finally:
+            ticker.stop()
+        waited = time.monotonic() - started
+        assert 0.4 <= waited < 5, waited
+        # The reactor ran all along: no gap between ticks near the wait.
+        assert len(ticks) >= 10
+        assert max(b - a for a, b in zip(ticks, ticks[1:])) < 0.3
+        assert store.inventory() == {"apple": 2}
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    yield store.commitSales([Sale(1, "apple", 7, 1.0)]).addTimeout(10, reactor)
+    assert store.inventory() == {"apple": 1}
+    yield store.close().addTimeout(10, reactor)
+    assert threading.active_count() == threads_before
+    assert readState(str(tmp_path))["inventory"] == {"apple": 1}
+
+
+@pytest_twisted.inlineCallbacks
+def test_openStoreWithAReactorWritesOffItsThread(tmp_path):
+    """openStore(dir, reactor) runs writes on a thread of their own."""
+    from twisted.internet import reactor
+
+    store = openStore(str(tmp_path), reactor)
+    assert isinstance(store.executor, ThreadExecutor)
+    writer = yield store.executor.submit(threading.get_ident).addTimeout(10, reactor)
+    assert writer != threading.get_ident()
+    yield store.setNodeId(5).addTimeout(10, reactor)
+    assert store.nodeId() == 5
+    yield store.close().addTimeout(10, reactor)
+    assert readState(str(tmp_path))["node_id"] == 5

@@ -1,0 +1,133 @@
+"""
+Tests for twisted_bazaar.tap.endpoints: endpoint strings that cannot work
+are refused when the options are parsed, with the reason.
+"""
+
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.tap.endpoints import (
+    NODE_LISTEN_KINDS,
+    checkClientEndpoint,
+    checkServerEndpoint,
+    loopbackByDefault,
+)
+from twisted_bazaar.tap.node import Options as NodeOptions
+from twisted_bazaar.tap.tracker import Options as TrackerOptions
+
+SELLER = ["--role", "seller", "--sell", "apple=1"]
+
+
+class CheckTests(SynchronousTestCase):
+    def test_goodServerEndpoints(self):
+        for text in ("tcp:0", "tcp:7700", "tcp:7701:interface=127.0.0.1",
+                     "tcp:port=7700", "tcp6:7700", "TCP:80"):
+            checkServerEndpoint(text, NODE_LISTEN_KINDS, "why")
+
+    def test_unixRefusedForANode(self):
+        error = self.assertRaises(ValueError, checkServerEndpoint, "unix:/tmp/x",
+                                  NODE_LISTEN_KINDS, "peers use TCP")
+        self.assertEqual(str(error), "a unix: endpoint cannot work here: peers use "
+                                     "TCP (use tcp: or tcp6:)")
+
+    def test_sslRefusedForANode(self):
+        """Peers connect to a node without TLS, so it cannot listen on ssl:."""
+        error = self.assertRaises(ValueError, checkServerEndpoint,
+                                  "ssl:7443:privateKey=k.pem", NODE_LISTEN_KINDS,
+                                  "peers use plain TCP")
+        self.assertEqual(str(error), "a ssl: endpoint cannot work here: peers use "
+                                     "plain TCP (use tcp: or tcp6:)")
+
+    def test_portOutOfRange(self):
+        for text, reason in (("tcp:99999", "port 99999 is not in 0 ... 65535"),
+                             ("tcp:-1", "port -1 is not in 0 ... 65535"),
+                             ("tcp:port=70000", "port 70000 is not in 0 ... 65535"),
+                             ("tcp:http", "port 'http' is not a number"),
+                             ("tcp:interface=127.0.0.1", "'tcp:interface=127.0.0.1' "
+                                                         "names no port"),
+                             ("7700", "'7700' is not an endpoint (e.g. tcp:7700)")):
+            error = self.assertRaises(ValueError, checkServerEndpoint, text)
+            self.assertEqual(str(error), reason)
+
+    def test_anyKindWhenNotRestricted(self):
+        checkServerEndpoint("unix:/tmp/tracker.sock")
+
+    def test_clientEndpoints(self):
+        checkClientEndpoint("tcp:127.0.0.1:7700", ("tcp",), "why")
+        checkClientEndpoint("tcp:host=h:port=1", ("tcp",), "why")
+        error = self.assertRaises(ValueError, checkClientEndpoint, "tcp:h:65536")
+        self.assertEqual(str(error), "port 65536 is not in 0 ... 65535")
+        error = self.assertRaises(ValueError, checkClientEndpoint, "unix:/x",
+                                  ("tcp", "ssl"), "because")
+        self.assertEqual(str(error), "a unix: endpoint cannot work here: because "
+                                     "(use tcp: or ssl:)")
+
+    def test_escapedColon(self):
+        """A backslash-escaped colon does not split the string."""
+        checkClientEndpoint(r"tcp:fe80\:\:1:7700", ("tcp",), "why")
+        error = self.assertRaises(ValueError, checkClientEndpoint,
+                                  r"tcp:fe80\:\:1:99999")
+        self.assertEqual(str(error), "port 99999 is not in 0 ... 65535")
+
+
+class OptionTests(SynchronousTestCase):
+    """The daemons refuse such endpoints as usage errors."""
+
+    def parse(self, args, cls=NodeOptions):
+        options = cls()
+        return self.assertRaises(usage.UsageError, options.parseOptions, args)
+
+    def test_nodeListenUnix(self):
+        error = self.parse(SELLER + ["--listen", "unix:/tmp/node.sock"])
+        self.assertEqual(str(error), "--listen: a unix: endpoint cannot work here: "
+                         "other nodes connect to a node over plain TCP (use tcp: "
+                         "or tcp6:)")
+
+    def test_nodeListenBadPort(self):
+        error = self.parse(SELLER + ["--listen", "tcp:99999"])
+        self.assertEqual(str(error), "--listen: port 99999 is not in 0 ... 65535")
+
+    def test_nodeTrackerUnix(self):
+        error = self.parse(SELLER + ["--tracker", "unix:/tmp/t.sock"])
+        self.assertTrue(str(error).startswith("--tracker: a unix: endpoint cannot "
+                                              "work here: "), str(error))
+
+    def test_trackerListenBadPort(self):
+        error = self.parse(["--listen", "tcp:99999"], TrackerOptions)
+        self.assertEqual(str(error), "--listen: port 99999 is not in 0 ... 65535")
+
+
+class LoopbackByDefaultTests(SynchronousTestCase):
+    """The web view listens on loopback unless its endpoint names an
+    interface."""
+
+    def test_rewritten(self):
+        self.assertEqual(loopbackByDefault("tcp:8080"), "tcp:8080:interface=127.0.0.1")
+        self.assertEqual(loopbackByDefault("tcp:port=0"), "tcp:port=0:interface=127.0.0.1")
+        self.assertEqual(loopbackByDefault("tcp6:8080"), r"tcp6:8080:interface=\:\:1")
+        self.assertEqual(loopbackByDefault("ssl:8443:privateKey=k.pem"),
+                         "ssl:8443:privateKey=k.pem:interface=127.0.0.1")
+
+    def test_keptWhenAnInterfaceIsNamed(self):
+        for text in ("tcp:8080:interface=0.0.0.0", "TCP:8080:interface=10.0.0.2",
+                     "unix:/tmp/web.sock"):
+            self.assertEqual(loopbackByDefault(text), text)
+
+    def test_trackerWebOption(self):
+        options = TrackerOptions()
+        options.parseOptions(["--web", "tcp:8080"])
+        self.assertEqual((options["web"], options["web-poll"]),
+                         ("tcp:8080:interface=127.0.0.1", 1.0))
+        options = TrackerOptions()
+        options.parseOptions(["--web", "tcp:8080:interface=0.0.0.0", "--web-poll", "2.5"])
+        self.assertEqual((options["web"], options["web-poll"]),
+                         ("tcp:8080:interface=0.0.0.0", 2.5))
+
+    def test_trackerWebRefused(self):
+        error = self.assertRaises(usage.UsageError, TrackerOptions().parseOptions,
+                                  ["--web", "tcp:99999"])
+        self.assertEqual(str(error), "--web: port 99999 is not in 0 ... 65535")
+        error = self.assertRaises(usage.UsageError, TrackerOptions().parseOptions,
+                                  ["--web", "tcp:0", "--web-poll", "0"])
+        self.assertIn("--web-poll: wants a number of seconds from 0.2 to 9, not '0'",
+                      str(error))

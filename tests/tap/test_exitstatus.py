@@ -1,0 +1,97 @@
+"""
+Tests for twisted_bazaar.tap.exitstatus: a daemon that cannot do its job
+says why in one line and exits non-zero.
+"""
+
+from twisted.logger import Logger, LogLevel, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.tap.exitstatus import ExitStatus
+
+
+class _Reactor:
+    def __init__(self, running):
+        self.running = running
+        self.stops = 0
+
+    def stop(self):
+        self.stops += 1
+
+
+class ExitStatusTests(SynchronousTestCase):
+    def make(self, running, nodaemon=True):
+        self.reactor = _Reactor(running)
+        self.exits = []
+        self.atExit = []
+        self.events = []
+        status = ExitStatus(self.reactor, "twistd bazaar-node", nodaemon,
+                            exit=self.exits.append, atExit=self.atExit.append)
+        status.log = Logger(observer=self.events.append)
+        return status
+
+    def test_beforeTheReactorRuns(self):
+        """While twistd starts its services: SystemExit with the line, which
+        twistd prints on stderr, exiting 1."""
+        status = self.make(running=False)
+        error = self.assertRaises(SystemExit, status.fail, "node cannot listen on "
+                                  "tcp:7700: address in use")
+        self.assertEqual(error.code, "twistd bazaar-node: error: node cannot listen "
+                                     "on tcp:7700: address in use")
+        self.assertEqual((status.code, self.events, self.reactor.stops), (1, [], 0))
+
+    def test_beforeTheReactorRunsInTheBackground(self):
+        """A daemon in the background has no stderr: the line is logged and
+        the exit status is 1."""
+        status = self.make(running=False, nodaemon=False)
+        error = self.assertRaises(SystemExit, status.fail, "why")
+        self.assertEqual(error.code, 1)
+        [event] = self.events
+        self.assertEqual(event["log_level"], LogLevel.critical)
+        self.assertEqual(formatEvent(event), "twistd bazaar-node: error: why")
+
+    def test_whileRunning(self):
+        """Logged, the reactor stopped, and the status given at exit."""
+        status = self.make(running=True)
+        status.fail("lost it", code=3)
+        self.assertEqual([formatEvent(e) for e in self.events],
+                         ["twistd bazaar-node: error: lost it"])
+        self.assertEqual(self.reactor.stops, 1)
+        self.assertEqual(self.exits, [])
+        [end] = self.atExit
+        end()
+        self.assertEqual(self.exits, [3])
+
+    def test_firstFailureWins(self):
+        status = self.make(running=True)
+        status.fail("first")
+        status.fail("second", code=5)
+        self.assertEqual((status.code, len(self.events), self.reactor.stops,
+                          len(self.atExit)), (1, 1, 1, 1))
+
+
+class BackgroundTests(SynchronousTestCase):
+    """A daemon in the background tells the twistd waiting in the
+    foreground why it failed, through twistd's status pipe, and removes
+    the pid file it wrote."""
+
+    def test_statusPipeAndPidfile(self):
+        import os
+        import tempfile
+
+        read, write = os.pipe()
+        self.addCleanup(os.close, read)
+        folder = tempfile.mkdtemp()
+        pidfile = os.path.join(folder, "d.pid")
+        with open(pidfile, "w") as f:
+            f.write(str(os.getpid()))
+        config = {"statusPipe": write, "pidfile": pidfile}
+        status = ExitStatus(_Reactor(False), "twistd bazaar-node", nodaemon=False,
+                            twistdConfig=config)
+        status.log = Logger(observer=lambda event: None)
+        error = self.assertRaises(SystemExit, status.fail, "x" * 200)
+        self.assertEqual(error.code, 1)
+        message = os.read(read, 1000)
+        self.assertEqual(message, (b"1 twistd bazaar-node: error: " + b"x" * 200)[:100])
+        self.assertNotIn("statusPipe", config)
+        self.assertFalse(os.path.exists(pidfile))
+        os.rmdir(folder)

@@ -1,0 +1,88 @@
+"""
+Tests for twisted_bazaar.tap.logformat: ``--log-format json``.
+"""
+
+import io
+import json
+
+from twisted.logger import Logger, eventFromJSON, formatEvent
+from twisted.python import usage
+from twisted.python.reflect import namedAny
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.tap import logformat
+from twisted_bazaar.tap.node import Options as NodeOptions
+from twisted_bazaar.tap.tracker import Options as TrackerOptions
+
+
+class _Twistd(usage.Options):
+    optParameters = [["pidfile", None, "twistd.pid", ""], ["logfile", None, None, ""],
+                     ["logger", None, None, ""]]
+    optFlags = [["nodaemon", "n", ""], ["syslog", None, ""]]
+
+
+def parseUnder(twistdArgs, args, cls=TrackerOptions):
+    parent = _Twistd()
+    parent.parseOptions(twistdArgs)
+    parent.subCommand = "bazaar-tracker"
+    options = cls()
+    options.parent = parent
+    options.parseOptions(args)
+    return parent
+
+
+class JSONObserverTests(SynchronousTestCase):
+    def test_oneObjectPerLineWithItsText(self):
+        out = io.StringIO()
+        log = Logger(namespace="test", observer=logformat.jsonObserver(out))
+        log.info("node {id} joined from {host}:{port} ({n} live)", id=17,
+                 host="127.0.0.1", port=9001, n=1)
+        log.warn("two\nlines")
+        lines = out.getvalue().splitlines()
+        self.assertEqual(len(lines), 2)
+        first = json.loads(lines[0])
+        self.assertEqual(first["log_text"], "node 17 joined from 127.0.0.1:9001 (1 live)")
+        self.assertEqual((first["id"], first["log_level"]["name"],
+                          first["log_namespace"]), (17, "info", "test"))
+        # twisted.logger reads its own form back.
+        self.assertEqual(formatEvent(eventFromJSON(lines[0])),
+                         "node 17 joined from 127.0.0.1:9001 (1 live)")
+        self.assertEqual(json.loads(lines[1])["log_text"], "two\nlines")
+
+    def test_optionInstallsTheLogger(self):
+        parent = parseUnder(["-n"], ["--log-format", "json"])
+        self.assertEqual(parent["logger"], "twisted_bazaar.tap.logformat.jsonLogger")
+        self.assertIs(namedAny(parent["logger"]), logformat.jsonLogger)
+        out = io.StringIO()
+        observer = logformat.jsonLogger(stdout=out)
+        Logger(observer=observer).info("hello {who}", who="you")
+        self.assertEqual(json.loads(out.getvalue())["log_text"], "hello you")
+
+    def test_logfile(self):
+        import os
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "node.log")
+        parseUnder(["--logfile", path], ["--log-format", "json"])
+        observer = logformat.jsonLogger()
+        Logger(observer=observer).info("in the file")
+        with open(path) as f:
+            self.assertEqual(json.loads(f.read())["log_text"], "in the file")
+
+    def test_textIsTwistdsOwn(self):
+        parent = parseUnder(["-n"], ["--log-format", "text"])
+        self.assertIsNone(parent["logger"])
+
+    def test_badFormat(self):
+        error = self.assertRaises(usage.UsageError, TrackerOptions().parseOptions,
+                                  ["--log-format", "xml"])
+        self.assertIn("wants text or json, not 'xml'", str(error))
+
+    def test_notWithTwistdsLogger(self):
+        error = self.assertRaises(SystemExit, parseUnder, ["--logger", "x.y"],
+                                  ["--role", "seller", "--sell", "a=1", "--log-format",
+                                   "json"], NodeOptions)
+        self.assertEqual(error.code, 2)

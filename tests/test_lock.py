@@ -1,0 +1,71 @@
+"""
+Tests for twisted_bazaar.store.lock: one node per data dir.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.store import StoreError
+from twisted_bazaar.store.lock import LOCK_NAME, DataDirLock
+
+
+class DataDirLockTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-lock-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+        self.directory = os.path.join(self.folder, "data")
+
+    def lock(self):
+        lock = DataDirLock(self.directory)
+        self.addCleanup(lock.release)
+        return lock
+
+    def test_acquireCreatesTheDirAndWritesThePid(self):
+        self.lock().acquire()
+        with open(os.path.join(self.directory, LOCK_NAME)) as f:
+            self.assertEqual(f.read(), f"{os.getpid()}\n")
+
+    def test_secondHolderRefusedWithThePid(self):
+        self.lock().acquire()
+        error = self.assertRaises(StoreError, self.lock().acquire)
+        self.assertEqual(str(error), f"data dir {self.directory} is in use by "
+                         f"another node (pid {os.getpid()}); give each node its "
+                         "own --data-dir")
+
+    def test_refusedByAnotherProcess(self):
+        """The lock holds across processes; the holder is named."""
+        child = subprocess.Popen(
+            [sys.executable, "-c",
+             "import sys, time; from twisted_bazaar.store.lock import DataDirLock; "
+             f"DataDirLock({self.directory!r}).acquire(); print('held', flush=True); "
+             "sys.stdin.read()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(child.wait, 30)
+        self.addCleanup(child.stdin.close)
+        self.assertEqual(child.stdout.readline(), "held\n")
+        error = self.assertRaises(StoreError, self.lock().acquire)
+        self.assertIn(f"(pid {child.pid})", str(error))
+        child.stdin.close()
+        child.wait(30)
+        # Released when the holder exits, however it exits.
+        self.lock().acquire()
+
+    def test_releaseLetsAnotherIn(self):
+        first = self.lock()
+        first.acquire()
+        first.release()
+        self.lock().acquire()
+
+    def test_unusableDirectory(self):
+        path = os.path.join(self.folder, "file")
+        with open(path, "w"):
+            pass
+        lock = DataDirLock(os.path.join(path, "data"))
+        error = self.assertRaises(StoreError, lock.acquire)
+        self.assertEqual(str(error), f"cannot use data dir {path}/data: "
+                                     "Not a directory")

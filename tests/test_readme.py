@@ -1,0 +1,52 @@
+"""
+The README's examples run as written: its role plugin is installed from
+the README's own text into a plugin directory, and its Market test case
+is run against it.  A README that drifts from the API fails here.
+"""
+
+import os
+import re
+import shutil
+import tempfile
+
+from twisted.trial.reporter import TestResult
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import plugins
+from twisted_bazaar.roles import rolePlugins
+
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "README.md")
+
+
+def pythonBlocks():
+    """The README's ```python blocks, in order."""
+    with open(README, encoding="utf-8") as f:
+        return re.findall(r"```python\n(.*?)```", f.read(), re.S)
+
+
+class ReadmeExampleTests(SynchronousTestCase):
+    def setUp(self):
+        self.plugin, self.market = pythonBlocks()
+        folder = tempfile.mkdtemp(prefix="bazaar-readme-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        with open(os.path.join(folder, "bazaar_readme_counter.py"), "w") as f:
+            f.write(self.plugin)
+        plugins.__path__.append(folder)
+        self.addCleanup(plugins.__path__.remove, folder)
+
+    def test_pluginIsFound(self):
+        """The README's role is an installed role once its module is on the
+        plugin path, with the option the README says it adds."""
+        counter = rolePlugins()["counter"]
+        self.assertEqual([option.name for option in counter.options], ["every"])
+
+    def test_marketExamplePasses(self):
+        """The README's TestCase passes, using the README's role."""
+        namespace = {}
+        exec(compile(self.market, README, "exec"), namespace)
+        case = namespace["TradeTests"]("test_buyerGetsAnApple")
+        result = TestResult()
+        case.run(result)
+        self.assertEqual((result.errors, result.failures, result.successes),
+                         ([], [], 1))

@@ -1,0 +1,179 @@
+"""
+Tests for twisted_bazaar.web.view and .watch: the web view's picture of
+a Market (real tracker and nodes on the in-memory network), kept current
+over status links, and what it makes of changes.
+"""
+
+import random
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.status.messages import NodeState
+from twisted_bazaar.testing import Market
+from twisted_bazaar.testing.market import NodeClock
+from twisted_bazaar.testing.memory import MemoryConnector
+from twisted_bazaar.web.view import MarketView
+from twisted_bazaar.web.watch import StatusWatcher
+
+
+def state(node_id, stock=None, bag=None, links=()):
+    return NodeState(node_id, "h", 1, "flood", tuple(links), stock or {}, bag or {}, 0)
+
+
+class MarketViewTests(SynchronousTestCase):
+    """Changes between answers become events; publishing is coalesced."""
+
+    def setUp(self):
+        self.clock = Clock()
+        self.view = MarketView(self.clock)
+        self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood")])
+
+    def kinds(self):
+        return [(e["kind"], e["node"], e.get("item"), e.get("units"))
+                for e in self.view.events]
+
+    def test_salesAndPurchases(self):
+        self.view.stateSeen(state(1, stock={"apple": 3}))
+        self.view.stateSeen(state(2))
+        self.clock.advance(5)
+        self.view.stateSeen(state(1, stock={"apple": 1}))
+        self.view.stateSeen(state(2, bag={"apple": 2}))
+        self.assertEqual(self.kinds()[2:], [("sold", 1, "apple", 2),
+                                            ("bought", 2, "apple", 2)])
+        self.assertEqual(self.view.events[-1]["at"], 5)
+
+    def test_firstAnswerIsTheBaseline(self):
+        self.view.stateSeen(state(2, bag={"apple": 2}))
+        self.assertEqual(self.kinds(), [("joined", 1, None, None),
+                                        ("joined", 2, None, None)])
+
+    def test_linksGoToTheNodeOnly(self):
+        self.view.stateSeen(state(1))
+        self.view.stateSeen(state(1, links=[(2, "h", 2, "overlay"), (9, "h", 0, "status")]))
+        self.view.stateSeen(state(1))
+        self.assertEqual([(e["kind"], e.get("peer")) for e in self.view.node(1)["events"]],
+                         [("joined", None), ("linked", 2), ("unlinked", 2)])
+        self.assertNotIn("linked", [e["kind"] for e in self.view.events])
+
+    def test_snapshot(self):
+        self.view.stateSeen(state(1, stock={"apple": 2, "fig": 0},
+                                  links=[(2, "h", 2, "overlay"), (7, "h", 0, "status")]))
+        self.view.stateSeen(state(2, bag={"apple": 1}, links=[(1, "h", 1, "overlay")]))
+        snapshot = self.view.snapshot()
+        self.assertEqual(snapshot["edges"], [[1, 2]])
+        self.assertEqual(snapshot["offers"], {"apple": [{"node": 1, "units": 2}]})
+        self.assertEqual([(n["id"], n["links"], n["bag"]) for n in snapshot["nodes"]],
+                         [(1, 1, {}), (2, 1, {"apple": 1})])
+        self.assertEqual(self.view.node(1)["links"],
+                         [{"id": 2, "host": "h", "port": 2, "purpose": "overlay"}])
+
+    def test_departure(self):
+        self.view.stateSeen(state(1, stock={"apple": 2}))
+        self.view.membersSeen([(2, "h", 2, "flood")])
+        self.assertIsNone(self.view.node(1))
+        self.assertEqual(self.kinds()[-1], ("left", 1, None, None))
+        self.assertEqual(self.view.snapshot()["offers"], {})
+        self.view.stateSeen(state(1, stock={"apple": 1}))
+        self.assertIsNone(self.view.node(1), "an answer from a node gone is ignored")
+
+    def test_publishOncePerChange(self):
+        told = []
+        unsubscribe = self.view.subscribe(lambda: told.append(1))
+        self.view.publish()
+        self.view.publish()
+        self.assertEqual(told, [1])
+        self.view.stateSeen(state(1))
+        self.view.stateSeen(state(2))
+        self.view.publish()
+        self.assertEqual(told, [1, 1])
+        unsubscribe()
+        self.assertEqual(self.view.subscribers, 0)
+
+
+class WatcherTests(SynchronousTestCase):
+    """The watcher on a Market: status links to real nodes."""
+
+    def setUp(self):
+        self.market = Market(seed=5)
+        self.seller = self.market.addNode(seller={"stock": {"apple": 3}})
+        self.market.run(3)
+        self.view = MarketView(self.market.clock)
+        self.watcher = self.watch()
+
+    def watch(self, **bounds):
+        extension = self.market.tracker.extensions["status"]
+        # Its own view of the clock, to see what it leaves behind.
+        self.clock = NodeClock(self.market.clock)
+        watcher = StatusWatcher(self.clock, extension.members,
+                                MemoryConnector(self.market.network, "web"), self.view,
+                                LinkSettings(), random.Random(1), interval=1.0, **bounds)
+        watcher.startService()
+        self.addCleanup(self.stopWatcher, watcher)
+        return watcher
+
+    def stopWatcher(self, watcher):
+        if watcher.running:
+            watcher.stopService()
+        self.market.run(2)
+
+    def test_seesATradeAsItHappens(self):
+        self.market.run(3)
+        self.assertEqual(self.view.node(self.seller.id)["stock"], {"apple": 3})
+        buyer = self.market.addNode(buyer={"wants": ["apple"]})
+        self.market.run(10)
+        snapshot = self.view.snapshot()
+        self.assertEqual({n["id"] for n in snapshot["nodes"]}, {self.seller.id, buyer.id})
+        self.assertEqual(snapshot["offers"], {"apple": [{"node": self.seller.id,
+                                                         "units": 2}]})
+        self.assertEqual(snapshot["edges"], [sorted([self.seller.id, buyer.id])])
+        self.assertIn(("sold", self.seller.id, "apple", 1),
+                      [(e["kind"], e["node"], e.get("item"), e.get("units"))
+                       for e in snapshot["events"]])
+        self.assertEqual(self.view.node(buyer.id)["bag"], {"apple": 1})
+
+    def test_oneStatusLinkPerNode(self):
+        """Round after round, the same link carries the questions."""
+        self.market.run(5)
+        first = self.watcher.sessions[self.seller.id]
+        self.market.run(5)
+        self.assertIs(self.watcher.sessions[self.seller.id], first)
+        purposes = [link.purpose for link in self.seller.links.values()]
+        self.assertEqual(purposes, ["status"])
+
+    def test_boundedInFlight(self):
+        """With inFlight 1, one new link is opened per round."""
+        self.watcher.stopService()
+        for _ in range(3):
+            self.market.addNode(seller={"stock": {"fig": 1}})
+        self.market.run(3)
+        watcher = self.watch(inFlight=1)
+        opened = []
+        for _ in range(3):
+            opened.append(len(watcher.sessions))
+            self.market.run(1)
+        self.assertEqual(opened, [1, 2, 3])
+
+    def test_leavingNodeForgotten(self):
+        self.market.run(3)
+        self.market.stop(self.seller)
+        self.market.run(3)
+        self.assertEqual(self.view.snapshot()["nodes"], [])
+        self.assertEqual(self.watcher.sessions, {})
+
+    def test_unansweredQuestionClosesTheLink(self):
+        self.market.run(3)
+        session = self.watcher.sessions[self.seller.id]
+        session.asked_at = self.market.clock.seconds() - 11
+        self.market.run(1)
+        self.assertTrue(session.link.closing)
+        self.assertIsNot(self.watcher.sessions.get(self.seller.id), session)
+
+    def test_stopLeavesNothing(self):
+        self.market.run(3)
+        self.watcher.stopService()
+        self.market.run(3)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual([link.purpose for link in self.seller.links.values()], [])
+        self.assertEqual(self.watcher.sessions, {})

@@ -1,0 +1,292 @@
+"""
+``bazaar``: look at a running market.
+
+    bazaar [--tracker HOST:PORT] [--timeout S] [--json] status
+    bazaar [--tracker HOST:PORT] [--timeout S] [--json] list
+    bazaar [--timeout S] [--json] node HOST:PORT
+    bazaar [--tracker HOST:PORT] buy ITEM [--quantity N] [--timeout S]
+        [--discovery SCHEME] [--listen ENDPOINT] [--host HOST] [--json]
+
+``status`` asks the tracker for its live nodes (``members``); ``list``
+asks the tracker's index (``list``) and every live node (``state``) what
+is on offer; ``node`` asks one node for its state; ``buy`` joins the
+market as a buyer (see L{twisted_bazaar.cli.buy}), buys, and leaves.
+Exit status 0 when answered (bought), 1 with the reason when not, 2 for
+bad arguments.
+"""
+
+import argparse
+import json
+import sys
+
+from twisted.internet import defer, task
+from twisted.internet.endpoints import serverFromString
+
+from twisted_bazaar.cli.client import (
+    DEFAULT_TIMEOUT,
+    ClientError,
+    askNode,
+    askTracker,
+    parseAddress,
+    tcpEndpoint,
+)
+from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
+from twisted_bazaar.cli.common import addVersion, emit
+from twisted_bazaar.options import boundedInt
+from twisted_bazaar.roles.buyer import parseItem
+from twisted_bazaar.schemes import discoveryPlugins
+from twisted_bazaar.schemes.index.messages import List, Listing
+from twisted_bazaar.status.messages import MemberList, Members, NodeState
+from twisted_bazaar.services import EndpointConnector
+from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+
+DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
+
+
+def _address(text):
+    try:
+        return parseAddress(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _timeout(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"wants seconds in (0, 3600], not {text!r}")
+    return value
+
+
+def _typed(parse):
+    """An argparse type from one of the daemons' parsers."""
+    def convert(text):
+        try:
+            return parse(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return convert
+
+
+def _scheme(name):
+    known = discoveryPlugins()
+    if name not in known:
+        raise argparse.ArgumentTypeError(f"unknown discovery scheme {name!r} "
+                                         f"(known: {', '.join(sorted(known))})")
+    return name
+
+
+def _listen(text):
+    try:
+        checkServerEndpoint(text, NODE_LISTEN_KINDS,
+                            "other nodes connect to a node over plain TCP")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def parser():
+    p = argparse.ArgumentParser(
+        prog="bazaar", description="Look at a running twisted-bazaar market.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--tracker", type=_address, default=DEFAULT_TRACKER,
+                   metavar="HOST:PORT", help="the tracker to ask")
+    p.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT,
+                   metavar="S", help="seconds each question may take")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of text")
+    addVersion(p)
+    commands = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser("status", help="the tracker's live nodes, with their "
+                        "scheme and address")
+    commands.add_parser("list", help="what is on offer: the tracker's index and "
+                        "every live node's stock")
+    node = commands.add_parser("node", help="one node's state: links, stock, bag, "
+                               "pending buys")
+    node.add_argument("address", type=_address, metavar="HOST:PORT",
+                      help="the node's listening address")
+    buy = commands.add_parser(
+        "buy", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="join the market as a buyer, buy ITEM, and leave",
+        description="Join the market as a buyer node (state in memory), buy "
+        "--quantity units of ITEM, stop, and exit 0; exit 1 with the reason "
+        "when they are not bought within --timeout seconds.")
+    buy.add_argument("item", type=_typed(parseItem), metavar="ITEM",
+                     help="what to buy")
+    buy.add_argument("--quantity", type=_typed(boundedInt(1, 10**6)), default=1,
+                     metavar="N", help="units to buy")
+    buy.add_argument("--timeout", dest="deadline", type=_timeout,
+                     default=DEFAULT_DEADLINE, metavar="S",
+                     help="seconds the whole purchase may take")
+    buy.add_argument("--discovery", type=_scheme, default="flood", metavar="SCHEME",
+                     help="the market's discovery scheme")
+    buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
+                     help="endpoint the buying node listens on for peers")
+    buy.add_argument("--host", default="", help="host name or address peers "
+                     "should use to reach the buying node (default %(default)r: "
+                     "the address the tracker is reached from)")
+    buy.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                     help="print one JSON object instead of text")
+    return p
+
+
+# -- the questions -----------------------------------------------------------------
+
+def status(reactor, args):
+    d = askTracker(reactor, args.tracker, Members(), MemberList, args.timeout)
+    return d.addCallback(statusObject)
+
+
+def statusObject(answer):
+    return {"total": answer.total,
+            "nodes": [{"id": i, "host": h, "port": p, "scheme": s}
+                      for i, h, p, s in answer.nodes]}
+
+
+@defer.inlineCallbacks
+def listing(reactor, args):
+    members = yield askTracker(reactor, args.tracker, Members(), MemberList,
+                               args.timeout)
+    index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout)
+    asked = [askNode(reactor, (host, port), _state(), NodeState, args.timeout)
+             for _, host, port, _ in members.nodes]
+    results = yield defer.DeferredList(asked, consumeErrors=True)
+    states, unreachable = [], []
+    for (ok, value), (node_id, host, port, _) in zip(results, members.nodes):
+        if ok:
+            states.append(value)
+        else:
+            unreachable.append({"id": node_id, "host": host, "port": port,
+                                "why": value.getErrorMessage()})
+    return listObject(index.items, states, unreachable)
+
+
+def _state():
+    from twisted_bazaar.status.messages import State
+
+    return State()
+
+
+def listObject(index, states, unreachable=()):
+    """What is on offer: per item, units in stock over the nodes that
+    answered and the sellers holding some; and the index's seller counts."""
+    items = {}
+    for state in states:
+        for item, units in state.stock.items():
+            entry = items.setdefault(item, {"units": 0, "sellers": []})
+            entry["units"] += units
+            if units:
+                entry["sellers"].append(state.id)
+    return {"items": dict(sorted(items.items())), "index": dict(sorted(index.items())),
+            "unreachable": list(unreachable)}
+
+
+def node(reactor, args):
+    d = askNode(reactor, args.address, _state(), NodeState, args.timeout)
+    return d.addCallback(nodeObject)
+
+
+def nodeObject(state):
+    return {"id": state.id, "host": state.host, "port": state.port,
+            "scheme": state.scheme,
+            "links": [{"id": i, "host": h, "port": p, "purpose": purpose}
+                      for i, h, p, purpose in state.links],
+            "stock": dict(state.stock), "bag": dict(state.bag),
+            "pending": state.pending}
+
+
+def buy(reactor, args):
+    host, port = args.tracker
+    tracker = f"{host}:{port}"
+    purchase = OneShotBuy(
+        reactor, EndpointConnector(reactor), serverFromString(reactor, args.listen),
+        tcpEndpoint(reactor, args.tracker),
+        tracker, args.item, args.quantity, args.deadline, args.discovery, args.host,
+        listen_description=args.listen)
+    return purchase.run()
+
+
+# -- text -----------------------------------------------------------------------
+
+def renderStatus(obj):
+    lines = [f"{obj['total']} live node{'s' if obj['total'] != 1 else ''}"
+             + (f" (showing {len(obj['nodes'])})" if len(obj["nodes"]) < obj["total"]
+                else "")]
+    for entry in obj["nodes"]:
+        lines.append(f"  node {entry['id']:>10}  {entry['host']}:{entry['port']}  "
+                     f"{entry['scheme'] or '-'}")
+    return "\n".join(lines)
+
+
+def renderList(obj):
+    lines = []
+    if obj["items"]:
+        lines.append("in stock (live query of every node):")
+        for item, entry in obj["items"].items():
+            sellers = ", ".join(str(s) for s in entry["sellers"]) or "-"
+            lines.append(f"  {item}: {entry['units']} units, sellers: {sellers}")
+    else:
+        lines.append("in stock (live query of every node): nothing")
+    if obj["index"]:
+        lines.append("in the tracker's index (sellers per item):")
+        lines += [f"  {item}: {count}" for item, count in obj["index"].items()]
+    for entry in obj["unreachable"]:
+        lines.append(f"not answered: node {entry['id']} at {entry['host']}:"
+                     f"{entry['port']}: {entry['why']}")
+    return "\n".join(lines)
+
+
+def renderNode(obj):
+    def counts(values):
+        return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
+
+    lines = [f"node {obj['id']} at {obj['host']}:{obj['port']} ({obj['scheme']})",
+             f"links: {len(obj['links'])}"]
+    lines += [f"  node {link['id']} at {link['host']}:{link['port']} "
+              f"({link['purpose']})" for link in obj["links"]]
+    lines += [f"stock: {counts(obj['stock'])}", f"bag: {counts(obj['bag'])}",
+              f"pending buys: {obj['pending']}"]
+    return "\n".join(lines)
+
+
+COMMANDS = {"status": (status, renderStatus), "list": (listing, renderList),
+            "node": (node, renderNode), "buy": (buy, renderBuy)}
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    run, render = COMMANDS[args.command]
+    outcome = {}
+
+    def answered(obj):
+        outcome["obj"] = obj
+
+    def failed(reason):
+        reason.trap(ClientError)
+        outcome["error"] = str(reason.value)
+
+    def go(reactor):
+        d = defer.maybeDeferred(run, reactor, args)
+        d.addCallbacks(answered, failed)
+        return d
+
+    try:
+        task.react(go, [])
+    except SystemExit as e:
+        if e.code not in (0, None):
+            sys.stderr.write(f"bazaar: error: {outcome.get('error', 'failed')}\n")
+            return 1
+    if "error" in outcome:
+        sys.stderr.write(f"bazaar: error: {outcome['error']}\n")
+        return 1
+    obj = outcome["obj"]
+    emit(json.dumps(obj) if args.json else render(obj))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

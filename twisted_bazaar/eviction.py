@@ -1,0 +1,77 @@
+"""
+Which inbound link a full node gives up for a newcomer, in the spirit of
+Bitcoin Core's inbound eviction: an attacker with many cheap connections
+must not be able to keep an honest peer out, nor push one out.
+
+Never evicted: outbound links (this node chose those peers), proven
+trading partners (a sale was made over the link), links still in their
+grace period, and the longest-lived half of the rest.  Of what is left,
+a connection that has not said ``thisisme`` goes first; otherwise the
+newest link of the address group holding the most candidates.  Pure
+logic: the overlay gathers the facts and closes the victim.
+"""
+
+import ipaddress
+
+import attr
+
+#: Seconds a new link is safe from eviction: time to prove itself.
+GRACE = 10.0
+
+
+def addressGroup(host):
+    """
+    The group of addresses one party can easily hold many of: an IPv4
+    /16, an IPv6 /32 (an IPv4-mapped IPv6 address counts as IPv4), or the
+    host name itself when it is no IP address.
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    bits = 16 if address.version == 4 else 32
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+
+
+def groupOf(link):
+    """The address group of the peer at the other end of a link."""
+    return addressGroup(getattr(link.transport.getPeer(), "host", None) or "")
+
+
+@attr.s(frozen=True, slots=True, auto_attribs=True)
+class Candidate:
+    """What eviction knows of one inbound link."""
+
+    link: object
+    since: float
+    group: str
+    established: bool
+    proven: bool
+
+
+def chooseVictim(candidates, now, grace=GRACE):
+    """
+    The link to evict from candidates (inbound links only), or None when
+    every one is protected.
+    """
+    waiting = [c for c in candidates if not c.established]
+    if waiting:
+        return _fromLargestGroup(waiting, oldest=True).link
+    open_ = [c for c in candidates if not c.proven and now - c.since >= grace]
+    open_.sort(key=lambda c: c.since)
+    open_ = open_[len(open_) // 2:]
+    if not open_:
+        return None
+    return _fromLargestGroup(open_, oldest=False).link
+
+
+def _fromLargestGroup(candidates, oldest):
+    """The oldest (or newest) candidate of the group with the most."""
+    groups = {}
+    for candidate in candidates:
+        groups.setdefault(candidate.group, []).append(candidate)
+    largest = max(groups.values(), key=len)
+    pick = min if oldest else max
+    return pick(largest, key=lambda c: c.since)

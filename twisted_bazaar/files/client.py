@@ -1,0 +1,238 @@
+"""
+The buyer's side of the transfer protocol: L{TransferClient} asks a
+seller's transfer port for a file's description (L{TransferClient.head})
+and for byte ranges (L{TransferClient.get}), and hands each range's bytes
+to a sink as they arrive, never holding more than the transport gives it.
+
+Backpressure: a sink that cannot keep up calls L{pauseProducing} (the
+client is its C{IPushProducer}), which stops reading the socket until it
+calls L{resumeProducing}.  A connection that brings nothing for
+C{stall} seconds while an answer is due is dropped: every request on it
+fails with L{Stalled}.
+"""
+
+import collections
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IPushProducer
+from twisted.internet.protocol import Protocol
+from zope.interface import implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.files.messages import About, Data, Get, Head
+
+#: Largest answer frame (an ``about`` of 4096 pieces is about 280 kB).
+MAX_ANSWER = 1024 * 1024
+#: Default seconds without a byte, while an answer is due, before giving up.
+DEFAULT_STALL = 10.0
+
+
+class TransferError(Exception):
+    """A request could not be answered."""
+
+
+class Refused(TransferError):
+    """The seller answered ``error``.
+
+    @ivar code: its error code.
+    """
+
+    def __init__(self, code, info):
+        super().__init__(f"{code}: {info}")
+        self.code = code
+
+
+class PeerGone(TransferError):
+    """The connection closed before the answer was complete."""
+
+
+class Stalled(PeerGone):
+    """Nothing came for too long: the connection was dropped."""
+
+
+class Broken(TransferError):
+    """The seller broke the protocol (a bad frame, a wrong answer)."""
+
+
+@implementer(IPushProducer)
+class TransferClient(Protocol):
+    """One transfer connection to a seller, on the buyer."""
+
+    def __init__(self, clock, stall=DEFAULT_STALL):
+        self.clock = clock
+        self.stall = stall
+        self._buffer = b""
+        self._body = 0
+        #: (request, Deferred, sink) in the order the answers are due.
+        self._waiting = collections.deque()
+        self._timer = None
+        self._why = None
+        self.closed = False
+
+    # -- asking ------------------------------------------------------------------
+
+    def head(self, sha256):
+        """@return: a Deferred firing with the L{About} of the file."""
+        return self._ask(Head(sha256), None)
+
+    def get(self, sha256, offset, length, sink):
+        """
+        Ask for a range; each piece of it is given to ``sink.write(data)``
+        as it comes, in order, as a buffer (bytes or a memoryview) valid
+        only during the call.
+
+        @return: a Deferred firing once ``length`` bytes were written to
+            the sink; it fails with a L{TransferError}, or with what the
+            sink raised (the connection is then dropped).
+        """
+        return self._ask(Get(sha256, offset, length), sink)
+
+    def _ask(self, request, sink):
+        if self.closed:
+            return defer.fail(PeerGone("the connection is closed"))
+        d = defer.Deferred(lambda _: self.close())
+        self._waiting.append((request, d, sink))
+        data = wire.encode(request)
+        self.transport.write(b"%d:%s," % (len(data), data))
+        self._armStall()
+        return d
+
+    def close(self):
+        """Hang up; whatever is still due fails with L{PeerGone}."""
+        if not self.closed and self.transport is not None:
+            self.transport.abortConnection()
+
+    # -- IPushProducer, for the sink --------------------------------------------------
+
+    def pauseProducing(self):
+        self.transport.pauseProducing()
+        self._disarmStall()
+
+    def resumeProducing(self):
+        self.transport.resumeProducing()
+        self._armStall()
+
+    def stopProducing(self):
+        self.close()
+
+    # -- receiving -----------------------------------------------------------------------
+
+    def dataReceived(self, data):
+        if self.closed:
+            return
+        self._armStall()
+        if self._buffer:
+            data = self._buffer + data
+            self._buffer = b""
+        view = memoryview(data)
+        while view and not self.closed:
+            if self._body:
+                taken = view[:self._body]
+                view = view[len(taken):]
+                self._body -= len(taken)
+                request, d, sink = self._waiting[0]
+                try:
+                    # A view, not a copy: the sink writes it before
+                    # returning and keeps nothing.
+                    sink.write(taken)
+                except Exception as e:
+                    self._fail(e)
+                    return
+                if not self._body:
+                    self._answered(None)
+                continue
+            colon = bytes(view[:9]).find(b":")
+            if colon < 0:
+                if len(view) >= 9 or not bytes(view).isdigit():
+                    self._fail(Broken("bad frame length from the seller"))
+                    return
+                break
+            head = bytes(view[:colon])
+            if not head.isdigit() or int(head) > MAX_ANSWER:
+                self._fail(Broken(f"bad frame length {head[:12]!r} from the seller"))
+                return
+            end = colon + 1 + int(head)
+            if len(view) <= end:
+                break
+            if view[end] != 44:
+                self._fail(Broken("a frame from the seller lacks its comma"))
+                return
+            payload = bytes(view[colon + 1:end])
+            view = view[end + 1:]
+            self._frame(payload)
+        self._buffer = bytes(view)
+        if not self._waiting:
+            self._disarmStall()
+
+    def _frame(self, payload):
+        try:
+            answer = wire.decode(payload)
+        except wire.ProtocolError as e:
+            self._fail(Broken(f"the seller sent an undecodable answer: {e.info}"))
+            return
+        if not self._waiting:
+            self._fail(Broken(f"the seller sent {answer.TYPE} unasked"))
+            return
+        request, d, sink = self._waiting[0]
+        kind = type(answer)
+        if kind is wire.Error:
+            self._answered(Refused(answer.code, answer.info))
+        elif kind is About and type(request) is Head and answer.sha256 == request.sha256:
+            self._answered(None, answer)
+        elif (kind is Data and type(request) is Get
+              and (answer.sha256, answer.offset, answer.length)
+              == (request.sha256, request.offset, request.length)):
+            self._body = answer.length
+            if not self._body:
+                self._answered(None)
+        else:
+            self._fail(Broken(f"the seller answered {request.TYPE} with a wrong "
+                              f"{answer.TYPE}"))
+
+    def _answered(self, error, result=None):
+        _, d, _ = self._waiting.popleft()
+        if d.called:
+            return
+        if error is None:
+            d.callback(result)
+        else:
+            d.errback(error)
+
+    def _fail(self, error):
+        """Drop the connection; the first request fails with ``error``,
+        the others with L{PeerGone}."""
+        self._why = error
+        self.close()
+
+    def connectionLost(self, reason):
+        self.closed = True
+        self._disarmStall()
+        first = self._why
+        if first is None:
+            short = " in the middle of an answer" if self._body else ""
+            first = PeerGone(f"the seller hung up{short}: {reason.getErrorMessage()}")
+        waiting, self._waiting = self._waiting, collections.deque()
+        for _, d, _ in waiting:
+            if not d.called:
+                d.errback(first)
+            if not isinstance(first, PeerGone):
+                first = PeerGone("the connection was dropped")
+
+    # -- stalls ---------------------------------------------------------------------
+
+    def _armStall(self):
+        if self.closed or not self._waiting:
+            return
+        if self._timer is not None and self._timer.active():
+            self._timer.reset(self.stall)
+        else:
+            self._timer = self.clock.callLater(self.stall, self._stalled)
+
+    def _disarmStall(self):
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def _stalled(self):
+        self._timer = None
+        self._fail(Stalled(f"nothing came from the seller for {self.stall:g} s"))

@@ -1,0 +1,163 @@
+"""
+Content hashes of files: the SHA-256 of the whole and of each piece, taken
+off the reactor thread.
+
+A L{FileDigest} describes one file's content.  L{digestFile} computes it
+(blocking: it reads the whole file), so callers run it through a
+L{Hasher}, which owns a thread pool (in a daemon) or runs it inline (on a
+fake clock, in tests and the simulator, where there is no thread to wait
+for).
+"""
+
+import hashlib
+import os
+import stat
+
+import attr
+from twisted.application.service import Service
+from twisted.internet import defer, threads
+from twisted.internet.interfaces import IReactorThreads
+from twisted.python.threadpool import ThreadPool
+
+#: Smallest piece; a file is cut in pieces of this size or a larger power
+#: of two, so that it has at most MAX_PIECES pieces.
+MIN_PIECE = 1024 * 1024
+MAX_PIECES = 4096
+#: Bytes read at a time while hashing.
+READ_SIZE = 256 * 1024
+
+
+class FileChanged(Exception):
+    """The file changed (or went) while it was being read."""
+
+
+def pieceSize(size):
+    """The piece size for a file of ``size`` bytes."""
+    piece = MIN_PIECE
+    while piece * MAX_PIECES < size:
+        piece *= 2
+    return piece
+
+
+def pieceCount(size, piece):
+    """How many pieces a file of ``size`` bytes has (at least one)."""
+    return max(1, -(-size // piece))
+
+
+def statKey(st):
+    """What tells one version of a file from another: size, modification
+    time, inode and device."""
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class FileDigest:
+    """
+    One file's content: its size, its SHA-256 (hex) and the SHA-256 of
+    each piece (raw 32-byte digests, in order).
+
+    @ivar key: the L{statKey} of the version that was hashed.
+    """
+
+    size: int
+    sha256: str
+    piece_size: int
+    pieces: tuple
+    key: tuple = ()
+
+    def pieceRange(self, index):
+        """(offset, length) of piece ``index``."""
+        offset = index * self.piece_size
+        return offset, min(self.piece_size, self.size - offset)
+
+
+def digestFile(path):
+    """
+    Read the regular file at ``path`` once and describe its content.
+    Blocking: run it through a L{Hasher}.
+
+    @raise FileChanged: if it is not a regular file, or was modified while
+        it was read.
+    @raise OSError: if it cannot be read.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise FileChanged(f"{path} is not a regular file")
+        size = before.st_size
+        piece = pieceSize(size)
+        whole = hashlib.sha256()
+        pieces = []
+        current = hashlib.sha256()
+        filled = total = 0
+        while True:
+            data = os.read(fd, min(READ_SIZE, piece - filled))
+            if not data:
+                break
+            total += len(data)
+            whole.update(data)
+            current.update(data)
+            filled += len(data)
+            if filled == piece:
+                pieces.append(current.digest())
+                current, filled = hashlib.sha256(), 0
+        if filled or not pieces:
+            pieces.append(current.digest())
+        after = os.fstat(fd)
+        if (total != size or statKey(after) != statKey(before)
+                or os.stat(path).st_ino != after.st_ino):
+            raise FileChanged(f"{path} changed while it was read")
+    finally:
+        os.close(fd)
+    return FileDigest(size, whole.hexdigest(), piece, tuple(pieces), statKey(before))
+
+
+def hashRange(path, offset, length):
+    """SHA-256 (raw digest) of ``length`` bytes of ``path`` at ``offset``;
+    fewer bytes on disk give the hash of what is there.  Blocking."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while length > 0:
+            data = f.read(min(READ_SIZE, length))
+            if not data:
+                break
+            digest.update(data)
+            length -= len(data)
+    return digest.digest()
+
+
+class Hasher(Service):
+    """
+    Runs blocking file work (hashing, fsync) away from the reactor.
+
+    Given a reactor that runs threads, it owns a thread pool, started and
+    stopped with the service; given a plain clock (tests, the simulator),
+    it runs the work inline, at once.
+    """
+
+    def __init__(self, reactor, threads=2):
+        self.reactor = reactor
+        self.pool = None
+        if IReactorThreads.providedBy(reactor):
+            self.pool = ThreadPool(minthreads=0, maxthreads=threads,
+                                   name="bazaar-files")
+
+    def startService(self):
+        super().startService()
+        if self.pool is not None:
+            self.pool.start()
+
+    def stopService(self):
+        super().stopService()
+        if self.pool is not None and self.pool.started:
+            self.pool.stop()
+
+    def run(self, function, *args):
+        """A Deferred of ``function(*args)``, run off the reactor thread."""
+        if self.pool is None:
+            return defer.maybeDeferred(function, *args)
+        if not self.pool.started:
+            return defer.fail(RuntimeError("the file worker threads are stopped"))
+        return threads.deferToThreadPool(self.reactor, self.pool, function, *args)

@@ -1,0 +1,55 @@
+"""
+Safe plain file names: what a shared file may be called, on the wire and
+on disk.
+"""
+
+import re
+
+from twisted_bazaar.wire import MAX_ITEM_BYTES
+
+#: A file is also sold by its content: the item ``sha256:`` + its hash.
+HASH_PREFIX = "sha256:"
+_HASH_ITEM = re.compile(r"sha256:([0-9a-f]{64})\Z")
+
+
+def nameFault(name):
+    """
+    Why ``name`` is not a plain file name that may be shared or written,
+    or None when it is one.
+
+    A plain name is 1 to L{MAX_ITEM_BYTES} UTF-8 bytes, holds no C{/}, no
+    backslash and no NUL or other control character, is not C{.} or
+    C{..}, and does not start with C{.} (hidden files, and the downloads
+    folder's own temporary files, are never shared).
+    """
+    if type(name) is not str:
+        return "a file name must be text"
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "a file name must be valid Unicode"
+    if not 1 <= size <= MAX_ITEM_BYTES:
+        return f"a file name is 1 to {MAX_ITEM_BYTES} bytes, not {size}"
+    if "/" in name or "\\" in name:
+        return "a file name holds no / or \\"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "a file name holds no control characters (NUL, newline...)"
+    if name.startswith("."):
+        return "a file name does not start with . (no ., .. or hidden files)"
+    return None
+
+
+def isPlainName(name):
+    """True when L{nameFault} finds nothing wrong with ``name``."""
+    return nameFault(name) is None
+
+
+def hashItem(sha256):
+    """The item that names a file by its content."""
+    return HASH_PREFIX + sha256
+
+
+def itemHash(item):
+    """The SHA-256 an item names (``sha256:HEX``), or None for a name."""
+    match = _HASH_ITEM.match(item)
+    return match.group(1) if match else None

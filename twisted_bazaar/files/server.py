@@ -1,0 +1,336 @@
+"""
+The seller's side of the transfer protocol: a listening port of its own
+(not the overlay's), one L{TransferServer} per buyer connection, and the
+L{RangeSender} that streams a byte range of a shared file to it.
+
+A connection takes requests (``head``, ``get``) one after another, and
+answers them in order; requests sent ahead wait their turn, up to
+L{MAX_QUEUED}.  Only files on offer in the shared folder are served, found
+by their SHA-256, and only while they are unchanged since they were
+hashed.  Sending is pulled by the transport (a non-streaming producer, as
+Twisted's C{FileSender}): a buyer that reads slowly slows the reads from
+disk, and nothing piles up in memory.
+"""
+
+import os
+
+from twisted.application.service import Service
+from twisted.internet import defer
+from twisted.internet.interfaces import IPullProducer
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+from twisted.protocols.basic import NetstringReceiver
+from zope.interface import implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.files.hashing import statKey
+from twisted_bazaar.files.messages import About, Data, Get, Head
+
+#: Bytes read from disk and written to the transport at a time.
+CHUNK = 256 * 1024
+#: Largest request frame accepted.
+MAX_REQUEST = 4096
+#: Requests a buyer may send ahead of the answers.
+MAX_QUEUED = 16
+#: Default transfer connections served at once.
+DEFAULT_TRANSFER_SLOTS = 16
+#: Seconds a connection may stay without a request before it is closed.
+IDLE_TIMEOUT = 60.0
+
+
+class SourceChanged(Exception):
+    """The file shrank while it was being sent."""
+
+
+class Pace:
+    """
+    One connection's sending rate: ``rate`` bytes a second on ``clock``,
+    over every range sent on it.
+    """
+
+    def __init__(self, clock, rate):
+        self.clock = clock
+        self.rate = rate
+        self._next = clock.seconds()
+
+    def book(self, size):
+        """Seconds to wait before ``size`` bytes may go; 0 means now, and
+        they are counted."""
+        now = self.clock.seconds()
+        if now < self._next:
+            return self._next - now
+        self._next = max(now, self._next) + size / self.rate
+        return 0
+
+
+@implementer(IPullProducer)
+class RangeSender:
+    """
+    Stream ``length`` bytes of an open file from ``offset`` to a consumer,
+    a chunk each time the consumer asks (C{FileSender}'s way, with a range
+    and C{pread}).  It owns the file descriptor and closes it when done.
+
+    With a L{Pace}, a chunk asked for too early is written when the pace
+    allows, from a timer it owns.
+    """
+
+    def __init__(self, fd, offset, length, chunk=CHUNK, pace=None):
+        self.fd = fd
+        self.position = offset
+        self.remaining = length
+        self.chunk = chunk
+        self.pace = pace
+        self.consumer = None
+        self.deferred = None
+        self._later = None
+
+    def beginTransfer(self, consumer):
+        """@return: a Deferred that fires when every byte is written, or
+        fails if the file shrank or the consumer stopped us."""
+        d = self.deferred = defer.Deferred()
+        if not self.remaining:
+            self._finish(None)
+            return d
+        self.consumer = consumer
+        consumer.registerProducer(self, False)
+        return d
+
+    def resumeProducing(self):
+        if self.consumer is None or self._later is not None:
+            return
+        if self.pace is not None:
+            wait = self.pace.book(min(self.chunk, self.remaining))
+            if wait:
+                self._later = self.pace.clock.callLater(wait, self._onTime)
+                return
+        try:
+            data = os.pread(self.fd, min(self.chunk, self.remaining), self.position)
+        except OSError as e:
+            self._finish(e)
+            return
+        if not data:
+            self._finish(SourceChanged("the file is shorter than when it was "
+                                       "hashed"))
+            return
+        self.position += len(data)
+        self.remaining -= len(data)
+        self.consumer.write(data)
+        if not self.remaining:
+            self._finish(None)
+
+    def _onTime(self):
+        self._later = None
+        self.resumeProducing()
+
+    def pauseProducing(self):
+        pass
+
+    def stopProducing(self):
+        if self.consumer is not None:
+            self._finish(defer.CancelledError("the connection went away"))
+
+    def _finish(self, error):
+        if self._later is not None and self._later.active():
+            self._later.cancel()
+        self._later = None
+        consumer, self.consumer = self.consumer, None
+        if self.fd is None:
+            return
+        os.close(self.fd)
+        self.fd = None
+        if consumer is not None:
+            consumer.unregisterProducer()
+        d, self.deferred = self.deferred, None
+        if error is None:
+            d.callback(None)
+        else:
+            d.errback(error)
+
+
+class TransferServer(NetstringReceiver):
+    """One buyer's transfer connection, on the seller."""
+
+    MAX_LENGTH = MAX_REQUEST
+    log = Logger()
+
+    def __init__(self, service):
+        self.service = service
+        self.queue = []
+        self.sender = None
+        self._idle = None
+
+    def connectionMade(self):
+        rate = self.service.rate
+        self.pace = Pace(self.service.clock, rate) if rate else None
+        self.service.connections.add(self)
+        if len(self.service.connections) > self.service.slots:
+            self._refuse("busy", f"all {self.service.slots} transfer slots are taken")
+            return
+        self._armIdle()
+
+    def connectionLost(self, reason):
+        self.service.connections.discard(self)
+        self._disarmIdle()
+        self.queue = []
+        if self.sender is not None and self.sender.consumer is not None:
+            self.sender.stopProducing()
+
+    def _armIdle(self):
+        self._disarmIdle()
+        self._idle = self.service.clock.callLater(IDLE_TIMEOUT, self._idleTimeout)
+
+    def _disarmIdle(self):
+        if self._idle is not None and self._idle.active():
+            self._idle.cancel()
+        self._idle = None
+
+    def _idleTimeout(self):
+        self._idle = None
+        self.transport.loseConnection()
+
+    def _refuse(self, code, info):
+        """Answer with an error and hang up."""
+        self._send(wire.Error(code, info))
+        self.queue = []
+        self.transport.loseConnection()
+
+    def _send(self, message):
+        self.sendString(wire.encode(message))
+
+    def stringReceived(self, data):
+        if self.transport.disconnecting:
+            return
+        try:
+            request = wire.decode(data)
+        except wire.ProtocolError as e:
+            self._refuse(e.code, e.info)
+            return
+        if type(request) not in (Head, Get):
+            self._refuse("wtf", f"a transfer connection takes head and get, not "
+                         f"{request.TYPE}")
+            return
+        if len(self.queue) >= MAX_QUEUED:
+            self._refuse("wtf", f"more than {MAX_QUEUED} requests waiting")
+            return
+        self._disarmIdle()
+        self.queue.append(request)
+        self._next()
+
+    def _next(self):
+        """Answer the next request, unless a range is still being sent."""
+        while self.sender is None and self.queue and not self.transport.disconnecting:
+            request = self.queue.pop(0)
+            found = self.service.share.byHash(request.sha256)
+            if found is None:
+                self._send(wire.Error("nofile", f"no file with sha256 "
+                                      f"{request.sha256} here"))
+                continue
+            path, digest = found
+            if type(request) is Head:
+                self._send(About(digest.sha256, digest.size, digest.piece_size,
+                                 digest.pieces))
+                continue
+            if request.offset + request.length > digest.size:
+                self._send(wire.Error("badrange", f"{request.offset}+{request.length} "
+                                      f"is past the end ({digest.size} bytes)"))
+                continue
+            fd = self._open(path, digest)
+            if fd is None:
+                self._send(wire.Error("nofile", f"{os.path.basename(path)} changed "
+                                      "since it was offered"))
+                continue
+            self._send(Data(request.sha256, request.offset, request.length))
+            self.sender = RangeSender(fd, request.offset, request.length, CHUNK,
+                                      self.pace)
+            d = self.sender.beginTransfer(self.transport)
+            d.addCallbacks(self._sent, self._notSent)
+        if self.sender is None and not self.queue:
+            self._armIdle()
+
+    def _open(self, path, digest):
+        """An open descriptor on the very version of the file that was
+        hashed, or None (it changed or went: the folder is rescanned)."""
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            self.service.share.changed()
+            return None
+        if statKey(os.fstat(fd)) != digest.key:
+            os.close(fd)
+            self.service.share.changed()
+            return None
+        return fd
+
+    def _sent(self, _):
+        self.sender = None
+        self._next()
+
+    def _notSent(self, reason):
+        self.sender = None
+        if not reason.check(defer.CancelledError):
+            self.log.warn("stopped sending a file: {why}", why=reason.getErrorMessage())
+            self.service.share.changed()
+            # The buyer was promised bytes that will not come: hang up, it
+            # sees a short answer.
+            self.transport.abortConnection()
+
+
+class TransferFactory(Factory):
+    noisy = False
+
+    def __init__(self, service):
+        self.service = service
+
+    def buildProtocol(self, addr):
+        return TransferServer(self.service)
+
+
+class TransferService(Service):
+    """
+    The seller's transfer port: listens (through the node's connector, on
+    any free port unless told one), serves the shared folder, and closes
+    every connection when it stops.
+
+    @ivar port: the port it listens on, once listening (0 before).
+    """
+
+    log = Logger()
+
+    def __init__(self, node, share, port=0, slots=DEFAULT_TRANSFER_SLOTS, rate=0):
+        self.node = node
+        self.clock = node.clock
+        self.share = share
+        self.wanted_port = port
+        self.slots = slots
+        #: Most bytes a second sent on one connection (0: no limit).
+        self.rate = rate
+        self.port = 0
+        self.connections = set()
+        self._listening = None
+
+    def startService(self):
+        super().startService()
+        d = defer.maybeDeferred(self.node.connector.listen,
+                                TransferFactory(self), self.wanted_port)
+        d.addCallbacks(self._listened, self._failed)
+        return d
+
+    def _listened(self, listening):
+        self._listening = listening
+        self.port = listening.getHost().port
+        self.log.info("serving shared files on port {port}", port=self.port)
+        return self.port
+
+    def _failed(self, reason):
+        self.log.critical("cannot listen for file transfers: {why}",
+                          why=reason.getErrorMessage())
+        return reason
+
+    def stopService(self):
+        super().stopService()
+        for connection in list(self.connections):
+            connection.transport.abortConnection()
+        listening, self._listening = self._listening, None
+        self.port = 0
+        if listening is not None:
+            return listening.stopListening()

@@ -1,0 +1,253 @@
+"""
+The shared folder: which of its files are on offer, with their digests,
+following the folder as it changes.
+
+Every regular file directly in the folder whose name is plain (see
+L{twisted_bazaar.files.names}) is offered once it has stayed unchanged
+for the settle time and its hash is known: a file being written keeps
+changing, so it is not offered until it is complete.  A file that changes
+is withdrawn at once and offered again with its new digest; one that goes
+is withdrawn.  Symbolic links, sub-folders, hidden and oddly named files
+are never offered, so nothing outside the folder is ever served.
+
+Changes are noticed by polling the folder (L{SharedFolder.poll} seconds
+apart, on any clock, which the simulator and tests use), or on Linux with a
+real reactor by inotify (L{twisted.internet.inotify}), which triggers a
+rescan as soon as anything in the folder moves.
+"""
+
+import os
+import stat
+
+from twisted.application.service import Service
+from twisted.logger import Logger
+
+from twisted_bazaar.files.hashing import FileChanged, digestFile, statKey
+from twisted_bazaar.files.names import isPlainName
+
+#: Default seconds a file must stay unchanged before it is offered.
+DEFAULT_SETTLE = 0.5
+#: Default seconds between polls of the folder (without inotify).
+DEFAULT_POLL = 1.0
+#: With inotify, seconds between safety polls (events can be missed when
+#: the kernel queue overflows).
+INOTIFY_POLL = 30.0
+
+
+def inotifyWatch(reactor, folder, changed):
+    """
+    Call ``changed()`` whenever something in ``folder`` is created, written,
+    moved, removed or has its attributes changed.
+
+    @return: a callable that stops watching, or None when inotify cannot be
+        used here (not Linux, or not a real reactor).
+    """
+    try:
+        from twisted.internet import inotify
+        from twisted.python.filepath import FilePath
+    except ImportError:
+        return None
+    if not hasattr(reactor, "addReader"):
+        return None
+    try:
+        notifier = inotify.INotify(reactor)
+        notifier.startReading()
+        mask = (inotify.IN_CLOSE_WRITE | inotify.IN_MOVED_TO | inotify.IN_MOVED_FROM
+                | inotify.IN_DELETE | inotify.IN_CREATE | inotify.IN_ATTRIB
+                | inotify.IN_MODIFY)
+        notifier.watch(FilePath(folder), mask,
+                       callbacks=[lambda *_: changed()])
+    except Exception:
+        return None
+    return notifier.loseConnection
+
+
+class SharedFolder(Service):
+    """
+    @ivar files: name -> L{FileDigest} of every file on offer.
+    @ivar listener: told C{fileAdded(name, digest)} and
+        C{fileRemoved(name, digest)}.
+    """
+
+    log = Logger()
+
+    def __init__(self, clock, folder, hasher, listener, settle=DEFAULT_SETTLE,
+                 poll=DEFAULT_POLL, useInotify=True):
+        self.clock = clock
+        self.folder = os.path.abspath(folder)
+        self.hasher = hasher
+        self.listener = listener
+        self.settle = settle
+        self.poll = poll
+        self.useInotify = useInotify
+        self.files = {}
+        self._byHash = {}
+        #: name -> (stat key, since when) of files not yet offered.
+        self._seen = {}
+        #: name -> stat key being hashed.
+        self._hashing = {}
+        #: name -> stat key that could not be read (not retried unchanged).
+        self._unreadable = {}
+        self._call = None
+        self._due = None
+        self._unwatch = None
+        self._missing = False
+        #: How changes are noticed once started: "inotify" or "polling".
+        self.watching = None
+
+    # -- what the seller and the transfer server ask ------------------------------
+
+    def byHash(self, sha256):
+        """(path, digest) of the file on offer with this SHA-256, or None."""
+        name = self._byHash.get(sha256)
+        if name is None:
+            return None
+        return os.path.join(self.folder, name), self.files[name]
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def startService(self):
+        super().startService()
+        if self.useInotify:
+            self._unwatch = inotifyWatch(self.clock, self.folder, self.changed)
+        self.watching = "inotify" if self._unwatch is not None else "polling"
+        if self._unwatch is not None:
+            self.poll = max(self.poll, INOTIFY_POLL)
+            self.log.info("watching shared folder {folder} with inotify",
+                          folder=self.folder)
+        else:
+            self.log.info("watching shared folder {folder} by polling every {poll:g} s",
+                          folder=self.folder, poll=self.poll)
+        self.scan()
+
+    def stopService(self):
+        super().stopService()
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        self._call = self._due = None
+
+    def changed(self):
+        """Something in the folder moved: look again soon (debounced)."""
+        self._scanAt(self.clock.seconds() + min(self.settle, 0.1))
+
+    def _scanAt(self, when):
+        if not self.running:
+            return
+        if self._call is not None and self._call.active():
+            if self._due <= when:
+                return
+            self._call.cancel()
+        self._due = when
+        self._call = self.clock.callLater(max(0.0, when - self.clock.seconds()),
+                                          self._scanDue)
+
+    def _scanDue(self):
+        self._call = self._due = None
+        self.scan()
+
+    # -- scanning --------------------------------------------------------------------
+
+    def _list(self):
+        """name -> stat key of the folder's offerable files."""
+        found = {}
+        try:
+            entries = list(os.scandir(self.folder))
+        except OSError as e:
+            if not self._missing:
+                self.log.warn("cannot read shared folder {folder}: {why}; offering "
+                              "nothing from it", folder=self.folder, why=e.strerror)
+            self._missing = True
+            return found
+        self._missing = False
+        for entry in entries:
+            if not isPlainName(entry.name):
+                continue
+            try:
+                if entry.is_symlink():
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode):
+                found[entry.name] = statKey(st)
+        return found
+
+    def scan(self):
+        """Compare the folder with what is on offer and act on the
+        difference; come back when a file needs to settle, and at the next
+        poll."""
+        if not self.running:
+            return
+        now = self.clock.seconds()
+        current = self._list()
+        for name in sorted(set(self.files) - set(current)):
+            self._withdraw(name, "removed")
+        for forgotten in (self._seen, self._unreadable):
+            for name in set(forgotten) - set(current):
+                del forgotten[name]
+        nextScan = now + self.poll
+        for name, key in sorted(current.items()):
+            offered = self.files.get(name)
+            if offered is not None:
+                if offered.key == key:
+                    continue
+                self._withdraw(name, "changed")
+            if self._unreadable.get(name) == key or self._hashing.get(name) == key:
+                continue
+            seen = self._seen.get(name)
+            if seen is None or seen[0] != key:
+                self._seen[name] = (key, now)
+                nextScan = min(nextScan, now + self.settle)
+            elif now - seen[1] >= self.settle:
+                self._hash(name, key)
+            else:
+                nextScan = min(nextScan, seen[1] + self.settle)
+        self._scanAt(nextScan)
+
+    def _withdraw(self, name, why):
+        digest = self.files.pop(name)
+        if self._byHash.get(digest.sha256) == name:
+            del self._byHash[digest.sha256]
+            for other, each in sorted(self.files.items()):
+                if each.sha256 == digest.sha256:
+                    self._byHash[digest.sha256] = other
+                    break
+        self.log.info("shared file {name} {why}: no longer offered", name=name, why=why)
+        self.listener.fileRemoved(name, digest)
+
+    def _hash(self, name, key):
+        self._hashing[name] = key
+        d = self.hasher.run(digestFile, os.path.join(self.folder, name))
+        d.addCallbacks(self._hashed, self._notHashed, callbackArgs=(name, key),
+                       errbackArgs=(name, key))
+
+    def _hashed(self, digest, name, key):
+        if self._hashing.get(name) == key:
+            del self._hashing[name]
+        if not self.running:
+            return
+        seen = self._seen.get(name)
+        if digest.key != key or seen is None or seen[0] != key:
+            self.changed()
+            return
+        del self._seen[name]
+        self.files[name] = digest
+        self._byHash.setdefault(digest.sha256, name)
+        self.log.info("sharing {name} ({size} bytes, sha256 {sha})", name=name,
+                      size=digest.size, sha=digest.sha256)
+        self.listener.fileAdded(name, digest)
+
+    def _notHashed(self, reason, name, key):
+        if self._hashing.get(name) == key:
+            del self._hashing[name]
+        if not self.running:
+            return
+        if reason.check(FileChanged):
+            self.changed()
+            return
+        self._unreadable[name] = key
+        self.log.warn("cannot share {name}: {why}", name=name,
+                      why=reason.getErrorMessage())

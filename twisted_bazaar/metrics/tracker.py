@@ -1,0 +1,28 @@
+"""
+L{TrackerMetrics}: the tracker's Prometheus metrics, in its own registry:
+its links' traffic (a L{Traffic}) and the number of live nodes.
+"""
+
+from prometheus_client import CollectorRegistry, Gauge
+
+from twisted_bazaar.metrics.lag import LagMetrics
+from twisted_bazaar.metrics.traffic import Traffic, TrafficCollector
+
+
+class TrackerMetrics:
+    """
+    @ivar registry: its own C{CollectorRegistry}.
+    @ivar traffic: the L{Traffic} the tracker's links count into.
+    """
+
+    def __init__(self, tracker, registry=None):
+        """Meter the tracker: give its links (its L{LinkSettings}) a
+        L{Traffic}.  Call before it takes connections."""
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.traffic = tracker.settings.traffic = Traffic()
+        self.registry.register(TrafficCollector(self.traffic))
+        members = Gauge("bazaar_tracker_nodes", "Live nodes registered with the "
+                        "tracker", registry=self.registry)
+        members.set_function(lambda: len(tracker.registry))
+        #: Call with a lag probe's lateness (L{LagProbe}).
+        self.reactorLag = LagMetrics(self.registry)

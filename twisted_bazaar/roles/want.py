@@ -1,0 +1,428 @@
+"""
+One wanted item's purchase, as an explicit state machine: L{Want}.
+
+Every state, input and output is in L{TRANSITIONS}, in one place.  An
+input is a method of the want (``kick()``, ``found(offers)``, ...); the
+buyer (L{twisted_bazaar.roles.buyer}) feeds them and does the I/O the
+outputs ask of it.  For a (state, input) pair, the first row whose guards
+all hold is taken: the want enters the row's state, then runs its outputs
+in order.  A pair not in the table is ignored: e.g. an answer about a buy
+id the want has moved on from.  An input that arrives while outputs run
+(an already-fired Deferred, say) waits until they are done.
+
+Leaving a state cancels its timer, and leaving ``searching`` otherwise than
+through ``found`` cancels the find.
+"""
+
+from twisted.internet import defer
+
+from twisted_bazaar.roles.trade import Buy
+from twisted_bazaar.schemes import Offer
+from twisted_bazaar.store import PendingBuy
+
+#: Silent sends of one buy id before giving up on it: BUY_ATTEMPTS, or
+#: HASTY_ATTEMPTS while other offers wait.  Each wait is twice the one
+#: before, up to BUY_TIMEOUT_MAX.
+BUY_ATTEMPTS = 5
+HASTY_ATTEMPTS = 2
+BUY_TIMEOUT_MAX = 30.0
+#: Failed connections to a seller that make it count as gone.
+REFUSALS = 2
+#: Seconds a buy given up on, and not answered, counts towards its want
+#: (it may have been sold): the want buys no more than the rest meanwhile.
+DOUBT_LIMIT = 120.0
+#: Pauses between searches that found nothing (and between attempts to
+#: write a pending buy the store refused).
+RETRY_MIN = 1.0
+RETRY_MAX = 30.0
+
+# -- states ------------------------------------------------------------------------
+#: Nothing scheduled: the node cannot search yet (no id, no link, no tracker).
+WAITING = "waiting"
+#: A search found nothing; a timer says when to search again.
+BACKOFF = "backoff"
+#: A find is out; its Deferred says which offers came.
+SEARCHING = "searching"
+#: An offer and a buy id are chosen; the pending buy is being written.
+SAVING = "saving"
+#: The store refused the pending buy; a timer says when to write it again.
+RETRY_SAVE = "retrySave"
+#: A pending buy restored from the store, to send once the node can talk.
+RESUMING = "resuming"
+#: The buy id is out; a timer resends it (waits growing), or gives up.
+BUYING = "buying"
+#: Its buyOK came; the purchase is being committed.
+COMMITTING = "committing"
+#: Buys given up on and not yet answered may fill the want: wait for
+#: their sellers' answers (or for DOUBT_LIMIT).
+DOUBTING = "doubting"
+#: As many bought as wanted.
+DONE = "done"
+#: The buyer stopped: nothing more is sent or scheduled.
+STOPPED = "stopped"
+
+_ACTIVE = (WAITING, BACKOFF, SEARCHING, SAVING, RETRY_SAVE, RESUMING, BUYING,
+           COMMITTING, DOUBTING)
+#: States in which the want has a buy id of its own.
+_HOLDING = (SAVING, RETRY_SAVE, RESUMING, BUYING)
+
+
+def _rows(*rows):
+    return list(rows)
+
+
+#: (state, input) -> rows of (guards, next state, outputs): the first row
+#: whose guards all hold is taken.
+TRANSITIONS = {
+    (WAITING, "kick"): _rows(
+        (("full",), DOUBTING, ()),
+        (("canFind",), SEARCHING, ("startFind",))),
+    (DOUBTING, "resolved"): _rows(
+        (("full",), DOUBTING, ()),
+        (("offersLeft",), SAVING, ("takeNextOffer",)),
+        ((), WAITING, ("kickAgain",))),
+    (WAITING, "resume"): _rows(
+        ((), RESUMING, ("takePending",))),
+    (BACKOFF, "timerFired"): _rows(
+        ((), WAITING, ("kickAgain",))),
+    (SEARCHING, "found"): _rows(
+        (("offered",), SAVING, ("keepOffers", "takeNextOffer")),
+        ((), BACKOFF, ("scheduleSearch",))),
+    (SAVING, "saved"): _rows(
+        (("isCurrent",), BUYING, ("sendFirst",))),
+    (SAVING, "saveFailed"): _rows(
+        (("isCurrent",), RETRY_SAVE, ("scheduleSave",))),
+    (RETRY_SAVE, "timerFired"): _rows(
+        ((), SAVING, ("savePending",))),
+    (RESUMING, "kick"): _rows(
+        ((), BUYING, ("sendFirst",))),
+    (BUYING, "timerFired"): _rows(
+        (("mayResend",), BUYING, ("resend",)),
+        (("fullWithout",), DOUBTING, ("logGiveUp", "abandon")),
+        (("offersLeft",), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
+        ((), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
+    (BUYING, "refused"): _rows(
+        (("isCurrent",), BUYING, ("countRefusal",))),
+    (COMMITTING, "notCommitted"): _rows(
+        (("isCurrent",), BUYING, ("armResend",))),
+}
+
+for _state in _HOLDING:
+    TRANSITIONS[_state, "soldOut"] = _rows(
+        (("isCurrent", "offersLeft"), SAVING, ("dropCurrent", "takeNextOffer")),
+        (("isCurrent",), WAITING, ("dropCurrent", "kickAgain")))
+    TRANSITIONS[_state, "buyOK"] = _rows(
+        (("isCurrent",), COMMITTING, ()))
+
+for _state in _ACTIVE:
+    TRANSITIONS[_state, "committed"] = _rows(
+        (("lastUnit",), DONE, ("count", "finish")),
+        (("isCurrentPurchase",), WAITING, ("count", "kickAgain")),
+        ((), _state, ("count",)))
+    TRANSITIONS[_state, "stop"] = _rows(
+        ((), STOPPED, ()))
+
+for _state in (DONE, STOPPED):
+    TRANSITIONS[_state, "committed"] = _rows(
+        ((), _state, ("count",)))
+
+del _state
+
+
+class Want:
+    """
+    The purchase state of one wanted item.
+
+    @ivar item: what is wanted.
+    @ivar quantity: how many.
+    @ivar bought: how many are in the bag.
+    @ivar state: one of the states above.
+    @ivar offer: the L{Offer} being bought from, while the want holds a buy.
+    @ivar buy_id: the want's own buy id, or None.
+    @ivar timer: the current state's delayed call, or None.
+    @ivar finding: the outstanding find Deferred, while searching.
+    """
+
+    def __init__(self, buyer, item, quantity, bought=0):
+        self.buyer = buyer
+        self.item = item
+        self.quantity = quantity
+        self.bought = bought
+        self.state = DONE if bought >= quantity else WAITING
+        self.offers = []
+        self.offer = None
+        self.buy_id = None
+        self.attempts = 0
+        self.refusals = 0
+        self.retry_delay = RETRY_MIN
+        self.timer = None
+        self.finding = None
+        self._running = False
+        self._queued = []
+
+    def __repr__(self):
+        return f"<Want {self.item} {self.bought}/{self.quantity} {self.state}>"
+
+    # -- inputs ----------------------------------------------------------------
+
+    def kick(self):
+        """The node may be able to talk: search, or send a restored buy."""
+        self._input("kick")
+
+    def resume(self, pending):
+        """A L{PendingBuy} from before a restart is this want's buy."""
+        self._input("resume", pending)
+
+    def found(self, offers):
+        """The find ended with these offers, best first."""
+        self._input("found", offers)
+
+    def saved(self, buy_id):
+        """The pending buy is on disk."""
+        self._input("saved", buy_id)
+
+    def saveFailed(self, buy_id):
+        """The store refused the pending buy."""
+        self._input("saveFailed", buy_id)
+
+    def timerFired(self):
+        self.timer = None
+        self._input("timerFired")
+
+    def refused(self, buy_id):
+        """A connection to the seller of buy_id failed."""
+        self._input("refused", buy_id)
+
+    def soldOut(self, buy_id):
+        """The seller has none left for buy_id."""
+        self._input("soldOut", buy_id)
+
+    def buyOK(self, buy_id):
+        """The seller sold buy_id; the buyer is committing the purchase."""
+        self._input("buyOK", buy_id)
+
+    def committed(self, purchase):
+        """A L{Purchase} of this item is on disk (this want's buy, or one
+        given up on and answered late)."""
+        self._input("committed", purchase)
+
+    def notCommitted(self, buy_id):
+        """The store refused the purchase of buy_id."""
+        self._input("notCommitted", buy_id)
+
+    def resolved(self):
+        """A buy of this item given up on was answered, or is no longer
+        in doubt."""
+        self._input("resolved")
+
+    def stop(self):
+        self._input("stop")
+
+    # -- the machine --------------------------------------------------------------
+
+    def _input(self, name, *args):
+        if self._running:
+            self._queued.append((name, args))
+            return
+        self._running = True
+        try:
+            self._transition(name, args)
+            while self._queued:
+                queued, queued_args = self._queued.pop(0)
+                self._transition(queued, queued_args)
+        finally:
+            self._running = False
+            self._queued = []
+
+    def _transition(self, name, args):
+        for guards, state, outputs in TRANSITIONS.get((self.state, name), ()):
+            if all(getattr(self, "_if_" + guard)(*args) for guard in guards):
+                if state != self.state:
+                    self._leave(self.state)
+                self.state = state
+                for output in outputs:
+                    getattr(self, "_" + output)(*args)
+                return
+
+    def _leave(self, state):
+        if self.timer is not None:
+            if self.timer.active():
+                self.timer.cancel()
+            self.timer = None
+        if state == SEARCHING and self.finding is not None:
+            finding, self.finding = self.finding, None
+            finding.cancel()
+
+    # -- guards --------------------------------------------------------------------
+
+    def _if_canFind(self, *args):
+        return self.buyer.discovery.canFind()
+
+    def _if_offered(self, offers):
+        return bool(offers)
+
+    def _if_offersLeft(self, *args):
+        return bool(self.offers)
+
+    def _if_isCurrent(self, buy_id, *args):
+        return buy_id == self.buy_id
+
+    def _if_full(self, *args):
+        return self.bought + self.buyer.inDoubt(self.item) >= self.quantity
+
+    def _if_fullWithout(self):
+        """Giving up on the current buy puts it in doubt if it may have
+        been sold: would that fill the want?"""
+        doubt = 1 if self.buyer.mayHaveSold(self.buy_id) else 0
+        return self.bought + self.buyer.inDoubt(self.item) + doubt >= self.quantity
+
+    def _if_mayResend(self):
+        """Resend while the seller may yet answer: BUY_ATTEMPTS sends in
+        all, or only HASTY_ATTEMPTS while other offers are on the table."""
+        attempts = HASTY_ATTEMPTS if self.offers else BUY_ATTEMPTS
+        return self.attempts < attempts and self.refusals < REFUSALS
+
+    def _if_lastUnit(self, purchase):
+        return self.bought + 1 >= self.quantity
+
+    def _if_isCurrentPurchase(self, purchase):
+        return purchase.buy_id == self.buy_id
+
+    # -- outputs --------------------------------------------------------------------
+
+    def _kickAgain(self, *args):
+        self.kick()
+
+    def _startFind(self):
+        buyer = self.buyer
+        self.offers = []
+        finding = self.finding = buyer.discovery.find(self.item, buyer.search_window)
+        finding.addCallbacks(self._findDone, _ignoreCancelled)
+
+    def _findDone(self, offers):
+        self.finding = None
+        self.found(offers)
+
+    def _scheduleSearch(self, offers):
+        delay = self._nextRetry()
+        self.buyer.log.info("no offer for {item} yet; searching again in {delay:.1f} s",
+                            item=self.item, delay=delay)
+        self.timer = self.buyer.node.clock.callLater(delay, self.timerFired)
+
+    def _nextRetry(self):
+        delay = self.retry_delay * (0.5 + self.buyer.node.rng.random())
+        self.retry_delay = min(self.retry_delay * 2, RETRY_MAX)
+        return delay
+
+    def _keepOffers(self, offers):
+        self.retry_delay = RETRY_MIN
+        self.offers = self.buyer.order(offers)
+
+    def _takeNextOffer(self, *args):
+        offer = self.offers.pop(0)
+        self._hold(offer, self.buyer.buyIdFor(self.item, offer.seller))
+        self._savePending()
+
+    def _takePending(self, pending):
+        self._hold(Offer(pending.seller, pending.path, pending.host, pending.port),
+                   pending.buy_id)
+        self.buyer.log.info("resuming buy {id} of {item} from {seller}",
+                            id=pending.buy_id, item=pending.item, seller=pending.seller)
+
+    def _hold(self, offer, buy_id):
+        self.offer = offer
+        self.buy_id = buy_id
+        self.attempts = 0
+        self.refusals = 0
+        self.buyer.track(buy_id, self)
+
+    def _release(self):
+        """The want's buy is resolved or handed over: forget it."""
+        if self.buy_id is not None:
+            self.buyer.untrack(self.buy_id)
+        self.offer = None
+        self.buy_id = None
+
+    def _pendingBuy(self):
+        offer = self.offer
+        return PendingBuy(self.buy_id, self.item, offer.seller, offer.route,
+                          offer.host, offer.port)
+
+    def _savePending(self, *args):
+        buy_id = self.buy_id
+        d = self.buyer.store.addPending(self._pendingBuy())
+        d.addCallbacks(self._pendingSaved, self._pendingNotSaved,
+                       callbackArgs=(buy_id,), errbackArgs=(buy_id,))
+
+    def _pendingSaved(self, _, buy_id):
+        self.saved(buy_id)
+
+    def _pendingNotSaved(self, reason, buy_id):
+        self.buyer.log.warn("could not record buy {id} of {item}: {why}", id=buy_id,
+                            item=self.item, why=reason.getErrorMessage())
+        self.saveFailed(buy_id)
+
+    def _scheduleSave(self, buy_id):
+        self.timer = self.buyer.node.clock.callLater(self._nextRetry(), self.timerFired)
+
+    def _arm(self):
+        delay = min(self.buyer.buy_timeout * 2 ** (self.attempts - 1), BUY_TIMEOUT_MAX)
+        self.timer = self.buyer.node.clock.callLater(delay, self.timerFired)
+
+    def _buy(self):
+        return Buy(self.buy_id, self.item, self.offer.route)
+
+    def _sendFirst(self, *args):
+        self.attempts = 1
+        self._arm()
+        self.buyer.sendFirst(self._buy(), self.offer, self.buyer.wantRefused)
+
+    def _resend(self):
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.attempts += 1
+        self._arm()
+        self.buyer.sendAgain(self._buy(), self.offer, self.buyer.wantRefused)
+
+    def _armResend(self, buy_id):
+        self._arm()
+
+    def _countRefusal(self, buy_id):
+        self.refusals += 1
+
+    def _logGiveUp(self):
+        self.buyer.failed(self.offer.seller)
+        why = "unreachable" if self.refusals >= REFUSALS else "silent"
+        self.buyer.log.info("seller {seller} is {why}; trying the next offer",
+                            seller=self.offer.seller, why=why)
+
+    def _abandon(self, *args):
+        """Stop waiting for the current buy, but keep it pending: if the
+        seller did sell, its buyOK must still find the bag."""
+        pending = self._pendingBuy()
+        self._release()
+        self.buyer.giveUp(pending)
+
+    def _dropCurrent(self, buy_id):
+        self._release()
+        self.buyer.forget(buy_id)
+
+    def _count(self, purchase):
+        self.bought += 1
+        if purchase.buy_id == self.buy_id:
+            self._release()
+        self.buyer.log.info("bought {item} from {seller} ({n} of {q})",
+                            item=purchase.item, seller=purchase.seller, n=self.bought,
+                            q=self.quantity)
+
+    def _finish(self, purchase):
+        if self.buy_id is not None:
+            # An earlier buy, answered late, met the want while another was
+            # out: that one must still be settled, or a unit the seller sold
+            # for it would never reach the bag.
+            self._abandon()
+        self.buyer.wantDone()
+
+
+def _ignoreCancelled(reason):
+    reason.trap(defer.CancelledError)

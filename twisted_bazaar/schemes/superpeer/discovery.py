@@ -1,0 +1,111 @@
+"""
+The superpeer scheme's L{IDiscovery}: a node is a super-peer (``--super``)
+or a leaf, and this object wires the parts of that kind together (slot
+budgets, topology, the leaf or super-peer side) and turns what they find
+into L{Offer}s for the roles.
+"""
+
+from twisted.application.service import Service
+from zope.interface import implementer
+
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.schemes import IDiscovery, Offer, offerFields
+from twisted_bazaar.schemes.superpeer.leaf import LeafSide
+from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER, SpHit
+from twisted_bazaar.schemes.superpeer.query import QueryFlood
+from twisted_bazaar.schemes.superpeer.superpeer import SuperPeerSide
+from twisted_bazaar.schemes.superpeer.topology import SuperPeerLinks
+
+
+@implementer(IDiscovery)
+class SuperPeerDiscovery(Service, NodeObserver):
+    """
+    @ivar superpeer: True on a super-peer, False on a leaf.
+    @ivar side: the L{SuperPeerSide} or the L{LeafSide}.
+    @ivar flood: the super-peer's L{QueryFlood} (None on a leaf).
+    """
+
+    name = "superpeer"
+
+    def __init__(self, node, settings):
+        self.node = node
+        self.superpeer = settings.superpeer
+        self.shops = []
+        named = settings.neighbours
+        budgets = node.overlay.budgets
+        if self.superpeer:
+            links = settings.superpeer_links + len(named)
+            budgets[SUPER] = max(1, 3 * settings.superpeer_links + len(named))
+            budgets[LEAF] = settings.max_leaves
+            self.side = SuperPeerSide(node, self.shops, settings.leaf_items,
+                                      settings.index_entries)
+            self.flood = self.side.flood = QueryFlood(
+                node, self.side.lookup, settings.query_ttl, settings.enough_hits,
+                settings.query_deadline,
+                settings.probe_ttl if settings.dynamic else None,
+                settings.round_wait, settings.seen_limit)
+            purpose = SUPER
+        else:
+            links = settings.superpeers
+            budgets[LEAF] = settings.superpeers
+            self.side = LeafSide(node, self.shops)
+            self.flood = None
+            purpose = LEAF
+        self.topology = SuperPeerLinks(node, self.name, purpose, links, named,
+                                       settings.retry_min, settings.retry_max)
+        node.discovery = self
+        node.addObserver(self)
+
+    # -- selling ------------------------------------------------------------------
+
+    def advertise(self, shop):
+        self.shops.append(shop)
+        if not self.superpeer:
+            self.side.inventoryChanged(sorted(shop.inventory()))
+
+    def stockChanged(self, item, units):
+        """A leaf tells its super-peers; a super-peer asks its shops at each
+        query anyway."""
+        if not self.superpeer:
+            self.side.inventoryChanged([item])
+
+    # -- buying ------------------------------------------------------------------
+
+    def canFind(self):
+        if self.superpeer:
+            return self.node.ready and not self.node.stopping
+        return self.side.canFind()
+
+    def find(self, item, wait):
+        node = self.node
+        node.events.findStarted(item)
+        if self.superpeer:
+            finding = self.flood.ask(item, node.id, wait)
+        else:
+            finding = self.side.find(item, wait)
+        return finding.addCallback(self._offers, item)
+
+    def _offers(self, sellers, item):
+        node = self.node
+        offers = [Offer(seller, (node.id, seller), host, port, *offerFields(details))
+                  for seller, host, port, *details in sellers]
+        for offer in offers:
+            node.events.offerArrived(item, offer)
+        node.events.offersFound(item, offers)
+        return offers
+
+    def delivered(self, message):
+        if type(message) is SpHit and self.flood is not None:
+            self.flood.hitArrived(message)
+
+    # -- IService --------------------------------------------------------------------
+
+    def startService(self):
+        super().startService()
+        self.topology.startService()
+
+    def stopService(self):
+        """End every query in progress and stop keeping links."""
+        super().stopService()
+        (self.flood or self.side).stop()
+        return self.topology.stopService()

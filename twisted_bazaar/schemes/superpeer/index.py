@@ -1,0 +1,195 @@
+"""
+A super-peer's inverted index of what its leaves sell.
+
+Plain state, no I/O (L{twisted_bazaar.schemes.superpeer.superpeer} feeds
+it what leaves send).  item -> leaves, kept up to date one entry at a
+time: a register, an update or a departure touches only that leaf's
+entries, never a scan of every leaf.  Bounded per leaf and in total; what
+would break a bound, or the index's consistency, is refused whole with a
+L{Refused} that names the protocol's error code.  A leaf's entry may hold
+the description of a shared file (size, sha256, transfer port), which
+goes with the entry.
+"""
+
+from collections import OrderedDict
+
+
+class Refused(Exception):
+    """
+    A register or update the index will not take; nothing was changed.
+
+    @ivar code: the error code to answer with (``toomany``, ``full``,
+        ``unknown``, ``claimed``).
+    @ivar info: the reason, for humans.
+    """
+
+    def __init__(self, code, info):
+        super().__init__(f"{code}: {info}")
+        self.code = code
+        self.info = info
+
+
+class LeafIndex:
+    """
+    @ivar per_leaf: most items one leaf may have indexed.
+    @ivar total: most entries (leaf, item) in the whole index.
+    @ivar entries: entries held now.
+    """
+
+    def __init__(self, per_leaf, total):
+        self.per_leaf = per_leaf
+        self.total = total
+        self.entries = 0
+        #: leaf -> {item: units}
+        self._stock = {}
+        #: leaf -> (host, port) it registered
+        self._addresses = {}
+        #: (host, port) -> the leaf that registered it
+        self._owners = {}
+        #: item -> OrderedDict of leaves (keys only), next to hand out first
+        self._leaves = {}
+        #: leaf -> {item: (size, sha256, transfer)}, for entries it has
+        self._files = {}
+
+    def __contains__(self, leaf):
+        return leaf in self._stock
+
+    def __len__(self):
+        """Leaves registered."""
+        return len(self._stock)
+
+    def items(self, leaf):
+        """item -> units the leaf has indexed (a copy)."""
+        return dict(self._stock.get(leaf, {}))
+
+    def address(self, leaf):
+        return self._addresses.get(leaf)
+
+    def files(self, leaf):
+        """item -> (size, sha256, transfer) the leaf described (a copy)."""
+        return dict(self._files.get(leaf, {}))
+
+    # -- changes -------------------------------------------------------------
+
+    def register(self, leaf, address, items, files=None):
+        """
+        The leaf's whole inventory, replacing what it had; items with 0
+        units are left out.  ``files`` describes shared files among the
+        items (item -> {size, sha256, transfer}); a description of an item
+        left out is ignored.  Returns the number of entries it now has.
+
+        @raise Refused: C{claimed} if another leaf registered that address,
+            C{toomany} over the per-leaf bound, C{full} over the total.
+        """
+        owner = self._owners.get(address) if address[1] else None
+        if owner is not None and owner != leaf:
+            raise Refused("claimed", f"{address[0]}:{address[1]} is registered by "
+                          f"leaf {owner}")
+        stocked = {item: units for item, units in items.items() if units > 0}
+        self._checkRoom(leaf, len(stocked))
+        self.forget(leaf)
+        self._addresses[leaf] = address
+        if address[1]:
+            # Port 0 takes no connections: nobody to impersonate.
+            self._owners[address] = leaf
+        self._stock[leaf] = {}
+        self._files[leaf] = {}
+        for item, units in sorted(stocked.items()):
+            self._set(leaf, item, units)
+        self._describe(leaf, stocked, files)
+        return len(stocked)
+
+    def update(self, leaf, items, files=None):
+        """
+        What changed: item -> units now, 0 withdrawing the item.  Each
+        item given units above 0 takes its description in ``files``, or
+        has none; other descriptions are ignored.  Returns the number of
+        entries the leaf now has.
+
+        @raise Refused: C{unknown} if the leaf never registered, or
+            withdraws an item it does not have indexed; C{toomany} or
+            C{full} over a bound.
+        """
+        stock = self._stock.get(leaf)
+        if stock is None:
+            raise Refused("unknown", "send leafRegister before leafUpdate")
+        strangers = sorted(item for item, units in items.items()
+                           if units == 0 and item not in stock)
+        if strangers:
+            raise Refused("unknown", f"you have no {strangers[0][:64]!r} to withdraw")
+        added = sum(1 for item, units in items.items() if units and item not in stock)
+        removed = sum(1 for item, units in items.items() if not units)
+        self._checkRoom(leaf, len(stock) + added - removed)
+        for item, units in sorted(items.items()):
+            if units:
+                self._set(leaf, item, units)
+            else:
+                self._unset(leaf, item)
+        self._describe(leaf, [item for item, units in items.items() if units], files)
+        return len(stock)
+
+    def forget(self, leaf):
+        """The leaf left (its link closed): every entry of it goes."""
+        for item in list(self._stock.get(leaf, ())):
+            self._unset(leaf, item)
+        self._stock.pop(leaf, None)
+        self._files.pop(leaf, None)
+        address = self._addresses.pop(leaf, None)
+        if address is not None and self._owners.get(address) == leaf:
+            del self._owners[address]
+
+    def _checkRoom(self, leaf, wanted):
+        if wanted > self.per_leaf:
+            raise Refused("toomany", f"{wanted} items is over this super-peer's "
+                          f"bound of {self.per_leaf} per leaf")
+        have = len(self._stock.get(leaf, ()))
+        if self.entries - have + wanted > self.total:
+            raise Refused("full", f"this super-peer's index holds at most "
+                          f"{self.total} entries")
+
+    def _set(self, leaf, item, units):
+        stock = self._stock[leaf]
+        if item not in stock:
+            self.entries += 1
+            self._leaves.setdefault(item, OrderedDict())[leaf] = None
+        stock[item] = units
+
+    def _describe(self, leaf, items, files):
+        """The descriptions of items (entries the leaf has): those in
+        ``files``, none for the others."""
+        described = self._files[leaf]
+        for item in items:
+            entry = (files or {}).get(item)
+            if entry is None:
+                described.pop(item, None)
+            else:
+                described[item] = (entry["size"], entry["sha256"], entry["transfer"])
+
+    def _unset(self, leaf, item):
+        del self._stock[leaf][item]
+        self._files[leaf].pop(item, None)
+        self.entries -= 1
+        leaves = self._leaves[item]
+        del leaves[leaf]
+        if not leaves:
+            del self._leaves[item]
+
+    # -- questions -----------------------------------------------------------
+
+    def lookup(self, item, limit):
+        """
+        Up to ``limit`` leaves with the item, as (leaf, host, port),
+        followed by (size, sha256, transfer) if the leaf described it; the
+        first one named moves to the back, so that the load is spread.
+        """
+        leaves = self._leaves.get(item)
+        if not leaves or limit < 1:
+            return []
+        chosen = []
+        for leaf in leaves:
+            chosen.append((leaf,) + self._addresses[leaf]
+                          + self._files[leaf].get(item, ()))
+            if len(chosen) == limit:
+                break
+        leaves.move_to_end(chosen[0][0])
+        return chosen

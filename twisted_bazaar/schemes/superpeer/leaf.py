@@ -1,0 +1,252 @@
+"""
+The leaf's side of the scheme.
+
+A leaf registers its whole inventory with each super-peer it links to
+(``leafRegister``, with the port it listens on), then sends only what
+changes (``leafUpdate``); each is acknowledged (``leafAck``).  It asks
+one super-peer at a time (``leafQuery``) and takes its ``leafHits``.  When
+a super-peer's link closes, its queries go to another super-peer at once,
+and the topology links to a new one, which gets the whole inventory
+again.  Sales never pass through a super-peer, so none is lost with it.
+Registers and updates describe the shared files among the items they
+name (``files``), so that buyers can fetch them.
+A super-peer that does not acknowledge within L{ACK_TIMEOUT} (doubling up
+to L{ACK_TIMEOUT_MAX}) gets the whole inventory again: a register
+replaces, so repeating one is harmless.
+"""
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from twisted_bazaar import wire
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.schemes import fileDescription
+from twisted_bazaar.schemes.superpeer.messages import (
+    LEAF,
+    MAX_ITEMS,
+    LeafAck,
+    LeafHits,
+    LeafQuery,
+    LeafRegister,
+    LeafUpdate,
+)
+
+
+#: Seconds a super-peer has to acknowledge a register or update.
+ACK_TIMEOUT = 2.0
+ACK_TIMEOUT_MAX = 30.0
+
+
+class _Awaited:
+    """The last register or update sent to one super-peer, not yet
+    acknowledged."""
+
+    def __init__(self, seq, timer, delay):
+        self.seq = seq
+        self.timer = timer
+        self.delay = delay
+
+
+class _Find:
+    """One query in progress: where it went, its Deferred and timer."""
+
+    def __init__(self, item, superpeer, finished, timer):
+        self.item = item
+        self.superpeer = superpeer
+        self.finished = finished
+        self.timer = timer
+
+
+class LeafSide(NodeObserver):
+    """
+    @ivar told: item -> units the super-peers were last told.
+    @ivar registered: super-peers that acknowledged this leaf's register.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, shops):
+        self.node = node
+        self.shops = shops
+        self.told = {}
+        self.registered = set()
+        self._seq = 0
+        #: super-peer -> seq of the register it has yet to acknowledge.
+        self._registering = {}
+        #: super-peer -> the L{_Awaited} acknowledgement.
+        self._awaited = {}
+        #: query id -> L{_Find}.
+        self._finds = {}
+        node.handle(LeafAck, self._acked)
+        node.handle(LeafHits, self._hits)
+        node.addObserver(self)
+
+    def superpeers(self):
+        return [peer for peer, link in self.node.links.items() if link.purpose == LEAF]
+
+    def _next(self):
+        self._seq += 1
+        return self._seq
+
+    def units(self, item):
+        return sum(shop.inventory().get(item, 0) for shop in self.shops)
+
+    def files(self, items):
+        """item -> {size, sha256, transfer} for the shared files among
+        items (those in stock), as the shop that has each describes it."""
+        files = {}
+        for item in items:
+            for shop in self.shops:
+                if shop.inventory().get(item, 0) > 0:
+                    described = fileDescription(shop, item)
+                    if described is not None:
+                        files[item] = described
+                    break
+        return files
+
+    def inventory(self):
+        """item -> units in stock, over every shop."""
+        stock = {}
+        for shop in self.shops:
+            for item, units in shop.inventory().items():
+                if units > 0:
+                    stock[item] = stock.get(item, 0) + units
+        return stock
+
+    # -- registering ---------------------------------------------------------------
+
+    def linkAdded(self, peer_id):
+        link = self.node.links.get(peer_id)
+        if link is not None and link.purpose == LEAF:
+            self._register(link)
+
+    def _register(self, link, delay=ACK_TIMEOUT):
+        stock = self.inventory()
+        if len(stock) > MAX_ITEMS:
+            self.log.warn("registering {n} of {total} items: one leafRegister "
+                          "holds at most {n}", n=MAX_ITEMS, total=len(stock))
+            stock = dict(sorted(stock.items())[:MAX_ITEMS])
+        self.told = stock
+        seq = self._registering[link.peer_id] = self._next()
+        self.registered.discard(link.peer_id)
+        link.send(LeafRegister(seq, self.node.config.host, self.node.port, stock,
+                               self.files(stock) or None))
+        self._await(link.peer_id, seq, delay)
+
+    def _await(self, peer, seq, delay=None):
+        """peer is to acknowledge seq, or get the whole inventory again."""
+        awaited = self._awaited.get(peer)
+        if awaited is not None:
+            awaited.timer.cancel()
+            delay = delay or awaited.delay
+        delay = delay or ACK_TIMEOUT
+        timer = self.node.clock.callLater(delay, self._unacknowledged, peer)
+        self._awaited[peer] = _Awaited(seq, timer, delay)
+
+    def _unacknowledged(self, peer):
+        awaited = self._awaited.pop(peer)
+        link = self.node.links.get(peer)
+        if link is not None and link.purpose == LEAF:
+            self.log.info("super-peer {peer} did not acknowledge {seq}; registering "
+                          "again", peer=peer, seq=awaited.seq)
+            self._register(link, min(2 * awaited.delay, ACK_TIMEOUT_MAX))
+
+    def _forgetAwaited(self, peer):
+        awaited = self._awaited.pop(peer, None)
+        if awaited is not None and awaited.timer.active():
+            awaited.timer.cancel()
+
+    def inventoryChanged(self, items):
+        """Tell every super-peer what changed among items (a sale, a
+        sell-out, a restock, a new shop)."""
+        changes = {}
+        for item in items:
+            units = self.units(item)
+            if units != self.told.get(item, 0):
+                changes[item] = units
+                if units:
+                    self.told[item] = units
+                else:
+                    del self.told[item]
+        superpeers = self.superpeers()
+        if changes and superpeers:
+            update = LeafUpdate(self._next(), changes, self.files(changes) or None)
+            for peer in superpeers:
+                self.node.links[peer].send(update)
+                self._await(peer, update.seq)
+
+    def _acked(self, link, ack):
+        awaited = self._awaited.get(link.peer_id)
+        if awaited is not None and awaited.seq == ack.seq:
+            self._forgetAwaited(link.peer_id)
+        if self._registering.get(link.peer_id) == ack.seq:
+            del self._registering[link.peer_id]
+            self.registered.add(link.peer_id)
+            self.log.info("registered with super-peer {peer} ({n} items)",
+                          peer=link.peer_id, n=ack.items)
+
+    def linkRemoved(self, peer_id):
+        self._registering.pop(peer_id, None)
+        self._forgetAwaited(peer_id)
+        if peer_id in self.registered:
+            self.registered.discard(peer_id)
+            self.log.info("lost super-peer {peer}", peer=peer_id)
+        for query_id, find in list(self._finds.items()):
+            if find.superpeer == peer_id:
+                self._send(query_id, find)
+
+    # -- querying --------------------------------------------------------------------
+
+    def canFind(self):
+        return bool(self.superpeers())
+
+    def find(self, item, wait):
+        """
+        Ask a super-peer who sells item; wait at most ``wait`` seconds.
+
+        @return: a Deferred firing with [(seller, host, port)], empty when
+            no super-peer answered; cancelling it forgets the query.
+        """
+        node = self.node
+        query_id = node.rng.randrange(1, wire.ID_LIMIT)
+        finished = defer.Deferred(lambda d: self._end(query_id))
+        timer = node.clock.callLater(wait, self._answer, query_id, ())
+        find = self._finds[query_id] = _Find(item, None, finished, timer)
+        self._send(query_id, find)
+        return finished
+
+    def _send(self, query_id, find):
+        """Send (or send again) a query to a super-peer, those that have
+        this leaf registered first; with none, it ends with no sellers."""
+        linked = self.superpeers()
+        choices = [peer for peer in linked if peer in self.registered] or linked
+        if not choices:
+            self._answer(query_id, ())
+            return
+        find.superpeer = choices[self.node.rng.randrange(len(choices))]
+        self.node.links[find.superpeer].send(LeafQuery(query_id, find.item))
+
+    def _hits(self, link, hits):
+        find = self._finds.get(hits.id)
+        if find is not None and find.item == hits.item:
+            self._answer(hits.id, hits.sellers)
+
+    def _end(self, query_id):
+        find = self._finds.pop(query_id, None)
+        if find is not None and find.timer.active():
+            find.timer.cancel()
+        return find
+
+    def _answer(self, query_id, sellers):
+        find = self._end(query_id)
+        if find is not None:
+            find.finished.callback([seller for seller in sellers
+                                    if seller[0] != self.node.id])
+
+    def stop(self):
+        """End every query in progress, with no sellers, and wait for no
+        acknowledgement."""
+        for peer in list(self._awaited):
+            self._forgetAwaited(peer)
+        for query_id in list(self._finds):
+            self._answer(query_id, ())

@@ -1,0 +1,160 @@
+"""
+The messages of the superpeer scheme, its error codes and its link
+purposes.
+
+Between a leaf and its super-peer (on a link of purpose C{leaf}):
+``leafRegister`` and ``leafUpdate`` (each answered by ``leafAck``) and
+``leafQuery`` (answered by ``leafHits``).  Among super-peers (links of
+purpose C{super}): ``spQuery``, flooded, and ``spHit``, path-routed back
+to the super-peer that started the query.  A leaf sharing files describes
+them (size, sha256, transfer port) in the optional ``files`` of its
+register and updates, and the hits carry them next to each seller.
+"""
+
+import attr
+
+from twisted_bazaar.files.messages import (
+    describedSellers,
+    fileDescriptions,
+    sellerObject,
+)
+from twisted_bazaar.wire import (
+    ID_LIMIT,
+    REQUIRED,
+    Message,
+    checkHost,
+    checkId,
+    checkItem,
+    checkPath,
+    checkPort,
+    checkTtl,
+    errorCode,
+    frozen,
+    intIn,
+    itemCounts,
+    message,
+)
+
+#: The purpose of a leaf's link to its super-peer.
+LEAF = "leaf"
+#: The purpose of a link between two super-peers.
+SUPER = "super"
+#: Most items one leafRegister or leafUpdate may carry.
+MAX_ITEMS = 1024
+#: Most sellers one leafHits or spHit names.
+MAX_HITS = 64
+
+errorCode("toomany", "the leaf's inventory is over the super-peer's per-leaf bound")
+errorCode("full", "the super-peer's index has no room for these entries")
+errorCode("unknown", "an update withdraws an item the leaf never registered")
+errorCode("claimed", "another live leaf registered that address")
+
+_count = intIn(0, ID_LIMIT - 1, "a count")
+_counts = itemCounts(MAX_ITEMS)
+_files = fileDescriptions(MAX_ITEMS)
+_sellers = describedSellers(MAX_HITS)
+
+
+@message("leafRegister", ("seq", "seq", _count, REQUIRED),
+         ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
+         ("items", "items", _counts, REQUIRED), ("files", "files", _files, None))
+@frozen
+class LeafRegister(Message):
+    """
+    A leaf's whole inventory (item -> units), and where buyers reach it
+    (host "" for the address its link comes from).  Replaces whatever the
+    leaf registered before.  ``files``, if given, describes the shared
+    files among the items: item -> {size, sha256, transfer}.
+    """
+
+    seq: int
+    host: str
+    port: int
+    items: dict = attr.ib(hash=False)
+    files: dict = attr.ib(default=None, hash=False)
+
+
+@message("leafUpdate", ("seq", "seq", _count, REQUIRED),
+         ("items", "items", _counts, REQUIRED), ("files", "files", _files, None))
+@frozen
+class LeafUpdate(Message):
+    """What changed in a leaf's inventory: item -> units now (0 withdraws
+    the item); ``files`` describes the shared files among the items it
+    names with units above 0, as in L{LeafRegister}."""
+
+    seq: int
+    items: dict = attr.ib(hash=False)
+    files: dict = attr.ib(default=None, hash=False)
+
+
+@message("leafAck", ("seq", "seq", _count, REQUIRED),
+         ("items", "items", _count, REQUIRED))
+@frozen
+class LeafAck(Message):
+    """The super-peer took register or update ``seq``; the leaf now has
+    ``items`` entries in its index."""
+
+    seq: int
+    items: int
+
+
+@message("leafQuery", ("id", "id", checkId, REQUIRED),
+         ("item", "item", checkItem, REQUIRED), bucket="query")
+@frozen
+class LeafQuery(Message):
+    """A leaf asks its super-peer who sells item."""
+
+    id: int
+    item: str
+
+
+@message("leafHits", ("id", "id", checkId, REQUIRED),
+         ("item", "item", checkItem, REQUIRED),
+         ("sellers", "sellers", _sellers, REQUIRED))
+@frozen
+class LeafHits(Message):
+    """The answer to leafQuery ``id``: (id, host, port) of each seller,
+    best first, followed by (size, sha256, transfer) for a shared file; on
+    the wire each is an object {id, host, port} with the optional size,
+    sha256 and transfer."""
+
+    id: int
+    item: str
+    sellers: tuple
+
+    def asDict(self):
+        return {"type": self.TYPE, "id": self.id, "item": self.item,
+                "sellers": [sellerObject(seller) for seller in self.sellers]}
+
+
+@message("spQuery", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
+         ("returnPath", "return_path", checkPath, REQUIRED),
+         ("ttl", "ttl", checkTtl, REQUIRED), bucket="search")
+@frozen
+class SpQuery(Message):
+    """A query flooded among super-peers; each appends its id."""
+
+    id: int
+    item: str
+    return_path: tuple
+    ttl: int
+
+
+@message("spHit", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
+         ("path", "path", checkPath, REQUIRED),
+         ("sellers", "sellers", _sellers, REQUIRED), routed=True)
+@frozen
+class SpHit(Message):
+    """A super-peer's answer to spQuery ``id`` from its index, routed back
+    to the origin (the last id of ``path``); ``sellers`` as in
+    L{LeafHits}."""
+
+    id: int
+    item: str
+    path: tuple
+    sellers: tuple
+
+    def asDict(self):
+        return {"type": self.TYPE, "id": self.id, "item": self.item,
+                "path": self.path,
+                "sellers": [sellerObject(seller) for seller in self.sellers]}

@@ -1,0 +1,199 @@
+"""
+The superpeer scheme's topology: links of one purpose to super-peers.
+
+A leaf keeps ``wanted`` links of purpose C{leaf} to super-peers; a
+super-peer keeps links of purpose C{super} to other super-peers.  Both
+try the addresses named with ``--superpeer-neighbour`` first, then ask
+the tracker for a super-peer of the scheme (``nodereq{scheme, super}``),
+one question or connection at a time, backing off while nobody new is to
+be had.  A named address that failed is tried again after the backoff.
+
+The tracker answers questions in order, so one lost message would leave a
+question unanswered and the next answered in its place: a question not
+answered within L{QUESTION_TIMEOUT} is asked again, and the first answer
+to either is taken (any super-peer named is as good as another).
+"""
+
+from twisted.application.service import Service
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.backoff import Backoff
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.topology import ITopology
+
+#: Seconds to wait for the tracker's answer before asking again.
+QUESTION_TIMEOUT = 10.0
+
+
+@implementer(ITopology)
+class SuperPeerLinks(Service, NodeObserver):
+    """
+    @ivar named: (host, port) addresses to link to first, in order.
+    @ivar wanted: links of ``purpose`` to keep.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, scheme, purpose, wanted, named=(), retry_min=1.0,
+                 retry_max=60.0):
+        self.node = node
+        self.scheme = scheme
+        self.purpose = purpose
+        self.wanted = wanted
+        self.named = list(named)
+        #: (host, port) -> the peer id a named address turned out to be.
+        self._named_ids = {}
+        #: named addresses that failed since the last backoff.
+        self._down = set()
+        #: the question to the tracker in progress, and its timer.
+        self._asking = None
+        self._question_call = None
+        #: older questions, still unanswered: their answer is as good.
+        self._unanswered = []
+        #: the link being opened.
+        self._connecting = None
+        self._backoff = Backoff(node.clock, node.rng, retry_min, retry_max)
+        node.topology = self
+        node.addObserver(self)
+
+    def peers(self):
+        """Peers linked for this purpose."""
+        return [peer for peer, link in self.node.links.items()
+                if link.purpose == self.purpose]
+
+    # -- node events -------------------------------------------------------------
+
+    def trackerRegistered(self):
+        self.seek()
+
+    def nodeReady(self):
+        self.seek()
+
+    def linkRemoved(self, peer_id):
+        self.seek()
+
+    def nodeStopping(self):
+        self.stopService()
+
+    # -- seeking -------------------------------------------------------------------
+
+    def seek(self):
+        """Open one more link if the node lacks any: a named address first,
+        else one the tracker names."""
+        node = self.node
+        if self._asking is not None or self._connecting is not None:
+            return
+        if not self.running or node.stopping:
+            return
+        if node.id is None or len(self.peers()) >= self.wanted:
+            return
+        linked = set(self.peers())
+        for address in self.named:
+            if address not in self._down and self._named_ids.get(address) not in linked:
+                self._connect(address[0], address[1], None, address)
+                return
+        membership = node.membership
+        if membership is None or not membership.isRegistered:
+            return
+        exclude = tuple(sorted(linked))[: wire.MAX_EXCLUDE]
+        question = self._asking = membership.ask(
+            wire.NodeReq(exclude, scheme=self.scheme, superpeer=True))
+        self._question_call = node.clock.callLater(QUESTION_TIMEOUT, self._askAgain)
+        question.addCallbacks(self._introduced, self._noAnswer,
+                              callbackArgs=(question,), errbackArgs=(question,))
+
+    def _askAgain(self):
+        """No answer in time: keep the question, and ask another."""
+        self._question_call = None
+        self._unanswered.append(self._asking)
+        self._asking = None
+        self.seek()
+
+    def _settle(self, question):
+        """A question got its answer (or failed): it is no longer awaited."""
+        if question is self._asking:
+            self._asking = None
+            if self._question_call is not None and self._question_call.active():
+                self._question_call.cancel()
+            self._question_call = None
+        elif question in self._unanswered:
+            self._unanswered.remove(question)
+
+    def _noAnswer(self, reason, question):
+        self._settle(question)
+        # TrackerGone: the next registration asks again; a cancel: stopped.
+
+    def _introduced(self, reply, question):
+        self._settle(question)
+        if self._connecting is not None:
+            return
+        if self._asking is not None:
+            # An older question's answer came first: take it.
+            self._question_call.cancel()
+            self._question_call = None
+            self._unanswered.append(self._asking)
+            self._asking = None
+        if reply.id < 0 or reply.id == self.node.id or reply.id in self.peers():
+            self._retryLater()
+            return
+        self._connect(reply.host, reply.port, reply.id, None)
+
+    def _connect(self, host, port, peer_id, address):
+        self._connecting = self.node.connectTo(host, port, peer_id, self.purpose)
+        self._connecting.addCallbacks(self._connected, self._failed,
+                                   callbackArgs=(address,),
+                                   errbackArgs=(host, port, address))
+
+    def _connected(self, peer_id, address):
+        self._connecting = None
+        if peer_id not in self.peers():
+            # Already linked for another purpose (a buyer's direct link):
+            # that link does not serve, and asking again would name it again.
+            self._retryLater()
+            return
+        if address is not None:
+            self._named_ids[address] = peer_id
+        self._backoff.reset()
+        self.seek()
+
+    def _failed(self, reason, host, port, address):
+        self._connecting = None
+        if not self.running:
+            return
+        self.log.info("could not link to super-peer at {host}:{port}: {why}",
+                      host=host, port=port, why=reason.getErrorMessage())
+        if address is not None:
+            self._down.add(address)
+            self.seek()
+        self._retryLater()
+
+    def _retryLater(self):
+        """Seek again later, with exponential backoff and jitter, giving
+        the named super-peers that failed another chance then."""
+        if self.running:
+            self._backoff.schedule(self._retry)
+
+    def _retry(self):
+        self._down.clear()
+        self.seek()
+
+    # -- IService --------------------------------------------------------------------
+
+    def startService(self):
+        super().startService()
+        self.seek()
+
+    def stopService(self):
+        if not self.running:
+            return None
+        super().stopService()
+        self._backoff.cancel()
+        if self._question_call is not None and self._question_call.active():
+            self._question_call.cancel()
+        self._question_call = None
+        for pending in [self._asking, self._connecting] + self._unanswered:
+            if pending is not None:
+                pending.cancel()
+        return None

@@ -1,0 +1,113 @@
+"""
+The status messages (docs/protocol.md, "Status"):
+
+- ``members`` (client -> tracker, once registered) is answered by
+  ``memberlist{nodes, total}``: the live nodes that take links, as
+  ``{id, host, port, scheme}``, cut short to fit in one frame;
+- ``state`` (on a link of purpose ``status``) is answered by
+  ``nodestate``: the node's id, address and scheme, its links, its stock,
+  its bag (units per item) and its pending buys.
+"""
+
+import attr
+
+from twisted_bazaar.wire import (
+    ID_LIMIT,
+    REQUIRED,
+    Message,
+    checkHost,
+    checkId,
+    checkName,
+    checkPort,
+    frozen,
+    intIn,
+    itemCounts,
+    message,
+    objectList,
+)
+
+#: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
+MAX_ENTRIES = 1024
+#: Most items of ``nodestate.stock`` and ``nodestate.bag``.
+MAX_ITEMS = 1024
+
+
+def _schemeName(value, name):
+    """A scheme's name; "" for a node that did not say."""
+    if value == "":
+        return value
+    return checkName(value, name)
+
+
+_schemeName.fast = "False"
+
+
+_count = intIn(0, ID_LIMIT - 1, "a count")
+_counts = itemCounts(MAX_ITEMS)
+
+MEMBER_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort),
+               ("scheme", _schemeName))
+LINK_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort),
+             ("purpose", checkName))
+
+
+@message("members", bucket="query")
+@frozen
+class Members(Message):
+    """Which nodes are live?"""
+
+
+@message("memberlist", ("nodes", "nodes", objectList(MEMBER_KEYS, MAX_ENTRIES), REQUIRED),
+         ("total", "total", _count, REQUIRED))
+@frozen
+class MemberList(Message):
+    """
+    The answer to members: (id, host, port, scheme) of live nodes that
+    take links, by id; ``total`` counts them all, when the list is cut.
+    """
+
+    nodes: tuple
+    total: int
+
+    def asDict(self):
+        return {"type": "memberlist", "total": self.total,
+                "nodes": [dict(zip(("id", "host", "port", "scheme"), row))
+                          for row in self.nodes]}
+
+
+@message("state", bucket="query")
+@frozen
+class State(Message):
+    """What is your state?"""
+
+
+@message("nodestate", ("id", "id", checkId, REQUIRED),
+         ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
+         ("scheme", "scheme", checkName, REQUIRED),
+         ("links", "links", objectList(LINK_KEYS, MAX_ENTRIES), REQUIRED),
+         ("stock", "stock", _counts, REQUIRED), ("bag", "bag", _counts, REQUIRED),
+         ("pending", "pending", _count, REQUIRED))
+@frozen
+class NodeState(Message):
+    """
+    The answer to state: the node's id, advertised host and port, scheme,
+    established links as (id, host, port, purpose), stock (item -> units,
+    reserved included), bag (item -> units bought) and pending buys.
+    """
+
+    id: int
+    host: str
+    port: int
+    scheme: str
+    links: tuple
+    stock: dict = attr.ib(hash=False)
+    bag: dict = attr.ib(hash=False)
+    pending: int = 0
+
+    def asDict(self):
+        return {"type": "nodestate", "id": self.id, "host": self.host,
+                "port": self.port, "scheme": self.scheme,
+                "links": [dict(zip(("id", "host", "port", "purpose"), row))
+                          for row in self.links],
+                "stock": dict(self.stock), "bag": dict(self.bag),
+                "pending": self.pending}

@@ -1,0 +1,54 @@
+"""
+The node's side of the status messages: a link of purpose ``status``
+(what ``bazaar node`` opens) may ask ``state`` and gets ``nodestate``.
+
+Every node has one (L{twisted_bazaar.services.NodeService} adds it).
+"""
+
+from twisted_bazaar.roles.buyer import Buyer
+from twisted_bazaar.roles.seller import Seller
+from twisted_bazaar.status.messages import MAX_ENTRIES, MAX_ITEMS, NodeState, State
+
+#: The link purpose of status clients, its slots, and the seconds such a
+#: link may stay without a question before it is closed.
+STATUS = "status"
+STATUS_SLOTS = 2
+STATUS_IDLE = 10.0
+
+
+class NodeStatus:
+    """Answers ``state`` on any established link."""
+
+    def __init__(self, node):
+        self.node = node
+        node.overlay.budgets.setdefault(STATUS, STATUS_SLOTS)
+        node.overlay.idle_timeouts.setdefault(STATUS, STATUS_IDLE)
+        node.handle(State, self._state)
+
+    def state(self):
+        """This node's L{NodeState}."""
+        node = self.node
+        links = []
+        for peer_id, link in sorted(node.links.items()):
+            host, port = node.overlay.addresses.get(peer_id, ("", 0))
+            links.append((peer_id, host, port, link.purpose or "overlay"))
+        stock, bag = {}, {}
+        for role in node.roles:
+            if isinstance(role, Seller):
+                for item, units in role.stock.items():
+                    stock[item] = stock.get(item, 0) + units
+            if isinstance(role, Buyer):
+                for purchase in role.bag:
+                    bag[purchase.item] = bag.get(purchase.item, 0) + 1
+        scheme = getattr(node.discovery, "name", None) or "none"
+        return NodeState(node.id if node.id is not None else -1, node.host or "",
+                         node.port or 0, scheme, tuple(links[:MAX_ENTRIES]),
+                         _first(stock), _first(bag), len(node.store.pending()))
+
+    def _state(self, link, message):
+        link.send(self.state())
+
+
+def _first(counts):
+    """At most MAX_ITEMS items, in name order."""
+    return dict(sorted(counts.items())[:MAX_ITEMS])

@@ -1,0 +1,55 @@
+"""
+The tracker's side of the status messages: ``members`` is answered with
+``memberlist``.  An extension every tracker hosts (see
+L{twisted_bazaar.tracker.extension}).
+"""
+
+import json
+
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar.status.messages import MAX_ENTRIES, MemberList, Members
+from twisted_bazaar.tracker.extension import ITrackerExtension, ITrackerExtensionPlugin
+
+
+@implementer(ITrackerExtension)
+class StatusExtension:
+    """Answers ``members`` with the live nodes that take links."""
+
+    def __init__(self, tracker):
+        self.tracker = tracker
+        self.handlers = {Members: self._members}
+
+    def nodeLeft(self, node_id):
+        pass
+
+    def members(self):
+        """(id, host, port, scheme) of every live node that takes links,
+        by id."""
+        registry = self.tracker.registry
+        return [(node_id, host, port, registry.abilities[node_id].scheme or "")
+                for node_id, (host, port) in sorted(registry.nodes.items()) if port]
+
+    def _members(self, link, message):
+        """The members in id order, cut short where they would no longer
+        fit in one frame (or MAX_ENTRIES)."""
+        members = self.members()
+        room = self.tracker.settings.frame_limit - 64
+        rows = []
+        for row in members[:MAX_ENTRIES]:
+            room -= len(json.dumps(dict(zip(("id", "host", "port", "scheme"), row)),
+                                   ensure_ascii=False, separators=(",", ":"))
+                        .encode("utf-8")) + 1
+            if room < 0:
+                break
+            rows.append(row)
+        link.send(MemberList(tuple(rows), len(members)))
+
+
+@implementer(IPlugin, ITrackerExtensionPlugin)
+class StatusTrackerPlugin:
+    name = "status"
+
+    def build(self, tracker):
+        return StatusExtension(tracker)

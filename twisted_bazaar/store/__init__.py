@@ -1,0 +1,78 @@
+"""
+Durable state: the node's id, a seller's inventory and ledger, a buyer's
+bag and pending buys.
+
+Two stores share one API.  L{SQLiteStore} keeps everything in
+``DIR/bazaar.sqlite`` (WAL mode, full sync), so a sale is on disk before
+its buyOK leaves and a purchase before the buyer reports it; readers such
+as ``bazaar-ledger`` never block the node.  L{MemoryStore} keeps the
+same records in dicts, for nodes started without ``--data-dir`` and for
+the simulator.
+
+The API (see L{twisted_bazaar.store.sqlite} for why reads stay
+synchronous):
+
+- reads, answered at once from the state loaded when the store opened:
+  ``nodeId()``, ``seededWith()``, ``inventory()``, ``sales()``, ``bag()``,
+  ``pending()``, ``closed()``;
+- writes, each one transaction, each returning a Deferred that fires once
+  it is on disk or fails with L{StoreError}:
+  ``setNodeId(node_id)``, ``seedInventory(stock)`` (fires with
+  ``(stock, seeded_now)``), ``commitSales(sales)``, ``addPending(pending)``,
+  ``dropPending(buy_id)``, ``closeBuy(buy_id)`` (a seller's buy id that
+  must never be sold: one asked about and found unsold),
+  ``commitPurchase(purchase)``, and ``close()``.
+
+The store never blocks the reactor: a daemon opens it with
+``openStore(directory, reactor)``, which runs the writes on one writer
+thread, in order.  Tests and the simulator leave the reactor out and get
+writes run at once, with already-fired Deferreds.
+"""
+
+from twisted_bazaar.store.executors import InlineExecutor, ThreadExecutor
+from twisted_bazaar.store.memory import MemoryStore
+from twisted_bazaar.store.records import (
+    CLOSED_LIMIT,
+    DB_NAME,
+    PendingBuy,
+    Purchase,
+    Sale,
+    Snapshot,
+    StoreError,
+    countItems,
+)
+from twisted_bazaar.store.sqlite import BUSY_TIMEOUT, SQLiteStore, readState
+
+__all__ = [
+    "BUSY_TIMEOUT",
+    "CLOSED_LIMIT",
+    "DB_NAME",
+    "InlineExecutor",
+    "MemoryStore",
+    "PendingBuy",
+    "Purchase",
+    "SQLiteStore",
+    "Sale",
+    "Snapshot",
+    "StoreError",
+    "ThreadExecutor",
+    "countItems",
+    "openStore",
+    "readState",
+]
+
+
+def openStore(directory, reactor=None):
+    """
+    A SQLiteStore for a data dir, or a MemoryStore when directory is None.
+
+    @param reactor: with a reactor, the SQLite writes run on a writer
+        thread of the store's own and their results come back through
+        that reactor (for the daemons); without one, they run at once on
+        the caller's thread (for tests and the simulator).
+    @raise StoreError: when the data dir cannot be used.
+    """
+    if directory is None:
+        return MemoryStore()
+    executor = InlineExecutor() if reactor is None else ThreadExecutor(reactor)
+    return SQLiteStore(directory, executor)

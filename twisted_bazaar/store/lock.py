@@ -1,0 +1,80 @@
+"""
+One node per data dir: an advisory lock on ``DIR/lock``.
+
+Two nodes on one data dir would share an id and a ledger, so the second
+is refused, with the pid of the node that holds the lock.  The lock is a
+C{flock} on an open file: the kernel drops it when the holder exits,
+however it exits (``kill -9`` included), so a crashed node never leaves a
+stale lock behind.  A C{flock} is shared with a child across C{fork}, so
+it survives twistd's daemonizing; L{DataDirLock.stamp} then writes the
+daemon's own pid.
+"""
+
+import fcntl
+import os
+
+from twisted_bazaar.store.records import StoreError
+
+#: The lock file's name inside a data dir.
+LOCK_NAME = "lock"
+
+
+class DataDirLock:
+    """
+    The lock of one data dir, held from L{acquire} until L{release} (or
+    the end of the process).
+    """
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.path = os.path.join(directory, LOCK_NAME)
+        self._fd = None
+
+    def acquire(self):
+        """
+        Take the lock, creating the directory if need be.
+
+        @raise StoreError: when another process holds it (naming its pid),
+            or the directory cannot be used.
+        """
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise StoreError(f"cannot use data dir {self.directory}: "
+                             f"{e.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = _readPid(fd)
+            os.close(fd)
+            who = f"pid {holder}" if holder else "another process"
+            raise StoreError(f"data dir {self.directory} is in use by another "
+                             f"node ({who}); give each node its own "
+                             "--data-dir") from None
+        self._fd = fd
+        self.stamp()
+
+    def stamp(self):
+        """Write this process's pid into the lock file."""
+        if self._fd is None:
+            return
+        data = f"{os.getpid()}\n".encode("ascii")
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, data, 0)
+        except OSError:
+            pass  # the pid is a courtesy; the lock is what counts
+
+    def release(self):
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+
+def _readPid(fd):
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None

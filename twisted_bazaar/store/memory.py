@@ -1,0 +1,76 @@
+"""
+L{MemoryStore}: the store of a node without ``--data-dir`` and of
+the simulator.  Nothing survives a restart.
+"""
+
+from twisted.internet import defer
+
+from twisted_bazaar.store.records import Snapshot, SnapshotReads, StoreError
+
+
+class MemoryStore(SnapshotReads):
+    """
+    The same API as L{SQLiteStore}: reads answer at once, writes return
+    Deferreds, here already fired (failing with L{StoreError} when a write
+    is refused, e.g. a sale recorded twice).
+    """
+
+    durable = False
+
+    def __init__(self):
+        self._state = Snapshot()
+
+    # -- writes ------------------------------------------------------------------
+
+    def _write(self, apply, *args):
+        try:
+            result = apply(*args)
+        except StoreError:
+            return defer.fail()
+        return defer.succeed(result)
+
+    def setNodeId(self, node_id):
+        return self._write(self._state.setNodeId, node_id)
+
+    def seedInventory(self, stock):
+        """See L{SQLiteStore.seedInventory}."""
+        return self._write(self._seed, stock)
+
+    def _seed(self, stock):
+        if self._state.seeded is not None:
+            return self._state.inventory(), False
+        self._state.seed(stock)
+        return self._state.inventory(), True
+
+    def stockItem(self, item, units):
+        """See L{SQLiteStore.stockItem}."""
+        return self._write(self._state.stockItem, item, units)
+
+    def commitSales(self, sales):
+        return self._write(self._commitSales, list(sales))
+
+    def _commitSales(self, sales):
+        self._state.checkSales(sales)
+        self._state.recordSales(sales)
+
+    def addPending(self, pending):
+        return self._write(self._state.addPending, pending)
+
+    def dropPending(self, buy_id):
+        return self._write(self._state.dropPending, buy_id)
+
+    def closeBuy(self, buy_id):
+        """See L{SQLiteStore.closeBuy}."""
+        return self._write(self._closeBuy, buy_id)
+
+    def _closeBuy(self, buy_id):
+        self._state.checkClose(buy_id)
+        self._state.closeBuy(buy_id)
+
+    def commitPurchase(self, purchase):
+        return self._write(self._state.recordPurchase, purchase)
+
+    def close(self):
+        """Nothing to release: the records stay, so a simulated node may
+        be restarted on the same MemoryStore."""
+        return defer.succeed(None)

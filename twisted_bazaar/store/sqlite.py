@@ -1,0 +1,350 @@
+"""
+L{SQLiteStore}: durable state in ``DIR/bazaar.sqlite`` (WAL mode,
+full sync), and L{readState}, the read-only view ``bazaar-ledger``
+prints.
+
+Opening is synchronous: it happens once, before the node starts (in
+``makeNodeService``, or when a simulated node is restarted), creates the
+schema and loads the whole committed state into a L{Snapshot}.
+From then on:
+
+- reads (``nodeId``, ``seededWith``, ``inventory``, ``sales``, ``bag``,
+  ``pending``) are answered from that snapshot, at once, and never touch
+  the disk.  They stay synchronous because every caller needs them at
+  start-up, before it can do anything else (the node its id, a seller its
+  stock, a buyer its bag), and because the snapshot makes them free;
+- writes run on the store's executor, one at a time and in the order
+  they were asked for, each in one transaction; each returns a Deferred
+  that fires once the write is on disk (the snapshot is updated just
+  before), or fails with L{StoreError} and a reason, whatever went
+  wrong: a full disk, a constraint, a database locked by another process
+  for longer than ``busy_timeout``.  No ``sqlite3`` exception ever
+  reaches the caller.
+
+With a L{ThreadExecutor} (the daemons), the writes run on one
+writer thread and never block the reactor; with the
+L{InlineExecutor} (tests, the simulator), they run at once and the
+Deferreds are already fired.
+"""
+
+import functools
+import json
+import os
+import sqlite3
+import urllib.parse
+
+from twisted.internet import defer
+
+from twisted_bazaar.store import records
+from twisted_bazaar.store.executors import InlineExecutor
+from twisted_bazaar.store.records import (
+    DB_NAME,
+    PendingBuy,
+    Purchase,
+    Sale,
+    Snapshot,
+    SnapshotReads,
+    StoreError,
+    countItems,
+)
+
+#: Seconds a write waits for a lock another process holds before it
+#: fails with StoreError("... database is locked").
+BUSY_TIMEOUT = 2.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inventory (
+    item TEXT PRIMARY KEY, units INTEGER NOT NULL CHECK (units >= 0));
+CREATE TABLE IF NOT EXISTS sales (
+    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, buyer INTEGER NOT NULL,
+    time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS bag (
+    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
+    time REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (
+    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
+    path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS closed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, buy_id INTEGER NOT NULL UNIQUE);
+"""
+
+
+class SQLiteStore(SnapshotReads):
+    """
+    The store of a node with ``--data-dir``.
+
+    @ivar executor: where writes run (an L{InlineExecutor} by default);
+        the store starts it once the database is open, and stops it on
+        L{close}.
+    @param busy_timeout: seconds a write may wait for another process's
+        lock.
+    @raise StoreError: when the data dir cannot be used.
+    """
+
+    durable = True
+
+    def __init__(self, directory, executor=None, busy_timeout=BUSY_TIMEOUT):
+        self.path = os.path.join(directory, DB_NAME)
+        self.executor = executor if executor is not None else InlineExecutor()
+        self._closing = None
+        try:
+            os.makedirs(directory, exist_ok=True)
+            self.new = not os.path.exists(self.path)
+            self._db = sqlite3.connect(self.path, isolation_level=None,
+                                       check_same_thread=False)
+        except (OSError, sqlite3.Error) as e:
+            raise StoreError(f"cannot use data dir {directory}: {e}") from None
+        try:
+            db = self._db
+            db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+            mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(f"{self.path}: cannot use WAL mode (got {mode})")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+            self._state = _load(db)
+        except (OSError, sqlite3.Error, StoreError) as e:
+            self._db.close()
+            if isinstance(e, StoreError):
+                raise
+            raise StoreError(f"cannot use data dir {directory}: {e}") from None
+        self.executor.start()
+
+    # -- writes: on the executor ---------------------------------------------------
+
+    def _write(self, what, statements, apply, *args):
+        """
+        Run statements, a list of (sql, parameters) pairs or a function of
+        the connection returning one (called on the writer, inside the
+        transaction), as one transaction on the executor;
+        once committed, apply(*args) to the snapshot.
+
+        @return: a Deferred firing with apply's result, or failing with
+            StoreError("what: why").
+        """
+        if self._closing is not None:
+            return defer.fail(StoreError(f"{what}: the store is closed"))
+        d = self.executor.submit(_transaction, self._db, what, statements)
+        d.addCallback(_applied, apply, args)
+        return d
+
+    def setNodeId(self, node_id):
+        return self._write(
+            "node id not recorded",
+            [("INSERT OR REPLACE INTO meta VALUES ('node_id', ?)", (str(node_id),))],
+            self._state.setNodeId, node_id)
+
+    def seedInventory(self, stock):
+        """
+        Set the starting stock if this store has none yet.
+
+        @return: a Deferred firing with (the stock the store holds
+            afterwards, whether it was seeded now).
+        """
+        if self._state.seeded is not None:
+            return defer.succeed((self._state.inventory(), False))
+        statements = [("INSERT INTO inventory VALUES (?, ?)", (item, units))
+                      for item, units in sorted(stock.items())]
+        statements.append(("INSERT INTO meta VALUES ('seeded', ?)",
+                           (json.dumps(stock, sort_keys=True),)))
+        return self._write("stock not seeded", statements, self._seeded, dict(stock))
+
+    def _seeded(self, stock):
+        self._state.seed(stock)
+        return self._state.inventory(), True
+
+    def stockItem(self, item, units):
+        """Put ``units`` of item in the inventory, whether it was there or
+        not (a seller's shared file, offered after the stock was seeded)."""
+        return self._write("item not stocked",
+                           [("INSERT OR REPLACE INTO inventory VALUES (?, ?)",
+                             (item, units))], self._state.stockItem, item, units)
+
+    def commitSales(self, sales):
+        """Record sales and take their units from the inventory, at once:
+        all of them, or (failing) none."""
+        sales = list(sales)
+        return self._write("sales not recorded", functools.partial(_salesStatements, sales),
+                           self._state.recordSales, sales)
+
+    def addPending(self, pending):
+        return self._write("pending buy not recorded",
+                           functools.partial(_pendingStatements, pending),
+                           self._state.addPending, pending)
+
+    def dropPending(self, buy_id):
+        return self._write("pending buy not dropped",
+                           [("DELETE FROM pending WHERE buy_id = ?", (buy_id,))],
+                           self._state.dropPending, buy_id)
+
+    def closeBuy(self, buy_id):
+        """
+        A seller's promise never to sell buy_id: recorded unless it is
+        already sold (then StoreError), so that a buy asked about and
+        found unsold stays unsold across restarts.
+        """
+        return self._write("buy not closed",
+                           functools.partial(_closeStatements, buy_id),
+                           self._state.closeBuy, buy_id)
+
+    def commitPurchase(self, purchase):
+        """Put a purchase in the bag and forget its pending buy, at once."""
+        return self._write("purchase not recorded", [
+            ("INSERT OR IGNORE INTO bag VALUES (?, ?, ?, ?)",
+             (purchase.buy_id, purchase.item, purchase.seller, purchase.time)),
+            ("DELETE FROM pending WHERE buy_id = ?", (purchase.buy_id,)),
+        ], self._state.recordPurchase, purchase)
+
+    def close(self):
+        """
+        Close the database once every write asked for so far is done, then
+        stop the executor.  Writes asked for later fail with StoreError.
+
+        @return: a Deferred firing when the store is closed (the same one
+            for every call).
+        """
+        if self._closing is None:
+            d = self.executor.submit(_close, self._db)
+            d.addErrback(lambda failure: None)
+            d.addCallback(lambda _: self.executor.stop())
+            self._closing = d
+        result = defer.Deferred()
+        self._closing.addBoth(_chain, result)
+        return result
+
+
+def _pendingStatements(pending, db):
+    return [("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?, ?)",
+             (pending.buy_id, pending.item, pending.seller,
+              json.dumps(list(pending.path)), pending.host, pending.port))]
+
+
+def _closeStatements(buy_id, db):
+    if db.execute("SELECT 1 FROM sales WHERE buy_id = ?", (buy_id,)).fetchone():
+        raise StoreError(f"buy {buy_id} is sold")
+    return [("INSERT OR IGNORE INTO closed (buy_id) VALUES (?)", (buy_id,)),
+            ("DELETE FROM closed WHERE seq <= (SELECT MAX(seq) FROM closed) - ?",
+             (records.CLOSED_LIMIT,))]
+
+
+def _salesStatements(sales, db):
+    """The statements of a sales commit, checked against the inventory
+    inside the writer's transaction."""
+    taken = countItems(sales)
+    stocked = {row[0] for row in db.execute("SELECT item FROM inventory")}
+    missing = set(taken) - stocked
+    if missing:
+        raise StoreError("no " + ", ".join(sorted(missing)) + " in the inventory")
+    statements = [("UPDATE inventory SET units = units - ? WHERE item = ?",
+                   (units, item)) for item, units in taken.items()]
+    ids = [sale.buy_id for sale in sales]
+    closed = db.execute(f"SELECT buy_id FROM closed WHERE buy_id IN "
+                        f"({', '.join('?' * len(ids))})", ids).fetchone()
+    if closed:
+        raise StoreError(f"buy {closed[0]} is closed")
+    statements += [("INSERT INTO sales VALUES (?, ?, ?, ?)",
+                    (sale.buy_id, sale.item, sale.buyer, sale.time))
+                   for sale in sales]
+    return statements
+
+
+# -- on the writer ---------------------------------------------------------------
+
+def _transaction(db, what, statements):
+    """Run statements as one transaction; any failure is a StoreError."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if callable(statements):
+                statements = statements(db)
+            for sql, args in statements:
+                db.execute(sql, args)
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+    except StoreError as e:
+        raise StoreError(f"{what}: {e}") from None
+    except (sqlite3.Error, OSError) as e:
+        raise StoreError(f"{what}: {e}") from None
+    except Exception as e:
+        raise StoreError(f"{what}: {type(e).__name__}: {e}") from e
+
+
+def _close(db):
+    db.close()
+
+
+# -- on the reactor thread ----------------------------------------------------------
+
+def _applied(_, apply, args):
+    return apply(*args)
+
+
+def _chain(result, d):
+    d.callback(None)
+    return result
+
+
+def _load(db):
+    """The committed state, read once at opening."""
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    node_id = meta.get("node_id")
+    seeded = meta.get("seeded")
+    return Snapshot(
+        node_id=None if node_id is None else int(node_id),
+        seeded=None if seeded is None else json.loads(seeded),
+        inventory=dict(db.execute("SELECT item, units FROM inventory ORDER BY item")),
+        sales=[Sale(*row) for row in db.execute(
+            "SELECT buy_id, item, buyer, time FROM sales ORDER BY time, buy_id")],
+        bag=[Purchase(*row) for row in db.execute(
+            "SELECT buy_id, item, seller, time FROM bag ORDER BY time, buy_id")],
+        pending=[PendingBuy(b, i, s, tuple(json.loads(p)), h, port)
+                 for b, i, s, p, h, port in db.execute(
+                     "SELECT buy_id, item, seller, path, host, port FROM pending "
+                     "ORDER BY buy_id")],
+        closed=[row[0] for row in db.execute("SELECT buy_id FROM closed ORDER BY seq")])
+
+
+def readState(directory):
+    """
+    A node's state from its data dir, without locking the node out: the
+    form ``bazaar-ledger --json`` prints.
+
+    @raise StoreError: when the directory holds no bazaar database.
+    """
+    if os.path.isfile(directory):
+        if os.path.basename(directory) != DB_NAME:
+            raise StoreError(f"{directory} is a file, not a data dir: give the "
+                             "directory the node was started with (--data-dir)")
+        directory = os.path.dirname(directory) or "."
+    path = os.path.join(directory, DB_NAME)
+    if not os.path.exists(directory):
+        raise StoreError(f"{directory}: no such directory")
+    if not os.path.isdir(directory):
+        raise StoreError(f"{directory} is not a directory")
+    if not os.path.exists(path):
+        raise StoreError(f"{directory}: not a bazaar data dir (no {DB_NAME})")
+    try:
+        db = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
+        try:
+            db.execute("PRAGMA busy_timeout=5000")
+            row = db.execute("SELECT value FROM meta WHERE key = 'node_id'").fetchone()
+            inventory = dict(db.execute("SELECT item, units FROM inventory "
+                                        "ORDER BY item"))
+            sales = [{"buy_id": b, "item": i, "buyer": who, "time": t}
+                     for b, i, who, t in db.execute(
+                         "SELECT buy_id, item, buyer, time FROM sales "
+                         "ORDER BY time, buy_id")]
+            bag = [{"buy_id": b, "item": i, "seller": who, "time": t}
+                   for b, i, who, t in db.execute(
+                       "SELECT buy_id, item, seller, time FROM bag "
+                       "ORDER BY time, buy_id")]
+        finally:
+            db.close()
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot read: {e}") from None
+    return {"node_id": None if row is None else int(row[0]), "inventory": inventory,
+            "sales": sales, "bag": bag}

@@ -1,0 +1,71 @@
+"""
+The tracker's connect-back check: before it introduces a node, or lists
+what the node sells, the tracker connects to the address the node
+advertised and asks ``whoareyou``; only a node there that answers with the
+registered id passes, and, if the node registered a key, only one that
+signs the check's nonce with that key.
+"""
+
+from twisted.internet import defer
+
+from twisted_bazaar import wire
+from twisted_bazaar.identity import helloText, newNonce, verify
+from twisted_bazaar.link import Link
+
+
+class AddressCheck:
+    """
+    One check of one address: the owner of the probing link.
+
+    @ivar result: a Deferred firing with True if the node listening at
+        the address says it is node_id, else False (never fails).
+    """
+
+    def __init__(self, node_id, key, clock, settings):
+        self.node_id = node_id
+        #: The key node_id proved to the tracker, or None.
+        self.key = key
+        self.nonce = newNonce()
+        self.clock = clock
+        self.settings = settings
+        self.link = None
+        self._connecting = None
+        self.result = defer.Deferred()
+
+    def start(self, connector, host, port):
+        """Connect to host:port and ask; returns L{result}."""
+        self.link = Link(self, self.clock, self.settings, inbound=False)
+        self._connecting = connector.connect(host, port, self.link)
+        self._connecting.addErrback(self._failed)
+        return self.result
+
+    def cancel(self):
+        """Give the check up: stop connecting, or close its connection;
+        the result is False."""
+        self._done(False)
+        if not self._connecting.called:
+            self._connecting.cancel()
+        self.link.close("check abandoned")
+
+    def _failed(self, reason):
+        self._done(False)
+
+    def _done(self, passed):
+        if not self.result.called:
+            self.result.callback(passed)
+
+    # -- the link's owner -----------------------------------------------------------
+
+    def linkMade(self, link):
+        link.send(wire.WhoAreYou(self.nonce if self.key is not None else None))
+
+    def messageReceived(self, link, message):
+        self._done(type(message) is wire.ThisIsMe and message.id == self.node_id
+                   and (self.key is None or (
+                       message.key == self.key and message.sig is not None
+                       and verify(self.key, message.sig,
+                                  helloText(self.nonce, self.node_id)))))
+        link.close("address checked")
+
+    def linkLost(self, link, reason):
+        self._done(False)

@@ -1,0 +1,127 @@
+// The twisted-bazaar web view: draws what /api/events pushes (Server-Sent
+// Events), on the market page (data-page="market") or a node's page
+// (data-page="node", /node/ID).  No libraries.
+"use strict";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function el(tag, attrs, text) {
+  const node = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4))
+                                      : document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function clock(seconds) {
+  return new Date(seconds * 1000).toLocaleTimeString();
+}
+
+function counts(map) {
+  const entries = Object.entries(map || {});
+  return entries.length ? entries.map(([item, n]) => `${item} ${n}`).join(", ") : "-";
+}
+
+function kindOf(node) {
+  if (Object.values(node.stock || {}).some((n) => n > 0)) return "seller";
+  if (Object.keys(node.bag || {}).length) return "buyer";
+  return "other";
+}
+
+function describe(event) {
+  const who = `node ${event.node}`;
+  switch (event.kind) {
+    case "sold": return `${who} sold ${event.units} ${event.item}`;
+    case "bought": return `${who} bought ${event.units} ${event.item}`;
+    case "linked": return `linked to node ${event.peer}`;
+    case "unlinked": return `link to node ${event.peer} closed`;
+    default: return `${who} ${event.kind}`;
+  }
+}
+
+function fill(list, events, filter) {
+  list.replaceChildren(...events.filter(filter).reverse().map(
+    (event) => el("li", {"class": event.kind}, `${clock(event.at)} ${describe(event)}`)));
+}
+
+function drawGraph(svg, market) {
+  const nodes = market.nodes, centre = 200, radius = nodes.length > 1 ? 160 : 0;
+  const at = {};
+  nodes.forEach((node, i) => {
+    const angle = 2 * Math.PI * i / nodes.length - Math.PI / 2;
+    at[node.id] = [centre + radius * Math.cos(angle), centre + radius * Math.sin(angle)];
+  });
+  const parts = market.edges.map(([a, b]) => el("svg:line", {
+    x1: at[a][0], y1: at[a][1], x2: at[b][0], y2: at[b][1]}));
+  for (const node of nodes) {
+    const [x, y] = at[node.id];
+    const dot = el("svg:circle", {cx: x, cy: y, r: 14, "class": kindOf(node),
+                                  "data-node": node.id});
+    dot.append(el("svg:title", {}, `node ${node.id} at ${node.host}:${node.port}`));
+    dot.addEventListener("click", () => { window.location = `/node/${node.id}`; });
+    parts.push(dot, el("svg:text", {x: x, y: y + 26}, String(node.id)));
+  }
+  svg.replaceChildren(...parts);
+}
+
+function showMarket(market) {
+  document.getElementById("count").textContent = market.nodes.length;
+  drawGraph(document.getElementById("graph"), market);
+  const rows = [];
+  for (const [item, sellers] of Object.entries(market.offers)) {
+    for (const offer of sellers) {
+      const link = el("a", {href: `/node/${offer.node}`}, String(offer.node));
+      const row = el("tr", {"data-item": item, "data-node": offer.node});
+      row.append(el("td", {}, item), el("td"), el("td", {"class": "units"}, String(offer.units)));
+      row.children[1].append(link);
+      rows.push(row);
+    }
+  }
+  document.getElementById("offers").replaceChildren(...rows);
+  fill(document.getElementById("trades"), market.events,
+       (event) => event.kind === "sold" || event.kind === "bought");
+}
+
+function showNode(node) {
+  if (node === null) {
+    document.getElementById("address").textContent = "This node is not live.";
+    return;
+  }
+  document.getElementById("title").textContent = `node ${node.id}`;
+  document.getElementById("address").textContent =
+    `at ${node.host}:${node.port}, discovery ${node.scheme}` +
+    (node.known ? "" : " (its state is not known yet)");
+  document.getElementById("links").replaceChildren(...(node.links || []).map((link) => {
+    const row = el("tr");
+    row.append(el("td"), el("td", {}, `${link.host}:${link.port}`), el("td", {}, link.purpose));
+    row.children[0].append(el("a", {href: `/node/${link.id}`}, String(link.id)));
+    return row;
+  }));
+  document.getElementById("stock").textContent = counts(node.stock);
+  document.getElementById("bag").textContent = counts(node.bag);
+  document.getElementById("pending").textContent = node.known ? node.pending : "?";
+  fill(document.getElementById("events"), node.events, () => true);
+}
+
+function listen() {
+  const page = document.body.dataset.page;
+  const status = document.getElementById("status");
+  let url = "/api/events", kind = "market", show = showMarket;
+  if (page === "node") {
+    url += "?node=" + window.location.pathname.split("/").pop();
+    kind = "node";
+    show = showNode;
+  }
+  const source = new EventSource(url);
+  source.addEventListener(kind, (message) => {
+    status.textContent = `live, updated ${new Date().toLocaleTimeString()}`;
+    status.className = "live";
+    show(JSON.parse(message.data));
+  });
+  source.onerror = () => {
+    status.textContent = "connection lost; retrying…";
+    status.className = "lost";
+  };
+}
+
+listen();
