@@ -157,6 +157,31 @@ class JSONTests(CliTestCase):
             self.assertEqual(error.code, 2)
             self.assertIn(reason, self.stderr.getvalue())
 
+    def test_schemeOptionFlags(self):
+        """A scheme's options are flags too, the same as --scheme-option:
+        both reach the run, flag options taking no value."""
+        metrics = self.runJSON(*QUICK, "--discovery", "superpeer", "--query-ttl", "2",
+                               "--scheme-option", "dynamic-querying=no")
+        self.assertEqual(metrics["config"]["scheme_options"],
+                         [["query-ttl", 2], ["dynamic-querying", False]])
+        metrics = self.runJSON(*QUICK, "--discovery", "superpeer", "--super")
+        self.assertEqual(metrics["config"]["scheme_options"], [["super", True]])
+
+    def test_badSchemeOptionFlag(self):
+        """A flag of another scheme, or an option given both ways, is a
+        usage error naming it."""
+        for args, reason in [
+                (["--chord-successors", "3"],
+                 "--chord-successors: not an option of the flood scheme (its "
+                 "options: seen-limit, ttl)"),
+                (["--discovery", "superpeer", "--query-ttl", "2", "--scheme-option",
+                  "query-ttl=3"],
+                 "--query-ttl and --scheme-option query-ttl=...: give the option "
+                 "one way")]:
+            error = self.assertRaises(SystemExit, cli.main, [*QUICK, *args])
+            self.assertEqual(error.code, 2)
+            self.assertIn(reason, self.stderr.getvalue())
+
     def test_singleLatency(self):
         """--latency-ms A means A..A."""
         metrics = self.runJSON(*QUICK, "--latency-ms", "7")

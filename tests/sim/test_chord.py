@@ -17,7 +17,7 @@ from twisted_bazaar.cli import sim as cli
 from twisted_bazaar.schemes.chord.invariants import violations
 from twisted_bazaar.schemes.chord.settings import ChordSettings
 from twisted_bazaar.sim.chord import SeededRing, churn, failures, pathLength
-from twisted_bazaar.sim.runner import Simulation, SimConfig
+from twisted_bazaar.sim.runner import Simulation, SimConfig, tradeTypes
 
 SETTINGS = ChordSettings(stabilize=1, fix_fingers=1, ping=2, missed=3, refresh=10,
                          expiry=30, probe=30)
@@ -76,6 +76,15 @@ class MarketTests(SynchronousTestCase):
         metrics = Simulation(config).run()
         self.assertEqual((metrics["success_rate"], metrics["double_sells"]), (1.0, 0))
         self.assertGreater(metrics["messages_by_type"]["chordRequest"], 0)
+
+
+class TradeTypeTests(SynchronousTestCase):
+    def test_ringUpkeepIsNotTrade(self):
+        """Chord's lookups, answers and stores count as trade; its ring
+        upkeep does not."""
+        chord = {name for name in tradeTypes() if name.startswith("chord")}
+        self.assertEqual(chord, {"chordRequest", "chordRecords", "chordStore",
+                                 "chordStored"})
 
 
 class CommandTests(SynchronousTestCase):

@@ -35,6 +35,13 @@ def _option(parse):
     return argument
 
 
+def _shown(default):
+    """A scheme option's default as the user would give it."""
+    if isinstance(default, bool):
+        return "yes" if default else "no"
+    return default
+
+
 #: Prefix of the argparse destinations of scheme option flags.
 FLAG_DEST = "scheme:"
 
@@ -63,7 +70,7 @@ def addArguments(p):
                 schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
                                      metavar="VALUE", type=_option(option.parse),
                                      default=argparse.SUPPRESS, help=f"{option.help} "
-                                     f"({name}; default {option.default})")
+                                     f"({name}; default {_shown(option.default)})")
     group = p.add_argument_group("chord experiments (with --discovery chord)")
     add = group.add_argument
     add("--experiment", choices=EXPERIMENTS, help="run a Chord paper experiment "

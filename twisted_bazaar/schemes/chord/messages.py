@@ -111,6 +111,10 @@ checkSellers = _peers(MAX_SELLERS)
 
 
 # -- ring upkeep, between linked nodes -------------------------------------------
+#
+# Each upkeep message class says so (upkeep = True): bazaar-sim counts it
+# apart from trade (twisted_bazaar.sim.runner.tradeTypes), as are chordFind
+# and chordFound, the finger and join lookups.
 
 
 @message("chordPing", ("nonce", "nonce", checkId, REQUIRED),
