@@ -47,8 +47,8 @@ checkPieceSize = intIn(1, MAX_SIZE, "a piece size from 1 to 2^53")
 
 #: The optional fields an offer of a shared file carries, in the messages
 #: of every scheme that has sellers describe their offers (flood's reply,
-#: index's register and found, superpeer's leafHits and spHit): its size,
-#: its SHA-256 and the seller's transfer port.
+#: index's register and found, superpeer's leafHits and spHit, chord's
+#: chordStore): its size, its SHA-256 and the seller's transfer port.
 OFFER_FIELDS = (("size", "size", checkSize, None),
                 ("sha256", "sha256", checkSha256, None),
                 ("transfer", "transfer", intIn(1, 65535, "a port from 1 to 65535"),
@@ -66,25 +66,39 @@ def describedSellers(limit):
     addresses = objectList(SELLER_KEYS, limit, "sellers")
 
     def check(value, name):
-        rows = []
-        for row, entry in zip(addresses(value, name), value):
-            details = tuple(None if entry.get(key) is None else
-                            checker(entry[key], f"{name}.{key}")
-                            for key, _, checker, _ in OFFER_FIELDS)
-            rows.append(row + details if any(d is not None for d in details) else row)
-        return tuple(rows)
+        return tuple(row + offerDescription(entry, name)
+                     for row, entry in zip(addresses(value, name), value))
 
     check.fast = "False"
     return check
 
 
+def offerDescription(entry, name):
+    """
+    The optional size, sha256 and transfer of a shared file found in the
+    JSON object ``entry`` (other keys are ignored), each checked: a tuple
+    (size, sha256, transfer), None for each one missing, or () when none
+    of them is given.
+
+    @raise ProtocolError: if one of them is not valid.
+    """
+    details = tuple(None if entry.get(key) is None else
+                    checker(entry[key], f"{name}.{key}")
+                    for key, _, checker, _ in OFFER_FIELDS)
+    return details if any(d is not None for d in details) else ()
+
+
+def descriptionObject(details):
+    """The wire object of a tuple given by L{offerDescription}: its
+    fields that are not None."""
+    return {key: value for (key, _, _, _), value in zip(OFFER_FIELDS, details)
+            if value is not None}
+
+
 def sellerObject(seller):
     """A seller as L{describedSellers} gives it, back to its wire object."""
-    entry = {"id": seller[0], "host": seller[1], "port": seller[2]}
-    for (key, _, _, _), value in zip(OFFER_FIELDS, seller[3:]):
-        if value is not None:
-            entry[key] = value
-    return entry
+    return {"id": seller[0], "host": seller[1], "port": seller[2],
+            **descriptionObject(seller[3:])}
 
 
 def fileDescriptions(limit):

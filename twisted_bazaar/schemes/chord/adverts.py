@@ -2,13 +2,15 @@
 A seller's side of the chord scheme: each item its shops have in stock is
 stored at the node that holds the item's key, and stored again and again
 (records are soft state that expires); an item that runs out is
-withdrawn.
+withdrawn.  A store of a shared file describes it (size, sha256, transfer
+port), so that buyers can fetch it.
 """
 
 from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
+from twisted_bazaar.schemes import fileDescription
 from twisted_bazaar.schemes.chord.messages import ChordStore
 
 
@@ -70,6 +72,15 @@ class Publisher:
             if self.running:
                 self._store(item, 0).addErrback(ignoreCancel)
 
+    def describe(self, item):
+        """The size, sha256 and transfer port of item, as keyword
+        arguments of a L{ChordStore}, if the first shop that has it in
+        stock shares it as a file; else {}."""
+        for shop in self.shops:
+            if shop.inventory().get(item, 0) > 0:
+                return fileDescription(shop, item) or {}
+        return {}
+
     def start(self):
         self.running = True
         for item in sorted(self._adverts):
@@ -90,8 +101,9 @@ class Publisher:
 
     def _store(self, item, lifetime):
         node = self.node
+        described = self.describe(item) if lifetime else {}
         return self.router.start(
-            lambda i: ChordStore(i, item, node.host, node.port, lifetime, ()),
+            lambda i: ChordStore(i, item, node.host, node.port, lifetime, (), **described),
             self.settings.lookup_timeout)
 
     def _publish(self, item):

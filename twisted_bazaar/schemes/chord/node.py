@@ -14,7 +14,7 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.overlay import Unreachable
-from twisted_bazaar.schemes import IDiscovery, Offer
+from twisted_bazaar.schemes import IDiscovery, Offer, offerFields
 from twisted_bazaar.schemes.chord.adverts import Publisher, ignoreCancel
 from twisted_bazaar.schemes.chord.messages import (
     MAX_SELLERS,
@@ -33,6 +33,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordTransfer,
     ChordTransferred,
     Handed,
+    sellerOf,
 )
 from twisted_bazaar.schemes.chord.records import Record, RecordStore
 from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, keyOf, strictlyBetween
@@ -566,13 +567,14 @@ class ChordDiscovery(Service, NodeObserver):
                               tuple(self.ring.successors))
         now = node.clock.seconds()
         if kind is ChordRequest:
-            sellers = tuple(Peer(record.seller, record.host, record.port)
+            sellers = tuple(sellerOf(record.seller, record.host, record.port,
+                                     record.details)
                             for record in self.records.sellers(request.item, now))
             return ChordRecords(request.id, request.item, path, hops, me,
                                 sellers[:MAX_SELLERS])
         seller = request.return_path[0] if request.return_path else me
         record = Record(request.item, seller, request.host, request.port,
-                        now + request.lifetime / 1000.0)
+                        now + request.lifetime / 1000.0, request.details())
         if request.lifetime:
             self.records.put(record)
         else:
@@ -592,7 +594,8 @@ class ChordDiscovery(Service, NodeObserver):
         for handed in message.records:
             if handed.lifetime:
                 self.records.put(Record(handed.item, handed.seller, handed.host,
-                                        handed.port, now + handed.lifetime / 1000.0),
+                                        handed.port, now + handed.lifetime / 1000.0,
+                                        handed.details),
                                  copy=True, now=now)
             else:
                 self.records.withdraw(handed.item, handed.seller,
@@ -645,8 +648,9 @@ class ChordDiscovery(Service, NodeObserver):
     def _offers(self, answer, item, finished):
         node = self.node
         sellers = answer.sellers if answer is not None else ()
-        offers = [Offer(seller.id, (node.id, seller.id), seller.host, seller.port)
-                  for seller in sellers if seller.id != node.id and seller.port]
+        offers = [Offer(seller, (node.id, seller), host, port, *offerFields(details))
+                  for seller, host, port, *details in sellers
+                  if seller != node.id and port]
         node.rng.shuffle(offers)
         for offer in offers:
             node.events.offerArrived(item, offer)

@@ -1,6 +1,8 @@
 """
 The records a Chord node holds: "seller S sells item X at host:port",
-each until it expires.  Soft state: a seller refreshes its records, and a
+each until it expires, with the description of X if S shares it as a
+file (its size, SHA-256 and S's transfer port), which goes with the
+record.  Soft state: a seller refreshes its records, and a
 record nobody refreshes vanishes.  Plain state, no I/O and no timers: the
 caller passes the time.
 """
@@ -14,13 +16,16 @@ DEFAULT_MAX_RECORDS = 100_000
 
 
 class Record(NamedTuple):
-    """One seller of one item, until ``expires`` (clock seconds)."""
+    """One seller of one item, until ``expires`` (clock seconds); its
+    ``details`` are the (size, sha256, transfer) of a shared file, or
+    ()."""
 
     item: str
     seller: int
     host: str
     port: int
     expires: float
+    details: tuple = ()
 
 
 class RecordStore:
@@ -40,7 +45,7 @@ class RecordStore:
     def put(self, record, copy=False, now=0.0):
         """
         Hold a record, or extend the one held for the same item and seller
-        (the later expiry wins).  A copy (from another node, not from the
+        (the later expiry wins; the description is the new record's).  A copy (from another node, not from the
         seller) of a record withdrawn since is refused: a replica that
         missed the withdrawal must not bring it back.  Returns False if the
         record is refused, or the store is full and the record is new.
