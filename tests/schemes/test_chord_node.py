@@ -73,11 +73,7 @@ class JoinTests(SynchronousTestCase):
 
 
 class FingerTests(SynchronousTestCase):
-    def test_every_finger_is_the_successor_of_its_start(self):
-        market = Market(seed=5)
-        for _ in range(12):
-            addChord(market)
-        market.run(SETTLE)
+    def assertFingersExact(self, market):
         ids = sorted(node.id for node in market.nodes)
         for node in market.nodes:
             for index in range(BITS):
@@ -86,6 +82,23 @@ class FingerTests(SynchronousTestCase):
                 finger = node.discovery.ring.fingers[index]
                 self.assertEqual(finger.id if finger else node.id, wanted,
                                  f"finger {index} of {node.id}")
+
+    def test_every_finger_is_the_successor_of_its_start(self):
+        market = Market(seed=5)
+        for _ in range(12):
+            addChord(market)
+        market.run(SETTLE)
+        self.assertFingersExact(market)
+
+    def test_fingers_to_dead_nodes_are_repaired(self):
+        market = Market(seed=13)
+        for _ in range(12):
+            addChord(market)
+        market.run(SETTLE)
+        for victim in sorted(market.nodes, key=lambda node: node.id)[::4]:
+            market.crash(victim)
+        market.run(SETTLE)
+        self.assertFingersExact(market)
 
     def test_lookups_go_by_fingers_not_round_the_ring(self):
         market = Market(seed=6)
