@@ -79,11 +79,7 @@ class JoinTests(SynchronousTestCase):
 
 
 class FingerTests(SynchronousTestCase):
-    def test_everyFingerIsTheSuccessorOfItsStart(self):
-        market = Market(seed=5)
-        for _ in range(12):
-            addChord(market)
-        market.run(SETTLE)
+    def assertFingersExact(self, market):
         ids = sorted(node.id for node in market.nodes)
         for node in market.nodes:
             for index in range(BITS):
@@ -92,6 +88,23 @@ class FingerTests(SynchronousTestCase):
                 finger = node.discovery.ring.fingers[index]
                 self.assertEqual(finger.id if finger else node.id, wanted,
                                  f"finger {index} of {node.id}")
+
+    def test_everyFingerIsTheSuccessorOfItsStart(self):
+        market = Market(seed=5)
+        for _ in range(12):
+            addChord(market)
+        market.run(SETTLE)
+        self.assertFingersExact(market)
+
+    def test_fingersToDeadNodesAreRepaired(self):
+        market = Market(seed=13)
+        for _ in range(12):
+            addChord(market)
+        market.run(SETTLE)
+        for victim in sorted(market.nodes, key=lambda node: node.id)[::4]:
+            market.crash(victim)
+        market.run(SETTLE)
+        self.assertFingersExact(market)
 
     def test_lookupsGoByFingersNotRoundTheRing(self):
         market = Market(seed=6)

@@ -72,7 +72,8 @@ def plotChord(result, path):
                        f"({rows[0]['nodes']} nodes, seed {result['seed']})")
     else:
         rates = [row["events_per_s"] for row in rows]
-        axes.plot(rates, [1 - row["failed_fraction"] for row in rows], "o-")
+        axes.plot(rates, [1 - row["failed_fraction"] for row in rows], "o-",
+                  label="lookups that reach the holder")
         axes.set_xscale("log")
         axes.set_xlabel("churn: events per second")
         axes.set_ylabel("lookups that reach the holder")

@@ -227,7 +227,19 @@ class MemoryNetwork:
         self.dead_hosts = set()
         self._listeners = {}
         self._next_port = {}
-        self.connections = []
+        #: (client end, server end) of every connection made, oldest first;
+        #: closed ones leave it lazily (see connections).
+        self._connections = []
+        #: The pairs of _connections still open: closing one is O(1), which
+        #: matters when thousands of nodes open and close links.
+        self._open = {}
+
+    @property
+    def connections(self):
+        """The open connections, as (client end, server end), oldest first."""
+        if len(self._open) != len(self._connections):
+            self._connections = [pair for pair in self._connections if pair in self._open]
+        return self._connections
 
     def delay(self):
         low, high = self.latency
@@ -267,7 +279,9 @@ class MemoryNetwork:
         client_end = MemoryTransport(self, protocol, client_address, server_address)
         server_end = MemoryTransport(self, server, server_address, client_address)
         client_end.other, server_end.other = server_end, client_end
-        self.connections.append((client_end, server_end))
+        pair = (client_end, server_end)
+        self._connections.append(pair)
+        self._open[pair] = True
         server.makeConnection(server_end)
         protocol.makeConnection(client_end)
         d.callback(protocol)
@@ -279,8 +293,7 @@ class MemoryNetwork:
                 end.protocol.connectionLost(Failure(reason))
         pair = (transport, transport.other)
         for each in (pair, pair[::-1]):
-            if each in self.connections:
-                self.connections.remove(each)
+            self._open.pop(each, None)
 
     def cut(self, host):
         """Break every connection of host at once, as a crash would."""
