@@ -190,6 +190,21 @@ def jsonNetstring(message):
     return b"%d:%s," % (len(payload), payload)
 
 
+class CodecAssertions:
+    """Assertions on the codec, for message tests of any scheme."""
+
+    def assertRoundTrip(self, message, obj):
+        """message has this wire form, and decodes back to itself."""
+        self.assertEqual(message.asDict(), obj)
+        self.assertEqual(wire.decode(wire.encode(message)), message)
+
+    def assertBad(self, obj, info):
+        """The JSON object obj is refused with wtf and this reason."""
+        error = self.assertRaises(wire.ProtocolError, wire.decode,
+                                  json.dumps(obj).encode("utf-8"))
+        self.assertEqual((error.code, error.info), ("wtf", info))
+
+
 def parseJSONNetstrings(data):
     """Every JSON object in a byte string of whole netstrings."""
     return [json.loads(payload) for payload in parseNetstrings(data)]

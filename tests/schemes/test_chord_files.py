@@ -10,7 +10,6 @@ of L{tests.files.test_fetch.FetchTests}).
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.schemes import buildScheme
 from twisted_bazaar.schemes.chord.messages import (
     ChordRecords,
     ChordRequest,
@@ -25,7 +24,7 @@ from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.schemes.chord.state import Peer
 
 from tests.files import test_fetch
-from tests.helpers import feed, jsonNetstring, linkPeer, makeNode, sent
+from tests.helpers import CodecAssertions, feed, jsonNetstring, linkPeer, makeNode, sent
 from tests.schemes.chord_market import FAST, SETTLE, holderOf
 from tests.schemes.test_chord_routing import ME, PRED, SUCC, placed
 from tests.schemes.test_superpeer_files import SHA, SONG, DescribingShop
@@ -34,16 +33,7 @@ from tests.schemes.test_superpeer_files import SHA, SONG, DescribingShop
 DETAILS = (5, SHA, 9100)
 
 
-class CodecTests(SynchronousTestCase):
-    def assertRoundTrip(self, message, obj):
-        self.assertEqual(message.asDict(), obj)
-        self.assertEqual(wire.decode(wire.encode(message)), message)
-
-    def assertBad(self, obj, info):
-        error = self.assertRaises(wire.ProtocolError, wire.decode,
-                                  jsonNetstring(obj).partition(b":")[2][:-1])
-        self.assertEqual((error.code, error.info), ("wtf", info))
-
+class CodecTests(CodecAssertions, SynchronousTestCase):
     def test_storeDescriptionIsOptional(self):
         plain = {"type": "chordStore", "id": 7, "item": "apple", "host": "h",
                  "port": 9, "lifetime": 5000, "returnPath": (3,)}

@@ -24,6 +24,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
 
 from tests.files import test_fetch
 from tests.helpers import (
+    CodecAssertions,
     NODE_HOST,
     NODE_PORT,
     closeLink,
@@ -49,16 +50,7 @@ class DescribingShop(StaticShop):
         return dict(SONG) if item == "song" else None
 
 
-class CodecTests(SynchronousTestCase):
-    def assertRoundTrip(self, message, obj):
-        self.assertEqual(message.asDict(), obj)
-        self.assertEqual(wire.decode(wire.encode(message)), message)
-
-    def assertBad(self, obj, info):
-        error = self.assertRaises(wire.ProtocolError, wire.decode,
-                                  jsonNetstring(obj).partition(b":")[2][:-1])
-        self.assertEqual((error.code, error.info), ("wtf", info))
-
+class CodecTests(CodecAssertions, SynchronousTestCase):
     def test_filesAreOptional(self):
         self.assertRoundTrip(LeafRegister(1, "", 9, {"apple": 2}),
                              {"type": "leafRegister", "seq": 1, "host": "", "port": 9,

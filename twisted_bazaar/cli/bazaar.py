@@ -31,7 +31,7 @@ from twisted_bazaar.cli.client import (
     tcpEndpoint,
 )
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
-from twisted_bazaar.cli.common import addVersion, emit
+from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.options import boundedInt
 from twisted_bazaar.roles.buyer import parseItem
 from twisted_bazaar.schemes import discoveryPlugins
@@ -44,11 +44,7 @@ from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
 
 
-def _address(text):
-    try:
-        return parseAddress(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
+_address = argumentType(parseAddress)
 
 
 def _timeout(text):
@@ -59,17 +55,6 @@ def _timeout(text):
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError(f"wants seconds in (0, 3600], not {text!r}")
     return value
-
-
-def _typed(parse):
-    """An argparse type from one of the daemons' parsers."""
-    def convert(text):
-        try:
-            return parse(text)
-        except ValueError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-
-    return convert
 
 
 def _scheme(name):
@@ -115,9 +100,9 @@ def parser():
         description="Join the market as a buyer node (state in memory), buy "
         "--quantity units of ITEM, stop, and exit 0; exit 1 with the reason "
         "when they are not bought within --timeout seconds.")
-    buy.add_argument("item", type=_typed(parseItem), metavar="ITEM",
+    buy.add_argument("item", type=argumentType(parseItem), metavar="ITEM",
                      help="what to buy")
-    buy.add_argument("--quantity", type=_typed(boundedInt(1, 10**6)), default=1,
+    buy.add_argument("--quantity", type=argumentType(boundedInt(1, 10**6)), default=1,
                      metavar="N", help="units to buy")
     buy.add_argument("--timeout", dest="deadline", type=_timeout,
                      default=DEFAULT_DEADLINE, metavar="S",

@@ -10,6 +10,7 @@ import json
 import math
 import sys
 
+from twisted_bazaar.cli.common import argumentType
 from twisted_bazaar.options import boundedInt, fraction, rate, seconds
 from twisted_bazaar.schemes import discoveryPlugins
 from twisted_bazaar.sim.chord import EXPERIMENTS, churn, failures, pathLength
@@ -23,16 +24,6 @@ def _listOf(parse, what):
             raise argparse.ArgumentTypeError(f"wants {what}: {reason}") from None
 
     return parseList
-
-
-def _option(parse):
-    def argument(text):
-        try:
-            return parse(text)
-        except ValueError as reason:
-            raise argparse.ArgumentTypeError(str(reason)) from None
-
-    return argument
 
 
 def _shown(default):
@@ -68,7 +59,7 @@ def addArguments(p):
                                      help=f"{option.help} ({name})")
             else:
                 schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
-                                     metavar="VALUE", type=_option(option.parse),
+                                     metavar="VALUE", type=argumentType(option.parse),
                                      default=argparse.SUPPRESS, help=f"{option.help} "
                                      f"({name}; default {_shown(option.default)})")
     group = p.add_argument_group("chord experiments (with --discovery chord)")
@@ -77,20 +68,20 @@ def addArguments(p):
         "instead of a market: pathlength, failures or churn")
     add("--sizes", type=_listOf(boundedInt(2), "N,N,..."),
         default=[2**k for k in range(6, 15)], help="pathlength: ring sizes")
-    add("--lookups", type=_option(boundedInt(1)), default=1000,
+    add("--lookups", type=argumentType(boundedInt(1)), default=1000,
         help="pathlength, failures: lookups measured per ring")
     add("--fractions", type=_listOf(fraction, "P,P,..."),
         default=[0.1, 0.2, 0.3, 0.4, 0.5], help="failures: fractions of the nodes "
         "that crash at once")
-    add("--records", type=_option(boundedInt(1)), default=100,
+    add("--records", type=argumentType(boundedInt(1)), default=100,
         help="failures: sellers, of one item each")
-    add("--repair", type=_option(seconds), default=120.0,
+    add("--repair", type=argumentType(seconds), default=120.0,
         help="failures: virtual seconds of repair before the second measure")
     add("--rates", type=_listOf(rate, "R,R,..."), default=[0.05, 0.2, 0.5, 1, 2, 4],
         help="churn: events (joins, quits, crashes) per second")
-    add("--duration", type=_option(seconds), default=300.0,
+    add("--duration", type=argumentType(seconds), default=300.0,
         help="churn: virtual seconds of churn per rate")
-    add("--lookup-rate", type=_option(rate), default=5.0,
+    add("--lookup-rate", type=argumentType(rate), default=5.0,
         help="churn: lookups per second")
 
 

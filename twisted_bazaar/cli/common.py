@@ -1,8 +1,10 @@
 """
-What the console commands share: their version, and output that a reader
-may stop reading (``| head``) without a traceback.
+What the console commands share: their version, argparse types from the
+daemons' option parsers, and output that a reader may stop reading
+(``| head``) without a traceback.
 """
 
+import argparse
 import os
 import sys
 from importlib import metadata
@@ -18,6 +20,23 @@ def version():
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return "unknown"
+
+
+def argumentType(parse):
+    """
+    An argparse type from a L{twisted_bazaar.options} parser (or any
+    function that raises ValueError with a reason): the ValueError becomes
+    an ArgumentTypeError, so that argparse prints the parser's reason
+    rather than a bare "invalid value".
+    """
+
+    def argument(text):
+        try:
+            return parse(text)
+        except ValueError as reason:
+            raise argparse.ArgumentTypeError(str(reason)) from None
+
+    return argument
 
 
 def addVersion(parser):

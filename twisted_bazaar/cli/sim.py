@@ -9,7 +9,7 @@ import time
 
 from twisted_bazaar import wire
 from twisted_bazaar.cli import chordsim
-from twisted_bazaar.cli.common import addVersion, emit
+from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.options import boundedInt, fraction, seconds
 from twisted_bazaar.schemes import discoveryPlugins
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
@@ -18,29 +18,13 @@ from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulati
 PROGRESS_AFTER = 2.0
 
 
-def _argument(parse):
-    """
-    An argparse type from a L{twisted_bazaar.options} parser: its
-    ValueError becomes an ArgumentTypeError, so that argparse prints the
-    parser's reason rather than a bare "invalid value".
-    """
-
-    def argument(text):
-        try:
-            return parse(text)
-        except ValueError as reason:
-            raise argparse.ArgumentTypeError(str(reason)) from None
-
-    return argument
-
-
 def _count(low, high=None):
     """A whole number from low (to high, if given)."""
-    return _argument(boundedInt(low, high))
+    return argumentType(boundedInt(low, high))
 
 
-_fraction = _argument(fraction)
-_seconds = _argument(seconds)
+_fraction = argumentType(fraction)
+_seconds = argumentType(seconds)
 
 
 def _latency(text):
