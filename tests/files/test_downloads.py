@@ -13,7 +13,7 @@ from twisted_bazaar.files.downloads import (
     PrefixDigest,
     partName,
 )
-from twisted_bazaar.files.journal import Journal
+from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.schemes import Offer
 from tests.files.helpers import scratchDir, writeFile
 
@@ -153,6 +153,28 @@ class JournalTests(SynchronousTestCase):
         self.journal.remove("f")
         self.journal.remove("f")
         self.assertIsNone(self.journal.read("f"))
+
+    def test_recordDurableBeforeItCounts(self):
+        """The record is fsynced before it replaces the old one, and its
+        folder after: the purchase it explains is durable in the bag, so a
+        record lost in a crash would leave a paid file never fetched."""
+        events = []
+        realFsync, realReplace = os.fsync, os.replace
+
+        def fsync(fd):
+            events.append(("fsync", os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))))
+            realFsync(fd)
+
+        def replace(source, target):
+            events.append(("replace", os.path.basename(target)))
+            realReplace(source, target)
+
+        self.patch(os, "fsync", fsync)
+        self.patch(os, "replace", replace)
+        parent = os.path.basename(os.path.dirname(self.journal.folder))
+        self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
+        self.assertEqual(events, [("fsync", parent), ("fsync", "f.json.new"),
+                                  ("replace", "f.json"), ("fsync", JOURNAL)])
 
     def test_damagedRecordIsNone(self):
         self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
