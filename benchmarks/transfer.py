@@ -14,6 +14,13 @@ and keeps none.
 
 The buyer's and the seller's peak RSS (VmHWM) are reported for the
 measured file and for a small one: they must not grow with the size.
+
+Two ceilings are measured in the same run, so that a reader sees the
+physical bounds next to the ratio: the disk (the same number of bytes
+written with plain C{os.write} and fsynced, in the same folder, next to
+each repeat) and SHA-256 (in memory, on one core), which a durable,
+verified download pays twice per byte (each piece's hash and the whole
+file's).
 """
 
 import contextlib
@@ -74,12 +81,15 @@ def fileSenderApplication(path):
 
 
 def writeFile(path, size):
-    """size pseudo-random bytes (cheap to make, useless to compress)."""
+    """size pseudo-random bytes (cheap to make, useless to compress),
+    fsynced, so that their writeback does not compete with the runs."""
     block = hashlib.sha256(b"bench").digest() * (1024 * 1024 // 32)
     with open(path, "wb") as f:
         for offset in range(0, size, len(block)):
             f.write(block[:size - offset] if size - offset < len(block) else
                     os.urandom(16) + block[16:])
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def peakRss(daemon):
@@ -105,6 +115,35 @@ def fileSender(path):
         daemon.terminate()
         daemon.finish()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def diskWrite(folder, size):
+    """Bytes a second of ``size`` bytes written with os.write (1 MiB at a
+    time) and fsynced: what the disk allows a download that must be
+    durable before it counts."""
+    block = os.urandom(1024 * 1024)
+    path = os.path.join(folder, "disk-ceiling.bin")
+    started = time.perf_counter()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        for offset in range(0, size, len(block)):
+            os.write(fd, block[:size - offset])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    elapsed = time.perf_counter() - started
+    os.unlink(path)
+    return size / elapsed
+
+
+def hashRate(size=64 * 1024 * 1024):
+    """Bytes a second of SHA-256 over data in memory, on one core."""
+    block = os.urandom(1024 * 1024)
+    digest = hashlib.sha256()
+    started = time.perf_counter()
+    for _ in range(size // len(block)):
+        digest.update(block)
+    return size / (time.perf_counter() - started)
 
 
 def bareRead(port, size):
@@ -161,14 +200,16 @@ def run(quick):
             seller.waitFor(rf"sharing {name} \(", TIMEOUT)
         _, small_buyer_rss = fetchOnce(daemons, "small.bin", 0, daemons.cwd)
         small_seller_rss = peakRss(seller)
-        ours, bare, buyer_rss = [], [], []
+        ours, bare, disk, buyer_rss = [], [], [], []
         with fileSender(big) as port:
             for number in range(1, repeats + 1):
                 bare.append(bareRead(port, size))
+                disk.append(diskWrite(daemons.cwd, size))
                 elapsed, rss = fetchOnce(daemons, "big.bin", number, daemons.cwd)
                 ours.append(size / elapsed)
                 buyer_rss.append(rss)
         seller_rss = peakRss(seller)
+        sha256 = median([hashRate() for _ in range(3)])
     ratio = pairedRatio(ours, bare)
     mib = 1024 * 1024
     return [Figure(
@@ -176,12 +217,18 @@ def run(quick):
         detail={"file_mib": size // mib,
                 "bytes_per_s": [round(x) for x in ours],
                 "baseline_bytes_per_s": [round(x) for x in bare],
+                "disk_write_mib_s": round(median(disk) / mib),
+                "disk_allows_ratio": pairedRatio(disk, bare),
+                "sha256_mib_s": round(sha256 / mib),
                 "buyer_peak_rss_mib": max(buyer_rss),
                 "seller_peak_rss_mib": seller_rss,
                 "small_file_mib": SMALL_SIZE // mib,
                 "buyer_peak_rss_mib_small_file": small_buyer_rss,
                 "seller_peak_rss_mib_small_file": small_seller_rss},
         note=(f"{size // mib} MiB bought and fetched: {median(ours) / mib:.0f} MiB/s vs "
-              f"FileSender {median(bare) / mib:.0f} MiB/s; peak RSS buyer "
+              f"FileSender {median(bare) / mib:.0f} MiB/s; disk (write + fsync) "
+              f"{median(disk) / mib:.0f} MiB/s, so the disk allows "
+              f"{pairedRatio(disk, bare):.2f}; SHA-256 {sha256 / mib:.0f} MiB/s on one "
+              f"core; peak RSS buyer "
               f"{max(buyer_rss)} MiB (small file {small_buyer_rss}), seller "
               f"{seller_rss} MiB (small file {small_seller_rss})"))]

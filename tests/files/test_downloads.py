@@ -6,8 +6,14 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files.downloads import DownloadError, PartFile, partName
-from twisted_bazaar.files.journal import Journal
+from twisted_bazaar.files.downloads import (
+    ContentMismatch,
+    DownloadError,
+    PartFile,
+    PrefixDigest,
+    partName,
+)
+from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.schemes import Offer
 from tests.files.helpers import scratchDir, writeFile
 
@@ -25,17 +31,17 @@ class PartFileTests(SynchronousTestCase):
         self.folder = scratchDir(self)
 
     def fill(self, part, data=DATA):
-        sink = part.sink(0)
-        sink.write(memoryview(data))
-        return sink
+        part.sink(0).write(memoryview(data))
 
     def test_writeVerifyPlace(self):
         part = PartFile(self.folder, "f.txt", SHA, len(DATA))
         self.assertFalse(part.open())
         self.assertEqual(os.listdir(self.folder), [partName("f.txt", SHA)])
-        sink = self.fill(part)
-        self.assertEqual(sink.digest(), hashlib.sha256(DATA).digest())
-        final = part.complete()
+        self.fill(part)
+        self.assertEqual(part.hashPiece(10, 20), hashlib.sha256(DATA[10:30]).digest())
+        part.writeback()
+        final = part.complete(SHA)
+        part.close()
         self.assertEqual(final, os.path.join(self.folder, "f.txt"))
         self.assertEqual(os.listdir(self.folder), ["f.txt"])
         with open(final, "rb") as f:
@@ -56,7 +62,8 @@ class PartFileTests(SynchronousTestCase):
         part = PartFile(self.folder, "f", SHA, len(DATA))
         part.open()
         self.fill(part, DATA[::-1])
-        error = self.assertRaises(DownloadError, part.complete)
+        error = self.assertRaises(ContentMismatch, part.complete,
+                                  hashlib.sha256(DATA[::-1]).hexdigest())
         self.assertIn("does not match its SHA-256", str(error))
         self.assertNotIn("f", os.listdir(self.folder))
         part.discard()
@@ -69,7 +76,7 @@ class PartFileTests(SynchronousTestCase):
         part = PartFile(self.folder, "song.ogg", SHA, len(DATA))
         part.open()
         self.fill(part)
-        final = part.complete()
+        final = part.complete(SHA)
         self.assertEqual(os.path.basename(final), f"song.{SHA[:12]}.ogg")
         with open(os.path.join(self.folder, "song.ogg"), "rb") as f:
             self.assertEqual(f.read(), b"mine")
@@ -79,7 +86,7 @@ class PartFileTests(SynchronousTestCase):
         part = PartFile(self.folder, "f", SHA, len(DATA))
         part.open()
         self.fill(part)
-        self.assertEqual(part.complete(), os.path.join(self.folder, "f"))
+        self.assertEqual(part.complete(SHA), os.path.join(self.folder, "f"))
         self.assertEqual(os.listdir(self.folder), ["f"])
 
     def test_unwritableFolder(self):
@@ -100,6 +107,39 @@ class PartFileTests(SynchronousTestCase):
         part.discard()
         self.assertEqual(os.listdir(self.folder), [])
 
+    def test_unreadablePartFile(self):
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        error = self.assertRaises(DownloadError, part.hashPiece, 0, 10)
+        self.assertIn("cannot read", str(error))
+        self.assertRaises(DownloadError, part.writeback)
+
+
+class PrefixDigestTests(SynchronousTestCase):
+    def setUp(self):
+        self.path = os.path.join(scratchDir(self), "part")
+        with open(self.path, "wb") as f:
+            f.write(DATA)
+
+    def test_extendInSteps(self):
+        """Fed in steps, it is the hash of the whole, with no step read
+        twice."""
+        prefix = PrefixDigest(self.path)
+        prefix.extend(30)
+        prefix.extend(30)
+        self.assertEqual(prefix.hashed, 30)
+        prefix.extend(len(DATA))
+        self.assertEqual(prefix.hexdigest(), SHA)
+
+    def test_shortFile(self):
+        prefix = PrefixDigest(self.path)
+        error = self.assertRaises(DownloadError, prefix.extend, len(DATA) + 1)
+        self.assertIn("shorter than the pieces written", str(error))
+
+    def test_missingFile(self):
+        os.unlink(self.path)
+        error = self.assertRaises(DownloadError, PrefixDigest(self.path).extend, 1)
+        self.assertIn("cannot read", str(error))
+
 
 class JournalTests(SynchronousTestCase):
     def setUp(self):
@@ -113,6 +153,28 @@ class JournalTests(SynchronousTestCase):
         self.journal.remove("f")
         self.journal.remove("f")
         self.assertIsNone(self.journal.read("f"))
+
+    def test_recordDurableBeforeItCounts(self):
+        """The record is fsynced before it replaces the old one, and its
+        folder after: the purchase it explains is durable in the bag, so a
+        record lost in a crash would leave a paid file never fetched."""
+        events = []
+        realFsync, realReplace = os.fsync, os.replace
+
+        def fsync(fd):
+            events.append(("fsync", os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))))
+            realFsync(fd)
+
+        def replace(source, target):
+            events.append(("replace", os.path.basename(target)))
+            realReplace(source, target)
+
+        self.patch(os, "fsync", fsync)
+        self.patch(os, "replace", replace)
+        parent = os.path.basename(os.path.dirname(self.journal.folder))
+        self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
+        self.assertEqual(events, [("fsync", parent), ("fsync", "f.json.new"),
+                                  ("replace", "f.json"), ("fsync", JOURNAL)])
 
     def test_damagedRecordIsNone(self):
         self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])

@@ -5,9 +5,12 @@ linked into place under its own name, so a reader never sees a partial or
 wrong file.  A part file left by a crash is reused: its pieces that match
 their hashes are kept.
 
-The blocking steps (L{PartFile.verifyPieces}, L{PartFile.complete}) are
-run off the reactor thread by the caller; writing a piece as it arrives
-(L{PieceSink}) is a C{pwrite} of what the socket just gave.
+Writing a piece as it arrives (L{PieceSink}) is a C{pwrite} of what the
+socket just gave, on the reactor thread.  The blocking steps (checking a
+piece, L{PrefixDigest.extend}, L{PartFile.writeback},
+L{PartFile.verifyPieces}, L{PartFile.complete}) are run off the reactor
+thread by the caller; each opens the part file by its path, so none of
+them depends on the reactor thread's descriptor staying open.
 """
 
 import errno
@@ -43,13 +46,13 @@ def _diskError(what, e):
 class PieceSink:
     """
     Where one piece's bytes go as they arrive: written at their offset in
-    the part file, and hashed on the way.
+    the part file.  They are checked once the piece is whole, off the
+    reactor thread (L{Assembly.check}).
     """
 
     def __init__(self, fd, offset):
         self.fd = fd
         self.position = offset
-        self._hash = hashlib.sha256()
         self.producer = None
 
     def registerProducer(self, producer, streaming):
@@ -66,10 +69,6 @@ class PieceSink:
         if written != len(data):
             raise DownloadError("the downloads folder is full: a write came short")
         self.position += written
-        self._hash.update(data)
-
-    def digest(self):
-        return self._hash.digest()
 
 
 class PartFile:
@@ -112,6 +111,34 @@ class PartFile:
     def sink(self, offset):
         return PieceSink(self.fd, offset)
 
+    def hashPiece(self, offset, length):
+        """The SHA-256 (raw) of ``length`` bytes at ``offset``, as they are
+        in the part file now.  Blocking.
+
+        @raise DownloadError: if the part file cannot be read."""
+        try:
+            return hashRange(self.path, offset, length)
+        except OSError as e:
+            raise _diskError(f"read {self.path} back", e)
+
+    def writeback(self):
+        """
+        Push what was written so far to the disk (C{fdatasync}), so that
+        the fsync before the file is put in place has little left to do.
+        Blocking; it guarantees nothing by itself: L{complete} still
+        fsyncs.
+
+        @raise DownloadError: if the disk fails.
+        """
+        try:
+            fd = os.open(self.path, os.O_WRONLY)
+            try:
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            raise _diskError(f"write {self.path} to disk", e)
+
     def verifyPieces(self, piece_size, pieces):
         """The indexes of the pieces already on disk and right.  Blocking."""
         have = []
@@ -122,24 +149,26 @@ class PartFile:
                 have.append(index)
         return have
 
-    def complete(self):
+    def complete(self, sha256):
         """
-        Check the whole file's SHA-256, fsync it, and link it into place
+        Given the SHA-256 of the whole part file (L{PrefixDigest}), check
+        it against the offer's, fsync the file, and link it into place
         under its name (or, if another file already has that name, under
-        the name with the start of the hash added).  Blocking.
+        the name with the start of the hash added).  Blocking; the caller
+        closes the part file (L{close}) on its own thread.
 
         @return: the final path.
         @raise DownloadError: if it does not match, or cannot be put there.
         """
-        digest = hashlib.sha256()
-        with open(self.path, "rb") as f:
-            for data in iter(lambda: f.read(READ_SIZE), b""):
-                digest.update(data)
-        if digest.hexdigest() != self.sha256:
+        if sha256 != self.sha256:
             raise ContentMismatch(f"{self.name} does not match its SHA-256 once put "
                                   "together")
         try:
-            os.fsync(self.fd)
+            fd = os.open(self.path, os.O_WRONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             final = self._place()
             directory = os.open(self.folder, os.O_RDONLY)
             try:
@@ -148,7 +177,6 @@ class PartFile:
                 os.close(directory)
         except OSError as e:
             raise _diskError(f"put {self.name} in place", e)
-        self.close()
         return final
 
     def _place(self):
@@ -184,6 +212,41 @@ class PartFile:
             os.unlink(self.path)
         except OSError:
             pass
+
+
+class PrefixDigest:
+    """
+    The SHA-256 of the start of a part file, extended as the verified
+    prefix grows, so that the whole-file check needs no second pass over
+    the file at the end.
+
+    @ivar hashed: how many bytes from the start are in the hash.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self.hashed = 0
+        self._hash = hashlib.sha256()
+
+    def extend(self, end):
+        """Add the bytes ``[hashed, end)`` of the file.  Blocking.
+
+        @raise DownloadError: if they cannot all be read."""
+        try:
+            with open(self.path, "rb", buffering=0) as f:
+                f.seek(self.hashed)
+                while self.hashed < end:
+                    data = f.read(min(READ_SIZE, end - self.hashed))
+                    if not data:
+                        raise DownloadError(f"{self.path} is shorter than the "
+                                            "pieces written to it")
+                    self._hash.update(data)
+                    self.hashed += len(data)
+        except OSError as e:
+            raise _diskError(f"read {self.path} back", e)
+
+    def hexdigest(self):
+        return self._hash.hexdigest()
 
 
 def _sameContent(path, sha256):

@@ -7,14 +7,16 @@ wanted file names (L{Journal}), and when a purchase is answered (or, after
 a restart, found in the bag with its file not yet in place) it starts a
 L{Download}.  A download fetches the file's pieces from every seller
 offering the same SHA-256 at once (L{PieceSchedule}), each over its own
-transfer connection, verifies each piece, and asks discovery for more
-sellers when it runs out of them.  Nothing here pays again: sellers of the
+transfer connection, verifies each piece and the whole file off the
+reactor thread (L{Assembly}), and asks discovery for more sellers when it
+runs out of them.  Nothing here pays again: sellers of the
 same content serve pieces to anyone who asks.
 """
 
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
 from twisted_bazaar.files.downloads import ContentMismatch, DownloadError, PartFile
 from twisted_bazaar.files.hashing import Hasher, pieceCount
@@ -34,6 +36,9 @@ DEPTH = 2
 #: (doubling up to SEARCH_MAX).
 SEARCH_MIN = 1.0
 SEARCH_MAX = 30.0
+#: Worker threads of a buyer's file work: checking pieces, extending the
+#: whole-file hash and writing back to disk can all run at once.
+WORKERS = 3
 
 
 def fileOffers(offers, sha256=None):
@@ -50,6 +55,7 @@ class Download:
 
     @ivar sources: seller id -> its L{Offer}.
     @ivar schedule: the L{PieceSchedule}, once the file is described.
+    @ivar assembly: the L{Assembly} of the verified pieces, with it.
     """
 
     log = Logger()
@@ -64,6 +70,7 @@ class Download:
         self.sources = {}
         self.clients = {}
         self.schedule = None
+        self.assembly = None
         self.about = None
         self.resumed = False
         self._describing = False
@@ -239,8 +246,9 @@ class Download:
         if have:
             self.log.info("{name}: {n} of {total} pieces already on disk",
                           name=self.name, n=len(have), total=len(self.about.pieces))
-        self.schedule = PieceSchedule(len(self.about.pieces), self.fetcher.rng, have,
-                                      DEPTH)
+        self.schedule = PieceSchedule(len(self.about.pieces), have, DEPTH)
+        self.assembly = Assembly(self.part, self.about.piece_size, self.about.pieces,
+                                 self.fetcher.hasher.run, have)
         for seller in self.fetcher.bad.get(self.sha256, ()):
             self.schedule.bad.add(seller)
 
@@ -253,7 +261,7 @@ class Download:
         sink = self.part.sink(offset)
         d = self._own(client.get(self.sha256, offset, length, sink))
         d.addCallbacks(self._arrived, self._notArrived,
-                       callbackArgs=(seller, piece, sink, self.schedule),
+                       callbackArgs=(seller, piece, self.schedule),
                        errbackArgs=(seller, piece, self.schedule))
 
     def _own(self, d):
@@ -267,10 +275,26 @@ class Download:
         self._work.discard(d)
         return result
 
-    def _arrived(self, _, seller, piece, sink, schedule):
+    def _arrived(self, _, seller, piece, schedule):
+        """Every byte of the piece is written: check it off the reactor, and
+        meanwhile let its seller fetch the next one."""
         if self.stopped or schedule is not self.schedule:
             return
-        if sink.digest() == self.about.pieces[piece]:
+        schedule.arrived(piece)
+        d = self._own(self.assembly.check(piece))
+        d.addCallbacks(self._checked, self._notChecked,
+                       callbackArgs=(seller, piece, schedule),
+                       errbackArgs=(schedule,))
+        self._pump()
+
+    def _notChecked(self, reason, schedule):
+        if not self.stopped and schedule is self.schedule:
+            self._fail(reason)
+
+    def _checked(self, right, seller, piece, schedule):
+        if self.stopped or schedule is not self.schedule:
+            return
+        if right:
             self.schedule.completed(piece, seller)
             self._searchDelay = SEARCH_MIN
             self._progress()
@@ -306,7 +330,8 @@ class Download:
         self._blamed = {}
         self.fetcher.avoid(self.sha256, describer)
         self.sources.pop(describer, None)
-        self.schedule = self.about = self.describer = None
+        self.assembly.stop()
+        self.schedule = self.assembly = self.about = self.describer = None
         self.resumed = True
         self._describing = False
         for seller in list(self.clients):
@@ -366,7 +391,8 @@ class Download:
         self._describing = True  # nothing else starts now
         for seller in list(self.clients):
             self._drop(seller)
-        d = self._own(self.fetcher.hasher.run(self.part.complete))
+        d = self._own(self.assembly.finish())
+        d.addCallback(lambda sha256: self.fetcher.hasher.run(self.part.complete, sha256))
         d.addCallbacks(self._done, self._notComplete)
 
     def _notComplete(self, reason):
@@ -398,6 +424,8 @@ class Download:
             d.cancel()
         for seller in list(self.clients):
             self._drop(seller)
+        if self.assembly is not None:
+            self.assembly.stop()
         self.part.close()
 
 
@@ -419,7 +447,7 @@ class Fetcher(Role):
         self.stall = stall
         self.search_window = search_window
         self.rng = node.rng
-        self.hasher = Hasher(node.clock)
+        self.hasher = Hasher(node.clock, WORKERS)
         self.journal = Journal(folder)
         self.downloads = {}
         #: file name -> (path, seller -> pieces it served) of the files

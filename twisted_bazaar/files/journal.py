@@ -5,7 +5,14 @@ offered under it.  A purchase in the bag names its seller; this says what
 that seller sold.  The record goes once the file is in place.
 
 One small JSON file per name, in a hidden folder of the downloads folder,
-replaced atomically.
+replaced atomically and durably: the record is fsynced before it
+replaces the old one, and the folder after, because the purchase it
+explains is committed to the bag before the file is fetched: a record
+lost in a crash would leave a paid file that is never fetched.
+
+Nothing here says which pieces are in: after a crash the part file's
+pieces are checked again against their hashes (L{PartFile.verifyPieces}),
+so a piece whose bytes had not reached the disk is fetched again.
 """
 
 import json
@@ -43,17 +50,31 @@ class Journal:
                 changed = True
         if not changed:
             return
-        os.makedirs(self.folder, exist_ok=True)
+        if not os.path.isdir(self.folder):
+            os.makedirs(self.folder, exist_ok=True)
+            _syncFolder(os.path.dirname(self.folder))
         path = self._path(name)
         temporary = path + ".new"
         with open(temporary, "w", encoding="utf-8") as f:
             json.dump({"name": name, "sellers": {
                 str(seller): {"sha256": sha, "size": size}
                 for seller, (sha, size) in sorted(sellers.items())}}, f)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(temporary, path)
+        _syncFolder(self.folder)
 
     def remove(self, name):
         try:
             os.unlink(self._path(name))
         except FileNotFoundError:
             pass
+
+
+def _syncFolder(folder):
+    """Make the names in folder durable (a rename, a new entry)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
