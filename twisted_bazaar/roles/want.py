@@ -101,6 +101,10 @@ TRANSITIONS = {
         (("fullWithout",), DOUBTING, ("logGiveUp", "abandon")),
         (("offersLeft",), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
         ((), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
+    (BUYING, "unanswered"): _rows(
+        (("isCurrent", "fullWithout"), DOUBTING, ("logGiveUp", "abandon")),
+        (("isCurrent", "offersLeft"), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
+        (("isCurrent",), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
     (BUYING, "refused"): _rows(
         (("isCurrent",), BUYING, ("countRefusal",))),
     (COMMITTING, "notCommitted"): _rows(
@@ -189,6 +193,11 @@ class Want:
         self.timer = None
         self._input("timerFired")
 
+    def unanswered(self, buy_id):
+        """The seller read buy_id (a ping sent after it came back) and did
+        not answer: waiting longer gains nothing."""
+        self._input("unanswered", buy_id)
+
     def refused(self, buy_id):
         """A connection to the seller of buy_id failed."""
         self._input("refused", buy_id)
@@ -270,7 +279,7 @@ class Want:
     def _if_full(self, *args):
         return self.bought + self.buyer.inDoubt(self.item) >= self.quantity
 
-    def _if_fullWithout(self):
+    def _if_fullWithout(self, *args):
         """Giving up on the current buy puts it in doubt if it may have
         been sold: would that fill the want?"""
         doubt = 1 if self.buyer.mayHaveSold(self.buy_id) else 0
@@ -390,9 +399,13 @@ class Want:
     def _countRefusal(self, buy_id):
         self.refusals += 1
 
-    def _logGiveUp(self):
+    def _logGiveUp(self, *buy_id):
+        """Only ``unanswered`` names the buy it gives up on."""
         self.buyer.failed(self.offer.seller)
-        why = "unreachable" if self.refusals >= REFUSALS else "silent"
+        if buy_id:
+            why = "not answering what it read"
+        else:
+            why = "unreachable" if self.refusals >= REFUSALS else "silent"
         self.buyer.log.info("seller {seller} is {why}; trying the next offer",
                             seller=self.offer.seller, why=why)
 
