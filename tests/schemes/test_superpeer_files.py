@@ -36,7 +36,7 @@ from tests.helpers import (
     parseJSONNetstrings,
     sent,
 )
-from tests.schemes import StaticShop
+from tests.schemes import StaticShop, answerChecks
 
 SHA = "ab" * 32
 SONG = {"size": 5, "sha256": SHA, "transfer": 9100}
@@ -155,6 +155,7 @@ class SuperPeerTests(SynchronousTestCase):
     def test_hitsNameWhatLeavesDescribed(self):
         seller = linkPeer(self.node, 11, purpose=LEAF)
         feed(seller, LeafRegister(1, "", 9011, {"song": 1}, {"song": SONG}))
+        answerChecks(self.node)
         asker = linkPeer(self.node, 12, purpose=LEAF)
         feed(asker, LeafQuery(55, "song"))
         self.assertEqual(sent(asker), [LeafHits(55, "song", (
