@@ -741,3 +741,20 @@ class RefusalTests(SynchronousTestCase):
         self.assertEqual(self.buyer.wants[0].state, "doubting")
         self.assertEqual([m for m in sent(self.relay) if type(m) is trade.Buy], [])
         self.assertEqual(list(self.buyer.unresolved), [buy.id])
+
+    def test_refuserNotTriedAgain(self):
+        """Once the seller refused to answer, a search that finds only its
+        offer finds nothing: the buyer searches again later."""
+        self.readButNotAnswered(trade.Buy)
+        for _ in range(ASK_ROUNDS):
+            self.readButNotAnswered(trade.Ask)
+        [honest] = sent(self.relay)
+        feed(self.relay, self.honest_key.signed(wire.Error(
+            "soldout", "none left", honest.id, (self.H, 2, self.me.id))))
+        [search, _] = [m for m in sent(self.relay) + sent(self.seller)
+                       if type(m) is floodmsg.Search]
+        feed(self.seller, self.seller_key.signed(
+            floodmsg.Reply(search.id, "apple", (self.S, self.me.id), self.S, "", 0)))
+        self.clock.advance(WINDOW)
+        self.assertEqual(self.buyer.wants[0].state, "backoff")
+        self.assertEqual(sent(self.seller), [])

@@ -213,7 +213,11 @@ class Buyer(Role):
         self._by_buy[buy_id] = want
 
     def untrack(self, buy_id):
+        """The want let its buy go: a ping after it no longer matters."""
         self._by_buy.pop(buy_id, None)
+        probe = self._watching.pop(buy_id, None)
+        if probe is not None:
+            probe.answered()
 
     def buyIdFor(self, item, seller):
         """The id for a buy of item from seller: a buy this seller never
@@ -248,9 +252,13 @@ class Buyer(Role):
         self._doubted[pending.buy_id] = self.node.clock.seconds()
 
     def _settled(self, buy_id):
-        """An unresolved buy is answered (or taken back by its want)."""
+        """An unresolved buy is answered (or taken back by its want): no
+        more asks about it."""
         del self.unresolved[buy_id]
         self._doubted.pop(buy_id, None)
+        probe = self._probes.pop(buy_id, None)
+        if probe is not None:
+            probe.answered()
 
     def inDoubt(self, item):
         """Buys of item given up on less than DOUBT_LIMIT ago that their

@@ -30,6 +30,7 @@ BUY_TIMEOUT_MAX = 30.0
 REFUSALS = 2
 #: Seconds a buy given up on, and not answered, counts towards its want
 #: (it may have been sold): the want buys no more than the rest meanwhile.
+#: (Less if its seller is shown to refuse to answer: roles/probe.py.)
 DOUBT_LIMIT = 120.0
 #: Pauses between searches that found nothing (and between attempts to
 #: write a pending buy the store refused).
@@ -178,7 +179,7 @@ class Want:
         self._input("resume", pending)
 
     def found(self, offers):
-        """The find ended with these offers, best first."""
+        """The find ended with these offers, in the order to try them."""
         self._input("found", offers)
 
     def saved(self, buy_id):
@@ -309,8 +310,10 @@ class Want:
         finding.addCallbacks(self._findDone, _ignoreCancelled)
 
     def _findDone(self, offers):
+        """The find's offers, in the buyer's order (which leaves out those
+        it will not buy from): an empty list is no offer."""
         self.finding = None
-        self.found(offers)
+        self.found(self.buyer.order(offers))
 
     def _scheduleSearch(self, offers):
         delay = self._nextRetry()
@@ -325,7 +328,7 @@ class Want:
 
     def _keepOffers(self, offers):
         self.retry_delay = RETRY_MIN
-        self.offers = self.buyer.order(offers)
+        self.offers = list(offers)
 
     def _takeNextOffer(self, *args):
         offer = self.offers.pop(0)
