@@ -283,8 +283,9 @@ class Buyer(Role):
         """
         The order to try offers in, so that a short path wins an attacker
         nothing: none from a seller that refused to answer; offers from
-        sellers that have not failed this buyer come first, and among them those with an address (bought from directly,
-        so no relay can swallow the buy); the scheme's order within that.
+        sellers that have not failed this buyer first, and among them those
+        with an address (bought from directly, so no relay can swallow the
+        buy); the scheme's order within that.
         """
         return sorted((offer for offer in offers if offer.seller not in self._refusers),
                       key=lambda offer: (offer.seller in self._failed,
@@ -513,11 +514,10 @@ class Buyer(Role):
         answered none: an honest seller that is up answers an ask at once.
         Its buys stop holding their wants back, and it is not tried again.
         """
-        rounds = ASK_ROUNDS
         self.log.warn("seller {seller} read {rounds} asks about buy {id} and answered "
                       "none within {grace:g} s: it refuses to answer; buying "
                       "elsewhere, and never from it again", seller=seller,
-                      rounds=rounds, id=buy_id, grace=self.answer_grace)
+                      rounds=ASK_ROUNDS, id=buy_id, grace=self.answer_grace)
         self._refusers.pop(seller, None)
         self._refusers[seller] = True
         if len(self._refusers) > FAILED_LIMIT:
