@@ -359,3 +359,43 @@ class ImpostorTests(_AttackCase):
         self.assertEqual(sale.buyer, buyer.id)
         self.assertIn(self.seller.overlay.links[buyer.id], self.seller.overlay.keyed)
         self.assertIn(buyer.overlay.links[self.seller.id], buyer.overlay.keyed)
+
+
+class RefusingSellerTests(_AttackCase):
+    """
+    The attacker is a real keyed node: it offers apples in its own name,
+    signed, one hop from the buyer, and then reads every buy and ask and
+    answers none (its links still answer pings).  The honest buyer gives
+    up on it as soon as the pings show it read them, buys from the honest
+    seller within the bound, and holds exactly what it wanted, even when
+    the attacker answers late.  The buyer is made to try the attacker's
+    offer first, as an attacker that won the order would have it.
+    """
+
+    def setUp(self):
+        self.market = Market(seed=13)
+        self.seller = self.market.addNode(seller={"stock": {"apple": self.STOCK}})
+        self.attacker = self.market.addNode(seller={"stock": {"apple": 100}})
+        self.swallowed = []
+        self.market.role(self.attacker, "seller").delivered = self.swallowed.append
+        self.market.run(SETTLE)
+
+    def test_refusingSellerCannotHoldTheBuyerBack(self):
+        buyer = self.addBuyer()
+        role = self.market.role(buyer, "buyer")
+        role.order = lambda offers, order=role.order: sorted(
+            order(offers), key=lambda offer: offer.seller != self.attacker.id)
+        took = self.boughtWithin(buyer, BOUND)
+        self.assertIsNotNone(took, "the honest buyer did not buy within the bound")
+        kinds = [type(message) for message in self.swallowed]
+        self.assertIn(Buy, kinds)
+        self.assertIn(Ask, kinds)
+        [purchase] = role.bag
+        self.assertEqual(purchase.seller, self.seller.id)
+        [refused] = {message.id for message in self.swallowed}
+        self.attacker.route(self.attacker.identity.signed(
+            BuyOK(refused, "apple", (self.attacker.id, buyer.id))))
+        self.market.run(60)
+        self.assertEqual([p.seller for p in role.bag], [self.seller.id])
+        self.assertEqual(role.unresolved, {})
+        self.assertEqual(buyer.store.pending(), [])

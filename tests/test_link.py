@@ -276,6 +276,39 @@ class PingTests(LinkTestCase):
         self.assertEqual(self.transport.value(), b"")
         self.assertEqual(self.owner.messages, [])
 
+    def test_pingWaitsForItsPong(self):
+        """L{Link.ping} sends a ping with a fresh nonce; its Deferred fires
+        on the pong with that nonce only, once."""
+        self.connect()
+        self.link.identified(4)
+        fired = []
+        self.link.ping().addCallback(fired.append)
+        [ping] = self.sent()
+        self.assertEqual(type(ping), wire.Ping)
+        self.receive(wire.Pong(ping.nonce + 1))
+        self.assertEqual(fired, [])
+        self.receive(wire.Pong(ping.nonce))
+        self.receive(wire.Pong(ping.nonce))
+        self.assertEqual(fired, [None])
+        self.assertEqual(self.owner.messages, [])
+
+    def test_pingFailsWhenTheLinkIsLost(self):
+        """A ping waiting for its pong fails when the connection goes, and
+        one asked for on a closing link fails at once; a cancelled one is
+        forgotten."""
+        self.connect()
+        self.link.identified(4)
+        failed = []
+        self.link.ping().addErrback(failed.append)
+        cancelled = self.link.ping()
+        cancelled.addErrback(lambda reason: None)
+        cancelled.cancel()
+        self.link.connectionLost(Failure(ConnectionDone()))
+        [reason] = failed
+        self.assertTrue(reason.check(ConnectionDone))
+        self.link.ping().addErrback(failed.append)
+        self.assertEqual(len(failed), 2)
+
     def test_pingBeforeIdentified(self):
         """A peer must say thisisme before it may ping: wtf, then close."""
         self.connect()

@@ -10,6 +10,7 @@ not decode is answered with ``error{wtf}``, a ping gets a pong, and a peer
 that never introduces itself or falls silent is dropped.
 """
 
+from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
@@ -183,6 +184,8 @@ class Link(NetstringReceiver):
         self._registered = False
         #: message type -> number this peer sent past its rate limit.
         self.dropped = {}
+        #: nonce -> Deferred of a L{ping} waiting for its pong.
+        self._pongs = {}
 
     # -- life cycle -------------------------------------------------------
 
@@ -209,6 +212,9 @@ class Link(NetstringReceiver):
             if call is not None and call.active():
                 call.cancel()
         self._handshake_call = self._keepalive_call = None
+        pongs, self._pongs = self._pongs, {}
+        for waiting in pongs.values():
+            waiting.errback(reason)
         self.owner.linkLost(self, reason)
 
     def identified(self, peer_id):
@@ -252,6 +258,22 @@ class Link(NetstringReceiver):
                 self._registered = False
                 self.transport.unregisterProducer()
             self.transport.loseConnection()
+
+    def ping(self):
+        """
+        Ping the peer now.  The Deferred fires when its pong comes back:
+        the stream is in order, so the peer has then read everything sent
+        on this link before the ping.  It fails if the link closes first,
+        and never fires if the peer does not answer (cancel it).
+        """
+        if self.closing or self.transport is None or self.peer_id is None:
+            return defer.fail(ConnectionDone("the link is closing"))
+        self._nonce += 1
+        nonce = self._nonce
+        waiting = self._pongs[nonce] = defer.Deferred(
+            lambda d: self._pongs.pop(nonce, None))
+        self.send(wire.Ping(nonce))
+        return waiting
 
     def disconnect(self, reason=None):
         """Say ``dc``, then close: the polite way to leave."""
@@ -376,6 +398,10 @@ class Link(NetstringReceiver):
         if type(message) is wire.Pong:
             if self.peer_id is None:
                 self.protocolError("wtf", "say thisisme before pong", close=True)
+                return
+            waiting = self._pongs.pop(message.nonce, None)
+            if waiting is not None:
+                waiting.callback(None)
             return
         self._last_traffic = now
         self.payload = data

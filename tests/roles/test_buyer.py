@@ -7,6 +7,8 @@ The buyer is node 1, linked to relay node 2.  Seller 6 offers over the
 path 6-2-1, seller 5 over the longer 5-3-2-1.
 """
 
+import random
+
 import attr
 from twisted.application.service import Service
 from twisted.internet import defer
@@ -28,7 +30,10 @@ from twisted_bazaar.roles.buyer import (
     Purchase,
     parseItem,
 )
+from twisted_bazaar.identity import Identity, helloText
+from twisted_bazaar.roles.probe import ANSWER_GRACE, ASK_ROUNDS
 from twisted_bazaar.schemes import Offer
+from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.store import PendingBuy
 
 from tests.helpers import (
@@ -590,3 +595,166 @@ class OfferOrderTests(_BuyerHelpers, SynchronousTestCase):
         self.assertEqual(self.buyer.order([Offer(6, NEAR), Offer(5, FAR)])[0].seller, 5)
         feed(self.relay, wire.Error("unsold", "not sold", first.id, (6, 2, 1)))
         self.assertEqual(self.buyer.order([Offer(6, NEAR), Offer(5, FAR)])[0].seller, 6)
+
+
+class RefusalTests(SynchronousTestCase):
+    """
+    A seller that proved its key on its link to the buyer: every direct
+    buy and ask is followed by a ping (twisted_bazaar.roles.probe).  The
+    buyer (keyed) is linked to relay 2 and to seller S; S offers over the
+    one hop S-1, honest seller H over H-2-1.
+    """
+
+    def setUp(self):
+        keys = [Identity.fromRandom(random.Random(n)) for n in (11, 12, 13)]
+        self.me, self.seller_key, self.honest_key = keys
+        self.node = makeNode(self.me.id, identity=self.me)
+        self.clock = self.node.clock
+        FloodDiscovery(self.node)
+        self.relay = linkPeer(self.node, 2)
+        self.seller = self.provenLink(self.seller_key)
+        self.buyer = Buyer(self.node, ["apple"], search_window=WINDOW,
+                           buy_timeout=TIMEOUT)
+        self.buyer.linkAdded(2)
+        [search] = sent(self.relay)
+        sent(self.seller)
+        self.S, self.H = self.seller_key.id, self.honest_key.id
+        feed(self.seller, self.seller_key.signed(
+            floodmsg.Reply(search.id, "apple", (self.S, self.me.id), self.S, "", 0)))
+        feed(self.relay, self.honest_key.signed(
+            floodmsg.Reply(search.id, "apple", (self.H, 2, self.me.id), self.H, "", 0)))
+        self.clock.advance(WINDOW)
+
+    def provenLink(self, key):
+        """An inbound link on which the peer proves key."""
+        link = openLink(self.node)
+        feed(link, wire.ThisIsMe(key.id, 0, key=key.key, nonce="n"))
+        [hello] = sent(link)
+        feed(link, wire.Proof(key.sign(helloText(hello.nonce, key.id))))
+        self.assertIn(link, self.node.overlay.keyed)
+        sent(link)
+        return link
+
+    def question(self, kind):
+        """The seller gets a buy or ask, then a ping: return both."""
+        question, ping = sent(self.seller)
+        self.assertEqual((type(question), type(ping)), (kind, wire.Ping))
+        self.assertEqual(question.path, (self.me.id, self.S))
+        return question, ping
+
+    def pong(self, ping):
+        feed(self.seller, wire.Pong(ping.nonce))
+
+    def passTime(self, seconds):
+        """Advance a second at a time, as time passes."""
+        for _ in range(int(seconds)):
+            self.clock.advance(1)
+
+    def readButNotAnswered(self, kind):
+        """The seller answers the ping after a question, not the question:
+        return the question."""
+        question, ping = self.question(kind)
+        self.pong(ping)
+        self.clock.advance(ANSWER_GRACE)
+        return question
+
+    def test_refuserLosesItsBuys(self):
+        """
+        The seller reads the buy and every ask about it, and answers none:
+        the buy is given up ANSWER_GRACE after the pong, asked about
+        ASK_ROUNDS times, and then no longer held in doubt: the honest
+        offer is bought, well within 10 s.  The refuser's late buyOK is
+        not put in the bag (logged), and its offers are never tried again.
+        """
+        start = self.clock.seconds() - WINDOW
+        buy = self.readButNotAnswered(trade.Buy)
+        for _ in range(ASK_ROUNDS - 1):
+            ask = self.readButNotAnswered(trade.Ask)
+            self.assertEqual(ask.id, buy.id)
+            self.assertEqual(self.buyer.wants[0].state, "doubting")
+            self.assertEqual(sent(self.relay), [])
+        with capturedLogs() as events:
+            self.readButNotAnswered(trade.Ask)
+        self.assertIn(f"seller {self.S} read {ASK_ROUNDS} asks about buy {buy.id}",
+                      " ".join(formatEvent(e) for e in events))
+        [honest] = sent(self.relay)
+        self.assertEqual((type(honest), honest.path), (trade.Buy, (self.me.id, 2, self.H)))
+        feed(self.relay, self.honest_key.signed(
+            trade.BuyOK(honest.id, "apple", (self.H, 2, self.me.id))))
+        self.assertTrue(self.buyer.satisfied)
+        self.assertLess(self.clock.seconds() - start, 10)
+        self.assertEqual(self.buyer.unresolved, {})
+        self.assertEqual([p.buy_id for p in self.node.store.pending()], [])
+        with capturedLogs() as events:
+            feed(self.seller, self.seller_key.signed(
+                trade.BuyOK(buy.id, "apple", (self.S, self.me.id))))
+        self.assertEqual([p.seller for p in self.buyer.bag], [self.H])
+        self.assertIn(f"not putting buy {buy.id} from seller {self.S} in the bag",
+                      " ".join(formatEvent(e) for e in events))
+        offer = Offer(self.S, (self.S, self.me.id), "", 0)
+        self.assertEqual(self.buyer.order([offer]), [])
+
+    def test_slowCommitWithinGrace(self):
+        """An honest seller whose sale is committed (and answered) within
+        the grace after the pong is bought from, and nothing else."""
+        buy, ping = self.question(trade.Buy)
+        self.pong(ping)
+        self.clock.advance(ANSWER_GRACE - 0.1)
+        feed(self.seller, self.seller_key.signed(
+            trade.BuyOK(buy.id, "apple", (self.S, self.me.id))))
+        self.passTime(60)
+        self.assertEqual([p.seller for p in self.buyer.bag], [self.S])
+        self.assertEqual((sent(self.seller), sent(self.relay)), ([], []))
+
+    def test_slowCommitAnsweredAfterTheAsk(self):
+        """A commit slower than the grace: the buy is given up on and
+        asked about; the buyOK, answering the ask within its grace, fills
+        the want, and the honest offer is never bought."""
+        buy = self.readButNotAnswered(trade.Buy)
+        ask, ping = self.question(trade.Ask)
+        self.pong(ping)
+        self.clock.advance(ANSWER_GRACE / 2)
+        feed(self.seller, self.seller_key.signed(
+            trade.BuyOK(buy.id, "apple", (self.S, self.me.id))))
+        self.assertTrue(self.buyer.satisfied)
+        self.passTime(60)
+        self.assertEqual([p.buy_id for p in self.buyer.bag], [buy.id])
+        self.assertEqual((sent(self.seller), sent(self.relay)), ([], []))
+
+    def test_crashedSellerStaysInDoubt(self):
+        """The link drops while the buyer waits for a pong: nothing is
+        proven, and the buy holds the want back as before."""
+        self.readButNotAnswered(trade.Buy)
+        self.question(trade.Ask)
+        closeLink(self.seller)
+        self.passTime(DOUBT_LIMIT / 2)
+        self.assertEqual(self.buyer.wants[0].state, "doubting")
+        self.assertEqual([m for m in sent(self.relay) if type(m) is trade.Buy], [])
+        self.assertEqual(len(self.buyer.unresolved), 1)
+
+    def test_silentSellerStaysInDoubt(self):
+        """A seller that answers no ping either, link still up, is not
+        shown to have read anything: its buy stays in doubt, and each
+        resend and ask waits on its own ping."""
+        buy, _ = self.question(trade.Buy)
+        self.passTime(DOUBT_LIMIT / 2)
+        self.assertEqual(self.buyer.wants[0].state, "doubting")
+        self.assertEqual([m for m in sent(self.relay) if type(m) is trade.Buy], [])
+        self.assertEqual(list(self.buyer.unresolved), [buy.id])
+
+    def test_refuserNotTriedAgain(self):
+        """Once the seller refused to answer, a search that finds only its
+        offer finds nothing: the buyer searches again later."""
+        self.readButNotAnswered(trade.Buy)
+        for _ in range(ASK_ROUNDS):
+            self.readButNotAnswered(trade.Ask)
+        [honest] = sent(self.relay)
+        feed(self.relay, self.honest_key.signed(wire.Error(
+            "soldout", "none left", honest.id, (self.H, 2, self.me.id))))
+        [search, _] = [m for m in sent(self.relay) + sent(self.seller)
+                       if type(m) is floodmsg.Search]
+        feed(self.seller, self.seller_key.signed(
+            floodmsg.Reply(search.id, "apple", (self.S, self.me.id), self.S, "", 0)))
+        self.clock.advance(WINDOW)
+        self.assertEqual(self.buyer.wants[0].state, "backoff")
+        self.assertEqual(sent(self.seller), [])

@@ -3,8 +3,12 @@ Tests of the discovery schemes (twisted_bazaar.schemes), and the small
 stand-ins they share.
 """
 
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
+from tests.helpers import feed
+from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.schemes import IShop
 
@@ -42,3 +46,29 @@ class FindEvents(NodeObserver):
 
     def offersFound(self, item, offers):
         self.events.append(("offersFound", item, list(offers)))
+
+
+def answerChecks(node, answer=None):
+    """
+    Complete every address check the node (a super-peer, on a
+    L{tests.helpers.FakeConnector}) has in flight: the connection is made
+    and the node there answers ``whoareyou`` as ``answer`` says, by
+    default as the leaf being checked.  Returns the checked leaves' ids.
+
+    @param answer: called with the leaf id, returns the id that answers
+        (None: nobody answers, the connection is refused).
+    """
+    checked = []
+    for request in list(node.connector.requests):
+        if request.deferred.called:
+            continue
+        leaf = request.link.owner.node_id
+        checked.append(leaf)
+        who = leaf if answer is None else answer(leaf)
+        if who is None:
+            request.deferred.errback(ConnectionRefusedError())
+            continue
+        request.link.makeConnection(StringTransport())
+        request.deferred.callback(request.link)
+        feed(request.link, wire.ThisIsMe(who, request.port, request.host))
+    return checked

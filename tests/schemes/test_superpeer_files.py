@@ -7,6 +7,8 @@ L{Market} (every test of L{tests.files.test_fetch.FetchTests}, with a
 seller leaf on one super-peer and a buyer leaf on the other).
 """
 
+import itertools
+
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -15,6 +17,7 @@ from twisted_bazaar.schemes import buildScheme
 from twisted_bazaar.schemes.superpeer.index import LeafIndex
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
+    LeafAck,
     LeafHits,
     LeafQuery,
     LeafRegister,
@@ -34,9 +37,10 @@ from tests.helpers import (
     makeNode,
     openLink,
     parseJSONNetstrings,
+    parseNetstrings,
     sent,
 )
-from tests.schemes import StaticShop
+from tests.schemes import StaticShop, answerChecks
 
 SHA = "ab" * 32
 SONG = {"size": 5, "sha256": SHA, "transfer": 9100}
@@ -155,6 +159,7 @@ class SuperPeerTests(SynchronousTestCase):
     def test_hitsNameWhatLeavesDescribed(self):
         seller = linkPeer(self.node, 11, purpose=LEAF)
         feed(seller, LeafRegister(1, "", 9011, {"song": 1}, {"song": SONG}))
+        answerChecks(self.node)
         asker = linkPeer(self.node, 12, purpose=LEAF)
         feed(asker, LeafQuery(55, "song"))
         self.assertEqual(sent(asker), [LeafHits(55, "song", (
@@ -275,3 +280,87 @@ class SuperPeerFetchTests(test_fetch.FetchTests):
         self.assertEqual(self.sales([seller]), 1)
         self.assertFetched(downloads, "song.ogg", self.data)
         self.stopAll()
+
+
+class ManyFilesShop(StaticShop):
+    """A shop sharing ``count`` files with long names (each its own
+    hash), far more than one 64 KiB frame can describe."""
+
+    def __init__(self, count, prefix="ü" * 120):
+        super().__init__(**{f"{prefix}{n:04d}": 1 for n in range(count)})
+
+    def describe(self, item):
+        return {"size": 10**12, "sha256": f"{int(item[-4:]):064x}", "transfer": 9100}
+
+
+class SplitRegisterTests(SynchronousTestCase):
+    """
+    A leaf whose inventory does not fit in one frame registers its first
+    part in leafRegister and the rest in leafUpdates, each within the
+    frame limit; a super-peer ends up with every item and description,
+    and the leaf counts as registered once the last part is acknowledged.
+    """
+
+    def setUp(self):
+        self.node = makeNode(9)
+        self.scheme = buildScheme(self.node, "superpeer")
+        self.shop = ManyFilesShop(600)
+        self.scheme.advertise(self.shop)
+
+    def register(self):
+        link = openLink(self.node, inbound=False, purpose=LEAF)
+        link.transport.clear()
+        feed(link, wire.ThisIsMe(101, 5000, ""))
+        payloads = parseNetstrings(link.transport.value())
+        link.transport.clear()
+        limit = link.settings.frame_limit
+        self.assertTrue(all(len(payload) <= limit for payload in payloads))
+        return link, [wire.decode(payload) for payload in payloads]
+
+    def test_partsFitAndCoverTheInventory(self):
+        link, messages = self.register()
+        first, *rest = messages
+        self.assertEqual(type(first), LeafRegister)
+        self.assertGreater(len(rest), 2)
+        self.assertEqual({type(m) for m in rest}, {LeafUpdate})
+        self.assertEqual([m.seq for m in messages], list(range(1, len(messages) + 1)))
+        items, files = {}, {}
+        for message in messages:
+            self.assertFalse(set(message.items) & set(items))
+            items.update(message.items)
+            files.update(message.files)
+        self.assertEqual(items, self.shop.inventory())
+        self.assertEqual(files, {item: self.shop.describe(item) for item in items})
+        side = self.scheme.side
+        for message in messages[:-1]:
+            feed(link, LeafAck(message.seq, 0))
+            self.assertEqual(side.registered, set())
+        feed(link, LeafAck(messages[-1].seq, len(items)))
+        self.assertEqual(side.registered, {101})
+
+    def test_superPeerTakesEveryPart(self):
+        """Replayed to a super-peer, the parts make one whole entry per
+        item, each with its description."""
+        _, messages = self.register()
+        superpeer = makeNode(101)
+        buildScheme(superpeer, "superpeer", super=True)
+        leaf = linkPeer(superpeer, 9, purpose=LEAF)
+        feed(leaf, *messages)
+        self.assertEqual(sent(leaf), [LeafAck(m.seq, n) for m, n in zip(
+            messages, itertools.accumulate(len(m.items) for m in messages))])
+        index = superpeer.discovery.side.index
+        self.assertEqual(index.items(9), self.shop.inventory())
+        self.assertEqual(len(index.files(9)), 600)
+
+    def test_largeUpdateSplit(self):
+        """A new shop with many files: its items go in several updates,
+        each within the frame limit."""
+        link, messages = self.register()
+        feed(link, LeafAck(messages[-1].seq, 600))
+        self.scheme.advertise(ManyFilesShop(300, prefix="é" * 120 + "x"))
+        payloads = parseNetstrings(link.transport.value())
+        self.assertGreater(len(payloads), 1)
+        self.assertTrue(all(len(p) <= link.settings.frame_limit for p in payloads))
+        updates = [wire.decode(payload) for payload in payloads]
+        self.assertEqual(sum(len(u.items) for u in updates), 300)
+        self.assertEqual({type(u) for u in updates}, {LeafUpdate})

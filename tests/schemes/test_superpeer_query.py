@@ -20,6 +20,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
     SpQuery,
 )
 
+from tests.schemes import answerChecks
 from tests.helpers import feed, linkPeer, makeNode, sent
 
 ME = 7
@@ -47,6 +48,7 @@ class QueryCase(SynchronousTestCase):
     def register(self, leaf_id, items, port):
         link = linkPeer(self.node, leaf_id, purpose=LEAF)
         feed(link, LeafRegister(1, "", port, items))
+        answerChecks(self.node)
         sent(link)
         return link
 

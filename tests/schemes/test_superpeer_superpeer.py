@@ -6,12 +6,15 @@ documented error and never a traceback.
 """
 
 import os
+import random
 import re
 
+from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.identity import Identity, helloText
 from twisted_bazaar.schemes import buildScheme
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
@@ -31,10 +34,11 @@ from tests.helpers import (
     jsonNetstring,
     linkPeer,
     makeNode,
+    openLink,
     parseJSONNetstrings,
     sent,
 )
-from tests.schemes import StaticShop
+from tests.schemes import StaticShop, answerChecks
 
 ME = 7
 
@@ -72,8 +76,10 @@ class SuperPeerLeavesTests(SynchronousTestCase):
     def test_leafGone(self):
         link = self.leaf(11, host="leaf.example")
         feed(link, LeafRegister(1, "leaf.example", 9011, {"apple": 2}))
+        answerChecks(self.node)
         other = self.leaf(12)
         feed(other, LeafRegister(1, "", 9012, {"apple": 1}))
+        answerChecks(self.node)
         closeLink(link)
         self.assertNotIn(11, self.index)
         self.assertEqual(self.index.lookup("apple", 5), [(12, "10.0.0.99", 9012)])
@@ -83,8 +89,10 @@ class SuperPeerLeavesTests(SynchronousTestCase):
         the asking leaf is left out."""
         seller = self.leaf(11)
         feed(seller, LeafRegister(1, "", 9011, {"apple": 2}))
+        answerChecks(self.node)
         asker = self.leaf(12)
         feed(asker, LeafRegister(1, "", 9012, {"apple": 1}))
+        answerChecks(self.node)
         sent(asker)
         feed(asker, LeafQuery(55, "apple"))
         self.assertEqual(sent(asker), [LeafHits(55, "apple", ((11, "10.0.0.99", 9011),))])
@@ -95,6 +103,7 @@ class SuperPeerLeavesTests(SynchronousTestCase):
         self.scheme.advertise(StaticShop(apple=1))
         seller = self.leaf(11)
         feed(seller, LeafRegister(1, "", 9011, {"apple": 2}))
+        answerChecks(self.node)
         feed(seller, LeafQuery(55, "apple"))
         sent(seller)
         asker = self.leaf(12)
@@ -105,6 +114,7 @@ class SuperPeerLeavesTests(SynchronousTestCase):
     def test_findOnTheSuperPeer(self):
         seller = self.leaf(11)
         feed(seller, LeafRegister(1, "", 9011, {"apple": 2}))
+        answerChecks(self.node)
         offers = []
         self.scheme.find("apple", 1.0).addCallback(offers.extend)
         self.assertEqual([(o.seller, o.route, o.port) for o in offers],
@@ -136,8 +146,10 @@ class SuperPeerLeavesTests(SynchronousTestCase):
         can neither withdraw them nor take over their address."""
         owner = self.leaf(11)
         feed(owner, LeafRegister(1, "10.0.0.5", 9011, {"apple": 1}))
+        answerChecks(self.node)
         thief = self.leaf(12)
         feed(thief, LeafRegister(1, "", 9012, {"fig": 1}))
+        answerChecks(self.node)
         sent(thief)
         feed(thief, LeafUpdate(2, {"apple": 0}))
         error = self.assertRefusedAndClosed(thief, "unknown")
@@ -249,6 +261,7 @@ class DocumentedExampleTests(SynchronousTestCase):
         node, scheme = superPeer()
         seller = linkPeer(node, 17, purpose=LEAF)
         feed(seller, LeafRegister(1, "127.0.0.1", 9002, {"pear": 1}))
+        answerChecks(node)
         leaf = linkPeer(node, 18, purpose=LEAF)
         exchanges = self.exchanges()
         self.assertEqual(len(exchanges), 8)
@@ -263,3 +276,133 @@ class DocumentedExampleTests(SynchronousTestCase):
                 heard += frame.encode("utf-8")
         self.assertEqual(leaf.transport.value(), heard)
         self.assertTrue(leaf.closing)
+
+
+class AddressCheckTests(SynchronousTestCase):
+    """
+    A super-peer names a leaf (in leafHits, spHit, its own finds) only
+    once it has connected back to the address the leaf registered and
+    found that leaf there: the tracker's check (tracker/check.py).
+    """
+
+    def setUp(self):
+        self.node, self.scheme = superPeer()
+        self.index = self.scheme.side.index
+        self.asker = linkPeer(self.node, 12, purpose=LEAF)
+
+    def hits(self):
+        feed(self.asker, LeafQuery(55, "apple"))
+        [hits] = sent(self.asker)
+        return hits.sellers
+
+    def register(self, host="leaf.example", port=9011, leaf_id=11, link=None):
+        link = link or linkPeer(self.node, leaf_id, purpose=LEAF)
+        feed(link, LeafRegister(1, host, port, {"apple": 2}))
+        self.assertEqual(sent(link), [LeafAck(1, 1)])
+        return link
+
+    def test_listedOnceChecked(self):
+        """Registered and acknowledged at once, named only once the node at
+        host:port says it is that leaf; a register at the same address
+        needs no second check."""
+        link = self.register()
+        [request] = self.node.connector.requests
+        self.assertEqual((request.host, request.port), ("leaf.example", 9011))
+        self.assertEqual(self.hits(), ())
+        self.assertEqual(answerChecks(self.node), [11])
+        self.assertEqual(sent(request.link), [wire.WhoAreYou()])
+        self.assertEqual(self.hits(), ((11, "leaf.example", 9011),))
+        self.register(link=link)
+        self.assertEqual(len(self.node.connector.requests), 1)
+        self.assertEqual(self.hits(), ((11, "leaf.example", 9011),))
+
+    def test_newAddressCheckedAgain(self):
+        link = self.register()
+        answerChecks(self.node)
+        self.register(port=9999, link=link)
+        self.assertEqual(self.hits(), ())
+        self.assertEqual(answerChecks(self.node), [11])
+        self.assertEqual(self.hits(), ((11, "leaf.example", 9999),))
+
+    def assertForgotten(self, link):
+        self.assertNotIn(11, self.index)
+        self.assertEqual(self.hits(), ())
+        self.assertTrue(link.closing)
+        self.assertEqual([type(m) for m in sent(link)], [wire.Dc])
+
+    def test_someoneElseAnswers(self):
+        """Another node listens at the address the leaf gave: the leaf is
+        forgotten and its link closed."""
+        link = self.register()
+        answerChecks(self.node, answer=lambda leaf: 99)
+        self.assertForgotten(link)
+
+    def test_nobodyAnswers(self):
+        link = self.register()
+        answerChecks(self.node, answer=lambda leaf: None)
+        self.assertForgotten(link)
+
+    def test_silentAddress(self):
+        """A connection that opens but never answers fails the check at
+        the handshake timeout."""
+        link = self.register()
+        [request] = self.node.connector.requests
+        request.link.makeConnection(StringTransport())
+        request.deferred.callback(request.link)
+        self.node.clock.advance(self.node.config.link.handshake_timeout)
+        self.assertTrue(request.link.closing)
+        closeLink(request.link)
+        self.assertForgotten(link)
+
+    def test_portZeroNeedsNoCheck(self):
+        """A leaf that takes no connections (port 0) impersonates nobody:
+        listed without a check, as at the tracker."""
+        self.register(port=0)
+        self.assertEqual(self.node.connector.requests, [])
+        self.assertTrue(self.index.listed(11))
+        self.assertEqual(self.index.lookup("apple", 5), [(11, "leaf.example", 0)])
+
+    def test_leafGoneCancelsItsCheck(self):
+        link = self.register()
+        [request] = self.node.connector.requests
+        closeLink(link)
+        self.assertTrue(request.deferred.called)
+        self.assertNotIn(11, self.index)
+
+    def test_stoppingCancelsChecks(self):
+        self.register()
+        [request] = self.node.connector.requests
+        self.node.shutdown()
+        self.assertTrue(request.deferred.called)
+
+
+class KeyedAddressCheckTests(SynchronousTestCase):
+    """A leaf that proved its key on its link must prove a key of its id
+    at its address too: an id alone does not pass."""
+
+    def setUp(self):
+        me, self.leaf_key = (Identity.fromRandom(random.Random(n)) for n in (1, 2))
+        self.node = makeNode(me.id, identity=me)
+        self.scheme = buildScheme(self.node, "superpeer", super=True)
+        link = openLink(self.node)
+        leaf = self.leaf_key
+        feed(link, wire.ThisIsMe(leaf.id, 0, key=leaf.key, nonce="n", purpose=LEAF))
+        [hello] = sent(link)
+        feed(link, wire.Proof(leaf.sign(helloText(hello.nonce, leaf.id))))
+        feed(link, LeafRegister(1, "leaf.example", 9011, {"apple": 2}))
+        [self.request] = self.node.connector.requests
+        self.request.link.makeConnection(StringTransport())
+        self.request.deferred.callback(self.request.link)
+        [self.whoareyou] = sent(self.request.link)
+        self.index = self.scheme.side.index
+
+    def test_idAloneFails(self):
+        feed(self.request.link, wire.ThisIsMe(self.leaf_key.id, 9011))
+        self.assertNotIn(self.leaf_key.id, self.index)
+
+    def test_signedPasses(self):
+        leaf = self.leaf_key
+        feed(self.request.link, wire.ThisIsMe(
+            leaf.id, 9011, key=leaf.key,
+            sig=leaf.sign(helloText(self.whoareyou.nonce, leaf.id))))
+        self.assertTrue(self.index.listed(leaf.id))

@@ -23,6 +23,15 @@ across restarts too.
 Exactly the quantity wanted: while a buy given up on is in doubt (its
 seller has not said whether it sold it, for up to DOUBT_LIMIT seconds), it
 counts towards its want, which buys no more than the rest.
+
+A seller that reads what it is sent and will not answer gains nothing by
+it: on a link where the seller proved its key, each direct buy and ask is
+followed by a ping (L{twisted_bazaar.roles.probe}).  A buy read and not
+answered is given up on at once; asks read and not answered, ASK_ROUNDS
+times, make the seller one that *refuses to answer*: its buys are no
+longer in doubt (they stop holding their wants back and are dropped),
+its offers are never tried again, and a late buyOK from it for such a buy
+is not put in the bag.
 """
 
 from collections import OrderedDict
@@ -35,7 +44,8 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity import signedIf, trusts
-from twisted_bazaar.roles.trade import Ask, BuyOK
+from twisted_bazaar.roles.probe import ANSWER_GRACE, ASK_ROUNDS, BUY_ROUNDS, Probe
+from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes import Offer, discoveryOf
 from twisted_bazaar.overlay import DIRECT, Unreachable
 from twisted_bazaar.files.fetch import Fetcher
@@ -62,8 +72,8 @@ DEFAULT_SEARCH_WINDOW = 1.0
 DEFAULT_BUY_TIMEOUT = 2.0
 #: Seconds between questions about buys that were given up on.
 RESOLVE_INTERVAL = 30.0
-#: Sellers remembered as having failed this buyer (given up on), newest
-#: kept.
+#: Sellers remembered as having failed this buyer (given up on), and as
+#: refusing to answer, and buys disowned for that, newest kept.
 FAILED_LIMIT = 1024
 
 
@@ -88,11 +98,15 @@ class Buyer(Role):
     log = Logger()
 
     def __init__(self, node, wants, quantity=1, search_window=DEFAULT_SEARCH_WINDOW,
-                 buy_timeout=DEFAULT_BUY_TIMEOUT, exit_when_done=False):
+                 buy_timeout=DEFAULT_BUY_TIMEOUT, exit_when_done=False,
+                 answer_grace=ANSWER_GRACE):
         """
         @param exit_when_done: once every want is met, ask for the node to
             stop (L{Node.requestStop}) rather than stay up as a relay.
+        @param answer_grace: seconds a seller that read a buy or an ask
+            (see L{twisted_bazaar.roles.probe}) has to answer it.
         """
+        self.answer_grace = answer_grace
         super().__init__(node)
         self.exit_when_done = exit_when_done
         self.store = node.store
@@ -119,6 +133,15 @@ class Buyer(Role):
         self._routed = set()
         #: Sellers given up on and not heard from since, oldest first.
         self._failed = OrderedDict()
+        #: Sellers that read our asks and would not answer them, oldest
+        #: first: never tried again.
+        self._refusers = OrderedDict()
+        #: buy id -> seller, of buys dropped because their seller refused
+        #: to answer: a buyOK for one is not put in the bag.
+        self._disowned = OrderedDict()
+        #: buy id -> the L{Probe} of a direct buy, or of an ask, running.
+        self._watching = {}
+        self._probes = {}
         self._resolve_call = None
         #: Deferreds this buyer waits on and cancels when it stops.
         self._outstanding = set()
@@ -173,6 +196,9 @@ class Buyer(Role):
         self._resolve_call = None
         while self._outstanding:
             self._outstanding.pop().cancel()
+        for probes in (self._watching, self._probes):
+            while probes:
+                probes.popitem()[1].answered()
 
     def _kick(self):
         """Start whatever was waiting for the node to be able to talk."""
@@ -187,7 +213,11 @@ class Buyer(Role):
         self._by_buy[buy_id] = want
 
     def untrack(self, buy_id):
+        """The want let its buy go: a ping after it no longer matters."""
         self._by_buy.pop(buy_id, None)
+        probe = self._watching.pop(buy_id, None)
+        if probe is not None:
+            probe.answered()
 
     def buyIdFor(self, item, seller):
         """The id for a buy of item from seller: a buy this seller never
@@ -209,6 +239,9 @@ class Buyer(Role):
         if not self.mayHaveSold(pending.buy_id):
             self.forget(pending.buy_id)
             return
+        if pending.seller in self._refusers:
+            self._dropRefused(pending)
+            return
         self._doubt(pending)
         if not self._stopped:
             self._askAgain(pending)
@@ -219,9 +252,13 @@ class Buyer(Role):
         self._doubted[pending.buy_id] = self.node.clock.seconds()
 
     def _settled(self, buy_id):
-        """An unresolved buy is answered (or taken back by its want)."""
+        """An unresolved buy is answered (or taken back by its want): no
+        more asks about it."""
         del self.unresolved[buy_id]
         self._doubted.pop(buy_id, None)
+        probe = self._probes.pop(buy_id, None)
+        if probe is not None:
+            probe.answered()
 
     def inDoubt(self, item):
         """Buys of item given up on less than DOUBT_LIMIT ago that their
@@ -245,12 +282,14 @@ class Buyer(Role):
     def order(self, offers):
         """
         The order to try offers in, so that a short path wins an attacker
-        nothing: offers from sellers that have not failed this buyer come
-        first, and among them those with an address (bought from directly,
-        so no relay can swallow the buy); the scheme's order within that.
+        nothing: none from a seller that refused to answer; offers from
+        sellers that have not failed this buyer first, and among them those
+        with an address (bought from directly, so no relay can swallow the
+        buy); the scheme's order within that.
         """
-        return sorted(offers, key=lambda offer: (offer.seller in self._failed,
-                                                 not (offer.host and offer.port)))
+        return sorted((offer for offer in offers if offer.seller not in self._refusers),
+                      key=lambda offer: (offer.seller in self._failed,
+                                         not (offer.host and offer.port)))
 
     def failed(self, seller):
         """This buyer gave up on a buy from seller: try it last from now
@@ -308,10 +347,52 @@ class Buyer(Role):
 
     def _send(self, message):
         """Route a buy or an ask, signed; a buy that left may have been
-        sold."""
+        sold.  A buy sent straight to a seller that proved its key is
+        watched (see L{_watch})."""
         message = signedIf(self.node.identity, message)
         if self.node.route(message) and type(message) is not Ask:
             self._routed.add(message.id)
+            if len(message.path) == 2:
+                self._watch(message)
+
+    def _provenLink(self, seller):
+        """The link to seller, if it is up and seller proved its key on
+        it (docs/protocol.md §6), else None."""
+        link = self.node.links.get(seller)
+        if link is None or link.closing or link not in self.node.overlay.keyed:
+            return None
+        return link
+
+    def _watch(self, buy):
+        """
+        Ping after a direct buy: a seller that read it (the pong came) and
+        did not answer within ANSWER_GRACE is given up on at once, and
+        the ask probe takes over (L{_askAgain}).
+        """
+        buy_id = buy.id
+        link = self._provenLink(buy.path[1])
+        if (link is None or type(buy) is not Buy or buy_id in self._watching
+                or buy_id not in self._by_buy):
+            return
+        probe = self._watching[buy_id] = Probe(
+            link, self.node.clock, lambda: None,
+            lambda refused: self._watched(buy_id, probe, refused), BUY_ROUNDS,
+            self.answer_grace)
+        probe.start()
+
+    def _watched(self, buy_id, probe, refused):
+        if self._watching.get(buy_id) is probe:
+            del self._watching[buy_id]
+        want = self._by_buy.get(buy_id)
+        if refused and want is not None:
+            want.unanswered(buy_id)
+
+    def _answered(self, buy_id):
+        """An answer about buy_id came: its probes are over."""
+        for probes in (self._watching, self._probes):
+            probe = probes.pop(buy_id, None)
+            if probe is not None:
+                probe.answered()
 
     def mayHaveSold(self, buy_id):
         """Whether a seller may have sold buy_id: it left this process, or
@@ -390,8 +471,78 @@ class Buyer(Role):
         self._scheduleResolve()
 
     def _askAgain(self, pending):
-        ask = Ask(pending.buy_id, pending.item, pending.path)
-        self.sendAgain(ask, _offerFromPending(pending), self._relocate)
+        """Ask a seller about a buy: on a link where it proved its key,
+        with a probe, unless one is running; else as a buy is resent."""
+        buy_id = pending.buy_id
+        ask = Ask(buy_id, pending.item, pending.path)
+        offer = _offerFromPending(pending)
+        link = self._provenLink(pending.seller)
+        if link is None:
+            self.sendAgain(ask, offer, self._relocate)
+            return
+        if buy_id in self._probes:
+            return
+        watching = self._watching.pop(buy_id, None)
+        if watching is not None:
+            watching.answered()
+        direct = self._direct(ask, offer)
+
+        def again():
+            if self.node.links.get(pending.seller) is link and not link.closing:
+                self._send(direct)
+            else:
+                probe.answered()
+                self._probes.pop(buy_id, None)
+
+        probe = self._probes[buy_id] = Probe(
+            link, self.node.clock, again,
+            lambda refused: self._probed(pending, probe, refused), ASK_ROUNDS,
+            self.answer_grace)
+        self._send(direct)
+        probe.start()
+
+    def _probed(self, pending, probe, refused):
+        buy_id = pending.buy_id
+        if self._probes.get(buy_id) is probe:
+            del self._probes[buy_id]
+        if refused and buy_id in self.unresolved:
+            self._refusing(pending.seller, buy_id)
+
+    def _refusing(self, seller, buy_id):
+        """
+        The seller read our asks about buy_id, ASK_ROUNDS times, and
+        answered none: an honest seller that is up answers an ask at once.
+        Its buys stop holding their wants back, and it is not tried again.
+        """
+        self.log.warn("seller {seller} read {rounds} asks about buy {id} and answered "
+                      "none within {grace:g} s: it refuses to answer; buying "
+                      "elsewhere, and never from it again", seller=seller,
+                      rounds=ASK_ROUNDS, id=buy_id, grace=self.answer_grace)
+        self._refusers.pop(seller, None)
+        self._refusers[seller] = True
+        if len(self._refusers) > FAILED_LIMIT:
+            self._refusers.popitem(last=False)
+        items = set()
+        for pending in list(self.unresolved.values()):
+            if pending.seller == seller:
+                items.add(pending.item)
+                self._dropRefused(pending)
+        for want in self.wants:
+            want.offers = [offer for offer in want.offers if offer.seller != seller]
+        for item in sorted(items):
+            self._doubtsResolved(item)
+
+    def _dropRefused(self, pending):
+        """Drop a buy of a seller that refuses to answer: no longer pending
+        nor in doubt, and a buyOK for it will not be put in the bag."""
+        buy_id = pending.buy_id
+        if buy_id in self.unresolved:
+            self._settled(buy_id)
+        self._answered(buy_id)
+        self._disowned[buy_id] = pending.seller
+        if len(self._disowned) > FAILED_LIMIT:
+            self._disowned.popitem(last=False)
+        self.forget(buy_id)
 
     def _relocate(self, buy_id, reason):
         """Nothing listens where the seller was: it may have restarted on
@@ -457,8 +608,9 @@ class Buyer(Role):
 
     def _onNotSold(self, error):
         buy_id = error.id
-        if not self._fromSeller(error):
+        if buy_id in self._disowned or not self._fromSeller(error):
             return
+        self._answered(buy_id)
         if buy_id in self.unresolved:
             item = self.unresolved[buy_id].item
             self._settled(buy_id)
@@ -474,8 +626,14 @@ class Buyer(Role):
         A buyOK repeated meanwhile changes nothing."""
         if ok.id in self._bought_ids or ok.id in self._committing:
             return
+        if ok.id in self._disowned:
+            self.log.warn("not putting buy {id} from seller {seller} in the bag: that "
+                          "seller refused to answer our asks about it, and we bought "
+                          "elsewhere", id=ok.id, seller=self._disowned[ok.id])
+            return
         if not self._fromSeller(ok):
             return
+        self._answered(ok.id)
         want = self._by_buy.get(ok.id)
         purchase = Purchase(ok.id, ok.item, ok.path[0], self.node.clock.seconds())
         self._committing[ok.id] = purchase

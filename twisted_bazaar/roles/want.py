@@ -30,6 +30,7 @@ BUY_TIMEOUT_MAX = 30.0
 REFUSALS = 2
 #: Seconds a buy given up on, and not answered, counts towards its want
 #: (it may have been sold): the want buys no more than the rest meanwhile.
+#: (Less if its seller is shown to refuse to answer: roles/probe.py.)
 DOUBT_LIMIT = 120.0
 #: Pauses between searches that found nothing (and between attempts to
 #: write a pending buy the store refused).
@@ -101,6 +102,10 @@ TRANSITIONS = {
         (("fullWithout",), DOUBTING, ("logGiveUp", "abandon")),
         (("offersLeft",), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
         ((), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
+    (BUYING, "unanswered"): _rows(
+        (("isCurrent", "fullWithout"), DOUBTING, ("logGiveUp", "abandon")),
+        (("isCurrent", "offersLeft"), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
+        (("isCurrent",), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
     (BUYING, "refused"): _rows(
         (("isCurrent",), BUYING, ("countRefusal",))),
     (COMMITTING, "notCommitted"): _rows(
@@ -174,7 +179,7 @@ class Want:
         self._input("resume", pending)
 
     def found(self, offers):
-        """The find ended with these offers, best first."""
+        """The find ended with these offers, in the order to try them."""
         self._input("found", offers)
 
     def saved(self, buy_id):
@@ -188,6 +193,11 @@ class Want:
     def timerFired(self):
         self.timer = None
         self._input("timerFired")
+
+    def unanswered(self, buy_id):
+        """The seller read buy_id (a ping sent after it came back) and did
+        not answer: waiting longer gains nothing."""
+        self._input("unanswered", buy_id)
 
     def refused(self, buy_id):
         """A connection to the seller of buy_id failed."""
@@ -270,7 +280,7 @@ class Want:
     def _if_full(self, *args):
         return self.bought + self.buyer.inDoubt(self.item) >= self.quantity
 
-    def _if_fullWithout(self):
+    def _if_fullWithout(self, *args):
         """Giving up on the current buy puts it in doubt if it may have
         been sold: would that fill the want?"""
         doubt = 1 if self.buyer.mayHaveSold(self.buy_id) else 0
@@ -300,8 +310,10 @@ class Want:
         finding.addCallbacks(self._findDone, _ignoreCancelled)
 
     def _findDone(self, offers):
+        """The find's offers, in the buyer's order (which leaves out those
+        it will not buy from): an empty list is no offer."""
         self.finding = None
-        self.found(offers)
+        self.found(self.buyer.order(offers))
 
     def _scheduleSearch(self, offers):
         delay = self._nextRetry()
@@ -316,7 +328,7 @@ class Want:
 
     def _keepOffers(self, offers):
         self.retry_delay = RETRY_MIN
-        self.offers = self.buyer.order(offers)
+        self.offers = list(offers)
 
     def _takeNextOffer(self, *args):
         offer = self.offers.pop(0)
@@ -390,9 +402,13 @@ class Want:
     def _countRefusal(self, buy_id):
         self.refusals += 1
 
-    def _logGiveUp(self):
+    def _logGiveUp(self, *buy_id):
+        """Only ``unanswered`` names the buy it gives up on."""
         self.buyer.failed(self.offer.seller)
-        why = "unreachable" if self.refusals >= REFUSALS else "silent"
+        if buy_id:
+            why = "not answering what it read"
+        else:
+            why = "unreachable" if self.refusals >= REFUSALS else "silent"
         self.buyer.log.info("seller {seller} is {why}; trying the next offer",
                             seller=self.offer.seller, why=why)
 

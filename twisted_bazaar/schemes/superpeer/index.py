@@ -50,6 +50,9 @@ class LeafIndex:
         self._leaves = {}
         #: leaf -> {item: (size, sha256, transfer)}, for entries it has
         self._files = {}
+        #: Leaves whose entries are kept but not named (their address is
+        #: not checked yet).
+        self._unlisted = set()
 
     def __contains__(self, leaf):
         return leaf in self._stock
@@ -71,10 +74,11 @@ class LeafIndex:
 
     # -- changes -------------------------------------------------------------
 
-    def register(self, leaf, address, items, files=None):
+    def register(self, leaf, address, items, files=None, listed=True):
         """
         The leaf's whole inventory, replacing what it had; items with 0
-        units are left out.  ``files`` describes shared files among the
+        units are left out.  An unlisted leaf is named by no L{lookup}
+        until L{list} is called for it.  ``files`` describes shared files among the
         items (item -> {size, sha256, transfer}); a description of an item
         left out is ignored.  Returns the number of entries it now has.
 
@@ -94,6 +98,8 @@ class LeafIndex:
             self._owners[address] = leaf
         self._stock[leaf] = {}
         self._files[leaf] = {}
+        if not listed:
+            self._unlisted.add(leaf)
         for item, units in sorted(stocked.items()):
             self._set(leaf, item, units)
         self._describe(leaf, stocked, files)
@@ -128,8 +134,16 @@ class LeafIndex:
         self._describe(leaf, [item for item, units in items.items() if units], files)
         return len(stock)
 
+    def list(self, leaf):
+        """Name a registered leaf in lookups from now on."""
+        self._unlisted.discard(leaf)
+
+    def listed(self, leaf):
+        return leaf in self._stock and leaf not in self._unlisted
+
     def forget(self, leaf):
         """The leaf left (its link closed): every entry of it goes."""
+        self._unlisted.discard(leaf)
         for item in list(self._stock.get(leaf, ())):
             self._unset(leaf, item)
         self._stock.pop(leaf, None)
@@ -186,10 +200,14 @@ class LeafIndex:
         if not leaves or limit < 1:
             return []
         chosen = []
+        unlisted = self._unlisted
         for leaf in leaves:
+            if leaf in unlisted:
+                continue
             chosen.append((leaf,) + self._addresses[leaf]
                           + self._files[leaf].get(item, ()))
             if len(chosen) == limit:
                 break
-        leaves.move_to_end(chosen[0][0])
+        if chosen:
+            leaves.move_to_end(chosen[0][0])
         return chosen

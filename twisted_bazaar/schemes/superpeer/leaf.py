@@ -12,8 +12,13 @@ Registers and updates describe the shared files among the items they
 name (``files``), so that buyers can fetch them.
 A super-peer that does not acknowledge within L{ACK_TIMEOUT} (doubling up
 to L{ACK_TIMEOUT_MAX}) gets the whole inventory again: a register
-replaces, so repeating one is harmless.
+replaces, so repeating one is harmless.  An inventory too large for one
+frame (many shared files, long names) goes as a register of its first
+part and updates adding the rest (L{parts}); the leaf is registered
+once the last is acknowledged.
 """
+
+import json
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -35,6 +40,37 @@ from twisted_bazaar.schemes.superpeer.messages import (
 #: Seconds a super-peer has to acknowledge a register or update.
 ACK_TIMEOUT = 2.0
 ACK_TIMEOUT_MAX = 30.0
+
+
+def parts(items, files, limit, empty):
+    """
+    items (item -> units) and their files (item -> description) split
+    into (items, files or None) parts, in item order, each of which makes
+    a message of at most ``limit`` bytes when put in ``empty`` (a
+    register or update with none yet, its other fields as they will be
+    sent).  An item that would not fit alone is left out, logged.
+    """
+    room = limit - len(wire.encode(empty)) - len(b',"files":{}')
+    found, part, size = [], ({}, {}), 0
+    for item, units in sorted(items.items()):
+        name = len(json.dumps(item, ensure_ascii=False).encode("utf-8"))
+        cost = name + len(str(units)) + 2
+        described = files.get(item)
+        if described is not None:
+            cost += name + len(json.dumps(described, separators=(",", ":"))) + 2
+        if cost > room:
+            LeafSide.log.error("not registering {item!r}: its entry alone is over the "
+                               "{limit}-byte frame limit", item=item[:64], limit=limit)
+            continue
+        if size + cost > room:
+            found.append(part)
+            part, size = ({}, {}), 0
+        part[0][item] = units
+        if described is not None:
+            part[1][item] = described
+        size += cost
+    found.append(part)
+    return [(items, files or None) for items, files in found]
 
 
 class _Awaited:
@@ -123,14 +159,20 @@ class LeafSide(NodeObserver):
     def _register(self, link, delay=ACK_TIMEOUT):
         stock = self.inventory()
         if len(stock) > MAX_ITEMS:
-            self.log.warn("registering {n} of {total} items: one leafRegister "
-                          "holds at most {n}", n=MAX_ITEMS, total=len(stock))
+            self.log.warn("registering {n} of {total} items: a super-peer indexes "
+                          "at most {n} per leaf", n=MAX_ITEMS, total=len(stock))
             stock = dict(sorted(stock.items())[:MAX_ITEMS])
         self.told = stock
-        seq = self._registering[link.peer_id] = self._next()
         self.registered.discard(link.peer_id)
-        link.send(LeafRegister(seq, self.node.config.host, self.node.port, stock,
-                               self.files(stock) or None))
+        host, port = self.node.config.host, self.node.port
+        first, *rest = parts(stock, self.files(stock), link.settings.frame_limit,
+                             LeafRegister(wire.ID_LIMIT - 1, host, port, {}))
+        seq = self._next()
+        link.send(LeafRegister(seq, host, port, *first))
+        for items, files in rest:
+            seq = self._next()
+            link.send(LeafUpdate(seq, items, files))
+        self._registering[link.peer_id] = seq
         self._await(link.peer_id, seq, delay)
 
     def _await(self, peer, seq, delay=None):
@@ -170,10 +212,14 @@ class LeafSide(NodeObserver):
                     del self.told[item]
         superpeers = self.superpeers()
         if changes and superpeers:
-            update = LeafUpdate(self._next(), changes, self.files(changes) or None)
-            for peer in superpeers:
-                self.node.links[peer].send(update)
-                self._await(peer, update.seq)
+            limit = min(self.node.links[peer].settings.frame_limit
+                        for peer in superpeers)
+            for items, files in parts(changes, self.files(changes), limit,
+                                      LeafUpdate(wire.ID_LIMIT - 1, {})):
+                update = LeafUpdate(self._next(), items, files)
+                for peer in superpeers:
+                    self.node.links[peer].send(update)
+                    self._await(peer, update.seq)
 
     def _acked(self, link, ack):
         awaited = self._awaited.get(link.peer_id)

@@ -2,6 +2,12 @@
 The super-peer's side of the scheme: it takes its leaves' registrations
 and updates into its L{LeafIndex}, answers their queries (gathered by its
 L{QueryFlood}), and forgets a leaf as soon as its link closes.
+
+It vouches only for what it checked: a leaf's entries are named to
+nobody until the super-peer has connected back to the address the leaf
+registered and found that leaf there (the tracker's own check,
+L{twisted_bazaar.tracker.check.AddressCheck}); a leaf that fails the
+check is forgotten and its link closed.
 """
 
 from twisted.logger import Logger
@@ -9,6 +15,7 @@ from twisted.logger import Logger
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.schemes import OFFER_DETAILS, fileDescription
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
+from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
     MAX_HITS,
@@ -34,6 +41,10 @@ class SuperPeerSide(NodeObserver):
         self.shops = shops
         self.index = LeafIndex(per_leaf, total)
         self.flood = None
+        #: leaf -> the address it was found at by a check.
+        self._checked = {}
+        #: leaf -> its L{AddressCheck} in flight.
+        self._checks = {}
         node.handle(LeafRegister, self._leafOnly(self._register))
         node.handle(LeafUpdate, self._leafOnly(self._update))
         node.handle(LeafQuery, self._leafOnly(self._query))
@@ -66,12 +77,17 @@ class SuperPeerSide(NodeObserver):
 
     def _register(self, link, message):
         host = message.host or getattr(link.transport.getPeer(), "host", "")
+        leaf, address = link.peer_id, (host, message.port)
+        # Port 0 takes no connections: nothing to check (as at the tracker).
+        listed = not message.port or self._checked.get(leaf) == address
         try:
-            count = self.index.register(link.peer_id, (host, message.port),
-                                        message.items, message.files)
+            count = self.index.register(leaf, address, message.items, message.files,
+                                        listed=listed)
         except Refused as refused:
             self._refuse(link, refused)
             return
+        if not listed:
+            self._check(link, address)
         self.log.info("leaf {leaf} at {host}:{port} registered {n} items "
                       "({leaves} leaves)", leaf=link.peer_id, host=host,
                       port=message.port, n=count, leaves=len(self.index))
@@ -90,7 +106,46 @@ class SuperPeerSide(NodeObserver):
         asking.addCallback(lambda sellers: link.send(
             LeafHits(message.id, message.item, tuple(sellers[:MAX_HITS]))))
 
+    def _check(self, link, address):
+        """Connect back to address; list the leaf if it is there."""
+        leaf = link.peer_id
+        self._stopChecking(leaf)
+        self._checked.pop(leaf, None)
+        check = self._checks[leaf] = AddressCheck(
+            leaf, None, self.node.clock, self.node.config.link,
+            keyed=link in self.node.overlay.keyed)
+        check.start(self.node.connector, *address).addCallback(
+            self._addressChecked, link, address, check)
+
+    def _addressChecked(self, passed, link, address, check):
+        leaf = link.peer_id
+        if self._checks.get(leaf) is not check:
+            return
+        del self._checks[leaf]
+        host, port = address
+        if passed:
+            self._checked[leaf] = address
+            self.index.list(leaf)
+            self.log.info("leaf {leaf} listens at {host}:{port} as it said: listing "
+                          "its items", leaf=leaf, host=host, port=port)
+            return
+        self.log.warn("leaf {leaf}: nothing at {host}:{port} answers as that leaf; "
+                      "forgetting it", leaf=leaf, host=host, port=port)
+        self.index.forget(leaf)
+        link.disconnect(f"nothing at {host}:{port} answers as leaf {leaf}")
+
+    def _stopChecking(self, leaf):
+        check = self._checks.pop(leaf, None)
+        if check is not None:
+            check.cancel()
+
+    def nodeStopping(self):
+        for leaf in list(self._checks):
+            self._stopChecking(leaf)
+
     def linkRemoved(self, peer_id):
+        self._stopChecking(peer_id)
+        self._checked.pop(peer_id, None)
         if peer_id in self.index:
             self.index.forget(peer_id)
             self.log.info("leaf {leaf} gone; its entries dropped ({leaves} leaves)",
