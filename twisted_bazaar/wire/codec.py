@@ -348,8 +348,10 @@ def _notJSON(constant):
     raise ValueError(f"{constant} is not a JSON value")
 
 
+# Messages are trees built from decoded JSON and the code's own values,
+# never cyclic: skipping the encoder's cycle check saves a dict per call.
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
-                            allow_nan=False)
+                            allow_nan=False, check_circular=False)
 _decoder = json.JSONDecoder(parse_constant=_notJSON)
 _raw_decode = _decoder.raw_decode
 
@@ -360,7 +362,7 @@ def encode(message):
 
 
 _canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
-                              sort_keys=True, allow_nan=False)
+                              sort_keys=True, allow_nan=False, check_circular=False)
 
 
 def canonical(message):
@@ -372,6 +374,15 @@ def canonical(message):
     """
     fields = message.asDict()
     fields.pop("sig", None)
+    return canonicalFields(fields)
+
+
+def canonicalFields(fields):
+    """
+    L{canonical} of a message already turned into its wire fields
+    (``asDict``, without ``sig``): for a signer that sets the ``key`` in
+    the dict instead of building a message to hold it.
+    """
     return b"bazaar-sig:" + _canonical.encode(fields).encode("utf-8")
 
 
