@@ -11,7 +11,7 @@ that never introduces itself or falls silent is dropped.
 """
 
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IPushProducer
+from twisted.internet.interfaces import IPushProducer, IReactorFDSet
 from twisted.logger import Logger
 from twisted.protocols.basic import NetstringReceiver
 
@@ -39,6 +39,9 @@ REGISTER_RATE = 512.0
 BURST_FACTOR = 2.0
 #: Default bytes that may wait for a peer that does not read its socket.
 DEFAULT_WRITE_LIMIT = 1024 * 1024
+#: Bytes of frames a coalescing link holds back, at most, before it hands
+#: them to its transport in the middle of a burst (see L{WriteBatch}).
+FLUSH_BYTES = 4096
 
 
 def _lengthFault(head, complete, digits):
@@ -86,6 +89,7 @@ class LinkSettings:
         verbose=False,
         stats=None,
         traffic=None,
+        coalesce=None,
     ):
         self.frame_limit = frame_limit
         self.handshake_timeout = handshake_timeout
@@ -110,6 +114,44 @@ class LinkSettings:
                       "ping": ping_rate, "register": REGISTER_RATE}
         #: message type -> number dropped by rate limits, over every link.
         self.dropped = {}
+        #: Whether links coalesce the frames they send during a burst of
+        #: reads into one write (see L{WriteBatch}): True, False, or None
+        #: for "when the link's clock is a real reactor".  A reactor's
+        #: transport costs as much per write as the node spends relaying a
+        #: message; a memory transport (tests, the simulator) costs
+        #: nothing, and there each write is a delivery of its own.
+        self.coalesce = coalesce
+        #: The burst every coalescing link of these settings takes part in.
+        self.writes = WriteBatch()
+
+
+class WriteBatch:
+    """
+    Frames held back while links read: a burst.
+
+    While any coalescing link sharing these settings is in its
+    C{dataReceived}, the frames sent on such links wait in the link
+    (L{Link.flushWrites}); when the outermost read returns, each link
+    hands what waits to its transport in one write, in the order it was
+    sent.  A link also hands it over as soon as L{FLUSH_BYTES} wait, so its
+    transport sees it fill up (and pauses the link) at most that late.
+
+    @ivar depth: reads in progress.
+    @ivar dirty: links holding frames back, in the order they began to.
+    """
+
+    __slots__ = ("depth", "dirty")
+
+    def __init__(self):
+        self.depth = 0
+        self.dirty = []
+
+    def flush(self):
+        """Every link hands over what it holds back."""
+        while self.dirty:
+            dirty, self.dirty = self.dirty, []
+            for link in dirty:
+                link.flushWrites()
 
 
 class TokenBucket:
@@ -183,6 +225,14 @@ class Link(NetstringReceiver):
         self._registered = False
         #: message type -> number this peer sent past its rate limit.
         self.dropped = {}
+        #: Frames held back during a burst, and their size.
+        self._held = []
+        self._held_size = 0
+        coalesce = settings.coalesce
+        if coalesce is None:
+            coalesce = IReactorFDSet.providedBy(clock)
+        #: The L{WriteBatch} this link coalesces its writes in, or None.
+        self._batch = settings.writes if coalesce else None
 
     # -- life cycle -------------------------------------------------------
 
@@ -205,6 +255,8 @@ class Link(NetstringReceiver):
 
     def connectionLost(self, reason=ConnectionDone()):
         self.closing = self.deaf = True
+        self._held = []
+        self._held_size = 0
         for call in (self._handshake_call, self._keepalive_call):
             if call is not None and call.active():
                 call.cancel()
@@ -246,6 +298,7 @@ class Link(NetstringReceiver):
                           reason=reason)
         self.closing = self.deaf = True
         if self.transport is not None:
+            self.flushWrites()
             if self._registered:
                 # A TLS transport does not hang up while a producer is
                 # registered: this link produces nothing more anyway.
@@ -285,6 +338,24 @@ class Link(NetstringReceiver):
     # -- receiving ---------------------------------------------------------
 
     def dataReceived(self, data):
+        """
+        Read a burst: split it into messages (L{readFrames}); with a write
+        batch, what is sent meanwhile goes out when the outermost read is
+        done (see L{WriteBatch}).
+        """
+        batch = self._batch
+        if batch is None:
+            self.readFrames(data)
+            return
+        batch.depth += 1
+        try:
+            self.readFrames(data)
+        finally:
+            batch.depth -= 1
+            if not batch.depth and batch.dirty:
+                batch.flush()
+
+    def readFrames(self, data):
         """
         Split the stream into netstrings, strictly.
 
@@ -438,6 +509,8 @@ class Link(NetstringReceiver):
                               "dropping the link", peer=self.describe(),
                               limit=self.settings.write_limit)
                 self.closing = self.deaf = True
+                self._held = []
+                self._held_size = 0
                 self.transport.abortConnection()
                 if self.settings.traffic is not None:
                     self.settings.traffic.messageDropped("slow-reader", kind)
@@ -453,7 +526,29 @@ class Link(NetstringReceiver):
         if self.settings.verbose:
             self.log.info("-> {peer} {message}", peer=self.describe(),
                           message=payload.decode("utf-8"))
-        self.sendString(payload)
+        batch = self._batch
+        if batch is None or not batch.depth:
+            self.sendString(payload)
+            return
+        held = self._held
+        if not held:
+            batch.dirty.append(self)
+        frame = b"%d:%b," % (len(payload), payload)
+        held.append(frame)
+        self._held_size += len(frame)
+        if self._held_size >= FLUSH_BYTES:
+            self.flushWrites()
+
+    def flushWrites(self):
+        """Hand the frames held back during a burst to the transport, in
+        one write."""
+        held = self._held
+        if not held:
+            return
+        self._held = []
+        self._held_size = 0
+        if self.transport is not None:
+            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
 
     # -- IPushProducer: the transport's view of our sending -------------------
 

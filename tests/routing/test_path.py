@@ -155,6 +155,36 @@ class PathTableTests(SynchronousTestCase):
         feed(link, floodmsg.Search(100, "apple", (7, 8, 2), 5))
         self.assertEqual(dict(node.paths.table), {8: (1, 2, 8), 7: (1, 2, 8, 7)})
 
+    def test_samePathLearnedAgainOnceForgotten(self):
+        """Messages along one path are learned from once while the table
+        keeps what they taught; once an entry is dropped (forgetVia,
+        clear), the next one teaches it again."""
+        buy = trade.Buy(5, "apple", (6, 2, 1, 3, 4))
+        paths = self.node.paths
+        feed(self.links[2], buy)
+        paths.forgetVia(3)
+        self.assertIsNone(paths.pathTo(4))
+        feed(self.links[2], buy)
+        self.assertEqual(paths.pathTo(4), (1, 3, 4))
+        paths.clear()
+        feed(self.links[2], buy)
+        self.assertEqual(paths.pathTo(6), (1, 2, 6))
+        self.assertEqual(paths.pathTo(4), (1, 3, 4))
+
+    def test_samePathLearnedAgainAfterEviction(self):
+        """A full table that evicted what a path taught learns it again
+        from the next message along that path."""
+        node = makeNode(1, path_limit=4)
+        links = {peer: linkPeer(node, peer) for peer in (2, 3)}
+        buy = trade.Buy(5, "apple", (6, 2, 1, 3, 4))
+        feed(links[2], buy)
+        node.paths.learn((1, 2, 8, 7, 5, 9))
+        self.assertIsNone(node.pathTo(6))
+        self.assertIsNone(node.pathTo(4))
+        feed(links[2], buy)
+        self.assertEqual(node.pathTo(6), (1, 2, 6))
+        self.assertEqual(node.pathTo(4), (1, 3, 4))
+
     def test_learnDirectly(self):
         """learn records a path and its prefixes, keeping the shorter."""
         paths = self.node.paths

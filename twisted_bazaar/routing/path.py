@@ -34,6 +34,10 @@ class PathRouter:
         self.table = OrderedDict()
         #: The link the message being delivered came on, while it is.
         self.deliveredOn = None
+        #: The path last learned from by L{received}, while learning it
+        #: again would change nothing (no entry was dropped since): a stream
+        #: of messages along one path is learned once.
+        self._learned = None
 
     def route(self, message):
         """
@@ -74,8 +78,13 @@ class PathRouter:
                 link.protocolError("wrongway", f"this {message.TYPE} must come from "
                                    f"node {path[here - 1]}")
             return
-        self.learn(path[here::-1])
-        self.learn(path[here:])
+        if path != self._learned:
+            # Learning only ever shortens entries, so once learned, a path
+            # teaches nothing new until an entry is dropped (an eviction
+            # below, forgetVia, clear), which forgets it.
+            self._learned = path
+            self.learn(path[here::-1])
+            self.learn(path[here:])
         if here == len(path) - 1:
             self.deliveredOn = link
             try:
@@ -106,6 +115,7 @@ class PathRouter:
                 known.move_to_end(target)
                 if len(known) > self.limit:
                     known.popitem(last=False)
+                    self._learned = None
 
     def pathTo(self, peer_id):
         """The shortest known path to a peer, or None."""
@@ -113,10 +123,12 @@ class PathRouter:
 
     def forgetVia(self, peer_id):
         """A link closed: no path through that neighbour holds any more."""
+        self._learned = None
         for target in [t for t, p in self.table.items() if p[1] == peer_id]:
             del self.table[target]
 
     def clear(self):
         """This node's id changed: every path it knows starts with the old
         one."""
+        self._learned = None
         self.table.clear()
