@@ -19,6 +19,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 
+_Ping, _Pong = wire.Ping, wire.Pong
 #: Default largest netstring payload accepted or sent, in bytes.
 DEFAULT_FRAME_LIMIT = 64 * 1024
 #: Default seconds a new connection may take to say thisisme.
@@ -361,22 +362,28 @@ class Link(NetstringReceiver):
 
         NetstringReceiver's own parser is replaced for two reasons: every
         framing fault must be named in the log, and a node relays every
-        flooded search, so parsing must cost little.  The buffer is a
-        bytearray and a frame's payload is only scanned once it is whole,
-        so a large frame arriving in small pieces costs linear time.
+        flooded search, so parsing must cost little.  What is left of a
+        frame waits in a bytearray, and a frame's payload is only scanned
+        once it is whole, so a large frame arriving in small pieces costs
+        linear time.  Whole frames are cut from bytes, one copy each.
         """
         if self.deaf:
             return
         buffer = self._buffer
-        buffer += data
-        if len(buffer) < self._needed:
-            return
-        size = len(buffer)
+        if buffer:
+            buffer += data
+            if len(buffer) < self._needed:
+                return
+            data = bytes(buffer)
+            buffer.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)
+        size = len(data)
         start = 0
         digits = self._digits
         while start < size and not self.deaf:
-            colon = buffer.find(b":", start, start + digits + 1)
-            head = bytes(buffer[start:colon if colon >= 0 else start + digits + 1])
+            colon = data.find(b":", start, start + digits + 1)
+            head = data[start:colon if colon >= 0 else start + digits + 1]
             if colon > start and head.isdigit() and (head[0] != 48 or colon == start + 1):
                 length = int(head)
                 if length > self.MAX_LENGTH:
@@ -393,14 +400,15 @@ class Link(NetstringReceiver):
             if end >= size:
                 self._needed = end + 1 - start
                 break
-            if buffer[end] != 44:  # b","
+            if data[end] != 44:  # b","
                 self._brokenFrame("frame is not terminated by a comma")
                 return
-            payload = bytes(buffer[colon + 1:end])
+            payload = data[colon + 1:end]
             start = end + 1
             self._needed = 0
             self.stringReceived(payload)
-        del buffer[:start]
+        if start < size:
+            buffer += memoryview(data)[start:]
 
     def _brokenFrame(self, reason):
         self.log.warn("broken netstring from {peer}: {reason}", peer=self.describe(),
@@ -419,7 +427,8 @@ class Link(NetstringReceiver):
                               info=e.info)
             self.protocolError(e.code, e.info, answer=e.answerable)
             return
-        traffic = self.settings.traffic
+        settings = self.settings
+        traffic = settings.traffic
         if traffic is not None:
             traffic.messageReceived(message.TYPE, len(data))
         # Only a message that makes sense shows the peer is alive: garbage
@@ -429,22 +438,23 @@ class Link(NetstringReceiver):
         if name is not None:
             bucket = self._buckets.get(name)
             if bucket is None:
-                rates = self.settings.rates
+                rates = settings.rates
                 bucket = self._buckets[name] = TokenBucket(
                     rates.get(name, rates["search"]), now)
             if not bucket.take(now):
                 self._drop(message.TYPE, bucket.rate)
                 return
-        if self.settings.verbose:
+        if settings.verbose:
             self.log.info("<- {peer} {message}", peer=self.describe(),
                           message=data.decode("utf-8"))
-        if type(message) is wire.Ping:
+        kind = type(message)
+        if kind is _Ping:
             if self.peer_id is not None:
                 self.send(wire.Pong(message.nonce))
             else:
                 self.protocolError("wtf", "say thisisme before ping", close=True)
             return
-        if type(message) is wire.Pong:
+        if kind is _Pong:
             if self.peer_id is None:
                 self.protocolError("wtf", "say thisisme before pong", close=True)
             return
@@ -495,35 +505,36 @@ class Link(NetstringReceiver):
         """
         if self.closing or self.transport is None:
             return
-        if len(payload) > self.settings.frame_limit:
+        settings = self.settings
+        if len(payload) > settings.frame_limit:
             self.log.error("not sending {type} to {peer}: {size} bytes is over the "
                            "frame limit", type=kind, peer=self.describe(),
                            size=len(payload))
-            if self.settings.traffic is not None:
-                self.settings.traffic.messageDropped("oversize", kind)
+            if settings.traffic is not None:
+                settings.traffic.messageDropped("oversize", kind)
             return
         if self._paused:
             self._waiting += len(payload)
-            if self._waiting > self.settings.write_limit:
+            if self._waiting > settings.write_limit:
                 self.log.warn("{peer} is not reading: over {limit} bytes waiting; "
                               "dropping the link", peer=self.describe(),
-                              limit=self.settings.write_limit)
+                              limit=settings.write_limit)
                 self.closing = self.deaf = True
                 self._held = []
                 self._held_size = 0
                 self.transport.abortConnection()
-                if self.settings.traffic is not None:
-                    self.settings.traffic.messageDropped("slow-reader", kind)
+                if settings.traffic is not None:
+                    settings.traffic.messageDropped("slow-reader", kind)
                 return
         if kind != "ping" and kind != "pong":
             self._last_traffic = self.clock.seconds()
-        stats = self.settings.stats
+        stats = settings.stats
         if stats is not None:
             stats[kind] = stats.get(kind, 0) + 1
-        traffic = self.settings.traffic
+        traffic = settings.traffic
         if traffic is not None:
             traffic.messageSent(kind, len(payload))
-        if self.settings.verbose:
+        if settings.verbose:
             self.log.info("-> {peer} {message}", peer=self.describe(),
                           message=payload.decode("utf-8"))
         batch = self._batch

@@ -391,7 +391,8 @@ def _notJSON(constant):
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
                             allow_nan=False, check_circular=False)
 _decoder = json.JSONDecoder(parse_constant=_notJSON)
-_raw_decode = _decoder.raw_decode
+#: The decoder's scanner: what raw_decode calls after a whitespace scan.
+_scan_once = _decoder.scan_once
 
 
 def encode(message):
@@ -434,12 +435,13 @@ def decode(data):
     try:
         text = data.decode("utf-8")
         try:
-            # raw_decode skips json.loads' two whitespace scans; text that
-            # starts or ends with whitespace takes the full path.
-            obj, end = _raw_decode(text)
+            # The scanner skips json.loads' two whitespace scans; text that
+            # starts or ends with whitespace, or is not JSON, takes the full
+            # path, which also says what is wrong.
+            obj, end = _scan_once(text, 0)
             if end != len(text):
                 raise ValueError
-        except ValueError:
+        except (ValueError, StopIteration):
             obj = _decoder.decode(text)
     except UnicodeDecodeError as e:
         raise ProtocolError(f"invalid UTF-8: {e.reason} at byte {e.start}")
