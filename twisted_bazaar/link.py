@@ -20,6 +20,7 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 
 _Ping, _Pong = wire.Ping, wire.Pong
+
 #: Default largest netstring payload accepted or sent, in bytes.
 DEFAULT_FRAME_LIMIT = 64 * 1024
 #: Default seconds a new connection may take to say thisisme.

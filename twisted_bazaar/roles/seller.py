@@ -75,9 +75,9 @@ class Seller(Role):
         self._unsaved = []
         self._uncommitted = set()
         self._committing = False
-        #: (sale or None, answer) signed and waiting for their sale's
-        #: commit, and answers waiting to be signed: each answer leaves
-        #: once it is signed and its sale (if any) is on disk.
+        #: Each answer leaves once it is signed and its sale (if any) is on
+        #: disk: (sale, buyOK) signed and waiting for the commit, and
+        #: (sale or None, answer) waiting for the signer.
         self._answers = []
         self._unsigned = []
         self._signing = False
@@ -204,11 +204,12 @@ class Seller(Role):
     def _signed(self, answers, batch):
         self._signing = False
         for (sale, _), answer in zip(batch, answers):
-            if sale is None or sale.buy_id not in self._uncommitted:
-                if sale is None or self.ledger.get(sale.buy_id) is sale:
-                    self.node.route(answer)
-            elif self.ledger.get(sale.buy_id) is sale:
+            if sale is not None and self.ledger.get(sale.buy_id) is not sale:
+                continue  # the sale was undone: its buyer will ask again
+            if sale is not None and sale.buy_id in self._uncommitted:
                 self._answers.append((sale, answer))
+            else:
+                self.node.route(answer)
         self._signBatch()
         self._checkIdle()
 
