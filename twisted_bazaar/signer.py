@@ -1,12 +1,12 @@
 """
 Where a node's trade answers are signed.
 
-An Ed25519 signature costs about as much as everything else a seller does
-for a sale, and the ``cryptography`` library releases the GIL while it
-signs.  So a daemon's seller hands each turn's answers to a L{Signer} as
-one batch, which signs them on a thread of its own while the reactor goes
-on reading (and the store's writer thread commits the sales): one thread
-hand-off per batch, not per answer.  Given a plain clock (tests, the
+An Ed25519 signature costs about 20 µs, a third of what a seller's
+reactor spent on a sale while it signed there, and the ``cryptography``
+library releases the GIL while it signs.  So a daemon's seller hands each
+turn's answers to a L{Signer} as one batch, which signs them on a thread
+of its own while the reactor goes on reading (and the store's writer
+thread commits the sales): one thread hand-off per batch, not per answer.  Given a plain clock (tests, the
 simulator), the signer signs inline, at once, so runs stay deterministic.
 
 The signatures are exactly those of L{Identity.signed}: where they are
