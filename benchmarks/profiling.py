@@ -6,6 +6,11 @@ then the profile's top functions are printed.
     python -m benchmarks.profiling relay|purchase|purchase-memory [--seconds S] [--top N]
 
 cProfile slows the node down a good deal, so read the shares, not the rates.
+It sees the reactor's thread only: a daemon's seller signs on a thread of
+its own, and the store writes on another, so their work shows up as the
+reactor waiting (``epoll.poll``), not as functions.  The purchase
+benchmark's JSON keeps the CPU time of both kinds of thread per purchase
+(``seller_cpu_us_per_purchase``).
 """
 
 import argparse

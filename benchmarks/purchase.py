@@ -21,6 +21,7 @@ import collections
 import contextlib
 import itertools
 import json
+import os
 import selectors
 import time
 
@@ -56,6 +57,28 @@ PRESIGNED = 400
 #: Seconds each measured window lasts, and the most a window may overrun.
 WINDOW = 1.0
 DRAIN_TIMEOUT = 10.0
+
+
+def threadSeconds(pid):
+    """
+    CPU time (user + system, from /proc) of a process's main thread, which
+    runs its reactor, and of all its other threads together (the store's
+    writer, the signer), in seconds.
+    """
+    main = other = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue  # a thread that just ended
+        ticks = int(fields[11]) + int(fields[12])
+        if int(tid) == pid:
+            main += ticks
+        else:
+            other += ticks
+    return main / tick, other / tick
 
 
 class Buyers:
@@ -200,12 +223,20 @@ def run(quick=False, repeats=None):
         drivers["echo"] = stack.enter_context(contextlib.closing(Buyers(
             echo_port, avoid={ids["durable"]}, via=ids["durable"],
             reply=b'"type":"buy"')))
+        pids = {"durable": durable.process.pid, "memory": memory.process.pid}
         rates = {name: [] for name in drivers}
+        cpu = {name: {"reactor": [], "threads": []} for name in pids}
         for name, driver in drivers.items():
             driver.window(WINDOW / 2)
         for _ in range(repeats):
             for name, driver in drivers.items():
+                before = threadSeconds(pids[name]) if name in pids else None
                 rates[name].append(driver.window())
+                if before is not None:
+                    after = threadSeconds(pids[name])
+                    sold = rates[name][-1] * WINDOW
+                    for key, start, end in zip(("reactor", "threads"), before, after):
+                        cpu[name][key].append((end - start) / sold * 1e6)
         problems = durable.problems() + memory.problems()
     if problems:
         raise AssertionError(f"a seller logged problems: {problems[:3]}")
@@ -216,6 +247,12 @@ def run(quick=False, repeats=None):
                 "memory_ledger_purchases_per_s": round(kept),
                 "buyers": BUYERS, "window_s": WINDOW, "repeats": repeats,
                 "seller_args": list(SELLER_ARGS),
+                # CPU over each window and its drain, per purchase counted:
+                # approximate, but unlike the rates it hardly depends on
+                # what else the machine runs.
+                "seller_cpu_us_per_purchase": {
+                    name: {key: round(median(values), 1) for key, values in each.items()}
+                    for name, each in cpu.items()},
                 "rates": {name: [round(r) for r in each] for name, each in rates.items()}},
         note=f"durable seller {sold:,.0f} buys/s (in memory {kept:,.0f}) vs echo "
              f"{trips:,.0f} trips/s")]

@@ -4,11 +4,13 @@ ratio.  The figures themselves are for ``make bench``, not for tests, so
 nothing here depends on how fast this machine is.
 """
 
+import os
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.roles import trade
-from benchmarks import codec
+from benchmarks import codec, idle, purchase
 from twisted_bazaar import wire
 
 
@@ -27,3 +29,18 @@ class CodecBenchmarkTests(SynchronousTestCase):
         self.assertEqual([type(m) for m in messages], [floodmsg.Search, floodmsg.Reply, trade.Buy])
         for message in messages:
             self.assertEqual(wire.decode(wire.encode(message)), message)
+
+
+class ThreadSecondsTests(SynchronousTestCase):
+    """The purchase benchmark's per-thread CPU reading."""
+
+    def test_splitsTheProcessByThread(self):
+        """The main thread and the other threads, read from /proc, add up
+        to no more than the whole process has used (its threads that
+        ended count there only)."""
+        pid = os.getpid()
+        main, other = purchase.threadSeconds(pid)
+        total = idle.cpuSeconds(pid)
+        self.assertGreaterEqual(main, 0)
+        self.assertGreaterEqual(other, 0)
+        self.assertLessEqual(main + other, total + 2 / os.sysconf("SC_CLK_TCK"))

@@ -57,6 +57,21 @@ class IdentityTests(SynchronousTestCase):
         self.assertFalse(verify("x" * 43, sig, data))
         self.assertFalse(verify(one.key, "not a signature", data))
 
+    def test_signedReplacesAnotherKeyAndSig(self):
+        """Signing a message that carries another node's key and signature
+        replaces both: the new signature covers the canonical form with
+        the new key and without the old signature."""
+        one, other = Identity.generate(), Identity.generate()
+        reply = Reply(5, "apple", (other.id, 42), other.id, "127.0.0.1", 9001)
+        theirs = other.signed(reply)
+        mine = one.signed(theirs)
+        self.assertEqual(mine.key, one.key)
+        self.assertNotEqual(mine.sig, theirs.sig)
+        self.assertTrue(verify(one.key, mine.sig, wire.canonical(mine)))
+        self.assertEqual(attr.evolve(mine, key=None, sig=None), reply)
+        self.assertTrue(signedBy(theirs, other.id))
+        self.assertFalse(signedBy(mine, other.id))
+
     def test_fromRandomRepeats(self):
         """Drawn from a seeded rng, the same key each time."""
         self.assertEqual(Identity.fromRandom(random.Random(5)).key,

@@ -24,6 +24,7 @@ from twisted_bazaar.link import (
     DEFAULT_PING_RATE,
     DEFAULT_SEARCH_RATE,
     DEFAULT_WRITE_LIMIT,
+    FLUSH_BYTES,
     LinkSettings,
 )
 from twisted_bazaar.overlay import OverlayFactory
@@ -398,3 +399,39 @@ class HandshakeTimeoutTests(SynchronousTestCase):
         tracker = Tracker(clock, random.Random(2))
         self.assertEveryPreludeTimesOut(TrackerFactory(tracker), clock)
         self.assertEqual(len(tracker.registry), 0)
+
+
+class CoalescingNonReadingPeerTests(NonReadingPeerTests):
+    """The write limit, with the node's links coalescing the writes of
+    each burst (as a daemon's do)."""
+
+    def startNode(self, **settings):
+        super().startNode(coalesce=True, **settings)
+
+
+class CoalescingPushBackTests(PushBackTests):
+    """Push-back, with the node's links coalescing the writes of each
+    burst (as a daemon's do)."""
+
+    def startNode(self, **settings):
+        super().startNode(coalesce=True, **settings)
+
+    def test_nonReaderDroppedWithinOneBurst(self):
+        """
+        Searches read in one burst reach a peer that never reads in
+        writes of about FLUSH_BYTES, so its transport pushes back within
+        the burst: it is aborted once more than the write limit was queued
+        after its buffer filled, the node having held at most one more
+        hand-over for it, and the other peer gets every search.
+        """
+        self.setUpPeers()
+        self.assertIsNotNone(self.slow.link._batch)
+        count = 150
+        self.assertGreater(count * self.size, self.BUFFER + FLUSH_BYTES + self.WRITE_LIMIT)
+        self.flooder.link.dataReceived(searches(1000, count, self.ITEM))
+        self.assertTrue(self.slow.closed)
+        self.assertNotIn(SLOW, self.node.links)
+        self.assertLessEqual(len(self.slow.transport.value()),
+                             self.BUFFER + FLUSH_BYTES + self.WRITE_LIMIT + self.size)
+        self.assertEqual(len(self.other.heard()), count)
+        self.assertPong(self.other)

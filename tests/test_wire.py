@@ -573,6 +573,33 @@ def withJunkField(message):
 
 corrupted_objects = st.one_of(*VALID_MESSAGES.values()).flatmap(withJunkField)
 
+#: Values at the edges of the fields' checks.
+edges = st.sampled_from([
+    None, True, False, 0, -1, 2**63, -2**63, 2**63 - 1, -(2**63 - 1), 65535, 65536,
+    1.5, "", "x", "x" * 32, "x" * 33, "x" * 43, "x" * 86, "x" * 257, "é" * 128,
+    "é" * 129, "\ud800", [], [1], [1, 1], [1, True], [2**63], [-(2**63)],
+    list(range(64)), list(range(65)), {}, {"apple": 1}, {"apple": -1}])
+
+
+def withEdgeField(message):
+    """Strategy: C{message} as its JSON object, as is, with one field left
+    out, or with one field set to an edge value."""
+    names = [wire_name for wire_name, *_ in message.FIELDS]
+    obj = {**message.asDict()}
+    if not names:
+        return st.just(obj)
+    left_out = st.sampled_from(names).map(
+        lambda name: {k: v for k, v in obj.items() if k != name})
+    return (st.just(obj) | left_out | st.builds(lambda name, value: {**obj, name: value},
+                                                st.sampled_from(names), edges))
+
+
+#: (class, object): a valid message's object, or one with a field left
+#: out, at an edge or junk, to decode as that class.
+edged_objects = st.one_of(*VALID_MESSAGES.values()).flatmap(
+    lambda message: st.tuples(st.just(type(message)),
+                              withEdgeField(message) | withJunkField(message)))
+
 
 class PropertyTests(SynchronousTestCase):
     """Properties over generated input, run derandomized."""
@@ -602,6 +629,23 @@ class PropertyTests(SynchronousTestCase):
     def test_everyClassHasAStrategy(self):
         """The round-trip property covers every message class."""
         self.assertEqual(set(VALID_MESSAGES), shippedTypes())
+
+    @given(edged_objects)
+    def test_fastDecodingIsStrict(self, case):
+        """
+        A class's fast C{fromDict} and its field-by-field
+        C{strictFromDict} agree on every object: the same message, or the
+        same refusal.
+        """
+        cls, obj = case
+
+        def outcome(decode):
+            try:
+                return decode(obj)
+            except ProtocolError as e:
+                return ("refused", e.code, e.info)
+
+        self.assertEqual(outcome(cls.fromDict), outcome(cls.strictFromDict))
 
     @given(st.one_of(*VALID_MESSAGES.values()))
     def test_roundTrip(self, message):

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from twisted_bazaar.wire import canonical
+from twisted_bazaar.wire import canonical, canonicalFields
 
 #: File of a node's private key inside its data dir.
 KEY_FILE = "node.key"
@@ -183,6 +183,14 @@ class Identity:
         return encode(self._private.sign(data))
 
     def signed(self, message):
-        """The message with this node's key, signed (see L{signedBy})."""
-        message = attr.evolve(message, key=self.key, sig=None)
-        return attr.evolve(message, sig=self.sign(canonical(message)))
+        """
+        The message with this node's key, signed (see L{signedBy}).
+
+        The canonical bytes are built from the message's wire fields with
+        the key set in them, so the signed message is constructed once
+        (every signed type names its key field ``key`` on the wire too).
+        """
+        fields = message.asDict()
+        fields.pop("sig", None)
+        fields["key"] = self.key
+        return attr.evolve(message, key=self.key, sig=self.sign(canonicalFields(fields)))

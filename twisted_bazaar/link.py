@@ -12,13 +12,15 @@ that never introduces itself or falls silent is dropped.
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IPushProducer
+from twisted.internet.interfaces import IPushProducer, IReactorFDSet
 from twisted.logger import Logger
 from twisted.protocols.basic import NetstringReceiver
 
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+
+_Ping, _Pong = wire.Ping, wire.Pong
 
 #: Default largest netstring payload accepted or sent, in bytes.
 DEFAULT_FRAME_LIMIT = 64 * 1024
@@ -40,6 +42,9 @@ REGISTER_RATE = 512.0
 BURST_FACTOR = 2.0
 #: Default bytes that may wait for a peer that does not read its socket.
 DEFAULT_WRITE_LIMIT = 1024 * 1024
+#: Bytes of frames a coalescing link holds back, at most, before it hands
+#: them to its transport in the middle of a burst (see L{WriteBatch}).
+FLUSH_BYTES = 4096
 
 
 def _lengthFault(head, complete, digits):
@@ -87,6 +92,7 @@ class LinkSettings:
         verbose=False,
         stats=None,
         traffic=None,
+        coalesce=None,
     ):
         self.frame_limit = frame_limit
         self.handshake_timeout = handshake_timeout
@@ -111,6 +117,44 @@ class LinkSettings:
                       "ping": ping_rate, "register": REGISTER_RATE}
         #: message type -> number dropped by rate limits, over every link.
         self.dropped = {}
+        #: Whether links coalesce the frames they send during a burst of
+        #: reads into one write (see L{WriteBatch}): True, False, or None
+        #: for "when the link's clock is a real reactor".  A reactor's
+        #: transport costs as much per write as the node spends relaying a
+        #: message; a memory transport (tests, the simulator) costs
+        #: nothing, and there each write is a delivery of its own.
+        self.coalesce = coalesce
+        #: The burst every coalescing link of these settings takes part in.
+        self.writes = WriteBatch()
+
+
+class WriteBatch:
+    """
+    Frames held back while links read: a burst.
+
+    While any coalescing link sharing these settings is in its
+    C{dataReceived}, the frames sent on such links wait in the link
+    (L{Link.flushWrites}); when the outermost read returns, each link
+    hands what waits to its transport in one write, in the order it was
+    sent.  A link also hands it over as soon as L{FLUSH_BYTES} wait, so its
+    transport sees it fill up (and pauses the link) at most that late.
+
+    @ivar depth: reads in progress.
+    @ivar dirty: links holding frames back, in the order they began to.
+    """
+
+    __slots__ = ("depth", "dirty")
+
+    def __init__(self):
+        self.depth = 0
+        self.dirty = []
+
+    def flush(self):
+        """Every link hands over what it holds back."""
+        while self.dirty:
+            dirty, self.dirty = self.dirty, []
+            for link in dirty:
+                link.flushWrites()
 
 
 class TokenBucket:
@@ -186,6 +230,14 @@ class Link(NetstringReceiver):
         self.dropped = {}
         #: nonce -> Deferred of a L{ping} waiting for its pong.
         self._pongs = {}
+        #: Frames held back during a burst, and their size.
+        self._held = []
+        self._held_size = 0
+        coalesce = settings.coalesce
+        if coalesce is None:
+            coalesce = IReactorFDSet.providedBy(clock)
+        #: The L{WriteBatch} this link coalesces its writes in, or None.
+        self._batch = settings.writes if coalesce else None
 
     # -- life cycle -------------------------------------------------------
 
@@ -208,6 +260,8 @@ class Link(NetstringReceiver):
 
     def connectionLost(self, reason=ConnectionDone()):
         self.closing = self.deaf = True
+        self._held = []
+        self._held_size = 0
         for call in (self._handshake_call, self._keepalive_call):
             if call is not None and call.active():
                 call.cancel()
@@ -252,6 +306,7 @@ class Link(NetstringReceiver):
                           reason=reason)
         self.closing = self.deaf = True
         if self.transport is not None:
+            self.flushWrites()
             if self._registered:
                 # A TLS transport does not hang up while a producer is
                 # registered: this link produces nothing more anyway.
@@ -308,26 +363,50 @@ class Link(NetstringReceiver):
 
     def dataReceived(self, data):
         """
+        Read a burst: split it into messages (L{readFrames}); with a write
+        batch, what is sent meanwhile goes out when the outermost read is
+        done (see L{WriteBatch}).
+        """
+        batch = self._batch
+        if batch is None:
+            self.readFrames(data)
+            return
+        batch.depth += 1
+        try:
+            self.readFrames(data)
+        finally:
+            batch.depth -= 1
+            if not batch.depth and batch.dirty:
+                batch.flush()
+
+    def readFrames(self, data):
+        """
         Split the stream into netstrings, strictly.
 
         NetstringReceiver's own parser is replaced for two reasons: every
         framing fault must be named in the log, and a node relays every
-        flooded search, so parsing must cost little.  The buffer is a
-        bytearray and a frame's payload is only scanned once it is whole,
-        so a large frame arriving in small pieces costs linear time.
+        flooded search, so parsing must cost little.  What is left of a
+        frame waits in a bytearray, and a frame's payload is only scanned
+        once it is whole, so a large frame arriving in small pieces costs
+        linear time.  Whole frames are cut from bytes, one copy each.
         """
         if self.deaf:
             return
         buffer = self._buffer
-        buffer += data
-        if len(buffer) < self._needed:
-            return
-        size = len(buffer)
+        if buffer:
+            buffer += data
+            if len(buffer) < self._needed:
+                return
+            data = bytes(buffer)
+            buffer.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)
+        size = len(data)
         start = 0
         digits = self._digits
         while start < size and not self.deaf:
-            colon = buffer.find(b":", start, start + digits + 1)
-            head = bytes(buffer[start:colon if colon >= 0 else start + digits + 1])
+            colon = data.find(b":", start, start + digits + 1)
+            head = data[start:colon if colon >= 0 else start + digits + 1]
             if colon > start and head.isdigit() and (head[0] != 48 or colon == start + 1):
                 length = int(head)
                 if length > self.MAX_LENGTH:
@@ -344,14 +423,15 @@ class Link(NetstringReceiver):
             if end >= size:
                 self._needed = end + 1 - start
                 break
-            if buffer[end] != 44:  # b","
+            if data[end] != 44:  # b","
                 self._brokenFrame("frame is not terminated by a comma")
                 return
-            payload = bytes(buffer[colon + 1:end])
+            payload = data[colon + 1:end]
             start = end + 1
             self._needed = 0
             self.stringReceived(payload)
-        del buffer[:start]
+        if start < size:
+            buffer += memoryview(data)[start:]
 
     def _brokenFrame(self, reason):
         self.log.warn("broken netstring from {peer}: {reason}", peer=self.describe(),
@@ -370,7 +450,8 @@ class Link(NetstringReceiver):
                               info=e.info)
             self.protocolError(e.code, e.info, answer=e.answerable)
             return
-        traffic = self.settings.traffic
+        settings = self.settings
+        traffic = settings.traffic
         if traffic is not None:
             traffic.messageReceived(message.TYPE, len(data))
         # Only a message that makes sense shows the peer is alive: garbage
@@ -380,22 +461,23 @@ class Link(NetstringReceiver):
         if name is not None:
             bucket = self._buckets.get(name)
             if bucket is None:
-                rates = self.settings.rates
+                rates = settings.rates
                 bucket = self._buckets[name] = TokenBucket(
                     rates.get(name, rates["search"]), now)
             if not bucket.take(now):
                 self._drop(message.TYPE, bucket.rate)
                 return
-        if self.settings.verbose:
+        if settings.verbose:
             self.log.info("<- {peer} {message}", peer=self.describe(),
                           message=data.decode("utf-8"))
-        if type(message) is wire.Ping:
+        kind = type(message)
+        if kind is _Ping:
             if self.peer_id is not None:
                 self.send(wire.Pong(message.nonce))
             else:
                 self.protocolError("wtf", "say thisisme before ping", close=True)
             return
-        if type(message) is wire.Pong:
+        if kind is _Pong:
             if self.peer_id is None:
                 self.protocolError("wtf", "say thisisme before pong", close=True)
                 return
@@ -450,36 +532,61 @@ class Link(NetstringReceiver):
         """
         if self.closing or self.transport is None:
             return
-        if len(payload) > self.settings.frame_limit:
+        settings = self.settings
+        if len(payload) > settings.frame_limit:
             self.log.error("not sending {type} to {peer}: {size} bytes is over the "
                            "frame limit", type=kind, peer=self.describe(),
                            size=len(payload))
-            if self.settings.traffic is not None:
-                self.settings.traffic.messageDropped("oversize", kind)
+            if settings.traffic is not None:
+                settings.traffic.messageDropped("oversize", kind)
             return
         if self._paused:
             self._waiting += len(payload)
-            if self._waiting > self.settings.write_limit:
+            if self._waiting > settings.write_limit:
                 self.log.warn("{peer} is not reading: over {limit} bytes waiting; "
                               "dropping the link", peer=self.describe(),
-                              limit=self.settings.write_limit)
+                              limit=settings.write_limit)
                 self.closing = self.deaf = True
+                self._held = []
+                self._held_size = 0
                 self.transport.abortConnection()
-                if self.settings.traffic is not None:
-                    self.settings.traffic.messageDropped("slow-reader", kind)
+                if settings.traffic is not None:
+                    settings.traffic.messageDropped("slow-reader", kind)
                 return
         if kind != "ping" and kind != "pong":
             self._last_traffic = self.clock.seconds()
-        stats = self.settings.stats
+        stats = settings.stats
         if stats is not None:
             stats[kind] = stats.get(kind, 0) + 1
-        traffic = self.settings.traffic
+        traffic = settings.traffic
         if traffic is not None:
             traffic.messageSent(kind, len(payload))
-        if self.settings.verbose:
+        if settings.verbose:
             self.log.info("-> {peer} {message}", peer=self.describe(),
                           message=payload.decode("utf-8"))
-        self.sendString(payload)
+        batch = self._batch
+        if batch is None or not batch.depth:
+            self.sendString(payload)
+            return
+        held = self._held
+        if not held:
+            batch.dirty.append(self)
+        frame = b"%d:%b," % (len(payload), payload)
+        held.append(frame)
+        self._held_size += len(frame)
+        if self._held_size >= FLUSH_BYTES:
+            self.flushWrites()
+
+    def flushWrites(self):
+        """Hand the frames held back during a burst to the transport, in
+        one write."""
+        held = self._held
+        if not held:
+            return
+        self._held = []
+        self._held_size = 0
+        if self.transport is not None:
+            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
 
     # -- IPushProducer: the transport's view of our sending -------------------
 

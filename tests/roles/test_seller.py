@@ -8,6 +8,7 @@ unless a test links them directly.
 
 import random
 
+import attr
 from twisted.application.service import Service
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
@@ -18,6 +19,9 @@ from twisted_bazaar.link import LinkSettings
 from twisted_bazaar.node import Node, NodeConfig
 from twisted_bazaar.roles.seller import Sale, Seller, SellerPlugin, parseSell
 from twisted_bazaar.roles import seller as seller_module
+from twisted_bazaar import wire
+from twisted_bazaar.identity import Identity, signedBy
+from twisted_bazaar.signer import Signer
 from twisted_bazaar.store import MemoryStore, StoreError, records
 
 from tests.helpers import (
@@ -336,6 +340,47 @@ class DurableSlowStore(MemoryStore):
         d, sales = self.waiting.pop(0)
         super().commitSales(sales).chainDeferred(d)
 
+    def fail(self):
+        d, _ = self.waiting.pop(0)
+        d.errback(StoreError("the disk is full"))
+
+
+class CountingStore(MemoryStore):
+    """A memory store that records each commit's buy ids."""
+
+    def __init__(self):
+        super().__init__()
+        self.commits = []
+
+    def commitSales(self, sales):
+        self.commits.append([sale.buy_id for sale in sales])
+        return super().commitSales(sales)
+
+
+class HeldExecutor:
+    """An executor standing in for a thread: jobs wait until the test
+    runs them with L{finish}."""
+
+    def __init__(self):
+        self.jobs = []
+        self.started = self.stopped = False
+
+    def start(self):
+        self.started = True
+
+    def submit(self, function, *args):
+        d = defer.Deferred()
+        self.jobs.append((d, function, args))
+        return d
+
+    def finish(self):
+        d, function, args = self.jobs.pop(0)
+        defer.maybeDeferred(function, *args).chainDeferred(d)
+
+    def stop(self):
+        self.stopped = True
+        return defer.succeed(None)
+
 
 class ClosingStore(MemoryStore):
     """A store whose closeBuy answers when the test fires its Deferred."""
@@ -496,3 +541,130 @@ class SaleLogTests(SynchronousTestCase):
                          "every sale)")
         self.assertEqual([call for call in self.clock.getDelayedCalls()
                           if call.func.__self__ is self.seller.saleLog], [])
+
+
+class ThreadedSigningTests(SynchronousTestCase):
+    """
+    A seller whose signer works as a thread does (L{HeldExecutor}): the
+    answers of one turn are signed as one batch, one batch at a time, and
+    each leaves once it is signed and its sale is committed.
+    """
+
+    def setUp(self):
+        self.identity = Identity.fromRandom(random.Random(1))
+        self.buyer = Identity.fromRandom(random.Random(2))
+        self.store = DurableSlowStore()
+        me = self.identity.id
+        self.node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                         NodeConfig(link=LinkSettings(ping_interval=0)), self.store,
+                         identity=self.identity)
+        self.node.setAddress(NODE_HOST, NODE_PORT)
+        self.node.setId(me)
+        self.clock = self.node.clock
+        self.relay = linkPeer(self.node, 2)
+        self.executor = HeldExecutor()
+        self.signer = Signer(self.identity, self.executor)
+        self.seller = Seller(self.node, {"apple": 5}, lease=LEASE, signer=self.signer)
+        self.back = (me, 2, self.buyer.id)
+
+    def buy(self, buy_id, item="apple"):
+        feed(self.relay, self.buyer.signed(trade.Buy(buy_id, item,
+                                                     (self.buyer.id, 2, self.identity.id))))
+        return sent(self.relay)
+
+    def assertSignedAnswers(self, answers, expected):
+        """answers are expected, each signed by the seller."""
+        self.assertEqual([attr.evolve(a, key=None, sig=None) for a in answers], expected)
+        self.assertTrue(all(signedBy(a, self.identity.id) for a in answers))
+
+    def test_oneBatchPerTurn(self):
+        """Two buys in one turn: one batch, signed while they are
+        committed; the answers leave once both are done."""
+        self.assertEqual(self.buy(50), [])
+        self.assertEqual(self.buy(51), [])
+        self.assertEqual(self.executor.jobs, [])
+        self.clock.advance(0)
+        self.assertEqual(len(self.executor.jobs), 1)
+        self.assertEqual(self.store.commits, [[50, 51]])
+        self.executor.finish()
+        self.assertEqual(sent(self.relay), [])
+        self.store.finish()
+        self.assertSignedAnswers(sent(self.relay), [
+            trade.BuyOK(50, "apple", self.back), trade.BuyOK(51, "apple", self.back)])
+        self.assertTrue(self.executor.started)
+
+    def test_inMemoryOneCommitPerTurn(self):
+        """In memory too, the sales of one turn are committed together
+        while their answers are signed, and leave once signed."""
+        store = CountingStore()
+        node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                    NodeConfig(link=LinkSettings(ping_interval=0)), store,
+                    identity=self.identity)
+        node.setId(self.identity.id)
+        self.relay = linkPeer(node, 2)
+        executor = HeldExecutor()
+        Seller(node, {"apple": 5}, signer=Signer(self.identity, executor))
+        self.buy(50)
+        self.buy(51)
+        self.assertEqual(store.commits, [])
+        node.clock.advance(0)
+        self.assertEqual(store.commits, [[50, 51]])
+        self.assertEqual(sent(self.relay), [])
+        executor.finish()
+        self.assertSignedAnswers(sent(self.relay), [
+            trade.BuyOK(50, "apple", self.back), trade.BuyOK(51, "apple", self.back)])
+
+    def test_committedBeforeSigned(self):
+        """A commit done first: the answer leaves when it is signed."""
+        self.buy(50)
+        self.clock.advance(0)
+        self.store.finish()
+        self.assertEqual(sent(self.relay), [])
+        self.executor.finish()
+        self.assertSignedAnswers(sent(self.relay), [trade.BuyOK(50, "apple", self.back)])
+
+    def test_oneBatchAtATime(self):
+        """Answers made while a batch is signed wait for it, then go as
+        the next batch; a repeated buy id and a soldout are signed too."""
+        self.buy(50)
+        self.clock.advance(0)
+        self.store.finish()
+        self.buy(50)
+        self.buy(51, item="pear")
+        self.clock.advance(0)
+        self.assertEqual(len(self.executor.jobs), 1)
+        self.executor.finish()
+        self.assertEqual(len(self.executor.jobs), 1)
+        self.assertSignedAnswers(sent(self.relay), [trade.BuyOK(50, "apple", self.back)])
+        self.executor.finish()
+        self.assertSignedAnswers(sent(self.relay), [
+            trade.BuyOK(50, "apple", self.back),
+            wire.Error("soldout", "no pear left to sell", 51, self.back)])
+
+    def test_undoneSaleNotAnswered(self):
+        """A sale whose commit failed is undone: its signed answer is
+        dropped, and the buyer will ask again."""
+        self.buy(50)
+        self.clock.advance(0)
+        self.store.fail()
+        self.executor.finish()
+        self.assertEqual(sent(self.relay), [])
+        self.assertEqual(self.seller.stock, {"apple": 5})
+        self.assertNotIn(50, self.seller.ledger)
+
+    def test_stopWaitsForTheBatchThenStopsTheSigner(self):
+        """stopService signs what waits, sends what is signed and
+        committed, stops the signer, and only then fires; afterwards a
+        repeated buy id is answered at once, signed inline."""
+        self.buy(50)
+        d = self.seller.stopService()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(len(self.executor.jobs), 1)
+        self.store.finish()
+        self.assertNoResult(d)
+        self.executor.finish()
+        self.assertSignedAnswers(sent(self.relay), [trade.BuyOK(50, "apple", self.back)])
+        self.successResultOf(d)
+        self.assertTrue(self.executor.stopped)
+        self.assertSignedAnswers(self.buy(50), [trade.BuyOK(50, "apple", self.back)])
+        self.assertEqual(self.executor.jobs, [])

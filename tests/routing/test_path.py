@@ -9,6 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.roles import trade
 from twisted_bazaar.routing.flood import FloodRouter
+from twisted_bazaar.routing.path import LEARNED_LIMIT
 from twisted_bazaar.schemes.flood import messages as floodmsg
 
 from tests.helpers import Recorder, closeLink, feed, linkPeer, makeNode, sent
@@ -154,6 +155,49 @@ class PathTableTests(SynchronousTestCase):
         link = linkPeer(node, 2)
         feed(link, floodmsg.Search(100, "apple", (7, 8, 2), 5))
         self.assertEqual(dict(node.paths.table), {8: (1, 2, 8), 7: (1, 2, 8, 7)})
+
+    def test_samePathLearnedAgainOnceForgotten(self):
+        """Messages along one path are learned from once while the table
+        keeps what they taught; once an entry is dropped (forgetVia,
+        clear), the next one teaches it again."""
+        buy = trade.Buy(5, "apple", (6, 2, 1, 3, 4))
+        other = trade.Buy(6, "apple", (7, 2, 1, 3, 5))
+        paths = self.node.paths
+        feed(self.links[2], buy)
+        feed(self.links[2], other)
+        paths.forgetVia(3)
+        self.assertIsNone(paths.pathTo(4))
+        self.assertIsNone(paths.pathTo(5))
+        feed(self.links[2], buy)
+        feed(self.links[2], other)
+        self.assertEqual(paths.pathTo(4), (1, 3, 4))
+        self.assertEqual(paths.pathTo(5), (1, 3, 5))
+        paths.clear()
+        feed(self.links[2], buy)
+        self.assertEqual(paths.pathTo(6), (1, 2, 6))
+        self.assertEqual(paths.pathTo(4), (1, 3, 4))
+
+    def test_learnedPathsBounded(self):
+        """The memory of learned paths starts over once it holds
+        LEARNED_LIMIT of them."""
+        for n in range(LEARNED_LIMIT + 5):
+            feed(self.links[2], trade.Buy(n, "apple", (100 + n, 2, 1)))
+        self.assertEqual(len(self.node.paths._learned), 5)
+        self.assertEqual(self.node.pathTo(100), (1, 2, 100))
+
+    def test_samePathLearnedAgainAfterEviction(self):
+        """A full table that evicted what a path taught learns it again
+        from the next message along that path."""
+        node = makeNode(1, path_limit=4)
+        links = {peer: linkPeer(node, peer) for peer in (2, 3)}
+        buy = trade.Buy(5, "apple", (6, 2, 1, 3, 4))
+        feed(links[2], buy)
+        node.paths.learn((1, 2, 8, 7, 5, 9))
+        self.assertIsNone(node.pathTo(6))
+        self.assertIsNone(node.pathTo(4))
+        feed(links[2], buy)
+        self.assertEqual(node.pathTo(6), (1, 2, 6))
+        self.assertEqual(node.pathTo(4), (1, 3, 4))
 
     def test_learnDirectly(self):
         """learn records a path and its prefixes, keeping the shorter."""

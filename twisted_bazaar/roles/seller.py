@@ -11,7 +11,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity import signedIf, trusts
+from twisted_bazaar.identity import trusts
 from twisted_bazaar.logthrottle import LogThrottle
 from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes import IShop, discoveryOf
@@ -19,6 +19,7 @@ from twisted_bazaar.files.options import sharedFolder
 from twisted_bazaar.files.shop import FileShop
 from twisted_bazaar.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
+from twisted_bazaar.signer import Signer
 from twisted_bazaar.store import CLOSED_LIMIT, Sale
 
 #: Default seconds a unit stays reserved for a buyer after its search.
@@ -40,7 +41,11 @@ class Seller(Role):
 
     log = Logger()
 
-    def __init__(self, node, stock, lease=DEFAULT_LEASE):
+    def __init__(self, node, stock, lease=DEFAULT_LEASE, signer=None):
+        """
+        @param signer: the L{Signer} of the answers; by default one for the
+            node's key and clock (threaded in a daemon, inline otherwise).
+        """
         super().__init__(node)
         self.store = node.store
         seeded = self.store.seededWith()
@@ -70,7 +75,14 @@ class Seller(Role):
         self._unsaved = []
         self._uncommitted = set()
         self._committing = False
+        #: Each answer leaves once it is signed and its sale (if any) is on
+        #: disk: (sale, buyOK) signed and waiting for the commit, and
+        #: (sale or None, answer) waiting for the signer.
         self._answers = []
+        self._unsigned = []
+        self._signing = False
+        self._sign_call = None
+        self.signer = signer or Signer.forClock(node.identity, node.clock)
         self._flush_call = None
         self._stopped = False
         #: Deferreds of stopService, fired once no commit is in flight and
@@ -164,9 +176,51 @@ class Seller(Role):
                       type=message.TYPE, buyer=message.path[0])
         return False
 
-    def _route(self, message):
-        """Route an answer, signed."""
-        self.node.route(signedIf(self.node.identity, message))
+    def _answer(self, message, sale=None):
+        """
+        Sign an answer and route it; a buyOK (given with its sale) leaves
+        only once the sale is committed.  Inline, that is at once; with a
+        threaded signer, this turn's answers are signed as one batch on the
+        next turn, while the sales are committed.
+        """
+        self._unsigned.append((sale, message))
+        if self.signer.inline:
+            self._signBatch()
+        elif self._sign_call is None and not self._signing:
+            self._sign_call = self.node.clock.callLater(0, self._signBatch)
+
+    def _signBatch(self):
+        """Sign the answers waiting; one batch is signed at a time, and
+        answers made meanwhile wait for the next."""
+        self._sign_call = None
+        if self._signing or not self._unsigned:
+            return
+        batch, self._unsigned = self._unsigned, []
+        self._signing = True
+        d = self.signer.signAll([message for _, message in batch])
+        d.addCallbacks(self._signed, self._notSigned, callbackArgs=(batch,),
+                       errbackArgs=(batch,))
+
+    def _signed(self, answers, batch):
+        self._signing = False
+        for (sale, _), answer in zip(batch, answers):
+            if sale is not None and self.ledger.get(sale.buy_id) is not sale:
+                continue  # the sale was undone: its buyer will ask again
+            if sale is not None and sale.buy_id in self._uncommitted:
+                self._answers.append((sale, answer))
+            else:
+                self.node.route(answer)
+        self._signBatch()
+        self._checkIdle()
+
+    def _notSigned(self, reason, batch):
+        """Not signed (the signer failed): the answers are dropped, and
+        the buyers will ask again."""
+        self._signing = False
+        self.log.critical("could not sign {n} answers: {why}", n=len(batch),
+                          why=reason.getErrorMessage())
+        self._signBatch()
+        self._checkIdle()
 
     def _answerAsk(self, ask):
         """
@@ -184,11 +238,10 @@ class Seller(Role):
         self.closed[ask.id] = None
         while len(self.closed) > CLOSED_LIMIT:
             del self.closed[next(iter(self.closed))]
-        unsold = signedIf(self.node.identity, wire.Error(
-            "unsold", f"buy {ask.id} was not sold, and never will be", ask.id,
-            ask.path[::-1]))
+        unsold = wire.Error("unsold", f"buy {ask.id} was not sold, and never will be",
+                            ask.id, ask.path[::-1])
         if not fresh:
-            self.node.route(unsold)
+            self._answer(unsold)
             return
         self.store.closeBuy(ask.id).addCallbacks(
             self._closedBuy, self._notClosed, callbackArgs=(unsold,),
@@ -196,7 +249,7 @@ class Seller(Role):
 
     def _closedBuy(self, _, unsold):
         if not self._stopped:
-            self.node.route(unsold)
+            self._answer(unsold)
 
     def _notClosed(self, reason, buy_id):
         """Not on disk: the id stays closed in this process, but is not
@@ -215,14 +268,14 @@ class Seller(Role):
                 return
             buyer, item = buy.path[0], buy.item
             if buy.id in self.closed:
-                self._route(wire.Error("soldout", f"buy {buy.id} is closed", buy.id,
-                                       back))
+                self._answer(wire.Error("soldout", f"buy {buy.id} is closed", buy.id,
+                                        back))
                 return
             if (buyer, item) in self._reservations:
                 self._release((buyer, item))
             elif self.free(item) <= 0:
-                self._route(wire.Error("soldout", f"no {item} left to sell", buy.id,
-                                       back))
+                self._answer(wire.Error("soldout", f"no {item} left to sell", buy.id,
+                                        back))
                 return
             self.stock[item] -= 1
             sale = self.ledger[buy.id] = Sale(buy.id, item, buyer,
@@ -232,17 +285,17 @@ class Seller(Role):
         self._confirm(buy.id, sale, back)
 
     def _confirm(self, buy_id, sale, back):
-        """Answer buyOK for a sale, once it is on disk."""
-        answer = signedIf(self.node.identity, BuyOK(buy_id, sale.item, back))
+        """Answer buyOK for a sale, once it is on disk (signed meanwhile)."""
+        self._answer(BuyOK(buy_id, sale.item, back), sale)
         if buy_id not in self._uncommitted:
-            self.node.route(answer)
             return
-        self._answers.append((buy_id, answer))
-        if not self.store.durable or self._stopped:
+        if self._stopped or (not self.store.durable and self.signer.inline):
             self._flush()
         elif self._flush_call is None and not self._committing:
             # Group commit: every sale made in this turn of the reactor is
-            # written in one transaction.
+            # written in one transaction.  In memory too when the answers
+            # wait for the signer's thread anyway: one commit per turn
+            # costs less than one per sale.
             self._flush_call = self.node.clock.callLater(0, self._flush)
 
     def _flush(self):
@@ -307,18 +360,19 @@ class Seller(Role):
             del self.ledger[sale.buy_id]
             self._uncommitted.discard(sale.buy_id)
             self.stock[sale.item] += 1
-        self._answers = [(buy_id, answer) for buy_id, answer in self._answers
-                         if buy_id in self.ledger]
+        self._answers = [(sale, answer) for sale, answer in self._answers
+                         if self.ledger.get(sale.buy_id) is sale]
         self._answerCommitted()
         self._flush()
         self._checkIdle()
 
     def _answerCommitted(self):
-        """Send every waiting buyOK whose sale is now on disk."""
-        ready = [answer for buy_id, answer in self._answers
-                 if buy_id not in self._uncommitted]
-        self._answers = [(buy_id, answer) for buy_id, answer in self._answers
-                         if buy_id in self._uncommitted]
+        """Send every signed buyOK whose sale is now on disk."""
+        uncommitted = self._uncommitted
+        ready = [answer for sale, answer in self._answers
+                 if sale.buy_id not in uncommitted]
+        self._answers = [(sale, answer) for sale, answer in self._answers
+                         if sale.buy_id in uncommitted]
         for answer in ready:
             self.node.route(answer)
 
@@ -330,18 +384,19 @@ class Seller(Role):
     def stopService(self):
         """
         Stop selling: release every reservation (and its timer), commit
-        what is unsaved once the commit in flight is done.
+        what is unsaved once the commit in flight is done, answer what is
+        signed, and stop the signer's thread.
 
-        @return: a Deferred that fires when no commit is in flight and
-            every sale made is committed (or, if the store failed, undone).
-            Safe to call more than once, and after nodeStopping.
+        @return: a Deferred that fires when no commit or signing is in
+            flight, every sale made is committed (or, if the store failed,
+            undone), every answer made is sent, and the signer's thread is
+            gone.  Safe to call more than once, and after nodeStopping.
         """
         super().stopService()
         self._stop()
-        if not self._committing and not self._unsaved:
-            return defer.succeed(None)
         d = defer.Deferred()
         self._idle_waiters.append(d)
+        self._checkIdle()
         return d
 
     def _stop(self):
@@ -349,17 +404,21 @@ class Seller(Role):
         self.saleLog.close()
         for key in list(self._reservations):
             self._release(key)
-        if self._flush_call is not None and self._flush_call.active():
-            self._flush_call.cancel()
-        self._flush_call = None
+        for call in (self._flush_call, self._sign_call):
+            if call is not None and call.active():
+                call.cancel()
+        self._flush_call = self._sign_call = None
         self._flush()
+        self._signBatch()
 
     def _checkIdle(self):
-        if self._committing or self._unsaved or not self._idle_waiters:
+        if (self._committing or self._unsaved or self._signing or self._unsigned
+                or not self._idle_waiters):
             return
         waiters, self._idle_waiters = self._idle_waiters, []
+        stopped = self.signer.stop()
         for d in waiters:
-            d.callback(None)
+            stopped.addCallback(lambda _, d=d: d.callback(None))
 
 
 def _count(counts, key, change):

@@ -16,6 +16,9 @@ from twisted_bazaar import wire
 
 #: Default number of destinations kept in the path table.
 DEFAULT_PATH_LIMIT = 10_000
+#: Paths remembered as learned (see L{PathRouter.received}); more, and the
+#: memory starts over.
+LEARNED_LIMIT = 1024
 
 
 class PathRouter:
@@ -34,6 +37,10 @@ class PathRouter:
         self.table = OrderedDict()
         #: The link the message being delivered came on, while it is.
         self.deliveredOn = None
+        #: Paths L{received} learned from, while learning them again would
+        #: change nothing (no entry was dropped since): the messages of a
+        #: trade, or a stream along one path, teach the table once.
+        self._learned = set()
 
     def route(self, message):
         """
@@ -74,8 +81,16 @@ class PathRouter:
                 link.protocolError("wrongway", f"this {message.TYPE} must come from "
                                    f"node {path[here - 1]}")
             return
-        self.learn(path[here::-1])
-        self.learn(path[here:])
+        learned = self._learned
+        if path not in learned:
+            # Learning only ever shortens entries, so once learned, a path
+            # teaches nothing new until an entry is dropped (an eviction
+            # below, forgetVia, clear), which forgets every learned path.
+            if len(learned) >= LEARNED_LIMIT:
+                learned.clear()
+            learned.add(path)
+            self.learn(path[here::-1])
+            self.learn(path[here:])
         if here == len(path) - 1:
             self.deliveredOn = link
             try:
@@ -106,6 +121,7 @@ class PathRouter:
                 known.move_to_end(target)
                 if len(known) > self.limit:
                     known.popitem(last=False)
+                    self._learned.clear()
 
     def pathTo(self, peer_id):
         """The shortest known path to a peer, or None."""
@@ -113,10 +129,12 @@ class PathRouter:
 
     def forgetVia(self, peer_id):
         """A link closed: no path through that neighbour holds any more."""
+        self._learned.clear()
         for target in [t for t, p in self.table.items() if p[1] == peer_id]:
             del self.table[target]
 
     def clear(self):
         """This node's id changed: every path it knows starts with the old
         one."""
+        self._learned.clear()
         self.table.clear()

@@ -29,6 +29,7 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     checkPort,
     checkTtl,
     canonical,
+    canonicalFields,
     decode,
     encode,
     errorCode,

@@ -283,9 +283,12 @@ def _compile(cls, type_name, fields):
 
     The codec runs for every message every node relays, so it is generated
     the way attrs generates ``__init__``: no loop over fields, and each value
-    checked inline by the checker's ``fast`` expression.  A value that fails
-    the fast check goes through L{_slowField}, which gives the default or
-    raises the precise L{ProtocolError}.
+    checked inline by the checker's ``fast`` expression.  ``fromDict`` reads
+    the required fields by subscript and tests every field in one
+    condition; a message that fails it (a missing field, a value the fast
+    check refuses) is decoded again by ``strictFromDict``, field by field,
+    where L{_slowField} gives the default or raises the precise
+    L{ProtocolError}.  Both accept exactly the same messages.
     """
     required = [f for f in fields if f[3] is not None]
     optional = [f for f in fields if f[3] is None]
@@ -295,7 +298,7 @@ def _compile(cls, type_name, fields):
         encode += [f"    if self.{attribute} is not None:",
                    f"        out[{wire!r}] = self.{attribute}"]
     encode.append("    return out")
-    decode = ["def fromDict(obj):", "    get = obj.get"]
+    decode = ["def strictFromDict(obj):", "    get = obj.get"]
     defaults = {}
     for index, (wire, _, check, default) in enumerate(fields):
         value = f"v{index}"
@@ -312,10 +315,45 @@ def _compile(cls, type_name, fields):
         convert = getattr(check, "convert", None)
         if convert:
             decode += ["    else:", f"        {value} = {convert}({value})"]
-    decode.append(f"    return cls({', '.join(f'v{i}' for i in range(len(fields)))})")
+    values = ", ".join(f"v{i}" for i in range(len(fields)))
+    decode.append(f"    return cls({values})")
+    fast = ["def fromDict(obj):"]
+    taken = [(index, wire) for index, (wire, _, _, default) in enumerate(fields)
+             if default is REQUIRED]
+    if taken:
+        fast += ["    try:"]
+        fast += [f"        v{index} = obj[{wire!r}]" for index, wire in taken]
+        fast += ["    except KeyError:", "        return strictFromDict(obj)"]
+    tests, converts = [], []
+    for index, (wire, _, check, default) in enumerate(fields):
+        value = f"v{index}"
+        test = check.fast.format(v=value)
+        convert = getattr(check, "convert", None)
+        if default is REQUIRED:
+            if convert:
+                converts.append(f"    {value} = {convert}({value})")
+        elif default is None:
+            # Left out or null: the field is unset.
+            fast.append(f"    {value} = obj.get({wire!r})")
+            test = f"{value} is None or ({test})"
+            if convert:
+                converts += [f"    if {value} is not None:",
+                             f"        {value} = {convert}({value})"]
+        else:
+            fast.append(f"    {value} = obj.get({wire!r}, _MISSING)")
+            test = f"{value} is _MISSING or ({test})"
+            converts += [f"    if {value} is _MISSING:", f"        {value} = _d{index}"]
+            if convert:
+                converts += ["    else:", f"        {value} = {convert}({value})"]
+        tests.append(f"({test})")
+    fast.append(f"    if not ({' and '.join(tests) or 'True'}):")
+    fast.append("        return strictFromDict(obj)")
+    fast += converts
+    fast.append(f"    return cls({values})")
     namespace = {"cls": cls, "_MISSING": _MISSING, "_slowField": _slowField,
                  "ERROR_CODES": ERROR_CODES, "_INT_ONLY": {int}, **defaults}
-    exec("\n".join(encode + decode), namespace)
+    exec("\n".join(encode + decode + fast), namespace)
+    cls.strictFromDict = staticmethod(namespace["strictFromDict"])
     return namespace["asDict"], staticmethod(namespace["fromDict"])
 
 
@@ -348,10 +386,13 @@ def _notJSON(constant):
     raise ValueError(f"{constant} is not a JSON value")
 
 
+# Messages are trees built from decoded JSON and the code's own values,
+# never cyclic: skipping the encoder's cycle check saves a dict per call.
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
-                            allow_nan=False)
+                            allow_nan=False, check_circular=False)
 _decoder = json.JSONDecoder(parse_constant=_notJSON)
-_raw_decode = _decoder.raw_decode
+#: The decoder's scanner: what raw_decode calls after a whitespace scan.
+_scan_once = _decoder.scan_once
 
 
 def encode(message):
@@ -360,7 +401,7 @@ def encode(message):
 
 
 _canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
-                              sort_keys=True, allow_nan=False)
+                              sort_keys=True, allow_nan=False, check_circular=False)
 
 
 def canonical(message):
@@ -372,6 +413,15 @@ def canonical(message):
     """
     fields = message.asDict()
     fields.pop("sig", None)
+    return canonicalFields(fields)
+
+
+def canonicalFields(fields):
+    """
+    L{canonical} of a message already turned into its wire fields
+    (``asDict``, without ``sig``): for a signer that sets the ``key`` in
+    the dict instead of building a message to hold it.
+    """
     return b"bazaar-sig:" + _canonical.encode(fields).encode("utf-8")
 
 
@@ -385,12 +435,13 @@ def decode(data):
     try:
         text = data.decode("utf-8")
         try:
-            # raw_decode skips json.loads' two whitespace scans; text that
-            # starts or ends with whitespace takes the full path.
-            obj, end = _raw_decode(text)
+            # The scanner skips json.loads' two whitespace scans; text that
+            # starts or ends with whitespace, or is not JSON, takes the full
+            # path, which also says what is wrong.
+            obj, end = _scan_once(text, 0)
             if end != len(text):
                 raise ValueError
-        except ValueError:
+        except (ValueError, StopIteration):
             obj = _decoder.decode(text)
     except UnicodeDecodeError as e:
         raise ProtocolError(f"invalid UTF-8: {e.reason} at byte {e.start}")
