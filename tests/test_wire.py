@@ -30,6 +30,7 @@ from twisted_bazaar.schemes.index.messages import (
 )
 from tests.schemes.test_chord_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
+from twisted_bazaar.status.recent import RECENT_SIZE
 from twisted_bazaar.wire import (
     Dc,
     Error,
@@ -134,11 +135,13 @@ WIRE_FORMS = [
                 {"id": 42, "host": "h", "port": 1, "scheme": ""}]}),
     (State(), {"type": "state"}),
     (NodeState(17, "10.0.0.3", 9001, "flood", ((42, "10.0.0.4", 9002, "overlay"),),
-               {"apple": 2}, {"fig": 1}, 1),
+               {"apple": 2}, {"fig": 1}, 1, ((1500, "in", 42, "buy"), (2, "out", -1, "wtf"))),
      {"type": "nodestate", "id": 17, "host": "10.0.0.3", "port": 9001,
       "scheme": "flood", "links": [{"id": 42, "host": "10.0.0.4", "port": 9002,
                                     "purpose": "overlay"}],
-      "stock": {"apple": 2}, "bag": {"fig": 1}, "pending": 1}),
+      "stock": {"apple": 2}, "bag": {"fig": 1}, "pending": 1,
+      "recent": [{"ago": 1500, "dir": "in", "peer": 42, "type": "buy"},
+                 {"ago": 2, "dir": "out", "peer": -1, "type": "wtf"}]}),
 ] + CHORD_WIRE_FORMS
 
 
@@ -548,7 +551,10 @@ VALID_MESSAGES = {
                  max_size=10).map(tuple),
         st.dictionaries(items, st.integers(0, 10**9), max_size=10),
         st.dictionaries(items, st.integers(0, 10**9), max_size=10),
-        st.integers(0, 1000)),
+        st.integers(0, 1000),
+        st.lists(st.tuples(st.integers(0, 10**9), st.sampled_from(["in", "out"]),
+                           st.integers(-1, 2**40), st.sampled_from(["buy", "buyOK", "search"])),
+                 max_size=RECENT_SIZE).map(tuple)),
     **CHORD_STRATEGIES,
 }
 

@@ -19,6 +19,7 @@ from twisted.protocols.basic import NetstringReceiver
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.status.recent import OUT, STATUS
 
 _Ping, _Pong = wire.Ping, wire.Pong
 
@@ -196,6 +197,9 @@ class Link(NetstringReceiver):
 
     def __init__(self, owner, clock, settings, inbound):
         self.owner = owner
+        #: The owner's L{RecentMessages}, if it keeps one: told of each
+        #: message sent.
+        self._recent = getattr(owner, "recent", None)
         self.clock = clock
         self.settings = settings
         self.MAX_LENGTH = settings.frame_limit
@@ -554,7 +558,10 @@ class Link(NetstringReceiver):
                     settings.traffic.messageDropped("slow-reader", kind)
                 return
         if kind != "ping" and kind != "pong":
-            self._last_traffic = self.clock.seconds()
+            now = self._last_traffic = self.clock.seconds()
+            recent = self._recent
+            if recent is not None and self.purpose != STATUS:
+                recent.note((now, OUT, self.peer_id, kind))
         stats = settings.stats
         if stats is not None:
             stats[kind] = stats.get(kind, 0) + 1

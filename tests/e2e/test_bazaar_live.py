@@ -67,8 +67,12 @@ class BazaarLiveTests(SynchronousTestCase):
                           obj["pending"]),
                          (self.seller_id, "flood", {"apple": 2, "pear": 1}, {}, 0))
         self.assertIn(self.buyer_id, [link["id"] for link in obj["links"]])
+        received = {(m["dir"], m["peer"], m["type"]) for m in obj["recent"]}
+        self.assertIn(("in", self.buyer_id, "buy"), received)
+        self.assertIn(("out", self.buyer_id, "buyOK"), received)
         text = self.run_ok("node", f"127.0.0.1:{self.seller_port}")
         self.assertIn("stock: apple 2, pear 1", text)
+        self.assertIn(f"<- from node {self.buyer_id}  buy", text)
         buyer_port = int(self.buyer.waitFor(r"node listening on [^:]+:(\d+)")[1])
         buyer = json.loads(self.run_ok("--json", "node", f"127.0.0.1:{buyer_port}"))
         self.assertEqual((buyer["bag"], buyer["stock"]), ({"apple": 1}, {}))

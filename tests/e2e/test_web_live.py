@@ -1,7 +1,8 @@
 """
 End to end, in a real headless browser: the tracker's ``--web`` page
 shows the nodes of a running market of twistd daemons, and updates after
-a purchase without a reload; a node's page shows its links and stock.
+a purchase without a reload; a node's page shows its links, stock and
+recent messages.
 
 It needs Chromium and its driver (Debian's ``chromium`` and
 ``chromium-driver``, which ``.ci/run`` installs) and selenium (the test
@@ -105,5 +106,8 @@ class WebLiveTests(SynchronousTestCase):
                        ".startsWith('apple 2')", "the seller's stock")
         self.waitUntil("return document.querySelectorAll('#links tr').length > 0",
                        "the seller's links")
+        self.waitUntil("return Array.from(document.querySelectorAll('#messages tr'))"
+                       ".some(row => row.textContent.endsWith('buyOK'))",
+                       "the seller's buyOK among its recent messages")
         self.assertIn(f"node {seller}", self.driver.title + self.driver.find_element(
             "id", "title").text)

@@ -5,7 +5,8 @@ in a Market (real nodes and tracker on the in-memory network).
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.status.messages import MemberList, NodeState
+from twisted_bazaar.status.messages import MemberList, NodeState, State
+from twisted_bazaar.status.recent import RECENT_SIZE, STATUS
 from twisted_bazaar.status.tracker import StatusExtension
 from twisted_bazaar.testing import Market
 
@@ -27,6 +28,42 @@ class StatusTests(SynchronousTestCase):
         buyer = self.market.services[self.buyer].status.state()
         self.assertEqual((buyer.stock, buyer.bag, buyer.port),
                          ({}, {"apple": 2}, self.buyer.port))
+
+    def test_nodeStateRecentMessages(self):
+        """A node's state carries the messages it sent and received last,
+        oldest first: the seller's buys in and buyOKs out, with the buyer's
+        id; keepalives and the status link's own questions are left out."""
+        self.market.run(25)  # past a keepalive round
+        service = self.market.services[self.seller]
+        self.assertTrue(service.node.overlay.recent)
+        recent = service.status.state().recent
+        self.assertLessEqual(len(recent), RECENT_SIZE)
+        seen = {(direction, peer, kind) for _, direction, peer, kind in recent}
+        self.assertIn(("in", self.buyer.id, "buy"), seen)
+        self.assertIn(("out", self.buyer.id, "buyOK"), seen)
+        kinds = {kind for _, _, _, kind in recent}
+        self.assertFalse(kinds & {"ping", "pong", "state", "nodestate"})
+        ages = [ago for ago, _, _, _ in recent]
+        self.assertEqual(ages, sorted(ages, reverse=True))
+
+    def test_statusLinkNotNoted(self):
+        """Questions on a status link, and their answers, are not noted."""
+        service = self.market.services[self.seller]
+        recent = service.node.overlay.recent
+        before = recent.entries(0)
+
+        class Link:
+            purpose = STATUS
+            peer_id = 2**40
+            sent = []
+
+            def send(self, message):
+                self.sent.append(message)
+
+        link = Link()
+        service.node.overlay.messageReceived(link, State())
+        self.assertIsInstance(link.sent[0], NodeState)
+        self.assertEqual(recent.entries(0), before)
 
     def test_trackerMembers(self):
         extension = self.market.tracker.extensions["status"]

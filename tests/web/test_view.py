@@ -69,6 +69,17 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual(self.view.node(1)["links"],
                          [{"id": 2, "host": "h", "port": 2, "purpose": "overlay"}])
 
+    def test_nodeMessages(self):
+        """A node's page lists the messages its last state named, oldest
+        first, each placed in time back from when that state came."""
+        self.clock.advance(100)
+        self.view.stateSeen(NodeState(1, "h", 1, "flood", (), {}, {}, 0,
+                                      ((2500, "in", 2, "buy"), (0, "out", 2, "buyOK"))))
+        self.assertEqual(self.view.node(1)["messages"],
+                         [{"at": 97.5, "dir": "in", "peer": 2, "type": "buy"},
+                          {"at": 100.0, "dir": "out", "peer": 2, "type": "buyOK"}])
+        self.assertNotIn("messages", self.view.node(2))
+
     def test_departure(self):
         self.view.stateSeen(state(1, stock={"apple": 2}))
         self.view.membersSeen([(2, "h", 2, "flood")])

@@ -181,7 +181,9 @@ def nodeObject(state):
             "links": [{"id": i, "host": h, "port": p, "purpose": purpose}
                       for i, h, p, purpose in state.links],
             "stock": dict(state.stock), "bag": dict(state.bag),
-            "pending": state.pending}
+            "pending": state.pending,
+            "recent": [{"ago": ago, "dir": direction, "peer": peer, "type": kind}
+                       for ago, direction, peer, kind in state.recent]}
 
 
 def buy(reactor, args):
@@ -235,6 +237,12 @@ def renderNode(obj):
               f"({link['purpose']})" for link in obj["links"]]
     lines += [f"stock: {counts(obj['stock'])}", f"bag: {counts(obj['bag'])}",
               f"pending buys: {obj['pending']}"]
+    if obj["recent"]:
+        lines.append("recent messages (newest last):")
+        lines += [f"  {entry['ago'] / 1000:6.1f} s ago  "
+                  f"{'<- from' if entry['dir'] == 'in' else '-> to  '} "
+                  f"{'?' if entry['peer'] < 0 else 'node ' + str(entry['peer'])}  "
+                  f"{entry['type']}" for entry in obj["recent"]]
     return "\n".join(lines)
 
 

@@ -24,7 +24,9 @@ from twisted_bazaar.wire import (
     itemCounts,
     message,
     objectList,
+    ProtocolError,
 )
+from twisted_bazaar.status.recent import IN, OUT, RECENT_SIZE, UNKNOWN_PEER
 
 #: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
 MAX_ENTRIES = 1024
@@ -49,6 +51,20 @@ MEMBER_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort),
                ("scheme", _schemeName))
 LINK_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort),
              ("purpose", checkName))
+
+
+def _direction(value, name):
+    """Which way a message went: "in" or "out"."""
+    if value not in (IN, OUT):
+        raise ProtocolError(f'{name} must be "in" or "out"')
+    return value
+
+
+_direction.fast = "False"
+
+RECENT_KEYS = (("ago", _count), ("dir", _direction),
+               ("peer", intIn(UNKNOWN_PEER, ID_LIMIT - 1, "a node id or -1")),
+               ("type", checkName))
 
 
 @message("members", bucket="query")
@@ -86,13 +102,16 @@ class State(Message):
          ("scheme", "scheme", checkName, REQUIRED),
          ("links", "links", objectList(LINK_KEYS, MAX_ENTRIES), REQUIRED),
          ("stock", "stock", _counts, REQUIRED), ("bag", "bag", _counts, REQUIRED),
-         ("pending", "pending", _count, REQUIRED))
+         ("pending", "pending", _count, REQUIRED),
+         ("recent", "recent", objectList(RECENT_KEYS, RECENT_SIZE), ()))
 @frozen
 class NodeState(Message):
     """
     The answer to state: the node's id, advertised host and port, scheme,
     established links as (id, host, port, purpose), stock (item -> units,
-    reserved included), bag (item -> units bought) and pending buys.
+    reserved included), bag (item -> units bought), pending buys, and the
+    messages it sent and received last, as (milliseconds ago, "in" or
+    "out", peer id or -1, type), oldest first.
     """
 
     id: int
@@ -103,6 +122,7 @@ class NodeState(Message):
     stock: dict = attr.ib(hash=False)
     bag: dict = attr.ib(hash=False)
     pending: int = 0
+    recent: tuple = ()
 
     def asDict(self):
         return {"type": "nodestate", "id": self.id, "host": self.host,
@@ -110,4 +130,6 @@ class NodeState(Message):
                 "links": [dict(zip(("id", "host", "port", "purpose"), row))
                           for row in self.links],
                 "stock": dict(self.stock), "bag": dict(self.bag),
-                "pending": self.pending}
+                "pending": self.pending,
+                "recent": [dict(zip(("ago", "dir", "peer", "type"), row))
+                           for row in self.recent]}

@@ -8,10 +8,10 @@ Every node has one (L{twisted_bazaar.services.NodeService} adds it).
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.status.messages import MAX_ENTRIES, MAX_ITEMS, NodeState, State
+from twisted_bazaar.status.recent import STATUS, RecentMessages
 
-#: The link purpose of status clients, its slots, and the seconds such a
+#: The slots of status links (purpose L{STATUS}), and the seconds such a
 #: link may stay without a question before it is closed.
-STATUS = "status"
 STATUS_SLOTS = 2
 STATUS_IDLE = 10.0
 
@@ -24,6 +24,8 @@ class NodeStatus:
         node.overlay.budgets.setdefault(STATUS, STATUS_SLOTS)
         node.overlay.idle_timeouts.setdefault(STATUS, STATUS_IDLE)
         node.handle(State, self._state)
+        if node.overlay.recent is None:
+            node.overlay.recent = RecentMessages()
 
     def state(self):
         """This node's L{NodeState}."""
@@ -43,7 +45,8 @@ class NodeStatus:
         scheme = getattr(node.discovery, "name", None) or "none"
         return NodeState(node.id if node.id is not None else -1, node.host or "",
                          node.port or 0, scheme, tuple(links[:MAX_ENTRIES]),
-                         _first(stock), _first(bag), len(node.store.pending()))
+                         _first(stock), _first(bag), len(node.store.pending()),
+                         node.overlay.recent.entries(node.clock.seconds()))
 
     def _state(self, link, message):
         link.send(self.state())

@@ -28,6 +28,9 @@ class MarketView:
         self.clock = clock
         self.members = {}
         self.states = {}
+        #: node id -> when its last state came (its messages' ``ago`` count
+        #: back from then).
+        self._seenAt = {}
         self.events = deque(maxlen=RECENT)
         self.nodeEvents = {}
         self._subscribers = []
@@ -42,6 +45,7 @@ class MarketView:
             self._event("left", node_id)
             del self.members[node_id]
             self.states.pop(node_id, None)
+            self._seenAt.pop(node_id, None)
             self.nodeEvents.pop(node_id, None)
         for node_id in sorted(set(rows) - set(self.members)):
             self.members[node_id] = rows[node_id]
@@ -54,6 +58,7 @@ class MarketView:
             return
         before = self.states.get(state.id)
         self.states[state.id] = state
+        self._seenAt[state.id] = self.clock.seconds()
         self._changed = True
         if before is None:
             return
@@ -104,7 +109,11 @@ class MarketView:
                 "offers": dict(sorted(offers.items())), "events": list(self.events)}
 
     def node(self, node_id):
-        """One node's page as JSON-ready data, or None if it is not live."""
+        """One node's page as JSON-ready data, or None if it is not live:
+        its address and scheme, its ``events`` as the view saw them, and
+        when its state is known its stock, bag, pending buys, links and
+        the ``messages`` it sent and received last (oldest first, each
+        with when, ``dir``, ``peer`` and ``type``)."""
         if node_id not in self.members:
             return None
         _, host, port, scheme = self.members[node_id]
@@ -119,6 +128,10 @@ class MarketView:
                                 "purpose": purpose}
                                for peer, peer_host, peer_port, purpose in state.links
                                if purpose not in HIDDEN_PURPOSES])
+            seen = self._seenAt[node_id]
+            page["messages"] = [{"at": seen - ago / 1000, "dir": direction, "peer": peer,
+                                 "type": kind}
+                                for ago, direction, peer, kind in state.recent]
         return page
 
     # -- pushing ----------------------------------------------------------

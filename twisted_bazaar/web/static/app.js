@@ -101,6 +101,17 @@ function showNode(node) {
   document.getElementById("bag").textContent = counts(node.bag);
   document.getElementById("pending").textContent = node.known ? node.pending : "?";
   fill(document.getElementById("events"), node.events, () => true);
+  document.getElementById("messages").replaceChildren(...(node.messages || []).slice().reverse().map(
+    (message) => {
+      const row = el("tr", {"class": message.dir});
+      const peer = el("td");
+      if (message.peer >= 0) peer.append(el("a", {href: `/node/${message.peer}`}, String(message.peer)));
+      else peer.textContent = "?";
+      row.append(el("td", {}, clock(message.at)),
+                 el("td", {}, message.dir === "in" ? "\u2190 from" : "\u2192 to"), peer,
+                 el("td", {}, message.type));
+      return row;
+    }));
 }
 
 function listen() {
