@@ -76,6 +76,13 @@ class ThreadedSignerTests(SynchronousTestCase):
         directlyProvides(reactor, IReactorThreads)
         self.assertFalse(Signer.forClock(self.identity, reactor).inline)
 
+    def test_notThreadedWhenAskedNot(self):
+        """threaded=False gives an inline signer even on a reactor that runs
+        threads (what a durable seller asks for)."""
+        reactor = Clock()
+        directlyProvides(reactor, IReactorThreads)
+        self.assertTrue(Signer.forClock(self.identity, reactor, threaded=False).inline)
+
     def test_signsOnItsThread(self):
         """The batch is signed off the caller's thread; the result comes
         back through the reactor, signed as Identity.signed signs."""

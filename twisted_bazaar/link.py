@@ -19,7 +19,7 @@ from twisted.protocols.basic import NetstringReceiver
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.status.recent import OUT, STATUS
+from twisted_bazaar.status.recent import IN, OUT, STATUS
 
 _Ping, _Pong = wire.Ping, wire.Pong
 
@@ -198,7 +198,7 @@ class Link(NetstringReceiver):
     def __init__(self, owner, clock, settings, inbound):
         self.owner = owner
         #: The owner's L{RecentMessages}, if it keeps one: told of each
-        #: message sent.
+        #: message sent and received (keepalives aside).
         self._recent = getattr(owner, "recent", None)
         self.clock = clock
         self.settings = settings
@@ -490,6 +490,9 @@ class Link(NetstringReceiver):
                 waiting.callback(None)
             return
         self._last_traffic = now
+        recent = self._recent
+        if recent is not None and self.purpose != STATUS:
+            recent.note((now, IN, self.peer_id, message.TYPE))
         self.payload = data
         self.owner.messageReceived(self, message)
 

@@ -18,7 +18,6 @@ from twisted.logger import Logger
 from twisted_bazaar import wire
 from twisted_bazaar.eviction import Candidate, chooseVictim, groupOf
 from twisted_bazaar.identity import helloText, keyOwns, newNonce, verify
-from twisted_bazaar.status.recent import IN, STATUS
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
 #: successors...): the default purpose, and the one old peers get.
@@ -80,8 +79,9 @@ class Overlay:
         self._hellos = {}
         #: Links whose peer proved it holds the key its id belongs to.
         self.keyed = set()
-        #: A L{twisted_bazaar.status.recent.RecentMessages} that notes every
-        #: message in and out, if someone may look (L{NodeStatus}); else None.
+        #: A L{twisted_bazaar.status.recent.RecentMessages} in which the
+        #: links note every message in and out, if someone may look
+        #: (L{NodeStatus}); else None.
         self.recent = None
 
     # -- counting --------------------------------------------------------------
@@ -221,9 +221,6 @@ class Overlay:
         self._checkClosed()
 
     def messageReceived(self, link, message):
-        recent = self.recent
-        if recent is not None and link.purpose != STATUS:
-            recent.note((self.node.clock.seconds(), IN, link.peer_id, message.TYPE))
         kind = type(message)
         if link.peer_id is None:
             if kind is wire.ThisIsMe:

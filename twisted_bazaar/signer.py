@@ -42,13 +42,13 @@ class Signer:
         self._stopped = False
 
     @classmethod
-    def forClock(cls, identity, clock):
+    def forClock(cls, identity, clock, threaded=True):
         """
-        A signer for a node on clock: threaded when the clock is a reactor
-        that runs threads (a daemon) and there is a key to sign with,
-        inline otherwise.
+        A signer for a node on clock: threaded when asked to, the clock is
+        a reactor that runs threads (a daemon) and there is a key to sign
+        with; inline otherwise.
         """
-        if identity is not None and IReactorThreads.providedBy(clock):
+        if threaded and identity is not None and IReactorThreads.providedBy(clock):
             return cls(identity, ThreadExecutor(clock, name="bazaar-signer"))
         return cls(identity)
 

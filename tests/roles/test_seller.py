@@ -9,8 +9,10 @@ unless a test links them directly.
 import random
 
 import attr
+from zope.interface import directlyProvides
 from twisted.application.service import Service
 from twisted.internet import defer, task
+from twisted.internet.interfaces import IReactorThreads
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
@@ -541,6 +543,26 @@ class SaleLogTests(SynchronousTestCase):
                          "every sale)")
         self.assertEqual([call for call in self.clock.getDelayedCalls()
                           if call.func.__self__ is self.seller.saleLog], [])
+
+
+class DefaultSignerTests(SynchronousTestCase):
+    """Where a daemon's seller signs by default: on a thread of its own
+    with its ledger in memory, inline beside a durable store's writer."""
+
+    def seller(self, store):
+        clock = task.Clock()
+        directlyProvides(clock, IReactorThreads)
+        identity = Identity.fromRandom(random.Random(1))
+        node = Node(clock, random.Random(0), FakeConnector(),
+                    NodeConfig(link=LinkSettings(ping_interval=0)), store,
+                    identity=identity)
+        return Seller(node, {"apple": 1}, lease=LEASE)
+
+    def test_inMemoryThreaded(self):
+        self.assertFalse(self.seller(MemoryStore()).signer.inline)
+
+    def test_durableInline(self):
+        self.assertTrue(self.seller(DurableSlowStore()).signer.inline)
 
 
 class ThreadedSigningTests(SynchronousTestCase):

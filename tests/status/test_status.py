@@ -10,6 +10,8 @@ from twisted_bazaar.status.recent import RECENT_SIZE, STATUS
 from twisted_bazaar.status.tracker import StatusExtension
 from twisted_bazaar.testing import Market
 
+from tests.helpers import feed, linkPeer, sent
+
 
 class StatusTests(SynchronousTestCase):
     def setUp(self):
@@ -47,23 +49,19 @@ class StatusTests(SynchronousTestCase):
         self.assertEqual(ages, sorted(ages, reverse=True))
 
     def test_statusLinkNotNoted(self):
-        """Questions on a status link, and their answers, are not noted."""
-        service = self.market.services[self.seller]
-        recent = service.node.overlay.recent
+        """Questions on a status link, and their answers, are not noted
+        (its handshake is); messages on other links are, both ways."""
+        node = self.market.services[self.seller].node
+        recent = node.overlay.recent
+        status = linkPeer(node, 2**40, purpose=STATUS)
         before = recent.entries(0)
-
-        class Link:
-            purpose = STATUS
-            peer_id = 2**40
-            sent = []
-
-            def send(self, message):
-                self.sent.append(message)
-
-        link = Link()
-        service.node.overlay.messageReceived(link, State())
-        self.assertIsInstance(link.sent[0], NodeState)
+        feed(status, State())
+        self.assertIsInstance(sent(status)[-1], NodeState)
         self.assertEqual(recent.entries(0), before)
+        overlay = linkPeer(node, 2**40 + 1)
+        feed(overlay, State())
+        self.assertEqual([entry[1:] for entry in recent.entries(0)[-2:]],
+                         [("in", 2**40 + 1, "state"), ("out", 2**40 + 1, "nodestate")])
 
     def test_trackerMembers(self):
         extension = self.market.tracker.extensions["status"]

@@ -44,7 +44,11 @@ class Seller(Role):
     def __init__(self, node, stock, lease=DEFAULT_LEASE, signer=None):
         """
         @param signer: the L{Signer} of the answers; by default one for the
-            node's key and clock (threaded in a daemon, inline otherwise).
+            node's key and clock: on a thread of its own in a daemon whose
+            ledger is in memory, inline otherwise.  A durable seller already
+            has the store's writer thread working beside the reactor; on two
+            cores a third thread cost it more in waits for the GIL than it
+            saved (docs/benchmarks.md, "Signing off the reactor").
         """
         super().__init__(node)
         self.store = node.store
@@ -82,7 +86,8 @@ class Seller(Role):
         self._unsigned = []
         self._signing = False
         self._sign_call = None
-        self.signer = signer or Signer.forClock(node.identity, node.clock)
+        self.signer = signer or Signer.forClock(node.identity, node.clock,
+                                                 threaded=not self.store.durable)
         self._flush_call = None
         self._stopped = False
         #: Deferreds of stopService, fired once no commit is in flight and

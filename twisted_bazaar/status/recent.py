@@ -7,8 +7,8 @@ It is kept only where someone may look (a node with L{NodeStatus}, as
 every daemon has; not the simulator's thousands of nodes), and noting a
 message costs one append to a bounded deque, so relaying pays next to
 nothing for it.  Keepalives (``ping``, ``pong``) are not noted, nor
-anything on a status link (the web view asks every second): they would
-push everything else out.
+what a status link carries once established (the web view asks every
+second): they would push everything else out.
 """
 
 from collections import deque
