@@ -213,6 +213,19 @@ class OutputTests(CliTestCase):
         self.assertIn("finds (index lookups)", rows)
         self.assertNotIn("finds (search floods)", rows)
 
+    def test_tableShowsChordLookupHops(self):
+        """A chord run's table has a row for the hops of its lookups, after
+        the offers' hops; the other schemes' tables have none."""
+        target = self.path("m.json")
+        self.assertEqual(cli.main([*QUICK, "--discovery", "chord", "--json", target]), 0)
+        with open(target, encoding="utf-8") as f:
+            hops = json.load(f)["lookup_hops"]
+        rows = {line.split("  ")[0]: line.split("  ")[-1].strip()
+                for line in self.stdout.getvalue().splitlines()}
+        names = list(rows)
+        self.assertEqual(names.index("lookup hops"), names.index("hops to first reply") + 1)
+        self.assertEqual(rows["lookup hops"].split()[1], f"p50={hops['p50']}")
+
     def test_helpShowsDefaults(self):
         error = self.assertRaises(SystemExit, cli.main, ["--help"])
         self.assertEqual(error.code, 0)

@@ -173,7 +173,10 @@ def table(metrics):
         ("messages per find", f"{metrics['messages_per_search']}"),
         ("busiest node's messages", f"{metrics['busiest_node_messages']}"),
     ]
-    for key in ("hops_to_first_reply", "latency_ms"):
+    keys = ["hops_to_first_reply", "latency_ms"]
+    if metrics.get("lookup_hops", {}).get("mean") is not None:
+        keys.insert(1, "lookup_hops")
+    for key in keys:
         stats = metrics[key]
         rows.append((key.replace("_", " "),
                      " ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
