@@ -58,6 +58,17 @@ class FetchTests(SynchronousTestCase):
                                    buyer={"wants": wants, "downloads": downloads})
         return node, downloads
 
+    def runUntilPiecesDone(self, fetcher, name, pieces):
+        """Run the market in small steps until the download of name has
+        at least that many pieces done; return the download."""
+        for _ in range(1000):
+            self.market.run(0.01)
+            download = fetcher.downloads.get(name)
+            if download is not None and download.schedule is not None and len(
+                    download.schedule.done) >= pieces:
+                return download
+        self.fail(f"{name} never had {pieces} pieces done")
+
     def fetcher(self, buyer):
         return self.market.role(buyer, "buyer").fetcher
 
@@ -248,12 +259,7 @@ class FetchTests(SynchronousTestCase):
         store = SQLiteStore(data_dir)
         buyer, downloads = self.addBuyer(["big"], store=store)
         fetcher = self.fetcher(buyer)
-        for _ in range(1000):
-            self.market.run(0.01)
-            download = fetcher.downloads.get("big")
-            if download is not None and download.schedule is not None and len(
-                    download.schedule.done) >= 20:
-                break
+        self.runUntilPiecesDone(fetcher, "big", 20)
         self.market.crash(buyer)
         store.close()
         self.assertTrue(os.path.exists(os.path.join(downloads,
@@ -282,12 +288,7 @@ class FetchTests(SynchronousTestCase):
         store = SQLiteStore(data_dir)
         buyer, downloads = self.addBuyer(["big"], store=store)
         fetcher = self.fetcher(buyer)
-        for _ in range(1000):
-            self.market.run(0.01)
-            download = fetcher.downloads.get("big")
-            if download is not None and download.schedule is not None and len(
-                    download.schedule.done) >= 20:
-                break
+        download = self.runUntilPiecesDone(fetcher, "big", 20)
         done = set(download.schedule.done)
         self.market.crash(buyer)
         store.close()

@@ -36,6 +36,19 @@ def partName(name, sha256):
     return f".{name}.{sha256[:16]}.part"
 
 
+def _synced(path, flags, sync):
+    """Open path with flags, sync it (C{os.fsync} or C{os.fdatasync}) and
+    close it.  Blocking.
+
+    @raise OSError: if any of it fails.
+    """
+    fd = os.open(path, flags)
+    try:
+        sync(fd)
+    finally:
+        os.close(fd)
+
+
 def _diskError(what, e):
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         return DownloadError(f"the downloads folder is full: cannot {what}")
@@ -131,11 +144,7 @@ class PartFile:
         @raise DownloadError: if the disk fails.
         """
         try:
-            fd = os.open(self.path, os.O_WRONLY)
-            try:
-                os.fdatasync(fd)
-            finally:
-                os.close(fd)
+            _synced(self.path, os.O_WRONLY, os.fdatasync)
         except OSError as e:
             raise _diskError(f"write {self.path} to disk", e)
 
@@ -164,17 +173,9 @@ class PartFile:
             raise ContentMismatch(f"{self.name} does not match its SHA-256 once put "
                                   "together")
         try:
-            fd = os.open(self.path, os.O_WRONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _synced(self.path, os.O_WRONLY, os.fsync)
             final = self._place()
-            directory = os.open(self.folder, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+            _synced(self.folder, os.O_RDONLY, os.fsync)
         except OSError as e:
             raise _diskError(f"put {self.name} in place", e)
         return final
