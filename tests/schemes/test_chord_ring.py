@@ -1,7 +1,9 @@
 """Tests for twisted_bazaar.schemes.chord.ring: intervals on the circle,
 keys and finger starts."""
 
+import bisect
 import hashlib
+import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -14,6 +16,7 @@ from twisted_bazaar.schemes.chord.ring import (
     keyOf,
     strictlyBetween,
 )
+from twisted_bazaar.schemes.chord.settings import DEFAULT_LINKS, ChordSettings
 from twisted_bazaar.tracker import ID_SPACE
 
 
@@ -64,3 +67,29 @@ class KeyTests(SynchronousTestCase):
         self.assertEqual(fingerStart(SIZE - 1, 0), 0)
         self.assertEqual(fingerStart(5, BITS - 1), 5 + 2**30)
         self.assertEqual(fingerStart(2**30 + 5, BITS - 1), 5)
+
+
+class LinkBudgetTests(SynchronousTestCase):
+    def test_theDefaultBudgetHoldsEveryLinkOfAStableRing(self):
+        """
+        In a stable ring of 10,000 nodes, every node's ring links (to its
+        successors, predecessor and fingers, and from every node that has
+        it as one of those) fit in the default slots, so that no node
+        evicts a link its owner needs.  64, the old default, does not.
+        """
+        count, successors = 10_000, ChordSettings().successors
+        ids = sorted(random.Random(7).sample(range(SIZE), count))
+        links = {node: set() for node in ids}
+        for index, node in enumerate(ids):
+            peers = {ids[(index + step) % count] for step in range(1, successors + 1)}
+            peers.add(ids[index - 1])
+            for finger in range(BITS):
+                start = fingerStart(node, finger)
+                peers.add(ids[bisect.bisect_left(ids, start) % count])
+            peers.discard(node)
+            for peer in peers:
+                links[node].add(peer)
+                links[peer].add(node)
+        most = max(len(peers) for peers in links.values())
+        self.assertGreater(most, 64)
+        self.assertLess(most, DEFAULT_LINKS)

@@ -76,6 +76,9 @@ class MarketTests(SynchronousTestCase):
         metrics = Simulation(config).run()
         self.assertEqual((metrics["success_rate"], metrics["double_sells"]), (1.0, 0))
         self.assertGreater(metrics["messages_by_type"]["chordRequest"], 0)
+        # Lookups are routed over the ring; the offers they find are direct.
+        self.assertGreaterEqual(metrics["lookup_hops"]["mean"], 1)
+        self.assertEqual(metrics["hops_to_first_reply"]["p99"], 1)
 
 
 class TradeTypeTests(SynchronousTestCase):

@@ -6,6 +6,7 @@ that watches what a buyer node sees.
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.schemes.chord import messages as chordmsg
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.roles import trade
 from twisted_bazaar import wire
@@ -151,6 +152,15 @@ class BuyerProbeTests(SynchronousTestCase):
         self.probe.delivered(buyOK(100, item="pear"))
         self.probe.delivered(buyOK(101, item="apple"))
         self.assertEqual(self.record.latency_ms, [1000.0, 2000.0])
+
+    def test_lookupHopsOfChordAnswers(self):
+        """A Chord answer delivered to the buyer records how many hops its
+        lookup took; it is not an offer, so it adds no offer hops."""
+        self.probe.findStarted("apple")
+        self.probe.delivered(chordmsg.ChordRecords(7, "apple", (4, BUYER), 3, 4, ()))
+        self.probe.delivered(chordmsg.ChordRecords(8, "apple", (5, BUYER), 1, 5, ()))
+        self.assertEqual(self.record.lookup_hops, [3, 1])
+        self.assertEqual(self.record.hops, [])
 
     def test_otherMessagesIgnored(self):
         """Replies, errors and buys delivered to the buyer record nothing."""

@@ -15,11 +15,21 @@ def percentiles(values, points=(50, 95, 99)):
     return out
 
 
+#: Answers to a buyer's routed lookup, whose C{hops} say how many links
+#: the lookup crossed to reach the node that answered it.
+LOOKUP_ANSWERS = ("chordRecords",)
+
+
 class BuyerProbe(NodeObserver):
     """
     Watches one buyer node through the events its discovery scheme
     announces: the hops of the first offer to arrive for each find, and the
-    virtual time from the first find for a unit to its buyOK.
+    virtual time from the first find for a unit to its buyOK.  For a
+    scheme whose finds are routed lookups (Chord), it also records the
+    hops each lookup took to the node that answered it (see
+    L{LOOKUP_ANSWERS}): an offer itself is direct, one hop.  (A lookup
+    the buyer's node answers itself, about one in N, is not delivered and
+    not counted.)
     """
 
     def __init__(self, node, record):
@@ -41,7 +51,9 @@ class BuyerProbe(NodeObserver):
             self.record.hops.append(len(offer.route) - 1)
 
     def delivered(self, message):
-        if message.TYPE == "buyOK" and message.id not in self._confirmed:
+        if message.TYPE in LOOKUP_ANSWERS:
+            self.record.lookup_hops.append(message.hops)
+        elif message.TYPE == "buyOK" and message.id not in self._confirmed:
             # A duplicated buyOK must not end the timing of the next unit.
             self._confirmed.add(message.id)
             started = self._first_find.pop(message.item, None)
@@ -56,4 +68,5 @@ class Record:
     def __init__(self):
         self.floods = 0
         self.hops = []
+        self.lookup_hops = []
         self.latency_ms = []

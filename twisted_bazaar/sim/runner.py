@@ -341,6 +341,7 @@ class Simulation:
             "busiest_node_messages": busiest,
             "superpeers": len(self.superpeers),
             "hops_to_first_reply": percentiles(self.record.hops),
+            "lookup_hops": percentiles(self.record.lookup_hops),
             "latency_ms": percentiles(self.record.latency_ms),
             "virtual_s": round(self.clock.seconds(), 3),
             "killed": len(self.killed),
