@@ -189,7 +189,8 @@ class ProtocolExampleTests(SynchronousTestCase):
     """The example of docs/protocol.md §20 is what this code sends."""
 
     def frames(self):
-        path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "protocol.md")
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs",
+                            "protocol.md")
         with open(path, encoding="utf-8") as f:
             section = f.read().split("## 20.")[1]
         return re.findall(r"^(\w+) → (\w+)\s+(\d+):(\{.*\}),$", section, re.M)
