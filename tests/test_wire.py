@@ -28,7 +28,7 @@ from twisted_bazaar.schemes.index.messages import (
     Register,
     Unregister,
 )
-from tests.schemes.test_chord_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
+from tests.schemes.chord.test_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.status.recent import RECENT_SIZE
 from twisted_bazaar.wire import (

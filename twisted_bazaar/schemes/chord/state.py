@@ -1,8 +1,8 @@
 """
 What a Chord node knows of the ring: its successor list, its predecessor,
 its finger table, and its missed pings.  Plain state and decisions, no I/O:
-L{twisted_bazaar.schemes.chord.node} feeds it answers and asks it where to
-send things.
+the node's L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>}
+feeds it answers and asks it where to send things.
 """
 
 from typing import NamedTuple

@@ -25,8 +25,8 @@ from twisted_bazaar.schemes.chord.state import Peer
 
 from tests.files import test_fetch
 from tests.helpers import CodecAssertions, feed, jsonNetstring, linkPeer, makeNode, sent
-from tests.schemes.chord_market import FAST, SETTLE, holderOf
-from tests.schemes.test_chord_routing import ME, PRED, SUCC, placed
+from tests.schemes.chord.market import FAST, SETTLE, holderOf
+from tests.schemes.chord.test_routing import ME, PRED, SUCC, placed
 from tests.schemes.test_superpeer_files import SHA, SONG, DescribingShop
 
 #: SONG as a record keeps it.
@@ -127,7 +127,7 @@ class RecordStoreTests(SynchronousTestCase):
 
 class HolderTests(SynchronousTestCase):
     """The node that holds an item's key, with a predecessor and successors
-    linked (see L{tests.schemes.test_chord_routing})."""
+    linked (see L{tests.schemes.chord.test_routing})."""
 
     def setUp(self):
         self.node = makeNode(ME)

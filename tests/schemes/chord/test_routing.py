@@ -1,7 +1,7 @@
 """
-Tests for twisted_bazaar.schemes.chord.routing and the chord node's
-handlers, on one node with fake transports and a task.Clock: where a
-request goes, what the holder answers, and what bad input gets.
+Tests for twisted_bazaar.schemes.chord.routing, on one placed node with
+fake transports and a task.Clock: where a request goes, what the holder
+answers, and what bad input gets.
 """
 
 import json
@@ -13,23 +13,24 @@ from twisted_bazaar.schemes import buildScheme
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordFound,
-    ChordPing,
-    ChordPong,
     ChordRecords,
     ChordRequest,
-    ChordStabilize,
-    ChordState,
     ChordStore,
     ChordStored,
     ChordTransfer,
-    ChordTransferred,
     Handed,
 )
-from twisted_bazaar.schemes.chord.records import Record
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 
-from tests.helpers import feed, jsonNetstring, linkPeer, makeNode, parseJSONNetstrings, sent
+from tests.helpers import (
+    feed,
+    jsonNetstring,
+    linkPeer,
+    makeNode,
+    parseJSONNetstrings,
+    sent,
+)
 
 ME, PRED, SUCC, FAR = 1000, 500, 2000, 1_500_000_000
 
@@ -113,53 +114,6 @@ class RoutingTests(SynchronousTestCase):
         self.node.clock.advance(5)
         feed(self.pred, ChordRequest(9, "apple", (PRED,)))
         self.assertEqual(sent(self.pred)[0].sellers, ())
-
-
-class RingMessageTests(SynchronousTestCase):
-    def setUp(self):
-        self.node = makeNode(ME)
-        self.scheme = placed(self.node)
-        self.link = linkPeer(self.node, 700, purpose="chord", port=7007)
-
-    def test_pingIsAnswered(self):
-        feed(self.link, ChordPing(5))
-        self.assertEqual(sent(self.link), [ChordPong(5)])
-
-    def test_stabilizeNotifiesAndAnswersWithTheNewPredecessor(self):
-        feed(self.link, ChordStabilize(3))
-        [state] = sent(self.link)
-        self.assertEqual(state.nonce, 3)
-        self.assertEqual(state.pred.id, 700)
-        self.assertEqual([p.id for p in state.succs], [SUCC, FAR])
-
-    def test_aHandoverIsHeldAndConfirmed(self):
-        feed(self.link, ChordTransfer((Handed("fig", 700, "h", 1, 2000),
-                                       Handed("gone", 700, "h", 1, 0)), 11))
-        self.assertEqual(sent(self.link), [ChordTransferred(11, 2)])
-        self.assertEqual(self.scheme.records.sellers("fig", 1.9),
-                         [Record("fig", 700, "h", 1, 2.0)])
-        self.assertEqual(self.scheme.records.sellers("gone", 0), [])
-
-    def test_aPingFromACloserSuccessorMakesItOurs(self):
-        """A node that takes us for its predecessor and lies before our
-        successor is our successor: we adopt it and stabilize with it."""
-        closer = linkPeer(self.node, 1500, purpose="chord", port=7015)
-        feed(closer, ChordPing(5, True))
-        self.assertEqual(sent(closer), [ChordPong(5), ChordStabilize(1)])
-        self.assertEqual([p.id for p in self.scheme.ring.successors], [1500, SUCC, FAR])
-        self.assertEqual(self.scheme.ring.successor.port, 7015)
-
-    def test_aPingWithoutTheClaimOrFromFartherChangesNothing(self):
-        closer = linkPeer(self.node, 1500, purpose="chord")
-        feed(closer, ChordPing(5))
-        feed(self.link, ChordPing(6, True))
-        self.assertEqual(sent(closer), [ChordPong(5)])
-        self.assertEqual(sent(self.link), [ChordPong(6)])
-        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
-
-    def test_aStateNobodyAskedForIsIgnored(self):
-        feed(self.link, ChordState(99, Peer(3, "x", 1), (Peer(4, "y", 1),)))
-        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
 
 
 class BadInputTests(SynchronousTestCase):

@@ -33,3 +33,10 @@ def holderOf(market, key):
     """The running node that should hold key."""
     nodes = sorted(market.nodes, key=lambda node: node.id)
     return next((node for node in nodes if node.id >= key), nodes[0])
+
+
+def answerOf(deferred):
+    """What a Deferred fired with, or "pending"."""
+    results = []
+    deferred.addCallback(results.append)
+    return results[0] if results else "pending"

@@ -2,6 +2,8 @@
 trips, and bad values are refused with a reason."""
 
 import json
+import os
+import re
 
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
@@ -26,7 +28,7 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.records import Record
-from twisted_bazaar.schemes.chord.ring import SIZE
+from twisted_bazaar.schemes.chord.ring import SIZE, between, keyOf
 from twisted_bazaar.schemes.chord.settings import MAX_SUCCESSORS
 from twisted_bazaar.schemes.chord.state import Peer
 
@@ -181,3 +183,46 @@ class BadValueTests(SynchronousTestCase):
                 decode(**fields)
             self.assertIn(reason, caught.exception.info, fields)
             self.assertEqual(caught.exception.code, "wtf")
+
+
+class ProtocolExampleTests(SynchronousTestCase):
+    """The example of docs/protocol.md §20 is what this code sends."""
+
+    def frames(self):
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs",
+                            "protocol.md")
+        with open(path, encoding="utf-8") as f:
+            section = f.read().split("## 20.")[1]
+        return re.findall(r"^(\w+) → (\w+)\s+(\d+):(\{.*\}),$", section, re.M)
+
+    def test_everyFrameIsTheCodecsOwn(self):
+        """Each frame decodes, its length is right, and encoding what it
+        decodes to gives the same bytes."""
+        frames = self.frames()
+        self.assertEqual(len(frames), 7)
+        for _, _, length, payload in frames:
+            data = payload.encode("utf-8")
+            self.assertEqual(int(length), len(data))
+            self.assertEqual(wire.encode(wire.decode(data)), data)
+
+    def test_theRingOfTheExample(self):
+        """apple's key lies in (R, H], so H holds it; each request's path
+        grows by the node that passed it on; each answer goes back along
+        the reversed returnPath."""
+        seller, buyer, relay, holder = 402117723, 901554210, 1320000017, 1751100000
+        self.assertEqual(keyOf("apple"), 1751062242)
+        self.assertTrue(between(keyOf("apple"), relay, holder))
+        sent = [wire.decode(payload.encode("utf-8"))
+                for _, _, _, payload in self.frames()]
+        store, relayed, transfer, stored, request, passed, records = sent
+        self.assertEqual((store.return_path, relayed.return_path),
+                         ((seller,), (seller, relay)))
+        self.assertEqual(transfer.records, (Handed("apple", seller, store.host,
+                                                   store.port, store.lifetime),))
+        self.assertEqual((stored.path, stored.hops, stored.holder),
+                         ((holder, relay, seller), 2, holder))
+        self.assertEqual((request.return_path, passed.return_path),
+                         ((buyer,), (buyer, relay)))
+        self.assertEqual((records.path, records.hops, records.holder, records.sellers),
+                         ((holder, relay, buyer), 2, holder,
+                          (Peer(seller, store.host, store.port),)))

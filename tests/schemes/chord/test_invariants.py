@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.schemes.chord.invariants import holders
 from twisted_bazaar.testing import Market
 
-from tests.schemes.chord_market import SETTLE, addChord, ringViolations
+from tests.schemes.chord.market import SETTLE, addChord, ringViolations
 
 #: One step of churn: a node joins, one quits politely, or one crashes;
 #: then some virtual seconds pass.

@@ -1,0 +1,139 @@
+"""
+Tests for twisted_bazaar.schemes.chord.holding (with the lookups and
+adverts that use it): records kept on their holder and its successors,
+found by any node, expired, withdrawn, surviving a crash of their holder
+and handed over by a holder that quits (real nodes in a L{Market}); and
+one node taking a handover (fake transports).
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.schemes.chord.messages import ChordTransfer, ChordTransferred, Handed
+from twisted_bazaar.schemes.chord.records import Record
+from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.testing import Market
+
+from tests.helpers import feed, linkPeer, makeNode, sent
+from tests.schemes.chord.market import (
+    FAST,
+    SETTLE,
+    addChord,
+    answerOf,
+    holderOf,
+    ringViolations,
+    schemes,
+)
+from tests.schemes.chord.test_routing import ME, placed
+
+APPLE = keyOf("apple")
+
+
+class RecordTests(SynchronousTestCase):
+    """Stores, requests, replicas, expiry, handover."""
+
+    def setUp(self):
+        self.market = Market(seed=8)
+        self.nodes = [addChord(self.market) for _ in range(8)]
+        self.seller = addChord(self.market, seller={"stock": {"apple": 5}})
+        self.market.run(SETTLE)
+
+    def requestFrom(self, node, item="apple"):
+        deferred = node.discovery.request(item)
+        self.market.run(0.5)
+        return answerOf(deferred)
+
+    def holding(self):
+        now = self.market.clock.seconds()
+        return {d.node.id for d in schemes(self.market) if d.records.sellers("apple", now)}
+
+    def test_theHolderAndItsSuccessorsKeepTheRecord(self):
+        self.assertEqual(ringViolations(self.market, [("apple", self.seller.id)]), [])
+        ordered = sorted(node.id for node in self.market.nodes)
+        place = ordered.index(holderOf(self.market, APPLE).id)
+        replicas = {ordered[(place + step) % len(ordered)] for step in range(5)}
+        self.assertLessEqual(replicas, self.holding())
+        # Copies left on nodes that were replicas while the ring formed are
+        # not refreshed: they expire, and the r + 1 copies remain.
+        self.market.run(FAST["chord-expiry"])
+        self.assertEqual(self.holding(), replicas)
+
+    def test_anyNodeFindsTheSellerAndABuyerBuys(self):
+        for node in self.nodes:
+            answer = self.requestFrom(node)
+            self.assertEqual([(s.id, s.port) for s in answer.sellers],
+                             [(self.seller.id, self.seller.port)])
+            self.assertEqual(answer.holder, holderOf(self.market, APPLE).id)
+        buyer = addChord(self.market, buyer={"wants": ["apple"], "quantity": 2})
+        self.market.run(10)
+        bag = self.market.role(buyer, "buyer").bag
+        self.assertEqual([(p.item, p.seller) for p in bag], [("apple", self.seller.id)] * 2)
+        self.assertEqual(len(self.market.role(self.seller, "seller").ledger), 2)
+
+    def test_anUnsoldItemHasNoSellers(self):
+        self.assertEqual(self.requestFrom(self.nodes[0], "plum").sellers, ())
+
+    def test_recordsOfADeadSellerExpire(self):
+        self.market.crash(self.seller)
+        self.market.run(FAST["chord-expiry"] + FAST["chord-refresh"] + 1)
+        now = self.market.clock.seconds()
+        self.assertEqual([d.node.id for d in schemes(self.market)
+                          if d.records.sellers("apple", now)], [])
+        self.assertEqual(self.requestFrom(self.nodes[0]).sellers, ())
+
+    def test_aSoldOutItemIsWithdrawn(self):
+        buyer = addChord(self.market, buyer={"wants": ["apple"], "quantity": 5})
+        self.market.run(20)
+        self.assertEqual(len(self.market.role(buyer, "buyer").bag), 5)
+        self.assertEqual(self.requestFrom(self.nodes[0]).sellers, ())
+
+    def test_aRecordOutlivesACrashOfItsHolder(self):
+        """Abrupt departure: the replicas answer at once, before any repair,
+        and after repair the record is back on r + 1 nodes."""
+        holder = holderOf(self.market, APPLE)
+        if holder is self.seller:
+            self.skipTest("seed put the seller on the key")
+        self.market.crash(holder)
+        asker = next(node for node in self.nodes if node is not holder)
+        self.assertEqual([s.id for s in self.requestFrom(asker).sellers], [self.seller.id])
+        self.market.run(SETTLE)
+        self.assertEqual(ringViolations(self.market, [("apple", self.seller.id)]), [])
+
+    def test_aQuittingHolderHandsItsRecordsOver(self):
+        """Graceful quit: the successor takes the records at once and both
+        neighbours close the ring without waiting for missed pings."""
+        holder = holderOf(self.market, APPLE)
+        if holder is self.seller:
+            self.skipTest("seed put the seller on the key")
+        ordered = sorted(self.market.nodes, key=lambda node: node.id)
+        place = ordered.index(holder)
+        pred, succ = ordered[place - 1], ordered[(place + 1) % len(ordered)]
+        # Records and pings slow enough that only the handover can explain
+        # what follows.
+        for scheme in schemes(self.market):
+            scheme.records.purge(float("inf"))
+        holder.discovery.records.put(Record("apple", self.seller.id, self.seller.host,
+                                            self.seller.port,
+                                            self.market.clock.seconds() + 1000))
+        self.market.stop(holder)
+        self.assertEqual([r.seller for r in succ.discovery.records.sellers(
+            "apple", self.market.clock.seconds())], [self.seller.id])
+        self.assertNotIn(holder.id, [p.id for p in pred.discovery.ring.successors])
+        self.assertEqual(succ.discovery.ring.predecessor.id, pred.id)
+        self.assertEqual([s.id for s in self.requestFrom(self.nodes[0]).sellers
+                          if self.nodes[0] is not holder], [self.seller.id])
+
+
+class TransferTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.link = linkPeer(self.node, 700, purpose="chord", port=7007)
+
+    def test_aHandoverIsHeldAndConfirmed(self):
+        feed(self.link, ChordTransfer((Handed("fig", 700, "h", 1, 2000),
+                                       Handed("gone", 700, "h", 1, 0)), 11))
+        self.assertEqual(sent(self.link), [ChordTransferred(11, 2)])
+        self.assertEqual(self.scheme.records.sellers("fig", 1.9),
+                         [Record("fig", 700, "h", 1, 2.0)])
+        self.assertEqual(self.scheme.records.sellers("gone", 0), [])
+

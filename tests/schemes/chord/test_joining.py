@@ -1,0 +1,59 @@
+"""
+Tests for twisted_bazaar.schemes.chord.joining: real chord nodes in a
+L{Market} (in-memory links, one fake clock) find their place, whether
+started together or one by one, and a newcomer is stabilized in.
+"""
+
+import random
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.identity import Identity
+from twisted_bazaar.testing import Market
+
+from tests.schemes.chord.market import SETTLE, addChord, answerOf, ringViolations
+
+
+class JoinTests(SynchronousTestCase):
+    def test_nodesStartedTogetherFormOneRing(self):
+        market = Market(seed=1)
+        for _ in range(10):
+            addChord(market)
+        market.run(SETTLE)
+        self.assertEqual(ringViolations(market), [])
+
+    def test_nodesJoiningOneByOne(self):
+        market = Market(seed=2)
+        first = addChord(market)
+        market.run(1)
+        self.assertTrue(first.discovery.joined)
+        self.assertTrue(first.discovery.ring.alone)
+        for _ in range(6):
+            addChord(market)
+            market.run(1)
+        market.run(SETTLE)
+        self.assertEqual(ringViolations(market), [])
+
+    def test_aNodeJoiningBetweenTwoIsNotifiedAndStabilizedIn(self):
+        market = Market(seed=3)
+        # Ids derive from keys: four key pairs, in the order of their ids.
+        rng = random.Random(3)
+        keys = sorted((Identity.fromRandom(rng) for _ in range(4)), key=lambda i: i.id)
+        low, high = addChord(market, keys[0]), addChord(market, keys[2])
+        addChord(market, keys[3])
+        market.run(SETTLE)
+        middle = addChord(market, keys[1])
+        market.run(2)
+        self.assertEqual(middle.discovery.ring.successor.id, keys[2].id)
+        self.assertEqual(high.discovery.ring.predecessor.id, keys[1].id)
+        self.assertEqual(low.discovery.ring.successor.id, keys[1].id)
+        self.assertEqual(middle.discovery.ring.predecessor.id, keys[0].id)
+        self.assertEqual(ringViolations(market), [])
+
+    def test_beforeJoiningANodeCannotFind(self):
+        market = Market(seed=4)
+        node = addChord(market)
+        self.assertFalse(node.discovery.canFind())
+        self.assertEqual(answerOf(node.discovery.find("apple", 1.0)), [])
+        market.run(1)
+        self.assertTrue(node.discovery.canFind())

@@ -1,0 +1,158 @@
+"""
+Tests for twisted_bazaar.schemes.chord.upkeep: fingers are exact and
+repaired, lookups go by fingers, dead successors are found and the ring
+repaired (real nodes in a L{Market}); and one node's answers to pings,
+stabilization and states (fake transports).
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.schemes.chord.messages import (
+    ChordPing,
+    ChordPong,
+    ChordStabilize,
+    ChordState,
+)
+from twisted_bazaar.schemes.chord.ring import BITS, fingerStart
+from twisted_bazaar.schemes.chord.state import Peer
+from twisted_bazaar.testing import Market
+
+from tests.helpers import feed, linkPeer, makeNode, sent
+from tests.schemes.chord.market import (
+    FAST,
+    SETTLE,
+    addChord,
+    answerOf,
+    holderOf,
+    ringViolations,
+)
+from tests.schemes.chord.test_routing import FAR, ME, SUCC, placed
+
+
+class FingerTests(SynchronousTestCase):
+    def assertFingersExact(self, market):
+        ids = sorted(node.id for node in market.nodes)
+        for node in market.nodes:
+            for index in range(BITS):
+                start = fingerStart(node.id, index)
+                wanted = next((i for i in ids if i >= start), ids[0])
+                finger = node.discovery.ring.fingers[index]
+                self.assertEqual(finger.id if finger else node.id, wanted,
+                                 f"finger {index} of {node.id}")
+
+    def test_everyFingerIsTheSuccessorOfItsStart(self):
+        market = Market(seed=5)
+        for _ in range(12):
+            addChord(market)
+        market.run(SETTLE)
+        self.assertFingersExact(market)
+
+    def test_fingersToDeadNodesAreRepaired(self):
+        market = Market(seed=13)
+        for _ in range(12):
+            addChord(market)
+        market.run(SETTLE)
+        for victim in sorted(market.nodes, key=lambda node: node.id)[::4]:
+            market.crash(victim)
+        market.run(SETTLE)
+        self.assertFingersExact(market)
+
+    def test_lookupsGoByFingersNotRoundTheRing(self):
+        market = Market(seed=6)
+        for _ in range(32):
+            addChord(market)
+        market.run(SETTLE * 2)
+        node = market.nodes[0]
+        hops = []
+        for step in range(64):
+            key = (step * 33_554_467) % 2**31
+            deferred = node.discovery.locate(key)
+            market.run(0.01)
+            found = answerOf(deferred)
+            self.assertEqual(found.node.id, holderOf(market, key).id)
+            hops.append(found.hops)
+        # log2(32) = 5 hops at most with exact fingers; a walk would average 16.
+        self.assertLessEqual(max(hops), 5)
+        self.assertLess(sum(hops) / len(hops), 3.5)
+
+
+class FailureTests(SynchronousTestCase):
+    def setUp(self):
+        self.market = Market(seed=7)
+        self.nodes = [addChord(self.market) for _ in range(8)]
+        self.market.run(SETTLE)
+
+    def test_aDeadSuccessorIsDetectedAndTheRingRepaired(self):
+        market = self.market
+        ordered = sorted(market.nodes, key=lambda node: node.id)
+        victim, pred = ordered[3], ordered[2]
+        market.crash(victim)
+        # Not yet: the successor list still names it until k pings are missed.
+        market.run(FAST["chord-ping"])
+        self.assertIn(victim.id, [p.id for p in pred.discovery.ring.successors])
+        market.run(FAST["chord-ping"] * (FAST["chord-missed"] + 1) * 1.25 + 0.1)
+        self.assertEqual(pred.discovery.ring.successor.id, ordered[4].id)
+        market.run(SETTLE)
+        self.assertEqual(ringViolations(market), [])
+
+    def test_losingEverySuccessorAtOnceIsRepaired(self):
+        """With r = 2, three neighbours crashing leave a node with no live
+        successor: it falls back on its nearest finger, and the node after
+        the gap, pinging its own predecessor, is found again."""
+        market = Market(seed=12)
+        for _ in range(10):
+            addChord(market, scheme={"chord-successors": 2})
+        market.run(SETTLE)
+        ordered = sorted(market.nodes, key=lambda node: node.id)
+        for victim in ordered[3:6]:
+            market.crash(victim)
+        market.run(SETTLE)
+        self.assertEqual(ringViolations(market), [])
+        self.assertEqual(ordered[2].discovery.ring.successor.id, ordered[6].id)
+
+    def test_neighboursCrashingTogetherAreRepaired(self):
+        market = self.market
+        ordered = sorted(market.nodes, key=lambda node: node.id)
+        for victim in ordered[2:5]:
+            market.crash(victim)
+        market.run(SETTLE)
+        self.assertEqual(ringViolations(market), [])
+
+
+class RingMessageTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.link = linkPeer(self.node, 700, purpose="chord", port=7007)
+
+    def test_pingIsAnswered(self):
+        feed(self.link, ChordPing(5))
+        self.assertEqual(sent(self.link), [ChordPong(5)])
+
+    def test_stabilizeNotifiesAndAnswersWithTheNewPredecessor(self):
+        feed(self.link, ChordStabilize(3))
+        [state] = sent(self.link)
+        self.assertEqual(state.nonce, 3)
+        self.assertEqual(state.pred.id, 700)
+        self.assertEqual([p.id for p in state.succs], [SUCC, FAR])
+
+    def test_aPingFromACloserSuccessorMakesItOurs(self):
+        """A node that takes us for its predecessor and lies before our
+        successor is our successor: we adopt it and stabilize with it."""
+        closer = linkPeer(self.node, 1500, purpose="chord", port=7015)
+        feed(closer, ChordPing(5, True))
+        self.assertEqual(sent(closer), [ChordPong(5), ChordStabilize(1)])
+        self.assertEqual([p.id for p in self.scheme.ring.successors], [1500, SUCC, FAR])
+        self.assertEqual(self.scheme.ring.successor.port, 7015)
+
+    def test_aPingWithoutTheClaimOrFromFartherChangesNothing(self):
+        closer = linkPeer(self.node, 1500, purpose="chord")
+        feed(closer, ChordPing(5))
+        feed(self.link, ChordPing(6, True))
+        self.assertEqual(sent(closer), [ChordPong(5)])
+        self.assertEqual(sent(self.link), [ChordPong(6)])
+        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
+
+    def test_aStateNobodyAskedForIsIgnored(self):
+        feed(self.link, ChordState(99, Peer(3, "x", 1), (Peer(4, "y", 1),)))
+        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])

@@ -1,0 +1,148 @@
+"""
+How a Chord node finds its place on the ring: through a node the tracker
+names, or by starting the ring when a request comes first; and how rings
+that formed apart merge (probes).  A mixin of L{ChordDiscovery
+<twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
+"""
+
+from twisted.internet import defer
+
+from twisted_bazaar import wire
+from twisted_bazaar.overlay import Unreachable
+from twisted_bazaar.schemes.chord.messages import ChordFind
+from twisted_bazaar.schemes.chord.ring import strictlyBetween
+from twisted_bazaar.schemes.chord.settings import CHORD
+from twisted_bazaar.schemes.chord.state import Neighbourhood
+
+#: Longest pause between two attempts to join.
+JOIN_RETRY_MAX = 30.0
+
+
+class Joining:
+    """
+    Joining the ring, and starting to keep it once placed (L{_begin}).
+    """
+
+    def trackerRegistered(self):
+        self._join()
+
+    def _join(self, probe=False):
+        """
+        Ask the tracker for a chord node and look our own id up through
+        it: to join, to leave a ring of one, or (a probe) to find a closer
+        successor on a ring that formed apart from ours.
+        """
+        node, membership = self.node, self.node.membership
+        if self.stopped or self._joining is not None or node.stopping:
+            return
+        if self.joined and not self.ring.alone and not probe:
+            return
+        if membership is None or not membership.isRegistered or node.id is None:
+            return
+        if self.ring is None:
+            self.ring = self.router.ring = Neighbourhood(self._me(), self.settings.successors)
+        asked = membership.ask(wire.NodeReq((node.id,), scheme=self.name))
+        self._joining = asked
+        asked.addCallback(self._introduced)
+        asked.addErrback(self._joinFailed)
+
+    def _introduced(self, reply):
+        node = self.node
+        if reply.id < 0 or reply.id == node.id:
+            self._joining = None
+            if not self.joined:
+                self._begin()
+                self.log.info("alone on the chord ring as node {id}", id=node.id)
+            return None
+        connecting = node.connectTo(reply.host, reply.port, reply.id, CHORD)
+        connecting.addCallback(lambda peer: self.router.start(
+            lambda i: ChordFind(i, node.id, ()), self.settings.lookup_timeout, via=peer))
+        connecting.addCallback(self._placed)
+        return connecting
+
+    def _placed(self, found):
+        """The node that holds our id: our successor, if it is nearer than
+        the one we have."""
+        self._joining = None
+        if found is None or self.stopped:
+            raise Unreachable("no answer to chordFind")
+        ring, me = self.ring, self.node.id
+        if found.node.id == me:
+            if not self.joined:
+                self._begin()
+            return
+        first = not self.joined
+        if not (first or ring.alone or strictlyBetween(found.node.id, me,
+                                                       ring.successor.id)):
+            return
+        self._update(lambda: ring.adopt(found.node, self._living(found.succs)
+                                        + tuple(ring.successors)))
+        self._begin()
+        self.log.info("{how} the chord ring as node {id}: successor {succ}",
+                      how="joined" if first else "merged into", id=me,
+                      succ=ring.successor.id)
+        self._join_delay = self.settings.stabilize
+        self._askSuccessor()
+
+    def _joinFailed(self, reason):
+        self._joining = None
+        if reason.check(defer.CancelledError) or self.stopped:
+            return
+        if self.joined and not self.ring.alone:
+            return
+        self.log.info("could not join the chord ring yet: {why}",
+                      why=reason.getErrorMessage())
+        delay = self._every(self._join_delay)
+        self._join_delay = min(self._join_delay * 2, JOIN_RETRY_MAX)
+        self._later("join", delay, self._join)
+
+    def _seed(self):
+        """
+        A request came before this node found its place.  Nodes that start
+        together are introduced to each other before any is on the ring, so
+        the one asked first starts it; rings started apart merge through
+        the probes.
+        """
+        if self.stopped or self.ring is None or self.joined:
+            return False
+        self._begin()
+        self.log.info("started the chord ring as node {id}", id=self.node.id)
+        return True
+
+    def _probe(self):
+        """Probe, then again after twice as long, up to the probe period:
+        rings that formed apart do so while the nodes start."""
+        self._probe_delay = min(self._probe_delay * 2, self.settings.probe)
+        self._later("probe", self._every(self._probe_delay), self._probe)
+        self._join(probe=True)
+
+    def place(self, successors, predecessor, fingers):
+        """
+        Take a place on the ring without asking anyone: for a simulator
+        that starts a large ring in the state stabilization converges to
+        (and links its nodes itself).  The ring is kept as usual from then
+        on.
+        """
+        ring = self.ring = self.router.ring = Neighbourhood(self._me(),
+                                                            self.settings.successors)
+        ring.adopt(successors[0], successors[1:])
+        ring.predecessor = predecessor
+        ring.fingers = list(fingers)
+        self._begin()
+
+    def _begin(self):
+        """The node has a place: start keeping the ring, and publish."""
+        if self.joined:
+            return
+        self.joined = True
+        self.router.accepting = True
+        settings = self.settings
+        self._later("stabilize", self._every(settings.stabilize), self._stabilize)
+        self._later("ping", self._every(settings.ping), self._ping)
+        self._later("fingers", self._every(settings.fix_fingers), self._fixFinger)
+        self._later("purge", settings.refresh, self._purge)
+        # A first probe soon: nodes that started together may have started
+        # more than one ring.
+        self._probe_delay = min(2 * settings.stabilize, settings.probe)
+        self._later("probe", self._every(self._probe_delay), self._probe)
+        self.publisher.start()

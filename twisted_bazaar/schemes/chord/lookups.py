@@ -1,0 +1,67 @@
+"""
+A Chord node's own lookups: which node holds a key, who sells an item (a
+buyer's find, turned into offers), and the answers that end them.  A mixin
+of L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>},
+whose state it uses; the routing itself is L{KeyRouter
+<twisted_bazaar.schemes.chord.routing.KeyRouter>}'s.
+"""
+
+from twisted.internet import defer
+
+from twisted_bazaar.schemes import Offer, offerFields
+from twisted_bazaar.schemes.chord.adverts import ignoreCancel
+from twisted_bazaar.schemes.chord.messages import (
+    ChordFind,
+    ChordFound,
+    ChordRecords,
+    ChordRequest,
+    ChordStored,
+)
+
+
+class Lookups:
+    """
+    Locate keys, find sellers, and end lookups with their answers.
+    """
+
+    def canFind(self):
+        return self.joined and not self.stopped
+
+    def locate(self, key, timeout=None):
+        """Which node holds key?  A Deferred firing with the L{ChordFound}
+        (its ``hops`` say how far it went), or None."""
+        return self.router.start(lambda i: ChordFind(i, key, ()),
+                                 timeout or self.settings.lookup_timeout)
+
+    def request(self, item, timeout=None):
+        """Who sells item?  A Deferred firing with the L{ChordRecords}, or
+        None."""
+        return self.router.start(lambda i: ChordRequest(i, item, ()),
+                                 timeout or self.settings.lookup_timeout)
+
+    def find(self, item, wait):
+        node = self.node
+        if not self.canFind():
+            return defer.succeed([])
+        node.events.findStarted(item)
+        asked = self.request(item, wait)
+        finished = defer.Deferred(lambda d: asked.cancel())
+        asked.addCallback(self._offers, item, finished)
+        asked.addErrback(ignoreCancel)
+        return finished
+
+    def _offers(self, answer, item, finished):
+        node = self.node
+        sellers = answer.sellers if answer is not None else ()
+        offers = [Offer(seller, (node.id, seller), host, port, *offerFields(details))
+                  for seller, host, port, *details in sellers
+                  if seller != node.id and port]
+        node.rng.shuffle(offers)
+        for offer in offers:
+            node.events.offerArrived(item, offer)
+        node.events.offersFound(item, offers)
+        finished.callback(offers)
+
+    def delivered(self, message):
+        if type(message) in (ChordFound, ChordRecords, ChordStored):
+            self.router.answered(message)

@@ -1,0 +1,275 @@
+"""
+Keeping a Chord node's place: stabilization with its successor (and
+notify), pings of its successors and predecessor (a neighbour that misses
+them is dead, and the ring is repaired), finger repair, and the ring
+links all this needs.  A mixin of L{ChordDiscovery
+<twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
+"""
+
+from twisted.internet import defer
+
+from twisted_bazaar.overlay import Unreachable
+from twisted_bazaar.schemes.chord.adverts import ignoreCancel
+from twisted_bazaar.schemes.chord.messages import (
+    ChordFind,
+    ChordPing,
+    ChordPong,
+    ChordStabilize,
+    ChordState,
+)
+from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, strictlyBetween
+from twisted_bazaar.schemes.chord.settings import CHORD
+from twisted_bazaar.schemes.chord.state import Peer
+
+
+class Upkeep:
+    """
+    Stabilize, ping, fix fingers; bury the dead and keep the links.
+    """
+
+    def _bury(self, peer_id):
+        """
+        A peer died or left: for a while, refuse to take it back from a
+        neighbour's list or predecessor, which may still name it until
+        their own pings (or stabilizations) catch up: long enough for the
+        news to travel the whole successor list.
+        """
+        settings = self.settings
+        wait = 2 * ((settings.missed + 1) * settings.ping
+                    + (settings.successors + 1) * settings.stabilize)
+        now = self.node.clock.seconds()
+        self._graves = {peer: until for peer, until in self._graves.items() if until > now}
+        self._graves[peer_id] = now + wait
+
+    def _living(self, peers):
+        """The peers that are not buried."""
+        now = self.node.clock.seconds()
+        return tuple(peer for peer in peers if self._graves.get(peer.id, 0) <= now)
+
+    def _update(self, change):
+        """Apply a change to the ring; if the neighbours moved, act on it."""
+        ring = self.ring
+        before = (list(ring.successors), ring.predecessor)
+        result = change()
+        if (ring.successors, ring.predecessor) != before:
+            self._moved(*before)
+        return result
+
+    def _moved(self, old_successors, old_pred):
+        """
+        Successors or predecessor changed: link to the new ones, give a
+        new predecessor the records it now holds, and copy the records
+        this node holds to its successors (the replicas).
+        """
+        ring, now = self.ring, self.node.clock.seconds()
+        me = self.node.id
+        self.log.info("ring neighbours: predecessor {pred}, successors {succs}",
+                      pred=ring.predecessor.id if ring.predecessor else None,
+                      succs=[peer.id for peer in ring.successors])
+        for peer in ring.successors:
+            self._ensureLink(peer)
+        pred = ring.predecessor
+        closer = pred is not None and pred != old_pred and (
+            old_pred is None or strictlyBetween(pred.id, old_pred.id, me))
+        if closer:
+            low = old_pred.id if old_pred is not None else me
+            self._send(pred, self.records.inRange(low, pred.id, now))
+        grew = pred != old_pred and not closer
+        self._replicate([peer for peer in ring.successors
+                         if grew or peer not in old_successors])
+
+    def _ensureLink(self, peer):
+        """Open a ring link to peer unless there is one (or one coming)."""
+        node = self.node
+        if (self.stopped or peer.id == node.id or peer.id in node.links
+                or peer.id in self._connecting or node.stopping):
+            return
+        connecting = node.connectTo(peer.host, peer.port, peer.id, CHORD)
+        self._connecting[peer.id] = connecting
+        connecting.addCallbacks(self._linked, self._notLinked,
+                                callbackArgs=(peer,), errbackArgs=(peer,))
+
+    def _linked(self, peer_id, peer):
+        self._connecting.pop(peer.id, None)
+        ring = self.ring
+        if ring is not None and peer in ring.successors:
+            # Records could not be copied to it before it was linked.
+            self._replicate([peer])
+        if (self._stabilizing is None and ring is not None and not self.stopped
+                and ring.successor is not None and ring.successor.id == peer.id):
+            # A new successor: stabilize with it now, not at the next tick,
+            # so that a walk back from a far successor takes round trips,
+            # not periods.
+            self._askSuccessor()
+
+    def _notLinked(self, reason, peer):
+        self._connecting.pop(peer.id, None)
+        if reason.check(defer.CancelledError) or self.stopped:
+            return
+        if reason.check(Unreachable) and self.ring is not None and (
+                peer not in self.ring.watched()):
+            # A finger nothing listens at: forget it; the next round finds
+            # its replacement.  Neighbours are judged by their pings.
+            self.ring.remove(peer.id)
+
+    def _stabilize(self):
+        self._later("stabilize", self._every(self.settings.stabilize), self._stabilize)
+        ring = self.ring
+        if ring.alone:
+            if ring.predecessor is None:
+                self._join()
+            return
+        self._askSuccessor()
+
+    def _askSuccessor(self):
+        succ = self.ring.successor
+        if succ is None:
+            return
+        link = self.node.links.get(succ.id)
+        if link is None:
+            self._ensureLink(succ)
+            return
+        nonce = self._newNonce()
+        self._stabilizing = (succ.id, nonce)
+        link.send(ChordStabilize(nonce))
+
+    def _stabilizeAsked(self, link, message):
+        """A node that takes us for its successor: notify, then answer."""
+        ring = self.ring
+        if not self.joined or self.stopped:
+            return
+        host, port = self.node.overlay.addresses.get(link.peer_id, ("", 0))
+        self._update(lambda: ring.notified(Peer(link.peer_id, host, port)))
+        pred = ring.predecessor
+        link.send(ChordState(message.nonce, pred, tuple(ring.successors)))
+
+    def _stated(self, link, message):
+        """Our successor's predecessor and list: adopt them."""
+        if self._stabilizing != (link.peer_id, message.nonce):
+            return
+        self._stabilizing = None
+        ring, me = self.ring, self.node.id
+        ring.answered(link.peer_id)
+        succ = ring.successor
+        if succ is None or succ.id != link.peer_id:
+            return
+        pred = message.pred
+        if pred is not None and not self._living([pred]):
+            pred = None
+        theirs = self._living(message.succs)
+
+        def change():
+            if pred is not None and strictlyBetween(pred.id, me, succ.id):
+                ring.adopt(pred, (succ,) + theirs)
+                return True
+            ring.adopt(succ, theirs)
+            return False
+
+        if self._update(change):
+            self._askSuccessor()
+
+    def _ping(self):
+        """Ping the successors and the predecessor; k misses make one dead."""
+        self._later("ping", self._every(self.settings.ping), self._ping)
+        ring, links = self.ring, self.node.links
+        for peer in ring.watched():
+            if peer.id in self._awaiting and (
+                    ring.missed(peer.id) >= self.settings.missed):
+                self._dead(peer)
+                continue
+            link = links.get(peer.id)
+            if link is None:
+                self._awaiting[peer.id] = None
+                self._ensureLink(peer)
+                continue
+            nonce = self._awaiting[peer.id] = self._newNonce()
+            link.send(ChordPing(nonce, True if peer == ring.predecessor else None))
+
+    def _pinged(self, link, message):
+        """Answer; a node that takes us for its predecessor and lies
+        between us and our successor is a better successor (after a crash
+        that took every successor, this repairs the ring at once rather
+        than by walking back from a far finger)."""
+        link.send(ChordPong(message.nonce))
+        ring, peer = self.ring, link.peer_id
+        if not (message.successor and self.joined and self._living(
+                [Peer(peer, "", 0)])):
+            return
+        if ring.alone or strictlyBetween(peer, self.node.id, ring.successor.id):
+            host, port = self.node.overlay.addresses.get(peer, ("", 0))
+            self._update(lambda: ring.adopt(Peer(peer, host, port), ring.successors))
+            self._askSuccessor()
+
+    def _ponged(self, link, message):
+        peer = link.peer_id
+        if peer in self._awaiting and self._awaiting[peer] == message.nonce:
+            del self._awaiting[peer]
+            if self.ring is not None:
+                self.ring.answered(peer)
+
+    def _dead(self, peer):
+        ring = self.ring
+        self._awaiting.pop(peer.id, None)
+        self._bury(peer.id)
+        first = ring.successor is not None and ring.successor.id == peer.id
+        self._update(lambda: ring.remove(peer.id))
+        if ring.alone:
+            self._refill()
+        self.log.info("node {dead} missed {k} pings: dead; successor now {succ}",
+                      dead=peer.id, k=self.settings.missed,
+                      succ=ring.successor.id if ring.successor else self.node.id)
+        if first:
+            self._askSuccessor()
+
+    def _refill(self):
+        """Every successor is gone: fall back on the nearest finger that is
+        not known dead, or the predecessor, or join again through the
+        tracker."""
+        ring, now = self.ring, self.node.clock.seconds()
+        # The nearest finger, linked or not: a far one would leave the
+        # ring to walk back to the true successor one node at a time.
+        fallback = ring.nearest(lambda peer: self._graves.get(peer, 0) <= now)
+        if fallback is None and ring.predecessor is not None:
+            fallback = ring.predecessor
+        if fallback is not None:
+            self._update(lambda: ring.adopt(fallback, ()))
+        else:
+            self._join()
+
+    def _fixFinger(self):
+        """Look up the next finger (one lookup at a time)."""
+        self._later("fingers", self._every(self.settings.fix_fingers), self._fixFinger)
+        ring = self.ring
+        if ring.alone or self._fixing is not None:
+            return
+        index = self._finger
+        if index == 0:
+            self._prune()
+        start = fingerStart(self.node.id, index)
+        fixing = self._fixing = self.router.start(lambda i: ChordFind(i, start, ()),
+                                                  self.settings.lookup_timeout)
+        fixing.addCallback(self._fingerFound, index)
+        fixing.addErrback(ignoreCancel)
+
+    def _fingerFound(self, found, index):
+        self._fixing = None
+        if found is None:
+            self._finger = (index + 1) % BITS
+            return
+        if not self._living([found.node]):
+            self._finger = (index + 1) % BITS
+            return
+        self._finger = self.ring.setFinger(index, found.node)
+        self._ensureLink(found.node)
+
+    def _prune(self):
+        """Close the ring links this node opened and no longer needs (the
+        peer reopens one if it needs it)."""
+        known = self.ring.known()
+        for peer, link in list(self.node.links.items()):
+            if link.purpose == CHORD and not link.inbound and peer not in known:
+                link.disconnect("no longer a ring neighbour or finger")
+
+    def linkRemoved(self, peer_id):
+        if self._stabilizing is not None and self._stabilizing[0] == peer_id:
+            self._stabilizing = None
