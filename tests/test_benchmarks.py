@@ -4,6 +4,8 @@ ratio.  The figures themselves are for ``make bench``, not for tests, so
 nothing here depends on how fast this machine is.
 """
 
+import collections
+import itertools
 import os
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -44,3 +46,47 @@ class ThreadSecondsTests(SynchronousTestCase):
         self.assertGreaterEqual(main, 0)
         self.assertGreaterEqual(other, 0)
         self.assertLessEqual(main + other, total + 2 / os.sysconf("SC_CLK_TCK"))
+
+
+class _Sent:
+    """A purchase-benchmark buyer that keeps what it sends and signs buys
+    with a counter instead of a key."""
+
+    def __init__(self, signed):
+        self.signed = collections.deque(signed)
+        self.sent = []
+
+    def send(self, payload):
+        self.sent.append(payload)
+
+    def sign(self, buy_id):
+        return b"signed %d" % buy_id
+
+
+class PurchaseDriverTests(SynchronousTestCase):
+    """What the purchase driver sends, and when it has to sign."""
+
+    def driver(self, reuse):
+        buyers = purchase.Buyers.__new__(purchase.Buyers)
+        buyers.reuse = reuse
+        buyers.signed_in_windows = 0
+        buyers._buy_ids = itertools.count(1)
+        return buyers
+
+    def test_freshBuysUntilThePoolRunsDryThenCounted(self):
+        """A seller's driver sends each signed buy once; past its pool it
+        signs inside the window, and says how often."""
+        driver, buyer = self.driver(reuse=False), _Sent([b"a", b"b"])
+        for _ in range(4):
+            driver._buy(buyer)
+        self.assertEqual(buyer.sent, [b"a", b"b", b"signed 1", b"signed 2"])
+        self.assertEqual(driver.signed_in_windows, 2)
+
+    def test_baselineReusesItsPool(self):
+        """The echo's driver sends its pool round and round: it never signs
+        inside a window, however long the window."""
+        driver, buyer = self.driver(reuse=True), _Sent([b"a", b"b"])
+        for _ in range(5):
+            driver._buy(buyer)
+        self.assertEqual(buyer.sent, [b"a", b"b", b"a", b"b", b"a"])
+        self.assertEqual(driver.signed_in_windows, 0)
