@@ -1,7 +1,9 @@
 """
-A smoke test of the benchmark suite: the codec benchmark runs and yields a
-ratio.  The figures themselves are for ``make bench``, not for tests, so
-nothing here depends on how fast this machine is.
+Tests of the benchmark suite's own parts: the codec benchmark runs and
+yields a ratio, the purchase benchmark reads CPU per thread, and its
+driver signs nothing inside a window that it did not count.  The figures
+themselves are for ``make bench``, not for tests, so nothing here depends
+on how fast this machine is.
 """
 
 import collections
