@@ -44,6 +44,18 @@ class ChooseVictimTests(SynchronousTestCase):
                    candidate("quietest", 3, established=False)]
         self.assertEqual(chooseVictim(victims, NOW), "quietest")
 
+    def test_silentConnectionInItsGraceGoesToo(self):
+        """
+        The grace period and the older half protect established links
+        only: a connection still in its handshake goes first whatever its
+        age, even when every link is protected (protocol.md §6,
+        "Eviction").
+        """
+        victims = [candidate("trader", 1, proven=True),
+                   candidate("fresh", NOW - 1),
+                   candidate("just-connected", NOW, established=False)]
+        self.assertEqual(chooseVictim(victims, NOW), "just-connected")
+
     def test_newestOfTheLargestGroupAfterTheOldestHalf(self):
         """
         The oldest half of the unproven links past their grace are kept;

@@ -22,6 +22,7 @@ from twisted_bazaar.identity import (
     deriveId,
     encode,
     helloText,
+    keyId,
     keyOwns,
     signedBy,
     verify,
@@ -82,6 +83,22 @@ class IdentityTests(SynchronousTestCase):
         self.assertEqual(decode("-_8"), b"\xfb\xff")
         self.assertRaises(ValueError, decode, "-_8=")
         self.assertRaises(ValueError, decode, "a")
+
+    def test_base64urlIsStrict(self):
+        """
+        Only the base64url alphabet: Python's decoder would read ``+`` and
+        ``/`` as ``-`` and ``_`` and skip other characters, so one key
+        would have many spellings, and text that is no key would get an
+        id.  A key is the base64url of exactly 32 bytes.
+        """
+        identity = Identity.fromRandom(random.Random(3))
+        for text in ("+_8", "-/8", "-_8!", " -_8", "-_\n8"):
+            self.assertRaises(ValueError, decode, text)
+        self.assertEqual(keyId(identity.key), identity.id)
+        for key in (identity.key[:-1] + "+", identity.key[:-1] + "!",
+                    identity.key[:42], encode(b"\0" * 31), "!" * 43):
+            self.assertIsNone(keyId(key), key)
+            self.assertFalse(keyOwns(key, identity.id), key)
 
 
 class SignedOfferTests(SynchronousTestCase):

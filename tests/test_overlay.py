@@ -712,6 +712,36 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertIs(self.node.links[self.peer.id], honest)
         self.assertEqual(sent(keyless)[-1], wire.Dc())
 
+    def test_handshakeTimeoutRunsUntilTheProof(self):
+        """An acceptor that asked for a proof is in its handshake until the
+        proof comes: no proof within the handshake timeout, notim."""
+        link, [answer] = self.knock()
+        self.node.clock.advance(10)
+        self.assertEqual(codes(sent(link)), ["notim"])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertNotIn(self.peer.id, self.node.links)
+
+    def test_losingDuplicateGetsDcOnItsProof(self):
+        """
+        A new inbound link that loses to the link this node opened (the
+        lower id's) has already had this node's thisisme, the one that
+        asked for its proof: the dc comes when the proof does.
+        """
+        peer = next(identity for identity in (Identity.fromRandom(random.Random(seed))
+                                              for seed in range(10, 40))
+                    if identity.id > self.me.id)
+        self.node.connectTo("10.0.0.7", 5007, peer.id)
+        mine = self.node.connector.connectLast()
+        [hello] = sent(mine)
+        feed(mine, wire.ThisIsMe(peer.id, 5007, key=peer.key, nonce="theirs",
+                                 sig=peer.sign(helloText(hello.nonce, peer.id))))
+        sent(mine)
+        theirs, [answer] = self.knock(peer)
+        self.assertIsInstance(answer, wire.ThisIsMe)
+        self.prove(theirs, answer, peer)
+        self.assertEqual(sent(theirs), [wire.Dc()])
+        self.assertIs(self.node.links[peer.id], mine)
+
     def test_acceptorMustSignOurNonce(self):
         """As opener, the node checks the acceptor's signature of its
         nonce, then proves its own key."""

@@ -709,6 +709,26 @@ class KeyedRegistrationTests(SynchronousTestCase):
         self.assertEqual((refusal["code"], refusal["info"]),
                          ("wtf", f"{self.owner.id ^ 1} is not the id of that key"))
 
+    def test_malformedKeyIsRefused(self):
+        """
+        A key that is not the base64url of 32 bytes has no id: with id -1
+        or any other, error{wtf} and a close (it once raised out of the
+        tracker, which dropped the connection with a traceback).
+        Characters outside the base64url alphabet, which Python's decoder
+        would skip or read as others, make no key either.
+        """
+        good = self.owner.key
+        for key in ("A" * 42 + "!", "A" * 42 + "=", good[:-1] + "+",
+                    "+/" + good[2:], "!" * 43):
+            for wanted in (-1, 5):
+                peer = WiredLink(self.factory, "203.0.113.5")
+                peer.say({"type": "thisisme", "id": wanted, "port": 4001, "host": "",
+                          "key": key})
+                [refusal] = peer.heard()
+                self.assertEqual(refusal["code"], "wtf", (key, wanted))
+                self.assertTrue(peer.closed)
+        self.assertEqual(self.tracker.registry.nodes, {})
+
     def test_impostorWithoutTheKey(self):
         """Someone sending the owner's key cannot prove it: refused, and
         the id stays free for the owner."""

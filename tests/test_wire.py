@@ -348,6 +348,20 @@ class DecodeTests(SynchronousTestCase):
             Error("notim", "late"),
         )
 
+    def test_optionalNullIsAbsent(self):
+        """An optional field sent as null is left out, whatever its default:
+        the documented rule has no exceptions (thisisme's host and
+        nodereq's exclude were once refused as null)."""
+        self.assertEqual(
+            wire.decode(payload({"type": "thisisme", "id": 1, "port": 2, "host": None,
+                                 "purpose": None, "key": None, "nonce": None})),
+            ThisIsMe(1, 2, ""))
+        self.assertEqual(wire.decode(payload({"type": "nodereq", "exclude": None,
+                                              "scheme": None})), NodeReq())
+        for obj in ({"type": "thisisme", "id": None, "port": 2},
+                    {"type": "thisisme", "id": 1, "port": None}):
+            self.assertRaises(wire.ProtocolError, wire.decode, payload(obj))
+
     def test_unknownFieldsIgnored(self):
         """A newer peer's extra fields, of any shape, do not stop a message
         from decoding."""

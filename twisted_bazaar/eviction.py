@@ -3,12 +3,14 @@ Which inbound link a full node gives up for a newcomer, in the spirit of
 Bitcoin Core's inbound eviction: an attacker with many cheap connections
 must not be able to keep an honest peer out, nor push one out.
 
-Never evicted: outbound links (this node chose those peers), proven
-trading partners (a sale was made over the link), links still in their
-grace period, and the longest-lived half of the rest.  Of what is left,
-a connection that has not said ``thisisme`` goes first; otherwise the
-newest link of the address group holding the most candidates.  Pure
-logic: the overlay gathers the facts and closes the victim.
+Never evicted: outbound links (this node chose those peers).  A
+connection still in its handshake goes first, whatever its age (silent
+connections are what an attacker has most cheaply).  Otherwise, of the
+established links, never proven trading partners (a sale was made over
+the link), links still in their grace period, or the longest-lived half
+of the rest; of what is left, the newest link of the address group
+holding the most candidates.  Pure logic: the overlay gathers the facts
+and closes the victim.
 """
 
 import ipaddress

@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import os
+import re
 
 import attr
 
@@ -32,6 +33,10 @@ from twisted_bazaar.wire import canonical, canonicalFields
 KEY_FILE = "node.key"
 #: Random bytes in a handshake nonce.
 NONCE_BYTES = 16
+#: Bytes of an Ed25519 public key.
+KEY_BYTES = 32
+#: Text in the base64url alphabet (RFC 4648 section 5), without padding.
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def encode(data):
@@ -40,12 +45,14 @@ def encode(data):
 
 
 def decode(text):
-    """Unpadded base64url text as bytes.
+    """Unpadded base64url text as bytes.  Strict: Python's decoder skips
+    characters outside the alphabet, and reads ``+`` and ``/`` as ``-``
+    and ``_``; here they make the text no base64url at all.
 
     @raise ValueError: if it is not.
     """
-    if "=" in text:
-        raise ValueError("padded base64url")
+    if _BASE64URL.fullmatch(text) is None:
+        raise ValueError("not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
@@ -109,12 +116,22 @@ def trusts(node, message, author):
             or signedBy(message, author))
 
 
+def keyId(key):
+    """
+    The node id of a public key sent as text, or None when the text is
+    not the base64url of 32 bytes: the id of whatever a peer sent as its
+    key, without ever raising.
+    """
+    try:
+        raw = decode(key)
+    except ValueError:
+        return None
+    return deriveId(raw) if len(raw) == KEY_BYTES else None
+
+
 def keyOwns(key, node_id):
     """Whether node_id is the id derived from key (text)."""
-    try:
-        return deriveId(decode(key)) == node_id
-    except ValueError:
-        return False
+    return keyId(key) == node_id
 
 
 class Identity:

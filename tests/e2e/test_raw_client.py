@@ -345,3 +345,39 @@ class BadInputTests(LiveSellerCase):
         self.assertEqual((answer["type"], answer["code"]), ("error", "wtf"))
         self.assertPong(link)
         self.assertCleanLogs()
+
+
+class ConformanceTests(LiveSellerCase):
+    """Cases a black-box client of docs/protocol.md tries, where the
+    daemons once disagreed with it."""
+
+    def test_malformedKeyAndMessagesInTheReceiversName(self):
+        """
+        A key that is not base64url gets error{wtf} and a close from the
+        tracker (it once raised out of it: a traceback, no answer); a
+        routed message whose path starts with the seller, sent to the
+        seller, is answered wrongway (it was relayed in the seller's name);
+        memberlist names the seller, whose address was checked.
+        """
+        for wanted in (-1, 5):
+            bad = self.connect(self.market.tracker_port)
+            bad.send("thisisme", id=wanted, port=0, host="", key="A" * 42 + "!")
+            answer = bad.receive()
+            self.assertEqual((answer["type"], answer["code"]), ("error", "wtf"))
+            self.assertEqual(bad.outcome(), "closed")
+
+        tracker, me = self.register()
+        link = self.handshake(me)
+        seller = self.seller_id
+        for path in ([seller, me], [seller]):
+            link.send("buyOK", id=newId(), item="apple", path=path)
+            answer = link.receive()
+            self.assertEqual((answer["type"], answer["code"]), ("error", "wrongway"))
+        self.assertPong(link)
+
+        tracker.send("members")
+        members = tracker.receive()
+        self.assertEqual(members["type"], "memberlist")
+        self.assertIn({"id": seller, "host": "127.0.0.1", "port": self.seller_port,
+                       "scheme": "flood"}, members["nodes"])
+        self.assertCleanLogs()

@@ -75,6 +75,24 @@ class RoutingTests(SynchronousTestCase):
                          {2: ["wrongway"] * 3, 3: []})
         self.assertEqual(self.recorder.events, [])
 
+    def test_notInThisNodesName(self):
+        """
+        A routed message whose path starts with this node is this node's
+        own: one that comes in from a peer is in this node's name, so it is
+        answered wrongway, neither relayed (the next hop would take it as
+        this node's, unsigned, over this node's proven link) nor delivered
+        (a path of this node alone); such an error is dropped unanswered.
+        """
+        forged = [trade.BuyOK(5, "apple", (1, 3)), trade.Buy(5, "apple", (1, 3)),
+                  trade.Ask(5, "apple", (1, 3)), trade.Buy(5, "apple", (1,))]
+        for message in forged:
+            feed(self.links[2], message)
+        feed(self.links[2], wire.Error("soldout", "none", 5, (1, 3)))
+        self.assertEqual({peer: codes(m) for peer, m in self.sentBy().items()},
+                         {2: ["wrongway"] * 4, 3: []})
+        self.assertEqual(self.recorder.events, [])
+        self.assertFalse(self.links[2].transport.disconnecting)
+
     def test_errorNotOnPathUnanswered(self):
         """An error is never answered, not even a misrouted one."""
         feed(self.links[2], wire.Error("soldout", "none", 5, (2, 3)))

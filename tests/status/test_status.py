@@ -71,6 +71,16 @@ class StatusTests(SynchronousTestCase):
             sorted([(node.id, node.host, node.port, "flood")
                     for node in (self.seller, self.buyer)]))
 
+    def test_onlyCheckedAddresses(self):
+        """A node is a member once the tracker checked its address, as
+        nodereply names it: not before (nothing may listen there)."""
+        extension = self.market.tracker.extensions["status"]
+        registry = self.market.tracker.registry
+        registry.join(77, "192.0.2.9", 4000, verified=False)
+        self.assertNotIn(77, [row[0] for row in extension.members()])
+        registry.verify(77)
+        self.assertIn((77, "192.0.2.9", 4000, ""), extension.members())
+
     def test_memberListCutToOneFrame(self):
         """A tracker with more members than fit one frame names as many as
         fit, and the total."""

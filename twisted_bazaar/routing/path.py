@@ -2,8 +2,9 @@
 Path routing: messages that carry the ``path`` they travel.
 
 A node forwards such a message only if it is on the path and came from
-the node before it on the path, handles it only if it is last, and answers
-``wrongway`` otherwise.  The router also keeps
+the node before it on the path (so never one whose path starts with the
+node itself), handles it only if it is last, and answers ``wrongway``
+otherwise.  The router also keeps
 the path table: the shortest known path to other nodes, learned from the
 paths that pass through.
 """
@@ -73,13 +74,17 @@ class PathRouter:
             link.protocolError("wrongway", f"node {node.id} is not on the path "
                                f"of this {message.TYPE}")
             return
-        if here and path[here - 1] != link.peer_id:
+        if not here or path[here - 1] != link.peer_id:
             # Only the node before this one may hand it on: nobody can slip
             # a message into a path (claim to be a seller, or a buyer) from
-            # elsewhere.
+            # elsewhere.  A path that starts here is this node's own: one
+            # that comes in from a peer is in this node's name, and relayed
+            # it would reach the next hop as if this node had sent it.
             if type(message) is not wire.Error:
-                link.protocolError("wrongway", f"this {message.TYPE} must come from "
-                                   f"node {path[here - 1]}")
+                why = (f"node {node.id} starts the path of this {message.TYPE}, so it "
+                       "cannot come from another node" if not here else
+                       f"this {message.TYPE} must come from node {path[here - 1]}")
+                link.protocolError("wrongway", why)
             return
         learned = self._learned
         if path not in learned:

@@ -15,7 +15,8 @@ from twisted_bazaar.tracker.extension import ITrackerExtension, ITrackerExtensio
 
 @implementer(ITrackerExtension)
 class StatusExtension:
-    """Answers ``members`` with the live nodes that take links."""
+    """Answers ``members`` with the live nodes that take links, once
+    their address is checked."""
 
     def __init__(self, tracker):
         self.tracker = tracker
@@ -25,11 +26,16 @@ class StatusExtension:
         pass
 
     def members(self):
-        """(id, host, port, scheme) of every live node that takes links,
-        by id."""
+        """(id, host, port, scheme) of every live node that takes links and
+        whose address the tracker checked, by id: the addresses it gives
+        out in ``nodereply``, and no other (a client, or the web view,
+        connects to each, so an address a node merely claimed must not
+        send them anywhere)."""
         registry = self.tracker.registry
+        verified = registry.verified
         return [(node_id, host, port, registry.abilities[node_id].scheme or "")
-                for node_id, (host, port) in sorted(registry.nodes.items()) if port]
+                for node_id, (host, port) in sorted(registry.nodes.items())
+                if port and node_id in verified]
 
     def _members(self, link, message):
         """The members in id order, cut short where they would no longer

@@ -17,7 +17,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar import wire
 from twisted_bazaar.eviction import groupOf
-from twisted_bazaar.identity import decode, deriveId, helloText, keyOwns, newNonce, verify
+from twisted_bazaar.identity import helloText, keyId, newNonce, verify
 from twisted_bazaar.link import Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.tracker.extension import trackerExtensionPlugins
@@ -198,7 +198,8 @@ class Tracker:
         self._joins = OrderedDict()
         #: address group -> live nodes registered from it.
         self._members = {}
-        #: link -> (its thisisme, the nonce sent it), until its proof.
+        #: link -> (its thisisme, the nonce sent it, its key's id), until its
+        #: proof.
         self._proving = {}
         #: node id -> the key it proved, for its address checks.
         self._keys = {}
@@ -310,17 +311,20 @@ class Tracker:
         if hello.key is None:
             self._join(link, hello)
             return
-        if not keyOwns(hello.key, hello.id) and hello.id != -1:
+        node_id = keyId(hello.key)
+        if node_id is None:
+            link.refuse("wtf", "that key is not the base64url of an Ed25519 public key")
+            return
+        if hello.id not in (-1, node_id):
             link.refuse("wtf", f"{hello.id} is not the id of that key")
             return
         nonce = newNonce()
-        self._proving[link] = (hello, nonce)
-        link.send(wire.ThisIsYou(deriveId(decode(hello.key)), hello.port, nonce))
+        self._proving[link] = (hello, nonce, node_id)
+        link.send(wire.ThisIsYou(node_id, hello.port, nonce))
 
     def _proved(self, link, proof):
         """A node proved its key: it gets its key's id, whoever held it."""
-        hello, nonce = self._proving.pop(link)
-        node_id = deriveId(decode(hello.key))
+        hello, nonce, node_id = self._proving.pop(link)
         if not verify(hello.key, proof.sig, helloText(nonce, node_id)):
             link.refuse("wtf", "that proof does not sign the nonce I sent")
             return

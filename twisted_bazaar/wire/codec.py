@@ -358,9 +358,10 @@ def _compile(cls, type_name, fields):
 
 
 def _slowField(cls, index, value):
-    """A field value the fast check refused: its default, or an error."""
+    """A field value the fast check refused: its default (an optional field
+    left out or sent as null), or an error."""
     wire, _, check, default = cls.FIELDS[index]
-    if value is _MISSING or (value is None and default is None):
+    if value is _MISSING or (value is None and default is not REQUIRED):
         if default is _MISSING:
             raise ProtocolError(f"{cls.TYPE} lacks the field {wire}")
         return default

@@ -1,0 +1,176 @@
+"""
+The examples of docs/protocol.md (§12, §12a, §16) checked against the
+code: every frame's length is its payload's, every payload is exactly what
+the codec makes of the message it decodes to, the signature of §16 holds,
+and the node-to-node exchanges of §16 are what a seller and a relay say,
+byte for byte.  A black-box client is written from these examples.
+"""
+
+import os
+import re
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.identity import helloText, keyOwns, verify
+from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.roles.seller import Seller
+from twisted_bazaar.schemes import buildScheme
+# The modules that declare the examples' messages.
+from twisted_bazaar.roles import trade  # noqa: F401
+from twisted_bazaar.schemes.flood import messages as flood  # noqa: F401
+from twisted_bazaar.schemes.index import messages as index  # noqa: F401
+from twisted_bazaar.status import messages as status  # noqa: F401
+
+from tests.helpers import closeLink, jsonNetstring, makeNode, openLink
+
+#: One example line: who to whom, then the frame.
+FRAME = re.compile(r"^(\S+) → (\S+)\s+(\d+):(\{.*\}),\s*$", re.M)
+
+
+def section(number):
+    """The text of one section of docs/protocol.md."""
+    path = os.path.join(os.path.dirname(__file__), "..", "docs", "protocol.md")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    return text.split(f"\n## {number} ")[1].split("\n## ")[0]
+
+
+def frames(number):
+    """(sender, receiver, length, payload bytes) of each example frame."""
+    return [(sender, receiver, int(length), payload.encode("utf-8"))
+            for sender, receiver, length, payload in FRAME.findall(section(number))]
+
+
+def hello(peer):
+    """The thisisme frame of a keyless peer at port 9000 + its id."""
+    return jsonNetstring({"type": "thisisme", "id": peer, "port": 9000 + peer,
+                          "host": ""})
+
+
+class FramesTests(SynchronousTestCase):
+    """Every example frame is a valid message, as the codec writes it."""
+
+    def test_framesAreExact(self):
+        count = 0
+        for number in ("12.", "12a.", "16."):
+            for sender, receiver, length, payload in frames(number):
+                self.assertEqual(length, len(payload), payload)
+                self.assertEqual(wire.encode(wire.decode(payload)), payload)
+                count += 1
+        self.assertGreater(count, 40)
+
+    def test_handshakeSignature(self):
+        """§16's seller key has the id it says, and its proof signs the
+        tracker's nonce with that id."""
+        [hello, you, proof] = [wire.decode(payload) for *_, payload in frames("16.")[:3]]
+        self.assertTrue(keyOwns(hello.key, you.id))
+        self.assertEqual(you.id, 88735507)
+        self.assertTrue(verify(hello.key, proof.sig, helloText(you.nonce, you.id)))
+
+
+class ReplayTests(SynchronousTestCase):
+    """
+    §16 replayed: what B and the tracker say is fed to a seller S (17,
+    `--sell apple=1`) and to a relay R (5); what the example says S and R
+    answer is what they send.
+    """
+
+    def node(self, node_id, host):
+        node = makeNode(node_id, link=LinkSettings())
+        node.setAddress(host, 9001)
+        buildScheme(node, "flood")
+        return node
+
+    def exchange(self, lines, links, ping=None):
+        """
+        Feed each frame sent to a node (keyed in ``links`` by its name in
+        the example) on its link, and check the frames it sends, in order.
+        ``ping``: the node's clock, advanced by one ping interval before
+        the node's keepalive ping is due.
+        """
+        for sender, receiver, payload in lines:
+            if sender in links:
+                link = links[sender]
+                if wire.decode(payload).TYPE == "ping":
+                    ping.advance(10)
+                self.assertEqual(link.transport.value(), b"%d:%s," % (len(payload), payload))
+                link.transport.clear()
+            else:
+                links[receiver].dataReceived(b"%d:%s," % (len(payload), payload))
+        for link in links.values():
+            self.assertEqual(link.transport.value(), b"")
+
+    def test_sellerS(self):
+        """B's link to S, its trades, the keepalive and B's dc."""
+        node = self.node(17, "127.0.0.1")
+        Seller(node, {"apple": 1})
+        link = openLink(node, host="127.0.0.1", port=9002)
+        text = section("16.")
+        start = text.index("B links to S")
+        lines = [(sender, receiver, payload.encode("utf-8")) for sender, receiver, _, payload
+                 in FRAME.findall(text[start:text.index("Through a relay")])]
+        self.assertEqual(len(lines), 19)
+        self.exchange(lines[:-1], {"S": link}, ping=node.clock)
+        self.assertEqual(lines[-1][2], b'{"type":"dc"}')
+        link.dataReceived(b"13:" + lines[-1][2] + b",")
+        self.assertTrue(link.transport.disconnecting)
+
+    def test_badInput(self):
+        """The last lines of §16: bad JSON is answered, a bad frame closes."""
+        node = self.node(17, "127.0.0.1")
+        link = openLink(node, host="127.0.0.1", port=9002)
+        link.dataReceived(b'58:{"type":"thisisme","id":42,"port":9002,"host":"127.0.0.1"},')
+        link.transport.clear()
+        text = section("16.")
+        bad = text[text.index("Bad input:"):]
+        [garbage, answer, broken] = re.findall(r"^\S → \S\s+(\d+:.*?,)(?:\s+\(.*\))?$",
+                                               bad, re.M)
+        link.dataReceived(garbage.encode("utf-8"))
+        self.assertEqual(link.transport.value(), answer.encode("utf-8"))
+        self.assertFalse(link.transport.disconnecting)
+        link.transport.clear()
+        link.dataReceived(broken.encode("utf-8"))
+        self.assertEqual(link.transport.value(), b"")
+        self.assertTrue(link.transport.disconnecting)
+
+    def test_relay(self):
+        """R re-encodes the search it floods, and passes the routed
+        messages on as the bytes it got."""
+        text = section("16.")
+        relayed = text[text.index("Through a relay"):text.index("This implementation's buyer")]
+        relay = self.node(5, "10.0.0.2")
+        seller = self.node(17, "10.0.0.3")
+        Seller(seller, {"pear": 1})
+        links = {}
+        for peer in (42, 17):
+            links[peer] = openLink(relay, host=f"10.0.0.{peer}", port=9000 + peer)
+            links[peer].dataReceived(hello(peer))
+            links[peer].transport.clear()
+        toSeller = openLink(seller, host="10.0.0.2", port=9005)
+        toSeller.dataReceived(hello(5))
+        toSeller.transport.clear()
+        lines = re.findall(r"^(\S) → (\S)\s+(?:(\d+):(\{.*\}),|\(the same (\d+) bytes\))",
+                           relayed, re.M)
+        self.assertEqual(len(lines), 8)
+        last = None
+        for sender, receiver, _, payload, same in lines:
+            data = last if same else b"%d:%s," % (len(payload), payload.encode("utf-8"))
+            last = data
+            if sender == "B":
+                links[42].dataReceived(data)
+            elif sender == "R" and receiver == "S":
+                self.assertEqual(links[17].transport.value(), data)
+                links[17].transport.clear()
+                toSeller.dataReceived(data)
+            elif sender == "S":
+                self.assertEqual(toSeller.transport.value(), data)
+                toSeller.transport.clear()
+                links[17].dataReceived(data)
+            else:
+                self.assertEqual(links[42].transport.value(), data)
+                links[42].transport.clear()
+        for link in (links[42], links[17], toSeller):
+            self.assertEqual(link.transport.value(), b"")
+            closeLink(link)
+
