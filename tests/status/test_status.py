@@ -5,6 +5,8 @@ in a Market (real nodes and tracker on the in-memory network).
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import wire
+from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.status.messages import MemberList, NodeState, State
 from twisted_bazaar.status.recent import RECENT_SIZE, STATUS
 from twisted_bazaar.status.tracker import StatusExtension
@@ -99,7 +101,28 @@ class StatusTests(SynchronousTestCase):
         self.assertIsInstance(answer, MemberList)
         self.assertEqual(answer.total, 3002)
         self.assertLess(len(answer.nodes), 3002)
-        from twisted_bazaar import wire
-
         self.assertLessEqual(len(wire.encode(answer)),
                              self.market.tracker.settings.frame_limit)
+
+    def test_nodeStateCutToOneFrame(self):
+        """A node whose state does not fit one frame answers it cut short:
+        without recent messages, and with its first items (by name) and
+        links, as many as fit; one that fits is sent whole."""
+        node = self.market.services[self.seller].node
+        status = linkPeer(node, 2**40, purpose=STATUS)
+        feed(status, State())
+        whole = sent(status)[-1]
+        self.assertEqual(whole, self.market.services[self.seller].status.state())
+        [seller] = [role for role in node.roles if isinstance(role, Seller)]
+        for n in range(1000):
+            seller.stock["%04d-%s" % (n, "x" * 200)] = 1
+        feed(status, State())
+        answer = sent(status)[-1]
+        self.assertIsInstance(answer, NodeState)
+        self.assertLessEqual(len(wire.encode(answer)), status.settings.frame_limit)
+        self.assertEqual(answer.recent, ())
+        names = list(answer.stock)
+        self.assertGreater(len(names), 0)
+        self.assertEqual(names, sorted(names))
+        self.assertEqual(names[0], "%04d-%s" % (0, "x" * 200))
+        self.assertEqual(wire.decode(wire.encode(answer)), answer)

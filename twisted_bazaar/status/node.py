@@ -5,6 +5,9 @@ The node's side of the status messages: a link of purpose ``status``
 Every node has one (L{twisted_bazaar.services.NodeService} adds it).
 """
 
+import attr
+
+from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.status.messages import MAX_ENTRIES, MAX_ITEMS, NodeState, State
@@ -49,7 +52,27 @@ class NodeStatus:
                          node.overlay.recent.entries(node.clock.seconds()))
 
     def _state(self, link, message):
-        link.send(self.state())
+        link.send(fitted(self.state(), link.settings.frame_limit))
+
+
+def fitted(state, limit):
+    """
+    A L{NodeState} cut short to fit one frame of limit bytes: as it is if
+    it fits; else without its recent messages, then with its links, stock
+    and bag each cut to their first entries (by id and name), halving,
+    until it fits.  A client waiting for its answer gets one, partial,
+    rather than none (a seller of hundreds of long file names).
+    """
+    if len(wire.encode(state)) <= limit:
+        return state
+    state = attr.evolve(state, recent=())
+    keep = max(len(state.links), len(state.stock), len(state.bag))
+    while keep and len(wire.encode(state)) > limit:
+        keep //= 2
+        state = attr.evolve(state, links=state.links[:keep],
+                            stock=dict(list(state.stock.items())[:keep]),
+                            bag=dict(list(state.bag.items())[:keep]))
+    return state
 
 
 def _first(counts):
