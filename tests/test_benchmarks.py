@@ -1,14 +1,17 @@
 """
 Tests of the benchmark suite's own parts: the codec benchmark runs and
-yields a ratio, the purchase benchmark reads CPU per thread, and its
-driver signs nothing inside a window that it did not count.  The figures
-themselves are for ``make bench``, not for tests, so nothing here depends
-on how fast this machine is.
+yields a ratio, the purchase benchmark reads CPU per thread (checked
+against threads kept busy for a known CPU time, not a known wall time),
+and its driver signs nothing inside a window that it did not count.  The
+figures themselves are for ``make bench``, not for tests, so nothing here
+depends on how fast this machine is.
 """
 
 import collections
 import itertools
 import os
+import threading
+import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -35,19 +38,62 @@ class CodecBenchmarkTests(SynchronousTestCase):
             self.assertEqual(wire.decode(wire.encode(message)), message)
 
 
+def burn(seconds):
+    """Keep the calling thread on the CPU until it has used seconds of CPU
+    time (its own, so however busy the machine, the amount is the same)."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
 class ThreadSecondsTests(SynchronousTestCase):
     """The purchase benchmark's per-thread CPU reading."""
 
-    def test_splitsTheProcessByThread(self):
-        """The main thread and the other threads, read from /proc, add up
-        to no more than the whole process has used (its threads that
-        ended count there only)."""
-        pid = os.getpid()
-        main, other = purchase.threadSeconds(pid)
-        total = idle.cpuSeconds(pid)
-        self.assertGreaterEqual(main, 0)
-        self.assertGreaterEqual(other, 0)
-        self.assertLessEqual(main + other, total + 2 / os.sysconf("SC_CLK_TCK"))
+    #: CPU seconds each thread burns, and how far /proc's clock-tick
+    #: figures may fall short of it (they are truncated to ticks) or what
+    #: an idle thread may gain meanwhile.
+    BURN = 0.2
+    SLACK = 0.05
+
+    def read(self):
+        return purchase.threadSeconds(os.getpid())
+
+    def test_otherThreadsCounted(self):
+        """CPU a second thread uses counts as the other threads', not the
+        main thread's, while that thread lives (the reading is taken
+        before it ends: a thread that ended is no longer in /proc)."""
+        burnt, finish = threading.Event(), threading.Event()
+
+        def work():
+            burn(self.BURN)
+            burnt.set()
+            finish.wait(30)
+
+        before = self.read()
+        worker = threading.Thread(target=work, name="burner")
+        worker.start()
+        try:
+            self.assertTrue(burnt.wait(30), "the burner thread never finished")
+            after = self.read()
+        finally:
+            finish.set()
+            worker.join(30)
+        main, other = (end - start for start, end in zip(before, after))
+        self.assertGreaterEqual(other, self.BURN - self.SLACK)
+        self.assertLess(main, self.SLACK)
+
+    def test_mainThreadCounted(self):
+        """CPU the main thread (the reactor's, in a daemon) uses counts as
+        the main thread's; the whole process used at least both parts."""
+        before, total_before = self.read(), idle.cpuSeconds(os.getpid())
+        burn(self.BURN)
+        after, total_after = self.read(), idle.cpuSeconds(os.getpid())
+        main, other = (end - start for start, end in zip(before, after))
+        self.assertGreaterEqual(main, self.BURN - self.SLACK)
+        self.assertLess(other, self.SLACK)
+        tick = 1 / os.sysconf("SC_CLK_TCK")
+        self.assertLessEqual(sum(after), total_after + 2 * tick)
+        self.assertGreaterEqual(total_after - total_before, main + other - 2 * tick)
 
 
 class _Sent:

@@ -12,11 +12,14 @@ Periods are options, short here so the test runs in seconds; every wait
 is on a log line, bounded by a generous timeout.
 """
 
+import os
+import random
 import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import startMarket
+from twisted_bazaar.identity import KEY_FILE, Identity
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.testing.daemons import nodeId
 
@@ -33,10 +36,18 @@ FAST = ["--discovery", "chord", "--chord-stabilize", "0.25", "--chord-ping", str
         "--chord-lookup-timeout", "2"]
 POLL = 0.05
 #: Two items per seller, so that some record is held by a node that does
-#: not sell it, whatever ids the tracker draws.
+#: not sell it.
 STOCK = {"apple": "apricot", "pear": "peach", "fig": "date", "plum": "prune",
          "kiwi": "lime"}
 ITEMS = sorted(STOCK) + sorted(STOCK.values())
+#: The sellers' (in STOCK's order) and the buyer's keys are drawn from
+#: this seed and put in their data dirs, so the ring, whose ids derive
+#: from the keys, is the same every run: one where a node holds a record
+#: it does not sell (to quit) and, once it has gone, another holds a
+#: record that neither it nor the first item's seller sells (to kill).
+#: With fresh keys each run, about one run in 85 had none to kill and
+#: failed.
+KEY_SEED = 1
 
 
 def holderOf(ids, item):
@@ -76,15 +87,25 @@ class LiveChordTests(SynchronousTestCase):
     def setUp(self):
         self.market, self.tracker = startMarket(self, TIMEOUT)
 
-    def start(self, name, *role):
+    def start(self, name, *role, identity=None):
+        """Start a chord node; with identity, from a data dir holding its
+        key, so that its id is that key's."""
+        if identity is not None:
+            folder = os.path.join(self.market.cwd, f"{name}-data")
+            os.mkdir(folder)
+            identity._write(os.path.join(folder, KEY_FILE))
+            role += ("--data-dir", folder)
         return self.market.startNode(name, *FAST, *role)
 
     def test_quitKillJoin(self):
         market = self.market
+        rng = random.Random(KEY_SEED)
         sellers = {item: self.start(f"seller-{item}", "--role", "seller", "--sell",
-                                    f"{item}=3", "--sell", f"{other}=3")
+                                    f"{item}=3", "--sell", f"{other}=3",
+                                    identity=Identity.fromRandom(rng))
                    for item, other in STOCK.items()}
-        buyer = self.start("buyer", "--role", "buyer", "--want", "apple")
+        buyer = self.start("buyer", "--role", "buyer", "--want", "apple",
+                           identity=Identity.fromRandom(rng))
         daemons = {nodeId(daemon, TIMEOUT): daemon
                    for daemon in list(sellers.values()) + [buyer]}
         seller_of = {}
@@ -98,7 +119,8 @@ class LiveChordTests(SynchronousTestCase):
         ids = set(daemons)
         quitting = [item for item in ITEMS
                     if holderOf(ids, item) != seller_of[item]]
-        self.assertTrue(quitting, "every item is held by its own seller: rerun")
+        self.assertTrue(quitting, f"KEY_SEED {KEY_SEED}: every item is held by its "
+                                  "own seller")
         first = quitting[0]
         holder = holderOf(ids, first)
         daemons[seller_of[first]].waitFor(rf"stored {first} at node {holder}", TIMEOUT)
@@ -118,7 +140,7 @@ class LiveChordTests(SynchronousTestCase):
         killable = [item for item in ITEMS if item != first
                     and seller_of[item] in ids
                     and holderOf(ids, item) not in (seller_of[item], seller_of[first])]
-        self.assertTrue(killable, "no holder to kill but sellers: rerun")
+        self.assertTrue(killable, f"KEY_SEED {KEY_SEED}: no holder to kill but sellers")
         second = killable[0]
         victim = holderOf(ids, second)
         # Once the victim's successor takes it for its predecessor, the

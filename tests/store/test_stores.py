@@ -10,11 +10,9 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-import time
 
-import pytest
 import pytest_twisted
-from twisted.internet import defer, task
+from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.store import records
@@ -509,51 +507,79 @@ class OpenStoreTests(SynchronousTestCase):
         self.assertEqual((threading.active_count(), reactor.triggers), (before, []))
 
 
-# Plain pytest functions on the real reactor (pytest-twisted runs them;
-# trial skips them): the writer thread as the daemons use it.
-
-@pytest_twisted.inlineCallbacks
-def test_lockedDatabaseDoesNotBlockTheReactor(tmp_path):
+class LockedWriterThreadTests(SynchronousTestCase):
     """
-    Another process holds the database (BEGIN EXCLUSIVE): the write waits
-    for the lock on the writer thread, up to busy_timeout, while the
-    reactor keeps running; then the caller gets a StoreError.  Once the
-    lock is gone, writes succeed again, and closing leaves no thread.
+    Another process holds the database while the store writes on its
+    writer thread, as a daemon's store does: the wait for the lock is the
+    writer's, so the reactor's thread stays free, and what comes back is a
+    result or a StoreError, never a block.  Driven through a
+    L{ThreadedFakeReactor}: the test's thread plays the reactor, so
+    whatever it does while a write is out, a blocked reactor could not.
     """
-    from twisted.internet import reactor
 
-    threads_before = threading.active_count()
-    store = SQLiteStore(str(tmp_path), ThreadExecutor(reactor), busy_timeout=0.5)
-    yield store.seedInventory({"apple": 2})
-    other = sqlite3.connect(store.path, isolation_level=None)
-    try:
-        other.execute("BEGIN EXCLUSIVE")
-        ticks = []
-        ticker = task.LoopingCall(lambda: ticks.append(time.monotonic()))
-        ticker.start(0.02)
-        started = time.monotonic()
-        try:
-            with pytest.raises(StoreError, match="^sales not recorded: database is "
-                                                 "locked$"):
-                yield store.commitSales([Sale(1, "apple", 7, 1.0)]).addTimeout(10,
-                                                                                reactor)
-        finally:
-            ticker.stop()
-        waited = time.monotonic() - started
-        assert 0.4 <= waited < 5, waited
-        # The reactor ran all along: no gap between ticks near the wait.
-        assert len(ticks) >= 10
-        assert max(b - a for a, b in zip(ticks, ticks[1:])) < 0.3
-        assert store.inventory() == {"apple": 2}
+    def setUp(self):
+        self.directory = scratchDir(self)
+        self.reactor = ThreadedFakeReactor()
+        self.threads_before = threading.active_count()
+
+    def open(self, busy_timeout):
+        """A store on a writer thread, seeded with two apples."""
+        store = SQLiteStore(self.directory, ThreadExecutor(self.reactor),
+                            busy_timeout=busy_timeout)
+        self.addCleanup(self.close, store)
+        self.assertEqual(self.done(store.seedInventory({"apple": 2})),
+                         ({"apple": 2}, True))
+        return store
+
+    def done(self, d):
+        self.reactor.runUntil(lambda: d.called)
+        return self.successResultOf(d)
+
+    def close(self, store):
+        self.done(store.close())
+        self.assertEqual(threading.active_count(), self.threads_before)
+
+    def test_writeWaitsForTheLockOnTheWriterThread(self):
+        """
+        With a busy timeout far longer than the test takes, only the
+        release of the lock can end the write's wait: the test's thread
+        releases it while the writer is inside its BEGIN, which a write
+        waiting on the caller's thread would not let happen (commitSales
+        would return only after the busy timeout, with a failure); the
+        sale is then recorded.
+        """
+        store = self.open(busy_timeout=30)
+        began = threading.Event()
+        store._db.set_trace_callback(
+            lambda sql: began.set() if sql == "BEGIN IMMEDIATE" else None)
+        other = lockedBy(self, store.path)
+        sold = store.commitSales([Sale(1, "apple", 7, 1.0)])
+        self.assertTrue(began.wait(10), "the writer never began its transaction")
+        self.assertNoResult(sold)
+        self.assertEqual(store.inventory(), {"apple": 2})
         other.execute("ROLLBACK")
-    finally:
-        other.close()
-    yield store.commitSales([Sale(1, "apple", 7, 1.0)]).addTimeout(10, reactor)
-    assert store.inventory() == {"apple": 1}
-    yield store.close().addTimeout(10, reactor)
-    assert threading.active_count() == threads_before
-    assert readState(str(tmp_path))["inventory"] == {"apple": 1}
+        self.assertIsNone(self.done(sold))
+        self.assertEqual(store.inventory(), {"apple": 1})
+        self.assertEqual(readState(self.directory)["inventory"], {"apple": 1})
 
+    def test_lockHeldPastTheBusyTimeoutIsAStoreError(self):
+        """The writer gives up after busy_timeout; the caller gets a
+        StoreError through the reactor, nothing is recorded, and once the
+        lock is gone writes succeed again."""
+        store = self.open(busy_timeout=0.05)
+        other = lockedBy(self, store.path)
+        sold = store.commitSales([Sale(1, "apple", 7, 1.0)])
+        self.reactor.runUntil(lambda: sold.called)
+        self.assertEqual(str(self.failureResultOf(sold, StoreError).value),
+                         "sales not recorded: database is locked")
+        self.assertEqual(store.inventory(), {"apple": 2})
+        other.execute("ROLLBACK")
+        self.assertIsNone(self.done(store.commitSales([Sale(1, "apple", 7, 1.0)])))
+        self.assertEqual(store.inventory(), {"apple": 1})
+
+
+# A plain pytest function on the real reactor (pytest-twisted runs it;
+# trial skips it): the writer thread as the daemons use it.
 
 @pytest_twisted.inlineCallbacks
 def test_openStoreWithAReactorWritesOffItsThread(tmp_path):
