@@ -17,7 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
 from twisted_bazaar.files.downloads import partName
-from twisted_bazaar.files.journal import JOURNAL
+from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.files.names import hashItem
 from twisted_bazaar.schemes import Offer
 from twisted_bazaar.store import SQLiteStore
@@ -469,6 +469,30 @@ class FetchTests(SynchronousTestCase):
                    if "cannot download" in event.get("log_format", "")]
         self.assertEqual(reasons, ["the downloads folder is full: cannot make room "
                                    f"for {len(self.data)} bytes"])
+
+    def test_offersNotRecordedSaidSoWhenBought(self):
+        """Offers that could not be recorded (a full disk) leave a purchase
+        whose content is unknown: said so, not taken for a plain item."""
+        def full(journal, name, offers):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(Journal, "note", full)
+        self.makeMarket()
+        sellers = [self.addSeller(self.sharing({"big": self.data}))]
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        buyer, downloads = self.addBuyer(["big"])
+        self.market.run(10)
+        said = [formatEvent(event) for event in logged
+                if event.get("log_level") in (LogLevel.warn, LogLevel.critical)]
+        record = os.path.join(downloads, JOURNAL, "big.json")
+        self.assertEqual(said, [
+            f"cannot record the offers of big in {downloads}: No space left on device",
+            f"not fetching big, bought from seller {sellers[0].id}: its offers record "
+            f"{record} is missing: it could not be written when the offers were "
+            "found, so which content was paid for is unknown"])
+        self.assertEqual(self.fetcher(buyer).downloads, {})
 
     def test_fileAddedLaterIsBought(self):
         self.makeMarket()

@@ -503,13 +503,16 @@ class Fetcher(Role):
         if fault is None or item in self.fetched or not any(
                 want.item == item for want in self.buyer.wants):
             return
-        if fault.missing:
+        if not fault.missing:
+            self._notFetched(item, [seller], fault)
+        elif item in self.offers:
+            self._notFetched(item, [seller], RecordFault(
+                "missing: it could not be written when the offers were found"))
+        else:
             self.log.warn("bought {item} from {seller}, but its offer named no "
                           "shared file to fetch (a plain item, or a discovery "
                           "scheme that does not carry file offers)",
                           item=item, seller=seller)
-        else:
-            self._notFetched(item, [seller], fault)
 
     def nodeReady(self):
         """
