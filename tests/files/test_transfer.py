@@ -144,9 +144,18 @@ class ServerTests(SynchronousTestCase):
         self.assertEqual(error.code, "badrange")
 
     def test_changedFileNotServed(self):
+        """Neither its bytes nor its old description: the folder is
+        rescanned."""
         writeFile(os.path.dirname(self.path), "f", DATA[::-1])
         touch(self.path, 1)
-        self.send(Get(SHA, 0, 10))
+        self.send(Get(SHA, 0, 10), Head(SHA))
+        self.assertEqual([(type(m), m.code) for m, _ in frames(self.transport.value())],
+                         [(wire.Error, "nofile")] * 2)
+        self.assertEqual(self.share.rescans, 2)
+
+    def test_removedFileNotDescribed(self):
+        os.unlink(self.path)
+        self.send(Head(SHA))
         [(error, _)] = frames(self.transport.value())
         self.assertEqual(error.code, "nofile")
         self.assertEqual(self.share.rescans, 1)

@@ -241,8 +241,12 @@ class TransferServer(NetstringReceiver):
                 continue
             path, digest = found
             if type(request) is Head:
-                self._send(About(digest.sha256, digest.size, digest.piece_size,
-                                 digest.pieces))
+                if self._unchanged(path, digest):
+                    self._send(About(digest.sha256, digest.size, digest.piece_size,
+                                     digest.pieces))
+                else:
+                    self._send(wire.Error("nofile", f"{os.path.basename(path)} "
+                                          "changed since it was offered"))
                 continue
             if request.offset + request.length > digest.size:
                 self._send(wire.Error("badrange", f"{request.offset}+{request.length} "
@@ -260,6 +264,17 @@ class TransferServer(NetstringReceiver):
             d.addCallbacks(self._sent, self._notSent)
         if self.sender is None and not self.queue:
             self._armIdle()
+
+    def _unchanged(self, path, digest):
+        """Is the file at path still the version that was hashed?  If not,
+        the folder is rescanned (the description would be a lie)."""
+        try:
+            unchanged = statKey(os.lstat(path)) == digest.key
+        except OSError:
+            unchanged = False
+        if not unchanged:
+            self.service.share.changed()
+        return unchanged
 
     def _open(self, path, digest):
         """An open descriptor on the very version of the file that was
