@@ -520,8 +520,9 @@ class Fetcher(Role):
         One whose record cannot say which content its seller offered is
         said so and left alone: fetching whatever is offered under its
         name now could bring another file than the one paid for.  A file
-        already in place lost its record when it was put there, and a
-        plain item never had one: neither is worth a word.
+        already in place lost its record when it was put there: that is
+        no fault.  A plain item never had one, and cannot be told from a
+        file whose record was lost: the warning says so.
         """
         bought = {}
         for purchase in self.buyer.bag:
