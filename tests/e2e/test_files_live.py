@@ -9,13 +9,18 @@ bought within seconds.
 A buyer killed in the middle of a transfer and started again with the
 same command resumes it, keeping what it had, and does not buy again.
 
+A seller's transfer port answers a raw socket client exactly as §19 of
+docs/protocol.md says, byte for byte.
+
 Every wait is on a log line, bounded by a timeout; nothing sleeps.
 """
 
 import hashlib
+import json
 import os
 import random
 import shutil
+import socket
 import tempfile
 import time
 
@@ -141,3 +146,89 @@ class FilesLiveTests(SynchronousTestCase):
         self.assertEqual(len(seller.matches(r"sold big\.bin to")), 1)
         for daemon in (seller, again):
             self.assertEqual(daemon.problems(), [], daemon.tail())
+
+
+def netstring(payload):
+    return b"%d:%s," % (len(payload), payload)
+
+
+def receive(sock, count):
+    """Exactly count bytes from sock (its timeout bounds each wait)."""
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise AssertionError(f"closed after {len(data)} of {count} bytes: {data!r}")
+        data += chunk
+    return data
+
+
+def receiveFrame(sock):
+    """One netstring, as the raw bytes on the wire."""
+    head = b""
+    while not head.endswith(b":"):
+        head += receive(sock, 1)
+    return head + receive(sock, int(head[:-1]) + 1)
+
+
+class TransferPortLiveTests(SynchronousTestCase):
+    """
+    A live seller's transfer port, spoken to as a black-box client would:
+    a plain socket, netstrings and JSON (docs/protocol.md §19).
+    """
+
+    def test_section19OnTheWire(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-transfer-e2e-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        market = LiveMarket(folder)
+        self.addCleanup(market.stop)
+        market.startTracker(timeout=TIMEOUT)
+        shared = os.path.join(folder, "shared")
+        os.makedirs(shared)
+        with open(os.path.join(shared, "hello.txt"), "wb") as f:
+            f.write(b"hello")
+        with open(os.path.join(shared, "c1\x9bname"), "wb") as f:
+            f.write(b"C1 control")
+        big = os.path.join(shared, "big.bin")
+        big_sha = writeRandom(big, 4 * 1024 * 1024, 4)
+        seller = market.startNode("seller", "--role", "seller", "--share", shared)
+        port = int(seller.waitFor(r"serving shared files on port (\d+)", TIMEOUT)[1])
+        seller.waitFor(r"sharing hello\.txt \(", TIMEOUT)
+        seller.waitFor(r"sharing big\.bin \(", TIMEOUT)
+
+        # §19.2, byte for byte.
+        hello = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+            sock.sendall(b'91:{"type":"head","sha256":"' + hello.encode() + b'"},')
+            self.assertEqual(receiveFrame(sock), (
+                b'199:{"type":"about","sha256":"' + hello.encode() + b'","size":5,'
+                b'"pieceSize":1048576,"pieces":["' + hello.encode() + b'"]},'))
+            sock.sendall(b'112:{"type":"get","sha256":"' + hello.encode()
+                         + b'","offset":0,"length":5},')
+            self.assertEqual(receiveFrame(sock) + receive(sock, 5), (
+                b'113:{"type":"data","sha256":"' + hello.encode()
+                + b'","offset":0,"length":5},hello'))
+            # A name with a C1 control character is never offered.
+            c1 = hashlib.sha256(b"C1 control").hexdigest()
+            sock.sendall(netstring(json.dumps({"type": "head", "sha256": c1}).encode()))
+            self.assertIn(b'"code":"nofile"', receiveFrame(sock))
+
+        # A request refused while a range is on its way: its error comes
+        # after the range's last byte, never inside it.
+        with socket.socket() as sock:
+            # A small receive buffer: the seller is still sending when the
+            # bad request arrives.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(TIMEOUT)
+            sock.connect(("127.0.0.1", port))
+            get = {"type": "get", "sha256": big_sha, "offset": 0,
+                   "length": 4 * 1024 * 1024}
+            sock.sendall(netstring(json.dumps(get).encode()))
+            header = receiveFrame(sock)
+            self.assertIn(b'"type":"data"', header)
+            sock.sendall(b"7:{nope!},")
+            body = receive(sock, 4 * 1024 * 1024)
+            self.assertEqual(hashlib.sha256(body).hexdigest(), big_sha)
+            self.assertIn(b'"code":"wtf"', receiveFrame(sock))
+            self.assertEqual(sock.recv(1), b"")
+        self.assertEqual(seller.problems(), [], seller.tail())

@@ -13,7 +13,7 @@ from twisted_bazaar.files.downloads import (
     PrefixDigest,
     partName,
 )
-from twisted_bazaar.files.journal import JOURNAL, Journal
+from twisted_bazaar.files.journal import JOURNAL, Journal, RecordFault
 from twisted_bazaar.schemes import Offer
 from tests.files.helpers import scratchDir, writeFile
 
@@ -178,6 +178,37 @@ class JournalTests(SynchronousTestCase):
 
     def test_damagedRecordIsNone(self):
         self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
-        with open(self.journal._path("f"), "w") as f:
+        with open(self.journal.path("f"), "w") as f:
             f.write("{not json")
         self.assertIsNone(self.journal.read("f"))
+
+    def test_loadSaysWhatIsWrong(self):
+        """A record that cannot be used is refused with its reason: the
+        buyer logs it, and fetches nothing on a damaged record's word."""
+        path = self.journal.path("f")
+        fault = self.assertRaises(RecordFault, self.journal.load, "f")
+        self.assertEqual((str(fault), fault.missing), ("missing", True))
+        self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
+        self.assertEqual(self.journal.load("f"), {1: ("a" * 64, 10)})
+        for text, why in [
+                (b"{not json", "not valid JSON"),
+                (b"\xff", "not valid JSON"),
+                (b"[" * 100000, "not valid JSON"),
+                (b"[]", "of the wrong fields (not an object with name 'f')"),
+                (b'{"name": "g", "sellers": {}}', "of the wrong fields"),
+                (b'{"name": "f"}', "of the wrong fields (sellers is not an object)"),
+                (b'{"name": "f", "sellers": {"x": {}}}', "of the wrong fields"),
+                (b'{"name": "f", "sellers": {"1": {"sha256": "A", "size": 1}}}',
+                 "of the wrong fields (sellers.1.sha256 must be a SHA-256"),
+                (b'{"name": "f", "sellers": {"1": {"sha256": "' + b"a" * 64
+                 + b'", "size": -1}}}', "of the wrong fields (sellers.1.size must be")]:
+            with open(path, "wb") as f:
+                f.write(text)
+            fault = self.assertRaises(RecordFault, self.journal.load, "f")
+            self.assertTrue(str(fault).startswith(why), (text[:40], str(fault)))
+            self.assertFalse(fault.missing)
+            self.assertIsNone(self.journal.read("f"))
+        os.unlink(path)
+        os.mkdir(path)
+        fault = self.assertRaises(RecordFault, self.journal.load, "f")
+        self.assertTrue(str(fault).startswith("unreadable ("), str(fault))

@@ -6,16 +6,18 @@ on a fake clock, with flood and index discovery.
 
 import errno
 import hashlib
+import json
 import os
 import random
 
 import attr
 
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
 from twisted_bazaar.files.downloads import partName
-from twisted_bazaar.files.journal import JOURNAL
+from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.files.names import hashItem
 from twisted_bazaar.schemes import Offer
 from twisted_bazaar.store import SQLiteStore
@@ -316,6 +318,95 @@ class FetchTests(SynchronousTestCase):
         self.assertFetched(downloads, "big", self.data)
         self.assertEqual(self.sales(sellers), 1)
 
+    def crashAndRestart(self, damage):
+        """Crash a buyer in the middle of a fetch, damage its offers
+        record with ``damage(path)``, start it again with its bag; return
+        the new buyer, its downloads folder, the sellers and what it
+        logged since the restart."""
+        self.makeMarket(latency=0.01)
+        folder = self.sharing({"big": self.data})
+        sellers = [self.addSeller(folder)]
+        data_dir = scratchDir(self)
+        store = SQLiteStore(data_dir)
+        buyer, downloads = self.addBuyer(["big"], store=store)
+        self.runUntilPiecesDone(self.fetcher(buyer), "big", 5)
+        self.market.crash(buyer)
+        store.close()
+        damage(os.path.join(downloads, JOURNAL, "big.json"))
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        store = SQLiteStore(data_dir)
+        self.addCleanup(store.close)
+        again = self.market.restart(buyer, store, buyer={"wants": ["big"],
+                                                         "downloads": downloads})
+        self.market.run(5)
+        return again, downloads, sellers, logged
+
+    def test_restartWithAnUnusableRecordSaysSoAndFetchesNothing(self):
+        """
+        A purchase in the bag whose offers record is missing or damaged
+        cannot tell which content was paid for: one warning names the
+        file, the record and what is wrong with it, nothing is fetched (a
+        guess could be another file), nothing is bought again, and the
+        node runs on.
+        """
+
+        def write(text):
+            def damage(path):
+                with open(path, "wb") as f:
+                    f.write(text if type(text) is bytes else text.encode())
+            return damage
+
+        wrong = {"name": "big", "sellers": {"1": {"sha256": 5, "size": 1}}}
+        for damage, why in [(os.unlink, "is missing (a plain item has none)"),
+                            (write("{not json"), "is not valid JSON"),
+                            (write(b"\xff{}"), "is not valid JSON"),
+                            (write("[]"), "is of the wrong fields"),
+                            (write(json.dumps(wrong)),
+                             "is of the wrong fields (sellers.1.sha256 must be"),
+                            (write('{"name": "big", "sellers": {}}'),
+                             "is without an offer from seller")]:
+            again, downloads, sellers, logged = self.crashAndRestart(damage)
+            said = [formatEvent(event) for event in logged
+                    if event.get("log_level") in (LogLevel.warn, LogLevel.error,
+                                                  LogLevel.critical)]
+            record = os.path.join(downloads, JOURNAL, "big.json")
+            self.assertEqual(len(said), 1, said)
+            self.assertIn(f"not fetching big, bought from seller {sellers[0].id}: "
+                          f"its offers record {record} {why}", said[0])
+            self.assertIn("so which content was paid for is unknown", said[0])
+            self.assertEqual(self.fetcher(again).downloads, {})
+            self.assertFalse(os.path.exists(os.path.join(downloads, "big")))
+            self.assertEqual(len(self.market.role(again, "buyer").bag), 1)
+            self.assertEqual(self.sales(sellers), 1)
+            self.stopAll()
+
+    def test_restartAfterTheFileIsInPlaceSaysNothing(self):
+        """A file put in place took its record with it: a restart finds
+        the purchase in the bag and no record, and that is no fault."""
+        self.makeMarket()
+        sellers = [self.addSeller(self.sharing({"big": self.data}))]
+        data_dir = scratchDir(self)
+        store = SQLiteStore(data_dir)
+        buyer, downloads = self.addBuyer(["big"], store=store)
+        self.market.run(20)
+        self.assertFetched(downloads, "big", self.data)
+        self.market.crash(buyer)
+        store.close()
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        store = SQLiteStore(data_dir)
+        self.addCleanup(store.close)
+        again = self.market.restart(buyer, store, buyer={"wants": ["big"],
+                                                         "downloads": downloads})
+        self.market.run(5)
+        self.assertEqual([formatEvent(e) for e in logged
+                          if e.get("log_level") == LogLevel.warn], [])
+        self.assertEqual(self.fetcher(again).downloads, {})
+        self.assertEqual(self.sales(sellers), 1)
+
     def test_stoppedMidTransferLeavesNothingRunning(self):
         """A buyer stopped in the middle of a fetch cancels every timer,
         connection and thread job; the part file stays for a resume."""
@@ -378,6 +469,30 @@ class FetchTests(SynchronousTestCase):
                    if "cannot download" in event.get("log_format", "")]
         self.assertEqual(reasons, ["the downloads folder is full: cannot make room "
                                    f"for {len(self.data)} bytes"])
+
+    def test_offersNotRecordedSaidSoWhenBought(self):
+        """Offers that could not be recorded (a full disk) leave a purchase
+        whose content is unknown: said so, not taken for a plain item."""
+        def full(journal, name, offers):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(Journal, "note", full)
+        self.makeMarket()
+        sellers = [self.addSeller(self.sharing({"big": self.data}))]
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        buyer, downloads = self.addBuyer(["big"])
+        self.market.run(10)
+        said = [formatEvent(event) for event in logged
+                if event.get("log_level") in (LogLevel.warn, LogLevel.critical)]
+        record = os.path.join(downloads, JOURNAL, "big.json")
+        self.assertEqual(said, [
+            f"cannot record the offers of big in {downloads}: No space left on device",
+            f"not fetching big, bought from seller {sellers[0].id}: its offers record "
+            f"{record} is missing: it could not be written when the offers were "
+            "found, so which content was paid for is unknown"])
+        self.assertEqual(self.fetcher(buyer).downloads, {})
 
     def test_fileAddedLaterIsBought(self):
         self.makeMarket()

@@ -6,7 +6,7 @@ from twisted_bazaar.files.names import hashItem, isPlainName, itemHash, nameFaul
 from twisted_bazaar.wire import MAX_ITEM_BYTES
 
 GOOD = ["song.ogg", "a", "Ünïcode name.txt", "with space", "x" * MAX_ITEM_BYTES,
-        "dots.in.the..middle"]
+        "dots.in.the..middle", "no-break\xa0space", "\x7e tilde"]
 BAD = {
     "": "1 to",
     ".": "start with .",
@@ -18,6 +18,10 @@ BAD = {
     "a\\b": "no /",
     "nul\x00byte": "control",
     "new\nline": "control",
+    "del\x7f": "control",
+    "c1\x80start": "control",
+    "next\x85line": "control",
+    "csi\x9b2J": "control",
     "x" * (MAX_ITEM_BYTES + 1): "1 to",
     "\ud800": "valid Unicode",
     b"bytes": "must be text",

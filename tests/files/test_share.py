@@ -95,7 +95,8 @@ class SharedFolderTests(SynchronousTestCase):
         self.assertEqual(len(scans), 1)
 
     def test_onlyPlainRegularFilesInside(self):
-        """Symlinks (even to files inside), folders, hidden files: never."""
+        """Symlinks (even to files inside), folders, hidden files, names
+        with a control character (C1 ones too): never."""
         outside = scratchDir(self)
         secret = writeFile(outside, "secret", b"outside")
         os.symlink(secret, os.path.join(self.folder, "link-out"))
@@ -104,6 +105,8 @@ class SharedFolderTests(SynchronousTestCase):
         os.makedirs(os.path.join(self.folder, "sub"))
         writeFile(os.path.join(self.folder, "sub"), "deep", b"deep")
         writeFile(self.folder, ".hidden", b"hidden")
+        writeFile(self.folder, "next\x85line", b"c1")
+        writeFile(self.folder, "tab\there", b"c0")
         self.start()
         self.clock.advance(1)
         self.assertEqual(sorted(self.share.files), ["real"])

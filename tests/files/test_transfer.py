@@ -144,9 +144,18 @@ class ServerTests(SynchronousTestCase):
         self.assertEqual(error.code, "badrange")
 
     def test_changedFileNotServed(self):
+        """Neither its bytes nor its old description: the folder is
+        rescanned."""
         writeFile(os.path.dirname(self.path), "f", DATA[::-1])
         touch(self.path, 1)
-        self.send(Get(SHA, 0, 10))
+        self.send(Get(SHA, 0, 10), Head(SHA))
+        self.assertEqual([(type(m), m.code) for m, _ in frames(self.transport.value())],
+                         [(wire.Error, "nofile")] * 2)
+        self.assertEqual(self.share.rescans, 2)
+
+    def test_removedFileNotDescribed(self):
+        os.unlink(self.path)
+        self.send(Head(SHA))
         [(error, _)] = frames(self.transport.value())
         self.assertEqual(error.code, "nofile")
         self.assertEqual(self.share.rescans, 1)
@@ -176,7 +185,47 @@ class ServerTests(SynchronousTestCase):
             self.assertTrue(transport.disconnecting, broken)
 
     def test_tooManyQueued(self):
+        """One range being sent and 16 waiting: one more is refused, and
+        the 16 waiting are not answered."""
         self.send(*[Get(SHA, 0, 10)] * (server.MAX_QUEUED + 2))
+        self.pull()
+        answers = frames(self.transport.value())
+        self.assertEqual([type(m) for m, _ in answers], [Data, wire.Error])
+        self.assertEqual(answers[1][0].code, "wtf")
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_refusalWaitsForTheBytesBeingSent(self):
+        """
+        A request refused while a range is on its way (one too many
+        waiting, or one that does not decode) is answered with
+        C{error{wtf}} only after that range's last byte: a frame in the
+        middle of the raw bytes would be taken for file content.  Nothing
+        after the refused request is answered.
+        """
+        for bad in [[Head(SHA)] * (server.MAX_QUEUED + 1), [b"{nope"]]:
+            transport, protocol = self.connect()
+            self.send(Get(SHA, 0, 10240), server=protocol)
+            transport.producer.resumeProducing()
+            protocol.dataReceived(b"".join(
+                b"%d:%s," % (len(m), m) if type(m) is bytes else netstring(m)
+                for m in bad)
+                + netstring(Head(SHA)))
+            self.assertEqual(len(transport.value()),
+                             len(netstring(Data(SHA, 0, 10240))) + 4096)
+            self.assertFalse(transport.disconnecting)
+            self.pull(transport)
+            (data, body), (error, _) = frames(transport.value())
+            self.assertEqual((data, body), (Data(SHA, 0, 10240), DATA))
+            self.assertEqual(error.code, "wtf")
+            self.assertTrue(transport.disconnecting)
+            self.assertEqual(transport.producerState, "paused")
+
+    def test_refusedRequestAnsweredAtOnceWhenNothingIsSent(self):
+        self.send(Get(SHA, 0, 10))
+        self.pull()
+        self.server.dataReceived(b"5:{nope,")
+        (_, body), (error, _) = frames(self.transport.value())
+        self.assertEqual((body, error.code), (DATA[:10], "wtf"))
         self.assertTrue(self.transport.disconnecting)
 
     def test_busy(self):
@@ -193,6 +242,21 @@ class ServerTests(SynchronousTestCase):
         self.assertFalse(self.transport.disconnecting)
         self.clock.advance(1)
         self.assertTrue(self.transport.disconnecting)
+
+    def test_idleCountsFromTheConnectionAndTheLastAnswer(self):
+        """A connection that never asks is closed 60 s after it opened;
+        one being sent a range is not idle, however long that takes."""
+        self.clock.advance(server.IDLE_TIMEOUT)
+        self.assertTrue(self.transport.disconnecting)
+        transport, protocol = self.connect()
+        self.send(Get(SHA, 0, 10240), server=protocol)
+        self.clock.advance(server.IDLE_TIMEOUT * 2)
+        self.assertFalse(transport.disconnecting)
+        self.pull(transport)
+        self.clock.advance(server.IDLE_TIMEOUT - 1)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnecting)
 
     def test_buyerGoneMidRange(self):
         """The file is closed and nothing is left scheduled."""

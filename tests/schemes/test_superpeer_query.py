@@ -205,6 +205,20 @@ class GatheringTests(QueryCase):
         self.assertEqual(self.ask(), [[]])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_portZeroSellersNotNamedToTheLeaf(self):
+        """A leaf that takes no connections (port 0) is in the index, and
+        an spHit may name it, but a leafHits never does: a buyer could not
+        reach it."""
+        self.register(41, {"apple": 1}, 0)
+        feed(self.p1, SpQuery(5, "apple", (P1,), 2))
+        hits = [m for m in sent(self.p1) if type(m) is SpHit]
+        self.assertEqual([hit.sellers for hit in hits], [((41, "10.0.0.99", 0),)])
+        feed(self.leaf, LeafQuery(77, "apple"))
+        [query], _ = self.floods()
+        self.hit(self.p1, query, (51, "h51", 0), (52, "h52", 2))
+        self.clock.advance(1.0)
+        self.assertEqual(sent(self.leaf), [LeafHits(77, "apple", ((52, "h52", 2),))])
+
     def test_cancel(self):
         d = self.flood.ask("apple", LEAF_ID)
         [query], _ = self.floods()

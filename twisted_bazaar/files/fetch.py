@@ -13,6 +13,8 @@ runs out of them.  Nothing here pays again: sellers of the
 same content serve pieces to anyone who asks.
 """
 
+import os
+
 from twisted.internet import defer
 from twisted.logger import Logger
 
@@ -20,7 +22,7 @@ from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
 from twisted_bazaar.files.downloads import ContentMismatch, DownloadError, PartFile
 from twisted_bazaar.files.hashing import Hasher, pieceCount
-from twisted_bazaar.files.journal import Journal
+from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.files.schedule import PieceSchedule
 from twisted_bazaar.roles import Role
@@ -494,31 +496,71 @@ class Fetcher(Role):
                               item=item, folder=self.folder, why=e.strerror)
 
     def delivered(self, message):
-        if type(message) is BuyOK and not self._stopped:
-            seller = message.path[0]
-            if not self._bought(message.item, seller) and (
-                    message.item not in self.fetched
-                    and any(want.item == message.item for want in self.buyer.wants)):
-                self.log.warn("bought {item} from {seller}, but its offer named no "
-                              "shared file to fetch (a plain item, or a discovery "
-                              "scheme that does not carry file offers)",
-                              item=message.item, seller=seller)
+        if type(message) is not BuyOK or self._stopped:
+            return
+        item, seller = message.item, message.path[0]
+        fault = self._bought(item, seller)
+        if fault is None or item in self.fetched or not any(
+                want.item == item for want in self.buyer.wants):
+            return
+        if not fault.missing:
+            self._notFetched(item, [seller], fault)
+        elif item in self.offers:
+            self._notFetched(item, [seller], RecordFault(
+                "missing: it could not be written when the offers were found"))
+        else:
+            self.log.warn("bought {item} from {seller}, but its offer named no "
+                          "shared file to fetch (a plain item, or a discovery "
+                          "scheme that does not carry file offers)",
+                          item=item, seller=seller)
 
     def nodeReady(self):
-        """After a restart: files bought but not yet in place are fetched."""
-        for purchase in list(self.buyer.bag):
-            self._bought(purchase.item, purchase.seller)
+        """
+        After a restart: files bought but not yet in place are fetched.
+        One whose record cannot say which content its seller offered is
+        said so and left alone: fetching whatever is offered under its
+        name now could bring another file than the one paid for.  A file
+        already in place lost its record when it was put there: that is
+        no fault.  A plain item never had one, and cannot be told from a
+        file whose record was lost: the warning says so.
+        """
+        bought = {}
+        for purchase in self.buyer.bag:
+            bought.setdefault(purchase.item, []).append(purchase.seller)
+        for item, sellers in bought.items():
+            if not isPlainName(item):
+                continue
+            for seller in sellers:
+                fault = self._bought(item, seller)
+                if fault is None:
+                    break
+            else:
+                if not (fault.missing and os.path.lexists(os.path.join(self.folder,
+                                                                       item))):
+                    self._notFetched(item, sellers, fault)
+
+    def _notFetched(self, item, sellers, fault):
+        extra = " (a plain item has none)" if fault.missing else ""
+        self.log.warn("not fetching {item}, bought from seller {sellers}: its offers "
+                      "record {path} is {why}{extra}, so which content was paid for "
+                      "is unknown", item=item,
+                      sellers=", ".join(map(str, dict.fromkeys(sellers))),
+                      path=self.journal.path(item), why=fault, extra=extra)
 
     def _bought(self, item, seller):
         """Fetch the file seller sold as item, if its offer named one.
-        @return: True if it is being fetched."""
+        @return: None if it is being fetched, else the L{RecordFault} that
+            says why not."""
         if item in self.downloads:
-            return True
+            return None
         if not isPlainName(item):
-            return False
-        sellers = self.journal.read(item)
-        if sellers is None or seller not in sellers:
-            return False
+            return RecordFault("missing", missing=True)
+        try:
+            sellers = self.journal.load(item)
+        except RecordFault as fault:
+            return fault
+        if seller not in sellers:
+            return RecordFault(f"without an offer from seller {seller}")
         sha256, size = sellers[seller]
         download = self.downloads[item] = Download(self, item, sha256, size)
         download.finished.addCallbacks(self._downloaded, self._failed,
@@ -527,7 +569,7 @@ class Fetcher(Role):
         self.log.info("fetching {name} ({size} bytes, sha256 {sha})", name=item,
                       size=size, sha=sha256)
         download.start(self.offers.get(item, ()))
-        return True
+        return None
 
     def findSources(self, name):
         """Offers of ``name`` found now (a Deferred list, never failing)."""

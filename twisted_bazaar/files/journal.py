@@ -17,25 +17,67 @@ so a piece whose bytes had not reached the disk is fetched again.
 
 import json
 import os
+import re
+
+from twisted_bazaar.files.messages import checkSha256, checkSize
+from twisted_bazaar.wire import ProtocolError
 
 JOURNAL = ".bazaar-downloads"
+_SELLER = re.compile(r"-?[0-9]{1,19}\Z")
+
+
+class RecordFault(Exception):
+    """
+    A name's record cannot be used.  Its text says why, in words that
+    follow "the record is": C{missing}, C{unreadable (...)}, C{not valid
+    JSON}, or C{of the wrong fields (...)}.
+
+    @ivar missing: True when there is no record at all.
+    """
+
+    def __init__(self, why, missing=False):
+        super().__init__(why)
+        self.missing = missing
 
 
 class Journal:
     def __init__(self, folder):
         self.folder = os.path.join(folder, JOURNAL)
 
-    def _path(self, name):
+    def path(self, name):
+        """Where the record of name is kept."""
         return os.path.join(self.folder, name + ".json")
 
-    def read(self, name):
-        """seller id -> (sha256, size) recorded for name, or None."""
+    def load(self, name):
+        """
+        seller id -> (sha256, size) recorded for name.  Never trusts the
+        file: it may have been damaged or edited by hand, and what it says
+        decides which file is fetched.
+
+        @raise RecordFault: if there is no record, or it cannot be used.
+        """
         try:
-            with open(self._path(name), encoding="utf-8") as f:
-                record = json.load(f)
-            return {int(seller): (entry["sha256"], int(entry["size"]))
-                    for seller, entry in record["sellers"].items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            with open(self.path(name), "rb") as f:
+                data = f.read()
+        except FileNotFoundError:
+            raise RecordFault("missing", missing=True)
+        except OSError as e:
+            raise RecordFault(f"unreadable ({e.strerror or e})")
+        try:
+            record = json.loads(data.decode("utf-8"))
+        except (ValueError, RecursionError):
+            raise RecordFault("not valid JSON")
+        try:
+            return _sellers(record, name)
+        except ProtocolError as e:
+            raise RecordFault(f"of the wrong fields ({e.info})")
+
+    def read(self, name):
+        """seller id -> (sha256, size) recorded for name, or None when
+        there is no usable record."""
+        try:
+            return self.load(name)
+        except RecordFault:
             return None
 
     def note(self, name, offers):
@@ -53,7 +95,7 @@ class Journal:
         if not os.path.isdir(self.folder):
             os.makedirs(self.folder, exist_ok=True)
             _syncFolder(os.path.dirname(self.folder))
-        path = self._path(name)
+        path = self.path(name)
         temporary = path + ".new"
         with open(temporary, "w", encoding="utf-8") as f:
             json.dump({"name": name, "sellers": {
@@ -66,9 +108,28 @@ class Journal:
 
     def remove(self, name):
         try:
-            os.unlink(self._path(name))
+            os.unlink(self.path(name))
         except FileNotFoundError:
             pass
+
+
+def _sellers(record, name):
+    """The sellers of a decoded record, each checked as an offer's fields
+    are (L{twisted_bazaar.files.messages}).
+
+    @raise ProtocolError: naming the first field that is wrong."""
+    if type(record) is not dict or record.get("name") != name:
+        raise ProtocolError(f"not an object with name {name!r}")
+    sellers = record.get("sellers")
+    if type(sellers) is not dict:
+        raise ProtocolError("sellers is not an object")
+    found = {}
+    for seller, entry in sellers.items():
+        if not _SELLER.match(seller) or type(entry) is not dict:
+            raise ProtocolError(f"seller {seller[:20]!r} is not an id with an object")
+        found[int(seller)] = (checkSha256(entry.get("sha256"), f"sellers.{seller}.sha256"),
+                              checkSize(entry.get("size"), f"sellers.{seller}.size"))
+    return found
 
 
 def _syncFolder(folder):

@@ -18,9 +18,11 @@ def nameFault(name):
     or None when it is one.
 
     A plain name is 1 to L{MAX_ITEM_BYTES} UTF-8 bytes, holds no C{/}, no
-    backslash and no NUL or other control character, is not C{.} or
-    C{..}, and does not start with C{.} (hidden files, and the downloads
-    folder's own temporary files, are never shared).
+    backslash and no control character (Unicode's: U+0000 to U+001F, NUL
+    included, and U+007F to U+009F, whose C1 codes some terminals obey
+    when a name is printed), is not C{.} or C{..}, and does not start with
+    C{.} (hidden files, and the downloads folder's own temporary files,
+    are never shared).
     """
     if type(name) is not str:
         return "a file name must be text"
@@ -32,7 +34,7 @@ def nameFault(name):
         return f"a file name is 1 to {MAX_ITEM_BYTES} bytes, not {size}"
     if "/" in name or "\\" in name:
         return "a file name holds no / or \\"
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in name):
         return "a file name holds no control characters (NUL, newline...)"
     if name.startswith("."):
         return "a file name does not start with . (no ., .. or hidden files)"

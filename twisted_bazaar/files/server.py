@@ -158,6 +158,9 @@ class TransferServer(NetstringReceiver):
         self.queue = []
         self.sender = None
         self._idle = None
+        #: The error this connection is refused with, once it is: sent
+        #: when no range is being sent, then the connection is closed.
+        self._refusal = None
 
     def connectionMade(self):
         rate = self.service.rate
@@ -189,16 +192,27 @@ class TransferServer(NetstringReceiver):
         self.transport.loseConnection()
 
     def _refuse(self, code, info):
-        """Answer with an error and hang up."""
-        self._send(wire.Error(code, info))
+        """
+        Answer with an error and hang up, taking no more requests.  While
+        a range is being sent the error waits for its last byte: the bytes
+        after a C{data} frame are raw, and a frame in their middle would
+        be taken for file content.
+        """
         self.queue = []
+        self._refusal = wire.Error(code, info)
+        self.transport.pauseProducing()
+        if self.sender is None:
+            self._hangUp()
+
+    def _hangUp(self):
+        self._send(self._refusal)
         self.transport.loseConnection()
 
     def _send(self, message):
         self.sendString(wire.encode(message))
 
     def stringReceived(self, data):
-        if self.transport.disconnecting:
+        if self._refusal is not None or self.transport.disconnecting:
             return
         try:
             request = wire.decode(data)
@@ -227,8 +241,12 @@ class TransferServer(NetstringReceiver):
                 continue
             path, digest = found
             if type(request) is Head:
-                self._send(About(digest.sha256, digest.size, digest.piece_size,
-                                 digest.pieces))
+                if self._unchanged(path, digest):
+                    self._send(About(digest.sha256, digest.size, digest.piece_size,
+                                     digest.pieces))
+                else:
+                    self._send(wire.Error("nofile", f"{os.path.basename(path)} "
+                                          "changed since it was offered"))
                 continue
             if request.offset + request.length > digest.size:
                 self._send(wire.Error("badrange", f"{request.offset}+{request.length} "
@@ -247,6 +265,17 @@ class TransferServer(NetstringReceiver):
         if self.sender is None and not self.queue:
             self._armIdle()
 
+    def _unchanged(self, path, digest):
+        """Is the file at path still the version that was hashed?  If not,
+        the folder is rescanned (the description would be a lie)."""
+        try:
+            unchanged = statKey(os.lstat(path)) == digest.key
+        except OSError:
+            unchanged = False
+        if not unchanged:
+            self.service.share.changed()
+        return unchanged
+
     def _open(self, path, digest):
         """An open descriptor on the very version of the file that was
         hashed, or None (it changed or went: the folder is rescanned)."""
@@ -263,7 +292,10 @@ class TransferServer(NetstringReceiver):
 
     def _sent(self, _):
         self.sender = None
-        self._next()
+        if self._refusal is not None:
+            self._hangUp()
+        else:
+            self._next()
 
     def _notSent(self, reason):
         self.sender = None
