@@ -245,18 +245,37 @@ class ServerTests(SynchronousTestCase):
 
     def test_idleCountsFromTheConnectionAndTheLastAnswer(self):
         """A connection that never asks is closed 60 s after it opened;
-        one being sent a range is not idle, however long that takes."""
+        one being sent a range is not idle while its buyer takes the
+        bytes, however long that takes."""
         self.clock.advance(server.IDLE_TIMEOUT)
         self.assertTrue(self.transport.disconnecting)
         transport, protocol = self.connect()
         self.send(Get(SHA, 0, 10240), server=protocol)
-        self.clock.advance(server.IDLE_TIMEOUT * 2)
+        for _ in range(2):
+            self.clock.advance(server.STALL_TIMEOUT - 1)
+            transport.producer.resumeProducing()
         self.assertFalse(transport.disconnecting)
         self.pull(transport)
         self.clock.advance(server.IDLE_TIMEOUT - 1)
         self.assertFalse(transport.disconnecting)
         self.clock.advance(1)
         self.assertTrue(transport.disconnecting)
+
+    def test_buyerThatStopsReadingIsDropped(self):
+        """A buyer that takes none of a range's bytes for STALL_TIMEOUT
+        loses the connection, aborted (closing cleanly would wait for the
+        bytes it does not read), and its slot; the file is closed."""
+        self.send(Get(SHA, 0, 10240))
+        self.transport.producer.resumeProducing()
+        fd = self.server.sender.fd
+        self.clock.advance(server.STALL_TIMEOUT - 1)
+        self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(self.transport.disconnected)  # aborted, not lost
+        self.server.connectionLost(Failure(ConnectionLost()))
+        self.assertRaises(OSError, os.fstat, fd)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.service.connections, set())
 
     def test_buyerGoneMidRange(self):
         """The file is closed and nothing is left scheduled."""

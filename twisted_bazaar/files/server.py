@@ -36,6 +36,10 @@ MAX_QUEUED = 16
 DEFAULT_TRANSFER_SLOTS = 16
 #: Seconds a connection may stay without a request before it is closed.
 IDLE_TIMEOUT = 60.0
+#: Seconds a range may go without the buyer taking any of its bytes
+#: before the connection is dropped (a buyer that stops reading would
+#: otherwise hold a transfer slot for ever).
+STALL_TIMEOUT = 60.0
 
 
 class SourceChanged(Exception):
@@ -74,12 +78,17 @@ class RangeSender:
     allows, from a timer it owns.
     """
 
-    def __init__(self, fd, offset, length, chunk=CHUNK, pace=None):
+    def __init__(self, fd, offset, length, chunk=CHUNK, pace=None, asked=None):
+        """
+        @param asked: called each time the consumer asks for more (the
+            buyer is taking the bytes), if given.
+        """
         self.fd = fd
         self.position = offset
         self.remaining = length
         self.chunk = chunk
         self.pace = pace
+        self.asked = asked
         self.consumer = None
         self.deferred = None
         self._later = None
@@ -98,6 +107,8 @@ class RangeSender:
     def resumeProducing(self):
         if self.consumer is None or self._later is not None:
             return
+        if self.asked is not None:
+            self.asked()
         if self.pace is not None:
             wait = self.pace.book(min(self.chunk, self.remaining))
             if wait:
@@ -191,6 +202,24 @@ class TransferServer(NetstringReceiver):
         self._idle = None
         self.transport.loseConnection()
 
+    def _armStall(self):
+        """The buyer took bytes of the range being sent: it has
+        L{STALL_TIMEOUT} seconds to take more (the same timer as the idle
+        one: one of the two runs at a time)."""
+        self._disarmIdle()
+        self._idle = self.service.clock.callLater(STALL_TIMEOUT, self._stalled)
+
+    def _stalled(self):
+        """Nothing of the range went for STALL_TIMEOUT: the buyer stopped
+        reading.  Closing cleanly would wait for the bytes it does not
+        read, so the connection is dropped."""
+        self._idle = None
+        peer = self.transport.getPeer()
+        self.log.info("dropping the transfer connection from {host}: it took none of "
+                      "the bytes sent for {seconds:g} s",
+                      host=getattr(peer, "host", peer), seconds=STALL_TIMEOUT)
+        self.transport.abortConnection()
+
     def _refuse(self, code, info):
         """
         Answer with an error and hang up, taking no more requests.  While
@@ -259,7 +288,8 @@ class TransferServer(NetstringReceiver):
                 continue
             self._send(Data(request.sha256, request.offset, request.length))
             self.sender = RangeSender(fd, request.offset, request.length, CHUNK,
-                                      self.pace)
+                                      self.pace, asked=self._armStall)
+            self._armStall()
             d = self.sender.beginTransfer(self.transport)
             d.addCallbacks(self._sent, self._notSent)
         if self.sender is None and not self.queue:
@@ -292,6 +322,7 @@ class TransferServer(NetstringReceiver):
 
     def _sent(self, _):
         self.sender = None
+        self._disarmIdle()
         if self._refusal is not None:
             self._hangUp()
         else:
@@ -299,6 +330,7 @@ class TransferServer(NetstringReceiver):
 
     def _notSent(self, reason):
         self.sender = None
+        self._disarmIdle()
         if not reason.check(defer.CancelledError):
             self.log.warn("stopped sending a file: {why}", why=reason.getErrorMessage())
             self.service.share.changed()
