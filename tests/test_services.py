@@ -77,6 +77,8 @@ class NodeServiceTests(SynchronousTestCase):
         services = [self.startNode(host) for host in ("alpha", "beta", "gamma")]
         self.network.run(10)
         ids = {service.node.id for service in services}
+        self.assertNotIn(None, ids)
+        self.assertEqual(len(ids), 3)
         for service in services:
             self.assertEqual(set(service.node.links), ids - {service.node.id})
 

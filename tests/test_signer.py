@@ -70,8 +70,9 @@ class ThreadedSignerTests(SynchronousTestCase):
         self.successResultOf(d)
 
     def test_forAReactor(self):
-        """Given a reactor that runs threads, a node with a key signs on a
-        thread: signAll does not fire before it returns."""
+        """Given a reactor that runs threads, a node with a key gets a
+        threaded signer (not inline: its signAll would not fire before it
+        returns; test_signsOnItsThread shows the thread at work)."""
         reactor = Clock()
         directlyProvides(reactor, IReactorThreads)
         self.assertFalse(Signer.forClock(self.identity, reactor).inline)
