@@ -227,19 +227,16 @@ class MemoryNetwork:
         self.dead_hosts = set()
         self._listeners = {}
         self._next_port = {}
-        #: (client end, server end) of every connection made, oldest first;
-        #: closed ones leave it lazily (see connections).
-        self._connections = []
-        #: The pairs of _connections still open: closing one is O(1), which
+        #: (client end, server end) of every open connection, oldest first
+        #: (a dict keeps its insertion order): closing one is O(1), and a
+        #: closed one is forgotten at once, with its protocols, which
         #: matters when thousands of nodes open and close links.
         self._open = {}
 
     @property
     def connections(self):
         """The open connections, as (client end, server end), oldest first."""
-        if len(self._open) != len(self._connections):
-            self._connections = [pair for pair in self._connections if pair in self._open]
-        return self._connections
+        return list(self._open)
 
     def delay(self):
         low, high = self.latency
@@ -279,9 +276,7 @@ class MemoryNetwork:
         client_end = MemoryTransport(self, protocol, client_address, server_address)
         server_end = MemoryTransport(self, server, server_address, client_address)
         client_end.other, server_end.other = server_end, client_end
-        pair = (client_end, server_end)
-        self._connections.append(pair)
-        self._open[pair] = True
+        self._open[(client_end, server_end)] = True
         server.makeConnection(server_end)
         protocol.makeConnection(client_end)
         d.callback(protocol)
@@ -297,7 +292,7 @@ class MemoryNetwork:
 
     def cut(self, host):
         """Break every connection of host at once, as a crash would."""
-        for pair in list(self.connections):
+        for pair in self.connections:
             for end in pair:
                 if end.host.host == host and end.connected:
                     self._close(end, error.ConnectionLost())
@@ -325,6 +320,6 @@ class MemoryNetwork:
 def cutLink(network, host_a, host_b):
     """Break every connection between two hosts, as a failing route would;
     both stay up and may connect again."""
-    for pair in list(network.connections):
+    for pair in network.connections:
         if {end.host.host for end in pair} == {host_a, host_b} and pair[0].connected:
             network._close(pair[0], error.ConnectionLost())
