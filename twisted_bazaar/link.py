@@ -13,6 +13,7 @@ that never introduces itself or falls silent is dropped.
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer, IReactorFDSet
+from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.basic import NetstringReceiver
 
@@ -244,6 +245,15 @@ class Link(NetstringReceiver):
         self._batch = settings.writes if coalesce else None
 
     # -- life cycle -------------------------------------------------------
+
+    def makeConnection(self, transport):
+        """
+        Connect without the parser state C{NetstringReceiver} makes for
+        its own C{dataReceived} (a C{BytesIO} and five fields a
+        connection): L{readFrames} parses instead, and a simulation holds
+        hundreds of thousands of links.
+        """
+        Protocol.makeConnection(self, transport)
 
     def connectionMade(self):
         if self.closing:
@@ -576,7 +586,7 @@ class Link(NetstringReceiver):
                           message=payload.decode("utf-8"))
         batch = self._batch
         if batch is None or not batch.depth:
-            self.sendString(payload)
+            self.transport.write(b"%d:%b," % (len(payload), payload))
             return
         held = self._held
         if not held:
