@@ -194,13 +194,13 @@ class MemoryNetworkTests(SynchronousTestCase):
         for protocol in (first, closed, last):
             network.connect("server", 1, protocol)
             network.run(1)
-        end = weakref.ref(closed.transport)
+        gone = weakref.ref(closed)
         closed.transport.loseConnection()
         network.run(1)
         del closed
         self.servers.clear()
         gc.collect()
-        self.assertIsNone(end())
+        self.assertIsNone(gone())
         self.assertEqual([pair[0].protocol for pair in network.connections],
                          [first, last])
 
