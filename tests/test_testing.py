@@ -4,7 +4,9 @@ networks of 10 to 50 real nodes on it (joining, trading, churn), all on
 virtual time.
 """
 
+import gc
 import random
+import weakref
 from collections import Counter, deque
 
 from twisted.internet import error, task
@@ -180,6 +182,27 @@ class MemoryNetworkTests(SynchronousTestCase):
         doomed.lost.trap(error.ConnectionLost)
         self.assertIsNone(survivor.lost)
         self.assertEqual(len(network.connections), 1)
+
+    def test_closedConnectionsLetGo(self):
+        """A closed connection is forgotten at once: the network holds
+        neither its ends nor their protocols (a simulation opens and
+        closes hundreds of thousands), and the open ones stay listed
+        oldest first."""
+        network = MemoryNetwork(self.clock)
+        self.listen(network)
+        first, closed, last = _Recorder(), _Recorder(), _Recorder()
+        for protocol in (first, closed, last):
+            network.connect("server", 1, protocol)
+            network.run(1)
+        gone = weakref.ref(closed)
+        closed.transport.loseConnection()
+        network.run(1)
+        del closed
+        self.servers.clear()
+        gc.collect()
+        self.assertIsNone(gone())
+        self.assertEqual([pair[0].protocol for pair in network.connections],
+                         [first, last])
 
 
 class NetworkFormationTests(SynchronousTestCase):

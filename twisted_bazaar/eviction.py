@@ -13,6 +13,7 @@ holding the most candidates.  Pure logic: the overlay gathers the facts
 and closes the victim.
 """
 
+import functools
 import ipaddress
 
 import attr
@@ -21,11 +22,17 @@ import attr
 GRACE = 10.0
 
 
+@functools.lru_cache(maxsize=4096)
 def addressGroup(host):
     """
     The group of addresses one party can easily hold many of: an IPv4
     /16, an IPv6 /32 (an IPv4-mapped IPv6 address counts as IPv4), or the
     host name itself when it is no IP address.
+
+    Remembered for the last few thousand hosts: every inbound connection
+    asks it of each other one still in its handshake, and parsing an
+    address (or failing to, for a host name) costs more than the rest of
+    that check.
     """
     try:
         address = ipaddress.ip_address(host)

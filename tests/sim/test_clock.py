@@ -4,7 +4,10 @@ simulation runs on, which must behave like C{task.Clock} for the real links,
 nodes and roles while keeping its calls in a heap.
 """
 
-from twisted.internet.interfaces import IReactorTime
+import random
+
+from twisted.internet import error, task
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -12,7 +15,8 @@ from zope.interface.verify import verifyObject
 from tests.helpers import RecordingOwner, feed, sent
 from twisted_bazaar import wire
 from twisted_bazaar.link import Link, LinkSettings
-from twisted_bazaar.sim.clock import HeapClock
+from twisted_bazaar.sim import clock as sim_clock
+from twisted_bazaar.sim.clock import COMPACT_MIN, HeapClock
 
 
 class TimedLog:
@@ -196,6 +200,172 @@ class HeapClockTests(SynchronousTestCase):
         self.clock.callLater(1, self.log, "a")
         self.clock.advance(2)
         self.assertEqual((self.log.calls, self.clock.seconds()), ([("a", 1.0)], 2.0))
+
+
+class HeapCallTests(SynchronousTestCase):
+    """The calls a L{HeapClock} hands out: C{DelayedCall}'s interface and
+    its errors."""
+
+    def setUp(self):
+        self.clock = HeapClock()
+        self.log = TimedLog(self.clock)
+
+    def test_providesIDelayedCall(self):
+        self.assertTrue(verifyObject(IDelayedCall, self.clock.callLater(1, self.log, "a")))
+
+    def test_getTimeCountsDelay(self):
+        """getTime() is when the call will run, a pending delay included."""
+        call = self.clock.callLater(2, self.log, "a")
+        call.delay(3)
+        self.assertEqual(call.getTime(), 5.0)
+        call.reset(1)
+        self.assertEqual(call.getTime(), 1.0)
+
+    def test_keywordArguments(self):
+        calls = []
+        self.clock.callLater(1, lambda *a, **kw: calls.append((a, kw)), 1, b=2)
+        self.clock.runFor(1)
+        self.assertEqual(calls, [((1,), {"b": 2})])
+
+    def test_cancelledRaises(self):
+        """A cancelled call cannot be cancelled, reset or delayed again."""
+        call = self.clock.callLater(1, self.log, "a")
+        call.cancel()
+        for method, arg in ((call.cancel, ()), (call.reset, (1,)), (call.delay, (1,))):
+            self.assertRaises(error.AlreadyCancelled, method, *arg)
+
+    def test_calledRaises(self):
+        """A call that ran cannot be cancelled, reset or delayed."""
+        call = self.clock.callLater(1, self.log, "a")
+        self.clock.runFor(1)
+        self.assertFalse(call.active())
+        for method, arg in ((call.cancel, ()), (call.reset, (1,)), (call.delay, (1,))):
+            self.assertRaises(error.AlreadyCalled, method, *arg)
+
+    def test_cancelLetsGo(self):
+        """A cancelled call drops what it would have called at once, so a
+        closed link is not kept alive by its timers until they are due."""
+        call = self.clock.callLater(60, self.log, "a")
+        call.cancel()
+        self.assertEqual((call.func, call.args, call.kw), (None, None, None))
+
+
+class HeapCompactionTests(SynchronousTestCase):
+    """Cancelled calls leave the heap in batches, without changing the
+    order of the rest."""
+
+    def setUp(self):
+        self.clock = HeapClock()
+        self.log = TimedLog(self.clock)
+
+    def test_heapShrinks(self):
+        """Once cancelled calls outnumber half the heap, it is rebuilt
+        without them."""
+        calls = [self.clock.callLater(10 + i, self.log, i)
+                 for i in range(2 * COMPACT_MIN)]
+        for call in calls[:COMPACT_MIN + 1]:
+            call.cancel()
+        self.assertEqual(len(self.clock._heap), COMPACT_MIN - 1)
+        self.assertEqual(len(self.clock.getDelayedCalls()), COMPACT_MIN - 1)
+
+    def test_smallHeapKept(self):
+        """A short heap is not rebuilt: cancelled entries wait to be
+        popped."""
+        calls = [self.clock.callLater(1, self.log, i) for i in range(10)]
+        for call in calls[:9]:
+            call.cancel()
+        self.assertEqual(len(self.clock._heap), 10)
+
+    def test_orderKept(self):
+        """Calls due at the same time still run in the order they were
+        made after rebuilds, and moved calls keep their rules: the order
+        is the one a heap never compacted gives."""
+        def run():
+            clock = HeapClock()
+            log = TimedLog(clock)
+            rng = random.Random(5)
+            calls = []
+            for i in range(3000):
+                calls.append(clock.callLater(rng.choice([1, 2, 3]), log, i))
+                victim = rng.choice(calls)
+                if victim.active():
+                    if i % 3 == 0:
+                        victim.reset(rng.choice([0.5, 2, 4]))
+                    elif i % 3 == 1:
+                        victim.cancel()
+            clock.runFor(10)
+            return log.calls
+
+        self.patch(sim_clock, "COMPACT_MIN", 10 ** 9)
+        never = run()
+        self.patch(sim_clock, "COMPACT_MIN", 0)
+        self.assertEqual(run(), never)
+
+
+class SameAsTaskClockTests(SynchronousTestCase):
+    """
+    L{HeapClock} makes the same calls in the same order as C{task.Clock}
+    on the same schedule, stepped a second at a time.  (Where they differ
+    on purpose: a heap call runs with the clock at its own time, not at
+    the end of the step, so these schedules keep calls made inside calls
+    on whole seconds; and of two calls due at the same time, one moved
+    there runs after the other here, where C{task.Clock} keeps the list
+    order, so moved calls get times of their own.)
+    """
+
+    def test_sameCallsAndTimes(self):
+        """Calls that make and cancel calls, at whole seconds: the same
+        calls, at the same times, in the same order."""
+
+        def calls(clock, seed):
+            rng, log, made = random.Random(seed), [], []
+
+            def fire(name):
+                log.append((name, clock.seconds()))
+                if rng.random() < 0.5:
+                    made.append(clock.callLater(rng.randrange(4), fire, name + "'"))
+                victim = rng.choice(made)
+                if victim.active() and rng.random() < 0.3:
+                    victim.cancel()
+
+            for i in range(200):
+                made.append(clock.callLater(rng.randrange(1, 20), fire, str(i)))
+            for _ in range(60):
+                clock.advance(1)
+            return log
+
+        for seed in range(5):
+            self.assertEqual(calls(HeapClock(), seed), calls(task.Clock(), seed))
+
+    def test_sameOrderWithMoves(self):
+        """Calls reset and delayed, later and earlier, between steps: the
+        same calls in the same order."""
+
+        def calls(clock, seed):
+            rng, log, made = random.Random(seed), [], []
+            # Every due time is a whole second plus a fraction of its own.
+            fractions = iter(range(1, 4096))
+            for i in range(300):
+                delay = rng.randrange(1, 30) + next(fractions) / 4096
+                made.append(clock.callLater(delay, log.append, i))
+            for _ in range(40):
+                for _ in range(5):
+                    call = rng.choice(made)
+                    if not call.active():
+                        continue
+                    choice = rng.random()
+                    if choice < 0.2:
+                        call.cancel()
+                    elif choice < 0.6:
+                        call.reset(rng.randrange(0, 10) + next(fractions) / 4096)
+                    else:
+                        left = int(call.getTime() - clock.seconds())
+                        call.delay(rng.randrange(-left, 10))
+                clock.advance(1)
+            return log
+
+        for seed in range(5):
+            self.assertEqual(calls(HeapClock(), seed), calls(task.Clock(), seed))
 
 
 class HeapClockLinkTests(SynchronousTestCase):

@@ -27,6 +27,11 @@ class MemoryTransport:
     ``dataReceived`` after the network's latency, in order.
     """
 
+    # A simulation holds two of these per link, hundreds of thousands.
+    __slots__ = ("network", "protocol", "host", "peer", "other", "connected",
+                 "disconnecting", "written", "_last_delivery", "producer",
+                 "_pulling")
+
     def __init__(self, network, protocol, host, peer):
         self.network = network
         self.protocol = protocol
@@ -48,7 +53,8 @@ class MemoryTransport:
 
     def write(self, data):
         if self.connected and not self.disconnecting and data:
-            self._pull()
+            if self.producer is not None:
+                self._pull()
             self.written += len(data)
             self.network.bytes_written += len(data)
             faults = self.network.faults
@@ -227,23 +233,22 @@ class MemoryNetwork:
         self.dead_hosts = set()
         self._listeners = {}
         self._next_port = {}
-        #: (client end, server end) of every connection made, oldest first;
-        #: closed ones leave it lazily (see connections).
-        self._connections = []
-        #: The pairs of _connections still open: closing one is O(1), which
+        #: (client end, server end) of every open connection, oldest first
+        #: (a dict keeps its insertion order): closing one is O(1), and a
+        #: closed one is forgotten at once, with its protocols, which
         #: matters when thousands of nodes open and close links.
         self._open = {}
 
     @property
     def connections(self):
         """The open connections, as (client end, server end), oldest first."""
-        if len(self._open) != len(self._connections):
-            self._connections = [pair for pair in self._connections if pair in self._open]
-        return self._connections
+        return list(self._open)
 
     def delay(self):
         low, high = self.latency
-        return low if low == high else self.rng.uniform(low, high)
+        # random.uniform's own (documented) formula, without a call more
+        # for each of the millions of writes of a simulation.
+        return low if low == high else low + (high - low) * self.rng.random()
 
     def listen(self, factory, host, port=0):
         if not port:
@@ -279,9 +284,7 @@ class MemoryNetwork:
         client_end = MemoryTransport(self, protocol, client_address, server_address)
         server_end = MemoryTransport(self, server, server_address, client_address)
         client_end.other, server_end.other = server_end, client_end
-        pair = (client_end, server_end)
-        self._connections.append(pair)
-        self._open[pair] = True
+        self._open[(client_end, server_end)] = True
         server.makeConnection(server_end)
         protocol.makeConnection(client_end)
         d.callback(protocol)
@@ -297,7 +300,7 @@ class MemoryNetwork:
 
     def cut(self, host):
         """Break every connection of host at once, as a crash would."""
-        for pair in list(self.connections):
+        for pair in self.connections:
             for end in pair:
                 if end.host.host == host and end.connected:
                     self._close(end, error.ConnectionLost())
@@ -325,6 +328,6 @@ class MemoryNetwork:
 def cutLink(network, host_a, host_b):
     """Break every connection between two hosts, as a failing route would;
     both stay up and may connect again."""
-    for pair in list(network.connections):
+    for pair in network.connections:
         if {end.host.host for end in pair} == {host_a, host_b} and pair[0].connected:
             network._close(pair[0], error.ConnectionLost())
