@@ -318,6 +318,25 @@ class FetchTests(SynchronousTestCase):
         self.assertFetched(downloads, "big", self.data)
         self.assertEqual(self.sales(sellers), 1)
 
+    def restart(self, buyer, store, data_dir, downloads, damage=None):
+        """Crash a buyer of "big" and start it again on its data dir (its
+        bag) and downloads folder, its offers record first damaged with
+        ``damage(path)`` if given; return the new buyer and what was
+        logged since the crash."""
+        self.market.crash(buyer)
+        store.close()
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        if damage is not None:
+            damage(os.path.join(downloads, JOURNAL, "big.json"))
+        store = SQLiteStore(data_dir)
+        self.addCleanup(store.close)
+        again = self.market.restart(buyer, store, buyer={"wants": ["big"],
+                                                         "downloads": downloads})
+        self.market.run(5)
+        return again, logged
+
     def crashAndRestart(self, damage):
         """Crash a buyer in the middle of a fetch, damage its offers
         record with ``damage(path)``, start it again with its bag; return
@@ -330,17 +349,7 @@ class FetchTests(SynchronousTestCase):
         store = SQLiteStore(data_dir)
         buyer, downloads = self.addBuyer(["big"], store=store)
         self.runUntilPiecesDone(self.fetcher(buyer), "big", 5)
-        self.market.crash(buyer)
-        store.close()
-        damage(os.path.join(downloads, JOURNAL, "big.json"))
-        logged = []
-        globalLogPublisher.addObserver(logged.append)
-        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
-        store = SQLiteStore(data_dir)
-        self.addCleanup(store.close)
-        again = self.market.restart(buyer, store, buyer={"wants": ["big"],
-                                                         "downloads": downloads})
-        self.market.run(5)
+        again, logged = self.restart(buyer, store, data_dir, downloads, damage)
         return again, downloads, sellers, logged
 
     def test_restartWithAnUnusableRecordSaysSoAndFetchesNothing(self):
@@ -392,16 +401,7 @@ class FetchTests(SynchronousTestCase):
         buyer, downloads = self.addBuyer(["big"], store=store)
         self.market.run(20)
         self.assertFetched(downloads, "big", self.data)
-        self.market.crash(buyer)
-        store.close()
-        logged = []
-        globalLogPublisher.addObserver(logged.append)
-        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
-        store = SQLiteStore(data_dir)
-        self.addCleanup(store.close)
-        again = self.market.restart(buyer, store, buyer={"wants": ["big"],
-                                                         "downloads": downloads})
-        self.market.run(5)
+        again, logged = self.restart(buyer, store, data_dir, downloads)
         self.assertEqual([formatEvent(e) for e in logged
                           if e.get("log_level") == LogLevel.warn], [])
         self.assertEqual(self.fetcher(again).downloads, {})
