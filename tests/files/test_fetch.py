@@ -254,23 +254,16 @@ class FetchTests(SynchronousTestCase):
         self.assertGreater(served[second.id], 0)
 
     def test_buyerCrashResumesWithoutPayingTwice(self):
-        self.makeMarket(latency=0.01)
-        folder = self.sharing({"big": self.data})
-        sellers = [self.addSeller(folder), self.addSeller(folder)]
-        data_dir = scratchDir(self)
-        store = SQLiteStore(data_dir)
-        buyer, downloads = self.addBuyer(["big"], store=store)
+        sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig(sellers=2)
         fetcher = self.fetcher(buyer)
         self.runUntilPiecesDone(fetcher, "big", 20)
-        self.market.crash(buyer)
-        store.close()
-        self.assertTrue(os.path.exists(os.path.join(downloads,
-                                                    partName("big", sha(self.data)))))
-        self.assertFalse(os.path.exists(os.path.join(downloads, "big")))
-        store = SQLiteStore(data_dir)
-        self.addCleanup(store.close)
-        again = self.market.restart(buyer, store, buyer={"wants": ["big"],
-                                                         "downloads": downloads})
+
+        def whileDown():
+            self.assertTrue(os.path.exists(os.path.join(
+                downloads, partName("big", sha(self.data)))))
+            self.assertFalse(os.path.exists(os.path.join(downloads, "big")))
+
+        again, _ = self.restart(buyer, store, data_dir, downloads, whileDown)
         self.market.run(20)
         self.assertFetched(downloads, "big", self.data)
         self.assertEqual(len(self.market.role(again, "buyer").bag), 1)
@@ -283,27 +276,21 @@ class FetchTests(SynchronousTestCase):
         on disk (a fallocated part file reads zeros there); nothing
         remembers them as done: after the restart each piece on disk is
         checked again, and the lost ones are fetched again."""
-        self.makeMarket(latency=0.01)
-        folder = self.sharing({"big": self.data})
-        sellers = [self.addSeller(folder)]
-        data_dir = scratchDir(self)
-        store = SQLiteStore(data_dir)
-        buyer, downloads = self.addBuyer(["big"], store=store)
+        sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig()
         fetcher = self.fetcher(buyer)
         download = self.runUntilPiecesDone(fetcher, "big", 20)
         done = set(download.schedule.done)
-        self.market.crash(buyer)
-        store.close()
-        part = os.path.join(downloads, partName("big", sha(self.data)))
-        with open(part, "r+b") as f:
-            for piece in (3, 7):
-                self.assertIn(piece, done)
-                f.seek(piece * PIECE)
-                f.write(bytes(PIECE))
-        store = SQLiteStore(data_dir)
-        self.addCleanup(store.close)
-        again = self.market.restart(buyer, store, buyer={"wants": ["big"],
-                                                         "downloads": downloads})
+
+        def loseTwoPieces():
+            part = os.path.join(downloads, partName("big", sha(self.data)))
+            with open(part, "r+b") as f:
+                for piece in (3, 7):
+                    self.assertIn(piece, done)
+                    f.seek(piece * PIECE)
+                    f.write(bytes(PIECE))
+
+        again, _ = self.restart(buyer, store, data_dir, downloads, loseTwoPieces,
+                                settle=0)
         fetcher = self.fetcher(again)
         for _ in range(2000):
             self.market.run(0.01)
@@ -318,23 +305,35 @@ class FetchTests(SynchronousTestCase):
         self.assertFetched(downloads, "big", self.data)
         self.assertEqual(self.sales(sellers), 1)
 
-    def restart(self, buyer, store, data_dir, downloads, damage=None):
-        """Crash a buyer of "big" and start it again on its data dir (its
-        bag) and downloads folder, its offers record first damaged with
-        ``damage(path)`` if given; return the new buyer and what was
-        logged since the crash."""
+    def durableBuyerOfBig(self, sellers=1, latency=0.01):
+        """A market where sellers share "big" and a buyer wants it, its bag
+        on disk: (the sellers, the buyer's store, its data dir, the buyer,
+        its downloads folder)."""
+        self.makeMarket(latency=latency)
+        folder = self.sharing({"big": self.data})
+        sellers = [self.addSeller(folder) for _ in range(sellers)]
+        data_dir = scratchDir(self)
+        store = SQLiteStore(data_dir)
+        buyer, downloads = self.addBuyer(["big"], store=store)
+        return sellers, store, data_dir, buyer, downloads
+
+    def restart(self, buyer, store, data_dir, downloads, whileDown=None, settle=5):
+        """Crash a buyer of "big", call ``whileDown()`` if given, and start
+        it again on its data dir (its bag) and downloads folder for
+        ``settle`` seconds; return the new buyer and what was logged since
+        the crash."""
         self.market.crash(buyer)
         store.close()
         logged = []
         globalLogPublisher.addObserver(logged.append)
         self.addCleanup(globalLogPublisher.removeObserver, logged.append)
-        if damage is not None:
-            damage(os.path.join(downloads, JOURNAL, "big.json"))
+        if whileDown is not None:
+            whileDown()
         store = SQLiteStore(data_dir)
         self.addCleanup(store.close)
         again = self.market.restart(buyer, store, buyer={"wants": ["big"],
                                                          "downloads": downloads})
-        self.market.run(5)
+        self.market.run(settle)
         return again, logged
 
     def crashAndRestart(self, damage):
@@ -342,14 +341,11 @@ class FetchTests(SynchronousTestCase):
         record with ``damage(path)``, start it again with its bag; return
         the new buyer, its downloads folder, the sellers and what it
         logged since the restart."""
-        self.makeMarket(latency=0.01)
-        folder = self.sharing({"big": self.data})
-        sellers = [self.addSeller(folder)]
-        data_dir = scratchDir(self)
-        store = SQLiteStore(data_dir)
-        buyer, downloads = self.addBuyer(["big"], store=store)
+        sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig()
         self.runUntilPiecesDone(self.fetcher(buyer), "big", 5)
-        again, logged = self.restart(buyer, store, data_dir, downloads, damage)
+        again, logged = self.restart(
+            buyer, store, data_dir, downloads,
+            lambda: damage(os.path.join(downloads, JOURNAL, "big.json")))
         return again, downloads, sellers, logged
 
     def test_restartWithAnUnusableRecordSaysSoAndFetchesNothing(self):
@@ -394,11 +390,7 @@ class FetchTests(SynchronousTestCase):
     def test_restartAfterTheFileIsInPlaceSaysNothing(self):
         """A file put in place took its record with it: a restart finds
         the purchase in the bag and no record, and that is no fault."""
-        self.makeMarket()
-        sellers = [self.addSeller(self.sharing({"big": self.data}))]
-        data_dir = scratchDir(self)
-        store = SQLiteStore(data_dir)
-        buyer, downloads = self.addBuyer(["big"], store=store)
+        sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig(latency=0.0)
         self.market.run(20)
         self.assertFetched(downloads, "big", self.data)
         again, logged = self.restart(buyer, store, data_dir, downloads)
