@@ -13,7 +13,7 @@ from twisted_bazaar.schemes.chord.records import Record
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.testing import Market
 
-from tests.helpers import feed, linkPeer, makeNode, sent
+from tests.helpers import feed, sent
 from tests.schemes.chord.market import (
     FAST,
     SETTLE,
@@ -23,7 +23,7 @@ from tests.schemes.chord.market import (
     ringViolations,
     schemes,
 )
-from tests.schemes.chord.test_routing import ME, placed
+from tests.schemes.chord.test_routing import LinkedToOnePeer
 
 APPLE = keyOf("apple")
 
@@ -123,12 +123,7 @@ class RecordTests(SynchronousTestCase):
                           if self.nodes[0] is not holder], [self.seller.id])
 
 
-class TransferTests(SynchronousTestCase):
-    def setUp(self):
-        self.node = makeNode(ME)
-        self.scheme = placed(self.node)
-        self.link = linkPeer(self.node, 700, purpose="chord", port=7007)
-
+class TransferTests(LinkedToOnePeer, SynchronousTestCase):
     def test_aHandoverIsHeldAndConfirmed(self):
         feed(self.link, ChordTransfer((Handed("fig", 700, "h", 1, 2000),
                                        Handed("gone", 700, "h", 1, 0)), 11))

@@ -46,6 +46,16 @@ def placed(node):
     return scheme
 
 
+class LinkedToOnePeer:
+    """Tests of a placed node (L{ME}) with one chord link, to node 700,
+    port 7007: C{self.node}, C{self.scheme}, C{self.link}."""
+
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.link = linkPeer(self.node, 700, purpose="chord", port=7007)
+
+
 class RoutingTests(SynchronousTestCase):
     def setUp(self):
         self.node = makeNode(ME)

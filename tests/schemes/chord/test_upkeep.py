@@ -17,7 +17,7 @@ from twisted_bazaar.schemes.chord.ring import BITS, fingerStart
 from twisted_bazaar.schemes.chord.state import Peer
 from twisted_bazaar.testing import Market
 
-from tests.helpers import feed, linkPeer, makeNode, sent
+from tests.helpers import feed, linkPeer, sent
 from tests.schemes.chord.market import (
     FAST,
     SETTLE,
@@ -26,7 +26,7 @@ from tests.schemes.chord.market import (
     holderOf,
     ringViolations,
 )
-from tests.schemes.chord.test_routing import FAR, ME, SUCC, placed
+from tests.schemes.chord.test_routing import FAR, SUCC, LinkedToOnePeer
 
 
 class FingerTests(SynchronousTestCase):
@@ -119,12 +119,7 @@ class FailureTests(SynchronousTestCase):
         self.assertEqual(ringViolations(market), [])
 
 
-class RingMessageTests(SynchronousTestCase):
-    def setUp(self):
-        self.node = makeNode(ME)
-        self.scheme = placed(self.node)
-        self.link = linkPeer(self.node, 700, purpose="chord", port=7007)
-
+class RingMessageTests(LinkedToOnePeer, SynchronousTestCase):
     def test_pingIsAnswered(self):
         feed(self.link, ChordPing(5))
         self.assertEqual(sent(self.link), [ChordPong(5)])
