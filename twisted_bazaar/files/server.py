@@ -205,7 +205,12 @@ class TransferServer(NetstringReceiver):
     def _armStall(self):
         """The buyer took bytes of the range being sent: it has
         L{STALL_TIMEOUT} seconds to take more (the same timer as the idle
-        one: one of the two runs at a time)."""
+        one: one of the two runs at a time).  Called for every chunk, so
+        a running stall timer is moved, not replaced."""
+        idle = self._idle
+        if idle is not None and idle.active() and idle.func == self._stalled:
+            idle.reset(STALL_TIMEOUT)
+            return
         self._disarmIdle()
         self._idle = self.service.clock.callLater(STALL_TIMEOUT, self._stalled)
 
