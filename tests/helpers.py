@@ -122,6 +122,9 @@ class Recorder(NodeObserver):
     def linkAdded(self, peer_id):
         self.events.append(("linkAdded", peer_id))
 
+    def discoveryReady(self):
+        self.events.append(("discoveryReady",))
+
     def linkRemoved(self, peer_id):
         self.events.append(("linkRemoved", peer_id))
 

@@ -24,6 +24,11 @@ class INodeEvents(Interface):
     def linkAdded(peer_id):
         """A link to a peer finished its handshake."""
 
+    def discoveryReady():
+        """The discovery scheme can find now, for a reason no other event
+        tells (a chord node took its place on the ring): whatever waits
+        for C{canFind} may start."""
+
     def linkRemoved(peer_id):
         """A link to a peer closed."""
 
@@ -54,6 +59,9 @@ class NodeObserver:
         pass
 
     def linkAdded(self, peer_id):
+        pass
+
+    def discoveryReady(self):
         pass
 
     def linkRemoved(self, peer_id):

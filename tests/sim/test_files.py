@@ -26,6 +26,22 @@ class FileSimTests(SynchronousTestCase):
         self.assertEqual(row["pieces_from_corrupting"], 0)
         self.assertEqual(row["pieces_from_honest"], 32)
 
+    def test_superPeerLeavesFetch(self):
+        """The sellers and the buyer are leaves of the super-peers the
+        tool starts first."""
+        [row] = files.series([2], False, SIZE, 1.0, [1], "superpeer")
+        self.assertEqual((row["completed"], row["sellers_used"]), (1, 2))
+        self.assertEqual(row["pieces_from_honest"], 16)
+
+    def test_chordRingFetches(self):
+        """A ring of one seller and the buyer fetches too: the buyer's
+        find starts when it takes its place, after its only link."""
+        one, two = files.series([1, 2], False, SIZE, 1.0, [1], "chord")
+        self.assertEqual((one["completed"], two["completed"]), (1, 1))
+        self.assertEqual((one["sellers_used"], two["sellers_used"]), (1, 2))
+        self.assertEqual((one["pieces_from_honest"], two["pieces_from_honest"]), (16, 16))
+
     def test_badArguments(self):
-        for argv in (["--sellers", "a,b"], ["--mib", "0"], ["--runs", "0"]):
+        for argv in (["--sellers", "a,b"], ["--mib", "0"], ["--runs", "0"],
+                     ["--discovery", "gossip"]):
             self.assertRaises(SystemExit, files.parseArgs, argv)

@@ -178,6 +178,9 @@ class Buyer(Role):
     def trackerRegistered(self):
         self._kick()
 
+    def discoveryReady(self):
+        self._kick()
+
     def nodeStopping(self):
         self._stop()
 

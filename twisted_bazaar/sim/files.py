@@ -4,17 +4,24 @@ the number of sellers holding it, with or without sellers that corrupt
 their pieces.
 
     python -m twisted_bazaar.sim.files [--mib 32] [--bandwidth 10]
-        [--sellers 1,2,3,5,10,20] [--seed 1] [--runs 5] [--discovery flood]
+        [--sellers 1,2,3,5,10,20] [--seed 1] [--runs 5]
+        [--discovery flood|index|superpeer|chord]
         [--json FILE]
 
 Each run is a L{Market} of real nodes (tracker, sellers with C{--share},
-one buyer with C{--downloads}) on the in-memory network and a fake clock,
-(on the simulator's heap clock), with a one-way latency of 10 to 50 ms.  The bandwidth of each transfer
-connection is the sellers' C{--transfer-rate} (on the virtual clock), so
-a file of C{--mib} MiB takes C{mib / bandwidth} virtual seconds from one
-seller.  The file is real (written once in a scratch folder, and fetched
-into another for every run), since the nodes read and write it as the
-daemons do.
+one buyer with C{--downloads}) on the in-memory network and the
+simulator's heap clock, with a one-way latency of 10 to 50 ms, and the
+discovery scheme of C{--discovery} (flood, index, superpeer or chord) set
+up as its users run it: for superpeer, L{SUPERPEERS} super-peers start
+first, and the sellers and the buyer join as leaves, finding them through
+the tracker (as in the main simulator); for chord, the sellers have
+L{CHORD_SETTLE} seconds to form a ring and store their records before the
+buyer joins (L{SETTLE} for the other schemes).  The bandwidth of each
+transfer connection is the sellers' C{--transfer-rate} (on the virtual
+clock), so a file of C{--mib} MiB takes C{mib / bandwidth} virtual
+seconds from one seller.  The file is real (written once in a scratch
+folder, and fetched into another for every run), since the nodes read
+and write it as the daemons do.
 
 A corrupting seller shares the file, hashes it, and then has its bytes
 changed in place (same size, same modification time): it offers the
@@ -40,6 +47,18 @@ from twisted_bazaar.testing import Market, MemoryNetwork
 MAX_TIME = 600.0
 STEP = 0.05
 NAME = "file.bin"
+#: The discovery schemes this tool knows how to set up.
+SCHEMES = ("flood", "index", "superpeer", "chord")
+#: Super-peers of a superpeer market, started before everyone else.
+SUPERPEERS = 2
+#: Virtual seconds the nodes started so far have to join before the next
+#: ones start (super-peers before sellers, sellers before the buyer).
+SETTLE = 3.0
+#: The same for chord, whose sellers must first form a ring and store
+#: their records at the file's holder: with the scheme's default periods
+#: (1 s), rings of 2, 10 and 20 sellers did both within 15 s (seeds 1 to
+#: 10).
+CHORD_SETTLE = 20.0
 
 
 def writeFile(path, size, rng):
@@ -63,6 +82,19 @@ def corruptInPlace(path):
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
+def setUpScheme(market, discovery):
+    """
+    The nodes a scheme needs before sellers and buyers join: L{SUPERPEERS}
+    super-peers for superpeer, since a market of leaves alone finds
+    nothing (the leaves learn of them from the tracker, as in the main
+    simulator); none for the others.
+    """
+    if discovery == "superpeer":
+        for _ in range(SUPERPEERS):
+            market.addNode(discovery=discovery, scheme={"super": True})
+        market.run(SETTLE)
+
+
 def runOnce(scratch, sellers, corrupt, size, bandwidth, seed, discovery):
     """One download; a dict of what happened."""
     clean, bad = os.path.join(scratch, "clean"), os.path.join(scratch, "bad")
@@ -74,13 +106,14 @@ def runOnce(scratch, sellers, corrupt, size, bandwidth, seed, discovery):
     market = Market(MemoryNetwork(HeapClock(), random.Random(seed), (0.01, 0.05)),
                     seed=seed)
     rate = int(bandwidth * 1024 * 1024)
+    setUpScheme(market, discovery)
     nodes = []
     for index in range(sellers):
         corrupting = corrupt and index % 5 == 4
         node = market.addNode(discovery=discovery, seller={
             "stock": {}, "share": bad if corrupting else clean, "transfer_rate": rate})
         nodes.append((node, corrupting))
-    market.run(3)
+    market.run(CHORD_SETTLE if discovery == "chord" else SETTLE)
     if corrupt:
         corruptInPlace(os.path.join(bad, NAME))
     buyer = market.addNode(discovery=discovery,
@@ -165,7 +198,11 @@ def parseArgs(argv):
     p.add_argument("--seed", type=int, default=1, help="first random seed (default 1)")
     p.add_argument("--runs", type=int, default=5,
                    help="runs per row, with seeds seed, seed+1, ... (default 5)")
-    p.add_argument("--discovery", default="flood", help="discovery scheme (flood)")
+    p.add_argument("--discovery", default="flood", choices=SCHEMES,
+                   help=f"discovery scheme: flood, index, superpeer ({SUPERPEERS} "
+                        f"super-peers first, the sellers and the buyer their leaves) "
+                        f"or chord (the sellers' ring has {CHORD_SETTLE:g} s to "
+                        f"settle first); default flood")
     p.add_argument("--json", help="write both series to this file")
     args = p.parse_args(argv)
     try:

@@ -29,6 +29,10 @@ from tests.schemes.chord.market import FAST, SETTLE, holderOf
 from tests.schemes.chord.test_routing import ME, PRED, SUCC, placed
 from tests.schemes.test_superpeer_files import SHA, SONG, DescribingShop
 
+#: Virtual seconds for sellers joining a settled ring of FAST nodes to
+#: store their records.
+PUBLISH = 2
+
 #: SONG as a record keeps it.
 DETAILS = (5, SHA, 9100)
 
@@ -194,6 +198,11 @@ class ChordFetchTests(test_fetch.FetchTests):
                                    seller={"stock": {}, "share": folder, **extra})
 
     def addBuyer(self, wants, downloads=None, store=None):
+        """A buyer that joins once the sellers added so far have had
+        PUBLISH seconds to take their places and store their records: it
+        finds as soon as it has its own place, and a download looks for
+        more sellers only when it has none left."""
+        self.market.run(PUBLISH)
         downloads = downloads or test_fetch.scratchDir(self)
         node = self.market.addNode(discovery=self.discovery, store=store, scheme=FAST,
                                    buyer={"wants": wants, "downloads": downloads})

@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.identity import Identity
 from twisted_bazaar.testing import Market
 
+from tests.helpers import Recorder
 from tests.schemes.chord.market import SETTLE, addChord, answerOf, ringViolations
 
 
@@ -57,3 +58,21 @@ class JoinTests(SynchronousTestCase):
         self.assertEqual(answerOf(node.discovery.find("apple", 1.0)), [])
         market.run(1)
         self.assertTrue(node.discovery.canFind())
+
+    def test_joiningTellsTheNode(self):
+        market = Market(seed=4)
+        node = addChord(market)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        market.run(1)
+        self.assertEqual(recorder.events.count(("discoveryReady",)), 1)
+
+    def test_aBuyerFindsOnceItJoins(self):
+        """A buyer on a ring of one seller links to it before it has a
+        place, and no link comes after: its place alone starts the find."""
+        market = Market(seed=5)
+        addChord(market, seller={"stock": {"apple": 1}})
+        market.run(1)
+        buyer = addChord(market, buyer={"wants": ["apple"]})
+        market.run(10)
+        self.assertEqual(len(market.role(buyer, "buyer").bag), 1)

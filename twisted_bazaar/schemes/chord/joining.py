@@ -146,3 +146,6 @@ class Joining:
         self._probe_delay = min(2 * settings.stabilize, settings.probe)
         self._later("probe", self._every(self._probe_delay), self._probe)
         self.publisher.start()
+        # A buyer whose last link came before this place waits for no other
+        # event to start its finds.
+        self.node.events.discoveryReady()
