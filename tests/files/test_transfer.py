@@ -313,6 +313,15 @@ class SocketTransport(StringTransport):
         self.writing += 1
 
 
+def socketPair(test):
+    """Two connected non-blocking sockets, closed after the test."""
+    pair = socket.socketpair()
+    for sock in pair:
+        sock.setblocking(False)
+        test.addCleanup(sock.close)
+    return pair
+
+
 def readAll(sock):
     """What has arrived on a non-blocking socket, without waiting."""
     got = b""
@@ -335,10 +344,7 @@ class SendfileTests(SynchronousTestCase):
     def setUp(self):
         self.folder = scratchDir(self)
         self.path = writeFile(self.folder, "f", DATA)
-        ours, self.theirs = socket.socketpair()
-        for sock in ours, self.theirs:
-            sock.setblocking(False)
-            self.addCleanup(sock.close)
+        ours, self.theirs = socketPair(self)
         self.transport = SocketTransport(ours)
         self.asked = 0
 
@@ -460,21 +466,6 @@ class SendfileTests(SynchronousTestCase):
         self.assertIsNone(server.socketOf(StringTransport()))
         self.assertIsNone(server.socketOf(TLSLike(self.transport.socket)))
 
-    def test_notWithAPace(self):
-        """A rate-limited sender reads and writes through the transport."""
-        fd = os.open(self.path, os.O_RDONLY)
-        clock = task.Clock()
-        sender = server.RangeSender(fd, 0, 3000, chunk=1000,
-                                    pace=server.Pace(clock, 1000))
-        d = sender.beginTransfer(self.transport)
-        while self.transport.producer is not None:
-            sender.resumeProducing()
-            clock.advance(1)
-        self.successResultOf(d)
-        self.assertEqual((self.transport.value(), readAll(self.theirs)),
-                         (DATA[:3000], b""))
-        self.assertEqual(self.transport.writing, 0)
-
 
 class SendfileServerTests(SynchronousTestCase):
     """L{TransferServer} with a sender that uses sendfile."""
@@ -485,11 +476,16 @@ class SendfileServerTests(SynchronousTestCase):
         self.share = FakeShare(writeFile(scratchDir(self), "f", DATA))
         self.clock = task.Clock()
         self.service = FakeService(self.share, self.clock)
-        ours, self.theirs = socket.socketpair()
-        for sock in ours, self.theirs:
-            sock.setblocking(False)
-            self.addCleanup(sock.close)
-        self.ours = ours
+        self.ours, self.theirs = socketPair(self)
+
+    def getOverSocket(self):
+        """A server on a SocketTransport, asked for the whole file;
+        (transport, server)."""
+        transport = SocketTransport(self.ours)
+        protocol = TransferServer(self.service)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(netstring(Get(SHA, 0, 10240)))
+        return transport, protocol
 
     def test_overTwistedsTcpTransport(self):
         """
@@ -524,10 +520,7 @@ class SendfileServerTests(SynchronousTestCase):
     def test_stallTimerMovedOnEachSend(self):
         """The buyer taking bytes keeps the connection, in calls of sendfile
         as in chunks."""
-        transport = SocketTransport(self.ours)
-        protocol = TransferServer(self.service)
-        protocol.makeConnection(transport)
-        protocol.dataReceived(netstring(Get(SHA, 0, 10240)))
+        transport, protocol = self.getOverSocket()
         for _ in range(3):
             self.clock.advance(server.STALL_TIMEOUT - 1)
             transport.producer.resumeProducing()
@@ -539,10 +532,7 @@ class SendfileServerTests(SynchronousTestCase):
         transport would; it is not a changed file: no warning, no rescan."""
         events = []
         self.patch(TransferServer, "log", Logger(observer=events.append))
-        transport = SocketTransport(self.ours)
-        protocol = TransferServer(self.service)
-        protocol.makeConnection(transport)
-        protocol.dataReceived(netstring(Get(SHA, 0, 10240)))
+        transport, protocol = self.getOverSocket()
         transport.producer.resumeProducing()
         self.theirs.close()
         transport.producer.resumeProducing()
@@ -553,10 +543,7 @@ class SendfileServerTests(SynchronousTestCase):
     def test_rateLimitedConnectionReadsAndWrites(self):
         """With a rate, the server's sender writes through the transport."""
         self.service.rate = 10 ** 9
-        transport = SocketTransport(self.ours)
-        protocol = TransferServer(self.service)
-        protocol.makeConnection(transport)
-        protocol.dataReceived(netstring(Get(SHA, 0, 10240)))
+        transport, protocol = self.getOverSocket()
         while transport.producer is not None:
             transport.producer.resumeProducing()
         self.assertEqual(frames(transport.value()), [(Data(SHA, 0, 10240), DATA)])

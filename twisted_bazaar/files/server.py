@@ -102,8 +102,9 @@ class RangeSender:
 
     With a L{Pace}, a chunk asked for too early is written when the pace
     allows, from a timer it owns.  Without one, to a consumer that
-    L{socketOf} finds a socket in, the bytes go with C{os.sendfile}: no
-    copy through Python, about half the seller's CPU.
+    L{socketOf} finds a socket in, the bytes go with C{os.sendfile}, from
+    the page cache to the socket without a copy through Python: a third of
+    the seller's CPU (see "Zero-copy sending" in docs/benchmarks.md).
     """
 
     def __init__(self, fd, offset, length, chunk=CHUNK, pace=None, asked=None):
@@ -122,8 +123,9 @@ class RangeSender:
         self._later = None
         #: The socket sendfile writes to, or None: the pread path.
         self._socket = None
-        #: Whether the transport's buffer is known to have been empty
-        #: since the range began (see L{_sendAround}).
+        #: Whether the first resume (from registerProducer) has passed:
+        #: from then on only the transport's doWrite resumes us, with its
+        #: buffer empty (see L{_sendAround}).
         self._flushed = False
 
     def beginTransfer(self, consumer):
