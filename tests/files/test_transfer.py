@@ -4,6 +4,7 @@ the seller, L{TransferClient} on the buyer, each driven through a
 StringTransport and a fake clock.
 """
 
+import errno
 import hashlib
 import os
 import socket
@@ -430,15 +431,33 @@ class SendfileTests(SynchronousTestCase):
         self.assertIsNone(sender.fd)
 
     def test_buyerGone(self):
-        """sendfile's error ends the range, and the file is closed."""
+        """sendfile's error once bytes of the range went ends the range, and
+        the file is closed."""
+        self.patch(server, "SENDFILE_MAX", 4000)
         sender, d = self.sender(0, len(DATA))
         fd = sender.fd
+        sender.resumeProducing()
         sender.resumeProducing()
         self.theirs.close()
         sender.resumeProducing()
         self.failureResultOf(d, ConnectionError)
         self.assertIsNone(self.transport.producer)
         self.assertRaises(OSError, os.fstat, fd)
+
+    def test_firstSendFailsThenReadAndWrite(self):
+        """A file sendfile cannot send (its file system does not allow it)
+        is read and written through the transport, from where it stood."""
+
+        def refuse(*args):
+            raise OSError(errno.EINVAL, "Invalid argument")
+
+        self.patch(os, "sendfile", refuse)
+        sender, d = self.sender(100, 5000)
+        while self.transport.producer is not None:
+            sender.resumeProducing()
+        self.successResultOf(d)
+        self.assertEqual(self.transport.value(), b"header" + DATA[100:5100])
+        self.assertEqual(self.transport.writing, 1)
 
     def test_stoppedWhileWaitingForTheSocket(self):
         """Stopped between two calls (the connection went): nothing stays
@@ -533,6 +552,7 @@ class SendfileServerTests(SynchronousTestCase):
         events = []
         self.patch(TransferServer, "log", Logger(observer=events.append))
         transport, protocol = self.getOverSocket()
+        transport.producer.resumeProducing()
         transport.producer.resumeProducing()
         self.theirs.close()
         transport.producer.resumeProducing()

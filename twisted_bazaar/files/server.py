@@ -113,6 +113,7 @@ class RangeSender:
             buyer is taking the bytes), if given.
         """
         self.fd = fd
+        self.offset = offset
         self.position = offset
         self.remaining = length
         self.chunk = chunk
@@ -192,6 +193,11 @@ class RangeSender:
         frame just written before the range may still wait in that buffer:
         it sends nothing, and we wait for C{doWrite}.
 
+        If sendfile fails before any byte of the range went, the range is
+        read and written instead (as C{socket.sendfile} does): the file's
+        file system may not allow sendfile, and a connection that is gone
+        is then the transport's to find, as on the other path.
+
         @return: the bytes sent (0: the file ended early), None if none
             could go yet.
         """
@@ -203,6 +209,11 @@ class RangeSender:
                                min(self.remaining, SENDFILE_MAX))
         except BlockingIOError:
             return None
+        except OSError:
+            if self.position != self.offset:
+                raise
+            self._socket = None
+            return self._writeChunk()
 
     def _onTime(self):
         self._later = None
