@@ -4,11 +4,14 @@ the seller, L{TransferClient} on the buyer, each driven through a
 StringTransport and a fake clock.
 """
 
+import errno
 import hashlib
 import os
+import socket
 
-from twisted.internet import task
-from twisted.internet.testing import StringTransport
+from twisted.internet import defer, task, tcp
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.internet.error import ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
@@ -287,6 +290,284 @@ class ServerTests(SynchronousTestCase):
         self.assertRaises(OSError, os.fstat, fd)
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.assertEqual(self.service.connections, set())
+
+
+class SocketTransport(StringTransport):
+    """
+    A StringTransport whose handle is one end of a socket pair, as a TCP
+    transport's is: what is written with C{write} stays in C{value()}, what
+    the sender sends around it with sendfile comes out of the other end.
+    C{startWriting} calls are counted; like StringTransport's,
+    C{registerProducer} does not resume the producer: the test makes that
+    first call.
+    """
+
+    def __init__(self, sock):
+        super().__init__()
+        self.socket = sock
+        self.writing = 0
+
+    def getHandle(self):
+        return self.socket
+
+    def startWriting(self):
+        self.writing += 1
+
+
+def socketPair(test):
+    """Two connected non-blocking sockets, closed after the test."""
+    pair = socket.socketpair()
+    for sock in pair:
+        sock.setblocking(False)
+        test.addCleanup(sock.close)
+    return pair
+
+
+def readAll(sock):
+    """What has arrived on a non-blocking socket, without waiting."""
+    got = b""
+    while True:
+        try:
+            data = sock.recv(1 << 20)
+        except BlockingIOError:
+            return got
+        if not data:
+            return got
+        got += data
+
+
+class SendfileTests(SynchronousTestCase):
+    """
+    L{RangeSender} with sendfile, over a socket pair on the machine (no
+    network), its transport's calls made by hand.
+    """
+
+    def setUp(self):
+        self.folder = scratchDir(self)
+        self.path = writeFile(self.folder, "f", DATA)
+        ours, self.theirs = socketPair(self)
+        self.transport = SocketTransport(ours)
+        self.asked = 0
+
+    def sender(self, offset, length, path=None):
+        """A sender of a range of the file (or another), begun on the
+        transport after a frame written there; (sender, its Deferred)."""
+        fd = os.open(path or self.path, os.O_RDONLY)
+        sender = server.RangeSender(fd, offset, length, asked=self.ask)
+        self.transport.write(b"header")
+        return sender, sender.beginTransfer(self.transport)
+
+    def ask(self):
+        self.asked += 1
+
+    def test_firstResumeOnlyWaitsForTheTransport(self):
+        """
+        The first resume, which C{registerProducer} makes while the frame
+        before the range may still be in the transport's buffer, sends
+        nothing and asks the transport to call back; the next one, which
+        only C{doWrite} makes, once that buffer is empty, sends the range.
+        """
+        sender, d = self.sender(100, 5000)
+        fd = sender.fd
+        sender.resumeProducing()
+        self.assertEqual((readAll(self.theirs), self.transport.writing), (b"", 1))
+        self.assertNoResult(d)
+        sender.resumeProducing()
+        self.assertEqual(readAll(self.theirs), DATA[100:5100])
+        self.assertEqual(self.transport.value(), b"header")
+        self.successResultOf(d)
+        self.assertIsNone(self.transport.producer)
+        self.assertRaises(OSError, os.fstat, fd)
+        self.assertEqual(self.asked, 2)
+
+    def test_eachCallSendsUpToTheCap(self):
+        """A range from the middle of the file, in calls of at most
+        SENDFILE_MAX bytes, each from where the last stopped."""
+        self.patch(server, "SENDFILE_MAX", 4000)
+        sender, d = self.sender(1000, 9000)
+        sender.resumeProducing()
+        sizes = []
+        while self.transport.producer is not None:
+            sender.resumeProducing()
+            sizes.append(len(readAll(self.theirs)))
+        self.assertEqual(sizes, [4000, 4000, 1000])
+        self.assertEqual(self.transport.writing, 3)
+        self.successResultOf(d)
+
+    def test_fullSocketBuffer(self):
+        """
+        A socket that takes part of what is asked, then nothing (EAGAIN):
+        what went is counted, the sender waits for the next call, and the
+        buyer gets every byte once, in order.
+        """
+        big = os.urandom(1024 * 1024)
+        path = writeFile(self.folder, "big", big)
+        self.transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        sender, d = self.sender(10, len(big) - 20, path)
+        sender.resumeProducing()
+        sender.resumeProducing()
+        sent = sender.position - 10
+        self.assertTrue(0 < sent < server.SENDFILE_MAX)
+        sender.resumeProducing()
+        self.assertEqual(sender.position - 10, sent)
+        self.assertEqual(self.transport.writing, 3)
+        self.assertNoResult(d)
+        received = b""
+        while self.transport.producer is not None:
+            received += readAll(self.theirs)
+            sender.resumeProducing()
+        received += readAll(self.theirs)
+        self.assertEqual(received, big[10:-10])
+        self.successResultOf(d)
+
+    def test_fileShrinks(self):
+        """What is left is sent, then the range fails with SourceChanged."""
+        sender, d = self.sender(0, len(DATA))
+        os.truncate(self.path, 3000)
+        while self.transport.producer is not None:
+            sender.resumeProducing()
+        self.assertEqual(readAll(self.theirs), DATA[:3000])
+        self.failureResultOf(d, server.SourceChanged)
+        self.assertIsNone(sender.fd)
+
+    def test_buyerGone(self):
+        """sendfile's error once bytes of the range went ends the range, and
+        the file is closed."""
+        self.patch(server, "SENDFILE_MAX", 4000)
+        sender, d = self.sender(0, len(DATA))
+        fd = sender.fd
+        sender.resumeProducing()
+        sender.resumeProducing()
+        self.theirs.close()
+        sender.resumeProducing()
+        self.failureResultOf(d, ConnectionError)
+        self.assertIsNone(self.transport.producer)
+        self.assertRaises(OSError, os.fstat, fd)
+
+    def test_firstSendFailsThenReadAndWrite(self):
+        """A file sendfile cannot send (its file system does not allow it)
+        is read and written through the transport, from where it stood."""
+
+        def refuse(*args):
+            raise OSError(errno.EINVAL, "Invalid argument")
+
+        self.patch(os, "sendfile", refuse)
+        sender, d = self.sender(100, 5000)
+        while self.transport.producer is not None:
+            sender.resumeProducing()
+        self.successResultOf(d)
+        self.assertEqual(self.transport.value(), b"header" + DATA[100:5100])
+        self.assertEqual(self.transport.writing, 1)
+
+    def test_stoppedWhileWaitingForTheSocket(self):
+        """Stopped between two calls (the connection went): nothing stays
+        registered, the file is closed once, later calls do nothing."""
+        sender, d = self.sender(0, len(DATA))
+        fd = sender.fd
+        sender.resumeProducing()
+        sender.stopProducing()
+        self.failureResultOf(d, defer.CancelledError)
+        self.assertIsNone(self.transport.producer)
+        self.assertRaises(OSError, os.fstat, fd)
+        sender.stopProducing()
+        sender.resumeProducing()
+        self.assertEqual((readAll(self.theirs), self.transport.writing), (b"", 1))
+
+    def test_onlyOverAPlainSocket(self):
+        """No sendfile where the transport has no socket of its own (a test
+        or simulator transport; TLS, whose handle is its TLS connection)."""
+
+        class TLSLike(SocketTransport):
+            def getHandle(self):
+                return object()
+
+        self.assertIs(server.socketOf(self.transport), self.transport.socket)
+        self.assertIsNone(server.socketOf(StringTransport()))
+        self.assertIsNone(server.socketOf(TLSLike(self.transport.socket)))
+
+
+class SendfileServerTests(SynchronousTestCase):
+    """L{TransferServer} with a sender that uses sendfile."""
+
+    def setUp(self):
+        self.patch(hashing, "MIN_PIECE", 4096)
+        self.patch(server, "SENDFILE_MAX", 4000)
+        self.share = FakeShare(writeFile(scratchDir(self), "f", DATA))
+        self.clock = task.Clock()
+        self.service = FakeService(self.share, self.clock)
+        self.ours, self.theirs = socketPair(self)
+
+    def getOverSocket(self):
+        """A server on a SocketTransport, asked for the whole file;
+        (transport, server)."""
+        transport = SocketTransport(self.ours)
+        protocol = TransferServer(self.service)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(netstring(Get(SHA, 0, 10240)))
+        return transport, protocol
+
+    def test_overTwistedsTcpTransport(self):
+        """
+        Twisted's own TCP transport, on a socket pair, its reactor's write
+        events made by hand: the C{data} frame, then the range (every byte
+        by sendfile), then the next answer, in that order on the wire.
+        """
+        sent = []
+        sendfile = os.sendfile
+
+        def counted(*args):
+            sent.append(sendfile(*args))
+            return sent[-1]
+
+        self.patch(os, "sendfile", counted)
+        reactor = MemoryReactorClock()
+        transport = tcp.Connection(self.ours, None, reactor)
+        transport.connected = True
+        protocol = transport.protocol = TransferServer(self.service)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(netstring(Get(SHA, 100, 10000)) + netstring(Head(SHA)))
+        received = b""
+        while transport in reactor.getWriters():
+            transport.doWrite()
+            received += readAll(self.theirs)
+        self.assertEqual(frames(received), [
+            (Data(SHA, 100, 10000), DATA[100:10100]),
+            (About(SHA, len(DATA), 4096, self.share.digest.pieces), b"")])
+        self.assertEqual(sent, [4000, 4000, 2000])
+        transport.connectionLost(Failure(ConnectionLost()))
+
+    def test_stallTimerMovedOnEachSend(self):
+        """The buyer taking bytes keeps the connection, in calls of sendfile
+        as in chunks."""
+        transport, protocol = self.getOverSocket()
+        for _ in range(3):
+            self.clock.advance(server.STALL_TIMEOUT - 1)
+            transport.producer.resumeProducing()
+        self.assertFalse(transport.disconnecting)
+        self.assertEqual(len(readAll(self.theirs)), 8000)
+
+    def test_buyerGoneIsNoWarning(self):
+        """sendfile finding the buyer gone aborts the connection, as the
+        transport would; it is not a changed file: no warning, no rescan."""
+        events = []
+        self.patch(TransferServer, "log", Logger(observer=events.append))
+        transport, protocol = self.getOverSocket()
+        transport.producer.resumeProducing()
+        transport.producer.resumeProducing()
+        self.theirs.close()
+        transport.producer.resumeProducing()
+        self.assertIsNone(protocol.sender)
+        self.assertTrue(transport.disconnected)  # aborted
+        self.assertEqual((events, self.share.rescans), ([], 0))
+
+    def test_rateLimitedConnectionReadsAndWrites(self):
+        """With a rate, the server's sender writes through the transport."""
+        self.service.rate = 10 ** 9
+        transport, protocol = self.getOverSocket()
+        while transport.producer is not None:
+            transport.producer.resumeProducing()
+        self.assertEqual(frames(transport.value()), [(Data(SHA, 0, 10240), DATA)])
+        self.assertEqual(readAll(self.theirs), b"")
 
 
 class Sink:

@@ -9,10 +9,13 @@ L{MAX_QUEUED}.  Only files on offer in the shared folder are served, found
 by their SHA-256, and only while they are unchanged since they were
 hashed.  Sending is pulled by the transport (a non-streaming producer, as
 Twisted's C{FileSender}): a buyer that reads slowly slows the reads from
-disk, and nothing piles up in memory.
+disk, and nothing piles up in memory.  Over a plain TCP connection
+without a rate limit the bytes go from the file to the socket with
+C{os.sendfile}, without passing through Python (see L{socketOf}).
 """
 
 import os
+import socket
 
 from twisted.application.service import Service
 from twisted.internet import defer
@@ -28,6 +31,9 @@ from twisted_bazaar.files.messages import About, Data, Get, Head
 
 #: Bytes read from disk and written to the transport at a time.
 CHUNK = 256 * 1024
+#: Most bytes one C{os.sendfile} call is asked for; it sends what fits in
+#: the socket's buffer and the rest waits for the next call.
+SENDFILE_MAX = 4 * 1024 * 1024
 #: Largest request frame accepted.
 MAX_REQUEST = 4096
 #: Requests a buyer may send ahead of the answers.
@@ -67,6 +73,26 @@ class Pace:
         return 0
 
 
+def socketOf(consumer):
+    """
+    The socket a consumer writes its bytes to unchanged, if bytes may be
+    sent to it around the consumer with C{os.sendfile}; None otherwise.
+
+    That is so for a socket transport of the reactor (C{tcp.Connection}):
+    its C{getHandle} is the socket itself, and its C{startWriting} has the
+    reactor call its C{doWrite}, which resumes a pull producer once its
+    own buffer is empty.  Over TLS C{getHandle} is the TLS connection, not
+    a socket (the bytes must be encrypted); test and simulator transports
+    have no socket.
+    """
+    getHandle = getattr(consumer, "getHandle", None)
+    if (not hasattr(os, "sendfile") or getHandle is None
+            or not hasattr(consumer, "startWriting")):
+        return None
+    handle = getHandle()
+    return handle if isinstance(handle, socket.socket) else None
+
+
 @implementer(IPullProducer)
 class RangeSender:
     """
@@ -75,7 +101,10 @@ class RangeSender:
     and C{pread}).  It owns the file descriptor and closes it when done.
 
     With a L{Pace}, a chunk asked for too early is written when the pace
-    allows, from a timer it owns.
+    allows, from a timer it owns.  Without one, to a consumer that
+    L{socketOf} finds a socket in, the bytes go with C{os.sendfile}, from
+    the page cache to the socket without a copy through Python: a third of
+    the seller's CPU (see "Zero-copy sending" in docs/benchmarks.md).
     """
 
     def __init__(self, fd, offset, length, chunk=CHUNK, pace=None, asked=None):
@@ -84,6 +113,7 @@ class RangeSender:
             buyer is taking the bytes), if given.
         """
         self.fd = fd
+        self.offset = offset
         self.position = offset
         self.remaining = length
         self.chunk = chunk
@@ -92,15 +122,24 @@ class RangeSender:
         self.consumer = None
         self.deferred = None
         self._later = None
+        #: The socket sendfile writes to, or None: the pread path.
+        self._socket = None
+        #: Whether the first resume (from registerProducer) has passed:
+        #: from then on only the transport's doWrite resumes us, with its
+        #: buffer empty (see L{_sendAround}).
+        self._flushed = False
 
     def beginTransfer(self, consumer):
         """@return: a Deferred that fires when every byte is written, or
-        fails if the file shrank or the consumer stopped us."""
+        fails if the file shrank or the consumer stopped us (with an
+        C{OSError} if sendfile found the connection or the file broken)."""
         d = self.deferred = defer.Deferred()
         if not self.remaining:
             self._finish(None)
             return d
         self.consumer = consumer
+        if self.pace is None:
+            self._socket = socketOf(consumer)
         consumer.registerProducer(self, False)
         return d
 
@@ -115,19 +154,66 @@ class RangeSender:
                 self._later = self.pace.clock.callLater(wait, self._onTime)
                 return
         try:
-            data = os.pread(self.fd, min(self.chunk, self.remaining), self.position)
+            sent = self._writeChunk() if self._socket is None else self._sendAround()
         except OSError as e:
             self._finish(e)
             return
-        if not data:
-            self._finish(SourceChanged("the file is shorter than when it was "
-                                       "hashed"))
-            return
-        self.position += len(data)
-        self.remaining -= len(data)
-        self.consumer.write(data)
-        if not self.remaining:
-            self._finish(None)
+        if sent is not None:
+            if not sent:
+                self._finish(SourceChanged("the file is shorter than when it was "
+                                           "hashed"))
+                return
+            self.position += sent
+            self.remaining -= sent
+            if not self.remaining:
+                self._finish(None)
+                return
+        if self._socket is not None:
+            # Bytes that went around the transport do not make it call
+            # back: have it call doWrite, hence us, once the socket can
+            # take more.
+            self.consumer.startWriting()
+
+    def _writeChunk(self):
+        """Read a chunk and write it to the consumer.  @return: its size
+        (0: the file ended early)."""
+        data = os.pread(self.fd, min(self.chunk, self.remaining), self.position)
+        if data:
+            self.consumer.write(data)
+        return len(data)
+
+    def _sendAround(self):
+        """
+        Send what the socket takes of the range with sendfile, around the
+        transport.  That is right only while the transport's own buffer is
+        empty, else file bytes would pass bytes written before them: the
+        transport's C{doWrite} resumes a pull producer only once its buffer
+        is drained, and nothing but that resumes us after the first call.
+        The first call comes from C{registerProducer}, while the C{data}
+        frame just written before the range may still wait in that buffer:
+        it sends nothing, and we wait for C{doWrite}.
+
+        If sendfile fails before any byte of the range went, the range is
+        read and written instead (as C{socket.sendfile} does): the file's
+        file system may not allow sendfile, and a connection that is gone
+        is then the transport's to find, as on the other path.
+
+        @return: the bytes sent (0: the file ended early), None if none
+            could go yet.
+        """
+        if not self._flushed:
+            self._flushed = True
+            return None
+        try:
+            return os.sendfile(self._socket.fileno(), self.fd, self.position,
+                               min(self.remaining, SENDFILE_MAX))
+        except BlockingIOError:
+            return None
+        except OSError:
+            if self.position != self.offset:
+                raise
+            self._socket = None
+            return self._writeChunk()
 
     def _onTime(self):
         self._later = None
@@ -336,12 +422,16 @@ class TransferServer(NetstringReceiver):
     def _notSent(self, reason):
         self.sender = None
         self._disarmIdle()
-        if not reason.check(defer.CancelledError):
+        if reason.check(defer.CancelledError):
+            return
+        if not reason.check(ConnectionError):
             self.log.warn("stopped sending a file: {why}", why=reason.getErrorMessage())
             self.service.share.changed()
-            # The buyer was promised bytes that will not come: hang up, it
-            # sees a short answer.
-            self.transport.abortConnection()
+        # The buyer was promised bytes that will not come: hang up, it
+        # sees a short answer.  A ConnectionError is sendfile finding the
+        # buyer gone before the transport does: nothing to warn about, the
+        # transport is told at once.
+        self.transport.abortConnection()
 
 
 class TransferFactory(Factory):
