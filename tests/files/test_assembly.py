@@ -1,6 +1,8 @@
-"""Tests for L{twisted_bazaar.files.assembly.Assembly}."""
+"""Tests for L{twisted_bazaar.files.assembly}: L{PieceSink} and L{Assembly}."""
 
+import errno
 import hashlib
+import os
 
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
@@ -48,6 +50,22 @@ class Jobs:
             self.runFirst(self.names()[0])
 
 
+class Producer:
+    """A transfer, as the sinks see it: paused and resumed."""
+
+    def __init__(self):
+        self.paused = False
+        self.calls = []
+
+    def pauseProducing(self):
+        self.paused = True
+        self.calls.append("pause")
+
+    def resumeProducing(self):
+        self.paused = False
+        self.calls.append("resume")
+
+
 class AssemblyTests(SynchronousTestCase):
     def setUp(self):
         self.part = PartFile(scratchDir(self), "f", SHA, len(DATA))
@@ -56,109 +74,220 @@ class AssemblyTests(SynchronousTestCase):
         self.jobs = Jobs()
         self.assembly = Assembly(self.part, PIECE, PIECES, self.jobs.run)
 
-    def write(self, piece, data=None):
+    def feed(self, piece, data=None, step=PIECE, producer=None):
+        """Give a sink for piece all its bytes, ``step`` at a time."""
         offset = piece * PIECE
-        self.part.sink(offset).write(data or DATA[offset:offset + PIECE])
+        data = data or DATA[offset:offset + PIECE]
+        sink = self.assembly.sink(piece, producer)
+        for start in range(0, len(data), step):
+            sink.write(memoryview(data)[start:start + step])
+        return sink
 
-    def check(self, piece):
-        d = self.assembly.check(piece)
-        self.jobs.runFirst("hashPiece")
-        return self.successResultOf(d)
+    def verdict(self, piece, data=None):
+        """Feed the piece and hash it: does it match?"""
+        sink = self.feed(piece, data)
+        self.jobs.runFirst("hashBatch")
+        return self.successResultOf(sink.checked())
+
+    def onDisk(self):
+        with open(self.part.path, "rb") as f:
+            return f.read()
 
     def test_pieceChecksAgainstItsHash(self):
-        self.write(0)
-        self.write(1, b"x" * PIECE)
-        self.assertTrue(self.check(0))
-        self.assertFalse(self.check(1))
+        self.assertTrue(self.verdict(0))
+        self.assertFalse(self.verdict(1, b"x" * PIECE))
         self.assertEqual(self.assembly.verified, {0})
 
-    def test_wholeHashFollowsTheVerifiedPrefix(self):
-        """Pieces verified out of order join the whole-file hash once the
-        ones before them are in; a wrong piece never does."""
-        for piece in range(5):
-            self.write(piece)
-        self.write(1, b"x" * PIECE)
-        for piece in (2, 1, 4):
-            self.check(piece)
-        self.assertEqual(self.jobs.names(), [])
-        self.assertTrue(self.check(0))
-        self.jobs.runFirst("extend")
+    def test_bytesWrittenAsTheyCome(self):
+        """Each buffer is on disk as soon as it is given, before any hash."""
+        self.feed(1, step=3)
+        self.assertEqual(self.onDisk()[PIECE:2 * PIECE], DATA[PIECE:2 * PIECE])
+
+    def test_hashedInBatchesOneAtATime(self):
+        """A piece is hashed a batch at a time, in order, one job after
+        another; its verdict waits for the last."""
+        self.patch(assembly, "BATCH", 4)
+        sink = self.feed(0, step=2)
+        self.assertEqual(self.jobs.names(), ["hashBatch"])
+        checked = sink.checked()
+        self.jobs.runFirst("hashBatch")
+        self.assertEqual(self.jobs.names(), ["hashBatch"])
+        self.jobs.runFirst("hashBatch")
+        self.assertNoResult(checked)
+        self.jobs.runFirst("hashBatch")
+        self.assertTrue(self.successResultOf(checked))
+        self.assertEqual(self.assembly.backlog, 0)
+
+    def test_verdictKnownBeforeItIsAsked(self):
+        sink = self.feed(0)
+        self.jobs.runAll()
+        self.assertTrue(self.successResultOf(sink.checked()))
+
+    def test_wholeHashFedFromMemory(self):
+        """A verified piece at the end of the prefix joins the whole-file
+        hash from its own buffers: nothing is read back."""
+        self.assertTrue(self.verdict(0))
+        self.assertEqual(self.jobs.names(), ["feed"])
+        with open(self.part.path, "r+b") as f:
+            f.write(b"z" * PIECE)
+        self.jobs.runFirst("feed")
         self.assertEqual(self.assembly.prefix.hashed, PIECE)
-        self.write(1)
-        self.assertTrue(self.check(1))
-        self.assertTrue(self.check(3))
+        expected = hashlib.sha256(DATA[:PIECE]).hexdigest()
+        self.assertEqual(self.assembly.prefix.hexdigest(), expected)
+
+    def test_piecesAheadAreHeldThenFedInOrder(self):
+        """Pieces verified ahead of the prefix join the hash once the ones
+        before them are in; a wrong piece never does."""
+        for piece in (2, 4, 3):
+            self.assertTrue(self.verdict(piece))
+        self.assertFalse(self.verdict(1, b"x" * PIECE))
+        self.assertEqual(self.jobs.names(), [])
+        self.assertTrue(self.verdict(0))
         finished = self.assembly.finish()
-        self.assertNoResult(finished)
+        self.assertEqual(self.jobs.names(), ["feed"])
+        self.jobs.runFirst("feed")
+        self.assertEqual(self.jobs.names(), [])
+        self.assertTrue(self.verdict(1))
+        for hashed in (2, 3, 4, 5):
+            self.assertEqual(self.jobs.names(), ["feed"])
+            self.jobs.runFirst("feed")
+            self.assertEqual(self.assembly.prefix.hashed, min(hashed * PIECE, len(DATA)))
+        self.assertEqual(self.successResultOf(finished), SHA)
+
+    def test_piecesBeyondTheHoldAreReadBack(self):
+        """Past L{HOLD} bytes, pieces verified ahead are not kept: the
+        prefix reads them back from disk when it reaches them."""
+        self.patch(assembly, "HOLD", 2 * PIECE)
+        for piece in (1, 2, 3, 4):
+            self.assertTrue(self.verdict(piece))
+        self.assertEqual(sorted(self.assembly._held), [1, 2])
+        self.assertTrue(self.verdict(0))
+        finished = self.assembly.finish()
+        self.assertEqual(self.jobs.names(), ["feed"])
         self.jobs.runAll()
         self.assertEqual(self.successResultOf(finished), SHA)
+
+    def test_bigPieceReadBack(self):
+        """A piece bigger than L{HOLD} is not kept even at the prefix."""
+        self.patch(assembly, "HOLD", PIECE - 1)
+        self.assertTrue(self.verdict(0))
+        self.assertEqual(self.jobs.names(), ["extend"])
 
     def test_oneExtendAtATime(self):
         """The hash takes its bytes in order: the prefix grows by one job
         after another, never two at once."""
-        for piece in range(5):
-            self.write(piece)
-        self.check(0)
-        self.check(1)
-        self.assertEqual(self.jobs.names(), ["extend"])
-        self.jobs.runFirst("extend")
+        self.verdict(0)
+        self.verdict(1)
+        self.assertEqual(self.jobs.names(), ["feed"])
+        self.jobs.runFirst("feed")
         self.assertEqual(self.assembly.prefix.hashed, PIECE)
-        self.assertEqual(self.jobs.names(), ["extend"])
-        self.jobs.runFirst("extend")
+        self.assertEqual(self.jobs.names(), ["feed"])
+        self.jobs.runFirst("feed")
         self.assertEqual(self.assembly.prefix.hashed, 2 * PIECE)
 
-    def test_resumedPiecesAreHashedIn(self):
-        for piece in range(5):
-            self.write(piece)
+    def test_resumedPiecesAreReadBack(self):
+        self.part.writeAt(DATA, 0)
         resumed = Assembly(self.part, PIECE, PIECES, self.jobs.run, have=[0, 1, 2, 3])
+        self.assertEqual(self.jobs.names(), ["extend"])
         self.jobs.runAll()
         self.assertEqual(resumed.prefix.hashed, 4 * PIECE)
         finished = resumed.finish()
-        resumed.check(4)
+        sink = resumed.sink(4)
+        sink.write(DATA[4 * PIECE:])
         self.jobs.runAll()
+        self.assertTrue(self.successResultOf(sink.checked()))
         self.assertEqual(self.successResultOf(finished), SHA)
 
     def test_wholeFileMismatchIsReported(self):
         """Pieces that match a wrong description still give the hash of
-        what is on disk, which the caller compares with the offer's."""
+        what came, which the caller compares with the offer's."""
         wrong = DATA[::-1]
         pieces = tuple(hashlib.sha256(wrong[i:i + PIECE]).digest()
                        for i in range(0, len(wrong), PIECE))
-        self.part.sink(0).write(wrong)
         liar = Assembly(self.part, PIECE, pieces, defer.maybeDeferred)
         for piece in range(5):
-            self.assertTrue(self.successResultOf(liar.check(piece)))
+            sink = liar.sink(piece)
+            sink.write(wrong[piece * PIECE:(piece + 1) * PIECE])
+            self.assertTrue(self.successResultOf(sink.checked()))
         self.assertEqual(self.successResultOf(liar.finish()),
                          hashlib.sha256(wrong).hexdigest())
 
     def test_unreadablePartFileFailsTheFinish(self):
-        self.write(0)
-        self.check(0)
+        resumed = Assembly(self.part, PIECE, PIECES, self.jobs.run, have=[0])
         self.part.discard()
-        finished = self.assembly.finish()
+        finished = resumed.finish()
         self.jobs.runFirst("extend")
         self.failureResultOf(finished, DownloadError)
 
+    def test_diskErrorFromAWrite(self):
+        """A write the disk refuses raises, for the transfer to fail."""
+        def full(fd, data, offset):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(os, "pwrite", full)
+        sink = self.assembly.sink(0)
+        error = self.assertRaises(DownloadError, sink.write, DATA[:PIECE])
+        self.assertIn("is full", str(error))
+
     def test_writebackEveryFewVerifiedBytes(self):
         self.patch(assembly, "WRITEBACK", 2 * PIECE)
-        for piece in range(5):
-            self.write(piece)
-        self.check(0)
+        self.verdict(0)
         self.assertNotIn("writeback", self.jobs.names())
-        self.check(1)
+        self.verdict(1)
         self.assertEqual(self.jobs.names().count("writeback"), 1)
-        self.check(2)
-        self.check(3)
+        self.verdict(2)
+        self.verdict(3)
         # One at a time: the next waits for the one under way.
         self.assertEqual(self.jobs.names().count("writeback"), 1)
         self.jobs.runFirst("writeback")
-        self.check(4)
+        self.verdict(4)
         self.assertEqual(self.jobs.names().count("writeback"), 1)
 
+    def test_backlogPausesTheTransfers(self):
+        """Past L{BACKLOG} bytes waiting for the workers, every transfer
+        feeding a sink stops reading, a new one too; all go on once half
+        of the backlog is hashed, even one whose piece is done."""
+        self.patch(assembly, "BATCH", 5)
+        self.patch(assembly, "BACKLOG", 12)
+        first, second, third = Producer(), Producer(), Producer()
+        one = self.feed(0, producer=first)
+        self.assertEqual((self.assembly.backlog, first.calls), (10, []))
+        self.feed(1, step=5, producer=second)
+        self.assertEqual(self.assembly.backlog, 20)
+        self.assertEqual((first.calls, second.calls), (["pause"], ["pause"]))
+        self.feed(2, step=5, producer=third)
+        self.assertEqual(third.calls, ["pause"])
+        self.jobs.runFirst("hashBatch")
+        self.assertTrue(self.successResultOf(one.checked()))
+        for backlog in (15, 10):
+            self.jobs.runFirst("hashBatch")
+            self.assertEqual(self.assembly.backlog, backlog)
+            self.assertEqual(first.calls, ["pause"])
+        self.jobs.runFirst("hashBatch")
+        self.assertEqual(self.assembly.backlog, 5)
+        for producer in (first, second, third):
+            self.assertEqual(producer.calls, ["pause", "resume"])
+
+    def test_abandonedSinkForgetsItsBytes(self):
+        """A transfer that failed leaves no backlog, no verdict and nothing
+        in the hash; a job under way finishes unheard."""
+        self.patch(assembly, "BATCH", 4)
+        sink = self.feed(0, data=DATA[:8], step=4)
+        self.assertEqual(self.assembly.backlog, 8)
+        sink.abandon()
+        self.assertEqual(self.assembly.backlog, 4)
+        self.jobs.runAll()
+        self.assertEqual(self.assembly.backlog, 0)
+        self.assertNoResult(sink.checked())
+        self.assertEqual(self.assembly.verified, set())
+        self.assertTrue(self.verdict(0))
+
     def test_stopDropsTheJobs(self):
-        self.write(0)
-        checked = self.assembly.check(0)
+        sink = self.feed(0)
+        checked = sink.checked()
         finished = self.assembly.finish()
         self.assembly.stop()
-        self.failureResultOf(checked, defer.CancelledError)
+        self.assertNoResult(checked)
         self.failureResultOf(finished, defer.CancelledError)
         self.assertEqual(self.assembly._jobs, set())
+        self.assertEqual(self.assembly.backlog, 0)

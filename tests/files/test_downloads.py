@@ -31,14 +31,14 @@ class PartFileTests(SynchronousTestCase):
         self.folder = scratchDir(self)
 
     def fill(self, part, data=DATA):
-        part.sink(0).write(memoryview(data))
+        part.writeAt(memoryview(data), 0)
 
     def test_writeVerifyPlace(self):
         part = PartFile(self.folder, "f.txt", SHA, len(DATA))
         self.assertFalse(part.open())
         self.assertEqual(os.listdir(self.folder), [partName("f.txt", SHA)])
         self.fill(part)
-        self.assertEqual(part.hashPiece(10, 20), hashlib.sha256(DATA[10:30]).digest())
+        self.assertEqual(part.verifyPieces(20, pieces(20)), [0, 1, 2, 3, 4])
         part.writeback()
         final = part.complete(SHA)
         part.close()
@@ -50,8 +50,8 @@ class PartFileTests(SynchronousTestCase):
     def test_resumeKeepsGoodPieces(self):
         part = PartFile(self.folder, "f", SHA, len(DATA))
         part.open()
-        part.sink(0).write(DATA[:40])
-        part.sink(40).write(b"x" * 20)
+        part.writeAt(DATA[:40], 0)
+        part.writeAt(b"x" * 20, 40)
         part.close()
         again = PartFile(self.folder, "f", SHA, len(DATA))
         self.assertTrue(again.open())
@@ -102,14 +102,14 @@ class PartFileTests(SynchronousTestCase):
             raise OSError(errno.ENOSPC, "No space left on device")
 
         self.patch(os, "pwrite", full)
-        error = self.assertRaises(DownloadError, part.sink(0).write, DATA)
+        error = self.assertRaises(DownloadError, part.writeAt, DATA, 0)
         self.assertEqual(str(error), "the downloads folder is full: cannot write the file")
         part.discard()
         self.assertEqual(os.listdir(self.folder), [])
 
     def test_unreadablePartFile(self):
         part = PartFile(self.folder, "f", SHA, len(DATA))
-        error = self.assertRaises(DownloadError, part.hashPiece, 0, 10)
+        error = self.assertRaises(DownloadError, part.verifyPieces, 10, pieces(10))
         self.assertIn("cannot read", str(error))
         self.assertRaises(DownloadError, part.writeback)
 
@@ -128,6 +128,15 @@ class PrefixDigestTests(SynchronousTestCase):
         prefix.extend(30)
         self.assertEqual(prefix.hashed, 30)
         prefix.extend(len(DATA))
+        self.assertEqual(prefix.hexdigest(), SHA)
+
+    def test_fedFromMemory(self):
+        """Buffers given in order extend it as the same bytes read from the
+        file would."""
+        prefix = PrefixDigest(self.path)
+        prefix.extend(30)
+        prefix.feed([memoryview(DATA)[30:50], DATA[50:]])
+        self.assertEqual(prefix.hashed, len(DATA))
         self.assertEqual(prefix.hexdigest(), SHA)
 
     def test_shortFile(self):

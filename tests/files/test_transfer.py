@@ -687,6 +687,32 @@ class ClientTests(SynchronousTestCase):
         self.client.resumeProducing()
         self.assertEqual(self.transport.producerState, "producing")
 
+    def test_noStallWhilePaused(self):
+        """A request asked while the sink holds the reading paused counts
+        no stall until it is resumed."""
+        self.client.get(SHA, 0, 300, Sink())
+        self.client.pauseProducing()
+        self.client.get(SHA, 300, 300, Sink())
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.client.resumeProducing()
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+
+    def test_sinkMayKeepWhatItIsGiven(self):
+        """The buffers given to the sink are read-only views of bytes nothing
+        changes, so a sink may keep them (to hash them later)."""
+        kept = []
+
+        class Keeper:
+            def write(self, data):
+                kept.append(data)
+
+        d = self.client.get(SHA, 0, 300, Keeper())
+        self.answer(Data(SHA, 0, 300), DATA[:100])
+        self.answer(DATA[100:300])
+        self.successResultOf(d)
+        self.assertTrue(all(memoryview(each).readonly for each in kept))
+        self.assertEqual(b"".join(kept), DATA[:300])
+
     def test_cancelClosesTheConnection(self):
         d = self.client.get(SHA, 0, 300, Sink())
         d.cancel()

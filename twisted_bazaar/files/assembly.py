@@ -2,32 +2,176 @@
 How one download's pieces are put together into a verified file, with
 the hashing and the disk work off the reactor thread.
 
-An L{Assembly} checks each piece once all its bytes are written (the
-SHA-256 of what is on disk against the description's), feeds the
-whole-file SHA-256 as the in-order prefix of verified pieces grows
-(L{PrefixDigest}), and starts the writeback of verified bytes every
-L{WRITEBACK} bytes, so that once the last piece is in, what is left
-before the file can be placed is the hash of that piece and a short
-fsync, not a second pass over the whole file.
+A piece's bytes go through a L{PieceSink}: written at their place in the
+part file as they come (on the reactor: a C{pwrite} into the page cache
+costs little), and hashed from memory on a worker thread, a batch of
+L{BATCH} bytes at a time, while the rest of the piece is still coming.
+Once the piece's last batch is hashed it is right or wrong; nothing is
+read back from disk for it.
+
+An L{Assembly} keeps the whole-file SHA-256 (L{PrefixDigest}) following
+the in-order prefix of verified pieces.  A verified piece at the end of
+the prefix is hashed in from the same buffers; one verified ahead of the
+prefix (another seller was faster) is held in memory, up to L{HOLD}
+bytes, or else read back from disk once the prefix reaches it.  So a
+download from one seller reads nothing back, and a download from several
+never holds more than L{HOLD} bytes for the whole-file hash.  It also
+starts the writeback of verified bytes every L{WRITEBACK} bytes, so that
+once the last piece is in, what is left before the file can be placed is
+the hash of that piece and a short fsync, not a second pass over the file.
 
 Its blocking work goes through a runner (L{Hasher.run}): worker threads
-in a daemon, inline on a fake clock (tests, the simulator).
+in a daemon, inline on a fake clock (tests, the simulator).  When more
+than L{BACKLOG} bytes wait for the workers, every transfer connection
+feeding the assembly stops reading until half of them are hashed, so a
+buyer whose workers fall behind does not fill its memory.
 """
 
+import collections
+import hashlib
+
 from twisted.internet import defer
+from twisted.python.failure import Failure
 
 from twisted_bazaar.files.downloads import PrefixDigest
 
 #: Verified bytes after which their writeback is started (if none is
 #: running): about a second of a fast disk, a few of a slow one.
 WRITEBACK = 64 * 1024 * 1024
+#: Bytes of a piece handed to a worker thread at a time.
+BATCH = 1024 * 1024
+#: Most bytes waiting for the workers before the transfers pause.
+BACKLOG = 16 * 1024 * 1024
+#: Most bytes of verified pieces held in memory for the whole-file hash;
+#: beyond it they are read back from disk when their turn comes.
+HOLD = 16 * 1024 * 1024
+
+
+def hashBatch(digest, buffers):
+    """Feed ``buffers`` to ``digest``, in order.  Blocking (hashlib lets
+    other threads run meanwhile)."""
+    for buffer in buffers:
+        digest.update(buffer)
+
+
+class PieceSink:
+    """
+    One piece's bytes, as one transfer brings them: each written to the
+    part file at once, and hashed in batches on a worker.  Its producer
+    (the transfer's C{IPushProducer}) is paused while the workers are
+    behind.
+
+    Its verdict (L{checked}) is known once every byte has come and is
+    hashed.
+    """
+
+    def __init__(self, assembly, piece, producer=None):
+        self.assembly = assembly
+        self.piece = piece
+        self.position, self.left = assembly.pieceRange(piece)
+        self.producer = producer
+        #: True or False (does the piece match its hash?), or the Failure
+        #: that stopped the hash, once known.
+        self._result = None
+        self._waiter = None
+        self._digest = hashlib.sha256()
+        self._batch = []
+        self._batchBytes = 0
+        self._queued = collections.deque()
+        self._running = None
+        #: Every buffer of the piece, kept for the whole-file hash (None
+        #: if the piece is too big to hold: it is read back instead).
+        self._kept = [] if self.left <= HOLD else None
+        self.abandoned = False
+
+    def write(self, data):
+        """Write ``data`` (a read-only buffer this keeps until it is
+        hashed) at its place; raise L{DownloadError} if the disk refuses.
+        """
+        self.assembly.part.writeAt(data, self.position)
+        self.position += len(data)
+        self.left -= len(data)
+        self._batch.append(data)
+        self._batchBytes += len(data)
+        if self._kept is not None:
+            self._kept.append(data)
+        if self._batchBytes >= BATCH or not self.left:
+            batch, size = self._batch, self._batchBytes
+            self._batch, self._batchBytes = [], 0
+            self._queued.append((batch, size))
+            self.assembly.queued(self, size)
+            self._next()
+
+    def _next(self):
+        if self._running is not None or self.abandoned:
+            return
+        if self._queued:
+            batch, size = self._queued.popleft()
+            d = self._running = self.assembly.job(hashBatch, self._digest, batch)
+            d.addCallbacks(self._hashed, self._broken, callbackArgs=(size,),
+                           errbackArgs=(size,))
+        elif not self.left and self._result is None:
+            right = self._digest.digest() == self.assembly.pieces[self.piece]
+            if right:
+                self.assembly.verifiedPiece(self.piece, self._kept)
+            self._kept = None
+            self.assembly.done(self)
+            self._decided(right)
+
+    def _decided(self, result):
+        self._result = result
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            if isinstance(result, Failure):
+                waiter.errback(result)
+            else:
+                waiter.callback(result)
+
+    def checked(self):
+        """
+        @return: a Deferred firing with True or False once every byte of the
+            piece has come and is hashed (does it match the piece's hash?),
+            or failing with what stopped the hash.
+        """
+        if self._result is None:
+            self._waiter = defer.Deferred()
+            return self._waiter
+        if isinstance(self._result, Failure):
+            return defer.fail(self._result)
+        return defer.succeed(self._result)
+
+    def _hashed(self, _, size):
+        self._running = None
+        self.assembly.hashed(size)
+        self._next()
+
+    def _broken(self, reason, size):
+        self._running = None
+        self.assembly.hashed(size)
+        self._drop()
+        if not self.abandoned:
+            self._decided(reason)
+
+    def abandon(self):
+        """The transfer of this piece failed: forget its bytes (a job under
+        way finishes; its result is dropped)."""
+        if not self.abandoned:
+            self.abandoned = True
+            self._drop()
+
+    def _drop(self):
+        for _, size in self._queued:
+            self.assembly.hashed(size)
+        self._queued.clear()
+        self._batch = self._kept = None
+        self.assembly.done(self)
 
 
 class Assembly:
     """
     The verified pieces of one L{PartFile} under one description.
 
-    @ivar verified: the pieces found right (on disk and in the hash).
+    @ivar verified: the pieces found right.
     @ivar prefix: the L{PrefixDigest} of the verified prefix.
     """
 
@@ -44,6 +188,14 @@ class Assembly:
         self.run = run
         self.verified = set(have)
         self.prefix = PrefixDigest(part.path)
+        #: piece -> its buffers, verified ahead of the prefix.
+        self._held = {}
+        self._heldBytes = 0
+        #: Bytes handed to the workers and not yet hashed.
+        self.backlog = 0
+        self._sinks = set()
+        #: The transfers paused for the backlog (None: not paused).
+        self._paused = None
         #: The first piece not yet in the prefix hash (nor being added).
         self._next = 0
         self._extending = None
@@ -55,11 +207,12 @@ class Assembly:
         self.stopped = False
         self._extend()
 
-    def _range(self, piece):
+    def pieceRange(self, piece):
+        """(offset, length) of ``piece``."""
         offset = piece * self.piece_size
         return offset, min(self.piece_size, self.part.size - offset)
 
-    def _job(self, function, *args):
+    def job(self, function, *args):
         """Run function off the reactor; the Deferred is kept until it fires
         (to be cancelled by L{stop})."""
         d = self.run(function, *args)
@@ -73,41 +226,83 @@ class Assembly:
 
     # -- pieces -------------------------------------------------------------------
 
-    def check(self, piece):
+    def sink(self, piece, producer=None):
         """
-        Does the piece on disk match its hash?  If so it counts as verified
-        (the whole-file hash and the writeback follow it).
+        A L{PieceSink} for one transfer of ``piece``.
 
-        @return: a Deferred firing with True or False, or failing with a
-            L{DownloadError} if the part file cannot be read.
+        @param producer: the transfer's C{IPushProducer}, paused while the
+            workers are behind.
         """
-        d = self._job(self.part.hashPiece, *self._range(piece))
-        return d.addCallback(self._checked, piece)
+        sink = PieceSink(self, piece, producer)
+        self._sinks.add(sink)
+        if self._paused is not None:
+            self._pause(producer)
+        return sink
 
-    def _checked(self, digest, piece):
-        if digest != self.pieces[piece]:
-            return False
-        if not self.stopped:
-            self.verified.add(piece)
-            self._unsynced += self._range(piece)[1]
-            self._extend()
-            self._writeback()
-        return True
+    def _pause(self, producer):
+        if producer is not None and producer not in self._paused:
+            self._paused.add(producer)
+            producer.pauseProducing()
+
+    def queued(self, sink, size):
+        """``size`` bytes of ``sink`` wait for a worker."""
+        self.backlog += size
+        if self.backlog > BACKLOG and self._paused is None:
+            self._paused = set()
+            for each in self._sinks:
+                self._pause(each.producer)
+
+    def hashed(self, size):
+        """``size`` bytes waiting for a worker are done with."""
+        self.backlog -= size
+        if self._paused is not None and self.backlog <= BACKLOG // 2:
+            paused, self._paused = self._paused, None
+            for producer in paused:
+                producer.resumeProducing()
+
+    def done(self, sink):
+        """``sink`` takes no more bytes."""
+        self._sinks.discard(sink)
+
+    def verifiedPiece(self, piece, buffers):
+        """
+        ``piece`` matched its hash; ``buffers`` are its bytes, or None if
+        they were not kept.  The whole-file hash and the writeback follow.
+        """
+        if self.stopped:
+            return
+        self.verified.add(piece)
+        length = self.pieceRange(piece)[1]
+        if buffers is not None and piece >= self._next and (
+                piece == self._next or self._heldBytes + length <= HOLD):
+            self._held[piece] = buffers
+            self._heldBytes += length
+        self._unsynced += length
+        self._extend()
+        self._writeback()
 
     def _extend(self):
         """Add the verified pieces that follow the prefix to its hash, one
-        job at a time (a hash takes its bytes in order)."""
+        job at a time (a hash takes its bytes in order): from the buffers
+        held for them, or else read back from disk."""
         if self._extending is not None or self.stopped or self._failure is not None:
             return
-        end = self._next
-        while end in self.verified:
-            end += 1
-        if end == self._next:
-            self._maybeFinished()
-            return
-        self._next = end
-        stop = min(end * self.piece_size, self.part.size)
-        d = self._extending = self._job(self.prefix.extend, stop)
+        start = self._next
+        if start in self._held:
+            buffers = self._held.pop(start)
+            self._heldBytes -= self.pieceRange(start)[1]
+            self._next = start + 1
+            d = self._extending = self.job(self.prefix.feed, buffers)
+        else:
+            end = start
+            while end in self.verified and end not in self._held:
+                end += 1
+            if end == start:
+                self._maybeFinished()
+                return
+            self._next = end
+            stop = min(end * self.piece_size, self.part.size)
+            d = self._extending = self.job(self.prefix.extend, stop)
         d.addCallbacks(self._extended, self._broken)
 
     def _extended(self, _):
@@ -124,7 +319,7 @@ class Assembly:
         if self._writing is not None or self._unsynced < WRITEBACK or self.stopped:
             return
         self._unsynced = 0
-        d = self._writing = self._job(self.part.writeback)
+        d = self._writing = self.job(self.part.writeback)
 
         def written(result):
             self._writing = None
@@ -166,8 +361,12 @@ class Assembly:
 
     def stop(self):
         """Forget the jobs under way (the worker threads finish them; their
-        results are dropped)."""
+        results are dropped) and the bytes held."""
         self.stopped = True
+        for sink in list(self._sinks):
+            sink.abandon()
+        self._held = {}
+        self._heldBytes = 0
         jobs, self._jobs = self._jobs, set()
         for d in jobs:
             d.cancel()

@@ -67,6 +67,8 @@ class TransferClient(Protocol):
         self._waiting = collections.deque()
         self._timer = None
         self._why = None
+        #: Paused by a sink: no stall is counted meanwhile.
+        self.paused = False
         self.closed = False
 
     # -- asking ------------------------------------------------------------------
@@ -78,8 +80,8 @@ class TransferClient(Protocol):
     def get(self, sha256, offset, length, sink):
         """
         Ask for a range; each piece of it is given to ``sink.write(data)``
-        as it comes, in order, as a buffer (bytes or a memoryview) valid
-        only during the call.
+        as it comes, in order, as a read-only buffer (bytes or a memoryview
+        of bytes) that the sink may keep.
 
         @return: a Deferred firing once ``length`` bytes were written to
             the sink; it fails with a L{TransferError}, or with what the
@@ -105,10 +107,12 @@ class TransferClient(Protocol):
     # -- IPushProducer, for the sink --------------------------------------------------
 
     def pauseProducing(self):
+        self.paused = True
         self.transport.pauseProducing()
         self._disarmStall()
 
     def resumeProducing(self):
+        self.paused = False
         self.transport.resumeProducing()
         self._armStall()
 
@@ -132,8 +136,8 @@ class TransferClient(Protocol):
                 self._body -= len(taken)
                 request, d, sink = self._waiting[0]
                 try:
-                    # A view, not a copy: the sink writes it before
-                    # returning and keeps nothing.
+                    # A view, not a copy, of bytes nothing changes: the
+                    # sink may keep it (to hash it on a worker thread).
                     sink.write(taken)
                 except Exception as e:
                     self._fail(e)
@@ -221,7 +225,7 @@ class TransferClient(Protocol):
     # -- stalls ---------------------------------------------------------------------
 
     def _armStall(self):
-        if self.closed or not self._waiting:
+        if self.closed or self.paused or not self._waiting:
             return
         if self._timer is not None and self._timer.active():
             self._timer.reset(self.stall)

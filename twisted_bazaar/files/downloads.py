@@ -5,20 +5,17 @@ linked into place under its own name, so a reader never sees a partial or
 wrong file.  A part file left by a crash is reused: its pieces that match
 their hashes are kept.
 
-Writing a piece as it arrives (L{PieceSink}) is a C{pwrite} of what the
-socket just gave, on the reactor thread.  The blocking steps (checking a
-piece, L{PrefixDigest.extend}, L{PartFile.writeback},
-L{PartFile.verifyPieces}, L{PartFile.complete}) are run off the reactor
-thread by the caller; each opens the part file by its path, so none of
-them depends on the reactor thread's descriptor staying open.
+Writing a piece as it arrives (L{PartFile.writeAt}) is a C{pwrite} of
+what the socket just gave, on the reactor thread.  The blocking steps
+(L{PrefixDigest.extend}, L{PartFile.writeback}, L{PartFile.verifyPieces},
+L{PartFile.complete}) are run off the reactor thread by the caller; each
+opens the part file by its path, so none of them depends on the reactor
+thread's descriptor staying open.
 """
 
 import errno
 import hashlib
 import os
-
-from twisted.internet.interfaces import IConsumer
-from zope.interface import implementer
 
 from twisted_bazaar.files.hashing import READ_SIZE, hashRange
 
@@ -53,35 +50,6 @@ def _diskError(what, e):
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         return DownloadError(f"the downloads folder is full: cannot {what}")
     return DownloadError(f"cannot {what}: {e.strerror or e}")
-
-
-@implementer(IConsumer)
-class PieceSink:
-    """
-    Where one piece's bytes go as they arrive: written at their offset in
-    the part file.  They are checked once the piece is whole, off the
-    reactor thread (L{Assembly.check}).
-    """
-
-    def __init__(self, fd, offset):
-        self.fd = fd
-        self.position = offset
-        self.producer = None
-
-    def registerProducer(self, producer, streaming):
-        self.producer = producer
-
-    def unregisterProducer(self):
-        self.producer = None
-
-    def write(self, data):
-        try:
-            written = os.pwrite(self.fd, data, self.position)
-        except OSError as e:
-            raise _diskError("write the file", e)
-        if written != len(data):
-            raise DownloadError("the downloads folder is full: a write came short")
-        self.position += written
 
 
 class PartFile:
@@ -121,18 +89,16 @@ class PartFile:
             raise _diskError(f"make room for {self.size} bytes", e)
         return existed
 
-    def sink(self, offset):
-        return PieceSink(self.fd, offset)
+    def writeAt(self, data, offset):
+        """Write ``data`` at ``offset`` (a C{pwrite}, on the caller's thread).
 
-    def hashPiece(self, offset, length):
-        """The SHA-256 (raw) of ``length`` bytes at ``offset``, as they are
-        in the part file now.  Blocking.
-
-        @raise DownloadError: if the part file cannot be read."""
+        @raise DownloadError: if the disk does not take all of it."""
         try:
-            return hashRange(self.path, offset, length)
+            written = os.pwrite(self.fd, data, offset)
         except OSError as e:
-            raise _diskError(f"read {self.path} back", e)
+            raise _diskError("write the file", e)
+        if written != len(data):
+            raise DownloadError("the downloads folder is full: a write came short")
 
     def writeback(self):
         """
@@ -149,12 +115,18 @@ class PartFile:
             raise _diskError(f"write {self.path} to disk", e)
 
     def verifyPieces(self, piece_size, pieces):
-        """The indexes of the pieces already on disk and right.  Blocking."""
+        """The indexes of the pieces already on disk and right.  Blocking.
+
+        @raise DownloadError: if the part file cannot be read."""
         have = []
         for index, expected in enumerate(pieces):
             offset = index * piece_size
             length = min(piece_size, self.size - offset)
-            if hashRange(self.path, offset, length) == expected:
+            try:
+                digest = hashRange(self.path, offset, length)
+            except OSError as e:
+                raise _diskError(f"read {self.path} back", e)
+            if digest == expected:
                 have.append(index)
         return have
 
@@ -245,6 +217,13 @@ class PrefixDigest:
                     self.hashed += len(data)
         except OSError as e:
             raise _diskError(f"read {self.path} back", e)
+
+    def feed(self, buffers):
+        """Add the bytes that follow the prefix from memory (a verified
+        piece's buffers).  Blocking."""
+        for buffer in buffers:
+            self._hash.update(buffer)
+            self.hashed += len(buffer)
 
     def hexdigest(self):
         return self._hash.hexdigest()

@@ -7,8 +7,8 @@ wanted file names (L{Journal}), and when a purchase is answered (or, after
 a restart, found in the bag with its file not yet in place) it starts a
 L{Download}.  A download fetches the file's pieces from every seller
 offering the same SHA-256 at once (L{PieceSchedule}), each over its own
-transfer connection, verifies each piece and the whole file off the
-reactor thread (L{Assembly}), and asks discovery for more sellers when it
+transfer connection, verifies each piece as it comes and the whole file
+off the reactor thread (L{Assembly}), and asks discovery for more sellers when it
 runs out of them.  Nothing here pays again: sellers of the
 same content serve pieces to anyone who asks.
 """
@@ -205,7 +205,11 @@ class Download:
             return client.head(self.sha256).addCallback(self._described, seller)
 
         def failed(reason):
-            if not self.stopped:
+            if reason.check(DownloadError):
+                # The part file could not be read back: no fault of the
+                # seller's.
+                self._fail(reason)
+            elif not self.stopped:
                 self.log.info("seller {seller} could not describe {name}: {why}",
                               seller=seller, name=self.name,
                               why=reason.getErrorMessage())
@@ -260,11 +264,11 @@ class Download:
         about = self.about
         offset = piece * about.piece_size
         length = min(about.piece_size, self.size - offset)
-        sink = self.part.sink(offset)
+        sink = self.assembly.sink(piece, client)
         d = self._own(client.get(self.sha256, offset, length, sink))
         d.addCallbacks(self._arrived, self._notArrived,
-                       callbackArgs=(seller, piece, self.schedule),
-                       errbackArgs=(seller, piece, self.schedule))
+                       callbackArgs=(seller, piece, self.schedule, sink),
+                       errbackArgs=(seller, piece, self.schedule, sink))
 
     def _own(self, d):
         """Keep d (to cancel it if the download stops) until it fires;
@@ -277,13 +281,13 @@ class Download:
         self._work.discard(d)
         return result
 
-    def _arrived(self, _, seller, piece, schedule):
-        """Every byte of the piece is written: check it off the reactor, and
-        meanwhile let its seller fetch the next one."""
+    def _arrived(self, _, seller, piece, schedule, sink):
+        """Every byte of the piece is written: its hash is being finished
+        off the reactor; meanwhile its seller fetches the next one."""
         if self.stopped or schedule is not self.schedule:
             return
         schedule.arrived(piece)
-        d = self._own(self.assembly.check(piece))
+        d = self._own(sink.checked())
         d.addCallbacks(self._checked, self._notChecked,
                        callbackArgs=(seller, piece, schedule),
                        errbackArgs=(schedule,))
@@ -340,7 +344,8 @@ class Download:
             self._drop(seller)
         self._pump()
 
-    def _notArrived(self, reason, seller, piece, schedule):
+    def _notArrived(self, reason, seller, piece, schedule, sink):
+        sink.abandon()
         if self.stopped or schedule is not self.schedule:
             return
         if reason.check(DownloadError):
