@@ -17,7 +17,7 @@ from twisted.internet.error import ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.files import hashing, server
+from twisted_bazaar.files import client, hashing, server
 from twisted_bazaar.files.client import (
     Broken,
     PeerGone,
@@ -686,6 +686,17 @@ class ClientTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.client.resumeProducing()
         self.assertEqual(self.transport.producerState, "producing")
+
+    def test_readsInBigChunks(self):
+        """A socket transport is told to read READ_SIZE bytes at a time;
+        a transport without that setting is left alone."""
+        class SocketLike(StringTransport):
+            bufferSize = 2 ** 16
+
+        transport = SocketLike()
+        TransferClient(self.clock).makeConnection(transport)
+        self.assertEqual(transport.bufferSize, client.READ_SIZE)
+        self.assertFalse(hasattr(self.transport, "bufferSize"))
 
     def test_noStallWhilePaused(self):
         """A request asked while the sink holds the reading paused counts

@@ -41,10 +41,10 @@ WRITEBACK = 64 * 1024 * 1024
 #: Bytes of a piece handed to a worker thread at a time.
 BATCH = 1024 * 1024
 #: Most bytes waiting for the workers before the transfers pause.
-BACKLOG = 16 * 1024 * 1024
+BACKLOG = 4 * 1024 * 1024
 #: Most bytes of verified pieces held in memory for the whole-file hash;
 #: beyond it they are read back from disk when their turn comes.
-HOLD = 16 * 1024 * 1024
+HOLD = 4 * 1024 * 1024
 
 
 def hashBatch(digest, buffers):
