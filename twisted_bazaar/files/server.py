@@ -103,8 +103,9 @@ class RangeSender:
     With a L{Pace}, a chunk asked for too early is written when the pace
     allows, from a timer it owns.  Without one, to a consumer that
     L{socketOf} finds a socket in, the bytes go with C{os.sendfile}, from
-    the page cache to the socket without a copy through Python: a third of
-    the seller's CPU (see "Zero-copy sending" in docs/benchmarks.md).
+    the page cache to the socket without a copy through Python, for about
+    a third of the seller's CPU (see "Zero-copy sending" in
+    docs/benchmarks.md).
     """
 
     def __init__(self, fd, offset, length, chunk=CHUNK, pace=None, asked=None):
