@@ -15,7 +15,7 @@ import attr
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files import hashing
+from twisted_bazaar.files import downloads as downloads_module, hashing
 from twisted_bazaar.files.downloads import partName
 from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.files.names import hashItem
@@ -304,6 +304,25 @@ class FetchTests(SynchronousTestCase):
         self.market.run(20)
         self.assertFetched(downloads, "big", self.data)
         self.assertEqual(self.sales(sellers), 1)
+
+    def test_unreadablePartFileAtResumeFailsTheDownload(self):
+        """After a restart, a part file that cannot be read back to find
+        its good pieces fails the download with the disk's reason; the
+        seller that described the file is not blamed for it."""
+        sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig()
+        self.runUntilPiecesDone(self.fetcher(buyer), "big", 5)
+
+        def unreadable(path, offset, length):
+            raise OSError(errno.EIO, "Input/output error")
+
+        again, logged = self.restart(
+            buyer, store, data_dir, downloads,
+            lambda: self.patch(downloads_module, "hashRange", unreadable))
+        reasons = [str(event.get("why")) for event in logged
+                   if "cannot download" in event.get("log_format", "")]
+        part = os.path.join(downloads, partName("big", sha(self.data)))
+        self.assertEqual(reasons, [f"cannot read {part} back: Input/output error"])
+        self.assertEqual(self.fetcher(again).bad, {})
 
     def durableBuyerOfBig(self, sellers=1, latency=0.01):
         """A market where sellers share "big" and a buyer wants it, its bag
