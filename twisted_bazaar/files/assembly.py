@@ -99,7 +99,7 @@ class PieceSink:
             batch, size = self._batch, self._batchBytes
             self._batch, self._batchBytes = [], 0
             self._queued.append((batch, size))
-            self.assembly.queued(self, size)
+            self.assembly.queued(size)
             self._next()
 
     def _next(self):
@@ -244,8 +244,8 @@ class Assembly:
             self._paused.add(producer)
             producer.pauseProducing()
 
-    def queued(self, sink, size):
-        """``size`` bytes of ``sink`` wait for a worker."""
+    def queued(self, size):
+        """``size`` more bytes wait for a worker."""
         self.backlog += size
         if self.backlog > BACKLOG and self._paused is None:
             self._paused = set()

@@ -8,9 +8,9 @@ a restart, found in the bag with its file not yet in place) it starts a
 L{Download}.  A download fetches the file's pieces from every seller
 offering the same SHA-256 at once (L{PieceSchedule}), each over its own
 transfer connection, verifies each piece as it comes and the whole file
-off the reactor thread (L{Assembly}), and asks discovery for more sellers when it
-runs out of them.  Nothing here pays again: sellers of the
-same content serve pieces to anyone who asks.
+off the reactor thread (L{Assembly}), and asks discovery for more sellers
+when it runs out of them.  Nothing here pays again: sellers of the same
+content serve pieces to anyone who asks.
 """
 
 import os
@@ -261,9 +261,7 @@ class Download:
     # -- pieces ---------------------------------------------------------------------
 
     def _fetch(self, seller, client, piece):
-        about = self.about
-        offset = piece * about.piece_size
-        length = min(about.piece_size, self.size - offset)
+        offset, length = self.assembly.pieceRange(piece)
         sink = self.assembly.sink(piece, client)
         d = self._own(client.get(self.sha256, offset, length, sink))
         d.addCallbacks(self._arrived, self._notArrived,
