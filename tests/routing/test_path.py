@@ -31,6 +31,14 @@ class RoutingTests(SynchronousTestCase):
     def sentBy(self):
         return {peer: sent(link) for peer, link in self.links.items()}
 
+    def forgedFrom2(self, messages, error_path):
+        """Feed messages from peer 2, then a routed error with error_path;
+        the codes each peer was sent back."""
+        for message in messages:
+            feed(self.links[2], message)
+        feed(self.links[2], wire.Error("soldout", "none", 5, error_path))
+        return {peer: codes(m) for peer, m in self.sentBy().items()}
+
     def test_forwardToNextHop(self):
         """A path-routed message with this node in the middle goes on,
         unchanged, to the next id on the path."""
@@ -68,10 +76,7 @@ class RoutingTests(SynchronousTestCase):
         forged = [floodmsg.Reply(6, "apple", (3, 1), 3, "10.0.0.3", 5003),
                   trade.Buy(5, "apple", (3, 1)),
                   trade.Buy(5, "apple", (9, 3, 1, 2))]
-        for message in forged:
-            feed(self.links[2], message)
-        feed(self.links[2], wire.Error("soldout", "none", 5, (3, 1)))
-        self.assertEqual({peer: codes(m) for peer, m in self.sentBy().items()},
+        self.assertEqual(self.forgedFrom2(forged, (3, 1)),
                          {2: ["wrongway"] * 3, 3: []})
         self.assertEqual(self.recorder.events, [])
 
@@ -85,10 +90,7 @@ class RoutingTests(SynchronousTestCase):
         """
         forged = [trade.BuyOK(5, "apple", (1, 3)), trade.Buy(5, "apple", (1, 3)),
                   trade.Ask(5, "apple", (1, 3)), trade.Buy(5, "apple", (1,))]
-        for message in forged:
-            feed(self.links[2], message)
-        feed(self.links[2], wire.Error("soldout", "none", 5, (1, 3)))
-        self.assertEqual({peer: codes(m) for peer, m in self.sentBy().items()},
+        self.assertEqual(self.forgedFrom2(forged, (1, 3)),
                          {2: ["wrongway"] * 4, 3: []})
         self.assertEqual(self.recorder.events, [])
         self.assertFalse(self.links[2].transport.disconnecting)

@@ -4,6 +4,7 @@ and the ring's invariants.
 """
 
 from twisted_bazaar.schemes.chord.invariants import violations
+from twisted_bazaar.testing import Market
 
 #: Periods short enough that a ring of a dozen settles in seconds.
 FAST = {"chord-stabilize": 0.5, "chord-fix-fingers": 0.25, "chord-ping": 0.5,
@@ -18,6 +19,16 @@ def addChord(market, identity=None, scheme=None, **roles):
     if any."""
     return market.addNode(discovery="chord", identity=identity,
                           scheme=dict(FAST, **(scheme or {})), **roles)
+
+
+def settledRing(seed, size, settle=SETTLE):
+    """A L{Market} of ``size`` chord nodes started together and run for
+    ``settle`` virtual seconds."""
+    market = Market(seed=seed)
+    for _ in range(size):
+        addChord(market)
+    market.run(settle)
+    return market
 
 
 def schemes(market):

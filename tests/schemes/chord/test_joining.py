@@ -12,15 +12,18 @@ from twisted_bazaar.identity import Identity
 from twisted_bazaar.testing import Market
 
 from tests.helpers import Recorder
-from tests.schemes.chord.market import SETTLE, addChord, answerOf, ringViolations
+from tests.schemes.chord.market import (
+    SETTLE,
+    addChord,
+    answerOf,
+    ringViolations,
+    settledRing,
+)
 
 
 class JoinTests(SynchronousTestCase):
     def test_nodesStartedTogetherFormOneRing(self):
-        market = Market(seed=1)
-        for _ in range(10):
-            addChord(market)
-        market.run(SETTLE)
+        market = settledRing(seed=1, size=10)
         self.assertEqual(ringViolations(market), [])
 
     def test_nodesJoiningOneByOne(self):

@@ -25,6 +25,7 @@ from tests.schemes.chord.market import (
     answerOf,
     holderOf,
     ringViolations,
+    settledRing,
 )
 from tests.schemes.chord.test_routing import FAR, SUCC, LinkedToOnePeer
 
@@ -41,27 +42,17 @@ class FingerTests(SynchronousTestCase):
                                  f"finger {index} of {node.id}")
 
     def test_everyFingerIsTheSuccessorOfItsStart(self):
-        market = Market(seed=5)
-        for _ in range(12):
-            addChord(market)
-        market.run(SETTLE)
-        self.assertFingersExact(market)
+        self.assertFingersExact(settledRing(seed=5, size=12))
 
     def test_fingersToDeadNodesAreRepaired(self):
-        market = Market(seed=13)
-        for _ in range(12):
-            addChord(market)
-        market.run(SETTLE)
+        market = settledRing(seed=13, size=12)
         for victim in sorted(market.nodes, key=lambda node: node.id)[::4]:
             market.crash(victim)
         market.run(SETTLE)
         self.assertFingersExact(market)
 
     def test_lookupsGoByFingersNotRoundTheRing(self):
-        market = Market(seed=6)
-        for _ in range(32):
-            addChord(market)
-        market.run(SETTLE * 2)
+        market = settledRing(seed=6, size=32, settle=SETTLE * 2)
         node = market.nodes[0]
         hops = []
         for step in range(64):
