@@ -19,10 +19,11 @@ $(STAMP): setup.py
 	touch $(STAMP)
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q tests
 
 demo: $(STAMP)
-	$(PY) -m twisted_bazaar.demo
+	$(PY) -m twisted_bazaar.cli.demo
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

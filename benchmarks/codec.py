@@ -18,7 +18,7 @@ import time
 from functools import partial
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.roles import trade
+from twisted_bazaar.wire import trade
 from benchmarks.harness import Figure, median, pairedRatio
 from twisted_bazaar import wire
 

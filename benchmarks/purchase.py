@@ -42,8 +42,8 @@ from benchmarks.harness import (
     readMessage,
 )
 from twisted_bazaar import wire
-from twisted_bazaar.identity import Identity, helloText, newNonce
-from twisted_bazaar.roles.trade import Buy
+from twisted_bazaar.identity.keys import Identity, helloText, newNonce
+from twisted_bazaar.wire.trade import Buy
 from twisted_bazaar.testing.daemons import nodeId
 
 GOAL = (">=", 0.6)

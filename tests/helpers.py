@@ -15,10 +15,10 @@ from twisted.internet.testing import StringTransport, StringTransportWithDisconn
 from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
-from twisted_bazaar.link import LinkSettings
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.node import Node, NodeConfig
-from twisted_bazaar.overlay import OVERLAY
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.net.overlay import OVERLAY
 
 NODE_HOST = "10.0.0.1"
 NODE_PORT = 4001
@@ -268,3 +268,13 @@ class WiredLink:
     @property
     def closed(self):
         return not self.transport.connected
+
+
+def flooded(node):
+    """node, with the default scheme (flood) attached if it has none: the
+    daemon wires a node's scheme before its roles, and so do these tests."""
+    if node.discovery is None:
+        from twisted_bazaar.daemon.registry import buildScheme
+
+        buildScheme(node, "flood")
+    return node

@@ -9,16 +9,16 @@ import random
 import attr
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import WiredLink, feed, linkPeer, makeNode, openLink, sent
+from tests.helpers import flooded, WiredLink, feed, linkPeer, makeNode, openLink, sent
 from twisted_bazaar import wire
-from twisted_bazaar.eviction import GRACE
-from twisted_bazaar.identity import Identity, helloText, signedBy
-from twisted_bazaar.link import Link, LinkSettings
-from twisted_bazaar.node import Node, NodeConfig
-from twisted_bazaar.overlay import NotConnected, OverlayFactory
+from twisted_bazaar.net.eviction import GRACE
+from twisted_bazaar.identity.keys import Identity, helloText, signedBy
+from twisted_bazaar.net.link import Link, LinkSettings
+from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.net.overlay import NotConnected, OverlayFactory
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import RESERVED_SHARE, Seller
-from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
+from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes.flood.discovery import OFFERS_PER_LINK, FloodDiscovery
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.testing import Market, MemoryConnector
@@ -101,7 +101,7 @@ class ForgedOfferTests(SynchronousTestCase):
     def test_forgedOffersLose(self):
         node = makeNode(1)
         attacker, relay = linkPeer(node, 2), linkPeer(node, 3)
-        buyer = Buyer(node, ["apple"], search_window=1.0, buy_timeout=2.0)
+        buyer = Buyer(flooded(node), ["apple"], search_window=1.0, buy_timeout=2.0)
         buyer.linkAdded(2)
         [search] = sent(attacker)
         sent(relay)
@@ -153,7 +153,7 @@ class SlotExhaustionTests(SynchronousTestCase):
     def setUp(self):
         self.node = makeNode(1)
         FloodDiscovery(self.node)
-        self.seller = Seller(self.node, {"apple": 5})
+        self.seller = Seller(flooded(self.node), {"apple": 5})
         self.factory = OverlayFactory(self.node)
         self.attackers = iter(range(100, 10_000))
 
@@ -255,7 +255,7 @@ class SignedTradeTests(SynchronousTestCase):
     def sellerNode(self):
         node = makeNode(self.seller_key.id, identity=self.seller_key)
         relay = linkPeer(node, 5)
-        seller = Seller(node, {"apple": 2})
+        seller = Seller(flooded(node), {"apple": 2})
         return node, relay, seller
 
     def test_sellerSellsOnlySignedBuys(self):
@@ -282,7 +282,7 @@ class SignedTradeTests(SynchronousTestCase):
         node = makeNode(self.buyer_key.id, identity=self.buyer_key)
         relay = linkPeer(node, 5)
         FloodDiscovery(node)
-        buyer = Buyer(node, ["apple"], search_window=1.0)
+        buyer = Buyer(flooded(node), ["apple"], search_window=1.0)
         buyer.linkAdded(5)
         [search] = sent(relay)
         me, seller = self.buyer_key.id, self.seller_key.id

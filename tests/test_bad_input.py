@@ -21,18 +21,19 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.roles import trade
+from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
-from twisted_bazaar.link import DEFAULT_ERROR_LIMIT, DEFAULT_FRAME_LIMIT, LinkSettings
-from twisted_bazaar.overlay import OverlayFactory
+from twisted_bazaar.net.link import DEFAULT_ERROR_LIMIT, DEFAULT_FRAME_LIMIT, LinkSettings
+from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
 from tests.helpers import NODE_HOST, NODE_PORT, makeNode
-from tests.test_link import frame
-from tests.test_tracker import WiredLink
-from tests.test_wire import VALID_MESSAGES, ids, items, jsonish, nested, payload, ports
+from tests.net.test_link import frame
+from tests.tracker.test_tracker import WiredLink
+from tests.wire.test_wire import VALID_MESSAGES, ids, items, jsonish, nested, payload, ports
 
 #: Where the misbehaving peer connects from; closing log lines must name it.
 BAD_HOST, BAD_PORT = "203.0.113.66", 40066
@@ -389,7 +390,8 @@ class TrackerTarget:
     target = "tracker"
 
     def setUpTarget(self, **link_settings):
-        self.tracker = Tracker(Clock(), random.Random(4), LinkSettings(**link_settings))
+        self.tracker = Tracker(Clock(), random.Random(4), LinkSettings(**link_settings),
+                               extensions=trackerExtensionPlugins())
         self.factory = TrackerFactory(self.tracker)
         self.listener = self.register(WiredLink(self.factory, "198.51.100.6"),
                                       LISTENER_ID, 4001)

@@ -16,7 +16,7 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.roles import trade
+from twisted_bazaar.wire import trade
 from benchmarks import codec, idle, purchase
 from twisted_bazaar import wire
 

@@ -26,10 +26,10 @@ from twisted.internet import error
 from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
+from tests.helpers import flooded, closeLink, feed, linkPeer, makeNode, sent
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.roles import trade
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import HASTY_ATTEMPTS, REFUSALS, RESOLVE_INTERVAL, Buyer
 from twisted_bazaar.store import SQLiteStore
@@ -564,7 +564,7 @@ class FullSellerTests(SynchronousTestCase):
     def setUp(self):
         self.node = makeNode(1)
         self.relay = linkPeer(self.node, 5)
-        self.buyer = Buyer(self.node, ["apple"], search_window=1.0, buy_timeout=2.0)
+        self.buyer = Buyer(flooded(self.node), ["apple"], search_window=1.0, buy_timeout=2.0)
         self.buyer.linkAdded(5)
         [search] = sent(self.relay)
         feed(self.relay,

@@ -11,7 +11,7 @@ import os
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import plugins, wire
-from twisted_bazaar.schemes import discoveryPlugins
+from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.testing import Market
 
 #: Where the out-of-package plugin lives: put this on the plugin path.

@@ -12,17 +12,17 @@ import re
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity import helloText, keyOwns, verify
-from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.identity.keys import helloText, keyOwns, verify
+from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.roles.seller import Seller
-from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.daemon.registry import buildScheme
 # The modules that declare the examples' messages.
-from twisted_bazaar.roles import trade  # noqa: F401
+from twisted_bazaar.wire import trade  # noqa: F401
 from twisted_bazaar.schemes.flood import messages as flood  # noqa: F401
 from twisted_bazaar.schemes.index import messages as index  # noqa: F401
 from twisted_bazaar.status import messages as status  # noqa: F401
 
-from tests.helpers import closeLink, jsonNetstring, makeNode, openLink
+from tests.helpers import flooded, closeLink, jsonNetstring, makeNode, openLink
 
 #: One example line: who to whom, then the frame.
 FRAME = re.compile(r"^(\S+) → (\S+)\s+(\d+):(\{.*\}),\s*$", re.M)
@@ -104,7 +104,7 @@ class ReplayTests(SynchronousTestCase):
     def test_sellerS(self):
         """B's link to S, its trades, the keepalive and B's dc."""
         node = self.node(17, "127.0.0.1")
-        Seller(node, {"apple": 1})
+        Seller(flooded(node), {"apple": 1})
         link = openLink(node, host="127.0.0.1", port=9002)
         text = section("16.")
         start = text.index("B links to S")

@@ -13,7 +13,7 @@ from twisted.trial.reporter import TestResult
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import plugins
-from twisted_bazaar.roles import rolePlugins
+from twisted_bazaar.daemon.registry import rolePlugins
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                       "README.md")

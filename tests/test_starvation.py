@@ -17,7 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar import wire
-from twisted_bazaar.link import (
+from twisted_bazaar.net.link import (
     BURST_FACTOR,
     DEAD_AFTER_INTERVALS,
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -27,15 +27,15 @@ from twisted_bazaar.link import (
     FLUSH_BYTES,
     LinkSettings,
 )
-from twisted_bazaar.overlay import OverlayFactory
+from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
 from tests.helpers import NODE_HOST, NODE_PORT, PausingTransport, makeNode
 from tests.schemes import StaticShop
-from tests.test_link import frame
-from tests.test_tracker import WiredLink
-from tests.test_wire import payload
+from tests.net.test_link import frame
+from tests.tracker.test_tracker import WiredLink
+from tests.wire.test_wire import payload
 
 NODE_ID = 1
 FLOODER, OTHER, SLOW = 7, 5, 6

@@ -15,12 +15,12 @@ from twisted.python import usage
 from twisted.scripts.twistd import ServerOptions
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.node import Node
+from twisted_bazaar.core.node import Node
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.index.node import IndexDiscovery
-from twisted_bazaar.services import ListeningService, NodeService
+from twisted_bazaar.daemon.services import ListeningService, NodeService
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.node import makeService as makeNodeService
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
@@ -421,14 +421,14 @@ class FlagOptionTests(SynchronousTestCase):
     """A PluginOption with flag=True takes no value: given, it is True."""
 
     def setUp(self):
-        from twisted_bazaar.options import PluginOption
+        from twisted_bazaar.base.options import PluginOption
         from twisted_bazaar.tap import node as tap_node
 
         self.option = PluginOption("shiny", "be shiny", flag=True)
         self.handler = tap_node._pluginOptionHandler(self.option, "scheme", "demo")
 
     def test_defaultIsFalse(self):
-        from twisted_bazaar.options import optionDefaults
+        from twisted_bazaar.base.options import optionDefaults
 
         self.assertEqual(optionDefaults([self.option]), {"shiny": False})
 

@@ -13,10 +13,10 @@ from twisted.internet import error, task
 from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.roles.trade import Buy
+from twisted_bazaar.wire.trade import Buy
 from twisted_bazaar import wire
 from twisted_bazaar.roles.want import DOUBT_LIMIT
-from twisted_bazaar.node import DEFAULT_NEIGHBOURS
+from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.store import MemoryStore
 from twisted_bazaar.testing import Market, MemoryNetwork, MemoryServerEndpoint
 

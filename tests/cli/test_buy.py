@@ -9,7 +9,7 @@ import random
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli.buy import OneShotBuy, renderBuy
-from twisted_bazaar.cli.client import ClientError
+from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.market import NodeClock
 from twisted_bazaar.testing.memory import (

@@ -14,12 +14,12 @@ from contextlib import closing
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.link import BURST_FACTOR, DEFAULT_ERROR_LIMIT, DEFAULT_PING_RATE
+from twisted_bazaar.net.link import BURST_FACTOR, DEFAULT_ERROR_LIMIT, DEFAULT_PING_RATE
 
 from tests.e2e.helpers import startMarket, startSeller
 from tests.e2e.test_raw_client import RawClient, netstring, newId
 from tests.test_bad_input import summary
-from tests.test_wire import nested
+from tests.wire.test_wire import nested
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 20.0

@@ -19,7 +19,7 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import startMarket
-from twisted_bazaar.identity import KEY_FILE, Identity
+from twisted_bazaar.identity.keys import KEY_FILE, Identity
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.testing.daemons import nodeId
 

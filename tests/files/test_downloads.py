@@ -14,7 +14,7 @@ from twisted_bazaar.files.downloads import (
     partName,
 )
 from twisted_bazaar.files.journal import JOURNAL, Journal, RecordFault
-from twisted_bazaar.schemes import Offer
+from twisted_bazaar.core.market import Offer
 from tests.files.helpers import scratchDir, writeFile
 
 DATA = b"0123456789" * 10

@@ -5,7 +5,7 @@ import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.schemes import offerDetails, offerFields
+from twisted_bazaar.core.market import offerDetails, offerFields
 from twisted_bazaar.schemes.index.messages import Found
 from twisted_bazaar.schemes.index.state import ItemIndex
 

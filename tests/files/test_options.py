@@ -4,7 +4,7 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files.options import downloadsFolder, sharedFolder
+from twisted_bazaar.roles.files.options import downloadsFolder, sharedFolder
 from twisted_bazaar.roles.buyer import BuyerPlugin
 from twisted_bazaar.roles.seller import SellerPlugin
 from tests.files.helpers import scratchDir, writeFile

@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
 
 from twisted_bazaar import wire
-from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.metrics.traffic import Traffic

@@ -17,7 +17,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.roles import trade
+from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import (
     BUY_ATTEMPTS,
@@ -30,13 +30,14 @@ from twisted_bazaar.roles.buyer import (
     Purchase,
     parseItem,
 )
-from twisted_bazaar.identity import Identity, helloText
+from twisted_bazaar.identity.keys import Identity, helloText
 from twisted_bazaar.roles.probe import ANSWER_GRACE, ASK_ROUNDS
-from twisted_bazaar.schemes import Offer
+from twisted_bazaar.core.market import Offer
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.store import PendingBuy
 
 from tests.helpers import (
+    flooded,
     NODE_HOST,
     NODE_PORT,
     closeLink,
@@ -61,7 +62,7 @@ class _BuyerHelpers:
         """
         self.node = makeNode(1)
         self.clock = self.node.clock
-        self.buyer = Buyer(self.node, list(wants), quantity=quantity,
+        self.buyer = Buyer(flooded(self.node), list(wants), quantity=quantity,
                            search_window=WINDOW, buy_timeout=TIMEOUT)
         self.relay = openLink(self.node)
         feed(self.relay, wire.ThisIsMe(2, 5002))
@@ -115,14 +116,14 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
         """A buyer told the node is ready searches if it has a link."""
         node = makeNode(1)
         link = linkPeer(node, 2)
-        Buyer(node, ["apple"]).nodeReady()
+        Buyer(flooded(node), ["apple"]).nodeReady()
         [search] = sent(link)
         self.assertEqual((search.item, search.return_path), ("apple", (1,)))
 
     def test_nodeReadyWithoutLink(self):
         """With no link yet, the buyer waits instead of searching."""
         node = makeNode(1)
-        Buyer(node, ["apple"]).nodeReady()
+        Buyer(flooded(node), ["apple"]).nodeReady()
         self.assertEqual(node.clock.getDelayedCalls(), [])
 
     def test_searchPerWant(self):
@@ -407,7 +408,7 @@ class BuyerPluginTests(SynchronousTestCase):
 
     def test_build(self):
         """build attaches a Buyer with those settings to the node."""
-        node = makeNode(1)
+        node = flooded(makeNode(1))
         buyer = BuyerPlugin().build(node, {"wants": ["apple"], "quantity": 2,
                                            "search_window": 0.5, "buy_timeout": 3.0})
         self.assertIn(buyer, node.events.observers)
@@ -438,7 +439,7 @@ class RelocationTests(SynchronousTestCase):
         pending = PendingBuy(77, "apple", 6, (1, 6), "old-host", 6006)
         self.successResultOf(self.node.store.addPending(pending))
         # Wants nothing more: only the restored buy is in play.
-        self.buyer = Buyer(self.node, ["pear"], quantity=0, buy_timeout=TIMEOUT)
+        self.buyer = Buyer(flooded(self.node), ["pear"], quantity=0, buy_timeout=TIMEOUT)
         self.node.setId(1)
 
     def whereIs(self, node_id):
@@ -613,7 +614,7 @@ class RefusalTests(SynchronousTestCase):
         FloodDiscovery(self.node)
         self.relay = linkPeer(self.node, 2)
         self.seller = self.provenLink(self.seller_key)
-        self.buyer = Buyer(self.node, ["apple"], search_window=WINDOW,
+        self.buyer = Buyer(flooded(self.node), ["apple"], search_window=WINDOW,
                            buy_timeout=TIMEOUT)
         self.buyer.linkAdded(2)
         [search] = sent(self.relay)

@@ -16,17 +16,18 @@ from twisted.internet.interfaces import IReactorThreads
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.roles import trade
-from twisted_bazaar.link import LinkSettings
-from twisted_bazaar.node import Node, NodeConfig
+from twisted_bazaar.wire import trade
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.roles.seller import Sale, Seller, SellerPlugin, parseSell
 from twisted_bazaar.roles import seller as seller_module
 from twisted_bazaar import wire
-from twisted_bazaar.identity import Identity, signedBy
-from twisted_bazaar.signer import Signer
+from twisted_bazaar.identity.keys import Identity, signedBy
+from twisted_bazaar.identity.signer import Signer
 from twisted_bazaar.store import MemoryStore, StoreError, records
 
 from tests.helpers import (
+    flooded,
     NODE_HOST,
     NODE_PORT,
     FakeConnector,
@@ -51,7 +52,7 @@ class SellerTests(SynchronousTestCase):
         self.relay = linkPeer(self.node, 2)
 
     def sellerWith(self, **stock):
-        return Seller(self.node, stock, lease=LEASE)
+        return Seller(flooded(self.node), stock, lease=LEASE)
 
     def search(self, search_id, buyer=9, item="apple"):
         """A search from buyer, via the relay; return what the relay got."""
@@ -246,7 +247,7 @@ class SellerTests(SynchronousTestCase):
         node.setAddress(NODE_HOST, NODE_PORT)
         node.setId(1)
         relay = linkPeer(node, 2)
-        seller = Seller(node, {"apple": 1})
+        seller = Seller(flooded(node), {"apple": 1})
         feed(relay, trade.Ask(60, "apple", (9, 2, 1)))
         self.assertEqual(sent(relay), [])
         store.waiting.pop(0).callback(None)
@@ -293,7 +294,7 @@ class SellerPluginTests(SynchronousTestCase):
 
     def test_build(self):
         """build attaches a Seller with those settings to the node."""
-        node = makeNode(1)
+        node = flooded(makeNode(1))
         seller = SellerPlugin().build(node, {"stock": {"apple": 3}, "lease": 4.5})
         self.assertIsInstance(seller, Seller)
         self.assertIn(seller, node.events.observers)
@@ -409,7 +410,7 @@ class SellerStopTests(SynchronousTestCase):
         self.node.setId(1)
         self.clock = self.node.clock
         self.relay = linkPeer(self.node, 2)
-        self.seller = Seller(self.node, {"apple": 5}, lease=LEASE)
+        self.seller = Seller(flooded(self.node), {"apple": 5}, lease=LEASE)
 
     def buy(self, buy_id, buyer=9):
         feed(self.relay, trade.Buy(buy_id, "apple", (buyer, 2, 1)))
@@ -497,7 +498,7 @@ class SaleLogTests(SynchronousTestCase):
         self.clock = self.node.clock
         self.relay = linkPeer(self.node, 2)
         self.lines = []
-        self.seller = Seller(self.node, {"apple": 100, "pear": 100})
+        self.seller = Seller(flooded(self.node), {"apple": 100, "pear": 100})
         self.seller.log = Logger(observer=lambda e: self.lines.append(formatEvent(e)))
 
     def sell(self, count, item="apple", first=1):
@@ -527,7 +528,7 @@ class SaleLogTests(SynchronousTestCase):
         node = makeNode(1)
         node.config.link.verbose = True
         relay = linkPeer(node, 2)
-        seller = Seller(node, {"fig": 50})
+        seller = Seller(flooded(node), {"fig": 50})
         lines = []
         seller.log = Logger(observer=lambda e: lines.append(formatEvent(e)))
         for buy_id in range(1, 31):
@@ -556,7 +557,7 @@ class DefaultSignerTests(SynchronousTestCase):
         node = Node(clock, random.Random(0), FakeConnector(),
                     NodeConfig(link=LinkSettings(ping_interval=0)), store,
                     identity=identity)
-        return Seller(node, {"apple": 1}, lease=LEASE)
+        return Seller(flooded(node), {"apple": 1}, lease=LEASE)
 
     def test_inMemoryThreaded(self):
         self.assertFalse(self.seller(MemoryStore()).signer.inline)
@@ -586,7 +587,7 @@ class ThreadedSigningTests(SynchronousTestCase):
         self.relay = linkPeer(self.node, 2)
         self.executor = HeldExecutor()
         self.signer = Signer(self.identity, self.executor)
-        self.seller = Seller(self.node, {"apple": 5}, lease=LEASE, signer=self.signer)
+        self.seller = Seller(flooded(self.node), {"apple": 5}, lease=LEASE, signer=self.signer)
         self.back = (me, 2, self.buyer.id)
 
     def buy(self, buy_id, item="apple"):
@@ -625,7 +626,7 @@ class ThreadedSigningTests(SynchronousTestCase):
         node.setId(self.identity.id)
         self.relay = linkPeer(node, 2)
         executor = HeldExecutor()
-        Seller(node, {"apple": 5}, signer=Signer(self.identity, executor))
+        Seller(flooded(node), {"apple": 5}, signer=Signer(self.identity, executor))
         self.buy(50)
         self.buy(51)
         self.assertEqual(store.commits, [])

@@ -16,15 +16,15 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.roles import trade
+from twisted_bazaar.wire import trade
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.link import LinkSettings
-from twisted_bazaar.node import Node, NodeConfig
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.roles import want as machine
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.store import MemoryStore, StoreError
 
-from tests.helpers import NODE_HOST, NODE_PORT, FakeConnector, feed, openLink, sent
+from tests.helpers import flooded, NODE_HOST, NODE_PORT, FakeConnector, feed, openLink, sent
 
 WINDOW = 1.0
 TIMEOUT = 2.0
@@ -83,7 +83,7 @@ class _BuyerCase(SynchronousTestCase):
         self.node.setAddress(NODE_HOST, NODE_PORT)
         self.node.setId(1)
         self.clock = self.node.clock
-        self.buyer = Buyer(self.node, list(wants), quantity=quantity,
+        self.buyer = Buyer(flooded(self.node), list(wants), quantity=quantity,
                            search_window=WINDOW, buy_timeout=TIMEOUT)
         self.want = self.buyer.wants[0]
         self.relay = openLink(self.node)

@@ -7,7 +7,7 @@ StringTransports.
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.roles import trade
+from twisted_bazaar.wire import trade
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.routing.path import LEARNED_LIMIT
 from twisted_bazaar.schemes.flood import messages as floodmsg

@@ -9,8 +9,8 @@ from zope.interface import implementer
 
 from tests.helpers import feed
 from twisted_bazaar import wire
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.schemes import IShop
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.market import IShop
 
 
 @implementer(IShop)

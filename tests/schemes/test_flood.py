@@ -13,20 +13,15 @@ from zope.interface.verify import verifyObject
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar import wire
-from twisted_bazaar.schemes import (
-    IDiscovery,
-    IDiscoveryPlugin,
-    Offer,
-    buildScheme,
-    discoveryOf,
-    discoveryPlugins,
-)
+from twisted_bazaar.core.market import IDiscovery, Offer, discoveryOf
+from twisted_bazaar.daemon.registry import buildScheme, discoveryPlugins
+from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.index.node import IndexDiscovery
 from twisted_bazaar.roles.seller import Seller
 
 from tests.schemes import FindEvents, StaticShop
-from tests.helpers import NODE_HOST, NODE_PORT, feed, linkPeer, makeNode, sent
+from tests.helpers import flooded, NODE_HOST, NODE_PORT, feed, linkPeer, makeNode, sent
 
 WINDOW = 1.0
 
@@ -47,11 +42,14 @@ class DiscoveryPackageTests(SynchronousTestCase):
         self.assertIsInstance(buildScheme(makeNode(1), "flood"), FloodDiscovery)
         self.assertIsInstance(buildScheme(makeNode(1), "index"), IndexDiscovery)
 
-    def test_floodByDefault(self):
+    def test_noSchemeIsAWiringMistake(self):
+        """Nothing attaches a scheme behind its builder's back: a role on
+        a node without one is refused, naming the fix."""
         node = makeNode(1)
-        scheme = discoveryOf(node)
-        self.assertIsInstance(scheme, FloodDiscovery)
-        self.assertIs(discoveryOf(node), scheme)
+        error = self.assertRaises(RuntimeError, discoveryOf, node)
+        self.assertIn("buildScheme", str(error))
+        self.assertRaises(RuntimeError, Seller, node, {"apple": 1})
+        self.assertIsNone(node.discovery)
 
     def test_chosenSchemeIsKept(self):
         node = makeNode(1)
@@ -127,7 +125,7 @@ class FloodSellingTests(SynchronousTestCase):
         far as its limits allow: of its 3 apples, one is held for the
         first buyer; the second buyer's search is answered unheld.  With
         one apple left, held, only its buyer is answered."""
-        seller = Seller(self.node, {"apple": 3})
+        seller = Seller(flooded(self.node), {"apple": 3})
         self.assertEqual(self.search(100, buyer=9), [self.reply((1, 2, 9), 100)])
         self.assertEqual(self.search(101, buyer=8), [self.reply((1, 2, 8), 101)])
         self.assertEqual(seller.free("apple"), 2)

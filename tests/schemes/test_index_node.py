@@ -15,28 +15,29 @@ import random
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.roles import trade
+from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
-from twisted_bazaar.schemes import Offer
+from twisted_bazaar.core.market import Offer
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.index.node import IndexDiscovery
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.link import LinkSettings
-from twisted_bazaar.membership import Membership
-from twisted_bazaar.node import NodeConfig
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.roles.probe import ASK_ROUNDS
 from twisted_bazaar.roles.want import DOUBT_LIMIT
-from twisted_bazaar.services import trackerService
+from twisted_bazaar.daemon.services import trackerService
 from twisted_bazaar.sim.runner import SimConfig, Simulation
 from twisted_bazaar.store import MemoryStore
 from twisted_bazaar.testing import Market, MemoryConnector, MemoryServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 
 from tests.schemes import FindEvents, StaticShop
-from tests.helpers import NODE_PORT, closeLink, feed, linkPeer, makeNode, sent
+from tests.helpers import flooded, NODE_PORT, closeLink, feed, linkPeer, makeNode, sent
 
 def indexOf(tracker):
     """The item index a tracker keeps for the index scheme (in its
@@ -94,7 +95,7 @@ class IndexSellingTests(TrackerSessionCase):
     """A seller's items come and go in the index with its stock."""
 
     def test_registersInStockItemsOnceTheTrackerKnowsIt(self):
-        Seller(self.node, {"pear": 2, "fig": 0, "apple": 1})
+        Seller(flooded(self.node), {"pear": 2, "fig": 0, "apple": 1})
         link = self.connect()
         self.assertEqual(sent(link), [])
         feed(link, wire.ThisIsYou(ME, NODE_PORT))
@@ -103,7 +104,7 @@ class IndexSellingTests(TrackerSessionCase):
     def test_sellerStartedAfterRegistrationRegistersAtOnce(self):
         link = self.register()
         self.assertEqual(sent(link), [])
-        Seller(self.node, {"pear": 2})
+        Seller(flooded(self.node), {"pear": 2})
         self.assertEqual(sent(link), [indexmsg.Register("pear")])
 
     def test_everyShopOfTheNodeCounts(self):
@@ -119,7 +120,7 @@ class IndexSellingTests(TrackerSessionCase):
         self.assertFalse(link.closing)
 
     def test_unregistersAnItemThatSellsOut(self):
-        Seller(self.node, {"pear": 2, "fig": 1})
+        Seller(flooded(self.node), {"pear": 2, "fig": 1})
         link = self.register()
         sent(link)
         buyer = linkPeer(self.node, 9)
@@ -131,7 +132,7 @@ class IndexSellingTests(TrackerSessionCase):
         self.assertEqual(sent(link), [])
 
     def test_soldOutBuyWithdrawsNothingMore(self):
-        seller = Seller(self.node, {"pear": 1})
+        seller = Seller(flooded(self.node), {"pear": 1})
         link = self.register()
         buyer = linkPeer(self.node, 9)
         self.sell(buyer, 500, "pear")
@@ -144,7 +145,7 @@ class IndexSellingTests(TrackerSessionCase):
     def test_reregistersAfterReconnecting(self):
         """A new tracker connection (a restarted tracker, say) hears every
         item still in stock again, and nothing that sold out."""
-        Seller(self.node, {"pear": 1, "fig": 1, "apple": 3})
+        Seller(flooded(self.node), {"pear": 1, "fig": 1, "apple": 3})
         link = self.register()
         self.sell(linkPeer(self.node, 9), 500, "pear")
         sent(link)
@@ -153,13 +154,13 @@ class IndexSellingTests(TrackerSessionCase):
         self.assertEqual(sent(again), [indexmsg.Register("apple"), indexmsg.Register("fig")])
 
     def test_reregistersUnderANewIdToo(self):
-        Seller(self.node, {"pear": 1})
+        Seller(flooded(self.node), {"pear": 1})
         closeLink(self.register())
         again = self.register(node_id=ME + 1)
         self.assertEqual(sent(again), [indexmsg.Register("pear")])
 
     def test_soldOutWhileTheTrackerIsAway(self):
-        Seller(self.node, {"pear": 1, "fig": 1})
+        Seller(flooded(self.node), {"pear": 1, "fig": 1})
         closeLink(self.register())
         self.sell(linkPeer(self.node, 9), 500, "pear")
         again = self.register()
@@ -169,7 +170,7 @@ class IndexSellingTests(TrackerSessionCase):
         """An index node keeps no overlay and floods nothing: a search sent
         to it is refused as a message it does not handle (no relay, no
         reply), and holds no unit."""
-        seller = Seller(self.node, {"pear": 1})
+        seller = Seller(flooded(self.node), {"pear": 1})
         self.register()
         relay = linkPeer(self.node, 2)
         feed(relay, floodmsg.Search(100, "pear", (9, 2), 5))
@@ -589,6 +590,7 @@ class IndexDepartureTests(IndexMarketCase):
         market.network.cut(market.tracker_host)
         tracker = market.tracker = self.tracker = Tracker(
             market.clock, random.Random(99), market.link_settings,
+            extensions=trackerExtensionPlugins(),
             connector=MemoryConnector(market.network, market.tracker_host))
         market.tracker_service = trackerService(
             market.clock, tracker,

@@ -12,8 +12,9 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar import wire
-from twisted_bazaar.link import DEAD_AFTER_INTERVALS, DEFAULT_PING_INTERVAL, LinkSettings
+from twisted_bazaar.net.link import DEAD_AFTER_INTERVALS, DEFAULT_PING_INTERVAL, LinkSettings
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.schemes.index.tracker import LISTING_TTL, IndexExtension
 from twisted_bazaar.tracker import Tracker, TrackerFactory
@@ -65,7 +66,8 @@ class TrackerIndexCase(SynchronousTestCase):
         self.tracker = self.makeTracker()
 
     def makeTracker(self, **settings):
-        return Tracker(self.clock, random.Random(7), LinkSettings(**settings))
+        return Tracker(self.clock, random.Random(7), LinkSettings(**settings),
+                       extensions=trackerExtensionPlugins())
 
     @property
     def index(self):
@@ -424,7 +426,7 @@ class UncheckedSellerTests(SynchronousTestCase):
     def test_onlyCheckedSellers(self):
         connector = FakeConnector()
         tracker = Tracker(Clock(), random.Random(7), LinkSettings(ping_interval=0),
-                          connector=connector)
+                          extensions=trackerExtensionPlugins(), connector=connector)
         seller = Peer(tracker)
         seller.say(wire.ThisIsMe(-1, 4001, ""), indexmsg.Register("pear"))
         [you, ack] = seller.heard()

@@ -3,7 +3,7 @@ Shared files with the superpeer scheme: the optional ``files`` of
 leafRegister and leafUpdate (good and bad on the wire), the descriptions a
 super-peer's index keeps per leaf entry and hands back in its hits, the
 leaf that sends them, and files bought and fetched across super-peers in a
-L{Market} (every test of L{tests.files.test_fetch.FetchTests}, with a
+L{Market} (every test of L{tests.roles.files.test_fetch.FetchTests}, with a
 seller leaf on one super-peer and a buyer leaf on the other).
 """
 
@@ -13,7 +13,7 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.superpeer.index import LeafIndex
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
@@ -25,7 +25,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
     SpHit,
 )
 
-from tests.files import test_fetch
+from tests.roles.files import test_fetch
 from tests.helpers import (
     CodecAssertions,
     NODE_HOST,

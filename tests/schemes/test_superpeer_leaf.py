@@ -12,7 +12,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
     LeafAck,
@@ -21,7 +21,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
     LeafRegister,
     LeafUpdate,
 )
-from twisted_bazaar.membership import Membership
+from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.testing import Market, MemoryNetwork
 
 from tests.helpers import NODE_PORT, closeLink, feed, makeNode, openLink, sent

@@ -7,7 +7,7 @@ reason.
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.schemes import discoveryPlugins
+from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.superpeer import Settings, parseAddress, parseYesNo
 from twisted_bazaar.tap.node import Options, makeService
 

@@ -9,7 +9,7 @@ is a timer, and none is left once a query ends.
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
     SUPER,

@@ -14,8 +14,8 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity import Identity, helloText
-from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.identity.keys import Identity, helloText
+from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
     SUPER,

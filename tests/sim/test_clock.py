@@ -14,7 +14,7 @@ from zope.interface.verify import verifyObject
 
 from tests.helpers import RecordingOwner, feed, sent
 from twisted_bazaar import wire
-from twisted_bazaar.link import Link, LinkSettings
+from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.sim import clock as sim_clock
 from twisted_bazaar.sim.clock import COMPACT_MIN, HeapClock
 

@@ -8,9 +8,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.chord import messages as chordmsg
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.roles import trade
+from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
-from twisted_bazaar.schemes import Offer
+from twisted_bazaar.core.market import Offer
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
 
 BUYER = 1

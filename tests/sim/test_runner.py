@@ -13,7 +13,7 @@ import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.link import Link
+from twisted_bazaar.net.link import Link
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
 
 #: A small market: sellers of few items, so every item has several sellers

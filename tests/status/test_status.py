@@ -8,7 +8,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.status.messages import MemberList, NodeState, State
-from twisted_bazaar.status.recent import RECENT_SIZE, STATUS
+from twisted_bazaar.net.recent import RECENT_SIZE, STATUS
 from twisted_bazaar.status.tracker import StatusExtension
 from twisted_bazaar.testing import Market
 

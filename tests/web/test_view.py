@@ -9,7 +9,7 @@ import random
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.link import LinkSettings
+from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.messages import NodeState
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.market import NodeClock

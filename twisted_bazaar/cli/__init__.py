@@ -1,1 +1,2 @@
-"""The console commands: ``bazaar-ledger`` and ``bazaar-sim``."""
+"""The console commands: ``bazaar``, ``bazaar-ledger``, ``bazaar-sim``, and
+the demo market of ``make demo``."""

@@ -22,7 +22,7 @@ import sys
 from twisted.internet import defer, task
 from twisted.internet.endpoints import serverFromString
 
-from twisted_bazaar.cli.client import (
+from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
     ClientError,
     askNode,
@@ -32,12 +32,12 @@ from twisted_bazaar.cli.client import (
 )
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
-from twisted_bazaar.options import boundedInt
+from twisted_bazaar.base.options import boundedInt
 from twisted_bazaar.roles.buyer import parseItem
-from twisted_bazaar.schemes import discoveryPlugins
+from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
-from twisted_bazaar.services import EndpointConnector
+from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 

@@ -16,11 +16,11 @@ import random
 from twisted.internet import defer
 from twisted.logger import Logger
 
-from twisted_bazaar.cli.client import ClientError
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.identity import Identity
-from twisted_bazaar.node import Node, NodeConfig
-from twisted_bazaar.roles import rolePlugins
+from twisted_bazaar.status.client import ClientError
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.daemon.registry import buildScheme, rolePlugins
 from twisted_bazaar.roles.want import (
     BACKOFF,
     BUYING,
@@ -31,8 +31,7 @@ from twisted_bazaar.roles.want import (
     SEARCHING,
     WAITING,
 )
-from twisted_bazaar.schemes import buildScheme
-from twisted_bazaar.services import NodeService
+from twisted_bazaar.daemon.services import NodeService
 
 #: Seconds ``bazaar buy`` may take unless told otherwise.
 DEFAULT_DEADLINE = 60.0

@@ -11,8 +11,8 @@ import math
 import sys
 
 from twisted_bazaar.cli.common import argumentType
-from twisted_bazaar.options import boundedInt, fraction, rate, seconds
-from twisted_bazaar.schemes import discoveryPlugins
+from twisted_bazaar.base.options import boundedInt, fraction, rate, seconds
+from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.chord import EXPERIMENTS, churn, failures, pathLength
 
 

@@ -24,7 +24,7 @@ def version():
 
 def argumentType(parse):
     """
-    An argparse type from a L{twisted_bazaar.options} parser (or any
+    An argparse type from a L{twisted_bazaar.base.options} parser (or any
     function that raises ValueError with a reason): the ValueError becomes
     an ArgumentTypeError, so that argparse prints the parser's reason
     rather than a bare "invalid value".

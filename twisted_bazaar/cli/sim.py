@@ -10,8 +10,8 @@ import time
 from twisted_bazaar import wire
 from twisted_bazaar.cli import chordsim
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
-from twisted_bazaar.options import boundedInt, fraction, seconds
-from twisted_bazaar.schemes import discoveryPlugins
+from twisted_bazaar.base.options import boundedInt, fraction, seconds
+from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
 
 #: Wall seconds before the progress bar appears.

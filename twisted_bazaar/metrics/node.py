@@ -19,11 +19,11 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from twisted.internet import defer
 
-from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.metrics.lag import LATENCY_BUCKETS, LagMetrics
 from twisted_bazaar.metrics.traffic import Traffic, TrafficCollector
-from twisted_bazaar.roles.trade import BuyOK
-from twisted_bazaar.schemes import IShop
+from twisted_bazaar.wire.trade import BuyOK
+from twisted_bazaar.core.market import IShop
 
 #: Buckets of the commit batch size histogram, in sales.
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)

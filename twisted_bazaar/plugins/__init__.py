@@ -1,8 +1,9 @@
 """
-The plugin package of twisted-bazaar: role (and later discovery) plugins.
+The plugin package of twisted-bazaar: roles, discovery schemes and tracker
+extensions.
 
 Like L{twisted.plugins}, its path spans every ``twisted_bazaar/plugins``
-directory on ``sys.path``, so another distribution can ship a role as
+directory on ``sys.path``, so another distribution can ship a plugin as
 ``twisted_bazaar/plugins/myrole.py`` without touching this package.
 """
 

@@ -8,10 +8,9 @@ role, with its own command-line options, without an edit of the core.
 """
 
 from twisted.application.service import Service
-from twisted.plugin import getPlugins
 
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.options import IConfigurablePlugin, PluginOption
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.base.options import IConfigurablePlugin, PluginOption
 
 
 class IRolePlugin(IConfigurablePlugin):
@@ -44,9 +43,12 @@ class Role(Service, NodeObserver):
         super().stopService()
         self.nodeStopping()
 
+    def stockHeld(self):
+        """item -> units this role has to sell, for a node's status; a
+        role that sells nothing has none."""
+        return {}
 
-def rolePlugins():
-    """Every installed role plugin, by name."""
-    from twisted_bazaar import plugins
-
-    return {plugin.name: plugin for plugin in getPlugins(IRolePlugin, plugins)}
+    def bagHeld(self):
+        """item -> units this role has bought, for a node's status; a role
+        that buys nothing has none."""
+        return {}

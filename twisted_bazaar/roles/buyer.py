@@ -43,14 +43,14 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity import signedIf, trusts
+from twisted_bazaar.identity.keys import signedIf, trusts
 from twisted_bazaar.roles.probe import ANSWER_GRACE, ASK_ROUNDS, BUY_ROUNDS, Probe
-from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
-from twisted_bazaar.schemes import Offer, discoveryOf
-from twisted_bazaar.overlay import DIRECT, Unreachable
-from twisted_bazaar.files.fetch import Fetcher
-from twisted_bazaar.files.options import downloadsFolder
-from twisted_bazaar.options import boundedInt, seconds
+from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
+from twisted_bazaar.core.market import Offer, discoveryOf
+from twisted_bazaar.net.overlay import DIRECT, Unreachable
+from twisted_bazaar.roles.files.fetch import Fetcher
+from twisted_bazaar.roles.files.options import downloadsFolder
+from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.roles.want import (
     BUY_ATTEMPTS,
@@ -96,6 +96,12 @@ class Buyer(Role):
     NOT_SOLD = ("soldout", "unsold")
 
     log = Logger()
+
+    def bagHeld(self):
+        held = {}
+        for purchase in self.bag:
+            held[purchase.item] = held.get(purchase.item, 0) + 1
+        return held
 
     def __init__(self, node, wants, quantity=1, search_window=DEFAULT_SEARCH_WINDOW,
                  buy_timeout=DEFAULT_BUY_TIMEOUT, exit_when_done=False,

@@ -11,15 +11,15 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity import trusts
-from twisted_bazaar.logthrottle import LogThrottle
-from twisted_bazaar.roles.trade import Ask, Buy, BuyOK
-from twisted_bazaar.schemes import IShop, discoveryOf
-from twisted_bazaar.files.options import sharedFolder
-from twisted_bazaar.files.shop import FileShop
-from twisted_bazaar.options import boundedInt, seconds
+from twisted_bazaar.identity.keys import trusts
+from twisted_bazaar.base.logthrottle import LogThrottle
+from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
+from twisted_bazaar.core.market import IShop, discoveryOf
+from twisted_bazaar.roles.files.options import sharedFolder
+from twisted_bazaar.roles.files.shop import FileShop
+from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
-from twisted_bazaar.signer import Signer
+from twisted_bazaar.identity.signer import Signer
 from twisted_bazaar.store import CLOSED_LIMIT, Sale
 
 #: Default seconds a unit stays reserved for a buyer after its search.
@@ -40,6 +40,9 @@ class Seller(Role):
     """
 
     log = Logger()
+
+    def stockHeld(self):
+        return dict(self.stock)
 
     def __init__(self, node, stock, lease=DEFAULT_LEASE, signer=None):
         """
@@ -97,7 +100,7 @@ class Seller(Role):
         #: summed up (every one with --verbose).
         self.saleLog = LogThrottle(node.clock, self._logUnlogged,
                                    verbose=node.config.link.verbose)
-        #: The shared folder's files (a L{twisted_bazaar.files.shop.FileShop}),
+        #: The shared folder's files (a L{twisted_bazaar.roles.files.shop.FileShop}),
         #: with --share.
         self.files = None
         self.discovery = discoveryOf(node)

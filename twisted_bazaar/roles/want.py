@@ -16,8 +16,8 @@ through ``found`` cancels the find.
 
 from twisted.internet import defer
 
-from twisted_bazaar.roles.trade import Buy
-from twisted_bazaar.schemes import Offer
+from twisted_bazaar.wire.trade import Buy
+from twisted_bazaar.core.market import Offer
 from twisted_bazaar.store import PendingBuy
 
 #: Silent sends of one buy id before giving up on it: BUY_ATTEMPTS, or

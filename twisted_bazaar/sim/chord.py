@@ -23,10 +23,10 @@ import time
 import attr
 from zope.interface import implementer
 
-from twisted_bazaar.link import LinkSettings
-from twisted_bazaar.node import Node, NodeConfig
-from twisted_bazaar.overlay import OverlayFactory
-from twisted_bazaar.schemes import IShop
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.core.market import IShop
 from twisted_bazaar.schemes.chord.invariants import holders, violations
 from twisted_bazaar.schemes.chord.node import ChordDiscovery
 from twisted_bazaar.schemes.chord.ring import BITS, SIZE, fingerStart

@@ -1,6 +1,6 @@
 """Measuring a simulation: what each buyer saw, and summary statistics."""
 
-from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.core.events import NodeObserver
 
 
 def percentiles(values, points=(50, 95, 99)):

@@ -15,18 +15,18 @@ import time
 import attr
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity import Identity
-from twisted_bazaar.link import LinkSettings
-from twisted_bazaar.membership import Membership
-from twisted_bazaar.node import Node, NodeConfig
-from twisted_bazaar.overlay import OverlayFactory
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import buyer as buyer_plugin
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
 from twisted_bazaar.sim.topology import BUILDERS
-from twisted_bazaar.schemes import buildScheme, discoveryPlugins
+from twisted_bazaar.daemon.registry import buildScheme, discoveryPlugins
 from twisted_bazaar.schemes.superpeer.messages import SUPER
 from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT

@@ -26,7 +26,7 @@ from twisted_bazaar.wire import (
     objectList,
     ProtocolError,
 )
-from twisted_bazaar.status.recent import IN, OUT, RECENT_SIZE, UNKNOWN_PEER
+from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE, UNKNOWN_PEER
 
 #: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
 MAX_ENTRIES = 1024

@@ -2,16 +2,14 @@
 The node's side of the status messages: a link of purpose ``status``
 (what ``bazaar node`` opens) may ask ``state`` and gets ``nodestate``.
 
-Every node has one (L{twisted_bazaar.services.NodeService} adds it).
+Every node has one (L{twisted_bazaar.daemon.services.NodeService} adds it).
 """
 
 import attr
 
 from twisted_bazaar import wire
-from twisted_bazaar.roles.buyer import Buyer
-from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.status.messages import MAX_ENTRIES, MAX_ITEMS, NodeState, State
-from twisted_bazaar.status.recent import STATUS, RecentMessages
+from twisted_bazaar.net.recent import STATUS, RecentMessages
 
 #: The slots of status links (purpose L{STATUS}), and the seconds such a
 #: link may stay without a question before it is closed.
@@ -39,12 +37,10 @@ class NodeStatus:
             links.append((peer_id, host, port, link.purpose or "overlay"))
         stock, bag = {}, {}
         for role in node.roles:
-            if isinstance(role, Seller):
-                for item, units in role.stock.items():
-                    stock[item] = stock.get(item, 0) + units
-            if isinstance(role, Buyer):
-                for purchase in role.bag:
-                    bag[purchase.item] = bag.get(purchase.item, 0) + 1
+            for item, units in role.stockHeld().items():
+                stock[item] = stock.get(item, 0) + units
+            for item, units in role.bagHeld().items():
+                bag[item] = bag.get(item, 0) + units
         scheme = getattr(node.discovery, "name", None) or "none"
         return NodeState(node.id if node.id is not None else -1, node.host or "",
                          node.port or 0, scheme, tuple(links[:MAX_ENTRIES]),

@@ -9,7 +9,7 @@ import sys
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
-from twisted_bazaar.link import (
+from twisted_bazaar.net.link import (
     DEFAULT_ERROR_LIMIT,
     DEFAULT_FRAME_LIMIT,
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -21,8 +21,8 @@ from twisted_bazaar.link import (
 )
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.web import metricsSite
-from twisted_bazaar.options import boundedInt, rate, seconds
-from twisted_bazaar.services import EndpointConnector, ListeningService
+from twisted_bazaar.base.options import boundedInt, rate, seconds
+from twisted_bazaar.daemon.services import EndpointConnector, ListeningService
 from twisted_bazaar.status.tracker import StatusExtension
 from twisted_bazaar.tap.config import ConfigError, configArgs, splitConfig
 from twisted_bazaar.tap.endpoints import checkServerEndpoint

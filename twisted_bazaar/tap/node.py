@@ -16,18 +16,17 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from twisted_bazaar.metrics.node import NodeMetrics
-from twisted_bazaar.node import DEFAULT_NEIGHBOURS, Node, NodeConfig
-from twisted_bazaar.options import boundedInt, optionDefaults, seconds
-from twisted_bazaar.overlay import (
+from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS, Node, NodeConfig
+from twisted_bazaar.base.options import boundedInt, optionDefaults, seconds
+from twisted_bazaar.net.overlay import (
     DEFAULT_DIRECT_IDLE,
     DEFAULT_DIRECT_SLOTS,
     DEFAULT_HANDSHAKE_LIMIT,
     DEFAULT_MAX_CONNECTIONS,
 )
-from twisted_bazaar.roles import rolePlugins
-from twisted_bazaar.schemes import discoveryPlugins
-from twisted_bazaar.services import EndpointConnector, NodeService
-from twisted_bazaar.identity import Identity
+from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
+from twisted_bazaar.daemon.services import EndpointConnector, NodeService
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.tap.common import (

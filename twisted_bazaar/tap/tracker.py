@@ -7,8 +7,8 @@ from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
 from twisted_bazaar.metrics.tracker import TrackerMetrics
-from twisted_bazaar.options import boundedSeconds
-from twisted_bazaar.services import EndpointConnector, trackerService
+from twisted_bazaar.base.options import boundedSeconds
+from twisted_bazaar.daemon.services import EndpointConnector, trackerService
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
     DaemonOptions,
@@ -19,7 +19,7 @@ from twisted_bazaar.tap.common import (
 )
 from twisted_bazaar.tap.endpoints import checkServerEndpoint, loopbackByDefault
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
-from twisted_bazaar.tracker.extension import trackerExtensionPlugins
+from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
 
 
@@ -69,6 +69,7 @@ def makeService(options):
     except (ValueError, TypeError) as e:
         raise SystemExit(exitStatus.line(f"--listen: {e}"))
     tracker = Tracker(reactor, random.Random(), options.linkSettings(),
+                      extensions=trackerExtensionPlugins(),
                       connector=EndpointConnector(reactor))
     service = trackerService(reactor, tracker, endpoint, exitStatus.fail,
                              options["listen"])

@@ -22,13 +22,12 @@ import random
 
 import attr
 
-from twisted_bazaar.identity import Identity
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.metrics.node import NodeMetrics
-from twisted_bazaar.node import Node, NodeConfig
-from twisted_bazaar.link import LinkSettings
-from twisted_bazaar.roles import rolePlugins
-from twisted_bazaar.schemes import buildScheme
-from twisted_bazaar.services import NodeService, trackerService
+from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.daemon.registry import buildScheme, rolePlugins, trackerExtensionPlugins
+from twisted_bazaar.daemon.services import NodeService, trackerService
 from twisted_bazaar.testing.memory import (
     MemoryClientEndpoint,
     MemoryConnector,
@@ -86,6 +85,7 @@ class Market:
         self.link_settings = link_settings or LinkSettings()
         self.tracker_host = "tracker"
         self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings,
+                               extensions=trackerExtensionPlugins(),
                                connector=MemoryConnector(self.network, self.tracker_host))
         self.tracker_service = trackerService(
             self.clock, self.tracker,

@@ -16,11 +16,10 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
-from twisted_bazaar.eviction import groupOf
-from twisted_bazaar.identity import helloText, keyId, newNonce, verify
-from twisted_bazaar.link import Link, LinkSettings, TokenBucket
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.identity.keys import helloText, keyId, newNonce, verify
+from twisted_bazaar.net.link import Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
-from twisted_bazaar.tracker.extension import trackerExtensionPlugins
 
 #: Node ids are non-negative and below this.
 ID_SPACE = 2**31
@@ -33,7 +32,7 @@ _PICK_TRIES = 16
 RECHECK_FIRST = 5.0
 RECHECK_MAX = 60.0
 #: Registrations advertising a port that one address group (see
-#: L{twisted_bazaar.eviction.addressGroup}) may make a second, in bursts
+#: L{twisted_bazaar.net.eviction.addressGroup}) may make a second, in bursts
 #: of twice that; and the most live nodes it may hold registered.
 JOIN_RATE = 20.0
 GROUP_LIMIT = 256
@@ -180,7 +179,9 @@ class Tracker:
     Answers tracker links: registration, introductions, departures, and
     the messages of the extensions it hosts.
 
-    @ivar extensions: extension name -> L{ITrackerExtension}.
+    @ivar extensions: extension name -> L{ITrackerExtension}, built from
+        the plugins (name -> L{ITrackerExtensionPlugin}) that whoever builds
+        the tracker passes in (the daemon passes every installed one).
     """
 
     log = Logger()
@@ -206,8 +207,7 @@ class Tracker:
         self.links = {}
         self.extensions = {}
         self._handlers = {}
-        plugins = trackerExtensionPlugins() if extensions is None else extensions
-        for name, plugin in sorted(plugins.items()):
+        for name, plugin in sorted((extensions or {}).items()):
             self.addExtension(name, plugin.build(self))
 
     def addExtension(self, name, extension):

@@ -12,8 +12,8 @@ that id.
 from twisted.internet import defer
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity import helloText, keyOwns, newNonce, verify
-from twisted_bazaar.link import Link
+from twisted_bazaar.identity.keys import helloText, keyOwns, newNonce, verify
+from twisted_bazaar.net.link import Link
 
 
 class AddressCheck:

@@ -8,7 +8,6 @@ L{twisted_bazaar.plugins} package; every tracker hosts every installed
 extension, so one tracker serves nodes of every scheme.
 """
 
-from twisted.plugin import getPlugins
 from zope.interface import Attribute, Interface
 
 
@@ -29,11 +28,3 @@ class ITrackerExtensionPlugin(Interface):
 
     def build(tracker):
         """Return an L{ITrackerExtension} for this tracker."""
-
-
-def trackerExtensionPlugins():
-    """Every installed tracker extension plugin, by name."""
-    from twisted_bazaar import plugins
-
-    return {plugin.name: plugin
-            for plugin in getPlugins(ITrackerExtensionPlugin, plugins)}

@@ -16,8 +16,8 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
-from twisted_bazaar.cli.client import CLIENT_IDS
-from twisted_bazaar.link import Link
+from twisted_bazaar.status.client import CLIENT_IDS
+from twisted_bazaar.net.link import Link
 from twisted_bazaar.status.messages import NodeState, State
 from twisted_bazaar.status.node import STATUS
 
@@ -106,7 +106,7 @@ class StatusWatcher(Service):
         @param members: returns the live nodes as (id, host, port, scheme)
             rows (L{StatusExtension.members}).
         @param connector: opens links, as a node's does
-            (L{twisted_bazaar.services.EndpointConnector}).
+            (L{twisted_bazaar.daemon.services.EndpointConnector}).
         @param view: the L{MarketView} to keep current.
         @param settings: the links' L{LinkSettings}.
         """

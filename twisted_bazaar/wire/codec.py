@@ -251,7 +251,7 @@ def message(type_name, *fields, routed=False, bucket=None, proves=False):
 
     ``bucket`` names the per-link rate limit the message counts against
     (``search``, ``query``, ``ping``, or a name of the plugin's own; see
-    L{twisted_bazaar.link.LinkSettings.rates}); None for no limit.
+    L{twisted_bazaar.net.link.LinkSettings.rates}); None for no limit.
 
     @raise ValueError: if another class already declared the type.
     """

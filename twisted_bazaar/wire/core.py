@@ -36,7 +36,7 @@ def _code(value, name):
 _code.fast = "type({v}) is str and {v} in ERROR_CODES"
 _exclude = idList(0, MAX_EXCLUDE)
 #: An Ed25519 public key, a handshake nonce, a signature: base64url text
-#: (checked when used: see L{twisted_bazaar.identity}).
+#: (checked when used: see L{twisted_bazaar.identity.keys}).
 checkKey = text(43, 43)
 checkNonce = text(1, 64)
 checkSig = text(86, 86)
@@ -55,7 +55,7 @@ class ThisIsMe(Message):
     serve as a super-peer; to a node, what the link is for (its purpose,
     which decides the slot budget it counts against).  A node with a key
     sends it, and a fresh nonce for the other side to sign; an answer
-    signs the nonce it answers (see L{twisted_bazaar.identity}).
+    signs the nonce it answers (see L{twisted_bazaar.identity.keys}).
     """
 
     id: int
@@ -85,7 +85,7 @@ class ThisIsYou(Message):
 @frozen
 class Proof(Message):
     """A node proves it holds the key it sent: its signature of the nonce
-    the other side sent (see L{twisted_bazaar.identity})."""
+    the other side sent (see L{twisted_bazaar.identity.keys})."""
 
     sig: str
 

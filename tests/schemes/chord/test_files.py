@@ -4,7 +4,7 @@ of chordStore, the description a record keeps and sends in its replicas
 and handovers (chordTransfer) and in the sellers of chordRecords (good and
 bad on the wire), the seller whose stores describe its shared files, and
 files bought and fetched through a chord ring in a L{Market} (every test
-of L{tests.files.test_fetch.FetchTests}).
+of L{tests.roles.files.test_fetch.FetchTests}).
 """
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -23,7 +23,7 @@ from twisted_bazaar.schemes.chord.records import Record, RecordStore
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.schemes.chord.state import Peer
 
-from tests.files import test_fetch
+from tests.roles.files import test_fetch
 from tests.helpers import CodecAssertions, feed, jsonNetstring, linkPeer, makeNode, sent
 from tests.schemes.chord.market import FAST, SETTLE, holderOf
 from tests.schemes.chord.test_routing import ME, PRED, SUCC, placed

@@ -8,7 +8,7 @@ import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.identity import Identity
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.testing import Market
 
 from tests.helpers import Recorder

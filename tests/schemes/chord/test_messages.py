@@ -36,7 +36,7 @@ A, B = Peer(5, "10.0.0.5", 9005), Peer(7, "", 9007)
 
 
 
-#: Each message next to the exact JSON object it travels as (tests/test_wire.py
+#: Each message next to the exact JSON object it travels as (tests/wire/test_wire.py
 #: checks these with every other message of the package).
 CHORD_WIRE_FORMS = [
     (ChordPing(1), {"type": "chordPing", "nonce": 1}),
@@ -84,7 +84,7 @@ _records = st.lists(st.builds(Handed, _items, _positions, _hosts, _ports,
                               st.integers(0, MAX_LIFETIME_MS)),
                     max_size=MAX_TRANSFER).map(tuple)
 
-#: A strategy of valid instances of every chord message (for tests/test_wire.py).
+#: A strategy of valid instances of every chord message (for tests/wire/test_wire.py).
 CHORD_STRATEGIES = {
     ChordPing: st.builds(ChordPing, _ids),
     ChordPong: st.builds(ChordPong, _ids),

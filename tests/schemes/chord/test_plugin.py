@@ -3,8 +3,8 @@ defaults, and the reasons bad values get."""
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.options import optionDefaults
-from twisted_bazaar.schemes import discoveryPlugins
+from twisted_bazaar.base.options import optionDefaults
+from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.chord.settings import ChordSettings
 
 

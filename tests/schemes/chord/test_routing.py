@@ -9,7 +9,7 @@ import json
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.schemes import buildScheme
+from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordFound,

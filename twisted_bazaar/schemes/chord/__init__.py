@@ -9,7 +9,7 @@ docs/architecture.md, "The chord scheme".
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
-from twisted_bazaar.options import PluginOption, boundedInt, seconds
+from twisted_bazaar.base.options import PluginOption, boundedInt, seconds
 from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.schemes.chord.settings import MAX_SUCCESSORS, ChordSettings
 

@@ -10,7 +10,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
-from twisted_bazaar.schemes import fileDescription
+from twisted_bazaar.core.market import fileDescription
 from twisted_bazaar.schemes.chord.messages import ChordStore
 
 

@@ -8,7 +8,7 @@ that formed apart merge (probes).  A mixin of L{ChordDiscovery
 from twisted.internet import defer
 
 from twisted_bazaar import wire
-from twisted_bazaar.overlay import Unreachable
+from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.schemes.chord.messages import ChordFind
 from twisted_bazaar.schemes.chord.ring import strictlyBetween
 from twisted_bazaar.schemes.chord.settings import CHORD

@@ -8,7 +8,7 @@ whose state it uses; the routing itself is L{KeyRouter
 
 from twisted.internet import defer
 
-from twisted_bazaar.schemes import Offer, offerFields
+from twisted_bazaar.core.market import Offer, offerFields
 from twisted_bazaar.schemes.chord.adverts import ignoreCancel
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,

@@ -8,7 +8,7 @@ links all this needs.  A mixin of L{ChordDiscovery
 
 from twisted.internet import defer
 
-from twisted_bazaar.overlay import Unreachable
+from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.schemes.chord.adverts import ignoreCancel
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,

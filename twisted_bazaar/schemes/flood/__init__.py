@@ -7,7 +7,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.options import PluginOption, boundedInt
+from twisted_bazaar.base.options import PluginOption, boundedInt
 from twisted_bazaar.routing.flood import DEFAULT_SEEN_LIMIT
 from twisted_bazaar.schemes import IDiscoveryPlugin
 

@@ -10,13 +10,13 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.identity import signedIf, trusts
-from twisted_bazaar.overlay import OVERLAY
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.identity.keys import signedIf, trusts
+from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter
-from twisted_bazaar.schemes import IDiscovery, Offer, offerDetails
+from twisted_bazaar.core.market import IDiscovery, Offer, offerDetails
 from twisted_bazaar.schemes.flood.messages import Reply, Search
-from twisted_bazaar.topology import RandomNeighbours
+from twisted_bazaar.core.topology import RandomNeighbours
 
 
 def overlayLinks(link):

@@ -39,7 +39,7 @@ class Search(Message):
 class Reply(Message):
     """A seller's offer, routed back to the buyer; id is the search's id.
     An offer of a shared file also carries size, sha256 and transfer.
-    Signed by the seller (see L{twisted_bazaar.identity.signed}), file
+    Signed by the seller (see L{twisted_bazaar.identity.keys.signed}), file
     fields included."""
 
     id: int

@@ -9,9 +9,9 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.roles.trade import BuyOK
-from twisted_bazaar.schemes import IDiscovery, Offer, offerDetails, offerFields
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.wire.trade import BuyOK
+from twisted_bazaar.core.market import IDiscovery, Offer, offerDetails, offerFields
 from twisted_bazaar.schemes.index.messages import (
     Ack,
     Found,

@@ -11,7 +11,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.options import PluginOption, boundedInt, seconds
+from twisted_bazaar.base.options import PluginOption, boundedInt, seconds
 from twisted_bazaar.routing.flood import DEFAULT_SEEN_LIMIT
 from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.schemes.superpeer.messages import MAX_HITS, MAX_ITEMS

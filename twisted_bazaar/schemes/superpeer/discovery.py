@@ -8,8 +8,8 @@ into L{Offer}s for the roles.
 from twisted.application.service import Service
 from zope.interface import implementer
 
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.schemes import IDiscovery, Offer, offerFields
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.market import IDiscovery, Offer, offerFields
 from twisted_bazaar.schemes.superpeer.leaf import LeafSide
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER, SpHit
 from twisted_bazaar.schemes.superpeer.query import QueryFlood

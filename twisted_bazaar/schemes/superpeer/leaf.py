@@ -24,8 +24,8 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.schemes import fileDescription
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.market import fileDescription
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
     MAX_ITEMS,

@@ -12,8 +12,8 @@ check is forgotten and its link closed.
 
 from twisted.logger import Logger
 
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.schemes import OFFER_DETAILS, fileDescription
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.market import OFFER_DETAILS, fileDescription
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.schemes.superpeer.messages import (

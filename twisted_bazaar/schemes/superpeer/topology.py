@@ -19,9 +19,9 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.backoff import Backoff
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.topology import ITopology
+from twisted_bazaar.base.backoff import Backoff
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.topology import ITopology
 
 #: Seconds to wait for the tracker's answer before asking again.
 QUESTION_TIMEOUT = 10.0

@@ -15,12 +15,12 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.options import PluginOption, boundedInt
-from twisted_bazaar.overlay import OVERLAY
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.base.options import PluginOption, boundedInt
+from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes import IDiscovery, IDiscoveryPlugin, Offer
-from twisted_bazaar.topology import RandomNeighbours
+from twisted_bazaar.core.topology import RandomNeighbours
 
 
 @wire.message("gossip", ("id", "id", wire.checkId, wire.REQUIRED),

@@ -1,0 +1,66 @@
+"""
+Tests for twisted_bazaar.base.backoff: one retry at a time, delays that double
+up to a cap with 0.5–1.5 jitter, reset and cancel.
+"""
+
+import random
+
+from twisted.internet import task
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.backoff import Backoff
+
+
+class FixedRandom(random.Random):
+    """random() is always 0.5: no jitter, so delays are exact."""
+
+    def random(self):
+        return 0.5
+
+
+class BackoffTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.calls = []
+        self.backoff = Backoff(self.clock, FixedRandom(), 1.0, 4.0)
+
+    def retry(self):
+        self.calls.append(self.clock.seconds())
+
+    def nextWait(self):
+        """Schedule a retry, run it, and return how long it waited."""
+        self.backoff.schedule(self.retry)
+        [call] = self.clock.getDelayedCalls()
+        wait = call.getTime() - self.clock.seconds()
+        self.clock.advance(wait)
+        return wait
+
+    def test_delaysDoubleUpToTheCap(self):
+        self.assertEqual([self.nextWait() for _ in range(4)], [1.0, 2.0, 4.0, 4.0])
+        self.assertEqual(len(self.calls), 4)
+
+    def test_oneRetryAtATime(self):
+        self.backoff.schedule(self.retry)
+        self.backoff.schedule(self.retry)
+        self.assertTrue(self.backoff.pending)
+        self.clock.advance(10)
+        self.assertEqual((self.calls, self.backoff.pending), ([10.0], False))
+
+    def test_resetStartsOver(self):
+        self.assertEqual([self.nextWait(), self.nextWait()], [1.0, 2.0])
+        self.backoff.reset()
+        self.assertEqual(self.nextWait(), 1.0)
+
+    def test_cancelLeavesNoCall(self):
+        self.backoff.schedule(self.retry)
+        self.backoff.cancel()
+        self.assertEqual((self.clock.getDelayedCalls(), self.backoff.pending), ([], False))
+        self.clock.advance(10)
+        self.assertEqual(self.calls, [])
+
+    def test_jitter(self):
+        """The wait is drawn from 0.5 to 1.5 times the delay."""
+        backoff = Backoff(self.clock, random.Random(3), 2.0, 60.0)
+        backoff.schedule(self.retry)
+        [call] = self.clock.getDelayedCalls()
+        self.assertTrue(1.0 <= call.getTime() <= 3.0)

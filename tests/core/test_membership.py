@@ -1,0 +1,297 @@
+"""
+Tests for twisted_bazaar.core.membership: a real Node's session with the
+tracker (registering, keeping its id, questions and answers, leaving),
+played byte for byte on a fake transport.  Keeping neighbours is the
+topology's business: see tests/core/test_topology.py.
+"""
+
+import random
+
+from twisted.internet import defer
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import FakeConnector, Recorder, WiredLink
+from twisted_bazaar import wire
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.membership import Membership, TrackerGone
+from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.schemes.index.messages import Found
+
+NODE_PORT = 4100
+NODE_ID = 77
+
+
+def thisisme(node_id=-1, host="", **extra):
+    return dict({"type": "thisisme", "id": node_id, "port": NODE_PORT, "host": host},
+                **extra)
+
+
+THISISYOU = {"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT}
+
+
+def nodereply(peer_id, port=None):
+    """The tracker naming node peer_id at host h<id>, port 5000+id."""
+    return {"type": "nodereply", "id": peer_id, "host": f"h{peer_id}",
+            "port": 5000 + peer_id if port is None else port}
+
+
+class _Scheme:
+    """Stands in for node.discovery: what membership tells the tracker."""
+
+    def __init__(self, name, superpeer=None):
+        self.name = name
+        self.superpeer = superpeer
+
+
+class MembershipCase(SynchronousTestCase):
+    """
+    A node with no topology (nobody asks for neighbours), so the tracker
+    link carries only what the test makes the session say.  Link timers
+    are off.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        config = NodeConfig(link=LinkSettings(handshake_timeout=0, ping_interval=0))
+        self.node = Node(self.clock, random.Random(0), FakeConnector(), config)
+        self.node.setAddress("", NODE_PORT)
+        self.membership = Membership(self.node)
+        self.recorder = Recorder()
+        self.node.addObserver(self.recorder)
+        self.tracker = self.connectTracker()
+
+    def connectTracker(self):
+        return WiredLink(self.membership.factory, "192.0.2.1", 7700)
+
+    def register(self):
+        """Complete the handshake."""
+        self.tracker.heard()
+        self.tracker.say(THISISYOU)
+        self.assertEqual(self.tracker.heard(), [])
+
+    def answers(self, d):
+        """What d fires with, collected in a list (failures as Failures)."""
+        results = []
+        d.addBoth(results.append)
+        return results
+
+
+class RegistrationTests(MembershipCase):
+
+    def test_connectSaysThisismeWithNoIdAndNodePort(self):
+        self.assertEqual(self.tracker.heard(), [thisisme()])
+
+    def test_configuredHostIsAdvertised(self):
+        node = Node(self.clock, random.Random(0), FakeConnector(),
+                    NodeConfig(host="seller.example"))
+        node.setAddress("", NODE_PORT)
+        tracker = WiredLink(Membership(node).factory)
+        self.assertEqual(tracker.heard(), [thisisme(host="seller.example")])
+        self.assertEqual(node.host, "seller.example")
+
+    def test_thisismeNamesTheSchemeAndSuperPeerOffer(self):
+        """The tracker learns the node's scheme (and, for schemes that
+        have them, whether it offers to be a super-peer)."""
+        for scheme, extra in ((_Scheme("flood"), {"scheme": "flood"}),
+                              (_Scheme("leafy", True), {"scheme": "leafy",
+                                                        "super": True})):
+            node = Node(self.clock, random.Random(0), FakeConnector())
+            node.setAddress("", NODE_PORT)
+            node.discovery = scheme
+            tracker = WiredLink(Membership(node).factory)
+            self.assertEqual(tracker.heard(), [thisisme(**extra)])
+
+    def test_nodeLearnsItsHostFromTheTrackerLink(self):
+        self.assertEqual(self.node.host, self.tracker.transport.getHost().host)
+
+    def test_thisisyouSetsIdAndTellsObservers(self):
+        self.assertIsNone(self.node.id)
+        self.assertFalse(self.membership.isRegistered)
+        self.assertEqual(self.recorder.events, [])
+        self.register()
+        self.assertEqual(self.node.id, NODE_ID)
+        self.assertTrue(self.membership.isRegistered)
+        self.assertEqual(self.recorder.events, [("nodeReady",), ("trackerRegistered",)])
+
+    def test_otherMessagesBeforeThisisyouAreWtf(self):
+        self.tracker.heard()
+        self.tracker.say(nodereply(11))
+        self.assertEqual(self.tracker.heard(), [{
+            "type": "error", "code": "wtf",
+            "info": "a node does not expect nodereply from the tracker before "
+                    "thisisyou"}])
+        self.assertFalse(self.membership.isRegistered)
+
+    def test_reconnectSaysThisismeWithKnownId(self):
+        self.register()
+        self.tracker.transport.loseConnection()
+        self.assertIsNone(self.membership.link)
+        self.assertFalse(self.membership.isRegistered)
+        self.tracker = self.connectTracker()
+        self.assertEqual(self.tracker.heard(), [thisisme(NODE_ID)])
+        self.tracker.say(THISISYOU)
+        self.assertTrue(self.membership.isRegistered)
+        self.assertEqual(self.recorder.events, [("nodeReady",), ("trackerRegistered",),
+                                                ("trackerRegistered",)])
+
+    def test_trackerDcClosesTheLink(self):
+        self.register()
+        self.tracker.say({"type": "dc"})
+        self.assertTrue(self.tracker.closed)
+        self.assertIsNone(self.membership.link)
+
+
+class QuestionTests(MembershipCase):
+    """ask(), whereIs() and send(): answers matched to questions in order."""
+
+    def test_sendNeedsARegistration(self):
+        self.assertFalse(self.membership.send(wire.WhereIs(5)))
+        self.assertEqual(self.tracker.heard(), [thisisme()])
+        self.register()
+        self.assertTrue(self.membership.send(wire.WhereIs(5)))
+        self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": 5}])
+
+    def test_askBeforeRegistrationFailsWithTrackerGone(self):
+        [failure] = self.answers(self.membership.ask(wire.NodeReq()))
+        failure.trap(TrackerGone)
+        self.assertEqual(self.tracker.heard(), [thisisme()])
+
+    def test_answersMatchQuestionsInOrder(self):
+        """nodereq and whereis questions share nodereply answers; the
+        tracker answers in order, so each answer goes to its question."""
+        self.register()
+        introduced = self.answers(self.membership.ask(wire.NodeReq((3,))))
+        where = []
+        self.membership.whereIs(42).addCallback(where.append)
+        self.membership.whereIs(43).addCallback(where.append)
+        self.assertEqual(self.tracker.heard(), [{"type": "nodereq", "exclude": [3]},
+                                                {"type": "whereis", "id": 42},
+                                                {"type": "whereis", "id": 43}])
+        self.tracker.say(nodereply(11))
+        self.assertEqual(introduced, [wire.NodeReply(11, "h11", 5011)])
+        self.assertEqual(where, [])
+        self.tracker.say(nodereply(42))
+        self.tracker.say({"type": "nodereply", "id": 43, "host": "", "port": 0})
+        self.assertEqual(where, [("h42", 5042), None])
+
+    def test_whereisWithoutTrackerIsNone(self):
+        """Unregistered, or the tracker gone with a question out: None."""
+        answers = []
+        self.membership.whereIs(42).addCallback(answers.append)
+        self.register()
+        self.membership.whereIs(43).addCallback(answers.append)
+        self.tracker.transport.loseConnection()
+        self.assertEqual(answers, [None, None])
+
+    def test_questionOutWhenTheTrackerGoesFailsWithTrackerGone(self):
+        self.register()
+        first = self.answers(self.membership.ask(wire.NodeReq()))
+        second = self.answers(self.membership.ask(wire.WhereIs(9)))
+        self.tracker.transport.loseConnection()
+        for results in (first, second):
+            [failure] = results
+            failure.trap(TrackerGone)
+        # The new session starts with no question out: its first answer
+        # goes to its first question.
+        self.tracker = self.connectTracker()
+        self.register()
+        third = self.answers(self.membership.ask(wire.NodeReq()))
+        self.tracker.say(nodereply(12))
+        self.assertEqual(third, [wire.NodeReply(12, "h12", 5012)])
+
+    def test_cancelledQuestionDropsItsAnswerWithoutMisrouting(self):
+        """A cancelled question keeps its place in the queue: its answer,
+        when it comes, is dropped, and the next answer goes to the next
+        question (FIFO)."""
+        self.register()
+        cancelled = self.membership.ask(wire.NodeReq())
+        cancelled.addErrback(lambda f: f.trap(defer.CancelledError))
+        later = self.answers(self.membership.ask(wire.WhereIs(42)))
+        cancelled.cancel()
+        self.tracker.say(nodereply(11))
+        self.assertEqual(later, [])
+        self.tracker.say(nodereply(42))
+        self.assertEqual(later, [wire.NodeReply(42, "h42", 5042)])
+        self.assertFalse(self.tracker.closed)
+
+    def test_unaskedAnswerIsIgnored(self):
+        self.register()
+        self.tracker.say(nodereply(11))
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertFalse(self.tracker.closed)
+        later = self.answers(self.membership.ask(wire.WhereIs(42)))
+        self.tracker.say(nodereply(42))
+        self.assertEqual(later, [wire.NodeReply(42, "h42", 5042)])
+
+    def test_schemeAnswersGoToTheHandlerItRegistered(self):
+        self.register()
+        handled = []
+        self.membership.handle(Found, handled.append)
+        self.tracker.say({"type": "found", "item": "pear", "sellers": []})
+        self.assertEqual(handled, [Found("pear", ())])
+        self.assertEqual(self.tracker.heard(), [])
+
+    def test_unhandledTrackerMessageIsWtf(self):
+        self.register()
+        self.tracker.say({"type": "found", "item": "pear", "sellers": []})
+        self.assertEqual(self.tracker.heard(), [{
+            "type": "error", "code": "wtf",
+            "info": "a node does not expect found from the tracker"}])
+        self.assertFalse(self.tracker.closed)
+
+
+class StoppingTests(MembershipCase):
+
+    def test_stoppingSaysDc(self):
+        self.register()
+        self.node.shutdown()
+        self.membership.stopService()
+        self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
+        self.assertTrue(self.tracker.closed)
+        self.assertIsNone(self.membership.link)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_stoppingWhileIntroducingSaysDc(self):
+        self.tracker.heard()
+        self.membership.stopService()
+        self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
+        self.assertTrue(self.tracker.closed)
+
+    def test_questionOutAtStopFailsWithTrackerGone(self):
+        self.register()
+        asked = self.answers(self.membership.ask(wire.NodeReq()))
+        self.membership.stopService()
+        [failure] = asked
+        failure.trap(TrackerGone)
+
+    def test_thisisyouAfterStopIsIgnored(self):
+        """The tracker's answer arrives after the node began stopping: the
+        session (stopped) takes no id from it and tells nobody."""
+        link = self.tracker.link
+        self.membership.stop()
+        self.membership.messageReceived(link, wire.ThisIsYou(NODE_ID, NODE_PORT))
+        self.assertIsNone(self.node.id)
+        self.assertFalse(self.node.ready)
+        self.assertFalse(self.membership.isRegistered)
+        self.assertEqual(self.recorder.events, [])
+
+    def test_thisisyouAfterStopIsIgnoredWhenTheLinkStays(self):
+        """The same over the wire: the session says dc when it stops, and
+        a thisisyou that comes after registers nothing."""
+        self.tracker.heard()
+        self.membership.stop()
+        self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
+        # The link is closing; whatever the tracker still says is dropped.
+        self.tracker.say(THISISYOU)
+        self.assertIsNone(self.node.id)
+        self.assertFalse(self.membership.isRegistered)
+        self.assertEqual(self.recorder.events, [])
+
+    def test_noNewSessionOnceStopped(self):
+        self.register()
+        self.membership.stopService()
+        self.tracker = self.connectTracker()
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertTrue(self.tracker.closed)
+        self.assertFalse(self.membership.isRegistered)

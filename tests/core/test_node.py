@@ -1,0 +1,264 @@
+"""
+Tests of L{twisted_bazaar.core.node}: the composition root.  A node's id and
+what setId does, the message handlers components register with handle(),
+and the events observers are told.  The link table, routing and flooding
+have tests of their own (tests/net/test_overlay.py, tests/routing/).
+"""
+
+from twisted.logger import capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.core.events import INodeEvents, NodeObserver
+from twisted_bazaar.core.node import Node
+from twisted_bazaar.wire import trade
+from twisted_bazaar.routing.flood import FloodRouter
+from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.schemes.index import messages as indexmsg
+from twisted_bazaar.store import MemoryStore
+
+from tests.helpers import Recorder, closeLink, feed, linkPeer, makeNode, openLink, sent
+
+
+def codes(messages):
+    """The error codes of messages, or the type of those that are not errors."""
+    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
+
+
+class IdTests(SynchronousTestCase):
+    def test_noIdUntilNamed(self):
+        """A new node has no id and is not ready."""
+        node = makeNode(None)
+        self.assertIsNone(node.id)
+        self.assertFalse(node.ready)
+
+    def test_idFromStore(self):
+        """A node whose store remembers an id starts with it (to ask the
+        tracker for it again), but is ready only once named."""
+        store = MemoryStore()
+        store.setNodeId(42)
+        node = Node(None, None, None, store=store)
+        self.assertEqual(node.id, 42)
+        self.assertFalse(node.ready)
+
+    def test_setIdMakesReadyOnce(self):
+        """setId names the node, saves the id and tells observers nodeReady
+        the first time only."""
+        node = makeNode(None)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        node.setId(5)
+        self.assertEqual((node.id, node.ready, node.store.nodeId()), (5, True, 5))
+        node.setId(5)
+        self.assertEqual(recorder.events, [("nodeReady",)])
+
+    def test_newIdClearsThePathTable(self):
+        """
+        When the tracker gives the node a new id, every path it learned
+        (each starts with the old id) is forgotten: the path table is
+        empty.  (The old node kept them, and routed along paths that no
+        longer started with itself.)
+        """
+        node = makeNode(1)
+        FloodRouter(node, floodmsg.Search, lambda search: None)
+        link = linkPeer(node, 2)
+        feed(link, floodmsg.Search(100, "apple", (7, 2), 5))
+        self.assertEqual(node.pathTo(7), (1, 2, 7))
+        recorder = Recorder()
+        node.addObserver(recorder)
+        with capturedLogs() as events:
+            node.setId(9)
+        self.assertEqual(node.id, 9)
+        self.assertEqual(dict(node.paths.table), {})
+        self.assertIsNone(node.pathTo(7))
+        self.assertEqual(node.store.nodeId(), 9)
+        self.assertEqual(recorder.events, [])
+        self.assertEqual([e["log_level"].name for e in events], ["warn"])
+
+    def test_sameIdKeepsThePathTable(self):
+        """Being named again with the same id forgets nothing."""
+        node = makeNode(1)
+        linkPeer(node, 2)
+        node.setId(1)
+        self.assertEqual(dict(node.paths.table), {2: (1, 2)})
+
+    def test_introduction(self):
+        """The node's thisisme names its id and address; a purpose only for
+        links that are not overlay links."""
+        node = makeNode(3)
+        self.assertEqual(node.introduction(), wire.ThisIsMe(3, 4001, "10.0.0.1"))
+        self.assertEqual(node.introduction("overlay"), wire.ThisIsMe(3, 4001, "10.0.0.1"))
+        self.assertEqual(node.introduction("direct"),
+                         wire.ThisIsMe(3, 4001, "10.0.0.1", purpose="direct"))
+
+
+class HandleTests(SynchronousTestCase):
+    """Messages the overlay does not handle itself go to the handler a
+    component registered for their type."""
+
+    def setUp(self):
+        self.node = makeNode(1)
+        self.link = linkPeer(self.node, 7)
+
+    def test_handlerGetsLinkAndMessage(self):
+        handled = []
+        self.node.handle(floodmsg.Search, lambda link, message: handled.append(
+            (link, message)))
+        search = floodmsg.Search(5, "apple", (7,), 3)
+        feed(self.link, search)
+        self.assertEqual(handled, [(self.link, search)])
+        self.assertEqual(sent(self.link), [])
+
+    def test_oneHandlerPerType(self):
+        self.node.handle(floodmsg.Search, lambda link, message: None)
+        self.assertRaises(ValueError, self.node.handle, floodmsg.Search,
+                          lambda link, message: None)
+
+    def test_notBeforeThisIsMe(self):
+        """A handled type before thisisme is still wtf, and closes."""
+        handled = []
+        self.node.handle(floodmsg.Search, lambda link, message: handled.append(message))
+        link = openLink(self.node)
+        feed(link, floodmsg.Search(5, "apple", (7,), 3))
+        self.assertEqual(codes(sent(link)), ["wtf"])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertEqual(handled, [])
+
+    def test_unhandledTypeIsWtf(self):
+        """A type no component handles is answered with wtf naming it, but
+        the link stays."""
+        feed(self.link, floodmsg.Search(5, "apple", (7,), 3))
+        [error] = sent(self.link)
+        self.assertEqual((error.code, error.info),
+                         ("wtf", "this node does not handle search"))
+        self.assertFalse(self.link.transport.disconnecting)
+
+    def test_trackerMessageIsWtf(self):
+        """A tracker-only message on a node link is answered with wtf, but
+        the link stays."""
+        feed(self.link, wire.NodeReq())
+        [error] = sent(self.link)
+        self.assertEqual((error.code, error.info),
+                         ("wtf", "this node does not handle nodereq"))
+        self.assertFalse(self.link.transport.disconnecting)
+
+    def test_indexMessagesAreWtf(self):
+        """The index scheme's messages are between a node and the tracker:
+        a node answers them with wtf, saying it does not handle them (it
+        used to say they were for the tracker)."""
+        for message in (indexmsg.Register("apple"), indexmsg.Unregister("apple"),
+                        indexmsg.Lookup("apple"), indexmsg.List()):
+            feed(self.link, message)
+            [error] = sent(self.link)
+            self.assertEqual((error.code, error.info),
+                             ("wtf", f"this node does not handle {message.TYPE}"))
+        self.assertFalse(self.link.transport.disconnecting)
+
+    def test_routedTypesNeedNoHandler(self):
+        """A path-routed message is the path router's: delivered as an
+        event at the end of its path."""
+        recorder = Recorder()
+        self.node.addObserver(recorder)
+        buy = trade.Buy(5, "apple", (7, 1))
+        feed(self.link, buy)
+        self.assertEqual(recorder.events, [("delivered", buy)])
+        self.assertEqual(sent(self.link), [])
+
+
+class CompositionTests(SynchronousTestCase):
+    """What the node offers its components, delegated to its parts."""
+
+    def test_linksAreTheOverlays(self):
+        node = makeNode(1)
+        link = linkPeer(node, 7)
+        self.assertIs(node.links, node.overlay.links)
+        self.assertEqual(node.links, {7: link})
+        self.assertEqual(node.linkCount(), 1)
+
+    def test_stoppingIsReadOnly(self):
+        node = makeNode(1)
+        self.assertFalse(node.stopping)
+        with self.assertRaises(AttributeError):
+            node.stopping = True
+        node.shutdown()
+        self.assertTrue(node.stopping)
+        self.assertTrue(node.overlay.stopping)
+
+    def test_routeAndPathTo(self):
+        """route and pathTo are the path router's."""
+        node = makeNode(1)
+        link = linkPeer(node, 3)
+        ok = trade.BuyOK(5, "apple", (1, 3))
+        self.assertTrue(node.route(ok))
+        self.assertEqual(sent(link), [ok])
+        self.assertEqual(node.pathTo(3), node.paths.pathTo(3))
+
+
+class EventTests(SynchronousTestCase):
+    """Observers are told of a node's events, each shielded from the
+    others."""
+
+    def test_observerMustProvideINodeEvents(self):
+        """An object that is not an INodeEvents is refused."""
+
+        class Partial:
+            def linkAdded(self, peer_id):
+                pass
+
+        node = makeNode(1)
+        self.assertRaises(TypeError, node.addObserver, Partial())
+        self.assertEqual(node.events.observers, [])
+        observer = NodeObserver()
+        self.assertTrue(INodeEvents.providedBy(observer))
+        node.addObserver(observer)
+        self.assertEqual(node.events.observers, [observer])
+
+    def test_linkEvents(self):
+        """linkAdded and linkRemoved, in order."""
+        node = makeNode(1)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        link = linkPeer(node, 7)
+        feed(link, wire.Dc())
+        closeLink(link)
+        self.assertEqual(recorder.events, [("linkAdded", 7), ("linkRemoved", 7)])
+
+    def test_failingObserverDoesNotStopTheOthers(self):
+        """An observer that raises is logged; the ones after it are still
+        told, and the node goes on."""
+
+        class Broken(NodeObserver):
+            def linkAdded(self, peer_id):
+                raise RuntimeError("boom")
+
+        node = makeNode(1)
+        before, after = Recorder(), Recorder()
+        for observer in (before, Broken(), after):
+            node.addObserver(observer)
+        with capturedLogs() as events:
+            linkPeer(node, 7)
+        self.assertEqual(before.events, [("linkAdded", 7)])
+        self.assertEqual(after.events, [("linkAdded", 7)])
+        failures = [e for e in events if "log_failure" in e]
+        self.assertEqual(len(failures), 1)
+        self.assertIsInstance(failures[0]["log_failure"].value, RuntimeError)
+        self.assertIn(7, node.links)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_removedObserverIsNotTold(self):
+        node = makeNode(1)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        node.events.removeObserver(recorder)
+        linkPeer(node, 7)
+        self.assertEqual(recorder.events, [])
+
+    def test_nodeStoppingOnce(self):
+        """shutdown tells observers nodeStopping once, however often it is
+        called."""
+        node = makeNode(1)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        node.shutdown()
+        node.shutdown()
+        self.assertEqual(recorder.events, [("nodeStopping",)])

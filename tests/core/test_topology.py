@@ -1,0 +1,353 @@
+"""
+Tests for twisted_bazaar.core.topology: RandomNeighbours keeping a node's
+overlay links, through its tracker session (the tracker played byte for
+byte on a fake transport) and a fake connector standing in for the
+network when the node links to the peers it is given.
+"""
+
+import random
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransportWithDisconnection
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import FakeConnector, Recorder, WiredLink, jsonNetstring
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.core.node import DIRECT, Node, NodeConfig
+from twisted_bazaar.core.topology import RETRY_MAX, RETRY_MIN, RandomNeighbours
+
+NODE_PORT = 4100
+NODE_ID = 77
+
+
+class SteadyRandom(random.Random):
+    """No jitter: random() is always the midpoint, so backoff delays are
+    exactly the nominal ones."""
+
+    def random(self):
+        return 0.5
+
+
+class _Scheme:
+    """Stands in for node.discovery: the topology names its scheme."""
+
+    name = "flood"
+    superpeer = None
+
+
+def succeed(request, peer_id):
+    """Play the peer answering a connect request: the connection comes up
+    and the peer says thisisme.  Returns the transport of the new link."""
+    address = IPv4Address("TCP", request.host, request.port)
+    transport = StringTransportWithDisconnection(peerAddress=address)
+    transport.protocol = request.link
+    request.link.makeConnection(transport)
+    request.deferred.callback(request.link)
+    request.link.dataReceived(jsonNetstring(
+        {"type": "thisisme", "id": peer_id, "port": request.port, "host": request.host}))
+    return transport
+
+
+def nodereq(*exclude, **extra):
+    return dict({"type": "nodereq", "exclude": list(exclude)}, **extra)
+
+
+def nodereply(peer_id):
+    """The tracker naming node peer_id at host h<id>, port 5000+id."""
+    return {"type": "nodereply", "id": peer_id, "host": f"h{peer_id}",
+            "port": 5000 + peer_id}
+
+
+NOBODY = {"type": "nodereply", "id": -1, "host": "", "port": 0}
+
+
+class RandomNeighboursTests(SynchronousTestCase):
+    """
+    A node wanting two neighbours.  Link timers are off (no pings, no
+    handshake clock) so the only delayed calls are the topology's retries.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.connector = FakeConnector()
+        config = NodeConfig(neighbours=2,
+                            link=LinkSettings(handshake_timeout=0, ping_interval=0))
+        self.node = Node(self.clock, SteadyRandom(0), self.connector, config)
+        self.node.setAddress("", NODE_PORT)
+        self.membership = Membership(self.node)
+        self.topology = RandomNeighbours(self.node, config.neighbours)
+        self.topology.startService()
+        self.recorder = Recorder()
+        self.node.addObserver(self.recorder)
+        self.tracker = self.connectTracker()
+
+    def connectTracker(self):
+        return WiredLink(self.membership.factory, "192.0.2.1", 7700)
+
+    def register(self):
+        """Complete the handshake; the node then asks for its first peer."""
+        self.tracker.heard()
+        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+
+    def link(self, peer_id):
+        """Answer the pending nodereq with peer_id and let the connection
+        succeed.  Returns the new link's transport."""
+        self.tracker.say(nodereply(peer_id))
+        request = self.connector.requests[-1]
+        self.assertEqual((request.host, request.port), (f"h{peer_id}", 5000 + peer_id))
+        return succeed(request, peer_id)
+
+    def retryDelay(self):
+        """The delay of the one pending retry, which is then let run."""
+        [call] = self.clock.getDelayedCalls()
+        delay = call.getTime() - self.clock.seconds()
+        self.clock.advance(delay)
+        return delay
+
+    def stop(self):
+        """Stop the node as NodeService does: scheme parts, links, tracker."""
+        self.topology.stopService()
+        self.node.shutdown()
+        self.membership.stopService()
+
+    # finding neighbours
+
+    def test_registrationStartsTheSeeking(self):
+        self.assertEqual(self.tracker.heard()[0]["type"], "thisisme")
+        self.assertEqual(self.tracker.heard(), [], "nothing asked before thisisyou")
+        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+        self.assertEqual(self.recorder.events, [("nodeReady",), ("trackerRegistered",)])
+
+    def test_notStartedAsksNothing(self):
+        self.topology.stopService()
+        self.tracker.heard()
+        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.assertEqual(self.tracker.heard(), [])
+
+    def test_asksOneAtATimeUntilEnoughNeighbours(self):
+        self.register()
+        self.tracker.say(nodereply(11))
+        self.assertEqual(len(self.connector.requests), 1)
+        self.assertEqual(self.tracker.heard(), [], "no second nodereq while connecting")
+        succeed(self.connector.requests[0], 11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.link(12)
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertEqual(sorted(self.node.links), [11, 12])
+        self.assertEqual(sorted(self.topology.neighbours()), [11, 12])
+        self.assertEqual(self.recorder.events,
+                         [("nodeReady",), ("trackerRegistered",), ("linkAdded", 11),
+                          ("linkAdded", 12)])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_nodereqNamesTheScheme(self):
+        """The tracker is asked for a peer of the node's own scheme."""
+        self.node.discovery = _Scheme()
+        self.tracker.heard()
+        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.assertEqual(self.tracker.heard(), [nodereq(scheme="flood")])
+        self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11, scheme="flood")])
+
+    def test_wantedIsCappedByMaxConnections(self):
+        node = Node(Clock(), SteadyRandom(0), FakeConnector(),
+                    NodeConfig(neighbours=10, max_connections=4))
+        self.assertEqual(RandomNeighbours(node, 10).wanted, 4)
+
+    def test_nobodyNewRetriesWithGrowingDelays(self):
+        self.register()
+        delays = []
+        for _ in range(8):
+            self.tracker.say(NOBODY)
+            self.assertEqual(self.tracker.heard(), [])
+            delays.append(self.retryDelay())
+            self.assertEqual(self.tracker.heard(), [nodereq()])
+        # Doubling from RETRY_MIN (1 s), capped at RETRY_MAX (60 s).
+        self.assertEqual((RETRY_MIN, RETRY_MAX), (1.0, 60.0))
+        self.assertEqual(delays, [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0])
+        self.assertEqual(self.connector.requests, [])
+
+    def test_retryJitterStaysWithinHalfToOneAndAHalfSteps(self):
+        self.node.rng = random.Random(6)
+        self.register()
+        for step in (1.0, 2.0, 4.0, 8.0, 16.0, 32.0):
+            self.tracker.say(NOBODY)
+            delay = self.retryDelay()
+            self.assertTrue(step / 2 <= delay < step * 1.5, (step, delay))
+            self.assertEqual(self.tracker.heard(), [nodereq()])
+
+    def test_alreadyLinkedPeerRetriesLater(self):
+        self.register()
+        self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.tracker.say(nodereply(11))
+        self.assertEqual(len(self.connector.requests), 1)
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertEqual(self.retryDelay(), 1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+
+    def test_ownIdRetriesLater(self):
+        self.register()
+        self.tracker.say(nodereply(NODE_ID))
+        self.assertEqual(self.connector.requests, [])
+        self.assertEqual(self.retryDelay(), 1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+
+    def test_backoffResetsAfterANewLink(self):
+        self.register()
+        for expected in (1.0, 2.0):
+            self.tracker.say(NOBODY)
+            self.assertEqual(self.retryDelay(), expected)
+            self.tracker.heard()
+        self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.tracker.say(NOBODY)
+        self.assertEqual(self.retryDelay(), 1.0)
+
+    def test_failedConnectRetriesLater(self):
+        self.register()
+        self.tracker.say(nodereply(11))
+        self.connector.requests[0].deferred.errback(ConnectionRefusedError())
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.retryDelay(), 1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+        self.link(11)
+        self.assertEqual(len(self.connector.requests), 2)
+        self.assertEqual(list(self.node.links), [11])
+
+    def test_removedLinkAsksForReplacement(self):
+        self.register()
+        lost = self.link(11)
+        self.link(12)
+        self.tracker.heard()
+        lost.loseConnection()
+        self.assertEqual(self.recorder.events[-1], ("linkRemoved", 11))
+        self.assertEqual(self.tracker.heard(), [nodereq(12)])
+
+    def test_linkLostWhileAskingDoesNotAskTwice(self):
+        self.register()
+        lost = self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        lost.loseConnection()
+        self.assertEqual(self.tracker.heard(), [], "the question is still out")
+        self.tracker.say(NOBODY)
+        self.assertEqual(self.retryDelay(), 1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+
+    def test_excludeNamesOnlyNeighbours(self):
+        """A direct (buyer-to-seller) link is no neighbour: it is neither
+        counted nor excluded."""
+        self.register()
+        self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.tracker.say(NOBODY)
+        direct = self.node.connectTo("h30", 5030, 30, DIRECT)
+        succeed(self.connector.requests[-1], 30)
+        self.assertEqual(self.successResultOf(direct), 30)
+        self.assertEqual(sorted(self.node.links), [11, 30])
+        self.assertEqual(self.topology.neighbours(), [11])
+        # (The direct link's idle timer is pending too: no retryDelay().)
+        self.assertEqual(self.tracker.heard(), [])
+        self.clock.advance(1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+
+    # the tracker going away
+
+    def test_questionLostWithTrackerIsAskedAgain(self):
+        """A nodereq the old tracker never answered must not block the
+        node from asking the new one."""
+        self.register()
+        self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.tracker.transport.loseConnection()
+        self.tracker = self.connectTracker()
+        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.assertEqual(self.tracker.heard(), [
+            {"type": "thisisme", "id": NODE_ID, "port": NODE_PORT, "host": ""},
+            nodereq(11)])
+
+    def test_whereisAnswersMatchQuestionsInOrder(self):
+        """Introductions and whereis questions share nodereply answers; the
+        tracker answers in order, so each answer goes to its question."""
+        self.register()
+        answers = []
+        self.membership.whereIs(42).addCallback(answers.append)
+        self.membership.whereIs(43).addCallback(answers.append)
+        self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": 42},
+                                                {"type": "whereis", "id": 43}])
+        self.tracker.say(nodereply(11))
+        self.assertEqual(answers, [])
+        self.assertEqual(self.connector.requests[-1][:2], ("h11", 5011))
+        self.tracker.say({"type": "nodereply", "id": 42, "host": "h42", "port": 5042})
+        self.tracker.say({"type": "nodereply", "id": 43, "host": "", "port": 0})
+        self.assertEqual(answers, [("h42", 5042), None])
+
+    # stopping
+
+    def test_stoppingSaysDcAndCancelsRetry(self):
+        self.register()
+        self.tracker.say(NOBODY)
+        [retry] = self.clock.getDelayedCalls()
+        self.stop()
+        self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
+        self.assertTrue(self.tracker.closed)
+        self.assertFalse(retry.active())
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_nodeStoppingAloneCancelsRetry(self):
+        """The nodeStopping event stops the topology too."""
+        self.register()
+        self.tracker.say(NOBODY)
+        [retry] = self.clock.getDelayedCalls()
+        self.node.shutdown()
+        self.assertFalse(self.topology.running)
+        self.assertFalse(retry.active())
+
+    def test_stoppingWithLinksAsksForNothing(self):
+        self.register()
+        self.link(11)
+        self.link(12)
+        self.tracker.heard()
+        self.stop()
+        self.assertEqual(self.tracker.heard(), [{"type": "dc"}])
+        self.assertEqual(self.node.links, {})
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_stopCancelsTheQuestionOut(self):
+        """Stopped with a nodereq unanswered: the answer, when it comes, is
+        dropped (no connection), and the next question's answer still
+        reaches it."""
+        self.register()
+        self.topology.stopService()
+        self.tracker.say(nodereply(11))
+        self.assertEqual(self.connector.requests, [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        where = []
+        self.membership.whereIs(42).addCallback(where.append)
+        self.tracker.heard()
+        self.tracker.say(nodereply(42))
+        self.assertEqual(where, [("h42", 5042)])
+
+    def test_stopCancelsTheConnectionAttempt(self):
+        self.register()
+        self.tracker.say(nodereply(11))
+        [request] = self.connector.requests
+        self.assertEqual(self.node.overlay.pending, {request.link})
+        self.topology.stopService()
+        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.tracker.heard(), [])
+
+    def test_restartAfterStopSeeksAgain(self):
+        self.register()
+        self.tracker.say(NOBODY)
+        self.topology.stopService()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.topology.startService()
+        self.assertEqual(self.tracker.heard(), [nodereq()])

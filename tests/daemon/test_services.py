@@ -1,0 +1,330 @@
+"""
+Tests for twisted_bazaar.service: NodeService and the tracker's service on
+the in-memory network and a fake clock, ListeningService's failures, and
+one trade over real loopback TCP.
+"""
+
+import random
+
+import pytest_twisted
+from twisted.internet import defer, error, task
+from twisted.internet.address import IPv4Address
+from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import StringTransport
+from twisted.logger import Logger, LogLevel, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import flooded, netstring
+from tests.test_testing import recordMessages
+from twisted_bazaar import wire
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.node import Node
+from twisted_bazaar.daemon.registry import buildScheme
+from twisted_bazaar.roles.buyer import Buyer
+from twisted_bazaar.roles.seller import Seller
+from twisted_bazaar.daemon.services import (
+    SHUTDOWN_GRACE,
+    EndpointConnector,
+    ListeningService,
+    NodeService,
+    trackerService,
+)
+from twisted_bazaar.testing import (
+    MemoryClientEndpoint,
+    MemoryConnector,
+    MemoryNetwork,
+    MemoryServerEndpoint,
+)
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
+
+class NodeServiceTests(SynchronousTestCase):
+    """A node's start-up and polite shutdown, as the daemon runs them."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.network = MemoryNetwork(self.clock)
+        self.tracker = Tracker(self.clock, random.Random(1))
+        trackerService(self.clock, self.tracker, MemoryServerEndpoint(
+            self.network, "tracker", DEFAULT_TRACKER_PORT)).startService()
+
+    def startNode(self, host):
+        node = Node(self.clock, random.Random(host),
+                    MemoryConnector(self.network, host))
+        # Neighbours are the scheme's business now: the flood scheme keeps
+        # random ones (RandomNeighbours), as a node always did before.
+        buildScheme(node, "flood")
+        service = NodeService(
+            self.clock, node, MemoryServerEndpoint(self.network, host),
+            MemoryClientEndpoint(self.network, host, "tracker", DEFAULT_TRACKER_PORT))
+        service.startService()
+        return service
+
+    def test_startListensThenRegisters(self):
+        service = self.startNode("alpha")
+        node = service.node
+        self.assertEqual(node.port, 40000)
+        self.assertEqual(service.listener.port.getHost(),
+                         IPv4Address("TCP", "alpha", 40000))
+        self.assertIsNone(node.id)
+        self.network.run(1)
+        self.assertIsNotNone(node.id)
+        self.assertTrue(service.membership.running)
+        self.assertTrue(service.membership.isRegistered)
+        self.assertEqual(self.tracker.registry.nodes, {node.id: ("alpha", 40000)})
+
+    def test_nodesLinkThroughTheTracker(self):
+        services = [self.startNode(host) for host in ("alpha", "beta", "gamma")]
+        self.network.run(10)
+        ids = {service.node.id for service in services}
+        self.assertNotIn(None, ids)
+        self.assertEqual(len(ids), 3)
+        for service in services:
+            self.assertEqual(set(service.node.links), ids - {service.node.id})
+
+    def test_stopSaysDcEverywhere(self):
+        """
+        stopService says dc on every link, the tracker's included, fires
+        once they have closed, and stops listening; the tracker and the
+        peers forget the node.
+        """
+        services = [self.startNode(host) for host in ("alpha", "beta", "gamma")]
+        self.network.run(10)
+        leaving, staying = services[0], services[1:]
+        gone = leaving.node.id
+        heard = [recordMessages(self, s.node) for s in staying]
+        tracker_heard = recordMessages(self, self.tracker)
+        d = leaving.stopService()
+        self.network.run(1)
+        self.assertIsNone(self.successResultOf(d))
+        for received in heard:
+            self.assertEqual(received, [(gone, wire.Dc())])
+        self.assertEqual([m for sender, m in tracker_heard if sender == gone],
+                         [wire.Dc()])
+        self.assertEqual(leaving.node.links, {})
+        self.assertFalse(leaving.running)
+        self.assertFalse(leaving.membership.running)
+        self.assertFalse(leaving.membership.isRegistered)
+        self.assertIsNone(leaving.listener.port)
+        for service in staying:
+            self.assertNotIn(gone, service.node.links)
+        self.assertNotIn(gone, self.tracker.registry.nodes)
+        self.assertEqual(len(self.tracker.registry), 2)
+        refused = self.network.connect("alpha", 40000, Protocol())
+        self.network.run(1)
+        self.failureResultOf(refused, error.ConnectionRefusedError)
+
+    def test_stopWaitsOnlyBriefly(self):
+        """A link that never finishes closing holds the stop up for
+        SHUTDOWN_GRACE seconds, no longer."""
+        service = self.startNode("alpha")
+        self.network.run(1)
+        stuck = StringTransport()
+        service.node.buildLink(inbound=True).makeConnection(stuck)
+        d = service.stopService()
+        self.assertEqual(stuck.value(), netstring(wire.Dc()))
+        self.network.run(SHUTDOWN_GRACE - 0.1)
+        self.assertNoResult(d)
+        self.network.run(0.2)
+        self.assertIsNone(self.successResultOf(d))
+        self.assertNotIn(service.node.id, self.tracker.registry.nodes)
+
+
+class _Reactor(task.Clock):
+    """A clock that records being stopped, running or not yet running."""
+
+    def __init__(self, running):
+        super().__init__()
+        self.running = running
+        self.stops = 0
+        self.whenRunning = []
+
+    def stop(self):
+        self.stops += 1
+
+    def callWhenRunning(self, function, *args):
+        self.whenRunning.append((function, args))
+
+
+class ListeningServiceTests(SynchronousTestCase):
+    """Where a daemon listens, and what happens when it cannot."""
+
+    def setUp(self):
+        self.network = MemoryNetwork()
+        self.events = []
+
+    def service(self, reactor, port=5, onListening=None):
+        endpoint = MemoryServerEndpoint(self.network, "h", port)
+        service = ListeningService(reactor, endpoint, Factory.forProtocol(Protocol),
+                                   "node", onListening)
+        service.log = Logger(observer=self.events.append)
+        return service
+
+    def failToListen(self, reactor):
+        """Start a service on an address that is already taken."""
+        self.network.listen(Factory(), "h", 5)
+        service = self.service(reactor)
+        self.assertIsNone(self.successResultOf(service.startService()))
+        self.assertIsNone(service.port)
+        return service
+
+    def test_listening(self):
+        ports = []
+        service = self.service(task.Clock(), onListening=ports.append)
+        service.startService()
+        self.assertEqual([port.getHost() for port in ports],
+                         [IPv4Address("TCP", "h", 5)])
+        self.assertEqual([formatEvent(e) for e in self.events],
+                         ["node listening on h:5"])
+        self.successResultOf(service.stopService())
+        self.assertIsNone(service.port)
+        self.assertEqual(self.network.listen(Factory(), "h", 5).getHost().port, 5)
+
+    def test_failureIsLoggedNotRaised(self):
+        self.failToListen(task.Clock())
+        [event] = self.events
+        self.assertEqual(event["log_level"], LogLevel.critical)
+        self.assertEqual(formatEvent(event),
+                         "node cannot listen: Couldn't listen on h:5: address in use.")
+
+    def test_failureStopsARunningReactor(self):
+        """A daemon that cannot listen exits rather than serve nothing."""
+        reactor = _Reactor(running=True)
+        self.failToListen(reactor)
+        self.assertEqual(reactor.stops, 1)
+
+    def test_failureGoesToOnFailure(self):
+        """With onFailure, the failure is one line naming the endpoint, told
+        outside any Deferred when it happens at once, so that it may end
+        the process there."""
+        self.network.listen(Factory(), "h", 5)
+        endpoint = MemoryServerEndpoint(self.network, "h", 5)
+
+        def onFailure(why):
+            raise SystemExit(why)
+
+        service = ListeningService(task.Clock(), endpoint, Factory.forProtocol(Protocol),
+                                   "tracker", onFailure=onFailure,
+                                   description="tcp:5")
+        service.log = Logger(observer=self.events.append)
+        error = self.assertRaises(SystemExit, service.startService)
+        self.assertEqual(error.code, "tracker cannot listen on tcp:5: Couldn't listen "
+                                     "on h:5: address in use.")
+        self.assertEqual(self.events, [])
+
+    def test_laterFailureGoesToOnFailure(self):
+        """A failure that comes after startService returned is told too."""
+        listening = defer.Deferred()
+
+        class Slow:
+            def listen(self, factory):
+                return listening
+
+        told = []
+        service = ListeningService(task.Clock(), Slow(), Factory(), "node",
+                                   onFailure=told.append)
+        service.startService()
+        self.assertEqual(told, [])
+        listening.errback(OSError("gone"))
+        self.assertEqual(told, ["node cannot listen: gone"])
+
+    def test_failureBeforeTheReactorRuns(self):
+        """twistd starts services before the reactor: stop once it runs."""
+        reactor = _Reactor(running=False)
+        self.failToListen(reactor)
+        self.assertEqual(reactor.stops, 0)
+        self.assertEqual(reactor.whenRunning, [(reactor.stop, ())])
+
+
+class _ObservedTracker(Tracker):
+    """A tracker that says when its last node has left, so a test can end
+    only after every server-side connection has closed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._emptyWaiters = []
+
+    def whenEmpty(self):
+        d = defer.Deferred()
+        self._emptyWaiters.append(d)
+        self._fireIfEmpty()
+        return d
+
+    def linkLost(self, link, reason):
+        super().linkLost(link, reason)
+        self._fireIfEmpty()
+
+    def _fireIfEmpty(self):
+        if not self.links:
+            waiters, self._emptyWaiters = self._emptyWaiters, []
+            for d in waiters:
+                d.callback(None)
+
+
+class _BagWatcher(NodeObserver):
+    """An observer of a buyer's node: fires ``filled`` with the bag once a
+    purchase is in it.  Added after the buyer, so it sees the bag updated."""
+
+    def __init__(self, buyer):
+        self.buyer = buyer
+        self.filled = defer.Deferred()
+
+    def delivered(self, message):
+        if self.buyer.bag and not self.filled.called:
+            self.filled.callback(list(self.buyer.bag))
+
+
+def _tcpNode(reactor, tracker_port, role):
+    """A node on loopback TCP; ``role(node)`` attaches its role first, so
+    that the service owns the role and its scheme."""
+    node = Node(reactor, random.Random(), EndpointConnector(reactor))
+    attached = role(node)
+    service = NodeService(
+        reactor, node, serverFromString(reactor, "tcp:0:interface=127.0.0.1"),
+        clientFromString(reactor, f"tcp:127.0.0.1:{tracker_port}"))
+    return node, attached, service
+
+
+# A plain pytest function on the real reactor: trial collects only TestCase
+# classes, so trial skips it; pytest-twisted runs it.
+@pytest_twisted.inlineCallbacks
+def test_tradeOverLoopbackTcp():
+    from twisted.internet import reactor
+
+    calls_before = set(reactor.getDelayedCalls())
+    readers_before = set(reactor.getReaders())
+    writers_before = set(reactor.getWriters())
+    tracker = _ObservedTracker(reactor, random.Random())
+    tracker_service = trackerService(
+        reactor, tracker, serverFromString(reactor, "tcp:0:interface=127.0.0.1"))
+    yield tracker_service.startService()
+    port = tracker_service.port.getHost().port
+    seller_node, seller, seller_service = _tcpNode(
+        reactor, port, lambda node: Seller(flooded(node), {"apple": 1}))
+    buyer_node, buyer, buyer_service = _tcpNode(
+        reactor, port, lambda node: Buyer(flooded(node), ["apple"], search_window=0.2))
+    watcher = _BagWatcher(buyer)
+    buyer_node.addObserver(watcher)
+    started = []
+    try:
+        for service in (seller_service, buyer_service):
+            service.startService()
+            started.append(service)
+        bag = yield watcher.filled.addTimeout(30, reactor)
+    finally:
+        for service in reversed(started):
+            yield service.stopService()
+        yield tracker.whenEmpty().addTimeout(10, reactor)
+        yield tracker_service.stopService()
+
+    [purchase] = bag
+    assert (purchase.item, purchase.seller) == ("apple", seller_node.id)
+    assert seller.stock == {"apple": 0}
+    assert seller.ledger[purchase.buy_id].buyer == buyer_node.id
+    assert buyer.satisfied
+    assert tracker.registry.nodes == {}
+    left = [call for call in reactor.getDelayedCalls()
+            if call.active() and call not in calls_before]
+    assert left == []
+    assert set(reactor.getReaders()) == readers_before
+    assert set(reactor.getWriters()) == writers_before

@@ -1,0 +1,172 @@
+"""
+Tests for L{twisted_bazaar.identity.keys}: key pairs, the ids derived from
+them, the key file of a data dir, and signatures.
+"""
+
+import hashlib
+import os
+import random
+import shutil
+import stat
+import tempfile
+
+import attr
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.identity.keys import (
+    KEY_FILE,
+    Identity,
+    decode,
+    deriveId,
+    encode,
+    helloText,
+    keyId,
+    keyOwns,
+    signedBy,
+    verify,
+)
+from twisted_bazaar.schemes.flood.messages import Reply
+
+
+class IdentityTests(SynchronousTestCase):
+    def test_idIsDerivedFromTheKey(self):
+        """The id is the first 4 bytes of SHA-256("bazaar-id:" + key),
+        big-endian, top bit cleared, so in [0, 2^31)."""
+        identity = Identity.generate()
+        raw = decode(identity.key)
+        digest = hashlib.sha256(b"bazaar-id:" + raw).digest()
+        self.assertEqual(identity.id, int.from_bytes(digest[:4], "big") % 2**31)
+        self.assertEqual(deriveId(raw), identity.id)
+        self.assertTrue(keyOwns(identity.key, identity.id))
+        self.assertFalse(keyOwns(identity.key, identity.id ^ 1))
+        self.assertFalse(keyOwns("not base64!", identity.id))
+        self.assertEqual(len(identity.key), 43)
+
+    def test_signatures(self):
+        """A signature verifies with its key and data only; malformed keys
+        and signatures are simply invalid."""
+        one, other = Identity.generate(), Identity.generate()
+        data = helloText("bm9uY2U", one.id)
+        self.assertEqual(data, f"bazaar-hello:bm9uY2U:{one.id}".encode())
+        sig = one.sign(data)
+        self.assertEqual(len(sig), 86)
+        self.assertTrue(verify(one.key, sig, data))
+        self.assertFalse(verify(other.key, sig, data))
+        self.assertFalse(verify(one.key, sig, data + b"x"))
+        self.assertFalse(verify("x" * 43, sig, data))
+        self.assertFalse(verify(one.key, "not a signature", data))
+
+    def test_signedReplacesAnotherKeyAndSig(self):
+        """Signing a message that carries another node's key and signature
+        replaces both: the new signature covers the canonical form with
+        the new key and without the old signature."""
+        one, other = Identity.generate(), Identity.generate()
+        reply = Reply(5, "apple", (other.id, 42), other.id, "127.0.0.1", 9001)
+        theirs = other.signed(reply)
+        mine = one.signed(theirs)
+        self.assertEqual(mine.key, one.key)
+        self.assertNotEqual(mine.sig, theirs.sig)
+        self.assertTrue(verify(one.key, mine.sig, wire.canonical(mine)))
+        self.assertEqual(attr.evolve(mine, key=None, sig=None), reply)
+        self.assertTrue(signedBy(theirs, other.id))
+        self.assertFalse(signedBy(mine, other.id))
+
+    def test_fromRandomRepeats(self):
+        """Drawn from a seeded rng, the same key each time."""
+        self.assertEqual(Identity.fromRandom(random.Random(5)).key,
+                         Identity.fromRandom(random.Random(5)).key)
+
+    def test_base64url(self):
+        self.assertEqual(encode(b"\xfb\xff"), "-_8")
+        self.assertEqual(decode("-_8"), b"\xfb\xff")
+        self.assertRaises(ValueError, decode, "-_8=")
+        self.assertRaises(ValueError, decode, "a")
+
+    def test_base64urlIsStrict(self):
+        """
+        Only the base64url alphabet: Python's decoder would read ``+`` and
+        ``/`` as ``-`` and ``_`` and skip other characters, so one key
+        would have many spellings, and text that is no key would get an
+        id.  A key is the base64url of exactly 32 bytes.
+        """
+        identity = Identity.fromRandom(random.Random(3))
+        for text in ("+_8", "-/8", "-_8!", " -_8", "-_\n8"):
+            self.assertRaises(ValueError, decode, text)
+        self.assertEqual(keyId(identity.key), identity.id)
+        for key in (identity.key[:-1] + "+", identity.key[:-1] + "!",
+                    identity.key[:42], encode(b"\0" * 31), "!" * 43):
+            self.assertIsNone(keyId(key), key)
+            self.assertFalse(keyOwns(key, identity.id), key)
+
+
+class SignedOfferTests(SynchronousTestCase):
+    """A reply's optional file fields are signed when it carries them."""
+
+    SHA = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+
+    def setUp(self):
+        self.seller = Identity.fromRandom(random.Random(8))
+        self.plain = Reply(5, "song.ogg", (self.seller.id, 42), self.seller.id,
+                           "127.0.0.1", 9001)
+        self.file = attr.evolve(self.plain, size=5, sha256=self.SHA, transfer=9002)
+
+    def test_canonicalNamesWhatTheMessageCarries(self):
+        """The file fields are in the signed bytes exactly when the reply
+        has them (protocol.md: keys and signatures), keys sorted."""
+        me = self.seller.id
+        self.assertEqual(
+            wire.canonical(self.seller.signed(self.file)).decode("utf-8"),
+            'bazaar-sig:{"host":"127.0.0.1","id":5,"item":"song.ogg",'
+            f'"key":"{self.seller.key}","path":[{me},42],"port":9001,'
+            f'"seller":{me},"sha256":"{self.SHA}","size":5,"transfer":9002,'
+            '"type":"reply"}')
+        self.assertEqual(
+            wire.canonical(self.seller.signed(self.plain)).decode("utf-8"),
+            'bazaar-sig:{"host":"127.0.0.1","id":5,"item":"song.ogg",'
+            f'"key":"{self.seller.key}","path":[{me},42],"port":9001,'
+            f'"seller":{me},"type":"reply"}}')
+
+    def test_relayCannotAlterFileFields(self):
+        """Changing, removing or adding a file field breaks the seller's
+        signature."""
+        signed = self.seller.signed(self.file)
+        self.assertTrue(signedBy(signed, self.seller.id))
+        for change in ({"size": 6}, {"sha256": "0" * 64}, {"transfer": 9003},
+                       {"size": None}, {"sha256": None}, {"transfer": None}):
+            self.assertFalse(signedBy(attr.evolve(signed, **change), self.seller.id),
+                             change)
+        plain = self.seller.signed(self.plain)
+        self.assertTrue(signedBy(plain, self.seller.id))
+        self.assertFalse(signedBy(attr.evolve(plain, transfer=9002), self.seller.id))
+
+    def test_nullIsLeftOut(self):
+        """A file field sent as null reads as left out: the signature of
+        the reply without it still holds."""
+        signed = self.seller.signed(self.plain)
+        payload = wire.encode(signed)
+        decoded = wire.decode(payload[:-1] + b',"size":null,"sha256":null,'
+                                              b'"transfer":null}')
+        self.assertEqual(decoded, signed)
+        self.assertTrue(signedBy(decoded, self.seller.id))
+
+
+class KeyFileTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-key-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+
+    def test_madeOnceThenKept(self):
+        """The first use writes node.key, readable by its owner only; later
+        ones read the same key back."""
+        first = Identity.inDirectory(self.folder)
+        path = os.path.join(self.folder, KEY_FILE)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        self.assertEqual(Identity.inDirectory(self.folder).key, first.key)
+        self.assertEqual(os.listdir(self.folder), [KEY_FILE])
+
+    def test_notAKey(self):
+        with open(os.path.join(self.folder, KEY_FILE), "w") as f:
+            f.write("garbage")
+        self.assertRaises(ValueError, Identity.inDirectory, self.folder)

@@ -1,0 +1,116 @@
+"""
+Tests for L{twisted_bazaar.identity.signer}: batches signed exactly as
+L{Identity.signed} signs, inline on a plain clock, on a thread of the
+signer's own given a reactor that runs threads, and inline again once
+stopped.
+"""
+
+import random
+import threading
+
+from twisted.internet.interfaces import IReactorThreads
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import directlyProvides
+
+from twisted_bazaar import wire
+from twisted_bazaar.identity.keys import Identity, signedBy
+from twisted_bazaar.wire.trade import BuyOK
+from twisted_bazaar.identity.signer import Signer
+from twisted_bazaar.store import ThreadExecutor
+
+from tests.store.test_executors import ThreadedFakeReactor
+
+
+def answers(identity, count=3):
+    return [BuyOK(100 + n, "apple", (identity.id, 9)) for n in range(count)]
+
+
+class InlineSignerTests(SynchronousTestCase):
+    def setUp(self):
+        self.identity = Identity.fromRandom(random.Random(3))
+
+    def test_signsAtOnceInOrder(self):
+        """On a plain clock, a batch is signed before signAll returns, in
+        order, each as Identity.signed signs it."""
+        signer = Signer.forClock(self.identity, Clock())
+        self.assertTrue(signer.inline)
+        messages = answers(self.identity)
+        signed = self.successResultOf(signer.signAll(messages))
+        self.assertEqual(signed, [self.identity.signed(m) for m in messages])
+        self.assertTrue(all(signedBy(m, self.identity.id) for m in signed))
+
+    def test_withoutAKey(self):
+        """A node without a key sends its answers as they are, inline even
+        on a reactor."""
+        reactor = Clock()
+        directlyProvides(reactor, IReactorThreads)
+        signer = Signer.forClock(None, reactor)
+        self.assertTrue(signer.inline)
+        messages = answers(self.identity)
+        self.assertEqual(self.successResultOf(signer.signAll(messages)), messages)
+
+    def test_stop(self):
+        self.successResultOf(Signer(self.identity).stop())
+
+
+class ThreadedSignerTests(SynchronousTestCase):
+    """A signer on a thread, driven through a fake reactor (see
+    L{ThreadedFakeReactor})."""
+
+    def setUp(self):
+        self.identity = Identity.fromRandom(random.Random(3))
+        self.reactor = ThreadedFakeReactor()
+        self.signer = Signer(self.identity, ThreadExecutor(self.reactor))
+        self.addCleanup(self.stop)
+
+    def stop(self):
+        d = self.signer.stop()
+        self.reactor.runUntil(lambda: d.called)
+        self.successResultOf(d)
+
+    def test_forAReactor(self):
+        """Given a reactor that runs threads, a node with a key gets a
+        threaded signer (not inline: its signAll would not fire before it
+        returns; test_signsOnItsThread shows the thread at work)."""
+        reactor = Clock()
+        directlyProvides(reactor, IReactorThreads)
+        self.assertFalse(Signer.forClock(self.identity, reactor).inline)
+
+    def test_notThreadedWhenAskedNot(self):
+        """threaded=False gives an inline signer even on a reactor that runs
+        threads (what a durable seller asks for)."""
+        reactor = Clock()
+        directlyProvides(reactor, IReactorThreads)
+        self.assertTrue(Signer.forClock(self.identity, reactor, threaded=False).inline)
+
+    def test_signsOnItsThread(self):
+        """The batch is signed off the caller's thread; the result comes
+        back through the reactor, signed as Identity.signed signs."""
+        threads = []
+        sign = self.identity.sign
+
+        def recordingSign(data):
+            threads.append(threading.get_ident())
+            return sign(data)
+
+        self.identity.sign = recordingSign
+        messages = answers(self.identity)
+        d = self.signer.signAll(messages)
+        self.assertNoResult(d)
+        self.reactor.runUntil(lambda: d.called)
+        signed = self.successResultOf(d)
+        self.assertEqual(len(threads), 3)
+        self.assertNotIn(threading.get_ident(), threads)
+        self.assertEqual([wire.canonical(m) for m in signed],
+                         [wire.canonical(self.identity.signed(m)) for m in messages])
+        self.assertTrue(all(signedBy(m, self.identity.id) for m in signed))
+
+    def test_inlineOnceStopped(self):
+        """After stop, the thread is gone and batches are signed at once."""
+        self.assertFalse(self.signer.inline)
+        self.stop()
+        self.assertTrue(self.signer.inline)
+        messages = answers(self.identity, 1)
+        self.assertEqual(self.successResultOf(self.signer.signAll(messages)),
+                         [self.identity.signed(messages[0])])

@@ -1,0 +1,70 @@
+"""
+Tests for L{twisted_bazaar.net.eviction}: address groups, and which inbound
+link a full node gives up for a newcomer.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.net.eviction import GRACE, Candidate, addressGroup, chooseVictim
+
+NOW = 1000.0
+
+
+def candidate(name, since, group="10.0.0.0/16", established=True, proven=False):
+    return Candidate(name, since, group, established, proven)
+
+
+class AddressGroupTests(SynchronousTestCase):
+    def test_groups(self):
+        """IPv4 by /16, IPv6 by /32, a mapped IPv4 address as IPv4, and a
+        name as itself."""
+        self.assertEqual(addressGroup("127.0.0.1"), addressGroup("127.0.200.9"))
+        self.assertEqual(addressGroup("127.0.0.1"), "127.0.0.0/16")
+        self.assertNotEqual(addressGroup("127.0.0.1"), addressGroup("127.1.0.1"))
+        self.assertEqual(addressGroup("2001:db8:1::1"), "2001:db8::/32")
+        self.assertEqual(addressGroup("::ffff:10.1.2.3"), "10.1.0.0/16")
+        self.assertEqual(addressGroup("node7"), "node7")
+        self.assertEqual(addressGroup(""), "")
+
+
+class ChooseVictimTests(SynchronousTestCase):
+    def test_nothingToEvict(self):
+        """No candidates, or only proven ones, or only links in their
+        grace period: nobody is evicted."""
+        self.assertIsNone(chooseVictim([], NOW))
+        self.assertIsNone(chooseVictim([candidate("a", 0, proven=True)] * 3, NOW))
+        self.assertIsNone(chooseVictim([candidate("a", NOW - GRACE + 1)], NOW))
+
+    def test_silentConnectionFirst(self):
+        """A connection that has not said thisisme goes before any link,
+        the oldest of the group with the most."""
+        victims = [candidate("old", 1), candidate("new", 900),
+                   candidate("quiet", 5, established=False),
+                   candidate("quieter", 2, "10.1.0.0/16", established=False),
+                   candidate("quietest", 3, established=False)]
+        self.assertEqual(chooseVictim(victims, NOW), "quietest")
+
+    def test_silentConnectionInItsGraceGoesToo(self):
+        """
+        The grace period and the older half protect established links
+        only: a connection still in its handshake goes first whatever its
+        age, even when every link is protected (protocol.md §6,
+        "Eviction").
+        """
+        victims = [candidate("trader", 1, proven=True),
+                   candidate("fresh", NOW - 1),
+                   candidate("just-connected", NOW, established=False)]
+        self.assertEqual(chooseVictim(victims, NOW), "just-connected")
+
+    def test_newestOfTheLargestGroupAfterTheOldestHalf(self):
+        """
+        The oldest half of the unproven links past their grace are kept;
+        of the rest, the newest link of the group holding the most goes.
+        """
+        links = [candidate("elder1", 1, "a"), candidate("elder2", 2, "a"),
+                 candidate("elder3", 3, "b"), candidate("mid", 100, "b"),
+                 candidate("b-newest", 500, "b"), candidate("a-newest", 600, "a"),
+                 candidate("c", 700, "c"), candidate("b-late", 400, "b"),
+                 candidate("trader", 800, "b", proven=True),
+                 candidate("fresh", NOW - 1, "b")]
+        self.assertEqual(chooseVictim(links, NOW), "b-newest")

@@ -1,0 +1,765 @@
+"""
+Tests of L{twisted_bazaar.net.overlay}: the link table of one node, seen from
+the node whose peers are StringTransports.  The handshake, connectTo, slot
+budgets per purpose, idle direct links, shutdown and duplicate links.
+"""
+
+import random
+
+from twisted.internet.error import ConnectionRefusedError
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.eviction import GRACE
+from twisted_bazaar.identity.keys import Identity, helloText, verify
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected
+from twisted_bazaar.wire import trade
+from twisted_bazaar.schemes.flood import messages as floodmsg
+
+from tests.helpers import (
+    NODE_HOST,
+    NODE_PORT,
+    Recorder,
+    closeLink,
+    feed,
+    linkPeer,
+    makeNode,
+    openLink,
+    sent,
+)
+
+ME = wire.ThisIsMe(1, NODE_PORT, NODE_HOST)
+
+
+def codes(messages):
+    """The error codes of messages, or the type of those that are not errors."""
+    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
+
+
+class HandshakeTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = makeNode(1)
+        self.recorder = Recorder()
+        self.node.addObserver(self.recorder)
+
+    def test_inboundThisIsMeIsAnswered(self):
+        """An inbound peer that introduces itself gets this node's thisisme
+        and becomes an established link, with its address remembered."""
+        link = openLink(self.node, inbound=True)
+        self.assertEqual(sent(link), [])
+        feed(link, wire.ThisIsMe(7, 5007, "10.0.0.7"))
+        self.assertEqual(sent(link), [ME])
+        self.assertEqual(self.node.links, {7: link})
+        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.addresses[7], ("10.0.0.7", 5007))
+        self.assertEqual(self.node.pathTo(7), (1, 7))
+        self.assertEqual(self.recorder.events, [("linkAdded", 7)])
+
+    def test_whoAreYouIsAnsweredThenClosed(self):
+        """The tracker's address check gets this node's thisisme, and the
+        connection is closed; no link is made.  A whoareyou after the
+        handshake is not understood."""
+        link = openLink(self.node, inbound=True)
+        feed(link, wire.WhoAreYou())
+        self.assertEqual(sent(link), [wire.ThisIsMe(1, NODE_PORT, NODE_HOST)])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertEqual((self.node.links, self.recorder.events), ({}, []))
+        peer = linkPeer(self.node, 7)
+        feed(peer, wire.WhoAreYou())
+        self.assertEqual([m.code for m in sent(peer)], ["wtf"])
+
+    def test_addressFallsBackToTransportHost(self):
+        """A peer that gives no host is reached at the address it came from."""
+        link = openLink(self.node, host="192.0.2.5")
+        feed(link, wire.ThisIsMe(7, 5007))
+        self.assertEqual(self.node.overlay.addresses[7], ("192.0.2.5", 5007))
+
+    def test_outboundSendsThisIsMeFirst(self):
+        """On a link this node opened, it speaks first, and the link is
+        established only once the peer answers."""
+        link = openLink(self.node, inbound=False)
+        self.assertEqual(sent(link), [ME])
+        self.assertEqual(self.node.links, {})
+        feed(link, wire.ThisIsMe(7, 5007))
+        self.assertEqual(sent(link), [])
+        self.assertEqual(self.node.links, {7: link})
+
+    def test_peerWithoutIdGetsNotiy(self):
+        """A peer still at id -1 has not registered: notiy, then close."""
+        link = openLink(self.node)
+        feed(link, wire.ThisIsMe(-1, 5007))
+        self.assertEqual(codes(sent(link)), ["notiy"])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertEqual(self.node.links, {})
+
+    def test_nodeWithoutIdAnswersNotiy(self):
+        """A node the tracker has not named yet refuses every inbound link
+        at once."""
+        node = makeNode(None)
+        link = openLink(node)
+        self.assertEqual(codes(sent(link)), ["notiy"])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertEqual(node.overlay.pending, set())
+
+    def test_ownIdGetsWtf(self):
+        """A peer claiming this node's own id is refused with wtf."""
+        link = openLink(self.node)
+        feed(link, wire.ThisIsMe(1, 5007))
+        self.assertEqual(codes(sent(link)), ["wtf"])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertEqual(self.node.links, {})
+
+    def test_messageBeforeThisIsMe(self):
+        """Anything but thisisme first is answered with wtf and closed."""
+        link = openLink(self.node)
+        feed(link, floodmsg.Search(5, "apple", (7,), 3))
+        self.assertEqual(codes(sent(link)), ["wtf"])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertEqual(self.recorder.events, [])
+
+    def test_silentLinkGetsNotim(self):
+        """A new link that says nothing for the handshake timeout gets
+        notim and is closed; once gone it no longer holds a slot."""
+        link = openLink(self.node)
+        self.node.clock.advance(9.9)
+        self.assertEqual(sent(link), [])
+        self.assertFalse(link.transport.disconnecting)
+        self.node.clock.advance(0.1)
+        self.assertEqual(codes(sent(link)), ["notim"])
+        self.assertTrue(link.transport.disconnecting)
+        closeLink(link)
+        self.assertEqual(self.node.overlay.pending, set())
+
+    def test_handshakeStopsTheNotimTimer(self):
+        """A link that introduced itself in time is never told notim."""
+        link = linkPeer(self.node, 7)
+        self.node.clock.advance(60)
+        self.assertEqual(sent(link), [])
+        self.assertFalse(link.transport.disconnecting)
+
+    def test_dcClosesTheLink(self):
+        """dc from a peer closes its link; the node forgets the peer."""
+        link = linkPeer(self.node, 7)
+        feed(link, wire.Dc())
+        self.assertEqual(sent(link), [])
+        self.assertTrue(link.transport.disconnecting)
+        closeLink(link)
+        self.assertEqual(self.node.links, {})
+        self.assertEqual(self.recorder.events, [("linkAdded", 7), ("linkRemoved", 7)])
+
+    def test_secondThisIsMeWithOtherId(self):
+        """A linked peer that claims another id is cut off."""
+        link = linkPeer(self.node, 7)
+        feed(link, wire.ThisIsMe(7, 5007))
+        self.assertEqual(sent(link), [])
+        feed(link, wire.ThisIsMe(8, 5007))
+        self.assertEqual(codes(sent(link)), ["wtf"])
+        self.assertTrue(link.transport.disconnecting)
+
+
+class ConnectToTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = makeNode(1)
+
+    def test_connectFiresWithPeerId(self):
+        """connectTo fires with the peer's id once the handshake is done."""
+        d = self.node.connectTo("10.0.0.7", 5007)
+        [(host, port, _, _)] = self.node.connector.requests
+        self.assertEqual((host, port), ("10.0.0.7", 5007))
+        link = self.node.connector.connectLast()
+        self.assertNoResult(d)
+        self.assertEqual(sent(link), [ME])
+        feed(link, wire.ThisIsMe(7, 5007))
+        self.assertEqual(self.successResultOf(d), 7)
+        self.assertEqual(self.node.links, {7: link})
+
+    def test_connectFailure(self):
+        """A connection that cannot be made fails with NotConnected and
+        frees its slot."""
+        d = self.node.connectTo("10.0.0.7", 5007)
+        self.node.connector.failLast(ConnectionRefusedError())
+        self.failureResultOf(d, NotConnected)
+        self.assertEqual(self.node.overlay.pending, set())
+
+    def test_refusedHandshake(self):
+        """A peer that closes before saying thisisme fails the connect."""
+        d = self.node.connectTo("10.0.0.7", 5007)
+        link = self.node.connector.connectLast()
+        feed(link, wire.Error("noslots", "full"))
+        closeLink(link)
+        self.failureResultOf(d, NotConnected)
+        self.assertEqual(self.node.overlay.pending, set())
+
+    def test_alreadyLinked(self):
+        """No second connection to a peer this node is linked to."""
+        linkPeer(self.node, 7)
+        self.assertEqual(self.successResultOf(self.node.connectTo("h", 1, 7)), 7)
+        self.assertEqual(self.node.connector.requests, [])
+
+    def test_noIdNoConnect(self):
+        """An unregistered node cannot link: its peers would refuse it."""
+        node = makeNode(None)
+        self.failureResultOf(node.connectTo("10.0.0.7", 5007), NotConnected)
+        self.assertEqual(node.connector.requests, [])
+
+    def test_noConnectAfterShutdown(self):
+        """A node that is shutting down opens no new link: connectTo fails
+        at once with NotConnected and asks the connector for nothing (it
+        used to connect, and the link was only hung up once made)."""
+        self.node.shutdown()
+        self.failureResultOf(self.node.connectTo("10.0.0.7", 5007), NotConnected)
+        self.failureResultOf(self.node.connectTo("10.0.0.7", 5007, 7), NotConnected)
+        self.assertEqual(self.node.connector.requests, [])
+
+    def test_purposeOfTheLink(self):
+        """connectTo opens an overlay link unless told otherwise; a direct
+        link names its purpose in this node's thisisme."""
+        overlay = self.node.connectTo("10.0.0.7", 5007)
+        link = self.node.connector.connectLast()
+        self.assertEqual(sent(link), [ME])
+        feed(link, wire.ThisIsMe(7, 5007))
+        self.assertEqual(self.successResultOf(overlay), 7)
+        self.assertEqual(link.purpose, OVERLAY)
+        direct = self.node.connectTo("10.0.0.8", 5008, 8, DIRECT)
+        link = self.node.connector.connectLast()
+        self.assertEqual(sent(link), [wire.ThisIsMe(1, NODE_PORT, NODE_HOST,
+                                                    purpose=DIRECT)])
+        feed(link, wire.ThisIsMe(8, 5008))
+        self.assertEqual(self.successResultOf(direct), 8)
+        self.assertEqual(link.purpose, DIRECT)
+
+    def test_cancel(self):
+        """Cancelling connectTo abandons the connection and frees its slot."""
+        d = self.node.connectTo("10.0.0.7", 5007)
+        d.cancel()
+        self.failureResultOf(d)
+        self.assertEqual(self.node.overlay.pending, set())
+
+
+class SlotTests(SynchronousTestCase):
+    def test_noslots(self):
+        """With every slot taken, one more inbound link gets noslots and
+        is closed; the others are untouched.  (No direct slots here: at
+        connection time the check is against every budget together.)"""
+        node = makeNode(1, max_connections=2, direct_slots=0)
+        first, second = linkPeer(node, 7), linkPeer(node, 8)
+        extra = openLink(node)
+        self.assertEqual(codes(sent(extra)), ["noslots"])
+        self.assertTrue(extra.transport.disconnecting)
+        self.assertEqual(node.links, {7: first, 8: second})
+        self.assertEqual(sent(first) + sent(second), [])
+
+    def test_fullNodeEvictsTheNewestInbound(self):
+        """
+        Full, a node takes a newcomer in place of its newest inbound link
+        past the grace period; outbound links and the oldest half of the
+        inbound ones are kept, and while every inbound link is in its
+        grace period, the newcomer is refused.
+        """
+        node = makeNode(1, max_connections=4, direct_slots=0)
+        out = linkPeer(node, 6, inbound=False)
+        old = linkPeer(node, 7)
+        node.clock.advance(5)
+        middle = linkPeer(node, 8)
+        node.clock.advance(1)
+        young = linkPeer(node, 9)
+        self.assertEqual(codes(sent(openLink(node))), ["noslots"])
+        node.clock.advance(GRACE)
+        newcomer = openLink(node)
+        self.assertEqual(sent(newcomer), [])
+        self.assertEqual(codes(sent(young)), ["noslots"])
+        self.assertTrue(young.transport.disconnecting)
+        self.assertEqual(sent(out) + sent(old) + sent(middle), [])
+
+    def test_pendingLinksHoldSlots(self):
+        """Links still in their handshake count against the limit: for
+        connectTo, and for an inbound connection, which makes room by
+        evicting the oldest silent one of the address group that has the
+        most."""
+        node = makeNode(1, max_connections=3, direct_slots=0)
+        first = openLink(node, host="10.1.0.1")
+        node.clock.advance(1)
+        second, third = openLink(node), openLink(node, host="10.0.0.98")
+        self.failureResultOf(node.connectTo("10.0.0.7", 5007), NotConnected)
+        fourth = openLink(node, host="10.1.0.2")
+        self.assertEqual((sent(first), sent(third), sent(fourth)), ([], [], []))
+        self.assertEqual(codes(sent(second)), ["noslots"])
+        self.assertTrue(second.transport.disconnecting)
+        self.assertEqual(node.linkCount(), 3)
+
+    def test_oneAddressCannotHoldEverySlotSilently(self):
+        """
+        Connections that have not said thisisme hold slots until their
+        handshake times out: one address group (an IPv4 /16) may hold at
+        most handshake_limit of them.  Other groups still get in, and a
+        connection that finishes its handshake makes room for its group
+        again.
+        """
+        node = makeNode(1, max_connections=8, handshake_limit=2)
+        first, _ = openLink(node, host="10.0.0.5"), openLink(node, host="10.0.0.6")
+        third = openLink(node, host="10.0.200.7")
+        [refusal] = sent(third)
+        self.assertEqual((refusal.code, refusal.info),
+                         ("noslots", "2 connections from your address group are still "
+                                     "to say thisisme"))
+        self.assertTrue(third.transport.disconnecting)
+        other = openLink(node, host="10.1.0.6")
+        self.assertEqual(sent(other), [])
+        self.assertFalse(other.transport.disconnecting)
+        feed(first, wire.ThisIsMe(7, 5007))
+        self.assertEqual(list(node.links), [7])
+        again = openLink(node, host="10.0.0.5")
+        self.assertEqual(sent(again), [])
+        self.assertFalse(again.transport.disconnecting)
+
+    def test_closedLinkForgetsAddress(self):
+        """A peer's address is kept while it is linked, not after: a node
+        that sees many peers come and go does not grow without bound."""
+        node = makeNode(1)
+        link = linkPeer(node, 7, port=5007)
+        self.assertEqual(node.overlay.addresses[7][1], 5007)
+        closeLink(link)
+        self.assertEqual(node.overlay.addresses, {})
+
+    def test_closedLinkFreesSlot(self):
+        """Once a link closes, its slot takes a new peer."""
+        node = makeNode(1, max_connections=1)
+        closeLink(linkPeer(node, 7))
+        link = openLink(node)
+        feed(link, wire.ThisIsMe(8, 5008))
+        self.assertEqual(sent(link), [ME])
+        self.assertEqual(list(node.links), [8])
+
+    def test_connectionCheckIsTheSumOfBudgets(self):
+        """A new connection is refused only once the links of every purpose
+        together fill the budgets: with both overlay slots taken, a third
+        connection still gets in, since it may be a direct one."""
+        node = makeNode(1, max_connections=2, direct_slots=1)
+        linkPeer(node, 7), linkPeer(node, 8)
+        third = openLink(node)
+        self.assertEqual(sent(third), [])
+        self.assertFalse(third.transport.disconnecting)
+        feed(third, wire.ThisIsMe(9, 5009, purpose=DIRECT))
+        fourth = openLink(node)
+        self.assertEqual(codes(sent(fourth)), ["noslots"])
+        self.assertTrue(fourth.transport.disconnecting)
+
+    def test_perPurposeCheckAtThisIsMe(self):
+        """The budget of the purpose a peer names in its thisisme is
+        checked then: an overlay link past max_connections is refused with
+        noslots, a direct one is taken while direct slots are free."""
+        node = makeNode(1, max_connections=2, direct_slots=1)
+        linkPeer(node, 7), linkPeer(node, 8)
+        overlay = openLink(node)
+        feed(overlay, wire.ThisIsMe(9, 5009))
+        [refusal] = sent(overlay)
+        self.assertEqual((refusal.code, refusal.info),
+                         ("noslots", "all 2 overlay slots are taken"))
+        self.assertTrue(overlay.transport.disconnecting)
+        closeLink(overlay)
+        direct = linkPeer(node, 9, purpose=DIRECT)
+        self.assertEqual(direct.purpose, DIRECT)
+        self.assertEqual(node.overlay.count(DIRECT), 1)
+        self.assertEqual(node.overlay.count(OVERLAY), 2)
+
+    def test_noDirectSlots(self):
+        """A node with no direct slots refuses direct links, and opens
+        none."""
+        node = makeNode(1, direct_slots=0)
+        link = openLink(node)
+        feed(link, wire.ThisIsMe(7, 5007, purpose=DIRECT))
+        self.assertEqual(codes(sent(link)), ["noslots"])
+        self.assertEqual(node.links, {})
+        self.failureResultOf(node.connectTo("10.0.0.8", 5008, 8, DIRECT), NotConnected)
+        self.assertEqual(node.connector.requests, [])
+
+    def test_unknownPurposeRefused(self):
+        """A purpose the node has no budget for is refused with wtf."""
+        node = makeNode(1)
+        link = openLink(node)
+        feed(link, wire.ThisIsMe(7, 5007, purpose="chord"))
+        self.assertEqual(codes(sent(link)), ["wtf"])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertEqual(node.links, {})
+
+
+class DirectIdleTests(SynchronousTestCase):
+    """
+    A direct link (a buyer's link to a seller) is closed politely after
+    config.direct_idle seconds without a trade message; pings and pongs
+    keep a link alive but are not trade.  Overlay links are never closed
+    for idleness.
+    """
+
+    IDLE = 30.0
+    INTERVAL = 10.0
+
+    def setUp(self):
+        self.node = makeNode(1, direct_idle=self.IDLE,
+                             link=LinkSettings(ping_interval=self.INTERVAL))
+        self.clock = self.node.clock
+
+    def keepAnswering(self, links, seconds):
+        """Advance the clock a ping interval at a time; each peer answers
+        the node's ping and pings it too, so no link falls silent."""
+        for _ in range(int(seconds // self.INTERVAL)):
+            self.clock.advance(self.INTERVAL)
+            for link in links:
+                if link.transport.disconnecting:
+                    continue
+                for message in sent(link):
+                    if type(message) is wire.Ping:
+                        feed(link, wire.Pong(message.nonce))
+                feed(link, wire.Ping(99))
+                self.assertEqual(sent(link), [wire.Pong(99)])
+
+    def test_directLinkClosedWhenIdle(self):
+        """An inbound direct link hears dc and is closed after direct_idle
+        seconds of pings only; the overlay link beside it stays."""
+        overlay = linkPeer(self.node, 2)
+        direct = linkPeer(self.node, 9, purpose=DIRECT)
+        self.assertEqual(direct.idle_timeout, self.IDLE)
+        self.assertIsNone(overlay.idle_timeout)
+        self.keepAnswering([overlay, direct], self.IDLE - self.INTERVAL)
+        self.assertFalse(direct.transport.disconnecting)
+        self.clock.advance(self.INTERVAL)
+        self.assertEqual(sent(direct)[-1:], [wire.Dc()])
+        self.assertTrue(direct.transport.disconnecting)
+        closeLink(direct)
+        self.assertEqual(list(self.node.links), [2])
+        self.keepAnswering([overlay], 10 * self.IDLE)
+        self.assertFalse(overlay.transport.disconnecting)
+        self.assertEqual(list(self.node.links), [2])
+
+    def test_outboundDirectLinkClosedWhenIdle(self):
+        """A direct link this node opened is closed the same way."""
+        d = self.node.connectTo("10.0.0.9", 5009, 9, DIRECT)
+        link = self.node.connector.connectLast()
+        feed(link, wire.ThisIsMe(9, 5009))
+        self.assertEqual(self.successResultOf(d), 9)
+        sent(link)
+        self.keepAnswering([link], self.IDLE - self.INTERVAL)
+        self.assertFalse(link.transport.disconnecting)
+        self.clock.advance(self.INTERVAL)
+        self.assertEqual(sent(link)[-1:], [wire.Dc()])
+        self.assertTrue(link.transport.disconnecting)
+
+    def test_tradeKeepsADirectLinkOpen(self):
+        """A trade message on a direct link starts its idle time over: it
+        is closed direct_idle seconds after the last one, not the first."""
+        direct = linkPeer(self.node, 9, purpose=DIRECT)
+        self.keepAnswering([direct], self.IDLE - self.INTERVAL)
+        feed(direct, trade.Buy(5, "apple", (9, 1)))
+        self.keepAnswering([direct], self.IDLE - self.INTERVAL)
+        self.assertFalse(direct.transport.disconnecting)
+        self.clock.advance(self.INTERVAL)
+        self.assertEqual(sent(direct)[-1:], [wire.Dc()])
+        self.assertTrue(direct.transport.disconnecting)
+
+    def test_directBecomesOverlay(self):
+        """A direct link the node then wants as an overlay link is reused
+        and no longer closed when idle."""
+        direct = linkPeer(self.node, 9, purpose=DIRECT)
+        self.assertEqual(self.successResultOf(self.node.connectTo("h", 1, 9)), 9)
+        self.assertEqual(self.node.connector.requests, [])
+        self.assertEqual(direct.purpose, OVERLAY)
+        self.keepAnswering([direct], 5 * self.IDLE)
+        self.assertFalse(direct.transport.disconnecting)
+
+
+
+
+class ShutdownTests(SynchronousTestCase):
+    def test_dcOnEveryLink(self):
+        """shutdown says dc on established and pending links and closes
+        them; whenClosed fires once the last one is gone."""
+        node = makeNode(1)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        links = [linkPeer(node, 2), linkPeer(node, 3), openLink(node)]
+        node.shutdown()
+        self.assertEqual([sent(link) for link in links], [[wire.Dc()]] * 3)
+        self.assertTrue(all(link.transport.disconnecting for link in links))
+        self.assertEqual(recorder.events[-1], ("nodeStopping",))
+        closed = node.whenClosed()
+        for link in links:
+            self.assertNoResult(closed)
+            closeLink(link)
+        self.assertIsNone(self.successResultOf(closed))
+
+    def test_noLinks(self):
+        """A node with no links is closed at once."""
+        node = makeNode(1)
+        node.shutdown()
+        self.assertIsNone(self.successResultOf(node.whenClosed()))
+
+    def test_refuseWhileStopping(self):
+        """A stopping node takes no new peers."""
+        node = makeNode(1)
+        node.shutdown()
+        link = openLink(node)
+        self.assertEqual(codes(sent(link)), ["noslots"])
+        self.assertTrue(link.transport.disconnecting)
+
+    def test_connectInFlight(self):
+        """A link still being connected when the node stops does not stop
+        the others from hearing dc, nor keep whenClosed from firing."""
+        node = makeNode(1)
+        connecting = node.connectTo("10.0.0.7", 5007)
+        link = linkPeer(node, 2)
+        node.shutdown()
+        self.assertEqual(sent(link), [wire.Dc()])
+        closed = node.whenClosed()
+        closeLink(link)
+        self.assertNoResult(closed)
+        node.connector.failLast(ConnectionRefusedError())
+        self.failureResultOf(connecting, NotConnected)
+        self.assertIsNone(self.successResultOf(closed))
+
+    def test_connectCompletesAfterShutdown(self):
+        """A connection that completes after shutdown is hung up at once,
+        without a handshake."""
+        node = makeNode(1)
+        connecting = node.connectTo("10.0.0.7", 5007)
+        node.shutdown()
+        closed = node.whenClosed()
+        link = node.connector.connectLast()
+        self.assertEqual(sent(link), [])
+        self.assertTrue(link.transport.disconnecting)
+        closeLink(link)
+        self.failureResultOf(connecting, NotConnected)
+        self.assertIsNone(self.successResultOf(closed))
+
+
+class DuplicateLinkTests(SynchronousTestCase):
+    """
+    Two nodes that connect to each other at once end up with two links;
+    both keep the one opened by the lower id.
+    """
+
+    def survivor(self, own_id, peer_id, first_inbound):
+        """Link to peer_id one way then the other; return the direction of
+        the link kept, and what the dropped link heard."""
+        node = makeNode(own_id)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        first = linkPeer(node, peer_id, inbound=first_inbound)
+        second = openLink(node, inbound=not first_inbound)
+        sent(second)
+        feed(second, wire.ThisIsMe(peer_id, 5000))
+        kept = node.links[peer_id]
+        dropped = second if kept is first else first
+        self.assertTrue(dropped.transport.disconnecting)
+        self.assertFalse(kept.transport.disconnecting)
+        closeLink(dropped)
+        self.assertIs(node.links[peer_id], kept)
+        self.assertEqual(recorder.events, [("linkAdded", peer_id)])
+        return ("inbound" if kept.inbound else "outbound"), sent(dropped)
+
+    def test_lowerIdKeepsItsOutbound(self):
+        """The lower id keeps the link it opened, in either order."""
+        self.assertEqual(self.survivor(3, 8, first_inbound=False),
+                         ("outbound", [wire.Dc()]))
+        self.assertEqual(self.survivor(3, 8, first_inbound=True),
+                         ("outbound", [wire.Dc()]))
+
+    def test_higherIdKeepsItsInbound(self):
+        """The higher id keeps the link the lower one opened, in either
+        order."""
+        self.assertEqual(self.survivor(8, 3, first_inbound=True),
+                         ("inbound", [wire.Dc()]))
+        self.assertEqual(self.survivor(8, 3, first_inbound=False),
+                         ("inbound", [wire.Dc()]))
+
+    def test_reconnectReplacesOld(self):
+        """A second link in the same direction replaces the first, which
+        is probably dead."""
+        node = makeNode(1)
+        old = linkPeer(node, 7)
+        new = linkPeer(node, 7)
+        self.assertIs(node.links[7], new)
+        self.assertEqual(sent(old), [wire.Dc()])
+        closeLink(old)
+        self.assertIs(node.links[7], new)
+        self.assertEqual(node.pathTo(7), (1, 7))
+
+    def test_messageOnTheRetiredLinkIsStillHandled(self):
+        """
+        Both nodes connected to each other at once: the link that loses is
+        retired (dc, closed), but what the peer already sent on it still
+        arrives.  A buy the peer wrote on the losing link before it heard
+        dc is delivered here, and one passing through is relayed on.  (The
+        old node dropped whatever followed on the losing link.)
+        """
+        node = makeNode(3)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        relay_to = linkPeer(node, 5)
+        mine = openLink(node, inbound=False)
+        theirs = openLink(node, inbound=True)
+        self.assertEqual(sent(mine), [wire.ThisIsMe(3, NODE_PORT, NODE_HOST)])
+        feed(mine, wire.ThisIsMe(8, 5008))
+        feed(theirs, wire.ThisIsMe(8, 5008))
+        self.assertIs(node.links[8], mine)
+        self.assertEqual(sent(theirs), [wire.Dc()])
+        self.assertTrue(theirs.transport.disconnecting)
+        buy = trade.Buy(41, "apple", (8, 3))
+        passing = trade.Buy(42, "apple", (8, 3, 5))
+        feed(theirs, buy, passing)
+        self.assertEqual(recorder.events[-1], ("delivered", buy))
+        self.assertEqual(sent(relay_to), [passing])
+        self.assertEqual(sent(theirs), [])
+        closeLink(theirs)
+        self.assertIs(node.links[8], mine)
+        feed(theirs, trade.Buy(43, "apple", (8, 3)))
+        self.assertEqual(recorder.events[-1], ("delivered", buy))
+
+    def test_messageOnTheReplacedLinkIsStillHandled(self):
+        """A link replaced by a newer one to the same peer is retired too:
+        a buy already on its way over the old link is delivered."""
+        node = makeNode(1)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        old = linkPeer(node, 7)
+        new = linkPeer(node, 7)
+        self.assertIs(node.links[7], new)
+        self.assertEqual(sent(old), [wire.Dc()])
+        buy = trade.Buy(41, "apple", (7, 1))
+        feed(old, buy)
+        self.assertEqual(recorder.events[-1], ("delivered", buy))
+        self.assertEqual(sent(old) + sent(new), [])
+
+
+class KeyedHandshakeTests(SynchronousTestCase):
+    """
+    Nodes with keys prove them: the acceptor signs the opener's nonce in
+    its thisisme, the opener answers with a proof of the acceptor's nonce,
+    and only then is its link established.  A link whose peer proved its
+    key is never replaced by one whose peer did not.
+    """
+
+    def setUp(self):
+        self.me = Identity.fromRandom(random.Random(1))
+        self.node = makeNode(self.me.id, identity=self.me)
+        self.peer = Identity.fromRandom(random.Random(2))
+
+    def knock(self, identity=None, claim=None, nonce="opener-nonce"):
+        """An inbound connection says thisisme with identity's key (and
+        claim as its id, default the key's); return the link and the
+        node's answer."""
+        identity = identity or self.peer
+        link = openLink(self.node)
+        feed(link, wire.ThisIsMe(identity.id if claim is None else claim, 5000,
+                                 key=identity.key, nonce=nonce))
+        return link, sent(link)
+
+    def prove(self, link, answer, identity=None):
+        identity = identity or self.peer
+        feed(link, wire.Proof(identity.sign(helloText(answer.nonce, identity.id))))
+
+    def test_openerProvesItsKey(self):
+        link, [answer] = self.knock()
+        self.assertEqual((answer.id, answer.key), (self.me.id, self.me.key))
+        self.assertTrue(verify(self.me.key, answer.sig,
+                               helloText("opener-nonce", self.me.id)))
+        self.assertNotIn(self.peer.id, self.node.links)
+        self.prove(link, answer)
+        self.assertIs(self.node.links[self.peer.id], link)
+        self.assertIn(link, self.node.overlay.keyed)
+
+    def test_badProofRefused(self):
+        """A proof that does not sign this link's nonce (one from another
+        connection, replayed, say) is refused."""
+        first, [answer] = self.knock()
+        self.prove(first, answer)
+        second, _ = self.knock()
+        self.prove(second, answer)
+        self.assertEqual([m.code for m in sent(second)], ["wtf"])
+        self.assertTrue(second.transport.disconnecting)
+        self.assertIs(self.node.links[self.peer.id], first)
+
+    def test_idMustBeTheKeys(self):
+        link, [refusal] = self.knock(claim=self.peer.id + 1)
+        self.assertEqual((refusal.code, refusal.info),
+                         ("wtf", f"{self.peer.id + 1} is not the id of that key"))
+
+    def test_provenLinkNeverReplacedByAnUnprovenOne(self):
+        """An impostor claiming a proven peer's id, without a key or with
+        the peer's public key but no proof, changes nothing; the peer
+        itself, proving its key again, takes over."""
+        honest, [answer] = self.knock()
+        self.prove(honest, answer)
+        keyless = openLink(self.node)
+        feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
+        self.assertEqual(sent(keyless), [wire.Dc()])
+        impostor, [answer2] = self.knock()
+        feed(impostor, wire.Proof(self.me.sign(helloText(answer2.nonce, self.peer.id))))
+        self.assertEqual([m.code for m in sent(impostor)], ["wtf"])
+        self.assertIs(self.node.links[self.peer.id], honest)
+        again, [answer3] = self.knock()
+        self.prove(again, answer3)
+        self.assertIs(self.node.links[self.peer.id], again)
+        self.assertEqual(sent(honest), [wire.Dc()])
+
+    def test_provenPeerReplacesAnImpostor(self):
+        """A keyless link that claimed the id first gives way to the
+        key's owner."""
+        keyless = openLink(self.node)
+        feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
+        honest, [answer] = self.knock()
+        self.prove(honest, answer)
+        self.assertIs(self.node.links[self.peer.id], honest)
+        self.assertEqual(sent(keyless)[-1], wire.Dc())
+
+    def test_handshakeTimeoutRunsUntilTheProof(self):
+        """An acceptor that asked for a proof is in its handshake until the
+        proof comes: no proof within the handshake timeout, notim."""
+        link, [answer] = self.knock()
+        self.node.clock.advance(10)
+        self.assertEqual(codes(sent(link)), ["notim"])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertNotIn(self.peer.id, self.node.links)
+
+    def test_losingDuplicateGetsDcOnItsProof(self):
+        """
+        A new inbound link that loses to the link this node opened (the
+        lower id's) has already had this node's thisisme, the one that
+        asked for its proof: the dc comes when the proof does.
+        """
+        peer = next(identity for identity in (Identity.fromRandom(random.Random(seed))
+                                              for seed in range(10, 40))
+                    if identity.id > self.me.id)
+        self.node.connectTo("10.0.0.7", 5007, peer.id)
+        mine = self.node.connector.connectLast()
+        [hello] = sent(mine)
+        feed(mine, wire.ThisIsMe(peer.id, 5007, key=peer.key, nonce="theirs",
+                                 sig=peer.sign(helloText(hello.nonce, peer.id))))
+        sent(mine)
+        theirs, [answer] = self.knock(peer)
+        self.assertIsInstance(answer, wire.ThisIsMe)
+        self.prove(theirs, answer, peer)
+        self.assertEqual(sent(theirs), [wire.Dc()])
+        self.assertIs(self.node.links[peer.id], mine)
+
+    def test_acceptorMustSignOurNonce(self):
+        """As opener, the node checks the acceptor's signature of its
+        nonce, then proves its own key."""
+        self.node.connectTo("10.0.0.7", 5007, self.peer.id)
+        link = self.node.connector.connectLast()
+        [hello] = sent(link)
+        self.assertEqual(hello.key, self.me.key)
+        feed(link, wire.ThisIsMe(self.peer.id, 5007, key=self.peer.key, nonce="theirs",
+                                 sig=self.peer.sign(helloText(hello.nonce, self.peer.id))))
+        [proof] = sent(link)
+        self.assertTrue(verify(self.me.key, proof.sig, helloText("theirs", self.me.id)))
+        self.assertIn(self.peer.id, self.node.links)
+
+        other = Identity.fromRandom(random.Random(3))
+        self.node.connectTo("10.0.0.8", 5008, other.id)
+        forged = self.node.connector.connectLast()
+        sent(forged)
+        feed(forged, wire.ThisIsMe(other.id, 5008, key=other.key, nonce="x",
+                                   sig=other.sign(helloText("not my nonce", other.id))))
+        self.assertEqual([m.code for m in sent(forged)], ["wtf"])
+        self.assertNotIn(other.id, self.node.links)

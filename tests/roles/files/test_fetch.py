@@ -1,0 +1,532 @@
+"""
+Files as goods end to end in a L{Market}: real sellers sharing folders,
+real buyers fetching into downloads folders, over the in-memory network
+on a fake clock, with flood and index discovery.
+"""
+
+import errno
+import hashlib
+import json
+import os
+import random
+
+import attr
+
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files import downloads as downloads_module, hashing
+from twisted_bazaar.files.downloads import partName
+from twisted_bazaar.files.journal import JOURNAL, Journal
+from twisted_bazaar.files.names import hashItem
+from twisted_bazaar.core.market import Offer
+from twisted_bazaar.store import SQLiteStore
+from twisted_bazaar.testing import Market, MemoryNetwork
+from tests.files.helpers import scratchDir, touch, writeFile
+
+PIECE = 4096
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+class FetchTests(SynchronousTestCase):
+    discovery = "flood"
+
+    def setUp(self):
+        self.patch(hashing, "MIN_PIECE", PIECE)
+        self.data = random.Random(5).randbytes(50 * PIECE + 100)
+        self.folders = []
+
+    def makeMarket(self, latency=0.0, seed=2):
+        self.market = Market(MemoryNetwork(rng=random.Random(1),
+                                           latency=(latency, latency)), seed=seed)
+        return self.market
+
+    def sharing(self, files):
+        folder = scratchDir(self)
+        for name, data in files.items():
+            writeFile(folder, name, data)
+        return folder
+
+    def addSeller(self, folder, **extra):
+        return self.market.addNode(discovery=self.discovery,
+                                   seller={"stock": {}, "share": folder, **extra})
+
+    def addBuyer(self, wants, downloads=None, store=None):
+        downloads = downloads or scratchDir(self)
+        node = self.market.addNode(discovery=self.discovery, store=store,
+                                   buyer={"wants": wants, "downloads": downloads})
+        return node, downloads
+
+    def runUntilPiecesDone(self, fetcher, name, pieces):
+        """Run the market in small steps until the download of name has
+        at least that many pieces done; return the download."""
+        for _ in range(1000):
+            self.market.run(0.01)
+            download = fetcher.downloads.get(name)
+            if download is not None and download.schedule is not None and len(
+                    download.schedule.done) >= pieces:
+                return download
+        self.fail(f"{name} never had {pieces} pieces done")
+
+    def fetcher(self, buyer):
+        return self.market.role(buyer, "buyer").fetcher
+
+    def assertFetched(self, downloads, name, data):
+        path = os.path.join(downloads, name)
+        with open(path, "rb") as f:
+            self.assertEqual(sha(f.read()), sha(data))
+        leftovers = [entry for entry in os.listdir(downloads)
+                     if entry not in (name, JOURNAL)]
+        self.assertEqual(leftovers, [])
+        self.assertEqual(os.listdir(os.path.join(downloads, JOURNAL)), [])
+
+    def stopAll(self):
+        nodes = list(self.market.nodes)
+        for node in nodes:
+            self.market.stop(node)
+        for node in nodes:
+            self.assertEqual(self.market.leftovers(node),
+                             {"delayed_calls": [], "connections": []})
+
+    def sales(self, sellers):
+        return sum(len(self.market.role(node, "seller").ledger) for node in sellers)
+
+    # -- the tests -------------------------------------------------------------------
+
+    def test_buyAndFetch(self):
+        """One sale, exactly once; the file arrives whole and verified; a
+        stopped node leaves nothing behind."""
+        self.makeMarket()
+        seller = self.addSeller(self.sharing({"song.ogg": self.data}))
+        buyer, downloads = self.addBuyer(["song.ogg"])
+        self.market.run(10)
+        [purchase] = self.market.role(buyer, "buyer").bag
+        self.assertEqual(purchase.seller, seller.id)
+        self.assertEqual(self.sales([seller]), 1)
+        self.assertFetched(downloads, "song.ogg", self.data)
+        self.stopAll()
+
+    def test_offersCarryTheContent(self):
+        self.makeMarket()
+        self.addSeller(self.sharing({"a": b"abc"}))
+        buyer, _ = self.addBuyer(["a"])
+        self.market.run(5)
+        [offer] = self.fetcher(buyer).offers["a"]
+        self.assertEqual((offer.size, offer.sha256), (3, sha(b"abc")))
+        self.assertTrue(offer.transfer)
+
+    def test_piecesFromSeveralSellers(self):
+        """Every seller of the same content serves pieces: load is spread."""
+        self.makeMarket(latency=0.005)
+        folder = self.sharing({"big": self.data})
+        sellers = [self.addSeller(folder) for _ in range(3)]
+        buyer, downloads = self.addBuyer(["big"])
+        self.market.run(20)
+        self.assertFetched(downloads, "big", self.data)
+        _, served = self.fetcher(buyer).fetched["big"]
+        self.assertEqual(set(served), {node.id for node in sellers})
+        self.assertEqual(sum(served.values()), 51)
+        self.assertEqual(self.sales(sellers), 1)
+
+    def test_smallFilesSpreadOverSellers(self):
+        """A one-piece file goes to a seller picked at random, not always
+        the first one found: many buyers keep every seller busy."""
+        self.makeMarket()
+        folder = self.sharing({"small": b"tiny"})
+        sellers = [self.addSeller(folder) for _ in range(2)]
+        buyers = [self.addBuyer(["small"])[0] for _ in range(8)]
+        self.market.run(15)
+        servers = [seller for buyer in buyers
+                   for seller in self.fetcher(buyer).fetched["small"][1]]
+        self.assertEqual(len(servers), 8)
+        self.assertEqual(set(servers), {node.id for node in sellers})
+
+    def test_wantedByContent(self):
+        """--want sha256:HEX buys the file by its content, whatever its
+        name; it is saved under the item's name."""
+        self.makeMarket()
+        self.addSeller(self.sharing({"whatever.bin": self.data}))
+        item = hashItem(sha(self.data))
+        buyer, downloads = self.addBuyer([item])
+        self.market.run(10)
+        self.assertFetched(downloads, item, self.data)
+
+    def test_contentWantIgnoresOffersOfOtherContent(self):
+        self.makeMarket()
+        item = hashItem("a" * 64)
+        buyer, _ = self.addBuyer([item])
+        fetcher = self.fetcher(buyer)
+        fetcher.offersFound(item, [Offer(1, (9, 1), "h", 1, 5, "a" * 64, 7),
+                                   Offer(2, (9, 2), "h", 1, 5, "b" * 64, 7)])
+        self.assertEqual([offer.seller for offer in fetcher.offers[item]], [1])
+
+    def test_sellItemWinsOverAFileOfItsName(self):
+        """A --sell item of a shared file's name is not described as the
+        file; the file is still sold by its content."""
+        self.makeMarket()
+        seller = self.market.addNode(discovery=self.discovery, seller={
+            "stock": {"apple": 2}, "share": self.sharing({"apple": b"pie"})})
+        self.market.run(3)
+        role = self.market.role(seller, "seller")
+        self.assertIsNone(role.describe("apple"))
+        self.assertEqual(role.stock["apple"], 2)
+        self.assertEqual(role.describe(hashItem(sha(b"pie")))["size"], 3)
+
+    def test_plainItemBoughtWithDownloadsIsSaidSo(self):
+        self.makeMarket()
+        self.market.addNode(discovery=self.discovery, seller={"stock": {"apple": 1}})
+        buyer, downloads = self.addBuyer(["apple"])
+        logged = []
+        from twisted.logger import globalLogPublisher
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        self.market.run(10)
+        self.assertEqual(len(self.market.role(buyer, "buyer").bag), 1)
+        self.assertEqual([event["item"] for event in logged
+                          if "named no shared file" in event.get("log_format", "")],
+                         ["apple"])
+
+    def test_badSellerCostsOnePiece(self):
+        """A seller whose bytes do not match the hashes is avoided after
+        its first piece; the file still arrives right."""
+        self.makeMarket(latency=0.005)
+        good = self.addSeller(self.sharing({"big": self.data}))
+        folder = self.sharing({"big": self.data})
+        bad = self.addSeller(folder)
+        self.market.run(3)
+        # Same size, same modification time, wrong bytes: only the
+        # hashes can tell.
+        path = os.path.join(folder, "big")
+        mtime = os.stat(path).st_mtime_ns
+        with open(path, "r+b") as f:
+            f.write(bytes(len(self.data)))
+        touch(path, mtime)
+        buyer, downloads = self.addBuyer(["big"])
+        self.market.run(20)
+        self.assertFetched(downloads, "big", self.data)
+        fetcher = self.fetcher(buyer)
+        _, served = fetcher.fetched["big"]
+        self.assertEqual(served, {good.id: 51})
+        self.assertEqual(fetcher.bad, {sha(self.data): {bad.id}})
+
+    def test_wrongDescriptionIsDistrusted(self):
+        """A seller whose about gives a wrong hash for one piece cannot get
+        honest sellers blamed for it: the file arrives, and if the liar
+        was the one that described the file, it ends up avoided."""
+        for seed in range(4):
+            self.makeMarket(latency=0.005, seed=seed)
+            folder = self.sharing({"big": self.data})
+            honest, liar = self.addSeller(folder), self.addSeller(folder)
+            self.market.run(3)
+            share = self.market.role(liar, "seller").files.share
+            digest = share.files["big"]
+            pieces = list(digest.pieces)
+            pieces[7] = bytes(32)
+            share.files["big"] = attr.evolve(digest, pieces=tuple(pieces))
+            buyer, downloads = self.addBuyer(["big"])
+            self.market.run(30)
+            self.assertFetched(downloads, "big", self.data)
+            fetcher = self.fetcher(buyer)
+            self.assertNotIn(honest.id, fetcher.bad.get(sha(self.data), ()))
+            self.stopAll()
+
+    def test_sellerKilledMidTransfer(self):
+        self.makeMarket(latency=0.01)
+        folder = self.sharing({"big": self.data})
+        first, second = self.addSeller(folder), self.addSeller(folder)
+        buyer, downloads = self.addBuyer(["big"])
+        fetcher = self.fetcher(buyer)
+        for _ in range(1000):
+            self.market.run(0.01)
+            download = fetcher.downloads.get("big")
+            if download is not None and download.schedule is not None and len(
+                    download.schedule.done) >= 10:
+                break
+        self.assertEqual(len(set(download.schedule.inflight.values())), 2)
+        self.market.crash(first)
+        self.market.run(20)
+        self.assertFetched(downloads, "big", self.data)
+        _, served = fetcher.fetched["big"]
+        self.assertLess(served.get(first.id, 0), 51)
+        self.assertGreater(served[second.id], 0)
+
+    def test_buyerCrashResumesWithoutPayingTwice(self):
+        sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig(sellers=2)
+        fetcher = self.fetcher(buyer)
+        self.runUntilPiecesDone(fetcher, "big", 20)
+
+        def whileDown():
+            self.assertTrue(os.path.exists(os.path.join(
+                downloads, partName("big", sha(self.data)))))
+            self.assertFalse(os.path.exists(os.path.join(downloads, "big")))
+
+        again, _ = self.restart(buyer, store, data_dir, downloads, whileDown)
+        self.market.run(20)
+        self.assertFetched(downloads, "big", self.data)
+        self.assertEqual(len(self.market.role(again, "buyer").bag), 1)
+        self.assertEqual(self.sales(sellers), 1)
+        _, served = self.fetcher(again).fetched["big"]
+        self.assertLessEqual(sum(served.values()), 51 - 20)
+
+    def test_crashBeforeWritebackRefetchesLostPieces(self):
+        """A crash can lose bytes of pieces that were verified but not yet
+        on disk (a fallocated part file reads zeros there); nothing
+        remembers them as done: after the restart each piece on disk is
+        checked again, and the lost ones are fetched again."""
+        sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig()
+        fetcher = self.fetcher(buyer)
+        download = self.runUntilPiecesDone(fetcher, "big", 20)
+        done = set(download.schedule.done)
+
+        def loseTwoPieces():
+            part = os.path.join(downloads, partName("big", sha(self.data)))
+            with open(part, "r+b") as f:
+                for piece in (3, 7):
+                    self.assertIn(piece, done)
+                    f.seek(piece * PIECE)
+                    f.write(bytes(PIECE))
+
+        again, _ = self.restart(buyer, store, data_dir, downloads, loseTwoPieces,
+                                settle=0)
+        fetcher = self.fetcher(again)
+        for _ in range(2000):
+            self.market.run(0.01)
+            download = fetcher.downloads.get("big")
+            if download is not None and download.schedule is not None:
+                break
+        # Found on disk: every piece done before the crash but the two lost.
+        self.assertEqual(done & download.schedule.done, done - {3, 7})
+        self.assertLessEqual({3, 7}, set(download.schedule.missing)
+                             | set(download.schedule.inflight))
+        self.market.run(20)
+        self.assertFetched(downloads, "big", self.data)
+        self.assertEqual(self.sales(sellers), 1)
+
+    def test_unreadablePartFileAtResumeFailsTheDownload(self):
+        """After a restart, a part file that cannot be read back to find
+        its good pieces fails the download with the disk's reason; the
+        seller that described the file is not blamed for it."""
+        sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig()
+        self.runUntilPiecesDone(self.fetcher(buyer), "big", 5)
+
+        def unreadable(path, offset, length):
+            raise OSError(errno.EIO, "Input/output error")
+
+        again, logged = self.restart(
+            buyer, store, data_dir, downloads,
+            lambda: self.patch(downloads_module, "hashRange", unreadable))
+        reasons = [str(event.get("why")) for event in logged
+                   if "cannot download" in event.get("log_format", "")]
+        part = os.path.join(downloads, partName("big", sha(self.data)))
+        self.assertEqual(reasons, [f"cannot read {part} back: Input/output error"])
+        self.assertEqual(self.fetcher(again).bad, {})
+
+    def durableBuyerOfBig(self, sellers=1, latency=0.01):
+        """A market where sellers share "big" and a buyer wants it, its bag
+        on disk: (the sellers, the buyer's store, its data dir, the buyer,
+        its downloads folder)."""
+        self.makeMarket(latency=latency)
+        folder = self.sharing({"big": self.data})
+        sellers = [self.addSeller(folder) for _ in range(sellers)]
+        data_dir = scratchDir(self)
+        store = SQLiteStore(data_dir)
+        buyer, downloads = self.addBuyer(["big"], store=store)
+        return sellers, store, data_dir, buyer, downloads
+
+    def restart(self, buyer, store, data_dir, downloads, whileDown=None, settle=5):
+        """Crash a buyer of "big", call ``whileDown()`` if given, and start
+        it again on its data dir (its bag) and downloads folder for
+        ``settle`` seconds; return the new buyer and what was logged since
+        the crash."""
+        self.market.crash(buyer)
+        store.close()
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        if whileDown is not None:
+            whileDown()
+        store = SQLiteStore(data_dir)
+        self.addCleanup(store.close)
+        again = self.market.restart(buyer, store, buyer={"wants": ["big"],
+                                                         "downloads": downloads})
+        self.market.run(settle)
+        return again, logged
+
+    def crashAndRestart(self, damage):
+        """Crash a buyer in the middle of a fetch, damage its offers
+        record with ``damage(path)``, start it again with its bag; return
+        the new buyer, its downloads folder, the sellers and what it
+        logged since the restart."""
+        sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig()
+        self.runUntilPiecesDone(self.fetcher(buyer), "big", 5)
+        again, logged = self.restart(
+            buyer, store, data_dir, downloads,
+            lambda: damage(os.path.join(downloads, JOURNAL, "big.json")))
+        return again, downloads, sellers, logged
+
+    def test_restartWithAnUnusableRecordSaysSoAndFetchesNothing(self):
+        """
+        A purchase in the bag whose offers record is missing or damaged
+        cannot tell which content was paid for: one warning names the
+        file, the record and what is wrong with it, nothing is fetched (a
+        guess could be another file), nothing is bought again, and the
+        node runs on.
+        """
+
+        def write(text):
+            def damage(path):
+                with open(path, "wb") as f:
+                    f.write(text if type(text) is bytes else text.encode())
+            return damage
+
+        wrong = {"name": "big", "sellers": {"1": {"sha256": 5, "size": 1}}}
+        for damage, why in [(os.unlink, "is missing (a plain item has none)"),
+                            (write("{not json"), "is not valid JSON"),
+                            (write(b"\xff{}"), "is not valid JSON"),
+                            (write("[]"), "is of the wrong fields"),
+                            (write(json.dumps(wrong)),
+                             "is of the wrong fields (sellers.1.sha256 must be"),
+                            (write('{"name": "big", "sellers": {}}'),
+                             "is without an offer from seller")]:
+            again, downloads, sellers, logged = self.crashAndRestart(damage)
+            said = [formatEvent(event) for event in logged
+                    if event.get("log_level") in (LogLevel.warn, LogLevel.error,
+                                                  LogLevel.critical)]
+            record = os.path.join(downloads, JOURNAL, "big.json")
+            self.assertEqual(len(said), 1, said)
+            self.assertIn(f"not fetching big, bought from seller {sellers[0].id}: "
+                          f"its offers record {record} {why}", said[0])
+            self.assertIn("so which content was paid for is unknown", said[0])
+            self.assertEqual(self.fetcher(again).downloads, {})
+            self.assertFalse(os.path.exists(os.path.join(downloads, "big")))
+            self.assertEqual(len(self.market.role(again, "buyer").bag), 1)
+            self.assertEqual(self.sales(sellers), 1)
+            self.stopAll()
+
+    def test_restartAfterTheFileIsInPlaceSaysNothing(self):
+        """A file put in place took its record with it: a restart finds
+        the purchase in the bag and no record, and that is no fault."""
+        sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig(latency=0.0)
+        self.market.run(20)
+        self.assertFetched(downloads, "big", self.data)
+        again, logged = self.restart(buyer, store, data_dir, downloads)
+        self.assertEqual([formatEvent(e) for e in logged
+                          if e.get("log_level") == LogLevel.warn], [])
+        self.assertEqual(self.fetcher(again).downloads, {})
+        self.assertEqual(self.sales(sellers), 1)
+
+    def test_stoppedMidTransferLeavesNothingRunning(self):
+        """A buyer stopped in the middle of a fetch cancels every timer,
+        connection and thread job; the part file stays for a resume."""
+        self.makeMarket(latency=0.01)
+        self.addSeller(self.sharing({"big": self.data}))
+        buyer, downloads = self.addBuyer(["big"])
+        fetcher = self.fetcher(buyer)
+        for _ in range(1000):
+            self.market.run(0.01)
+            download = fetcher.downloads.get("big")
+            if download is not None and download.schedule is not None and len(
+                    download.schedule.done) >= 5:
+                break
+        self.market.stop(buyer)
+        self.assertEqual(self.market.leftovers(buyer),
+                         {"delayed_calls": [], "connections": []})
+        self.assertIn(partName("big", sha(self.data)), os.listdir(downloads))
+
+    def test_durableSellerForgetsFilesGoneWhileDown(self):
+        """A seller with a data dir stocks its files in its store (their
+        sales commit); restarted with the file gone, it offers it no more."""
+        self.makeMarket()
+        folder = self.sharing({"f": b"content"})
+        store = SQLiteStore(scratchDir(self))
+        self.addCleanup(store.close)
+        seller = self.market.addNode(discovery=self.discovery, store=store,
+                                     seller={"stock": {"apple": 1}, "share": folder})
+        buyer, downloads = self.addBuyer(["f"])
+        self.market.run(10)
+        self.assertFetched(downloads, "f", b"content")
+        self.assertEqual(store.inventory()["apple"], 1)
+        self.assertGreater(store.inventory()["f"], 0)
+        self.assertEqual([sale.item for sale in store.sales()], ["f"])
+        self.market.crash(seller)
+        os.remove(os.path.join(folder, "f"))
+        again = self.market.restart(seller, store, seller={"stock": {"apple": 1},
+                                                          "share": folder})
+        self.market.run(3)
+        role = self.market.role(again, "seller")
+        self.assertEqual(role.stock, {"apple": 1, "f": 0,
+                                      hashItem(sha(b"content")): 0})
+        self.assertIsNone(role.describe("f"))
+
+    def test_fullDiskLeavesNoHalfFile(self):
+        def full(fd, offset, length):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(os, "posix_fallocate", full)
+        self.makeMarket()
+        self.addSeller(self.sharing({"big": self.data}))
+        buyer, downloads = self.addBuyer(["big"])
+        logged = []
+        from twisted.logger import globalLogPublisher
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        self.market.run(10)
+        self.assertEqual([entry for entry in os.listdir(downloads)
+                          if entry != JOURNAL], [])
+        reasons = [str(event.get("why")) for event in logged
+                   if "cannot download" in event.get("log_format", "")]
+        self.assertEqual(reasons, ["the downloads folder is full: cannot make room "
+                                   f"for {len(self.data)} bytes"])
+
+    def test_offersNotRecordedSaidSoWhenBought(self):
+        """Offers that could not be recorded (a full disk) leave a purchase
+        whose content is unknown: said so, not taken for a plain item."""
+        def full(journal, name, offers):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(Journal, "note", full)
+        self.makeMarket()
+        sellers = [self.addSeller(self.sharing({"big": self.data}))]
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        buyer, downloads = self.addBuyer(["big"])
+        self.market.run(10)
+        said = [formatEvent(event) for event in logged
+                if event.get("log_level") in (LogLevel.warn, LogLevel.critical)]
+        record = os.path.join(downloads, JOURNAL, "big.json")
+        self.assertEqual(said, [
+            f"cannot record the offers of big in {downloads}: No space left on device",
+            f"not fetching big, bought from seller {sellers[0].id}: its offers record "
+            f"{record} is missing: it could not be written when the offers were "
+            "found, so which content was paid for is unknown"])
+        self.assertEqual(self.fetcher(buyer).downloads, {})
+
+    def test_fileAddedLaterIsBought(self):
+        self.makeMarket()
+        folder = self.sharing({})
+        self.addSeller(folder)
+        buyer, downloads = self.addBuyer(["late"])
+        self.market.run(5)
+        self.assertEqual(self.market.role(buyer, "buyer").bag, [])
+        writeFile(folder, "late", b"here now")
+        self.market.run(10)
+        self.assertFetched(downloads, "late", b"here now")
+
+    def test_removedFileNoLongerSold(self):
+        self.makeMarket()
+        folder = self.sharing({"gone": b"soon"})
+        seller = self.addSeller(folder)
+        self.market.run(3)
+        os.remove(os.path.join(folder, "gone"))
+        self.market.run(3)
+        self.addBuyer(["gone"])
+        self.market.run(10)
+        self.assertEqual(self.sales([seller]), 0)
+
+
+class IndexFetchTests(FetchTests):
+    discovery = "index"

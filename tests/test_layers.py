@@ -1,0 +1,72 @@
+"""
+The layers of ``.importlinter`` hold, and a wrong-way import breaks them.
+
+``make test`` runs ``lint-imports`` before the suite; these tests run it
+on the tree as it is and on a copy with one import added against the
+layers, so a contract that could never fail would be caught here.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from twisted.trial.unittest import SynchronousTestCase
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LINT = os.path.join(os.path.dirname(sys.executable), "lint-imports")
+
+
+def lint(tree):
+    """Run lint-imports on the twisted_bazaar package under ``tree``:
+    (exit code, output)."""
+    env = dict(os.environ, PYTHONPATH=tree)
+    done = subprocess.run([LINT, "--no-cache", "--config", os.path.join(tree, ".importlinter")],
+                          cwd=tree, env=env, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    return done.returncode, done.stdout + done.stderr
+
+
+class LayerContractTests(SynchronousTestCase):
+    def setUp(self):
+        if not os.path.exists(LINT):
+            self.skipTest(f"lint-imports is not installed beside {sys.executable}")
+        self.tree = tempfile.mkdtemp(prefix="bazaar-layers-")
+        self.addCleanup(shutil.rmtree, self.tree)
+        shutil.copytree(os.path.join(ROOT, "twisted_bazaar"),
+                        os.path.join(self.tree, "twisted_bazaar"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(os.path.join(ROOT, ".importlinter"), self.tree)
+
+    def addImport(self, module, line):
+        path = os.path.join(self.tree, *module.split(".")) + ".py"
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("\n" + line + "\n")
+
+    def test_theTreeKeepsEveryContract(self):
+        code, output = lint(self.tree)
+        self.assertEqual(code, 0, output)
+        self.assertIn("0 broken", output)
+
+    def test_aLowerLayerImportingAHigherOneFails(self):
+        """The wire format importing a role is refused, naming the import."""
+        self.addImport("twisted_bazaar.wire.core", "import twisted_bazaar.roles.buyer  # noqa")
+        code, output = lint(self.tree)
+        self.assertNotEqual(code, 0, output)
+        self.assertIn("twisted_bazaar.wire is not allowed to import twisted_bazaar.roles",
+                      output)
+
+    def test_rolesAndSchemesDoNotMeet(self):
+        """Roles and schemes are siblings: neither may import the other."""
+        self.addImport("twisted_bazaar.roles.want", "import twisted_bazaar.schemes.flood  # noqa")
+        code, output = lint(self.tree)
+        self.assertNotEqual(code, 0, output)
+        self.assertIn("twisted_bazaar.roles is not allowed to import twisted_bazaar.schemes",
+                      output)
+
+    def test_viewsDoNotImportTheCommandLine(self):
+        self.addImport("twisted_bazaar.web.view", "import twisted_bazaar.cli.bazaar  # noqa")
+        code, output = lint(self.tree)
+        self.assertNotEqual(code, 0, output)
+        self.assertIn("twisted_bazaar.web is not allowed to import twisted_bazaar.cli", output)

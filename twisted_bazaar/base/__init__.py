@@ -1,0 +1,3 @@
+"""
+Foundations that know nothing of the market: backoff policies, log throttling, option parsers.
+"""

@@ -1,0 +1,277 @@
+"""
+A node's session with the tracker: registering, keeping its id, and
+asking the tracker questions.
+
+L{Membership} owns the node's link to the tracker.  The connection itself
+is kept up by a L{Reconnector} (reconnecting with backoff, and saying why
+and when in the log); each time it
+comes up the node says thisisme with the id it already has, so a restarted
+tracker gives it back.  The session is an explicit state machine
+(L{automat}): idle -> introducing -> registered, back to idle when the link
+goes, and stopped for good.
+
+Questions (``nodereq``, ``whereis``) are answered by the tracker in order,
+each with one ``nodereply``; L{ask} returns a Deferred per question.  A
+scheme's own tracker messages are answered through handlers it registers
+with L{handle}.
+"""
+
+from collections import deque
+
+from automat import MethodicalMachine
+from twisted.application.internet import backoffPolicy
+from twisted.application.service import Service
+from twisted.internet import defer
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+
+from twisted_bazaar import wire
+from twisted_bazaar.identity.keys import helloText
+from twisted_bazaar.net.link import Link
+from twisted_bazaar.net.reconnect import Reconnector
+
+#: How the tracker link is named in logs.
+TRACKER = "tracker"
+
+
+class TrackerGone(Exception):
+    """The tracker link closed before the question was answered."""
+
+
+class Membership(Service):
+    """
+    The node's tracker session.
+
+    @ivar link: the tracker link while it is up, else None.
+    """
+
+    log = Logger()
+    _machine = MethodicalMachine()
+
+    def __init__(self, node, endpoint=None, retry_initial=0.5, retry_max=30.0,
+                 address=None):
+        """
+        @param address: where the tracker is, as the log should say it
+            (``127.0.0.1:7700``).
+        """
+        self.node = node
+        self.clock = node.clock
+        self.link = None
+        self.factory = _TrackerClientFactory(self)
+        self._handlers = {}
+        #: Questions sent to the tracker and not yet answered, oldest first.
+        self._questions = deque()
+        self._client = None
+        if endpoint is not None:
+            policy = backoffPolicy(initialDelay=retry_initial, maxDelay=retry_max,
+                                   factor=2.0, jitter=node.rng.random)
+            what = f"the tracker at {address}" if address else "the tracker"
+            self._client = Reconnector(endpoint, self.factory, node.clock, policy,
+                                       what)
+        node.membership = self
+
+    # -- the state machine ---------------------------------------------------
+
+    @_machine.state(initial=True)
+    def idle(self):
+        """No tracker link."""
+
+    @_machine.state()
+    def introducing(self):
+        """The link is up and thisisme sent; waiting for thisisyou."""
+
+    @_machine.state()
+    def registered(self):
+        """The tracker named this node."""
+
+    @_machine.state()
+    def stopped(self):
+        """The node is shutting down: no new session."""
+
+    @_machine.input()
+    def connected(self, link):
+        """The tracker link came up."""
+
+    @_machine.input()
+    def named(self, link, answer):
+        """The tracker said thisisyou."""
+
+    @_machine.input()
+    def lost(self, link, reason):
+        """The tracker link closed."""
+
+    @_machine.input()
+    def stop(self):
+        """The node is stopping."""
+
+    @_machine.output()
+    def _introduce(self, link):
+        self.link = link
+        node = self.node
+        if not node.host:
+            local = link.transport.getHost()
+            node.host = getattr(local, "host", "") or ""
+        # Only an explicit --host is advertised; without one the tracker
+        # records the address it sees this connection come from.
+        discovery = node.discovery
+        identity = node.identity
+        link.send(wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
+                                node.config.host,
+                                scheme=getattr(discovery, "name", None),
+                                superpeer=getattr(discovery, "superpeer", None),
+                                key=None if identity is None else identity.key))
+
+    @_machine.output()
+    def _register(self, link, answer):
+        link.identified(TRACKER)
+        self.node.setId(answer.id)
+        self.log.info("registered with the tracker as node {id}", id=answer.id)
+        self.node.events.trackerRegistered()
+
+    @_machine.output()
+    def _forget(self, link, reason):
+        self.link = None
+        questions, self._questions = self._questions, deque()
+        for question in questions:
+            if not question.called:
+                question.errback(TrackerGone(reason.getErrorMessage()))
+
+    @_machine.output()
+    def _refuseLink(self, link):
+        link.close("the node is stopping")
+
+    @_machine.output()
+    def _leave(self):
+        if self.link is not None:
+            self.link.disconnect("node shutting down")
+
+    idle.upon(connected, enter=introducing, outputs=[_introduce])
+    idle.upon(stop, enter=stopped, outputs=[])
+    introducing.upon(named, enter=registered, outputs=[_register])
+    introducing.upon(lost, enter=idle, outputs=[_forget])
+    introducing.upon(stop, enter=stopped, outputs=[_leave])
+    registered.upon(lost, enter=idle, outputs=[_forget])
+    registered.upon(stop, enter=stopped, outputs=[_leave])
+    stopped.upon(connected, enter=stopped, outputs=[_refuseLink])
+    stopped.upon(named, enter=stopped, outputs=[])
+    stopped.upon(lost, enter=stopped, outputs=[_forget])
+    stopped.upon(stop, enter=stopped, outputs=[])
+
+    # -- the link owner's interface --------------------------------------------
+
+    def linkMade(self, link):
+        self.connected(link)
+
+    def linkLost(self, link, reason):
+        if link is self.link:
+            self.lost(link, reason)
+        if self._client is not None:
+            # Shutting down, the node said dc: no reconnection.
+            self._client.lost(reason, again=not self.node.stopping)
+
+    def messageReceived(self, link, message):
+        kind = type(message)
+        if link.peer_id is None:
+            if kind is wire.ThisIsYou:
+                if message.nonce is not None and self.node.identity is not None:
+                    # The tracker registers a node with a key once it
+                    # proves it holds it.
+                    link.send(wire.Proof(self.node.identity.sign(
+                        helloText(message.nonce, message.id))))
+                self.named(link, message)
+            elif kind is wire.Error:
+                self.log.info("tracker says {code}: {info}", code=message.code,
+                              info=message.info)
+            else:
+                link.protocolError("wtf", f"a node does not expect {message.TYPE} "
+                                   "from the tracker before thisisyou")
+            return
+        handler = self._handlers.get(kind)
+        if handler is not None:
+            handler(message)
+        elif kind is wire.NodeReply:
+            question = self._questions.popleft() if self._questions else None
+            if question is not None and not question.called:
+                question.callback(message)
+        elif kind is wire.Error:
+            self.log.info("tracker says {code}: {info}", code=message.code,
+                          info=message.info)
+        elif kind is wire.Dc:
+            link.close("tracker said dc")
+        else:
+            link.protocolError("wtf", f"a node does not expect {message.TYPE} "
+                               "from the tracker")
+
+    # -- what schemes and roles use -----------------------------------------------
+
+    @property
+    def isRegistered(self):
+        """True while the tracker link is up and has said thisisyou."""
+        return self.link is not None and self.link.peer_id is not None
+
+    def handle(self, message_type, handler):
+        """Have ``handler(message)`` take this type of message from the
+        tracker (a scheme's answers)."""
+        self._handlers[message_type] = handler
+
+    def send(self, message):
+        """Send to the tracker if registered; False if there is no tracker."""
+        if not self.isRegistered:
+            return False
+        self.link.send(message)
+        return True
+
+    def ask(self, question):
+        """
+        Ask the tracker a question it answers with a ``nodereply``
+        (``nodereq`` or ``whereis``).
+
+        @return: a Deferred firing with the L{wire.NodeReply}, or failing
+            with L{TrackerGone}; cancelling it drops the answer when it comes.
+        """
+        if not self.isRegistered:
+            return defer.fail(TrackerGone("not registered with a tracker"))
+        answer = defer.Deferred()
+        self._questions.append(answer)
+        self.link.send(question)
+        return answer
+
+    def whereIs(self, node_id):
+        """
+        Ask the tracker where a node is now (it may have restarted on
+        another port).
+
+        @return: a Deferred firing with (host, port), or None when the
+            tracker does not know the node or cannot be asked.
+        """
+        d = self.ask(wire.WhereIs(node_id))
+        d.addCallbacks(lambda reply: (reply.host, reply.port) if reply.port else None,
+                       lambda reason: reason.trap(TrackerGone) and None)
+        return d
+
+    # -- IService -------------------------------------------------------------------
+
+    def startService(self):
+        super().startService()
+        if self._client is not None:
+            self._client.start()
+
+    def stopService(self):
+        super().stopService()
+        self.stop()
+        if self._client is not None:
+            return self._client.stop()
+        return defer.succeed(None)
+
+
+class _TrackerClientFactory(Factory):
+    """What the L{Reconnector} uses to build each tracker connection."""
+
+    noisy = False
+
+    def __init__(self, membership):
+        self.membership = membership
+
+    def buildProtocol(self, addr):
+        node = self.membership.node
+        return Link(self.membership, node.clock, node.config.link, inbound=False)

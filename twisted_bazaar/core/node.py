@@ -1,0 +1,237 @@
+"""
+The common node every role and scheme plugs into.
+
+A L{Node} is the composition root: its identity (id, address), its clock
+and random source, its store, the link table (L{Overlay}), the path
+router every node has, the message handlers its components register, and
+the L{EventBus} that tells them what happens.  It decides nothing about
+discovery or trade itself: a scheme (see L{twisted_bazaar.schemes}) and
+roles (see L{twisted_bazaar.roles}) add that.  Time comes from the clock it
+is given, never the global reactor.
+"""
+
+import attr
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from twisted_bazaar import wire
+from twisted_bazaar.core.events import EventBus
+from twisted_bazaar.net.link import Link, LinkSettings
+from twisted_bazaar.identity.keys import helloText
+from twisted_bazaar.net.overlay import (
+    DEFAULT_DIRECT_IDLE,
+    DEFAULT_DIRECT_SLOTS,
+    DEFAULT_HANDSHAKE_LIMIT,
+    DEFAULT_MAX_CONNECTIONS,
+    DIRECT,
+    OVERLAY,
+    NotConnected,
+    Overlay,
+    OverlayFactory,
+    Unreachable,
+)
+from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
+from twisted_bazaar.store import MemoryStore
+
+__all__ = ["Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
+           "DIRECT", "OVERLAY"]
+
+#: Default number of peers a node tries to stay linked to.
+DEFAULT_NEIGHBOURS = 3
+
+
+@attr.s(auto_attribs=True)
+class NodeConfig:
+    """What a node is told at start-up (the core flags of ``bazaar-node``)."""
+
+    host: str = ""
+    neighbours: int = DEFAULT_NEIGHBOURS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    direct_slots: int = DEFAULT_DIRECT_SLOTS
+    direct_idle: float = DEFAULT_DIRECT_IDLE
+    path_limit: int = DEFAULT_PATH_LIMIT
+    handshake_limit: int = DEFAULT_HANDSHAKE_LIMIT
+    link: LinkSettings = attr.Factory(LinkSettings)
+
+
+class Node:
+    """
+    One peer of the overlay.
+
+    @ivar id: this node's id, None until the tracker assigns one.
+    @ivar overlay: the link table (L{Overlay}).
+    @ivar paths: the L{PathRouter}.
+    @ivar events: the L{EventBus}; components add themselves with
+        L{addObserver}.
+    @ivar discovery: the scheme's L{IDiscovery}, once one is attached.
+    @ivar membership: the tracker session, when the node has one.
+    @ivar topology: the scheme's choice of neighbours, if it needs any.
+    @ivar store: where the node's durable state lives.
+    """
+
+    log = Logger()
+
+    def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
+        self.clock = clock
+        self.rng = rng
+        #: The node's key pair (L{Identity}), or None for a node that
+        #: proves nothing (as old peers did; some unit tests use one).
+        self.identity = identity
+        self.connector = connector
+        self.config = config or NodeConfig()
+        self.store = store if store is not None else MemoryStore()
+        #: The id the node had last time, if its store remembers one; it
+        #: asks the tracker for it again.
+        self.id = self.store.nodeId()
+        #: True once the tracker (or a simulation) has confirmed the id.
+        self.ready = False
+        self.port = 0
+        self.host = self.config.host
+        self.events = EventBus()
+        self.paths = PathRouter(self, self.config.path_limit)
+        self.overlay = Overlay(
+            self, {OVERLAY: self.config.max_connections,
+                   DIRECT: self.config.direct_slots},
+            self.config.handshake_limit, {DIRECT: self.config.direct_idle})
+        self.discovery = None
+        self.membership = None
+        self.topology = None
+        #: The roles plugged in (each adds itself), in order.
+        self.roles = []
+        #: Told ``stopper(why)`` when a component asks for the node to stop
+        #: (see L{requestStop}); set by whoever runs the node.
+        self.stopper = None
+
+    # -- what components use ------------------------------------------------
+
+    @property
+    def links(self):
+        """peer id -> established link."""
+        return self.overlay.links
+
+    @property
+    def stopping(self):
+        return self.overlay.stopping
+
+    def addObserver(self, observer):
+        """Tell observer (an L{INodeEvents}) of this node's events."""
+        self.events.addObserver(observer)
+
+    def handle(self, message_type, handler):
+        """
+        Have ``handler(link, message)`` take every message of this type
+        that arrives on an established link.  A path-routed type needs no
+        handler: the path router relays it and delivers it here as the
+        ``delivered`` event.
+
+        @raise ValueError: if the type has a handler already.
+        """
+        if message_type in self.overlay.handlers:
+            raise ValueError(f"{message_type.TYPE} has a handler already")
+        self.overlay.handlers[message_type] = handler
+
+    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY):
+        """See L{Overlay.connectTo}."""
+        return self.overlay.connectTo(host, port, peer_id, purpose)
+
+    def route(self, message):
+        """See L{PathRouter.route}."""
+        return self.paths.route(message)
+
+    def fromProvenAuthor(self, message, author):
+        """
+        Whether the routed message being delivered came from author itself
+        (its path is [author, this node]) on a link where author proved its
+        key: no relay could have forged or altered it.
+        """
+        link = self.paths.deliveredOn
+        return (link is not None and link in self.overlay.keyed
+                and message.path == (author, self.id))
+
+    def pathTo(self, peer_id):
+        """The shortest known path to a peer, or None."""
+        return self.paths.pathTo(peer_id)
+
+    def linkCount(self):
+        return self.overlay.linkCount()
+
+    # -- identity -------------------------------------------------------------
+
+    def setAddress(self, host, port):
+        """Where peers can reach this node; the port is the listening one."""
+        if host:
+            self.host = host
+        self.port = port
+
+    def setId(self, node_id):
+        """The tracker named this node."""
+        first = not self.ready
+        if self.id is not None and node_id != self.id:
+            self.log.warn("tracker gave this node a new id {new} (was {old})",
+                          new=node_id, old=self.id)
+            # Every path this node learned starts with its old id.
+            self.paths.clear()
+        self.id = node_id
+        self.ready = True
+        if self.store.nodeId() != node_id:
+            stored = self.store.setNodeId(node_id)
+            stored.addErrback(self._idNotStored, node_id)
+        else:
+            stored = defer.succeed(None)
+        if first:
+            # Announced once the id is on disk (at once with an inline
+            # store): a node killed after saying its id comes back with it.
+            stored.addCallback(self._announceReady, node_id)
+
+    def _idNotStored(self, reason, node_id):
+        self.log.warn("could not store node id {id}: {why}", id=node_id,
+                      why=reason.getErrorMessage())
+
+    def _announceReady(self, _, node_id):
+        self.log.info("node {id} ready, listening on port {port}", id=node_id,
+                      port=self.port)
+        self.events.nodeReady()
+
+    def buildLink(self, inbound):
+        return Link(self.overlay, self.clock, self.config.link, inbound)
+
+    def introduction(self, purpose=None, nonce=None, answering=None):
+        """
+        This node's thisisme, with its key: an opener names the link's
+        purpose (left out for overlay links, as old peers expect); nonce is
+        the one this node asks the other side to sign; answering, the
+        other side's nonce, which this node signs.
+        """
+        purpose = None if purpose in (None, OVERLAY) else purpose
+        identity = self.identity
+        if identity is None:
+            return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose)
+        sig = None
+        if answering is not None:
+            sig = identity.sign(helloText(answering, self.id))
+        return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose,
+                             key=identity.key, nonce=nonce, sig=sig)
+
+    # -- shutdown -------------------------------------------------------------
+
+    def requestStop(self, why):
+        """
+        A component has nothing left to do (a buyer told to exit once its
+        wants are met): ask whoever runs the node to stop it, in order.  A
+        node run by nobody who listens (no L{stopper}) goes on.
+        """
+        if self.stopper is None or self.stopping:
+            return
+        self.log.info("node {id} stopping: {why}", id=self.id, why=why)
+        self.stopper(why)
+
+    def shutdown(self):
+        """Tell components the node is stopping, then say dc on every link."""
+        if not self.overlay.stopping:
+            self.overlay.stopping = True
+            self.events.nodeStopping()
+        self.overlay.shutdown()
+
+    def whenClosed(self):
+        """A Deferred that fires once no link is open."""
+        return self.overlay.whenClosed()

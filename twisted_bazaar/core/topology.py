@@ -1,0 +1,133 @@
+"""
+Topology: which peers a node links to, and how it keeps them.
+
+A scheme picks its topology: a flooding node wants a few random
+neighbours, a Chord node its successors and fingers, a leaf one or two
+super-peers.  L{ITopology} is what they share; L{RandomNeighbours} is the
+first implementation (N random peers the tracker introduces).
+"""
+
+from twisted.application.service import Service
+from twisted.logger import Logger
+from zope.interface import Interface, implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.base.backoff import Backoff
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.net.overlay import OVERLAY
+
+#: First and largest pause between asks when the tracker has no new peer.
+RETRY_MIN = 1.0
+RETRY_MAX = 60.0
+
+
+class ITopology(Interface):
+    """A node's choice of neighbours: an IService, started and stopped
+    with the node; it opens links with ``node.connectTo``."""
+
+    def startService():
+        """Begin keeping neighbours."""
+
+    def stopService():
+        """Stop: cancel every timer and question; may return a Deferred."""
+
+
+@implementer(ITopology)
+class RandomNeighbours(Service, NodeObserver):
+    """
+    Keep ``wanted`` overlay links to random peers the tracker introduces.
+
+    Whenever the node has fewer overlay links than it wants, it asks the
+    tracker for one more peer (``nodereq``, naming the peers it has and its
+    scheme), one question at a time, backing off while the tracker has
+    nobody new to offer.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, wanted):
+        self.node = node
+        self.wanted = min(wanted, node.config.max_connections)
+        self._asking = None
+        self._backoff = Backoff(node.clock, node.rng, RETRY_MIN, RETRY_MAX)
+        self._connecting = None
+        node.topology = self
+        node.addObserver(self)
+
+    def neighbours(self):
+        return [peer for peer, link in self.node.links.items() if link.purpose == OVERLAY]
+
+    # -- node events -----------------------------------------------------------
+
+    def trackerRegistered(self):
+        self.seek()
+
+    def linkRemoved(self, peer_id):
+        self.seek()
+
+    def nodeStopping(self):
+        self.stopService()
+
+    # -- asking ------------------------------------------------------------------
+
+    def seek(self):
+        """Ask the tracker for one more peer if the node lacks any."""
+        node, membership = self.node, self.node.membership
+        if self._asking is not None or self._connecting is not None:
+            return
+        if not self.running or node.stopping or membership is None:
+            return
+        if not membership.isRegistered or len(self.neighbours()) >= self.wanted:
+            return
+        exclude = tuple(self.neighbours()[: wire.MAX_EXCLUDE])
+        scheme = getattr(node.discovery, "name", None)
+        self._asking = membership.ask(wire.NodeReq(exclude, scheme=scheme))
+        self._asking.addCallbacks(self._introduced, self._noAnswer)
+
+    def _noAnswer(self, reason):
+        self._asking = None
+        # TrackerGone: the next registration asks again; a cancel: stopped.
+
+    def _introduced(self, reply):
+        self._asking = None
+        node = self.node
+        if reply.id < 0 or reply.id == node.id or reply.id in self.neighbours():
+            self._retryLater()
+            return
+        self._connecting = node.connectTo(reply.host, reply.port, reply.id, OVERLAY)
+        self._connecting.addCallbacks(self._connected, self._failed,
+                                      errbackArgs=(reply,))
+
+    def _connected(self, peer_id):
+        self._connecting = None
+        self._backoff.reset()
+        self.seek()
+
+    def _failed(self, reason, reply):
+        self._connecting = None
+        if self.running:
+            self.log.info("could not link to node {id} at {host}:{port}: {why}",
+                          id=reply.id, host=reply.host, port=reply.port,
+                          why=reason.getErrorMessage())
+            self._retryLater()
+
+    def _retryLater(self):
+        """Ask again later, with exponential backoff and jitter."""
+        if self.running:
+            self._backoff.schedule(self.seek)
+
+    # -- IService ----------------------------------------------------------------
+
+    def startService(self):
+        super().startService()
+        self.seek()
+
+    def stopService(self):
+        if not self.running:
+            return None
+        super().stopService()
+        self._backoff.cancel()
+        for pending in (self._asking, self._connecting):
+            if pending is not None:
+                pending.cancel()
+        return None

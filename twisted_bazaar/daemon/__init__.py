@@ -1,0 +1,3 @@
+"""
+What runs a node or a tracker as a service: services and the plugin registries.
+"""

@@ -1,0 +1,46 @@
+"""
+The plugin registries: every installed role, discovery scheme and tracker
+extension, found through L{twisted.plugin} in the L{twisted_bazaar.plugins}
+package.
+
+Only the top of the program looks plugins up (the daemons' options, the
+command line, the simulator, L{twisted_bazaar.testing}); it builds the
+parts and hands them down, so nothing below this layer finds anything by
+itself.
+"""
+
+from twisted.plugin import getPlugins
+
+from twisted_bazaar import plugins
+from twisted_bazaar.base.options import optionDefaults
+from twisted_bazaar.roles import IRolePlugin
+from twisted_bazaar.schemes import IDiscoveryPlugin
+from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin
+
+
+def _byName(interface):
+    return {plugin.name: plugin for plugin in getPlugins(interface, plugins)}
+
+
+def rolePlugins():
+    """Every installed role plugin, by name."""
+    return _byName(IRolePlugin)
+
+
+def discoveryPlugins():
+    """Every installed discovery plugin, by name."""
+    return _byName(IDiscoveryPlugin)
+
+
+def trackerExtensionPlugins():
+    """Every installed tracker extension plugin, by name."""
+    return _byName(ITrackerExtensionPlugin)
+
+
+def buildScheme(node, name, **config):
+    """Attach the installed scheme ``name`` to node, with its options'
+    defaults overridden by config (option names with - or _); return it."""
+    plugin = discoveryPlugins()[name]
+    values = optionDefaults(plugin.options)
+    values.update({key.replace("_", "-"): value for key, value in config.items()})
+    return plugin.build(node, plugin.configure(values))

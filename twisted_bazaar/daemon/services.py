@@ -1,0 +1,247 @@
+"""
+Twisted application services that put a tracker or a node on the network.
+
+They take the reactor and endpoints as parameters, so the daemons (see
+L{twisted_bazaar.tap}) and the in-memory network of
+L{twisted_bazaar.testing} run exactly the same start-up and shutdown.
+"""
+
+from twisted.application.service import MultiService, Service
+from twisted.internet import defer
+from twisted.internet.endpoints import HostnameEndpoint, TCP4ServerEndpoint
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+
+from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.status.node import NodeStatus
+from twisted_bazaar.tracker import TrackerFactory
+
+#: Seconds a node waits for its links to close politely on shutdown.
+SHUTDOWN_GRACE = 2.0
+#: Seconds an outgoing connection attempt may take.
+CONNECT_TIMEOUT = 5.0
+
+
+class EndpointConnector:
+    """Opens node-to-node links over TCP, to the host/port peers advertise,
+    and listens for a node's other protocols (a role's own port)."""
+
+    def __init__(self, reactor, timeout=CONNECT_TIMEOUT):
+        self.reactor = reactor
+        self.timeout = timeout
+
+    def connect(self, host, port, protocol):
+        endpoint = HostnameEndpoint(self.reactor, host, port, timeout=self.timeout)
+        return endpoint.connect(_OneLink(protocol))
+
+    def listen(self, factory, port=0):
+        """Listen with factory on TCP port (0: any free one), on every
+        interface; a Deferred firing with the listening port."""
+        return TCP4ServerEndpoint(self.reactor, port).listen(factory)
+
+
+class _OneLink(Factory):
+    """A quiet factory that hands out one prepared protocol."""
+
+    noisy = False
+
+    def __init__(self, protocol):
+        self.protocol_instance = protocol
+
+    def buildProtocol(self, addr):
+        return self.protocol_instance
+
+
+class ListeningService(Service):
+    """
+    Listen on an endpoint; log where, and tell ``onListening(port)``.
+
+    A failure to listen is never left as a daemon that serves nothing.  It
+    goes, as one line saying why, to ``onFailure(why)`` (a daemon's
+    L{twisted_bazaar.tap.exitstatus.ExitStatus}, which ends the process
+    with a non-zero status); without one it is logged and the reactor is
+    stopped.  A failure that happens at once, inside L{startService} (a
+    TCP port that is taken, say), reaches ``onFailure`` outside any
+    Deferred, so it may raise C{SystemExit} there.
+
+    @ivar failure: the reason listening failed, or None.
+    """
+
+    log = Logger()
+
+    def __init__(self, reactor, endpoint, factory, what, onListening=None,
+                 onFailure=None, description=None):
+        """
+        @param description: the endpoint as the user wrote it, for the
+            failure line (e.g. ``tcp:7700``).
+        """
+        self.reactor = reactor
+        self.endpoint = endpoint
+        self.factory = factory
+        self.what = what
+        self.onListening = onListening
+        self.onFailure = onFailure
+        self.description = description
+        self.port = None
+        self.failure = None
+        self._starting = False
+
+    def startService(self):
+        super().startService()
+        self._starting = True
+        try:
+            d = self.endpoint.listen(self.factory)
+            d.addCallbacks(self._listening, self._notListening)
+        finally:
+            self._starting = False
+        if self.failure is not None and d.called:
+            # Failed at once: report it here, where it may end the process.
+            self._report()
+        return d
+
+    def _listening(self, port):
+        self.port = port
+        address = port.getHost()
+        self.log.info("{what} listening on {host}:{port}", what=self.what,
+                      host=getattr(address, "host", "?"),
+                      port=getattr(address, "port", "?"))
+        if self.onListening is not None:
+            self.onListening(port)
+
+    def _notListening(self, reason):
+        self.failure = reason
+        if not self._starting:
+            self._report()
+
+    def why(self):
+        """The failure as one line: what could not listen, where, and why."""
+        where = f" on {self.description}" if self.description else ""
+        return (f"{self.what} cannot listen{where}: "
+                f"{self.failure.getErrorMessage()}")
+
+    def _report(self):
+        if self.onFailure is not None:
+            self.onFailure(self.why())
+            return
+        self.log.critical("{line}", line=self.why())
+        if getattr(self.reactor, "running", False):
+            self.reactor.stop()
+        elif hasattr(self.reactor, "callWhenRunning"):
+            # twistd starts services before the reactor runs.
+            self.reactor.callWhenRunning(self.reactor.stop)
+
+    def stopService(self):
+        super().stopService()
+        if self.port is not None:
+            port, self.port = self.port, None
+            return port.stopListening()
+
+
+class NodeService(MultiService):
+    """
+    A node on the network, and the owner of its parts' lifecycles.
+
+    Its children are the listening port, the tracker session
+    (L{Membership}), the discovery scheme and the roles, in that order,
+    then any a daemon adds (its metrics), which stop last.
+    Listening comes first; the tracker session starts once the port is
+    known.  Stopping goes the other way, one part at a time, each allowed
+    to return a Deferred: roles (a seller finishes its commit), then the
+    scheme (a Chord node hands its records over), then every link says
+    ``dc`` (waiting briefly for them to close), the tracker session, the
+    port, and last the store.
+    """
+
+    def __init__(self, reactor, node, listen_endpoint, tracker_endpoint,
+                 retry_initial=0.5, retry_max=30.0, onFailure=None,
+                 listen_description=None, tracker_address=None,
+                 onStopRequested=None):
+        """
+        @param onStopRequested: told ``onStopRequested(why)`` when a part
+            of the node asks for it to stop (L{Node.requestStop}); it should
+            stop this service.
+        @param onFailure: told ``onFailure(why)`` when the node cannot
+            listen (see L{ListeningService}).
+        @param listen_description: the listening endpoint as the user
+            wrote it, for that line.
+        @param tracker_address: where the tracker is, for the log.
+        """
+        super().__init__()
+        self.reactor = reactor
+        self.node = node
+        node.stopper = onStopRequested
+        self.listener = ListeningService(reactor, listen_endpoint, OverlayFactory(node),
+                                         "node", self._listening, onFailure,
+                                         listen_description)
+        self.listener.setServiceParent(self)
+        self.membership = Membership(node, tracker_endpoint, retry_initial, retry_max,
+                                     tracker_address)
+        #: Answers ``state`` (``bazaar node``).
+        self.status = NodeStatus(node)
+        self.membership.setServiceParent(self)
+        self.parts = [service for service in [node.discovery] + list(node.roles)
+                      if service is not None]
+        for service in self.parts:
+            service.setServiceParent(self)
+
+    def startService(self):
+        Service.startService(self)
+        for service in self:
+            if service is not self.membership:
+                service.startService()
+
+    def _listening(self, port):
+        self.node.setAddress(self.node.host, port.getHost().port)
+        if self.running and not self.membership.running:
+            self.membership.startService()
+
+    @defer.inlineCallbacks
+    def stopService(self):
+        Service.stopService(self)
+        node = self.node
+        for service in reversed(self.parts):
+            if service.running:
+                yield service.stopService()
+        node.shutdown()
+        closed = node.whenClosed()
+        timeout = self.reactor.callLater(SHUTDOWN_GRACE, closed.cancel)
+        try:
+            yield closed
+        except defer.CancelledError:
+            pass
+        else:
+            timeout.cancel()
+        if self.membership.running:
+            yield self.membership.stopService()
+        if self.listener.running:
+            yield self.listener.stopService()
+        known = set(self.parts) | {self.membership, self.listener}
+        for service in reversed(list(self)):
+            if service not in known and service.running:
+                # Added by the daemon (metrics): served to the end.
+                yield service.stopService()
+        yield node.store.close()
+
+
+class TrackerService(ListeningService):
+    """The tracker daemon's service: its port, and on stopping, its
+    address checks."""
+
+    def __init__(self, reactor, tracker, listen_endpoint, onFailure=None,
+                 description=None):
+        super().__init__(reactor, listen_endpoint, TrackerFactory(tracker), "tracker",
+                         onFailure=onFailure, description=description)
+        self.tracker = tracker
+
+    def stopService(self):
+        self.tracker.stop()
+        return super().stopService()
+
+
+def trackerService(reactor, tracker, listen_endpoint, onFailure=None,
+                   description=None):
+    """The tracker daemon's service (see L{ListeningService} for the
+    rest)."""
+    return TrackerService(reactor, tracker, listen_endpoint, onFailure=onFailure,
+                          description=description)

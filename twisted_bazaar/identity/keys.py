@@ -1,0 +1,213 @@
+"""
+A node's identity: an Ed25519 key pair, and the node id derived from its
+public key, so that an id can be proven and not merely claimed.
+
+On the wire (docs/protocol.md, "Keys and signatures"), a public key, a
+nonce and a signature are each sent as text: their bytes in base64url
+(RFC 4648 section 5) without ``=`` padding.  Trade messages carry their
+author's key and signature (L{Identity.signed}, L{signedBy}).  A node's id is the first four
+bytes of SHA-256("bazaar-id:" + public key), as a big-endian integer, with
+its top bit cleared.  A signature proves a handshake by signing
+``"bazaar-hello:" + nonce + ":" + signer id`` (the other side's nonce, as
+sent, and the signer's id in decimal), in UTF-8.
+"""
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+
+import attr
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from twisted_bazaar.wire import canonical, canonicalFields
+
+#: File of a node's private key inside its data dir.
+KEY_FILE = "node.key"
+#: Random bytes in a handshake nonce.
+NONCE_BYTES = 16
+#: Bytes of an Ed25519 public key.
+KEY_BYTES = 32
+#: Text in the base64url alphabet (RFC 4648 section 5), without padding.
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def encode(data):
+    """Bytes as unpadded base64url text."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def decode(text):
+    """Unpadded base64url text as bytes.  Strict: Python's decoder skips
+    characters outside the alphabet, and reads ``+`` and ``/`` as ``-``
+    and ``_``; here they make the text no base64url at all.
+
+    @raise ValueError: if it is not.
+    """
+    if _BASE64URL.fullmatch(text) is None:
+        raise ValueError("not base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64url") from None
+
+
+def deriveId(public_key):
+    """The node id that belongs to a public key (32 raw bytes)."""
+    digest = hashlib.sha256(b"bazaar-id:" + public_key).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def helloText(nonce, signer_id):
+    """What a handshake signature signs: the peer's nonce, and who signs."""
+    return f"bazaar-hello:{nonce}:{signer_id}".encode("utf-8")
+
+
+def newNonce():
+    """A fresh handshake nonce, as text."""
+    return encode(os.urandom(NONCE_BYTES))
+
+
+def verify(key, signature, data):
+    """
+    Whether signature (text) is key's (text) signature of data (bytes).
+    Never raises: malformed keys and signatures are simply not valid.
+    """
+    try:
+        public = Ed25519PublicKey.from_public_bytes(decode(key))
+        public.verify(decode(signature), data)
+    except (ValueError, InvalidSignature):
+        return False
+    return True
+
+
+def signedBy(message, author):
+    """
+    Whether a message (one with ``key`` and ``sig`` fields) is signed by
+    node ``author``: its key is author's, and its sig signs its canonical
+    form (L{twisted_bazaar.wire.canonical}).
+    """
+    key, sig = message.key, message.sig
+    return (key is not None and sig is not None and keyOwns(key, author)
+            and verify(key, sig, canonical(message)))
+
+
+def signedIf(identity, message):
+    """The message signed by identity, or as it is for a node without a
+    key."""
+    return message if identity is None else identity.signed(message)
+
+
+def trusts(node, message, author):
+    """
+    Whether node takes a routed message as author's: signed by author, or
+    handed over by author itself on a link where it proved its key (no
+    relay in between; see L{twisted_bazaar.core.node.Node.fromProvenAuthor}).
+    A node without a key checks nothing.
+    """
+    return (node.identity is None or node.fromProvenAuthor(message, author)
+            or signedBy(message, author))
+
+
+def keyId(key):
+    """
+    The node id of a public key sent as text, or None when the text is
+    not the base64url of 32 bytes: the id of whatever a peer sent as its
+    key, without ever raising.
+    """
+    try:
+        raw = decode(key)
+    except ValueError:
+        return None
+    return deriveId(raw) if len(raw) == KEY_BYTES else None
+
+
+def keyOwns(key, node_id):
+    """Whether node_id is the id derived from key (text)."""
+    return keyId(key) == node_id
+
+
+class Identity:
+    """
+    One node's key pair.
+
+    @ivar key: the public key, as text.
+    @ivar id: the node id derived from it.
+    """
+
+    def __init__(self, private_key):
+        self._private = private_key
+        raw = private_key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                    serialization.PublicFormat.Raw)
+        self.key = encode(raw)
+        self.id = deriveId(raw)
+
+    @classmethod
+    def generate(cls):
+        """A fresh key pair from the operating system's randomness."""
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def fromRandom(cls, rng):
+        """
+        A key pair drawn from rng: as predictable as rng, so for
+        simulations and tests only, where runs must repeat.
+        """
+        return cls(Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)))
+
+    @classmethod
+    def inDirectory(cls, directory):
+        """
+        The key pair kept in directory (``node.key``), made and written
+        there (readable by its owner only) the first time.
+
+        @raise OSError: if the file cannot be read or written.
+        @raise ValueError: if it holds no Ed25519 private key.
+        """
+        path = os.path.join(directory, KEY_FILE)
+        try:
+            with open(path, "rb") as f:
+                private = serialization.load_pem_private_key(f.read(), password=None)
+        except FileNotFoundError:
+            identity = cls.generate()
+            identity._write(path)
+            return identity
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError(f"{path} holds no Ed25519 private key")
+        return cls(private)
+
+    def _write(self, path):
+        data = self._private.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption())
+        temporary = path + ".new"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+
+    def sign(self, data):
+        """This node's signature of data (bytes), as text."""
+        return encode(self._private.sign(data))
+
+    def signed(self, message):
+        """
+        The message with this node's key, signed (see L{signedBy}).
+
+        The canonical bytes are built from the message's wire fields with
+        the key set in them, so the signed message is constructed once
+        (every signed type names its key field ``key`` on the wire too).
+        """
+        fields = message.asDict()
+        fields.pop("sig", None)
+        fields["key"] = self.key
+        return attr.evolve(message, key=self.key, sig=self.sign(canonicalFields(fields)))

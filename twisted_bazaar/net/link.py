@@ -1,0 +1,677 @@
+"""
+One connection: netstring framing, decoding, keepalive and the limits that
+protect the process from a single peer.
+
+A L{Link} knows nothing of routing or trade.  It turns bytes into
+messages and hands them to its owner (a node's overlay, the node's
+tracker session, the tracker, the tracker's address check, a status
+client, or the web view's watcher), and it answers the questions every connection has to
+answer the same way: a broken frame closes the link, a message that does
+not decode is answered with ``error{wtf}``, a ping gets a pong, and a peer
+that never introduces itself or falls silent is dropped.
+"""
+
+from twisted.internet import defer
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import IPushProducer, IReactorFDSet
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.protocols.basic import NetstringReceiver
+
+from zope.interface import implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.recent import IN, OUT, STATUS
+
+_Ping, _Pong = wire.Ping, wire.Pong
+
+#: Default largest netstring payload accepted or sent, in bytes.
+DEFAULT_FRAME_LIMIT = 64 * 1024
+#: Default seconds a new connection may take to say thisisme.
+DEFAULT_HANDSHAKE_TIMEOUT = 10.0
+#: Default seconds of silence after which a link is pinged.
+DEFAULT_PING_INTERVAL = 10.0
+#: A link silent for this many ping intervals is dead.
+DEAD_AFTER_INTERVALS = 3
+#: Default errors a peer may earn in ERROR_WINDOW seconds before it is cut.
+DEFAULT_ERROR_LIMIT = 20
+ERROR_WINDOW = 60.0
+#: Default rates (per second) of the messages that fan out or cost work;
+#: a peer may burst to BURST_FACTOR times its rate.  Excess is dropped.
+DEFAULT_SEARCH_RATE = 200.0
+DEFAULT_PING_RATE = 1.0
+#: Rate of item registrations (and unregistrations) one node may send.
+REGISTER_RATE = 512.0
+BURST_FACTOR = 2.0
+#: Default bytes that may wait for a peer that does not read its socket.
+DEFAULT_WRITE_LIMIT = 1024 * 1024
+#: Bytes of frames a coalescing link holds back, at most, before it hands
+#: them to its transport in the middle of a burst (see L{WriteBatch}).
+FLUSH_BYTES = 4096
+
+
+def _lengthFault(head, complete, digits):
+    """
+    What is wrong with a netstring's length prefix, or None.
+
+    @param head: the bytes before the colon (or all of them, up to one past
+        the longest allowed length, when no colon has come yet).
+    @param complete: True when the colon was found.
+    """
+    if not complete:
+        if len(head) > digits:
+            return "length is missing its colon or is too long"
+        if head and not head.isdigit():
+            return "length is not a decimal number"
+        if len(head) > 1 and head[0] == 48:
+            return "length has a leading zero"
+        return None
+    if not head:
+        return "frame has no length"
+    if not head.isdigit():
+        return "length is not a decimal number"
+    if len(head) > 1 and head[0] == 48:  # b"0"
+        return "length has a leading zero"
+    return None
+
+
+class LinkSettings:
+    """
+    The tunables every link of one process shares.
+
+    A plain object rather than per-link arguments, so a node can build many
+    links cheaply and a test can change one value.
+    """
+
+    def __init__(
+        self,
+        frame_limit=DEFAULT_FRAME_LIMIT,
+        handshake_timeout=DEFAULT_HANDSHAKE_TIMEOUT,
+        ping_interval=DEFAULT_PING_INTERVAL,
+        error_limit=DEFAULT_ERROR_LIMIT,
+        search_rate=DEFAULT_SEARCH_RATE,
+        ping_rate=DEFAULT_PING_RATE,
+        write_limit=DEFAULT_WRITE_LIMIT,
+        verbose=False,
+        stats=None,
+        traffic=None,
+        coalesce=None,
+    ):
+        self.frame_limit = frame_limit
+        self.handshake_timeout = handshake_timeout
+        self.ping_interval = ping_interval
+        self.error_limit = error_limit
+        self.search_rate = search_rate
+        self.ping_rate = ping_rate
+        self.write_limit = write_limit
+        self.verbose = verbose
+        #: If a dict, message type -> number sent, counted by every link.
+        self.stats = stats
+        #: If a L{twisted_bazaar.metrics.traffic.Traffic}, told of every
+        #: message in and out, drop and protocol error, by every link.
+        self.traffic = traffic
+        #: Rate limits by bucket name (see L{wire.message}'s ``bucket``):
+        #: messages a second one peer may send.  Flooded searches fan out,
+        #: index queries cost the tracker work, pings cost an answer.  A
+        #: bucket a plugin names and this does not know gets search_rate.
+        #: Registrations with an index come in bursts of a seller's whole
+        #: inventory (up to 1024 items).
+        self.rates = {"search": search_rate, "query": search_rate,
+                      "ping": ping_rate, "register": REGISTER_RATE}
+        #: message type -> number dropped by rate limits, over every link.
+        self.dropped = {}
+        #: Whether links coalesce the frames they send during a burst of
+        #: reads into one write (see L{WriteBatch}): True, False, or None
+        #: for "when the link's clock is a real reactor".  A reactor's
+        #: transport costs as much per write as the node spends relaying a
+        #: message; a memory transport (tests, the simulator) costs
+        #: nothing, and there each write is a delivery of its own.
+        self.coalesce = coalesce
+        #: The burst every coalescing link of these settings takes part in.
+        self.writes = WriteBatch()
+
+
+class WriteBatch:
+    """
+    Frames held back while links read: a burst.
+
+    While any coalescing link sharing these settings is in its
+    C{dataReceived}, the frames sent on such links wait in the link
+    (L{Link.flushWrites}); when the outermost read returns, each link
+    hands what waits to its transport in one write, in the order it was
+    sent.  A link also hands it over as soon as L{FLUSH_BYTES} wait, so its
+    transport sees it fill up (and pauses the link) at most that late.
+
+    @ivar depth: reads in progress.
+    @ivar dirty: links holding frames back, in the order they began to.
+    """
+
+    __slots__ = ("depth", "dirty")
+
+    def __init__(self):
+        self.depth = 0
+        self.dirty = []
+
+    def flush(self):
+        """Every link hands over what it holds back."""
+        while self.dirty:
+            dirty, self.dirty = self.dirty, []
+            for link in dirty:
+                link.flushWrites()
+
+
+class TokenBucket:
+    """A token bucket: ``rate`` tokens a second, holding at most ``burst``."""
+
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate, now):
+        self.rate = rate
+        self.burst = max(1.0, rate * BURST_FACTOR)
+        self.tokens = self.burst
+        self.stamp = now
+
+    def take(self, now):
+        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if tokens < 1.0:
+            self.tokens = tokens
+            return False
+        self.tokens = tokens - 1.0
+        return True
+
+
+@implementer(IPushProducer)
+class Link(NetstringReceiver):
+    """
+    A framed, decoded connection to one peer.
+
+    The owner provides ``linkMade(link)``, ``messageReceived(link, message)``
+    and ``linkLost(link, reason)``.  Pings, pongs and undecodable input never
+    reach it.
+
+    @ivar peer_id: the peer's id once the owner has called L{identified},
+        else None.
+    @ivar inbound: True when the peer connected to us.
+    """
+
+    log = Logger()
+
+    # Slots, not a dict of thirty-odd fields, for what a link keeps: a
+    # process may hold hundreds of thousands of links (a simulation), and
+    # the slots take a fifth of the room.  (The base classes still give
+    # each link a small dict, for the transport they set.)
+    __slots__ = ("owner", "_recent", "clock", "settings", "MAX_LENGTH", "_digits",
+                 "_buffer", "_needed", "inbound", "peer_id", "payload", "closing",
+                 "deaf", "purpose", "idle_timeout", "_last_traffic",
+                 "_handshake_call", "_keepalive_call", "_last_heard", "_nonce",
+                 "_errors", "_buckets", "_paused", "_waiting", "_registered",
+                 "dropped", "_pongs", "_held", "_held_size", "_batch")
+
+    def __init__(self, owner, clock, settings, inbound):
+        self.owner = owner
+        #: The owner's L{RecentMessages}, if it keeps one: told of each
+        #: message sent and received (keepalives aside).
+        self._recent = getattr(owner, "recent", None)
+        self.clock = clock
+        self.settings = settings
+        self.MAX_LENGTH = settings.frame_limit
+        self._digits = len(str(settings.frame_limit))
+        self._buffer = bytearray()
+        self._needed = 0
+        self.inbound = inbound
+        self.peer_id = None
+        #: The bytes of the message the owner is handling, for relaying.
+        self.payload = None
+        self.closing = False
+        #: True once incoming frames are ignored; a retired link (see
+        #: L{retire}) stops sending but keeps reading until it closes.
+        self.deaf = False
+        #: What the link is for (its slot budget), set by the owner.
+        self.purpose = None
+        #: Seconds without a trade message after which the link is closed
+        #: politely (None: never); set by the owner per purpose.
+        self.idle_timeout = None
+        self._last_traffic = 0.0
+        self._handshake_call = None
+        self._keepalive_call = None
+        self._last_heard = 0.0
+        self._nonce = 0
+        self._errors = []
+        self._buckets = {}
+        self._paused = False
+        self._waiting = 0
+        #: Is this link the transport's producer?
+        self._registered = False
+        #: message type -> number this peer sent past its rate limit.
+        self.dropped = {}
+        #: nonce -> Deferred of a L{ping} waiting for its pong.
+        self._pongs = {}
+        #: Frames held back during a burst, and their size.
+        self._held = []
+        self._held_size = 0
+        coalesce = settings.coalesce
+        if coalesce is None:
+            coalesce = IReactorFDSet.providedBy(clock)
+        #: The L{WriteBatch} this link coalesces its writes in, or None.
+        self._batch = settings.writes if coalesce else None
+
+    # -- life cycle -------------------------------------------------------
+
+    def makeConnection(self, transport):
+        """
+        Connect without the parser state C{NetstringReceiver} makes for
+        its own C{dataReceived} (a C{BytesIO} and five fields a
+        connection): L{readFrames} parses instead, and a simulation holds
+        hundreds of thousands of links.
+        """
+        Protocol.makeConnection(self, transport)
+
+    def connectionMade(self):
+        if self.closing:
+            # Closed while still connecting (the node is stopping): hang up.
+            self.transport.loseConnection()
+            return
+        self._last_heard = self._last_traffic = self.clock.seconds()
+        settings = self.settings
+        # The transport pauses us when its send buffer fills: that is how a
+        # peer that does not read is noticed (see sendPayload).
+        self.transport.registerProducer(self, True)
+        self._registered = True
+        if settings.handshake_timeout:
+            self._handshake_call = self.clock.callLater(
+                settings.handshake_timeout, self._handshakeExpired
+            )
+        self.owner.linkMade(self)
+
+    def connectionLost(self, reason=ConnectionDone()):
+        self.closing = self.deaf = True
+        self._held = []
+        self._held_size = 0
+        for call in (self._handshake_call, self._keepalive_call):
+            if call is not None and call.active():
+                call.cancel()
+        self._handshake_call = self._keepalive_call = None
+        pongs, self._pongs = self._pongs, {}
+        for waiting in pongs.values():
+            waiting.errback(reason)
+        self.owner.linkLost(self, reason)
+
+    def identified(self, peer_id):
+        """The owner accepted the peer's introduction: stop the handshake
+        clock and start watching for silence."""
+        self.peer_id = peer_id
+        if self._handshake_call is not None and self._handshake_call.active():
+            self._handshake_call.cancel()
+        self._handshake_call = None
+        self._scheduleKeepalive()
+
+    def _scheduleKeepalive(self, within=None):
+        """Check the link again in a tick, or within that many seconds if
+        sooner (when its idle time runs out)."""
+        interval = self._tick()
+        if interval and self._keepalive_call is None and not self.closing:
+            if within is not None:
+                interval = min(interval, within)
+            self._keepalive_call = self.clock.callLater(interval, self._keepalive)
+
+    def _tick(self):
+        """Seconds between keepalive checks: the ping interval, or the idle
+        timeout when that is shorter."""
+        interval = self.settings.ping_interval
+        if self.idle_timeout:
+            interval = min(interval or self.idle_timeout, self.idle_timeout)
+        return interval
+
+    def close(self, reason=None):
+        """Flush what was written, then close.  Idempotent."""
+        if self.closing:
+            return
+        if reason:
+            self.log.info("closing link to {peer}: {reason}", peer=self.describe(),
+                          reason=reason)
+        self.closing = self.deaf = True
+        if self.transport is not None:
+            self.flushWrites()
+            if self._registered:
+                # A TLS transport does not hang up while a producer is
+                # registered: this link produces nothing more anyway.
+                self._registered = False
+                self.transport.unregisterProducer()
+            self.transport.loseConnection()
+
+    def ping(self):
+        """
+        Ping the peer now.  The Deferred fires when its pong comes back:
+        the stream is in order, so the peer has then read everything sent
+        on this link before the ping.  It fails if the link closes first,
+        and never fires if the peer does not answer (cancel it).
+        """
+        if self.closing or self.transport is None or self.peer_id is None:
+            return defer.fail(ConnectionDone("the link is closing"))
+        self._nonce += 1
+        nonce = self._nonce
+        waiting = self._pongs[nonce] = defer.Deferred(
+            lambda d: self._pongs.pop(nonce, None))
+        self.send(wire.Ping(nonce))
+        return waiting
+
+    def disconnect(self, reason=None):
+        """Say ``dc``, then close: the polite way to leave."""
+        self.send(wire.Dc())
+        self.close(reason)
+
+    def retire(self, reason):
+        """
+        Say ``dc`` and close, but keep handing what the peer already sent
+        to the owner until the connection is gone: a link replaced by a
+        newer one to the same peer must not lose a message in flight on it.
+        """
+        self.disconnect(reason)
+        self.deaf = False
+
+    def refuse(self, code, info):
+        """Answer with an error and close: for peers we will not keep."""
+        self.send(wire.Error(code, info))
+        self.close(f"{code}: {info}")
+
+    def describe(self):
+        """A short name for logs: the peer's id if known, and its address."""
+        address = self.transport.getPeer() if self.transport else None
+        where = f"{getattr(address, 'host', '?')}:{getattr(address, 'port', '?')}"
+        if self.peer_id is None:
+            return where
+        if type(self.peer_id) is str:  # the tracker link, named by membership
+            return f"{self.peer_id} at {where}"
+        return f"node {self.peer_id} at {where}"
+
+    # -- receiving ---------------------------------------------------------
+
+    def dataReceived(self, data):
+        """
+        Read a burst: split it into messages (L{readFrames}); with a write
+        batch, what is sent meanwhile goes out when the outermost read is
+        done (see L{WriteBatch}).
+        """
+        batch = self._batch
+        if batch is None:
+            self.readFrames(data)
+            return
+        batch.depth += 1
+        try:
+            self.readFrames(data)
+        finally:
+            batch.depth -= 1
+            if not batch.depth and batch.dirty:
+                batch.flush()
+
+    def readFrames(self, data):
+        """
+        Split the stream into netstrings, strictly.
+
+        NetstringReceiver's own parser is replaced for two reasons: every
+        framing fault must be named in the log, and a node relays every
+        flooded search, so parsing must cost little.  What is left of a
+        frame waits in a bytearray, and a frame's payload is only scanned
+        once it is whole, so a large frame arriving in small pieces costs
+        linear time.  Whole frames are cut from bytes, one copy each.
+        """
+        if self.deaf:
+            return
+        buffer = self._buffer
+        if buffer:
+            buffer += data
+            if len(buffer) < self._needed:
+                return
+            data = bytes(buffer)
+            buffer.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)
+        size = len(data)
+        start = 0
+        digits = self._digits
+        while start < size and not self.deaf:
+            colon = data.find(b":", start, start + digits + 1)
+            head = data[start:colon if colon >= 0 else start + digits + 1]
+            if colon > start and head.isdigit() and (head[0] != 48 or colon == start + 1):
+                length = int(head)
+                if length > self.MAX_LENGTH:
+                    self._brokenFrame(f"length {length} is over the frame limit "
+                                      f"{self.MAX_LENGTH}")
+                    return
+            else:
+                fault = _lengthFault(head, colon >= 0, digits)
+                if fault is not None:
+                    self._brokenFrame(fault)
+                    return
+                break
+            end = colon + 1 + length
+            if end >= size:
+                self._needed = end + 1 - start
+                break
+            if data[end] != 44:  # b","
+                self._brokenFrame("frame is not terminated by a comma")
+                return
+            payload = data[colon + 1:end]
+            start = end + 1
+            self._needed = 0
+            self.stringReceived(payload)
+        if start < size:
+            buffer += memoryview(data)[start:]
+
+    def _brokenFrame(self, reason):
+        self.log.warn("broken netstring from {peer}: {reason}", peer=self.describe(),
+                      reason=reason)
+        del self._buffer[:]
+        self.close()
+
+    def stringReceived(self, data):
+        if self.deaf:
+            return
+        try:
+            message = wire.decode(data)
+        except wire.ProtocolError as e:
+            if self.settings.verbose:
+                self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
+                              info=e.info)
+            self.protocolError(e.code, e.info, answer=e.answerable)
+            return
+        settings = self.settings
+        traffic = settings.traffic
+        if traffic is not None:
+            traffic.messageReceived(message.TYPE, len(data))
+        # Only a message that makes sense shows the peer is alive: garbage
+        # must not keep a dead peer's link open.
+        now = self._last_heard = self.clock.seconds()
+        name = message.BUCKET
+        if name is not None:
+            bucket = self._buckets.get(name)
+            if bucket is None:
+                rates = settings.rates
+                bucket = self._buckets[name] = TokenBucket(
+                    rates.get(name, rates["search"]), now)
+            if not bucket.take(now):
+                self._drop(message.TYPE, bucket.rate)
+                return
+        if settings.verbose:
+            self.log.info("<- {peer} {message}", peer=self.describe(),
+                          message=data.decode("utf-8"))
+        kind = type(message)
+        if kind is _Ping:
+            if self.peer_id is not None:
+                self.send(wire.Pong(message.nonce))
+            else:
+                self.protocolError("wtf", "say thisisme before ping", close=True)
+            return
+        if kind is _Pong:
+            if self.peer_id is None:
+                self.protocolError("wtf", "say thisisme before pong", close=True)
+                return
+            waiting = self._pongs.pop(message.nonce, None)
+            if waiting is not None:
+                waiting.callback(None)
+            return
+        self._last_traffic = now
+        recent = self._recent
+        if recent is not None and self.purpose != STATUS:
+            recent.note((now, IN, self.peer_id, message.TYPE))
+        self.payload = data
+        self.owner.messageReceived(self, message)
+        # Not kept past its handling: a quiet link would hold its last
+        # message for as long as it lives.
+        self.payload = None
+
+    def _drop(self, kind, rate):
+        """A message over its rate: dropped, counted, and logged once."""
+        count = self.dropped.get(kind, 0)
+        if not count:
+            self.log.warn("{peer} sends {kind} faster than {rate:g}/s; dropping the "
+                          "excess", peer=self.describe(), kind=kind, rate=rate)
+        self.dropped[kind] = count + 1
+        total = self.settings.dropped
+        total[kind] = total.get(kind, 0) + 1
+        if self.settings.traffic is not None:
+            self.settings.traffic.messageDropped("rate", kind)
+
+    def protocolError(self, code, info, answer=True, close=False):
+        """
+        The peer sent something wrong: answer it (unless it was an error
+        itself), and cut the peer off if it closes or keeps doing so.
+        """
+        if answer:
+            self.send(wire.Error(code, info))
+        if self.settings.traffic is not None:
+            self.settings.traffic.protocolError(code)
+        now = self.clock.seconds()
+        self._errors = [t for t in self._errors if t > now - ERROR_WINDOW]
+        self._errors.append(now)
+        if close:
+            self.close(f"{code}: {info}")
+        elif len(self._errors) > self.settings.error_limit:
+            self.close(f"{len(self._errors)} bad messages in {ERROR_WINDOW:g} s")
+
+    # -- sending ------------------------------------------------------------
+
+    def send(self, message):
+        """Encode and send one message; a closing link drops it quietly."""
+        if not self.closing and self.transport is not None:
+            self.sendPayload(wire.encode(message), message.TYPE)
+
+    def sendPayload(self, payload, kind):
+        """
+        Send a message already encoded: one relayed unchanged, or one
+        encoded once for many links.  ``kind`` is its type, for counting.
+        """
+        if self.closing or self.transport is None:
+            return
+        settings = self.settings
+        if len(payload) > settings.frame_limit:
+            self.log.error("not sending {type} to {peer}: {size} bytes is over the "
+                           "frame limit", type=kind, peer=self.describe(),
+                           size=len(payload))
+            if settings.traffic is not None:
+                settings.traffic.messageDropped("oversize", kind)
+            return
+        if self._paused:
+            self._waiting += len(payload)
+            if self._waiting > settings.write_limit:
+                self.log.warn("{peer} is not reading: over {limit} bytes waiting; "
+                              "dropping the link", peer=self.describe(),
+                              limit=settings.write_limit)
+                self.closing = self.deaf = True
+                self._held = []
+                self._held_size = 0
+                self.transport.abortConnection()
+                if settings.traffic is not None:
+                    settings.traffic.messageDropped("slow-reader", kind)
+                return
+        if kind != "ping" and kind != "pong":
+            now = self._last_traffic = self.clock.seconds()
+            recent = self._recent
+            if recent is not None and self.purpose != STATUS:
+                recent.note((now, OUT, self.peer_id, kind))
+        stats = settings.stats
+        if stats is not None:
+            stats[kind] = stats.get(kind, 0) + 1
+        traffic = settings.traffic
+        if traffic is not None:
+            traffic.messageSent(kind, len(payload))
+        if settings.verbose:
+            self.log.info("-> {peer} {message}", peer=self.describe(),
+                          message=payload.decode("utf-8"))
+        batch = self._batch
+        if batch is None or not batch.depth:
+            self.transport.write(b"%d:%b," % (len(payload), payload))
+            return
+        held = self._held
+        if not held:
+            batch.dirty.append(self)
+        frame = b"%d:%b," % (len(payload), payload)
+        held.append(frame)
+        self._held_size += len(frame)
+        if self._held_size >= FLUSH_BYTES:
+            self.flushWrites()
+
+    def flushWrites(self):
+        """Hand the frames held back during a burst to the transport, in
+        one write."""
+        held = self._held
+        if not held:
+            return
+        self._held = []
+        self._held_size = 0
+        if self.transport is not None:
+            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    # -- IPushProducer: the transport's view of our sending -------------------
+
+    def pauseProducing(self):
+        """
+        The send buffer is full: count what we add to it from now on.
+
+        A reactor's transport calls this again on every write while its
+        buffer stays full, so only the first call of a paused spell starts
+        the count.
+        """
+        if not self._paused:
+            self._paused = True
+            self._waiting = 0
+
+    def resumeProducing(self):
+        self._paused = False
+        self._waiting = 0
+
+    def stopProducing(self):
+        self._paused = False
+
+    # -- timers ---------------------------------------------------------------
+
+    def _handshakeExpired(self):
+        self._handshake_call = None
+        timeout = self.settings.handshake_timeout
+        self.refuse("notim", f"no thisisme within {timeout:g} s")
+
+    def _keepalive(self):
+        """Ping a quiet peer; drop one silent for too long."""
+        self._keepalive_call = None
+        if self.closing:
+            return
+        interval = self.settings.ping_interval
+        now = self.clock.seconds()
+        if self.idle_timeout and now - self._last_traffic >= self.idle_timeout:
+            self.disconnect(f"no trade for {self.idle_timeout:g} s")
+            return
+        silent = now - self._last_heard
+        if interval and silent >= interval * DEAD_AFTER_INTERVALS:
+            self.close(f"silent for {silent:g} s")
+            return
+        if interval and silent >= interval:
+            self._nonce += 1
+            self.send(wire.Ping(self._nonce))
+        # An idle link is closed when its idle time runs out, not at the
+        # next tick after that.
+        # (At least a millisecond on: rounding must not make it spin.)
+        within = None
+        if self.idle_timeout:
+            within = max(self.idle_timeout - (now - self._last_traffic), 0.001)
+        self._scheduleKeepalive(within)

@@ -1,0 +1,443 @@
+"""
+The node's link table: established links by peer id, connections still in
+their handshake, a slot budget per link purpose, inbound eviction when
+full (see L{twisted_bazaar.net.eviction}), the duplicate-link policy, and
+shutdown.
+
+Every link of a node is owned here.  The overlay runs the ``thisisme``
+handshake and the core's own messages (``dc``, ``error``), and hands
+everything else to the handler the node's components registered for the
+message's type (see L{twisted_bazaar.core.node.Node.handle}); a type nobody
+handles is answered with ``error{wtf}``.
+"""
+
+from twisted.internet import defer
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
+from twisted_bazaar.identity.keys import helloText, keyOwns, newNonce, verify
+
+#: Links that make up the overlay a scheme builds (neighbours, super-peers,
+#: successors...): the default purpose, and the one old peers get.
+OVERLAY = "overlay"
+#: Links a buyer opens to a seller to trade; closed when idle.
+DIRECT = "direct"
+#: Default links of each purpose a node accepts.
+DEFAULT_MAX_CONNECTIONS = 8
+DEFAULT_DIRECT_SLOTS = 8
+#: Default seconds without a trade message after which a direct link closes.
+DEFAULT_DIRECT_IDLE = 30.0
+#: Default connections one address group (see
+#: L{twisted_bazaar.net.eviction.addressGroup}) may hold open before saying
+#: thisisme.
+DEFAULT_HANDSHAKE_LIMIT = 4
+
+
+class NotConnected(Exception):
+    """A link to the peer could not be made or did not finish its handshake."""
+
+
+class Unreachable(NotConnected):
+    """Not even a connection could be made: nothing listens at the peer's
+    address (unlike a peer that answers, then refuses the link)."""
+
+
+class Overlay:
+    """
+    @ivar links: peer id -> established L{Link}.
+    @ivar pending: links still in their handshake.
+    @ivar addresses: peer id -> (host, port) each linked peer introduced.
+    @ivar budgets: purpose -> most established links of that purpose.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
+                 idle_timeouts=None):
+        self.node = node
+        self.budgets = dict(budgets)
+        self.handshake_limit = handshake_limit
+        #: purpose -> seconds a link of it may go without trade (None: forever).
+        self.idle_timeouts = dict(idle_timeouts or {})
+        self.links = {}
+        self.pending = set()
+        self.addresses = {}
+        #: message class -> handler(link, message), see Node.handle.
+        self.handlers = {}
+        self._waiters = {}
+        self._closed_waiters = []
+        self.stopping = False
+        #: inbound link -> when it connected, in that order.
+        self._since = {}
+        #: Links a sale was made over (see L{proven}).
+        self._partners = set()
+        #: link -> the nonce this node sent on it, for the peer to sign.
+        self._nonces = {}
+        #: inbound link -> the peer's thisisme, until its proof comes.
+        self._hellos = {}
+        #: Links whose peer proved it holds the key its id belongs to.
+        self.keyed = set()
+        #: A L{twisted_bazaar.net.recent.RecentMessages} in which the
+        #: links note every message in and out, if someone may look
+        #: (L{NodeStatus}); else None.
+        self.recent = None
+
+    # -- counting --------------------------------------------------------------
+
+    def linkCount(self):
+        """Links open or opening; one already closing holds no slot."""
+        return (sum(1 for link in self.links.values() if not link.closing)
+                + sum(1 for link in self.pending if not link.closing))
+
+    def count(self, purpose):
+        """Established links of purpose, not closing."""
+        return sum(1 for link in self.links.values()
+                   if link.purpose == purpose and not link.closing)
+
+    def capacity(self):
+        return sum(self.budgets.values())
+
+    # -- opening -----------------------------------------------------------------
+
+    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY):
+        """
+        Open a link of the given purpose to host:port and finish the
+        handshake.  An existing link to peer_id is reused (and, asked for as
+        an overlay link, now counts as one here).
+
+        @return: a Deferred firing with the peer's id, or failing with
+            L{NotConnected}; cancelling it abandons the connection.
+        """
+        node = self.node
+        existing = self.links.get(peer_id) if peer_id is not None else None
+        if existing is not None:
+            if purpose == OVERLAY and existing.purpose != OVERLAY:
+                # The peer becomes a neighbour: told like a new link.
+                self._setPurpose(existing, OVERLAY)
+                node.events.linkAdded(peer_id)
+            return defer.succeed(peer_id)
+        if self.stopping:
+            return defer.fail(NotConnected("this node is shutting down"))
+        if node.id is None:
+            return defer.fail(NotConnected("this node has no id yet"))
+        if purpose not in self.budgets:
+            return defer.fail(NotConnected(f"this node opens no {purpose} links"))
+        if self.count(purpose) >= self.budgets[purpose]:
+            return defer.fail(NotConnected(f"no free {purpose} slots"))
+        if self.linkCount() >= self.capacity():
+            # Links still in their handshake hold slots too.
+            return defer.fail(NotConnected("no free connection slots"))
+        link = node.buildLink(inbound=False)
+        link.purpose = purpose
+
+        def cancel(waiter):
+            self._waiters.pop(link, None)
+            link.close("connection abandoned")
+            if link.transport is None:
+                self.pending.discard(link)
+                self._checkClosed()
+
+        waiter = self._waiters[link] = defer.Deferred(cancel)
+
+        def failed(reason):
+            self._waiters.pop(link, None)
+            self.pending.discard(link)
+            if not waiter.called:
+                waiter.errback(Unreachable(f"{host}:{port}: {reason.getErrorMessage()}"))
+            self._checkClosed()
+
+        self.pending.add(link)
+        node.connector.connect(host, port, link).addErrback(failed)
+        return waiter
+
+    # -- the link owner's interface ------------------------------------------------
+
+    def linkMade(self, link):
+        if not link.inbound:
+            link.send(self.node.introduction(link.purpose, self._nonceFor(link)))
+            return
+        if self.node.id is None:
+            link.refuse("notiy", "this node has no id yet")
+        elif self.stopping:
+            link.refuse("noslots", "this node is shutting down")
+        elif self._handshaking(link) >= self.handshake_limit:
+            # Silent connections hold slots until their handshake times
+            # out: one address group must not be able to take them all.
+            link.refuse("noslots", f"{self.handshake_limit} connections "
+                        "from your address group are still to say thisisme")
+        elif self.linkCount() >= self.capacity() and not self._evict():
+            link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
+        else:
+            self._since[link] = self.node.clock.seconds()
+            self.pending.add(link)
+
+    def _nonceFor(self, link):
+        """A fresh nonce for the peer of link to sign (None without a key:
+        a node that proves nothing asks for no proof)."""
+        if self.node.identity is None:
+            return None
+        nonce = self._nonces[link] = newNonce()
+        return nonce
+
+    def _handshaking(self, link):
+        """Inbound connections from link's address group still in their
+        handshake."""
+        group = groupOf(link)
+        return sum(1 for other in self.pending
+                   if other.inbound and not other.closing and groupOf(other) == group)
+
+    def _evict(self, purpose=None):
+        """
+        Make room for a newcomer by closing an inbound link (of purpose,
+        if given) that the eviction policy gives up.
+
+        @return: True if one was closed.
+        """
+        # In the order they connected, so that ties go the same way on
+        # every run.
+        candidates = [
+            Candidate(link, since, groupOf(link), link.peer_id is not None,
+                      link in self._partners)
+            for link, since in self._since.items()
+            if not link.closing and (purpose is None or link.purpose == purpose)]
+        victim = chooseVictim(candidates, self.node.clock.seconds())
+        if victim is None:
+            return False
+        self.log.info("evicting {peer} to make room for a new link",
+                      peer=victim.describe())
+        victim.refuse("noslots", "evicted to make room for a new link")
+        return True
+
+    def proven(self, link):
+        """A sale was made over link: its peer is a trading partner, never
+        evicted."""
+        if link.inbound:
+            self._partners.add(link)
+
+    def linkLost(self, link, reason):
+        self._forget(link, reason)
+        self._checkClosed()
+
+    def messageReceived(self, link, message):
+        kind = type(message)
+        if link.peer_id is None:
+            if kind is wire.ThisIsMe:
+                self._accept(link, message)
+            elif kind is wire.Proof and link in self._hellos:
+                self._proved(link, message)
+            elif kind is wire.WhoAreYou and link.inbound:
+                # The tracker checks that this node listens where it said.
+                link.send(self.node.introduction(answering=message.nonce))
+                link.close("told the tracker who listens here")
+            elif kind is wire.Error:
+                self.log.info("{peer} refused the link: {code}: {info}",
+                              peer=link.describe(), code=message.code, info=message.info)
+            else:
+                link.protocolError("wtf", f"say thisisme before {message.TYPE}",
+                                   close=True)
+            return
+        handler = self.handlers.get(kind)
+        if handler is not None:
+            handler(link, message)
+        elif message.ROUTED:
+            self.node.paths.received(link, message)
+        elif kind is wire.Error:
+            if message.path is not None:
+                self.node.paths.received(link, message)
+            else:
+                self.log.info("{peer} says {code}: {info}", peer=link.describe(),
+                              code=message.code, info=message.info)
+        elif kind is wire.Dc:
+            link.close("peer said dc")
+        elif kind is wire.ThisIsMe:
+            if message.id != link.peer_id:
+                link.protocolError("wtf", f"this link belongs to node {link.peer_id}",
+                                   close=True)
+        else:
+            link.protocolError("wtf", f"this node does not handle {message.TYPE}")
+
+    # -- the handshake ----------------------------------------------------------------
+
+    def _accept(self, link, hello):
+        """
+        The peer said thisisme.  A peer with a key must hold it: an opener
+        proves it with a ``proof`` of the nonce this node answers with (the
+        link is established only then), an acceptor by signing the
+        opener's nonce in its thisisme.
+        """
+        node = self.node
+        peer = hello.id
+        if peer < 0:
+            link.refuse("notiy", "register with the tracker before linking")
+            return
+        if peer == node.id:
+            link.refuse("wtf", "that is this node's own id")
+            return
+        if hello.key is not None and not keyOwns(hello.key, peer):
+            link.refuse("wtf", f"{peer} is not the id of that key")
+            return
+        if not link.inbound and hello.key is not None:
+            nonce = self._nonces.get(link)
+            if nonce is None or hello.sig is None or not verify(
+                    hello.key, hello.sig, helloText(nonce, peer)):
+                link.refuse("wtf", "your thisisme does not sign the nonce I sent")
+                return
+            self.keyed.add(link)
+            if hello.nonce is not None and node.identity is not None:
+                link.send(wire.Proof(node.identity.sign(helloText(hello.nonce, node.id))))
+        if link.inbound:
+            purpose = hello.purpose or OVERLAY
+            if purpose not in self.budgets:
+                link.refuse("wtf", f"this node takes no {purpose} links")
+                return
+            existing = self.links.get(peer)
+            taken = self.count(purpose) - (existing is not None
+                                           and existing.purpose == purpose)
+            if taken >= self.budgets[purpose] and not self._evict(purpose):
+                link.refuse("noslots", f"all {self.budgets[purpose]} {purpose} "
+                            "slots are taken")
+                return
+            link.purpose = purpose
+            if hello.key is not None and node.identity is not None:
+                # Established once the peer proves its key.
+                link.send(node.introduction(purpose, self._nonceFor(link), hello.nonce))
+                self._hellos[link] = hello
+                return
+        self._establish(link, hello)
+
+    def _proved(self, link, proof):
+        """An opener's proof of its key: established if it holds."""
+        hello = self._hellos.pop(link)
+        if not verify(hello.key, proof.sig, helloText(self._nonces[link], hello.id)):
+            link.refuse("wtf", "that proof does not sign the nonce I sent")
+            return
+        self.keyed.add(link)
+        self._establish(link, hello)
+
+    def _establish(self, link, hello):
+        """Make the link an established one (or retire it, if the peer is
+        already linked by a link that wins)."""
+        node = self.node
+        peer = hello.id
+        self.pending.discard(link)
+        existing = self.links.get(peer)
+        if existing is not None and not self._replaces(link, existing, peer):
+            link.peer_id = peer
+            link.retire(f"already linked to node {peer}")
+            if link.purpose == OVERLAY and existing.purpose != OVERLAY:
+                # The peer becomes a neighbour: told like a new link.
+                self._setPurpose(existing, OVERLAY)
+                node.events.linkAdded(peer)
+            self._settle(link, peer)
+            return
+        link.identified(peer)
+        if existing is not None and existing.purpose == OVERLAY:
+            # One link serves both purposes; a neighbour stays a neighbour.
+            link.purpose = OVERLAY
+        self._setPurpose(link, link.purpose)
+        if link.inbound and link not in self.keyed:
+            link.send(node.introduction(link.purpose, answering=hello.nonce))
+        self.links[peer] = link
+        if existing is not None:
+            existing.retire("replaced by a newer link")
+        address = link.transport.getPeer()
+        self.addresses[peer] = (hello.host or getattr(address, "host", ""), hello.port)
+        node.paths.learn((node.id, peer))
+        self._settle(link, peer)
+        if existing is None:
+            self.log.info("linked to node {peer} ({purpose})", peer=peer,
+                          purpose=link.purpose)
+            node.events.linkAdded(peer)
+        elif existing.purpose != OVERLAY and link.purpose == OVERLAY:
+            node.events.linkAdded(peer)
+
+    def _settle(self, link, peer):
+        """Whoever waits for link (see connectTo) has its peer linked."""
+        waiter = self._waiters.pop(link, None)
+        if waiter is not None and not waiter.called:
+            waiter.callback(peer)
+
+    def _setPurpose(self, link, purpose):
+        link.purpose = purpose
+        link.idle_timeout = self.idle_timeouts.get(purpose)
+        if link.peer_id is not None:
+            link._scheduleKeepalive()
+
+    def _replaces(self, new, old, peer):
+        """
+        Two links to one peer: which survives?  One whose peer proved its
+        key beats one whose peer did not, so an established honest link is
+        never replaced by an impostor's.  Otherwise, when both nodes
+        connected to each other at once, both sides keep the link opened by
+        the lower id, so they agree without talking; else the newer one
+        wins: the older is probably a dead connection not yet noticed.  The
+        loser is retired, not dropped: what is already on its way over it
+        still arrives.
+        """
+        if (new in self.keyed) != (old in self.keyed):
+            return new in self.keyed
+        if new.inbound == old.inbound:
+            return True
+        new_opener = peer if new.inbound else self.node.id
+        return new_opener == min(self.node.id, peer)
+
+    def _forget(self, link, reason):
+        self.pending.discard(link)
+        self._since.pop(link, None)
+        self._partners.discard(link)
+        self._nonces.pop(link, None)
+        self._hellos.pop(link, None)
+        self.keyed.discard(link)
+        waiter = self._waiters.pop(link, None)
+        peer = link.peer_id
+        if waiter is not None and not waiter.called:
+            if peer is not None and peer in self.links:
+                waiter.callback(peer)
+            else:
+                waiter.errback(NotConnected(reason.getErrorMessage()))
+        if peer is None or self.links.get(peer) is not link:
+            return
+        del self.links[peer]
+        self.addresses.pop(peer, None)
+        self.node.paths.forgetVia(peer)
+        self.log.info("link to node {peer} closed", peer=peer)
+        self.node.events.linkRemoved(peer)
+
+    # -- shutdown ----------------------------------------------------------------------
+
+    def shutdown(self):
+        """Say dc on every link and close them; open no new ones."""
+        self.stopping = True
+        for link in list(self.links.values()) + list(self.pending):
+            link.disconnect("node shutting down")
+
+    def whenClosed(self):
+        """A Deferred that fires once no link is open."""
+        d = defer.Deferred(lambda d: self._closed_waiters.remove(d)
+                           if d in self._closed_waiters else None)
+        self._closed_waiters.append(d)
+        self._checkClosed()
+        return d
+
+    def _checkClosed(self):
+        if not self._closed_waiters or self.links or self.pending:
+            return
+        waiters, self._closed_waiters = self._closed_waiters, []
+        for d in waiters:
+            if not d.called:
+                d.callback(None)
+
+
+class OverlayFactory(Factory):
+    """The one listening factory every role shares: each inbound
+    connection becomes a link of the node."""
+
+    noisy = False
+
+    def __init__(self, node):
+        self.node = node
+
+    def buildProtocol(self, addr):
+        return self.node.buildLink(inbound=True)

@@ -1,0 +1,623 @@
+"""
+The buyer's side of files as goods: once a file is bought (one sale,
+exactly once, by the buyer role), fetch it.
+
+L{Fetcher} watches the buyer: it records the content each offer of a
+wanted file names (L{Journal}), and when a purchase is answered (or, after
+a restart, found in the bag with its file not yet in place) it starts a
+L{Download}.  A download fetches the file's pieces from every seller
+offering the same SHA-256 at once (L{PieceSchedule}), each over its own
+transfer connection, verifies each piece as it comes and the whole file
+off the reactor thread (L{Assembly}), and asks discovery for more sellers
+when it runs out of them.  Nothing here pays again: sellers of the same
+content serve pieces to anyone who asks.
+"""
+
+import os
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from twisted_bazaar.files.assembly import Assembly
+from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
+from twisted_bazaar.files.downloads import ContentMismatch, DownloadError, PartFile
+from twisted_bazaar.files.hashing import Hasher, pieceCount
+from twisted_bazaar.files.journal import Journal, RecordFault
+from twisted_bazaar.files.names import isPlainName, itemHash
+from twisted_bazaar.files.schedule import PieceSchedule
+from twisted_bazaar.roles import Role
+from twisted_bazaar.wire.trade import BuyOK
+from twisted_bazaar.roles.want import DONE
+
+#: Most sellers one download takes pieces from at once.
+MAX_SOURCES = 4
+#: Pieces asked of one seller at once: the next request is on its way
+#: while a piece arrives, so no round trip is wasted between pieces.
+DEPTH = 2
+#: Seconds a download with no usable seller waits before searching again
+#: (doubling up to SEARCH_MAX).
+SEARCH_MIN = 1.0
+SEARCH_MAX = 30.0
+#: Worker threads of a buyer's file work: checking pieces, extending the
+#: whole-file hash and writing back to disk can all run at once.
+WORKERS = 3
+
+
+def fileOffers(offers, sha256=None):
+    """The offers that name a file's content (and can be fetched from),
+    only those of ``sha256`` if given."""
+    return [offer for offer in offers
+            if offer.sha256 is not None and offer.size is not None and offer.transfer
+            and offer.host and (sha256 is None or offer.sha256 == sha256)]
+
+
+class Download:
+    """
+    One file being fetched, from every seller offering its content.
+
+    @ivar sources: seller id -> its L{Offer}.
+    @ivar schedule: the L{PieceSchedule}, once the file is described.
+    @ivar assembly: the L{Assembly} of the verified pieces, with it.
+    """
+
+    log = Logger()
+
+    def __init__(self, fetcher, name, sha256, size):
+        self.fetcher = fetcher
+        self.clock = fetcher.node.clock
+        self.name = name
+        self.sha256 = sha256
+        self.size = size
+        self.part = PartFile(fetcher.folder, name, sha256, size)
+        self.sources = {}
+        self.clients = {}
+        self.schedule = None
+        self.assembly = None
+        self.about = None
+        self.resumed = False
+        self._describing = False
+        self._connecting = {}
+        self._work = set()
+        self._search = None
+        self._searchDelay = SEARCH_MIN
+        self._quarter = 0
+        #: The seller whose description (``about``) is used.
+        self.describer = None
+        #: piece -> sellers whose bytes for it did not match.
+        self._blamed = {}
+        self.finished = defer.Deferred()
+        self.stopped = False
+
+    # -- starting ------------------------------------------------------------------
+
+    def start(self, offers):
+        """Open the part file and start fetching from these offers (more
+        are searched for when they run out)."""
+        try:
+            self.resumed = self.part.open()
+        except DownloadError as e:
+            self._fail(e)
+            return
+        if self.resumed:
+            self.log.info("resuming the download of {name}", name=self.name)
+        self.addSources(offers)
+
+    def addSources(self, offers):
+        for offer in fileOffers(offers, self.sha256):
+            if offer.size != self.size or offer.seller == self.fetcher.node.id:
+                continue
+            self.sources[offer.seller] = offer
+            if self.schedule is not None:
+                self.schedule.down.discard(offer.seller)
+        self._pump()
+
+    # -- the loop ------------------------------------------------------------------
+
+    def _usable(self):
+        """Sellers that may be asked, in random order."""
+        bad = self.schedule.bad if self.schedule else self.fetcher.bad.get(self.sha256,
+                                                                           set())
+        down = self.schedule.down if self.schedule else set()
+        sellers = [seller for seller in sorted(self.sources)
+                   if seller not in bad and seller not in down]
+        self.fetcher.rng.shuffle(sellers)
+        return sellers
+
+    def _pump(self):
+        """Give every idle usable seller work; search for more sellers when
+        none is left; finish once every piece is in."""
+        if self.stopped:
+            return
+        if self.schedule is None:
+            if not self._describing:
+                usable = self._usable()
+                if usable:
+                    self._describe(usable[0])
+                else:
+                    self._needSources()
+            return
+        if self.schedule.finished:
+            if not self._work:
+                self._complete()
+            return
+        for seller in self._usable():
+            if len(self.clients) + len(self._connecting) >= MAX_SOURCES and (
+                    seller not in self.clients):
+                continue
+            if self.schedule.busy(seller) or seller in self._connecting:
+                continue
+            client = self.clients.get(seller)
+            if client is None:
+                self._connect(seller).addCallback(lambda _: self._pump())
+                continue
+            piece = self.schedule.assign(seller)
+            while piece is not None:
+                self._fetch(seller, client, piece)
+                piece = self.schedule.assign(seller)
+        if not self.schedule.inflight and not self._connecting and self.schedule.missing:
+            self._needSources()
+
+    def _connect(self, seller):
+        """A Deferred firing with a connected client to seller, or None."""
+        offer = self.sources[seller]
+        client = TransferClient(self.clock, self.fetcher.stall)
+        d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client)
+        self._connecting[seller] = d
+
+        def connected(protocol):
+            del self._connecting[seller]
+            if self.stopped:
+                protocol.close()
+                return None
+            self.clients[seller] = protocol
+            return protocol
+
+        def failed(reason):
+            self._connecting.pop(seller, None)
+            if not self.stopped:
+                self.log.info("cannot reach seller {seller} for {name}: {why}",
+                              seller=seller, name=self.name,
+                              why=reason.getErrorMessage())
+                self._markDown(seller)
+            return None
+
+        return d.addCallbacks(connected, failed)
+
+    def _markDown(self, seller):
+        if self.schedule is not None:
+            self.schedule.down.add(seller)
+        else:
+            self.sources.pop(seller, None)
+
+    def _drop(self, seller):
+        client = self.clients.pop(seller, None)
+        if client is not None:
+            client.close()
+
+    # -- describing ----------------------------------------------------------------
+
+    def _describe(self, seller):
+        self._describing = True
+
+        def ask(client):
+            if client is None:
+                return None
+            return client.head(self.sha256).addCallback(self._described, seller)
+
+        def failed(reason):
+            if reason.check(DownloadError):
+                # The part file could not be read back: no fault of the
+                # seller's.
+                self._fail(reason)
+            elif not self.stopped:
+                self.log.info("seller {seller} could not describe {name}: {why}",
+                              seller=seller, name=self.name,
+                              why=reason.getErrorMessage())
+                self._drop(seller)
+                self.sources.pop(seller, None)
+
+        def done(_):
+            self._describing = False
+            self._pump()
+
+        d = self._own(self._connect(seller))
+        d.addCallback(ask).addErrback(failed).addBoth(done)
+
+    def _described(self, about, seller):
+        fault = None
+        if about.size != self.size:
+            fault = f"as {about.size} bytes, not the {self.size} it offered"
+        elif len(about.pieces) != pieceCount(about.size, about.piece_size):
+            fault = (f"with {len(about.pieces)} pieces of {about.piece_size} bytes for "
+                     f"{about.size} bytes")
+        if fault is not None:
+            self.log.warn("seller {seller} describes {name} {fault}; avoiding it",
+                          seller=seller, name=self.name, fault=fault)
+            self.fetcher.avoid(self.sha256, seller)
+            self._drop(seller)
+            self.sources.pop(seller, None)
+            return None
+        self.about = about
+        self.describer = seller
+        if not self.resumed:
+            self._scheduled([])
+            return None
+        d = self.fetcher.hasher.run(self.part.verifyPieces, about.piece_size,
+                                    about.pieces)
+        return d.addCallback(self._scheduled)
+
+    def _scheduled(self, have):
+        if self.stopped or self.about is None:
+            return
+        if have:
+            self.log.info("{name}: {n} of {total} pieces already on disk",
+                          name=self.name, n=len(have), total=len(self.about.pieces))
+        self.schedule = PieceSchedule(len(self.about.pieces), have, DEPTH)
+        self.assembly = Assembly(self.part, self.about.piece_size, self.about.pieces,
+                                 self.fetcher.hasher.run, have)
+        for seller in self.fetcher.bad.get(self.sha256, ()):
+            self.schedule.bad.add(seller)
+
+    # -- pieces ---------------------------------------------------------------------
+
+    def _fetch(self, seller, client, piece):
+        offset, length = self.assembly.pieceRange(piece)
+        sink = self.assembly.sink(piece, client)
+        d = self._own(client.get(self.sha256, offset, length, sink))
+        d.addCallbacks(self._arrived, self._notArrived,
+                       callbackArgs=(seller, piece, self.schedule, sink),
+                       errbackArgs=(seller, piece, self.schedule, sink))
+
+    def _own(self, d):
+        """Keep d (to cancel it if the download stops) until it fires;
+        callbacks added after this run once it is no longer kept."""
+        self._work.add(d)
+        d.addBoth(self._disown, d)
+        return d
+
+    def _disown(self, result, d):
+        self._work.discard(d)
+        return result
+
+    def _arrived(self, _, seller, piece, schedule, sink):
+        """Every byte of the piece is written: its hash is being finished
+        off the reactor; meanwhile its seller fetches the next one."""
+        if self.stopped or schedule is not self.schedule:
+            return
+        schedule.arrived(piece)
+        d = self._own(sink.checked())
+        d.addCallbacks(self._checked, self._notChecked,
+                       callbackArgs=(seller, piece, schedule),
+                       errbackArgs=(schedule,))
+        self._pump()
+
+    def _notChecked(self, reason, schedule):
+        if not self.stopped and schedule is self.schedule:
+            self._fail(reason)
+
+    def _checked(self, right, seller, piece, schedule):
+        if self.stopped or schedule is not self.schedule:
+            return
+        if right:
+            self.schedule.completed(piece, seller)
+            self._searchDelay = SEARCH_MIN
+            self._progress()
+        else:
+            self.log.warn("seller {seller} sent a wrong piece {piece} of {name}; "
+                          "avoiding it", seller=seller, piece=piece, name=self.name)
+            self.schedule.corrupt(piece, seller)
+            self.fetcher.avoid(self.sha256, seller)
+            self._drop(seller)
+            blamed = self._blamed.setdefault(piece, set())
+            blamed.add(seller)
+            if len(blamed) >= 2:
+                # Two sellers cannot match this piece's hash: more likely
+                # the hash is wrong than both sellers.
+                self._distrust(f"piece {piece} matched the bytes of neither seller "
+                               f"{' nor '.join(map(str, sorted(blamed)))}")
+                return
+        self._pump()
+
+    def _distrust(self, why):
+        """
+        The description (its piece hashes) may be wrong: avoid the seller
+        that gave it, take back the blame it put on others, and describe
+        the file again from another seller, checking the pieces on disk
+        against the new description.
+        """
+        describer = self.describer
+        self.log.warn("{name}: {why}; distrusting the description from seller "
+                      "{seller}", name=self.name, why=why, seller=describer)
+        for sellers in self._blamed.values():
+            for seller in sellers:
+                self.fetcher.forgive(self.sha256, seller)
+        self._blamed = {}
+        self.fetcher.avoid(self.sha256, describer)
+        self.sources.pop(describer, None)
+        self.assembly.stop()
+        self.schedule = self.assembly = self.about = self.describer = None
+        self.resumed = True
+        self._describing = False
+        for seller in list(self.clients):
+            self._drop(seller)
+        self._pump()
+
+    def _notArrived(self, reason, seller, piece, schedule, sink):
+        sink.abandon()
+        if self.stopped or schedule is not self.schedule:
+            return
+        if reason.check(DownloadError):
+            self._fail(reason.value)
+            return
+        self.log.info("seller {seller} did not deliver piece {piece} of {name}: {why}",
+                      seller=seller, piece=piece, name=self.name,
+                      why=reason.getErrorMessage())
+        self.schedule.failed(piece, seller)
+        self._drop(seller)
+        self._pump()
+
+    def _progress(self):
+        """Log each quarter of the pieces as it is passed."""
+        total = self.schedule.count
+        quarter = 4 * len(self.schedule.done) // total
+        if 0 < quarter < 4 and quarter > self._quarter:
+            self._quarter = quarter
+            self.log.info("{name}: {percent}% ({done} of {total} pieces)",
+                          name=self.name, percent=25 * quarter,
+                          done=len(self.schedule.done), total=total)
+
+    # -- more sellers ----------------------------------------------------------------
+
+    def _needSources(self):
+        if self._search is not None or self.stopped:
+            return
+        delay, self._searchDelay = self._searchDelay, min(self._searchDelay * 2,
+                                                          SEARCH_MAX)
+        self.log.info("{name}: no seller to fetch it from; searching again in "
+                      "{delay:g} s", name=self.name, delay=delay)
+        self._search = self.clock.callLater(delay, self._searchNow)
+
+    def _searchNow(self):
+        self._search = None
+        self._own(self.fetcher.findSources(self.name)).addCallback(self._found)
+
+    def _found(self, offers):
+        if self.stopped:
+            return
+        if self.schedule is not None:
+            self.schedule.down.clear()
+        self.addSources(offers)
+
+    # -- the end ---------------------------------------------------------------------
+
+    def _complete(self):
+        if self._describing or self.stopped:
+            return
+        self._describing = True  # nothing else starts now
+        for seller in list(self.clients):
+            self._drop(seller)
+        d = self._own(self.assembly.finish())
+        d.addCallback(lambda sha256: self.fetcher.hasher.run(self.part.complete, sha256))
+        d.addCallbacks(self._done, self._notComplete)
+
+    def _notComplete(self, reason):
+        if reason.check(ContentMismatch) and not self.stopped:
+            self._distrust("the whole file does not match its SHA-256")
+        else:
+            self._fail(reason)
+
+    def _done(self, path):
+        self.stop()
+        self.finished.callback(path)
+
+    def _fail(self, reason):
+        error = getattr(reason, "value", reason)
+        if self.stopped:
+            return
+        self.stop()
+        self.part.discard()
+        self.finished.errback(error)
+
+    def stop(self):
+        """Stop fetching: close connections, cancel timers and work; the
+        part file stays for a later resume."""
+        self.stopped = True
+        if self._search is not None and self._search.active():
+            self._search.cancel()
+        self._search = None
+        for d in list(self._connecting.values()) + list(self._work):
+            d.cancel()
+        for seller in list(self.clients):
+            self._drop(seller)
+        if self.assembly is not None:
+            self.assembly.stop()
+        self.part.close()
+
+
+class Fetcher(Role):
+    """
+    The buyer's file fetching (``--downloads DIR``).
+
+    @ivar downloads: file name -> L{Download} in progress.
+    @ivar bad: sha256 -> sellers that sent wrong bytes of it.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, buyer, folder, stall=DEFAULT_STALL,
+                 search_window=1.0):
+        super().__init__(node)
+        self.buyer = buyer
+        self.folder = folder
+        self.stall = stall
+        self.search_window = search_window
+        self.rng = node.rng
+        self.hasher = Hasher(node.clock, WORKERS)
+        self.journal = Journal(folder)
+        self.downloads = {}
+        #: file name -> (path, seller -> pieces it served) of the files
+        #: fetched since start.
+        self.fetched = {}
+        self.bad = {}
+        #: file name -> the offers of it seen last.
+        self.offers = {}
+        self._finds = set()
+        self._stopped = False
+        buyer.fetcher = self
+        for want in buyer.wants:
+            if not isPlainName(want.item):
+                self.log.warn("--want {item} is not a plain file name: it can be "
+                              "bought, but not fetched into {folder}", item=want.item,
+                              folder=folder)
+
+    def _wanted(self, item):
+        """Is item still to be bought (so its offers are worth noting)?"""
+        return any(want.item == item and want.state != DONE for want in self.buyer.wants)
+
+    def avoid(self, sha256, seller):
+        """seller sent wrong bytes (or a wrong description) of sha256."""
+        self.bad.setdefault(sha256, set()).add(seller)
+
+    def forgive(self, sha256, seller):
+        """The blame on seller came from a wrong description."""
+        self.bad.get(sha256, set()).discard(seller)
+
+    # -- what the buyer's node tells us -----------------------------------------------
+
+    def offersFound(self, item, offers):
+        if self._stopped or not self._wanted(item) or not isPlainName(item):
+            return
+        # Wanted by content: only offers of that content count.
+        found = fileOffers(offers, itemHash(item))
+        if not found:
+            return
+        self.offers[item] = found
+        try:
+            self.journal.note(item, found)
+        except OSError as e:
+            self.log.critical("cannot record the offers of {item} in {folder}: {why}",
+                              item=item, folder=self.folder, why=e.strerror)
+
+    def delivered(self, message):
+        if type(message) is not BuyOK or self._stopped:
+            return
+        item, seller = message.item, message.path[0]
+        fault = self._bought(item, seller)
+        if fault is None or item in self.fetched or not any(
+                want.item == item for want in self.buyer.wants):
+            return
+        if not fault.missing:
+            self._notFetched(item, [seller], fault)
+        elif item in self.offers:
+            self._notFetched(item, [seller], RecordFault(
+                "missing: it could not be written when the offers were found"))
+        else:
+            self.log.warn("bought {item} from {seller}, but its offer named no "
+                          "shared file to fetch (a plain item, or a discovery "
+                          "scheme that does not carry file offers)",
+                          item=item, seller=seller)
+
+    def nodeReady(self):
+        """
+        After a restart: files bought but not yet in place are fetched.
+        One whose record cannot say which content its seller offered is
+        said so and left alone: fetching whatever is offered under its
+        name now could bring another file than the one paid for.  A file
+        already in place lost its record when it was put there: that is
+        no fault.  A plain item never had one, and cannot be told from a
+        file whose record was lost: the warning says so.
+        """
+        bought = {}
+        for purchase in self.buyer.bag:
+            bought.setdefault(purchase.item, []).append(purchase.seller)
+        for item, sellers in bought.items():
+            if not isPlainName(item):
+                continue
+            for seller in sellers:
+                fault = self._bought(item, seller)
+                if fault is None:
+                    break
+            else:
+                if not (fault.missing and os.path.lexists(os.path.join(self.folder,
+                                                                       item))):
+                    self._notFetched(item, sellers, fault)
+
+    def _notFetched(self, item, sellers, fault):
+        extra = " (a plain item has none)" if fault.missing else ""
+        self.log.warn("not fetching {item}, bought from seller {sellers}: its offers "
+                      "record {path} is {why}{extra}, so which content was paid for "
+                      "is unknown", item=item,
+                      sellers=", ".join(map(str, dict.fromkeys(sellers))),
+                      path=self.journal.path(item), why=fault, extra=extra)
+
+    def _bought(self, item, seller):
+        """Fetch the file seller sold as item, if its offer named one.
+        @return: None if it is being fetched, else the L{RecordFault} that
+            says why not."""
+        if item in self.downloads:
+            return None
+        if not isPlainName(item):
+            return RecordFault("missing", missing=True)
+        try:
+            sellers = self.journal.load(item)
+        except RecordFault as fault:
+            return fault
+        if seller not in sellers:
+            return RecordFault(f"without an offer from seller {seller}")
+        sha256, size = sellers[seller]
+        download = self.downloads[item] = Download(self, item, sha256, size)
+        download.finished.addCallbacks(self._downloaded, self._failed,
+                                       callbackArgs=(download,),
+                                       errbackArgs=(download,))
+        self.log.info("fetching {name} ({size} bytes, sha256 {sha})", name=item,
+                      size=size, sha=sha256)
+        download.start(self.offers.get(item, ()))
+        return None
+
+    def findSources(self, name):
+        """Offers of ``name`` found now (a Deferred list, never failing)."""
+        d = self.node.discovery.find(name, self.search_window)
+        self._finds.add(d)
+
+        def done(offers):
+            self._finds.discard(d)
+            return fileOffers(offers, itemHash(name))
+
+        return d.addCallback(done)
+
+    def _downloaded(self, path, download):
+        self.downloads.pop(download.name, None)
+        self.journal.remove(download.name)
+        served = download.schedule.served if download.schedule else {}
+        self.fetched[download.name] = (path, dict(served))
+        self.log.info("downloaded {name} into {path}, sha256 verified ({sellers})",
+                      name=download.name, path=path,
+                      sellers=", ".join(f"{n} pieces from {seller}"
+                                        for seller, n in sorted(served.items())))
+
+    def _failed(self, reason, download):
+        self.downloads.pop(download.name, None)
+        self.log.critical("cannot download {name}: {why}", name=download.name,
+                          why=reason.getErrorMessage())
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def startService(self):
+        super().startService()
+        self.hasher.startService()
+
+    def nodeStopping(self):
+        self._stop()
+
+    def stopService(self):
+        super().stopService()
+        self._stop()
+        if self.hasher.running:
+            self.hasher.stopService()
+
+    def _stop(self):
+        self._stopped = True
+        for download in list(self.downloads.values()):
+            download.stop()
+        while self._finds:
+            self._finds.pop().cancel()

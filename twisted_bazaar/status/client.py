@@ -1,0 +1,137 @@
+"""
+A one-question client for the ``bazaar`` command: connect, introduce
+itself, ask one question, take the answer, say ``dc``.
+
+It speaks through the same L{Link} as the daemons (framing, decoding,
+answering pings), so it obeys docs/protocol.md like any peer.
+"""
+
+import random
+
+from twisted.internet import defer
+from twisted.internet.endpoints import clientFromString, connectProtocol
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.link import Link, LinkSettings
+
+#: Seconds a question may take, unless told otherwise.
+DEFAULT_TIMEOUT = 10.0
+#: Ids a status client says it is on a node's link: above every node id
+#: the tracker gives out, so that it is nobody's.
+CLIENT_IDS = (2**31, 2**62)
+
+
+class ClientError(Exception):
+    """The question could not be answered; the text says why."""
+
+
+class _Asker:
+    """The owner of one Link: hello, question, answer."""
+
+    def __init__(self, hello, question, answer_type, done):
+        self.hello = hello
+        self.question = question
+        self.answer_type = answer_type
+        self.done = done
+
+    def linkMade(self, link):
+        link.send(self.hello)
+
+    def messageReceived(self, link, message):
+        kind = type(message)
+        if kind is wire.Error:
+            self._fail(link, f"refused: {message.code}: {message.info}")
+        elif link.peer_id is None:
+            if kind in (wire.ThisIsYou, wire.ThisIsMe):
+                link.identified(message.id)
+                link.send(self.question)
+        elif kind is self.answer_type:
+            if not self.done.called:
+                self.done.callback(message)
+            link.disconnect()
+
+    def _fail(self, link, why):
+        if not self.done.called:
+            self.done.errback(ClientError(why))
+        link.close()
+
+    def linkLost(self, link, reason):
+        if not self.done.called:
+            self.done.errback(ClientError(
+                f"the connection closed before an answer: {reason.getErrorMessage()}"))
+
+
+def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT):
+    """
+    Ask one question at HOST:PORT.
+
+    @return: a Deferred firing with the answer, or failing with
+        L{ClientError} (with the reason) on refusal, a lost connection,
+        an unreachable address, or after ``timeout`` seconds.
+    """
+    host, port = address
+    endpoint = tcpEndpoint(reactor, address, timeout)
+    done = defer.Deferred()
+    link = Link(_Asker(hello, question, answer_type, done), reactor,
+                LinkSettings(handshake_timeout=timeout), inbound=False)
+    connecting = connectProtocol(endpoint, link)
+
+    def unreachable(reason):
+        if not done.called:
+            done.errback(ClientError(f"cannot reach {host}:{port}: "
+                                     f"{reason.getErrorMessage()}"))
+
+    connecting.addErrback(unreachable)
+
+    def timedOut(reason):
+        reason.trap(defer.TimeoutError)
+        if link.transport is not None:
+            link.close()
+        raise ClientError(f"no answer from {host}:{port} within {timeout:g} s")
+
+    done.addTimeout(timeout, reactor)
+    done.addErrback(timedOut)
+    return done
+
+
+def tcpEndpoint(reactor, address, timeout=DEFAULT_TIMEOUT):
+    """A TCP client endpoint to (host, port), IPv6 hosts too."""
+    host, port = address
+    escaped = host.replace(":", r"\:")
+    return clientFromString(reactor, f"tcp:{escaped}:{port}:timeout="
+                                     f"{max(1, int(timeout))}")
+
+
+def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT):
+    """Register with the tracker as a client that takes no links (port 0),
+    then ask."""
+    return ask(reactor, address, wire.ThisIsMe(-1, 0, ""), question, answer_type,
+               timeout)
+
+
+def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
+            rng=random):
+    """Open a ``status`` link to a node, then ask."""
+    from twisted_bazaar.status.node import STATUS
+
+    hello = wire.ThisIsMe(rng.randrange(*CLIENT_IDS), 0, "", purpose=STATUS)
+    return ask(reactor, address, hello, question, answer_type, timeout)
+
+
+def parseAddress(text, default_port=None):
+    """``HOST:PORT`` (or ``[v6]:PORT``) -> (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        if default_port is None:
+            raise ValueError(f"wants HOST:PORT, not {text!r}")
+        host, port = text, str(default_port)
+    host = host.strip("[]")
+    if not host:
+        raise ValueError(f"wants HOST:PORT, not {text!r}")
+    try:
+        number = int(port)
+    except ValueError:
+        raise ValueError(f"port {port!r} is not a number") from None
+    if not 0 < number <= 65535:
+        raise ValueError(f"port {number} is not in 1 ... 65535")
+    return host, number
