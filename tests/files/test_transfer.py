@@ -652,6 +652,18 @@ class ClientTests(SynchronousTestCase):
         self.client.connectionLost(Failure(ConnectionLost()))
         self.failureResultOf(d, Broken)
 
+    def test_leadingZeroIsABrokenFrame(self):
+        """The client frames as every connection does (docs/protocol.md
+        §2): a length with a leading zero breaks the stream, as a link
+        refuses it."""
+        d = self.client.head(SHA)
+        payload = wire.encode(About(SHA, 3, 4096, (b"\x01" * 32,)))
+        self.answer(b"0%d:%b," % (len(payload), payload))
+        self.assertTrue(self.transport.disconnecting)
+        self.client.connectionLost(Failure(ConnectionLost()))
+        failure = self.failureResultOf(d, Broken)
+        self.assertIn("leading zero", failure.getErrorMessage())
+
     def test_sinkErrorDropsTheConnection(self):
         d = self.client.get(SHA, 0, 10, Sink(fail=OSError("disk full")))
         later = self.client.head(SHA)

@@ -20,9 +20,11 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.files.messages import About, Data, Get, Head
+from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 
 #: Largest answer frame (an ``about`` of 4096 pieces is about 280 kB).
 MAX_ANSWER = 1024 * 1024
+ANSWER_DIGITS = digitsFor(MAX_ANSWER)
 #: Default seconds without a byte, while an answer is due, before giving up.
 DEFAULT_STALL = 10.0
 #: Bytes a socket transport reads at a time (Twisted's C{bufferSize}, 64 KiB
@@ -105,8 +107,7 @@ class TransferClient(Protocol):
             return defer.fail(PeerGone("the connection is closed"))
         d = defer.Deferred(lambda _: self.close())
         self._waiting.append((request, d, sink))
-        data = wire.encode(request)
-        self.transport.write(b"%d:%s," % (len(data), data))
+        self.transport.write(frame(wire.encode(request)))
         self._armStall()
         return d
 
@@ -156,23 +157,17 @@ class TransferClient(Protocol):
                 if not self._body:
                     self._answered(None)
                 continue
-            colon = bytes(view[:9]).find(b":")
-            if colon < 0:
-                if len(view) >= 9 or not bytes(view).isdigit():
-                    self._fail(Broken("bad frame length from the seller"))
-                    return
-                break
-            head = bytes(view[:colon])
-            if not head.isdigit() or int(head) > MAX_ANSWER:
-                self._fail(Broken(f"bad frame length {head[:12]!r} from the seller"))
+            try:
+                found = readFrame(view, 0, MAX_ANSWER, ANSWER_DIGITS)
+            except FrameError as e:
+                self._fail(Broken(f"a broken frame from the seller: {e}"))
                 return
-            end = colon + 1 + int(head)
+            if found is None:
+                break
+            begin, end = found
             if len(view) <= end:
                 break
-            if view[end] != 44:
-                self._fail(Broken("a frame from the seller lacks its comma"))
-                return
-            payload = bytes(view[colon + 1:end])
+            payload = bytes(view[begin:end])
             view = view[end + 1:]
             self._frame(payload)
         self._buffer = bytes(view)

@@ -22,6 +22,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.recent import IN, OUT, STATUS
+from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 
 _Ping, _Pong = wire.Ping, wire.Pong
 
@@ -48,31 +49,6 @@ DEFAULT_WRITE_LIMIT = 1024 * 1024
 #: Bytes of frames a coalescing link holds back, at most, before it hands
 #: them to its transport in the middle of a burst (see L{WriteBatch}).
 FLUSH_BYTES = 4096
-
-
-def _lengthFault(head, complete, digits):
-    """
-    What is wrong with a netstring's length prefix, or None.
-
-    @param head: the bytes before the colon (or all of them, up to one past
-        the longest allowed length, when no colon has come yet).
-    @param complete: True when the colon was found.
-    """
-    if not complete:
-        if len(head) > digits:
-            return "length is missing its colon or is too long"
-        if head and not head.isdigit():
-            return "length is not a decimal number"
-        if len(head) > 1 and head[0] == 48:
-            return "length has a leading zero"
-        return None
-    if not head:
-        return "frame has no length"
-    if not head.isdigit():
-        return "length is not a decimal number"
-    if len(head) > 1 and head[0] == 48:  # b"0"
-        return "length has a leading zero"
-    return None
 
 
 class LinkSettings:
@@ -216,7 +192,7 @@ class Link(NetstringReceiver):
         self.clock = clock
         self.settings = settings
         self.MAX_LENGTH = settings.frame_limit
-        self._digits = len(str(settings.frame_limit))
+        self._digits = digitsFor(settings.frame_limit)
         self._buffer = bytearray()
         self._needed = 0
         self.inbound = inbound
@@ -429,33 +405,21 @@ class Link(NetstringReceiver):
             data = bytes(data)
         size = len(data)
         start = 0
-        digits = self._digits
         while start < size and not self.deaf:
-            colon = data.find(b":", start, start + digits + 1)
-            head = data[start:colon if colon >= 0 else start + digits + 1]
-            if colon > start and head.isdigit() and (head[0] != 48 or colon == start + 1):
-                length = int(head)
-                if length > self.MAX_LENGTH:
-                    self._brokenFrame(f"length {length} is over the frame limit "
-                                      f"{self.MAX_LENGTH}")
-                    return
-            else:
-                fault = _lengthFault(head, colon >= 0, digits)
-                if fault is not None:
-                    self._brokenFrame(fault)
-                    return
+            try:
+                found = readFrame(data, start, self.MAX_LENGTH, self._digits)
+            except FrameError as e:
+                self._brokenFrame(str(e))
+                return
+            if found is None:
                 break
-            end = colon + 1 + length
+            begin, end = found
             if end >= size:
                 self._needed = end + 1 - start
                 break
-            if data[end] != 44:  # b","
-                self._brokenFrame("frame is not terminated by a comma")
-                return
-            payload = data[colon + 1:end]
             start = end + 1
             self._needed = 0
-            self.stringReceived(payload)
+            self.stringReceived(data[begin:end])
         if start < size:
             buffer += memoryview(data)[start:]
 
@@ -601,14 +565,14 @@ class Link(NetstringReceiver):
                           message=payload.decode("utf-8"))
         batch = self._batch
         if batch is None or not batch.depth:
-            self.transport.write(b"%d:%b," % (len(payload), payload))
+            self.transport.write(frame(payload))
             return
         held = self._held
         if not held:
             batch.dirty.append(self)
-        frame = b"%d:%b," % (len(payload), payload)
-        held.append(frame)
-        self._held_size += len(frame)
+        framed = frame(payload)
+        held.append(framed)
+        self._held_size += len(framed)
         if self._held_size >= FLUSH_BYTES:
             self.flushWrites()
 

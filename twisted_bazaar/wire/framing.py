@@ -1,0 +1,81 @@
+"""
+Netstring framing (docs/protocol.md §2), one copy for every connection
+that parses frames itself: the overlay's links and the file transfer
+client.
+
+A frame is ``<length>:<payload>,``: the payload's length in decimal ASCII
+digits, without a sign and without a leading zero (``0`` alone is the
+empty payload), at most the connection's frame limit.  Anything else is a
+broken frame, and every fault has a name, for the log.
+"""
+
+
+class FrameError(ValueError):
+    """The stream is not a netstring; ``str(error)`` says why."""
+
+
+def frame(payload):
+    """payload as one netstring."""
+    return b"%d:%b," % (len(payload), payload)
+
+
+def digitsFor(limit):
+    """The most digits a length within ``limit`` has."""
+    return len(str(limit))
+
+
+def lengthFault(head, complete, digits):
+    """
+    What is wrong with a netstring's length prefix, or None.
+
+    @param head: the bytes before the colon (or all of them, up to one past
+        the longest allowed length, when no colon has come yet).
+    @param complete: True when the colon was found.
+    """
+    if not complete:
+        if len(head) > digits:
+            return "length is missing its colon or is too long"
+        if head and not head.isdigit():
+            return "length is not a decimal number"
+        if len(head) > 1 and head[0] == 48:  # b"0"
+            return "length has a leading zero"
+        return None
+    if not head:
+        return "frame has no length"
+    if not head.isdigit():
+        return "length is not a decimal number"
+    if len(head) > 1 and head[0] == 48:
+        return "length has a leading zero"
+    return None
+
+
+def readFrame(data, start, limit, digits):
+    """
+    Find the frame that starts at ``data[start]``.
+
+    @param data: bytes or a memoryview of them.
+    @param limit: the longest payload allowed.
+    @param digits: L{digitsFor}(limit).
+    @return: None while its length prefix is incomplete; else
+        ``(begin, end)``: its payload is ``data[begin:end]``, its comma is
+        at ``end``, and the frame is complete only once ``end <
+        len(data)`` (then the next frame starts at ``end + 1``).
+    @raise FrameError: with the reason, for a broken frame.
+    """
+    window = bytes(data[start:start + digits + 1])
+    colon = window.find(b":")
+    head = window[:colon] if colon >= 0 else window
+    if colon > 0 and head.isdigit() and (head[0] != 48 or colon == 1):
+        length = int(head)
+        if length > limit:
+            raise FrameError(f"length {length} is over the frame limit {limit}")
+    else:
+        fault = lengthFault(head, colon >= 0, digits)
+        if fault is not None:
+            raise FrameError(fault)
+        return None
+    begin = start + colon + 1
+    end = begin + length
+    if end < len(data) and data[end] != 44:  # b","
+        raise FrameError("frame is not terminated by a comma")
+    return begin, end
