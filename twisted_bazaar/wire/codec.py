@@ -165,16 +165,6 @@ def checkFlag(value, name):
 
 
 checkFlag.fast = "type({v}) is bool"
-_exclude = idList(0, MAX_EXCLUDE)
-
-
-def _code(value, name):
-    if type(value) is not str or value not in ERROR_CODES:
-        raise ProtocolError(f"{name} must be one of {', '.join(ERROR_CODES)}")
-    return value
-
-
-_code.fast = "type({v}) is str and {v} in ERROR_CODES"
 
 
 def objectList(keys, limit, noun="objects"):
