@@ -262,3 +262,23 @@ class EventTests(SynchronousTestCase):
         node.shutdown()
         node.shutdown()
         self.assertEqual(recorder.events, [("nodeStopping",)])
+
+
+class NodeAPITests(SynchronousTestCase):
+    """What plugins use instead of the overlay's own tables."""
+
+    def test_addPurposeKeepsTheFirstBudget(self):
+        node = makeNode(1)
+        node.addPurpose("mine", 3, idle=7.0)
+        node.addPurpose("mine", 5, idle=9.0)
+        self.assertEqual((node.overlay.budgets["mine"], node.overlay.idle_timeouts["mine"]),
+                         (3, 7.0))
+
+    def test_setSlotsReplaces(self):
+        node = makeNode(1)
+        node.setSlots("mine", 3)
+        node.setSlots("mine", 4)
+        self.assertEqual(node.overlay.budgets["mine"], 4)
+
+    def test_addressOfAnUnknownPeer(self):
+        self.assertEqual(makeNode(1).addressOf(99), ("", 0))

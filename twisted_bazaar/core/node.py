@@ -130,6 +130,31 @@ class Node:
             raise ValueError(f"{message_type.TYPE} has a handler already")
         self.overlay.handlers[message_type] = handler
 
+    def addPurpose(self, purpose, slots, idle=None):
+        """
+        Let this node hold ``slots`` established links of ``purpose`` (a
+        view's own kind of link), closed after ``idle`` seconds without
+        trade if given.  A purpose keeps the budget it was given first; to
+        change it, see L{setSlots}.
+        """
+        overlay = self.overlay
+        overlay.budgets.setdefault(purpose, slots)
+        if idle is not None:
+            overlay.idle_timeouts.setdefault(purpose, idle)
+
+    def setSlots(self, purpose, slots):
+        """The number of established links of ``purpose`` this node holds
+        from now on (a super-peer's leaves, a chord node's ring links)."""
+        self.overlay.budgets[purpose] = slots
+
+    def isProven(self, link):
+        """Whether the peer on link proved its key in the handshake."""
+        return link in self.overlay.keyed
+
+    def addressOf(self, peer_id):
+        """The (host, port) a linked peer listens on, ("", 0) if unknown."""
+        return self.overlay.addresses.get(peer_id, ("", 0))
+
     def connectTo(self, host, port, peer_id=None, purpose=OVERLAY):
         """See L{Overlay.connectTo}."""
         return self.overlay.connectTo(host, port, peer_id, purpose)
@@ -145,7 +170,7 @@ class Node:
         key: no relay could have forged or altered it.
         """
         link = self.paths.deliveredOn
-        return (link is not None and link in self.overlay.keyed
+        return (link is not None and self.isProven(link)
                 and message.path == (author, self.id))
 
     def pathTo(self, peer_id):

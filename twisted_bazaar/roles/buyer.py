@@ -368,7 +368,7 @@ class Buyer(Role):
         """The link to seller, if it is up and seller proved its key on
         it (docs/protocol.md §6), else None."""
         link = self.node.links.get(seller)
-        if link is None or link.closing or link not in self.node.overlay.keyed:
+        if link is None or link.closing or not self.node.isProven(link):
             return None
         return link
 

@@ -173,7 +173,7 @@ class Simulation:
         edges = BUILDERS[self.config.topology](len(supers), self.config.degree,
                                                self.rng)
         for node in supers:
-            node.overlay.budgets[SUPER] = node.config.max_connections
+            node.setSlots(SUPER, node.config.max_connections)
         for a, b in edges:
             target = supers[b]
             if target.id is not None and supers[a].id is not None:

@@ -22,8 +22,7 @@ class NodeStatus:
 
     def __init__(self, node):
         self.node = node
-        node.overlay.budgets.setdefault(STATUS, STATUS_SLOTS)
-        node.overlay.idle_timeouts.setdefault(STATUS, STATUS_IDLE)
+        node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
         node.handle(State, self._state)
         if node.overlay.recent is None:
             node.overlay.recent = RecentMessages()
@@ -33,7 +32,7 @@ class NodeStatus:
         node = self.node
         links = []
         for peer_id, link in sorted(node.links.items()):
-            host, port = node.overlay.addresses.get(peer_id, ("", 0))
+            host, port = node.addressOf(peer_id)
             links.append((peer_id, host, port, link.purpose or "overlay"))
         stock, bag = {}, {}
         for role in node.roles:

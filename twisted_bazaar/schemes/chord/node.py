@@ -84,7 +84,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self._handover = None
         #: peer id -> clock time until which it counts as gone (see _bury).
         self._graves = {}
-        node.overlay.budgets[CHORD] = self.settings.links
+        node.setSlots(CHORD, self.settings.links)
         for kind, handler in (
                 (ChordPing, self._pinged), (ChordPong, self._ponged),
                 (ChordStabilize, self._stabilizeAsked), (ChordState, self._stated),

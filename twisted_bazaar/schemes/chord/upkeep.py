@@ -138,7 +138,7 @@ class Upkeep:
         ring = self.ring
         if not self.joined or self.stopped:
             return
-        host, port = self.node.overlay.addresses.get(link.peer_id, ("", 0))
+        host, port = self.node.addressOf(link.peer_id)
         self._update(lambda: ring.notified(Peer(link.peer_id, host, port)))
         pred = ring.predecessor
         link.send(ChordState(message.nonce, pred, tuple(ring.successors)))
@@ -196,7 +196,7 @@ class Upkeep:
                 [Peer(peer, "", 0)])):
             return
         if ring.alone or strictlyBetween(peer, self.node.id, ring.successor.id):
-            host, port = self.node.overlay.addresses.get(peer, ("", 0))
+            host, port = self.node.addressOf(peer)
             self._update(lambda: ring.adopt(Peer(peer, host, port), ring.successors))
             self._askSuccessor()
 

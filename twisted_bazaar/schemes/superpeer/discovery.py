@@ -32,11 +32,10 @@ class SuperPeerDiscovery(Service, NodeObserver):
         self.superpeer = settings.superpeer
         self.shops = []
         named = settings.neighbours
-        budgets = node.overlay.budgets
         if self.superpeer:
             links = settings.superpeer_links + len(named)
-            budgets[SUPER] = max(1, 3 * settings.superpeer_links + len(named))
-            budgets[LEAF] = settings.max_leaves
+            node.setSlots(SUPER, max(1, 3 * settings.superpeer_links + len(named)))
+            node.setSlots(LEAF, settings.max_leaves)
             self.side = SuperPeerSide(node, self.shops, settings.leaf_items,
                                       settings.index_entries)
             self.flood = self.side.flood = QueryFlood(
@@ -47,7 +46,7 @@ class SuperPeerDiscovery(Service, NodeObserver):
             purpose = SUPER
         else:
             links = settings.superpeers
-            budgets[LEAF] = settings.superpeers
+            node.setSlots(LEAF, settings.superpeers)
             self.side = LeafSide(node, self.shops)
             self.flood = None
             purpose = LEAF

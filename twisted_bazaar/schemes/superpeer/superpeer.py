@@ -113,7 +113,7 @@ class SuperPeerSide(NodeObserver):
         self._checked.pop(leaf, None)
         check = self._checks[leaf] = AddressCheck(
             leaf, None, self.node.clock, self.node.config.link,
-            keyed=link in self.node.overlay.keyed)
+            keyed=self.node.isProven(link))
         check.start(self.node.connector, *address).addCallback(
             self._addressChecked, link, address, check)
 
