@@ -829,3 +829,21 @@ class CoalescingTests(SynchronousTestCase):
         self.assertIs(real._batch, settings.writes)
         self.assertIsNone(Link(RecordingOwner(), reactorLike, LinkSettings(coalesce=False),
                                True)._batch)
+
+
+class LinkOwnerTests(SynchronousTestCase):
+    """Every kind of link owner says it is one, and has what a link calls."""
+
+    def test_everyOwnerProvidesILinkOwner(self):
+        from zope.interface.verify import verifyClass
+
+        from twisted_bazaar.core.membership import Membership
+        from twisted_bazaar.net.link import ILinkOwner
+        from twisted_bazaar.net.overlay import Overlay
+        from twisted_bazaar.status.client import _Asker
+        from twisted_bazaar.tracker import Tracker
+        from twisted_bazaar.tracker.check import AddressCheck
+        from twisted_bazaar.web.watch import _Session
+
+        for owner in (Overlay, Membership, Tracker, AddressCheck, _Asker, _Session):
+            self.assertTrue(verifyClass(ILinkOwner, owner), owner)

@@ -24,10 +24,12 @@ from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
+from zope.interface import implementer
+
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import helloText
-from twisted_bazaar.net.link import Link
+from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
 
 #: How the tracker link is named in logs.
@@ -38,6 +40,7 @@ class TrackerGone(Exception):
     """The tracker link closed before the question was answered."""
 
 
+@implementer(ILinkOwner)
 class Membership(Service):
     """
     The node's tracker session.

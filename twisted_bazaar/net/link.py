@@ -18,7 +18,7 @@ from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.protocols.basic import NetstringReceiver
 
-from zope.interface import implementer
+from zope.interface import Interface, implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.recent import IN, OUT, STATUS
@@ -157,14 +157,31 @@ class TokenBucket:
         return True
 
 
+class ILinkOwner(Interface):
+    """
+    What a L{Link} hands its connection's life and messages to: the
+    overlay, the node's tracker session, the tracker, the tracker's
+    address check, a status client and the web view's watcher.  Pings,
+    pongs and undecodable input never reach it.  An owner that keeps a
+    L{twisted_bazaar.net.recent.RecentMessages} as ``recent`` has each
+    message sent and received noted there.
+    """
+
+    def linkMade(link):
+        """The connection is up; nothing has been said on it yet."""
+
+    def messageReceived(link, message):
+        """A decoded message, within its rate limit, arrived on link."""
+
+    def linkLost(link, reason):
+        """The connection is gone (a Failure says why)."""
+
+
 @implementer(IPushProducer)
 class Link(NetstringReceiver):
     """
-    A framed, decoded connection to one peer.
-
-    The owner provides ``linkMade(link)``, ``messageReceived(link, message)``
-    and ``linkLost(link, reason)``.  Pings, pongs and undecodable input never
-    reach it.
+    A framed, decoded connection to one peer, on behalf of an
+    L{ILinkOwner}.
 
     @ivar peer_id: the peer's id once the owner has called L{identified},
         else None.

@@ -14,7 +14,10 @@ handles is answered with ``error{wtf}``.
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
+from zope.interface import implementer
 
+
+from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
 from twisted_bazaar.identity.keys import helloText, keyOwns, newNonce, verify
@@ -44,6 +47,7 @@ class Unreachable(NotConnected):
     address (unlike a peer that answers, then refuses the link)."""
 
 
+@implementer(ILinkOwner)
 class Overlay:
     """
     @ivar links: peer id -> established L{Link}.

@@ -10,9 +10,10 @@ import random
 
 from twisted.internet import defer
 from twisted.internet.endpoints import clientFromString, connectProtocol
+from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.net.link import Link, LinkSettings
+from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings
 
 #: Seconds a question may take, unless told otherwise.
 DEFAULT_TIMEOUT = 10.0
@@ -25,6 +26,7 @@ class ClientError(Exception):
     """The question could not be answered; the text says why."""
 
 
+@implementer(ILinkOwner)
 class _Asker:
     """The owner of one Link: hello, question, answer."""
 

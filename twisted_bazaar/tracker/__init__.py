@@ -14,11 +14,13 @@ from collections import OrderedDict
 import attr
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
+from zope.interface import implementer
+
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.identity.keys import helloText, keyId, newNonce, verify
-from twisted_bazaar.net.link import Link, LinkSettings, TokenBucket
+from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
 
 #: Node ids are non-negative and below this.
@@ -174,6 +176,7 @@ class Registry:
         return (candidate,) + self.nodes[candidate]
 
 
+@implementer(ILinkOwner)
 class Tracker:
     """
     Answers tracker links: registration, introductions, departures, and

@@ -10,12 +10,14 @@ that id.
 """
 
 from twisted.internet import defer
+from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import helloText, keyOwns, newNonce, verify
-from twisted_bazaar.net.link import Link
+from twisted_bazaar.net.link import ILinkOwner, Link
 
 
+@implementer(ILinkOwner)
 class AddressCheck:
     """
     One check of one address: the owner of the probing link.

@@ -14,10 +14,11 @@ end when it stops.
 from twisted.application.service import Service
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.status.client import CLIENT_IDS
-from twisted_bazaar.net.link import Link
+from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.status.messages import NodeState, State
 from twisted_bazaar.status.node import STATUS
 
@@ -28,6 +29,7 @@ DEFAULT_IN_FLIGHT = 8
 DEFAULT_TIMEOUT = 10.0
 
 
+@implementer(ILinkOwner)
 class _Session:
     """One node's status link: open, introduce, ask, take answers."""
 
