@@ -8,14 +8,19 @@ import random
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.backoff import Backoff
+from twisted_bazaar.base.backoff import Backoff, exponential
 
 
 class FixedRandom(random.Random):
-    """random() is always 0.5: no jitter, so delays are exact."""
+    """random() is always the same (0.5 unless told: no jitter, so delays
+    are exact)."""
+
+    def __init__(self, value=0.5):
+        super().__init__()
+        self.value = value
 
     def random(self):
-        return 0.5
+        return self.value
 
 
 class BackoffTests(SynchronousTestCase):
@@ -64,3 +69,16 @@ class BackoffTests(SynchronousTestCase):
         backoff.schedule(self.retry)
         [call] = self.clock.getDelayedCalls()
         self.assertTrue(1.0 <= call.getTime() <= 3.0)
+
+
+class ExponentialTests(SynchronousTestCase):
+    def test_doublesUpToTheMaximum(self):
+        policy = exponential(0.5, 3.0, FixedRandom(0.5))
+        self.assertEqual([policy(n) for n in range(1, 7)], [0.5, 1.0, 2.0, 3.0, 3.0, 3.0])
+
+    def test_jitterIsHalfToOneAndAHalfTimes(self):
+        self.assertEqual(exponential(2.0, 60.0, FixedRandom(0.0))(1), 1.0)
+        self.assertEqual(exponential(2.0, 60.0, FixedRandom(0.999))(1), 2.0 * 1.499)
+
+    def test_manyAttemptsStayAtTheMaximum(self):
+        self.assertEqual(exponential(1.0, 30.0, FixedRandom(0.5))(10**6), 30.0)

@@ -1,6 +1,27 @@
 """
 Retries with exponential backoff and jitter, on a node's clock.
+
+L{exponential} is the one policy (attempt -> seconds) every retry in the
+project uses; L{Backoff} runs it for one retry at a time.
 """
+
+
+def exponential(initial, maximum, rng):
+    """
+    The policy for attempts 1, 2, 3...: ``initial`` doubled with each
+    attempt up to ``maximum``, drawn at 0.5-1.5 times that so that many
+    nodes do not retry in step (one ``rng.random()`` per attempt).
+    """
+
+    def policy(attempt):
+        delay = initial
+        for _ in range(attempt - 1):
+            if delay >= maximum:
+                break
+            delay *= 2
+        return min(delay, maximum) * (0.5 + rng.random())
+
+    return policy
 
 
 class Backoff:
@@ -14,10 +35,9 @@ class Backoff:
 
     def __init__(self, clock, rng, initial, maximum):
         self.clock = clock
-        self.rng = rng
-        self.initial = initial
-        self.maximum = maximum
-        self.delay = initial
+        self.policy = exponential(initial, maximum, rng)
+        #: Retries scheduled since the last reset.
+        self.attempts = 0
         self._call = None
 
     @property
@@ -29,9 +49,8 @@ class Backoff:
         """Call function after the next delay, unless a retry is waiting."""
         if self._call is not None:
             return
-        wait = self.delay * (0.5 + self.rng.random())
-        self.delay = min(self.delay * 2, self.maximum)
-        self._call = self.clock.callLater(wait, self._fire, function)
+        self.attempts += 1
+        self._call = self.clock.callLater(self.policy(self.attempts), self._fire, function)
 
     def _fire(self, function):
         self._call = None
@@ -39,7 +58,7 @@ class Backoff:
 
     def reset(self):
         """The next retry waits ``initial`` again."""
-        self.delay = self.initial
+        self.attempts = 0
 
     def cancel(self):
         if self._call is not None and self._call.active():

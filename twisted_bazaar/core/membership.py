@@ -19,7 +19,6 @@ with L{handle}.
 from collections import deque
 
 from automat import MethodicalMachine
-from twisted.application.internet import backoffPolicy
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
@@ -27,6 +26,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 
+from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import helloText
 from twisted_bazaar.net.link import ILinkOwner, Link
@@ -66,8 +66,7 @@ class Membership(Service):
         self._questions = deque()
         self._client = None
         if endpoint is not None:
-            policy = backoffPolicy(initialDelay=retry_initial, maxDelay=retry_max,
-                                   factor=2.0, jitter=node.rng.random)
+            policy = exponential(retry_initial, retry_max, node.rng)
             what = f"the tracker at {address}" if address else "the tracker"
             self._client = Reconnector(endpoint, self.factory, node.clock, policy,
                                        what)

@@ -6,8 +6,9 @@ next one comes.
 Twisted's C{ClientService} does the same job, but its log line names the
 endpoint object (C{<TCP4ClientEndpoint object at 0x7f…>}) with the delay
 to sixteen digits, and says neither why nor to whom; it cannot be told
-otherwise.  This is the small part of it the tracker session needs: the
-delays still come from Twisted's L{backoffPolicy}.
+otherwise.  This is the small part of it the tracker session needs; the
+delays come from the policy it is given
+(L{twisted_bazaar.base.backoff.exponential}).
 """
 
 from twisted.internet import defer

@@ -16,6 +16,7 @@ through ``found`` cancels the find.
 
 from twisted.internet import defer
 
+from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar.wire.trade import Buy
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.store import PendingBuy
@@ -159,7 +160,8 @@ class Want:
         self.buy_id = None
         self.attempts = 0
         self.refusals = 0
-        self.retry_delay = RETRY_MIN
+        #: Searches in a row that found nothing (their retries back off).
+        self.fruitless = 0
         self.timer = None
         self.finding = None
         self._running = False
@@ -322,12 +324,11 @@ class Want:
         self.timer = self.buyer.node.clock.callLater(delay, self.timerFired)
 
     def _nextRetry(self):
-        delay = self.retry_delay * (0.5 + self.buyer.node.rng.random())
-        self.retry_delay = min(self.retry_delay * 2, RETRY_MAX)
-        return delay
+        self.fruitless += 1
+        return exponential(RETRY_MIN, RETRY_MAX, self.buyer.node.rng)(self.fruitless)
 
     def _keepOffers(self, offers):
-        self.retry_delay = RETRY_MIN
+        self.fruitless = 0
         self.offers = list(offers)
 
     def _takeNextOffer(self, *args):
