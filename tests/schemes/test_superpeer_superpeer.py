@@ -35,7 +35,6 @@ from tests.helpers import (
     jsonNetstring,
     linkPeer,
     makeNode,
-    openLink,
     parseJSONNetstrings,
     provenLink,
     sent,
