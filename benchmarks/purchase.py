@@ -42,7 +42,9 @@ from benchmarks.harness import (
     readMessage,
 )
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import Identity, helloText, newNonce
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.proofs import LINK, Handshake
+from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.wire.trade import Buy
 from twisted_bazaar.testing.daemons import nodeId
 
@@ -128,13 +130,13 @@ class Buyers:
         """Say thisisme with a key and a nonce; prove the key to a seller
         that signed the nonce (a baseline just echoes)."""
         try:
-            nonce = newNonce()
+            handshake = Handshake(identity, LINK, OVERLAY)
             sock.sendall(netstring(wire.encode(wire.ThisIsMe(
-                identity.id, 0, "", key=identity.key, nonce=nonce))))
+                identity.id, 0, "", key=identity.key, nonce=handshake.nonce))))
             hello = readMessage(sock, Frames())
             if "sig" in hello:
                 sock.sendall(netstring(wire.encode(wire.Proof(
-                    identity.sign(helloText(hello["nonce"], identity.id))))))
+                    handshake.prove(hello["key"], hello["nonce"])))))
             return hello
         except BaseException:
             sock.close()

@@ -18,6 +18,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.identity.proofs import LINK, Handshake
 from twisted_bazaar.net.overlay import OVERLAY
 
 NODE_HOST = "10.0.0.1"
@@ -175,6 +176,22 @@ def linkPeer(node, peer_id, inbound=True, host="", port=5000, purpose=None):
     feed(link, wire.ThisIsMe(peer_id, port, host, purpose=purpose if inbound else None))
     if node.links.get(peer_id) is not link:
         raise AssertionError(f"handshake with {peer_id} failed: {sent(link)}")
+    link.transport.clear()
+    return link
+
+
+def provenLink(node, identity, purpose=None, port=0):
+    """
+    An inbound link on which the peer (identity) opens as a node with a
+    key does: its thisisme with its key and nonce, then, on the node's
+    answer, its proof.  Returns the link, what the node sent cleared.
+    """
+    link = openLink(node)
+    handshake = Handshake(identity, LINK, purpose or OVERLAY)
+    feed(link, wire.ThisIsMe(identity.id, port, purpose=purpose, key=identity.key,
+                             nonce=handshake.nonce))
+    [answer] = sent(link)
+    feed(link, wire.Proof(handshake.prove(answer.key, answer.nonce)))
     link.transport.clear()
     return link
 

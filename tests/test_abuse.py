@@ -9,10 +9,18 @@ import random
 import attr
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import flooded, WiredLink, feed, linkPeer, makeNode, openLink, sent
+from tests.helpers import (
+    WiredLink,
+    feed,
+    flooded,
+    linkPeer,
+    makeNode,
+    provenLink,
+    sent,
+)
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import GRACE
-from twisted_bazaar.identity.keys import Identity, helloText, signedBy
+from twisted_bazaar.identity.keys import Identity, signedBy
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.net.overlay import NotConnected, OverlayFactory
@@ -311,10 +319,7 @@ class SignedTradeTests(SynchronousTestCase):
         a link where it did not, it needs its signature."""
         node, relay, seller = self.sellerNode()
         me, buyer = self.seller_key.id, self.buyer_key.id
-        link = openLink(node)
-        feed(link, wire.ThisIsMe(buyer, 0, key=self.buyer_key.key, nonce="n"))
-        [hello] = sent(link)
-        feed(link, wire.Proof(self.buyer_key.sign(helloText(hello.nonce, buyer))))
+        link = provenLink(node, self.buyer_key)
         feed(link, Buy(80, "apple", (buyer, me)))
         [ok] = sent(link)
         self.assertEqual(ok.id, 80)

@@ -12,7 +12,8 @@ import re
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import helloText, keyOwns, verify
+from twisted_bazaar.identity.keys import keyOwns, verify
+from twisted_bazaar.identity.proofs import CHECK, LINK, REGISTER, proofText
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.daemon.registry import buildScheme
@@ -60,13 +61,35 @@ class FramesTests(SynchronousTestCase):
                 count += 1
         self.assertGreater(count, 40)
 
-    def test_handshakeSignature(self):
-        """§16's seller key has the id it says, and its proof signs the
-        tracker's nonce with that id."""
-        [hello, you, proof] = [wire.decode(payload) for *_, payload in frames("16.")[:3]]
+    def test_handshakeProofs(self):
+        """
+        §16's keyed handshakes hold: the seller's key has the id it says;
+        its registration proof, its answer to the address check, its
+        proof on the buyer's direct link and the buyer's are each the
+        proof §3 describes, for that context, verifier and nonces (and
+        for nothing else); the texts §3 and §16 show are the ones signed.
+        """
+        [hello, you, proof, check, answer, opener, acceptor, last] = [
+            wire.decode(payload) for *_, payload in frames("16.")[:8]]
         self.assertTrue(keyOwns(hello.key, you.id))
-        self.assertEqual(you.id, 88735507)
-        self.assertTrue(verify(hello.key, proof.sig, helloText(you.nonce, you.id)))
+        self.assertEqual(you.id, 347498992)
+        self.assertTrue(keyOwns(opener.key, opener.id))
+        texts = {
+            "register": proofText(REGISTER, hello.key, you.key, hello.nonce, you.nonce),
+            "check": proofText(CHECK, answer.key, check.key, answer.nonce, check.nonce),
+            "acceptor": proofText(LINK, acceptor.key, opener.key, acceptor.nonce,
+                                  opener.nonce, opener.purpose),
+            "opener": proofText(LINK, opener.key, acceptor.key, opener.nonce,
+                                acceptor.nonce, opener.purpose),
+        }
+        sigs = {"register": (hello.key, proof.sig), "check": (answer.key, answer.sig),
+                "acceptor": (acceptor.key, acceptor.sig), "opener": (opener.key, last.sig)}
+        for name, (key, sig) in sigs.items():
+            for other, text in texts.items():
+                self.assertEqual(verify(key, sig, text), name == other, (name, other))
+        doc = section("3.") + section("16.")
+        for name in ("register", "opener", "check", "acceptor"):
+            self.assertIn(texts[name].decode("utf-8"), doc, name)
 
 
 class ReplayTests(SynchronousTestCase):

@@ -13,6 +13,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector, Recorder, WiredLink
 from twisted_bazaar import wire
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership, TrackerGone
 from twisted_bazaar.core.node import Node, NodeConfig
@@ -113,6 +115,33 @@ class RegistrationTests(MembershipCase):
         self.assertEqual(self.node.id, NODE_ID)
         self.assertTrue(self.membership.isRegistered)
         self.assertEqual(self.recorder.events, [("nodeReady",), ("trackerRegistered",)])
+
+    def test_keyedNodeProvesItsKeyToTheTracker(self):
+        """A node with a key sends it and a nonce; to the tracker's
+        thisisyou it answers with its proof to the tracker's key, for a
+        registration, with both nonces; a thisisyou that names only one of
+        the tracker's key and nonce is refused."""
+        me, tracker_key = (Identity.fromRandom(random.Random(n)) for n in (1, 2))
+        node = Node(self.clock, random.Random(0), FakeConnector(), identity=me)
+        node.setAddress("", NODE_PORT)
+        tracker = WiredLink(Membership(node).factory)
+        [hello] = tracker.heard()
+        self.assertEqual(hello["key"], me.key)
+        registration = Handshake(tracker_key, REGISTER)
+        tracker.say(dict(THISISYOU, id=me.id, key=tracker_key.key,
+                         nonce=registration.nonce))
+        [proof] = tracker.heard()
+        self.assertEqual(proof["type"], "proof")
+        self.assertTrue(registration.proven(me.key, hello["nonce"], proof["sig"]))
+        self.assertEqual(node.id, me.id)
+        for half in ({"key": tracker_key.key}, {"nonce": "n"}):
+            node = Node(self.clock, random.Random(0), FakeConnector(), identity=me)
+            tracker = WiredLink(Membership(node).factory)
+            tracker.heard()
+            tracker.say(dict(THISISYOU, **half))
+            self.assertEqual([m["code"] for m in tracker.heard()], ["wtf"])
+            self.assertTrue(tracker.closed)
+            self.assertIsNone(node.id)
 
     def test_otherMessagesBeforeThisisyouAreWtf(self):
         self.tracker.heard()

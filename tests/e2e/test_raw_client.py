@@ -15,6 +15,7 @@ import os
 import random
 import socket
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -123,9 +124,30 @@ def id_of(public):
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-def hello(nonce, signer):
-    """What a handshake signature signs."""
-    return f"bazaar-hello:{nonce}:{signer}".encode("utf-8")
+def nonce():
+    """A fresh handshake nonce: 16 random bytes, as base64url."""
+    return b64(os.urandom(16))
+
+
+def proofText(context, signer, verifier, signer_nonce, verifier_nonce, purpose=None):
+    """What a handshake proof signs (protocol: keys and signatures): the
+    prefix, then the canonical object of the context, both keys, both
+    nonces and, for a link, its purpose."""
+    fields = {"context": context, "signer": signer, "verifier": verifier,
+              "signerNonce": signer_nonce, "verifierNonce": verifier_nonce}
+    if purpose is not None:
+        fields["purpose"] = purpose
+    return b"bazaar-proof:" + json.dumps(fields, sort_keys=True, separators=(",", ":"),
+                                         ensure_ascii=False).encode("utf-8")
+
+
+def proves(key, sig, text):
+    """Whether sig is key's signature of text."""
+    try:
+        Ed25519PublicKey.from_public_bytes(unb64(key)).verify(unb64(sig), text)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def canonical(fields):
@@ -182,34 +204,35 @@ class LiveSellerCase(SynchronousTestCase):
 
     def register(self):
         """Join the tracker as a new node with a key of its own, and prove
-        it; return (tracker link, our id)."""
-        keys = Keys()
+        it to the tracker's key; return (tracker link, our id)."""
+        keys, mine = Keys(), nonce()
         tracker = self.connect(self.market.tracker_port)
-        tracker.send("thisisme", id=-1, port=0, host="", key=keys.key)
+        tracker.send("thisisme", id=-1, port=0, host="", key=keys.key, nonce=mine)
         you = tracker.receive()
         self.assertEqual((you["type"], you["id"], you["port"]),
                          ("thisisyou", keys.id, 0))
-        tracker.send("proof", sig=keys.sign(hello(you["nonce"], keys.id)))
+        self.assertEqual(len(unb64(you["key"])), 32)
+        tracker.send("proof", sig=keys.sign(proofText("register", keys.key, you["key"],
+                                                      mine, you["nonce"])))
         self.keys = getattr(self, "keys", {})
         self.keys[keys.id] = keys
         return tracker, keys.id
 
     def handshake(self, me):
-        """Link to the seller as node ``me``, each side proving its key;
-        return the link."""
-        keys = self.keys[me]
-        nonce = b64(os.urandom(16))
+        """Link to the seller as node ``me``, each side proving its key to
+        the other; return the link."""
+        keys, mine = self.keys[me], nonce()
         link = self.connect(self.seller_port)
-        link.send("thisisme", id=me, port=0, host="", key=keys.key, nonce=nonce)
+        link.send("thisisme", id=me, port=0, host="", key=keys.key, nonce=mine)
         answer = link.receive()
         self.assertEqual({name: answer[name] for name in ("type", "id", "port", "host")},
                          {"type": "thisisme", "id": self.seller_id,
                           "port": self.seller_port, "host": "127.0.0.1"})
-        public = unb64(answer["key"])
-        self.assertEqual(id_of(public), self.seller_id)
-        Ed25519PublicKey.from_public_bytes(public).verify(
-            unb64(answer["sig"]), hello(nonce, self.seller_id))
-        link.send("proof", sig=keys.sign(hello(answer["nonce"], me)))
+        self.assertEqual(id_of(unb64(answer["key"])), self.seller_id)
+        self.assertTrue(proves(answer["key"], answer["sig"], proofText(
+            "link", answer["key"], keys.key, answer["nonce"], mine, "overlay")))
+        link.send("proof", sig=keys.sign(proofText("link", keys.key, answer["key"], mine,
+                                                   answer["nonce"], "overlay")))
         return link
 
     def assertPong(self, link):

@@ -11,7 +11,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import GRACE
-from twisted_bazaar.identity.keys import Identity, helloText, verify
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected
 from twisted_bazaar.wire import trade
@@ -26,6 +27,7 @@ from tests.helpers import (
     linkPeer,
     makeNode,
     openLink,
+    provenLink,
     sent,
 )
 
@@ -633,10 +635,11 @@ class DuplicateLinkTests(SynchronousTestCase):
 
 class KeyedHandshakeTests(SynchronousTestCase):
     """
-    Nodes with keys prove them: the acceptor signs the opener's nonce in
-    its thisisme, the opener answers with a proof of the acceptor's nonce,
-    and only then is its link established.  A link whose peer proved its
-    key is never replaced by one whose peer did not.
+    Nodes with keys prove them, each to the other, in this handshake: the
+    acceptor's thisisme carries its proof to the opener, the opener
+    answers with its proof to the acceptor, and only then is its link
+    established.  A link whose peer proved its key is never replaced by
+    one whose peer did not.
     """
 
     def setUp(self):
@@ -644,43 +647,78 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.node = makeNode(self.me.id, identity=self.me)
         self.peer = Identity.fromRandom(random.Random(2))
 
-    def knock(self, identity=None, claim=None, nonce="opener-nonce"):
+    def knock(self, identity=None, claim=None, purpose=None):
         """An inbound connection says thisisme with identity's key (and
-        claim as its id, default the key's); return the link and the
-        node's answer."""
+        claim as its id, default the key's) and a nonce; return the link,
+        the opener's side of the handshake and the node's answer."""
         identity = identity or self.peer
+        handshake = Handshake(identity, LINK, purpose or OVERLAY)
         link = openLink(self.node)
         feed(link, wire.ThisIsMe(identity.id if claim is None else claim, 5000,
-                                 key=identity.key, nonce=nonce))
-        return link, sent(link)
+                                 purpose=purpose, key=identity.key, nonce=handshake.nonce))
+        return link, handshake, sent(link)
 
-    def prove(self, link, answer, identity=None):
-        identity = identity or self.peer
-        feed(link, wire.Proof(identity.sign(helloText(answer.nonce, identity.id))))
+    def prove(self, link, handshake, answer):
+        feed(link, wire.Proof(handshake.prove(answer.key, answer.nonce)))
 
     def test_openerProvesItsKey(self):
-        link, [answer] = self.knock()
+        link, handshake, [answer] = self.knock()
         self.assertEqual((answer.id, answer.key), (self.me.id, self.me.key))
-        self.assertTrue(verify(self.me.key, answer.sig,
-                               helloText("opener-nonce", self.me.id)))
+        self.assertTrue(handshake.proven(answer.key, answer.nonce, answer.sig))
         self.assertNotIn(self.peer.id, self.node.links)
-        self.prove(link, answer)
+        self.prove(link, handshake, answer)
         self.assertIs(self.node.links[self.peer.id], link)
-        self.assertIn(link, self.node.overlay.keyed)
+        self.assertEqual(self.node.overlay.keyed[link], self.peer.key)
+
+    def test_acceptorsProofNamesThePurpose(self):
+        """The acceptor proves itself for the purpose the opener asked:
+        its proof holds for that purpose only."""
+        link, handshake, [answer] = self.knock(purpose=DIRECT)
+        self.assertTrue(handshake.proven(answer.key, answer.nonce, answer.sig))
+        overlay = Handshake(self.peer, LINK, OVERLAY)
+        overlay.nonce = handshake.nonce
+        self.assertFalse(overlay.proven(answer.key, answer.nonce, answer.sig))
 
     def test_badProofRefused(self):
-        """A proof that does not sign this link's nonce (one from another
-        connection, replayed, say) is refused."""
-        first, [answer] = self.knock()
-        self.prove(first, answer)
-        second, _ = self.knock()
-        self.prove(second, answer)
+        """A proof from another handshake (an earlier connection's,
+        replayed) is refused."""
+        first, handshake, [answer] = self.knock()
+        self.prove(first, handshake, answer)
+        second, _, _ = self.knock()
+        self.prove(second, handshake, answer)
         self.assertEqual([m.code for m in sent(second)], ["wtf"])
         self.assertTrue(second.transport.disconnecting)
         self.assertIs(self.node.links[self.peer.id], first)
 
+    def test_keyWithoutNonceRefused(self):
+        link = openLink(self.node)
+        feed(link, wire.ThisIsMe(self.peer.id, 5000, key=self.peer.key))
+        [refusal] = sent(link)
+        self.assertEqual((refusal.code, refusal.info),
+                         ("wtf", "a thisisme with a key needs a nonce to prove it with"))
+        self.assertNotIn(self.peer.id, self.node.links)
+
+    def test_addressCheckAnsweredWithACheckProof(self):
+        """A whoareyou naming the checker's key and nonce is answered with
+        this node's proof to that checker, for an address check only; one
+        naming only one of the two is refused."""
+        checker = Handshake(self.peer, CHECK)
+        link = openLink(self.node)
+        feed(link, wire.WhoAreYou(self.peer.key, checker.nonce))
+        [answer] = sent(link)
+        self.assertEqual((answer.id, answer.key), (self.me.id, self.me.key))
+        self.assertTrue(checker.proven(answer.key, answer.nonce, answer.sig))
+        self.assertFalse(Handshake(self.peer, LINK, OVERLAY).proven(
+            answer.key, answer.nonce, answer.sig))
+        self.assertTrue(link.transport.disconnecting)
+        for half in (wire.WhoAreYou(key=self.peer.key), wire.WhoAreYou(nonce="n")):
+            link = openLink(self.node)
+            feed(link, half)
+            self.assertEqual([m.code for m in sent(link)], ["wtf"])
+            self.assertTrue(link.transport.disconnecting)
+
     def test_idMustBeTheKeys(self):
-        link, [refusal] = self.knock(claim=self.peer.id + 1)
+        link, _, [refusal] = self.knock(claim=self.peer.id + 1)
         self.assertEqual((refusal.code, refusal.info),
                          ("wtf", f"{self.peer.id + 1} is not the id of that key"))
 
@@ -688,17 +726,18 @@ class KeyedHandshakeTests(SynchronousTestCase):
         """An impostor claiming a proven peer's id, without a key or with
         the peer's public key but no proof, changes nothing; the peer
         itself, proving its key again, takes over."""
-        honest, [answer] = self.knock()
-        self.prove(honest, answer)
+        honest, handshake, [answer] = self.knock()
+        self.prove(honest, handshake, answer)
         keyless = openLink(self.node)
         feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
         self.assertEqual(sent(keyless), [wire.Dc()])
-        impostor, [answer2] = self.knock()
-        feed(impostor, wire.Proof(self.me.sign(helloText(answer2.nonce, self.peer.id))))
+        impostor, _, [answer2] = self.knock()
+        forged = Handshake(self.me, LINK, OVERLAY)
+        feed(impostor, wire.Proof(forged.prove(answer2.key, answer2.nonce)))
         self.assertEqual([m.code for m in sent(impostor)], ["wtf"])
         self.assertIs(self.node.links[self.peer.id], honest)
-        again, [answer3] = self.knock()
-        self.prove(again, answer3)
+        again, handshake3, [answer3] = self.knock()
+        self.prove(again, handshake3, answer3)
         self.assertIs(self.node.links[self.peer.id], again)
         self.assertEqual(sent(honest), [wire.Dc()])
 
@@ -707,15 +746,14 @@ class KeyedHandshakeTests(SynchronousTestCase):
         key's owner."""
         keyless = openLink(self.node)
         feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
-        honest, [answer] = self.knock()
-        self.prove(honest, answer)
+        honest = provenLink(self.node, self.peer)
         self.assertIs(self.node.links[self.peer.id], honest)
         self.assertEqual(sent(keyless)[-1], wire.Dc())
 
     def test_handshakeTimeoutRunsUntilTheProof(self):
         """An acceptor that asked for a proof is in its handshake until the
         proof comes: no proof within the handshake timeout, notim."""
-        link, [answer] = self.knock()
+        link, _, [answer] = self.knock()
         self.node.clock.advance(10)
         self.assertEqual(codes(sent(link)), ["notim"])
         self.assertTrue(link.transport.disconnecting)
@@ -733,33 +771,48 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.node.connectTo("10.0.0.7", 5007, peer.id)
         mine = self.node.connector.connectLast()
         [hello] = sent(mine)
-        feed(mine, wire.ThisIsMe(peer.id, 5007, key=peer.key, nonce="theirs",
-                                 sig=peer.sign(helloText(hello.nonce, peer.id))))
+        acceptor = Handshake(peer, LINK, OVERLAY)
+        feed(mine, wire.ThisIsMe(peer.id, 5007, key=peer.key, nonce=acceptor.nonce,
+                                 sig=acceptor.prove(hello.key, hello.nonce)))
         sent(mine)
-        theirs, [answer] = self.knock(peer)
+        theirs, handshake, [answer] = self.knock(peer)
         self.assertIsInstance(answer, wire.ThisIsMe)
-        self.prove(theirs, answer, peer)
+        self.prove(theirs, handshake, answer)
         self.assertEqual(sent(theirs), [wire.Dc()])
         self.assertIs(self.node.links[peer.id], mine)
 
-    def test_acceptorMustSignOurNonce(self):
-        """As opener, the node checks the acceptor's signature of its
-        nonce, then proves its own key."""
+    def test_acceptorMustProveItselfToUs(self):
+        """As opener, the node checks the acceptor's proof (to this node's
+        key, with both nonces of this handshake, for the link's purpose),
+        then proves its own key."""
         self.node.connectTo("10.0.0.7", 5007, self.peer.id)
         link = self.node.connector.connectLast()
         [hello] = sent(link)
         self.assertEqual(hello.key, self.me.key)
-        feed(link, wire.ThisIsMe(self.peer.id, 5007, key=self.peer.key, nonce="theirs",
-                                 sig=self.peer.sign(helloText(hello.nonce, self.peer.id))))
+        acceptor = Handshake(self.peer, LINK, OVERLAY)
+        feed(link, wire.ThisIsMe(self.peer.id, 5007, key=self.peer.key,
+                                 nonce=acceptor.nonce,
+                                 sig=acceptor.prove(hello.key, hello.nonce)))
         [proof] = sent(link)
-        self.assertTrue(verify(self.me.key, proof.sig, helloText("theirs", self.me.id)))
+        self.assertTrue(acceptor.proven(self.me.key, hello.nonce, proof.sig))
         self.assertIn(self.peer.id, self.node.links)
 
         other = Identity.fromRandom(random.Random(3))
-        self.node.connectTo("10.0.0.8", 5008, other.id)
-        forged = self.node.connector.connectLast()
-        sent(forged)
-        feed(forged, wire.ThisIsMe(other.id, 5008, key=other.key, nonce="x",
-                                   sig=other.sign(helloText("not my nonce", other.id))))
-        self.assertEqual([m.code for m in sent(forged)], ["wtf"])
-        self.assertNotIn(other.id, self.node.links)
+        stranger = Identity.fromRandom(random.Random(4))
+        wrong = {
+            "another verifier": lambda h, hello: h.prove(stranger.key, hello.nonce),
+            "another nonce": lambda h, hello: h.prove(hello.key, "not my nonce"),
+            "another purpose": lambda h, hello: Handshake(other, LINK, DIRECT).prove(
+                hello.key, hello.nonce),
+            "an address check": lambda h, hello: Handshake(other, CHECK).prove(
+                hello.key, hello.nonce),
+        }
+        for what, proof in wrong.items():
+            self.node.connectTo("10.0.0.8", 5008, other.id)
+            forged = self.node.connector.connectLast()
+            [hello] = sent(forged)
+            acceptor = Handshake(other, LINK, OVERLAY)
+            feed(forged, wire.ThisIsMe(other.id, 5008, key=other.key, nonce=acceptor.nonce,
+                                       sig=proof(acceptor, hello)))
+            self.assertEqual([m.code for m in sent(forged)], ["wtf"], what)
+            self.assertNotIn(other.id, self.node.links)

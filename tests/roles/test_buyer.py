@@ -30,7 +30,7 @@ from twisted_bazaar.roles.buyer import (
     Purchase,
     parseItem,
 )
-from twisted_bazaar.identity.keys import Identity, helloText
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.roles.probe import ANSWER_GRACE, ASK_ROUNDS
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
@@ -45,6 +45,7 @@ from tests.helpers import (
     linkPeer,
     makeNode,
     openLink,
+    provenLink,
     sent,
 )
 
@@ -628,12 +629,8 @@ class RefusalTests(SynchronousTestCase):
 
     def provenLink(self, key):
         """An inbound link on which the peer proves key."""
-        link = openLink(self.node)
-        feed(link, wire.ThisIsMe(key.id, 0, key=key.key, nonce="n"))
-        [hello] = sent(link)
-        feed(link, wire.Proof(key.sign(helloText(hello.nonce, key.id))))
+        link = provenLink(self.node, key)
         self.assertIn(link, self.node.overlay.keyed)
-        sent(link)
         return link
 
     def question(self, kind):

@@ -14,7 +14,8 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import Identity, helloText
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
@@ -34,8 +35,8 @@ from tests.helpers import (
     jsonNetstring,
     linkPeer,
     makeNode,
-    openLink,
     parseJSONNetstrings,
+    provenLink,
     sent,
 )
 from tests.schemes import StaticShop, answerChecks
@@ -377,18 +378,15 @@ class AddressCheckTests(SynchronousTestCase):
 
 
 class KeyedAddressCheckTests(SynchronousTestCase):
-    """A leaf that proved its key on its link must prove a key of its id
-    at its address too: an id alone does not pass."""
+    """A leaf that proved its key on its link must prove the same key at
+    its address too, to this super-peer, in this check: an id alone, or
+    a proof made for anything else, does not pass."""
 
     def setUp(self):
-        me, self.leaf_key = (Identity.fromRandom(random.Random(n)) for n in (1, 2))
-        self.node = makeNode(me.id, identity=me)
+        self.me, self.leaf_key = (Identity.fromRandom(random.Random(n)) for n in (1, 2))
+        self.node = makeNode(self.me.id, identity=self.me)
         self.scheme = buildScheme(self.node, "superpeer", super=True)
-        link = openLink(self.node)
-        leaf = self.leaf_key
-        feed(link, wire.ThisIsMe(leaf.id, 0, key=leaf.key, nonce="n", purpose=LEAF))
-        [hello] = sent(link)
-        feed(link, wire.Proof(leaf.sign(helloText(hello.nonce, leaf.id))))
+        link = provenLink(self.node, self.leaf_key, purpose=LEAF)
         feed(link, LeafRegister(1, "leaf.example", 9011, {"apple": 2}))
         [self.request] = self.node.connector.requests
         self.request.link.makeConnection(StringTransport())
@@ -400,9 +398,30 @@ class KeyedAddressCheckTests(SynchronousTestCase):
         feed(self.request.link, wire.ThisIsMe(self.leaf_key.id, 9011))
         self.assertNotIn(self.leaf_key.id, self.index)
 
-    def test_signedPasses(self):
-        leaf = self.leaf_key
+    def answer(self, identity, proof):
+        """The node at the address answers as identity, with the proof
+        that proof(its check handshake, the whoareyou) makes."""
+        handshake = Handshake(identity, CHECK)
         feed(self.request.link, wire.ThisIsMe(
-            leaf.id, 9011, key=leaf.key,
-            sig=leaf.sign(helloText(self.whoareyou.nonce, leaf.id))))
-        self.assertTrue(self.index.listed(leaf.id))
+            identity.id, 9011, key=identity.key, nonce=handshake.nonce,
+            sig=proof(handshake, self.whoareyou)))
+
+    def test_provenPasses(self):
+        self.assertEqual(self.whoareyou.key, self.me.key)
+        self.answer(self.leaf_key, lambda h, ask: h.prove(ask.key, ask.nonce))
+        self.assertTrue(self.index.listed(self.leaf_key.id))
+
+    def assertRefused(self, proof):
+        self.answer(self.leaf_key, proof)
+        self.assertNotIn(self.leaf_key.id, self.index)
+
+    def test_proofForAnotherCheckerFails(self):
+        stranger = Identity.fromRandom(random.Random(3))
+        self.assertRefused(lambda h, ask: h.prove(stranger.key, ask.nonce))
+
+    def test_proofForAnotherCheckFails(self):
+        self.assertRefused(lambda h, ask: h.prove(ask.key, "an old nonce"))
+
+    def test_linkProofFails(self):
+        self.assertRefused(lambda h, ask: Handshake(self.leaf_key, LINK, LEAF).prove(
+            ask.key, ask.nonce))

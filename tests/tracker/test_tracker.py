@@ -19,7 +19,8 @@ from tests.helpers import (
     sent,
 )
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import Identity, helloText
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.proofs import CHECK, LINK, REGISTER, Handshake
 # Message types are declared by the modules that use them: import the
 # flood scheme's and the trade roles' so that this module's tests know them
 # whatever ran before (a tracker daemon that loads neither answers
@@ -684,25 +685,58 @@ class KeyedRegistrationTests(SynchronousTestCase):
         self.owner = Identity.fromRandom(random.Random(9))
 
     def knock(self, wanted=-1, identity=None, host="203.0.113.5"):
+        """Say thisisme with the owner's key (or identity's) and a nonce;
+        return the connection, the tracker's answer and the node's side of
+        the handshake."""
         identity = identity or self.owner
+        self.handshake = Handshake(identity, REGISTER)
         peer = WiredLink(self.factory, host)
         peer.say({"type": "thisisme", "id": wanted, "port": 4001, "host": "",
-                  "key": identity.key})
+                  "key": identity.key, "nonce": self.handshake.nonce})
         [you] = peer.heard()
         return peer, you
 
-    def prove(self, peer, you, identity=None):
-        identity = identity or self.owner
-        peer.say({"type": "proof",
-                  "sig": identity.sign(helloText(you["nonce"], you["id"]))})
+    def prove(self, peer, you, handshake=None):
+        handshake = handshake or self.handshake
+        peer.say({"type": "proof", "sig": handshake.prove(you["key"], you["nonce"])})
 
     def test_registeredOnceProven(self):
+        """The tracker names its own key and a nonce; the node proves its
+        key to that key, with both nonces."""
         peer, you = self.knock()
-        self.assertEqual((you["type"], you["id"]), ("thisisyou", self.owner.id))
+        self.assertEqual((you["type"], you["id"], you["key"]),
+                         ("thisisyou", self.owner.id, self.tracker.identity.key))
         self.assertNotIn(self.owner.id, self.tracker.registry.nodes)
         self.prove(peer, you)
         self.assertEqual(peer.heard(), [])
         self.assertIn(self.owner.id, self.tracker.registry.nodes)
+
+    def test_keyWithoutNonceIsRefused(self):
+        peer = WiredLink(self.factory, "203.0.113.5")
+        peer.say({"type": "thisisme", "id": -1, "port": 4001, "host": "",
+                  "key": self.owner.key})
+        self.assertEqual([(m["code"], m["info"]) for m in peer.heard()],
+                         [("wtf", "a thisisme with a key needs a nonce to prove it with")])
+        self.assertTrue(peer.closed)
+
+    def test_proofForAnythingElseIsRefused(self):
+        """The owner's own proofs, made for another verifier, another
+        nonce, or another context, do not register it."""
+        stranger = Identity.fromRandom(random.Random(11))
+        wrong = {
+            "another verifier": lambda h, you: h.prove(stranger.key, you["nonce"]),
+            "another nonce": lambda h, you: h.prove(you["key"], h.nonce),
+            "a link": lambda h, you: Handshake(self.owner, LINK, "overlay").prove(
+                you["key"], you["nonce"]),
+            "an address check": lambda h, you: Handshake(self.owner, CHECK).prove(
+                you["key"], you["nonce"]),
+        }
+        for what, proof in wrong.items():
+            peer, you = self.knock()
+            peer.say({"type": "proof", "sig": proof(self.handshake, you)})
+            self.assertEqual([m["code"] for m in peer.heard()], ["wtf"], what)
+            self.assertTrue(peer.closed)
+        self.assertEqual(self.tracker.registry.nodes, {})
 
     def test_anotherIdIsRefused(self):
         peer, refusal = self.knock(wanted=self.owner.id ^ 1)
@@ -733,7 +767,8 @@ class KeyedRegistrationTests(SynchronousTestCase):
         """Someone sending the owner's key cannot prove it: refused, and
         the id stays free for the owner."""
         impostor, you = self.knock()
-        self.prove(impostor, you, Identity.fromRandom(random.Random(10)))
+        mallory = Identity.fromRandom(random.Random(10))
+        self.prove(impostor, you, Handshake(mallory, REGISTER))
         self.assertEqual([m["code"] for m in impostor.heard()], ["wtf"])
         self.assertTrue(impostor.closed)
         self.assertNotIn(self.owner.id, self.tracker.registry.nodes)
@@ -750,19 +785,22 @@ class KeyedRegistrationTests(SynchronousTestCase):
         self.assertTrue(squatter.closed)
         self.assertEqual(self.tracker.registry.nodes[self.owner.id], ("203.0.113.5", 4001))
 
-    def test_checkWantsTheKeysSignature(self):
-        """The address check of a node with a key passes only for a
-        thisisme that signs the check's nonce with that key."""
+    def test_checkWantsTheKeysProof(self):
+        """The address check of a node with a key names the tracker's key
+        and a nonce, and passes only for a thisisme that proves that key
+        to the tracker, in this check."""
         peer, you = self.knock()
         self.prove(peer, you)
         probe = self.connector.connectLast()
         [ask] = sent(probe)
+        self.assertEqual(ask.key, self.tracker.identity.key)
         feed(probe, wire.ThisIsMe(self.owner.id, 4001, key=self.owner.key))
         closeLink(probe)
         self.assertNotIn(self.owner.id, self.tracker.registry.verified)
         self.clock.advance(RECHECK_FIRST)
         probe = self.connector.connectLast()
         [ask] = sent(probe)
+        answer = Handshake(self.owner, CHECK)
         feed(probe, wire.ThisIsMe(self.owner.id, 4001, key=self.owner.key,
-                                  sig=self.owner.sign(helloText(ask.nonce, self.owner.id))))
+                                  nonce=answer.nonce, sig=answer.prove(ask.key, ask.nonce)))
         self.assertIn(self.owner.id, self.tracker.registry.verified)

@@ -25,10 +25,9 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from zope.interface import implementer
 
-
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import helloText
+from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
 
@@ -64,6 +63,9 @@ class Membership(Service):
         self._handlers = {}
         #: Questions sent to the tracker and not yet answered, oldest first.
         self._questions = deque()
+        #: This node's side of the registration handshake on the tracker
+        #: link (a node with a key), until the tracker names it.
+        self._handshake = None
         self._client = None
         if endpoint is not None:
             policy = exponential(retry_initial, retry_max, node.rng)
@@ -117,14 +119,22 @@ class Membership(Service):
         # records the address it sees this connection come from.
         discovery = node.discovery
         identity = node.identity
+        handshake = self._handshake = (None if identity is None
+                                       else Handshake(identity, REGISTER))
         link.send(wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
                                 node.config.host,
                                 scheme=getattr(discovery, "name", None),
                                 superpeer=getattr(discovery, "superpeer", None),
-                                key=None if identity is None else identity.key))
+                                key=None if identity is None else identity.key,
+                                nonce=None if handshake is None else handshake.nonce))
 
     @_machine.output()
     def _register(self, link, answer):
+        handshake, self._handshake = self._handshake, None
+        if handshake is not None and answer.nonce is not None:
+            # The tracker registers a node with a key once it proves it
+            # holds it, to this tracker, in this registration.
+            link.send(wire.Proof(handshake.prove(answer.key, answer.nonce)))
         link.identified(TRACKER)
         self.node.setId(answer.id)
         self.log.info("registered with the tracker as node {id}", id=answer.id)
@@ -175,11 +185,10 @@ class Membership(Service):
         kind = type(message)
         if link.peer_id is None:
             if kind is wire.ThisIsYou:
-                if message.nonce is not None and self.node.identity is not None:
-                    # The tracker registers a node with a key once it
-                    # proves it holds it.
-                    link.send(wire.Proof(self.node.identity.sign(
-                        helloText(message.nonce, message.id))))
+                if (message.key is None) != (message.nonce is None):
+                    link.protocolError("wtf", "thisisyou names the tracker's key and "
+                                       "nonce together, or neither", close=True)
+                    return
                 self.named(link, message)
             elif kind is wire.Error:
                 self.log.info("tracker says {code}: {info}", code=message.code,

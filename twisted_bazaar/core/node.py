@@ -17,7 +17,6 @@ from twisted.logger import Logger
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import EventBus
 from twisted_bazaar.net.link import Link, LinkSettings
-from twisted_bazaar.identity.keys import helloText
 from twisted_bazaar.net.overlay import (
     DEFAULT_DIRECT_IDLE,
     DEFAULT_DIRECT_SLOTS,
@@ -151,6 +150,10 @@ class Node:
         """Whether the peer on link proved its key in the handshake."""
         return link in self.overlay.keyed
 
+    def provenKey(self, link):
+        """The key the peer on link proved in the handshake, or None."""
+        return self.overlay.keyed.get(link)
+
     def addressOf(self, peer_id):
         """The (host, port) a linked peer listens on, ("", 0) if unknown."""
         return self.overlay.addresses.get(peer_id, ("", 0))
@@ -220,20 +223,17 @@ class Node:
     def buildLink(self, inbound):
         return Link(self.overlay, self.clock, self.config.link, inbound)
 
-    def introduction(self, purpose=None, nonce=None, answering=None):
+    def introduction(self, purpose=None, nonce=None, sig=None):
         """
         This node's thisisme, with its key: an opener names the link's
-        purpose (left out for overlay links, as old peers expect); nonce is
-        the one this node asks the other side to sign; answering, the
-        other side's nonce, which this node signs.
+        purpose (left out for overlay links, as old peers expect); nonce
+        is this node's for the handshake, sig its proof to the other side
+        (both made by the overlay's L{Handshake}).
         """
         purpose = None if purpose in (None, OVERLAY) else purpose
         identity = self.identity
         if identity is None:
             return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose)
-        sig = None
-        if answering is not None:
-            sig = identity.sign(helloText(answering, self.id))
         return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose,
                              key=identity.key, nonce=nonce, sig=sig)
 

@@ -7,9 +7,8 @@ nonce and a signature are each sent as text: their bytes in base64url
 (RFC 4648 section 5) without ``=`` padding.  Trade messages carry their
 author's key and signature (L{Identity.signed}, L{signedBy}).  A node's id is the first four
 bytes of SHA-256("bazaar-id:" + public key), as a big-endian integer, with
-its top bit cleared.  A signature proves a handshake by signing
-``"bazaar-hello:" + nonce + ":" + signer id`` (the other side's nonce, as
-sent, and the signer's id in decimal), in UTF-8.
+its top bit cleared.  Handshake proofs, which prove that a peer holds its
+key, are made and checked in L{twisted_bazaar.identity.proofs} alone.
 """
 
 import base64
@@ -31,8 +30,6 @@ from twisted_bazaar.wire import canonical, canonicalFields
 
 #: File of a node's private key inside its data dir.
 KEY_FILE = "node.key"
-#: Random bytes in a handshake nonce.
-NONCE_BYTES = 16
 #: Bytes of an Ed25519 public key.
 KEY_BYTES = 32
 #: Text in the base64url alphabet (RFC 4648 section 5), without padding.
@@ -63,16 +60,6 @@ def deriveId(public_key):
     """The node id that belongs to a public key (32 raw bytes)."""
     digest = hashlib.sha256(b"bazaar-id:" + public_key).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
-
-
-def helloText(nonce, signer_id):
-    """What a handshake signature signs: the peer's nonce, and who signs."""
-    return f"bazaar-hello:{nonce}:{signer_id}".encode("utf-8")
-
-
-def newNonce():
-    """A fresh handshake nonce, as text."""
-    return encode(os.urandom(NONCE_BYTES))
 
 
 def verify(key, signature, data):

@@ -5,7 +5,9 @@ full (see L{twisted_bazaar.net.eviction}), the duplicate-link policy, and
 shutdown.
 
 Every link of a node is owned here.  The overlay runs the ``thisisme``
-handshake and the core's own messages (``dc``, ``error``), and hands
+handshake (each side with a key proves it to the other, through
+L{twisted_bazaar.identity.proofs}), answers address checks
+(``whoareyou``), takes the core's own messages (``dc``, ``error``), and hands
 everything else to the handler the node's components registered for the
 message's type (see L{twisted_bazaar.core.node.Node.handle}); a type nobody
 handles is answered with ``error{wtf}``.
@@ -20,7 +22,8 @@ from zope.interface import implementer
 from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
-from twisted_bazaar.identity.keys import helloText, keyOwns, newNonce, verify
+from twisted_bazaar.identity.keys import keyOwns
+from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
 #: successors...): the default purpose, and the one old peers get.
@@ -77,12 +80,14 @@ class Overlay:
         self._since = {}
         #: Links a sale was made over (see L{proven}).
         self._partners = set()
-        #: link -> the nonce this node sent on it, for the peer to sign.
-        self._nonces = {}
+        #: link -> this node's side of its handshake (L{Handshake}), for a
+        #: node with a key.
+        self._handshakes = {}
         #: inbound link -> the peer's thisisme, until its proof comes.
         self._hellos = {}
-        #: Links whose peer proved it holds the key its id belongs to.
-        self.keyed = set()
+        #: link -> the key its peer proved it holds (the key its id is
+        #: derived from), for links whose peer proved one.
+        self.keyed = {}
         #: A L{twisted_bazaar.net.recent.RecentMessages} in which the
         #: links note every message in and out, if someone may look
         #: (L{NodeStatus}); else None.
@@ -160,7 +165,9 @@ class Overlay:
 
     def linkMade(self, link):
         if not link.inbound:
-            link.send(self.node.introduction(link.purpose, self._nonceFor(link)))
+            handshake = self._handshakeFor(link, link.purpose)
+            link.send(self.node.introduction(
+                link.purpose, None if handshake is None else handshake.nonce))
             return
         if self.node.id is None:
             link.refuse("notiy", "this node has no id yet")
@@ -177,13 +184,15 @@ class Overlay:
             self._since[link] = self.node.clock.seconds()
             self.pending.add(link)
 
-    def _nonceFor(self, link):
-        """A fresh nonce for the peer of link to sign (None without a key:
-        a node that proves nothing asks for no proof)."""
+    def _handshakeFor(self, link, purpose):
+        """This node's side of link's handshake, with its fresh nonce
+        (None without a key: a node that proves nothing asks for no
+        proof)."""
         if self.node.identity is None:
             return None
-        nonce = self._nonces[link] = newNonce()
-        return nonce
+        handshake = self._handshakes[link] = Handshake(self.node.identity, LINK,
+                                                       purpose or OVERLAY)
+        return handshake
 
     def _handshaking(self, link):
         """Inbound connections from link's address group still in their
@@ -232,9 +241,7 @@ class Overlay:
             elif kind is wire.Proof and link in self._hellos:
                 self._proved(link, message)
             elif kind is wire.WhoAreYou and link.inbound:
-                # The tracker checks that this node listens where it said.
-                link.send(self.node.introduction(answering=message.nonce))
-                link.close("told the tracker who listens here")
+                self._answerCheck(link, message)
             elif kind is wire.Error:
                 self.log.info("{peer} refused the link: {code}: {info}",
                               peer=link.describe(), code=message.code, info=message.info)
@@ -264,12 +271,31 @@ class Overlay:
 
     # -- the handshake ----------------------------------------------------------------
 
+    def _answerCheck(self, link, ask):
+        """
+        The tracker (or a super-peer) checks that this node listens where
+        it said: answer with thisisme, proving this node's key to the
+        checker when it names its own key and nonce, and close.
+        """
+        node = self.node
+        if (ask.key is None) != (ask.nonce is None):
+            link.protocolError("wtf", "whoareyou names the checker's key and nonce "
+                               "together, or neither", close=True)
+            return
+        if ask.key is None or node.identity is None:
+            link.send(node.introduction())
+        else:
+            handshake = Handshake(node.identity, CHECK)
+            link.send(node.introduction(nonce=handshake.nonce,
+                                        sig=handshake.prove(ask.key, ask.nonce)))
+        link.close("told the checker who listens here")
+
     def _accept(self, link, hello):
         """
         The peer said thisisme.  A peer with a key must hold it: an opener
-        proves it with a ``proof`` of the nonce this node answers with (the
-        link is established only then), an acceptor by signing the
-        opener's nonce in its thisisme.
+        proves it with a ``proof`` after this node's answer (the link is
+        established only then), an acceptor with the ``sig`` of its
+        thisisme.
         """
         node = self.node
         peer = hello.id
@@ -282,15 +308,17 @@ class Overlay:
         if hello.key is not None and not keyOwns(hello.key, peer):
             link.refuse("wtf", f"{peer} is not the id of that key")
             return
-        if not link.inbound and hello.key is not None:
-            nonce = self._nonces.get(link)
-            if nonce is None or hello.sig is None or not verify(
-                    hello.key, hello.sig, helloText(nonce, peer)):
-                link.refuse("wtf", "your thisisme does not sign the nonce I sent")
+        if link.inbound and hello.key is not None and hello.nonce is None:
+            link.refuse("wtf", "a thisisme with a key needs a nonce to prove it with")
+            return
+        handshake = self._handshakes.get(link)
+        if not link.inbound and hello.key is not None and handshake is not None:
+            if not handshake.proven(hello.key, hello.nonce, hello.sig):
+                link.refuse("wtf", "your thisisme does not prove your key to me in "
+                            "this handshake")
                 return
-            self.keyed.add(link)
-            if hello.nonce is not None and node.identity is not None:
-                link.send(wire.Proof(node.identity.sign(helloText(hello.nonce, node.id))))
+            self.keyed[link] = hello.key
+            link.send(wire.Proof(handshake.prove(hello.key, hello.nonce)))
         if link.inbound:
             purpose = hello.purpose or OVERLAY
             if purpose not in self.budgets:
@@ -304,9 +332,11 @@ class Overlay:
                             "slots are taken")
                 return
             link.purpose = purpose
-            if hello.key is not None and node.identity is not None:
+            handshake = None if hello.key is None else self._handshakeFor(link, purpose)
+            if handshake is not None:
                 # Established once the peer proves its key.
-                link.send(node.introduction(purpose, self._nonceFor(link), hello.nonce))
+                link.send(node.introduction(purpose, handshake.nonce,
+                                            handshake.prove(hello.key, hello.nonce)))
                 self._hellos[link] = hello
                 return
         self._establish(link, hello)
@@ -314,10 +344,11 @@ class Overlay:
     def _proved(self, link, proof):
         """An opener's proof of its key: established if it holds."""
         hello = self._hellos.pop(link)
-        if not verify(hello.key, proof.sig, helloText(self._nonces[link], hello.id)):
-            link.refuse("wtf", "that proof does not sign the nonce I sent")
+        if not self._handshakes[link].proven(hello.key, hello.nonce, proof.sig):
+            link.refuse("wtf", "that proof does not prove your key to me in this "
+                        "handshake")
             return
-        self.keyed.add(link)
+        self.keyed[link] = hello.key
         self._establish(link, hello)
 
     def _establish(self, link, hello):
@@ -342,7 +373,7 @@ class Overlay:
             link.purpose = OVERLAY
         self._setPurpose(link, link.purpose)
         if link.inbound and link not in self.keyed:
-            link.send(node.introduction(link.purpose, answering=hello.nonce))
+            link.send(node.introduction(link.purpose))
         self.links[peer] = link
         if existing is not None:
             existing.retire("replaced by a newer link")
@@ -391,9 +422,9 @@ class Overlay:
         self.pending.discard(link)
         self._since.pop(link, None)
         self._partners.discard(link)
-        self._nonces.pop(link, None)
+        self._handshakes.pop(link, None)
         self._hellos.pop(link, None)
-        self.keyed.discard(link)
+        self.keyed.pop(link, None)
         waiter = self._waiters.pop(link, None)
         peer = link.peer_id
         if waiter is not None and not waiter.called:

@@ -86,7 +86,8 @@ class Market:
         self.tracker_host = "tracker"
         self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings,
                                extensions=trackerExtensionPlugins(),
-                               connector=MemoryConnector(self.network, self.tracker_host))
+                               connector=MemoryConnector(self.network, self.tracker_host),
+                               identity=Identity.fromRandom(random.Random(seed + 3)))
         self.tracker_service = trackerService(
             self.clock, self.tracker,
             MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))

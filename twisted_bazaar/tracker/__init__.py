@@ -19,7 +19,8 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import groupOf
-from twisted_bazaar.identity.keys import helloText, keyId, newNonce, verify
+from twisted_bazaar.identity.keys import Identity, keyId
+from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
 
@@ -189,8 +190,15 @@ class Tracker:
 
     log = Logger()
 
-    def __init__(self, clock, rng, settings=None, extensions=None, connector=None):
+    def __init__(self, clock, rng, settings=None, extensions=None, connector=None,
+                 identity=None):
+        """
+        @param identity: the tracker's own key pair (L{Identity}), which
+            nodes prove their keys to; a fresh one if not given (nodes
+            learn it anew at each registration, so nothing needs it kept).
+        """
         self.clock = clock
+        self.identity = identity if identity is not None else Identity.generate()
         self.rng = rng
         self.registry = Registry(rng)
         self.settings = settings or LinkSettings()
@@ -202,8 +210,8 @@ class Tracker:
         self._joins = OrderedDict()
         #: address group -> live nodes registered from it.
         self._members = {}
-        #: link -> (its thisisme, the nonce sent it, its key's id), until its
-        #: proof.
+        #: link -> (its thisisme, the tracker's side of the handshake
+        #: (L{Handshake}), its key's id), until its proof.
         self._proving = {}
         #: node id -> the key it proved, for its address checks.
         self._keys = {}
@@ -307,7 +315,8 @@ class Tracker:
         """
         A node introduced itself.  One without a key is registered at once
         (with the id it asks for, if free); one with a key is told the id
-        of its key and a nonce, and registered once its proof comes.
+        of its key, and the tracker's key and nonce, and registered once it
+        proves its key to the tracker.
         """
         if not self._mayJoin(link, hello):
             return
@@ -321,15 +330,19 @@ class Tracker:
         if hello.id not in (-1, node_id):
             link.refuse("wtf", f"{hello.id} is not the id of that key")
             return
-        nonce = newNonce()
-        self._proving[link] = (hello, nonce, node_id)
-        link.send(wire.ThisIsYou(node_id, hello.port, nonce))
+        if hello.nonce is None:
+            link.refuse("wtf", "a thisisme with a key needs a nonce to prove it with")
+            return
+        handshake = Handshake(self.identity, REGISTER)
+        self._proving[link] = (hello, handshake, node_id)
+        link.send(wire.ThisIsYou(node_id, hello.port, self.identity.key, handshake.nonce))
 
     def _proved(self, link, proof):
         """A node proved its key: it gets its key's id, whoever held it."""
-        hello, nonce, node_id = self._proving.pop(link)
-        if not verify(hello.key, proof.sig, helloText(nonce, node_id)):
-            link.refuse("wtf", "that proof does not sign the nonce I sent")
+        hello, handshake, node_id = self._proving.pop(link)
+        if not handshake.proven(hello.key, hello.nonce, proof.sig):
+            link.refuse("wtf", "that proof does not prove your key to this tracker in "
+                        "this registration")
             return
         holder = self.links.get(node_id)
         if holder is not None:
@@ -367,7 +380,8 @@ class Tracker:
         after retry seconds (doubling up to RECHECK_MAX)."""
         host, port = self.registry.nodes[node_id]
         check = self._checks[node_id] = AddressCheck(node_id, self._keys.get(node_id),
-                                                     self.clock, self.settings)
+                                                     self.identity, self.clock,
+                                                     self.settings)
         check.start(self.connector, host, port).addCallback(self._checked, node_id,
                                                             check, retry)
 

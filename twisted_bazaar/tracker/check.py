@@ -1,19 +1,20 @@
 """
-The tracker's connect-back check: before it introduces a node, or lists
-what the node sells, the tracker connects to the address the node
-advertised and asks ``whoareyou``; only a node there that answers with the
-registered id passes, and, if the node registered a key, only one that
-signs the check's nonce with that key.  A super-peer checks its leaves the
-same way (L{twisted_bazaar.schemes.superpeer.superpeer}); it knows that a
-leaf proved a key of its id, not the key itself, and asks for a key of
-that id.
+The connect-back check: before it introduces a node, or lists what the
+node sells, the tracker connects to the address the node advertised and
+asks ``whoareyou``; only a node there that answers with the registered id
+passes, and, if the node proved a key, only one that proves that key to
+the checker, in this check (L{twisted_bazaar.identity.proofs}: the proof
+names the checker's key and both nonces, so no proof made for another
+check, another checker or another context passes).  A super-peer checks
+its leaves the same way (L{twisted_bazaar.schemes.superpeer.superpeer}),
+with the key each leaf proved on its link.
 """
 
 from twisted.internet import defer
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import helloText, keyOwns, newNonce, verify
+from twisted_bazaar.identity.proofs import CHECK, Handshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 
 
@@ -26,18 +27,21 @@ class AddressCheck:
         the address says it is node_id, else False (never fails).
     """
 
-    def __init__(self, node_id, key, clock, settings, keyed=False):
+    def __init__(self, node_id, key, identity, clock, settings):
         """
         @param key: the key node_id proved, which the node at the address
-            must sign with; or None.
-        @param keyed: with no C{key}: node_id proved a key, unknown here;
-            the node at the address must sign with a key of that id.
+            must prove again; or None (the id alone is checked).
+        @param identity: the checker's L{Identity}, which the node's proof
+            is made for; or None (a checker without a key checks the id
+            alone).
         """
         self.node_id = node_id
-        #: The key node_id proved to the tracker, or None.
+        #: The key node_id proved, or None.
         self.key = key
-        self.keyed = keyed or key is not None
-        self.nonce = newNonce()
+        #: The checker's side of the check's handshake, if it asks for a
+        #: proof.
+        self.handshake = (Handshake(identity, CHECK)
+                          if key is not None and identity is not None else None)
         self.clock = clock
         self.settings = settings
         self.link = None
@@ -69,23 +73,22 @@ class AddressCheck:
     # -- the link's owner -----------------------------------------------------------
 
     def linkMade(self, link):
-        link.send(wire.WhoAreYou(self.nonce if self.keyed else None))
+        handshake = self.handshake
+        if handshake is None:
+            link.send(wire.WhoAreYou())
+        else:
+            link.send(wire.WhoAreYou(handshake.identity.key, handshake.nonce))
 
     def messageReceived(self, link, message):
         self._done(type(message) is wire.ThisIsMe and message.id == self.node_id
-                   and (not self.keyed or self._signed(message)))
+                   and (self.handshake is None or self._proven(message)))
         link.close("address checked")
 
-    def _signed(self, hello):
-        """The answer signs our nonce with the key we know, or else with a
-        key of the checked id."""
-        key = hello.key
-        if key is None or hello.sig is None:
-            return False
-        if self.key is not None and key != self.key:
-            return False
-        return (keyOwns(key, self.node_id)
-                and verify(key, hello.sig, helloText(self.nonce, self.node_id)))
+    def _proven(self, hello):
+        """The answer proves, to this checker in this check, the key we
+        know."""
+        return hello.key == self.key and self.handshake.proven(hello.key, hello.nonce,
+                                                               hello.sig)
 
     def linkLost(self, link, reason):
         self._done(False)

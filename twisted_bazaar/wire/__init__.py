@@ -30,6 +30,7 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     checkTtl,
     canonical,
     canonicalFields,
+    canonicalJSON,
     decode,
     encode,
     errorCode,

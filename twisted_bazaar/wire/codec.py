@@ -413,7 +413,17 @@ def canonicalFields(fields):
     (``asDict``, without ``sig``): for a signer that sets the ``key`` in
     the dict instead of building a message to hold it.
     """
-    return b"bazaar-sig:" + _canonical.encode(fields).encode("utf-8")
+    return b"bazaar-sig:" + canonicalJSON(fields)
+
+
+def canonicalJSON(fields):
+    """
+    A dict of JSON values in the canonical encoding of docs/protocol.md
+    ("Keys and signatures"): keys sorted, compact, non-ASCII text as raw
+    UTF-8; the bytes every signature of the protocol signs, after its
+    domain prefix.
+    """
+    return _canonical.encode(fields).encode("utf-8")
 
 
 def decode(data):

@@ -54,8 +54,9 @@ class ThisIsMe(Message):
     tracker it may say which discovery scheme it runs and whether it can
     serve as a super-peer; to a node, what the link is for (its purpose,
     which decides the slot budget it counts against).  A node with a key
-    sends it, and a fresh nonce for the other side to sign; an answer
-    signs the nonce it answers (see L{twisted_bazaar.identity.keys}).
+    sends it, and its fresh nonce for this handshake; an answer (to an
+    opener's thisisme, or to a whoareyou) carries its proof in ``sig``
+    (see L{twisted_bazaar.identity.proofs}).
     """
 
     id: int
@@ -70,22 +71,23 @@ class ThisIsMe(Message):
 
 
 @message("thisisyou", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         ("nonce", "nonce", checkNonce, None))
+         ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None))
 @frozen
 class ThisIsYou(Message):
     """The tracker tells a joining node its id; to a node that sent a key,
-    with a nonce to sign in a ``proof``."""
+    with the tracker's own key and nonce, for the node's ``proof``."""
 
     id: int
     port: int
+    key: str = None
     nonce: str = None
 
 
 @message("proof", ("sig", "sig", checkSig, REQUIRED))
 @frozen
 class Proof(Message):
-    """A node proves it holds the key it sent: its signature of the nonce
-    the other side sent (see L{twisted_bazaar.identity.keys})."""
+    """A node proves it holds the key it sent, to the peer that named its
+    own key and nonce (see L{twisted_bazaar.identity.proofs})."""
 
     sig: str
 
@@ -126,16 +128,18 @@ class WhereIs(Message):
     id: int
 
 
-@message("whoareyou", ("nonce", "nonce", checkNonce, None))
+@message("whoareyou", ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None))
 @frozen
 class WhoAreYou(Message):
     """
-    The tracker checks an address a node advertised: sent as the first
-    message on a connection to it, answered by the node's ``thisisme``
-    (signing the nonce, if the node has a key), after which the node
-    closes the connection.
+    The tracker (or a super-peer) checks an address a node advertised:
+    sent as the first message on a connection to it, answered by the
+    node's ``thisisme`` (with the checker's key and nonce: proving the
+    node's key to the checker), after which the node closes the
+    connection.
     """
 
+    key: str = None
     nonce: str = None
 
 

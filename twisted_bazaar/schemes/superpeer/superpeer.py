@@ -5,7 +5,8 @@ L{QueryFlood}), and forgets a leaf as soon as its link closes.
 
 It vouches only for what it checked: a leaf's entries are named to
 nobody until the super-peer has connected back to the address the leaf
-registered and found that leaf there (the tracker's own check,
+registered and found that leaf there, proving there the key it proved on
+its link (the tracker's own check,
 L{twisted_bazaar.tracker.check.AddressCheck}); a leaf that fails the
 check is forgotten and its link closed.
 """
@@ -112,8 +113,8 @@ class SuperPeerSide(NodeObserver):
         self._stopChecking(leaf)
         self._checked.pop(leaf, None)
         check = self._checks[leaf] = AddressCheck(
-            leaf, None, self.node.clock, self.node.config.link,
-            keyed=self.node.isProven(link))
+            leaf, self.node.provenKey(link), self.node.identity, self.node.clock,
+            self.node.config.link)
         check.start(self.node.connector, *address).addCallback(
             self._addressChecked, link, address, check)
 
