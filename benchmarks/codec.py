@@ -29,8 +29,9 @@ _compact = json.JSONEncoder(separators=(",", ":"))
 
 
 def typicalMessages(rng=None):
-    """A search three hops out, the reply coming back, and the buy: ids as
-    large as the daemons draw them (63-bit message ids, 31-bit node ids)."""
+    """A search three hops out, the reply coming back, and the buy (with
+    its expiry): ids as large as the daemons draw them (63-bit message
+    ids, 31-bit node ids)."""
     rng = rng or random.Random(5)
     node = [rng.randrange(2**31) for _ in range(3)]
     search_id, buy_id = rng.randrange(1, 2**63), rng.randrange(1, 2**63)
@@ -38,7 +39,7 @@ def typicalMessages(rng=None):
         floodmsg.Search(search_id, "apple", tuple(node), 5),
         floodmsg.Reply(search_id, "apple", tuple(reversed(node)), node[2], "127.0.0.1",
                    43121),
-        trade.Buy(buy_id, "apple", tuple(node)),
+        trade.Buy(buy_id, "apple", tuple(node), expires=1_700_000_300_000),
     ]
 
 

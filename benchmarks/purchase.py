@@ -45,6 +45,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import LINK, Handshake
 from twisted_bazaar.net.overlay import OVERLAY
+from twisted_bazaar.roles.want import BUY_LIFETIME
 from twisted_bazaar.wire.trade import Buy
 from twisted_bazaar.testing.daemons import nodeId
 
@@ -214,9 +215,11 @@ class _Buyer:
         self.answered = 0
 
     def sign(self, buy_id):
-        """The payload of a signed buy of one apple, with buy_id."""
-        return wire.encode(self.identity.signed(Buy(buy_id, "apple",
-                                                    (self.id, self.via))))
+        """The payload of a signed buy of one apple, with buy_id, expiring
+        in BUY_LIFETIME (as the buyer role's buys do)."""
+        expires = int((time.time() + BUY_LIFETIME) * 1000)
+        return wire.encode(self.identity.signed(Buy(buy_id, "apple", (self.id, self.via),
+                                                    expires=expires)))
 
     def send(self, payload):
         data = netstring(payload)

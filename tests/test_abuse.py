@@ -37,6 +37,8 @@ from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 SETTLE = 10
 #: The bound within which an honest buyer must still buy.
 BOUND = 10
+#: When the buys made up here expire (ms; the fake clocks start at 0).
+EXPIRES = 300_000
 
 
 class _AttackCase(SynchronousTestCase):
@@ -187,7 +189,9 @@ class SlotExhaustionTests(SynchronousTestCase):
         buyer = self.connect("127.0.0.1", 7, "direct")
         self.assertEqual([m["type"] for m in buyer.heard()], ["thisisme"])
         self.assertIn(7, self.node.links)
-        buyer.say({"type": "buy", "id": 77, "item": "apple", "path": [7, 1]})
+        buy = {"type": "buy", "id": 77, "item": "apple", "path": [7, 1],
+               "expires": int(self.node.clock.seconds() * 1000) + EXPIRES}
+        buyer.say(buy)
         [ok] = buyer.heard()
         self.assertEqual((ok["type"], ok["id"]), ("buyOK", 77))
         for _ in range(5):
@@ -197,7 +201,7 @@ class SlotExhaustionTests(SynchronousTestCase):
             self.assertFalse(buyer.closed)
             self.assertLessEqual(self.node.linkCount(), self.node.overlay.capacity())
             # Trade keeps a direct link from closing when idle.
-            buyer.say({"type": "buy", "id": 77, "item": "apple", "path": [7, 1]})
+            buyer.say(buy)
             self.assertEqual([m["type"] for m in buyer.heard()], ["buyOK"])
         self.assertEqual(self.seller.stock, {"apple": 4})
 
@@ -269,16 +273,18 @@ class SignedTradeTests(SynchronousTestCase):
     def test_sellerSellsOnlySignedBuys(self):
         node, relay, seller = self.sellerNode()
         me, buyer = self.seller_key.id, self.buyer_key.id
-        buy = Buy(70, "apple", (buyer, 5, me))
+        buy = Buy(70, "apple", (buyer, 5, me), expires=EXPIRES)
         unsigned, mallorys = buy, self.mallory.signed(buy)
         altered = attr.evolve(self.buyer_key.signed(buy), id=72)
         feed(relay, unsigned, mallorys, altered)
         self.assertEqual((sent(relay), seller.ledger), ([], {}))
         feed(relay, self.buyer_key.signed(buy))
         [ok] = sent(relay)
-        self.assertEqual((ok.id, ok.path), (70, (me, 5, buyer)))
+        self.assertEqual((type(ok), ok.id, ok.path, ok.buyer_key),
+                         (BuyOK, 70, (me, 5, buyer), self.buyer_key.key))
         self.assertTrue(signedBy(ok, me))
-        feed(relay, self.buyer_key.signed(Ask(71, "apple", (buyer, 5, me))))
+        feed(relay, self.buyer_key.signed(Ask(71, "apple", (buyer, 5, me),
+                                              expires=EXPIRES)))
         [unsold] = sent(relay)
         self.assertEqual(unsold.code, "unsold")
         self.assertTrue(signedBy(unsold, me))
@@ -307,7 +313,7 @@ class SignedTradeTests(SynchronousTestCase):
         node.clock.advance(1.0)
         [buy] = sent(relay)
         self.assertTrue(signedBy(buy, me))
-        ok = BuyOK(buy.id, "apple", (seller, 5, me))
+        ok = BuyOK(buy.id, "apple", (seller, 5, me), buyer_key=self.buyer_key.key)
         feed(relay, ok, self.mallory.signed(ok))
         self.assertEqual(buyer.bag, [])
         feed(relay, self.seller_key.signed(ok))
@@ -315,17 +321,22 @@ class SignedTradeTests(SynchronousTestCase):
 
     def test_directFromAProvenAuthor(self):
         """A buy straight from its buyer, on a link where the buyer proved
-        its key, needs no signature check (no relay stood in between); on
-        a link where it did not, it needs its signature."""
+        its key, needs no signature check (no relay stood in between), but
+        must name the buyer's key, which its buyOK names in turn; on a
+        link where it did not, it needs its signature."""
         node, relay, seller = self.sellerNode()
         me, buyer = self.seller_key.id, self.buyer_key.id
         link = provenLink(node, self.buyer_key)
-        feed(link, Buy(80, "apple", (buyer, me)))
+        feed(link, Buy(79, "apple", (buyer, me), expires=EXPIRES),
+             Buy(79, "apple", (buyer, me), expires=EXPIRES, key=self.mallory.key))
+        self.assertEqual(sent(link), [])
+        feed(link, Buy(80, "apple", (buyer, me), expires=EXPIRES, key=self.buyer_key.key))
         [ok] = sent(link)
-        self.assertEqual(ok.id, 80)
+        self.assertEqual((ok.id, ok.buyer_key), (80, self.buyer_key.key))
         keyless = linkPeer(node, 6)
-        feed(keyless, Buy(81, "apple", (6, me)))
-        self.assertEqual((sent(keyless), list(seller.ledger)), ([], [80]))
+        feed(keyless, Buy(81, "apple", (6, me), expires=EXPIRES))
+        self.assertEqual((sent(keyless), list(seller.ledger)),
+                         ([], [(self.buyer_key.key, 80)]))
 
 
 class ImpostorTests(_AttackCase):

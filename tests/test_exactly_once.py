@@ -65,6 +65,11 @@ def split(units, parts):
     return [units // parts + (i < units % parts) for i in range(parts)]
 
 
+def soldUnder(seller, buy_id):
+    """Whether seller's ledger has a sale under buy_id (from any buyer)."""
+    return any(sale.buy_id == buy_id for sale in seller.ledger.values())
+
+
 def dataDir(test):
     folder = tempfile.mkdtemp(prefix="bazaar-once-")
     test.addCleanup(shutil.rmtree, folder, True)
@@ -323,7 +328,8 @@ class SellerCrashTests(_Books, SynchronousTestCase):
         self.market.run(1)
         [answer] = answers
         self.assertEqual(answer, restarted.identity.signed(
-            trade.BuyOK(first.buy_id, "apple", (restarted.id, buyer.id))))
+            trade.BuyOK(first.buy_id, "apple", (restarted.id, buyer.id),
+                        buyer_key=buyer.identity.key)))
         self.assertEqual(restarted.store.inventory(), left)
         self.assertEqual(len(self.buyer(buyer).bag), 4)
         self.assertBooksBalance()
@@ -429,14 +435,14 @@ class BuyerCrashTests(_Books, SynchronousTestCase):
     def test_killBeforeTheBuyArrives(self):
         """Killed with its first buy written but not yet at the seller: the
         restarted buyer sends that id, and it is sold once."""
-        ledger = self.seller(self.sellers[0]).ledger
-        self.killAndRestart(lambda pending: pending.buy_id not in ledger)
+        seller = self.seller(self.sellers[0])
+        self.killAndRestart(lambda pending: not soldUnder(seller, pending.buy_id))
 
     def test_killBeforeTheBuyOKArrives(self):
         """Killed after the seller sold, with the buyOK on its way: the
         restarted buyer resends the id and gets the sale from the ledger."""
-        ledger = self.seller(self.sellers[0]).ledger
-        self.killAndRestart(lambda pending: pending.buy_id in ledger)
+        seller = self.seller(self.sellers[0])
+        self.killAndRestart(lambda pending: soldUnder(seller, pending.buy_id))
 
     def test_killAfterBuying(self):
         """Killed once satisfied: the restarted buyer has its bag and buys
@@ -590,10 +596,11 @@ class FullSellerTests(SynchronousTestCase):
             self.nextAttempt()
         self.assertEqual([request[:2] for request in self.node.connector.requests],
                          [("full", 4007)] * (HASTY_ATTEMPTS + 1))
-        ask = trade.Ask(buys[0].id, "apple", (1, 5, 7))
+        first = buys[0]
+        ask = trade.Ask(first.id, "apple", (1, 5, 7), expires=first.expires)
         self.assertEqual(buys + sent(self.relay),
-                         [trade.Buy(buys[0].id, "apple", (1, 5, 7))] * HASTY_ATTEMPTS
-                         + [ask])
+                         [trade.Buy(first.id, "apple", (1, 5, 7), expires=first.expires)]
+                         * HASTY_ATTEMPTS + [ask])
         self.assertEqual(self.buyer.wants[0].state, "doubting")
         feed(self.relay, trade.BuyOK(buys[0].id, "apple", (7, 5, 1)))
         self.assertEqual([(p.buy_id, p.seller) for p in self.buyer.bag],
@@ -611,7 +618,8 @@ class FullSellerTests(SynchronousTestCase):
             self.node.connector.failLast(error.ConnectionRefusedError())
             self.nextAttempt()
         first, _, ask = sent(self.relay)
-        self.assertEqual(ask, trade.Ask(first.id, "apple", first.path))
+        self.assertEqual(ask, trade.Ask(first.id, "apple", first.path,
+                                        expires=first.expires))
         self.assertEqual(list(self.buyer.unresolved), [first.id])
         self.assertEqual(self.buyer.wants[0].state, "doubting")
         feed(self.relay, wire.Error("unsold", "never sold", first.id, (7, 5, 1)))

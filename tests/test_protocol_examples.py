@@ -7,12 +7,14 @@ byte for byte.  A black-box client is written from these examples.
 """
 
 import os
+import random
 import re
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import keyOwns, verify
+from twisted_bazaar.wire import canonical
+from twisted_bazaar.identity.keys import Identity, keyOwns, verify
 from twisted_bazaar.identity.proofs import CHECK, LINK, REGISTER, proofText
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.roles.seller import Seller
@@ -25,6 +27,8 @@ from twisted_bazaar.status import messages as status  # noqa: F401
 
 from tests.helpers import flooded, closeLink, jsonNetstring, makeNode, openLink
 
+#: When §16 happens, in seconds since the epoch.
+EXAMPLE_TIME = 1_700_000_000
 #: One example line: who to whom, then the frame.
 FRAME = re.compile(r"^(\S+) → (\S+)\s+(\d+):(\{.*\}),\s*$", re.M)
 
@@ -99,8 +103,11 @@ class ReplayTests(SynchronousTestCase):
     answer is what they send.
     """
 
-    def node(self, node_id, host):
-        node = makeNode(node_id, link=LinkSettings())
+    def node(self, node_id, host, identity=None):
+        """A node whose clock says the example's time (its buys expire
+        five minutes later)."""
+        node = makeNode(node_id, link=LinkSettings(), identity=identity)
+        node.clock.advance(EXAMPLE_TIME)
         node.setAddress(host, 9001)
         buildScheme(node, "flood")
         return node
@@ -138,6 +145,38 @@ class ReplayTests(SynchronousTestCase):
         self.assertEqual(lines[-1][2], b'{"type":"dc"}')
         link.dataReceived(b"13:" + lines[-1][2] + b",")
         self.assertTrue(link.transport.disconnecting)
+
+    def test_signedTrade(self):
+        """
+        §16's signed trade: buyer B2's frames fed to seller S2 (whose key
+        is drawn from a seed here, as the example's was) get S2's answers
+        byte for byte, and each signed text the example lists is the
+        canonical form of a frame, which its signature signs.
+        """
+        buyer = Identity.fromRandom(random.Random("bazaar example buyer"))
+        identity = Identity.fromRandom(random.Random("bazaar example seller"))
+        node = self.node(identity.id, "127.0.0.1", identity)
+        Seller(flooded(node), {"apple": 1})
+        link = openLink(node, host="127.0.0.1", port=9002)
+        link.dataReceived(jsonNetstring({"type": "thisisme", "id": buyer.id,
+                                         "port": 0, "host": ""}))
+        link.transport.clear()
+        text = section("16.")
+        signed = text[text.index("Signed trade."):text.index("Bad input:")]
+        lines = [(sender, receiver, payload.encode("utf-8")) for sender, receiver, _, payload
+                 in FRAME.findall(signed)]
+        self.assertEqual(len(lines), 4)
+        self.exchange(lines, {"S2": link})
+        texts = re.findall(r"^(bazaar-sig:\{.*\})$", signed, re.M)
+        messages = [wire.decode(payload) for *_, payload in lines]
+        self.assertEqual([text.encode("utf-8") for text in texts],
+                         [canonical(message) for message in messages])
+        for message in messages:
+            self.assertTrue(verify(message.key, message.sig, canonical(message)))
+        self.assertEqual([(m.key, m.path[0]) for m in messages[::2]],
+                         [(buyer.key, buyer.id)] * 2)
+        self.assertEqual([(m.key, m.buyer_key) for m in messages[1::2]],
+                         [(identity.key, buyer.key)] * 2)
 
     def test_badInput(self):
         """The last lines of §16: bad JSON is answered, a bad frame closes."""

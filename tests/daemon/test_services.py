@@ -320,7 +320,8 @@ def test_tradeOverLoopbackTcp():
     [purchase] = bag
     assert (purchase.item, purchase.seller) == ("apple", seller_node.id)
     assert seller.stock == {"apple": 0}
-    assert seller.ledger[purchase.buy_id].buyer == buyer_node.id
+    [sale] = seller.ledger.values()
+    assert (sale.buy_id, sale.buyer) == (purchase.buy_id, buyer_node.id)
     assert buyer.satisfied
     assert tracker.registry.nodes == {}
     left = [call for call in reactor.getDelayedCalls()

@@ -14,6 +14,7 @@ import json
 import os
 import random
 import socket
+import time
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -32,6 +33,8 @@ TIMEOUT = 30.0
 READ_TIMEOUT = 10.0
 #: Longest netstring header this client reads before giving up on a peer.
 MAX_HEADER = 20
+#: The errors that answer a buy or an ask (docs/protocol.md §11).
+TRADE_ERRORS = ("soldout", "unsold", "expired", "notyet")
 
 
 class Closed(Exception):
@@ -189,13 +192,17 @@ class Keys:
 class LiveSellerCase(SynchronousTestCase):
     """A live tracker and a seller of two apples, in a scratch folder."""
 
+    #: More options for the seller.
+    SELLER_OPTIONS = ()
+
     def setUp(self):
         self.market, self.tracker = startMarket(self, TIMEOUT)
         # Every raw client here comes from 127.0.0.1, and the bad-input test
         # keeps its connections open before any thisisme: lift the limit on
         # such connections per address (tested on its own in test_node).
         self.seller, self.seller_id, self.seller_port = startSeller(
-            self.market, "apple=2", TIMEOUT, "--handshake-limit", "100")
+            self.market, "apple=2", TIMEOUT, "--handshake-limit", "100",
+            *self.SELLER_OPTIONS)
 
     def connect(self, port):
         client = RawClient(port)
@@ -262,27 +269,38 @@ class TrackerTests(LiveSellerCase):
         self.assertCleanLogs()
 
 
-class TradeTests(LiveSellerCase):
+class _TradeCase(LiveSellerCase):
+    """A raw client registered and linked to the seller, both keys proven."""
 
     def setUp(self):
         super().setUp()
         self.tracker_link, self.me = self.register()
         self.link = self.handshake(self.me)
 
-    def trade(self, kind, buy_id, path=None):
-        """Send a signed buy or ask; return the answer, whose signature
-        must be the seller's."""
-        message = self.keys[self.me].signed(kind, id=buy_id, item="apple",
-                                            path=path or [self.me, self.seller_id])
+    def trade(self, kind, buy_id, path=None, expires=None):
+        """Send a signed buy or ask, expiring in a minute unless told;
+        return the answer, whose signature must be the seller's, and
+        which must name our key (both taken out of what is returned)."""
+        message = self.keys[self.me].signed(
+            kind, id=buy_id, item="apple", path=path or [self.me, self.seller_id],
+            expires=expires or int((time.time() + 60) * 1000))
         self.link.sendObject(message)
+        return self.answer()
+
+    def answer(self):
+        """The next answer: checked as trade() says."""
         answer = self.link.receive()
-        if answer["type"] == "buyOK" or answer.get("code") in ("soldout", "unsold"):
+        if answer["type"] == "buyOK" or answer.get("code") in TRADE_ERRORS:
             self.assertTrue(verified(answer, self.seller_id), answer)
-            del answer["key"], answer["sig"]
+            self.assertEqual(answer["buyerKey"], self.keys[self.me].key)
+            del answer["key"], answer["sig"], answer["buyerKey"]
         return answer
 
-    def buy(self, buy_id, path=None):
-        return self.trade("buy", buy_id, path)
+    def buy(self, buy_id, path=None, expires=None):
+        return self.trade("buy", buy_id, path, expires)
+
+
+class TradeTests(_TradeCase):
 
     def test_searchBuyRepeatAndSellOut(self):
         me, seller = self.me, self.seller_id
@@ -327,6 +345,42 @@ class TradeTests(LiveSellerCase):
 
         self.assertPong(self.link)
         self.assertEqual(len(self.seller.matches(r"sold apple")), 2)
+        self.assertCleanLogs()
+
+
+class ReplayTests(_TradeCase):
+    """
+    Issue 21's replay against the live seller, its window made small
+    (--closed-limit 4): a buy that never reached the seller is asked
+    about (unsold); made-up asks then try to push it out of the seller's
+    memory; the buy's signed bytes, replayed before and after it expired,
+    sell nothing.  Expired and far-ahead buys sell nothing either.
+    """
+
+    SELLER_OPTIONS = ("--closed-limit", "4", "--data-dir", "seller-data")
+
+    def test_replayAfterUnsoldSellsNothing(self):
+        keys, seller = self.keys[self.me], self.seller_id
+        lost = keys.signed("buy", id=newId(), item="apple", path=[self.me, seller],
+                           expires=int((time.time() + 2) * 1000))
+        self.assertEqual(self.trade("ask", lost["id"], expires=lost["expires"])["code"],
+                         "unsold")
+        codes = [self.trade("ask", newId())["code"] for _ in range(8)]
+        self.assertEqual(codes, ["unsold"] * 3 + ["notyet"] * 5)
+        self.link.sendObject(lost)
+        self.assertEqual(self.answer()["code"], "soldout")
+        time.sleep(max(0.0, lost["expires"] / 1000 - time.time()) + 0.1)
+        self.link.sendObject(lost)
+        self.assertEqual(self.answer()["code"], "soldout")
+        self.assertEqual(self.buy(newId(), expires=int(time.time() * 1000) - 1)["code"],
+                         "expired")
+        self.assertEqual(self.buy(newId(), expires=int((time.time() + 3600) * 1000))["code"],
+                         "notyet")
+        self.assertEqual(self.seller.matches(r"sold apple"), [])
+        # Both apples are still there to sell.
+        for left in (1, 0):
+            self.assertEqual(self.buy(newId())["type"], "buyOK")
+            self.seller.waitFor(rf"sold apple to {self.me} \({left} left\)", TIMEOUT)
         self.assertCleanLogs()
 
 

@@ -55,6 +55,11 @@ NEAR = (6, 2, 1)
 FAR = (5, 3, 2, 1)
 
 
+def askAbout(buy):
+    """The ask about buy: the same id, item, path and expiry."""
+    return trade.Ask(buy.id, buy.item, buy.path, expires=buy.expires)
+
+
 class _BuyerHelpers:
     def start(self, wants=("apple",), quantity=1):
         """
@@ -198,7 +203,7 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
         it: the next offer gets a new buy id.
         """
         first = self.chooseOffer(FAR, NEAR)
-        self.assertEqual(self.giveUpOn(first), [trade.Ask(first.id, "apple", first.path)])
+        self.assertEqual(self.giveUpOn(first), [askAbout(first)])
         self.assertEqual(self.buyer.wants[0].state, "doubting")
         self.clock.advance(RESOLVE_INTERVAL - 1)
         self.assertEqual(sent(self.relay), [])
@@ -234,13 +239,13 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
         self.assertEqual(buy.path, (1, 2, 3, 5))
         others = [m for m in asks if m is not buy]
         self.assertGreater(len(others), 3)
-        self.assertEqual(others, [trade.Ask(first.id, "apple", first.path)] * len(others))
+        self.assertEqual(others, [askAbout(first)] * len(others))
         feed(self.relay, trade.BuyOK(buy.id, "apple", (5, 3, 2, 1)))
         self.assertTrue(self.buyer.satisfied)
         for _ in range(5):
             self.clock.advance(RESOLVE_INTERVAL)
         later = sent(self.relay)
-        self.assertEqual(later, [trade.Ask(first.id, "apple", first.path)] * 5,
+        self.assertEqual(later, [askAbout(first)] * 5,
                          "once the want is met, the buyer only asks")
 
     def test_roomLeftMeansNoWait(self):
@@ -252,7 +257,7 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
         self.clock.advance(WINDOW)
         [first] = sent(self.relay)
         ask, second = self.giveUpOn(first)
-        self.assertEqual(ask, trade.Ask(first.id, "apple", first.path))
+        self.assertEqual(ask, askAbout(first))
         self.assertEqual((type(second), second.path), (trade.Buy, (1, 2, 3, 5)))
 
     def test_resendAlongPathWhileConnecting(self):
@@ -678,14 +683,15 @@ class RefusalTests(SynchronousTestCase):
         [honest] = sent(self.relay)
         self.assertEqual((type(honest), honest.path), (trade.Buy, (self.me.id, 2, self.H)))
         feed(self.relay, self.honest_key.signed(
-            trade.BuyOK(honest.id, "apple", (self.H, 2, self.me.id))))
+            trade.BuyOK(honest.id, "apple", (self.H, 2, self.me.id),
+                        buyer_key=self.me.key)))
         self.assertTrue(self.buyer.satisfied)
         self.assertLess(self.clock.seconds() - start, 10)
         self.assertEqual(self.buyer.unresolved, {})
         self.assertEqual([p.buy_id for p in self.node.store.pending()], [])
         with capturedLogs() as events:
             feed(self.seller, self.seller_key.signed(
-                trade.BuyOK(buy.id, "apple", (self.S, self.me.id))))
+                trade.BuyOK(buy.id, "apple", (self.S, self.me.id), buyer_key=self.me.key)))
         self.assertEqual([p.seller for p in self.buyer.bag], [self.H])
         self.assertIn(f"not putting buy {buy.id} from seller {self.S} in the bag",
                       " ".join(formatEvent(e) for e in events))
@@ -699,7 +705,7 @@ class RefusalTests(SynchronousTestCase):
         self.pong(ping)
         self.clock.advance(ANSWER_GRACE - 0.1)
         feed(self.seller, self.seller_key.signed(
-            trade.BuyOK(buy.id, "apple", (self.S, self.me.id))))
+            trade.BuyOK(buy.id, "apple", (self.S, self.me.id), buyer_key=self.me.key)))
         self.passTime(60)
         self.assertEqual([p.seller for p in self.buyer.bag], [self.S])
         self.assertEqual((sent(self.seller), sent(self.relay)), ([], []))
@@ -713,7 +719,7 @@ class RefusalTests(SynchronousTestCase):
         self.pong(ping)
         self.clock.advance(ANSWER_GRACE / 2)
         feed(self.seller, self.seller_key.signed(
-            trade.BuyOK(buy.id, "apple", (self.S, self.me.id))))
+            trade.BuyOK(buy.id, "apple", (self.S, self.me.id), buyer_key=self.me.key)))
         self.assertTrue(self.buyer.satisfied)
         self.passTime(60)
         self.assertEqual([p.buy_id for p in self.buyer.bag], [buy.id])
@@ -748,7 +754,8 @@ class RefusalTests(SynchronousTestCase):
             self.readButNotAnswered(trade.Ask)
         [honest] = sent(self.relay)
         feed(self.relay, self.honest_key.signed(wire.Error(
-            "soldout", "none left", honest.id, (self.H, 2, self.me.id))))
+            "soldout", "none left", honest.id, (self.H, 2, self.me.id),
+            buyer_key=self.me.key)))
         [search, _] = [m for m in sent(self.relay) + sent(self.seller)
                        if type(m) is floodmsg.Search]
         feed(self.seller, self.seller_key.signed(

@@ -24,7 +24,7 @@ from twisted_bazaar.roles import seller as seller_module
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, signedBy
 from twisted_bazaar.identity.signer import Signer
-from twisted_bazaar.store import MemoryStore, StoreError, records
+from twisted_bazaar.store import Closed, MemoryStore, StoreError
 
 from tests.helpers import (
     flooded,
@@ -38,6 +38,8 @@ from tests.helpers import (
 )
 
 LEASE = 10.0
+#: When the test buys expire, in ms on the tests' clocks (which start at 0).
+EXPIRES = 300_000
 
 
 def offer(search_id, path):
@@ -61,7 +63,7 @@ class SellerTests(SynchronousTestCase):
 
     def buy(self, buy_id, buyer=9, item="apple"):
         """A buy from buyer, via the relay; return what the relay got."""
-        feed(self.relay, trade.Buy(buy_id, item, (buyer, 2, 1)))
+        feed(self.relay, trade.Buy(buy_id, item, (buyer, 2, 1), expires=EXPIRES))
         return sent(self.relay)
 
     # -- searches -------------------------------------------------------------
@@ -156,7 +158,7 @@ class SellerTests(SynchronousTestCase):
         self.clock.advance(3)
         self.assertEqual(self.buy(50), [trade.BuyOK(50, "apple", (1, 2, 9))])
         self.assertEqual((seller.stock["apple"], seller.free("apple")), (1, 1))
-        self.assertEqual(seller.ledger, {50: Sale(50, "apple", 9, 3.0)})
+        self.assertEqual(seller.ledger, {(None, 50): Sale(50, "apple", 9, 3.0)})
         self.clock.advance(LEASE)
         self.assertEqual((seller.stock["apple"], seller.free("apple")), (1, 1))
 
@@ -170,7 +172,7 @@ class SellerTests(SynchronousTestCase):
         """A buy on a direct link is answered on it."""
         seller = self.sellerWith(apple=2)
         buyer = linkPeer(self.node, 9)
-        feed(buyer, trade.Buy(50, "apple", (9, 1)))
+        feed(buyer, trade.Buy(50, "apple", (9, 1), expires=EXPIRES))
         self.assertEqual(sent(buyer), [trade.BuyOK(50, "apple", (1, 9))])
         self.assertEqual(seller.stock, {"apple": 1})
 
@@ -183,7 +185,7 @@ class SellerTests(SynchronousTestCase):
         self.assertEqual(self.buy(50), first)
         self.assertEqual(first, [trade.BuyOK(50, "apple", (1, 2, 9))])
         self.assertEqual(seller.stock, {"apple": 0})
-        self.assertEqual(list(seller.ledger), [50])
+        self.assertEqual(list(seller.ledger), [(None, 50)])
 
     def test_soldout(self):
         """With no stock left, a buy gets soldout with its id and a path
@@ -195,11 +197,11 @@ class SellerTests(SynchronousTestCase):
                          ("soldout", 51, (1, 2, 9)))
         self.assertIn("apple", refused.info)
         self.assertEqual(seller.stock, {"apple": 0})
-        self.assertNotIn(51, seller.ledger)
+        self.assertNotIn((None, 51), seller.ledger)
 
     def ask(self, buy_id, buyer=9, item="apple"):
         """An ask from buyer, via the relay; return what the relay got."""
-        feed(self.relay, trade.Ask(buy_id, item, (buyer, 2, 1)))
+        feed(self.relay, trade.Ask(buy_id, item, (buyer, 2, 1), expires=EXPIRES))
         return sent(self.relay)
 
     def test_askAboutASale(self):
@@ -221,22 +223,108 @@ class SellerTests(SynchronousTestCase):
         [unsold] = self.ask(60)
         self.assertEqual((unsold.code, unsold.id, unsold.path), ("unsold", 60, (1, 2, 9)))
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
-        self.assertEqual(list(seller.closed), [60])
-        self.assertEqual(self.node.store.closed(), [60])
+        self.assertEqual(list(seller.closed), [Closed(None, 60, EXPIRES)])
+        self.assertEqual(self.node.store.closed(), [Closed(None, 60, EXPIRES)])
         [late] = self.buy(60)
         self.assertEqual((late.code, late.id), ("soldout", 60))
         self.assertEqual(self.ask(60), [unsold])
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
 
-    def test_closedIdsBounded(self):
-        """A seller keeps the CLOSED_LIMIT newest closed ids."""
-        self.patch(seller_module, "CLOSED_LIMIT", 2)
-        self.patch(records, "CLOSED_LIMIT", 2)
+    def test_closedBuysBounded(self):
+        """
+        A seller remembers at most closed_limit closed buys that have not
+        expired: past it, an ask that would close another is answered
+        notyet, and nothing is closed or sold.  Once the closed buys have
+        expired (and CLOSED_GRACE passed), they make room.
+        """
+        seller = Seller(flooded(self.node), {"apple": 2}, lease=LEASE, closed_limit=2)
+        for buy_id in (61, 62):
+            self.assertEqual([m.code for m in self.ask(buy_id)], ["unsold"])
+        [notyet] = self.ask(63)
+        self.assertEqual((notyet.code, notyet.id, notyet.path), ("notyet", 63, (1, 2, 9)))
+        self.assertIn("remembers 2 closed buys", notyet.info)
+        self.assertEqual([m.code for m in self.ask(61)], ["unsold"])
+        self.assertEqual([entry.buy_id for entry in seller.closed], [61, 62])
+        self.clock.advance(EXPIRES / 1000 + seller_module.CLOSED_GRACE + 1)
+        feed(self.relay, trade.Ask(64, "apple", (9, 2, 1),
+                                   expires=EXPIRES + int(self.clock.seconds() * 1000)))
+        self.assertEqual([m.code for m in sent(self.relay)], ["unsold"])
+        self.assertEqual([entry.buy_id for entry in seller.closed], [64])
+        self.assertEqual(self.node.store.closed(), list(seller.closed))
+        self.assertEqual(seller.stock, {"apple": 2})
+
+    def test_soldoutClosesTheBuy(self):
+        """A buy answered soldout is closed: once a unit is free again (a
+        reservation lapsed), the same buy still sells nothing."""
         seller = self.sellerWith(apple=2)
-        for buy_id in (61, 62, 63):
-            self.ask(buy_id)
-        self.assertEqual((list(seller.closed), self.node.store.closed()),
-                         ([62, 63], [62, 63]))
+        self.search(100, buyer=8)
+        self.buy(49, buyer=7)
+        [refused] = self.buy(50)
+        self.assertEqual(refused.code, "soldout")
+        self.assertEqual(list(seller.closed), [Closed(None, 50, EXPIRES)])
+        self.clock.advance(LEASE)
+        self.assertEqual(seller.free("apple"), 1)
+        [again] = self.buy(50)
+        self.assertEqual((again.code, again.id), ("soldout", 50))
+        self.assertEqual(seller.stock, {"apple": 1})
+
+    def test_expiredBuyRefused(self):
+        """A buy that has expired by the seller's clock, or names no
+        expiry, is refused expired, and nothing is sold or recorded."""
+        seller = self.sellerWith(apple=2)
+        self.clock.advance(EXPIRES / 1000)
+        [expired] = self.buy(50)
+        self.assertEqual((expired.code, expired.id, expired.path),
+                         ("expired", 50, (1, 2, 9)))
+        feed(self.relay, trade.Buy(51, "apple", (9, 2, 1)))
+        [none] = sent(self.relay)
+        self.assertEqual((none.code, none.id), ("expired", 51))
+        self.assertEqual((seller.stock, seller.ledger, list(seller.closed)),
+                         ({"apple": 2}, {}, []))
+
+    def test_expiryTooFarAheadRefused(self):
+        """A buy expiring more than MAX_EXPIRY_AHEAD ahead is answered
+        notyet and sells nothing; an ask about it too.  Once that much is
+        left, it sells."""
+        seller = self.sellerWith(apple=2)
+        ahead = int(seller_module.MAX_EXPIRY_AHEAD * 1000)
+        far = trade.Buy(50, "apple", (9, 2, 1), expires=ahead + 1)
+        feed(self.relay, far, trade.Ask(50, "apple", (9, 2, 1), expires=ahead + 1))
+        self.assertEqual([m.code for m in sent(self.relay)], ["notyet", "notyet"])
+        self.assertEqual((seller.stock, seller.ledger, list(seller.closed)),
+                         ({"apple": 2}, {}, []))
+        self.clock.advance(0.001)
+        feed(self.relay, far)
+        self.assertEqual([type(m) for m in sent(self.relay)], [trade.BuyOK])
+
+    def test_askAboutAnExpiredBuy(self):
+        """An ask about a buy that has expired unsold is answered unsold
+        without closing anything: its expiry alone refuses it."""
+        seller = self.sellerWith(apple=2)
+        self.clock.advance(EXPIRES / 1000)
+        [unsold] = self.ask(60)
+        self.assertEqual((unsold.code, unsold.id), ("unsold", 60))
+        self.assertEqual(list(seller.closed), [])
+
+    def test_buyIdPerBuyerKey(self):
+        """Buys are known by their buyer's key and id: the same id from two
+        buyers is two sales, and each answer names its own buyer's key."""
+        node = makeNode(None, identity=Identity.fromRandom(random.Random(5)))
+        node.setId(node.identity.id)
+        relay = linkPeer(node, 2)
+        seller = Seller(flooded(node), {"apple": 3})
+        first, second = (Identity.fromRandom(random.Random(n)) for n in (6, 7))
+        for buyer in (first, second, first):
+            feed(relay, buyer.signed(trade.Buy(50, "apple", (buyer.id, 2, node.id),
+                                               expires=EXPIRES)))
+        answers = sent(relay)
+        self.assertEqual([(a.id, a.buyer_key, a.path[-1]) for a in answers],
+                         [(50, first.key, first.id), (50, second.key, second.id),
+                          (50, first.key, first.id)])
+        self.assertEqual(answers[0], answers[2])
+        self.assertEqual(sorted(seller.ledger), sorted([(first.key, 50),
+                                                        (second.key, 50)]))
+        self.assertEqual(seller.stock, {"apple": 1})
 
     def test_unsoldOnlyOnceClosed(self):
         """unsold leaves only once the closed id is in the store; a store
@@ -248,15 +336,15 @@ class SellerTests(SynchronousTestCase):
         node.setId(1)
         relay = linkPeer(node, 2)
         seller = Seller(flooded(node), {"apple": 1})
-        feed(relay, trade.Ask(60, "apple", (9, 2, 1)))
+        feed(relay, trade.Ask(60, "apple", (9, 2, 1), expires=EXPIRES))
         self.assertEqual(sent(relay), [])
         store.waiting.pop(0).callback(None)
         [unsold] = sent(relay)
         self.assertEqual(unsold.code, "unsold")
-        feed(relay, trade.Ask(61, "apple", (9, 2, 1)))
+        feed(relay, trade.Ask(61, "apple", (9, 2, 1), expires=EXPIRES))
         store.waiting.pop(0).errback(StoreError("disk I/O error"))
         self.assertEqual(sent(relay), [])
-        feed(relay, trade.Buy(61, "apple", (9, 2, 1)))
+        feed(relay, trade.Buy(61, "apple", (9, 2, 1), expires=EXPIRES))
         self.assertEqual([m.code for m in sent(relay)], ["soldout"])
         self.assertEqual(seller.stock, {"apple": 1})
 
@@ -386,13 +474,13 @@ class HeldExecutor:
 
 
 class ClosingStore(MemoryStore):
-    """A store whose closeBuy answers when the test fires its Deferred."""
+    """A store whose closeBuys answers when the test fires its Deferred."""
 
     def __init__(self):
         super().__init__()
         self.waiting = []
 
-    def closeBuy(self, buy_id):
+    def closeBuys(self, closes, forget_before):
         d = defer.Deferred()
         self.waiting.append(d)
         return d
@@ -413,7 +501,7 @@ class SellerStopTests(SynchronousTestCase):
         self.seller = Seller(flooded(self.node), {"apple": 5}, lease=LEASE)
 
     def buy(self, buy_id, buyer=9):
-        feed(self.relay, trade.Buy(buy_id, "apple", (buyer, 2, 1)))
+        feed(self.relay, trade.Buy(buy_id, "apple", (buyer, 2, 1), expires=EXPIRES))
         return sent(self.relay)
 
     def test_noTimerLeft(self):
@@ -503,7 +591,7 @@ class SaleLogTests(SynchronousTestCase):
 
     def sell(self, count, item="apple", first=1):
         for buy_id in range(first, first + count):
-            feed(self.relay, trade.Buy(buy_id, item, (9, 2, 1)))
+            feed(self.relay, trade.Buy(buy_id, item, (9, 2, 1), expires=EXPIRES))
 
     def test_eachSaleWhileFew(self):
         self.sell(3)
@@ -532,7 +620,7 @@ class SaleLogTests(SynchronousTestCase):
         lines = []
         seller.log = Logger(observer=lambda e: lines.append(formatEvent(e)))
         for buy_id in range(1, 31):
-            feed(relay, trade.Buy(buy_id, "fig", (9, 2, 1)))
+            feed(relay, trade.Buy(buy_id, "fig", (9, 2, 1), expires=EXPIRES))
         self.assertEqual(len(lines), 30)
         self.assertEqual(lines[-1], "sold fig to 9 (20 left)")
 
@@ -591,14 +679,17 @@ class ThreadedSigningTests(SynchronousTestCase):
         self.back = (me, 2, self.buyer.id)
 
     def buy(self, buy_id, item="apple"):
-        feed(self.relay, self.buyer.signed(trade.Buy(buy_id, item,
-                                                     (self.buyer.id, 2, self.identity.id))))
+        feed(self.relay, self.buyer.signed(trade.Buy(
+            buy_id, item, (self.buyer.id, 2, self.identity.id), expires=EXPIRES)))
         return sent(self.relay)
 
     def assertSignedAnswers(self, answers, expected):
-        """answers are expected, each signed by the seller."""
-        self.assertEqual([attr.evolve(a, key=None, sig=None) for a in answers], expected)
-        self.assertTrue(all(signedBy(a, self.identity.id) for a in answers))
+        """answers are expected, each signed by the seller and addressed
+        to the buyer's key."""
+        self.assertEqual([attr.evolve(a, key=None, sig=None, buyer_key=None)
+                          for a in answers], expected)
+        self.assertTrue(all(signedBy(a, self.identity.id) and a.buyer_key == self.buyer.key
+                            for a in answers))
 
     def test_oneBatchPerTurn(self):
         """Two buys in one turn: one batch, signed while they are
@@ -673,7 +764,7 @@ class ThreadedSigningTests(SynchronousTestCase):
         self.executor.finish()
         self.assertEqual(sent(self.relay), [])
         self.assertEqual(self.seller.stock, {"apple": 5})
-        self.assertNotIn(50, self.seller.ledger)
+        self.assertNotIn((self.buyer.key, 50), self.seller.ledger)
 
     def test_stopWaitsForTheBatchThenStopsTheSigner(self):
         """stopService signs what waits, sends what is signed and

@@ -82,7 +82,8 @@ class TrackerSessionCase(SynchronousTestCase):
     def sell(self, peer_link, buy_id, item):
         """A buyer linked directly buys one unit; checks the buyOK."""
         buyer = peer_link.peer_id
-        feed(peer_link, trade.Buy(buy_id, item, (buyer, ME)))
+        expires = int(self.node.clock.seconds() * 1000) + 60_000
+        feed(peer_link, trade.Buy(buy_id, item, (buyer, ME), expires=expires))
         self.assertEqual(sent(peer_link), [trade.BuyOK(buy_id, item, (ME, buyer))])
 
     def results(self, d):
@@ -137,7 +138,7 @@ class IndexSellingTests(TrackerSessionCase):
         buyer = linkPeer(self.node, 9)
         self.sell(buyer, 500, "pear")
         self.assertEqual(sent(link), [indexmsg.Register("pear"), indexmsg.Unregister("pear")])
-        feed(buyer, trade.Buy(501, "pear", (9, ME)))
+        feed(buyer, trade.Buy(501, "pear", (9, ME), expires=60_000))
         self.assertEqual(sent(buyer)[0].code, "soldout")
         seller.discovery.stockChanged("pear", 0)
         self.assertEqual(sent(link), [])

@@ -297,4 +297,5 @@ class MarketTests(SynchronousTestCase):
         self.assertEqual([(p.item, p.seller) for p in bag], [("apple", seller.id)] * 2)
         self.assertEqual(bag[0].buy_id, in_flight)
         ledger = market.role(seller, "seller").ledger
-        self.assertEqual(sorted(ledger), sorted(p.buy_id for p in bag))
+        self.assertEqual(sorted(sale.buy_id for sale in ledger.values()),
+                         sorted(p.buy_id for p in bag))

@@ -207,11 +207,11 @@ class FaultTests(SynchronousTestCase):
         first = next(role for role in sim.sellers.values() if role.ledger)
         second = next(role for role in sim.sellers.values() if role is not first)
         sale = next(iter(first.ledger.values()))
-        second.ledger[sale.buy_id] = sale
+        second.ledger[sale.ledgerKey] = sale
         self.assertEqual(sim.metrics(0)["double_sells"], 1)
         sold = len(first.ledger)
         for buy_id in range(1, 4):
-            first.ledger[-buy_id] = attr.evolve(sale, buy_id=-buy_id)
+            first.ledger[(sale.buyer_key, -buy_id)] = attr.evolve(sale, buy_id=-buy_id)
         # With a stock of 2, sold + 3 sales are sold + 1 too many.
         self.assertEqual(sim.metrics(0)["double_sells"], 1 + sold + 1)
 

@@ -15,9 +15,10 @@ import pytest_twisted
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.store import records
 from twisted_bazaar.store import (
     DB_NAME,
+    SCHEMA_VERSION,
+    Closed,
     MemoryStore,
     PendingBuy,
     Purchase,
@@ -120,32 +121,56 @@ class _StoreContract:
         self.assertEqual(self.store.inventory(), {"apple": 2})
         self.assertEqual(self.store.sales(), [Sale(1, "apple", 7, 1.0)])
 
-    def test_closedBuyIsNeverSold(self):
-        """A closed buy id is listed, and a sale of it is refused and takes
-        no unit; closing it twice is harmless."""
+    def test_salesKeyedByBuyerKeyAndId(self):
+        """One buy id from two buyer keys is two sales; from one key, one."""
         self.done(self.store.seedInventory({"apple": 3}))
-        self.done(self.store.closeBuy(5))
-        self.done(self.store.closeBuy(5))
-        self.assertEqual(self.store.closed(), [5])
-        self.refused(self.store.commitSales([Sale(5, "apple", 7, 1.0)]))
-        self.refused(self.store.commitSales([Sale(6, "apple", 7, 1.0),
-                                             Sale(5, "apple", 7, 1.0)]))
+        first, second = Sale(1, "apple", 7, 1.0, "key-a"), Sale(1, "apple", 8, 1.0, "key-b")
+        self.done(self.store.commitSales([first, second]))
+        self.refused(self.store.commitSales([Sale(1, "apple", 7, 2.0, "key-a")]))
+        self.assertEqual((self.store.sales(), self.store.inventory()),
+                         ([first, second], {"apple": 1}))
+
+    def test_closedBuyIsNeverSold(self):
+        """A closed buy is listed, and a sale of it is refused and takes no
+        unit; closing it twice is harmless.  The same id from another
+        buyer key is another buy."""
+        self.done(self.store.seedInventory({"apple": 3}))
+        closed = Closed("key-a", 5, 9000)
+        self.done(self.store.closeBuys([closed], 0))
+        self.done(self.store.closeBuys([Closed("key-a", 5, 9500)], 0))
+        self.assertEqual(self.store.closed(), [closed])
+        self.refused(self.store.commitSales([Sale(5, "apple", 7, 1.0, "key-a")]))
+        self.refused(self.store.commitSales([Sale(6, "apple", 7, 1.0, "key-a"),
+                                             Sale(5, "apple", 7, 1.0, "key-a")]))
         self.assertEqual((self.store.inventory(), self.store.sales()),
                          ({"apple": 3}, []))
+        self.done(self.store.commitSales([Sale(5, "apple", 8, 1.0, "key-b")]))
 
-    def test_closedIdsBounded(self):
-        """Past CLOSED_LIMIT closed ids, the oldest are forgotten."""
-        self.patch(records, "CLOSED_LIMIT", 3)
-        for buy_id in (9, 4, 7, 1, 8):
-            self.done(self.store.closeBuy(buy_id))
-        self.assertEqual(self.store.closed(), [7, 1, 8])
+    def test_closedForgottenOnceExpired(self):
+        """A write forgets the closes whose buys expired before the time it
+        is given, and only those, whatever order they came in."""
+        closes = [Closed("k", buy_id, expires) for buy_id, expires in
+                  ((9, 4000), (4, 1000), (7, 3000), (1, 5000), (8, 2000))]
+        self.done(self.store.closeBuys(closes, 0))
+        self.assertEqual(self.store.closed(), closes)
+        self.done(self.store.closeBuys([Closed("k", 2, 6000)], 3000))
+        self.assertEqual([entry.buy_id for entry in self.store.closed()],
+                         [9, 7, 1, 2])
 
     def test_soldBuyIsNotClosed(self):
-        """A sold buy id cannot be closed."""
+        """A sold buy cannot be closed; nothing of the batch is."""
         self.done(self.store.seedInventory({"apple": 3}))
-        self.done(self.store.commitSales([Sale(1, "apple", 7, 1.0)]))
-        self.refused(self.store.closeBuy(1))
+        self.done(self.store.commitSales([Sale(1, "apple", 7, 1.0, "k")]))
+        self.refused(self.store.closeBuys([Closed("k", 2, 10), Closed("k", 1, 10)], 0))
         self.assertEqual(self.store.closed(), [])
+
+    def test_purchaseAndPendingKeepTheirContentAndExpiry(self):
+        pending = PendingBuy(5, "song", 9, (1, 9), "h", 1, 12345, "ab" * 32, 7)
+        self.done(self.store.addPending(pending))
+        self.assertEqual(self.store.pending(), [pending])
+        purchase = Purchase(5, "song", 9, 2.0, "ab" * 32, 7)
+        self.done(self.store.commitPurchase(purchase))
+        self.assertEqual((self.store.bag(), self.store.pending()), ([purchase], []))
 
     # -- buyer -------------------------------------------------------------------
 
@@ -218,20 +243,25 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
         self.done(store.commitSales([Sale(1, "apple", 7, 1.0), Sale(2, "apple", 8, 2.0)]))
         self.done(store.commitPurchase(Purchase(30, "pear", 4, 3.0)))
         self.done(store.addPending(PendingBuy(31, "pear", 4, (99, 6, 4), "10.0.0.4",
-                                              4004)))
-        self.done(store.closeBuy(3))
+                                              4004, 777, "cd" * 32, 9)))
+        self.done(store.commitPurchase(Purchase(32, "song", 4, 3.5, "ef" * 32, 10)))
+        self.done(store.commitSales([Sale(2, "apple", 9, 2.5, "key-b", "ab" * 32, 5)]))
+        self.done(store.closeBuys([Closed("key-a", 3, 5000), Closed(None, 4, 6000)], 0))
         store = self.reopen()
-        self.assertEqual(store.closed(), [3])
+        self.assertEqual(store.closed(), [Closed("key-a", 3, 5000), Closed(None, 4, 6000)])
         self.assertFalse(store.new)
         self.assertEqual(store.nodeId(), 99)
         self.assertEqual(store.seededWith(), {"apple": 5})
         self.assertEqual(self.done(store.seedInventory({"apple": 5})),
-                         ({"apple": 3}, False))
+                         ({"apple": 2}, False))
         self.assertEqual(store.sales(), [Sale(1, "apple", 7, 1.0),
-                                         Sale(2, "apple", 8, 2.0)])
-        self.assertEqual(store.bag(), [Purchase(30, "pear", 4, 3.0)])
+                                         Sale(2, "apple", 8, 2.0),
+                                         Sale(2, "apple", 9, 2.5, "key-b", "ab" * 32, 5)])
+        self.assertEqual(store.bag(), [Purchase(30, "pear", 4, 3.0),
+                                       Purchase(32, "song", 4, 3.5, "ef" * 32, 10)])
         self.assertEqual(store.pending(),
-                         [PendingBuy(31, "pear", 4, (99, 6, 4), "10.0.0.4", 4004)])
+                         [PendingBuy(31, "pear", 4, (99, 6, 4), "10.0.0.4", 4004, 777,
+                                     "cd" * 32, 9)])
 
     def test_walMode(self):
         """The database is in WAL mode for every connection, not just ours."""
@@ -432,6 +462,100 @@ class WriterTests(SynchronousTestCase):
         error = self.failureResultOf(d, StoreError).value
         self.assertTrue(str(error).startswith("pending buy not recorded: TypeError: "),
                         str(error))
+
+
+#: A data dir of schema 1, as the version before buys expired made it.
+SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE inventory (
+    item TEXT PRIMARY KEY, units INTEGER NOT NULL CHECK (units >= 0));
+CREATE TABLE sales (
+    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, buyer INTEGER NOT NULL,
+    time REAL NOT NULL);
+CREATE TABLE bag (
+    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
+    time REAL NOT NULL);
+CREATE TABLE pending (
+    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
+    path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL);
+CREATE TABLE closed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, buy_id INTEGER NOT NULL UNIQUE);
+INSERT INTO meta VALUES ('node_id', '17');
+INSERT INTO meta VALUES ('seeded', '{"apple": 3}');
+INSERT INTO inventory VALUES ('apple', 2);
+INSERT INTO sales VALUES (777, 'apple', 42, 5.0);
+INSERT INTO bag VALUES (31, 'pear', 9, 6.0);
+INSERT INTO pending VALUES (32, 'fig', 9, '[17, 9]', 'h', 9009);
+INSERT INTO closed (buy_id) VALUES (780);
+"""
+
+
+class UpgradeTests(SynchronousTestCase):
+    """A data dir of an earlier schema is upgraded, and keeps its ledger;
+    one this version cannot read is refused with a reason, untouched."""
+
+    def dataDir(self, script):
+        folder = scratchDir(self)
+        db = sqlite3.connect(os.path.join(folder, DB_NAME))
+        db.executescript(script)
+        db.close()
+        return folder
+
+    def open(self, folder):
+        store = SQLiteStore(folder)
+        self.addCleanup(store.close)
+        return store
+
+    def test_schema1Upgraded(self):
+        """Ledger, bag, pending buys, id and stock stay; the sales name no
+        buyer key, the pending buy no expiry; the closed ids (which named
+        neither) go.  Reopened, nothing changes."""
+        folder = self.dataDir(SCHEMA_1)
+        for _ in range(2):
+            store = self.open(folder)
+            self.assertEqual((store.nodeId(), store.seededWith(), store.inventory()),
+                             (17, {"apple": 3}, {"apple": 2}))
+            self.assertEqual(store.sales(), [Sale(777, "apple", 42, 5.0)])
+            self.assertEqual(store.bag(), [Purchase(31, "pear", 9, 6.0)])
+            self.assertEqual(store.pending(), [PendingBuy(32, "fig", 9, (17, 9), "h", 9009)])
+            self.assertEqual(store.closed(), [])
+            self.successResultOf(store.close())
+        self.assertEqual(readState(folder)["sales"],
+                         [{"buy_id": 777, "item": "apple", "buyer": 42, "time": 5.0}])
+
+    def test_newerSchemaRefused(self):
+        folder = self.dataDir(f"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+                              f"INSERT INTO meta VALUES ('schema', "
+                              f"'{SCHEMA_VERSION + 1}');")
+        with self.assertRaises(StoreError) as caught:
+            SQLiteStore(folder)
+        self.assertIn(f"was written by a newer twisted-bazaar (schema "
+                      f"{SCHEMA_VERSION + 1}", str(caught.exception))
+
+    def test_foreignDatabaseRefusedUntouched(self):
+        folder = self.dataDir("CREATE TABLE sales (id INTEGER, what TEXT);"
+                              "INSERT INTO sales VALUES (1, 'x');")
+        with self.assertRaises(StoreError) as caught:
+            SQLiteStore(folder)
+        self.assertIn("is not a twisted-bazaar database this version can read",
+                      str(caught.exception))
+        db = sqlite3.connect(os.path.join(folder, DB_NAME))
+        self.addCleanup(db.close)
+        self.assertEqual(db.execute("SELECT * FROM sales").fetchall(), [(1, "x")])
+
+    def test_failedUpgradeChangesNothing(self):
+        """An upgrade that fails at its last steps (here: an index of the
+        new schema's name is in the way) is rolled back: schema 1 remains,
+        with its ledger, and the error says why."""
+        folder = self.dataDir(SCHEMA_1 + "CREATE INDEX closed_expires ON bag (item);")
+        with self.assertRaises(StoreError) as caught:
+            SQLiteStore(folder)
+        self.assertIn("closed_expires already exists", str(caught.exception))
+        db = sqlite3.connect(os.path.join(folder, DB_NAME))
+        self.addCleanup(db.close)
+        self.assertEqual(db.execute("SELECT * FROM sales").fetchall(),
+                         [(777, "apple", 42, 5.0)])
+        self.assertEqual(db.execute("SELECT COUNT(*) FROM closed").fetchone(), (1,))
 
 
 class ReadStateErrorTests(SynchronousTestCase):

@@ -408,7 +408,7 @@ class DecodeTests(SynchronousTestCase):
         self.assertEqual(
             sorted(wire.ERROR_CODES),
             sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout",
-                    "unsold", "nofile", "badrange", "busy",
+                    "unsold", "expired", "notyet", "nofile", "badrange", "busy",
                     "toomany", "full", "unknown", "claimed"]),
         )
         for code in wire.ERROR_CODES:

@@ -1,20 +1,22 @@
 """
 The messages of the transfer protocol (see ``docs/protocol.md``, "File
-transfer"), and the checkers of the file fields offers carry.
+transfer"), and the file fields offers carry (checked by the wire's
+L{checkSha256} and L{checkSize}, which a ``buy`` of a file uses too).
 
 They travel on a transfer connection, never on a link of the overlay: a
 buyer asks with ``head`` and ``get``; a seller answers ``about``, or
 ``data`` followed by the bytes it announces, or ``error``.
 """
 
-import re
-
 from twisted_bazaar.wire import (
+    MAX_SIZE,
     REQUIRED,
     SELLER_KEYS,
     Message,
     ProtocolError,
     checkItem,
+    checkSha256,
+    checkSize,
     errorCode,
     frozen,
     intIn,
@@ -22,8 +24,6 @@ from twisted_bazaar.wire import (
     objectList,
 )
 
-#: Largest file size a peer may announce (2^53: exact in every JSON reader).
-MAX_SIZE = 2**53
 #: Most pieces a file may have (see L{twisted_bazaar.files.hashing}).
 MAX_PIECES = 4096
 
@@ -31,18 +31,6 @@ errorCode("nofile", "this node shares no file with that hash (any more)")
 errorCode("badrange", "the range asked for is not inside the file")
 errorCode("busy", "this node serves too many transfers; try another seller")
 
-_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
-
-
-def checkSha256(value, name):
-    """A SHA-256 in lowercase hex."""
-    if type(value) is not str or not _HEX64.match(value):
-        raise ProtocolError(f"{name} must be a SHA-256 as 64 lowercase hex digits")
-    return value
-
-
-checkSha256.fast = "False"
-checkSize = intIn(0, MAX_SIZE, "a size from 0 to 2^53")
 checkPieceSize = intIn(1, MAX_SIZE, "a piece size from 1 to 2^53")
 
 #: The optional fields an offer of a shared file carries, in the messages

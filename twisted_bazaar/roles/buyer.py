@@ -24,6 +24,15 @@ Exactly the quantity wanted: while a buy given up on is in doubt (its
 seller has not said whether it sold it, for up to DOUBT_LIMIT seconds), it
 counts towards its want, which buys no more than the rest.
 
+An answer counts only if it answers the very buy asked (L{Buyer._fault}):
+signed by the seller the buy went to, addressed to this buyer's key, about
+its buy id, and for a ``buyOK`` the item and the file content it paid
+for.  Any other is logged (a few lines per interval) and ignored, and the
+buy goes on as if unanswered.  Each buy expires (BUY_LIFETIME after it is
+chosen): ``expired``, like ``soldout`` and ``unsold``, settles it as not
+sold; ``notyet`` (a seller that cannot promise that yet) leaves it in
+doubt, asked about again later.
+
 A seller that reads what it is sent and will not answer gains nothing by
 it: on a link where the seller proved its key, each direct buy and ask is
 followed by a ping (L{twisted_bazaar.roles.probe}).  A buy read and not
@@ -43,10 +52,11 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import signedIf, trusts
+from twisted_bazaar.base.logthrottle import LogThrottle
+from twisted_bazaar.identity.keys import signedBy, signedIf
 from twisted_bazaar.roles.probe import ANSWER_GRACE, ASK_ROUNDS, BUY_ROUNDS, Probe
 from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
-from twisted_bazaar.core.market import Offer, discoveryOf
+from twisted_bazaar.core.market import discoveryOf
 from twisted_bazaar.net.overlay import DIRECT, Unreachable
 from twisted_bazaar.roles.files.fetch import Fetcher
 from twisted_bazaar.roles.files.options import downloadsFolder
@@ -54,6 +64,7 @@ from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.roles.want import (
     BUY_ATTEMPTS,
+    BUY_LIFETIME,
     BUY_TIMEOUT_MAX,
     DOUBT_LIMIT,
     HASTY_ATTEMPTS,
@@ -62,10 +73,13 @@ from twisted_bazaar.roles.want import (
     RETRY_MIN,
     DONE,
     Want,
+    contentOf,
+    offerOf,
 )
 from twisted_bazaar.store import Purchase
 
-__all__ = ["Buyer", "BuyerPlugin", "Purchase", "BUY_ATTEMPTS", "BUY_TIMEOUT_MAX",
+__all__ = ["Buyer", "BuyerPlugin", "Purchase", "BUY_ATTEMPTS", "BUY_LIFETIME",
+           "BUY_TIMEOUT_MAX",
            "DOUBT_LIMIT", "HASTY_ATTEMPTS", "REFUSALS", "RETRY_MIN", "RETRY_MAX", "RESOLVE_INTERVAL"]
 
 DEFAULT_SEARCH_WINDOW = 1.0
@@ -75,10 +89,6 @@ RESOLVE_INTERVAL = 30.0
 #: Sellers remembered as having failed this buyer (given up on), and as
 #: refusing to answer, and buys disowned for that, newest kept.
 FAILED_LIMIT = 1024
-
-
-def _offerFromPending(pending):
-    return Offer(pending.seller, pending.path, pending.host, pending.port)
 
 
 class Buyer(Role):
@@ -93,7 +103,7 @@ class Buyer(Role):
     """
 
     #: Errors that settle a buy: the seller did not and will not sell it.
-    NOT_SOLD = ("soldout", "unsold")
+    NOT_SOLD = ("soldout", "unsold", "expired")
 
     log = Logger()
 
@@ -149,6 +159,11 @@ class Buyer(Role):
         self._watching = {}
         self._probes = {}
         self._resolve_call = None
+        #: Answers ignored for not matching their buys: a few logged per
+        #: interval, the rest summed up.
+        self._ignored = LogThrottle(node.clock, self._logIgnored)
+        #: The L{Fetcher} of the files bought, with --downloads.
+        self.fetcher = None
         #: Deferreds this buyer waits on and cancels when it stops.
         self._outstanding = set()
         self._stopped = False
@@ -198,6 +213,7 @@ class Buyer(Role):
 
     def _stop(self):
         self._stopped = True
+        self._ignored.close()
         for want in self.wants:
             want.stop()
         if self._resolve_call is not None and self._resolve_call.active():
@@ -228,16 +244,22 @@ class Buyer(Role):
         if probe is not None:
             probe.answered()
 
-    def buyIdFor(self, item, seller):
-        """The id for a buy of item from seller: a buy this seller never
-        answered is sent again with its id, so the seller cannot sell us
-        a second unit for it; otherwise a new one."""
+    def buyFor(self, item, offer):
+        """
+        The (id, expiry) of a buy of item from offer: a buy of the same
+        content from this seller that it never answered is sent again
+        with its id and expiry, so the seller cannot sell us a second unit
+        for it; otherwise a new id, expiring BUY_LIFETIME from now.
+        """
+        content = contentOf(offer)
         for buy_id, pending in self.unresolved.items():
-            if (pending.item == item and pending.seller == seller
+            if (pending.item == item and pending.seller == offer.seller
+                    and (pending.sha256, pending.size) == content
                     and buy_id not in self._committing):
                 self._settled(buy_id)
-                return buy_id
-        return self.node.rng.randrange(1, wire.ID_LIMIT)
+                return buy_id, pending.expires
+        expires = int((self.node.clock.seconds() + BUY_LIFETIME) * 1000)
+        return self.node.rng.randrange(1, wire.ID_LIMIT), expires
 
     def giveUp(self, pending):
         """
@@ -483,8 +505,8 @@ class Buyer(Role):
         """Ask a seller about a buy: on a link where it proved its key,
         with a probe, unless one is running; else as a buy is resent."""
         buy_id = pending.buy_id
-        ask = Ask(buy_id, pending.item, pending.path)
-        offer = _offerFromPending(pending)
+        ask = Ask(buy_id, pending.item, pending.path, expires=pending.expires)
+        offer = offerOf(pending)
         link = self._provenLink(pending.seller)
         if link is None:
             self.sendAgain(ask, offer, self._relocate)
@@ -595,30 +617,75 @@ class Buyer(Role):
             self._onBuyOK(message)
         elif kind is wire.Error and message.code in self.NOT_SOLD:
             self._onNotSold(message)
+        elif kind is wire.Error and message.code == "notyet":
+            self._onNotYet(message)
 
-    def _fromSeller(self, answer):
-        """Whether an answer about a buy comes from the seller the buy was
-        sent to, signed by it (a buyer without a key checks the id only)."""
-        buy_id = answer.id
+    def _question(self, buy_id):
+        """The L{PendingBuy} an answer about buy_id must answer: a want's
+        own buy, or one given up on; None for any other id."""
         want = self._by_buy.get(buy_id)
         if want is not None and want.offer is not None:
-            seller = want.offer.seller
-        elif buy_id in self.unresolved:
-            seller = self.unresolved[buy_id].seller
-        else:
-            return False
-        if answer.path[0] == seller and trusts(self.node, answer, seller):
+            return want.pendingBuy()
+        return self.unresolved.get(buy_id)
+
+    def _checked(self, answer):
+        """
+        The L{PendingBuy} answer answers, if it does (see L{_fault});
+        else None, and the answer is ignored (logged if it is about a buy
+        of ours).
+        """
+        pending = self._question(answer.id)
+        if pending is None:
+            return None
+        fault = self._fault(answer, pending)
+        if fault is None:
             # It answered: no longer one to try last.
-            self._failed.pop(seller, None)
-            return True
-        self.log.info("ignoring a {type} about buy {id} not signed by its seller "
-                      "{seller}", type=answer.TYPE, id=buy_id, seller=seller)
-        return False
+            self._failed.pop(pending.seller, None)
+            return pending
+        if self._ignored.admit(answer.TYPE):
+            self.log.info("ignoring a {type} about buy {id} of {item} from seller "
+                          "{seller}: {fault}", type=answer.TYPE, id=answer.id,
+                          item=pending.item, seller=pending.seller, fault=fault)
+        return None
+
+    def _fault(self, answer, pending):
+        """
+        What makes answer no answer to the buy pending, or None: it must
+        come from the seller the buy went to, signed with that seller's
+        key (a buyer without a key checks no signature), be addressed to
+        this buyer's key, and, for a buyOK, name the item and the file
+        content (sha256 and size) the buy paid for.
+        """
+        seller, identity = pending.seller, self.node.identity
+        if answer.path[0] != seller:
+            return f"it comes from node {answer.path[0]}"
+        if identity is not None and not signedBy(answer, seller):
+            return "it is not signed with the seller's key"
+        if answer.buyer_key != (identity.key if identity is not None else None):
+            return "it is addressed to another buyer's key"
+        if type(answer) is BuyOK:
+            if answer.item != pending.item:
+                return f"it sells {answer.item!r}"
+            if (answer.sha256, answer.size) != (pending.sha256, pending.size):
+                return (f"it sells the content {answer.sha256} of {answer.size} "
+                        f"bytes, not {pending.sha256} of {pending.size}")
+        return None
+
+    def _logIgnored(self, counts, interval):
+        self.log.info("ignored {n} more answers in the last {interval:g} s that did "
+                      "not match their buys: {kinds}", n=sum(counts.values()),
+                      interval=interval,
+                      kinds=", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items())))
 
     def _onNotSold(self, error):
         buy_id = error.id
-        if buy_id in self._disowned or not self._fromSeller(error):
+        if buy_id in self._disowned:
             return
+        pending = self._checked(error)
+        if pending is None:
+            return
+        if error.code == "expired":
+            self._expiredEarly(pending)
         self._answered(buy_id)
         if buy_id in self.unresolved:
             item = self.unresolved[buy_id].item
@@ -630,6 +697,30 @@ class Buyer(Role):
         if want is not None:
             want.soldOut(buy_id)
 
+    def _expiredEarly(self, pending):
+        """A seller said a buy expired that this node's clock says has
+        not: the clocks are apart (docs/protocol.md §11, "Expiry")."""
+        left = (pending.expires or 0) / 1000 - self.node.clock.seconds()
+        if left > 0 and self._ignored.admit("clock"):
+            self.log.warn("seller {seller} says buy {id} has expired, {left:.0f} s "
+                          "before it expires by this node's clock: is one of the "
+                          "clocks wrong?", seller=pending.seller, id=pending.buy_id,
+                          left=left)
+
+    def _onNotYet(self, error):
+        """The seller did not sell the buy, and cannot promise yet that it
+        never will: it stays in doubt, and is asked about again later."""
+        buy_id = error.id
+        if buy_id in self._disowned:
+            return
+        pending = self._checked(error)
+        if pending is None:
+            return
+        self._answered(buy_id)
+        want = self._by_buy.get(buy_id)
+        if want is not None:
+            want.unanswered(buy_id, f"unable to settle buy {buy_id} yet ({error.info})")
+
     def _onBuyOK(self, ok):
         """Commit the purchase; it counts, and is reported, once on disk.
         A buyOK repeated meanwhile changes nothing."""
@@ -640,11 +731,13 @@ class Buyer(Role):
                           "seller refused to answer our asks about it, and we bought "
                           "elsewhere", id=ok.id, seller=self._disowned[ok.id])
             return
-        if not self._fromSeller(ok):
+        pending = self._checked(ok)
+        if pending is None:
             return
         self._answered(ok.id)
         want = self._by_buy.get(ok.id)
-        purchase = Purchase(ok.id, ok.item, ok.path[0], self.node.clock.seconds())
+        purchase = Purchase(ok.id, ok.item, pending.seller, self.node.clock.seconds(),
+                            ok.sha256, ok.size)
         self._committing[ok.id] = purchase
         if want is not None:
             want.buyOK(ok.id)
@@ -661,6 +754,8 @@ class Buyer(Role):
         if doubted:
             self._settled(buy_id)
         self.bag.append(purchase)
+        if self.fetcher is not None:
+            self.fetcher.bought(purchase)
         want = self._by_buy.get(buy_id) or self._by_item.get(purchase.item)
         if want is None:
             self.log.info("bought {item} from {seller} (an earlier buy, answered "

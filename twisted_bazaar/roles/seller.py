@@ -1,8 +1,12 @@
 """
 The seller role: answers searches for what it has, holds a unit for the
-buyer who asked, and sells each buy id exactly once.  An ``ask`` about a
-buy id is answered from the ledger and never sells: an id asked about and
-not sold is closed for good.
+buyer who asked, and sells each buy exactly once.  A buy is known by its
+buyer's key and its id (docs/protocol.md §11), and sells only before it
+expires.  An ``ask`` about a buy is answered from the ledger and never
+sells: a buy asked about and not sold, or answered ``soldout``, is
+closed, on disk, until it has expired; after that its expiry alone
+refuses it.  So a buy's signed bytes, replayed at any time, never sell a
+unit its buyer was told was not sold.
 """
 
 from twisted.internet import defer
@@ -11,7 +15,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import trusts
+from twisted_bazaar.identity.keys import keyOwns, trusts
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
 from twisted_bazaar.core.market import IShop, discoveryOf
@@ -20,7 +24,7 @@ from twisted_bazaar.roles.files.shop import FileShop
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.identity.signer import Signer
-from twisted_bazaar.store import CLOSED_LIMIT, Sale
+from twisted_bazaar.store import Closed, ClosedBuys, Sale
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
@@ -30,13 +34,26 @@ DEFAULT_LEASE = 10.0
 #: searches in made-up names cannot keep every unit from a real buyer.
 RESERVED_SHARE = 2
 LINK_SHARE = 4
+#: Seconds ahead of this seller's clock a buy may expire: one that
+#: expires later is refused (``notyet``), so that the closed buys it must
+#: remember span a bounded window.
+MAX_EXPIRY_AHEAD = 600.0
+#: Seconds a closed buy is remembered after it expired: room for this
+#: seller's clock to step back without a closed buy becoming sellable.
+CLOSED_GRACE = 300.0
+#: Closed buys remembered at most; while as many are unexpired, a buy or
+#: ask that would close another is answered ``notyet``.
+DEFAULT_CLOSED_LIMIT = 100_000
 
 
 @implementer(IShop)
 class Seller(Role):
     """
     @ivar stock: item -> units not yet sold (reserved units included).
-    @ivar ledger: buy id -> L{Sale}; a repeated buy id is answered from here.
+    @ivar ledger: (buyer key, buy id) -> L{Sale}; a repeated buy is
+        answered from here.
+    @ivar closed: the L{ClosedBuys}: buys never to be sold (on disk, or
+        being written).
     """
 
     log = Logger()
@@ -44,7 +61,8 @@ class Seller(Role):
     def stockHeld(self):
         return dict(self.stock)
 
-    def __init__(self, node, stock, lease=DEFAULT_LEASE, signer=None):
+    def __init__(self, node, stock, lease=DEFAULT_LEASE, signer=None,
+                 closed_limit=DEFAULT_CLOSED_LIMIT):
         """
         @param signer: the L{Signer} of the answers; by default one for the
             node's key and clock: on a thread of its own in a daemon whose
@@ -52,6 +70,7 @@ class Seller(Role):
             has the store's writer thread working beside the reactor; on two
             cores a third thread cost it more in waits for the GIL than it
             saved (docs/benchmarks.md, "Signing off the reactor").
+        @param closed_limit: the most closed buys remembered at once.
         """
         super().__init__(node)
         self.store = node.store
@@ -69,10 +88,15 @@ class Seller(Role):
                               given=_describe(stock), seeded=_describe(seeded),
                               left=_describe(self.stock))
         self.lease = lease
-        self.ledger = {sale.buy_id: sale for sale in self.store.sales()}
-        #: Buy ids asked about and not sold, oldest first: never sold from
-        #: then on (the CLOSED_LIMIT newest).
-        self.closed = dict.fromkeys(self.store.closed())
+        self.ledger = {sale.ledgerKey: sale for sale in self.store.sales()}
+        self.closed = ClosedBuys(self.store.closed())
+        self.closed_limit = closed_limit
+        #: Closes not yet on disk: (buyer key, buy id) -> L{Closed} waiting
+        #: for the next write, the keys of those being written, and the
+        #: (key, answer)s that wait for them.
+        self._unclosed = {}
+        self._writing = set()
+        self._close_waiters = []
         self._reservations = {}
         self._held = {}
         #: (buyer, item) -> the neighbour its reservation's search came
@@ -176,12 +200,19 @@ class Seller(Role):
             self._answerAsk(message)
 
     def _trusted(self, message):
-        """A buy or ask signed by the buyer it names (a seller without a
-        key checks nothing)."""
-        if trusts(self.node, message, message.path[0]):
+        """
+        A buy or ask signed by the buyer it names, or handed over by that
+        buyer itself on a link where it proved its key; either way naming
+        the buyer's key, which its answer names in turn (a seller without
+        a key checks nothing).
+        """
+        buyer = message.path[0]
+        if trusts(self.node, message, buyer) and (
+                self.node.identity is None
+                or (message.key is not None and keyOwns(message.key, buyer))):
             return True
         self.log.info("ignoring a {type} not signed by node {buyer}",
-                      type=message.TYPE, buyer=message.path[0])
+                      type=message.TYPE, buyer=buyer)
         return False
 
     def _answer(self, message, sale=None):
@@ -212,9 +243,9 @@ class Seller(Role):
     def _signed(self, answers, batch):
         self._signing = False
         for (sale, _), answer in zip(batch, answers):
-            if sale is not None and self.ledger.get(sale.buy_id) is not sale:
+            if sale is not None and self.ledger.get(sale.ledgerKey) is not sale:
                 continue  # the sale was undone: its buyer will ask again
-            if sale is not None and sale.buy_id in self._uncommitted:
+            if sale is not None and sale.ledgerKey in self._uncommitted:
                 self._answers.append((sale, answer))
             else:
                 self.node.route(answer)
@@ -230,72 +261,189 @@ class Seller(Role):
         self._signBatch()
         self._checkIdle()
 
+    # -- what a buy or an ask finds ----------------------------------------------
+
+    def _saleOf(self, message):
+        """
+        The sale of the buy a buy or ask names, or None.  A sale recorded
+        before sales named their buyer's key (schema 1) is the sale of
+        the buy with its id from the buyer id it names.
+        """
+        sale = self.ledger.get((message.key, message.id))
+        if sale is None and message.key is not None:
+            legacy = self.ledger.get((None, message.id))
+            if legacy is not None and legacy.buyer == message.path[0]:
+                return legacy
+        return sale
+
+    def _now(self):
+        """This seller's clock, in ms since the epoch."""
+        return int(self.node.clock.seconds() * 1000)
+
+    def _tooLate(self, message):
+        """Whether the buy of a buy or ask can no longer be sold: it names
+        no expiry, or expired by this seller's clock."""
+        return message.expires is None or message.expires <= self._now()
+
+    def _tooEarly(self, message):
+        """Whether the buy of a buy or ask expires further ahead than this
+        seller remembers closed buys for (MAX_EXPIRY_AHEAD)."""
+        return message.expires > self._now() + int(MAX_EXPIRY_AHEAD * 1000)
+
+    def _refuse(self, message, code, info):
+        """Answer an error about the buy of message, at once."""
+        self._answer(self._error(message, code, info))
+
+    def _error(self, message, code, info):
+        return wire.Error(code, info, message.id, message.path[::-1],
+                          buyer_key=message.key)
+
     def _answerAsk(self, ask):
         """
-        Say what became of a buy id, and never sell: ``buyOK`` from the
-        ledger, else close the id (on disk first) and say ``unsold``.
+        Say what became of a buy, and never sell: ``buyOK`` from the
+        ledger, else ``unsold`` once the buy is closed (on disk) or has
+        expired, or ``notyet`` when it can be neither.
         """
         if not self._trusted(ask):
             return
-        if ask.id in self.ledger:
-            self._confirm(ask.id, self.ledger[ask.id], ask.path[::-1])
+        sale = self._saleOf(ask)
+        if sale is not None:
+            self._confirm(sale, ask)
             return
         if self._stopped:
             return
-        fresh = ask.id not in self.closed
-        self.closed[ask.id] = None
-        while len(self.closed) > CLOSED_LIMIT:
-            del self.closed[next(iter(self.closed))]
-        unsold = wire.Error("unsold", f"buy {ask.id} was not sold, and never will be",
-                            ask.id, ask.path[::-1])
-        if not fresh:
-            self._answer(unsold)
+        if self._tooLate(ask):
+            self._refuse(ask, "unsold", f"buy {ask.id} has expired unsold, and will "
+                         "never be sold")
+        elif self._tooEarly(ask):
+            self._notYet(ask, f"buy {ask.id} expires more than {MAX_EXPIRY_AHEAD:g} s "
+                         "ahead of this seller's clock")
+        else:
+            self._close(ask, "unsold", f"buy {ask.id} was not sold, and never will be")
+
+    def _notYet(self, message, why):
+        self._refuse(message, "notyet", f"{why}: not sold, and will not be while "
+                     "it is refused so; ask again once it has expired")
+
+    def _close(self, message, code, info):
+        """
+        Promise never to sell the buy of message, on disk, then answer it
+        ``code``: at once if it is closed already; ``notyet`` if the
+        closed buys it would join are at their limit.
+        """
+        answer = self._error(message, code, info)
+        key = (message.key, message.id)
+        if key not in self.closed:
+            self.closed.forget(self._now() - int(CLOSED_GRACE * 1000))
+            if len(self.closed) >= self.closed_limit:
+                self._notYet(message, f"this seller remembers {self.closed_limit} "
+                             "closed buys already")
+                return
+            entry = Closed(message.key, message.id, message.expires)
+            self.closed.add(entry)
+            self._unclosed[key] = entry
+            self._writeCloses()
+        if key in self._writing or key in self._unclosed:
+            self._close_waiters.append((key, answer))
+        else:
+            self._answer(answer)
+
+    def _writeCloses(self):
+        """Write the closes made since the last write; one write is in
+        flight at a time, and closes made meanwhile wait for the next."""
+        if self._writing or not self._unclosed:
             return
-        self.store.closeBuy(ask.id).addCallbacks(
-            self._closedBuy, self._notClosed, callbackArgs=(unsold,),
-            errbackArgs=(ask.id,))
+        closes, self._unclosed = list(self._unclosed.values()), {}
+        self._writing = {entry.ledgerKey for entry in closes}
+        d = self.store.closeBuys(closes, self._now() - int(CLOSED_GRACE * 1000))
+        d.addCallbacks(self._closesWritten, self._closesNotWritten,
+                       errbackArgs=(closes,))
 
-    def _closedBuy(self, _, unsold):
+    def _closesWritten(self, _):
+        self._writing = set()
+        pending = self._unclosed
+        ready = [answer for key, answer in self._close_waiters if key not in pending]
+        self._close_waiters = [(key, answer) for key, answer in self._close_waiters
+                               if key in pending]
         if not self._stopped:
-            self._answer(unsold)
+            for answer in ready:
+                self._answer(answer)
+        self._writeCloses()
+        self._checkIdle()
 
-    def _notClosed(self, reason, buy_id):
-        """Not on disk: the id stays closed in this process, but is not
-        answered; the buyer will ask again."""
-        self.log.warn("could not close buy {id}: {why}", id=buy_id,
+    def _closesNotWritten(self, reason, closes):
+        """Not on disk: the buys stay closed in this process, but are not
+        answered; their buyers will ask again."""
+        self.log.warn("could not close {n} buys: {why}", n=len(closes),
                       why=reason.getErrorMessage())
+        written = self._writing
+        self._close_waiters = [(key, answer) for key, answer in self._close_waiters
+                               if key not in written]
+        self._writing = set()
+        self._writeCloses()
+        self._checkIdle()
+
+    def _sameContent(self, buy):
+        """Whether this seller shares the content a buy of a file names
+        (its sha256 and size) under its item; a buy that names none
+        buys the item as it is."""
+        if buy.sha256 is None and buy.size is None:
+            return True
+        described = self.describe(buy.item)
+        return described is not None and (described["sha256"], described["size"]) == (
+            buy.sha256, buy.size)
 
     def _sell(self, buy):
+        """
+        Sell one unit for a buy, once: a buy sold before gets its buyOK
+        again; a closed one ``soldout`` again; one that can no longer be
+        sold (expired, or expiring too far ahead) is refused and nothing
+        is recorded; one that finds no unit (or not the content it names)
+        is closed, then answered ``soldout``.
+        """
         if not self._trusted(buy):
             return
-        back = buy.path[::-1]
-        sale = self.ledger.get(buy.id)
+        sale = self._saleOf(buy)
         if sale is None:
             if self._stopped:
                 # No new sale while stopping: the buyer will ask again.
                 return
             buyer, item = buy.path[0], buy.item
-            if buy.id in self.closed:
-                self._answer(wire.Error("soldout", f"buy {buy.id} is closed", buy.id,
-                                        back))
+            if (buy.key, buy.id) in self.closed:
+                self._close(buy, "soldout", f"buy {buy.id} is closed")
+                return
+            if self._tooLate(buy):
+                self._refuse(buy, "expired", f"buy {buy.id} has expired (or names no "
+                             "expiry): not sold, and never will be")
+                return
+            if self._tooEarly(buy):
+                self._notYet(buy, f"buy {buy.id} expires more than "
+                             f"{MAX_EXPIRY_AHEAD:g} s ahead of this seller's clock")
+                return
+            if not self._sameContent(buy):
+                self._close(buy, "soldout", f"{item} is not shared here as that "
+                            "content")
                 return
             if (buyer, item) in self._reservations:
                 self._release((buyer, item))
             elif self.free(item) <= 0:
-                self._answer(wire.Error("soldout", f"no {item} left to sell", buy.id,
-                                        back))
+                self._close(buy, "soldout", f"no {item} left to sell")
                 return
             self.stock[item] -= 1
-            sale = self.ledger[buy.id] = Sale(buy.id, item, buyer,
-                                              self.node.clock.seconds())
+            sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
+                        buy.sha256, buy.size)
+            self.ledger[sale.ledgerKey] = sale
             self._unsaved.append(sale)
-            self._uncommitted.add(buy.id)
-        self._confirm(buy.id, sale, back)
+            self._uncommitted.add(sale.ledgerKey)
+        self._confirm(sale, buy)
 
-    def _confirm(self, buy_id, sale, back):
-        """Answer buyOK for a sale, once it is on disk (signed meanwhile)."""
-        self._answer(BuyOK(buy_id, sale.item, back), sale)
-        if buy_id not in self._uncommitted:
+    def _confirm(self, sale, message):
+        """Answer buyOK for a sale, once it is on disk (signed meanwhile),
+        to the buyer of message (a buy or an ask)."""
+        self._answer(BuyOK(sale.buy_id, sale.item, message.path[::-1],
+                           buyer_key=message.key, sha256=sale.sha256, size=sale.size),
+                     sale)
+        if sale.ledgerKey not in self._uncommitted:
             return
         if self._stopped or (not self.store.durable and self.signer.inline):
             self._flush()
@@ -322,7 +470,7 @@ class Seller(Role):
 
     def _committed(self, _, sales):
         self._committing = False
-        self._uncommitted.difference_update(sale.buy_id for sale in sales)
+        self._uncommitted.difference_update(sale.ledgerKey for sale in sales)
         self._logSales(sales)
         self._answerCommitted()
         for item in sorted({sale.item for sale in sales}):
@@ -365,11 +513,11 @@ class Seller(Role):
         self.log.critical("could not record {n} sales: {why}", n=len(sales),
                           why=reason.getErrorMessage())
         for sale in sales:
-            del self.ledger[sale.buy_id]
-            self._uncommitted.discard(sale.buy_id)
+            del self.ledger[sale.ledgerKey]
+            self._uncommitted.discard(sale.ledgerKey)
             self.stock[sale.item] += 1
         self._answers = [(sale, answer) for sale, answer in self._answers
-                         if self.ledger.get(sale.buy_id) is sale]
+                         if self.ledger.get(sale.ledgerKey) is sale]
         self._answerCommitted()
         self._flush()
         self._checkIdle()
@@ -378,9 +526,9 @@ class Seller(Role):
         """Send every signed buyOK whose sale is now on disk."""
         uncommitted = self._uncommitted
         ready = [answer for sale, answer in self._answers
-                 if sale.buy_id not in uncommitted]
+                 if sale.ledgerKey not in uncommitted]
         self._answers = [(sale, answer) for sale, answer in self._answers
-                         if sale.buy_id in uncommitted]
+                         if sale.ledgerKey in uncommitted]
         for answer in ready:
             self.node.route(answer)
 
@@ -421,7 +569,7 @@ class Seller(Role):
 
     def _checkIdle(self):
         if (self._committing or self._unsaved or self._signing or self._unsigned
-                or not self._idle_waiters):
+                or self._writing or self._unclosed or not self._idle_waiters):
             return
         waiters, self._idle_waiters = self._idle_waiters, []
         stopped = self.signer.stop()
@@ -469,6 +617,9 @@ class SellerPlugin:
                    repeatable=True),
         RoleOption("lease", "seconds a unit stays reserved for a buyer",
                    seconds, DEFAULT_LEASE),
+        RoleOption("closed-limit", "most closed buys (asked about and not sold, or "
+                   "sold out) remembered until they expire; past it, such buys "
+                   "are answered notyet", boundedInt(1), DEFAULT_CLOSED_LIMIT),
         RoleOption("share", "DIR whose files to sell, each named by its file name "
                    "(watched for changes)", sharedFolder),
         RoleOption("transfer-port", "port to serve shared files on (0: any free "
@@ -491,6 +642,9 @@ class SellerPlugin:
             if config.get(option) and folder is None:
                 raise ValueError(f"--{option} needs --share DIR")
         settings = {"stock": stock, "lease": config["lease"]}
+        limit = config.get("closed-limit", DEFAULT_CLOSED_LIMIT)
+        if limit != DEFAULT_CLOSED_LIMIT:
+            settings["closed_limit"] = limit
         if folder is not None:
             settings.update(share=folder, transfer_port=config.get("transfer-port", 0),
                             transfer_rate=config.get("transfer-rate", 0))

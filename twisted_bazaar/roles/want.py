@@ -29,6 +29,11 @@ HASTY_ATTEMPTS = 2
 BUY_TIMEOUT_MAX = 30.0
 #: Failed connections to a seller that make it count as gone.
 REFUSALS = 2
+#: Seconds from a buy's first send to its expiry: longer than all its
+#: resends take, and within what sellers accept (MAX_EXPIRY_AHEAD in
+#: L{twisted_bazaar.roles.seller}), with room for clocks that differ by
+#: up to this much either way.
+BUY_LIFETIME = 300.0
 #: Seconds a buy given up on, and not answered, counts towards its want
 #: (it may have been sold): the want buys no more than the rest meanwhile.
 #: (Less if its seller is shown to refuse to answer: roles/probe.py.)
@@ -103,6 +108,8 @@ TRANSITIONS = {
         (("fullWithout",), DOUBTING, ("logGiveUp", "abandon")),
         (("offersLeft",), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
         ((), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
+    # The seller read the buy and did not answer, or answered that it
+    # cannot settle it yet (notyet): the buy is given up on, in doubt.
     (BUYING, "unanswered"): _rows(
         (("isCurrent", "fullWithout"), DOUBTING, ("logGiveUp", "abandon")),
         (("isCurrent", "offersLeft"), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
@@ -145,6 +152,8 @@ class Want:
     @ivar state: one of the states above.
     @ivar offer: the L{Offer} being bought from, while the want holds a buy.
     @ivar buy_id: the want's own buy id, or None.
+    @ivar expires: when that buy expires (ms since the epoch; None for a
+        buy restored from before buys expired).
     @ivar timer: the current state's delayed call, or None.
     @ivar finding: the outstanding find Deferred, while searching.
     """
@@ -158,6 +167,7 @@ class Want:
         self.offers = []
         self.offer = None
         self.buy_id = None
+        self.expires = None
         self.attempts = 0
         self.refusals = 0
         #: Searches in a row that found nothing (their retries back off).
@@ -196,10 +206,10 @@ class Want:
         self.timer = None
         self._input("timerFired")
 
-    def unanswered(self, buy_id):
+    def unanswered(self, buy_id, why="not answering what it read"):
         """The seller read buy_id (a ping sent after it came back) and did
-        not answer: waiting longer gains nothing."""
-        self._input("unanswered", buy_id)
+        not answer, or answered ``notyet``: waiting longer gains nothing."""
+        self._input("unanswered", buy_id, why)
 
     def refused(self, buy_id):
         """A connection to the seller of buy_id failed."""
@@ -333,18 +343,18 @@ class Want:
 
     def _takeNextOffer(self, *args):
         offer = self.offers.pop(0)
-        self._hold(offer, self.buyer.buyIdFor(self.item, offer.seller))
+        self._hold(offer, *self.buyer.buyFor(self.item, offer))
         self._savePending()
 
     def _takePending(self, pending):
-        self._hold(Offer(pending.seller, pending.path, pending.host, pending.port),
-                   pending.buy_id)
+        self._hold(offerOf(pending), pending.buy_id, pending.expires)
         self.buyer.log.info("resuming buy {id} of {item} from {seller}",
                             id=pending.buy_id, item=pending.item, seller=pending.seller)
 
-    def _hold(self, offer, buy_id):
+    def _hold(self, offer, buy_id, expires):
         self.offer = offer
         self.buy_id = buy_id
+        self.expires = expires
         self.attempts = 0
         self.refusals = 0
         self.buyer.track(buy_id, self)
@@ -355,15 +365,19 @@ class Want:
             self.buyer.untrack(self.buy_id)
         self.offer = None
         self.buy_id = None
+        self.expires = None
 
-    def _pendingBuy(self):
+    def pendingBuy(self):
+        """The want's own buy, as recorded (the question its answers must
+        match)."""
         offer = self.offer
+        sha256, size = contentOf(offer)
         return PendingBuy(self.buy_id, self.item, offer.seller, offer.route,
-                          offer.host, offer.port)
+                          offer.host, offer.port, self.expires, sha256, size)
 
     def _savePending(self, *args):
         buy_id = self.buy_id
-        d = self.buyer.store.addPending(self._pendingBuy())
+        d = self.buyer.store.addPending(self.pendingBuy())
         d.addCallbacks(self._pendingSaved, self._pendingNotSaved,
                        callbackArgs=(buy_id,), errbackArgs=(buy_id,))
 
@@ -383,7 +397,9 @@ class Want:
         self.timer = self.buyer.node.clock.callLater(delay, self.timerFired)
 
     def _buy(self):
-        return Buy(self.buy_id, self.item, self.offer.route)
+        sha256, size = contentOf(self.offer)
+        return Buy(self.buy_id, self.item, self.offer.route, expires=self.expires,
+                   sha256=sha256, size=size)
 
     def _sendFirst(self, *args):
         self.attempts = 1
@@ -403,12 +419,10 @@ class Want:
     def _countRefusal(self, buy_id):
         self.refusals += 1
 
-    def _logGiveUp(self, *buy_id):
-        """Only ``unanswered`` names the buy it gives up on."""
+    def _logGiveUp(self, buy_id=None, why=None):
+        """Only ``unanswered`` names the buy it gives up on, and why."""
         self.buyer.failed(self.offer.seller)
-        if buy_id:
-            why = "not answering what it read"
-        else:
+        if why is None:
             why = "unreachable" if self.refusals >= REFUSALS else "silent"
         self.buyer.log.info("seller {seller} is {why}; trying the next offer",
                             seller=self.offer.seller, why=why)
@@ -416,7 +430,7 @@ class Want:
     def _abandon(self, *args):
         """Stop waiting for the current buy, but keep it pending: if the
         seller did sell, its buyOK must still find the bag."""
-        pending = self._pendingBuy()
+        pending = self.pendingBuy()
         self._release()
         self.buyer.giveUp(pending)
 
@@ -439,6 +453,20 @@ class Want:
             # for it would never reach the bag.
             self._abandon()
         self.buyer.wantDone()
+
+
+def contentOf(offer):
+    """(sha256, size) of the shared file an offer names, else (None, None):
+    what a buy of it pays for."""
+    if offer.sha256 is None or offer.size is None:
+        return None, None
+    return offer.sha256, offer.size
+
+
+def offerOf(pending):
+    """The offer a L{PendingBuy} was bought from, as far as it says."""
+    return Offer(pending.seller, pending.path, pending.host, pending.port,
+                 pending.size, pending.sha256)
 
 
 def _ignoreCancelled(reason):

@@ -14,13 +14,14 @@ synchronous):
 
 - reads, answered at once from the state loaded when the store opened:
   ``nodeId()``, ``seededWith()``, ``inventory()``, ``sales()``, ``bag()``,
-  ``pending()``, ``closed()``;
+  ``pending()``, ``closed()`` (the L{Closed} buys);
 - writes, each one transaction, each returning a Deferred that fires once
   it is on disk or fails with L{StoreError}:
   ``setNodeId(node_id)``, ``seedInventory(stock)`` (fires with
   ``(stock, seeded_now)``), ``commitSales(sales)``, ``addPending(pending)``,
-  ``dropPending(buy_id)``, ``closeBuy(buy_id)`` (a seller's buy id that
-  must never be sold: one asked about and found unsold),
+  ``dropPending(buy_id)``, ``closeBuys(closes, forget_before)`` (a
+  seller's (buyer key, buy id)s that must never be sold, each until its
+  buy expires: asked about and found unsold, or answered soldout),
   ``commitPurchase(purchase)``, and ``close()``.
 
 The store never blocks the reactor: a daemon opens it with
@@ -32,8 +33,9 @@ writes run at once, with already-fired Deferreds.
 from twisted_bazaar.store.executors import InlineExecutor, ThreadExecutor
 from twisted_bazaar.store.memory import MemoryStore
 from twisted_bazaar.store.records import (
-    CLOSED_LIMIT,
     DB_NAME,
+    Closed,
+    ClosedBuys,
     PendingBuy,
     Purchase,
     Sale,
@@ -41,16 +43,23 @@ from twisted_bazaar.store.records import (
     StoreError,
     countItems,
 )
-from twisted_bazaar.store.sqlite import BUSY_TIMEOUT, SQLiteStore, readState
+from twisted_bazaar.store.sqlite import (
+    BUSY_TIMEOUT,
+    SCHEMA_VERSION,
+    SQLiteStore,
+    readState,
+)
 
 __all__ = [
     "BUSY_TIMEOUT",
-    "CLOSED_LIMIT",
+    "Closed",
+    "ClosedBuys",
     "DB_NAME",
     "InlineExecutor",
     "MemoryStore",
     "PendingBuy",
     "Purchase",
+    "SCHEMA_VERSION",
     "SQLiteStore",
     "Sale",
     "Snapshot",

@@ -59,13 +59,13 @@ class MemoryStore(SnapshotReads):
     def dropPending(self, buy_id):
         return self._write(self._state.dropPending, buy_id)
 
-    def closeBuy(self, buy_id):
-        """See L{SQLiteStore.closeBuy}."""
-        return self._write(self._closeBuy, buy_id)
+    def closeBuys(self, closes, forget_before):
+        """See L{SQLiteStore.closeBuys}."""
+        return self._write(self._closeBuys, list(closes), forget_before)
 
-    def _closeBuy(self, buy_id):
-        self._state.checkClose(buy_id)
-        self._state.closeBuy(buy_id)
+    def _closeBuys(self, closes, forget_before):
+        self._state.checkClose(closes)
+        self._state.closeBuys(closes, forget_before)
 
     def commitPurchase(self, purchase):
         return self._write(self._state.recordPurchase, purchase)

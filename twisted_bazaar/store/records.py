@@ -3,12 +3,12 @@ What the store keeps: the records, and L{Snapshot}, the in-memory
 copy of a store's committed state that serves every read.
 """
 
+import heapq
+
 import attr
 
 #: File name of the database inside a data dir.
 DB_NAME = "bazaar.sqlite"
-#: Closed buy ids a seller keeps; past that, the oldest are forgotten.
-CLOSED_LIMIT = 100_000
 
 
 class StoreError(Exception):
@@ -17,28 +17,48 @@ class StoreError(Exception):
 
 @attr.s(frozen=True, auto_attribs=True)
 class Sale:
-    """One line of a seller's ledger."""
+    """
+    One line of a seller's ledger: what was sold under (``buyer_key``,
+    ``buy_id``), the key its ``buyOK`` names.  ``buyer_key`` is None for
+    a sale recorded before sales named their buyer's key (and for a
+    buyer without a key); ``sha256`` and ``size`` name the content of a
+    shared file sold as such.
+    """
 
     buy_id: int
     item: str
     buyer: int
     time: float
+    buyer_key: str = None
+    sha256: str = None
+    size: int = None
+
+    @property
+    def ledgerKey(self):
+        return (self.buyer_key, self.buy_id)
 
 
 @attr.s(frozen=True, auto_attribs=True)
 class Purchase:
-    """One item in a buyer's bag."""
+    """One item in a buyer's bag; for a file bought as such, the content
+    its seller confirmed (``sha256``, ``size``)."""
 
     buy_id: int
     item: str
     seller: int
     time: float
+    sha256: str = None
+    size: int = None
 
 
 @attr.s(frozen=True, auto_attribs=True)
 class PendingBuy:
-    """A buy sent but not yet answered: resent with the same id after a
-    restart.  ``host``/``port`` let the buyer reach the seller directly."""
+    """
+    A buy sent but not yet answered: resent with the same id, expiry and
+    content after a restart.  ``host``/``port`` let the buyer reach the
+    seller directly.  ``expires`` (ms since the epoch) is None for a buy
+    recorded before buys expired: a seller sells no such buy.
+    """
 
     buy_id: int
     item: str
@@ -46,6 +66,64 @@ class PendingBuy:
     path: tuple
     host: str = ""
     port: int = 0
+    expires: int = None
+    sha256: str = None
+    size: int = None
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Closed:
+    """
+    A seller's promise never to sell (``buyer_key``, ``buy_id``): kept
+    until its buy has expired (``expires``, ms since the epoch), after
+    which the expiry alone refuses it.
+    """
+
+    buyer_key: str
+    buy_id: int
+    expires: int
+
+    @property
+    def ledgerKey(self):
+        return (self.buyer_key, self.buy_id)
+
+
+class ClosedBuys:
+    """
+    L{Closed} buys by (buyer key, buy id), in the order closed, forgotten
+    in the order their buys expire (a heap finds those to forget without
+    a scan).
+    """
+
+    def __init__(self, closes=()):
+        self._entries = {}
+        #: (expires, buyer key or "", buy id): heaps compare, None cannot.
+        self._expiries = []
+        for entry in closes:
+            self.add(entry)
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __contains__(self, key):
+        return key in self._entries
+
+    def __iter__(self):
+        return iter(list(self._entries.values()))
+
+    def add(self, entry):
+        """Close entry's buy (once: closing it again changes nothing)."""
+        if entry.ledgerKey not in self._entries:
+            self._entries[entry.ledgerKey] = entry
+            heapq.heappush(self._expiries,
+                           (entry.expires, entry.buyer_key or "", entry.buy_id))
+
+    def forget(self, before):
+        """Forget the closes whose buys expired before ``before`` (ms)."""
+        expiries = self._expiries
+        while expiries and expiries[0][0] < before:
+            _, key, buy_id = heapq.heappop(expiries)
+            del self._entries[(key or None, buy_id)]
 
 
 def countItems(sales):
@@ -68,11 +146,10 @@ class Snapshot:
         self.node_id = node_id
         self.seeded = None if seeded is None else dict(seeded)
         self._inventory = dict(inventory or {})
-        self._sales = {sale.buy_id: sale for sale in sales}
+        self._sales = {sale.ledgerKey: sale for sale in sales}
         self._bag = {purchase.buy_id: purchase for purchase in bag}
         self._pending = {entry.buy_id: entry for entry in pending}
-        #: Closed buy ids, oldest first.
-        self._closed = dict.fromkeys(closed)
+        self._closed = ClosedBuys(closed)
 
     # -- reads ---------------------------------------------------------------
 
@@ -92,15 +169,16 @@ class Snapshot:
         return sorted(self._pending.values(), key=lambda entry: entry.buy_id)
 
     def closed(self):
-        """The closed buy ids, oldest first."""
+        """The L{Closed} buys, in the order they were closed."""
         return list(self._closed)
 
     # -- checks a write must pass --------------------------------------------
 
     def checkSales(self, sales):
         """
-        Raise L{StoreError} unless every sale can be recorded: each buy id
-        new, and enough of each item left.
+        Raise L{StoreError} unless every sale can be recorded: each
+        (buyer key, buy id) new and not closed, and enough of each item
+        left.
         """
         batch = set()
         for item, units in countItems(sales).items():
@@ -110,12 +188,20 @@ class Snapshot:
                 raise StoreError(f"sales not recorded: not enough {item} left to "
                                  f"record {units} sales")
         for sale in sales:
-            if sale.buy_id in self._sales or sale.buy_id in batch:
+            key = sale.ledgerKey
+            if key in self._sales or key in batch:
                 raise StoreError(f"sales not recorded: sale {sale.buy_id} is "
                                  "already recorded")
-            if sale.buy_id in self._closed:
+            if key in self._closed:
                 raise StoreError(f"sales not recorded: buy {sale.buy_id} is closed")
-            batch.add(sale.buy_id)
+            batch.add(key)
+
+    def checkClose(self, closes):
+        """Raise L{StoreError} if one of the closes is sold: a sale is
+        never closed."""
+        for entry in closes:
+            if entry.ledgerKey in self._sales:
+                raise StoreError(f"buys not closed: buy {entry.buy_id} is sold")
 
     # -- committed writes ------------------------------------------------------
 
@@ -133,20 +219,17 @@ class Snapshot:
         for item, units in countItems(sales).items():
             self._inventory[item] -= units
         for sale in sales:
-            self._sales[sale.buy_id] = sale
+            self._sales[sale.ledgerKey] = sale
 
     def addPending(self, pending):
         self._pending[pending.buy_id] = pending
 
-    def checkClose(self, buy_id):
-        """Raise L{StoreError} if buy_id was sold: a sale is never closed."""
-        if buy_id in self._sales:
-            raise StoreError(f"buy {buy_id} not closed: it is sold")
-
-    def closeBuy(self, buy_id):
-        self._closed[buy_id] = None
-        while len(self._closed) > CLOSED_LIMIT:
-            del self._closed[next(iter(self._closed))]
+    def closeBuys(self, closes, forget_before):
+        """Record closes, and forget those whose buys expired before
+        ``forget_before`` (ms)."""
+        for entry in closes:
+            self._closed.add(entry)
+        self._closed.forget(forget_before)
 
     def dropPending(self, buy_id):
         self._pending.pop(buy_id, None)

@@ -35,10 +35,10 @@ import urllib.parse
 
 from twisted.internet import defer
 
-from twisted_bazaar.store import records
 from twisted_bazaar.store.executors import InlineExecutor
 from twisted_bazaar.store.records import (
     DB_NAME,
+    Closed,
     PendingBuy,
     Purchase,
     Sale,
@@ -52,22 +52,66 @@ from twisted_bazaar.store.records import (
 #: fails with StoreError("... database is locked").
 BUSY_TIMEOUT = 2.0
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS inventory (
-    item TEXT PRIMARY KEY, units INTEGER NOT NULL CHECK (units >= 0));
-CREATE TABLE IF NOT EXISTS sales (
-    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, buyer INTEGER NOT NULL,
-    time REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS bag (
-    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
-    time REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS pending (
-    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
-    path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS closed (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, buy_id INTEGER NOT NULL UNIQUE);
+#: The schema this version writes, in ``meta`` under ``schema``.  A data
+#: dir with none is from before buys expired and sales named their
+#: buyer's key (schema 1): it is upgraded when opened (L{_upgrade}).
+SCHEMA_VERSION = 2
+
+#: The closed buys: (buyer key, buy id) never to be sold, until expires.
+_CLOSED = """
+CREATE TABLE closed (
+    buyer_key TEXT NOT NULL, buy_id INTEGER NOT NULL, expires INTEGER NOT NULL,
+    PRIMARY KEY (buyer_key, buy_id));
+CREATE INDEX closed_expires ON closed (expires);
 """
+
+_SALES = """
+CREATE TABLE sales (
+    buyer_key TEXT NOT NULL, buy_id INTEGER NOT NULL, item TEXT NOT NULL,
+    buyer INTEGER NOT NULL, time REAL NOT NULL, sha256 TEXT, size INTEGER,
+    PRIMARY KEY (buyer_key, buy_id));
+"""
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE inventory (
+    item TEXT PRIMARY KEY, units INTEGER NOT NULL CHECK (units >= 0));
+CREATE TABLE bag (
+    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
+    time REAL NOT NULL, sha256 TEXT, size INTEGER);
+CREATE TABLE pending (
+    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
+    path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL,
+    expires INTEGER, sha256 TEXT, size INTEGER);
+""" + _SALES + _CLOSED + f"INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}');"
+
+#: Schema 1 -> 2, in one transaction.  Sales keep their rows, with no
+#: buyer key (''): a buy from the buyer id they name finds them.  Bag and
+#: pending rows get empty new columns: a pending buy with no expiry is
+#: never sold again, only answered from the ledger.  The closed buy ids
+#: go: they named no buyer key and no expiry, and a buy without an expiry
+#: is never sold anyway (docs/reliability.md, "Answers and replays").
+_UPGRADE_1 = """
+ALTER TABLE sales RENAME TO sales_1;
+""" + _SALES + """
+INSERT INTO sales (buyer_key, buy_id, item, buyer, time)
+    SELECT '', buy_id, item, buyer, time FROM sales_1;
+DROP TABLE sales_1;
+ALTER TABLE bag ADD COLUMN sha256 TEXT;
+ALTER TABLE bag ADD COLUMN size INTEGER;
+ALTER TABLE pending ADD COLUMN expires INTEGER;
+ALTER TABLE pending ADD COLUMN sha256 TEXT;
+ALTER TABLE pending ADD COLUMN size INTEGER;
+DROP TABLE closed;
+""" + _CLOSED + "INSERT INTO meta VALUES ('schema', '2');"
+
+#: The tables and columns of schema 1, as its last version made them.
+_SCHEMA_1 = {
+    "meta": ["key", "value"], "inventory": ["item", "units"],
+    "sales": ["buy_id", "item", "buyer", "time"],
+    "bag": ["buy_id", "item", "seller", "time"],
+    "pending": ["buy_id", "item", "seller", "path", "host", "port"],
+    "closed": ["seq", "buy_id"]}
 
 
 class SQLiteStore(SnapshotReads):
@@ -102,7 +146,7 @@ class SQLiteStore(SnapshotReads):
             if mode.lower() != "wal":
                 raise StoreError(f"{self.path}: cannot use WAL mode (got {mode})")
             db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
+            _prepare(db, self.path)
             self._state = _load(db)
         except (OSError, sqlite3.Error, StoreError) as e:
             self._db.close()
@@ -178,21 +222,25 @@ class SQLiteStore(SnapshotReads):
                            [("DELETE FROM pending WHERE buy_id = ?", (buy_id,))],
                            self._state.dropPending, buy_id)
 
-    def closeBuy(self, buy_id):
+    def closeBuys(self, closes, forget_before):
         """
-        A seller's promise never to sell buy_id: recorded unless it is
+        A seller's promises never to sell these (buyer key, buy id)s, each
+        a L{Closed} kept until its buy expires: all recorded unless one is
         already sold (then StoreError), so that a buy asked about and
-        found unsold stays unsold across restarts.
+        found unsold stays unsold across restarts.  Closes whose buys
+        expired before ``forget_before`` (ms) are forgotten meanwhile.
         """
-        return self._write("buy not closed",
-                           functools.partial(_closeStatements, buy_id),
-                           self._state.closeBuy, buy_id)
+        closes = list(closes)
+        return self._write("buys not closed",
+                           functools.partial(_closeStatements, closes, forget_before),
+                           self._state.closeBuys, closes, forget_before)
 
     def commitPurchase(self, purchase):
         """Put a purchase in the bag and forget its pending buy, at once."""
         return self._write("purchase not recorded", [
-            ("INSERT OR IGNORE INTO bag VALUES (?, ?, ?, ?)",
-             (purchase.buy_id, purchase.item, purchase.seller, purchase.time)),
+            ("INSERT OR IGNORE INTO bag VALUES (?, ?, ?, ?, ?, ?)",
+             (purchase.buy_id, purchase.item, purchase.seller, purchase.time,
+              purchase.sha256, purchase.size)),
             ("DELETE FROM pending WHERE buy_id = ?", (purchase.buy_id,)),
         ], self._state.recordPurchase, purchase)
 
@@ -215,22 +263,26 @@ class SQLiteStore(SnapshotReads):
 
 
 def _pendingStatements(pending, db):
-    return [("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?, ?)",
+    return [("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
              (pending.buy_id, pending.item, pending.seller,
-              json.dumps(list(pending.path)), pending.host, pending.port))]
+              json.dumps(list(pending.path)), pending.host, pending.port,
+              pending.expires, pending.sha256, pending.size))]
 
 
-def _closeStatements(buy_id, db):
-    if db.execute("SELECT 1 FROM sales WHERE buy_id = ?", (buy_id,)).fetchone():
-        raise StoreError(f"buy {buy_id} is sold")
-    return [("INSERT OR IGNORE INTO closed (buy_id) VALUES (?)", (buy_id,)),
-            ("DELETE FROM closed WHERE seq <= (SELECT MAX(seq) FROM closed) - ?",
-             (records.CLOSED_LIMIT,))]
+def _closeStatements(closes, forget_before, db):
+    for entry in closes:
+        if db.execute("SELECT 1 FROM sales WHERE buyer_key = ? AND buy_id = ?",
+                      (entry.buyer_key or "", entry.buy_id)).fetchone():
+            raise StoreError(f"buy {entry.buy_id} is sold")
+    return [("INSERT OR IGNORE INTO closed VALUES (?, ?, ?)",
+             (entry.buyer_key or "", entry.buy_id, entry.expires))
+            for entry in closes] + [
+        ("DELETE FROM closed WHERE expires < ?", (forget_before,))]
 
 
 def _salesStatements(sales, db):
     """The statements of a sales commit, checked against the inventory
-    inside the writer's transaction."""
+    and the closed buys inside the writer's transaction."""
     taken = countItems(sales)
     stocked = {row[0] for row in db.execute("SELECT item FROM inventory")}
     missing = set(taken) - stocked
@@ -238,13 +290,13 @@ def _salesStatements(sales, db):
         raise StoreError("no " + ", ".join(sorted(missing)) + " in the inventory")
     statements = [("UPDATE inventory SET units = units - ? WHERE item = ?",
                    (units, item)) for item, units in taken.items()]
-    ids = [sale.buy_id for sale in sales]
-    closed = db.execute(f"SELECT buy_id FROM closed WHERE buy_id IN "
-                        f"({', '.join('?' * len(ids))})", ids).fetchone()
-    if closed:
-        raise StoreError(f"buy {closed[0]} is closed")
-    statements += [("INSERT INTO sales VALUES (?, ?, ?, ?)",
-                    (sale.buy_id, sale.item, sale.buyer, sale.time))
+    for sale in sales:
+        if db.execute("SELECT 1 FROM closed WHERE buyer_key = ? AND buy_id = ?",
+                      (sale.buyer_key or "", sale.buy_id)).fetchone():
+            raise StoreError(f"buy {sale.buy_id} is closed")
+    statements += [("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (sale.buyer_key or "", sale.buy_id, sale.item, sale.buyer,
+                     sale.time, sale.sha256, sale.size))
                    for sale in sales]
     return statements
 
@@ -288,6 +340,48 @@ def _chain(result, d):
     return result
 
 
+def _prepare(db, path):
+    """
+    Give a database this version's schema: a new one gets it, one of
+    schema 1 is upgraded in one transaction; anything else is refused.
+
+    @raise StoreError: for a database of a newer schema, or one this
+        program did not make.
+    """
+    tables = {row[0] for row in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' "
+        "AND name NOT LIKE 'sqlite_%'")}
+    if not tables:
+        _script(db, _SCHEMA)
+        return
+    version = None
+    if "meta" in tables:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        version = None if row is None else row[0]
+    if version == str(SCHEMA_VERSION):
+        return
+    if version is not None:
+        raise StoreError(f"{path} was written by a newer twisted-bazaar (schema "
+                         f"{version}; this one knows {SCHEMA_VERSION}): run that "
+                         "version, or give this one another --data-dir")
+    for table, columns in _SCHEMA_1.items():
+        found = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+        if found != columns:
+            raise StoreError(f"{path} is not a twisted-bazaar database this version "
+                             f"can read (its table {table} is not as expected)")
+    _script(db, _UPGRADE_1)
+
+
+def _script(db, script):
+    """Run a script of statements as one transaction."""
+    try:
+        db.executescript("BEGIN IMMEDIATE;\n" + script + "\nCOMMIT;")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+
+
 def _load(db):
     """The committed state, read once at opening."""
     meta = dict(db.execute("SELECT key, value FROM meta"))
@@ -297,15 +391,19 @@ def _load(db):
         node_id=None if node_id is None else int(node_id),
         seeded=None if seeded is None else json.loads(seeded),
         inventory=dict(db.execute("SELECT item, units FROM inventory ORDER BY item")),
-        sales=[Sale(*row) for row in db.execute(
-            "SELECT buy_id, item, buyer, time FROM sales ORDER BY time, buy_id")],
+        sales=[Sale(b, i, who, t, key or None, sha256, size)
+               for key, b, i, who, t, sha256, size in db.execute(
+                   "SELECT buyer_key, buy_id, item, buyer, time, sha256, size "
+                   "FROM sales ORDER BY time, buy_id")],
         bag=[Purchase(*row) for row in db.execute(
-            "SELECT buy_id, item, seller, time FROM bag ORDER BY time, buy_id")],
-        pending=[PendingBuy(b, i, s, tuple(json.loads(p)), h, port)
-                 for b, i, s, p, h, port in db.execute(
-                     "SELECT buy_id, item, seller, path, host, port FROM pending "
-                     "ORDER BY buy_id")],
-        closed=[row[0] for row in db.execute("SELECT buy_id FROM closed ORDER BY seq")])
+            "SELECT buy_id, item, seller, time, sha256, size FROM bag "
+            "ORDER BY time, buy_id")],
+        pending=[PendingBuy(b, i, s, tuple(json.loads(p)), h, port, e, sha256, size)
+                 for b, i, s, p, h, port, e, sha256, size in db.execute(
+                     "SELECT buy_id, item, seller, path, host, port, expires, sha256, "
+                     "size FROM pending ORDER BY buy_id")],
+        closed=[Closed(key or None, b, e) for key, b, e in db.execute(
+            "SELECT buyer_key, buy_id, expires FROM closed ORDER BY rowid")])
 
 
 def readState(directory):

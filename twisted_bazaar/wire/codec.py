@@ -15,6 +15,7 @@ ignored so that newer peers can add optional fields.
 """
 
 import json
+import re
 
 import attr
 
@@ -34,6 +35,8 @@ MAX_HOST_BYTES = 255
 MAX_INFO_BYTES = 1024
 #: Most ids a ``nodereq`` may ask the tracker to skip.
 MAX_EXCLUDE = 64
+#: Largest file size a peer may announce (2^53: exact in every JSON reader).
+MAX_SIZE = 2**53
 
 #: Error codes, with what each one means.
 ERROR_CODES = {
@@ -165,6 +168,19 @@ def checkFlag(value, name):
 
 
 checkFlag.fast = "type({v}) is bool"
+
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def checkSha256(value, name):
+    """A SHA-256 in lowercase hex (a shared file's content)."""
+    if type(value) is not str or not _HEX64.match(value):
+        raise ProtocolError(f"{name} must be a SHA-256 as 64 lowercase hex digits")
+    return value
+
+
+checkSha256.fast = "False"
+checkSize = intIn(0, MAX_SIZE, "a size from 0 to 2^53")
 
 
 def objectList(keys, limit, noun="objects"):

@@ -167,13 +167,15 @@ class Pong(Message):
 
 @message("error", ("code", "code", _code, REQUIRED), ("info", "info", checkInfo, REQUIRED),
          ("id", "id", checkId, None), ("path", "path", checkPath, None),
-         ("key", "key", checkKey, None), ("sig", "sig", checkSig, None))
+         ("key", "key", checkKey, None), ("sig", "sig", checkSig, None),
+         ("buyerKey", "buyer_key", checkKey, None))
 @frozen
 class Error(Message):
     """
     Something went wrong.  Never answered.  An error that carries a
     ``path`` (a seller's ``soldout``, with the buy's ``id``) is routed back
-    along it like any path-routed message.
+    along it like any path-routed message, and names the key of the buyer
+    it answers (``buyerKey``), as a ``buyOK`` does.
     """
 
     code: str
@@ -183,3 +185,4 @@ class Error(Message):
     path: tuple = None
     key: str = None
     sig: str = None
+    buyer_key: str = None

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import random
+import sqlite3
 
 import attr
 
@@ -20,7 +21,7 @@ from twisted_bazaar.files.downloads import partName
 from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.files.names import hashItem
 from twisted_bazaar.core.market import Offer
-from twisted_bazaar.store import SQLiteStore
+from twisted_bazaar.store import DB_NAME, SQLiteStore
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import scratchDir, touch, writeFile
 
@@ -355,22 +356,41 @@ class FetchTests(SynchronousTestCase):
         self.market.run(settle)
         return again, logged
 
-    def crashAndRestart(self, damage):
+    def crashAndRestart(self, damage, legacy=True):
         """Crash a buyer in the middle of a fetch, damage its offers
         record with ``damage(path)``, start it again with its bag; return
         the new buyer, its downloads folder, the sellers and what it
-        logged since the restart."""
+        logged since the restart.  ``legacy``: the purchase in the bag
+        names no content, as one from before buyOKs named it, so only the
+        record can say what was paid for."""
         sellers, store, data_dir, buyer, downloads = self.durableBuyerOfBig()
         self.runUntilPiecesDone(self.fetcher(buyer), "big", 5)
-        again, logged = self.restart(
-            buyer, store, data_dir, downloads,
-            lambda: damage(os.path.join(downloads, JOURNAL, "big.json")))
+
+        def whileDown():
+            damage(os.path.join(downloads, JOURNAL, "big.json"))
+            if legacy:
+                db = sqlite3.connect(os.path.join(data_dir, DB_NAME))
+                with db:
+                    db.execute("UPDATE bag SET sha256 = NULL, size = NULL")
+                db.close()
+
+        again, logged = self.restart(buyer, store, data_dir, downloads, whileDown)
         return again, downloads, sellers, logged
+
+    def test_restartFetchesWhatTheBuyOKNamed(self):
+        """A purchase whose buyOK named the content paid for is fetched
+        after a restart, its offers record gone or not."""
+        again, downloads, sellers, logged = self.crashAndRestart(os.unlink,
+                                                                 legacy=False)
+        self.market.run(20)
+        self.assertFetched(downloads, "big", self.data)
+        self.assertEqual(self.sales(sellers), 1)
 
     def test_restartWithAnUnusableRecordSaysSoAndFetchesNothing(self):
         """
-        A purchase in the bag whose offers record is missing or damaged
-        cannot tell which content was paid for: one warning names the
+        A purchase in the bag from before buyOKs named the content, whose
+        offers record is missing or damaged, cannot tell which content was
+        paid for: one warning names the
         file, the record and what is wrong with it, nothing is fetched (a
         guess could be another file), nothing is bought again, and the
         node runs on.
@@ -482,14 +502,15 @@ class FetchTests(SynchronousTestCase):
                                    f"for {len(self.data)} bytes"])
 
     def test_offersNotRecordedSaidSoWhenBought(self):
-        """Offers that could not be recorded (a full disk) leave a purchase
-        whose content is unknown: said so, not taken for a plain item."""
+        """Offers that could not be recorded (a full disk) are said so; the
+        buyOK names the content paid for, so the file is fetched all the
+        same."""
         def full(journal, name, offers):
             raise OSError(errno.ENOSPC, "No space left on device")
 
         self.patch(Journal, "note", full)
         self.makeMarket()
-        sellers = [self.addSeller(self.sharing({"big": self.data}))]
+        self.addSeller(self.sharing({"big": self.data}))
         logged = []
         globalLogPublisher.addObserver(logged.append)
         self.addCleanup(globalLogPublisher.removeObserver, logged.append)
@@ -497,13 +518,10 @@ class FetchTests(SynchronousTestCase):
         self.market.run(10)
         said = [formatEvent(event) for event in logged
                 if event.get("log_level") in (LogLevel.warn, LogLevel.critical)]
-        record = os.path.join(downloads, JOURNAL, "big.json")
         self.assertEqual(said, [
-            f"cannot record the offers of big in {downloads}: No space left on device",
-            f"not fetching big, bought from seller {sellers[0].id}: its offers record "
-            f"{record} is missing: it could not be written when the offers were "
-            "found, so which content was paid for is unknown"])
-        self.assertEqual(self.fetcher(buyer).downloads, {})
+            f"cannot record the offers of big in {downloads}: No space left on device"])
+        with open(os.path.join(downloads, "big"), "rb") as f:
+            self.assertEqual(sha(f.read()), sha(self.data))
 
     def test_fileAddedLaterIsBought(self):
         self.makeMarket()

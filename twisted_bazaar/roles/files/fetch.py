@@ -3,7 +3,7 @@ The buyer's side of files as goods: once a file is bought (one sale,
 exactly once, by the buyer role), fetch it.
 
 L{Fetcher} watches the buyer: it records the content each offer of a
-wanted file names (L{Journal}), and when a purchase is answered (or, after
+wanted file names (L{Journal}), and when a purchase is committed (or, after
 a restart, found in the bag with its file not yet in place) it starts a
 L{Download}.  A download fetches the file's pieces from every seller
 offering the same SHA-256 at once (L{PieceSchedule}), each over its own
@@ -26,7 +26,6 @@ from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.files.schedule import PieceSchedule
 from twisted_bazaar.roles import Role
-from twisted_bazaar.wire.trade import BuyOK
 from twisted_bazaar.roles.want import DONE
 
 #: Most sellers one download takes pieces from at once.
@@ -498,13 +497,17 @@ class Fetcher(Role):
             self.log.critical("cannot record the offers of {item} in {folder}: {why}",
                               item=item, folder=self.folder, why=e.strerror)
 
-    def delivered(self, message):
-        if type(message) is not BuyOK or self._stopped:
-            return
-        item, seller = message.item, message.path[0]
-        fault = self._bought(item, seller)
-        if fault is None or item in self.fetched or not any(
+    def bought(self, purchase):
+        """
+        The buyer committed a purchase (its buyOK checked against the buy:
+        see L{twisted_bazaar.roles.buyer}): fetch the file it paid for.
+        """
+        item, seller = purchase.item, purchase.seller
+        if self._stopped or item in self.fetched or not any(
                 want.item == item for want in self.buyer.wants):
+            return
+        fault = self._bought(purchase)
+        if fault is None:
             return
         if not fault.missing:
             self._notFetched(item, [seller], fault)
@@ -529,12 +532,13 @@ class Fetcher(Role):
         """
         bought = {}
         for purchase in self.buyer.bag:
-            bought.setdefault(purchase.item, []).append(purchase.seller)
-        for item, sellers in bought.items():
+            bought.setdefault(purchase.item, []).append(purchase)
+        for item, purchases in bought.items():
             if not isPlainName(item):
                 continue
-            for seller in sellers:
-                fault = self._bought(item, seller)
+            sellers = [purchase.seller for purchase in purchases]
+            for purchase in purchases:
+                fault = self._bought(purchase)
                 if fault is None:
                     break
             else:
@@ -550,21 +554,27 @@ class Fetcher(Role):
                       sellers=", ".join(map(str, dict.fromkeys(sellers))),
                       path=self.journal.path(item), why=fault, extra=extra)
 
-    def _bought(self, item, seller):
-        """Fetch the file seller sold as item, if its offer named one.
+    def _bought(self, purchase):
+        """Fetch the file a purchase paid for: the content its buyOK
+        confirmed, or for a purchase from before buyOKs named it, the one
+        its seller's offer named.
         @return: None if it is being fetched, else the L{RecordFault} that
             says why not."""
+        item, seller = purchase.item, purchase.seller
         if item in self.downloads:
             return None
         if not isPlainName(item):
             return RecordFault("missing", missing=True)
-        try:
-            sellers = self.journal.load(item)
-        except RecordFault as fault:
-            return fault
-        if seller not in sellers:
-            return RecordFault(f"without an offer from seller {seller}")
-        sha256, size = sellers[seller]
+        if purchase.sha256 is not None and purchase.size is not None:
+            sha256, size = purchase.sha256, purchase.size
+        else:
+            try:
+                sellers = self.journal.load(item)
+            except RecordFault as fault:
+                return fault
+            if seller not in sellers:
+                return RecordFault(f"without an offer from seller {seller}")
+            sha256, size = sellers[seller]
         download = self.downloads[item] = Download(self, item, sha256, size)
         download.finished.addCallbacks(self._downloaded, self._failed,
                                        callbackArgs=(download,),

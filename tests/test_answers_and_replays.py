@@ -1,0 +1,373 @@
+"""
+Attacks on what a trade's answers say and on its signed bytes (issue 21,
+items 2 and 6): answers that do not answer the buy asked, replays of a
+buy its buyer was told was not sold, and a stranger that sends a buyer's
+buy id first.  Each through the public protocol, on fake transports and
+a fake clock; docs/reliability.md, "Answers and replays", lists them.
+
+The buyer (keyed) is linked to relay 2 and, on a link where the seller
+proved its key, to seller S; the seller tests feed a keyed seller through
+relay 2.
+"""
+
+import random
+import shutil
+import tempfile
+
+import attr
+from twisted.internet import task
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import (
+    FakeConnector,
+    NODE_HOST,
+    NODE_PORT,
+    feed,
+    flooded,
+    jsonNetstring,
+    linkPeer,
+    makeNode,
+    provenLink,
+    sent,
+)
+from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import DEFAULT_BURST
+from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.identity.keys import Identity, signedBy
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.roles import seller as seller_module
+from twisted_bazaar.roles.buyer import Buyer
+from twisted_bazaar.roles.seller import Seller
+from twisted_bazaar.schemes.flood.messages import Reply, Search
+from twisted_bazaar.store import SQLiteStore
+from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
+
+WINDOW = 1.0
+TIMEOUT = 2.0
+SHA = "ab" * 32
+
+
+def keyOf(seed):
+    return Identity.fromRandom(random.Random(seed))
+
+
+class _BuyerCase(SynchronousTestCase):
+    """A keyed buyer, offered its wants by seller S over S's proven link."""
+
+    def startBuyer(self, wants=("diamond",), quantity=1, details=()):
+        """
+        Start buying wants; S offers each (with details: size, sha256,
+        transfer), and the buyer buys each from S directly: return the
+        buys S got, by item.
+        """
+        self.me, self.s_key, self.mallory = keyOf(21), keyOf(22), keyOf(23)
+        self.node = makeNode(self.me.id, identity=self.me)
+        self.clock = self.node.clock
+        self.relay = linkPeer(self.node, 2)
+        self.seller = provenLink(self.node, self.s_key)
+        self.buyer = Buyer(flooded(self.node), list(wants), quantity=quantity,
+                           search_window=WINDOW, buy_timeout=TIMEOUT)
+        self.buyer.linkAdded(2)
+        searches = sent(self.relay)
+        sent(self.seller)
+        self.S = self.s_key.id
+        for search in searches:
+            feed(self.seller, self.s_key.signed(
+                Reply(search.id, search.item, (self.S, self.me.id), self.S, "h", 1,
+                      *details)))
+        self.clock.advance(WINDOW)
+        return {buy.item: buy for buy in self.buys()}
+
+    def buys(self):
+        """The buys sent to S (pings dropped)."""
+        return [m for m in sent(self.seller) if type(m) is Buy]
+
+    def ok(self, buy, key=None, **changes):
+        """S's buyOK of buy (signed by key, S's by default), with changes."""
+        ok = BuyOK(buy.id, buy.item, buy.path[::-1], buyer_key=self.me.key,
+                   sha256=buy.sha256, size=buy.size)
+        return (key or self.s_key).signed(attr.evolve(ok, **changes))
+
+    def error(self, code, buy, key=None, **changes):
+        error = wire.Error(code, "no", buy.id, buy.path[::-1], buyer_key=self.me.key)
+        return (key or self.s_key).signed(attr.evolve(error, **changes))
+
+    def assertIgnored(self, *answers, on=None):
+        """Each answer, fed on S's link, is ignored (and logged): nothing
+        bought, the want still buying the same buy."""
+        want = self.buyer.wants[0]
+        buy_id = want.buy_id
+        with capturedLogs() as events:
+            for answer in answers:
+                feed(on or self.seller, answer)
+                self.assertEqual((self.buyer.bag, want.state, want.buy_id),
+                                 ([], "buying", buy_id), answer)
+        logged = [formatEvent(e) for e in events if "ignoring a" in formatEvent(e)]
+        self.assertEqual(len(logged), min(len(answers), DEFAULT_BURST), logged)
+
+
+class MismatchedAnswerTests(_BuyerCase):
+    """
+    Answers that are not answers to the buy asked: signed by the seller
+    the buy went to (or handed over on its proven link), yet about another
+    item, another buy, another buyer's key, another file; or from another
+    key.  Each is ignored, and the buy goes on as if unanswered: sent
+    again with the same id, and bought by the answer that matches.
+    """
+
+    def assertGoesOn(self, buy):
+        """The ignored answers changed nothing: the buy is sent again,
+        same id, and S's matching buyOK buys it."""
+        self.clock.advance(TIMEOUT)
+        [again] = self.buys()
+        self.assertEqual(again, buy)
+        feed(self.seller, self.ok(buy))
+        self.assertEqual([(p.buy_id, p.item) for p in self.buyer.bag],
+                         [(buy.id, buy.item)])
+        self.assertTrue(self.buyer.satisfied)
+
+    def test_anotherItem(self):
+        """A diamond answered with a signed buyOK for a pebble."""
+        buy = self.startBuyer()["diamond"]
+        self.assertIgnored(self.ok(buy, item="pebble"))
+        self.assertGoesOn(buy)
+
+    def test_theIdOfAnotherBuy(self):
+        """Two wants bought from S: S answers the pebble buy's id with a
+        buyOK for a diamond (and the other way round).  Neither want is
+        met with the other's item."""
+        buys = self.startBuyer(wants=("diamond", "pebble"))
+        diamond, pebble = buys["diamond"], buys["pebble"]
+        crossed = [self.ok(pebble, item="diamond"), self.ok(diamond, item="pebble")]
+        for answer in crossed:
+            feed(self.seller, answer)
+        self.assertEqual(self.buyer.bag, [])
+        self.assertEqual([w.state for w in self.buyer.wants], ["buying"] * 2)
+        feed(self.seller, self.ok(diamond), self.ok(pebble))
+        self.assertEqual(sorted((p.buy_id, p.item) for p in self.buyer.bag),
+                         sorted([(diamond.id, "diamond"), (pebble.id, "pebble")]))
+
+    def test_madeUpBuyId(self):
+        """A buyOK for an id the buyer never sent buys nothing."""
+        buy = self.startBuyer()["diamond"]
+        feed(self.seller, self.ok(buy, id=buy.id + 1))
+        self.assertEqual(self.buyer.bag, [])
+        self.assertGoesOn(buy)
+
+    def test_anotherSellersKey(self):
+        """On S's proven link, a buyOK in S's name signed by another key,
+        or by nobody, and one from another seller along the relay: none
+        is S's signed answer."""
+        buy = self.startBuyer()["diamond"]
+        self.assertIgnored(self.ok(buy, key=self.mallory),
+                           attr.evolve(self.ok(buy), key=None, sig=None),
+                           attr.evolve(self.ok(buy), sig=self.mallory.signed(
+                               self.ok(buy)).sig))
+        other = self.ok(buy, key=self.mallory, path=(self.mallory.id, 2, self.me.id))
+        self.assertIgnored(other, on=self.relay)
+        self.assertGoesOn(buy)
+
+    def test_addressedToAnotherBuyer(self):
+        """S's signed buyOK for the same id, addressed to another buyer's
+        key (as a stranger that sent this id first would get it), or to
+        no key at all."""
+        buy = self.startBuyer()["diamond"]
+        self.assertIgnored(self.ok(buy, buyer_key=self.mallory.key),
+                           self.ok(buy, buyer_key=None))
+        self.assertGoesOn(buy)
+
+    def test_anotherQuantity(self):
+        """A buy is one unit: a buyOK that claims three (a field no buyOK
+        has, so unsigned and dropped) fills one unit of three wanted, and
+        the buyer buys on.  (This one holds on the old code too: it
+        guards the rule.)"""
+        buy = self.startBuyer(quantity=3)["diamond"]
+        fields = self.ok(buy).asDict()
+        fields.update(quantity=3, units=3)
+        self.seller.dataReceived(jsonNetstring(fields))
+        self.assertEqual(len(self.buyer.bag), 1)
+        self.assertEqual(self.buyer.wants[0].bought, 1)
+        self.assertFalse(self.buyer.satisfied)
+
+    def test_anotherFile(self):
+        """A file offered as content SHA of 5 bytes: the buy names that
+        content, and a buyOK for another hash, another size, or none, is
+        ignored; the matching one is bought, with its content."""
+        buy = self.startBuyer(wants=("song.ogg",), details=(5, SHA, 9))["song.ogg"]
+        self.assertEqual((buy.sha256, buy.size), (SHA, 5))
+        self.assertIgnored(self.ok(buy, sha256="cd" * 32), self.ok(buy, size=6),
+                           self.ok(buy, sha256=None, size=None))
+        self.assertGoesOn(buy)
+        [purchase] = self.buyer.bag
+        self.assertEqual((purchase.sha256, purchase.size), (SHA, 5))
+
+    def test_notSoldFromAnotherSellerOrForAnotherBuyer(self):
+        """soldout, unsold and expired settle a buy only when S signed
+        them for this buyer's key: others leave the buy as it was."""
+        buy = self.startBuyer()["diamond"]
+        answers = []
+        for code in ("soldout", "unsold", "expired", "notyet"):
+            answers += [self.error(code, buy, key=self.mallory),
+                        self.error(code, buy, buyer_key=self.mallory.key),
+                        attr.evolve(self.error(code, buy), key=None, sig=None)]
+        self.assertIgnored(*answers)
+        self.assertGoesOn(buy)
+
+
+class NotYetTests(_BuyerCase):
+    """A seller that cannot promise yet that it will never sell a buy
+    (notyet): the buyer buys elsewhere, holds the buy in doubt, and asks
+    about it until a definite answer comes."""
+
+    def test_notYetMovesOnAndAsks(self):
+        buy = self.startBuyer(quantity=2)["diamond"]
+        feed(self.seller, self.error("notyet", buy))
+        [ask] = [m for m in sent(self.seller) if type(m) is Ask]
+        self.assertEqual((ask.id, ask.expires), (buy.id, buy.expires))
+        self.assertEqual(list(self.buyer.unresolved), [buy.id])
+        feed(self.seller, self.error("unsold", buy))
+        self.assertEqual(self.buyer.unresolved, {})
+        self.assertEqual(self.node.store.pending(), [])
+
+
+class _SellerCase(SynchronousTestCase):
+    """A keyed seller of apples, reached through relay 2."""
+
+    def startSeller(self, store=None, **settings):
+        self.s_key, self.buyer, self.stranger = keyOf(31), keyOf(32), keyOf(33)
+        self.node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                         NodeConfig(link=LinkSettings(ping_interval=0)), store,
+                         identity=self.s_key)
+        self.node.setAddress(NODE_HOST, NODE_PORT)
+        self.node.setId(self.s_key.id)
+        self.clock = self.node.clock
+        self.relay = linkPeer(self.node, 2)
+        self.seller = Seller(flooded(self.node), **settings)
+        return self.seller
+
+    def expires(self, seconds=60):
+        return int((self.clock.seconds() + seconds) * 1000)
+
+    def signedBy(self, key, kind, buy_id, item="apple", expires=None):
+        return key.signed(kind(buy_id, item, (key.id, 2, self.s_key.id),
+                               expires=expires or self.expires()))
+
+    def send(self, *messages):
+        """Feed messages through the relay; return the answers, each
+        checked to be signed by the seller."""
+        feed(self.relay, *messages)
+        answers = [m for m in sent(self.relay) if type(m) in (BuyOK, wire.Error)]
+        for answer in answers:
+            self.assertTrue(signedBy(answer, self.s_key.id), answer)
+        return answers
+
+    def codes(self, *messages):
+        return [getattr(a, "code", a.TYPE) for a in self.send(*messages)]
+
+
+class ReplayTests(_SellerCase):
+    """
+    A buy that never reached the seller is asked about (unsold); then
+    whoever kept its signed bytes (a relay on its path) replays them: after
+    the seller was made to close more buys than it remembers, after its
+    restart, and after the buy expired.  No unit is ever sold for it.
+    """
+
+    def test_replayAfterUnsoldAndAFlood(self):
+        seller = self.startSeller(stock={"apple": 5}, closed_limit=8)
+        buy = self.signedBy(self.buyer, Buy, 77)
+        ask = self.buyer.signed(Ask(77, "apple", buy.path, expires=buy.expires))
+        self.assertEqual(self.codes(ask), ["unsold"])
+        flood = [self.signedBy(self.stranger, Ask, 1000 + n) for n in range(20)]
+        codes = self.codes(*flood)
+        self.assertEqual(codes, ["unsold"] * 7 + ["notyet"] * 13)
+        self.assertEqual(self.codes(buy), ["soldout"])
+        self.assertEqual(self.codes(ask), ["unsold"])
+        self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
+
+    def test_replayOutsideTheWindowIsExpired(self):
+        """Once the buy has expired, and its close is forgotten, the same
+        bytes are refused as expired: still nothing sold."""
+        seller = self.startSeller(stock={"apple": 5}, closed_limit=8)
+        buy = self.signedBy(self.buyer, Buy, 77)
+        self.codes(self.buyer.signed(Ask(77, "apple", buy.path, expires=buy.expires)))
+        self.clock.advance(60 + seller_module.CLOSED_GRACE + 1)
+        self.codes(self.signedBy(self.stranger, Ask, 5))
+        self.assertEqual([entry.buy_id for entry in seller.closed], [5])
+        [expired] = self.send(buy)
+        self.assertEqual((expired.code, expired.id, expired.buyer_key),
+                         ("expired", 77, self.buyer.key))
+        self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
+
+    def test_replayAfterARestart(self):
+        """The close is on disk: a restarted seller refuses the replay."""
+        folder = tempfile.mkdtemp(prefix="bazaar-replay-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        store = SQLiteStore(folder)
+        self.startSeller(store=store, stock={"apple": 5})
+        buy = self.signedBy(self.buyer, Buy, 77)
+        self.codes(self.buyer.signed(Ask(77, "apple", buy.path, expires=buy.expires)))
+        self.successResultOf(store.close())
+        store = SQLiteStore(folder)
+        self.addCleanup(store.close)
+        seller = self.startSeller(store=store, stock={"apple": 5})
+        self.assertEqual(self.codes(buy), ["soldout"])
+        self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
+
+    def test_replayAfterSoldoutOnceAUnitIsFree(self):
+        """A buy answered soldout while every unit was held, replayed once
+        the hold lapsed, still sells nothing."""
+        seller = self.startSeller(stock={"apple": 2}, lease=10.0)
+        feed(linkPeer(self.node, 3), Search(100, "apple", (9, 3), 5))
+        self.codes(self.signedBy(self.stranger, Buy, 1))
+        buy = self.signedBy(self.buyer, Buy, 77)
+        self.assertEqual(self.codes(buy), ["soldout"])
+        self.clock.advance(10)
+        self.assertEqual(seller.free("apple"), 1)
+        self.assertEqual(self.codes(buy), ["soldout"])
+        self.assertEqual(seller.stock, {"apple": 1})
+
+    def test_expiredAndFarAheadBuysSellNothing(self):
+        """Expired (or naming no expiry), or expiring too far ahead: each
+        refused, nothing sold or recorded."""
+        seller = self.startSeller(stock={"apple": 5})
+        self.clock.advance(100)
+        ahead = seller_module.MAX_EXPIRY_AHEAD
+        self.assertEqual(self.codes(
+            self.signedBy(self.buyer, Buy, 1, expires=self.expires(-1)),
+            self.signedBy(self.buyer, Buy, 2, expires=self.expires(ahead + 1)),
+            self.buyer.signed(Buy(3, "apple", (self.buyer.id, 2, self.s_key.id)))),
+            ["expired", "notyet", "expired"])
+        self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
+
+
+class StrangerFirstTests(_SellerCase):
+    """
+    A stranger (a relay on the buyer's path, say) sends a buy under the
+    buyer's id before the buyer's own buy arrives.  It buys a unit of its
+    own, under its own key: the buyer's buy is still sold, to the buyer,
+    and its buyOK names the buyer's key; the stranger's names its own.
+    """
+
+    def test_strangerCannotTakeTheBuyersAnswer(self):
+        seller = self.startSeller(stock={"apple": 3, "pebble": 3})
+        mine = self.signedBy(self.buyer, Buy, 77)
+        theirs = self.signedBy(self.stranger, Buy, 77, item="pebble")
+        [stolen] = self.send(theirs)
+        [ok] = self.send(mine)
+        self.assertEqual((ok.id, ok.item, ok.buyer_key, ok.path[-1]),
+                         (77, "apple", self.buyer.key, self.buyer.id))
+        self.assertEqual((stolen.item, stolen.buyer_key), ("pebble", self.stranger.key))
+        self.assertEqual(seller.stock, {"apple": 2, "pebble": 2})
+        self.assertEqual(self.send(mine), [ok])
+        self.assertEqual(sorted(seller.ledger), sorted([(self.buyer.key, 77),
+                                                        (self.stranger.key, 77)]))
+
+    def test_strangerCannotCloseTheBuyersBuy(self):
+        """Nor can it close the buyer's buy by asking about its id."""
+        seller = self.startSeller(stock={"apple": 3})
+        self.assertEqual(self.codes(self.signedBy(self.stranger, Ask, 77)), ["unsold"])
+        [ok] = self.send(self.signedBy(self.buyer, Buy, 77))
+        self.assertEqual((ok.TYPE, ok.buyer_key), ("buyOK", self.buyer.key))
+        self.assertEqual(seller.stock, {"apple": 2})
