@@ -6,6 +6,8 @@ dropping what expired.  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 
+from twisted_bazaar.core.records import recordFault
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.schemes.chord.messages import (
     MAX_SELLERS,
     MAX_TRANSFER,
@@ -17,9 +19,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordTransfer,
     ChordTransferred,
     Handed,
-    sellerOf,
 )
-from twisted_bazaar.schemes.chord.records import Record
 from twisted_bazaar.schemes.chord.ring import keyOf
 
 
@@ -37,18 +37,15 @@ class Holding:
                               tuple(self.ring.successors))
         now = node.clock.seconds()
         if kind is ChordRequest:
-            sellers = tuple(sellerOf(record.seller, record.host, record.port,
-                                     record.details)
-                            for record in self.records.sellers(request.item, now))
+            sellers = tuple(held.record for held in self.records.sellers(request.item, now))
             return ChordRecords(request.id, request.item, path, hops, me,
                                 sellers[:MAX_SELLERS])
         seller = request.return_path[0] if request.return_path else me
-        record = Record(request.item, seller, request.host, request.port,
-                        now + request.lifetime / 1000.0, request.details())
-        if request.lifetime:
-            self.records.put(record)
-        else:
-            self.records.withdraw(request.item, seller, now + self.settings.expiry)
+        origin = self._origin(request.return_path)
+        if not self._take(request.record, request.lifetime, now, origin, "a chordStore",
+                          seller, request.item):
+            return None
+        held = self.records.held(request.item, request.record.seller)
         ring = self.ring
         copies = list(ring.successors)
         if ring.predecessor is not None and not ring.responsible(keyOf(request.item)):
@@ -56,8 +53,32 @@ class Holding:
             # between us, which holds the key now: it gets the change too.
             copies.append(ring.predecessor)
         for peer in copies:
-            self._send(peer, [record])
+            self._send(peer, [held])
         return ChordStored(request.id, request.item, path, hops, me)
+
+    def _origin(self, return_path):
+        """The address group a request came from: that of the link it
+        came over ("" for this node's own)."""
+        link = self.node.links.get(return_path[-1]) if return_path else None
+        return groupOf(link) if link is not None else ""
+
+    def _take(self, record, lifetime, now, origin, what, seller=None, item=None):
+        """Check a record and hold it; False (and a log line, throttled:
+        a peer sending bad records fills no disk) if it is refused."""
+        fault = recordFault(record, now, seller, item)
+        if fault is None:
+            fault = self.records.put(record, lifetime / 1000.0, now, origin)
+        if fault is None:
+            return True
+        if self.refusals.admit(what):
+            self.log.info("refused the record of {item!r} by node {seller} in {what}: "
+                          "{why}", item=record.item[:64], seller=record.seller,
+                          what=what, why=fault)
+        return False
+
+    def _refusalsSummed(self, counts, interval):
+        self.log.info("refused {n} more records in {interval:g} s",
+                      n=sum(counts.values()), interval=interval)
 
     def _held(self):
         """The live records whose key this node holds (all of them while
@@ -94,15 +115,9 @@ class Holding:
 
     def _transferred(self, link, message):
         now = self.node.clock.seconds()
+        origin = groupOf(link)
         for handed in message.records:
-            if handed.lifetime:
-                self.records.put(Record(handed.item, handed.seller, handed.host,
-                                        handed.port, now + handed.lifetime / 1000.0,
-                                        handed.details),
-                                 copy=True, now=now)
-            else:
-                self.records.withdraw(handed.item, handed.seller,
-                                      now + self.settings.expiry)
+            self._take(handed.record, handed.lifetime, now, origin, "a chordTransfer")
         if message.nonce is not None:
             self.log.info("took {n} records from node {id}", n=len(message.records),
                           id=link.peer_id)
