@@ -232,6 +232,14 @@ def newer(record, than):
     return record.issued > than.issued or record == than
 
 
+def signRecord(identity, item, host, port, issued, expires, described=None):
+    """The record of item signed by ``identity`` (times in milliseconds;
+    ``described``: a shared file's size, sha256 and transfer, or None)."""
+    unsigned = Record(item=item, seller=identity.id, host=host, port=port, issued=issued,
+                      expires=expires, key=identity.key, sig="", **(described or {}))
+    return attr.evolve(unsigned, sig=identity.sign(unsigned.text()))
+
+
 class RecordBook:
     """
     One seller's records, signed with its L{Identity}: the one it stands
@@ -265,11 +273,8 @@ class RecordBook:
         if self.identity is None:
             raise RuntimeError("a node without a key cannot sign discovery records")
         issued = self._issue()
-        fields = dict(item=item, seller=self.identity.id, host=host, port=port,
-                      issued=issued, expires=issued + milliseconds(lifetime),
-                      key=self.identity.key, sig="", **described)
-        unsigned = Record(**fields)
-        return attr.evolve(unsigned, sig=self.identity.sign(unsigned.text()))
+        return signRecord(self.identity, item, host, port, issued,
+                          issued + milliseconds(lifetime), described)
 
     def record(self, item, host, port, described=None):
         """

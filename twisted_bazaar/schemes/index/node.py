@@ -76,7 +76,8 @@ class IndexDiscovery(Service, NodeObserver):
         in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
         if in_stock and item not in self.registered:
             self.registered.add(item)
-            self._send(self._register(item))
+            self._register(item)
+            self._renewLater()
         elif not in_stock and item in self.registered:
             self.registered.discard(item)
             self._send(Unregister(item))
@@ -87,27 +88,35 @@ class IndexDiscovery(Service, NodeObserver):
         for kind, handler in ((Found, self._found), (Ack, self._acked),
                               (Listing, self._listed)):
             membership.handle(kind, handler)
-        self._renew()
+        for item in sorted(self.registered):
+            self._register(item)
+
+    def _renewLater(self):
+        """While it sells anything, register every item again (its record
+        signed anew) every half of a record's validity, so that the
+        records the tracker hands out live."""
+        if self.running and (self._renewal is None or not self._renewal.active()):
+            self._renewal = self.node.clock.callLater(self.book.renewal, self._renew)
 
     def _renew(self):
-        """Register every item in stock again, with its record, and again
-        every half of a record's validity, so that the records the tracker
-        hands out live."""
-        if self._renewal is not None and self._renewal.active():
-            self._renewal.cancel()
-        self._renewal = self.node.clock.callLater(self.book.renewal, self._renew)
-        for item in sorted(self.registered):
-            self._send(self._register(item))
+        self._renewal = None
+        if self.registered:
+            for item in sorted(self.registered):
+                self._register(item)
+            self._renewLater()
 
     def _register(self, item):
-        """The register of item, with the seller's record of it (which
-        describes the file, if the shop that has it in stock shares one)."""
+        """Register item with the tracker, if there is one, with the
+        seller's record of it (which describes the file, if the shop that
+        has it in stock shares one)."""
+        if not self.canFind():
+            return
         shop = next((shop for shop in self.shops if shop.inventory().get(item, 0) > 0),
                     None)
         node = self.node
-        return Register(item, self.book.record(
+        self._send(Register(item, self.book.record(
             item, node.config.host, node.port,
-            fileDescription(shop, item) if shop is not None else None))
+            fileDescription(shop, item) if shop is not None else None)))
 
     # -- buying ------------------------------------------------------------------
 
@@ -204,6 +213,10 @@ class IndexDiscovery(Service, NodeObserver):
         self.log.info("on offer: {items}", items=message.items)
 
     # -- IService --------------------------------------------------------------------
+
+    def startService(self):
+        super().startService()
+        self._renewLater()
 
     def stopService(self):
         """End every lookup in progress, with no offers, and register

@@ -47,8 +47,9 @@ class ItemIndex:
         return self._perGroup.get(group, 0)
 
     def unregister(self, seller, item):
-        if self._records.pop((seller, item), None) is None:
+        if item not in self._items.get(seller, ()):
             return
+        del self._records[(seller, item)]
         self._sellers[item].discard(seller)
         if not self._sellers[item]:
             del self._sellers[item]
