@@ -103,7 +103,7 @@ class SuperPeerDiscovery(Service, NodeObserver):
     def startService(self):
         super().startService()
         if not self.superpeer:
-            self.side.renew()
+            self.side.start()
         self.topology.startService()
 
     def stopService(self):

@@ -113,6 +113,7 @@ class LeafSide(NodeObserver):
         self.told = {}
         self.registered = set()
         self.book = RecordBook(node.identity, node.clock)
+        self._renewing = False
         self._renewal = None
         self._seq = 0
         #: super-peer -> seq of the register it has yet to acknowledge.
@@ -181,6 +182,7 @@ class LeafSide(NodeObserver):
             link.send(LeafUpdate(seq, items, files))
         self._registering[link.peer_id] = seq
         self._await(link.peer_id, seq, delay)
+        self._renewLater()
 
     def _await(self, peer, seq, delay=None):
         """peer is to acknowledge seq, or get the whole inventory again."""
@@ -218,6 +220,7 @@ class LeafSide(NodeObserver):
                 else:
                     del self.told[item]
         self._tell(changes)
+        self._renewLater()
 
     def _tell(self, changes):
         """Send changes (item -> units) to every super-peer, as updates
@@ -233,13 +236,24 @@ class LeafSide(NodeObserver):
                     self.node.links[peer].send(update)
                     self._await(peer, update.seq)
 
-    def renew(self):
-        """Send every item in stock again with its record (signed anew
-        once a quarter of its validity has gone), and again every half of
-        a record's validity, so that the records the super-peers hand out
-        live."""
-        self._renewal = self.node.clock.callLater(self.book.renewal, self.renew)
+    def start(self):
+        """Send records again from now on (see L{_renewLater})."""
+        self._renewing = True
+        self._renewLater()
+
+    def _renewLater(self):
+        """While the leaf sells anything, send every item in stock again
+        with its record (signed anew once a quarter of its validity has
+        gone) every half of a record's validity, so that the records its
+        super-peers hand out live."""
+        if self._renewing and self.told and (self._renewal is None
+                                              or not self._renewal.active()):
+            self._renewal = self.node.clock.callLater(self.book.renewal, self._renew)
+
+    def _renew(self):
+        self._renewal = None
         self._tell(dict(self.told))
+        self._renewLater()
 
     def _acked(self, link, ack):
         awaited = self._awaited.get(link.peer_id)
@@ -312,6 +326,7 @@ class LeafSide(NodeObserver):
     def stop(self):
         """End every query in progress, with no sellers, wait for no
         acknowledgement, and send no records again."""
+        self._renewing = False
         if self._renewal is not None and self._renewal.active():
             self._renewal.cancel()
         self._renewal = None
