@@ -108,8 +108,10 @@ class Record:
         fields = {"item": self.item, "seller": self.seller, "host": self.host,
                   "port": self.port, "issued": self.issued, "expires": self.expires,
                   "key": self.key}
-        if self.sha256 is not None:
-            fields.update(size=self.size, sha256=self.sha256, transfer=self.transfer)
+        for key in FILE_FIELDS:
+            value = getattr(self, key)
+            if value is not None:
+                fields[key] = value
         return fields
 
     def text(self):
