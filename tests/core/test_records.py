@@ -6,7 +6,10 @@ seller's book of records) and the offers made of them
 """
 
 import json
+import os
+import re
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -28,7 +31,9 @@ from twisted_bazaar.core.records import (
     recordFault,
     verified,
 )
-from twisted_bazaar.identity.keys import verify
+from twisted_bazaar.identity.keys import Identity, signedBy, verify
+# The module that declares reply, for the example of §11.
+from twisted_bazaar.schemes.flood import messages  # noqa: F401
 
 from tests.helpers import makeNode
 from tests.records import PLAIN, PLAIN_WIRE, SHA, forged, identity, offerOf, signed
@@ -230,3 +235,35 @@ class OfferTests(SynchronousTestCase):
                     Offer(SELLER.id, (9, SELLER.id), "h", 1, 6, SHA, 9100,
                           honest.record)):
             self.assertFalse(signedFile(bad), bad)
+
+
+class DocumentedExampleTests(SynchronousTestCase):
+    """The record of docs/protocol.md §11a, and the reply of §11 that
+    carries it, are what this code signs and checks."""
+
+    def section(self, number):
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                            "protocol.md")
+        with open(path, encoding="utf-8") as f:
+            return f.read().split(f"\n## {number} ")[1].split("\n## ")[0]
+
+    def test_theRecordExample(self):
+        section = self.section("11a.")
+        [text] = re.findall(r"^bazaar-record:\{.*\}$", section, re.M)
+        [obj] = re.findall(r"^\{\"item\".*\}$", section, re.M)
+        record = checkRecord(json.loads(obj), "example")
+        self.assertEqual(record.text(), text.encode("utf-8"))
+        seller = Identity(Ed25519PrivateKey.from_private_bytes(b"\x01" * 32))
+        self.assertEqual((record.key, record.seller), (seller.key, seller.id))
+        self.assertTrue(verified(record))
+        self.assertEqual(seller.sign(record.text()), record.sig)
+
+    def test_theReplyExample(self):
+        [frame] = re.findall(r"^S → B\s+(\d+):(\{.*\}),$", self.section("11."), re.M)
+        payload = frame[1].encode("utf-8")
+        self.assertEqual(int(frame[0]), len(payload))
+        reply = wire.decode(payload)
+        self.assertEqual(wire.encode(reply), payload)
+        self.assertTrue(signedBy(reply, reply.seller))
+        self.assertIsNone(recordFault(reply.record, 1_700_000_000.0, reply.seller,
+                                      reply.item, alive=True))

@@ -13,7 +13,10 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from twisted_bazaar import wire
+from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import Identity, helloText
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.superpeer.messages import (
@@ -372,11 +375,19 @@ class DocumentedExampleTests(SynchronousTestCase):
         return re.findall(r"^(leaf → S|S → leaf)\s+(\d+:\{.*\},)$", section, re.M)
 
     def test_replay(self):
+        """The session's keys are the 32-byte private keys 0x01… (the
+        seller) and 0x02… (the leaf), its records signed at
+        1700000000000."""
         node, scheme = superPeer()
-        seller = linkPeer(node, 17, purpose=LEAF)
-        feed(seller, LeafRegister(1, "127.0.0.1", 9002, {"pear": 1}))
+        node.clock.advance(1_700_000_000)
+        seller, leaf = (Identity(Ed25519PrivateKey.from_private_bytes(bytes([n]) * 32))
+                        for n in (1, 2))
+        seller_link = linkPeer(node, seller.id, purpose=LEAF)
+        feed(seller_link, LeafRegister(1, "127.0.0.1", 9002, {"pear": 1}, {
+            "pear": signRecord(seller, "pear", "127.0.0.1", 9002, 1_700_000_000_000,
+                               1_700_000_600_000)}))
         answerChecks(node)
-        leaf = linkPeer(node, 18, purpose=LEAF)
+        leaf = linkPeer(node, leaf.id, purpose=LEAF)
         exchanges = self.exchanges()
         self.assertEqual(len(exchanges), 8)
         heard = b""

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.records import verified
 from twisted_bazaar.schemes.chord.messages import (
     MAX_LIFETIME_MS,
     MAX_TRANSFER,
@@ -221,8 +222,9 @@ class ProtocolExampleTests(SynchronousTestCase):
     def test_theRingOfTheExample(self):
         """apple's key lies in (R, H], so H holds it; each request's path
         grows by the node that passed it on; each answer goes back along
-        the reversed returnPath."""
-        seller, buyer, relay, holder = 402117723, 901554210, 1320000017, 1751100000
+        the reversed returnPath; the record is S's own, and every node
+        passes it on as it came."""
+        seller, buyer, relay, holder = 2074220606, 901554210, 1320000017, 1751100000
         self.assertEqual(keyOf("apple"), 1751062242)
         self.assertTrue(between(keyOf("apple"), relay, holder))
         sent = [wire.decode(payload.encode("utf-8"))
@@ -230,12 +232,15 @@ class ProtocolExampleTests(SynchronousTestCase):
         store, relayed, transfer, stored, request, passed, records = sent
         self.assertEqual((store.return_path, relayed.return_path),
                          ((seller,), (seller, relay)))
-        self.assertEqual(transfer.records, (Handed("apple", seller, store.host,
-                                                   store.port, store.lifetime),))
+        record = store.record
+        self.assertEqual((record.seller, record.item, record.host, record.port),
+                         (seller, "apple", "10.0.0.4", 9004))
+        self.assertTrue(verified(record))
+        self.assertEqual(relayed.record, record)
+        self.assertEqual(transfer.records, (Handed(store.lifetime, record),))
         self.assertEqual((stored.path, stored.hops, stored.holder),
                          ((holder, relay, seller), 2, holder))
         self.assertEqual((request.return_path, passed.return_path),
                          ((buyer,), (buyer, relay)))
         self.assertEqual((records.path, records.hops, records.holder, records.sellers),
-                         ((holder, relay, buyer), 2, holder,
-                          (Peer(seller, store.host, store.port),)))
+                         ((holder, relay, buyer), 2, holder, (record,)))
