@@ -18,11 +18,13 @@ import hashlib
 import json
 import os
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import nodeAddress, startMarket
 from tests.e2e.test_chord_live import FAST, holderOf
-from tests.e2e.test_raw_client import RawClient, Keys, b64, hello, newId
+from tests.e2e.test_raw_client import RawClient, Keys, b64, hello, id_of, newId, unb64
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 60.0
@@ -36,6 +38,19 @@ def recordText(record):
     fields = {key: value for key, value in record.items() if key != "sig"}
     return b"bazaar-record:" + json.dumps(fields, sort_keys=True, separators=(",", ":"),
                                           ensure_ascii=False).encode("utf-8")
+
+
+def recordVerified(record):
+    """Whether a record (a dict) is signed by the key of its seller."""
+    public = unb64(record["key"])
+    if id_of(public) != record["seller"]:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(unb64(record["sig"]),
+                                                          recordText(record))
+    except InvalidSignature:
+        return False
+    return True
 
 
 class LiveRecordTests(SynchronousTestCase):
@@ -146,6 +161,7 @@ class LiveRecordTests(SynchronousTestCase):
 
         self.assertEqual(self.sellers(apple, keys, "apple"), [s_id])
         self.assertEqual(self.request(song, keys, "song.ogg"), [genuine])
+        self.assertTrue(recordVerified(genuine))
 
         downloads = os.path.join(market.cwd, "downloads")
         os.mkdir(downloads)
