@@ -8,11 +8,14 @@ one node taking a handover (fake transports).
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import wire
+from twisted_bazaar.net.link import LinkSettings
+
 from twisted_bazaar.schemes.chord.messages import ChordTransfer, ChordTransferred, Handed
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.testing import Market
 
-from tests.helpers import feed, sent
+from tests.helpers import feed, linkPeer, makeNode, parseNetstrings, sent
 from tests.records import identity, signed
 from tests.schemes.chord.market import (
     FAST,
@@ -23,7 +26,7 @@ from tests.schemes.chord.market import (
     ringViolations,
     schemes,
 )
-from tests.schemes.chord.test_routing import LinkedToOnePeer
+from tests.schemes.chord.test_routing import ME, SUCC, LinkedToOnePeer, placed
 
 APPLE = keyOf("apple")
 
@@ -133,3 +136,22 @@ class TransferTests(LinkedToOnePeer, SynchronousTestCase):
         self.assertEqual((held.record, held.expires), (fig, 2.0))
         self.assertEqual(self.scheme.records.sellers("gone", 0), [])
         self.assertTrue(self.scheme.records.held("gone", identity(2).id).record.withdrawn)
+
+    def test_transfersFitTheFrameLimit(self):
+        """Signed records are large: a transfer that would be over the
+        link's frame limit goes in smaller ones, and none is lost."""
+        node = makeNode(ME, link=LinkSettings(frame_limit=2048, ping_interval=0))
+        scheme = placed(node)
+        # Knowing no predecessor, it holds every key.
+        scheme.ring.predecessor = None
+        succ = linkPeer(node, SUCC, purpose="chord")
+        many = [signed(n, "apple", host="h" * 200) for n in range(10)]
+        for record in many:
+            scheme.records.put(record, 60.0, 0.0)
+        scheme._replicate([scheme.ring.successors[0]])
+        payloads = parseNetstrings(succ.transport.value())
+        self.assertGreater(len(payloads), 1)
+        self.assertTrue(all(len(payload) <= 2048 for payload in payloads))
+        handed = [h.record for p in payloads for h in wire.decode(p).records]
+        self.assertEqual(sorted(handed, key=lambda r: r.seller),
+                         sorted(many, key=lambda r: r.seller))

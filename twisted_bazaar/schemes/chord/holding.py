@@ -6,6 +6,7 @@ dropping what expired.  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 
+from twisted_bazaar import wire
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.schemes.chord.messages import (
@@ -96,21 +97,28 @@ class Holding:
                 self._send(peer, held)
 
     def _send(self, peer, records, confirm=False):
-        """Hand records to a linked peer, in as many transfers as needed;
-        with confirm, each asks for a chordTransferred.  Returns their
-        nonces."""
+        """Hand records to a linked peer, in as many transfers as needed
+        (64 records at most each, and each within the link's frame limit:
+        signed records of long names are large); with confirm, each asks
+        for a chordTransferred.  Returns their nonces."""
         link = self.node.links.get(peer.id)
         if link is None or not records:
             return []
         now = self.node.clock.seconds()
+        chunks = [tuple(Handed.of(held, now) for held in records[start:start + MAX_TRANSFER])
+                  for start in range(0, len(records), MAX_TRANSFER)]
         nonces = []
-        for start in range(0, len(records), MAX_TRANSFER):
-            chunk = tuple(Handed.of(record, now)
-                          for record in records[start:start + MAX_TRANSFER])
+        while chunks:
+            chunk = chunks.pop(0)
             nonce = self._newNonce() if confirm else None
+            payload = wire.encode(ChordTransfer(chunk, nonce))
+            if len(payload) > link.settings.frame_limit and len(chunk) > 1:
+                half = len(chunk) // 2
+                chunks[:0] = [chunk[:half], chunk[half:]]
+                continue
             if nonce is not None:
                 nonces.append(nonce)
-            link.send(ChordTransfer(chunk, nonce))
+            link.sendPayload(payload, ChordTransfer.TYPE)
         return nonces
 
     def _transferred(self, link, message):
