@@ -8,7 +8,7 @@ signed with the seller's Ed25519 key.  Every discovery scheme carries
 records, not bare addresses: the node or tracker that stores one checks
 it before it stores it (L{recordFault}), and so does the buyer that is
 handed one, so nobody but a seller can say what it sells, nor describe
-its files.  docs/protocol.md ("Discovery records", §3) says byte for
+its files.  docs/protocol.md (§11a, "Discovery records") says byte for
 byte what the signature covers.
 
 Ownership follows from the signature: of two records of one item by one
@@ -18,7 +18,7 @@ issued before it.  So only the seller can replace or withdraw its
 record, and a record it replaced cannot come back.
 
 A seller signs a record when what it says changes (stock, a file), and
-again when half of its validity has gone (L{RecordBook}), never per
+again when a quarter of its validity has gone (L{RecordBook}), never per
 message; checking one is memoised (L{verified}), so a record copied or
 stored again costs no second signature check.
 """
@@ -189,11 +189,12 @@ def milliseconds(seconds):
     return int(round(seconds * 1000))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def verified(record):
-    """Whether the record is signed by the key of its seller.  Memoised:
-    the same record stored again, copied or handed to a buyer is checked
-    once."""
+    """Whether the record is signed by the key of its seller.  Memoised
+    for the last few thousand records: the same record handed to a buyer
+    in offers and then fetched from is checked once (a storing node also
+    skips the records it holds already)."""
     return keyId(record.key) == record.seller and verify(record.key, record.sig,
                                                          record.text())
 

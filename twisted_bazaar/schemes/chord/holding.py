@@ -2,7 +2,10 @@
 The records a Chord node holds: serving the key-routed requests whose key
 it holds (a store, a request for sellers, a find), copying what it holds
 to its successors (the replicas), taking copies and handovers, and
-dropping what expired.  A mixin of L{ChordDiscovery
+dropping what expired.  Every record taken is a seller's own, checked
+here (L{recordFault}) and kept by the L{RecordStore}'s rules: whoever
+hands it over, nobody can store, replace or withdraw a record in
+another's name.  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 
@@ -64,9 +67,17 @@ class Holding:
         return groupOf(link) if link is not None else ""
 
     def _take(self, record, lifetime, now, origin, what, seller=None, item=None):
-        """Check a record and hold it; False (and a log line, throttled:
+        """Check a record (of ``seller`` and ``item``, if given: those a
+        chordStore names) and hold it; False (and a log line, throttled:
         a peer sending bad records fills no disk) if it is refused."""
-        fault = recordFault(record, now, seller, item)
+        held = self.records.held(record.item, record.seller)
+        fault = None
+        if (held is None or held.record != record or seller not in (None, record.seller)
+                or item not in (None, record.item)):
+            # The record held was checked when it was taken: the same one
+            # again, in the right message (a refresh, a replica), needs no
+            # second look.
+            fault = recordFault(record, now, seller, item)
         if fault is None:
             fault = self.records.put(record, lifetime / 1000.0, now, origin)
         if fault is None:
@@ -82,8 +93,8 @@ class Holding:
                       n=sum(counts.values()), interval=interval)
 
     def _held(self):
-        """The live records whose key this node holds (all of them while
-        it knows no predecessor)."""
+        """The records and withdrawals held whose key this node holds (all
+        of them while it knows no predecessor)."""
         pred, now = self.ring.predecessor, self.node.clock.seconds()
         if pred is None:
             return self.records.records(now)
