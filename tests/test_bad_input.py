@@ -31,6 +31,7 @@ from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
 from tests.helpers import NODE_HOST, NODE_PORT, makeNode
+from tests.records import PLAIN_WIRE
 from tests.net.test_link import frame
 from tests.tracker.test_tracker import WiredLink
 from tests.wire.test_wire import VALID_MESSAGES, ids, items, jsonish, nested, payload, ports
@@ -343,9 +344,11 @@ CASES = [
     Case("nodereq to a node", msg("nodereq"), AFTER,
          tracker=answers("nodereply"), node=WTF),
     # The index scheme's messages are the tracker's; a node answers that it
-    # does not handle them (no longer "X is for the tracker").
-    Case("register to a node", msg("register", item="apple"), AFTER,
-         tracker=answers("ack"), node=WTF),
+    # does not handle them (no longer "X is for the tracker").  The tracker
+    # takes only a record of the sender's own.
+    Case("register to a node", msg("register", item="apple",
+                                   record=dict(PLAIN_WIRE, item="apple")), AFTER,
+         tracker=answers("error badrecord"), node=WTF),
     Case("lookup to a node", msg("lookup", item="apple"), AFTER,
          tracker=answers("found"), node=WTF),
     Case("thisisyou after the handshake", msg("thisisyou", id=3, port=1), AFTER, WTF),

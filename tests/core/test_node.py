@@ -18,6 +18,7 @@ from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.store import MemoryStore
 
 from tests.helpers import Recorder, closeLink, feed, linkPeer, makeNode, openLink, sent
+from tests.records import signed
 
 
 def codes(messages):
@@ -146,7 +147,7 @@ class HandleTests(SynchronousTestCase):
         """The index scheme's messages are between a node and the tracker:
         a node answers them with wtf, saying it does not handle them (it
         used to say they were for the tracker)."""
-        for message in (indexmsg.Register("apple"), indexmsg.Unregister("apple"),
+        for message in (indexmsg.Register("apple", signed(1)), indexmsg.Unregister("apple"),
                         indexmsg.Lookup("apple"), indexmsg.List()):
             feed(self.link, message)
             [error] = sent(self.link)

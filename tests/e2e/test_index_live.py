@@ -17,6 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import nodeAddress, startMarket
 from tests.e2e.test_raw_client import RawClient
+from tests.e2e.test_records_live import recordVerified
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -70,10 +71,18 @@ class LiveIndexTests(SynchronousTestCase):
         return self.until(lambda: self.lookup(client, item), wanted, what)
 
     def lookup(self, client, item):
+        """The {id, host, port} of each seller found, once its record is
+        checked: its own, of item, signed with its key."""
         client.send("lookup", item=item)
         found = client.receive()
         self.assertEqual((found["type"], found["item"]), ("found", item), found)
-        return found["sellers"]
+        sellers = []
+        for seller in found["sellers"]:
+            record = seller.pop("record")
+            self.assertEqual((record["seller"], record["item"]), (seller["id"], item))
+            self.assertTrue(recordVerified(record), record)
+            sellers.append(seller)
+        return sellers
 
     def listingIs(self, client, items):
         """The listing comes to be items."""

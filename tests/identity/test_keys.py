@@ -28,6 +28,8 @@ from twisted_bazaar.identity.keys import (
 )
 from twisted_bazaar.schemes.flood.messages import Reply
 
+from tests import records
+
 
 class IdentityTests(SynchronousTestCase):
     def test_idIsDerivedFromTheKey(self):
@@ -100,7 +102,8 @@ class IdentityTests(SynchronousTestCase):
 
 
 class SignedOfferTests(SynchronousTestCase):
-    """A reply's optional file fields are signed when it carries them."""
+    """A reply's optional record (a shared file's) is signed when it
+    carries one."""
 
     SHA = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 
@@ -108,44 +111,50 @@ class SignedOfferTests(SynchronousTestCase):
         self.seller = Identity.fromRandom(random.Random(8))
         self.plain = Reply(5, "song.ogg", (self.seller.id, 42), self.seller.id,
                            "127.0.0.1", 9001)
-        self.file = attr.evolve(self.plain, size=5, sha256=self.SHA, transfer=9002)
+        self.record = records.signed(self.seller, "song.ogg", "127.0.0.1", 9001,
+                                     file=(5, self.SHA, 9002))
+        self.file = attr.evolve(self.plain, record=self.record)
 
     def test_canonicalNamesWhatTheMessageCarries(self):
-        """The file fields are in the signed bytes exactly when the reply
-        has them (protocol.md: keys and signatures), keys sorted."""
-        me = self.seller.id
+        """The record is in the signed bytes exactly when the reply has
+        one (protocol.md: keys and signatures), keys sorted at every
+        level."""
+        me, key = self.seller.id, self.seller.key
         self.assertEqual(
             wire.canonical(self.seller.signed(self.file)).decode("utf-8"),
             'bazaar-sig:{"host":"127.0.0.1","id":5,"item":"song.ogg",'
-            f'"key":"{self.seller.key}","path":[{me},42],"port":9001,'
-            f'"seller":{me},"sha256":"{self.SHA}","size":5,"transfer":9002,'
-            '"type":"reply"}')
+            f'"key":"{key}","path":[{me},42],"port":9001,'
+            '"record":{"expires":600000,"host":"127.0.0.1","issued":0,'
+            f'"item":"song.ogg","key":"{key}","port":9001,"seller":{me},'
+            f'"sha256":"{self.SHA}","sig":"{self.record.sig}","size":5,'
+            f'"transfer":9002}},"seller":{me},"type":"reply"}}')
         self.assertEqual(
             wire.canonical(self.seller.signed(self.plain)).decode("utf-8"),
             'bazaar-sig:{"host":"127.0.0.1","id":5,"item":"song.ogg",'
-            f'"key":"{self.seller.key}","path":[{me},42],"port":9001,'
+            f'"key":"{key}","path":[{me},42],"port":9001,'
             f'"seller":{me},"type":"reply"}}')
 
-    def test_relayCannotAlterFileFields(self):
-        """Changing, removing or adding a file field breaks the seller's
+    def test_relayCannotAlterTheRecord(self):
+        """Changing, removing or adding a record breaks the seller's
         signature."""
         signed = self.seller.signed(self.file)
         self.assertTrue(signedBy(signed, self.seller.id))
-        for change in ({"size": 6}, {"sha256": "0" * 64}, {"transfer": 9003},
-                       {"size": None}, {"sha256": None}, {"transfer": None}):
-            self.assertFalse(signedBy(attr.evolve(signed, **change), self.seller.id),
-                             change)
+        for record in (records.forged(self.record, size=6),
+                       records.forged(self.record, sha256="0" * 64),
+                       records.forged(self.record, transfer=9003), None):
+            self.assertFalse(signedBy(attr.evolve(signed, record=record),
+                                      self.seller.id), record)
         plain = self.seller.signed(self.plain)
         self.assertTrue(signedBy(plain, self.seller.id))
-        self.assertFalse(signedBy(attr.evolve(plain, transfer=9002), self.seller.id))
+        self.assertFalse(signedBy(attr.evolve(plain, record=self.record),
+                                  self.seller.id))
 
     def test_nullIsLeftOut(self):
-        """A file field sent as null reads as left out: the signature of
-        the reply without it still holds."""
+        """A record sent as null reads as left out: the signature of the
+        reply without it still holds."""
         signed = self.seller.signed(self.plain)
         payload = wire.encode(signed)
-        decoded = wire.decode(payload[:-1] + b',"size":null,"sha256":null,'
-                                              b'"transfer":null}')
+        decoded = wire.decode(payload[:-1] + b',"record":null}')
         self.assertEqual(decoded, signed)
         self.assertTrue(signedBy(decoded, self.seller.id))
 

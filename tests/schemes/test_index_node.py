@@ -21,6 +21,7 @@ from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import Offer
+from twisted_bazaar.core.records import verified
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.index.node import IndexDiscovery
 from twisted_bazaar.core.events import NodeObserver
@@ -36,6 +37,7 @@ from twisted_bazaar.store import MemoryStore
 from twisted_bazaar.testing import Market, MemoryConnector, MemoryServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 
+from tests import records
 from tests.schemes import FindEvents, StaticShop
 from tests.helpers import flooded, NODE_PORT, closeLink, feed, linkPeer, makeNode, sent
 
@@ -45,9 +47,40 @@ def indexOf(tracker):
     return tracker.extensions["index"].index
 
 
-#: The id the fake tracker gives the node under test.
-ME = 17
+#: The key pair of the node under test, and the id of its key, which the
+#: fake tracker gives it.
+SELF = records.identity(17)
+ME = SELF.id
 WINDOW = 1.0
+#: A buyer that buys from it.
+BUYER = records.identity(9)
+#: A node the index names where nobody listens.
+GONE = records.identity(777)
+
+
+def said(link):
+    """What the node said to its tracker, a register as ("register", item)
+    once its record is checked: the node's own, of that item."""
+    out = []
+    for message in sent(link):
+        if type(message) is indexmsg.Register:
+            record = message.record
+            assert (record.item, record.seller, verified(record)) == (
+                message.item, SELF.id, True), message
+            out.append(("register", message.item))
+        elif type(message) is indexmsg.Unregister:
+            out.append(("unregister", message.item))
+        else:
+            out.append(message)
+    return out
+
+
+def seller(seed, host, port, item="pear", **record):
+    """A seller the tracker names, with its record of item, and the offer
+    a buyer makes of it: (found entry, offer)."""
+    record = records.signed(seed, item, port=port, **record)
+    entry = (record.seller, host, port, record)
+    return entry, Offer(record.seller, (ME, record.seller), host, port, record=record)
 
 
 class TrackerSessionCase(SynchronousTestCase):
@@ -58,7 +91,7 @@ class TrackerSessionCase(SynchronousTestCase):
     """
 
     def setUp(self):
-        self.node = makeNode(None, neighbours=0)
+        self.node = makeNode(None, neighbours=0, identity=SELF)
         self.clock = self.node.clock
         self.index = IndexDiscovery(self.node)
         self.membership = Membership(self.node)
@@ -69,7 +102,7 @@ class TrackerSessionCase(SynchronousTestCase):
         link.makeConnection(StringTransport())
         wanted = -1 if self.node.id is None else self.node.id
         self.assertEqual(sent(link), [wire.ThisIsMe(wanted, NODE_PORT, "",
-                                                    scheme="index")])
+                                                    scheme="index", key=SELF.key)])
         return link
 
     def register(self, node_id=ME):
@@ -80,11 +113,14 @@ class TrackerSessionCase(SynchronousTestCase):
         return link
 
     def sell(self, peer_link, buy_id, item):
-        """A buyer linked directly buys one unit; checks the buyOK."""
+        """A buyer linked directly buys one unit, its buy signed; checks
+        the buyOK."""
         buyer = peer_link.peer_id
         expires = int(self.node.clock.seconds() * 1000) + 60_000
-        feed(peer_link, trade.Buy(buy_id, item, (buyer, ME), expires=expires))
-        self.assertEqual(sent(peer_link), [trade.BuyOK(buy_id, item, (ME, buyer))])
+        feed(peer_link, BUYER.signed(trade.Buy(buy_id, item, (buyer, ME), expires=expires)))
+        [ok] = sent(peer_link)
+        self.assertEqual((type(ok), ok.id, ok.item, ok.path),
+                         (trade.BuyOK, buy_id, item, (ME, buyer)))
 
     def results(self, d):
         found = []
@@ -100,19 +136,19 @@ class IndexSellingTests(TrackerSessionCase):
         link = self.connect()
         self.assertEqual(sent(link), [])
         feed(link, wire.ThisIsYou(ME, NODE_PORT))
-        self.assertEqual(sent(link), [indexmsg.Register("apple"), indexmsg.Register("pear")])
+        self.assertEqual(said(link), [("register", "apple"), ("register", "pear")])
 
     def test_sellerStartedAfterRegistrationRegistersAtOnce(self):
         link = self.register()
         self.assertEqual(sent(link), [])
         Seller(flooded(self.node), {"pear": 2})
-        self.assertEqual(sent(link), [indexmsg.Register("pear")])
+        self.assertEqual(said(link), [("register", "pear")])
 
     def test_everyShopOfTheNodeCounts(self):
         link = self.register()
         self.index.advertise(StaticShop(pear=1))
         self.index.advertise(StaticShop(pear=3, fig=1))
-        self.assertEqual(sent(link), [indexmsg.Register("pear"), indexmsg.Register("fig")])
+        self.assertEqual(said(link), [("register", "pear"), ("register", "fig")])
 
     def test_acksAndListingNeedNoAnswer(self):
         link = self.register()
@@ -124,21 +160,22 @@ class IndexSellingTests(TrackerSessionCase):
         Seller(flooded(self.node), {"pear": 2, "fig": 1})
         link = self.register()
         sent(link)
-        buyer = linkPeer(self.node, 9)
+        buyer = linkPeer(self.node, BUYER.id)
         self.sell(buyer, 500, "pear")
         self.assertEqual(sent(link), [])
         self.sell(buyer, 501, "pear")
-        self.assertEqual(sent(link), [indexmsg.Unregister("pear")])
+        self.assertEqual(said(link), [("unregister", "pear")])
         self.sell(buyer, 501, "pear")
         self.assertEqual(sent(link), [])
 
     def test_soldOutBuyWithdrawsNothingMore(self):
         seller = Seller(flooded(self.node), {"pear": 1})
         link = self.register()
-        buyer = linkPeer(self.node, 9)
+        buyer = linkPeer(self.node, BUYER.id)
         self.sell(buyer, 500, "pear")
-        self.assertEqual(sent(link), [indexmsg.Register("pear"), indexmsg.Unregister("pear")])
-        feed(buyer, trade.Buy(501, "pear", (9, ME), expires=60_000))
+        self.assertEqual(said(link), [("register", "pear"), ("unregister", "pear")])
+        expires = int(self.node.clock.seconds() * 1000) + 60_000
+        feed(buyer, BUYER.signed(trade.Buy(501, "pear", (BUYER.id, ME), expires=expires)))
         self.assertEqual(sent(buyer)[0].code, "soldout")
         seller.discovery.stockChanged("pear", 0)
         self.assertEqual(sent(link), [])
@@ -148,24 +185,24 @@ class IndexSellingTests(TrackerSessionCase):
         item still in stock again, and nothing that sold out."""
         Seller(flooded(self.node), {"pear": 1, "fig": 1, "apple": 3})
         link = self.register()
-        self.sell(linkPeer(self.node, 9), 500, "pear")
+        self.sell(linkPeer(self.node, BUYER.id), 500, "pear")
         sent(link)
         closeLink(link)
         again = self.register()
-        self.assertEqual(sent(again), [indexmsg.Register("apple"), indexmsg.Register("fig")])
+        self.assertEqual(said(again), [("register", "apple"), ("register", "fig")])
 
     def test_reregistersUnderANewIdToo(self):
         Seller(flooded(self.node), {"pear": 1})
         closeLink(self.register())
         again = self.register(node_id=ME + 1)
-        self.assertEqual(sent(again), [indexmsg.Register("pear")])
+        self.assertEqual(said(again), [("register", "pear")])
 
     def test_soldOutWhileTheTrackerIsAway(self):
         Seller(flooded(self.node), {"pear": 1, "fig": 1})
         closeLink(self.register())
-        self.sell(linkPeer(self.node, 9), 500, "pear")
+        self.sell(linkPeer(self.node, BUYER.id), 500, "pear")
         again = self.register()
-        self.assertEqual(sent(again), [indexmsg.Register("fig")])
+        self.assertEqual(said(again), [("register", "fig")])
 
     def test_noReplyToFloodedSearchesAndNoReservation(self):
         """An index node keeps no overlay and floods nothing: a search sent
@@ -198,6 +235,7 @@ class IndexFindingTests(TrackerSessionCase):
     def setUp(self):
         super().setUp()
         self.events = FindEvents(self.node)
+        self.b, self.offerB = seller(5, "b", 2)
 
     def test_cannotFindWithoutARegisteredTracker(self):
         scheme = IndexDiscovery(makeNode(1))
@@ -220,11 +258,10 @@ class IndexFindingTests(TrackerSessionCase):
         found = self.results(self.index.find("pear", WINDOW))
         self.assertEqual(sent(link), [indexmsg.Lookup("pear")])
         self.assertEqual(found, [])
-        feed(link, indexmsg.Found("pear", ((5, "b.example", 5005), (3, "a.example", 3003),
-                                       (40, "c.example", 4004))))
-        offers = [Offer(5, (ME, 5), "b.example", 5005),
-                  Offer(3, (ME, 3), "a.example", 3003),
-                  Offer(40, (ME, 40), "c.example", 4004)]
+        entries, offers = zip(*(seller(5, "b.example", 5005), seller(3, "a.example", 3003),
+                                seller(40, "c.example", 4004)))
+        feed(link, indexmsg.Found("pear", entries))
+        offers = list(offers)
         self.assertEqual(found, [offers])
         self.assertEqual(self.events.events,
                          [("findStarted", "pear"), ("offersFound", "pear", offers)])
@@ -233,8 +270,28 @@ class IndexFindingTests(TrackerSessionCase):
     def test_ownIdIsNoOffer(self):
         link = self.register()
         found = self.results(self.index.find("pear", WINDOW))
-        feed(link, indexmsg.Found("pear", ((ME, "me", 1), (5, "b", 2))))
-        self.assertEqual(found, [[Offer(5, (ME, 5), "b", 2)]])
+        mine = (ME, "me", 1, records.signed(SELF, "pear", port=1))
+        feed(link, indexmsg.Found("pear", (mine, self.b)))
+        self.assertEqual(found, [[self.offerB]])
+
+    def test_onlySellersNamedWithTheirOwnLiveRecordsAreOffers(self):
+        """The tracker may leave sellers out, never make one up nor
+        describe its file: a seller named with a record changed after its
+        seller signed it, an expired one, or one of another item, is no
+        offer."""
+        self.clock.advance(700)
+        link = self.register()
+        found = self.results(self.index.find("pear", WINDOW))
+        now = 700_000
+        changed = records.forged(records.signed(6, "pear", issued=now,
+                                                file=(5, records.SHA, 9)),
+                                 sha256="cd" * 32)
+        expired, fig = records.signed(7, "pear"), records.signed(8, "fig", issued=now)
+        good, offer = seller(5, "b", 2, issued=now)
+        feed(link, indexmsg.Found("pear", tuple(
+            (record.seller, "h", 1, record) for record in (changed, expired, fig))
+            + (good,)))
+        self.assertEqual(found, [[offer]])
 
     def test_nobodySells(self):
         link = self.register()
@@ -251,7 +308,7 @@ class IndexFindingTests(TrackerSessionCase):
         self.assertEqual(found, [[]])
         self.assertEqual(self.events.events,
                          [("findStarted", "pear"), ("offersFound", "pear", [])])
-        feed(link, indexmsg.Found("pear", ((5, "b", 2),)))
+        feed(link, indexmsg.Found("pear", (self.b,)))
         self.assertEqual(found, [[]])
 
     def test_trackerLostBeforeAnswering(self):
@@ -265,7 +322,7 @@ class IndexFindingTests(TrackerSessionCase):
         link = self.register()
         found = self.results(self.index.find("pear", WINDOW))
         sent(link)
-        feed(link, indexmsg.Found("fig", ((5, "b", 2),)))
+        feed(link, indexmsg.Found("fig", (seller(5, "b", 2, "fig")[0],)))
         self.assertEqual(found, [])
         self.assertEqual(sent(link), [])
 
@@ -275,8 +332,8 @@ class IndexFindingTests(TrackerSessionCase):
         second = self.results(self.index.find("pear", WINDOW))
         fig = self.results(self.index.find("fig", WINDOW))
         self.assertEqual(sent(link), [indexmsg.Lookup("pear"), indexmsg.Lookup("fig")])
-        feed(link, indexmsg.Found("pear", ((5, "b", 2),)))
-        self.assertEqual(first, [[Offer(5, (ME, 5), "b", 2)]])
+        feed(link, indexmsg.Found("pear", (self.b,)))
+        self.assertEqual(first, [[self.offerB]])
         self.assertEqual(second, first)
         self.assertIsNot(second[0], first[0])
         self.assertEqual(fig, [])
@@ -287,7 +344,7 @@ class IndexFindingTests(TrackerSessionCase):
         soldout to every buy must not make its buyers spin."""
         link = self.register()
         self.index.find("pear", WINDOW)
-        feed(link, indexmsg.Found("pear", ((5, "b", 2),)))
+        feed(link, indexmsg.Found("pear", (self.b,)))
         sent(link)
         self.clock.advance(0.25)
         found = self.results(self.index.find("pear", WINDOW))
@@ -296,8 +353,8 @@ class IndexFindingTests(TrackerSessionCase):
         self.assertEqual(sent(link), [])
         self.clock.advance(0.01)
         self.assertEqual(sent(link), [indexmsg.Lookup("pear")])
-        feed(link, indexmsg.Found("pear", ((5, "b", 2),)))
-        self.assertEqual(found, [[Offer(5, (ME, 5), "b", 2)]])
+        feed(link, indexmsg.Found("pear", (self.b,)))
+        self.assertEqual(found, [[self.offerB]])
 
     def test_pacedFindStillTimesOut(self):
         link = self.register()
@@ -314,7 +371,7 @@ class IndexFindingTests(TrackerSessionCase):
         lookup goes out at once."""
         link = self.register()
         self.index.find("pear", WINDOW)
-        feed(link, indexmsg.Found("pear", ((5, "b", 2),)))
+        feed(link, indexmsg.Found("pear", (self.b,)))
         sent(link)
         seller = linkPeer(self.node, 5)
         feed(seller, trade.BuyOK(600, "pear", (5, ME)))
@@ -482,9 +539,9 @@ class IndexMovingOnTests(IndexMarketCase):
     def test_refused(self):
         """The index names an address where nobody listens: after its
         connection attempts fail, the buyer buys from the next seller."""
-        self.tracker.registry.join(777, "gone.example", 9999)
-        indexOf(self.tracker).register(777, "pear")
-        self.lookupFirst(777)
+        self.tracker.registry.join(GONE.id, "gone.example", 9999)
+        indexOf(self.tracker).register(GONE.id, "pear", records.signed(GONE, "pear"))
+        self.lookupFirst(GONE.id)
         buyer, _, events = self.startBuyer()
         self.market.run(4)
         self.assertEqual(self.bag(buyer), [])
@@ -522,8 +579,8 @@ class IndexMovingOnTests(IndexMarketCase):
         """Every seller found failed: the buyer looks up again, and buys
         from a seller that registered meanwhile."""
         self.market.crash(self.good)
-        self.tracker.registry.join(777, "gone.example", 9999)
-        indexOf(self.tracker).register(777, "pear")
+        self.tracker.registry.join(GONE.id, "gone.example", 9999)
+        indexOf(self.tracker).register(GONE.id, "pear", records.signed(GONE, "pear"))
         buyer, _, events = self.startBuyer()
         self.market.run(15)
         lookups = events.events.count(("findStarted", "pear"))

@@ -10,6 +10,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.index.state import ItemIndex
 
+from tests.records import PLAIN, signed
+
 #: More than any limit below needs.
 ALL = 1000
 
@@ -21,28 +23,28 @@ class ItemIndexTests(SynchronousTestCase):
         self.index = ItemIndex(random.Random(0))
 
     def test_registerAndLookup(self):
-        self.index.register(1, "pear")
-        self.index.register(2, "pear")
-        self.index.register(2, "fig")
+        self.index.register(1, "pear", PLAIN)
+        self.index.register(2, "pear", PLAIN)
+        self.index.register(2, "fig", PLAIN)
         self.assertEqual(sorted(self.index.lookup("pear", ALL)), [1, 2])
         self.assertEqual(self.index.lookup("fig", ALL), [2])
         self.assertEqual(self.index.items(2), {"pear", "fig"})
 
     def test_registerTwiceCountsOnce(self):
-        self.index.register(1, "pear")
-        self.index.register(1, "pear")
+        self.index.register(1, "pear", PLAIN)
+        self.index.register(1, "pear", PLAIN)
         self.assertEqual(self.index.lookup("pear", ALL), [1])
         self.assertEqual(self.index.listing(), {"pear": 1})
 
     def test_nobodySells(self):
         self.assertEqual(self.index.lookup("pear", ALL), [])
-        self.index.register(1, "fig")
+        self.index.register(1, "fig", PLAIN)
         self.assertEqual(self.index.lookup("pear", ALL), [])
 
     def test_unregister(self):
-        self.index.register(1, "pear")
-        self.index.register(1, "fig")
-        self.index.register(2, "pear")
+        self.index.register(1, "pear", PLAIN)
+        self.index.register(1, "fig", PLAIN)
+        self.index.register(2, "pear", PLAIN)
         self.index.unregister(1, "pear")
         self.assertEqual(self.index.lookup("pear", ALL), [2])
         self.assertEqual(self.index.items(1), {"fig"})
@@ -51,7 +53,7 @@ class ItemIndexTests(SynchronousTestCase):
         self.assertEqual(self.index.listing(), {"fig": 1})
 
     def test_unregisterUnknownIsHarmless(self):
-        self.index.register(1, "pear")
+        self.index.register(1, "pear", PLAIN)
         self.index.unregister(1, "fig")
         self.index.unregister(3, "pear")
         self.index.unregister(3, "plum")
@@ -60,8 +62,8 @@ class ItemIndexTests(SynchronousTestCase):
 
     def test_forgetTakesEveryItemOfTheSeller(self):
         for item in ("pear", "fig", "plum"):
-            self.index.register(1, item)
-        self.index.register(2, "pear")
+            self.index.register(1, item, PLAIN)
+        self.index.register(2, "pear", PLAIN)
         self.index.forget(1)
         self.index.forget(7)
         self.assertEqual(self.index.items(1), set())
@@ -69,22 +71,50 @@ class ItemIndexTests(SynchronousTestCase):
         self.assertEqual(self.index.lookup("fig", ALL), [])
 
     def test_itemsIsACopy(self):
-        self.index.register(1, "pear")
+        self.index.register(1, "pear", PLAIN)
         self.index.items(1).add("fig")
         self.assertEqual(self.index.items(1), {"pear"})
 
     def test_listingCountsSellersInItemOrder(self):
-        self.index.register(3, "pear")
-        self.index.register(1, "pear")
-        self.index.register(1, "apple")
-        self.index.register(2, "zucchini")
+        self.index.register(3, "pear", PLAIN)
+        self.index.register(1, "pear", PLAIN)
+        self.index.register(1, "apple", PLAIN)
+        self.index.register(2, "zucchini", PLAIN)
         listing = self.index.listing()
         self.assertEqual(listing, {"apple": 1, "pear": 2, "zucchini": 1})
         self.assertEqual(list(listing), ["apple", "pear", "zucchini"])
 
+    def test_theRecordOfEachSellerAndItem(self):
+        """What the tracker hands out with a seller is that seller's latest
+        record of that item, until the item goes."""
+        first, second = signed(1, "pear", issued=1), signed(1, "pear", issued=2)
+        self.index.register(1, "pear", first)
+        self.index.register(1, "pear", second)
+        self.index.register(2, "fig", PLAIN)
+        self.assertEqual((self.index.record(1, "pear"), self.index.record(2, "fig")),
+                         (second, PLAIN))
+        self.index.unregister(1, "pear")
+        self.assertIsNone(self.index.record(1, "pear"))
+
+    def test_itemsAreCountedPerAddressGroup(self):
+        """Each seller's items count against the group it registered from,
+        until they go."""
+        self.index.register(1, "pear", PLAIN, "10.1.0.0/16")
+        self.index.register(1, "fig", PLAIN, "10.1.0.0/16")
+        self.index.register(1, "fig", PLAIN, "10.1.0.0/16")
+        self.index.register(2, "pear", PLAIN, "10.1.0.0/16")
+        self.index.register(3, "pear", PLAIN, "10.2.0.0/16")
+        self.assertEqual((self.index.inGroup("10.1.0.0/16"),
+                          self.index.inGroup("10.2.0.0/16")), (3, 1))
+        self.index.unregister(1, "fig")
+        self.index.forget(2)
+        self.assertEqual(self.index.inGroup("10.1.0.0/16"), 1)
+        self.index.forget(1)
+        self.assertEqual(self.index.inGroup("10.1.0.0/16"), 0)
+
     def test_lookupHonoursLimit(self):
         for seller in range(10):
-            self.index.register(seller, "pear")
+            self.index.register(seller, "pear", PLAIN)
         chosen = self.index.lookup("pear", 3)
         self.assertEqual(len(chosen), 3)
         self.assertEqual(len(set(chosen)), 3)
@@ -96,7 +126,7 @@ class LoadOrderTests(SynchronousTestCase):
     def indexOf(self, sellers, seed=0, item="pear"):
         index = ItemIndex(random.Random(seed))
         for seller in sellers:
-            index.register(seller, item)
+            index.register(seller, item, PLAIN)
         return index
 
     def test_rotation(self):
@@ -130,15 +160,15 @@ class LoadOrderTests(SynchronousTestCase):
     def test_newSellerComesBeforeTheHandedOut(self):
         index = self.indexOf([1])
         self.assertEqual(index.lookup("pear", ALL), [1])
-        index.register(2, "pear")
+        index.register(2, "pear", PLAIN)
         self.assertEqual(index.lookup("pear", ALL), [2, 1])
 
     def test_handedOutIsPerSellerAcrossItems(self):
         """A seller handed out for one item waits behind fresh sellers of
         another item too: the load is the seller's, not the item's."""
         index = self.indexOf([1, 2])
-        index.register(1, "fig")
-        index.register(2, "fig")
+        index.register(1, "fig", PLAIN)
+        index.register(2, "fig", PLAIN)
         leader = index.lookup("pear", ALL)[0]
         self.assertEqual(index.lookup("fig", ALL)[-1], leader)
 
@@ -154,5 +184,5 @@ class LoadOrderTests(SynchronousTestCase):
         index.lookup("pear", ALL)
         latest = index.lookup("pear", ALL)[0]
         index.forget(latest)
-        index.register(latest, "pear")
+        index.register(latest, "pear", PLAIN)
         self.assertEqual(index.lookup("pear", ALL)[0], latest)

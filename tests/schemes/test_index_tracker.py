@@ -4,6 +4,7 @@ the tracker (register, unregister, lookup, list, departures), spoken to
 over real Links on fake transports and a Clock.
 """
 
+import itertools
 import json
 import random
 
@@ -13,12 +14,15 @@ from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
+from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import DEAD_AFTER_INTERVALS, DEFAULT_PING_INTERVAL, LinkSettings
 from twisted_bazaar.schemes.index import messages as indexmsg
+from twisted_bazaar.schemes.index import tracker as tracker_module
 from twisted_bazaar.schemes.index.tracker import LISTING_TTL, IndexExtension
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 
+from tests import records
 from tests.helpers import FakeConnector, feed, parseNetstrings, sent
 
 
@@ -64,6 +68,7 @@ class TrackerIndexCase(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()
         self.tracker = self.makeTracker()
+        self.keys = itertools.count(1000)
 
     def makeTracker(self, **settings):
         return Tracker(self.clock, random.Random(7), LinkSettings(**settings),
@@ -74,26 +79,40 @@ class TrackerIndexCase(SynchronousTestCase):
         """The item index the tracker's index extension keeps."""
         return self.tracker.extensions["index"].index
 
-    def join(self, port, host="", peer_host="203.0.113.5", tracker=None):
-        """A node registered with the tracker: (peer, its id)."""
+    def join(self, port, host="", peer_host="203.0.113.5", tracker=None, identity=None):
+        """A node registered with the tracker, with a key of its own (a new
+        one unless given): (peer, its id)."""
+        identity = identity or records.identity(next(self.keys))
         peer = Peer(tracker or self.tracker, peer_host)
-        peer.say(wire.ThisIsMe(-1, port, host))
+        handshake = Handshake(identity, REGISTER)
+        peer.say(wire.ThisIsMe(-1, port, host, key=identity.key, nonce=handshake.nonce))
         [you] = peer.heard()
-        self.assertEqual(type(you), wire.ThisIsYou)
+        self.assertEqual((type(you), you.id), (wire.ThisIsYou, identity.id))
+        peer.say(wire.Proof(handshake.prove(you.key, you.nonce)))
+        self.assertEqual(peer.heard(), [])
+        peer.identity = identity
         return peer, you.id
+
+    def register(self, peer, item, **record):
+        """peer's register of item, with its record of it."""
+        return indexmsg.Register(item, records.signed(peer.identity, item, **record))
 
     def seller(self, port, *items, **where):
         """A node that registered items (acks checked); (peer, its id)."""
         peer, node_id = self.join(port, **where)
-        peer.say(*[indexmsg.Register(item) for item in items])
+        peer.say(*[self.register(peer, item) for item in items])
         self.assertEqual(peer.heard(), [indexmsg.Ack(item) for item in items])
         return peer, node_id
 
     def lookup(self, peer, item):
+        """The (id, host, port) of each seller a lookup names (each with
+        its own record of item)."""
         peer.say(indexmsg.Lookup(item))
         [found] = peer.heard()
         self.assertEqual((type(found), found.item), (indexmsg.Found, item))
-        return found.sellers
+        for seller, _, _, record in found.sellers:
+            self.assertEqual((record.seller, record.item), (seller, item))
+        return tuple(seller[:3] for seller in found.sellers)
 
     def listing(self, peer):
         peer.say(indexmsg.List())
@@ -106,13 +125,14 @@ class TrackerRegistrationTests(TrackerIndexCase):
 
     def test_registerIsAckedAndIndexed(self):
         peer, node_id = self.join(4001)
-        peer.say(indexmsg.Register("pear"))
+        peer.say(self.register(peer, "pear"))
         self.assertEqual(peer.heard(), [indexmsg.Ack("pear")])
         self.assertEqual(self.index.items(node_id), {"pear"})
 
     def test_ackOnTheWire(self):
         peer, _ = self.join(4001)
-        peer.sayJSON({"type": "register", "item": "pear"})
+        peer.sayJSON({"type": "register", "item": "pear",
+                      "record": records.signed(peer.identity, "pear").asDict()})
         self.assertEqual(peer.transport.value(), framed(b'{"type":"ack","item":"pear"}'))
 
     def test_unregisterIsAckedAndWithdrawn(self):
@@ -153,8 +173,9 @@ class TrackerLookupTests(TrackerIndexCase):
         buyer, _ = self.join(0)
         buyer.sayJSON({"type": "lookup", "item": "pear"})
         [found] = [json.loads(p) for p in parseNetstrings(buyer.transport.value())]
+        record = self.index.record(seller_id, "pear").asDict()
         self.assertEqual(found, {"type": "found", "item": "pear", "sellers": [
-            {"id": seller_id, "host": "203.0.113.5", "port": 4001}]})
+            {"id": seller_id, "host": "203.0.113.5", "port": 4001, "record": record}]})
 
     def test_nobodySellsGetsEmptyFound(self):
         self.seller(4001, "fig")
@@ -223,7 +244,7 @@ class TrackerLookupTests(TrackerIndexCase):
         as many as fit, in name order, and is still sent."""
         items = sorted(f"{n:03d}" + "x" * 250 for n in range(300))
         peer, _ = self.join(4001)
-        peer.say(*[indexmsg.Register(item) for item in items])
+        peer.say(*[self.register(peer, item) for item in items])
         peer.heard()
         peer.say(indexmsg.List())
         [payload] = parseNetstrings(peer.transport.value())
@@ -239,8 +260,8 @@ class TrackerLookupTests(TrackerIndexCase):
         peer, _ = self.join(4001)
         other, _ = self.join(4002)
         half = len(items) // 2
-        peer.say(*[indexmsg.Register(item) for item in reversed(items[:half])])
-        other.say(*[indexmsg.Register(item) for item in reversed(items[half:])])
+        peer.say(*[self.register(peer, item) for item in reversed(items[:half])])
+        other.say(*[self.register(other, item) for item in reversed(items[half:])])
         peer.heard()
         listing = self.listing(peer)
         self.assertEqual(list(listing), items[:indexmsg.MAX_LISTING])
@@ -297,11 +318,9 @@ class TrackerDepartureTests(TrackerIndexCase):
         """The tracker keeps nothing of a node across connections: a node
         that reconnects with its id is unlisted until it registers again."""
         self.leaving.transport.loseConnection()
-        back = Peer(self.tracker)
-        back.say(wire.ThisIsMe(self.leaving_id, 4001, ""))
-        self.assertEqual(back.heard(), [wire.ThisIsYou(self.leaving_id, 4001)])
+        back, _ = self.join(4001, identity=self.leaving.identity)
         self.assertOnlyStayingSells()
-        back.say(indexmsg.Register("pear"))
+        back.say(self.register(back, "pear"))
         back.heard()
         self.assertEqual(sorted(self.lookup(self.staying, "pear")),
                          sorted([(self.leaving_id, "203.0.113.5", 4001),
@@ -312,7 +331,7 @@ class TrackerIndexBadInputTests(TrackerIndexCase):
     """Index messages follow the same rules as every other message."""
 
     def test_beforeThisismeWtfAndClose(self):
-        for message in (indexmsg.Register("pear"), indexmsg.Unregister("pear"),
+        for message in (indexmsg.Register("pear", records.PLAIN), indexmsg.Unregister("pear"),
                         indexmsg.Lookup("pear"), indexmsg.List()):
             peer = Peer(self.tracker)
             peer.say(message)
@@ -324,7 +343,8 @@ class TrackerIndexBadInputTests(TrackerIndexCase):
 
     def test_trackerAnswersSentToTheTrackerWtfLinkStays(self):
         peer, node_id = self.join(4001)
-        for message in (indexmsg.Ack("pear"), indexmsg.Found("pear", ((1, "h", 1),)),
+        for message in (indexmsg.Ack("pear"),
+                        indexmsg.Found("pear", ((3, "h", 1, records.PLAIN),)),
                         indexmsg.Listing({"pear": 1})):
             peer.say(message)
             self.assertEqual(peer.heard(),
@@ -374,7 +394,7 @@ class ExtensionHostingTests(TrackerIndexCase):
                                extensions={})
         self.assertEqual(self.tracker.extensions, {})
         peer, _ = self.join(4001)
-        peer.say(indexmsg.Register("pear"))
+        peer.say(self.register(peer, "pear"))
         self.assertEqual(peer.heard(), [wtf("the tracker does not handle register")])
         self.assertFalse(peer.closed)
 
@@ -389,16 +409,16 @@ class IndexLimitTests(TrackerIndexCase):
         after unregistering one, another fits."""
         peer, node_id = self.join(4001)
         items = [f"i{n}" for n in range(indexmsg.MAX_ITEMS_PER_NODE)]
-        peer.say(*[indexmsg.Register(item) for item in items])
+        peer.say(*[self.register(peer, item) for item in items])
         self.assertEqual(len(peer.heard()), len(items))
-        peer.say(indexmsg.Register("over the rate"))
+        peer.say(self.register(peer, "over the rate"))
         self.assertEqual(peer.heard(), [])
         self.clock.advance(1)
-        peer.say(indexmsg.Register("one more"), indexmsg.Register("i0"))
+        peer.say(self.register(peer, "one more"), self.register(peer, "i0"))
         self.assertEqual(peer.heard(), [
             wtf(f"a node may register at most {indexmsg.MAX_ITEMS_PER_NODE} items"),
             indexmsg.Ack("i0")])
-        peer.say(indexmsg.Unregister("i0"), indexmsg.Register("one more"))
+        peer.say(indexmsg.Unregister("i0"), self.register(peer, "one more"))
         self.assertEqual(peer.heard(), [indexmsg.Ack("i0"), indexmsg.Ack("one more")])
         self.assertEqual(len(self.index.items(node_id)), indexmsg.MAX_ITEMS_PER_NODE)
 
@@ -411,7 +431,7 @@ class IndexLimitTests(TrackerIndexCase):
         build = extension._build
         self.patch(extension, "_build", lambda: built.append(1) or build())
         self.assertEqual([self.listing(peer) for _ in range(100)], [{"pear": 1}] * 100)
-        peer.say(indexmsg.Register("fig"))
+        peer.say(self.register(peer, "fig"))
         peer.heard()
         self.assertEqual(self.listing(peer), {"pear": 1})
         self.clock.advance(LISTING_TTL)
@@ -419,26 +439,122 @@ class IndexLimitTests(TrackerIndexCase):
         self.assertEqual(len(built), 2)
 
 
-class UncheckedSellerTests(SynchronousTestCase):
+class UncheckedSellerTests(TrackerIndexCase):
     """The index names and lists only sellers whose address the tracker
     checked."""
 
     def test_onlyCheckedSellers(self):
         connector = FakeConnector()
-        tracker = Tracker(Clock(), random.Random(7), LinkSettings(ping_interval=0),
-                          extensions=trackerExtensionPlugins(), connector=connector)
-        seller = Peer(tracker)
-        seller.say(wire.ThisIsMe(-1, 4001, ""), indexmsg.Register("pear"))
-        [you, ack] = seller.heard()
-        buyer = Peer(tracker, "198.51.100.7")
-        buyer.say(wire.ThisIsMe(-1, 0, ""))
-        buyer.heard()
-        buyer.say(indexmsg.Lookup("pear"), indexmsg.List())
-        self.assertEqual(buyer.heard(), [indexmsg.Found("pear", ()), indexmsg.Listing({})])
+        self.tracker = Tracker(self.clock, random.Random(7), LinkSettings(ping_interval=0),
+                               extensions=trackerExtensionPlugins(), connector=connector)
+        seller, seller_id = self.join(4001)
+        seller.say(self.register(seller, "pear"))
+        self.assertEqual(seller.heard(), [indexmsg.Ack("pear")])
+        buyer, _ = self.join(0, peer_host="198.51.100.7")
+        self.assertEqual(self.lookup(buyer, "pear"), ())
+        self.assertEqual(self.listing(buyer), {})
         probe = connector.connectLast()
-        feed(probe, wire.ThisIsMe(you.id, 4001))
-        tracker.clock.advance(LISTING_TTL)
-        buyer.say(indexmsg.Lookup("pear"), indexmsg.List())
-        self.assertEqual(buyer.heard(), [
-            indexmsg.Found("pear", ((you.id, "203.0.113.5", 4001),)),
-            indexmsg.Listing({"pear": 1})])
+        [question] = sent(probe)
+        answer = Handshake(seller.identity, CHECK)
+        feed(probe, wire.ThisIsMe(seller_id, 4001, key=seller.identity.key,
+                                  nonce=answer.nonce,
+                                  sig=answer.prove(question.key, question.nonce)))
+        self.clock.advance(LISTING_TTL)
+        self.assertEqual(self.lookup(buyer, "pear"), ((seller_id, "203.0.113.5", 4001),))
+        self.assertEqual(self.listing(buyer), {"pear": 1})
+
+
+class OwnedRecordTests(TrackerIndexCase):
+    """
+    A register carries its seller's signed record; the tracker keeps only
+    a record of the registering node's own key, of the item registered,
+    live, and hands it out with the seller, so that nobody registers in
+    another's name nor describes another's file.
+    """
+
+    def makeTracker(self, **settings):
+        """Without keepalive: these tests let the clock run for minutes."""
+        return super().makeTracker(ping_interval=0, **settings)
+
+    def assertRefused(self, peer, message, why):
+        peer.say(message)
+        self.assertEqual(peer.heard(), [wire.Error(
+            "badrecord", f"not registering {message.item!r}: {why}")])
+        self.assertFalse(peer.closed)
+
+    def test_aRecordInAnotherKeysNameIsRefused(self):
+        honest, honest_id = self.seller(4001, "pear")
+        thief, _ = self.join(4002)
+        stolen = records.signed(honest.identity, "pear", port=4002)
+        self.assertRefused(thief, indexmsg.Register("pear", stolen),
+                           f"it is node {honest_id}'s record, not node "
+                           f"{thief.identity.id}'s")
+        self.assertRefused(thief, indexmsg.Register("pear", records.forged(
+            records.signed(thief.identity, "pear"), seller=honest_id)),
+            f"it is node {honest_id}'s record, not node {thief.identity.id}'s")
+        self.assertEqual(self.lookup(thief, "pear"), ((honest_id, "203.0.113.5", 4001),))
+
+    def test_aRecordChangedAfterItWasSignedIsRefused(self):
+        peer, node_id = self.join(4001)
+        record = records.signed(peer.identity, "song", file=(5, records.SHA, 9))
+        for change in ({"sha256": "cd" * 32}, {"size": 6}, {"transfer": 10},
+                       {"port": 1}, {"expires": record.expires + 1}):
+            self.assertRefused(peer, indexmsg.Register("song", records.forged(
+                record, **change)), f"it is not signed by the key of node {node_id}")
+        self.assertEqual(self.index.items(node_id), set())
+
+    def test_aRecordOfAnotherItemIsRefused(self):
+        peer, _ = self.join(4001)
+        self.assertRefused(peer, indexmsg.Register("pear", records.signed(
+            peer.identity, "fig")), "it is a record of another item")
+
+    def test_recordsOutOfTheirTimeBoundsAreRefused(self):
+        peer, _ = self.join(4001)
+        self.clock.advance(1000)
+        for record, why in (
+                (records.signed(peer.identity, "pear", issued=0, lifetime=900),
+                 "it has expired"),
+                (records.signed(peer.identity, "pear", issued=1_000_000, lifetime=0),
+                 "it has expired"),
+                (records.signed(peer.identity, "pear", issued=1_061_000 + 1),
+                 "it was issued in the future"),
+                (records.signed(peer.identity, "pear", issued=1_000_000,
+                                lifetime=3601), "it lives longer than 3600 s")):
+            self.assertRefused(peer, indexmsg.Register("pear", record), why)
+
+    def test_anExpiredRecordIsNoLongerHandedOut(self):
+        """A seller that stops renewing its record is named until its
+        record expires."""
+        _, seller_id = self.seller(4001, "pear")
+        buyer, _ = self.join(0)
+        self.clock.advance(599)
+        self.assertEqual(len(self.lookup(buyer, "pear")), 1)
+        self.clock.advance(1)
+        self.assertEqual(self.lookup(buyer, "pear"), ())
+
+    def test_theSellersNewRecordReplacesItsDescription(self):
+        peer, node_id = self.join(4001)
+        for issued, sha in ((0, "ab" * 32), (5, "cd" * 32)):
+            peer.say(self.register(peer, "song", issued=issued, file=(5, sha, 9)))
+            self.assertEqual(peer.heard(), [indexmsg.Ack("song")])
+        buyer, _ = self.join(0)
+        buyer.say(indexmsg.Lookup("song"))
+        [found] = buyer.heard()
+        self.assertEqual([record.sha256 for *_, record in found.sellers], ["cd" * 32])
+
+    def test_itemsPerAddressGroup(self):
+        """The nodes of one address group together may hold at most
+        MAX_ITEMS_PER_GROUP items registered; another group is not held
+        back by them, and an item withdrawn makes room."""
+        self.patch(tracker_module, "MAX_ITEMS_PER_GROUP", 3)
+        first, _ = self.seller(4001, "a", "b", peer_host="10.1.0.1")
+        second, _ = self.seller(4002, "c", peer_host="10.1.0.2")
+        second.say(self.register(second, "d"), self.register(second, "c"))
+        self.assertEqual(second.heard(), [
+            wtf("the nodes of one address group may register at most 3 items"),
+            indexmsg.Ack("c")])
+        self.seller(4003, "d", peer_host="10.2.0.1")
+        first.say(indexmsg.Unregister("a"))
+        first.heard()
+        second.say(self.register(second, "d"))
+        self.assertEqual(second.heard(), [indexmsg.Ack("d")])

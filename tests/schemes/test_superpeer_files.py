@@ -1,9 +1,8 @@
 """
-Shared files with the superpeer scheme: the optional ``files`` of
-leafRegister and leafUpdate (good and bad on the wire), the descriptions a
-super-peer's index keeps per leaf entry and hands back in its hits, the
-leaf that sends them, and files bought and fetched across super-peers in a
-L{Market} (every test of L{tests.roles.files.test_fetch.FetchTests}, with a
+Shared files with the superpeer scheme: the ``records`` of leafRegister
+and leafUpdate (good and bad on the wire), which describe shared files,
+the records a super-peer hands back in its hits, the leaf that sends
+them, and files bought and fetched across super-peers in a L{Market} (every test of L{tests.roles.files.test_fetch.FetchTests}, with a
 seller leaf on one super-peer and a buyer leaf on the other).
 """
 
@@ -13,8 +12,8 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.records import verified
 from twisted_bazaar.daemon.registry import buildScheme
-from twisted_bazaar.schemes.superpeer.index import LeafIndex
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
     LeafAck,
@@ -25,6 +24,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
     SpHit,
 )
 
+from tests import records
 from tests.roles.files import test_fetch
 from tests.helpers import (
     CodecAssertions,
@@ -44,7 +44,11 @@ from tests.schemes import StaticShop, answerChecks
 
 SHA = "ab" * 32
 SONG = {"size": 5, "sha256": SHA, "transfer": 9100}
+#: SONG as a record keeps it.
+DETAILS = (5, SHA, 9100)
 A = ("10.0.0.1", 9001)
+#: The key pairs of a super-peer, two leaves, and a leaf under test.
+SUPER, LEAF11, LEAF12, ME = (records.identity(n) for n in (7, 11, 12, 9))
 
 
 class DescribingShop(StaticShop):
@@ -54,24 +58,43 @@ class DescribingShop(StaticShop):
         return dict(SONG) if item == "song" else None
 
 
+def song(who=LEAF11, host="", port=9011, **record):
+    return records.signed(who, "song", host, port, file=DETAILS, **record)
+
+
 class CodecTests(CodecAssertions, SynchronousTestCase):
-    def test_filesAreOptional(self):
+    def test_recordsAreOptional(self):
         self.assertRoundTrip(LeafRegister(1, "", 9, {"apple": 2}),
                              {"type": "leafRegister", "seq": 1, "host": "", "port": 9,
                               "items": {"apple": 2}})
-        self.assertRoundTrip(LeafUpdate(2, {"song": 1}, {"song": SONG}),
-                             {"type": "leafUpdate", "seq": 2, "items": {"song": 1},
-                              "files": {"song": SONG}})
+        self.assertRoundTrip(LeafUpdate(2, {"pear": 1}, {"pear": records.PLAIN}),
+                             {"type": "leafUpdate", "seq": 2, "items": {"pear": 1},
+                              "records": {"pear": records.PLAIN_WIRE}})
 
-    def test_unknownKeysOfADescriptionAreDropped(self):
-        message = wire.decode(wire.encode(LeafRegister(
-            1, "", 9, {"song": 1}, {"song": dict(SONG, colour="red")})))
-        self.assertEqual(message.files, {"song": SONG})
+    def test_aRecordDescribesAFile(self):
+        record = song()
+        self.assertRoundTrip(LeafRegister(1, "", 9011, {"song": 1}, {"song": record}),
+                             {"type": "leafRegister", "seq": 1, "host": "",
+                              "port": 9011, "items": {"song": 1},
+                              "records": {"song": record.asDict()}})
+        self.assertEqual(record.asDict(), dict(
+            item="song", seller=LEAF11.id, host="", port=9011, issued=0,
+            expires=600000, key=LEAF11.key, sig=record.sig, **SONG))
 
-    def test_hitsCarryDescriptions(self):
-        sellers = ((11, "h", 9011, 5, SHA, 9100), (12, "h", 9012))
-        objects = [{"id": 11, "host": "h", "port": 9011, **SONG},
-                   {"id": 12, "host": "h", "port": 9012}]
+    def test_unknownKeysOfARecordAreDropped(self):
+        record = song()
+        message = wire.decode(wire.encode(LeafRegister(1, "", 9, {"song": 1}))[:-1]
+                              + b',"records":{"song":'
+                              + wire.encode(_Raw(dict(record.asDict(), colour="red")))
+                              + b'}}')
+        self.assertEqual(message.records, {"song": record})
+
+    def test_hitsCarryRecords(self):
+        described, plain = song(), records.signed(LEAF12, "song", port=9012)
+        sellers = ((LEAF11.id, "h", 9011, described), (LEAF12.id, "h", 9012, plain))
+        objects = [{"id": LEAF11.id, "host": "h", "port": 9011,
+                    "record": described.asDict()},
+                   {"id": LEAF12.id, "host": "h", "port": 9012, "record": plain.asDict()}]
         self.assertRoundTrip(LeafHits(4, "song", sellers),
                              {"type": "leafHits", "id": 4, "item": "song",
                               "sellers": objects})
@@ -79,158 +102,175 @@ class CodecTests(CodecAssertions, SynchronousTestCase):
                              {"type": "spHit", "id": 4, "item": "song", "path": (1, 2),
                               "sellers": objects})
 
-    def test_badFiles(self):
+    def test_badRecords(self):
         register = {"type": "leafRegister", "seq": 1, "host": "", "port": 9,
                     "items": {"song": 1}}
+        good = song().asDict()
         cases = [
-            ([SONG], "leafRegister.files must be an object of at most 1024 items"),
-            ({f"i{k}": SONG for k in range(1025)},
-             "leafRegister.files must be an object of at most 1024 items"),
-            ({"": SONG}, "leafRegister.files key must be 1 to 256 bytes, not 0"),
-            ({"song": 5}, "leafRegister.files['song'] must be an object with size, "
-             "sha256 and transfer"),
-            ({"song": {"size": 5, "transfer": 9100}},
-             "leafRegister.files['song'] lacks sha256"),
-            ({"song": dict(SONG, sha256=SHA.upper())},
-             "leafRegister.files['song'].sha256 must be a SHA-256 as 64 lowercase "
+            ([good], "leafRegister.records must be an object of at most 1024 records"),
+            ({f"i{k}": good for k in range(1025)},
+             "leafRegister.records must be an object of at most 1024 records"),
+            ({"": good}, "leafRegister.records key must be 1 to 256 bytes, not 0"),
+            ({"song": 5}, "leafRegister.records['song'] must be a record object"),
+            ({"song": {k: v for k, v in good.items() if k != "sig"}},
+             "leafRegister.records['song'] lacks sig"),
+            ({"song": {k: v for k, v in good.items() if k != "sha256"}},
+             "leafRegister.records['song'] must have all of size, sha256 and "
+             "transfer, or none"),
+            ({"song": dict(good, sha256=SHA.upper())},
+             "leafRegister.records['song'].sha256 must be a SHA-256 as 64 lowercase "
              "hex digits"),
-            ({"song": dict(SONG, size=-1)},
-             "leafRegister.files['song'].size must be a size from 0 to 2^53, not -1"),
-            ({"song": dict(SONG, transfer=0)},
-             "leafRegister.files['song'].transfer must be a port from 1 to 65535, "
+            ({"song": dict(good, size=-1)},
+             "leafRegister.records['song'].size must be a size from 0 to 2^53, not -1"),
+            ({"song": dict(good, transfer=0)},
+             "leafRegister.records['song'].transfer must be a port from 1 to 65535, "
              "not 0"),
+            ({"song": dict(good, seller=2**31)},
+             "leafRegister.records['song'].seller must be a node id from 0 to "
+             "2^31-1, not 2147483648"),
+            ({"song": dict(good, expires=-1)},
+             "leafRegister.records['song'].expires must be milliseconds from 0 to "
+             "2^53, not -1"),
+            ({"song": dict(good, key="k")},
+             "leafRegister.records['song'].key must be 43 to 43 bytes, not 1"),
         ]
-        for files, info in cases:
-            self.assertBad(dict(register, files=files), info)
-        self.assertBad({"type": "leafUpdate", "seq": 1, "items": {}, "files": "song"},
-                       "leafUpdate.files must be an object of at most 1024 items")
+        for value, info in cases:
+            self.assertBad(dict(register, records=value), info)
+        self.assertBad({"type": "leafUpdate", "seq": 1, "items": {}, "records": "song"},
+                       "leafUpdate.records must be an object of at most 1024 records")
 
     def test_badHits(self):
+        record = song().asDict()
         self.assertBad({"type": "leafHits", "id": 4, "item": "song", "sellers": [
-            {"id": 11, "host": "h", "port": 9011, "sha256": "x"}]},
-            "leafHits.sellers.sha256 must be a SHA-256 as 64 lowercase hex digits")
+            {"id": 11, "host": "h", "port": 9011}]},
+            "leafHits.sellers entry lacks record")
+        self.assertBad({"type": "leafHits", "id": 4, "item": "song", "sellers": [
+            {"id": 11, "host": "h", "port": 9011, "record": record}]},
+            f"leafHits.sellers entry names node 11 with node {LEAF11.id}'s record")
         self.assertBad({"type": "spHit", "id": 4, "item": "song", "path": [1],
-                        "sellers": [{"id": 11, "host": "h", "port": 9011,
-                                     "size": True}]},
-                       "spHit.sellers.size must be an integer a size from 0 to 2^53")
+                        "sellers": [{"id": LEAF11.id, "host": "h", "port": 9011,
+                                     "record": dict(record, size=True)}]},
+                       "spHit.sellers.record.size must be an integer a size from 0 "
+                       "to 2^53")
 
 
-class IndexTests(SynchronousTestCase):
-    def setUp(self):
-        self.index = LeafIndex(per_leaf=4, total=8)
+class _Raw:
+    """Any JSON object, encoded as a message would be."""
 
-    def test_registerKeepsDescriptionsOfStockedItems(self):
-        self.index.register(1, A, {"song": 1, "apple": 2, "gone": 0},
-                            {"song": SONG, "gone": SONG, "stranger": SONG})
-        self.assertEqual(self.index.files(1), {"song": (5, SHA, 9100)})
-        self.assertEqual(self.index.lookup("song", 5), [(1,) + A + (5, SHA, 9100)])
-        self.assertEqual(self.index.lookup("apple", 5), [(1,) + A])
+    TYPE = "raw"
 
-    def test_updateReplacesOrClearsWhatItNames(self):
-        self.index.register(1, A, {"song": 1, "tune": 1},
-                            {"song": SONG, "tune": SONG})
-        self.index.update(1, {"song": 1}, {"song": dict(SONG, size=6)})
-        self.index.update(1, {"tune": 2})
-        self.assertEqual(self.index.files(1), {"song": (6, SHA, 9100)})
-        self.index.update(1, {"song": 0})
-        self.assertEqual(self.index.files(1), {})
-        self.index.update(1, {"song": 1}, {"song": SONG, "tune": dict(SONG, size=7)})
-        self.assertEqual(self.index.files(1), {"song": (5, SHA, 9100)})
+    def __init__(self, fields):
+        self.fields = fields
 
-    def test_registerAgainReplacesDescriptions(self):
-        self.index.register(1, A, {"song": 1}, {"song": SONG})
-        self.index.register(1, A, {"song": 1})
-        self.assertEqual(self.index.lookup("song", 5), [(1,) + A])
-
-    def test_leafGoneTakesItsDescriptions(self):
-        self.index.register(1, A, {"song": 1}, {"song": SONG})
-        self.index.forget(1)
-        self.assertEqual(self.index.files(1), {})
-        self.assertEqual(self.index.lookup("song", 5), [])
-        self.assertEqual(self.index.entries, 0)
+    def asDict(self):
+        return self.fields
 
 
 class SuperPeerTests(SynchronousTestCase):
     def setUp(self):
-        self.node = makeNode(7)
+        self.node = makeNode(SUPER.id, identity=SUPER)
         self.scheme = buildScheme(self.node, "superpeer", super=True)
         self.index = self.scheme.side.index
 
-    def test_hitsNameWhatLeavesDescribed(self):
-        seller = linkPeer(self.node, 11, purpose=LEAF)
-        feed(seller, LeafRegister(1, "", 9011, {"song": 1}, {"song": SONG}))
+    def test_hitsCarryWhatLeavesSigned(self):
+        seller = linkPeer(self.node, LEAF11.id, purpose=LEAF)
+        record = song()
+        feed(seller, LeafRegister(1, "", 9011, {"song": 1}, {"song": record}))
         answerChecks(self.node)
-        asker = linkPeer(self.node, 12, purpose=LEAF)
+        asker = linkPeer(self.node, LEAF12.id, purpose=LEAF)
         feed(asker, LeafQuery(55, "song"))
         self.assertEqual(sent(asker), [LeafHits(55, "song", (
-            (11, "10.0.0.99", 9011, 5, SHA, 9100),))])
+            (LEAF11.id, "10.0.0.99", 9011, record),))])
         closeLink(seller)
-        self.assertEqual(self.index.files(11), {})
+        self.assertEqual(self.index.records(LEAF11.id), {})
         feed(asker, LeafQuery(56, "song"))
         self.assertEqual(sent(asker), [LeafHits(56, "song", ())])
 
     def test_ownSharedFileIsDescribed(self):
         self.scheme.advertise(DescribingShop(song=1, apple=1))
-        asker = linkPeer(self.node, 12, purpose=LEAF)
+        asker = linkPeer(self.node, LEAF12.id, purpose=LEAF)
         feed(asker, LeafQuery(55, "song"))
         feed(asker, LeafQuery(56, "apple"))
-        self.assertEqual(sent(asker), [
-            LeafHits(55, "song", ((7, NODE_HOST, NODE_PORT, 5, SHA, 9100),)),
-            LeafHits(56, "apple", ((7, NODE_HOST, NODE_PORT),))])
+        [songs, apples] = sent(asker)
+        [(seller, host, port, own)] = songs.sellers
+        self.assertEqual((seller, host, port, own.file, own.seller, verified(own)),
+                         (SUPER.id, NODE_HOST, NODE_PORT, DETAILS, SUPER.id, True))
+        self.assertEqual(apples.sellers[0][3].file, ())
 
-    def test_badFilesOverALink(self):
-        """A bad description is the codec's error{wtf}, never a traceback,
-        and the index is unchanged."""
+    def test_badRecordsOverALink(self):
+        """A record that is no record is the codec's error{wtf}, never a
+        traceback, and the index is unchanged."""
         logged = []
         globalLogPublisher.addObserver(logged.append)
         self.addCleanup(globalLogPublisher.removeObserver, logged.append)
-        link = linkPeer(self.node, 11, purpose=LEAF)
+        link = linkPeer(self.node, LEAF11.id, purpose=LEAF)
         link.dataReceived(jsonNetstring({
             "type": "leafRegister", "seq": 1, "host": "", "port": 9011,
-            "items": {"song": 1}, "files": {"song": {"size": 5}}}))
+            "items": {"song": 1}, "records": {"song": {"size": 5}}}))
         self.assertEqual(parseJSONNetstrings(link.transport.value()), [
             {"type": "error", "code": "wtf",
-             "info": "leafRegister.files['song'] lacks sha256"}])
-        self.assertNotIn(11, self.index)
+             "info": "leafRegister.records['song'] lacks item"}])
+        self.assertNotIn(LEAF11.id, self.index)
         self.assertEqual([event for event in logged if "log_failure" in event], [])
 
 
 class LeafTests(SynchronousTestCase):
     def setUp(self):
-        self.node = makeNode(9)
+        self.node = makeNode(ME.id, identity=ME)
         self.scheme = buildScheme(self.node, "superpeer")
         self.shop = DescribingShop(song=1, apple=2)
         self.scheme.advertise(self.shop)
 
-    def test_registerAndUpdatesDescribeSharedFiles(self):
+    def test_recordsDescribeSharedFiles(self):
+        """A register and the updates that name items in stock carry the
+        leaf's records of them; a shared file's record describes it."""
         link = openLink(self.node, inbound=False, purpose=LEAF)
         link.transport.clear()
         feed(link, wire.ThisIsMe(101, 5000, ""))
-        self.assertEqual(sent(link), [LeafRegister(1, "", NODE_PORT,
-                                                   {"song": 1, "apple": 2},
-                                                   {"song": SONG})])
+        [register] = sent(link)
+        self.assertEqual((register.items, sorted(register.records)),
+                         ({"song": 1, "apple": 2}, ["apple", "song"]))
+        self.assertEqual((register.records["song"].file,
+                          register.records["apple"].file), (DETAILS, ()))
         self.shop.stock["song"] = 0
         self.scheme.stockChanged("song", 0)
         self.shop.stock["song"] = 1
         self.scheme.stockChanged("song", 1)
-        self.shop.stock["apple"] = 0
-        self.scheme.stockChanged("apple", 0)
-        self.assertEqual(sent(link), [LeafUpdate(2, {"song": 0}),
-                                      LeafUpdate(3, {"song": 1}, {"song": SONG}),
-                                      LeafUpdate(4, {"apple": 0})])
+        withdrawn, back = sent(link)
+        self.assertEqual((withdrawn.items, withdrawn.records), ({"song": 0}, None))
         self.assertEqual(LeafUpdate(2, {"song": 0}).asDict(),
                          {"type": "leafUpdate", "seq": 2, "items": {"song": 0}})
+        self.assertEqual(back.records["song"].file, DETAILS)
+        for record in list(register.records.values()) + [back.records["song"]]:
+            self.assertEqual((record.seller, verified(record)), (ME.id, True))
 
-    def test_offersCarryTheHitsDescriptions(self):
+    def test_offersCarryTheHitsRecords(self):
         link = openLink(self.node, inbound=False, purpose=LEAF)
         feed(link, wire.ThisIsMe(101, 5000, ""))
         offers = []
         self.scheme.find("song", 1.0).addCallback(offers.extend)
         [query] = [m for m in sent(link) if type(m) is LeafQuery]
-        feed(link, LeafHits(query.id, "song", ((11, "h", 9011, 5, SHA, 9100),
-                                               (12, "h", 9012))))
-        self.assertEqual([(o.seller, o.size, o.sha256, o.transfer) for o in offers],
-                         [(11, 5, SHA, 9100), (12, None, None, 0)])
+        described, plain = song(), records.signed(LEAF12, "song", port=9012)
+        feed(link, LeafHits(query.id, "song", ((LEAF11.id, "h", 9011, described),
+                                               (LEAF12.id, "h", 9012, plain))))
+        self.assertEqual([(o.seller, o.size, o.sha256, o.transfer, o.record)
+                          for o in offers],
+                         [(LEAF11.id, 5, SHA, 9100, described),
+                          (LEAF12.id, None, None, 0, plain)])
+
+    def test_hitsWithRecordsNotTheSellersAreNoOffers(self):
+        """A super-peer can name sellers, not describe them: a seller named
+        with a record changed after it was signed is left out."""
+        link = openLink(self.node, inbound=False, purpose=LEAF)
+        feed(link, wire.ThisIsMe(101, 5000, ""))
+        offers = []
+        self.scheme.find("song", 1.0).addCallback(offers.extend)
+        [query] = [m for m in sent(link) if type(m) is LeafQuery]
+        changed = records.forged(song(), sha256="cd" * 32)
+        honest = records.signed(LEAF12, "song", port=9012)
+        feed(link, LeafHits(query.id, "song", ((LEAF11.id, "h", 9011, changed),
+                                               (LEAF12.id, "h", 9012, honest))))
+        self.assertEqual([o.seller for o in offers], [LEAF12.id])
 
 
 class SuperPeerFetchTests(test_fetch.FetchTests):
@@ -302,7 +342,7 @@ class SplitRegisterTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        self.node = makeNode(9)
+        self.node = makeNode(ME.id, identity=ME)
         self.scheme = buildScheme(self.node, "superpeer")
         self.shop = ManyFilesShop(600)
         self.scheme.advertise(self.shop)
@@ -328,7 +368,8 @@ class SplitRegisterTests(SynchronousTestCase):
         for message in messages:
             self.assertFalse(set(message.items) & set(items))
             items.update(message.items)
-            files.update(message.files)
+            files.update({item: dict(zip(("size", "sha256", "transfer"), record.file))
+                          for item, record in message.records.items()})
         self.assertEqual(items, self.shop.inventory())
         self.assertEqual(files, {item: self.shop.describe(item) for item in items})
         side = self.scheme.side
@@ -344,13 +385,13 @@ class SplitRegisterTests(SynchronousTestCase):
         _, messages = self.register()
         superpeer = makeNode(101)
         buildScheme(superpeer, "superpeer", super=True)
-        leaf = linkPeer(superpeer, 9, purpose=LEAF)
+        leaf = linkPeer(superpeer, ME.id, purpose=LEAF)
         feed(leaf, *messages)
         self.assertEqual(sent(leaf), [LeafAck(m.seq, n) for m, n in zip(
             messages, itertools.accumulate(len(m.items) for m in messages))])
         index = superpeer.discovery.side.index
-        self.assertEqual(index.items(9), self.shop.inventory())
-        self.assertEqual(len(index.files(9)), 600)
+        self.assertEqual(index.items(ME.id), self.shop.inventory())
+        self.assertEqual(len(index.records(ME.id)), 600)
 
     def test_largeUpdateSplit(self):
         """A new shop with many files: its items go in several updates,

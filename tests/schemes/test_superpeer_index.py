@@ -4,16 +4,55 @@ inverted index of its leaves (register, update, leaf gone, bounds, and
 what it refuses, whole).
 """
 
+import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 
+from tests.records import PLAIN, signed
+
 A, B = ("10.0.0.1", 9001), ("10.0.0.2", 9002)
+
+
+class AnyRecords(dict):
+    """A record of every item, as the super-peer checked it."""
+
+    def __missing__(self, item):
+        return attr.evolve(PLAIN, item=item)
+
+
+class Index(LeafIndex):
+    """A LeafIndex whose entries all have records, and whose lookups say
+    only (leaf, host, port), at clock time 0."""
+
+    def register(self, leaf, address, items, records=None, listed=True):
+        return super().register(leaf, address, items, records or AnyRecords(), listed)
+
+    def update(self, leaf, items, records=None):
+        return super().update(leaf, items, records or AnyRecords())
+
+    def lookup(self, item, limit, now=0.0):
+        return [hit[:3] for hit in super().lookup(item, limit, now)]
 
 
 class LeafIndexTests(SynchronousTestCase):
     def setUp(self):
-        self.index = LeafIndex(per_leaf=4, total=6)
+        self.index = Index(per_leaf=4, total=6)
+
+    def test_eachEntryHasTheLeafsRecordUntilItExpires(self):
+        records = {"apple": signed(1, "apple", lifetime=10),
+                   "pear": signed(1, "pear", lifetime=20)}
+        self.index.register(1, A, {"apple": 1, "pear": 1}, records)
+        found = LeafIndex.lookup(self.index, "apple", 10, 9.0)
+        self.assertEqual(found, [(1,) + A + (records["apple"],)])
+        self.assertEqual(self.index.records(1), records)
+        self.assertEqual(self.index.lookup("apple", 10, 10.0), [])
+        newer = {"apple": signed(1, "apple", issued=5000, lifetime=20)}
+        self.index.update(1, {"apple": 2}, newer)
+        self.assertEqual(LeafIndex.lookup(self.index, "apple", 10, 10.0),
+                         [(1,) + A + (newer["apple"],)])
+        self.index.update(1, {"pear": 0})
+        self.assertEqual(self.index.records(1), newer)
 
     def assertRefused(self, code, call, *args):
         refused = self.assertRaises(Refused, call, *args)

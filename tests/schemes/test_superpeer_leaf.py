@@ -7,11 +7,13 @@ super-peer crashes mid-trade and no sale is lost.
 
 import random
 
+import attr
 from twisted.internet import defer
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.records import verified
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
@@ -25,15 +27,34 @@ from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.testing import Market, MemoryNetwork
 
 from tests.helpers import NODE_PORT, closeLink, feed, makeNode, openLink, sent
+from tests import records
 from tests.schemes import FindEvents, StaticShop
 
-ME = 9
+SELF = records.identity(9)
+ME = SELF.id
 S1, S2 = 101, 102
+
+
+def told(link):
+    """What the leaf sent its super-peer, registers and updates without
+    their records once each record is checked: the leaf's own, of each
+    item it names in stock."""
+    out = []
+    for message in sent(link):
+        if type(message) in (LeafRegister, LeafUpdate):
+            stocked = sorted(item for item, units in message.items.items() if units)
+            assert sorted(message.records or {}) == stocked, message
+            for item, record in (message.records or {}).items():
+                assert (record.item, record.seller, verified(record)) == (
+                    item, ME, True), message
+            message = attr.evolve(message, records=None)
+        out.append(message)
+    return out
 
 
 class LeafTests(SynchronousTestCase):
     def setUp(self):
-        self.node = makeNode(ME)
+        self.node = makeNode(ME, identity=SELF)
         self.clock = self.node.clock
         self.scheme = buildScheme(self.node, "superpeer")
         self.shop = StaticShop(apple=2, pear=1, fig=0)
@@ -54,12 +75,12 @@ class LeafTests(SynchronousTestCase):
 
     def test_registersWholeInventoryWithEach(self):
         one = self.superpeer(S1)
-        self.assertEqual(sent(one), [LeafRegister(1, "", NODE_PORT,
+        self.assertEqual(told(one), [LeafRegister(1, "", NODE_PORT,
                                                   {"apple": 2, "pear": 1})])
         feed(one, LeafAck(1, 2))
         self.assertEqual(self.scheme.side.registered, {S1})
         two = self.superpeer(S2)
-        self.assertEqual(sent(two), [LeafRegister(2, "", NODE_PORT,
+        self.assertEqual(told(two), [LeafRegister(2, "", NODE_PORT,
                                                   {"apple": 2, "pear": 1})])
         self.assertTrue(self.scheme.canFind())
 
@@ -68,8 +89,8 @@ class LeafTests(SynchronousTestCase):
         sent(one), sent(two)
         self.shop.stock["apple"] = 0
         self.scheme.stockChanged("apple", 0)
-        self.assertEqual(sent(one), [LeafUpdate(3, {"apple": 0})])
-        self.assertEqual(sent(two), [LeafUpdate(3, {"apple": 0})])
+        self.assertEqual(told(one), [LeafUpdate(3, {"apple": 0})])
+        self.assertEqual(told(two), [LeafUpdate(3, {"apple": 0})])
         # Nothing changed: nothing sent.
         self.scheme.stockChanged("pear", 1)
         self.scheme.stockChanged("fig", 0)
@@ -78,7 +99,7 @@ class LeafTests(SynchronousTestCase):
         self.shop.stock["apple"] = 5
         self.scheme.stockChanged("apple", 5)
         self.scheme.advertise(StaticShop(plum=3))
-        self.assertEqual(sent(one), [LeafUpdate(4, {"apple": 5}),
+        self.assertEqual(told(one), [LeafUpdate(4, {"apple": 5}),
                                      LeafUpdate(5, {"plum": 3})])
         self.assertEqual(len(sent(two)), 2)
 
@@ -86,13 +107,13 @@ class LeafTests(SynchronousTestCase):
         """No leafAck within 2 s: the whole inventory again, then after
         4 s, and so on; an ack ends it."""
         one = self.superpeer(S1)
-        first = sent(one)
+        first = told(one)
         self.clock.advance(2.0)
-        self.assertEqual(sent(one), [LeafRegister(2, "", NODE_PORT, first[0].items)])
+        self.assertEqual(told(one), [LeafRegister(2, "", NODE_PORT, first[0].items)])
         self.clock.advance(3.9)
         self.assertEqual(sent(one), [])
         self.clock.advance(0.1)
-        self.assertEqual(sent(one), [LeafRegister(3, "", NODE_PORT, first[0].items)])
+        self.assertEqual(told(one), [LeafRegister(3, "", NODE_PORT, first[0].items)])
         feed(one, LeafAck(3, 2))
         self.assertEqual(self.scheme.side.registered, {S1})
         self.assertEqual(self.clock.getDelayedCalls(), [])
@@ -103,9 +124,9 @@ class LeafTests(SynchronousTestCase):
         sent(one)
         self.shop.stock["pear"] = 0
         self.scheme.stockChanged("pear", 0)
-        self.assertEqual(sent(one), [LeafUpdate(2, {"pear": 0})])
+        self.assertEqual(told(one), [LeafUpdate(2, {"pear": 0})])
         self.clock.advance(2.0)
-        self.assertEqual(sent(one), [LeafRegister(3, "", NODE_PORT, {"apple": 2})])
+        self.assertEqual(told(one), [LeafRegister(3, "", NODE_PORT, {"apple": 2})])
         self.assertEqual(self.scheme.side.registered, set())
 
     def test_noWaitForAGoneSuperpeer(self):
@@ -135,10 +156,12 @@ class LeafTests(SynchronousTestCase):
         [query] = sent(one)
         feed(two, LeafAck(2, 2))
         self.assertEqual((type(query), query.item), (LeafQuery, "apple"))
-        feed(one, LeafHits(query.id, "apple", ((ME, "me", 1), (50, "h50", 5050))))
+        mine, theirs = records.signed(SELF, "apple"), records.signed(50, "apple")
+        feed(one, LeafHits(query.id, "apple", ((ME, "me", 1, mine),
+                                               (theirs.seller, "h50", 5050, theirs))))
         [[offer]] = result
-        self.assertEqual((offer.seller, offer.route, offer.host, offer.port),
-                         (50, (ME, 50), "h50", 5050))
+        self.assertEqual((offer.seller, offer.route, offer.host, offer.port, offer.record),
+                         (theirs.seller, (ME, theirs.seller), "h50", 5050, theirs))
         self.assertEqual(events.events, [("findStarted", "apple"),
                                          ("offersFound", "apple", [offer])])
         self.assertEqual(self.clock.getDelayedCalls(), [])
@@ -263,7 +286,8 @@ class MarketTests(SynchronousTestCase):
         bag = market.role(buyer, "buyer").bag
         self.assertEqual([(p.item, p.seller) for p in bag], [("apple", seller.id)] * 3)
         # Sold out: withdrawn from the index.
-        self.assertEqual(home.discovery.side.index.lookup("apple", 5), [])
+        self.assertEqual(home.discovery.side.index.lookup("apple", 5,
+                                                          market.clock.seconds()), [])
         everyone = supers + [seller, buyer]
         for node in everyone:
             market.stop(node)

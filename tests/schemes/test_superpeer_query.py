@@ -20,12 +20,35 @@ from twisted_bazaar.schemes.superpeer.messages import (
     SpQuery,
 )
 
+from tests import records
 from tests.schemes import answerChecks
 from tests.helpers import feed, linkPeer, makeNode, sent
 
 ME = 7
 #: Two super-peer neighbours, and a leaf.
 P1, P2, LEAF_ID = 21, 22, 31
+#: Sellers, by the seed of their keys: their ids are their keys'.
+SEEDS = (41, 42, 51, 52, 53)
+ID = {seed: records.identity(seed).id for seed in SEEDS}
+
+
+def entry(seed, host, port, item="apple"):
+    """A seller as a hit names it: (id, host, port, its record of item)."""
+    return (ID[seed], host, port, records.signed(seed, item, port=port))
+
+
+def addresses(sellers):
+    """(id, host, port) of each seller named, once its record is checked
+    to be its own."""
+    for seller, _, _, record in sellers:
+        assert record.seller == seller
+    return tuple(seller[:3] for seller in sellers)
+
+
+def hitsOf(messages):
+    """(type, id, item, path or None, sellers as addresses) of each hit."""
+    return [(type(m), m.id, m.item, getattr(m, "path", None), addresses(m.sellers))
+            for m in messages]
 
 
 class QueryCase(SynchronousTestCase):
@@ -37,7 +60,7 @@ class QueryCase(SynchronousTestCase):
         options.setdefault("query_deadline", 1.0)
         options.setdefault("round_wait", 0.1)
         options.setdefault("query_ttl", 4)
-        self.node = makeNode(ME)
+        self.node = makeNode(ME, identity=records.identity(7))
         self.clock = self.node.clock
         self.scheme = buildScheme(self.node, "superpeer", super=True, **options)
         self.flood = self.scheme.flood
@@ -45,9 +68,10 @@ class QueryCase(SynchronousTestCase):
         self.p2 = linkPeer(self.node, P2, purpose=SUPER)
         self.leaf = linkPeer(self.node, LEAF_ID, purpose=LEAF)
 
-    def register(self, leaf_id, items, port):
-        link = linkPeer(self.node, leaf_id, purpose=LEAF)
-        feed(link, LeafRegister(1, "", port, items))
+    def register(self, seed, items, port):
+        link = linkPeer(self.node, ID[seed], purpose=LEAF)
+        feed(link, LeafRegister(1, "", port, items, {
+            item: records.signed(seed, item, port=port) for item in items}))
         answerChecks(self.node)
         sent(link)
         return link
@@ -71,8 +95,8 @@ class ForwardingTests(QueryCase):
         self.register(41, {"apple": 1}, 9041)
         feed(self.p1, SpQuery(5, "apple", (99, P1), 3))
         # The hit goes back along the reversed return path, via P1.
-        self.assertEqual(sent(self.p1), [SpHit(5, "apple", (ME, P1, 99),
-                                              ((41, "10.0.0.99", 9041),))])
+        self.assertEqual(hitsOf(sent(self.p1)), [(SpHit, 5, "apple", (ME, P1, 99),
+                                                  ((ID[41], "10.0.0.99", 9041),))])
         # Forwarded to the other super-peer only, with this node appended.
         self.assertEqual(sent(self.p2), [SpQuery(5, "apple", (99, P1, ME), 2)])
         self.assertEqual(sent(self.leaf), [])
@@ -80,8 +104,8 @@ class ForwardingTests(QueryCase):
     def test_hitGoesStraightToALinkedOrigin(self):
         self.register(41, {"apple": 1}, 9041)
         feed(self.p2, SpQuery(5, "apple", (P1, P2), 1))
-        self.assertEqual(sent(self.p1), [SpHit(5, "apple", (ME, P1),
-                                              ((41, "10.0.0.99", 9041),))])
+        self.assertEqual(hitsOf(sent(self.p1)), [(SpHit, 5, "apple", (ME, P1),
+                                                  ((ID[41], "10.0.0.99", 9041),))])
 
     def test_dedup(self):
         """A query id is handled and forwarded once, whichever way it
@@ -109,20 +133,29 @@ class GatheringTests(QueryCase):
     """The origin: hits back, and how a gathering ends."""
 
     def hit(self, link, query, *sellers):
-        feed(link, SpHit(query.id, query.item, (link.peer_id, ME), tuple(sellers)))
+        """An spHit naming sellers, each (seed, host, port), with records."""
+        feed(link, SpHit(query.id, query.item, (link.peer_id, ME),
+                         tuple(entry(*seller, item=query.item) for seller in sellers)))
+
+    def result(self, result):
+        return [list(addresses(sellers)) for sellers in result]
 
     def test_enoughHitsEndsIt(self):
         result = self.ask()
         [query], [same] = self.floods()
         self.assertEqual(query, same)
         self.assertEqual((query.item, query.return_path, query.ttl), ("apple", (ME,), 1))
-        self.hit(self.p1, query, (51, "h51", 1), (LEAF_ID, "asker", 2))
+        asker = (LEAF_ID, "asker", 2, records.forged(records.PLAIN, seller=LEAF_ID))
+        feed(self.p1, SpHit(query.id, query.item, (P1, ME), (entry(51, "h51", 1),
+                                                             asker)))
+        self.assertEqual(list(self.flood._gatherings.values())[0].hits, {
+            ID[51]: entry(51, "h51", 1)[1:]})
         self.assertEqual(result, [])
         # A seller named twice counts once.
         self.hit(self.p2, query, (51, "h51", 1))
         self.assertEqual(result, [])
         self.hit(self.p2, query, (52, "h52", 2))
-        self.assertEqual(result, [[(51, "h51", 1), (52, "h52", 2)]])
+        self.assertEqual(self.result(result), [[(ID[51], "h51", 1), (ID[52], "h52", 2)]])
         self.assertEqual(self.clock.getDelayedCalls(), [])
         # Late hits change nothing.
         self.hit(self.p1, query, (53, "h53", 3))
@@ -138,7 +171,7 @@ class GatheringTests(QueryCase):
         self.assertEqual(result, [])
         self.assertEqual(self.floods(), ([], []))
         self.clock.advance(0.001)
-        self.assertEqual(result, [[(51, "h51", 1)]])
+        self.assertEqual(self.result(result), [[(ID[51], "h51", 1)]])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_oneTimerPerWait(self):
@@ -193,9 +226,10 @@ class GatheringTests(QueryCase):
     def test_hitsForAnotherItemOrQueryIgnored(self):
         result = self.ask()
         [query], _ = self.floods()
-        feed(self.p1, SpHit(query.id, "pear", (P1, ME), ((51, "h", 1), (52, "h", 2))))
-        feed(self.p1, SpHit(query.id + 1, "apple", (P1, ME), ((51, "h", 1),
-                                                               (52, "h", 2))))
+        feed(self.p1, SpHit(query.id, "pear", (P1, ME), (entry(51, "h", 1, "pear"),
+                                                         entry(52, "h", 2, "pear"))))
+        feed(self.p1, SpHit(query.id + 1, "apple", (P1, ME), (entry(51, "h", 1),
+                                                               entry(52, "h", 2))))
         self.assertEqual(result, [])
 
     def test_noNeighbourAnswersAtOnce(self):
@@ -212,12 +246,14 @@ class GatheringTests(QueryCase):
         self.register(41, {"apple": 1}, 0)
         feed(self.p1, SpQuery(5, "apple", (P1,), 2))
         hits = [m for m in sent(self.p1) if type(m) is SpHit]
-        self.assertEqual([hit.sellers for hit in hits], [((41, "10.0.0.99", 0),)])
+        self.assertEqual([addresses(hit.sellers) for hit in hits],
+                         [((ID[41], "10.0.0.99", 0),)])
         feed(self.leaf, LeafQuery(77, "apple"))
         [query], _ = self.floods()
         self.hit(self.p1, query, (51, "h51", 0), (52, "h52", 2))
         self.clock.advance(1.0)
-        self.assertEqual(sent(self.leaf), [LeafHits(77, "apple", ((52, "h52", 2),))])
+        self.assertEqual(hitsOf(sent(self.leaf)),
+                         [(LeafHits, 77, "apple", None, ((ID[52], "h52", 2),))])
 
     def test_cancel(self):
         d = self.flood.ask("apple", LEAF_ID)
@@ -225,7 +261,7 @@ class GatheringTests(QueryCase):
         d.addErrback(lambda f: f.trap(defer.CancelledError))
         d.cancel()
         self.assertEqual(self.clock.getDelayedCalls(), [])
-        feed(self.p1, SpHit(query.id, "apple", (P1, ME), ((51, "h", 1),)))
+        feed(self.p1, SpHit(query.id, "apple", (P1, ME), (entry(51, "h", 1),)))
 
     def test_stopEndsQueries(self):
         result = self.ask()
@@ -239,5 +275,5 @@ class GatheringTests(QueryCase):
         feed(self.leaf, LeafQuery(77, "apple"))
         [query], _ = self.floods()
         self.hit(self.p1, query, (51, "h51", 1), (52, "h52", 2))
-        self.assertEqual(sent(self.leaf), [LeafHits(77, "apple", ((51, "h51", 1),
-                                                                  (52, "h52", 2)))])
+        self.assertEqual(hitsOf(sent(self.leaf)), [
+            (LeafHits, 77, "apple", None, ((ID[51], "h51", 1), (ID[52], "h52", 2)))])

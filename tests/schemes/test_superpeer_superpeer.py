@@ -13,7 +13,10 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from twisted_bazaar import wire
+from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 from twisted_bazaar.daemon.registry import buildScheme
@@ -39,14 +42,54 @@ from tests.helpers import (
     provenLink,
     sent,
 )
+from tests import records
 from tests.schemes import StaticShop, answerChecks
 
-ME = 7
+ME = records.identity(7).id
+#: Leaves' ids: those of their keys.
+L11, L12, L13, L99 = (records.identity(n).id for n in (11, 12, 13, 99))
+KEYS = {records.identity(n).id: records.identity(n) for n in (11, 12, 13, 17, 18, 99)}
+
+
+def recordsOf(link, items, host="", port=0):
+    """The records a leaf signs of the items it has in stock."""
+    who = KEYS[link.peer_id]
+    return {item: records.signed(who, item, host, port)
+            for item, units in items.items() if units}
+
+
+def register(link, seq, host, port, items):
+    """The leaf's register, with its records."""
+    return LeafRegister(seq, host, port, items, recordsOf(link, items, host, port))
+
+
+def update(link, seq, items):
+    """The leaf's update, with its records."""
+    return LeafUpdate(seq, items, recordsOf(link, items))
+
+
+def hits(link):
+    """The leafHits the link was sent, as (id, item, sellers (id, host,
+    port)), once each seller's record is checked to be its own of that
+    item."""
+    out = []
+    for message in sent(link):
+        assert type(message) is LeafHits, message
+        for seller, _, _, record in message.sellers:
+            assert (record.seller, record.item) == (seller, message.item), message
+        out.append((message.id, message.item,
+                    tuple(seller[:3] for seller in message.sellers)))
+    return out
+
+
+def lookup(index, item):
+    """(leaf, host, port) of the leaves the index names for item now."""
+    return [hit[:3] for hit in index.lookup(item, 5, 0.0)]
 
 
 def superPeer(**options):
     """A super-peer (not started: it seeks no links) and its scheme."""
-    node = makeNode(ME)
+    node = makeNode(ME, identity=records.identity(7))
     scheme = buildScheme(node, "superpeer", super=True, **options)
     return node, scheme
 
@@ -65,61 +108,61 @@ class SuperPeerLeavesTests(SynchronousTestCase):
         self.assertIs(self.scheme.superpeer, True)
 
     def test_registerUpdateAck(self):
-        link = self.leaf(11)
-        feed(link, LeafRegister(1, "", 9011, {"apple": 2, "pear": 0}))
+        link = self.leaf(L11)
+        feed(link, register(link, 1, "", 9011, {"apple": 2, "pear": 0}))
         self.assertEqual(sent(link), [LeafAck(1, 1)])
         # No host said: the address the link comes from.
-        self.assertEqual(self.index.address(11), ("10.0.0.99", 9011))
-        feed(link, LeafUpdate(2, {"apple": 0, "fig": 1}))
+        self.assertEqual(self.index.address(L11), ("10.0.0.99", 9011))
+        feed(link, update(link, 2, {"apple": 0, "fig": 1}))
         self.assertEqual(sent(link), [LeafAck(2, 1)])
-        self.assertEqual(self.index.items(11), {"fig": 1})
+        self.assertEqual(self.index.items(L11), {"fig": 1})
 
     def test_leafGone(self):
-        link = self.leaf(11, host="leaf.example")
-        feed(link, LeafRegister(1, "leaf.example", 9011, {"apple": 2}))
+        link = self.leaf(L11, host="leaf.example")
+        feed(link, register(link, 1, "leaf.example", 9011, {"apple": 2}))
         answerChecks(self.node)
-        other = self.leaf(12)
-        feed(other, LeafRegister(1, "", 9012, {"apple": 1}))
+        other = self.leaf(L12)
+        feed(other, register(other, 1, "", 9012, {"apple": 1}))
         answerChecks(self.node)
         closeLink(link)
-        self.assertNotIn(11, self.index)
-        self.assertEqual(self.index.lookup("apple", 5), [(12, "10.0.0.99", 9012)])
+        self.assertNotIn(L11, self.index)
+        self.assertEqual(lookup(self.index, "apple"), [(L12, "10.0.0.99", 9012)])
 
     def test_queryAnsweredFromTheIndex(self):
         """With no super-peer neighbour, the index's answer comes at once;
         the asking leaf is left out."""
-        seller = self.leaf(11)
-        feed(seller, LeafRegister(1, "", 9011, {"apple": 2}))
+        seller = self.leaf(L11)
+        feed(seller, register(seller, 1, "", 9011, {"apple": 2}))
         answerChecks(self.node)
-        asker = self.leaf(12)
-        feed(asker, LeafRegister(1, "", 9012, {"apple": 1}))
+        asker = self.leaf(L12)
+        feed(asker, register(asker, 1, "", 9012, {"apple": 1}))
         answerChecks(self.node)
         sent(asker)
         feed(asker, LeafQuery(55, "apple"))
-        self.assertEqual(sent(asker), [LeafHits(55, "apple", ((11, "10.0.0.99", 9011),))])
+        self.assertEqual(hits(asker), [(55, "apple", ((L11, "10.0.0.99", 9011),))])
         feed(asker, LeafQuery(56, "plum"))
-        self.assertEqual(sent(asker), [LeafHits(56, "plum", ())])
+        self.assertEqual(hits(asker), [(56, "plum", ())])
 
     def test_ownShopComesFirst(self):
         self.scheme.advertise(StaticShop(apple=1))
-        seller = self.leaf(11)
-        feed(seller, LeafRegister(1, "", 9011, {"apple": 2}))
+        seller = self.leaf(L11)
+        feed(seller, register(seller, 1, "", 9011, {"apple": 2}))
         answerChecks(self.node)
         feed(seller, LeafQuery(55, "apple"))
         sent(seller)
-        asker = self.leaf(12)
+        asker = self.leaf(L12)
         feed(asker, LeafQuery(56, "apple"))
-        self.assertEqual(sent(asker), [LeafHits(56, "apple", (
-            (ME, NODE_HOST, NODE_PORT), (11, "10.0.0.99", 9011)))])
+        self.assertEqual(hits(asker), [(56, "apple", (
+            (ME, NODE_HOST, NODE_PORT), (L11, "10.0.0.99", 9011)))])
 
     def test_findOnTheSuperPeer(self):
-        seller = self.leaf(11)
-        feed(seller, LeafRegister(1, "", 9011, {"apple": 2}))
+        seller = self.leaf(L11)
+        feed(seller, register(seller, 1, "", 9011, {"apple": 2}))
         answerChecks(self.node)
         offers = []
         self.scheme.find("apple", 1.0).addCallback(offers.extend)
         self.assertEqual([(o.seller, o.route, o.port) for o in offers],
-                         [(11, (ME, 11), 9011)])
+                         [(L11, (ME, L11), 9011)])
 
     def assertRefusedAndClosed(self, link, code):
         [error] = sent(link)
@@ -128,44 +171,44 @@ class SuperPeerLeavesTests(SynchronousTestCase):
         return error
 
     def test_oversizedInventory(self):
-        link = self.leaf(11)
-        feed(link, LeafRegister(1, "", 9011, {f"i{k}": 1 for k in range(4)}))
+        link = self.leaf(L11)
+        feed(link, register(link, 1, "", 9011, {f"i{k}": 1 for k in range(4)}))
         error = self.assertRefusedAndClosed(link, "toomany")
         self.assertEqual(error.info, "4 items is over this super-peer's bound of 3 "
                          "per leaf")
-        self.assertNotIn(11, self.index)
+        self.assertNotIn(L11, self.index)
 
     def test_updateOfAnUnknownItem(self):
-        link = self.leaf(11)
-        feed(link, LeafRegister(1, "", 9011, {"apple": 1}))
+        link = self.leaf(L11)
+        feed(link, register(link, 1, "", 9011, {"apple": 1}))
         sent(link)
-        feed(link, LeafUpdate(2, {"plum": 0}))
+        feed(link, update(link, 2, {"plum": 0}))
         self.assertRefusedAndClosed(link, "unknown")
 
     def test_leafClaimingAnotherLeafsEntries(self):
         """Entries belong to the link that registered them: another leaf
         can neither withdraw them nor take over their address."""
-        owner = self.leaf(11)
-        feed(owner, LeafRegister(1, "10.0.0.5", 9011, {"apple": 1}))
+        owner = self.leaf(L11)
+        feed(owner, register(owner, 1, "10.0.0.5", 9011, {"apple": 1}))
         answerChecks(self.node)
-        thief = self.leaf(12)
-        feed(thief, LeafRegister(1, "", 9012, {"fig": 1}))
+        thief = self.leaf(L12)
+        feed(thief, register(thief, 1, "", 9012, {"fig": 1}))
         answerChecks(self.node)
         sent(thief)
-        feed(thief, LeafUpdate(2, {"apple": 0}))
+        feed(thief, update(thief, 2, {"apple": 0}))
         error = self.assertRefusedAndClosed(thief, "unknown")
         self.assertEqual(error.info, "you have no 'apple' to withdraw")
-        impostor = self.leaf(13)
-        feed(impostor, LeafRegister(1, "10.0.0.5", 9011, {"apple": 1}))
+        impostor = self.leaf(L13)
+        feed(impostor, register(impostor, 1, "10.0.0.5", 9011, {"apple": 1}))
         self.assertRefusedAndClosed(impostor, "claimed")
-        self.assertEqual(self.index.lookup("apple", 5), [(11, "10.0.0.5", 9011)])
+        self.assertEqual(lookup(self.index, "apple"), [(L11, "10.0.0.5", 9011)])
 
     def test_totalBound(self):
         node, scheme = superPeer(index_entries=2)
-        first = linkPeer(node, 11, purpose=LEAF)
-        feed(first, LeafRegister(1, "", 9011, {"a": 1, "b": 1}))
-        second = linkPeer(node, 12, purpose=LEAF)
-        feed(second, LeafRegister(1, "", 9012, {"c": 1}))
+        first = linkPeer(node, L11, purpose=LEAF)
+        feed(first, register(first, 1, "", 9011, {"a": 1, "b": 1}))
+        second = linkPeer(node, L12, purpose=LEAF)
+        feed(second, register(second, 1, "", 9012, {"c": 1}))
         self.assertRefusedAndClosed(second, "full")
 
     def test_leafMessagesOnOtherLinks(self):
@@ -177,6 +220,80 @@ class SuperPeerLeavesTests(SynchronousTestCase):
             self.assertEqual(error.code, "wtf")
             self.assertIn("leafQuery is for a leaf link", error.info)
             self.assertFalse(link.closing)
+
+
+class OwnedRecordTests(SynchronousTestCase):
+    """
+    Every entry a leaf registers comes with its own signed record of the
+    item; a register or update with one missing, not the leaf's, changed
+    after it was signed, of another item or expired is refused whole
+    (badrecord, and the link closed), so no leaf registers in another's
+    name nor describes another's file.
+    """
+
+    def setUp(self):
+        self.node, self.scheme = superPeer()
+        self.index = self.scheme.side.index
+        self.honest = linkPeer(self.node, L11, purpose=LEAF)
+        feed(self.honest, register(self.honest, 1, "", 9011, {"song": 1}))
+        answerChecks(self.node)
+        sent(self.honest)
+        self.thief = linkPeer(self.node, L12, purpose=LEAF)
+
+    def assertRefused(self, message, why):
+        """The message is refused whole; the thief's entries are as they
+        were, and the honest leaf is the one seller of song."""
+        held = self.index.items(L12)
+        feed(self.thief, message)
+        [error] = sent(self.thief)
+        self.assertEqual((error.code, error.info), ("badrecord", why))
+        self.assertTrue(self.thief.closing)
+        self.assertEqual(self.index.items(L12), held)
+        self.assertEqual(lookup(self.index, "song"), [(L11, "10.0.0.99", 9011)])
+
+    def test_aRecordInAnotherLeafsName(self):
+        stolen = records.signed(KEYS[L11], "song", file=(5, records.SHA, 9012))
+        self.assertRefused(
+            LeafRegister(1, "", 9012, {"song": 1}, {"song": stolen}),
+            f"the record of 'song': it is node {L11}'s record, not node {L12}'s")
+
+    def test_aRecordChangedAfterItWasSigned(self):
+        mine = records.signed(KEYS[L12], "song", file=(5, records.SHA, 9012))
+        self.assertRefused(
+            LeafRegister(1, "", 9012, {"song": 1},
+                         {"song": records.forged(mine, sha256="cd" * 32)}),
+            f"the record of 'song': it is not signed by the key of node {L12}")
+
+    def test_aRecordMissingOrOfAnotherItem(self):
+        self.assertRefused(LeafRegister(1, "", 9012, {"song": 1, "fig": 1}, {
+            "song": records.signed(KEYS[L12], "song")}),
+            "the record of 'fig': it has none")
+
+    def test_anUpdateIsCheckedToo(self):
+        feed(self.thief, register(self.thief, 1, "", 9012, {"fig": 1}))
+        answerChecks(self.node)
+        sent(self.thief)
+        self.assertRefused(LeafUpdate(2, {"song": 1}, {
+            "song": records.signed(KEYS[L12], "fig")}),
+            "the record of 'song': it is a record of another item")
+
+    def test_anExpiredRecord(self):
+        self.node.clock.advance(601)
+        feed(self.honest, register(self.honest, 2, "", 9011, {"song": 1}))
+        [error] = sent(self.honest)
+        self.assertEqual((error.code, error.info),
+                         ("badrecord", "the record of 'song': it has expired"))
+
+    def test_anEntryIsNamedWhileItsRecordLives(self):
+        """A leaf that stops sending its records again is named no more
+        once they expire."""
+        asker = linkPeer(self.node, L13, purpose=LEAF)
+        self.node.clock.advance(599)
+        feed(asker, LeafQuery(1, "song"))
+        self.assertEqual(hits(asker), [(1, "song", ((L11, "10.0.0.99", 9011),))])
+        self.node.clock.advance(1)
+        feed(asker, LeafQuery(2, "song"))
+        self.assertEqual(hits(asker), [(2, "song", ())])
 
 
 class RawInputTests(SynchronousTestCase):
@@ -259,11 +376,19 @@ class DocumentedExampleTests(SynchronousTestCase):
         return re.findall(r"^(leaf → S|S → leaf)\s+(\d+:\{.*\},)$", section, re.M)
 
     def test_replay(self):
+        """The session's keys are the 32-byte private keys 0x01… (the
+        seller) and 0x02… (the leaf), its records signed at
+        1700000000000."""
         node, scheme = superPeer()
-        seller = linkPeer(node, 17, purpose=LEAF)
-        feed(seller, LeafRegister(1, "127.0.0.1", 9002, {"pear": 1}))
+        node.clock.advance(1_700_000_000)
+        seller, leaf = (Identity(Ed25519PrivateKey.from_private_bytes(bytes([n]) * 32))
+                        for n in (1, 2))
+        seller_link = linkPeer(node, seller.id, purpose=LEAF)
+        feed(seller_link, LeafRegister(1, "127.0.0.1", 9002, {"pear": 1}, {
+            "pear": signRecord(seller, "pear", "127.0.0.1", 9002, 1_700_000_000_000,
+                               1_700_000_600_000)}))
         answerChecks(node)
-        leaf = linkPeer(node, 18, purpose=LEAF)
+        leaf = linkPeer(node, leaf.id, purpose=LEAF)
         exchanges = self.exchanges()
         self.assertEqual(len(exchanges), 8)
         heard = b""
@@ -289,16 +414,16 @@ class AddressCheckTests(SynchronousTestCase):
     def setUp(self):
         self.node, self.scheme = superPeer()
         self.index = self.scheme.side.index
-        self.asker = linkPeer(self.node, 12, purpose=LEAF)
+        self.asker = linkPeer(self.node, L12, purpose=LEAF)
 
     def hits(self):
         feed(self.asker, LeafQuery(55, "apple"))
-        [hits] = sent(self.asker)
-        return hits.sellers
+        [(_, _, sellers)] = hits(self.asker)
+        return sellers
 
-    def register(self, host="leaf.example", port=9011, leaf_id=11, link=None):
+    def register(self, host="leaf.example", port=9011, leaf_id=L11, link=None):
         link = link or linkPeer(self.node, leaf_id, purpose=LEAF)
-        feed(link, LeafRegister(1, host, port, {"apple": 2}))
+        feed(link, register(link, 1, host, port, {"apple": 2}))
         self.assertEqual(sent(link), [LeafAck(1, 1)])
         return link
 
@@ -310,23 +435,23 @@ class AddressCheckTests(SynchronousTestCase):
         [request] = self.node.connector.requests
         self.assertEqual((request.host, request.port), ("leaf.example", 9011))
         self.assertEqual(self.hits(), ())
-        self.assertEqual(answerChecks(self.node), [11])
+        self.assertEqual(answerChecks(self.node), [L11])
         self.assertEqual(sent(request.link), [wire.WhoAreYou()])
-        self.assertEqual(self.hits(), ((11, "leaf.example", 9011),))
+        self.assertEqual(self.hits(), ((L11, "leaf.example", 9011),))
         self.register(link=link)
         self.assertEqual(len(self.node.connector.requests), 1)
-        self.assertEqual(self.hits(), ((11, "leaf.example", 9011),))
+        self.assertEqual(self.hits(), ((L11, "leaf.example", 9011),))
 
     def test_newAddressCheckedAgain(self):
         link = self.register()
         answerChecks(self.node)
         self.register(port=9999, link=link)
         self.assertEqual(self.hits(), ())
-        self.assertEqual(answerChecks(self.node), [11])
-        self.assertEqual(self.hits(), ((11, "leaf.example", 9999),))
+        self.assertEqual(answerChecks(self.node), [L11])
+        self.assertEqual(self.hits(), ((L11, "leaf.example", 9999),))
 
     def assertForgotten(self, link):
-        self.assertNotIn(11, self.index)
+        self.assertNotIn(L11, self.index)
         self.assertEqual(self.hits(), ())
         self.assertTrue(link.closing)
         self.assertEqual([type(m) for m in sent(link)], [wire.Dc])
@@ -335,7 +460,7 @@ class AddressCheckTests(SynchronousTestCase):
         """Another node listens at the address the leaf gave: the leaf is
         forgotten and its link closed."""
         link = self.register()
-        answerChecks(self.node, answer=lambda leaf: 99)
+        answerChecks(self.node, answer=lambda leaf: L99)
         self.assertForgotten(link)
 
     def test_nobodyAnswers(self):
@@ -360,15 +485,15 @@ class AddressCheckTests(SynchronousTestCase):
         listed without a check, as at the tracker."""
         self.register(port=0)
         self.assertEqual(self.node.connector.requests, [])
-        self.assertTrue(self.index.listed(11))
-        self.assertEqual(self.index.lookup("apple", 5), [(11, "leaf.example", 0)])
+        self.assertTrue(self.index.listed(L11))
+        self.assertEqual(lookup(self.index, "apple"), [(L11, "leaf.example", 0)])
 
     def test_leafGoneCancelsItsCheck(self):
         link = self.register()
         [request] = self.node.connector.requests
         closeLink(link)
         self.assertTrue(request.deferred.called)
-        self.assertNotIn(11, self.index)
+        self.assertNotIn(L11, self.index)
 
     def test_stoppingCancelsChecks(self):
         self.register()
@@ -387,7 +512,8 @@ class KeyedAddressCheckTests(SynchronousTestCase):
         self.node = makeNode(self.me.id, identity=self.me)
         self.scheme = buildScheme(self.node, "superpeer", super=True)
         link = provenLink(self.node, self.leaf_key, purpose=LEAF)
-        feed(link, LeafRegister(1, "leaf.example", 9011, {"apple": 2}))
+        feed(link, LeafRegister(1, "leaf.example", 9011, {"apple": 2}, {
+            "apple": records.signed(self.leaf_key, "apple", "leaf.example", 9011)}))
         [self.request] = self.node.connector.requests
         self.request.link.makeConnection(StringTransport())
         self.request.deferred.callback(self.request.link)

@@ -110,8 +110,8 @@ class HostingTests(ExtensionCase):
         """Adding an extension leaves the installed ones in place."""
         self.assertIsInstance(self.tracker.extensions["index"], IndexExtension)
         peer, _ = self.register(4001)
-        peer.say({"type": "register", "item": "pear"})
-        self.assertEqual(peer.heard(), [{"type": "ack", "item": "pear"}])
+        peer.say({"type": "lookup", "item": "pear"})
+        self.assertEqual(peer.heard(), [{"type": "found", "item": "pear", "sellers": []}])
 
     def test_extensionMessageBeforeThisismeIsWtfThenClose(self):
         peer = WiredLink(self.factory)

@@ -9,6 +9,7 @@ nothing else, whatever it is fed.
 
 import json
 
+import attr
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
@@ -28,6 +29,7 @@ from twisted_bazaar.schemes.index.messages import (
     Register,
     Unregister,
 )
+from tests.records import PLAIN, PLAIN_WIRE, records
 from tests.schemes.chord.test_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.net.recent import RECENT_SIZE
@@ -50,6 +52,9 @@ BIGGEST_ID = wire.ID_LIMIT - 1
 
 #: A SHA-256, for the file messages.
 SHA = "ab" * 32
+#: A record of a shared file, and its wire form.
+FILE = attr.evolve(PLAIN, item="f", size=5, sha256=SHA, transfer=7)
+FILE_WIRE = dict(PLAIN_WIRE, item="f", size=5, sha256=SHA, transfer=7)
 #: Each message next to the exact JSON object it travels as.
 WIRE_FORMS = [
     (ThisIsMe(5, 8000, "10.0.0.1"),
@@ -90,24 +95,18 @@ WIRE_FORMS = [
      {"type": "error", "code": "soldout", "info": "none left", "id": 12,
       "path": [3, 2, 1]}),
     (WhereIs(42), {"type": "whereis", "id": 42}),
-    (Register("pear"), {"type": "register", "item": "pear"}),
+    (Register("pear", PLAIN), {"type": "register", "item": "pear", "record": PLAIN_WIRE}),
     (Unregister("pear"), {"type": "unregister", "item": "pear"}),
     (Ack("pear"), {"type": "ack", "item": "pear"}),
     (Lookup("pear"), {"type": "lookup", "item": "pear"}),
-    (Found("pear", ((3, "127.0.0.1", 9001), (4, "", 0))),
+    (Found("pear", ((3, "127.0.0.1", 9001, PLAIN),)),
      {"type": "found", "item": "pear", "sellers": [
-         {"id": 3, "host": "127.0.0.1", "port": 9001},
-         {"id": 4, "host": "", "port": 0}]}),
+         {"id": 3, "host": "127.0.0.1", "port": 9001, "record": PLAIN_WIRE}]}),
     (Found("fig", ()), {"type": "found", "item": "fig", "sellers": []}),
-    (Found("f", ((3, "h", 1, 5, SHA, 7),)),
-     {"type": "found", "item": "f", "sellers": [
-         {"id": 3, "host": "h", "port": 1, "size": 5, "sha256": SHA,
-          "transfer": 7}]}),
-    (Reply(9, "f", (3, 1), 3, "h", 1, 5, SHA, 7),
+    (Reply(9, "f", (3, 1), 3, "h", 1, FILE),
      {"type": "reply", "id": 9, "item": "f", "path": [3, 1], "seller": 3,
-      "host": "h", "port": 1, "size": 5, "sha256": SHA, "transfer": 7}),
-    (Register("f", 5, SHA, 7),
-     {"type": "register", "item": "f", "size": 5, "sha256": SHA, "transfer": 7}),
+      "host": "h", "port": 1, "record": FILE_WIRE}),
+    (Register("f", FILE), {"type": "register", "item": "f", "record": FILE_WIRE}),
     (Head(SHA), {"type": "head", "sha256": SHA}),
     (About(SHA, 5, 1024, (bytes(32),)),
      {"type": "about", "sha256": SHA, "size": 5, "pieceSize": 1024,
@@ -122,14 +121,17 @@ WIRE_FORMS = [
      {"type": "leafUpdate", "seq": 2, "items": {"pear": 0}}),
     (spmsg.LeafAck(2, 0), {"type": "leafAck", "seq": 2, "items": 0}),
     (spmsg.LeafQuery(5, "pear"), {"type": "leafQuery", "id": 5, "item": "pear"}),
-    (spmsg.LeafHits(5, "pear", ((3, "h", 9001),)),
+    (spmsg.LeafHits(5, "pear", ((3, "h", 9001, PLAIN),)),
      {"type": "leafHits", "id": 5, "item": "pear",
-      "sellers": [{"id": 3, "host": "h", "port": 9001}]}),
+      "sellers": [{"id": 3, "host": "h", "port": 9001, "record": PLAIN_WIRE}]}),
     (spmsg.SpQuery(6, "pear", (1, 2), 3),
      {"type": "spQuery", "id": 6, "item": "pear", "returnPath": [1, 2], "ttl": 3}),
-    (spmsg.SpHit(6, "pear", (2, 1), ((3, "h", 9001),)),
+    (spmsg.SpHit(6, "pear", (2, 1), ((3, "h", 9001, PLAIN),)),
      {"type": "spHit", "id": 6, "item": "pear", "path": [2, 1],
-      "sellers": [{"id": 3, "host": "h", "port": 9001}]}),
+      "sellers": [{"id": 3, "host": "h", "port": 9001, "record": PLAIN_WIRE}]}),
+    (spmsg.LeafRegister(1, "", 9001, {"pear": 2}, {"pear": PLAIN}),
+     {"type": "leafRegister", "seq": 1, "host": "", "port": 9001, "items": {"pear": 2},
+      "records": {"pear": PLAIN_WIRE}}),
     (Members(), {"type": "members"}),
     (MemberList(((17, "10.0.0.3", 9001, "flood"), (42, "h", 1, "")), 3),
      {"type": "memberlist", "total": 3,
@@ -409,7 +411,7 @@ class DecodeTests(SynchronousTestCase):
             sorted(wire.ERROR_CODES),
             sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout",
                     "unsold", "expired", "notyet", "nofile", "badrange", "busy",
-                    "toomany", "full", "unknown", "claimed"]),
+                    "toomany", "full", "unknown", "claimed", "badrecord"]),
         )
         for code in wire.ERROR_CODES:
             self.assertEqual(
@@ -500,6 +502,9 @@ items = st.text(min_size=1, max_size=wire.MAX_ITEM_BYTES // 4)
 hosts = st.text(max_size=wire.MAX_HOST_BYTES // 4)
 infos = st.text(max_size=wire.MAX_INFO_BYTES // 4)
 paths = st.lists(ids, min_size=1, max_size=wire.MAX_PATH, unique=True).map(tuple)
+#: A seller named with its record: (id, host, port, record).
+recordedSeller = st.builds(lambda record, host, port: (record.seller, host, port, record),
+                           records(), hosts, ports)
 excludes = st.lists(ids, max_size=wire.MAX_EXCLUDE, unique=True).map(tuple)
 sizes = st.integers(0, 2**53)
 shas = st.binary(min_size=32, max_size=32).map(bytes.hex)
@@ -515,8 +520,7 @@ VALID_MESSAGES = {
     Ping: st.builds(Ping, ids),
     Pong: st.builds(Pong, ids),
     Search: st.builds(Search, ids, items, paths, st.integers(0, wire.MAX_TTL)),
-    Reply: st.builds(Reply, ids, items, paths, ids, hosts, ports, st.none() | sizes,
-                     st.none() | shas, st.none() | transferPorts),
+    Reply: st.builds(Reply, ids, items, paths, ids, hosts, ports, st.none() | records()),
     Buy: st.builds(Buy, ids, items, paths),
     BuyOK: st.builds(BuyOK, ids, items, paths),
     Ask: st.builds(Ask, ids, items, paths),
@@ -526,12 +530,11 @@ VALID_MESSAGES = {
     WhoAreYou: st.builds(WhoAreYou, st.none() | st.text("ab-_", min_size=43, max_size=43),
                          st.none() | st.text(min_size=1, max_size=16)),
     Proof: st.builds(Proof, st.text(min_size=86, max_size=86, alphabet="ab-_")),
-    Register: st.builds(Register, items, st.none() | sizes, st.none() | shas,
-                        st.none() | transferPorts),
+    Register: st.builds(Register, items, records()),
     Unregister: st.builds(Unregister, items),
     Ack: st.builds(Ack, items),
     Lookup: st.builds(Lookup, items),
-    Found: st.builds(Found, items, st.lists(st.tuples(ids, hosts, ports),
+    Found: st.builds(Found, items, st.lists(recordedSeller,
                                             max_size=indexmsg.MAX_FOUND).map(tuple)),
     List: st.just(List()),
     Listing: st.builds(Listing, st.dictionaries(items, st.integers(0, 10**9),
@@ -544,19 +547,23 @@ VALID_MESSAGES = {
     Data: st.builds(Data, shas, sizes, sizes),
     spmsg.LeafRegister: st.builds(spmsg.LeafRegister, st.integers(0, 10**9), hosts,
                                   ports, st.dictionaries(items, st.integers(0, 10**9),
-                                                         max_size=20)),
+                                                         max_size=20),
+                                  st.none() | st.dictionaries(items, records(),
+                                                              max_size=5)),
     spmsg.LeafUpdate: st.builds(spmsg.LeafUpdate, st.integers(0, 10**9),
                                 st.dictionaries(items, st.integers(0, 10**9),
-                                                max_size=20)),
+                                                max_size=20),
+                                st.none() | st.dictionaries(items, records(),
+                                                            max_size=5)),
     spmsg.LeafAck: st.builds(spmsg.LeafAck, st.integers(0, 10**9),
                              st.integers(0, 10**9)),
     spmsg.LeafQuery: st.builds(spmsg.LeafQuery, ids, items),
     spmsg.LeafHits: st.builds(spmsg.LeafHits, ids, items, st.lists(
-        st.tuples(ids, hosts, ports), max_size=spmsg.MAX_HITS).map(tuple)),
+        recordedSeller, max_size=spmsg.MAX_HITS).map(tuple)),
     spmsg.SpQuery: st.builds(spmsg.SpQuery, ids, items, paths,
                              st.integers(0, wire.MAX_TTL)),
     spmsg.SpHit: st.builds(spmsg.SpHit, ids, items, paths, st.lists(
-        st.tuples(ids, hosts, ports), max_size=spmsg.MAX_HITS).map(tuple)),
+        recordedSeller, max_size=spmsg.MAX_HITS).map(tuple)),
     Members: st.just(Members()),
     MemberList: st.builds(MemberList, st.lists(st.tuples(
         ids, hosts, ports, st.sampled_from(["", "flood", "index"])),

@@ -2,7 +2,7 @@
 The market's vocabulary, shared by roles and discovery schemes: what a
 seller shows its scheme (L{IShop}), what a scheme offers a buyer
 (L{IDiscovery}, L{Offer}), and the optional file description an offer
-carries.
+carries, taken from the seller's signed record (L{recordedOffers}).
 
 Roles talk only to the L{IDiscovery} on ``node.discovery``:
 
@@ -17,7 +17,12 @@ L{twisted_bazaar.daemon.registry.buildScheme}).
 """
 
 import attr
+from twisted.logger import Logger
 from zope.interface import Attribute, Interface
+
+from twisted_bazaar.core.records import FILE_FIELDS, Record, recordFault, verified
+
+_log = Logger()
 
 
 class IShop(Interface):
@@ -37,7 +42,8 @@ class IShop(Interface):
         Optional: what an offer of ``item`` carries besides the seller's
         address, as L{Offer} field name -> value (a shared file's C{size},
         C{sha256} and C{transfer} port), or None.  A scheme reads it with
-        L{offerDetails} and carries it to the buyer's L{Offer}.
+        L{fileDescription} and signs it into the seller's record, which
+        carries it to the buyer's L{Offer}.
         """
 
 
@@ -78,7 +84,10 @@ class Offer:
     ``(buyer, seller)`` when the buy goes direct), and its address.  An
     offer of a shared file also names its content: its C{size}, its
     C{sha256} (hex) and the seller's C{transfer} port (see
-    L{twisted_bazaar.files}); None (0 for the port) otherwise.
+    L{twisted_bazaar.files}); None (0 for the port) otherwise.  ``record``
+    is the seller's signed record the offer was made from (see
+    L{twisted_bazaar.core.records}), where the scheme carries one: a
+    file's description is only ever taken from it (L{signedFile}).
     """
 
     seller: int
@@ -88,34 +97,54 @@ class Offer:
     size: int = None
     sha256: str = None
     transfer: int = 0
-
-
-#: The optional L{Offer} fields a shop may describe (see IShop.describe).
-OFFER_DETAILS = ("size", "sha256", "transfer")
-
-
-def offerDetails(shop, item):
-    """The optional offer fields ``shop`` gives for ``item``: a dict with
-    the keys of L{OFFER_DETAILS} (values None when it gives none)."""
-    describe = getattr(shop, "describe", None)
-    details = describe(item) if describe is not None else None
-    return {key: (details or {}).get(key) for key in OFFER_DETAILS}
+    record: Record = None
 
 
 def fileDescription(shop, item):
     """What ``shop`` describes of item if it shares it as a file (its
-    C{size}, C{sha256} and C{transfer} port, all known), as
-    L{offerDetails} gives it; else None."""
-    details = offerDetails(shop, item)
-    return details if None not in details.values() else None
+    C{size}, C{sha256} and C{transfer} port, all known), as a dict; else
+    None."""
+    describe = getattr(shop, "describe", None)
+    details = (describe(item) if describe is not None else None) or {}
+    described = {key: details.get(key) for key in FILE_FIELDS}
+    return described if None not in described.values() else None
 
 
-def offerFields(details):
-    """The L{Offer}'s (size, sha256, transfer) from the optional file
-    description that follows a seller's (id, host, port), as index's
-    ``found`` and superpeer's hits give it: () when there is none."""
-    size, sha256, transfer = tuple(details) + (None,) * (3 - len(details))
-    return size, sha256, transfer or 0
+def recordedOffers(node, item, sellers):
+    """
+    The offers a buyer takes from the sellers a scheme found for item:
+    ``sellers`` holds (record, host, port) for each, host and port being
+    where the scheme says the seller is (None: where its record says).
+    Only a record of item signed by its seller, and live, makes an offer,
+    its file description included; the others are dropped, in one log
+    line.  The buyer itself is left out.
+    """
+    now = node.clock.seconds()
+    offers, dropped = [], 0
+    for record, host, port in sellers:
+        if record.seller == node.id:
+            continue
+        if recordFault(record, now, item=item, alive=True) is not None:
+            dropped += 1
+            continue
+        offers.append(Offer(record.seller, (node.id, record.seller),
+                            record.host if host is None else host,
+                            record.port if port is None else port,
+                            record.size, record.sha256, record.transfer or 0, record))
+    if dropped:
+        _log.info("ignoring {n} of the sellers of {item!r} found: their records are "
+                  "not signed by them, or not live", n=dropped, item=item[:64])
+    return offers
+
+
+def signedFile(offer):
+    """Whether the file ``offer`` describes (size, sha256, transfer port)
+    is the one its seller signed: the offer's record is that seller's, it
+    verifies, and it describes exactly that."""
+    record = offer.record
+    return (record is not None and record.seller == offer.seller
+            and record.file == (offer.size, offer.sha256, offer.transfer)
+            and verified(record))
 
 
 def discoveryOf(node):

@@ -19,7 +19,7 @@ import json
 import os
 import re
 
-from twisted_bazaar.files.messages import checkSha256, checkSize
+from twisted_bazaar.wire import checkSha256, checkSize
 from twisted_bazaar.wire import ProtocolError
 
 JOURNAL = ".bazaar-downloads"

@@ -1,7 +1,7 @@
 """
 The messages of the transfer protocol (see ``docs/protocol.md``, "File
-transfer"), and the file fields offers carry (checked by the wire's
-L{checkSha256} and L{checkSize}, which a ``buy`` of a file uses too).
+transfer") and the checkers of a file's fields (L{checkSha256} and
+L{checkSize}, the wire's, which records and a ``buy`` of a file use too).
 
 They travel on a transfer connection, never on a link of the overlay: a
 buyer asks with ``head`` and ``get``; a seller answers ``about``, or
@@ -11,17 +11,14 @@ buyer asks with ``head`` and ``get``; a seller answers ``about``, or
 from twisted_bazaar.wire import (
     MAX_SIZE,
     REQUIRED,
-    SELLER_KEYS,
     Message,
     ProtocolError,
-    checkItem,
     checkSha256,
     checkSize,
     errorCode,
     frozen,
     intIn,
     message,
-    objectList,
 )
 
 #: Most pieces a file may have (see L{twisted_bazaar.files.hashing}).
@@ -32,92 +29,6 @@ errorCode("badrange", "the range asked for is not inside the file")
 errorCode("busy", "this node serves too many transfers; try another seller")
 
 checkPieceSize = intIn(1, MAX_SIZE, "a piece size from 1 to 2^53")
-
-#: The optional fields an offer of a shared file carries, in the messages
-#: of every scheme that has sellers describe their offers (flood's reply,
-#: index's register and found, superpeer's leafHits and spHit, chord's
-#: chordStore): its size, its SHA-256 and the seller's transfer port.
-OFFER_FIELDS = (("size", "size", checkSize, None),
-                ("sha256", "sha256", checkSha256, None),
-                ("transfer", "transfer", intIn(1, 65535, "a port from 1 to 65535"),
-                 None))
-
-
-def describedSellers(limit):
-    """
-    A checker for a list of at most ``limit`` sellers (index's
-    found.sellers, superpeer's leafHits.sellers and spHit.sellers): each
-    an object {id, host, port} with the optional size, sha256 and transfer
-    of a shared file.  It gives a tuple of (id, host, port) tuples, each
-    followed by (size, sha256, transfer) when any of them is given.
-    """
-    addresses = objectList(SELLER_KEYS, limit, "sellers")
-
-    def check(value, name):
-        return tuple(row + offerDescription(entry, name)
-                     for row, entry in zip(addresses(value, name), value))
-
-    check.fast = "False"
-    return check
-
-
-def offerDescription(entry, name):
-    """
-    The optional size, sha256 and transfer of a shared file found in the
-    JSON object ``entry`` (other keys are ignored), each checked: a tuple
-    (size, sha256, transfer), None for each one missing, or () when none
-    of them is given.
-
-    @raise ProtocolError: if one of them is not valid.
-    """
-    details = tuple(None if entry.get(key) is None else
-                    checker(entry[key], f"{name}.{key}")
-                    for key, _, checker, _ in OFFER_FIELDS)
-    return details if any(d is not None for d in details) else ()
-
-
-def descriptionObject(details):
-    """The wire object of a tuple given by L{offerDescription}: its
-    fields that are not None."""
-    return {key: value for (key, _, _, _), value in zip(OFFER_FIELDS, details)
-            if value is not None}
-
-
-def sellerObject(seller):
-    """A seller as L{describedSellers} gives it, back to its wire object."""
-    return {"id": seller[0], "host": seller[1], "port": seller[2],
-            **descriptionObject(seller[3:])}
-
-
-def fileDescriptions(limit):
-    """
-    A checker for a JSON object of at most ``limit`` entries, each an item
-    name mapped to the description of a shared file: an object with its
-    C{size}, C{sha256} and C{transfer} port, all three required (other
-    keys are ignored).  It gives item -> {size, sha256, transfer}.
-    """
-
-    def check(value, name):
-        if type(value) is not dict or len(value) > limit:
-            raise ProtocolError(f"{name} must be an object of at most {limit} items")
-        files = {}
-        for item, entry in value.items():
-            checkItem(item, name + " key")
-            where = f"{name}[{item[:40]!r}]"
-            if type(entry) is not dict:
-                raise ProtocolError(f"{where} must be an object with size, sha256 "
-                                    f"and transfer")
-            described = {}
-            for key, _, checker, _ in OFFER_FIELDS:
-                if key not in entry:
-                    raise ProtocolError(f"{where} lacks {key}")
-                described[key] = checker(entry[key], f"{where}.{key}")
-            files[item] = described
-        return files
-
-    check.fast = "False"
-    return check
-
 
 def checkPieces(value, name):
     """about.pieces: a list of SHA-256s (hex), one per piece."""

@@ -23,6 +23,7 @@ import time
 import attr
 from zope.interface import implementer
 
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.net.overlay import OverlayFactory
@@ -36,7 +37,6 @@ from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import percentiles
 from twisted_bazaar.testing import Market, MemoryConnector, MemoryNetwork
 from twisted_bazaar.testing.market import NodeClock
-from twisted_bazaar.tracker import ID_SPACE
 
 EXPERIMENTS = ("pathlength", "failures", "churn")
 #: Seconds between two lookups a run starts (so that no link's rate limit
@@ -82,14 +82,20 @@ class SeededRing:
         self.settings = settings
         self.link_settings = LinkSettings(ping_interval=60.0)
         config = NodeConfig(link=self.link_settings, max_connections=1, direct_slots=1)
-        self.ids = sorted(self.rng.sample(range(ID_SPACE), count))
+        # Each node's id is its key's (a seller signs its records with it).
+        identities = {}
+        while len(identities) < count:
+            identity = Identity.fromRandom(self.rng)
+            identities.setdefault(identity.id, identity)
+        self.ids = sorted(identities)
         self.schemes = {}
         self.alive = set(self.ids)
         self.sellers = set()
         for index, node_id in enumerate(self.ids):
             host = f"n{index}"
             node = Node(NodeClock(self.clock), random.Random(self.rng.getrandbits(64)),
-                        MemoryConnector(self.network, host), config)
+                        MemoryConnector(self.network, host), config,
+                        identity=identities[node_id])
             port = self.network.listen(OverlayFactory(node), host)
             node.setAddress(host, port.getHost().port)
             node.setId(node_id)
@@ -262,7 +268,7 @@ def failures(count, fractions, items, lookups, seed, settings, repair_s,
         def check(tally, answer, wanted):
             if answer is None:
                 tally.lost += 1
-            elif wanted in [seller.id for seller in answer.sellers]:
+            elif wanted in [record.seller for record in answer.sellers]:
                 tally.ok += 1
                 tally.hops.append(answer.hops)
             else:

@@ -423,13 +423,14 @@ def canonical(message):
     return canonicalFields(fields)
 
 
-def canonicalFields(fields):
+def canonicalFields(fields, label=b"bazaar-sig:"):
     """
     L{canonical} of a message already turned into its wire fields
     (``asDict``, without ``sig``): for a signer that sets the ``key`` in
-    the dict instead of building a message to hold it.
+    the dict instead of building a message to hold it.  Another kind of
+    signed object (a discovery record) gives its own ``label``.
     """
-    return b"bazaar-sig:" + canonicalJSON(fields)
+    return label + canonicalJSON(fields)
 
 
 def canonicalJSON(fields):

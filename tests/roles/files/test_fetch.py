@@ -24,6 +24,7 @@ from twisted_bazaar.core.market import Offer
 from twisted_bazaar.store import DB_NAME, SQLiteStore
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import scratchDir, touch, writeFile
+from tests.records import forged, identity, offerOf, signed
 
 PIECE = 4096
 
@@ -160,9 +161,36 @@ class FetchTests(SynchronousTestCase):
         item = hashItem("a" * 64)
         buyer, _ = self.addBuyer([item])
         fetcher = self.fetcher(buyer)
-        fetcher.offersFound(item, [Offer(1, (9, 1), "h", 1, 5, "a" * 64, 7),
-                                   Offer(2, (9, 2), "h", 1, 5, "b" * 64, 7)])
-        self.assertEqual([offer.seller for offer in fetcher.offers[item]], [1])
+        wanted = offerOf(signed(1, item, file=(5, "a" * 64, 7)))
+        fetcher.offersFound(item, [wanted,
+                                   offerOf(signed(2, item, file=(5, "b" * 64, 7)))])
+        self.assertEqual(fetcher.offers[item], [wanted])
+
+    def test_onlyDescriptionsTheSellerSignedAreNoted(self):
+        """What a buyer will fetch after paying a seller is what that
+        seller signed, never a description someone else wrote in its name:
+        an offer without a record, with a forged one, with another
+        seller's, or whose fields differ from its record is no file offer
+        at all."""
+        self.makeMarket()
+        item = hashItem("a" * 64)
+        buyer, _ = self.addBuyer([item])
+        fetcher = self.fetcher(buyer)
+        record = signed(1, item, file=(5, "a" * 64, 7))
+        seller = record.seller
+        honest = offerOf(record)
+        fetcher.offersFound(item, [
+            Offer(seller, (9, seller), "h", 9001, 5, "a" * 64, 7),
+            offerOf(forged(record, size=6)),
+            offerOf(forged(record, transfer=66)),
+            attr.evolve(honest, seller=identity(2).id),
+            attr.evolve(honest, transfer=66),
+            attr.evolve(honest, size=6),
+            attr.evolve(honest, record=signed(2, item, file=(5, "a" * 64, 7))),
+        ])
+        self.assertNotIn(item, fetcher.offers)
+        fetcher.offersFound(item, [honest])
+        self.assertEqual(fetcher.offers[item], [honest])
 
     def test_sellItemWinsOverAFileOfItsName(self):
         """A --sell item of a shared file's name is not described as the

@@ -8,12 +8,15 @@ one node taking a handover (fake transports).
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import wire
+from twisted_bazaar.net.link import LinkSettings
+
 from twisted_bazaar.schemes.chord.messages import ChordTransfer, ChordTransferred, Handed
-from twisted_bazaar.schemes.chord.records import Record
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.testing import Market
 
-from tests.helpers import feed, sent
+from tests.helpers import feed, linkPeer, makeNode, parseNetstrings, sent
+from tests.records import identity, signed
 from tests.schemes.chord.market import (
     FAST,
     SETTLE,
@@ -23,7 +26,7 @@ from tests.schemes.chord.market import (
     ringViolations,
     schemes,
 )
-from tests.schemes.chord.test_routing import LinkedToOnePeer
+from tests.schemes.chord.test_routing import ME, SUCC, LinkedToOnePeer, placed
 
 APPLE = keyOf("apple")
 
@@ -60,7 +63,7 @@ class RecordTests(SynchronousTestCase):
     def test_anyNodeFindsTheSellerAndABuyerBuys(self):
         for node in self.nodes:
             answer = self.requestFrom(node)
-            self.assertEqual([(s.id, s.port) for s in answer.sellers],
+            self.assertEqual([(r.seller, r.port) for r in answer.sellers],
                              [(self.seller.id, self.seller.port)])
             self.assertEqual(answer.holder, holderOf(self.market, APPLE).id)
         buyer = addChord(self.market, buyer={"wants": ["apple"], "quantity": 2})
@@ -94,7 +97,8 @@ class RecordTests(SynchronousTestCase):
             self.skipTest("seed put the seller on the key")
         self.market.crash(holder)
         asker = next(node for node in self.nodes if node is not holder)
-        self.assertEqual([s.id for s in self.requestFrom(asker).sellers], [self.seller.id])
+        self.assertEqual([r.seller for r in self.requestFrom(asker).sellers],
+                         [self.seller.id])
         self.market.run(SETTLE)
         self.assertEqual(ringViolations(self.market, [("apple", self.seller.id)]), [])
 
@@ -109,26 +113,45 @@ class RecordTests(SynchronousTestCase):
         pred, succ = ordered[place - 1], ordered[(place + 1) % len(ordered)]
         # Records and pings slow enough that only the handover can explain
         # what follows.
+        now = self.market.clock.seconds()
+        [held] = holder.discovery.records.sellers("apple", now)
         for scheme in schemes(self.market):
             scheme.records.purge(float("inf"))
-        holder.discovery.records.put(Record("apple", self.seller.id, self.seller.host,
-                                            self.seller.port,
-                                            self.market.clock.seconds() + 1000))
+        holder.discovery.records.put(held.record, 1000.0, now)
         self.market.stop(holder)
         self.assertEqual([r.seller for r in succ.discovery.records.sellers(
             "apple", self.market.clock.seconds())], [self.seller.id])
         self.assertNotIn(holder.id, [p.id for p in pred.discovery.ring.successors])
         self.assertEqual(succ.discovery.ring.predecessor.id, pred.id)
-        self.assertEqual([s.id for s in self.requestFrom(self.nodes[0]).sellers
+        self.assertEqual([r.seller for r in self.requestFrom(self.nodes[0]).sellers
                           if self.nodes[0] is not holder], [self.seller.id])
 
 
 class TransferTests(LinkedToOnePeer, SynchronousTestCase):
     def test_aHandoverIsHeldAndConfirmed(self):
-        feed(self.link, ChordTransfer((Handed("fig", 700, "h", 1, 2000),
-                                       Handed("gone", 700, "h", 1, 0)), 11))
+        fig, gone = signed(1, "fig"), signed(2, "gone", lifetime=0)
+        feed(self.link, ChordTransfer((Handed(2000, fig), Handed(0, gone)), 11))
         self.assertEqual(sent(self.link), [ChordTransferred(11, 2)])
-        self.assertEqual(self.scheme.records.sellers("fig", 1.9),
-                         [Record("fig", 700, "h", 1, 2.0)])
+        [held] = self.scheme.records.sellers("fig", 1.9)
+        self.assertEqual((held.record, held.expires), (fig, 2.0))
         self.assertEqual(self.scheme.records.sellers("gone", 0), [])
+        self.assertTrue(self.scheme.records.held("gone", identity(2).id).record.withdrawn)
 
+    def test_transfersFitTheFrameLimit(self):
+        """Signed records are large: a transfer that would be over the
+        link's frame limit goes in smaller ones, and none is lost."""
+        node = makeNode(ME, link=LinkSettings(frame_limit=2048, ping_interval=0))
+        scheme = placed(node)
+        # Knowing no predecessor, it holds every key.
+        scheme.ring.predecessor = None
+        succ = linkPeer(node, SUCC, purpose="chord")
+        many = [signed(n, "apple", host="h" * 200) for n in range(10)]
+        for record in many:
+            scheme.records.put(record, 60.0, 0.0)
+        scheme._replicate([scheme.ring.successors[0]])
+        payloads = parseNetstrings(succ.transport.value())
+        self.assertGreater(len(payloads), 1)
+        self.assertTrue(all(len(payload) <= 2048 for payload in payloads))
+        handed = [h.record for p in payloads for h in wire.decode(p).records]
+        self.assertEqual(sorted(handed, key=lambda r: r.seller),
+                         sorted(many, key=lambda r: r.seller))

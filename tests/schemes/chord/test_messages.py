@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.records import verified
 from twisted_bazaar.schemes.chord.messages import (
     MAX_LIFETIME_MS,
     MAX_TRANSFER,
@@ -27,10 +28,12 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordTransferred,
     Handed,
 )
-from twisted_bazaar.schemes.chord.records import Record
+from twisted_bazaar.schemes.chord.records import Held
 from twisted_bazaar.schemes.chord.ring import SIZE, between, keyOf
 from twisted_bazaar.schemes.chord.settings import MAX_SUCCESSORS
 from twisted_bazaar.schemes.chord.state import Peer
+
+from tests.records import PLAIN, PLAIN_WIRE, records
 
 A, B = Peer(5, "10.0.0.5", 9005), Peer(7, "", 9007)
 
@@ -45,8 +48,8 @@ CHORD_WIRE_FORMS = [
     (ChordState(2, A, (B,)), {"type": "chordState", "nonce": 2,
                               "pred": [5, "10.0.0.5", 9005], "succs": [[7, "", 9007]]}),
     (ChordQuit(None, (A,)), {"type": "chordQuit", "succs": [[5, "10.0.0.5", 9005]]}),
-    (ChordTransfer((Handed("fig", 5, "h", 1, 7),), 3),
-     {"type": "chordTransfer", "records": [["fig", 5, "h", 1, 7]], "nonce": 3}),
+    (ChordTransfer((Handed(7, PLAIN),), 3),
+     {"type": "chordTransfer", "records": [[7, PLAIN_WIRE]], "nonce": 3}),
     (ChordTransferred(3, 1), {"type": "chordTransferred", "nonce": 3, "count": 1}),
     (ChordFind(9, 77, (1, 2)), {"type": "chordFind", "id": 9, "key": 77,
                                 "returnPath": [1, 2]}),
@@ -55,12 +58,12 @@ CHORD_WIRE_FORMS = [
       "node": [5, "10.0.0.5", 9005], "succs": []}),
     (ChordRequest(9, "fig", (1,)), {"type": "chordRequest", "id": 9, "item": "fig",
                                     "returnPath": [1]}),
-    (ChordRecords(9, "fig", (2, 1), 1, 2, (B,)),
-     {"type": "chordRecords", "id": 9, "item": "fig", "path": [2, 1], "hops": 1,
-      "holder": 2, "sellers": [[7, "", 9007]]}),
-    (ChordStore(9, "fig", "h", 80, 1000, (1,)),
-     {"type": "chordStore", "id": 9, "item": "fig", "host": "h", "port": 80,
-      "lifetime": 1000, "returnPath": [1]}),
+    (ChordRecords(9, "pear", (2, 1), 1, 2, (PLAIN,)),
+     {"type": "chordRecords", "id": 9, "item": "pear", "path": [2, 1], "hops": 1,
+      "holder": 2, "sellers": [PLAIN_WIRE]}),
+    (ChordStore(9, "pear", 1000, (1,), PLAIN),
+     {"type": "chordStore", "id": 9, "item": "pear", "lifetime": 1000,
+      "returnPath": [1], "record": PLAIN_WIRE}),
     (ChordStored(9, "fig", (2, 1), 1, 2),
      {"type": "chordStored", "id": 9, "item": "fig", "path": [2, 1], "hops": 1,
       "holder": 2}),
@@ -80,9 +83,9 @@ def _distinct(most):
     return st.lists(_peers, max_size=most, unique_by=lambda peer: peer.id).map(tuple)
 
 
-_records = st.lists(st.builds(Handed, _items, _positions, _hosts, _ports,
-                              st.integers(0, MAX_LIFETIME_MS)),
+_records = st.lists(st.builds(Handed, st.integers(0, MAX_LIFETIME_MS), records()),
                     max_size=MAX_TRANSFER).map(tuple)
+_sellers = st.lists(records(), max_size=64, unique_by=lambda r: r.seller).map(tuple)
 
 #: A strategy of valid instances of every chord message (for tests/wire/test_wire.py).
 CHORD_STRATEGIES = {
@@ -98,9 +101,9 @@ CHORD_STRATEGIES = {
                           _distinct(MAX_SUCCESSORS)),
     ChordRequest: st.builds(ChordRequest, _ids, _items, _paths),
     ChordRecords: st.builds(ChordRecords, _ids, _items, _paths, _hops, _positions,
-                            _distinct(64)),
-    ChordStore: st.builds(ChordStore, _ids, _items, _hosts, _ports,
-                          st.integers(0, MAX_LIFETIME_MS), _paths),
+                            _sellers),
+    ChordStore: st.builds(ChordStore, _ids, _items, st.integers(0, MAX_LIFETIME_MS),
+                          _paths, records()),
     ChordStored: st.builds(ChordStored, _ids, _items, _paths, _hops, _positions),
 }
 
@@ -141,10 +144,10 @@ class RoundTripTests(SynchronousTestCase):
                                              ChordTransfer(()))}, {"chord"})
 
     def test_aRecordTravelsWithItsLifetimeLeft(self):
-        record = Record("apple", 5, "h", 1, expires=12.5)
-        self.assertEqual(Handed.of(record, 10.0).lifetime, 2500)
-        self.assertEqual(Handed.of(record, 12.4999).lifetime, 1)
-        self.assertEqual(Handed.of(record, 13.0).lifetime, 0)
+        held = Held(PLAIN, 12.5, 0.0, "")
+        self.assertEqual(Handed.of(held, 10.0), Handed(2500, PLAIN))
+        self.assertEqual(Handed.of(held, 12.4999).lifetime, 1)
+        self.assertEqual(Handed.of(held, 13.0).lifetime, 0)
 
 
 class BadValueTests(SynchronousTestCase):
@@ -163,14 +166,25 @@ class BadValueTests(SynchronousTestCase):
         (dict(type="chordFind", id=1, key=SIZE, returnPath=[1]), "ring position"),
         (dict(type="chordFind", id=1, key=True, returnPath=[1]), "integer"),
         (dict(type="chordFind", id=1, key=3, returnPath=[]), "1 to 64 ids"),
-        (dict(type="chordStore", id=1, item="a", host="h", port=1,
-              lifetime=MAX_LIFETIME_MS + 1, returnPath=[1]), "milliseconds"),
-        (dict(type="chordStore", id=1, item="", host="h", port=1, lifetime=1,
-              returnPath=[1]), "bytes"),
-        (dict(type="chordTransfer", records=[["a", 1, "h", 1]]), "lifetime]"),
-        (dict(type="chordTransfer", records=[["a", 1, "h", 1, -5]]), "milliseconds"),
-        (dict(type="chordTransfer", records=[["a", 1, "h", 1, 1]] * (MAX_TRANSFER + 1)),
+        (dict(type="chordStore", id=1, item="a", lifetime=MAX_LIFETIME_MS + 1,
+              returnPath=[1], record=PLAIN_WIRE), "milliseconds"),
+        (dict(type="chordStore", id=1, item="", lifetime=1, returnPath=[1],
+              record=PLAIN_WIRE), "bytes"),
+        (dict(type="chordStore", id=1, item="a", lifetime=1, returnPath=[1]),
+         "lacks the field record"),
+        (dict(type="chordStore", id=1, item="a", lifetime=1, returnPath=[1],
+              record=dict(PLAIN_WIRE, sig=None)), "chordStore.record lacks sig"),
+        (dict(type="chordTransfer", records=[[1, PLAIN_WIRE, 1]]), "[lifetime, record]"),
+        (dict(type="chordTransfer", records=[["a", 1, "h", 1, 1]]), "[lifetime, record]"),
+        (dict(type="chordTransfer", records=[[-5, PLAIN_WIRE]]), "milliseconds"),
+        (dict(type="chordTransfer", records=[[1, dict(PLAIN_WIRE, port=-1)]]),
+         "chordTransfer.records entry record.port must be from 0 to 65535"),
+        (dict(type="chordTransfer", records=[[1, PLAIN_WIRE]] * (MAX_TRANSFER + 1)),
          "at most 64 records"),
+        (dict(type="chordRecords", id=1, item="a", path=[1], hops=1, holder=1,
+              sellers=[PLAIN_WIRE, PLAIN_WIRE]), "must not repeat a seller"),
+        (dict(type="chordRecords", id=1, item="a", path=[1], hops=1, holder=1,
+              sellers=[[3, "h", 1]]), "chordRecords.sellers entry must be a record"),
         (dict(type="chordRecords", id=1, item="a", path=[1], hops=65, holder=1,
               sellers=[]), "from 0 to 64"),
         (dict(type="chordFound", id=1, key=1, path=[1], hops=0, succs=[]),
@@ -208,8 +222,9 @@ class ProtocolExampleTests(SynchronousTestCase):
     def test_theRingOfTheExample(self):
         """apple's key lies in (R, H], so H holds it; each request's path
         grows by the node that passed it on; each answer goes back along
-        the reversed returnPath."""
-        seller, buyer, relay, holder = 402117723, 901554210, 1320000017, 1751100000
+        the reversed returnPath; the record is S's own, and every node
+        passes it on as it came."""
+        seller, buyer, relay, holder = 2074220606, 901554210, 1320000017, 1751100000
         self.assertEqual(keyOf("apple"), 1751062242)
         self.assertTrue(between(keyOf("apple"), relay, holder))
         sent = [wire.decode(payload.encode("utf-8"))
@@ -217,12 +232,15 @@ class ProtocolExampleTests(SynchronousTestCase):
         store, relayed, transfer, stored, request, passed, records = sent
         self.assertEqual((store.return_path, relayed.return_path),
                          ((seller,), (seller, relay)))
-        self.assertEqual(transfer.records, (Handed("apple", seller, store.host,
-                                                   store.port, store.lifetime),))
+        record = store.record
+        self.assertEqual((record.seller, record.item, record.host, record.port),
+                         (seller, "apple", "10.0.0.4", 9004))
+        self.assertTrue(verified(record))
+        self.assertEqual(relayed.record, record)
+        self.assertEqual(transfer.records, (Handed(store.lifetime, record),))
         self.assertEqual((stored.path, stored.hops, stored.holder),
                          ((holder, relay, seller), 2, holder))
         self.assertEqual((request.return_path, passed.return_path),
                          ((buyer,), (buyer, relay)))
         self.assertEqual((records.path, records.hops, records.holder, records.sellers),
-                         ((holder, relay, buyer), 2, holder,
-                          (Peer(seller, store.host, store.port),)))
+                         ((holder, relay, buyer), 2, holder, (record,)))

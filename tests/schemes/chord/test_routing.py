@@ -31,6 +31,7 @@ from tests.helpers import (
     parseJSONNetstrings,
     sent,
 )
+from tests.records import identity, signed
 
 ME, PRED, SUCC, FAR = 1000, 500, 2000, 1_500_000_000
 
@@ -111,16 +112,17 @@ class RoutingTests(SynchronousTestCase):
         self.scheme.ring.predecessor = Peer(key - 1, "p", 1)
         self.scheme.ring.me = Peer(key, "me", 1)
         self.node.id = key
-        feed(self.pred, ChordStore(7, "apple", "shop", 99, 5000, (PRED,)))
+        seller = identity(1)
+        record = signed(seller, host="shop", port=99)
+        feed(self.pred, ChordStore(7, "apple", 5000, (seller.id, PRED), record))
         [stored] = sent(self.pred)
         self.assertEqual((type(stored), stored.holder), (ChordStored, key))
         # Replicated to the successors at once.
         [replica] = sent(self.succ)
-        self.assertEqual(replica, ChordTransfer((Handed("apple", PRED, "shop", 99, 5000),)))
+        self.assertEqual(replica, ChordTransfer((Handed(5000, record),)))
         feed(self.pred, ChordRequest(8, "apple", (PRED,)))
         [records] = sent(self.pred)
-        self.assertEqual((type(records), records.sellers), (ChordRecords,
-                                                            (Peer(PRED, "shop", 99),)))
+        self.assertEqual((type(records), records.sellers), (ChordRecords, (record,)))
         self.node.clock.advance(5)
         feed(self.pred, ChordRequest(9, "apple", (PRED,)))
         self.assertEqual(sent(self.pred)[0].sellers, ())

@@ -25,6 +25,7 @@ from twisted_bazaar.files.hashing import Hasher, pieceCount
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.files.schedule import PieceSchedule
+from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.want import DONE
 
@@ -44,10 +45,13 @@ WORKERS = 3
 
 def fileOffers(offers, sha256=None):
     """The offers that name a file's content (and can be fetched from),
-    only those of ``sha256`` if given."""
+    only those of ``sha256`` if given: each described by its seller's own
+    signed record (L{signedFile}), so that what a buyer pays one seller
+    for is the content that seller described, never what another said."""
     return [offer for offer in offers
             if offer.sha256 is not None and offer.size is not None and offer.transfer
-            and offer.host and (sha256 is None or offer.sha256 == sha256)]
+            and offer.host and (sha256 is None or offer.sha256 == sha256)
+            and signedFile(offer)]
 
 
 class Download:

@@ -2,8 +2,11 @@
 A seller's side of the chord scheme: each item its shops have in stock is
 stored at the node that holds the item's key, and stored again and again
 (records are soft state that expires); an item that runs out is
-withdrawn.  A store of a shared file describes it (size, sha256, transfer
-port), so that buyers can fetch it.
+withdrawn.  Each store carries the seller's signed record (a withdrawal
+is a signed record too); a record of a shared file describes it (size,
+sha256, transfer port), so that buyers can fetch it.  Records come from
+the node's L{RecordBook}, which signs one only when it changes or half
+of its validity has gone.
 """
 
 from twisted.internet import defer
@@ -11,6 +14,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileDescription
+from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.chord.messages import ChordStore
 
 
@@ -53,6 +57,7 @@ class Publisher:
         self.settings = settings
         self.shops = []
         self.running = False
+        self.book = RecordBook(node.identity, node.clock)
         self._adverts = {}
 
     def advertise(self, shop):
@@ -73,13 +78,12 @@ class Publisher:
                 self._store(item, 0).addErrback(ignoreCancel)
 
     def describe(self, item):
-        """The size, sha256 and transfer port of item, as keyword
-        arguments of a L{ChordStore}, if the first shop that has it in
-        stock shares it as a file; else {}."""
+        """The size, sha256 and transfer port of item if the first shop
+        that has it in stock shares it as a file; else None."""
         for shop in self.shops:
             if shop.inventory().get(item, 0) > 0:
-                return fileDescription(shop, item) or {}
-        return {}
+                return fileDescription(shop, item)
+        return None
 
     def start(self):
         self.running = True
@@ -96,15 +100,21 @@ class Publisher:
         leaving)."""
         node = self.node
         for item in sorted(self._adverts):
-            self.router.arrived(ChordStore(node.rng.randrange(1, wire.ID_LIMIT), item,
-                                           node.host, node.port, 0, ()), None)
+            self.router.arrived(ChordStore(node.rng.randrange(1, wire.ID_LIMIT), item, 0,
+                                           (), self._record(item, 0)), None)
+
+    def _record(self, item, lifetime):
+        """The signed record a store of item carries: a withdrawal with no
+        lifetime."""
+        node = self.node
+        if not lifetime:
+            return self.book.withdrawal(item, node.host, node.port)
+        return self.book.record(item, node.host, node.port, self.describe(item))
 
     def _store(self, item, lifetime):
-        node = self.node
-        described = self.describe(item) if lifetime else {}
-        return self.router.start(
-            lambda i: ChordStore(i, item, node.host, node.port, lifetime, (), **described),
-            self.settings.lookup_timeout)
+        record = self._record(item, lifetime)
+        return self.router.start(lambda i: ChordStore(i, item, lifetime, (), record),
+                                 self.settings.lookup_timeout)
 
     def _publish(self, item):
         advert = self._adverts.get(item)

@@ -2,10 +2,16 @@
 The records a Chord node holds: serving the key-routed requests whose key
 it holds (a store, a request for sellers, a find), copying what it holds
 to its successors (the replicas), taking copies and handovers, and
-dropping what expired.  A mixin of L{ChordDiscovery
+dropping what expired.  Every record taken is a seller's own, checked
+here (L{recordFault}) and kept by the L{RecordStore}'s rules: whoever
+hands it over, nobody can store, replace or withdraw a record in
+another's name.  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 
+from twisted_bazaar import wire
+from twisted_bazaar.core.records import recordFault
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.schemes.chord.messages import (
     MAX_SELLERS,
     MAX_TRANSFER,
@@ -17,9 +23,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordTransfer,
     ChordTransferred,
     Handed,
-    sellerOf,
 )
-from twisted_bazaar.schemes.chord.records import Record
 from twisted_bazaar.schemes.chord.ring import keyOf
 
 
@@ -37,18 +41,15 @@ class Holding:
                               tuple(self.ring.successors))
         now = node.clock.seconds()
         if kind is ChordRequest:
-            sellers = tuple(sellerOf(record.seller, record.host, record.port,
-                                     record.details)
-                            for record in self.records.sellers(request.item, now))
+            sellers = tuple(held.record for held in self.records.sellers(request.item, now))
             return ChordRecords(request.id, request.item, path, hops, me,
                                 sellers[:MAX_SELLERS])
         seller = request.return_path[0] if request.return_path else me
-        record = Record(request.item, seller, request.host, request.port,
-                        now + request.lifetime / 1000.0, request.details())
-        if request.lifetime:
-            self.records.put(record)
-        else:
-            self.records.withdraw(request.item, seller, now + self.settings.expiry)
+        origin = self._origin(request.return_path)
+        if not self._take(request.record, request.lifetime, now, origin, "a chordStore",
+                          seller, request.item):
+            return None
+        held = self.records.held(request.item, request.record.seller)
         ring = self.ring
         copies = list(ring.successors)
         if ring.predecessor is not None and not ring.responsible(keyOf(request.item)):
@@ -56,12 +57,44 @@ class Holding:
             # between us, which holds the key now: it gets the change too.
             copies.append(ring.predecessor)
         for peer in copies:
-            self._send(peer, [record])
+            self._send(peer, [held])
         return ChordStored(request.id, request.item, path, hops, me)
 
+    def _origin(self, return_path):
+        """The address group a request came from: that of the link it
+        came over ("" for this node's own)."""
+        link = self.node.links.get(return_path[-1]) if return_path else None
+        return groupOf(link) if link is not None else ""
+
+    def _take(self, record, lifetime, now, origin, what, seller=None, item=None):
+        """Check a record (of ``seller`` and ``item``, if given: those a
+        chordStore names) and hold it; False (and a log line, throttled:
+        a peer sending bad records fills no disk) if it is refused."""
+        held = self.records.held(record.item, record.seller)
+        fault = None
+        if (held is None or held.record != record or seller not in (None, record.seller)
+                or item not in (None, record.item)):
+            # The record held was checked when it was taken: the same one
+            # again, in the right message (a refresh, a replica), needs no
+            # second look.
+            fault = recordFault(record, now, seller, item)
+        if fault is None:
+            fault = self.records.put(record, lifetime / 1000.0, now, origin)
+        if fault is None:
+            return True
+        if self.refusals.admit(what):
+            self.log.info("refused the record of {item!r} by node {seller} in {what}: "
+                          "{why}", item=record.item[:64], seller=record.seller,
+                          what=what, why=fault)
+        return False
+
+    def _refusalsSummed(self, counts, interval):
+        self.log.info("refused {n} more records in {interval:g} s",
+                      n=sum(counts.values()), interval=interval)
+
     def _held(self):
-        """The live records whose key this node holds (all of them while
-        it knows no predecessor)."""
+        """The records and withdrawals held whose key this node holds (all
+        of them while it knows no predecessor)."""
         pred, now = self.ring.predecessor, self.node.clock.seconds()
         if pred is None:
             return self.records.records(now)
@@ -75,34 +108,35 @@ class Holding:
                 self._send(peer, held)
 
     def _send(self, peer, records, confirm=False):
-        """Hand records to a linked peer, in as many transfers as needed;
-        with confirm, each asks for a chordTransferred.  Returns their
-        nonces."""
+        """Hand records to a linked peer, in as many transfers as needed
+        (64 records at most each, and each within the link's frame limit:
+        signed records of long names are large); with confirm, each asks
+        for a chordTransferred.  Returns their nonces."""
         link = self.node.links.get(peer.id)
         if link is None or not records:
             return []
         now = self.node.clock.seconds()
+        chunks = [tuple(Handed.of(held, now) for held in records[start:start + MAX_TRANSFER])
+                  for start in range(0, len(records), MAX_TRANSFER)]
         nonces = []
-        for start in range(0, len(records), MAX_TRANSFER):
-            chunk = tuple(Handed.of(record, now)
-                          for record in records[start:start + MAX_TRANSFER])
+        while chunks:
+            chunk = chunks.pop(0)
             nonce = self._newNonce() if confirm else None
+            payload = wire.encode(ChordTransfer(chunk, nonce))
+            if len(payload) > link.settings.frame_limit and len(chunk) > 1:
+                half = len(chunk) // 2
+                chunks[:0] = [chunk[:half], chunk[half:]]
+                continue
             if nonce is not None:
                 nonces.append(nonce)
-            link.send(ChordTransfer(chunk, nonce))
+            link.sendPayload(payload, ChordTransfer.TYPE)
         return nonces
 
     def _transferred(self, link, message):
         now = self.node.clock.seconds()
+        origin = groupOf(link)
         for handed in message.records:
-            if handed.lifetime:
-                self.records.put(Record(handed.item, handed.seller, handed.host,
-                                        handed.port, now + handed.lifetime / 1000.0,
-                                        handed.details),
-                                 copy=True, now=now)
-            else:
-                self.records.withdraw(handed.item, handed.seller,
-                                      now + self.settings.expiry)
+            self._take(handed.record, handed.lifetime, now, origin, "a chordTransfer")
         if message.nonce is not None:
             self.log.info("took {n} records from node {id}", n=len(message.records),
                           id=link.peer_id)

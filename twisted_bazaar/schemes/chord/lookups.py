@@ -8,7 +8,7 @@ whose state it uses; the routing itself is L{KeyRouter
 
 from twisted.internet import defer
 
-from twisted_bazaar.core.market import Offer, offerFields
+from twisted_bazaar.core.market import recordedOffers
 from twisted_bazaar.schemes.chord.adverts import ignoreCancel
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
@@ -51,11 +51,12 @@ class Lookups:
         return finished
 
     def _offers(self, answer, item, finished):
+        """The sellers' records a holder named: each checked, as a
+        storing node checks it, before it is an offer."""
         node = self.node
-        sellers = answer.sellers if answer is not None else ()
-        offers = [Offer(seller, (node.id, seller), host, port, *offerFields(details))
-                  for seller, host, port, *details in sellers
-                  if seller != node.id and port]
+        records = answer.sellers if answer is not None else ()
+        offers = [offer for offer in recordedOffers(
+            node, item, [(record, None, None) for record in records]) if offer.port]
         node.rng.shuffle(offers)
         for offer in offers:
             node.events.offerArrived(item, offer)

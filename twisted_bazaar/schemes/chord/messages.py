@@ -7,21 +7,16 @@ the node that holds their key, each carrying its ``returnPath``:
 ``chordFind``, ``chordRequest``, ``chordStore``; their answers
 (``chordFound``, ``chordRecords``, ``chordStored``) are path-routed back.
 
-A peer is sent as ``[id, host, port]`` and a record as
-``[item, seller, host, port, lifetime]`` (lifetime in milliseconds).  A
-seller that shares the item as a file describes it in its chordStore
-(optional ``size``, ``sha256`` and ``transfer``); the record keeps the
-description, and sends it as a sixth element of its list (an object with
-those keys), and chordRecords as a fourth element of the seller's.
+A peer is sent as ``[id, host, port]``.  Records are the sellers' own,
+signed (L{twisted_bazaar.core.records}): a chordStore carries its
+seller's, a record travels in a chordTransfer as ``[lifetime, record]``
+(lifetime: the milliseconds its holder keeps it), and chordRecords names
+each seller by its record.
 """
 
 from typing import NamedTuple
 
-from twisted_bazaar.files.messages import (
-    OFFER_FIELDS,
-    descriptionObject,
-    offerDescription,
-)
+from twisted_bazaar.core.records import checkRecord
 from twisted_bazaar.wire import (
     MAX_PATH,
     REQUIRED,
@@ -83,104 +78,45 @@ def _peers(most):
 
 
 class Handed(NamedTuple):
-    """A record as it travels: its lifetime left in milliseconds (0:
-    withdraw it), and the description of a shared file, as the L{Record}
-    holds it."""
+    """A record as it travels in a chordTransfer: the seller's signed
+    record (or withdrawal), and the milliseconds its holder keeps it."""
 
-    item: str
-    seller: int
-    host: str
-    port: int
     lifetime: int
-    details: tuple = ()
+    record: object
 
     @classmethod
-    def of(cls, record, now):
-        """A held L{Record} as sent at clock time now: at least 1 ms while
-        it lives, 0 once it has expired."""
-        left = 0 if record.expires <= now else max(1, round((record.expires - now) * 1000))
-        return cls(record.item, record.seller, record.host, record.port, left,
-                   record.details)
+    def of(cls, held, now):
+        """A L{Held} record as sent at clock time now: at least 1 ms while
+        it is held, 0 once it has expired."""
+        left = 0 if held.expires <= now else max(1, round((held.expires - now) * 1000))
+        return cls(left, held.record)
 
     def asList(self):
-        """On the wire: the description, if any, as a sixth element."""
-        row = [self.item, self.seller, self.host, self.port, self.lifetime]
-        return row + [descriptionObject(self.details)] if self.details else row
+        return [self.lifetime, self.record.asDict()]
 
 
-class Described(NamedTuple):
-    """A seller named by chordRecords, with the description of the file
-    it shares (on the wire: [id, host, port, {size, sha256, transfer}])."""
-
-    id: int
-    host: str
-    port: int
-    size: int
-    sha256: str
-    transfer: int
-
-
-def sellerOf(seller, host, port, details):
-    """A seller as chordRecords names it: a L{Described} if ``details``
-    (a record's) describes a file, else a L{Peer}."""
-    if details:
-        return Described(seller, host, port, *details)
-    return Peer(seller, host, port)
-
-
-def _description(value, name):
-    """The optional last element of a record or a seller: an object with
-    the optional size, sha256 and transfer of a shared file."""
-    if type(value) is not dict:
-        raise ProtocolError(f"{name} must be an object with size, sha256 and transfer")
-    return offerDescription(value, name)
-
-
-def checkRecord(value, name):
-    """A record: [item, seller, host, port, lifetime ms], then optionally
-    the description of a shared file."""
-    if type(value) is not list or len(value) not in (5, 6):
-        raise ProtocolError(f"{name} must be a list [item, seller, host, port, lifetime]"
-                            f" with an optional description")
-    details = _description(value[5], name + " description") if len(value) == 6 else ()
-    return Handed(checkItem(value[0], name + " item"), checkPosition(value[1], name + " seller"),
-                  checkHost(value[2], name + " host"), checkPort(value[3], name + " port"),
-                  checkLifetime(value[4], name + " lifetime"), details)
-
-
-def checkSeller(value, name):
-    """A seller: [id, host, port], then optionally the description of a
-    shared file."""
-    if type(value) is not list or len(value) not in (3, 4):
-        raise ProtocolError(f"{name} must be a list [id, host, port] with an optional "
-                            f"description")
-    peer = checkPeer(value[:3], name)
-    details = _description(value[3], name + " description") if len(value) == 4 else ()
-    return sellerOf(*peer, details)
+def checkHanded(value, name):
+    """A record in a chordTransfer: [lifetime ms, record]."""
+    if type(value) is not list or len(value) != 2:
+        raise ProtocolError(f"{name} must be a list [lifetime, record]")
+    return Handed(checkLifetime(value[0], name + " lifetime"),
+                  checkRecord(value[1], name + " record"))
 
 
 def _sellers(value, name):
-    sellers = tuple(checkSeller(each, f"{name} entry")
-                    for each in _list(value, name, MAX_SELLERS, "sellers"))
-    if len({seller.id for seller in sellers}) != len(sellers):
-        raise ProtocolError(f"{name} must not repeat a node")
+    sellers = tuple(checkRecord(each, f"{name} entry")
+                    for each in _list(value, name, MAX_SELLERS, "records"))
+    if len({seller.seller for seller in sellers}) != len(sellers):
+        raise ProtocolError(f"{name} must not repeat a seller")
     return sellers
 
 
-def _sellerList(seller):
-    """A seller of chordRecords on the wire: its description, if any, as a
-    fourth element."""
-    row = list(seller[:3])
-    return row + [descriptionObject(seller[3:])] if len(seller) > 3 else row
-
-
 def _records(value, name):
-    return tuple(checkRecord(each, f"{name} entry")
+    return tuple(checkHanded(each, f"{name} entry")
                  for each in _list(value, name, MAX_TRANSFER, "records"))
 
 
-checkPeer.fast = checkRecord.fast = _records.fast = checkSeller.fast = "False"
-_sellers.fast = "False"
+checkPeer.fast = _records.fast = _sellers.fast = "False"
 checkSuccessors = _peers(MAX_SUCCESSORS)
 
 
@@ -343,8 +279,8 @@ class ChordRequest(Message):
          ("sellers", "sellers", _sellers, REQUIRED), routed=True)
 @frozen
 class ChordRecords(Message):
-    """The sellers of item that node ``holder`` knows: each a L{Peer}, or
-    a L{Described} if it shares item as a file."""
+    """The sellers of item that node ``holder`` knows, each by its signed
+    record."""
 
     id: int
     item: str
@@ -356,38 +292,31 @@ class ChordRecords(Message):
     def asDict(self):
         return {"type": self.TYPE, "id": self.id, "item": self.item, "path": self.path,
                 "hops": self.hops, "holder": self.holder,
-                "sellers": [_sellerList(seller) for seller in self.sellers]}
+                "sellers": [record.asDict() for record in self.sellers]}
 
 
 @message("chordStore", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
          ("lifetime", "lifetime", checkLifetime, REQUIRED),
-         ("returnPath", "return_path", checkPath, REQUIRED), *OFFER_FIELDS,
-         bucket=BUCKET)
+         ("returnPath", "return_path", checkPath, REQUIRED),
+         ("record", "record", checkRecord, REQUIRED), bucket=BUCKET)
 @frozen
 class ChordStore(Message):
     """
-    The seller returnPath[0] sells item at host:port, for lifetime ms (0:
-    no more), with the optional size, sha256 and transfer port of a file
-    it shares as item.  Routed to the holder of the item's key; answered
-    by chordStored.
+    The seller returnPath[0] stores its signed record of item (or its
+    withdrawal), to be kept for lifetime ms at most.  Routed to the holder
+    of the item's key; answered by chordStored.
     """
 
     id: int
     item: str
-    host: str
-    port: int
     lifetime: int
     return_path: tuple
-    size: int = None
-    sha256: str = None
-    transfer: int = None
+    record: object
 
-    def details(self):
-        """The description the record keeps: (size, sha256, transfer), or
-        () when the store gives none of them."""
-        details = (self.size, self.sha256, self.transfer)
-        return details if any(d is not None for d in details) else ()
+    def asDict(self):
+        return {"type": self.TYPE, "id": self.id, "item": self.item,
+                "lifetime": self.lifetime, "returnPath": self.return_path,
+                "record": self.record.asDict()}
 
 
 @message("chordStored", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),

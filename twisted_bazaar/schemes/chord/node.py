@@ -18,6 +18,7 @@ from twisted.application.service import Service
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import IDiscovery
 from twisted_bazaar.schemes.chord.adverts import Publisher
@@ -84,6 +85,8 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self._handover = None
         #: peer id -> clock time until which it counts as gone (see _bury).
         self._graves = {}
+        #: Records refused, logged a few at a time (see L{Holding._take}).
+        self.refusals = LogThrottle(node.clock, self._refusalsSummed)
         node.setSlots(CHORD, self.settings.links)
         for kind, handler in (
                 (ChordPing, self._pinged), (ChordPong, self._ponged),
@@ -147,6 +150,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self.stopped = True
         for name in list(self._timers):
             self._cancel(name)
+        self.refusals.close()
         self.publisher.stop()
         for pending in [self._joining, self._fixing] + list(self._connecting.values()):
             if pending is not None:

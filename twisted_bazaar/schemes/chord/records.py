@@ -1,110 +1,172 @@
 """
-The records a Chord node holds: "seller S sells item X at host:port",
-each until it expires, with the description of X if S shares it as a
-file (its size, SHA-256 and S's transfer port), which goes with the
-record.  Soft state: a seller refreshes its records, and a
-record nobody refreshes vanishes.  Plain state, no I/O and no timers: the
-caller passes the time.
+The records a Chord node holds: each seller's signed record of each item
+(L{twisted_bazaar.core.records.Record}), kept until it expires.  Soft
+state: a seller stores its records again and again, and a record nobody
+stores again vanishes, at the latest when its signature says so.
+
+Who may change what is the records' business, not the sender's: of two
+records of one item and seller, the one issued later wins, a withdrawal
+included, so only a seller replaces or withdraws its records, and a
+copy that missed a change cannot undo it.  Quotas bound what one seller
+key (L{PER_KEY}) and one origin, the address group a record came from
+(a quarter of the store), may hold here.  Plain state, no I/O and no
+timers: the caller passes the time and checks signatures first.
 """
 
 from typing import NamedTuple
 
+from twisted_bazaar.core.records import CLOCK_SKEW, MAX_LIFETIME, PER_KEY, newer
 from twisted_bazaar.schemes.chord.ring import between, keyOf
 
 #: Default most records one node holds.
 DEFAULT_MAX_RECORDS = 100_000
 
 
-class Record(NamedTuple):
-    """One seller of one item, until ``expires`` (clock seconds); its
-    ``details`` are the (size, sha256, transfer) of a shared file, or
-    ()."""
+class Held(NamedTuple):
+    """
+    A seller's record as this node holds it: kept until ``expires``
+    (clock seconds: the lifetime its store or copy gave it, never past the
+    record's own expiry), held without a break since ``since``, and first
+    taken from ``origin`` (the address group of the link it came on; ""
+    for this node's own).  A withdrawal is held as long as a record
+    issued before it could still be valid, so that none comes back.
+    """
 
-    item: str
-    seller: int
-    host: str
-    port: int
+    record: object
     expires: float
-    details: tuple = ()
+    since: float
+    origin: str
+
+    @property
+    def item(self):
+        return self.record.item
+
+    @property
+    def seller(self):
+        return self.record.seller
+
+    def live(self, now):
+        return self.expires > now and not self.record.withdrawn
 
 
 class RecordStore:
-    """item -> seller -> L{Record}, with the item's ring key kept alongside."""
+    """item -> seller -> L{Held}, with the item's ring key kept alongside,
+    and how many each seller key and each origin hold."""
 
-    def __init__(self, limit=DEFAULT_MAX_RECORDS):
+    def __init__(self, limit=DEFAULT_MAX_RECORDS, per_key=PER_KEY, per_origin=None):
         self.limit = limit
+        self.per_key = per_key
+        #: Most records taken from one origin: a quarter of the store.
+        self.per_origin = per_origin or max(1, limit // 4)
         self._items = {}
         self._keys = {}
         self._count = 0
-        #: (item, seller) -> clock time until which a copy may not come back.
-        self._withdrawn = {}
+        self._byKey = {}
+        self._byOrigin = {}
 
     def __len__(self):
         return self._count
 
-    def put(self, record, copy=False, now=0.0):
-        """
-        Hold a record, or extend the one held for the same item and seller
-        (the later expiry wins; the description is the new record's).  A copy (from another node, not from the
-        seller) of a record withdrawn since is refused: a replica that
-        missed the withdrawal must not bring it back.  Returns False if the
-        record is refused, or the store is full and the record is new.
-        """
-        pair = (record.item, record.seller)
-        if copy and self._withdrawn.get(pair, 0) > now:
-            return False
-        self._withdrawn.pop(pair, None)
-        sellers = self._items.get(record.item)
-        old = sellers.get(record.seller) if sellers is not None else None
-        if old is None:
-            if self._count >= self.limit:
-                return False
-            if sellers is None:
-                sellers = self._items[record.item] = {}
-                self._keys[record.item] = keyOf(record.item)
-            self._count += 1
-        elif old.expires > record.expires:
-            record = record._replace(expires=old.expires)
-        sellers[record.seller] = record
-        return True
+    def held(self, item, seller):
+        """The L{Held} record of item by seller, or None."""
+        return self._items.get(item, {}).get(seller)
 
-    def withdraw(self, item, seller, until):
-        """The seller no longer sells item: drop its record, and refuse
-        copies of it until ``until`` (when every copy has expired)."""
-        self._withdrawn[(item, seller)] = until
-        self.remove(item, seller)
+    def put(self, record, lifetime, now, origin=""):
+        """
+        Hold a seller's record (its signature checked by the caller) for
+        ``lifetime`` seconds at most, or its withdrawal.
+
+        @return: None if it is held, else why not: the record held for
+            that item and seller is newer (or another record of the same
+            issue time), it has expired, or taking a new one would break
+            a quota or the store's limit.
+        """
+        old = self.held(record.item, record.seller)
+        if old is not None and not newer(record, old.record):
+            return "a newer record of that seller is held"
+        if record.withdrawn:
+            # Every record issued before it has expired by then.
+            until = record.issued / 1000.0 + MAX_LIFETIME + CLOCK_SKEW
+        else:
+            until = min(now + lifetime, record.expires / 1000.0)
+            if until <= now:
+                return "it has expired"
+        if old is None:
+            fault = self._room(record.seller, origin)
+            if fault is not None:
+                return fault
+            self._add(record, Held(record, until, now, origin))
+            return None
+        since = old.since if old.live(now) else now
+        if record == old.record:
+            until = max(until, old.expires)
+        self._items[record.item][record.seller] = Held(record, until, since, old.origin)
+        return None
+
+    def _room(self, seller, origin):
+        if self._count >= self.limit:
+            return f"this node holds {self.limit} records, its most"
+        if self._byKey.get(seller, 0) >= self.per_key:
+            return f"node {seller} has {self.per_key} records here, the most one key may"
+        if self._byOrigin.get(origin, 0) >= self.per_origin:
+            return (f"{self.per_origin} records came from {origin}, the most one "
+                    f"address group may store here")
+        return None
+
+    def _add(self, record, held):
+        sellers = self._items.get(record.item)
+        if sellers is None:
+            sellers = self._items[record.item] = {}
+            self._keys[record.item] = keyOf(record.item)
+        sellers[record.seller] = held
+        self._count += 1
+        self._byKey[record.seller] = self._byKey.get(record.seller, 0) + 1
+        self._byOrigin[held.origin] = self._byOrigin.get(held.origin, 0) + 1
 
     def remove(self, item, seller):
         sellers = self._items.get(item)
-        if sellers is not None and sellers.pop(seller, None) is not None:
-            self._count -= 1
-            if not sellers:
-                del self._items[item]
-                del self._keys[item]
+        held = sellers.pop(seller, None) if sellers is not None else None
+        if held is None:
+            return
+        self._count -= 1
+        for counts, key in ((self._byKey, seller), (self._byOrigin, held.origin)):
+            counts[key] -= 1
+            if not counts[key]:
+                del counts[key]
+        if not sellers:
+            del self._items[item]
+            del self._keys[item]
 
     def sellers(self, item, now):
-        """The live records of item, by seller id."""
-        return sorted((record for record in self._items.get(item, {}).values()
-                       if record.expires > now), key=lambda record: record.seller)
+        """
+        The live records of item, in the order a holder names them: the
+        first of each origin, then the second of each, and so on; within
+        a round, those held longest first.  Sellers from one origin cannot
+        crowd out the others, nor newcomers those held for long.
+        """
+        live = sorted((held for held in self._items.get(item, {}).values()
+                       if held.live(now)), key=lambda held: (held.since, held.seller))
+        rank, ranked = {}, []
+        for held in live:
+            rank[held.origin] = rank.get(held.origin, -1) + 1
+            ranked.append((rank[held.origin], held.since, held.seller, held))
+        return [held for *_, held in sorted(ranked, key=lambda row: row[:3])]
 
     def purge(self, now):
-        """Drop every expired record; returns how many went."""
-        gone = [(record.item, record.seller) for record in self._all()
-                if record.expires <= now]
+        """Drop every expired record and withdrawal; returns how many went."""
+        gone = [(held.item, held.seller) for held in self._all() if held.expires <= now]
         for item, seller in gone:
             self.remove(item, seller)
-        self._withdrawn = {pair: until for pair, until in self._withdrawn.items()
-                           if until > now}
         return len(gone)
 
     def inRange(self, low, high, now):
-        """The live records whose key lies in (low, high]."""
-        return [record for record in self._all() if record.expires > now
-                and between(self._keys[record.item], low, high)]
+        """The records and withdrawals held whose key lies in (low, high]."""
+        return [held for held in self._all() if held.expires > now
+                and between(self._keys[held.item], low, high)]
 
     def records(self, now):
-        """Every live record, by item and seller."""
-        return [record for record in self._all() if record.expires > now]
+        """Every record and withdrawal held, by item and seller."""
+        return [held for held in self._all() if held.expires > now]
 
     def _all(self):
         for item in sorted(self._items):

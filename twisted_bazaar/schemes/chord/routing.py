@@ -43,7 +43,8 @@ class KeyRouter:
 
     @ivar ring: the node's L{Neighbourhood}, once it has joined.
     @ivar serve: C{serve(request, path, hops)} returns the answer to a
-        request this node holds the key of, addressed along path.
+        request this node holds the key of, addressed along path, or None
+        for none.
     @ivar unplaced: called when a request comes before this node is on the
         ring; returns True if it now is (it started the ring).
     """
@@ -155,12 +156,21 @@ class KeyRouter:
         links[hop.id].send(attr.evolve(request, return_path=path + (node.id,)))
 
     def _serve(self, request):
-        """Answer a request whose key this node holds."""
+        """Answer a request whose key this node holds (a store of a record
+        it does not take gets no answer)."""
         node = self.node
         path = request.return_path
-        if not path or path[0] == node.id:
-            self.answered(self.serve(request, (node.id,), len(path)))
+        here = not path or path[0] == node.id
+        if here:
+            back = (node.id,)
+        elif path[0] in node.links:
+            back = (node.id, path[0])
+        else:
+            back = (node.id,) + path[::-1]
+        answer = self.serve(request, back, len(path))
+        if answer is None:
             return
-        origin = path[0]
-        back = (node.id, origin) if origin in node.links else (node.id,) + path[::-1]
-        node.route(self.serve(request, back, len(path)))
+        if here:
+            self.answered(answer)
+        else:
+            node.route(answer)

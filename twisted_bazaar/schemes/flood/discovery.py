@@ -1,7 +1,8 @@
 """
 Discovery by flooding: a search spreads over the overlay links, each shop
 that can serve it reserves a unit and replies along the search's reverse
-path (or straight to the buyer when linked to it).
+path (or straight to the buyer when linked to it).  A reply of a shared
+file carries the seller's signed record of it, which describes the file.
 """
 
 from twisted.application.service import Service
@@ -14,7 +15,8 @@ from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.identity.keys import signedIf, trusts
 from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter
-from twisted_bazaar.core.market import IDiscovery, Offer, offerDetails
+from twisted_bazaar.core.market import IDiscovery, Offer, fileDescription
+from twisted_bazaar.core.records import RecordBook, recordFault
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.core.topology import RandomNeighbours
 
@@ -56,6 +58,7 @@ class FloodDiscovery(Service, NodeObserver):
         self.node = node
         self.ttl = ttl
         self.shops = []
+        self.book = RecordBook(node.identity, node.clock)
         self._finds = {}
         self.router = FloodRouter(node, Search, self._searchArrived, overlayLinks,
                                   seen_limit)
@@ -83,9 +86,11 @@ class FloodDiscovery(Service, NodeObserver):
                 path = (node.id, buyer)
             else:
                 path = search.return_path[::-1]
+            described = fileDescription(shop, item)
+            record = (self.book.record(item, node.host, node.port, described)
+                      if described is not None else None)
             node.route(signedIf(node.identity, Reply(search.id, item, path, node.id,
-                                                     node.host, node.port,
-                                                     **offerDetails(shop, item))))
+                                                     node.host, node.port, record)))
 
     # -- buying ------------------------------------------------------------------
 
@@ -127,6 +132,13 @@ class FloodDiscovery(Service, NodeObserver):
                 self.log.info("ignoring an offer not signed by seller {seller}",
                               seller=message.seller)
                 return
+            record = message.record
+            if record is not None and recordFault(
+                    record, self.node.clock.seconds(), message.seller, message.item,
+                    alive=True) is not None:
+                self.log.info("ignoring an offer of seller {seller} whose file record "
+                              "is not its own, or not live", seller=message.seller)
+                return
             # The path router only delivers it from the node before this
             # one on its path: the link it came over.
             via = message.path[-2] if len(message.path) > 1 else message.seller
@@ -135,8 +147,8 @@ class FloodDiscovery(Service, NodeObserver):
                 return
             find.perLink[via] = kept + 1
             offer = Offer(message.seller, message.path[::-1], message.host,
-                          message.port, message.size, message.sha256,
-                          message.transfer or 0)
+                          message.port, *(record.file if record else (None, None, 0)),
+                          record)
             find.offers.append(offer)
             self.node.events.offerArrived(message.item, offer)
 

@@ -1,6 +1,6 @@
 """The messages of the flood scheme: ``search`` and its ``reply``."""
 
-from twisted_bazaar.files.messages import OFFER_FIELDS
+from twisted_bazaar.core.records import checkRecord
 from twisted_bazaar.wire import (
     REQUIRED,
     Message,
@@ -33,14 +33,15 @@ class Search(Message):
 @message("reply", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
          ("path", "path", checkPath, REQUIRED), ("seller", "seller", checkId, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         *OFFER_FIELDS, ("key", "key", checkKey, None), ("sig", "sig", checkSig, None),
-         routed=True)
+         ("record", "record", checkRecord, None), ("key", "key", checkKey, None),
+         ("sig", "sig", checkSig, None), routed=True)
 @frozen
 class Reply(Message):
     """A seller's offer, routed back to the buyer; id is the search's id.
-    An offer of a shared file also carries size, sha256 and transfer.
-    Signed by the seller (see L{twisted_bazaar.identity.keys.signed}), file
-    fields included."""
+    An offer of a shared file also carries the seller's signed record of
+    it (L{twisted_bazaar.core.records}), which describes the file.  Signed
+    by the seller (see L{twisted_bazaar.identity.keys.signed}), record
+    included."""
 
     id: int
     item: str
@@ -48,8 +49,21 @@ class Reply(Message):
     seller: int
     host: str
     port: int
-    size: int = None
-    sha256: str = None
-    transfer: int = None
+    record: object = None
     key: str = None
     sig: str = None
+
+
+_fields = Reply.asDict
+
+
+def _replyAsDict(reply):
+    """The generated encoding, with the record (if any) as its object: a
+    plain reply, the common one, pays one test."""
+    out = _fields(reply)
+    if reply.record is not None:
+        out["record"] = reply.record.asDict()
+    return out
+
+
+Reply.asDict = _replyAsDict

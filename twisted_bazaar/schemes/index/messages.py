@@ -6,7 +6,7 @@ The messages of the index scheme, all between a node and the tracker:
 
 import attr
 
-from twisted_bazaar.files.messages import OFFER_FIELDS, describedSellers, sellerObject
+from twisted_bazaar.core.records import PER_KEY, checkRecord, recordedSellers, sellerObject
 from twisted_bazaar.wire import (
     REQUIRED,
     Message,
@@ -20,26 +20,28 @@ from twisted_bazaar.wire import (
 MAX_FOUND = 64
 #: Most items a ``listing`` names.
 MAX_LISTING = 1024
-#: Most items one node may have registered at once.
-MAX_ITEMS_PER_NODE = 1024
+#: Most items one node (one key) may have registered at once.
+MAX_ITEMS_PER_NODE = PER_KEY
+#: Most items the nodes of one address group may have registered at once.
+MAX_ITEMS_PER_GROUP = 64 * MAX_ITEMS_PER_NODE
 #: listing.items: an object mapping item names to counts.
 _counts = itemCounts(MAX_LISTING)
-#: found.sellers: {id, host, port} objects, with a shared file's optional
-#: size, sha256 and transfer.
-_sellers = describedSellers(MAX_FOUND)
+#: found.sellers: {id, host, port, record} objects.
+_sellers = recordedSellers(MAX_FOUND)
 
 
-@message("register", ("item", "item", checkItem, REQUIRED), *OFFER_FIELDS,
-         bucket="register")
+@message("register", ("item", "item", checkItem, REQUIRED),
+         ("record", "record", checkRecord, REQUIRED), bucket="register")
 @frozen
 class Register(Message):
-    """A seller tells the tracker it has item in stock (for a shared file:
-    its size, sha256 and transfer port too)."""
+    """A seller tells the tracker it has item in stock, with its signed
+    record of it (which describes a shared file)."""
 
     item: str
-    size: int = None
-    sha256: str = None
-    transfer: int = None
+    record: object
+
+    def asDict(self):
+        return {"type": self.TYPE, "item": self.item, "record": self.record.asDict()}
 
 
 @message("unregister", ("item", "item", checkItem, REQUIRED), bucket="register")
@@ -71,10 +73,9 @@ class Lookup(Message):
 @frozen
 class Found(Message):
     """
-    The answer to a lookup: (id, host, port) of each seller, least recently
-    handed out first, followed by (size, sha256, transfer) for a shared
-    file.  On the wire each is an object {id, host, port} with the optional
-    size, sha256 and transfer.
+    The answer to a lookup: (id, host, port, record) of each seller, least
+    recently handed out first; on the wire each is an object {id, host,
+    port, record}.
     """
 
     item: str

@@ -1,7 +1,12 @@
 """
 The node's side of the index scheme (Napster style): sellers
 ``register``/``unregister`` items with the tracker, buyers ``lookup`` an
-item and buy directly from the sellers named, in the order given.
+item and buy directly from the sellers named, in the order given.  Each
+register carries the seller's signed record of the item, and each seller
+found comes with its record, which the buyer checks: the tracker can
+leave sellers out, but not make one up, nor describe a seller's file.
+A seller registers its items again (with records signed anew) every half
+of a record's validity, so that the records the tracker hands out live.
 """
 
 from twisted.application.service import Service
@@ -11,7 +16,8 @@ from zope.interface import implementer
 
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.wire.trade import BuyOK
-from twisted_bazaar.core.market import IDiscovery, Offer, offerDetails, offerFields
+from twisted_bazaar.core.market import IDiscovery, fileDescription, recordedOffers
+from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.index.messages import (
     Ack,
     Found,
@@ -46,6 +52,8 @@ class IndexDiscovery(Service, NodeObserver):
         self._lookups = {}
         #: item -> when its last lookup went out, for pacing.
         self._asked = {}
+        self.book = RecordBook(node.identity, node.clock)
+        self._renewal = None
         node.discovery = self
         node.addObserver(self)
 
@@ -68,7 +76,8 @@ class IndexDiscovery(Service, NodeObserver):
         in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
         if in_stock and item not in self.registered:
             self.registered.add(item)
-            self._send(self._register(item))
+            self._register(item)
+            self._renewLater()
         elif not in_stock and item in self.registered:
             self.registered.discard(item)
             self._send(Unregister(item))
@@ -80,15 +89,34 @@ class IndexDiscovery(Service, NodeObserver):
                               (Listing, self._listed)):
             membership.handle(kind, handler)
         for item in sorted(self.registered):
-            self._send(self._register(item))
+            self._register(item)
+
+    def _renewLater(self):
+        """While it sells anything, register every item again (its record
+        signed anew) every half of a record's validity, so that the
+        records the tracker hands out live."""
+        if self.running and (self._renewal is None or not self._renewal.active()):
+            self._renewal = self.node.clock.callLater(self.book.renewal, self._renew)
+
+    def _renew(self):
+        self._renewal = None
+        if self.registered:
+            for item in sorted(self.registered):
+                self._register(item)
+            self._renewLater()
 
     def _register(self, item):
-        """The register of item, with what the shop that has it in stock
-        describes (a shared file's size, hash and transfer port)."""
-        for shop in self.shops:
-            if shop.inventory().get(item, 0) > 0:
-                return Register(item, **offerDetails(shop, item))
-        return Register(item)
+        """Register item with the tracker, if there is one, with the
+        seller's record of it (which describes the file, if the shop that
+        has it in stock shares one)."""
+        if not self.canFind():
+            return
+        shop = next((shop for shop in self.shops if shop.inventory().get(item, 0) > 0),
+                    None)
+        node = self.node
+        self._send(Register(item, self.book.record(
+            item, node.config.host, node.port,
+            fileDescription(shop, item) if shop is not None else None)))
 
     # -- buying ------------------------------------------------------------------
 
@@ -162,8 +190,8 @@ class IndexDiscovery(Service, NodeObserver):
 
     def _answer(self, item, sellers):
         node = self.node
-        offers = [Offer(seller, (node.id, seller), host, port, *offerFields(details))
-                  for seller, host, port, *details in sellers if seller != node.id]
+        offers = recordedOffers(node, item, [(record, host, port)
+                                             for _, host, port, record in sellers])
         for offer in offers:
             node.events.offerArrived(item, offer)
         node.events.offersFound(item, offers)
@@ -186,9 +214,17 @@ class IndexDiscovery(Service, NodeObserver):
 
     # -- IService --------------------------------------------------------------------
 
+    def startService(self):
+        super().startService()
+        self._renewLater()
+
     def stopService(self):
-        """End every lookup in progress, with no offers."""
+        """End every lookup in progress, with no offers, and register
+        nothing again."""
         super().stopService()
+        if self._renewal is not None and self._renewal.active():
+            self._renewal.cancel()
+        self._renewal = None
         for item in list(self._lookups):
             lookup = self._lookups[item]
             for finished, _ in list(lookup.waiters):

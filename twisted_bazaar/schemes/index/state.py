@@ -20,35 +20,48 @@ class ItemIndex:
         self._items = {}
         self._handed = {}
         self._turn = 0
-        #: (seller, item) -> what the seller's register described.
-        self._details = {}
+        #: (seller, item) -> the seller's signed record of it.
+        self._records = {}
+        #: seller -> the address group it registered from, while it has
+        #: items; group -> how many items its sellers have registered.
+        self._groupOf = {}
+        self._perGroup = {}
 
-    def register(self, seller, item, details=()):
-        """seller offers item; ``details`` is what its register described
-        (a shared file's (size, sha256, transfer)), kept until it goes."""
+    def register(self, seller, item, record, group=""):
+        """seller, of address group ``group``, offers item, as its signed
+        ``record`` says (kept until it goes, or the seller registers item
+        again)."""
+        if item not in self._items.get(seller, ()):
+            group = self._groupOf.setdefault(seller, group)
+            self._perGroup[group] = self._perGroup.get(group, 0) + 1
         self._sellers.setdefault(item, set()).add(seller)
         self._items.setdefault(seller, set()).add(item)
-        if any(value is not None for value in details):
-            self._details[(seller, item)] = tuple(details)
-        else:
-            self._details.pop((seller, item), None)
+        self._records[(seller, item)] = record
 
-    def details(self, seller, item):
-        """What seller's register of item described, or ()."""
-        return self._details.get((seller, item), ())
+    def record(self, seller, item):
+        """seller's record of item, or None."""
+        return self._records.get((seller, item))
+
+    def inGroup(self, group):
+        """How many items the sellers of an address group have registered."""
+        return self._perGroup.get(group, 0)
 
     def unregister(self, seller, item):
-        self._details.pop((seller, item), None)
-        sellers = self._sellers.get(item)
-        if sellers is not None:
-            sellers.discard(seller)
-            if not sellers:
-                del self._sellers[item]
-        items = self._items.get(seller)
-        if items is not None:
-            items.discard(item)
-            if not items:
-                del self._items[seller]
+        if item not in self._items.get(seller, ()):
+            return
+        del self._records[(seller, item)]
+        self._sellers[item].discard(seller)
+        if not self._sellers[item]:
+            del self._sellers[item]
+        items = self._items[seller]
+        items.discard(item)
+        group = self._groupOf[seller]
+        self._perGroup[group] -= 1
+        if not self._perGroup[group]:
+            del self._perGroup[group]
+        if not items:
+            del self._items[seller]
+            del self._groupOf[seller]
 
     def forget(self, seller):
         """A seller left: every item it offered goes with it."""

@@ -1,15 +1,22 @@
 """
 The tracker's side of the index scheme: it keeps who sells what
 (L{ItemIndex}) and answers ``register``, ``unregister``, ``lookup`` and
-``list``.
+``list``.  A register carries the seller's signed record, which the
+tracker checks (it is the registering node's own, of that item, live)
+before it keeps it, and hands out with the seller in ``found``, where
+the buyer checks it again.  Quotas bound what one node (one key) and
+one address group may have registered.
 """
 
 import json
 
 from zope.interface import implementer
 
+from twisted_bazaar.core.records import live, recordFault
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.schemes.index.messages import (
     MAX_FOUND,
+    MAX_ITEMS_PER_GROUP,
     MAX_ITEMS_PER_NODE,
     MAX_LISTING,
     Ack,
@@ -44,13 +51,24 @@ class IndexExtension:
         self.index.forget(node_id)
 
     def _register(self, link, message):
-        items = self.index.items(link.peer_id)
-        if len(items) >= MAX_ITEMS_PER_NODE and message.item not in items:
-            link.protocolError("wtf", f"a node may register at most "
-                               f"{MAX_ITEMS_PER_NODE} items")
+        seller, record = link.peer_id, message.record
+        now = self.tracker.clock.seconds()
+        fault = recordFault(record, now, seller, message.item, alive=True)
+        if fault is not None:
+            link.protocolError("badrecord", f"not registering {message.item[:64]!r}: "
+                               f"{fault}")
             return
-        self.index.register(link.peer_id, message.item,
-                            (message.size, message.sha256, message.transfer))
+        items, group = self.index.items(seller), groupOf(link)
+        if message.item not in items:
+            if len(items) >= MAX_ITEMS_PER_NODE:
+                link.protocolError("wtf", f"a node may register at most "
+                                   f"{MAX_ITEMS_PER_NODE} items")
+                return
+            if self.index.inGroup(group) >= MAX_ITEMS_PER_GROUP:
+                link.protocolError("wtf", f"the nodes of one address group may "
+                                   f"register at most {MAX_ITEMS_PER_GROUP} items")
+                return
+        self.index.register(seller, message.item, record, group)
         link.send(Ack(message.item))
 
     def _unregister(self, link, message):
@@ -59,14 +77,17 @@ class IndexExtension:
 
     def _lookup(self, link, message):
         nodes = self.tracker.registry.nodes
-        # Only sellers whose address the tracker checked; and a node that
-        # said port 0 takes no links, so no buyer could reach it.
-        sellers = tuple((seller,) + nodes[seller]
-                        + self.index.details(seller, message.item)
-                        for seller in self.index.lookup(message.item, MAX_FOUND,
-                                                        self.tracker.registry.verified)
-                        if seller in nodes and nodes[seller][1])
-        link.send(Found(message.item, sellers))
+        now = self.tracker.clock.seconds()
+        # Only sellers whose address the tracker checked, and whose record
+        # is live; a node that said port 0 takes no links, so no buyer
+        # could reach it.
+        sellers = []
+        for seller in self.index.lookup(message.item, MAX_FOUND,
+                                        self.tracker.registry.verified):
+            record = self.index.record(seller, message.item)
+            if seller in nodes and nodes[seller][1] and live(record, now):
+                sellers.append((seller,) + nodes[seller] + (record,))
+        link.send(Found(message.item, tuple(sellers)))
 
     def _list(self, link, message):
         """What is on offer: built at most once every LISTING_TTL seconds,

@@ -9,7 +9,7 @@ from twisted.application.service import Service
 from zope.interface import implementer
 
 from twisted_bazaar.core.events import NodeObserver
-from twisted_bazaar.core.market import IDiscovery, Offer, offerFields
+from twisted_bazaar.core.market import IDiscovery, recordedOffers
 from twisted_bazaar.schemes.superpeer.leaf import LeafSide
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER, SpHit
 from twisted_bazaar.schemes.superpeer.query import QueryFlood
@@ -86,8 +86,8 @@ class SuperPeerDiscovery(Service, NodeObserver):
 
     def _offers(self, sellers, item):
         node = self.node
-        offers = [Offer(seller, (node.id, seller), host, port, *offerFields(details))
-                  for seller, host, port, *details in sellers]
+        offers = recordedOffers(node, item, [(record, host, port)
+                                             for _, host, port, record in sellers])
         for offer in offers:
             node.events.offerArrived(item, offer)
         node.events.offersFound(item, offers)
@@ -101,6 +101,8 @@ class SuperPeerDiscovery(Service, NodeObserver):
 
     def startService(self):
         super().startService()
+        if not self.superpeer:
+            self.side.start()
         self.topology.startService()
 
     def stopService(self):

@@ -6,12 +6,14 @@ it what leaves send).  item -> leaves, kept up to date one entry at a
 time: a register, an update or a departure touches only that leaf's
 entries, never a scan of every leaf.  Bounded per leaf and in total; what
 would break a bound, or the index's consistency, is refused whole with a
-L{Refused} that names the protocol's error code.  A leaf's entry may hold
-the description of a shared file (size, sha256, transfer port), which
-goes with the entry.
+L{Refused} that names the protocol's error code.  A leaf's entry holds
+its signed record of the item (checked by the super-peer before it comes
+here), which goes with the entry.
 """
 
 from collections import OrderedDict
+
+from twisted_bazaar.core.records import live
 
 
 class Refused(Exception):
@@ -48,8 +50,8 @@ class LeafIndex:
         self._owners = {}
         #: item -> OrderedDict of leaves (keys only), next to hand out first
         self._leaves = {}
-        #: leaf -> {item: (size, sha256, transfer)}, for entries it has
-        self._files = {}
+        #: leaf -> {item: its record}, for entries it has
+        self._records = {}
         #: Leaves whose entries are kept but not named (their address is
         #: not checked yet).
         self._unlisted = set()
@@ -68,19 +70,19 @@ class LeafIndex:
     def address(self, leaf):
         return self._addresses.get(leaf)
 
-    def files(self, leaf):
-        """item -> (size, sha256, transfer) the leaf described (a copy)."""
-        return dict(self._files.get(leaf, {}))
+    def records(self, leaf):
+        """item -> the leaf's record of it (a copy)."""
+        return dict(self._records.get(leaf, {}))
 
     # -- changes -------------------------------------------------------------
 
-    def register(self, leaf, address, items, files=None, listed=True):
+    def register(self, leaf, address, items, records, listed=True):
         """
         The leaf's whole inventory, replacing what it had; items with 0
         units are left out.  An unlisted leaf is named by no L{lookup}
-        until L{list} is called for it.  ``files`` describes shared files among the
-        items (item -> {size, sha256, transfer}); a description of an item
-        left out is ignored.  Returns the number of entries it now has.
+        until L{list} is called for it.  ``records`` holds the leaf's
+        record of each item it names with units above 0.  Returns the
+        number of entries it now has.
 
         @raise Refused: C{claimed} if another leaf registered that address,
             C{toomany} over the per-leaf bound, C{full} over the total.
@@ -97,20 +99,18 @@ class LeafIndex:
             # Port 0 takes no connections: nobody to impersonate.
             self._owners[address] = leaf
         self._stock[leaf] = {}
-        self._files[leaf] = {}
+        self._records[leaf] = {}
         if not listed:
             self._unlisted.add(leaf)
         for item, units in sorted(stocked.items()):
-            self._set(leaf, item, units)
-        self._describe(leaf, stocked, files)
+            self._set(leaf, item, units, records[item])
         return len(stocked)
 
-    def update(self, leaf, items, files=None):
+    def update(self, leaf, items, records):
         """
         What changed: item -> units now, 0 withdrawing the item.  Each
-        item given units above 0 takes its description in ``files``, or
-        has none; other descriptions are ignored.  Returns the number of
-        entries the leaf now has.
+        item given units above 0 takes its record in ``records``.  Returns
+        the number of entries the leaf now has.
 
         @raise Refused: C{unknown} if the leaf never registered, or
             withdraws an item it does not have indexed; C{toomany} or
@@ -128,10 +128,9 @@ class LeafIndex:
         self._checkRoom(leaf, len(stock) + added - removed)
         for item, units in sorted(items.items()):
             if units:
-                self._set(leaf, item, units)
+                self._set(leaf, item, units, records[item])
             else:
                 self._unset(leaf, item)
-        self._describe(leaf, [item for item, units in items.items() if units], files)
         return len(stock)
 
     def list(self, leaf):
@@ -147,7 +146,7 @@ class LeafIndex:
         for item in list(self._stock.get(leaf, ())):
             self._unset(leaf, item)
         self._stock.pop(leaf, None)
-        self._files.pop(leaf, None)
+        self._records.pop(leaf, None)
         address = self._addresses.pop(leaf, None)
         if address is not None and self._owners.get(address) == leaf:
             del self._owners[address]
@@ -161,27 +160,17 @@ class LeafIndex:
             raise Refused("full", f"this super-peer's index holds at most "
                           f"{self.total} entries")
 
-    def _set(self, leaf, item, units):
+    def _set(self, leaf, item, units, record):
         stock = self._stock[leaf]
         if item not in stock:
             self.entries += 1
             self._leaves.setdefault(item, OrderedDict())[leaf] = None
         stock[item] = units
-
-    def _describe(self, leaf, items, files):
-        """The descriptions of items (entries the leaf has): those in
-        ``files``, none for the others."""
-        described = self._files[leaf]
-        for item in items:
-            entry = (files or {}).get(item)
-            if entry is None:
-                described.pop(item, None)
-            else:
-                described[item] = (entry["size"], entry["sha256"], entry["transfer"])
+        self._records[leaf][item] = record
 
     def _unset(self, leaf, item):
         del self._stock[leaf][item]
-        self._files[leaf].pop(item, None)
+        del self._records[leaf][item]
         self.entries -= 1
         leaves = self._leaves[item]
         del leaves[leaf]
@@ -190,11 +179,12 @@ class LeafIndex:
 
     # -- questions -----------------------------------------------------------
 
-    def lookup(self, item, limit):
+    def lookup(self, item, limit, now):
         """
-        Up to ``limit`` leaves with the item, as (leaf, host, port),
-        followed by (size, sha256, transfer) if the leaf described it; the
-        first one named moves to the back, so that the load is spread.
+        Up to ``limit`` leaves with the item, as (leaf, host, port,
+        record), those whose record has expired at clock time ``now``
+        left out; the first one named moves to the back, so that
+        the load is spread.
         """
         leaves = self._leaves.get(item)
         if not leaves or limit < 1:
@@ -202,10 +192,10 @@ class LeafIndex:
         chosen = []
         unlisted = self._unlisted
         for leaf in leaves:
-            if leaf in unlisted:
+            record = self._records[leaf][item]
+            if leaf in unlisted or not live(record, now):
                 continue
-            chosen.append((leaf,) + self._addresses[leaf]
-                          + self._files[leaf].get(item, ()))
+            chosen.append((leaf,) + self._addresses[leaf] + (record,))
             if len(chosen) == limit:
                 break
         if chosen:

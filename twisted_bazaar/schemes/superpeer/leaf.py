@@ -15,7 +15,11 @@ to L{ACK_TIMEOUT_MAX}) gets the whole inventory again: a register
 replaces, so repeating one is harmless.  An inventory too large for one
 frame (many shared files, long names) goes as a register of its first
 part and updates adding the rest (L{parts}); the leaf is registered
-once the last is acknowledged.
+once the last is acknowledged.  Each item goes with the leaf's signed
+record of it (L{RecordBook}), which describes a shared file; every half
+of a record's validity the leaf sends its whole inventory again as
+updates, with its records signed anew, so that the records its
+super-peers hand out live.
 """
 
 import json
@@ -26,6 +30,7 @@ from twisted.logger import Logger
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileDescription
+from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
     MAX_ITEMS,
@@ -42,22 +47,23 @@ ACK_TIMEOUT = 2.0
 ACK_TIMEOUT_MAX = 30.0
 
 
-def parts(items, files, limit, empty):
+def parts(items, records, limit, empty):
     """
-    items (item -> units) and their files (item -> description) split
-    into (items, files or None) parts, in item order, each of which makes
-    a message of at most ``limit`` bytes when put in ``empty`` (a
+    items (item -> units) and their records (item -> L{Record}) split
+    into (items, records or None) parts, in item order, each of which
+    makes a message of at most ``limit`` bytes when put in ``empty`` (a
     register or update with none yet, its other fields as they will be
     sent).  An item that would not fit alone is left out, logged.
     """
-    room = limit - len(wire.encode(empty)) - len(b',"files":{}')
+    room = limit - len(wire.encode(empty)) - len(b',"records":{}')
     found, part, size = [], ({}, {}), 0
     for item, units in sorted(items.items()):
         name = len(json.dumps(item, ensure_ascii=False).encode("utf-8"))
         cost = name + len(str(units)) + 2
-        described = files.get(item)
-        if described is not None:
-            cost += name + len(json.dumps(described, separators=(",", ":"))) + 2
+        record = records.get(item)
+        if record is not None:
+            cost += name + len(json.dumps(record.asDict(), ensure_ascii=False,
+                                          separators=(",", ":")).encode("utf-8")) + 2
         if cost > room:
             LeafSide.log.error("not registering {item!r}: its entry alone is over the "
                                "{limit}-byte frame limit", item=item[:64], limit=limit)
@@ -66,11 +72,11 @@ def parts(items, files, limit, empty):
             found.append(part)
             part, size = ({}, {}), 0
         part[0][item] = units
-        if described is not None:
-            part[1][item] = described
+        if record is not None:
+            part[1][item] = record
         size += cost
     found.append(part)
-    return [(items, files or None) for items, files in found]
+    return [(items, records or None) for items, records in found]
 
 
 class _Awaited:
@@ -106,6 +112,9 @@ class LeafSide(NodeObserver):
         self.shops = shops
         self.told = {}
         self.registered = set()
+        self.book = RecordBook(node.identity, node.clock)
+        self._renewing = False
+        self._renewal = None
         self._seq = 0
         #: super-peer -> seq of the register it has yet to acknowledge.
         self._registering = {}
@@ -127,18 +136,17 @@ class LeafSide(NodeObserver):
     def units(self, item):
         return sum(shop.inventory().get(item, 0) for shop in self.shops)
 
-    def files(self, items):
-        """item -> {size, sha256, transfer} for the shared files among
-        items (those in stock), as the shop that has each describes it."""
-        files = {}
+    def records(self, items):
+        """item -> this leaf's signed record of it, for the items in stock
+        among items (describing the file the shop that has it shares)."""
+        node, records = self.node, {}
         for item in items:
-            for shop in self.shops:
-                if shop.inventory().get(item, 0) > 0:
-                    described = fileDescription(shop, item)
-                    if described is not None:
-                        files[item] = described
-                    break
-        return files
+            shop = next((shop for shop in self.shops
+                         if shop.inventory().get(item, 0) > 0), None)
+            if shop is not None:
+                records[item] = self.book.record(item, node.config.host, node.port,
+                                                 fileDescription(shop, item))
+        return records
 
     def inventory(self):
         """item -> units in stock, over every shop."""
@@ -165,7 +173,7 @@ class LeafSide(NodeObserver):
         self.told = stock
         self.registered.discard(link.peer_id)
         host, port = self.node.config.host, self.node.port
-        first, *rest = parts(stock, self.files(stock), link.settings.frame_limit,
+        first, *rest = parts(stock, self.records(stock), link.settings.frame_limit,
                              LeafRegister(wire.ID_LIMIT - 1, host, port, {}))
         seq = self._next()
         link.send(LeafRegister(seq, host, port, *first))
@@ -174,6 +182,7 @@ class LeafSide(NodeObserver):
             link.send(LeafUpdate(seq, items, files))
         self._registering[link.peer_id] = seq
         self._await(link.peer_id, seq, delay)
+        self._renewLater()
 
     def _await(self, peer, seq, delay=None):
         """peer is to acknowledge seq, or get the whole inventory again."""
@@ -210,16 +219,41 @@ class LeafSide(NodeObserver):
                     self.told[item] = units
                 else:
                     del self.told[item]
+        self._tell(changes)
+        self._renewLater()
+
+    def _tell(self, changes):
+        """Send changes (item -> units) to every super-peer, as updates
+        that fit in a frame, each item with its record."""
         superpeers = self.superpeers()
         if changes and superpeers:
             limit = min(self.node.links[peer].settings.frame_limit
                         for peer in superpeers)
-            for items, files in parts(changes, self.files(changes), limit,
-                                      LeafUpdate(wire.ID_LIMIT - 1, {})):
-                update = LeafUpdate(self._next(), items, files)
+            for items, records in parts(changes, self.records(changes), limit,
+                                        LeafUpdate(wire.ID_LIMIT - 1, {})):
+                update = LeafUpdate(self._next(), items, records)
                 for peer in superpeers:
                     self.node.links[peer].send(update)
                     self._await(peer, update.seq)
+
+    def start(self):
+        """Send records again from now on (see L{_renewLater})."""
+        self._renewing = True
+        self._renewLater()
+
+    def _renewLater(self):
+        """While the leaf sells anything, send every item in stock again
+        with its record (signed anew once a quarter of its validity has
+        gone) every half of a record's validity, so that the records its
+        super-peers hand out live."""
+        if self._renewing and self.told and (self._renewal is None
+                                              or not self._renewal.active()):
+            self._renewal = self.node.clock.callLater(self.book.renewal, self._renew)
+
+    def _renew(self):
+        self._renewal = None
+        self._tell(dict(self.told))
+        self._renewLater()
 
     def _acked(self, link, ack):
         awaited = self._awaited.get(link.peer_id)
@@ -290,8 +324,12 @@ class LeafSide(NodeObserver):
                                     if seller[0] != self.node.id])
 
     def stop(self):
-        """End every query in progress, with no sellers, and wait for no
-        acknowledgement."""
+        """End every query in progress, with no sellers, wait for no
+        acknowledgement, and send no records again."""
+        self._renewing = False
+        if self._renewal is not None and self._renewal.active():
+            self._renewal.cancel()
+        self._renewal = None
         for peer in list(self._awaited):
             self._forgetAwaited(peer)
         for query_id in list(self._finds):

@@ -6,22 +6,20 @@ Between a leaf and its super-peer (on a link of purpose C{leaf}):
 ``leafRegister`` and ``leafUpdate`` (each answered by ``leafAck``) and
 ``leafQuery`` (answered by ``leafHits``).  Among super-peers (links of
 purpose C{super}): ``spQuery``, flooded, and ``spHit``, path-routed back
-to the super-peer that started the query.  A leaf sharing files describes
-them (size, sha256, transfer port) in the optional ``files`` of its
-register and updates, and the hits carry them next to each seller.
+to the super-peer that started the query.  A leaf signs a record of each item
+it registers (L{twisted_bazaar.core.records}), which describes a shared
+file (size, sha256, transfer port), in the ``records`` of its register
+and updates; the hits carry each seller's record, for the buyer to check.
 """
 
 import attr
 
-from twisted_bazaar.files.messages import (
-    describedSellers,
-    fileDescriptions,
-    sellerObject,
-)
+from twisted_bazaar.core.records import checkRecord, recordedSellers, sellerObject
 from twisted_bazaar.wire import (
     ID_LIMIT,
     REQUIRED,
     Message,
+    ProtocolError,
     checkHost,
     checkId,
     checkItem,
@@ -51,40 +49,70 @@ errorCode("claimed", "another live leaf registered that address")
 
 _count = intIn(0, ID_LIMIT - 1, "a count")
 _counts = itemCounts(MAX_ITEMS)
-_files = fileDescriptions(MAX_ITEMS)
-_sellers = describedSellers(MAX_HITS)
+_sellers = recordedSellers(MAX_HITS)
+
+
+def _records(value, name):
+    """item -> the leaf's record of it, for at most MAX_ITEMS items."""
+    if type(value) is not dict or len(value) > MAX_ITEMS:
+        raise ProtocolError(f"{name} must be an object of at most {MAX_ITEMS} records")
+    records = {}
+    for item, record in value.items():
+        checkItem(item, name + " key")
+        records[item] = checkRecord(record, f"{name}[{item[:40]!r}]")
+    return records
+
+
+_records.fast = "False"
+
+
+def _recordsObject(records):
+    return {item: record.asDict() for item, record in records.items()}
 
 
 @message("leafRegister", ("seq", "seq", _count, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         ("items", "items", _counts, REQUIRED), ("files", "files", _files, None))
+         ("items", "items", _counts, REQUIRED), ("records", "records", _records, None))
 @frozen
 class LeafRegister(Message):
     """
     A leaf's whole inventory (item -> units), and where buyers reach it
     (host "" for the address its link comes from).  Replaces whatever the
-    leaf registered before.  ``files``, if given, describes the shared
-    files among the items: item -> {size, sha256, transfer}.
+    leaf registered before.  ``records`` holds the leaf's signed record of
+    each item it names with units above 0 (item -> record).
     """
 
     seq: int
     host: str
     port: int
     items: dict = attr.ib(hash=False)
-    files: dict = attr.ib(default=None, hash=False)
+    records: dict = attr.ib(default=None, hash=False)
+
+    def asDict(self):
+        out = {"type": self.TYPE, "seq": self.seq, "host": self.host, "port": self.port,
+               "items": self.items}
+        if self.records is not None:
+            out["records"] = _recordsObject(self.records)
+        return out
 
 
 @message("leafUpdate", ("seq", "seq", _count, REQUIRED),
-         ("items", "items", _counts, REQUIRED), ("files", "files", _files, None))
+         ("items", "items", _counts, REQUIRED), ("records", "records", _records, None))
 @frozen
 class LeafUpdate(Message):
     """What changed in a leaf's inventory: item -> units now (0 withdraws
-    the item); ``files`` describes the shared files among the items it
-    names with units above 0, as in L{LeafRegister}."""
+    the item); ``records`` holds the leaf's record of each item it names
+    with units above 0, as in L{LeafRegister}."""
 
     seq: int
     items: dict = attr.ib(hash=False)
-    files: dict = attr.ib(default=None, hash=False)
+    records: dict = attr.ib(default=None, hash=False)
+
+    def asDict(self):
+        out = {"type": self.TYPE, "seq": self.seq, "items": self.items}
+        if self.records is not None:
+            out["records"] = _recordsObject(self.records)
+        return out
 
 
 @message("leafAck", ("seq", "seq", _count, REQUIRED),
@@ -113,10 +141,9 @@ class LeafQuery(Message):
          ("sellers", "sellers", _sellers, REQUIRED))
 @frozen
 class LeafHits(Message):
-    """The answer to leafQuery ``id``: (id, host, port) of each seller,
-    best first, followed by (size, sha256, transfer) for a shared file; on
-    the wire each is an object {id, host, port} with the optional size,
-    sha256 and transfer."""
+    """The answer to leafQuery ``id``: (id, host, port, record) of each
+    seller, best first; on the wire each is an object {id, host, port,
+    record}."""
 
     id: int
     item: str

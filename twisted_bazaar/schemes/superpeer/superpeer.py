@@ -8,13 +8,17 @@ nobody until the super-peer has connected back to the address the leaf
 registered and found that leaf there, proving there the key it proved on
 its link (the tracker's own check,
 L{twisted_bazaar.tracker.check.AddressCheck}); a leaf that fails the
-check is forgotten and its link closed.
+check is forgotten and its link closed.  Each entry comes with the
+leaf's signed record of the item, checked before it is taken, so that a
+super-peer names a leaf only with the leaf's own word (which the buyer
+checks again).
 """
 
 from twisted.logger import Logger
 
 from twisted_bazaar.core.events import NodeObserver
-from twisted_bazaar.core.market import OFFER_DETAILS, fileDescription
+from twisted_bazaar.core.market import fileDescription
+from twisted_bazaar.core.records import RecordBook, recordFault
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.schemes.superpeer.messages import (
@@ -41,6 +45,7 @@ class SuperPeerSide(NodeObserver):
         self.node = node
         self.shops = shops
         self.index = LeafIndex(per_leaf, total)
+        self.book = RecordBook(node.identity, node.clock)
         self.flood = None
         #: leaf -> the address it was found at by a check.
         self._checked = {}
@@ -52,12 +57,14 @@ class SuperPeerSide(NodeObserver):
         node.addObserver(self)
 
     def lookup(self, item, limit):
-        """Sellers of item known here: this node first, if it sells it
-        (with what its shop describes of it), then its leaves."""
+        """Sellers of item known here, as (id, host, port, record): this
+        node first, if it sells it (with its own record), then its
+        leaves."""
         node = self.node
-        own = [(node.id, node.host, node.port) + _described(shop, item)
+        own = [(node.id, node.host, node.port,
+                self.book.record(item, node.host, node.port, fileDescription(shop, item)))
                for shop in self.shops if shop.inventory().get(item, 0) > 0][:1]
-        return own + self.index.lookup(item, limit - len(own))
+        return own + self.index.lookup(item, limit - len(own), node.clock.seconds())
 
     def _leafOnly(self, handler):
         def checked(link, message):
@@ -76,13 +83,30 @@ class SuperPeerSide(NodeObserver):
                       code=refused.code, info=refused.info)
         link.protocolError(refused.code, refused.info, close=True)
 
+    def _records(self, link, items, records):
+        """The leaf's records of the items it names with units above 0,
+        each checked (its own, of that item, live).
+
+        @raise Refused: C{badrecord}, naming the first that is not.
+        """
+        now = self.node.clock.seconds()
+        records = records or {}
+        for item in sorted(item for item, units in items.items() if units):
+            record = records.get(item)
+            fault = ("it has none" if record is None
+                     else recordFault(record, now, link.peer_id, item, alive=True))
+            if fault is not None:
+                raise Refused("badrecord", f"the record of {item[:64]!r}: {fault}")
+        return records
+
     def _register(self, link, message):
         host = message.host or getattr(link.transport.getPeer(), "host", "")
         leaf, address = link.peer_id, (host, message.port)
         # Port 0 takes no connections: nothing to check (as at the tracker).
         listed = not message.port or self._checked.get(leaf) == address
         try:
-            count = self.index.register(leaf, address, message.items, message.files,
+            records = self._records(link, message.items, message.records)
+            count = self.index.register(leaf, address, message.items, records,
                                         listed=listed)
         except Refused as refused:
             self._refuse(link, refused)
@@ -96,7 +120,8 @@ class SuperPeerSide(NodeObserver):
 
     def _update(self, link, message):
         try:
-            count = self.index.update(link.peer_id, message.items, message.files)
+            records = self._records(link, message.items, message.records)
+            count = self.index.update(link.peer_id, message.items, records)
         except Refused as refused:
             self._refuse(link, refused)
             return
@@ -152,9 +177,3 @@ class SuperPeerSide(NodeObserver):
             self.log.info("leaf {leaf} gone; its entries dropped ({leaves} leaves)",
                           leaf=peer_id, leaves=len(self.index))
 
-
-def _described(shop, item):
-    """(size, sha256, transfer) of item if ``shop`` shares it as a file,
-    else ()."""
-    described = fileDescription(shop, item)
-    return tuple(described[key] for key in OFFER_DETAILS) if described else ()

@@ -1,0 +1,269 @@
+"""
+Tests for twisted_bazaar.core.records (sellers' signed discovery records:
+what a signature covers, who may replace what, the time bounds, a
+seller's book of records) and the offers made of them
+(twisted_bazaar.core.market).
+"""
+
+import json
+import os
+import re
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.core.market import (
+    Offer,
+    fileDescription,
+    recordedOffers,
+    signedFile,
+)
+from twisted_bazaar.core.records import (
+    CLOCK_SKEW,
+    LABEL,
+    MAX_LIFETIME,
+    RecordBook,
+    checkRecord,
+    live,
+    newer,
+    recordFault,
+    verified,
+)
+from twisted_bazaar.identity.keys import Identity, signedBy, verify
+# The module that declares reply, for the example of §11.
+from twisted_bazaar.schemes.flood import messages  # noqa: F401
+
+from tests.helpers import makeNode
+from tests.records import PLAIN, PLAIN_WIRE, SHA, forged, identity, offerOf, signed
+
+SELLER, OTHER = identity(1), identity(2)
+SONG = {"size": 5, "sha256": SHA, "transfer": 9100}
+
+
+class Plain:
+    """A shop of an older kind, with no describe()."""
+
+
+class Describing:
+    def describe(self, item):
+        return dict(SONG) if item == "song" else None
+
+
+class SignedTextTests(SynchronousTestCase):
+    def test_theSignatureCoversEveryFieldButItself(self):
+        """The label, then the record's JSON object without sig, keys
+        sorted, compact: the same canonical form as a signed message's."""
+        record = signed(SELLER, "song", "10.0.0.4", 9004, issued=7, file=(5, SHA, 9100))
+        fields = {"expires": 600007, "host": "10.0.0.4", "issued": 7, "item": "song",
+                  "key": SELLER.key, "port": 9004, "seller": SELLER.id,
+                  "sha256": SHA, "size": 5, "transfer": 9100}
+        text = LABEL + json.dumps(fields, sort_keys=True,
+                                  separators=(",", ":")).encode("utf-8")
+        self.assertEqual(record.text(), text)
+        self.assertTrue(verify(SELLER.key, record.sig, text))
+        self.assertEqual(record.asDict(), dict(fields, sig=record.sig))
+
+    def test_aPlainItemSignsNoFileFields(self):
+        record = signed(SELLER, "apple")
+        self.assertNotIn(b"sha256", record.text())
+        self.assertEqual(record.file, ())
+
+    def test_everyFieldIsCovered(self):
+        record = signed(SELLER, "song", file=(5, SHA, 9100))
+        self.assertTrue(verified(record))
+        for change in ({"item": "tune"}, {"host": "x"}, {"port": 1}, {"size": 6},
+                       {"sha256": "cd" * 32}, {"transfer": 1}, {"issued": 1},
+                       {"expires": 1}, {"key": OTHER.key}, {"seller": OTHER.id}):
+            self.assertFalse(verified(forged(record, **change)), change)
+        self.assertFalse(verified(forged(record, size=None, sha256=None,
+                                         transfer=None)))
+
+    def test_aRecordSignatureIsNoMessageSignature(self):
+        """The label keeps a record's signature from passing for a
+        message's, and the other way round."""
+        record = signed(SELLER, "apple")
+        self.assertFalse(record.text().startswith(b"bazaar-sig:"))
+        self.assertFalse(verify(SELLER.key, record.sig,
+                                b"bazaar-sig:" + record.text()[len(LABEL):]))
+
+
+class WireTests(SynchronousTestCase):
+    def test_roundTrip(self):
+        self.assertEqual(checkRecord(PLAIN_WIRE, "r"), PLAIN)
+        record = signed(SELLER, "song", file=(5, SHA, 9100))
+        self.assertEqual(checkRecord(json.loads(json.dumps(record.asDict())), "r"),
+                         record)
+
+    def test_badRecords(self):
+        cases = [
+            ([], "r must be a record object"),
+            ({k: v for k, v in PLAIN_WIRE.items() if k != "issued"}, "r lacks issued"),
+            (dict(PLAIN_WIRE, issued=None), "r lacks issued"),
+            (dict(PLAIN_WIRE, size=5), "r must have all of size, sha256 and transfer, "
+                                       "or none"),
+            (dict(PLAIN_WIRE, issued=2**53 + 1),
+             "r.issued must be milliseconds from 0 to 2^53, not 9007199254740993"),
+            (dict(PLAIN_WIRE, sig="s" * 85), "r.sig must be 86 to 86 bytes, not 85"),
+            (dict(PLAIN_WIRE, port=True), "r.port must be an integer from 0 to 65535"),
+        ]
+        for value, info in cases:
+            with self.assertRaises(wire.ProtocolError, msg=value) as caught:
+                checkRecord(value, "r")
+            self.assertEqual(caught.exception.info, info)
+
+
+class FaultTests(SynchronousTestCase):
+    def test_aGoodRecord(self):
+        self.assertIsNone(recordFault(signed(SELLER), 0.0, SELLER.id, "apple",
+                                      alive=True))
+
+    def test_faults(self):
+        record = signed(SELLER, issued=10_000)
+        cases = [
+            ((record, 10.0, OTHER.id), f"it is node {SELLER.id}'s record, not node "
+                                       f"{OTHER.id}'s"),
+            ((record, 10.0, None, "pear"), "it is a record of another item"),
+            ((record, 10.0 - CLOCK_SKEW - 0.001), "it was issued in the future"),
+            ((signed(SELLER, lifetime=MAX_LIFETIME + 0.001), 0.0),
+             "it lives longer than 3600 s"),
+            ((forged(record, port=1), 10.0),
+             f"it is not signed by the key of node {SELLER.id}"),
+            ((forged(signed(OTHER), seller=SELLER.id), 10.0),
+             f"it is not signed by the key of node {SELLER.id}"),
+        ]
+        for args, fault in cases:
+            self.assertEqual(recordFault(*args), fault, args)
+
+    def test_issuedWithinTheSkewIsTaken(self):
+        self.assertIsNone(recordFault(signed(SELLER, issued=70_000), 10.0))
+
+    def test_alive(self):
+        record = signed(SELLER, lifetime=10)
+        self.assertIsNone(recordFault(record, 10.0))
+        self.assertEqual(recordFault(record, 10.0, alive=True), "it has expired")
+        withdrawal = signed(SELLER, issued=5, lifetime=0)
+        self.assertTrue(withdrawal.withdrawn)
+        self.assertEqual(recordFault(withdrawal, 0.0, alive=True), "it has expired")
+        self.assertEqual((live(record, 9.999), live(withdrawal, 0.0)), (True, False))
+
+    def test_newerWins(self):
+        old, new = signed(SELLER, issued=1), signed(SELLER, issued=2)
+        self.assertEqual((newer(new, old), newer(old, new), newer(old, old)),
+                         (True, False, True))
+        self.assertFalse(newer(signed(SELLER, issued=1, port=2), old))
+
+
+class RecordBookTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.clock.advance(1000)
+        self.book = RecordBook(SELLER, self.clock)
+
+    def test_signedOnceWhileNothingChanges(self):
+        """The same record is sent again until a quarter of its validity
+        has gone; it is then signed anew, with half its validity left at
+        the next renewal at the latest."""
+        first = self.book.record("song", "h", 1, SONG)
+        self.assertEqual((first.seller, first.key, first.issued, first.expires,
+                          first.file), (SELLER.id, SELLER.key, 1_000_000, 1_600_000,
+                                        (5, SHA, 9100)))
+        self.assertTrue(verified(first))
+        self.clock.advance(149.999)
+        self.assertIs(self.book.record("song", "h", 1, SONG), first)
+        self.clock.advance(0.001)
+        again = self.book.record("song", "h", 1, SONG)
+        self.assertEqual(again.issued, 1_150_000)
+        self.assertEqual(self.book.renewal, 300.0)
+
+    def test_signedAnewWhenWhatItSaysChanges(self):
+        first = self.book.record("song", "h", 1, SONG)
+        for host, port, described in (("h", 1, dict(SONG, size=6)), ("g", 1, SONG),
+                                      ("h", 2, SONG), ("h", 1, None)):
+            record = self.book.record("song", host, port, described)
+            self.assertGreater(record.issued, first.issued)
+            self.assertEqual((record.host, record.port, record.size),
+                             (host, port, described and described["size"]))
+            first = record
+
+    def test_issueTimesOnlyGrow(self):
+        """Records signed within one millisecond, a withdrawal included,
+        still replace each other in order."""
+        record = self.book.record("song", "h", 1, SONG)
+        withdrawal = self.book.withdrawal("song", "h", 1)
+        back = self.book.record("song", "h", 1, SONG)
+        self.assertEqual([r.issued for r in (record, withdrawal, back)],
+                         [1_000_000, 1_000_001, 1_000_002])
+        self.assertTrue(withdrawal.withdrawn and newer(withdrawal, record)
+                        and newer(back, withdrawal))
+
+    def test_aNodeWithoutAKeySignsNothing(self):
+        book = RecordBook(None, self.clock)
+        self.assertRaises(RuntimeError, book.record, "song", "h", 1)
+
+
+class OfferTests(SynchronousTestCase):
+    def test_fileDescription(self):
+        self.assertIsNone(fileDescription(Plain(), "song"))
+        self.assertEqual(fileDescription(Describing(), "song"), SONG)
+        self.assertIsNone(fileDescription(Describing(), "apple"))
+
+    def test_offersOnlyFromTheSellersOwnLiveRecords(self):
+        node = makeNode(identity(7).id, identity=identity(7))
+        node.clock.advance(10)
+        good = signed(SELLER, "song", "10.0.0.4", 9004, issued=10_000,
+                      file=(5, SHA, 9100))
+        others = [signed(identity(7), "song", issued=10_000),
+                  forged(signed(OTHER, "song", issued=10_000), transfer=1),
+                  signed(OTHER, "song", lifetime=5),
+                  signed(OTHER, "tune", issued=10_000)]
+        offers = recordedOffers(node, "song", [(record, None, None)
+                                               for record in others + [good]])
+        self.assertEqual(offers, [Offer(SELLER.id, (node.id, SELLER.id), "10.0.0.4", 9004,
+                                        5, SHA, 9100, good)])
+        [checked] = recordedOffers(node, "song", [(good, "checked.example", 1)])
+        self.assertEqual((checked.host, checked.port, checked.transfer),
+                         ("checked.example", 1, 9100))
+
+    def test_signedFile(self):
+        honest = offerOf(signed(SELLER, "song", file=(5, SHA, 9100)))
+        self.assertTrue(signedFile(honest))
+        for bad in (Offer(SELLER.id, (9, SELLER.id), "h", 1, 5, SHA, 9100),
+                    offerOf(forged(honest.record, sha256="cd" * 32)),
+                    Offer(OTHER.id, (9, OTHER.id), "h", 1, 5, SHA, 9100, honest.record),
+                    Offer(SELLER.id, (9, SELLER.id), "h", 1, 6, SHA, 9100,
+                          honest.record)):
+            self.assertFalse(signedFile(bad), bad)
+
+
+class DocumentedExampleTests(SynchronousTestCase):
+    """The record of docs/protocol.md §11a, and the reply of §11 that
+    carries it, are what this code signs and checks."""
+
+    def section(self, number):
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                            "protocol.md")
+        with open(path, encoding="utf-8") as f:
+            return f.read().split(f"\n## {number} ")[1].split("\n## ")[0]
+
+    def test_theRecordExample(self):
+        section = self.section("11a.")
+        [text] = re.findall(r"^bazaar-record:\{.*\}$", section, re.M)
+        [obj] = re.findall(r"^\{\"item\".*\}$", section, re.M)
+        record = checkRecord(json.loads(obj), "example")
+        self.assertEqual(record.text(), text.encode("utf-8"))
+        seller = Identity(Ed25519PrivateKey.from_private_bytes(b"\x01" * 32))
+        self.assertEqual((record.key, record.seller), (seller.key, seller.id))
+        self.assertTrue(verified(record))
+        self.assertEqual(seller.sign(record.text()), record.sig)
+
+    def test_theReplyExample(self):
+        [frame] = re.findall(r"^S → B\s+(\d+):(\{.*\}),$", self.section("11."), re.M)
+        payload = frame[1].encode("utf-8")
+        self.assertEqual(int(frame[0]), len(payload))
+        reply = wire.decode(payload)
+        self.assertEqual(wire.encode(reply), payload)
+        self.assertTrue(signedBy(reply, reply.seller))
+        self.assertIsNone(recordFault(reply.record, 1_700_000_000.0, reply.seller,
+                                      reply.item, alive=True))

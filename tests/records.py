@@ -1,0 +1,72 @@
+"""
+Signed discovery records for tests: key pairs drawn from a seed (so a
+test's ids are stable), records signed by them, and a hypothesis strategy
+of records for the codec tests (well formed; their signatures need not
+hold there).
+"""
+
+import functools
+import random
+
+import attr
+from hypothesis import strategies as st
+
+from twisted_bazaar.core.market import Offer
+from twisted_bazaar.core.records import MAX_MS, Record, signRecord
+from twisted_bazaar.identity.keys import Identity
+
+#: A SHA-256, for records of files.
+SHA = "ab" * 32
+
+
+@functools.lru_cache(maxsize=None)
+def identity(seed):
+    """The key pair drawn from ``seed``: the same one in every test."""
+    return Identity.fromRandom(random.Random(seed))
+
+
+def signed(who, item="apple", host="h", port=9001, issued=0, lifetime=600.0,
+           file=None):
+    """``who``'s (an Identity, or a seed) record of item, issued at
+    ``issued`` ms, for ``lifetime`` seconds (0: a withdrawal); ``file``:
+    (size, sha256, transfer) of a shared file."""
+    who = identity(who) if isinstance(who, int) else who
+    described = dict(zip(("size", "sha256", "transfer"), file)) if file else None
+    return signRecord(who, item, host, port, issued, issued + round(lifetime * 1000),
+                      described)
+
+
+def forged(record, **changes):
+    """A record changed after its seller signed it: its signature no
+    longer holds."""
+    return attr.evolve(record, **changes)
+
+
+def offerOf(record, buyer=9):
+    """The offer a buyer's scheme makes of a record."""
+    return Offer(record.seller, (buyer, record.seller), record.host, record.port,
+                 record.size, record.sha256, record.transfer or 0, record)
+
+
+#: A plain record as the codec writes it (its signature is made up).
+PLAIN = Record("pear", 3, "h", 9001, 1000, 601000, "k" * 43, "s" * 86)
+#: Its wire form.
+PLAIN_WIRE = {"item": "pear", "seller": 3, "host": "h", "port": 9001, "issued": 1000,
+              "expires": 601000, "key": "k" * 43, "sig": "s" * 86}
+
+_b64 = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+               min_size=1, max_size=1)
+
+
+def records(items=st.text(min_size=1, max_size=32), sellers=st.integers(0, 2**31 - 1)):
+    """A strategy of well-formed records."""
+    files = st.none() | st.tuples(st.integers(0, 2**53), st.just(SHA),
+                                  st.integers(1, 65535))
+    return st.builds(
+        lambda item, seller, host, port, issued, expires, key, sig, file: Record(
+            item, seller, host, port, issued, expires, key, sig,
+            *(file or (None, None, None))),
+        items, sellers, st.text(max_size=20), st.integers(0, 65535),
+        st.integers(0, MAX_MS), st.integers(0, MAX_MS),
+        st.lists(_b64, min_size=43, max_size=43).map("".join),
+        st.lists(_b64, min_size=86, max_size=86).map("".join), files)
