@@ -22,6 +22,8 @@ from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.core.records import verified
+from twisted_bazaar.identity.proofs import REGISTER, Handshake
+from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.index.node import IndexDiscovery
 from twisted_bazaar.core.events import NodeObserver
@@ -39,7 +41,16 @@ from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 
 from tests import records
 from tests.schemes import FindEvents, StaticShop
-from tests.helpers import flooded, NODE_PORT, closeLink, feed, linkPeer, makeNode, sent
+from tests.helpers import (
+    NODE_PORT,
+    closeLink,
+    feed,
+    flooded,
+    linkPeer,
+    makeNode,
+    parseNetstrings,
+    sent,
+)
 
 def indexOf(tracker):
     """The item index a tracker keeps for the index scheme (in its
@@ -54,6 +65,8 @@ ME = SELF.id
 WINDOW = 1.0
 #: A buyer that buys from it.
 BUYER = records.identity(9)
+#: The key of the tracker the test plays.
+TRACKER = records.identity(3)
 #: A node the index names where nobody listens.
 GONE = records.identity(777)
 
@@ -101,15 +114,26 @@ class TrackerSessionCase(SynchronousTestCase):
         link = self.membership.factory.buildProtocol(None)
         link.makeConnection(StringTransport())
         wanted = -1 if self.node.id is None else self.node.id
-        self.assertEqual(sent(link), [wire.ThisIsMe(wanted, NODE_PORT, "",
-                                                    scheme="index", key=SELF.key)])
+        [hello] = sent(link)
+        self.assertEqual(hello, wire.ThisIsMe(wanted, NODE_PORT, "", scheme="index",
+                                              key=SELF.key, nonce=hello.nonce))
+        self.hello = hello
         return link
 
     def register(self, node_id=ME):
-        """Connect and say thisisyou; return the link, with what the node
-        said in answer left in it."""
+        """Connect and say thisisyou, naming the tracker's key; check the
+        node's proof; return the link, with what the node said after its
+        proof left in it."""
         link = self.connect()
-        feed(link, wire.ThisIsYou(node_id, NODE_PORT))
+        registration = Handshake(TRACKER, REGISTER)
+        feed(link, wire.ThisIsYou(node_id, NODE_PORT, key=TRACKER.key,
+                                  nonce=registration.nonce))
+        written = link.transport.value()
+        first = parseNetstrings(written)[0]
+        proof = wire.decode(first)
+        self.assertTrue(registration.proven(SELF.key, self.hello.nonce, proof.sig))
+        link.transport.clear()
+        link.transport.write(written[len(frame(first)):])
         return link
 
     def sell(self, peer_link, buy_id, item):
