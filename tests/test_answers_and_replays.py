@@ -19,6 +19,7 @@ from twisted.internet import task
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests import records
 from tests.helpers import (
     FakeConnector,
     NODE_HOST,
@@ -73,9 +74,11 @@ class _BuyerCase(SynchronousTestCase):
         sent(self.seller)
         self.S = self.s_key.id
         for search in searches:
+            record = records.signed(self.s_key, search.item, "h", 1,
+                                    file=details) if details else None
             feed(self.seller, self.s_key.signed(
                 Reply(search.id, search.item, (self.S, self.me.id), self.S, "h", 1,
-                      *details)))
+                      record)))
         self.clock.advance(WINDOW)
         return {buy.item: buy for buy in self.buys()}
 
