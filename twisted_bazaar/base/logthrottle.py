@@ -178,5 +178,6 @@ class PeerLog:
 
 
 def _order(entry):
+    """Summaries by group, level and line; the other groups' last."""
     key = entry[0]
-    return ("",) if key is None else (key[0], key[1].name, key[2])
+    return (1,) if key is None else (0, key[0], key[1].name, key[2])
