@@ -102,7 +102,7 @@ class Market:
         self._count = 0
 
     def addNode(self, config=None, discovery="flood", store=None, scheme=None,
-                identity=None, metrics=False, **roles):
+                identity=None, metrics=False, host=None, **roles):
         """
         Start a node carrying the given roles, e.g.
         ``addNode(seller={"stock": {"apple": 2}})``, with the named
@@ -110,10 +110,12 @@ class Market:
         pair (a new one unless ``identity`` is given).  Returns the Node; it
         gets its id from the tracker once the clock runs.  With
         ``metrics``, the node gets its own L{NodeMetrics} (in
-        L{Market.metrics}), as ``--metrics`` gives a daemon.
+        L{Market.metrics}), as ``--metrics`` gives a daemon.  Each node is
+        on a host of its own unless ``host`` names one (nodes on one host
+        are one address group, as one machine's would be).
         """
         self._count += 1
-        host = f"node{self._count}"
+        host = host or f"node{self._count}"
         config = config or NodeConfig(link=self.link_settings)
         if metrics:
             # The metrics count into the node's link settings: its own.

@@ -8,9 +8,15 @@ nobody until the super-peer has connected back to the address the leaf
 registered and found that leaf there (the tracker's own check,
 L{twisted_bazaar.tracker.check.AddressCheck}); a leaf that fails the
 check is forgotten and its link closed.
+
+The index's entries count against the address group a leaf's link comes
+from, whatever address (or port 0) it registers: a full index makes room
+for a leaf of a group holding fewer by dropping the newest leaves of the
+group holding the most (see L{LeafIndex}); those are told ``full`` and
+their links closed.
 """
 
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import OFFER_DETAILS, fileDescription
@@ -39,7 +45,7 @@ class SuperPeerSide(NodeObserver):
     def __init__(self, node, shops, per_leaf, total):
         self.node = node
         self.shops = shops
-        self.index = LeafIndex(per_leaf, total)
+        self.index = LeafIndex(per_leaf, total, evicted=self._evicted)
         self.flood = None
         #: leaf -> the address it was found at by a check.
         self._checked = {}
@@ -71,9 +77,20 @@ class SuperPeerSide(NodeObserver):
     def _refuse(self, link, refused):
         """A register or update the index would not take: the error, and
         the link goes (the leaf re-registers afresh, here or elsewhere)."""
-        self.log.info("refused leaf {leaf}: {code}: {info}", leaf=link.peer_id,
+        link.peerLine(LogLevel.info, "refused leaf {peer}: {code}: {info}", self.log,
                       code=refused.code, info=refused.info)
         link.protocolError(refused.code, refused.info, close=True)
+
+    def _evicted(self, leaf):
+        """The index dropped leaf's entries for a leaf of an address group
+        holding fewer: it is told, and its link goes."""
+        self._stopChecking(leaf)
+        self._checked.pop(leaf, None)
+        link = self.node.links.get(leaf)
+        if link is not None:
+            self._refuse(link, Refused("full", "your entries were dropped to make "
+                                       "room for a leaf of an address group holding "
+                                       "fewer of this index's entries"))
 
     def _register(self, link, message):
         host = message.host or getattr(link.transport.getPeer(), "host", "")
@@ -82,7 +99,7 @@ class SuperPeerSide(NodeObserver):
         listed = not message.port or self._checked.get(leaf) == address
         try:
             count = self.index.register(leaf, address, message.items, message.files,
-                                        listed=listed)
+                                        listed=listed, group=link.group())
         except Refused as refused:
             self._refuse(link, refused)
             return
