@@ -15,7 +15,12 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.logthrottle import PEER_BURST, PEERS_BURST
-from twisted_bazaar.net.link import DEFAULT_ERROR_LIMIT, DEFAULT_HANDSHAKE_TIMEOUT
+from twisted_bazaar.net.link import (
+    DEFAULT_ERROR_LIMIT,
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    LinkSettings,
+)
+from twisted_bazaar.testing import Market
 from twisted_bazaar.tracker import (
     PENDING_GROUP_LIMIT,
     PENDING_LIMIT,
@@ -161,3 +166,20 @@ class ErrorFloodTests(SynchronousTestCase):
             WiredLink(self.factory, "203.0.113.5").say(ERROR)
         lines = [formatEvent(event) for event in events]
         self.assertEqual(len([line for line in lines if "203.0.113.5" in line]), 1)
+
+
+class RefusedNodeTests(SynchronousTestCase):
+    def test_nodeRefusedByTheTrackerBacksOff(self):
+        """
+        A node the tracker refuses (noslots) at each connection tries less
+        and less often: the delay doubles, since no connection served.  (It
+        started over at every connection before: one try a second or two,
+        for ever.)
+        """
+        stats = {}
+        market = Market(link_settings=LinkSettings(stats=stats))
+        market.tracker.pending.group_limit = 0
+        market.addNode()
+        market.run(60)
+        self.assertGreaterEqual(stats["error"], 3)
+        self.assertLessEqual(stats["error"], 8)

@@ -124,6 +124,9 @@ class Membership(Service):
     @_machine.output()
     def _register(self, link, answer):
         link.identified(TRACKER)
+        if self._client is not None:
+            # A tracker that refuses (noslots) is tried less and less often.
+            self._client.succeeded()
         self.node.setId(answer.id)
         self.log.info("registered with the tracker as node {id}", id=answer.id)
         self.node.events.trackerRegistered()
