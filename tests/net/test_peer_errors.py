@@ -89,3 +89,12 @@ class PeerErrorTests(SynchronousTestCase):
         self.assertEqual(self.node.clock.getDelayedCalls(), [])
         self.assertIn("5 more lines like '{peer} refused the link: {code}: {info}' "
                       "from 198.51.0.0/16 in the last 10 s, not logged", lines(events))
+
+    def test_misroutedErrorsSpendTheBudget(self):
+        """Routed errors whose path does not lead here through the sender
+        are not answered, but counted like any bad message."""
+        link = linkPeer(self.node, 7)
+        for n in range(DEFAULT_ERROR_LIMIT + 1):
+            feed(link, wire.Error("soldout", "none left", n + 1, (9, 8, 1)))
+        self.assertTrue(link.closing)
+        self.assertEqual(link.transport.value(), b"")
