@@ -98,3 +98,14 @@ class PeerErrorTests(SynchronousTestCase):
             feed(link, wire.Error("soldout", "none left", n + 1, (9, 8, 1)))
         self.assertTrue(link.closing)
         self.assertEqual(link.transport.value(), b"")
+
+    def test_messagesThatCannotBeRelayedLogBoundedLines(self):
+        """A peer routing messages to a next hop this node has no link to
+        gets a few lines logged, not one per message."""
+        link = linkPeer(self.node, 7)
+        with capturedLogs() as events:
+            for n in range(100):
+                feed(link, wire.Error("soldout", "none left", n + 1, (9, 7, 1, 5)))
+        dropped = [line for line in lines(events) if "no link to next hop 5" in line]
+        self.assertEqual(len(dropped), PEER_BURST)
+        self.assertFalse(link.closing)

@@ -10,9 +10,11 @@ markets of real nodes on a L{MemoryNetwork}.
 
 import random
 
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import PEER_BURST
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.schemes.superpeer.messages import (
@@ -120,6 +122,17 @@ class IndexShareTests(SynchronousTestCase):
         self.assertEqual(sent(honest), [LeafAck(2, 6)])
         self.assertEqual([link.closing for link in attackers[-3:]], [False, True, True])
         self.assertEqual(self.index.entries, ENTRIES - PER_LEAF + 5)
+
+    def test_registersOfOneLeafLogBoundedLines(self):
+        """A leaf registering again and again gets a few lines logged; its
+        first register is always told."""
+        with capturedLogs() as events:
+            link = self.leaf(50, HONEST, LeafRegister(1, "", 0, {"apple": 3}))
+            for seq in range(2, 100):
+                feed(link, LeafRegister(seq, "", 0, {"apple": 3}))
+        registered = [line for line in map(formatEvent, events)
+                      if line.startswith("leaf 50 at 203.0.113.5:0 registered 1 items")]
+        self.assertEqual(len(registered), 1 + PEER_BURST)
 
 
 class MarketTests(SynchronousTestCase):

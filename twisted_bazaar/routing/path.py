@@ -11,7 +11,7 @@ paths that pass through.
 
 from collections import OrderedDict
 
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 
@@ -104,8 +104,8 @@ class PathRouter:
             return
         next_hop = node.links.get(path[here + 1])
         if next_hop is None:
-            self.log.info("dropping {type}: no link to next hop {next}",
-                          type=message.TYPE, next=path[here + 1])
+            link.peerLine(LogLevel.info, "dropping {type} from {peer}: no link to next "
+                          "hop {next}", self.log, type=message.TYPE, next=path[here + 1])
             return
         next_hop.sendPayload(link.payload, message.TYPE)
 

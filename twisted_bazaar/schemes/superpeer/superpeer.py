@@ -97,6 +97,7 @@ class SuperPeerSide(NodeObserver):
         leaf, address = link.peer_id, (host, message.port)
         # Port 0 takes no connections: nothing to check (as at the tracker).
         listed = not message.port or self._checked.get(leaf) == address
+        fresh = leaf not in self.index
         try:
             count = self.index.register(leaf, address, message.items, message.files,
                                         listed=listed, group=link.group())
@@ -105,9 +106,15 @@ class SuperPeerSide(NodeObserver):
             return
         if not listed:
             self._check(link, address)
-        self.log.info("leaf {leaf} at {host}:{port} registered {n} items "
-                      "({leaves} leaves)", leaf=link.peer_id, host=host,
-                      port=message.port, n=count, leaves=len(self.index))
+        line = "leaf {leaf} at {host}:{port} registered {n} items ({leaves} leaves)"
+        fields = dict(leaf=leaf, host=host, port=message.port, n=count,
+                      leaves=len(self.index))
+        if fresh:
+            self.log.info(line, **fields)
+        else:
+            # Registering again and again is the leaf's doing: logged within
+            # its address group's bound.
+            link.peerLine(LogLevel.info, line, self.log, **fields)
         link.send(LeafAck(message.seq, count))
 
     def _update(self, link, message):
