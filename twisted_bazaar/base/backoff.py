@@ -26,12 +26,14 @@ class Backoff:
         return self._call is not None
 
     def schedule(self, function):
-        """Call function after the next delay, unless a retry is waiting."""
+        """Call function after the next delay, unless a retry is waiting.
+        @return: the seconds it will wait, or None if a retry was waiting."""
         if self._call is not None:
-            return
+            return None
         wait = self.delay * (0.5 + self.rng.random())
         self.delay = min(self.delay * 2, self.maximum)
         self._call = self.clock.callLater(wait, self._fire, function)
+        return wait
 
     def _fire(self, function):
         self._call = None
