@@ -12,6 +12,7 @@ import random
 
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
+from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.logthrottle import PEER_BURST, PEERS_BURST
@@ -20,6 +21,7 @@ from twisted_bazaar.net.link import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     LinkSettings,
 )
+from twisted_bazaar.tap.tracker import Options as TrackerOptions, makeService
 from twisted_bazaar.testing import Market
 from twisted_bazaar.tracker import (
     PENDING_GROUP_LIMIT,
@@ -183,3 +185,22 @@ class RefusedNodeTests(SynchronousTestCase):
         market.run(60)
         self.assertGreaterEqual(stats["error"], 3)
         self.assertLessEqual(stats["error"], 8)
+
+
+class OptionTests(SynchronousTestCase):
+    def test_trackerDaemonOptions(self):
+        """The daemon's tracker takes its caps from --pending-limit and
+        --pending-group-limit, 256 and 64 by default."""
+        for args, caps in (([], (PENDING_LIMIT, PENDING_GROUP_LIMIT)),
+                           (["--pending-limit", "5", "--pending-group-limit", "2"],
+                            (5, 2))):
+            options = TrackerOptions()
+            options.parseOptions(args)
+            pending = makeService(options).tracker.pending
+            self.assertEqual((pending.capacity, pending.group_limit), caps)
+
+    def test_badValue(self):
+        options = TrackerOptions()
+        error = self.assertRaises(UsageError, options.parseOptions,
+                                  ["--pending-limit", "0"])
+        self.assertIn("--pending-limit", str(error))

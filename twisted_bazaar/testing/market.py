@@ -84,9 +84,13 @@ class Market:
         self.rng = random.Random(seed + 1)
         self.link_settings = link_settings or LinkSettings()
         self.tracker_host = "tracker"
+        # No bound on the connections still to register in all (only per
+        # address group): a simulation starts thousands of nodes at once,
+        # and in memory there are no descriptors to run out of.
         self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings,
                                extensions=trackerExtensionPlugins(),
-                               connector=MemoryConnector(self.network, self.tracker_host))
+                               connector=MemoryConnector(self.network, self.tracker_host),
+                               pending_limit=None)
         self.tracker_service = trackerService(
             self.clock, self.tracker,
             MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))

@@ -9,6 +9,7 @@ links' business: a node whose link closes, for any reason, leaves the
 table.
 """
 
+import math
 from collections import OrderedDict
 
 import attr
@@ -40,11 +41,11 @@ JOIN_RATE = 20.0
 GROUP_LIMIT = 256
 #: Address groups whose registration rate is remembered, newest kept.
 _RATE_GROUPS = 10_000
-#: Connections the tracker keeps open before they register (no thisisyou
-#: yet): in all, and from one address group.  Each holds a descriptor for
-#: up to the handshake timeout; past these, a connection is refused at
-#: once, or (the pool full, its group holding less than another) the
-#: oldest one of the group holding the most gives way.
+#: Default connections the tracker keeps open before they register (no
+#: thisisyou yet): in all, and from one address group.  Each holds a
+#: descriptor for up to the handshake timeout; past these, a connection is
+#: refused at once, or (the pool full, its group holding less than
+#: another) the oldest one of the group holding the most gives way.
 PENDING_LIMIT = 256
 PENDING_GROUP_LIMIT = 64
 
@@ -197,6 +198,12 @@ class Tracker:
 
     def __init__(self, clock, rng, settings=None, extensions=None, connector=None,
                  pending_limit=PENDING_LIMIT, pending_group_limit=PENDING_GROUP_LIMIT):
+        """
+        @param pending_limit: most connections still to register, in all
+            (None: no bound but the one per group, for a tracker on an
+            in-memory network, which has no descriptors to run out of).
+        @param pending_group_limit: the same, from one address group.
+        """
         self.clock = clock
         self.rng = rng
         self.registry = Registry(rng)
@@ -205,7 +212,8 @@ class Tracker:
         #: links log through it too).
         self.peer_log = PeerLog(clock, self.settings.verbose)
         #: Links not registered yet, shared fairly among address groups.
-        self.pending = FairPool(pending_limit, pending_group_limit, oldest_first=True)
+        self.pending = FairPool(math.inf if pending_limit is None else pending_limit,
+                                pending_group_limit, oldest_first=True)
         #: Opens the connect-back checks; None: addresses are not checked.
         self.connector = connector
         #: node id -> its address check in flight, or the timer of the next.
