@@ -4,9 +4,16 @@ while few, summed up once many.
 """
 
 from twisted.internet import task
+from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.logthrottle import LogThrottle
+from twisted_bazaar.base.logthrottle import (
+    PEER_BURST,
+    PEER_KEYS,
+    PEERS_BURST,
+    LogThrottle,
+    PeerLog,
+)
 
 
 class LogThrottleTests(SynchronousTestCase):
@@ -52,3 +59,86 @@ class LogThrottleTests(SynchronousTestCase):
         self.assertEqual(self.summaries, [({"a": 2}, 10.0)])
         self.assertTrue(self.throttle.admit("a"))
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_noTimerWhileEverythingIsLogged(self):
+        """The interval is kept by its start time: its timer runs only once
+        an event was counted, to sum it up."""
+        self.throttle.admit("a")
+        self.throttle.admit("a")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.clock.advance(5)
+        self.assertTrue(self.throttle.admit("a"))
+        self.assertFalse(self.throttle.admit("a"))
+        [call] = self.clock.getDelayedCalls()
+        self.assertEqual(call.getTime(), 10.0)  # the end of the interval begun at 0
+        self.clock.advance(5)
+        self.assertEqual(self.summaries, [({"a": 1}, 10.0)])
+
+
+class PerKeyTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.summaries = []
+        self.throttle = LogThrottle(self.clock, lambda counts, interval:
+                                    self.summaries.append(counts),
+                                    burst=5, per_key=2, keys=2)
+
+    def test_eachKeyGetsItsShare(self):
+        admitted = [self.throttle.admit(key) for key in "aaabbbc"]
+        self.assertEqual(admitted, [True, True, False, True, True, False, True])
+        self.assertFalse(self.throttle.admit("d"))  # the burst is spent
+        self.clock.advance(10)
+        self.assertEqual(self.summaries, [{"a": 1, "b": 1, None: 1}])
+
+    def test_keysPastTheBoundAreCountedTogether(self):
+        for key in "aaabbbcccddd":
+            self.throttle.admit(key)
+        self.clock.advance(10)
+        self.assertEqual(self.summaries, [{"a": 1, "b": 1, None: 5}])
+
+
+class PeerLogTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.events = []
+        self.logger = Logger(observer=self.events.append)
+        self.patch(PeerLog, "log", self.logger)
+        self.peers = PeerLog(self.clock)
+
+    def lines(self):
+        return [formatEvent(event) for event in self.events]
+
+    def emit(self, group, format="{peer} says {what}", level=LogLevel.info, **fields):
+        self.peers.emit(self.logger, level, group, format, peer=group, what="hi",
+                        **fields)
+
+    def test_aFewLinesOfEachKindPerGroupThenASummary(self):
+        for _ in range(PEER_BURST + 3):
+            self.emit("10.0.0.0/16")
+            self.emit("10.0.0.0/16", "{peer} went {what}", LogLevel.warn)
+        self.emit("10.1.0.0/16")
+        self.assertEqual(self.lines(), ["10.0.0.0/16 says hi", "10.0.0.0/16 went hi"]
+                         * PEER_BURST + ["10.1.0.0/16 says hi"])
+        self.clock.advance(10)
+        self.assertEqual(self.lines()[-2:], [
+            "3 more lines like '{peer} says {what}' from 10.0.0.0/16 in the last 10 s, "
+            "not logged",
+            "3 more lines like '{peer} went {what}' from 10.0.0.0/16 in the last 10 s, "
+            "not logged"])
+        self.assertEqual([event["log_level"] for event in self.events[-2:]],
+                         [LogLevel.info, LogLevel.warn])
+
+    def test_linesOfEveryPeerBounded(self):
+        for n in range(PEERS_BURST * 2):
+            self.emit(f"10.{n}.0.0/16")
+        self.clock.advance(10)
+        lines = self.lines()
+        self.assertEqual(len(lines), PEERS_BURST + PEER_KEYS + 1)
+        self.assertEqual(lines[-1], f"{PEERS_BURST - PEER_KEYS} more lines from other "
+                         "address groups in the last 10 s, not logged")
+
+    def test_verboseLogsEverything(self):
+        self.peers = PeerLog(self.clock, verbose=True)
+        for _ in range(PEER_BURST * 3):
+            self.emit("10.0.0.0/16")
+        self.assertEqual(len(self.lines()), PEER_BURST * 3)

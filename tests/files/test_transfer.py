@@ -10,6 +10,7 @@ import os
 import socket
 
 from twisted.internet import defer, task, tcp
+from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -17,6 +18,7 @@ from twisted.internet.error import ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.files import client, hashing, server
 from twisted_bazaar.files.client import (
     Broken,
@@ -28,6 +30,7 @@ from twisted_bazaar.files.client import (
 from twisted_bazaar.files.hashing import digestFile
 from twisted_bazaar.files.messages import About, Data, Get, Head
 from twisted_bazaar.files.server import TransferServer
+from twisted_bazaar.net.fairness import FairPool
 from tests.files.helpers import scratchDir, touch, writeFile
 from tests.helpers import netstring, parseNetstrings
 
@@ -52,12 +55,16 @@ class FakeShare:
 
 
 class FakeService:
+    """The part of TransferService a server uses: its share, its clock and
+    its pools."""
+
     def __init__(self, share, clock, slots=4):
         self.share = share
         self.clock = clock
-        self.slots = slots
         self.rate = 0
-        self.connections = set()
+        self.connections = FairPool(server.CONNECTIONS_PER_SLOT * slots)
+        self.serving = FairPool(slots)
+        self.peer_log = PeerLog(clock)
 
 
 def frames(data):
@@ -86,9 +93,10 @@ class ServerTests(SynchronousTestCase):
         self.service = FakeService(self.share, self.clock)
         self.transport, self.server = self.connect()
 
-    def connect(self):
+    def connect(self, host="192.168.1.1"):
+        """A buyer's connection, from host."""
         protocol = TransferServer(self.service)
-        transport = StringTransport()
+        transport = StringTransport(peerAddress=IPv4Address("TCP", host, 40000))
         protocol.makeConnection(transport)
         return transport, protocol
 
@@ -232,9 +240,17 @@ class ServerTests(SynchronousTestCase):
         self.assertTrue(self.transport.disconnecting)
 
     def test_busy(self):
+        """With every slot sending a range to one address group, another
+        connection of that group is refused busy when it asks for one."""
+        self.send(Get(SHA, 0, 10240))
         for _ in range(3):
-            self.connect()
-        transport, _ = self.connect()
+            _, protocol = self.connect()
+            self.send(Get(SHA, 0, 10240), server=protocol)
+        transport, protocol = self.connect()
+        self.send(Head(SHA), server=protocol)
+        self.assertEqual(type(frames(transport.value())[0][0]), About)
+        transport.clear()
+        self.send(Get(SHA, 0, 10), server=protocol)
         [(error, _)] = frames(transport.value())
         self.assertEqual(error.code, "busy")
         self.assertTrue(transport.disconnecting)
@@ -278,7 +294,8 @@ class ServerTests(SynchronousTestCase):
         self.server.connectionLost(Failure(ConnectionLost()))
         self.assertRaises(OSError, os.fstat, fd)
         self.assertEqual(self.clock.getDelayedCalls(), [])
-        self.assertEqual(self.service.connections, set())
+        self.assertEqual((len(self.service.connections), len(self.service.serving)),
+                         (0, 0))
 
     def test_buyerGoneMidRange(self):
         """The file is closed and nothing is left scheduled."""
@@ -289,7 +306,8 @@ class ServerTests(SynchronousTestCase):
         self.assertIsNone(sender.consumer)
         self.assertRaises(OSError, os.fstat, fd)
         self.assertEqual(self.clock.getDelayedCalls(), [])
-        self.assertEqual(self.service.connections, set())
+        self.assertEqual((len(self.service.connections), len(self.service.serving)),
+                         (0, 0))
 
 
 class SocketTransport(StringTransport):
@@ -522,6 +540,7 @@ class SendfileServerTests(SynchronousTestCase):
         self.patch(os, "sendfile", counted)
         reactor = MemoryReactorClock()
         transport = tcp.Connection(self.ours, None, reactor)
+        transport.getPeer = lambda: IPv4Address("TCP", "127.0.0.1", 40000)
         transport.connected = True
         protocol = transport.protocol = TransferServer(self.service)
         protocol.makeConnection(transport)

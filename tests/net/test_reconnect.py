@@ -66,11 +66,24 @@ class ReconnectorTests(SynchronousTestCase):
         protocol = _protocol()
         self.endpoint.attempts[1].callback(protocol)
         self.assertIs(self.reconnector.connected, protocol)
+        self.reconnector.succeeded()
         self.reconnector.lost(Failure(error.ConnectionLost("gone")))
         self.assertIsNone(self.reconnector.connected)
         self.assertEqual(self.lines()[-1], "lost the tracker at 127.0.0.1:7700: "
                          "Connection to the other side was lost in a non-clean "
                          "fashion: gone; trying again in 0.2 s")
+
+    def test_connectionsThatDoNotServeBackOff(self):
+        """A peer that takes each connection only to close it (a tracker
+        refusing noslots) is tried after longer and longer delays."""
+        self.reconnector.start()
+        for attempt in range(3):
+            self.endpoint.attempts[-1].callback(_protocol())
+            self.reconnector.lost(Failure(error.ConnectionDone()))
+            [retry] = self.clock.getDelayedCalls()
+            self.assertAlmostEqual(retry.getTime() - self.clock.seconds(),
+                                   0.123456789 * 2 ** (attempt + 1))
+            self.clock.advance(retry.getTime() - self.clock.seconds())
 
     def test_lostWhileShuttingDownIsNotRetried(self):
         self.reconnector.start()

@@ -46,11 +46,14 @@ class Backoff:
         return self._call is not None
 
     def schedule(self, function):
-        """Call function after the next delay, unless a retry is waiting."""
+        """Call function after the next delay, unless a retry is waiting.
+        @return: the seconds it will wait, or None if a retry was waiting."""
         if self._call is not None:
-            return
+            return None
         self.attempts += 1
-        self._call = self.clock.callLater(self.policy(self.attempts), self._fire, function)
+        wait = self.policy(self.attempts)
+        self._call = self.clock.callLater(wait, self._fire, function)
+        return wait
 
     def _fire(self, function):
         self._call = None

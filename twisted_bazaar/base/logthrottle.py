@@ -8,9 +8,17 @@ events of each interval be logged one by one, so that a quiet market's
 log still tells every sale, and counts the rest, which its owner sums up
 in one line when the interval ends.  With ``verbose`` every event is
 logged, as before.
+
+The same holds for lines a peer makes a node write (its errors, the
+links it gets closed, its refusals): a L{PeerLog} logs a few of each kind
+from each address group per interval, and sums up the rest, so that no
+peer can make a node's log grow faster than a bounded rate, however many
+messages or connections it spends on it.
 """
 
 from collections import Counter
+
+from twisted.logger import Logger
 
 #: Seconds in one interval, and the events logged one by one in each.
 DEFAULT_INTERVAL = 10.0
@@ -23,27 +31,47 @@ class LogThrottle:
     counts the others by key and hands the counts to ``summarize(counts,
     interval)`` at the end of the interval (or at L{flush}).
 
-    The interval's timer runs only while events come: an idle node has no
-    timer of this.  The owner calls L{flush} when it stops.
+    An interval begins with the first event after the last one ended; its
+    timer runs only once an event of it was not logged, to sum it up: a
+    node whose events are all logged has no timer of this.  The owner
+    calls L{flush} (or L{close}) when it stops.
     """
 
     def __init__(self, clock, summarize, burst=DEFAULT_BURST,
-                 interval=DEFAULT_INTERVAL, verbose=False):
+                 interval=DEFAULT_INTERVAL, verbose=False, per_key=None,
+                 keys=None):
+        """
+        @param per_key: most events of one key admitted per interval, on
+            top of ``burst`` in all (None: no bound per key).
+        @param keys: most keys counted apart per interval; the events of
+            further keys are counted under None (None: no bound).
+        """
         self.clock = clock
         self.summarize = summarize
         self.burst = burst
         self.interval = interval
         self.verbose = verbose
+        self.per_key = per_key
+        self.keys = keys
         #: key -> events not logged in the current interval.
         self.suppressed = Counter()
+        #: key -> events admitted in the current interval (with per_key).
+        self._admitted = Counter()
         self._spare = burst
+        #: When the current interval began (None: none is going on).
+        self._start = None
         self._call = None
+
+    def _inInterval(self, now):
+        """Is an interval going on at ``now``?"""
+        return self._start is not None and (self._call is not None
+                                            or now - self._start < self.interval)
 
     def spare(self):
         """How many more events would be admitted now."""
         if self.verbose:
             return 1
-        return self._spare if self._call is not None else self.burst
+        return self._spare if self._inInterval(self.clock.seconds()) else self.burst
 
     def admit(self, key=None):
         """
@@ -52,17 +80,29 @@ class LogThrottle:
         """
         if self.verbose:
             return True
-        if self._call is None:
-            self._call = self.clock.callLater(self.interval, self._end)
+        now = self.clock.seconds()
+        if not self._inInterval(now):
+            self._start = now
             self._spare = self.burst
-        if self._spare > 0:
+            self._admitted.clear()
+        if self._spare > 0 and (self.per_key is None
+                                or self._admitted[key] < self.per_key):
             self._spare -= 1
+            if self.per_key is not None:
+                self._admitted[key] += 1
             return True
+        if (self.keys is not None and key not in self.suppressed
+                and len(self.suppressed) >= self.keys):
+            key = None
         self.suppressed[key] += 1
+        if self._call is None:
+            self._call = self.clock.callLater(self._start + self.interval - now,
+                                              self._end)
         return False
 
     def _end(self):
         self._call = None
+        self._start = None
         self._summarize()
 
     def _summarize(self):
@@ -85,4 +125,59 @@ class LogThrottle:
             if self._call.active():
                 self._call.cancel()
             self._call = None
+        self._start = None
         self._summarize()
+
+
+#: A peer's lines of one kind logged one by one per interval, and the
+#: lines from every peer in all; the address groups whose further lines
+#: are counted apart for the summary.
+PEER_BURST = 5
+PEERS_BURST = 100
+PEER_KEYS = 64
+
+
+class PeerLog:
+    """
+    Log lines a peer causes, at most L{PEER_BURST} of each kind (format
+    and level) from one address group, and L{PEERS_BURST} in all, per
+    interval; the others are summed up at the end of the interval, one
+    line per kind and group: "N more lines like '...' from GROUP in the
+    last 10 s" (the groups past L{PEER_KEYS} in one line together).
+
+    The owner (a tracker, a node's overlay, a seller's transfer service)
+    calls L{close} when it stops.
+    """
+
+    log = Logger()
+
+    def __init__(self, clock, verbose=False, interval=DEFAULT_INTERVAL):
+        self.throttle = LogThrottle(clock, self._summarize, PEERS_BURST, interval,
+                                    verbose, per_key=PEER_BURST, keys=PEER_KEYS)
+
+    def emit(self, logger, level, group, format, **fields):
+        """Log ``format`` with ``fields`` at ``level`` (a L{LogLevel}) on
+        ``logger``, unless the group has had its share of such lines."""
+        if self.throttle.admit((group, level, format)):
+            logger.emit(level, format, **fields)
+
+    def _summarize(self, counts, interval):
+        for key, count in sorted(counts.items(), key=_order):
+            if key is None:
+                self.log.warn("{count} more lines from other address groups in the "
+                              "last {interval:g} s, not logged", count=count,
+                              interval=interval)
+                continue
+            group, level, format = key
+            self.log.emit(level, "{count} more lines like {line!r} from {group} in "
+                          "the last {interval:g} s, not logged", count=count,
+                          line=format, group=group, interval=interval)
+
+    def close(self):
+        self.throttle.close()
+
+
+def _order(entry):
+    """Summaries by group, level and line; the other groups' last."""
+    key = entry[0]
+    return (1,) if key is None else (0, key[0], key[1].name, key[2])

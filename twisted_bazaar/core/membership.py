@@ -136,6 +136,9 @@ class Membership(Service):
             # holds it, to this tracker, in this registration.
             link.send(wire.Proof(handshake.prove(answer.key, answer.nonce)))
         link.identified(TRACKER)
+        if self._client is not None:
+            # A tracker that refuses (noslots) is tried less and less often.
+            self._client.succeeded()
         self.node.setId(answer.id)
         self.log.info("registered with the tracker as node {id}", id=answer.id)
         self.node.events.trackerRegistered()

@@ -12,6 +12,14 @@ Twisted's C{FileSender}): a buyer that reads slowly slows the reads from
 disk, and nothing piles up in memory.  Over a plain TCP connection
 without a rate limit the bytes go from the file to the socket with
 C{os.sendfile}, without passing through Python (see L{socketOf}).
+
+Connections and transfer slots are pooled resources, shared fairly among
+the buyers' address groups (see L{twisted_bazaar.net.fairness}): a
+connection holds a slot only while a range is asked of it or sent on it,
+so one that only asks ``head`` holds none; and once the slots (or the
+connections) are all taken, a buyer of an address group holding fewer
+takes one from the group holding the most.  No one address can keep a
+paying buyer out, however many connections it opens.
 """
 
 import os
@@ -21,11 +29,14 @@ from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.interfaces import IPullProducer
 from twisted.internet.protocol import Factory
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.protocols.basic import NetstringReceiver
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.net.fairness import FairPool
 from twisted_bazaar.files.hashing import statKey
 from twisted_bazaar.files.messages import About, Data, Get, Head
 
@@ -38,8 +49,12 @@ SENDFILE_MAX = 4 * 1024 * 1024
 MAX_REQUEST = 4096
 #: Requests a buyer may send ahead of the answers.
 MAX_QUEUED = 16
-#: Default transfer connections served at once.
+#: Default transfer slots: connections with a range asked for or being
+#: sent, at once.
 DEFAULT_TRANSFER_SLOTS = 16
+#: Transfer connections open at once, per slot: buyers connect before
+#: they ask, and ask ``head`` first.
+CONNECTIONS_PER_SLOT = 4
 #: Seconds a connection may stay without a request before it is closed.
 IDLE_TIMEOUT = 60.0
 #: Seconds a range may go without the buyer taking any of its bytes
@@ -259,18 +274,59 @@ class TransferServer(NetstringReceiver):
         #: The error this connection is refused with, once it is: sent
         #: when no range is being sent, then the connection is closed.
         self._refusal = None
+        #: The buyer's address group.
+        self.group = None
 
     def connectionMade(self):
         rate = self.service.rate
         self.pace = Pace(self.service.clock, rate) if rate else None
-        self.service.connections.add(self)
-        if len(self.service.connections) > self.service.slots:
-            self._refuse("busy", f"all {self.service.slots} transfer slots are taken")
-            return
-        self._armIdle()
+        self.group = addressGroup(self._host())
+        if self._take(self.service.connections, "connections"):
+            self._armIdle()
+
+    def _host(self):
+        return getattr(self.transport.getPeer(), "host", None) or ""
+
+    def _take(self, pool, what):
+        """
+        Take a unit of ``pool`` (the connections or the slots) for this
+        connection: at once if one is free, else from the address group
+        holding the most, if it holds more than this buyer's would; else
+        the buyer is refused ``busy``.  @return: True if taken.
+        """
+        victims = pool.makeRoom(self.group)
+        if victims is None:
+            self._refuse("busy", f"all {pool.capacity} transfer {what} are taken, and "
+                         "your address group holds as many as any other")
+            return False
+        for victim in victims:
+            victim._evict(what)
+        pool.hold(self, self.group)
+        return True
+
+    def _evict(self, what):
+        """
+        Give this connection up for a buyer of an address group holding
+        fewer: at once (a range being sent is cut short: its buyer sees a
+        short answer, as from a seller that went away).
+        """
+        self._release()
+        self.service.peer_log.emit(
+            self.log, LogLevel.info, self.group, "evicting a transfer connection from "
+            "{host}: its address group holds the most transfer {what}",
+            host=self._host(), what=what)
+        if self.sender is not None:
+            self.transport.abortConnection()
+        else:
+            self._refuse("busy", f"evicted: your address group holds the most transfer "
+                         f"{what}")
+
+    def _release(self):
+        self.service.connections.release(self)
+        self.service.serving.release(self)
 
     def connectionLost(self, reason):
-        self.service.connections.discard(self)
+        self._release()
         self._disarmIdle()
         self.queue = []
         if self.sender is not None and self.sender.consumer is not None:
@@ -306,10 +362,10 @@ class TransferServer(NetstringReceiver):
         reading.  Closing cleanly would wait for the bytes it does not
         read, so the connection is dropped."""
         self._idle = None
-        peer = self.transport.getPeer()
-        self.log.info("dropping the transfer connection from {host}: it took none of "
-                      "the bytes sent for {seconds:g} s",
-                      host=getattr(peer, "host", peer), seconds=STALL_TIMEOUT)
+        self.service.peer_log.emit(
+            self.log, LogLevel.info, self.group, "dropping the transfer connection "
+            "from {host}: it took none of the bytes sent for {seconds:g} s",
+            host=self._host(), seconds=STALL_TIMEOUT)
         self.transport.abortConnection()
 
     def _refuse(self, code, info):
@@ -352,10 +408,15 @@ class TransferServer(NetstringReceiver):
         self._next()
 
     def _next(self):
-        """Answer the next request, unless a range is still being sent."""
+        """Answer the next request, unless a range is still being sent.  A
+        range needs a transfer slot, held until no request is left."""
+        service = self.service
         while self.sender is None and self.queue and not self.transport.disconnecting:
             request = self.queue.pop(0)
-            found = self.service.share.byHash(request.sha256)
+            if (type(request) is Get and self not in service.serving
+                    and not self._take(service.serving, "slots")):
+                return
+            found = service.share.byHash(request.sha256)
             if found is None:
                 self._send(wire.Error("nofile", f"no file with sha256 "
                                       f"{request.sha256} here"))
@@ -385,6 +446,7 @@ class TransferServer(NetstringReceiver):
             d = self.sender.beginTransfer(self.transport)
             d.addCallbacks(self._sent, self._notSent)
         if self.sender is None and not self.queue:
+            service.serving.release(self)
             self._armIdle()
 
     def _unchanged(self, path, digest):
@@ -461,11 +523,14 @@ class TransferService(Service):
         self.clock = node.clock
         self.share = share
         self.wanted_port = port
-        self.slots = slots
         #: Most bytes a second sent on one connection (0: no limit).
         self.rate = rate
         self.port = 0
-        self.connections = set()
+        #: The connections open, and those holding a transfer slot.
+        self.connections = FairPool(CONNECTIONS_PER_SLOT * slots)
+        self.serving = FairPool(slots)
+        #: What buyers make this service log, bounded per address group.
+        self.peer_log = PeerLog(self.clock, node.config.link.verbose)
         self._listening = None
 
     def startService(self):
@@ -488,7 +553,8 @@ class TransferService(Service):
 
     def stopService(self):
         super().stopService()
-        for connection in list(self.connections):
+        self.peer_log.close()
+        for connection in self.connections:
             connection.transport.abortConnection()
         listening, self._listening = self._listening, None
         self.port = 0

@@ -9,22 +9,29 @@ client, or the web view's watcher), and it answers the questions every connectio
 answer the same way: a broken frame closes the link, a message that does
 not decode is answered with ``error{wtf}``, a ping gets a pong, and a peer
 that never introduces itself or falls silent is dropped.
+
+A peer's mistakes cost it: each bad message, and each ``error`` it sends
+about the link itself (one without a ``path``), counts toward its error
+budget, and the link is cut when the budget is spent.  The lines a peer
+makes the link log go through its owner's L{PeerLog}, if it has one, so
+that no peer can make the log grow faster than a bounded rate.
 """
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer, IReactorFDSet
 from twisted.internet.protocol import Protocol
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.protocols.basic import NetstringReceiver
 
 from zope.interface import Interface, implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.net.recent import IN, OUT, STATUS
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 
-_Ping, _Pong = wire.Ping, wire.Pong
+_Ping, _Pong, _Error = wire.Ping, wire.Pong, wire.Error
 
 #: Default largest netstring payload accepted or sent, in bytes.
 DEFAULT_FRAME_LIMIT = 64 * 1024
@@ -199,13 +206,16 @@ class Link(NetstringReceiver):
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
                  "_handshake_call", "_keepalive_call", "_last_heard", "_nonce",
                  "_errors", "_buckets", "_paused", "_waiting", "_registered",
-                 "dropped", "_pongs", "_held", "_held_size", "_batch")
+                 "dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
 
     def __init__(self, owner, clock, settings, inbound):
         self.owner = owner
         #: The owner's L{RecentMessages}, if it keeps one: told of each
         #: message sent and received (keepalives aside).
         self._recent = getattr(owner, "recent", None)
+        #: The owner's L{PeerLog}, if it keeps one: the lines this peer
+        #: causes go through it.
+        self._peer_log = getattr(owner, "peer_log", None)
         self.clock = clock
         self.settings = settings
         self.MAX_LENGTH = settings.frame_limit
@@ -321,7 +331,7 @@ class Link(NetstringReceiver):
         if self.closing:
             return
         if reason:
-            self.log.info("closing link to {peer}: {reason}", peer=self.describe(),
+            self.peerLine(LogLevel.info, "closing link to {peer}: {reason}",
                           reason=reason)
         self.closing = self.deaf = True
         if self.transport is not None:
@@ -377,6 +387,25 @@ class Link(NetstringReceiver):
         if type(self.peer_id) is str:  # the tracker link, named by membership
             return f"{self.peer_id} at {where}"
         return f"node {self.peer_id} at {where}"
+
+    def group(self):
+        """The address group of the peer (see L{addressGroup})."""
+        address = self.transport.getPeer() if self.transport is not None else None
+        return addressGroup(getattr(address, "host", None) or "")
+
+    def peerLine(self, level, format, logger=None, **fields):
+        """
+        Log a line this peer caused (``peer`` in the format names it) on
+        ``logger`` (the link's own by default): through the owner's
+        L{PeerLog}, which bounds what one address group gets logged, or
+        straight away if the owner keeps none.
+        """
+        logger = logger or self.log
+        fields["peer"] = self.describe()
+        if self._peer_log is None:
+            logger.emit(level, format, **fields)
+        else:
+            self._peer_log.emit(logger, level, self.group(), format, **fields)
 
     # -- receiving ---------------------------------------------------------
 
@@ -441,7 +470,7 @@ class Link(NetstringReceiver):
             buffer += memoryview(data)[start:]
 
     def _brokenFrame(self, reason):
-        self.log.warn("broken netstring from {peer}: {reason}", peer=self.describe(),
+        self.peerLine(LogLevel.warn, "broken netstring from {peer}: {reason}",
                       reason=reason)
         del self._buffer[:]
         self.close()
@@ -492,6 +521,10 @@ class Link(NetstringReceiver):
             if waiting is not None:
                 waiting.callback(None)
             return
+        if kind is _Error and message.path is None and self._earn():
+            # A complaint about the link itself costs its sender as a bad
+            # message would: a flood of well-formed errors is cut off.
+            return
         self._last_traffic = now
         recent = self._recent
         if recent is not None and self.purpose != STATUS:
@@ -506,8 +539,8 @@ class Link(NetstringReceiver):
         """A message over its rate: dropped, counted, and logged once."""
         count = self.dropped.get(kind, 0)
         if not count:
-            self.log.warn("{peer} sends {kind} faster than {rate:g}/s; dropping the "
-                          "excess", peer=self.describe(), kind=kind, rate=rate)
+            self.peerLine(LogLevel.warn, "{peer} sends {kind} faster than {rate:g}/s; "
+                          "dropping the excess", kind=kind, rate=rate)
         self.dropped[kind] = count + 1
         total = self.settings.dropped
         total[kind] = total.get(kind, 0) + 1
@@ -523,13 +556,24 @@ class Link(NetstringReceiver):
             self.send(wire.Error(code, info))
         if self.settings.traffic is not None:
             self.settings.traffic.protocolError(code)
-        now = self.clock.seconds()
-        self._errors = [t for t in self._errors if t > now - ERROR_WINDOW]
-        self._errors.append(now)
         if close:
             self.close(f"{code}: {info}")
-        elif len(self._errors) > self.settings.error_limit:
-            self.close(f"{len(self._errors)} bad messages in {ERROR_WINDOW:g} s")
+        else:
+            self._earn()
+
+    def _earn(self):
+        """
+        The peer spent one more of its error budget (``error_limit`` in
+        ERROR_WINDOW seconds): True if that was one too many, and the link
+        is closed.
+        """
+        now = self.clock.seconds()
+        errors = self._errors = [t for t in self._errors if t > now - ERROR_WINDOW]
+        errors.append(now)
+        if len(errors) > self.settings.error_limit:
+            self.close(f"{len(errors)} bad messages in {ERROR_WINDOW:g} s")
+            return True
+        return False
 
     # -- sending ------------------------------------------------------------
 

@@ -15,12 +15,12 @@ handles is answered with ``error{wtf}``.
 
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
-
 
 from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
 from twisted_bazaar.identity.keys import keyOwns
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
@@ -92,6 +92,9 @@ class Overlay:
         #: links note every message in and out, if someone may look
         #: (L{NodeStatus}); else None.
         self.recent = None
+        #: What peers make this node log, bounded per address group (the
+        #: links log through it too).
+        self.peer_log = PeerLog(node.clock, node.config.link.verbose)
 
     # -- counting --------------------------------------------------------------
 
@@ -218,8 +221,8 @@ class Overlay:
         victim = chooseVictim(candidates, self.node.clock.seconds())
         if victim is None:
             return False
-        self.log.info("evicting {peer} to make room for a new link",
-                      peer=victim.describe())
+        victim.peerLine(LogLevel.info, "evicting {peer} to make room for a new link",
+                        self.log)
         victim.refuse("noslots", "evicted to make room for a new link")
         return True
 
@@ -243,8 +246,8 @@ class Overlay:
             elif kind is wire.WhoAreYou and link.inbound:
                 self._answerCheck(link, message)
             elif kind is wire.Error:
-                self.log.info("{peer} refused the link: {code}: {info}",
-                              peer=link.describe(), code=message.code, info=message.info)
+                link.peerLine(LogLevel.info, "{peer} refused the link: {code}: {info}",
+                              self.log, code=message.code, info=message.info)
             else:
                 link.protocolError("wtf", f"say thisisme before {message.TYPE}",
                                    close=True)
@@ -258,7 +261,7 @@ class Overlay:
             if message.path is not None:
                 self.node.paths.received(link, message)
             else:
-                self.log.info("{peer} says {code}: {info}", peer=link.describe(),
+                link.peerLine(LogLevel.info, "{peer} says {code}: {info}", self.log,
                               code=message.code, info=message.info)
         elif kind is wire.Dc:
             link.close("peer said dc")
@@ -445,6 +448,7 @@ class Overlay:
     def shutdown(self):
         """Say dc on every link and close them; open no new ones."""
         self.stopping = True
+        self.peer_log.close()
         for link in list(self.links.values()) + list(self.pending):
             link.disconnect("node shutting down")
 

@@ -31,7 +31,9 @@ class Reconnector:
     """
     Connects ``factory`` to ``endpoint``, and again after each failure or
     loss, waiting ``policy(attempt)`` seconds first (attempt counts from 1
-    and starts again after a connection succeeds).
+    and starts again once the owner says a connection served, with
+    L{succeeded}: a peer that takes connections only to refuse them, a
+    tracker with no room, is tried less and less often).
 
     The owner calls L{lost} when the connection it was given closes.
 
@@ -69,7 +71,6 @@ class Reconnector:
 
     def _madeConnection(self, protocol):
         self._connecting = None
-        self._attempts = 0
         if not self.running:
             protocol.transport.loseConnection()
             return
@@ -80,6 +81,11 @@ class Reconnector:
         if not self.running:
             return
         self._schedule(f"cannot reach {self.what}: {_reason(reason)}")
+
+    def succeeded(self):
+        """The connection served (the peer took this client): the next
+        loss is retried after the first delay again."""
+        self._attempts = 0
 
     def lost(self, reason, again=True):
         """

@@ -11,7 +11,7 @@ reverse path, so that answers can be path-routed back.
 from collections import OrderedDict
 
 import attr
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 
@@ -75,9 +75,9 @@ class FloodRouter:
         if message.return_path[-1] != link.peer_id:
             # Learning that path would send answers astray: dropped, like a
             # flood seen before.
-            self.log.info("dropping {type} from {peer}: its return path does not "
-                          "end with the node that sent it", type=message.TYPE,
-                          peer=link.describe())
+            link.peerLine(LogLevel.info, "dropping {type} from {peer}: its return path "
+                          "does not end with the node that sent it", self.log,
+                          type=message.TYPE)
             return
         self._remember(message.id, link.peer_id)
         path = message.return_path + (node.id,)

@@ -11,7 +11,7 @@ paths that pass through.
 
 from collections import OrderedDict
 
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 
@@ -68,11 +68,11 @@ class PathRouter:
         try:
             here = path.index(node.id)
         except ValueError:
-            if type(message) is wire.Error:
-                return
-            # Counted like any bad message, so a peer cannot spray them.
+            # Counted like any bad message, so a peer cannot spray them (an
+            # error is not answered, but counted all the same).
             link.protocolError("wrongway", f"node {node.id} is not on the path "
-                               f"of this {message.TYPE}")
+                               f"of this {message.TYPE}",
+                               answer=type(message) is not wire.Error)
             return
         if not here or path[here - 1] != link.peer_id:
             # Only the node before this one may hand it on: nobody can slip
@@ -80,11 +80,10 @@ class PathRouter:
             # elsewhere.  A path that starts here is this node's own: one
             # that comes in from a peer is in this node's name, and relayed
             # it would reach the next hop as if this node had sent it.
-            if type(message) is not wire.Error:
-                why = (f"node {node.id} starts the path of this {message.TYPE}, so it "
-                       "cannot come from another node" if not here else
-                       f"this {message.TYPE} must come from node {path[here - 1]}")
-                link.protocolError("wrongway", why)
+            why = (f"node {node.id} starts the path of this {message.TYPE}, so it "
+                   "cannot come from another node" if not here else
+                   f"this {message.TYPE} must come from node {path[here - 1]}")
+            link.protocolError("wrongway", why, answer=type(message) is not wire.Error)
             return
         learned = self._learned
         if path not in learned:
@@ -105,8 +104,8 @@ class PathRouter:
             return
         next_hop = node.links.get(path[here + 1])
         if next_hop is None:
-            self.log.info("dropping {type}: no link to next hop {next}",
-                          type=message.TYPE, next=path[here + 1])
+            link.peerLine(LogLevel.info, "dropping {type} from {peer}: no link to next "
+                          "hop {next}", self.log, type=message.TYPE, next=path[here + 1])
             return
         next_hop.sendPayload(link.payload, message.TYPE)
 

@@ -7,7 +7,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
 from twisted_bazaar.metrics.tracker import TrackerMetrics
-from twisted_bazaar.base.options import boundedSeconds
+from twisted_bazaar.base.options import boundedInt, boundedSeconds
 from twisted_bazaar.daemon.services import EndpointConnector, trackerService
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
@@ -18,7 +18,12 @@ from twisted_bazaar.tap.common import (
     param,
 )
 from twisted_bazaar.tap.endpoints import checkServerEndpoint, loopbackByDefault
-from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
+from twisted_bazaar.tracker import (
+    DEFAULT_TRACKER_PORT,
+    PENDING_GROUP_LIMIT,
+    PENDING_LIMIT,
+    Tracker,
+)
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
 
@@ -37,6 +42,13 @@ class Options(DaemonOptions):
         param("web-poll", DEFAULT_INTERVAL, "Seconds between the web view's "
               "questions to each node (it asks at most "
               f"{DEFAULT_IN_FLIGHT} at a time).", boundedSeconds(0.2, 9.0)),
+        param("pending-limit", PENDING_LIMIT, "Connections kept open before they "
+              "register, in all; past it a connection is refused (noslots) unless "
+              "one of an address group holding more gives way.",
+              boundedInt(1, 10**6)),
+        param("pending-group-limit", PENDING_GROUP_LIMIT, "Connections kept open "
+              "before they register from one address group (IPv4 /16, IPv6 /32).",
+              boundedInt(1, 10**6)),
     ] + COMMON_PARAMETERS
 
     def __init__(self):
@@ -70,7 +82,9 @@ def makeService(options):
         raise SystemExit(exitStatus.line(f"--listen: {e}"))
     tracker = Tracker(reactor, random.Random(), options.linkSettings(),
                       extensions=trackerExtensionPlugins(),
-                      connector=EndpointConnector(reactor))
+                      connector=EndpointConnector(reactor),
+                      pending_limit=options["pending-limit"],
+                      pending_group_limit=options["pending-group-limit"])
     service = trackerService(reactor, tracker, endpoint, exitStatus.fail,
                              options["listen"])
     if options["metrics"] is None and options["web"] is None:

@@ -84,10 +84,14 @@ class Market:
         self.rng = random.Random(seed + 1)
         self.link_settings = link_settings or LinkSettings()
         self.tracker_host = "tracker"
+        # No bound on the connections still to register in all (only per
+        # address group): a simulation starts thousands of nodes at once,
+        # and in memory there are no descriptors to run out of.
         self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings,
                                extensions=trackerExtensionPlugins(),
                                connector=MemoryConnector(self.network, self.tracker_host),
-                               identity=Identity.fromRandom(random.Random(seed + 3)))
+                               identity=Identity.fromRandom(random.Random(seed + 3)),
+                               pending_limit=None)
         self.tracker_service = trackerService(
             self.clock, self.tracker,
             MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))
@@ -103,7 +107,7 @@ class Market:
         self._count = 0
 
     def addNode(self, config=None, discovery="flood", store=None, scheme=None,
-                identity=None, metrics=False, **roles):
+                identity=None, metrics=False, host=None, **roles):
         """
         Start a node carrying the given roles, e.g.
         ``addNode(seller={"stock": {"apple": 2}})``, with the named
@@ -111,10 +115,12 @@ class Market:
         pair (a new one unless ``identity`` is given).  Returns the Node; it
         gets its id from the tracker once the clock runs.  With
         ``metrics``, the node gets its own L{NodeMetrics} (in
-        L{Market.metrics}), as ``--metrics`` gives a daemon.
+        L{Market.metrics}), as ``--metrics`` gives a daemon.  Each node is
+        on a host of its own unless ``host`` names one (nodes on one host
+        are one address group, as one machine's would be).
         """
         self._count += 1
-        host = f"node{self._count}"
+        host = host or f"node{self._count}"
         config = config or NodeConfig(link=self.link_settings)
         if metrics:
             # The metrics count into the node's link settings: its own.

@@ -124,6 +124,16 @@ class MemoryTransport:
         if self.connected:
             self.protocol.dataReceived(data)
 
+    def pauseProducing(self):
+        """
+        A protocol that stops reading (a seller refusing a buyer, a buyer
+        whose disk lags) asks its transport to pause: a memory connection
+        holds nothing back, and keeps delivering what was written.
+        """
+
+    def resumeProducing(self):
+        """See L{pauseProducing}."""
+
 
 @implementer(IListeningPort)
 class _MemoryPort:

@@ -9,18 +9,20 @@ links' business: a node whose link closes, for any reason, leaves the
 table.
 """
 
+import math
 from collections import OrderedDict
 
 import attr
 from twisted.internet.protocol import Factory
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
-
 from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.identity.keys import Identity, keyId
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
+from twisted_bazaar.net.fairness import FairPool
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
 
@@ -41,6 +43,13 @@ JOIN_RATE = 20.0
 GROUP_LIMIT = 256
 #: Address groups whose registration rate is remembered, newest kept.
 _RATE_GROUPS = 10_000
+#: Default connections the tracker keeps open before they register (no
+#: thisisyou yet): in all, and from one address group.  Each holds a
+#: descriptor for up to the handshake timeout; past these, a connection is
+#: refused at once, or (the pool full, its group holding less than
+#: another) the oldest one of the group holding the most gives way.
+PENDING_LIMIT = 256
+PENDING_GROUP_LIMIT = 64
 
 
 class _Pool:
@@ -191,17 +200,28 @@ class Tracker:
     log = Logger()
 
     def __init__(self, clock, rng, settings=None, extensions=None, connector=None,
-                 identity=None):
+                 identity=None, pending_limit=PENDING_LIMIT,
+                 pending_group_limit=PENDING_GROUP_LIMIT):
         """
         @param identity: the tracker's own key pair (L{Identity}), which
             nodes prove their keys to; a fresh one if not given (nodes
             learn it anew at each registration, so nothing needs it kept).
+        @param pending_limit: most connections still to register, in all
+            (None: no bound but the one per group, for a tracker on an
+            in-memory network, which has no descriptors to run out of).
+        @param pending_group_limit: the same, from one address group.
         """
         self.clock = clock
         self.identity = identity if identity is not None else Identity.generate()
         self.rng = rng
         self.registry = Registry(rng)
         self.settings = settings or LinkSettings()
+        #: What peers make the tracker log, bounded per address group (its
+        #: links log through it too).
+        self.peer_log = PeerLog(clock, self.settings.verbose)
+        #: Links not registered yet, shared fairly among address groups.
+        self.pending = FairPool(math.inf if pending_limit is None else pending_limit,
+                                pending_group_limit, oldest_first=True)
         #: Opens the connect-back checks; None: addresses are not checked.
         self.connector = connector
         #: node id -> its address check in flight, or the timer of the next.
@@ -238,9 +258,27 @@ class Tracker:
         self.extensions[name] = extension
 
     def linkMade(self, link):
-        pass
+        """
+        A connection came in: it waits for its registration in the pool of
+        pending connections, or is refused now if its address group has
+        its share of it.
+        """
+        group = link.group()
+        victims = self.pending.makeRoom(group)
+        if victims is None:
+            held, limit = self.pending.held(group), self.pending.group_limit
+            link.refuse("noslots", f"{held} connections from your address group are "
+                        "still to register" if limit is not None and held >= limit
+                        else f"{self.pending.used} connections are still to register")
+            return
+        for victim in victims:
+            self.pending.release(victim)
+            victim.refuse("noslots", "evicted to make room for a connection from "
+                          "another address group")
+        self.pending.hold(link, group)
 
     def linkLost(self, link, reason):
+        self.pending.release(link)
         self._proving.pop(link, None)
         self._drop(link)
 
@@ -263,7 +301,7 @@ class Tracker:
     def messageReceived(self, link, message):
         kind = type(message)
         if kind is wire.Error:
-            self.log.info("{peer} says {code}: {info}", peer=link.describe(),
+            link.peerLine(LogLevel.info, "{peer} says {code}: {info}", self.log,
                           code=message.code, info=message.info)
         elif link.peer_id is None:
             if kind is wire.ThisIsMe:
@@ -365,6 +403,7 @@ class Tracker:
         node_id = self.registry.join(hello.id if proven is None else proven, host,
                                      hello.port, abilities, verified=not checking)
         self.links[node_id] = link
+        self.pending.release(link)
         link.identified(node_id)
         if proven is None:
             link.send(wire.ThisIsYou(node_id, hello.port))
@@ -409,9 +448,11 @@ class Tracker:
             pending.cancel()
 
     def stop(self):
-        """Cancel every check in flight or scheduled."""
+        """Cancel every check in flight or scheduled, and sum up the peers'
+        lines not logged."""
         for node_id in list(self._checks):
             self._stopChecking(node_id)
+        self.peer_log.close()
 
     def _introduce(self, link, request):
         found = self.registry.pick(link.peer_id, request.exclude, request.scheme,

@@ -18,6 +18,8 @@ import os
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.base.backoff import Backoff
+
 from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
 from twisted_bazaar.files.downloads import ContentMismatch, DownloadError, PartFile
@@ -34,8 +36,8 @@ MAX_SOURCES = 4
 #: Pieces asked of one seller at once: the next request is on its way
 #: while a piece arrives, so no round trip is wasted between pieces.
 DEPTH = 2
-#: Seconds a download with no usable seller waits before searching again
-#: (doubling up to SEARCH_MAX).
+#: Seconds a download with no usable seller (all gone, bad, or busy)
+#: waits before searching again (doubling up to SEARCH_MAX, with jitter).
 SEARCH_MIN = 1.0
 SEARCH_MAX = 30.0
 #: Worker threads of a buyer's file work: checking pieces, extending the
@@ -81,8 +83,8 @@ class Download:
         self._describing = False
         self._connecting = {}
         self._work = set()
-        self._search = None
-        self._searchDelay = SEARCH_MIN
+        #: When to search for sellers again.
+        self._search = Backoff(self.clock, fetcher.rng, SEARCH_MIN, SEARCH_MAX)
         self._quarter = 0
         #: The seller whose description (``about``) is used.
         self.describer = None
@@ -303,7 +305,7 @@ class Download:
             return
         if right:
             self.schedule.completed(piece, seller)
-            self._searchDelay = SEARCH_MIN
+            self._search.reset()
             self._progress()
         else:
             self.log.warn("seller {seller} sent a wrong piece {piece} of {name}; "
@@ -372,16 +374,14 @@ class Download:
     # -- more sellers ----------------------------------------------------------------
 
     def _needSources(self):
-        if self._search is not None or self.stopped:
+        if self.stopped:
             return
-        delay, self._searchDelay = self._searchDelay, min(self._searchDelay * 2,
-                                                          SEARCH_MAX)
-        self.log.info("{name}: no seller to fetch it from; searching again in "
-                      "{delay:g} s", name=self.name, delay=delay)
-        self._search = self.clock.callLater(delay, self._searchNow)
+        delay = self._search.schedule(self._searchNow)
+        if delay is not None:
+            self.log.info("{name}: no seller to fetch it from; searching again in "
+                          "{delay:.1f} s", name=self.name, delay=delay)
 
     def _searchNow(self):
-        self._search = None
         self._own(self.fetcher.findSources(self.name)).addCallback(self._found)
 
     def _found(self, offers):
@@ -425,9 +425,7 @@ class Download:
         """Stop fetching: close connections, cancel timers and work; the
         part file stays for a later resume."""
         self.stopped = True
-        if self._search is not None and self._search.active():
-            self._search.cancel()
-        self._search = None
+        self._search.cancel()
         for d in list(self._connecting.values()) + list(self._work):
             d.cancel()
         for seller in list(self.clients):

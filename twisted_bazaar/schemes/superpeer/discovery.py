@@ -51,7 +51,10 @@ class SuperPeerDiscovery(Service, NodeObserver):
             self.flood = None
             purpose = LEAF
         self.topology = SuperPeerLinks(node, self.name, purpose, links, named,
-                                       settings.retry_min, settings.retry_max)
+                                       settings.retry_min, settings.retry_max,
+                                       confirm=not self.superpeer)
+        if not self.superpeer:
+            self.side.onRegistered = self.topology.confirmed
         node.discovery = self
         node.addObserver(self)
 

@@ -9,11 +9,18 @@ would break a bound, or the index's consistency, is refused whole with a
 L{Refused} that names the protocol's error code.  A leaf's entry holds
 its signed record of the item (checked by the super-peer before it comes
 here), which goes with the entry.
+
+The entries are shared fairly among the leaves' address groups (see
+L{twisted_bazaar.net.fairness}): a full index makes room for a leaf of a
+group holding fewer entries by dropping the newest leaves of the group
+holding the most, so that no address, however many leaves it registers
+(taking links or not), keeps the others out.
 """
 
 from collections import OrderedDict
 
 from twisted_bazaar.core.records import live
+from twisted_bazaar.net.fairness import FairPool
 
 
 class Refused(Exception):
@@ -36,12 +43,17 @@ class LeafIndex:
     @ivar per_leaf: most items one leaf may have indexed.
     @ivar total: most entries (leaf, item) in the whole index.
     @ivar entries: entries held now.
+    @ivar evicted: called with each leaf dropped to make room for another
+        (after the change that needed the room is made), if given.
     """
 
-    def __init__(self, per_leaf, total):
+    def __init__(self, per_leaf, total, evicted=None):
         self.per_leaf = per_leaf
         self.total = total
+        self.evicted = evicted
         self.entries = 0
+        #: leaf -> entries, by the address group of each leaf.
+        self._shares = FairPool(total)
         #: leaf -> {item: units}
         self._stock = {}
         #: leaf -> (host, port) it registered
@@ -55,6 +67,8 @@ class LeafIndex:
         #: Leaves whose entries are kept but not named (their address is
         #: not checked yet).
         self._unlisted = set()
+        #: leaf -> the address group its entries count against.
+        self._groups = {}
 
     def __contains__(self, leaf):
         return leaf in self._stock
@@ -76,12 +90,14 @@ class LeafIndex:
 
     # -- changes -------------------------------------------------------------
 
-    def register(self, leaf, address, items, records, listed=True):
+    def register(self, leaf, address, items, records, listed=True, group=None):
         """
         The leaf's whole inventory, replacing what it had; items with 0
         units are left out.  An unlisted leaf is named by no L{lookup}
         until L{list} is called for it.  ``records`` holds the leaf's
-        record of each item it names with units above 0.  Returns the
+        record of each item it names with units above 0.  ``group`` is the
+        address group the leaf's entries count against (the leaf alone, if
+        None).  Returns the
         number of entries it now has.
 
         @raise Refused: C{claimed} if another leaf registered that address,
@@ -92,7 +108,8 @@ class LeafIndex:
             raise Refused("claimed", f"{address[0]}:{address[1]} is registered by "
                           f"leaf {owner}")
         stocked = {item: units for item, units in items.items() if units > 0}
-        self._checkRoom(leaf, len(stocked))
+        group = ("leaf", leaf) if group is None else group
+        victims = self._checkRoom(leaf, group, len(stocked))
         self.forget(leaf)
         self._addresses[leaf] = address
         if address[1]:
@@ -104,6 +121,9 @@ class LeafIndex:
             self._unlisted.add(leaf)
         for item, units in sorted(stocked.items()):
             self._set(leaf, item, units, records[item])
+        self._shares.hold(leaf, group, len(stocked))
+        self._groups[leaf] = group
+        self._dropped(victims)
         return len(stocked)
 
     def update(self, leaf, items, records):
@@ -125,12 +145,15 @@ class LeafIndex:
             raise Refused("unknown", f"you have no {strangers[0][:64]!r} to withdraw")
         added = sum(1 for item, units in items.items() if units and item not in stock)
         removed = sum(1 for item, units in items.items() if not units)
-        self._checkRoom(leaf, len(stock) + added - removed)
+        group = self._groups[leaf]
+        victims = self._checkRoom(leaf, group, len(stock) + added - removed)
         for item, units in sorted(items.items()):
             if units:
                 self._set(leaf, item, units, records[item])
             else:
                 self._unset(leaf, item)
+        self._shares.hold(leaf, group, len(stock))
+        self._dropped(victims)
         return len(stock)
 
     def list(self, leaf):
@@ -147,18 +170,38 @@ class LeafIndex:
             self._unset(leaf, item)
         self._stock.pop(leaf, None)
         self._records.pop(leaf, None)
+        self._groups.pop(leaf, None)
+        self._shares.release(leaf)
         address = self._addresses.pop(leaf, None)
         if address is not None and self._owners.get(address) == leaf:
             del self._owners[address]
 
-    def _checkRoom(self, leaf, wanted):
+    def _checkRoom(self, leaf, group, wanted):
+        """
+        The leaves to drop so that leaf (of group) may have ``wanted``
+        entries: those the fair share of the entries gives up (see
+        L{FairPool.makeRoom}); none if there is room.
+
+        @raise Refused: C{toomany} over the per-leaf bound, C{full} when
+            the index is full and no other address group holds more than
+            the leaf's would.
+        """
         if wanted > self.per_leaf:
             raise Refused("toomany", f"{wanted} items is over this super-peer's "
                           f"bound of {self.per_leaf} per leaf")
-        have = len(self._stock.get(leaf, ()))
-        if self.entries - have + wanted > self.total:
+        victims = self._shares.makeRoom(group, wanted, leaf)
+        if victims is None:
             raise Refused("full", f"this super-peer's index holds at most "
-                          f"{self.total} entries")
+                          f"{self.total} entries, and no other address group holds "
+                          "more of them than yours would")
+        for victim in victims:
+            self.forget(victim)
+        return victims
+
+    def _dropped(self, victims):
+        if self.evicted is not None:
+            for victim in victims:
+                self.evicted(victim)
 
     def _set(self, leaf, item, units, record):
         stock = self._stock[leaf]

@@ -115,6 +115,9 @@ class LeafSide(NodeObserver):
         self.book = RecordBook(node.identity, node.clock)
         self._renewing = False
         self._renewal = None
+        #: Told ``onRegistered(peer)`` when a super-peer takes this leaf's
+        #: register, if set (the topology, whose backoff then starts over).
+        self.onRegistered = None
         self._seq = 0
         #: super-peer -> seq of the register it has yet to acknowledge.
         self._registering = {}
@@ -264,6 +267,8 @@ class LeafSide(NodeObserver):
             self.registered.add(link.peer_id)
             self.log.info("registered with super-peer {peer} ({n} items)",
                           peer=link.peer_id, n=ack.items)
+            if self.onRegistered is not None:
+                self.onRegistered(link.peer_id)
 
     def linkRemoved(self, peer_id):
         self._registering.pop(peer_id, None)

@@ -12,9 +12,15 @@ check is forgotten and its link closed.  Each entry comes with the
 leaf's signed record of the item, checked before it is taken, so that a
 super-peer names a leaf only with the leaf's own word (which the buyer
 checks again).
+
+The index's entries count against the address group a leaf's link comes
+from, whatever address (or port 0) it registers: a full index makes room
+for a leaf of a group holding fewer by dropping the newest leaves of the
+group holding the most (see L{LeafIndex}); those are told ``full`` and
+their links closed.
 """
 
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileDescription
@@ -44,7 +50,7 @@ class SuperPeerSide(NodeObserver):
     def __init__(self, node, shops, per_leaf, total):
         self.node = node
         self.shops = shops
-        self.index = LeafIndex(per_leaf, total)
+        self.index = LeafIndex(per_leaf, total, evicted=self._evicted)
         self.book = RecordBook(node.identity, node.clock)
         self.flood = None
         #: leaf -> the address it was found at by a check.
@@ -79,7 +85,7 @@ class SuperPeerSide(NodeObserver):
     def _refuse(self, link, refused):
         """A register or update the index would not take: the error, and
         the link goes (the leaf re-registers afresh, here or elsewhere)."""
-        self.log.info("refused leaf {leaf}: {code}: {info}", leaf=link.peer_id,
+        link.peerLine(LogLevel.info, "refused leaf {peer}: {code}: {info}", self.log,
                       code=refused.code, info=refused.info)
         link.protocolError(refused.code, refused.info, close=True)
 
@@ -99,23 +105,41 @@ class SuperPeerSide(NodeObserver):
                 raise Refused("badrecord", f"the record of {item[:64]!r}: {fault}")
         return records
 
+    def _evicted(self, leaf):
+        """The index dropped leaf's entries for a leaf of an address group
+        holding fewer: it is told, and its link goes."""
+        self._stopChecking(leaf)
+        self._checked.pop(leaf, None)
+        link = self.node.links.get(leaf)
+        if link is not None:
+            self._refuse(link, Refused("full", "your entries were dropped to make "
+                                       "room for a leaf of an address group holding "
+                                       "fewer of this index's entries"))
+
     def _register(self, link, message):
         host = message.host or getattr(link.transport.getPeer(), "host", "")
         leaf, address = link.peer_id, (host, message.port)
         # Port 0 takes no connections: nothing to check (as at the tracker).
         listed = not message.port or self._checked.get(leaf) == address
+        fresh = leaf not in self.index
         try:
             records = self._records(link, message.items, message.records)
             count = self.index.register(leaf, address, message.items, records,
-                                        listed=listed)
+                                        listed=listed, group=link.group())
         except Refused as refused:
             self._refuse(link, refused)
             return
         if not listed:
             self._check(link, address)
-        self.log.info("leaf {leaf} at {host}:{port} registered {n} items "
-                      "({leaves} leaves)", leaf=link.peer_id, host=host,
-                      port=message.port, n=count, leaves=len(self.index))
+        line = "leaf {leaf} at {host}:{port} registered {n} items ({leaves} leaves)"
+        fields = dict(leaf=leaf, host=host, port=message.port, n=count,
+                      leaves=len(self.index))
+        if fresh:
+            self.log.info(line, **fields)
+        else:
+            # Registering again and again is the leaf's doing: logged within
+            # its address group's bound.
+            link.peerLine(LogLevel.info, line, self.log, **fields)
         link.send(LeafAck(message.seq, count))
 
     def _update(self, link, message):

@@ -8,6 +8,13 @@ the tracker for a super-peer of the scheme (``nodereq{scheme, super}``),
 one question or connection at a time, backing off while nobody new is to
 be had.  A named address that failed is tried again after the backoff.
 
+A leaf's link serves once its super-peer has taken its register (see
+L{SuperPeerLinks.confirmed}): one closed before that was a refusal (the
+index is ``full``, the leaf has too many items, its address is
+``claimed``...), and is tried again only after the backoff, which starts
+over only once a super-peer takes the leaf.  Without it a refused leaf
+would link and register again at once, for ever.
+
 The tracker answers questions in order, so one lost message would leave a
 question unanswered and the next answered in its place: a question not
 answered within L{QUESTION_TIMEOUT} is asked again, and the first answer
@@ -37,7 +44,11 @@ class SuperPeerLinks(Service, NodeObserver):
     log = Logger()
 
     def __init__(self, node, scheme, purpose, wanted, named=(), retry_min=1.0,
-                 retry_max=60.0):
+                 retry_max=60.0, confirm=False):
+        """
+        @param confirm: whether a new link serves only once L{confirmed}
+            (a leaf's), else as soon as it is made.
+        """
         self.node = node
         self.scheme = scheme
         self.purpose = purpose
@@ -55,6 +66,9 @@ class SuperPeerLinks(Service, NodeObserver):
         #: the link being opened.
         self._connecting = None
         self._backoff = Backoff(node.clock, node.rng, retry_min, retry_max)
+        self.confirm = confirm
+        #: Peers linked that have yet to be confirmed.
+        self._unconfirmed = set()
         node.topology = self
         node.addObserver(self)
 
@@ -72,7 +86,21 @@ class SuperPeerLinks(Service, NodeObserver):
         self.seek()
 
     def linkRemoved(self, peer_id):
+        if peer_id in self._unconfirmed:
+            self._unconfirmed.discard(peer_id)
+            self.log.info("super-peer {peer} closed the link before taking this node; "
+                          "seeking another after a pause", peer=peer_id)
+            self._down.update(address for address, known in self._named_ids.items()
+                              if known == peer_id)
+            self._retryLater()
+            return
         self.seek()
+
+    def confirmed(self, peer_id):
+        """The link to peer_id serves (its super-peer took this leaf's
+        register): the backoff starts over."""
+        self._unconfirmed.discard(peer_id)
+        self._backoff.reset()
 
     def nodeStopping(self):
         self.stopService()
@@ -155,7 +183,10 @@ class SuperPeerLinks(Service, NodeObserver):
             return
         if address is not None:
             self._named_ids[address] = peer_id
-        self._backoff.reset()
+        if self.confirm:
+            self._unconfirmed.add(peer_id)
+        else:
+            self._backoff.reset()
         self.seek()
 
     def _failed(self, reason, host, port, address):

@@ -1,0 +1,135 @@
+"""
+End to end, issue 21: one address cannot hold a live seller's transfer
+slots, nor write a live tracker's log.  The attacker is this test, with
+plain sockets bound to 127.9.0.1 (loopback, another /16 than the
+daemons' 127.0.0.1, so another address group).
+
+Every wait is bounded: on a log line with a timeout, or on a socket with
+one; nothing sleeps.
+"""
+
+import json
+import os
+import socket
+from contextlib import ExitStack
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files.server import DEFAULT_TRANSFER_SLOTS
+from twisted_bazaar.net.link import DEFAULT_ERROR_LIMIT
+
+from tests.e2e.helpers import startMarket
+from tests.e2e.test_files_live import sha256Of, writeRandom
+from tests.e2e.test_raw_client import netstring
+
+#: Seconds any one expected log line may take.
+TIMEOUT = 30.0
+#: Seconds a daemon may take to close a connection it should close.
+CLOSE_TIMEOUT = 5.0
+#: Where the attacker's connections come from.
+ATTACKER = "127.9.0.1"
+SIZE = 4 * 1024 * 1024
+
+
+def attackerSocket(port, receive_buffer=None):
+    """A connection from the attacker's address to a daemon's port."""
+    sock = socket.socket()
+    sock.settimeout(TIMEOUT)
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.bind((ATTACKER, 0))
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def request(kind, **fields):
+    """One message as the wire frames it."""
+    return netstring(json.dumps(dict(fields, type=kind)).encode("utf-8"))
+
+
+def closedByPeer(sock):
+    """Whether the peer closes (or resets) the connection within
+    CLOSE_TIMEOUT, whatever it sends first."""
+    sock.settimeout(CLOSE_TIMEOUT)
+    try:
+        while sock.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        return False
+    return True
+
+
+class FairnessLiveTests(SynchronousTestCase):
+    def setUp(self):
+        self.market, self.tracker = startMarket(self, TIMEOUT)
+        self.folder = self.market.cwd
+
+    def dir(self, name):
+        path = os.path.join(self.folder, name)
+        os.makedirs(path)
+        return path
+
+    def test_slotsHeldByOneAddressLetAPayingBuyerThrough(self):
+        """
+        Issue 21: connections from one address held every transfer slot
+        of a seller, and a paying buyer got no file.  Here the attacker
+        asks the whole file on one slot's worth of connections and never
+        reads it, and asks only heads on as many more; a buyer from
+        another address buys the file and gets it, whole.
+        """
+        shared = self.dir("shared")
+        sha = writeRandom(os.path.join(shared, "big.bin"), SIZE, 21)
+        seller = self.market.startNode("seller", "--role", "seller", "--share", shared)
+        seller.waitFor(r"sharing big\.bin \(", TIMEOUT)
+        port = int(seller.waitFor(r"serving shared files on port (\d+)", TIMEOUT)[1])
+        with ExitStack() as stack:
+            greedy = []
+            for _ in range(DEFAULT_TRANSFER_SLOTS):
+                sock = stack.enter_context(attackerSocket(port, receive_buffer=4096))
+                sock.sendall(request("get", sha256=sha, offset=0, length=SIZE))
+                greedy.append(sock)
+            for _ in range(DEFAULT_TRANSFER_SLOTS):
+                sock = stack.enter_context(attackerSocket(port))
+                sock.sendall(request("head", sha256=sha))
+                self.assertIn(b'"type":"about"', sock.recv(65536))
+            downloads = self.dir("downloads")
+            buyer = self.market.startNode("buyer", "--role", "buyer", "--want",
+                                          "big.bin", "--downloads", downloads)
+            buyer.waitFor(r"downloaded big\.bin into .*, sha256 verified", TIMEOUT)
+            self.assertEqual(sha256Of(os.path.join(downloads, "big.bin")), sha)
+            seller.waitFor(r"evicting a transfer connection from 127\.9\.0\.1: its "
+                           r"address group holds the most transfer slots", TIMEOUT)
+        for daemon in (seller, buyer):
+            self.assertEqual(daemon.problems(), [], daemon.tail())
+
+    def test_errorFloodLeavesTheTrackersLogBounded(self):
+        """
+        Issue 21: well-formed errors sent before registration were each
+        logged: 248 MB sent grew a tracker's log by 255 MB.  Here 300
+        connections send 100 errors of 1 KB each (30 MB); each is cut off
+        past the error limit, and the tracker's log grows by a few lines
+        and their summaries; a node still registers.
+        """
+        port = self.market.tracker_port
+        before = sum(len(line) for line in self.tracker.lines)
+        flood = request("error", code="wtf", info="x" * 1000) * 100
+        for _ in range(300):
+            with attackerSocket(port) as sock:
+                try:
+                    sock.sendall(flood)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.assertTrue(closedByPeer(sock), "the tracker kept a connection "
+                                "that sent it 100 errors")
+        self.tracker.waitFor(r"more lines like '\{peer\} says \{code\}: \{info\}' from "
+                             r"127\.9\.0\.0/16 in the last 10 s, not logged", TIMEOUT)
+        grown = sum(len(line) for line in self.tracker.lines) - before
+        self.assertLess(grown, 64 * 1024, self.tracker.tail())
+        closed = self.tracker.matches(rf"closing link to 127\.9\.0\.1:\d+: "
+                                      rf"{DEFAULT_ERROR_LIMIT + 1} bad messages")
+        self.assertGreaterEqual(len(closed), 1)
+        node = self.market.startNode("seller", "--role", "seller", "--sell", "apple=1")
+        node.waitFor(r"registered with the tracker as node \d+", TIMEOUT)
+        self.assertEqual(self.tracker.problems(), [], self.tracker.tail())

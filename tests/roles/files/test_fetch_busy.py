@@ -1,0 +1,43 @@
+"""
+A buyer refused ``busy`` by every seller of a file backs off before it
+searches again: doubling waits, with jitter, so that many buyers refused
+at once do not come back in step.  A L{Market} of real nodes.
+"""
+
+import random
+import re
+
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files import hashing
+from twisted_bazaar.net.fairness import FairPool
+from twisted_bazaar.roles.files.fetch import SEARCH_MAX, SEARCH_MIN
+from twisted_bazaar.testing import Market, MemoryNetwork
+
+from tests.files.helpers import scratchDir, writeFile
+
+WAIT = re.compile(r"no seller to fetch it from; searching again in ([\d.]+) s")
+
+
+class BusySellerTests(SynchronousTestCase):
+    def test_refusedBuyerBacksOffWithJitter(self):
+        self.patch(hashing, "MIN_PIECE", 4096)
+        market = Market(MemoryNetwork(rng=random.Random(1)), seed=2)
+        folder = scratchDir(self)
+        writeFile(folder, "song.ogg", random.Random(5).randbytes(3 * 4096))
+        seller = market.addNode(seller={"stock": {}, "share": folder})
+        market.role(seller, "seller").files.server.serving = FairPool(0)
+        buyer = market.addNode(buyer={"wants": ["song.ogg"],
+                                      "downloads": scratchDir(self)})
+        with capturedLogs() as events:
+            market.run(120)
+        waits = [float(match[1]) for match in
+                 (WAIT.search(formatEvent(event)) for event in events) if match]
+        self.assertGreaterEqual(len(waits), 5)
+        self.assertLessEqual(len(waits), 9)
+        nominal = [min(SEARCH_MIN * 2 ** n, SEARCH_MAX) for n in range(len(waits))]
+        for wait, base in zip(waits, nominal):
+            self.assertTrue(0.5 * base - 0.05 <= wait <= 1.5 * base + 0.05, waits)
+        self.assertNotEqual(waits, nominal)
+        self.assertEqual(market.role(buyer, "buyer").fetcher.fetched, {})
