@@ -180,13 +180,13 @@ def linkPeer(node, peer_id, inbound=True, host="", port=5000, purpose=None):
     return link
 
 
-def provenLink(node, identity, purpose=None, port=0):
+def provenLink(node, identity, purpose=None, port=0, host="10.0.0.99"):
     """
     An inbound link on which the peer (identity) opens as a node with a
     key does: its thisisme with its key and nonce, then, on the node's
     answer, its proof.  Returns the link, what the node sent cleared.
     """
-    link = openLink(node)
+    link = openLink(node, host=host)
     handshake = Handshake(identity, LINK, purpose or OVERLAY)
     feed(link, wire.ThisIsMe(identity.id, port, purpose=purpose, key=identity.key,
                              nonce=handshake.nonce))

@@ -24,7 +24,16 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import nodeAddress, startMarket
 from tests.e2e.test_chord_live import FAST, holderOf
-from tests.e2e.test_raw_client import RawClient, Keys, b64, hello, id_of, newId, unb64
+from tests.e2e.test_raw_client import (
+    Keys,
+    RawClient,
+    b64,
+    id_of,
+    newId,
+    nonce,
+    proofText,
+    unb64,
+)
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 60.0
@@ -65,22 +74,25 @@ class LiveRecordTests(SynchronousTestCase):
     def attacker(self):
         """Register with the tracker as a chord node with a key, but take
         no place on the ring; return (keys, tracker link)."""
-        keys = Keys()
+        keys, mine = Keys(), nonce()
         tracker = self.connect(self.market.tracker_port)
-        tracker.send("thisisme", id=-1, port=0, host="", key=keys.key)
+        tracker.send("thisisme", id=-1, port=0, host="", key=keys.key, nonce=mine)
         you = tracker.receive()
-        tracker.send("proof", sig=keys.sign(hello(you["nonce"], keys.id)))
+        tracker.send("proof", sig=keys.sign(proofText("register", keys.key, you["key"],
+                                                      mine, you["nonce"])))
         return keys, tracker
 
     def ringLink(self, keys, port):
         """A ring link (purpose chord) to the node at port, both sides
         proving their keys."""
         link = self.connect(port)
+        mine = nonce()
         link.send("thisisme", id=keys.id, port=0, host="", purpose="chord", key=keys.key,
-                  nonce=b64(os.urandom(16)))
+                  nonce=mine)
         answer = link.receive()
         self.assertEqual(answer["type"], "thisisme", answer)
-        link.send("proof", sig=keys.sign(hello(answer["nonce"], keys.id)))
+        link.send("proof", sig=keys.sign(proofText("link", keys.key, answer["key"], mine,
+                                                   answer["nonce"], "chord")))
         return link
 
     def request(self, link, keys, item):

@@ -13,7 +13,6 @@ import random
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.net.link import LinkSettings
@@ -27,13 +26,25 @@ from twisted_bazaar.schemes.superpeer.messages import (
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.memory import MemoryNetwork
 
-from tests.helpers import feed, makeNode, openLink, sent
+from tests import records
+from tests.helpers import feed, makeNode, provenLink, sent
 from tests.schemes import answerChecks
 
 ME = 7
 ATTACKER = "198.51.100.9"
 HONEST = "203.0.113.5"
 ENTRIES, PER_LEAF = 100, 10
+
+
+def lid(seed):
+    """The id of the leaf of key ``seed``."""
+    return records.identity(seed).id
+
+
+def recordsOf(seed, items, host="", port=0):
+    """The records the leaf of key ``seed`` signs of the items it has."""
+    return {item: records.signed(seed, item, host, port)
+            for item, units in items.items() if units}
 
 
 def junk(leaf):
@@ -47,17 +58,17 @@ class IndexShareTests(SynchronousTestCase):
                                   index_entries=ENTRIES, leaf_items=PER_LEAF)
         self.index = self.scheme.side.index
 
-    def leaf(self, peer_id, host, register):
-        """A leaf linked from host that registers ``register``."""
-        link = openLink(self.node, host=host)
-        feed(link, wire.ThisIsMe(peer_id, 0, "", purpose=LEAF))
-        sent(link)
-        feed(link, register)
+    def leaf(self, seed, host, seq, registered_host, port, items):
+        """The leaf of key ``seed``, linked from host with that key proven,
+        that registers items (with its records of them)."""
+        link = provenLink(self.node, records.identity(seed), purpose=LEAF, host=host)
+        feed(link, LeafRegister(seq, registered_host, port, items,
+                                recordsOf(seed, items, registered_host, port)))
         return link
 
     def fill(self, first=100, count=ENTRIES // PER_LEAF):
         """The attacker's port-0 leaves take every entry."""
-        links = [self.leaf(first + n, ATTACKER, LeafRegister(1, "", 0, junk(first + n)))
+        links = [self.leaf(first + n, ATTACKER, 1, "", 0, junk(first + n))
                  for n in range(count)]
         self.assertEqual([sent(link) for link in links],
                          [[LeafAck(1, PER_LEAF)]] * count)
@@ -72,30 +83,30 @@ class IndexShareTests(SynchronousTestCase):
         cannot push it out again.
         """
         attackers = self.fill()
-        honest = self.leaf(50, HONEST, LeafRegister(1, "", 9050, {"apple": 3}))
+        honest = self.leaf(50, HONEST, 1, "", 9050, {"apple": 3})
         answerChecks(self.node)
         self.assertEqual(sent(honest), [LeafAck(1, 1)])
         [error] = sent(attackers[-1])
         self.assertEqual((error.code, attackers[-1].closing), ("full", True))
-        self.assertNotIn(100 + len(attackers) - 1, self.index)
-        self.assertEqual(self.index.lookup("apple", 5), [(50, HONEST, 9050)])
-        again = self.leaf(999, ATTACKER, LeafRegister(1, "", 0, junk(999)))
+        self.assertNotIn(lid(100 + len(attackers) - 1), self.index)
+        self.assertEqual([hit[:3] for hit in self.index.lookup("apple", 5, 0.0)],
+                         [(lid(50), HONEST, 9050)])
+        again = self.leaf(999, ATTACKER, 1, "", 0, junk(999))
         [refused] = sent(again)
         self.assertEqual((refused.code, again.closing), ("full", True))
-        self.assertIn(50, self.index)
-        buyer = self.leaf(60, HONEST, LeafRegister(1, "", 0, {}))
+        self.assertIn(lid(50), self.index)
+        buyer = self.leaf(60, HONEST, 1, "", 0, {})
         sent(buyer)
         feed(buyer, LeafQuery(5, "apple"))
-        self.assertEqual([hit.sellers for hit in sent(buyer)], [((50, HONEST, 9050),)])
+        self.assertEqual([seller[:3] for hit in sent(buyer) for seller in hit.sellers], [(lid(50), HONEST, 9050)])
 
     def test_claimedAddressesDoNotMatter(self):
         """A leaf's entries count against the address its link comes
         from, whatever host it registers."""
-        attackers = [self.leaf(100 + n, ATTACKER,
-                               LeafRegister(1, f"10.{n}.0.1", 0, junk(100 + n)))
+        attackers = [self.leaf(100 + n, ATTACKER, 1, f"10.{n}.0.1", 0, junk(100 + n))
                      for n in range(ENTRIES // PER_LEAF)]
         self.assertEqual(self.index.entries, ENTRIES)
-        honest = self.leaf(50, HONEST, LeafRegister(1, "", 0, {"apple": 3}))
+        honest = self.leaf(50, HONEST, 1, "", 0, {"apple": 3})
         self.assertEqual(sent(honest), [LeafAck(1, 1)])
         self.assertTrue(attackers[-1].closing)
 
@@ -103,22 +114,22 @@ class IndexShareTests(SynchronousTestCase):
         """Two addresses that each want the whole index hold half each."""
         self.fill()
         count = ENTRIES // PER_LEAF
-        others = [self.leaf(300 + n, HONEST, LeafRegister(1, "", 0, junk(300 + n)))
+        others = [self.leaf(300 + n, HONEST, 1, "", 0, junk(300 + n))
                   for n in range(count)]
         acked = [link for link in others if sent(link) == [LeafAck(1, PER_LEAF)]]
         self.assertEqual(len(acked), count // 2)
-        held = {leaf for leaf in range(100, 100 + count) if leaf in self.index}
+        held = {leaf for leaf in range(100, 100 + count) if lid(leaf) in self.index}
         self.assertEqual(len(held), count // 2)
 
     def test_anUpdateMayMakeRoomToo(self):
         attackers = self.fill()
-        honest = self.leaf(50, HONEST, LeafRegister(1, "", 0, {"apple": 3}))
-        other = self.leaf(51, HONEST, LeafRegister(
-            1, "", 0, {f"pear{n}": 1 for n in range(PER_LEAF - 1)}))
+        honest = self.leaf(50, HONEST, 1, "", 0, {"apple": 3})
+        other = self.leaf(51, HONEST, 1, "", 0, {f"pear{n}": 1 for n in range(PER_LEAF - 1)})
         self.assertEqual((sent(honest), sent(other)),
                          ([LeafAck(1, 1)], [LeafAck(1, PER_LEAF - 1)]))
         self.assertEqual(self.index.entries, ENTRIES)
-        feed(honest, LeafUpdate(2, {f"more{n}": 1 for n in range(5)}))
+        more = {f"more{n}": 1 for n in range(5)}
+        feed(honest, LeafUpdate(2, more, recordsOf(50, more)))
         self.assertEqual(sent(honest), [LeafAck(2, 6)])
         self.assertEqual([link.closing for link in attackers[-3:]], [False, True, True])
         self.assertEqual(self.index.entries, ENTRIES - PER_LEAF + 5)
@@ -127,11 +138,11 @@ class IndexShareTests(SynchronousTestCase):
         """A leaf registering again and again gets a few lines logged; its
         first register is always told."""
         with capturedLogs() as events:
-            link = self.leaf(50, HONEST, LeafRegister(1, "", 0, {"apple": 3}))
+            link = self.leaf(50, HONEST, 1, "", 0, {"apple": 3})
             for seq in range(2, 100):
-                feed(link, LeafRegister(seq, "", 0, {"apple": 3}))
+                feed(link, LeafRegister(seq, "", 0, {"apple": 3}, recordsOf(50, {"apple": 3})))
         registered = [line for line in map(formatEvent, events)
-                      if line.startswith("leaf 50 at 203.0.113.5:0 registered 1 items")]
+                      if line.startswith(f"leaf {lid(50)} at 203.0.113.5:0 registered 1 ")]
         self.assertEqual(len(registered), 1 + PEER_BURST)
 
 
@@ -177,11 +188,11 @@ class MarketTests(SynchronousTestCase):
                               seller={"stock": {"c": 1, "d": 1}})
         market.run(10)
         backoff = leaf.topology._backoff
-        self.assertGreater(backoff.delay, backoff.initial)
+        self.assertGreater(backoff.attempts, 0)
         market.stop(first)
         market.run(60)
         self.assertIn(leaf.id, superpeer.discovery.side.index)
-        self.assertEqual(backoff.delay, backoff.initial)
+        self.assertEqual(backoff.attempts, 0)
 
     def test_flooderFromOneHostKeepsNoSellerOut(self):
         """
