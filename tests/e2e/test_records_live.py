@@ -27,7 +27,6 @@ from tests.e2e.test_chord_live import FAST, holderOf
 from tests.e2e.test_raw_client import (
     Keys,
     RawClient,
-    b64,
     id_of,
     newId,
     nonce,
