@@ -5,7 +5,6 @@ StringTransport and a fake clock.
 """
 
 import errno
-import hashlib
 import os
 import socket
 
@@ -28,11 +27,12 @@ from twisted_bazaar.files.client import (
 from twisted_bazaar.files.hashing import digestFile
 from twisted_bazaar.files.messages import About, Data, Get, Head
 from twisted_bazaar.files.server import TransferServer
-from tests.files.helpers import scratchDir, touch, writeFile
+from tests.files.helpers import fileId, scratchDir, touch, writeFile
 from tests.helpers import netstring, parseNetstrings
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
-SHA = hashlib.sha256(DATA).hexdigest()
+#: The identity of DATA in the 4096-byte pieces the tests use.
+SHA = fileId(DATA, 4096)
 OTHER = "0" * 64
 
 
@@ -750,6 +750,7 @@ class LoopbackTests(SynchronousTestCase):
         from twisted.test import iosim
 
         self.patch(server, "CHUNK", 1000)
+        self.patch(hashing, "MIN_PIECE", 4096)
         folder = scratchDir(self)
         share = FakeShare(writeFile(folder, "f", DATA))
         clock = task.Clock()
@@ -762,7 +763,7 @@ class LoopbackTests(SynchronousTestCase):
         d = client.get(SHA, 0, len(DATA), sink)
         pump.flush()
         self.successResultOf(d)
-        self.assertEqual(hashlib.sha256(sink.data).hexdigest(), SHA)
+        self.assertEqual(sink.data, DATA)
 
 
 class RateTests(SynchronousTestCase):

@@ -48,7 +48,8 @@ checkPieceSize = intIn(1, MAX_SIZE, "a piece size from 1 to 2^53")
 #: The optional fields an offer of a shared file carries, in the messages
 #: of every scheme that has sellers describe their offers (flood's reply,
 #: index's register and found, superpeer's leafHits and spHit, chord's
-#: chordStore): its size, its SHA-256 and the seller's transfer port.
+#: chordStore): its size, its identity (C{sha256}: see
+#: L{twisted_bazaar.files.tree}) and the seller's transfer port.
 OFFER_FIELDS = (("size", "size", checkSize, None),
                 ("sha256", "sha256", checkSha256, None),
                 ("transfer", "transfer", intIn(1, 65535, "a port from 1 to 65535"),
@@ -158,7 +159,8 @@ class Head(Message):
 @frozen
 class About(Message):
     """The answer to head: the file's size, its piece size and the SHA-256
-    of each piece (raw digests here, hex on the wire)."""
+    of each piece (raw digests here, hex on the wire), whose tree must
+    give the file's identity, C{sha256}."""
 
     sha256: str
     size: int
