@@ -23,10 +23,11 @@ import socket
 import tempfile
 import time
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 from tests.files.helpers import fileId
+from tests.files.test_transfer_live import NO_IPV6
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -137,6 +138,27 @@ class FilesLiveTests(SynchronousTestCase):
         self.assertEqual(again.matches(r"bought big\.bin from"), [])
         self.assertEqual(len(seller.matches(r"sold big\.bin to")), 1)
         for daemon in (seller, again):
+            self.assertEqual(daemon.problems(), [], daemon.tail())
+
+    def test_fileOverIPv6(self):
+        """Nodes that listen on IPv6 loopback (tcp6:) trade a file whose
+        bytes come over the seller's transfer port, on ::1 too."""
+        if NO_IPV6 is not None:
+            raise SkipTest(NO_IPV6)
+        ipv6 = ("--listen", r"tcp6:0:interface=\:\:1", "--host", "::1")
+        shared = self.dir("A")
+        with open(os.path.join(shared, "six.txt"), "wb") as f:
+            f.write(b"over IPv6\n")
+        seller = self.market.startNode("seller", "--role", "seller", "--share", shared,
+                                       *ipv6)
+        seller.waitFor(r"sharing six\.txt \(", TIMEOUT)
+        downloads = self.dir("D")
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "six.txt",
+                                      "--downloads", downloads, *ipv6)
+        buyer.waitFor(r"downloaded six\.txt into .*, sha256 verified", TIMEOUT)
+        with open(os.path.join(downloads, "six.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"over IPv6\n")
+        for daemon in (seller, buyer):
             self.assertEqual(daemon.problems(), [], daemon.tail())
 
 
