@@ -11,8 +11,8 @@ tree: L{twisted_bazaar.files.tree}), fetches the pieces from every seller
 offering the same identity at once (L{PieceSchedule}), each over its own
 transfer connection, verifies each piece once as it comes, off the
 reactor thread (L{Assembly}), which proves the whole file, and asks
-discovery for more sellers when it runs out of them.  Nothing here pays again: sellers of the same
-content serve pieces to anyone who asks.
+discovery for more sellers when it runs out of them.  Nothing here pays
+again: sellers of the same content serve pieces to anyone who asks.
 """
 
 import os
