@@ -385,6 +385,16 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual((config.direct_slots, config.direct_idle), (2, 5.0))
         self.assertEqual(service.node.overlay.budgets["direct"], 2)
 
+    def test_nodeOtherPortsListenWhereItListens(self):
+        """A node's connector listens (its transfer port) on the interface
+        of its --listen, IPv6 for tcp6:."""
+        for listen, interface in [("tcp:0", ""),
+                                  ("tcp:0:interface=127.0.0.1", "127.0.0.1"),
+                                  ("tcp6:0", "::"),
+                                  (r"tcp6:0:interface=\:\:1", "::1")]:
+            service = makeNodeService(_parse(SELLER + ["--listen", listen]))
+            self.assertEqual(service.node.connector.interface, interface, listen)
+
     def test_nodeOfTheIndexScheme(self):
         """An index node keeps no neighbours: it has no topology."""
         service = makeNodeService(_parse(SELLER + ["--discovery", "index"]))

@@ -3,7 +3,7 @@ End to end, files as goods: real ``twistd`` daemons over loopback.  Two
 sellers share the same 50 MiB file and a third a different one; a buyer
 buys both and fetches them; one of the two sellers is killed (``kill -9``)
 in the middle of the transfer, and the file still arrives whole, with the
-right SHA-256, from the other.  A file added to a shared folder is then
+right identity (docs/protocol.md §19.4), from the other.  A file added to a shared folder is then
 bought within seconds.
 
 A buyer killed in the middle of a transfer and started again with the
@@ -15,7 +15,6 @@ docs/protocol.md says, byte for byte.
 Every wait is on a log line, bounded by a timeout; nothing sleeps.
 """
 
-import hashlib
 import json
 import os
 import random
@@ -24,9 +23,11 @@ import socket
 import tempfile
 import time
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from tests.files.helpers import fileId
+from tests.files.test_transfer_live import NO_IPV6
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -37,25 +38,17 @@ BIG = 50 * 1024 * 1024
 
 
 def writeRandom(path, size, seed):
-    """A file of size pseudo-random bytes; its SHA-256."""
-    rng = random.Random(seed)
-    digest = hashlib.sha256()
+    """A file of size pseudo-random bytes; its identity."""
+    data = random.Random(seed).randbytes(size)
     with open(path, "wb") as f:
-        left = size
-        while left:
-            block = rng.randbytes(min(left, 1024 * 1024))
-            f.write(block)
-            digest.update(block)
-            left -= len(block)
-    return digest.hexdigest()
+        f.write(data)
+    return fileId(data)
 
 
 def sha256Of(path):
-    digest = hashlib.sha256()
+    """The identity of the file at path."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return fileId(f.read())
 
 
 class FilesLiveTests(SynchronousTestCase):
@@ -147,6 +140,27 @@ class FilesLiveTests(SynchronousTestCase):
         for daemon in (seller, again):
             self.assertEqual(daemon.problems(), [], daemon.tail())
 
+    def test_fileOverIPv6(self):
+        """Nodes that listen on IPv6 loopback (tcp6:) trade a file whose
+        bytes come over the seller's transfer port, on ::1 too."""
+        if NO_IPV6 is not None:
+            raise SkipTest(NO_IPV6)
+        ipv6 = ("--listen", r"tcp6:0:interface=\:\:1", "--host", "::1")
+        shared = self.dir("A")
+        with open(os.path.join(shared, "six.txt"), "wb") as f:
+            f.write(b"over IPv6\n")
+        seller = self.market.startNode("seller", "--role", "seller", "--share", shared,
+                                       *ipv6)
+        seller.waitFor(r"sharing six\.txt \(", TIMEOUT)
+        downloads = self.dir("D")
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "six.txt",
+                                      "--downloads", downloads, *ipv6)
+        buyer.waitFor(r"downloaded six\.txt into .*, sha256 verified", TIMEOUT)
+        with open(os.path.join(downloads, "six.txt"), "rb") as f:
+            self.assertEqual(f.read(), b"over IPv6\n")
+        for daemon in (seller, buyer):
+            self.assertEqual(daemon.problems(), [], daemon.tail())
+
 
 def netstring(payload):
     return b"%d:%s," % (len(payload), payload)
@@ -197,19 +211,20 @@ class TransferPortLiveTests(SynchronousTestCase):
         seller.waitFor(r"sharing big\.bin \(", TIMEOUT)
 
         # §19.2, byte for byte.
-        hello = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        hello = "1a56ab0275278519c8a3aa258f26d006fdca57fa850f836cb0a47a983474c3d8"
+        piece = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
             sock.sendall(b'91:{"type":"head","sha256":"' + hello.encode() + b'"},')
             self.assertEqual(receiveFrame(sock), (
                 b'199:{"type":"about","sha256":"' + hello.encode() + b'","size":5,'
-                b'"pieceSize":1048576,"pieces":["' + hello.encode() + b'"]},'))
+                b'"pieceSize":1048576,"pieces":["' + piece.encode() + b'"]},'))
             sock.sendall(b'112:{"type":"get","sha256":"' + hello.encode()
                          + b'","offset":0,"length":5},')
             self.assertEqual(receiveFrame(sock) + receive(sock, 5), (
                 b'113:{"type":"data","sha256":"' + hello.encode()
                 + b'","offset":0,"length":5},hello'))
             # A name with a C1 control character is never offered.
-            c1 = hashlib.sha256(b"C1 control").hexdigest()
+            c1 = fileId(b"C1 control")
             sock.sendall(netstring(json.dumps({"type": "head", "sha256": c1}).encode()))
             self.assertIn(b'"code":"nofile"', receiveFrame(sock))
 
@@ -228,7 +243,7 @@ class TransferPortLiveTests(SynchronousTestCase):
             self.assertIn(b'"type":"data"', header)
             sock.sendall(b"7:{nope!},")
             body = receive(sock, 4 * 1024 * 1024)
-            self.assertEqual(hashlib.sha256(body).hexdigest(), big_sha)
+            self.assertEqual(fileId(body), big_sha)
             self.assertIn(b'"code":"wtf"', receiveFrame(sock))
             self.assertEqual(sock.recv(1), b"")
         self.assertEqual(seller.problems(), [], seller.tail())

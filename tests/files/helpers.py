@@ -1,9 +1,49 @@
 """Helpers for the file tests: folders of real files, a listener that
-records what it is told."""
+records what it is told, and a file's identity computed as
+docs/protocol.md §19 defines it."""
 
+import hashlib
 import os
 import shutil
+import struct
 import tempfile
+
+#: docs/protocol.md §19: the piece size is 1 MiB, doubled until the file
+#: has at most 4096 pieces.
+MIB = 1024 * 1024
+
+
+def _subtree(leaves):
+    """The root over a power-of-two number of leaves."""
+    if len(leaves) == 1:
+        return leaves[0]
+    half = len(leaves) // 2
+    return hashlib.sha256(_subtree(leaves[:half]) + _subtree(leaves[half:])).digest()
+
+
+def fileId(data, piece=None):
+    """
+    The identity (``sha256``) of a file holding ``data``, written from the
+    definition in docs/protocol.md §19 ("A file's identity"), not from the
+    code: the SHA-256 of each piece are the leaves, padded with 32 zero
+    bytes to a power of two, each node the SHA-256 of its two children;
+    the identity is the SHA-256 of ``bazaar-file:``, the size and the
+    piece size (8 bytes each, big-endian) and the root.  ``piece`` is the
+    piece size, by the protocol's rule unless given (tests that shrink
+    pieces give theirs).
+    """
+    if piece is None:
+        piece = MIB
+        while -(-len(data) // piece) > 4096:
+            piece *= 2
+    leaves = [hashlib.sha256(data[i:i + piece]).digest()
+              for i in range(0, len(data), piece)] or [hashlib.sha256(b"").digest()]
+    width = 1
+    while width < len(leaves):
+        width *= 2
+    root = _subtree(leaves + [bytes(32)] * (width - len(leaves)))
+    return hashlib.sha256(b"bazaar-file:" + struct.pack(">QQ", len(data), piece)
+                          + root).hexdigest()
 
 
 def writeFile(folder, name, data):

@@ -10,11 +10,11 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files import assembly
 from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.downloads import DownloadError, PartFile
-from tests.files.helpers import scratchDir
+from tests.files.helpers import fileId, scratchDir
 
 PIECE = 10
 DATA = bytes(range(45))
-SHA = hashlib.sha256(DATA).hexdigest()
+SHA = fileId(DATA, PIECE)
 PIECES = tuple(hashlib.sha256(DATA[i:i + PIECE]).digest()
                for i in range(0, len(DATA), PIECE))
 
@@ -123,102 +123,6 @@ class AssemblyTests(SynchronousTestCase):
         self.jobs.runAll()
         self.assertTrue(self.successResultOf(sink.checked()))
 
-    def test_wholeHashFedFromMemory(self):
-        """A verified piece at the end of the prefix joins the whole-file
-        hash from its own buffers: nothing is read back."""
-        self.assertTrue(self.verdict(0))
-        self.assertEqual(self.jobs.names(), ["feed"])
-        with open(self.part.path, "r+b") as f:
-            f.write(b"z" * PIECE)
-        self.jobs.runFirst("feed")
-        self.assertEqual(self.assembly.prefix.hashed, PIECE)
-        expected = hashlib.sha256(DATA[:PIECE]).hexdigest()
-        self.assertEqual(self.assembly.prefix.hexdigest(), expected)
-
-    def test_piecesAheadAreHeldThenFedInOrder(self):
-        """Pieces verified ahead of the prefix join the hash once the ones
-        before them are in; a wrong piece never does."""
-        for piece in (2, 4, 3):
-            self.assertTrue(self.verdict(piece))
-        self.assertFalse(self.verdict(1, b"x" * PIECE))
-        self.assertEqual(self.jobs.names(), [])
-        self.assertTrue(self.verdict(0))
-        finished = self.assembly.finish()
-        self.assertEqual(self.jobs.names(), ["feed"])
-        self.jobs.runFirst("feed")
-        self.assertEqual(self.jobs.names(), [])
-        self.assertTrue(self.verdict(1))
-        for hashed in (2, 3, 4, 5):
-            self.assertEqual(self.jobs.names(), ["feed"])
-            self.jobs.runFirst("feed")
-            self.assertEqual(self.assembly.prefix.hashed, min(hashed * PIECE, len(DATA)))
-        self.assertEqual(self.successResultOf(finished), SHA)
-
-    def test_piecesBeyondTheHoldAreReadBack(self):
-        """Past L{HOLD} bytes, pieces verified ahead are not kept: the
-        prefix reads them back from disk when it reaches them."""
-        self.patch(assembly, "HOLD", 2 * PIECE)
-        for piece in (1, 2, 3, 4):
-            self.assertTrue(self.verdict(piece))
-        self.assertEqual(sorted(self.assembly._held), [1, 2])
-        self.assertTrue(self.verdict(0))
-        finished = self.assembly.finish()
-        self.assertEqual(self.jobs.names(), ["feed"])
-        self.jobs.runAll()
-        self.assertEqual(self.successResultOf(finished), SHA)
-
-    def test_bigPieceReadBack(self):
-        """A piece bigger than L{HOLD} is not kept even at the prefix."""
-        self.patch(assembly, "HOLD", PIECE - 1)
-        self.assertTrue(self.verdict(0))
-        self.assertEqual(self.jobs.names(), ["extend"])
-
-    def test_oneExtendAtATime(self):
-        """The hash takes its bytes in order: the prefix grows by one job
-        after another, never two at once."""
-        self.verdict(0)
-        self.verdict(1)
-        self.assertEqual(self.jobs.names(), ["feed"])
-        self.jobs.runFirst("feed")
-        self.assertEqual(self.assembly.prefix.hashed, PIECE)
-        self.assertEqual(self.jobs.names(), ["feed"])
-        self.jobs.runFirst("feed")
-        self.assertEqual(self.assembly.prefix.hashed, 2 * PIECE)
-
-    def test_resumedPiecesAreReadBack(self):
-        self.part.writeAt(DATA, 0)
-        resumed = Assembly(self.part, PIECE, PIECES, self.jobs.run, have=[0, 1, 2, 3])
-        self.assertEqual(self.jobs.names(), ["extend"])
-        self.jobs.runAll()
-        self.assertEqual(resumed.prefix.hashed, 4 * PIECE)
-        finished = resumed.finish()
-        sink = resumed.sink(4)
-        sink.write(DATA[4 * PIECE:])
-        self.jobs.runAll()
-        self.assertTrue(self.successResultOf(sink.checked()))
-        self.assertEqual(self.successResultOf(finished), SHA)
-
-    def test_wholeFileMismatchIsReported(self):
-        """Pieces that match a wrong description still give the hash of
-        what came, which the caller compares with the offer's."""
-        wrong = DATA[::-1]
-        pieces = tuple(hashlib.sha256(wrong[i:i + PIECE]).digest()
-                       for i in range(0, len(wrong), PIECE))
-        liar = Assembly(self.part, PIECE, pieces, defer.maybeDeferred)
-        for piece in range(5):
-            sink = liar.sink(piece)
-            sink.write(wrong[piece * PIECE:(piece + 1) * PIECE])
-            self.assertTrue(self.successResultOf(sink.checked()))
-        self.assertEqual(self.successResultOf(liar.finish()),
-                         hashlib.sha256(wrong).hexdigest())
-
-    def test_unreadablePartFileFailsTheFinish(self):
-        resumed = Assembly(self.part, PIECE, PIECES, self.jobs.run, have=[0])
-        self.part.discard()
-        finished = resumed.finish()
-        self.jobs.runFirst("extend")
-        self.failureResultOf(finished, DownloadError)
-
     def test_diskErrorFromAWrite(self):
         """A write the disk refuses raises, for the transfer to fail."""
         def full(fd, data, offset):
@@ -282,12 +186,31 @@ class AssemblyTests(SynchronousTestCase):
         self.assertEqual(self.assembly.verified, set())
         self.assertTrue(self.verdict(0))
 
+    def test_eachByteHashedOnce(self):
+        """Pieces verified in any order are all the work there is: no job
+        but their hashes runs, each byte hashed once, and nothing is read
+        back for a whole-file hash (the pieces' hashes prove the file)."""
+        self.patch(assembly, "BATCH", 4)
+        ran = []
+        run = self.jobs.run
+
+        def recording(function, *args):
+            hashed = sum(map(len, args[1])) if function is assembly.hashBatch else 0
+            ran.append((function.__name__, hashed))
+            return run(function, *args)
+
+        self.assembly.run = recording
+        for piece in (3, 0, 4, 2, 1):
+            self.feed(piece, step=3)
+            self.jobs.runAll()
+        self.assertEqual(self.assembly.verified, {0, 1, 2, 3, 4})
+        self.assertEqual({name for name, _ in ran}, {"hashBatch"})
+        self.assertEqual(sum(size for _, size in ran), len(DATA))
+
     def test_stopDropsTheJobs(self):
         sink = self.feed(0)
         checked = sink.checked()
-        finished = self.assembly.finish()
         self.assembly.stop()
         self.assertNoResult(checked)
-        self.failureResultOf(finished, defer.CancelledError)
         self.assertEqual(self.assembly._jobs, set())
         self.assertEqual(self.assembly.backlog, 0)

@@ -6,19 +6,13 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files.downloads import (
-    ContentMismatch,
-    DownloadError,
-    PartFile,
-    PrefixDigest,
-    partName,
-)
+from twisted_bazaar.files.downloads import DownloadError, PartFile, partName
 from twisted_bazaar.files.journal import JOURNAL, Journal, RecordFault
 from twisted_bazaar.core.market import Offer
-from tests.files.helpers import scratchDir, writeFile
+from tests.files.helpers import fileId, scratchDir, writeFile
 
 DATA = b"0123456789" * 10
-SHA = hashlib.sha256(DATA).hexdigest()
+SHA = fileId(DATA)
 
 
 def pieces(size):
@@ -40,7 +34,7 @@ class PartFileTests(SynchronousTestCase):
         self.fill(part)
         self.assertEqual(part.verifyPieces(20, pieces(20)), [0, 1, 2, 3, 4])
         part.writeback()
-        final = part.complete(SHA)
+        final = part.complete()
         part.close()
         self.assertEqual(final, os.path.join(self.folder, "f.txt"))
         self.assertEqual(os.listdir(self.folder), ["f.txt"])
@@ -58,14 +52,10 @@ class PartFileTests(SynchronousTestCase):
         self.assertEqual(again.verifyPieces(20, pieces(20)), [0, 1])
         again.close()
 
-    def test_wrongContentNotPlaced(self):
+    def test_discardLeavesNothing(self):
         part = PartFile(self.folder, "f", SHA, len(DATA))
         part.open()
         self.fill(part, DATA[::-1])
-        error = self.assertRaises(ContentMismatch, part.complete,
-                                  hashlib.sha256(DATA[::-1]).hexdigest())
-        self.assertIn("does not match its SHA-256", str(error))
-        self.assertNotIn("f", os.listdir(self.folder))
         part.discard()
         self.assertEqual(os.listdir(self.folder), [])
 
@@ -76,7 +66,7 @@ class PartFileTests(SynchronousTestCase):
         part = PartFile(self.folder, "song.ogg", SHA, len(DATA))
         part.open()
         self.fill(part)
-        final = part.complete(SHA)
+        final = part.complete()
         self.assertEqual(os.path.basename(final), f"song.{SHA[:12]}.ogg")
         with open(os.path.join(self.folder, "song.ogg"), "rb") as f:
             self.assertEqual(f.read(), b"mine")
@@ -86,7 +76,7 @@ class PartFileTests(SynchronousTestCase):
         part = PartFile(self.folder, "f", SHA, len(DATA))
         part.open()
         self.fill(part)
-        self.assertEqual(part.complete(SHA), os.path.join(self.folder, "f"))
+        self.assertEqual(part.complete(), os.path.join(self.folder, "f"))
         self.assertEqual(os.listdir(self.folder), ["f"])
 
     def test_unwritableFolder(self):
@@ -112,42 +102,6 @@ class PartFileTests(SynchronousTestCase):
         error = self.assertRaises(DownloadError, part.verifyPieces, 10, pieces(10))
         self.assertIn("cannot read", str(error))
         self.assertRaises(DownloadError, part.writeback)
-
-
-class PrefixDigestTests(SynchronousTestCase):
-    def setUp(self):
-        self.path = os.path.join(scratchDir(self), "part")
-        with open(self.path, "wb") as f:
-            f.write(DATA)
-
-    def test_extendInSteps(self):
-        """Fed in steps, it is the hash of the whole, with no step read
-        twice."""
-        prefix = PrefixDigest(self.path)
-        prefix.extend(30)
-        prefix.extend(30)
-        self.assertEqual(prefix.hashed, 30)
-        prefix.extend(len(DATA))
-        self.assertEqual(prefix.hexdigest(), SHA)
-
-    def test_fedFromMemory(self):
-        """Buffers given in order extend it as the same bytes read from the
-        file would."""
-        prefix = PrefixDigest(self.path)
-        prefix.extend(30)
-        prefix.feed([memoryview(DATA)[30:50], DATA[50:]])
-        self.assertEqual(prefix.hashed, len(DATA))
-        self.assertEqual(prefix.hexdigest(), SHA)
-
-    def test_shortFile(self):
-        prefix = PrefixDigest(self.path)
-        error = self.assertRaises(DownloadError, prefix.extend, len(DATA) + 1)
-        self.assertIn("shorter than the pieces written", str(error))
-
-    def test_missingFile(self):
-        os.unlink(self.path)
-        error = self.assertRaises(DownloadError, PrefixDigest(self.path).extend, 1)
-        self.assertIn("cannot read", str(error))
 
 
 class JournalTests(SynchronousTestCase):

@@ -17,7 +17,7 @@ from twisted_bazaar.files.hashing import (
     pieceCount,
     pieceSize,
 )
-from tests.files.helpers import scratchDir, writeFile
+from tests.files.helpers import fileId, scratchDir, writeFile
 
 
 class PieceTests(SynchronousTestCase):
@@ -37,19 +37,51 @@ class DigestTests(SynchronousTestCase):
         self.folder = scratchDir(self)
         self.patch(hashing, "MIN_PIECE", 16)
 
-    def test_wholeAndPieces(self):
+    def test_identityAndPieces(self):
         data = bytes(range(40))
         digest = digestFile(writeFile(self.folder, "f", data))
         self.assertEqual(digest.size, 40)
-        self.assertEqual(digest.sha256, hashlib.sha256(data).hexdigest())
+        self.assertEqual(digest.sha256, fileId(data, 16))
         self.assertEqual(digest.piece_size, 16)
         self.assertEqual(digest.pieces, tuple(hashlib.sha256(data[i:i + 16]).digest()
                                               for i in (0, 16, 32)))
         self.assertEqual(digest.pieceRange(2), (32, 8))
 
+    def test_onePassOverTheFile(self):
+        """The seller reads each byte once, and hashes it once (for its
+        piece): the identity is computed from the piece hashes alone."""
+        data = bytes(range(40))
+        path = writeFile(self.folder, "f", data)
+        hashed = []
+        real = hashlib.sha256
+
+        class Counting:
+            def __init__(self, data=b""):
+                self.inner = real(data)
+                hashed.append(len(data))
+
+            def update(self, data):
+                self.inner.update(data)
+                hashed.append(len(data))
+
+            def __getattr__(self, name):
+                return getattr(self.inner, name)
+
+        self.patch(hashlib, "sha256", Counting)
+        read = []
+        realRead = os.read
+        self.patch(os, "read", lambda fd, n: read.append(realRead(fd, n)) or read[-1])
+        digest = digestFile(path)
+        self.assertEqual(b"".join(read), data)
+        # Every byte of the file once, then 64-byte hashes of hashes and
+        # the 60-byte identity.
+        self.assertEqual(sum(n for n in hashed if n not in (64, 60)), len(data))
+        self.assertEqual(digest.sha256, fileId(data, 16))
+
     def test_emptyFileHasOnePiece(self):
         digest = digestFile(writeFile(self.folder, "f", b""))
         self.assertEqual(digest.pieces, (hashlib.sha256(b"").digest(),))
+        self.assertEqual(digest.sha256, fileId(b"", 16))
 
     def test_notARegularFile(self):
         self.assertRaises(hashing.FileChanged, digestFile, self.folder)

@@ -1,7 +1,6 @@
 """Tests for L{twisted_bazaar.files.share}: the polling watcher on a fake
 clock, over a real temporary folder."""
 
-import hashlib
 import os
 
 from twisted.internet import task
@@ -9,11 +8,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files.hashing import Hasher
 from twisted_bazaar.files.share import SharedFolder
-from tests.files.helpers import scratchDir, Recorder, touch, writeFile
-
-
-def sha(data):
-    return hashlib.sha256(data).hexdigest()
+from tests.files.helpers import fileId as sha, scratchDir, Recorder, touch, writeFile
 
 
 class SharedFolderTests(SynchronousTestCase):

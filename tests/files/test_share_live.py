@@ -6,7 +6,6 @@ reactor (pytest-twisted), like test_tradeOverLoopbackTcp: it waits for the
 event, bounded by a timeout, and never sleeps.
 """
 
-import hashlib
 import os
 import shutil
 import sys
@@ -18,6 +17,7 @@ from twisted.internet import defer
 
 from twisted_bazaar.files.hashing import Hasher
 from twisted_bazaar.files.share import SharedFolder
+from tests.files.helpers import fileId
 
 TIMEOUT = 10.0
 
@@ -56,7 +56,7 @@ def test_inotifySeesANewFile():
         with open(os.path.join(folder, "new.txt"), "wb") as f:
             f.write(b"seen")
         name, digest = yield waiter.added
-        assert (name, digest.sha256) == ("new.txt", hashlib.sha256(b"seen").hexdigest())
+        assert (name, digest.sha256) == ("new.txt", fileId(b"seen"))
     finally:
         if timeout.active():
             timeout.cancel()

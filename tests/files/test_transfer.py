@@ -5,7 +5,6 @@ StringTransport and a fake clock.
 """
 
 import errno
-import hashlib
 import os
 import socket
 
@@ -31,11 +30,12 @@ from twisted_bazaar.files.hashing import digestFile
 from twisted_bazaar.files.messages import About, Data, Get, Head
 from twisted_bazaar.files.server import TransferServer
 from twisted_bazaar.net.fairness import FairPool
-from tests.files.helpers import scratchDir, touch, writeFile
+from tests.files.helpers import fileId, scratchDir, touch, writeFile
 from tests.helpers import netstring, parseNetstrings
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
-SHA = hashlib.sha256(DATA).hexdigest()
+#: The identity of DATA in the 4096-byte pieces the tests use.
+SHA = fileId(DATA, 4096)
 OTHER = "0" * 64
 
 
@@ -769,6 +769,7 @@ class LoopbackTests(SynchronousTestCase):
         from twisted.test import iosim
 
         self.patch(server, "CHUNK", 1000)
+        self.patch(hashing, "MIN_PIECE", 4096)
         folder = scratchDir(self)
         share = FakeShare(writeFile(folder, "f", DATA))
         clock = task.Clock()
@@ -781,7 +782,7 @@ class LoopbackTests(SynchronousTestCase):
         d = client.get(SHA, 0, len(DATA), sink)
         pump.flush()
         self.successResultOf(d)
-        self.assertEqual(hashlib.sha256(sink.data).hexdigest(), SHA)
+        self.assertEqual(sink.data, DATA)
 
 
 class RateTests(SynchronousTestCase):

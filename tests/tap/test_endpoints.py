@@ -10,6 +10,7 @@ from twisted_bazaar.tap.endpoints import (
     NODE_LISTEN_KINDS,
     checkClientEndpoint,
     checkServerEndpoint,
+    listenInterface,
     loopbackByDefault,
 )
 from twisted_bazaar.tap.node import Options as NodeOptions
@@ -23,6 +24,15 @@ class CheckTests(SynchronousTestCase):
         for text in ("tcp:0", "tcp:7700", "tcp:7701:interface=127.0.0.1",
                      "tcp:port=7700", "tcp6:7700", "TCP:80"):
             checkServerEndpoint(text, NODE_LISTEN_KINDS, "why")
+
+    def test_listenInterface(self):
+        """Where a node's listening endpoint listens: its interface, or
+        every interface of its family."""
+        for text, interface in [("tcp:0", ""), ("tcp:7700:interface=10.0.0.7", "10.0.0.7"),
+                                ("TCP6:7700", "::"), ("tcp6:port=0", "::"),
+                                (r"tcp6:0:interface=\:\:1", "::1"),
+                                (r"tcp:0:interface=\:\:1", "::1")]:
+            self.assertEqual(listenInterface(text), interface, text)
 
     def test_unixRefusedForANode(self):
         error = self.assertRaises(ValueError, checkServerEndpoint, "unix:/tmp/x",

@@ -8,7 +8,12 @@ L{twisted_bazaar.testing} run exactly the same start-up and shutdown.
 
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
-from twisted.internet.endpoints import HostnameEndpoint, TCP4ServerEndpoint
+from twisted.internet.abstract import isIPv6Address
+from twisted.internet.endpoints import (
+    HostnameEndpoint,
+    TCP4ServerEndpoint,
+    TCP6ServerEndpoint,
+)
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
@@ -25,20 +30,30 @@ CONNECT_TIMEOUT = 5.0
 
 class EndpointConnector:
     """Opens node-to-node links over TCP, to the host/port peers advertise,
-    and listens for a node's other protocols (a role's own port)."""
+    and listens for a node's other protocols (a role's own port) where the
+    node itself listens."""
 
-    def __init__(self, reactor, timeout=CONNECT_TIMEOUT):
+    def __init__(self, reactor, timeout=CONNECT_TIMEOUT, interface=""):
+        """
+        @param interface: the address L{listen} listens on, the node's own
+            (see L{twisted_bazaar.tap.endpoints.listenInterface}): an IPv4
+            or IPv6 address, C{""} for every IPv4 interface, C{"::"} for
+            every IPv6 one.
+        """
         self.reactor = reactor
         self.timeout = timeout
+        self.interface = interface
 
     def connect(self, host, port, protocol):
         endpoint = HostnameEndpoint(self.reactor, host, port, timeout=self.timeout)
         return endpoint.connect(_OneLink(protocol))
 
     def listen(self, factory, port=0):
-        """Listen with factory on TCP port (0: any free one), on every
-        interface; a Deferred firing with the listening port."""
-        return TCP4ServerEndpoint(self.reactor, port).listen(factory)
+        """Listen with factory on TCP port (0: any free one), on the
+        interface given (IPv6 for an IPv6 address); a Deferred firing with
+        the listening port."""
+        kind = TCP6ServerEndpoint if isIPv6Address(self.interface) else TCP4ServerEndpoint
+        return kind(self.reactor, port, interface=self.interface).listen(factory)
 
 
 class _OneLink(Factory):

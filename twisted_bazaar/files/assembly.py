@@ -9,16 +9,13 @@ L{BATCH} bytes at a time, while the rest of the piece is still coming.
 Once the piece's last batch is hashed it is right or wrong; nothing is
 read back from disk for it.
 
-An L{Assembly} keeps the whole-file SHA-256 (L{PrefixDigest}) following
-the in-order prefix of verified pieces.  A verified piece at the end of
-the prefix is hashed in from the same buffers; one verified ahead of the
-prefix (another seller was faster) is held in memory, up to L{HOLD}
-bytes, or else read back from disk once the prefix reaches it.  So a
-download from one seller reads nothing back, and a download from several
-never holds more than L{HOLD} bytes for the whole-file hash.  It also
-starts the writeback of verified bytes every L{WRITEBACK} bytes, so that
-once the last piece is in, what is left before the file can be placed is
-the hash of that piece and a short fsync, not a second pass over the file.
+That is the only pass over the bytes: the piece hashes were checked
+against the file's identity (the root of their tree, see
+L{twisted_bazaar.files.tree}) before any piece was asked for, so once
+every piece matches, the whole file is proven.  An L{Assembly} keeps the
+set of verified pieces and starts the writeback of verified bytes every
+L{WRITEBACK} bytes, so that once the last piece is in, what is left
+before the file can be placed is a short fsync.
 
 Its blocking work goes through a runner (L{Hasher.run}): worker threads
 in a daemon, inline on a fake clock (tests, the simulator).  When more
@@ -33,8 +30,6 @@ import hashlib
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from twisted_bazaar.files.downloads import PrefixDigest
-
 #: Verified bytes after which their writeback is started (if none is
 #: running): about a second of a fast disk, a few of a slow one.
 WRITEBACK = 64 * 1024 * 1024
@@ -42,9 +37,6 @@ WRITEBACK = 64 * 1024 * 1024
 BATCH = 1024 * 1024
 #: Most bytes waiting for the workers before the transfers pause.
 BACKLOG = 4 * 1024 * 1024
-#: Most bytes of verified pieces held in memory for the whole-file hash;
-#: beyond it they are read back from disk when their turn comes.
-HOLD = 4 * 1024 * 1024
 
 
 def hashBatch(digest, buffers):
@@ -79,9 +71,6 @@ class PieceSink:
         self._batchBytes = 0
         self._queued = collections.deque()
         self._running = None
-        #: Every buffer of the piece, kept for the whole-file hash (None
-        #: if the piece is too big to hold: it is read back instead).
-        self._kept = [] if self.left <= HOLD else None
         self.abandoned = False
 
     def write(self, data):
@@ -93,8 +82,6 @@ class PieceSink:
         self.left -= len(data)
         self._batch.append(data)
         self._batchBytes += len(data)
-        if self._kept is not None:
-            self._kept.append(data)
         if self._batchBytes >= BATCH or not self.left:
             batch, size = self._batch, self._batchBytes
             self._batch, self._batchBytes = [], 0
@@ -113,8 +100,7 @@ class PieceSink:
         elif not self.left and self._result is None:
             right = self._digest.digest() == self.assembly.pieces[self.piece]
             if right:
-                self.assembly.verifiedPiece(self.piece, self._kept)
-            self._kept = None
+                self.assembly.verifiedPiece(self.piece)
             self.assembly.done(self)
             self._decided(right)
 
@@ -163,7 +149,7 @@ class PieceSink:
         for _, size in self._queued:
             self.assembly.hashed(size)
         self._queued.clear()
-        self._batch = self._kept = None
+        self._batch = None
         self.assembly.done(self)
 
 
@@ -172,12 +158,12 @@ class Assembly:
     The verified pieces of one L{PartFile} under one description.
 
     @ivar verified: the pieces found right.
-    @ivar prefix: the L{PrefixDigest} of the verified prefix.
     """
 
     def __init__(self, part, piece_size, pieces, run, have=()):
         """
-        @param pieces: the raw SHA-256 of each piece, in order.
+        @param pieces: the raw SHA-256 of each piece, in order, already
+            checked against the file's identity.
         @param run: runs a blocking function and returns a Deferred of its
             result (L{Hasher.run}).
         @param have: pieces already verified (found on disk at a resume).
@@ -187,25 +173,15 @@ class Assembly:
         self.pieces = pieces
         self.run = run
         self.verified = set(have)
-        self.prefix = PrefixDigest(part.path)
-        #: piece -> its buffers, verified ahead of the prefix.
-        self._held = {}
-        self._heldBytes = 0
         #: Bytes handed to the workers and not yet hashed.
         self.backlog = 0
         self._sinks = set()
         #: The transfers paused for the backlog (None: not paused).
         self._paused = None
-        #: The first piece not yet in the prefix hash (nor being added).
-        self._next = 0
-        self._extending = None
         self._writing = None
         self._unsynced = 0
-        self._failure = None
-        self._finished = None
         self._jobs = set()
         self.stopped = False
-        self._extend()
 
     def pieceRange(self, piece):
         """(offset, length) of ``piece``."""
@@ -264,56 +240,13 @@ class Assembly:
         """``sink`` takes no more bytes."""
         self._sinks.discard(sink)
 
-    def verifiedPiece(self, piece, buffers):
-        """
-        ``piece`` matched its hash; ``buffers`` are its bytes, or None if
-        they were not kept.  The whole-file hash and the writeback follow.
-        """
+    def verifiedPiece(self, piece):
+        """``piece`` matched its hash; the writeback follows."""
         if self.stopped:
             return
         self.verified.add(piece)
-        length = self.pieceRange(piece)[1]
-        if buffers is not None and piece >= self._next and (
-                piece == self._next or self._heldBytes + length <= HOLD):
-            self._held[piece] = buffers
-            self._heldBytes += length
-        self._unsynced += length
-        self._extend()
+        self._unsynced += self.pieceRange(piece)[1]
         self._writeback()
-
-    def _extend(self):
-        """Add the verified pieces that follow the prefix to its hash, one
-        job at a time (a hash takes its bytes in order): from the buffers
-        held for them, or else read back from disk."""
-        if self._extending is not None or self.stopped or self._failure is not None:
-            return
-        start = self._next
-        if start in self._held:
-            buffers = self._held.pop(start)
-            self._heldBytes -= self.pieceRange(start)[1]
-            self._next = start + 1
-            d = self._extending = self.job(self.prefix.feed, buffers)
-        else:
-            end = start
-            while end in self.verified and end not in self._held:
-                end += 1
-            if end == start:
-                self._maybeFinished()
-                return
-            self._next = end
-            stop = min(end * self.piece_size, self.part.size)
-            d = self._extending = self.job(self.prefix.extend, stop)
-        d.addCallbacks(self._extended, self._broken)
-
-    def _extended(self, _):
-        self._extending = None
-        self._extend()
-
-    def _broken(self, reason):
-        self._extending = None
-        if not reason.check(defer.CancelledError):
-            self._failure = reason
-            self._maybeFinished()
 
     def _writeback(self):
         if self._writing is not None or self._unsynced < WRITEBACK or self.stopped:
@@ -329,47 +262,12 @@ class Assembly:
         # is placed reports the disk's error, if it lasts.
         d.addBoth(written).addErrback(lambda _: None)
 
-    # -- the end ----------------------------------------------------------------------
-
-    @property
-    def complete(self):
-        """Is every piece verified?"""
-        return len(self.verified) == len(self.pieces)
-
-    def finish(self):
-        """
-        @return: a Deferred firing with the SHA-256 (hex) of the whole part
-            file once every piece is verified and hashed in, or failing with
-            the L{DownloadError} that stopped the hash.
-        """
-        self._finished = defer.Deferred()
-        d = self._finished
-        self._maybeFinished()
-        return d
-
-    def _maybeFinished(self):
-        d = self._finished
-        if d is None:
-            return
-        if self._failure is not None:
-            self._finished = None
-            d.errback(self._failure)
-        elif self._extending is None and self.prefix.hashed == self.part.size and (
-                self.complete):
-            self._finished = None
-            d.callback(self.prefix.hexdigest())
-
     def stop(self):
         """Forget the jobs under way (the worker threads finish them; their
-        results are dropped) and the bytes held."""
+        results are dropped)."""
         self.stopped = True
         for sink in list(self._sinks):
             sink.abandon()
-        self._held = {}
-        self._heldBytes = 0
         jobs, self._jobs = self._jobs, set()
         for d in jobs:
-            d.cancel()
-        d, self._finished = self._finished, None
-        if d is not None:
             d.cancel()

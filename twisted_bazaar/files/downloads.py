@@ -1,31 +1,27 @@
 """
 The downloads folder: a file being fetched lives under a temporary, hidden
-name (L{partName}) until every byte is verified; then it is fsynced and
-linked into place under its own name, so a reader never sees a partial or
-wrong file.  A part file left by a crash is reused: its pieces that match
-their hashes are kept.
+name (L{partName}) until every piece is verified (which proves the whole
+file: see L{twisted_bazaar.files.tree}); then it is fsynced and linked
+into place under its own name, so a reader never sees a partial or wrong
+file.  A part file left by a crash is reused: its pieces that match their
+hashes are kept.
 
 Writing a piece as it arrives (L{PartFile.writeAt}) is a C{pwrite} of
 what the socket just gave, on the reactor thread.  The blocking steps
-(L{PrefixDigest.extend}, L{PartFile.writeback}, L{PartFile.verifyPieces},
-L{PartFile.complete}) are run off the reactor thread by the caller; each
-opens the part file by its path, so none of them depends on the reactor
-thread's descriptor staying open.
+(L{PartFile.writeback}, L{PartFile.verifyPieces}, L{PartFile.complete})
+are run off the reactor thread by the caller; each opens the part file by
+its path, so none of them depends on the reactor thread's descriptor
+staying open.
 """
 
 import errno
-import hashlib
 import os
 
-from twisted_bazaar.files.hashing import READ_SIZE, hashRange
+from twisted_bazaar.files.hashing import FileChanged, digestFile, hashRange
 
 
 class DownloadError(Exception):
     """The downloads folder cannot take the file (full, unwritable...)."""
-
-
-class ContentMismatch(DownloadError):
-    """The file put together does not match its SHA-256."""
 
 
 def partName(name, sha256):
@@ -130,20 +126,16 @@ class PartFile:
                 have.append(index)
         return have
 
-    def complete(self, sha256):
+    def complete(self):
         """
-        Given the SHA-256 of the whole part file (L{PrefixDigest}), check
-        it against the offer's, fsync the file, and link it into place
-        under its name (or, if another file already has that name, under
-        the name with the start of the hash added).  Blocking; the caller
-        closes the part file (L{close}) on its own thread.
+        Once every piece is verified: fsync the file, and link it into
+        place under its name (or, if another file already has that name,
+        under the name with the start of its identity added).  Blocking;
+        the caller closes the part file (L{close}) on its own thread.
 
         @return: the final path.
-        @raise DownloadError: if it does not match, or cannot be put there.
+        @raise DownloadError: if it cannot be put there.
         """
-        if sha256 != self.sha256:
-            raise ContentMismatch(f"{self.name} does not match its SHA-256 once put "
-                                  "together")
         try:
             _synced(self.path, os.O_WRONLY, os.fsync)
             final = self._place()
@@ -187,51 +179,10 @@ class PartFile:
             pass
 
 
-class PrefixDigest:
-    """
-    The SHA-256 of the start of a part file, extended as the verified
-    prefix grows, so that the whole-file check needs no second pass over
-    the file at the end.
-
-    @ivar hashed: how many bytes from the start are in the hash.
-    """
-
-    def __init__(self, path):
-        self.path = path
-        self.hashed = 0
-        self._hash = hashlib.sha256()
-
-    def extend(self, end):
-        """Add the bytes ``[hashed, end)`` of the file.  Blocking.
-
-        @raise DownloadError: if they cannot all be read."""
-        try:
-            with open(self.path, "rb", buffering=0) as f:
-                f.seek(self.hashed)
-                while self.hashed < end:
-                    data = f.read(min(READ_SIZE, end - self.hashed))
-                    if not data:
-                        raise DownloadError(f"{self.path} is shorter than the "
-                                            "pieces written to it")
-                    self._hash.update(data)
-                    self.hashed += len(data)
-        except OSError as e:
-            raise _diskError(f"read {self.path} back", e)
-
-    def feed(self, buffers):
-        """Add the bytes that follow the prefix from memory (a verified
-        piece's buffers).  Blocking."""
-        for buffer in buffers:
-            self._hash.update(buffer)
-            self.hashed += len(buffer)
-
-    def hexdigest(self):
-        return self._hash.hexdigest()
-
-
 def _sameContent(path, sha256):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for data in iter(lambda: f.read(READ_SIZE), b""):
-            digest.update(data)
-    return digest.hexdigest() == sha256
+    """Is the file at path one whose identity is sha256?  (Read once, only
+    when a download's name is taken already.)"""
+    try:
+        return digestFile(path).sha256 == sha256
+    except (OSError, FileChanged):
+        return False

@@ -1,6 +1,7 @@
 """
-Content hashes of files: the SHA-256 of the whole and of each piece, taken
-off the reactor thread.
+Content hashes of files: the SHA-256 of each piece and the file's
+identity, the root of the hash tree over them (L{twisted_bazaar.files.tree}),
+taken off the reactor thread in one read pass.
 
 A L{FileDigest} describes one file's content.  L{digestFile} computes it
 (blocking: it reads the whole file), so callers run it through a
@@ -18,6 +19,8 @@ from twisted.application.service import Service
 from twisted.internet import defer, threads
 from twisted.internet.interfaces import IReactorThreads
 from twisted.python.threadpool import ThreadPool
+
+from twisted_bazaar.files.tree import identityOf, treeRoot
 
 #: Smallest piece; a file is cut in pieces of this size or a larger power
 #: of two, so that it has at most MAX_PIECES pieces.
@@ -53,8 +56,9 @@ def statKey(st):
 @attr.s(frozen=True, auto_attribs=True)
 class FileDigest:
     """
-    One file's content: its size, its SHA-256 (hex) and the SHA-256 of
-    each piece (raw 32-byte digests, in order).
+    One file's content: its size, its identity (C{sha256}, hex: see
+    L{twisted_bazaar.files.tree}), its piece size, the SHA-256 of each
+    piece (raw 32-byte digests, in order) and the root of their tree.
 
     @ivar key: the L{statKey} of the version that was hashed.
     """
@@ -63,6 +67,7 @@ class FileDigest:
     sha256: str
     piece_size: int
     pieces: tuple
+    root: bytes
     key: tuple = ()
 
     def pieceRange(self, index):
@@ -87,7 +92,6 @@ def digestFile(path):
             raise FileChanged(f"{path} is not a regular file")
         size = before.st_size
         piece = pieceSize(size)
-        whole = hashlib.sha256()
         pieces = []
         current = hashlib.sha256()
         filled = total = 0
@@ -96,7 +100,6 @@ def digestFile(path):
             if not data:
                 break
             total += len(data)
-            whole.update(data)
             current.update(data)
             filled += len(data)
             if filled == piece:
@@ -110,7 +113,9 @@ def digestFile(path):
             raise FileChanged(f"{path} changed while it was read")
     finally:
         os.close(fd)
-    return FileDigest(size, whole.hexdigest(), piece, tuple(pieces), statKey(before))
+    root = treeRoot(pieces)
+    return FileDigest(size, identityOf(size, piece, root), piece, tuple(pieces), root,
+                      statKey(before))
 
 
 def hashRange(path, offset, length):

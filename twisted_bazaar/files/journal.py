@@ -1,6 +1,6 @@
 """
 What a buyer must remember across a crash to fetch a file it paid for:
-for each wanted file name, the content (SHA-256 and size) each seller
+for each wanted file name, the content (identity and size) each seller
 offered under it.  A purchase in the bag names its seller; this says what
 that seller sold.  The record goes once the file is in place.
 

@@ -57,7 +57,8 @@ class Head(Message):
 @frozen
 class About(Message):
     """The answer to head: the file's size, its piece size and the SHA-256
-    of each piece (raw digests here, hex on the wire)."""
+    of each piece (raw digests here, hex on the wire), whose tree must
+    give the file's identity, C{sha256}."""
 
     sha256: str
     size: int

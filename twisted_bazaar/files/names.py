@@ -7,7 +7,8 @@ import re
 
 from twisted_bazaar.wire import MAX_ITEM_BYTES
 
-#: A file is also sold by its content: the item ``sha256:`` + its hash.
+#: A file is also sold by its content: the item ``sha256:`` + its identity
+#: (see L{twisted_bazaar.files.tree}).
 HASH_PREFIX = "sha256:"
 _HASH_ITEM = re.compile(r"sha256:([0-9a-f]{64})\Z")
 
@@ -52,6 +53,6 @@ def hashItem(sha256):
 
 
 def itemHash(item):
-    """The SHA-256 an item names (``sha256:HEX``), or None for a name."""
+    """The file identity an item names (``sha256:HEX``), or None for a name."""
     match = _HASH_ITEM.match(item)
     return match.group(1) if match else None

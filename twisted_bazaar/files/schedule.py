@@ -5,9 +5,8 @@ Every seller holding the content may serve pieces at once; each piece is
 verified on arrival.  A seller whose piece fails verification is I{bad}:
 it gets no more pieces, so a bad seller costs one piece.  A seller whose
 connection fails is I{down}; its piece goes back to the missing ones for
-another seller.  Pieces go in order from the first, so that the verified
-prefix, which the whole-file hash follows (L{Assembly}), grows as the
-pieces come; the sellers are taken in random order (by the caller), so
+another seller.  Pieces go in order from the first, so that the part
+file fills from its start; the sellers are taken in random order (by the caller), so
 the first one found is not always the one that serves.
 
 A piece whose bytes are all in is I{checking} until its hash is known:

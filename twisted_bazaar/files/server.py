@@ -5,9 +5,9 @@ L{RangeSender} that streams a byte range of a shared file to it.
 
 A connection takes requests (``head``, ``get``) one after another, and
 answers them in order; requests sent ahead wait their turn, up to
-L{MAX_QUEUED}.  Only files on offer in the shared folder are served, found
-by their SHA-256, and only while they are unchanged since they were
-hashed.  Sending is pulled by the transport (a non-streaming producer, as
+L{MAX_QUEUED}.  Only files on offer in the shared folder are served,
+found by their identity (C{sha256}), and only while they are unchanged
+since they were hashed.  Sending is pulled by the transport (a non-streaming producer, as
 Twisted's C{FileSender}): a buyer that reads slowly slows the reads from
 disk, and nothing piles up in memory.  Over a plain TCP connection
 without a rate limit the bytes go from the file to the socket with

@@ -98,7 +98,7 @@ class SharedFolder(Service):
     # -- what the seller and the transfer server ask ------------------------------
 
     def byHash(self, sha256):
-        """(path, digest) of the file on offer with this SHA-256, or None."""
+        """(path, digest) of the file on offer with this identity, or None."""
         name = self._byHash.get(sha256)
         if name is None:
             return None

@@ -119,6 +119,18 @@ def clientAddress(text):
 _LOOPBACK = {"tcp": "127.0.0.1", "ssl": "127.0.0.1", "tcp6": r"\:\:1"}
 
 
+def listenInterface(text):
+    """
+    The interface a checked ``tcp:`` or ``tcp6:`` server endpoint string
+    listens on: its ``interface=``, or else every interface of its family
+    (``""`` for ``tcp:``, ``"::"`` for ``tcp6:``), as Twisted reads it.
+    A node's other ports (its transfer port) listen there too.
+    """
+    parts = _split(text)
+    keywords = dict(arg.split("=", 1) for arg in parts[1:] if "=" in arg)
+    return keywords.get("interface", "::" if parts[0].lower() == "tcp6" else "")
+
+
 def loopbackByDefault(text):
     """
     A server endpoint string that listens on loopback unless it names an

@@ -42,6 +42,7 @@ from twisted_bazaar.tap.endpoints import (
     checkClientEndpoint,
     checkServerEndpoint,
     clientAddress,
+    listenInterface,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
@@ -286,8 +287,8 @@ def makeService(options):
             lock.release()
             raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
         log.info("{line}", line=restoredLine(data_dir, store))
-    node = Node(reactor, random.Random(), EndpointConnector(reactor), config, store,
-                identity)
+    connector = EndpointConnector(reactor, interface=listenInterface(options["listen"]))
+    node = Node(reactor, random.Random(), connector, config, store, identity)
     metrics = NodeMetrics(node) if options["metrics"] is not None else None
     scheme, settings = options.scheme
     scheme.build(node, settings)

@@ -5,7 +5,6 @@ on a fake clock, with flood and index discovery.
 """
 
 import errno
-import hashlib
 import json
 import os
 import random
@@ -17,20 +16,22 @@ from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import downloads as downloads_module, hashing
+from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.files.downloads import partName
 from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.files.names import hashItem
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.store import DB_NAME, SQLiteStore
 from twisted_bazaar.testing import Market, MemoryNetwork
-from tests.files.helpers import scratchDir, touch, writeFile
+from tests.files.helpers import fileId, scratchDir, touch, writeFile
 from tests.records import forged, identity, offerOf, signed
 
 PIECE = 4096
 
 
 def sha(data):
-    return hashlib.sha256(data).hexdigest()
+    """The identity of a file of data, in the tests' small pieces."""
+    return fileId(data, PIECE)
 
 
 class FetchTests(SynchronousTestCase):
@@ -218,9 +219,15 @@ class FetchTests(SynchronousTestCase):
                           if "named no shared file" in event.get("log_format", "")],
                          ["apple"])
 
-    def test_badSellerCostsOnePiece(self):
-        """A seller whose bytes do not match the hashes is avoided after
-        its first piece; the file still arrives right."""
+    def test_wrongPieceCaughtAndOnlyItFetchedAgain(self):
+        """
+        A seller whose bytes do not match the hashes is caught on its
+        first piece, as it arrives, and avoided; that piece alone is
+        fetched again, from the honest seller, and the file arrives
+        right.  The buyer's work is one hash of each piece's bytes (and
+        of the wrong piece's), then the fsync and link: no second pass
+        over the file.
+        """
         self.makeMarket(latency=0.005)
         good = self.addSeller(self.sharing({"big": self.data}))
         folder = self.sharing({"big": self.data})
@@ -234,33 +241,57 @@ class FetchTests(SynchronousTestCase):
             f.write(bytes(len(self.data)))
         touch(path, mtime)
         buyer, downloads = self.addBuyer(["big"])
+        fetcher = self.fetcher(buyer)
+        jobs = []
+        run = fetcher.hasher.run
+
+        def recording(function, *args):
+            hashed = sum(map(len, args[1])) if function.__name__ == "hashBatch" else 0
+            jobs.append((function.__name__, hashed))
+            return run(function, *args)
+
+        self.patch(fetcher.hasher, "run", recording)
         self.market.run(20)
         self.assertFetched(downloads, "big", self.data)
-        fetcher = self.fetcher(buyer)
         _, served = fetcher.fetched["big"]
         self.assertEqual(served, {good.id: 51})
         self.assertEqual(fetcher.bad, {sha(self.data): {bad.id}})
+        self.assertEqual({name for name, _ in jobs}, {"hashBatch", "complete"})
+        self.assertEqual(sum(size for _, size in jobs), len(self.data) + PIECE)
 
-    def test_wrongDescriptionIsDistrusted(self):
-        """A seller whose about gives a wrong hash for one piece cannot get
-        honest sellers blamed for it: the file arrives, and if the liar
-        was the one that described the file, it ends up avoided."""
-        for seed in range(4):
-            self.makeMarket(latency=0.005, seed=seed)
-            folder = self.sharing({"big": self.data})
-            honest, liar = self.addSeller(folder), self.addSeller(folder)
-            self.market.run(3)
-            share = self.market.role(liar, "seller").files.share
-            digest = share.files["big"]
-            pieces = list(digest.pieces)
-            pieces[7] = bytes(32)
-            share.files["big"] = attr.evolve(digest, pieces=tuple(pieces))
-            buyer, downloads = self.addBuyer(["big"])
-            self.market.run(30)
-            self.assertFetched(downloads, "big", self.data)
-            fetcher = self.fetcher(buyer)
-            self.assertNotIn(honest.id, fetcher.bad.get(sha(self.data), ()))
-            self.stopAll()
+    def test_descriptionThatIsNotTheOfferedFileIsRefused(self):
+        """A seller whose about gives piece hashes whose tree is not the
+        sha256 it offered is avoided before any byte is asked of anyone;
+        the file then comes from an honest seller."""
+        self.makeMarket(latency=0.005)
+        folder = self.sharing({"big": self.data})
+        liar = self.addSeller(folder)
+        self.market.run(3)
+        share = self.market.role(liar, "seller").files.share
+        digest = share.files["big"]
+        pieces = list(digest.pieces)
+        pieces[7] = bytes(32)
+        share.files["big"] = attr.evolve(digest, pieces=tuple(pieces))
+        asked = []
+        real = TransferClient.get
+        self.patch(TransferClient, "get", lambda client, *args: asked.append(
+            args[:3]) or real(client, *args))
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        buyer, downloads = self.addBuyer(["big"])
+        fetcher = self.fetcher(buyer)
+        self.market.run(10)
+        self.assertEqual(asked, [])
+        self.assertEqual(fetcher.bad, {sha(self.data): {liar.id}})
+        said = [formatEvent(event) for event in logged
+                if event.get("log_level") == LogLevel.warn]
+        self.assertIn(f"seller {liar.id} describes big with piece hashes whose tree "
+                      "is not the sha256 it offered; avoiding it", said)
+        honest = self.addSeller(self.sharing({"big": self.data}))
+        self.market.run(40)
+        self.assertFetched(downloads, "big", self.data)
+        self.assertEqual(fetcher.fetched["big"][1], {honest.id: 51})
 
     def test_sellerKilledMidTransfer(self):
         self.makeMarket(latency=0.01)

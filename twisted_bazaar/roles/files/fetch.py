@@ -5,12 +5,14 @@ exactly once, by the buyer role), fetch it.
 L{Fetcher} watches the buyer: it records the content each offer of a
 wanted file names (L{Journal}), and when a purchase is committed (or, after
 a restart, found in the bag with its file not yet in place) it starts a
-L{Download}.  A download fetches the file's pieces from every seller
-offering the same SHA-256 at once (L{PieceSchedule}), each over its own
-transfer connection, verifies each piece as it comes and the whole file
-off the reactor thread (L{Assembly}), and asks discovery for more sellers
-when it runs out of them.  Nothing here pays again: sellers of the same
-content serve pieces to anyone who asks.
+L{Download}.  A download checks the piece hashes one seller describes
+against the file's identity (the C{sha256} offered, the root of their hash
+tree: L{twisted_bazaar.files.tree}), fetches the pieces from every seller
+offering the same identity at once (L{PieceSchedule}), each over its own
+transfer connection, verifies each piece once as it comes, off the
+reactor thread (L{Assembly}), which proves the whole file, and asks
+discovery for more sellers when it runs out of them.  Nothing here pays
+again: sellers of the same content serve pieces to anyone who asks.
 """
 
 import os
@@ -22,12 +24,13 @@ from twisted_bazaar.base.backoff import Backoff
 
 from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
-from twisted_bazaar.files.downloads import ContentMismatch, DownloadError, PartFile
+from twisted_bazaar.files.downloads import DownloadError, PartFile
 from twisted_bazaar.files.hashing import Hasher, pieceCount
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.files.schedule import PieceSchedule
 from twisted_bazaar.core.market import signedFile
+from twisted_bazaar.files.tree import fileIdentity
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.want import DONE
 
@@ -40,8 +43,8 @@ DEPTH = 2
 #: waits before searching again (doubling up to SEARCH_MAX, with jitter).
 SEARCH_MIN = 1.0
 SEARCH_MAX = 30.0
-#: Worker threads of a buyer's file work: checking pieces, extending the
-#: whole-file hash and writing back to disk can all run at once.
+#: Worker threads of a buyer's file work: checking pieces and writing
+#: back to disk can run at once.
 WORKERS = 3
 
 
@@ -86,10 +89,6 @@ class Download:
         #: When to search for sellers again.
         self._search = Backoff(self.clock, fetcher.rng, SEARCH_MIN, SEARCH_MAX)
         self._quarter = 0
-        #: The seller whose description (``about``) is used.
-        self.describer = None
-        #: piece -> sellers whose bytes for it did not match.
-        self._blamed = {}
         self.finished = defer.Deferred()
         self.stopped = False
 
@@ -235,6 +234,10 @@ class Download:
         elif len(about.pieces) != pieceCount(about.size, about.piece_size):
             fault = (f"with {len(about.pieces)} pieces of {about.piece_size} bytes for "
                      f"{about.size} bytes")
+        elif fileIdentity(about.size, about.piece_size, about.pieces) != self.sha256:
+            # Checked before any piece is asked for: every piece is then
+            # checked against hashes that are proven to be the file's.
+            fault = "with piece hashes whose tree is not the sha256 it offered"
         if fault is not None:
             self.log.warn("seller {seller} describes {name} {fault}; avoiding it",
                           seller=seller, name=self.name, fault=fault)
@@ -243,7 +246,6 @@ class Download:
             self.sources.pop(seller, None)
             return None
         self.about = about
-        self.describer = seller
         if not self.resumed:
             self._scheduled([])
             return None
@@ -252,7 +254,7 @@ class Download:
         return d.addCallback(self._scheduled)
 
     def _scheduled(self, have):
-        if self.stopped or self.about is None:
+        if self.stopped:
             return
         if have:
             self.log.info("{name}: {n} of {total} pieces already on disk",
@@ -270,8 +272,8 @@ class Download:
         sink = self.assembly.sink(piece, client)
         d = self._own(client.get(self.sha256, offset, length, sink))
         d.addCallbacks(self._arrived, self._notArrived,
-                       callbackArgs=(seller, piece, self.schedule, sink),
-                       errbackArgs=(seller, piece, self.schedule, sink))
+                       callbackArgs=(seller, piece, sink),
+                       errbackArgs=(seller, piece, sink))
 
     def _own(self, d):
         """Keep d (to cancel it if the download stops) until it fires;
@@ -284,24 +286,18 @@ class Download:
         self._work.discard(d)
         return result
 
-    def _arrived(self, _, seller, piece, schedule, sink):
+    def _arrived(self, _, seller, piece, sink):
         """Every byte of the piece is written: its hash is being finished
         off the reactor; meanwhile its seller fetches the next one."""
-        if self.stopped or schedule is not self.schedule:
+        if self.stopped:
             return
-        schedule.arrived(piece)
+        self.schedule.arrived(piece)
         d = self._own(sink.checked())
-        d.addCallbacks(self._checked, self._notChecked,
-                       callbackArgs=(seller, piece, schedule),
-                       errbackArgs=(schedule,))
+        d.addCallbacks(self._checked, self._fail, callbackArgs=(seller, piece))
         self._pump()
 
-    def _notChecked(self, reason, schedule):
-        if not self.stopped and schedule is self.schedule:
-            self._fail(reason)
-
-    def _checked(self, right, seller, piece, schedule):
-        if self.stopped or schedule is not self.schedule:
+    def _checked(self, right, seller, piece):
+        if self.stopped:
             return
         if right:
             self.schedule.completed(piece, seller)
@@ -313,43 +309,11 @@ class Download:
             self.schedule.corrupt(piece, seller)
             self.fetcher.avoid(self.sha256, seller)
             self._drop(seller)
-            blamed = self._blamed.setdefault(piece, set())
-            blamed.add(seller)
-            if len(blamed) >= 2:
-                # Two sellers cannot match this piece's hash: more likely
-                # the hash is wrong than both sellers.
-                self._distrust(f"piece {piece} matched the bytes of neither seller "
-                               f"{' nor '.join(map(str, sorted(blamed)))}")
-                return
         self._pump()
 
-    def _distrust(self, why):
-        """
-        The description (its piece hashes) may be wrong: avoid the seller
-        that gave it, take back the blame it put on others, and describe
-        the file again from another seller, checking the pieces on disk
-        against the new description.
-        """
-        describer = self.describer
-        self.log.warn("{name}: {why}; distrusting the description from seller "
-                      "{seller}", name=self.name, why=why, seller=describer)
-        for sellers in self._blamed.values():
-            for seller in sellers:
-                self.fetcher.forgive(self.sha256, seller)
-        self._blamed = {}
-        self.fetcher.avoid(self.sha256, describer)
-        self.sources.pop(describer, None)
-        self.assembly.stop()
-        self.schedule = self.assembly = self.about = self.describer = None
-        self.resumed = True
-        self._describing = False
-        for seller in list(self.clients):
-            self._drop(seller)
-        self._pump()
-
-    def _notArrived(self, reason, seller, piece, schedule, sink):
+    def _notArrived(self, reason, seller, piece, sink):
         sink.abandon()
-        if self.stopped or schedule is not self.schedule:
+        if self.stopped:
             return
         if reason.check(DownloadError):
             self._fail(reason.value)
@@ -399,15 +363,10 @@ class Download:
         self._describing = True  # nothing else starts now
         for seller in list(self.clients):
             self._drop(seller)
-        d = self._own(self.assembly.finish())
-        d.addCallback(lambda sha256: self.fetcher.hasher.run(self.part.complete, sha256))
-        d.addCallbacks(self._done, self._notComplete)
-
-    def _notComplete(self, reason):
-        if reason.check(ContentMismatch) and not self.stopped:
-            self._distrust("the whole file does not match its SHA-256")
-        else:
-            self._fail(reason)
+        # Every piece matched a hash of the proven tree: that is the whole
+        # file, with no second pass over its bytes.
+        d = self._own(self.fetcher.hasher.run(self.part.complete))
+        d.addCallbacks(self._done, self._fail)
 
     def _done(self, path):
         self.stop()
@@ -478,10 +437,6 @@ class Fetcher(Role):
     def avoid(self, sha256, seller):
         """seller sent wrong bytes (or a wrong description) of sha256."""
         self.bad.setdefault(sha256, set()).add(seller)
-
-    def forgive(self, sha256, seller):
-        """The blame on seller came from a wrong description."""
-        self.bad.get(sha256, set()).discard(seller)
 
     # -- what the buyer's node tells us -----------------------------------------------
 

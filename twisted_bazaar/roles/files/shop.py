@@ -1,8 +1,8 @@
 """
 The seller's side of files as goods (``--share DIR``): every file on offer
 in the shared folder is an item of the seller's stock, named by its file
-name, and its offers carry its size, SHA-256 and the port its bytes are
-served on (L{TransferService}).
+name, and its offers carry its size, identity (C{sha256}) and the port
+its bytes are served on (L{TransferService}).
 
 A file is sold like any item (one sale per buy id, exactly once), under
 its name and under its content (the item C{sha256:HEX}, see
