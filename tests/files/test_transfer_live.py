@@ -10,6 +10,7 @@ import socket
 import pytest
 import pytest_twisted
 
+from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.files.server import TransferService
@@ -41,6 +42,7 @@ class _Node:
     def __init__(self, reactor, connector):
         self.clock = reactor
         self.connector = connector
+        self.config = NodeConfig()
 
 
 @pytest.mark.skipif(NO_IPV6 is not None, reason=str(NO_IPV6))
