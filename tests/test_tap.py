@@ -401,7 +401,7 @@ class MakeServiceTests(SynchronousTestCase):
     def test_badEndpoints(self):
         """A bad endpoint string ends the daemon with one line, not a
         traceback (twisted raises ValueError or TypeError for these)."""
-        for flag, value in (("--listen", "tcp:1:colour=red"), ("--tracker", "tcp:nohost"),
+        for flag, value in (("--listen", "tcp:1:colour=red"),
                             ("--tracker", "tcp:h:1:colour=red")):
             error = self.assertRaises(SystemExit, makeNodeService,
                                       _parse(SELLER + [flag, value]))

@@ -84,6 +84,25 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertEqual((obj["index"], obj["unreachable"]), ({}, []))
         self.assertIn("  apple: 2 units, sellers: ", self.run_ok("list"))
 
+    def test_everyAddressForm(self):
+        """The tracker and a node are reached at every form of address the
+        docs show: HOST:PORT and client endpoint strings; a daemon takes
+        HOST:PORT for its --tracker too."""
+        port = self.market.tracker_port
+        for tracker in (f"127.0.0.1:{port}", f"tcp:127.0.0.1:{port}",
+                        f"tcp:host=127.0.0.1:port={port}"):
+            result = bazaar("--tracker", tracker, "--json", "status")
+            self.assertEqual((result.returncode, result.stderr), (0, ""), tracker)
+            self.assertEqual(json.loads(result.stdout)["total"], 2)
+        for node in (f"tcp:127.0.0.1:{self.seller_port}",
+                     f"tcp:host=127.0.0.1:port={self.seller_port}"):
+            obj = json.loads(self.run_ok("--json", "node", node))
+            self.assertEqual(obj["id"], self.seller_id)
+        plain = self.market.start("plain", [
+            "bazaar-node", "--tracker", f"127.0.0.1:{port}", "--listen",
+            LOOPBACK_LISTEN, "--role", "buyer", "--want", "pear"])
+        plain.waitFor(r"bought pear from", TIMEOUT)
+
     def test_unreachable(self):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
@@ -96,7 +115,8 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertEqual(result.stdout, "")
         result = bazaar("node", "nowhere")
         self.assertEqual(result.returncode, 2)
-        self.assertIn("wants HOST:PORT, not 'nowhere'", result.stderr)
+        self.assertIn("wants HOST:PORT or an endpoint such as tcp:HOST:PORT, not "
+                      "'nowhere'", result.stderr)
 
     def test_buy(self):
         """bazaar buy buys, prints the purchase, and exits 0; the seller's

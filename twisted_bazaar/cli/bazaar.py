@@ -1,11 +1,14 @@
 """
 ``bazaar``: look at a running market.
 
-    bazaar [--tracker HOST:PORT] [--timeout S] [--json] status
-    bazaar [--tracker HOST:PORT] [--timeout S] [--json] list
-    bazaar [--timeout S] [--json] node HOST:PORT
-    bazaar [--tracker HOST:PORT] buy ITEM [--quantity N] [--timeout S]
+    bazaar [--tracker ADDRESS] [--timeout S] [--json] status
+    bazaar [--tracker ADDRESS] [--timeout S] [--json] list
+    bazaar [--timeout S] [--json] node ADDRESS
+    bazaar [--tracker ADDRESS] buy ITEM [--quantity N] [--timeout S]
         [--discovery SCHEME] [--listen ENDPOINT] [--host HOST] [--json]
+
+An ADDRESS is HOST:PORT or a client endpoint string such as
+``tcp:127.0.0.1:7700`` (L{twisted_bazaar.base.address}).
 
 ``status`` asks the tracker for its live nodes (``members``); ``list``
 asks the tracker's index (``list``) and every live node (``state``) what
@@ -20,15 +23,14 @@ import json
 import sys
 
 from twisted.internet import defer, task
-from twisted.internet.endpoints import serverFromString
+from twisted.internet.endpoints import clientFromString, serverFromString
 
+from twisted_bazaar.base.address import TCP, TCP_OR_TLS, Address, addressType
 from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
     ClientError,
     askNode,
     askTracker,
-    parseAddress,
-    tcpEndpoint,
 )
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
@@ -44,7 +46,10 @@ from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
 
 
-_address = argumentType(parseAddress)
+_trackerAddress = argumentType(addressType(
+    TCP_OR_TLS, "the tracker is reached over TCP, with or without TLS"))
+_nodeAddress = argumentType(addressType(
+    TCP, "other nodes and this command reach a node over plain TCP"))
 
 
 def _timeout(text):
@@ -78,8 +83,9 @@ def parser():
     p = argparse.ArgumentParser(
         prog="bazaar", description="Look at a running twisted-bazaar market.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--tracker", type=_address, default=DEFAULT_TRACKER,
-                   metavar="HOST:PORT", help="the tracker to ask")
+    p.add_argument("--tracker", type=_trackerAddress, default=DEFAULT_TRACKER,
+                   metavar="ADDRESS", help="the tracker to ask: HOST:PORT, or a "
+                   "client endpoint such as tcp:127.0.0.1:7700")
     p.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT,
                    metavar="S", help="seconds each question may take")
     p.add_argument("--json", action="store_true",
@@ -92,8 +98,9 @@ def parser():
                         "every live node's stock")
     node = commands.add_parser("node", help="one node's state: links, stock, bag, "
                                "pending buys")
-    node.add_argument("address", type=_address, metavar="HOST:PORT",
-                      help="the node's listening address")
+    node.add_argument("address", type=_nodeAddress, metavar="ADDRESS",
+                      help="the node's listening address: HOST:PORT, or a "
+                      "client endpoint such as tcp:127.0.0.1:45951")
     buy = commands.add_parser(
         "buy", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="join the market as a buyer, buy ITEM, and leave",
@@ -137,7 +144,8 @@ def listing(reactor, args):
     members = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                args.timeout)
     index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout)
-    asked = [askNode(reactor, (host, port), _state(), NodeState, args.timeout)
+    asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
+                     args.timeout)
              for _, host, port, _ in members.nodes]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     states, unreachable = [], []
@@ -187,12 +195,10 @@ def nodeObject(state):
 
 
 def buy(reactor, args):
-    host, port = args.tracker
-    tracker = f"{host}:{port}"
     purchase = OneShotBuy(
         reactor, EndpointConnector(reactor), serverFromString(reactor, args.listen),
-        tcpEndpoint(reactor, args.tracker),
-        tracker, args.item, args.quantity, args.deadline, args.discovery, args.host,
+        clientFromString(reactor, args.tracker.endpoint),
+        str(args.tracker), args.item, args.quantity, args.deadline, args.discovery, args.host,
         listen_description=args.listen)
     return purchase.run()
 

@@ -17,6 +17,7 @@ from twisted.python import usage
 
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS, Node, NodeConfig
+from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
 from twisted_bazaar.base.options import boundedInt, optionDefaults, seconds
 from twisted_bazaar.net.overlay import (
     DEFAULT_DIRECT_IDLE,
@@ -36,13 +37,7 @@ from twisted_bazaar.tap.common import (
     exitStatusFor,
     param,
 )
-from twisted_bazaar.tap.endpoints import (
-    NODE_LISTEN_KINDS,
-    NODE_TRACKER_KINDS,
-    checkClientEndpoint,
-    checkServerEndpoint,
-    clientAddress,
-)
+from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -60,8 +55,8 @@ class Options(DaemonOptions):
 
     synopsis = "[--role ROLE ...] [options]"
     optParameters = [
-        param("tracker", DEFAULT_TRACKER, "Endpoint of the tracker (tcp:HOST:PORT, "
-              "or ssl:/tls: for TLS)."),
+        param("tracker", DEFAULT_TRACKER, "Where the tracker is: HOST:PORT, or a "
+              "client endpoint (tcp:HOST:PORT; ssl: or tls: for TLS)."),
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port), tcp6: or ssl:; peers connect over TCP, so "
               "unix: is refused."),
@@ -142,9 +137,9 @@ class Options(DaemonOptions):
         except ValueError as e:
             raise usage.UsageError(f"--listen: {e}")
         try:
-            checkClientEndpoint(self["tracker"], NODE_TRACKER_KINDS,
-                                "the tracker tells other nodes the IP address "
-                                "a node connects from")
+            self.tracker = parseAddress(self["tracker"], TCP_OR_TLS,
+                                        "the tracker tells other nodes the IP "
+                                        "address a node connects from")
         except ValueError as e:
             raise usage.UsageError(f"--tracker: {e}")
         if self["discovery"] not in self.schemes:
@@ -252,7 +247,7 @@ def makeService(options):
     try:
         listen = serverFromString(reactor, options["listen"])
         flag = "--tracker"
-        tracker = clientFromString(reactor, options["tracker"])
+        tracker = clientFromString(reactor, options.tracker.endpoint)
     except (ValueError, TypeError) as e:
         raise SystemExit(exitStatus.line(f"{flag}: bad endpoint: {e}"))
     config = NodeConfig(
@@ -299,7 +294,7 @@ def makeService(options):
     service = NodeService(reactor, node, listen, tracker, options["retry-initial"],
                           options["retry-max"], onFailure=exitStatus.fail,
                           listen_description=options["listen"],
-                          tracker_address=clientAddress(options["tracker"]),
+                          tracker_address=str(options.tracker),
                           onStopRequested=lambda why: reactor.stop())
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
