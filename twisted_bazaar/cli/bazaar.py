@@ -79,30 +79,55 @@ def _listen(text):
     return text
 
 
+#: Seconds --timeout allows unless given, per command: each question of
+#: status, list and node; the whole purchase of buy.
+TIMEOUTS = {"status": DEFAULT_TIMEOUT, "list": DEFAULT_TIMEOUT,
+            "node": DEFAULT_TIMEOUT, "buy": DEFAULT_DEADLINE}
+
+
+def _common(timeout_help):
+    """The options every command takes, before or after its name: a parent
+    parser whose options set nothing unless given (L{parse} fills in the
+    defaults), so that one given before the command is not undone by the
+    command's own default."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("options of every command")
+    group.add_argument("--tracker", type=_trackerAddress, default=argparse.SUPPRESS,
+                       metavar="ADDRESS", help="the tracker: HOST:PORT, or a client "
+                       f"endpoint such as tcp:{DEFAULT_TRACKER} (default: "
+                       f"{DEFAULT_TRACKER})")
+    group.add_argument("--timeout", type=_timeout, default=argparse.SUPPRESS,
+                       metavar="S", help=timeout_help)
+    group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                       help="print one JSON object instead of text")
+    return common
+
+
 def parser():
+    question = (f"seconds each question may take (default: "
+                f"{DEFAULT_TIMEOUT:g})")
     p = argparse.ArgumentParser(
         prog="bazaar", description="Look at a running twisted-bazaar market.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--tracker", type=_trackerAddress, default=DEFAULT_TRACKER,
-                   metavar="ADDRESS", help="the tracker to ask: HOST:PORT, or a "
-                   "client endpoint such as tcp:127.0.0.1:7700")
-    p.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT,
-                   metavar="S", help="seconds each question may take")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object instead of text")
+        epilog="The options of every command may come before or after its name; "
+        "`bazaar COMMAND --help` tells more.",
+        parents=[_common(f"{question}; for buy, the whole purchase (default: "
+                         f"{DEFAULT_DEADLINE:g})")])
     addVersion(p)
     commands = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    commands.add_parser("status", help="the tracker's live nodes, with their "
-                        "scheme and address")
-    commands.add_parser("list", help="what is on offer: the tracker's index and "
-                        "every live node's stock")
-    node = commands.add_parser("node", help="one node's state: links, stock, bag, "
-                               "pending buys")
+    asking = [_common(question)]
+    commands.add_parser("status", parents=asking, help="the tracker's live nodes, "
+                        "with their scheme and address")
+    commands.add_parser("list", parents=asking, help="what is on offer: the "
+                        "tracker's index and every live node's stock")
+    node = commands.add_parser("node", parents=asking, help="one node's state: "
+                               "links, stock, bag, pending buys")
     node.add_argument("address", type=_nodeAddress, metavar="ADDRESS",
                       help="the node's listening address: HOST:PORT, or a "
                       "client endpoint such as tcp:127.0.0.1:45951")
     buy = commands.add_parser(
         "buy", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        parents=[_common(f"seconds the whole purchase may take (default: "
+                         f"{DEFAULT_DEADLINE:g})")],
         help="join the market as a buyer, buy ITEM, and leave",
         description="Join the market as a buyer node (state in memory), buy "
         "--quantity units of ITEM, stop, and exit 0; exit 1 with the reason "
@@ -111,9 +136,6 @@ def parser():
                      help="what to buy")
     buy.add_argument("--quantity", type=argumentType(boundedInt(1, 10**6)), default=1,
                      metavar="N", help="units to buy")
-    buy.add_argument("--timeout", dest="deadline", type=_timeout,
-                     default=DEFAULT_DEADLINE, metavar="S",
-                     help="seconds the whole purchase may take")
     buy.add_argument("--discovery", type=_scheme, default="flood", metavar="SCHEME",
                      help="the market's discovery scheme")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
@@ -121,9 +143,20 @@ def parser():
     buy.add_argument("--host", default="", help="host name or address peers "
                      "should use to reach the buying node (default %(default)r: "
                      "the address the tracker is reached from)")
-    buy.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                     help="print one JSON object instead of text")
     return p
+
+
+def parse(argv=None):
+    """The command line, with the defaults of the options every command
+    takes filled in where they were not given."""
+    args = parser().parse_args(argv)
+    if not hasattr(args, "tracker"):
+        args.tracker = _trackerAddress(DEFAULT_TRACKER)
+    if not hasattr(args, "timeout"):
+        args.timeout = TIMEOUTS[args.command]
+    if not hasattr(args, "json"):
+        args.json = False
+    return args
 
 
 # -- the questions -----------------------------------------------------------------
@@ -198,7 +231,7 @@ def buy(reactor, args):
     purchase = OneShotBuy(
         reactor, EndpointConnector(reactor), serverFromString(reactor, args.listen),
         clientFromString(reactor, args.tracker.endpoint),
-        str(args.tracker), args.item, args.quantity, args.deadline, args.discovery, args.host,
+        str(args.tracker), args.item, args.quantity, args.timeout, args.discovery, args.host,
         listen_description=args.listen)
     return purchase.run()
 
@@ -257,7 +290,7 @@ COMMANDS = {"status": (status, renderStatus), "list": (listing, renderList),
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
+    args = parse(argv)
     run, render = COMMANDS[args.command]
     outcome = {}
 
