@@ -1,7 +1,8 @@
 """
-Tests for L{twisted_bazaar.cli.bazaar}'s command line: the options every
-command takes (``--json``, ``--tracker``, ``--timeout``) work before or
-after the command's name, and each command's ``--help`` lists them.
+Tests for L{twisted_bazaar.cli.bazaar}: the options every command takes
+(``--json``, ``--tracker``, ``--timeout``) work before or after the
+command's name, and each command's ``--help`` lists them; ``bazaar buy``
+picks the market's scheme.
 """
 
 import contextlib
@@ -10,7 +11,9 @@ import io
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.address import Address
-from twisted_bazaar.cli.bazaar import COMMANDS, parse
+from twisted_bazaar.cli.bazaar import COMMANDS, marketScheme, parse
+from twisted_bazaar.status.client import ClientError
+from twisted_bazaar.status.messages import MemberList
 
 
 def helpOf(*argv):
@@ -48,3 +51,50 @@ class CommonOptionTests(SynchronousTestCase):
                 self.assertIn(option, text, command)
         self.assertIn("the whole purchase may take (default: 60)", helpOf("buy"))
         self.assertIn("seconds each question may take (default: 10)", helpOf("node"))
+
+
+def members(*schemes):
+    """A memberlist of one node per scheme named."""
+    nodes = tuple((n, "127.0.0.1", 4000 + n, scheme)
+                  for n, scheme in enumerate(schemes, 1))
+    return MemberList(nodes, len(nodes))
+
+
+INSTALLED = {"flood", "index", "superpeer", "chord"}
+
+
+class MarketSchemeTests(SynchronousTestCase):
+    """bazaar buy joins the scheme the market's live nodes run, or says
+    which --discovery to give."""
+
+    def test_theMarketsScheme(self):
+        for scheme in ("index", "superpeer", "chord", "flood"):
+            self.assertEqual(marketScheme(members(scheme, scheme), INSTALLED), scheme)
+
+    def test_emptyMarket(self):
+        self.assertEqual(marketScheme(members(), INSTALLED), "flood")
+        self.assertEqual(marketScheme(members(""), INSTALLED), "flood")
+
+    def test_chosen(self):
+        self.assertEqual(marketScheme(members("index"), INSTALLED, "index"), "index")
+        self.assertEqual(marketScheme(members(), INSTALLED, "chord"), "chord")
+
+    def test_chosenRunsNowhere(self):
+        error = self.assertRaises(ClientError, marketScheme,
+                                  members("chord", "chord", "index"), INSTALLED, "flood")
+        self.assertEqual(str(error), "no live node runs the flood scheme; the market's "
+                         "nodes run chord (2 nodes), index (1 node): give "
+                         "--discovery chord")
+
+    def test_severalSchemes(self):
+        error = self.assertRaises(ClientError, marketScheme,
+                                  members("chord", "index"), INSTALLED)
+        self.assertEqual(str(error), "the market's nodes run several schemes, chord "
+                         "(1 node), index (1 node): give --discovery with the one "
+                         "to buy through")
+
+    def test_notInstalled(self):
+        error = self.assertRaises(ClientError, marketScheme, members("gossip"),
+                                  INSTALLED)
+        self.assertEqual(str(error), "the market runs the gossip scheme, which is not "
+                         "installed here (installed: chord, flood, index, superpeer)")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import startMarket, startSeller
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
 
 TIMEOUT = 30.0
@@ -152,3 +153,23 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertTrue(leaving.matches(r"node \d+ stopping: all wants met"))
         self.assertTrue(leaving.matches(r"Server Shut Down\."))
         self.assertEqual(leaving.problems(), [])
+
+
+class BuyJoinsTheSchemeTests(SynchronousTestCase):
+    """bazaar buy without --discovery joins the scheme the market runs,
+    and names the --discovery to give when one was given wrong."""
+
+    def test_indexMarket(self):
+        market, _ = startMarket(self, TIMEOUT)
+        _, seller, _ = startSeller(market, "apple=2", TIMEOUT, "--discovery", "index")
+        tracker = f"127.0.0.1:{market.tracker_port}"
+        result = bazaar("--tracker", tracker, "buy", "apple", "--timeout",
+                        str(TIMEOUT), "--listen", LOOPBACK_LISTEN)
+        self.assertEqual((result.returncode, result.stderr), (0, ""), result.stdout)
+        self.assertEqual(result.stdout, f"bought apple from node {seller} (1 of 1)\n")
+        result = bazaar("--tracker", tracker, "buy", "apple", "--discovery", "flood",
+                        "--listen", LOOPBACK_LISTEN)
+        self.assertEqual((result.returncode, result.stdout), (1, ""))
+        self.assertEqual(result.stderr, "bazaar: error: no live node runs the flood "
+                         "scheme; the market's nodes run index (1 node): give "
+                         "--discovery index\n")

@@ -44,6 +44,8 @@ from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
+#: The scheme ``bazaar buy`` joins a market without live nodes with.
+DEFAULT_SCHEME = "flood"
 
 
 _trackerAddress = argumentType(addressType(
@@ -136,8 +138,9 @@ def parser():
                      help="what to buy")
     buy.add_argument("--quantity", type=argumentType(boundedInt(1, 10**6)), default=1,
                      metavar="N", help="units to buy")
-    buy.add_argument("--discovery", type=_scheme, default="flood", metavar="SCHEME",
-                     help="the market's discovery scheme")
+    buy.add_argument("--discovery", type=_scheme, default=None, metavar="SCHEME",
+                     help="the market's discovery scheme (default: the one the "
+                     "tracker's live nodes run, or flood in an empty market)")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
                      help="endpoint the buying node listens on for peers")
     buy.add_argument("--host", default="", help="host name or address peers "
@@ -227,13 +230,56 @@ def nodeObject(state):
                        for ago, direction, peer, kind in state.recent]}
 
 
+@defer.inlineCallbacks
 def buy(reactor, args):
+    """Ask the tracker which scheme its market runs, then buy as a node of
+    that scheme, within what is left of --timeout."""
+    started = reactor.seconds()
+    members = yield askTracker(reactor, args.tracker, Members(), MemberList,
+                               args.timeout)
+    scheme = marketScheme(members, discoveryPlugins(), args.discovery)
     purchase = OneShotBuy(
         reactor, EndpointConnector(reactor), serverFromString(reactor, args.listen),
         clientFromString(reactor, args.tracker.endpoint),
-        str(args.tracker), args.item, args.quantity, args.timeout, args.discovery, args.host,
+        str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
         listen_description=args.listen)
-    return purchase.run()
+    result = yield purchase.run(started)
+    return result
+
+
+def marketScheme(members, installed, chosen=None):
+    """
+    The discovery scheme to buy with: the one the market's live nodes run
+    (from the tracker's ``memberlist``), or ``chosen`` (``--discovery``)
+    when some node runs it.
+
+    @param installed: the names of the schemes installed here.
+    @raise ClientError: saying which ``--discovery`` to give, when the
+        market runs several schemes, or none of its nodes runs ``chosen``,
+        or its scheme is not installed here.
+    """
+    counts = {}
+    for _, _, _, scheme in members.nodes:
+        if scheme:
+            counts[scheme] = counts.get(scheme, 0) + 1
+    running = ", ".join(f"{scheme} ({n} node{'s' if n != 1 else ''})"
+                        for scheme, n in sorted(counts.items()))
+    if chosen is not None:
+        if counts and chosen not in counts:
+            raise ClientError(f"no live node runs the {chosen} scheme; the "
+                              f"market's nodes run {running}: give --discovery "
+                              f"{max(counts, key=counts.get)}")
+        return chosen
+    if not counts:
+        return DEFAULT_SCHEME
+    if len(counts) > 1:
+        raise ClientError(f"the market's nodes run several schemes, {running}: "
+                          f"give --discovery with the one to buy through")
+    [scheme] = counts
+    if scheme not in installed:
+        raise ClientError(f"the market runs the {scheme} scheme, which is not "
+                          f"installed here (installed: {', '.join(sorted(installed))})")
+    return scheme
 
 
 # -- text -----------------------------------------------------------------------

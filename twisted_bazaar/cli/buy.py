@@ -94,15 +94,18 @@ class OneShotBuy:
         self._searches = _SearchCount(item)
         self.node.addObserver(self._searches)
 
-    def run(self):
+    def run(self, started=None):
         """
         Start the node and buy.
 
+        @param started: when the purchase began, by the clock (its
+            questions to the tracker may come first); default: now.
         @return: a Deferred firing, once the node has stopped, with a
             dict of what was bought (L{result}), or failing with
             L{ClientError} saying why not.
         """
-        self._timer = self.clock.callLater(self.deadline, self._expired)
+        spent = 0 if started is None else self.clock.seconds() - started
+        self._timer = self.clock.callLater(max(0, self.deadline - spent), self._expired)
         self.service.startService()
         return self._finished
 
