@@ -14,6 +14,7 @@ import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import startMarket, startSeller
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId, runTwistd
 
 TIMEOUT = 30.0
@@ -122,3 +123,20 @@ class DataDirTests(SynchronousTestCase):
                                  "apple=1; bag: 0; pending buys: 0"), TIMEOUT)
         self.assertEqual(nodeId(again, TIMEOUT), seller)
         self.assertEqual(again.problems(), [])
+
+
+class GiveUpTests(SynchronousTestCase):
+    def test_buyerGivesUp(self):
+        """A daemon buyer with --give-up-after that cannot get its want in
+        time stops in order and exits 3, saying what it lacks and why."""
+        market, _ = startMarket(self, TIMEOUT)
+        startSeller(market, "pear=1", TIMEOUT)
+        buyer = market.startNode("buyer", "--role", "buyer", "--want", "plum",
+                                 "--exit-when-done", "--give-up-after", "3")
+        self.assertEqual(buyer.finish(TIMEOUT), 3, buyer.tail())
+        [line] = buyer.matches(r"twistd bazaar-node: error: gave up after 3 s: .*")
+        self.assertRegex(line.string, r"twistd bazaar-node: error: gave up after 3 s: "
+                                      r"bought 0 of 1 plum: no seller offered it "
+                                      r"\(\d+ search(es)? found nothing\)$")
+        self.assertTrue(buyer.matches(r"Server Shut Down\."))
+        self.assertEqual(buyer.problems(), [])

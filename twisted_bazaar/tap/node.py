@@ -38,6 +38,7 @@ from twisted_bazaar.tap.common import (
     param,
 )
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
+from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -84,6 +85,9 @@ class Options(DaemonOptions):
               "lost tracker (doubling up to --retry-max).", seconds),
         param("retry-max", 30.0, "Longest wait between reconnections to the "
               "tracker.", seconds),
+        param("give-up-after", None, "Seconds a buyer may take to get every "
+              f"want; then the node stops and exits {GAVE_UP}, saying what it "
+              "lacks and why (buyer role; none by default: it waits on).", seconds),
     ] + COMMON_PARAMETERS
 
     def __init__(self):
@@ -146,6 +150,9 @@ class Options(DaemonOptions):
             known = ", ".join(sorted(self.schemes))
             raise usage.UsageError(f"unknown discovery scheme {self['discovery']!r} "
                                    f"(known: {known})")
+        if self["give-up-after"] is not None and "buyer" not in self["role"]:
+            raise usage.UsageError("--give-up-after belongs to the buyer role; add "
+                                   "--role buyer")
         data_dir = self["data-dir"]
         if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(
                 data_dir):
@@ -286,8 +293,8 @@ def makeService(options):
     metrics = NodeMetrics(node) if options["metrics"] is not None else None
     scheme, settings = options.scheme
     scheme.build(node, settings)
-    for plugin, settings in options.roles:
-        plugin.build(node, settings)
+    roles = {plugin.name: plugin.build(node, settings)
+             for plugin, settings in options.roles}
     if not options.roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
                  "serves its discovery scheme")
@@ -296,6 +303,9 @@ def makeService(options):
                           listen_description=options["listen"],
                           tracker_address=str(options.tracker),
                           onStopRequested=lambda why: reactor.stop())
+    if options["give-up-after"] is not None:
+        GiveUp(reactor, node, roles["buyer"], options["give-up-after"], exitStatus.fail,
+               str(options.tracker)).setServiceParent(service)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
     if lock is not None:
