@@ -3,6 +3,7 @@ What both daemons' command lines share: the link limits, ``--verbose``,
 ``--config FILE``, one-line usage errors, and no shared pid file.
 """
 
+import os
 import random
 import sys
 
@@ -21,10 +22,18 @@ from twisted_bazaar.net.link import (
 )
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.web import metricsSite
+from twisted_bazaar.base.console import emit
 from twisted_bazaar.base.options import boundedInt, rate, seconds
 from twisted_bazaar.daemon.services import EndpointConnector, ListeningService
 from twisted_bazaar.status.tracker import StatusExtension
-from twisted_bazaar.tap.config import ConfigError, configArgs, splitConfig
+from twisted_bazaar.tap.config import (
+    FLAG,
+    LIST,
+    ConfigError,
+    configArgs,
+    kindOf,
+    splitConfig,
+)
 from twisted_bazaar.tap.endpoints import checkServerEndpoint
 from twisted_bazaar.tap.exitstatus import ExitStatus
 from twisted_bazaar.tap.logformat import parseFormat, useJSON
@@ -89,6 +98,11 @@ class DaemonOptions(usage.Options):
     #: Options that may be given many times (lists in a config file).
     repeatable = ()
 
+    def opt_help(self):
+        """Display this help and exit."""
+        emit(str(self))
+        raise SystemExit(0)
+
     def opt_config(self, path):
         """A TOML file of options, keyed by their long names; flags given on
         the command line win."""
@@ -100,12 +114,7 @@ class DaemonOptions(usage.Options):
             try:
                 path, rest = splitConfig(options)
                 if path is not None:
-                    takes_value = {name.rstrip("=") for name in self.longOpt
-                                   if name.endswith("=")} - {"config"}
-                    flags = {name for name in self.longOpt
-                             if not name.endswith("=")} - {"help", "version"}
-                    rest = configArgs(path, takes_value, flags, self.repeatable,
-                                      rest) + rest
+                    rest = configArgs(path, self.configKinds(), rest) + rest
             except ConfigError as e:
                 raise usage.UsageError(str(e))
             super().parseOptions(rest)
@@ -117,6 +126,23 @@ class DaemonOptions(usage.Options):
             sys.stderr.write(f"twistd {name}: error: {e} "
                              f"(see twistd {name} --help)\n")
             raise SystemExit(2)
+
+    def optionDefault(self, name):
+        """The default of an option that takes a value."""
+        return self.defaults.get(name)
+
+    def configKinds(self):
+        """Long option name -> the kind of value a config file gives it."""
+        kinds = {}
+        for name in self.longOpt:
+            if not name.endswith("="):
+                if name not in ("help", "version"):
+                    kinds[name] = FLAG
+            elif name != "config=":
+                name = name[:-1]
+                kinds[name] = (LIST if name in self.repeatable
+                               else kindOf(self.optionDefault(name)))
+        return kinds
 
     def postOptions(self):
         parent = self.parent
@@ -150,11 +176,21 @@ class DaemonOptions(usage.Options):
 
 
 def exitStatusFor(options, reactor, prog):
-    """The L{ExitStatus} of a daemon run with these options (under twistd,
-    its parent options say whether it forks into the background)."""
+    """
+    The L{ExitStatus} of a daemon run with these options (under twistd,
+    its parent options say whether it forks into the background).  Called
+    in ``makeService``, before twistd forks: a daemon about to go to the
+    background keeps a copy of the stderr it was started with, until its
+    reactor runs.
+    """
     parent = getattr(options, "parent", None)
     nodaemon = True if parent is None else bool(parent.get("nodaemon", True))
-    return ExitStatus(reactor, prog, nodaemon, twistdConfig=parent)
+    stderr = sys.__stderr__
+    if not nodaemon and stderr is not None:
+        stderr = os.fdopen(os.dup(stderr.fileno()), "w")
+    status = ExitStatus(reactor, prog, nodaemon, twistdConfig=parent, stderr=stderr)
+    reactor.callWhenRunning(status.running)
+    return status
 
 
 def addMetrics(parent, reactor, options, metrics, exitStatus):

@@ -113,6 +113,31 @@ class Options(DaemonOptions):
         if name not in self["role"]:
             self["role"].append(name)
 
+    def optionDefault(self, name):
+        if name in _OPTION_OWNERS:
+            kind, owner = _OPTION_OWNERS[name]
+            plugins = self.roles_known if kind == "role" else self.schemes
+            [option] = [o for o in plugins[owner].options if o.name == name]
+            return option.default
+        return super().optionDefault(name)
+
+    @staticmethod
+    def _checkDataDir(data_dir):
+        """A data dir is created if it is missing, but not its parents: a
+        mistyped path is refused rather than made."""
+        if data_dir is None:
+            return
+        if os.path.exists(data_dir):
+            if not os.path.isdir(data_dir):
+                raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
+            return
+        parent = os.path.dirname(os.path.abspath(data_dir))
+        if not os.path.isdir(parent):
+            what = "is not a folder" if os.path.exists(parent) else "does not exist"
+            raise usage.UsageError(f"--data-dir {data_dir}: its parent {parent} "
+                                   f"{what} (a node creates only the last folder "
+                                   f"of its data dir)")
+
     def _setPluginValue(self, option, text):
         try:
             value = option.parse(text)
@@ -153,10 +178,7 @@ class Options(DaemonOptions):
         if self["give-up-after"] is not None and "buyer" not in self["role"]:
             raise usage.UsageError("--give-up-after belongs to the buyer role; add "
                                    "--role buyer")
-        data_dir = self["data-dir"]
-        if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(
-                data_dir):
-            raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
+        self._checkDataDir(self["data-dir"])
         self.roles = [(self.roles_known[name],
                        self._configure(self.roles_known[name], ""))
                       for name in self["role"]]
