@@ -5,6 +5,7 @@ twistd find them.
 """
 
 import io
+import re
 import os
 import sys
 import tempfile
@@ -324,7 +325,8 @@ class HelpTests(SynchronousTestCase):
         text = self.helpText(NodeOptions)
         words = " ".join(text.split())
         self.assertIn("Roles: buyer (buy what --want names", words)
-        self.assertIn("; seller (sell the units given with --sell)", words)
+        self.assertIn("; seller (sell the units given with --sell, and the files of "
+                      "--share DIR)", words)
         self.assertIn("Discovery schemes: chord (a Chord ring", words)
         self.assertIn("; flood (flood searches", words)
         self.assertIn("; index (look items up in the tracker's index", words)
@@ -332,9 +334,53 @@ class HelpTests(SynchronousTestCase):
         self.assertIn("(buyer role)", text)
         self.assertIn("tcp:127.0.0.1:7700", text)
 
+    def test_nodeHelpInSections(self):
+        """The node's --help comes in sections, in this order, each scheme
+        named; every option in its section."""
+        text = self.helpText(NodeOptions)
+        titles = [line[:-1] for line in text.splitlines()
+                  if line.endswith(":") and not line.startswith(" ")]
+        self.assertEqual(titles, [
+            "Common options of a node", "The seller role (--role seller)",
+            "The buyer role (--role buyer)",
+            "Files as goods (--role seller --share DIR, --role buyer --downloads DIR)",
+            "The chord scheme (--discovery chord)", "The flood scheme (--discovery flood)",
+            "The index scheme (--discovery index)",
+            "The superpeer scheme (--discovery superpeer)",
+            "Operations and limits on peers (both daemons)"])
+        sections = dict(zip(titles, re.split(r"^\S.*:$", text, flags=re.M)[1:]))
+        for title, options in (
+                ("Common options of a node", ("--tracker=", "--discovery=", "--role=")),
+                ("The buyer role (--role buyer)", ("--want=", "--give-up-after=")),
+                ("The seller role (--role seller)", ("--sell=", "--lease=")),
+                ("Files as goods (--role seller --share DIR, --role buyer --downloads "
+                 "DIR)", ("--share=", "--downloads=", "--transfer-port=")),
+                ("The flood scheme (--discovery flood)", ("--ttl=",)),
+                ("The superpeer scheme (--discovery superpeer)", ("--super ",)),
+                ("Operations and limits on peers (both daemons)",
+                 ("--metrics=", "--verbose", "--config="))):
+            for option in options:
+                self.assertIn(option, sections[title], title)
+        self.assertIn("(no options of its own)",
+                      sections["The index scheme (--discovery index)"])
+
+    def test_helpSlips(self):
+        """A yes/no option's default reads yes, not True; no empty or None
+        default; --listen offers only what it takes; one-line texts."""
+        text = self.helpText(NodeOptions)
+        words = " ".join(text.split())
+        self.assertIn("(yes or no) (superpeer scheme) [default: yes]", words)
+        for slip in ("[default: True]", "[default: None]", "[default: ]"):
+            self.assertNotIn(slip, text)
+        self.assertNotRegex(words, r"\)\.\. ")
+        self.assertIn("or tcp6:PORT; other nodes connect over plain TCP, so unix: "
+                      "and ssl: are refused.", words)
+        self.assertIn("A TOML file of options, keyed by their long names; flags "
+                      "given on the command line win.", words)
+
     def test_trackerHelp(self):
         self.assertEveryOptionExplained(TrackerOptions)
-        self.assertIn("[default: tcp:7700]", self.helpText(TrackerOptions))
+        self.assertIn("[default: tcp:7700]", " ".join(self.helpText(TrackerOptions).split()))
 
 
 class PluginTests(SynchronousTestCase):

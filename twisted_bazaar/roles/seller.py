@@ -463,7 +463,7 @@ class SellerPlugin:
     """The ``seller`` role, as twistd and the simulator find it."""
 
     name = "seller"
-    description = "sell the units given with --sell"
+    description = "sell the units given with --sell, and the files of --share DIR"
     options = (
         RoleOption("sell", "ITEM=COUNT to offer (repeatable)", parseSell,
                    repeatable=True),

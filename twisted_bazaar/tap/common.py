@@ -6,6 +6,7 @@ What both daemons' command lines share: the link limits, ``--verbose``,
 import os
 import random
 import sys
+import textwrap
 
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
@@ -87,6 +88,12 @@ COMMON_PARAMETERS = [
 ]
 
 
+def _shownDefault(default):
+    """A false default as --help shows it: 0 and 0.0, but not an empty
+    string (Twisted would print ``[default: ]``)."""
+    return None if default in ("", None) else default
+
+
 class DaemonOptions(usage.Options):
     """
     Options shared by both daemons: bad flags end in a one-line error, and
@@ -97,6 +104,50 @@ class DaemonOptions(usage.Options):
                  "sale (by default, under load most are summed up every 10 s)."]]
     #: Options that may be given many times (lists in a config file).
     repeatable = ()
+
+    #: The options of both daemons that run and protect it, shown last.
+    OPERATIONS = ("verbose", "log-format", "metrics", "config", "help", "version",
+                  "handshake-timeout", "ping-interval", "frame-limit", "error-limit",
+                  "search-rate", "ping-rate", "write-limit")
+
+    def helpGroups(self):
+        """The sections of --help: (title, option names, note), in order;
+        the note stands in for a section without options."""
+        return [("Operations and limits on peers (both daemons)", self.OPERATIONS,
+                 "")]
+
+    def getUsage(self, width=None):
+        """--help by sections (L{helpGroups}), each alphabetical, rather
+        than one alphabetical list; an option no section names comes last."""
+        width = width or int(os.environ.get("COLUMNS", "80"))
+        rows = {row["long"]: row for row in self._helpRows()}
+        sections = []
+        for title, names, note in self.helpGroups():
+            chosen = sorted((rows.pop(name) for name in names if name in rows),
+                            key=lambda row: row["long"])
+            body = "".join(usage.docMakeChunks(chosen, width)) if chosen else ""
+            sections.append(f"{title}:\n{body or f'  {note}' + chr(10)}")
+        if rows:
+            sections.append("Other options:\n" + "".join(
+                usage.docMakeChunks(sorted(rows.values(), key=lambda row: row["long"]),
+                                    width)))
+        longdesc = getattr(self, "longdesc", "")
+        if longdesc:
+            longdesc = "\n" + "\n".join(textwrap.wrap(longdesc, width)) + "\n"
+        return "\n".join(sections) + longdesc
+
+    def _helpRows(self):
+        """One row per option, as Twisted's docMakeChunks takes them, its
+        text on one line (a docstring's line breaks and indentation go)."""
+        short = {long: key for key, long in self.synonyms.items()
+                 if key != long and len(key) == 1}
+        for opt in self.longOpt:
+            name = opt.rstrip("=")
+            yield {"long": name, "short": short.get(name),
+                   "doc": " ".join((self.docs.get(name) or "").split()),
+                   "optType": "parameter" if opt.endswith("=") else "flag",
+                   "default": _shownDefault(self.defaults.get(name)),
+                   "dispatch": self._dispatch.get(name)}
 
     def opt_help(self):
         """Display this help and exit."""

@@ -42,6 +42,16 @@ from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
+#: The scheme of a node without --discovery.
+DEFAULT_SCHEME = "flood"
+#: The options of every node, first in --help.
+NODE_OPTIONS = ("role", "discovery", "tracker", "listen", "host", "data-dir",
+                "neighbours", "max-connections", "direct-slots", "direct-idle",
+                "handshake-limit", "retry-initial", "retry-max")
+#: Node options that belong with a role in --help (and need that role).
+ROLE_NODE_OPTIONS = {"give-up-after": "buyer"}
+#: The role options of files as goods, shown together in --help.
+FILE_OPTIONS = ("share", "transfer-port", "transfer-rate", "downloads")
 log = Logger()
 
 
@@ -59,8 +69,8 @@ class Options(DaemonOptions):
         param("tracker", DEFAULT_TRACKER, "Where the tracker is: HOST:PORT, or a "
               "client endpoint (tcp:HOST:PORT; ssl: or tls: for TLS)."),
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
-              "(tcp:0: any free port), tcp6: or ssl:; peers connect over TCP, so "
-              "unix: is refused."),
+              "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
+              "TCP, so unix: and ssl: are refused."),
         param("host", "", "Host name or address peers should use to reach this "
               "node (default: the address the tracker is reached from)."),
         param("neighbours", DEFAULT_NEIGHBOURS, "Overlay peers to stay linked to "
@@ -76,7 +86,7 @@ class Options(DaemonOptions):
         param("handshake-limit", DEFAULT_HANDSHAKE_LIMIT,
               "Connections one address may hold open before saying thisisme; "
               "more get noslots.", boundedInt(1, 10000)),
-        param("discovery", "flood", "How buyers find offers and sellers get found: "
+        param("discovery", DEFAULT_SCHEME, "How buyers find offers and sellers get found: "
               "a discovery scheme (see below)."),
         param("data-dir", None, "Directory for the node's durable state (id, "
               "inventory, ledger, bag, pending buys); without it, state lives in "
@@ -87,7 +97,7 @@ class Options(DaemonOptions):
               "tracker.", seconds),
         param("give-up-after", None, "Seconds a buyer may take to get every "
               f"want; then the node stops and exits {GAVE_UP}, saying what it "
-              "lacks and why (buyer role; none by default: it waits on).", seconds),
+              "lacks and why (buyer role; none by default: it waits on)", seconds),
     ] + COMMON_PARAMETERS
 
     def __init__(self):
@@ -104,6 +114,22 @@ class Options(DaemonOptions):
                          f"several roles, or none: then it only relays, and "
                          f"serves its scheme (as a super-peer, say).  Discovery "
                          f"schemes: {schemes}.")
+
+    def helpGroups(self):
+        """Common options, each role's, the files', each scheme's (named),
+        then operations."""
+        groups = [("Common options of a node", NODE_OPTIONS, "")]
+        for name, plugin in sorted(self.roles_known.items(), reverse=True):
+            names = [o.name for o in plugin.options if o.name not in FILE_OPTIONS]
+            names += [n for n, role in ROLE_NODE_OPTIONS.items() if role == name]
+            groups.append((f"The {name} role (--role {name})", names, "no options"))
+        groups.append(("Files as goods (--role seller --share DIR, --role buyer "
+                       "--downloads DIR)", FILE_OPTIONS, ""))
+        for name, plugin in sorted(self.schemes.items()):
+            groups.append((f"The {name} scheme (--discovery {name})",
+                           [o.name for o in plugin.options],
+                           "(no options of its own)"))
+        return groups + super().helpGroups()
 
     def opt_role(self, name):
         """A role for this node (repeatable): see the roles named below."""
@@ -208,7 +234,11 @@ def _pluginOptionHandler(option, kind, owner):
     def handler(self, text):
         self._setPluginValue(option, text)
 
-    default = "" if option.repeatable else f" [default: {option.default}]"
+    default = option.default
+    if isinstance(default, bool):
+        default = "yes" if default else "no"
+    default = ("" if option.repeatable or default is None
+               else f" [default: {default}]")
     handler.__doc__ = f"{option.help} ({owner} {kind}){default}"
     return handler
 

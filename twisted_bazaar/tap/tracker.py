@@ -46,6 +46,9 @@ class Options(DaemonOptions):
                          "and introduces them to each other.  Extensions hosted: "
                          f"{extensions}.")
 
+    def helpGroups(self):
+        return [("Tracker", ("listen", "web", "web-poll"), "")] + super().helpGroups()
+
     def postOptions(self):
         super().postOptions()
         try:
