@@ -1,14 +1,14 @@
 """
 Tests for L{twisted_bazaar.tap.shortfall}: a daemon buyer's
 ``--give-up-after S`` ends it with L{GAVE_UP} and what it lacks, and only
-when it lacks something; plurals read right.
+when it lacks something.
 """
 
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.tap.node import Options
-from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, plural
+from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.testing import Market
 
 
@@ -55,9 +55,3 @@ class GiveUpTests(SynchronousTestCase):
                                    "--give-up-after", "5"])
         self.assertEqual(str(error), "--give-up-after belongs to the buyer role; "
                                      "add --role buyer")
-
-    def test_plural(self):
-        self.assertEqual([plural(1, "unit"), plural(2, "unit"), plural(0, "unit"),
-                          plural(1, "search", "searches"),
-                          plural(3, "search", "searches")],
-                         ["1 unit", "2 units", "0 units", "1 search", "3 searches"])

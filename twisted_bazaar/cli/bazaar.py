@@ -312,6 +312,12 @@ def renderList(obj):
     return "\n".join(lines)
 
 
+def _peer(peer_id):
+    """The peer of a recent message, in words: a node, or a connection
+    that had not yet said who it is (its first ``thisisme``)."""
+    return "a new connection" if peer_id < 0 else f"node {peer_id}"
+
+
 def renderNode(obj):
     def counts(values):
         return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
@@ -326,7 +332,7 @@ def renderNode(obj):
         lines.append("recent messages (newest last):")
         lines += [f"  {entry['ago'] / 1000:6.1f} s ago  "
                   f"{'<- from' if entry['dir'] == 'in' else '-> to  '} "
-                  f"{'?' if entry['peer'] < 0 else 'node ' + str(entry['peer'])}  "
+                  f"{_peer(entry['peer'])}  "
                   f"{entry['type']}" for entry in obj["recent"]]
     return "\n".join(lines)
 

@@ -15,7 +15,7 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer, IReactorFDSet
 from twisted.internet.protocol import Protocol
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.protocols.basic import NetstringReceiver
 
 from zope.interface import implementer
@@ -323,12 +323,16 @@ class Link(NetstringReceiver):
             interval = min(interval or self.idle_timeout, self.idle_timeout)
         return interval
 
-    def close(self, reason=None):
-        """Flush what was written, then close.  Idempotent."""
+    def close(self, reason=None, routine=False):
+        """Flush what was written, then close.  Idempotent.
+
+        @param routine: the close is part of a healthy market (a ``dc``, a
+            finished check): its reason is logged at debug, not info."""
         if self.closing:
             return
         if reason:
-            self.log.info("closing link to {peer}: {reason}", peer=self.describe(),
+            self.log.emit(LogLevel.debug if routine else LogLevel.info,
+                          "closing link to {peer}: {reason}", peer=self.describe(),
                           reason=reason)
         self.closing = self.deaf = True
         if self.transport is not None:
@@ -359,7 +363,7 @@ class Link(NetstringReceiver):
     def disconnect(self, reason=None):
         """Say ``dc``, then close: the polite way to leave."""
         self.send(wire.Dc())
-        self.close(reason)
+        self.close(reason, routine=True)
 
     def retire(self, reason):
         """

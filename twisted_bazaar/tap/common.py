@@ -37,7 +37,7 @@ from twisted_bazaar.tap.config import (
 )
 from twisted_bazaar.tap.endpoints import checkServerEndpoint
 from twisted_bazaar.tap.exitstatus import ExitStatus
-from twisted_bazaar.tap.logformat import parseFormat, useJSON
+from twisted_bazaar.tap.logformat import parseFormat, useFormat
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.web.watch import StatusWatcher
@@ -100,8 +100,10 @@ class DaemonOptions(usage.Options):
     several daemons may run in one folder (no shared ``twistd.pid``).
     """
 
-    optFlags = [["verbose", "v", "Log every message sent and received, and every "
-                 "sale (by default, under load most are summed up every 10 s)."]]
+    optFlags = [["verbose", "v", "Log every message sent and received, every sale "
+                 "(by default, under load most are summed up every 10 s), and the "
+                 "debug lines (links closed politely, lookups dropped while a ring "
+                 "settles...)."]]
     #: Options that may be given many times (lists in a config file).
     repeatable = ()
 
@@ -201,11 +203,12 @@ class DaemonOptions(usage.Options):
             # twistd's default pid file would stop a second daemon in the
             # same folder; these daemons need none unless asked.
             parent["pidfile"] = ""
-        if self["log-format"] == "json" and parent is not None:
-            if parent.get("logger") or parent.get("syslog"):
+        if parent is not None:
+            if self["log-format"] == "json" and (parent.get("logger")
+                                                 or parent.get("syslog")):
                 raise usage.UsageError("--log-format json cannot be combined with "
                                        "twistd's --logger or --syslog")
-            useJSON(parent)
+            useFormat(parent, self["log-format"], bool(self["verbose"]))
         if self["metrics"] is not None:
             try:
                 checkServerEndpoint(self["metrics"])

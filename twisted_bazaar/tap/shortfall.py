@@ -8,6 +8,7 @@ deadline.
 
 from twisted.application.service import Service
 
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.roles.want import (
     BACKOFF,
@@ -36,11 +37,6 @@ _WHY = {
     COMMITTING: "a purchase was being recorded",
     DOUBTING: "the sellers of buys given up on had not answered yet",
 }
-
-
-def plural(count, word, many=None):
-    """``1 unit``, ``2 units`` (``many``: the plural, when not word + s)."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 class EmptySearches(NodeObserver):

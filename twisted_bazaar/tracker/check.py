@@ -55,7 +55,7 @@ class AddressCheck:
         self._done(False)
         if not self._connecting.called:
             self._connecting.cancel()
-        self.link.close("check abandoned")
+        self.link.close("check abandoned", routine=True)
 
     def _failed(self, reason):
         self._done(False)
@@ -72,7 +72,7 @@ class AddressCheck:
     def messageReceived(self, link, message):
         self._done(type(message) is wire.ThisIsMe and message.id == self.node_id
                    and (not self.keyed or self._signed(message)))
-        link.close("address checked")
+        link.close("address checked", routine=True)
 
     def _signed(self, hello):
         """The answer signs our nonce with the key we know, or else with a

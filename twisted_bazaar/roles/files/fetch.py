@@ -18,6 +18,7 @@ import os
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
 from twisted_bazaar.files.downloads import ContentMismatch, DownloadError, PartFile
@@ -592,7 +593,7 @@ class Fetcher(Role):
         self.fetched[download.name] = (path, dict(served))
         self.log.info("downloaded {name} into {path}, sha256 verified ({sellers})",
                       name=download.name, path=path,
-                      sellers=", ".join(f"{n} pieces from {seller}"
+                      sellers=", ".join(f"{plural(n, 'piece')} from {seller}"
                                         for seller, n in sorted(served.items())))
 
     def _failed(self, reason, download):

@@ -6,6 +6,7 @@ dropping what expired.  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.schemes.chord.messages import (
     MAX_SELLERS,
     MAX_TRANSFER,
@@ -104,7 +105,8 @@ class Holding:
                 self.records.withdraw(handed.item, handed.seller,
                                       now + self.settings.expiry)
         if message.nonce is not None:
-            self.log.info("took {n} records from node {id}", n=len(message.records),
+            self.log.info("took {records} from node {id}", n=len(message.records),
+                          records=plural(len(message.records), "record"),
                           id=link.peer_id)
             link.send(ChordTransferred(message.nonce, len(message.records)))
 

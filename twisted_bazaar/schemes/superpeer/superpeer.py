@@ -12,6 +12,7 @@ check is forgotten and its link closed.
 
 from twisted.logger import Logger
 
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import OFFER_DETAILS, fileDescription
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
@@ -88,9 +89,11 @@ class SuperPeerSide(NodeObserver):
             return
         if not listed:
             self._check(link, address)
-        self.log.info("leaf {leaf} at {host}:{port} registered {n} items "
-                      "({leaves} leaves)", leaf=link.peer_id, host=host,
-                      port=message.port, n=count, leaves=len(self.index))
+        self.log.info("leaf {leaf} at {host}:{port} registered {items} "
+                      "({leaf_count})", leaf=link.peer_id, host=host,
+                      port=message.port, n=count, items=plural(count, "item"),
+                      leaves=len(self.index), leaf_count=plural(len(self.index), "leaf",
+                                                                "leaves"))
         link.send(LeafAck(message.seq, count))
 
     def _update(self, link, message):
@@ -148,8 +151,9 @@ class SuperPeerSide(NodeObserver):
         self._checked.pop(peer_id, None)
         if peer_id in self.index:
             self.index.forget(peer_id)
-            self.log.info("leaf {leaf} gone; its entries dropped ({leaves} leaves)",
-                          leaf=peer_id, leaves=len(self.index))
+            self.log.info("leaf {leaf} gone; its entries dropped ({leaf_count})",
+                          leaf=peer_id, leaves=len(self.index),
+                          leaf_count=plural(len(self.index), "leaf", "leaves"))
 
 
 def _described(shop, item):

@@ -106,7 +106,7 @@ function showNode(node) {
       const row = el("tr", {"class": message.dir});
       const peer = el("td");
       if (message.peer >= 0) peer.append(el("a", {href: `/node/${message.peer}`}, String(message.peer)));
-      else peer.textContent = "?";
+      else peer.textContent = "a new connection";
       row.append(el("td", {}, clock(message.at)),
                  el("td", {}, message.dir === "in" ? "\u2190 from" : "\u2192 to"), peer,
                  el("td", {}, message.type));
