@@ -11,7 +11,14 @@ import io
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.address import Address
-from twisted_bazaar.cli.bazaar import COMMANDS, marketScheme, parse
+from twisted_bazaar.cli.bazaar import (
+    COMMANDS,
+    marketScheme,
+    parse,
+    renderList,
+    renderNode,
+    renderStatus,
+)
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList
 
@@ -98,3 +105,35 @@ class MarketSchemeTests(SynchronousTestCase):
                                   INSTALLED)
         self.assertEqual(str(error), "the market runs the gossip scheme, which is not "
                          "installed here (installed: chord, flood, index, superpeer)")
+
+
+class RenderTests(SynchronousTestCase):
+    """The text a person reads: status clients and peers that had not said
+    who they are in words, counts in the right number."""
+
+    def test_node(self):
+        text = renderNode({
+            "id": 7, "host": "127.0.0.1", "port": 4001, "scheme": "flood",
+            "links": [{"id": 8, "host": "127.0.0.1", "port": 4002, "purpose": "overlay"},
+                      {"id": 3123456789, "host": "127.0.0.1", "port": 0,
+                       "purpose": "status"}],
+            "stock": {"apple": 2}, "bag": {}, "pending": 0,
+            "recent": [{"ago": 2100, "dir": "in", "peer": -1, "type": "thisisme"},
+                       {"ago": 1100, "dir": "out", "peer": 8, "type": "buyOK"}]})
+        self.assertEqual(text.splitlines(), [
+            "node 7 at 127.0.0.1:4001 (flood)", "links: 2",
+            "  node 8 at 127.0.0.1:4002 (overlay)",
+            "  a status client at 127.0.0.1:0 (status)",
+            "stock: apple 2", "bag: -", "pending buys: 0",
+            "recent messages (newest last):",
+            "     2.1 s ago  <- from a new connection  thisisme",
+            "     1.1 s ago  -> to   node 8  buyOK"])
+
+    def test_counts(self):
+        self.assertEqual(renderList({"items": {"pear": {"units": 1, "sellers": [7]},
+                                               "fig": {"units": 2, "sellers": [7]}},
+                                     "index": {}, "unreachable": []}).splitlines()[1:],
+                         ["  pear: 1 unit, sellers: 7", "  fig: 2 units, sellers: 7"])
+        self.assertEqual(renderStatus({"total": 1, "nodes": [{"id": 7, "host": "h", "port": 1,
+                                                             "scheme": "flood"}]}),
+                         "1 live node\n  node          7  h:1  flood")

@@ -26,6 +26,7 @@ from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString, serverFromString
 
 from twisted_bazaar.base.address import TCP, TCP_OR_TLS, Address, addressType
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
     ClientError,
@@ -39,6 +40,7 @@ from twisted_bazaar.roles.buyer import parseItem
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
+from twisted_bazaar.status.node import STATUS
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -285,7 +287,7 @@ def marketScheme(members, installed, chosen=None):
 # -- text -----------------------------------------------------------------------
 
 def renderStatus(obj):
-    lines = [f"{obj['total']} live node{'s' if obj['total'] != 1 else ''}"
+    lines = [plural(obj['total'], "live node")
              + (f" (showing {len(obj['nodes'])})" if len(obj["nodes"]) < obj["total"]
                 else "")]
     for entry in obj["nodes"]:
@@ -300,7 +302,8 @@ def renderList(obj):
         lines.append("in stock (live query of every node):")
         for item, entry in obj["items"].items():
             sellers = ", ".join(str(s) for s in entry["sellers"]) or "-"
-            lines.append(f"  {item}: {entry['units']} units, sellers: {sellers}")
+            lines.append(f"  {item}: {plural(entry['units'], 'unit')}, sellers: "
+                         f"{sellers}")
     else:
         lines.append("in stock (live query of every node): nothing")
     if obj["index"]:
@@ -310,6 +313,12 @@ def renderList(obj):
         lines.append(f"not answered: node {entry['id']} at {entry['host']}:"
                      f"{entry['port']}: {entry['why']}")
     return "\n".join(lines)
+
+
+def _linked(link):
+    """The other end of a node's link, in words: a node, or a status client
+    (this command, the web view), whose id is no node's."""
+    return "a status client" if link["purpose"] == STATUS else f"node {link['id']}"
 
 
 def _peer(peer_id):
@@ -324,7 +333,7 @@ def renderNode(obj):
 
     lines = [f"node {obj['id']} at {obj['host']}:{obj['port']} ({obj['scheme']})",
              f"links: {len(obj['links'])}"]
-    lines += [f"  node {link['id']} at {link['host']}:{link['port']} "
+    lines += [f"  {_linked(link)} at {link['host']}:{link['port']} "
               f"({link['purpose']})" for link in obj["links"]]
     lines += [f"stock: {counts(obj['stock'])}", f"bag: {counts(obj['bag'])}",
               f"pending buys: {obj['pending']}"]

@@ -70,7 +70,7 @@ def makeService(options):
     try:
         endpoint = serverFromString(reactor, options["listen"])
     except (ValueError, TypeError) as e:
-        raise SystemExit(exitStatus.line(f"--listen: {e}"))
+        raise SystemExit(exitStatus.line(f"--listen: bad endpoint: {e}"))
     tracker = Tracker(reactor, random.Random(), options.linkSettings(),
                       extensions=trackerExtensionPlugins(),
                       connector=EndpointConnector(reactor))
