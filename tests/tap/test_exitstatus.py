@@ -45,6 +45,17 @@ class ExitStatusTests(SynchronousTestCase):
                          "cannot listen on tcp:7700: address in use\n")
         self.assertEqual((status.code, self.events, self.reactor.stops), (1, [], 0))
 
+    def test_ourTextLoggerIsTheTerminal(self):
+        """With -n and the daemons' own text logger (twistd keeps the
+        function itself), the log is the terminal: the line is on stderr
+        only, once."""
+        from twisted_bazaar.tap.logformat import textLogger
+
+        for logger in (textLogger, "twisted_bazaar.tap.logformat.textLogger"):
+            status = self.make(running=False, config={"logger": logger})
+            self.assertRaises(SystemExit, status.fail, "why")
+            self.assertEqual(self.events, [])
+
     def test_logFileToo(self):
         """With -n and a log file, the line is in the log as well."""
         status = self.make(running=False, config={"logfile": "node.log"})

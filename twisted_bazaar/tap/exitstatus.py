@@ -30,6 +30,8 @@ import sys
 
 from twisted.logger import Logger
 
+from twisted_bazaar.tap.logformat import textOnTerminal
+
 
 class ExitStatus:
     """
@@ -60,11 +62,8 @@ class ExitStatus:
         self._atExit = atExit
         self._twistdConfig = twistdConfig
         self.stderr = stderr
-        config = twistdConfig or {}
-        #: The log is twistd's text log on the terminal, beside stderr.
-        self._logOnTerminal = nodaemon and not any(
-            config.get(key) not in (None, "", "-") for key in ("logfile", "logger")
-        ) and not config.get("syslog")
+        #: The log is text on the terminal, beside stderr.
+        self._logOnTerminal = nodaemon and textOnTerminal(twistdConfig or {})
 
     def line(self, why):
         return f"{self.prog}: error: {why}"

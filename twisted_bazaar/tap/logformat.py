@@ -101,6 +101,17 @@ def useFormat(twistdOptions, format, verbose=False):
     twistdOptions["logger"] = f"{__name__}.{format}Logger"
 
 
+def textOnTerminal(twistdOptions):
+    """Does a daemon run with these twistd options (and ``-n``) write a
+    text log to the terminal: no --logfile, no --syslog, and twistd's own
+    logger or L{textLogger} (twistd keeps the function its --logger
+    names)?"""
+    return (twistdOptions.get("logfile") in (None, "", "-")
+            and not twistdOptions.get("syslog")
+            and twistdOptions.get("logger") in (None, textLogger,
+                                                f"{__name__}.textLogger"))
+
+
 def _logFile(stdout):
     """Where the log goes: stdout with -n and no --logfile (or
     ``--logfile -``), else the log file, rotated on SIGUSR1."""
