@@ -516,6 +516,32 @@ class DataDirTests(SynchronousTestCase):
                          f"dir {self.data} is in use by another node (pid "
                          f"{os.getpid()}); give each node its own --data-dir")
 
+    def test_restock(self):
+        """--restock sets each --sell item's units in the data dir, keeping
+        the ledger and the other items; --sell becomes the seed."""
+        from twisted_bazaar.store import Sale, SQLiteStore
+        from twisted_bazaar.tap.node import restock
+
+        store = SQLiteStore(self.data)
+        store.seedInventory({"apple": 3, "pear": 1})
+        store.commitSales([Sale(1, "apple", 9, 1000.0)])
+        store.close()
+        self.assertEqual(restock(self.data, {"apple": 5, "fig": 2}),
+                         f"data dir {self.data}: restocked apple=5 (was 2), fig=2 "
+                         "(was 0); its ledger is kept")
+        store = SQLiteStore(self.data)
+        self.addCleanup(store.close)
+        self.assertEqual((store.inventory(), [s.buy_id for s in store.sales()],
+                          store.seededWith()),
+                         ({"apple": 5, "pear": 1, "fig": 2}, [1], {"apple": 5, "fig": 2}))
+
+    def test_restockNeedsASellerWithADataDir(self):
+        for args in (SELLER + ["--restock"],
+                     ["--role", "buyer", "--want", "a", "--restock", "--data-dir", "d"]):
+            error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions, args)
+            self.assertEqual(str(error), "--restock sets a seller's stock in its data "
+                             "dir: it needs --role seller and --data-dir")
+
     def test_restoredLine(self):
         from twisted_bazaar.store import MemoryStore, PendingBuy, Purchase
         from twisted_bazaar.tap.node import restoredLine

@@ -6,13 +6,16 @@ data dir; a restarted node says what it restored.
 Every wait is on a log line or a process exit, bounded by a timeout.
 """
 
+import json
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -171,6 +174,35 @@ class DataDirTests(SynchronousTestCase):
                                  "apple=1; bag: 0; pending buys: 0"), TIMEOUT)
         self.assertEqual(nodeId(again, TIMEOUT), seller)
         self.assertEqual(again.problems(), [])
+
+    def test_restock(self):
+        """A seller that sold out is started again with --restock and a new
+        --sell: it sells again, and its ledger keeps every sale."""
+        folder = scratch(self)
+        market = LiveMarket(folder)
+        self.addCleanup(market.stop)
+        market.startTracker(timeout=TIMEOUT)
+        data = os.path.join(folder, "seller-data")
+        first = market.startNode("seller", *SELLER, "--data-dir", data)
+        nodeId(first, TIMEOUT)
+        buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple",
+                                 "--quantity", "2")
+        buyer.waitFor(r"bought apple from \d+ \(1 of 2\)", TIMEOUT)
+        first.terminate()
+        first.finish()
+        again = market.startNode("seller again", "--role", "seller", "--sell", "apple=3",
+                                 "--data-dir", data, "--restock")
+        again.waitFor(re.escape(f"data dir {data}: restocked apple=3 (was 0); its "
+                                 "ledger is kept"), TIMEOUT)
+        again.waitFor(re.escape(f"data dir {data}: restored node"), TIMEOUT)
+        buyer.waitFor(r"bought apple from \d+ \(2 of 2\)", TIMEOUT)
+        self.assertEqual(again.matches(r"differs from the stock"), [])
+        market.stop()
+        ledger = subprocess.run([str(Path(sys.executable).with_name("bazaar-ledger")),
+                                 "--json", data], capture_output=True, text=True,
+                                timeout=TIMEOUT)
+        state = json.loads(ledger.stdout)
+        self.assertEqual((state["inventory"], len(state["sales"])), ({"apple": 2}, 2))
 
 
 class GiveUpTests(SynchronousTestCase):

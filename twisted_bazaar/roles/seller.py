@@ -65,7 +65,8 @@ class Seller(Role):
             self.stock = self.store.inventory()
             if seeded != stock:
                 self.log.warn("--sell {given} differs from the stock this data dir "
-                              "began with ({seeded}); keeping what is left: {left}",
+                              "began with ({seeded}); keeping what is left: {left} "
+                              "(start it with --restock to set the stock to --sell)",
                               given=_describe(stock), seeded=_describe(seeded),
                               left=_describe(self.stock))
         self.lease = lease

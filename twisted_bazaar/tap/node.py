@@ -49,7 +49,7 @@ NODE_OPTIONS = ("role", "discovery", "tracker", "listen", "host", "data-dir",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
                 "handshake-limit", "retry-initial", "retry-max")
 #: Node options that belong with a role in --help (and need that role).
-ROLE_NODE_OPTIONS = {"give-up-after": "buyer"}
+ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
 FILE_OPTIONS = ("share", "transfer-port", "transfer-rate", "downloads")
 log = Logger()
@@ -65,6 +65,9 @@ class Options(DaemonOptions):
     """twistd bazaar-node [--role ROLE ...] [role and scheme options] [options]"""
 
     synopsis = "[--role ROLE ...] [options]"
+    optFlags = [["restock", None, "With --data-dir, set each --sell ITEM's units "
+                 "to COUNT at start, keeping the ledger (a seller restored from "
+                 "its data dir otherwise keeps what is left) (seller role)"]]
     optParameters = [
         param("tracker", DEFAULT_TRACKER, "Where the tracker is: HOST:PORT, or a "
               "client endpoint (tcp:HOST:PORT; ssl: or tls: for TLS)."),
@@ -201,6 +204,10 @@ class Options(DaemonOptions):
             known = ", ".join(sorted(self.schemes))
             raise usage.UsageError(f"unknown discovery scheme {self['discovery']!r} "
                                    f"(known: {known})")
+        if self["restock"] and ("seller" not in self["role"]
+                                or self["data-dir"] is None):
+            raise usage.UsageError("--restock sets a seller's stock in its data dir: "
+                                   "it needs --role seller and --data-dir")
         if self["give-up-after"] is not None and "buyer" not in self["role"]:
             raise usage.UsageError("--give-up-after belongs to the buyer role; add "
                                    "--role buyer")
@@ -279,6 +286,29 @@ class _LockStamp(Service):
         self.lock.stamp()
 
 
+def restock(directory, stock):
+    """
+    ``--restock``: set each ``--sell`` item's units in the data dir to its
+    count, keeping the ledger, before the node opens its store (the write
+    is committed at once, on this thread).
+
+    @return: the line for the log.
+    @raise StoreError: when the data dir cannot be written.
+    """
+    store = openStore(directory)
+    try:
+        before = store.inventory()
+        failures = []
+        store.restock(stock).addErrback(failures.append)
+        if failures:
+            raise StoreError(failures[0].getErrorMessage())
+    finally:
+        store.close()
+    changes = ", ".join(f"{item}={units} (was {before.get(item, 0)})"
+                        for item, units in sorted(stock.items()))
+    return f"data dir {directory}: restocked {changes}; its ledger is kept"
+
+
 def restoredLine(directory, store):
     """What a node found in its data dir, in one line for the log."""
     node_id = store.nodeId()
@@ -324,6 +354,10 @@ def makeService(options):
         if data_dir is not None:
             lock = DataDirLock(data_dir)
             lock.acquire()
+        if options["restock"]:
+            [stock] = [settings["stock"] for plugin, settings in options.roles
+                       if plugin.name == "seller"]
+            log.info("{line}", line=restock(data_dir, stock))
         store = openStore(data_dir, reactor)
     except StoreError as e:
         if lock is not None:
