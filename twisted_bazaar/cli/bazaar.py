@@ -140,7 +140,8 @@ def parser():
                      help="what to buy")
     buy.add_argument("--quantity", type=argumentType(boundedInt(1, 10**6)), default=1,
                      metavar="N", help="units to buy")
-    buy.add_argument("--discovery", type=_scheme, default=None, metavar="SCHEME",
+    buy.add_argument("--discovery", type=_scheme, default=argparse.SUPPRESS,
+                     metavar="SCHEME",
                      help="the market's discovery scheme (default: the one the "
                      "tracker's live nodes run, or flood in an empty market)")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
@@ -239,7 +240,7 @@ def buy(reactor, args):
     started = reactor.seconds()
     members = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                args.timeout)
-    scheme = marketScheme(members, discoveryPlugins(), args.discovery)
+    scheme = marketScheme(members, discoveryPlugins(), getattr(args, "discovery", None))
     purchase = OneShotBuy(
         reactor, EndpointConnector(reactor), serverFromString(reactor, args.listen),
         clientFromString(reactor, args.tracker.endpoint),
