@@ -5,6 +5,7 @@ twistd find them.
 """
 
 import io
+import re
 import os
 import sys
 import tempfile
@@ -324,7 +325,8 @@ class HelpTests(SynchronousTestCase):
         text = self.helpText(NodeOptions)
         words = " ".join(text.split())
         self.assertIn("Roles: buyer (buy what --want names", words)
-        self.assertIn("; seller (sell the units given with --sell)", words)
+        self.assertIn("; seller (sell the units given with --sell, and the files of "
+                      "--share DIR)", words)
         self.assertIn("Discovery schemes: chord (a Chord ring", words)
         self.assertIn("; flood (flood searches", words)
         self.assertIn("; index (look items up in the tracker's index", words)
@@ -332,9 +334,53 @@ class HelpTests(SynchronousTestCase):
         self.assertIn("(buyer role)", text)
         self.assertIn("tcp:127.0.0.1:7700", text)
 
+    def test_nodeHelpInSections(self):
+        """The node's --help comes in sections, in this order, each scheme
+        named; every option in its section."""
+        text = self.helpText(NodeOptions)
+        titles = [line[:-1] for line in text.splitlines()
+                  if line.endswith(":") and not line.startswith(" ")]
+        self.assertEqual(titles, [
+            "Common options of a node", "The seller role (--role seller)",
+            "The buyer role (--role buyer)",
+            "Files as goods (--role seller --share DIR, --role buyer --downloads DIR)",
+            "The chord scheme (--discovery chord)", "The flood scheme (--discovery flood)",
+            "The index scheme (--discovery index)",
+            "The superpeer scheme (--discovery superpeer)",
+            "Operations and limits on peers (both daemons)"])
+        sections = dict(zip(titles, re.split(r"^\S.*:$", text, flags=re.M)[1:]))
+        for title, options in (
+                ("Common options of a node", ("--tracker=", "--discovery=", "--role=")),
+                ("The buyer role (--role buyer)", ("--want=", "--give-up-after=")),
+                ("The seller role (--role seller)", ("--sell=", "--lease=")),
+                ("Files as goods (--role seller --share DIR, --role buyer --downloads "
+                 "DIR)", ("--share=", "--downloads=", "--transfer-port=")),
+                ("The flood scheme (--discovery flood)", ("--ttl=",)),
+                ("The superpeer scheme (--discovery superpeer)", ("--super ",)),
+                ("Operations and limits on peers (both daemons)",
+                 ("--metrics=", "--verbose", "--config="))):
+            for option in options:
+                self.assertIn(option, sections[title], title)
+        self.assertIn("(no options of its own)",
+                      sections["The index scheme (--discovery index)"])
+
+    def test_helpSlips(self):
+        """A yes/no option's default reads yes, not True; no empty or None
+        default; --listen offers only what it takes; one-line texts."""
+        text = self.helpText(NodeOptions)
+        words = " ".join(text.split())
+        self.assertIn("(yes or no) (superpeer scheme) [default: yes]", words)
+        for slip in ("[default: True]", "[default: None]", "[default: ]"):
+            self.assertNotIn(slip, text)
+        self.assertNotRegex(words, r"\)\.\. ")
+        self.assertIn("or tcp6:PORT; other nodes connect over plain TCP, so unix: "
+                      "and ssl: are refused.", words)
+        self.assertIn("A TOML file of options, keyed by their long names; flags "
+                      "given on the command line win.", words)
+
     def test_trackerHelp(self):
         self.assertEveryOptionExplained(TrackerOptions)
-        self.assertIn("[default: tcp:7700]", self.helpText(TrackerOptions))
+        self.assertIn("[default: tcp:7700]", " ".join(self.helpText(TrackerOptions).split()))
 
 
 class PluginTests(SynchronousTestCase):
@@ -411,7 +457,7 @@ class MakeServiceTests(SynchronousTestCase):
     def test_badEndpoints(self):
         """A bad endpoint string ends the daemon with one line, not a
         traceback (twisted raises ValueError or TypeError for these)."""
-        for flag, value in (("--listen", "tcp:1:colour=red"), ("--tracker", "tcp:nohost"),
+        for flag, value in (("--listen", "tcp:1:colour=red"),
                             ("--tracker", "tcp:h:1:colour=red")):
             error = self.assertRaises(SystemExit, makeNodeService,
                                       _parse(SELLER + [flag, value]))
@@ -479,6 +525,32 @@ class DataDirTests(SynchronousTestCase):
         self.assertEqual(error.code, f"twistd bazaar-node: error: --data-dir: data "
                          f"dir {self.data} is in use by another node (pid "
                          f"{os.getpid()}); give each node its own --data-dir")
+
+    def test_restock(self):
+        """--restock sets each --sell item's units in the data dir, keeping
+        the ledger and the other items; --sell becomes the seed."""
+        from twisted_bazaar.store import Sale, SQLiteStore
+        from twisted_bazaar.tap.node import restock
+
+        store = SQLiteStore(self.data)
+        store.seedInventory({"apple": 3, "pear": 1})
+        store.commitSales([Sale(1, "apple", 9, 1000.0)])
+        store.close()
+        self.assertEqual(restock(self.data, {"apple": 5, "fig": 2}),
+                         f"data dir {self.data}: restocked apple=5 (was 2), fig=2 "
+                         "(was 0); its ledger is kept")
+        store = SQLiteStore(self.data)
+        self.addCleanup(store.close)
+        self.assertEqual((store.inventory(), [s.buy_id for s in store.sales()],
+                          store.seededWith()),
+                         ({"apple": 5, "pear": 1, "fig": 2}, [1], {"apple": 5, "fig": 2}))
+
+    def test_restockNeedsASellerWithADataDir(self):
+        for args in (SELLER + ["--restock"],
+                     ["--role", "buyer", "--want", "a", "--restock", "--data-dir", "d"]):
+            error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions, args)
+            self.assertEqual(str(error), "--restock sets a seller's stock in its data "
+                             "dir: it needs --role seller and --data-dir")
 
     def test_restoredLine(self):
         from twisted_bazaar.store import MemoryStore, PendingBuy, Purchase

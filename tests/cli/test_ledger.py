@@ -183,7 +183,25 @@ class PipeTests(SynchronousTestCase):
         store.commitSales([Sale(i, "apple", 3, 1000.0 + i) for i in range(1, 5001)])
         store.close()
         script = str(Path(sys.executable).with_name("bazaar-ledger"))
-        result = subprocess.run(["sh", "-c", f'"{script}" "{folder}" | head -1'],
+        result = subprocess.run(["bash", "-c", f'"{script}" "{folder}" | head -1; '
+                                 'echo "status ${PIPESTATUS[0]}"'],
                                 capture_output=True, text=True, timeout=60)
-        self.assertEqual(result.stdout, "node id: -\n")
+        self.assertEqual(result.stdout, "node id: -\nstatus 1\n")
         self.assertEqual(result.stderr, "")
+
+    def test_shortLedgerFitsThePipe(self):
+        """A ledger short enough to fit into the pipe is written whole
+        before head leaves: status 0, as docs/running.md says."""
+        import subprocess
+        from pathlib import Path
+
+        folder = tempfile.mkdtemp(prefix="bazaar-ledger-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        store = SQLiteStore(folder)
+        store.seedInventory({"apple": 5})
+        store.close()
+        script = str(Path(sys.executable).with_name("bazaar-ledger"))
+        result = subprocess.run(["bash", "-c", f'"{script}" "{folder}" | head -1; '
+                                 'echo "status ${PIPESTATUS[0]}"'],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual((result.stdout, result.stderr), ("node id: -\nstatus 0\n", ""))

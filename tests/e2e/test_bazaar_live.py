@@ -14,6 +14,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import startMarket, startSeller
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
 
 TIMEOUT = 30.0
@@ -84,6 +85,25 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertEqual((obj["index"], obj["unreachable"]), ({}, []))
         self.assertIn("  apple: 2 units, sellers: ", self.run_ok("list"))
 
+    def test_everyAddressForm(self):
+        """The tracker and a node are reached at every form of address the
+        docs show: HOST:PORT and client endpoint strings; a daemon takes
+        HOST:PORT for its --tracker too."""
+        port = self.market.tracker_port
+        for tracker in (f"127.0.0.1:{port}", f"tcp:127.0.0.1:{port}",
+                        f"tcp:host=127.0.0.1:port={port}"):
+            result = bazaar("--tracker", tracker, "--json", "status")
+            self.assertEqual((result.returncode, result.stderr), (0, ""), tracker)
+            self.assertEqual(json.loads(result.stdout)["total"], 2)
+        for node in (f"tcp:127.0.0.1:{self.seller_port}",
+                     f"tcp:host=127.0.0.1:port={self.seller_port}"):
+            obj = json.loads(self.run_ok("--json", "node", node))
+            self.assertEqual(obj["id"], self.seller_id)
+        plain = self.market.start("plain", [
+            "bazaar-node", "--tracker", f"127.0.0.1:{port}", "--listen",
+            LOOPBACK_LISTEN, "--role", "buyer", "--want", "pear"])
+        plain.waitFor(r"bought pear from", TIMEOUT)
+
     def test_unreachable(self):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
@@ -96,7 +116,8 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertEqual(result.stdout, "")
         result = bazaar("node", "nowhere")
         self.assertEqual(result.returncode, 2)
-        self.assertIn("wants HOST:PORT, not 'nowhere'", result.stderr)
+        self.assertIn("wants HOST:PORT or an endpoint such as tcp:HOST:PORT, not "
+                      "'nowhere'", result.stderr)
 
     def test_buy(self):
         """bazaar buy buys, prints the purchase, and exits 0; the seller's
@@ -132,3 +153,23 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertTrue(leaving.matches(r"node \d+ stopping: all wants met"))
         self.assertTrue(leaving.matches(r"Server Shut Down\."))
         self.assertEqual(leaving.problems(), [])
+
+
+class BuyJoinsTheSchemeTests(SynchronousTestCase):
+    """bazaar buy without --discovery joins the scheme the market runs,
+    and names the --discovery to give when one was given wrong."""
+
+    def test_indexMarket(self):
+        market, _ = startMarket(self, TIMEOUT)
+        _, seller, _ = startSeller(market, "apple=2", TIMEOUT, "--discovery", "index")
+        tracker = f"127.0.0.1:{market.tracker_port}"
+        result = bazaar("--tracker", tracker, "buy", "apple", "--timeout",
+                        str(TIMEOUT), "--listen", LOOPBACK_LISTEN)
+        self.assertEqual((result.returncode, result.stderr), (0, ""), result.stdout)
+        self.assertEqual(result.stdout, f"bought apple from node {seller} (1 of 1)\n")
+        result = bazaar("--tracker", tracker, "buy", "apple", "--discovery", "flood",
+                        "--listen", LOOPBACK_LISTEN)
+        self.assertEqual((result.returncode, result.stdout), (1, ""))
+        self.assertEqual(result.stderr, "bazaar: error: no live node runs the flood "
+                         "scheme; the market's nodes run index (1 node): give "
+                         "--discovery index\n")

@@ -72,7 +72,7 @@ def until(condition, timeout):
 def predecessorOf(daemon):
     """The predecessor a node logged last, or None."""
     said = daemon.matches(r"ring neighbours: predecessor (\w+),")
-    return int(said[-1][1]) if said and said[-1][1] != "None" else None
+    return int(said[-1][1]) if said and said[-1][1] != "none" else None
 
 
 def firstToLog(daemons, pattern, timeout):
@@ -126,10 +126,10 @@ class LiveChordTests(SynchronousTestCase):
         daemons[seller_of[first]].waitFor(rf"stored {first} at node {holder}", TIMEOUT)
         leaving = daemons.pop(holder)
         leaving.terminate()
-        handed = leaving.waitFor(r"quitting the chord ring: (\d+) records handed to "
+        handed = leaving.waitFor(r"quitting the chord ring: (\d+) records? handed to "
                                   r"node (\d+)", TIMEOUT)
         self.assertGreater(int(handed[1]), 0)
-        daemons[int(handed[2])].waitFor(rf"took \d+ records from node {holder}",
+        daemons[int(handed[2])].waitFor(rf"took \d+ records? from node {holder}",
                                          TIMEOUT)
         leaving.finish()
         self.assertTrue(leaving.exitedCleanly(), leaving.tail())

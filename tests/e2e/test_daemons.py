@@ -80,7 +80,9 @@ class TradeTests(SynchronousTestCase):
     def test_sellerSellsAnAppleToTheBuyer(self):
         market = self.market
         tracker = market.startTracker(timeout=TIMEOUT)
-        seller = market.startNode("seller", "--role", "seller", "--sell", "apple=3")
+        # --verbose: the polite close of its tracker link is a debug line.
+        seller = market.startNode("seller", "--role", "seller", "--sell", "apple=3",
+                                  "--verbose")
         seller_id = nodeId(seller, TIMEOUT)
         buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple")
         buyer_id = nodeId(buyer, TIMEOUT)

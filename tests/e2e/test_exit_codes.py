@@ -6,15 +6,21 @@ data dir; a restarted node says what it restored.
 Every wait is on a log line or a process exit, bounded by a timeout.
 """
 
+import json
 import os
 import re
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId, runTwistd
+from tests.e2e.helpers import startMarket, startSeller
+from twisted_bazaar.testing.daemons import LiveMarket, nodeId, runTwistd, twistdPath
 
 TIMEOUT = 30.0
 SELLER = ["--role", "seller", "--sell", "apple=1"]
@@ -36,12 +42,15 @@ def takenPort(test):
 
 
 class CannotListenTests(SynchronousTestCase):
-    def assertFailsWith(self, args, status, line):
-        result = runTwistd(["-n", *args], scratch(self), timeout=TIMEOUT)
+    def assertFailsWith(self, args, status, line, folder=None):
+        """With -n, in folder (a new one by default): the line once, on
+        stderr (not as a log line on stdout), and the status."""
+        result = runTwistd(["-n", *args], folder or scratch(self), timeout=TIMEOUT)
         output = result.stdout + result.stderr
         self.assertEqual(result.returncode, status, output)
         self.assertNotIn("Traceback", output)
-        self.assertEqual(len(re.findall(re.escape(line), output)), 1, output)
+        self.assertEqual(len(re.findall(re.escape(line), result.stderr)), 1, output)
+        self.assertNotIn(line, result.stdout)
 
     def test_trackerPortTaken(self):
         port = takenPort(self)
@@ -57,6 +66,37 @@ class CannotListenTests(SynchronousTestCase):
             ["bazaar-node", *SELLER, "--listen", f"tcp:{port}:interface=127.0.0.1"],
             1, f"twistd bazaar-node: error: node cannot listen on "
             f"tcp:{port}:interface=127.0.0.1: Couldn't listen on 127.0.0.1:{port}")
+
+    def test_inTheBackground(self):
+        """Without -n: the twistd command that started the daemon prints
+        the whole line on stderr, readable, and exits 1; the log has it
+        too."""
+        folder = scratch(self)
+        port = takenPort(self)
+        line = (f"twistd bazaar-tracker: error: tracker cannot listen on "
+                f"tcp:{port}:interface=127.0.0.1: Couldn't listen on 127.0.0.1:{port}: "
+                "[Errno 98] Address already in use.")
+        result = runTwistd(["--pidfile", "t.pid", "--logfile", "t.log",
+                            "bazaar-tracker", "--listen",
+                            f"tcp:{port}:interface=127.0.0.1"], folder, timeout=TIMEOUT)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stderr.splitlines()[0], line)
+        self.assertNotIn('b"', result.stderr)
+        with open(os.path.join(folder, "t.log")) as log:
+            self.assertIn(line, log.read())
+        self.assertFalse(os.path.exists(os.path.join(folder, "t.pid")))
+
+    def test_startedInTheBackground(self):
+        """A daemon that starts lets go of the stderr it was started with,
+        so the twistd command returns at once."""
+        folder = scratch(self)
+        result = runTwistd(["--pidfile", "t.pid", "--logfile", "t.log",
+                            "bazaar-tracker", "--listen", "tcp:0:interface=127.0.0.1"],
+                           folder, timeout=TIMEOUT)
+        with open(os.path.join(folder, "t.pid")) as f:
+            pid = int(f.read())
+        self.addCleanup(os.kill, pid, signal.SIGTERM)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
 
     def test_privilegedPort(self):
         if os.geteuid() == 0:
@@ -87,9 +127,21 @@ class CannotListenTests(SynchronousTestCase):
         with open(path, "w"):
             pass
         self.assertFailsWith(["bazaar-node", *SELLER, "--data-dir",
-                              os.path.join(path, "d")], 1,
-                             f"twistd bazaar-node: error: --data-dir: cannot use "
-                             f"data dir {path}/d: Not a directory")
+                              os.path.join(path, "d")], 2,
+                             f"twistd bazaar-node: error: --data-dir {path}/d: its "
+                             f"parent {path} is not a folder (a node creates only "
+                             "the last folder of its data dir)")
+
+    def test_mistypedDataDir(self):
+        """A data dir whose parent is missing is refused, and nothing is
+        created."""
+        folder = scratch(self)
+        self.assertFailsWith(["bazaar-node", *SELLER, "--data-dir", "selr/data"], 2,
+                             f"twistd bazaar-node: error: --data-dir selr/data: its "
+                             f"parent {os.path.realpath(folder)}/selr does not exist (a "
+                             "node creates only the last folder of its data dir)",
+                             folder)
+        self.assertEqual(os.listdir(folder), [])
 
 
 class DataDirTests(SynchronousTestCase):
@@ -122,3 +174,65 @@ class DataDirTests(SynchronousTestCase):
                                  "apple=1; bag: 0; pending buys: 0"), TIMEOUT)
         self.assertEqual(nodeId(again, TIMEOUT), seller)
         self.assertEqual(again.problems(), [])
+
+    def test_restock(self):
+        """A seller that sold out is started again with --restock and a new
+        --sell: it sells again, and its ledger keeps every sale."""
+        folder = scratch(self)
+        market = LiveMarket(folder)
+        self.addCleanup(market.stop)
+        market.startTracker(timeout=TIMEOUT)
+        data = os.path.join(folder, "seller-data")
+        first = market.startNode("seller", *SELLER, "--data-dir", data)
+        nodeId(first, TIMEOUT)
+        buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple",
+                                 "--quantity", "2")
+        buyer.waitFor(r"bought apple from \d+ \(1 of 2\)", TIMEOUT)
+        first.terminate()
+        first.finish()
+        again = market.startNode("seller again", "--role", "seller", "--sell", "apple=3",
+                                 "--data-dir", data, "--restock")
+        again.waitFor(re.escape(f"data dir {data}: restocked apple=3 (was 0); its "
+                                 "ledger is kept"), TIMEOUT)
+        again.waitFor(re.escape(f"data dir {data}: restored node"), TIMEOUT)
+        buyer.waitFor(r"bought apple from \d+ \(2 of 2\)", TIMEOUT)
+        self.assertEqual(again.matches(r"differs from the stock"), [])
+        market.stop()
+        ledger = subprocess.run([str(Path(sys.executable).with_name("bazaar-ledger")),
+                                 "--json", data], capture_output=True, text=True,
+                                timeout=TIMEOUT)
+        state = json.loads(ledger.stdout)
+        self.assertEqual((state["inventory"], len(state["sales"])), ({"apple": 2}, 2))
+
+
+class GiveUpTests(SynchronousTestCase):
+    def test_buyerGivesUp(self):
+        """A daemon buyer with --give-up-after that cannot get its want in
+        time stops in order and exits 3, saying what it lacks and why."""
+        market, _ = startMarket(self, TIMEOUT)
+        startSeller(market, "pear=1", TIMEOUT)
+        buyer = market.startNode("buyer", "--role", "buyer", "--want", "plum",
+                                 "--exit-when-done", "--give-up-after", "3")
+        self.assertEqual(buyer.finish(TIMEOUT), 3, buyer.tail())
+        [line] = buyer.matches(r"twistd bazaar-node: error: gave up after 3 s: .*")
+        self.assertRegex(line.string, r"twistd bazaar-node: error: gave up after 3 s: "
+                                      r"bought 0 of 1 plum: no seller offered it "
+                                      r"\(\d+ search(es)? found nothing\)$")
+        self.assertTrue(buyer.matches(r"Server Shut Down\."))
+        self.assertEqual(buyer.problems(), [])
+
+
+class ReaderGoneTests(SynchronousTestCase):
+    """A reader that stops early (``| head -2``) ends --help quietly."""
+
+    def test_helpIntoAClosedPipe(self):
+        for daemon in ("bazaar-node", "bazaar-tracker"):
+            read, write = os.pipe()
+            os.close(read)
+            try:
+                result = subprocess.run([twistdPath(), daemon, "--help"], stdout=write,
+                                        stderr=subprocess.PIPE, text=True,
+                                        timeout=TIMEOUT)
+            finally:
+                os.close(write)
+            self.assertEqual((result.returncode, result.stderr), (1, ""), daemon)

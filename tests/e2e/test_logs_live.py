@@ -1,14 +1,18 @@
 """
 End to end: the daemons' log lines as a user reads them: the tracker
-retry line (whom, why, a rounded delay, and none during shutdown), and
-``--log-format json``.
+retry line (whom, why, a rounded delay, and none during shutdown),
+``--log-format json``, and a healthy market's log without alarming or
+cryptic lines.
 """
 
 import json
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -76,3 +80,31 @@ class LogTests(SynchronousTestCase):
                                      joined["log_text"]), joined["log_text"])
         self.assertEqual(joined["log_level"]["name"], "info")
         self.assertIsInstance(joined["id"], int)
+
+    def test_healthyMarketReads(self):
+        """In a healthy market the log says what happened in a user's
+        words: short source names, no alarming close lines (they are
+        debug), no status client shown as a node, no peer as "?"."""
+        self.market.startTracker(timeout=TIMEOUT)
+        seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=3")
+        port = int(seller.waitFor(r"node listening on [^:]+:(\d+)", TIMEOUT)[1])
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple")
+        buyer.waitFor(r"all wants met", TIMEOUT)
+        script = str(Path(sys.executable).with_name("bazaar"))
+        shown = subprocess.run([script, "node", f"127.0.0.1:{port}"], capture_output=True,
+                               text=True, timeout=TIMEOUT)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertNotIn("?", shown.stdout)
+        self.market.stop()
+        lines = [line for daemon in self.market.daemons for line in daemon.lines]
+        self.assertTrue(any("[Seller#info] sold apple to" in line for line in lines))
+        for alarming in ("[twisted_bazaar.", "#debug]", "address checked",
+                         "told the tracker who listens here", "(status)", "said dc"):
+            self.assertEqual([line for line in lines if alarming in line], [], alarming)
+
+    def test_verboseShowsDebug(self):
+        self.market.startTracker(timeout=TIMEOUT)
+        seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=1",
+                                       "--verbose")
+        seller.waitFor(r"\[Link#debug\] closing link to \S+: told the tracker who "
+                       r"listens here", TIMEOUT)

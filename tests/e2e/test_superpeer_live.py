@@ -67,7 +67,7 @@ class LiveSuperPeerTests(SynchronousTestCase):
         for orphan in (apples, buy_pear):
             orphan.waitFor(rf"lost super-peer {a_id}", TIMEOUT)
             orphan.waitFor(REGISTERED.format(b_id), TIMEOUT)
-        b.waitFor(rf"leaf {apples_id} at 127\.0\.0\.1:\d+ registered 1 items",
+        b.waitFor(rf"leaf {apples_id} at 127\.0\.0\.1:\d+ registered 1 item ",
                    TIMEOUT)
 
         # A further purchase, by a buyer sent to the dead A, goes through B.

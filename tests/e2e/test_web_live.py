@@ -6,14 +6,17 @@ recent messages.
 
 It needs Chromium and its driver (Debian's ``chromium`` and
 ``chromium-driver``, which ``.ci/run`` installs) and selenium (the test
-extras); without them it is skipped with the reason.  With
-``BAZAAR_WEB_SCREENSHOT=FILE.png`` it saves the market page there (how
-docs/web-view.png was made).
+extras); without them it is skipped with the reason.  The window is
+1280 px wide, the width the page must fit.  It keeps a screenshot of the
+market page as a test artifact, in ``build/test-artifacts/web-view.png``
+(or the file ``BAZAAR_WEB_SCREENSHOT`` names): how docs/web-view.png was
+made.
 """
 
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
@@ -21,6 +24,9 @@ from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 
 TIMEOUT = 30.0
 WEB_LISTENING = r"web view listening on 127\.0\.0\.1:(\d+)"
+#: The width the page must fit, and where its screenshot is kept.
+WIDTH = 1280
+ARTIFACT = Path(__file__).resolve().parents[2] / "build" / "test-artifacts" / "web-view.png"
 
 
 def browser():
@@ -39,7 +45,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 "--window-size=1100,720"):
+                 f"--window-size={WIDTH},800"):
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(driver))
 
@@ -70,8 +76,10 @@ class WebLiveTests(SynchronousTestCase):
                 f"[data-node=\"{node_id}\"] .units'); return row && row.textContent")
 
     def test_pageFollowsTheMarket(self):
-        """The page loads, shows the sellers as they are, and after a
-        purchase shows the new stock and the trade, in the same page."""
+        """The page loads, shows the sellers as they are (a shared file
+        once, by its name), and after a purchase shows the new stock and
+        the trade with its seller and its buyer, in the same page, all
+        within 1280 px."""
         tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0",
                                            "--web-poll", "0.5")
         port = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
@@ -79,27 +87,43 @@ class WebLiveTests(SynchronousTestCase):
                                                 "--sell", "apple=3", "--sell",
                                                 f"fig={i + 1}"), TIMEOUT)
                    for i in range(2)]
+        shared = os.path.join(self.market.cwd, "shared")
+        os.mkdir(shared)
+        with open(os.path.join(shared, "song.ogg"), "wb") as f:
+            f.write(os.urandom(4096))
+        sharer = self.market.startNode("sharer", "--role", "seller", "--share", shared)
+        sharer.waitFor(r"sharing song\.ogg", TIMEOUT)
         self.driver.get(f"http://127.0.0.1:{port}/")
-        self.waitUntil("return document.querySelectorAll('#graph circle').length == 2",
-                       "two nodes in the graph")
+        self.waitUntil("return document.querySelectorAll('#graph circle').length == 3",
+                       "three nodes in the graph")
         self.waitUntil(f"{self.units(sellers[0])} == '3'", "3 apples on sale")
+        self.waitUntil("return document.querySelectorAll('#offers tr[data-item=\"song.ogg\"]"
+                       " .units')[0]?.textContent == 'file'", "the shared file")
+        self.assertEqual(self.driver.execute_script(
+            "return [...document.querySelectorAll('#offers tr')].filter("
+            "row => row.dataset.item.startsWith('sha256:')).length"), 0)
         self.driver.execute_script("window.sameDocument = true")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple")
         buyer.waitFor(r"all wants met", TIMEOUT)
+        buyer_id = nodeId(buyer, TIMEOUT)
         seller = int(buyer.waitFor(r"bought apple from (\d+)", TIMEOUT)[1])
         self.waitUntil(f"{self.units(seller)} == '2'", "2 apples left at the seller")
-        self.waitUntil("return document.querySelectorAll('#graph circle').length == 3",
-                       "three nodes in the graph")
-        self.waitUntil("return [...document.querySelectorAll('#trades li')].some("
-                       f"li => li.textContent.endsWith('node {seller} sold 1 apple'))",
-                       "the sale in the trades")
+        self.waitUntil("return document.querySelectorAll('#graph circle').length == 4",
+                       "four nodes in the graph")
+        self.waitUntil("return [...document.querySelectorAll('#trades tr')].some(row => "
+                       f"row.cells[1].textContent == '{seller}' && "
+                       "row.cells[2].textContent == 'apple' && "
+                       f"row.cells[3].textContent == '{buyer_id}')",
+                       "the trade, with its seller and its buyer")
         self.assertTrue(self.driver.execute_script("return window.sameDocument"),
                         "the page was reloaded")
+        self.assertLessEqual(self.driver.execute_script(
+            "return document.documentElement.scrollWidth"), WIDTH, "wider than 1280 px")
         lines = self.driver.find_elements("css selector", "#graph line")
         self.assertGreaterEqual(len(lines), 2)
-        shot = os.environ.get("BAZAAR_WEB_SCREENSHOT")
-        if shot:
-            self.driver.save_screenshot(shot)
+        shot = Path(os.environ.get("BAZAAR_WEB_SCREENSHOT") or ARTIFACT)
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        self.assertTrue(self.driver.save_screenshot(str(shot)), shot)
 
         self.driver.get(f"http://127.0.0.1:{port}/node/{seller}")
         self.waitUntil("return document.getElementById('stock').textContent"

@@ -3,6 +3,8 @@ Tests for twisted_bazaar.tap.exitstatus: a daemon that cannot do its job
 says why in one line and exits non-zero.
 """
 
+import io
+
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -19,42 +21,77 @@ class _Reactor:
 
 
 class ExitStatusTests(SynchronousTestCase):
-    def make(self, running, nodaemon=True):
+    def make(self, running, nodaemon=True, config=None):
         self.reactor = _Reactor(running)
         self.exits = []
         self.atExit = []
         self.events = []
+        self.stderr = io.StringIO()
         status = ExitStatus(self.reactor, "twistd bazaar-node", nodaemon,
-                            exit=self.exits.append, atExit=self.atExit.append)
+                            exit=self.exits.append, atExit=self.atExit.append,
+                            twistdConfig=config, stderr=self.stderr)
         status.log = Logger(observer=self.events.append)
         return status
 
     def test_beforeTheReactorRuns(self):
-        """While twistd starts its services: SystemExit with the line, which
-        twistd prints on stderr, exiting 1."""
+        """While twistd starts its services, with -n: the line, whole, on
+        the real stderr (not into twistd's log on stdout, where twistd
+        points sys.stderr), and SystemExit with status 1."""
         status = self.make(running=False)
         error = self.assertRaises(SystemExit, status.fail, "node cannot listen on "
                                   "tcp:7700: address in use")
-        self.assertEqual(error.code, "twistd bazaar-node: error: node cannot listen "
-                                     "on tcp:7700: address in use")
+        self.assertEqual(error.code, 1)
+        self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: node "
+                         "cannot listen on tcp:7700: address in use\n")
         self.assertEqual((status.code, self.events, self.reactor.stops), (1, [], 0))
 
+    def test_ourTextLoggerIsTheTerminal(self):
+        """With -n and the daemons' own text logger (twistd keeps the
+        function itself), the log is the terminal: the line is on stderr
+        only, once."""
+        from twisted_bazaar.tap.logformat import textLogger
+
+        for logger in (textLogger, "twisted_bazaar.tap.logformat.textLogger"):
+            status = self.make(running=False, config={"logger": logger})
+            self.assertRaises(SystemExit, status.fail, "why")
+            self.assertEqual(self.events, [])
+
+    def test_logFileToo(self):
+        """With -n and a log file, the line is in the log as well."""
+        status = self.make(running=False, config={"logfile": "node.log"})
+        self.assertRaises(SystemExit, status.fail, "why")
+        self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: why\n")
+        self.assertEqual([formatEvent(e) for e in self.events],
+                         ["twistd bazaar-node: error: why"])
+
     def test_beforeTheReactorRunsInTheBackground(self):
-        """A daemon in the background has no stderr: the line is logged and
-        the exit status is 1."""
+        """A daemon in the background: the line on the stderr it was
+        started with, and in its log; the exit status is 1."""
         status = self.make(running=False, nodaemon=False)
         error = self.assertRaises(SystemExit, status.fail, "why")
         self.assertEqual(error.code, 1)
+        self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: why\n")
         [event] = self.events
         self.assertEqual(event["log_level"], LogLevel.critical)
         self.assertEqual(formatEvent(event), "twistd bazaar-node: error: why")
+
+    def test_runningLetsGoOfStderrInTheBackground(self):
+        """Once the reactor runs, a daemon in the background closes its
+        copy of the stderr it was started with; later failures are
+        logged only."""
+        status = self.make(running=True, nodaemon=False)
+        status.running()
+        self.assertTrue(self.stderr.closed)
+        status.fail("later")
+        self.assertEqual([formatEvent(e) for e in self.events],
+                         ["twistd bazaar-node: error: later"])
 
     def test_whileRunning(self):
         """Logged, the reactor stopped, and the status given at exit."""
         status = self.make(running=True)
         status.fail("lost it", code=3)
-        self.assertEqual([formatEvent(e) for e in self.events],
-                         ["twistd bazaar-node: error: lost it"])
+        self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: lost it\n")
+        self.assertEqual(self.events, [])
         self.assertEqual(self.reactor.stops, 1)
         self.assertEqual(self.exits, [])
         [end] = self.atExit
@@ -65,8 +102,8 @@ class ExitStatusTests(SynchronousTestCase):
         status = self.make(running=True)
         status.fail("first")
         status.fail("second", code=5)
-        self.assertEqual((status.code, len(self.events), self.reactor.stops,
-                          len(self.atExit)), (1, 1, 1, 1))
+        self.assertEqual((status.code, self.stderr.getvalue().count("\n"),
+                          self.reactor.stops, len(self.atExit)), (1, 1, 1, 1))
 
 
 class BackgroundTests(SynchronousTestCase):
@@ -86,12 +123,13 @@ class BackgroundTests(SynchronousTestCase):
             f.write(str(os.getpid()))
         config = {"statusPipe": write, "pidfile": pidfile}
         status = ExitStatus(_Reactor(False), "twistd bazaar-node", nodaemon=False,
-                            twistdConfig=config)
+                            twistdConfig=config, stderr=io.StringIO())
         status.log = Logger(observer=lambda event: None)
         error = self.assertRaises(SystemExit, status.fail, "x" * 200)
         self.assertEqual(error.code, 1)
         message = os.read(read, 1000)
-        self.assertEqual(message, (b"1 twistd bazaar-node: error: " + b"x" * 200)[:100])
+        self.assertEqual(message, b"1 twistd bazaar-node did not start: the reason is "
+                                  b"on the line above and in the log")
         self.assertNotIn("statusPipe", config)
         self.assertFalse(os.path.exists(pidfile))
         os.rmdir(folder)

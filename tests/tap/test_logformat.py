@@ -1,5 +1,6 @@
 """
-Tests for twisted_bazaar.tap.logformat: ``--log-format json``.
+Tests for twisted_bazaar.tap.logformat: ``--log-format text`` (short
+source names) and ``json``.
 """
 
 import io
@@ -72,9 +73,28 @@ class JSONObserverTests(SynchronousTestCase):
         with open(path) as f:
             self.assertEqual(json.loads(f.read())["log_text"], "in the file")
 
-    def test_textIsTwistdsOwn(self):
+    def test_textWithShortNames(self):
+        """The text log names each line's source short: the class of this
+        package without its path; Twisted's own as they are."""
         parent = parseUnder(["-n"], ["--log-format", "text"])
-        self.assertIsNone(parent["logger"])
+        self.assertIs(namedAny(parent["logger"]), logformat.textLogger)
+        out = io.StringIO()
+        observer = logformat.textLogger(stdout=out)
+        Logger(namespace="twisted_bazaar.schemes.superpeer.superpeer.SuperPeerSide",
+               observer=observer).info("leaf {n} registered", n=7)
+        Logger(namespace="twisted_bazaar.tap.node", observer=observer).info("hello")
+        Logger(namespace="twisted.internet.base", observer=observer).info("tick")
+        lines = [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
+        self.assertEqual(lines, ["[SuperPeerSide#info] leaf 7 registered",
+                                 "[node#info] hello",
+                                 "[twisted.internet.base#info] tick"])
+
+    def test_textIsTwistdsOwnUnderItsLogger(self):
+        """With twistd's own --logger or --syslog, the text log is left to
+        twistd."""
+        for twistd in (["-n", "--logger", "x.y"], ["-n", "--syslog"]):
+            parent = parseUnder(twistd, ["--log-format", "text"])
+            self.assertEqual(parent["logger"], twistd[2] if len(twistd) > 2 else None)
 
     def test_badFormat(self):
         error = self.assertRaises(usage.UsageError, TrackerOptions().parseOptions,
@@ -86,3 +106,25 @@ class JSONObserverTests(SynchronousTestCase):
                                   ["--role", "seller", "--sell", "a=1", "--log-format",
                                    "json"], NodeOptions)
         self.assertEqual(error.code, 2)
+
+
+class LevelTests(SynchronousTestCase):
+    """Debug lines are left out unless --verbose."""
+
+    def lines(self, verbose):
+        args = ["--log-format", "text"] + (["--verbose"] if verbose else [])
+        parseUnder(["-n"], args)
+        out = io.StringIO()
+        log = Logger(namespace="twisted_bazaar.net.link.Link",
+                     observer=namedAny("twisted_bazaar.tap.logformat.textLogger")(out))
+        log.debug("closing link to node 7: peer said dc")
+        log.info("link to node 7 closed")
+        return [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
+
+    def test_quiet(self):
+        self.assertEqual(self.lines(False), ["[Link#info] link to node 7 closed"])
+
+    def test_verbose(self):
+        self.assertEqual(self.lines(True), [
+            "[Link#debug] closing link to node 7: peer said dc",
+            "[Link#info] link to node 7 closed"])

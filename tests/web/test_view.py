@@ -44,6 +44,51 @@ class MarketViewTests(SynchronousTestCase):
                                             ("bought", 2, "apple", 2)])
         self.assertEqual(self.view.events[-1]["at"], 5)
 
+    def trades(self):
+        return [(t["item"], t["seller"], t["buyer"]) for t in self.view.snapshot()["trades"]]
+
+    def test_tradesNameBothSides(self):
+        """A sale and a purchase of the same item, seen at two nodes, are
+        one trade; a side never seen stays None; one row per unit."""
+        self.view.stateSeen(state(1, stock={"apple": 3, "fig": 1}))
+        self.view.stateSeen(state(2))
+        self.view.stateSeen(state(1, stock={"apple": 1, "fig": 0}))
+        self.view.stateSeen(state(2, bag={"apple": 2}))
+        self.assertEqual(self.trades(), [("apple", 1, 2), ("apple", 1, 2),
+                                         ("fig", 1, None)])
+        self.clock.advance(60)
+        self.view.stateSeen(state(2, bag={"apple": 2, "fig": 1}))
+        self.assertEqual(self.trades()[-1], ("fig", None, 2))
+
+    def test_newcomerBoughtBeforeFirstAsked(self):
+        """A node that joined while the view looked, first seen with a bag,
+        is the buyer of the sales seen; a node there from the start, or a
+        bag no sale explains, is a starting point."""
+        self.view.stateSeen(state(1, stock={"apple": 3}))
+        self.view.stateSeen(state(2, bag={"apple": 5}))
+        self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood"),
+                               (3, "h", 3, "flood")])
+        self.view.stateSeen(state(1, stock={"apple": 2}))
+        self.view.stateSeen(state(3, bag={"apple": 1, "pear": 4}))
+        self.assertEqual(self.trades(), [("apple", 1, 3)])
+        # The other order: the bag first, the sale in the next answer.
+        self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood"),
+                               (3, "h", 3, "flood"), (4, "h", 4, "flood")])
+        self.view.stateSeen(state(4, bag={"apple": 1}))
+        self.assertEqual(self.trades(), [("apple", 1, 3)])
+        self.view.stateSeen(state(1, stock={"apple": 1}))
+        self.assertEqual(self.trades(), [("apple", 1, 3), ("apple", 1, 4)])
+
+    def test_filesListedOnce(self):
+        """A shared file is on sale by its name and its content: listed
+        once, by name, as a file."""
+        self.view.stateSeen(state(1, stock={"song.ogg": 999_999_999,
+                                            "sha256:" + "ab" * 32: 1_000_000_000,
+                                            "apple": 2}))
+        self.assertEqual(self.view.snapshot()["offers"], {
+            "apple": [{"node": 1, "units": 2, "file": False}],
+            "song.ogg": [{"node": 1, "units": 999_999_999, "file": True}]})
+
     def test_firstAnswerIsTheBaseline(self):
         self.view.stateSeen(state(2, bag={"apple": 2}))
         self.assertEqual(self.kinds(), [("joined", 1, None, None),
@@ -63,7 +108,8 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(state(2, bag={"apple": 1}, links=[(1, "h", 1, "overlay")]))
         snapshot = self.view.snapshot()
         self.assertEqual(snapshot["edges"], [[1, 2]])
-        self.assertEqual(snapshot["offers"], {"apple": [{"node": 1, "units": 2}]})
+        self.assertEqual(snapshot["offers"], {"apple": [{"node": 1, "units": 2,
+                                                         "file": False}]})
         self.assertEqual([(n["id"], n["links"], n["bag"]) for n in snapshot["nodes"]],
                          [(1, 1, {}), (2, 1, {"apple": 1})])
         self.assertEqual(self.view.node(1)["links"],
@@ -137,12 +183,16 @@ class WatcherTests(SynchronousTestCase):
         snapshot = self.view.snapshot()
         self.assertEqual({n["id"] for n in snapshot["nodes"]}, {self.seller.id, buyer.id})
         self.assertEqual(snapshot["offers"], {"apple": [{"node": self.seller.id,
-                                                         "units": 2}]})
+                                                         "units": 2, "file": False}]})
         self.assertEqual(snapshot["edges"], [sorted([self.seller.id, buyer.id])])
         self.assertIn(("sold", self.seller.id, "apple", 1),
                       [(e["kind"], e["node"], e.get("item"), e.get("units"))
                        for e in snapshot["events"]])
         self.assertEqual(self.view.node(buyer.id)["bag"], {"apple": 1})
+        # The buyer bought before the view first asked it: the trade still
+        # names both sides.
+        self.assertEqual([(t["item"], t["seller"], t["buyer"]) for t in snapshot["trades"]],
+                         [("apple", self.seller.id, buyer.id)])
 
     def test_oneStatusLinkPerNode(self):
         """Round after round, the same link carries the questions."""

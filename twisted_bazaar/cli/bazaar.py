@@ -1,11 +1,14 @@
 """
 ``bazaar``: look at a running market.
 
-    bazaar [--tracker HOST:PORT] [--timeout S] [--json] status
-    bazaar [--tracker HOST:PORT] [--timeout S] [--json] list
-    bazaar [--timeout S] [--json] node HOST:PORT
-    bazaar [--tracker HOST:PORT] buy ITEM [--quantity N] [--timeout S]
+    bazaar [--tracker ADDRESS] [--timeout S] [--json] status
+    bazaar [--tracker ADDRESS] [--timeout S] [--json] list
+    bazaar [--timeout S] [--json] node ADDRESS
+    bazaar [--tracker ADDRESS] buy ITEM [--quantity N] [--timeout S]
         [--discovery SCHEME] [--listen ENDPOINT] [--host HOST] [--json]
+
+An ADDRESS is HOST:PORT or a client endpoint string such as
+``tcp:127.0.0.1:7700`` (L{twisted_bazaar.base.address}).
 
 ``status`` asks the tracker for its live nodes (``members``); ``list``
 asks the tracker's index (``list``) and every live node (``state``) what
@@ -20,15 +23,15 @@ import json
 import sys
 
 from twisted.internet import defer, task
-from twisted.internet.endpoints import serverFromString
+from twisted.internet.endpoints import clientFromString, serverFromString
 
+from twisted_bazaar.base.address import TCP, TCP_OR_TLS, Address, addressType
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
     ClientError,
     askNode,
     askTracker,
-    parseAddress,
-    tcpEndpoint,
 )
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
@@ -37,14 +40,20 @@ from twisted_bazaar.roles.buyer import parseItem
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
+from twisted_bazaar.status.node import STATUS
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
+#: The scheme ``bazaar buy`` joins a market without live nodes with.
+DEFAULT_SCHEME = "flood"
 
 
-_address = argumentType(parseAddress)
+_trackerAddress = argumentType(addressType(
+    TCP_OR_TLS, "the tracker is reached over TCP, with or without TLS"))
+_nodeAddress = argumentType(addressType(
+    TCP, "other nodes and this command reach a node over plain TCP"))
 
 
 def _timeout(text):
@@ -74,28 +83,55 @@ def _listen(text):
     return text
 
 
+#: Seconds --timeout allows unless given, per command: each question of
+#: status, list and node; the whole purchase of buy.
+TIMEOUTS = {"status": DEFAULT_TIMEOUT, "list": DEFAULT_TIMEOUT,
+            "node": DEFAULT_TIMEOUT, "buy": DEFAULT_DEADLINE}
+
+
+def _common(timeout_help):
+    """The options every command takes, before or after its name: a parent
+    parser whose options set nothing unless given (L{parse} fills in the
+    defaults), so that one given before the command is not undone by the
+    command's own default."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("options of every command")
+    group.add_argument("--tracker", type=_trackerAddress, default=argparse.SUPPRESS,
+                       metavar="ADDRESS", help="the tracker: HOST:PORT, or a client "
+                       f"endpoint such as tcp:{DEFAULT_TRACKER} (default: "
+                       f"{DEFAULT_TRACKER})")
+    group.add_argument("--timeout", type=_timeout, default=argparse.SUPPRESS,
+                       metavar="S", help=timeout_help)
+    group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                       help="print one JSON object instead of text")
+    return common
+
+
 def parser():
+    question = (f"seconds each question may take (default: "
+                f"{DEFAULT_TIMEOUT:g})")
     p = argparse.ArgumentParser(
         prog="bazaar", description="Look at a running twisted-bazaar market.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--tracker", type=_address, default=DEFAULT_TRACKER,
-                   metavar="HOST:PORT", help="the tracker to ask")
-    p.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT,
-                   metavar="S", help="seconds each question may take")
-    p.add_argument("--json", action="store_true",
-                   help="print one JSON object instead of text")
+        epilog="The options of every command may come before or after its name; "
+        "`bazaar COMMAND --help` tells more.",
+        parents=[_common(f"{question}; for buy, the whole purchase (default: "
+                         f"{DEFAULT_DEADLINE:g})")])
     addVersion(p)
     commands = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    commands.add_parser("status", help="the tracker's live nodes, with their "
-                        "scheme and address")
-    commands.add_parser("list", help="what is on offer: the tracker's index and "
-                        "every live node's stock")
-    node = commands.add_parser("node", help="one node's state: links, stock, bag, "
-                               "pending buys")
-    node.add_argument("address", type=_address, metavar="HOST:PORT",
-                      help="the node's listening address")
+    asking = [_common(question)]
+    commands.add_parser("status", parents=asking, help="the tracker's live nodes, "
+                        "with their scheme and address")
+    commands.add_parser("list", parents=asking, help="what is on offer: the "
+                        "tracker's index and every live node's stock")
+    node = commands.add_parser("node", parents=asking, help="one node's state: "
+                               "links, stock, bag, pending buys")
+    node.add_argument("address", type=_nodeAddress, metavar="ADDRESS",
+                      help="the node's listening address: HOST:PORT, or a "
+                      "client endpoint such as tcp:127.0.0.1:45951")
     buy = commands.add_parser(
         "buy", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        parents=[_common(f"seconds the whole purchase may take (default: "
+                         f"{DEFAULT_DEADLINE:g})")],
         help="join the market as a buyer, buy ITEM, and leave",
         description="Join the market as a buyer node (state in memory), buy "
         "--quantity units of ITEM, stop, and exit 0; exit 1 with the reason "
@@ -104,19 +140,29 @@ def parser():
                      help="what to buy")
     buy.add_argument("--quantity", type=argumentType(boundedInt(1, 10**6)), default=1,
                      metavar="N", help="units to buy")
-    buy.add_argument("--timeout", dest="deadline", type=_timeout,
-                     default=DEFAULT_DEADLINE, metavar="S",
-                     help="seconds the whole purchase may take")
-    buy.add_argument("--discovery", type=_scheme, default="flood", metavar="SCHEME",
-                     help="the market's discovery scheme")
+    buy.add_argument("--discovery", type=_scheme, default=argparse.SUPPRESS,
+                     metavar="SCHEME",
+                     help="the market's discovery scheme (default: the one the "
+                     "tracker's live nodes run, or flood in an empty market)")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
                      help="endpoint the buying node listens on for peers")
     buy.add_argument("--host", default="", help="host name or address peers "
                      "should use to reach the buying node (default %(default)r: "
                      "the address the tracker is reached from)")
-    buy.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                     help="print one JSON object instead of text")
     return p
+
+
+def parse(argv=None):
+    """The command line, with the defaults of the options every command
+    takes filled in where they were not given."""
+    args = parser().parse_args(argv)
+    if not hasattr(args, "tracker"):
+        args.tracker = _trackerAddress(DEFAULT_TRACKER)
+    if not hasattr(args, "timeout"):
+        args.timeout = TIMEOUTS[args.command]
+    if not hasattr(args, "json"):
+        args.json = False
+    return args
 
 
 # -- the questions -----------------------------------------------------------------
@@ -137,7 +183,8 @@ def listing(reactor, args):
     members = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                args.timeout)
     index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout)
-    asked = [askNode(reactor, (host, port), _state(), NodeState, args.timeout)
+    asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
+                     args.timeout)
              for _, host, port, _ in members.nodes]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     states, unreachable = [], []
@@ -186,21 +233,62 @@ def nodeObject(state):
                        for ago, direction, peer, kind in state.recent]}
 
 
+@defer.inlineCallbacks
 def buy(reactor, args):
-    host, port = args.tracker
-    tracker = f"{host}:{port}"
+    """Ask the tracker which scheme its market runs, then buy as a node of
+    that scheme, within what is left of --timeout."""
+    started = reactor.seconds()
+    members = yield askTracker(reactor, args.tracker, Members(), MemberList,
+                               args.timeout)
+    scheme = marketScheme(members, discoveryPlugins(), getattr(args, "discovery", None))
     purchase = OneShotBuy(
         reactor, EndpointConnector(reactor), serverFromString(reactor, args.listen),
-        tcpEndpoint(reactor, args.tracker),
-        tracker, args.item, args.quantity, args.deadline, args.discovery, args.host,
+        clientFromString(reactor, args.tracker.endpoint),
+        str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
         listen_description=args.listen)
-    return purchase.run()
+    result = yield purchase.run(started)
+    return result
+
+
+def marketScheme(members, installed, chosen=None):
+    """
+    The discovery scheme to buy with: the one the market's live nodes run
+    (from the tracker's ``memberlist``), or ``chosen`` (``--discovery``)
+    when some node runs it.
+
+    @param installed: the names of the schemes installed here.
+    @raise ClientError: saying which ``--discovery`` to give, when the
+        market runs several schemes, or none of its nodes runs ``chosen``,
+        or its scheme is not installed here.
+    """
+    counts = {}
+    for _, _, _, scheme in members.nodes:
+        if scheme:
+            counts[scheme] = counts.get(scheme, 0) + 1
+    running = ", ".join(f"{scheme} ({n} node{'s' if n != 1 else ''})"
+                        for scheme, n in sorted(counts.items()))
+    if chosen is not None:
+        if counts and chosen not in counts:
+            raise ClientError(f"no live node runs the {chosen} scheme; the "
+                              f"market's nodes run {running}: give --discovery "
+                              f"{max(counts, key=counts.get)}")
+        return chosen
+    if not counts:
+        return DEFAULT_SCHEME
+    if len(counts) > 1:
+        raise ClientError(f"the market's nodes run several schemes, {running}: "
+                          f"give --discovery with the one to buy through")
+    [scheme] = counts
+    if scheme not in installed:
+        raise ClientError(f"the market runs the {scheme} scheme, which is not "
+                          f"installed here (installed: {', '.join(sorted(installed))})")
+    return scheme
 
 
 # -- text -----------------------------------------------------------------------
 
 def renderStatus(obj):
-    lines = [f"{obj['total']} live node{'s' if obj['total'] != 1 else ''}"
+    lines = [plural(obj['total'], "live node")
              + (f" (showing {len(obj['nodes'])})" if len(obj["nodes"]) < obj["total"]
                 else "")]
     for entry in obj["nodes"]:
@@ -215,7 +303,8 @@ def renderList(obj):
         lines.append("in stock (live query of every node):")
         for item, entry in obj["items"].items():
             sellers = ", ".join(str(s) for s in entry["sellers"]) or "-"
-            lines.append(f"  {item}: {entry['units']} units, sellers: {sellers}")
+            lines.append(f"  {item}: {plural(entry['units'], 'unit')}, sellers: "
+                         f"{sellers}")
     else:
         lines.append("in stock (live query of every node): nothing")
     if obj["index"]:
@@ -227,13 +316,25 @@ def renderList(obj):
     return "\n".join(lines)
 
 
+def _linked(link):
+    """The other end of a node's link, in words: a node, or a status client
+    (this command, the web view), whose id is no node's."""
+    return "a status client" if link["purpose"] == STATUS else f"node {link['id']}"
+
+
+def _peer(peer_id):
+    """The peer of a recent message, in words: a node, or a connection
+    that had not yet said who it is (its first ``thisisme``)."""
+    return "a new connection" if peer_id < 0 else f"node {peer_id}"
+
+
 def renderNode(obj):
     def counts(values):
         return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
 
     lines = [f"node {obj['id']} at {obj['host']}:{obj['port']} ({obj['scheme']})",
              f"links: {len(obj['links'])}"]
-    lines += [f"  node {link['id']} at {link['host']}:{link['port']} "
+    lines += [f"  {_linked(link)} at {link['host']}:{link['port']} "
               f"({link['purpose']})" for link in obj["links"]]
     lines += [f"stock: {counts(obj['stock'])}", f"bag: {counts(obj['bag'])}",
               f"pending buys: {obj['pending']}"]
@@ -241,7 +342,7 @@ def renderNode(obj):
         lines.append("recent messages (newest last):")
         lines += [f"  {entry['ago'] / 1000:6.1f} s ago  "
                   f"{'<- from' if entry['dir'] == 'in' else '-> to  '} "
-                  f"{'?' if entry['peer'] < 0 else 'node ' + str(entry['peer'])}  "
+                  f"{_peer(entry['peer'])}  "
                   f"{entry['type']}" for entry in obj["recent"]]
     return "\n".join(lines)
 
@@ -251,7 +352,7 @@ COMMANDS = {"status": (status, renderStatus), "list": (listing, renderList),
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
+    args = parse(argv)
     run, render = COMMANDS[args.command]
     outcome = {}
 

@@ -17,36 +17,14 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar.status.client import ClientError
-from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.daemon.registry import buildScheme, rolePlugins
-from twisted_bazaar.roles.want import (
-    BACKOFF,
-    BUYING,
-    COMMITTING,
-    RESUMING,
-    RETRY_SAVE,
-    SAVING,
-    SEARCHING,
-    WAITING,
-)
 from twisted_bazaar.daemon.services import NodeService
+from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
 
 #: Seconds ``bazaar buy`` may take unless told otherwise.
 DEFAULT_DEADLINE = 60.0
-
-#: What a want still in a state was doing when time ran out.
-_WHY = {
-    WAITING: "the node could not search yet (no link to another node)",
-    SEARCHING: "its search was still out",
-    BACKOFF: "no seller offered it",
-    SAVING: "a buy was being made",
-    RETRY_SAVE: "a buy was being made",
-    RESUMING: "a buy was being made",
-    BUYING: "the seller did not answer the buy",
-    COMMITTING: "a purchase was being recorded",
-}
 
 
 class OneShotBuy:
@@ -91,18 +69,21 @@ class OneShotBuy:
         self._finished = defer.Deferred()
         self._timer = None
         self._ending = False
-        self._searches = _SearchCount(item)
+        self._searches = EmptySearches()
         self.node.addObserver(self._searches)
 
-    def run(self):
+    def run(self, started=None):
         """
         Start the node and buy.
 
+        @param started: when the purchase began, by the clock (its
+            questions to the tracker may come first); default: now.
         @return: a Deferred firing, once the node has stopped, with a
             dict of what was bought (L{result}), or failing with
             L{ClientError} saying why not.
         """
-        self._timer = self.clock.callLater(self.deadline, self._expired)
+        spent = 0 if started is None else self.clock.seconds() - started
+        self._timer = self.clock.callLater(max(0, self.deadline - spent), self._expired)
         self.service.startService()
         return self._finished
 
@@ -118,17 +99,8 @@ class OneShotBuy:
 
     def shortfall(self):
         """Why the purchase is not done, in one line."""
-        [want] = self.buyer.wants
-        empty = self._searches.empty
-        if not self.node.ready:
-            why = f"never registered with the tracker at {self.tracker_address}"
-        elif want.state in (SEARCHING, BACKOFF) and empty:
-            why = (f"no seller offered it ({empty} search"
-                   f"{'es' if empty > 1 else ''} found nothing)")
-        else:
-            why = _WHY.get(want.state, want.state)
-        return (f"bought {want.bought} of {self.quantity} {self.item} within "
-                f"{self.deadline:g} s: {why}")
+        return shortfall(self.node, self.buyer, self._searches, self.tracker_address,
+                         f" within {self.deadline:g} s")
 
     @defer.inlineCallbacks
     def _end(self, failure):
@@ -150,18 +122,6 @@ class OneShotBuy:
         return {"node": self.node.id, "item": self.item, "quantity": self.quantity,
                 "purchases": [{"buy_id": p.buy_id, "seller": p.seller}
                               for p in self.buyer.bag]}
-
-
-class _SearchCount(NodeObserver):
-    """Counts the searches for one item that found nothing."""
-
-    def __init__(self, item):
-        self.item = item
-        self.empty = 0
-
-    def offersFound(self, item, offers):
-        if item == self.item and not offers:
-            self.empty += 1
 
 
 def renderBuy(obj):

@@ -1,13 +1,13 @@
 """
 What the console commands share: their version, argparse types from the
-daemons' option parsers, and output that a reader may stop reading
-(``| head``) without a traceback.
+daemons' option parsers, and L{emit}: output that a reader may stop
+reading (``| head``) without a traceback.
 """
 
 import argparse
-import os
-import sys
 from importlib import metadata
+
+from twisted_bazaar.base.console import emit  # noqa: F401 (the commands use it from here)
 
 #: The distribution the commands belong to.
 DISTRIBUTION = "twisted-bazaar"
@@ -43,29 +43,3 @@ def addVersion(parser):
     """Give an argparse parser ``--version``."""
     parser.add_argument("--version", action="version",
                         version=f"%(prog)s (twisted-bazaar) {version()}")
-
-
-#: Exit status when the reader of stdout went away (``| head -1``): quiet,
-#: but not 0, as the output was cut short.
-READER_GONE = 1
-
-
-def emit(text, stream=None):
-    """
-    Write text and a newline to stdout, and flush.
-
-    @raise SystemExit: with L{READER_GONE}, quietly, when the reader has
-        closed the pipe; stdout is pointed at /dev/null first, so that
-        Python's own flush at exit does not complain either.
-    """
-    stream = sys.stdout if stream is None else stream
-    try:
-        stream.write(text + "\n")
-        stream.flush()
-    except BrokenPipeError:
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, stream.fileno())
-        except (AttributeError, OSError, ValueError):
-            pass
-        raise SystemExit(READER_GONE)

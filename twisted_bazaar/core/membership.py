@@ -153,7 +153,7 @@ class Membership(Service):
 
     @_machine.output()
     def _refuseLink(self, link):
-        link.close("the node is stopping")
+        link.close("the node is stopping", routine=True)
 
     @_machine.output()
     def _leave(self):
@@ -211,7 +211,7 @@ class Membership(Service):
             self.log.info("tracker says {code}: {info}", code=message.code,
                           info=message.info)
         elif kind is wire.Dc:
-            link.close("tracker said dc")
+            link.close("tracker said dc", routine=True)
         else:
             link.protocolError("wtf", f"a node does not expect {message.TYPE} "
                                "from the tracker")

@@ -326,12 +326,16 @@ class Link(NetstringReceiver):
             interval = min(interval or self.idle_timeout, self.idle_timeout)
         return interval
 
-    def close(self, reason=None):
-        """Flush what was written, then close.  Idempotent."""
+    def close(self, reason=None, routine=False):
+        """Flush what was written, then close.  Idempotent.
+
+        @param routine: the close is part of a healthy market (a ``dc``, a
+            finished check): its reason is logged at debug, not info."""
         if self.closing:
             return
         if reason:
-            self.peerLine(LogLevel.info, "closing link to {peer}: {reason}",
+            self.peerLine(LogLevel.debug if routine else LogLevel.info,
+                          "closing link to {peer}: {reason}",
                           reason=reason)
         self.closing = self.deaf = True
         if self.transport is not None:
@@ -362,7 +366,7 @@ class Link(NetstringReceiver):
     def disconnect(self, reason=None):
         """Say ``dc``, then close: the polite way to leave."""
         self.send(wire.Dc())
-        self.close(reason)
+        self.close(reason, routine=True)
 
     def retire(self, reason):
         """

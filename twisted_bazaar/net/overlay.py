@@ -22,6 +22,7 @@ from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
+from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.identity.keys import keyOwns
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 
@@ -40,6 +41,17 @@ DEFAULT_DIRECT_IDLE = 30.0
 #: thisisme.
 DEFAULT_HANDSHAKE_LIMIT = 4
 
+
+def _levelOf(link):
+    """A status client's link (``bazaar node``, the web view) is no news
+    to a user of the market: logged at debug."""
+    return LogLevel.debug if link.purpose == STATUS else LogLevel.info
+
+
+def _named(link, peer):
+    """Who is at the other end of a link, for the log: a node, or a status
+    client (whose id is no node's)."""
+    return "a status client" if link.purpose == STATUS else f"node {peer}"
 
 class NotConnected(Exception):
     """A link to the peer could not be made or did not finish its handshake."""
@@ -146,7 +158,7 @@ class Overlay:
 
         def cancel(waiter):
             self._waiters.pop(link, None)
-            link.close("connection abandoned")
+            link.close("connection abandoned", routine=True)
             if link.transport is None:
                 self.pending.discard(link)
                 self._checkClosed()
@@ -264,7 +276,7 @@ class Overlay:
                 link.peerLine(LogLevel.info, "{peer} says {code}: {info}", self.log,
                               code=message.code, info=message.info)
         elif kind is wire.Dc:
-            link.close("peer said dc")
+            link.close("peer said dc", routine=True)
         elif kind is wire.ThisIsMe:
             if message.id != link.peer_id:
                 link.protocolError("wtf", f"this link belongs to node {link.peer_id}",
@@ -291,7 +303,7 @@ class Overlay:
             handshake = Handshake(node.identity, CHECK)
             link.send(node.introduction(nonce=handshake.nonce,
                                         sig=handshake.prove(ask.key, ask.nonce)))
-        link.close("told the checker who listens here")
+        link.close("told the checker who listens here", routine=True)
 
     def _accept(self, link, hello):
         """
@@ -385,8 +397,8 @@ class Overlay:
         node.paths.learn((node.id, peer))
         self._settle(link, peer)
         if existing is None:
-            self.log.info("linked to node {peer} ({purpose})", peer=peer,
-                          purpose=link.purpose)
+            self.log.emit(_levelOf(link), "linked to {who} ({purpose})", peer=peer,
+                          purpose=link.purpose, who=_named(link, peer))
             node.events.linkAdded(peer)
         elif existing.purpose != OVERLAY and link.purpose == OVERLAY:
             node.events.linkAdded(peer)
@@ -440,7 +452,8 @@ class Overlay:
         del self.links[peer]
         self.addresses.pop(peer, None)
         self.node.paths.forgetVia(peer)
-        self.log.info("link to node {peer} closed", peer=peer)
+        self.log.emit(_levelOf(link), "link to {who} closed", peer=peer,
+                      who=_named(link, peer))
         self.node.events.linkRemoved(peer)
 
     # -- shutdown ----------------------------------------------------------------------

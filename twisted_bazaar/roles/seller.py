@@ -84,7 +84,8 @@ class Seller(Role):
             self.stock = self.store.inventory()
             if seeded != stock:
                 self.log.warn("--sell {given} differs from the stock this data dir "
-                              "began with ({seeded}); keeping what is left: {left}",
+                              "began with ({seeded}); keeping what is left: {left} "
+                              "(start it with --restock to set the stock to --sell)",
                               given=_describe(stock), seeded=_describe(seeded),
                               left=_describe(self.stock))
         self.lease = lease
@@ -611,7 +612,7 @@ class SellerPlugin:
     """The ``seller`` role, as twistd and the simulator find it."""
 
     name = "seller"
-    description = "sell the units given with --sell"
+    description = "sell the units given with --sell, and the files of --share DIR"
     options = (
         RoleOption("sell", "ITEM=COUNT to offer (repeatable)", parseSell,
                    repeatable=True),

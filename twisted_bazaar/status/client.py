@@ -3,7 +3,9 @@ A one-question client for the ``bazaar`` command: connect, introduce
 itself, ask one question, take the answer, say ``dc``.
 
 It speaks through the same L{Link} as the daemons (framing, decoding,
-answering pings), so it obeys docs/protocol.md like any peer.
+answering pings), so it obeys docs/protocol.md like any peer.  Where it
+connects is an L{Address} (L{twisted_bazaar.base.address}), in any form a
+user types.
 """
 
 import random
@@ -65,14 +67,13 @@ class _Asker:
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT):
     """
-    Ask one question at HOST:PORT.
+    Ask one question at an L{Address}.
 
     @return: a Deferred firing with the answer, or failing with
         L{ClientError} (with the reason) on refusal, a lost connection,
         an unreachable address, or after ``timeout`` seconds.
     """
-    host, port = address
-    endpoint = tcpEndpoint(reactor, address, timeout)
+    endpoint = clientFromString(reactor, address.withTimeout(timeout))
     done = defer.Deferred()
     link = Link(_Asker(hello, question, answer_type, done), reactor,
                 LinkSettings(handshake_timeout=timeout), inbound=False)
@@ -80,7 +81,7 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT)
 
     def unreachable(reason):
         if not done.called:
-            done.errback(ClientError(f"cannot reach {host}:{port}: "
+            done.errback(ClientError(f"cannot reach {address}: "
                                      f"{reason.getErrorMessage()}"))
 
     connecting.addErrback(unreachable)
@@ -89,19 +90,11 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT)
         reason.trap(defer.TimeoutError)
         if link.transport is not None:
             link.close()
-        raise ClientError(f"no answer from {host}:{port} within {timeout:g} s")
+        raise ClientError(f"no answer from {address} within {timeout:g} s")
 
     done.addTimeout(timeout, reactor)
     done.addErrback(timedOut)
     return done
-
-
-def tcpEndpoint(reactor, address, timeout=DEFAULT_TIMEOUT):
-    """A TCP client endpoint to (host, port), IPv6 hosts too."""
-    host, port = address
-    escaped = host.replace(":", r"\:")
-    return clientFromString(reactor, f"tcp:{escaped}:{port}:timeout="
-                                     f"{max(1, int(timeout))}")
 
 
 def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT):
@@ -118,22 +111,3 @@ def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
 
     hello = wire.ThisIsMe(rng.randrange(*CLIENT_IDS), 0, "", purpose=STATUS)
     return ask(reactor, address, hello, question, answer_type, timeout)
-
-
-def parseAddress(text, default_port=None):
-    """``HOST:PORT`` (or ``[v6]:PORT``) -> (host, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep:
-        if default_port is None:
-            raise ValueError(f"wants HOST:PORT, not {text!r}")
-        host, port = text, str(default_port)
-    host = host.strip("[]")
-    if not host:
-        raise ValueError(f"wants HOST:PORT, not {text!r}")
-    try:
-        number = int(port)
-    except ValueError:
-        raise ValueError(f"port {port!r} is not a number") from None
-    if not 0 < number <= 65535:
-        raise ValueError(f"port {number} is not in 1 ... 65535")
-    return host, number

@@ -215,6 +215,10 @@ class Snapshot:
     def stockItem(self, item, units):
         self._inventory[item] = units
 
+    def restock(self, stock):
+        self.seeded = dict(stock)
+        self._inventory.update(stock)
+
     def recordSales(self, sales):
         for item, units in countItems(sales).items():
             self._inventory[item] -= units

@@ -198,6 +198,21 @@ class SQLiteStore(SnapshotReads):
         self._state.seed(stock)
         return self._state.inventory(), True
 
+    def restock(self, stock):
+        """
+        Set each item's units to the count ``stock`` gives, whatever is
+        left of it, in one transaction: the ledger (the sales made) stays,
+        and so do the items ``stock`` leaves out.  ``stock`` becomes the
+        stock this store is seeded with, so a seller started again with the
+        same ``--sell`` finds them alike.
+        """
+        statements = [("INSERT OR REPLACE INTO inventory VALUES (?, ?)", (item, units))
+                      for item, units in sorted(stock.items())]
+        statements.append(("INSERT OR REPLACE INTO meta VALUES ('seeded', ?)",
+                           (json.dumps(stock, sort_keys=True),)))
+        return self._write("stock not restocked", statements, self._state.restock,
+                           dict(stock))
+
     def stockItem(self, item, units):
         """Put ``units`` of item in the inventory, whether it was there or
         not (a seller's shared file, offered after the stock was seeded)."""

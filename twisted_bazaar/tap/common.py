@@ -3,8 +3,10 @@ What both daemons' command lines share: the link limits, ``--verbose``,
 ``--config FILE``, one-line usage errors, and no shared pid file.
 """
 
+import os
 import random
 import sys
+import textwrap
 
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
@@ -21,13 +23,21 @@ from twisted_bazaar.net.link import (
 )
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.web import metricsSite
+from twisted_bazaar.base.console import emit
 from twisted_bazaar.base.options import boundedInt, rate, seconds
 from twisted_bazaar.daemon.services import EndpointConnector, ListeningService
 from twisted_bazaar.status.tracker import StatusExtension
-from twisted_bazaar.tap.config import ConfigError, configArgs, splitConfig
+from twisted_bazaar.tap.config import (
+    FLAG,
+    LIST,
+    ConfigError,
+    configArgs,
+    kindOf,
+    splitConfig,
+)
 from twisted_bazaar.tap.endpoints import checkServerEndpoint
 from twisted_bazaar.tap.exitstatus import ExitStatus
-from twisted_bazaar.tap.logformat import parseFormat, useJSON
+from twisted_bazaar.tap.logformat import parseFormat, useFormat
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.web.watch import StatusWatcher
@@ -78,16 +88,73 @@ COMMON_PARAMETERS = [
 ]
 
 
+def _shownDefault(default):
+    """A false default as --help shows it: 0 and 0.0, but not an empty
+    string (Twisted would print ``[default: ]``)."""
+    return None if default in ("", None) else default
+
+
 class DaemonOptions(usage.Options):
     """
     Options shared by both daemons: bad flags end in a one-line error, and
     several daemons may run in one folder (no shared ``twistd.pid``).
     """
 
-    optFlags = [["verbose", "v", "Log every message sent and received, and every "
-                 "sale (by default, under load most are summed up every 10 s)."]]
+    optFlags = [["verbose", "v", "Log every message sent and received, every sale "
+                 "(by default, under load most are summed up every 10 s), and the "
+                 "debug lines (links closed politely, lookups dropped while a ring "
+                 "settles...)."]]
     #: Options that may be given many times (lists in a config file).
     repeatable = ()
+
+    #: The options of both daemons that run and protect it, shown last.
+    OPERATIONS = ("verbose", "log-format", "metrics", "config", "help", "version",
+                  "handshake-timeout", "ping-interval", "frame-limit", "error-limit",
+                  "search-rate", "ping-rate", "write-limit")
+
+    def helpGroups(self):
+        """The sections of --help: (title, option names, note), in order;
+        the note stands in for a section without options."""
+        return [("Operations and limits on peers (both daemons)", self.OPERATIONS,
+                 "")]
+
+    def getUsage(self, width=None):
+        """--help by sections (L{helpGroups}), each alphabetical, rather
+        than one alphabetical list; an option no section names comes last."""
+        width = width or int(os.environ.get("COLUMNS", "80"))
+        rows = {row["long"]: row for row in self._helpRows()}
+        sections = []
+        for title, names, note in self.helpGroups():
+            chosen = sorted((rows.pop(name) for name in names if name in rows),
+                            key=lambda row: row["long"])
+            body = "".join(usage.docMakeChunks(chosen, width)) if chosen else ""
+            sections.append(f"{title}:\n{body or f'  {note}' + chr(10)}")
+        if rows:
+            sections.append("Other options:\n" + "".join(
+                usage.docMakeChunks(sorted(rows.values(), key=lambda row: row["long"]),
+                                    width)))
+        longdesc = getattr(self, "longdesc", "")
+        if longdesc:
+            longdesc = "\n" + "\n".join(textwrap.wrap(longdesc, width)) + "\n"
+        return "\n".join(sections) + longdesc
+
+    def _helpRows(self):
+        """One row per option, as Twisted's docMakeChunks takes them, its
+        text on one line (a docstring's line breaks and indentation go)."""
+        short = {long: key for key, long in self.synonyms.items()
+                 if key != long and len(key) == 1}
+        for opt in self.longOpt:
+            name = opt.rstrip("=")
+            yield {"long": name, "short": short.get(name),
+                   "doc": " ".join((self.docs.get(name) or "").split()),
+                   "optType": "parameter" if opt.endswith("=") else "flag",
+                   "default": _shownDefault(self.defaults.get(name)),
+                   "dispatch": self._dispatch.get(name)}
+
+    def opt_help(self):
+        """Display this help and exit."""
+        emit(str(self))
+        raise SystemExit(0)
 
     def opt_config(self, path):
         """A TOML file of options, keyed by their long names; flags given on
@@ -100,12 +167,7 @@ class DaemonOptions(usage.Options):
             try:
                 path, rest = splitConfig(options)
                 if path is not None:
-                    takes_value = {name.rstrip("=") for name in self.longOpt
-                                   if name.endswith("=")} - {"config"}
-                    flags = {name for name in self.longOpt
-                             if not name.endswith("=")} - {"help", "version"}
-                    rest = configArgs(path, takes_value, flags, self.repeatable,
-                                      rest) + rest
+                    rest = configArgs(path, self.configKinds(), rest) + rest
             except ConfigError as e:
                 raise usage.UsageError(str(e))
             super().parseOptions(rest)
@@ -118,17 +180,35 @@ class DaemonOptions(usage.Options):
                              f"(see twistd {name} --help)\n")
             raise SystemExit(2)
 
+    def optionDefault(self, name):
+        """The default of an option that takes a value."""
+        return self.defaults.get(name)
+
+    def configKinds(self):
+        """Long option name -> the kind of value a config file gives it."""
+        kinds = {}
+        for name in self.longOpt:
+            if not name.endswith("="):
+                if name not in ("help", "version"):
+                    kinds[name] = FLAG
+            elif name != "config=":
+                name = name[:-1]
+                kinds[name] = (LIST if name in self.repeatable
+                               else kindOf(self.optionDefault(name)))
+        return kinds
+
     def postOptions(self):
         parent = self.parent
         if parent is not None and parent.get("pidfile") == "twistd.pid":
             # twistd's default pid file would stop a second daemon in the
             # same folder; these daemons need none unless asked.
             parent["pidfile"] = ""
-        if self["log-format"] == "json" and parent is not None:
-            if parent.get("logger") or parent.get("syslog"):
+        if parent is not None:
+            if self["log-format"] == "json" and (parent.get("logger")
+                                                 or parent.get("syslog")):
                 raise usage.UsageError("--log-format json cannot be combined with "
                                        "twistd's --logger or --syslog")
-            useJSON(parent)
+            useFormat(parent, self["log-format"], bool(self["verbose"]))
         if self["metrics"] is not None:
             try:
                 checkServerEndpoint(self["metrics"])
@@ -150,11 +230,21 @@ class DaemonOptions(usage.Options):
 
 
 def exitStatusFor(options, reactor, prog):
-    """The L{ExitStatus} of a daemon run with these options (under twistd,
-    its parent options say whether it forks into the background)."""
+    """
+    The L{ExitStatus} of a daemon run with these options (under twistd,
+    its parent options say whether it forks into the background).  Called
+    in ``makeService``, before twistd forks: a daemon about to go to the
+    background keeps a copy of the stderr it was started with, until its
+    reactor runs.
+    """
     parent = getattr(options, "parent", None)
     nodaemon = True if parent is None else bool(parent.get("nodaemon", True))
-    return ExitStatus(reactor, prog, nodaemon, twistdConfig=parent)
+    stderr = sys.__stderr__
+    if not nodaemon and stderr is not None:
+        stderr = os.fdopen(os.dup(stderr.fileno()), "w")
+    status = ExitStatus(reactor, prog, nodaemon, twistdConfig=parent, stderr=stderr)
+    reactor.callWhenRunning(status.running)
+    return status
 
 
 def addMetrics(parent, reactor, options, metrics, exitStatus):

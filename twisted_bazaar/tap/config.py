@@ -5,9 +5,12 @@ The file's keys are the long option names (``tracker``, ``sell``,
 ``verbose``...).  They become command-line arguments placed before the
 real ones, so a flag given on the command line wins: a later value replaces
 a single-valued option, and a repeatable option (``--sell``, ``--want``,
-``--role``) given on the command line replaces the file's list.
+``--role``) given on the command line replaces the file's list.  Each
+value must be of its option's kind (a list for a repeatable option, a
+whole number for ``quantity``...): anything else is a usage error.
 """
 
+import json
 import tomllib
 
 
@@ -33,14 +36,63 @@ def splitConfig(args):
     return path, rest
 
 
-def configArgs(path, takes_value, flags, repeatable, given):
+#: The kinds of value a key takes, each with the TOML types it accepts.
+FLAG = "true or false"
+LIST = "a list of strings"
+WHOLE = "a whole number"
+NUMBER = "a number"
+YES_NO = "true or false (or \"yes\" or \"no\")"
+STRING = "a string"
+
+_ACCEPTS = {FLAG: (bool,), WHOLE: (int,), NUMBER: (int, float), YES_NO: (bool, str),
+            STRING: (str,)}
+
+
+def kindOf(default):
+    """The kind of value an option takes, told by its default: a whole
+    number, a number, yes or no, or a string (also for options without a
+    default)."""
+    if isinstance(default, bool):
+        return YES_NO
+    if isinstance(default, int):
+        return WHOLE
+    if isinstance(default, float):
+        return NUMBER
+    return STRING
+
+
+def _shown(value):
+    """A TOML value as a reader of the file would name it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value)}"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+def _text(value):
+    """A checked value as the command-line text it stands for."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def configArgs(path, kinds, given):
     """
     The arguments a TOML file stands for.
 
-    @param takes_value: long names of options that take a value.
-    @param flags: long names of options that take none.
-    @param repeatable: names that may be given many times (TOML arrays).
+    @param kinds: long option name -> the kind of value it takes (L{FLAG},
+        L{LIST} for a repeatable option, or L{kindOf} its default); a key
+        not in it is an unknown option.
     @param given: the command-line arguments, to leave out what they set.
+    @raise ConfigError: naming the file and the key, for an unknown key
+        or a value of the wrong type.
     """
     try:
         with open(path, "rb") as f:
@@ -57,21 +109,28 @@ def configArgs(path, takes_value, flags, repeatable, given):
     args = []
     for key, value in table.items():
         where = f"--config {path}: {key}"
-        if key in flags:
-            if type(value) is not bool:
-                raise ConfigError(f"{where} must be true or false")
+        kind = kinds.get(key)
+        if kind is None:
+            raise ConfigError(f"{where}: unknown option")
+        if kind == LIST:
+            if type(value) is not list:
+                example = json.dumps([value]) if isinstance(value, str) else "[...]"
+                raise ConfigError(f"{where} takes a list, as in {key} = {example}, "
+                                  f"not {_shown(value)}")
+            for each in value:
+                if type(each) is not str:
+                    raise ConfigError(f"{where} must be {LIST}, not a list holding "
+                                      f"{_shown(each)}")
+            if key not in on_command_line:
+                args += [f"--{key}={each}" for each in value]
+            continue
+        if type(value) is list and kind != FLAG:
+            raise ConfigError(f"{where} takes one value, not a list")
+        if type(value) not in _ACCEPTS[kind]:
+            raise ConfigError(f"{where} must be {kind}, not {_shown(value)}")
+        if kind == FLAG:
             if value:
                 args.append(f"--{key}")
-        elif key in takes_value:
-            if key in repeatable and key in on_command_line:
-                continue
-            values = value if type(value) is list else [value]
-            if len(values) != 1 and key not in repeatable:
-                raise ConfigError(f"{where} takes one value, not a list")
-            for each in values:
-                if type(each) not in (str, int, float):
-                    raise ConfigError(f"{where} must be a string or a number")
-                args.append(f"--{key}={each}")
         else:
-            raise ConfigError(f"{where}: unknown option")
+            args.append(f"--{key}={_text(value)}")
     return args

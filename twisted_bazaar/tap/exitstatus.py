@@ -1,20 +1,27 @@
 """
-How a daemon that cannot do its job ends: one line saying why, and a
-non-zero exit status, so that scripts and service managers see failure.
+How a daemon that cannot do its job ends: one line saying why, on the
+stderr of whoever started it, and a non-zero exit status, so that scripts
+and service managers see failure.
 
 twistd has no way for a service to choose the exit status: after its
-reactor stops it exits 0 (or re-raises the signal that stopped it).  So:
+reactor stops it exits 0 (or re-raises the signal that stopped it).  And
+once it logs, twistd points C{sys.stderr} into the log (with ``-n``,
+stdout), and a daemon in the background has its stderr on /dev/null.  So:
 
+- the line is written to the stderr the daemon was started with: with
+  ``-n``, C{sys.__stderr__}; in the background, a copy of it taken before
+  twistd forks (L{exitStatusFor} runs in ``makeService``), kept until the
+  reactor runs.  It is logged too, unless the log is twistd's text log on
+  the same terminal, where it would show twice;
 - a failure while twistd is still starting its services (the reactor
   does not run yet; a port that is taken fails there) raises
-  C{SystemExit} with the line, which twistd lets through: the line goes to
-  stderr and the status is 1.  A daemon that forked into the background
-  logs the line (its stderr is gone) and hands it to the twistd process
-  that waits in the foreground for it to start, through twistd's status
-  pipe: that process prints it and exits 1;
-- a failure once the reactor runs logs the line, stops the reactor (so
-  every service stops in order), and ends the process with the status
-  at interpreter exit, after twistd has cleaned up.
+  C{SystemExit} with the status, which twistd lets through.  A daemon in
+  the background also tells the twistd process waiting in the foreground,
+  through twistd's status pipe, that it failed: that process exits 1
+  (saying, in twistd's words, to look at the line above);
+- a failure once the reactor runs stops the reactor (so every service
+  stops in order), and ends the process with the status at interpreter
+  exit, after twistd has cleaned up.
 """
 
 import atexit
@@ -22,6 +29,8 @@ import os
 import sys
 
 from twisted.logger import Logger
+
+from twisted_bazaar.tap.logformat import textOnTerminal
 
 
 class ExitStatus:
@@ -34,16 +43,16 @@ class ExitStatus:
     log = Logger()
 
     def __init__(self, reactor, prog, nodaemon=True, exit=os._exit,
-                 atExit=atexit.register, twistdConfig=None):
+                 atExit=atexit.register, twistdConfig=None, stderr=None):
         """
         @param prog: the daemon's name, which starts the line
             (``twistd bazaar-node``).
-        @param nodaemon: False when twistd forks into the background (its
-            stderr then goes nowhere, so the line is logged as well).
+        @param nodaemon: False when twistd forks into the background.
         @param exit: ends the process with a status (L{os._exit}).
         @param atExit: registers a function to run at interpreter exit.
-        @param twistdConfig: twistd's own options, where it keeps the
+        @param twistdConfig: twistd's own options: where it logs, and the
             status pipe of a daemon in the background (``statusPipe``).
+        @param stderr: the stream the line goes to (None: only the log).
         """
         self.reactor = reactor
         self.prog = prog
@@ -52,6 +61,9 @@ class ExitStatus:
         self._exit = exit
         self._atExit = atExit
         self._twistdConfig = twistdConfig
+        self.stderr = stderr
+        #: The log is text on the terminal, beside stderr.
+        self._logOnTerminal = nodaemon and textOnTerminal(twistdConfig or {})
 
     def line(self, why):
         return f"{self.prog}: error: {why}"
@@ -68,28 +80,55 @@ class ExitStatus:
             return
         self.code = code
         line = self.line(why)
+        if not self._say(line) or not self._logOnTerminal:
+            self.log.critical("{line}", line=line)
         if not getattr(self.reactor, "running", False):
             if not self.nodaemon:
-                self.log.critical("{line}", line=line)
-                self._tellParent(line)
+                self._tellParent()
             self._removePidfile()
-            raise SystemExit(line if self.nodaemon else code)
-        self.log.critical("{line}", line=line)
+            raise SystemExit(code)
         self._atExit(self._end)
         self.reactor.stop()
 
-    def _tellParent(self, line):
-        """Write the line to twistd's status pipe (read by the process
-        that forked the daemon: it shows what follows the first two bytes,
-        up to 100 bytes in all, and exits 1)."""
+    def _say(self, line):
+        """Write the line to stderr; True if it got there."""
+        if self.stderr is None:
+            return False
+        try:
+            self.stderr.write(line + "\n")
+            self.stderr.flush()
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def running(self):
+        """The reactor runs, so the daemon has started: a daemon in the
+        background lets go of the stderr it was started with (a caller
+        waiting for that stream to close, as a pipe, sees it close)."""
+        if not self.nodaemon and self.stderr is not None:
+            stderr, self.stderr = self.stderr, None
+            try:
+                stderr.close()
+            except OSError:
+                pass
+
+    def _tellParent(self):
+        """Tell the twistd process waiting in the foreground for a daemon
+        in the background that it failed, through twistd's status pipe:
+        that process prints what follows the first two bytes (up to 100
+        bytes in all), as a bytes literal, and exits 1.  The reason is
+        whole on the line above it."""
         config = self._twistdConfig
         pipe = None if config is None else config.get("statusPipe")
         if pipe is None:
             return
         del config["statusPipe"]
-        message = ("1 " + line).encode("ascii", "backslashreplace")[:100]
+        where = ("the reason is on the line above and in the log"
+                 if self.stderr is not None else "the reason is in the log")
+        message = f"1 {self.prog} did not start: {where}".encode("ascii",
+                                                                  "backslashreplace")
         try:
-            os.write(pipe, message)
+            os.write(pipe, message[:100])
             os.close(pipe)
         except OSError:
             pass

@@ -1,20 +1,38 @@
 """
-``--log-format json``: one JSON object per log line, for machines.
+How the daemons write their log: ``--log-format text`` (the default) or
+``json``.
 
-The objects are C{twisted.logger}'s own JSON form of each event
-(L{eventAsJSON}, which L{eventFromJSON} reads back), with one key added:
-``log_text``, the line as the text format shows it.  They go where
-twistd would write its text log: stdout with ``-n`` (and no
-``--logfile``), else ``--logfile`` (default ``twistd.log``).
+- ``text`` is twistd's own format, with the short name of each line's
+  source (``[Seller#info]``, not ``[twisted_bazaar.roles.seller.Seller#info]``);
+- ``json`` writes one object per line: C{twisted.logger}'s own JSON form
+  of each event (L{eventAsJSON}, which L{eventFromJSON} reads back), with
+  one key added: ``log_text``, the line as the text format shows it.
+
+Debug lines (a link closed after a ``dc``, a chord lookup dropped while
+the ring settles: what a healthy market does) are left out unless
+``--verbose``.  Both go where twistd would write its text log: stdout with ``-n`` (and
+no ``--logfile``), else ``--logfile`` (default ``twistd.log``), which
+SIGUSR1 rotates as twistd's does.  With twistd's own ``--logger`` or
+``--syslog``, the text log is twistd's, untouched.
 """
 
+import signal
 import sys
 
-from twisted.logger import formatEvent, jsonFileLogObserver
+from twisted.logger import (
+    FilteringLogObserver,
+    LogLevel,
+    LogLevelFilterPredicate,
+    formatEvent,
+    jsonFileLogObserver,
+    textFileLogObserver,
+)
 from twisted.python.logfile import LogFile
 
 #: The formats ``--log-format`` takes.
 FORMATS = ("text", "json")
+#: The package whose sources are named by their last part in the log.
+_PACKAGE = "twisted_bazaar."
 
 
 def parseFormat(text):
@@ -24,6 +42,27 @@ def parseFormat(text):
 
 
 parseFormat.coerceDoc = f"One of: {', '.join(FORMATS)}."
+
+
+def shortNamespace(namespace):
+    """The name a text line shows for its source: the class (or module)
+    of this package, without its path; others' as they are."""
+    if namespace.startswith(_PACKAGE):
+        return namespace.rsplit(".", 1)[-1]
+    return namespace
+
+
+def textObserver(out):
+    """An observer writing each event to out as twistd's text line, its
+    source named short (L{shortNamespace})."""
+    observer = textFileLogObserver(out)
+
+    def observe(event):
+        namespace = event.get("log_namespace", "")
+        short = shortNamespace(namespace)
+        observer(event if short == namespace else dict(event, log_namespace=short))
+
+    return observe
 
 
 def jsonObserver(out):
@@ -41,30 +80,68 @@ def jsonObserver(out):
     return observe
 
 
-#: Where the JSON observer writes, set by L{useJSON}: twistd's logfile
-#: and nodaemon options.  twistd takes its ``logger`` as a dotted name
-#: and calls it with no argument, so this has to be module state (one
-#: daemon per process).
+#: Where the observer writes, set by L{useFormat}: twistd's logfile and
+#: nodaemon options.  twistd takes its ``logger`` as a dotted name and
+#: calls it with no argument, so this has to be module state (one daemon
+#: per process).
 _where = {}
 
 
-def useJSON(twistdOptions):
-    """Have twistd log through L{jsonLogger}, writing where it would have
-    written its text log."""
+def useFormat(twistdOptions, format, verbose=False):
+    """Have twistd log through L{textLogger} or L{jsonLogger}, writing
+    where it would have written its text log, debug lines only if
+    ``verbose``; a text log stays twistd's own under its ``--logger`` or
+    ``--syslog``."""
+    if format == "text" and (twistdOptions.get("logger")
+                             or twistdOptions.get("syslog")):
+        return
     _where.clear()
     _where.update(logfile=twistdOptions.get("logfile"),
-                  nodaemon=bool(twistdOptions.get("nodaemon")))
-    twistdOptions["logger"] = f"{__name__}.jsonLogger"
+                  nodaemon=bool(twistdOptions.get("nodaemon")), verbose=verbose)
+    twistdOptions["logger"] = f"{__name__}.{format}Logger"
+
+
+def textOnTerminal(twistdOptions):
+    """Does a daemon run with these twistd options (and ``-n``) write a
+    text log to the terminal: no --logfile, no --syslog, and twistd's own
+    logger or L{textLogger} (twistd keeps the function its --logger
+    names)?"""
+    return (twistdOptions.get("logfile") in (None, "", "-")
+            and not twistdOptions.get("syslog")
+            and twistdOptions.get("logger") in (None, textLogger,
+                                                f"{__name__}.textLogger"))
+
+
+def _logFile(stdout):
+    """Where the log goes: stdout with -n and no --logfile (or
+    ``--logfile -``), else the log file, rotated on SIGUSR1."""
+    name = _where.get("logfile")
+    if name == "-" or (_where.get("nodaemon", True) and not name):
+        return sys.stdout if stdout is None else stdout
+    out = LogFile.fromFullPath(name or "twistd.log")
+    if not signal.getsignal(signal.SIGUSR1):
+
+        def rotate(signum, frame):
+            from twisted.internet import reactor
+
+            reactor.callFromThread(out.rotate)
+
+        signal.signal(signal.SIGUSR1, rotate)
+    return out
+
+
+def _leveled(observer):
+    """The observer, without debug lines unless --verbose."""
+    if _where.get("verbose"):
+        return observer
+    return FilteringLogObserver(observer, [LogLevelFilterPredicate(LogLevel.info)])
+
+
+def textLogger(stdout=None):
+    """The observer twistd logs through with ``--log-format text``."""
+    return _leveled(textObserver(_logFile(stdout)))
 
 
 def jsonLogger(stdout=None):
-    """
-    The observer twistd logs through with ``--log-format json`` (twistd
-    calls it when it starts logging).
-    """
-    name = _where.get("logfile")
-    if name == "-" or (_where.get("nodaemon", True) and not name):
-        out = sys.stdout if stdout is None else stdout
-    else:
-        out = LogFile.fromFullPath(name or "twistd.log")
-    return jsonObserver(out)
+    """The observer twistd logs through with ``--log-format json``."""
+    return _leveled(jsonObserver(_logFile(stdout)))

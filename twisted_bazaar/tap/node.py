@@ -17,6 +17,7 @@ from twisted.python import usage
 
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS, Node, NodeConfig
+from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
 from twisted_bazaar.base.options import boundedInt, optionDefaults, seconds
 from twisted_bazaar.net.overlay import (
     DEFAULT_DIRECT_IDLE,
@@ -36,17 +37,21 @@ from twisted_bazaar.tap.common import (
     exitStatusFor,
     param,
 )
-from twisted_bazaar.tap.endpoints import (
-    NODE_LISTEN_KINDS,
-    NODE_TRACKER_KINDS,
-    checkClientEndpoint,
-    checkServerEndpoint,
-    clientAddress,
-    listenInterface,
-)
+from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint, listenInterface
+from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
+#: The scheme of a node without --discovery.
+DEFAULT_SCHEME = "flood"
+#: The options of every node, first in --help.
+NODE_OPTIONS = ("role", "discovery", "tracker", "listen", "host", "data-dir",
+                "neighbours", "max-connections", "direct-slots", "direct-idle",
+                "handshake-limit", "retry-initial", "retry-max")
+#: Node options that belong with a role in --help (and need that role).
+ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
+#: The role options of files as goods, shown together in --help.
+FILE_OPTIONS = ("share", "transfer-port", "transfer-rate", "downloads")
 log = Logger()
 
 
@@ -60,12 +65,15 @@ class Options(DaemonOptions):
     """twistd bazaar-node [--role ROLE ...] [role and scheme options] [options]"""
 
     synopsis = "[--role ROLE ...] [options]"
+    optFlags = [["restock", None, "With --data-dir, set each --sell ITEM's units "
+                 "to COUNT at start, keeping the ledger (a seller restored from "
+                 "its data dir otherwise keeps what is left) (seller role)"]]
     optParameters = [
-        param("tracker", DEFAULT_TRACKER, "Endpoint of the tracker (tcp:HOST:PORT, "
-              "or ssl:/tls: for TLS)."),
+        param("tracker", DEFAULT_TRACKER, "Where the tracker is: HOST:PORT, or a "
+              "client endpoint (tcp:HOST:PORT; ssl: or tls: for TLS)."),
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
-              "(tcp:0: any free port), tcp6: or ssl:; peers connect over TCP, so "
-              "unix: is refused."),
+              "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
+              "TCP, so unix: and ssl: are refused."),
         param("host", "", "Host name or address peers should use to reach this "
               "node (default: the address the tracker is reached from)."),
         param("neighbours", DEFAULT_NEIGHBOURS, "Overlay peers to stay linked to "
@@ -81,7 +89,7 @@ class Options(DaemonOptions):
         param("handshake-limit", DEFAULT_HANDSHAKE_LIMIT,
               "Connections one address may hold open before saying thisisme; "
               "more get noslots.", boundedInt(1, 10000)),
-        param("discovery", "flood", "How buyers find offers and sellers get found: "
+        param("discovery", DEFAULT_SCHEME, "How buyers find offers and sellers get found: "
               "a discovery scheme (see below)."),
         param("data-dir", None, "Directory for the node's durable state (id, "
               "inventory, ledger, bag, pending buys); without it, state lives in "
@@ -90,6 +98,9 @@ class Options(DaemonOptions):
               "lost tracker (doubling up to --retry-max).", seconds),
         param("retry-max", 30.0, "Longest wait between reconnections to the "
               "tracker.", seconds),
+        param("give-up-after", None, "Seconds a buyer may take to get every "
+              f"want; then the node stops and exits {GAVE_UP}, saying what it "
+              "lacks and why (buyer role; none by default: it waits on)", seconds),
     ] + COMMON_PARAMETERS
 
     def __init__(self):
@@ -107,6 +118,22 @@ class Options(DaemonOptions):
                          f"serves its scheme (as a super-peer, say).  Discovery "
                          f"schemes: {schemes}.")
 
+    def helpGroups(self):
+        """Common options, each role's, the files', each scheme's (named),
+        then operations."""
+        groups = [("Common options of a node", NODE_OPTIONS, "")]
+        for name, plugin in sorted(self.roles_known.items(), reverse=True):
+            names = [o.name for o in plugin.options if o.name not in FILE_OPTIONS]
+            names += [n for n, role in ROLE_NODE_OPTIONS.items() if role == name]
+            groups.append((f"The {name} role (--role {name})", names, "no options"))
+        groups.append(("Files as goods (--role seller --share DIR, --role buyer "
+                       "--downloads DIR)", FILE_OPTIONS, ""))
+        for name, plugin in sorted(self.schemes.items()):
+            groups.append((f"The {name} scheme (--discovery {name})",
+                           [o.name for o in plugin.options],
+                           "(no options of its own)"))
+        return groups + super().helpGroups()
+
     def opt_role(self, name):
         """A role for this node (repeatable): see the roles named below."""
         if name not in self.roles_known:
@@ -114,6 +141,31 @@ class Options(DaemonOptions):
             raise usage.UsageError(f"unknown role {name!r} (known roles: {known})")
         if name not in self["role"]:
             self["role"].append(name)
+
+    def optionDefault(self, name):
+        if name in _OPTION_OWNERS:
+            kind, owner = _OPTION_OWNERS[name]
+            plugins = self.roles_known if kind == "role" else self.schemes
+            [option] = [o for o in plugins[owner].options if o.name == name]
+            return option.default
+        return super().optionDefault(name)
+
+    @staticmethod
+    def _checkDataDir(data_dir):
+        """A data dir is created if it is missing, but not its parents: a
+        mistyped path is refused rather than made."""
+        if data_dir is None:
+            return
+        if os.path.exists(data_dir):
+            if not os.path.isdir(data_dir):
+                raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
+            return
+        parent = os.path.dirname(os.path.abspath(data_dir))
+        if not os.path.isdir(parent):
+            what = "is not a folder" if os.path.exists(parent) else "does not exist"
+            raise usage.UsageError(f"--data-dir {data_dir}: its parent {parent} "
+                                   f"{what} (a node creates only the last folder "
+                                   f"of its data dir)")
 
     def _setPluginValue(self, option, text):
         try:
@@ -143,19 +195,23 @@ class Options(DaemonOptions):
         except ValueError as e:
             raise usage.UsageError(f"--listen: {e}")
         try:
-            checkClientEndpoint(self["tracker"], NODE_TRACKER_KINDS,
-                                "the tracker tells other nodes the IP address "
-                                "a node connects from")
+            self.tracker = parseAddress(self["tracker"], TCP_OR_TLS,
+                                        "the tracker tells other nodes the IP "
+                                        "address a node connects from")
         except ValueError as e:
             raise usage.UsageError(f"--tracker: {e}")
         if self["discovery"] not in self.schemes:
             known = ", ".join(sorted(self.schemes))
             raise usage.UsageError(f"unknown discovery scheme {self['discovery']!r} "
                                    f"(known: {known})")
-        data_dir = self["data-dir"]
-        if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(
-                data_dir):
-            raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
+        if self["restock"] and ("seller" not in self["role"]
+                                or self["data-dir"] is None):
+            raise usage.UsageError("--restock sets a seller's stock in its data dir: "
+                                   "it needs --role seller and --data-dir")
+        if self["give-up-after"] is not None and "buyer" not in self["role"]:
+            raise usage.UsageError("--give-up-after belongs to the buyer role; add "
+                                   "--role buyer")
+        self._checkDataDir(self["data-dir"])
         self.roles = [(self.roles_known[name],
                        self._configure(self.roles_known[name], ""))
                       for name in self["role"]]
@@ -185,7 +241,11 @@ def _pluginOptionHandler(option, kind, owner):
     def handler(self, text):
         self._setPluginValue(option, text)
 
-    default = "" if option.repeatable else f" [default: {option.default}]"
+    default = option.default
+    if isinstance(default, bool):
+        default = "yes" if default else "no"
+    default = ("" if option.repeatable or default is None
+               else f" [default: {default}]")
     handler.__doc__ = f"{option.help} ({owner} {kind}){default}"
     return handler
 
@@ -226,6 +286,29 @@ class _LockStamp(Service):
         self.lock.stamp()
 
 
+def restock(directory, stock):
+    """
+    ``--restock``: set each ``--sell`` item's units in the data dir to its
+    count, keeping the ledger, before the node opens its store (the write
+    is committed at once, on this thread).
+
+    @return: the line for the log.
+    @raise StoreError: when the data dir cannot be written.
+    """
+    store = openStore(directory)
+    try:
+        before = store.inventory()
+        failures = []
+        store.restock(stock).addErrback(failures.append)
+        if failures:
+            raise StoreError(failures[0].getErrorMessage())
+    finally:
+        store.close()
+    changes = ", ".join(f"{item}={units} (was {before.get(item, 0)})"
+                        for item, units in sorted(stock.items()))
+    return f"data dir {directory}: restocked {changes}; its ledger is kept"
+
+
 def restoredLine(directory, store):
     """What a node found in its data dir, in one line for the log."""
     node_id = store.nodeId()
@@ -253,7 +336,7 @@ def makeService(options):
     try:
         listen = serverFromString(reactor, options["listen"])
         flag = "--tracker"
-        tracker = clientFromString(reactor, options["tracker"])
+        tracker = clientFromString(reactor, options.tracker.endpoint)
     except (ValueError, TypeError) as e:
         raise SystemExit(exitStatus.line(f"{flag}: bad endpoint: {e}"))
     config = NodeConfig(
@@ -271,6 +354,10 @@ def makeService(options):
         if data_dir is not None:
             lock = DataDirLock(data_dir)
             lock.acquire()
+        if options["restock"]:
+            [stock] = [settings["stock"] for plugin, settings in options.roles
+                       if plugin.name == "seller"]
+            log.info("{line}", line=restock(data_dir, stock))
         store = openStore(data_dir, reactor)
     except StoreError as e:
         if lock is not None:
@@ -292,16 +379,19 @@ def makeService(options):
     metrics = NodeMetrics(node) if options["metrics"] is not None else None
     scheme, settings = options.scheme
     scheme.build(node, settings)
-    for plugin, settings in options.roles:
-        plugin.build(node, settings)
+    roles = {plugin.name: plugin.build(node, settings)
+             for plugin, settings in options.roles}
     if not options.roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
                  "serves its discovery scheme")
     service = NodeService(reactor, node, listen, tracker, options["retry-initial"],
                           options["retry-max"], onFailure=exitStatus.fail,
                           listen_description=options["listen"],
-                          tracker_address=clientAddress(options["tracker"]),
+                          tracker_address=str(options.tracker),
                           onStopRequested=lambda why: reactor.stop())
+    if options["give-up-after"] is not None:
+        GiveUp(reactor, node, roles["buyer"], options["give-up-after"], exitStatus.fail,
+               str(options.tracker)).setServiceParent(service)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
     if lock is not None:

@@ -58,6 +58,9 @@ class Options(DaemonOptions):
                          "and introduces them to each other.  Extensions hosted: "
                          f"{extensions}.")
 
+    def helpGroups(self):
+        return [("Tracker", ("listen", "web", "web-poll"), "")] + super().helpGroups()
+
     def postOptions(self):
         super().postOptions()
         try:
@@ -79,7 +82,7 @@ def makeService(options):
     try:
         endpoint = serverFromString(reactor, options["listen"])
     except (ValueError, TypeError) as e:
-        raise SystemExit(exitStatus.line(f"--listen: {e}"))
+        raise SystemExit(exitStatus.line(f"--listen: bad endpoint: {e}"))
     tracker = Tracker(reactor, random.Random(), options.linkSettings(),
                       extensions=trackerExtensionPlugins(),
                       connector=EndpointConnector(reactor),

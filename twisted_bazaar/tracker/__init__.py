@@ -321,7 +321,7 @@ class Tracker:
             if message.id != link.peer_id:
                 link.protocolError("wtf", f"you are node {link.peer_id}", close=True)
         elif kind is wire.Dc:
-            link.close("node said dc")
+            link.close("node said dc", routine=True)
         else:
             link.protocolError("wtf", f"the tracker does not handle {message.TYPE}")
 

@@ -61,7 +61,7 @@ class AddressCheck:
         self._done(False)
         if not self._connecting.called:
             self._connecting.cancel()
-        self.link.close("check abandoned")
+        self.link.close("check abandoned", routine=True)
 
     def _failed(self, reason):
         self._done(False)
@@ -82,7 +82,7 @@ class AddressCheck:
     def messageReceived(self, link, message):
         self._done(type(message) is wire.ThisIsMe and message.id == self.node_id
                    and (self.handshake is None or self._proven(message)))
-        link.close("address checked")
+        link.close("address checked", routine=True)
 
     def _proven(self, hello):
         """The answer proves, to this checker in this check, the key we

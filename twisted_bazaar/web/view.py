@@ -2,16 +2,27 @@
 L{MarketView}: the market as the web view shows it, built from the
 tracker's members and the nodes' ``nodestate`` answers.  Plain logic: it
 is told what was seen, works out what changed (joins, departures, links,
-sales and purchases) and hands snapshots to its subscribers.
+sales and purchases, and the trades they make, seller and buyer side by
+side) and hands snapshots to its subscribers.
 """
 
 from collections import deque
+
+from twisted_bazaar.roles.files.shop import FILE_UNITS
 
 #: Events the market's feed keeps, and each node's.
 RECENT = 50
 NODE_RECENT = 20
 #: Link purposes that are not drawn: the view's own status links.
 HIDDEN_PURPOSES = ("status",)
+#: Seconds within which a sale and a purchase of the same item, seen at
+#: two nodes, are taken for one trade.
+PAIRING = 10.0
+#: Units at or above which an offer is a shared file (a shop stocks each
+#: file with FILE_UNITS, less what it sold).
+FILE_OFFER = FILE_UNITS // 2
+#: What a file's content item starts with; it is listed under its name.
+CONTENT_PREFIX = "sha256:"
 
 
 class MarketView:
@@ -22,6 +33,8 @@ class MarketView:
         with ``at`` (the clock's seconds), ``kind`` (``joined``, ``left``,
         ``sold``, ``bought``, ``linked``, ``unlinked``) and ``node``, plus
         ``item`` and ``units`` or ``peer``.
+    @ivar trades: the recent trades, oldest first, one unit each: ``at``,
+        ``item``, ``seller`` and ``buyer`` (None for a side not seen).
     """
 
     def __init__(self, clock):
@@ -32,7 +45,12 @@ class MarketView:
         #: back from then).
         self._seenAt = {}
         self.events = deque(maxlen=RECENT)
+        self.trades = deque(maxlen=RECENT)
         self.nodeEvents = {}
+        #: Nodes that joined after the view first read the members: what
+        #: they hold when first seen, they bought while the view looked.
+        self._newcomers = set()
+        self._watching = False
         self._subscribers = []
         self._changed = False
 
@@ -50,6 +68,10 @@ class MarketView:
         for node_id in sorted(set(rows) - set(self.members)):
             self.members[node_id] = rows[node_id]
             self._event("joined", node_id)
+            if self._watching:
+                self._newcomers.add(node_id)
+        self._newcomers &= set(rows)
+        self._watching = True
         self.members.update(rows)
 
     def stateSeen(self, state):
@@ -61,16 +83,45 @@ class MarketView:
         self._seenAt[state.id] = self.clock.seconds()
         self._changed = True
         if before is None:
+            if state.id in self._newcomers:
+                # A buyer that bought before the view first asked it: each
+                # unit that matches a sale seen is that sale's buyer.
+                self._newcomers.discard(state.id)
+                for item, units in sorted(state.bag.items()):
+                    self._trade("buyer", state.id, item, units, claim=True)
             return
         for item, units in _drops(before.stock, state.stock):
             self._event("sold", state.id, item=item, units=units)
+            self._trade("seller", state.id, item, units)
         for item, units in _drops(state.bag, before.bag):
             self._event("bought", state.id, item=item, units=units)
+            self._trade("buyer", state.id, item, units)
         old, new = _peers(before), _peers(state)
         for peer in sorted(new - old):
             self._event("linked", state.id, peer=peer, feed=False)
         for peer in sorted(old - new):
             self._event("unlinked", state.id, peer=peer, feed=False)
+
+    def _trade(self, side, node_id, item, units, claim=False):
+        """
+        Units of item sold (``side`` seller) or bought (buyer) at a node:
+        each completes a recent trade of that item whose ``side`` was not
+        seen yet, or starts one.  A ``claim`` (a bag first seen, which may
+        be old) starts a trade that is shown only once a sale completes it.
+        """
+        now = self.clock.seconds()
+        other = "buyer" if side == "seller" else "seller"
+        for _ in range(min(units, RECENT)):
+            for trade in self.trades:
+                if (trade["item"] == item and trade[side] is None
+                        and trade[other] != node_id and now - trade["at"] <= PAIRING):
+                    trade[side] = node_id
+                    trade.pop("claim", None)
+                    break
+            else:
+                self.trades.append({"at": now, "item": item, side: node_id,
+                                    other: None, **({"claim": True} if claim else {})})
+            self._changed = True
 
     def _event(self, kind, node_id, feed=True, **details):
         event = dict(at=self.clock.seconds(), kind=kind, node=node_id, **details)
@@ -87,8 +138,9 @@ class MarketView:
         The whole market as JSON-ready data: ``nodes`` (each with its
         address, scheme, and when known its stock, bag, pending buys and
         link count), ``edges`` (id pairs, once each, between live nodes),
-        ``offers`` (item -> [{node, units}] with units left) and
-        ``events``.
+        ``offers`` (item -> [{node, units, file}] with units left; a
+        shared file once, by its name, ``file`` true and its content item
+        left out), ``events`` and ``trades``.
         """
         nodes, edges, offers = [], set(), {}
         for node_id, (_, host, port, scheme) in sorted(self.members.items()):
@@ -101,12 +153,15 @@ class MarketView:
                 for peer in _peers(state) & set(self.members):
                     edges.add((min(node_id, peer), max(node_id, peer)))
                 for item, units in sorted(state.stock.items()):
-                    if units:
-                        offers.setdefault(item, []).append({"node": node_id,
-                                                            "units": units})
+                    shared = units >= FILE_OFFER
+                    if units and not (shared and item.startswith(CONTENT_PREFIX)):
+                        offers.setdefault(item, []).append(
+                            {"node": node_id, "units": units, "file": shared})
             nodes.append(entry)
         return {"nodes": nodes, "edges": sorted(map(list, edges)),
-                "offers": dict(sorted(offers.items())), "events": list(self.events)}
+                "offers": dict(sorted(offers.items())), "events": list(self.events),
+                "trades": [dict(trade) for trade in self.trades
+                           if not trade.get("claim")]}
 
     def node(self, node_id):
         """One node's page as JSON-ready data, or None if it is not live:

@@ -21,7 +21,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar.base.backoff import Backoff
-
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
 from twisted_bazaar.files.downloads import DownloadError, PartFile
@@ -559,7 +559,7 @@ class Fetcher(Role):
         self.fetched[download.name] = (path, dict(served))
         self.log.info("downloaded {name} into {path}, sha256 verified ({sellers})",
                       name=download.name, path=path,
-                      sellers=", ".join(f"{n} pieces from {seller}"
+                      sellers=", ".join(f"{plural(n, 'piece')} from {seller}"
                                         for seller, n in sorted(served.items())))
 
     def _failed(self, reason, download):

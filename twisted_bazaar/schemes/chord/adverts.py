@@ -12,6 +12,7 @@ of its validity has gone.
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileDescription
 from twisted_bazaar.core.records import RecordBook
@@ -134,6 +135,7 @@ class Publisher:
             advert.interval = delay * 2
             if stored.holder != advert.holder:
                 advert.holder = stored.holder
-                self.log.info("stored {item} at node {holder} ({hops} hops)", item=item,
-                              holder=stored.holder, hops=stored.hops)
+                self.log.info("stored {item} at node {holder} ({distance})", item=item,
+                              holder=stored.holder, hops=stored.hops,
+                              distance=plural(stored.hops, "hop"))
         advert.timer = self.node.clock.callLater(delay, self._publish, item)

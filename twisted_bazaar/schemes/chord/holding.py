@@ -12,6 +12,7 @@ another's name.  A mixin of L{ChordDiscovery
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.schemes.chord.messages import (
     MAX_SELLERS,
     MAX_TRANSFER,
@@ -138,7 +139,8 @@ class Holding:
         for handed in message.records:
             self._take(handed.record, handed.lifetime, now, origin, "a chordTransfer")
         if message.nonce is not None:
-            self.log.info("took {n} records from node {id}", n=len(message.records),
+            self.log.info("took {records} from node {id}", n=len(message.records),
+                          records=plural(len(message.records), "record"),
                           id=link.peer_id)
             link.send(ChordTransferred(message.nonce, len(message.records)))
 

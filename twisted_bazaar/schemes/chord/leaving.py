@@ -8,6 +8,7 @@ the leaver (L{_quitted}).  A mixin of L{ChordDiscovery
 
 from twisted.internet import defer
 
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.schemes.chord.messages import ChordQuit
 
 
@@ -35,8 +36,8 @@ class Leaving:
         links[succ.id].send(quit)
         if pred is not None and pred.id in links and pred.id != succ.id:
             links[pred.id].send(quit)
-        self.log.info("quitting the chord ring: {n} records handed to node {succ}",
-                      n=len(held), succ=succ.id)
+        self.log.info("quitting the chord ring: {records} handed to node {succ}",
+                      n=len(held), records=plural(len(held), "record"), succ=succ.id)
         if not nonces:
             return None
         done = defer.Deferred()

@@ -122,7 +122,7 @@ class KeyRouter:
         says it does: the key lies between the two), else pass it on.
         """
         if not self.accepting and not self.unplaced():
-            self.log.info("dropping {type}: this node is not on the ring",
+            self.log.debug("dropping {type}: this node is not on the ring",
                           type=request.TYPE)
             return
         node, ring = self.node, self.ring
@@ -150,7 +150,7 @@ class KeyRouter:
         links = node.links
         hop = self.ring.nextHop(key, lambda peer: peer in links and peer not in passed)
         if hop is None:
-            self.log.info("dropping {type} {id}: no live link towards key {key}",
+            self.log.debug("dropping {type} {id}: no live link towards key {key}",
                           type=request.TYPE, id=request.id, key=key)
             return
         links[hop.id].send(attr.evolve(request, return_path=path + (node.id,)))

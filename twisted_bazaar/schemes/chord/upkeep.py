@@ -63,9 +63,12 @@ class Upkeep:
         """
         ring, now = self.ring, self.node.clock.seconds()
         me = self.node.id
-        self.log.info("ring neighbours: predecessor {pred}, successors {succs}",
-                      pred=ring.predecessor.id if ring.predecessor else None,
-                      succs=[peer.id for peer in ring.successors])
+        pred_id = ring.predecessor.id if ring.predecessor else None
+        succ_ids = [peer.id for peer in ring.successors]
+        self.log.info("ring neighbours: predecessor {pred_text}, successors "
+                      "{succs_text}", pred=pred_id, succs=succ_ids,
+                      pred_text="none" if pred_id is None else pred_id,
+                      succs_text=succ_ids or "none")
         for peer in ring.successors:
             self._ensureLink(peer)
         pred = ring.predecessor

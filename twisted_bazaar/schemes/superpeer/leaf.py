@@ -27,6 +27,7 @@ import json
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileDescription
@@ -265,8 +266,8 @@ class LeafSide(NodeObserver):
         if self._registering.get(link.peer_id) == ack.seq:
             del self._registering[link.peer_id]
             self.registered.add(link.peer_id)
-            self.log.info("registered with super-peer {peer} ({n} items)",
-                          peer=link.peer_id, n=ack.items)
+            self.log.info("registered with super-peer {peer} ({items})",
+                          peer=link.peer_id, n=ack.items, items=plural(ack.items, "item"))
             if self.onRegistered is not None:
                 self.onRegistered(link.peer_id)
 

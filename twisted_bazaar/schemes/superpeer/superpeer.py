@@ -22,6 +22,7 @@ their links closed.
 
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileDescription
 from twisted_bazaar.core.records import RecordBook, recordFault
@@ -131,9 +132,10 @@ class SuperPeerSide(NodeObserver):
             return
         if not listed:
             self._check(link, address)
-        line = "leaf {leaf} at {host}:{port} registered {n} items ({leaves} leaves)"
+        line = "leaf {leaf} at {host}:{port} registered {items} ({leaf_count})"
         fields = dict(leaf=leaf, host=host, port=message.port, n=count,
-                      leaves=len(self.index))
+                      items=plural(count, "item"), leaves=len(self.index),
+                      leaf_count=plural(len(self.index), "leaf", "leaves"))
         if fresh:
             self.log.info(line, **fields)
         else:
@@ -198,6 +200,7 @@ class SuperPeerSide(NodeObserver):
         self._checked.pop(peer_id, None)
         if peer_id in self.index:
             self.index.forget(peer_id)
-            self.log.info("leaf {leaf} gone; its entries dropped ({leaves} leaves)",
-                          leaf=peer_id, leaves=len(self.index))
+            self.log.info("leaf {leaf} gone; its entries dropped ({leaf_count})",
+                          leaf=peer_id, leaves=len(self.index),
+                          leaf_count=plural(len(self.index), "leaf", "leaves"))
 

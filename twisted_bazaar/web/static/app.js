@@ -39,6 +39,21 @@ function describe(event) {
   }
 }
 
+// A node's id as a link to its page, or what stands for a side not seen.
+function nodeCell(id, unseen) {
+  const cell = el("td");
+  if (id === null || id === undefined) cell.append(el("span", {"class": "unseen"}, unseen));
+  else cell.append(el("a", {href: `/node/${id}`}, String(id)));
+  return cell;
+}
+
+// An item's name in a cell: a file's content item (sha256:...) is cut
+// short, whole in its tooltip.
+function itemCell(item) {
+  const short = item.startsWith("sha256:") ? item.slice(0, 19) + "\u2026" : item;
+  return el("td", {"class": "item", title: item}, short);
+}
+
 function fill(list, events, filter) {
   list.replaceChildren(...events.filter(filter).reverse().map(
     (event) => el("li", {"class": event.kind}, `${clock(event.at)} ${describe(event)}`)));
@@ -70,16 +85,20 @@ function showMarket(market) {
   const rows = [];
   for (const [item, sellers] of Object.entries(market.offers)) {
     for (const offer of sellers) {
-      const link = el("a", {href: `/node/${offer.node}`}, String(offer.node));
       const row = el("tr", {"data-item": item, "data-node": offer.node});
-      row.append(el("td", {}, item), el("td"), el("td", {"class": "units"}, String(offer.units)));
-      row.children[1].append(link);
+      row.append(itemCell(item), nodeCell(offer.node),
+                 el("td", {"class": "units"}, offer.file ? "file" : String(offer.units)));
       rows.push(row);
     }
   }
   document.getElementById("offers").replaceChildren(...rows);
-  fill(document.getElementById("trades"), market.events,
-       (event) => event.kind === "sold" || event.kind === "bought");
+  document.getElementById("trades").replaceChildren(...market.trades.slice().reverse().map(
+    (trade) => {
+      const row = el("tr", {"data-item": trade.item});
+      row.append(el("td", {}, clock(trade.at)), nodeCell(trade.seller, "not seen"),
+                 itemCell(trade.item), nodeCell(trade.buyer, "not seen"));
+      return row;
+    }));
 }
 
 function showNode(node) {
@@ -106,7 +125,7 @@ function showNode(node) {
       const row = el("tr", {"class": message.dir});
       const peer = el("td");
       if (message.peer >= 0) peer.append(el("a", {href: `/node/${message.peer}`}, String(message.peer)));
-      else peer.textContent = "?";
+      else peer.textContent = "a new connection";
       row.append(el("td", {}, clock(message.at)),
                  el("td", {}, message.dir === "in" ? "\u2190 from" : "\u2192 to"), peer,
                  el("td", {}, message.type));

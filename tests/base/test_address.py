@@ -1,0 +1,93 @@
+"""
+Tests for L{twisted_bazaar.base.address}: every address form the docs
+show (HOST:PORT, [V6]:PORT, client endpoint strings) reads as the same
+host and port, and a form that cannot work is refused with the reason.
+"""
+
+from twisted.internet.endpoints import clientFromString
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.address import (
+    TCP,
+    TCP_OR_TLS,
+    Address,
+    addressType,
+    parseAddress,
+    splitEndpoint,
+)
+
+
+class ParseAddressTests(SynchronousTestCase):
+    def test_everyFormOfOneAddress(self):
+        """The forms of the docs name the same host and port; HOST:PORT
+        becomes a tcp: endpoint, an endpoint string is kept as written."""
+        for text, endpoint in (
+                ("127.0.0.1:7700", "tcp:127.0.0.1:7700"),
+                ("tcp:127.0.0.1:7700", "tcp:127.0.0.1:7700"),
+                ("TCP:127.0.0.1:7700", "TCP:127.0.0.1:7700"),
+                ("tcp:host=127.0.0.1:port=7700", "tcp:host=127.0.0.1:port=7700"),
+                ("tcp:127.0.0.1:7700:timeout=3", "tcp:127.0.0.1:7700:timeout=3")):
+            address = parseAddress(text)
+            self.assertEqual((address.host, address.port, address.endpoint),
+                             ("127.0.0.1", 7700, endpoint), text)
+            self.assertEqual(str(address), "127.0.0.1:7700")
+
+    def test_ipv6(self):
+        for text in ("[::1]:7700", r"tcp:\:\:1:7700", r"tcp:host=\:\:1:port=7700"):
+            address = parseAddress(text)
+            self.assertEqual((address.host, address.port, str(address)),
+                             ("::1", 7700, "[::1]:7700"), text)
+        self.assertEqual(parseAddress("[::1]:7700").endpoint, r"tcp:\:\:1:7700")
+
+    def test_twistedReadsTheEndpoint(self):
+        """The endpoint string of a HOST:PORT is one Twisted parses to the
+        same host and port."""
+        for text in ("127.0.0.1:7700", "[::1]:7700", "example.org:80"):
+            address = parseAddress(text)
+            endpoint = clientFromString(Clock(), address.endpoint)
+            self.assertEqual((endpoint._host, endpoint._port),
+                             (address.host, address.port))
+
+    def test_tlsForTheTracker(self):
+        address = parseAddress("tls:tracker.example.org:7700:trustRoots=/ca",
+                               TCP_OR_TLS)
+        self.assertEqual((address.host, address.port, address.endpoint),
+                         ("tracker.example.org", 7700,
+                          "tls:tracker.example.org:7700:trustRoots=/ca"))
+
+    def test_defaultPort(self):
+        self.assertEqual(parseAddress("example.org", default_port=7700),
+                         Address.tcp("example.org", 7700))
+
+    def test_refused(self):
+        for text, kinds, reason in (
+                ("nowhere", TCP, "wants HOST:PORT or an endpoint such as "
+                                 "tcp:HOST:PORT, not 'nowhere'"),
+                (":7700", TCP, "wants HOST:PORT, not ':7700'"),
+                ("h:http", TCP, "port 'http' is not a number"),
+                ("h:0", TCP, "port 0 is not in 1 ... 65535"),
+                ("tcp:h:65536", TCP, "port 65536 is not in 1 ... 65535"),
+                ("tcp:7700", TCP, "'tcp:7700' wants a host and a port, as in "
+                                  "tcp:HOST:PORT or tcp:host=HOST:port=PORT"),
+                ("tls:h:7700", TCP, "a tls: endpoint cannot work here: nodes "
+                                    "speak plain TCP (use HOST:PORT or tcp:)"),
+                ("unix:/t.sock", TCP_OR_TLS, "a unix: endpoint cannot work here: "
+                                             "nodes speak plain TCP (use HOST:PORT, "
+                                             "tcp:, ssl: or tls:)")):
+            error = self.assertRaises(ValueError, parseAddress, text, kinds,
+                                      "nodes speak plain TCP")
+            self.assertEqual(str(error), reason, text)
+
+    def test_withTimeout(self):
+        self.assertEqual(parseAddress("h:1").withTimeout(4.5), "tcp:h:1:timeout=4")
+        self.assertEqual(parseAddress("tcp:h:1:timeout=9").withTimeout(4),
+                         "tcp:h:1:timeout=9")
+
+    def test_addressType(self):
+        parse = addressType(TCP_OR_TLS)
+        self.assertEqual(parse("ssl:h:1"), Address("h", 1, "ssl:h:1"))
+        self.assertIn("HOST:PORT", parse.coerceDoc)
+
+    def test_split(self):
+        self.assertEqual(splitEndpoint(r"tcp:fe80\:\:1:7700"), ["tcp", "fe80::1", "7700"])

@@ -1,0 +1,14 @@
+"""Tests for L{twisted_bazaar.base.words}: counts read right."""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.words import plural
+
+
+class PluralTests(SynchronousTestCase):
+    def test_plural(self):
+        self.assertEqual([plural(1, "unit"), plural(2, "unit"), plural(0, "unit"),
+                          plural(1, "hop"), plural(1, "search", "searches"),
+                          plural(3, "search", "searches"), plural(2, "leaf", "leaves")],
+                         ["1 unit", "2 units", "0 units", "1 hop", "1 search",
+                          "3 searches", "2 leaves"])

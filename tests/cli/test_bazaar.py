@@ -1,0 +1,139 @@
+"""
+Tests for L{twisted_bazaar.cli.bazaar}: the options every command takes
+(``--json``, ``--tracker``, ``--timeout``) work before or after the
+command's name, and each command's ``--help`` lists them; ``bazaar buy``
+picks the market's scheme.
+"""
+
+import contextlib
+import io
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.address import Address
+from twisted_bazaar.cli.bazaar import (
+    COMMANDS,
+    marketScheme,
+    parse,
+    renderList,
+    renderNode,
+    renderStatus,
+)
+from twisted_bazaar.status.client import ClientError
+from twisted_bazaar.status.messages import MemberList
+
+
+def helpOf(*argv):
+    """What ``bazaar ARGV --help`` prints."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        parse([*argv, "--help"])
+    return out.getvalue()
+
+
+class CommonOptionTests(SynchronousTestCase):
+    def test_beforeOrAfter(self):
+        """An option of every command means the same before the command's
+        name as after it."""
+        for command in (["status"], ["list"], ["node", "h:1"], ["buy", "plum"]):
+            common = ["--json", "--tracker", "tcp:t:7701", "--timeout", "4"]
+            for argv in (common + command, command + common):
+                args = parse(argv)
+                self.assertEqual((args.json, args.tracker, args.timeout),
+                                 (True, Address("t", 7701, "tcp:t:7701"), 4.0), argv)
+
+    def test_defaults(self):
+        """Not given: text, the tracker on this machine, 10 s a question
+        and 60 s for a whole purchase."""
+        for argv, timeout in ((["status"], 10.0), (["node", "h:1"], 10.0),
+                              (["buy", "plum"], 60.0)):
+            args = parse(argv)
+            self.assertEqual((args.json, str(args.tracker), args.timeout),
+                             (False, "127.0.0.1:7700", timeout), argv)
+
+    def test_eachHelpListsThem(self):
+        for command in COMMANDS:
+            text = helpOf(command)
+            for option in ("--json", "--tracker ADDRESS", "--timeout S"):
+                self.assertIn(option, text, command)
+        self.assertIn("the whole purchase may take (default: 60)", helpOf("buy"))
+        self.assertIn("seconds each question may take (default: 10)", helpOf("node"))
+
+
+def members(*schemes):
+    """A memberlist of one node per scheme named."""
+    nodes = tuple((n, "127.0.0.1", 4000 + n, scheme)
+                  for n, scheme in enumerate(schemes, 1))
+    return MemberList(nodes, len(nodes))
+
+
+INSTALLED = {"flood", "index", "superpeer", "chord"}
+
+
+class MarketSchemeTests(SynchronousTestCase):
+    """bazaar buy joins the scheme the market's live nodes run, or says
+    which --discovery to give."""
+
+    def test_theMarketsScheme(self):
+        for scheme in ("index", "superpeer", "chord", "flood"):
+            self.assertEqual(marketScheme(members(scheme, scheme), INSTALLED), scheme)
+
+    def test_emptyMarket(self):
+        self.assertEqual(marketScheme(members(), INSTALLED), "flood")
+        self.assertEqual(marketScheme(members(""), INSTALLED), "flood")
+
+    def test_chosen(self):
+        self.assertEqual(marketScheme(members("index"), INSTALLED, "index"), "index")
+        self.assertEqual(marketScheme(members(), INSTALLED, "chord"), "chord")
+
+    def test_chosenRunsNowhere(self):
+        error = self.assertRaises(ClientError, marketScheme,
+                                  members("chord", "chord", "index"), INSTALLED, "flood")
+        self.assertEqual(str(error), "no live node runs the flood scheme; the market's "
+                         "nodes run chord (2 nodes), index (1 node): give "
+                         "--discovery chord")
+
+    def test_severalSchemes(self):
+        error = self.assertRaises(ClientError, marketScheme,
+                                  members("chord", "index"), INSTALLED)
+        self.assertEqual(str(error), "the market's nodes run several schemes, chord "
+                         "(1 node), index (1 node): give --discovery with the one "
+                         "to buy through")
+
+    def test_notInstalled(self):
+        error = self.assertRaises(ClientError, marketScheme, members("gossip"),
+                                  INSTALLED)
+        self.assertEqual(str(error), "the market runs the gossip scheme, which is not "
+                         "installed here (installed: chord, flood, index, superpeer)")
+
+
+class RenderTests(SynchronousTestCase):
+    """The text a person reads: status clients and peers that had not said
+    who they are in words, counts in the right number."""
+
+    def test_node(self):
+        text = renderNode({
+            "id": 7, "host": "127.0.0.1", "port": 4001, "scheme": "flood",
+            "links": [{"id": 8, "host": "127.0.0.1", "port": 4002, "purpose": "overlay"},
+                      {"id": 3123456789, "host": "127.0.0.1", "port": 0,
+                       "purpose": "status"}],
+            "stock": {"apple": 2}, "bag": {}, "pending": 0,
+            "recent": [{"ago": 2100, "dir": "in", "peer": -1, "type": "thisisme"},
+                       {"ago": 1100, "dir": "out", "peer": 8, "type": "buyOK"}]})
+        self.assertEqual(text.splitlines(), [
+            "node 7 at 127.0.0.1:4001 (flood)", "links: 2",
+            "  node 8 at 127.0.0.1:4002 (overlay)",
+            "  a status client at 127.0.0.1:0 (status)",
+            "stock: apple 2", "bag: -", "pending buys: 0",
+            "recent messages (newest last):",
+            "     2.1 s ago  <- from a new connection  thisisme",
+            "     1.1 s ago  -> to   node 8  buyOK"])
+
+    def test_counts(self):
+        self.assertEqual(renderList({"items": {"pear": {"units": 1, "sellers": [7]},
+                                               "fig": {"units": 2, "sellers": [7]}},
+                                     "index": {}, "unreachable": []}).splitlines()[1:],
+                         ["  pear: 1 unit, sellers: 7", "  fig: 2 units, sellers: 7"])
+        self.assertEqual(renderStatus({"total": 1, "nodes": [{"id": 7, "host": "h", "port": 1,
+                                                             "scheme": "flood"}]}),
+                         "1 live node\n  node          7  h:1  flood")

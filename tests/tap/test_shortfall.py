@@ -1,0 +1,57 @@
+"""
+Tests for L{twisted_bazaar.tap.shortfall}: a daemon buyer's
+``--give-up-after S`` ends it with L{GAVE_UP} and what it lacks, and only
+when it lacks something.
+"""
+
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.tap.node import Options
+from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
+from twisted_bazaar.testing import Market
+
+
+class GiveUpTests(SynchronousTestCase):
+    def giveUp(self, market, wants, seconds=5):
+        buyer = market.addNode(buyer={"wants": wants})
+        failures = []
+        service = GiveUp(market.clock, buyer, market.role(buyer, "buyer"), seconds,
+                         lambda why, code: failures.append((why, code)), "t:7700")
+        service.startService()
+        return service, failures
+
+    def test_nobodySells(self):
+        """Nobody sells it: after S seconds the daemon ends with GAVE_UP
+        and says what it lacks and why."""
+        market = Market(seed=3)
+        market.addNode(seller={"stock": {"pear": 3}})
+        service, failures = self.giveUp(market, ["apple", "pear"])
+        market.run(4.9)
+        self.assertEqual(failures, [])
+        market.run(0.2)
+        [(why, code)] = failures
+        self.assertEqual(code, GAVE_UP)
+        self.assertRegex(why, r"^gave up after 5 s: bought 0 of 1 apple: no seller "
+                              r"offered it \(\d+ search(es)? found nothing\)$")
+        service.stopService()
+
+    def test_satisfied(self):
+        """Every want met in time: nothing happens, and stopping cancels
+        the timer."""
+        market = Market(seed=3)
+        market.addNode(seller={"stock": {"apple": 3}})
+        service, failures = self.giveUp(market, ["apple"])
+        market.run(10)
+        self.assertEqual(failures, [])
+        service, failures = self.giveUp(market, ["apple"], seconds=60)
+        service.stopService()
+        market.run(70)
+        self.assertEqual(failures, [])
+
+    def test_onlyForABuyer(self):
+        error = self.assertRaises(usage.UsageError, Options().parseOptions,
+                                  ["--role", "seller", "--sell", "a=1",
+                                   "--give-up-after", "5"])
+        self.assertEqual(str(error), "--give-up-after belongs to the buyer role; "
+                                     "add --role buyer")

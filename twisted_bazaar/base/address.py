@@ -1,0 +1,168 @@
+"""
+Addresses as people type them, parsed in one place for the ``bazaar``
+command and the daemons, so that each takes every form the docs show:
+
+- ``HOST:PORT``, or ``[V6]:PORT`` for an IPv6 address;
+- a Twisted client endpoint string: ``tcp:127.0.0.1:7700``,
+  ``tcp:host=127.0.0.1:port=7700``, ``tls:tracker.example.org:7700:...``.
+
+Either becomes an L{Address}: the host and port the messages and log
+lines name, and the client endpoint string to connect with (the user's
+own, options and all, or ``tcp:HOST:PORT``).
+"""
+
+import attr
+
+#: The endpoint kinds an address string may start with.  Any other text
+#: before the first colon is a host name.
+ENDPOINT_KINDS = ("tcp", "tcp6", "ssl", "tls", "unix")
+#: The kinds that reach a host and port over plain TCP: every node.
+TCP = ("tcp",)
+#: The kinds that reach a host and port, with or without TLS: the tracker.
+TCP_OR_TLS = ("tcp", "ssl", "tls")
+
+
+def splitEndpoint(text):
+    """Split an endpoint string on its unescaped colons (a backslash
+    escapes the next character, as in Twisted's own parser)."""
+    parts, current, escaped = [], [], False
+    for char in text:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ":":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def endpointArguments(parts):
+    """The keyword and positional arguments of a split endpoint string
+    (without its kind): (dict, list)."""
+    keywords = dict(arg.split("=", 1) for arg in parts if "=" in arg)
+    positional = [arg for arg in parts if "=" not in arg]
+    return keywords, positional
+
+
+def parsePort(text, low=0):
+    """A port number from text, from low to 65535.
+
+    @raise ValueError: with the reason."""
+    try:
+        port = int(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"port {text!r} is not a number") from None
+    if not low <= port <= 65535:
+        raise ValueError(f"port {port} is not in {low} ... 65535")
+    return port
+
+
+def _escape(host):
+    return host.replace("\\", "\\\\").replace(":", "\\:")
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Address:
+    """
+    Where to connect.
+
+    @ivar host: the host name or address.
+    @ivar port: the port, 1 ... 65535.
+    @ivar endpoint: a client endpoint string for C{clientFromString}.
+    """
+
+    host: str
+    port: int
+    endpoint: str
+
+    @classmethod
+    def tcp(cls, host, port):
+        """The address of ``host:port`` over plain TCP."""
+        return cls(host, port, f"tcp:{_escape(host)}:{port}")
+
+    def __str__(self):
+        """``HOST:PORT`` (``[V6]:PORT`` for an IPv6 address), as messages
+        and log lines name it."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def withTimeout(self, seconds):
+        """The endpoint string, with a connection timeout of ``seconds``
+        unless it names one already."""
+        keywords, _ = endpointArguments(splitEndpoint(self.endpoint)[1:])
+        if "timeout" in keywords:
+            return self.endpoint
+        return f"{self.endpoint}:timeout={max(1, int(seconds))}"
+
+
+def refuseKind(kind, kinds, why, *others):
+    """
+    Refuse an endpoint of a kind that cannot work here.
+
+    @param kinds: the kinds that can.
+    @param others: other forms that can, named first (``HOST:PORT``).
+    @raise ValueError: always, with the reason and what to use instead.
+    """
+    forms = [*others, *(f"{k}:" for k in kinds)]
+    allowed = ", ".join(forms[:-1]) + " or " + forms[-1] if len(forms) > 1 else forms[0]
+    raise ValueError(f"a {kind}: endpoint cannot work here: {why} (use {allowed})")
+
+
+def parseAddress(text, kinds=TCP, why="", default_port=None):
+    """
+    Parse an address in any form the docs show.
+
+    @param kinds: the endpoint kinds accepted (a plain ``HOST:PORT`` is
+        always accepted, as ``tcp:``).
+    @param why: why only those kinds, for the message.
+    @param default_port: the port of a bare ``HOST`` (none: a port is
+        required).
+    @return: an L{Address}.
+    @raise ValueError: with a reason a user can act on.
+    """
+    head, sep, _ = text.partition(":")
+    if sep and head.lower() in ENDPOINT_KINDS:
+        return _parseEndpoint(text, kinds, why)
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        if default_port is None:
+            raise ValueError(f"wants HOST:PORT or an endpoint such as "
+                             f"tcp:HOST:PORT, not {text!r}")
+        host, port = text, str(default_port)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host:
+        raise ValueError(f"wants HOST:PORT, not {text!r}")
+    return Address.tcp(host, parsePort(port, low=1))
+
+
+def _parseEndpoint(text, kinds, why):
+    parts = splitEndpoint(text)
+    kind = parts[0].lower()
+    if kind not in kinds:
+        refuseKind(kind, kinds, why or "it does not lead to a host and a port",
+                   "HOST:PORT")
+    keywords, positional = endpointArguments(parts[1:])
+    host = keywords.get("host", positional[0] if positional else None)
+    port = keywords.get("port", positional[1] if len(positional) > 1 else None)
+    if not host or port is None:
+        raise ValueError(f"{text!r} wants a host and a port, as in "
+                         f"{kind}:HOST:PORT or {kind}:host=HOST:port=PORT")
+    return Address(host, parsePort(port, low=1), text)
+
+
+def addressType(kinds=TCP, why="", default_port=None):
+    """A parser for option values (ValueError with a reason for bad input)
+    that reads an L{Address} as L{parseAddress} does."""
+
+    def parse(text):
+        return parseAddress(text, kinds, why, default_port)
+
+    parse.coerceDoc = ("HOST:PORT, or a client endpoint such as "
+                       f"{kinds[0]}:HOST:PORT.")
+    return parse

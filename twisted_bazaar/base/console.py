@@ -1,0 +1,41 @@
+"""
+Output for a reader that may stop reading: ``bazaar-ledger DIR | head -1``
+or ``twistd bazaar-node --help | head -2`` end quietly, without a
+BrokenPipeError traceback.
+"""
+
+import os
+import sys
+
+#: Exit status when the reader of stdout went away before everything was
+#: written: quiet, but not 0, as the output was cut short.  (When all of
+#: it fitted into the pipe before the reader left, nothing tells, and the
+#: status is 0.)
+READER_GONE = 1
+#: Characters written at a time: at most 4 KiB of UTF-8, within any buffer.
+_PIECE = 1024
+
+
+def emit(text, stream=None):
+    """
+    Write text and a newline to stdout, and flush.
+
+    @raise SystemExit: with L{READER_GONE}, quietly, when the reader has
+        closed the pipe; stdout is pointed at /dev/null first, so that
+        Python's own flush at exit does not complain either.
+    """
+    stream = sys.stdout if stream is None else stream
+    text += "\n"
+    try:
+        # In pieces smaller than the stream's buffer: a single large write
+        # that the reader cuts short reports a partial count, and no error.
+        for start in range(0, len(text), _PIECE):
+            stream.write(text[start:start + _PIECE])
+        stream.flush()
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass
+        raise SystemExit(READER_GONE)

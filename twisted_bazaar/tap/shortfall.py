@@ -1,0 +1,114 @@
+"""
+Why a buyer has not got what it wants, in a user's words, and the
+daemon's ``--give-up-after S``: a buyer that has not got every want
+within S seconds stops its node in order and exits with L{GAVE_UP}, saying
+why.  ``bazaar buy`` (L{twisted_bazaar.cli.buy}) says the same at its
+deadline.
+"""
+
+from twisted.application.service import Service
+
+from twisted_bazaar.base.words import plural
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.roles.want import (
+    BACKOFF,
+    BUYING,
+    COMMITTING,
+    DOUBTING,
+    RESUMING,
+    RETRY_SAVE,
+    SAVING,
+    SEARCHING,
+    WAITING,
+)
+
+#: The exit status of a daemon that gave up (``--give-up-after``).
+GAVE_UP = 3
+
+#: What a want still in a state was doing when time ran out.
+_WHY = {
+    WAITING: "the node could not search yet (no link to another node)",
+    SEARCHING: "its search was still out",
+    BACKOFF: "no seller offered it",
+    SAVING: "a buy was being made",
+    RETRY_SAVE: "a buy was being made",
+    RESUMING: "a buy was being made",
+    BUYING: "the seller did not answer the buy",
+    COMMITTING: "a purchase was being recorded",
+    DOUBTING: "the sellers of buys given up on had not answered yet",
+}
+
+
+class EmptySearches(NodeObserver):
+    """Counts, per item, the searches that found nothing."""
+
+    def __init__(self):
+        self.empty = {}
+
+    def offersFound(self, item, offers):
+        if not offers:
+            self.empty[item] = self.empty.get(item, 0) + 1
+
+
+def _whyUnmet(want, searches):
+    empty = searches.empty.get(want.item, 0)
+    if want.state in (SEARCHING, BACKOFF) and empty:
+        return (f"no seller offered it "
+                f"({plural(empty, 'search', 'searches')} found nothing)")
+    return _WHY.get(want.state, want.state)
+
+
+def shortfall(node, buyer, searches, tracker_address, within=""):
+    """
+    What a buyer still lacks and why, in one line, one part per want not
+    met: ``bought 0 of 1 plum: no seller offered it (3 searches found
+    nothing)``.
+
+    @param searches: the node's L{EmptySearches}.
+    @param within: words after the counts (`` within 10 s``).
+    """
+    parts = []
+    for want in buyer.wants:
+        if want.bought >= want.quantity:
+            continue
+        why = (_whyUnmet(want, searches) if node.ready
+               else f"never registered with the tracker at {tracker_address}")
+        parts.append(f"bought {want.bought} of {want.quantity} {want.item}{within}: "
+                     f"{why}")
+    return "; ".join(parts)
+
+
+class GiveUp(Service):
+    """
+    ``--give-up-after S``: S seconds after the node starts, if its buyer
+    still lacks a want, end the daemon with L{GAVE_UP} and the reason
+    (through its L{twisted_bazaar.tap.exitstatus.ExitStatus}).  A child
+    of the node's service: stopping the node cancels the timer.
+    """
+
+    def __init__(self, clock, node, buyer, seconds, fail, tracker_address):
+        self.clock = clock
+        self.node = node
+        self.buyer = buyer
+        self.seconds = seconds
+        self.fail = fail
+        self.tracker_address = tracker_address
+        self.searches = EmptySearches()
+        node.addObserver(self.searches)
+        self._timer = None
+
+    def startService(self):
+        super().startService()
+        self._timer = self.clock.callLater(self.seconds, self._expired)
+
+    def _expired(self):
+        self._timer = None
+        if not self.buyer.satisfied:
+            why = shortfall(self.node, self.buyer, self.searches, self.tracker_address)
+            self.fail(f"gave up after {self.seconds:g} s: {why}", GAVE_UP)
+
+    def stopService(self):
+        super().stopService()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
