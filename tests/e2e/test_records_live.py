@@ -24,6 +24,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import nodeAddress, startMarket
 from tests.e2e.test_chord_live import FAST, holderOf
+from tests.files.helpers import fileId
 from tests.e2e.test_raw_client import (
     Keys,
     RawClient,
@@ -149,7 +150,7 @@ class LiveRecordTests(SynchronousTestCase):
         self.assertEqual(self.sellers(apple, keys, "apple"), [s_id])
         [genuine] = self.request(song, keys, "song.ogg")
         self.assertEqual((genuine["seller"], genuine["sha256"]),
-                         (s_id, hashlib.sha256(SONG).hexdigest()))
+                         (s_id, fileId(SONG)))
 
         # The same as signed records: signed by the attacker for others'
         # ids, a withdrawal in S's name, S's own record rewritten.
