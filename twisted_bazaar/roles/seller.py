@@ -124,6 +124,10 @@ class Seller(Role):
         #: summed up (every one with --verbose).
         self.saleLog = LogThrottle(node.clock, self._logUnlogged,
                                    verbose=node.config.link.verbose)
+        #: Buys and asks refused unheard (unsigned), and closes refused
+        #: (the closed buys at their limit): a few lines per interval, the
+        #: rest summed up, so that a flood of them writes no flood of lines.
+        self.refusalLog = LogThrottle(node.clock, self._logRefusals)
         #: The shared folder's files (a L{twisted_bazaar.roles.files.shop.FileShop}),
         #: with --share.
         self.files = None
@@ -211,9 +215,14 @@ class Seller(Role):
                 self.node.identity is None
                 or (message.key is not None and keyOwns(message.key, buyer))):
             return True
-        self.log.info("ignoring a {type} not signed by node {buyer}",
-                      type=message.TYPE, buyer=buyer)
+        if self.refusalLog.admit(f"{message.TYPE}s not signed by their buyers"):
+            self.log.info("ignoring a {type} not signed by node {buyer}",
+                          type=message.TYPE, buyer=buyer)
         return False
+
+    def _logRefusals(self, counts, interval):
+        self.log.info("in the last {interval:g} s, also: {what}", interval=interval,
+                      what=", ".join(f"{n} {what}" for what, n in sorted(counts.items())))
 
     def _answer(self, message, sale=None):
         """
@@ -336,6 +345,11 @@ class Seller(Role):
         if key not in self.closed:
             self.closed.forget(self._now() - int(CLOSED_GRACE * 1000))
             if len(self.closed) >= self.closed_limit:
+                if self.refusalLog.admit("buys not closed (--closed-limit)"):
+                    self.log.warn("not closing buy {id}: {limit} closed buys that "
+                                  "have not expired are remembered already "
+                                  "(--closed-limit); answering notyet",
+                                  id=message.id, limit=self.closed_limit)
                 self._notYet(message, f"this seller remembers {self.closed_limit} "
                              "closed buys already")
                 return
@@ -558,6 +572,7 @@ class Seller(Role):
     def _stop(self):
         self._stopped = True
         self.saleLog.close()
+        self.refusalLog.close()
         for key in list(self._reservations):
             self._release(key)
         for call in (self._flush_call, self._sign_call):
