@@ -374,3 +374,23 @@ class StrangerFirstTests(_SellerCase):
         [ok] = self.send(self.signedBy(self.buyer, Buy, 77))
         self.assertEqual((ok.TYPE, ok.buyer_key), ("buyOK", self.buyer.key))
         self.assertEqual(seller.stock, {"apple": 2})
+
+
+class RefusalLogTests(_SellerCase):
+    """Refusals an attacker can cause at will (unsigned buys, closes past
+    the limit) are logged a few per interval and summed up, not one line
+    each."""
+
+    def test_fewLinesPerInterval(self):
+        self.startSeller(stock={"apple": 5}, closed_limit=1)
+        unsigned = [Buy(n, "apple", (self.buyer.id, 2, self.s_key.id),
+                        expires=self.expires()) for n in range(30)]
+        asks = [self.signedBy(self.stranger, Ask, 100 + n) for n in range(30)]
+        with capturedLogs() as events:
+            feed(self.relay, *unsigned)
+            self.codes(*asks)
+            self.clock.advance(10)
+        lines = [formatEvent(e) for e in events]
+        self.assertEqual(len(lines), DEFAULT_BURST + 1, lines)
+        self.assertIn("20 buys not signed by their buyers", lines[-1])
+        self.assertIn("29 buys not closed (--closed-limit)", lines[-1])

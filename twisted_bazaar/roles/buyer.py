@@ -79,8 +79,8 @@ from twisted_bazaar.roles.want import (
 from twisted_bazaar.store import Purchase
 
 __all__ = ["Buyer", "BuyerPlugin", "Purchase", "BUY_ATTEMPTS", "BUY_LIFETIME",
-           "BUY_TIMEOUT_MAX",
-           "DOUBT_LIMIT", "HASTY_ATTEMPTS", "REFUSALS", "RETRY_MIN", "RETRY_MAX", "RESOLVE_INTERVAL"]
+           "BUY_TIMEOUT_MAX", "DOUBT_LIMIT", "HASTY_ATTEMPTS", "REFUSALS", "RETRY_MIN",
+           "RETRY_MAX", "RESOLVE_INTERVAL"]
 
 DEFAULT_SEARCH_WINDOW = 1.0
 DEFAULT_BUY_TIMEOUT = 2.0

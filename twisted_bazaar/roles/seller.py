@@ -15,7 +15,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import keyOwns, trusts
+from twisted_bazaar.identity.keys import keyOwns, signedBy
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
 from twisted_bazaar.core.market import IShop, discoveryOf
@@ -44,6 +44,8 @@ CLOSED_GRACE = 300.0
 #: Closed buys remembered at most; while as many are unexpired, a buy or
 #: ask that would close another is answered ``notyet``.
 DEFAULT_CLOSED_LIMIT = 100_000
+#: What a buy's expiry can say (L{Seller._expiry}).
+EXPIRED, TOO_FAR = "expired", "too far ahead"
 
 
 @implementer(IShop)
@@ -125,6 +127,10 @@ class Seller(Role):
         #: summed up (every one with --verbose).
         self.saleLog = LogThrottle(node.clock, self._logUnlogged,
                                    verbose=node.config.link.verbose)
+        #: Buys and asks refused unheard (unsigned), and closes refused
+        #: (the closed buys at their limit): a few lines per interval, the
+        #: rest summed up, so that a flood of them writes no flood of lines.
+        self.refusalLog = LogThrottle(node.clock, self._logRefusals)
         #: The shared folder's files (a L{twisted_bazaar.roles.files.shop.FileShop}),
         #: with --share.
         self.files = None
@@ -207,14 +213,21 @@ class Seller(Role):
         the buyer's key, which its answer names in turn (a seller without
         a key checks nothing).
         """
-        buyer = message.path[0]
-        if trusts(self.node, message, buyer) and (
-                self.node.identity is None
-                or (message.key is not None and keyOwns(message.key, buyer))):
+        node, buyer, key = self.node, message.path[0], message.key
+        if node.identity is None:
             return True
-        self.log.info("ignoring a {type} not signed by node {buyer}",
-                      type=message.TYPE, buyer=buyer)
+        if key is not None and (keyOwns(key, buyer)
+                                if node.fromProvenAuthor(message, buyer)
+                                else signedBy(message, buyer)):
+            return True
+        if self.refusalLog.admit(f"{message.TYPE}s not signed by their buyers"):
+            self.log.info("ignoring a {type} not signed by node {buyer}",
+                          type=message.TYPE, buyer=buyer)
         return False
+
+    def _logRefusals(self, counts, interval):
+        self.log.info("in the last {interval:g} s, also: {what}", interval=interval,
+                      what=", ".join(f"{n} {what}" for what, n in sorted(counts.items())))
 
     def _answer(self, message, sale=None):
         """
@@ -281,15 +294,17 @@ class Seller(Role):
         """This seller's clock, in ms since the epoch."""
         return int(self.node.clock.seconds() * 1000)
 
-    def _tooLate(self, message):
-        """Whether the buy of a buy or ask can no longer be sold: it names
-        no expiry, or expired by this seller's clock."""
-        return message.expires is None or message.expires <= self._now()
-
-    def _tooEarly(self, message):
-        """Whether the buy of a buy or ask expires further ahead than this
-        seller remembers closed buys for (MAX_EXPIRY_AHEAD)."""
-        return message.expires > self._now() + int(MAX_EXPIRY_AHEAD * 1000)
+    def _expiry(self, message):
+        """What the expiry of the buy of a buy or ask says by this
+        seller's clock: EXPIRED (none, or passed: never to be sold),
+        TOO_FAR (further ahead than MAX_EXPIRY_AHEAD, beyond the window
+        the closed buys cover), or None (it may be sold)."""
+        expires, now = message.expires, self._now()
+        if expires is None or expires <= now:
+            return EXPIRED
+        if expires > now + int(MAX_EXPIRY_AHEAD * 1000):
+            return TOO_FAR
+        return None
 
     def _refuse(self, message, code, info):
         """Answer an error about the buy of message, at once."""
@@ -313,12 +328,12 @@ class Seller(Role):
             return
         if self._stopped:
             return
-        if self._tooLate(ask):
+        expiry = self._expiry(ask)
+        if expiry is EXPIRED:
             self._refuse(ask, "unsold", f"buy {ask.id} has expired unsold, and will "
                          "never be sold")
-        elif self._tooEarly(ask):
-            self._notYet(ask, f"buy {ask.id} expires more than {MAX_EXPIRY_AHEAD:g} s "
-                         "ahead of this seller's clock")
+        elif expiry is TOO_FAR:
+            self._notYet(ask, _tooFar(ask))
         else:
             self._close(ask, "unsold", f"buy {ask.id} was not sold, and never will be")
 
@@ -337,6 +352,11 @@ class Seller(Role):
         if key not in self.closed:
             self.closed.forget(self._now() - int(CLOSED_GRACE * 1000))
             if len(self.closed) >= self.closed_limit:
+                if self.refusalLog.admit("buys not closed (--closed-limit)"):
+                    self.log.warn("not closing buy {id}: {limit} closed buys that "
+                                  "have not expired are remembered already "
+                                  "(--closed-limit); answering notyet",
+                                  id=message.id, limit=self.closed_limit)
                 self._notYet(message, f"this seller remembers {self.closed_limit} "
                              "closed buys already")
                 return
@@ -413,13 +433,13 @@ class Seller(Role):
             if (buy.key, buy.id) in self.closed:
                 self._close(buy, "soldout", f"buy {buy.id} is closed")
                 return
-            if self._tooLate(buy):
+            expiry = self._expiry(buy)
+            if expiry is EXPIRED:
                 self._refuse(buy, "expired", f"buy {buy.id} has expired (or names no "
                              "expiry): not sold, and never will be")
                 return
-            if self._tooEarly(buy):
-                self._notYet(buy, f"buy {buy.id} expires more than "
-                             f"{MAX_EXPIRY_AHEAD:g} s ahead of this seller's clock")
+            if expiry is TOO_FAR:
+                self._notYet(buy, _tooFar(buy))
                 return
             if not self._sameContent(buy):
                 self._close(buy, "soldout", f"{item} is not shared here as that "
@@ -559,6 +579,7 @@ class Seller(Role):
     def _stop(self):
         self._stopped = True
         self.saleLog.close()
+        self.refusalLog.close()
         for key in list(self._reservations):
             self._release(key)
         for call in (self._flush_call, self._sign_call):
@@ -576,6 +597,11 @@ class Seller(Role):
         stopped = self.signer.stop()
         for d in waiters:
             stopped.addCallback(lambda _, d=d: d.callback(None))
+
+
+def _tooFar(message):
+    return (f"buy {message.id} expires more than {MAX_EXPIRY_AHEAD:g} s ahead of "
+            "this seller's clock")
 
 
 def _count(counts, key, change):

@@ -3,6 +3,7 @@ What the store keeps: the records, and L{Snapshot}, the in-memory
 copy of a store's committed state that serves every read.
 """
 
+import functools
 import heapq
 
 import attr
@@ -33,8 +34,9 @@ class Sale:
     sha256: str = None
     size: int = None
 
-    @property
+    @functools.cached_property
     def ledgerKey(self):
+        """(buyer key, buy id): computed once, a seller looks it up often."""
         return (self.buyer_key, self.buy_id)
 
 
