@@ -32,7 +32,7 @@ class SeededRingTests(SynchronousTestCase):
         self.assertTrue(all(len(s.node.links) >= SETTINGS.successors for s in ring.live()))
 
     def test_crashedNodesAreNeverSellers(self):
-        ring = SeededRing(20, 2, SETTINGS)
+        ring = SeededRing(20, 2, SETTINGS, keyed=True)
         sellers = set(ring.addSellers(5).values())
         victims = ring.crash(0.5)
         self.assertEqual(len(victims), 10)

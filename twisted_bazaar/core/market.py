@@ -110,6 +110,14 @@ def fileDescription(shop, item):
     return described if None not in described.values() else None
 
 
+def fileIn(shops, item):
+    """What the first of ``shops`` that has item in stock describes of it
+    as a file (see L{fileDescription}), or None: what a seller's record
+    of item says of it."""
+    shop = next((shop for shop in shops if shop.inventory().get(item, 0) > 0), None)
+    return fileDescription(shop, item) if shop is not None else None
+
+
 def recordedOffers(node, item, sellers):
     """
     The offers a buyer takes from the sellers a scheme found for item:

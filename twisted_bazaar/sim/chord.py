@@ -37,6 +37,7 @@ from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import percentiles
 from twisted_bazaar.testing import Market, MemoryConnector, MemoryNetwork
 from twisted_bazaar.testing.market import NodeClock
+from twisted_bazaar.tracker import ID_SPACE
 
 EXPERIMENTS = ("pathlength", "failures", "churn")
 #: Seconds between two lookups a run starts (so that no link's rate limit
@@ -73,7 +74,12 @@ class SeededRing:
     them: exact successor lists, predecessors and fingers.
     """
 
-    def __init__(self, count, seed, settings, latency_ms=(10.0, 50.0)):
+    def __init__(self, count, seed, settings, latency_ms=(10.0, 50.0), keyed=False):
+        """
+        @param keyed: give each node a key pair, its id the key's (a seller
+            signs its records with it); else ids are drawn at random and
+            the nodes have no keys (no node of the ring can sell).
+        """
         self.rng = random.Random(seed)
         self.clock = HeapClock()
         low, high = latency_ms
@@ -82,12 +88,14 @@ class SeededRing:
         self.settings = settings
         self.link_settings = LinkSettings(ping_interval=60.0)
         config = NodeConfig(link=self.link_settings, max_connections=1, direct_slots=1)
-        # Each node's id is its key's (a seller signs its records with it).
         identities = {}
-        while len(identities) < count:
-            identity = Identity.fromRandom(self.rng)
-            identities.setdefault(identity.id, identity)
-        self.ids = sorted(identities)
+        if keyed:
+            while len(identities) < count:
+                identity = Identity.fromRandom(self.rng)
+                identities.setdefault(identity.id, identity)
+            self.ids = sorted(identities)
+        else:
+            self.ids = sorted(self.rng.sample(range(ID_SPACE), count))
         self.schemes = {}
         self.alive = set(self.ids)
         self.sellers = set()
@@ -95,7 +103,7 @@ class SeededRing:
             host = f"n{index}"
             node = Node(NodeClock(self.clock), random.Random(self.rng.getrandbits(64)),
                         MemoryConnector(self.network, host), config,
-                        identity=identities[node_id])
+                        identity=identities.get(node_id))
             port = self.network.listen(OverlayFactory(node), host)
             node.setAddress(host, port.getHost().port)
             node.setId(node_id)
@@ -258,7 +266,7 @@ def failures(count, fractions, items, lookups, seed, settings, repair_s,
     rows = []
     for fraction in fractions:
         started = time.perf_counter()
-        ring = SeededRing(count, seed, settings, latency_ms)
+        ring = SeededRing(count, seed, settings, latency_ms, keyed=True)
         ring.run(1.0)  # the ring's links are up: the sellers' stores get through
         sellers = ring.addSellers(items)
         ring.run(4 * settings.stabilize)

@@ -14,7 +14,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
-from twisted_bazaar.core.market import fileDescription
+from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.chord.messages import ChordStore
 
@@ -78,14 +78,6 @@ class Publisher:
             if self.running:
                 self._store(item, 0).addErrback(ignoreCancel)
 
-    def describe(self, item):
-        """The size, sha256 and transfer port of item if the first shop
-        that has it in stock shares it as a file; else None."""
-        for shop in self.shops:
-            if shop.inventory().get(item, 0) > 0:
-                return fileDescription(shop, item)
-        return None
-
     def start(self):
         self.running = True
         for item in sorted(self._adverts):
@@ -110,7 +102,7 @@ class Publisher:
         node = self.node
         if not lifetime:
             return self.book.withdrawal(item, node.host, node.port)
-        return self.book.record(item, node.host, node.port, self.describe(item))
+        return self.book.record(item, node.host, node.port, fileIn(self.shops, item))
 
     def _store(self, item, lifetime):
         record = self._record(item, lifetime)

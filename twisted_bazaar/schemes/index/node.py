@@ -16,7 +16,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.wire.trade import BuyOK
-from twisted_bazaar.core.market import IDiscovery, fileDescription, recordedOffers
+from twisted_bazaar.core.market import IDiscovery, fileIn, recordedOffers
 from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.index.messages import (
     Ack,
@@ -111,12 +111,9 @@ class IndexDiscovery(Service, NodeObserver):
         has it in stock shares one)."""
         if not self.canFind():
             return
-        shop = next((shop for shop in self.shops if shop.inventory().get(item, 0) > 0),
-                    None)
         node = self.node
-        self._send(Register(item, self.book.record(
-            item, node.config.host, node.port,
-            fileDescription(shop, item) if shop is not None else None)))
+        self._send(Register(item, self.book.record(item, node.config.host, node.port,
+                                                   fileIn(self.shops, item))))
 
     # -- buying ------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from twisted.logger import Logger
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
-from twisted_bazaar.core.market import fileDescription
+from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
@@ -143,14 +143,10 @@ class LeafSide(NodeObserver):
     def records(self, items):
         """item -> this leaf's signed record of it, for the items in stock
         among items (describing the file the shop that has it shares)."""
-        node, records = self.node, {}
-        for item in items:
-            shop = next((shop for shop in self.shops
-                         if shop.inventory().get(item, 0) > 0), None)
-            if shop is not None:
-                records[item] = self.book.record(item, node.config.host, node.port,
-                                                 fileDescription(shop, item))
-        return records
+        node = self.node
+        return {item: self.book.record(item, node.config.host, node.port,
+                                       fileIn(self.shops, item))
+                for item in items if self.units(item) > 0}
 
     def inventory(self):
         """item -> units in stock, over every shop."""
@@ -181,9 +177,9 @@ class LeafSide(NodeObserver):
                              LeafRegister(wire.ID_LIMIT - 1, host, port, {}))
         seq = self._next()
         link.send(LeafRegister(seq, host, port, *first))
-        for items, files in rest:
+        for items, records in rest:
             seq = self._next()
-            link.send(LeafUpdate(seq, items, files))
+            link.send(LeafUpdate(seq, items, records))
         self._registering[link.peer_id] = seq
         self._await(link.peer_id, seq, delay)
         self._renewLater()

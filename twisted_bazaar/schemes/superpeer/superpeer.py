@@ -24,7 +24,7 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.events import NodeObserver
-from twisted_bazaar.core.market import fileDescription
+from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook, recordFault
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.tracker.check import AddressCheck
@@ -68,9 +68,10 @@ class SuperPeerSide(NodeObserver):
         node first, if it sells it (with its own record), then its
         leaves."""
         node = self.node
-        own = [(node.id, node.host, node.port,
-                self.book.record(item, node.host, node.port, fileDescription(shop, item)))
-               for shop in self.shops if shop.inventory().get(item, 0) > 0][:1]
+        own = []
+        if any(shop.inventory().get(item, 0) > 0 for shop in self.shops):
+            own.append((node.id, node.host, node.port, self.book.record(
+                item, node.host, node.port, fileIn(self.shops, item))))
         return own + self.index.lookup(item, limit - len(own), node.clock.seconds())
 
     def _leafOnly(self, handler):
