@@ -20,6 +20,7 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import OFFER_DETAILS, fileDescription
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.schemes.superpeer.messages import (
@@ -100,7 +101,7 @@ class SuperPeerSide(NodeObserver):
         fresh = leaf not in self.index
         try:
             count = self.index.register(leaf, address, message.items, message.files,
-                                        listed=listed, group=link.group())
+                                        listed=listed, group=groupOf(link))
         except Refused as refused:
             self._refuse(link, refused)
             return
