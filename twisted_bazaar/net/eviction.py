@@ -45,8 +45,10 @@ def addressGroup(host):
 
 
 def groupOf(link):
-    """The address group of the peer at the other end of a link."""
-    return addressGroup(getattr(link.transport.getPeer(), "host", None) or "")
+    """The address group of the peer at the other end of a link (of the
+    empty host name, for a link with no transport)."""
+    address = link.transport.getPeer() if link.transport is not None else None
+    return addressGroup(getattr(address, "host", None) or "")
 
 
 @attr.s(frozen=True, slots=True, auto_attribs=True)

@@ -27,7 +27,7 @@ from twisted.protocols.basic import NetstringReceiver
 from zope.interface import Interface, implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.recent import IN, OUT, STATUS
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 
@@ -392,11 +392,6 @@ class Link(NetstringReceiver):
             return f"{self.peer_id} at {where}"
         return f"node {self.peer_id} at {where}"
 
-    def group(self):
-        """The address group of the peer (see L{addressGroup})."""
-        address = self.transport.getPeer() if self.transport is not None else None
-        return addressGroup(getattr(address, "host", None) or "")
-
     def peerLine(self, level, format, logger=None, **fields):
         """
         Log a line this peer caused (``peer`` in the format names it) on
@@ -409,7 +404,7 @@ class Link(NetstringReceiver):
         if self._peer_log is None:
             logger.emit(level, format, **fields)
         else:
-            self._peer_log.emit(logger, level, self.group(), format, **fields)
+            self._peer_log.emit(logger, level, groupOf(self), format, **fields)
 
     # -- receiving ---------------------------------------------------------
 

@@ -263,7 +263,7 @@ class Tracker:
         pending connections, or is refused now if its address group has
         its share of it.
         """
-        group = link.group()
+        group = groupOf(link)
         victims = self.pending.makeRoom(group)
         if victims is None:
             held, limit = self.pending.held(group), self.pending.group_limit

@@ -26,6 +26,7 @@ from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook, recordFault
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.schemes.superpeer.messages import (
@@ -127,7 +128,7 @@ class SuperPeerSide(NodeObserver):
         try:
             records = self._records(link, message.items, message.records)
             count = self.index.register(leaf, address, message.items, records,
-                                        listed=listed, group=link.group())
+                                        listed=listed, group=groupOf(link))
         except Refused as refused:
             self._refuse(link, refused)
             return
