@@ -99,12 +99,12 @@ class LogTests(SynchronousTestCase):
         lines = [line for daemon in self.market.daemons for line in daemon.lines]
         self.assertTrue(any("[Seller#info] sold apple to" in line for line in lines))
         for alarming in ("[twisted_bazaar.", "#debug]", "address checked",
-                         "told the tracker who listens here", "(status)", "said dc"):
+                         "told the checker who listens here", "(status)", "said dc"):
             self.assertEqual([line for line in lines if alarming in line], [], alarming)
 
     def test_verboseShowsDebug(self):
         self.market.startTracker(timeout=TIMEOUT)
         seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=1",
                                        "--verbose")
-        seller.waitFor(r"\[Link#debug\] closing link to \S+: told the tracker who "
+        seller.waitFor(r"\[Link#debug\] closing link to \S+: told the checker who "
                        r"listens here", TIMEOUT)
