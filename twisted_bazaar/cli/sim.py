@@ -12,6 +12,7 @@ from twisted_bazaar.cli import chordsim
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
 from twisted_bazaar.daemon.registry import discoveryPlugins
+from twisted_bazaar.sim.logs import beginQuietLogging
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
 
 #: Wall seconds before the progress bar appears.
@@ -193,8 +194,40 @@ def table(metrics):
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
+def allSchemeOptions(args):
+    """
+    The scheme's options from its own flags and ``--scheme-option``, as
+    ((name, value), ...).
+
+    @raise ValueError: naming the flag, for a bad or unknown option, or
+        one given both ways.
+    """
+    flags = chordsim.schemeFlags(args)
+    scheme_options = flags + schemeOptions(args.discovery, args.scheme_option)
+    both = sorted({name for name, _ in flags} & {name for name, _ in scheme_options[len(flags):]})
+    if both:
+        raise ValueError(f"--{both[0]} and --scheme-option {both[0]}=...: give the "
+                         f"option one way")
+    return scheme_options
+
+
+def simConfig(args, scheme_options):
+    """The L{SimConfig} of a market run's flags."""
+    return SimConfig(
+        nodes=args.nodes, sellers=args.sellers, items=args.items, stock=args.stock,
+        searches=args.searches, degree=args.degree, topology=args.topology,
+        ttl=args.ttl, latency_ms=args.latency_ms, drop=args.drop, dup=args.dup,
+        reorder=args.reorder, kill=args.kill, discovery=args.discovery,
+        superpeers=args.superpeers, scheme_options=scheme_options,
+        seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval)
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
+    if argv is None:
+        # Run as a program (not called by a test): nobody reads the nodes'
+        # info logs, so they are dropped at once (see sim.logs).
+        beginQuietLogging()
     if args.quiet and not (args.json or args.plot):
         parser().error("--quiet prints nothing: add --json FILE (or --plot "
                        "FILE.png), or drop --quiet to see the table")
@@ -204,23 +237,12 @@ def main(argv=None):
         except ImportError:
             parser().error("--plot needs matplotlib: pip install 'twisted-bazaar[plot]'")
     try:
-        flags = chordsim.schemeFlags(args)
-        scheme_options = flags + schemeOptions(args.discovery, args.scheme_option)
+        scheme_options = allSchemeOptions(args)
     except ValueError as reason:
         parser().error(str(reason))
-    both = sorted({name for name, _ in flags} & {name for name, _ in scheme_options[len(flags):]})
-    if both:
-        parser().error(f"--{both[0]} and --scheme-option {both[0]}=...: give the "
-                       f"option one way")
     if args.experiment:
         return chordsim.run(parser(), args, dict(scheme_options))
-    config = SimConfig(
-        nodes=args.nodes, sellers=args.sellers, items=args.items, stock=args.stock,
-        searches=args.searches, degree=args.degree, topology=args.topology,
-        ttl=args.ttl, latency_ms=args.latency_ms, drop=args.drop, dup=args.dup,
-        reorder=args.reorder, kill=args.kill, discovery=args.discovery,
-        superpeers=args.superpeers, scheme_options=scheme_options,
-        seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval)
+    config = simConfig(args, scheme_options)
     out = None
     if args.json:
         try:

@@ -26,7 +26,7 @@ from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
 from twisted_bazaar.sim.topology import BUILDERS
-from twisted_bazaar.daemon.registry import buildScheme, discoveryPlugins
+from twisted_bazaar.daemon.registry import buildSchemeFrom, discoveryPlugins
 from twisted_bazaar.schemes.superpeer.messages import SUPER
 from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -191,6 +191,7 @@ class Simulation:
 
     def _buildDirect(self):
         config, network = self.config, self.network
+        scheme = discoveryPlugins()[config.discovery]
         taken = set()
         for index in range(config.nodes):
             host = f"n{index}"
@@ -205,7 +206,7 @@ class Simulation:
             port = network.listen(OverlayFactory(node), host)
             node.setAddress(host, port.getHost().port)
             node.setId(identity.id)
-            buildScheme(node, config.discovery, **self.scheme_options)
+            buildSchemeFrom(scheme, node, self.scheme_options)
             if self.market is not None:
                 self._joinTracker(node)
             self.nodes.append(node)

@@ -12,7 +12,7 @@ daemons use::
 
 Role settings are the keyword arguments of the role's ``build`` (see
 L{IRolePlugin.configure}), keyed by role name; scheme settings are the
-scheme's option values (see L{buildScheme}).  Every node runs on its own
+scheme's option values (see L{buildSchemeFrom}).  Every node runs on its own
 L{NodeClock}, so that L{Market.leftovers} can tell what a stopped node
 left behind.
 """
@@ -26,7 +26,12 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.daemon.registry import buildScheme, rolePlugins, trackerExtensionPlugins
+from twisted_bazaar.daemon.registry import (
+    buildSchemeFrom,
+    discoveryPlugins,
+    rolePlugins,
+    trackerExtensionPlugins,
+)
 from twisted_bazaar.daemon.services import NodeService, trackerService
 from twisted_bazaar.testing.memory import (
     MemoryClientEndpoint,
@@ -83,6 +88,10 @@ class Market:
         self.clock = self.network.clock
         self.rng = random.Random(seed + 1)
         self.link_settings = link_settings or LinkSettings()
+        # Looked up once: each look-up reads the plugin caches from disk,
+        # which is most of what adding a node costs in a large simulation.
+        self._schemes = discoveryPlugins()
+        self._roles = rolePlugins()
         self.tracker_host = "tracker"
         self.tracker = Tracker(self.clock, random.Random(seed + 2), self.link_settings,
                                extensions=trackerExtensionPlugins(),
@@ -124,9 +133,8 @@ class Market:
         if metrics:
             self.metrics[node] = NodeMetrics(node)
         self.schemes[node] = dict(scheme or {})
-        buildScheme(node, discovery, **self.schemes[node])
-        plugins = rolePlugins()
-        self.roles[node] = {name: plugins[name].build(node, settings)
+        buildSchemeFrom(self._schemes[discovery], node, self.schemes[node])
+        self.roles[node] = {name: self._roles[name].build(node, settings)
                             for name, settings in roles.items()}
         service = NodeService(
             node.clock, node, MemoryServerEndpoint(self.network, host),
