@@ -13,7 +13,7 @@ from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.logs import beginQuietLogging
-from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
+from twisted_bazaar.sim.runner import DISCOVERY, STARTS, TOPOLOGIES, SimConfig, Simulation
 
 #: Wall seconds before the progress bar appears.
 PROGRESS_AFTER = 2.0
@@ -116,6 +116,11 @@ def parser():
     add("--seed", type=int, default=defaults.seed, help="random seed")
     add("--max-time", type=_seconds, default=defaults.max_time,
         help="virtual seconds after which the run stops")
+    add("--start", choices=STARTS, default=defaults.start,
+        help="cold: every node joins through the protocols at time 0; warm: the "
+        "run starts in the state they converge to (links established, tracker "
+        "table, ring, super-peers' indexes), and measures the searches "
+        "(docs/simulator.md, 'Warm start')")
     add("--ping-interval", type=_seconds, default=defaults.ping_interval,
         help="keepalive period of every link, in virtual seconds (the daemons "
         "use 10; the default here keeps idle pings from swamping large runs)")
@@ -219,7 +224,8 @@ def simConfig(args, scheme_options):
         ttl=args.ttl, latency_ms=args.latency_ms, drop=args.drop, dup=args.dup,
         reorder=args.reorder, kill=args.kill, discovery=args.discovery,
         superpeers=args.superpeers, scheme_options=scheme_options,
-        seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval)
+        seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval,
+        start=args.start)
 
 
 def main(argv=None):
@@ -243,13 +249,16 @@ def main(argv=None):
     if args.experiment:
         return chordsim.run(parser(), args, dict(scheme_options))
     config = simConfig(args, scheme_options)
+    try:
+        sim = Simulation(config)
+    except ValueError as reason:
+        parser().error(str(reason))
     out = None
     if args.json:
         try:
             out = open(args.json, "w", encoding="utf-8")
         except OSError as e:
             parser().error(f"--json: cannot write {args.json}: {e.strerror}")
-    sim = Simulation(config)
     progress = None if args.quiet else Progress()
     metrics = sim.run(progress)
     if progress is not None:

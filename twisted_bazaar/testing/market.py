@@ -121,21 +121,14 @@ class Market:
         ``metrics``, the node gets its own L{NodeMetrics} (in
         L{Market.metrics}), as ``--metrics`` gives a daemon.
         """
-        self._count += 1
-        host = f"node{self._count}"
-        config = config or NodeConfig(link=self.link_settings)
         if metrics:
             # The metrics count into the node's link settings: its own.
+            config = config or NodeConfig(link=self.link_settings)
             config = attr.evolve(config, link=copy.copy(config.link))
-        rng = random.Random(self.rng.getrandbits(64))
-        node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
-                    config, store, identity or Identity.fromRandom(rng))
+        node = self.buildNode(config, discovery, store, scheme, identity, **roles)
         if metrics:
             self.metrics[node] = NodeMetrics(node)
-        self.schemes[node] = dict(scheme or {})
-        buildSchemeFrom(self._schemes[discovery], node, self.schemes[node])
-        self.roles[node] = {name: self._roles[name].build(node, settings)
-                            for name, settings in roles.items()}
+        host = node.connector.from_host
         service = NodeService(
             node.clock, node, MemoryServerEndpoint(self.network, host),
             MemoryClientEndpoint(self.network, host, self.tracker_host,
@@ -143,6 +136,28 @@ class Market:
             onStopRequested=lambda why: self._stopRequested(node))
         self.services[node] = service
         service.startService()
+        return node
+
+    def buildNode(self, config=None, discovery="flood", store=None, scheme=None,
+                  identity=None, **roles):
+        """
+        A node as L{addNode} makes it (the same host name, random source
+        and key pair for the same seed), with its scheme and roles, but
+        not started: it does not listen, has no id and knows no tracker
+        (its host name is ``node.connector.from_host``).
+        For a simulator that builds the state a market converges to by
+        itself (see L{twisted_bazaar.sim.warm}).
+        """
+        self._count += 1
+        host = f"node{self._count}"
+        config = config or NodeConfig(link=self.link_settings)
+        rng = random.Random(self.rng.getrandbits(64))
+        node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
+                    config, store, identity or Identity.fromRandom(rng))
+        self.schemes[node] = dict(scheme or {})
+        buildSchemeFrom(self._schemes[discovery], node, self.schemes[node])
+        self.roles[node] = {name: self._roles[name].build(node, settings)
+                            for name, settings in roles.items()}
         return node
 
     def _stopRequested(self, node):
