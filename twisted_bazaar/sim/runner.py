@@ -25,6 +25,7 @@ from twisted_bazaar.plugins.bazaar_roles import buyer as buyer_plugin
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
+from twisted_bazaar.sim.crypto import signatures
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
 from twisted_bazaar.sim.topology import BUILDERS
@@ -86,6 +87,8 @@ class SimConfig:
     ping_interval: float = 60.0
     #: One of L{STARTS}.
     start: str = "cold"
+    #: Signatures: "real" Ed25519, or "fast" (see L{twisted_bazaar.sim.crypto}).
+    crypto: str = "real"
 
 
 class Simulation:
@@ -384,18 +387,19 @@ class Simulation:
         """Build, run until every live buyer is satisfied (or max_time), and
         return the metrics."""
         started = time.perf_counter()
-        self._buildFrozen()
         config = self.config
-        kill_at = config.warmup + config.spread / 2 if config.kill else None
-        while self.clock.seconds() < config.max_time:
-            self.clock.runFor(1.0)
-            if kill_at is not None and self.clock.seconds() >= kill_at:
-                self.kill()
-                kill_at = None
-            if progress is not None:
-                progress(self)
-            if self.clock.seconds() >= config.warmup + config.spread and self.done():
-                break
+        with signatures(config.crypto):
+            self._buildFrozen()
+            kill_at = config.warmup + config.spread / 2 if config.kill else None
+            while self.clock.seconds() < config.max_time:
+                self.clock.runFor(1.0)
+                if kill_at is not None and self.clock.seconds() >= kill_at:
+                    self.kill()
+                    kill_at = None
+                if progress is not None:
+                    progress(self)
+                if self.clock.seconds() >= config.warmup + config.spread and self.done():
+                    break
         gc.unfreeze()
         return self.metrics(time.perf_counter() - started)
 

@@ -53,19 +53,20 @@ def _connect(link, transport):
     link.transport = transport
 
 
-def _adopt(node, link, peer, address, purpose):
+def _adopt(node, link, peer, address, purpose, proven):
     """
     What the end of the handshake (C{Overlay._establish}) leaves for a new
-    link to peer, its key proven, but nobody told: C{linkAdded} is for
-    links that come up while a node runs, and what a warm node would do
-    about them is already done.
+    link to peer (its key proven, if ``proven``), but nobody told:
+    C{linkAdded} is for links that come up while a node runs, and what a
+    warm node would do about them is already done.
     """
     overlay = node.overlay
     link.purpose = purpose
     link.identified(peer)
     link.idle_timeout = overlay.idle_timeouts.get(purpose)
     overlay.links[peer] = link
-    overlay.keyed.add(link)
+    if proven:
+        overlay.keyed.add(link)
     overlay.addresses[peer] = address
     if link.inbound:
         # Since when it is an inbound link, for eviction.
@@ -76,7 +77,9 @@ def _adopt(node, link, peer, address, purpose):
 def establish(network, opener, acceptor, purpose):
     """
     An established link of purpose from opener to acceptor (two nodes
-    that listen and have ids), as a connection and a handshake leave it.
+    that listen and have ids), as a connection and a handshake leave it:
+    each side's key proven to the other when both have keys (nodes
+    without keys prove nothing).
 
     @return: (the opener's link, the acceptor's).
     """
@@ -85,8 +88,9 @@ def establish(network, opener, acceptor, purpose):
     ends = network.pair(out, opener.host, into, acceptor.host, acceptor.port)
     _connect(out, ends[0])
     _connect(into, ends[1])
-    _adopt(opener, out, acceptor.id, (acceptor.host, acceptor.port), purpose)
-    _adopt(acceptor, into, opener.id, (opener.host, opener.port), purpose)
+    proven = opener.identity is not None and acceptor.identity is not None
+    _adopt(opener, out, acceptor.id, (acceptor.host, acceptor.port), purpose, proven)
+    _adopt(acceptor, into, opener.id, (opener.host, opener.port), purpose, proven)
     return out, into
 
 
