@@ -27,6 +27,8 @@ import tracemalloc
 from collections import Counter
 
 from twisted_bazaar.cli import sim as cli
+from twisted_bazaar.sim.crypto import signatures
+from twisted_bazaar.sim.logs import beginQuietLogging
 from twisted_bazaar.sim.runner import Simulation
 
 #: (kind of work, substrings of a function's file or name), first match
@@ -129,9 +131,10 @@ def profileMemory(config, top, out):
     counts_before, sizes_before = census()
     tracemalloc.start(1)
     before = tracemalloc.take_snapshot()
-    sim = Simulation(config)
-    sim.build()
-    sim.clock.runFor(config.warmup)
+    with signatures(config.crypto):
+        sim = Simulation(config)
+        sim.build()
+        sim.clock.runFor(config.warmup)
     gc.collect()
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
@@ -164,6 +167,9 @@ def main(argv=None, out=None):
                    help="bytes per node (tracemalloc) instead of time (cProfile)")
     p.add_argument("--top", type=int, default=25, help="rows of each table")
     ours, rest = p.parse_known_args(argv)
+    if argv is None:
+        # What bazaar-sim does as a program (see twisted_bazaar.sim.logs).
+        beginQuietLogging()
     sim_parser = cli.parser()
     args = sim_parser.parse_args(rest)
     if args.experiment:

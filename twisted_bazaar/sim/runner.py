@@ -8,6 +8,7 @@ so the same configuration gives the same metrics; only ``wall_s`` and
 ``peak_rss_mb`` measure the machine and change from run to run.
 """
 
+import copy
 import gc
 import random
 import resource
@@ -117,6 +118,8 @@ class Simulation:
         self.stats = {}
         self.settings = LinkSettings(stats=self.stats,
                                      ping_interval=config.ping_interval)
+        #: What every node's link settings share (see L{nodeConfig}).
+        self._node_links = LinkSettings(ping_interval=config.ping_interval)
         #: node -> messages it sent, by type.
         self.node_stats = {}
         #: The scheme's options: the hop limit only means something to
@@ -137,12 +140,15 @@ class Simulation:
 
     def nodeConfig(self):
         """A node's config, with a link settings of its own that counts
-        what it sends (see L{node_stats})."""
+        what it sends (see L{node_stats}); the rest of the link settings
+        (rates, write batch) is shared, as a daemon's links share one."""
         config = self.config
+        link = copy.copy(self._node_links)
+        link.stats = {}
         return NodeConfig(
             neighbours=config.degree if config.topology == "tracker" else 0,
             max_connections=max(3 * config.degree, config.degree + 24),
-            link=LinkSettings(stats={}, ping_interval=config.ping_interval))
+            link=link)
 
     def _counted(self, node):
         self.node_stats[node] = node.config.link.stats
@@ -228,16 +234,32 @@ class Simulation:
         its scheme."""
         host = f"n{index}"
         rng = random.Random(self.rng.getrandbits(64))
+        identity = self._key(rng, taken)
+        node = self._counted(Node(self.clock, self._nodeRandom(rng),
+                                  MemoryConnector(self.network, host),
+                                  self.nodeConfig(), identity=identity))
+        self._listen(node, host)
+        buildSchemeFrom(scheme, node, self.scheme_options)
+        return node
+
+    @staticmethod
+    def _key(rng, taken):
+        """A node's key pair drawn from rng, one whose id is not ``taken``
+        (now taken)."""
         identity = Identity.fromRandom(rng)
         while identity.id in taken:
             # Two keys whose ids collide: the second draws again.
             identity = Identity.fromRandom(rng)
         taken.add(identity.id)
-        node = self._counted(Node(self.clock, rng, MemoryConnector(self.network, host),
-                                  self.nodeConfig(), identity=identity))
-        self._listen(node, host)
-        buildSchemeFrom(scheme, node, self.scheme_options)
-        return node
+        return identity
+
+    def _nodeRandom(self, rng):
+        """A node's random source once its key is drawn from rng: rng
+        itself, or in a warm start one made when first used (see
+        L{warm.LazyRandom})."""
+        if self.config.start == "warm":
+            return warm.LazyRandom(rng.getrandbits(64))
+        return rng
 
     def _listen(self, node, host):
         """The node listens on host, and is named by its key."""
@@ -292,12 +314,11 @@ class Simulation:
         count, supers, options = self._superPeerOptions()
         taken = set()
         for index in range(config.nodes):
-            node = None
-            while node is None or node.identity.id in taken:
-                # Two keys whose ids collide: the second is drawn again.
-                node = self.market.buildNode(self.nodeConfig(), discovery=config.discovery,
-                                             scheme=supers if index < count else options)
-            taken.add(node.identity.id)
+            rng = self.market.nodeRandom()
+            node = self.market.buildNode(self.nodeConfig(), discovery=config.discovery,
+                                         scheme=supers if index < count else options,
+                                         identity=self._key(rng, taken),
+                                         rng=self._nodeRandom(rng))
             self._listen(self._counted(node), node.connector.from_host)
             if index < count:
                 self.superpeers.add(node)

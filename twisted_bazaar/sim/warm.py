@@ -33,6 +33,7 @@ buys, the upkeep, the faults.
 """
 
 import bisect
+import random
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
@@ -40,6 +41,28 @@ from twisted_bazaar.schemes.chord.ring import BITS, fingerStart
 from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
+
+class LazyRandom:
+    """
+    A warm node's random source, made when it is first drawn from: a
+    C{random.Random} holds 2.5 kB of state, a quarter of what an idle node
+    of a large run holds, and most nodes of a warm run never draw a
+    number (a flood's relays, an index's idle nodes).  It draws what
+    C{random.Random(seed)} draws.
+    """
+
+    __slots__ = ("_seed", "_random")
+
+    def __init__(self, seed):
+        self._seed = seed
+        self._random = None
+
+    def __getattr__(self, name):
+        made = self._random
+        if made is None:
+            made = self._random = random.Random(self._seed)
+        return getattr(made, name)
+
 
 #: Leaves a warm super-peer is given at most, as a fraction of its slots:
 #: room is left for leaves that lose a super-peer to find another.
@@ -148,21 +171,29 @@ def linkGraph(network, nodes, edges, purpose):
 def assignLeaves(leaves, supers, wanted, room, rng):
     """
     leaf -> the ``wanted`` super-peers (fewer if there are fewer) it links
-    to: drawn at random, each super-peer taking at most ``room`` leaves
-    while any has room (then the least loaded).
+    to: drawn at random among those with fewer than ``room`` leaves (the
+    least loaded once none has room).
     """
-    load = {sp: 0 for sp in supers}
+    load = dict.fromkeys(supers, 0)
+    #: The super-peers with room, in no order that matters: one that
+    #: fills up swaps places with the last and goes.
+    spare = list(supers)
     chosen = {}
     for leaf in leaves:
         picks = []
         while len(picks) < min(wanted, len(supers)):
-            open_ = [sp for sp in supers if sp not in picks and load[sp] < room]
-            if open_:
-                pick = open_[rng.randrange(len(open_))]
+            if len(spare) > len(picks):
+                pick = spare[rng.randrange(len(spare))]
+                if pick in picks:
+                    continue
             else:
                 pick = min((sp for sp in supers if sp not in picks), key=load.get)
             picks.append(pick)
             load[pick] += 1
+            if load[pick] == room:
+                where = spare.index(pick)
+                spare[where] = spare[-1]
+                spare.pop()
         chosen[leaf] = picks
     return chosen
 

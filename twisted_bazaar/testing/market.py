@@ -60,7 +60,10 @@ class NodeClock:
         return self.clock.seconds()
 
     def callLater(self, delay, function, *args, **kwargs):
-        call = self.clock.callLater(delay, self._unlessStopped, function, args, kwargs)
+        # No empty dict kept with each pending call: a simulation holds
+        # hundreds of thousands.
+        call = self.clock.callLater(delay, self._unlessStopped, function, args,
+                                    kwargs or None)
         self._calls.append(call)
         if len(self._calls) >= self._prune_at:
             self._calls = self.getDelayedCalls()
@@ -69,7 +72,10 @@ class NodeClock:
 
     def _unlessStopped(self, function, args, kwargs):
         if not self.stopped:
-            function(*args, **kwargs)
+            if kwargs:
+                function(*args, **kwargs)
+            else:
+                function(*args)
 
     def getDelayedCalls(self):
         """The calls this node scheduled that have yet to run."""
@@ -138,20 +144,26 @@ class Market:
         service.startService()
         return node
 
+    def nodeRandom(self):
+        """The random source of the next node L{addNode} makes, drawn from
+        the market's seed; its key pair is drawn from it first."""
+        return random.Random(self.rng.getrandbits(64))
+
     def buildNode(self, config=None, discovery="flood", store=None, scheme=None,
-                  identity=None, **roles):
+                  identity=None, rng=None, **roles):
         """
         A node as L{addNode} makes it (the same host name, random source
-        and key pair for the same seed), with its scheme and roles, but
-        not started: it does not listen, has no id and knows no tracker
-        (its host name is ``node.connector.from_host``).
-        For a simulator that builds the state a market converges to by
-        itself (see L{twisted_bazaar.sim.warm}).
+        and key pair for the same seed, unless ``rng`` and ``identity``
+        are given), with its scheme and roles, but not started: it does
+        not listen, has no id and knows no tracker (its host name is
+        ``node.connector.from_host``).  For a simulator that builds the
+        state a market converges to by itself (see
+        L{twisted_bazaar.sim.warm}).
         """
         self._count += 1
         host = f"node{self._count}"
         config = config or NodeConfig(link=self.link_settings)
-        rng = random.Random(self.rng.getrandbits(64))
+        rng = rng or self.nodeRandom()
         node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
                     config, store, identity or Identity.fromRandom(rng))
         self.schemes[node] = dict(scheme or {})
