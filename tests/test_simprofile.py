@@ -64,3 +64,46 @@ class RunTests(SynchronousTestCase):
         self.assertIn("bytes per node", text)
         self.assertIn("| allocated in | bytes per node | share |", text)
         self.assertIn("| type | objects per node | bytes per node (shallow) |", text)
+
+
+class SimGoalsTests(SynchronousTestCase):
+    """The sim_* goal figures: each names its command, and a run that
+    fails is reported, the others still run."""
+
+    def test_figuresOfATinyRun(self):
+        from benchmarks import simgoals
+
+        tiny = simgoals.Run("index", "warm", 100_000, 30, (), simgoals.WALL_WARM,
+                            simgoals.RSS)
+        report = {"errors": {}}
+        wall, rss = simgoals.run(quick=True, report=report, runs=[tiny])
+        self.assertEqual((wall.name, rss.name), ("sim_warm_index_wall_s",
+                                                 "sim_warm_index_rss_mb"))
+        self.assertGreater(wall.value, 0)
+        self.assertGreater(rss.value, 0)
+        self.assertIsNone(wall.goal)
+        self.assertEqual(wall.detail["command"][:3], ["bazaar-sim", "--nodes", "30"])
+        self.assertIn("--start", wall.detail["command"])
+        self.assertEqual(report["errors"], {})
+        self.assertEqual(report["sim_goals"][0]["figure"], "sim_warm_index")
+
+    def test_fullRunsHaveTheGoals(self):
+        from benchmarks import simgoals
+
+        self.assertEqual(len(simgoals.names()), 2 * len(simgoals.RUNS))
+        warm = [run for run in simgoals.RUNS if run.start == "warm"
+                and run.wall_goal is not None]
+        self.assertEqual(sorted(run.scheme for run in warm), ["flood", "index", "superpeer"])
+        for run in warm:
+            self.assertEqual((run.nodes, run.wall_goal, run.rss_goal),
+                             (100_000, ("<=", 120.0), ("<=", 2048.0)))
+
+    def test_failedRunReported(self):
+        from benchmarks import simgoals
+
+        bad = simgoals.Run("nosuchscheme", "warm", 10, 10)
+        report = {"errors": {}}
+        wall, rss = simgoals.run(quick=True, report=report, runs=[bad])
+        self.assertIsNone(wall.value)
+        self.assertIn("FAILED", wall.note)
+        self.assertIn("sim_warm_nosuchscheme", report["errors"])

@@ -4,6 +4,7 @@
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -279,7 +280,20 @@ def main(argv=None):
         plot(sim, metrics, args.plot)
     if not args.quiet:
         emit(table(metrics))
+    if argv is None:
+        leave(0)
     return 0
+
+
+def leave(status):
+    """
+    End the program at once, its output flushed: a large run holds
+    millions of objects, and the interpreter would take them apart one by
+    one before exiting (a quarter of a 100,000-node run's wall time).
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":
