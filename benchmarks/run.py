@@ -5,7 +5,8 @@ against their goals, and write benchmarks/results/latest.json.
     python -m benchmarks.run [--quick] [--only codec,relay,...] [--out FILE]
 
 QUICK (the flag, or QUICK=1 in the environment) takes fewer repeats, a
-shorter idle stretch, and skips the simulator runs.  A benchmark that fails
+shorter idle stretch, skips the simulator's scale series, and runs its
+goal runs (``simgoals``) with small N.  A benchmark that fails
 is reported as such and the others still run; the exit status is then 1.
 """
 
@@ -18,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import codec, idle, purchase, relay, simscale, transfer
+from benchmarks import codec, idle, purchase, relay, simgoals, simscale, transfer
 from benchmarks.harness import Figure, machine
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -42,6 +43,7 @@ BENCHMARKS = {
     "idle": (["idle_cpu_percent"], lambda quick, report: idle.run(quick)),
     "transfer": (["transfer_ratio"], lambda quick, report: transfer.run(quick)),
     "sim": (["sim_10k_wall_s", "sim_10k_rss_mb"], _sim),
+    "simgoals": (simgoals.names(), simgoals.run),
 }
 
 
@@ -57,7 +59,7 @@ def parseArgs(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.run",
                                 description=__doc__.split("\n\n")[0].strip())
     p.add_argument("--quick", action="store_true", default=quickFromEnvironment(),
-                   help="fewer repeats, no simulator runs (also QUICK=1)")
+                   help="fewer repeats, the simulator with small N only (also QUICK=1)")
     p.add_argument("--only", default=",".join(BENCHMARKS),
                    help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
     p.add_argument("--out", type=Path, default=RESULTS,
@@ -142,6 +144,8 @@ def main(argv=None):
     if report.get("sim_scale"):
         print()
         print(scaleTable(report["sim_scale"]))
+    for row in report.get("sim_goals", []):
+        print(f"{row['figure']}: {' '.join(row['command'])}")
     print(f"\n{report['seconds']['total']:g} s in all; wrote {args.out}")
     return 1 if report["errors"] else 0
 

@@ -70,3 +70,14 @@ class LayerContractTests(SynchronousTestCase):
         code, output = lint(self.tree)
         self.assertNotEqual(code, 0, output)
         self.assertIn("twisted_bazaar.web is not allowed to import twisted_bazaar.cli", output)
+
+    def test_daemonsCannotReachFastSignatures(self):
+        """The simulator's fast signatures (twisted_bazaar.sim.crypto) prove
+        nothing: a daemon importing them breaks the layers."""
+        for daemon in ("twisted_bazaar.tap.node", "twisted_bazaar.daemon.services"):
+            self.addImport(daemon, "import twisted_bazaar.sim.crypto  # noqa")
+        code, output = lint(self.tree)
+        self.assertNotEqual(code, 0, output)
+        self.assertIn("twisted_bazaar.tap is not allowed to import twisted_bazaar.sim", output)
+        self.assertIn("twisted_bazaar.daemon is not allowed to import twisted_bazaar.sim",
+                      output)

@@ -120,14 +120,15 @@ class JSONTests(CliTestCase):
             "--searches", "5", "--degree", "2", "--topology", "ring", "--ttl", "12",
             "--latency-ms", "5..20", "--drop", "0.01", "--dup", "0.02",
             "--reorder", "0.03", "--kill", "0.1", "--discovery", "flood",
-            "--seed", "9", "--max-time", "40", "--ping-interval", "15")
+            "--seed", "9", "--max-time", "40", "--ping-interval", "15",
+            "--start", "warm", "--crypto", "fast")
         self.assertEqual(metrics["config"], {
             "nodes": 24, "sellers": 0.25, "items": 3, "stock": 4, "searches": 5,
             "degree": 2, "topology": "ring", "ttl": 12, "latency_ms": [5.0, 20.0],
             "drop": 0.01, "dup": 0.02, "reorder": 0.03, "kill": 0.1,
             "discovery": "flood", "superpeers": 0.05, "scheme_options": [],
             "seed": 9, "warmup": 5.0, "spread": 10.0,
-            "max_time": 40.0, "ping_interval": 15.0})
+            "max_time": 40.0, "ping_interval": 15.0, "start": "warm", "crypto": "fast"})
         self.assertEqual(metrics["killed"], 2)
 
     def test_superpeerFlags(self):
@@ -323,6 +324,28 @@ class ErrorTests(CliTestCase):
         self.assertEqual(caught.exception.code, 2)
         self.assertTrue(self.stderr.getvalue().splitlines()[-1].startswith(
             "bazaar-sim: error: argument --topology: invalid choice: 'moon'"))
+
+    def test_unknownStart(self):
+        with self.assertRaises(SystemExit) as caught:
+            cli.main(["--start", "lukewarm"])
+        self.assertEqual(caught.exception.code, 2)
+        self.assertTrue(self.stderr.getvalue().splitlines()[-1].startswith(
+            "bazaar-sim: error: argument --start: invalid choice: 'lukewarm'"))
+
+    def test_unknownCrypto(self):
+        with self.assertRaises(SystemExit) as caught:
+            cli.main(["--crypto", "none"])
+        self.assertEqual(caught.exception.code, 2)
+        self.assertTrue(self.stderr.getvalue().splitlines()[-1].startswith(
+            "bazaar-sim: error: argument --crypto: invalid choice: 'none'"))
+
+    def test_warmTrackerTopology(self):
+        """A warm start builds a generated overlay: the tracker's
+        introductions are refused with the reason, before any run."""
+        self.assertUsageError(
+            ["--start", "warm", "--topology", "tracker"],
+            "--start warm builds the overlay of a generated --topology (random, "
+            "ring, smallworld); the tracker's introductions are a cold start's")
 
     def test_unwritableJSON(self):
         """An unwritable --json is reported before the run, not after."""

@@ -4,6 +4,7 @@
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -12,7 +13,9 @@ from twisted_bazaar.cli import chordsim
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
 from twisted_bazaar.daemon.registry import discoveryPlugins
-from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
+from twisted_bazaar.sim.crypto import CRYPTO, signatures
+from twisted_bazaar.sim.logs import beginQuietLogging
+from twisted_bazaar.sim.runner import DISCOVERY, STARTS, TOPOLOGIES, SimConfig, Simulation
 
 #: Wall seconds before the progress bar appears.
 PROGRESS_AFTER = 2.0
@@ -115,6 +118,15 @@ def parser():
     add("--seed", type=int, default=defaults.seed, help="random seed")
     add("--max-time", type=_seconds, default=defaults.max_time,
         help="virtual seconds after which the run stops")
+    add("--start", choices=STARTS, default=defaults.start,
+        help="cold: every node joins through the protocols at time 0; warm: the "
+        "run starts in the state they converge to (links established, tracker "
+        "table, ring, super-peers' indexes), and measures the searches "
+        "(docs/simulator.md, 'Warm start')")
+    add("--crypto", choices=CRYPTO, default=defaults.crypto,
+        help="real: Ed25519 signatures, as the daemons make them; fast: the same "
+        "protocol and message sizes with cheap deterministic signatures that "
+        "prove nothing, for the simulator only (same metrics, less wall time)")
     add("--ping-interval", type=_seconds, default=defaults.ping_interval,
         help="keepalive period of every link, in virtual seconds (the daemons "
         "use 10; the default here keeps idle pings from swamping large runs)")
@@ -193,8 +205,41 @@ def table(metrics):
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
+def allSchemeOptions(args):
+    """
+    The scheme's options from its own flags and ``--scheme-option``, as
+    ((name, value), ...).
+
+    @raise ValueError: naming the flag, for a bad or unknown option, or
+        one given both ways.
+    """
+    flags = chordsim.schemeFlags(args)
+    scheme_options = flags + schemeOptions(args.discovery, args.scheme_option)
+    both = sorted({name for name, _ in flags} & {name for name, _ in scheme_options[len(flags):]})
+    if both:
+        raise ValueError(f"--{both[0]} and --scheme-option {both[0]}=...: give the "
+                         f"option one way")
+    return scheme_options
+
+
+def simConfig(args, scheme_options):
+    """The L{SimConfig} of a market run's flags."""
+    return SimConfig(
+        nodes=args.nodes, sellers=args.sellers, items=args.items, stock=args.stock,
+        searches=args.searches, degree=args.degree, topology=args.topology,
+        ttl=args.ttl, latency_ms=args.latency_ms, drop=args.drop, dup=args.dup,
+        reorder=args.reorder, kill=args.kill, discovery=args.discovery,
+        superpeers=args.superpeers, scheme_options=scheme_options,
+        seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval,
+        start=args.start, crypto=args.crypto)
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
+    if argv is None:
+        # Run as a program (not called by a test): nobody reads the nodes'
+        # info logs, so they are dropped at once (see sim.logs).
+        beginQuietLogging()
     if args.quiet and not (args.json or args.plot):
         parser().error("--quiet prints nothing: add --json FILE (or --plot "
                        "FILE.png), or drop --quiet to see the table")
@@ -204,30 +249,23 @@ def main(argv=None):
         except ImportError:
             parser().error("--plot needs matplotlib: pip install 'twisted-bazaar[plot]'")
     try:
-        flags = chordsim.schemeFlags(args)
-        scheme_options = flags + schemeOptions(args.discovery, args.scheme_option)
+        scheme_options = allSchemeOptions(args)
     except ValueError as reason:
         parser().error(str(reason))
-    both = sorted({name for name, _ in flags} & {name for name, _ in scheme_options[len(flags):]})
-    if both:
-        parser().error(f"--{both[0]} and --scheme-option {both[0]}=...: give the "
-                       f"option one way")
     if args.experiment:
-        return chordsim.run(parser(), args, dict(scheme_options))
-    config = SimConfig(
-        nodes=args.nodes, sellers=args.sellers, items=args.items, stock=args.stock,
-        searches=args.searches, degree=args.degree, topology=args.topology,
-        ttl=args.ttl, latency_ms=args.latency_ms, drop=args.drop, dup=args.dup,
-        reorder=args.reorder, kill=args.kill, discovery=args.discovery,
-        superpeers=args.superpeers, scheme_options=scheme_options,
-        seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval)
+        with signatures(args.crypto):
+            return chordsim.run(parser(), args, dict(scheme_options))
+    config = simConfig(args, scheme_options)
+    try:
+        sim = Simulation(config)
+    except ValueError as reason:
+        parser().error(str(reason))
     out = None
     if args.json:
         try:
             out = open(args.json, "w", encoding="utf-8")
         except OSError as e:
             parser().error(f"--json: cannot write {args.json}: {e.strerror}")
-    sim = Simulation(config)
     progress = None if args.quiet else Progress()
     metrics = sim.run(progress)
     if progress is not None:
@@ -242,7 +280,20 @@ def main(argv=None):
         plot(sim, metrics, args.plot)
     if not args.quiet:
         emit(table(metrics))
+    if argv is None:
+        leave(0)
     return 0
+
+
+def leave(status):
+    """
+    End the program at once, its output flushed: a large run holds
+    millions of objects, and the interpreter would take them apart one by
+    one before exiting (a quarter of a 100,000-node run's wall time).
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,13 @@ def trackerExtensionPlugins():
 def buildScheme(node, name, **config):
     """Attach the installed scheme ``name`` to node, with its options'
     defaults overridden by config (option names with - or _); return it."""
-    plugin = discoveryPlugins()[name]
+    return buildSchemeFrom(discoveryPlugins()[name], node, config)
+
+
+def buildSchemeFrom(plugin, node, config):
+    """L{buildScheme} with a plugin already looked up: for whoever builds
+    many nodes (a simulation), as each look-up reads the plugin caches
+    from disk."""
     values = optionDefaults(plugin.options)
     values.update({key.replace("_", "-"): value for key, value in config.items()})
     return plugin.build(node, plugin.configure(values))

@@ -199,9 +199,9 @@ class Link(NetstringReceiver):
 
     # Slots, not a dict of thirty-odd fields, for what a link keeps: a
     # process may hold hundreds of thousands of links (a simulation), and
-    # the slots take a fifth of the room.  (The base classes still give
-    # each link a small dict, for the transport they set.)
-    __slots__ = ("owner", "_recent", "clock", "settings", "MAX_LENGTH", "_digits",
+    # the slots take a fifth of the room.  The two fields the base classes
+    # set (transport, connected) are slots too, so that no link has a dict.
+    __slots__ = ("transport", "connected", "owner", "_recent", "clock", "settings", "MAX_LENGTH", "_digits",
                  "_buffer", "_needed", "inbound", "peer_id", "payload", "closing",
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
                  "_handshake_call", "_keepalive_call", "_last_heard", "_nonce",
@@ -209,6 +209,8 @@ class Link(NetstringReceiver):
                  "dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
 
     def __init__(self, owner, clock, settings, inbound):
+        self.transport = None
+        self.connected = 0
         self.owner = owner
         #: The owner's L{RecentMessages}, if it keeps one: told of each
         #: message sent and received (keepalives aside).

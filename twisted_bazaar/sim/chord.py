@@ -30,11 +30,10 @@ from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.core.market import IShop
 from twisted_bazaar.schemes.chord.invariants import holders, violations
 from twisted_bazaar.schemes.chord.node import ChordDiscovery
-from twisted_bazaar.schemes.chord.ring import BITS, SIZE, fingerStart
-from twisted_bazaar.schemes.chord.settings import CHORD
-from twisted_bazaar.schemes.chord.state import Peer
+from twisted_bazaar.schemes.chord.ring import SIZE
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import percentiles
+from twisted_bazaar.sim.warm import placeRing
 from twisted_bazaar.testing import Market, MemoryConnector, MemoryNetwork
 from twisted_bazaar.testing.market import NodeClock
 from twisted_bazaar.tracker import ID_SPACE
@@ -71,7 +70,8 @@ class Lookups:
 class SeededRing:
     """
     N chord nodes on a L{MemoryNetwork}, placed where a stable ring has
-    them: exact successor lists, predecessors and fingers.
+    them: exact successor lists, predecessors and fingers, and the links
+    between them established (a warm start: L{twisted_bazaar.sim.warm}).
     """
 
     def __init__(self, count, seed, settings, latency_ms=(10.0, 50.0), keyed=False):
@@ -108,48 +108,13 @@ class SeededRing:
             node.setAddress(host, port.getHost().port)
             node.setId(node_id)
             self.schemes[node_id] = ChordDiscovery(node, settings)
-        for index, node_id in enumerate(self.ids):
-            self._place(index, node_id)
         self._link()
 
-    def peer(self, node_id):
-        node = self.schemes[node_id].node
-        return Peer(node_id, node.host, node.port)
-
-    def _holder(self, key):
-        """Index in ids of the first id at or after key."""
-        low, high = 0, len(self.ids)
-        while low < high:
-            middle = (low + high) // 2
-            if self.ids[middle] < key:
-                low = middle + 1
-            else:
-                high = middle
-        return low % len(self.ids)
-
-    def _place(self, index, node_id):
-        ids, size = self.ids, len(self.ids)
-        successors = [self.peer(ids[(index + step) % size])
-                      for step in range(1, min(self.settings.successors, size - 1) + 1)]
-        fingers = []
-        for finger in range(BITS):
-            target = ids[self._holder(fingerStart(node_id, finger))]
-            fingers.append(self.peer(target) if target != node_id else None)
-        self.schemes[node_id].place(successors, self.peer(ids[index - 1]), fingers)
-
     def _link(self):
-        """One ring link for each pair of nodes where either needs the
-        other (two would be one too many: the duplicate is closed)."""
-        pairs = set()
-        for node_id in self.ids:
-            node = self.schemes[node_id].node
-            for peer in sorted(self.schemes[node_id].ring.known()):
-                pair = (min(node_id, peer), max(node_id, peer))
-                if pair not in pairs:
-                    # Opened by a node that needs it: it never prunes it.
-                    pairs.add(pair)
-                    target = self.schemes[peer].node
-                    node.connectTo(target.host, target.port, peer, CHORD)
+        """Each node placed where the converged ring has it, and one ring
+        link, established as after its handshake, for each pair of nodes
+        where either needs the other (L{warm.placeRing})."""
+        placeRing(self.network, [self.schemes[node_id].node for node_id in self.ids])
 
     def run(self, seconds):
         self.clock.runFor(seconds)

@@ -111,7 +111,9 @@ class HeapClock:
         return self.now
 
     def callLater(self, delay, callable, *args, **kw):
-        call = HeapCall(self, self.now + max(0.0, delay), callable, args, kw)
+        # No empty dict kept with each pending call (kw is None then): a
+        # large run holds a keepalive call for each of a million link ends.
+        call = HeapCall(self, self.now + max(0.0, delay), callable, args, kw or None)
         heapq.heappush(self._heap, (call.time, next(self._sequence), call))
         return call
 
@@ -181,7 +183,10 @@ class HeapClock:
             call.called = True
             func, args, kw = call.func, call.args, call.kw
             call.func = call.args = call.kw = None
-            func(*args, **kw)
+            if kw:
+                func(*args, **kw)
+            else:
+                func(*args)
         self.now = end
 
     advance = runFor

@@ -8,6 +8,8 @@ so the same configuration gives the same metrics; only ``wall_s`` and
 ``peak_rss_mb`` measure the machine and change from run to run.
 """
 
+import copy
+import gc
 import random
 import resource
 import time
@@ -19,16 +21,18 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.core.node import Node, NodeConfig
-from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.net.overlay import OVERLAY, OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import buyer as buyer_plugin
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
+from twisted_bazaar.sim import warm
+from twisted_bazaar.sim.crypto import signatures
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
 from twisted_bazaar.sim.topology import BUILDERS
-from twisted_bazaar.daemon.registry import buildScheme, discoveryPlugins
+from twisted_bazaar.daemon.registry import buildSchemeFrom, discoveryPlugins
 from twisted_bazaar.schemes.superpeer.messages import SUPER
-from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork
+from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork, NodeClock
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 TOPOLOGIES = sorted(BUILDERS) + ["tracker"]
@@ -36,6 +40,9 @@ DISCOVERY = sorted(discoveryPlugins())
 #: The schemes whose nodes join through the tracker whatever the topology:
 #: the tracker tells leaves who the super-peers are.
 TRACKER_SCHEMES = ("superpeer",)
+#: How a run starts: every node joining through the protocols (cold, the
+#: default), or in the state they converge to (warm, see L{warm}).
+STARTS = ("cold", "warm")
 
 
 def tradeTypes():
@@ -79,12 +86,24 @@ class SimConfig:
     #: default: idle pings are not what a simulation studies, and with
     #: tens of thousands of links they would be most of its traffic.
     ping_interval: float = 60.0
+    #: One of L{STARTS}.
+    start: str = "cold"
+    #: Signatures: "real" Ed25519, or "fast" (see L{twisted_bazaar.sim.crypto}).
+    crypto: str = "real"
 
 
 class Simulation:
     """One run: build the network, let buyers loose, collect metrics."""
 
     def __init__(self, config):
+        """
+        @raise ValueError: for a warm start of the tracker topology, whose
+            overlay is the tracker's introductions: a cold start's.
+        """
+        if config.start == "warm" and config.topology == "tracker":
+            raise ValueError("--start warm builds the overlay of a generated "
+                             "--topology (random, ring, smallworld); the tracker's "
+                             "introductions are a cold start's")
         self.config = config
         self.rng = random.Random(config.seed)
         self.clock = HeapClock()
@@ -99,6 +118,8 @@ class Simulation:
         self.stats = {}
         self.settings = LinkSettings(stats=self.stats,
                                      ping_interval=config.ping_interval)
+        #: What every node's link settings share (see L{nodeConfig}).
+        self._node_links = LinkSettings(ping_interval=config.ping_interval)
         #: node -> messages it sent, by type.
         self.node_stats = {}
         #: The scheme's options: the hop limit only means something to
@@ -119,12 +140,15 @@ class Simulation:
 
     def nodeConfig(self):
         """A node's config, with a link settings of its own that counts
-        what it sends (see L{node_stats})."""
+        what it sends (see L{node_stats}); the rest of the link settings
+        (rates, write batch) is shared, as a daemon's links share one."""
         config = self.config
+        link = copy.copy(self._node_links)
+        link.stats = {}
         return NodeConfig(
             neighbours=config.degree if config.topology == "tracker" else 0,
             max_connections=max(3 * config.degree, config.degree + 24),
-            link=LinkSettings(stats={}, ping_interval=config.ping_interval))
+            link=link)
 
     def _counted(self, node):
         self.node_stats[node] = node.config.link.stats
@@ -135,6 +159,12 @@ class Simulation:
         if config.topology == "tracker" or config.discovery != "flood":
             self.market = Market(self.network, seed=config.seed + 3,
                                  link_settings=self.settings)
+        if config.start == "warm":
+            if config.discovery in TRACKER_SCHEMES:
+                self._warmSuperPeers()
+            else:
+                self._warmDirect()
+            return
         if config.discovery in TRACKER_SCHEMES:
             self._buildSuperPeers()
         elif config.topology == "tracker":
@@ -145,6 +175,17 @@ class Simulation:
             self._buildDirect()
         self._assignRoles()
 
+    def _superPeerOptions(self):
+        """How many super-peers, and the scheme options of a super-peer and
+        of a leaf."""
+        config = self.config
+        count = max(1, min(config.nodes, round(config.superpeers * config.nodes)))
+        options = dict(self.scheme_options)
+        supers = dict(options, super=True)
+        if config.topology != "tracker":
+            supers["superpeer-links"] = 0
+        return count, supers, options
+
     def _buildSuperPeers(self):
         """
         Super-peers first, then leaves, all joining through the tracker.
@@ -153,12 +194,7 @@ class Simulation:
         ``--degree``) instead, once they are registered.
         """
         config = self.config
-        count = max(1, min(config.nodes, round(config.superpeers * config.nodes)))
-        graph = config.topology != "tracker"
-        options = dict(self.scheme_options)
-        supers = dict(options, super=True)
-        if graph:
-            supers["superpeer-links"] = 0
+        count, supers, options = self._superPeerOptions()
         for index in range(config.nodes):
             node = self._counted(self.market.addNode(
                 self.nodeConfig(), discovery=config.discovery,
@@ -166,14 +202,17 @@ class Simulation:
             if index < count:
                 self.superpeers.add(node)
             self.nodes.append(node)
-        if graph:
+        if config.topology != "tracker":
             self.clock.callLater(1.0, self._linkSuperPeers, self.nodes[:count])
 
-    def _linkSuperPeers(self, supers):
-        edges = BUILDERS[self.config.topology](len(supers), self.config.degree,
-                                               self.rng)
+    def _superPeerGraph(self, supers):
+        """The graph the super-peers link along, with the slots it needs."""
         for node in supers:
             node.setSlots(SUPER, node.config.max_connections)
+        return BUILDERS[self.config.topology](len(supers), self.config.degree, self.rng)
+
+    def _linkSuperPeers(self, supers):
+        edges = self._superPeerGraph(supers)
         for a, b in edges:
             target = supers[b]
             if target.id is not None and supers[a].id is not None:
@@ -189,23 +228,51 @@ class Simulation:
         self.network.connect(self.market.tracker_host, DEFAULT_TRACKER_PORT, protocol,
                              from_host=node.host).addErrback(self._linkFailed)
 
+    def _directNode(self, index, scheme, taken):
+        """Node number index of a generated overlay: its key drawn from the
+        seed (one whose id is not ``taken``), listening, with its id and
+        its scheme."""
+        host = f"n{index}"
+        rng = random.Random(self.rng.getrandbits(64))
+        identity = self._key(rng, taken)
+        node = self._counted(Node(self.clock, self._nodeRandom(rng),
+                                  MemoryConnector(self.network, host),
+                                  self.nodeConfig(), identity=identity))
+        self._listen(node, host)
+        buildSchemeFrom(scheme, node, self.scheme_options)
+        return node
+
+    @staticmethod
+    def _key(rng, taken):
+        """A node's key pair drawn from rng, one whose id is not ``taken``
+        (now taken)."""
+        identity = Identity.fromRandom(rng)
+        while identity.id in taken:
+            # Two keys whose ids collide: the second draws again.
+            identity = Identity.fromRandom(rng)
+        taken.add(identity.id)
+        return identity
+
+    def _nodeRandom(self, rng):
+        """A node's random source once its key is drawn from rng: rng
+        itself, or in a warm start one made when first used (see
+        L{warm.LazyRandom})."""
+        if self.config.start == "warm":
+            return warm.LazyRandom(rng.getrandbits(64))
+        return rng
+
+    def _listen(self, node, host):
+        """The node listens on host, and is named by its key."""
+        port = self.network.listen(OverlayFactory(node), host)
+        node.setAddress(host, port.getHost().port)
+        node.setId(node.identity.id)
+
     def _buildDirect(self):
-        config, network = self.config, self.network
+        config = self.config
+        scheme = discoveryPlugins()[config.discovery]
         taken = set()
         for index in range(config.nodes):
-            host = f"n{index}"
-            rng = random.Random(self.rng.getrandbits(64))
-            identity = Identity.fromRandom(rng)
-            while identity.id in taken:
-                # Two keys whose ids collide: the second draws again.
-                identity = Identity.fromRandom(rng)
-            taken.add(identity.id)
-            node = self._counted(Node(self.clock, rng, MemoryConnector(network, host),
-                                      self.nodeConfig(), identity=identity))
-            port = network.listen(OverlayFactory(node), host)
-            node.setAddress(host, port.getHost().port)
-            node.setId(identity.id)
-            buildScheme(node, config.discovery, **self.scheme_options)
+            node = self._directNode(index, scheme, taken)
             if self.market is not None:
                 self._joinTracker(node)
             self.nodes.append(node)
@@ -214,6 +281,56 @@ class Simulation:
             target = self.nodes[b]
             d = self.nodes[a].connectTo(target.host, target.port, target.id)
             d.addErrback(self._linkFailed)
+
+    def _warmDirect(self):
+        """
+        A warm start of a generated overlay: the same nodes, graph and
+        roles as a cold start draws from the seed; the graph's links
+        established, the ring placed (chord), every node registered with
+        the tracker if the scheme has one (see L{warm}).
+        """
+        config = self.config
+        scheme = discoveryPlugins()[config.discovery]
+        taken = set()
+        self.nodes = [self._directNode(index, scheme, taken)
+                      for index in range(config.nodes)]
+        edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
+        self._assignRoles()
+        warm.linkGraph(self.network, self.nodes, edges, OVERLAY)
+        if config.discovery == "chord":
+            warm.placeRing(self.network, self.nodes)
+        if self.market is not None:
+            for node in self.nodes:
+                warm.joinTracker(self.market, node)
+
+    def _warmSuperPeers(self):
+        """
+        A warm start of the superpeer scheme: the nodes a cold start makes
+        (as the market makes them), the super-peers linked along the graph,
+        each leaf linked to and registered with its super-peers, every node
+        registered with the tracker, and the scheme started (see L{warm}).
+        """
+        config = self.config
+        count, supers, options = self._superPeerOptions()
+        taken = set()
+        for index in range(config.nodes):
+            rng = self.market.nodeRandom()
+            node = self.market.buildNode(self.nodeConfig(), discovery=config.discovery,
+                                         scheme=supers if index < count else options,
+                                         identity=self._key(rng, taken),
+                                         rng=self._nodeRandom(rng))
+            self._listen(self._counted(node), node.connector.from_host)
+            if index < count:
+                self.superpeers.add(node)
+            self.nodes.append(node)
+        self._assignRoles()
+        edges = self._superPeerGraph(self.nodes[:count])
+        warm.linkSuperPeers(self.network, self.nodes[:count], self.nodes[count:], edges,
+                            self.rng)
+        for node in self.nodes:
+            warm.joinTracker(self.market, node)
+        for node in self.nodes:
+            node.discovery.startService()
 
     def _linkFailed(self, reason):
         """An overlay link that did not form (its handshake was lost to a
@@ -276,6 +393,9 @@ class Simulation:
             self.killed.add(node)
             if self.market is not None and node in self.market.services:
                 self.market.crash(node)
+            elif isinstance(node.clock, NodeClock):
+                # A warm start's market node: what the market's crash does.
+                node.clock.stopped = True
             # Dead, not just cut off: no new links either way.
             node.overlay.stopping = True
             self.network.crash(node.host)
@@ -288,19 +408,40 @@ class Simulation:
         """Build, run until every live buyer is satisfied (or max_time), and
         return the metrics."""
         started = time.perf_counter()
-        self.build()
         config = self.config
-        kill_at = config.warmup + config.spread / 2 if config.kill else None
-        while self.clock.seconds() < config.max_time:
-            self.clock.runFor(1.0)
-            if kill_at is not None and self.clock.seconds() >= kill_at:
-                self.kill()
-                kill_at = None
-            if progress is not None:
-                progress(self)
-            if self.clock.seconds() >= config.warmup + config.spread and self.done():
-                break
+        with signatures(config.crypto):
+            self._buildFrozen()
+            kill_at = config.warmup + config.spread / 2 if config.kill else None
+            while self.clock.seconds() < config.max_time:
+                self.clock.runFor(1.0)
+                if kill_at is not None and self.clock.seconds() >= kill_at:
+                    self.kill()
+                    kill_at = None
+                if progress is not None:
+                    progress(self)
+                if self.clock.seconds() >= config.warmup + config.spread and self.done():
+                    break
+        gc.unfreeze()
         return self.metrics(time.perf_counter() - started)
+
+    def _buildFrozen(self):
+        """
+        L{build}, with Python's collector kept out of it and of what it
+        built: a build makes millions of objects that live as long as the
+        run, and a collector that scans them all each time the heap grows
+        by a quarter took a fifth of a 10,000-node run.  What the build
+        made is frozen (L{gc.freeze}) until the run is over; what the run
+        makes is collected as usual.  Nothing a run computes depends on
+        when the collector runs.
+        """
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self.build()
+        finally:
+            if enabled:
+                gc.enable()
+        gc.freeze()
 
     def purchases(self):
         return sum(len(role.bag) for role in self.buyers.values() if role is not None)

@@ -12,7 +12,7 @@ daemons use::
 
 Role settings are the keyword arguments of the role's ``build`` (see
 L{IRolePlugin.configure}), keyed by role name; scheme settings are the
-scheme's option values (see L{buildScheme}).  Every node runs on its own
+scheme's option values (see L{buildSchemeFrom}).  Every node runs on its own
 L{NodeClock}, so that L{Market.leftovers} can tell what a stopped node
 left behind.
 """
@@ -26,7 +26,12 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.daemon.registry import buildScheme, rolePlugins, trackerExtensionPlugins
+from twisted_bazaar.daemon.registry import (
+    buildSchemeFrom,
+    discoveryPlugins,
+    rolePlugins,
+    trackerExtensionPlugins,
+)
 from twisted_bazaar.daemon.services import NodeService, trackerService
 from twisted_bazaar.testing.memory import (
     MemoryClientEndpoint,
@@ -55,7 +60,10 @@ class NodeClock:
         return self.clock.seconds()
 
     def callLater(self, delay, function, *args, **kwargs):
-        call = self.clock.callLater(delay, self._unlessStopped, function, args, kwargs)
+        # No empty dict kept with each pending call: a simulation holds
+        # hundreds of thousands.
+        call = self.clock.callLater(delay, self._unlessStopped, function, args,
+                                    kwargs or None)
         self._calls.append(call)
         if len(self._calls) >= self._prune_at:
             self._calls = self.getDelayedCalls()
@@ -64,7 +72,10 @@ class NodeClock:
 
     def _unlessStopped(self, function, args, kwargs):
         if not self.stopped:
-            function(*args, **kwargs)
+            if kwargs:
+                function(*args, **kwargs)
+            else:
+                function(*args)
 
     def getDelayedCalls(self):
         """The calls this node scheduled that have yet to run."""
@@ -83,6 +94,10 @@ class Market:
         self.clock = self.network.clock
         self.rng = random.Random(seed + 1)
         self.link_settings = link_settings or LinkSettings()
+        # Looked up once: each look-up reads the plugin caches from disk,
+        # which is most of what adding a node costs in a large simulation.
+        self._schemes = discoveryPlugins()
+        self._roles = rolePlugins()
         self.tracker_host = "tracker"
         # No bound on the connections still to register in all (only per
         # address group): a simulation starts thousands of nodes at once,
@@ -119,22 +134,14 @@ class Market:
         on a host of its own unless ``host`` names one (nodes on one host
         are one address group, as one machine's would be).
         """
-        self._count += 1
-        host = host or f"node{self._count}"
-        config = config or NodeConfig(link=self.link_settings)
         if metrics:
             # The metrics count into the node's link settings: its own.
+            config = config or NodeConfig(link=self.link_settings)
             config = attr.evolve(config, link=copy.copy(config.link))
-        rng = random.Random(self.rng.getrandbits(64))
-        node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
-                    config, store, identity or Identity.fromRandom(rng))
+        node = self.buildNode(config, discovery, store, scheme, identity, host=host, **roles)
         if metrics:
             self.metrics[node] = NodeMetrics(node)
-        self.schemes[node] = dict(scheme or {})
-        buildScheme(node, discovery, **self.schemes[node])
-        plugins = rolePlugins()
-        self.roles[node] = {name: plugins[name].build(node, settings)
-                            for name, settings in roles.items()}
+        host = node.connector.from_host
         service = NodeService(
             node.clock, node, MemoryServerEndpoint(self.network, host),
             MemoryClientEndpoint(self.network, host, self.tracker_host,
@@ -142,6 +149,34 @@ class Market:
             onStopRequested=lambda why: self._stopRequested(node))
         self.services[node] = service
         service.startService()
+        return node
+
+    def nodeRandom(self):
+        """The random source of the next node L{addNode} makes, drawn from
+        the market's seed; its key pair is drawn from it first."""
+        return random.Random(self.rng.getrandbits(64))
+
+    def buildNode(self, config=None, discovery="flood", store=None, scheme=None,
+                  identity=None, rng=None, host=None, **roles):
+        """
+        A node as L{addNode} makes it (the same host name, random source
+        and key pair for the same seed, unless ``rng`` and ``identity``
+        are given), with its scheme and roles, but not started: it does
+        not listen, has no id and knows no tracker (its host name is
+        ``node.connector.from_host``).  For a simulator that builds the
+        state a market converges to by itself (see
+        L{twisted_bazaar.sim.warm}).
+        """
+        self._count += 1
+        host = host or f"node{self._count}"
+        config = config or NodeConfig(link=self.link_settings)
+        rng = rng or self.nodeRandom()
+        node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
+                    config, store, identity or Identity.fromRandom(rng))
+        self.schemes[node] = dict(scheme or {})
+        buildSchemeFrom(self._schemes[discovery], node, self.schemes[node])
+        self.roles[node] = {name: self._roles[name].build(node, settings)
+                            for name, settings in roles.items()}
         return node
 
     def _stopRequested(self, node):

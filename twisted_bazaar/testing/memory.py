@@ -283,21 +283,43 @@ class MemoryNetwork:
         if listening is None or from_host in self.dead_hosts:
             d.errback(Failure(error.ConnectionRefusedError(f"{host}:{port}")))
             return
-        local_port = self._next_port.get(from_host, 40000)
-        self._next_port[from_host] = local_port + 1
-        client_address = IPv4Address("TCP", from_host, local_port)
-        server_address = listening.address
+        client_address = self._nextAddress(from_host)
         server = listening.factory.buildProtocol(client_address)
         if server is None:
             d.errback(Failure(error.ConnectionRefusedError("refused by factory")))
             return
-        client_end = MemoryTransport(self, protocol, client_address, server_address)
-        server_end = MemoryTransport(self, server, server_address, client_address)
-        client_end.other, server_end.other = server_end, client_end
-        self._open[(client_end, server_end)] = True
+        client_end, server_end = self._join(protocol, client_address, server,
+                                            listening.address)
         server.makeConnection(server_end)
         protocol.makeConnection(client_end)
         d.callback(protocol)
+
+    def _nextAddress(self, host):
+        """The address of host's next outgoing connection."""
+        local_port = self._next_port.get(host, 40000)
+        self._next_port[host] = local_port + 1
+        return IPv4Address("TCP", host, local_port)
+
+    def _join(self, client, client_address, server, server_address):
+        """Two ends, one for each protocol, joined and counted open."""
+        client_end = MemoryTransport(self, client, client_address, server_address)
+        server_end = MemoryTransport(self, server, server_address, client_address)
+        client_end.other, server_end.other = server_end, client_end
+        self._open[(client_end, server_end)] = True
+        return client_end, server_end
+
+    def pair(self, client, from_host, server, host, port):
+        """
+        The two ends of a connection from from_host to host:port, one for
+        each protocol, open at once and made known to neither: no
+        ``makeConnection``, no delay.  For a simulator that builds the
+        links a converged overlay has as they are once established (see
+        L{twisted_bazaar.sim.warm}); anyone else wants L{connect}.
+
+        @return: (client end, server end).
+        """
+        return self._join(client, self._nextAddress(from_host), server,
+                          IPv4Address("TCP", host, port))
 
     def _close(self, transport, reason):
         for end in (transport, transport.other):

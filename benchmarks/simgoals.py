@@ -1,0 +1,141 @@
+"""
+The simulator's scale goals (issue 23), as ``sim_*`` figures: for each
+discovery scheme, a warm start of 100,000 nodes (``sim_warm_<scheme>_*``,
+goals 120 s and 2,048 MB) and a cold start of 10,000
+(``sim_cold_<scheme>_*``, goal 60 s), 500 searches each.  QUICK runs the
+same commands with small N, against no goal.
+
+Each run is ``bazaar-sim`` as a user runs it, in a subprocess of its own
+(so its peak RSS is its own), with ``--crypto fast`` (the same protocol
+and metrics as real signatures, see docs/simulator.md).  A figure's wall
+time is the subprocess's, start to exit, as a user waits for it; its
+detail keeps the run's own ``wall_s``, the CPU seconds the subprocess
+used (the figure to compare when other work shares the machine), and
+what the run computed (success, messages per search).
+
+Chord's full-size runs are out of reach on this machine (docs/simulator.md,
+"Scale: 100,000 nodes"): its figures are measured at the largest N that
+finishes here in a few minutes, and say so; they have no goal.
+"""
+
+import json
+import os
+import resource
+import subprocess
+import tempfile
+import time
+
+import attr
+
+from benchmarks.harness import Figure
+from benchmarks.simscale import bazaarSim
+
+WALL_WARM = ("<=", 120.0)
+WALL_COLD = ("<=", 60.0)
+RSS = ("<=", 2048.0)
+#: Seconds one run may take before it is killed.
+RUN_TIMEOUT = 900.0
+COMMON = ("--searches", "500", "--seed", "1", "--crypto", "fast", "--quiet")
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Run:
+    """One figure pair: a scheme, a start, N in full and QUICK mode, and
+    what a full run has as goals (None: the full N is out of reach)."""
+
+    scheme: str
+    start: str
+    nodes: int
+    quick_nodes: int
+    flags: tuple = ()
+    wall_goal: tuple = None
+    rss_goal: tuple = None
+
+    @property
+    def prefix(self):
+        return f"sim_{self.start}_{self.scheme}"
+
+    def command(self, quick):
+        nodes = self.quick_nodes if quick else self.nodes
+        return ["bazaar-sim", "--nodes", str(nodes), "--discovery", self.scheme,
+                "--start", self.start, *COMMON, *self.flags]
+
+
+FLOOD = ("--ttl", "5")
+RUNS = (
+    Run("flood", "warm", 100_000, 2_000, FLOOD, WALL_WARM, RSS),
+    Run("index", "warm", 100_000, 2_000, (), WALL_WARM, RSS),
+    Run("superpeer", "warm", 100_000, 2_000, (), WALL_WARM, RSS),
+    Run("chord", "warm", 10_000, 300),
+    Run("flood", "cold", 10_000, 500, FLOOD, WALL_COLD),
+    Run("index", "cold", 10_000, 1_000, (), WALL_COLD),
+    Run("superpeer", "cold", 10_000, 1_000, (), WALL_COLD),
+    Run("chord", "cold", 1_000, 100),
+)
+
+
+def names():
+    """Every figure this benchmark yields."""
+    return [f"{run.prefix}_{kind}" for run in RUNS for kind in ("wall_s", "rss_mb")]
+
+
+def simulate(command):
+    """Run a bazaar-sim command (its first word replaced by the installed
+    script); return its metrics, wall seconds and CPU seconds."""
+    with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as folder:
+        out = os.path.join(folder, "metrics.json")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        subprocess.run([bazaarSim(), *command[1:], "--json", out], check=True,
+                       stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        with open(out) as f:
+            metrics = json.load(f)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return metrics, round(wall, 1), round(cpu, 1)
+
+
+def figures(run, quick, metrics, wall, cpu):
+    """The wall and RSS figures of one run."""
+    command = run.command(quick)
+    nodes = int(command[2])
+    full = not quick and run.wall_goal is not None
+    detail = {"command": command, "run_wall_s": metrics["wall_s"], "cpu_s": cpu,
+              "success_rate": metrics["success_rate"],
+              "double_sells": metrics["double_sells"],
+              "messages_per_search": metrics["messages_per_search"],
+              "virtual_s": metrics["virtual_s"]}
+    where = f"{nodes:,} nodes {run.start}"
+    if not quick and run.wall_goal is None:
+        where += " (the goal's N is out of reach: docs/simulator.md)"
+    elif quick:
+        where += " (QUICK)"
+    return [Figure(f"{run.prefix}_wall_s", wall, "s", run.wall_goal if full else None,
+                   detail, note=f"{where}; CPU {cpu:g} s; success "
+                                f"{metrics['success_rate']:.1%}"),
+            Figure(f"{run.prefix}_rss_mb", metrics["peak_rss_mb"], "MB",
+                   run.rss_goal if full else None, {"command": command},
+                   note=f"peak RSS, {where}")]
+
+
+def run(quick, report, runs=RUNS):
+    """Every run, one at a time; a run that fails yields failed figures and
+    the others still run."""
+    rows = []
+    done = []
+    for each in runs:
+        try:
+            metrics, wall, cpu = simulate(each.command(quick))
+        except (subprocess.SubprocessError, OSError, ValueError) as e:
+            why = f"FAILED: {type(e).__name__}: {e}"[:200]
+            done += [Figure(f"{each.prefix}_wall_s", note=why),
+                     Figure(f"{each.prefix}_rss_mb", note=why)]
+            report["errors"][each.prefix] = why
+            continue
+        done += figures(each, quick, metrics, wall, cpu)
+        rows.append({"figure": each.prefix, "command": each.command(quick), "wall_s": wall,
+                     "cpu_s": cpu, "peak_rss_mb": metrics["peak_rss_mb"],
+                     "success_rate": metrics["success_rate"]})
+    report["sim_goals"] = rows
+    return done

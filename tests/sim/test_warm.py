@@ -1,0 +1,265 @@
+"""
+Tests for L{twisted_bazaar.sim.warm} and ``--start warm``: a small warm
+market is the state a cold run of the same seed converges to (the same
+nodes, links, tracker table, index contents, ring), built without a
+message, and its searches succeed through the nodes' own code.
+"""
+
+import gc
+import random
+
+import attr
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.net.overlay import OVERLAY
+from twisted_bazaar.schemes.chord.invariants import violations
+from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
+from twisted_bazaar.sim import warm
+from twisted_bazaar.sim.runner import SimConfig, Simulation
+
+SMALL = SimConfig(nodes=40, sellers=0.15, items=2, searches=30, max_time=60.0)
+
+
+def built(config, seconds=0.0):
+    """A simulation of config, built and run for seconds, no buyer yet."""
+    sim = Simulation(config)
+    sim.build()
+    sim.clock.runFor(seconds)
+    return sim
+
+
+def links(node, purposes=None):
+    """peer -> purpose of node's established links (of those purposes)."""
+    return {peer: link.purpose for peer, link in node.links.items()
+            if purposes is None or link.purpose in purposes}
+
+
+def sent(sim):
+    """Every message the run's nodes and tracker sent, by type."""
+    total = dict(sim.stats)
+    for stats in sim.node_stats.values():
+        for kind, count in stats.items():
+            total[kind] = total.get(kind, 0) + count
+    return total
+
+
+class EstablishTests(SynchronousTestCase):
+    """A warm link is what a handshake leaves, at both ends."""
+
+    def setUp(self):
+        self.cold = built(attr.evolve(SMALL, nodes=12), SMALL.warmup / 2)
+        self.warm = built(attr.evolve(SMALL, nodes=12, start="warm"))
+
+    def test_sameLinks(self):
+        for cold, hot in zip(self.cold.nodes, self.warm.nodes):
+            self.assertEqual((hot.id, links(hot)), (cold.id, links(cold)))
+
+    def test_likeAHandshake(self):
+        for cold, hot in zip(self.cold.nodes, self.warm.nodes):
+            for peer, link in hot.links.items():
+                other = cold.links[peer]
+                self.assertEqual(
+                    (link.peer_id, link.inbound, link.idle_timeout,
+                     link in hot.overlay.keyed, hot.overlay.addresses[peer],
+                     hot.pathTo(peer), link in hot.overlay._since),
+                    (other.peer_id, other.inbound, other.idle_timeout,
+                     other in cold.overlay.keyed, cold.overlay.addresses[peer],
+                     cold.pathTo(peer), other in cold.overlay._since))
+                self.assertTrue(link._keepalive_call.active())
+                self.assertIsNone(link._handshake_call)
+
+    def test_nothingSent(self):
+        self.assertEqual(sent(self.warm), {})
+        self.assertEqual(self.warm.network.bytes_written, 0)
+        self.assertEqual(len(self.warm.network.connections), self.warm.metrics(0)["edges"])
+
+    def test_linksCarryMessages(self):
+        """Both ends of a warm link read what the other sends: the link
+        answers a ping."""
+        node = self.warm.nodes[0]
+        link = next(iter(node.links.values()))
+        answered = []
+        link.ping().addCallback(answered.append)
+        self.warm.clock.runFor(1)
+        self.assertEqual(answered, [None])
+
+
+class TrackerTests(SynchronousTestCase):
+    """The index scheme: the tracker's table and item index as a cold
+    start's registrations leave them."""
+
+    def setUp(self):
+        config = attr.evolve(SMALL, discovery="index")
+        self.cold = built(config, SMALL.warmup / 2)
+        self.warm = built(attr.evolve(config, start="warm"), 1.0)
+
+    def test_sameTable(self):
+        cold, hot = self.cold.market.tracker.registry, self.warm.market.tracker.registry
+        self.assertEqual(hot.nodes, cold.nodes)
+        self.assertEqual(hot.verified, cold.verified)
+        self.assertEqual(hot.abilities, cold.abilities)
+        self.assertEqual(self.warm.market.tracker._keys, self.cold.market.tracker._keys)
+
+    def test_sessionsRegistered(self):
+        for node in self.warm.nodes:
+            self.assertTrue(node.membership.isRegistered)
+            self.assertEqual(node.membership.link.peer_id, "tracker")
+        tracker = self.warm.market.tracker
+        self.assertEqual(sorted(tracker.links), sorted(node.id for node in self.warm.nodes))
+
+    def test_sameIndex(self):
+        def contents(sim):
+            index = sim.market.tracker.extensions["index"].index
+            return {node.id: index.items(node.id) for node in sim.nodes}
+
+        self.assertEqual(contents(self.warm), contents(self.cold))
+        self.assertTrue(any(contents(self.warm).values()))
+
+    def test_onlyTheSellersRegistersSent(self):
+        """Registering the nodes sends nothing; the sellers' registers of
+        their items are the scheme's own, with their acks."""
+        sellers = len(self.warm.sellers)
+        self.assertEqual(sent(self.warm), {"register": sellers, "ack": sellers})
+
+
+class SuperPeerTests(SynchronousTestCase):
+    def setUp(self):
+        self.config = attr.evolve(SMALL, nodes=60, discovery="superpeer",
+                                  superpeers=0.1, start="warm")
+        self.sim = built(self.config)
+
+    def test_leavesRegistered(self):
+        """Each leaf has two super-peers, each of which lists the leaf's
+        whole inventory, its address checked; nothing was sent."""
+        sim = self.sim
+        by_id = {node.id: node for node in sim.nodes}
+        for leaf in sim.nodes:
+            if leaf in sim.superpeers:
+                continue
+            mine = links(leaf, (LEAF,))
+            self.assertEqual(len(mine), 2)
+            self.assertEqual(leaf.discovery.side.registered, set(mine))
+            for peer in mine:
+                side = by_id[peer].discovery.side
+                self.assertEqual(side.index.items(leaf.id), leaf.discovery.side.inventory())
+                self.assertTrue(side.index.listed(leaf.id))
+                self.assertEqual(side.index.address(leaf.id), (leaf.host, leaf.port))
+        self.assertEqual(sent(sim), {})
+
+    def test_superPeersAlongTheGraph(self):
+        supers = [node for node in self.sim.nodes if node in self.sim.superpeers]
+        self.assertEqual(len(supers), 6)
+        for node in supers:
+            self.assertTrue(links(node, (SUPER,)))
+            self.assertTrue(node.discovery.topology.running)
+
+    def test_sameNodesAndRolesAsCold(self):
+        cold = built(attr.evolve(self.config, start="cold"), SMALL.warmup / 2)
+        self.assertEqual([node.id for node in self.sim.nodes],
+                         [node.id for node in cold.nodes])
+        self.assertEqual(sorted(node.id for node in self.sim.sellers),
+                         sorted(node.id for node in cold.sellers))
+        self.assertEqual(self.sim.market.tracker.registry.nodes,
+                         cold.market.tracker.registry.nodes)
+
+    def test_spread(self):
+        """Leaves are drawn among super-peers with room."""
+        leaves = list(range(100))
+        chosen = warm.assignLeaves(leaves, ["a", "b", "c"], 2, 70, random.Random(1))
+        load = {}
+        for picks in chosen.values():
+            self.assertEqual(len(set(picks)), 2)
+            for pick in picks:
+                load[pick] = load.get(pick, 0) + 1
+        self.assertEqual(sum(load.values()), 200)
+        self.assertLessEqual(max(load.values()), 70)
+
+
+class ChordTests(SynchronousTestCase):
+    def test_sameRingAsCold(self):
+        """A cold ring, once it has settled, has the successors,
+        predecessors and fingers a warm one starts with, and the same
+        records once the sellers have stored them."""
+        config = attr.evolve(SMALL, nodes=16, discovery="chord", searches=0)
+        cold = built(config, 90.0)
+        hot = built(attr.evolve(config, start="warm"), 5.0)
+
+        def ring(sim):
+            return {node.id: ([peer.id for peer in node.discovery.ring.successors],
+                              node.discovery.ring.predecessor.id,
+                              [peer and peer.id for peer in node.discovery.ring.fingers])
+                    for node in sim.nodes}
+
+        def records(sim):
+            now = sim.clock.seconds()
+            return {node.id: sorted((record.item, record.seller)
+                                    for record in node.discovery.records.records(now))
+                    for node in sim.nodes}
+
+        self.assertEqual(violations([node.discovery for node in cold.nodes]), [])
+        self.assertEqual(ring(hot), ring(cold))
+        self.assertEqual(records(hot), records(cold))
+        self.assertEqual(violations([node.discovery for node in hot.nodes],
+                                    [(item, seller) for node in hot.nodes
+                                     for item, seller in records(hot)[node.id]]), [])
+
+    def test_ringTables(self):
+        ids = [10, 20, 30, 40]
+        successors, predecessor, fingers = warm.ringTables(ids, 2)[0]
+        self.assertEqual((successors, predecessor), ([20, 30], 40))
+        # Finger i of 10 is the first id at or after 10 + 2**i, round the
+        # ring: past 40, 10 itself (None).
+        self.assertEqual(fingers, [20, 20, 20, 20, 30] + [None] * 26)
+
+    def test_ringPairsOncePerPair(self):
+        ids = [10, 20, 30, 40]
+        pairs = warm.ringPairs(ids, warm.ringTables(ids, 2))
+        self.assertEqual(len({frozenset(pair) for pair in pairs}), len(pairs))
+        self.assertEqual(sorted(map(frozenset, pairs)), sorted(
+            frozenset(pair) for pair in [(10, 20), (10, 30), (10, 40), (20, 30), (20, 40),
+                                         (30, 40)]))
+
+
+class RunTests(SynchronousTestCase):
+    """A warm market trades through the nodes' own code."""
+
+    def test_everySchemeSells(self):
+        for discovery in ("flood", "index", "superpeer", "chord"):
+            config = attr.evolve(SMALL, discovery=discovery, start="warm", ttl=12)
+            metrics = Simulation(config).run()
+            where = f"warm {discovery}"
+            self.assertEqual(metrics["success_rate"], 1.0, where)
+            self.assertEqual(metrics["double_sells"], 0, where)
+            self.assertEqual(metrics["config"]["start"], "warm", where)
+
+    def test_repeats(self):
+        config = attr.evolve(SMALL, discovery="superpeer", start="warm")
+        first, second = Simulation(config).run(), Simulation(config).run()
+        for metrics in (first, second):
+            del metrics["wall_s"], metrics["peak_rss_mb"]
+        self.assertEqual(first, second)
+
+    def test_killSilencesTheNode(self):
+        """A warm market node killed mid-run runs nothing it scheduled."""
+        config = attr.evolve(SMALL, discovery="superpeer", start="warm", kill=0.2)
+        sim = Simulation(config)
+        metrics = sim.run()
+        self.assertEqual(metrics["killed"], 8)
+        self.assertEqual(metrics["double_sells"], 0)
+        for node in sim.killed:
+            self.assertTrue(node.clock.stopped)
+            self.assertEqual(node.links, {})
+
+    def test_coldByDefault(self):
+        self.assertEqual(SimConfig().start, "cold")
+
+    def test_trackerTopologyRefused(self):
+        with self.assertRaises(ValueError) as caught:
+            Simulation(attr.evolve(SMALL, topology="tracker", start="warm"))
+        self.assertIn("--start warm", str(caught.exception))
+
+    def test_collectorLeftAsFound(self):
+        """The build's objects are frozen for the run only."""
+        Simulation(attr.evolve(SMALL, nodes=10, searches=2, start="warm")).run()
+        self.assertEqual(gc.get_freeze_count(), 0)
+        self.assertTrue(gc.isenabled())

@@ -1,0 +1,294 @@
+"""
+A warm start (``bazaar-sim --start warm``): a market built in the state
+its protocols converge to, then searched and faulted as a cold start is.
+
+A cold start has every node join through the protocols: a handshake with
+keys on every link, a registration with the tracker and its address
+check, the ring found by stabilization, each leaf registering with its
+super-peers.  That is what joining costs, and what churn studies; what a
+search costs is better measured on a converged overlay, as the Chord
+paper's simulator, PeerSim and OverSim do.  A warm start builds that
+overlay directly, in the objects the protocols fill, and sends nothing
+while it does:
+
+ - every link an established L{Link} at both ends, on memory transports,
+   its peer's key proven, its keepalive running (L{establish});
+ - a node's session with the tracker registered, in the tracker's table
+   as after a passed address check (L{joinTracker});
+ - flood, index and chord: the links of the ``--topology`` graph, as a
+   cold start opens them;
+ - index: the sellers register their items through the scheme itself
+   when their session comes up (two messages a seller);
+ - superpeer: the super-peers linked along the graph; each leaf linked to
+   ``superpeers`` of them, drawn at random among those with room, and in
+   their indexes as its registration leaves it, its address checked
+   (L{registerLeaf});
+ - chord: every node's successors, predecessor and fingers as
+   stabilization leaves them (L{ringTables}, L{ChordDiscovery.place}),
+   one ring link for each pair of nodes where one needs the other; the
+   sellers store their records through the scheme itself, at once.
+
+Then the nodes' own code runs, as after a cold start: the searches, the
+buys, the upkeep, the faults.
+"""
+
+import bisect
+import random
+
+from twisted_bazaar import wire
+from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.schemes.chord.ring import BITS, fingerStart
+from twisted_bazaar.schemes.chord.settings import CHORD
+from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
+
+class LazyRandom:
+    """
+    A warm node's random source, made when it is first drawn from: a
+    C{random.Random} holds 2.5 kB of state, a quarter of what an idle node
+    of a large run holds, and most nodes of a warm run never draw a
+    number (a flood's relays, an index's idle nodes).  It draws what
+    C{random.Random(seed)} draws.
+    """
+
+    __slots__ = ("_seed", "_random")
+
+    def __init__(self, seed):
+        self._seed = seed
+        self._random = None
+
+    def __getattr__(self, name):
+        made = self._random
+        if made is None:
+            made = self._random = random.Random(self._seed)
+        return getattr(made, name)
+
+
+#: Leaves a warm super-peer is given at most, as a fraction of its slots:
+#: room is left for leaves that lose a super-peer to find another.
+LEAF_ROOM = 0.75
+
+
+def _connect(link, transport):
+    """Connect a link to its transport without C{connectionMade}: no
+    handshake clock, nobody told.  The handshake is over."""
+    link.connected = 1
+    link.transport = transport
+
+
+def _adopt(node, link, peer, address, purpose, proven):
+    """
+    What the end of the handshake (C{Overlay._establish}) leaves for a new
+    link to peer (its key proven, if ``proven``), but nobody told:
+    C{linkAdded} is for links that come up while a node runs, and what a
+    warm node would do about them is already done.
+    """
+    overlay = node.overlay
+    link.purpose = purpose
+    link.identified(peer)
+    link.idle_timeout = overlay.idle_timeouts.get(purpose)
+    overlay.links[peer] = link
+    if proven:
+        overlay.keyed.add(link)
+    overlay.addresses[peer] = address
+    if link.inbound:
+        # Since when it is an inbound link, for eviction.
+        overlay._since[link] = node.clock.seconds()
+    node.paths.learn((node.id, peer))
+
+
+def establish(network, opener, acceptor, purpose):
+    """
+    An established link of purpose from opener to acceptor (two nodes
+    that listen and have ids), as a connection and a handshake leave it:
+    each side's key proven to the other when both have keys (nodes
+    without keys prove nothing).
+
+    @return: (the opener's link, the acceptor's).
+    """
+    out = opener.buildLink(inbound=False)
+    into = acceptor.buildLink(inbound=True)
+    ends = network.pair(out, opener.host, into, acceptor.host, acceptor.port)
+    _connect(out, ends[0])
+    _connect(into, ends[1])
+    proven = opener.identity is not None and acceptor.identity is not None
+    _adopt(opener, out, acceptor.id, (acceptor.host, acceptor.port), purpose, proven)
+    _adopt(acceptor, into, opener.id, (opener.host, opener.port), purpose, proven)
+    return out, into
+
+
+def joinTracker(market, node):
+    """
+    Register node (one that listens and has its id) with the market's
+    tracker, as a registration with a key and a passed address check
+    leave it: in the tracker's table, its session registered.  The
+    session's state machine is driven as the handshake drives it; the
+    node's C{thisisme} goes nowhere, as the tracker has it already.
+    What the node's parts do once it is registered (the index scheme's
+    sellers register their items) is sent.
+    """
+    tracker = market.tracker
+    identity = node.identity
+    discovery = node.discovery
+    membership = Membership(node)
+    membership.startService()
+    ours = membership.factory.buildProtocol(None)
+    theirs = TrackerFactory(tracker).buildProtocol(None)
+    mine, its = market.network.pair(ours, node.host, theirs, market.tracker_host,
+                                    DEFAULT_TRACKER_PORT)
+    _connect(theirs, its)
+    hello = wire.ThisIsMe(node.id, node.port, node.config.host,
+                          scheme=getattr(discovery, "name", None),
+                          superpeer=getattr(discovery, "superpeer", None),
+                          key=None if identity is None else identity.key)
+    # The address is as good as checked: no check is started.
+    connector, tracker.connector = tracker.connector, None
+    try:
+        tracker._join(theirs, hello, node.id)
+    finally:
+        tracker.connector = connector
+    if identity is not None:
+        tracker._keys[node.id] = identity.key
+    membership.linkMade(ours)
+    _connect(ours, mine)
+    membership.messageReceived(ours, wire.ThisIsYou(node.id, node.port))
+    return membership
+
+
+# -- flood, index: a graph ---------------------------------------------------------------
+
+
+def linkGraph(network, nodes, edges, purpose):
+    """A link of purpose along each edge (a, b) of a generated graph,
+    opened by a, as a cold start opens them."""
+    for a, b in edges:
+        establish(network, nodes[a], nodes[b], purpose)
+
+
+# -- superpeer -----------------------------------------------------------------------------
+
+
+def assignLeaves(leaves, supers, wanted, room, rng):
+    """
+    leaf -> the ``wanted`` super-peers (fewer if there are fewer) it links
+    to: drawn at random among those with fewer than ``room`` leaves (the
+    least loaded once none has room).
+    """
+    load = dict.fromkeys(supers, 0)
+    #: The super-peers with room, in no order that matters: one that
+    #: fills up swaps places with the last and goes.
+    spare = list(supers)
+    chosen = {}
+    for leaf in leaves:
+        picks = []
+        while len(picks) < min(wanted, len(supers)):
+            if len(spare) > len(picks):
+                pick = spare[rng.randrange(len(spare))]
+                if pick in picks:
+                    continue
+            else:
+                pick = min((sp for sp in supers if sp not in picks), key=load.get)
+            picks.append(pick)
+            load[pick] += 1
+            if load[pick] == room:
+                where = spare.index(pick)
+                spare[where] = spare[-1]
+                spare.pop()
+        chosen[leaf] = picks
+    return chosen
+
+
+def registerLeaf(leaf, superpeer):
+    """
+    leaf, linked to superpeer, registered with it as a register, its
+    acknowledgement and a passed address check leave them: the
+    super-peer's index holds the leaf's inventory (and the files among
+    it), named in lookups.
+    """
+    side = leaf.discovery.side
+    stock = side.inventory()
+    side.told = dict(stock)
+    side.registered.add(superpeer.id)
+    address = (leaf.host, leaf.port)
+    files = side.files(stock)
+    index = superpeer.discovery.side
+    index.index.register(leaf.id, address, stock, files or None, listed=True)
+    index._checked[leaf.id] = address
+
+
+def linkSuperPeers(network, supers, leaves, edges, rng):
+    """The super-peers linked along the graph (edges between their
+    indexes), and each leaf linked to and registered with its share."""
+    linkGraph(network, supers, edges, SUPER)
+    if not (supers and leaves):
+        return
+    room = max(1, int(LEAF_ROOM * supers[0].overlay.budgets[LEAF]))
+    wanted = leaves[0].overlay.budgets[LEAF]
+    for leaf, picks in assignLeaves(leaves, supers, wanted, room, rng).items():
+        for superpeer in picks:
+            establish(network, leaf, superpeer, LEAF)
+            registerLeaf(leaf, superpeer)
+
+
+# -- chord -----------------------------------------------------------------------------
+
+
+def ringTables(ids, length):
+    """
+    For a ring of the given ids (sorted), each node's tables as
+    stabilization and finger repair leave them: [(successors,
+    predecessor, fingers)] in the order of ids, as ids (a finger that is
+    the node itself is None).
+    """
+    size = len(ids)
+    tables = []
+    for index, node_id in enumerate(ids):
+        successors = [ids[(index + step) % size]
+                      for step in range(1, min(length, size - 1) + 1)]
+        fingers = []
+        for finger in range(BITS):
+            target = ids[bisect.bisect_left(ids, fingerStart(node_id, finger)) % size]
+            fingers.append(target if target != node_id else None)
+        tables.append((successors, ids[index - 1], fingers))
+    return tables
+
+
+def ringPairs(ids, tables):
+    """
+    The ring links of a ring: one for each pair of nodes where either
+    needs the other (a successor, the predecessor or a finger), opened by
+    the first of the two, in id order, that needs it (a node never prunes
+    a link it needs and opened).  Returns [(opener, acceptor)] as ids.
+    """
+    pairs = []
+    seen = set()
+    for node_id, (successors, predecessor, fingers) in zip(ids, tables):
+        for peer in sorted(set(successors + [predecessor] + fingers) - {None, node_id}):
+            pair = (min(node_id, peer), max(node_id, peer))
+            if pair not in seen:
+                seen.add(pair)
+                pairs.append((node_id, peer))
+    return pairs
+
+
+def placeRing(network, nodes):
+    """
+    Chord nodes (that listen and have ids) on a ring as it converges:
+    ring links first, then each node's place (L{ChordDiscovery.place}),
+    which starts its upkeep and its sellers' stores.
+    """
+    by_id = {node.id: node for node in nodes}
+    ids = sorted(by_id)
+    length = nodes[0].discovery.settings.successors if nodes else 0
+    tables = ringTables(ids, length)
+    for opener, acceptor in ringPairs(ids, tables):
+        if acceptor not in by_id[opener].links:
+            # A link of the graph serves the ring as it is, as in a cold start.
+            establish(network, by_id[opener], by_id[acceptor], CHORD)
+
+    def peer(node_id):
+        return None if node_id is None else by_id[node_id].discovery._me()
+
+    for node_id, (successors, predecessor, fingers) in zip(ids, tables):
+        by_id[node_id].discovery.place([peer(each) for each in successors],
+                                       peer(predecessor), [peer(each) for each in fingers])
