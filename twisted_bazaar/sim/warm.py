@@ -35,6 +35,7 @@ buys, the upkeep, the faults.
 import bisect
 import random
 
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.schemes.chord.ring import BITS, fingerStart
@@ -76,10 +77,10 @@ def _connect(link, transport):
     link.transport = transport
 
 
-def _adopt(node, link, peer, address, purpose, proven):
+def _adopt(node, link, peer, address, purpose, key):
     """
     What the end of the handshake (C{Overlay._establish}) leaves for a new
-    link to peer (its key proven, if ``proven``), but nobody told:
+    link to peer (``key``, the key it proved, if not None), but nobody told:
     C{linkAdded} is for links that come up while a node runs, and what a
     warm node would do about them is already done.
     """
@@ -88,8 +89,8 @@ def _adopt(node, link, peer, address, purpose, proven):
     link.identified(peer)
     link.idle_timeout = overlay.idle_timeouts.get(purpose)
     overlay.links[peer] = link
-    if proven:
-        overlay.keyed.add(link)
+    if key is not None:
+        overlay.keyed[link] = key
     overlay.addresses[peer] = address
     if link.inbound:
         # Since when it is an inbound link, for eviction.
@@ -112,8 +113,10 @@ def establish(network, opener, acceptor, purpose):
     _connect(out, ends[0])
     _connect(into, ends[1])
     proven = opener.identity is not None and acceptor.identity is not None
-    _adopt(opener, out, acceptor.id, (acceptor.host, acceptor.port), purpose, proven)
-    _adopt(acceptor, into, opener.id, (opener.host, opener.port), purpose, proven)
+    _adopt(opener, out, acceptor.id, (acceptor.host, acceptor.port), purpose,
+           acceptor.identity.key if proven else None)
+    _adopt(acceptor, into, opener.id, (opener.host, opener.port), purpose,
+           opener.identity.key if proven else None)
     return out, into
 
 
@@ -202,17 +205,17 @@ def registerLeaf(leaf, superpeer):
     """
     leaf, linked to superpeer, registered with it as a register, its
     acknowledgement and a passed address check leave them: the
-    super-peer's index holds the leaf's inventory (and the files among
-    it), named in lookups.
+    super-peer's index holds the leaf's inventory with its signed records
+    (counted against the address group of its link), named in lookups.
     """
     side = leaf.discovery.side
     stock = side.inventory()
     side.told = dict(stock)
     side.registered.add(superpeer.id)
     address = (leaf.host, leaf.port)
-    files = side.files(stock)
     index = superpeer.discovery.side
-    index.index.register(leaf.id, address, stock, files or None, listed=True)
+    index.index.register(leaf.id, address, stock, side.records(stock), listed=True,
+                         group=groupOf(superpeer.links[leaf.id]))
     index._checked[leaf.id] = address
 
 
