@@ -138,9 +138,8 @@ class Market:
             # The metrics count into the node's link settings: its own.
             config = config or NodeConfig(link=self.link_settings)
             config = attr.evolve(config, link=copy.copy(config.link))
-        node = self.buildNode(config, discovery, store, scheme, identity, host=host, **roles)
-        if metrics:
-            self.metrics[node] = NodeMetrics(node)
+        node = self.buildNode(config, discovery, store, scheme, identity, host=host,
+                              metrics=metrics, **roles)
         host = node.connector.from_host
         service = NodeService(
             node.clock, node, MemoryServerEndpoint(self.network, host),
@@ -157,7 +156,7 @@ class Market:
         return random.Random(self.rng.getrandbits(64))
 
     def buildNode(self, config=None, discovery="flood", store=None, scheme=None,
-                  identity=None, rng=None, host=None, **roles):
+                  identity=None, rng=None, host=None, metrics=False, **roles):
         """
         A node as L{addNode} makes it (the same host name, random source
         and key pair for the same seed, unless ``rng`` and ``identity``
@@ -173,6 +172,9 @@ class Market:
         rng = rng or self.nodeRandom()
         node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
                     config, store, identity or Identity.fromRandom(rng))
+        if metrics:
+            # Before the roles, which take the node's store when built.
+            self.metrics[node] = NodeMetrics(node)
         self.schemes[node] = dict(scheme or {})
         buildSchemeFrom(self._schemes[discovery], node, self.schemes[node])
         self.roles[node] = {name: self._roles[name].build(node, settings)
