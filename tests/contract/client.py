@@ -10,7 +10,7 @@ import socket
 import time
 
 from .wire import (
-    Identity, NetstringReader, ProtocolError, checkSigned, decode, encode,
+    Identity, NetstringReader, ProtocolError, checkRecord, checkSigned, decode, encode,
     keyId, netstring, newNonce, nowMs, proofText, verify)
 
 #: Seconds any one wait for a peer's message lasts at most.
@@ -112,6 +112,21 @@ class Client:
                 return reply
             if time.monotonic() > deadline:
                 raise TimeoutError("the tracker named no node")
+            time.sleep(0.2)
+
+    def lookup(self, item, timeout=WAIT):
+        """§12: ask the index until it names a seller; each seller's record
+        is checked as §11a says. Returns the ``found`` sellers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.tracker.send({"type": "lookup", "item": item})
+            found = self.tracker.waitFor(ofType("found", item=item))
+            for seller in found["sellers"]:
+                checkRecord(seller["record"], seller["id"], item)
+            if found["sellers"]:
+                return found["sellers"]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the index names no seller of {item!r}")
             time.sleep(0.2)
 
     def link(self, host, port, purpose=None):
