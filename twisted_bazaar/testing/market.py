@@ -127,13 +127,8 @@ class Market:
         ``metrics``, the node gets its own L{NodeMetrics} (in
         L{Market.metrics}), as ``--metrics`` gives a daemon.
         """
-        if metrics:
-            # The metrics count into the node's link settings: its own.
-            config = config or NodeConfig(link=self.link_settings)
-            config = attr.evolve(config, link=copy.copy(config.link))
-        node = self.buildNode(config, discovery, store, scheme, identity, **roles)
-        if metrics:
-            self.metrics[node] = NodeMetrics(node)
+        node = self.buildNode(config, discovery, store, scheme, identity,
+                              metrics=metrics, **roles)
         host = node.connector.from_host
         service = NodeService(
             node.clock, node, MemoryServerEndpoint(self.network, host),
@@ -150,22 +145,28 @@ class Market:
         return random.Random(self.rng.getrandbits(64))
 
     def buildNode(self, config=None, discovery="flood", store=None, scheme=None,
-                  identity=None, rng=None, **roles):
+                  identity=None, rng=None, metrics=False, **roles):
         """
         A node as L{addNode} makes it (the same host name, random source
         and key pair for the same seed, unless ``rng`` and ``identity``
         are given), with its scheme and roles, but not started: it does
         not listen, has no id and knows no tracker (its host name is
-        ``node.connector.from_host``).  For a simulator that builds the
-        state a market converges to by itself (see
-        L{twisted_bazaar.sim.warm}).
+        ``node.connector.from_host``); with ``metrics``, metered as
+        L{addNode} meters it.  For a simulator that builds the state a
+        market converges to by itself (see L{twisted_bazaar.sim.warm}).
         """
         self._count += 1
         host = f"node{self._count}"
         config = config or NodeConfig(link=self.link_settings)
+        if metrics:
+            # The metrics count into the node's link settings: its own.
+            config = attr.evolve(config, link=copy.copy(config.link))
         rng = rng or self.nodeRandom()
         node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
                     config, store, identity or Identity.fromRandom(rng))
+        if metrics:
+            # Before the roles, whose store it meters.
+            self.metrics[node] = NodeMetrics(node)
         self.schemes[node] = dict(scheme or {})
         buildSchemeFrom(self._schemes[discovery], node, self.schemes[node])
         self.roles[node] = {name: self._roles[name].build(node, settings)
