@@ -406,23 +406,30 @@ class Simulation:
 
     def run(self, progress=None):
         """Build, run until every live buyer is satisfied (or max_time), and
-        return the metrics."""
+        return the metrics; all of it with the configured signatures (see
+        L{twisted_bazaar.sim.crypto})."""
         started = time.perf_counter()
         config = self.config
         with signatures(config.crypto):
-            self._buildFrozen()
-            kill_at = config.warmup + config.spread / 2 if config.kill else None
-            while self.clock.seconds() < config.max_time:
-                self.clock.runFor(1.0)
-                if kill_at is not None and self.clock.seconds() >= kill_at:
-                    self.kill()
-                    kill_at = None
-                if progress is not None:
-                    progress(self)
-                if self.clock.seconds() >= config.warmup + config.spread and self.done():
-                    break
-        gc.unfreeze()
+            try:
+                self._buildFrozen()
+                self._runUntilDone(progress)
+            finally:
+                gc.unfreeze()
         return self.metrics(time.perf_counter() - started)
+
+    def _runUntilDone(self, progress):
+        config = self.config
+        kill_at = config.warmup + config.spread / 2 if config.kill else None
+        while self.clock.seconds() < config.max_time:
+            self.clock.runFor(1.0)
+            if kill_at is not None and self.clock.seconds() >= kill_at:
+                self.kill()
+                kill_at = None
+            if progress is not None:
+                progress(self)
+            if self.clock.seconds() >= config.warmup + config.spread and self.done():
+                break
 
     def _buildFrozen(self):
         """

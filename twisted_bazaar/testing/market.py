@@ -134,10 +134,6 @@ class Market:
         on a host of its own unless ``host`` names one (nodes on one host
         are one address group, as one machine's would be).
         """
-        if metrics:
-            # The metrics count into the node's link settings: its own.
-            config = config or NodeConfig(link=self.link_settings)
-            config = attr.evolve(config, link=copy.copy(config.link))
         node = self.buildNode(config, discovery, store, scheme, identity, host=host,
                               metrics=metrics, **roles)
         host = node.connector.from_host
@@ -162,18 +158,21 @@ class Market:
         and key pair for the same seed, unless ``rng`` and ``identity``
         are given), with its scheme and roles, but not started: it does
         not listen, has no id and knows no tracker (its host name is
-        ``node.connector.from_host``).  For a simulator that builds the
-        state a market converges to by itself (see
-        L{twisted_bazaar.sim.warm}).
+        ``node.connector.from_host``); with ``metrics``, metered as
+        L{addNode} meters it.  For a simulator that builds the state a
+        market converges to by itself (see L{twisted_bazaar.sim.warm}).
         """
         self._count += 1
         host = host or f"node{self._count}"
         config = config or NodeConfig(link=self.link_settings)
+        if metrics:
+            # The metrics count into the node's link settings: its own.
+            config = attr.evolve(config, link=copy.copy(config.link))
         rng = rng or self.nodeRandom()
         node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
                     config, store, identity or Identity.fromRandom(rng))
         if metrics:
-            # Before the roles, which take the node's store when built.
+            # Before the roles, whose store it meters.
             self.metrics[node] = NodeMetrics(node)
         self.schemes[node] = dict(scheme or {})
         buildSchemeFrom(self._schemes[discovery], node, self.schemes[node])
