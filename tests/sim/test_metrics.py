@@ -11,7 +11,7 @@ from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import Offer
-from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
+from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentiles
 
 BUYER = 1
 SELLER = 9
@@ -169,3 +169,15 @@ class BuyerProbeTests(SynchronousTestCase):
         self.probe.delivered(wire.Error("soldout", "none left", 100, (SELLER, BUYER)))
         self.probe.delivered(trade.Buy(5, "apple", (3, BUYER)))
         self.assertEqual((self.record.hops, self.record.latency_ms), ([], []))
+
+
+class PeakRssTests(SynchronousTestCase):
+    def test_fromProc(self):
+        path = self.mktemp()
+        with open(path, "w") as f:
+            f.write("Name:\tpython\nVmPeak:\t 999999 kB\nVmHWM:\t  204800 kB\n")
+        self.assertEqual(peakRssMB(path), 200.0)
+
+    def test_withoutProc(self):
+        """Elsewhere, getrusage's figure."""
+        self.assertGreater(peakRssMB(self.mktemp()), 0)

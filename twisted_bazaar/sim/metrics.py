@@ -1,6 +1,29 @@
 """Measuring a simulation: what each buyer saw, and summary statistics."""
 
+import resource
+
 from twisted_bazaar.core.events import NodeObserver
+
+#: Where Linux tells a process its own peak resident memory.
+STATUS = "/proc/self/status"
+
+
+def peakRssMB(status=STATUS):
+    """
+    This process's peak resident memory, in MB: Linux's VmHWM, the peak
+    of this program's own memory, where there is one; else getrusage's
+    peak, which on Linux also counts what the parent held when it forked
+    the process (a simulation started by a large benchmark runner would
+    show the runner's size).
+    """
+    try:
+        with open(status, encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024.0, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
 
 
 def percentiles(values, points=(50, 95, 99)):

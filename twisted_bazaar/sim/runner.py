@@ -11,7 +11,6 @@ so the same configuration gives the same metrics; only ``wall_s`` and
 import copy
 import gc
 import random
-import resource
 import time
 
 import attr
@@ -28,7 +27,7 @@ from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
 from twisted_bazaar.sim.crypto import signatures
 from twisted_bazaar.sim.clock import HeapClock
-from twisted_bazaar.sim.metrics import BuyerProbe, Record, percentiles
+from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentiles
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.daemon.registry import buildSchemeFrom, discoveryPlugins
 from twisted_bazaar.schemes.superpeer.messages import SUPER
@@ -497,8 +496,7 @@ class Simulation:
             "faults": dict(self.network.faults.counts) if self.network.faults else {},
             "bytes_per_node": round(self.network.bytes_written / config.nodes, 1),
             "wall_s": round(wall_s, 3),
-            "peak_rss_mb": round(
-                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1),
+            "peak_rss_mb": peakRssMB(),
         }
 
     def _doubleSells(self):

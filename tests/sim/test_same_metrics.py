@@ -1,0 +1,69 @@
+"""
+What small cold runs compute, pinned: the figures in cold_metrics.json
+are those of the code before issue 23's simulator changes were merged
+(commit f2674b7, which has issue 21's signed handshakes, trades and
+records; the simulator branch pinned 1cbc960's and kept them too), and
+every change made for speed or memory (the plugin look-ups, the logs,
+the collector, slots, the clock's calls, shared link settings, the warm
+and fast modes beside the cold one) keeps them to the byte.  A change meant
+to change what a run computes updates the file:
+``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
+"""
+
+import json
+import os
+import sys
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.sim.runner import SimConfig, Simulation
+
+EXPECTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cold_metrics.json")
+#: Each scheme with faults of some kind: loss and duplicates, kills.
+CASES = {
+    "flood": dict(nodes=60, searches=20, seed=3, sellers=0.15, items=2, drop=0.02,
+                  dup=0.02),
+    "index": dict(nodes=60, searches=20, seed=3, sellers=0.15, items=2,
+                  discovery="index"),
+    "superpeer": dict(nodes=60, searches=20, seed=3, sellers=0.15, items=2,
+                      discovery="superpeer", superpeers=0.1, kill=0.1),
+    "chord": dict(nodes=30, searches=10, seed=3, sellers=0.15, items=2,
+                  discovery="chord", max_time=60.0),
+}
+
+
+def computed(name):
+    """What the run of CASES[name] computes: its traffic and outcome."""
+    metrics = Simulation(SimConfig(**CASES[name])).run()
+    figures = {key: metrics[key] for key in ("messages_by_type", "bytes_per_node",
+                                             "purchases", "search_floods",
+                                             "virtual_s", "edges")}
+    figures["latency_mean_ms"] = metrics["latency_ms"]["mean"]
+    return figures
+
+
+class SameMetricsTests(SynchronousTestCase):
+    def setUp(self):
+        with open(EXPECTED, encoding="utf-8") as f:
+            self.expected = json.load(f)
+
+    def assertSame(self, name):
+        self.assertEqual(computed(name), self.expected[name])
+
+    def test_flood(self):
+        self.assertSame("flood")
+
+    def test_index(self):
+        self.assertSame("index")
+
+    def test_superpeer(self):
+        self.assertSame("superpeer")
+
+    def test_chord(self):
+        self.assertSame("chord")
+
+
+if __name__ == "__main__":
+    json.dump({name: computed(name) for name in CASES}, sys.stdout, indent=4,
+              sort_keys=True)
+    sys.stdout.write("\n")
