@@ -3,6 +3,10 @@ Tests for L{twisted_bazaar.sim.metrics}: summary statistics and the probe
 that watches what a buyer node sees.
 """
 
+import os
+import shutil
+import tempfile
+
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -172,12 +176,16 @@ class BuyerProbeTests(SynchronousTestCase):
 
 
 class PeakRssTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.folder)
+
     def test_fromProc(self):
-        path = self.mktemp()
+        path = os.path.join(self.folder, "status")
         with open(path, "w") as f:
             f.write("Name:\tpython\nVmPeak:\t 999999 kB\nVmHWM:\t  204800 kB\n")
         self.assertEqual(peakRssMB(path), 200.0)
 
     def test_withoutProc(self):
         """Elsewhere, getrusage's figure."""
-        self.assertGreater(peakRssMB(self.mktemp()), 0)
+        self.assertGreater(peakRssMB(os.path.join(self.folder, "none")), 0)
