@@ -299,12 +299,7 @@ class FetchTests(SynchronousTestCase):
         first, second = self.addSeller(folder), self.addSeller(folder)
         buyer, downloads = self.addBuyer(["big"])
         fetcher = self.fetcher(buyer)
-        for _ in range(1000):
-            self.market.run(0.01)
-            download = fetcher.downloads.get("big")
-            if download is not None and download.schedule is not None and len(
-                    download.schedule.done) >= 10:
-                break
+        download = self.runUntilPiecesDone(fetcher, "big", 10)
         self.assertEqual(len(set(download.schedule.inflight.values())), 2)
         self.market.crash(first)
         self.market.run(20)
@@ -504,12 +499,7 @@ class FetchTests(SynchronousTestCase):
         self.addSeller(self.sharing({"big": self.data}))
         buyer, downloads = self.addBuyer(["big"])
         fetcher = self.fetcher(buyer)
-        for _ in range(1000):
-            self.market.run(0.01)
-            download = fetcher.downloads.get("big")
-            if download is not None and download.schedule is not None and len(
-                    download.schedule.done) >= 5:
-                break
+        self.runUntilPiecesDone(fetcher, "big", 5)
         self.market.stop(buyer)
         self.assertEqual(self.market.leftovers(buyer),
                          {"delayed_calls": [], "connections": []})
