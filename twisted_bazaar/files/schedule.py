@@ -2,7 +2,12 @@
 Which piece of a file to ask which seller for: plain logic, no I/O.
 
 Every seller holding the content may serve pieces at once; each piece is
-verified on arrival.  A seller whose piece fails verification is I{bad}:
+verified on arrival.  Every seller of a file holds all of it (a seller
+shares whole files), so no piece is rarer than another: what differs is
+the sellers' speed.  The fastest sellers are given pieces first
+(L{PieceSchedule.fastestFirst}), and a seller much slower than the
+fastest one is I{slow} (L{PieceSchedule.slowSellers}): the caller drops
+it, and its pieces go to the others.  A seller whose piece fails verification is I{bad}:
 it gets no more pieces, so a bad seller costs one piece.  A seller whose
 connection fails is I{down}; its piece goes back to the missing ones for
 another seller.  Pieces go in order from the first, so that the part
@@ -12,6 +17,14 @@ the first one found is not always the one that serves.
 A piece whose bytes are all in is I{checking} until its hash is known:
 its seller is free to fetch the next one meanwhile.
 """
+
+#: Weight of the newest piece in a seller's speed (a moving average).
+SPEED_WEIGHT = 0.5
+#: A seller whose piece is out SLOW_FACTOR times as long as the fastest
+#: seller takes for one (and at least SLOW_MIN seconds) is slow.
+SLOW_FACTOR = 8.0
+SLOW_MIN = 2.0
+_NEVER = float("-inf")
 
 
 class PieceSchedule:
@@ -35,6 +48,12 @@ class PieceSchedule:
         self.bad = set()
         self.down = set()
         self.served = {}
+        #: seller -> seconds it takes for a piece (a moving average).
+        self.pieceTime = {}
+        #: piece -> when it was asked for; seller -> when its last piece
+        #: came (a piece asked behind another starts when that one ends).
+        self._asked = {}
+        self._lastArrival = {}
 
     @property
     def finished(self):
@@ -44,19 +63,49 @@ class PieceSchedule:
         """Is the seller fetching as many pieces as it may?"""
         return sum(1 for each in self.inflight.values() if each == seller) >= self.depth
 
-    def assign(self, seller):
+    def assign(self, seller, now=0.0):
         """The next piece for ``seller`` to fetch, or None (nothing left, or
         the seller is bad or busy)."""
         if seller in self.bad or self.busy(seller) or not self.missing:
             return None
         piece = self.missing.pop(0)
         self.inflight[piece] = seller
+        self._asked[piece] = now
         self.down.discard(seller)
         return piece
 
-    def arrived(self, piece):
+    def arrived(self, piece, now=0.0):
         """All the piece's bytes are in; its hash is being checked."""
-        self.checking[piece] = self.inflight.pop(piece)
+        seller = self.checking[piece] = self.inflight.pop(piece)
+        began = max(self._asked.pop(piece, now), self._lastArrival.get(seller, _NEVER))
+        self._lastArrival[seller] = now
+        took = max(now - began, 0.0)
+        before = self.pieceTime.get(seller)
+        self.pieceTime[seller] = took if before is None else (
+            SPEED_WEIGHT * took + (1 - SPEED_WEIGHT) * before)
+
+    def fastestFirst(self, sellers):
+        """sellers, the fastest first; those not yet measured before all
+        (each must serve a piece to be measured), in the order given."""
+        return sorted(sellers, key=lambda seller: self.pieceTime.get(seller, -1.0))
+
+    def slowSellers(self, now):
+        """
+        Sellers fetching a piece for SLOW_FACTOR times as long as the
+        fastest measured seller takes for one (and at least SLOW_MIN
+        seconds): with a faster seller at hand, their pieces are better
+        asked of it.
+        """
+        if not self.pieceTime:
+            return set()
+        fastest = min(self.pieceTime.values())
+        limit = max(SLOW_FACTOR * fastest, SLOW_MIN)
+        slow = set()
+        for piece, seller in self.inflight.items():
+            began = max(self._asked.get(piece, now), self._lastArrival.get(seller, _NEVER))
+            if now - began > limit and self.pieceTime.get(seller) != fastest:
+                slow.add(seller)
+        return slow
 
     def completed(self, piece, seller):
         """The piece matched its hash."""
@@ -73,6 +122,7 @@ class PieceSchedule:
     def failed(self, piece, seller):
         """The seller could not deliver the piece (gone, stalled, refused)."""
         del self.inflight[piece]
+        self._asked.pop(piece, None)
         self.down.add(seller)
         self._putBack(piece)
 

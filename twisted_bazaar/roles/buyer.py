@@ -59,7 +59,11 @@ from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
 from twisted_bazaar.core.market import discoveryOf
 from twisted_bazaar.net.overlay import DIRECT, Unreachable
 from twisted_bazaar.roles.files.fetch import Fetcher
-from twisted_bazaar.roles.files.options import downloadsFolder
+from twisted_bazaar.roles.files.options import (
+    FETCH_OPTIONS,
+    FETCH_SETTINGS,
+    fetchSettings,
+)
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.roles.want import (
@@ -74,6 +78,7 @@ from twisted_bazaar.roles.want import (
     DONE,
     Want,
     contentOf,
+    isFile,
     offerOf,
 )
 from twisted_bazaar.store import Purchase
@@ -132,7 +137,9 @@ class Buyer(Role):
         self._bought_ids = {purchase.buy_id for purchase in self.bag}
         held = {}
         for purchase in self.bag:
-            held[purchase.item] = held.get(purchase.item, 0) + 1
+            # A file bought meets its want whatever the quantity.
+            units = quantity if isFile(purchase) else 1
+            held[purchase.item] = held.get(purchase.item, 0) + units
         self.wants = [Want(self, item, quantity, held.get(item, 0)) for item in wants]
         self._by_item = {want.item: want for want in self.wants}
         self.discovery = discoveryOf(node)
@@ -171,7 +178,10 @@ class Buyer(Role):
 
     @property
     def satisfied(self):
-        return all(want.state == DONE for want in self.wants)
+        # A want for a file is met once the file is in place (the files
+        # part's hook: L{Fetcher.settled}).
+        return all(want.state == DONE for want in self.wants) and (
+            self.fetcher is None or self.fetcher.settled())
 
     def _restorePending(self):
         """Buys sent before a restart: the first one of each want goes on
@@ -803,8 +813,7 @@ class BuyerPlugin:
         RoleOption("exit-when-done", "once every want is met, stop the node "
                    "(the daemon exits 0) instead of staying up as a relay",
                    flag=True),
-        RoleOption("downloads", "DIR to fetch the shared files bought into",
-                   downloadsFolder),
+        *FETCH_OPTIONS,
     )
 
     def configure(self, config):
@@ -815,18 +824,13 @@ class BuyerPlugin:
                     "search_window": config["search-window"],
                     "buy_timeout": config["buy-timeout"],
                     "exit_when_done": config["exit-when-done"]}
-        if config.get("downloads") is not None:
-            if settings["exit_when_done"]:
-                raise ValueError("--exit-when-done would stop the node before "
-                                 "the files bought are in --downloads; use one "
-                                 "or the other")
-            settings["downloads"] = config["downloads"]
+        settings.update(fetchSettings(config))
         return settings
 
     def build(self, node, settings):
         settings = dict(settings)
-        folder = settings.pop("downloads", None)
+        fetch = {key: settings.pop(key) for key in FETCH_SETTINGS if key in settings}
         buyer = Buyer(node, **settings)
-        if folder is not None:
-            Fetcher(node, buyer, folder, search_window=buyer.search_window)
+        if fetch:
+            Fetcher.fromSettings(node, buyer, **fetch)
         return buyer

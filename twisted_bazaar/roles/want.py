@@ -305,7 +305,8 @@ class Want:
         return self.attempts < attempts and self.refusals < REFUSALS
 
     def _if_lastUnit(self, purchase):
-        return self.bought + 1 >= self.quantity
+        # A shared file is one per buyer, never a quantity.
+        return self.bought + 1 >= self.quantity or isFile(purchase)
 
     def _if_isCurrentPurchase(self, purchase):
         return purchase.buy_id == self.buy_id
@@ -440,6 +441,8 @@ class Want:
 
     def _count(self, purchase):
         self.bought += 1
+        if isFile(purchase):
+            self.quantity = 1
         if purchase.buy_id == self.buy_id:
             self._release()
         self.buyer.log.info("bought {item} from {seller} ({n} of {q})",
@@ -453,6 +456,12 @@ class Want:
             # for it would never reach the bag.
             self._abandon()
         self.buyer.wantDone()
+
+
+def isFile(purchase):
+    """Is this purchase a shared file (which is bought once, whatever
+    --quantity says)?"""
+    return purchase.sha256 is not None
 
 
 def contentOf(offer):

@@ -10,9 +10,16 @@ against the file's identity (the C{sha256} offered, the root of their hash
 tree: L{twisted_bazaar.files.tree}), fetches the pieces from every seller
 offering the same identity at once (L{PieceSchedule}), each over its own
 transfer connection, verifies each piece once as it comes, off the
-reactor thread (L{Assembly}), which proves the whole file, and asks
-discovery for more sellers when it runs out of them.  Nothing here pays
-again: sellers of the same content serve pieces to anyone who asks.
+reactor thread (L{Assembly}), which proves the whole file.  It keeps
+looking for more sellers while it fetches (every LOOK_INTERVAL, while it
+has fewer than MAX_SOURCES), gives the fastest sellers pieces first and
+drops one much slower than the fastest.  Nothing here pays again:
+sellers of the same content serve pieces to anyone who asks.
+
+A want for a file is met once the verified file is in the downloads
+folder (L{Fetcher.settled}); a download that brings no verified piece for
+C{give_up} seconds gives up, says why (L{Download.status}, the node's
+state), and keeps its part file for a later run to resume.
 """
 
 import os
@@ -29,6 +36,7 @@ from twisted_bazaar.files.hashing import Hasher, pieceCount
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.files.schedule import PieceSchedule
+from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.files.tree import fileIdentity
 from twisted_bazaar.roles import Role
@@ -46,6 +54,20 @@ SEARCH_MAX = 30.0
 #: Worker threads of a buyer's file work: checking pieces and writing
 #: back to disk can run at once.
 WORKERS = 3
+#: Seconds between searches for more sellers while a download has fewer
+#: than MAX_SOURCES.
+LOOK_INTERVAL = 10.0
+#: Seconds without a verified piece after which a download is stalled.
+STALLED = DEFAULT_STALL
+#: Seconds the download rate is measured over.
+RATE_WINDOW = 5.0
+
+#: What a download is doing, as the node's state says it.
+DESCRIBING, FETCHING, STALLED_STATE, FAILED = "describing", "fetching", "stalled", "failed"
+
+
+class GaveUp(Exception):
+    """A download brought no verified piece for as long as it may."""
 
 
 def fileOffers(offers, sha256=None):
@@ -88,9 +110,24 @@ class Download:
         self._work = set()
         #: When to search for sellers again.
         self._search = Backoff(self.clock, fetcher.rng, SEARCH_MIN, SEARCH_MAX)
+        #: The search for more sellers while fetching, waiting or out.
+        self._look = None
+        self._looking = False
         self._quarter = 0
         self.finished = defer.Deferred()
         self.stopped = False
+        #: Sellers dropped for being slow: asked again only when no
+        #: other seller is left.
+        self.slow = set()
+        #: Bytes verified, and (when, bytes) of each piece verified in
+        #: the last RATE_WINDOW.
+        self.have = 0
+        self._recent = []
+        self.started = self.clock.seconds()
+        self.progressAt = self.started
+        #: Why no piece is coming, in words, until one does.
+        self.problem = None
+        self._patience = None
 
     # -- starting ------------------------------------------------------------------
 
@@ -104,12 +141,16 @@ class Download:
             return
         if self.resumed:
             self.log.info("resuming the download of {name}", name=self.name)
+        self._patience = self.clock.callLater(self.fetcher.give_up, self._giveUp)
         self.addSources(offers)
 
     def addSources(self, offers):
         for offer in fileOffers(offers, self.sha256):
             if offer.size != self.size or offer.seller == self.fetcher.node.id:
                 continue
+            if offer.seller not in self.sources and self.schedule is not None:
+                self.log.info("{name}: seller {seller} offers it too; fetching from "
+                              "it as well", name=self.name, seller=offer.seller)
             self.sources[offer.seller] = offer
             if self.schedule is not None:
                 self.schedule.down.discard(offer.seller)
@@ -125,7 +166,10 @@ class Download:
         sellers = [seller for seller in sorted(self.sources)
                    if seller not in bad and seller not in down]
         self.fetcher.rng.shuffle(sellers)
-        return sellers
+        fast = [seller for seller in sellers if seller not in self.slow]
+        if self.schedule is not None:
+            return self.schedule.fastestFirst(fast or sellers)
+        return fast or sellers
 
     def _pump(self):
         """Give every idle usable seller work; search for more sellers when
@@ -154,12 +198,16 @@ class Download:
             if client is None:
                 self._connect(seller).addCallback(lambda _: self._pump())
                 continue
-            piece = self.schedule.assign(seller)
+            now = self.clock.seconds()
+            piece = self.schedule.assign(seller, now)
             while piece is not None:
                 self._fetch(seller, client, piece)
-                piece = self.schedule.assign(seller)
+                piece = self.schedule.assign(seller, now)
         if not self.schedule.inflight and not self._connecting and self.schedule.missing:
+            self.problem = self.problem or "no seller to fetch it from"
             self._needSources()
+        else:
+            self._lookLater()
 
     def _connect(self, seller):
         """A Deferred firing with a connected client to seller, or None."""
@@ -182,6 +230,8 @@ class Download:
                 self.log.info("cannot reach seller {seller} for {name}: {why}",
                               seller=seller, name=self.name,
                               why=reason.getErrorMessage())
+                self.problem = (f"cannot reach seller {seller}: "
+                                f"{reason.getErrorMessage()}")
                 self._markDown(seller)
             return None
 
@@ -291,10 +341,26 @@ class Download:
         off the reactor; meanwhile its seller fetches the next one."""
         if self.stopped:
             return
-        self.schedule.arrived(piece)
+        now = self.clock.seconds()
+        self.schedule.arrived(piece, now)
         d = self._own(sink.checked())
         d.addCallbacks(self._checked, self._fail, callbackArgs=(seller, piece))
+        self._dropSlow(now)
         self._pump()
+
+    def _dropSlow(self, now):
+        """Drop the sellers much slower than the fastest (see
+        L{PieceSchedule.slowSellers}), while another seller is at hand:
+        their pieces go back to the others."""
+        for seller in sorted(self.schedule.slowSellers(now)):
+            others = [each for each in self.clients if each != seller
+                      and each not in self.slow]
+            if not others:
+                return
+            self.log.info("{name}: seller {seller} is much slower than the others; "
+                          "dropping it", name=self.name, seller=seller)
+            self.slow.add(seller)
+            self._drop(seller)
 
     def _checked(self, right, seller, piece):
         if self.stopped:
@@ -302,6 +368,7 @@ class Download:
         if right:
             self.schedule.completed(piece, seller)
             self._search.reset()
+            self._verified(piece)
             self._progress()
         else:
             self.log.warn("seller {seller} sent a wrong piece {piece} of {name}; "
@@ -318,12 +385,60 @@ class Download:
         if reason.check(DownloadError):
             self._fail(reason.value)
             return
+        if seller in self.slow:
+            self.schedule.failed(piece, seller)
+            self._pump()
+            return
         self.log.info("seller {seller} did not deliver piece {piece} of {name}: {why}",
                       seller=seller, piece=piece, name=self.name,
                       why=reason.getErrorMessage())
+        self.problem = f"seller {seller} did not deliver: {reason.getErrorMessage()}"
         self.schedule.failed(piece, seller)
         self._drop(seller)
         self._pump()
+
+    def _verified(self, piece):
+        """A piece is in: the download is making progress."""
+        now = self.clock.seconds()
+        length = self.assembly.pieceRange(piece)[1]
+        self.have += length
+        self._recent = [(at, n) for at, n in self._recent if now - at < RATE_WINDOW]
+        self._recent.append((now, length))
+        self.progressAt = now
+        self.problem = None
+        if self._patience is not None and self._patience.active():
+            self._patience.reset(self.fetcher.give_up)
+
+    def status(self):
+        """
+        Where this download stands, for the node's state and ``bazaar
+        buy``: a dict of ``name``, ``size``, ``sha256``, ``have`` (bytes
+        verified), ``rate`` (bytes per second over the last RATE_WINDOW
+        seconds), ``sellers`` (connected now), ``state`` (describing,
+        fetching, stalled) and ``why`` (what keeps pieces from coming, or
+        "").
+        """
+        now = self.clock.seconds()
+        recent = sum(n for at, n in self._recent if now - at < RATE_WINDOW)
+        span = min(RATE_WINDOW, max(now - self.started, 1e-3))
+        if self.schedule is None:
+            state = DESCRIBING
+        elif now - self.progressAt >= STALLED:
+            state = STALLED_STATE
+        else:
+            state = FETCHING
+        why = self.problem or ""
+        if state == STALLED_STATE and not why:
+            why = f"no piece for {now - self.progressAt:.0f} s"
+        return {"name": self.name, "size": self.size, "sha256": self.sha256,
+                "have": self.have, "rate": int(recent / span),
+                "sellers": len(self.clients), "state": state, "why": why}
+
+    def _giveUp(self):
+        self._patience = None
+        why = self.problem or "no seller offered it"
+        self._fail(GaveUp(f"no piece came for {self.fetcher.give_up:g} s "
+                          f"(--download-give-up): {why}"), discard=False)
 
     def _progress(self):
         """Log each quarter of the pieces as it is passed."""
@@ -353,7 +468,28 @@ class Download:
             return
         if self.schedule is not None:
             self.schedule.down.clear()
+        if not offers and self.problem == "no seller to fetch it from":
+            self.problem = "no seller offers it any more"
         self.addSources(offers)
+
+    def _lookLater(self):
+        """While fetching from fewer than MAX_SOURCES sellers, search for
+        more every LOOK_INTERVAL (one search at a time)."""
+        if (self._look is not None or self._looking or self._search.pending
+                or len(self._usable()) >= MAX_SOURCES or not self.schedule.missing):
+            return
+        self._look = self.clock.callLater(LOOK_INTERVAL, self._lookNow)
+
+    def _lookNow(self):
+        self._look = None
+        self._looking = True
+
+        def found(offers):
+            self._looking = False
+            if not self.stopped:
+                self.addSources(offers)
+
+        self._own(self.fetcher.findSources(self.name)).addCallback(found)
 
     # -- the end ---------------------------------------------------------------------
 
@@ -372,12 +508,15 @@ class Download:
         self.stop()
         self.finished.callback(path)
 
-    def _fail(self, reason):
+    def _fail(self, reason, discard=True):
+        """End the download with an error; the part file goes, unless the
+        download only gave up waiting (a later run may resume it)."""
         error = getattr(reason, "value", reason)
         if self.stopped:
             return
         self.stop()
-        self.part.discard()
+        if discard:
+            self.part.discard()
         self.finished.errback(error)
 
     def stop(self):
@@ -385,6 +524,10 @@ class Download:
         part file stays for a later resume."""
         self.stopped = True
         self._search.cancel()
+        for call in (self._look, self._patience):
+            if call is not None and call.active():
+                call.cancel()
+        self._look = self._patience = None
         for d in list(self._connecting.values()) + list(self._work):
             d.cancel()
         for seller in list(self.clients):
@@ -399,18 +542,35 @@ class Fetcher(Role):
     The buyer's file fetching (``--downloads DIR``).
 
     @ivar downloads: file name -> L{Download} in progress.
+    @ivar failed: file name -> why its download gave up (or failed).
     @ivar bad: sha256 -> sellers that sent wrong bytes of it.
+    @ivar onGaveUp: called with the reason, in words, when a download
+        ends without its file (a one-shot buy ends on it; a daemon told
+        to exit when done exits with it), or None.
     """
 
     log = Logger()
 
+    @classmethod
+    def fromSettings(cls, node, buyer, downloads, download_give_up=DEFAULT_GIVE_UP):
+        """The Fetcher of a buyer built with these settings (see
+        L{twisted_bazaar.roles.files.options.fetchSettings})."""
+        return cls(node, buyer, downloads, search_window=buyer.search_window,
+                   give_up=download_give_up)
+
     def __init__(self, node, buyer, folder, stall=DEFAULT_STALL,
-                 search_window=1.0):
+                 search_window=1.0, give_up=DEFAULT_GIVE_UP):
         super().__init__(node)
         self.buyer = buyer
         self.folder = folder
         self.stall = stall
         self.search_window = search_window
+        self.give_up = give_up
+        self.failed = {}
+        self.onGaveUp = None
+        #: Whether the downloads owed since before a restart are started
+        #: (L{nodeReady}): until then no want is known to be met.
+        self._ready = False
         self.rng = node.rng
         self.hasher = Hasher(node.clock, WORKERS)
         self.journal = Journal(folder)
@@ -429,6 +589,24 @@ class Fetcher(Role):
                 self.log.warn("--want {item} is not a plain file name: it can be "
                               "bought, but not fetched into {folder}", item=want.item,
                               folder=folder)
+        counted = max((want.quantity for want in buyer.wants), default=1)
+        if counted > 1:
+            self.log.warn("--quantity {n} applies to counted items: a want that is a "
+                          "shared file is bought once and fetched once", n=counted)
+
+    def settled(self):
+        """Is every file bought in the downloads folder, verified?  (A
+        want for a file is met only then.)"""
+        return self._ready and not self.downloads and not self.failed
+
+    def downloadsHeld(self):
+        """The downloads under way and given up on, as
+        L{Download.status} says them, by name."""
+        rows = [download.status() for download in self.downloads.values()]
+        for name, (size, sha256, why) in self.failed.items():
+            rows.append({"name": name, "size": size, "sha256": sha256, "have": 0,
+                         "rate": 0, "sellers": 0, "state": FAILED, "why": why})
+        return sorted(rows, key=lambda row: row["name"])
 
     def _wanted(self, item):
         """Is item still to be bought (so its offers are worth noting)?"""
@@ -502,6 +680,10 @@ class Fetcher(Role):
                 if not (fault.missing and os.path.lexists(os.path.join(self.folder,
                                                                        item))):
                     self._notFetched(item, sellers, fault)
+        self._ready = True
+        # The buyer found its wants met before this: say it once the
+        # files are known to be in place.
+        self.buyer.wantDone()
 
     def _notFetched(self, item, sellers, fault):
         extra = " (a plain item has none)" if fault.missing else ""
@@ -561,11 +743,15 @@ class Fetcher(Role):
                       name=download.name, path=path,
                       sellers=", ".join(f"{plural(n, 'piece')} from {seller}"
                                         for seller, n in sorted(served.items())))
+        self.buyer.wantDone()
 
     def _failed(self, reason, download):
         self.downloads.pop(download.name, None)
-        self.log.critical("cannot download {name}: {why}", name=download.name,
-                          why=reason.getErrorMessage())
+        why = reason.getErrorMessage()
+        self.failed[download.name] = (download.size, download.sha256, why)
+        self.log.critical("cannot download {name}: {why}", name=download.name, why=why)
+        if self.onGaveUp is not None:
+            self.onGaveUp(f"cannot download {download.name}: {why}")
 
     # -- lifecycle ---------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 import os
 
+from twisted_bazaar.base.options import seconds
+from twisted_bazaar.roles import RoleOption
+
 
 def _folder(text, what, writable):
     if not text:
@@ -27,3 +30,30 @@ def downloadsFolder(text):
 
 sharedFolder.coerceDoc = "An existing directory."
 downloadsFolder.coerceDoc = "An existing, writable directory."
+
+
+#: Seconds a download may go without a verified piece before it gives up
+#: (--download-give-up).
+DEFAULT_GIVE_UP = 120.0
+
+#: The buyer role's options of files.
+FETCH_OPTIONS = (
+    RoleOption("downloads", "DIR to fetch the shared files bought into",
+               downloadsFolder),
+    RoleOption("download-give-up", "seconds a download may go without a verified "
+               "piece before it gives up, saying why (its part file stays, for a "
+               "later run to resume)", seconds, DEFAULT_GIVE_UP),
+)
+
+
+#: The buyer settings that are the Fetcher's (L{fetchSettings}).
+FETCH_SETTINGS = ("downloads", "download_give_up")
+
+
+def fetchSettings(config):
+    """The Fetcher's settings from the buyer role's config: {} without
+    --downloads."""
+    if config.get("downloads") is None:
+        return {}
+    return {"downloads": config["downloads"],
+            "download_give_up": config.get("download-give-up", DEFAULT_GIVE_UP)}
