@@ -27,6 +27,8 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 
 from twisted_bazaar.base.address import TCP, TCP_OR_TLS, Address, addressType
 from twisted_bazaar.base.words import plural
+from twisted_bazaar.cli.progress import byteSize, downloadLine
+from twisted_bazaar.files.names import itemHash
 from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
     ClientError,
@@ -205,15 +207,25 @@ def _state():
 
 def listObject(index, states, unreachable=()):
     """What is on offer: per item, units in stock over the nodes that
-    answered and the sellers holding some; and the index's seller counts."""
-    items = {}
+    answered and the sellers holding some; per shared file (a file is
+    listed once, by name, never as units), its size, hash and sellers;
+    and the index's seller counts (a file's content item, ``sha256:``,
+    left out: its name stands for it)."""
+    items, files = {}, {}
     for state in states:
         for item, units in state.stock.items():
             entry = items.setdefault(item, {"units": 0, "sellers": []})
             entry["units"] += units
             if units:
                 entry["sellers"].append(state.id)
-    return {"items": dict(sorted(items.items())), "index": dict(sorted(index.items())),
+        for name, size, sha256 in state.files:
+            entry = files.setdefault((name, sha256), {"name": name, "size": size,
+                                                      "sha256": sha256, "sellers": []})
+            entry["sellers"].append(state.id)
+    return {"items": dict(sorted(items.items())),
+            "files": [entry for _, entry in sorted(files.items())],
+            "index": {item: count for item, count in sorted(index.items())
+                      if itemHash(item) is None},
             "unreachable": list(unreachable)}
 
 
@@ -230,7 +242,9 @@ def nodeObject(state):
             "stock": dict(state.stock), "bag": dict(state.bag),
             "pending": state.pending,
             "recent": [{"ago": ago, "dir": direction, "peer": peer, "type": kind}
-                       for ago, direction, peer, kind in state.recent]}
+                       for ago, direction, peer, kind in state.recent],
+            "files": state.asDict()["files"],
+            "downloads": state.asDict()["downloads"]}
 
 
 @defer.inlineCallbacks
@@ -307,6 +321,12 @@ def renderList(obj):
                          f"{sellers}")
     else:
         lines.append("in stock (live query of every node): nothing")
+    if obj.get("files"):
+        lines.append("shared files (live query of every node):")
+        for entry in obj["files"]:
+            sellers = ", ".join(str(s) for s in entry["sellers"])
+            lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, sha256 "
+                         f"{entry['sha256'][:16]}…, sellers: {sellers}")
     if obj["index"]:
         lines.append("in the tracker's index (sellers per item):")
         lines += [f"  {item}: {count}" for item, count in obj["index"].items()]
@@ -338,6 +358,13 @@ def renderNode(obj):
               f"({link['purpose']})" for link in obj["links"]]
     lines += [f"stock: {counts(obj['stock'])}", f"bag: {counts(obj['bag'])}",
               f"pending buys: {obj['pending']}"]
+    if obj.get("files"):
+        lines.append(f"shared files: {len(obj['files'])}")
+        lines += [f"  {entry['name']}  {byteSize(entry['size'])}  sha256 "
+                  f"{entry['sha256'][:16]}…" for entry in obj["files"]]
+    if obj.get("downloads"):
+        lines.append(f"downloads: {len(obj['downloads'])}")
+        lines += [f"  {downloadLine(entry)}" for entry in obj["downloads"]]
     if obj["recent"]:
         lines.append("recent messages (newest last):")
         lines += [f"  {entry['ago'] / 1000:6.1f} s ago  "

@@ -12,7 +12,9 @@ built), it counts:
     - the time from a search for an item to the buyOK that bought it (as
       a node observer);
     - at scrape time, from counts the node already keeps: links by
-      purpose and each seller's stock (one sample per purpose and item).
+      purpose and each seller's stock (one sample per purpose and item),
+      the files it shares (a count and their bytes, never as stock) and
+      its downloads (by state, and the bytes verified).
 """
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -178,13 +180,36 @@ class _NodeCollector:
         for purpose, n in sorted(counts.items()):
             links.add_metric([purpose], n)
         yield links
-        stock = GaugeMetricFamily("bazaar_stock", "Units on sale, by item",
-                                  labels=["item"])
+        stock = GaugeMetricFamily("bazaar_stock", "Units on sale, by item (shared "
+                                  "files are counted apart)", labels=["item"])
+        fileItems, shared, downloads = set(), {}, []
+        for role in node.roles:
+            fileItems.update(role.fileItems())
+            for name, size, _ in role.sharedFiles():
+                shared[name] = size
+            downloads += role.downloadsHeld()
         for role in node.roles:
             if IShop.providedBy(role):
                 for item, units in sorted(role.inventory().items()):
-                    stock.add_metric([item], units)
+                    if item not in fileItems:
+                        stock.add_metric([item], units)
         yield stock
+        yield GaugeMetricFamily("bazaar_shared_files", "Files shared (--share)",
+                                value=len(shared))
+        yield GaugeMetricFamily("bazaar_shared_bytes", "Bytes of the files shared",
+                                value=sum(shared.values()))
+        states = GaugeMetricFamily("bazaar_downloads", "Downloads, by state "
+                                   "(describing, fetching, stalled, failed)",
+                                   labels=["state"])
+        counts = dict.fromkeys(("describing", "fetching", "stalled", "failed"), 0)
+        for row in downloads:
+            counts[row["state"]] = counts.get(row["state"], 0) + 1
+        for state, n in counts.items():
+            states.add_metric([state], n)
+        yield states
+        yield GaugeMetricFamily("bazaar_download_bytes", "Bytes verified of the "
+                                "downloads under way", value=sum(row["have"]
+                                                                 for row in downloads))
         yield GaugeMetricFamily("bazaar_pending_buys", "Buys sent (or about to "
                                 "be) and not yet resolved",
                                 value=len(node.store.pending_ids))

@@ -52,3 +52,19 @@ class Role(Service, NodeObserver):
         """item -> units this role has bought, for a node's status; a role
         that buys nothing has none."""
         return {}
+
+    def sharedFiles(self):
+        """(name, size, sha256) of each file this role shares, for a
+        node's status; none unless it shares a folder."""
+        return ()
+
+    def fileItems(self):
+        """The items of the stock that are shared files (by name or by
+        content): listed as files, never as units."""
+        return ()
+
+    def downloadsHeld(self):
+        """This role's downloads, as dicts of the keys of
+        L{twisted_bazaar.status.messages.DOWNLOAD_KEYS}; none unless it
+        fetches files."""
+        return ()

@@ -6,7 +6,8 @@ The status messages (docs/protocol.md, "Status"):
   ``{id, host, port, scheme}``, cut short to fit in one frame;
 - ``state`` (on a link of purpose ``status``) is answered by
   ``nodestate``: the node's id, address and scheme, its links, its stock,
-  its bag (units per item) and its pending buys.
+  its bag (units per item), its pending buys, the files it shares and
+  its downloads.
 """
 
 import attr
@@ -17,8 +18,12 @@ from twisted_bazaar.wire import (
     Message,
     checkHost,
     checkId,
+    checkInfo,
+    checkItem,
     checkName,
     checkPort,
+    checkSha256,
+    checkSize,
     frozen,
     intIn,
     itemCounts,
@@ -30,7 +35,8 @@ from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE, UNKNOWN_PEER
 
 #: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
 MAX_ENTRIES = 1024
-#: Most items of ``nodestate.stock`` and ``nodestate.bag``.
+#: Most items of ``nodestate.stock`` and ``nodestate.bag``, and most
+#: entries of ``nodestate.files`` and ``nodestate.downloads``.
 MAX_ITEMS = 1024
 
 
@@ -62,6 +68,10 @@ def _direction(value, name):
 
 _direction.fast = "False"
 
+FILE_KEYS = (("name", checkItem), ("size", checkSize), ("sha256", checkSha256))
+DOWNLOAD_KEYS = FILE_KEYS + (("have", checkSize), ("rate", checkSize),
+                             ("sellers", _count), ("state", checkName),
+                             ("why", checkInfo))
 RECENT_KEYS = (("ago", _count), ("dir", _direction),
                ("peer", intIn(UNKNOWN_PEER, ID_LIMIT - 1, "a node id or -1")),
                ("type", checkName))
@@ -103,7 +113,9 @@ class State(Message):
          ("links", "links", objectList(LINK_KEYS, MAX_ENTRIES), REQUIRED),
          ("stock", "stock", _counts, REQUIRED), ("bag", "bag", _counts, REQUIRED),
          ("pending", "pending", _count, REQUIRED),
-         ("recent", "recent", objectList(RECENT_KEYS, RECENT_SIZE), ()))
+         ("recent", "recent", objectList(RECENT_KEYS, RECENT_SIZE), ()),
+         ("files", "files", objectList(FILE_KEYS, MAX_ITEMS), ()),
+         ("downloads", "downloads", objectList(DOWNLOAD_KEYS, MAX_ITEMS), ()))
 @frozen
 class NodeState(Message):
     """
@@ -111,7 +123,9 @@ class NodeState(Message):
     established links as (id, host, port, purpose), stock (item -> units,
     reserved included), bag (item -> units bought), pending buys, and the
     messages it sent and received last, as (milliseconds ago, "in" or
-    "out", peer id or -1, type), oldest first.
+    "out", peer id or -1, type), oldest first; the files it shares, as
+    (name, size, sha256), by name (not in its stock); its downloads, as
+    (name, size, sha256, have, rate, sellers, state, why), by name.
     """
 
     id: int
@@ -123,6 +137,8 @@ class NodeState(Message):
     bag: dict = attr.ib(hash=False)
     pending: int = 0
     recent: tuple = ()
+    files: tuple = ()
+    downloads: tuple = ()
 
     def asDict(self):
         return {"type": "nodestate", "id": self.id, "host": self.host,
@@ -132,4 +148,8 @@ class NodeState(Message):
                 "stock": dict(self.stock), "bag": dict(self.bag),
                 "pending": self.pending,
                 "recent": [dict(zip(("ago", "dir", "peer", "type"), row))
-                           for row in self.recent]}
+                           for row in self.recent],
+                "files": [dict(zip((key for key, _ in FILE_KEYS), row))
+                          for row in self.files],
+                "downloads": [dict(zip((key for key, _ in DOWNLOAD_KEYS), row))
+                              for row in self.downloads]}

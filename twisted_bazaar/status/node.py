@@ -8,7 +8,13 @@ Every node has one (L{twisted_bazaar.daemon.services.NodeService} adds it).
 import attr
 
 from twisted_bazaar import wire
-from twisted_bazaar.status.messages import MAX_ENTRIES, MAX_ITEMS, NodeState, State
+from twisted_bazaar.status.messages import (
+    DOWNLOAD_KEYS,
+    MAX_ENTRIES,
+    MAX_ITEMS,
+    NodeState,
+    State,
+)
 from twisted_bazaar.net.recent import STATUS, RecentMessages
 
 #: The slots of status links (purpose L{STATUS}), and the seconds such a
@@ -34,17 +40,28 @@ class NodeStatus:
         for peer_id, link in sorted(node.links.items()):
             host, port = node.addressOf(peer_id)
             links.append((peer_id, host, port, link.purpose or "overlay"))
-        stock, bag = {}, {}
+        stock, bag, files, fileItems, downloads = {}, {}, {}, set(), []
         for role in node.roles:
             for item, units in role.stockHeld().items():
                 stock[item] = stock.get(item, 0) + units
             for item, units in role.bagHeld().items():
                 bag[item] = bag.get(item, 0) + units
+            for name, size, sha256 in role.sharedFiles():
+                files[name] = (name, size, sha256)
+            fileItems.update(role.fileItems())
+            downloads += role.downloadsHeld()
+        # A shared file is listed once, by name, with its size and hash:
+        # never as units of stock (of its name and of its content).
+        stock = {item: units for item, units in stock.items() if item not in fileItems}
         scheme = getattr(node.discovery, "name", None) or "none"
         return NodeState(node.id if node.id is not None else -1, node.host or "",
                          node.port or 0, scheme, tuple(links[:MAX_ENTRIES]),
                          _first(stock), _first(bag), len(node.store.pending()),
-                         node.overlay.recent.entries(node.clock.seconds()))
+                         node.overlay.recent.entries(node.clock.seconds()),
+                         tuple(row for _, row in sorted(files.items())[:MAX_ITEMS]),
+                         tuple(tuple(row[key] for key, _ in DOWNLOAD_KEYS)
+                               for row in sorted(downloads,
+                                                 key=lambda row: row["name"])[:MAX_ITEMS]))
 
     def _state(self, link, message):
         link.send(fitted(self.state(), link.settings.frame_limit))
@@ -53,20 +70,24 @@ class NodeStatus:
 def fitted(state, limit):
     """
     A L{NodeState} cut short to fit one frame of limit bytes: as it is if
-    it fits; else without its recent messages, then with its links, stock
-    and bag each cut to their first entries (by id and name), halving,
+    it fits; else without its recent messages, then with its links, stock,
+    bag, files and downloads each cut to their first entries (by id and
+    name), halving,
     until it fits.  A client waiting for its answer gets one, partial,
     rather than none (a seller of hundreds of long file names).
     """
     if len(wire.encode(state)) <= limit:
         return state
     state = attr.evolve(state, recent=())
-    keep = max(len(state.links), len(state.stock), len(state.bag))
+    keep = max(len(state.links), len(state.stock), len(state.bag), len(state.files),
+               len(state.downloads))
     while keep and len(wire.encode(state)) > limit:
         keep //= 2
         state = attr.evolve(state, links=state.links[:keep],
                             stock=dict(list(state.stock.items())[:keep]),
-                            bag=dict(list(state.bag.items())[:keep]))
+                            bag=dict(list(state.bag.items())[:keep]),
+                            files=state.files[:keep],
+                            downloads=state.downloads[:keep])
     return state
 
 

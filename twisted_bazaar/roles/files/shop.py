@@ -7,7 +7,10 @@ its bytes are served on (L{TransferService}).
 A file is sold like any item (one sale per buy id, exactly once), under
 its name and under its content (the item C{sha256:HEX}, see
 L{twisted_bazaar.files.names.hashItem}); a copy never runs out, so each
-is stocked with L{FILE_UNITS} units.  A file
+is stocked with L{FILE_UNITS} units.  Those units are how discovery finds
+it, and nothing a user sees: a node's state lists a file once, by name,
+with its size and hash (L{sharedFiles}), and keeps its items out of the
+stock (L{fileItems}).  A file
 that changes is withdrawn and offered again (an index scheme unregisters
 and registers it, with its new hash); one that goes is withdrawn.
 """
@@ -69,6 +72,19 @@ class FileShop(Role):
             return None
         return {"size": digest.size, "sha256": digest.sha256,
                 "transfer": self.server.port}
+
+    # -- what the node's state shows -----------------------------------------------
+
+    def sharedFiles(self):
+        """(name, size, sha256) of each file offered by its name."""
+        return [(name, digest.size, digest.sha256)
+                for name, digest in sorted(self.share.files.items())
+                if name not in self._counted]
+
+    def fileItems(self):
+        """Every item of the seller's stock that is a file (by name, or by
+        content): all but the items of --sell."""
+        return {item for item in self.seller.stock if item not in self._counted}
 
     # -- what the shared folder tells us --------------------------------------------
 
