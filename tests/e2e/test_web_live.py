@@ -97,11 +97,12 @@ class WebLiveTests(SynchronousTestCase):
         self.waitUntil("return document.querySelectorAll('#graph circle').length == 3",
                        "three nodes in the graph")
         self.waitUntil(f"{self.units(sellers[0])} == '3'", "3 apples on sale")
-        self.waitUntil("return document.querySelectorAll('#offers tr[data-item=\"song.ogg\"]"
-                       " .units')[0]?.textContent == 'file'", "the shared file")
+        self.waitUntil("return document.querySelectorAll('#files tr[data-item=\"song.ogg\"]"
+                       " .size')[0]?.textContent == '4.0 KiB'", "the shared file")
         self.assertEqual(self.driver.execute_script(
-            "return [...document.querySelectorAll('#offers tr')].filter("
-            "row => row.dataset.item.startsWith('sha256:')).length"), 0)
+            "return [...document.querySelectorAll('#offers tr, #files tr')].filter("
+            "row => row.dataset.item.startsWith('sha256:') || row.dataset.item == "
+            "'song.ogg' && row.closest('#offers')).length"), 0)
         self.driver.execute_script("window.sameDocument = true")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple")
         buyer.waitFor(r"all wants met", TIMEOUT)

@@ -75,8 +75,7 @@ class ResourceTests(SynchronousTestCase):
         request, body = render(self.site, "api/market")
         self.assertEqual(contentType(request), b"application/json")
         market = json.loads(body)
-        self.assertEqual(market["offers"], {"apple": [{"node": 17, "units": 2,
-                                                       "file": False}]})
+        self.assertEqual(market["offers"], {"apple": [{"node": 17, "units": 2}]})
         self.assertEqual([node["id"] for node in market["nodes"]], [17])
 
     def test_nodeJSON(self):

@@ -18,8 +18,9 @@ from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 
 
-def state(node_id, stock=None, bag=None, links=()):
-    return NodeState(node_id, "h", 1, "flood", tuple(links), stock or {}, bag or {}, 0)
+def state(node_id, stock=None, bag=None, links=(), files=(), downloads=()):
+    return NodeState(node_id, "h", 1, "flood", tuple(links), stock or {}, bag or {}, 0,
+                     (), tuple(files), tuple(downloads))
 
 
 class MarketViewTests(SynchronousTestCase):
@@ -80,14 +81,28 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual(self.trades(), [("apple", 1, 3), ("apple", 1, 4)])
 
     def test_filesListedOnce(self):
-        """A shared file is on sale by its name and its content: listed
-        once, by name, as a file."""
-        self.view.stateSeen(state(1, stock={"song.ogg": 999_999_999,
-                                            "sha256:" + "ab" * 32: 1_000_000_000,
-                                            "apple": 2}))
-        self.assertEqual(self.view.snapshot()["offers"], {
-            "apple": [{"node": 1, "units": 2, "file": False}],
-            "song.ogg": [{"node": 1, "units": 999_999_999, "file": True}]})
+        """A shared file is listed once, by name, with its size and hash,
+        and the nodes sharing it: never among the counted offers."""
+        sha = "ab" * 32
+        self.view.stateSeen(state(1, stock={"apple": 2},
+                                  files=[("song.ogg", 4096, sha)]))
+        self.view.stateSeen(state(2, files=[("song.ogg", 4096, sha)]))
+        snapshot = self.view.snapshot()
+        self.assertEqual(snapshot["offers"], {"apple": [{"node": 1, "units": 2}]})
+        self.assertEqual(snapshot["files"], [{"name": "song.ogg", "size": 4096,
+                                              "sha256": sha, "nodes": [1, 2]}])
+        self.assertEqual([(n["id"], n["files"]) for n in snapshot["nodes"]],
+                         [(1, 1), (2, 1)])
+
+    def test_nodePageShowsFilesAndDownloads(self):
+        sha = "cd" * 32
+        self.view.stateSeen(state(1, files=[("a.bin", 10, sha)], downloads=[
+            ("b.bin", 100, sha, 40, 20, 1, "stalled", "seller 3 did not deliver")]))
+        page = self.view.node(1)
+        self.assertEqual(page["files"], [{"name": "a.bin", "size": 10, "sha256": sha}])
+        self.assertEqual(page["downloads"], [{
+            "name": "b.bin", "size": 100, "sha256": sha, "have": 40, "rate": 20,
+            "sellers": 1, "state": "stalled", "why": "seller 3 did not deliver"}])
 
     def test_firstAnswerIsTheBaseline(self):
         self.view.stateSeen(state(2, bag={"apple": 2}))
@@ -108,8 +123,7 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(state(2, bag={"apple": 1}, links=[(1, "h", 1, "overlay")]))
         snapshot = self.view.snapshot()
         self.assertEqual(snapshot["edges"], [[1, 2]])
-        self.assertEqual(snapshot["offers"], {"apple": [{"node": 1, "units": 2,
-                                                         "file": False}]})
+        self.assertEqual(snapshot["offers"], {"apple": [{"node": 1, "units": 2}]})
         self.assertEqual([(n["id"], n["links"], n["bag"]) for n in snapshot["nodes"]],
                          [(1, 1, {}), (2, 1, {"apple": 1})])
         self.assertEqual(self.view.node(1)["links"],
@@ -183,7 +197,7 @@ class WatcherTests(SynchronousTestCase):
         snapshot = self.view.snapshot()
         self.assertEqual({n["id"] for n in snapshot["nodes"]}, {self.seller.id, buyer.id})
         self.assertEqual(snapshot["offers"], {"apple": [{"node": self.seller.id,
-                                                         "units": 2, "file": False}]})
+                                                         "units": 2}]})
         self.assertEqual(snapshot["edges"], [sorted([self.seller.id, buyer.id])])
         self.assertIn(("sold", self.seller.id, "apple", 1),
                       [(e["kind"], e["node"], e.get("item"), e.get("units"))

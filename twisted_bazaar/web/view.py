@@ -8,7 +8,7 @@ side) and hands snapshots to its subscribers.
 
 from collections import deque
 
-from twisted_bazaar.roles.files.shop import FILE_UNITS
+from twisted_bazaar.status.messages import DOWNLOAD_KEYS, FILE_KEYS
 
 #: Events the market's feed keeps, and each node's.
 RECENT = 50
@@ -18,11 +18,6 @@ HIDDEN_PURPOSES = ("status",)
 #: Seconds within which a sale and a purchase of the same item, seen at
 #: two nodes, are taken for one trade.
 PAIRING = 10.0
-#: Units at or above which an offer is a shared file (a shop stocks each
-#: file with FILE_UNITS, less what it sold).
-FILE_OFFER = FILE_UNITS // 2
-#: What a file's content item starts with; it is listed under its name.
-CONTENT_PREFIX = "sha256:"
 
 
 class MarketView:
@@ -136,38 +131,46 @@ class MarketView:
     def snapshot(self):
         """
         The whole market as JSON-ready data: ``nodes`` (each with its
-        address, scheme, and when known its stock, bag, pending buys and
-        link count), ``edges`` (id pairs, once each, between live nodes),
-        ``offers`` (item -> [{node, units, file}] with units left; a
-        shared file once, by its name, ``file`` true and its content item
-        left out), ``events`` and ``trades``.
+        address, scheme, and when known its stock, bag, pending buys, link
+        count, and its files and downloads counted), ``edges`` (id pairs,
+        once each, between live nodes), ``offers`` (item -> [{node,
+        units}] with units left: counted items only), ``files`` (each
+        shared file once: name, size, sha256 and the ``nodes`` sharing
+        it), ``events`` and ``trades``.
         """
-        nodes, edges, offers = [], set(), {}
+        nodes, edges, offers, files = [], set(), {}, {}
         for node_id, (_, host, port, scheme) in sorted(self.members.items()):
             entry = {"id": node_id, "host": host, "port": port, "scheme": scheme,
                      "known": False}
             state = self.states.get(node_id)
             if state is not None:
                 entry.update(known=True, stock=dict(state.stock), bag=dict(state.bag),
-                             pending=state.pending, links=len(_peers(state)))
+                             pending=state.pending, links=len(_peers(state)),
+                             files=len(state.files), downloads=len(state.downloads))
                 for peer in _peers(state) & set(self.members):
                     edges.add((min(node_id, peer), max(node_id, peer)))
                 for item, units in sorted(state.stock.items()):
-                    shared = units >= FILE_OFFER
-                    if units and not (shared and item.startswith(CONTENT_PREFIX)):
-                        offers.setdefault(item, []).append(
-                            {"node": node_id, "units": units, "file": shared})
+                    if units:
+                        offers.setdefault(item, []).append({"node": node_id,
+                                                            "units": units})
+                for name, size, sha256 in state.files:
+                    files.setdefault((name, sha256), {
+                        "name": name, "size": size, "sha256": sha256,
+                        "nodes": []})["nodes"].append(node_id)
             nodes.append(entry)
         return {"nodes": nodes, "edges": sorted(map(list, edges)),
-                "offers": dict(sorted(offers.items())), "events": list(self.events),
+                "offers": dict(sorted(offers.items())),
+                "files": [entry for _, entry in sorted(files.items())],
+                "events": list(self.events),
                 "trades": [dict(trade) for trade in self.trades
                            if not trade.get("claim")]}
 
     def node(self, node_id):
         """One node's page as JSON-ready data, or None if it is not live:
         its address and scheme, its ``events`` as the view saw them, and
-        when its state is known its stock, bag, pending buys, links and
-        the ``messages`` it sent and received last (oldest first, each
+        when its state is known its stock, bag, pending buys, links, the
+        ``files`` it shares, its ``downloads`` and the ``messages`` it
+        sent and received last (oldest first, each
         with when, ``dir``, ``peer`` and ``type``)."""
         if node_id not in self.members:
             return None
@@ -179,6 +182,8 @@ class MarketView:
         if state is not None:
             page.update(known=True, stock=dict(state.stock), bag=dict(state.bag),
                         pending=state.pending,
+                        files=[_row(FILE_KEYS, row) for row in state.files],
+                        downloads=[_row(DOWNLOAD_KEYS, row) for row in state.downloads],
                         links=[{"id": peer, "host": peer_host, "port": peer_port,
                                 "purpose": purpose}
                                for peer, peer_host, peer_port, purpose in state.links
@@ -209,6 +214,11 @@ class MarketView:
         self._changed = False
         for subscriber in list(self._subscribers):
             subscriber()
+
+
+def _row(keys, row):
+    """A row of a L{NodeState} list as a dict of its keys."""
+    return dict(zip((key for key, _ in keys), row))
 
 
 def _peers(state):

@@ -22,8 +22,16 @@ function counts(map) {
   return entries.length ? entries.map(([item, n]) => `${item} ${n}`).join(", ") : "-";
 }
 
+// Bytes in the largest binary unit they fill, as bazaar list says them.
+function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let size = n, unit = 0;
+  while (size >= 1024 && unit < units.length - 1) { size /= 1024; unit += 1; }
+  return unit ? `${size.toFixed(1)} ${units[unit]}` : `${n} B`;
+}
+
 function kindOf(node) {
-  if (Object.values(node.stock || {}).some((n) => n > 0)) return "seller";
+  if (Object.values(node.stock || {}).some((n) => n > 0) || node.files) return "seller";
   if (Object.keys(node.bag || {}).length) return "buyer";
   return "other";
 }
@@ -87,11 +95,25 @@ function showMarket(market) {
     for (const offer of sellers) {
       const row = el("tr", {"data-item": item, "data-node": offer.node});
       row.append(itemCell(item), nodeCell(offer.node),
-                 el("td", {"class": "units"}, offer.file ? "file" : String(offer.units)));
+                 el("td", {"class": "units"}, String(offer.units)));
       rows.push(row);
     }
   }
   document.getElementById("offers").replaceChildren(...rows);
+  // A shared file once, by name: its size, its hash (short, whole in the
+  // tooltip) and the nodes sharing it.
+  document.getElementById("files").replaceChildren(...(market.files || []).map((file) => {
+    const row = el("tr", {"data-item": file.name});
+    const sellers = el("td", {"class": "sellers"});
+    file.nodes.forEach((id, i) => {
+      if (i) sellers.append(", ");
+      sellers.append(el("a", {href: `/node/${id}`}, String(id)));
+    });
+    row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
+               el("td", {"class": "hash", title: file.sha256}, file.sha256.slice(0, 12) + "\u2026"),
+               sellers);
+    return row;
+  }));
   document.getElementById("trades").replaceChildren(...market.trades.slice().reverse().map(
     (trade) => {
       const row = el("tr", {"data-item": trade.item});
@@ -119,6 +141,22 @@ function showNode(node) {
   document.getElementById("stock").textContent = counts(node.stock);
   document.getElementById("bag").textContent = counts(node.bag);
   document.getElementById("pending").textContent = node.known ? node.pending : "?";
+  document.getElementById("files").replaceChildren(...(node.files || []).map((file) => {
+    const row = el("tr", {"data-item": file.name});
+    row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
+               el("td", {"class": "hash", title: file.sha256}, file.sha256.slice(0, 12) + "\u2026"));
+    return row;
+  }));
+  // A download: how far, how fast, from how many sellers, and what keeps
+  // it from going on when it does not.
+  document.getElementById("downloads").replaceChildren(...(node.downloads || []).map((d) => {
+    const row = el("tr", {"data-item": d.name, "class": d.state});
+    const percent = d.size ? Math.floor(100 * d.have / d.size) : 100;
+    row.append(itemCell(d.name), el("td", {}, `${bytes(d.have)} of ${bytes(d.size)} (${percent}%)`),
+               el("td", {}, `${bytes(d.rate)}/s`), el("td", {}, String(d.sellers)),
+               el("td", {"class": "state"}, d.why ? `${d.state}: ${d.why}` : d.state));
+    return row;
+  }));
   fill(document.getElementById("events"), node.events, () => true);
   document.getElementById("messages").replaceChildren(...(node.messages || []).slice().reverse().map(
     (message) => {
