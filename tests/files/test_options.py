@@ -46,11 +46,15 @@ class RoleOptionTests(SynchronousTestCase):
                   "buy-timeout": 2.0, "exit-when-done": False, "downloads": "/d"}
         self.assertEqual(BuyerPlugin().configure(config)["downloads"], "/d")
 
-    def test_downloadsNotWithExitWhenDone(self):
+    def test_downloadsWithExitWhenDone(self):
+        """--exit-when-done waits for the files (a want for a file is met
+        once it is in place), so the two go together."""
         config = {"want": ["f"], "quantity": 1, "search-window": 1.0,
-                  "buy-timeout": 2.0, "exit-when-done": True, "downloads": "/d"}
-        error = self.assertRaises(ValueError, BuyerPlugin().configure, config)
-        self.assertIn("--exit-when-done would stop the node before", str(error))
+                  "buy-timeout": 2.0, "exit-when-done": True, "downloads": "/d",
+                  "download-give-up": 30.0}
+        settings = BuyerPlugin().configure(config)
+        self.assertEqual((settings["exit_when_done"], settings["downloads"],
+                          settings["download_give_up"]), (True, "/d", 30.0))
 
 
 class FlagTests(SynchronousTestCase):

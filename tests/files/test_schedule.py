@@ -2,7 +2,7 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files.schedule import PieceSchedule
+from twisted_bazaar.files.schedule import SLOW_FACTOR, SLOW_MIN, PieceSchedule
 
 
 class ScheduleTests(SynchronousTestCase):
@@ -67,3 +67,43 @@ class ScheduleTests(SynchronousTestCase):
                     schedule.arrived(piece)
                     schedule.completed(piece, seller)
         self.assertEqual(schedule.served, {"a": 2, "b": 2, "c": 2})
+
+    def test_fastestFirst(self):
+        """Sellers are measured by the time their pieces take; the fastest
+        come first, and one not yet measured before all (so that it gets
+        a piece, and a measure)."""
+        schedule = PieceSchedule(10, depth=1)
+        for seller, took in (("slow", 4.0), ("fast", 1.0)):
+            piece = schedule.assign(seller, now=0.0)
+            schedule.arrived(piece, now=took)
+            schedule.completed(piece, seller)
+        self.assertEqual(schedule.fastestFirst(["slow", "new", "fast"]),
+                         ["new", "fast", "slow"])
+
+    def test_pieceAskedBehindAnotherIsTimedFromThatOne(self):
+        """Two pieces asked at once of one seller: the second is timed
+        from the arrival of the first, not from its asking."""
+        schedule = PieceSchedule(4, depth=2)
+        first, second = schedule.assign("a", 0.0), schedule.assign("a", 0.0)
+        schedule.arrived(first, 1.0)
+        schedule.arrived(second, 2.0)
+        self.assertEqual(schedule.pieceTime["a"], 1.0)
+
+    def test_slowSellers(self):
+        """A seller whose piece is out for SLOW_FACTOR times the fastest
+        seller's piece time (and SLOW_MIN seconds) is slow; the fastest
+        never is."""
+        schedule = PieceSchedule(10, depth=1)
+        piece = schedule.assign("fast", 0.0)
+        schedule.arrived(piece, 0.5)
+        schedule.completed(piece, "fast")
+        schedule.assign("crawl", 0.0)
+        schedule.assign("fast", 0.5)
+        limit = max(SLOW_FACTOR * 0.5, SLOW_MIN)
+        self.assertEqual(schedule.slowSellers(limit - 0.1), set())
+        self.assertEqual(schedule.slowSellers(limit + 0.6), {"crawl"})
+
+    def test_noneSlowBeforeAnyMeasure(self):
+        schedule = PieceSchedule(3)
+        schedule.assign("a", 0.0)
+        self.assertEqual(schedule.slowSellers(1000.0), set())

@@ -27,7 +27,7 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 
 from twisted_bazaar.base.address import TCP, TCP_OR_TLS, Address, addressType
 from twisted_bazaar.base.words import plural
-from twisted_bazaar.cli.progress import byteSize, downloadLine
+from twisted_bazaar.cli.progress import Progress, byteSize, downloadLine
 from twisted_bazaar.files.names import itemHash
 from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
@@ -37,7 +37,8 @@ from twisted_bazaar.status.client import (
 )
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
-from twisted_bazaar.base.options import boundedInt
+from twisted_bazaar.base.options import boundedInt, seconds
+from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
@@ -136,12 +137,23 @@ def parser():
                          f"{DEFAULT_DEADLINE:g})")],
         help="join the market as a buyer, buy ITEM, and leave",
         description="Join the market as a buyer node (state in memory), buy "
-        "--quantity units of ITEM, stop, and exit 0; exit 1 with the reason "
-        "when they are not bought within --timeout seconds.")
+        "--quantity units of ITEM (a shared file: once, and fetch it into "
+        "--downloads, with a progress bar on a terminal), stop, and exit 0; "
+        "exit 1 with the reason when they are not bought within --timeout "
+        "seconds, or the file's download gives up.")
     buy.add_argument("item", type=argumentType(parseItem), metavar="ITEM",
                      help="what to buy")
     buy.add_argument("--quantity", type=argumentType(boundedInt(1, 10**6)), default=1,
-                     metavar="N", help="units to buy")
+                     metavar="N", help="units to buy, of a counted item: a shared "
+                     "file is bought once")
+    buy.add_argument("--downloads", type=argumentType(downloadsFolder), default=".",
+                     metavar="DIR", help="folder to fetch a shared file into; the "
+                     "buy is done once the verified file is there")
+    buy.add_argument("--download-give-up", type=argumentType(seconds),
+                     default=DEFAULT_GIVE_UP, metavar="S",
+                     help="seconds a download may go without a verified piece "
+                     "before the buy gives up, saying why (--timeout bounds the "
+                     "purchase, not a download under way)")
     buy.add_argument("--discovery", type=_scheme, default=argparse.SUPPRESS,
                      metavar="SCHEME",
                      help="the market's discovery scheme (default: the one the "
@@ -255,13 +267,24 @@ def buy(reactor, args):
     members = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                args.timeout)
     scheme = marketScheme(members, discoveryPlugins(), getattr(args, "discovery", None))
+    if args.quantity > 1 and itemHash(args.item) is not None:
+        sys.stderr.write(f"bazaar: warning: {args.item} is a shared file: it is bought "
+                         f"once, not {args.quantity} times (--quantity counts units "
+                         f"of counted items)\n")
+    progress = None if args.json else Progress(_write, sys.stdout.isatty())
     purchase = OneShotBuy(
         reactor, EndpointConnector(reactor), serverFromString(reactor, args.listen),
         clientFromString(reactor, args.tracker.endpoint),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
-        listen_description=args.listen)
+        listen_description=args.listen, downloads=args.downloads,
+        give_up=args.download_give_up, progress=progress)
     result = yield purchase.run(started)
     return result
+
+
+def _write(text):
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def marketScheme(members, installed, chosen=None):

@@ -7,6 +7,13 @@ asks to stop: L{Node.requestStop}) or the deadline passes; then it stops
 the node in order and says what happened.  It takes its clock, endpoints
 and connector as parameters, so a test runs it in a L{Market}.
 
+With a downloads folder, a shared file bought is fetched into it, and
+the buy is done only once the verified file is there.  The deadline
+bounds the purchase; a download under way when it passes goes on for as
+long as it brings pieces, and gives up after C{give_up} seconds without
+one (L{twisted_bazaar.roles.files.fetch}), which ends the buy with the
+reason.  A L{Progress} shows the downloads as they go.
+
 Its state and its key live in memory: a buy still out when the deadline
 passes is forgotten, although the seller may yet sell it.
 """
@@ -14,6 +21,7 @@ passes is forgotten, although the seller may yet sell it.
 import random
 
 from twisted.internet import defer
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from twisted_bazaar.status.client import ClientError
@@ -21,10 +29,14 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.daemon.registry import buildScheme, rolePlugins
 from twisted_bazaar.daemon.services import NodeService
+from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
+from twisted_bazaar.roles.want import DONE
 from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
 
 #: Seconds ``bazaar buy`` may take unless told otherwise.
 DEFAULT_DEADLINE = 60.0
+#: Seconds between updates of the downloads' progress.
+PROGRESS_INTERVAL = 0.5
 
 
 class OneShotBuy:
@@ -39,7 +51,8 @@ class OneShotBuy:
 
     def __init__(self, clock, connector, listen, tracker, tracker_address, item,
                  quantity=1, deadline=DEFAULT_DEADLINE, discovery="flood",
-                 host="", rng=None, listen_description=None, identity=None):
+                 host="", rng=None, listen_description=None, identity=None,
+                 downloads=None, give_up=DEFAULT_GIVE_UP, progress=None):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -47,6 +60,11 @@ class OneShotBuy:
         @param tracker_address: the tracker as the messages say it.
         @param identity: the node's key pair (L{Identity}); a fresh one
             unless given.  It signs the buys, which keyed sellers require.
+        @param downloads: the folder to fetch a shared file bought into
+            (None: files are bought, not fetched).
+        @param give_up: seconds a download may go without a verified piece.
+        @param progress: a L{twisted_bazaar.cli.progress.Progress} to show
+            the downloads on, or None.
         """
         self.clock = clock
         self.item = item
@@ -59,8 +77,14 @@ class OneShotBuy:
         buildScheme(self.node, discovery)
         plugin = rolePlugins()["buyer"]
         config = {option.name: option.default for option in plugin.options}
-        config.update({"want": [item], "quantity": quantity, "exit-when-done": True})
+        config.update({"want": [item], "quantity": quantity, "exit-when-done": True,
+                       "downloads": downloads, "download-give-up": give_up})
         self.buyer = plugin.build(self.node, plugin.configure(config))
+        self.fetcher = self.buyer.fetcher
+        if self.fetcher is not None:
+            self.fetcher.onGaveUp = self._gaveUp
+        self.progress = progress
+        self._showing = None
         self.service = NodeService(clock, self.node, listen, tracker,
                                    onFailure=self._cannotListen,
                                    listen_description=listen_description,
@@ -84,8 +108,19 @@ class OneShotBuy:
         """
         spent = 0 if started is None else self.clock.seconds() - started
         self._timer = self.clock.callLater(max(0, self.deadline - spent), self._expired)
+        if self.progress is not None and self.fetcher is not None:
+            self._showing = LoopingCall(self._show)
+            self._showing.clock = self.clock
+            self._showing.start(PROGRESS_INTERVAL, now=False)
         self.service.startService()
         return self._finished
+
+    def _show(self):
+        self.progress.show([row for row in self.fetcher.downloadsHeld()
+                            if row["state"] != "failed"], self.clock.seconds())
+
+    def _gaveUp(self, why):
+        self.clock.callLater(0, self._end, why)
 
     def _cannotListen(self, why):
         self.clock.callLater(0, self._end, why)
@@ -94,7 +129,12 @@ class OneShotBuy:
         self.clock.callLater(0, self._end, None)
 
     def _expired(self):
+        """The deadline: a purchase not done ends here; a download of a
+        file bought goes on, bounded by its own give-up."""
         self._timer = None
+        if (self.fetcher is not None and self.fetcher.downloads
+                and all(want.state == DONE for want in self.buyer.wants)):
+            return
         self._end(self.shortfall())
 
     def shortfall(self):
@@ -110,6 +150,10 @@ class OneShotBuy:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
+        if self._showing is not None:
+            self._showing.stop()
+            self._showing = None
+            self.progress.done()
         if self.service.running:
             yield self.service.stopService()
         if failure:
@@ -118,14 +162,27 @@ class OneShotBuy:
             self._finished.callback(self.result())
 
     def result(self):
-        """What was bought: the node's id, the item, and each purchase."""
-        return {"node": self.node.id, "item": self.item, "quantity": self.quantity,
+        """What was bought: the node's id, the item, each purchase, and
+        each file fetched (its path, and the pieces each seller served)."""
+        fetched = self.fetcher.fetched if self.fetcher is not None else {}
+        # A file is bought once, whatever the quantity asked.
+        [want] = self.buyer.wants
+        return {"node": self.node.id, "item": self.item, "quantity": want.quantity,
                 "purchases": [{"buy_id": p.buy_id, "seller": p.seller}
-                              for p in self.buyer.bag]}
+                              for p in self.buyer.bag],
+                "files": [{"name": name, "path": path,
+                           "pieces": [{"seller": seller, "pieces": n}
+                                      for seller, n in sorted(served.items())]}
+                          for name, (path, served) in sorted(fetched.items())]}
 
 
 def renderBuy(obj):
-    """A purchase as text: one line per unit."""
-    return "\n".join(f"bought {obj['item']} from node {p['seller']} "
-                     f"({n} of {obj['quantity']})"
-                     for n, p in enumerate(obj["purchases"], 1))
+    """A purchase as text: one line per unit, then one per file fetched."""
+    lines = [f"bought {obj['item']} from node {p['seller']} ({n} of {obj['quantity']})"
+             for n, p in enumerate(obj["purchases"], 1)]
+    for entry in obj.get("files", ()):
+        served = ", ".join(f"{row['pieces']} piece{'s' if row['pieces'] != 1 else ''} "
+                           f"from node {row['seller']}" for row in entry["pieces"])
+        lines.append(f"downloaded {entry['name']} into {entry['path']}, sha256 "
+                     f"verified ({served})")
+    return "\n".join(lines)

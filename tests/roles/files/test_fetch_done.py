@@ -1,0 +1,164 @@
+"""
+When a want for a file is met, and when a download gives up, in a
+L{Market} (the in-memory network, a fake clock): a file want is met once
+the verified file is in the downloads folder, not when it is bought; a
+file is bought once whatever --quantity says; a download whose seller
+dies says so in the node's state and gives up after --download-give-up
+with the reason, keeping its part file.
+"""
+
+import os
+import random
+
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files import hashing
+from twisted_bazaar.files.downloads import partName
+from twisted_bazaar.roles.files import fetch
+from twisted_bazaar.testing import Market, MemoryNetwork
+from tests.files.helpers import fileId, scratchDir, writeFile
+
+PIECE = 4096
+
+
+class DoneTests(SynchronousTestCase):
+    def setUp(self):
+        self.patch(hashing, "MIN_PIECE", PIECE)
+        self.data = random.Random(5).randbytes(40 * PIECE)
+        self.market = Market(MemoryNetwork(rng=random.Random(1),
+                                           latency=(0.005, 0.005)), seed=2)
+        self.folder = scratchDir(self)
+        writeFile(self.folder, "big", self.data)
+
+    def addSeller(self, rate=0, stock=None):
+        return self.market.addNode(seller={"stock": stock or {}, "share": self.folder,
+                                           "transfer_rate": rate})
+
+    def addBuyer(self, wants=("big",), **extra):
+        downloads = scratchDir(self)
+        node = self.market.addNode(buyer={"wants": list(wants), "downloads": downloads,
+                                          **extra})
+        return node, downloads
+
+    def test_wantMetOnlyOnceTheFileIsInPlace(self):
+        """'all wants met' comes after the download, not at the purchase;
+        until then the buyer is not satisfied."""
+        self.addSeller(rate=8 * PIECE)
+        with capturedLogs() as events:
+            node, downloads = self.addBuyer()
+            buyer = self.market.role(node, "buyer")
+            self.market.run(3)
+            self.assertEqual(len(buyer.bag), 1)
+            self.assertFalse(buyer.satisfied)
+            self.assertFalse(os.path.exists(os.path.join(downloads, "big")))
+            self.market.run(30)
+        said = [formatEvent(event) for event in events]
+        met = [i for i, line in enumerate(said) if line.startswith("all wants met")]
+        [downloaded] = [i for i, line in enumerate(said)
+                        if line.startswith("downloaded big into")]
+        self.assertEqual(len(met), 1)
+        self.assertGreater(met[0], downloaded)
+        self.assertTrue(buyer.satisfied)
+
+    def test_exitWhenDoneStopsOnceTheFileIsInPlace(self):
+        self.addSeller(rate=8 * PIECE)
+        node, downloads = self.addBuyer(exit_when_done=True)
+        self.market.run(3)
+        self.assertIn(node, self.market.nodes)
+        self.market.run(30)
+        self.assertNotIn(node, self.market.nodes)
+        with open(os.path.join(downloads, "big"), "rb") as f:
+            self.assertEqual(fileId(f.read(), PIECE), fileId(self.data, PIECE))
+
+    def test_fileBoughtOnceWhateverTheQuantity(self):
+        """--want big --want apple --quantity 2: two apples, one file."""
+        seller = self.addSeller(stock={"apple": 5})
+        node, _ = self.addBuyer(wants=("big", "apple"), quantity=2)
+        with capturedLogs() as events:
+            self.market.run(30)
+        buyer = self.market.role(node, "buyer")
+        self.assertEqual(sorted(p.item for p in buyer.bag), ["apple", "apple", "big"])
+        self.assertEqual(len(self.market.role(seller, "seller").ledger), 3)
+        self.assertEqual(list(buyer.fetcher.fetched), ["big"])
+        self.assertTrue(buyer.satisfied)
+        self.assertIn("bought big from %s (1 of 1)" % seller.id,
+                      [formatEvent(event) for event in events])
+
+    def test_quantityMeetingFilesIsWarnedAtStart(self):
+        self.addSeller()
+        with capturedLogs() as events:
+            self.addBuyer(wants=("big",), quantity=3)
+        self.assertIn("--quantity 3 applies to counted items: a want that is a shared "
+                      "file is bought once and fetched once",
+                      [formatEvent(event) for event in events])
+
+    def test_sellerDiesThenDownloadGivesUp(self):
+        """The only seller dies midway: the node's state says the download
+        is stalled and why; after --download-give-up seconds without a
+        piece it gives up with the reason, keeps its part file, and the
+        want is not met."""
+        seller = self.addSeller(rate=4 * PIECE)
+        node, downloads = self.addBuyer(download_give_up=60.0)
+        buyer = self.market.role(node, "buyer")
+        gaveUp = []
+        buyer.fetcher.onGaveUp = gaveUp.append
+        status = self.market.services[node].status
+        for _ in range(400):
+            self.market.run(0.05)
+            download = buyer.fetcher.downloads.get("big")
+            if download is not None and download.have >= 4 * PIECE:
+                break
+        [row] = status.state().downloads
+        self.assertEqual(row[:3], ("big", len(self.data), fileId(self.data, PIECE)))
+        self.assertEqual(row[6], fetch.FETCHING)
+        self.market.crash(seller)
+        self.market.run(fetch.STALLED + 5)
+        [row] = status.state().downloads
+        have, state, why = row[3], row[6], row[7]
+        self.assertGreater(have, 0)
+        self.assertEqual(state, fetch.STALLED_STATE)
+        self.assertTrue(why, "a stalled download says why")
+        self.assertEqual(gaveUp, [])
+        with capturedLogs() as events:
+            self.market.run(60)
+        [line] = [formatEvent(event) for event in events
+                  if formatEvent(event).startswith("cannot download big")]
+        self.assertIn("no piece came for 60 s (--download-give-up): ", line)
+        self.assertEqual(gaveUp, [line])
+        self.assertEqual(buyer.fetcher.downloads, {})
+        [row] = status.state().downloads
+        self.assertEqual((row[6], row[7]), (fetch.FAILED, line[len("cannot download big: "):]))
+        self.assertFalse(buyer.satisfied)
+        self.assertTrue(os.path.exists(os.path.join(
+            downloads, partName("big", fileId(self.data, PIECE)))))
+        self.market.stop(node)
+        self.assertEqual(self.market.leftovers(node),
+                         {"delayed_calls": [], "connections": []})
+
+    def test_noProgressStartsTheGiveUpOver(self):
+        """The bound is on time without a verified piece, not on the whole
+        download: a slow download that keeps bringing pieces goes on."""
+        self.addSeller(rate=PIECE // 2)
+        node, _ = self.addBuyer(download_give_up=5.0)
+        buyer = self.market.role(node, "buyer")
+        self.market.run(100)
+        self.assertEqual(buyer.fetcher.failed, {})
+        self.assertEqual(list(buyer.fetcher.fetched), ["big"])
+
+
+class StateTests(SynchronousTestCase):
+    """What a node's state says of files: a seller's shared files once, by
+    name, never in its stock; a buyer's downloads."""
+
+    def test_sharedFilesOutOfTheStock(self):
+        self.patch(hashing, "MIN_PIECE", PIECE)
+        market = Market(MemoryNetwork(rng=random.Random(1)), seed=2)
+        folder = scratchDir(self)
+        writeFile(folder, "song.ogg", b"la" * 3000)
+        seller = market.addNode(seller={"stock": {"apple": 2}, "share": folder})
+        market.run(3)
+        state = market.services[seller].status.state()
+        self.assertEqual(state.stock, {"apple": 2})
+        self.assertEqual(state.files, (("song.ogg", 6000, fileId(b"la" * 3000, PIECE)),))
+        self.assertEqual(state.downloads, ())
