@@ -15,12 +15,13 @@ from twisted_bazaar.cli.bazaar import (
     COMMANDS,
     marketScheme,
     parse,
+    listObject,
     renderList,
     renderNode,
     renderStatus,
 )
 from twisted_bazaar.status.client import ClientError
-from twisted_bazaar.status.messages import MemberList
+from twisted_bazaar.status.messages import MemberList, NodeState
 
 
 def helpOf(*argv):
@@ -128,6 +129,38 @@ class RenderTests(SynchronousTestCase):
             "recent messages (newest last):",
             "     2.1 s ago  <- from a new connection  thisisme",
             "     1.1 s ago  -> to   node 8  buyOK"])
+
+    def test_nodeFilesAndDownloads(self):
+        """A seller's shared files and a buyer's downloads, a line each."""
+        sha = "ab" * 32
+        text = renderNode({
+            "id": 7, "host": "h", "port": 1, "scheme": "flood", "links": [],
+            "stock": {}, "bag": {"big.bin": 1}, "pending": 0, "recent": [],
+            "files": [{"name": "song.ogg", "size": 2048, "sha256": sha}],
+            "downloads": [{"name": "big.bin", "size": 4 * 1024 * 1024, "sha256": sha,
+                           "have": 1024 * 1024, "rate": 0, "sellers": 0,
+                           "state": "stalled", "why": "seller 3 did not deliver"}]})
+        self.assertEqual(text.splitlines()[5:], [
+            "shared files: 1", f"  song.ogg  2.0 KiB  sha256 {sha[:16]}…",
+            "downloads: 1",
+            "  big.bin  1.0 MiB of 4.0 MiB (25%)  0 B/s  0 sellers  stalled: "
+            "seller 3 did not deliver"])
+
+    def test_listFilesOnce(self):
+        """A shared file is listed once, by name, size and hash, with its
+        sellers: not as units, and its content item not in the index."""
+        sha = "cd" * 32
+        states = [NodeState(7, "h", 1, "flood", (), {"apple": 2}, {}, 0, (),
+                            (("song.ogg", 5000, sha),)),
+                  NodeState(8, "h", 2, "flood", (), {}, {}, 0, (),
+                            (("song.ogg", 5000, sha),))]
+        obj = listObject({"song.ogg": 2, "sha256:" + sha: 2, "apple": 1}, states)
+        self.assertEqual(obj["items"], {"apple": {"units": 2, "sellers": [7]}})
+        self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5000,
+                                         "sha256": sha, "sellers": [7, 8]}])
+        self.assertEqual(obj["index"], {"apple": 1, "song.ogg": 2})
+        self.assertIn(f"  song.ogg: 4.9 KiB, sha256 {sha[:16]}…, sellers: 7, 8",
+                      renderList(obj).splitlines())
 
     def test_counts(self):
         self.assertEqual(renderList({"items": {"pear": {"units": 1, "sellers": [7]},

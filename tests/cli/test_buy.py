@@ -4,11 +4,14 @@ C{exit_when_done}, in a L{Market}: real nodes and tracker on the
 in-memory network.
 """
 
+import os
 import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli.buy import OneShotBuy, renderBuy
+from twisted_bazaar.cli.progress import Progress
+from twisted_bazaar.files import hashing
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.market import NodeClock
@@ -18,6 +21,7 @@ from twisted_bazaar.testing.memory import (
     MemoryServerEndpoint,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+from tests.files.helpers import scratchDir, writeFile
 
 
 class ExitWhenDoneTests(SynchronousTestCase):
@@ -39,11 +43,14 @@ class ExitWhenDoneTests(SynchronousTestCase):
                          {"delayed_calls": [], "connections": []})
 
 
-class OneShotBuyTests(SynchronousTestCase):
+class OneShotHelpers:
+    """Runs a L{OneShotBuy} in a L{Market}; a mixin of the test cases."""
+
     def setUp(self):
         self.market = Market(seed=7)
 
-    def oneShot(self, item="apple", quantity=1, deadline=20.0, tracker_port=None):
+    def oneShot(self, item="apple", quantity=1, deadline=20.0, tracker_port=None,
+                **files):
         network = self.market.network
         host = "shopper"
         # Seeded: the jitter of its search backoff decides how many searches
@@ -53,7 +60,7 @@ class OneShotBuyTests(SynchronousTestCase):
             MemoryServerEndpoint(network, host),
             MemoryClientEndpoint(network, host, self.market.tracker_host,
                                  tracker_port or DEFAULT_TRACKER_PORT),
-            "tracker:7700", item, quantity, deadline, rng=random.Random(1))
+            "tracker:7700", item, quantity, deadline, rng=random.Random(1), **files)
         outcome = []
         buy.run().addBoth(outcome.append)
         return buy, outcome
@@ -67,6 +74,9 @@ class OneShotBuyTests(SynchronousTestCase):
                           for end in pair
                           if end.host.host == "shopper" and end.connected], [])
 
+
+
+class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
     def test_buysAndStops(self):
         """It buys what it was asked for, from the market's seller, then
         its node stops: no link and no timer left."""
@@ -106,4 +116,70 @@ class OneShotBuyTests(SynchronousTestCase):
         self.assertEqual(str(failure.value),
                          "bought 0 of 1 apple within 5 s: never registered with "
                          "the tracker at tracker:7700")
+        self.assertNothingLeft(buy)
+
+
+class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
+    """bazaar buy of a shared file: done once the verified file is in the
+    downloads folder, with progress shown; a download that cannot finish
+    ends the buy with the reason."""
+
+    PIECE = 4096
+
+    def setUp(self):
+        super().setUp()
+        self.patch(hashing, "MIN_PIECE", self.PIECE)
+        self.data = random.Random(3).randbytes(20 * self.PIECE)
+        self.shared = scratchDir(self)
+        writeFile(self.shared, "big.bin", self.data)
+        self.downloads = scratchDir(self)
+        self.shown = []
+
+    def fileShot(self, **extra):
+        return self.oneShot("big.bin", downloads=self.downloads,
+                            progress=Progress(self.shown.append, terminal=False),
+                            **extra)
+
+    def test_waitsForTheFile(self):
+        """The buy ends once the file is in place, past the deadline (which
+        bounds the purchase), with plain progress lines on the way."""
+        seller = self.market.addNode(seller={"stock": {}, "share": self.shared,
+                                             "transfer_rate": self.PIECE})
+        buy, outcome = self.fileShot(quantity=3, deadline=10)
+        self.market.run(60)
+        [result] = outcome
+        path = os.path.join(self.downloads, "big.bin")
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), self.data)
+        self.assertEqual(len(result["purchases"]), 1)
+        self.assertEqual(result["quantity"], 1)
+        [fetched] = result["files"]
+        self.assertEqual((fetched["name"], fetched["path"]), ("big.bin", path))
+        lines = renderBuy(result).splitlines()
+        self.assertEqual(lines[0], f"bought big.bin from node {seller.id} (1 of 1)")
+        self.assertEqual(lines[1], f"downloaded big.bin into {path}, sha256 verified "
+                         f"(20 pieces from node {seller.id})")
+        self.assertGreaterEqual(len(self.shown), 2)
+        self.assertTrue(self.shown[0].startswith("big.bin: "), self.shown)
+        self.assertNothingLeft(buy)
+
+    def test_givesUpWithTheReason(self):
+        """Its only seller dies midway: the buy ends, failing, with the
+        download's reason, once --download-give-up passes."""
+        seller = self.market.addNode(seller={"stock": {}, "share": self.shared,
+                                             "transfer_rate": self.PIECE})
+        buy, outcome = self.fileShot(give_up=15.0)
+        for _ in range(400):
+            self.market.run(0.05)
+            download = buy.fetcher.downloads.get("big.bin")
+            if download is not None and download.have:
+                break
+        self.market.crash(seller)
+        self.market.run(14)
+        self.assertEqual(outcome, [])
+        self.market.run(30)
+        [failure] = outcome
+        failure.trap(ClientError)
+        self.assertRegex(str(failure.value), r"^cannot download big\.bin: no piece "
+                         r"came for 15 s \(--download-give-up\): ")
         self.assertNothingLeft(buy)

@@ -51,7 +51,8 @@ NODE_OPTIONS = ("role", "discovery", "tracker", "listen", "host", "data-dir",
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
-FILE_OPTIONS = ("share", "transfer-port", "transfer-rate", "downloads")
+FILE_OPTIONS = ("share", "transfer-port", "transfer-rate", "downloads",
+                "download-give-up")
 log = Logger()
 
 
@@ -389,6 +390,11 @@ def makeService(options):
                           listen_description=options["listen"],
                           tracker_address=str(options.tracker),
                           onStopRequested=lambda why: reactor.stop())
+    fetcher = getattr(roles.get("buyer"), "fetcher", None)
+    if fetcher is not None and roles["buyer"].exit_when_done:
+        # A buyer told to exit when done that cannot get a file it bought
+        # is not done: it exits GAVE_UP, saying why.
+        fetcher.onGaveUp = lambda why: exitStatus.fail(why, GAVE_UP)
     if options["give-up-after"] is not None:
         GiveUp(reactor, node, roles["buyer"], options["give-up-after"], exitStatus.fail,
                str(options.tracker)).setServiceParent(service)

@@ -1,0 +1,43 @@
+"""
+The file gauges of L{twisted_bazaar.metrics.node}: a seller's shared
+files counted apart (never as a billion units of stock), a buyer's
+downloads by state.
+"""
+
+import random
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files import hashing
+from twisted_bazaar.testing import Market, MemoryNetwork
+from tests.files.helpers import scratchDir, writeFile
+
+
+def value(metrics, name, **labels):
+    return metrics.registry.get_sample_value(name, labels)
+
+
+class FileMetricsTests(SynchronousTestCase):
+    def test_sharedFilesAndDownloads(self):
+        self.patch(hashing, "MIN_PIECE", 4096)
+        market = Market(MemoryNetwork(rng=random.Random(1), latency=(0.005, 0.005)),
+                        seed=5)
+        folder = scratchDir(self)
+        writeFile(folder, "big.bin", random.Random(2).randbytes(40 * 4096))
+        writeFile(folder, "small.txt", b"hello")
+        seller = market.addNode(seller={"stock": {"apple": 3}, "share": folder,
+                                        "transfer_rate": 4096}, metrics=True)
+        buyer = market.addNode(buyer={"wants": ["big.bin"],
+                                      "downloads": scratchDir(self)}, metrics=True)
+        market.run(5)
+        sold, bought = market.metrics[seller], market.metrics[buyer]
+        self.assertEqual(value(sold, "bazaar_shared_files"), 2)
+        self.assertEqual(value(sold, "bazaar_shared_bytes"), 40 * 4096 + 5)
+        self.assertEqual(value(sold, "bazaar_stock", item="apple"), 3)
+        self.assertIsNone(value(sold, "bazaar_stock", item="big.bin"))
+        self.assertEqual(value(bought, "bazaar_downloads", state="fetching"), 1)
+        self.assertEqual(value(bought, "bazaar_downloads", state="failed"), 0)
+        self.assertGreater(value(bought, "bazaar_download_bytes"), 0)
+        market.run(60)
+        self.assertEqual(value(bought, "bazaar_downloads", state="fetching"), 0)
+        self.assertEqual(value(bought, "bazaar_download_bytes"), 0)
