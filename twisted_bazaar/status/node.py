@@ -8,6 +8,7 @@ Every node has one (L{twisted_bazaar.daemon.services.NodeService} adds it).
 import attr
 
 from twisted_bazaar import wire
+from twisted_bazaar.wire.codec import clipInfo
 from twisted_bazaar.status.messages import (
     DOWNLOAD_KEYS,
     MAX_ENTRIES,
@@ -59,9 +60,8 @@ class NodeStatus:
                          _first(stock), _first(bag), len(node.store.pending()),
                          node.overlay.recent.entries(node.clock.seconds()),
                          tuple(row for _, row in sorted(files.items())[:MAX_ITEMS]),
-                         tuple(tuple(row[key] for key, _ in DOWNLOAD_KEYS)
-                               for row in sorted(downloads,
-                                                 key=lambda row: row["name"])[:MAX_ITEMS]))
+                         tuple(_download(row) for row in sorted(
+                             downloads, key=lambda row: row["name"])[:MAX_ITEMS]))
 
     def _state(self, link, message):
         link.send(fitted(self.state(), link.settings.frame_limit))
@@ -89,6 +89,12 @@ def fitted(state, limit):
                             files=state.files[:keep],
                             downloads=state.downloads[:keep])
     return state
+
+
+def _download(row):
+    """A download's row, its reason cut to fit an info text."""
+    row = dict(row, why=clipInfo(row["why"]))
+    return tuple(row[key] for key, _ in DOWNLOAD_KEYS)
 
 
 def _first(counts):
