@@ -312,6 +312,7 @@ class Download:
         self.schedule = PieceSchedule(len(self.about.pieces), have, DEPTH)
         self.assembly = Assembly(self.part, self.about.piece_size, self.about.pieces,
                                  self.fetcher.hasher.run, have)
+        self.have = sum(self.assembly.pieceRange(piece)[1] for piece in have)
         for seller in self.fetcher.bad.get(self.sha256, ()):
             self.schedule.bad.add(seller)
 
