@@ -6,14 +6,17 @@
     bazaar [--timeout S] [--json] node ADDRESS
     bazaar [--tracker ADDRESS] buy ITEM [--quantity N] [--timeout S]
         [--discovery SCHEME] [--listen ENDPOINT] [--host HOST] [--json]
+        [--downloads DIR] [--download-give-up S]
 
 An ADDRESS is HOST:PORT or a client endpoint string such as
 ``tcp:127.0.0.1:7700`` (L{twisted_bazaar.base.address}).
 
 ``status`` asks the tracker for its live nodes (``members``); ``list``
 asks the tracker's index (``list``) and every live node (``state``) what
-is on offer; ``node`` asks one node for its state; ``buy`` joins the
-market as a buyer (see L{twisted_bazaar.cli.buy}), buys, and leaves.
+is on offer (a shared file once, by name, size and hash); ``node`` asks
+one node for its state (its files and downloads too); ``buy`` joins the
+market as a buyer (see L{twisted_bazaar.cli.buy}), buys (and fetches a
+shared file, showing its progress), and leaves.
 Exit status 0 when answered (bought), 1 with the reason when not, 2 for
 bad arguments.
 """
