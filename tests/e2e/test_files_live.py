@@ -21,12 +21,15 @@ import random
 import re
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
 from tests.files.helpers import fileId
 from tests.files.test_transfer_live import NO_IPV6
 
@@ -248,3 +251,114 @@ class TransferPortLiveTests(SynchronousTestCase):
             self.assertIn(b'"code":"wtf"', receiveFrame(sock))
             self.assertEqual(sock.recv(1), b"")
         self.assertEqual(seller.problems(), [], seller.tail())
+
+
+def bazaar(*args, **kwargs):
+    """Run the bazaar command to its end; its CompletedProcess."""
+    script = str(Path(sys.executable).with_name("bazaar"))
+    return subprocess.run([script, *args], capture_output=True, text=True,
+                          timeout=kwargs.pop("timeout", 2 * TIMEOUT), **kwargs)
+
+
+class FileDownloadsLiveTests(SynchronousTestCase):
+    """bazaar buy of a shared file waits for the file and shows its
+    progress; a download whose seller dies shows in bazaar node, and gives
+    up with the reason (bazaar buy exits 1, a daemon told to exit when
+    done exits 3)."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-downloads-e2e-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+        self.market = LiveMarket(self.folder)
+        self.addCleanup(self.market.stop)
+        self.market.startTracker(timeout=TIMEOUT)
+        self.tracker = f"127.0.0.1:{self.market.tracker_port}"
+        self.shared = os.path.join(self.folder, "shared")
+        os.makedirs(self.shared)
+        self.sha = writeRandom(os.path.join(self.shared, "big.bin"), 20 * 1024 * 1024, 4)
+
+    def startSeller(self, rate):
+        seller = self.market.startNode("seller", "--role", "seller", "--share",
+                                       self.shared, "--transfer-rate", str(rate))
+        seller.waitFor(r"sharing big\.bin \(", TIMEOUT)
+        return seller
+
+    def downloads(self, name):
+        path = os.path.join(self.folder, name)
+        os.makedirs(path)
+        return path
+
+    def test_bazaarBuyWaitsForTheFile(self):
+        seller = self.startSeller(4 * 1024 * 1024)
+        seller_id = nodeId(seller, TIMEOUT)
+        folder = self.downloads("D")
+        result = bazaar("--tracker", self.tracker, "buy", "big.bin", "--quantity", "2",
+                        "--downloads", folder, "--listen", LOOPBACK_LISTEN,
+                        "--timeout", str(TIMEOUT))
+        self.assertEqual((result.returncode, result.stderr), (0, ""), result.stdout)
+        lines = result.stdout.splitlines()
+        path = os.path.join(folder, "big.bin")
+        self.assertEqual(lines[-2:], [
+            f"bought big.bin from node {seller_id} (1 of 1)",
+            f"downloaded big.bin into {path}, sha256 verified (20 pieces from node "
+            f"{seller_id})"])
+        # Not a terminal: plain progress lines, no bar redrawn in place.
+        self.assertRegex(lines[0], r"^big\.bin: [\d.]+ (B|KiB|MiB) of 20\.0 MiB "
+                                   r"\(\d+%\), .*, 1 seller, (fetching|describing)")
+        self.assertNotIn("\r", result.stdout)
+        self.assertEqual(sha256Of(path), self.sha)
+        self.assertEqual(len(seller.matches(r"sold big\.bin to")), 1)
+
+    def test_deadSellerStallsThenGivesUp(self):
+        """The buyer daemon's download stalls when its only seller dies:
+        bazaar node says so; after --download-give-up it exits 3 with the
+        reason, its part file kept."""
+        seller = self.startSeller(2 * 1024 * 1024)
+        folder = self.downloads("D")
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "big.bin",
+                                      "--downloads", folder, "--download-give-up", "15",
+                                      "--exit-when-done")
+        port = int(buyer.waitFor(r"node listening on [^:]+:(\d+)", TIMEOUT)[1])
+        buyer.waitFor(r"big\.bin: 25% ", TIMEOUT)
+        self.assertEqual(buyer.matches(r"all wants met"), [])
+        seller.process.kill()
+        seller.finish()
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            result = bazaar("--json", "node", f"127.0.0.1:{port}", timeout=TIMEOUT)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            [download] = json.loads(result.stdout)["downloads"]
+            if download["state"] == "stalled":
+                break
+            self.assertLess(time.monotonic(), deadline, download)
+            time.sleep(0.5)
+        self.assertEqual((download["name"], download["sha256"]), ("big.bin", self.sha))
+        self.assertGreater(download["have"], 0)
+        self.assertTrue(download["why"], download)
+        text = bazaar("node", f"127.0.0.1:{port}", timeout=TIMEOUT).stdout
+        self.assertRegex(text, r"\n  big\.bin  [\d.]+ MiB of 20\.0 MiB \(\d+%\)  .*"
+                               r"stalled: ")
+        self.assertEqual(buyer.finish(TIMEOUT), 3, buyer.tail())
+        self.assertTrue(buyer.matches(r"cannot download big\.bin: no piece came for "
+                                      r"15 s \(--download-give-up\): "), buyer.tail())
+        self.assertEqual(buyer.matches(r"all wants met"), [])
+        self.assertNotIn("big.bin", os.listdir(folder))
+        self.assertTrue([name for name in os.listdir(folder) if name.endswith(".part")])
+
+    def test_bazaarBuyGivesUp(self):
+        seller = self.startSeller(2 * 1024 * 1024)
+        folder = self.downloads("D")
+        script = str(Path(sys.executable).with_name("bazaar"))
+        buying = subprocess.Popen(
+            [script, "--tracker", self.tracker, "buy", "big.bin", "--downloads", folder,
+             "--listen", LOOPBACK_LISTEN, "--download-give-up", "5"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(buying.kill)
+        first = buying.stdout.readline()
+        self.assertRegex(first, r"^big\.bin: ")
+        seller.process.kill()
+        seller.finish()
+        out, err = buying.communicate(timeout=2 * TIMEOUT)
+        self.assertEqual(buying.returncode, 1, out)
+        self.assertRegex(err, r"^bazaar: error: cannot download big\.bin: no piece came "
+                              r"for 5 s \(--download-give-up\): .+\n$")

@@ -750,9 +750,13 @@ class Fetcher(Role):
         self.downloads.pop(download.name, None)
         why = reason.getErrorMessage()
         self.failed[download.name] = (download.size, download.sha256, why)
-        self.log.critical("cannot download {name}: {why}", name=download.name, why=why)
-        if self.onGaveUp is not None:
-            self.onGaveUp(f"cannot download {download.name}: {why}")
+        if self.onGaveUp is None:
+            self.log.critical("cannot download {name}: {why}", name=download.name,
+                              why=why)
+            return
+        # Its owner ends with the reason, and says it where it says its end.
+        self.log.error("cannot download {name}: {why}", name=download.name, why=why)
+        self.onGaveUp(f"cannot download {download.name}: {why}")
 
     # -- lifecycle ---------------------------------------------------------------------
 
