@@ -132,10 +132,13 @@ class OneShotBuy:
         """The deadline: a purchase not done ends here; a download of a
         file bought goes on, bounded by its own give-up."""
         self._timer = None
-        if (self.fetcher is not None and self.fetcher.downloads
+        if self.buyer.satisfied:
+            self._end(None)
+        elif (self.fetcher is not None and self.fetcher.downloads
                 and all(want.state == DONE for want in self.buyer.wants)):
             return
-        self._end(self.shortfall())
+        else:
+            self._end(self.shortfall() or "not done: no reason known")
 
     def shortfall(self):
         """Why the purchase is not done, in one line."""

@@ -75,6 +75,9 @@ def shortfall(node, buyer, searches, tracker_address, within=""):
                else f"never registered with the tracker at {tracker_address}")
         parts.append(f"bought {want.bought} of {want.quantity} {want.item}{within}: "
                      f"{why}")
+    fetcher = getattr(buyer, "fetcher", None)
+    if fetcher is not None:
+        parts += fetcher.unfinished()
     return "; ".join(parts)
 
 

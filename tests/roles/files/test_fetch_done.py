@@ -162,3 +162,30 @@ class StateTests(SynchronousTestCase):
         self.assertEqual(state.stock, {"apple": 2})
         self.assertEqual(state.files, (("song.ogg", 6000, fileId(b"la" * 3000, PIECE)),))
         self.assertEqual(state.downloads, ())
+
+
+class ShortfallTests(SynchronousTestCase):
+    """What a buyer lacks (--give-up-after, bazaar buy's deadline) names a
+    download not finished, or given up on."""
+
+    def test_downloadsInTheShortfall(self):
+        from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
+
+        self.patch(hashing, "MIN_PIECE", PIECE)
+        market = Market(MemoryNetwork(rng=random.Random(1), latency=(0.005, 0.005)),
+                        seed=2)
+        folder = scratchDir(self)
+        writeFile(folder, "big", random.Random(5).randbytes(40 * PIECE))
+        seller = market.addNode(seller={"stock": {}, "share": folder,
+                                        "transfer_rate": 4 * PIECE})
+        node = market.addNode(buyer={"wants": ["big"], "downloads": scratchDir(self),
+                                     "download_give_up": 30.0})
+        buyer = market.role(node, "buyer")
+        market.run(3)
+        self.assertRegex(shortfall(node, buyer, EmptySearches(), "t"),
+                         r"^big not downloaded yet \(\d+ of 163840 bytes, fetching\)$")
+        market.crash(seller)
+        market.run(60)
+        self.assertRegex(shortfall(node, buyer, EmptySearches(), "t"),
+                         r"^cannot download big: no piece came for 30 s "
+                         r"\(--download-give-up\): ")

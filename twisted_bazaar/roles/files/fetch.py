@@ -600,6 +600,19 @@ class Fetcher(Role):
         want for a file is met only then.)"""
         return self._ready and not self.downloads and not self.failed
 
+    def unfinished(self):
+        """Why the files bought are not all in place, one phrase each: a
+        download under way, or given up on."""
+        phrases = []
+        for row in self.downloadsHeld():
+            if row["state"] == FAILED:
+                phrases.append(f"cannot download {row['name']}: {row['why']}")
+            else:
+                phrases.append(f"{row['name']} not downloaded yet ({row['have']} of "
+                               f"{row['size']} bytes, {row['state']}"
+                               + (f": {row['why']})" if row["why"] else ")"))
+        return phrases
+
     def downloadsHeld(self):
         """The downloads under way and given up on, as
         L{Download.status} says them, by name."""
