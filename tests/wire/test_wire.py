@@ -139,13 +139,19 @@ WIRE_FORMS = [
                 {"id": 42, "host": "h", "port": 1, "scheme": ""}]}),
     (State(), {"type": "state"}),
     (NodeState(17, "10.0.0.3", 9001, "flood", ((42, "10.0.0.4", 9002, "overlay"),),
-               {"apple": 2}, {"fig": 1}, 1, ((1500, "in", 42, "buy"), (2, "out", -1, "wtf"))),
+               {"apple": 2}, {"fig": 1}, 1, ((1500, "in", 42, "buy"), (2, "out", -1, "wtf")),
+               (("a.bin", 10, "ab" * 32),),
+               (("b.bin", 100, "cd" * 32, 40, 20, 1, "stalled", "no seller"),)),
      {"type": "nodestate", "id": 17, "host": "10.0.0.3", "port": 9001,
       "scheme": "flood", "links": [{"id": 42, "host": "10.0.0.4", "port": 9002,
                                     "purpose": "overlay"}],
       "stock": {"apple": 2}, "bag": {"fig": 1}, "pending": 1,
       "recent": [{"ago": 1500, "dir": "in", "peer": 42, "type": "buy"},
-                 {"ago": 2, "dir": "out", "peer": -1, "type": "wtf"}]}),
+                 {"ago": 2, "dir": "out", "peer": -1, "type": "wtf"}],
+      "files": [{"name": "a.bin", "size": 10, "sha256": "ab" * 32}],
+      "downloads": [{"name": "b.bin", "size": 100, "sha256": "cd" * 32, "have": 40,
+                     "rate": 20, "sellers": 1, "state": "stalled",
+                     "why": "no seller"}]}),
 ] + CHORD_WIRE_FORMS
 
 
