@@ -126,3 +126,19 @@ class StatusTests(SynchronousTestCase):
         self.assertEqual(names, sorted(names))
         self.assertEqual(names[0], "%04d-%s" % (0, "x" * 200))
         self.assertEqual(wire.decode(wire.encode(answer)), answer)
+
+    def test_filesAndDownloadsCutToOneFrame(self):
+        """Shared files and downloads are cut like the stock: their first
+        entries by name, as many as fit."""
+        from twisted_bazaar.status.node import fitted
+
+        files = tuple(("%04d-%s" % (n, "f" * 200), n, "ab" * 32) for n in range(600))
+        downloads = tuple(("%04d-%s" % (n, "d" * 200), 100, "cd" * 32, 1, 1, 1,
+                           "fetching", "") for n in range(600))
+        state = NodeState(1, "h", 1, "flood", (), {}, {}, 0, (), files, downloads)
+        limit = 64 * 1024
+        cut = fitted(state, limit)
+        self.assertLessEqual(len(wire.encode(cut)), limit)
+        self.assertGreater(len(cut.files), 0)
+        self.assertEqual(cut.files, files[:len(cut.files)])
+        self.assertEqual(cut.downloads, downloads[:len(cut.downloads)])
