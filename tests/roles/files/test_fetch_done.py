@@ -128,7 +128,8 @@ class DoneTests(SynchronousTestCase):
         self.assertEqual(gaveUp, [line])
         self.assertEqual(buyer.fetcher.downloads, {})
         [row] = status.state().downloads
-        self.assertEqual((row[6], row[7]), (fetch.FAILED, line[len("cannot download big: "):]))
+        self.assertEqual((row[6], row[7]),
+                         (fetch.FAILED, line[len("cannot download big: "):]))
         self.assertFalse(buyer.satisfied)
         self.assertTrue(os.path.exists(os.path.join(
             downloads, partName("big", fileId(self.data, PIECE)))))
