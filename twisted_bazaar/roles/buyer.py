@@ -805,7 +805,8 @@ class BuyerPlugin:
     description = "buy what --want names, --quantity of each"
     options = (
         RoleOption("want", "ITEM to buy (repeatable)", parseItem, repeatable=True),
-        RoleOption("quantity", "units of each wanted item to buy", boundedInt(1), 1),
+        RoleOption("quantity", "units of each wanted counted item to buy (a "
+                   "shared file is bought once)", boundedInt(1), 1),
         RoleOption("search-window", "seconds to collect replies to a search",
                    seconds, DEFAULT_SEARCH_WINDOW),
         RoleOption("buy-timeout", "seconds to wait for buyOK before resending",
