@@ -151,9 +151,9 @@ class RenderTests(SynchronousTestCase):
         sellers: not as units, and its content item not in the index."""
         sha = "cd" * 32
         states = [NodeState(7, "h", 1, "flood", (), {"apple": 2}, {}, 0, (),
-                            (("song.ogg", 5000, sha),)),
+                            (("song.ogg", 5000, sha, 0),)),
                   NodeState(8, "h", 2, "flood", (), {}, {}, 0, (),
-                            (("song.ogg", 5000, sha),))]
+                            (("song.ogg", 5000, sha, 0),))]
         obj = listObject({"song.ogg": 2, "sha256:" + sha: 2, "apple": 1}, states)
         self.assertEqual(obj["items"], {"apple": {"units": 2, "sellers": [7]}})
         self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5000,

@@ -132,7 +132,7 @@ class StatusTests(SynchronousTestCase):
         entries by name, as many as fit."""
         from twisted_bazaar.status.node import fitted
 
-        files = tuple(("%04d-%s" % (n, "f" * 200), n, "ab" * 32) for n in range(600))
+        files = tuple(("%04d-%s" % (n, "f" * 200), n, "ab" * 32, 0) for n in range(600))
         downloads = tuple(("%04d-%s" % (n, "d" * 200), 100, "cd" * 32, 1, 1, 1,
                            "fetching", "") for n in range(600))
         state = NodeState(1, "h", 1, "flood", (), {}, {}, 0, (), files, downloads)

@@ -85,8 +85,8 @@ class MarketViewTests(SynchronousTestCase):
         and the nodes sharing it: never among the counted offers."""
         sha = "ab" * 32
         self.view.stateSeen(state(1, stock={"apple": 2},
-                                  files=[("song.ogg", 4096, sha)]))
-        self.view.stateSeen(state(2, files=[("song.ogg", 4096, sha)]))
+                                  files=[("song.ogg", 4096, sha, 0)]))
+        self.view.stateSeen(state(2, files=[("song.ogg", 4096, sha, 0)]))
         snapshot = self.view.snapshot()
         self.assertEqual(snapshot["offers"], {"apple": [{"node": 1, "units": 2}]})
         self.assertEqual(snapshot["files"], [{"name": "song.ogg", "size": 4096,
@@ -94,12 +94,24 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual([(n["id"], n["files"]) for n in snapshot["nodes"]],
                          [(1, 1), (2, 1)])
 
+    def test_fileSaleIsATrade(self):
+        """A shared file's sales are its ``sold`` going up (it has no
+        stock): each pairs with the purchase seen at the buyer."""
+        sha = "ab" * 32
+        self.view.stateSeen(state(1, files=[("song.ogg", 4096, sha, 0)]))
+        self.view.stateSeen(state(2))
+        self.view.stateSeen(state(1, files=[("song.ogg", 4096, sha, 1)]))
+        self.view.stateSeen(state(2, bag={"song.ogg": 1}))
+        self.assertEqual(self.trades(), [("song.ogg", 1, 2)])
+        self.assertIn(("sold", 1, "song.ogg", 1), self.kinds())
+
     def test_nodePageShowsFilesAndDownloads(self):
         sha = "cd" * 32
-        self.view.stateSeen(state(1, files=[("a.bin", 10, sha)], downloads=[
+        self.view.stateSeen(state(1, files=[("a.bin", 10, sha, 3)], downloads=[
             ("b.bin", 100, sha, 40, 20, 1, "stalled", "seller 3 did not deliver")]))
         page = self.view.node(1)
-        self.assertEqual(page["files"], [{"name": "a.bin", "size": 10, "sha256": sha}])
+        self.assertEqual(page["files"], [{"name": "a.bin", "size": 10, "sha256": sha,
+                                          "sold": 3}])
         self.assertEqual(page["downloads"], [{
             "name": "b.bin", "size": 100, "sha256": sha, "have": 40, "rate": 20,
             "sellers": 1, "state": "stalled", "why": "seller 3 did not deliver"}])

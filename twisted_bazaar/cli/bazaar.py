@@ -233,7 +233,7 @@ def listObject(index, states, unreachable=()):
             entry["units"] += units
             if units:
                 entry["sellers"].append(state.id)
-        for name, size, sha256 in state.files:
+        for name, size, sha256, _ in state.files:
             entry = files.setdefault((name, sha256), {"name": name, "size": size,
                                                       "sha256": sha256, "sellers": []})
             entry["sellers"].append(state.id)

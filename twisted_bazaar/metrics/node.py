@@ -185,7 +185,7 @@ class _NodeCollector:
         fileItems, shared, downloads = set(), {}, []
         for role in node.roles:
             fileItems.update(role.fileItems())
-            for name, size, _ in role.sharedFiles():
+            for name, size, *_ in role.sharedFiles():
                 shared[name] = size
             downloads += role.downloadsHeld()
         for role in node.roles:

@@ -54,8 +54,8 @@ class Role(Service, NodeObserver):
         return {}
 
     def sharedFiles(self):
-        """(name, size, sha256) of each file this role shares, for a
-        node's status; none unless it shares a folder."""
+        """(name, size, sha256, sold) of each file this role shares, for
+        a node's status; none unless it shares a folder."""
         return ()
 
     def fileItems(self):

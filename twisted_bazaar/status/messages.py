@@ -69,6 +69,7 @@ def _direction(value, name):
 _direction.fast = "False"
 
 FILE_KEYS = (("name", checkItem), ("size", checkSize), ("sha256", checkSha256))
+SHARED_KEYS = FILE_KEYS + (("sold", _count),)
 DOWNLOAD_KEYS = FILE_KEYS + (("have", checkSize), ("rate", checkSize),
                              ("sellers", _count), ("state", checkName),
                              ("why", checkInfo))
@@ -114,7 +115,7 @@ class State(Message):
          ("stock", "stock", _counts, REQUIRED), ("bag", "bag", _counts, REQUIRED),
          ("pending", "pending", _count, REQUIRED),
          ("recent", "recent", objectList(RECENT_KEYS, RECENT_SIZE), ()),
-         ("files", "files", objectList(FILE_KEYS, MAX_ITEMS), ()),
+         ("files", "files", objectList(SHARED_KEYS, MAX_ITEMS), ()),
          ("downloads", "downloads", objectList(DOWNLOAD_KEYS, MAX_ITEMS), ()))
 @frozen
 class NodeState(Message):
@@ -124,7 +125,7 @@ class NodeState(Message):
     reserved included), bag (item -> units bought), pending buys, and the
     messages it sent and received last, as (milliseconds ago, "in" or
     "out", peer id or -1, type), oldest first; the files it shares, as
-    (name, size, sha256), by name (not in its stock); its downloads, as
+    (name, size, sha256, sold), by name (not in its stock); its downloads, as
     (name, size, sha256, have, rate, sellers, state, why), by name.
     """
 
@@ -149,7 +150,7 @@ class NodeState(Message):
                 "pending": self.pending,
                 "recent": [dict(zip(("ago", "dir", "peer", "type"), row))
                            for row in self.recent],
-                "files": [dict(zip((key for key, _ in FILE_KEYS), row))
+                "files": [dict(zip((key for key, _ in SHARED_KEYS), row))
                           for row in self.files],
                 "downloads": [dict(zip((key for key, _ in DOWNLOAD_KEYS), row))
                               for row in self.downloads]}

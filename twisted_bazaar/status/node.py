@@ -47,8 +47,8 @@ class NodeStatus:
                 stock[item] = stock.get(item, 0) + units
             for item, units in role.bagHeld().items():
                 bag[item] = bag.get(item, 0) + units
-            for name, size, sha256 in role.sharedFiles():
-                files[name] = (name, size, sha256)
+            for row in role.sharedFiles():
+                files[row[0]] = tuple(row)
             fileItems.update(role.fileItems())
             downloads += role.downloadsHeld()
         # A shared file is listed once, by name, with its size and hash:

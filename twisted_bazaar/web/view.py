@@ -8,7 +8,7 @@ side) and hands snapshots to its subscribers.
 
 from collections import deque
 
-from twisted_bazaar.status.messages import DOWNLOAD_KEYS, FILE_KEYS
+from twisted_bazaar.status.messages import DOWNLOAD_KEYS, SHARED_KEYS
 
 #: Events the market's feed keeps, and each node's.
 RECENT = 50
@@ -85,7 +85,12 @@ class MarketView:
                 for item, units in sorted(state.bag.items()):
                     self._trade("buyer", state.id, item, units, claim=True)
             return
-        for item, units in _drops(before.stock, state.stock):
+        # A shared file is no stock: its sales are its ``sold`` going up.
+        sold = [(name, count) for name, _, _, count in state.files]
+        before_sold = {name: count for name, _, _, count in before.files}
+        for item, units in _drops(before.stock, state.stock) + [
+                (name, count - before_sold[name]) for name, count in sold
+                if count > before_sold.get(name, count)]:
             self._event("sold", state.id, item=item, units=units)
             self._trade("seller", state.id, item, units)
         for item, units in _drops(state.bag, before.bag):
@@ -153,7 +158,7 @@ class MarketView:
                     if units:
                         offers.setdefault(item, []).append({"node": node_id,
                                                             "units": units})
-                for name, size, sha256 in state.files:
+                for name, size, sha256, _ in state.files:
                     files.setdefault((name, sha256), {
                         "name": name, "size": size, "sha256": sha256,
                         "nodes": []})["nodes"].append(node_id)
@@ -169,7 +174,8 @@ class MarketView:
         """One node's page as JSON-ready data, or None if it is not live:
         its address and scheme, its ``events`` as the view saw them, and
         when its state is known its stock, bag, pending buys, links, the
-        ``files`` it shares, its ``downloads`` and the ``messages`` it
+        ``files`` it shares (with the copies sold), its ``downloads`` and
+        the ``messages`` it
         sent and received last (oldest first, each
         with when, ``dir``, ``peer`` and ``type``)."""
         if node_id not in self.members:
@@ -182,7 +188,7 @@ class MarketView:
         if state is not None:
             page.update(known=True, stock=dict(state.stock), bag=dict(state.bag),
                         pending=state.pending,
-                        files=[_row(FILE_KEYS, row) for row in state.files],
+                        files=[_row(SHARED_KEYS, row) for row in state.files],
                         downloads=[_row(DOWNLOAD_KEYS, row) for row in state.downloads],
                         links=[{"id": peer, "host": peer_host, "port": peer_port,
                                 "purpose": purpose}

@@ -161,7 +161,12 @@ class StateTests(SynchronousTestCase):
         market.run(3)
         state = market.services[seller].status.state()
         self.assertEqual(state.stock, {"apple": 2})
-        self.assertEqual(state.files, (("song.ogg", 6000, fileId(b"la" * 3000, PIECE)),))
+        self.assertEqual(state.files,
+                         (("song.ogg", 6000, fileId(b"la" * 3000, PIECE), 0),))
+        market.addNode(buyer={"wants": ["song.ogg"], "downloads": scratchDir(self)})
+        market.run(5)
+        [(_, _, _, sold)] = market.services[seller].status.state().files
+        self.assertEqual(sold, 1)
         self.assertEqual(state.downloads, ())
 
 

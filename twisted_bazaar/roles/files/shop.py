@@ -76,8 +76,13 @@ class FileShop(Role):
     # -- what the node's state shows -----------------------------------------------
 
     def sharedFiles(self):
-        """(name, size, sha256) of each file offered by its name."""
-        return [(name, digest.size, digest.sha256)
+        """(name, size, sha256, sold) of each file offered by its name:
+        sold, the copies sold (by its name or its content) since it was
+        last offered."""
+        stock = self.seller.stock
+        return [(name, digest.size, digest.sha256,
+                 max(0, FILE_UNITS - stock.get(name, FILE_UNITS))
+                 + max(0, FILE_UNITS - stock.get(hashItem(digest.sha256), FILE_UNITS)))
                 for name, digest in sorted(self.share.files.items())
                 if name not in self._counted]
 

@@ -144,7 +144,8 @@ function showNode(node) {
   document.getElementById("files").replaceChildren(...(node.files || []).map((file) => {
     const row = el("tr", {"data-item": file.name});
     row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
-               el("td", {"class": "hash", title: file.sha256}, file.sha256.slice(0, 12) + "\u2026"));
+               el("td", {"class": "hash", title: file.sha256}, file.sha256.slice(0, 12) + "\u2026"),
+               el("td", {"class": "sold"}, String(file.sold)));
     return row;
   }));
   // A download: how far, how fast, from how many sellers, and what keeps
