@@ -28,6 +28,7 @@ from twisted_bazaar.net.overlay import (
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import EndpointConnector, NodeService
 from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.tap.common import (
@@ -397,4 +398,5 @@ def makeService(options):
     if lock is not None:
         service.lock = lock
         _LockStamp(lock).setServiceParent(service)
+        ControlService(reactor, data_dir, roles.get("seller")).setServiceParent(service)
     return service
