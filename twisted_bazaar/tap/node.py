@@ -68,7 +68,8 @@ class Options(DaemonOptions):
     synopsis = "[--role ROLE ...] [options]"
     optFlags = [["restock", None, "With --data-dir, set each --sell ITEM's units "
                  "to COUNT at start, keeping the ledger (a seller restored from "
-                 "its data dir otherwise keeps what is left) (seller role)"]]
+                 "its data dir otherwise keeps what is left; `bazaar restock` "
+                 "restocks a running one) (seller role)"]]
     optParameters = [
         param("tracker", DEFAULT_TRACKER, "Where the tracker is: HOST:PORT, or a "
               "client endpoint (tcp:HOST:PORT; ssl: or tls: for TLS)."),
