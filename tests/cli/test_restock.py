@@ -6,6 +6,8 @@ it sends, and each reason it cannot restock, on a memory reactor.
 import errno
 import json
 import os
+import shutil
+import tempfile
 
 from twisted.internet import error
 from twisted.internet.testing import MemoryReactorClock, StringTransport
@@ -25,8 +27,8 @@ def netstring(obj):
 
 class RequestTests(SynchronousTestCase):
     def setUp(self):
-        self.data = self.mktemp()
-        os.mkdir(self.data)
+        self.data = tempfile.mkdtemp(prefix="bazaar-control-")
+        self.addCleanup(shutil.rmtree, self.data, True)
         open(socketPath(self.data), "w").close()
         self.reactor = MemoryReactorClock()
 

@@ -6,7 +6,9 @@ memory reactor.
 
 import json
 import os
+import shutil
 import socket
+import tempfile
 
 from twisted.internet import defer
 from twisted.internet.testing import MemoryReactor, StringTransport
@@ -141,8 +143,8 @@ class ControlProtocolTests(SynchronousTestCase):
 
 class ControlServiceTests(SynchronousTestCase):
     def setUp(self):
-        self.data = self.mktemp()
-        os.mkdir(self.data)
+        self.data = tempfile.mkdtemp(prefix="bazaar-control-")
+        self.addCleanup(shutil.rmtree, self.data, True)
         self.reactor = MemoryReactor()
 
     def test_listensOwnerOnly(self):
