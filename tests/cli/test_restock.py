@@ -15,9 +15,10 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli.bazaar import parse
-from twisted_bazaar.cli.restock import renderRestock, request, restockObject
+from twisted_bazaar.cli.restock import nodeRuns, renderRestock, request, restockObject
 from twisted_bazaar.daemon.control import socketPath
 from twisted_bazaar.status.client import ClientError
+from twisted_bazaar.store.lock import DataDirLock
 
 
 def netstring(obj):
@@ -74,6 +75,20 @@ class RequestTests(SynchronousTestCase):
                          f"no node is running with data dir {self.data} (no "
                          f"{socketPath(self.data)}; a node listens there while it "
                          "runs with --data-dir)")
+
+    def test_runningWithoutSocket(self):
+        """A node holds the data dir's lock, but its socket could not
+        listen: said so, not "no node is running"."""
+        os.remove(socketPath(self.data))
+        lock = DataDirLock(self.data)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        self.assertTrue(nodeRuns(self.data))
+        self.assertFails(request(self.reactor, self.data, {"a": 1}),
+                         f"the node running with data dir {self.data} has no control "
+                         f"socket ({socketPath(self.data)}): its log says why")
+        lock.release()
+        self.assertFalse(nodeRuns(self.data))
 
     def failConnecting(self, reason):
         [(_, factory, _, _)] = self.reactor.unixClients

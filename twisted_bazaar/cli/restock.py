@@ -7,6 +7,7 @@ can restock it; nothing goes over the network.
 """
 
 import errno
+import fcntl
 import json
 import os
 
@@ -16,6 +17,7 @@ from twisted.protocols.basic import NetstringReceiver
 
 from twisted_bazaar.daemon.control import MAX_REQUEST, socketPath
 from twisted_bazaar.status.client import ClientError
+from twisted_bazaar.store.lock import LOCK_NAME
 
 
 class _Restocker(NetstringReceiver):
@@ -52,6 +54,23 @@ class _Restocker(NetstringReceiver):
                    "stopping?)")
 
 
+def nodeRuns(data_dir):
+    """Whether a node holds the data dir's lock (L{DataDirLock}), asked
+    without taking it: a shared lock cannot be had while a node holds
+    its exclusive one."""
+    try:
+        fd = os.open(os.path.join(data_dir, LOCK_NAME), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def _unreachable(data_dir, path, reason):
     """Why the control socket could not be opened, in words."""
     code = getattr(reason.value, "osError", None)
@@ -76,6 +95,10 @@ def request(reactor, data_dir, stock, add=False, timeout=10.0):
     if not os.path.isdir(data_dir):
         return defer.fail(ClientError(f"no data dir {data_dir}"))
     if not os.path.exists(path):
+        if nodeRuns(data_dir):
+            return defer.fail(ClientError(
+                f"the node running with data dir {data_dir} has no control socket "
+                f"({path}): its log says why"))
         return defer.fail(ClientError(
             f"no node is running with data dir {data_dir} (no {path}; a node "
             "listens there while it runs with --data-dir)"))
