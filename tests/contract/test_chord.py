@@ -10,6 +10,7 @@ import os
 import time
 
 from .client import WAIT, Client, ofType
+from .direct import buyNamed, fetchChecked
 from .wire import checkRecord
 
 
@@ -71,15 +72,7 @@ def test_buy_from_a_seller_the_ring_names(market):
         assert found["node"][0] == records["holder"], (found, records)
 
         [record] = records["sellers"]
-        seller = client.link(record["host"], record["port"],
-                             purpose="direct")
-        assert seller == record["seller"]
-        path = [client.me.id, seller]
-        buy = client.buyMessage("buy", path, "apple")
-        sold = client.trade(seller, buy)
-        assert sold["type"] == "buyOK", sold
-        ask = client.buyMessage("ask", path, "apple", buy["id"], buy["expires"])
-        assert client.trade(seller, ask) == sold
+        seller, path, _ = buyNamed(client, record["host"], record["port"], record)
         other = client.trade(seller, client.buyMessage("buy", path, "apple"))
         assert (other["type"], other["code"]) == ("error", "soldout"), other
 
@@ -92,5 +85,26 @@ def test_buy_from_a_seller_the_ring_names(market):
         assert refused["code"] == "wtf", refused
         conn.send({"type": "ping", "nonce": 3})
         conn.waitFor(ofType("pong", nonce=3))
+    finally:
+        client.close()
+
+
+def test_buy_and_fetch_a_file_the_ring_names(market, tmp_path):
+    """§20 "Files": the holder names the seller with its record of the
+    file; bought by its content and fetched (§19)."""
+    content = os.urandom(70_000)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "song.ogg").write_bytes(content)
+    market.node("--discovery", "chord", "--role", "seller", "--share", str(shared))
+    client = Client(market.trackerPort, "chord")
+    try:
+        client.register()
+        where = client.nodeOfScheme()
+        node = client.link(where["host"], where["port"], purpose="chord")
+        [record] = lookup(client, node, "song.ogg")["sellers"]
+        assert record["size"] == len(content)
+        _, _, sold = buyNamed(client, record["host"], record["port"], record)
+        fetchChecked(record["host"], record, sold, content)
     finally:
         client.close()

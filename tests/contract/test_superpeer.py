@@ -9,6 +9,7 @@ import os
 import time
 
 from .client import WAIT, Client, ofType
+from .direct import buyNamed, fetchChecked
 from .wire import checkRecord
 
 
@@ -48,14 +49,9 @@ def test_leaf_buys_from_a_seller_its_superpeer_names(market):
         assert ack["items"] == 0, ack
 
         [entry] = leafQuery(client, superpeer, "apple")
-        seller = client.link(entry["host"], entry["port"], purpose="direct")
+        seller, path, _ = buyNamed(client, entry["host"], entry["port"],
+                                   entry["record"])
         assert seller == entry["id"]
-        path = [client.me.id, seller]
-        buy = client.buyMessage("buy", path, "apple")
-        sold = client.trade(seller, buy)
-        assert sold["type"] == "buyOK", sold
-        ask = client.buyMessage("ask", path, "apple", buy["id"], buy["expires"])
-        assert client.trade(seller, ask) == sold
         other = client.trade(seller, client.buyMessage("buy", path, "apple"))
         assert (other["type"], other["code"]) == ("error", "soldout"), other
 
@@ -66,5 +62,29 @@ def test_leaf_buys_from_a_seller_its_superpeer_names(market):
         assert refused["code"] == "wtf", refused
         client.links[seller].send({"type": "ping", "nonce": 2})
         client.links[seller].waitFor(ofType("pong", nonce=2))
+    finally:
+        client.close()
+
+
+def test_leaf_buys_and_fetches_a_file(market, tmp_path):
+    """§18 "Files": the record in `leafHits` describes the file as its
+    seller signed it; bought by its content and fetched (§19)."""
+    content = os.urandom(70_000)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "song.ogg").write_bytes(content)
+    market.node("--discovery", "superpeer", "--super")
+    market.node("--discovery", "superpeer", "--role", "seller", "--share", str(shared))
+    client = Client(market.trackerPort, "superpeer")
+    try:
+        client.register(super=False)
+        where = client.nodeOfScheme(super=True)
+        superpeer = client.link(where["host"], where["port"], purpose="leaf")
+        [entry] = leafQuery(client, superpeer, "song.ogg")
+        record = entry["record"]
+        assert record["size"] == len(content)
+        _, _, sold = buyNamed(client, entry["host"], entry["port"], record)
+        assert (sold["sha256"], sold["size"]) == (record["sha256"], record["size"])
+        fetchChecked(entry["host"], record, sold, content)
     finally:
         client.close()
