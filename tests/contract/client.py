@@ -88,11 +88,13 @@ class Client:
         self.tracker = Connection("127.0.0.1", trackerPort)
         self.links = {}
 
-    def register(self):
-        """§5 with a key: thisisme, thisisyou, proof."""
+    def register(self, **extra):
+        """§5 with a key: thisisme (with any ``extra`` fields a scheme
+        wants), thisisyou, proof."""
         nonce = newNonce()
         self.tracker.send({"type": "thisisme", "id": -1, "port": 0, "host": "",
-                           "scheme": self.scheme, "key": self.me.key, "nonce": nonce})
+                           "scheme": self.scheme, "key": self.me.key, "nonce": nonce,
+                           **extra})
         you = self.tracker.waitFor(ofType("thisisyou"))
         assert you["id"] == self.me.id, (you, self.me.id)
         assert you["port"] == 0
@@ -100,13 +102,14 @@ class Client:
         self.tracker.send({"type": "proof", "sig": self.me.prove(
             "register", you["key"], nonce, you["nonce"])})
 
-    def nodeOfScheme(self, timeout=WAIT):
+    def nodeOfScheme(self, timeout=WAIT, **extra):
         """§5 step 4: ask until the tracker names a node (it names none
-        until it has checked one's address)."""
+        until it has checked one's address); ``extra`` fields narrow the
+        request (``super``, §18)."""
         deadline = time.monotonic() + timeout
         while True:
             self.tracker.send({"type": "nodereq", "exclude": [],
-                               "scheme": self.scheme})
+                               "scheme": self.scheme, **extra})
             reply = self.tracker.waitFor(ofType("nodereply"))
             if reply["id"] != -1:
                 return reply

@@ -8,7 +8,7 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.registry import discoveryPlugins
-from twisted_bazaar.schemes.superpeer import Settings, parseAddress, parseYesNo
+from twisted_bazaar.schemes.superpeer import Settings, parseNeighbour, parseYesNo
 from twisted_bazaar.tap.node import Options, makeService
 
 SELLER = ["--role", "seller", "--sell", "apple=1", "--discovery", "superpeer"]
@@ -30,11 +30,15 @@ class OptionTests(SynchronousTestCase):
     def test_superPeerWithNamedNeighbours(self):
         _, settings = parse(SELLER + [
             "--super", "--superpeer-neighbour", "sp1.example:7001",
-            "--superpeer-neighbour", "[::1]:7002", "--query-ttl", "5",
+            "--superpeer-neighbour", "[::1]:7002",
+            "--superpeer-neighbour", "tcp:127.0.0.1:7003",
+            "--superpeer-neighbour", "tcp:host=sp4.example:port=7004", "--query-ttl", "5",
             "--dynamic-querying", "no", "--enough-hits", "3",
             "--query-deadline", "0.5", "--superpeer-retry", "0.1"]).scheme
         self.assertTrue(settings.superpeer)
-        self.assertEqual(settings.neighbours, (("sp1.example", 7001), ("[::1]", 7002)))
+        self.assertEqual(settings.neighbours, (
+            ("sp1.example", 7001), ("::1", 7002), ("127.0.0.1", 7003),
+            ("sp4.example", 7004)))
         self.assertEqual((settings.query_ttl, settings.dynamic, settings.enough_hits,
                           settings.query_deadline), (5, False, 3, 0.5))
         self.assertEqual((settings.retry_min, settings.retry_max), (0.1, 6.0))
@@ -51,9 +55,12 @@ class OptionTests(SynchronousTestCase):
             (["--query-ttl", "17"], "--query-ttl: wants a whole number from 1 to 16, "
              "not 17"),
             (["--superpeer-neighbour", "nohost"], "--superpeer-neighbour: wants "
-             "HOST:PORT, not 'nohost'"),
-            (["--superpeer-neighbour", "h:99999"], "--superpeer-neighbour: wants a "
-             "port from 1 to 65535 after the colon, not '99999'"),
+             "HOST:PORT or an endpoint such as tcp:HOST:PORT, not 'nohost'"),
+            (["--superpeer-neighbour", "h:99999"], "--superpeer-neighbour: port 99999 "
+             "is not in 1 ... 65535"),
+            (["--superpeer-neighbour", "tls:h:7001"], "--superpeer-neighbour: a tls: "
+             "endpoint cannot work here: nodes link to each other over plain TCP "
+             "(use HOST:PORT or tcp:)"),
             (["--dynamic-querying", "maybe"], "--dynamic-querying: wants yes or no, "
              "not 'maybe'"),
             (["--query-deadline", "-1"], "--query-deadline: wants a positive number "
@@ -82,7 +89,8 @@ class OptionTests(SynchronousTestCase):
                       "scheme)", usage_text)
 
     def test_parsers(self):
-        self.assertEqual(parseAddress("127.0.0.1:80"), ("127.0.0.1", 80))
+        self.assertEqual(parseNeighbour("127.0.0.1:80"), ("127.0.0.1", 80))
+        self.assertEqual(parseNeighbour("tcp:port=80:host=h"), ("h", 80))
         self.assertEqual((parseYesNo("yes"), parseYesNo("no")), (True, False))
-        self.assertRaises(ValueError, parseAddress, ":80")
-        self.assertRaises(ValueError, parseAddress, "h" * 256 + ":80")
+        self.assertRaises(ValueError, parseNeighbour, ":80")
+        self.assertRaises(ValueError, parseNeighbour, "h" * 256 + ":80")

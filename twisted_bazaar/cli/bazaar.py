@@ -7,6 +7,7 @@
     bazaar [--tracker ADDRESS] buy ITEM [--quantity N] [--timeout S]
         [--discovery SCHEME] [--listen ENDPOINT] [--host HOST] [--json]
         [--downloads DIR] [--download-give-up S]
+    bazaar restock --data-dir DIR [--add] [--timeout S] [--json] ITEM=N ...
 
 An ADDRESS is HOST:PORT or a client endpoint string such as
 ``tcp:127.0.0.1:7700`` (L{twisted_bazaar.base.address}).
@@ -16,7 +17,9 @@ asks the tracker's index (``list``) and every live node (``state``) what
 is on offer (a shared file once, by name, size and hash); ``node`` asks
 one node for its state (its files and downloads too); ``buy`` joins the
 market as a buyer (see L{twisted_bazaar.cli.buy}), buys (and fetches a
-shared file, showing its progress), and leaves.
+shared file, showing its progress), and leaves;
+``restock`` sets a running seller's stock over its owner's control
+socket (see L{twisted_bazaar.cli.restock}).
 Exit status 0 when answered (bought), 1 with the reason when not, 2 for
 bad arguments.
 """
@@ -40,9 +43,11 @@ from twisted_bazaar.status.client import (
 )
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
+from twisted_bazaar.cli.restock import renderRestock, restock
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem
+from twisted_bazaar.roles.seller import parseSell
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
@@ -92,20 +97,23 @@ def _listen(text):
 #: Seconds --timeout allows unless given, per command: each question of
 #: status, list and node; the whole purchase of buy.
 TIMEOUTS = {"status": DEFAULT_TIMEOUT, "list": DEFAULT_TIMEOUT,
-            "node": DEFAULT_TIMEOUT, "buy": DEFAULT_DEADLINE}
+            "node": DEFAULT_TIMEOUT, "buy": DEFAULT_DEADLINE,
+            "restock": DEFAULT_TIMEOUT}
 
 
-def _common(timeout_help):
+def _common(timeout_help, tracker=True):
     """The options every command takes, before or after its name: a parent
     parser whose options set nothing unless given (L{parse} fills in the
     defaults), so that one given before the command is not undone by the
-    command's own default."""
+    command's own default.  ``restock`` asks no tracker (``tracker``
+    false)."""
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("options of every command")
-    group.add_argument("--tracker", type=_trackerAddress, default=argparse.SUPPRESS,
-                       metavar="ADDRESS", help="the tracker: HOST:PORT, or a client "
-                       f"endpoint such as tcp:{DEFAULT_TRACKER} (default: "
-                       f"{DEFAULT_TRACKER})")
+    if tracker:
+        group.add_argument("--tracker", type=_trackerAddress,
+                           default=argparse.SUPPRESS, metavar="ADDRESS",
+                           help="the tracker: HOST:PORT, or a client endpoint such "
+                           f"as tcp:{DEFAULT_TRACKER} (default: {DEFAULT_TRACKER})")
     group.add_argument("--timeout", type=_timeout, default=argparse.SUPPRESS,
                        metavar="S", help=timeout_help)
     group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
@@ -166,13 +174,33 @@ def parser():
     buy.add_argument("--host", default="", help="host name or address peers "
                      "should use to reach the buying node (default %(default)r: "
                      "the address the tracker is reached from)")
+    stock = commands.add_parser(
+        "restock", parents=[_common(question, tracker=False)],
+        help="set a running seller's stock, keeping its ledger (its owner only)",
+        description="Set each ITEM's units on the seller node running with "
+        "--data-dir DIR (or, with --add, add to them), keeping its ledger: the "
+        "change is on disk, and offered, when the command exits 0.  It speaks to "
+        "the node over DIR/control.sock, which only the user running the node "
+        "can open.")
+    stock.add_argument("--data-dir", required=True, metavar="DIR",
+                       help="the seller's --data-dir")
+    stock.add_argument("--add", action="store_true",
+                       help="add N units to each ITEM instead of setting them to N")
+    stock.add_argument("stock", nargs="+", type=argumentType(parseSell),
+                       metavar="ITEM=N", help="an item and its units (repeatable)")
     return p
 
 
 def parse(argv=None):
     """The command line, with the defaults of the options every command
     takes filled in where they were not given."""
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.command == "restock":
+        named = [item for item, _ in args.stock]
+        twice = sorted({item for item in named if named.count(item) > 1})
+        if twice:
+            p.error(f"restock names {', '.join(twice)} more than once")
     if not hasattr(args, "tracker"):
         args.tracker = _trackerAddress(DEFAULT_TRACKER)
     if not hasattr(args, "timeout"):
@@ -401,7 +429,8 @@ def renderNode(obj):
 
 
 COMMANDS = {"status": (status, renderStatus), "list": (listing, renderList),
-            "node": (node, renderNode), "buy": (buy, renderBuy)}
+            "node": (node, renderNode), "buy": (buy, renderBuy),
+            "restock": (restock, renderRestock)}
 
 
 def main(argv=None):

@@ -24,7 +24,7 @@ from twisted_bazaar.roles.files.shop import FileShop
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.identity.signer import Signer
-from twisted_bazaar.store import Closed, ClosedBuys, Sale
+from twisted_bazaar.store import Closed, ClosedBuys, Sale, StoreError, countItems
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
@@ -136,6 +136,36 @@ class Seller(Role):
         self.files = None
         self.discovery = discoveryOf(node)
         self.discovery.advertise(self)
+
+    def restock(self, stock, add=False):
+        """
+        Set (or, with ``add``, raise) items' units on a running seller,
+        keeping the ledger: the store gets the new counts (plus the sales
+        made but not yet handed to it, which it takes off afterwards, in
+        order) and discovery the news.  A write that fails is undone here.
+
+        @return: a Deferred firing with {item: units before} once the
+            change is on disk (failing with the store's error, or
+            L{StoreError} once the seller is stopping).
+        """
+        if self._stopped:
+            return defer.fail(StoreError("this seller is stopping"))
+        was = {item: self.stock.get(item, 0) for item in stock}
+        now = {item: was[item] + units if add else units for item, units in stock.items()}
+        unsaved = countItems(self._unsaved)
+        self.stock.update(now)
+        for item, units in sorted(now.items()):
+            self.discovery.stockChanged(item, units)
+
+        def undo(reason):
+            for item, units in now.items():
+                self.stock[item] += was[item] - units
+                self.discovery.stockChanged(item, self.stock[item])
+            return reason
+
+        d = self.store.restock({item: units + unsaved.get(item, 0)
+                                for item, units in now.items()})
+        return d.addCallbacks(lambda _: was, undo)
 
     def _notSeeded(self, reason):
         self.log.critical("could not record the starting stock: {why}; no sale "

@@ -42,6 +42,10 @@ class MemoryStore(SnapshotReads):
         self._state.seed(stock)
         return self._state.inventory(), True
 
+    def restock(self, stock):
+        """See L{SQLiteStore.restock}."""
+        return self._write(self._state.restock, dict(stock))
+
     def stockItem(self, item, units):
         """See L{SQLiteStore.stockItem}."""
         return self._write(self._state.stockItem, item, units)

@@ -28,6 +28,7 @@ from twisted_bazaar.net.overlay import (
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import EndpointConnector, NodeService
 from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.tap.common import (
@@ -68,7 +69,8 @@ class Options(DaemonOptions):
     synopsis = "[--role ROLE ...] [options]"
     optFlags = [["restock", None, "With --data-dir, set each --sell ITEM's units "
                  "to COUNT at start, keeping the ledger (a seller restored from "
-                 "its data dir otherwise keeps what is left) (seller role)"]]
+                 "its data dir otherwise keeps what is left; `bazaar restock` "
+                 "restocks a running one) (seller role)"]]
     optParameters = [
         param("tracker", DEFAULT_TRACKER, "Where the tracker is: HOST:PORT, or a "
               "client endpoint (tcp:HOST:PORT; ssl: or tls: for TLS)."),
@@ -403,4 +405,5 @@ def makeService(options):
     if lock is not None:
         service.lock = lock
         _LockStamp(lock).setServiceParent(service)
+        ControlService(reactor, data_dir, roles.get("seller")).setServiceParent(service)
     return service

@@ -11,6 +11,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.address import TCP, parseAddress
 from twisted_bazaar.base.options import PluginOption, boundedInt, seconds
 from twisted_bazaar.routing.flood import DEFAULT_SEEN_LIMIT
 from twisted_bazaar.schemes import IDiscoveryPlugin
@@ -31,23 +32,17 @@ DEFAULT_RETRY_MIN = 1.0
 DEFAULT_RETRY_MAX = 60.0
 
 
-def parseAddress(text):
-    """``HOST:PORT`` -> (host, port), with a reason for bad input."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host:
-        raise ValueError(f"wants HOST:PORT, not {text!r}")
-    if len(host.encode("utf-8")) > wire.MAX_HOST_BYTES:
+def parseNeighbour(text):
+    """A super-peer's address in any form the docs show (``HOST:PORT``,
+    ``[V6]:PORT``, ``tcp:HOST:PORT``, ``tcp:host=HOST:port=PORT``) ->
+    (host, port), with a reason for bad input."""
+    address = parseAddress(text, TCP, "nodes link to each other over plain TCP")
+    if len(address.host.encode("utf-8")) > wire.MAX_HOST_BYTES:
         raise ValueError(f"host name longer than {wire.MAX_HOST_BYTES} bytes")
-    try:
-        number = int(port)
-    except ValueError:
-        number = 0
-    if not 1 <= number <= 65535:
-        raise ValueError(f"wants a port from 1 to 65535 after the colon, not {port!r}")
-    return host, number
+    return address.host, address.port
 
 
-parseAddress.coerceDoc = "HOST:PORT."
+parseNeighbour.coerceDoc = "HOST:PORT, or a client endpoint such as tcp:HOST:PORT."
 
 
 def parseYesNo(text):
@@ -91,9 +86,9 @@ class SuperPeerScheme:
     options = (
         PluginOption("super", "serve as a super-peer (else this node is a leaf)",
                      flag=True),
-        PluginOption("superpeer-neighbour", "HOST:PORT of a super-peer to link to "
+        PluginOption("superpeer-neighbour", "address of a super-peer to link to "
                      "first: a leaf's super-peer, or a super-peer's neighbour "
-                     "(repeatable)", parseAddress, repeatable=True),
+                     "(repeatable)", parseNeighbour, repeatable=True),
         PluginOption("superpeers", "super-peers a leaf registers with",
                      boundedInt(1, 8), DEFAULT_SUPERPEERS),
         PluginOption("superpeer-links", "other super-peers a super-peer asks the "

@@ -1,0 +1,90 @@
+"""§18 against live daemons: the client is a leaf that sells nothing
+(port 0). It registers with the tracker as a leaf, links to the
+super-peer the tracker names (`purpose: "leaf"`), registers an empty
+inventory, asks `leafQuery` until the seller leaf is named in
+`leafHits`, checks its record (§11a), and buys from it over a direct
+link (§6, §11), with `ask` after a lost answer."""
+
+import os
+import time
+
+from .client import WAIT, Client, ofType
+from .direct import buyNamed, fetchChecked
+from .wire import checkRecord
+
+
+def leafQuery(client, superpeer, item, timeout=WAIT):
+    """§18 "Querying": ask until the super-peer names a seller; each
+    seller's record is checked as §11a says. Returns the sellers."""
+    conn = client.links[superpeer]
+    deadline = time.monotonic() + timeout
+    while True:
+        queryId = int.from_bytes(os.urandom(8), "big") >> 1 or 1
+        conn.send({"type": "leafQuery", "id": queryId, "item": item})
+        hits = conn.waitFor(ofType("leafHits", id=queryId))
+        assert hits["item"] == item, hits
+        for seller in hits["sellers"]:
+            assert seller["id"] != client.me.id and seller["port"] != 0, seller
+            checkRecord(seller["record"], seller["id"], item)
+        if hits["sellers"]:
+            return hits["sellers"]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the super-peer names no seller of {item!r}")
+        time.sleep(0.2)
+
+
+def test_leaf_buys_from_a_seller_its_superpeer_names(market):
+    market.node("--discovery", "superpeer", "--super")
+    market.node("--discovery", "superpeer", "--role", "seller", "--sell", "apple=1")
+    client = Client(market.trackerPort, "superpeer")
+    try:
+        client.register(super=False)
+        where = client.nodeOfScheme(super=True)
+        superpeer = client.link(where["host"], where["port"], purpose="leaf")
+        assert superpeer == where["id"]
+        conn = client.links[superpeer]
+        conn.send({"type": "leafRegister", "seq": 1, "host": "", "port": 0,
+                   "items": {}})
+        ack = conn.waitFor(ofType("leafAck", seq=1))
+        assert ack["items"] == 0, ack
+
+        [entry] = leafQuery(client, superpeer, "apple")
+        seller, path, _ = buyNamed(client, entry["host"], entry["port"],
+                                   entry["record"])
+        assert seller == entry["id"]
+        other = client.trade(seller, client.buyMessage("buy", path, "apple"))
+        assert (other["type"], other["code"]) == ("error", "soldout"), other
+
+        # A leaf message on a link that is no leaf link: error{wtf}, and
+        # the link stays open (§18).
+        client.links[seller].send({"type": "leafQuery", "id": 7, "item": "apple"})
+        refused = client.links[seller].waitFor(ofType("error"))
+        assert refused["code"] == "wtf", refused
+        client.links[seller].send({"type": "ping", "nonce": 2})
+        client.links[seller].waitFor(ofType("pong", nonce=2))
+    finally:
+        client.close()
+
+
+def test_leaf_buys_and_fetches_a_file(market, tmp_path):
+    """§18 "Files": the record in `leafHits` describes the file as its
+    seller signed it; bought by its content and fetched (§19)."""
+    content = os.urandom(70_000)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "song.ogg").write_bytes(content)
+    market.node("--discovery", "superpeer", "--super")
+    market.node("--discovery", "superpeer", "--role", "seller", "--share", str(shared))
+    client = Client(market.trackerPort, "superpeer")
+    try:
+        client.register(super=False)
+        where = client.nodeOfScheme(super=True)
+        superpeer = client.link(where["host"], where["port"], purpose="leaf")
+        [entry] = leafQuery(client, superpeer, "song.ogg")
+        record = entry["record"]
+        assert record["size"] == len(content)
+        _, _, sold = buyNamed(client, entry["host"], entry["port"], record)
+        assert (sold["sha256"], sold["size"]) == (record["sha256"], record["size"])
+        fetchChecked(entry["host"], record, sold, content)
+    finally:
+        client.close()
