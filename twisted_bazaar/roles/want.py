@@ -14,9 +14,8 @@ Leaving a state cancels its timer, and leaving ``searching`` otherwise than
 through ``found`` cancels the find.
 """
 
-from twisted.internet import defer
-
 from twisted_bazaar.base.backoff import exponential
+from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.wire.trade import Buy
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.store import PendingBuy
@@ -74,72 +73,6 @@ _ACTIVE = (WAITING, BACKOFF, SEARCHING, SAVING, RETRY_SAVE, RESUMING, BUYING,
 _HOLDING = (SAVING, RETRY_SAVE, RESUMING, BUYING)
 
 
-def _rows(*rows):
-    return list(rows)
-
-
-#: (state, input) -> rows of (guards, next state, outputs): the first row
-#: whose guards all hold is taken.
-TRANSITIONS = {
-    (WAITING, "kick"): _rows(
-        (("full",), DOUBTING, ()),
-        (("canFind",), SEARCHING, ("startFind",))),
-    (DOUBTING, "resolved"): _rows(
-        (("full",), DOUBTING, ()),
-        (("offersLeft",), SAVING, ("takeNextOffer",)),
-        ((), WAITING, ("kickAgain",))),
-    (WAITING, "resume"): _rows(
-        ((), RESUMING, ("takePending",))),
-    (BACKOFF, "timerFired"): _rows(
-        ((), WAITING, ("kickAgain",))),
-    (SEARCHING, "found"): _rows(
-        (("offered",), SAVING, ("keepOffers", "takeNextOffer")),
-        ((), BACKOFF, ("scheduleSearch",))),
-    (SAVING, "saved"): _rows(
-        (("isCurrent",), BUYING, ("sendFirst",))),
-    (SAVING, "saveFailed"): _rows(
-        (("isCurrent",), RETRY_SAVE, ("scheduleSave",))),
-    (RETRY_SAVE, "timerFired"): _rows(
-        ((), SAVING, ("savePending",))),
-    (RESUMING, "kick"): _rows(
-        ((), BUYING, ("sendFirst",))),
-    (BUYING, "timerFired"): _rows(
-        (("mayResend",), BUYING, ("resend",)),
-        (("fullWithout",), DOUBTING, ("logGiveUp", "abandon")),
-        (("offersLeft",), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
-        ((), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
-    # The seller read the buy and did not answer, or answered that it
-    # cannot settle it yet (notyet): the buy is given up on, in doubt.
-    (BUYING, "unanswered"): _rows(
-        (("isCurrent", "fullWithout"), DOUBTING, ("logGiveUp", "abandon")),
-        (("isCurrent", "offersLeft"), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
-        (("isCurrent",), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
-    (BUYING, "refused"): _rows(
-        (("isCurrent",), BUYING, ("countRefusal",))),
-    (COMMITTING, "notCommitted"): _rows(
-        (("isCurrent",), BUYING, ("armResend",))),
-}
-
-for _state in _HOLDING:
-    TRANSITIONS[_state, "soldOut"] = _rows(
-        (("isCurrent", "offersLeft"), SAVING, ("dropCurrent", "takeNextOffer")),
-        (("isCurrent",), WAITING, ("dropCurrent", "kickAgain")))
-    TRANSITIONS[_state, "buyOK"] = _rows(
-        (("isCurrent",), COMMITTING, ()))
-
-for _state in _ACTIVE:
-    TRANSITIONS[_state, "committed"] = _rows(
-        (("lastUnit",), DONE, ("count", "finish")),
-        (("isCurrentPurchase",), WAITING, ("count", "kickAgain")),
-        ((), _state, ("count",)))
-    TRANSITIONS[_state, "stop"] = _rows(
-        ((), STOPPED, ()))
-
-for _state in (DONE, STOPPED):
-    TRANSITIONS[_state, "committed"] = _rows(
-        ((), _state, ("count",)))
-
-del _state
 
 
 class Want:
@@ -258,12 +191,12 @@ class Want:
 
     def _transition(self, name, args):
         for guards, state, outputs in TRANSITIONS.get((self.state, name), ()):
-            if all(getattr(self, "_if_" + guard)(*args) for guard in guards):
+            if all(guard(self, *args) for guard in guards):
                 if state != self.state:
                     self._leave(self.state)
                 self.state = state
                 for output in outputs:
-                    getattr(self, "_" + output)(*args)
+                    output(self, *args)
                 return
 
     def _leave(self, state):
@@ -319,7 +252,7 @@ class Want:
         buyer = self.buyer
         self.offers = []
         finding = self.finding = buyer.discovery.find(self.item, buyer.search_window)
-        finding.addCallbacks(self._findDone, _ignoreCancelled)
+        finding.addCallbacks(self._findDone, ignoreCancelled)
 
     def _findDone(self, offers):
         """The find's offers, in the buyer's order (which leaves out those
@@ -455,6 +388,84 @@ class Want:
         self.buyer.wantDone()
 
 
+def _rows(*rows):
+    return list(rows)
+
+
+#: (state, input) -> rows of (guards, next state, outputs): the first row
+#: whose guards all hold is taken.  Guards and outputs are Want's methods
+#: themselves, so a misspelt one fails at import.
+TRANSITIONS = {
+    (WAITING, "kick"): _rows(
+        ((Want._if_full,), DOUBTING, ()),
+        ((Want._if_canFind,), SEARCHING, (Want._startFind,))),
+    (DOUBTING, "resolved"): _rows(
+        ((Want._if_full,), DOUBTING, ()),
+        ((Want._if_offersLeft,), SAVING, (Want._takeNextOffer,)),
+        ((), WAITING, (Want._kickAgain,))),
+    (WAITING, "resume"): _rows(
+        ((), RESUMING, (Want._takePending,))),
+    (BACKOFF, "timerFired"): _rows(
+        ((), WAITING, (Want._kickAgain,))),
+    (SEARCHING, "found"): _rows(
+        ((Want._if_offered,), SAVING, (Want._keepOffers, Want._takeNextOffer)),
+        ((), BACKOFF, (Want._scheduleSearch,))),
+    (SAVING, "saved"): _rows(
+        ((Want._if_isCurrent,), BUYING, (Want._sendFirst,))),
+    (SAVING, "saveFailed"): _rows(
+        ((Want._if_isCurrent,), RETRY_SAVE, (Want._scheduleSave,))),
+    (RETRY_SAVE, "timerFired"): _rows(
+        ((), SAVING, (Want._savePending,))),
+    (RESUMING, "kick"): _rows(
+        ((), BUYING, (Want._sendFirst,))),
+    (BUYING, "timerFired"): _rows(
+        ((Want._if_mayResend,), BUYING, (Want._resend,)),
+        ((Want._if_fullWithout,), DOUBTING, (Want._logGiveUp, Want._abandon)),
+        ((Want._if_offersLeft,), SAVING,
+         (Want._logGiveUp, Want._abandon, Want._takeNextOffer)),
+        ((), WAITING, (Want._logGiveUp, Want._abandon, Want._kickAgain))),
+    # The seller read the buy and did not answer, or answered that it
+    # cannot settle it yet (notyet): the buy is given up on, in doubt.
+    (BUYING, "unanswered"): _rows(
+        ((Want._if_isCurrent, Want._if_fullWithout), DOUBTING,
+         (Want._logGiveUp, Want._abandon)),
+        ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
+         (Want._logGiveUp, Want._abandon, Want._takeNextOffer)),
+        ((Want._if_isCurrent,), WAITING,
+         (Want._logGiveUp, Want._abandon, Want._kickAgain))),
+    (BUYING, "refused"): _rows(
+        ((Want._if_isCurrent,), BUYING, (Want._countRefusal,))),
+    (COMMITTING, "notCommitted"): _rows(
+        ((Want._if_isCurrent,), BUYING, (Want._armResend,))),
+}
+
+for _state in _HOLDING:
+    TRANSITIONS[_state, "soldOut"] = _rows(
+        ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
+         (Want._dropCurrent, Want._takeNextOffer)),
+        ((Want._if_isCurrent,), WAITING, (Want._dropCurrent, Want._kickAgain)))
+    TRANSITIONS[_state, "buyOK"] = _rows(
+        ((Want._if_isCurrent,), COMMITTING, ()))
+
+for _state in _ACTIVE:
+    TRANSITIONS[_state, "committed"] = _rows(
+        ((Want._if_lastUnit,), DONE, (Want._count, Want._finish)),
+        ((Want._if_isCurrentPurchase,), WAITING, (Want._count, Want._kickAgain)),
+        ((), _state, (Want._count,)))
+    TRANSITIONS[_state, "stop"] = _rows(
+        ((), STOPPED, ()))
+
+for _state in (DONE, STOPPED):
+    TRANSITIONS[_state, "committed"] = _rows(
+        ((), _state, (Want._count,)))
+
+del _state
+
+for _state, _input in TRANSITIONS:
+    # An input the table names must be one of Want's: fail at import.
+    getattr(Want, _input)
+del _state, _input
+
 def contentOf(offer):
     """(sha256, size) of the shared file an offer names, else (None, None):
     what a buy of it pays for."""
@@ -467,7 +478,3 @@ def offerOf(pending):
     """The offer a L{PendingBuy} was bought from, as far as it says."""
     return Offer(pending.seller, pending.path, pending.host, pending.port,
                  pending.size, pending.sha256)
-
-
-def _ignoreCancelled(reason):
-    reason.trap(defer.CancelledError)
