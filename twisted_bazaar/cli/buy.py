@@ -120,12 +120,16 @@ class OneShotBuy:
     def result(self):
         """What was bought: the node's id, the item, and each purchase."""
         return {"node": self.node.id, "item": self.item, "quantity": self.quantity,
-                "purchases": [{"buy_id": p.buy_id, "seller": p.seller}
+                "purchases": [{"buy_id": p.buy_id, "seller": p.seller, "units": p.units}
                               for p in self.buyer.bag]}
 
 
 def renderBuy(obj):
-    """A purchase as text: one line per unit."""
-    return "\n".join(f"bought {obj['item']} from node {p['seller']} "
-                     f"({n} of {obj['quantity']})"
-                     for n, p in enumerate(obj["purchases"], 1))
+    """A purchase as text: one line per buy, with the units it bought."""
+    lines, total = [], 0
+    for p in obj["purchases"]:
+        total += p["units"]
+        units = f"{p['units']} " if p["units"] != 1 else ""
+        lines.append(f"bought {units}{obj['item']} from node {p['seller']} "
+                     f"({total} of {obj['quantity']})")
+    return "\n".join(lines)

@@ -16,7 +16,7 @@ through ``found`` cancels the find.
 
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar.base.deferreds import ignoreCancelled
-from twisted_bazaar.wire.trade import Buy
+from twisted_bazaar.wire.trade import Buy, quantityField
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.store import PendingBuy
 
@@ -80,8 +80,10 @@ class Want:
     The purchase state of one wanted item.
 
     @ivar item: what is wanted.
-    @ivar quantity: how many.
-    @ivar bought: how many are in the bag.
+    @ivar quantity: how many units (a shared file is one, whatever this
+        says: its first purchase meets the want).
+    @ivar bought: how many units are in the bag.
+    @ivar asked: the units the want's own buy asks for.
     @ivar state: one of the states above.
     @ivar offer: the L{Offer} being bought from, while the want holds a buy.
     @ivar buy_id: the want's own buy id, or None.
@@ -101,6 +103,7 @@ class Want:
         self.offer = None
         self.buy_id = None
         self.expires = None
+        self.asked = None
         self.attempts = 0
         self.refusals = 0
         #: Searches in a row that found nothing (their retries back off).
@@ -223,13 +226,13 @@ class Want:
         return buy_id == self.buy_id
 
     def _if_full(self, *args):
-        return self.bought + self.buyer.inDoubt(self.item) >= self.quantity
+        return self.remainder() <= 0
 
     def _if_fullWithout(self, *args):
         """Giving up on the current buy puts it in doubt if it may have
         been sold: would that fill the want?"""
-        doubt = 1 if self.buyer.mayHaveSold(self.buy_id) else 0
-        return self.bought + self.buyer.inDoubt(self.item) + doubt >= self.quantity
+        doubt = self.asked if self.buyer.mayHaveSold(self.buy_id) else 0
+        return self.remainder() - doubt <= 0
 
     def _if_mayResend(self):
         """Resend while the seller may yet answer: BUY_ATTEMPTS sends in
@@ -238,10 +241,18 @@ class Want:
         return self.attempts < attempts and self.refusals < REFUSALS
 
     def _if_lastUnit(self, purchase):
-        return self.bought + 1 >= self.quantity
+        return self.bought + purchase.units >= self.quantity or _isFile(purchase)
 
     def _if_isCurrentPurchase(self, purchase):
         return purchase.buy_id == self.buy_id
+
+    def _if_moreOffered(self, purchase):
+        """Offers are left and, this purchase counted, units still wanted."""
+        return bool(self.offers) and self.remainder() - purchase.units > 0
+
+    def remainder(self):
+        """Units neither bought nor in doubt: what a new buy asks for."""
+        return self.quantity - self.bought - self.buyer.inDoubt(self.item)
 
     # -- outputs --------------------------------------------------------------------
 
@@ -276,18 +287,20 @@ class Want:
 
     def _takeNextOffer(self, *args):
         offer = self.offers.pop(0)
-        self._hold(offer, *self.buyer.buyFor(self.item, offer))
+        units = 1 if contentOf(offer) != (None, None) else max(1, self.remainder())
+        self._hold(offer, *self.buyer.buyFor(self.item, offer, units))
         self._savePending()
 
     def _takePending(self, pending):
-        self._hold(offerOf(pending), pending.buy_id, pending.expires)
+        self._hold(offerOf(pending), pending.buy_id, pending.expires, pending.quantity)
         self.buyer.log.info("resuming buy {id} of {item} from {seller}",
                             id=pending.buy_id, item=pending.item, seller=pending.seller)
 
-    def _hold(self, offer, buy_id, expires):
+    def _hold(self, offer, buy_id, expires, units):
         self.offer = offer
         self.buy_id = buy_id
         self.expires = expires
+        self.asked = units
         self.attempts = 0
         self.refusals = 0
         self.buyer.track(buy_id, self)
@@ -299,6 +312,7 @@ class Want:
         self.offer = None
         self.buy_id = None
         self.expires = None
+        self.asked = None
 
     def pendingBuy(self):
         """The want's own buy, as recorded (the question its answers must
@@ -306,7 +320,8 @@ class Want:
         offer = self.offer
         sha256, size = contentOf(offer)
         return PendingBuy(self.buy_id, self.item, offer.seller, offer.route,
-                          offer.host, offer.port, self.expires, sha256, size)
+                          offer.host, offer.port, self.expires, sha256, size,
+                          self.asked)
 
     def _savePending(self, *args):
         buy_id = self.buy_id
@@ -332,7 +347,7 @@ class Want:
     def _buy(self):
         sha256, size = contentOf(self.offer)
         return Buy(self.buy_id, self.item, self.offer.route, expires=self.expires,
-                   sha256=sha256, size=size)
+                   sha256=sha256, size=size, quantity=quantityField(self.asked))
 
     def _sendFirst(self, *args):
         self.attempts = 1
@@ -372,10 +387,14 @@ class Want:
         self.buyer.forget(buy_id)
 
     def _count(self, purchase):
-        self.bought += 1
+        self.bought += purchase.units
+        if _isFile(purchase):
+            # A file is one unit: bought once, it meets the want.
+            self.quantity = min(self.quantity, self.bought)
         if purchase.buy_id == self.buy_id:
             self._release()
-        self.buyer.log.info("bought {item} from {seller} ({n} of {q})",
+        self.buyer.log.info("bought {units}{item} from {seller} ({n} of {q})",
+                            units=f"{purchase.units} " if purchase.units != 1 else "",
                             item=purchase.item, seller=purchase.seller, n=self.bought,
                             q=self.quantity)
 
@@ -450,6 +469,9 @@ for _state in _HOLDING:
 for _state in _ACTIVE:
     TRANSITIONS[_state, "committed"] = _rows(
         ((Want._if_lastUnit,), DONE, (Want._count, Want._finish)),
+        # A partial fill: the rest from the next offer found, if any.
+        ((Want._if_isCurrentPurchase, Want._if_moreOffered), SAVING,
+         (Want._count, Want._takeNextOffer)),
         ((Want._if_isCurrentPurchase,), WAITING, (Want._count, Want._kickAgain)),
         ((), _state, (Want._count,)))
     TRANSITIONS[_state, "stop"] = _rows(
@@ -465,6 +487,10 @@ for _state, _input in TRANSITIONS:
     # An input the table names must be one of Want's: fail at import.
     getattr(Want, _input)
 del _state, _input
+
+def _isFile(purchase):
+    return purchase.sha256 is not None
+
 
 def contentOf(offer):
     """(sha256, size) of the shared file an offer names, else (None, None):

@@ -47,6 +47,15 @@ class AnswersTests(SynchronousTestCase):
         self.assertEqual([p.buy_id for p in self.boss.store.bag()], [7])
         self.assertTrue(self.book.get(7).bought)
 
+    def test_countIsTheUnitsBought(self):
+        """A buyOK's count is what is bought, up to what the buy asked."""
+        want = RecordingWant(pendingBuy(7, quantity=5))
+        self.book.record(7).want = want
+        self.answers.delivered(BuyOK(7, "apple", (SELLER, 1), count=6))
+        self.assertEqual(self.boss.calls, [])
+        self.answers.delivered(BuyOK(7, "apple", (SELLER, 1), count=5))
+        self.assertEqual([p.units for p in self.boss.store.bag()], [5])
+
     def test_wrongSellerIgnored(self):
         want = self.held()
         self.answers.delivered(BuyOK(7, "apple", (6, 1)))

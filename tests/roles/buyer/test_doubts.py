@@ -53,12 +53,15 @@ class DoubtsTests(SynchronousTestCase):
 
     def test_reclaim(self):
         """A buy in doubt of the same content from the same seller is taken
-        back, with its id and expiry; another seller's is not."""
-        pending = self.routed(pendingBuy(7, expires=123))
+        back, with its id, expiry and quantity; another seller's is not,
+        nor one that asks for more units than are wanted now."""
+        pending = self.routed(pendingBuy(7, expires=123, quantity=5))
         self.doubts.giveUp(pending)
-        self.assertIsNone(self.doubts.reclaim("apple", Offer(6, (1, 6))))
-        self.assertEqual(self.doubts.reclaim("apple", Offer(SELLER, (1, SELLER))),
-                         (7, 123))
+        self.assertEqual(self.doubts.inDoubt("apple"), 5)
+        self.assertIsNone(self.doubts.reclaim("apple", Offer(6, (1, 6)), 5))
+        self.assertIsNone(self.doubts.reclaim("apple", Offer(SELLER, (1, SELLER)), 4))
+        self.assertEqual(self.doubts.reclaim("apple", Offer(SELLER, (1, SELLER)), 9),
+                         (7, 123, 5))
         self.assertEqual(self.doubts.inDoubt("apple"), 0)
 
     def test_refusingSellerDisowned(self):

@@ -4,7 +4,7 @@ Answers to the buyer's buys and asks: checked, then accepted.
 An answer counts only if it answers the very buy asked (L{Answers.fault}):
 signed by the seller the buy went to, addressed to this buyer's key,
 about its buy id, and for a ``buyOK`` the item and the file content it
-paid for.  Any other is logged (a few lines per interval) and ignored,
+paid for, counting no more units than it asked for.  Any other is logged (a few lines per interval) and ignored,
 and the buy goes on as if unanswered.  ``soldout``, ``unsold`` and
 ``expired`` settle a buy as not sold; ``notyet`` (a seller that cannot
 promise that yet) leaves it in doubt, asked about again later.
@@ -21,7 +21,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.identity.keys import signedBy
 from twisted_bazaar.store import Purchase
-from twisted_bazaar.wire.trade import BuyOK
+from twisted_bazaar.wire.trade import BuyOK, countOf
 
 #: Errors that settle a buy: the seller did not and will not sell it.
 NOT_SOLD = ("soldout", "unsold", "expired")
@@ -98,7 +98,8 @@ class Answers:
         come from the seller the buy went to, signed with that seller's
         key (a buyer without a key checks no signature), be addressed to
         this buyer's key, and, for a buyOK, name the item and the file
-        content (sha256 and size) the buy paid for.
+        content (sha256 and size) the buy paid for, and sell no more units
+        than it asked for.
         """
         seller, identity = pending.seller, self.node.identity
         if answer.path[0] != seller:
@@ -113,6 +114,9 @@ class Answers:
             if (answer.sha256, answer.size) != (pending.sha256, pending.size):
                 return (f"it sells the content {answer.sha256} of {answer.size} "
                         f"bytes, not {pending.sha256} of {pending.size}")
+            if countOf(answer) > pending.quantity:
+                return (f"it sells {countOf(answer)} units, more than the "
+                        f"{pending.quantity} asked for")
         return None
 
     def _logIgnored(self, counts, interval):
@@ -186,7 +190,7 @@ class Answers:
             return
         record.stopProbes()
         purchase = Purchase(ok.id, ok.item, pending.seller, self.node.clock.seconds(),
-                            ok.sha256, ok.size)
+                            ok.sha256, ok.size, countOf(ok))
         record.committing = purchase
         if record.want is not None:
             record.want.buyOK(ok.id)

@@ -85,24 +85,27 @@ class Doubts:
             probe, record.asking = record.asking, None
             probe.answered()
 
-    def reclaim(self, item, offer):
+    def reclaim(self, item, offer, units):
         """
-        The (id, expiry) of a buy of the same content from this seller
-        that it never answered, taken back from doubt (sent again with its
-        id, so the seller cannot sell us a second unit for it), or None.
+        The (id, expiry, quantity) of a buy of the same content from this
+        seller that it never answered, and that asks for no more than
+        units, taken back from doubt (sent again as it was, so the seller
+        cannot sell us more for it); else None.
         """
         content = contentOf(offer)
         for record in self.book.unresolved(seller=offer.seller, item=item):
             pending = record.unresolved
-            if (pending.sha256, pending.size) == content and record.committing is None:
+            if ((pending.sha256, pending.size) == content and record.committing is None
+                    and pending.quantity <= units):
                 self.settled(record.buy_id)
-                return record.buy_id, pending.expires
+                return record.buy_id, pending.expires, pending.quantity
         return None
 
     def inDoubt(self, item):
-        """Buys of item given up on less than DOUBT_LIMIT ago that their
-        sellers have not answered: each may have been sold."""
-        return sum(1 for record in self.book.unresolved(item=item)
+        """Units of item asked for by buys given up on less than
+        DOUBT_LIMIT ago that their sellers have not answered: each may
+        have been sold."""
+        return sum(record.unresolved.quantity for record in self.book.unresolved(item=item)
                    if record.doubted is not None)
 
     def scheduleResolve(self):

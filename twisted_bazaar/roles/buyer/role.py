@@ -70,7 +70,10 @@ class Buyer(Role):
         self.unresolved = FieldView(self.book, "unresolved")
         self._by_buy = FieldView(self.book, "want")
         held = self.bagHeld()
-        self.wants = [Want(self, item, quantity, held.get(item, 0)) for item in wants]
+        # A file is one unit, whatever the quantity: bought, its want is met.
+        files = {purchase.item for purchase in self.bag if purchase.sha256 is not None}
+        self.wants = [Want(self, item, 1 if item in files else quantity, held.get(item, 0))
+                      for item in wants]
         self._by_item = {want.item: want for want in self.wants}
         self.discovery = discoveryOf(node)
         self.sellers = SellerMemory()
@@ -95,7 +98,7 @@ class Buyer(Role):
     def bagHeld(self):
         held = {}
         for purchase in self.bag:
-            held[purchase.item] = held.get(purchase.item, 0) + 1
+            held[purchase.item] = held.get(purchase.item, 0) + purchase.units
         return held
 
     @property
@@ -171,14 +174,14 @@ class Buyer(Role):
                 probe, record.watching = record.watching, None
                 probe.answered()
 
-    def buyFor(self, item, offer):
+    def buyFor(self, item, offer, units):
         """
-        The (id, expiry) of a buy of item from offer: one in doubt of the
-        same content from this seller goes again with its id and expiry
-        (so the seller cannot sell us a second unit for it); otherwise a
-        new id, expiring BUY_LIFETIME from now.
+        The (id, expiry, quantity) of a buy of up to units of item from
+        offer: one in doubt of the same content from this seller goes
+        again as it was (so the seller cannot sell us more for it);
+        otherwise a new id for units, expiring BUY_LIFETIME from now.
         """
-        return self.doubts.reclaim(item, offer) or self.sender.newBuy()
+        return self.doubts.reclaim(item, offer, units) or (*self.sender.newBuy(), units)
 
     def mayHaveSold(self, buy_id):
         """Whether a seller may have sold buy_id: it left this process, or
@@ -196,13 +199,14 @@ class Buyer(Role):
     def wantDone(self):
         if not self.satisfied:
             return
+        units = sum(self.bagHeld().values())
         if self.exit_when_done:
             self.log.info("all wants met: {bag} in the bag; stopping "
-                          "(--exit-when-done)", bag=len(self.bag))
+                          "(--exit-when-done)", bag=units)
             self.node.requestStop("all wants met")
         else:
             self.log.info("all wants met: {bag} in the bag; staying up as a relay",
-                          bag=len(self.bag))
+                          bag=units)
 
     def wantRefused(self, buy_id, reason):
         record = self.book.get(buy_id)
