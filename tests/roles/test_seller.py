@@ -861,3 +861,18 @@ class QuantityTests(SynchronousTestCase):
                    lambda sales: defer.fail(StoreError("disk full")))
         self.assertEqual(self.buy(5, 4), [])
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 5}, {}))
+
+    def test_aFileIsOneUnit(self):
+        """A buy of a shared file's content sells one unit, whatever
+        quantity it names."""
+        seller = self.sellerWith(apple=1000)
+        sha256 = "ab" * 32
+
+        class Files:
+            def describe(self, item):
+                return {"sha256": sha256, "size": 5, "transfer": 9}
+
+        seller.files = Files()
+        self.assertEqual(self.buy(5, 7, sha256=sha256, size=5),
+                         [trade.BuyOK(5, "apple", (1, 2, 9), sha256=sha256, size=5)])
+        self.assertEqual(seller.stock, {"apple": 999})

@@ -67,6 +67,8 @@ class Buyer(Role):
         self.buy_timeout = buy_timeout
         self.bag = self.store.bag()
         self.book = BuyBook(purchase.buy_id for purchase in self.bag)
+        # Views of the book, for the tests and anyone reading the buyer:
+        # buy id -> PendingBuy given up on, buy id -> the want holding it.
         self.unresolved = FieldView(self.book, "unresolved")
         self._by_buy = FieldView(self.book, "want")
         held = self.bagHeld()
