@@ -295,3 +295,9 @@ def flooded(node):
 
         buildScheme(node, "flood")
     return node
+
+
+def units(entries):
+    """Purchases (or sales) one entry per unit: one of several units is
+    repeated, so a test can count units as entries."""
+    return [entry for entry in entries for _ in range(entry.units)]

@@ -181,10 +181,9 @@ class MismatchedAnswerTests(_BuyerCase):
         self.assertGoesOn(buy)
 
     def test_anotherQuantity(self):
-        """A buy is one unit: a buyOK that claims three (a field no buyOK
-        has, so unsigned and dropped) fills one unit of three wanted, and
-        the buyer buys on.  (This one holds on the old code too: it
-        guards the rule.)"""
+        """A buyOK's units are its signed ``count`` alone: one that claims
+        three in fields no buyOK has (so unsigned and dropped) fills one
+        unit of three wanted, and the buyer buys on."""
         buy = self.startBuyer(quantity=3)["diamond"]
         fields = self.ok(buy).asDict()
         fields.update(quantity=3, units=3)
@@ -192,6 +191,17 @@ class MismatchedAnswerTests(_BuyerCase):
         self.assertEqual(len(self.buyer.bag), 1)
         self.assertEqual(self.buyer.wants[0].bought, 1)
         self.assertFalse(self.buyer.satisfied)
+
+    def test_moreThanAsked(self):
+        """A buyOK, signed by the seller, that counts more units than its
+        buy asked for answers no buy of ours: ignored; the matching one
+        is bought."""
+        buy = self.startBuyer(quantity=3)["diamond"]
+        self.assertEqual(buy.quantity, 3)
+        self.assertIgnored(self.ok(buy, count=4))
+        feed(self.seller, self.ok(buy, count=3))
+        self.assertEqual([(p.buy_id, p.units) for p in self.buyer.bag], [(buy.id, 3)])
+        self.assertTrue(self.buyer.satisfied)
 
     def test_anotherFile(self):
         """A file offered as content SHA of 5 bytes: the buy names that

@@ -14,6 +14,8 @@ from twisted_bazaar import plugins, wire
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.testing import Market
 
+from tests.helpers import units
+
 #: Where the out-of-package plugin lives: put this on the plugin path.
 PLUGIN_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugin_root")
 PLUGIN_DIR = os.path.join(PLUGIN_ROOT, "twisted_bazaar", "plugins")
@@ -49,7 +51,7 @@ class OpenCoreTests(SynchronousTestCase):
         buyer = market.addNode(discovery="gossip", scheme=options,
                                buyer={"wants": ["pear"], "quantity": 2})
         market.run(30)
-        bag = market.role(buyer, "buyer").bag
+        bag = units(market.role(buyer, "buyer").bag)
         self.assertEqual([(p.item, p.seller) for p in bag], [("pear", seller.id)] * 2)
         self.assertEqual(buyer.discovery.name, "gossip")
         self.assertEqual(buyer.discovery.ttl, 3)

@@ -58,7 +58,7 @@ class FramesTests(SynchronousTestCase):
 
     def test_framesAreExact(self):
         count = 0
-        for number in ("12.", "12a.", "16."):
+        for number in ("11.", "12.", "12a.", "16."):
             for sender, receiver, length, payload in frames(number):
                 self.assertEqual(length, len(payload), payload)
                 self.assertEqual(wire.encode(wire.decode(payload)), payload)
@@ -145,6 +145,21 @@ class ReplayTests(SynchronousTestCase):
         self.assertEqual(lines[-1][2], b'{"type":"dc"}')
         link.dataReceived(b"13:" + lines[-1][2] + b",")
         self.assertTrue(link.transport.disconnecting)
+
+    def test_quantities(self):
+        """§11's example of a buy of several units: seller 17 (with 4
+        apples) answers buyer 42's buys and ask as the example says."""
+        node = self.node(17, "127.0.0.1")
+        Seller(flooded(node), {"apple": 4})
+        link = openLink(node, host="127.0.0.1", port=9002)
+        hello = b'{"type":"thisisme","id":42,"port":9002,"host":"127.0.0.1"}'
+        link.dataReceived(b"%d:%s," % (len(hello), hello))
+        link.transport.clear()
+        lines = [(sender, receiver, payload.encode("utf-8"))
+                 for sender, receiver, _, payload in FRAME.findall(section("11."))
+                 if "buy" in payload or "ask" in payload or "soldout" in payload]
+        self.assertEqual(len(lines), 8)
+        self.exchange(lines, {"17": link})
 
     def test_signedTrade(self):
         """

@@ -20,6 +20,8 @@ from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.store import MemoryStore
 from twisted_bazaar.testing import Market, MemoryNetwork, MemoryServerEndpoint
 
+from tests.helpers import units
+
 #: Virtual seconds that let every node of a fresh network find its peers.
 SETTLE = 30
 
@@ -296,7 +298,7 @@ class _BooksMixin:
         self.assertEqual(by_id, {})
         for node, initial in zip(trade.sellers, trade.stocks):
             seller = trade.seller(node)
-            sold = Counter(sale.item for sale in seller.ledger.values())
+            sold = Counter(sale.item for sale in units(seller.ledger.values()))
             self.assertEqual(seller.stock, {item: units - sold[item]
                                             for item, units in initial.items()})
 
@@ -313,7 +315,7 @@ class TradingTests(_BooksMixin, SynchronousTestCase):
 
     def assertEveryWantMet(self, trade, wants):
         for buyer, (items, quantity) in zip(trade.buyers, wants):
-            self.assertEqual(Counter(p.item for p in trade.bag(buyer)),
+            self.assertEqual(Counter(p.item for p in units(trade.bag(buyer))),
                              {item: quantity for item in items})
             self.assertTrue(trade.market.role(buyer, "buyer").satisfied)
 
@@ -324,7 +326,7 @@ class TradingTests(_BooksMixin, SynchronousTestCase):
         trade = _Trade(3, stocks, wants)
         self.runCheckingStock(trade, 60)
         self.assertEveryWantMet(trade, wants)
-        self.assertEqual(len(trade.purchases()), 10)
+        self.assertEqual(sum(p.units for _, p in trade.purchases()), 10)
         self.assertBooksBalance(trade)
 
     def test_enoughStockWithLatency(self):
@@ -353,12 +355,12 @@ class TradingTests(_BooksMixin, SynchronousTestCase):
         wants = [(["apple"], 2)] * 4
         trade = _Trade(3, stocks, wants)
         self.runCheckingStock(trade, 120)
-        self.assertEqual(len(trade.purchases()), 4)
+        self.assertEqual(sum(p.units for _, p in trade.purchases()), 4)
         for node in trade.sellers:
             self.assertEqual(trade.seller(node).stock, {"apple": 0})
         self.assertBooksBalance(trade)
         self.assertFalse(any(trade.market.role(b, "buyer").satisfied
-                             for b in trade.buyers if len(trade.bag(b)) < 2))
+                             for b in trade.buyers if len(units(trade.bag(b))) < 2))
 
 
 class ChurnTests(_BooksMixin, SynchronousTestCase):
@@ -437,7 +439,7 @@ class ChurnTests(_BooksMixin, SynchronousTestCase):
         trade.market.crash(crashed)
         trade.market.run(60 + DOUBT_LIMIT)
         for buyer in trade.buyers:
-            self.assertEqual([(p.item, p.seller) for p in trade.bag(buyer)],
+            self.assertEqual([(p.item, p.seller) for p in units(trade.bag(buyer))],
                              [("apple", survivor.id)] * 2)
         self.assertEqual(trade.seller(survivor).stock, {"apple": 2})
         self.assertBooksBalance(trade)
@@ -456,7 +458,7 @@ class DeterminismTests(SynchronousTestCase):
 
     def test_sameSeedSameRun(self):
         ids, bags = self.outcome(21)
-        self.assertEqual(sum(len(bag) for bag in bags), 6)
+        self.assertEqual(sum(len(units(bag)) for bag in bags), 6)
         self.assertEqual(self.outcome(21), (ids, bags))
 
     def test_otherSeedOtherIds(self):

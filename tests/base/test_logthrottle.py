@@ -142,3 +142,18 @@ class PeerLogTests(SynchronousTestCase):
         for _ in range(PEER_BURST * 3):
             self.emit("10.0.0.0/16")
         self.assertEqual(len(self.lines()), PEER_BURST * 3)
+
+
+class WeightTests(SynchronousTestCase):
+    def test_weightCounted(self):
+        """An event not logged counts as its weight in the summary (a sale
+        of five units as five)."""
+        clock = task.Clock()
+        summaries = []
+        throttle = LogThrottle(clock, lambda counts, interval: summaries.append(
+            dict(counts)), burst=1)
+        self.assertTrue(throttle.admit("apple", 3))
+        self.assertFalse(throttle.admit("apple", 5))
+        self.assertFalse(throttle.admit("apple"))
+        throttle.flush()
+        self.assertEqual(summaries, [{"apple": 6}])

@@ -34,7 +34,7 @@ class ExitWhenDoneTests(SynchronousTestCase):
                                         "exit_when_done": True})
         staying = market.addNode(buyer={"wants": ["apple"]})
         market.run(30)
-        self.assertEqual(len(market.role(leaving, "buyer").bag), 2)
+        self.assertEqual(sum(p.units for p in market.role(leaving, "buyer").bag), 2)
         self.assertNotIn(leaving, market.nodes)
         self.assertIn(staying, market.nodes)
         self.assertTrue(market.role(staying, "buyer").satisfied)
@@ -86,13 +86,12 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         [result] = outcome
         self.assertEqual((result["item"], result["quantity"], result["node"]),
                          ("apple", 2, buy.node.id))
-        self.assertEqual([p["seller"] for p in result["purchases"]],
-                         [seller.id, seller.id])
+        self.assertEqual([(p["seller"], p["units"]) for p in result["purchases"]],
+                         [(seller.id, 2)])
         self.assertEqual(self.market.role(seller, "seller").inventory(),
                          {"apple": 1})
         self.assertEqual(renderBuy(result).splitlines(),
-                         [f"bought apple from node {seller.id} (1 of 2)",
-                          f"bought apple from node {seller.id} (2 of 2)"])
+                         [f"bought 2 apple from node {seller.id} (2 of 2)"])
         self.assertNothingLeft(buy)
 
     def test_nothingOnSale(self):

@@ -16,8 +16,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.cli import ledger
 from twisted_bazaar.store import DB_NAME, Purchase, Sale, SQLiteStore
 
-SALE_KEYS = {"buy_id", "item", "buyer", "time"}
-BAG_KEYS = {"buy_id", "item", "seller", "time"}
+SALE_KEYS = {"buy_id", "item", "buyer", "time", "units"}
+BAG_KEYS = {"buy_id", "item", "seller", "time", "units"}
 
 
 def stamp(seconds):
@@ -63,8 +63,8 @@ class LedgerTests(SynchronousTestCase):
         self.assertEqual(state, {
             "node_id": 17,
             "inventory": {"apple": 4, "pear": 0},
-            "sales": [{"buy_id": 901, "item": "apple", "buyer": 33, "time": 1000.5},
-                      {"buy_id": 902, "item": "pear", "buyer": 34, "time": 1001.0}],
+            "sales": [{"buy_id": 901, "item": "apple", "buyer": 33, "time": 1000.5, "units": 1},
+                      {"buy_id": 902, "item": "pear", "buyer": 34, "time": 1001.0, "units": 1}],
             "bag": []})
         self.assertEqual(list(state), ["node_id", "inventory", "sales", "bag"])
         for sale in state["sales"]:
@@ -77,7 +77,7 @@ class LedgerTests(SynchronousTestCase):
         state = json.loads(out)
         self.assertEqual(state, {
             "node_id": 33, "inventory": {}, "sales": [],
-            "bag": [{"buy_id": 901, "item": "apple", "seller": 17, "time": 1000.75}]})
+            "bag": [{"buy_id": 901, "item": "apple", "seller": 17, "time": 1000.75, "units": 1}]})
         self.assertEqual(set(state["bag"][0]), BAG_KEYS)
 
     def test_jsonWithoutAnId(self):
@@ -100,6 +100,20 @@ class LedgerTests(SynchronousTestCase):
             f"  {stamp(1000.5)}  buy 901  apple to 33",
             "bag: 1",
             f"  {stamp(2000.0)}  buy 77  fig from 8",
+        ])
+
+    def test_textCountsUnits(self):
+        """A buy of several units says how many, in the ledger and bag."""
+        folder = self.dataDir(17, {"apple": 10},
+                              [Sale(901, "apple", 33, 1000.5, units=6)],
+                              [Purchase(77, "fig", 8, 2000.0, units=3)])
+        code, out, _ = self.runLedger(folder)
+        self.assertEqual(out.splitlines()[1:], [
+            "inventory: apple 4",
+            "sales: 1",
+            f"  {stamp(1000.5)}  buy 901  apple x6 to 33",
+            "bag: 1",
+            f"  {stamp(2000.0)}  buy 77  fig x3 from 8",
         ])
 
     def test_textOfAnEmptyDir(self):

@@ -126,7 +126,8 @@ class BazaarLiveTests(SynchronousTestCase):
                                      str(TIMEOUT), "--listen", LOOPBACK_LISTEN,
                                      "--json"))
         self.assertEqual((obj["item"], obj["quantity"]), ("apple", 2))
-        self.assertEqual([p["seller"] for p in obj["purchases"]], [self.seller_id] * 2)
+        self.assertEqual([(p["seller"], p["units"]) for p in obj["purchases"]],
+                         [(self.seller_id, 2)])
         self.assertNotIn(obj["node"], (self.seller_id, self.buyer_id))
         state = json.loads(self.run_ok("--json", "node",
                                        f"127.0.0.1:{self.seller_port}"))

@@ -36,6 +36,22 @@ def ledger(directory):
     return json.loads(result.stdout)
 
 
+def units(entries):
+    """Units in a ledger's sales or a bag (one entry may be of several)."""
+    return sum(entry["units"] for entry in entries)
+
+
+def nodeLinks(daemon):
+    """The ids a running node is linked to, as ``bazaar node`` shows them."""
+    port = daemon.waitFor(r"listening on port (\d+)", TIMEOUT)[1]
+    script = str(Path(sys.executable).with_name("bazaar"))
+    result = subprocess.run([script, "--json", "node", f"127.0.0.1:{port}"],
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    if result.returncode != 0:
+        return []
+    return [link["id"] for link in json.loads(result.stdout)["links"]]
+
+
 def kill(daemon):
     """kill -9, and wait for the process and its log to end."""
     daemon.process.kill()
@@ -63,10 +79,11 @@ class CrashRestartTests(SynchronousTestCase):
 
     def test_sellerKilledAfterTheFirstSale(self):
         """
-        The issue's "done when": a seller of 5 apples is killed after the
-        first of 4 purchases and restarted with the same command; the buyer
-        ends with exactly 4, the ledger shows 4 sales and 1 apple left,
-        and bag and ledger hold the same buy ids.
+        The issue's "done when": a seller of 5 apples is killed after it
+        sold a buyer the 4 it wanted (one buy of 4) and restarted with the
+        same command; the buyer ends with exactly 4, the ledger shows 4
+        units sold and 1 apple left, and bag and ledger hold the same buy
+        ids and counts.
         """
         sells, buys = self.dataDir("S"), self.dataDir("B")
         seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=5",
@@ -74,21 +91,21 @@ class CrashRestartTests(SynchronousTestCase):
         seller_id = nodeId(seller, TIMEOUT)
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                        "--quantity", "4", "--data-dir", buys)
-        buyer.waitFor(rf"bought apple from {seller_id} \(1 of 4\)", TIMEOUT)
+        buyer.waitFor(rf"bought 4 apple from {seller_id} \(4 of 4\)", TIMEOUT)
         kill(seller)
         again = self.restart(seller, "seller again")
         self.assertEqual(nodeId(again, TIMEOUT), seller_id)
         buyer.waitFor(r"all wants met: 4 in the bag", SLOW)
         sold, bought = ledger(sells), ledger(buys)
-        self.assertEqual((sold["node_id"], sold["inventory"], len(sold["sales"])),
+        self.assertEqual((sold["node_id"], sold["inventory"], units(sold["sales"])),
                          (seller_id, {"apple": 1}, 4))
-        self.assertEqual(sorted(p["buy_id"] for p in bought["bag"]),
-                         sorted(s["buy_id"] for s in sold["sales"]))
+        self.assertEqual(sorted((p["buy_id"], p["units"]) for p in bought["bag"]),
+                         sorted((s["buy_id"], s["units"]) for s in sold["sales"]))
         self.assertEqual({(p["item"], p["seller"]) for p in bought["bag"]},
                          {("apple", seller_id)})
         self.assertEqual({(s["item"], s["buyer"]) for s in sold["sales"]},
                          {("apple", bought["node_id"])})
-        self.assertEqual(len(buyer.matches(r"bought apple from")), 4)
+        self.assertEqual(len(buyer.matches(r"bought (\d+ )?apple from")), 1)
         self.assertNoProblems(buyer, again, self.tracker)
 
     def test_changedSellIsReportedNotApplied(self):
@@ -109,38 +126,55 @@ class CrashRestartTests(SynchronousTestCase):
         """
         The tracker goes down mid-run: linked nodes keep trading without
         it, and when it is back on its port every node registers again
-        under its old id.
+        under its old id.  The buyer gets 1 of its 4 apples from the first
+        seller (all it has), then the other 3 from a second seller, which
+        joined (and linked) before the tracker went down.
         """
-        seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=9")
+        seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=1")
         seller_id = nodeId(seller, TIMEOUT)
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                        "--quantity", "4", "--search-window", "2")
         buyer_id = nodeId(buyer, TIMEOUT)
         buyer.waitFor(r"bought apple from .* \(1 of 4\)", TIMEOUT)
+        second = self.market.startNode("second seller", "--role", "seller", "--sell",
+                                        "apple=3")
+        second_id = nodeId(second, TIMEOUT)
+        self.market.waitIntroduced(second_id, TIMEOUT)
+        for _ in range(int(TIMEOUT)):
+            if nodeLinks(second):
+                break
+        else:
+            self.fail(f"the second seller never linked: {second.tail()}")
         self.tracker.terminate()
         self.tracker.finish()
         buyer.waitFor(r"lost the tracker", TIMEOUT)
-        bought_before = len(buyer.matches(r"bought apple from"))
-        buyer.waitFor(r"all wants met: 4 in the bag", TIMEOUT)
-        self.assertLess(bought_before, 4)
+        bought_before = len(buyer.matches(r"bought (\d+ )?apple from"))
+        buyer.waitFor(r"all wants met: 4 in the bag", SLOW)
+        # Usually the rest came after the tracker went down; a search that
+        # found the second seller just before is no fault.
+        self.assertLessEqual(bought_before, 2)
+        buyer.waitFor(rf"bought 3 apple from {second_id} \(4 of 4\)", TIMEOUT)
         port = self.market.tracker_port
         tracker = self.market.start("tracker again", [
             "bazaar-tracker", "--listen", f"tcp:{port}:interface=127.0.0.1"])
         tracker.waitFor(rf"tracker listening on [^\s:]+:{port}\b", TIMEOUT)
-        for node in (seller_id, buyer_id):
+        for node in (seller_id, buyer_id, second_id):
             tracker.waitFor(rf"node {node} joined from ", SLOW)
         joined = tracker.matches(r"node (?P<id>\d+) joined from ")
-        self.assertEqual(sorted(int(m["id"]) for m in joined), sorted([seller_id, buyer_id]))
-        self.assertEqual(len(seller.matches(r"sold apple to")), 4)
+        self.assertEqual(sorted(int(m["id"]) for m in joined),
+                         sorted([seller_id, buyer_id, second_id]))
+        self.assertEqual(len(seller.matches(r"sold apple to")), 1)
+        self.assertEqual(len(second.matches(r"sold 3 apple to")), 1)
         self.assertEqual(len(buyer.matches(r"no --data-dir: this node's state lives "
                                            r"in memory")), 1)
-        self.assertNoProblems(seller, buyer, tracker)
+        self.assertNoProblems(seller, second, buyer, tracker)
 
     def test_buyerKilledAndRestarted(self):
-        """The buyer is killed after its first purchase and restarted with
-        the same data dir: it keeps its bag and buys the rest, no more."""
-        sells, buys = self.dataDir("S"), self.dataDir("B")
-        seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=10",
+        """The buyer is killed after its first purchase (1 of 4: all its
+        seller had) and restarted with the same data dir, with a second
+        seller up: it keeps its bag and buys the rest there, no more."""
+        sells, more, buys = self.dataDir("S"), self.dataDir("S2"), self.dataDir("B")
+        seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=1",
                                         "--data-dir", sells)
         nodeId(seller, TIMEOUT)
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
@@ -149,17 +183,22 @@ class CrashRestartTests(SynchronousTestCase):
         buyer.waitFor(r"bought apple from .* \(1 of 4\)", TIMEOUT)
         kill(buyer)
         kept = ledger(buys)["bag"]
-        self.assertGreaterEqual(len(kept), 1)
+        self.assertEqual(units(kept), 1)
+        second = self.market.startNode("second seller", "--role", "seller", "--sell",
+                                        "apple=10", "--data-dir", more)
+        nodeId(second, TIMEOUT)
         again = self.restart(buyer, "buyer again")
         self.assertEqual(nodeId(again, TIMEOUT), buyer_id)
         again.waitFor(r"all wants met: 4 in the bag", SLOW)
-        sold, bought = ledger(sells), ledger(buys)
+        sold, sold_more, bought = ledger(sells), ledger(more), ledger(buys)
         self.assertEqual(bought["bag"][:len(kept)], kept)
-        self.assertEqual(len(bought["bag"]), 4)
-        self.assertEqual(sorted(p["buy_id"] for p in bought["bag"]),
-                         sorted(s["buy_id"] for s in sold["sales"]))
-        self.assertEqual(sold["inventory"], {"apple": 6})
-        self.assertNoProblems(seller, again)
+        self.assertEqual(units(bought["bag"]), 4)
+        self.assertEqual(sorted((p["buy_id"], p["units"]) for p in bought["bag"]),
+                         sorted((s["buy_id"], s["units"])
+                                for s in sold["sales"] + sold_more["sales"]))
+        self.assertEqual((sold["inventory"], sold_more["inventory"]),
+                         ({"apple": 0}, {"apple": 7}))
+        self.assertNoProblems(seller, second, again)
 
 
 class ChaosTests(SynchronousTestCase):
@@ -216,7 +255,8 @@ class ChaosTests(SynchronousTestCase):
             ids[name] = self.start(name, "--role", "buyer", "--want", "apple",
                                    "--quantity", str(self.WANTED))
         # Mid-trade: the seller of buyer1's first apple goes first.
-        sold = int(self.running["buyer1"].waitFor(r"bought apple from (\d+)", SLOW)[1])
+        sold = int(self.running["buyer1"].waitFor(r"bought (?:\d+ )?apple from (\d+)",
+                                                  SLOW)[1])
         self.killAndRestart({ids[name]: name for name in self.SELLERS}[sold])
         victims = list(self.SELLERS) + list(self.BUYERS) + ["tracker"]
         rng.shuffle(victims)
@@ -235,12 +275,12 @@ class ChaosTests(SynchronousTestCase):
                 sales[sale["buy_id"]] = (ids[name], sale["buyer"])
             stock = int(self.SELLERS[name].split("=")[1])
             self.assertEqual(books[name]["inventory"],
-                             {"apple": stock - len(books[name]["sales"])})
+                             {"apple": stock - units(books[name]["sales"])})
             self.assertEqual(books[name]["node_id"], ids[name])
         bagged = {}
         for name in self.BUYERS:
             bag = books[name]["bag"]
-            self.assertEqual(len(bag), self.WANTED, f"{name} holds {len(bag)}")
+            self.assertEqual(units(bag), self.WANTED, f"{name} holds {units(bag)}")
             for purchase in bag:
                 bagged[purchase["buy_id"]] = (purchase["seller"], ids[name])
         self.assertEqual(bagged, sales)

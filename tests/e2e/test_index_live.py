@@ -113,9 +113,11 @@ class LiveIndexTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", "--discovery", "index", "--role",
                                        "buyer", "--want", "pear", "--quantity", "3")
         buyer.waitFor(r"all wants met", TIMEOUT)
-        bought = [int(m[1]) for m in buyer.matches(r"bought pear from (\d+) \(\d of 3\)")]
-        self.assertEqual(len(bought), 3, buyer.tail())
-        self.assertEqual(set(bought), {entries["pears"]["id"], entries["figs"]["id"]})
+        bought = [(int(m[1] or 1), int(m[2])) for m in
+                  buyer.matches(r"bought (?:(\d+) )?pear from (\d+) \(\d of 3\)")]
+        self.assertEqual(sum(units for units, _ in bought), 3, buyer.tail())
+        self.assertEqual({seller for _, seller in bought},
+                         {entries["pears"]["id"], entries["figs"]["id"]})
 
         # One seller is out of pears and withdrew them; kill -9 the other.
         [left] = self.lookupUntil(client, "pear", lambda s: len(s) == 1,

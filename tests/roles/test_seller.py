@@ -782,3 +782,97 @@ class ThreadedSigningTests(SynchronousTestCase):
         self.assertTrue(self.executor.stopped)
         self.assertSignedAnswers(self.buy(50), [trade.BuyOK(50, "apple", self.back)])
         self.assertEqual(self.executor.jobs, [])
+
+
+class QuantityTests(SynchronousTestCase):
+    """A buy names a quantity: the seller sells what it can of it, once,
+    and says how many (docs/protocol.md §11)."""
+
+    def setUp(self):
+        self.node = makeNode(1)
+        self.relay = linkPeer(self.node, 2)
+
+    def sellerWith(self, **stock):
+        return Seller(flooded(self.node), stock, lease=LEASE)
+
+    def buy(self, buy_id, quantity, buyer=9, **kw):
+        feed(self.relay, trade.Buy(buy_id, "apple", (buyer, 2, 1), expires=EXPIRES,
+                                   quantity=quantity, **kw))
+        return sent(self.relay)
+
+    def ok(self, buy_id, count, buyer=9):
+        return trade.BuyOK(buy_id, "apple", (1, 2, buyer), count=count)
+
+    def test_allWhenInStock(self):
+        seller = self.sellerWith(apple=10)
+        self.assertEqual(self.buy(5, 4), [self.ok(5, 4)])
+        self.assertEqual(seller.stock, {"apple": 6})
+        self.assertEqual([(s.buy_id, s.units) for s in self.node.store.sales()], [(5, 4)])
+        self.assertEqual(self.node.store.inventory(), {"apple": 6})
+
+    def test_partialFill(self):
+        """More asked than left: what is left is sold, and the buyOK says
+        how many."""
+        seller = self.sellerWith(apple=3)
+        self.assertEqual(self.buy(5, 10), [self.ok(5, 3)])
+        self.assertEqual(seller.stock, {"apple": 0})
+        self.assertEqual(self.node.store.inventory(), {"apple": 0})
+
+    def test_resendGetsTheSameCount(self):
+        """A resent buy, whatever quantity it now names, gets the same
+        buyOK and takes nothing more; so does an ask about it."""
+        seller = self.sellerWith(apple=5)
+        [first] = self.buy(5, 3)
+        self.assertEqual(self.buy(5, 3), [first])
+        self.assertEqual(self.buy(5, 5), [first])
+        feed(self.relay, trade.Ask(5, "apple", (9, 2, 1), expires=EXPIRES))
+        self.assertEqual(sent(self.relay), [first])
+        self.assertEqual((first.count, seller.stock), (3, {"apple": 2}))
+
+    def test_soldoutWhenNone(self):
+        self.sellerWith(apple=2)
+        self.buy(5, 2)
+        [answer] = self.buy(6, 3)
+        self.assertEqual((type(answer), answer.code, answer.id), (wire.Error, "soldout", 6))
+        self.assertEqual([s.units for s in self.node.store.sales()], [2])
+
+    def test_oneIsNoCount(self):
+        """A buy of one (named or not) gets a buyOK without count, as
+        before quantities."""
+        self.sellerWith(apple=5)
+        self.assertEqual(self.buy(5, None), [trade.BuyOK(5, "apple", (1, 2, 9))])
+        self.assertEqual(self.buy(6, 1), [trade.BuyOK(6, "apple", (1, 2, 9))])
+
+    def test_reservedUnitCounts(self):
+        """The unit held for the buyer is one of those it buys; units held
+        for others are not sold to it."""
+        seller = self.sellerWith(apple=8)
+        feed(self.relay, floodmsg.Search(100, "apple", (9, 2), 5))
+        feed(self.relay, floodmsg.Search(101, "apple", (8, 2), 5))
+        sent(self.relay)
+        self.assertEqual(seller.free("apple"), 6)
+        self.assertEqual(self.buy(5, 10), [self.ok(5, 7)])
+        self.assertEqual((seller.stock, seller.free("apple")), ({"apple": 1}, 0))
+
+    def test_undoneOnStoreFailure(self):
+        """A sale of several units the store refuses gives them all back."""
+        seller = self.sellerWith(apple=5)
+        self.patch(self.node.store, "commitSales",
+                   lambda sales: defer.fail(StoreError("disk full")))
+        self.assertEqual(self.buy(5, 4), [])
+        self.assertEqual((seller.stock, seller.ledger), ({"apple": 5}, {}))
+
+    def test_aFileIsOneUnit(self):
+        """A buy of a shared file's content sells one unit, whatever
+        quantity it names."""
+        seller = self.sellerWith(apple=1000)
+        sha256 = "ab" * 32
+
+        class Files:
+            def describe(self, item):
+                return {"sha256": sha256, "size": 5, "transfer": 9}
+
+        seller.files = Files()
+        self.assertEqual(self.buy(5, 7, sha256=sha256, size=5),
+                         [trade.BuyOK(5, "apple", (1, 2, 9), sha256=sha256, size=5)])
+        self.assertEqual(seller.stock, {"apple": 999})

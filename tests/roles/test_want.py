@@ -19,6 +19,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.wire import trade
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.market import Offer
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.roles import want as machine
 from twisted_bazaar.roles.buyer import Buyer
@@ -220,20 +221,18 @@ class BoundedTests(_BuyerCase):
             self.nextCall()
         self.assertEqual(list(self.buyer.unresolved), [second.id])
         self.assertEqual(self.buyer._by_buy, {})
-        [search] = [m for m in sent(self.relay) if type(m) is floodmsg.Search]
-        feed(self.relay, floodmsg.Reply(search.id, "apple", NEAR, 6, "", 0))
-        self.clock.advance(WINDOW)
-        [third] = sent(self.relay)
-        feed(self.relay, trade.BuyOK(third.id, "apple", NEAR))
-        feed(self.relay, trade.BuyOK(second.id, "apple", FAR))
+        # The buy in doubt asked for both units: nothing else is bought.
+        self.assertEqual({m.id for m in sent(self.relay)}, {second.id})
+        feed(self.relay, trade.BuyOK(second.id, "apple", FAR, count=2))
         self.assertTrue(self.buyer.satisfied)
         self.assertEqual((self.buyer._by_buy, self.buyer.unresolved), ({}, {}))
 
 
 class TableTests(SynchronousTestCase):
     def test_everyNameExists(self):
-        """Each state in the table is a known state; each guard and output
-        is a method of Want."""
+        """Each state in the table is a known state; each input is a method
+        of Want, and each guard and output one of Want's own functions (a
+        misspelt name fails at import)."""
         states = {machine.WAITING, machine.BACKOFF, machine.SEARCHING, machine.SAVING,
                   machine.RETRY_SAVE, machine.RESUMING, machine.BUYING,
                   machine.COMMITTING, machine.DOUBTING, machine.DONE, machine.STOPPED}
@@ -242,13 +241,84 @@ class TableTests(SynchronousTestCase):
             self.assertTrue(callable(getattr(machine.Want, name)), name)
             for guards, target, outputs in rows:
                 self.assertIn(target, states)
-                for guard in guards:
-                    self.assertTrue(callable(getattr(machine.Want, "_if_" + guard)))
-                for output in outputs:
-                    self.assertTrue(callable(getattr(machine.Want, "_" + output)))
+                for function in guards + outputs:
+                    self.assertIs(getattr(machine.Want, function.__name__), function)
 
     def test_stopIsFinal(self):
         """Nothing leads out of stopped."""
         for (state, name), rows in machine.TRANSITIONS.items():
             if state == machine.STOPPED:
                 self.assertEqual([target for _, target, _ in rows], [machine.STOPPED])
+
+
+class QuantityTests(_BuyerCase):
+    """A want asks each seller for all the units it still wants, and
+    takes what comes: N units from one seller in one buy, the rest of a
+    partial fill from the next offer, a file as one unit."""
+
+    def test_oneBuyForAll(self):
+        self.offered(NEAR, FAR, store=MemoryStore(), quantity=10)
+        [buy] = sent(self.relay)
+        self.assertEqual((buy.path, buy.quantity), ((1, 2, 6), 10))
+        feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR, count=10))
+        self.assertTrue(self.buyer.satisfied)
+        self.assertEqual([(p.buy_id, p.units) for p in self.buyer.bag], [(buy.id, 10)])
+        self.assertEqual(self.store.bag(), self.buyer.bag)
+
+    def test_partialFillThenNextOffer(self):
+        """A seller with fewer sells what it has; the rest is asked of the
+        next offer at once, without a new search."""
+        self.offered(NEAR, FAR, store=MemoryStore(), quantity=10)
+        [first] = sent(self.relay)
+        with capturedLogs() as events:
+            feed(self.relay, trade.BuyOK(first.id, "apple", NEAR, count=4))
+        self.assertIn("bought 4 apple from 6 (4 of 10)", formatEvent(events[0]))
+        [second] = sent(self.relay)
+        self.assertEqual((type(second), second.path, second.quantity),
+                         (trade.Buy, (1, 2, 3, 5), 6))
+        self.assertNotEqual(second.id, first.id)
+        feed(self.relay, trade.BuyOK(second.id, "apple", FAR, count=6))
+        self.assertTrue(self.buyer.satisfied)
+        self.assertEqual([p.units for p in self.buyer.bag], [4, 6])
+        self.assertEqual(self.store.pending(), [])
+
+    def test_partialFillWithoutOffersSearchesAgain(self):
+        self.offered(NEAR, store=MemoryStore(), quantity=10)
+        [first] = sent(self.relay)
+        feed(self.relay, trade.BuyOK(first.id, "apple", NEAR, count=4))
+        [search] = sent(self.relay)
+        self.assertEqual((type(search), self.want.state),
+                         (floodmsg.Search, machine.SEARCHING))
+        self.assertEqual(self.want.remainder(), 6)
+
+    def test_resendOfAPartialFill(self):
+        """The buyOK is lost: the same id and quantity go again, and the
+        seller's repeated answer (the same count) is counted once."""
+        self.offered(NEAR, store=MemoryStore(), quantity=10)
+        [first] = sent(self.relay)
+        self.nextCall()
+        self.assertEqual(sent(self.relay), [first])
+        ok = trade.BuyOK(first.id, "apple", NEAR, count=4)
+        feed(self.relay, ok, ok)
+        self.assertEqual([p.units for p in self.buyer.bag], [4])
+        self.assertEqual(self.want.bought, 4)
+
+    def test_moreThanAskedIsNoAnswer(self):
+        self.offered(NEAR, store=MemoryStore(), quantity=3)
+        [first] = sent(self.relay)
+        feed(self.relay, trade.BuyOK(first.id, "apple", NEAR, count=4))
+        self.assertEqual((self.buyer.bag, self.want.state), ([], machine.BUYING))
+
+    def test_aFileIsOneUnit(self):
+        """A quantity never multiplies a file: its buy names none, and the
+        file bought meets the want."""
+        self.start(store=MemoryStore(), quantity=3)
+        sha256 = "ab" * 32
+        self.want.found([Offer(6, (1, 2, 6), size=5, sha256=sha256)])
+        [buy] = sent(self.relay)
+        self.assertEqual((buy.quantity, buy.sha256), (None, sha256))
+        feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR, sha256=sha256, size=5))
+        self.assertTrue(self.buyer.satisfied)
+        self.assertEqual((self.want.bought, self.want.quantity), (1, 1))
+        restarted = Buyer(flooded(self.node), ["apple"], quantity=3)
+        self.assertTrue(restarted.satisfied)

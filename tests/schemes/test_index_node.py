@@ -50,6 +50,7 @@ from tests.helpers import (
     makeNode,
     parseNetstrings,
     sent,
+    units,
 )
 
 def indexOf(tracker):
@@ -475,7 +476,7 @@ class IndexMarketCase(SynchronousTestCase):
                                 "buy_timeout": 2.0})
 
     def bag(self, buyer):
-        return [(p.item, p.seller) for p in self.market.role(buyer, "buyer").bag]
+        return [(p.item, p.seller) for p in units(self.market.role(buyer, "buyer").bag)]
 
     def lookupFirst(self, seller, item="pear"):
         """Make the tracker's next found for item name seller first: hand

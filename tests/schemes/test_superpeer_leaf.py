@@ -26,7 +26,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.testing import Market, MemoryNetwork
 
-from tests.helpers import NODE_PORT, closeLink, feed, makeNode, openLink, sent
+from tests.helpers import NODE_PORT, closeLink, feed, makeNode, openLink, sent, units
 from tests import records
 from tests.schemes import FindEvents, StaticShop
 
@@ -283,7 +283,7 @@ class MarketTests(SynchronousTestCase):
         market.run(20)
         self.assertIn(buyer.id, other.links)
         self.assertNotIn(buyer.id, home.links)
-        bag = market.role(buyer, "buyer").bag
+        bag = units(market.role(buyer, "buyer").bag)
         self.assertEqual([(p.item, p.seller) for p in bag], [("apple", seller.id)] * 3)
         # Sold out: withdrawn from the index.
         self.assertEqual(home.discovery.side.index.lookup("apple", 5,
@@ -317,9 +317,9 @@ class MarketTests(SynchronousTestCase):
         for leaf in (seller, buyer):
             self.assertEqual(leaf.discovery.side.registered, {supers[1].id})
         self.assertIn(seller.id, supers[1].discovery.side.index)
-        bag = buyer_role.bag
+        bag = units(buyer_role.bag)
         self.assertEqual([(p.item, p.seller) for p in bag], [("apple", seller.id)] * 2)
         self.assertEqual(bag[0].buy_id, in_flight)
         ledger = market.role(seller, "seller").ledger
-        self.assertEqual(sorted(sale.buy_id for sale in ledger.values()),
+        self.assertEqual(sorted(sale.buy_id for sale in units(ledger.values())),
                          sorted(p.buy_id for p in bag))

@@ -96,6 +96,30 @@ class _StoreContract:
         self.assertEqual(self.store.inventory(), {"apple": 1, "pear": 0})
         self.assertEqual(self.store.sales(), sales)
 
+    def test_salesOfManyUnitsTakeThemAll(self):
+        """A sale of several units under one buy id takes them all, and is
+        one line of the ledger that keeps its count."""
+        self.done(self.store.seedInventory({"apple": 10}))
+        sales = [Sale(11, "apple", 7, 1.0, "k", units=6), Sale(12, "apple", 8, 2.0)]
+        self.done(self.store.commitSales(sales))
+        self.assertEqual(self.store.inventory(), {"apple": 3})
+        self.assertEqual([sale.units for sale in self.store.sales()], [6, 1])
+
+    def test_unitsBeyondTheStockRecordNothing(self):
+        """A sale of more units than are left fails whole: none taken."""
+        self.done(self.store.seedInventory({"apple": 5}))
+        self.refused(self.store.commitSales([Sale(11, "apple", 7, 1.0, units=4),
+                                             Sale(12, "apple", 8, 1.0, units=2)]))
+        self.assertEqual((self.store.inventory(), self.store.sales()), ({"apple": 5}, []))
+
+    def test_purchaseAndPendingKeepTheirCounts(self):
+        pending = PendingBuy(5, "apple", 9, (1, 9), expires=100, quantity=40)
+        self.done(self.store.addPending(pending))
+        self.assertEqual(self.store.pending(), [pending])
+        purchase = Purchase(5, "apple", 9, 2.0, units=17)
+        self.done(self.store.commitPurchase(purchase))
+        self.assertEqual((self.store.bag(), self.store.pending()), ([purchase], []))
+
     def test_saleOfAMissingItemRecordsNothing(self):
         """One bad sale fails the whole batch: no unit taken, no sale kept."""
         self.done(self.store.seedInventory({"apple": 3}))
@@ -277,8 +301,10 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
         self.done(self.store.commitPurchase(Purchase(40, "pear", 3, 2.0)))
         self.assertEqual(readState(self.directory), {
             "node_id": 12, "inventory": {"apple": 1},
-            "sales": [{"buy_id": 1, "item": "apple", "buyer": 7, "time": 1.0}],
-            "bag": [{"buy_id": 40, "item": "pear", "seller": 3, "time": 2.0}]})
+            "sales": [{"buy_id": 1, "item": "apple", "buyer": 7, "time": 1.0,
+                       "units": 1}],
+            "bag": [{"buy_id": 40, "item": "pear", "seller": 3, "time": 2.0,
+                     "units": 1}]})
         self.done(self.store.commitSales([Sale(2, "apple", 8, 3.0)]))
         self.assertEqual(readState(self.directory)["inventory"], {"apple": 0})
 
@@ -521,7 +547,35 @@ class UpgradeTests(SynchronousTestCase):
             self.assertEqual(store.closed(), [])
             self.successResultOf(store.close())
         self.assertEqual(readState(folder)["sales"],
-                         [{"buy_id": 777, "item": "apple", "buyer": 42, "time": 5.0}])
+                         [{"buy_id": 777, "item": "apple", "buyer": 42, "time": 5.0,
+                           "units": 1}])
+
+    def test_schema2Upgraded(self):
+        """A data dir of schema 2 (before quantities) gets the count
+        columns: every earlier sale, purchase and pending buy is of one
+        unit; a sale of several units is kept across reopening."""
+        folder = self.dataDir(SCHEMA_1)
+        store = self.open(folder)
+        self.successResultOf(store.close())
+        db = sqlite3.connect(os.path.join(folder, DB_NAME))
+        # Back to schema 2, as the version before quantities made it.
+        for table, column in (("sales", "units"), ("bag", "units"),
+                              ("pending", "quantity")):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+        db.commit()
+        db.close()
+        self.assertEqual(readState(folder)["bag"][0]["units"], 1)
+        store = self.open(folder)
+        self.assertEqual(store.sales(), [Sale(777, "apple", 42, 5.0)])
+        self.assertEqual(store.pending()[0].quantity, 1)
+        self.successResultOf(store.commitSales([Sale(778, "apple", 43, 6.0, "k",
+                                                     units=2)]))
+        self.successResultOf(store.close())
+        store = self.open(folder)
+        self.assertEqual(([s.units for s in store.sales()], store.inventory()),
+                         ([1, 2], {"apple": 0}))
+        self.assertEqual([s["units"] for s in readState(folder)["sales"]], [1, 2])
 
     def test_newerSchemaRefused(self):
         folder = self.dataDir(f"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"

@@ -73,10 +73,11 @@ class LogThrottle:
             return 1
         return self._spare if self._inInterval(self.clock.seconds()) else self.burst
 
-    def admit(self, key=None):
+    def admit(self, key=None, weight=1):
         """
         One event: True when the caller should log it; otherwise it is
-        counted under ``key`` for the summary.
+        counted under ``key`` for the summary, as ``weight`` (a sale of
+        five units counts five, say).
         """
         if self.verbose:
             return True
@@ -94,7 +95,7 @@ class LogThrottle:
         if (self.keys is not None and key not in self.suppressed
                 and len(self.suppressed) >= self.keys):
             key = None
-        self.suppressed[key] += 1
+        self.suppressed[key] += weight
         if self._call is None:
             self._call = self.clock.callLater(self._start + self.interval - now,
                                               self._end)

@@ -165,13 +165,14 @@ class OneShotBuy:
             self._finished.callback(self.result())
 
     def result(self):
-        """What was bought: the node's id, the item, each purchase, and
-        each file fetched (its path, and the pieces each seller served)."""
+        """What was bought: the node's id, the item, each purchase (with
+        its units), and each file fetched (its path, and the pieces each
+        seller served)."""
         fetched = self.fetcher.fetched if self.fetcher is not None else {}
         # A file is bought once, whatever the quantity asked.
         [want] = self.buyer.wants
         return {"node": self.node.id, "item": self.item, "quantity": want.quantity,
-                "purchases": [{"buy_id": p.buy_id, "seller": p.seller}
+                "purchases": [{"buy_id": p.buy_id, "seller": p.seller, "units": p.units}
                               for p in self.buyer.bag],
                 "files": [{"name": name, "path": path,
                            "pieces": [{"seller": seller, "pieces": n}
@@ -180,9 +181,14 @@ class OneShotBuy:
 
 
 def renderBuy(obj):
-    """A purchase as text: one line per unit, then one per file fetched."""
-    lines = [f"bought {obj['item']} from node {p['seller']} ({n} of {obj['quantity']})"
-             for n, p in enumerate(obj["purchases"], 1)]
+    """A purchase as text: one line per buy, with the units it bought,
+    then one per file fetched."""
+    lines, total = [], 0
+    for p in obj["purchases"]:
+        total += p["units"]
+        units = f"{p['units']} " if p["units"] != 1 else ""
+        lines.append(f"bought {units}{obj['item']} from node {p['seller']} "
+                     f"({total} of {obj['quantity']})")
     for entry in obj.get("files", ()):
         served = ", ".join(f"{row['pieces']} piece{'s' if row['pieces'] != 1 else ''} "
                            f"from node {row['seller']}" for row in entry["pieces"])

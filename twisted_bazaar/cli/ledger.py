@@ -31,6 +31,11 @@ def _when(seconds):
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
+def _times(line):
+    """`` x5`` for a buy of 5 units; nothing for one."""
+    return f" x{line['units']}" if line["units"] != 1 else ""
+
+
 def render(state):
     """The human-readable form."""
     lines = [f"node id: {state['node_id'] if state['node_id'] is not None else '-'}"]
@@ -40,11 +45,11 @@ def render(state):
     lines.append(f"sales: {len(state['sales'])}")
     for sale in state["sales"]:
         lines.append(f"  {_when(sale['time'])}  buy {sale['buy_id']}  {sale['item']}"
-                     f" to {sale['buyer']}")
+                     f"{_times(sale)} to {sale['buyer']}")
     lines.append(f"bag: {len(state['bag'])}")
     for purchase in state["bag"]:
         lines.append(f"  {_when(purchase['time'])}  buy {purchase['buy_id']}  "
-                     f"{purchase['item']} from {purchase['seller']}")
+                     f"{purchase['item']}{_times(purchase)} from {purchase['seller']}")
     return "\n".join(lines)
 
 

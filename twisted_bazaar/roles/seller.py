@@ -1,6 +1,7 @@
 """
 The seller role: answers searches for what it has, holds a unit for the
-buyer who asked, and sells each buy exactly once.  A buy is known by its
+buyer who asked, and sells each buy exactly once: as many units as it
+asks for, or as it has left (docs/protocol.md §11).  A buy is known by its
 buyer's key and its id (docs/protocol.md §11), and sells only before it
 expires.  An ``ask`` about a buy is answered from the ledger and never
 sells: a buy asked about and not sold, or answered ``soldout``, is
@@ -17,7 +18,7 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import keyOwns, signedBy
 from twisted_bazaar.base.logthrottle import LogThrottle
-from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
+from twisted_bazaar.wire.trade import Ask, Buy, BuyOK, quantityField, quantityOf
 from twisted_bazaar.core.market import IShop, discoveryOf
 from twisted_bazaar.roles.files.options import sharedFolder
 from twisted_bazaar.roles.files.shop import FileShop
@@ -446,11 +447,12 @@ class Seller(Role):
 
     def _sell(self, buy):
         """
-        Sell one unit for a buy, once: a buy sold before gets its buyOK
-        again; a closed one ``soldout`` again; one that can no longer be
-        sold (expired, or expiring too far ahead) is refused and nothing
-        is recorded; one that finds no unit (or not the content it names)
-        is closed, then answered ``soldout``.
+        Sell what it can of a buy's quantity (one unit of a shared file),
+        once: a buy sold before gets its buyOK again, with the same count;
+        a closed one ``soldout`` again; one that can no longer be sold
+        (expired, or expiring too far ahead) is refused and nothing is
+        recorded; one that finds no unit (or not the content it names) is
+        closed, then answered ``soldout``.
         """
         if not self._trusted(buy):
             return
@@ -476,13 +478,16 @@ class Seller(Role):
                             "content")
                 return
             if (buyer, item) in self._reservations:
+                # The unit held for this buyer is one of those it buys.
                 self._release((buyer, item))
-            elif self.free(item) <= 0:
+            free = self.free(item)
+            if free <= 0:
                 self._close(buy, "soldout", f"no {item} left to sell")
                 return
-            self.stock[item] -= 1
+            units = 1 if buy.sha256 is not None else min(quantityOf(buy), free)
+            self.stock[item] -= units
             sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
-                        buy.sha256, buy.size)
+                        buy.sha256, buy.size, units)
             self.ledger[sale.ledgerKey] = sale
             self._unsaved.append(sale)
             self._uncommitted.add(sale.ledgerKey)
@@ -492,7 +497,8 @@ class Seller(Role):
         """Answer buyOK for a sale, once it is on disk (signed meanwhile),
         to the buyer of message (a buy or an ask)."""
         self._answer(BuyOK(sale.buy_id, sale.item, message.path[::-1],
-                           buyer_key=message.key, sha256=sale.sha256, size=sale.size),
+                           buyer_key=message.key, sha256=sale.sha256, size=sale.size,
+                           count=quantityField(sale.units)),
                      sale)
         if sale.ledgerKey not in self._uncommitted:
             return
@@ -537,18 +543,19 @@ class Seller(Role):
         log = self.saleLog
         if not log.spare():
             for sale in sales:
-                log.admit(sale.item)
+                log.admit(sale.item, sale.units)
             return
         # Stock left after each sale of this commit, the last first.
         left, later = [], {}
         for sale in reversed(sales):
             after = later.get(sale.item, 0)
             left.append(self.stock[sale.item] + after)
-            later[sale.item] = after + 1
+            later[sale.item] = after + sale.units
         for sale, remaining in zip(sales, reversed(left)):
-            if log.admit(sale.item):
-                self.log.info("sold {item} to {buyer} ({left} left)", item=sale.item,
-                              buyer=sale.buyer, left=remaining)
+            if log.admit(sale.item, sale.units):
+                self.log.info("sold {units}{item} to {buyer} ({left} left)",
+                              units=f"{sale.units} " if sale.units != 1 else "",
+                              item=sale.item, buyer=sale.buyer, left=remaining)
 
     def _logUnlogged(self, counts, interval):
         self.log.info("sold {n} more units in the last {interval:g} s, not logged "
@@ -566,7 +573,7 @@ class Seller(Role):
         for sale in sales:
             del self.ledger[sale.ledgerKey]
             self._uncommitted.discard(sale.ledgerKey)
-            self.stock[sale.item] += 1
+            self.stock[sale.item] += sale.units
         self._answers = [(sale, answer) for sale, answer in self._answers
                          if self.ledger.get(sale.ledgerKey) is sale]
         self._answerCommitted()

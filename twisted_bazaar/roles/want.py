@@ -14,10 +14,9 @@ Leaving a state cancels its timer, and leaving ``searching`` otherwise than
 through ``found`` cancels the find.
 """
 
-from twisted.internet import defer
-
 from twisted_bazaar.base.backoff import exponential
-from twisted_bazaar.wire.trade import Buy
+from twisted_bazaar.base.deferreds import ignoreCancelled
+from twisted_bazaar.wire.trade import Buy, quantityField
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.store import PendingBuy
 
@@ -74,72 +73,6 @@ _ACTIVE = (WAITING, BACKOFF, SEARCHING, SAVING, RETRY_SAVE, RESUMING, BUYING,
 _HOLDING = (SAVING, RETRY_SAVE, RESUMING, BUYING)
 
 
-def _rows(*rows):
-    return list(rows)
-
-
-#: (state, input) -> rows of (guards, next state, outputs): the first row
-#: whose guards all hold is taken.
-TRANSITIONS = {
-    (WAITING, "kick"): _rows(
-        (("full",), DOUBTING, ()),
-        (("canFind",), SEARCHING, ("startFind",))),
-    (DOUBTING, "resolved"): _rows(
-        (("full",), DOUBTING, ()),
-        (("offersLeft",), SAVING, ("takeNextOffer",)),
-        ((), WAITING, ("kickAgain",))),
-    (WAITING, "resume"): _rows(
-        ((), RESUMING, ("takePending",))),
-    (BACKOFF, "timerFired"): _rows(
-        ((), WAITING, ("kickAgain",))),
-    (SEARCHING, "found"): _rows(
-        (("offered",), SAVING, ("keepOffers", "takeNextOffer")),
-        ((), BACKOFF, ("scheduleSearch",))),
-    (SAVING, "saved"): _rows(
-        (("isCurrent",), BUYING, ("sendFirst",))),
-    (SAVING, "saveFailed"): _rows(
-        (("isCurrent",), RETRY_SAVE, ("scheduleSave",))),
-    (RETRY_SAVE, "timerFired"): _rows(
-        ((), SAVING, ("savePending",))),
-    (RESUMING, "kick"): _rows(
-        ((), BUYING, ("sendFirst",))),
-    (BUYING, "timerFired"): _rows(
-        (("mayResend",), BUYING, ("resend",)),
-        (("fullWithout",), DOUBTING, ("logGiveUp", "abandon")),
-        (("offersLeft",), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
-        ((), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
-    # The seller read the buy and did not answer, or answered that it
-    # cannot settle it yet (notyet): the buy is given up on, in doubt.
-    (BUYING, "unanswered"): _rows(
-        (("isCurrent", "fullWithout"), DOUBTING, ("logGiveUp", "abandon")),
-        (("isCurrent", "offersLeft"), SAVING, ("logGiveUp", "abandon", "takeNextOffer")),
-        (("isCurrent",), WAITING, ("logGiveUp", "abandon", "kickAgain"))),
-    (BUYING, "refused"): _rows(
-        (("isCurrent",), BUYING, ("countRefusal",))),
-    (COMMITTING, "notCommitted"): _rows(
-        (("isCurrent",), BUYING, ("armResend",))),
-}
-
-for _state in _HOLDING:
-    TRANSITIONS[_state, "soldOut"] = _rows(
-        (("isCurrent", "offersLeft"), SAVING, ("dropCurrent", "takeNextOffer")),
-        (("isCurrent",), WAITING, ("dropCurrent", "kickAgain")))
-    TRANSITIONS[_state, "buyOK"] = _rows(
-        (("isCurrent",), COMMITTING, ()))
-
-for _state in _ACTIVE:
-    TRANSITIONS[_state, "committed"] = _rows(
-        (("lastUnit",), DONE, ("count", "finish")),
-        (("isCurrentPurchase",), WAITING, ("count", "kickAgain")),
-        ((), _state, ("count",)))
-    TRANSITIONS[_state, "stop"] = _rows(
-        ((), STOPPED, ()))
-
-for _state in (DONE, STOPPED):
-    TRANSITIONS[_state, "committed"] = _rows(
-        ((), _state, ("count",)))
-
-del _state
 
 
 class Want:
@@ -147,8 +80,10 @@ class Want:
     The purchase state of one wanted item.
 
     @ivar item: what is wanted.
-    @ivar quantity: how many.
-    @ivar bought: how many are in the bag.
+    @ivar quantity: how many units (a shared file is one, whatever this
+        says: its first purchase meets the want).
+    @ivar bought: how many units are in the bag.
+    @ivar asked: the units the want's own buy asks for.
     @ivar state: one of the states above.
     @ivar offer: the L{Offer} being bought from, while the want holds a buy.
     @ivar buy_id: the want's own buy id, or None.
@@ -168,6 +103,7 @@ class Want:
         self.offer = None
         self.buy_id = None
         self.expires = None
+        self.asked = None
         self.attempts = 0
         self.refusals = 0
         #: Searches in a row that found nothing (their retries back off).
@@ -258,12 +194,12 @@ class Want:
 
     def _transition(self, name, args):
         for guards, state, outputs in TRANSITIONS.get((self.state, name), ()):
-            if all(getattr(self, "_if_" + guard)(*args) for guard in guards):
+            if all(guard(self, *args) for guard in guards):
                 if state != self.state:
                     self._leave(self.state)
                 self.state = state
                 for output in outputs:
-                    getattr(self, "_" + output)(*args)
+                    output(self, *args)
                 return
 
     def _leave(self, state):
@@ -290,13 +226,13 @@ class Want:
         return buy_id == self.buy_id
 
     def _if_full(self, *args):
-        return self.bought + self.buyer.inDoubt(self.item) >= self.quantity
+        return self.remainder() <= 0
 
     def _if_fullWithout(self, *args):
         """Giving up on the current buy puts it in doubt if it may have
         been sold: would that fill the want?"""
-        doubt = 1 if self.buyer.mayHaveSold(self.buy_id) else 0
-        return self.bought + self.buyer.inDoubt(self.item) + doubt >= self.quantity
+        doubt = self.asked if self.buyer.mayHaveSold(self.buy_id) else 0
+        return self.remainder() - doubt <= 0
 
     def _if_mayResend(self):
         """Resend while the seller may yet answer: BUY_ATTEMPTS sends in
@@ -305,11 +241,18 @@ class Want:
         return self.attempts < attempts and self.refusals < REFUSALS
 
     def _if_lastUnit(self, purchase):
-        # A shared file is one per buyer, never a quantity.
-        return self.bought + 1 >= self.quantity or isFile(purchase)
+        return self.bought + purchase.units >= self.quantity or _isFile(purchase)
 
     def _if_isCurrentPurchase(self, purchase):
         return purchase.buy_id == self.buy_id
+
+    def _if_moreOffered(self, purchase):
+        """Offers are left and, this purchase counted, units still wanted."""
+        return bool(self.offers) and self.remainder() - purchase.units > 0
+
+    def remainder(self):
+        """Units neither bought nor in doubt: what a new buy asks for."""
+        return self.quantity - self.bought - self.buyer.inDoubt(self.item)
 
     # -- outputs --------------------------------------------------------------------
 
@@ -320,7 +263,7 @@ class Want:
         buyer = self.buyer
         self.offers = []
         finding = self.finding = buyer.discovery.find(self.item, buyer.search_window)
-        finding.addCallbacks(self._findDone, _ignoreCancelled)
+        finding.addCallbacks(self._findDone, ignoreCancelled)
 
     def _findDone(self, offers):
         """The find's offers, in the buyer's order (which leaves out those
@@ -344,18 +287,20 @@ class Want:
 
     def _takeNextOffer(self, *args):
         offer = self.offers.pop(0)
-        self._hold(offer, *self.buyer.buyFor(self.item, offer))
+        units = 1 if contentOf(offer) != (None, None) else max(1, self.remainder())
+        self._hold(offer, *self.buyer.buyFor(self.item, offer, units))
         self._savePending()
 
     def _takePending(self, pending):
-        self._hold(offerOf(pending), pending.buy_id, pending.expires)
+        self._hold(offerOf(pending), pending.buy_id, pending.expires, pending.quantity)
         self.buyer.log.info("resuming buy {id} of {item} from {seller}",
                             id=pending.buy_id, item=pending.item, seller=pending.seller)
 
-    def _hold(self, offer, buy_id, expires):
+    def _hold(self, offer, buy_id, expires, units):
         self.offer = offer
         self.buy_id = buy_id
         self.expires = expires
+        self.asked = units
         self.attempts = 0
         self.refusals = 0
         self.buyer.track(buy_id, self)
@@ -367,6 +312,7 @@ class Want:
         self.offer = None
         self.buy_id = None
         self.expires = None
+        self.asked = None
 
     def pendingBuy(self):
         """The want's own buy, as recorded (the question its answers must
@@ -374,7 +320,8 @@ class Want:
         offer = self.offer
         sha256, size = contentOf(offer)
         return PendingBuy(self.buy_id, self.item, offer.seller, offer.route,
-                          offer.host, offer.port, self.expires, sha256, size)
+                          offer.host, offer.port, self.expires, sha256, size,
+                          self.asked)
 
     def _savePending(self, *args):
         buy_id = self.buy_id
@@ -400,7 +347,7 @@ class Want:
     def _buy(self):
         sha256, size = contentOf(self.offer)
         return Buy(self.buy_id, self.item, self.offer.route, expires=self.expires,
-                   sha256=sha256, size=size)
+                   sha256=sha256, size=size, quantity=quantityField(self.asked))
 
     def _sendFirst(self, *args):
         self.attempts = 1
@@ -440,12 +387,14 @@ class Want:
         self.buyer.forget(buy_id)
 
     def _count(self, purchase):
-        self.bought += 1
-        if isFile(purchase):
-            self.quantity = 1
+        self.bought += purchase.units
+        if _isFile(purchase):
+            # A file is one unit: bought once, it meets the want.
+            self.quantity = min(self.quantity, self.bought)
         if purchase.buy_id == self.buy_id:
             self._release()
-        self.buyer.log.info("bought {item} from {seller} ({n} of {q})",
+        self.buyer.log.info("bought {units}{item} from {seller} ({n} of {q})",
+                            units=f"{purchase.units} " if purchase.units != 1 else "",
                             item=purchase.item, seller=purchase.seller, n=self.bought,
                             q=self.quantity)
 
@@ -458,9 +407,89 @@ class Want:
         self.buyer.wantDone()
 
 
-def isFile(purchase):
-    """Is this purchase a shared file (which is bought once, whatever
-    --quantity says)?"""
+def _rows(*rows):
+    return list(rows)
+
+
+#: (state, input) -> rows of (guards, next state, outputs): the first row
+#: whose guards all hold is taken.  Guards and outputs are Want's methods
+#: themselves, so a misspelt one fails at import.
+TRANSITIONS = {
+    (WAITING, "kick"): _rows(
+        ((Want._if_full,), DOUBTING, ()),
+        ((Want._if_canFind,), SEARCHING, (Want._startFind,))),
+    (DOUBTING, "resolved"): _rows(
+        ((Want._if_full,), DOUBTING, ()),
+        ((Want._if_offersLeft,), SAVING, (Want._takeNextOffer,)),
+        ((), WAITING, (Want._kickAgain,))),
+    (WAITING, "resume"): _rows(
+        ((), RESUMING, (Want._takePending,))),
+    (BACKOFF, "timerFired"): _rows(
+        ((), WAITING, (Want._kickAgain,))),
+    (SEARCHING, "found"): _rows(
+        ((Want._if_offered,), SAVING, (Want._keepOffers, Want._takeNextOffer)),
+        ((), BACKOFF, (Want._scheduleSearch,))),
+    (SAVING, "saved"): _rows(
+        ((Want._if_isCurrent,), BUYING, (Want._sendFirst,))),
+    (SAVING, "saveFailed"): _rows(
+        ((Want._if_isCurrent,), RETRY_SAVE, (Want._scheduleSave,))),
+    (RETRY_SAVE, "timerFired"): _rows(
+        ((), SAVING, (Want._savePending,))),
+    (RESUMING, "kick"): _rows(
+        ((), BUYING, (Want._sendFirst,))),
+    (BUYING, "timerFired"): _rows(
+        ((Want._if_mayResend,), BUYING, (Want._resend,)),
+        ((Want._if_fullWithout,), DOUBTING, (Want._logGiveUp, Want._abandon)),
+        ((Want._if_offersLeft,), SAVING,
+         (Want._logGiveUp, Want._abandon, Want._takeNextOffer)),
+        ((), WAITING, (Want._logGiveUp, Want._abandon, Want._kickAgain))),
+    # The seller read the buy and did not answer, or answered that it
+    # cannot settle it yet (notyet): the buy is given up on, in doubt.
+    (BUYING, "unanswered"): _rows(
+        ((Want._if_isCurrent, Want._if_fullWithout), DOUBTING,
+         (Want._logGiveUp, Want._abandon)),
+        ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
+         (Want._logGiveUp, Want._abandon, Want._takeNextOffer)),
+        ((Want._if_isCurrent,), WAITING,
+         (Want._logGiveUp, Want._abandon, Want._kickAgain))),
+    (BUYING, "refused"): _rows(
+        ((Want._if_isCurrent,), BUYING, (Want._countRefusal,))),
+    (COMMITTING, "notCommitted"): _rows(
+        ((Want._if_isCurrent,), BUYING, (Want._armResend,))),
+}
+
+for _state in _HOLDING:
+    TRANSITIONS[_state, "soldOut"] = _rows(
+        ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
+         (Want._dropCurrent, Want._takeNextOffer)),
+        ((Want._if_isCurrent,), WAITING, (Want._dropCurrent, Want._kickAgain)))
+    TRANSITIONS[_state, "buyOK"] = _rows(
+        ((Want._if_isCurrent,), COMMITTING, ()))
+
+for _state in _ACTIVE:
+    TRANSITIONS[_state, "committed"] = _rows(
+        ((Want._if_lastUnit,), DONE, (Want._count, Want._finish)),
+        # A partial fill: the rest from the next offer found, if any.
+        ((Want._if_isCurrentPurchase, Want._if_moreOffered), SAVING,
+         (Want._count, Want._takeNextOffer)),
+        ((Want._if_isCurrentPurchase,), WAITING, (Want._count, Want._kickAgain)),
+        ((), _state, (Want._count,)))
+    TRANSITIONS[_state, "stop"] = _rows(
+        ((), STOPPED, ()))
+
+for _state in (DONE, STOPPED):
+    TRANSITIONS[_state, "committed"] = _rows(
+        ((), _state, (Want._count,)))
+
+del _state
+
+for _state, _input in TRANSITIONS:
+    # An input the table names must be one of Want's: fail at import.
+    getattr(Want, _input)
+del _state, _input
+
+
+def _isFile(purchase):
     return purchase.sha256 is not None
 
 
@@ -476,7 +505,3 @@ def offerOf(pending):
     """The offer a L{PendingBuy} was bought from, as far as it says."""
     return Offer(pending.seller, pending.path, pending.host, pending.port,
                  pending.size, pending.sha256)
-
-
-def _ignoreCancelled(reason):
-    reason.trap(defer.CancelledError)

@@ -81,8 +81,9 @@ class BuyerProbe(NodeObserver):
             self._confirmed.add(message.id)
             started = self._first_find.pop(message.item, None)
             if started is not None:
-                self.record.latency_ms.append(
-                    (self.node.clock.seconds() - started) * 1000.0)
+                # One latency per unit: a buy of several brings them all.
+                self.record.latency_ms.extend(
+                    [(self.node.clock.seconds() - started) * 1000.0] * (message.count or 1))
 
 
 class Record:

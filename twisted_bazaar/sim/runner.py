@@ -450,7 +450,8 @@ class Simulation:
         gc.freeze()
 
     def purchases(self):
-        return sum(len(role.bag) for role in self.buyers.values() if role is not None)
+        return sum(purchase.units for role in self.buyers.values() if role is not None
+                   for purchase in role.bag)
 
     # -- measuring --------------------------------------------------------------
 
@@ -505,7 +506,7 @@ class Simulation:
         seen = {}
         for node, seller in self.sellers.items():
             for item, initial in self.initial_stock[node].items():
-                sold = sum(1 for sale in seller.ledger.values() if sale.item == item)
+                sold = sum(sale.units for sale in seller.ledger.values() if sale.item == item)
                 over += max(0, sold - initial)
             for buy_id in seller.ledger:
                 seen[buy_id] = seen.get(buy_id, 0) + 1

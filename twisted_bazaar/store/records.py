@@ -23,7 +23,8 @@ class Sale:
     ``buy_id``), the key its ``buyOK`` names.  ``buyer_key`` is None for
     a sale recorded before sales named their buyer's key (and for a
     buyer without a key); ``sha256`` and ``size`` name the content of a
-    shared file sold as such.
+    shared file sold as such; ``units``: how many units the one buy
+    bought (what its ``buyOK`` says, as ``count``).
     """
 
     buy_id: int
@@ -33,6 +34,7 @@ class Sale:
     buyer_key: str = None
     sha256: str = None
     size: int = None
+    units: int = 1
 
     @functools.cached_property
     def ledgerKey(self):
@@ -42,8 +44,9 @@ class Sale:
 
 @attr.s(frozen=True, auto_attribs=True)
 class Purchase:
-    """One item in a buyer's bag; for a file bought as such, the content
-    its seller confirmed (``sha256``, ``size``)."""
+    """One buy in a buyer's bag: ``units`` of item (the ``count`` its
+    ``buyOK`` said); for a file bought as such, the content its seller
+    confirmed (``sha256``, ``size``)."""
 
     buy_id: int
     item: str
@@ -51,6 +54,7 @@ class Purchase:
     time: float
     sha256: str = None
     size: int = None
+    units: int = 1
 
 
 @attr.s(frozen=True, auto_attribs=True)
@@ -60,6 +64,7 @@ class PendingBuy:
     content after a restart.  ``host``/``port`` let the buyer reach the
     seller directly.  ``expires`` (ms since the epoch) is None for a buy
     recorded before buys expired: a seller sells no such buy.
+    ``quantity``: the units the buy asks for, the same in every resend.
     """
 
     buy_id: int
@@ -71,6 +76,7 @@ class PendingBuy:
     expires: int = None
     sha256: str = None
     size: int = None
+    quantity: int = 1
 
 
 @attr.s(frozen=True, auto_attribs=True)
@@ -129,10 +135,10 @@ class ClosedBuys:
 
 
 def countItems(sales):
-    """item -> number of the sales that sell it."""
+    """item -> units the sales (or purchases) sell of it."""
     counts = {}
     for sale in sales:
-        counts[sale.item] = counts.get(sale.item, 0) + 1
+        counts[sale.item] = counts.get(sale.item, 0) + sale.units
     return counts
 
 
@@ -188,7 +194,7 @@ class Snapshot:
                 raise StoreError(f"sales not recorded: no {item} in the inventory")
             if self._inventory[item] < units:
                 raise StoreError(f"sales not recorded: not enough {item} left to "
-                                 f"record {units} sales")
+                                 f"record {units} units sold")
         for sale in sales:
             key = sale.ledgerKey
             if key in self._sales or key in batch:

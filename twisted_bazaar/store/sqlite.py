@@ -54,8 +54,9 @@ BUSY_TIMEOUT = 2.0
 
 #: The schema this version writes, in ``meta`` under ``schema``.  A data
 #: dir with none is from before buys expired and sales named their
-#: buyer's key (schema 1): it is upgraded when opened (L{_upgrade}).
-SCHEMA_VERSION = 2
+#: buyer's key (schema 1), one of schema 2 from before a buy named a
+#: quantity: either is upgraded when opened (L{_prepare}).
+SCHEMA_VERSION = 3
 
 #: The closed buys: (buyer key, buy id) never to be sold, until expires.
 _CLOSED = """
@@ -72,6 +73,14 @@ CREATE TABLE sales (
     PRIMARY KEY (buyer_key, buy_id));
 """
 
+#: Schema 3's columns for quantities: units sold under one buy id, bought
+#: under one, asked for by one pending buy (1 for every earlier row).
+_UNITS = """
+ALTER TABLE sales ADD COLUMN units INTEGER NOT NULL DEFAULT 1 CHECK (units >= 1);
+ALTER TABLE bag ADD COLUMN units INTEGER NOT NULL DEFAULT 1 CHECK (units >= 1);
+ALTER TABLE pending ADD COLUMN quantity INTEGER NOT NULL DEFAULT 1;
+"""
+
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE inventory (
@@ -83,7 +92,8 @@ CREATE TABLE pending (
     buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
     path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL,
     expires INTEGER, sha256 TEXT, size INTEGER);
-""" + _SALES + _CLOSED + f"INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}');"
+""" + _SALES + _CLOSED + _UNITS + (
+    f"INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}');")
 
 #: Schema 1 -> 2, in one transaction.  Sales keep their rows, with no
 #: buyer key (''): a buy from the buyer id they name finds them.  Bag and
@@ -104,6 +114,9 @@ ALTER TABLE pending ADD COLUMN sha256 TEXT;
 ALTER TABLE pending ADD COLUMN size INTEGER;
 DROP TABLE closed;
 """ + _CLOSED + "INSERT INTO meta VALUES ('schema', '2');"
+
+#: Schema 2 -> 3: the quantity columns.
+_UPGRADE_2 = _UNITS + "UPDATE meta SET value = '3' WHERE key = 'schema';"
 
 #: The tables and columns of schema 1, as its last version made them.
 _SCHEMA_1 = {
@@ -253,9 +266,9 @@ class SQLiteStore(SnapshotReads):
     def commitPurchase(self, purchase):
         """Put a purchase in the bag and forget its pending buy, at once."""
         return self._write("purchase not recorded", [
-            ("INSERT OR IGNORE INTO bag VALUES (?, ?, ?, ?, ?, ?)",
+            ("INSERT OR IGNORE INTO bag VALUES (?, ?, ?, ?, ?, ?, ?)",
              (purchase.buy_id, purchase.item, purchase.seller, purchase.time,
-              purchase.sha256, purchase.size)),
+              purchase.sha256, purchase.size, purchase.units)),
             ("DELETE FROM pending WHERE buy_id = ?", (purchase.buy_id,)),
         ], self._state.recordPurchase, purchase)
 
@@ -278,10 +291,10 @@ class SQLiteStore(SnapshotReads):
 
 
 def _pendingStatements(pending, db):
-    return [("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    return [("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
              (pending.buy_id, pending.item, pending.seller,
               json.dumps(list(pending.path)), pending.host, pending.port,
-              pending.expires, pending.sha256, pending.size))]
+              pending.expires, pending.sha256, pending.size, pending.quantity))]
 
 
 def _closeStatements(closes, forget_before, db):
@@ -309,9 +322,9 @@ def _salesStatements(sales, db):
         if db.execute("SELECT 1 FROM closed WHERE buyer_key = ? AND buy_id = ?",
                       (sale.buyer_key or "", sale.buy_id)).fetchone():
             raise StoreError(f"buy {sale.buy_id} is closed")
-    statements += [("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?, ?)",
+    statements += [("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (sale.buyer_key or "", sale.buy_id, sale.item, sale.buyer,
-                     sale.time, sale.sha256, sale.size))
+                     sale.time, sale.sha256, sale.size, sale.units))
                    for sale in sales]
     return statements
 
@@ -375,16 +388,22 @@ def _prepare(db, path):
         version = None if row is None else row[0]
     if version == str(SCHEMA_VERSION):
         return
+    if version == "2":
+        _script(db, _UPGRADE_2)
+        return
     if version is not None:
         raise StoreError(f"{path} was written by a newer twisted-bazaar (schema "
                          f"{version}; this one knows {SCHEMA_VERSION}): run that "
                          "version, or give this one another --data-dir")
     for table, columns in _SCHEMA_1.items():
-        found = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-        if found != columns:
+        if _columns(db, table) != columns:
             raise StoreError(f"{path} is not a twisted-bazaar database this version "
                              f"can read (its table {table} is not as expected)")
-    _script(db, _UPGRADE_1)
+    _script(db, _UPGRADE_1 + _UPGRADE_2)
+
+
+def _columns(db, table):
+    return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
 
 
 def _script(db, script):
@@ -406,17 +425,17 @@ def _load(db):
         node_id=None if node_id is None else int(node_id),
         seeded=None if seeded is None else json.loads(seeded),
         inventory=dict(db.execute("SELECT item, units FROM inventory ORDER BY item")),
-        sales=[Sale(b, i, who, t, key or None, sha256, size)
-               for key, b, i, who, t, sha256, size in db.execute(
-                   "SELECT buyer_key, buy_id, item, buyer, time, sha256, size "
+        sales=[Sale(b, i, who, t, key or None, sha256, size, units)
+               for key, b, i, who, t, sha256, size, units in db.execute(
+                   "SELECT buyer_key, buy_id, item, buyer, time, sha256, size, units "
                    "FROM sales ORDER BY time, buy_id")],
         bag=[Purchase(*row) for row in db.execute(
-            "SELECT buy_id, item, seller, time, sha256, size FROM bag "
+            "SELECT buy_id, item, seller, time, sha256, size, units FROM bag "
             "ORDER BY time, buy_id")],
-        pending=[PendingBuy(b, i, s, tuple(json.loads(p)), h, port, e, sha256, size)
-                 for b, i, s, p, h, port, e, sha256, size in db.execute(
+        pending=[PendingBuy(b, i, s, tuple(json.loads(p)), h, port, e, sha256, size, q)
+                 for b, i, s, p, h, port, e, sha256, size, q in db.execute(
                      "SELECT buy_id, item, seller, path, host, port, expires, sha256, "
-                     "size FROM pending ORDER BY buy_id")],
+                     "size, quantity FROM pending ORDER BY buy_id")],
         closed=[Closed(key or None, b, e) for key, b, e in db.execute(
             "SELECT buyer_key, buy_id, expires FROM closed ORDER BY rowid")])
 
@@ -447,13 +466,17 @@ def readState(directory):
             row = db.execute("SELECT value FROM meta WHERE key = 'node_id'").fetchone()
             inventory = dict(db.execute("SELECT item, units FROM inventory "
                                         "ORDER BY item"))
-            sales = [{"buy_id": b, "item": i, "buyer": who, "time": t}
-                     for b, i, who, t in db.execute(
-                         "SELECT buy_id, item, buyer, time FROM sales "
-                         "ORDER BY time, buy_id")]
-            bag = [{"buy_id": b, "item": i, "seller": who, "time": t}
-                   for b, i, who, t in db.execute(
-                       "SELECT buy_id, item, seller, time FROM bag "
+            # A data dir from before quantities (not yet opened by this
+            # version) has no units: one a buy.
+            units = {table: "units" if "units" in _columns(db, table) else "1"
+                     for table in ("sales", "bag")}
+            sales = [{"buy_id": b, "item": i, "buyer": who, "time": t, "units": n}
+                     for b, i, who, t, n in db.execute(
+                         f"SELECT buy_id, item, buyer, time, {units['sales']} "
+                         "FROM sales ORDER BY time, buy_id")]
+            bag = [{"buy_id": b, "item": i, "seller": who, "time": t, "units": n}
+                   for b, i, who, t, n in db.execute(
+                       f"SELECT buy_id, item, seller, time, {units['bag']} FROM bag "
                        "ORDER BY time, buy_id")]
         finally:
             db.close()

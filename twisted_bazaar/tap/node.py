@@ -323,11 +323,11 @@ def restoredLine(directory, store):
     stock = ", ".join(f"{item}={units}" for item, units in sorted(inventory.items()))
     held = {}
     for purchase in bag:
-        held[purchase.item] = held.get(purchase.item, 0) + 1
+        held[purchase.item] = held.get(purchase.item, 0) + purchase.units
     contents = ", ".join(f"{item} x{n}" for item, n in sorted(held.items()))
     return (f"data dir {directory}: restored node "
             f"{'(no id yet)' if node_id is None else node_id}; "
-            f"stock: {stock or 'none'}; bag: {len(bag)}"
+            f"stock: {stock or 'none'}; bag: {sum(held.values())}"
             f"{f' ({contents})' if contents else ''}; pending buys: {len(pending)}")
 
 

@@ -5,7 +5,8 @@ discovery scheme: ``buy``, ``ask`` and ``buyOK``, path-routed, and the
 (docs/protocol.md §11).
 
 A buy names everything its answer must match (item, the file's content
-for a file, the buyer's key) and an expiry, so that its signed bytes
+for a file, the buyer's key), how many units it takes at most, and an
+expiry, so that its signed bytes
 cannot be sold once it has expired; a ``buyOK`` repeats what it answers.
 """
 
@@ -35,6 +36,9 @@ errorCode("notyet", "the seller did not sell this buy, but cannot yet promise "
 
 #: ``expires``: milliseconds since the Unix epoch (UTC).
 checkExpires = intIn(0, 2**63 - 1, "milliseconds since the Unix epoch")
+#: Most units one buy can name (and one buyOK can count).
+MAX_QUANTITY = 1_000_000_000
+checkUnits = intIn(1, MAX_QUANTITY, f"a number of units, 1 to {MAX_QUANTITY:,}")
 
 _EXPIRES = ("expires", "expires", checkExpires, None)
 _FILE = (("sha256", "sha256", checkSha256, None), ("size", "size", checkSize, None))
@@ -43,13 +47,15 @@ _ASKED = (("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED)
           ("path", "path", checkPath, REQUIRED))
 
 
-@message("buy", *_ASKED, _EXPIRES, *_FILE, *_SIGNED, routed=True)
+@message("buy", *_ASKED, _EXPIRES, *_FILE, ("quantity", "quantity", checkUnits, None),
+         *_SIGNED, routed=True)
 @frozen
 class Buy(Message):
     """
-    A buyer takes one unit; a repeated id never takes a second.  It may
-    be sold until ``expires`` (None: never); with ``sha256`` and ``size``,
-    only as that content of a shared file.
+    A buyer takes up to ``quantity`` units (None: one) under one id; a
+    repeated id never takes more.  It may be sold until ``expires``
+    (None: never); with ``sha256`` and ``size``, only as that content of
+    a shared file, one unit.
     """
 
     id: int
@@ -58,16 +64,29 @@ class Buy(Message):
     expires: int = None
     sha256: str = None
     size: int = None
+    quantity: int = None
     key: str = None
     sig: str = None
 
 
+def quantityOf(buy):
+    """The units a buy asks for: its ``quantity``, one when it names none."""
+    return buy.quantity or 1
+
+
+def quantityField(units):
+    """``quantity`` for a buy of units: left out for one, as old buyers
+    sent it."""
+    return units if units != 1 else None
+
+
 @message("buyOK", *_ASKED, ("buyerKey", "buyer_key", checkKey, None), *_FILE,
-         *_SIGNED, routed=True, proves=True)
+         ("count", "count", checkUnits, None), *_SIGNED, routed=True, proves=True)
 @frozen
 class BuyOK(Message):
     """The seller confirms the buy of ``buyer_key`` with the same id, item
-    and content."""
+    and content: ``count`` units sold (None: one), never more than it
+    asked for."""
 
     id: int
     item: str
@@ -75,8 +94,15 @@ class BuyOK(Message):
     buyer_key: str = None
     sha256: str = None
     size: int = None
+    count: int = None
     key: str = None
     sig: str = None
+
+
+def countOf(ok):
+    """The units a buyOK says were sold: its ``count``, one when it names
+    none."""
+    return ok.count or 1
 
 
 @message("ask", *_ASKED, _EXPIRES, *_SIGNED, routed=True, bucket="query")

@@ -78,8 +78,10 @@ class DoneTests(SynchronousTestCase):
         with capturedLogs() as events:
             self.market.run(30)
         buyer = self.market.role(node, "buyer")
-        self.assertEqual(sorted(p.item for p in buyer.bag), ["apple", "apple", "big"])
-        self.assertEqual(len(self.market.role(seller, "seller").ledger), 3)
+        # Two apples in one buy of two units (issue 22's bulk trade).
+        self.assertEqual(sorted((p.item, p.units) for p in buyer.bag),
+                         [("apple", 2), ("big", 1)])
+        self.assertEqual(len(self.market.role(seller, "seller").ledger), 2)
         self.assertEqual(list(buyer.fetcher.fetched), ["big"])
         self.assertTrue(buyer.satisfied)
         self.assertIn("bought big from %s (1 of 1)" % seller.id,

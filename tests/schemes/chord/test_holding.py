@@ -15,7 +15,7 @@ from twisted_bazaar.schemes.chord.messages import ChordTransfer, ChordTransferre
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.testing import Market
 
-from tests.helpers import feed, linkPeer, makeNode, parseNetstrings, sent
+from tests.helpers import feed, linkPeer, makeNode, parseNetstrings, sent, units
 from tests.records import identity, signed
 from tests.schemes.chord.market import (
     FAST,
@@ -68,9 +68,10 @@ class RecordTests(SynchronousTestCase):
             self.assertEqual(answer.holder, holderOf(self.market, APPLE).id)
         buyer = addChord(self.market, buyer={"wants": ["apple"], "quantity": 2})
         self.market.run(10)
-        bag = self.market.role(buyer, "buyer").bag
+        bag = units(self.market.role(buyer, "buyer").bag)
         self.assertEqual([(p.item, p.seller) for p in bag], [("apple", self.seller.id)] * 2)
-        self.assertEqual(len(self.market.role(self.seller, "seller").ledger), 2)
+        self.assertEqual(len(units(self.market.role(self.seller, "seller").ledger.values())),
+                         2)
 
     def test_anUnsoldItemHasNoSellers(self):
         self.assertEqual(self.requestFrom(self.nodes[0], "plum").sellers, ())
@@ -86,7 +87,7 @@ class RecordTests(SynchronousTestCase):
     def test_aSoldOutItemIsWithdrawn(self):
         buyer = addChord(self.market, buyer={"wants": ["apple"], "quantity": 5})
         self.market.run(20)
-        self.assertEqual(len(self.market.role(buyer, "buyer").bag), 5)
+        self.assertEqual(len(units(self.market.role(buyer, "buyer").bag)), 5)
         self.assertEqual(self.requestFrom(self.nodes[0]).sellers, ())
 
     def test_aRecordOutlivesACrashOfItsHolder(self):

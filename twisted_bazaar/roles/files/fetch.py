@@ -28,6 +28,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar.base.backoff import Backoff
+from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
@@ -107,7 +108,7 @@ class Download:
         self.resumed = False
         self._describing = False
         self._connecting = {}
-        self._work = set()
+        self._work = Outstanding()
         #: When to search for sellers again.
         self._search = Backoff(self.clock, fetcher.rng, SEARCH_MIN, SEARCH_MAX)
         #: The search for more sellers while fetching, waiting or out.
@@ -274,7 +275,7 @@ class Download:
             self._describing = False
             self._pump()
 
-        d = self._own(self._connect(seller))
+        d = self._work.own(self._connect(seller))
         d.addCallback(ask).addErrback(failed).addBoth(done)
 
     def _described(self, about, seller):
@@ -321,21 +322,10 @@ class Download:
     def _fetch(self, seller, client, piece):
         offset, length = self.assembly.pieceRange(piece)
         sink = self.assembly.sink(piece, client)
-        d = self._own(client.get(self.sha256, offset, length, sink))
+        d = self._work.own(client.get(self.sha256, offset, length, sink))
         d.addCallbacks(self._arrived, self._notArrived,
                        callbackArgs=(seller, piece, sink),
                        errbackArgs=(seller, piece, sink))
-
-    def _own(self, d):
-        """Keep d (to cancel it if the download stops) until it fires;
-        callbacks added after this run once it is no longer kept."""
-        self._work.add(d)
-        d.addBoth(self._disown, d)
-        return d
-
-    def _disown(self, result, d):
-        self._work.discard(d)
-        return result
 
     def _arrived(self, _, seller, piece, sink):
         """Every byte of the piece is written: its hash is being finished
@@ -344,7 +334,7 @@ class Download:
             return
         now = self.clock.seconds()
         self.schedule.arrived(piece, now)
-        d = self._own(sink.checked())
+        d = self._work.own(sink.checked())
         d.addCallbacks(self._checked, self._fail, callbackArgs=(seller, piece))
         self._dropSlow(now)
         self._pump()
@@ -462,7 +452,7 @@ class Download:
                           "{delay:.1f} s", name=self.name, delay=delay)
 
     def _searchNow(self):
-        self._own(self.fetcher.findSources(self.name)).addCallback(self._found)
+        self._work.own(self.fetcher.findSources(self.name)).addCallback(self._found)
 
     def _found(self, offers):
         if self.stopped:
@@ -490,7 +480,7 @@ class Download:
             if not self.stopped:
                 self.addSources(offers)
 
-        self._own(self.fetcher.findSources(self.name)).addCallback(found)
+        self._work.own(self.fetcher.findSources(self.name)).addCallback(found)
 
     # -- the end ---------------------------------------------------------------------
 
@@ -502,7 +492,7 @@ class Download:
             self._drop(seller)
         # Every piece matched a hash of the proven tree: that is the whole
         # file, with no second pass over its bytes.
-        d = self._own(self.fetcher.hasher.run(self.part.complete))
+        d = self._work.own(self.fetcher.hasher.run(self.part.complete))
         d.addCallbacks(self._done, self._fail)
 
     def _done(self, path):

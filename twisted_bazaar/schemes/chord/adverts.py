@@ -9,19 +9,14 @@ the node's L{RecordBook}, which signs one only when it changes or half
 of its validity has gone.
 """
 
-from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.chord.messages import ChordStore
-
-
-def ignoreCancel(reason):
-    """An errback for lookups that are cancelled when their owner stops."""
-    reason.trap(defer.CancelledError)
 
 
 class _Advert:
@@ -76,7 +71,7 @@ class Publisher:
         elif not in_stock and item in self._adverts:
             self._adverts.pop(item).stop()
             if self.running:
-                self._store(item, 0).addErrback(ignoreCancel)
+                self._store(item, 0).addErrback(ignoreCancelled)
 
     def start(self):
         self.running = True
@@ -116,7 +111,7 @@ class Publisher:
         advert.timer = None
         lookup = advert.lookup = self._store(item, round(self.settings.expiry * 1000))
         lookup.addCallback(self._published, item, advert)
-        lookup.addErrback(ignoreCancel)
+        lookup.addErrback(ignoreCancelled)
 
     def _published(self, stored, item, advert):
         advert.lookup = None

@@ -9,7 +9,7 @@ whose state it uses; the routing itself is L{KeyRouter
 from twisted.internet import defer
 
 from twisted_bazaar.core.market import recordedOffers
-from twisted_bazaar.schemes.chord.adverts import ignoreCancel
+from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordFound,
@@ -47,7 +47,7 @@ class Lookups:
         asked = self.request(item, wait)
         finished = defer.Deferred(lambda d: asked.cancel())
         asked.addCallback(self._offers, item, finished)
-        asked.addErrback(ignoreCancel)
+        asked.addErrback(ignoreCancelled)
         return finished
 
     def _offers(self, answer, item, finished):

@@ -9,7 +9,7 @@ links all this needs.  A mixin of L{ChordDiscovery
 from twisted.internet import defer
 
 from twisted_bazaar.net.overlay import Unreachable
-from twisted_bazaar.schemes.chord.adverts import ignoreCancel
+from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordPing,
@@ -252,7 +252,7 @@ class Upkeep:
         fixing = self._fixing = self.router.start(lambda i: ChordFind(i, start, ()),
                                                   self.settings.lookup_timeout)
         fixing.addCallback(self._fingerFound, index)
-        fixing.addErrback(ignoreCancel)
+        fixing.addErrback(ignoreCancelled)
 
     def _fingerFound(self, found, index):
         self._fixing = None

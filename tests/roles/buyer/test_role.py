@@ -248,17 +248,23 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
         self.assertEqual(later, [askAbout(first)] * 5,
                          "once the want is met, the buyer only asks")
 
-    def test_roomLeftMeansNoWait(self):
-        """With two wanted, a buy in doubt leaves room for one more: the
-        next offer is bought at once, beside the ask."""
+    def test_doubtHoldsBackWhatItAskedFor(self):
+        """With two wanted, the first buy asks for both; given up on, it
+        holds both back: only the ask goes out, and once it is answered
+        unsold the next offer is asked for both."""
         search_id = self.startSearch(quantity=2)
         self.offer(search_id, NEAR)
         self.offer(search_id, FAR)
         self.clock.advance(WINDOW)
         [first] = sent(self.relay)
-        ask, second = self.giveUpOn(first)
+        self.assertEqual(first.quantity, 2)
+        [ask] = self.giveUpOn(first)
         self.assertEqual(ask, askAbout(first))
-        self.assertEqual((type(second), second.path), (trade.Buy, (1, 2, 3, 5)))
+        self.assertEqual(self.buyer.wants[0].state, "doubting")
+        feed(self.relay, wire.Error("unsold", "never", first.id, tuple(first.path[::-1])))
+        [second] = sent(self.relay)
+        self.assertEqual((type(second), second.path, second.quantity),
+                         (trade.Buy, (1, 2, 3, 5), 2))
 
     def test_resendAlongPathWhileConnecting(self):
         """A connection still being made does not hold up the resend: it

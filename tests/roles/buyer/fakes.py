@@ -1,0 +1,99 @@
+"""
+Recording fakes for the buyer's parts: a node that records what is
+routed and connected, a buyer (the parts' boss) that records what the
+parts ask of it, and a want that records its inputs.
+"""
+
+import random
+
+from twisted.internet import defer, task
+
+from twisted_bazaar.store import MemoryStore, PendingBuy
+
+
+class FakeLink:
+    closing = False
+
+    def __init__(self):
+        self.pings = []
+
+    def ping(self):
+        d = defer.Deferred()
+        self.pings.append(d)
+        return d
+
+
+class FakeNode:
+    """The parts of a node the buyer's parts use, recording."""
+
+    def __init__(self, node_id=1):
+        self.id = node_id
+        self.clock = task.Clock()
+        self.rng = random.Random(0)
+        self.identity = None
+        self.links = {}
+        self.proven = set()
+        self.routed = []
+        self.connecting = []
+        self.ready = True
+        self.stopping = False
+        self.membership = None
+
+    def route(self, message):
+        self.routed.append(message)
+        return True
+
+    def isProven(self, link):
+        return link in self.proven
+
+    def connectTo(self, host, port, peer_id, purpose):
+        d = defer.Deferred()
+        self.connecting.append(((host, port, peer_id, purpose), d))
+        return d
+
+
+class RecordingBoss:
+    """The buyer, as its parts see it: records each call."""
+
+    def __init__(self, book):
+        self.book = book
+        self.store = MemoryStore()
+        self.calls = []
+
+    def forget(self, buy_id):
+        self.calls.append(("forget", buy_id))
+        self.book.forget(buy_id)
+
+    def doubtsResolved(self, item):
+        self.calls.append(("doubtsResolved", item))
+
+    def sellerRefuses(self, seller):
+        self.calls.append(("sellerRefuses", seller))
+
+    def bought(self, purchase, want, doubted):
+        self.calls.append(("bought", purchase.buy_id, want, doubted))
+
+    def storeFailed(self, reason, what, buy_id):
+        self.calls.append(("storeFailed", what, buy_id))
+
+
+class RecordingWant:
+    """A want holding one buy: records the inputs it is fed."""
+
+    def __init__(self, pending):
+        self.pending = pending
+        self.offer = object()
+        self.inputs = []
+
+    def pendingBuy(self):
+        return self.pending
+
+    def __getattr__(self, name):
+        if name in ("soldOut", "buyOK", "unanswered", "notCommitted", "refused"):
+            return lambda *args: self.inputs.append((name,) + args)
+        raise AttributeError(name)
+
+
+def pendingBuy(buy_id=7, item="apple", seller=5, host="", port=0, **kw):
+    return PendingBuy(buy_id, item, seller, (1, 3, seller), host, port,
+                      expires=kw.pop("expires", 10**12), **kw)

@@ -1,0 +1,98 @@
+"""Tests of L{twisted_bazaar.roles.buyer.answers}, with a recording boss."""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.base.deferreds import Outstanding
+from twisted_bazaar.roles.buyer.answers import Answers
+from twisted_bazaar.roles.buyer.book import BuyBook
+from twisted_bazaar.roles.buyer.doubts import Doubts
+from twisted_bazaar.roles.buyer.sellers import SellerMemory
+from twisted_bazaar.roles.buyer.sending import Sender
+from twisted_bazaar.wire.trade import BuyOK
+
+from tests.roles.buyer.fakes import (
+    FakeNode,
+    RecordingBoss,
+    RecordingWant,
+    pendingBuy,
+)
+
+SELLER = 5
+
+
+class AnswersTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = FakeNode()
+        self.book = BuyBook()
+        self.boss = RecordingBoss(self.book)
+        sender = Sender(self.node, self.book, Outstanding())
+        self.doubts = Doubts(self.boss, self.node, self.book, sender, SellerMemory())
+        self.answers = Answers(self.boss, self.node, self.book, self.doubts,
+                               SellerMemory())
+
+    def held(self, buy_id=7):
+        want = RecordingWant(pendingBuy(buy_id))
+        self.book.record(buy_id).want = want
+        return want
+
+    def test_buyOKCommittedOnce(self):
+        """A buyOK is committed, then reported; repeats change nothing."""
+        want = self.held()
+        ok = BuyOK(7, "apple", (SELLER, 3, 1))
+        self.answers.delivered(ok)
+        self.answers.delivered(ok)
+        self.assertEqual(want.inputs, [("buyOK", 7)])
+        self.assertEqual(self.boss.calls, [("bought", 7, want, False)])
+        self.assertEqual([p.buy_id for p in self.boss.store.bag()], [7])
+        self.assertTrue(self.book.get(7).bought)
+
+    def test_countIsTheUnitsBought(self):
+        """A buyOK's count is what is bought, up to what the buy asked."""
+        want = RecordingWant(pendingBuy(7, quantity=5))
+        self.book.record(7).want = want
+        self.answers.delivered(BuyOK(7, "apple", (SELLER, 1), count=6))
+        self.assertEqual(self.boss.calls, [])
+        self.answers.delivered(BuyOK(7, "apple", (SELLER, 1), count=5))
+        self.assertEqual([p.units for p in self.boss.store.bag()], [5])
+
+    def test_wrongSellerIgnored(self):
+        want = self.held()
+        self.answers.delivered(BuyOK(7, "apple", (6, 1)))
+        self.answers.delivered(BuyOK(7, "pear", (SELLER, 1)))
+        self.assertEqual((want.inputs, self.boss.calls), ([], []))
+
+    def test_unknownIdIgnored(self):
+        self.answers.delivered(BuyOK(8, "apple", (SELLER, 1)))
+        self.answers.delivered(wire.Error("soldout", "none", 8, SELLER))
+        self.assertEqual(self.boss.calls, [])
+
+    def test_soldOutToItsWant(self):
+        want = self.held()
+        self.answers.delivered(wire.Error("soldout", "none", 7, (SELLER, 1)))
+        self.assertEqual(want.inputs, [("soldOut", 7)])
+
+    def test_unsoldSettlesADoubt(self):
+        pending = pendingBuy(7)
+        self.book.record(7).routed = True
+        self.doubts.doubt(pending)
+        self.answers.delivered(wire.Error("unsold", "never", 7, (SELLER, 1)))
+        self.assertEqual(self.boss.calls, [("forget", 7), ("doubtsResolved", "apple")])
+        self.assertIsNone(self.book.get(7))
+
+    def test_notYet(self):
+        want = self.held()
+        self.answers.delivered(wire.Error("notyet", "busy", 7, (SELLER, 1)))
+        self.assertEqual(want.inputs, [("unanswered", 7, "unable to settle buy 7 yet "
+                                                         "(busy)")])
+
+    def test_disownedNotBought(self):
+        self.book.disown(7, SELLER)
+        self.answers.delivered(BuyOK(7, "apple", (SELLER, 1)))
+        self.assertEqual((self.boss.calls, self.boss.store.bag()), ([], []))
+
+    def test_stopped(self):
+        want = self.held()
+        self.answers.stop()
+        self.answers.delivered(BuyOK(7, "apple", (SELLER, 1)))
+        self.assertEqual(want.inputs, [])

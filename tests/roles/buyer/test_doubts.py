@@ -1,0 +1,103 @@
+"""Tests of L{twisted_bazaar.roles.buyer.doubts}, with a recording boss."""
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.deferreds import Outstanding
+from twisted_bazaar.core.market import Offer
+from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.roles.buyer.book import BuyBook
+from twisted_bazaar.roles.buyer.doubts import RESOLVE_INTERVAL, Doubts
+from twisted_bazaar.roles.buyer.sellers import SellerMemory
+from twisted_bazaar.roles.buyer.sending import Sender
+from twisted_bazaar.roles.probe import ASK_ROUNDS
+from twisted_bazaar.roles.want import DOUBT_LIMIT
+from twisted_bazaar.wire.trade import Ask
+
+from tests.roles.buyer.fakes import FakeLink, FakeNode, RecordingBoss, pendingBuy
+
+SELLER = 5
+
+
+class DoubtsTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = FakeNode()
+        self.book = BuyBook()
+        self.boss = RecordingBoss(self.book)
+        self.sellers = SellerMemory()
+        self.sender = Sender(self.node, self.book, Outstanding(), answer_grace=1.0)
+        self.doubts = Doubts(self.boss, self.node, self.book, self.sender, self.sellers)
+
+    def routed(self, pending):
+        self.book.record(pending.buy_id).routed = True
+        return pending
+
+    def test_neverLeftIsForgotten(self):
+        self.doubts.giveUp(pendingBuy(7))
+        self.assertEqual(self.boss.calls, [("forget", 7)])
+
+    def test_inDoubtAskedNowAndLater(self):
+        """A buy that may have been sold is in doubt, asked about at once
+        and every RESOLVE_INTERVAL; after DOUBT_LIMIT it holds its want
+        back no more."""
+        self.doubts.giveUp(self.routed(pendingBuy(7)))
+        self.assertEqual(self.doubts.inDoubt("apple"), 1)
+        self.assertEqual([type(m) for m in self.node.routed], [Ask])
+        self.node.clock.advance(RESOLVE_INTERVAL)
+        self.assertEqual(len(self.node.routed), 2)
+        self.node.clock.advance(DOUBT_LIMIT)
+        self.assertEqual(self.doubts.inDoubt("apple"), 0)
+        self.assertIn(("doubtsResolved", "apple"), self.boss.calls)
+        self.assertEqual(list(self.book.records), [7])
+
+    def test_reclaim(self):
+        """A buy in doubt of the same content from the same seller is taken
+        back, with its id, expiry and quantity; another seller's is not,
+        nor one that asks for more units than are wanted now."""
+        pending = self.routed(pendingBuy(7, expires=123, quantity=5))
+        self.doubts.giveUp(pending)
+        self.assertEqual(self.doubts.inDoubt("apple"), 5)
+        self.assertIsNone(self.doubts.reclaim("apple", Offer(6, (1, 6)), 5))
+        self.assertIsNone(self.doubts.reclaim("apple", Offer(SELLER, (1, SELLER)), 4))
+        self.assertEqual(self.doubts.reclaim("apple", Offer(SELLER, (1, SELLER)), 9),
+                         (7, 123, 5))
+        self.assertEqual(self.doubts.inDoubt("apple"), 0)
+
+    def test_refusingSellerDisowned(self):
+        """Asks read and unanswered ASK_ROUNDS times: the seller refuses to
+        answer; its buys are disowned and its offers dropped."""
+        link = FakeLink()
+        self.node.links[SELLER] = link
+        self.node.proven.add(link)
+        self.doubts.giveUp(self.routed(pendingBuy(7)))
+        for _ in range(ASK_ROUNDS):
+            link.pings[-1].callback(None)
+            self.node.clock.advance(1.0)
+        self.assertEqual(len(self.node.routed), ASK_ROUNDS)
+        self.assertTrue(self.sellers.isRefusing(SELLER))
+        self.assertEqual(self.book.get(7).disowned, SELLER)
+        self.assertEqual(self.boss.calls, [("forget", 7), ("sellerRefuses", SELLER),
+                                           ("doubtsResolved", "apple")])
+
+    def test_relocate(self):
+        """Nothing listens at the seller's address: the tracker says where
+        it went; the buy is recorded there and asked about there."""
+        asked = defer.Deferred()
+
+        class Membership:
+            def whereIs(self, seller):
+                return asked
+
+        self.node.membership = Membership()
+        self.doubts.giveUp(self.routed(pendingBuy(7, host="10.0.0.5", port=5005)))
+        self.node.connecting[0][1].errback(Failure(Unreachable("gone")))
+        asked.callback(("10.0.0.5", 6006))
+        self.assertEqual(self.book.get(7).unresolved.port, 6006)
+        self.assertEqual([p.port for p in self.boss.store.pending()], [6006])
+        self.assertEqual(self.node.connecting[-1][0][:2], ("10.0.0.5", 6006))
+
+    def test_stop(self):
+        self.doubts.giveUp(self.routed(pendingBuy(7)))
+        self.doubts.stop()
+        self.assertEqual(self.node.clock.getDelayedCalls(), [])

@@ -1,0 +1,31 @@
+"""Tests of L{twisted_bazaar.roles.buyer.sellers}."""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.core.market import Offer
+from twisted_bazaar.roles.buyer import sellers as sellersmodule
+from twisted_bazaar.roles.buyer.sellers import SellerMemory
+
+
+def offer(seller, host=""):
+    return Offer(seller, (1, seller), host, 5000 if host else 0)
+
+
+class SellerMemoryTests(SynchronousTestCase):
+    def test_order(self):
+        """Refusers left out; failed sellers last; with an address first."""
+        memory = SellerMemory()
+        memory.failed(2)
+        memory.refuses(4)
+        offers = [offer(2, "h"), offer(3), offer(4, "h"), offer(5, "h")]
+        self.assertEqual([o.seller for o in memory.order(offers)], [5, 3, 2])
+        memory.answered(2)
+        self.assertEqual([o.seller for o in memory.order(offers)], [2, 5, 3])
+        self.assertTrue(memory.isRefusing(4))
+
+    def test_bounded(self):
+        self.patch(sellersmodule, "FAILED_LIMIT", 1)
+        memory = SellerMemory()
+        memory.refuses(1)
+        memory.refuses(2)
+        self.assertEqual((memory.isRefusing(1), memory.isRefusing(2)), (False, True))

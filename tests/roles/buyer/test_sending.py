@@ -1,0 +1,94 @@
+"""Tests of L{twisted_bazaar.roles.buyer.sending}, on a recording node."""
+
+from twisted.internet.error import ConnectionRefusedError
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.deferreds import Outstanding
+from twisted_bazaar.core.market import Offer
+from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.roles.buyer.book import BuyBook
+from twisted_bazaar.roles.buyer.sending import Sender
+from twisted_bazaar.roles.want import BUY_LIFETIME
+from twisted_bazaar.wire.trade import Ask, Buy
+
+from tests.roles.buyer.fakes import FakeLink, FakeNode, RecordingWant, pendingBuy
+
+SELLER = 5
+
+
+class SenderTests(SynchronousTestCase):
+    def setUp(self):
+        self.node = FakeNode()
+        self.book = BuyBook()
+        self.sender = Sender(self.node, self.book, Outstanding(), answer_grace=1.0)
+        self.refused = []
+
+    def onRefused(self, buy_id, reason):
+        self.refused.append(buy_id)
+
+    def test_newBuyExpires(self):
+        self.node.clock.advance(10)
+        buy_id, expires = self.sender.newBuy()
+        self.assertGreater(buy_id, 0)
+        self.assertEqual(expires, int((10 + BUY_LIFETIME) * 1000))
+
+    def test_alongThePath(self):
+        """No link, no address: along the offer's path; it is routed."""
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        self.sender.sendFirst(buy, Offer(SELLER, (1, 3, SELLER)), self.onRefused)
+        self.assertEqual(self.node.routed, [buy])
+        self.assertTrue(self.book.get(7).routed)
+
+    def test_askIsNotRouted(self):
+        """An ask never sells: it does not make its buy one that may have
+        been sold."""
+        ask = Ask(7, "apple", (1, 3, SELLER))
+        self.sender.sendFirst(ask, Offer(SELLER, (1, 3, SELLER)), self.onRefused)
+        self.assertEqual((self.node.routed, self.book.get(7)), ([ask], None))
+
+    def test_directWatched(self):
+        """A direct buy on a proven link is followed by a ping; a pong and
+        no answer within the grace tell its want."""
+        link = FakeLink()
+        self.node.links[SELLER] = link
+        self.node.proven.add(link)
+        want = RecordingWant(pendingBuy())
+        self.book.record(7).want = want
+        self.sender.sendFirst(Buy(7, "apple", (1, 3, SELLER)), Offer(SELLER, (1, 3, SELLER)),
+                              self.onRefused)
+        [direct] = self.node.routed
+        self.assertEqual(direct.path, (1, SELLER))
+        link.pings[0].callback(None)
+        self.node.clock.advance(1.0)
+        self.assertEqual(want.inputs, [("unanswered", 7)])
+        self.assertIsNone(self.book.get(7).watching)
+
+    def test_connectFirstThenPath(self):
+        """With an address: connect first; refused, fall back on the path."""
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        offer = Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005)
+        self.sender.sendFirst(buy, offer, self.onRefused)
+        self.assertEqual(self.node.routed, [])
+        [(where, d)] = self.node.connecting
+        self.assertEqual(where[:3], ("10.0.0.5", 5005, SELLER))
+        d.errback(Failure(ConnectionRefusedError()))
+        self.assertEqual((self.node.routed, self.refused), ([buy], []))
+        self.assertEqual(self.sender.outstanding, set())
+
+    def test_unreachableReported(self):
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        offer = Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005)
+        self.sender.sendAgain(buy, offer, self.onRefused)
+        self.assertEqual(self.node.routed, [buy])
+        self.node.connecting[0][1].errback(Failure(Unreachable("gone")))
+        self.assertEqual(self.refused, [7])
+
+    def test_connectedLateForAForgottenBuy(self):
+        """A connection made after the buy was forgotten carries nothing."""
+        offer = Offer(SELLER, (1, SELLER), "10.0.0.5", 5005)
+        self.sender.sendFirst(Buy(7, "apple", (1, SELLER)), offer, self.onRefused)
+        self.node.connecting[0][1].callback(None)
+        self.assertEqual(self.node.routed, [])

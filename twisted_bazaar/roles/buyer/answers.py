@@ -1,0 +1,220 @@
+"""
+Answers to the buyer's buys and asks: checked, then accepted.
+
+An answer counts only if it answers the very buy asked (L{Answers.fault}):
+signed by the seller the buy went to, addressed to this buyer's key,
+about its buy id, and for a ``buyOK`` the item and the file content it
+paid for, counting no more units than it asked for.  Any other is logged (a few lines per interval) and ignored,
+and the buy goes on as if unanswered.  ``soldout``, ``unsold`` and
+``expired`` settle a buy as not sold; ``notyet`` (a seller that cannot
+promise that yet) leaves it in doubt, asked about again later.
+
+Exactly-once: a purchase is committed before it is counted, put in the
+bag or reported; a buyOK repeated while its commit is in flight, or
+after, is ignored, as is one for a buy disowned because its seller
+refused to answer.
+"""
+
+from twisted.logger import Logger
+
+from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import LogThrottle
+from twisted_bazaar.identity.keys import signedBy
+from twisted_bazaar.store import Purchase
+from twisted_bazaar.wire.trade import BuyOK, countOf
+
+#: Errors that settle a buy: the seller did not and will not sell it.
+NOT_SOLD = ("soldout", "unsold", "expired")
+
+
+class Answers:
+    """
+    Takes the answers the node delivers to the buyer.
+
+    @ivar boss: the buyer: C{store}, C{forget(buy_id)},
+        C{doubtsResolved(item)} and C{bought(purchase, want, doubted)}.
+    """
+
+    log = Logger()
+
+    def __init__(self, boss, node, book, doubts, sellers):
+        self.boss = boss
+        self.node = node
+        self.book = book
+        self.doubts = doubts
+        self.sellers = sellers
+        self.stopped = False
+        #: Answers ignored for not matching their buys: a few logged per
+        #: interval, the rest summed up.
+        self._ignored = LogThrottle(node.clock, self._logIgnored)
+
+    def stop(self):
+        self.stopped = True
+        self._ignored.close()
+
+    def delivered(self, message):
+        if self.stopped:
+            return
+        kind = type(message)
+        if kind is BuyOK:
+            self._onBuyOK(message)
+        elif kind is wire.Error and message.code in NOT_SOLD:
+            self._onNotSold(message)
+        elif kind is wire.Error and message.code == "notyet":
+            self._onNotYet(message)
+
+    def question(self, buy_id):
+        """The L{PendingBuy} an answer about buy_id must answer: a want's
+        own buy, or one given up on; None for any other id."""
+        record = self.book.get(buy_id)
+        if record is None:
+            return None
+        if record.want is not None and record.want.offer is not None:
+            return record.want.pendingBuy()
+        return record.unresolved
+
+    def _checked(self, answer):
+        """
+        The L{PendingBuy} answer answers, if it does (see L{fault});
+        else None, and the answer is ignored (logged if it is about a buy
+        of ours).
+        """
+        pending = self.question(answer.id)
+        if pending is None:
+            return None
+        fault = self.fault(answer, pending)
+        if fault is None:
+            self.sellers.answered(pending.seller)
+            return pending
+        if self._ignored.admit(answer.TYPE):
+            self.log.info("ignoring a {type} about buy {id} of {item} from seller "
+                          "{seller}: {fault}", type=answer.TYPE, id=answer.id,
+                          item=pending.item, seller=pending.seller, fault=fault)
+        return None
+
+    def fault(self, answer, pending):
+        """
+        What makes answer no answer to the buy pending, or None: it must
+        come from the seller the buy went to, signed with that seller's
+        key (a buyer without a key checks no signature), be addressed to
+        this buyer's key, and, for a buyOK, name the item and the file
+        content (sha256 and size) the buy paid for, and sell no more units
+        than it asked for.
+        """
+        seller, identity = pending.seller, self.node.identity
+        if answer.path[0] != seller:
+            return f"it comes from node {answer.path[0]}"
+        if identity is not None and not signedBy(answer, seller):
+            return "it is not signed with the seller's key"
+        if answer.buyer_key != (identity.key if identity is not None else None):
+            return "it is addressed to another buyer's key"
+        if type(answer) is BuyOK:
+            if answer.item != pending.item:
+                return f"it sells {answer.item!r}"
+            if (answer.sha256, answer.size) != (pending.sha256, pending.size):
+                return (f"it sells the content {answer.sha256} of {answer.size} "
+                        f"bytes, not {pending.sha256} of {pending.size}")
+            if countOf(answer) > pending.quantity:
+                return (f"it sells {countOf(answer)} units, more than the "
+                        f"{pending.quantity} asked for")
+        return None
+
+    def _logIgnored(self, counts, interval):
+        self.log.info("ignored {n} more answers in the last {interval:g} s that did "
+                      "not match their buys: {kinds}", n=sum(counts.values()),
+                      interval=interval,
+                      kinds=", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items())))
+
+    def _disowned(self, buy_id):
+        record = self.book.get(buy_id)
+        return record is not None and record.disowned is not None
+
+    def _onNotSold(self, error):
+        buy_id = error.id
+        if self._disowned(buy_id):
+            return
+        pending = self._checked(error)
+        if pending is None:
+            return
+        if error.code == "expired":
+            self._expiredEarly(pending)
+        record = self.book.get(buy_id)
+        record.stopProbes()
+        if record.unresolved is not None:
+            item = record.unresolved.item
+            self.doubts.settled(buy_id)
+            self.boss.forget(buy_id)
+            self.boss.doubtsResolved(item)
+            return
+        if record.want is not None:
+            record.want.soldOut(buy_id)
+
+    def _expiredEarly(self, pending):
+        """A seller said a buy expired that this node's clock says has
+        not: the clocks are apart (docs/protocol.md §11, "Expiry")."""
+        left = (pending.expires or 0) / 1000 - self.node.clock.seconds()
+        if left > 0 and self._ignored.admit("clock"):
+            self.log.warn("seller {seller} says buy {id} has expired, {left:.0f} s "
+                          "before it expires by this node's clock: is one of the "
+                          "clocks wrong?", seller=pending.seller, id=pending.buy_id,
+                          left=left)
+
+    def _onNotYet(self, error):
+        """The seller did not sell the buy, and cannot promise yet that it
+        never will: it stays in doubt, and is asked about again later."""
+        buy_id = error.id
+        if self._disowned(buy_id):
+            return
+        pending = self._checked(error)
+        if pending is None:
+            return
+        record = self.book.get(buy_id)
+        record.stopProbes()
+        if record.want is not None:
+            record.want.unanswered(buy_id, f"unable to settle buy {buy_id} yet "
+                                           f"({error.info})")
+
+    def _onBuyOK(self, ok):
+        """Commit the purchase; it counts, and is reported, once on disk.
+        A buyOK repeated meanwhile changes nothing."""
+        record = self.book.get(ok.id)
+        if record is None or record.bought or record.committing is not None:
+            return
+        if record.disowned is not None:
+            self.log.warn("not putting buy {id} from seller {seller} in the bag: that "
+                          "seller refused to answer our asks about it, and we bought "
+                          "elsewhere", id=ok.id, seller=record.disowned)
+            return
+        pending = self._checked(ok)
+        if pending is None:
+            return
+        record.stopProbes()
+        purchase = Purchase(ok.id, ok.item, pending.seller, self.node.clock.seconds(),
+                            ok.sha256, ok.size, countOf(ok))
+        record.committing = purchase
+        if record.want is not None:
+            record.want.buyOK(ok.id)
+        self.boss.store.commitPurchase(purchase).addCallbacks(
+            self._purchased, self._notPurchased, callbackArgs=(purchase,),
+            errbackArgs=(purchase,))
+
+    def _purchased(self, _, purchase):
+        record = self.book.record(purchase.buy_id)
+        record.committing = None
+        record.bought = True
+        record.routed = False
+        doubted = record.unresolved is not None
+        if doubted:
+            self.doubts.settled(purchase.buy_id)
+        self.boss.bought(purchase, record.want, doubted)
+
+    def _notPurchased(self, reason, purchase):
+        """The buy stays pending; the seller answers it again when asked."""
+        buy_id = purchase.buy_id
+        record = self.book.get(buy_id)
+        if record is not None:
+            record.committing = None
+        self.log.warn("could not record the purchase of buy {id}: {why}", id=buy_id,
+                      why=reason.getErrorMessage())
+        if record is not None and record.want is not None:
+            record.want.notCommitted(buy_id)

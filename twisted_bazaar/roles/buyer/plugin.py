@@ -1,0 +1,67 @@
+"""The ``buyer`` role's plugin: its options, as twistd and the simulator
+find them."""
+
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.base.options import boundedInt, seconds
+from twisted_bazaar.roles import IRolePlugin, RoleOption
+from twisted_bazaar.roles.buyer.role import (
+    DEFAULT_BUY_TIMEOUT,
+    DEFAULT_SEARCH_WINDOW,
+    Buyer,
+)
+from twisted_bazaar.roles.files.fetch import Fetcher
+from twisted_bazaar.roles.files.options import (
+    FETCH_OPTIONS,
+    FETCH_SETTINGS,
+    fetchSettings,
+)
+
+
+def parseItem(text):
+    size = len(text.encode("utf-8"))
+    if not 1 <= size <= wire.MAX_ITEM_BYTES:
+        raise ValueError(f"an item name is 1 to {wire.MAX_ITEM_BYTES} bytes")
+    return text
+
+
+@implementer(IPlugin, IRolePlugin)
+class BuyerPlugin:
+    """The ``buyer`` role, as twistd and the simulator find it."""
+
+    name = "buyer"
+    description = "buy what --want names, --quantity of each"
+    options = (
+        RoleOption("want", "ITEM to buy (repeatable)", parseItem, repeatable=True),
+        RoleOption("quantity", "units of each wanted counted item to buy (a "
+                   "shared file is bought once)", boundedInt(1), 1),
+        RoleOption("search-window", "seconds to collect replies to a search",
+                   seconds, DEFAULT_SEARCH_WINDOW),
+        RoleOption("buy-timeout", "seconds to wait for buyOK before resending",
+                   seconds, DEFAULT_BUY_TIMEOUT),
+        RoleOption("exit-when-done", "once every want is met, stop the node "
+                   "(the daemon exits 0) instead of staying up as a relay",
+                   flag=True),
+        *FETCH_OPTIONS,
+    )
+
+    def configure(self, config):
+        wants = list(dict.fromkeys(config["want"]))
+        if not wants:
+            raise ValueError("the buyer role needs at least one --want ITEM")
+        settings = {"wants": wants, "quantity": config["quantity"],
+                    "search_window": config["search-window"],
+                    "buy_timeout": config["buy-timeout"],
+                    "exit_when_done": config["exit-when-done"]}
+        settings.update(fetchSettings(config))
+        return settings
+
+    def build(self, node, settings):
+        settings = dict(settings)
+        fetch = {key: settings.pop(key) for key in FETCH_SETTINGS if key in settings}
+        buyer = Buyer(node, **settings)
+        if fetch:
+            Fetcher.fromSettings(node, buyer, **fetch)
+        return buyer

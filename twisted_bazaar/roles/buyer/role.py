@@ -1,0 +1,250 @@
+"""
+The buyer role: searches for what it wants, tries the offers (sellers
+that failed it last), buys (directly when it can, else along the path),
+and keeps a bag.
+
+Each wanted item runs its own state machine, a
+L{twisted_bazaar.roles.want.Want} (its whole transition table is in
+L{twisted_bazaar.roles.want}): find offers (through the node's
+discovery scheme) -> write the chosen buy as pending -> send it, resending
+the same buy id on silence -> commit the purchase -> next unit, or search
+again with backoff when no offer came.  The L{Buyer} feeds the wants
+their inputs and does the I/O their outputs ask for, through three
+parts: L{Sender} (sending buys and asks), L{Doubts} (buys given up on,
+asked about until answered) and L{Answers} (checking and accepting
+answers).  Every buy id has one L{BuyRecord} in one L{BuyBook}.
+
+Exactly-once: a buy id is written to the store as pending before it is
+first sent, and a purchase is committed before it is counted, put in the
+bag or reported.  Each buy expires (BUY_LIFETIME after it is chosen).
+"""
+
+from twisted.logger import Logger
+
+from twisted_bazaar.base.deferreds import Outstanding
+from twisted_bazaar.core.market import discoveryOf
+from twisted_bazaar.roles import Role
+from twisted_bazaar.roles.buyer.answers import Answers
+from twisted_bazaar.roles.buyer.book import BuyBook, FieldView
+from twisted_bazaar.roles.buyer.doubts import Doubts
+from twisted_bazaar.roles.buyer.sellers import SellerMemory
+from twisted_bazaar.roles.buyer.sending import Sender
+from twisted_bazaar.roles.probe import ANSWER_GRACE
+from twisted_bazaar.roles.want import DONE, Want
+
+DEFAULT_SEARCH_WINDOW = 1.0
+DEFAULT_BUY_TIMEOUT = 2.0
+
+
+class Buyer(Role):
+    """
+    The boss of the wants: feeds them the node's events, answers, and
+    store results, and does the I/O their outputs ask for.
+
+    @ivar wants: a L{Want} per wanted item.
+    @ivar bag: the L{Purchase}s made, in order (restored from the store).
+    @ivar book: the L{BuyBook}: one record per buy id.
+    @ivar unresolved: buy id -> L{PendingBuy} given up on but not answered
+        (a view of the book).
+    """
+
+    log = Logger()
+
+    def __init__(self, node, wants, quantity=1, search_window=DEFAULT_SEARCH_WINDOW,
+                 buy_timeout=DEFAULT_BUY_TIMEOUT, exit_when_done=False,
+                 answer_grace=ANSWER_GRACE):
+        """
+        @param exit_when_done: once every want is met, ask for the node to
+            stop (L{Node.requestStop}) rather than stay up as a relay.
+        @param answer_grace: seconds a seller that read a buy or an ask
+            (see L{twisted_bazaar.roles.probe}) has to answer it.
+        """
+        super().__init__(node)
+        self.answer_grace = answer_grace
+        self.exit_when_done = exit_when_done
+        self.store = node.store
+        self.search_window = search_window
+        self.buy_timeout = buy_timeout
+        self.bag = self.store.bag()
+        self.book = BuyBook(purchase.buy_id for purchase in self.bag)
+        # Views of the book, for the tests and anyone reading the buyer:
+        # buy id -> PendingBuy given up on, buy id -> the want holding it.
+        self.unresolved = FieldView(self.book, "unresolved")
+        self._by_buy = FieldView(self.book, "want")
+        held = self.bagHeld()
+        # A file is one unit, whatever the quantity: bought, its want is met.
+        files = {purchase.item for purchase in self.bag if purchase.sha256 is not None}
+        self.wants = [Want(self, item, 1 if item in files else quantity, held.get(item, 0))
+                      for item in wants]
+        self._by_item = {want.item: want for want in self.wants}
+        self.discovery = discoveryOf(node)
+        self.sellers = SellerMemory()
+        #: Deferreds this buyer waits on and cancels when it stops.
+        self._outstanding = Outstanding()
+        self.sender = Sender(node, self.book, self._outstanding, answer_grace)
+        self.doubts = Doubts(self, node, self.book, self.sender, self.sellers)
+        self.answers = Answers(self, node, self.book, self.doubts, self.sellers)
+        # What the wants ask of the buyer, done by its parts.
+        self.sendFirst = self.sender.sendFirst
+        self.sendAgain = self.sender.sendAgain
+        self.giveUp = self.doubts.giveUp
+        self.inDoubt = self.doubts.inDoubt
+        self.order = self.sellers.order
+        self.failed = self.sellers.failed
+        self.delivered = self.answers.delivered
+        #: The L{Fetcher} of the files bought, with --downloads.
+        self.fetcher = None
+        self._stopped = False
+        self._restorePending()
+
+    def bagHeld(self):
+        held = {}
+        for purchase in self.bag:
+            held[purchase.item] = held.get(purchase.item, 0) + purchase.units
+        return held
+
+    @property
+    def satisfied(self):
+        # A want for a file is met once the file is in place (the files
+        # part's hook: L{Fetcher.settled}).
+        return all(want.state == DONE for want in self.wants) and (
+            self.fetcher is None or self.fetcher.settled())
+
+    def _restorePending(self):
+        """Buys sent before a restart: the first one of each want goes on
+        with its old id; the rest wait for the resolver."""
+        for pending in self.store.pending():
+            record = self.book.record(pending.buy_id)
+            record.routed = True
+            want = self._by_item.get(pending.item)
+            if want is not None:
+                want.resume(pending)
+            if record.want is None:
+                self.doubts.doubt(pending)
+        self.doubts.scheduleResolve()
+
+    # -- node events ---------------------------------------------------------
+
+    def nodeReady(self):
+        """Start buying; a buyer restarted with every want met says so."""
+        if self.satisfied:
+            self.wantDone()
+        self._kick()
+
+    def linkAdded(self, peer_id):
+        self._kick()
+
+    def trackerRegistered(self):
+        self._kick()
+
+    def discoveryReady(self):
+        self._kick()
+
+    def nodeStopping(self):
+        self._stop()
+
+    def stopService(self):
+        """Cancel every timer, find, connection and question this buyer
+        owns.  Safe to call more than once, and after nodeStopping."""
+        super().stopService()
+        self._stop()
+
+    def _stop(self):
+        self._stopped = True
+        self.answers.stop()
+        self.doubts.stop()
+        for want in self.wants:
+            want.stop()
+        self._outstanding.cancelAll()
+        self.book.stopAll()
+
+    def _kick(self):
+        """Start whatever was waiting for the node to be able to talk."""
+        if not self.node.ready or self._stopped:
+            return
+        for want in self.wants:
+            want.kick()
+
+    # -- what the wants ask of the buyer -------------------------------------
+
+    def track(self, buy_id, want):
+        self.book.record(buy_id).want = want
+
+    def untrack(self, buy_id):
+        """The want let its buy go: a ping after it no longer matters."""
+        record = self.book.get(buy_id)
+        if record is not None:
+            record.want = None
+            if record.watching is not None:
+                probe, record.watching = record.watching, None
+                probe.answered()
+
+    def buyFor(self, item, offer, units):
+        """
+        The (id, expiry, quantity) of a buy of up to units of item from
+        offer: one in doubt of the same content from this seller goes
+        again as it was (so the seller cannot sell us more for it);
+        otherwise a new id for units, expiring BUY_LIFETIME from now.
+        """
+        return self.doubts.reclaim(item, offer, units) or (*self.sender.newBuy(), units)
+
+    def mayHaveSold(self, buy_id):
+        """Whether a seller may have sold buy_id: it left this process, or
+        it was restored from the store (it may have left before)."""
+        record = self.book.get(buy_id)
+        return record is not None and record.routed
+
+    def forget(self, buy_id):
+        """A buy that was not sold (or never left): its record goes, and
+        it is no longer pending."""
+        self.book.forget(buy_id)
+        self.store.dropPending(buy_id).addErrback(self.storeFailed,
+                                                  "drop pending buy", buy_id)
+
+    def wantDone(self):
+        if not self.satisfied:
+            return
+        units = sum(self.bagHeld().values())
+        if self.exit_when_done:
+            self.log.info("all wants met: {bag} in the bag; stopping "
+                          "(--exit-when-done)", bag=units)
+            self.node.requestStop("all wants met")
+        else:
+            self.log.info("all wants met: {bag} in the bag; staying up as a relay",
+                          bag=units)
+
+    def wantRefused(self, buy_id, reason):
+        record = self.book.get(buy_id)
+        if record is not None and record.want is not None:
+            record.want.refused(buy_id)
+
+    def storeFailed(self, reason, what, buy_id):
+        self.log.warn("could not {what} {id}: {why}", what=what, id=buy_id,
+                      why=reason.getErrorMessage())
+
+    # -- what the parts ask of the buyer -------------------------------------
+
+    def doubtsResolved(self, item):
+        """Fewer buys of item are in doubt: its want may buy again."""
+        want = self._by_item.get(item)
+        if want is not None:
+            want.resolved()
+
+    def sellerRefuses(self, seller):
+        """seller refuses to answer: none of its offers is tried again."""
+        for want in self.wants:
+            want.offers = [offer for offer in want.offers if offer.seller != seller]
+
+    def bought(self, purchase, want, doubted):
+        """A purchase is on disk: into the bag, and counted by its want."""
+        self.bag.append(purchase)
+        if self.fetcher is not None:
+            self.fetcher.bought(purchase)
+        want = want or self._by_item.get(purchase.item)
+        if want is None:
+            self.log.info("bought {item} from {seller} (an earlier buy, answered "
+                          "late)", item=purchase.item, seller=purchase.seller)
+            return
+        want.committed(purchase)
+        if doubted:
+            want.resolved()

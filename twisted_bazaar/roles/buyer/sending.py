@@ -1,0 +1,137 @@
+"""
+Sending buys and asks: directly when linked to the seller or able to
+connect to it, else along the offer's path.  A first send waits for the
+connection before falling back on the path; a resend (a buy id is safe
+to repeat) goes along the path at once, and tries the connection too.
+
+A buy that left may have been sold (L{BuyRecord.routed}).  A buy sent
+straight to a seller that proved its key is watched: a ping follows it
+(L{twisted_bazaar.roles.probe}), and a seller that read it and did not
+answer within the grace is reported to the buy's want at once.
+"""
+
+import attr
+from twisted.internet import defer
+
+from twisted_bazaar import wire
+from twisted_bazaar.identity.keys import signedIf
+from twisted_bazaar.net.overlay import DIRECT, Unreachable
+from twisted_bazaar.roles.probe import ANSWER_GRACE, BUY_ROUNDS, Probe
+from twisted_bazaar.roles.want import BUY_LIFETIME
+from twisted_bazaar.wire.trade import Ask, Buy
+
+
+class Sender:
+    """
+    Sends the buyer's buys and asks.
+
+    @ivar node: the node (its links, route, connectTo, clock, rng, identity).
+    @ivar book: the buyer's L{BuyBook}.
+    @ivar outstanding: the buyer's L{Outstanding} Deferreds (connections).
+    """
+
+    def __init__(self, node, book, outstanding, answer_grace=ANSWER_GRACE):
+        self.node = node
+        self.book = book
+        self.outstanding = outstanding
+        self.answer_grace = answer_grace
+
+    def newBuy(self):
+        """A new buy id and its expiry, BUY_LIFETIME from now (ms)."""
+        expires = int((self.node.clock.seconds() + BUY_LIFETIME) * 1000)
+        return self.node.rng.randrange(1, wire.ID_LIMIT), expires
+
+    def sendFirst(self, buy, offer, onRefused):
+        """Send a buy (or an ask) the first time: see above."""
+        if offer.seller in self.node.links:
+            self._send(self.direct(buy, offer))
+        elif offer.host and offer.port:
+            self._connect(buy, offer, onRefused, self._firstConnectFailed)
+        elif self._alongPath(buy):
+            self._send(buy)
+
+    def sendAgain(self, buy, offer, onRefused):
+        """Send a buy (or an ask) again: see above."""
+        if offer.seller in self.node.links:
+            self._send(self.direct(buy, offer))
+            return
+        if self._alongPath(buy):
+            self._send(buy)
+        if offer.host and offer.port:
+            self._connect(buy, offer, onRefused, self._connectFailed)
+
+    def send(self, message):
+        """Route a buy or an ask, signed, as it is."""
+        self._send(message)
+
+    def _send(self, message):
+        message = signedIf(self.node.identity, message)
+        if self.node.route(message) and type(message) is not Ask:
+            self.book.record(message.id).routed = True
+            if len(message.path) == 2:
+                self._watch(message)
+
+    def provenLink(self, seller):
+        """The link to seller, if it is up and seller proved its key on
+        it (docs/protocol.md §6), else None."""
+        link = self.node.links.get(seller)
+        if link is None or link.closing or not self.node.isProven(link):
+            return None
+        return link
+
+    def _watch(self, buy):
+        link = self.provenLink(buy.path[1])
+        record = self.book.get(buy.id)
+        if (link is None or type(buy) is not Buy or record is None
+                or record.watching is not None or record.want is None):
+            return
+        probe = record.watching = Probe(
+            link, self.node.clock, lambda: None,
+            lambda refused: self._watched(record, probe, refused), BUY_ROUNDS,
+            self.answer_grace)
+        probe.start()
+
+    def _watched(self, record, probe, refused):
+        if record.watching is probe:
+            record.watching = None
+        if refused and record.want is not None and self.book.get(record.buy_id) is record:
+            record.want.unanswered(record.buy_id)
+
+    def direct(self, buy, offer):
+        """buy, addressed straight to the offer's seller."""
+        return attr.evolve(buy, path=(self.node.id, offer.seller))
+
+    def _alongPath(self, buy):
+        return len(buy.path) > 2 and buy.path[0] == self.node.id
+
+    def _stillOut(self, buy_id):
+        record = self.book.get(buy_id)
+        return record is not None and (record.want is not None
+                                       or record.unresolved is not None)
+
+    def _connect(self, buy, offer, onRefused, failed):
+        d = self.outstanding.own(
+            self.node.connectTo(offer.host, offer.port, offer.seller, DIRECT))
+        d.addCallbacks(self._connected, failed, callbackArgs=(buy, offer),
+                       errbackArgs=(buy, onRefused))
+
+    def _connected(self, _, buy, offer):
+        if self._stillOut(buy.id):
+            self._send(self.direct(buy, offer))
+
+    def _connectFailed(self, reason, buy, onRefused):
+        """
+        A live seller out of connection slots refuses the link too: with a
+        path to fall back on, only an address where nothing listens says
+        the seller is gone.
+        """
+        if reason.check(defer.CancelledError):
+            return False
+        if reason.check(Unreachable) or not self._alongPath(buy):
+            onRefused(buy.id, reason)
+        return True
+
+    def _firstConnectFailed(self, reason, buy, onRefused):
+        if (self._connectFailed(reason, buy, onRefused) and self._stillOut(buy.id)
+                and self._alongPath(buy)):
+            self._send(buy)
