@@ -88,7 +88,8 @@ class Seller(Role):
             if seeded != stock:
                 self.log.warn("--sell {given} differs from the stock this data dir "
                               "began with ({seeded}); keeping what is left: {left} "
-                              "(start it with --restock to set the stock to --sell)",
+                              "(start it with --restock to set the stock to --sell, or "
+                              "restock it as it runs: bazaar restock --data-dir DIR)",
                               given=_describe(stock), seeded=_describe(seeded),
                               left=_describe(self.stock))
         self.lease = lease
