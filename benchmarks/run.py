@@ -19,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import codec, idle, purchase, relay, simgoals, simscale, transfer
+from benchmarks import aria2, codec, idle, purchase, relay, simgoals, simscale, transfer
 from benchmarks.harness import Figure, machine
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -42,6 +42,7 @@ BENCHMARKS = {
     "purchase": (["purchase_ratio"], lambda quick, report: purchase.run(quick)),
     "idle": (["idle_cpu_percent"], lambda quick, report: idle.run(quick)),
     "transfer": (["transfer_ratio"], lambda quick, report: transfer.run(quick)),
+    "aria2": (["transfer_vs_aria2"], lambda quick, report: aria2.run(quick)),
     "sim": (["sim_10k_wall_s", "sim_10k_rss_mb"], _sim),
     "simgoals": (simgoals.names(), simgoals.run),
 }
