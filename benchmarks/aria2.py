@@ -20,8 +20,8 @@ two downloaders.  (twisted.web's static C{File} would read and write
 Ours: the time from the buyer's ``fetching`` log line to its
 ``downloaded ... sha256 verified`` line, as in L{benchmarks.transfer}:
 connecting, the description and its check against the identity, the
-pieces, their hashes, the writes, the fsync and the rename.  aria2 does
-not fsync; the figure does not make it.
+pieces, their hashes, the writes, the fsync and the rename.  Both end
+with the file on disk: aria2 fsyncs it too, once it is checked.
 
 Each repeat downloads with aria2 and then with a new buyer, into the
 same scratch folder; each downloaded copy is removed before the next
