@@ -2,7 +2,9 @@
 Tests of the benchmark suite's own parts: the codec benchmark runs and
 yields a ratio, the purchase benchmark reads CPU per thread (checked
 against threads kept busy for a known CPU time, not a known wall time),
-and its driver signs nothing inside a window that it did not count.  The
+its driver signs nothing inside a window that it did not count, and the
+aria2 comparison is skipped, saying how to install what it needs, when
+aria2c or nginx is missing, and configures both as documented.  The
 figures themselves are for ``make bench``, not for tests, so nothing here
 depends on how fast this machine is.
 """
