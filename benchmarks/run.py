@@ -19,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import bulk, codec, idle, purchase, relay, simgoals, simscale, transfer
+from benchmarks import aria2, bulk, codec, idle, purchase, relay, simgoals, simscale, transfer
 from benchmarks.harness import Figure, machine
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -44,6 +44,7 @@ BENCHMARKS = {
     "transfer": (["transfer_ratio"], lambda quick, report: transfer.run(quick)),
     "bulk": (["bulk_10k_one_seller_s", "bulk_10k_five_sellers_s"],
              lambda quick, report: bulk.run(quick)),
+    "aria2": (["transfer_vs_aria2"], lambda quick, report: aria2.run(quick)),
     "sim": (["sim_10k_wall_s", "sim_10k_rss_mb"], _sim),
     "simgoals": (simgoals.names(), simgoals.run),
 }

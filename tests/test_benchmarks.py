@@ -2,7 +2,9 @@
 Tests of the benchmark suite's own parts: the codec benchmark runs and
 yields a ratio, the purchase benchmark reads CPU per thread (checked
 against threads kept busy for a known CPU time, not a known wall time),
-and its driver signs nothing inside a window that it did not count.  The
+its driver signs nothing inside a window that it did not count, and the
+aria2 comparison is skipped, saying how to install what it needs, when
+aria2c or nginx is missing, and configures both as documented.  The
 figures themselves are for ``make bench``, not for tests, so nothing here
 depends on how fast this machine is.
 """
@@ -17,7 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
-from benchmarks import codec, idle, purchase
+from benchmarks import aria2, codec, idle, purchase
 from twisted_bazaar import wire
 
 
@@ -138,3 +140,49 @@ class PurchaseDriverTests(SynchronousTestCase):
             driver._buy(buyer)
         self.assertEqual(buyer.sent, [b"a", b"b", b"a", b"b", b"a"])
         self.assertEqual(driver.signed_in_windows, 0)
+
+
+class Aria2BenchmarkTests(SynchronousTestCase):
+    """transfer_vs_aria2's parts that do not need aria2c or nginx to run."""
+
+    def test_skippedWithHowToGetWhatIsMissing(self):
+        """Without a tool the figure is skipped, and the note names the
+        Debian package of each missing one."""
+        self.assertIsNone(aria2.missingTools(lambda name: f"/usr/bin/{name}"))
+        self.assertEqual(aria2.missingTools(lambda name: None),
+                         "skipped: aria2c and nginx not found (Debian: apt-get install "
+                         "aria2 nginx)")
+        self.assertEqual(
+            aria2.missingTools(lambda name: None if name == "nginx" else "/x"),
+            "skipped: nginx not found (Debian: apt-get install nginx)")
+
+    def test_runSkipsTheFigureWhenAToolIsMissing(self):
+        self.patch(aria2, "findTool", lambda name: None)
+        [figure] = aria2.run(quick=True)
+        self.assertEqual((figure.name, figure.value, figure.met),
+                         ("transfer_vs_aria2", None, None))
+        self.assertIn("apt-get install aria2 nginx", figure.note)
+
+    def test_nginxServesTheFolderWithSendfileOnLoopback(self):
+        conf = aria2.nginxConfig("/scratch", "/shared", 4321, root_user=False)
+        self.assertIn("listen 127.0.0.1:4321;", conf)
+        self.assertIn("root /shared;", conf)
+        self.assertIn("sendfile on;", conf)
+        self.assertIn("daemon off;", conf)
+        self.assertNotIn("user ", conf)
+        for line in conf.splitlines():
+            if line.strip().startswith(("pid", "error_log")) or "_temp_path" in line:
+                self.assertIn("/scratch/", line)
+
+    def test_nginxWorkerStaysRootWhenRunAsRoot(self):
+        conf = aria2.nginxConfig("/scratch", "/shared", 4321, root_user=True)
+        self.assertEqual(conf.splitlines()[0], "user root;")
+
+    def test_aria2ChecksTheWholeFileSha256(self):
+        self.patch(aria2, "findTool", lambda name: f"/usr/bin/{name}")
+        command = aria2.aria2Command("http://127.0.0.1:1/f", "/d", "f.bin", "ab" * 32)
+        self.assertEqual(command[0], "/usr/bin/aria2c")
+        self.assertEqual(command[-1], "http://127.0.0.1:1/f")
+        self.assertIn("--checksum=sha-256=" + "ab" * 32, command)
+        self.assertIn("--dir=/d", command)
+        self.assertIn("--out=f.bin", command)
