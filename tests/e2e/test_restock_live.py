@@ -74,8 +74,10 @@ class RestockLiveTests(SynchronousTestCase):
                                  "--json", data], capture_output=True, text=True,
                                 timeout=TIMEOUT)
         self.assertEqual(ledger.returncode, 0, ledger.stderr)
-        self.assertEqual(sorted(sale["item"] for sale in json.loads(ledger.stdout)["sales"]),
-                         ["apple", "apple", "pear"])
+        # Two apples in one buy of two units (a bulk trade), one pear.
+        self.assertEqual(sorted((sale["item"], sale["units"])
+                                for sale in json.loads(ledger.stdout)["sales"]),
+                         [("apple", 2), ("pear", 1)])
         self.assertEqual(seller.problems(), [])
 
     def test_refusals(self):
