@@ -422,6 +422,19 @@ class JoinSpreadTests(SynchronousTestCase):
             after = when - sim.join_at[node]
             self.assertTrue(SMALL.warmup <= after <= SMALL.warmup + SMALL.spread)
 
+    def test_killedBeforeJoining(self):
+        """A node crashed (at 10 s) before its time to join never joins:
+        it has no tracker session, and no link."""
+        sim = Simulation(small(nodes=30, searches=10, discovery="index", kill=0.3,
+                               join_spread=40.0, max_time=90.0))
+        metrics = sim.run()
+        self.assertEqual(metrics["killed"], 9)
+        late = [node for node in sim.killed if sim.join_at[node] > 10.0]
+        self.assertTrue(late)
+        for node in late:
+            self.assertIsNone(node.membership)
+            self.assertEqual(dict(node.links), {})
+
     def test_refused(self):
         """A warm start has no joins to spread, and a spread is at least 0
         and at most the run's length."""

@@ -87,7 +87,7 @@ class SimConfig:
     seed: int = 1
     warmup: float = 5.0
     #: Cold start: virtual seconds over which the nodes join, at random
-    #: times (0: all at once, at time 0); see L{Simulation.joinTimes}.
+    #: times (0: all at once, at time 0); see L{Simulation._startAt}.
     join_spread: float = 0.0
     spread: float = 10.0
     max_time: float = 180.0
@@ -302,20 +302,27 @@ class Simulation:
             node = self._directNode(index, scheme, taken)
             # Joins the tracker (if the scheme has one) at its time: without
             # a spread, at once, before the next node is made, as always.
-            self._startAt([node], self._joinTracker if self.market is not None else _nothing, 0.0)
+            join = _nothing if self.market is None else self._joinTracker
+            self._startAt([node], join, 0.0)
             self.nodes.append(node)
         edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
         for a, b in edges:
             opener, target = self.nodes[a], self.nodes[b]
             when = max(self.join_at.get(opener, 0.0), self.join_at.get(target, 0.0))
             if when:
-                self.clock.callLater(when, self._link, opener, target)
+                self.clock.callLater(when, self._linkUnlessKilled, opener, target)
             else:
                 self._link(opener, target)
 
     def _link(self, opener, target):
         d = opener.connectTo(target.host, target.port, target.id)
         d.addErrback(self._linkFailed)
+
+    def _linkUnlessKilled(self, opener, target):
+        """An edge whose ends have both joined, unless its opener crashed
+        first (one whose target crashed fails, as any link to it does)."""
+        if opener not in self.killed:
+            self._link(opener, target)
 
     def _startAt(self, nodes, start, after):
         """
@@ -332,7 +339,12 @@ class Simulation:
             self._joins = random.Random(self.config.seed + 5)
         for node in nodes:
             when = self.join_at[node] = after + self._joins.random() * spread
-            self.clock.callLater(when, start, node)
+            self.clock.callLater(when, self._startUnlessKilled, start, node)
+
+    def _startUnlessKilled(self, start, node):
+        """A node crashed (L{kill}) before its time never joins."""
+        if node not in self.killed:
+            start(node)
 
     def _warmDirect(self):
         """
