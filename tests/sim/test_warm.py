@@ -11,7 +11,6 @@ import random
 import attr
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.schemes.chord.invariants import violations
 from twisted_bazaar.schemes.chord.ring import BITS
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
