@@ -127,7 +127,7 @@ class JSONTests(CliTestCase):
             "degree": 2, "topology": "ring", "ttl": 12, "latency_ms": [5.0, 20.0],
             "drop": 0.01, "dup": 0.02, "reorder": 0.03, "kill": 0.1,
             "discovery": "flood", "superpeers": 0.05, "scheme_options": [],
-            "seed": 9, "warmup": 5.0, "spread": 10.0,
+            "seed": 9, "warmup": 5.0, "join_spread": 0.0, "spread": 10.0,
             "max_time": 40.0, "ping_interval": 15.0, "start": "warm", "crypto": "fast"})
         self.assertEqual(metrics["killed"], 2)
 
@@ -346,6 +346,22 @@ class ErrorTests(CliTestCase):
             ["--start", "warm", "--topology", "tracker"],
             "--start warm builds the overlay of a generated --topology (random, "
             "ring, smallworld); the tracker's introductions are a cold start's")
+
+    def test_warmJoinSpread(self):
+        """--join-spread staggers a cold start's joins: with a warm start it
+        is refused with the reason; a negative one is refused as seconds."""
+        self.assertUsageError(["--start", "warm", "--join-spread", "2"],
+                              "--join-spread staggers a cold start's joins; a warm "
+                              "start has no joins")
+        with self.assertRaises(SystemExit) as caught:
+            cli.main(["--join-spread", "-1"])
+        self.assertEqual(caught.exception.code, 2)
+        self.assertIn("argument --join-spread", self.stderr.getvalue())
+
+    def test_joinSpreadConfig(self):
+        """--join-spread reaches the run's config, and its JSON."""
+        args = cli.parser().parse_args(["--join-spread", "2.5"])
+        self.assertEqual(cli.simConfig(args, ()).join_spread, 2.5)
 
     def test_unwritableJSON(self):
         """An unwritable --json is reported before the run, not after."""

@@ -14,7 +14,13 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import Link
-from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, SimConfig, Simulation
+from twisted_bazaar.sim.runner import (
+    DISCOVERY,
+    LEAVES_AFTER,
+    TOPOLOGIES,
+    SimConfig,
+    Simulation,
+)
 
 #: A small market: sellers of few items, so every item has several sellers
 #: and searches do not run into items nobody sells.  max_time bounds the
@@ -359,3 +365,79 @@ class ScarcityTests(SynchronousTestCase):
         self.assertEqual([role.stock for role in sim.sellers.values()],
                          [{"item0": 0}] * 3)
         self.assertEqual(metrics["virtual_s"], SMALL.max_time)
+
+
+class JoinSpreadTests(SynchronousTestCase):
+    """A cold start with staggered joins (C{join_spread})."""
+
+    def test_everySchemeSells(self):
+        """Each scheme, its nodes joining over 3 s, sells every unit; every
+        node joins within the window (super-peers at 0, leaves from
+        L{LEAVES_AFTER} on)."""
+        for discovery in DISCOVERY:
+            sim = Simulation(small(nodes=30, searches=10, discovery=discovery,
+                                   join_spread=3.0))
+            metrics = sim.run()
+            self.assertEqual((metrics["success_rate"], metrics["double_sells"]),
+                             (1.0, 0), discovery)
+            low = LEAVES_AFTER if discovery == "superpeer" else 0.0
+            joined = [sim.join_at[node] for node in sim.nodes
+                      if node not in sim.superpeers]
+            self.assertEqual(len(joined), len(sim.nodes) - len(sim.superpeers))
+            self.assertTrue(all(low <= when < low + 3.0 for when in joined), discovery)
+            self.assertFalse(set(sim.join_at) & sim.superpeers)
+
+    def test_leavesSpreadOverSuperPeers(self):
+        """Leaves that all join at time 0 pile onto the few super-peers the
+        tracker has checked by then, which refuse them (noslots), and ask
+        the tracker again; joining over 2 s, each leaf asks twice (one per
+        super-peer it wants) and none is refused."""
+        config = SimConfig(nodes=200, sellers=0.15, items=2, searches=20,
+                           max_time=60.0, discovery="superpeer", superpeers=0.1,
+                           scheme_options=(("max-leaves", 64),))
+        at_once = Simulation(config).run()["messages_by_type"]
+        self.assertGreater(at_once.get("error", 0), 0)
+        self.assertGreater(at_once["nodereq"], 180 * 2)
+        spread = Simulation(attr.evolve(config, join_spread=2.0)).run()
+        self.assertEqual(spread["success_rate"], 1.0)
+        self.assertNotIn("error", spread["messages_by_type"])
+        self.assertEqual(spread["messages_by_type"]["nodereq"], 180 * 2)
+
+    def test_buyersStartAfterTheirJoin(self):
+        """A buyer starts warmup to warmup + spread seconds after its own
+        join."""
+        sim = Simulation(small(nodes=30, searches=10, discovery="index",
+                               join_spread=20.0, max_time=120.0))
+        started = {}
+        startBuyer = sim._startBuyer
+
+        def record(node, item, quantity):
+            started[node] = sim.clock.seconds()
+            startBuyer(node, item, quantity)
+
+        sim._startBuyer = record
+        self.assertEqual(sim.run()["success_rate"], 1.0)
+        self.assertEqual(len(started), 10)
+        for node, when in started.items():
+            after = when - sim.join_at[node]
+            self.assertTrue(SMALL.warmup <= after <= SMALL.warmup + SMALL.spread)
+
+    def test_killedBeforeJoining(self):
+        """A node crashed (at 10 s) before its time to join never joins:
+        it has no tracker session, and no link."""
+        sim = Simulation(small(nodes=30, searches=10, discovery="index", kill=0.3,
+                               join_spread=40.0, max_time=90.0))
+        metrics = sim.run()
+        self.assertEqual(metrics["killed"], 9)
+        late = [node for node in sim.killed if sim.join_at[node] > 10.0]
+        self.assertTrue(late)
+        for node in late:
+            self.assertIsNone(node.membership)
+            self.assertEqual(dict(node.links), {})
+
+    def test_refused(self):
+        """A warm start has no joins to spread, and a spread is at least 0
+        and at most the run's length."""
+        for changes in (dict(start="warm", join_spread=1.0), dict(join_spread=-1.0),
+                        dict(join_spread=SMALL.max_time + 1)):
+            self.assertRaises(ValueError, Simulation, small(**changes))

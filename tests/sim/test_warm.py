@@ -11,8 +11,8 @@ import random
 import attr
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.schemes.chord.invariants import violations
+from twisted_bazaar.schemes.chord.ring import BITS
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.sim import warm
 from twisted_bazaar.sim.runner import SimConfig, Simulation
@@ -203,17 +203,31 @@ class ChordTests(SynchronousTestCase):
                                     [(item, seller) for node in hot.nodes
                                      for item, seller in records(hot)[node.id]]), [])
 
+    def test_peersShared(self):
+        """A warm ring's tables name each node by one shared L{Peer}: the
+        many finger entries of a node that name one peer cost nothing
+        more."""
+        sim = built(attr.evolve(SMALL, nodes=16, discovery="chord", searches=0,
+                                start="warm"), 0.0)
+        named = {}
+        for node in sim.nodes:
+            ring = node.discovery.ring
+            for peer in ring.successors + [ring.predecessor] + ring.fingers:
+                if peer is not None:
+                    self.assertIs(named.setdefault(peer.id, peer), peer)
+        self.assertEqual(len(named), len(sim.nodes))
+
     def test_ringTables(self):
         ids = [10, 20, 30, 40]
         successors, predecessor, fingers = warm.ringTables(ids, 2)[0]
         self.assertEqual((successors, predecessor), ([20, 30], 40))
         # Finger i of 10 is the first id at or after 10 + 2**i, round the
         # ring: past 40, 10 itself (None).
-        self.assertEqual(fingers, [20, 20, 20, 20, 30] + [None] * 26)
+        self.assertEqual(fingers, [20, 20, 20, 20, 30] + [None] * (BITS - 5))
 
     def test_ringPairsOncePerPair(self):
         ids = [10, 20, 30, 40]
-        pairs = warm.ringPairs(ids, warm.ringTables(ids, 2))
+        pairs = list(warm.ringPairs(ids, warm.ringTables(ids, 2)))
         self.assertEqual(len({frozenset(pair) for pair in pairs}), len(pairs))
         self.assertEqual(sorted(map(frozenset, pairs)), sorted(
             frozenset(pair) for pair in [(10, 20), (10, 30), (10, 40), (20, 30), (20, 40),

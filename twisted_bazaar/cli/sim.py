@@ -123,6 +123,11 @@ def parser():
         "run starts in the state they converge to (links established, tracker "
         "table, ring, super-peers' indexes), and measures the searches "
         "(docs/simulator.md, 'Warm start')")
+    add("--join-spread", type=_seconds, default=defaults.join_spread,
+        metavar="SECONDS",
+        help="cold start: the nodes join at random times over this many virtual "
+        "seconds (super-peers all at 0, leaves from 1 s on); each buyer starts 5 "
+        "to 15 s after its own join (default 0: every node joins at time 0)")
     add("--crypto", choices=CRYPTO, default=defaults.crypto,
         help="real: Ed25519 signatures, as the daemons make them; fast: the same "
         "protocol and message sizes with cheap deterministic signatures that "
@@ -231,7 +236,7 @@ def simConfig(args, scheme_options):
         reorder=args.reorder, kill=args.kill, discovery=args.discovery,
         superpeers=args.superpeers, scheme_options=scheme_options,
         seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval,
-        start=args.start, crypto=args.crypto)
+        start=args.start, crypto=args.crypto, join_spread=args.join_spread)
 
 
 def main(argv=None):

@@ -55,6 +55,8 @@ def plotChord(result, path):
                       label="mean hops (bars: p1 to p99)")
         axes.plot(sizes, [row["goal_mean"] for row in rows], "--",
                   label="goal: 1/2 log2 N + 1")
+        axes.plot(sizes, [row["goal_mean"] - 1 for row in rows], ":", color="grey",
+                  label="1/2 log2 N (the paper's, to the key's predecessor)")
         axes.set_xscale("log", base=2)
         axes.set_xlabel("nodes N")
         axes.set_ylabel("hops per lookup")
@@ -82,3 +84,65 @@ def plotChord(result, path):
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
+
+
+def merged(results):
+    """Results of one chord experiment (several runs, say one size each)
+    as one: their rows together, in the order of their first column.
+
+    @raise ValueError: for results of different experiments or seeds.
+    """
+    kinds = {(result["experiment"], result["seed"]) for result in results}
+    if len(kinds) != 1:
+        raise ValueError("the files are of different experiments or seeds: "
+                         + ", ".join(f"{kind} seed {seed}" for kind, seed in sorted(kinds)))
+    key = {"pathlength": "nodes", "failures": "failed_nodes"}.get(
+        results[0]["experiment"], "events_per_s")
+    rows = sorted((row for result in results for row in result["rows"]),
+                  key=lambda row: row[key])
+    return dict(results[0], rows=rows)
+
+
+def main(argv=None):
+    """
+    ``python -m twisted_bazaar.sim.plot OUT.png RESULT.json...``: draw the
+    figure of a chord experiment from the ``--json`` files of its runs
+    (``--experiment pathlength --sizes 32768`` and so on), their rows
+    together, without running anything again.
+    """
+    import argparse
+    import json
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m twisted_bazaar.sim.plot",
+                                description="Draw a chord experiment's figure from "
+                                "the --json files of its runs.")
+    p.add_argument("out", metavar="OUT.png")
+    p.add_argument("results", metavar="RESULT.json", nargs="+")
+    args = p.parse_args(argv)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        p.error("drawing needs matplotlib: pip install 'twisted-bazaar[plot]'")
+    results = []
+    for path in args.results:
+        try:
+            with open(path, encoding="utf-8") as f:
+                result = json.load(f)
+            result["experiment"], result["seed"], result["rows"]
+        except OSError as e:
+            p.error(f"cannot read {path}: {e.strerror}")
+        except (ValueError, KeyError, TypeError):
+            p.error(f"{path} is not the --json of a chord experiment")
+        results.append(result)
+    try:
+        plotChord(merged(results), args.out)
+    except ValueError as reason:
+        p.error(str(reason))
+    except OSError as e:
+        p.error(f"cannot write {args.out}: {e.strerror}")
+    sys.stdout.write(f"{args.out}: {sum(len(r['rows']) for r in results)} rows\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -42,6 +42,13 @@ TRACKER_SCHEMES = ("superpeer",)
 #: How a run starts: every node joining through the protocols (cold, the
 #: default), or in the state they converge to (warm, see L{warm}).
 STARTS = ("cold", "warm")
+#: With staggered joins, leaves join from this many seconds on: the
+#: super-peers, all at time 0, are known to the tracker by then.
+LEAVES_AFTER = 1.0
+
+
+def _nothing(node):
+    """A node of a flood joins by its links alone."""
 
 
 def tradeTypes():
@@ -79,6 +86,9 @@ class SimConfig:
     scheme_options: tuple = ()
     seed: int = 1
     warmup: float = 5.0
+    #: Cold start: virtual seconds over which the nodes join, at random
+    #: times (0: all at once, at time 0); see L{Simulation._startAt}.
+    join_spread: float = 0.0
     spread: float = 10.0
     max_time: float = 180.0
     #: Keepalive period of every link.  Longer than the daemons' 10 s by
@@ -103,6 +113,12 @@ class Simulation:
             raise ValueError("--start warm builds the overlay of a generated "
                              "--topology (random, ring, smallworld); the tracker's "
                              "introductions are a cold start's")
+        if config.start == "warm" and config.join_spread:
+            raise ValueError("--join-spread staggers a cold start's joins; a warm "
+                             "start has no joins")
+        if not 0 <= config.join_spread <= config.max_time:
+            raise ValueError(f"--join-spread {config.join_spread:g} is not between 0 "
+                             f"and --max-time {config.max_time:g}")
         self.config = config
         self.rng = random.Random(config.seed)
         self.clock = HeapClock()
@@ -134,6 +150,9 @@ class Simulation:
         self.killed = set()
         self.failed_links = 0
         self.market = None
+        #: node -> when it joins, in a cold start with staggered joins.
+        self.join_at = {}
+        self._joins = None
 
     # -- building ------------------------------------------------------------
 
@@ -167,9 +186,10 @@ class Simulation:
         if config.discovery in TRACKER_SCHEMES:
             self._buildSuperPeers()
         elif config.topology == "tracker":
-            self.nodes = [self._counted(self.market.addNode(
+            self.nodes = [self._counted(self.market.buildNode(
                 self.nodeConfig(), discovery=config.discovery,
                 scheme=self.scheme_options)) for _ in range(config.nodes)]
+            self._startAt(self.nodes, self.market.startNode, 0.0)
         else:
             self._buildDirect()
         self._assignRoles()
@@ -195,12 +215,15 @@ class Simulation:
         config = self.config
         count, supers, options = self._superPeerOptions()
         for index in range(config.nodes):
-            node = self._counted(self.market.addNode(
+            self.nodes.append(self._counted(self.market.buildNode(
                 self.nodeConfig(), discovery=config.discovery,
-                scheme=supers if index < count else options))
-            if index < count:
-                self.superpeers.add(node)
-            self.nodes.append(node)
+                scheme=supers if index < count else options)))
+        self.superpeers.update(self.nodes[:count])
+        # Super-peers first, at once; leaves from 1 s on, once the tracker
+        # has checked the super-peers and can name them.
+        for node in self.nodes[:count]:
+            self.market.startNode(node)
+        self._startAt(self.nodes[count:], self.market.startNode, LEAVES_AFTER)
         if config.topology != "tracker":
             self.clock.callLater(1.0, self._linkSuperPeers, self.nodes[:count])
 
@@ -267,19 +290,61 @@ class Simulation:
         node.setId(node.identity.id)
 
     def _buildDirect(self):
+        """
+        The nodes of a generated overlay, each joining (with the tracker,
+        if the scheme has one) at its time; a is linked to b along each
+        edge (a, b) of the graph once both have joined.
+        """
         config = self.config
         scheme = discoveryPlugins()[config.discovery]
         taken = set()
         for index in range(config.nodes):
             node = self._directNode(index, scheme, taken)
-            if self.market is not None:
-                self._joinTracker(node)
+            # Joins the tracker (if the scheme has one) at its time: without
+            # a spread, at once, before the next node is made, as always.
+            join = _nothing if self.market is None else self._joinTracker
+            self._startAt([node], join, 0.0)
             self.nodes.append(node)
         edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
         for a, b in edges:
-            target = self.nodes[b]
-            d = self.nodes[a].connectTo(target.host, target.port, target.id)
-            d.addErrback(self._linkFailed)
+            opener, target = self.nodes[a], self.nodes[b]
+            when = max(self.join_at.get(opener, 0.0), self.join_at.get(target, 0.0))
+            if when:
+                self.clock.callLater(when, self._linkUnlessKilled, opener, target)
+            else:
+                self._link(opener, target)
+
+    def _link(self, opener, target):
+        d = opener.connectTo(target.host, target.port, target.id)
+        d.addErrback(self._linkFailed)
+
+    def _linkUnlessKilled(self, opener, target):
+        """An edge whose ends have both joined, unless its opener crashed
+        first (one whose target crashed fails, as any link to it does)."""
+        if opener not in self.killed:
+            self._link(opener, target)
+
+    def _startAt(self, nodes, start, after):
+        """
+        start(node) for each of nodes: at once, or with ``--join-spread S``
+        each at a random time in [after, after + S), drawn from a source of
+        its own (a run without the flag draws what it drew before it).
+        """
+        spread = self.config.join_spread
+        if not spread:
+            for node in nodes:
+                start(node)
+            return
+        if self._joins is None:
+            self._joins = random.Random(self.config.seed + 5)
+        for node in nodes:
+            when = self.join_at[node] = after + self._joins.random() * spread
+            self.clock.callLater(when, self._startUnlessKilled, start, node)
+
+    def _startUnlessKilled(self, start, node):
+        """A node crashed (L{kill}) before its time never joins."""
+        if node not in self.killed:
+            start(node)
 
     def _warmDirect(self):
         """
@@ -348,7 +413,10 @@ class Simulation:
         shares = self._shares(config.searches, len(buyer_indexes))
         for index, quantity in zip(buyer_indexes, shares):
             if quantity:
-                start = config.warmup + rng.random() * config.spread
+                # A buyer starts warmup..warmup + spread seconds after it
+                # joined.
+                start = (self.join_at.get(self.nodes[index], 0.0) + config.warmup
+                         + rng.random() * config.spread)
                 plans.append((start, self.nodes[index], rng.choice(offered), quantity))
         # A search reserves a unit at each seller it reaches, one per buyer,
         # so a seller with its item's purchases plus one unit per buyer of

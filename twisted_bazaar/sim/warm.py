@@ -261,17 +261,17 @@ def ringPairs(ids, tables):
     The ring links of a ring: one for each pair of nodes where either
     needs the other (a successor, the predecessor or a finger), opened by
     the first of the two, in id order, that needs it (a node never prunes
-    a link it needs and opened).  Returns [(opener, acceptor)] as ids.
+    a link it needs and opened).  Yields (opener, acceptor) as ids, one
+    at a time: at 100,000 nodes the list of 2 million pairs alone would
+    add a few hundred MB to the run's peak.
     """
-    pairs = []
     seen = set()
     for node_id, (successors, predecessor, fingers) in zip(ids, tables):
         for peer in sorted(set(successors + [predecessor] + fingers) - {None, node_id}):
             pair = (min(node_id, peer), max(node_id, peer))
             if pair not in seen:
                 seen.add(pair)
-                pairs.append((node_id, peer))
-    return pairs
+                yield node_id, peer
 
 
 def placeRing(network, nodes):
@@ -289,8 +289,17 @@ def placeRing(network, nodes):
             # A link of the graph serves the ring as it is, as in a cold start.
             establish(network, by_id[opener], by_id[acceptor], CHORD)
 
+    #: One L{Peer} a node, shared by every table naming it: a node's
+    #: fingers name few distinct nodes, in many entries (all BITS of them).
+    peers = {}
+
     def peer(node_id):
-        return None if node_id is None else by_id[node_id].discovery._me()
+        if node_id is None:
+            return None
+        made = peers.get(node_id)
+        if made is None:
+            made = peers[node_id] = by_id[node_id].discovery._me()
+        return made
 
     for node_id, (successors, predecessor, fingers) in zip(ids, tables):
         by_id[node_id].discovery.place([peer(each) for each in successors],

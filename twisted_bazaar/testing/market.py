@@ -136,6 +136,13 @@ class Market:
         """
         node = self.buildNode(config, discovery, store, scheme, identity, host=host,
                               metrics=metrics, **roles)
+        self.startNode(node)
+        return node
+
+    def startNode(self, node):
+        """Start a node L{buildNode} made, as L{addNode} starts its own: it
+        listens and joins the tracker (a simulator's staggered joins build
+        every node first and start each at its time)."""
         host = node.connector.from_host
         service = NodeService(
             node.clock, node, MemoryServerEndpoint(self.network, host),
@@ -144,7 +151,6 @@ class Market:
             onStopRequested=lambda why: self._stopRequested(node))
         self.services[node] = service
         service.startService()
-        return node
 
     def nodeRandom(self):
         """The random source of the next node L{addNode} makes, drawn from

@@ -243,7 +243,7 @@ class MemoryNetwork:
         self.dead_hosts = set()
         self._listeners = {}
         self._next_port = {}
-        #: (client end, server end) of every open connection, oldest first
+        #: client end -> server end of every open connection, oldest first
         #: (a dict keeps its insertion order): closing one is O(1), and a
         #: closed one is forgotten at once, with its protocols, which
         #: matters when thousands of nodes open and close links.
@@ -252,7 +252,7 @@ class MemoryNetwork:
     @property
     def connections(self):
         """The open connections, as (client end, server end), oldest first."""
-        return list(self._open)
+        return list(self._open.items())
 
     def delay(self):
         low, high = self.latency
@@ -305,7 +305,7 @@ class MemoryNetwork:
         client_end = MemoryTransport(self, client, client_address, server_address)
         server_end = MemoryTransport(self, server, server_address, client_address)
         client_end.other, server_end.other = server_end, client_end
-        self._open[(client_end, server_end)] = True
+        self._open[client_end] = server_end
         return client_end, server_end
 
     def pair(self, client, from_host, server, host, port):
@@ -318,17 +318,20 @@ class MemoryNetwork:
 
         @return: (client end, server end).
         """
-        return self._join(client, self._nextAddress(from_host), server,
-                          IPv4Address("TCP", host, port))
+        listening = self._listeners.get((host, port))
+        # The listening port's own address, as a connection made through
+        # it has: one object for all its connections.
+        address = (IPv4Address("TCP", host, port) if listening is None
+                   else listening.address)
+        return self._join(client, self._nextAddress(from_host), server, address)
 
     def _close(self, transport, reason):
         for end in (transport, transport.other):
             if end.connected:
                 end.connected = False
                 end.protocol.connectionLost(Failure(reason))
-        pair = (transport, transport.other)
-        for each in (pair, pair[::-1]):
-            self._open.pop(each, None)
+        for end in (transport, transport.other):
+            self._open.pop(end, None)
 
     def cut(self, host):
         """Break every connection of host at once, as a crash would."""
