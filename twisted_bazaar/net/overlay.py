@@ -123,6 +123,48 @@ class Overlay:
     def capacity(self):
         return sum(self.budgets.values())
 
+    # -- what the node's parts ask for (through the Node) --------------------------
+
+    def handle(self, message_type, handler):
+        """See L{twisted_bazaar.core.node.Node.handle}."""
+        if message_type in self.handlers:
+            raise ValueError(f"{message_type.TYPE} has a handler already")
+        self.handlers[message_type] = handler
+
+    def addPurpose(self, purpose, slots, idle=None):
+        """See L{twisted_bazaar.core.node.Node.addPurpose}."""
+        self.budgets.setdefault(purpose, slots)
+        if idle is not None:
+            self.idle_timeouts.setdefault(purpose, idle)
+
+    def setSlots(self, purpose, slots):
+        """See L{twisted_bazaar.core.node.Node.setSlots}."""
+        self.budgets[purpose] = slots
+
+    def provenKey(self, link):
+        """The key link's peer proved in the handshake, or None."""
+        return self.keyed.get(link)
+
+    def adopt(self, link, peer, address, purpose, key=None):
+        """
+        Take link, connected by hand, as the end of a handshake with peer
+        leaves it (``key``, the key it proved, if any), telling nobody: for
+        a simulator that builds the state a market converges to (see
+        L{twisted_bazaar.sim.warm}), where what a node would do about a new
+        link is already done.
+        """
+        link.purpose = purpose
+        link.identified(peer)
+        self._setPurpose(link, purpose)
+        self.links[peer] = link
+        if key is not None:
+            self.keyed[link] = key
+        self.addresses[peer] = address
+        if link.inbound:
+            # Since when it is an inbound link, for eviction.
+            self._since[link] = self.node.clock.seconds()
+        self.node.paths.learn((self.node.id, peer))
+
     # -- opening -----------------------------------------------------------------
 
     def connectTo(self, host, port, peer_id=None, purpose=OVERLAY):

@@ -828,5 +828,8 @@ class BuyerPlugin:
         folder = settings.pop("downloads", None)
         buyer = Buyer(node, **settings)
         if folder is not None:
-            Fetcher(node, buyer, folder, search_window=buyer.search_window)
+            # Its files are a role of their own, plugged in after the
+            # buyer (and so stopped before it).
+            node.addRole(buyer)
+            node.addRole(Fetcher(node, buyer, folder, search_window=buyer.search_window))
         return buyer
