@@ -89,6 +89,9 @@ class INode(Interface):
     def addressOf(peer_id):
         """The (host, port) a linked peer listens on."""
 
+    def keepRecent():
+        """The ring of the node's last messages in and out, kept from now."""
+
     def connectTo(host, port, peer_id=None, purpose=OVERLAY):
         """Open (or reuse) a link; a Deferred of the peer's id."""
 
@@ -201,6 +204,14 @@ class Node:
         """The number of established links of ``purpose`` this node
         holds at most (0 for a purpose it takes none of)."""
         return self.overlay.budgets.get(purpose, 0)
+
+    def keepRecent(self):
+        """
+        Have every link made from now on note the messages it sends and
+        receives in one L{RecentMessages} ring (for a node's status), and
+        return it: the same one on every call.
+        """
+        return self.overlay.keepRecent()
 
     def isProven(self, link):
         """Whether the peer on link proved its key in the handshake."""

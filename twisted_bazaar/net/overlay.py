@@ -22,7 +22,7 @@ from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
-from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.net.recent import STATUS, RecentMessages
 from twisted_bazaar.identity.keys import keyOwns
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 
@@ -167,6 +167,12 @@ class Overlay:
     def setSlots(self, purpose, slots):
         """See L{twisted_bazaar.core.node.Node.setSlots}."""
         self.budgets[purpose] = slots
+
+    def keepRecent(self):
+        """See L{twisted_bazaar.core.node.Node.keepRecent}."""
+        if self.recent is None:
+            self.recent = RecentMessages()
+        return self.recent
 
     def provenKey(self, link):
         """The key link's peer proved in the handshake, or None."""

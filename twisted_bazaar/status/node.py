@@ -9,7 +9,7 @@ import attr
 
 from twisted_bazaar import wire
 from twisted_bazaar.status.messages import MAX_ENTRIES, MAX_ITEMS, NodeState, State
-from twisted_bazaar.net.recent import STATUS, RecentMessages
+from twisted_bazaar.net.recent import STATUS
 
 #: The slots of status links (purpose L{STATUS}), and the seconds such a
 #: link may stay without a question before it is closed.
@@ -24,8 +24,7 @@ class NodeStatus:
         self.node = node
         node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
         node.handle(State, self._state)
-        if node.overlay.recent is None:
-            node.overlay.recent = RecentMessages()
+        self.recent = node.keepRecent()
 
     def state(self):
         """This node's L{NodeState}."""
@@ -44,7 +43,7 @@ class NodeStatus:
         return NodeState(node.id if node.id is not None else -1, node.host or "",
                          node.port or 0, scheme, tuple(links[:MAX_ENTRIES]),
                          _first(stock), _first(bag), len(node.store.pending()),
-                         node.overlay.recent.entries(node.clock.seconds()))
+                         self.recent.entries(node.clock.seconds()))
 
     def _state(self, link, message):
         link.send(fitted(self.state(), link.settings.frame_limit))
