@@ -86,3 +86,53 @@ class MarketTimersTests(SynchronousTestCase):
         ends = sum(len(node.links) for node in nodes)
         self.assertGreater(ends, 2 * len(nodes))
         self.assertLess(len(market.clock.getDelayedCalls()), ends)
+
+
+class RoundingTests(SynchronousTestCase):
+
+    def test_dueAtItsOwnTime(self):
+        """A deadline runs when the clock reaches its time, even where
+        the clock's now plus the delay falls short of it by rounding."""
+        clock = task.Clock()
+        clock.advance(0.1)
+        deadlines = Deadlines(clock)
+        ran = []
+        for delay in (0.2, 0.7, 1.3, 10.0, 1e-9):
+            deadlines.callLater(delay, lambda delay=delay: ran.append(delay))
+        clock.advance(10.0)
+        self.assertEqual(sorted(ran), [1e-9, 0.2, 0.7, 1.3, 10.0])
+
+    def test_armedForTheExactTime(self):
+        """Moved on to a later deadline, the one call is set for exactly
+        its time: a clock moved there by the deadline's own delay, from
+        when it was set, runs it then."""
+        import random
+        rng = random.Random(5)
+        for _ in range(200):
+            clock = task.Clock()
+            clock.advance(rng.uniform(0, 2))
+            deadlines = Deadlines(clock)
+            ran = []
+            first = rng.uniform(0.001, 5)
+            second = first + rng.uniform(1, 1000)
+            deadlines.callLater(first, lambda: None)
+            deadlines.callLater(second, lambda: ran.append(clock.seconds()))
+            start = clock.seconds()
+            clock.advance(first)
+            # Exactly where a call made at the start would run, as the
+            # clock computes it.
+            clock.rightNow = start + second
+            clock.advance(0)
+            self.assertEqual(ran, [start + second])
+
+    def test_delayTo(self):
+        """The delay lands the clock's sum on the time asked."""
+        from twisted_bazaar.net.timers import delayTo
+        import math
+        for now, when in [(0.1, 10.3), (123.456, 789.01), (5.0, 5.0), (3.0, 2.0),
+                          (4.933508844812552 + 0.09710432709691252,
+                           538.9307194642861 + 0.09710432709691252)]:
+            delay = delayTo(now, when)
+            self.assertLessEqual(now + delay, max(now, when))
+            if when > now:
+                self.assertGreater(now + math.nextafter(delay, math.inf), when)

@@ -11,6 +11,7 @@ at its exact time, in the order deadlines of the same time were set.
 """
 
 import heapq
+import math
 import weakref
 
 from twisted.logger import Logger
@@ -25,6 +26,24 @@ def deadlinesFor(clock):
     if deadlines is None:
         deadlines = _byClock[clock] = Deadlines(clock)
     return deadlines
+
+
+def delayTo(now, when):
+    """
+    The delay a clock at ``now`` is given for a call at ``when``: the
+    longest it adds to ``now`` without passing ``when`` (exactly ``when``
+    but for a rounding tie; ``when - now`` may pass it by the last bit),
+    so the call runs once a clock moved to ``when`` arrives there, as a
+    call made when the deadline was set would have.
+    """
+    if when <= now:
+        return 0.0
+    delay = when - now
+    while delay > 0.0 and now + delay > when:
+        delay = math.nextafter(delay, 0.0)
+    while now + math.nextafter(delay, math.inf) <= when:
+        delay = math.nextafter(delay, math.inf)
+    return delay
 
 
 class Deadline:
@@ -111,15 +130,17 @@ class Deadlines:
             return
         self._disarm()
         self._at = when
-        self._call = self.clock.callLater(max(0.0, when - self.clock.seconds()),
+        self._call = self.clock.callLater(delayTo(self.clock.seconds(), when),
                                           self._fire)
 
     def _fire(self):
         """Run every deadline due, earliest first."""
+        # Due: up to the time this call was set for, too (the clock's sum
+        # of now and a delay may fall an ulp short of it).
+        due = max(self.clock.seconds(), self._at)
         self._call = self._at = None
         heap = self._heap
-        now = self.clock.seconds()
-        while heap and heap[0].when <= now:
+        while heap and heap[0].when <= due:
             deadline = heapq.heappop(heap)
             function = deadline.function
             if function is None:
