@@ -134,5 +134,13 @@ class RoundingTests(SynchronousTestCase):
                            538.9307194642861 + 0.09710432709691252)]:
             delay = delayTo(now, when)
             self.assertLessEqual(now + delay, max(now, when))
-            if when > now:
-                self.assertGreater(now + math.nextafter(delay, math.inf), when)
+            self.assertLessEqual(max(now, when) - (now + delay),
+                                 math.ulp(max(now, when)))
+
+    def test_delayToOnAWallClock(self):
+        """At a reactor's time (seconds since 1970), a delay comes at once
+        and lands on the time asked."""
+        from twisted_bazaar.net.timers import delayTo
+        now = 1_795_000_000.123456
+        for delay in (0.001, 0.5, 10.0, 30.0):
+            self.assertEqual(now + delayTo(now, now + delay), now + delay)

@@ -30,19 +30,20 @@ def deadlinesFor(clock):
 
 def delayTo(now, when):
     """
-    The delay a clock at ``now`` is given for a call at ``when``: the
-    longest it adds to ``now`` without passing ``when`` (exactly ``when``
-    but for a rounding tie; ``when - now`` may pass it by the last bit),
-    so the call runs once a clock moved to ``when`` arrives there, as a
-    call made when the deadline was set would have.
+    The delay a clock at ``now`` is given for a call at ``when``: one it
+    adds to ``now`` without passing ``when`` (``when - now`` may pass it
+    by the last bit, and the call would run late; it may fall a bit short,
+    and L{Deadlines} then runs the deadline with the call anyway).  A few
+    steps at most: the sum can only be off when ``now`` is under half of
+    ``when``, and then a step of the delay is one of the sum.
     """
     if when <= now:
         return 0.0
     delay = when - now
-    while delay > 0.0 and now + delay > when:
+    for _ in range(8):
+        if now + delay <= when:
+            break
         delay = math.nextafter(delay, 0.0)
-    while now + math.nextafter(delay, math.inf) <= when:
-        delay = math.nextafter(delay, math.inf)
     return delay
 
 
