@@ -18,6 +18,7 @@ from tests.helpers import (
     provenLink,
     sent,
 )
+from twisted_bazaar.daemon.build import plugScheme
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.identity.keys import Identity, signedBy
@@ -140,7 +141,7 @@ class ReplyFloodTests(SynchronousTestCase):
         node = makeNode(1)
         attacker, relay = linkPeer(node, 2), linkPeer(node, 3)
         found = []
-        discovery = FloodDiscovery(node)
+        discovery = plugScheme(node, FloodDiscovery(node))
         discovery.find("apple", 1.0).addCallback(found.append)
         [search] = sent(attacker)
         feed(attacker, *[Reply(search.id, "apple", (seller, 2, 1), seller, "", 0)
@@ -162,7 +163,7 @@ class SlotExhaustionTests(SynchronousTestCase):
 
     def setUp(self):
         self.node = makeNode(1)
-        FloodDiscovery(self.node)
+        plugScheme(self.node, FloodDiscovery(self.node))
         self.seller = Seller(flooded(self.node), {"apple": 5})
         self.factory = OverlayFactory(self.node)
         self.attackers = iter(range(100, 10_000))
@@ -295,7 +296,7 @@ class SignedTradeTests(SynchronousTestCase):
         seller's own buyOK fills its bag."""
         node = makeNode(self.buyer_key.id, identity=self.buyer_key)
         relay = linkPeer(node, 5)
-        FloodDiscovery(node)
+        plugScheme(node, FloodDiscovery(node))
         buyer = Buyer(flooded(node), ["apple"], search_window=1.0)
         buyer.linkAdded(5)
         [search] = sent(relay)

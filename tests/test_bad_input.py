@@ -21,6 +21,7 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.daemon.build import plugScheme
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
@@ -437,7 +438,7 @@ class NodeTarget:
     def setUpTarget(self, **link_settings):
         link_settings.setdefault("ping_interval", 0)
         self.node = makeNode(NODE_ID, link=LinkSettings(**link_settings))
-        FloodDiscovery(self.node)
+        plugScheme(self.node, FloodDiscovery(self.node))
         self.factory = OverlayFactory(self.node)
         self.good = WiredLink(self.factory, "198.51.100.5")
         self.handshake(self.good, GOOD_ID)

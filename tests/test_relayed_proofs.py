@@ -23,6 +23,7 @@ from tests.helpers import (
     makeNode,
     parseJSONNetstrings,
 )
+from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.core.node import DIRECT, NodeConfig, OverlayFactory
 from twisted_bazaar.identity.keys import Identity
@@ -191,7 +192,7 @@ class RelayedAcceptorTests(_Pair):
         thisisme with a thisisyou naming B's key and nonce: S's proof
         registers, it opens no link."""
         link, b_hello = self.dialS()
-        session = Membership(self.S)
+        session = plugMembership(self.S, Membership(self.S))
         toTracker = session.factory.buildProtocol(None)
         toTracker.makeConnection(StringTransport())
         [s_hello] = parseJSONNetstrings(toTracker.transport.value())

@@ -15,6 +15,7 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.daemon.build import plugScheme
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import (
@@ -73,7 +74,7 @@ class NodeCase(SynchronousTestCase):
         settings.setdefault("ping_interval", 0)
         self.node = makeNode(NODE_ID, link=LinkSettings(**settings))
         self.shop = StaticShop()
-        FloodDiscovery(self.node).advertise(self.shop)
+        plugScheme(self.node, FloodDiscovery(self.node)).advertise(self.shop)
         self.clock = self.node.clock
         self.factory = OverlayFactory(self.node)
 

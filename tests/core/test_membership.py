@@ -12,6 +12,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector, Recorder, WiredLink
+from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
@@ -58,7 +59,7 @@ class MembershipCase(SynchronousTestCase):
         config = NodeConfig(link=LinkSettings(handshake_timeout=0, ping_interval=0))
         self.node = Node(self.clock, random.Random(0), FakeConnector(), config)
         self.node.setAddress("", NODE_PORT)
-        self.membership = Membership(self.node)
+        self.membership = plugMembership(self.node, Membership(self.node))
         self.recorder = Recorder()
         self.node.addObserver(self.recorder)
         self.tracker = self.connectTracker()
@@ -88,7 +89,7 @@ class RegistrationTests(MembershipCase):
         node = Node(self.clock, random.Random(0), FakeConnector(),
                     NodeConfig(host="seller.example"))
         node.setAddress("", NODE_PORT)
-        tracker = WiredLink(Membership(node).factory)
+        tracker = WiredLink(plugMembership(node, Membership(node)).factory)
         self.assertEqual(tracker.heard(), [thisisme(host="seller.example")])
         self.assertEqual(node.host, "seller.example")
 
@@ -101,7 +102,7 @@ class RegistrationTests(MembershipCase):
             node = Node(self.clock, random.Random(0), FakeConnector())
             node.setAddress("", NODE_PORT)
             node.discovery = scheme
-            tracker = WiredLink(Membership(node).factory)
+            tracker = WiredLink(plugMembership(node, Membership(node)).factory)
             self.assertEqual(tracker.heard(), [thisisme(**extra)])
 
     def test_nodeLearnsItsHostFromTheTrackerLink(self):
@@ -124,7 +125,7 @@ class RegistrationTests(MembershipCase):
         me, tracker_key = (Identity.fromRandom(random.Random(n)) for n in (1, 2))
         node = Node(self.clock, random.Random(0), FakeConnector(), identity=me)
         node.setAddress("", NODE_PORT)
-        tracker = WiredLink(Membership(node).factory)
+        tracker = WiredLink(plugMembership(node, Membership(node)).factory)
         [hello] = tracker.heard()
         self.assertEqual(hello["key"], me.key)
         registration = Handshake(tracker_key, REGISTER)
@@ -136,7 +137,7 @@ class RegistrationTests(MembershipCase):
         self.assertEqual(node.id, me.id)
         for half in ({"key": tracker_key.key}, {"nonce": "n"}):
             node = Node(self.clock, random.Random(0), FakeConnector(), identity=me)
-            tracker = WiredLink(Membership(node).factory)
+            tracker = WiredLink(plugMembership(node, Membership(node)).factory)
             tracker.heard()
             tracker.say(dict(THISISYOU, **half))
             self.assertEqual([m["code"] for m in tracker.heard()], ["wtf"])

@@ -14,6 +14,7 @@ from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector, Recorder, WiredLink, jsonNetstring
+from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.core.node import DIRECT, Node, NodeConfig
@@ -77,7 +78,7 @@ class RandomNeighboursTests(SynchronousTestCase):
                             link=LinkSettings(handshake_timeout=0, ping_interval=0))
         self.node = Node(self.clock, SteadyRandom(0), self.connector, config)
         self.node.setAddress("", NODE_PORT)
-        self.membership = Membership(self.node)
+        self.membership = plugMembership(self.node, Membership(self.node))
         self.topology = RandomNeighbours(self.node, config.neighbours)
         self.topology.startService()
         self.recorder = Recorder()

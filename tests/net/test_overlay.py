@@ -670,6 +670,23 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertIs(self.node.links[self.peer.id], link)
         self.assertEqual(self.node.overlay.keyed[link], self.peer.key)
 
+    def test_oneRecordPerLink(self):
+        """The overlay keeps one record per link, through the handshake's
+        phases: the nonces go once it is established, the record once the
+        link is lost."""
+        link, handshake, [answer] = self.knock()
+        state = self.node.overlay.states[link]
+        self.assertEqual(state.phase, "proving")
+        self.assertIsNotNone(state.since)
+        self.prove(link, handshake, answer)
+        self.assertEqual(state.phase, "established")
+        self.assertEqual((state.handshake, state.hello, state.key),
+                         (None, None, self.peer.key))
+        self.assertEqual(self.node.provenKey(link), self.peer.key)
+        closeLink(link)
+        self.assertNotIn(link, self.node.overlay.states)
+        self.assertIsNone(self.node.provenKey(link))
+
     def test_acceptorsProofNamesThePurpose(self):
         """The acceptor proves itself for the purpose the opener asked:
         its proof holds for that purpose only."""

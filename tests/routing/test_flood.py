@@ -8,6 +8,7 @@ Node 1 is under test; its peers are StringTransports.
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.daemon.build import plugScheme
 from twisted_bazaar import wire
 from twisted_bazaar.net.overlay import DIRECT
 from twisted_bazaar.routing.flood import FloodRouter
@@ -171,7 +172,7 @@ class FloodDiscoveryRoutingTests(SynchronousTestCase):
         """A find floods a new search from this node with the scheme's ttl,
         and does not forward it when it comes back."""
         node = makeNode(1)
-        FloodDiscovery(node, ttl=5)
+        plugScheme(node, FloodDiscovery(node, ttl=5))
         links = [linkPeer(node, 2), linkPeer(node, 3)]
         node.discovery.find("apple", WINDOW)
         [[search], [again]] = [sent(link) for link in links]
@@ -183,7 +184,7 @@ class FloodDiscoveryRoutingTests(SynchronousTestCase):
     def test_searchIdsDiffer(self):
         """Each find gets a fresh search id; the default ttl is the wire's."""
         node = makeNode(1)
-        FloodDiscovery(node)
+        plugScheme(node, FloodDiscovery(node))
         link = linkPeer(node, 2)
         node.discovery.find("apple", WINDOW)
         node.discovery.find("apple", WINDOW)
@@ -199,7 +200,7 @@ class FloodDiscoveryRoutingTests(SynchronousTestCase):
         teaches nothing.  (The old node flooded every link.)
         """
         node = makeNode(1)
-        FloodDiscovery(node)
+        plugScheme(node, FloodDiscovery(node))
         overlay = {peer: linkPeer(node, peer) for peer in (2, 3)}
         direct = linkPeer(node, 9, purpose=DIRECT)
         feed(overlay[2], floodmsg.Search(100, "apple", (2,), 5))
@@ -219,7 +220,7 @@ class FloodDiscoveryRoutingTests(SynchronousTestCase):
     def test_cannotFindOverDirectLinksOnly(self):
         """A node whose only link is direct has nowhere to flood."""
         node = makeNode(1)
-        FloodDiscovery(node)
+        plugScheme(node, FloodDiscovery(node))
         direct = linkPeer(node, 9, purpose=DIRECT)
         self.assertFalse(node.discovery.canFind())
         found = []

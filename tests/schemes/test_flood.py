@@ -11,6 +11,7 @@ node 2 is a relay, node 9 a far buyer or seller.
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from twisted_bazaar.daemon.build import plugScheme
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import IDiscovery, Offer, discoveryOf
@@ -53,7 +54,7 @@ class DiscoveryPackageTests(SynchronousTestCase):
 
     def test_chosenSchemeIsKept(self):
         node = makeNode(1)
-        scheme = IndexDiscovery(node)
+        scheme = plugScheme(node, IndexDiscovery(node))
         self.assertIs(discoveryOf(node), scheme)
         Seller(node, {"apple": 1})
         self.assertIs(node.discovery, scheme)
@@ -72,7 +73,7 @@ class FloodSellingTests(SynchronousTestCase):
 
     def setUp(self):
         self.node = makeNode(1)
-        self.flood = FloodDiscovery(self.node)
+        self.flood = plugScheme(self.node, FloodDiscovery(self.node))
         self.relay = linkPeer(self.node, 2)
 
     def search(self, search_id=100, item="apple", buyer=9):
@@ -140,7 +141,7 @@ class FloodFindingTests(SynchronousTestCase):
     def setUp(self):
         self.node = makeNode(1)
         self.clock = self.node.clock
-        self.flood = FloodDiscovery(self.node)
+        self.flood = plugScheme(self.node, FloodDiscovery(self.node))
         self.events = FindEvents(self.node)
 
     def results(self, d):

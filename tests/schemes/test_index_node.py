@@ -15,6 +15,7 @@ import random
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.daemon.build import plugScheme, plugMembership
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.schemes.flood import messages as floodmsg
@@ -107,8 +108,8 @@ class TrackerSessionCase(SynchronousTestCase):
     def setUp(self):
         self.node = makeNode(None, neighbours=0, identity=SELF)
         self.clock = self.node.clock
-        self.index = IndexDiscovery(self.node)
-        self.membership = Membership(self.node)
+        self.index = plugScheme(self.node, IndexDiscovery(self.node))
+        self.membership = plugMembership(self.node, Membership(self.node))
 
     def connect(self):
         """A new tracker connection; checks the node introduced itself."""
@@ -246,9 +247,9 @@ class IndexSellingTests(TrackerSessionCase):
         """Registered, an index node asks the tracker for no peer."""
         node = makeNode(None)
         self.assertGreater(node.config.neighbours, 0)
-        IndexDiscovery(node)
+        plugScheme(node, IndexDiscovery(node))
         self.assertIsNone(node.topology)
-        link = Membership(node).factory.buildProtocol(None)
+        link = plugMembership(node, Membership(node)).factory.buildProtocol(None)
         link.makeConnection(StringTransport())
         feed(link, wire.ThisIsYou(ME, NODE_PORT))
         self.assertEqual([type(m) for m in sent(link)], [wire.ThisIsMe])
@@ -263,7 +264,7 @@ class IndexFindingTests(TrackerSessionCase):
         self.b, self.offerB = seller(5, "b", 2)
 
     def test_cannotFindWithoutARegisteredTracker(self):
-        scheme = IndexDiscovery(makeNode(1))
+        scheme = plugScheme(makeNode(1), IndexDiscovery(makeNode(1)))
         self.assertFalse(scheme.canFind())
         link = self.connect()
         self.assertFalse(self.index.canFind())
@@ -273,7 +274,7 @@ class IndexFindingTests(TrackerSessionCase):
         self.assertFalse(self.index.canFind())
 
     def test_findWithoutTrackerIsEmptyAtOnce(self):
-        scheme = IndexDiscovery(makeNode(1))
+        scheme = plugScheme(makeNode(1), IndexDiscovery(makeNode(1)))
         found = self.results(scheme.find("pear", WINDOW))
         self.assertEqual(found, [[]])
         self.assertEqual(scheme.node.clock.getDelayedCalls(), [])
@@ -412,8 +413,8 @@ class IndexFindingTests(TrackerSessionCase):
     def test_indexAnswersReachOnlyTheIndexScheme(self):
         """A flood node's tracker session does not take index answers."""
         node = makeNode(None, neighbours=0)
-        FloodDiscovery(node)
-        link = Membership(node).factory.buildProtocol(None)
+        plugScheme(node, FloodDiscovery(node))
+        link = plugMembership(node, Membership(node)).factory.buildProtocol(None)
         link.makeConnection(StringTransport())
         feed(link, wire.ThisIsYou(ME, NODE_PORT))
         sent(link)

@@ -12,6 +12,7 @@ from twisted.internet import defer
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import verified
 from twisted_bazaar.daemon.registry import buildScheme
@@ -235,7 +236,7 @@ class TrackerQuestionTests(SynchronousTestCase):
     def test_asksAgain(self):
         node = makeNode(ME)
         scheme = buildScheme(node, "superpeer", superpeers=1)
-        membership = Membership(node)
+        membership = plugMembership(node, Membership(node))
         scheme.startService()
         tracker = membership.factory.buildProtocol(None)
         tracker.makeConnection(StringTransport())

@@ -60,11 +60,13 @@ class EstablishTests(SynchronousTestCase):
                 other = cold.links[peer]
                 self.assertEqual(
                     (link.peer_id, link.inbound, link.idle_timeout,
-                     link in hot.overlay.keyed, hot.overlay.addresses[peer],
-                     hot.pathTo(peer), link in hot.overlay._since),
+                     hot.isProven(link), hot.overlay.addresses[peer],
+                     hot.pathTo(peer), hot.overlay.states[link].since is not None,
+                     hot.overlay.states[link].phase),
                     (other.peer_id, other.inbound, other.idle_timeout,
-                     other in cold.overlay.keyed, cold.overlay.addresses[peer],
-                     cold.pathTo(peer), other in cold.overlay._since))
+                     cold.isProven(other), cold.overlay.addresses[peer],
+                     cold.pathTo(peer), cold.overlay.states[other].since is not None,
+                     cold.overlay.states[other].phase))
                 self.assertTrue(link._keepalive_call.active())
                 self.assertIsNone(link._handshake_call)
 

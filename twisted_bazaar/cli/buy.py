@@ -26,8 +26,9 @@ from twisted.logger import Logger
 
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.identity.keys import Identity
-from twisted_bazaar.core.node import Node, NodeConfig
-from twisted_bazaar.daemon.registry import buildScheme, rolePlugins
+from twisted_bazaar.core.node import NodeConfig
+from twisted_bazaar.daemon.build import buildNode, configured
+from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import NodeService
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.roles.want import DONE
@@ -72,14 +73,17 @@ class OneShotBuy:
         self.deadline = deadline
         self.tracker_address = tracker_address
         rng = rng if rng is not None else random.Random()
-        self.node = Node(clock, rng, connector, NodeConfig(host=host),
-                         identity=identity or Identity.generate())
-        buildScheme(self.node, discovery)
-        plugin = rolePlugins()["buyer"]
-        config = {option.name: option.default for option in plugin.options}
-        config.update({"want": [item], "quantity": quantity, "exit-when-done": True,
-                       "downloads": downloads, "download-give-up": give_up})
-        self.buyer = plugin.build(self.node, plugin.configure(config))
+        scheme = discoveryPlugins()[discovery]
+        buyer = rolePlugins()["buyer"]
+        parts = buildNode(clock, rng, connector, NodeConfig(host=host),
+                          identity=identity or Identity.generate(),
+                          scheme=(scheme, configured(scheme, {})),
+                          roles=[(buyer, configured(buyer, {
+                              "want": [item], "quantity": quantity,
+                              "exit-when-done": True, "downloads": downloads,
+                              "download-give-up": give_up}))])
+        self.node = parts.node
+        self.buyer = parts.roles["buyer"]
         self.fetcher = self.buyer.fetcher
         if self.fetcher is not None:
             self.fetcher.onGaveUp = self._gaveUp

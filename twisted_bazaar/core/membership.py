@@ -72,7 +72,6 @@ class Membership(Service):
             what = f"the tracker at {address}" if address else "the tracker"
             self._client = Reconnector(endpoint, self.factory, node.clock, policy,
                                        what)
-        node.membership = self
 
     # -- the state machine ---------------------------------------------------
 

@@ -1,18 +1,21 @@
 """
 The common node every role and scheme plugs into.
 
-A L{Node} is the composition root: its identity (id, address), its clock
-and random source, its store, the link table (L{Overlay}), the path
+A L{Node} holds what every part shares: its identity (id, address), its
+clock and random source, its store, the link table (L{Overlay}), the path
 router every node has, the message handlers its components register, and
 the L{EventBus} that tells them what happens.  It decides nothing about
 discovery or trade itself: a scheme (see L{twisted_bazaar.schemes}) and
-roles (see L{twisted_bazaar.roles}) add that.  Time comes from the clock it
-is given, never the global reactor.
+roles (see L{twisted_bazaar.roles}) add that.  It builds none of them
+either: whoever runs a node (L{twisted_bazaar.daemon.build}) builds its
+parts and plugs them in through L{INode}, the narrow face the parts use.
+Time comes from the clock it is given, never the global reactor.
 """
 
 import attr
 from twisted.internet import defer
 from twisted.logger import Logger
+from zope.interface import Attribute, Interface, implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import EventBus
@@ -32,7 +35,7 @@ from twisted_bazaar.net.overlay import (
 from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
 from twisted_bazaar.store import MemoryStore
 
-__all__ = ["Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
+__all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
            "DIRECT", "OVERLAY"]
 
 #: Default number of peers a node tries to stay linked to.
@@ -53,6 +56,62 @@ class NodeConfig:
     link: LinkSettings = attr.Factory(LinkSettings)
 
 
+class INode(Interface):
+    """
+    What a scheme, a topology, the tracker session and a role may ask of
+    the node they are plugged into (besides its events, store, clock and
+    random source): they never reach into the link table.  The ``set`` and
+    ``add`` methods are the builder's (L{twisted_bazaar.daemon.build}).
+    """
+
+    id = Attribute("This node's id, None until the tracker names it.")
+    links = Attribute("peer id -> established link (read only).")
+    discovery = Attribute("The scheme's IDiscovery, once plugged in.")
+    topology = Attribute("The scheme's ITopology, if it keeps neighbours.")
+    membership = Attribute("The tracker session, when the node has one.")
+    roles = Attribute("The roles plugged in, in order (read only).")
+
+    def handle(message_type, handler):
+        """Have ``handler(link, message)`` take every message of a type."""
+
+    def addPurpose(purpose, slots, idle=None):
+        """Hold up to ``slots`` links of ``purpose``, closed when idle."""
+
+    def setSlots(purpose, slots):
+        """Change the number of links of ``purpose`` held."""
+
+    def isProven(link):
+        """Whether link's peer proved its key in the handshake."""
+
+    def provenKey(link):
+        """The key link's peer proved, or None."""
+
+    def addressOf(peer_id):
+        """The (host, port) a linked peer listens on."""
+
+    def keepRecent():
+        """The ring of the node's last messages in and out, kept from now."""
+
+    def connectTo(host, port, peer_id=None, purpose=OVERLAY):
+        """Open (or reuse) a link; a Deferred of the peer's id."""
+
+    def route(message):
+        """Send a path-routed message on."""
+
+    def setDiscovery(discovery):
+        """Plug in the node's scheme."""
+
+    def setTopology(topology):
+        """Plug in the scheme's choice of neighbours."""
+
+    def setMembership(membership):
+        """Plug in the tracker session."""
+
+    def addRole(role):
+        """Plug in one more role."""
+
+
+@implementer(INode)
 class Node:
     """
     One peer of the overlay.
@@ -95,7 +154,7 @@ class Node:
         self.discovery = None
         self.membership = None
         self.topology = None
-        #: The roles plugged in (each adds itself), in order.
+        #: The roles plugged in (see L{addRole}), in order.
         self.roles = []
         #: Told ``stopper(why)`` when a component asks for the node to stop
         #: (see L{requestStop}); set by whoever runs the node.
@@ -125,9 +184,7 @@ class Node:
 
         @raise ValueError: if the type has a handler already.
         """
-        if message_type in self.overlay.handlers:
-            raise ValueError(f"{message_type.TYPE} has a handler already")
-        self.overlay.handlers[message_type] = handler
+        self.overlay.handle(message_type, handler)
 
     def addPurpose(self, purpose, slots, idle=None):
         """
@@ -136,23 +193,33 @@ class Node:
         trade if given.  A purpose keeps the budget it was given first; to
         change it, see L{setSlots}.
         """
-        overlay = self.overlay
-        overlay.budgets.setdefault(purpose, slots)
-        if idle is not None:
-            overlay.idle_timeouts.setdefault(purpose, idle)
+        self.overlay.addPurpose(purpose, slots, idle)
 
     def setSlots(self, purpose, slots):
         """The number of established links of ``purpose`` this node holds
         from now on (a super-peer's leaves, a chord node's ring links)."""
-        self.overlay.budgets[purpose] = slots
+        self.overlay.setSlots(purpose, slots)
+
+    def slotsFor(self, purpose):
+        """The number of established links of ``purpose`` this node
+        holds at most (0 for a purpose it takes none of)."""
+        return self.overlay.budgets.get(purpose, 0)
+
+    def keepRecent(self):
+        """
+        Have every link made from now on note the messages it sends and
+        receives in one L{RecentMessages} ring (for a node's status), and
+        return it: the same one on every call.
+        """
+        return self.overlay.keepRecent()
 
     def isProven(self, link):
         """Whether the peer on link proved its key in the handshake."""
-        return link in self.overlay.keyed
+        return self.overlay.provenKey(link) is not None
 
     def provenKey(self, link):
         """The key the peer on link proved in the handshake, or None."""
-        return self.overlay.keyed.get(link)
+        return self.overlay.provenKey(link)
 
     def addressOf(self, peer_id):
         """The (host, port) a linked peer listens on, ("", 0) if unknown."""
@@ -182,6 +249,25 @@ class Node:
 
     def linkCount(self):
         return self.overlay.linkCount()
+
+    # -- what the builder plugs in (see twisted_bazaar.daemon.build) -------------
+
+    def setDiscovery(self, discovery):
+        """The node's discovery scheme (an L{IDiscovery})."""
+        self.discovery = discovery
+
+    def setTopology(self, topology):
+        """The scheme's choice of neighbours (an L{ITopology})."""
+        self.topology = topology
+
+    def setMembership(self, membership):
+        """The node's tracker session."""
+        self.membership = membership
+
+    def addRole(self, role):
+        """One more role; a role already plugged in is not added twice."""
+        if role not in self.roles:
+            self.roles.append(role)
 
     # -- identity -------------------------------------------------------------
 

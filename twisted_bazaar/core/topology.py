@@ -51,7 +51,6 @@ class RandomNeighbours(Service, NodeObserver):
         self._asking = None
         self._backoff = Backoff(node.clock, node.rng, RETRY_MIN, RETRY_MAX)
         self._connecting = None
-        node.topology = self
         node.addObserver(self)
 
     def neighbours(self):

@@ -12,7 +12,7 @@ itself.
 from twisted.plugin import getPlugins
 
 from twisted_bazaar import plugins
-from twisted_bazaar.base.options import optionDefaults
+from twisted_bazaar.daemon.build import configured, plugScheme
 from twisted_bazaar.roles import IRolePlugin
 from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin
@@ -47,6 +47,4 @@ def buildSchemeFrom(plugin, node, config):
     """L{buildScheme} with a plugin already looked up: for whoever builds
     many nodes (a simulation), as each look-up reads the plugin caches
     from disk."""
-    values = optionDefaults(plugin.options)
-    values.update({key.replace("_", "-"): value for key, value in config.items()})
-    return plugin.build(node, plugin.configure(values))
+    return plugScheme(node, plugin.build(node, configured(plugin, config)))

@@ -17,6 +17,7 @@ from twisted.internet.endpoints import (
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
+from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.status.node import NodeStatus
@@ -190,8 +191,8 @@ class NodeService(MultiService):
                                          "node", self._listening, onFailure,
                                          listen_description)
         self.listener.setServiceParent(self)
-        self.membership = Membership(node, tracker_endpoint, retry_initial, retry_max,
-                                     tracker_address)
+        self.membership = plugMembership(node, Membership(
+            node, tracker_endpoint, retry_initial, retry_max, tracker_address))
         #: Answers ``state`` (``bazaar node``).
         self.status = NodeStatus(node)
         self.membership.setServiceParent(self)

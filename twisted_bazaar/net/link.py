@@ -1,11 +1,15 @@
 """
-One connection: netstring framing, decoding, keepalive and the limits that
-protect the process from a single peer.
+One connection: the protocol that turns a peer's frames into messages for
+its owner, and back.  Its other jobs live beside it: the framing in
+L{twisted_bazaar.wire.framing}, its timers (handshake, keepalive, idle) in
+L{twisted_bazaar.net.keepalive}, the limits that protect the process from
+a single peer in L{twisted_bazaar.net.limits}, coalesced writes in
+L{twisted_bazaar.net.batch}.
 
 A L{Link} knows nothing of routing or trade.  It turns bytes into
-messages and hands them to its owner (a node's overlay, the node's
-tracker session, the tracker, the tracker's address check, a status
-client, or the web view's watcher), and it answers the questions every connection has to
+messages and hands them to its owner (an L{ILinkOwner}: the node's
+overlay, its tracker session, the tracker, the tracker's address check),
+and it answers the questions every connection has to
 answer the same way: a broken frame closes the link, a message that does
 not decode is answered with ``error{wtf}``, a ping gets a pong, and a peer
 that never introduces itself or falls silent is dropped.
@@ -22,41 +26,43 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer, IReactorFDSet
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger, LogLevel
-from twisted.protocols.basic import NetstringReceiver
 
 from zope.interface import Interface, implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.batch import FLUSH_BYTES, WriteBatch
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.keepalive import (
+    DEAD_AFTER_INTERVALS,
+    DEFAULT_HANDSHAKE_TIMEOUT,
+    DEFAULT_PING_INTERVAL,
+    Keepalive,
+)
+from twisted_bazaar.net.limits import (
+    BURST_FACTOR,
+    DEFAULT_ERROR_LIMIT,
+    DEFAULT_FRAME_LIMIT,
+    DEFAULT_PING_RATE,
+    DEFAULT_SEARCH_RATE,
+    DEFAULT_WRITE_LIMIT,
+    ERROR_WINDOW,
+    REGISTER_RATE,
+    TokenBucket,
+    spend,
+)
 from twisted_bazaar.net.recent import IN, OUT, STATUS
+from twisted_bazaar.net.timers import deadlinesFor
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 
+#: The names other modules take from here (the limits and timers' defaults
+#: among them, where they were first defined).
+__all__ = ["ILinkOwner", "Link", "LinkSettings", "TokenBucket", "WriteBatch",
+           "BURST_FACTOR", "DEAD_AFTER_INTERVALS", "DEFAULT_ERROR_LIMIT",
+           "DEFAULT_FRAME_LIMIT", "DEFAULT_HANDSHAKE_TIMEOUT", "DEFAULT_PING_INTERVAL",
+           "DEFAULT_PING_RATE", "DEFAULT_SEARCH_RATE", "DEFAULT_WRITE_LIMIT",
+           "ERROR_WINDOW", "FLUSH_BYTES", "REGISTER_RATE"]
+
 _Ping, _Pong, _Error = wire.Ping, wire.Pong, wire.Error
-
-#: Default largest netstring payload accepted or sent, in bytes.
-DEFAULT_FRAME_LIMIT = 64 * 1024
-#: Default seconds a new connection may take to say thisisme.
-DEFAULT_HANDSHAKE_TIMEOUT = 10.0
-#: Default seconds of silence after which a link is pinged.
-DEFAULT_PING_INTERVAL = 10.0
-#: A link silent for this many ping intervals is dead.
-DEAD_AFTER_INTERVALS = 3
-#: Default errors a peer may earn in ERROR_WINDOW seconds before it is cut.
-DEFAULT_ERROR_LIMIT = 20
-ERROR_WINDOW = 60.0
-#: Default rates (per second) of the messages that fan out or cost work;
-#: a peer may burst to BURST_FACTOR times its rate.  Excess is dropped.
-DEFAULT_SEARCH_RATE = 200.0
-DEFAULT_PING_RATE = 1.0
-#: Rate of item registrations (and unregistrations) one node may send.
-REGISTER_RATE = 512.0
-BURST_FACTOR = 2.0
-#: Default bytes that may wait for a peer that does not read its socket.
-DEFAULT_WRITE_LIMIT = 1024 * 1024
-#: Bytes of frames a coalescing link holds back, at most, before it hands
-#: them to its transport in the middle of a burst (see L{WriteBatch}).
-FLUSH_BYTES = 4096
-
 
 class LinkSettings:
     """
@@ -114,61 +120,11 @@ class LinkSettings:
         self.writes = WriteBatch()
 
 
-class WriteBatch:
-    """
-    Frames held back while links read: a burst.
-
-    While any coalescing link sharing these settings is in its
-    C{dataReceived}, the frames sent on such links wait in the link
-    (L{Link.flushWrites}); when the outermost read returns, each link
-    hands what waits to its transport in one write, in the order it was
-    sent.  A link also hands it over as soon as L{FLUSH_BYTES} wait, so its
-    transport sees it fill up (and pauses the link) at most that late.
-
-    @ivar depth: reads in progress.
-    @ivar dirty: links holding frames back, in the order they began to.
-    """
-
-    __slots__ = ("depth", "dirty")
-
-    def __init__(self):
-        self.depth = 0
-        self.dirty = []
-
-    def flush(self):
-        """Every link hands over what it holds back."""
-        while self.dirty:
-            dirty, self.dirty = self.dirty, []
-            for link in dirty:
-                link.flushWrites()
-
-
-class TokenBucket:
-    """A token bucket: ``rate`` tokens a second, holding at most ``burst``."""
-
-    __slots__ = ("rate", "burst", "tokens", "stamp")
-
-    def __init__(self, rate, now):
-        self.rate = rate
-        self.burst = max(1.0, rate * BURST_FACTOR)
-        self.tokens = self.burst
-        self.stamp = now
-
-    def take(self, now):
-        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if tokens < 1.0:
-            self.tokens = tokens
-            return False
-        self.tokens = tokens - 1.0
-        return True
-
-
 class ILinkOwner(Interface):
     """
     What a L{Link} hands its connection's life and messages to: the
-    overlay, the node's tracker session, the tracker, the tracker's
-    address check, a status client and the web view's watcher.  Pings,
+    overlay (which takes status clients' links too), the node's tracker
+    session, the tracker and the tracker's address check.  Pings,
     pongs and undecodable input never reach it.  An owner that keeps a
     L{twisted_bazaar.net.recent.RecentMessages} as ``recent`` has each
     message sent and received noted there.
@@ -185,7 +141,7 @@ class ILinkOwner(Interface):
 
 
 @implementer(IPushProducer)
-class Link(NetstringReceiver):
+class Link(Keepalive, Protocol):
     """
     A framed, decoded connection to one peer, on behalf of an
     L{ILinkOwner}.
@@ -204,7 +160,7 @@ class Link(NetstringReceiver):
     __slots__ = ("transport", "connected", "owner", "_recent", "clock", "settings", "MAX_LENGTH", "_digits",
                  "_buffer", "_needed", "inbound", "peer_id", "payload", "closing",
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
-                 "_handshake_call", "_keepalive_call", "_last_heard", "_nonce",
+                 "_handshake_call", "_keepalive_call", "_timers", "_last_heard", "_nonce",
                  "_errors", "_buckets", "_paused", "_waiting", "_registered",
                  "dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
 
@@ -240,6 +196,8 @@ class Link(NetstringReceiver):
         self._last_traffic = 0.0
         self._handshake_call = None
         self._keepalive_call = None
+        #: The deadlines of every link on this clock (see L{Keepalive}).
+        self._timers = deadlinesFor(clock)
         self._last_heard = 0.0
         self._nonce = 0
         self._errors = []
@@ -263,70 +221,28 @@ class Link(NetstringReceiver):
 
     # -- life cycle -------------------------------------------------------
 
-    def makeConnection(self, transport):
-        """
-        Connect without the parser state C{NetstringReceiver} makes for
-        its own C{dataReceived} (a C{BytesIO} and five fields a
-        connection): L{readFrames} parses instead, and a simulation holds
-        hundreds of thousands of links.
-        """
-        Protocol.makeConnection(self, transport)
-
     def connectionMade(self):
         if self.closing:
             # Closed while still connecting (the node is stopping): hang up.
             self.transport.loseConnection()
             return
         self._last_heard = self._last_traffic = self.clock.seconds()
-        settings = self.settings
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
         self._registered = True
-        if settings.handshake_timeout:
-            self._handshake_call = self.clock.callLater(
-                settings.handshake_timeout, self._handshakeExpired
-            )
+        self.startHandshakeClock()
         self.owner.linkMade(self)
 
     def connectionLost(self, reason=ConnectionDone()):
         self.closing = self.deaf = True
         self._held = []
         self._held_size = 0
-        for call in (self._handshake_call, self._keepalive_call):
-            if call is not None and call.active():
-                call.cancel()
-        self._handshake_call = self._keepalive_call = None
+        self.stopTimers()
         pongs, self._pongs = self._pongs, {}
         for waiting in pongs.values():
             waiting.errback(reason)
         self.owner.linkLost(self, reason)
-
-    def identified(self, peer_id):
-        """The owner accepted the peer's introduction: stop the handshake
-        clock and start watching for silence."""
-        self.peer_id = peer_id
-        if self._handshake_call is not None and self._handshake_call.active():
-            self._handshake_call.cancel()
-        self._handshake_call = None
-        self._scheduleKeepalive()
-
-    def _scheduleKeepalive(self, within=None):
-        """Check the link again in a tick, or within that many seconds if
-        sooner (when its idle time runs out)."""
-        interval = self._tick()
-        if interval and self._keepalive_call is None and not self.closing:
-            if within is not None:
-                interval = min(interval, within)
-            self._keepalive_call = self.clock.callLater(interval, self._keepalive)
-
-    def _tick(self):
-        """Seconds between keepalive checks: the ping interval, or the idle
-        timeout when that is shorter."""
-        interval = self.settings.ping_interval
-        if self.idle_timeout:
-            interval = min(interval or self.idle_timeout, self.idle_timeout)
-        return interval
 
     def close(self, reason=None, routine=False):
         """Flush what was written, then close.  Idempotent.
@@ -430,11 +346,11 @@ class Link(NetstringReceiver):
 
     def readFrames(self, data):
         """
-        Split the stream into netstrings, strictly.
-
-        NetstringReceiver's own parser is replaced for two reasons: every
+        Split the stream into netstrings, strictly (the rules are
+        L{twisted_bazaar.wire.framing}'s, shared with every connection that
+        frames: not Twisted's C{NetstringReceiver}, for two reasons: every
         framing fault must be named in the log, and a node relays every
-        flooded search, so parsing must cost little.  What is left of a
+        flooded search, so parsing must cost little).  What is left of a
         frame waits in a bytearray, and a frame's payload is only scanned
         once it is whole, so a large frame arriving in small pieces costs
         linear time.  Whole frames are cut from bytes, one copy each.
@@ -568,10 +484,10 @@ class Link(NetstringReceiver):
         ERROR_WINDOW seconds): True if that was one too many, and the link
         is closed.
         """
-        now = self.clock.seconds()
-        errors = self._errors = [t for t in self._errors if t > now - ERROR_WINDOW]
-        errors.append(now)
-        if len(errors) > self.settings.error_limit:
+        over, errors = spend(self._errors, self.clock.seconds(),
+                             self.settings.error_limit)
+        self._errors = errors
+        if over:
             self.close(f"{len(errors)} bad messages in {ERROR_WINDOW:g} s")
             return True
         return False
@@ -669,35 +585,3 @@ class Link(NetstringReceiver):
 
     def stopProducing(self):
         self._paused = False
-
-    # -- timers ---------------------------------------------------------------
-
-    def _handshakeExpired(self):
-        self._handshake_call = None
-        timeout = self.settings.handshake_timeout
-        self.refuse("notim", f"no thisisme within {timeout:g} s")
-
-    def _keepalive(self):
-        """Ping a quiet peer; drop one silent for too long."""
-        self._keepalive_call = None
-        if self.closing:
-            return
-        interval = self.settings.ping_interval
-        now = self.clock.seconds()
-        if self.idle_timeout and now - self._last_traffic >= self.idle_timeout:
-            self.disconnect(f"no trade for {self.idle_timeout:g} s")
-            return
-        silent = now - self._last_heard
-        if interval and silent >= interval * DEAD_AFTER_INTERVALS:
-            self.close(f"silent for {silent:g} s")
-            return
-        if interval and silent >= interval:
-            self._nonce += 1
-            self.send(wire.Ping(self._nonce))
-        # An idle link is closed when its idle time runs out, not at the
-        # next tick after that.
-        # (At least a millisecond on: rounding must not make it spin.)
-        within = None
-        if self.idle_timeout:
-            within = max(self.idle_timeout - (now - self._last_traffic), 0.001)
-        self._scheduleKeepalive(within)

@@ -22,7 +22,7 @@ from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
-from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.net.recent import STATUS, RecentMessages
 from twisted_bazaar.identity.keys import keyOwns
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 
@@ -53,6 +53,44 @@ def _named(link, peer):
     client (whose id is no node's)."""
     return "a status client" if link.purpose == STATUS else f"node {peer}"
 
+class LinkState:
+    """
+    What the overlay keeps about one link, from its connection to its
+    close: one record, dropped whole when the link goes.
+
+    Its handshake goes ``opening`` (nothing heard yet) -> ``proving`` (an
+    inbound peer with a key said thisisme; its proof is due) ->
+    ``established`` (the link is in L{Overlay.links}, or retired as a
+    duplicate); see L{phase}.
+
+    @ivar since: when an inbound link connected (for eviction), else None.
+    @ivar partner: True once a sale was made over it (never evicted).
+    @ivar handshake: this node's side of the handshake (L{Handshake}),
+        for a node with a key, until the link is established.
+    @ivar hello: an inbound peer's thisisme, until its proof comes.
+    @ivar key: the key the peer proved it holds, if it proved one.
+    @ivar waiter: the Deferred of L{Overlay.connectTo}, until it fires.
+    """
+
+    __slots__ = ("since", "partner", "handshake", "hello", "key", "waiter",
+                 "established")
+
+    def __init__(self):
+        self.since = None
+        self.partner = False
+        self.handshake = None
+        self.hello = None
+        self.key = None
+        self.waiter = None
+        self.established = False
+
+    @property
+    def phase(self):
+        if self.established:
+            return "established"
+        return "opening" if self.hello is None else "proving"
+
+
 class NotConnected(Exception):
     """A link to the peer could not be made or did not finish its handshake."""
 
@@ -67,6 +105,7 @@ class Overlay:
     """
     @ivar links: peer id -> established L{Link}.
     @ivar pending: links still in their handshake.
+    @ivar states: link -> its L{LinkState}, for every link not yet lost.
     @ivar addresses: peer id -> (host, port) each linked peer introduced.
     @ivar budgets: purpose -> most established links of that purpose.
     """
@@ -85,21 +124,9 @@ class Overlay:
         self.addresses = {}
         #: message class -> handler(link, message), see Node.handle.
         self.handlers = {}
-        self._waiters = {}
+        self.states = {}
         self._closed_waiters = []
         self.stopping = False
-        #: inbound link -> when it connected, in that order.
-        self._since = {}
-        #: Links a sale was made over (see L{proven}).
-        self._partners = set()
-        #: link -> this node's side of its handshake (L{Handshake}), for a
-        #: node with a key.
-        self._handshakes = {}
-        #: inbound link -> the peer's thisisme, until its proof comes.
-        self._hellos = {}
-        #: link -> the key its peer proved it holds (the key its id is
-        #: derived from), for links whose peer proved one.
-        self.keyed = {}
         #: A L{twisted_bazaar.net.recent.RecentMessages} in which the
         #: links note every message in and out, if someone may look
         #: (L{NodeStatus}); else None.
@@ -122,6 +149,70 @@ class Overlay:
 
     def capacity(self):
         return sum(self.budgets.values())
+
+    # -- what the node's parts ask for (through the Node) --------------------------
+
+    def handle(self, message_type, handler):
+        """See L{twisted_bazaar.core.node.Node.handle}."""
+        if message_type in self.handlers:
+            raise ValueError(f"{message_type.TYPE} has a handler already")
+        self.handlers[message_type] = handler
+
+    def addPurpose(self, purpose, slots, idle=None):
+        """See L{twisted_bazaar.core.node.Node.addPurpose}."""
+        self.budgets.setdefault(purpose, slots)
+        if idle is not None:
+            self.idle_timeouts.setdefault(purpose, idle)
+
+    def setSlots(self, purpose, slots):
+        """See L{twisted_bazaar.core.node.Node.setSlots}."""
+        self.budgets[purpose] = slots
+
+    def keepRecent(self):
+        """See L{twisted_bazaar.core.node.Node.keepRecent}."""
+        if self.recent is None:
+            self.recent = RecentMessages()
+        return self.recent
+
+    def provenKey(self, link):
+        """The key link's peer proved in the handshake, or None."""
+        state = self.states.get(link)
+        return None if state is None else state.key
+
+    @property
+    def keyed(self):
+        """link -> the key its peer proved, for every link whose peer
+        proved one (a view, made on each call)."""
+        return {link: state.key for link, state in self.states.items()
+                if state.key is not None}
+
+    def _stateOf(self, link):
+        """link's record, made when first needed."""
+        state = self.states.get(link)
+        if state is None:
+            state = self.states[link] = LinkState()
+        return state
+
+    def adopt(self, link, peer, address, purpose, key=None):
+        """
+        Take link, connected by hand, as the end of a handshake with peer
+        leaves it (``key``, the key it proved, if any), telling nobody: for
+        a simulator that builds the state a market converges to (see
+        L{twisted_bazaar.sim.warm}), where what a node would do about a new
+        link is already done.
+        """
+        link.purpose = purpose
+        link.identified(peer)
+        self._setPurpose(link, purpose)
+        self.links[peer] = link
+        state = self._stateOf(link)
+        state.established = True
+        state.key = key
+        self.addresses[peer] = address
+        if link.inbound:
+            # Since when it is an inbound link, for eviction.
+            state.since = self.node.clock.seconds()
+        self.node.paths.learn((self.node.id, peer))
 
     # -- opening -----------------------------------------------------------------
 
@@ -157,17 +248,20 @@ class Overlay:
         link.purpose = purpose
 
         def cancel(waiter):
-            self._waiters.pop(link, None)
+            state.waiter = None
             link.close("connection abandoned", routine=True)
             if link.transport is None:
                 self.pending.discard(link)
+                self.states.pop(link, None)
                 self._checkClosed()
 
-        waiter = self._waiters[link] = defer.Deferred(cancel)
+        state = self._stateOf(link)
+        waiter = state.waiter = defer.Deferred(cancel)
 
         def failed(reason):
-            self._waiters.pop(link, None)
+            state.waiter = None
             self.pending.discard(link)
+            self.states.pop(link, None)
             if not waiter.called:
                 waiter.errback(Unreachable(f"{host}:{port}: {reason.getErrorMessage()}"))
             self._checkClosed()
@@ -196,7 +290,7 @@ class Overlay:
         elif self.linkCount() >= self.capacity() and not self._evict():
             link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
-            self._since[link] = self.node.clock.seconds()
+            self._stateOf(link).since = self.node.clock.seconds()
             self.pending.add(link)
 
     def _handshakeFor(self, link, purpose):
@@ -205,8 +299,8 @@ class Overlay:
         proof)."""
         if self.node.identity is None:
             return None
-        handshake = self._handshakes[link] = Handshake(self.node.identity, LINK,
-                                                       purpose or OVERLAY)
+        handshake = self._stateOf(link).handshake = Handshake(
+            self.node.identity, LINK, purpose or OVERLAY)
         return handshake
 
     def _handshaking(self, link):
@@ -226,10 +320,11 @@ class Overlay:
         # In the order they connected, so that ties go the same way on
         # every run.
         candidates = [
-            Candidate(link, since, groupOf(link), link.peer_id is not None,
-                      link in self._partners)
-            for link, since in self._since.items()
-            if not link.closing and (purpose is None or link.purpose == purpose)]
+            Candidate(link, state.since, groupOf(link), link.peer_id is not None,
+                      state.partner)
+            for link, state in self.states.items()
+            if state.since is not None and not link.closing
+            and (purpose is None or link.purpose == purpose)]
         victim = chooseVictim(candidates, self.node.clock.seconds())
         if victim is None:
             return False
@@ -241,8 +336,9 @@ class Overlay:
     def proven(self, link):
         """A sale was made over link: its peer is a trading partner, never
         evicted."""
-        if link.inbound:
-            self._partners.add(link)
+        state = self.states.get(link)
+        if link.inbound and state is not None:
+            state.partner = True
 
     def linkLost(self, link, reason):
         self._forget(link, reason)
@@ -253,7 +349,7 @@ class Overlay:
         if link.peer_id is None:
             if kind is wire.ThisIsMe:
                 self._accept(link, message)
-            elif kind is wire.Proof and link in self._hellos:
+            elif kind is wire.Proof and self._stateOf(link).phase == "proving":
                 self._proved(link, message)
             elif kind is wire.WhoAreYou and link.inbound:
                 self._answerCheck(link, message)
@@ -326,13 +422,14 @@ class Overlay:
         if link.inbound and hello.key is not None and hello.nonce is None:
             link.refuse("wtf", "a thisisme with a key needs a nonce to prove it with")
             return
-        handshake = self._handshakes.get(link)
+        state = self._stateOf(link)
+        handshake = state.handshake
         if not link.inbound and hello.key is not None and handshake is not None:
             if not handshake.proven(hello.key, hello.nonce, hello.sig):
                 link.refuse("wtf", "your thisisme does not prove your key to me in "
                             "this handshake")
                 return
-            self.keyed[link] = hello.key
+            state.key = hello.key
             link.send(wire.Proof(handshake.prove(hello.key, hello.nonce)))
         if link.inbound:
             purpose = hello.purpose or OVERLAY
@@ -352,18 +449,19 @@ class Overlay:
                 # Established once the peer proves its key.
                 link.send(node.introduction(purpose, handshake.nonce,
                                             handshake.prove(hello.key, hello.nonce)))
-                self._hellos[link] = hello
+                state.hello = hello
                 return
         self._establish(link, hello)
 
     def _proved(self, link, proof):
         """An opener's proof of its key: established if it holds."""
-        hello = self._hellos.pop(link)
-        if not self._handshakes[link].proven(hello.key, hello.nonce, proof.sig):
+        state = self.states[link]
+        hello = state.hello
+        if not state.handshake.proven(hello.key, hello.nonce, proof.sig):
             link.refuse("wtf", "that proof does not prove your key to me in this "
                         "handshake")
             return
-        self.keyed[link] = hello.key
+        state.key = hello.key
         self._establish(link, hello)
 
     def _establish(self, link, hello):
@@ -372,6 +470,10 @@ class Overlay:
         node = self.node
         peer = hello.id
         self.pending.discard(link)
+        state = self._stateOf(link)
+        # The handshake is over: its nonces are no use any more.
+        state.established = True
+        state.handshake = state.hello = None
         existing = self.links.get(peer)
         if existing is not None and not self._replaces(link, existing, peer):
             link.peer_id = peer
@@ -387,7 +489,7 @@ class Overlay:
             # One link serves both purposes; a neighbour stays a neighbour.
             link.purpose = OVERLAY
         self._setPurpose(link, link.purpose)
-        if link.inbound and link not in self.keyed:
+        if link.inbound and state.key is None:
             link.send(node.introduction(link.purpose))
         self.links[peer] = link
         if existing is not None:
@@ -405,15 +507,16 @@ class Overlay:
 
     def _settle(self, link, peer):
         """Whoever waits for link (see connectTo) has its peer linked."""
-        waiter = self._waiters.pop(link, None)
-        if waiter is not None and not waiter.called:
-            waiter.callback(peer)
+        state = self.states.get(link)
+        waiter = None if state is None else state.waiter
+        if waiter is not None:
+            state.waiter = None
+            if not waiter.called:
+                waiter.callback(peer)
 
     def _setPurpose(self, link, purpose):
         link.purpose = purpose
-        link.idle_timeout = self.idle_timeouts.get(purpose)
-        if link.peer_id is not None:
-            link._scheduleKeepalive()
+        link.setIdleTimeout(self.idle_timeouts.get(purpose))
 
     def _replaces(self, new, old, peer):
         """
@@ -426,8 +529,9 @@ class Overlay:
         loser is retired, not dropped: what is already on its way over it
         still arrives.
         """
-        if (new in self.keyed) != (old in self.keyed):
-            return new in self.keyed
+        new_proven = self.provenKey(new) is not None
+        if new_proven != (self.provenKey(old) is not None):
+            return new_proven
         if new.inbound == old.inbound:
             return True
         new_opener = peer if new.inbound else self.node.id
@@ -435,12 +539,8 @@ class Overlay:
 
     def _forget(self, link, reason):
         self.pending.discard(link)
-        self._since.pop(link, None)
-        self._partners.discard(link)
-        self._handshakes.pop(link, None)
-        self._hellos.pop(link, None)
-        self.keyed.pop(link, None)
-        waiter = self._waiters.pop(link, None)
+        state = self.states.pop(link, None)
+        waiter = None if state is None else state.waiter
         peer = link.peer_id
         if waiter is not None and not waiter.called:
             if peer is not None and peer in self.links:

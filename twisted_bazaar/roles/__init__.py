@@ -14,8 +14,9 @@ from twisted_bazaar.base.options import IConfigurablePlugin, PluginOption
 
 
 class IRolePlugin(IConfigurablePlugin):
-    """A role, as --role finds it.  Its ``build`` attaches the role to the
-    node and returns it."""
+    """A role, as --role finds it.  Its ``build`` makes the role for the
+    node and returns it; the builder (L{twisted_bazaar.daemon.build})
+    plugs it in with C{node.addRole}."""
 
 
 RoleOption = PluginOption
@@ -35,7 +36,6 @@ class Role(Service, NodeObserver):
     def __init__(self, node):
         self.node = node
         node.addObserver(self)
-        node.roles.append(self)
 
     def stopService(self):
         """Stop starting new work (see nodeStopping); a role with work in

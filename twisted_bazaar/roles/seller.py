@@ -722,5 +722,8 @@ class SellerPlugin:
         rate = settings.pop("transfer_rate", 0)
         seller = Seller(node, **settings)
         if folder is not None:
-            FileShop(node, seller, folder, port, transfer_rate=rate)
+            # Its files are a role of their own, plugged in after the
+            # seller (and so stopped before it).
+            node.addRole(seller)
+            node.addRole(FileShop(node, seller, folder, port, transfer_rate=rate))
         return seller

@@ -19,6 +19,8 @@ __all__ = ["IDiscoveryPlugin", "IDiscovery", "IShop", "Offer"]
 
 
 class IDiscoveryPlugin(IConfigurablePlugin):
-    """A discovery scheme, as --discovery finds it.  Its ``build`` attaches
-    the scheme to the node (setting ``node.discovery``, and ``node.topology``
-    if it keeps neighbours) and returns the L{IDiscovery}."""
+    """A discovery scheme, as --discovery finds it.  Its ``build`` makes the
+    scheme for the node and returns the L{IDiscovery}; the builder
+    (L{twisted_bazaar.daemon.build}) plugs it in with C{node.setDiscovery},
+    and its ``topology`` (if it has one: the neighbours it keeps) with
+    C{node.setTopology}."""

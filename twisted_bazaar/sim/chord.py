@@ -25,7 +25,8 @@ from zope.interface import implementer
 
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.core.node import NodeConfig
+from twisted_bazaar.daemon.build import buildNode, plugScheme
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.core.market import IShop
 from twisted_bazaar.schemes.chord.invariants import holders, violations
@@ -101,13 +102,14 @@ class SeededRing:
         self.sellers = set()
         for index, node_id in enumerate(self.ids):
             host = f"n{index}"
-            node = Node(NodeClock(self.clock), random.Random(self.rng.getrandbits(64)),
-                        MemoryConnector(self.network, host), config,
-                        identity=identities.get(node_id))
+            node = buildNode(NodeClock(self.clock),
+                             random.Random(self.rng.getrandbits(64)),
+                             MemoryConnector(self.network, host), config,
+                             identity=identities.get(node_id)).node
             port = self.network.listen(OverlayFactory(node), host)
             node.setAddress(host, port.getHost().port)
             node.setId(node_id)
-            self.schemes[node_id] = ChordDiscovery(node, settings)
+            self.schemes[node_id] = plugScheme(node, ChordDiscovery(node, settings))
         self._link()
 
     def _link(self):

@@ -19,7 +19,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.net.overlay import OVERLAY, OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import buyer as buyer_plugin
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
@@ -29,7 +29,8 @@ from twisted_bazaar.sim.crypto import signatures
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentiles
 from twisted_bazaar.sim.topology import BUILDERS
-from twisted_bazaar.daemon.registry import buildSchemeFrom, discoveryPlugins
+from twisted_bazaar.daemon.build import buildNode, buildRole, configured, plugScheme
+from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.superpeer.messages import SUPER
 from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork, NodeClock
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -245,6 +246,7 @@ class Simulation:
         """A node of a fixed overlay still registers with the tracker when
         its discovery scheme needs one (the index); it asks for no peers."""
         membership = Membership(node)
+        node.setMembership(membership)
         membership.startService()
         protocol = membership.factory.buildProtocol(None)
         self.network.connect(self.market.tracker_host, DEFAULT_TRACKER_PORT, protocol,
@@ -257,11 +259,13 @@ class Simulation:
         host = f"n{index}"
         rng = random.Random(self.rng.getrandbits(64))
         identity = self._key(rng, taken)
-        node = self._counted(Node(self.clock, self._nodeRandom(rng),
-                                  MemoryConnector(self.network, host),
-                                  self.nodeConfig(), identity=identity))
+        # Listening and named before its scheme is built, as a node of a
+        # generated overlay is from the start.
+        node = self._counted(buildNode(self.clock, self._nodeRandom(rng),
+                                       MemoryConnector(self.network, host),
+                                       self.nodeConfig(), identity=identity).node)
         self._listen(node, host)
-        buildSchemeFrom(scheme, node, self.scheme_options)
+        plugScheme(node, scheme.build(node, configured(scheme, self.scheme_options)))
         return node
 
     @staticmethod
@@ -429,8 +433,8 @@ class Simulation:
             stock = demand.get(item, 0) if config.stock is None else config.stock
             node = self.nodes[index]
             self.initial_stock[node] = {item: stock}
-            self.sellers[node] = seller_plugin.build(
-                node, {"stock": {item: stock}, "lease": DEFAULT_LEASE})
+            self.sellers[node] = buildRole(
+                node, seller_plugin, {"stock": {item: stock}, "lease": DEFAULT_LEASE})
         for start, node, item, quantity in plans:
             self.clock.callLater(start, self._startBuyer, node, item, quantity)
             self.buyers[node] = None
@@ -446,8 +450,8 @@ class Simulation:
         if node in self.killed:
             return
         BuyerProbe(node, self.record)
-        role = buyer_plugin.build(node, {"wants": [item], "quantity": quantity,
-                                         "search_window": 1.0, "buy_timeout": 2.0})
+        role = buildRole(node, buyer_plugin, {"wants": [item], "quantity": quantity,
+                                              "search_window": 1.0, "buy_timeout": 2.0})
         self.buyers[node] = role
         role.nodeReady()
 

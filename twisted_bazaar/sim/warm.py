@@ -77,27 +77,6 @@ def _connect(link, transport):
     link.transport = transport
 
 
-def _adopt(node, link, peer, address, purpose, key):
-    """
-    What the end of the handshake (C{Overlay._establish}) leaves for a new
-    link to peer (``key``, the key it proved, if not None), but nobody told:
-    C{linkAdded} is for links that come up while a node runs, and what a
-    warm node would do about them is already done.
-    """
-    overlay = node.overlay
-    link.purpose = purpose
-    link.identified(peer)
-    link.idle_timeout = overlay.idle_timeouts.get(purpose)
-    overlay.links[peer] = link
-    if key is not None:
-        overlay.keyed[link] = key
-    overlay.addresses[peer] = address
-    if link.inbound:
-        # Since when it is an inbound link, for eviction.
-        overlay._since[link] = node.clock.seconds()
-    node.paths.learn((node.id, peer))
-
-
 def establish(network, opener, acceptor, purpose):
     """
     An established link of purpose from opener to acceptor (two nodes
@@ -113,10 +92,10 @@ def establish(network, opener, acceptor, purpose):
     _connect(out, ends[0])
     _connect(into, ends[1])
     proven = opener.identity is not None and acceptor.identity is not None
-    _adopt(opener, out, acceptor.id, (acceptor.host, acceptor.port), purpose,
-           acceptor.identity.key if proven else None)
-    _adopt(acceptor, into, opener.id, (opener.host, opener.port), purpose,
-           opener.identity.key if proven else None)
+    opener.overlay.adopt(out, acceptor.id, (acceptor.host, acceptor.port), purpose,
+                         acceptor.identity.key if proven else None)
+    acceptor.overlay.adopt(into, opener.id, (opener.host, opener.port), purpose,
+                           opener.identity.key if proven else None)
     return out, into
 
 
@@ -134,6 +113,7 @@ def joinTracker(market, node):
     identity = node.identity
     discovery = node.discovery
     membership = Membership(node)
+    node.setMembership(membership)
     membership.startService()
     ours = membership.factory.buildProtocol(None)
     theirs = TrackerFactory(tracker).buildProtocol(None)
@@ -144,14 +124,7 @@ def joinTracker(market, node):
                           scheme=getattr(discovery, "name", None),
                           superpeer=getattr(discovery, "superpeer", None),
                           key=None if identity is None else identity.key)
-    # The address is as good as checked: no check is started.
-    connector, tracker.connector = tracker.connector, None
-    try:
-        tracker._join(theirs, hello, node.id)
-    finally:
-        tracker.connector = connector
-    if identity is not None:
-        tracker._keys[node.id] = identity.key
+    tracker.admit(theirs, hello)
     membership.linkMade(ours)
     _connect(ours, mine)
     membership.messageReceived(ours, wire.ThisIsYou(node.id, node.port))
@@ -225,8 +198,8 @@ def linkSuperPeers(network, supers, leaves, edges, rng):
     linkGraph(network, supers, edges, SUPER)
     if not (supers and leaves):
         return
-    room = max(1, int(LEAF_ROOM * supers[0].overlay.budgets[LEAF]))
-    wanted = leaves[0].overlay.budgets[LEAF]
+    room = max(1, int(LEAF_ROOM * supers[0].slotsFor(LEAF)))
+    wanted = leaves[0].slotsFor(LEAF)
     for leaf, picks in assignLeaves(leaves, supers, wanted, room, rng).items():
         for superpeer in picks:
             establish(network, leaf, superpeer, LEAF)

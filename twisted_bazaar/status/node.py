@@ -16,7 +16,7 @@ from twisted_bazaar.status.messages import (
     NodeState,
     State,
 )
-from twisted_bazaar.net.recent import STATUS, RecentMessages
+from twisted_bazaar.net.recent import STATUS
 
 #: The slots of status links (purpose L{STATUS}), and the seconds such a
 #: link may stay without a question before it is closed.
@@ -31,8 +31,7 @@ class NodeStatus:
         self.node = node
         node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
         node.handle(State, self._state)
-        if node.overlay.recent is None:
-            node.overlay.recent = RecentMessages()
+        self.recent = node.keepRecent()
 
     def state(self):
         """This node's L{NodeState}."""
@@ -58,7 +57,7 @@ class NodeStatus:
         return NodeState(node.id if node.id is not None else -1, node.host or "",
                          node.port or 0, scheme, tuple(links[:MAX_ENTRIES]),
                          _first(stock), _first(bag), len(node.store.pending()),
-                         node.overlay.recent.entries(node.clock.seconds()),
+                         self.recent.entries(node.clock.seconds()),
                          tuple(row for _, row in sorted(files.items())[:MAX_ITEMS]),
                          tuple(_download(row) for row in sorted(
                              downloads, key=lambda row: row["name"])[:MAX_ITEMS]))

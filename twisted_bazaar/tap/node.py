@@ -16,7 +16,7 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from twisted_bazaar.metrics.node import NodeMetrics
-from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS, Node, NodeConfig
+from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS, NodeConfig
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
 from twisted_bazaar.base.options import boundedInt, optionDefaults, seconds
 from twisted_bazaar.net.overlay import (
@@ -25,6 +25,7 @@ from twisted_bazaar.net.overlay import (
     DEFAULT_HANDSHAKE_LIMIT,
     DEFAULT_MAX_CONNECTIONS,
 )
+from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import EndpointConnector, NodeService
 from twisted_bazaar.identity.keys import Identity
@@ -378,12 +379,13 @@ def makeService(options):
             raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
         log.info("{line}", line=restoredLine(data_dir, store))
     connector = EndpointConnector(reactor, interface=listenInterface(options["listen"]))
-    node = Node(reactor, random.Random(), connector, config, store, identity)
-    metrics = NodeMetrics(node) if options["metrics"] is not None else None
-    scheme, settings = options.scheme
-    scheme.build(node, settings)
-    roles = {plugin.name: plugin.build(node, settings)
-             for plugin, settings in options.roles}
+    metered = []
+    parts = buildNode(reactor, random.Random(), connector, config, store, identity,
+                      options.scheme, options.roles,
+                      meter=(lambda node: metered.append(NodeMetrics(node)))
+                      if options["metrics"] is not None else None)
+    node, roles = parts.node, parts.roles
+    metrics = metered[0] if metered else None
     if not options.roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
                  "serves its discovery scheme")

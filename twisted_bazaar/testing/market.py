@@ -12,7 +12,7 @@ daemons use::
 
 Role settings are the keyword arguments of the role's ``build`` (see
 L{IRolePlugin.configure}), keyed by role name; scheme settings are the
-scheme's option values (see L{buildSchemeFrom}).  Every node runs on its own
+scheme's option values (see L{twisted_bazaar.daemon.build.configured}).  Every node runs on its own
 L{NodeClock}, so that L{Market.leftovers} can tell what a stopped node
 left behind.
 """
@@ -24,10 +24,10 @@ import attr
 
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.metrics.node import NodeMetrics
-from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.daemon.build import buildNode, configured
 from twisted_bazaar.daemon.registry import (
-    buildSchemeFrom,
     discoveryPlugins,
     rolePlugins,
     trackerExtensionPlugins,
@@ -175,16 +175,23 @@ class Market:
             # The metrics count into the node's link settings: its own.
             config = attr.evolve(config, link=copy.copy(config.link))
         rng = rng or self.nodeRandom()
-        node = Node(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
-                    config, store, identity or Identity.fromRandom(rng))
-        if metrics:
-            # Before the roles, whose store it meters.
-            self.metrics[node] = NodeMetrics(node)
-        self.schemes[node] = dict(scheme or {})
-        buildSchemeFrom(self._schemes[discovery], node, self.schemes[node])
-        self.roles[node] = {name: self._roles[name].build(node, settings)
-                            for name, settings in roles.items()}
+        plugin = self._schemes[discovery]
+        options = dict(scheme or {})
+        parts = buildNode(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
+                          config, store, identity or Identity.fromRandom(rng),
+                          (plugin, configured(plugin, options)),
+                          [(self._roles[name], settings)
+                           for name, settings in roles.items()],
+                          meter=self._meter if metrics else None)
+        node = parts.node
+        self.schemes[node] = options
+        self.roles[node] = parts.roles
         return node
+
+    def _meter(self, node):
+        """Meter a node as ``--metrics`` meters a daemon's (before its
+        parts, whose store it meters)."""
+        self.metrics[node] = NodeMetrics(node)
 
     def _stopRequested(self, node):
         """A node asked to be stopped (L{Node.requestStop}): stop it as its

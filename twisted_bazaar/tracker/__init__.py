@@ -392,14 +392,26 @@ class Tracker:
         self._keys[node_id] = hello.key
         self._join(link, hello, node_id)
 
-    def _join(self, link, hello, proven=None):
+    def admit(self, link, hello):
+        """
+        Register the node on link as a registration (with hello's key
+        proven, if it has one) and a passed address check leave it, with
+        the id hello names: for a simulator that builds the state a market
+        converges to (see L{twisted_bazaar.sim.warm}).
+        """
+        if hello.key is not None:
+            self._keys[hello.id] = hello.key
+        self._join(link, hello, hello.id, checking=False)
+
+    def _join(self, link, hello, proven=None, checking=None):
         """Register the node on link: with its key's id, if proven, else
         with the id it asks for if free, or a random one."""
         group = groupOf(link)
         self._members[group] = self._members.get(group, 0) + 1
         host = hello.host or getattr(link.transport.getPeer(), "host", "")
         abilities = Abilities(hello.scheme, bool(hello.superpeer))
-        checking = self.connector is not None and hello.port != 0
+        if checking is None:
+            checking = self.connector is not None and hello.port != 0
         node_id = self.registry.join(hello.id if proven is None else proven, host,
                                      hello.port, abilities, verified=not checking)
         self.links[node_id] = link

@@ -16,6 +16,7 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.daemon.build import plugScheme
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
@@ -623,7 +624,7 @@ class RefusalTests(SynchronousTestCase):
         self.me, self.seller_key, self.honest_key = keys
         self.node = makeNode(self.me.id, identity=self.me)
         self.clock = self.node.clock
-        FloodDiscovery(self.node)
+        plugScheme(self.node, FloodDiscovery(self.node))
         self.relay = linkPeer(self.node, 2)
         self.seller = self.provenLink(self.seller_key)
         self.buyer = Buyer(flooded(self.node), ["apple"], search_window=WINDOW,

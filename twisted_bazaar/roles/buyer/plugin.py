@@ -63,5 +63,8 @@ class BuyerPlugin:
         fetch = {key: settings.pop(key) for key in FETCH_SETTINGS if key in settings}
         buyer = Buyer(node, **settings)
         if fetch:
-            Fetcher.fromSettings(node, buyer, **fetch)
+            # Its files are a role of their own, plugged in after the
+            # buyer (and so stopped before it).
+            node.addRole(buyer)
+            node.addRole(Fetcher.fromSettings(node, buyer, **fetch))
         return buyer

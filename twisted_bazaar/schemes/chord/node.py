@@ -96,7 +96,6 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
                 (ChordFind, self.router.received), (ChordRequest, self.router.received),
                 (ChordStore, self.router.received)):
             node.handle(kind, handler)
-        node.discovery = self
         node.addObserver(self)
 
     # -- small helpers --------------------------------------------------------------

@@ -62,8 +62,8 @@ class FloodDiscovery(Service, NodeObserver):
         self._finds = {}
         self.router = FloodRouter(node, Search, self._searchArrived, overlayLinks,
                                   seen_limit)
-        RandomNeighbours(node, neighbours)
-        node.discovery = self
+        #: Its neighbours, which the builder plugs into the node too.
+        self.topology = RandomNeighbours(node, neighbours)
         node.addObserver(self)
 
     # -- selling ---------------------------------------------------------------
@@ -156,7 +156,7 @@ class FloodDiscovery(Service, NodeObserver):
 
     def startService(self):
         super().startService()
-        self.node.topology.startService()
+        self.topology.startService()
 
     def stopService(self):
         """End every search in progress (with what it has) and stop keeping
@@ -165,4 +165,4 @@ class FloodDiscovery(Service, NodeObserver):
         for search_id in list(self._finds):
             find = self._end(search_id)
             find.finished.callback([])
-        return self.node.topology.stopService()
+        return self.topology.stopService()

@@ -54,7 +54,6 @@ class IndexDiscovery(Service, NodeObserver):
         self._asked = {}
         self.book = RecordBook(node.identity, node.clock)
         self._renewal = None
-        node.discovery = self
         node.addObserver(self)
 
     @property

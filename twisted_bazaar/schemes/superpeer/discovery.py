@@ -55,7 +55,6 @@ class SuperPeerDiscovery(Service, NodeObserver):
                                        confirm=not self.superpeer)
         if not self.superpeer:
             self.side.onRegistered = self.topology.confirmed
-        node.discovery = self
         node.addObserver(self)
 
     # -- selling ------------------------------------------------------------------

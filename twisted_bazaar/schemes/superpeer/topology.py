@@ -69,7 +69,6 @@ class SuperPeerLinks(Service, NodeObserver):
         self.confirm = confirm
         #: Peers linked that have yet to be confirmed.
         self._unconfirmed = set()
-        node.topology = self
         node.addObserver(self)
 
     def peers(self):

@@ -61,8 +61,8 @@ class GossipDiscovery(Service, NodeObserver):
         self._finds = {}
         self.router = FloodRouter(node, Gossip, self._arrived,
                                   lambda link: link.purpose == OVERLAY)
-        RandomNeighbours(node, node.config.neighbours)
-        node.discovery = self
+        #: The builder plugs it into the node as its topology.
+        self.topology = RandomNeighbours(node, node.config.neighbours)
         node.addObserver(self)
 
     def advertise(self, shop):
@@ -110,13 +110,13 @@ class GossipDiscovery(Service, NodeObserver):
 
     def startService(self):
         super().startService()
-        self.node.topology.startService()
+        self.topology.startService()
 
     def stopService(self):
         super().stopService()
         for gossip_id in list(self._finds):
             self._end(gossip_id)[2].callback([])
-        return self.node.topology.stopService()
+        return self.topology.stopService()
 
 
 @implementer(IPlugin, IDiscoveryPlugin)

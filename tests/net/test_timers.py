@@ -1,0 +1,146 @@
+"""
+Tests for twisted_bazaar.net.timers: many deadlines behind one call.
+"""
+
+from twisted.internet import task
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.net.timers import Deadlines, deadlinesFor
+
+
+class DeadlinesTests(SynchronousTestCase):
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.deadlines = Deadlines(self.clock)
+        self.ran = []
+
+    def later(self, delay, name):
+        return self.deadlines.callLater(delay, lambda: self.ran.append(
+            (name, self.clock.seconds())))
+
+    def test_oneCallForMany(self):
+        """However many deadlines wait, the clock holds one call, and each
+        runs at its own time, ties in the order they were set."""
+        for delay, name in [(3, "c"), (1, "a"), (2, "b"), (1, "a2")]:
+            self.later(delay, name)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.clock.pump([1, 1, 1])
+        self.assertEqual(self.ran, [("a", 1), ("a2", 1), ("b", 2), ("c", 3)])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_earlierMovesTheCall(self):
+        """A deadline earlier than every other one is not late."""
+        self.later(10, "late")
+        self.later(1, "early")
+        self.clock.advance(1)
+        self.assertEqual(self.ran, [("early", 1)])
+
+    def test_cancelLeavesNothing(self):
+        """Once every deadline is cancelled, no call is left on the clock
+        (a stopped node leaves no timer behind)."""
+        first, second = self.later(1, "a"), self.later(2, "b")
+        first.cancel()
+        self.assertFalse(first.active())
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        second.cancel()
+        second.cancel()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.clock.advance(5)
+        self.assertEqual(self.ran, [])
+
+    def test_setWhileRunning(self):
+        """A deadline set by one that runs is kept, and runs in its turn."""
+        self.deadlines.callLater(1, lambda: self.later(1, "next"))
+        self.clock.advance(1)
+        self.assertEqual(self.ran, [])
+        self.clock.advance(1)
+        self.assertEqual(self.ran, [("next", 2)])
+
+    def test_failureDoesNotStopTheOthers(self):
+        """A deadline that raises is logged; the others due still run."""
+        def broken():
+            raise ZeroDivisionError()
+        self.deadlines.callLater(1, broken)
+        self.later(1, "after")
+        self.clock.advance(1)
+        self.assertEqual(self.ran, [("after", 1)])
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
+
+    def test_onePerClock(self):
+        """Every link of a clock shares its deadlines."""
+        self.assertIs(deadlinesFor(self.clock), deadlinesFor(self.clock))
+        self.assertIsNot(deadlinesFor(self.clock), deadlinesFor(task.Clock()))
+
+
+class MarketTimersTests(SynchronousTestCase):
+    """Links register their deadlines instead of holding calls."""
+
+    def test_fewerCallsThanLinks(self):
+        """A market's clock holds fewer calls than its nodes hold links:
+        not one keepalive call per link end."""
+        from twisted_bazaar.testing import Market
+        market = Market(seed=1)
+        nodes = [market.addNode() for _ in range(12)]
+        market.run(30)
+        ends = sum(len(node.links) for node in nodes)
+        self.assertGreater(ends, 2 * len(nodes))
+        self.assertLess(len(market.clock.getDelayedCalls()), ends)
+
+
+class RoundingTests(SynchronousTestCase):
+
+    def test_dueAtItsOwnTime(self):
+        """A deadline runs when the clock reaches its time, even where
+        the clock's now plus the delay falls short of it by rounding."""
+        clock = task.Clock()
+        clock.advance(0.1)
+        deadlines = Deadlines(clock)
+        ran = []
+        for delay in (0.2, 0.7, 1.3, 10.0, 1e-9):
+            deadlines.callLater(delay, lambda delay=delay: ran.append(delay))
+        clock.advance(10.0)
+        self.assertEqual(sorted(ran), [1e-9, 0.2, 0.7, 1.3, 10.0])
+
+    def test_armedForTheExactTime(self):
+        """Moved on to a later deadline, the one call is set for exactly
+        its time: a clock moved there by the deadline's own delay, from
+        when it was set, runs it then."""
+        import random
+        rng = random.Random(5)
+        for _ in range(200):
+            clock = task.Clock()
+            clock.advance(rng.uniform(0, 2))
+            deadlines = Deadlines(clock)
+            ran = []
+            first = rng.uniform(0.001, 5)
+            second = first + rng.uniform(1, 1000)
+            deadlines.callLater(first, lambda: None)
+            deadlines.callLater(second, lambda: ran.append(clock.seconds()))
+            start = clock.seconds()
+            clock.advance(first)
+            # Exactly where a call made at the start would run, as the
+            # clock computes it.
+            clock.rightNow = start + second
+            clock.advance(0)
+            self.assertEqual(ran, [start + second])
+
+    def test_delayTo(self):
+        """The delay lands the clock's sum on the time asked."""
+        from twisted_bazaar.net.timers import delayTo
+        import math
+        for now, when in [(0.1, 10.3), (123.456, 789.01), (5.0, 5.0), (3.0, 2.0),
+                          (4.933508844812552 + 0.09710432709691252,
+                           538.9307194642861 + 0.09710432709691252)]:
+            delay = delayTo(now, when)
+            self.assertLessEqual(now + delay, max(now, when))
+            self.assertLessEqual(max(now, when) - (now + delay),
+                                 math.ulp(max(now, when)))
+
+    def test_delayToOnAWallClock(self):
+        """At a reactor's time (seconds since 1970), a delay comes at once
+        and lands on the time asked."""
+        from twisted_bazaar.net.timers import delayTo
+        now = 1_795_000_000.123456
+        for delay in (0.001, 0.5, 10.0, 30.0):
+            self.assertEqual(now + delayTo(now, now + delay), now + delay)

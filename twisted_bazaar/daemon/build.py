@@ -1,0 +1,100 @@
+"""
+Where a node is put together: the one place that builds a node, its
+discovery scheme (and the neighbours the scheme keeps) and its roles, and
+plugs them into each other through the node's narrow face
+(L{twisted_bazaar.core.node.INode}: C{setDiscovery}, C{setTopology},
+C{addRole}; the tracker session is plugged in by L{NodeService}, which
+owns it).
+
+No part attaches itself in its constructor and none reaches into another's
+internals: the daemon (C{twistd bazaar-node}), C{bazaar-buy}, the
+simulator and L{twisted_bazaar.testing.Market} all call L{buildNode}, so
+a node is wired the same way wherever it runs.
+"""
+
+import attr
+
+from twisted_bazaar.core.node import Node
+from twisted_bazaar.base.options import optionDefaults
+
+
+@attr.s(auto_attribs=True)
+class NodeParts:
+    """
+    A node as L{buildNode} built it.
+
+    @ivar node: the L{Node}.
+    @ivar discovery: its scheme (an L{IDiscovery}), or None.
+    @ivar roles: role name -> the role, in the order they were built.
+    """
+
+    node: Node
+    discovery: object = None
+    roles: dict = attr.Factory(dict)
+
+
+def configured(plugin, values):
+    """
+    A plugin's settings for option values (names with - or _), its
+    options' defaults for the rest: what its ``build`` takes.
+
+    @raise ValueError: if the plugin refuses them (see
+        L{IConfigurablePlugin.configure}).
+    """
+    config = optionDefaults(plugin.options)
+    config.update({key.replace("_", "-"): value for key, value in values.items()})
+    return plugin.configure(config)
+
+
+def plugScheme(node, discovery):
+    """Plug a scheme into node: its discovery, and the neighbours it keeps
+    (its ``topology``) if it keeps any.  Returns the scheme."""
+    node.setDiscovery(discovery)
+    topology = getattr(discovery, "topology", None)
+    if topology is not None:
+        node.setTopology(topology)
+    return discovery
+
+
+def plugMembership(node, membership):
+    """Plug a tracker session into node (L{NodeService} does, for the
+    session it owns); returns the session."""
+    node.setMembership(membership)
+    return membership
+
+
+def plugRole(node, role):
+    """Plug a role into node (it runs as a service of the node's);
+    returns the role."""
+    node.addRole(role)
+    return role
+
+
+def buildRole(node, plugin, settings):
+    """Build a role of plugin for node (``settings`` as its ``configure``
+    returns them) and plug it in."""
+    return plugRole(node, plugin.build(node, settings))
+
+
+def buildNode(clock, rng, connector, config=None, store=None, identity=None,
+              scheme=None, roles=(), meter=None):
+    """
+    Build a node and its parts, wired together.
+
+    @param scheme: (the scheme's plugin, its settings), or None for a node
+        without one (some tests).
+    @param roles: (plugin, settings) for each role, in order.
+    @param meter: if given, called with the node before its parts are
+        built (a daemon's metrics, which meter the store the parts use).
+    @return: the L{NodeParts}.
+    """
+    node = Node(clock, rng, connector, config, store, identity)
+    if meter is not None:
+        meter(node)
+    parts = NodeParts(node)
+    if scheme is not None:
+        plugin, settings = scheme
+        parts.discovery = plugScheme(node, plugin.build(node, settings))
+    for plugin, settings in roles:
+        parts.roles[plugin.name] = buildRole(node, plugin, settings)
+    return parts
