@@ -26,6 +26,7 @@ from twisted.protocols.basic import NetstringReceiver
 
 from zope.interface import Interface, implementer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.recent import IN, OUT, STATUS
@@ -392,7 +393,7 @@ class Link(NetstringReceiver):
             return where
         if type(self.peer_id) is str:  # the tracker link, named by membership
             return f"{self.peer_id} at {where}"
-        return f"node {self.peer_id} at {where}"
+        return f"node {shortId(self.peer_id)} at {where}"
 
     def peerLine(self, level, format, logger=None, **fields):
         """

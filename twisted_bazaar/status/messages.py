@@ -16,8 +16,9 @@ from twisted_bazaar.wire import (
     REQUIRED,
     Message,
     checkHost,
-    checkId,
     checkName,
+    checkNodeId,
+    checkNodeIdOrNone,
     checkPort,
     frozen,
     intIn,
@@ -26,7 +27,8 @@ from twisted_bazaar.wire import (
     objectList,
     ProtocolError,
 )
-from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE, UNKNOWN_PEER
+from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
+from twisted_bazaar.wire.ids import wireId
 
 #: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
 MAX_ENTRIES = 1024
@@ -47,9 +49,9 @@ _schemeName.fast = "False"
 _count = intIn(0, ID_LIMIT - 1, "a count")
 _counts = itemCounts(MAX_ITEMS)
 
-MEMBER_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort),
+MEMBER_KEYS = (("id", checkNodeId), ("host", checkHost), ("port", checkPort),
                ("scheme", _schemeName))
-LINK_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort),
+LINK_KEYS = (("id", checkNodeId), ("host", checkHost), ("port", checkPort),
              ("purpose", checkName))
 
 
@@ -63,7 +65,7 @@ def _direction(value, name):
 _direction.fast = "False"
 
 RECENT_KEYS = (("ago", _count), ("dir", _direction),
-               ("peer", intIn(UNKNOWN_PEER, ID_LIMIT - 1, "a node id or -1")),
+               ("peer", checkNodeIdOrNone),
                ("type", checkName))
 
 
@@ -87,8 +89,9 @@ class MemberList(Message):
 
     def asDict(self):
         return {"type": "memberlist", "total": self.total,
-                "nodes": [dict(zip(("id", "host", "port", "scheme"), row))
-                          for row in self.nodes]}
+                "nodes": [{"id": wireId(node_id), "host": host, "port": port,
+                           "scheme": scheme}
+                          for node_id, host, port, scheme in self.nodes]}
 
 
 @message("state", bucket="query")
@@ -97,7 +100,7 @@ class State(Message):
     """What is your state?"""
 
 
-@message("nodestate", ("id", "id", checkId, REQUIRED),
+@message("nodestate", ("id", "id", checkNodeIdOrNone, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
          ("scheme", "scheme", checkName, REQUIRED),
          ("links", "links", objectList(LINK_KEYS, MAX_ENTRIES), REQUIRED),
@@ -111,7 +114,7 @@ class NodeState(Message):
     established links as (id, host, port, purpose), stock (item -> units,
     reserved included), bag (item -> units bought), pending buys, and the
     messages it sent and received last, as (milliseconds ago, "in" or
-    "out", peer id or -1, type), oldest first.
+    "out", peer id or -1 (``""`` on the wire), type), oldest first.
     """
 
     id: int
@@ -125,11 +128,12 @@ class NodeState(Message):
     recent: tuple = ()
 
     def asDict(self):
-        return {"type": "nodestate", "id": self.id, "host": self.host,
+        return {"type": "nodestate", "id": wireId(self.id), "host": self.host,
                 "port": self.port, "scheme": self.scheme,
-                "links": [dict(zip(("id", "host", "port", "purpose"), row))
-                          for row in self.links],
+                "links": [{"id": wireId(node_id), "host": host, "port": port,
+                           "purpose": purpose}
+                          for node_id, host, port, purpose in self.links],
                 "stock": dict(self.stock), "bag": dict(self.bag),
                 "pending": self.pending,
-                "recent": [dict(zip(("ago", "dir", "peer", "type"), row))
-                           for row in self.recent]}
+                "recent": [{"ago": ago, "dir": way, "peer": wireId(peer), "type": kind}
+                           for ago, way, peer, kind in self.recent]}

@@ -12,7 +12,7 @@ from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.schemes.chord.messages import ChordFind
 from twisted_bazaar.schemes.chord.ring import strictlyBetween
 from twisted_bazaar.schemes.chord.settings import CHORD
-from twisted_bazaar.schemes.chord.state import Neighbourhood
+from twisted_bazaar.schemes.chord.state import Fingers, Neighbourhood
 
 #: Longest pause between two attempts to join.
 JOIN_RETRY_MAX = 30.0
@@ -121,13 +121,13 @@ class Joining:
         Take a place on the ring without asking anyone: for a simulator
         that starts a large ring in the state stabilization converges to
         (and links its nodes itself).  The ring is kept as usual from then
-        on.
+        on.  ``fingers``: (first index, peer) runs (L{Fingers}).
         """
         ring = self.ring = self.router.ring = Neighbourhood(self._me(),
                                                             self.settings.successors)
         ring.adopt(successors[0], successors[1:])
         ring.predecessor = predecessor
-        ring.fingers = list(fingers)
+        ring.fingers = Fingers(fingers)
         self._begin()
 
     def _begin(self):
