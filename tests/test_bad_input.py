@@ -21,6 +21,7 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
@@ -402,8 +403,8 @@ class TrackerTarget:
                                   GOOD_ID, 0)
 
     def register(self, peer, node_id, port):
-        peer.say({"type": "thisisme", "id": node_id, "port": port, "host": ""})
-        self.assertEqual(peer.heard(), [{"type": "thisisyou", "id": node_id,
+        peer.say({"type": "thisisme", "id": wireId(node_id), "port": port, "host": ""})
+        self.assertEqual(peer.heard(), [{"type": "thisisyou", "id": wireId(node_id),
                                          "port": port}])
         return peer
 
@@ -416,14 +417,14 @@ class TrackerTarget:
     def assertEstablishedServed(self, peer):
         """The bad peer, registered, is still introduced to the listener."""
         peer.say({"type": "nodereq", "exclude": []})
-        self.assertEqual(peer.heard(), [{"type": "nodereply", "id": LISTENER_ID,
+        self.assertEqual(peer.heard(), [{"type": "nodereply", "id": wireId(LISTENER_ID),
                                          "host": "198.51.100.6", "port": 4001}])
 
     def assertGoodPeerServed(self):
         peer = self.good
         peer.heard()
         peer.say({"type": "nodereq", "exclude": [BAD_ID]})
-        self.assertEqual(peer.heard(), [{"type": "nodereply", "id": LISTENER_ID,
+        self.assertEqual(peer.heard(), [{"type": "nodereply", "id": wireId(LISTENER_ID),
                                          "host": "198.51.100.6", "port": 4001}])
 
 
@@ -446,8 +447,8 @@ class NodeTarget:
         return WiredLink(self.factory, BAD_HOST, BAD_PORT)
 
     def handshake(self, peer, node_id=BAD_ID):
-        peer.say({"type": "thisisme", "id": node_id, "port": 4002, "host": ""})
-        self.assertEqual(peer.heard(), [{"type": "thisisme", "id": NODE_ID,
+        peer.say({"type": "thisisme", "id": wireId(node_id), "port": 4002, "host": ""})
+        self.assertEqual(peer.heard(), [{"type": "thisisme", "id": wireId(NODE_ID),
                                          "port": NODE_PORT, "host": NODE_HOST}])
         self.assertIs(self.node.links[node_id], peer.link)
 

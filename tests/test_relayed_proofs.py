@@ -23,6 +23,7 @@ from tests.helpers import (
     makeNode,
     parseJSONNetstrings,
 )
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.core.node import DIRECT, NodeConfig, OverlayFactory
 from twisted_bazaar.identity.keys import Identity
@@ -197,7 +198,7 @@ class RelayedAcceptorTests(_Pair):
         [s_hello] = parseJSONNetstrings(toTracker.transport.value())
         toTracker.transport.clear()
         toTracker.dataReceived(jsonNetstring(
-            {"type": "thisisyou", "id": self.S.id, "port": self.S.port,
+            {"type": "thisisyou", "id": wireId(self.S.id), "port": self.S.port,
              "key": b_hello["key"], "nonce": b_hello["nonce"]}))
         [proof] = parseJSONNetstrings(toTracker.transport.value())
         link.dataReceived(jsonNetstring(dict(s_hello, id=self.S.id, port=self.S.port,

@@ -114,12 +114,12 @@ class RenderTests(SynchronousTestCase):
     def test_node(self):
         text = renderNode({
             "id": 7, "host": "127.0.0.1", "port": 4001, "scheme": "flood",
-            "links": [{"id": 8, "host": "127.0.0.1", "port": 4002, "purpose": "overlay"},
-                      {"id": 3123456789, "host": "127.0.0.1", "port": 0,
+            "links": [{"id": "8", "host": "127.0.0.1", "port": 4002, "purpose": "overlay"},
+                      {"id": "3123456789", "host": "127.0.0.1", "port": 0,
                        "purpose": "status"}],
             "stock": {"apple": 2}, "bag": {}, "pending": 0,
-            "recent": [{"ago": 2100, "dir": "in", "peer": -1, "type": "thisisme"},
-                       {"ago": 1100, "dir": "out", "peer": 8, "type": "buyOK"}]})
+            "recent": [{"ago": 2100, "dir": "in", "peer": "", "type": "thisisme"},
+                       {"ago": 1100, "dir": "out", "peer": "8", "type": "buyOK"}]})
         self.assertEqual(text.splitlines(), [
             "node 7 at 127.0.0.1:4001 (flood)", "links: 2",
             "  node 8 at 127.0.0.1:4002 (overlay)",
@@ -134,6 +134,6 @@ class RenderTests(SynchronousTestCase):
                                                "fig": {"units": 2, "sellers": [7]}},
                                      "index": {}, "unreachable": []}).splitlines()[1:],
                          ["  pear: 1 unit, sellers: 7", "  fig: 2 units, sellers: 7"])
-        self.assertEqual(renderStatus({"total": 1, "nodes": [{"id": 7, "host": "h", "port": 1,
+        self.assertEqual(renderStatus({"total": 1, "nodes": [{"id": "7", "host": "h", "port": 1,
                                                              "scheme": "flood"}]}),
                          "1 live node\n  node          7  h:1  flood")

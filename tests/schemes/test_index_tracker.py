@@ -13,6 +13,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
 from twisted_bazaar import wire
@@ -175,7 +176,7 @@ class TrackerLookupTests(TrackerIndexCase):
         [found] = [json.loads(p) for p in parseNetstrings(buyer.transport.value())]
         record = self.index.record(seller_id, "pear").asDict()
         self.assertEqual(found, {"type": "found", "item": "pear", "sellers": [
-            {"id": seller_id, "host": "203.0.113.5", "port": 4001, "record": record}]})
+            {"id": wireId(seller_id), "host": "203.0.113.5", "port": 4001, "record": record}]})
 
     def test_nobodySellsGetsEmptyFound(self):
         self.seller(4001, "fig")
@@ -361,7 +362,7 @@ class TrackerIndexBadInputTests(TrackerIndexCase):
              "register.item must be 1 to 256 bytes, not 0"),
             ({"type": "register"}, "register lacks the field item"),
             ({"type": "unregister", "item": 5}, "unregister.item must be a string"),
-            ({"type": "found", "item": "pear", "sellers": [{"id": 1, "host": "h"}]},
+            ({"type": "found", "item": "pear", "sellers": [{"id": "1", "host": "h"}]},
              "found.sellers entry lacks port"),
             ({"type": "found", "item": "pear", "sellers": "everyone"},
              "found.sellers must be a list of at most 64 sellers"),

@@ -11,6 +11,7 @@ import itertools
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import verified
 from twisted_bazaar.daemon.registry import buildScheme
@@ -92,9 +93,9 @@ class CodecTests(CodecAssertions, SynchronousTestCase):
     def test_hitsCarryRecords(self):
         described, plain = song(), records.signed(LEAF12, "song", port=9012)
         sellers = ((LEAF11.id, "h", 9011, described), (LEAF12.id, "h", 9012, plain))
-        objects = [{"id": LEAF11.id, "host": "h", "port": 9011,
+        objects = [{"id": wireId(LEAF11.id), "host": "h", "port": 9011,
                     "record": described.asDict()},
-                   {"id": LEAF12.id, "host": "h", "port": 9012, "record": plain.asDict()}]
+                   {"id": wireId(LEAF12.id), "host": "h", "port": 9012, "record": plain.asDict()}]
         self.assertRoundTrip(LeafHits(4, "song", sellers),
                              {"type": "leafHits", "id": 4, "item": "song",
                               "sellers": objects})
@@ -142,13 +143,13 @@ class CodecTests(CodecAssertions, SynchronousTestCase):
     def test_badHits(self):
         record = song().asDict()
         self.assertBad({"type": "leafHits", "id": 4, "item": "song", "sellers": [
-            {"id": 11, "host": "h", "port": 9011}]},
+            {"id": "11", "host": "h", "port": 9011}]},
             "leafHits.sellers entry lacks record")
         self.assertBad({"type": "leafHits", "id": 4, "item": "song", "sellers": [
-            {"id": 11, "host": "h", "port": 9011, "record": record}]},
+            {"id": "11", "host": "h", "port": 9011, "record": record}]},
             f"leafHits.sellers entry names node 11 with node {LEAF11.id}'s record")
-        self.assertBad({"type": "spHit", "id": 4, "item": "song", "path": [1],
-                        "sellers": [{"id": LEAF11.id, "host": "h", "port": 9011,
+        self.assertBad({"type": "spHit", "id": 4, "item": "song", "path": ["1"],
+                        "sellers": [{"id": wireId(LEAF11.id), "host": "h", "port": 9011,
                                      "record": dict(record, size=True)}]},
                        "spHit.sellers.record.size must be an integer a size from 0 "
                        "to 2^53")

@@ -317,7 +317,7 @@ class RawInputTests(SynchronousTestCase):
     def test_hugeTtl(self):
         link = linkPeer(self.node, 30, purpose=SUPER)
         answer = self.say(link, {"type": "spQuery", "id": 1, "item": "apple",
-                                 "returnPath": [30], "ttl": 1000})
+                                 "returnPath": ["30"], "ttl": 1000})
         self.assertEqual(answer, [{"type": "error", "code": "wtf",
                                    "info": "spQuery.ttl must be from 0 to 16, not 1000"}])
         self.assertFalse(link.closing)
@@ -356,7 +356,7 @@ class RawInputTests(SynchronousTestCase):
         buildScheme(leaf, "superpeer")
         link = linkPeer(leaf, 40, purpose=LEAF)
         for message in ({"type": "leafQuery", "id": 1, "item": "a"},
-                        {"type": "spQuery", "id": 1, "item": "a", "returnPath": [40],
+                        {"type": "spQuery", "id": 1, "item": "a", "returnPath": ["40"],
                          "ttl": 3}):
             [answer] = self.say(link, message)
             self.assertEqual(answer["code"], "wtf")

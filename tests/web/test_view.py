@@ -113,7 +113,7 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual([(n["id"], n["links"], n["bag"]) for n in snapshot["nodes"]],
                          [(1, 1, {}), (2, 1, {"apple": 1})])
         self.assertEqual(self.view.node(1)["links"],
-                         [{"id": 2, "host": "h", "port": 2, "purpose": "overlay"}])
+                         [{"id": "2", "host": "h", "port": 2, "purpose": "overlay"}])
 
     def test_nodeMessages(self):
         """A node's page lists the messages its last state named, oldest
@@ -122,8 +122,8 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(NodeState(1, "h", 1, "flood", (), {}, {}, 0,
                                       ((2500, "in", 2, "buy"), (0, "out", 2, "buyOK"))))
         self.assertEqual(self.view.node(1)["messages"],
-                         [{"at": 97.5, "dir": "in", "peer": 2, "type": "buy"},
-                          {"at": 100.0, "dir": "out", "peer": 2, "type": "buyOK"}])
+                         [{"at": 97.5, "dir": "in", "peer": "2", "type": "buy"},
+                          {"at": 100.0, "dir": "out", "peer": "2", "type": "buyOK"}])
         self.assertNotIn("messages", self.view.node(2))
 
     def test_departure(self):

@@ -253,7 +253,11 @@ def ringTables(ids, length):
         fingers, finger = [], 0
         while finger < BITS:
             target = ids[bisect.bisect_left(places, fingerStart(node_id, finger)) % size]
-            fingers.append((finger, target if target != node_id else None))
+            if target == node_id:
+                # Past the last node clockwise: so is every later start.
+                fingers.append((finger, None))
+                break
+            fingers.append((finger, target))
             # Every finger whose start is not past target is target.
             finger = max(finger + 1, distance(node_id, target).bit_length())
         tables.append((successors, ids[index - 1], fingers))

@@ -18,6 +18,7 @@ import re
 from typing import NamedTuple
 
 from twisted_bazaar.core.records import checkRecord
+from twisted_bazaar.schemes.chord.ring import SIZE
 from twisted_bazaar.wire.ids import wireId, wireIds
 from twisted_bazaar.wire import (
     MAX_PATH,
@@ -59,8 +60,9 @@ def checkPosition(value, name):
 
 
 def positionText(position):
-    """A ring position as the wire writes it."""
-    return format(position, "032x")
+    """A ring position as the wire writes it (a node id given as a
+    position is its place: modulo 2^128)."""
+    return format(position & (SIZE - 1), "032x")
 
 
 checkPosition.fast = "False"
