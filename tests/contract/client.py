@@ -91,7 +91,7 @@ class Client:
     def register(self):
         """§5 with a key: thisisme, thisisyou, proof."""
         nonce = newNonce()
-        self.tracker.send({"type": "thisisme", "id": -1, "port": 0, "host": "",
+        self.tracker.send({"type": "thisisme", "id": "", "port": 0, "host": "",
                            "scheme": self.scheme, "key": self.me.key, "nonce": nonce})
         you = self.tracker.waitFor(ofType("thisisyou"))
         assert you["id"] == self.me.id, (you, self.me.id)
@@ -108,7 +108,7 @@ class Client:
             self.tracker.send({"type": "nodereq", "exclude": [],
                                "scheme": self.scheme})
             reply = self.tracker.waitFor(ofType("nodereply"))
-            if reply["id"] != -1:
+            if reply["id"] != "":
                 return reply
             if time.monotonic() > deadline:
                 raise TimeoutError("the tracker named no node")

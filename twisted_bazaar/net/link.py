@@ -486,7 +486,10 @@ class Link(NetstringReceiver):
             if self.settings.verbose:
                 self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
                               info=e.info)
-            self.protocolError(e.code, e.info, answer=e.answerable)
+            # Before the handshake is done, a refused message ends the
+            # link (docs/protocol.md §14); after it, the link stays open.
+            self.protocolError(e.code, e.info, answer=e.answerable,
+                               close=self.peer_id is None)
             return
         settings = self.settings
         traffic = settings.traffic

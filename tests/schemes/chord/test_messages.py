@@ -230,8 +230,12 @@ class ProtocolExampleTests(SynchronousTestCase):
         grows by the node that passed it on; each answer goes back along
         the reversed returnPath; the record is S's own, and every node
         passes it on as it came."""
-        seller, buyer, relay, holder = 2074220606, 901554210, 1320000017, 1751100000
-        self.assertEqual(keyOf("apple"), 1751062242)
+        seller, buyer, relay, holder = (
+            KEYED | int(text, 16) for text in ("7ba2183e6c3b2301a2fb4f577d019a22",
+                                               "7a7bd3e2360a3d29eea436fcfb7e44c7",
+                                               "397bd3e2360a3d29eea436fcfb7e44c7",
+                                               "3a7bd3e3360a3d29eea436fcfb7e44c7"))
+        self.assertEqual(format(keyOf("apple"), "032x"), "3a7bd3e2360a3d29eea436fcfb7e44c7")
         self.assertTrue(between(keyOf("apple"), relay, holder))
         sent = [wire.decode(payload.encode("utf-8"))
                 for _, _, _, payload in self.frames()]
