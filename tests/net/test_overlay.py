@@ -9,6 +9,7 @@ import random
 from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.identity.keys import Identity
@@ -720,7 +721,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
     def test_idMustBeTheKeys(self):
         link, _, [refusal] = self.knock(claim=self.peer.id + 1)
         self.assertEqual((refusal.code, refusal.info),
-                         ("wtf", f"{self.peer.id + 1} is not the id of that key"))
+                         ("wtf", f"{wireId(self.peer.id + 1)} is not the id of that key"))
 
     def test_provenLinkNeverReplacedByAnUnprovenOne(self):
         """An impostor claiming a proven peer's id, without a key or with
@@ -730,7 +731,9 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.prove(honest, handshake, answer)
         keyless = openLink(self.node)
         feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
-        self.assertEqual(sent(keyless), [wire.Dc()])
+        self.assertEqual([(m.code, m.info) for m in sent(keyless)],
+                         [("wtf", f"{wireId(self.peer.id)} is a key's id: send that key")])
+        self.assertTrue(keyless.transport.disconnecting)
         impostor, _, [answer2] = self.knock()
         forged = Handshake(self.me, LINK, OVERLAY)
         feed(impostor, wire.Proof(forged.prove(answer2.key, answer2.nonce)))
@@ -741,14 +744,15 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertIs(self.node.links[self.peer.id], again)
         self.assertEqual(sent(honest), [wire.Dc()])
 
-    def test_provenPeerReplacesAnImpostor(self):
-        """A keyless link that claimed the id first gives way to the
-        key's owner."""
+    def test_keyedIdWithoutItsKeyIsRefused(self):
+        """A keyless peer cannot claim a key's id, even first: refused,
+        and the key's owner links as that id."""
         keyless = openLink(self.node)
         feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
+        self.assertEqual([m.code for m in sent(keyless)], ["wtf"])
+        self.assertNotIn(self.peer.id, self.node.links)
         honest = provenLink(self.node, self.peer)
         self.assertIs(self.node.links[self.peer.id], honest)
-        self.assertEqual(sent(keyless)[-1], wire.Dc())
 
     def test_handshakeTimeoutRunsUntilTheProof(self):
         """An acceptor that asked for a proof is in its handshake until the
