@@ -31,6 +31,10 @@ def helpOf(*argv):
     return out.getvalue()
 
 
+
+#: A key's id, as the wire and --json give it.
+KEYED_ID = "9903ed08d3debadce05841a07701165c"
+
 class CommonOptionTests(SynchronousTestCase):
     def test_beforeOrAfter(self):
         """An option of every command means the same before the command's
@@ -113,7 +117,7 @@ class RenderTests(SynchronousTestCase):
 
     def test_node(self):
         text = renderNode({
-            "id": 7, "host": "127.0.0.1", "port": 4001, "scheme": "flood",
+            "id": "7", "host": "127.0.0.1", "port": 4001, "scheme": "flood",
             "links": [{"id": "8", "host": "127.0.0.1", "port": 4002, "purpose": "overlay"},
                       {"id": "3123456789", "host": "127.0.0.1", "port": 0,
                        "purpose": "status"}],
@@ -129,11 +133,18 @@ class RenderTests(SynchronousTestCase):
             "     2.1 s ago  <- from a new connection  thisisme",
             "     1.1 s ago  -> to   node 8  buyOK"])
 
+    def test_keyedIdsAreShortWherePeopleReadThem(self):
+        """A key's id shows as its first 8 hex digits in the text output,
+        and whole in --json (the object)."""
+        text = renderStatus({"total": 1, "nodes": [{"id": KEYED_ID, "host": "h",
+                                                    "port": 1, "scheme": "flood"}]})
+        self.assertEqual(text, "1 live node\n  node   9903ed08  h:1  flood")
+
     def test_counts(self):
-        self.assertEqual(renderList({"items": {"pear": {"units": 1, "sellers": [7]},
-                                               "fig": {"units": 2, "sellers": [7]}},
+        self.assertEqual(renderList({"items": {"pear": {"units": 1, "sellers": ["7"]},
+                                               "fig": {"units": 2, "sellers": [KEYED_ID]}},
                                      "index": {}, "unreachable": []}).splitlines()[1:],
-                         ["  pear: 1 unit, sellers: 7", "  fig: 2 units, sellers: 7"])
+                         ["  pear: 1 unit, sellers: 7", "  fig: 2 units, sellers: 9903ed08"])
         self.assertEqual(renderStatus({"total": 1, "nodes": [{"id": "7", "host": "h", "port": 1,
                                                              "scheme": "flood"}]}),
                          "1 live node\n  node          7  h:1  flood")

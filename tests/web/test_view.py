@@ -9,6 +9,7 @@ import random
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.messages import NodeState
 from twisted_bazaar.testing import Market
@@ -31,7 +32,8 @@ class MarketViewTests(SynchronousTestCase):
         self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood")])
 
     def kinds(self):
-        return [(e["kind"], e["node"], e.get("item"), e.get("units"))
+        # Ids are wire text in what the view hands out (JSON): as ints here.
+        return [(e["kind"], int(e["node"]), e.get("item"), e.get("units"))
                 for e in self.view.events]
 
     def test_salesAndPurchases(self):
@@ -45,7 +47,11 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual(self.view.events[-1]["at"], 5)
 
     def trades(self):
-        return [(t["item"], t["seller"], t["buyer"]) for t in self.view.snapshot()["trades"]]
+        def number(text):
+            return None if text is None else int(text)
+
+        return [(t["item"], number(t["seller"]), number(t["buyer"]))
+                for t in self.view.snapshot()["trades"]]
 
     def test_tradesNameBothSides(self):
         """A sale and a purchase of the same item, seen at two nodes, are
@@ -86,8 +92,8 @@ class MarketViewTests(SynchronousTestCase):
                                             "sha256:" + "ab" * 32: 1_000_000_000,
                                             "apple": 2}))
         self.assertEqual(self.view.snapshot()["offers"], {
-            "apple": [{"node": 1, "units": 2, "file": False}],
-            "song.ogg": [{"node": 1, "units": 999_999_999, "file": True}]})
+            "apple": [{"node": "1", "units": 2, "file": False}],
+            "song.ogg": [{"node": "1", "units": 999_999_999, "file": True}]})
 
     def test_firstAnswerIsTheBaseline(self):
         self.view.stateSeen(state(2, bag={"apple": 2}))
@@ -99,7 +105,7 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(state(1, links=[(2, "h", 2, "overlay"), (9, "h", 0, "status")]))
         self.view.stateSeen(state(1))
         self.assertEqual([(e["kind"], e.get("peer")) for e in self.view.node(1)["events"]],
-                         [("joined", None), ("linked", 2), ("unlinked", 2)])
+                         [("joined", None), ("linked", "2"), ("unlinked", "2")])
         self.assertNotIn("linked", [e["kind"] for e in self.view.events])
 
     def test_snapshot(self):
@@ -107,10 +113,10 @@ class MarketViewTests(SynchronousTestCase):
                                   links=[(2, "h", 2, "overlay"), (7, "h", 0, "status")]))
         self.view.stateSeen(state(2, bag={"apple": 1}, links=[(1, "h", 1, "overlay")]))
         snapshot = self.view.snapshot()
-        self.assertEqual(snapshot["edges"], [[1, 2]])
-        self.assertEqual(snapshot["offers"], {"apple": [{"node": 1, "units": 2,
+        self.assertEqual(snapshot["edges"], [["1", "2"]])
+        self.assertEqual(snapshot["offers"], {"apple": [{"node": "1", "units": 2,
                                                          "file": False}]})
-        self.assertEqual([(n["id"], n["links"], n["bag"]) for n in snapshot["nodes"]],
+        self.assertEqual([(int(n["id"]), n["links"], n["bag"]) for n in snapshot["nodes"]],
                          [(1, 1, {}), (2, 1, {"apple": 1})])
         self.assertEqual(self.view.node(1)["links"],
                          [{"id": "2", "host": "h", "port": 2, "purpose": "overlay"}])
@@ -181,8 +187,9 @@ class WatcherTests(SynchronousTestCase):
         buyer = self.market.addNode(buyer={"wants": ["apple"]})
         self.market.run(10)
         snapshot = self.view.snapshot()
-        self.assertEqual({n["id"] for n in snapshot["nodes"]}, {self.seller.id, buyer.id})
-        self.assertEqual(snapshot["offers"], {"apple": [{"node": self.seller.id,
+        self.assertEqual({n["id"] for n in snapshot["nodes"]},
+                         {wireId(self.seller.id), wireId(buyer.id)})
+        self.assertEqual(snapshot["offers"], {"apple": [{"node": wireId(self.seller.id),
                                                          "units": 2, "file": False}]})
         self.assertEqual(snapshot["edges"], [sorted([self.seller.id, buyer.id])])
         self.assertIn(("sold", self.seller.id, "apple", 1),

@@ -87,7 +87,8 @@ def shortId(node_id):
     """
     if node_id is None or node_id < 0:
         return "-"
-    return wireId(node_id)[:SHORT]
+    text = wireId(node_id)
+    return text[:SHORT] if node_id >= KEYED else text
 
 
 class UnknownId(ValueError):
