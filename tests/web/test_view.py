@@ -191,7 +191,8 @@ class WatcherTests(SynchronousTestCase):
                          {wireId(self.seller.id), wireId(buyer.id)})
         self.assertEqual(snapshot["offers"], {"apple": [{"node": wireId(self.seller.id),
                                                          "units": 2, "file": False}]})
-        self.assertEqual(snapshot["edges"], [sorted([self.seller.id, buyer.id])])
+        self.assertEqual(snapshot["edges"],
+                         [[wireId(each) for each in sorted([self.seller.id, buyer.id])]])
         self.assertIn(("sold", self.seller.id, "apple", 1),
                       [(e["kind"], e["node"], e.get("item"), e.get("units"))
                        for e in snapshot["events"]])
