@@ -193,14 +193,14 @@ class WatcherTests(SynchronousTestCase):
                                                          "units": 2, "file": False}]})
         self.assertEqual(snapshot["edges"],
                          [[wireId(each) for each in sorted([self.seller.id, buyer.id])]])
-        self.assertIn(("sold", self.seller.id, "apple", 1),
+        self.assertIn(("sold", wireId(self.seller.id), "apple", 1),
                       [(e["kind"], e["node"], e.get("item"), e.get("units"))
                        for e in snapshot["events"]])
         self.assertEqual(self.view.node(buyer.id)["bag"], {"apple": 1})
         # The buyer bought before the view first asked it: the trade still
         # names both sides.
         self.assertEqual([(t["item"], t["seller"], t["buyer"]) for t in snapshot["trades"]],
-                         [("apple", self.seller.id, buyer.id)])
+                         [("apple", wireId(self.seller.id), wireId(buyer.id))])
 
     def test_oneStatusLinkPerNode(self):
         """Round after round, the same link carries the questions."""
