@@ -731,9 +731,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.prove(honest, handshake, answer)
         keyless = openLink(self.node)
         feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
-        self.assertEqual([(m.code, m.info) for m in sent(keyless)],
-                         [("wtf", f"{wireId(self.peer.id)} is a key's id: send that key")])
-        self.assertTrue(keyless.transport.disconnecting)
+        self.assertEqual(sent(keyless), [wire.Dc()])
         impostor, _, [answer2] = self.knock()
         forged = Handshake(self.me, LINK, OVERLAY)
         feed(impostor, wire.Proof(forged.prove(answer2.key, answer2.nonce)))
@@ -744,15 +742,14 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertIs(self.node.links[self.peer.id], again)
         self.assertEqual(sent(honest), [wire.Dc()])
 
-    def test_keyedIdWithoutItsKeyIsRefused(self):
-        """A keyless peer cannot claim a key's id, even first: refused,
-        and the key's owner links as that id."""
+    def test_provenPeerReplacesAnImpostor(self):
+        """A keyless link that claimed the id first gives way to the
+        key's owner."""
         keyless = openLink(self.node)
         feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
-        self.assertEqual([m.code for m in sent(keyless)], ["wtf"])
-        self.assertNotIn(self.peer.id, self.node.links)
         honest = provenLink(self.node, self.peer)
         self.assertIs(self.node.links[self.peer.id], honest)
+        self.assertEqual(sent(keyless)[-1], wire.Dc())
 
     def test_handshakeTimeoutRunsUntilTheProof(self):
         """An acceptor that asked for a proof is in its handshake until the

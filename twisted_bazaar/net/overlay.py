@@ -24,7 +24,7 @@ from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.identity.keys import keyOwns
-from twisted_bazaar.wire.ids import isKeyed, shortId, wireId
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
@@ -323,9 +323,6 @@ class Overlay:
             return
         if hello.key is not None and not keyOwns(hello.key, peer):
             link.refuse("wtf", f"{wireId(peer)} is not the id of that key")
-            return
-        if hello.key is None and isKeyed(peer):
-            link.refuse("wtf", f"{wireId(peer)} is a key's id: send that key")
             return
         if link.inbound and hello.key is not None and hello.nonce is None:
             link.refuse("wtf", "a thisisme with a key needs a nonce to prove it with")

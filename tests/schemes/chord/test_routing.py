@@ -8,6 +8,7 @@ import json
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import KEYED
 from twisted_bazaar import wire
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.chord.messages import (
@@ -109,6 +110,8 @@ class RoutingTests(SynchronousTestCase):
 
     def test_storeThenRequest(self):
         key = keyOf("apple")
+        # A node whose id is the key's place (a keyed id: bit 128 set).
+        key = KEYED | key
         self.scheme.ring.predecessor = Peer(key - 1, "p", 1)
         self.scheme.ring.me = Peer(key, "me", 1)
         self.node.id = key
