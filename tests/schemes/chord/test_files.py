@@ -84,6 +84,8 @@ class SellerTests(SynchronousTestCase):
         one it withdraws."""
         me = records.identity(5)
         scheme = placed(makeNode(me.id, identity=me))
+        # Its predecessor just before it: it holds no item's key itself.
+        scheme.ring.predecessor = Peer(me.id - 1, "p", 1)
         link = linkPeer(scheme.node, SUCC, purpose="chord")
         shop = DescribingShop(song=1, apple=1)
         scheme.advertise(shop)

@@ -7,7 +7,7 @@ import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.wire.ids import KEYED
+from twisted_bazaar.wire.ids import ID_BITS, KEYED
 from twisted_bazaar.schemes.chord.ring import (
     BITS,
     SIZE,
@@ -23,8 +23,9 @@ from twisted_bazaar.tracker import ID_SPACE
 
 
 class IntervalTests(SynchronousTestCase):
-    def test_theRingIsTheTrackerIdSpace(self):
-        self.assertEqual((SIZE, BITS), (ID_SPACE, 31))
+    def test_theRingIsAKeyedIdsBits(self):
+        """2^128 positions: a keyed id's 128 bits (docs/protocol.md §20)."""
+        self.assertEqual((SIZE, BITS), (2**128, ID_BITS))
 
     def test_halfOpenWithoutWrap(self):
         self.assertEqual([x for x in range(0, 8) if between(x, 2, 5)], [3, 4, 5])
@@ -87,7 +88,9 @@ class LinkBudgetTests(SynchronousTestCase):
         evicts a link its owner needs.  64, the old default, does not.
         """
         count, successors = 10_000, ChordSettings().successors
-        ids = sorted(random.Random(7).sample(range(SIZE), count))
+        rng = random.Random(7)
+        ids = sorted({rng.randrange(SIZE) for _ in range(count)})
+        count = len(ids)
         links = {node: set() for node in ids}
         for index, node in enumerate(ids):
             peers = {ids[(index + step) % count] for step in range(1, successors + 1)}

@@ -48,7 +48,19 @@ class Fingers:
             self.set(first, BITS, peer)
 
     def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.asList()[index]
         return self._peers[bisect_right(self._starts, index) - 1]
+
+    def __setitem__(self, index, peer):
+        self.set(index, index + 1, peer)
+
+    def __eq__(self, other):
+        if isinstance(other, Fingers):
+            return self.runs() == other.runs()
+        return isinstance(other, list) and self.asList() == other
+
+    __hash__ = None
 
     def __iter__(self):
         return iter(self._peers)
