@@ -15,6 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import Identity
@@ -255,14 +256,14 @@ class OwnedRecordTests(SynchronousTestCase):
         stolen = records.signed(KEYS[L11], "song", file=(5, records.SHA, 9012))
         self.assertRefused(
             LeafRegister(1, "", 9012, {"song": 1}, {"song": stolen}),
-            f"the record of 'song': it is node {L11}'s record, not node {L12}'s")
+            f"the record of 'song': it is node {shortId(L11)}'s record, not node {shortId(L12)}'s")
 
     def test_aRecordChangedAfterItWasSigned(self):
         mine = records.signed(KEYS[L12], "song", file=(5, records.SHA, 9012))
         self.assertRefused(
             LeafRegister(1, "", 9012, {"song": 1},
                          {"song": records.forged(mine, sha256="cd" * 32)}),
-            f"the record of 'song': it is not signed by the key of node {L12}")
+            f"the record of 'song': it is not signed by the key of node {shortId(L12)}")
 
     def test_aRecordMissingOrOfAnotherItem(self):
         self.assertRefused(LeafRegister(1, "", 9012, {"song": 1, "fig": 1}, {
