@@ -76,7 +76,7 @@ class LiveRecordTests(SynchronousTestCase):
         no place on the ring; return (keys, tracker link)."""
         keys, mine = Keys(), nonce()
         tracker = self.connect(self.market.tracker_port)
-        tracker.send("thisisme", id=-1, port=0, host="", key=keys.key, nonce=mine)
+        tracker.send("thisisme", id="", port=0, host="", key=keys.key, nonce=mine)
         you = tracker.receive()
         tracker.send("proof", sig=keys.sign(proofText("register", keys.key, you["key"],
                                                       mine, you["nonce"])))

@@ -51,6 +51,7 @@ from twisted.logger import Logger
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.identity.keys import signedBy, signedIf
@@ -493,7 +494,7 @@ class Buyer(Role):
                 del self._doubted[buy_id]
                 self.log.warn("seller {seller} has not said for {limit:g} s whether it "
                               "sold buy {id}; buying on without it",
-                              seller=self.unresolved[buy_id].seller, limit=DOUBT_LIMIT,
+                              seller=shortId(self.unresolved[buy_id].seller), limit=DOUBT_LIMIT,
                               id=buy_id)
                 self._doubtsResolved(self.unresolved[buy_id].item)
         if self.node.ready:
@@ -547,7 +548,7 @@ class Buyer(Role):
         """
         self.log.warn("seller {seller} read {rounds} asks about buy {id} and answered "
                       "none within {grace:g} s: it refuses to answer; buying "
-                      "elsewhere, and never from it again", seller=seller,
+                      "elsewhere, and never from it again", seller=shortId(seller),
                       rounds=ASK_ROUNDS, id=buy_id, grace=self.answer_grace)
         self._refusers.pop(seller, None)
         self._refusers[seller] = True
@@ -603,7 +604,7 @@ class Buyer(Role):
         if pending is None or self._stopped:
             return
         self.log.info("seller {seller} is now at {host}:{port}; asking it about "
-                      "buy {id} there", seller=pending.seller, host=pending.host,
+                      "buy {id} there", seller=shortId(pending.seller), host=pending.host,
                       port=pending.port, id=buy_id)
         self._askAgain(pending)
 
@@ -645,7 +646,7 @@ class Buyer(Role):
         if self._ignored.admit(answer.TYPE):
             self.log.info("ignoring a {type} about buy {id} of {item} from seller "
                           "{seller}: {fault}", type=answer.TYPE, id=answer.id,
-                          item=pending.item, seller=pending.seller, fault=fault)
+                          item=pending.item, seller=shortId(pending.seller), fault=fault)
         return None
 
     def _fault(self, answer, pending):
@@ -704,7 +705,7 @@ class Buyer(Role):
         if left > 0 and self._ignored.admit("clock"):
             self.log.warn("seller {seller} says buy {id} has expired, {left:.0f} s "
                           "before it expires by this node's clock: is one of the "
-                          "clocks wrong?", seller=pending.seller, id=pending.buy_id,
+                          "clocks wrong?", seller=shortId(pending.seller), id=pending.buy_id,
                           left=left)
 
     def _onNotYet(self, error):
@@ -729,7 +730,7 @@ class Buyer(Role):
         if ok.id in self._disowned:
             self.log.warn("not putting buy {id} from seller {seller} in the bag: that "
                           "seller refused to answer our asks about it, and we bought "
-                          "elsewhere", id=ok.id, seller=self._disowned[ok.id])
+                          "elsewhere", id=ok.id, seller=shortId(self._disowned[ok.id]))
             return
         pending = self._checked(ok)
         if pending is None:
@@ -759,7 +760,7 @@ class Buyer(Role):
         want = self._by_buy.get(buy_id) or self._by_item.get(purchase.item)
         if want is None:
             self.log.info("bought {item} from {seller} (an earlier buy, answered "
-                          "late)", item=purchase.item, seller=purchase.seller)
+                          "late)", item=purchase.item, seller=shortId(purchase.seller))
             return
         want.committed(purchase)
         if doubted:

@@ -16,6 +16,7 @@ through ``found`` cancels the find.
 
 from twisted.internet import defer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar.wire.trade import Buy
 from twisted_bazaar.core.market import Offer
@@ -349,7 +350,7 @@ class Want:
     def _takePending(self, pending):
         self._hold(offerOf(pending), pending.buy_id, pending.expires)
         self.buyer.log.info("resuming buy {id} of {item} from {seller}",
-                            id=pending.buy_id, item=pending.item, seller=pending.seller)
+                            id=pending.buy_id, item=pending.item, seller=shortId(pending.seller))
 
     def _hold(self, offer, buy_id, expires):
         self.offer = offer
@@ -425,7 +426,7 @@ class Want:
         if why is None:
             why = "unreachable" if self.refusals >= REFUSALS else "silent"
         self.buyer.log.info("seller {seller} is {why}; trying the next offer",
-                            seller=self.offer.seller, why=why)
+                            seller=shortId(self.offer.seller), why=why)
 
     def _abandon(self, *args):
         """Stop waiting for the current buy, but keep it pending: if the
@@ -443,7 +444,7 @@ class Want:
         if purchase.buy_id == self.buy_id:
             self._release()
         self.buyer.log.info("bought {item} from {seller} ({n} of {q})",
-                            item=purchase.item, seller=purchase.seller, n=self.bought,
+                            item=purchase.item, seller=shortId(purchase.seller), n=self.bought,
                             q=self.quantity)
 
     def _finish(self, purchase):

@@ -228,8 +228,10 @@ class LiveMarket:
         return tracker
 
     def waitIntroduced(self, node_id, timeout=DEFAULT_TIMEOUT):
-        """Wait until the tracker has checked node_id's address, and so
-        introduces it to other nodes."""
+        """Wait until the tracker has checked node_id's address (an id, or
+        its wire text), and so introduces it to other nodes."""
+        if isinstance(node_id, str):
+            node_id = parseWireId(node_id)
         self.tracker.waitFor(rf"node {shortId(node_id)} listens at \S+ as it said",
                              timeout,
                              what=f"'node {shortId(node_id)} listens at HOST:PORT'")

@@ -20,6 +20,7 @@ import os
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.assembly import Assembly
@@ -180,7 +181,7 @@ class Download:
             self._connecting.pop(seller, None)
             if not self.stopped:
                 self.log.info("cannot reach seller {seller} for {name}: {why}",
-                              seller=seller, name=self.name,
+                              seller=shortId(seller), name=self.name,
                               why=reason.getErrorMessage())
                 self._markDown(seller)
             return None
@@ -215,7 +216,7 @@ class Download:
                 self._fail(reason)
             elif not self.stopped:
                 self.log.info("seller {seller} could not describe {name}: {why}",
-                              seller=seller, name=self.name,
+                              seller=shortId(seller), name=self.name,
                               why=reason.getErrorMessage())
                 self._drop(seller)
                 self.sources.pop(seller, None)
@@ -240,7 +241,7 @@ class Download:
             fault = "with piece hashes whose tree is not the sha256 it offered"
         if fault is not None:
             self.log.warn("seller {seller} describes {name} {fault}; avoiding it",
-                          seller=seller, name=self.name, fault=fault)
+                          seller=shortId(seller), name=self.name, fault=fault)
             self.fetcher.avoid(self.sha256, seller)
             self._drop(seller)
             self.sources.pop(seller, None)
@@ -305,7 +306,7 @@ class Download:
             self._progress()
         else:
             self.log.warn("seller {seller} sent a wrong piece {piece} of {name}; "
-                          "avoiding it", seller=seller, piece=piece, name=self.name)
+                          "avoiding it", seller=shortId(seller), piece=piece, name=self.name)
             self.schedule.corrupt(piece, seller)
             self.fetcher.avoid(self.sha256, seller)
             self._drop(seller)
@@ -319,7 +320,7 @@ class Download:
             self._fail(reason.value)
             return
         self.log.info("seller {seller} did not deliver piece {piece} of {name}: {why}",
-                      seller=seller, piece=piece, name=self.name,
+                      seller=shortId(seller), piece=piece, name=self.name,
                       why=reason.getErrorMessage())
         self.schedule.failed(piece, seller)
         self._drop(seller)
@@ -475,7 +476,7 @@ class Fetcher(Role):
             self.log.warn("bought {item} from {seller}, but its offer named no "
                           "shared file to fetch (a plain item, or a discovery "
                           "scheme that does not carry file offers)",
-                          item=item, seller=seller)
+                          item=item, seller=shortId(seller))
 
     def nodeReady(self):
         """

@@ -86,7 +86,7 @@ class Holding:
             return True
         if self.refusals.admit(what):
             self.log.info("refused the record of {item!r} by node {seller} in {what}: "
-                          "{why}", item=record.item[:64], seller=record.seller,
+                          "{why}", item=record.item[:64], seller=shortId(record.seller),
                           what=what, why=fault)
         return False
 
