@@ -19,8 +19,9 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import startMarket
+from twisted_bazaar.wire.ids import parseWireId
 from twisted_bazaar.identity.keys import KEY_FILE, Identity
-from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.schemes.chord.ring import keyOf, place
 from twisted_bazaar.testing.daemons import nodeId
 
 #: Seconds any one expected log line may take.
@@ -52,9 +53,12 @@ KEY_SEED = 1
 
 def holderOf(ids, item):
     """The id that holds item's key on a ring of these ids."""
-    ring = sorted(ids)
+    def position(node):
+        return place(parseWireId(node) if isinstance(node, str) else node)
+
+    ring = sorted(ids, key=position)
     key = keyOf(item)
-    return next((node for node in ring if node >= key), ring[0])
+    return next((node for node in ring if position(node) >= key), ring[0])
 
 
 def until(condition, timeout):

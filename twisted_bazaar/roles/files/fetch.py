@@ -560,7 +560,7 @@ class Fetcher(Role):
         self.fetched[download.name] = (path, dict(served))
         self.log.info("downloaded {name} into {path}, sha256 verified ({sellers})",
                       name=download.name, path=path,
-                      sellers=", ".join(f"{plural(n, 'piece')} from {seller}"
+                      sellers=", ".join(f"{plural(n, 'piece')} from {shortId(seller)}"
                                         for seller, n in sorted(served.items())))
 
     def _failed(self, reason, download):
