@@ -26,7 +26,8 @@ STOP_TIMEOUT = 10.0
 LOOPBACK_LISTEN = "tcp:0:interface=127.0.0.1"
 
 TRACKER_LISTENING = re.compile(r"tracker listening on [^\s:]+:(?P<port>\d+)")
-NODE_REGISTERED = re.compile(r"registered with the tracker as node \S+ \(id (?P<id>[0-9a-f]+)\)")
+NODE_REGISTERED = re.compile(
+    r"registered with the tracker as node \S+ \(id (?P<id>[0-9a-f]+)\)")
 #: What a node logs once its id is assigned and stored.
 NODE_READY = re.compile(r"node \S+ ready, listening on port \d+ \(id (?P<id>[0-9a-f]+)\)")
 #: Log lines that mean something went wrong inside a daemon.

@@ -302,7 +302,8 @@ class Tracker:
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
-            self.log.info("node {id} left ({n} live)", id=shortId(node_id), n=len(self.registry))
+            self.log.info("node {id} left ({n} live)", id=shortId(node_id),
+                          n=len(self.registry))
 
     def messageReceived(self, link, message):
         kind = type(message)
@@ -452,7 +453,8 @@ class Tracker:
                           "it", id=shortId(node_id), host=host, port=port)
             return
         self.log.warn("node {id}: nothing at {host}:{port} answers as that node; "
-                      "not introducing it (checking again in {retry:g} s)", id=shortId(node_id),
+                      "not introducing it (checking again in {retry:g} s)",
+                      id=shortId(node_id),
                       host=host, port=port, retry=retry)
         self._checks[node_id] = self.clock.callLater(
             retry, self._check, node_id, min(retry * 2, RECHECK_MAX))

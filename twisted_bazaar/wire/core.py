@@ -44,7 +44,8 @@ checkNonce = text(1, 64)
 checkSig = text(86, 86)
 
 
-@message("thisisme", ("id", "id", checkNodeIdOrNone, REQUIRED), ("port", "port", checkPort, REQUIRED),
+@message("thisisme", ("id", "id", checkNodeIdOrNone, REQUIRED),
+         ("port", "port", checkPort, REQUIRED),
          ("host", "host", checkHost, ""), ("scheme", "scheme", checkName, None),
          ("super", "superpeer", checkFlag, None), ("purpose", "purpose", checkName, None),
          ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None),
@@ -72,7 +73,8 @@ class ThisIsMe(Message):
     sig: str = None
 
 
-@message("thisisyou", ("id", "id", checkNodeId, REQUIRED), ("port", "port", checkPort, REQUIRED),
+@message("thisisyou", ("id", "id", checkNodeId, REQUIRED),
+         ("port", "port", checkPort, REQUIRED),
          ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None))
 @frozen
 class ThisIsYou(Message):
@@ -108,7 +110,8 @@ class NodeReq(Message):
     superpeer: bool = None
 
 
-@message("nodereply", ("id", "id", checkNodeIdOrNone, REQUIRED), ("host", "host", checkHost, REQUIRED),
+@message("nodereply", ("id", "id", checkNodeIdOrNone, REQUIRED),
+         ("host", "host", checkHost, REQUIRED),
          ("port", "port", checkPort, REQUIRED))
 @frozen
 class NodeReply(Message):

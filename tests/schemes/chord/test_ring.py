@@ -19,7 +19,6 @@ from twisted_bazaar.schemes.chord.ring import (
     strictlyBetween,
 )
 from twisted_bazaar.schemes.chord.settings import DEFAULT_LINKS, ChordSettings
-from twisted_bazaar.tracker import ID_SPACE
 
 
 class IntervalTests(SynchronousTestCase):
