@@ -243,7 +243,7 @@ class NonReadingPeerTests(NodeCase):
         the paused peer as received, abort it on the 18th."""
         self.setUpPeers()
         self.slow.link.pauseProducing()
-        buy = {"type": "buy", "id": 1, "item": "apple", "path": [FLOODER, NODE_ID, SLOW],
+        buy = {"type": "buy", "id": 1, "item": "apple", "path": [wireId(FLOODER), wireId(NODE_ID), wireId(SLOW)],
                "pad": "p" * 60_000}
         fits = DEFAULT_WRITE_LIMIT // len(payload(buy))
         self.assertEqual(fits, 17)
@@ -387,8 +387,12 @@ class HandshakeTimeoutTests(SynchronousTestCase):
         self.assertEqual(self.assertTimesOut(factory, clock, b""), [])
         self.assertEqual(self.assertTimesOut(factory, clock, b'30:{"type":"thisisme"'),
                          [])
-        wtf = self.assertTimesOut(factory, clock, frame(b"{bad") * 3)
-        self.assertEqual([m["code"] for m in wtf], ["wtf"] * 3)
+        # A payload that does not decode, before the handshake: one wtf,
+        # and the link closes at once (docs/protocol.md §14).
+        peer = WiredLink(factory)
+        peer.link.dataReceived(frame(b"{bad") * 3)
+        self.assertEqual([m["code"] for m in peer.heard()], ["wtf"])
+        self.assertTrue(peer.closed)
 
     def test_node(self):
         node = makeNode(NODE_ID, link=LinkSettings(ping_interval=0))
