@@ -17,6 +17,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 
 #: Seconds any one expected log line may take.
@@ -216,8 +217,8 @@ class ChaosTests(SynchronousTestCase):
             ids[name] = self.start(name, "--role", "buyer", "--want", "apple",
                                    "--quantity", str(self.WANTED))
         # Mid-trade: the seller of buyer1's first apple goes first.
-        sold = int(self.running["buyer1"].waitFor(r"bought apple from (\d+)", SLOW)[1])
-        self.killAndRestart({ids[name]: name for name in self.SELLERS}[sold])
+        sold = self.running["buyer1"].waitFor(r"bought apple from (\w+)", SLOW)[1]
+        self.killAndRestart({shortId(ids[name]): name for name in self.SELLERS}[sold])
         victims = list(self.SELLERS) + list(self.BUYERS) + ["tracker"]
         rng.shuffle(victims)
         for name in victims:

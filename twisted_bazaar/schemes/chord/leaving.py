@@ -38,7 +38,8 @@ class Leaving:
         if pred is not None and pred.id in links and pred.id != succ.id:
             links[pred.id].send(quit)
         self.log.info("quitting the chord ring: {records} handed to node {succ}",
-                      n=len(held), records=plural(len(held), "record"), succ=succ.id)
+                      n=len(held), records=plural(len(held), "record"),
+                      succ=shortId(succ.id))
         if not nonces:
             return None
         done = defer.Deferred()

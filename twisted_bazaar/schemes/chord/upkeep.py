@@ -220,8 +220,8 @@ class Upkeep:
         if ring.alone:
             self._refill()
         self.log.info("node {dead} missed {k} pings: dead; successor now {succ}",
-                      dead=peer.id, k=self.settings.missed,
-                      succ=ring.successor.id if ring.successor else self.node.id)
+                      dead=shortId(peer.id), k=self.settings.missed,
+                      succ=shortId(ring.successor.id if ring.successor else self.node.id))
         if first:
             self._askSuccessor()
 
