@@ -64,7 +64,7 @@ class LogTests(SynchronousTestCase):
         self.market.tracker_port = int(match[1])
         node = self.market.startNode("seller", "--role", "seller", "--sell",
                                       "apple=1", "--log-format", "json")
-        node.waitFor(r"registered with the tracker as node \d+", TIMEOUT)
+        node.waitFor(r"registered with the tracker as node \w+", TIMEOUT)
         tracker.waitFor(r"joined from", TIMEOUT)
         codes = self.market.stop()
         self.assertEqual(sorted(codes), ["seller", "tracker"])
