@@ -8,6 +8,7 @@ import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.cli.buy import OneShotBuy, renderBuy
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.testing import Market
@@ -75,14 +76,14 @@ class OneShotBuyTests(SynchronousTestCase):
         self.market.run(30)
         [result] = outcome
         self.assertEqual((result["item"], result["quantity"], result["node"]),
-                         ("apple", 2, buy.node.id))
+                         ("apple", 2, wireId(buy.node.id)))
         self.assertEqual([p["seller"] for p in result["purchases"]],
-                         [seller.id, seller.id])
+                         [wireId(seller.id)] * 2)
         self.assertEqual(self.market.role(seller, "seller").inventory(),
                          {"apple": 1})
         self.assertEqual(renderBuy(result).splitlines(),
-                         [f"bought apple from node {seller.id} (1 of 2)",
-                          f"bought apple from node {seller.id} (2 of 2)"])
+                         [f"bought apple from node {shortId(seller.id)} (1 of 2)",
+                          f"bought apple from node {shortId(seller.id)} (2 of 2)"])
         self.assertNothingLeft(buy)
 
     def test_nothingOnSale(self):

@@ -75,7 +75,7 @@ class CrashRestartTests(SynchronousTestCase):
         seller_id = nodeId(seller, TIMEOUT)
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                        "--quantity", "4", "--data-dir", buys)
-        buyer.waitFor(rf"bought apple from {seller_id} \(1 of 4\)", TIMEOUT)
+        buyer.waitFor(rf"bought apple from {shortId(seller_id)} \(1 of 4\)", TIMEOUT)
         kill(seller)
         again = self.restart(seller, "seller again")
         self.assertEqual(nodeId(again, TIMEOUT), seller_id)
@@ -129,9 +129,10 @@ class CrashRestartTests(SynchronousTestCase):
             "bazaar-tracker", "--listen", f"tcp:{port}:interface=127.0.0.1"])
         tracker.waitFor(rf"tracker listening on [^\s:]+:{port}\b", TIMEOUT)
         for node in (seller_id, buyer_id):
-            tracker.waitFor(rf"node {node} joined from ", SLOW)
-        joined = tracker.matches(r"node (?P<id>\d+) joined from ")
-        self.assertEqual(sorted(int(m["id"]) for m in joined), sorted([seller_id, buyer_id]))
+            tracker.waitFor(rf"node {shortId(node)} joined from ", SLOW)
+        joined = tracker.matches(r"node (?P<id>\w+) joined from ")
+        self.assertEqual(sorted(m["id"] for m in joined),
+                         sorted([shortId(seller_id), shortId(buyer_id)]))
         self.assertEqual(len(seller.matches(r"sold apple to")), 4)
         self.assertEqual(len(buyer.matches(r"no --data-dir: this node's state lives "
                                            r"in memory")), 1)

@@ -16,6 +16,7 @@ import random
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.wire.ids import SHORT, wireId
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.core.node import Node, NodeConfig
@@ -119,13 +120,19 @@ class OneShotBuy:
 
     def result(self):
         """What was bought: the node's id, the item, and each purchase."""
-        return {"node": self.node.id, "item": self.item, "quantity": self.quantity,
-                "purchases": [{"buy_id": p.buy_id, "seller": p.seller}
+        return {"node": wireId(self.node.id), "item": self.item,
+                "quantity": self.quantity,
+                "purchases": [{"buy_id": p.buy_id, "seller": wireId(p.seller)}
                               for p in self.buyer.bag]}
+
+
+def _short(text):
+    """A node id's wire text as people read it (L{shortId})."""
+    return text[:SHORT] if len(text) == 32 else text
 
 
 def renderBuy(obj):
     """A purchase as text: one line per unit."""
-    return "\n".join(f"bought {obj['item']} from node {p['seller']} "
+    return "\n".join(f"bought {obj['item']} from node {_short(p['seller'])} "
                      f"({n} of {obj['quantity']})"
                      for n, p in enumerate(obj["purchases"], 1))
