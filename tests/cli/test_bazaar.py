@@ -10,10 +10,12 @@ import io
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.cli.bazaar import (
     COMMANDS,
     marketScheme,
+    nodeAddress,
     parse,
     renderList,
     renderNode,
@@ -148,3 +150,32 @@ class RenderTests(SynchronousTestCase):
         self.assertEqual(renderStatus({"total": 1, "nodes": [{"id": "7", "host": "h", "port": 1,
                                                              "scheme": "flood"}]}),
                          "1 live node\n  node          7  h:1  flood")
+
+
+class NodeByIdTests(SynchronousTestCase):
+    """``bazaar node`` given an id, or a prefix of one, as git takes a
+    commit's."""
+
+    A = KEYED | int("9903ed08d3debadce05841a07701165c", 16)
+    B = KEYED | int("9903ed08ffffffffffffffffffffffff", 16)
+
+    def members(self):
+        return MemberList(((self.A, "10.0.0.1", 4001, "flood"),
+                           (self.B, "10.0.0.2", 4002, "flood")), 2)
+
+    def test_aUniquePrefixNamesTheNode(self):
+        address = nodeAddress("9903ed08d3", self.members())
+        self.assertEqual((address.host, address.port), ("10.0.0.1", 4001))
+
+    def test_anAmbiguousPrefixIsRefusedWithTheCandidates(self):
+        with self.assertRaises(ClientError) as caught:
+            nodeAddress("9903", self.members())
+        self.assertIn("ambiguous", str(caught.exception))
+        for node_id in (self.A, self.B):
+            self.assertIn(wireId(node_id), str(caught.exception))
+
+    def test_anIdOrAddressIsParsed(self):
+        self.assertEqual(parse(["node", "9903ed08"]).address, "9903ed08")
+        self.assertEqual(parse(["node", "127.0.0.1:4001"]).address.port, 4001)
+        with self.assertRaises(SystemExit):
+            parse(["node", "not-an-id!"])
