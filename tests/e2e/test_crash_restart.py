@@ -17,7 +17,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 
 #: Seconds any one expected log line may take.
@@ -82,11 +82,11 @@ class CrashRestartTests(SynchronousTestCase):
         buyer.waitFor(r"all wants met: 4 in the bag", SLOW)
         sold, bought = ledger(sells), ledger(buys)
         self.assertEqual((sold["node_id"], sold["inventory"], len(sold["sales"])),
-                         (seller_id, {"apple": 1}, 4))
+                         (wireId(seller_id), {"apple": 1}, 4))
         self.assertEqual(sorted(p["buy_id"] for p in bought["bag"]),
                          sorted(s["buy_id"] for s in sold["sales"]))
         self.assertEqual({(p["item"], p["seller"]) for p in bought["bag"]},
-                         {("apple", seller_id)})
+                         {("apple", wireId(seller_id))})
         self.assertEqual({(s["item"], s["buyer"]) for s in sold["sales"]},
                          {("apple", bought["node_id"])})
         self.assertEqual(len(buyer.matches(r"bought apple from")), 4)
@@ -238,7 +238,7 @@ class ChaosTests(SynchronousTestCase):
             stock = int(self.SELLERS[name].split("=")[1])
             self.assertEqual(books[name]["inventory"],
                              {"apple": stock - len(books[name]["sales"])})
-            self.assertEqual(books[name]["node_id"], ids[name])
+            self.assertEqual(books[name]["node_id"], wireId(ids[name]))
         bagged = {}
         for name in self.BUYERS:
             bag = books[name]["bag"]
