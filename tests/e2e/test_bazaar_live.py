@@ -151,7 +151,7 @@ class BazaarLiveTests(SynchronousTestCase):
         leaving = self.market.startNode("leaving", "--role", "buyer", "--want",
                                         "pear", "--exit-when-done")
         self.assertEqual(leaving.finish(TIMEOUT), 0, leaving.tail())
-        self.assertTrue(leaving.matches(r"node \d+ stopping: all wants met"))
+        self.assertTrue(leaving.matches(r"node \w+ stopping: all wants met"))
         self.assertTrue(leaving.matches(r"Server Shut Down\."))
         self.assertEqual(leaving.problems(), [])
 
