@@ -127,7 +127,7 @@ class LiveRecordTests(SynchronousTestCase):
             daemon.waitFor(r"(joined|started|alone on) the chord ring", TIMEOUT)
         s_id = nodeAddress(seller, TIMEOUT)[0]
         for item in ("apple", "song.ogg"):
-            seller.waitFor(rf"stored {item} at node \d+", TIMEOUT)
+            seller.waitFor(rf"stored {item} at node \w+", TIMEOUT)
 
         keys, _ = self.attacker()
         links = {}
