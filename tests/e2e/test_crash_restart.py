@@ -234,7 +234,7 @@ class ChaosTests(SynchronousTestCase):
         for name in self.SELLERS:
             for sale in books[name]["sales"]:
                 self.assertNotIn(sale["buy_id"], sales, "sold twice")
-                sales[sale["buy_id"]] = (ids[name], sale["buyer"])
+                sales[sale["buy_id"]] = (wireId(ids[name]), sale["buyer"])
             stock = int(self.SELLERS[name].split("=")[1])
             self.assertEqual(books[name]["inventory"],
                              {"apple": stock - len(books[name]["sales"])})
@@ -244,5 +244,5 @@ class ChaosTests(SynchronousTestCase):
             bag = books[name]["bag"]
             self.assertEqual(len(bag), self.WANTED, f"{name} holds {len(bag)}")
             for purchase in bag:
-                bagged[purchase["buy_id"]] = (purchase["seller"], ids[name])
+                bagged[purchase["buy_id"]] = (purchase["seller"], wireId(ids[name]))
         self.assertEqual(bagged, sales)
