@@ -51,7 +51,7 @@ def offerOf(record, buyer=9):
 #: A plain record as the codec writes it (its signature is made up).
 PLAIN = Record("pear", 3, "h", 9001, 1000, 601000, "k" * 43, "s" * 86)
 #: Its wire form.
-PLAIN_WIRE = {"item": "pear", "seller": 3, "host": "h", "port": 9001, "issued": 1000,
+PLAIN_WIRE = {"item": "pear", "seller": "3", "host": "h", "port": 9001, "issued": 1000,
               "expires": 601000, "key": "k" * 43, "sig": "s" * 86}
 
 _b64 = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",

@@ -19,6 +19,7 @@ from tests.helpers import (
     sent,
 )
 from twisted_bazaar.daemon.build import plugScheme
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.identity.keys import Identity, signedBy
@@ -170,7 +171,7 @@ class SlotExhaustionTests(SynchronousTestCase):
 
     def connect(self, host, peer_id, purpose=None):
         peer = WiredLink(self.factory, host, 40000)
-        peer.say({"type": "thisisme", "id": peer_id, "port": 0, "host": "",
+        peer.say({"type": "thisisme", "id": wireId(peer_id), "port": 0, "host": "",
                   **({"purpose": purpose} if purpose else {})})
         return peer
 
@@ -190,7 +191,7 @@ class SlotExhaustionTests(SynchronousTestCase):
         buyer = self.connect("127.0.0.1", 7, "direct")
         self.assertEqual([m["type"] for m in buyer.heard()], ["thisisme"])
         self.assertIn(7, self.node.links)
-        buy = {"type": "buy", "id": 77, "item": "apple", "path": [7, 1],
+        buy = {"type": "buy", "id": 77, "item": "apple", "path": ["7", "1"],
                "expires": int(self.node.clock.seconds() * 1000) + EXPIRES}
         buyer.say(buy)
         [ok] = buyer.heard()

@@ -22,6 +22,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.build import plugScheme
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
@@ -122,8 +123,36 @@ class Case:
 # -- building the bytes ------------------------------------------------------------
 
 
+#: Message types whose ``id`` is a node id.
+_NODE_ID_TYPES = {"thisisme", "thisisyou", "nodereply", "whereis"}
+
+
+def _wired(kind, fields):
+    """The fields with the node ids written as ints here in their wire
+    form (text): a path's, a returnPath's, an exclude's, a seller's, the
+    id of a message about a node."""
+
+    def text(value):
+        return str(value) if type(value) is int else value
+
+    out = dict(fields)
+    for name in ("path", "returnPath", "exclude"):
+        if type(out.get(name)) is list:
+            out[name] = [text(each) for each in out[name]]
+    for name in ("seller",) + (("id",) if kind in _NODE_ID_TYPES else ()):
+        if name in out:
+            out[name] = text(out[name])
+    return out
+
+
 def msg(kind, **fields):
-    """One framed JSON object of the given type."""
+    """One framed JSON object of the given type, node ids as the wire
+    writes them."""
+    return frame(payload(dict(_wired(kind, fields), type=kind)))
+
+
+def rawMsg(kind, **fields):
+    """One framed JSON object of the given type, its fields as given."""
     return frame(payload(dict(fields, type=kind)))
 
 
@@ -137,13 +166,18 @@ def broken(name, data, reason, state=BEFORE):
 
 
 def refused(name, raw, state=BEFORE, **settings):
-    """A framed payload that does not decode: answered wtf, link kept."""
-    return Case(name, frame(raw), state, WTF, settings=settings)
+    """A framed payload that does not decode: answered wtf, link kept
+    once the handshake is done, closed before it."""
+    return Case(name, frame(raw), state, WTF if state == AFTER else WTF_THEN_CLOSE,
+                settings=settings)
 
 
 def badField(name, kind, state=AFTER, **fields):
-    """A message of ``kind`` with a field wrong: answered wtf, link kept."""
-    return Case(name, msg(kind, **fields), state, WTF)
+    """A message of ``kind`` with a field wrong (as given, node ids
+    included): answered wtf, link kept once the handshake is done, closed
+    before it."""
+    return Case(name, rawMsg(kind, **fields), state,
+                WTF if state == AFTER else WTF_THEN_CLOSE)
 
 
 def search(**fields):
@@ -244,17 +278,19 @@ CASES = [
 
     # -- schema: answered wtf, link kept ------------------------------------------
     badField("thisisme without id", "thisisme", BEFORE, port=1),
-    badField("thisisme without port", "thisisme", BEFORE, id=BAD_ID),
+    badField("thisisme without port", "thisisme", BEFORE, id=str(BAD_ID)),
     badField("bool as id", "thisisme", BEFORE, id=True, port=1),
     badField("float as id", "thisisme", BEFORE, id=7.0, port=1),
-    badField("string as id", "thisisme", BEFORE, id="7", port=1),
+    badField("number as id", "thisisme", BEFORE, id=7, port=1),
+    badField("keyless id with a leading zero", "thisisme", BEFORE, id="07", port=1),
+    badField("keyed id in upper case", "thisisme", BEFORE, id="A" * 32, port=1),
     badField("null as id", "thisisme", BEFORE, id=None, port=1),
     badField("id 2^63", "thisisme", BEFORE, id=BIG, port=1),
     badField("negative id -2^63", "thisisme", BEFORE, id=-BIG, port=1),
-    badField("negative port", "thisisme", BEFORE, id=BAD_ID, port=-1),
-    badField("port over 65535", "thisisme", BEFORE, id=BAD_ID, port=65536),
-    badField("string as port", "thisisme", BEFORE, id=BAD_ID, port="80"),
-    badField("host over 255 bytes", "thisisme", BEFORE, id=BAD_ID, port=1,
+    badField("negative port", "thisisme", BEFORE, id=str(BAD_ID), port=-1),
+    badField("port over 65535", "thisisme", BEFORE, id=str(BAD_ID), port=65536),
+    badField("string as port", "thisisme", BEFORE, id=str(BAD_ID), port="80"),
+    badField("host over 255 bytes", "thisisme", BEFORE, id=str(BAD_ID), port=1,
               host="h" * 256),
     badField("nonce 2^63", "ping", nonce=BIG),
     badField("negative nonce -2^63", "ping", nonce=-BIG),
@@ -268,7 +304,7 @@ CASES = [
     Case("item of 258 bytes in 129 characters", search(item="\u00e9" * 129), AFTER,
          WTF),
     refused("item with a lone surrogate",
-            b'{"type":"buy","id":1,"item":"\\ud800","path":[7,1,50505]}', state=AFTER),
+            b'{"type":"buy","id":1,"item":"\\ud800","path":["7","1","50505"]}', state=AFTER),
     Case("numeric item", buy(item=5), AFTER, WTF),
     Case("item of 256 bytes is valid", search(item=ITEM_256), AFTER,
          tracker=WTF, node=SILENCE),
@@ -287,9 +323,10 @@ CASES = [
     Case("ttl 17", search(ttl=17), AFTER, WTF),
     Case("ttl -1", search(ttl=-1), AFTER, WTF),
     Case("string as ttl", search(ttl="3"), AFTER, WTF),
-    badField("exclude of 65 ids", "nodereq", exclude=list(range(65))),
-    badField("string as seller", "reply", id=1, item="apple",
-              path=[BAD_ID, NODE_ID], seller="7", host="", port=1),
+    badField("exclude of 65 ids", "nodereq", exclude=[str(n) for n in range(65)]),
+    badField("number as seller", "reply", id=1, item="apple",
+              path=[str(BAD_ID), str(NODE_ID)], seller=7, host="", port=1),
+    badField("number in the path", "buy", id=1, item="apple", path=[str(BAD_ID), 1]),
 
     # -- errors are never answered ------------------------------------------------
     Case("unknown error code", msg("error", code="oops", info="x"), AFTER, SILENCE),
@@ -364,10 +401,9 @@ CASES = [
          frame(b"bad") * TOO_MANY_ERRORS, AFTER,
          closes(*["error wtf"] * TOO_MANY_ERRORS),
          log=f"{TOO_MANY_ERRORS} bad messages in 60 s"),
-    Case("21 bad messages before the handshake close the link",
-         frame(b"[]") * TOO_MANY_ERRORS, BEFORE,
-         closes(*["error wtf"] * TOO_MANY_ERRORS),
-         log=f"{TOO_MANY_ERRORS} bad messages in 60 s"),
+    Case("a bad message before the handshake closes the link",
+         frame(b"[]") * TOO_MANY_ERRORS, BEFORE, closes("error wtf"),
+         log="a message must be a JSON object"),
     Case("21 broken errors close the link unanswered",
          msg("error", code="oops", info="") * TOO_MANY_ERRORS, AFTER, CLOSED,
          log=f"{TOO_MANY_ERRORS} bad messages in 60 s"),
@@ -403,8 +439,8 @@ class TrackerTarget:
                                   GOOD_ID, 0)
 
     def register(self, peer, node_id, port):
-        peer.say({"type": "thisisme", "id": node_id, "port": port, "host": ""})
-        self.assertEqual(peer.heard(), [{"type": "thisisyou", "id": node_id,
+        peer.say({"type": "thisisme", "id": wireId(node_id), "port": port, "host": ""})
+        self.assertEqual(peer.heard(), [{"type": "thisisyou", "id": wireId(node_id),
                                          "port": port}])
         return peer
 
@@ -417,14 +453,14 @@ class TrackerTarget:
     def assertEstablishedServed(self, peer):
         """The bad peer, registered, is still introduced to the listener."""
         peer.say({"type": "nodereq", "exclude": []})
-        self.assertEqual(peer.heard(), [{"type": "nodereply", "id": LISTENER_ID,
+        self.assertEqual(peer.heard(), [{"type": "nodereply", "id": wireId(LISTENER_ID),
                                          "host": "198.51.100.6", "port": 4001}])
 
     def assertGoodPeerServed(self):
         peer = self.good
         peer.heard()
-        peer.say({"type": "nodereq", "exclude": [BAD_ID]})
-        self.assertEqual(peer.heard(), [{"type": "nodereply", "id": LISTENER_ID,
+        peer.say({"type": "nodereq", "exclude": [wireId(BAD_ID)]})
+        self.assertEqual(peer.heard(), [{"type": "nodereply", "id": wireId(LISTENER_ID),
                                          "host": "198.51.100.6", "port": 4001}])
 
 
@@ -447,8 +483,8 @@ class NodeTarget:
         return WiredLink(self.factory, BAD_HOST, BAD_PORT)
 
     def handshake(self, peer, node_id=BAD_ID):
-        peer.say({"type": "thisisme", "id": node_id, "port": 4002, "host": ""})
-        self.assertEqual(peer.heard(), [{"type": "thisisme", "id": NODE_ID,
+        peer.say({"type": "thisisme", "id": wireId(node_id), "port": 4002, "host": ""})
+        self.assertEqual(peer.heard(), [{"type": "thisisme", "id": wireId(NODE_ID),
                                          "port": NODE_PORT, "host": NODE_HOST}])
         self.assertIs(self.node.links[node_id], peer.link)
 
@@ -456,7 +492,7 @@ class NodeTarget:
         """A buy from the bad peer is still routed on to the good peer."""
         self.good.heard()
         order = {"type": "buy", "id": 77, "item": "pear",
-                 "path": [BAD_ID, NODE_ID, GOOD_ID]}
+                 "path": [wireId(BAD_ID), wireId(NODE_ID), wireId(GOOD_ID)]}
         peer.say(order)
         self.assertEqual(self.good.heard(), [order])
 

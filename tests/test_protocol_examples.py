@@ -12,6 +12,7 @@ import re
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.wire import canonical
 from twisted_bazaar.identity.keys import Identity, keyOwns, verify
@@ -25,7 +26,8 @@ from twisted_bazaar.schemes.flood import messages as flood  # noqa: F401
 from twisted_bazaar.schemes.index import messages as index  # noqa: F401
 from twisted_bazaar.status import messages as status  # noqa: F401
 
-from tests.helpers import flooded, closeLink, jsonNetstring, makeNode, openLink
+from tests.helpers import (flooded, closeLink, jsonNetstring, makeNode, openLink,
+                           provenLink)
 
 #: When §16 happens, in seconds since the epoch.
 EXAMPLE_TIME = 1_700_000_000
@@ -49,7 +51,7 @@ def frames(number):
 
 def hello(peer):
     """The thisisme frame of a keyless peer at port 9000 + its id."""
-    return jsonNetstring({"type": "thisisme", "id": peer, "port": 9000 + peer,
+    return jsonNetstring({"type": "thisisme", "id": str(peer), "port": 9000 + peer,
                           "host": ""})
 
 
@@ -76,7 +78,7 @@ class FramesTests(SynchronousTestCase):
         [hello, you, proof, check, answer, opener, acceptor, last] = [
             wire.decode(payload) for *_, payload in frames("16.")[:8]]
         self.assertTrue(keyOwns(hello.key, you.id))
-        self.assertEqual(you.id, 347498992)
+        self.assertEqual(wireId(you.id), "94b669f0ef53731170c99189d94c8647")
         self.assertTrue(keyOwns(opener.key, opener.id))
         texts = {
             "register": proofText(REGISTER, hello.key, you.key, hello.nonce, you.nonce),
@@ -172,10 +174,8 @@ class ReplayTests(SynchronousTestCase):
         identity = Identity.fromRandom(random.Random("bazaar example seller"))
         node = self.node(identity.id, "127.0.0.1", identity)
         Seller(flooded(node), {"apple": 1})
-        link = openLink(node, host="127.0.0.1", port=9002)
-        link.dataReceived(jsonNetstring({"type": "thisisme", "id": buyer.id,
-                                         "port": 0, "host": ""}))
-        link.transport.clear()
+        # B2 links to S2 as a node with a key does (§6).
+        link = provenLink(node, buyer, host="127.0.0.1")
         text = section("16.")
         signed = text[text.index("Signed trade."):text.index("Bad input:")]
         lines = [(sender, receiver, payload.encode("utf-8")) for sender, receiver, _, payload
@@ -197,7 +197,7 @@ class ReplayTests(SynchronousTestCase):
         """The last lines of §16: bad JSON is answered, a bad frame closes."""
         node = self.node(17, "127.0.0.1")
         link = openLink(node, host="127.0.0.1", port=9002)
-        link.dataReceived(b'58:{"type":"thisisme","id":42,"port":9002,"host":"127.0.0.1"},')
+        link.dataReceived(b'60:{"type":"thisisme","id":"42","port":9002,"host":"127.0.0.1"},')
         link.transport.clear()
         text = section("16.")
         bad = text[text.index("Bad input:"):]

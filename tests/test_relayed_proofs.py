@@ -24,6 +24,7 @@ from tests.helpers import (
     parseJSONNetstrings,
 )
 from twisted_bazaar.daemon.build import plugMembership
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.core.node import DIRECT, NodeConfig, OverlayFactory
 from twisted_bazaar.identity.keys import Identity
@@ -42,8 +43,8 @@ def identity(seed):
 
 def hello(node_id, key, nonce, port=EVIL_PORT, host=EVIL, **fields):
     """A thisisme as the attacker sends it: any id, any key, any nonce."""
-    return dict(fields, type="thisisme", id=node_id, port=port, host=host, key=key,
-                nonce=nonce)
+    return dict(fields, type="thisisme", id=wireId(node_id), port=port, host=host,
+                key=key, nonce=nonce)
 
 
 def whoareyou(key, nonce):
@@ -82,7 +83,7 @@ class _Pair(SynchronousTestCase):
         toB = WiredLink(OverlayFactory(self.B), EVIL)
         toB.say(hello(self.S.id, self.s_key.key, "attacker-nonce"))
         [answer] = toB.heard()
-        self.assertEqual((answer["type"], answer["id"]), ("thisisme", self.B.id))
+        self.assertEqual((answer["type"], answer["id"]), ("thisisme", wireId(self.B.id)))
         return toB, answer
 
     def assertNotS(self, toB):
@@ -99,7 +100,7 @@ class _Pair(SynchronousTestCase):
         """A goes on as if it were S: offers an apple (unsigned, straight
         from "S") and confirms B's buy of it."""
         self.B.clock.advance(0)
-        me, s = self.B.id, self.S.id
+        me, s = wireId(self.B.id), wireId(self.S.id)
         searches = [m for m in toB.heard() if m["type"] == "search"]
         for search in searches:
             toB.say({"type": "reply", "id": search["id"], "item": "apple", "path": [s, me],
@@ -198,7 +199,7 @@ class RelayedAcceptorTests(_Pair):
         [s_hello] = parseJSONNetstrings(toTracker.transport.value())
         toTracker.transport.clear()
         toTracker.dataReceived(jsonNetstring(
-            {"type": "thisisyou", "id": self.S.id, "port": self.S.port,
+            {"type": "thisisyou", "id": wireId(self.S.id), "port": self.S.port,
              "key": b_hello["key"], "nonce": b_hello["nonce"]}))
         [proof] = parseJSONNetstrings(toTracker.transport.value())
         link.dataReceived(jsonNetstring(dict(s_hello, id=self.S.id, port=self.S.port,
@@ -305,7 +306,7 @@ class RelayedRegistrationTests(_MarketCase):
         evil.say(hello(-1, self.S.identity.key, "attacker-nonce", port=9009, host="evil"))
         self.market.run(0.1)
         [you] = evil.heard()
-        self.assertEqual((you["type"], you["id"]), ("thisisyou", self.S.id))
+        self.assertEqual((you["type"], you["id"]), ("thisisyou", wireId(self.S.id)))
         evil.say({"type": "proof", "sig": proofFrom(you)["sig"]})
         self.market.run(0.1)
         self.assertTrue(refused(evil.heard()))

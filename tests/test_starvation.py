@@ -16,6 +16,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.build import plugScheme
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import (
@@ -83,9 +84,9 @@ class NodeCase(SynchronousTestCase):
         return WiredLink(self.factory, f"198.51.100.{index}", 40000 + index, **kwargs)
 
     def introduce(self, peer, peer_id):
-        peer.say({"type": "thisisme", "id": peer_id, "port": 4000 + peer_id,
+        peer.say({"type": "thisisme", "id": wireId(peer_id), "port": 4000 + peer_id,
                   "host": ""})
-        self.assertEqual(peer.heard(), [{"type": "thisisme", "id": NODE_ID,
+        self.assertEqual(peer.heard(), [{"type": "thisisme", "id": wireId(NODE_ID),
                                          "port": NODE_PORT, "host": NODE_HOST}])
 
     def linkPeer(self, peer_id, **kwargs):
@@ -156,15 +157,15 @@ class PingFloodTests(NodeCase):
         tracker = Tracker(clock, random.Random(1), LinkSettings(ping_interval=0))
         factory = TrackerFactory(tracker)
         flooder = WiredLink(factory, "198.51.100.7")
-        flooder.say({"type": "thisisme", "id": FLOODER, "port": 4007, "host": ""})
+        flooder.say({"type": "thisisme", "id": wireId(FLOODER), "port": 4007, "host": ""})
         flooder.heard()
         pongs, _ = self.floodAndCount(flooder, clock, 0.1)
         self.assertEqual(len(pongs), PING_BURST)
         self.assertEqual(flooder.link.dropped, {"ping": FLOOD_SIZE - PING_BURST})
 
         late = WiredLink(factory, "198.51.100.9")
-        late.say({"type": "thisisme", "id": 9, "port": 4009, "host": ""})
-        self.assertEqual(late.heard(), [{"type": "thisisyou", "id": 9, "port": 4009}])
+        late.say({"type": "thisisme", "id": "9", "port": 4009, "host": ""})
+        self.assertEqual(late.heard(), [{"type": "thisisyou", "id": "9", "port": 4009}])
 
 
 class SearchFloodTests(NodeCase):
@@ -243,7 +244,7 @@ class NonReadingPeerTests(NodeCase):
         the paused peer as received, abort it on the 18th."""
         self.setUpPeers()
         self.slow.link.pauseProducing()
-        buy = {"type": "buy", "id": 1, "item": "apple", "path": [FLOODER, NODE_ID, SLOW],
+        buy = {"type": "buy", "id": 1, "item": "apple", "path": [wireId(FLOODER), wireId(NODE_ID), wireId(SLOW)],
                "pad": "p" * 60_000}
         fits = DEFAULT_WRITE_LIMIT // len(payload(buy))
         self.assertEqual(fits, 17)
@@ -387,8 +388,12 @@ class HandshakeTimeoutTests(SynchronousTestCase):
         self.assertEqual(self.assertTimesOut(factory, clock, b""), [])
         self.assertEqual(self.assertTimesOut(factory, clock, b'30:{"type":"thisisme"'),
                          [])
-        wtf = self.assertTimesOut(factory, clock, frame(b"{bad") * 3)
-        self.assertEqual([m["code"] for m in wtf], ["wtf"] * 3)
+        # A payload that does not decode, before the handshake: one wtf,
+        # and the link closes at once (docs/protocol.md §14).
+        peer = WiredLink(factory)
+        peer.link.dataReceived(frame(b"{bad") * 3)
+        self.assertEqual([m["code"] for m in peer.heard()], ["wtf"])
+        self.assertTrue(peer.closed)
 
     def test_node(self):
         node = makeNode(NODE_ID, link=LinkSettings(ping_interval=0))

@@ -13,6 +13,7 @@ from twisted.internet import error, task
 from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import KEYED
 from twisted_bazaar.wire.trade import Buy
 from twisted_bazaar import wire
 from twisted_bazaar.roles.want import DOUBT_LIMIT
@@ -217,7 +218,8 @@ class NetworkFormationTests(SynchronousTestCase):
         ids = [node.id for node in nodes]
         self.assertNotIn(None, ids)
         self.assertEqual(len(set(ids)), count)
-        self.assertTrue(all(0 <= node_id < 2**31 for node_id in ids))
+        # Keyed ids: bit 128 set, the key's 128 bits below it.
+        self.assertTrue(all(KEYED <= node_id < 2 * KEYED for node_id in ids))
         self.assertEqual(market.tracker.registry.nodes,
                          {node.id: (node.host, node.port) for node in nodes})
         for node in nodes:

@@ -10,10 +10,12 @@ import io
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.cli.bazaar import (
     COMMANDS,
     marketScheme,
+    nodeAddress,
     parse,
     listObject,
     renderList,
@@ -31,6 +33,10 @@ def helpOf(*argv):
         parse([*argv, "--help"])
     return out.getvalue()
 
+
+
+#: A key's id, as the wire and --json give it.
+KEYED_ID = "9903ed08d3debadce05841a07701165c"
 
 class CommonOptionTests(SynchronousTestCase):
     def test_beforeOrAfter(self):
@@ -118,13 +124,13 @@ class RenderTests(SynchronousTestCase):
 
     def test_node(self):
         text = renderNode({
-            "id": 7, "host": "127.0.0.1", "port": 4001, "scheme": "flood",
-            "links": [{"id": 8, "host": "127.0.0.1", "port": 4002, "purpose": "overlay"},
-                      {"id": 3123456789, "host": "127.0.0.1", "port": 0,
+            "id": "7", "host": "127.0.0.1", "port": 4001, "scheme": "flood",
+            "links": [{"id": "8", "host": "127.0.0.1", "port": 4002, "purpose": "overlay"},
+                      {"id": "3123456789", "host": "127.0.0.1", "port": 0,
                        "purpose": "status"}],
             "stock": {"apple": 2}, "bag": {}, "pending": 0,
-            "recent": [{"ago": 2100, "dir": "in", "peer": -1, "type": "thisisme"},
-                       {"ago": 1100, "dir": "out", "peer": 8, "type": "buyOK"}]})
+            "recent": [{"ago": 2100, "dir": "in", "peer": "", "type": "thisisme"},
+                       {"ago": 1100, "dir": "out", "peer": "8", "type": "buyOK"}]})
         self.assertEqual(text.splitlines(), [
             "node 7 at 127.0.0.1:4001 (flood)", "links: 2",
             "  node 8 at 127.0.0.1:4002 (overlay)",
@@ -138,7 +144,7 @@ class RenderTests(SynchronousTestCase):
         """A seller's shared files and a buyer's downloads, a line each."""
         sha = "ab" * 32
         text = renderNode({
-            "id": 7, "host": "h", "port": 1, "scheme": "flood", "links": [],
+            "id": "7", "host": "h", "port": 1, "scheme": "flood", "links": [],
             "stock": {}, "bag": {"big.bin": 1}, "pending": 0, "recent": [],
             "files": [{"name": "song.ogg", "size": 2048, "sha256": sha}],
             "downloads": [{"name": "big.bin", "size": 4 * 1024 * 1024, "sha256": sha,
@@ -159,18 +165,53 @@ class RenderTests(SynchronousTestCase):
                   NodeState(8, "h", 2, "flood", (), {}, {}, 0, (),
                             (("song.ogg", 5000, sha, 0),))]
         obj = listObject({"song.ogg": 2, "sha256:" + sha: 2, "apple": 1}, states)
-        self.assertEqual(obj["items"], {"apple": {"units": 2, "sellers": [7]}})
+        self.assertEqual(obj["items"], {"apple": {"units": 2, "sellers": ["7"]}})
         self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5000,
-                                         "sha256": sha, "sellers": [7, 8]}])
+                                         "sha256": sha, "sellers": ["7", "8"]}])
         self.assertEqual(obj["index"], {"apple": 1, "song.ogg": 2})
         self.assertIn(f"  song.ogg: 4.9 KiB, sha256 {sha[:16]}…, sellers: 7, 8",
                       renderList(obj).splitlines())
+    def test_keyedIdsAreShortWherePeopleReadThem(self):
+        """A key's id shows as its first 8 hex digits in the text output,
+        and whole in --json (the object)."""
+        text = renderStatus({"total": 1, "nodes": [{"id": KEYED_ID, "host": "h",
+                                                    "port": 1, "scheme": "flood"}]})
+        self.assertEqual(text, "1 live node\n  node   9903ed08  h:1  flood")
 
     def test_counts(self):
-        self.assertEqual(renderList({"items": {"pear": {"units": 1, "sellers": [7]},
-                                               "fig": {"units": 2, "sellers": [7]}},
+        self.assertEqual(renderList({"items": {"pear": {"units": 1, "sellers": ["7"]},
+                                               "fig": {"units": 2, "sellers": [KEYED_ID]}},
                                      "index": {}, "unreachable": []}).splitlines()[1:],
-                         ["  pear: 1 unit, sellers: 7", "  fig: 2 units, sellers: 7"])
-        self.assertEqual(renderStatus({"total": 1, "nodes": [{"id": 7, "host": "h", "port": 1,
+                         ["  pear: 1 unit, sellers: 7", "  fig: 2 units, sellers: 9903ed08"])
+        self.assertEqual(renderStatus({"total": 1, "nodes": [{"id": "7", "host": "h", "port": 1,
                                                              "scheme": "flood"}]}),
                          "1 live node\n  node          7  h:1  flood")
+
+
+class NodeByIdTests(SynchronousTestCase):
+    """``bazaar node`` given an id, or a prefix of one, as git takes a
+    commit's."""
+
+    A = KEYED | int("9903ed08d3debadce05841a07701165c", 16)
+    B = KEYED | int("9903ed08ffffffffffffffffffffffff", 16)
+
+    def members(self):
+        return MemberList(((self.A, "10.0.0.1", 4001, "flood"),
+                           (self.B, "10.0.0.2", 4002, "flood")), 2)
+
+    def test_aUniquePrefixNamesTheNode(self):
+        address = nodeAddress("9903ed08d3", self.members())
+        self.assertEqual((address.host, address.port), ("10.0.0.1", 4001))
+
+    def test_anAmbiguousPrefixIsRefusedWithTheCandidates(self):
+        with self.assertRaises(ClientError) as caught:
+            nodeAddress("9903", self.members())
+        self.assertIn("ambiguous", str(caught.exception))
+        for node_id in (self.A, self.B):
+            self.assertIn(wireId(node_id), str(caught.exception))
+
+    def test_anIdOrAddressIsParsed(self):
+        self.assertEqual(parse(["node", "9903ed08"]).address, "9903ed08")
+        self.assertEqual(parse(["node", "127.0.0.1:4001"]).address.port, 4001)
+        with self.assertRaises(SystemExit):
+            parse(["node", "not-an-id!"])

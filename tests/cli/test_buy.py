@@ -9,6 +9,7 @@ import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.cli.buy import OneShotBuy, renderBuy
 from twisted_bazaar.cli.progress import Progress
 from twisted_bazaar.files import hashing
@@ -85,13 +86,13 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.market.run(30)
         [result] = outcome
         self.assertEqual((result["item"], result["quantity"], result["node"]),
-                         ("apple", 2, buy.node.id))
+                         ("apple", 2, wireId(buy.node.id)))
         self.assertEqual([(p["seller"], p["units"]) for p in result["purchases"]],
-                         [(seller.id, 2)])
+                         [(wireId(seller.id), 2)])
         self.assertEqual(self.market.role(seller, "seller").inventory(),
                          {"apple": 1})
         self.assertEqual(renderBuy(result).splitlines(),
-                         [f"bought 2 apple from node {seller.id} (2 of 2)"])
+                         [f"bought 2 apple from node {shortId(seller.id)} (2 of 2)"])
         self.assertNothingLeft(buy)
 
     def test_nothingOnSale(self):

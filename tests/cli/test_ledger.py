@@ -61,10 +61,10 @@ class LedgerTests(SynchronousTestCase):
         self.assertEqual(out.count("\n"), 1)
         state = json.loads(out)
         self.assertEqual(state, {
-            "node_id": 17,
+            "node_id": "17",
             "inventory": {"apple": 4, "pear": 0},
-            "sales": [{"buy_id": 901, "item": "apple", "buyer": 33, "time": 1000.5, "units": 1},
-                      {"buy_id": 902, "item": "pear", "buyer": 34, "time": 1001.0, "units": 1}],
+            "sales": [{"buy_id": 901, "item": "apple", "buyer": "33", "time": 1000.5, "units": 1},
+                      {"buy_id": 902, "item": "pear", "buyer": "34", "time": 1001.0, "units": 1}],
             "bag": []})
         self.assertEqual(list(state), ["node_id", "inventory", "sales", "bag"])
         for sale in state["sales"]:
@@ -76,8 +76,8 @@ class LedgerTests(SynchronousTestCase):
         self.assertEqual((code, err), (0, ""))
         state = json.loads(out)
         self.assertEqual(state, {
-            "node_id": 33, "inventory": {}, "sales": [],
-            "bag": [{"buy_id": 901, "item": "apple", "seller": 17, "time": 1000.75, "units": 1}]})
+            "node_id": "33", "inventory": {}, "sales": [],
+            "bag": [{"buy_id": 901, "item": "apple", "seller": "17", "time": 1000.75, "units": 1}]})
         self.assertEqual(set(state["bag"][0]), BAG_KEYS)
 
     def test_jsonWithoutAnId(self):

@@ -92,7 +92,7 @@ class Client:
         """§5 with a key: thisisme (with any ``extra`` fields a scheme
         wants), thisisyou, proof."""
         nonce = newNonce()
-        self.tracker.send({"type": "thisisme", "id": -1, "port": 0, "host": "",
+        self.tracker.send({"type": "thisisme", "id": "", "port": 0, "host": "",
                            "scheme": self.scheme, "key": self.me.key, "nonce": nonce,
                            **extra})
         you = self.tracker.waitFor(ofType("thisisyou"))
@@ -111,7 +111,7 @@ class Client:
             self.tracker.send({"type": "nodereq", "exclude": [],
                                "scheme": self.scheme, **extra})
             reply = self.tracker.waitFor(ofType("nodereply"))
-            if reply["id"] != -1:
+            if reply["id"] != "":
                 return reply
             if time.monotonic() > deadline:
                 raise TimeoutError("the tracker named no node")

@@ -92,9 +92,9 @@ class Market:
         daemon = self.start("bazaar-node", "--tracker",
                             f"tcp:127.0.0.1:{self.trackerPort}",
                             "--listen", LISTEN, *args)
-        ready = daemon.waitFor(r"node (\d+) ready, listening on port (\d+)")
-        nodeId, port = int(ready.group(1)), int(ready.group(2))
-        self.tracker.waitFor(rf"node {nodeId} listens at \S+ as it said")
+        ready = daemon.waitFor(r"node \S+ ready, listening on port (\d+) \(id (\w+)\)")
+        nodeId, port = ready.group(2), int(ready.group(1))
+        self.tracker.waitFor(rf"node {nodeId[:8]} listens at \S+ as it said")
         return daemon, nodeId, port
 
     def stop(self):

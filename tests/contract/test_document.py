@@ -54,13 +54,14 @@ def test_every_signature_shown_verifies():
 def test_the_record_key_of_section_11a():
     seller = Identity(Ed25519PrivateKey.from_private_bytes(bytes([1]) * 32))
     assert (seller.key, seller.id) == (
-        "iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w", 2074220606)
-    record = {"item": "song.ogg", "seller": 2074220606, "host": "10.0.0.4",
+        "iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w", "7ba2183e6c3b2301a2fb4f577d019a22")
+    record = {"item": "song.ogg", "seller": "7ba2183e6c3b2301a2fb4f577d019a22",
+              "host": "10.0.0.4",
               "port": 9004, "issued": 1700000000000, "expires": 1700000600000,
               "key": seller.key, "size": 5, "sha256": hashlib.sha256(b"hello").hexdigest(),
               "transfer": 9005}
     assert seller.sign(recordText(record)) == (
-        "CZvX7ml_CwNBjexn43gDY0CaEKUUv7irqgliPNthkEOPSx9xWGLPu-QvszR31fDtk2lzyUAPafIwffb__LwbDQ")
+        "Eqmt1rIoZGa2Khyh8dBN81xyflYSQZi7HvdmU484PQ4OD6lPLyacEpkdHsLfVYeDZ1eo8Nrg1fjsbWjdQMOxAQ")
 
 
 S = "GuR0H53H4978ba02B8pqtQ9XvoS0N0QwpZl4cCK3Wac"
@@ -69,9 +70,12 @@ TRACKER = "iNeiTrullMzPK_a0_ZoM0sDqdP6KO2KUrhCxzcDnPVs"
 
 
 def test_the_handshake_proofs_of_section_16():
-    assert (keyId(S), keyId(B)) == (347498992, 446148222)
-    assert keyId("lWN9zbb_V0xTV3p8-8NXLXGBaOwHcXTxSVca7XpPKsk") == 437591119
-    assert keyId("B3aZ_5MnaAY_qwCsudWFLSZgXfGj2dNKhgLrWS_LD4E") == 1376915972
+    assert (keyId(S), keyId(B)) == ("94b669f0ef53731170c99189d94c8647",
+                                    "1a97ae7ef0a56a39f124bbbfd0edbb3b")
+    assert keyId("lWN9zbb_V0xTV3p8-8NXLXGBaOwHcXTxSVca7XpPKsk") == (
+        "9a151c4f4fde9cf9cab93286af8726b3")
+    assert keyId("B3aZ_5MnaAY_qwCsudWFLSZgXfGj2dNKhgLrWS_LD4E") == (
+        "521212040e07807b4745807e958125f6")
     proofs = [
         (S, "06OwG71RH0VX9DhNATYfvvJMTy9N5go9y5H0-z4bUVJFWZELr7pHh5kVl0i6-1rG_Kw8J-jOi6RoB2bhp4KmCA",
          proofText("register", S, TRACKER, "z9x8c7v6b5n4m3l2k1j0hh", "q1w2e3r4t5y6u7i8o9p0aa")),

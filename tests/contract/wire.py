@@ -125,6 +125,8 @@ def unb64url(text, size):
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except ValueError:
         return None
+    if b64url(raw) != text:
+        return None  # §3: unused bits not zero, so no base64url of anything
     return raw if len(raw) == size else None
 
 
@@ -134,7 +136,7 @@ def keyId(keyText):
     if raw is None:
         return None
     digest = hashlib.sha256(b"bazaar-id:" + raw).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+    return digest[:16].hex()
 
 
 def verify(keyText, sigText, data):

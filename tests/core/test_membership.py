@@ -13,6 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector, Recorder, WiredLink
 from twisted_bazaar.daemon.build import plugMembership
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
@@ -26,16 +27,16 @@ NODE_ID = 77
 
 
 def thisisme(node_id=-1, host="", **extra):
-    return dict({"type": "thisisme", "id": node_id, "port": NODE_PORT, "host": host},
+    return dict({"type": "thisisme", "id": wireId(node_id), "port": NODE_PORT, "host": host},
                 **extra)
 
 
-THISISYOU = {"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT}
+THISISYOU = {"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT}
 
 
 def nodereply(peer_id, port=None):
     """The tracker naming node peer_id at host h<id>, port 5000+id."""
-    return {"type": "nodereply", "id": peer_id, "host": f"h{peer_id}",
+    return {"type": "nodereply", "id": wireId(peer_id), "host": f"h{peer_id}",
             "port": 5000 + peer_id if port is None else port}
 
 
@@ -129,7 +130,7 @@ class RegistrationTests(MembershipCase):
         [hello] = tracker.heard()
         self.assertEqual(hello["key"], me.key)
         registration = Handshake(tracker_key, REGISTER)
-        tracker.say(dict(THISISYOU, id=me.id, key=tracker_key.key,
+        tracker.say(dict(THISISYOU, id=wireId(me.id), key=tracker_key.key,
                          nonce=registration.nonce))
         [proof] = tracker.heard()
         self.assertEqual(proof["type"], "proof")
@@ -180,7 +181,7 @@ class QuestionTests(MembershipCase):
         self.assertEqual(self.tracker.heard(), [thisisme()])
         self.register()
         self.assertTrue(self.membership.send(wire.WhereIs(5)))
-        self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": 5}])
+        self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": "5"}])
 
     def test_askBeforeRegistrationFailsWithTrackerGone(self):
         [failure] = self.answers(self.membership.ask(wire.NodeReq()))
@@ -195,14 +196,14 @@ class QuestionTests(MembershipCase):
         where = []
         self.membership.whereIs(42).addCallback(where.append)
         self.membership.whereIs(43).addCallback(where.append)
-        self.assertEqual(self.tracker.heard(), [{"type": "nodereq", "exclude": [3]},
-                                                {"type": "whereis", "id": 42},
-                                                {"type": "whereis", "id": 43}])
+        self.assertEqual(self.tracker.heard(), [{"type": "nodereq", "exclude": ["3"]},
+                                                {"type": "whereis", "id": "42"},
+                                                {"type": "whereis", "id": "43"}])
         self.tracker.say(nodereply(11))
         self.assertEqual(introduced, [wire.NodeReply(11, "h11", 5011)])
         self.assertEqual(where, [])
         self.tracker.say(nodereply(42))
-        self.tracker.say({"type": "nodereply", "id": 43, "host": "", "port": 0})
+        self.tracker.say({"type": "nodereply", "id": "43", "host": "", "port": 0})
         self.assertEqual(where, [("h42", 5042), None])
 
     def test_whereisWithoutTrackerIsNone(self):

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import (
     Offer,
@@ -57,7 +58,7 @@ class SignedTextTests(SynchronousTestCase):
         sorted, compact: the same canonical form as a signed message's."""
         record = signed(SELLER, "song", "10.0.0.4", 9004, issued=7, file=(5, SHA, 9100))
         fields = {"expires": 600007, "host": "10.0.0.4", "issued": 7, "item": "song",
-                  "key": SELLER.key, "port": 9004, "seller": SELLER.id,
+                  "key": SELLER.key, "port": 9004, "seller": wireId(SELLER.id),
                   "sha256": SHA, "size": 5, "transfer": 9100}
         text = LABEL + json.dumps(fields, sort_keys=True,
                                   separators=(",", ":")).encode("utf-8")
@@ -122,16 +123,16 @@ class FaultTests(SynchronousTestCase):
     def test_faults(self):
         record = signed(SELLER, issued=10_000)
         cases = [
-            ((record, 10.0, OTHER.id), f"it is node {SELLER.id}'s record, not node "
-                                       f"{OTHER.id}'s"),
+            ((record, 10.0, OTHER.id), f"it is node {shortId(SELLER.id)}'s record, not node "
+                                       f"{shortId(OTHER.id)}'s"),
             ((record, 10.0, None, "pear"), "it is a record of another item"),
             ((record, 10.0 - CLOCK_SKEW - 0.001), "it was issued in the future"),
             ((signed(SELLER, lifetime=MAX_LIFETIME + 0.001), 0.0),
              "it lives longer than 3600 s"),
             ((forged(record, port=1), 10.0),
-             f"it is not signed by the key of node {SELLER.id}"),
+             f"it is not signed by the key of node {shortId(SELLER.id)}"),
             ((forged(signed(OTHER), seller=SELLER.id), 10.0),
-             f"it is not signed by the key of node {SELLER.id}"),
+             f"it is not signed by the key of node {shortId(SELLER.id)}"),
         ]
         for args, fault in cases:
             self.assertEqual(recordFault(*args), fault, args)

@@ -15,6 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector, Recorder, WiredLink, jsonNetstring
 from twisted_bazaar.daemon.build import plugMembership
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.core.node import DIRECT, Node, NodeConfig
@@ -48,21 +49,22 @@ def succeed(request, peer_id):
     request.link.makeConnection(transport)
     request.deferred.callback(request.link)
     request.link.dataReceived(jsonNetstring(
-        {"type": "thisisme", "id": peer_id, "port": request.port, "host": request.host}))
+        {"type": "thisisme", "id": wireId(peer_id), "port": request.port, "host": request.host}))
     return transport
 
 
 def nodereq(*exclude, **extra):
-    return dict({"type": "nodereq", "exclude": list(exclude)}, **extra)
+    return dict({"type": "nodereq", "exclude": [wireId(each) for each in exclude]},
+                **extra)
 
 
 def nodereply(peer_id):
     """The tracker naming node peer_id at host h<id>, port 5000+id."""
-    return {"type": "nodereply", "id": peer_id, "host": f"h{peer_id}",
+    return {"type": "nodereply", "id": wireId(peer_id), "host": f"h{peer_id}",
             "port": 5000 + peer_id}
 
 
-NOBODY = {"type": "nodereply", "id": -1, "host": "", "port": 0}
+NOBODY = {"type": "nodereply", "id": "", "host": "", "port": 0}
 
 
 class RandomNeighboursTests(SynchronousTestCase):
@@ -91,7 +93,7 @@ class RandomNeighboursTests(SynchronousTestCase):
     def register(self):
         """Complete the handshake; the node then asks for its first peer."""
         self.tracker.heard()
-        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.tracker.say({"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT})
         self.assertEqual(self.tracker.heard(), [nodereq()])
 
     def link(self, peer_id):
@@ -120,14 +122,14 @@ class RandomNeighboursTests(SynchronousTestCase):
     def test_registrationStartsTheSeeking(self):
         self.assertEqual(self.tracker.heard()[0]["type"], "thisisme")
         self.assertEqual(self.tracker.heard(), [], "nothing asked before thisisyou")
-        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.tracker.say({"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT})
         self.assertEqual(self.tracker.heard(), [nodereq()])
         self.assertEqual(self.recorder.events, [("nodeReady",), ("trackerRegistered",)])
 
     def test_notStartedAsksNothing(self):
         self.topology.stopService()
         self.tracker.heard()
-        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.tracker.say({"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT})
         self.assertEqual(self.tracker.heard(), [])
 
     def test_asksOneAtATimeUntilEnoughNeighbours(self):
@@ -150,7 +152,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         """The tracker is asked for a peer of the node's own scheme."""
         self.node.discovery = _Scheme()
         self.tracker.heard()
-        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.tracker.say({"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT})
         self.assertEqual(self.tracker.heard(), [nodereq(scheme="flood")])
         self.link(11)
         self.assertEqual(self.tracker.heard(), [nodereq(11, scheme="flood")])
@@ -268,9 +270,9 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual(self.tracker.heard(), [nodereq(11)])
         self.tracker.transport.loseConnection()
         self.tracker = self.connectTracker()
-        self.tracker.say({"type": "thisisyou", "id": NODE_ID, "port": NODE_PORT})
+        self.tracker.say({"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT})
         self.assertEqual(self.tracker.heard(), [
-            {"type": "thisisme", "id": NODE_ID, "port": NODE_PORT, "host": ""},
+            {"type": "thisisme", "id": wireId(NODE_ID), "port": NODE_PORT, "host": ""},
             nodereq(11)])
 
     def test_whereisAnswersMatchQuestionsInOrder(self):
@@ -280,13 +282,13 @@ class RandomNeighboursTests(SynchronousTestCase):
         answers = []
         self.membership.whereIs(42).addCallback(answers.append)
         self.membership.whereIs(43).addCallback(answers.append)
-        self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": 42},
-                                                {"type": "whereis", "id": 43}])
+        self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": "42"},
+                                                {"type": "whereis", "id": "43"}])
         self.tracker.say(nodereply(11))
         self.assertEqual(answers, [])
         self.assertEqual(self.connector.requests[-1][:2], ("h11", 5011))
-        self.tracker.say({"type": "nodereply", "id": 42, "host": "h42", "port": 5042})
-        self.tracker.say({"type": "nodereply", "id": 43, "host": "", "port": 0})
+        self.tracker.say({"type": "nodereply", "id": "42", "host": "h42", "port": 5042})
+        self.tracker.say({"type": "nodereply", "id": "43", "host": "", "port": 0})
         self.assertEqual(answers, [("h42", 5042), None])
 
     # stopping

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.wire.ids import wireId
 
 #: The log line that gives a node's listening port.
 NODE_LISTENING = r"node listening on 127\.0\.0\.1:(\d+)"
@@ -26,8 +27,9 @@ def startMarket(case, timeout):
 
 
 def nodeAddress(daemon, timeout):
-    """Wait until a node has registered and listens; return (id, port)."""
-    ident = nodeId(daemon, timeout)
+    """Wait until a node has registered and listens; return (id, port),
+    the id as the wire writes it (text)."""
+    ident = wireId(nodeId(daemon, timeout))
     listening = daemon.waitFor(NODE_LISTENING, timeout)
     return ident, int(listening[1])
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import startMarket, startSeller
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
 
 TIMEOUT = 30.0
@@ -36,10 +37,10 @@ class BazaarLiveTests(SynchronousTestCase):
         self.tracker = f"127.0.0.1:{self.market.tracker_port}"
         self.seller = self.market.startNode("seller", "--role", "seller", "--sell",
                                              "apple=3", "--sell", "pear=1")
-        self.seller_id = nodeId(self.seller, TIMEOUT)
+        self.seller_id = wireId(nodeId(self.seller, TIMEOUT))
         self.buyer = self.market.startNode("buyer", "--role", "buyer", "--want",
                                             "apple")
-        self.buyer_id = nodeId(self.buyer, TIMEOUT)
+        self.buyer_id = wireId(nodeId(self.buyer, TIMEOUT))
         self.buyer.waitFor(r"all wants met", TIMEOUT)
         self.seller_port = int(self.seller.waitFor(
             r"node listening on [^:]+:(\d+)", TIMEOUT)[1])
@@ -59,7 +60,7 @@ class BazaarLiveTests(SynchronousTestCase):
                          ("127.0.0.1", self.seller_port))
         text = self.run_ok("status")
         self.assertEqual(text.splitlines()[0], "2 live nodes")
-        self.assertIn(f"node {self.seller_id:>10}  127.0.0.1:{self.seller_port}  flood",
+        self.assertIn(f"node {self.seller_id[:8]:>10}  127.0.0.1:{self.seller_port}  flood",
                       text)
 
     def test_node(self):
@@ -73,7 +74,7 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertIn(("out", self.buyer_id, "buyOK"), received)
         text = self.run_ok("node", f"127.0.0.1:{self.seller_port}")
         self.assertIn("stock: apple 2, pear 1", text)
-        self.assertIn(f"<- from node {self.buyer_id}  buy", text)
+        self.assertIn(f"<- from node {self.buyer_id[:8]}  buy", text)
         buyer_port = int(self.buyer.waitFor(r"node listening on [^:]+:(\d+)")[1])
         buyer = json.loads(self.run_ok("--json", "node", f"127.0.0.1:{buyer_port}"))
         self.assertEqual((buyer["bag"], buyer["stock"]), ({"apple": 1}, {}))
@@ -134,7 +135,7 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertEqual(state["stock"], {"apple": 0, "pear": 1})
         text = self.run_ok("buy", "pear", "--timeout", str(TIMEOUT), "--listen",
                            LOOPBACK_LISTEN)
-        self.assertEqual(text, f"bought pear from node {self.seller_id} (1 of 1)\n")
+        self.assertEqual(text, f"bought pear from node {self.seller_id[:8]} (1 of 1)\n")
 
     def test_buyNothingOnSale(self):
         """Nobody sells it: exit 1 with the reason at the deadline."""
@@ -151,7 +152,7 @@ class BazaarLiveTests(SynchronousTestCase):
         leaving = self.market.startNode("leaving", "--role", "buyer", "--want",
                                         "pear", "--exit-when-done")
         self.assertEqual(leaving.finish(TIMEOUT), 0, leaving.tail())
-        self.assertTrue(leaving.matches(r"node \d+ stopping: all wants met"))
+        self.assertTrue(leaving.matches(r"node \w+ stopping: all wants met"))
         self.assertTrue(leaving.matches(r"Server Shut Down\."))
         self.assertEqual(leaving.problems(), [])
 
@@ -167,7 +168,7 @@ class BuyJoinsTheSchemeTests(SynchronousTestCase):
         result = bazaar("--tracker", tracker, "buy", "apple", "--timeout",
                         str(TIMEOUT), "--listen", LOOPBACK_LISTEN)
         self.assertEqual((result.returncode, result.stderr), (0, ""), result.stdout)
-        self.assertEqual(result.stdout, f"bought apple from node {seller} (1 of 1)\n")
+        self.assertEqual(result.stdout, f"bought apple from node {seller[:8]} (1 of 1)\n")
         result = bazaar("--tracker", tracker, "buy", "apple", "--discovery", "flood",
                         "--listen", LOOPBACK_LISTEN)
         self.assertEqual((result.returncode, result.stdout), (1, ""))

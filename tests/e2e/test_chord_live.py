@@ -19,8 +19,9 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import startMarket
+from twisted_bazaar.wire.ids import parseWireId, shortId
 from twisted_bazaar.identity.keys import KEY_FILE, Identity
-from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.schemes.chord.ring import keyOf, place
 from twisted_bazaar.testing.daemons import nodeId
 
 #: Seconds any one expected log line may take.
@@ -52,9 +53,12 @@ KEY_SEED = 1
 
 def holderOf(ids, item):
     """The id that holds item's key on a ring of these ids."""
-    ring = sorted(ids)
+    def position(node):
+        return place(parseWireId(node) if isinstance(node, str) else node)
+
+    ring = sorted(ids, key=position)
     key = keyOf(item)
-    return next((node for node in ring if node >= key), ring[0])
+    return next((node for node in ring if position(node) >= key), ring[0])
 
 
 def until(condition, timeout):
@@ -72,7 +76,7 @@ def until(condition, timeout):
 def predecessorOf(daemon):
     """The predecessor a node logged last, or None."""
     said = daemon.matches(r"ring neighbours: predecessor (\w+),")
-    return int(said[-1][1]) if said and said[-1][1] != "none" else None
+    return said[-1][1] if said and said[-1][1] != "none" else None
 
 
 def firstToLog(daemons, pattern, timeout):
@@ -113,7 +117,7 @@ class LiveChordTests(SynchronousTestCase):
             seller_of[item] = seller_of[other] = nodeId(sellers[item], TIMEOUT)
         for daemon in daemons.values():
             daemon.waitFor(r"(joined|started|alone on) the chord ring", TIMEOUT)
-        buyer.waitFor(rf"bought apple from {seller_of['apple']} \(1 of 1\)", TIMEOUT)
+        buyer.waitFor(rf"bought apple from {shortId(seller_of['apple'])} \(1 of 1\)", TIMEOUT)
 
         # A graceful quit of a node that holds a record it does not sell.
         ids = set(daemons)
@@ -123,13 +127,14 @@ class LiveChordTests(SynchronousTestCase):
                                   "own seller")
         first = quitting[0]
         holder = holderOf(ids, first)
-        daemons[seller_of[first]].waitFor(rf"stored {first} at node {holder}", TIMEOUT)
+        daemons[seller_of[first]].waitFor(rf"stored {first} at node {shortId(holder)}", TIMEOUT)
         leaving = daemons.pop(holder)
         leaving.terminate()
         handed = leaving.waitFor(r"quitting the chord ring: (\d+) records? handed to "
-                                  r"node (\d+)", TIMEOUT)
+                                  r"node (\w+)", TIMEOUT)
         self.assertGreater(int(handed[1]), 0)
-        daemons[int(handed[2])].waitFor(rf"took \d+ records? from node {holder}",
+        [successor] = [node for node in daemons if shortId(node) == handed[2]]
+        daemons[successor].waitFor(rf"took \d+ records? from node {shortId(holder)}",
                                          TIMEOUT)
         leaving.finish()
         self.assertTrue(leaving.exitedCleanly(), leaving.tail())
@@ -145,14 +150,16 @@ class LiveChordTests(SynchronousTestCase):
         victim = holderOf(ids, second)
         # Once the victim's successor takes it for its predecessor, the
         # ring has settled round it: its pings are watched.
-        after = sorted(ids)[(sorted(ids).index(victim) + 1) % len(ids)]
-        self.assertTrue(until(lambda: predecessorOf(daemons[after]) == victim, TIMEOUT),
+        ring = sorted(ids, key=place)
+        after = ring[(ring.index(victim) + 1) % len(ids)]
+        self.assertTrue(until(lambda: predecessorOf(daemons[after]) == shortId(victim),
+                              TIMEOUT),
                         daemons[after].tail())
         killed = daemons.pop(victim)
         killed.process.kill()
         killed_at = time.monotonic()
         killed.finish()
-        pattern = rf"node {victim} missed {MISSED} pings: dead"
+        pattern = rf"node {shortId(victim)} missed {MISSED} pings: dead"
         watcher = firstToLog(daemons.values(), pattern, TIMEOUT)
         self.assertIsNotNone(watcher, f"nobody declared node {victim} dead")
         # Generous: the daemons share two cores with the test run.
@@ -162,8 +169,10 @@ class LiveChordTests(SynchronousTestCase):
         joiner = self.start("joiner", "--role", "buyer", "--want", first, "--want",
                             second)
         joiner.waitFor(r"joined the chord ring", TIMEOUT)
-        joiner.waitFor(rf"bought {first} from {seller_of[first]} \(1 of 1\)", TIMEOUT)
-        joiner.waitFor(rf"bought {second} from {seller_of[second]} \(1 of 1\)", TIMEOUT)
+        joiner.waitFor(rf"bought {first} from {shortId(seller_of[first])} \(1 of 1\)",
+                       TIMEOUT)
+        joiner.waitFor(rf"bought {second} from {shortId(seller_of[second])} \(1 of 1\)",
+                       TIMEOUT)
 
         market.stop()
         for daemon in market.daemons:

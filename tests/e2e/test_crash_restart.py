@@ -17,6 +17,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 
 #: Seconds any one expected log line may take.
@@ -91,18 +92,18 @@ class CrashRestartTests(SynchronousTestCase):
         seller_id = nodeId(seller, TIMEOUT)
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                        "--quantity", "4", "--data-dir", buys)
-        buyer.waitFor(rf"bought 4 apple from {seller_id} \(4 of 4\)", TIMEOUT)
+        buyer.waitFor(rf"bought 4 apple from {shortId(seller_id)} \(4 of 4\)", TIMEOUT)
         kill(seller)
         again = self.restart(seller, "seller again")
         self.assertEqual(nodeId(again, TIMEOUT), seller_id)
         buyer.waitFor(r"all wants met: 4 in the bag", SLOW)
         sold, bought = ledger(sells), ledger(buys)
         self.assertEqual((sold["node_id"], sold["inventory"], units(sold["sales"])),
-                         (seller_id, {"apple": 1}, 4))
+                         (wireId(seller_id), {"apple": 1}, 4))
         self.assertEqual(sorted((p["buy_id"], p["units"]) for p in bought["bag"]),
                          sorted((s["buy_id"], s["units"]) for s in sold["sales"]))
         self.assertEqual({(p["item"], p["seller"]) for p in bought["bag"]},
-                         {("apple", seller_id)})
+                         {("apple", wireId(seller_id))})
         self.assertEqual({(s["item"], s["buyer"]) for s in sold["sales"]},
                          {("apple", bought["node_id"])})
         self.assertEqual(len(buyer.matches(r"bought (\d+ )?apple from")), 1)
@@ -159,10 +160,10 @@ class CrashRestartTests(SynchronousTestCase):
             "bazaar-tracker", "--listen", f"tcp:{port}:interface=127.0.0.1"])
         tracker.waitFor(rf"tracker listening on [^\s:]+:{port}\b", TIMEOUT)
         for node in (seller_id, buyer_id, second_id):
-            tracker.waitFor(rf"node {node} joined from ", SLOW)
-        joined = tracker.matches(r"node (?P<id>\d+) joined from ")
-        self.assertEqual(sorted(int(m["id"]) for m in joined),
-                         sorted([seller_id, buyer_id, second_id]))
+            tracker.waitFor(rf"node {shortId(node)} joined from ", SLOW)
+        joined = tracker.matches(r"node (?P<id>\w+) joined from ")
+        self.assertEqual(sorted(m["id"] for m in joined),
+                         sorted(shortId(node) for node in (seller_id, buyer_id, second_id)))
         self.assertEqual(len(seller.matches(r"sold apple to")), 1)
         self.assertEqual(len(second.matches(r"sold 3 apple to")), 1)
         self.assertEqual(len(buyer.matches(r"no --data-dir: this node's state lives "
@@ -255,9 +256,9 @@ class ChaosTests(SynchronousTestCase):
             ids[name] = self.start(name, "--role", "buyer", "--want", "apple",
                                    "--quantity", str(self.WANTED))
         # Mid-trade: the seller of buyer1's first apple goes first.
-        sold = int(self.running["buyer1"].waitFor(r"bought (?:\d+ )?apple from (\d+)",
-                                                  SLOW)[1])
-        self.killAndRestart({ids[name]: name for name in self.SELLERS}[sold])
+        sold = self.running["buyer1"].waitFor(r"bought (?:\d+ )?apple from (\w+)",
+                                              SLOW)[1]
+        self.killAndRestart({shortId(ids[name]): name for name in self.SELLERS}[sold])
         victims = list(self.SELLERS) + list(self.BUYERS) + ["tracker"]
         rng.shuffle(victims)
         for name in victims:
@@ -272,15 +273,15 @@ class ChaosTests(SynchronousTestCase):
         for name in self.SELLERS:
             for sale in books[name]["sales"]:
                 self.assertNotIn(sale["buy_id"], sales, "sold twice")
-                sales[sale["buy_id"]] = (ids[name], sale["buyer"])
+                sales[sale["buy_id"]] = (wireId(ids[name]), sale["buyer"])
             stock = int(self.SELLERS[name].split("=")[1])
             self.assertEqual(books[name]["inventory"],
                              {"apple": stock - units(books[name]["sales"])})
-            self.assertEqual(books[name]["node_id"], ids[name])
+            self.assertEqual(books[name]["node_id"], wireId(ids[name]))
         bagged = {}
         for name in self.BUYERS:
             bag = books[name]["bag"]
             self.assertEqual(units(bag), self.WANTED, f"{name} holds {units(bag)}")
             for purchase in bag:
-                bagged[purchase["buy_id"]] = (purchase["seller"], ids[name])
+                bagged[purchase["buy_id"]] = (purchase["seller"], wireId(ids[name]))
         self.assertEqual(bagged, sales)

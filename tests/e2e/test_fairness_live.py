@@ -131,5 +131,5 @@ class FairnessLiveTests(SynchronousTestCase):
                                       rf"{DEFAULT_ERROR_LIMIT + 1} bad messages")
         self.assertGreaterEqual(len(closed), 1)
         node = self.market.startNode("seller", "--role", "seller", "--sell", "apple=1")
-        node.waitFor(r"registered with the tracker as node \d+", TIMEOUT)
+        node.waitFor(r"registered with the tracker as node \w+", TIMEOUT)
         self.assertEqual(self.tracker.problems(), [], self.tracker.tail())

@@ -64,7 +64,7 @@ class LogTests(SynchronousTestCase):
         self.market.tracker_port = int(match[1])
         node = self.market.startNode("seller", "--role", "seller", "--sell",
                                       "apple=1", "--log-format", "json")
-        node.waitFor(r"registered with the tracker as node \d+", TIMEOUT)
+        node.waitFor(r"registered with the tracker as node \w+", TIMEOUT)
         tracker.waitFor(r"joined from", TIMEOUT)
         codes = self.market.stop()
         self.assertEqual(sorted(codes), ["seller", "tracker"])
@@ -76,10 +76,11 @@ class LogTests(SynchronousTestCase):
             self.assertIn("Server Shut Down.", texts)
         [joined] = [event for event in (json.loads(line) for line in tracker.lines)
                     if event.get("log_format", "").startswith("node {id} joined")]
-        self.assertTrue(re.fullmatch(r"node \d+ joined from 127\.0\.0\.1:\d+ \(1 live\)",
-                                     joined["log_text"]), joined["log_text"])
+        self.assertTrue(re.fullmatch(r"node [0-9a-f]{8} joined from 127\.0\.0\.1:\d+ "
+                                     r"\(1 live\)", joined["log_text"]), joined["log_text"])
         self.assertEqual(joined["log_level"]["name"], "info")
-        self.assertIsInstance(joined["id"], int)
+        # The node's short id, as the line shows it.
+        self.assertRegex(joined["id"], r"\A[0-9a-f]{8}\Z")
 
     def test_healthyMarketReads(self):
         """In a healthy market the log says what happened in a user's

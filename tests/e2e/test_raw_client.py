@@ -124,7 +124,7 @@ def unb64(text):
 def id_of(public):
     """The node id of a raw public key (protocol: keys and signatures)."""
     digest = hashlib.sha256(b"bazaar-id:" + public).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+    return digest[:16].hex()
 
 
 def nonce():
@@ -214,7 +214,7 @@ class LiveSellerCase(SynchronousTestCase):
         it to the tracker's key; return (tracker link, our id)."""
         keys, mine = Keys(), nonce()
         tracker = self.connect(self.market.tracker_port)
-        tracker.send("thisisme", id=-1, port=0, host="", key=keys.key, nonce=mine)
+        tracker.send("thisisme", id="", port=0, host="", key=keys.key, nonce=mine)
         you = tracker.receive()
         self.assertEqual((you["type"], you["id"], you["port"]),
                          ("thisisyou", keys.id, 0))

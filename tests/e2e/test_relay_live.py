@@ -66,7 +66,7 @@ class RelayedProofTests(LiveSellerCase):
                      "key": self.attacker.key},
                     {"type": "whoareyou"}):
             evil = self.connect(self.market.tracker_port)
-            evil.sendObject(hello(-1, s_key, nonce(), port=self.seller_port + 1))
+            evil.sendObject(hello("", s_key, nonce(), port=self.seller_port + 1))
             you = evil.receive()
             self.assertEqual((you["type"], you["id"]), ("thisisyou", self.seller_id))
             if ask["type"] == "thisisme":

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 
 TIMEOUT = 30.0
@@ -73,7 +74,7 @@ class WebLiveTests(SynchronousTestCase):
 
     def units(self, node_id):
         return (f"const row = document.querySelector('#offers tr[data-item=apple]"
-                f"[data-node=\"{node_id}\"] .units'); return row && row.textContent")
+                f"[data-node=\"{wireId(node_id)}\"] .units'); return row && row.textContent")
 
     def test_pageFollowsTheMarket(self):
         """The page loads, shows the sellers as they are (a shared file
@@ -107,14 +108,16 @@ class WebLiveTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple")
         buyer.waitFor(r"all wants met", TIMEOUT)
         buyer_id = nodeId(buyer, TIMEOUT)
-        seller = int(buyer.waitFor(r"bought apple from (\d+)", TIMEOUT)[1])
+        # The log names the seller by its short id; the page's data, whole.
+        short = buyer.waitFor(r"bought apple from ([0-9a-f]+)", TIMEOUT)[1]
+        [seller] = [each for each in sellers if shortId(each) == short]
         self.waitUntil(f"{self.units(seller)} == '2'", "2 apples left at the seller")
         self.waitUntil("return document.querySelectorAll('#graph circle').length == 4",
                        "four nodes in the graph")
         self.waitUntil("return [...document.querySelectorAll('#trades tr')].some(row => "
-                       f"row.cells[1].textContent == '{seller}' && "
+                       f"row.cells[1].textContent == '{shortId(seller)}' && "
                        "row.cells[2].textContent == 'apple' && "
-                       f"row.cells[3].textContent == '{buyer_id}')",
+                       f"row.cells[3].textContent == '{shortId(buyer_id)}')",
                        "the trade, with its seller and its buyer")
         self.assertTrue(self.driver.execute_script("return window.sameDocument"),
                         "the page was reloaded")
@@ -126,7 +129,7 @@ class WebLiveTests(SynchronousTestCase):
         shot.parent.mkdir(parents=True, exist_ok=True)
         self.assertTrue(self.driver.save_screenshot(str(shot)), shot)
 
-        self.driver.get(f"http://127.0.0.1:{port}/node/{seller}")
+        self.driver.get(f"http://127.0.0.1:{port}/node/{wireId(seller)}")
         self.waitUntil("return document.getElementById('stock').textContent"
                        ".startsWith('apple 2')", "the seller's stock")
         self.waitUntil("return document.querySelectorAll('#links tr').length > 0",
@@ -134,5 +137,5 @@ class WebLiveTests(SynchronousTestCase):
         self.waitUntil("return Array.from(document.querySelectorAll('#messages tr'))"
                        ".some(row => row.textContent.endsWith('buyOK'))",
                        "the seller's buyOK among its recent messages")
-        self.assertIn(f"node {seller}", self.driver.title + self.driver.find_element(
+        self.assertIn(f"node {shortId(seller)}", self.driver.title + self.driver.find_element(
             "id", "title").text)

@@ -14,6 +14,7 @@ import attr
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import (
     KEY_FILE,
@@ -33,12 +34,13 @@ from tests import records
 
 class IdentityTests(SynchronousTestCase):
     def test_idIsDerivedFromTheKey(self):
-        """The id is the first 4 bytes of SHA-256("bazaar-id:" + key),
-        big-endian, top bit cleared, so in [0, 2^31)."""
+        """The id is the first 16 bytes of SHA-256("bazaar-id:" + key): on
+        the wire in lowercase hex, here with bit 128 set."""
         identity = Identity.generate()
         raw = decode(identity.key)
         digest = hashlib.sha256(b"bazaar-id:" + raw).digest()
-        self.assertEqual(identity.id, int.from_bytes(digest[:4], "big") % 2**31)
+        self.assertEqual(wireId(identity.id), digest[:16].hex())
+        self.assertEqual(identity.id, KEYED | int.from_bytes(digest[:16], "big"))
         self.assertEqual(deriveId(raw), identity.id)
         self.assertTrue(keyOwns(identity.key, identity.id))
         self.assertFalse(keyOwns(identity.key, identity.id ^ 1))
@@ -100,6 +102,27 @@ class IdentityTests(SynchronousTestCase):
             self.assertIsNone(keyId(key), key)
             self.assertFalse(keyOwns(key, identity.id), key)
 
+    def test_unusedBitsMustBeZero(self):
+        """
+        The last of a key's 43 characters carries 2 bits no byte uses (a
+        signature's last, 4): text where they are not zero is no key, so
+        that one key has exactly one text (docs/protocol.md §3).
+        """
+        identity = Identity.fromRandom(random.Random(3))
+        alphabet = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                    "0123456789-_")
+        last = alphabet.index(identity.key[-1])
+        for unused in (1, 2, 3):
+            other = identity.key[:-1] + alphabet[last ^ unused]
+            with self.assertRaises(ValueError) as caught:
+                decode(other)
+            self.assertIn("unused bits", str(caught.exception))
+            self.assertIsNone(keyId(other), other)
+            self.assertFalse(keyOwns(other, identity.id))
+        signature = identity.sign(b"x")
+        self.assertRaises(ValueError, decode,
+                          signature[:-1] + alphabet[alphabet.index(signature[-1]) ^ 1])
+
 
 class SignedOfferTests(SynchronousTestCase):
     """A reply's optional record (a shared file's) is signed when it
@@ -119,11 +142,11 @@ class SignedOfferTests(SynchronousTestCase):
         """The record is in the signed bytes exactly when the reply has
         one (protocol.md: keys and signatures), keys sorted at every
         level."""
-        me, key = self.seller.id, self.seller.key
+        me, key = f'"{wireId(self.seller.id)}"', self.seller.key
         self.assertEqual(
             wire.canonical(self.seller.signed(self.file)).decode("utf-8"),
             'bazaar-sig:{"host":"127.0.0.1","id":5,"item":"song.ogg",'
-            f'"key":"{key}","path":[{me},42],"port":9001,'
+            f'"key":"{key}","path":[{me},"42"],"port":9001,'
             '"record":{"expires":600000,"host":"127.0.0.1","issued":0,'
             f'"item":"song.ogg","key":"{key}","port":9001,"seller":{me},'
             f'"sha256":"{self.SHA}","sig":"{self.record.sig}","size":5,'
@@ -131,7 +154,7 @@ class SignedOfferTests(SynchronousTestCase):
         self.assertEqual(
             wire.canonical(self.seller.signed(self.plain)).decode("utf-8"),
             'bazaar-sig:{"host":"127.0.0.1","id":5,"item":"song.ogg",'
-            f'"key":"{key}","path":[{me},42],"port":9001,'
+            f'"key":"{key}","path":[{me},"42"],"port":9001,'
             f'"seller":{me},"type":"reply"}}')
 
     def test_relayCannotAlterTheRecord(self):

@@ -180,7 +180,20 @@ class BrokenFramingTests(LinkTestCase):
 
 class UndecodableTests(LinkTestCase):
     """A well-framed payload that is not a valid message is answered with
-    error{wtf} and the link stays up."""
+    error{wtf}; once the handshake is done the link stays up, before it
+    the link closes (docs/protocol.md §14)."""
+
+    def connect(self, **settings):
+        """A link whose handshake is done (its peer is node 7)."""
+        link = super().connect(**settings)
+        self.link.identified(7)
+        return link
+
+    def test_beforeTheHandshakeTheLinkCloses(self):
+        super().connect()
+        self.link.dataReceived(frame(b'{"type":"hello"}'))
+        self.assertEqual(self.sent(), [wire.Error("wtf", "unknown message type 'hello'")])
+        self.assertTrue(self.transport.disconnecting)
 
     def test_invalidJSON(self):
         self.connect()
@@ -224,6 +237,12 @@ class UndecodableTests(LinkTestCase):
 
 class ErrorLimitTests(LinkTestCase):
     """A peer that keeps sending bad messages is cut off."""
+
+    def connect(self, **settings):
+        """A link whose handshake is done (its peer is node 7)."""
+        link = super().connect(**settings)
+        self.link.identified(7)
+        return link
 
     def sendBad(self, count):
         for _ in range(count):
@@ -411,7 +430,7 @@ class SendTests(LinkTestCase):
         self.connect()
         self.link.send(trade.Buy(1, "apple", (1, 2)))
         self.assertEqual(self.transport.value(),
-                         frame(b'{"type":"buy","id":1,"item":"apple","path":[1,2]}'))
+                         frame(b'{"type":"buy","id":1,"item":"apple","path":["1","2"]}'))
 
     def test_overFrameLimit(self):
         """A message one byte over the frame limit is not written at all,

@@ -9,6 +9,7 @@ import random
 from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.identity.keys import Identity
@@ -737,7 +738,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
     def test_idMustBeTheKeys(self):
         link, _, [refusal] = self.knock(claim=self.peer.id + 1)
         self.assertEqual((refusal.code, refusal.info),
-                         ("wtf", f"{self.peer.id + 1} is not the id of that key"))
+                         ("wtf", f"{wireId(self.peer.id + 1)} is not the id of that key"))
 
     def test_provenLinkNeverReplacedByAnUnprovenOne(self):
         """An impostor claiming a proven peer's id, without a key or with

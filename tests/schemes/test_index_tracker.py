@@ -13,6 +13,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
 from twisted_bazaar import wire
@@ -175,7 +176,7 @@ class TrackerLookupTests(TrackerIndexCase):
         [found] = [json.loads(p) for p in parseNetstrings(buyer.transport.value())]
         record = self.index.record(seller_id, "pear").asDict()
         self.assertEqual(found, {"type": "found", "item": "pear", "sellers": [
-            {"id": seller_id, "host": "203.0.113.5", "port": 4001, "record": record}]})
+            {"id": wireId(seller_id), "host": "203.0.113.5", "port": 4001, "record": record}]})
 
     def test_nobodySellsGetsEmptyFound(self):
         self.seller(4001, "fig")
@@ -361,7 +362,7 @@ class TrackerIndexBadInputTests(TrackerIndexCase):
              "register.item must be 1 to 256 bytes, not 0"),
             ({"type": "register"}, "register lacks the field item"),
             ({"type": "unregister", "item": 5}, "unregister.item must be a string"),
-            ({"type": "found", "item": "pear", "sellers": [{"id": 1, "host": "h"}]},
+            ({"type": "found", "item": "pear", "sellers": [{"id": "1", "host": "h"}]},
              "found.sellers entry lacks port"),
             ({"type": "found", "item": "pear", "sellers": "everyone"},
              "found.sellers must be a list of at most 64 sellers"),
@@ -487,11 +488,12 @@ class OwnedRecordTests(TrackerIndexCase):
         thief, _ = self.join(4002)
         stolen = records.signed(honest.identity, "pear", port=4002)
         self.assertRefused(thief, indexmsg.Register("pear", stolen),
-                           f"it is node {honest_id}'s record, not node "
-                           f"{thief.identity.id}'s")
+                           f"it is node {shortId(honest_id)}'s record, not node "
+                           f"{shortId(thief.identity.id)}'s")
         self.assertRefused(thief, indexmsg.Register("pear", records.forged(
             records.signed(thief.identity, "pear"), seller=honest_id)),
-            f"it is node {honest_id}'s record, not node {thief.identity.id}'s")
+            f"it is node {shortId(honest_id)}'s record, not node "
+            f"{shortId(thief.identity.id)}'s")
         self.assertEqual(self.lookup(thief, "pear"), ((honest_id, "203.0.113.5", 4001),))
 
     def test_aRecordChangedAfterItWasSignedIsRefused(self):
@@ -500,7 +502,7 @@ class OwnedRecordTests(TrackerIndexCase):
         for change in ({"sha256": "cd" * 32}, {"size": 6}, {"transfer": 10},
                        {"port": 1}, {"expires": record.expires + 1}):
             self.assertRefused(peer, indexmsg.Register("song", records.forged(
-                record, **change)), f"it is not signed by the key of node {node_id}")
+                record, **change)), f"it is not signed by the key of node {shortId(node_id)}")
         self.assertEqual(self.index.items(node_id), set())
 
     def test_aRecordOfAnotherItemIsRefused(self):

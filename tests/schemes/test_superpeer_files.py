@@ -11,6 +11,7 @@ import itertools
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import verified
 from twisted_bazaar.daemon.registry import buildScheme
@@ -78,7 +79,7 @@ class CodecTests(CodecAssertions, SynchronousTestCase):
                               "port": 9011, "items": {"song": 1},
                               "records": {"song": record.asDict()}})
         self.assertEqual(record.asDict(), dict(
-            item="song", seller=LEAF11.id, host="", port=9011, issued=0,
+            item="song", seller=wireId(LEAF11.id), host="", port=9011, issued=0,
             expires=600000, key=LEAF11.key, sig=record.sig, **SONG))
 
     def test_unknownKeysOfARecordAreDropped(self):
@@ -92,14 +93,14 @@ class CodecTests(CodecAssertions, SynchronousTestCase):
     def test_hitsCarryRecords(self):
         described, plain = song(), records.signed(LEAF12, "song", port=9012)
         sellers = ((LEAF11.id, "h", 9011, described), (LEAF12.id, "h", 9012, plain))
-        objects = [{"id": LEAF11.id, "host": "h", "port": 9011,
+        objects = [{"id": wireId(LEAF11.id), "host": "h", "port": 9011,
                     "record": described.asDict()},
-                   {"id": LEAF12.id, "host": "h", "port": 9012, "record": plain.asDict()}]
+                   {"id": wireId(LEAF12.id), "host": "h", "port": 9012, "record": plain.asDict()}]
         self.assertRoundTrip(LeafHits(4, "song", sellers),
                              {"type": "leafHits", "id": 4, "item": "song",
                               "sellers": objects})
         self.assertRoundTrip(SpHit(4, "song", (1, 2), sellers),
-                             {"type": "spHit", "id": 4, "item": "song", "path": (1, 2),
+                             {"type": "spHit", "id": 4, "item": "song", "path": ["1", "2"],
                               "sellers": objects})
 
     def test_badRecords(self):
@@ -126,8 +127,8 @@ class CodecTests(CodecAssertions, SynchronousTestCase):
              "leafRegister.records['song'].transfer must be a port from 1 to 65535, "
              "not 0"),
             ({"song": dict(good, seller=2**31)},
-             "leafRegister.records['song'].seller must be a node id from 0 to "
-             "2^31-1, not 2147483648"),
+             "leafRegister.records['song'].seller must be a node id: 32 lowercase hex "
+             "digits, or up to 10 decimal digits without leading zeros"),
             ({"song": dict(good, expires=-1)},
              "leafRegister.records['song'].expires must be milliseconds from 0 to "
              "2^53, not -1"),
@@ -142,13 +143,13 @@ class CodecTests(CodecAssertions, SynchronousTestCase):
     def test_badHits(self):
         record = song().asDict()
         self.assertBad({"type": "leafHits", "id": 4, "item": "song", "sellers": [
-            {"id": 11, "host": "h", "port": 9011}]},
+            {"id": "11", "host": "h", "port": 9011}]},
             "leafHits.sellers entry lacks record")
         self.assertBad({"type": "leafHits", "id": 4, "item": "song", "sellers": [
-            {"id": 11, "host": "h", "port": 9011, "record": record}]},
-            f"leafHits.sellers entry names node 11 with node {LEAF11.id}'s record")
-        self.assertBad({"type": "spHit", "id": 4, "item": "song", "path": [1],
-                        "sellers": [{"id": LEAF11.id, "host": "h", "port": 9011,
+            {"id": "11", "host": "h", "port": 9011, "record": record}]},
+            f"leafHits.sellers entry names node 11 with node {shortId(LEAF11.id)}'s record")
+        self.assertBad({"type": "spHit", "id": 4, "item": "song", "path": ["1"],
+                        "sellers": [{"id": wireId(LEAF11.id), "host": "h", "port": 9011,
                                      "record": dict(record, size=True)}]},
                        "spHit.sellers.record.size must be an integer a size from 0 "
                        "to 2^53")

@@ -15,6 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import Identity
@@ -255,14 +256,14 @@ class OwnedRecordTests(SynchronousTestCase):
         stolen = records.signed(KEYS[L11], "song", file=(5, records.SHA, 9012))
         self.assertRefused(
             LeafRegister(1, "", 9012, {"song": 1}, {"song": stolen}),
-            f"the record of 'song': it is node {L11}'s record, not node {L12}'s")
+            f"the record of 'song': it is node {shortId(L11)}'s record, not node {shortId(L12)}'s")
 
     def test_aRecordChangedAfterItWasSigned(self):
         mine = records.signed(KEYS[L12], "song", file=(5, records.SHA, 9012))
         self.assertRefused(
             LeafRegister(1, "", 9012, {"song": 1},
                          {"song": records.forged(mine, sha256="cd" * 32)}),
-            f"the record of 'song': it is not signed by the key of node {L12}")
+            f"the record of 'song': it is not signed by the key of node {shortId(L12)}")
 
     def test_aRecordMissingOrOfAnotherItem(self):
         self.assertRefused(LeafRegister(1, "", 9012, {"song": 1, "fig": 1}, {
@@ -317,7 +318,7 @@ class RawInputTests(SynchronousTestCase):
     def test_hugeTtl(self):
         link = linkPeer(self.node, 30, purpose=SUPER)
         answer = self.say(link, {"type": "spQuery", "id": 1, "item": "apple",
-                                 "returnPath": [30], "ttl": 1000})
+                                 "returnPath": ["30"], "ttl": 1000})
         self.assertEqual(answer, [{"type": "error", "code": "wtf",
                                    "info": "spQuery.ttl must be from 0 to 16, not 1000"}])
         self.assertFalse(link.closing)
@@ -356,7 +357,7 @@ class RawInputTests(SynchronousTestCase):
         buildScheme(leaf, "superpeer")
         link = linkPeer(leaf, 40, purpose=LEAF)
         for message in ({"type": "leafQuery", "id": 1, "item": "a"},
-                        {"type": "spQuery", "id": 1, "item": "a", "returnPath": [40],
+                        {"type": "spQuery", "id": 1, "item": "a", "returnPath": ["40"],
                          "ttl": 3}):
             [answer] = self.say(link, message)
             self.assertEqual(answer["code"], "wtf")

@@ -6,7 +6,9 @@ records; the simulator branch pinned 1cbc960's and kept them too), and
 every change made for speed or memory (the plugin look-ups, the logs,
 the collector, slots, the clock's calls, shared link settings, the warm
 and fast modes beside the cold one) keeps them to the byte.  A change meant
-to change what a run computes updates the file:
+to change what a run computes updates the file (issue 26's 128-bit ids,
+sent as text, made every message that names a node longer: the bytes
+grew, the purchases and floods stayed):
 ``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
 """
 

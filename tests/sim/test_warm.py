@@ -225,7 +225,8 @@ class ChordTests(SynchronousTestCase):
         self.assertEqual((successors, predecessor), ([20, 30], 40))
         # Finger i of 10 is the first id at or after 10 + 2**i, round the
         # ring: past 40, 10 itself (None).
-        self.assertEqual(fingers, [20, 20, 20, 20, 30] + [None] * (BITS - 5))
+        # As runs: fingers 0 to 3 are 20, 4 is 30, and the rest None.
+        self.assertEqual(fingers, [(0, 20), (4, 30), (5, None)])
 
     def test_ringPairsOncePerPair(self):
         ids = [10, 20, 30, 40]

@@ -55,15 +55,15 @@ class StatusTests(SynchronousTestCase):
         (its handshake is); messages on other links are, both ways."""
         node = self.market.services[self.seller].node
         recent = node.overlay.recent
-        status = linkPeer(node, 2**40, purpose=STATUS)
+        status = linkPeer(node, 2**33, purpose=STATUS)
         before = recent.entries(0)
         feed(status, State())
         self.assertIsInstance(sent(status)[-1], NodeState)
         self.assertEqual(recent.entries(0), before)
-        overlay = linkPeer(node, 2**40 + 1)
+        overlay = linkPeer(node, 2**33 + 1)
         feed(overlay, State())
         self.assertEqual([entry[1:] for entry in recent.entries(0)[-2:]],
-                         [("in", 2**40 + 1, "state"), ("out", 2**40 + 1, "nodestate")])
+                         [("in", 2**33 + 1, "state"), ("out", 2**33 + 1, "nodestate")])
 
     def test_trackerMembers(self):
         extension = self.market.tracker.extensions["status"]
@@ -109,7 +109,7 @@ class StatusTests(SynchronousTestCase):
         without recent messages, and with its first items (by name) and
         links, as many as fit; one that fits is sent whole."""
         node = self.market.services[self.seller].node
-        status = linkPeer(node, 2**40, purpose=STATUS)
+        status = linkPeer(node, 2**33, purpose=STATUS)
         feed(status, State())
         whole = sent(status)[-1]
         self.assertEqual(whole, self.market.services[self.seller].status.state())

@@ -300,10 +300,10 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
         self.done(self.store.commitSales([Sale(1, "apple", 7, 1.0)]))
         self.done(self.store.commitPurchase(Purchase(40, "pear", 3, 2.0)))
         self.assertEqual(readState(self.directory), {
-            "node_id": 12, "inventory": {"apple": 1},
-            "sales": [{"buy_id": 1, "item": "apple", "buyer": 7, "time": 1.0,
+            "node_id": "12", "inventory": {"apple": 1},
+            "sales": [{"buy_id": 1, "item": "apple", "buyer": "7", "time": 1.0,
                        "units": 1}],
-            "bag": [{"buy_id": 40, "item": "pear", "seller": 3, "time": 2.0,
+            "bag": [{"buy_id": 40, "item": "pear", "seller": "3", "time": 2.0,
                      "units": 1}]})
         self.done(self.store.commitSales([Sale(2, "apple", 8, 3.0)]))
         self.assertEqual(readState(self.directory)["inventory"], {"apple": 0})
@@ -377,7 +377,7 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
         self.done(self.store.setNodeId(3))
         self.done(self.store.close())
         self.assertEqual(readState(self.directory), {
-            "node_id": 3, "inventory": {}, "sales": [], "bag": []})
+            "node_id": "3", "inventory": {}, "sales": [], "bag": []})
 
     def test_readStateOfAFreshStore(self):
         """No id yet: node_id is null."""
@@ -479,7 +479,7 @@ class WriterTests(SynchronousTestCase):
         self.successResultOf(written)
         self.successResultOf(closed)
         self.assertTrue(self.executor.stopped)
-        self.assertEqual(readState(self.directory)["node_id"], 8)
+        self.assertEqual(readState(self.directory)["node_id"], "8")
 
     def test_unexpectedErrorIsAStoreError(self):
         """Even a bug below the store reaches the caller as a StoreError."""
@@ -547,7 +547,7 @@ class UpgradeTests(SynchronousTestCase):
             self.assertEqual(store.closed(), [])
             self.successResultOf(store.close())
         self.assertEqual(readState(folder)["sales"],
-                         [{"buy_id": 777, "item": "apple", "buyer": 42, "time": 5.0,
+                         [{"buy_id": 777, "item": "apple", "buyer": "42", "time": 5.0,
                            "units": 1}])
 
     def test_schema2Upgraded(self):
@@ -771,4 +771,4 @@ def test_openStoreWithAReactorWritesOffItsThread(tmp_path):
     yield store.setNodeId(5).addTimeout(10, reactor)
     assert store.nodeId() == 5
     yield store.close().addTimeout(10, reactor)
-    assert readState(str(tmp_path))["node_id"] == 5
+    assert readState(str(tmp_path))["node_id"] == "5"

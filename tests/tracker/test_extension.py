@@ -13,6 +13,7 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from tests.helpers import WiredLink
+from twisted_bazaar.wire.ids import parseWireId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.schemes.index.tracker import IndexExtension
 from twisted_bazaar.tracker import Tracker, TrackerFactory
@@ -87,10 +88,10 @@ class ExtensionCase(SynchronousTestCase):
 
     def register(self, port):
         peer = WiredLink(self.factory)
-        peer.say({"type": "thisisme", "id": -1, "port": port, "host": ""})
+        peer.say({"type": "thisisme", "id": "", "port": port, "host": ""})
         [answer] = peer.heard()
         self.assertEqual(answer["type"], "thisisyou")
-        return peer, answer["id"]
+        return peer, parseWireId(answer["id"])
 
 
 class HostingTests(ExtensionCase):
@@ -134,7 +135,7 @@ class HostingTests(ExtensionCase):
     def test_withoutTheExtensionItsMessagesAreWtf(self):
         tracker = Tracker(self.clock, random.Random(3), extensions={})
         peer = WiredLink(TrackerFactory(tracker))
-        peer.say({"type": "thisisme", "id": -1, "port": 4001, "host": ""})
+        peer.say({"type": "thisisme", "id": "", "port": 4001, "host": ""})
         peer.heard()
         peer.say({"type": "testping", "nonce": 5})
         self.assertEqual(peer.heard(), [{"type": "error", "code": "wtf",
@@ -172,7 +173,7 @@ class NodeLeftTests(ExtensionCase):
         peer, node_id = self.register(4001)
         peer.transport.loseConnection()
         again = WiredLink(self.factory)
-        again.say({"type": "thisisme", "id": node_id, "port": 4001, "host": ""})
+        again.say({"type": "thisisme", "id": wireId(node_id), "port": 4001, "host": ""})
         again.heard()
         again.transport.loseConnection()
         self.assertEqual(self.echo.left, [node_id, node_id])

@@ -18,6 +18,7 @@ from tests.helpers import (
     parseJSONNetstrings,
     sent,
 )
+from twisted_bazaar.wire.ids import parseWireId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, LINK, REGISTER, Handshake
@@ -220,10 +221,10 @@ class TrackerLinkTests(SynchronousTestCase):
     def register(self, port, wanted=-1, host="", peer_host="203.0.113.5"):
         """Connect and say thisisme; return the peer and its new id."""
         peer = self.connect(peer_host)
-        peer.say({"type": "thisisme", "id": wanted, "port": port, "host": host})
+        peer.say({"type": "thisisme", "id": wireId(wanted), "port": port, "host": host})
         [answer] = peer.heard()
         self.assertEqual(answer["type"], "thisisyou")
-        return peer, answer["id"]
+        return peer, parseWireId(answer["id"])
 
     def askNode(self, peer, exclude=()):
         peer.say({"type": "nodereq", "exclude": list(exclude)})
@@ -234,11 +235,12 @@ class TrackerLinkTests(SynchronousTestCase):
 
     def test_thisismeGetsFreshIdAndSamePort(self):
         peer = self.connect()
-        peer.say({"type": "thisisme", "id": -1, "port": 4001, "host": ""})
+        peer.say({"type": "thisisme", "id": "", "port": 4001, "host": ""})
         [answer] = peer.heard()
         self.assertEqual(answer, {"type": "thisisyou", "id": answer["id"], "port": 4001})
-        self.assertTrue(0 <= answer["id"] < ID_SPACE)
-        self.assertEqual(self.tracker.registry.nodes, {answer["id"]: ("203.0.113.5", 4001)})
+        self.assertTrue(0 <= int(answer["id"]) < ID_SPACE)
+        self.assertEqual(self.tracker.registry.nodes,
+                         {int(answer["id"]): ("203.0.113.5", 4001)})
 
     def test_eachNodeGetsItsOwnId(self):
         ids = {self.register(4000 + i, peer_host=f"10.{i}.0.1")[1] for i in range(50)}
@@ -248,14 +250,14 @@ class TrackerLinkTests(SynchronousTestCase):
         _, first = self.register(4001, peer_host="198.51.100.9")
         asker, _ = self.register(4002)
         self.assertEqual(self.askNode(asker),
-                         {"type": "nodereply", "id": first, "host": "198.51.100.9",
+                         {"type": "nodereply", "id": wireId(first), "host": "198.51.100.9",
                           "port": 4001})
 
     def test_givenHostRecorded(self):
         _, first = self.register(4001, host="seller.example", peer_host="198.51.100.9")
         asker, _ = self.register(4002)
         self.assertEqual(self.askNode(asker),
-                         {"type": "nodereply", "id": first, "host": "seller.example",
+                         {"type": "nodereply", "id": wireId(first), "host": "seller.example",
                           "port": 4001})
 
     def test_reconnectKeepsEarlierIdWhenFree(self):
@@ -281,25 +283,25 @@ class TrackerLinkTests(SynchronousTestCase):
                 answer = self.askNode(peer)
                 self.assertEqual(answer, {"type": "nodereply", "id": answer["id"],
                                           "host": "203.0.113.5",
-                                          "port": ports[answer["id"]]})
-                named.add(answer["id"])
+                                          "port": ports[int(answer["id"])]})
+                named.add(int(answer["id"]))
             self.assertEqual(named, set(peers) - {node_id})
 
     def test_nodereqAloneGetsMinusOne(self):
         peer, _ = self.register(4001)
         self.assertEqual(self.askNode(peer),
-                         {"type": "nodereply", "id": -1, "host": "", "port": 0})
+                         {"type": "nodereply", "id": "", "host": "", "port": 0})
 
     def test_whereisNamesANodesCurrentAddress(self):
         """whereis{id} gets the node's address from the live table, or port
         0 for a node the tracker does not know."""
         asker, _ = self.register(4001)
         _, seller = self.register(4002)
-        asker.say({"type": "whereis", "id": seller})
-        self.assertEqual(asker.heard(), [{"type": "nodereply", "id": seller,
+        asker.say({"type": "whereis", "id": wireId(seller)})
+        self.assertEqual(asker.heard(), [{"type": "nodereply", "id": wireId(seller),
                                           "host": "203.0.113.5", "port": 4002}])
-        asker.say({"type": "whereis", "id": 99})
-        self.assertEqual(asker.heard(), [{"type": "nodereply", "id": 99,
+        asker.say({"type": "whereis", "id": "99"})
+        self.assertEqual(asker.heard(), [{"type": "nodereply", "id": "99",
                                           "host": "", "port": 0}])
 
     def test_nodereqHonoursExclude(self):
@@ -307,13 +309,14 @@ class TrackerLinkTests(SynchronousTestCase):
         _, skipped = self.register(4002)
         _, wanted = self.register(4003)
         for _ in range(30):
-            self.assertEqual(self.askNode(asker, exclude=[skipped])["id"], wanted)
+            self.assertEqual(self.askNode(asker, exclude=[wireId(skipped)])["id"],
+                             wireId(wanted))
 
     def test_disconnectForgetsNode(self):
         asker, _ = self.register(4001)
         other, _ = self.register(4002)
         other.transport.loseConnection()
-        self.assertEqual(self.askNode(asker)["id"], -1)
+        self.assertEqual(self.askNode(asker)["id"], "")
         self.assertEqual(len(self.tracker.registry), 1)
 
     def test_dcClosesAndForgetsNode(self):
@@ -322,7 +325,7 @@ class TrackerLinkTests(SynchronousTestCase):
         other.say({"type": "dc"})
         self.assertTrue(other.closed)
         self.assertEqual(other.heard(), [])
-        self.assertEqual(self.askNode(asker)["id"], -1)
+        self.assertEqual(self.askNode(asker)["id"], "")
 
     def test_silentNodeForgottenAfterKeepaliveGivesUp(self):
         """The node that answers pings stays; the mute one is pinged, then
@@ -341,7 +344,7 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertTrue(mute.closed)
         self.assertFalse(lively.closed)
         self.assertEqual(list(self.tracker.registry.nodes), [lively_id])
-        self.assertEqual(self.askNode(lively)["id"], -1)
+        self.assertEqual(self.askNode(lively)["id"], "")
 
     # misbehaviour
 
@@ -368,7 +371,7 @@ class TrackerLinkTests(SynchronousTestCase):
     def test_thisismeInTimeStopsHandshakeClock(self):
         peer = self.connect()
         self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT / 2)
-        peer.say({"type": "thisisme", "id": -1, "port": 4001, "host": ""})
+        peer.say({"type": "thisisme", "id": "", "port": 4001, "host": ""})
         self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT)
         self.assertEqual([m["type"] for m in peer.heard()], ["thisisyou", "ping"])
         self.assertFalse(peer.closed)
@@ -384,14 +387,14 @@ class TrackerLinkTests(SynchronousTestCase):
     def test_nodeOnlyMessagesAreWtfAndLinkStays(self):
         peer, node_id = self.register(4001)
         node_messages = [
-            {"type": "search", "id": 1, "item": "apple", "returnPath": [node_id],
+            {"type": "search", "id": 1, "item": "apple", "returnPath": [wireId(node_id)],
              "ttl": 3},
-            {"type": "reply", "id": 1, "item": "apple", "path": [2, node_id],
-             "seller": 2, "host": "h", "port": 1},
-            {"type": "buy", "id": 1, "item": "apple", "path": [node_id, 2]},
-            {"type": "buyOK", "id": 1, "item": "apple", "path": [2, node_id]},
-            {"type": "thisisyou", "id": 3, "port": 1},
-            {"type": "nodereply", "id": 3, "host": "h", "port": 1},
+            {"type": "reply", "id": 1, "item": "apple", "path": ["2", wireId(node_id)],
+             "seller": "2", "host": "h", "port": 1},
+            {"type": "buy", "id": 1, "item": "apple", "path": [wireId(node_id), "2"]},
+            {"type": "buyOK", "id": 1, "item": "apple", "path": ["2", wireId(node_id)]},
+            {"type": "thisisyou", "id": "3", "port": 1},
+            {"type": "nodereply", "id": "3", "host": "h", "port": 1},
         ]
         for message in node_messages:
             peer.say(message)
@@ -400,7 +403,7 @@ class TrackerLinkTests(SynchronousTestCase):
                 "info": f"the tracker does not handle {message['type']}"}])
             self.assertFalse(peer.closed)
         self.assertEqual(list(self.tracker.registry.nodes), [node_id])
-        self.assertEqual(self.askNode(peer)["id"], -1)
+        self.assertEqual(self.askNode(peer)["id"], "")
 
     def test_unknownMessageTypeIsWtfAndLinkStays(self):
         peer, node_id = self.register(4001)
@@ -413,15 +416,15 @@ class TrackerLinkTests(SynchronousTestCase):
     def test_secondThisismeWithOtherIdIsWtfThenClose(self):
         asker, _ = self.register(4001)
         peer, node_id = self.register(4002)
-        peer.say({"type": "thisisme", "id": node_id + 1, "port": 4002, "host": ""})
+        peer.say({"type": "thisisme", "id": wireId(node_id + 1), "port": 4002, "host": ""})
         self.assertEqual(peer.heard(), [{"type": "error", "code": "wtf",
                                          "info": f"you are node {node_id}"}])
         self.assertTrue(peer.closed)
-        self.assertEqual(self.askNode(asker)["id"], -1)
+        self.assertEqual(self.askNode(asker)["id"], "")
 
     def test_repeatedThisismeWithSameIdIsIgnored(self):
         peer, node_id = self.register(4001)
-        peer.say({"type": "thisisme", "id": node_id, "port": 4001, "host": ""})
+        peer.say({"type": "thisisme", "id": wireId(node_id), "port": 4001, "host": ""})
         self.assertEqual(peer.heard(), [])
         self.assertFalse(peer.closed)
         self.assertEqual(list(self.tracker.registry.nodes), [node_id])
@@ -497,11 +500,11 @@ class TrackerAbilitiesTests(SynchronousTestCase):
 
     def register(self, port, **extra):
         peer = WiredLink(self.factory)
-        peer.say(dict({"type": "thisisme", "id": -1, "port": port, "host": ""},
+        peer.say(dict({"type": "thisisme", "id": "", "port": port, "host": ""},
                       **extra))
         [answer] = peer.heard()
         self.assertEqual(answer["type"], "thisisyou")
-        return peer, answer["id"]
+        return peer, parseWireId(answer["id"])
 
     def introduced(self, peer, times=100, **extra):
         named = set()
@@ -509,7 +512,7 @@ class TrackerAbilitiesTests(SynchronousTestCase):
             peer.say(dict({"type": "nodereq", "exclude": []}, **extra))
             [answer] = peer.heard()
             self.assertEqual(answer["type"], "nodereply")
-            named.add(answer["id"])
+            named.add(parseWireId(answer["id"]))
         return named
 
     def test_thisismeAbilitiesAreRecorded(self):
@@ -567,9 +570,9 @@ class AddressCheckTests(SynchronousTestCase):
 
     def register(self, port, peer_host="203.0.113.5"):
         peer = WiredLink(self.factory, peer_host)
-        peer.say({"type": "thisisme", "id": -1, "port": port, "host": ""})
+        peer.say({"type": "thisisme", "id": "", "port": port, "host": ""})
         [answer] = peer.heard()
-        return peer, answer["id"]
+        return peer, parseWireId(answer["id"])
 
     def asker(self):
         peer, _ = self.register(0, peer_host="198.51.100.1")
@@ -577,8 +580,8 @@ class AddressCheckTests(SynchronousTestCase):
 
     def ask(self, peer, node_id):
         peer.say({"type": "nodereq", "exclude": []})
-        peer.say({"type": "whereis", "id": node_id})
-        return [(m["id"], m["port"]) for m in peer.heard()]
+        peer.say({"type": "whereis", "id": wireId(node_id)})
+        return [(parseWireId(m["id"]), m["port"]) for m in peer.heard()]
 
     def answerCheck(self, hello):
         """The connection of the last check succeeds, and the far end
@@ -641,7 +644,7 @@ class RegistrationRateTests(SynchronousTestCase):
 
     def register(self, host, port=4000):
         peer = WiredLink(self.factory, host)
-        peer.say({"type": "thisisme", "id": -1, "port": port, "host": ""})
+        peer.say({"type": "thisisme", "id": "", "port": port, "host": ""})
         return peer
 
     def test_portZeroIsNotRated(self):
@@ -691,7 +694,7 @@ class KeyedRegistrationTests(SynchronousTestCase):
         identity = identity or self.owner
         self.handshake = Handshake(identity, REGISTER)
         peer = WiredLink(self.factory, host)
-        peer.say({"type": "thisisme", "id": wanted, "port": 4001, "host": "",
+        peer.say({"type": "thisisme", "id": wireId(wanted), "port": 4001, "host": "",
                   "key": identity.key, "nonce": self.handshake.nonce})
         [you] = peer.heard()
         return peer, you
@@ -705,7 +708,8 @@ class KeyedRegistrationTests(SynchronousTestCase):
         key to that key, with both nonces."""
         peer, you = self.knock()
         self.assertEqual((you["type"], you["id"], you["key"]),
-                         ("thisisyou", self.owner.id, self.tracker.identity.key))
+                         ("thisisyou", wireId(self.owner.id), self.tracker.identity.key))
+        self.assertEqual(len(you["id"]), 32)
         self.assertNotIn(self.owner.id, self.tracker.registry.nodes)
         self.prove(peer, you)
         self.assertEqual(peer.heard(), [])
@@ -713,7 +717,7 @@ class KeyedRegistrationTests(SynchronousTestCase):
 
     def test_keyWithoutNonceIsRefused(self):
         peer = WiredLink(self.factory, "203.0.113.5")
-        peer.say({"type": "thisisme", "id": -1, "port": 4001, "host": "",
+        peer.say({"type": "thisisme", "id": "", "port": 4001, "host": "",
                   "key": self.owner.key})
         self.assertEqual([(m["code"], m["info"]) for m in peer.heard()],
                          [("wtf", "a thisisme with a key needs a nonce to prove it with")])
@@ -741,7 +745,7 @@ class KeyedRegistrationTests(SynchronousTestCase):
     def test_anotherIdIsRefused(self):
         peer, refusal = self.knock(wanted=self.owner.id ^ 1)
         self.assertEqual((refusal["code"], refusal["info"]),
-                         ("wtf", f"{self.owner.id ^ 1} is not the id of that key"))
+                         ("wtf", f"{wireId(self.owner.id ^ 1)} is not the id of that key"))
 
     def test_malformedKeyIsRefused(self):
         """
@@ -756,7 +760,7 @@ class KeyedRegistrationTests(SynchronousTestCase):
                     "+/" + good[2:], "!" * 43):
             for wanted in (-1, 5):
                 peer = WiredLink(self.factory, "203.0.113.5")
-                peer.say({"type": "thisisme", "id": wanted, "port": 4001, "host": "",
+                peer.say({"type": "thisisme", "id": wireId(wanted), "port": 4001, "host": "",
                           "key": key})
                 [refusal] = peer.heard()
                 self.assertEqual(refusal["code"], "wtf", (key, wanted))
@@ -773,17 +777,30 @@ class KeyedRegistrationTests(SynchronousTestCase):
         self.assertTrue(impostor.closed)
         self.assertNotIn(self.owner.id, self.tracker.registry.nodes)
 
-    def test_ownerTakesItsIdBack(self):
-        """A node without a key that took the id (the owner was away)
-        gives way when the owner proves its key."""
+    def test_keylessNodeNeverGetsAKeysId(self):
+        """A node without a key that asks for a key's id gets an id of its
+        own (a keyless one), and the owner registers with its id."""
         squatter = WiredLink(self.factory, "198.51.100.4")
-        squatter.say({"type": "thisisme", "id": self.owner.id, "port": 4002, "host": ""})
-        self.assertEqual(squatter.heard()[0]["id"], self.owner.id)
+        squatter.say({"type": "thisisme", "id": wireId(self.owner.id), "port": 4002,
+                      "host": ""})
+        [given] = squatter.heard()
+        self.assertNotEqual(given["id"], wireId(self.owner.id))
+        self.assertLess(len(given["id"]), 11)
         peer, you = self.knock()
         self.prove(peer, you)
-        self.assertEqual([m["code"] for m in squatter.heard()], ["wtf"])
-        self.assertTrue(squatter.closed)
+        self.assertEqual(squatter.heard(), [])
         self.assertEqual(self.tracker.registry.nodes[self.owner.id], ("203.0.113.5", 4001))
+
+    def test_theOwnerBackOnANewConnectionReplacesItsOld(self):
+        """The key's owner registering again (its old connection not yet
+        seen dead) takes its id over: the old connection gives way."""
+        old, you = self.knock()
+        self.prove(old, you)
+        peer, you = self.knock(host="198.51.100.7")
+        self.prove(peer, you)
+        self.assertEqual([m["code"] for m in old.heard()], ["wtf"])
+        self.assertTrue(old.closed)
+        self.assertEqual(self.tracker.registry.nodes[self.owner.id], ("198.51.100.7", 4001))
 
     def test_checkWantsTheKeysProof(self):
         """The address check of a node with a key names the tracker's key

@@ -59,7 +59,7 @@ class PendingConnectionTests(SynchronousTestCase):
         self.assertRefused(self.connect("198.51.7.7"),
                            f"{PENDING_GROUP_LIMIT} connections from your address group")
         other = self.connect("203.0.113.5")
-        other.say({"type": "thisisme", "id": -1, "port": 0, "host": ""})
+        other.say({"type": "thisisme", "id": "", "port": 0, "host": ""})
         self.assertEqual(other.heard()[0]["type"], "thisisyou")
 
     def test_registeredConnectionsAreNoLongerPending(self):
@@ -67,7 +67,7 @@ class PendingConnectionTests(SynchronousTestCase):
         nodes registered, only few connections waiting."""
         for n in range(PENDING_GROUP_LIMIT * 2):
             peer = self.connect(f"198.51.100.{n % 250 + 1}")
-            peer.say({"type": "thisisme", "id": -1, "port": 0, "host": ""})
+            peer.say({"type": "thisisme", "id": "", "port": 0, "host": ""})
             self.assertEqual(peer.heard()[0]["type"], "thisisyou")
         self.assertEqual(len(self.tracker.registry), PENDING_GROUP_LIMIT * 2)
         waiting = [self.connect(f"198.51.100.{n + 1}")
@@ -101,7 +101,7 @@ class PendingConnectionTests(SynchronousTestCase):
             self.clock.advance(0.1)
         self.assertEqual(most, PENDING_GROUP_LIMIT)
         node = self.connect("203.0.113.5")
-        node.say({"type": "thisisme", "id": -1, "port": 0, "host": ""})
+        node.say({"type": "thisisme", "id": "", "port": 0, "host": ""})
         self.assertEqual(node.heard()[0]["type"], "thisisyou")
         self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT)
         self.assertTrue(all(peer.closed for peer in opened))
@@ -131,7 +131,7 @@ class ErrorFloodTests(SynchronousTestCase):
 
     def test_errorsAfterRegistrationSpendTheBudget(self):
         peer = WiredLink(self.factory, "198.51.100.9")
-        peer.say({"type": "thisisme", "id": -1, "port": 0, "host": ""})
+        peer.say({"type": "thisisme", "id": "", "port": 0, "host": ""})
         peer.heard()
         self.flood(peer, DEFAULT_ERROR_LIMIT + 1)
         self.assertTrue(peer.closed)

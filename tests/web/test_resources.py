@@ -75,14 +75,14 @@ class ResourceTests(SynchronousTestCase):
         request, body = render(self.site, "api/market")
         self.assertEqual(contentType(request), b"application/json")
         market = json.loads(body)
-        self.assertEqual(market["offers"], {"apple": [{"node": 17, "units": 2}]})
-        self.assertEqual([node["id"] for node in market["nodes"]], [17])
+        self.assertEqual(market["offers"], {"apple": [{"node": "17", "units": 2}]})
+        self.assertEqual([node["id"] for node in market["nodes"]], ["17"])
 
     def test_nodeJSON(self):
         _, body = render(self.site, "api/node/17")
         node = json.loads(body)
         self.assertEqual((node["id"], node["stock"], node["links"]),
-                         (17, {"apple": 2}, []))
+                         ("17", {"apple": 2}, []))
 
     def test_eventStream(self):
         """The market at once, then again on each published change, until
@@ -106,7 +106,7 @@ class ResourceTests(SynchronousTestCase):
         self.view.membersSeen([])
         self.view.publish()
         [(kind, node), (_, gone)] = events(request)
-        self.assertEqual((kind, node["id"], gone), ("node", 17, None))
+        self.assertEqual((kind, node["id"], gone), ("node", "17", None))
 
     def test_streamsBounded(self):
         stream = EventStream(self.view, limit=1)

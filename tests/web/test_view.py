@@ -9,6 +9,7 @@ import random
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.messages import NodeState
 from twisted_bazaar.testing import Market
@@ -32,7 +33,8 @@ class MarketViewTests(SynchronousTestCase):
         self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood")])
 
     def kinds(self):
-        return [(e["kind"], e["node"], e.get("item"), e.get("units"))
+        # Ids are wire text in what the view hands out (JSON): as ints here.
+        return [(e["kind"], int(e["node"]), e.get("item"), e.get("units"))
                 for e in self.view.events]
 
     def test_salesAndPurchases(self):
@@ -46,7 +48,11 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual(self.view.events[-1]["at"], 5)
 
     def trades(self):
-        return [(t["item"], t["seller"], t["buyer"]) for t in self.view.snapshot()["trades"]]
+        def number(text):
+            return None if text is None else int(text)
+
+        return [(t["item"], number(t["seller"]), number(t["buyer"]))
+                for t in self.view.snapshot()["trades"]]
 
     def test_tradesNameBothSides(self):
         """A sale and a purchase of the same item, seen at two nodes, are
@@ -88,11 +94,11 @@ class MarketViewTests(SynchronousTestCase):
                                   files=[("song.ogg", 4096, sha, 0)]))
         self.view.stateSeen(state(2, files=[("song.ogg", 4096, sha, 0)]))
         snapshot = self.view.snapshot()
-        self.assertEqual(snapshot["offers"], {"apple": [{"node": 1, "units": 2}]})
+        self.assertEqual(snapshot["offers"], {"apple": [{"node": "1", "units": 2}]})
         self.assertEqual(snapshot["files"], [{"name": "song.ogg", "size": 4096,
-                                              "sha256": sha, "nodes": [1, 2]}])
+                                              "sha256": sha, "nodes": ["1", "2"]}])
         self.assertEqual([(n["id"], n["files"]) for n in snapshot["nodes"]],
-                         [(1, 1), (2, 1)])
+                         [("1", 1), ("2", 1)])
 
     def test_fileSaleIsATrade(self):
         """A shared file's sales are its ``sold`` going up (it has no
@@ -126,7 +132,7 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(state(1, links=[(2, "h", 2, "overlay"), (9, "h", 0, "status")]))
         self.view.stateSeen(state(1))
         self.assertEqual([(e["kind"], e.get("peer")) for e in self.view.node(1)["events"]],
-                         [("joined", None), ("linked", 2), ("unlinked", 2)])
+                         [("joined", None), ("linked", "2"), ("unlinked", "2")])
         self.assertNotIn("linked", [e["kind"] for e in self.view.events])
 
     def test_snapshot(self):
@@ -134,12 +140,12 @@ class MarketViewTests(SynchronousTestCase):
                                   links=[(2, "h", 2, "overlay"), (7, "h", 0, "status")]))
         self.view.stateSeen(state(2, bag={"apple": 1}, links=[(1, "h", 1, "overlay")]))
         snapshot = self.view.snapshot()
-        self.assertEqual(snapshot["edges"], [[1, 2]])
-        self.assertEqual(snapshot["offers"], {"apple": [{"node": 1, "units": 2}]})
-        self.assertEqual([(n["id"], n["links"], n["bag"]) for n in snapshot["nodes"]],
+        self.assertEqual(snapshot["edges"], [["1", "2"]])
+        self.assertEqual(snapshot["offers"], {"apple": [{"node": "1", "units": 2}]})
+        self.assertEqual([(int(n["id"]), n["links"], n["bag"]) for n in snapshot["nodes"]],
                          [(1, 1, {}), (2, 1, {"apple": 1})])
         self.assertEqual(self.view.node(1)["links"],
-                         [{"id": 2, "host": "h", "port": 2, "purpose": "overlay"}])
+                         [{"id": "2", "host": "h", "port": 2, "purpose": "overlay"}])
 
     def test_nodeMessages(self):
         """A node's page lists the messages its last state named, oldest
@@ -148,8 +154,8 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(NodeState(1, "h", 1, "flood", (), {}, {}, 0,
                                       ((2500, "in", 2, "buy"), (0, "out", 2, "buyOK"))))
         self.assertEqual(self.view.node(1)["messages"],
-                         [{"at": 97.5, "dir": "in", "peer": 2, "type": "buy"},
-                          {"at": 100.0, "dir": "out", "peer": 2, "type": "buyOK"}])
+                         [{"at": 97.5, "dir": "in", "peer": "2", "type": "buy"},
+                          {"at": 100.0, "dir": "out", "peer": "2", "type": "buyOK"}])
         self.assertNotIn("messages", self.view.node(2))
 
     def test_departure(self):
@@ -207,18 +213,20 @@ class WatcherTests(SynchronousTestCase):
         buyer = self.market.addNode(buyer={"wants": ["apple"]})
         self.market.run(10)
         snapshot = self.view.snapshot()
-        self.assertEqual({n["id"] for n in snapshot["nodes"]}, {self.seller.id, buyer.id})
-        self.assertEqual(snapshot["offers"], {"apple": [{"node": self.seller.id,
+        self.assertEqual({n["id"] for n in snapshot["nodes"]},
+                         {wireId(self.seller.id), wireId(buyer.id)})
+        self.assertEqual(snapshot["offers"], {"apple": [{"node": wireId(self.seller.id),
                                                          "units": 2}]})
-        self.assertEqual(snapshot["edges"], [sorted([self.seller.id, buyer.id])])
-        self.assertIn(("sold", self.seller.id, "apple", 1),
+        self.assertEqual(snapshot["edges"],
+                         [[wireId(each) for each in sorted([self.seller.id, buyer.id])]])
+        self.assertIn(("sold", wireId(self.seller.id), "apple", 1),
                       [(e["kind"], e["node"], e.get("item"), e.get("units"))
                        for e in snapshot["events"]])
         self.assertEqual(self.view.node(buyer.id)["bag"], {"apple": 1})
         # The buyer bought before the view first asked it: the trade still
         # names both sides.
         self.assertEqual([(t["item"], t["seller"], t["buyer"]) for t in snapshot["trades"]],
-                         [("apple", self.seller.id, buyer.id)])
+                         [("apple", wireId(self.seller.id), wireId(buyer.id))])
 
     def test_oneStatusLinkPerNode(self):
         """Round after round, the same link carries the questions."""

@@ -33,6 +33,7 @@ from tests.records import PLAIN, PLAIN_WIRE, records
 from tests.schemes.chord.test_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.net.recent import RECENT_SIZE
+from twisted_bazaar.wire.ids import KEYED, KEYLESS_LIMIT, NO_ID
 from twisted_bazaar.wire import (
     Dc,
     Error,
@@ -55,56 +56,59 @@ SHA = "ab" * 32
 #: A record of a shared file, and its wire form.
 FILE = attr.evolve(PLAIN, item="f", size=5, sha256=SHA, transfer=7)
 FILE_WIRE = dict(PLAIN_WIRE, item="f", size=5, sha256=SHA, transfer=7)
+#: How a refused node id is explained.
+NODE_ID = ("must be a node id: 32 lowercase hex digits, or up to 10 decimal digits "
+           "without leading zeros")
 #: Each message next to the exact JSON object it travels as.
 WIRE_FORMS = [
     (ThisIsMe(5, 8000, "10.0.0.1"),
-     {"type": "thisisme", "id": 5, "port": 8000, "host": "10.0.0.1"}),
-    (ThisIsMe(-1, 0), {"type": "thisisme", "id": -1, "port": 0, "host": ""}),
-    (ThisIsYou(42, 8000), {"type": "thisisyou", "id": 42, "port": 8000}),
+     {"type": "thisisme", "id": "5", "port": 8000, "host": "10.0.0.1"}),
+    (ThisIsMe(-1, 0), {"type": "thisisme", "id": "", "port": 0, "host": ""}),
+    (ThisIsYou(42, 8000), {"type": "thisisyou", "id": "42", "port": 8000}),
     (NodeReq(), {"type": "nodereq", "exclude": []}),
-    (NodeReq((3, 4)), {"type": "nodereq", "exclude": [3, 4]}),
+    (NodeReq((3, 4)), {"type": "nodereq", "exclude": ["3", "4"]}),
     (NodeReply(7, "example.org", 9000),
-     {"type": "nodereply", "id": 7, "host": "example.org", "port": 9000}),
-    (NodeReply(-1, "", 0), {"type": "nodereply", "id": -1, "host": "", "port": 0}),
+     {"type": "nodereply", "id": "7", "host": "example.org", "port": 9000}),
+    (NodeReply(-1, "", 0), {"type": "nodereply", "id": "", "host": "", "port": 0}),
     (Dc(), {"type": "dc"}),
     (Ping(11), {"type": "ping", "nonce": 11}),
     (Pong(11), {"type": "pong", "nonce": 11}),
     (Search(9, "apple", (1, 2), 7),
-     {"type": "search", "id": 9, "item": "apple", "returnPath": [1, 2], "ttl": 7}),
+     {"type": "search", "id": 9, "item": "apple", "returnPath": ["1", "2"], "ttl": 7}),
     (Reply(9, "apple", (3, 2, 1), 3, "127.0.0.1", 9001),
-     {"type": "reply", "id": 9, "item": "apple", "path": [3, 2, 1], "seller": 3,
+     {"type": "reply", "id": 9, "item": "apple", "path": ["3", "2", "1"], "seller": "3",
       "host": "127.0.0.1", "port": 9001}),
     (Buy(12, "apple", (1, 2, 3)),
-     {"type": "buy", "id": 12, "item": "apple", "path": [1, 2, 3]}),
+     {"type": "buy", "id": 12, "item": "apple", "path": ["1", "2", "3"]}),
     (BuyOK(12, "apple", (3, 2, 1)),
-     {"type": "buyOK", "id": 12, "item": "apple", "path": [3, 2, 1]}),
+     {"type": "buyOK", "id": 12, "item": "apple", "path": ["3", "2", "1"]}),
     (WhoAreYou(), {"type": "whoareyou"}),
     (WhoAreYou("k" * 43, "bm9uY2U"),
      {"type": "whoareyou", "key": "k" * 43, "nonce": "bm9uY2U"}),
     (Proof("s" * 86), {"type": "proof", "sig": "s" * 86}),
     (ThisIsMe(5, 8000, "", key="k" * 43, nonce="n", sig="s" * 86),
-     {"type": "thisisme", "id": 5, "port": 8000, "host": "", "key": "k" * 43,
+     {"type": "thisisme", "id": "5", "port": 8000, "host": "", "key": "k" * 43,
       "nonce": "n", "sig": "s" * 86}),
     (ThisIsYou(5, 8000, "k" * 43, "n"),
-     {"type": "thisisyou", "id": 5, "port": 8000, "key": "k" * 43, "nonce": "n"}),
+     {"type": "thisisyou", "id": "5", "port": 8000, "key": "k" * 43, "nonce": "n"}),
     (Ask(12, "apple", (1, 2, 3)),
-     {"type": "ask", "id": 12, "item": "apple", "path": [1, 2, 3]}),
+     {"type": "ask", "id": 12, "item": "apple", "path": ["1", "2", "3"]}),
     (Error("wtf", "not understood"),
      {"type": "error", "code": "wtf", "info": "not understood"}),
     (Error("soldout", "none left", 12, (3, 2, 1)),
      {"type": "error", "code": "soldout", "info": "none left", "id": 12,
-      "path": [3, 2, 1]}),
-    (WhereIs(42), {"type": "whereis", "id": 42}),
+      "path": ["3", "2", "1"]}),
+    (WhereIs(42), {"type": "whereis", "id": "42"}),
     (Register("pear", PLAIN), {"type": "register", "item": "pear", "record": PLAIN_WIRE}),
     (Unregister("pear"), {"type": "unregister", "item": "pear"}),
     (Ack("pear"), {"type": "ack", "item": "pear"}),
     (Lookup("pear"), {"type": "lookup", "item": "pear"}),
     (Found("pear", ((3, "127.0.0.1", 9001, PLAIN),)),
      {"type": "found", "item": "pear", "sellers": [
-         {"id": 3, "host": "127.0.0.1", "port": 9001, "record": PLAIN_WIRE}]}),
+         {"id": "3", "host": "127.0.0.1", "port": 9001, "record": PLAIN_WIRE}]}),
     (Found("fig", ()), {"type": "found", "item": "fig", "sellers": []}),
     (Reply(9, "f", (3, 1), 3, "h", 1, FILE),
-     {"type": "reply", "id": 9, "item": "f", "path": [3, 1], "seller": 3,
+     {"type": "reply", "id": 9, "item": "f", "path": ["3", "1"], "seller": "3",
       "host": "h", "port": 1, "record": FILE_WIRE}),
     (Register("f", FILE), {"type": "register", "item": "f", "record": FILE_WIRE}),
     (Head(SHA), {"type": "head", "sha256": SHA}),
@@ -123,32 +127,32 @@ WIRE_FORMS = [
     (spmsg.LeafQuery(5, "pear"), {"type": "leafQuery", "id": 5, "item": "pear"}),
     (spmsg.LeafHits(5, "pear", ((3, "h", 9001, PLAIN),)),
      {"type": "leafHits", "id": 5, "item": "pear",
-      "sellers": [{"id": 3, "host": "h", "port": 9001, "record": PLAIN_WIRE}]}),
+      "sellers": [{"id": "3", "host": "h", "port": 9001, "record": PLAIN_WIRE}]}),
     (spmsg.SpQuery(6, "pear", (1, 2), 3),
-     {"type": "spQuery", "id": 6, "item": "pear", "returnPath": [1, 2], "ttl": 3}),
+     {"type": "spQuery", "id": 6, "item": "pear", "returnPath": ["1", "2"], "ttl": 3}),
     (spmsg.SpHit(6, "pear", (2, 1), ((3, "h", 9001, PLAIN),)),
-     {"type": "spHit", "id": 6, "item": "pear", "path": [2, 1],
-      "sellers": [{"id": 3, "host": "h", "port": 9001, "record": PLAIN_WIRE}]}),
+     {"type": "spHit", "id": 6, "item": "pear", "path": ["2", "1"],
+      "sellers": [{"id": "3", "host": "h", "port": 9001, "record": PLAIN_WIRE}]}),
     (spmsg.LeafRegister(1, "", 9001, {"pear": 2}, {"pear": PLAIN}),
      {"type": "leafRegister", "seq": 1, "host": "", "port": 9001, "items": {"pear": 2},
       "records": {"pear": PLAIN_WIRE}}),
     (Members(), {"type": "members"}),
     (MemberList(((17, "10.0.0.3", 9001, "flood"), (42, "h", 1, "")), 3),
      {"type": "memberlist", "total": 3,
-      "nodes": [{"id": 17, "host": "10.0.0.3", "port": 9001, "scheme": "flood"},
-                {"id": 42, "host": "h", "port": 1, "scheme": ""}]}),
+      "nodes": [{"id": "17", "host": "10.0.0.3", "port": 9001, "scheme": "flood"},
+                {"id": "42", "host": "h", "port": 1, "scheme": ""}]}),
     (State(), {"type": "state"}),
     (NodeState(17, "10.0.0.3", 9001, "flood", ((42, "10.0.0.4", 9002, "overlay"),),
                {"apple": 2}, {"fig": 1}, 1,
                ((1500, "in", 42, "buy"), (2, "out", -1, "wtf")),
                (("a.bin", 10, "ab" * 32, 2),),
                (("b.bin", 100, "cd" * 32, 40, 20, 1, "stalled", "no seller"),)),
-     {"type": "nodestate", "id": 17, "host": "10.0.0.3", "port": 9001,
-      "scheme": "flood", "links": [{"id": 42, "host": "10.0.0.4", "port": 9002,
+     {"type": "nodestate", "id": "17", "host": "10.0.0.3", "port": 9001,
+      "scheme": "flood", "links": [{"id": "42", "host": "10.0.0.4", "port": 9002,
                                     "purpose": "overlay"}],
       "stock": {"apple": 2}, "bag": {"fig": 1}, "pending": 1,
-      "recent": [{"ago": 1500, "dir": "in", "peer": 42, "type": "buy"},
-                 {"ago": 2, "dir": "out", "peer": -1, "type": "wtf"}],
+      "recent": [{"ago": 1500, "dir": "in", "peer": "42", "type": "buy"},
+                 {"ago": 2, "dir": "out", "peer": "", "type": "wtf"}],
       "files": [{"name": "a.bin", "size": 10, "sha256": "ab" * 32, "sold": 2}],
       "downloads": [{"name": "b.bin", "size": 100, "sha256": "cd" * 32, "have": 40,
                      "rate": 20, "sellers": 1, "state": "stalled",
@@ -188,7 +192,7 @@ MALFORMED = [
     ("list type", payload({"type": ["dc"]}), "a message needs a string field type"),
     ("unknown type", payload({"type": "hello"}), "unknown message type 'hello'"),
     ("type names are case-sensitive", payload({"type": "buyok", "id": 1,
-                                               "item": "a", "path": [1]}),
+                                               "item": "a", "path": ["1"]}),
      "unknown message type 'buyok'"),
     ("a huge unknown type is not echoed whole", payload({"type": "x" * 10000}),
      f"unknown message type {'x' * 40!r}"),
@@ -199,11 +203,11 @@ MALFORMED = [
     ("snake_case returnPath", payload({"type": "search", "id": 1, "item": "a",
                                        "return_path": [1], "ttl": 3}),
      "search lacks the field returnPath"),
-    ("missing host", payload({"type": "reply", "id": 1, "item": "a", "path": [1],
-                              "seller": 1, "port": 1}),
+    ("missing host", payload({"type": "reply", "id": 1, "item": "a", "path": ["1"],
+                              "seller": "1", "port": 1}),
      "reply lacks the field host"),
     ("null required field", payload({"type": "thisisyou", "id": None, "port": 1}),
-     "thisisyou.id must be an integer within +-2^63"),
+     f"thisisyou.id {NODE_ID}"),
     ("bool as id", payload({"type": "ping", "nonce": True}),
      "ping.nonce must be an integer within +-2^63"),
     ("float as id", payload({"type": "ping", "nonce": 1.0}),
@@ -216,50 +220,70 @@ MALFORMED = [
      "invalid JSON: -Infinity is not a JSON value"),
     ("NaN after leading whitespace", b' {"type":"dc","x":NaN}',
      "invalid JSON: NaN is not a JSON value"),
-    ("string as id", payload({"type": "thisisyou", "id": "5", "port": 1}),
-     "thisisyou.id must be an integer within +-2^63"),
-    ("string as port", payload({"type": "thisisme", "id": 1, "port": "80"}),
+    ("string as a nonce", payload({"type": "ping", "nonce": "5"}),
+     "ping.nonce must be an integer within +-2^63"),
+    ("integer as a node id", payload({"type": "thisisyou", "id": 5, "port": 1}),
+     f"thisisyou.id {NODE_ID}"),
+    ("no id where one is needed", payload({"type": "whereis", "id": ""}),
+     f"whereis.id {NODE_ID}, not ''"),
+    ("keyless id with a leading zero", payload({"type": "whereis", "id": "05"}),
+     f"whereis.id {NODE_ID}, not '05'"),
+    ("keyless id of 11 digits", payload({"type": "whereis", "id": "1" * 11}),
+     f"whereis.id {NODE_ID}, not '{'1' * 11}'"),
+    ("keyed id in upper case", payload({"type": "whereis", "id": "A" * 32}),
+     f"whereis.id {NODE_ID}, not '{'A' * 32}'"),
+    ("keyed id of 31 digits", payload({"type": "whereis", "id": "a" * 31}),
+     f"whereis.id {NODE_ID}, not '{'a' * 31}'"),
+    ("negative id", payload({"type": "whereis", "id": "-1"}),
+     f"whereis.id {NODE_ID}, not '-1'"),
+    ("string as port", payload({"type": "thisisme", "id": "1", "port": "80"}),
      "thisisme.port must be an integer from 0 to 65535"),
     ("id 2^63", payload({"type": "ping", "nonce": 2**63}),
      f"ping.nonce must be within +-2^63, not {2**63}"),
     ("id -2^63", payload({"type": "ping", "nonce": -(2**63)}),
      f"ping.nonce must be within +-2^63, not {-(2**63)}"),
-    ("port over 65535", payload({"type": "thisisme", "id": 1, "port": 65536}),
+    ("port over 65535", payload({"type": "thisisme", "id": "1", "port": 65536}),
      "thisisme.port must be from 0 to 65535, not 65536"),
-    ("negative port", payload({"type": "thisisyou", "id": 1, "port": -1}),
+    ("negative port", payload({"type": "thisisyou", "id": "1", "port": -1}),
      "thisisyou.port must be from 0 to 65535, not -1"),
-    ("numeric item", payload({"type": "buy", "id": 1, "item": 5, "path": [1]}),
+    ("numeric item", payload({"type": "buy", "id": 1, "item": 5, "path": ["1"]}),
      "buy.item must be a string"),
     ("empty item", payload({"type": "search", "id": 1, "item": "",
-                            "returnPath": [1], "ttl": 3}),
+                            "returnPath": ["1"], "ttl": 3}),
      "search.item must be 1 to 256 bytes, not 0"),
     ("item over 256 UTF-8 bytes in 129 characters",
      payload({"type": "buy", "id": 1, "item": "\N{LATIN SMALL LETTER E WITH ACUTE}"
-              * 129, "path": [1]}),
+              * 129, "path": ["1"]}),
      "buy.item must be 1 to 256 bytes, not 258"),
     ("lone surrogate in item", b'{"type":"buy","id":1,"item":"\\ud800","path":[1]}',
      "buy.item must be valid Unicode text"),
-    ("host over 255 bytes", payload({"type": "nodereply", "id": 1, "host": "h" * 256,
+    ("host over 255 bytes", payload({"type": "nodereply", "id": "1", "host": "h" * 256,
                                      "port": 1}),
      "nodereply.host must be 0 to 255 bytes, not 256"),
     ("path not a list", payload({"type": "buy", "id": 1, "item": "a",
                                  "path": "1,2"}),
-     "buy.path must be a list of ids"),
+     "buy.path must be a list of node ids"),
     ("empty path", payload({"type": "buyOK", "id": 1, "item": "a", "path": []}),
      "buyOK.path must hold 1 to 64 ids"),
     ("path of 65 ids", payload({"type": "buy", "id": 1, "item": "a",
                                 "path": list(range(65))}),
      "buy.path must hold 1 to 64 ids"),
     ("repeated id in path", payload({"type": "reply", "id": 1, "item": "a",
-                                     "path": [3, 2, 3], "seller": 3,
+                                     "path": ["3", "2", "3"], "seller": "3",
                                      "host": "", "port": 1}),
      "reply.path must not repeat an id"),
     ("bool in path", payload({"type": "buy", "id": 1, "item": "a",
-                              "path": [1, True]}),
-     "buy.path entry must be an integer within +-2^63"),
+                              "path": ["1", True]}),
+     f"buy.path entry {NODE_ID}"),
     ("float in path", payload({"type": "buy", "id": 1, "item": "a",
-                               "path": [1, 2.5]}),
-     "buy.path entry must be an integer within +-2^63"),
+                               "path": ["1", 2.5]}),
+     f"buy.path entry {NODE_ID}"),
+    ("integer in path", payload({"type": "buy", "id": 1, "item": "a",
+                                 "path": ["1", 2]}),
+     f"buy.path entry {NODE_ID}"),
+    ("no id in path", payload({"type": "buy", "id": 1, "item": "a",
+                               "path": ["1", ""]}),
+     f"buy.path entry {NODE_ID}, not ''"),
     ("empty returnPath", payload({"type": "search", "id": 1, "item": "a",
                                   "returnPath": [], "ttl": 3}),
      "search.returnPath must hold 1 to 64 ids"),
@@ -267,15 +291,15 @@ MALFORMED = [
                                       "returnPath": list(range(65)), "ttl": 3}),
      "search.returnPath must hold 1 to 64 ids"),
     ("repeated id in returnPath", payload({"type": "search", "id": 1, "item": "a",
-                                           "returnPath": [1, 1], "ttl": 3}),
+                                           "returnPath": ["1", "1"], "ttl": 3}),
      "search.returnPath must not repeat an id"),
     ("exclude of 65 ids", payload({"type": "nodereq", "exclude": list(range(65))}),
      "nodereq.exclude must hold 0 to 64 ids"),
     ("ttl over 16", payload({"type": "search", "id": 1, "item": "a",
-                             "returnPath": [1], "ttl": 17}),
+                             "returnPath": ["1"], "ttl": 17}),
      "search.ttl must be from 0 to 16, not 17"),
     ("negative ttl", payload({"type": "search", "id": 1, "item": "a",
-                              "returnPath": [1], "ttl": -1}),
+                              "returnPath": ["1"], "ttl": -1}),
      "search.ttl must be from 0 to 16, not -1"),
     ("deeply nested lists", nested(100000), "invalid JSON: nested too deeply"),
     ("deeply nested objects", b'{"a":' * 100000 + b"1" + b"}" * 100000,
@@ -326,7 +350,7 @@ class EncodeTests(SynchronousTestCase):
         self.assertEqual(
             wire.encode(Buy(1, "p\N{LATIN SMALL LETTER E WITH ACUTE}che", (2,))),
             '{"type":"buy","id":1,"item":"p\N{LATIN SMALL LETTER E WITH ACUTE}che",'
-            '"path":[2]}'.encode("utf-8"),
+            '"path":["2"]}'.encode("utf-8"),
         )
 
     def test_defaults(self):
@@ -349,7 +373,7 @@ class DecodeTests(SynchronousTestCase):
         """Optional fields may be left out, and an error's id and path may
         also be null."""
         self.assertEqual(
-            wire.decode(payload({"type": "thisisme", "id": 1, "port": 2})),
+            wire.decode(payload({"type": "thisisme", "id": "1", "port": 2})),
             ThisIsMe(1, 2, ""),
         )
         self.assertEqual(wire.decode(payload({"type": "nodereq"})), NodeReq())
@@ -364,13 +388,13 @@ class DecodeTests(SynchronousTestCase):
         the documented rule has no exceptions (thisisme's host and
         nodereq's exclude were once refused as null)."""
         self.assertEqual(
-            wire.decode(payload({"type": "thisisme", "id": 1, "port": 2, "host": None,
+            wire.decode(payload({"type": "thisisme", "id": "1", "port": 2, "host": None,
                                  "purpose": None, "key": None, "nonce": None})),
             ThisIsMe(1, 2, ""))
         self.assertEqual(wire.decode(payload({"type": "nodereq", "exclude": None,
                                               "scheme": None})), NodeReq())
         for obj in ({"type": "thisisme", "id": None, "port": 2},
-                    {"type": "thisisme", "id": 1, "port": None}):
+                    {"type": "thisisme", "id": "1", "port": None}):
             self.assertRaises(wire.ProtocolError, wire.decode, payload(obj))
 
     def test_unknownFieldsIgnored(self):
@@ -386,7 +410,7 @@ class DecodeTests(SynchronousTestCase):
         """Decoded id lists are tuples, so messages stay hashable and
         immutable past the edge."""
         search = wire.decode(payload({"type": "search", "id": 1, "item": "a",
-                                      "returnPath": [1, 2], "ttl": 0}))
+                                      "returnPath": ["1", "2"], "ttl": 0}))
         self.assertEqual(search.return_path, (1, 2))
         self.assertIsInstance(search.return_path, tuple)
         self.assertEqual(hash(search), hash(Search(1, "a", (1, 2), 0)))
@@ -394,18 +418,21 @@ class DecodeTests(SynchronousTestCase):
     def test_limitsAccepted(self):
         """Values exactly at each limit are valid."""
         longest_item = "\N{LATIN SMALL LETTER E WITH ACUTE}" * 128
-        longest_path = list(range(wire.MAX_PATH))
+        longest_path = [str(each) for each in range(wire.MAX_PATH)]
         cases = [
             ({"type": "ping", "nonce": BIGGEST_ID}, Ping(BIGGEST_ID)),
             ({"type": "ping", "nonce": -BIGGEST_ID}, Ping(-BIGGEST_ID)),
-            ({"type": "thisisyou", "id": 0, "port": 65535}, ThisIsYou(0, 65535)),
+            ({"type": "thisisyou", "id": "0", "port": 65535}, ThisIsYou(0, 65535)),
             ({"type": "search", "id": 1, "item": longest_item,
               "returnPath": longest_path, "ttl": wire.MAX_TTL},
-             Search(1, longest_item, tuple(longest_path), wire.MAX_TTL)),
-            ({"type": "nodereply", "id": 1, "host": "h" * 255, "port": 1},
+             Search(1, longest_item, tuple(range(wire.MAX_PATH)), wire.MAX_TTL)),
+            ({"type": "nodereply", "id": "1", "host": "h" * 255, "port": 1},
              NodeReply(1, "h" * 255, 1)),
             ({"type": "nodereq", "exclude": longest_path},
-             NodeReq(tuple(longest_path))),
+             NodeReq(tuple(range(wire.MAX_PATH)))),
+            ({"type": "whereis", "id": "9999999999"}, WhereIs(KEYLESS_LIMIT - 1)),
+            ({"type": "whereis", "id": "f" * 32}, WhereIs(KEYED | (2**128 - 1))),
+            ({"type": "whereis", "id": "0" * 32}, WhereIs(KEYED)),
             ({"type": "error", "code": "wtf", "info": "i" * 1024},
              Error("wtf", "i" * 1024)),
         ]
@@ -504,36 +531,40 @@ class MalformedTests(SynchronousTestCase):
 # -- properties ---------------------------------------------------------------
 
 ids = st.integers(-BIGGEST_ID, BIGGEST_ID)
+#: Node ids: keyless (up to 10 decimal digits) and keyed (128 bits).
+nodeIds = st.integers(0, KEYLESS_LIMIT - 1) | st.integers(0, 2**128 - 1).map(
+    lambda bits: KEYED | bits)
+maybeNodeIds = st.just(NO_ID) | nodeIds
 ports = st.integers(0, 65535)
 items = st.text(min_size=1, max_size=wire.MAX_ITEM_BYTES // 4)
 hosts = st.text(max_size=wire.MAX_HOST_BYTES // 4)
 infos = st.text(max_size=wire.MAX_INFO_BYTES // 4)
-paths = st.lists(ids, min_size=1, max_size=wire.MAX_PATH, unique=True).map(tuple)
+paths = st.lists(nodeIds, min_size=1, max_size=wire.MAX_PATH, unique=True).map(tuple)
 #: A seller named with its record: (id, host, port, record).
 recordedSeller = st.builds(lambda record, host, port: (record.seller, host, port, record),
                            records(), hosts, ports)
-excludes = st.lists(ids, max_size=wire.MAX_EXCLUDE, unique=True).map(tuple)
+excludes = st.lists(nodeIds, max_size=wire.MAX_EXCLUDE, unique=True).map(tuple)
 sizes = st.integers(0, 2**53)
 shas = st.binary(min_size=32, max_size=32).map(bytes.hex)
 transferPorts = st.integers(1, 65535)
 
 #: A strategy of valid instances for every message class.
 VALID_MESSAGES = {
-    ThisIsMe: st.builds(ThisIsMe, ids, ports, hosts),
-    ThisIsYou: st.builds(ThisIsYou, ids, ports),
+    ThisIsMe: st.builds(ThisIsMe, maybeNodeIds, ports, hosts),
+    ThisIsYou: st.builds(ThisIsYou, nodeIds, ports),
     NodeReq: st.builds(NodeReq, excludes),
-    NodeReply: st.builds(NodeReply, ids, hosts, ports),
+    NodeReply: st.builds(NodeReply, maybeNodeIds, hosts, ports),
     Dc: st.just(Dc()),
     Ping: st.builds(Ping, ids),
     Pong: st.builds(Pong, ids),
     Search: st.builds(Search, ids, items, paths, st.integers(0, wire.MAX_TTL)),
-    Reply: st.builds(Reply, ids, items, paths, ids, hosts, ports, st.none() | records()),
+    Reply: st.builds(Reply, ids, items, paths, nodeIds, hosts, ports, st.none() | records()),
     Buy: st.builds(Buy, ids, items, paths),
     BuyOK: st.builds(BuyOK, ids, items, paths),
     Ask: st.builds(Ask, ids, items, paths),
     Error: st.builds(Error, st.sampled_from(sorted(wire.ERROR_CODES)), infos,
                      st.none() | ids, st.none() | paths),
-    WhereIs: st.builds(WhereIs, ids),
+    WhereIs: st.builds(WhereIs, nodeIds),
     WhoAreYou: st.builds(WhoAreYou, st.none() | st.text("ab-_", min_size=43, max_size=43),
                          st.none() | st.text(min_size=1, max_size=16)),
     Proof: st.builds(Proof, st.text(min_size=86, max_size=86, alphabet="ab-_")),
@@ -573,18 +604,18 @@ VALID_MESSAGES = {
         recordedSeller, max_size=spmsg.MAX_HITS).map(tuple)),
     Members: st.just(Members()),
     MemberList: st.builds(MemberList, st.lists(st.tuples(
-        ids, hosts, ports, st.sampled_from(["", "flood", "index"])),
+        nodeIds, hosts, ports, st.sampled_from(["", "flood", "index"])),
         max_size=20).map(tuple), st.integers(0, 10**6)),
     State: st.just(State()),
     NodeState: st.builds(
-        NodeState, ids, hosts, ports, st.sampled_from(["flood", "index"]),
-        st.lists(st.tuples(ids, hosts, ports, st.sampled_from(["overlay", "direct"])),
+        NodeState, maybeNodeIds, hosts, ports, st.sampled_from(["flood", "index"]),
+        st.lists(st.tuples(nodeIds, hosts, ports, st.sampled_from(["overlay", "direct"])),
                  max_size=10).map(tuple),
         st.dictionaries(items, st.integers(0, 10**9), max_size=10),
         st.dictionaries(items, st.integers(0, 10**9), max_size=10),
         st.integers(0, 1000),
         st.lists(st.tuples(st.integers(0, 10**9), st.sampled_from(["in", "out"]),
-                           st.integers(-1, 2**40), st.sampled_from(["buy", "buyOK", "search"])),
+                           maybeNodeIds, st.sampled_from(["buy", "buyOK", "search"])),
                  max_size=RECENT_SIZE).map(tuple)),
     **CHORD_STRATEGIES,
 }

@@ -3,14 +3,17 @@
 
     bazaar [--tracker ADDRESS] [--timeout S] [--json] status
     bazaar [--tracker ADDRESS] [--timeout S] [--json] list
-    bazaar [--timeout S] [--json] node ADDRESS
+    bazaar [--tracker ADDRESS] [--timeout S] [--json] node ADDRESS|ID
     bazaar [--tracker ADDRESS] buy ITEM [--quantity N] [--timeout S]
         [--discovery SCHEME] [--listen ENDPOINT] [--host HOST] [--json]
         [--downloads DIR] [--download-give-up S]
     bazaar restock --data-dir DIR [--add] [--timeout S] [--json] ITEM=N ...
 
 An ADDRESS is HOST:PORT or a client endpoint string such as
-``tcp:127.0.0.1:7700`` (L{twisted_bazaar.base.address}).
+``tcp:127.0.0.1:7700`` (L{twisted_bazaar.base.address}).  An ID is a
+node's id, or (as git takes a commit's) a prefix of at least 4
+characters that starts no other live node's id: ``node`` then asks the
+tracker where that node listens.
 
 ``status`` asks the tracker for its live nodes (``members``); ``list``
 asks the tracker's index (``list``) and every live node (``state``) what
@@ -26,6 +29,7 @@ bad arguments.
 
 import argparse
 import json
+import re
 import sys
 
 from twisted.internet import defer, task
@@ -52,6 +56,7 @@ from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.status.node import STATUS
+from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -63,8 +68,20 @@ DEFAULT_SCHEME = "flood"
 
 _trackerAddress = argumentType(addressType(
     TCP_OR_TLS, "the tracker is reached over TCP, with or without TLS"))
-_nodeAddress = argumentType(addressType(
-    TCP, "other nodes and this command reach a node over plain TCP"))
+_nodeAddress = addressType(TCP, "other nodes and this command reach a node over "
+                           "plain TCP")
+_ID_TEXT = re.compile(r"[0-9a-fA-F]{1,32}")
+
+
+def _nodeTarget(text):
+    """A node's ADDRESS, or the text of its ID (or a prefix of it)."""
+    try:
+        return _nodeAddress(text)
+    except ValueError as reason:
+        if _ID_TEXT.fullmatch(text):
+            return text.lower()
+        raise argparse.ArgumentTypeError(
+            f"{reason}; nor is it a node's id (hex or decimal digits)") from None
 
 
 def _timeout(text):
@@ -139,9 +156,11 @@ def parser():
                         "tracker's index and every live node's stock")
     node = commands.add_parser("node", parents=asking, help="one node's state: "
                                "links, stock, bag, pending buys")
-    node.add_argument("address", type=_nodeAddress, metavar="ADDRESS",
+    node.add_argument("address", type=_nodeTarget, metavar="ADDRESS|ID",
                       help="the node's listening address: HOST:PORT, or a "
-                      "client endpoint such as tcp:127.0.0.1:45951")
+                      "client endpoint such as tcp:127.0.0.1:45951; or its id, "
+                      "or at least 4 characters that start only its id (the "
+                      "tracker says where it listens)")
     buy = commands.add_parser(
         "buy", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         parents=[_common(f"seconds the whole purchase may take (default: "
@@ -219,7 +238,7 @@ def status(reactor, args):
 
 def statusObject(answer):
     return {"total": answer.total,
-            "nodes": [{"id": i, "host": h, "port": p, "scheme": s}
+            "nodes": [{"id": wireId(i), "host": h, "port": p, "scheme": s}
                       for i, h, p, s in answer.nodes]}
 
 
@@ -237,7 +256,7 @@ def listing(reactor, args):
         if ok:
             states.append(value)
         else:
-            unreachable.append({"id": node_id, "host": host, "port": port,
+            unreachable.append({"id": wireId(node_id), "host": host, "port": port,
                                 "why": value.getErrorMessage()})
     return listObject(index.items, states, unreachable)
 
@@ -260,11 +279,11 @@ def listObject(index, states, unreachable=()):
             entry = items.setdefault(item, {"units": 0, "sellers": []})
             entry["units"] += units
             if units:
-                entry["sellers"].append(state.id)
+                entry["sellers"].append(wireId(state.id))
         for name, size, sha256, _ in state.files:
             entry = files.setdefault((name, sha256), {"name": name, "size": size,
                                                       "sha256": sha256, "sellers": []})
-            entry["sellers"].append(state.id)
+            entry["sellers"].append(wireId(state.id))
     return {"items": dict(sorted(items.items())),
             "files": [entry for _, entry in sorted(files.items())],
             "index": {item: count for item, count in sorted(index.items())
@@ -272,19 +291,42 @@ def listObject(index, states, unreachable=()):
             "unreachable": list(unreachable)}
 
 
+@defer.inlineCallbacks
 def node(reactor, args):
-    d = askNode(reactor, args.address, _state(), NodeState, args.timeout)
-    return d.addCallback(nodeObject)
+    address = args.address
+    if isinstance(address, str):
+        members = yield askTracker(reactor, args.tracker, Members(), MemberList,
+                                   args.timeout)
+        address = nodeAddress(address, members)
+    state = yield askNode(reactor, address, _state(), NodeState, args.timeout)
+    return nodeObject(state)
+
+
+def nodeAddress(typed, members):
+    """
+    Where the live node that ``typed`` (an id or a prefix of one) names
+    listens, from the tracker's ``memberlist``.
+
+    @raise ClientError: if it names no live node, or several (listed).
+    """
+    where = {node_id: (host, port) for node_id, host, port, _ in members.nodes}
+    try:
+        found = matchId(typed, where)
+    except UnknownId as reason:
+        raise ClientError(f"{reason} (among the tracker's {len(where)} live "
+                          "nodes that take links)") from None
+    return Address.tcp(*where[found])
 
 
 def nodeObject(state):
-    return {"id": state.id, "host": state.host, "port": state.port,
+    return {"id": wireId(state.id), "host": state.host, "port": state.port,
             "scheme": state.scheme,
-            "links": [{"id": i, "host": h, "port": p, "purpose": purpose}
+            "links": [{"id": wireId(i), "host": h, "port": p, "purpose": purpose}
                       for i, h, p, purpose in state.links],
             "stock": dict(state.stock), "bag": dict(state.bag),
             "pending": state.pending,
-            "recent": [{"ago": ago, "dir": direction, "peer": peer, "type": kind}
+            "recent": [{"ago": ago, "dir": direction, "peer": wireId(peer),
+                        "type": kind}
                        for ago, direction, peer, kind in state.recent],
             "files": state.asDict()["files"],
             "downloads": state.asDict()["downloads"]}
@@ -355,12 +397,18 @@ def marketScheme(members, installed, chosen=None):
 
 # -- text -----------------------------------------------------------------------
 
+def _short(text):
+    """A node id (its wire text, as in --json) as people read it: a key's
+    id's first 8 hex digits, a keyless id whole."""
+    return text[:SHORT] if len(text) == 32 else text or "-"
+
+
 def renderStatus(obj):
     lines = [plural(obj['total'], "live node")
              + (f" (showing {len(obj['nodes'])})" if len(obj["nodes"]) < obj["total"]
                 else "")]
     for entry in obj["nodes"]:
-        lines.append(f"  node {entry['id']:>10}  {entry['host']}:{entry['port']}  "
+        lines.append(f"  node {_short(entry['id']):>10}  {entry['host']}:{entry['port']}  "
                      f"{entry['scheme'] or '-'}")
     return "\n".join(lines)
 
@@ -370,7 +418,7 @@ def renderList(obj):
     if obj["items"]:
         lines.append("in stock (live query of every node):")
         for item, entry in obj["items"].items():
-            sellers = ", ".join(str(s) for s in entry["sellers"]) or "-"
+            sellers = ", ".join(_short(s) for s in entry["sellers"]) or "-"
             lines.append(f"  {item}: {plural(entry['units'], 'unit')}, sellers: "
                          f"{sellers}")
     else:
@@ -378,14 +426,14 @@ def renderList(obj):
     if obj.get("files"):
         lines.append("shared files (live query of every node):")
         for entry in obj["files"]:
-            sellers = ", ".join(str(s) for s in entry["sellers"])
+            sellers = ", ".join(_short(s) for s in entry["sellers"])
             lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, sha256 "
                          f"{entry['sha256'][:16]}…, sellers: {sellers}")
     if obj["index"]:
         lines.append("in the tracker's index (sellers per item):")
         lines += [f"  {item}: {count}" for item, count in obj["index"].items()]
     for entry in obj["unreachable"]:
-        lines.append(f"not answered: node {entry['id']} at {entry['host']}:"
+        lines.append(f"not answered: node {_short(entry['id'])} at {entry['host']}:"
                      f"{entry['port']}: {entry['why']}")
     return "\n".join(lines)
 
@@ -393,20 +441,21 @@ def renderList(obj):
 def _linked(link):
     """The other end of a node's link, in words: a node, or a status client
     (this command, the web view), whose id is no node's."""
-    return "a status client" if link["purpose"] == STATUS else f"node {link['id']}"
+    return ("a status client" if link["purpose"] == STATUS
+            else f"node {_short(link['id'])}")
 
 
 def _peer(peer_id):
     """The peer of a recent message, in words: a node, or a connection
     that had not yet said who it is (its first ``thisisme``)."""
-    return "a new connection" if peer_id < 0 else f"node {peer_id}"
+    return "a new connection" if not peer_id else f"node {_short(peer_id)}"
 
 
 def renderNode(obj):
     def counts(values):
         return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
 
-    lines = [f"node {obj['id']} at {obj['host']}:{obj['port']} ({obj['scheme']})",
+    lines = [f"node {_short(obj['id'])} at {obj['host']}:{obj['port']} ({obj['scheme']})",
              f"links: {len(obj['links'])}"]
     lines += [f"  {_linked(link)} at {link['host']}:{link['port']} "
               f"({link['purpose']})" for link in obj["links"]]

@@ -24,6 +24,7 @@ from twisted.internet import defer
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from twisted_bazaar.wire.ids import SHORT, wireId
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.core.node import NodeConfig
@@ -175,13 +176,20 @@ class OneShotBuy:
         fetched = self.fetcher.fetched if self.fetcher is not None else {}
         # A file is bought once, whatever the quantity asked.
         [want] = self.buyer.wants
-        return {"node": self.node.id, "item": self.item, "quantity": want.quantity,
-                "purchases": [{"buy_id": p.buy_id, "seller": p.seller, "units": p.units}
+        return {"node": wireId(self.node.id), "item": self.item,
+                "quantity": want.quantity,
+                "purchases": [{"buy_id": p.buy_id, "seller": wireId(p.seller),
+                               "units": p.units}
                               for p in self.buyer.bag],
                 "files": [{"name": name, "path": path,
-                           "pieces": [{"seller": seller, "pieces": n}
+                           "pieces": [{"seller": wireId(seller), "pieces": n}
                                       for seller, n in sorted(served.items())]}
                           for name, (path, served) in sorted(fetched.items())]}
+
+
+def _short(text):
+    """A node id's wire text as people read it (L{shortId})."""
+    return text[:SHORT] if len(text) == 32 else text
 
 
 def renderBuy(obj):
@@ -191,11 +199,11 @@ def renderBuy(obj):
     for p in obj["purchases"]:
         total += p["units"]
         units = f"{p['units']} " if p["units"] != 1 else ""
-        lines.append(f"bought {units}{obj['item']} from node {p['seller']} "
+        lines.append(f"bought {units}{obj['item']} from node {_short(p['seller'])} "
                      f"({total} of {obj['quantity']})")
     for entry in obj.get("files", ()):
         served = ", ".join(f"{row['pieces']} piece{'s' if row['pieces'] != 1 else ''} "
-                           f"from node {row['seller']}" for row in entry["pieces"])
+                           f"from node {_short(row['seller'])}" for row in entry["pieces"])
         lines.append(f"downloaded {entry['name']} into {entry['path']}, sha256 "
                      f"verified ({served})")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
@@ -139,7 +140,8 @@ class Membership(Service):
             # A tracker that refuses (noslots) is tried less and less often.
             self._client.succeeded()
         self.node.setId(answer.id)
-        self.log.info("registered with the tracker as node {id}", id=answer.id)
+        self.log.info("registered with the tracker as node {short} (id {id})",
+                      short=shortId(answer.id), id=wireId(answer.id))
         self.node.events.trackerRegistered()
 
     @_machine.output()

@@ -17,6 +17,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface, implementer
 
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import EventBus
 from twisted_bazaar.net.link import Link, LinkSettings
@@ -298,12 +299,13 @@ class Node:
             stored.addCallback(self._announceReady, node_id)
 
     def _idNotStored(self, reason, node_id):
-        self.log.warn("could not store node id {id}: {why}", id=node_id,
+        self.log.warn("could not store node id {id}: {why}", id=wireId(node_id),
                       why=reason.getErrorMessage())
 
     def _announceReady(self, _, node_id):
-        self.log.info("node {id} ready, listening on port {port}", id=node_id,
-                      port=self.port)
+        # The whole id once, for a user to copy (bazaar node takes it).
+        self.log.info("node {short} ready, listening on port {port} (id {id})",
+                      short=shortId(node_id), port=self.port, id=wireId(node_id))
         self.events.nodeReady()
 
     def buildLink(self, inbound):
@@ -333,7 +335,7 @@ class Node:
         """
         if self.stopper is None or self.stopping:
             return
-        self.log.info("node {id} stopping: {why}", id=self.id, why=why)
+        self.log.info("node {id} stopping: {why}", id=shortId(self.id), why=why)
         self.stopper(why)
 
     def shutdown(self):

@@ -29,6 +29,7 @@ import attr
 
 from twisted_bazaar import wire
 from twisted_bazaar.wire import checkSha256, checkSize
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.identity.keys import keyId, verify
 from twisted_bazaar.wire import (
     SELLER_KEYS,
@@ -60,11 +61,10 @@ errorCode("badrecord", "a discovery record that is not the sender's own, is not 
           "signed by its seller's key, or is outside its time bounds")
 
 _millis = wire.intIn(0, MAX_MS, "milliseconds from 0 to 2^53")
-_position = wire.intIn(0, 2**31 - 1, "a node id from 0 to 2^31-1")
 _transfer = wire.intIn(1, 65535, "a port from 1 to 65535")
 
 #: The record's fields on the wire, in order: (key, checker, required).
-_FIELDS = (("item", wire.checkItem, True), ("seller", _position, True),
+_FIELDS = (("item", wire.checkItem, True), ("seller", wire.checkNodeId, True),
            ("host", wire.checkHost, True), ("port", wire.checkPort, True),
            ("size", checkSize, False), ("sha256", checkSha256, False),
            ("transfer", _transfer, False), ("issued", _millis, True),
@@ -104,8 +104,9 @@ class Record:
         return () if self.sha256 is None else (self.size, self.sha256, self.transfer)
 
     def signed(self):
-        """The wire fields the signature covers (all but ``sig``)."""
-        fields = {"item": self.item, "seller": self.seller, "host": self.host,
+        """The wire fields the signature covers (all but ``sig``): the
+        seller's id as its wire text, as it is signed."""
+        fields = {"item": self.item, "seller": wireId(self.seller), "host": self.host,
                   "port": self.port, "issued": self.issued, "expires": self.expires,
                   "key": self.key}
         for key in FILE_FIELDS:
@@ -169,8 +170,8 @@ def recordedSellers(limit):
                 raise ProtocolError(f"{name} entry lacks record")
             record = checkRecord(entry["record"], f"{name}.record")
             if record.seller != row[0]:
-                raise ProtocolError(f"{name} entry names node {row[0]} with node "
-                                    f"{record.seller}'s record")
+                raise ProtocolError(f"{name} entry names node {shortId(row[0])} with "
+                                    f"node {shortId(record.seller)}'s record")
             sellers.append(row + (record,))
         return tuple(sellers)
 
@@ -181,7 +182,7 @@ def recordedSellers(limit):
 def sellerObject(seller):
     """A seller as L{recordedSellers} gives it, back to its wire object."""
     seller_id, host, port, record = seller
-    return {"id": seller_id, "host": host, "port": port, "record": record.asDict()}
+    return {"id": wireId(seller_id), "host": host, "port": port, "record": record.asDict()}
 
 
 def milliseconds(seconds):
@@ -210,7 +211,8 @@ def recordFault(record, now, seller=None, item=None, alive=False):
     withdrawal has).
     """
     if seller is not None and record.seller != seller:
-        return f"it is node {record.seller}'s record, not node {seller}'s"
+        return (f"it is node {shortId(record.seller)}'s record, not node "
+                f"{shortId(seller)}'s")
     if item is not None and record.item != item:
         return "it is a record of another item"
     if record.issued > milliseconds(now + CLOCK_SKEW):
@@ -220,7 +222,7 @@ def recordFault(record, now, seller=None, item=None, alive=False):
     if alive and not live(record, now):
         return "it has expired"
     if not verified(record):
-        return f"it is not signed by the key of node {record.seller}"
+        return f"it is not signed by the key of node {shortId(record.seller)}"
     return None
 
 

@@ -11,6 +11,7 @@ from twisted.application.service import Service
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.core.events import NodeObserver
@@ -106,7 +107,7 @@ class RandomNeighbours(Service, NodeObserver):
         self._connecting = None
         if self.running:
             self.log.info("could not link to node {id} at {host}:{port}: {why}",
-                          id=reply.id, host=reply.host, port=reply.port,
+                          id=shortId(reply.id), host=reply.host, port=reply.port,
                           why=reason.getErrorMessage())
             self._retryLater()
 

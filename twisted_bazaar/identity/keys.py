@@ -5,14 +5,23 @@ public key, so that an id can be proven and not merely claimed.
 On the wire (docs/protocol.md, "Keys and signatures"), a public key, a
 nonce and a signature are each sent as text: their bytes in base64url
 (RFC 4648 section 5) without ``=`` padding.  Trade messages carry their
-author's key and signature (L{Identity.signed}, L{signedBy}).  A node's id is the first four
-bytes of SHA-256("bazaar-id:" + public key), as a big-endian integer, with
-its top bit cleared.  Handshake proofs, which prove that a peer holds its
-key, are made and checked in L{twisted_bazaar.identity.proofs} alone.
+author's key and signature (L{Identity.signed}, L{signedBy}).  A node's id is the first 16
+bytes (128 bits) of SHA-256("bazaar-id:" + public key): finding a key for
+a given id costs about 2^128 key generations.  On the wire it is those
+bytes in lowercase hex; inside a process an int with bit 128 set
+(L{twisted_bazaar.wire.ids}).  Handshake proofs, which prove that a peer
+holds its key, are made and checked in L{twisted_bazaar.identity.proofs}
+alone.
+
+Tests narrow the id to a few bits (L{narrowedIds}) so that two keys with
+one id are cheap to find: every holder of an id (the tracker, the link
+table, super-peers, the index, the Chord ring) must refuse a second key,
+whatever the width.  Nothing a daemon reads (flags, config) reaches it.
 """
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import os
 import re
@@ -27,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from twisted_bazaar.wire import canonical, canonicalFields
+from twisted_bazaar.wire.ids import ID_BITS, KEYED
 
 #: File of a node's private key inside its data dir.
 KEY_FILE = "node.key"
@@ -44,22 +54,53 @@ def encode(data):
 def decode(text):
     """Unpadded base64url text as bytes.  Strict: Python's decoder skips
     characters outside the alphabet, and reads ``+`` and ``/`` as ``-``
-    and ``_``; here they make the text no base64url at all.
+    and ``_``; here they make the text no base64url at all, and so does a
+    last character whose unused bits are not zero (so that each byte
+    string has exactly one text).
 
     @raise ValueError: if it is not.
     """
     if _BASE64URL.fullmatch(text) is None:
         raise ValueError("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise ValueError("not base64url") from None
+    if encode(data) != text:
+        # The last character's unused bits are not zero: a second text
+        # for the same bytes, which would make a key's text a poor map key.
+        raise ValueError("not canonical base64url: its unused bits are not zero")
+    return data
+
+
+#: Bits of the key's hash an id keeps: ID_BITS, but in tests under
+#: L{narrowedIds}.
+_width = ID_BITS
 
 
 def deriveId(public_key):
-    """The node id that belongs to a public key (32 raw bytes)."""
+    """The node id that belongs to a public key (32 raw bytes): the first
+    128 bits of its hash (fewer under L{narrowedIds}), as an int with
+    L{KEYED} set."""
     digest = hashlib.sha256(b"bazaar-id:" + public_key).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+    return KEYED | (int.from_bytes(digest[:16], "big") >> (ID_BITS - _width))
+
+
+@contextlib.contextmanager
+def narrowedIds(bits):
+    """
+    For tests only: while in this block, a key's id keeps only ``bits``
+    bits of its hash, so that two keys with one id are found in a few
+    tries.  Keys made in the block keep the narrow id they got.
+    """
+    global _width
+    if not 1 <= bits <= ID_BITS:
+        raise ValueError(f"an id has 1 to {ID_BITS} bits, not {bits}")
+    before, _width = _width, bits
+    try:
+        yield
+    finally:
+        _width = before
 
 
 def verify(key, signature, data):

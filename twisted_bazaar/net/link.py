@@ -29,6 +29,7 @@ from twisted.logger import Logger, LogLevel
 
 from zope.interface import Interface, implementer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.net.batch import FLUSH_BYTES, WriteBatch
 from twisted_bazaar.net.eviction import groupOf
@@ -308,7 +309,7 @@ class Link(Keepalive, Protocol):
             return where
         if type(self.peer_id) is str:  # the tracker link, named by membership
             return f"{self.peer_id} at {where}"
-        return f"node {self.peer_id} at {where}"
+        return f"node {shortId(self.peer_id)} at {where}"
 
     def peerLine(self, level, format, logger=None, **fields):
         """
@@ -401,7 +402,10 @@ class Link(Keepalive, Protocol):
             if self.settings.verbose:
                 self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
                               info=e.info)
-            self.protocolError(e.code, e.info, answer=e.answerable)
+            # Before the handshake is done, a refused message ends the
+            # link (docs/protocol.md §14); after it, the link stays open.
+            self.protocolError(e.code, e.info, answer=e.answerable,
+                               close=self.peer_id is None)
             return
         settings = self.settings
         traffic = settings.traffic

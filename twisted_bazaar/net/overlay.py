@@ -24,6 +24,7 @@ from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
 from twisted_bazaar.net.recent import STATUS, RecentMessages
 from twisted_bazaar.identity.keys import keyOwns
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
@@ -51,7 +52,7 @@ def _levelOf(link):
 def _named(link, peer):
     """Who is at the other end of a link, for the log: a node, or a status
     client (whose id is no node's)."""
-    return "a status client" if link.purpose == STATUS else f"node {peer}"
+    return "a status client" if link.purpose == STATUS else f"node {shortId(peer)}"
 
 class LinkState:
     """
@@ -375,7 +376,7 @@ class Overlay:
             link.close("peer said dc", routine=True)
         elif kind is wire.ThisIsMe:
             if message.id != link.peer_id:
-                link.protocolError("wtf", f"this link belongs to node {link.peer_id}",
+                link.protocolError("wtf", f"this link belongs to node {wireId(link.peer_id)}",
                                    close=True)
         else:
             link.protocolError("wtf", f"this node does not handle {message.TYPE}")
@@ -417,7 +418,7 @@ class Overlay:
             link.refuse("wtf", "that is this node's own id")
             return
         if hello.key is not None and not keyOwns(hello.key, peer):
-            link.refuse("wtf", f"{peer} is not the id of that key")
+            link.refuse("wtf", f"{wireId(peer)} is not the id of that key")
             return
         if link.inbound and hello.key is not None and hello.nonce is None:
             link.refuse("wtf", "a thisisme with a key needs a nonce to prove it with")
@@ -475,9 +476,11 @@ class Overlay:
         state.established = True
         state.handshake = state.hello = None
         existing = self.links.get(peer)
+        if existing is not None and self._usurps(link, existing, peer):
+            return
         if existing is not None and not self._replaces(link, existing, peer):
             link.peer_id = peer
-            link.retire(f"already linked to node {peer}")
+            link.retire(f"already linked to node {shortId(peer)}")
             if link.purpose == OVERLAY and existing.purpose != OVERLAY:
                 # The peer becomes a neighbour: told like a new link.
                 self._setPurpose(existing, OVERLAY)
@@ -517,6 +520,21 @@ class Overlay:
     def _setPurpose(self, link, purpose):
         link.purpose = purpose
         link.setIdleTimeout(self.idle_timeouts.get(purpose))
+
+    def _usurps(self, new, old, peer):
+        """
+        Whether ``new`` is a second key's link to the id ``old`` is linked
+        to by its first key (ids narrowed in a test, or a collision): the
+        first holder keeps its link, and ``new`` is refused, said why.
+        """
+        first, second = self.keyed.get(old), self.keyed.get(new)
+        if first is None or second is None or first == second:
+            return False
+        self.log.info("refused a link from another key claiming node {id}, which is "
+                      "linked already with its own key: the first holder of an id "
+                      "keeps it", id=shortId(peer))
+        new.refuse("wtf", f"node {wireId(peer)} is linked already, with another key")
+        return True
 
     def _replaces(self, new, old, peer):
         """

@@ -15,6 +15,7 @@ from twisted.logger import Logger
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import keyOwns, signedBy
 from twisted_bazaar.base.logthrottle import LogThrottle
@@ -254,7 +255,7 @@ class Seller(Role):
             return True
         if self.refusalLog.admit(f"{message.TYPE}s not signed by their buyers"):
             self.log.info("ignoring a {type} not signed by node {buyer}",
-                          type=message.TYPE, buyer=buyer)
+                          type=message.TYPE, buyer=shortId(buyer))
         return False
 
     def _logRefusals(self, counts, interval):
@@ -556,7 +557,7 @@ class Seller(Role):
             if log.admit(sale.item, sale.units):
                 self.log.info("sold {units}{item} to {buyer} ({left} left)",
                               units=f"{sale.units} " if sale.units != 1 else "",
-                              item=sale.item, buyer=sale.buyer, left=remaining)
+                              item=sale.item, buyer=shortId(sale.buyer), left=remaining)
 
     def _logUnlogged(self, counts, interval):
         self.log.info("sold {n} more units in the last {interval:g} s, not logged "

@@ -14,6 +14,7 @@ Leaving a state cancels its timer, and leaving ``searching`` otherwise than
 through ``found`` cancels the find.
 """
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.wire.trade import Buy, quantityField
@@ -294,7 +295,7 @@ class Want:
     def _takePending(self, pending):
         self._hold(offerOf(pending), pending.buy_id, pending.expires, pending.quantity)
         self.buyer.log.info("resuming buy {id} of {item} from {seller}",
-                            id=pending.buy_id, item=pending.item, seller=pending.seller)
+                            id=pending.buy_id, item=pending.item, seller=shortId(pending.seller))
 
     def _hold(self, offer, buy_id, expires, units):
         self.offer = offer
@@ -373,7 +374,7 @@ class Want:
         if why is None:
             why = "unreachable" if self.refusals >= REFUSALS else "silent"
         self.buyer.log.info("seller {seller} is {why}; trying the next offer",
-                            seller=self.offer.seller, why=why)
+                            seller=shortId(self.offer.seller), why=why)
 
     def _abandon(self, *args):
         """Stop waiting for the current buy, but keep it pending: if the
@@ -395,7 +396,8 @@ class Want:
             self._release()
         self.buyer.log.info("bought {units}{item} from {seller} ({n} of {q})",
                             units=f"{purchase.units} " if purchase.units != 1 else "",
-                            item=purchase.item, seller=purchase.seller, n=self.bought,
+                            item=purchase.item, seller=shortId(purchase.seller),
+                            n=self.bought,
                             q=self.quantity)
 
     def _finish(self, purchase):

@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 
 #: Default number of destinations kept in the path table.
@@ -70,7 +71,7 @@ class PathRouter:
         except ValueError:
             # Counted like any bad message, so a peer cannot spray them (an
             # error is not answered, but counted all the same).
-            link.protocolError("wrongway", f"node {node.id} is not on the path "
+            link.protocolError("wrongway", f"node {wireId(node.id)} is not on the path "
                                f"of this {message.TYPE}",
                                answer=type(message) is not wire.Error)
             return
@@ -80,7 +81,7 @@ class PathRouter:
             # elsewhere.  A path that starts here is this node's own: one
             # that comes in from a peer is in this node's name, and relayed
             # it would reach the next hop as if this node had sent it.
-            why = (f"node {node.id} starts the path of this {message.TYPE}, so it "
+            why = (f"node {wireId(node.id)} starts the path of this {message.TYPE}, so it "
                    "cannot come from another node" if not here else
                    f"this {message.TYPE} must come from node {path[here - 1]}")
             link.protocolError("wrongway", why, answer=type(message) is not wire.Error)

@@ -38,7 +38,7 @@ import random
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.schemes.chord.ring import BITS, fingerStart
+from twisted_bazaar.schemes.chord.ring import BITS, distance, fingerStart, place
 from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
@@ -211,20 +211,28 @@ def linkSuperPeers(network, supers, leaves, edges, rng):
 
 def ringTables(ids, length):
     """
-    For a ring of the given ids (sorted), each node's tables as
+    For a ring of the given ids (in ring order), each node's tables as
     stabilization and finger repair leave them: [(successors,
-    predecessor, fingers)] in the order of ids, as ids (a finger that is
-    the node itself is None).
+    predecessor, fingers)] in the order of ids, as ids; fingers as runs
+    (L{twisted_bazaar.schemes.chord.state.Fingers}): [(first index, id)],
+    a finger that is the node itself None.
     """
     size = len(ids)
+    places = [place(node_id) for node_id in ids]
     tables = []
     for index, node_id in enumerate(ids):
         successors = [ids[(index + step) % size]
                       for step in range(1, min(length, size - 1) + 1)]
-        fingers = []
-        for finger in range(BITS):
-            target = ids[bisect.bisect_left(ids, fingerStart(node_id, finger)) % size]
-            fingers.append(target if target != node_id else None)
+        fingers, finger = [], 0
+        while finger < BITS:
+            target = ids[bisect.bisect_left(places, fingerStart(node_id, finger)) % size]
+            if target == node_id:
+                # Past the last node clockwise: so is every later start.
+                fingers.append((finger, None))
+                break
+            fingers.append((finger, target))
+            # Every finger whose start is not past target is target.
+            finger = max(finger + 1, distance(node_id, target).bit_length())
         tables.append((successors, ids[index - 1], fingers))
     return tables
 
@@ -240,7 +248,8 @@ def ringPairs(ids, tables):
     """
     seen = set()
     for node_id, (successors, predecessor, fingers) in zip(ids, tables):
-        for peer in sorted(set(successors + [predecessor] + fingers) - {None, node_id}):
+        needed = successors + [predecessor] + [finger for _, finger in fingers]
+        for peer in sorted(set(needed) - {None, node_id}):
             pair = (min(node_id, peer), max(node_id, peer))
             if pair not in seen:
                 seen.add(pair)
@@ -254,7 +263,7 @@ def placeRing(network, nodes):
     which starts its upkeep and its sellers' stores.
     """
     by_id = {node.id: node for node in nodes}
-    ids = sorted(by_id)
+    ids = sorted(by_id, key=place)
     length = nodes[0].discovery.settings.successors if nodes else 0
     tables = ringTables(ids, length)
     for opener, acceptor in ringPairs(ids, tables):
@@ -276,4 +285,5 @@ def placeRing(network, nodes):
 
     for node_id, (successors, predecessor, fingers) in zip(ids, tables):
         by_id[node_id].discovery.place([peer(each) for each in successors],
-                                       peer(predecessor), [peer(each) for each in fingers])
+                                       peer(predecessor),
+                                       [(first, peer(each)) for first, each in fingers])

@@ -16,12 +16,14 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings
+from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID
 
 #: Seconds a question may take, unless told otherwise.
 DEFAULT_TIMEOUT = 10.0
-#: Ids a status client says it is on a node's link: above every node id
-#: the tracker gives out, so that it is nobody's.
-CLIENT_IDS = (2**31, 2**62)
+#: Ids a status client says it is on a node's link: keyless ids above
+#: every id the tracker gives out (2^31), so that they are nobody's, and
+#: within 10 decimal digits (L{twisted_bazaar.wire.ids.KEYLESS_LIMIT}).
+CLIENT_IDS = (2**31, KEYLESS_LIMIT)
 
 
 class ClientError(Exception):
@@ -100,7 +102,7 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT)
 def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT):
     """Register with the tracker as a client that takes no links (port 0),
     then ask."""
-    return ask(reactor, address, wire.ThisIsMe(-1, 0, ""), question, answer_type,
+    return ask(reactor, address, wire.ThisIsMe(NO_ID, 0, ""), question, answer_type,
                timeout)
 
 

@@ -17,10 +17,11 @@ from twisted_bazaar.wire import (
     REQUIRED,
     Message,
     checkHost,
-    checkId,
     checkInfo,
     checkItem,
     checkName,
+    checkNodeId,
+    checkNodeIdOrNone,
     checkPort,
     checkSha256,
     checkSize,
@@ -31,7 +32,8 @@ from twisted_bazaar.wire import (
     objectList,
     ProtocolError,
 )
-from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE, UNKNOWN_PEER
+from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
+from twisted_bazaar.wire.ids import wireId
 
 #: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
 MAX_ENTRIES = 1024
@@ -53,9 +55,9 @@ _schemeName.fast = "False"
 _count = intIn(0, ID_LIMIT - 1, "a count")
 _counts = itemCounts(MAX_ITEMS)
 
-MEMBER_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort),
+MEMBER_KEYS = (("id", checkNodeId), ("host", checkHost), ("port", checkPort),
                ("scheme", _schemeName))
-LINK_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort),
+LINK_KEYS = (("id", checkNodeId), ("host", checkHost), ("port", checkPort),
              ("purpose", checkName))
 
 
@@ -74,7 +76,7 @@ DOWNLOAD_KEYS = FILE_KEYS + (("have", checkSize), ("rate", checkSize),
                              ("sellers", _count), ("state", checkName),
                              ("why", checkInfo))
 RECENT_KEYS = (("ago", _count), ("dir", _direction),
-               ("peer", intIn(UNKNOWN_PEER, ID_LIMIT - 1, "a node id or -1")),
+               ("peer", checkNodeIdOrNone),
                ("type", checkName))
 
 
@@ -98,8 +100,9 @@ class MemberList(Message):
 
     def asDict(self):
         return {"type": "memberlist", "total": self.total,
-                "nodes": [dict(zip(("id", "host", "port", "scheme"), row))
-                          for row in self.nodes]}
+                "nodes": [{"id": wireId(node_id), "host": host, "port": port,
+                           "scheme": scheme}
+                          for node_id, host, port, scheme in self.nodes]}
 
 
 @message("state", bucket="query")
@@ -108,7 +111,7 @@ class State(Message):
     """What is your state?"""
 
 
-@message("nodestate", ("id", "id", checkId, REQUIRED),
+@message("nodestate", ("id", "id", checkNodeIdOrNone, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
          ("scheme", "scheme", checkName, REQUIRED),
          ("links", "links", objectList(LINK_KEYS, MAX_ENTRIES), REQUIRED),
@@ -124,9 +127,10 @@ class NodeState(Message):
     established links as (id, host, port, purpose), stock (item -> units,
     reserved included), bag (item -> units bought), pending buys, and the
     messages it sent and received last, as (milliseconds ago, "in" or
-    "out", peer id or -1, type), oldest first; the files it shares, as
-    (name, size, sha256, sold), by name (not in its stock); its downloads, as
-    (name, size, sha256, have, rate, sellers, state, why), by name.
+    "out", peer id or -1 (``""`` on the wire), type), oldest first; the
+    files it shares, as (name, size, sha256, sold), by name (not in its
+    stock); its downloads, as (name, size, sha256, have, rate, sellers,
+    state, why), by name.
     """
 
     id: int
@@ -142,14 +146,15 @@ class NodeState(Message):
     downloads: tuple = ()
 
     def asDict(self):
-        return {"type": "nodestate", "id": self.id, "host": self.host,
+        return {"type": "nodestate", "id": wireId(self.id), "host": self.host,
                 "port": self.port, "scheme": self.scheme,
-                "links": [dict(zip(("id", "host", "port", "purpose"), row))
-                          for row in self.links],
+                "links": [{"id": wireId(node_id), "host": host, "port": port,
+                           "purpose": purpose}
+                          for node_id, host, port, purpose in self.links],
                 "stock": dict(self.stock), "bag": dict(self.bag),
                 "pending": self.pending,
-                "recent": [dict(zip(("ago", "dir", "peer", "type"), row))
-                           for row in self.recent],
+                "recent": [{"ago": ago, "dir": way, "peer": wireId(peer), "type": kind}
+                           for ago, way, peer, kind in self.recent],
                 "files": [dict(zip((key for key, _ in SHARED_KEYS), row))
                           for row in self.files],
                 "downloads": [dict(zip((key for key, _ in DOWNLOAD_KEYS), row))

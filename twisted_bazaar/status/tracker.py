@@ -9,6 +9,7 @@ import json
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.status.messages import MAX_ENTRIES, MemberList, Members
 from twisted_bazaar.tracker.extension import ITrackerExtension, ITrackerExtensionPlugin
 
@@ -44,7 +45,9 @@ class StatusExtension:
         room = self.tracker.settings.frame_limit - 64
         rows = []
         for row in members[:MAX_ENTRIES]:
-            room -= len(json.dumps(dict(zip(("id", "host", "port", "scheme"), row)),
+            node_id, host, port, scheme = row
+            room -= len(json.dumps({"id": wireId(node_id), "host": host, "port": port,
+                                    "scheme": scheme},
                                    ensure_ascii=False, separators=(",", ":"))
                         .encode("utf-8")) + 1
             if room < 0:

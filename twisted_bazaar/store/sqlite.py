@@ -35,6 +35,7 @@ import urllib.parse
 
 from twisted.internet import defer
 
+from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar.store.executors import InlineExecutor
 from twisted_bazaar.store.records import (
     DB_NAME,
@@ -267,7 +268,7 @@ class SQLiteStore(SnapshotReads):
         """Put a purchase in the bag and forget its pending buy, at once."""
         return self._write("purchase not recorded", [
             ("INSERT OR IGNORE INTO bag VALUES (?, ?, ?, ?, ?, ?, ?)",
-             (purchase.buy_id, purchase.item, purchase.seller, purchase.time,
+             (purchase.buy_id, purchase.item, _idIn(purchase.seller), purchase.time,
               purchase.sha256, purchase.size, purchase.units)),
             ("DELETE FROM pending WHERE buy_id = ?", (purchase.buy_id,)),
         ], self._state.recordPurchase, purchase)
@@ -290,9 +291,21 @@ class SQLiteStore(SnapshotReads):
         return result
 
 
+def _idIn(node_id):
+    """A node id as a column holds it: a keyless id as an integer, a
+    keyed one (129 bits here, past SQLite's 64) as its 16 bytes, a BLOB,
+    which no column's affinity converts."""
+    return node_id if node_id < KEYED else (node_id ^ KEYED).to_bytes(16, "big")
+
+
+def _idOut(value):
+    """A node id from its column (L{_idIn})."""
+    return KEYED | int.from_bytes(value, "big") if type(value) is bytes else value
+
+
 def _pendingStatements(pending, db):
     return [("INSERT OR REPLACE INTO pending VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-             (pending.buy_id, pending.item, pending.seller,
+             (pending.buy_id, pending.item, _idIn(pending.seller),
               json.dumps(list(pending.path)), pending.host, pending.port,
               pending.expires, pending.sha256, pending.size, pending.quantity))]
 
@@ -323,7 +336,7 @@ def _salesStatements(sales, db):
                       (sale.buyer_key or "", sale.buy_id)).fetchone():
             raise StoreError(f"buy {sale.buy_id} is closed")
     statements += [("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sale.buyer_key or "", sale.buy_id, sale.item, sale.buyer,
+                    (sale.buyer_key or "", sale.buy_id, sale.item, _idIn(sale.buyer),
                      sale.time, sale.sha256, sale.size, sale.units))
                    for sale in sales]
     return statements
@@ -425,14 +438,16 @@ def _load(db):
         node_id=None if node_id is None else int(node_id),
         seeded=None if seeded is None else json.loads(seeded),
         inventory=dict(db.execute("SELECT item, units FROM inventory ORDER BY item")),
-        sales=[Sale(b, i, who, t, key or None, sha256, size, units)
+        sales=[Sale(b, i, _idOut(who), t, key or None, sha256, size, units)
                for key, b, i, who, t, sha256, size, units in db.execute(
                    "SELECT buyer_key, buy_id, item, buyer, time, sha256, size, units "
                    "FROM sales ORDER BY time, buy_id")],
-        bag=[Purchase(*row) for row in db.execute(
-            "SELECT buy_id, item, seller, time, sha256, size, units FROM bag "
-            "ORDER BY time, buy_id")],
-        pending=[PendingBuy(b, i, s, tuple(json.loads(p)), h, port, e, sha256, size, q)
+        bag=[Purchase(b, i, _idOut(who), t, sha256, size, units)
+             for b, i, who, t, sha256, size, units in db.execute(
+                 "SELECT buy_id, item, seller, time, sha256, size, units FROM bag "
+                 "ORDER BY time, buy_id")],
+        pending=[PendingBuy(b, i, _idOut(s), tuple(json.loads(p)), h, port, e, sha256,
+                            size, q)
                  for b, i, s, p, h, port, e, sha256, size, q in db.execute(
                      "SELECT buy_id, item, seller, path, host, port, expires, sha256, "
                      "size, quantity FROM pending ORDER BY buy_id")],
@@ -470,11 +485,13 @@ def readState(directory):
             # version) has no units: one a buy.
             units = {table: "units" if "units" in _columns(db, table) else "1"
                      for table in ("sales", "bag")}
-            sales = [{"buy_id": b, "item": i, "buyer": who, "time": t, "units": n}
+            sales = [{"buy_id": b, "item": i, "buyer": wireId(_idOut(who)), "time": t,
+                      "units": n}
                      for b, i, who, t, n in db.execute(
                          f"SELECT buy_id, item, buyer, time, {units['sales']} "
                          "FROM sales ORDER BY time, buy_id")]
-            bag = [{"buy_id": b, "item": i, "seller": who, "time": t, "units": n}
+            bag = [{"buy_id": b, "item": i, "seller": wireId(_idOut(who)), "time": t,
+                    "units": n}
                    for b, i, who, t, n in db.execute(
                        f"SELECT buy_id, item, seller, time, {units['bag']} FROM bag "
                        "ORDER BY time, buy_id")]
@@ -482,5 +499,5 @@ def readState(directory):
             db.close()
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot read: {e}") from None
-    return {"node_id": None if row is None else int(row[0]), "inventory": inventory,
+    return {"node_id": None if row is None else wireId(int(row[0])), "inventory": inventory,
             "sales": sales, "bag": bag}

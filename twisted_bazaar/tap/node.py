@@ -15,6 +15,7 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 from twisted.python import usage
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS, NodeConfig
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
@@ -327,7 +328,7 @@ def restoredLine(directory, store):
         held[purchase.item] = held.get(purchase.item, 0) + purchase.units
     contents = ", ".join(f"{item} x{n}" for item, n in sorted(held.items()))
     return (f"data dir {directory}: restored node "
-            f"{'(no id yet)' if node_id is None else node_id}; "
+            f"{'(no id yet)' if node_id is None else shortId(node_id)}; "
             f"stock: {stock or 'none'}; bag: {sum(held.values())}"
             f"{f' ({contents})' if contents else ''}; pending buys: {len(pending)}")
 

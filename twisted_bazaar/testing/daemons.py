@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from twisted_bazaar.wire.ids import parseWireId, shortId
 from pathlib import Path
 
 #: Seconds a caller waits for a log line unless told otherwise.
@@ -25,9 +26,10 @@ STOP_TIMEOUT = 10.0
 LOOPBACK_LISTEN = "tcp:0:interface=127.0.0.1"
 
 TRACKER_LISTENING = re.compile(r"tracker listening on [^\s:]+:(?P<port>\d+)")
-NODE_REGISTERED = re.compile(r"registered with the tracker as node (?P<id>\d+)")
+NODE_REGISTERED = re.compile(
+    r"registered with the tracker as node \S+ \(id (?P<id>[0-9a-f]+)\)")
 #: What a node logs once its id is assigned and stored.
-NODE_READY = re.compile(r"node (?P<id>\d+) ready, listening on port")
+NODE_READY = re.compile(r"node \S+ ready, listening on port \d+ \(id (?P<id>[0-9a-f]+)\)")
 #: Log lines that mean something went wrong inside a daemon.
 PROBLEM = re.compile(r"Traceback|Unhandled")
 #: twistd's last log line after an orderly shutdown.
@@ -227,10 +229,13 @@ class LiveMarket:
         return tracker
 
     def waitIntroduced(self, node_id, timeout=DEFAULT_TIMEOUT):
-        """Wait until the tracker has checked node_id's address, and so
-        introduces it to other nodes."""
-        self.tracker.waitFor(rf"node {node_id} listens at \S+ as it said", timeout,
-                             what=f"'node {node_id} listens at HOST:PORT'")
+        """Wait until the tracker has checked node_id's address (an id, or
+        its wire text), and so introduces it to other nodes."""
+        if isinstance(node_id, str):
+            node_id = parseWireId(node_id)
+        self.tracker.waitFor(rf"node {shortId(node_id)} listens at \S+ as it said",
+                             timeout,
+                             what=f"'node {shortId(node_id)} listens at HOST:PORT'")
 
     def startNode(self, name, *role_args):
         """Start a node of this market's tracker, with its role flags
@@ -258,4 +263,4 @@ def nodeId(daemon, timeout=DEFAULT_TIMEOUT):
     """Wait until the node has its id from the tracker, and has stored it
     (it says it is ready only then); return its id."""
     ready = daemon.waitFor(NODE_READY, timeout, what="'node N ready'")
-    return int(ready["id"])
+    return parseWireId(ready["id"])

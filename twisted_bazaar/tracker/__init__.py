@@ -25,8 +25,10 @@ from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.fairness import FairPool
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
+from twisted_bazaar.wire.ids import NO_ID, isKeyed, shortId, wireId
 
-#: Node ids are non-negative and below this.
+#: The ids the tracker gives keyless nodes are non-negative and below
+#: this (a keyed node's id is its key's: L{twisted_bazaar.wire.ids}).
 ID_SPACE = 2**31
 #: Default port the tracker listens on, and nodes look for it on.
 DEFAULT_TRACKER_PORT = 7700
@@ -119,7 +121,11 @@ class Registry:
         was checked.
         """
         node_id = wanted
-        if not 0 <= node_id < ID_SPACE or node_id in self.nodes:
+        if isKeyed(node_id):
+            # Its key's id, proven: never another node's (the tracker
+            # refused a second key before it got here).
+            pass
+        elif not 0 <= node_id < ID_SPACE or node_id in self.nodes:
             node_id = self.rng.randrange(ID_SPACE)
             while node_id in self.nodes:
                 node_id = self.rng.randrange(ID_SPACE)
@@ -296,7 +302,8 @@ class Tracker:
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
-            self.log.info("node {id} left ({n} live)", id=node_id, n=len(self.registry))
+            self.log.info("node {id} left ({n} live)", id=shortId(node_id),
+                          n=len(self.registry))
 
     def messageReceived(self, link, message):
         kind = type(message)
@@ -319,7 +326,7 @@ class Tracker:
             self._handlers[kind](link, message)
         elif kind is wire.ThisIsMe:
             if message.id != link.peer_id:
-                link.protocolError("wtf", f"you are node {link.peer_id}", close=True)
+                link.protocolError("wtf", f"you are node {wireId(link.peer_id)}", close=True)
         elif kind is wire.Dc:
             link.close("node said dc", routine=True)
         else:
@@ -365,8 +372,8 @@ class Tracker:
         if node_id is None:
             link.refuse("wtf", "that key is not the base64url of an Ed25519 public key")
             return
-        if hello.id not in (-1, node_id):
-            link.refuse("wtf", f"{hello.id} is not the id of that key")
+        if hello.id not in (NO_ID, node_id):
+            link.refuse("wtf", f"{wireId(hello.id)} is not the id of that key")
             return
         if hello.nonce is None:
             link.refuse("wtf", "a thisisme with a key needs a nonce to prove it with")
@@ -383,11 +390,19 @@ class Tracker:
                         "this registration")
             return
         holder = self.links.get(node_id)
+        if holder is not None and self._keys.get(node_id) != hello.key:
+            # Another key with the same id (ids narrowed in a test, or a
+            # collision): the first holder keeps its registration.
+            self.log.info("refused node {id}'s registration from another key: that "
+                          "id is registered already, with its own key, and the first "
+                          "holder of an id keeps it", id=shortId(node_id))
+            link.refuse("wtf", f"node {wireId(node_id)} is registered already, with "
+                        "another key")
+            return
         if holder is not None:
-            # The key's owner is back; an old connection of its own, or a
-            # node without a key that claimed its id, gives way.
+            # The key's owner is back: its old connection gives way.
             self._drop(holder)
-            holder.refuse("wtf", f"node {node_id} proved its key on another "
+            holder.refuse("wtf", f"node {wireId(node_id)} proved its key on another "
                           "connection")
         self._keys[node_id] = hello.key
         self._join(link, hello, node_id)
@@ -412,14 +427,17 @@ class Tracker:
         abilities = Abilities(hello.scheme, bool(hello.superpeer))
         if checking is None:
             checking = self.connector is not None and hello.port != 0
-        node_id = self.registry.join(hello.id if proven is None else proven, host,
+        # A keyless node never gets a key's id, whatever it asks for.
+        wanted = proven if proven is not None else (
+            NO_ID if isKeyed(hello.id) else hello.id)
+        node_id = self.registry.join(wanted, host,
                                      hello.port, abilities, verified=not checking)
         self.links[node_id] = link
         self.pending.release(link)
         link.identified(node_id)
         if proven is None:
             link.send(wire.ThisIsYou(node_id, hello.port))
-        self.log.info("node {id} joined from {host}:{port} ({n} live)", id=node_id,
+        self.log.info("node {id} joined from {host}:{port} ({n} live)", id=shortId(node_id),
                       host=host, port=hello.port, n=len(self.registry))
         if checking:
             self._check(node_id, RECHECK_FIRST)
@@ -444,10 +462,11 @@ class Tracker:
             del self._checks[node_id]
             self.registry.verify(node_id)
             self.log.info("node {id} listens at {host}:{port} as it said: introducing "
-                          "it", id=node_id, host=host, port=port)
+                          "it", id=shortId(node_id), host=host, port=port)
             return
         self.log.warn("node {id}: nothing at {host}:{port} answers as that node; "
-                      "not introducing it (checking again in {retry:g} s)", id=node_id,
+                      "not introducing it (checking again in {retry:g} s)",
+                      id=shortId(node_id),
                       host=host, port=port, retry=retry)
         self._checks[node_id] = self.clock.callLater(
             retry, self._check, node_id, min(retry * 2, RECHECK_MAX))
@@ -470,7 +489,7 @@ class Tracker:
         found = self.registry.pick(link.peer_id, request.exclude, request.scheme,
                                    bool(request.superpeer))
         if found is None:
-            link.send(wire.NodeReply(-1, "", 0))
+            link.send(wire.NodeReply(NO_ID, "", 0))
         else:
             link.send(wire.NodeReply(*found))
 

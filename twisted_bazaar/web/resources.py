@@ -16,6 +16,8 @@ from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
+from twisted_bazaar.wire.ids import NO_ID, parseWireId
+
 #: The page's assets.
 STATIC = Path(__file__).with_name("static")
 #: Most event streams open at once; more are answered 503.
@@ -32,12 +34,14 @@ def _json(request, data):
 
 
 def _nodeId(text):
-    """A node id from a path segment or argument, or None."""
+    """A node id from a path segment or argument (its wire text), or
+    None."""
     try:
         text = text.decode("ascii") if isinstance(text, bytes) else text
-        return int(text) if text.isdigit() else None
     except UnicodeDecodeError:
         return None
+    node_id = parseWireId(text)
+    return None if node_id is None or node_id == NO_ID else node_id
 
 
 class MarketData(Resource):

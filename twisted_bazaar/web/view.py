@@ -9,6 +9,7 @@ side) and hands snapshots to its subscribers.
 from collections import deque
 
 from twisted_bazaar.status.messages import DOWNLOAD_KEYS, SHARED_KEYS
+from twisted_bazaar.wire.ids import wireId
 
 #: Events the market's feed keeps, and each node's.
 RECENT = 50
@@ -114,17 +115,20 @@ class MarketView:
         for _ in range(min(units, RECENT)):
             for trade in self.trades:
                 if (trade["item"] == item and trade[side] is None
-                        and trade[other] != node_id and now - trade["at"] <= PAIRING):
-                    trade[side] = node_id
+                        and trade[other] != wireId(node_id)
+                        and now - trade["at"] <= PAIRING):
+                    trade[side] = wireId(node_id)
                     trade.pop("claim", None)
                     break
             else:
-                self.trades.append({"at": now, "item": item, side: node_id,
+                self.trades.append({"at": now, "item": item, side: wireId(node_id),
                                     other: None, **({"claim": True} if claim else {})})
             self._changed = True
 
     def _event(self, kind, node_id, feed=True, **details):
-        event = dict(at=self.clock.seconds(), kind=kind, node=node_id, **details)
+        if "peer" in details:
+            details["peer"] = wireId(details["peer"])
+        event = dict(at=self.clock.seconds(), kind=kind, node=wireId(node_id), **details)
         if feed:
             self.events.append(event)
         if kind != "left":
@@ -145,7 +149,7 @@ class MarketView:
         """
         nodes, edges, offers, files = [], set(), {}, {}
         for node_id, (_, host, port, scheme) in sorted(self.members.items()):
-            entry = {"id": node_id, "host": host, "port": port, "scheme": scheme,
+            entry = {"id": wireId(node_id), "host": host, "port": port, "scheme": scheme,
                      "known": False}
             state = self.states.get(node_id)
             if state is not None:
@@ -153,15 +157,15 @@ class MarketView:
                              pending=state.pending, links=len(_peers(state)),
                              files=len(state.files), downloads=len(state.downloads))
                 for peer in _peers(state) & set(self.members):
-                    edges.add((min(node_id, peer), max(node_id, peer)))
+                    edges.add((wireId(min(node_id, peer)), wireId(max(node_id, peer))))
                 for item, units in sorted(state.stock.items()):
                     if units:
-                        offers.setdefault(item, []).append({"node": node_id,
+                        offers.setdefault(item, []).append({"node": wireId(node_id),
                                                             "units": units})
                 for name, size, sha256, _ in state.files:
                     files.setdefault((name, sha256), {
                         "name": name, "size": size, "sha256": sha256,
-                        "nodes": []})["nodes"].append(node_id)
+                        "nodes": []})["nodes"].append(wireId(node_id))
             nodes.append(entry)
         return {"nodes": nodes, "edges": sorted(map(list, edges)),
                 "offers": dict(sorted(offers.items())),
@@ -181,7 +185,7 @@ class MarketView:
         if node_id not in self.members:
             return None
         _, host, port, scheme = self.members[node_id]
-        page = {"id": node_id, "host": host, "port": port, "scheme": scheme,
+        page = {"id": wireId(node_id), "host": host, "port": port, "scheme": scheme,
                 "known": False,
                 "events": list(self.nodeEvents.get(node_id, ()))}
         state = self.states.get(node_id)
@@ -190,12 +194,13 @@ class MarketView:
                         pending=state.pending,
                         files=[_row(SHARED_KEYS, row) for row in state.files],
                         downloads=[_row(DOWNLOAD_KEYS, row) for row in state.downloads],
-                        links=[{"id": peer, "host": peer_host, "port": peer_port,
+                        links=[{"id": wireId(peer), "host": peer_host, "port": peer_port,
                                 "purpose": purpose}
                                for peer, peer_host, peer_port, purpose in state.links
                                if purpose not in HIDDEN_PURPOSES])
             seen = self._seenAt[node_id]
-            page["messages"] = [{"at": seen - ago / 1000, "dir": direction, "peer": peer,
+            page["messages"] = [{"at": seen - ago / 1000, "dir": direction,
+                                 "peer": wireId(peer),
                                  "type": kind}
                                 for ago, direction, peer, kind in state.recent]
         return page

@@ -16,6 +16,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.status.client import CLIENT_IDS
 from twisted_bazaar.net.link import ILinkOwner, Link
@@ -54,7 +55,7 @@ class _Session:
         self.connecting = None
         if not isinstance(result, Link):
             self.log.debug("web view: cannot reach node {id} at {host}:{port}: "
-                           "{why}", id=self.node_id, host=self.address[0],
+                           "{why}", id=shortId(self.node_id), host=self.address[0],
                            port=self.address[1], why=result.getErrorMessage())
             self.watcher.sessionEnded(self)
 
@@ -85,7 +86,7 @@ class _Session:
                 link.identified(message.id)
                 self.ready = True
             else:
-                link.close(f"expected node {self.node_id}")
+                link.close(f"expected node {shortId(self.node_id)}")
         elif kind is NodeState:
             self.asked_at = None
             self.watcher.view.stateSeen(message)

@@ -26,6 +26,8 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     checkInfo,
     checkItem,
     checkName,
+    checkNodeId,
+    checkNodeIdOrNone,
     checkPath,
     checkPort,
     checkSha256,
@@ -42,6 +44,7 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     intIn,
     itemCounts,
     message,
+    nodeIdChecker,
     objectList,
     text,
 )

@@ -19,6 +19,8 @@ import re
 
 import attr
 
+from twisted_bazaar.wire import ids
+
 #: Largest magnitude of an id or nonce on the wire (exclusive).
 ID_LIMIT = 2**63
 #: Longest item name, in UTF-8 bytes.
@@ -126,6 +128,38 @@ def text(min_bytes, max_bytes):
 
 
 checkId = _id = intIn(-ID_LIMIT + 1, ID_LIMIT - 1, "within +-2^63")
+
+
+def nodeIdChecker(none_allowed):
+    """
+    A checker of a node id: its wire text (L{twisted_bazaar.wire.ids}),
+    given as the int it stands for, and written back as text by
+    ``asDict``; with ``none_allowed``, ``""`` (no id, -1) too.
+    """
+    what = ("a node id: 32 lowercase hex digits, or up to 10 decimal digits "
+            "without leading zeros" + (', or ""' if none_allowed else ""))
+
+    def check(value, name):
+        node_id = ids.parseWireId(value)
+        if node_id is None or (node_id == ids.NO_ID and not none_allowed):
+            shown = f", not {value[:40]!r}" if type(value) is str else ""
+            raise ProtocolError(f"{name} must be {what}{shown}")
+        return node_id
+
+    # Texts seen before are in the cache; anything else (and "", never
+    # cached) takes the full check.
+    check.fast = "type({v}) is str and {v} in _IDS"
+    check.convert = "_IDS.__getitem__"
+    check.toWire = "_wireId"
+    return check
+
+
+checkNodeId = nodeIdChecker(False)
+checkNodeIdOrNone = nodeIdChecker(True)
+
+
+def _nodeIds(values):
+    return tuple(map(ids.fromWireCache.__getitem__, values))
 checkPort = _port = intIn(0, 65535, "from 0 to 65535")
 checkTtl = intIn(0, MAX_TTL, f"from 0 to {MAX_TTL}")
 checkItem = _item = text(1, MAX_ITEM_BYTES)
@@ -134,24 +168,25 @@ checkInfo = _info = text(0, MAX_INFO_BYTES)
 
 
 def idList(min_len, max_len):
+    """A checker of a list of distinct node ids (a ``path``, a
+    ``returnPath``, an ``exclude``), given as a tuple of ints."""
+
     def check(value, name):
         if type(value) is not list:
-            raise ProtocolError(f"{name} must be a list of ids")
+            raise ProtocolError(f"{name} must be a list of node ids")
         if not min_len <= len(value) <= max_len:
             raise ProtocolError(f"{name} must hold {min_len} to {max_len} ids")
-        for each in value:
-            if type(each) is not int or not -ID_LIMIT < each < ID_LIMIT:
-                _id(each, name + " entry")
-        if len(set(value)) != len(value):
+        checked = tuple(checkNodeId(each, name + " entry") for each in value)
+        if len(set(checked)) != len(checked):
             raise ProtocolError(f"{name} must not repeat an id")
-        return tuple(value)
+        return checked
 
-    # A list of distinct in-range ints passes, then becomes a tuple.
+    # A list of distinct ids seen before passes, then becomes a tuple.
     check.fast = (f"type({{v}}) is list and {min_len} <= len({{v}}) <= {max_len} "
-                  f"and set(map(type, {{v}})) == _INT_ONLY and "
-                  f"{-ID_LIMIT} < min({{v}}) and max({{v}}) < {ID_LIMIT} "
-                  f"and len(set({{v}})) == len({{v}})")
-    check.convert = "tuple"
+                  f"and set(map(type, {{v}})) == _STR_ONLY and "
+                  f"all(map(_IDS.__contains__, {{v}})) and len(set({{v}})) == len({{v}})")
+    check.convert = "_nodeIds"
+    check.toWire = "_wireIds"
     return check
 
 
@@ -229,7 +264,7 @@ def itemCounts(limit):
 
 _count = intIn(0, ID_LIMIT - 1, "a count")
 #: The keys of a seller's entry in a list of sellers.
-SELLER_KEYS = (("id", checkId), ("host", checkHost), ("port", checkPort))
+SELLER_KEYS = (("id", checkNodeId), ("host", checkHost), ("port", checkPort))
 
 
 _MISSING = REQUIRED = object()
@@ -298,11 +333,26 @@ def _compile(cls, type_name, fields):
     """
     required = [f for f in fields if f[3] is not None]
     optional = [f for f in fields if f[3] is None]
-    pairs = "".join(f"{wire!r}: self.{attribute}, " for wire, attribute, _, _ in required)
+
+    writers = {}
+
+    def written(attribute, check):
+        # A checker's toWire (a node id is an int here and text on the
+        # wire) turns the value back into its wire form.
+        toWire = getattr(check, "toWire", None)
+        if toWire is None:
+            return f"self.{attribute}"
+        if callable(toWire):
+            writers[f"_w_{attribute}"] = toWire
+            toWire = f"_w_{attribute}"
+        return f"{toWire}(self.{attribute})"
+
+    pairs = "".join(f"{wire!r}: {written(attribute, check)}, "
+                    for wire, attribute, check, _ in required)
     encode = ["def asDict(self):", f"    out = {{'type': {type_name!r}, {pairs}}}"]
-    for wire, attribute, _, _ in optional:
+    for wire, attribute, check, _ in optional:
         encode += [f"    if self.{attribute} is not None:",
-                   f"        out[{wire!r}] = self.{attribute}"]
+                   f"        out[{wire!r}] = {written(attribute, check)}"]
     encode.append("    return out")
     decode = ["def strictFromDict(obj):", "    get = obj.get"]
     defaults = {}
@@ -357,7 +407,9 @@ def _compile(cls, type_name, fields):
     fast += converts
     fast.append(f"    return cls({values})")
     namespace = {"cls": cls, "_MISSING": _MISSING, "_slowField": _slowField,
-                 "ERROR_CODES": ERROR_CODES, "_INT_ONLY": {int}, **defaults}
+                 "ERROR_CODES": ERROR_CODES, "_STR_ONLY": {str},
+                 "_IDS": ids.fromWireCache, "_nodeIds": _nodeIds, "_wireId": ids.wireId,
+                 "_wireIds": ids.wireIds, **defaults, **writers}
     exec("\n".join(encode + decode + fast), namespace)
     cls.strictFromDict = staticmethod(namespace["strictFromDict"])
     return namespace["asDict"], staticmethod(namespace["fromDict"])

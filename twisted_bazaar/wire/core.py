@@ -14,6 +14,8 @@ from twisted_bazaar.wire.codec import (
     checkId,
     checkInfo,
     checkName,
+    checkNodeId,
+    checkNodeIdOrNone,
     checkPath,
     checkPort,
     clipInfo,
@@ -42,7 +44,8 @@ checkNonce = text(1, 64)
 checkSig = text(86, 86)
 
 
-@message("thisisme", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED),
+@message("thisisme", ("id", "id", checkNodeIdOrNone, REQUIRED),
+         ("port", "port", checkPort, REQUIRED),
          ("host", "host", checkHost, ""), ("scheme", "scheme", checkName, None),
          ("super", "superpeer", checkFlag, None), ("purpose", "purpose", checkName, None),
          ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None),
@@ -70,7 +73,8 @@ class ThisIsMe(Message):
     sig: str = None
 
 
-@message("thisisyou", ("id", "id", checkId, REQUIRED), ("port", "port", checkPort, REQUIRED),
+@message("thisisyou", ("id", "id", checkNodeId, REQUIRED),
+         ("port", "port", checkPort, REQUIRED),
          ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None))
 @frozen
 class ThisIsYou(Message):
@@ -106,18 +110,20 @@ class NodeReq(Message):
     superpeer: bool = None
 
 
-@message("nodereply", ("id", "id", checkId, REQUIRED), ("host", "host", checkHost, REQUIRED),
+@message("nodereply", ("id", "id", checkNodeIdOrNone, REQUIRED),
+         ("host", "host", checkHost, REQUIRED),
          ("port", "port", checkPort, REQUIRED))
 @frozen
 class NodeReply(Message):
-    """The tracker names a live node; id -1 means nobody else is known."""
+    """The tracker names a live node; no id (-1 here, ``""`` on the wire)
+    means nobody else is known."""
 
     id: int
     host: str
     port: int
 
 
-@message("whereis", ("id", "id", checkId, REQUIRED))
+@message("whereis", ("id", "id", checkNodeId, REQUIRED))
 @frozen
 class WhereIs(Message):
     """

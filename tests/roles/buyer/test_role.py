@@ -17,6 +17,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.build import plugScheme
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
@@ -685,7 +686,7 @@ class RefusalTests(SynchronousTestCase):
             self.assertEqual(sent(self.relay), [])
         with capturedLogs() as events:
             self.readButNotAnswered(trade.Ask)
-        self.assertIn(f"seller {self.S} read {ASK_ROUNDS} asks about buy {buy.id}",
+        self.assertIn(f"seller {shortId(self.S)} read {ASK_ROUNDS} asks about buy {buy.id}",
                       " ".join(formatEvent(e) for e in events))
         [honest] = sent(self.relay)
         self.assertEqual((type(honest), honest.path), (trade.Buy, (self.me.id, 2, self.H)))
@@ -700,7 +701,7 @@ class RefusalTests(SynchronousTestCase):
             feed(self.seller, self.seller_key.signed(
                 trade.BuyOK(buy.id, "apple", (self.S, self.me.id), buyer_key=self.me.key)))
         self.assertEqual([p.seller for p in self.buyer.bag], [self.H])
-        self.assertIn(f"not putting buy {buy.id} from seller {self.S} in the bag",
+        self.assertIn(f"not putting buy {buy.id} from seller {shortId(self.S)} in the bag",
                       " ".join(formatEvent(e) for e in events))
         offer = Offer(self.S, (self.S, self.me.id), "", 0)
         self.assertEqual(self.buyer.order([offer]), [])

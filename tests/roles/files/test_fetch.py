@@ -15,6 +15,7 @@ import attr
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.files import downloads as downloads_module, hashing
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.files.downloads import partName
@@ -286,7 +287,7 @@ class FetchTests(SynchronousTestCase):
         self.assertEqual(fetcher.bad, {sha(self.data): {liar.id}})
         said = [formatEvent(event) for event in logged
                 if event.get("log_level") == LogLevel.warn]
-        self.assertIn(f"seller {liar.id} describes big with piece hashes whose tree "
+        self.assertIn(f"seller {shortId(liar.id)} describes big with piece hashes whose tree "
                       "is not the sha256 it offered; avoiding it", said)
         honest = self.addSeller(self.sharing({"big": self.data}))
         self.market.run(40)

@@ -3,6 +3,7 @@ Chord rings in a L{Market} for the chord tests: fast periods, chosen keys,
 and the ring's invariants.
 """
 
+from twisted_bazaar.schemes.chord.ring import place
 from twisted_bazaar.schemes.chord.invariants import violations
 from twisted_bazaar.testing import Market
 
@@ -42,8 +43,8 @@ def ringViolations(market, records=()):
 
 def holderOf(market, key):
     """The running node that should hold key."""
-    nodes = sorted(market.nodes, key=lambda node: node.id)
-    return next((node for node in nodes if node.id >= key), nodes[0])
+    nodes = sorted(market.nodes, key=lambda node: place(node.id))
+    return next((node for node in nodes if place(node.id) >= key), nodes[0])
 
 
 def answerOf(deferred):

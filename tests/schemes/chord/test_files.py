@@ -9,6 +9,7 @@ L{tests.roles.files.test_fetch.FetchTests}).
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import KEYED
 from twisted_bazaar.core.records import verified
 from twisted_bazaar.schemes.chord.messages import (
     ChordRequest,
@@ -50,6 +51,8 @@ class HolderTests(SynchronousTestCase):
         self.pred = linkPeer(self.node, PRED, purpose="chord")
         self.succ = linkPeer(self.node, SUCC, purpose="chord")
         key = keyOf("song")
+        # A node whose id is the key's place (a keyed id: bit 128 set).
+        key = KEYED | key
         self.scheme.ring.predecessor = Peer(key - 1, "p", 1)
         self.scheme.ring.me = Peer(key, "me", 1)
         self.node.id = key
@@ -81,6 +84,8 @@ class SellerTests(SynchronousTestCase):
         one it withdraws."""
         me = records.identity(5)
         scheme = placed(makeNode(me.id, identity=me))
+        # Its predecessor just before it: it holds no item's key itself.
+        scheme.ring.predecessor = Peer(me.id - 1, "p", 1)
         link = linkPeer(scheme.node, SUCC, purpose="chord")
         shop = DescribingShop(song=1, apple=1)
         scheme.advertise(shop)

@@ -29,6 +29,7 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.records import Held
+from twisted_bazaar.wire.ids import KEYED
 from twisted_bazaar.schemes.chord.ring import SIZE, between, keyOf
 from twisted_bazaar.schemes.chord.settings import MAX_SUCCESSORS
 from twisted_bazaar.schemes.chord.state import Peer
@@ -39,6 +40,8 @@ A, B = Peer(5, "10.0.0.5", 9005), Peer(7, "", 9007)
 
 
 
+#: Ring position 77 on the wire: 128 bits in hex.
+KEY_77 = "0" * 30 + "4d"
 #: Each message next to the exact JSON object it travels as (tests/wire/test_wire.py
 #: checks these with every other message of the package).
 CHORD_WIRE_FORMS = [
@@ -46,37 +49,38 @@ CHORD_WIRE_FORMS = [
     (ChordPong(1), {"type": "chordPong", "nonce": 1}),
     (ChordStabilize(2), {"type": "chordStabilize", "nonce": 2}),
     (ChordState(2, A, (B,)), {"type": "chordState", "nonce": 2,
-                              "pred": [5, "10.0.0.5", 9005], "succs": [[7, "", 9007]]}),
-    (ChordQuit(None, (A,)), {"type": "chordQuit", "succs": [[5, "10.0.0.5", 9005]]}),
+                              "pred": ["5", "10.0.0.5", 9005], "succs": [["7", "", 9007]]}),
+    (ChordQuit(None, (A,)), {"type": "chordQuit", "succs": [["5", "10.0.0.5", 9005]]}),
     (ChordTransfer((Handed(7, PLAIN),), 3),
      {"type": "chordTransfer", "records": [[7, PLAIN_WIRE]], "nonce": 3}),
     (ChordTransferred(3, 1), {"type": "chordTransferred", "nonce": 3, "count": 1}),
-    (ChordFind(9, 77, (1, 2)), {"type": "chordFind", "id": 9, "key": 77,
-                                "returnPath": [1, 2]}),
+    (ChordFind(9, 77, (1, 2)), {"type": "chordFind", "id": 9, "key": KEY_77,
+                                "returnPath": ["1", "2"]}),
     (ChordFound(9, 77, (2, 1), 1, A, ()),
-     {"type": "chordFound", "id": 9, "key": 77, "path": [2, 1], "hops": 1,
-      "node": [5, "10.0.0.5", 9005], "succs": []}),
+     {"type": "chordFound", "id": 9, "key": KEY_77, "path": ["2", "1"], "hops": 1,
+      "node": ["5", "10.0.0.5", 9005], "succs": []}),
     (ChordRequest(9, "fig", (1,)), {"type": "chordRequest", "id": 9, "item": "fig",
-                                    "returnPath": [1]}),
+                                    "returnPath": ["1"]}),
     (ChordRecords(9, "pear", (2, 1), 1, 2, (PLAIN,)),
-     {"type": "chordRecords", "id": 9, "item": "pear", "path": [2, 1], "hops": 1,
-      "holder": 2, "sellers": [PLAIN_WIRE]}),
+     {"type": "chordRecords", "id": 9, "item": "pear", "path": ["2", "1"], "hops": 1,
+      "holder": "2", "sellers": [PLAIN_WIRE]}),
     (ChordStore(9, "pear", 1000, (1,), PLAIN),
      {"type": "chordStore", "id": 9, "item": "pear", "lifetime": 1000,
-      "returnPath": [1], "record": PLAIN_WIRE}),
+      "returnPath": ["1"], "record": PLAIN_WIRE}),
     (ChordStored(9, "fig", (2, 1), 1, 2),
-     {"type": "chordStored", "id": 9, "item": "fig", "path": [2, 1], "hops": 1,
-      "holder": 2}),
+     {"type": "chordStored", "id": 9, "item": "fig", "path": ["2", "1"], "hops": 1,
+      "holder": "2"}),
 ]
 
 _ids = st.integers(-(2**63 - 1), 2**63 - 1)
 _positions = st.integers(0, SIZE - 1)
+_nodeIds = st.integers(0, 10**10 - 1) | _positions.map(lambda bits: KEYED | bits)
 _items = st.text(min_size=1, max_size=64)
 _hosts = st.text(max_size=60)
 _ports = st.integers(0, 65535)
-_paths = st.lists(_ids, min_size=1, max_size=64, unique=True).map(tuple)
+_paths = st.lists(_nodeIds, min_size=1, max_size=64, unique=True).map(tuple)
 _hops = st.integers(0, 64)
-_peers = st.builds(Peer, _positions, _hosts, _ports)
+_peers = st.builds(Peer, _nodeIds, _hosts, _ports)
 
 
 def _distinct(most):
@@ -100,11 +104,11 @@ CHORD_STRATEGIES = {
     ChordFound: st.builds(ChordFound, _ids, _positions, _paths, _hops, _peers,
                           _distinct(MAX_SUCCESSORS)),
     ChordRequest: st.builds(ChordRequest, _ids, _items, _paths),
-    ChordRecords: st.builds(ChordRecords, _ids, _items, _paths, _hops, _positions,
+    ChordRecords: st.builds(ChordRecords, _ids, _items, _paths, _hops, _nodeIds,
                             _sellers),
     ChordStore: st.builds(ChordStore, _ids, _items, st.integers(0, MAX_LIFETIME_MS),
                           _paths, records()),
-    ChordStored: st.builds(ChordStored, _ids, _items, _paths, _hops, _positions),
+    ChordStored: st.builds(ChordStored, _ids, _items, _paths, _hops, _nodeIds),
 }
 
 
@@ -154,25 +158,27 @@ class BadValueTests(SynchronousTestCase):
     """Each bad value, with the words of its reason."""
 
     CASES = [
-        (dict(type="chordState", nonce=1, succs=[[1, "h"]]), "[id, host, port]"),
-        (dict(type="chordState", nonce=1, succs=[[SIZE, "h", 1]]), "ring position"),
-        (dict(type="chordState", nonce=1, succs=[[-1, "h", 1]]), "ring position"),
-        (dict(type="chordState", nonce=1, succs=[[1, "h", 1], [1, "g", 2]]),
+        (dict(type="chordState", nonce=1, succs=[["1", "h"]]), "[id, host, port]"),
+        (dict(type="chordState", nonce=1, succs=[[1, "h", 1]]), "node id"),
+        (dict(type="chordState", nonce=1, succs=[["-1", "h", 1]]), "node id"),
+        (dict(type="chordState", nonce=1, succs=[["1", "h", 1], ["1", "g", 2]]),
          "must not repeat"),
-        (dict(type="chordState", nonce=1, succs=[[i, "h", 1] for i in range(33)]),
+        (dict(type="chordState", nonce=1, succs=[[str(i), "h", 1] for i in range(33)]),
          "at most 32"),
         (dict(type="chordState", nonce=1, succs={}), "list"),
         (dict(type="chordState", nonce=1, succs=[], pred="me"), "[id, host, port]"),
-        (dict(type="chordFind", id=1, key=SIZE, returnPath=[1]), "ring position"),
-        (dict(type="chordFind", id=1, key=True, returnPath=[1]), "integer"),
-        (dict(type="chordFind", id=1, key=3, returnPath=[]), "1 to 64 ids"),
+        (dict(type="chordFind", id=1, key="1" + "0" * 32, returnPath=["1"]),
+         "ring position"),
+        (dict(type="chordFind", id=1, key=3, returnPath=["1"]), "ring position"),
+        (dict(type="chordFind", id=1, key="A" * 32, returnPath=["1"]), "ring position"),
+        (dict(type="chordFind", id=1, key=KEY_77, returnPath=[]), "1 to 64 ids"),
         (dict(type="chordStore", id=1, item="a", lifetime=MAX_LIFETIME_MS + 1,
-              returnPath=[1], record=PLAIN_WIRE), "milliseconds"),
-        (dict(type="chordStore", id=1, item="", lifetime=1, returnPath=[1],
+              returnPath=["1"], record=PLAIN_WIRE), "milliseconds"),
+        (dict(type="chordStore", id=1, item="", lifetime=1, returnPath=["1"],
               record=PLAIN_WIRE), "bytes"),
-        (dict(type="chordStore", id=1, item="a", lifetime=1, returnPath=[1]),
+        (dict(type="chordStore", id=1, item="a", lifetime=1, returnPath=["1"]),
          "lacks the field record"),
-        (dict(type="chordStore", id=1, item="a", lifetime=1, returnPath=[1],
+        (dict(type="chordStore", id=1, item="a", lifetime=1, returnPath=["1"],
               record=dict(PLAIN_WIRE, sig=None)), "chordStore.record lacks sig"),
         (dict(type="chordTransfer", records=[[1, PLAIN_WIRE, 1]]), "[lifetime, record]"),
         (dict(type="chordTransfer", records=[["a", 1, "h", 1, 1]]), "[lifetime, record]"),
@@ -181,13 +187,13 @@ class BadValueTests(SynchronousTestCase):
          "chordTransfer.records entry record.port must be from 0 to 65535"),
         (dict(type="chordTransfer", records=[[1, PLAIN_WIRE]] * (MAX_TRANSFER + 1)),
          "at most 64 records"),
-        (dict(type="chordRecords", id=1, item="a", path=[1], hops=1, holder=1,
+        (dict(type="chordRecords", id=1, item="a", path=["1"], hops=1, holder="1",
               sellers=[PLAIN_WIRE, PLAIN_WIRE]), "must not repeat a seller"),
-        (dict(type="chordRecords", id=1, item="a", path=[1], hops=1, holder=1,
+        (dict(type="chordRecords", id=1, item="a", path=["1"], hops=1, holder="1",
               sellers=[[3, "h", 1]]), "chordRecords.sellers entry must be a record"),
-        (dict(type="chordRecords", id=1, item="a", path=[1], hops=65, holder=1,
+        (dict(type="chordRecords", id=1, item="a", path=["1"], hops=65, holder="1",
               sellers=[]), "from 0 to 64"),
-        (dict(type="chordFound", id=1, key=1, path=[1], hops=0, succs=[]),
+        (dict(type="chordFound", id=1, key=KEY_77, path=["1"], hops=0, succs=[]),
          "lacks the field node"),
     ]
 
@@ -224,8 +230,12 @@ class ProtocolExampleTests(SynchronousTestCase):
         grows by the node that passed it on; each answer goes back along
         the reversed returnPath; the record is S's own, and every node
         passes it on as it came."""
-        seller, buyer, relay, holder = 2074220606, 901554210, 1320000017, 1751100000
-        self.assertEqual(keyOf("apple"), 1751062242)
+        seller, buyer, relay, holder = (
+            KEYED | int(text, 16) for text in ("7ba2183e6c3b2301a2fb4f577d019a22",
+                                               "7a7bd3e2360a3d29eea436fcfb7e44c7",
+                                               "397bd3e2360a3d29eea436fcfb7e44c7",
+                                               "3a7bd3e3360a3d29eea436fcfb7e44c7"))
+        self.assertEqual(format(keyOf("apple"), "032x"), "3a7bd3e2360a3d29eea436fcfb7e44c7")
         self.assertTrue(between(keyOf("apple"), relay, holder))
         sent = [wire.decode(payload.encode("utf-8"))
                 for _, _, _, payload in self.frames()]

@@ -4,6 +4,7 @@ are named in, and expiry, without I/O or timers."""
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.core.records import CLOCK_SKEW, MAX_LIFETIME
 from twisted_bazaar.schemes.chord.records import RecordStore
 from twisted_bazaar.schemes.chord.ring import keyOf
@@ -100,7 +101,7 @@ class RecordStoreTests(SynchronousTestCase):
         for item in ("a", "b"):
             self.assertIsNone(store.put(signed(S, item=item), 90.0, 0.0))
         self.assertEqual(store.put(signed(S, item="c"), 90.0, 0.0),
-                         f"node {S.id} has 2 records here, the most one key may")
+                         f"node {shortId(S.id)} has 2 records here, the most one key may")
         self.assertIsNone(store.put(signed(T, item="c"), 90.0, 0.0))
         # Its own records it still replaces; once one goes, it may add one.
         self.assertIsNone(store.put(signed(S, item="a", issued=9), 90.0, 0.0))

@@ -7,6 +7,7 @@ import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import ID_BITS, KEYED
 from twisted_bazaar.schemes.chord.ring import (
     BITS,
     SIZE,
@@ -14,15 +15,16 @@ from twisted_bazaar.schemes.chord.ring import (
     distance,
     fingerStart,
     keyOf,
+    place,
     strictlyBetween,
 )
 from twisted_bazaar.schemes.chord.settings import DEFAULT_LINKS, ChordSettings
-from twisted_bazaar.tracker import ID_SPACE
 
 
 class IntervalTests(SynchronousTestCase):
-    def test_theRingIsTheTrackerIdSpace(self):
-        self.assertEqual((SIZE, BITS), (ID_SPACE, 31))
+    def test_theRingIsAKeyedIdsBits(self):
+        """2^128 positions: a keyed id's 128 bits (docs/protocol.md §20)."""
+        self.assertEqual((SIZE, BITS), (2**128, ID_BITS))
 
     def test_halfOpenWithoutWrap(self):
         self.assertEqual([x for x in range(0, 8) if between(x, 2, 5)], [3, 4, 5])
@@ -53,10 +55,17 @@ class IntervalTests(SynchronousTestCase):
 
 
 class KeyTests(SynchronousTestCase):
-    def test_keyIsTheTop31BitsOfSha1(self):
-        digest = hashlib.sha1("apple".encode("utf-8")).digest()
-        self.assertEqual(keyOf("apple"), int.from_bytes(digest[:4], "big") >> 1)
-        self.assertEqual(keyOf("apple"), 1751062242)
+    def test_keyIsTheTop128BitsOfSha256(self):
+        digest = hashlib.sha256("apple".encode("utf-8")).digest()
+        self.assertEqual(keyOf("apple"), int.from_bytes(digest[:16], "big"))
+        self.assertEqual(format(keyOf("apple"), "032x"), "3a7bd3e2360a3d29eea436fcfb7e44c7")
+
+    def test_aKeyedIdsPlaceIsItsBits(self):
+        """Every ring function takes ids or positions: a keyed id (bit 128
+        set) is its place modulo 2^128."""
+        self.assertEqual(place(KEYED | 5), 5)
+        self.assertTrue(between(KEYED | 5, 4, KEYED | 6))
+        self.assertEqual(distance(KEYED | 5, 9), 4)
 
     def test_keysLieOnTheRing(self):
         for item in ["", "a", "poire", "\u00e9t\u00e9", "x" * 256]:
@@ -65,8 +74,8 @@ class KeyTests(SynchronousTestCase):
     def test_fingerStartsDoubleAndWrap(self):
         self.assertEqual([fingerStart(10, i) for i in range(4)], [11, 12, 14, 18])
         self.assertEqual(fingerStart(SIZE - 1, 0), 0)
-        self.assertEqual(fingerStart(5, BITS - 1), 5 + 2**30)
-        self.assertEqual(fingerStart(2**30 + 5, BITS - 1), 5)
+        self.assertEqual(fingerStart(5, BITS - 1), 5 + 2**127)
+        self.assertEqual(fingerStart(2**127 + 5, BITS - 1), 5)
 
 
 class LinkBudgetTests(SynchronousTestCase):
@@ -78,7 +87,9 @@ class LinkBudgetTests(SynchronousTestCase):
         evicts a link its owner needs.  64, the old default, does not.
         """
         count, successors = 10_000, ChordSettings().successors
-        ids = sorted(random.Random(7).sample(range(SIZE), count))
+        rng = random.Random(7)
+        ids = sorted({rng.randrange(SIZE) for _ in range(count)})
+        count = len(ids)
         links = {node: set() for node in ids}
         for index, node in enumerate(ids):
             peers = {ids[(index + step) % count] for step in range(1, successors + 1)}

@@ -8,6 +8,7 @@ import json
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import KEYED
 from twisted_bazaar import wire
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.chord.messages import (
@@ -109,6 +110,8 @@ class RoutingTests(SynchronousTestCase):
 
     def test_storeThenRequest(self):
         key = keyOf("apple")
+        # A node whose id is the key's place (a keyed id: bit 128 set).
+        key = KEYED | key
         self.scheme.ring.predecessor = Peer(key - 1, "p", 1)
         self.scheme.ring.me = Peer(key, "me", 1)
         self.node.id = key
@@ -143,8 +146,8 @@ class BadInputTests(SynchronousTestCase):
         return parseJSONNetstrings(self.link.transport.value())
 
     def test_aReturnPathThatDoesNotEndWithTheSender(self):
-        [error] = self.answers({"type": "chordFind", "id": 1, "key": 5,
-                                "returnPath": [PRED, 42]})
+        [error] = self.answers({"type": "chordFind", "id": 1, "key": "0" * 31 + "5",
+                                "returnPath": [str(PRED), "42"]})
         self.assertEqual((error["type"], error["code"]), ("error", "wtf"))
         self.assertIn("returnPath must end with the sender", error["info"])
         self.assertFalse(self.link.closing)
@@ -152,10 +155,10 @@ class BadInputTests(SynchronousTestCase):
     def test_malformedFields(self):
         cases = [
             {"type": "chordStore", "id": 1, "item": "a", "host": "h", "port": 1,
-             "lifetime": -1, "returnPath": [PRED]},
+             "lifetime": -1, "returnPath": [str(PRED)]},
             {"type": "chordState", "nonce": 1, "succs": [["x", "h", 1]]},
             {"type": "chordTransfer", "records": "all of them"},
-            {"type": "chordFind", "id": 1, "key": 2**31, "returnPath": [PRED]},
+            {"type": "chordFind", "id": 1, "key": 2**31, "returnPath": [str(PRED)]},
         ]
         errors = self.answers(*cases)
         self.assertEqual([(e["type"], e["code"]) for e in errors],
@@ -164,8 +167,9 @@ class BadInputTests(SynchronousTestCase):
         self.assertFalse(self.link.closing)
 
     def test_aFullReturnPathIsDroppedQuietly(self):
-        path = list(range(10_000, 10_000 + 63)) + [PRED]
-        self.assertEqual(self.answers({"type": "chordFind", "id": 1, "key": 2**30,
+        path = [str(each) for each in range(10_000, 10_000 + 63)] + [str(PRED)]
+        self.assertEqual(self.answers({"type": "chordFind", "id": 1,
+                                       "key": format(2**30, "032x"),
                                        "returnPath": path}), [])
 
     def test_anAnswerToNobodyIsIgnored(self):

@@ -13,7 +13,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordStabilize,
     ChordState,
 )
-from twisted_bazaar.schemes.chord.ring import BITS, fingerStart
+from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, place
 from twisted_bazaar.schemes.chord.state import Peer
 from twisted_bazaar.testing import Market
 
@@ -32,11 +32,11 @@ from tests.schemes.chord.test_routing import FAR, SUCC, LinkedToOnePeer
 
 class FingerTests(SynchronousTestCase):
     def assertFingersExact(self, market):
-        ids = sorted(node.id for node in market.nodes)
+        ids = sorted((node.id for node in market.nodes), key=place)
         for node in market.nodes:
             for index in range(BITS):
                 start = fingerStart(node.id, index)
-                wanted = next((i for i in ids if i >= start), ids[0])
+                wanted = next((i for i in ids if place(i) >= start), ids[0])
                 finger = node.discovery.ring.fingers[index]
                 self.assertEqual(finger.id if finger else node.id, wanted,
                                  f"finger {index} of {node.id}")

@@ -22,6 +22,7 @@ from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.identity.keys import signedBy
 from twisted_bazaar.store import Purchase
 from twisted_bazaar.wire.trade import BuyOK, countOf
+from twisted_bazaar.wire.ids import shortId
 
 #: Errors that settle a buy: the seller did not and will not sell it.
 NOT_SOLD = ("soldout", "unsold", "expired")
@@ -89,7 +90,7 @@ class Answers:
         if self._ignored.admit(answer.TYPE):
             self.log.info("ignoring a {type} about buy {id} of {item} from seller "
                           "{seller}: {fault}", type=answer.TYPE, id=answer.id,
-                          item=pending.item, seller=pending.seller, fault=fault)
+                          item=pending.item, seller=shortId(pending.seller), fault=fault)
         return None
 
     def fault(self, answer, pending):
@@ -156,7 +157,7 @@ class Answers:
         if left > 0 and self._ignored.admit("clock"):
             self.log.warn("seller {seller} says buy {id} has expired, {left:.0f} s "
                           "before it expires by this node's clock: is one of the "
-                          "clocks wrong?", seller=pending.seller, id=pending.buy_id,
+                          "clocks wrong?", seller=shortId(pending.seller), id=pending.buy_id,
                           left=left)
 
     def _onNotYet(self, error):
@@ -183,7 +184,7 @@ class Answers:
         if record.disowned is not None:
             self.log.warn("not putting buy {id} from seller {seller} in the bag: that "
                           "seller refused to answer our asks about it, and we bought "
-                          "elsewhere", id=ok.id, seller=record.disowned)
+                          "elsewhere", id=ok.id, seller=shortId(record.disowned))
             return
         pending = self._checked(ok)
         if pending is None:

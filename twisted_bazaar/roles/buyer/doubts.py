@@ -23,6 +23,7 @@ from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.roles.probe import ASK_ROUNDS, Probe
 from twisted_bazaar.roles.want import DOUBT_LIMIT, contentOf, offerOf
 from twisted_bazaar.wire.trade import Ask
+from twisted_bazaar.wire.ids import shortId
 
 #: Seconds between questions about buys that were given up on.
 RESOLVE_INTERVAL = 30.0
@@ -124,7 +125,7 @@ class Doubts:
                 record.doubted = None
                 self.log.warn("seller {seller} has not said for {limit:g} s whether it "
                               "sold buy {id}; buying on without it",
-                              seller=record.unresolved.seller, limit=DOUBT_LIMIT,
+                              seller=shortId(record.unresolved.seller), limit=DOUBT_LIMIT,
                               id=record.buy_id)
                 self.boss.doubtsResolved(record.unresolved.item)
         if self.node.ready:
@@ -180,7 +181,7 @@ class Doubts:
         """
         self.log.warn("seller {seller} read {rounds} asks about buy {id} and answered "
                       "none within {grace:g} s: it refuses to answer; buying "
-                      "elsewhere, and never from it again", seller=seller,
+                      "elsewhere, and never from it again", seller=shortId(seller),
                       rounds=ASK_ROUNDS, id=buy_id, grace=self.sender.answer_grace)
         self.sellers.refuses(seller)
         items = set()
@@ -227,6 +228,6 @@ class Doubts:
             return
         pending = record.unresolved
         self.log.info("seller {seller} is now at {host}:{port}; asking it about "
-                      "buy {id} there", seller=pending.seller, host=pending.host,
+                      "buy {id} there", seller=shortId(pending.seller), host=pending.host,
                       port=pending.port, id=buy_id)
         self.askAgain(pending)

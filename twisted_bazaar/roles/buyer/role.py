@@ -31,6 +31,7 @@ from twisted_bazaar.roles.buyer.sellers import SellerMemory
 from twisted_bazaar.roles.buyer.sending import Sender
 from twisted_bazaar.roles.probe import ANSWER_GRACE
 from twisted_bazaar.roles.want import DONE, Want
+from twisted_bazaar.wire.ids import shortId
 
 DEFAULT_SEARCH_WINDOW = 1.0
 DEFAULT_BUY_TIMEOUT = 2.0
@@ -243,7 +244,7 @@ class Buyer(Role):
         want = want or self._by_item.get(purchase.item)
         if want is None:
             self.log.info("bought {item} from {seller} (an earlier buy, answered "
-                          "late)", item=purchase.item, seller=purchase.seller)
+                          "late)", item=purchase.item, seller=shortId(purchase.seller))
             return
         want.committed(purchase)
         if doubted:

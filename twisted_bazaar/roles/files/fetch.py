@@ -27,6 +27,7 @@ import os
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.base.words import plural
@@ -151,7 +152,7 @@ class Download:
                 continue
             if offer.seller not in self.sources and self.schedule is not None:
                 self.log.info("{name}: seller {seller} offers it too; fetching from "
-                              "it as well", name=self.name, seller=offer.seller)
+                              "it as well", name=self.name, seller=shortId(offer.seller))
             self.sources[offer.seller] = offer
             if self.schedule is not None:
                 self.schedule.down.discard(offer.seller)
@@ -229,9 +230,9 @@ class Download:
             self._connecting.pop(seller, None)
             if not self.stopped:
                 self.log.info("cannot reach seller {seller} for {name}: {why}",
-                              seller=seller, name=self.name,
+                              seller=shortId(seller), name=self.name,
                               why=reason.getErrorMessage())
-                self.problem = (f"cannot reach seller {seller}: "
+                self.problem = (f"cannot reach seller {shortId(seller)}: "
                                 f"{reason.getErrorMessage()}")
                 self._markDown(seller)
             return None
@@ -266,7 +267,7 @@ class Download:
                 self._fail(reason)
             elif not self.stopped:
                 self.log.info("seller {seller} could not describe {name}: {why}",
-                              seller=seller, name=self.name,
+                              seller=shortId(seller), name=self.name,
                               why=reason.getErrorMessage())
                 self._drop(seller)
                 self.sources.pop(seller, None)
@@ -291,7 +292,7 @@ class Download:
             fault = "with piece hashes whose tree is not the sha256 it offered"
         if fault is not None:
             self.log.warn("seller {seller} describes {name} {fault}; avoiding it",
-                          seller=seller, name=self.name, fault=fault)
+                          seller=shortId(seller), name=self.name, fault=fault)
             self.fetcher.avoid(self.sha256, seller)
             self._drop(seller)
             self.sources.pop(seller, None)
@@ -349,7 +350,7 @@ class Download:
             if not others:
                 return
             self.log.info("{name}: seller {seller} is much slower than the others; "
-                          "dropping it", name=self.name, seller=seller)
+                          "dropping it", name=self.name, seller=shortId(seller))
             self.slow.add(seller)
             self._drop(seller)
 
@@ -363,7 +364,7 @@ class Download:
             self._progress()
         else:
             self.log.warn("seller {seller} sent a wrong piece {piece} of {name}; "
-                          "avoiding it", seller=seller, piece=piece, name=self.name)
+                          "avoiding it", seller=shortId(seller), piece=piece, name=self.name)
             self.schedule.corrupt(piece, seller)
             self.fetcher.avoid(self.sha256, seller)
             self._drop(seller)
@@ -381,9 +382,9 @@ class Download:
             self._pump()
             return
         self.log.info("seller {seller} did not deliver piece {piece} of {name}: {why}",
-                      seller=seller, piece=piece, name=self.name,
+                      seller=shortId(seller), piece=piece, name=self.name,
                       why=reason.getErrorMessage())
-        self.problem = f"seller {seller} did not deliver: {reason.getErrorMessage()}"
+        self.problem = f"seller {shortId(seller)} did not deliver: {reason.getErrorMessage()}"
         self.schedule.failed(piece, seller)
         self._drop(seller)
         self._pump()
@@ -657,7 +658,7 @@ class Fetcher(Role):
             self.log.warn("bought {item} from {seller}, but its offer named no "
                           "shared file to fetch (a plain item, or a discovery "
                           "scheme that does not carry file offers)",
-                          item=item, seller=seller)
+                          item=item, seller=shortId(seller))
 
     def nodeReady(self):
         """
@@ -745,7 +746,7 @@ class Fetcher(Role):
         self.fetched[download.name] = (path, dict(served))
         self.log.info("downloaded {name} into {path}, sha256 verified ({sellers})",
                       name=download.name, path=path,
-                      sellers=", ".join(f"{plural(n, 'piece')} from {seller}"
+                      sellers=", ".join(f"{plural(n, 'piece')} from {shortId(seller)}"
                                         for seller, n in sorted(served.items())))
         self.buyer.wantDone()
 

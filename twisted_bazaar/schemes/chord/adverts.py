@@ -12,6 +12,7 @@ of its validity has gone.
 from twisted.logger import Logger
 
 from twisted_bazaar.base.deferreds import ignoreCancelled
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileIn
@@ -123,6 +124,6 @@ class Publisher:
             if stored.holder != advert.holder:
                 advert.holder = stored.holder
                 self.log.info("stored {item} at node {holder} ({distance})", item=item,
-                              holder=stored.holder, hops=stored.hops,
+                              holder=shortId(stored.holder), hops=stored.hops,
                               distance=plural(stored.hops, "hop"))
         advert.timer = self.node.clock.callLater(delay, self._publish, item)

@@ -9,6 +9,7 @@ another's name.  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.net.eviction import groupOf
@@ -85,7 +86,7 @@ class Holding:
             return True
         if self.refusals.admit(what):
             self.log.info("refused the record of {item!r} by node {seller} in {what}: "
-                          "{why}", item=record.item[:64], seller=record.seller,
+                          "{why}", item=record.item[:64], seller=shortId(record.seller),
                           what=what, why=fault)
         return False
 
@@ -141,7 +142,7 @@ class Holding:
         if message.nonce is not None:
             self.log.info("took {records} from node {id}", n=len(message.records),
                           records=plural(len(message.records), "record"),
-                          id=link.peer_id)
+                          id=shortId(link.peer_id))
             link.send(ChordTransferred(message.nonce, len(message.records)))
 
     def _purge(self):

@@ -11,7 +11,7 @@ outside (by the tests and the simulator), never by a node itself:
     nodes after it.
 """
 
-from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.schemes.chord.ring import keyOf, place
 
 
 def _after(ring, index, count):
@@ -21,9 +21,10 @@ def _after(ring, index, count):
 
 
 def holders(ring, key, count):
-    """The first live id at or after key, then the count after it."""
+    """The first live id at or after key, then the count after it (ring:
+    the live ids in ring order)."""
     for index, node_id in enumerate(ring):
-        if node_id >= key:
+        if place(node_id) >= key:
             break
     else:
         index = 0
@@ -40,7 +41,7 @@ def violations(nodes, records=()):
     """
     found = []
     by_id = {scheme.node.id: scheme for scheme in nodes}
-    ring = sorted(by_id)
+    ring = sorted(by_id, key=place)
     size = len(ring)
     for index, node_id in enumerate(ring):
         scheme = by_id[node_id]

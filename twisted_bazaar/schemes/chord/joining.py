@@ -7,12 +7,13 @@ that formed apart merge (probes).  A mixin of L{ChordDiscovery
 
 from twisted.internet import defer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.schemes.chord.messages import ChordFind
 from twisted_bazaar.schemes.chord.ring import strictlyBetween
 from twisted_bazaar.schemes.chord.settings import CHORD
-from twisted_bazaar.schemes.chord.state import Neighbourhood
+from twisted_bazaar.schemes.chord.state import Fingers, Neighbourhood
 
 #: Longest pause between two attempts to join.
 JOIN_RETRY_MAX = 30.0
@@ -52,7 +53,7 @@ class Joining:
             self._joining = None
             if not self.joined:
                 self._begin()
-                self.log.info("alone on the chord ring as node {id}", id=node.id)
+                self.log.info("alone on the chord ring as node {id}", id=shortId(node.id))
             return None
         connecting = node.connectTo(reply.host, reply.port, reply.id, CHORD)
         connecting.addCallback(lambda peer: self.router.start(
@@ -79,8 +80,8 @@ class Joining:
                                         + tuple(ring.successors)))
         self._begin()
         self.log.info("{how} the chord ring as node {id}: successor {succ}",
-                      how="joined" if first else "merged into", id=me,
-                      succ=ring.successor.id)
+                      how="joined" if first else "merged into", id=shortId(me),
+                      succ=shortId(ring.successor.id))
         self._join_delay = self.settings.stabilize
         self._askSuccessor()
 
@@ -106,7 +107,7 @@ class Joining:
         if self.stopped or self.ring is None or self.joined:
             return False
         self._begin()
-        self.log.info("started the chord ring as node {id}", id=self.node.id)
+        self.log.info("started the chord ring as node {id}", id=shortId(self.node.id))
         return True
 
     def _probe(self):
@@ -121,13 +122,13 @@ class Joining:
         Take a place on the ring without asking anyone: for a simulator
         that starts a large ring in the state stabilization converges to
         (and links its nodes itself).  The ring is kept as usual from then
-        on.
+        on.  ``fingers``: (first index, peer) runs (L{Fingers}).
         """
         ring = self.ring = self.router.ring = Neighbourhood(self._me(),
                                                             self.settings.successors)
         ring.adopt(successors[0], successors[1:])
         ring.predecessor = predecessor
-        ring.fingers = list(fingers)
+        ring.fingers = Fingers(fingers)
         self._begin()
 
     def _begin(self):

@@ -8,6 +8,7 @@ the leaver (L{_quitted}).  A mixin of L{ChordDiscovery
 
 from twisted.internet import defer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.schemes.chord.messages import ChordQuit
 
@@ -37,7 +38,8 @@ class Leaving:
         if pred is not None and pred.id in links and pred.id != succ.id:
             links[pred.id].send(quit)
         self.log.info("quitting the chord ring: {records} handed to node {succ}",
-                      n=len(held), records=plural(len(held), "record"), succ=succ.id)
+                      n=len(held), records=plural(len(held), "record"),
+                      succ=shortId(succ.id))
         if not nonces:
             return None
         done = defer.Deferred()
@@ -73,7 +75,7 @@ class Leaving:
         self._bury(peer)
         pred = message.pred if message.pred is None or self._living([message.pred]) else None
         self._update(lambda: ring.departed(peer, pred, self._living(message.succs)))
-        self.log.info("node {id} quit the chord ring", id=peer)
+        self.log.info("node {id} quit the chord ring", id=shortId(peer))
         if ring.alone:
             self._refill()
         if first:

@@ -14,9 +14,12 @@ seller's, a record travels in a chordTransfer as ``[lifetime, record]``
 each seller by its record.
 """
 
+import re
 from typing import NamedTuple
 
 from twisted_bazaar.core.records import checkRecord
+from twisted_bazaar.schemes.chord.ring import SIZE
+from twisted_bazaar.wire.ids import wireId, wireIds
 from twisted_bazaar.wire import (
     MAX_PATH,
     REQUIRED,
@@ -26,13 +29,13 @@ from twisted_bazaar.wire import (
     checkHost,
     checkId,
     checkItem,
+    checkNodeId,
     checkPath,
     checkPort,
     frozen,
     intIn,
     message,
 )
-from twisted_bazaar.schemes.chord.ring import SIZE
 from twisted_bazaar.schemes.chord.settings import MAX_SUCCESSORS
 from twisted_bazaar.schemes.chord.state import Peer
 
@@ -45,7 +48,25 @@ MAX_LIFETIME_MS = 86_400_000
 #: The rate-limit bucket of the messages a peer can make this node work for.
 BUCKET = "chord"
 
-checkPosition = intIn(0, SIZE - 1, f"a ring position from 0 to {SIZE - 1}")
+_HEX_POSITION = re.compile(r"[0-9a-f]{32}")
+
+
+def checkPosition(value, name):
+    """A ring position: 128 bits as 32 lowercase hex digits on the wire,
+    an int here."""
+    if type(value) is not str or _HEX_POSITION.fullmatch(value) is None:
+        raise ProtocolError(f"{name} must be a ring position: 32 lowercase hex digits")
+    return int(value, 16)
+
+
+def positionText(position):
+    """A ring position as the wire writes it (a node id given as a
+    position is its place: modulo 2^128)."""
+    return format(position & (SIZE - 1), "032x")
+
+
+checkPosition.fast = "False"
+checkPosition.toWire = positionText
 checkLifetime = intIn(0, MAX_LIFETIME_MS, f"milliseconds from 0 to {MAX_LIFETIME_MS}")
 checkHops = intIn(0, MAX_PATH, f"from 0 to {MAX_PATH}")
 checkCount = intIn(0, MAX_TRANSFER, f"from 0 to {MAX_TRANSFER}")
@@ -61,8 +82,17 @@ def checkPeer(value, name):
     """A peer: [id, host, port]."""
     if type(value) is not list or len(value) != 3:
         raise ProtocolError(f"{name} must be a list [id, host, port]")
-    return Peer(checkPosition(value[0], name + " id"), checkHost(value[1], name + " host"),
+    return Peer(checkNodeId(value[0], name + " id"), checkHost(value[1], name + " host"),
                 checkPort(value[2], name + " port"))
+
+
+def peerList(peer):
+    """A peer as the wire writes it."""
+    return None if peer is None else [wireId(peer.id), peer.host, peer.port]
+
+
+def peerLists(peers):
+    return [peerList(peer) for peer in peers]
 
 
 def _peers(most):
@@ -117,7 +147,9 @@ def _records(value, name):
 
 
 checkPeer.fast = _records.fast = _sellers.fast = "False"
+checkPeer.toWire = peerList
 checkSuccessors = _peers(MAX_SUCCESSORS)
+checkSuccessors.toWire = peerLists
 
 
 # -- ring upkeep, between linked nodes -------------------------------------------
@@ -275,7 +307,7 @@ class ChordRequest(Message):
 
 @message("chordRecords", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
          ("path", "path", checkPath, REQUIRED), ("hops", "hops", checkHops, REQUIRED),
-         ("holder", "holder", checkPosition, REQUIRED),
+         ("holder", "holder", checkNodeId, REQUIRED),
          ("sellers", "sellers", _sellers, REQUIRED), routed=True)
 @frozen
 class ChordRecords(Message):
@@ -290,8 +322,8 @@ class ChordRecords(Message):
     sellers: tuple
 
     def asDict(self):
-        return {"type": self.TYPE, "id": self.id, "item": self.item, "path": self.path,
-                "hops": self.hops, "holder": self.holder,
+        return {"type": self.TYPE, "id": self.id, "item": self.item,
+                "path": wireIds(self.path), "hops": self.hops, "holder": wireId(self.holder),
                 "sellers": [record.asDict() for record in self.sellers]}
 
 
@@ -315,13 +347,13 @@ class ChordStore(Message):
 
     def asDict(self):
         return {"type": self.TYPE, "id": self.id, "item": self.item,
-                "lifetime": self.lifetime, "returnPath": self.return_path,
+                "lifetime": self.lifetime, "returnPath": wireIds(self.return_path),
                 "record": self.record.asDict()}
 
 
 @message("chordStored", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
          ("path", "path", checkPath, REQUIRED), ("hops", "hops", checkHops, REQUIRED),
-         ("holder", "holder", checkPosition, REQUIRED), routed=True)
+         ("holder", "holder", checkNodeId, REQUIRED), routed=True)
 @frozen
 class ChordStored(Message):
     """Node ``holder`` took the chordStore with this id (and passed it on

@@ -2,25 +2,33 @@
 Ring arithmetic for Chord: the identifier circle, its intervals, item keys
 and finger starts.  Pure functions, no state.
 
-The ring is the tracker's id space, [0, 2^31): a node's id is its place.
-Intervals go clockwise (increasing ids, wrapping at 2^31); an interval
-whose two ends are equal covers the whole ring.
+The ring has 2^128 positions: a keyed node's place is its id's 128 bits
+(L{twisted_bazaar.wire.ids}: the id modulo 2^128), an item's the first 128
+bits of its name's SHA-256 (L{keyOf}).  A keyless node's
+place is its id, in the first 2^34 positions: such a ring works, but its
+keys crowd on its first node, so a Chord ring is meant to be keyed.
+Intervals go clockwise (increasing positions, wrapping at 2^128); an
+interval whose two ends are equal covers the whole ring.  Every function
+here takes node ids or positions alike: it reduces them modulo 2^128.
 """
 
 import hashlib
 
-from twisted_bazaar.tracker import ID_SPACE
+from twisted_bazaar.wire.ids import ID_BITS
 
 #: Bits of a ring position, and the number of fingers of a node.
-BITS = 31
+BITS = ID_BITS
 #: Positions on the ring.
-SIZE = ID_SPACE
-assert SIZE == 2**BITS
+SIZE = 2**BITS
+_MASK = SIZE - 1
 
 
 def between(x, a, b):
     """Is x in the half-open interval (a, b], clockwise?  (a, a] is the
     whole ring."""
+    x &= _MASK
+    a &= _MASK
+    b &= _MASK
     if a < b:
         return a < x <= b
     if a > b:
@@ -31,6 +39,9 @@ def between(x, a, b):
 def strictlyBetween(x, a, b):
     """Is x in the open interval (a, b), clockwise?  (a, a) is the whole
     ring but a."""
+    x &= _MASK
+    a &= _MASK
+    b &= _MASK
     if a < b:
         return a < x < b
     if a > b:
@@ -44,10 +55,15 @@ def distance(a, b):
 
 
 def keyOf(item):
-    """The ring position of an item: the first 31 bits of the SHA-1 of its
-    UTF-8 name."""
-    digest = hashlib.sha1(item.encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") >> 1
+    """The ring position of an item: the first 128 bits of the SHA-256 of
+    its UTF-8 name."""
+    digest = hashlib.sha256(item.encode("utf-8")).digest()
+    return int.from_bytes(digest[:16], "big")
+
+
+def place(node_id):
+    """A node's position on the ring."""
+    return node_id & _MASK
 
 
 def fingerStart(node_id, index):

@@ -5,6 +5,7 @@ the node's L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>}
 feeds it answers and asks it where to send things.
 """
 
+from bisect import bisect_right
 from typing import NamedTuple
 
 from twisted_bazaar.schemes.chord.ring import (
@@ -29,6 +30,76 @@ def _always(peer_id):
     return True
 
 
+class Fingers:
+    """
+    A node's finger table: finger i (0 to BITS - 1) -> L{Peer} or None,
+    held as runs of equal fingers.  Of 128 fingers all but about log2(N)
+    repeat the one before (in a ring of N nodes, the low ones are all the
+    successor), so a node keeps a few runs, not 128 entries.  Iterating
+    gives each run's finger (None included).
+    """
+
+    __slots__ = ("_starts", "_peers")
+
+    def __init__(self, runs=()):
+        """@param runs: (first index, peer or None) pairs, by index."""
+        self._starts, self._peers = [0], [None]
+        for first, peer in runs:
+            self.set(first, BITS, peer)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self.asList()[index]
+        return self._peers[bisect_right(self._starts, index) - 1]
+
+    def __setitem__(self, index, peer):
+        self.set(index, index + 1, peer)
+
+    def __eq__(self, other):
+        if isinstance(other, Fingers):
+            return self.runs() == other.runs()
+        return isinstance(other, list) and self.asList() == other
+
+    __hash__ = None
+
+    def __iter__(self):
+        return iter(self._peers)
+
+    def __len__(self):
+        return BITS
+
+    def runs(self):
+        """(first index, peer or None) of each run."""
+        return list(zip(self._starts, self._peers))
+
+    def asList(self):
+        """Every finger, index by index (for tests and tools)."""
+        return [self[index] for index in range(BITS)]
+
+    def set(self, first, stop, peer):
+        """Fingers first to stop - 1 are peer."""
+        after = self[stop] if stop < BITS else None
+        runs = [(start, each) for start, each in self.runs() if start < first]
+        runs.append((first, peer))
+        if stop < BITS:
+            runs.append((stop, after))
+        runs += [(start, each) for start, each in self.runs() if start > stop]
+        self._store(runs)
+
+    def remove(self, peer_id):
+        """Every finger that is peer_id becomes None."""
+        self._store([(start, None if each is not None and each.id == peer_id else each)
+                     for start, each in self.runs()])
+
+    def _store(self, runs):
+        starts, peers = [], []
+        for start, peer in runs:
+            if not peers or peers[-1] != peer:
+                starts.append(start)
+                peers.append(peer)
+        self._starts, self._peers = starts, peers
+
+
 class Neighbourhood:
     """
     One node's view of the ring around it.
@@ -36,8 +107,8 @@ class Neighbourhood:
     @ivar successors: the next live nodes clockwise, nearest first, at most
         C{length}, never this node itself (empty: alone on the ring).
     @ivar predecessor: the previous node, or None while unknown.
-    @ivar fingers: index -> L{Peer} or None; finger i is the first node at or
-        after C{me + 2^i}.
+    @ivar fingers: L{Fingers}: finger i is the first node at or after
+        C{me + 2^i}.
     """
 
     def __init__(self, me, length):
@@ -45,7 +116,7 @@ class Neighbourhood:
         self.length = length
         self.successors = []
         self.predecessor = None
-        self.fingers = [None] * BITS
+        self.fingers = Fingers()
         self._missed = {}
 
     # -- reading ---------------------------------------------------------------
@@ -71,7 +142,7 @@ class Neighbourhood:
         """Every peer this node keeps: successors, predecessor, fingers
         (each id once)."""
         peers = {}
-        for peer in self.successors + [self.predecessor] + self.fingers:
+        for peer in self.successors + [self.predecessor] + list(self.fingers):
             if peer is not None:
                 peers.setdefault(peer.id, peer)
         return peers
@@ -88,7 +159,7 @@ class Neighbourhood:
         """The known, usable peer closest before key (in (me, key)), or None."""
         me = self.me.id
         best, best_distance = None, -1
-        for peer in self.fingers + self.successors:
+        for peer in list(self.fingers) + self.successors:
             if peer is None or not strictlyBetween(peer.id, me, key):
                 continue
             far = distance(me, peer.id)
@@ -114,7 +185,7 @@ class Neighbourhood:
 
     def nearest(self, usable=_always):
         """The usable successor or finger nearest after this node, or None."""
-        peers = [peer for peer in self.successors + self.fingers
+        peers = [peer for peer in self.successors + list(self.fingers)
                  if peer is not None and usable(peer.id)]
         return min(peers, key=lambda peer: distance(self.me.id, peer.id), default=None)
 
@@ -165,9 +236,10 @@ class Neighbourhood:
         me = self.me.id
         first = index
         while index < BITS and between(fingerStart(me, index), me, peer.id):
-            self.fingers[index] = peer if peer.id != me else None
             index += 1
-        if index == first:
+        if index > first:
+            self.fingers.set(first, index, peer if peer.id != me else None)
+        else:
             # An answer from before the ring changed: move on all the same.
             index += 1
         return 0 if index == BITS else index
@@ -200,8 +272,7 @@ class Neighbourhood:
         if self.predecessor is not None and self.predecessor.id == peer_id:
             self.predecessor = None
             neighbour = True
-        self.fingers = [None if peer is not None and peer.id == peer_id else peer
-                        for peer in self.fingers]
+        self.fingers.remove(peer_id)
         return neighbour
 
     def missed(self, peer_id):

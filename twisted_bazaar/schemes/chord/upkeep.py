@@ -8,6 +8,7 @@ links all this needs.  A mixin of L{ChordDiscovery
 
 from twisted.internet import defer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.schemes.chord.messages import (
@@ -67,8 +68,8 @@ class Upkeep:
         succ_ids = [peer.id for peer in ring.successors]
         self.log.info("ring neighbours: predecessor {pred_text}, successors "
                       "{succs_text}", pred=pred_id, succs=succ_ids,
-                      pred_text="none" if pred_id is None else pred_id,
-                      succs_text=succ_ids or "none")
+                      pred_text="none" if pred_id is None else shortId(pred_id),
+                      succs_text=", ".join(map(shortId, succ_ids)) or "none")
         for peer in ring.successors:
             self._ensureLink(peer)
         pred = ring.predecessor
@@ -219,8 +220,8 @@ class Upkeep:
         if ring.alone:
             self._refill()
         self.log.info("node {dead} missed {k} pings: dead; successor now {succ}",
-                      dead=peer.id, k=self.settings.missed,
-                      succ=ring.successor.id if ring.successor else self.node.id)
+                      dead=shortId(peer.id), k=self.settings.missed,
+                      succ=shortId(ring.successor.id if ring.successor else self.node.id))
         if first:
             self._askSuccessor()
 

@@ -10,6 +10,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.identity.keys import signedIf, trusts
@@ -130,14 +131,14 @@ class FloodDiscovery(Service, NodeObserver):
         if find is not None and find.item == message.item:
             if not trusts(self.node, message, message.seller):
                 self.log.info("ignoring an offer not signed by seller {seller}",
-                              seller=message.seller)
+                              seller=shortId(message.seller))
                 return
             record = message.record
             if record is not None and recordFault(
                     record, self.node.clock.seconds(), message.seller, message.item,
                     alive=True) is not None:
                 self.log.info("ignoring an offer of seller {seller} whose file record "
-                              "is not its own, or not live", seller=message.seller)
+                              "is not its own, or not live", seller=shortId(message.seller))
                 return
             # The path router only delivers it from the node before this
             # one on its path: the link it came over.

@@ -6,6 +6,7 @@ from twisted_bazaar.wire import (
     Message,
     checkHost,
     checkId,
+    checkNodeId,
     checkItem,
     checkPath,
     checkPort,
@@ -31,7 +32,7 @@ class Search(Message):
 
 
 @message("reply", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("path", "path", checkPath, REQUIRED), ("seller", "seller", checkId, REQUIRED),
+         ("path", "path", checkPath, REQUIRED), ("seller", "seller", checkNodeId, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
          ("record", "record", checkRecord, None), ("key", "key", checkKey, None),
          ("sig", "sig", checkSig, None), routed=True)

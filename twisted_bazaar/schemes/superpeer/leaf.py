@@ -27,6 +27,7 @@ import json
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
@@ -199,7 +200,7 @@ class LeafSide(NodeObserver):
         link = self.node.links.get(peer)
         if link is not None and link.purpose == LEAF:
             self.log.info("super-peer {peer} did not acknowledge {seq}; registering "
-                          "again", peer=peer, seq=awaited.seq)
+                          "again", peer=shortId(peer), seq=awaited.seq)
             self._register(link, min(2 * awaited.delay, ACK_TIMEOUT_MAX))
 
     def _forgetAwaited(self, peer):
@@ -263,7 +264,7 @@ class LeafSide(NodeObserver):
             del self._registering[link.peer_id]
             self.registered.add(link.peer_id)
             self.log.info("registered with super-peer {peer} ({items})",
-                          peer=link.peer_id, n=ack.items, items=plural(ack.items, "item"))
+                          peer=shortId(link.peer_id), n=ack.items, items=plural(ack.items, "item"))
             if self.onRegistered is not None:
                 self.onRegistered(link.peer_id)
 
@@ -272,7 +273,7 @@ class LeafSide(NodeObserver):
         self._forgetAwaited(peer_id)
         if peer_id in self.registered:
             self.registered.discard(peer_id)
-            self.log.info("lost super-peer {peer}", peer=peer_id)
+            self.log.info("lost super-peer {peer}", peer=shortId(peer_id))
         for query_id, find in list(self._finds.items()):
             if find.superpeer == peer_id:
                 self._send(query_id, find)

@@ -14,6 +14,8 @@ and updates; the hits carry each seller's record, for the buyer to check.
 
 import attr
 
+from twisted_bazaar.wire.ids import wireIds
+
 from twisted_bazaar.core.records import checkRecord, recordedSellers, sellerObject
 from twisted_bazaar.wire import (
     ID_LIMIT,
@@ -183,5 +185,5 @@ class SpHit(Message):
 
     def asDict(self):
         return {"type": self.TYPE, "id": self.id, "item": self.item,
-                "path": self.path,
+                "path": wireIds(self.path),
                 "sellers": [sellerObject(seller) for seller in self.sellers]}

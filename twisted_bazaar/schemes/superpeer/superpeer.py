@@ -22,6 +22,7 @@ their links closed.
 
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
@@ -181,10 +182,10 @@ class SuperPeerSide(NodeObserver):
             self._checked[leaf] = address
             self.index.list(leaf)
             self.log.info("leaf {leaf} listens at {host}:{port} as it said: listing "
-                          "its items", leaf=leaf, host=host, port=port)
+                          "its items", leaf=shortId(leaf), host=host, port=port)
             return
         self.log.warn("leaf {leaf}: nothing at {host}:{port} answers as that leaf; "
-                      "forgetting it", leaf=leaf, host=host, port=port)
+                      "forgetting it", leaf=shortId(leaf), host=host, port=port)
         self.index.forget(leaf)
         link.disconnect(f"nothing at {host}:{port} answers as leaf {leaf}")
 
@@ -203,6 +204,6 @@ class SuperPeerSide(NodeObserver):
         if peer_id in self.index:
             self.index.forget(peer_id)
             self.log.info("leaf {leaf} gone; its entries dropped ({leaf_count})",
-                          leaf=peer_id, leaves=len(self.index),
+                          leaf=shortId(peer_id), leaves=len(self.index),
                           leaf_count=plural(len(self.index), "leaf", "leaves"))
 

@@ -25,6 +25,7 @@ from twisted.application.service import Service
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.core.events import NodeObserver
@@ -88,7 +89,7 @@ class SuperPeerLinks(Service, NodeObserver):
         if peer_id in self._unconfirmed:
             self._unconfirmed.discard(peer_id)
             self.log.info("super-peer {peer} closed the link before taking this node; "
-                          "seeking another after a pause", peer=peer_id)
+                          "seeking another after a pause", peer=shortId(peer_id))
             self._down.update(address for address, known in self._named_ids.items()
                               if known == peer_id)
             self._retryLater()

@@ -36,13 +36,19 @@ function kindOf(node) {
   return "other";
 }
 
+// A node's id as people read it: a key's id (32 hex digits) cut to its
+// first 8, a keyless id whole.  Ids are strings, never parsed as numbers.
+function shortId(id) {
+  return id.length === 32 ? id.slice(0, 8) : id;
+}
+
 function describe(event) {
-  const who = `node ${event.node}`;
+  const who = `node ${shortId(event.node)}`;
   switch (event.kind) {
     case "sold": return `${who} sold ${event.units} ${event.item}`;
     case "bought": return `${who} bought ${event.units} ${event.item}`;
-    case "linked": return `linked to node ${event.peer}`;
-    case "unlinked": return `link to node ${event.peer} closed`;
+    case "linked": return `linked to node ${shortId(event.peer)}`;
+    case "unlinked": return `link to node ${shortId(event.peer)} closed`;
     default: return `${who} ${event.kind}`;
   }
 }
@@ -51,7 +57,7 @@ function describe(event) {
 function nodeCell(id, unseen) {
   const cell = el("td");
   if (id === null || id === undefined) cell.append(el("span", {"class": "unseen"}, unseen));
-  else cell.append(el("a", {href: `/node/${id}`}, String(id)));
+  else cell.append(el("a", {href: `/node/${id}`, title: id}, shortId(id)));
   return cell;
 }
 
@@ -82,7 +88,7 @@ function drawGraph(svg, market) {
                                   "data-node": node.id});
     dot.append(el("svg:title", {}, `node ${node.id} at ${node.host}:${node.port}`));
     dot.addEventListener("click", () => { window.location = `/node/${node.id}`; });
-    parts.push(dot, el("svg:text", {x: x, y: y + 26}, String(node.id)));
+    parts.push(dot, el("svg:text", {x: x, y: y + 26}, shortId(node.id)));
   }
   svg.replaceChildren(...parts);
 }
@@ -128,14 +134,14 @@ function showNode(node) {
     document.getElementById("address").textContent = "This node is not live.";
     return;
   }
-  document.getElementById("title").textContent = `node ${node.id}`;
+  document.getElementById("title").textContent = `node ${shortId(node.id)}`;
   document.getElementById("address").textContent =
     `at ${node.host}:${node.port}, discovery ${node.scheme}` +
     (node.known ? "" : " (its state is not known yet)");
   document.getElementById("links").replaceChildren(...(node.links || []).map((link) => {
     const row = el("tr");
     row.append(el("td"), el("td", {}, `${link.host}:${link.port}`), el("td", {}, link.purpose));
-    row.children[0].append(el("a", {href: `/node/${link.id}`}, String(link.id)));
+    row.children[0].append(el("a", {href: `/node/${link.id}`, title: link.id}, shortId(link.id)));
     return row;
   }));
   document.getElementById("stock").textContent = counts(node.stock);
@@ -163,7 +169,7 @@ function showNode(node) {
     (message) => {
       const row = el("tr", {"class": message.dir});
       const peer = el("td");
-      if (message.peer >= 0) peer.append(el("a", {href: `/node/${message.peer}`}, String(message.peer)));
+      if (message.peer !== "") peer.append(el("a", {href: `/node/${message.peer}`, title: message.peer}, shortId(message.peer)));
       else peer.textContent = "a new connection";
       row.append(el("td", {}, clock(message.at)),
                  el("td", {}, message.dir === "in" ? "\u2190 from" : "\u2192 to"), peer,
