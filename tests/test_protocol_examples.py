@@ -154,7 +154,7 @@ class ReplayTests(SynchronousTestCase):
         node = self.node(17, "127.0.0.1")
         Seller(flooded(node), {"apple": 4})
         link = openLink(node, host="127.0.0.1", port=9002)
-        hello = b'{"type":"thisisme","id":42,"port":9002,"host":"127.0.0.1"}'
+        hello = b'{"type":"thisisme","id":"42","port":9002,"host":"127.0.0.1"}'
         link.dataReceived(b"%d:%s," % (len(hello), hello))
         link.transport.clear()
         lines = [(sender, receiver, payload.encode("utf-8"))

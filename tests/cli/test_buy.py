@@ -156,9 +156,9 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         [fetched] = result["files"]
         self.assertEqual((fetched["name"], fetched["path"]), ("big.bin", path))
         lines = renderBuy(result).splitlines()
-        self.assertEqual(lines[0], f"bought big.bin from node {seller.id} (1 of 1)")
+        self.assertEqual(lines[0], f"bought big.bin from node {shortId(seller.id)} (1 of 1)")
         self.assertEqual(lines[1], f"downloaded big.bin into {path}, sha256 verified "
-                         f"(20 pieces from node {seller.id})")
+                         f"(20 pieces from node {shortId(seller.id)})")
         self.assertGreaterEqual(len(self.shown), 2)
         self.assertTrue(self.shown[0].startswith("big.bin: "), self.shown)
         self.assertNothingLeft(buy)

@@ -15,9 +15,10 @@ from .wire import checkRecord
 
 
 def itemKey(item):
-    """§20 "The ring": an item's key, the first 31 bits of the SHA-1 of
-    its name (the only ring arithmetic this client needs)."""
-    return int.from_bytes(hashlib.sha1(item.encode("utf-8")).digest()[:4], "big") >> 1
+    """§20 "The ring": an item's key, the first 128 bits of the SHA-256
+    of its name, on the wire as 32 lowercase hex digits (the only ring
+    arithmetic this client needs)."""
+    return hashlib.sha256(item.encode("utf-8")).digest()[:16].hex()
 
 
 def newId():

@@ -7,7 +7,13 @@ import shutil
 import tempfile
 
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
-from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
+
+def short(ident):
+    """A node id (as a daemon's id or as the wire writes it) as log lines
+    write it: its short form."""
+    return shortId(parseWireId(ident) if isinstance(ident, str) else ident)
+
 
 #: The log line that gives a node's listening port.
 NODE_LISTENING = r"node listening on 127\.0\.0\.1:(\d+)"

@@ -154,7 +154,7 @@ class CrashRestartTests(SynchronousTestCase):
         # Usually the rest came after the tracker went down; a search that
         # found the second seller just before is no fault.
         self.assertLessEqual(bought_before, 2)
-        buyer.waitFor(rf"bought 3 apple from {second_id} \(4 of 4\)", TIMEOUT)
+        buyer.waitFor(rf"bought 3 apple from {shortId(second_id)} \(4 of 4\)", TIMEOUT)
         port = self.market.tracker_port
         tracker = self.market.start("tracker again", [
             "bazaar-tracker", "--listen", f"tcp:{port}:interface=127.0.0.1"])

@@ -12,6 +12,7 @@ import tempfile
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import SHUT_DOWN, TERMINATED, LiveMarket, nodeId, runTwistd
+from tests.e2e.helpers import short
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -87,9 +88,9 @@ class TradeTests(SynchronousTestCase):
         buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple")
         buyer_id = nodeId(buyer, TIMEOUT)
 
-        buyer.waitFor(rf"bought apple from {seller_id} \(1 of 1\)", TIMEOUT)
+        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
         buyer.waitFor(r"all wants met: 1 in the bag", TIMEOUT)
-        seller.waitFor(rf"sold apple to {buyer_id} \(2 left\)", TIMEOUT)
+        seller.waitFor(rf"sold apple to {short(buyer_id)} \(2 left\)", TIMEOUT)
         self.assertEqual(len(seller.matches(r"sold apple")), 1)
         self.assertFalse(os.path.exists(os.path.join(self.folder, "twistd.pid")))
 
@@ -102,5 +103,5 @@ class TradeTests(SynchronousTestCase):
         self.assertTrue(seller.matches(r"Received SIGTERM, shutting down"))
         self.assertTrue(seller.matches(r"closing link to tracker .*: node "
                                        r"shutting down"), seller.tail())
-        self.assertTrue(tracker.matches(rf"node {seller_id} left"), tracker.tail())
+        self.assertTrue(tracker.matches(rf"node {short(seller_id)} left"), tracker.tail())
         self.assertEqual(os.listdir(self.folder), [])

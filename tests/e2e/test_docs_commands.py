@@ -47,8 +47,8 @@ busy machine and beside a market already on port 7700:
 - ``| jq -r .log_text`` is done by the test: each line's ``log_text``.
 
 In what the doc shows, a number of 5 digits or more, or with a decimal
-point (an id, a port, a time), 7700 (the tracker's port), ``<...>``, a
-word of capitals (N, S, HOST), ``…`` and ``...`` stand for any value; a
+point (an id, a port, a time), a node id (32 hex digits, or its short
+form of 8), 7700 (the tracker's port), ``<...>``, a word of capitals (N, S, HOST), ``…`` and ``...`` stand for any value; a
 smaller number must be as shown, but ``N searches`` stands for any count
 (and its noun singular or plural); a line ``…`` stands for any lines.
 """
@@ -140,11 +140,16 @@ def _stem(word):
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
+#: A node id as the docs show it: whole (32 hex digits) or short (8, with
+#: a letter and a digit among them, so that no word or number is taken).
+HEX_ID = r"\b[0-9a-f]{32}\b|\b(?=[0-9a-f]{0,7}[a-f])(?=[0-9a-f]{0,7}\d)[0-9a-f]{8}\b"
+
+
 def pattern(shown):
     """A regex for a line or phrase as the doc shows it (see the module's
     docstring for what stands for any value)."""
     tokens = re.split(r"(<[^>]+>|…|\.\.\.|\bN [a-z]{3,}\b|\b\d+\.\d+\b|\b\d{5,}\b|"
-                      r"\b7700\b|\b[A-Z]\d?\b|\b[A-Z]{2,}\b)", shown)
+                      r"\b7700\b|\b[A-Z]\d?\b|\b[A-Z]{2,}\b|" + HEX_ID + ")", shown)
     out = []
     for token in tokens:
         if not token:
@@ -155,6 +160,8 @@ def pattern(shown):
             out.append(r"\S+")
         elif token.startswith("N "):
             out.append(rf"\d+ {re.escape(_stem(token[2:]))}(?:es|s)?")
+        elif re.fullmatch(HEX_ID, token):
+            out.append(r"[0-9a-f]+")
         elif re.fullmatch(r"\d+\.\d+|\d{5,}|7700", token):
             out.append(r"\d+(?:\.\d+)?")
         elif re.fullmatch(r"[A-Z]\d?|[A-Z]{2,}", token):

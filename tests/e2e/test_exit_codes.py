@@ -21,6 +21,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import startMarket, startSeller
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId, runTwistd, twistdPath
+from tests.e2e.helpers import short
 
 TIMEOUT = 30.0
 SELLER = ["--role", "seller", "--sell", "apple=1"]
@@ -170,7 +171,7 @@ class DataDirTests(SynchronousTestCase):
         first.terminate()
         first.finish()
         again = market.start("seller again", first.args)
-        again.waitFor(re.escape(f"data dir {data}: restored node {seller}; stock: "
+        again.waitFor(re.escape(f"data dir {data}: restored node {short(seller)}; stock: "
                                  "apple=1; bag: 0; pending buys: 0"), TIMEOUT)
         self.assertEqual(nodeId(again, TIMEOUT), seller)
         self.assertEqual(again.problems(), [])
@@ -187,7 +188,7 @@ class DataDirTests(SynchronousTestCase):
         nodeId(first, TIMEOUT)
         buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                  "--quantity", "2")
-        buyer.waitFor(r"bought apple from \d+ \(1 of 2\)", TIMEOUT)
+        buyer.waitFor(r"bought apple from \w+ \(1 of 2\)", TIMEOUT)
         first.terminate()
         first.finish()
         again = market.startNode("seller again", "--role", "seller", "--sell", "apple=3",
@@ -195,7 +196,7 @@ class DataDirTests(SynchronousTestCase):
         again.waitFor(re.escape(f"data dir {data}: restocked apple=3 (was 0); its "
                                  "ledger is kept"), TIMEOUT)
         again.waitFor(re.escape(f"data dir {data}: restored node"), TIMEOUT)
-        buyer.waitFor(r"bought apple from \d+ \(2 of 2\)", TIMEOUT)
+        buyer.waitFor(r"bought apple from \w+ \(2 of 2\)", TIMEOUT)
         self.assertEqual(again.matches(r"differs from the stock"), [])
         market.stop()
         ledger = subprocess.run([str(Path(sys.executable).with_name("bazaar-ledger")),

@@ -32,6 +32,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
 from tests.files.helpers import fileId
 from tests.files.test_transfer_live import NO_IPV6
+from tests.e2e.helpers import short
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -91,13 +92,13 @@ class FilesLiveTests(SynchronousTestCase):
         sellers[0].finish()
         done = buyer.waitFor(r"downloaded big\.bin into .*, sha256 verified \((.*)\)",
                              TIMEOUT)
-        served = {int(seller): int(count) for count, seller in
+        served = {seller: int(count) for count, seller in
                   (re.split(r" pieces? from ", part) for part in done[1].split(", "))}
         # 50 pieces of 1 MiB; the killed seller served some, the other the
         # rest.
         self.assertEqual(sum(served.values()), 50)
-        self.assertLess(served.get(sellers[0].id, 0), 50)
-        self.assertGreater(served[sellers[1].id], 0)
+        self.assertLess(served.get(short(sellers[0].id), 0), 50)
+        self.assertGreater(served[short(sellers[1].id)], 0)
         buyer.waitFor(r"downloaded small\.bin into .*, sha256 verified", TIMEOUT)
         self.assertEqual(sha256Of(os.path.join(downloads, "big.bin")), big_sha)
         self.assertEqual(sha256Of(os.path.join(downloads, "small.bin")), small_sha)
@@ -299,9 +300,9 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         lines = result.stdout.splitlines()
         path = os.path.join(folder, "big.bin")
         self.assertEqual(lines[-2:], [
-            f"bought big.bin from node {seller_id} (1 of 1)",
+            f"bought big.bin from node {short(seller_id)} (1 of 1)",
             f"downloaded big.bin into {path}, sha256 verified (20 pieces from node "
-            f"{seller_id})"])
+            f"{short(seller_id)})"])
         # Not a terminal: plain progress lines, no bar redrawn in place.
         self.assertRegex(lines[0], r"^big\.bin: [\d.]+ (B|KiB|MiB) of 20\.0 MiB "
                                    r"\(\d+%\), .*, 1 seller, (fetching|describing)")

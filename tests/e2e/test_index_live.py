@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.e2e.helpers import nodeAddress, startMarket
 from tests.e2e.test_raw_client import RawClient
 from tests.e2e.test_records_live import recordVerified
+from tests.e2e.helpers import short
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -47,7 +48,7 @@ class LiveIndexTests(SynchronousTestCase):
     def joinTracker(self):
         client = RawClient(self.market.tracker_port)
         self.addCleanup(client.close)
-        client.send("thisisme", id=-1, port=0, host="")
+        client.send("thisisme", id="", port=0, host="")
         you = client.receive()
         self.assertEqual((you["type"], you["port"]), ("thisisyou", 0))
         return client
@@ -113,11 +114,11 @@ class LiveIndexTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", "--discovery", "index", "--role",
                                        "buyer", "--want", "pear", "--quantity", "3")
         buyer.waitFor(r"all wants met", TIMEOUT)
-        bought = [(int(m[1] or 1), int(m[2])) for m in
-                  buyer.matches(r"bought (?:(\d+) )?pear from (\d+) \(\d of 3\)")]
+        bought = [(int(m[1] or 1), m[2]) for m in
+                  buyer.matches(r"bought (?:(\d+) )?pear from (\w+) \(\d of 3\)")]
         self.assertEqual(sum(units for units, _ in bought), 3, buyer.tail())
         self.assertEqual({seller for _, seller in bought},
-                         {entries["pears"]["id"], entries["figs"]["id"]})
+                         {short(entries["pears"]["id"]), short(entries["figs"]["id"])})
 
         # One seller is out of pears and withdrew them; kill -9 the other.
         [left] = self.lookupUntil(client, "pear", lambda s: len(s) == 1,

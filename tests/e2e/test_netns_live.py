@@ -17,6 +17,7 @@ import tempfile
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import TERMINATED, LiveMarket, nodeId
+from tests.e2e.helpers import short
 
 TIMEOUT = 30.0
 #: The bridge's subnet; namespace i gets SUBNET.(i + 1).
@@ -111,10 +112,10 @@ class NamespaceTests(SynchronousTestCase):
         buyer = self.node("buyer", 2, "--role", "buyer", "--want", "apple")
         buyer_id = nodeId(buyer, TIMEOUT)
         for node_id, index in ((seller_id, 1), (buyer_id, 2)):
-            tracker.waitFor(rf"node {node_id} joined from "
+            tracker.waitFor(rf"node {short(node_id)} joined from "
                             rf"{self.network.address(index)}:", TIMEOUT)
-        buyer.waitFor(rf"bought apple from {seller_id} \(1 of 1\)", TIMEOUT)
-        seller.waitFor(rf"sold apple to {buyer_id} \(1 left\)", TIMEOUT)
+        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+        seller.waitFor(rf"sold apple to {short(buyer_id)} \(1 left\)", TIMEOUT)
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
         for daemon in self.market.daemons:

@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.e2e.helpers import startMarket
 from tests.test_open_core import PLUGIN_ROOT
 from twisted_bazaar.testing.daemons import nodeId, runTwistd
+from tests.e2e.helpers import short
 
 TIMEOUT = 30.0
 
@@ -41,7 +42,7 @@ class LivePluginTests(SynchronousTestCase):
         seller_id = nodeId(seller, TIMEOUT)
         buyer = market.startNode("buyer", "--discovery", "gossip", "--role", "buyer",
                                   "--want", "fig", "--quantity", "2")
-        buyer.waitFor(rf"bought 2 fig from {seller_id} \(2 of 2\)", TIMEOUT)
+        buyer.waitFor(rf"bought 2 fig from {short(seller_id)} \(2 of 2\)", TIMEOUT)
         codes = market.stop()
         for daemon in market.daemons:
             self.assertEqual(daemon.problems(), [], daemon.name)

@@ -16,6 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import startMarket
 from twisted_bazaar.testing.daemons import nodeId
+from tests.e2e.helpers import short
 
 TIMEOUT = 30.0
 INDEX = ["--discovery", "index"]
@@ -68,7 +69,7 @@ class RestockLiveTests(SynchronousTestCase):
         # On disk: the stock as restocked and sold, the ledger kept.
         again = market.startNode("seller again", *INDEX, "--role", "seller", "--sell",
                                  "apple=1", "--data-dir", data)
-        again.waitFor(re.escape(f"data dir {data}: restored node {seller_id}; stock: "
+        again.waitFor(re.escape(f"data dir {data}: restored node {short(seller_id)}; stock: "
                                 "apple=4, pear=0;"), TIMEOUT)
         ledger = subprocess.run([str(Path(sys.executable).with_name("bazaar-ledger")),
                                  "--json", data], capture_output=True, text=True,

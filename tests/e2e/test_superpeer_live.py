@@ -17,6 +17,7 @@ the default one.
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import nodeAddress, startMarket
+from tests.e2e.helpers import short
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -43,39 +44,39 @@ class LiveSuperPeerTests(SynchronousTestCase):
         b = market.startNode("superpeer-b", *SUPER, "--superpeer-neighbour",
                               f"127.0.0.1:{a_port}")
         b_id, b_port = nodeAddress(b, TIMEOUT)
-        b.waitFor(rf"linked to node {a_id} \(super\)", TIMEOUT)
+        b.waitFor(rf"linked to node {short(a_id)} \(super\)", TIMEOUT)
 
         apples, apples_id, _ = self.leaf("seller-apple", a_port, "--role", "seller",
                                          "--sell", "apple=2")
         pears, pears_id, _ = self.leaf("seller-pear", b_port, "--role", "seller",
                                        "--sell", "pear=1")
-        apples.waitFor(REGISTERED.format(a_id), TIMEOUT)
-        pears.waitFor(REGISTERED.format(b_id), TIMEOUT)
+        apples.waitFor(REGISTERED.format(short(a_id)), TIMEOUT)
+        pears.waitFor(REGISTERED.format(short(b_id)), TIMEOUT)
 
         buy_pear, buy_pear_id, _ = self.leaf("buyer-pear", a_port, "--role", "buyer",
                                              "--want", "pear")
         buy_apple, _, _ = self.leaf("buyer-apple", b_port, "--role", "buyer",
                                     "--want", "apple")
-        buy_pear.waitFor(REGISTERED.format(a_id), TIMEOUT)
-        buy_pear.waitFor(rf"bought pear from {pears_id} \(1 of 1\)", TIMEOUT)
-        buy_apple.waitFor(REGISTERED.format(b_id), TIMEOUT)
-        buy_apple.waitFor(rf"bought apple from {apples_id} \(1 of 1\)", TIMEOUT)
+        buy_pear.waitFor(REGISTERED.format(short(a_id)), TIMEOUT)
+        buy_pear.waitFor(rf"bought pear from {short(pears_id)} \(1 of 1\)", TIMEOUT)
+        buy_apple.waitFor(REGISTERED.format(short(b_id)), TIMEOUT)
+        buy_apple.waitFor(rf"bought apple from {short(apples_id)} \(1 of 1\)", TIMEOUT)
 
         # kill -9 super-peer A: its leaves move to B.
         a.process.kill()
         a.finish()
         for orphan in (apples, buy_pear):
-            orphan.waitFor(rf"lost super-peer {a_id}", TIMEOUT)
-            orphan.waitFor(REGISTERED.format(b_id), TIMEOUT)
-        b.waitFor(rf"leaf {apples_id} at 127\.0\.0\.1:\d+ registered 1 item ",
+            orphan.waitFor(rf"lost super-peer {short(a_id)}", TIMEOUT)
+            orphan.waitFor(REGISTERED.format(short(b_id)), TIMEOUT)
+        b.waitFor(rf"leaf {short(apples_id)} at 127\.0\.0\.1:\d+ registered 1 item ",
                    TIMEOUT)
 
         # A further purchase, by a buyer sent to the dead A, goes through B.
         late, _, _ = self.leaf("buyer-late", a_port, "--role", "buyer",
                                "--want", "apple")
-        late.waitFor(REGISTERED.format(b_id), TIMEOUT)
-        late.waitFor(rf"bought apple from {apples_id} \(1 of 1\)", TIMEOUT)
-        apples.waitFor(r"sold apple to \d+ \(0 left\)", TIMEOUT)
+        late.waitFor(REGISTERED.format(short(b_id)), TIMEOUT)
+        late.waitFor(rf"bought apple from {short(apples_id)} \(1 of 1\)", TIMEOUT)
+        apples.waitFor(r"sold apple to \w+ \(0 left\)", TIMEOUT)
 
         codes = market.stop()
         self.assertEqual(set(codes), {"tracker", "superpeer-a", "superpeer-b",
@@ -86,5 +87,5 @@ class LiveSuperPeerTests(SynchronousTestCase):
         # Exactly once: two apples sold, two bought, no more.
         self.assertEqual(len(apples.matches(r"sold apple to")), 2)
         self.assertEqual(len(pears.matches(r"sold pear to")), 1)
-        self.assertEqual([int(m[1]) for m in pears.matches(r"sold pear to (\d+)")],
-                         [buy_pear_id])
+        self.assertEqual([m[1] for m in pears.matches(r"sold pear to (\w+)")],
+                         [short(buy_pear_id)])

@@ -15,6 +15,7 @@ from pathlib import Path
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
+from tests.e2e.helpers import short
 
 TIMEOUT = 30.0
 
@@ -75,8 +76,8 @@ class TLSTests(SynchronousTestCase):
         seller = self.node("seller", port, "--role", "seller", "--sell", "apple=1")
         seller_id = nodeId(seller, TIMEOUT)
         buyer = self.node("buyer", port, "--role", "buyer", "--want", "apple")
-        buyer.waitFor(rf"bought apple from {seller_id} \(1 of 1\)", TIMEOUT)
-        tracker.waitFor(rf"node {seller_id} joined from 127\.0\.0\.1:", TIMEOUT)
+        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+        tracker.waitFor(rf"node {short(seller_id)} joined from 127\.0\.0\.1:", TIMEOUT)
         for daemon in self.market.daemons:
             self.assertEqual(daemon.problems(), [], daemon.name)
         # Nodes on a TLS tracker link stop in good order on SIGTERM too.

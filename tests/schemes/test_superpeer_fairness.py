@@ -25,6 +25,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
 )
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.memory import MemoryNetwork
+from twisted_bazaar.wire.ids import shortId
 
 from tests import records
 from tests.helpers import feed, makeNode, provenLink, sent
@@ -142,7 +143,7 @@ class IndexShareTests(SynchronousTestCase):
             for seq in range(2, 100):
                 feed(link, LeafRegister(seq, "", 0, {"apple": 3}, recordsOf(50, {"apple": 3})))
         registered = [line for line in map(formatEvent, events)
-                      if line.startswith(f"leaf {lid(50)} at 203.0.113.5:0 registered 1 ")]
+                      if line.startswith(f"leaf {shortId(lid(50))} at 203.0.113.5:0 registered 1 ")]
         self.assertEqual(len(registered), 1 + PEER_BURST)
 
 

@@ -214,7 +214,7 @@ class ChordTests(SynchronousTestCase):
         named = {}
         for node in sim.nodes:
             ring = node.discovery.ring
-            for peer in ring.successors + [ring.predecessor] + ring.fingers:
+            for peer in ring.successors + [ring.predecessor] + list(ring.fingers):
                 if peer is not None:
                     self.assertIs(named.setdefault(peer.id, peer), peer)
         self.assertEqual(len(named), len(sim.nodes))

@@ -20,6 +20,7 @@ import threading
 import time
 
 from twisted_bazaar.testing.daemons import NODE_REGISTERED, DaemonError, LiveMarket, nodeId
+from twisted_bazaar.wire.ids import parseWireId, shortId
 
 #: Seconds the market gets from start until every buyer is satisfied.
 TRADE_DEADLINE = 25.0
@@ -39,9 +40,10 @@ BUYERS = {
     "buyer-3": (["fig", "apple"], 1),
 }
 
-BOUGHT = re.compile(r"bought (?P<item>\S+) from (?P<seller>\d+) \((?P<n>\d+) of "
-                    r"(?P<q>\d+)\)")
-SOLD = re.compile(r"sold (?P<item>\S+) to (?P<buyer>\d+) \((?P<left>\d+) left\)")
+BOUGHT = re.compile(r"bought (?:(?P<units>\d+) )?(?P<item>\S+) from (?P<seller>\w+) "
+                    r"\((?P<n>\d+) of (?P<q>\d+)\)")
+SOLD = re.compile(r"sold (?:(?P<units>\d+) )?(?P<item>\S+) to (?P<buyer>\w+) "
+                  r"\((?P<left>\d+) left\)")
 ALL_MET = r"all wants met"
 
 
@@ -56,7 +58,7 @@ class Reporter:
     the same node's log, in order, so a buyer's id is always known before
     its first purchase.
 
-    @ivar ids: daemon name -> node id.
+    @ivar ids: daemon name -> node id, in its short form, as logs show it.
     """
 
     def __init__(self, out=sys.stdout):
@@ -78,15 +80,20 @@ class Reporter:
     def onLine(self, daemon, line):
         registered = NODE_REGISTERED.search(line)
         if registered:
-            self.ids[daemon.name] = int(registered["id"])
-            self.say(f"{daemon.name} is node {registered['id']}: "
+            self.ids[daemon.name] = shortId(parseWireId(registered["id"]))
+            self.say(f"{daemon.name} is node {self.ids[daemon.name]}: "
                      f"{_describe(daemon.name)}")
             return
         bought = BOUGHT.search(line)
         if bought:
             self.say(f"  {self.name(self.ids.get(daemon.name))} bought "
-                     f"{bought['item']} from {self.name(int(bought['seller']))} "
+                     f"{_units(bought)}{bought['item']} from {self.name(bought['seller'])} "
                      f"({bought['n']} of {bought['q']})")
+
+
+def _units(match):
+    """``2 `` for a trade of two units, nothing for one."""
+    return f"{match['units']} " if match["units"] else ""
 
 
 def _describe(name):
@@ -142,19 +149,19 @@ def summary(market, reporter):
     names = {known: name for name, known in reporter.ids.items()}
 
     def called(node):
-        return names.get(int(node), f"node {node}")
+        return names.get(node, f"node {node}")
 
     rows = []
     for daemon in sorted(market.daemons, key=lambda d: d.name):
         if daemon.name in BUYERS:
-            bag = [f"{m['item']} from {called(m['seller'])}"
+            bag = [f"{_units(m)}{m['item']} from {called(m['seller'])}"
                    for m in daemon.matches(BOUGHT)]
             rows.append((daemon.name, "bag: " + (", ".join(bag) or "empty")))
         elif daemon.name in SELLERS:
             left = dict(SELLERS[daemon.name])
             sold = []
             for m in daemon.matches(SOLD):
-                sold.append(f"{m['item']} to {called(m['buyer'])}")
+                sold.append(f"{_units(m)}{m['item']} to {called(m['buyer'])}")
                 left[m["item"]] = int(m["left"])
             stock = ", ".join(f"{units} {item}" for item, units in left.items())
             rows.append((daemon.name, "sold: " + (", ".join(sold) or "nothing")

@@ -17,6 +17,7 @@ from twisted_bazaar.files import hashing
 from twisted_bazaar.files.downloads import partName
 from twisted_bazaar.roles.files import fetch
 from twisted_bazaar.testing import Market, MemoryNetwork
+from twisted_bazaar.wire.ids import shortId
 from tests.files.helpers import fileId, scratchDir, writeFile
 
 PIECE = 4096
@@ -84,7 +85,7 @@ class DoneTests(SynchronousTestCase):
         self.assertEqual(len(self.market.role(seller, "seller").ledger), 2)
         self.assertEqual(list(buyer.fetcher.fetched), ["big"])
         self.assertTrue(buyer.satisfied)
-        self.assertIn("bought big from %s (1 of 1)" % seller.id,
+        self.assertIn("bought big from %s (1 of 1)" % shortId(seller.id),
                       [formatEvent(event) for event in events])
 
     def test_quantityMeetingFilesIsWarnedAtStart(self):

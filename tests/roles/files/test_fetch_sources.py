@@ -13,6 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files import hashing
 from twisted_bazaar.roles.files import fetch
 from twisted_bazaar.testing import Market, MemoryNetwork
+from twisted_bazaar.wire.ids import shortId
 from tests.files.helpers import scratchDir, writeFile
 
 PIECE = 4096
@@ -66,7 +67,7 @@ class SourcesTests(SynchronousTestCase):
             fetcher = self.addBuyer()
             self.runUntil(lambda: "big" in fetcher.fetched, 60)
         said = [formatEvent(event) for event in events]
-        self.assertIn(f"big: seller {slow.id} is much slower than the others; "
+        self.assertIn(f"big: seller {shortId(slow.id)} is much slower than the others; "
                       "dropping it", said)
         served = fetcher.fetched["big"][1]
         self.assertLessEqual(served.get(slow.id, 0), 2)

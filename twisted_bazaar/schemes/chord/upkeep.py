@@ -67,9 +67,9 @@ class Upkeep:
         pred_id = ring.predecessor.id if ring.predecessor else None
         succ_ids = [peer.id for peer in ring.successors]
         self.log.info("ring neighbours: predecessor {pred_text}, successors "
-                      "{succs_text}", pred=pred_id, succs=succ_ids,
+                      "[{succs_text}]", pred=pred_id, succs=succ_ids,
                       pred_text="none" if pred_id is None else shortId(pred_id),
-                      succs_text=", ".join(map(shortId, succ_ids)) or "none")
+                      succs_text=", ".join(map(shortId, succ_ids)))
         for peer in ring.successors:
             self._ensureLink(peer)
         pred = ring.predecessor

@@ -136,7 +136,7 @@ class SuperPeerSide(NodeObserver):
         if not listed:
             self._check(link, address)
         line = "leaf {leaf} at {host}:{port} registered {items} ({leaf_count})"
-        fields = dict(leaf=leaf, host=host, port=message.port, n=count,
+        fields = dict(leaf=shortId(leaf), host=host, port=message.port, n=count,
                       items=plural(count, "item"), leaves=len(self.index),
                       leaf_count=plural(len(self.index), "leaf", "leaves"))
         if fresh:
