@@ -48,6 +48,7 @@ from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.roles.want import BUY_LIFETIME
 from twisted_bazaar.wire.trade import Buy
 from twisted_bazaar.testing.daemons import nodeId
+from twisted_bazaar.wire.ids import parseWireId
 
 GOAL = (">=", 0.6)
 #: The seller under test: enough stock never to sell out, room for every
@@ -119,7 +120,7 @@ class Buyers:
                 sock = connect(port)
                 hello = self._introduce(sock, identity)
                 if via is None:
-                    via = hello["id"]
+                    via = parseWireId(hello["id"])
                 sock.setblocking(False)
                 self.selector.register(sock, selectors.EVENT_READ,
                                        _Buyer(sock, identity, via))

@@ -30,6 +30,7 @@ from benchmarks.harness import (
     thisisme,
 )
 from twisted_bazaar.testing.daemons import nodeId
+from twisted_bazaar.wire.ids import wireId
 
 GOAL = (">=", 0.7)
 #: The node under test: a seller, so it has a reason to be in the market.
@@ -61,7 +62,8 @@ class Driver:
         """
         self.port = port
         self.via = via
-        self._ids = (n for n in itertools.count(1) if n not in avoid)
+        # Keyless ids, as the wire writes them (never a keyed node's).
+        self._ids = (str(n) for n in itertools.count(1) if n not in avoid)
 
     def rate(self, count):
         """Stream count frames from A through the server to B; return
@@ -137,7 +139,7 @@ def run(quick=False, repeats=None):
         node_port = listeningPort(node)
         me = nodeId(node)
         real = Driver(node_port, avoid={me})
-        bare = Driver(relay_port, via=me)
+        bare = Driver(relay_port, via=wireId(me))
         calibration = real.rate(CALIBRATION)
         bare.rate(CALIBRATION)
         count = int(min(max(calibration * REPEAT_SECONDS, MIN_FRAMES), MAX_FRAMES))
