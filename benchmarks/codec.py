@@ -21,6 +21,7 @@ from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
 from benchmarks.harness import Figure, median, pairedRatio
 from twisted_bazaar import wire
+from twisted_bazaar.wire.ids import KEYED
 
 GOAL = ("<=", 1.5)
 #: The baseline's encoder: compact, as the daemons send JSON; built once,
@@ -30,10 +31,10 @@ _compact = json.JSONEncoder(separators=(",", ":"))
 
 def typicalMessages(rng=None):
     """A search three hops out, the reply coming back, and the buy (with
-    its expiry): ids as large as the daemons draw them (63-bit message
-    ids, 31-bit node ids)."""
+    its expiry): ids as the daemons have them (63-bit message ids; node
+    ids of keys, 32 hex digits on the wire)."""
     rng = rng or random.Random(5)
-    node = [rng.randrange(2**31) for _ in range(3)]
+    node = [KEYED | rng.getrandbits(128) for _ in range(3)]
     search_id, buy_id = rng.randrange(1, 2**63), rng.randrange(1, 2**63)
     return [
         floodmsg.Search(search_id, "apple", tuple(node), 5),
