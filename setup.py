@@ -15,7 +15,9 @@ setup(
                       "cryptography>=41", "prometheus_client>=0.16"],
     extras_require={
         "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6",
-                 "selenium>=4.10", "twisted[tls]>=22.10", "import-linter>=2.1"],
+                 "selenium>=4.10", "twisted[tls]>=22.10", "import-linter>=2.1",
+                 # the plot's tests (tests/sim/test_plot.py) run in CI too
+                 "matplotlib>=3.5"],
         "tls": ["twisted[tls]>=22.10"],
         "plot": ["matplotlib>=3.5"],
     },
