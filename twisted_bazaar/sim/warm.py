@@ -189,7 +189,7 @@ def registerLeaf(leaf, superpeer):
     index = superpeer.discovery.side
     index.index.register(leaf.id, address, stock, side.records(stock), listed=True,
                          group=groupOf(superpeer.links[leaf.id]))
-    index._checked[leaf.id] = address
+    index.addressChecked(leaf.id, address)
 
 
 def linkSuperPeers(network, supers, leaves, edges, rng):
@@ -280,7 +280,7 @@ def placeRing(network, nodes):
             return None
         made = peers.get(node_id)
         if made is None:
-            made = peers[node_id] = by_id[node_id].discovery._me()
+            made = peers[node_id] = by_id[node_id].discovery.me()
         return made
 
     for node_id, (successors, predecessor, fingers) in zip(ids, tables):

@@ -39,7 +39,7 @@ class Holding:
         node, me = self.node, self.node.id
         kind = type(request)
         if kind is ChordFind:
-            return ChordFound(request.id, request.key, path, hops, self._me(),
+            return ChordFound(request.id, request.key, path, hops, self.me(),
                               tuple(self.ring.successors))
         now = node.clock.seconds()
         if kind is ChordRequest:

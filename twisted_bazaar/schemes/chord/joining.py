@@ -41,7 +41,7 @@ class Joining:
         if membership is None or not membership.isRegistered or node.id is None:
             return
         if self.ring is None:
-            self.ring = self.router.ring = Neighbourhood(self._me(), self.settings.successors)
+            self.ring = self.router.ring = Neighbourhood(self.me(), self.settings.successors)
         asked = membership.ask(wire.NodeReq((node.id,), scheme=self.name))
         self._joining = asked
         asked.addCallback(self._introduced)
@@ -124,7 +124,7 @@ class Joining:
         (and links its nodes itself).  The ring is kept as usual from then
         on.  ``fingers``: (first index, peer) runs (L{Fingers}).
         """
-        ring = self.ring = self.router.ring = Neighbourhood(self._me(),
+        ring = self.ring = self.router.ring = Neighbourhood(self.me(),
                                                             self.settings.successors)
         ring.adopt(successors[0], successors[1:])
         ring.predecessor = predecessor

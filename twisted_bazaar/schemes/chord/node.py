@@ -100,7 +100,8 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
 
     # -- small helpers --------------------------------------------------------------
 
-    def _me(self):
+    def me(self):
+        """This node as a ring peer (its id and listening address)."""
         node = self.node
         return Peer(node.id, node.host, node.port)
 

@@ -161,6 +161,12 @@ class SuperPeerSide(NodeObserver):
         asking.addCallback(lambda sellers: link.send(
             LeafHits(message.id, message.item, tuple(sellers[:MAX_HITS]))))
 
+    def addressChecked(self, leaf, address):
+        """The leaf listens at address, as checked (or as a warm start,
+        which builds what a passed check leaves, knows): its later
+        registrations from there are listed at once."""
+        self._checked[leaf] = address
+
     def _check(self, link, address):
         """Connect back to address; list the leaf if it is there."""
         leaf = link.peer_id
@@ -179,7 +185,7 @@ class SuperPeerSide(NodeObserver):
         del self._checks[leaf]
         host, port = address
         if passed:
-            self._checked[leaf] = address
+            self.addressChecked(leaf, address)
             self.index.list(leaf)
             self.log.info("leaf {leaf} listens at {host}:{port} as it said: listing "
                           "its items", leaf=shortId(leaf), host=host, port=port)
