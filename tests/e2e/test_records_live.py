@@ -17,6 +17,7 @@ import copy
 import hashlib
 import json
 import os
+import time
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -111,6 +112,17 @@ class LiveRecordTests(SynchronousTestCase):
         return [seller["seller"] if type(seller) is dict else seller[0]
                 for seller in self.request(link, keys, item)]
 
+    def untilHeld(self, link, keys, item, seller):
+        """Wait until the node at the end of link (the holder the ring
+        arithmetic names) holds the seller's record of item: the seller may
+        have stored it before the ring took its last node in, and the
+        record then moves to its holder a little later."""
+        deadline = time.monotonic() + TIMEOUT
+        while self.sellers(link, keys, item) != [seller]:
+            self.assertLess(time.monotonic(), deadline,
+                            f"the holder of {item} never held its record")
+            time.sleep(0.2)
+
     def test_nobodyButTheSellerWritesItsRecords(self):
         market = self.market
         folder = os.path.join(market.cwd, "share")
@@ -138,6 +150,8 @@ class LiveRecordTests(SynchronousTestCase):
         apple = links[holderOf(set(addresses), "apple")]
         song = links[holderOf(set(addresses), "song.ogg")]
         fake_sha = hashlib.sha256(b"the attacker's file").hexdigest()
+        self.untilHeld(apple, keys, "apple", s_id)
+        self.untilHeld(song, keys, "song.ogg", s_id)
 
         # The attack of issue 21, in the record format of old: 64 made-up
         # sellers and a lifetime-0 record in S's name; S's song.ogg
