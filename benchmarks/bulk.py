@@ -17,15 +17,12 @@ took one unit, one search window each (``bazaar buy apple --quantity
 2000`` had 119 units after 120 s).  The goals are absolute: 2 s and 3 s.
 """
 
-import contextlib
-import shutil
-import tempfile
 import threading
 import time
 
-from benchmarks.harness import START_TIMEOUT, Figure, median
+from benchmarks.harness import START_TIMEOUT, Figure, market, median
 from twisted_bazaar.roles.buyer.role import DEFAULT_SEARCH_WINDOW
-from twisted_bazaar.testing.daemons import NODE_READY, LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import NODE_READY, nodeId
 
 UNITS = 10_000
 #: Seconds the buyer may take before the run counts as failed.
@@ -54,23 +51,11 @@ class _Clock:
             self.seen.setdefault(key, time.monotonic())
 
 
-@contextlib.contextmanager
-def _market(clock):
-    folder = tempfile.mkdtemp(prefix="bazaar-bulk-")
-    daemons = LiveMarket(folder, onLine=clock.onLine)
-    try:
-        daemons.startTracker(timeout=START_TIMEOUT)
-        yield daemons
-    finally:
-        daemons.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def once(sellers):
     """One run: (seconds from the buyer's ready line, seconds from its
     launch) until all UNITS are in its bag."""
     clock = _Clock()
-    with _market(clock) as daemons:
+    with market(onLine=clock.onLine) as daemons:
         for n in range(sellers):
             seller = daemons.startNode(f"seller{n}", "--role", "seller", "--sell",
                                        f"apple={UNITS // sellers}")

@@ -97,11 +97,12 @@ def machine():
 
 
 @contextlib.contextmanager
-def market():
+def market(onLine=None):
     """A tracker in a scratch folder; the LiveMarket is stopped and the folder
-    removed on the way out, error or not."""
+    removed on the way out, error or not.  ``onLine`` sees every line the
+    daemons log, as L{LiveMarket} says."""
     folder = tempfile.mkdtemp(prefix="bazaar-bench-")
-    daemons = LiveMarket(folder)
+    daemons = LiveMarket(folder, onLine=onLine)
     try:
         daemons.startTracker(timeout=START_TIMEOUT)
         yield daemons
