@@ -11,6 +11,7 @@ from collections import namedtuple
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
+from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport, StringTransportWithDisconnection
 from twisted.python.failure import Failure
 
@@ -20,6 +21,9 @@ from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.identity.proofs import LINK, Handshake
 from twisted_bazaar.net.overlay import OVERLAY
+from twisted_bazaar.wire.ids import isKeyed
+
+from tests import records
 
 NODE_HOST = "10.0.0.1"
 NODE_PORT = 4001
@@ -170,10 +174,21 @@ def linkPeer(node, peer_id, inbound=True, host="", port=5000, purpose=None):
     Give the node an established link to peer_id, and clear what the
     handshake wrote, so the test sees only what follows.  ``purpose``
     (e.g. L{DIRECT}) is what the link is for: said by the peer in its
-    thisisme on an inbound link, set by the node on an outbound one.
+    thisisme on an inbound link, set by the node on an outbound one.  A
+    key's id says its key (docs/protocol.md §6), so for one, peer_id is
+    the peer's L{Identity}, or an id whose key L{tests.records} drew; the
+    peer proves it to a node with a key.
     """
     link = openLink(node, inbound, purpose=purpose)
-    feed(link, wire.ThisIsMe(peer_id, port, host, purpose=purpose if inbound else None))
+    if not isinstance(peer_id, int):
+        identity, peer_id = peer_id, peer_id.id
+        records.remember(identity)
+        _keyedHello(node, link, identity, port, host, purpose, inbound)
+    elif isKeyed(peer_id):
+        _keyedHello(node, link, records.identityOf(peer_id), port, host, purpose, inbound)
+    else:
+        feed(link, wire.ThisIsMe(peer_id, port, host,
+                                 purpose=purpose if inbound else None))
     if node.links.get(peer_id) is not link:
         raise AssertionError(f"handshake with {peer_id} failed: {sent(link)}")
     link.transport.clear()
@@ -194,6 +209,27 @@ def provenLink(node, identity, purpose=None, port=0, host="10.0.0.99"):
     feed(link, wire.Proof(handshake.prove(answer.key, answer.nonce)))
     link.transport.clear()
     return link
+
+
+def _keyedHello(node, link, identity, port, host, purpose, inbound):
+    """
+    The thisisme of a peer with a key's id, which must name its key: to a
+    node without a key, with a nonce but no proof (the link is
+    unproven); to a node with one, each side proving its key.
+    """
+    handshake = Handshake(identity, LINK, purpose or OVERLAY)
+    if inbound:
+        feed(link, wire.ThisIsMe(identity.id, port, host, purpose=purpose,
+                                 key=identity.key, nonce=handshake.nonce))
+        answers = sent(link)
+        if answers and answers[-1].sig is not None:
+            feed(link, wire.Proof(handshake.prove(answers[-1].key, answers[-1].nonce)))
+        return
+    [opening] = sent(link)
+    sig = (None if opening.nonce is None
+           else handshake.prove(opening.key, opening.nonce))
+    feed(link, wire.ThisIsMe(identity.id, port, host, key=identity.key,
+                             nonce=handshake.nonce, sig=sig))
 
 
 def closeLink(link):
@@ -301,3 +337,43 @@ def units(entries):
     """Purchases (or sales) one entry per unit: one of several units is
     repeated, so a test can count units as entries."""
     return [entry for entry in entries for _ in range(entry.units)]
+
+
+class RawPeer(Protocol):
+    """A connection the attacker speaks JSON objects on, on the in-memory
+    network: it says ``greeting`` once connected, and tells
+    onMessage(peer, message) of each message that arrives."""
+
+    def __init__(self, onMessage=None, greeting=()):
+        self.messages = []
+        self.onMessage = onMessage
+        self.greeting = greeting
+        self.buffer = b""
+        self.closed = False
+
+    def connectionMade(self):
+        for message in self.greeting:
+            self.say(message)
+
+    def say(self, message):
+        self.transport.write(jsonNetstring(message))
+
+    def dataReceived(self, data):
+        self.buffer += data
+        while b":" in self.buffer:
+            length, _, rest = self.buffer.partition(b":")
+            size = int(length)
+            if len(rest) <= size:
+                return
+            message = json.loads(rest[:size])
+            self.buffer = rest[size + 1:]
+            self.messages.append(message)
+            if self.onMessage is not None:
+                self.onMessage(self, message)
+
+    def connectionLost(self, reason):
+        self.closed = True
+
+    def heard(self):
+        messages, self.messages = self.messages, []
+        return messages

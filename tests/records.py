@@ -19,10 +19,36 @@ from twisted_bazaar.identity.keys import Identity
 SHA = "ab" * 32
 
 
+#: id -> the key pair of that id that L{identity} drew.
+_drawn = {}
+
+
 @functools.lru_cache(maxsize=None)
 def identity(seed):
     """The key pair drawn from ``seed``: the same one in every test."""
-    return Identity.fromRandom(random.Random(seed))
+    drawn = Identity.fromRandom(random.Random(seed))
+    _drawn[drawn.id] = drawn
+    return drawn
+
+
+def remember(identity):
+    """Have L{identityOf} know a key pair made elsewhere (a documented
+    example's)."""
+    _drawn[identity.id] = identity
+
+
+def identityOf(node_id):
+    """
+    The key pair of a key's id that L{identity} drew, for a helper that
+    links a peer of that id (which must name its key).
+
+    @raise LookupError: for an id no key drawn here has.
+    """
+    try:
+        return _drawn[node_id]
+    except KeyError:
+        raise LookupError(f"no key of id {node_id:x} was drawn by tests.records: "
+                          "give the test's peer a key from there") from None
 
 
 def signed(who, item="apple", host="h", port=9001, issued=0, lifetime=600.0,

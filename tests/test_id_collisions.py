@@ -1,5 +1,6 @@
 """
-No second key ever displaces the first holder of a live id (issue 26).
+No second key ever displaces the first holder of a live id, and no
+keyless peer takes a key's id (issue 26).
 
 Ids are 128 bits of a key's hash, so two keys with one id cannot be found;
 these tests narrow the id to a few bits (L{narrowedIds}) so that a pair is
@@ -10,14 +11,19 @@ holder: its registration, its links and its records.
 
 import random
 
+from twisted.internet.protocol import Factory
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import RawPeer
 
 from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import Identity, narrowedIds
 from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.schemes.chord.records import RecordStore
 from twisted_bazaar.testing import Market
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+from twisted_bazaar.wire.ids import wireId
 
 #: Bits of the narrowed ids: 2^6 ids, so a pair of keys sharing one is
 #: found within a few dozen keys.
@@ -168,3 +174,74 @@ class ChordRecordTests(NarrowedTestCase):
         fault = store.put(theirs, 600, 2.0)
         self.assertIn("first holder of an id keeps it", fault)
         self.assertEqual(store.held("apple", self.first.id).record, mine)
+
+
+class KeyedIdWithoutKeyTests(SynchronousTestCase):
+    """
+    A thisisme that names a key's id (32 hex digits) but no key is refused
+    with error{wtf} and a close, by the tracker and by every node, opener
+    or acceptor, whether a node holds that id or nobody does: ids not
+    derived from a key never collide with keyed ones (docs/protocol.md §3,
+    §5, §6).  Through the protocol, with full-width ids.
+    """
+
+    def setUp(self):
+        self.market = Market(seed=5)
+        self.holder = self.market.addNode()
+        self.peer = self.market.addNode()
+        self.market.run(30)
+        self.free = Identity.fromRandom(random.Random(99)).id
+        self.hellos = [{"type": "thisisme", "id": wireId(claimed), "port": 0, "host": ""}
+                       for claimed in (self.holder.id, self.free)]
+
+    def say(self, host, port, hello):
+        """A keyless squatter's connection to host:port, saying hello."""
+        squatter = RawPeer(greeting=[hello])
+        self.market.network.connect(host, port, squatter, from_host="squatter")
+        self.market.run(1)
+        return squatter
+
+    def assertRefused(self, squatter, hello):
+        self.assertEqual([(m["type"], m["code"], m["info"]) for m in squatter.heard()],
+                         [("error", "wtf", f"{hello['id']} is a key's id: a thisisme "
+                           "with it names that key")])
+        self.assertTrue(squatter.closed)
+
+    def test_trackerRefuses(self):
+        tracker = self.market.tracker
+        registration = tracker.links[self.holder.id]
+        for hello in self.hellos:
+            self.assertRefused(self.say(self.market.tracker_host, DEFAULT_TRACKER_PORT,
+                                        hello), hello)
+        self.assertIs(tracker.links[self.holder.id], registration)
+        self.assertNotIn(self.free, tracker.registry.nodes)
+        self.assertTrue(self.holder.membership.isRegistered)
+
+    def test_acceptorRefuses(self):
+        link = self.peer.links.get(self.holder.id)
+        self.assertIsNotNone(link)
+        for hello in self.hellos:
+            self.assertRefused(self.say(self.peer.host, self.peer.port, hello), hello)
+        self.assertIs(self.peer.links.get(self.holder.id), link)
+        self.assertNotIn(self.free, self.peer.links)
+
+    def test_openerRefuses(self):
+        """A node that opens a link to a keyless acceptor claiming a key's
+        id refuses its answer, and the link fails."""
+        for hello in self.hellos:
+            acceptors = []
+
+            def accept(hello=hello):
+                acceptors.append(RawPeer(greeting=[hello]))
+                return acceptors[-1]
+
+            port = self.market.network.listen(Factory.forProtocol(accept), "squatter")
+            failed = self.peer.connectTo("squatter", port.getHost().port)
+            self.market.run(1)
+            self.assertEqual([m["type"] for m in acceptors[0].heard()],
+                             ["thisisme", "error"])
+            self.assertTrue(acceptors[0].closed)
+            self.failureResultOf(failed)
+            self.assertNotIn(self.free, self.peer.links)
+            self.assertIsNot(self.peer.links.get(self.holder.id), None)
+            port.stopListening()

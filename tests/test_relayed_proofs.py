@@ -8,14 +8,14 @@ nodes' and the tracker's own links, on fake transports or the in-memory
 network.  docs/reliability.md ("Attacks tried") lists them.
 """
 
-import json
 import random
 
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Factory
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
+    RawPeer,
     WiredLink,
     closeLink,
     flooded,
@@ -222,46 +222,6 @@ class RelayedAcceptorTests(_Pair):
         self.assertRefused(link)
 
 
-class _RawPeer(Protocol):
-    """A connection the attacker speaks JSON objects on, on the in-memory
-    network: it says ``greeting`` once connected, and tells
-    onMessage(peer, message) of each message that arrives."""
-
-    def __init__(self, onMessage=None, greeting=()):
-        self.messages = []
-        self.onMessage = onMessage
-        self.greeting = greeting
-        self.buffer = b""
-        self.closed = False
-
-    def connectionMade(self):
-        for message in self.greeting:
-            self.say(message)
-
-    def say(self, message):
-        self.transport.write(jsonNetstring(message))
-
-    def dataReceived(self, data):
-        self.buffer += data
-        while b":" in self.buffer:
-            length, _, rest = self.buffer.partition(b":")
-            size = int(length)
-            if len(rest) <= size:
-                return
-            message = json.loads(rest[:size])
-            self.buffer = rest[size + 1:]
-            self.messages.append(message)
-            if self.onMessage is not None:
-                self.onMessage(self, message)
-
-    def connectionLost(self, reason):
-        self.closed = True
-
-    def heard(self):
-        messages, self.messages = self.messages, []
-        return messages
-
-
 class _MarketCase(SynchronousTestCase):
     """A tracker and seller S on the in-memory network, and the attacker
     A, with a key of its own, connecting from its own host."""
@@ -271,7 +231,7 @@ class _MarketCase(SynchronousTestCase):
         self.a_key = identity(3)
 
     def connect(self, host, port, peer=None, run=True):
-        peer = peer or _RawPeer()
+        peer = peer or RawPeer()
         self.market.network.connect(host, port, peer, from_host="evil")
         if run:
             self.market.run(0.1)
@@ -343,13 +303,13 @@ class RelayedAddressCheckTests(_MarketCase):
         a connection A opens to S's real address."""
         def relay(toTracker, message):
             if message["type"] == "whoareyou":
-                self.connect(S.connector.from_host, S.port, _RawPeer(
+                self.connect(S.connector.from_host, S.port, RawPeer(
                     lambda toS, answer: toTracker.say(answer), [question(message)]),
                     run=False)
 
         S = self.market.addNode(NodeConfig(host="evil", link=self.market.link_settings),
                                 seller={"stock": {"apple": 1}})
-        self.market.network.listen(Factory.forProtocol(lambda: _RawPeer(relay)), "evil",
+        self.market.network.listen(Factory.forProtocol(lambda: RawPeer(relay)), "evil",
                                    S.port)
         self.market.run(40)
         registry = self.market.tracker.registry

@@ -366,6 +366,18 @@ class SlotTests(SynchronousTestCase):
         self.assertEqual(node.overlay.count(DIRECT), 1)
         self.assertEqual(node.overlay.count(OVERLAY), 2)
 
+    def test_linksByPurpose(self):
+        """What a view reads (the metrics' links by purpose): established
+        links of each purpose, 0 for a purpose the node takes but has
+        none of; links in their handshake do not count."""
+        node = makeNode(1, max_connections=2, direct_slots=1)
+        node.addPurpose("status", 2)
+        self.assertEqual(node.linksByPurpose(), {OVERLAY: 0, DIRECT: 0, "status": 0})
+        linkPeer(node, 7), linkPeer(node, 9, purpose=DIRECT)
+        openLink(node)
+        self.assertEqual(node.linksByPurpose(), {OVERLAY: 1, DIRECT: 1, "status": 0})
+        self.assertEqual((node.slotsFor(OVERLAY), node.slotsFor("chord")), (2, 0))
+
     def test_noDirectSlots(self):
         """A node with no direct slots refuses direct links, and opens
         none."""
@@ -681,7 +693,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertIsNotNone(state.since)
         self.prove(link, handshake, answer)
         self.assertEqual(state.phase, "established")
-        self.assertEqual((state.handshake, state.hello, state.key),
+        self.assertEqual((state.nonce, state.hello, state.key),
                          (None, None, self.peer.key))
         self.assertEqual(self.node.provenKey(link), self.peer.key)
         closeLink(link)
@@ -748,7 +760,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.prove(honest, handshake, answer)
         keyless = openLink(self.node)
         feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
-        self.assertEqual(sent(keyless), [wire.Dc()])
+        self.assertEqual(codes(sent(keyless)), ["wtf"])
         impostor, _, [answer2] = self.knock()
         forged = Handshake(self.me, LINK, OVERLAY)
         feed(impostor, wire.Proof(forged.prove(answer2.key, answer2.nonce)))
@@ -759,14 +771,32 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertIs(self.node.links[self.peer.id], again)
         self.assertEqual(sent(honest), [wire.Dc()])
 
-    def test_provenPeerReplacesAnImpostor(self):
-        """A keyless link that claimed the id first gives way to the
-        key's owner."""
+    def test_keysIdWithoutTheKeyRefused(self):
+        """A thisisme with a key's id (32 hex digits) but no key is
+        refused, with error{wtf} and a close, whether it opens the link or
+        answers it: no keyless peer takes a key's id, even one nobody
+        holds yet (issue 26)."""
         keyless = openLink(self.node)
         feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
+        [refusal] = sent(keyless)
+        self.assertEqual((refusal.code, refusal.info),
+                         ("wtf", f"{wireId(self.peer.id)} is a key's id: a thisisme "
+                          "with it names that key"))
+        self.assertTrue(keyless.transport.disconnecting)
+        self.assertNotIn(self.peer.id, self.node.links)
+        self.assertEqual(self.node.overlay.states[keyless].phase, "refused")
+        d = self.node.connectTo("10.0.0.9", 5000)
+        outbound = self.node.connector.connectLast()
+        sent(outbound)
+        feed(outbound, wire.ThisIsMe(self.peer.id, 5000))
+        self.assertEqual(codes(sent(outbound)), ["wtf"])
+        self.assertTrue(outbound.transport.disconnecting)
+        closeLink(outbound)
+        self.failureResultOf(d, NotConnected)
+        self.assertEqual(self.node.links, {})
+        # The key's owner links as ever.
         honest = provenLink(self.node, self.peer)
         self.assertIs(self.node.links[self.peer.id], honest)
-        self.assertEqual(sent(keyless)[-1], wire.Dc())
 
     def test_handshakeTimeoutRunsUntilTheProof(self):
         """An acceptor that asked for a proof is in its handshake until the

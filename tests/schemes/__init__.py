@@ -7,8 +7,11 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.testing import StringTransport
 from zope.interface import implementer
 
-from tests.helpers import feed
+from tests import records
+from tests.helpers import feed, parseNetstrings
 from twisted_bazaar import wire
+from twisted_bazaar.identity.proofs import CHECK, Handshake
+from twisted_bazaar.wire.ids import isKeyed
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import IShop
 
@@ -70,5 +73,19 @@ def answerChecks(node, answer=None):
             continue
         request.link.makeConnection(StringTransport())
         request.deferred.callback(request.link)
-        feed(request.link, wire.ThisIsMe(who, request.port, request.host))
+        feed(request.link, _answer(who, request))
     return checked
+
+
+def _answer(who, request):
+    """Node who's answer to the check's whoareyou: with a key's id, with
+    its key (drawn by L{tests.records}), and its proof if asked."""
+    if not isKeyed(who):
+        return wire.ThisIsMe(who, request.port, request.host)
+    identity = records.identityOf(who)
+    [ask] = [wire.decode(p) for p in parseNetstrings(request.link.transport.value())]
+    if ask.key is None:
+        return wire.ThisIsMe(who, request.port, request.host, key=identity.key)
+    handshake = Handshake(identity, CHECK)
+    return wire.ThisIsMe(who, request.port, request.host, key=identity.key,
+                         nonce=handshake.nonce, sig=handshake.prove(ask.key, ask.nonce))

@@ -384,12 +384,12 @@ class DocumentedExampleTests(SynchronousTestCase):
         node.clock.advance(1_700_000_000)
         seller, leaf = (Identity(Ed25519PrivateKey.from_private_bytes(bytes([n]) * 32))
                         for n in (1, 2))
-        seller_link = linkPeer(node, seller.id, purpose=LEAF)
+        seller_link = linkPeer(node, seller, purpose=LEAF)
         feed(seller_link, LeafRegister(1, "127.0.0.1", 9002, {"pear": 1}, {
             "pear": signRecord(seller, "pear", "127.0.0.1", 9002, 1_700_000_000_000,
                                1_700_000_600_000)}))
         answerChecks(node)
-        leaf = linkPeer(node, leaf.id, purpose=LEAF)
+        leaf = linkPeer(node, leaf, purpose=LEAF)
         exchanges = self.exchanges()
         self.assertEqual(len(exchanges), 8)
         heard = b""
@@ -437,7 +437,10 @@ class AddressCheckTests(SynchronousTestCase):
         self.assertEqual((request.host, request.port), ("leaf.example", 9011))
         self.assertEqual(self.hits(), ())
         self.assertEqual(answerChecks(self.node), [L11])
-        self.assertEqual(sent(request.link), [wire.WhoAreYou()])
+        # The leaf proved its key on its link: the check asks it to prove
+        # that key again.
+        [ask] = sent(request.link)
+        self.assertEqual(ask.key, self.node.identity.key)
         self.assertEqual(self.hits(), ((L11, "leaf.example", 9011),))
         self.register(link=link)
         self.assertEqual(len(self.node.connector.requests), 1)

@@ -778,18 +778,27 @@ class KeyedRegistrationTests(SynchronousTestCase):
         self.assertNotIn(self.owner.id, self.tracker.registry.nodes)
 
     def test_keylessNodeNeverGetsAKeysId(self):
-        """A node without a key that asks for a key's id gets an id of its
-        own (a keyless one), and the owner registers with its id."""
+        """A node without a key that asks for a key's id (32 hex digits) is
+        refused, error{wtf} and a close, whether a node holds that id or
+        not (issue 26); the owner registers with its id."""
         squatter = WiredLink(self.factory, "198.51.100.4")
         squatter.say({"type": "thisisme", "id": wireId(self.owner.id), "port": 4002,
                       "host": ""})
-        [given] = squatter.heard()
-        self.assertNotEqual(given["id"], wireId(self.owner.id))
-        self.assertLess(len(given["id"]), 11)
+        [refusal] = squatter.heard()
+        self.assertEqual((refusal["type"], refusal["code"], refusal["info"]),
+                         ("error", "wtf", f"{wireId(self.owner.id)} is a key's id: a "
+                          "thisisme with it names that key"))
+        self.assertTrue(squatter.closed)
+        self.assertEqual(self.tracker.registry.nodes, {})
         peer, you = self.knock()
         self.prove(peer, you)
-        self.assertEqual(squatter.heard(), [])
-        self.assertEqual(self.tracker.registry.nodes[self.owner.id], ("203.0.113.5", 4001))
+        self.assertEqual(self.tracker.registry.nodes, {self.owner.id: ("203.0.113.5", 4001)})
+        late = WiredLink(self.factory, "198.51.100.4")
+        late.say({"type": "thisisme", "id": wireId(self.owner.id), "port": 4002,
+                  "host": ""})
+        self.assertEqual([m["code"] for m in late.heard()], ["wtf"])
+        self.assertTrue(late.closed)
+        self.assertEqual(self.tracker.registry.nodes, {self.owner.id: ("203.0.113.5", 4001)})
 
     def test_theOwnerBackOnANewConnectionReplacesItsOld(self):
         """The key's owner registering again (its old connection not yet

@@ -26,7 +26,8 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
-from twisted_bazaar.identity.proofs import REGISTER, Handshake
+from twisted_bazaar.identity.proofs import REGISTER
+from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
 
@@ -65,7 +66,7 @@ class Membership(Service):
         #: deque takes 760 bytes, which a large simulation pays per node.)
         self._questions = []
         #: This node's side of the registration handshake on the tracker
-        #: link (a node with a key), until the tracker names it.
+        #: link (L{LinkHandshake}), until the tracker names it.
         self._handshake = None
         self._client = None
         if endpoint is not None:
@@ -118,23 +119,23 @@ class Membership(Service):
         # Only an explicit --host is advertised; without one the tracker
         # records the address it sees this connection come from.
         discovery = node.discovery
-        identity = node.identity
-        handshake = self._handshake = (None if identity is None
-                                       else Handshake(identity, REGISTER))
+        handshake = self._handshake = LinkHandshake()
+        nonce = handshake.begin(node.identity, REGISTER)
         link.send(wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
                                 node.config.host,
                                 scheme=getattr(discovery, "name", None),
                                 superpeer=getattr(discovery, "superpeer", None),
-                                key=None if identity is None else identity.key,
-                                nonce=None if handshake is None else handshake.nonce))
+                                key=handshake.ownKey, nonce=nonce))
 
     @_machine.output()
     def _register(self, link, answer):
         handshake, self._handshake = self._handshake, None
-        if handshake is not None and answer.nonce is not None:
+        if handshake.proves and answer.nonce is not None:
             # The tracker registers a node with a key once it proves it
-            # holds it, to this tracker, in this registration.
+            # holds it, to this tracker, in this registration (the
+            # tracker proves nothing: it is who the node connected to).
             link.send(wire.Proof(handshake.prove(answer.key, answer.nonce)))
+        handshake.establish()
         link.identified(TRACKER)
         if self._client is not None:
             # A tracker that refuses (noslots) is tried less and less often.

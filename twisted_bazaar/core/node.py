@@ -166,11 +166,11 @@ class Node:
     @property
     def links(self):
         """peer id -> established link."""
-        return self.overlay.links
+        return self.overlay.established()
 
     @property
     def stopping(self):
-        return self.overlay.stopping
+        return self.overlay.isStopping()
 
     def addObserver(self, observer):
         """Tell observer (an L{INodeEvents}) of this node's events."""
@@ -204,7 +204,7 @@ class Node:
     def slotsFor(self, purpose):
         """The number of established links of ``purpose`` this node
         holds at most (0 for a purpose it takes none of)."""
-        return self.overlay.budgets.get(purpose, 0)
+        return self.overlay.slotsFor(purpose)
 
     def keepRecent(self):
         """
@@ -224,7 +224,7 @@ class Node:
 
     def addressOf(self, peer_id):
         """The (host, port) a linked peer listens on, ("", 0) if unknown."""
-        return self.overlay.addresses.get(peer_id, ("", 0))
+        return self.overlay.addressOf(peer_id)
 
     def connectTo(self, host, port, peer_id=None, purpose=OVERLAY):
         """See L{Overlay.connectTo}."""
@@ -250,6 +250,11 @@ class Node:
 
     def linkCount(self):
         return self.overlay.linkCount()
+
+    def linksByPurpose(self):
+        """purpose -> established links of it, every purpose this node
+        takes links for included (a view's figures: metrics, status)."""
+        return self.overlay.linksByPurpose()
 
     # -- what the builder plugs in (see twisted_bazaar.daemon.build) -------------
 
@@ -340,8 +345,7 @@ class Node:
 
     def shutdown(self):
         """Tell components the node is stopping, then say dc on every link."""
-        if not self.overlay.stopping:
-            self.overlay.stopping = True
+        if self.overlay.refuseLinks():
             self.events.nodeStopping()
         self.overlay.shutdown()
 

@@ -174,10 +174,7 @@ class _NodeCollector:
         node = self.metrics.node
         links = GaugeMetricFamily("bazaar_links", "Established links, by purpose",
                                   labels=["purpose"])
-        counts = dict.fromkeys(node.overlay.budgets, 0)
-        for link in list(node.overlay.links.values()):
-            counts[link.purpose] = counts.get(link.purpose, 0) + 1
-        for purpose, n in sorted(counts.items()):
+        for purpose, n in sorted(node.linksByPurpose().items()):
             links.add_metric([purpose], n)
         yield links
         stock = GaugeMetricFamily("bazaar_stock", "Units on sale, by item (shared "

@@ -23,9 +23,9 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
 from twisted_bazaar.net.recent import STATUS, RecentMessages
-from twisted_bazaar.identity.keys import keyOwns
+from twisted_bazaar.net.handshake import PROVING, LinkHandshake
 from twisted_bazaar.wire.ids import shortId, wireId
-from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
+from twisted_bazaar.identity.proofs import CHECK, LINK
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
 #: successors...): the default purpose, and the one old peers get.
@@ -54,42 +54,27 @@ def _named(link, peer):
     client (whose id is no node's)."""
     return "a status client" if link.purpose == STATUS else f"node {shortId(peer)}"
 
-class LinkState:
+class LinkState(LinkHandshake):
     """
     What the overlay keeps about one link, from its connection to its
     close: one record, dropped whole when the link goes.
 
-    Its handshake goes ``opening`` (nothing heard yet) -> ``proving`` (an
-    inbound peer with a key said thisisme; its proof is due) ->
-    ``established`` (the link is in L{Overlay.links}, or retired as a
-    duplicate); see L{phase}.
+    It is the link's handshake (L{LinkHandshake}: its phase, the peer's
+    thisisme until its proof, this node's nonce, the key the peer proved),
+    with what the overlay adds, so that a link costs one object:
 
     @ivar since: when an inbound link connected (for eviction), else None.
     @ivar partner: True once a sale was made over it (never evicted).
-    @ivar handshake: this node's side of the handshake (L{Handshake}),
-        for a node with a key, until the link is established.
-    @ivar hello: an inbound peer's thisisme, until its proof comes.
-    @ivar key: the key the peer proved it holds, if it proved one.
     @ivar waiter: the Deferred of L{Overlay.connectTo}, until it fires.
     """
 
-    __slots__ = ("since", "partner", "handshake", "hello", "key", "waiter",
-                 "established")
+    __slots__ = ("since", "partner", "waiter")
 
     def __init__(self):
+        super().__init__()
         self.since = None
         self.partner = False
-        self.handshake = None
-        self.hello = None
-        self.key = None
         self.waiter = None
-        self.established = False
-
-    @property
-    def phase(self):
-        if self.established:
-            return "established"
-        return "opening" if self.hello is None else "proving"
 
 
 class NotConnected(Exception):
@@ -151,6 +136,42 @@ class Overlay:
     def capacity(self):
         return sum(self.budgets.values())
 
+    def linksByPurpose(self):
+        """purpose -> established links of it, every purpose this node
+        takes links for included (0 for one it has none of)."""
+        counts = dict.fromkeys(self.budgets, 0)
+        for link in list(self.links.values()):
+            counts[link.purpose] = counts.get(link.purpose, 0) + 1
+        return counts
+
+    def slotsFor(self, purpose):
+        """See L{twisted_bazaar.core.node.Node.slotsFor}."""
+        return self.budgets.get(purpose, 0)
+
+    def addressOf(self, peer_id):
+        """See L{twisted_bazaar.core.node.Node.addressOf}."""
+        return self.addresses.get(peer_id, ("", 0))
+
+    def established(self):
+        """peer id -> established link: the table itself, to read."""
+        return self.links
+
+    def isStopping(self):
+        """Whether this node opens and accepts no more links."""
+        return self.stopping
+
+    def refuseLinks(self):
+        """
+        Open and accept no link from now on (the node is stopping, or a
+        simulation crashed it); the links it has stay until L{shutdown}.
+
+        @return: True the first time, False once refusing already.
+        """
+        if self.stopping:
+            return False
+        self.stopping = True
+        return True
+
     # -- what the node's parts ask for (through the Node) --------------------------
 
     def handle(self, message_type, handler):
@@ -207,8 +228,7 @@ class Overlay:
         self._setPurpose(link, purpose)
         self.links[peer] = link
         state = self._stateOf(link)
-        state.established = True
-        state.key = key
+        state.establish(key)
         self.addresses[peer] = address
         if link.inbound:
             # Since when it is an inbound link, for eviction.
@@ -275,9 +295,9 @@ class Overlay:
 
     def linkMade(self, link):
         if not link.inbound:
-            handshake = self._handshakeFor(link, link.purpose)
-            link.send(self.node.introduction(
-                link.purpose, None if handshake is None else handshake.nonce))
+            nonce = self._stateOf(link).begin(self.node.identity, LINK,
+                                              link.purpose or OVERLAY)
+            link.send(self.node.introduction(link.purpose, nonce))
             return
         if self.node.id is None:
             link.refuse("notiy", "this node has no id yet")
@@ -293,16 +313,6 @@ class Overlay:
         else:
             self._stateOf(link).since = self.node.clock.seconds()
             self.pending.add(link)
-
-    def _handshakeFor(self, link, purpose):
-        """This node's side of link's handshake, with its fresh nonce
-        (None without a key: a node that proves nothing asks for no
-        proof)."""
-        if self.node.identity is None:
-            return None
-        handshake = self._stateOf(link).handshake = Handshake(
-            self.node.identity, LINK, purpose or OVERLAY)
-        return handshake
 
     def _handshaking(self, link):
         """Inbound connections from link's address group still in their
@@ -350,7 +360,7 @@ class Overlay:
         if link.peer_id is None:
             if kind is wire.ThisIsMe:
                 self._accept(link, message)
-            elif kind is wire.Proof and self._stateOf(link).phase == "proving":
+            elif kind is wire.Proof and self._stateOf(link).phase == PROVING:
                 self._proved(link, message)
             elif kind is wire.WhoAreYou and link.inbound:
                 self._answerCheck(link, message)
@@ -394,12 +404,12 @@ class Overlay:
             link.protocolError("wtf", "whoareyou names the checker's key and nonce "
                                "together, or neither", close=True)
             return
-        if ask.key is None or node.identity is None:
+        state = self._stateOf(link)
+        if ask.key is None or not state.begin(node.identity, CHECK):
             link.send(node.introduction())
         else:
-            handshake = Handshake(node.identity, CHECK)
-            link.send(node.introduction(nonce=handshake.nonce,
-                                        sig=handshake.prove(ask.key, ask.nonce)))
+            link.send(node.introduction(nonce=state.nonce,
+                                        sig=state.prove(ask.key, ask.nonce)))
         link.close("told the checker who listens here", routine=True)
 
     def _accept(self, link, hello):
@@ -407,7 +417,7 @@ class Overlay:
         The peer said thisisme.  A peer with a key must hold it: an opener
         proves it with a ``proof`` after this node's answer (the link is
         established only then), an acceptor with the ``sig`` of its
-        thisisme.
+        thisisme.  Its id and key must go together (L{LinkHandshake.hear}).
         """
         node = self.node
         peer = hello.id
@@ -417,21 +427,17 @@ class Overlay:
         if peer == node.id:
             link.refuse("wtf", "that is this node's own id")
             return
-        if hello.key is not None and not keyOwns(hello.key, peer):
-            link.refuse("wtf", f"{wireId(peer)} is not the id of that key")
-            return
-        if link.inbound and hello.key is not None and hello.nonce is None:
-            link.refuse("wtf", "a thisisme with a key needs a nonce to prove it with")
-            return
         state = self._stateOf(link)
-        handshake = state.handshake
-        if not link.inbound and hello.key is not None and handshake is not None:
-            if not handshake.proven(hello.key, hello.nonce, hello.sig):
+        fault = state.hear(hello, proof_due=link.inbound)
+        if fault is not None:
+            link.refuse("wtf", fault)
+            return
+        if not link.inbound and hello.key is not None and state.proves:
+            if not state.checkProof(hello.sig):
                 link.refuse("wtf", "your thisisme does not prove your key to me in "
                             "this handshake")
                 return
-            state.key = hello.key
-            link.send(wire.Proof(handshake.prove(hello.key, hello.nonce)))
+            link.send(wire.Proof(state.prove(hello.key, hello.nonce)))
         if link.inbound:
             purpose = hello.purpose or OVERLAY
             if purpose not in self.budgets:
@@ -445,12 +451,11 @@ class Overlay:
                             "slots are taken")
                 return
             link.purpose = purpose
-            handshake = None if hello.key is None else self._handshakeFor(link, purpose)
-            if handshake is not None:
+            if hello.key is not None and state.begin(node.identity, LINK, purpose):
                 # Established once the peer proves its key.
-                link.send(node.introduction(purpose, handshake.nonce,
-                                            handshake.prove(hello.key, hello.nonce)))
-                state.hello = hello
+                state.expectProof()
+                link.send(node.introduction(purpose, state.nonce,
+                                            state.prove(hello.key, hello.nonce)))
                 return
         self._establish(link, hello)
 
@@ -458,11 +463,10 @@ class Overlay:
         """An opener's proof of its key: established if it holds."""
         state = self.states[link]
         hello = state.hello
-        if not state.handshake.proven(hello.key, hello.nonce, proof.sig):
+        if not state.checkProof(proof.sig):
             link.refuse("wtf", "that proof does not prove your key to me in this "
                         "handshake")
             return
-        state.key = hello.key
         self._establish(link, hello)
 
     def _establish(self, link, hello):
@@ -473,8 +477,7 @@ class Overlay:
         self.pending.discard(link)
         state = self._stateOf(link)
         # The handshake is over: its nonces are no use any more.
-        state.established = True
-        state.handshake = state.hello = None
+        state.establish()
         existing = self.links.get(peer)
         if existing is not None and self._usurps(link, existing, peer):
             return
@@ -527,7 +530,7 @@ class Overlay:
         to by its first key (ids narrowed in a test, or a collision): the
         first holder keeps its link, and ``new`` is refused, said why.
         """
-        first, second = self.keyed.get(old), self.keyed.get(new)
+        first, second = self.provenKey(old), self.provenKey(new)
         if first is None or second is None or first == second:
             return False
         self.log.info("refused a link from another key claiming node {id}, which is "

@@ -147,7 +147,7 @@ class SeededRing:
             node = self.schemes[node_id].node
             self.alive.discard(node_id)
             node.clock.stopped = True
-            node.overlay.stopping = True
+            node.overlay.refuseLinks()
             self.network.crash(node.host)
         return victims
 

@@ -468,7 +468,7 @@ class Simulation:
                 # A warm start's market node: what the market's crash does.
                 node.clock.stopped = True
             # Dead, not just cut off: no new links either way.
-            node.overlay.stopping = True
+            node.overlay.refuseLinks()
             self.network.crash(node.host)
 
     def done(self):

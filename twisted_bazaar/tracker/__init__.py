@@ -20,9 +20,10 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import groupOf
-from twisted_bazaar.identity.keys import Identity, keyId
-from twisted_bazaar.identity.proofs import REGISTER, Handshake
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.fairness import FairPool
+from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.wire.ids import NO_ID, isKeyed, shortId, wireId
@@ -236,8 +237,8 @@ class Tracker:
         self._joins = OrderedDict()
         #: address group -> live nodes registered from it.
         self._members = {}
-        #: link -> (its thisisme, the tracker's side of the handshake
-        #: (L{Handshake}), its key's id), until its proof.
+        #: link -> its handshake (L{LinkHandshake}), from a thisisme with
+        #: a key until its proof.
         self._proving = {}
         #: node id -> the key it proved, for its address checks.
         self._keys = {}
@@ -361,36 +362,37 @@ class Tracker:
         A node introduced itself.  One without a key is registered at once
         (with the id it asks for, if free); one with a key is told the id
         of its key, and the tracker's key and nonce, and registered once it
-        proves its key to the tracker.
+        proves its key to the tracker.  A thisisme whose id and key do not
+        go together (L{LinkHandshake.hear}) is refused.
         """
         if not self._mayJoin(link, hello):
             return
+        handshake = LinkHandshake()
+        fault = handshake.hear(hello, proof_due=True, any_id=True)
+        if fault is not None:
+            link.refuse("wtf", fault)
+            return
         if hello.key is None:
+            handshake.establish()
             self._join(link, hello)
             return
-        node_id = keyId(hello.key)
-        if node_id is None:
-            link.refuse("wtf", "that key is not the base64url of an Ed25519 public key")
-            return
-        if hello.id not in (NO_ID, node_id):
-            link.refuse("wtf", f"{wireId(hello.id)} is not the id of that key")
-            return
-        if hello.nonce is None:
-            link.refuse("wtf", "a thisisme with a key needs a nonce to prove it with")
-            return
-        handshake = Handshake(self.identity, REGISTER)
-        self._proving[link] = (hello, handshake, node_id)
-        link.send(wire.ThisIsYou(node_id, hello.port, self.identity.key, handshake.nonce))
+        nonce = handshake.begin(self.identity, REGISTER)
+        handshake.expectProof()
+        self._proving[link] = handshake
+        link.send(wire.ThisIsYou(handshake.peerId, hello.port, self.identity.key, nonce))
 
     def _proved(self, link, proof):
-        """A node proved its key: it gets its key's id, whoever held it."""
-        hello, handshake, node_id = self._proving.pop(link)
-        if not handshake.proven(hello.key, hello.nonce, proof.sig):
+        """A node proved its key: it gets its key's id, unless another key
+        holds that id."""
+        handshake = self._proving.pop(link)
+        hello, node_id = handshake.hello, handshake.peerId
+        if not handshake.checkProof(proof.sig):
             link.refuse("wtf", "that proof does not prove your key to this tracker in "
                         "this registration")
             return
+        handshake.establish()
         holder = self.links.get(node_id)
-        if holder is not None and self._keys.get(node_id) != hello.key:
+        if holder is not None and self._keys.get(node_id) != handshake.key:
             # Another key with the same id (ids narrowed in a test, or a
             # collision): the first holder keeps its registration.
             self.log.info("refused node {id}'s registration from another key: that "
@@ -404,7 +406,7 @@ class Tracker:
             self._drop(holder)
             holder.refuse("wtf", f"node {wireId(node_id)} proved its key on another "
                           "connection")
-        self._keys[node_id] = hello.key
+        self._keys[node_id] = handshake.key
         self._join(link, hello, node_id)
 
     def admit(self, link, hello):
@@ -427,9 +429,9 @@ class Tracker:
         abilities = Abilities(hello.scheme, bool(hello.superpeer))
         if checking is None:
             checking = self.connector is not None and hello.port != 0
-        # A keyless node never gets a key's id, whatever it asks for.
-        wanted = proven if proven is not None else (
-            NO_ID if isKeyed(hello.id) else hello.id)
+        # A keyless node never gets a key's id: it was refused asking
+        # for one.
+        wanted = proven if proven is not None else hello.id
         node_id = self.registry.join(wanted, host,
                                      hello.port, abilities, verified=not checking)
         self.links[node_id] = link

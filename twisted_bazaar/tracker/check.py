@@ -14,7 +14,8 @@ from twisted.internet import defer
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity.proofs import CHECK, Handshake
+from twisted_bazaar.identity.proofs import CHECK
+from twisted_bazaar.net.handshake import OPENING, LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 
 
@@ -38,10 +39,11 @@ class AddressCheck:
         self.node_id = node_id
         #: The key node_id proved, or None.
         self.key = key
-        #: The checker's side of the check's handshake, if it asks for a
-        #: proof.
-        self.handshake = (Handshake(identity, CHECK)
-                          if key is not None and identity is not None else None)
+        #: The checker's side of the check's handshake (L{LinkHandshake}):
+        #: with a nonce, if it asks for a proof (it knows a key to check,
+        #: and has one of its own).
+        self.handshake = LinkHandshake()
+        self.handshake.begin(identity if key is not None else None, CHECK)
         self.clock = clock
         self.settings = settings
         self.link = None
@@ -74,21 +76,27 @@ class AddressCheck:
 
     def linkMade(self, link):
         handshake = self.handshake
-        if handshake is None:
-            link.send(wire.WhoAreYou())
-        else:
-            link.send(wire.WhoAreYou(handshake.identity.key, handshake.nonce))
+        link.send(wire.WhoAreYou(handshake.ownKey, handshake.nonce))
 
     def messageReceived(self, link, message):
         self._done(type(message) is wire.ThisIsMe and message.id == self.node_id
-                   and (self.handshake is None or self._proven(message)))
+                   and self._passes(message))
         link.close("address checked", routine=True)
 
-    def _proven(self, hello):
-        """The answer proves, to this checker in this check, the key we
-        know."""
-        return hello.key == self.key and self.handshake.proven(hello.key, hello.nonce,
-                                                               hello.sig)
+    def _passes(self, hello):
+        """
+        The answer's id and key go together, and, if this check asks for
+        a proof, it proves, to this checker in this check, the key we
+        know.
+        """
+        handshake = self.handshake
+        if handshake.phase != OPENING or handshake.hear(hello) is not None:
+            return False
+        if handshake.proves and not (hello.key == self.key
+                                     and handshake.checkProof(hello.sig)):
+            return False
+        handshake.establish()
+        return True
 
     def linkLost(self, link, reason):
         self._done(False)
