@@ -65,6 +65,17 @@ class RequestTests(SynchronousTestCase):
                                          "--role seller)"}))
         self.assertFails(d, "refused: this node is not a seller (no --role seller)")
 
+    def test_brokenAnswer(self):
+        """An answer that is no netstring (here a length with a leading
+        zero, which Twisted's NetstringReceiver would take) fails with the
+        reason, and the connection is closed."""
+        d = request(self.reactor, self.data, {"apple": 5})
+        protocol, transport = self.connected()
+        protocol.dataReceived(b"0" + netstring({"was": {"apple": 1}}))
+        self.assertFails(d, "the node's answer is no netstring: length has a leading "
+                         "zero")
+        self.assertTrue(transport.disconnecting)
+
     def test_noDataDir(self):
         self.assertFails(request(self.reactor, self.data + "x", {"a": 1}),
                          f"no data dir {self.data}x")

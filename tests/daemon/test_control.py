@@ -140,6 +140,16 @@ class ControlProtocolTests(SynchronousTestCase):
         self.assertEqual(transport.value(), b"")
         self.assertTrue(transport.disconnecting)
 
+    def test_leadingZero(self):
+        """A request behind a length with a leading zero is no netstring
+        (docs/protocol.md §2): closed unanswered, nothing restocked."""
+        seller = _Seller({})
+        protocol, transport = self.connect(seller)
+        protocol.dataReceived(b"0" + netstring({"restock": {"apple": 3}}))
+        self.assertEqual(transport.value(), b"")
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(seller.asked, [])
+
 
 class ControlServiceTests(SynchronousTestCase):
     def setUp(self):

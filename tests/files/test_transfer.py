@@ -190,10 +190,13 @@ class ServerTests(SynchronousTestCase):
             [(error, _)] = frames(transport.value())
             self.assertIsInstance(error, wire.Error)
             self.assertTrue(transport.disconnecting, bad)
-        for broken in [b"99999:", b"x:", b"3:abc;"]:
+        for broken in [b"99999:", b"x:", b"3:abc;", b"0" + netstring(Head(SHA))]:
             transport, protocol = self.connect()
             protocol.dataReceived(broken)
             self.assertTrue(transport.disconnecting, broken)
+            # A whole head behind a length with a leading zero too (§2):
+            # refused as the links and the transfer client refuse it.
+            self.assertEqual(transport.value(), b"", broken)
 
     def test_tooManyQueued(self):
         """One range being sent and 16 waiting: one more is refused, and

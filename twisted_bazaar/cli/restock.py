@@ -13,14 +13,14 @@ import os
 
 from twisted.internet import defer
 from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
-from twisted.protocols.basic import NetstringReceiver
 
 from twisted_bazaar.daemon.control import MAX_REQUEST, socketPath
+from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.store.lock import LOCK_NAME
 
 
-class _Restocker(NetstringReceiver):
+class _Restocker(FramedProtocol):
     """Send one request, take one answer."""
 
     MAX_LENGTH = MAX_REQUEST
@@ -43,6 +43,10 @@ class _Restocker(NetstringReceiver):
             self._fail(f"refused: {answer['error']}")
         elif not self.done.called:
             self.done.callback(answer)
+        self.transport.loseConnection()
+
+    def brokenFrame(self, reason):
+        self._fail(f"the node's answer is no netstring: {reason}")
         self.transport.loseConnection()
 
     def _fail(self, why):

@@ -24,9 +24,9 @@ from twisted.internet import defer
 from twisted.internet.endpoints import UNIXServerEndpoint
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
-from twisted.protocols.basic import NetstringReceiver
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.framed import FramedProtocol
 
 #: The control socket's name inside the data dir.
 SOCKET_NAME = "control.sock"
@@ -75,7 +75,7 @@ def parseRequest(data):
     return dict(stock), add
 
 
-class ControlProtocol(NetstringReceiver):
+class ControlProtocol(FramedProtocol):
     """One owner's request, answered, then the connection closed (at once,
     unanswered, for bytes that are no netstring of at most MAX_REQUEST)."""
 

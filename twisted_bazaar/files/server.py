@@ -30,13 +30,13 @@ from twisted.internet import defer
 from twisted.internet.interfaces import IPullProducer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
-from twisted.protocols.basic import NetstringReceiver
 from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.net.fairness import FairPool
+from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.files.hashing import statKey
 from twisted_bazaar.files.messages import About, Data, Get, Head
 
@@ -260,7 +260,7 @@ class RangeSender:
             d.errback(error)
 
 
-class TransferServer(NetstringReceiver):
+class TransferServer(FramedProtocol):
     """One buyer's transfer connection, on the seller."""
 
     MAX_LENGTH = MAX_REQUEST

@@ -1,0 +1,63 @@
+"""
+Tests of L{twisted_bazaar.net.framed}: frames read by wire/framing.py's
+rule for the connections that are no Link.
+"""
+
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.net.framed import FramedProtocol
+
+
+class Recording(FramedProtocol):
+    MAX_LENGTH = 10
+
+    def __init__(self):
+        self.payloads = []
+        self.broken = []
+
+    def stringReceived(self, payload):
+        self.payloads.append(payload)
+
+    def brokenFrame(self, reason):
+        self.broken.append(reason)
+        super().brokenFrame(reason)
+
+
+def connected():
+    protocol = Recording()
+    protocol.makeConnection(StringTransport())
+    return protocol
+
+
+class FramedProtocolTests(SynchronousTestCase):
+    def test_framesWholeAndSplit(self):
+        """Frames come whole however the bytes are cut, several in one
+        read, the empty payload too."""
+        data = b"3:abc,0:,10:0123456789,"
+        for cut in range(len(data) + 1):
+            protocol = connected()
+            protocol.dataReceived(data[:cut])
+            protocol.dataReceived(data[cut:])
+            self.assertEqual(protocol.payloads, [b"abc", b"", b"0123456789"], cut)
+            self.assertEqual(protocol.broken, [])
+
+    def test_brokenFramesHangUp(self):
+        """A broken frame (a leading zero, which Twisted's
+        NetstringReceiver takes, a length over the limit, no comma, no
+        digits) hangs up without a word, and nothing after it is read."""
+        for broken, why in [(b"03:abc,", "leading zero"), (b"11:", "over the frame limit"),
+                            (b"3:abc;", "comma"), (b"x:", "not a decimal number")]:
+            protocol = connected()
+            protocol.dataReceived(b"1:a," + broken)
+            protocol.dataReceived(b"1:b,")
+            self.assertEqual(protocol.payloads, [b"a"], broken)
+            [reason] = protocol.broken
+            self.assertIn(why, reason)
+            self.assertTrue(protocol.transport.disconnecting)
+            self.assertEqual(protocol.transport.value(), b"")
+
+    def test_sendString(self):
+        protocol = connected()
+        protocol.sendString(b"hello")
+        self.assertEqual(protocol.transport.value(), b"5:hello,")
