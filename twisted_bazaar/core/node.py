@@ -321,7 +321,7 @@ class Node:
         This node's thisisme, with its key: an opener names the link's
         purpose (left out for overlay links, as old peers expect); nonce
         is this node's for the handshake, sig its proof to the other side
-        (both made by the overlay's L{Handshake}).
+        (both made by the link's L{LinkHandshake}, in the overlay).
         """
         purpose = None if purpose in (None, OVERLAY) else purpose
         identity = self.identity

@@ -14,6 +14,10 @@ the proof is for, so that it holds for that alone:
   signer never signs a text the other side chose alone;
 - for a link, its purpose.
 
+What a side of a handshake does with these, phase by phase (the
+overlay's, the tracker's, the tracker session's and the address
+check's alike), is L{twisted_bazaar.net.handshake.LinkHandshake}'s.
+
 A node answers handshakes from anyone, so it signs whatever nonce and
 verifier key a stranger sends; what it signs is still of no use anywhere
 but in that handshake.  Keys are bound, not ids: an id is derived from

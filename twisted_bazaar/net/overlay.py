@@ -5,8 +5,8 @@ full (see L{twisted_bazaar.net.eviction}), the duplicate-link policy, and
 shutdown.
 
 Every link of a node is owned here.  The overlay runs the ``thisisme``
-handshake (each side with a key proves it to the other, through
-L{twisted_bazaar.identity.proofs}), answers address checks
+handshake (each side with a key proves it to the other), one
+L{twisted_bazaar.net.handshake.LinkHandshake} per link, answers address checks
 (``whoareyou``), takes the core's own messages (``dc``, ``error``), and hands
 everything else to the handler the node's components registered for the
 message's type (see L{twisted_bazaar.core.node.Node.handle}); a type nobody
