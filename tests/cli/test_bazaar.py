@@ -7,13 +7,16 @@ picks the market's scheme.
 
 import contextlib
 import io
+import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar.base.address import Address
+from twisted_bazaar.roles.files import options
 from twisted_bazaar.cli.bazaar import (
     COMMANDS,
+    _downloads,
     marketScheme,
     nodeAddress,
     parse,
@@ -57,6 +60,18 @@ class CommonOptionTests(SynchronousTestCase):
             args = parse(argv)
             self.assertEqual((args.json, str(args.tracker), args.timeout),
                              (False, "127.0.0.1:7700", timeout), argv)
+
+    def test_downloadsCheckedOnlyWhenGiven(self):
+        """``bazaar buy`` checks --downloads when it is given; without it,
+        the current folder is not checked (a counted item needs no folder,
+        so a buy from a folder this user cannot write to goes on)."""
+        self.patch(options.os, "access", lambda path, mode: False)
+        self.assertFalse(hasattr(parse(["buy", "plum"]), "downloads"))
+        self.assertEqual(_downloads(None), os.path.abspath(os.curdir))
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+            parse(["buy", "plum", "--downloads", "."])
+        self.assertIn("--downloads: . is not writable by this user", err.getvalue())
 
     def test_eachHelpListsThem(self):
         for command in COMMANDS:

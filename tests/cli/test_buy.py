@@ -163,6 +163,39 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertTrue(self.shown[0].startswith("big.bin: "), self.shown)
         self.assertNothingLeft(buy)
 
+    def test_terminalBarEndsWhole(self):
+        """On a terminal, the last bar drawn of the file fetched says 100%,
+        however far the last periodic redraw had caught it."""
+        self.market.addNode(seller={"stock": {}, "share": self.shared,
+                                    "transfer_rate": self.PIECE})
+        buy, outcome = self.oneShot("big.bin", downloads=self.downloads, deadline=10,
+                                    progress=Progress(self.shown.append, terminal=True))
+        self.market.run(60)
+        self.assertEqual(len(outcome), 1)
+        bars = [text for text in self.shown if text.startswith("\r")]
+        self.assertGreaterEqual(len(bars), 2)
+        self.assertNotIn("100%", bars[0])
+        self.assertIn("big.bin [########################] 100%", bars[-1])
+        self.assertEqual(self.shown[-1], "\n")
+
+    def test_folderThatTakesNoWrites(self):
+        """A file bought into a folder that takes no writes (here: a plain
+        file has taken its place since the buy began) ends the buy with the
+        disk's reason, not a hang: so the current folder, --downloads'
+        default, need not be checked before a counted item is bought."""
+        self.market.addNode(seller={"stock": {}, "share": self.shared,
+                                    "transfer_rate": self.PIECE})
+        buy, outcome = self.fileShot(give_up=15.0)
+        os.rmdir(self.downloads)
+        with open(self.downloads, "wb"):
+            self.addCleanup(os.remove, self.downloads)
+        self.market.run(60)
+        [failure] = outcome
+        failure.trap(ClientError)
+        self.assertRegex(str(failure.value), r"^cannot download big\.bin: cannot "
+                         r"create .*\.part: Not a directory$")
+        self.assertNothingLeft(buy)
+
     def test_givesUpWithTheReason(self):
         """Its only seller dies midway: the buy ends, failing, with the
         download's reason, once --download-give-up passes."""

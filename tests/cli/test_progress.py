@@ -15,8 +15,8 @@ MIB = 1024 * 1024
 
 
 def download(have=25 * MIB, size=100 * MIB, rate=5 * MIB, sellers=2, state="fetching",
-             why=""):
-    return {"name": "big.bin", "size": size, "sha256": "ab" * 32, "have": have,
+             why="", name="big.bin"):
+    return {"name": name, "size": size, "sha256": "ab" * 32, "have": have,
             "rate": rate, "sellers": sellers, "state": state, "why": why}
 
 
@@ -62,6 +62,24 @@ class ProgressTests(SynchronousTestCase):
         self.assertTrue(all(text.startswith("\r") for text in self.written[:2]))
         self.assertIn(" 50% ", self.written[1])
         self.assertEqual(self.written[2], "\n")
+
+    def test_finishedDrawnWhole(self):
+        """A download that completed after the last redraw is drawn whole
+        before the bar's line ends; one still under way is left as it was."""
+        progress = Progress(self.written.append, terminal=True)
+        progress.show([download(), download(name="other.bin")], 0.0)
+        progress.done({"big.bin": ("/tmp/big.bin", {})})
+        final = self.written[-2]
+        self.assertIn("big.bin [########################] 100% 100.0 MiB/100.0 MiB", final)
+        self.assertIn("(done)", final)
+        self.assertIn("other.bin [######------------------]  25%", final)
+        self.assertEqual(self.written[-1], "\n")
+
+    def test_nothingFinishedNoRedraw(self):
+        progress = Progress(self.written.append, terminal=True)
+        progress.show([download()], 0.0)
+        progress.done({"elsewhere.bin": ("/tmp/elsewhere.bin", {})})
+        self.assertEqual(len(self.written), 2)
 
     def test_plainLinesNowAndThen(self):
         """Not a terminal: a line per download, every PLAIN_INTERVAL."""

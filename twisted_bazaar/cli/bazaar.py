@@ -29,6 +29,7 @@ bad arguments.
 
 import argparse
 import json
+import os
 import re
 import sys
 
@@ -176,9 +177,11 @@ def parser():
     buy.add_argument("--quantity", type=argumentType(boundedInt(1, 10**6)), default=1,
                      metavar="N", help="units to buy, of a counted item: a shared "
                      "file is bought once")
-    buy.add_argument("--downloads", type=argumentType(downloadsFolder), default=".",
+    buy.add_argument("--downloads", type=argumentType(downloadsFolder),
+                     default=argparse.SUPPRESS,
                      metavar="DIR", help="folder to fetch a shared file into; the "
-                     "buy is done once the verified file is there")
+                     "buy is done once the verified file is there (default: the "
+                     "current folder, which only a file bought is written to)")
     buy.add_argument("--download-give-up", type=argumentType(seconds),
                      default=DEFAULT_GIVE_UP, metavar="S",
                      help="seconds a download may go without a verified piece "
@@ -349,10 +352,17 @@ def buy(reactor, args):
         reactor, EndpointConnector(reactor), serverFromString(reactor, args.listen),
         clientFromString(reactor, args.tracker.endpoint),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
-        listen_description=args.listen, downloads=args.downloads,
+        listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
         give_up=args.download_give_up, progress=progress)
     result = yield purchase.run(started)
     return result
+
+
+def _downloads(given):
+    """--downloads, or the current folder: unchecked, since a counted item
+    needs no folder; a file bought into one that takes no writes ends the
+    buy with the disk's reason (L{twisted_bazaar.roles.files.fetch})."""
+    return given if given is not None else os.path.abspath(os.curdir)
 
 
 def _write(text):

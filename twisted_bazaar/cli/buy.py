@@ -161,7 +161,7 @@ class OneShotBuy:
         if self._showing is not None:
             self._showing.stop()
             self._showing = None
-            self.progress.done()
+            self.progress.done(self.fetcher.fetched)
         if self.service.running:
             yield self.service.stopService()
         if failure:

@@ -85,21 +85,39 @@ class Progress:
         self.terminal = terminal
         self._width = 0
         self._lastPlain = None
+        self._shown = []
 
     def show(self, downloads, now):
         if not downloads:
             return
         if self.terminal:
-            line = "  ".join(progressBar(entry) for entry in downloads)
-            self.write("\r" + line.ljust(self._width))
-            self._width = len(line)
+            self._shown = list(downloads)
+            self._redraw(self._shown)
         elif self._lastPlain is None or now - self._lastPlain >= PLAIN_INTERVAL:
             self._lastPlain = now
             for entry in downloads:
                 self.write(progressLine(entry) + "\n")
 
-    def done(self):
-        """End the bar's line, so what follows starts on a line of its own."""
+    def _redraw(self, downloads):
+        line = "  ".join(progressBar(entry) for entry in downloads)
+        self.write("\r" + line.ljust(self._width))
+        self._width = len(line)
+
+    def done(self, finished=()):
+        """
+        End the bar's line, so what follows starts on a line of its own.
+
+        @param finished: names of the downloads that completed since the
+            bar was last drawn: drawn whole first, so the last bar a user
+            sees of a file fetched says 100%, not where the last redraw
+            happened to catch it.
+        """
         if self.terminal and self._width:
+            finished = set(finished)
+            if any(entry["name"] in finished for entry in self._shown):
+                self._redraw([dict(entry, have=entry["size"], state="done", why="")
+                              if entry["name"] in finished else entry
+                              for entry in self._shown])
             self.write("\n")
             self._width = 0
+            self._shown = []

@@ -130,17 +130,29 @@ class Answers:
         record = self.book.get(buy_id)
         return record is not None and record.disowned is not None
 
-    def _onNotSold(self, error):
-        buy_id = error.id
-        if self._disowned(buy_id):
-            return
+    def _settledBy(self, error):
+        """
+        The buy a seller's error about it settles one way or the other
+        (sold out, or not yet): its pending send and its record, with the
+        record's probes stopped; or None if the error does not count.
+        """
+        if self._disowned(error.id):
+            return None
         pending = self._checked(error)
         if pending is None:
+            return None
+        record = self.book.get(error.id)
+        record.stopProbes()
+        return pending, record
+
+    def _onNotSold(self, error):
+        buy_id = error.id
+        settled = self._settledBy(error)
+        if settled is None:
             return
+        pending, record = settled
         if error.code == "expired":
             self._expiredEarly(pending)
-        record = self.book.get(buy_id)
-        record.stopProbes()
         if record.unresolved is not None:
             item = record.unresolved.item
             self.doubts.settled(buy_id)
@@ -164,13 +176,10 @@ class Answers:
         """The seller did not sell the buy, and cannot promise yet that it
         never will: it stays in doubt, and is asked about again later."""
         buy_id = error.id
-        if self._disowned(buy_id):
+        settled = self._settledBy(error)
+        if settled is None:
             return
-        pending = self._checked(error)
-        if pending is None:
-            return
-        record = self.book.get(buy_id)
-        record.stopProbes()
+        _, record = settled
         if record.want is not None:
             record.want.unanswered(buy_id, f"unable to settle buy {buy_id} yet "
                                            f"({error.info})")
