@@ -93,6 +93,17 @@ class DecodedBuildTests(SynchronousTestCase):
         self.assertIsNotNone(codec._decodedTwin(trade.Buy))
         self.assertIsNotNone(codec._decodedTwin(Ping))
 
+    def test_notAttrs(self):
+        """A message class not made by attrs is built by calling it."""
+
+        class Plain(Message):
+            def __init__(self, item):
+                self.item = item
+
+        self.assertIsNone(codec._decodedTwin(Plain))
+        _, fromDict = codec._compile(Plain, "plain", [("item", "item", checkItem, REQUIRED)])
+        self.assertEqual(fromDict({"type": "plain", "item": "apple"}).item, "apple")
+
     def test_onlyRequiredFields(self):
         """An object with just its type and required fields leaves the
         optional ones unset; one with an unknown field too, or with no

@@ -451,13 +451,14 @@ def _decodedTwin(cls):
     instance of this twin by plain slot stores, then makes it an instance
     of ``cls`` (the layouts are the same, which Python checks).  Only for
     classes whose ``__init__`` does nothing but store its arguments: no
-    converter, validator or init hook; any other class is built by
-    calling it.
+    converter, validator or init hook; any other class (or one not made
+    by attrs) is built by calling it.
     """
+    if not attr.has(cls):
+        return None
     fields = attr.fields(cls)
     if (not fields or "__slots__" not in vars(cls)
-            or any(f.converter or f.validator or not f.init or f.alias != f.name
-                   for f in fields)
+            or any(f.converter or f.validator or not f.init for f in fields)
             or hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__")):
         return None
     try:
