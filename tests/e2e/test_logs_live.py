@@ -79,8 +79,10 @@ class LogTests(SynchronousTestCase):
         self.assertTrue(re.fullmatch(r"node [0-9a-f]{8} joined from 127\.0\.0\.1:\d+ "
                                      r"\(1 live\)", joined["log_text"]), joined["log_text"])
         self.assertEqual(joined["log_level"]["name"], "info")
-        # The node's short id, as the line shows it.
-        self.assertRegex(joined["id"], r"\A[0-9a-f]{8}\Z")
+        # The line shows the node's id short; the event carries it whole,
+        # as the wire writes it.
+        self.assertRegex(joined["id"], r"\A[0-9a-f]{32}\Z")
+        self.assertEqual(joined["log_text"].split()[1], joined["id"][:8])
 
     def test_healthyMarketReads(self):
         """In a healthy market the log says what happened in a user's

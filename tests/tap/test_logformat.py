@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.tap import logformat
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
+from twisted_bazaar.wire.ids import KEYED, shortId, wireId
 
 
 class _Twistd(usage.Options):
@@ -49,6 +50,28 @@ class JSONObserverTests(SynchronousTestCase):
         self.assertEqual(formatEvent(eventFromJSON(lines[0])),
                          "node 17 joined from 127.0.0.1:9001 (1 live)")
         self.assertEqual(json.loads(lines[1])["log_text"], "two\nlines")
+
+    def test_nodeIdsWhole(self):
+        """
+        A keyed id a line shows short (L{shortId}) or that a field holds as
+        an int is whole in the JSON, in a list too; the line itself keeps
+        the short form; other values are as they were.
+        """
+        a, b = KEYED | int("9903ed08d3debadce05841a07701165c", 16), KEYED | 5
+        out = io.StringIO()
+        log = Logger(namespace="test", observer=logformat.jsonObserver(out))
+        log.info("node {id} left; successors [{succs_text}] (port {port})", id=shortId(a),
+                 succs=[a, 42, b], succs_text=", ".join(map(shortId, [a, 42, b])),
+                 port=9001, pred=b, keyless=shortId(42), nobody=shortId(None))
+        event = json.loads(out.getvalue())
+        self.assertEqual(event["log_text"], "node 9903ed08 left; successors "
+                         "[9903ed08, 42, 00000000] (port 9001)")
+        self.assertEqual(event["id"], "9903ed08d3debadce05841a07701165c")
+        self.assertEqual(event["succs"], [wireId(a), 42, "0" * 31 + "5"])
+        self.assertEqual((event["pred"], event["keyless"], event["nobody"], event["port"]),
+                         ("0" * 31 + "5", "42", "-", 9001))
+        self.assertTrue(formatEvent(eventFromJSON(out.getvalue())).startswith(
+            "node 9903ed08d3debadce05841a07701165c left"))
 
     def test_optionInstallsTheLogger(self):
         parent = parseUnder(["-n"], ["--log-format", "json"])

@@ -12,6 +12,7 @@ from twisted_bazaar.wire.ids import (
     matchId,
     parseWireId,
     shortId,
+    wholeIds,
     wireId,
 )
 
@@ -42,6 +43,29 @@ class WireFormTests(SynchronousTestCase):
         self.assertEqual(shortId(A), "9903ed08")
         self.assertEqual(shortId(1234567890), "1234567890")
         self.assertEqual(shortId(NO_ID), "-")
+
+    def test_shortFormKeepsTheWhole(self):
+        """A keyed id's short form reads as the short text everywhere and
+        keeps the whole text for JSON output."""
+        short = shortId(A)
+        self.assertEqual((f"node {short}", str(short), hash(short)),
+                         ("node 9903ed08", "9903ed08", hash("9903ed08")))
+        self.assertEqual(short.whole, "9903ed08d3debadce05841a07701165c")
+
+
+class WholeIdsTests(SynchronousTestCase):
+    def test_idsWhole(self):
+        """Short forms and keyed ints become wire texts, in lists and
+        tuples too; everything else is left alone."""
+        self.assertEqual(wholeIds(shortId(A)), wireId(A))
+        self.assertIs(type(wholeIds(shortId(A))), str)
+        self.assertEqual(wholeIds(B), wireId(B))
+        self.assertEqual(wholeIds((A, 42, "x")), [wireId(A), 42, "x"])
+        self.assertEqual(wholeIds([[shortId(C)]]), [[wireId(C)]])
+        for other in (42, 2**129, 2**128 - 1, True, "9903ed08", None, 1.5, {"id": 1}):
+            self.assertIs(wholeIds(other), other)
+        unchanged = [1, "a"]
+        self.assertIs(wholeIds(unchanged), unchanged)
 
 
 class MatchTests(SynchronousTestCase):

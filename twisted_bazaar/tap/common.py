@@ -64,8 +64,8 @@ COMMON_PARAMETERS = [
           "/metrics (e.g. tcp:9100:interface=127.0.0.1; no TLS, no "
           "authentication: keep it on a trusted network); none by default."),
     param("log-format", "text", "How log lines are written: text, or json (one "
-          "JSON object per line: twisted.logger's JSON form of the event, plus "
-          "log_text, the line as text).", parseFormat),
+          "JSON object per line: twisted.logger's JSON form of the event, node "
+          "ids whole, plus log_text, the line as text).", parseFormat),
     param("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT,
            "Seconds a new connection may take to say thisisme.", seconds),
     param("ping-interval", DEFAULT_PING_INTERVAL,

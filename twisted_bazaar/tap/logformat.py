@@ -6,7 +6,8 @@ How the daemons write their log: ``--log-format text`` (the default) or
   source (``[Seller#info]``, not ``[twisted_bazaar.roles.seller.Seller#info]``);
 - ``json`` writes one object per line: C{twisted.logger}'s own JSON form
   of each event (L{eventAsJSON}, which L{eventFromJSON} reads back), with
-  one key added: ``log_text``, the line as the text format shows it.
+  one key added: ``log_text``, the line as the text format shows it; a
+  node id that the line shows short is whole in the event's fields.
 
 Debug lines (a link closed after a ``dc``, a chord lookup dropped while
 the ring settles: what a healthy market does) are left out unless
@@ -28,6 +29,8 @@ from twisted.logger import (
     textFileLogObserver,
 )
 from twisted.python.logfile import LogFile
+
+from twisted_bazaar.wire.ids import wholeIds
 
 #: The formats ``--log-format`` takes.
 FORMATS = ("text", "json")
@@ -66,18 +69,31 @@ def textObserver(out):
 
 
 def jsonObserver(out):
-    """An observer writing each event to out as one line of JSON."""
+    """An observer writing each event to out as one line of JSON, every
+    node id in its fields whole (L{wholeFields})."""
     observer = jsonFileLogObserver(out, recordSeparator="")
 
     def observe(event):
-        event = dict(event)
         try:
-            event["log_text"] = formatEvent(event)
+            text = formatEvent(event)
         except Exception:  # formatEvent does not raise; belt and braces
-            event["log_text"] = ""
+            text = ""
+        event = wholeFields(event)
+        event["log_text"] = text
         observer(event)
 
     return observe
+
+
+def wholeFields(event):
+    """
+    A copy of the event with every node id in its fields whole
+    (L{twisted_bazaar.wire.ids.wholeIds}): a log line shows an id short,
+    where people read it (``log_text`` keeps that line); the JSON carries
+    the id as the wire writes it.
+    """
+    return {key: value if key.startswith("log_") else wholeIds(value)
+            for key, value in event.items()}
 
 
 #: Where the observer writes, set by L{useFormat}: twistd's logfile and

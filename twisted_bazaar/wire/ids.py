@@ -15,6 +15,7 @@ codec converts, through two bounded caches, so that a node that sees the
 same few thousand ids again and again converts each once.
 """
 
+import operator
 import re
 
 #: Bit set in every keyed id inside a process, above its 128 bits.
@@ -82,16 +83,50 @@ def wireIds(node_ids):
         return [wireId(each) for each in node_ids]
 
 
+class ShortId(str):
+    """
+    A keyed id's short form, which remembers the whole: it reads, prints
+    and compares as the short text, and C{whole} is the wire text, which
+    a JSON log event carries instead (L{wholeIds}).
+    """
+
+    whole = ""
+
+
 def shortId(node_id):
     """
     An id as people read it, in logs and tables: a keyed id's first
-    L{SHORT} hex digits (as git abbreviates a commit), a keyless id
-    whole, ``-`` for none.  The whole id is in JSON output and on the wire.
+    L{SHORT} hex digits (as git abbreviates a commit; a L{ShortId}), a
+    keyless id whole, ``-`` for none.  The whole id is in JSON output and
+    on the wire.
     """
     if node_id is None or node_id < 0:
         return "-"
     text = wireId(node_id)
-    return text[:SHORT] if node_id >= KEYED else text
+    if node_id < KEYED:
+        return text
+    short = ShortId(text[:SHORT])
+    short.whole = text
+    return short
+
+
+def wholeIds(value):
+    """
+    A log event's field value with every node id in it whole, as JSON
+    output shows ids: a L{ShortId} becomes its whole text, a keyed id (an
+    int) its wire text, in lists and tuples too (as a list); anything
+    else (a keyless id given as an int is its decimal number already) is
+    returned as it is.
+    """
+    kind = type(value)
+    if kind is ShortId:
+        return value.whole
+    if kind is int:
+        return wireId(value) if KEYED <= value < KEYED << 1 else value
+    if kind is list or kind is tuple:
+        whole = [wholeIds(each) for each in value]
+        return value if all(map(operator.is_, whole, value)) else whole
+    return value
 
 
 class UnknownId(ValueError):

@@ -1,0 +1,132 @@
+"""
+Tests for L{twisted_bazaar.wire.codec}'s shortcuts: the encoder built
+once, and ``fromDict``'s way of building a message.  What the codec
+accepts and refuses is pinned by C{tests/wire/test_wire.py}.
+"""
+
+import json
+
+import attr
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.wire import codec, trade
+from twisted_bazaar.wire.codec import (
+    REQUIRED,
+    Message,
+    ProtocolError,
+    checkItem,
+    frozen,
+)
+from twisted_bazaar.wire.core import Error, Ping
+from twisted_bazaar.wire.ids import KEYED
+
+
+class OneShotEncoderTests(SynchronousTestCase):
+    """L{codec._oneShot} writes what C{JSONEncoder.encode} writes."""
+
+    values = [
+        {"type": "buy", "id": 2**63 - 1, "item": "pomme é 🍎", "path": ["1", "f" * 32]},
+        {"b": [1.5, -0.0, True, False, None], "a": {"z": "\u2028\x00\"\\"}},
+        {},
+    ]
+
+    def test_sameText(self):
+        """Compact, canonical (sorted) and ASCII-escaped settings all give
+        the text of the encoder they were built from."""
+        for encoder in (codec._encoder, codec._canonical, json.JSONEncoder(sort_keys=True)):
+            encode = codec._oneShot(encoder)
+            for value in self.values:
+                self.assertEqual(encode(value), encoder.encode(value))
+
+    def test_sameRefusals(self):
+        """NaN and values JSON has no form for are refused as by the
+        encoder (ValueError, TypeError)."""
+        encode = codec._oneShot(codec._encoder)
+        self.assertRaises(ValueError, encode, {"x": float("nan")})
+        self.assertRaises(TypeError, encode, {"x": object()})
+
+    def test_withoutAccelerator(self):
+        """Without the json module's C encoder, it is the encoder's own
+        C{encode}."""
+        self.patch(json.encoder, "c_make_encoder", None)
+        self.assertEqual(codec._oneShot(codec._encoder), codec._encoder.encode)
+
+
+@frozen
+class _Converted(Message):
+    """A message class (not registered) whose field has a converter."""
+
+    item: str = attr.ib(converter=str.upper)
+
+
+_, _Converted.fromDict = codec._compile(_Converted, "converted",
+                                        [("item", "item", checkItem, REQUIRED)])
+
+
+class DecodedBuildTests(SynchronousTestCase):
+    """A message that C{fromDict} builds is the one its class builds."""
+
+    def test_sameAsConstructed(self):
+        """Equal, of equal hash, of the class itself, and still frozen."""
+        path = (KEYED | 7, 12, KEYED | 2**100)
+        for built in (trade.Buy(5, "apple", path),
+                      trade.Buy(5, "apple", path, expires=9, quantity=3, key="k" * 43)):
+            decoded = trade.Buy.fromDict(built.asDict())
+            self.assertIs(type(decoded), trade.Buy)
+            self.assertEqual(decoded, built)
+            self.assertEqual(hash(decoded), hash(built))
+            self.assertEqual(repr(decoded), repr(built))
+            self.assertRaises(attr.exceptions.FrozenInstanceError,
+                              setattr, decoded, "item", "pear")
+            self.assertEqual(attr.evolve(decoded, item="pear").item, "pear")
+
+    def test_converterStillRuns(self):
+        """A class whose C{__init__} converts a field (an error's C{info}
+        is clipped) is built by calling it."""
+        self.assertIsNone(codec._decodedTwin(Error))
+        self.assertIsNone(codec._decodedTwin(_Converted))
+        self.assertEqual(_Converted.fromDict({"type": "converted", "item": "apple"}).item,
+                         "APPLE")
+
+    def test_twinOnlyForPlainClasses(self):
+        """Classes that only store their arguments get a twin."""
+        self.assertIsNotNone(codec._decodedTwin(trade.Buy))
+        self.assertIsNotNone(codec._decodedTwin(Ping))
+
+    def test_notAttrs(self):
+        """A message class not made by attrs is built by calling it."""
+
+        class Plain(Message):
+            def __init__(self, item):
+                self.item = item
+
+        self.assertIsNone(codec._decodedTwin(Plain))
+        _, fromDict = codec._compile(Plain, "plain", [("item", "item", checkItem, REQUIRED)])
+        self.assertEqual(fromDict({"type": "plain", "item": "apple"}).item, "apple")
+
+    def test_onlyRequiredFields(self):
+        """An object with just its type and required fields leaves the
+        optional ones unset; one with an unknown field too, or with no
+        type (C{fromDict} may be called on any dict), is read in full."""
+        path = ["1", "2"]
+        plain = trade.Buy.fromDict({"type": "buy", "id": 1, "item": "a", "path": path})
+        self.assertEqual(plain, trade.Buy(1, "a", (1, 2)))
+        extra = trade.Buy.fromDict({"type": "buy", "id": 1, "item": "a", "path": path,
+                                    "future": 1})
+        self.assertEqual(extra, plain)
+        untyped = trade.Buy.fromDict({"id": 1, "item": "a", "path": path, "quantity": 4})
+        self.assertEqual(untyped.quantity, 4)
+
+    def test_unknownIdsTakeTheFullCheck(self):
+        """Ids not in the cache, and entries no dict can hold, go to the
+        field-by-field check: fresh ids are accepted, junk refused."""
+        fresh = format(0xabcdef, "032x")
+        codec.ids.fromWireCache.pop(fresh, None)
+        decoded = trade.Buy.fromDict({"type": "buy", "id": 1, "item": "a",
+                                      "path": ["1", fresh]})
+        self.assertEqual(decoded.path, (1, KEYED | 0xabcdef))
+        for junk in ([["1"]], [{"1": 1}], ["1", 1], "12", {"1": 2}):
+            self.assertRaises(ProtocolError, trade.Buy.fromDict,
+                              {"type": "buy", "id": 1, "item": "a", "path": junk})
+        self.assertRaises(ProtocolError, trade.Buy.fromDict,
+                          {"type": "buy", "id": 1, "item": "a", "path": ["1", "1"]})
