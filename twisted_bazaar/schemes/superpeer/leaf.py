@@ -7,8 +7,9 @@ changes (``leafUpdate``); each is acknowledged (``leafAck``).  A leaf
 with nothing to list registers nothing: its link serves its queries at
 once, and it registers with each of its super-peers only once it has
 stock (a restock, a new shop or shared file): most leaves of a market
-buy and never sell, and their registers were most of a search's cost.  It asks
-one super-peer at a time (``leafQuery``) and takes its ``leafHits``.  When
+buy and never sell, and their registers were most of a search's cost.
+It asks one super-peer at a time (``leafQuery``) and takes its
+``leafHits``.  When
 a super-peer's link closes, its queries go to another super-peer at once,
 and the topology links to a new one, which gets the whole inventory
 again.  Sales never pass through a super-peer, so none is lost with it.
