@@ -316,7 +316,6 @@ class NothingToListTests(SynchronousTestCase):
         self.restock("apple", 1)
         waiting = self.superpeer(S1)
         self.restock("apple", 0)
-        self.side.registered.clear()
         sent(waiting)
         quiet = self.superpeer(S2)
         for _ in range(5):
