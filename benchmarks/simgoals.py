@@ -3,8 +3,10 @@ The simulator's scale goals (issue 23), as ``sim_*`` figures: for each
 discovery scheme, a warm start of 100,000 nodes (``sim_warm_<scheme>_*``,
 goals 120 s and 2,048 MB) and a cold start of 10,000
 (``sim_cold_<scheme>_*``, goal 60 s, joins staggered over 5 s), 500
-searches each.  QUICK runs the
-same commands with small N, against no goal.
+searches each; and, from the two cold runs of flood and superpeer,
+``sim_cold_superpeer_messages_ratio``: the super-peers' messages per
+search over flooding's, same seed (goal 0.1).  QUICK runs the same
+commands with small N, against no goal.
 
 Each run is ``bazaar-sim`` as a user runs it, in a subprocess of its own
 (so its peak RSS is its own), with ``--crypto fast`` (the same protocol
@@ -76,11 +78,17 @@ RUNS = (
     Run("superpeer", "cold", 10_000, 1_000, STAGGERED, WALL_COLD),
     Run("chord", "cold", 1_000, 100, STAGGERED),
 )
+#: Issue 23: super-peers at a tenth of flooding's messages per search at
+#: 10,000 nodes (the cold runs above, same seed): (figure, numerator run,
+#: baseline run, goal).
+RATIO = ("sim_cold_superpeer_messages_ratio", "sim_cold_superpeer", "sim_cold_flood",
+         ("<=", 0.1))
 
 
 def names():
     """Every figure this benchmark yields."""
-    return [f"{run.prefix}_{kind}" for run in RUNS for kind in ("wall_s", "rss_mb")]
+    return [f"{run.prefix}_{kind}" for run in RUNS
+            for kind in ("wall_s", "rss_mb")] + [RATIO[0]]
 
 
 def simulate(command):
@@ -123,11 +131,31 @@ def figures(run, quick, metrics, wall, cpu):
                    note=f"peak RSS, {where}")]
 
 
+def ratio(quick, metrics):
+    """The super-peers' messages per search over flooding's, from the
+    metrics of both cold runs (by figure prefix); None if either is
+    missing (not run, or failed)."""
+    name, numerator, baseline, goal = RATIO
+    if numerator not in metrics or baseline not in metrics:
+        return None
+    mine, theirs = (metrics[prefix]["messages_per_search"]
+                    for prefix in (numerator, baseline))
+    nodes = {prefix: metrics[prefix]["nodes"] for prefix in (numerator, baseline)}
+    return Figure(name, round(mine / theirs, 4) if theirs else None, "",
+                  None if quick else goal,
+                  {"superpeer_messages_per_search": mine,
+                   "flood_messages_per_search": theirs, "nodes": nodes},
+                  note=f"super-peers' messages per search over flooding's, cold, "
+                       f"{nodes[numerator]:,} against {nodes[baseline]:,} nodes"
+                       + (" (QUICK)" if quick else ""))
+
+
 def run(quick, report, runs=RUNS):
     """Every run, one at a time; a run that fails yields failed figures and
     the others still run."""
     rows = []
     done = []
+    by_prefix = {}
     for each in runs:
         try:
             metrics, wall, cpu = simulate(each.command(quick))
@@ -138,8 +166,15 @@ def run(quick, report, runs=RUNS):
             report["errors"][each.prefix] = why
             continue
         done += figures(each, quick, metrics, wall, cpu)
+        by_prefix[each.prefix] = metrics
         rows.append({"figure": each.prefix, "command": each.command(quick), "wall_s": wall,
                      "cpu_s": cpu, "peak_rss_mb": metrics["peak_rss_mb"],
                      "success_rate": metrics["success_rate"]})
     report["sim_goals"] = rows
+    messages = ratio(quick, by_prefix)
+    if messages is not None:
+        done.append(messages)
+    elif set(RATIO[1:3]) <= {each.prefix for each in runs}:
+        done.append(Figure(RATIO[0], note="FAILED: a cold run of flood or "
+                                          "superpeer failed"))
     return done

@@ -90,13 +90,41 @@ class SimGoalsTests(SynchronousTestCase):
     def test_fullRunsHaveTheGoals(self):
         from benchmarks import simgoals
 
-        self.assertEqual(len(simgoals.names()), 2 * len(simgoals.RUNS))
+        self.assertEqual(len(simgoals.names()), 2 * len(simgoals.RUNS) + 1)
+        self.assertEqual(simgoals.names()[-1], "sim_cold_superpeer_messages_ratio")
         warm = [run for run in simgoals.RUNS if run.start == "warm"
                 and run.wall_goal is not None]
         self.assertEqual(sorted(run.scheme for run in warm), ["flood", "index", "superpeer"])
         for run in warm:
             self.assertEqual((run.nodes, run.wall_goal, run.rss_goal),
                              (100_000, ("<=", 120.0), ("<=", 2048.0)))
+
+    def test_superPeersOverFlooding(self):
+        """The ratio figure: the super-peers' messages per search over
+        flooding's, of the two cold runs, against 0.1 in a full run."""
+        from benchmarks import simgoals
+
+        metrics = {"sim_cold_superpeer": {"messages_per_search": 56.0, "nodes": 10_000},
+                   "sim_cold_flood": {"messages_per_search": 800.0, "nodes": 10_000}}
+        full = simgoals.ratio(False, metrics)
+        self.assertEqual((full.name, full.value, full.goal, full.met),
+                         ("sim_cold_superpeer_messages_ratio", 0.07, ("<=", 0.1), True))
+        self.assertIsNone(simgoals.ratio(True, metrics).goal)
+        del metrics["sim_cold_flood"]
+        self.assertIsNone(simgoals.ratio(False, metrics))
+
+    def test_ratioOfTinyRuns(self):
+        from benchmarks import simgoals
+
+        runs = [simgoals.Run("flood", "cold", 10_000, 30, ("--ttl", "3")),
+                simgoals.Run("superpeer", "cold", 10_000, 30)]
+        report = {"errors": {}}
+        figures = simgoals.run(quick=True, report=report, runs=runs)
+        self.assertEqual(report["errors"], {})
+        [ratio] = [f for f in figures if f.name == "sim_cold_superpeer_messages_ratio"]
+        self.assertGreater(ratio.value, 0)
+        self.assertEqual(ratio.detail["nodes"], {"sim_cold_superpeer": 30,
+                                                 "sim_cold_flood": 30})
 
     def test_failedRunReported(self):
         from benchmarks import simgoals

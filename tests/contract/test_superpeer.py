@@ -1,12 +1,15 @@
 """§18 against live daemons: the client is a leaf that sells nothing
 (port 0). It registers with the tracker as a leaf, links to the
 super-peer the tracker names (`purpose: "leaf"`), registers an empty
-inventory, asks `leafQuery` until the seller leaf is named in
+inventory (which §18 allows, and needs not: another leaf queries
+unregistered), asks `leafQuery` until the seller leaf is named in
 `leafHits`, checks its record (§11a), and buys from it over a direct
 link (§6, §11), with `ask` after a lost answer."""
 
 import os
 import time
+
+import pytest
 
 from .client import WAIT, Client, ofType
 from .direct import buyNamed, fetchChecked
@@ -86,5 +89,30 @@ def test_leaf_buys_and_fetches_a_file(market, tmp_path):
         _, _, sold = buyNamed(client, entry["host"], entry["port"], record)
         assert (sold["sha256"], sold["size"]) == (record["sha256"], record["size"])
         fetchChecked(entry["host"], record, sold, content)
+    finally:
+        client.close()
+
+
+def test_leaf_update_before_a_register_is_refused(market):
+    """§18 "Registering": a leaf's link serves its queries unregistered,
+    but a `leafUpdate` on a link whose leaf sent no `leafRegister` is
+    refused with `error{unknown}`, and the link is closed."""
+    market.node("--discovery", "superpeer", "--super")
+    client = Client(market.trackerPort, "superpeer")
+    try:
+        client.register(super=False)
+        where = client.nodeOfScheme(super=True)
+        superpeer = client.link(where["host"], where["port"], purpose="leaf")
+        conn = client.links[superpeer]
+        conn.send({"type": "leafQuery", "id": 5, "item": "apple"})
+        hits = conn.waitFor(ofType("leafHits", id=5))
+        assert hits["sellers"] == [], hits
+        conn.send({"type": "leafUpdate", "seq": 1, "items": {"apple": 0}})
+        refused = conn.waitFor(ofType("error"))
+        assert (refused["code"], refused["info"]) == (
+            "unknown", "send leafRegister before leafUpdate"), refused
+        with pytest.raises(ConnectionError):
+            conn.send({"type": "ping", "nonce": 3})
+            conn.waitFor(ofType("pong", nonce=3))
     finally:
         client.close()

@@ -5,9 +5,10 @@ A tracker, super-peers A and B, and four leaves, each named to one
 super-peer with ``--superpeer-neighbour``: seller-apple and buyer-pear on
 A, seller-pear and buyer-apple on B.  Each buyer buys from the seller
 behind the other super-peer.  Then A is killed with ``kill -9``; its two
-leaves re-register with B (through the tracker, A being gone), and a
-further buyer, also told to use the dead A, buys the apple seller's last
-unit through B.
+leaves re-link to B (through the tracker, A being gone), the seller
+registering there again, and a further buyer, also told to use the dead
+A, buys the apple seller's last unit through B.  A buyer has nothing to
+list: it registers nothing, its link serving its queries as it is made.
 
 Every wait is on a log line, bounded by a timeout; nothing sleeps.  The
 leaves' backoff is cut with ``--superpeer-retry`` so that nothing waits on
@@ -26,6 +27,8 @@ SCHEME = ["--discovery", "superpeer"]
 SUPER = SCHEME + ["--super"]
 LEAF = SCHEME + ["--superpeers", "1", "--superpeer-retry", "0.2"]
 REGISTERED = r"registered with super-peer {} \("
+#: A leaf with nothing to list (a buyer) registers nothing.
+LINKED = r"linked to super-peer {} \(nothing to list\)"
 
 
 class LiveSuperPeerTests(SynchronousTestCase):
@@ -57,24 +60,24 @@ class LiveSuperPeerTests(SynchronousTestCase):
                                              "--want", "pear")
         buy_apple, _, _ = self.leaf("buyer-apple", b_port, "--role", "buyer",
                                     "--want", "apple")
-        buy_pear.waitFor(REGISTERED.format(short(a_id)), TIMEOUT)
+        buy_pear.waitFor(LINKED.format(short(a_id)), TIMEOUT)
         buy_pear.waitFor(rf"bought pear from {short(pears_id)} \(1 of 1\)", TIMEOUT)
-        buy_apple.waitFor(REGISTERED.format(short(b_id)), TIMEOUT)
+        buy_apple.waitFor(LINKED.format(short(b_id)), TIMEOUT)
         buy_apple.waitFor(rf"bought apple from {short(apples_id)} \(1 of 1\)", TIMEOUT)
 
         # kill -9 super-peer A: its leaves move to B.
         a.process.kill()
         a.finish()
-        for orphan in (apples, buy_pear):
+        for orphan, line in ((apples, REGISTERED), (buy_pear, LINKED)):
             orphan.waitFor(rf"lost super-peer {short(a_id)}", TIMEOUT)
-            orphan.waitFor(REGISTERED.format(short(b_id)), TIMEOUT)
+            orphan.waitFor(line.format(short(b_id)), TIMEOUT)
         b.waitFor(rf"leaf {short(apples_id)} at 127\.0\.0\.1:\d+ registered 1 item ",
                    TIMEOUT)
 
         # A further purchase, by a buyer sent to the dead A, goes through B.
         late, _, _ = self.leaf("buyer-late", a_port, "--role", "buyer",
                                "--want", "apple")
-        late.waitFor(REGISTERED.format(short(b_id)), TIMEOUT)
+        late.waitFor(LINKED.format(short(b_id)), TIMEOUT)
         late.waitFor(rf"bought apple from {short(apples_id)} \(1 of 1\)", TIMEOUT)
         apples.waitFor(r"sold apple to \w+ \(0 left\)", TIMEOUT)
 
@@ -84,6 +87,10 @@ class LiveSuperPeerTests(SynchronousTestCase):
                                       "buyer-apple", "buyer-late"})
         for daemon in market.daemons:
             self.assertEqual(daemon.problems(), [], daemon.name)
+        # The buyers sent no register: nothing to list.
+        for buyer in (buy_pear, buy_apple, late):
+            self.assertEqual(buyer.matches(r"registered with super-peer"), [],
+                             buyer.name)
         # Exactly once: two apples sold, two bought, no more.
         self.assertEqual(len(apples.matches(r"sold apple to")), 2)
         self.assertEqual(len(pears.matches(r"sold pear to")), 1)

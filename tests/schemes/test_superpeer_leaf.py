@@ -10,9 +10,11 @@ import random
 import attr
 from twisted.internet import defer
 from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.build import plugMembership
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import verified
 from twisted_bazaar.daemon.registry import buildScheme
@@ -208,6 +210,139 @@ class LeafTests(SynchronousTestCase):
         self.assertFalse(one.closing)
 
 
+class NothingToListTests(SynchronousTestCase):
+    """
+    A leaf with nothing to list sends no leafRegister: its link serves its
+    queries at once, and it registers with each super-peer once it has
+    something to list (docs/protocol.md §18, "Registering").
+    """
+
+    def setUp(self):
+        self.node = makeNode(ME, identity=SELF)
+        self.clock = self.node.clock
+        self.scheme = buildScheme(self.node, "superpeer")
+        self.side = self.scheme.side
+        self.shop = StaticShop(apple=0)
+        self.scheme.advertise(self.shop)
+
+    superpeer = LeafTests.superpeer
+
+    def restock(self, item, units):
+        self.shop.stock[item] = units
+        self.scheme.stockChanged(item, units)
+
+    def test_linkServesWithoutARegister(self):
+        with capturedLogs() as events:
+            one = self.superpeer(S1)
+        self.assertEqual(sent(one), [])
+        self.assertEqual((self.side.registered, self.side.serving()), (set(), {S1}))
+        self.assertIn(f"linked to super-peer {shortId(S1)} (nothing to list)",
+                      [formatEvent(event) for event in events])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertTrue(self.scheme.canFind())
+        result = []
+        self.scheme.find("pear", 1.0).addCallback(result.append)
+        [query] = sent(one)
+        self.assertEqual((type(query), query.item), (LeafQuery, "pear"))
+        theirs = records.signed(50, "pear")
+        feed(one, LeafHits(query.id, "pear", ((theirs.seller, "h50", 5050, theirs),)))
+        [[offer]] = result
+        self.assertEqual((offer.seller, offer.port), (theirs.seller, 5050))
+
+    def test_stockArrivingRegistersWithEach(self):
+        """A restock: a whole register to each super-peer (an update
+        before a register would be refused), acknowledged as any."""
+        one, two = self.superpeer(S1), self.superpeer(S2)
+        self.restock("apple", 3)
+        for link in (one, two):
+            self.assertEqual(told(link), [LeafRegister(1 if link is one else 2, "",
+                                                       NODE_PORT, {"apple": 3})])
+        self.assertEqual(self.side.quiet, set())
+        with capturedLogs() as events:
+            feed(one, LeafAck(1, 1))
+        self.assertEqual(self.side.registered, {S1})
+        self.assertIn(f"registered with super-peer {shortId(S1)} (1 item)",
+                      [formatEvent(event) for event in events])
+        # Unacknowledged, as any register: sent again.
+        self.clock.advance(2.0)
+        self.assertEqual(told(two), [LeafRegister(3, "", NODE_PORT, {"apple": 3})])
+        # From then on, updates.
+        feed(two, LeafAck(3, 1))
+        self.restock("apple", 1)
+        self.assertEqual(told(one), [LeafUpdate(4, {"apple": 1})])
+        self.assertEqual(told(two), [LeafUpdate(4, {"apple": 1})])
+
+    def test_aNewShopRegisters(self):
+        """A new shop (a shared file, say) is stock arriving too."""
+        one = self.superpeer(S1)
+        self.scheme.advertise(StaticShop(plum=2))
+        self.assertEqual(told(one), [LeafRegister(1, "", NODE_PORT, {"plum": 2})])
+
+    def test_nothingChangedSendsNothing(self):
+        one = self.superpeer(S1)
+        self.scheme.stockChanged("apple", 0)
+        self.assertEqual((sent(one), self.side.quiet), ([], {S1}))
+
+    def test_soldOutThenANewSuperPeer(self):
+        """A leaf that sold out keeps its register where it has one (an
+        update withdraws the item); a super-peer linked since hears
+        nothing until the restock, which it gets as a register while the
+        other gets an update."""
+        self.restock("apple", 1)
+        one = self.superpeer(S1)
+        self.assertEqual(told(one), [LeafRegister(1, "", NODE_PORT, {"apple": 1})])
+        feed(one, LeafAck(1, 1))
+        self.restock("apple", 0)
+        self.assertEqual(told(one), [LeafUpdate(2, {"apple": 0})])
+        feed(one, LeafAck(2, 0))
+        two = self.superpeer(S2)
+        self.assertEqual((sent(two), self.side.quiet), ([], {S2}))
+        self.assertEqual(self.side.serving(), {S1, S2})
+        self.restock("apple", 4)
+        self.assertEqual(told(one), [LeafUpdate(3, {"apple": 4})])
+        self.assertEqual(told(two), [LeafRegister(4, "", NODE_PORT, {"apple": 4})])
+
+    def test_lostSuperPeerSaid(self):
+        one = self.superpeer(S1)
+        with capturedLogs() as events:
+            closeLink(one)
+        self.assertEqual(self.side.serving(), set())
+        self.assertIn(f"lost super-peer {shortId(S1)}",
+                      [formatEvent(event) for event in events])
+
+    def test_queriesGoWhereTheLinkServes(self):
+        """A link whose register is not yet acknowledged does not serve;
+        one with nothing listed does."""
+        self.restock("apple", 1)
+        waiting = self.superpeer(S1)
+        self.restock("apple", 0)
+        sent(waiting)
+        quiet = self.superpeer(S2)
+        for _ in range(5):
+            self.scheme.find("pear", 1.0)
+            self.assertEqual(sent(waiting), [])
+            self.assertEqual(len(sent(quiet)), 1)
+        self.scheme.stopService()
+
+    def test_aServingLinkLostIsReplacedAtOnce(self):
+        """For the topology a link with nothing listed serves as soon as it
+        is made: lost, it is replaced at once, where a link closed before
+        it served (a refusal) is replaced only after the backoff."""
+        node = makeNode(ME, identity=SELF)
+        scheme = buildScheme(node, "superpeer", superpeer_neighbour=[("sp", 7000)],
+                             superpeers=1)
+        scheme.startService()
+        [request] = node.connector.requests
+        request.link.makeConnection(StringTransport())
+        request.deferred.callback(request.link)
+        feed(request.link, wire.ThisIsMe(S1, 7000, ""))
+        self.assertEqual(scheme.side.serving(), {S1})
+        closeLink(request.link)
+        self.assertEqual(len(node.connector.requests), 2)
+        scheme.stopService()
+        self.assertEqual(node.clock.getDelayedCalls(), [])
+
+
 class TopologyTests(SynchronousTestCase):
     """SuperPeerLinks: named super-peers first, then the tracker."""
 
@@ -298,13 +433,14 @@ class MarketTests(SynchronousTestCase):
 
     def test_superpeerCrashLosesNoSale(self):
         """A super-peer dies with a buy in flight: the buy completes
-        (it never passed through the super-peer), the seller re-registers
-        with the other super-peer, and a later buy finds it there."""
+        (it never passed through the super-peer), and the seller
+        re-registers what it has left with the other super-peer, where
+        the buyer, with nothing to list, is served without a register."""
         market, supers = superpeerMarket(seed=8, latency=0.02)
         options = {"superpeers": 1, "superpeer_retry": 0.5}
         seller = market.addNode(discovery="superpeer", scheme=dict(
             options, superpeer_neighbour=[(supers[0].host, supers[0].port)]),
-            seller={"stock": {"apple": 2}})
+            seller={"stock": {"apple": 3}})
         buyer = market.addNode(discovery="superpeer", scheme=dict(
             options, superpeer_neighbour=[(supers[0].host, supers[0].port)]),
             buyer={"wants": ["apple"], "quantity": 2})
@@ -315,9 +451,13 @@ class MarketTests(SynchronousTestCase):
         self.assertEqual(buyer_role.bag, [])
         market.crash(supers[0])
         market.run(30)
+        self.assertEqual(seller.discovery.side.registered, {supers[1].id})
+        self.assertEqual(buyer.discovery.side.registered, set())
         for leaf in (seller, buyer):
-            self.assertEqual(leaf.discovery.side.registered, {supers[1].id})
-        self.assertIn(seller.id, supers[1].discovery.side.index)
+            self.assertEqual(leaf.discovery.side.serving(), {supers[1].id})
+        index = supers[1].discovery.side.index
+        self.assertEqual(index.items(seller.id), {"apple": 1})
+        self.assertNotIn(buyer.id, index)
         bag = units(buyer_role.bag)
         self.assertEqual([(p.item, p.seller) for p in bag], [("apple", seller.id)] * 2)
         self.assertEqual(bag[0].buy_id, in_flight)

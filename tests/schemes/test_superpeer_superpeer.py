@@ -39,6 +39,7 @@ from tests.helpers import (
     jsonNetstring,
     linkPeer,
     makeNode,
+    openLink,
     parseJSONNetstrings,
     provenLink,
     sent,
@@ -221,6 +222,82 @@ class SuperPeerLeavesTests(SynchronousTestCase):
             self.assertEqual(error.code, "wtf")
             self.assertIn("leafQuery is for a leaf link", error.info)
             self.assertFalse(link.closing)
+
+
+class UnregisteredLeafTests(SynchronousTestCase):
+    """
+    A leaf's link serves before (and without) any leafRegister: a leaf
+    with nothing to list sends none (docs/protocol.md §18).
+    """
+
+    def setUp(self):
+        self.node, self.scheme = superPeer(max_leaves=2)
+        self.index = self.scheme.side.index
+
+    def test_queriesAnswered(self):
+        seller = linkPeer(self.node, L11, purpose=LEAF)
+        feed(seller, register(seller, 1, "", 9011, {"apple": 2}))
+        answerChecks(self.node)
+        asker = linkPeer(self.node, L12, purpose=LEAF)
+        feed(asker, LeafQuery(55, "apple"))
+        self.assertEqual(hits(asker), [(55, "apple", ((L11, "10.0.0.99", 9011),))])
+        self.assertNotIn(L12, self.index)
+        self.assertEqual(self.node.connector.requests[1:], [])
+
+    def test_countedAgainstMaxLeaves(self):
+        """Its link holds a leaf slot as a registered leaf's does: with
+        --max-leaves 2 taken by two leaves that sent nothing, a third is
+        refused."""
+        for leaf in (L11, L12):
+            linkPeer(self.node, leaf, purpose=LEAF, host=f"10.0.0.{leaf % 200}")
+        third = openLink(self.node, host="10.0.1.1")
+        feed(third, wire.ThisIsMe(L13, 5000, "", purpose=LEAF))
+        self.assertNotIn(L13, self.node.links)
+        self.assertEqual([(type(m), m.code) for m in sent(third)
+                          if type(m) is wire.Error], [(wire.Error, "noslots")])
+
+    def test_anUpdateBeforeARegisterRefused(self):
+        link = linkPeer(self.node, L11, purpose=LEAF)
+        feed(link, update(link, 1, {"apple": 1}))
+        [error] = sent(link)
+        self.assertEqual((type(error), error.code, error.info),
+                         (wire.Error, "unknown", "send leafRegister before leafUpdate"))
+        self.assertTrue(link.closing)
+        self.assertNotIn(L11, self.index)
+
+    def test_emptyRegisterNotChecked(self):
+        """A register listing nothing names nothing: no address check
+        until its first entries come (here in an update), and those are
+        named once it passes."""
+        link = linkPeer(self.node, L11, purpose=LEAF)
+        feed(link, register(link, 1, "leaf.example", 9011, {}))
+        self.assertEqual(sent(link), [LeafAck(1, 0)])
+        self.assertEqual(self.node.connector.requests, [])
+        feed(link, LeafUpdate(2, {"apple": 1}, recordsOf(link, {"apple": 1},
+                                                         "leaf.example", 9011)))
+        self.assertEqual(sent(link), [LeafAck(2, 1)])
+        [request] = self.node.connector.requests
+        self.assertEqual((request.host, request.port), ("leaf.example", 9011))
+        self.assertFalse(self.index.listed(L11))
+        # A second update while the check is in flight starts no other.
+        feed(link, LeafUpdate(3, {"pear": 1}, recordsOf(link, {"pear": 1},
+                                                        "leaf.example", 9011)))
+        self.assertEqual(len(self.node.connector.requests), 1)
+        self.assertEqual(answerChecks(self.node), [L11])
+        self.assertTrue(self.index.listed(L11))
+        self.assertEqual(lookup(self.index, "apple"), [(L11, "leaf.example", 9011)])
+
+    def test_emptyRegisterAtANewAddressEndsTheCheck(self):
+        """A check in flight is of an address the leaf no longer lists
+        anything at: dropped."""
+        link = linkPeer(self.node, L11, purpose=LEAF)
+        feed(link, register(link, 1, "leaf.example", 9011, {"apple": 1}))
+        [request] = self.node.connector.requests
+        feed(link, register(link, 2, "leaf.example", 9012, {}))
+        self.assertTrue(request.deferred.called)
+        self.assertEqual(answerChecks(self.node), [])
+        self.assertIn(L11, self.index)
+        self.assertFalse(link.closing)
 
 
 class OwnedRecordTests(SynchronousTestCase):

@@ -8,7 +8,9 @@ the collector, slots, the clock's calls, shared link settings, the warm
 and fast modes beside the cold one) keeps them to the byte.  A change meant
 to change what a run computes updates the file (issue 26's 128-bit ids,
 sent as text, made every message that names a node longer: the bytes
-grew, the purchases and floods stayed):
+grew, the purchases and floods stayed; superpeer leaves with nothing to
+list stopped registering, so their ``leafRegister``, ``leafAck`` and the
+super-peers' address checks of them went, the purchases stayed):
 ``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
 """
 

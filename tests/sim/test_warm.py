@@ -132,20 +132,31 @@ class SuperPeerTests(SynchronousTestCase):
 
     def test_leavesRegistered(self):
         """Each leaf has two super-peers, each of which lists the leaf's
-        whole inventory, its address checked; nothing was sent."""
+        whole inventory, its address checked, if it has anything to list;
+        a leaf with nothing is linked and registered nowhere, as a cold
+        one is; nothing was sent."""
         sim = self.sim
         by_id = {node.id: node for node in sim.nodes}
+        kinds = set()
         for leaf in sim.nodes:
             if leaf in sim.superpeers:
                 continue
             mine = links(leaf, (LEAF,))
             self.assertEqual(len(mine), 2)
-            self.assertEqual(leaf.discovery.side.registered, set(mine))
+            side = leaf.discovery.side
+            stock = side.inventory()
+            kinds.add(bool(stock))
+            self.assertEqual(side.serving(), set(mine))
+            self.assertEqual(side.registered, set(mine) if stock else set())
             for peer in mine:
-                side = by_id[peer].discovery.side
-                self.assertEqual(side.index.items(leaf.id), leaf.discovery.side.inventory())
-                self.assertTrue(side.index.listed(leaf.id))
-                self.assertEqual(side.index.address(leaf.id), (leaf.host, leaf.port))
+                index = by_id[peer].discovery.side.index
+                if not stock:
+                    self.assertNotIn(leaf.id, index)
+                    continue
+                self.assertEqual(index.items(leaf.id), stock)
+                self.assertTrue(index.listed(leaf.id))
+                self.assertEqual(index.address(leaf.id), (leaf.host, leaf.port))
+        self.assertEqual(kinds, {True, False})
         self.assertEqual(sent(sim), {})
 
     def test_superPeersAlongTheGraph(self):
@@ -163,6 +174,16 @@ class SuperPeerTests(SynchronousTestCase):
                          sorted(node.id for node in cold.sellers))
         self.assertEqual(self.sim.market.tracker.registry.nodes,
                          cold.market.tracker.registry.nodes)
+
+        def indexed(sim):
+            """leaf -> (super-peers serving it, those holding its entries),
+            counted (the super-peers drawn differ)."""
+            supers = [node.discovery.side.index for node in sim.superpeers]
+            return {leaf.id: (len(leaf.discovery.side.serving()),
+                              sum(leaf.id in index for index in supers))
+                    for leaf in sim.nodes if leaf not in sim.superpeers}
+
+        self.assertEqual(indexed(self.sim), indexed(cold))
 
     def test_spread(self):
         """Leaves are drawn among super-peers with room."""

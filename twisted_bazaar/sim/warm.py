@@ -21,8 +21,8 @@ while it does:
    when their session comes up (two messages a seller);
  - superpeer: the super-peers linked along the graph; each leaf linked to
    ``superpeers`` of them, drawn at random among those with room, and in
-   their indexes as its registration leaves it, its address checked
-   (L{registerLeaf});
+   their indexes as its registration leaves it, its address checked, if
+   it has anything to list (L{registerLeaf});
  - chord: every node's successors, predecessor and fingers as
    stabilization leaves them (L{ringTables}, L{ChordDiscovery.place}),
    one ring link for each pair of nodes where one needs the other; the
@@ -180,9 +180,14 @@ def registerLeaf(leaf, superpeer):
     acknowledgement and a passed address check leave them: the
     super-peer's index holds the leaf's inventory with its signed records
     (counted against the address group of its link), named in lookups.
+    A leaf with nothing to list registers nothing: its link serves as it
+    is, the super-peer holds nothing of it.
     """
     side = leaf.discovery.side
     stock = side.inventory()
+    if not stock:
+        side.quiet.add(superpeer.id)
+        return
     side.told = dict(stock)
     side.registered.add(superpeer.id)
     address = (leaf.host, leaf.port)

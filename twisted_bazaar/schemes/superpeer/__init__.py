@@ -17,7 +17,7 @@ from twisted_bazaar.routing.flood import DEFAULT_SEEN_LIMIT
 from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.schemes.superpeer.messages import MAX_HITS, MAX_ITEMS
 
-#: Default super-peers a leaf registers with.
+#: Default super-peers a leaf links to.
 DEFAULT_SUPERPEERS = 2
 #: Default super-peer neighbours a super-peer asks the tracker for.
 DEFAULT_SUPERPEER_LINKS = 4
@@ -89,7 +89,8 @@ class SuperPeerScheme:
         PluginOption("superpeer-neighbour", "address of a super-peer to link to "
                      "first: a leaf's super-peer, or a super-peer's neighbour "
                      "(repeatable)", parseNeighbour, repeatable=True),
-        PluginOption("superpeers", "super-peers a leaf registers with",
+        PluginOption("superpeers", "super-peers a leaf links to (and registers "
+                     "with, once it has something to list)",
                      boundedInt(1, 8), DEFAULT_SUPERPEERS),
         PluginOption("superpeer-links", "other super-peers a super-peer asks the "
                      "tracker for", boundedInt(0, 64), DEFAULT_SUPERPEER_LINKS),

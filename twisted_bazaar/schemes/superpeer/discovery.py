@@ -54,7 +54,7 @@ class SuperPeerDiscovery(Service, NodeObserver):
                                        settings.retry_min, settings.retry_max,
                                        confirm=not self.superpeer)
         if not self.superpeer:
-            self.side.onRegistered = self.topology.confirmed
+            self.side.onServing = self.topology.confirmed
         node.addObserver(self)
 
     # -- selling ------------------------------------------------------------------

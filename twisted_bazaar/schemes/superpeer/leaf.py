@@ -3,8 +3,13 @@ The leaf's side of the scheme.
 
 A leaf registers its whole inventory with each super-peer it links to
 (``leafRegister``, with the port it listens on), then sends only what
-changes (``leafUpdate``); each is acknowledged (``leafAck``).  It asks
-one super-peer at a time (``leafQuery``) and takes its ``leafHits``.  When
+changes (``leafUpdate``); each is acknowledged (``leafAck``).  A leaf
+with nothing to list registers nothing: its link serves its queries at
+once, and it registers with each of its super-peers only once it has
+stock (a restock, a new shop or shared file): most leaves of a market
+buy and never sell, and their registers were most of a search's cost.
+It asks one super-peer at a time (``leafQuery``) and takes its
+``leafHits``.  When
 a super-peer's link closes, its queries go to another super-peer at once,
 and the topology links to a new one, which gets the whole inventory
 again.  Sales never pass through a super-peer, so none is lost with it.
@@ -105,6 +110,9 @@ class LeafSide(NodeObserver):
     """
     @ivar told: item -> units the super-peers were last told.
     @ivar registered: super-peers that acknowledged this leaf's register.
+    @ivar quiet: super-peers linked to which this leaf sent no register,
+        having had nothing to list since the link came: their links serve
+        its queries as they are.
     """
 
     log = Logger()
@@ -114,12 +122,14 @@ class LeafSide(NodeObserver):
         self.shops = shops
         self.told = {}
         self.registered = set()
+        self.quiet = set()
         self.book = RecordBook(node.identity, node.clock)
         self._renewing = False
         self._renewal = None
-        #: Told ``onRegistered(peer)`` when a super-peer takes this leaf's
-        #: register, if set (the topology, whose backoff then starts over).
-        self.onRegistered = None
+        #: Told ``onServing(peer)`` when a link to a super-peer serves (it
+        #: took this leaf's register, or the leaf has nothing to list), if
+        #: set (the topology, whose backoff then starts over).
+        self.onServing = None
         self._seq = 0
         #: super-peer -> seq of the register it has yet to acknowledge.
         self._registering = {}
@@ -160,10 +170,23 @@ class LeafSide(NodeObserver):
 
     # -- registering ---------------------------------------------------------------
 
+    def serving(self):
+        """Super-peers whose link serves this leaf's queries: those that
+        took its register, and those it has nothing to list with."""
+        return self.registered | self.quiet
+
     def linkAdded(self, peer_id):
         link = self.node.links.get(peer_id)
-        if link is not None and link.purpose == LEAF:
+        if link is None or link.purpose != LEAF:
+            return
+        if self.inventory():
             self._register(link)
+            return
+        self.quiet.add(peer_id)
+        self.log.info("linked to super-peer {peer} (nothing to list)",
+                      peer=shortId(peer_id))
+        if self.onServing is not None:
+            self.onServing(peer_id)
 
     def _register(self, link, delay=ACK_TIMEOUT):
         stock = self.inventory()
@@ -172,6 +195,7 @@ class LeafSide(NodeObserver):
                           "at most {n} per leaf", n=MAX_ITEMS, total=len(stock))
             stock = dict(sorted(stock.items())[:MAX_ITEMS])
         self.told = stock
+        self.quiet.discard(link.peer_id)
         self.registered.discard(link.peer_id)
         host, port = self.node.config.host, self.node.port
         first, *rest = parts(stock, self.records(stock), link.settings.frame_limit,
@@ -210,7 +234,8 @@ class LeafSide(NodeObserver):
 
     def inventoryChanged(self, items):
         """Tell every super-peer what changed among items (a sale, a
-        sell-out, a restock, a new shop)."""
+        sell-out, a restock, a new shop); one this leaf had nothing to
+        list with gets its first register once it has something."""
         changes = {}
         for item in items:
             units = self.units(item)
@@ -221,12 +246,16 @@ class LeafSide(NodeObserver):
                 else:
                     del self.told[item]
         self._tell(changes)
+        if self.told and self.quiet:
+            for peer in sorted(self.quiet):
+                self._register(self.node.links[peer])
         self._renewLater()
 
     def _tell(self, changes):
-        """Send changes (item -> units) to every super-peer, as updates
-        that fit in a frame, each item with its record."""
-        superpeers = self.superpeers()
+        """Send changes (item -> units) to every super-peer that has a
+        register of this leaf, as updates that fit in a frame, each item
+        with its record."""
+        superpeers = [peer for peer in self.superpeers() if peer not in self.quiet]
         if changes and superpeers:
             limit = min(self.node.links[peer].settings.frame_limit
                         for peer in superpeers)
@@ -265,14 +294,15 @@ class LeafSide(NodeObserver):
             self.registered.add(link.peer_id)
             self.log.info("registered with super-peer {peer} ({items})",
                           peer=shortId(link.peer_id), n=ack.items, items=plural(ack.items, "item"))
-            if self.onRegistered is not None:
-                self.onRegistered(link.peer_id)
+            if self.onServing is not None:
+                self.onServing(link.peer_id)
 
     def linkRemoved(self, peer_id):
         self._registering.pop(peer_id, None)
         self._forgetAwaited(peer_id)
-        if peer_id in self.registered:
+        if peer_id in self.registered or peer_id in self.quiet:
             self.registered.discard(peer_id)
+            self.quiet.discard(peer_id)
             self.log.info("lost super-peer {peer}", peer=shortId(peer_id))
         for query_id, find in list(self._finds.items()):
             if find.superpeer == peer_id:
@@ -299,10 +329,11 @@ class LeafSide(NodeObserver):
         return finished
 
     def _send(self, query_id, find):
-        """Send (or send again) a query to a super-peer, those that have
-        this leaf registered first; with none, it ends with no sellers."""
+        """Send (or send again) a query to a super-peer, those whose link
+        serves (L{serving}) first; with none, it ends with no sellers."""
         linked = self.superpeers()
-        choices = [peer for peer in linked if peer in self.registered] or linked
+        serving = self.serving()
+        choices = [peer for peer in linked if peer in serving] or linked
         if not choices:
             self._answer(query_id, ())
             return

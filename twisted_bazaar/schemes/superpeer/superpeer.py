@@ -5,7 +5,8 @@ L{QueryFlood}), and forgets a leaf as soon as its link closes.
 
 It vouches only for what it checked: a leaf's entries are named to
 nobody until the super-peer has connected back to the address the leaf
-registered and found that leaf there, proving there the key it proved on
+registered and found that leaf there (once the leaf has entries: a leaf
+listing nothing costs no check), proving there the key it proved on
 its link (the tracker's own check,
 L{twisted_bazaar.tracker.check.AddressCheck}); a leaf that fails the
 check is forgotten and its link closed.  Each entry comes with the
@@ -134,7 +135,7 @@ class SuperPeerSide(NodeObserver):
             self._refuse(link, refused)
             return
         if not listed:
-            self._check(link, address)
+            self._checkOnceListing(link, address, count)
         line = "leaf {leaf} at {host}:{port} registered {items} ({leaf_count})"
         fields = dict(leaf=shortId(leaf), host=host, port=message.port, n=count,
                       items=plural(count, "item"), leaves=len(self.index),
@@ -154,6 +155,9 @@ class SuperPeerSide(NodeObserver):
         except Refused as refused:
             self._refuse(link, refused)
             return
+        leaf = link.peer_id
+        if not self.index.listed(leaf) and leaf not in self._checks:
+            self._checkOnceListing(link, self.index.address(leaf), count)
         link.send(LeafAck(message.seq, count))
 
     def _query(self, link, message):
@@ -166,6 +170,15 @@ class SuperPeerSide(NodeObserver):
         which builds what a passed check leaves, knows): its later
         registrations from there are listed at once."""
         self._checked[leaf] = address
+
+    def _checkOnceListing(self, link, address, count):
+        """An unlisted leaf with ``count`` entries at address: checked if
+        it has any; with none there is nothing to name, nothing to check
+        (yet: its first entries start the check)."""
+        if count:
+            self._check(link, address)
+        else:
+            self._stopChecking(link.peer_id)
 
     def _check(self, link, address):
         """Connect back to address; list the leaf if it is there."""

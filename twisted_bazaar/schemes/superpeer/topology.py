@@ -8,7 +8,8 @@ the tracker for a super-peer of the scheme (``nodereq{scheme, super}``),
 one question or connection at a time, backing off while nobody new is to
 be had.  A named address that failed is tried again after the backoff.
 
-A leaf's link serves once its super-peer has taken its register (see
+A leaf's link serves once its super-peer has taken its register, or at
+once when the leaf has nothing to list and registers nothing (see
 L{SuperPeerLinks.confirmed}): one closed before that was a refusal (the
 index is ``full``, the leaf has too many items, its address is
 ``claimed``...), and is tried again only after the backoff, which starts
@@ -98,7 +99,8 @@ class SuperPeerLinks(Service, NodeObserver):
 
     def confirmed(self, peer_id):
         """The link to peer_id serves (its super-peer took this leaf's
-        register): the backoff starts over."""
+        register, or the leaf has nothing to list): the backoff starts
+        over."""
         self._unconfirmed.discard(peer_id)
         self._backoff.reset()
 
