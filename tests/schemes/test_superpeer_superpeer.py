@@ -251,10 +251,13 @@ class UnregisteredLeafTests(SynchronousTestCase):
         for leaf in (L11, L12):
             linkPeer(self.node, leaf, purpose=LEAF, host=f"10.0.0.{leaf % 200}")
         third = openLink(self.node, host="10.0.1.1")
-        feed(third, wire.ThisIsMe(L13, 5000, "", purpose=LEAF))
+        identity = records.identityOf(L13)
+        handshake = Handshake(identity, LINK, LEAF)
+        feed(third, wire.ThisIsMe(L13, 5000, "", purpose=LEAF, key=identity.key,
+                                  nonce=handshake.nonce))
+        [refusal] = sent(third)
         self.assertNotIn(L13, self.node.links)
-        self.assertEqual([(type(m), m.code) for m in sent(third)
-                          if type(m) is wire.Error], [(wire.Error, "noslots")])
+        self.assertEqual((type(refusal), refusal.code), (wire.Error, "noslots"))
 
     def test_anUpdateBeforeARegisterRefused(self):
         link = linkPeer(self.node, L11, purpose=LEAF)
