@@ -8,7 +8,10 @@ the collector, slots, the clock's calls, shared link settings, the warm
 and fast modes beside the cold one) keeps them to the byte.  A change meant
 to change what a run computes updates the file (issue 26's 128-bit ids,
 sent as text, made every message that names a node longer: the bytes
-grew, the purchases and floods stayed):
+grew, the purchases and floods stayed; chord's finger links opened when
+a request needs them and closed when idle, instead of standing, changed
+chord's: more ``thisisme``, ``proof`` and ``dc``, and lookups that wait
+for a connection on some hops):
 ``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
 """
 
