@@ -163,7 +163,7 @@ class Link(Keepalive, Protocol):
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
                  "_handshake_call", "_keepalive_call", "_timers", "_last_heard", "_nonce",
                  "_errors", "_buckets", "_paused", "_waiting", "_registered",
-                 "dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
+                 "_dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
 
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
@@ -201,18 +201,22 @@ class Link(Keepalive, Protocol):
         self._timers = deadlinesFor(clock)
         self._last_heard = 0.0
         self._nonce = 0
-        self._errors = []
-        self._buckets = {}
+        # The containers below are made when first needed (an empty tuple
+        # or None until then): most links of a large simulation never
+        # see an error, a rate limit, a ping of their own or a burst, and
+        # six empty containers were a third of what a link end holds.
+        self._errors = ()
+        self._buckets = None
         self._paused = False
         self._waiting = 0
         #: Is this link the transport's producer?
         self._registered = False
         #: message type -> number this peer sent past its rate limit.
-        self.dropped = {}
+        self._dropped = None
         #: nonce -> Deferred of a L{ping} waiting for its pong.
-        self._pongs = {}
+        self._pongs = None
         #: Frames held back during a burst, and their size.
-        self._held = []
+        self._held = ()
         self._held_size = 0
         coalesce = settings.coalesce
         if coalesce is None:
@@ -235,13 +239,18 @@ class Link(Keepalive, Protocol):
         self.startHandshakeClock()
         self.owner.linkMade(self)
 
+    @property
+    def dropped(self):
+        """message type -> number this peer sent past its rate limit."""
+        return self._dropped or {}
+
     def connectionLost(self, reason=ConnectionDone()):
         self.closing = self.deaf = True
-        self._held = []
+        self._held = ()
         self._held_size = 0
         self.stopTimers()
-        pongs, self._pongs = self._pongs, {}
-        for waiting in pongs.values():
+        pongs, self._pongs = self._pongs, None
+        for waiting in (pongs or {}).values():
             waiting.errback(reason)
         self.owner.linkLost(self, reason)
 
@@ -277,8 +286,10 @@ class Link(Keepalive, Protocol):
             return defer.fail(ConnectionDone("the link is closing"))
         self._nonce += 1
         nonce = self._nonce
+        if self._pongs is None:
+            self._pongs = {}
         waiting = self._pongs[nonce] = defer.Deferred(
-            lambda d: self._pongs.pop(nonce, None))
+            lambda d: self._pongs and self._pongs.pop(nonce, None))
         self.send(wire.Ping(nonce))
         return waiting
 
@@ -416,10 +427,13 @@ class Link(Keepalive, Protocol):
         now = self._last_heard = self.clock.seconds()
         name = message.BUCKET
         if name is not None:
-            bucket = self._buckets.get(name)
+            buckets = self._buckets
+            if buckets is None:
+                buckets = self._buckets = {}
+            bucket = buckets.get(name)
             if bucket is None:
                 rates = settings.rates
-                bucket = self._buckets[name] = TokenBucket(
+                bucket = buckets[name] = TokenBucket(
                     rates.get(name, rates["search"]), now)
             if not bucket.take(now):
                 self._drop(message.TYPE, bucket.rate)
@@ -438,7 +452,7 @@ class Link(Keepalive, Protocol):
             if self.peer_id is None:
                 self.protocolError("wtf", "say thisisme before pong", close=True)
                 return
-            waiting = self._pongs.pop(message.nonce, None)
+            waiting = self._pongs.pop(message.nonce, None) if self._pongs else None
             if waiting is not None:
                 waiting.callback(None)
             return
@@ -458,11 +472,14 @@ class Link(Keepalive, Protocol):
 
     def _drop(self, kind, rate):
         """A message over its rate: dropped, counted, and logged once."""
-        count = self.dropped.get(kind, 0)
+        dropped = self._dropped
+        if dropped is None:
+            dropped = self._dropped = {}
+        count = dropped.get(kind, 0)
         if not count:
             self.peerLine(LogLevel.warn, "{peer} sends {kind} faster than {rate:g}/s; "
                           "dropping the excess", kind=kind, rate=rate)
-        self.dropped[kind] = count + 1
+        dropped[kind] = count + 1
         total = self.settings.dropped
         total[kind] = total.get(kind, 0) + 1
         if self.settings.traffic is not None:
@@ -525,7 +542,7 @@ class Link(Keepalive, Protocol):
                               "dropping the link", peer=self.describe(),
                               limit=settings.write_limit)
                 self.closing = self.deaf = True
-                self._held = []
+                self._held = ()
                 self._held_size = 0
                 self.transport.abortConnection()
                 if settings.traffic is not None:
@@ -552,6 +569,7 @@ class Link(Keepalive, Protocol):
         held = self._held
         if not held:
             batch.dirty.append(self)
+            held = self._held = []
         framed = frame(payload)
         held.append(framed)
         self._held_size += len(framed)
@@ -564,7 +582,7 @@ class Link(Keepalive, Protocol):
         held = self._held
         if not held:
             return
-        self._held = []
+        self._held = ()
         self._held_size = 0
         if self.transport is not None:
             self.transport.write(held[0] if len(held) == 1 else b"".join(held))
