@@ -93,7 +93,8 @@ class SimGoalsTests(SynchronousTestCase):
         self.assertEqual(len(simgoals.names()), 2 * len(simgoals.RUNS))
         warm = [run for run in simgoals.RUNS if run.start == "warm"
                 and run.wall_goal is not None]
-        self.assertEqual(sorted(run.scheme for run in warm), ["flood", "index", "superpeer"])
+        self.assertEqual(sorted(run.scheme for run in warm),
+                         ["chord", "flood", "index", "superpeer"])
         for run in warm:
             self.assertEqual((run.nodes, run.wall_goal, run.rss_goal),
                              (100_000, ("<=", 120.0), ("<=", 2048.0)))
