@@ -188,6 +188,16 @@ class FingerLinkTests(SynchronousTestCase):
         self.assertNotIn(FINGER_ID, [peer.id for peer in self.scheme.ring.fingers
                                      if peer is not None])
 
+    def test_aLinkTheFingerOpenedMeanwhileServes(self):
+        """The connection fails, but the finger linked to this node in
+        the meantime: the request goes on that link, and the finger stays."""
+        self.find()
+        theirs = linkPeer(self.node, FINGER_ID, purpose="chord")
+        self.connector.failLast(ConnectionRefusedError("refused"))
+        self.assertEqual(sent(theirs), [ChordFind(7, FINGER_KEY, (PRED, ME))])
+        self.assertEqual(sent(self.succ), [])
+        self.assertEqual(self.scheme.ring.fingers[29].id, FINGER_ID)
+
     def test_aLinkThatTakesLongerThanALookupIsAbandoned(self):
         self.find()
         [request] = self.connector.requests

@@ -239,12 +239,7 @@ class KeyRouter:
         return waiting
 
     def _dialed(self, peer_id, hop, dial):
-        link = self.node.links.get(hop.id)
-        for request, key, path, avoid in self._release(hop, dial):
-            if link is not None:
-                link.send(attr.evolve(request, return_path=path + (self.node.id,)))
-            else:
-                self._forward(request, key, path, avoid | {hop.id})
+        self._resume(self._release(hop, dial), hop)
 
     def _notDialed(self, reason, hop, dial):
         waiting = self._release(hop, dial)
@@ -252,15 +247,26 @@ class KeyRouter:
             # Given up (see _dialTooLong), or this node is stopping.
             return None
         ring = self.ring
-        if reason.check(Unreachable) and ring is not None and hop not in ring.watched():
-            # A finger nothing listens at: forget it; finger repair finds
-            # its replacement.  Neighbours are judged by their pings.
-            ring.remove(hop.id)
-        self.log.debug("no link to next hop {hop}: {why}", hop=shortId(hop.id),
-                       why=reason.getErrorMessage())
-        for request, key, path, avoid in waiting:
-            self._forward(request, key, path, avoid | {hop.id})
+        if hop.id not in self.node.links:
+            if (reason.check(Unreachable) and ring is not None
+                    and hop not in ring.watched()):
+                # A finger nothing listens at: forget it; finger repair
+                # finds its replacement.  Neighbours are judged by pings.
+                ring.remove(hop.id)
+            self.log.debug("no link to next hop {hop}: {why}", hop=shortId(hop.id),
+                           why=reason.getErrorMessage())
+        self._resume(waiting, hop)
         return None
+
+    def _resume(self, waiting, hop):
+        """Send the requests that waited for hop on its link, or, if there
+        is none after all, on to the next best hop."""
+        link = self.node.links.get(hop.id)
+        for request, key, path, avoid in waiting:
+            if link is not None:
+                link.send(attr.evolve(request, return_path=path + (self.node.id,)))
+            else:
+                self._forward(request, key, path, avoid | {hop.id})
 
     def _dialTooLong(self, dial):
         """A link took longer than a lookup may wait: its requests go
