@@ -12,7 +12,6 @@ import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.chord.invariants import violations
-from twisted_bazaar.schemes.chord.ring import BITS
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.sim import warm
 from twisted_bazaar.sim.runner import SimConfig, Simulation
