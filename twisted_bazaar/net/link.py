@@ -204,7 +204,7 @@ class Link(Keepalive, Protocol):
         # The containers below are made when first needed (an empty tuple
         # or None until then): most links of a large simulation never
         # see an error, a rate limit, a ping of their own or a burst, and
-        # six empty containers were a third of what a link end holds.
+        # these five, empty, were a quarter of what a link end held.
         self._errors = ()
         self._buckets = None
         self._paused = False
