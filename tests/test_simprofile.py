@@ -94,7 +94,8 @@ class SimGoalsTests(SynchronousTestCase):
         self.assertEqual(simgoals.names()[-1], "sim_cold_superpeer_messages_ratio")
         warm = [run for run in simgoals.RUNS if run.start == "warm"
                 and run.wall_goal is not None]
-        self.assertEqual(sorted(run.scheme for run in warm), ["flood", "index", "superpeer"])
+        self.assertEqual(sorted(run.scheme for run in warm),
+                         ["chord", "flood", "index", "superpeer"])
         for run in warm:
             self.assertEqual((run.nodes, run.wall_goal, run.rss_goal),
                              (100_000, ("<=", 120.0), ("<=", 2048.0)))

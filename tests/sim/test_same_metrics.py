@@ -10,7 +10,10 @@ to change what a run computes updates the file (issue 26's 128-bit ids,
 sent as text, made every message that names a node longer: the bytes
 grew, the purchases and floods stayed; superpeer leaves with nothing to
 list stopped registering, so their ``leafRegister``, ``leafAck`` and the
-super-peers' address checks of them went, the purchases stayed):
+super-peers' address checks of them went, the purchases stayed; chord's
+finger links opened when a request needs them and closed when idle,
+instead of standing, changed chord's: more ``thisisme``, ``proof`` and
+``dc``, and lookups that wait for a connection on some hops):
 ``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
 """
 

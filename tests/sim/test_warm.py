@@ -12,7 +12,6 @@ import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.chord.invariants import violations
-from twisted_bazaar.schemes.chord.ring import BITS
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.sim import warm
 from twisted_bazaar.sim.runner import SimConfig, Simulation
@@ -256,6 +255,16 @@ class ChordTests(SynchronousTestCase):
         self.assertEqual(sorted(map(frozenset, pairs)), sorted(
             frozenset(pair) for pair in [(10, 20), (10, 30), (10, 40), (20, 30), (20, 40),
                                          (30, 40)]))
+
+    def test_ringPairsLinkNeighboursNotFingers(self):
+        """Each node to its successors (and so its predecessor), never to
+        a finger that is neither: 50 is a finger of 10, and unlinked."""
+        ids = [10, 20, 30, 40, 50, 60, 70, 80]
+        tables = warm.ringTables(ids, 2)
+        self.assertIn((5, 50), tables[0][2])
+        pairs = {frozenset(pair) for pair in warm.ringPairs(ids, tables)}
+        self.assertEqual(pairs, {frozenset((ids[i], ids[(i + step) % 8]))
+                                 for i in range(8) for step in (1, 2)})
 
 
 class RunTests(SynchronousTestCase):

@@ -21,8 +21,6 @@ makes the link log go through its owner's L{PeerLog}, if it has one, so
 that no peer can make the log grow faster than a bounded rate.
 """
 
-from types import MappingProxyType
-
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IPushProducer, IReactorFDSet
@@ -143,11 +141,6 @@ class ILinkOwner(Interface):
         """The connection is gone (a Failure says why)."""
 
 
-#: The drops of a link that has dropped nothing: an empty mapping that no
-#: link writes to (L{Link.dropped}).
-NO_DROPS = MappingProxyType({})
-
-
 @implementer(IPushProducer)
 class Link(Keepalive, Protocol):
     """
@@ -170,7 +163,7 @@ class Link(Keepalive, Protocol):
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
                  "_handshake_call", "_keepalive_call", "_timers", "_last_heard", "_nonce",
                  "_errors", "_buckets", "_paused", "_waiting", "_registered",
-                 "dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
+                 "_dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
 
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
@@ -208,23 +201,21 @@ class Link(Keepalive, Protocol):
         self._timers = deadlinesFor(clock)
         self._last_heard = 0.0
         self._nonce = 0
-        # What only some links ever need is made on first use (a market of
-        # 100,000 simulated nodes holds 600,000 links; see
-        # docs/simulator.md): the times of the peer's errors, its rate
-        # buckets, its drops, the pings awaiting a pong, the frames held.
+        # The containers below are made when first needed (an empty tuple
+        # or None until then): most links of a large simulation never
+        # see an error, a rate limit, a ping of their own or a burst, and
+        # these five, empty, were a quarter of what a link end held.
         self._errors = ()
         self._buckets = None
         self._paused = False
         self._waiting = 0
         #: Is this link the transport's producer?
         self._registered = False
-        #: message type -> number this peer sent past its rate limit (a
-        #: dict of its own from the first drop).
-        self.dropped = NO_DROPS
-        #: nonce -> Deferred of a L{ping} waiting for its pong, or None.
+        #: message type -> number this peer sent past its rate limit.
+        self._dropped = None
+        #: nonce -> Deferred of a L{ping} waiting for its pong.
         self._pongs = None
-        #: Frames held back during a burst (a list, or () for none), and
-        #: their size.
+        #: Frames held back during a burst, and their size.
         self._held = ()
         self._held_size = 0
         coalesce = settings.coalesce
@@ -247,6 +238,11 @@ class Link(Keepalive, Protocol):
         self._registered = True
         self.startHandshakeClock()
         self.owner.linkMade(self)
+
+    @property
+    def dropped(self):
+        """message type -> number this peer sent past its rate limit."""
+        return self._dropped or {}
 
     def connectionLost(self, reason=ConnectionDone()):
         self.closing = self.deaf = True
@@ -456,8 +452,7 @@ class Link(Keepalive, Protocol):
             if self.peer_id is None:
                 self.protocolError("wtf", "say thisisme before pong", close=True)
                 return
-            pongs = self._pongs
-            waiting = pongs.pop(message.nonce, None) if pongs else None
+            waiting = self._pongs.pop(message.nonce, None) if self._pongs else None
             if waiting is not None:
                 waiting.callback(None)
             return
@@ -477,13 +472,14 @@ class Link(Keepalive, Protocol):
 
     def _drop(self, kind, rate):
         """A message over its rate: dropped, counted, and logged once."""
-        if self.dropped is NO_DROPS:
-            self.dropped = {}
-        count = self.dropped.get(kind, 0)
+        dropped = self._dropped
+        if dropped is None:
+            dropped = self._dropped = {}
+        count = dropped.get(kind, 0)
         if not count:
             self.peerLine(LogLevel.warn, "{peer} sends {kind} faster than {rate:g}/s; "
                           "dropping the excess", kind=kind, rate=rate)
-        self.dropped[kind] = count + 1
+        dropped[kind] = count + 1
         total = self.settings.dropped
         total[kind] = total.get(kind, 0) + 1
         if self.settings.traffic is not None:

@@ -354,8 +354,10 @@ class Simulation:
         """
         A warm start of a generated overlay: the same nodes, graph and
         roles as a cold start draws from the seed; the graph's links
-        established, the ring placed (chord), every node registered with
-        the tracker if the scheme has one (see L{warm}).
+        established, or for chord the ring placed instead (a chord daemon
+        keeps no overlay neighbours: its links are the ring's), every
+        node registered with the tracker if the scheme has one (see
+        L{warm}).
         """
         config = self.config
         scheme = discoveryPlugins()[config.discovery]
@@ -364,9 +366,10 @@ class Simulation:
                       for index in range(config.nodes)]
         edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
         self._assignRoles()
-        warm.linkGraph(self.network, self.nodes, edges, OVERLAY)
         if config.discovery == "chord":
             warm.placeRing(self.network, self.nodes)
+        else:
+            warm.linkGraph(self.network, self.nodes, edges, OVERLAY)
         if self.market is not None:
             for node in self.nodes:
                 warm.joinTracker(self.market, node)

@@ -25,8 +25,9 @@ while it does:
    it has anything to list (L{registerLeaf});
  - chord: every node's successors, predecessor and fingers as
    stabilization leaves them (L{ringTables}, L{ChordDiscovery.place}),
-   one ring link for each pair of nodes where one needs the other; the
-   sellers store their records through the scheme itself, at once.
+   one ring link for each pair of nodes where one has the other as a
+   successor or predecessor (a daemon keeps no standing finger links);
+   the sellers store their records through the scheme itself, at once.
 
 Then the nodes' own code runs, as after a cold start: the searches, the
 buys, the upkeep, the faults.
@@ -245,16 +246,15 @@ def ringTables(ids, length):
 def ringPairs(ids, tables):
     """
     The ring links of a ring: one for each pair of nodes where either
-    needs the other (a successor, the predecessor or a finger), opened by
-    the first of the two, in id order, that needs it (a node never prunes
-    a link it needs and opened).  Yields (opener, acceptor) as ids, one
-    at a time: at 100,000 nodes the list of 2 million pairs alone would
-    add a few hundred MB to the run's peak.
+    keeps the other as a successor or its predecessor (fingers are
+    reached over links opened when a request needs them), opened by the
+    first of the two, in id order, that keeps it (a node never prunes a
+    link it keeps and opened).  Yields (opener, acceptor) as ids, one at
+    a time.
     """
     seen = set()
-    for node_id, (successors, predecessor, fingers) in zip(ids, tables):
-        needed = successors + [predecessor] + [finger for _, finger in fingers]
-        for peer in sorted(set(needed) - {None, node_id}):
+    for node_id, (successors, predecessor, _) in zip(ids, tables):
+        for peer in sorted(set(successors + [predecessor]) - {None, node_id}):
             pair = (min(node_id, peer), max(node_id, peer))
             if pair not in seen:
                 seen.add(pair)

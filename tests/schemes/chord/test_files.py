@@ -25,7 +25,7 @@ from tests import records
 from tests.roles.files import test_fetch
 from tests.helpers import linkPeer, makeNode, feed, sent
 from tests.schemes.chord.market import FAST, SETTLE, holderOf
-from tests.schemes.chord.test_routing import ME, PRED, SUCC, placed
+from tests.schemes.chord.test_routing import FAR, ME, PRED, SUCC, placed
 from tests.schemes.test_superpeer_files import SHA, DescribingShop
 
 #: Virtual seconds for sellers joining a settled ring of FAST nodes to
@@ -86,11 +86,11 @@ class SellerTests(SynchronousTestCase):
         scheme = placed(makeNode(me.id, identity=me))
         # Its predecessor just before it: it holds no item's key itself.
         scheme.ring.predecessor = Peer(me.id - 1, "p", 1)
-        link = linkPeer(scheme.node, SUCC, purpose="chord")
+        links = [linkPeer(scheme.node, peer, purpose="chord") for peer in (SUCC, FAR)]
         shop = DescribingShop(song=1, apple=1)
         scheme.advertise(shop)
         scheme.publisher.start()
-        stores = {m.item: m for m in sent(link)}
+        stores = {m.item: m for link in links for m in sent(link)}
         for store in stores.values():
             self.assertEqual((store.record.seller, store.record.item, store.lifetime,
                               verified(store.record)), (me.id, store.item, 90000, True))
@@ -98,7 +98,7 @@ class SellerTests(SynchronousTestCase):
                          (DETAILS, ()))
         shop.stock["song"] = 0
         scheme.stockChanged("song", 0)
-        [withdrawal] = sent(link)
+        [withdrawal] = [m for link in links for m in sent(link)]
         self.assertEqual((withdrawal.lifetime, withdrawal.record.withdrawn,
                           withdrawal.record.file), (0, True, ()))
         self.assertGreater(withdrawal.record.issued, stores["song"].record.issued)

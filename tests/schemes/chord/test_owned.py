@@ -25,7 +25,7 @@ from twisted_bazaar.testing import Market
 from tests import records
 from tests.helpers import feed, linkPeer, makeNode, sent, units
 from tests.schemes.chord.market import FAST, SETTLE, addChord, answerOf, holderOf
-from tests.schemes.chord.test_routing import PRED, SUCC, placed
+from tests.schemes.chord.test_routing import FAR, PRED, SUCC, placed
 from tests.schemes.test_superpeer_files import SHA
 
 
@@ -216,7 +216,7 @@ class BuyerTests(SynchronousTestCase):
         scheme = placed(makeNode(me.id, identity=me))
         # It holds no key but its own: the lookup goes out.
         scheme.ring.predecessor = Peer(me.id - 1, "p", 1)
-        links = [linkPeer(scheme.node, peer, purpose="chord") for peer in (PRED, SUCC)]
+        links = [linkPeer(scheme.node, peer, purpose="chord") for peer in (PRED, SUCC, FAR)]
         found = []
         scheme.find("song", 1.0).addCallback(found.append)
         [(pred, request)] = [(link, m) for link in links for m in sent(link)]

@@ -7,6 +7,8 @@ from twisted_bazaar.base.options import optionDefaults
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.chord.settings import ChordSettings
 
+from tests.helpers import makeNode
+
 
 class PluginTests(SynchronousTestCase):
     def setUp(self):
@@ -54,3 +56,17 @@ class PluginTests(SynchronousTestCase):
         settings = self.configure(chord_successors=6, chord_ping=0.25, chord_missed=2)
         self.assertEqual((settings.successors, settings.ping, settings.missed),
                          (6, 0.25, 2))
+
+    def test_fingerLinkOptions(self):
+        settings = self.configure(chord_finger_links=8, chord_finger_idle=2.5)
+        self.assertEqual((settings.finger_links, settings.finger_idle), (8, 2.5))
+        with self.assertRaises(ValueError) as caught:
+            self.options["chord-finger-idle"].parse("0")
+        self.assertIn("positive number of seconds", str(caught.exception))
+        with self.assertRaises(ValueError):
+            self.options["chord-finger-links"].parse("0")
+
+    def test_aNodeTakesAsManyFingerLinksAsItIsTold(self):
+        node = makeNode(5)
+        self.plugin.build(node, self.configure(chord_finger_links=8))
+        self.assertEqual(node.slotsFor("chord-finger"), 8)

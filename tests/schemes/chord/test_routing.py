@@ -22,6 +22,8 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.schemes.chord.routing import HELD_PER_HOP
+from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 
 from tests.helpers import (
@@ -89,9 +91,14 @@ class RoutingTests(SynchronousTestCase):
         self.assertEqual(sent(self.succ), [])
 
     def test_aDeadLinkIsRoutedRound(self):
+        """The link to a successor is gone and cannot be opened again: the
+        request goes to the next best hop, and the successor is left to
+        its pings."""
         self.far.connectionLost(None)
         feed(self.pred, ChordFind(7, FAR + 10, (PRED,)))
+        self.node.connector.failLast(ConnectionRefusedError("refused"))
         self.assertEqual(sent(self.succ), [ChordFind(7, FAR + 10, (PRED, ME))])
+        self.assertIn(FAR, [peer.id for peer in self.scheme.ring.successors])
 
     def test_theSenderSaysWeHoldIt(self):
         """Key between the sender and us: its successor pointer says so."""
@@ -129,6 +136,99 @@ class RoutingTests(SynchronousTestCase):
         self.node.clock.advance(5)
         feed(self.pred, ChordRequest(9, "apple", (PRED,)))
         self.assertEqual(sent(self.pred)[0].sellers, ())
+
+
+#: A finger of ME between SUCC and FAR, and a key just past it.
+FINGER_ID, FINGER_KEY = 800_000_000, 900_000_000
+
+
+class FingerLinkTests(SynchronousTestCase):
+    """A next hop with no link: a finger link opened for the request."""
+
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.pred = linkPeer(self.node, PRED, purpose="chord")
+        self.succ = linkPeer(self.node, SUCC, purpose="chord")
+        self.scheme.ring.fingers[29] = Peer(FINGER_ID, "g", 4)
+        self.connector = self.node.connector
+
+    def find(self, lookup_id=7):
+        feed(self.pred, ChordFind(lookup_id, FINGER_KEY, (PRED,)))
+
+    def accepted(self):
+        """The finger link the node asked for connects, and the finger
+        answers its thisisme; returns the link, its handshake cleared."""
+        link = self.connector.connectLast()
+        [hello] = sent(link)
+        self.assertEqual((hello.id, hello.purpose), (ME, FINGER))
+        feed(link, wire.ThisIsMe(FINGER_ID, 4, "g", purpose=FINGER))
+        self.assertIs(self.node.links.get(FINGER_ID), link)
+        return link
+
+    def test_theRequestWaitsForTheLinkThenGoesOnIt(self):
+        self.find()
+        [request] = self.connector.requests
+        self.assertEqual((request.host, request.port), ("g", 4))
+        self.assertEqual((sent(self.succ), sent(self.pred)), ([], []))
+        link = self.accepted()
+        self.assertEqual(sent(link), [ChordFind(7, FINGER_KEY, (PRED, ME))])
+
+    def test_requestsForTheSameHopShareOneConnection(self):
+        self.find(7)
+        self.find(8)
+        self.assertEqual(len(self.connector.requests), 1)
+        link = self.accepted()
+        self.assertEqual([m.id for m in sent(link)], [7, 8])
+
+    def test_anUnreachableFingerIsRoutedRoundAndForgotten(self):
+        self.find()
+        self.connector.failLast(ConnectionRefusedError("refused"))
+        self.assertEqual(sent(self.succ), [ChordFind(7, FINGER_KEY, (PRED, ME))])
+        self.assertNotIn(FINGER_ID, [peer.id for peer in self.scheme.ring.fingers
+                                     if peer is not None])
+
+    def test_aLinkTheFingerOpenedMeanwhileServes(self):
+        """The connection fails, but the finger linked to this node in
+        the meantime: the request goes on that link, and the finger stays."""
+        self.find()
+        theirs = linkPeer(self.node, FINGER_ID, purpose="chord")
+        self.connector.failLast(ConnectionRefusedError("refused"))
+        self.assertEqual(sent(theirs), [ChordFind(7, FINGER_KEY, (PRED, ME))])
+        self.assertEqual(sent(self.succ), [])
+        self.assertEqual(self.scheme.ring.fingers[29].id, FINGER_ID)
+
+    def test_aLinkThatTakesLongerThanALookupIsAbandoned(self):
+        self.find()
+        [request] = self.connector.requests
+        self.node.clock.advance(self.scheme.settings.lookup_timeout)
+        self.assertTrue(request.link.closing)
+        self.assertEqual(sent(self.succ), [])
+        # Nothing is held for it any more: the next request dials again.
+        self.find(8)
+        self.assertEqual(len(self.connector.requests), 2)
+
+    def test_requestsHeldForOneHopAreBounded(self):
+        for lookup_id in range(1, HELD_PER_HOP + 3):
+            self.find(lookup_id)
+        link = self.accepted()
+        self.assertEqual([m.id for m in sent(link)], list(range(1, HELD_PER_HOP + 1)))
+
+    def test_stoppingAbandonsTheLinksBeingOpened(self):
+        self.find()
+        [request] = self.connector.requests
+        self.scheme.router.stop()
+        self.assertTrue(request.link.closing)
+        self.connector.failLast(ConnectionRefusedError("refused"))
+        self.assertEqual(sent(self.succ), [])
+
+    def test_aFingerLinkClosesWhenIdle(self):
+        self.find()
+        link = self.accepted()
+        sent(link)
+        self.node.clock.advance(self.scheme.settings.finger_idle)
+        self.assertEqual(sent(link), [wire.Dc()])
+        self.assertTrue(link.closing)
 
 
 class BadInputTests(SynchronousTestCase):

@@ -7,7 +7,9 @@ stabilization and states (fake transports).
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire import Dc
 from twisted_bazaar.schemes.chord.messages import (
+    ChordFound,
     ChordPing,
     ChordPong,
     ChordStabilize,
@@ -142,3 +144,23 @@ class RingMessageTests(LinkedToOnePeer, SynchronousTestCase):
     def test_aStateNobodyAskedForIsIgnored(self):
         feed(self.link, ChordState(99, Peer(3, "x", 1), (Peer(4, "y", 1),)))
         self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
+
+
+class FingerLinkTests(LinkedToOnePeer, SynchronousTestCase):
+    """Fingers are addresses: no standing links to them."""
+
+    def test_aFoundFingerOpensNoLink(self):
+        finger = Peer(800_000_000, "g", 4)
+        self.scheme._fingerFound(ChordFound(1, 1, (), 1, finger, ()), 29)
+        self.assertEqual(self.scheme.ring.fingers[29], finger)
+        self.assertEqual(self.node.connector.requests, [])
+
+    def test_pruningClosesRingLinksToPeersNoLongerNeighbours(self):
+        """Outbound ring links to anyone but the successors and the
+        predecessor are closed; inbound ones are the peer's to close."""
+        succ = linkPeer(self.node, SUCC, inbound=False, purpose="chord")
+        former = linkPeer(self.node, 1500, inbound=False, purpose="chord")
+        self.scheme.ring.fingers[29] = Peer(1500, "x", 1)
+        self.scheme._prune()
+        self.assertEqual(sent(former), [Dc()])
+        self.assertEqual((sent(succ), sent(self.link)), ([], []))

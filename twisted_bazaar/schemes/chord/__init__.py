@@ -46,10 +46,15 @@ class ChordScheme:
                      "successor to confirm the records it hands over",
                      seconds, _DEFAULTS.quit_timeout),
         PluginOption("chord-links", "slots for ring links (successors, "
-                     "predecessor, fingers, and nodes that point here)",
+                     "predecessor, and nodes that have this one as theirs)",
                      boundedInt(4, 10000), _DEFAULTS.links),
         PluginOption("chord-max-records", "most records this node holds",
                      boundedInt(1, 10**8), _DEFAULTS.max_records),
+        PluginOption("chord-finger-links", "slots for finger links (opened to "
+                     "pass a request on to a finger, by this node or to it)",
+                     boundedInt(1, 10000), _DEFAULTS.finger_links),
+        PluginOption("chord-finger-idle", "seconds a finger link may carry no "
+                     "request before it is closed", seconds, _DEFAULTS.finger_idle),
     )
 
     def configure(self, config):
@@ -70,7 +75,9 @@ class ChordScheme:
             expiry=config["chord-expiry"],
             lookup_timeout=config["chord-lookup-timeout"],
             quit_timeout=config["chord-quit-timeout"], links=config["chord-links"],
-            max_records=config["chord-max-records"])
+            max_records=config["chord-max-records"],
+            finger_links=config["chord-finger-links"],
+            finger_idle=config["chord-finger-idle"])
 
     def build(self, node, settings):
         from twisted_bazaar.schemes.chord.node import ChordDiscovery

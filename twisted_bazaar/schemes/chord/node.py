@@ -40,7 +40,7 @@ from twisted_bazaar.schemes.chord.messages import (
 )
 from twisted_bazaar.schemes.chord.records import RecordStore
 from twisted_bazaar.schemes.chord.routing import KeyRouter
-from twisted_bazaar.schemes.chord.settings import CHORD, ChordSettings
+from twisted_bazaar.schemes.chord.settings import CHORD, FINGER, ChordSettings
 from twisted_bazaar.schemes.chord.state import Peer
 from twisted_bazaar.schemes.chord.upkeep import Upkeep
 
@@ -67,7 +67,8 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self.settings = settings or ChordSettings()
         self.ring = None
         self.records = RecordStore(self.settings.max_records)
-        self.router = KeyRouter(node, self._serve, self._seed)
+        self.router = KeyRouter(node, self._serve, self._seed,
+                                self.settings.lookup_timeout)
         self.publisher = Publisher(node, self.router, self.settings)
         self.joined = False
         self.stopped = False
@@ -88,6 +89,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         #: Records refused, logged a few at a time (see L{Holding._take}).
         self.refusals = LogThrottle(node.clock, self._refusalsSummed)
         node.setSlots(CHORD, self.settings.links)
+        node.addPurpose(FINGER, self.settings.finger_links, self.settings.finger_idle)
         for kind, handler in (
                 (ChordPing, self._pinged), (ChordPong, self._ponged),
                 (ChordStabilize, self._stabilizeAsked), (ChordState, self._stated),

@@ -2,15 +2,19 @@
 Key routing: how a Chord request reaches the node that holds its key.
 
 Lookups are **recursive**: each node passes the request to the best next
-hop it has a live link to (its successor if the key lies just past itself,
-else its finger closest before the key), appending its own id to the
-request's ``returnPath``; the holder answers along the reversed path (or
-straight to the origin when linked to it), through every node's path
-router.  Every hop uses a link that already exists (a ring or finger
-link), so a lookup costs no connection set-up and no round trip per hop,
-and a hop whose link is gone is routed round at once by the node that
-notices.  The cost is that the origin only sees the whole lookup succeed
-or time out; it then asks again.
+hop it knows (its successor if the key lies just past itself, else its
+finger closest before the key), appending its own id to the request's
+``returnPath``; the holder answers along the reversed path (or straight
+to the origin when linked to it), through every node's path router.
+
+A node keeps standing links only to its successors and predecessor
+(L{upkeep}); a finger is an address.  A hop to a peer with no link opens
+one (purpose L{FINGER}, closed by the overlay once idle) and holds the
+request until it is up, a few requests a peer and a bounded number in
+all; a connection that fails or takes longer than the lookup timeout is
+routed round (the next best hop), and a finger nothing listens at is
+forgotten.  The origin only sees the whole lookup succeed or time out;
+it then asks again.
 """
 
 import attr
@@ -18,7 +22,16 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.schemes.chord.ring import between, keyOf
+from twisted_bazaar.schemes.chord.settings import FINGER
+from twisted_bazaar.wire.ids import shortId
+
+#: Requests a node holds for one hop whose link is being opened, and in
+#: all: past them, a request is dropped (its origin times out and asks
+#: again), so a flood of requests towards dead fingers cannot fill memory.
+HELD_PER_HOP = 16
+HELD_IN_ALL = 256
 
 
 class _Pending:
@@ -29,6 +42,19 @@ class _Pending:
     def __init__(self, finished, timer):
         self.finished = finished
         self.timer = timer
+
+
+class _Dial:
+    """A link being opened to a next hop: its Deferred, the timer that
+    gives up on it, and the requests waiting for it, each as (request,
+    key, path, peers to avoid)."""
+
+    __slots__ = ("connecting", "timer", "waiting")
+
+    def __init__(self, waiting):
+        self.connecting = None
+        self.timer = None
+        self.waiting = waiting
 
 
 def requestKey(request):
@@ -47,17 +73,23 @@ class KeyRouter:
         for none.
     @ivar unplaced: called when a request comes before this node is on the
         ring; returns True if it now is (it started the ring).
+    @ivar wait: seconds a request may wait for the link to its next hop
+        (the lookup timeout: its origin has given up by then).
     """
 
     log = Logger()
 
-    def __init__(self, node, serve, unplaced):
+    def __init__(self, node, serve, unplaced, wait):
         self.node = node
         self.serve = serve
         self.unplaced = unplaced
+        self.wait = wait
         self.ring = None
         self.accepting = False
         self._pending = {}
+        #: peer id -> L{_Dial}: the links being opened to next hops.
+        self._dialing = {}
+        self._held = 0
 
     # -- this node's own lookups ---------------------------------------------------
 
@@ -100,11 +132,20 @@ class KeyRouter:
         pending.finished.callback(answer)
 
     def stop(self):
-        """End every lookup in progress, with no answer."""
+        """End every lookup in progress, with no answer, and abandon the
+        links being opened with the requests waiting for them."""
         pending, self._pending = self._pending, {}
         for each in pending.values():
             each.timer.cancel()
             each.finished.callback(None)
+        dialing, self._dialing = self._dialing, {}
+        self._held = 0
+        for dial in dialing.values():
+            dial.waiting = []
+            if dial.timer is not None and dial.timer.active():
+                dial.timer.cancel()
+            if dial.connecting is not None:
+                dial.connecting.cancel()
 
     # -- requests on their way ---------------------------------------------------------
 
@@ -140,20 +181,100 @@ class KeyRouter:
         else:
             self._forward(request, key, path)
 
-    def _forward(self, request, key, path):
+    def _forward(self, request, key, path, avoid=frozenset()):
+        """Pass the request to the best next hop not on its path nor in
+        avoid (peers that could not be reached for it), over its link, or
+        over one opened for it."""
         node = self.node
         if len(path) >= wire.MAX_PATH:
             self.log.info("dropping {type} {id}: its returnPath is full",
                           type=request.TYPE, id=request.id)
             return
         passed = set(path)
-        links = node.links
-        hop = self.ring.nextHop(key, lambda peer: peer in links and peer not in passed)
+        passed.update(avoid)
+        hop = self.ring.nextHop(key, lambda peer: peer not in passed)
         if hop is None:
-            self.log.debug("dropping {type} {id}: no live link towards key {key}",
+            self.log.debug("dropping {type} {id}: no hop left towards key {key}",
                           type=request.TYPE, id=request.id, key=key)
             return
-        links[hop.id].send(attr.evolve(request, return_path=path + (node.id,)))
+        link = node.links.get(hop.id)
+        if link is not None:
+            link.send(attr.evolve(request, return_path=path + (node.id,)))
+        else:
+            self._hold(hop, (request, key, path, avoid))
+
+    # -- links to next hops -----------------------------------------------------------
+
+    def _hold(self, hop, waiting):
+        """Hold a request until the link to hop is up, opening it if it is
+        not on its way."""
+        request = waiting[0]
+        dial = self._dialing.get(hop.id)
+        if (self._held >= HELD_IN_ALL
+                or (dial is not None and len(dial.waiting) >= HELD_PER_HOP)):
+            self.log.info("dropping {type} {id}: too many requests wait for "
+                          "links to next hops", type=request.TYPE, id=request.id)
+            return
+        self._held += 1
+        if dial is not None:
+            dial.waiting.append(waiting)
+            return
+        dial = self._dialing[hop.id] = _Dial([waiting])
+        connecting = dial.connecting = self.node.connectTo(hop.host, hop.port,
+                                                           hop.id, FINGER)
+        connecting.addCallbacks(self._dialed, self._notDialed, callbackArgs=(hop, dial),
+                                errbackArgs=(hop, dial))
+        if self._dialing.get(hop.id) is dial:
+            dial.timer = self.node.clock.callLater(self.wait, self._dialTooLong, dial)
+
+    def _release(self, hop, dial):
+        """The dial to hop is over: its requests, no longer held."""
+        if self._dialing.get(hop.id) is dial:
+            del self._dialing[hop.id]
+        if dial.timer is not None and dial.timer.active():
+            dial.timer.cancel()
+        dial.timer = None
+        self._held -= len(dial.waiting)
+        waiting, dial.waiting = dial.waiting, []
+        return waiting
+
+    def _dialed(self, peer_id, hop, dial):
+        self._resume(self._release(hop, dial), hop)
+
+    def _notDialed(self, reason, hop, dial):
+        waiting = self._release(hop, dial)
+        if reason.check(defer.CancelledError):
+            # Given up (see _dialTooLong), or this node is stopping.
+            return None
+        ring = self.ring
+        if hop.id not in self.node.links:
+            if (reason.check(Unreachable) and ring is not None
+                    and hop not in ring.watched()):
+                # A finger nothing listens at: forget it; finger repair
+                # finds its replacement.  Neighbours are judged by pings.
+                ring.remove(hop.id)
+            self.log.debug("no link to next hop {hop}: {why}", hop=shortId(hop.id),
+                           why=reason.getErrorMessage())
+        self._resume(waiting, hop)
+        return None
+
+    def _resume(self, waiting, hop):
+        """Send the requests that waited for hop on its link, or, if there
+        is none after all, on to the next best hop."""
+        link = self.node.links.get(hop.id)
+        for request, key, path, avoid in waiting:
+            if link is not None:
+                link.send(attr.evolve(request, return_path=path + (self.node.id,)))
+            else:
+                self._forward(request, key, path, avoid | {hop.id})
+
+    def _dialTooLong(self, dial):
+        """A link took longer than a lookup may wait: its requests go
+        nowhere (their origins have given up on them)."""
+        dial.timer = None
+        self.log.info("dropping {count} request(s): no link to the next hop "
+                      "within {wait:g} s", count=len(dial.waiting), wait=self.wait)
+        dial.connecting.cancel()
 
     def _serve(self, request):
         """Answer a request whose key this node holds (a store of a record

@@ -2,15 +2,17 @@
 
 import attr
 
-#: Link purpose of the ring's links, with its default slot budget.  A
-#: node of a stable ring keeps a link to each of its successors, its
-#: predecessor and its fingers, and one from each node that has it as
-#: theirs: about 30 at N = 10,000, but a node after a long gap is the
-#: finger of many, up to about 120 at 10,000 and 200 at 100,000.  A node
-#: out of slots evicts a ring link, whose owner opens it again at its next
-#: finger fix, and so on (docs/simulator.md, Chord, "Side by side").
+#: Link purpose of the ring's standing links, with its default slot
+#: budget.  A node of a stable ring keeps a link to each of its r
+#: successors and its predecessor, and one from each node that has it as
+#: theirs: about 2r + 2, 10 with the default r = 4; the budget leaves room
+#: for a neighbourhood in turmoil.  A node out of slots evicts a ring
+#: link, whose owner opens it again at its next ping.
 CHORD = "chord"
 DEFAULT_LINKS = 256
+#: Link purpose of the links a node opens to a finger (or any next hop it
+#: has no link to) to pass a request on; closed once idle.
+FINGER = "chord-finger"
 #: Longest successor list (and most successors a message may list).
 MAX_SUCCESSORS = 32
 
@@ -32,9 +34,13 @@ class ChordSettings:
     @ivar lookup_timeout: seconds to wait for the answer to a lookup.
     @ivar quit_timeout: seconds a leaving node waits for its handover to be
         confirmed before it says dc.
-    @ivar links: slots for ring links (successors, predecessor, fingers, and
-        the nodes that have this one as theirs).
+    @ivar links: slots for ring links (successors, predecessor, and the
+        nodes that have this one as theirs).
     @ivar max_records: most records the node holds.
+    @ivar finger_links: slots for finger links (those this node opens to
+        pass requests on, and those other nodes open to it).
+    @ivar finger_idle: seconds a finger link may carry no request before
+        it is closed.
     """
 
     successors: int = 4
@@ -49,3 +55,5 @@ class ChordSettings:
     quit_timeout: float = 2.0
     links: int = DEFAULT_LINKS
     max_records: int = 100_000
+    finger_links: int = 64
+    finger_idle: float = 10.0

@@ -138,15 +138,6 @@ class Neighbourhood:
             return False
         return between(key, self.predecessor.id, self.me.id)
 
-    def known(self):
-        """Every peer this node keeps: successors, predecessor, fingers
-        (each id once)."""
-        peers = {}
-        for peer in self.successors + [self.predecessor] + list(self.fingers):
-            if peer is not None:
-                peers.setdefault(peer.id, peer)
-        return peers
-
     def watched(self):
         """The peers whose pings count: successors and predecessor."""
         peers = list(self.successors)

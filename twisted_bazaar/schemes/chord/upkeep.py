@@ -2,7 +2,8 @@
 Keeping a Chord node's place: stabilization with its successor (and
 notify), pings of its successors and predecessor (a neighbour that misses
 them is dead, and the ring is repaired), finger repair, and the ring
-links all this needs.  A mixin of L{ChordDiscovery
+links all this needs (to the successors and predecessor only: fingers are
+reached over links opened when a request needs them, L{routing}).  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 
@@ -263,16 +264,18 @@ class Upkeep:
         if not self._living([found.node]):
             self._finger = (index + 1) % BITS
             return
+        # A finger is an address: the link to it is opened when a request
+        # goes that way (see routing), not kept.
         self._finger = self.ring.setFinger(index, found.node)
-        self._ensureLink(found.node)
 
     def _prune(self):
-        """Close the ring links this node opened and no longer needs (the
-        peer reopens one if it needs it)."""
-        known = self.ring.known()
+        """Close the ring links this node opened to peers that are no
+        longer its successors or predecessor (the peer reopens one if it
+        needs it; finger links close themselves when idle)."""
+        watched = {peer.id for peer in self.ring.watched()}
         for peer, link in list(self.node.links.items()):
-            if link.purpose == CHORD and not link.inbound and peer not in known:
-                link.disconnect("no longer a ring neighbour or finger")
+            if link.purpose == CHORD and not link.inbound and peer not in watched:
+                link.disconnect("no longer a ring neighbour")
 
     def linkRemoved(self, peer_id):
         if self._stabilizing is not None and self._stabilizing[0] == peer_id:
