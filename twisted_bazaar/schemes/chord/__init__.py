@@ -50,6 +50,10 @@ class ChordScheme:
                      boundedInt(4, 10000), _DEFAULTS.links),
         PluginOption("chord-max-records", "most records this node holds",
                      boundedInt(1, 10**8), _DEFAULTS.max_records),
+        PluginOption("chord-max-period", "longest period of stabilization, pings "
+                     "and finger lookups: each doubles from its base while the ring "
+                     "around the node does not change, up to this, and drops back "
+                     "when it does", seconds, _DEFAULTS.max_period),
     )
 
     def configure(self, config):
@@ -70,7 +74,8 @@ class ChordScheme:
             expiry=config["chord-expiry"],
             lookup_timeout=config["chord-lookup-timeout"],
             quit_timeout=config["chord-quit-timeout"], links=config["chord-links"],
-            max_records=config["chord-max-records"])
+            max_records=config["chord-max-records"],
+            max_period=config["chord-max-period"])
 
     def build(self, node, settings):
         from twisted_bazaar.schemes.chord.node import ChordDiscovery

@@ -35,6 +35,10 @@ class ChordSettings:
     @ivar links: slots for ring links (successors, predecessor, fingers, and
         the nodes that have this one as theirs).
     @ivar max_records: most records the node holds.
+    @ivar max_period: longest period of stabilization, pings and finger
+        lookups: each doubles from its base while the ring around the node
+        does not change, up to this, and drops back to its base when it
+        does (L{twisted_bazaar.schemes.chord.pacing.Pace}).
     """
 
     successors: int = 4
@@ -49,3 +53,4 @@ class ChordSettings:
     quit_timeout: float = 2.0
     links: int = DEFAULT_LINKS
     max_records: int = 100_000
+    max_period: float = 30.0
