@@ -54,7 +54,7 @@ class Upkeep:
         result = change()
         if (ring.successors, ring.predecessor) != before:
             self._moved(*before)
-            self._stir("stabilize", "ping")
+            self._stir("stabilize")
         return result
 
     def _stir(self, *names):
