@@ -152,13 +152,13 @@ class RingMessageTests(LinkedToOnePeer, SynchronousTestCase):
 class AdaptivePeriodTests(SynchronousTestCase):
     """
     A node placed between PRED and SUCC (then FAR), linked to the three,
-    with the default periods: 1 s, backing off to 30 s.  Its neighbours
+    with periods of 1 s backing off to 30 s.  Its neighbours
     answer every ping and stabilization, and nothing else.
     """
 
     def setUp(self):
         self.node = makeNode(ME)
-        self.scheme = buildScheme(self.node, "chord")
+        self.scheme = buildScheme(self.node, "chord", chord_max_period=30.0)
         self.links = {peer: linkPeer(self.node, peer, purpose="chord")
                       for peer in (PRED, SUCC, FAR)}
         self.scheme.place([Peer(SUCC, "", 5000), Peer(FAR, "", 5000)],

@@ -53,4 +53,4 @@ class ChordSettings:
     quit_timeout: float = 2.0
     links: int = DEFAULT_LINKS
     max_records: int = 100_000
-    max_period: float = 30.0
+    max_period: float = 10.0
