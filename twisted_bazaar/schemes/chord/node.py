@@ -81,7 +81,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
                        "ping": Pace(settings.ping, ceiling, calm=True)}
         #: peer id -> when a neighbour last showed it is alive (see _ping).
         self._heard = {}
-        #: The finger runs at the last finger lookup (did the last one change them?).
+        #: A hash of the finger runs at the last finger lookup (did it change them?).
         self._fingers_seen = None
         self._connecting = {}
         #: peer id -> nonce of its unanswered ping (None: it could not be pinged).

@@ -302,12 +302,14 @@ class Upkeep:
         base."""
         ring, pace = self.ring, self._paces["fingers"]
         if not ring.alone and self._fixing is None:
-            runs = ring.fingers.runs()
-            if runs == self._fingers_seen:
+            # A hash, not a copy: a few bytes a node, where a copy of the
+            # runs would cost a large ring megabytes.
+            seen = hash(tuple(ring.fingers.runs()))
+            if seen == self._fingers_seen:
                 pace.calm()
             else:
                 pace.stir()
-            self._fingers_seen = runs
+            self._fingers_seen = seen
         self._later("fingers", self._every(pace.period), self._fixFinger)
         if ring.alone or self._fixing is not None:
             return
