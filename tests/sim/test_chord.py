@@ -19,8 +19,11 @@ from twisted_bazaar.schemes.chord.settings import ChordSettings
 from twisted_bazaar.sim.chord import SeededRing, churn, failures, pathLength
 from twisted_bazaar.sim.runner import Simulation, SimConfig, tradeTypes
 
+#: Periods that back off to 4 s at most: news of a join or a death
+#: travels back along the successor lists one period a node, so the quiet
+#: times below (20 s) cover it.
 SETTINGS = ChordSettings(stabilize=1, fix_fingers=1, ping=2, missed=3, refresh=10,
-                         expiry=30, probe=30)
+                         expiry=30, probe=30, max_period=4)
 
 
 class SeededRingTests(SynchronousTestCase):

@@ -13,7 +13,8 @@ list stopped registering, so their ``leafRegister``, ``leafAck`` and the
 super-peers' address checks of them went, the purchases stayed; chord's
 finger links opened when a request needs them and closed when idle,
 instead of standing, changed chord's: more ``thisisme``, ``proof`` and
-``dc``, and lookups that wait for a connection on some hops):
+``dc``, and lookups that wait for a connection on some hops; and its periods that adapt cut its pings,
+stabilizations and finger lookups, its purchases the same):
 ``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
 """
 

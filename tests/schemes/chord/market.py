@@ -7,10 +7,12 @@ from twisted_bazaar.schemes.chord.ring import place
 from twisted_bazaar.schemes.chord.invariants import violations
 from twisted_bazaar.testing import Market
 
-#: Periods short enough that a ring of a dozen settles in seconds.
+#: Periods short enough that a ring of a dozen settles in seconds (and
+#: periods that back off no further than 2 s while it does not change).
 FAST = {"chord-stabilize": 0.5, "chord-fix-fingers": 0.25, "chord-ping": 0.5,
         "chord-missed": 3, "chord-refresh": 10, "chord-expiry": 25,
-        "chord-lookup-timeout": 2, "chord-probe": 5, "chord-quit-timeout": 1}
+        "chord-lookup-timeout": 2, "chord-probe": 5, "chord-quit-timeout": 1,
+        "chord-max-period": 2}
 #: Virtual seconds after which a ring of a dozen nodes is stable.
 SETTLE = 20
 

@@ -47,11 +47,16 @@ class JoinTests(SynchronousTestCase):
         addChord(market, keys[3])
         market.run(SETTLE)
         middle = addChord(market, keys[1])
-        market.run(2)
+        # The newcomer's predecessor learns of it at its next
+        # stabilization: within its longest period (1.25 x 2 s).
+        market.run(3)
         self.assertEqual(middle.discovery.ring.successor.id, keys[2].id)
         self.assertEqual(high.discovery.ring.predecessor.id, keys[1].id)
         self.assertEqual(low.discovery.ring.successor.id, keys[1].id)
         self.assertEqual(middle.discovery.ring.predecessor.id, keys[0].id)
+        # Each node further back learns of it from its successor's list,
+        # one stabilization (at most 2.5 s) after the one before it.
+        market.run(8)
         self.assertEqual(ringViolations(market), [])
 
     def test_beforeJoiningANodeCannotFind(self):

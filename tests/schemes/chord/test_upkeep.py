@@ -1,14 +1,19 @@
 """
 Tests for twisted_bazaar.schemes.chord.upkeep: fingers are exact and
 repaired, lookups go by fingers, dead successors are found and the ring
-repaired (real nodes in a L{Market}); and one node's answers to pings,
-stabilization and states (fake transports).
+repaired (real nodes in a L{Market}); one node's answers to pings,
+stabilization and states (fake transports); and the periods that back
+off while nothing changes (fake transports and a task.Clock).
 """
 
+from twisted.internet.error import ConnectionLost
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire import Dc
+from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.chord.messages import (
+    ChordFind,
     ChordFound,
     ChordPing,
     ChordPong,
@@ -19,7 +24,7 @@ from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, place
 from twisted_bazaar.schemes.chord.state import Peer
 from twisted_bazaar.testing import Market
 
-from tests.helpers import feed, linkPeer, sent
+from tests.helpers import feed, linkPeer, makeNode, sent
 from tests.schemes.chord.market import (
     FAST,
     SETTLE,
@@ -29,7 +34,7 @@ from tests.schemes.chord.market import (
     ringViolations,
     settledRing,
 )
-from tests.schemes.chord.test_routing import FAR, SUCC, LinkedToOnePeer
+from tests.schemes.chord.test_routing import FAR, ME, PRED, SUCC, LinkedToOnePeer
 
 
 class FingerTests(SynchronousTestCase):
@@ -164,3 +169,95 @@ class FingerLinkTests(LinkedToOnePeer, SynchronousTestCase):
         self.scheme._prune()
         self.assertEqual(sent(former), [Dc()])
         self.assertEqual((sent(succ), sent(self.link)), ([], []))
+
+
+class AdaptivePeriodTests(SynchronousTestCase):
+    """
+    A node placed between PRED and SUCC (then FAR), linked to the three,
+    with periods of 1 s backing off to 30 s.  Its neighbours
+    answer every ping and stabilization, and nothing else.
+    """
+
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.scheme = buildScheme(self.node, "chord", chord_max_period=30.0)
+        self.links = {peer: linkPeer(self.node, peer, purpose="chord")
+                      for peer in (PRED, SUCC, FAR)}
+        self.scheme.place([Peer(SUCC, "", 5000), Peer(FAR, "", 5000)],
+                          Peer(PRED, "", 5000), ())
+        self.counts = {}
+
+    def answer(self, seconds, also=lambda: None):
+        """Let time pass, the neighbours answering; count what each got."""
+        for _ in range(round(seconds * 10)):
+            self.node.clock.advance(0.1)
+            also()
+            for peer, link in self.links.items():
+                for message in sent(link):
+                    kind = type(message)
+                    self.counts[peer, kind] = self.counts.get((peer, kind), 0) + 1
+                    if kind is ChordPing:
+                        feed(link, ChordPong(message.nonce))
+                    elif kind is ChordStabilize:
+                        feed(link, ChordState(message.nonce, Peer(ME, "", 0),
+                                              (Peer(FAR, "", 5000),)))
+
+    def counted(self, seconds, also=lambda: None):
+        """What each neighbour got in the next so many seconds."""
+        self.counts = {}
+        self.answer(seconds, also)
+        counts, self.counts = self.counts, {}
+        return counts
+
+    def test_aQuietNeighbourhoodIsKeptLessAndLessOften(self):
+        first = self.counted(10)
+        self.answer(100)
+        later = self.counted(100)
+        # Stabilization starts at its base period (1, 2, 4 s...), pings at
+        # their longest: one round in the first seconds; then at 30 s
+        # (+-25%), at most five of each in 100 s.
+        self.assertGreaterEqual(first[SUCC, ChordStabilize], 3)
+        self.assertLessEqual(first[FAR, ChordPing], 1)
+        for peer in (PRED, SUCC, FAR):
+            self.assertLessEqual(later.get((peer, ChordPing), 0), 5)
+        self.assertLessEqual(later[SUCC, ChordStabilize], 5)
+        self.assertLessEqual(later.get((SUCC, ChordFind), 0), 5)
+
+    def test_aNeighbourHeardFromIsNotPinged(self):
+        """A predecessor that stabilizes with this node more often than it
+        would be pinged shows it is alive: no ping."""
+        link = self.links[PRED]
+        nonces = iter(range(1, 10**6))
+
+        def predecessorStabilizes():
+            feed(link, ChordStabilize(next(nonces)))
+
+        self.answer(100, predecessorStabilizes)
+        later = self.counted(100, predecessorStabilizes)
+        self.assertEqual(later.get((PRED, ChordPing), 0), 0)
+        self.assertGreaterEqual(later[FAR, ChordPing], 2)
+
+    def test_aNewNeighbourBringsTheBasePeriodBack(self):
+        self.answer(100)
+        closer = linkPeer(self.node, 1500, purpose="chord", port=7015)
+        self.links[1500] = closer
+        feed(closer, ChordPing(5, True))
+        # Stabilization came 30 s apart or so; now with the new successor
+        # at once, then a base period (+-25%) later.
+        after = self.counted(2.6)
+        self.assertEqual(self.scheme.ring.successor.id, 1500)
+        self.assertGreaterEqual(after[1500, ChordStabilize], 2)
+
+    def test_aNeighbourWhoseLinkBreaksIsFoundDeadSoon(self):
+        """Backed off or not, a neighbour whose connection broke (its
+        process died) is dead within (missed + 1) x 1.25 x ping seconds."""
+        self.answer(100)
+        link = self.links.pop(FAR)
+        link.connectionLost(Failure(ConnectionLost()))
+        settings = self.scheme.settings
+        self.answer((settings.missed + 1) * 1.25 * settings.ping - 0.1)
+        for request in self.node.connector.requests:
+            request.deferred.errback(ConnectionLost())
+        self.node.connector.requests.clear()
+        self.answer(0.2)
+        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC])

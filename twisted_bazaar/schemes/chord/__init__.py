@@ -55,6 +55,10 @@ class ChordScheme:
                      boundedInt(1, 10000), _DEFAULTS.finger_links),
         PluginOption("chord-finger-idle", "seconds a finger link may carry no "
                      "request before it is closed", seconds, _DEFAULTS.finger_idle),
+        PluginOption("chord-max-period", "longest period of stabilization, pings "
+                     "and finger lookups: each doubles from its base while the ring "
+                     "around the node does not change, up to this, and drops back "
+                     "when it does", seconds, _DEFAULTS.max_period),
     )
 
     def configure(self, config):
@@ -77,7 +81,8 @@ class ChordScheme:
             quit_timeout=config["chord-quit-timeout"], links=config["chord-links"],
             max_records=config["chord-max-records"],
             finger_links=config["chord-finger-links"],
-            finger_idle=config["chord-finger-idle"])
+            finger_idle=config["chord-finger-idle"],
+            max_period=config["chord-max-period"])
 
     def build(self, node, settings):
         from twisted_bazaar.schemes.chord.node import ChordDiscovery

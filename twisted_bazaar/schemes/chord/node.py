@@ -38,6 +38,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordTransfer,
     ChordTransferred,
 )
+from twisted_bazaar.schemes.chord.pacing import Pace
 from twisted_bazaar.schemes.chord.records import RecordStore
 from twisted_bazaar.schemes.chord.routing import KeyRouter
 from twisted_bazaar.schemes.chord.settings import CHORD, FINGER, ChordSettings
@@ -73,6 +74,16 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self.joined = False
         self.stopped = False
         self._timers = {}
+        #: timer name -> the L{Pace} of that part of the upkeep.  Pings start
+        #: slow: a neighbour's death mostly shows as its broken link.
+        settings, ceiling = self.settings, self.settings.max_period
+        self._paces = {"stabilize": Pace(settings.stabilize, ceiling),
+                       "fingers": Pace(settings.fix_fingers, ceiling),
+                       "ping": Pace(settings.ping, ceiling, calm=True)}
+        #: peer id -> when a neighbour last showed it is alive (see _ping).
+        self._heard = {}
+        #: A hash of the finger runs at the last finger lookup (did it change them?).
+        self._fingers_seen = None
         self._connecting = {}
         #: peer id -> nonce of its unanswered ping (None: it could not be pinged).
         self._awaiting = {}

@@ -41,6 +41,10 @@ class ChordSettings:
         pass requests on, and those other nodes open to it).
     @ivar finger_idle: seconds a finger link may carry no request before
         it is closed.
+    @ivar max_period: longest period of stabilization, pings and finger
+        lookups: each doubles from its base while the ring around the node
+        does not change, up to this, and drops back to its base when it
+        does (L{twisted_bazaar.schemes.chord.pacing.Pace}).
     """
 
     successors: int = 4
@@ -57,3 +61,4 @@ class ChordSettings:
     max_records: int = 100_000
     finger_links: int = 64
     finger_idle: float = 10.0
+    max_period: float = 10.0

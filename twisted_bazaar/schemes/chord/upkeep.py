@@ -55,7 +55,27 @@ class Upkeep:
         result = change()
         if (ring.successors, ring.predecessor) != before:
             self._moved(*before)
+            self._stir("stabilize")
         return result
+
+    def _stir(self, *names):
+        """
+        The ring around this node changed: those parts of the upkeep go
+        back to their base periods, and a tick that was due later than
+        one base period from now comes then instead.
+        """
+        if self.stopped:
+            return
+        now = self.node.clock.seconds()
+        for name in names:
+            pace = self._paces[name]
+            pace.stir()
+            call = self._timers.get(name)
+            if call is None:
+                continue
+            soon = self._every(pace.base)
+            if call.getTime() - now > soon:
+                call.reset(soon)
 
     def _moved(self, old_successors, old_pred):
         """
@@ -118,7 +138,8 @@ class Upkeep:
             self.ring.remove(peer.id)
 
     def _stabilize(self):
-        self._later("stabilize", self._every(self.settings.stabilize), self._stabilize)
+        self._later("stabilize", self._every(self._paces["stabilize"].period),
+                    self._stabilize)
         ring = self.ring
         if ring.alone:
             if ring.predecessor is None:
@@ -143,18 +164,21 @@ class Upkeep:
         ring = self.ring
         if not self.joined or self.stopped:
             return
+        self._heard[link.peer_id] = self.node.clock.seconds()
         host, port = self.node.addressOf(link.peer_id)
         self._update(lambda: ring.notified(Peer(link.peer_id, host, port)))
         pred = ring.predecessor
         link.send(ChordState(message.nonce, pred, tuple(ring.successors)))
 
     def _stated(self, link, message):
-        """Our successor's predecessor and list: adopt them."""
+        """Our successor's predecessor and list: adopt them.  An answer
+        that changes nothing lengthens the stabilization period."""
         if self._stabilizing != (link.peer_id, message.nonce):
             return
         self._stabilizing = None
         ring, me = self.ring, self.node.id
         ring.answered(link.peer_id)
+        self._heard[link.peer_id] = self.node.clock.seconds()
         succ = ring.successor
         if succ is None or succ.id != link.peer_id:
             return
@@ -170,25 +194,54 @@ class Upkeep:
             ring.adopt(succ, theirs)
             return False
 
+        before = list(ring.successors)
         if self._update(change):
             self._askSuccessor()
+        elif ring.successors == before:
+            self._paces["stabilize"].calm()
 
     def _ping(self):
-        """Ping the successors and the predecessor; k misses make one dead."""
-        self._later("ping", self._every(self.settings.ping), self._ping)
-        ring, links = self.ring, self.node.links
-        for peer in ring.watched():
-            if peer.id in self._awaiting and (
-                    ring.missed(peer.id) >= self.settings.missed):
-                self._dead(peer)
+        """
+        Ping the successors and the predecessor not heard from within half
+        a period (a stabilization, a ping or a pong of theirs shows them
+        alive); k misses in a row make one dead.  A round without a miss
+        lengthens the period; a miss (or a neighbour's broken link: see
+        L{linkRemoved}) brings it back to its base.  While a ping waits for
+        its pong, the next round comes one base period later, to count a
+        miss soon.
+        """
+        ring, links, pace = self.ring, self.node.links, self._paces["ping"]
+        watched = ring.watched()
+        awaiting = self._awaiting = {peer.id: self._awaiting[peer.id] for peer in watched
+                                     if peer.id in self._awaiting}
+        # Heard from within half a period: alive; the next round, a period
+        # on, pings it.
+        fresh = self.node.clock.seconds() - pace.period / 2
+        self._heard = {peer.id: self._heard[peer.id] for peer in watched
+                       if self._heard.get(peer.id, fresh) > fresh}
+        heard = self._heard
+        quiet = True
+        for peer in watched:
+            if peer.id in awaiting:
+                quiet = False
+                if ring.missed(peer.id) >= self.settings.missed:
+                    self._dead(peer)
+                    continue
+            elif peer.id in heard:
                 continue
             link = links.get(peer.id)
             if link is None:
-                self._awaiting[peer.id] = None
+                awaiting[peer.id] = None
                 self._ensureLink(peer)
                 continue
-            nonce = self._awaiting[peer.id] = self._newNonce()
+            nonce = awaiting[peer.id] = self._newNonce()
             link.send(ChordPing(nonce, True if peer == ring.predecessor else None))
+        if quiet:
+            pace.calm()
+        else:
+            pace.stir()
+        delay = pace.base if self._awaiting else pace.period
+        self._later("ping", self._every(delay), self._ping)
 
     def _pinged(self, link, message):
         """Answer; a node that takes us for its predecessor and lies
@@ -197,6 +250,7 @@ class Upkeep:
         than by walking back from a far finger)."""
         link.send(ChordPong(message.nonce))
         ring, peer = self.ring, link.peer_id
+        self._heard[peer] = self.node.clock.seconds()
         if not (message.successor and self.joined and self._living(
                 [Peer(peer, "", 0)])):
             return
@@ -209,6 +263,7 @@ class Upkeep:
         peer = link.peer_id
         if peer in self._awaiting and self._awaiting[peer] == message.nonce:
             del self._awaiting[peer]
+            self._heard[peer] = self.node.clock.seconds()
             if self.ring is not None:
                 self.ring.answered(peer)
 
@@ -242,9 +297,21 @@ class Upkeep:
             self._join()
 
     def _fixFinger(self):
-        """Look up the next finger (one lookup at a time)."""
-        self._later("fingers", self._every(self.settings.fix_fingers), self._fixFinger)
-        ring = self.ring
+        """Look up the next finger (one lookup at a time).  A lookup that
+        left the fingers as they were lengthens the period; one that
+        changed them (or a finger that died since) brings it back to its
+        base."""
+        ring, pace = self.ring, self._paces["fingers"]
+        if not ring.alone and self._fixing is None:
+            # A hash, not a copy: a few bytes a node, where a copy of the
+            # runs would cost a large ring megabytes.
+            seen = hash(tuple(ring.fingers.runs()))
+            if seen == self._fingers_seen:
+                pace.calm()
+            else:
+                pace.stir()
+            self._fingers_seen = seen
+        self._later("fingers", self._every(pace.period), self._fixFinger)
         if ring.alone or self._fixing is not None:
             return
         index = self._finger
@@ -280,3 +347,8 @@ class Upkeep:
     def linkRemoved(self, peer_id):
         if self._stabilizing is not None and self._stabilizing[0] == peer_id:
             self._stabilizing = None
+        ring = self.ring
+        if ring is not None and any(peer.id == peer_id for peer in ring.watched()):
+            # A neighbour's link broke (its process may have died): ping
+            # soon, not at the end of a long period.
+            self._stir("ping")
