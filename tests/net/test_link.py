@@ -103,6 +103,21 @@ class ReceiveTests(LinkTestCase):
                                + frame(wire.encode(wire.Pong(1))))
         self.assertEqual(self.owner.messages, [wire.Dc(), wire.NodeReq()])
 
+    def test_bufferOnlyWithinAFrame(self):
+        """A link keeps no buffer between whole frames (most links of a
+        large simulation never hold a partial one), one while a frame is
+        cut, and none again once it is whole."""
+        self.connect()
+        self.assertIsNone(self.link._buffer)
+        framed = frame(wire.encode(wire.Dc()))
+        self.link.dataReceived(framed)
+        self.assertIsNone(self.link._buffer)
+        self.link.dataReceived(framed[:3])
+        self.assertEqual(bytes(self.link._buffer), framed[:3])
+        self.link.dataReceived(framed[3:])
+        self.assertIsNone(self.link._buffer)
+        self.assertEqual(self.owner.messages, [wire.Dc(), wire.Dc()])
+
     def test_frameAtLimit(self):
         """A payload of exactly frame_limit bytes is accepted."""
         self.connect(frame_limit=100)

@@ -32,8 +32,8 @@ class Keepalive:
         say thisisme."""
         timeout = self.settings.handshake_timeout
         if timeout:
-            self._handshake_call = self._timers.callLater(timeout,
-                                                          self._handshakeExpired)
+            self._handshake_call = self._timers.callLater(
+                timeout, Keepalive._handshakeExpired, self)
 
     def stopTimers(self):
         """The connection is gone: no deadline of its runs."""
@@ -65,7 +65,10 @@ class Keepalive:
         if interval and self._keepalive_call is None and not self.closing:
             if within is not None:
                 interval = min(interval, within)
-            self._keepalive_call = self._timers.callLater(interval, self._keepalive)
+            # The method and the link, not a bound method: one object less
+            # for each of a large simulation's link ends.
+            self._keepalive_call = self._timers.callLater(interval, Keepalive._keepalive,
+                                                          self)
 
     def _tick(self):
         """Seconds between keepalive checks: the ping interval, or the idle

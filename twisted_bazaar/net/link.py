@@ -158,7 +158,7 @@ class Link(Keepalive, Protocol):
     # process may hold hundreds of thousands of links (a simulation), and
     # the slots take a fifth of the room.  The two fields the base classes
     # set (transport, connected) are slots too, so that no link has a dict.
-    __slots__ = ("transport", "connected", "owner", "_recent", "clock", "settings", "MAX_LENGTH", "_digits",
+    __slots__ = ("transport", "connected", "owner", "_recent", "clock", "settings",
                  "_buffer", "_needed", "inbound", "peer_id", "payload", "closing",
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
                  "_handshake_call", "_keepalive_call", "_timers", "_last_heard", "_nonce",
@@ -177,9 +177,9 @@ class Link(Keepalive, Protocol):
         self._peer_log = getattr(owner, "peer_log", None)
         self.clock = clock
         self.settings = settings
-        self.MAX_LENGTH = settings.frame_limit
-        self._digits = digitsFor(settings.frame_limit)
-        self._buffer = bytearray()
+        #: What is left of a frame not yet whole: None until a read ends
+        #: within a frame (most links of a large simulation never do).
+        self._buffer = None
         self._needed = 0
         self.inbound = inbound
         self.peer_id = None
@@ -375,14 +375,16 @@ class Link(Keepalive, Protocol):
             if len(buffer) < self._needed:
                 return
             data = bytes(buffer)
-            buffer.clear()
+            buffer = self._buffer = None
         elif type(data) is not bytes:
             data = bytes(data)
         size = len(data)
         start = 0
+        limit = self.settings.frame_limit
+        digits = digitsFor(limit)
         while start < size and not self.deaf:
             try:
-                found = readFrame(data, start, self.MAX_LENGTH, self._digits)
+                found = readFrame(data, start, limit, digits)
             except FrameError as e:
                 self._brokenFrame(str(e))
                 return
@@ -396,12 +398,14 @@ class Link(Keepalive, Protocol):
             self._needed = 0
             self.stringReceived(data[begin:end])
         if start < size:
+            if buffer is None:
+                buffer = self._buffer = bytearray()
             buffer += memoryview(data)[start:]
 
     def _brokenFrame(self, reason):
         self.peerLine(LogLevel.warn, "broken netstring from {peer}: {reason}",
                       reason=reason)
-        del self._buffer[:]
+        self._buffer = None
         self.close()
 
     def stringReceived(self, data):

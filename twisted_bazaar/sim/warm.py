@@ -34,7 +34,6 @@ buys, the upkeep, the faults.
 """
 
 import bisect
-import random
 
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar import wire
@@ -43,28 +42,6 @@ from twisted_bazaar.schemes.chord.ring import BITS, distance, fingerStart, place
 from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
-
-class LazyRandom:
-    """
-    A warm node's random source, made when it is first drawn from: a
-    C{random.Random} holds 2.5 kB of state, a quarter of what an idle node
-    of a large run holds, and most nodes of a warm run never draw a
-    number (a flood's relays, an index's idle nodes).  It draws what
-    C{random.Random(seed)} draws.
-    """
-
-    __slots__ = ("_seed", "_random")
-
-    def __init__(self, seed):
-        self._seed = seed
-        self._random = None
-
-    def __getattr__(self, name):
-        made = self._random
-        if made is None:
-            made = self._random = random.Random(self._seed)
-        return getattr(made, name)
-
 
 #: Leaves a warm super-peer is given at most, as a fraction of its slots:
 #: room is left for leaves that lose a super-peer to find another.
