@@ -432,6 +432,17 @@ class KeepaliveTests(LinkTestCase):
         self.assertEqual(self.transport.value(), b"")
         self.assertFalse(self.transport.disconnecting)
 
+    def test_identifiedAgainKeepsTheCheck(self):
+        """Identified a second time, a link keeps its keepalive check where
+        it was (only the handshake's deadline is cancelled by it): the
+        peer silent since the first is pinged on time."""
+        link = self.connectIdentified()
+        self.clock.advance(6)
+        link.identified(2)
+        self.clock.advance(4)
+        self.assertEqual(self.sent(), [wire.Ping(1)])
+        self.assertFalse(self.transport.disconnecting)
+
     def test_notBeforeIdentified(self):
         """Keepalive starts with identification, not with the connection."""
         self.connect(ping_interval=10, handshake_timeout=0)

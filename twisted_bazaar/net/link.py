@@ -161,8 +161,8 @@ class Link(Keepalive, Protocol):
     __slots__ = ("transport", "connected", "owner", "_recent", "clock", "settings",
                  "_buffer", "_needed", "inbound", "peer_id", "payload", "closing",
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
-                 "_handshake_call", "_keepalive_call", "_timers", "_last_heard", "_nonce",
-                 "_errors", "_buckets", "_paused", "_waiting", "_registered",
+                 "_deadline", "_timers", "_last_heard", "_nonce",
+                 "_errors", "_buckets", "_waiting", "_registered",
                  "_dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
 
     def __init__(self, owner, clock, settings, inbound):
@@ -195,8 +195,9 @@ class Link(Keepalive, Protocol):
         #: politely (None: never); set by the owner per purpose.
         self.idle_timeout = None
         self._last_traffic = 0.0
-        self._handshake_call = None
-        self._keepalive_call = None
+        #: The link's one pending deadline: its handshake's, then its
+        #: next keepalive check's (see L{Keepalive}).
+        self._deadline = None
         #: The deadlines of every link on this clock (see L{Keepalive}).
         self._timers = deadlinesFor(clock)
         self._last_heard = 0.0
@@ -207,8 +208,8 @@ class Link(Keepalive, Protocol):
         # these five, empty, were a quarter of what a link end held.
         self._errors = ()
         self._buckets = None
-        self._paused = False
-        self._waiting = 0
+        #: Bytes sent while the transport paused us, or None if it has not.
+        self._waiting = None
         #: Is this link the transport's producer?
         self._registered = False
         #: message type -> number this peer sent past its rate limit.
@@ -539,7 +540,7 @@ class Link(Keepalive, Protocol):
             if settings.traffic is not None:
                 settings.traffic.messageDropped("oversize", kind)
             return
-        if self._paused:
+        if self._waiting is not None:
             self._waiting += len(payload)
             if self._waiting > settings.write_limit:
                 self.log.warn("{peer} is not reading: over {limit} bytes waiting; "
@@ -601,13 +602,11 @@ class Link(Keepalive, Protocol):
         buffer stays full, so only the first call of a paused spell starts
         the count.
         """
-        if not self._paused:
-            self._paused = True
+        if self._waiting is None:
             self._waiting = 0
 
     def resumeProducing(self):
-        self._paused = False
-        self._waiting = 0
+        self._waiting = None
 
     def stopProducing(self):
-        self._paused = False
+        self._waiting = None

@@ -66,7 +66,10 @@ def establish(network, opener, acceptor, purpose):
     """
     out = opener.buildLink(inbound=False)
     into = acceptor.buildLink(inbound=True)
-    ends = network.pair(out, opener.host, into, acceptor.host, acceptor.port)
+    # From the opener's listening address: a new address for each of a
+    # warm run's links was 130 bytes a link.
+    ends = network.pair(out, opener.host, into, acceptor.host, acceptor.port,
+                        from_port=opener.port)
     _connect(out, ends[0])
     _connect(into, ends[1])
     proven = opener.identity is not None and acceptor.identity is not None
@@ -96,7 +99,7 @@ def joinTracker(market, node):
     ours = membership.factory.buildProtocol(None)
     theirs = TrackerFactory(tracker).buildProtocol(None)
     mine, its = market.network.pair(ours, node.host, theirs, market.tracker_host,
-                                    DEFAULT_TRACKER_PORT)
+                                    DEFAULT_TRACKER_PORT, from_port=node.port)
     _connect(theirs, its)
     hello = wire.ThisIsMe(node.id, node.port, node.config.host,
                           scheme=getattr(discovery, "name", None),
