@@ -62,7 +62,7 @@ class LinkTestCase(SynchronousTestCase):
         self.transport = CountingTransport()
         self.events = []
         self.link = Link(self.owner, self.clock, LinkSettings(**settings), True)
-        self.link.log = Logger(observer=self.events.append)
+        self.patch(Link, "log", Logger(observer=self.events.append))
         self.link.makeConnection(self.transport)
         return self.link
 

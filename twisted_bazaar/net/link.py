@@ -23,8 +23,12 @@ that no peer can make the log grow faster than a bounded rate.
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IPushProducer, IReactorFDSet
-from twisted.internet.protocol import Protocol
+from twisted.internet.interfaces import (
+    ILoggingContext,
+    IProtocol,
+    IPushProducer,
+    IReactorFDSet,
+)
 from twisted.logger import Logger, LogLevel
 
 from zope.interface import Interface, implementer
@@ -141,8 +145,8 @@ class ILinkOwner(Interface):
         """The connection is gone (a Failure says why)."""
 
 
-@implementer(IPushProducer)
-class Link(Keepalive, Protocol):
+@implementer(IProtocol, ILoggingContext, IPushProducer)
+class Link(Keepalive):
     """
     A framed, decoded connection to one peer, on behalf of an
     L{ILinkOwner}.
@@ -156,8 +160,9 @@ class Link(Keepalive, Protocol):
 
     # Slots, not a dict of thirty-odd fields, for what a link keeps: a
     # process may hold hundreds of thousands of links (a simulation), and
-    # the slots take a fifth of the room.  The two fields the base classes
-    # set (transport, connected) are slots too, so that no link has a dict.
+    # the slots take a fifth of the room.  No base class has a dict either
+    # (IProtocol is provided here, not inherited from Twisted's Protocol,
+    # whose instances have one: 40 bytes more a link end).
     __slots__ = ("transport", "connected", "owner", "_recent", "clock", "settings",
                  "_buffer", "_needed", "inbound", "peer_id", "payload", "closing",
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
@@ -225,7 +230,20 @@ class Link(Keepalive, Protocol):
         #: The L{WriteBatch} this link coalesces its writes in, or None.
         self._batch = settings.writes if coalesce else None
 
+    #: What Twisted's Protocol has, for whoever asks a protocol for it.
+    factory = None
+
     # -- life cycle -------------------------------------------------------
+
+    def makeConnection(self, transport):
+        """The transport is connected (IProtocol)."""
+        self.connected = 1
+        self.transport = transport
+        self.connectionMade()
+
+    def logPrefix(self):
+        """The prefix of the transport's log lines (ILoggingContext)."""
+        return self.__class__.__name__
 
     def connectionMade(self):
         if self.closing:
