@@ -71,6 +71,21 @@ class EstablishTests(SynchronousTestCase):
                 self.assertTrue(link._deadline.active())
                 self.assertIs(link._deadline.function, Keepalive._keepalive)
 
+    def test_addressesShared(self):
+        """Every peer of a warm node notes it by one (host, port) tuple,
+        and every warm link comes from its opener's listening address: no
+        address object of their own for the links of a large run."""
+        noted = {}
+        for node in self.warm.nodes:
+            listening = (node.host, node.port)
+            for peer, link in node.links.items():
+                address = node.overlay.addresses[peer]
+                self.assertIs(noted.setdefault(peer, address), address)
+                if not link.inbound:
+                    here = link.transport.getHost()
+                    self.assertEqual((here.host, here.port), listening)
+        self.assertEqual(len(noted), len(self.warm.nodes))
+
     def test_nothingSent(self):
         self.assertEqual(sent(self.warm), {})
         self.assertEqual(self.warm.network.bytes_written, 0)

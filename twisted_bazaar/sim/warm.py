@@ -55,13 +55,28 @@ def _connect(link, transport):
     link.transport = transport
 
 
-def establish(network, opener, acceptor, purpose):
+def addressOf(node, addresses=None):
+    """
+    node's (host, port), as its peers' overlays note it: from
+    ``addresses`` (node id -> the tuple), if given, so that the peers of a
+    node share one tuple rather than hold one each (56 bytes a link end).
+    """
+    if addresses is None:
+        return (node.host, node.port)
+    address = addresses.get(node.id)
+    if address is None:
+        address = addresses[node.id] = (node.host, node.port)
+    return address
+
+
+def establish(network, opener, acceptor, purpose, addresses=None):
     """
     An established link of purpose from opener to acceptor (two nodes
     that listen and have ids), as a connection and a handshake leave it:
     each side's key proven to the other when both have keys (nodes
     without keys prove nothing).
 
+    @param addresses: see L{addressOf}.
     @return: (the opener's link, the acceptor's).
     """
     out = opener.buildLink(inbound=False)
@@ -73,9 +88,9 @@ def establish(network, opener, acceptor, purpose):
     _connect(out, ends[0])
     _connect(into, ends[1])
     proven = opener.identity is not None and acceptor.identity is not None
-    opener.overlay.adopt(out, acceptor.id, (acceptor.host, acceptor.port), purpose,
+    opener.overlay.adopt(out, acceptor.id, addressOf(acceptor, addresses), purpose,
                          acceptor.identity.key if proven else None)
-    acceptor.overlay.adopt(into, opener.id, (opener.host, opener.port), purpose,
+    acceptor.overlay.adopt(into, opener.id, addressOf(opener, addresses), purpose,
                            opener.identity.key if proven else None)
     return out, into
 
@@ -115,11 +130,12 @@ def joinTracker(market, node):
 # -- flood, index: a graph ---------------------------------------------------------------
 
 
-def linkGraph(network, nodes, edges, purpose):
+def linkGraph(network, nodes, edges, purpose, addresses=None):
     """A link of purpose along each edge (a, b) of a generated graph,
     opened by a, as a cold start opens them."""
+    addresses = {} if addresses is None else addresses
     for a, b in edges:
-        establish(network, nodes[a], nodes[b], purpose)
+        establish(network, nodes[a], nodes[b], purpose, addresses)
 
 
 # -- superpeer -----------------------------------------------------------------------------
@@ -181,14 +197,15 @@ def registerLeaf(leaf, superpeer):
 def linkSuperPeers(network, supers, leaves, edges, rng):
     """The super-peers linked along the graph (edges between their
     indexes), and each leaf linked to and registered with its share."""
-    linkGraph(network, supers, edges, SUPER)
+    addresses = {}
+    linkGraph(network, supers, edges, SUPER, addresses)
     if not (supers and leaves):
         return
     room = max(1, int(LEAF_ROOM * supers[0].slotsFor(LEAF)))
     wanted = leaves[0].slotsFor(LEAF)
     for leaf, picks in assignLeaves(leaves, supers, wanted, room, rng).items():
         for superpeer in picks:
-            establish(network, leaf, superpeer, LEAF)
+            establish(network, leaf, superpeer, LEAF, addresses)
             registerLeaf(leaf, superpeer)
 
 
@@ -251,10 +268,11 @@ def placeRing(network, nodes):
     ids = sorted(by_id, key=place)
     length = nodes[0].discovery.settings.successors if nodes else 0
     tables = ringTables(ids, length)
+    addresses = {}
     for opener, acceptor in ringPairs(ids, tables):
         if acceptor not in by_id[opener].links:
             # A link of the graph serves the ring as it is, as in a cold start.
-            establish(network, by_id[opener], by_id[acceptor], CHORD)
+            establish(network, by_id[opener], by_id[acceptor], CHORD, addresses)
 
     #: One L{Peer} a node, shared by every table naming it: a node's
     #: fingers name few distinct nodes, in many entries (all BITS of them).
