@@ -114,6 +114,28 @@ class MemoryNetworkTests(SynchronousTestCase):
         ports = [self.listen(network, "h", 0).getHost().port for _ in range(3)]
         self.assertEqual(ports, [40000, 40001, 40002])
 
+    def test_pairFromAListeningPort(self):
+        """A pair made from a port its host listens on comes from that
+        port's address, the same object for every such pair; one made
+        from elsewhere comes from a fresh port.  Both ends are open at
+        once, and carry what is written."""
+        network = MemoryNetwork(self.clock)
+        server_port = self.listen(network)
+        mine = self.listen(network, "client", 7)
+        a, b = _Recorder(), _Recorder()
+        first = network.pair(a, "client", b, "server", 1, from_port=7)
+        second = network.pair(_Recorder(), "client", _Recorder(), "server", 1,
+                              from_port=7)
+        for out, into in (first, second):
+            self.assertIs(out.getHost(), mine.getHost())
+            self.assertIs(into.getPeer(), mine.getHost())
+            self.assertIs(into.getHost(), server_port.getHost())
+        fresh, _ = network.pair(_Recorder(), "client", _Recorder(), "server", 1)
+        self.assertEqual((fresh.getHost().host, fresh.getHost().port), ("client", 40000))
+        first[0].write(b"hello")
+        self.clock.advance(0)
+        self.assertEqual(b.received, [b"hello"])
+
     def test_stopListeningFreesTheAddress(self):
         """After stopListening the address refuses, and can be reused."""
         network = MemoryNetwork(self.clock)

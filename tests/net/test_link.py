@@ -62,7 +62,7 @@ class LinkTestCase(SynchronousTestCase):
         self.transport = CountingTransport()
         self.events = []
         self.link = Link(self.owner, self.clock, LinkSettings(**settings), True)
-        self.link.log = Logger(observer=self.events.append)
+        self.patch(Link, "log", Logger(observer=self.events.append))
         self.link.makeConnection(self.transport)
         return self.link
 
@@ -102,6 +102,21 @@ class ReceiveTests(LinkTestCase):
         self.link.dataReceived(frame(wire.encode(wire.NodeReq()))
                                + frame(wire.encode(wire.Pong(1))))
         self.assertEqual(self.owner.messages, [wire.Dc(), wire.NodeReq()])
+
+    def test_bufferOnlyWithinAFrame(self):
+        """A link keeps no buffer between whole frames (most links of a
+        large simulation never hold a partial one), one while a frame is
+        cut, and none again once it is whole."""
+        self.connect()
+        self.assertIsNone(self.link._buffer)
+        framed = frame(wire.encode(wire.Dc()))
+        self.link.dataReceived(framed)
+        self.assertIsNone(self.link._buffer)
+        self.link.dataReceived(framed[:3])
+        self.assertEqual(bytes(self.link._buffer), framed[:3])
+        self.link.dataReceived(framed[3:])
+        self.assertIsNone(self.link._buffer)
+        self.assertEqual(self.owner.messages, [wire.Dc(), wire.Dc()])
 
     def test_frameAtLimit(self):
         """A payload of exactly frame_limit bytes is accepted."""
@@ -415,6 +430,17 @@ class KeepaliveTests(LinkTestCase):
             self.clock.advance(5)
             self.receive(wire.Dc())
         self.assertEqual(self.transport.value(), b"")
+        self.assertFalse(self.transport.disconnecting)
+
+    def test_identifiedAgainKeepsTheCheck(self):
+        """Identified a second time, a link keeps its keepalive check where
+        it was (only the handshake's deadline is cancelled by it): the
+        peer silent since the first is pinged on time."""
+        link = self.connectIdentified()
+        self.clock.advance(6)
+        link.identified(2)
+        self.clock.advance(4)
+        self.assertEqual(self.sent(), [wire.Ping(1)])
         self.assertFalse(self.transport.disconnecting)
 
     def test_notBeforeIdentified(self):

@@ -29,6 +29,20 @@ class DeadlinesTests(SynchronousTestCase):
         self.assertEqual(self.ran, [("a", 1), ("a2", 1), ("b", 2), ("c", 3)])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_subject(self):
+        """A deadline given a subject calls its function with it (a link's
+        deadlines name the link and a method, not a bound method), and
+        lets go of both once run or cancelled."""
+        subject = object()
+        ran = self.deadlines.callLater(1, self.ran.append, subject)
+        cancelled = self.deadlines.callLater(1, self.ran.append, "no")
+        cancelled.cancel()
+        self.assertIsNone(cancelled.subject)
+        self.clock.advance(1)
+        self.assertEqual(self.ran, [subject])
+        self.assertIsNone(ran.subject)
+        self.assertFalse(ran.active())
+
     def test_earlierMovesTheCall(self):
         """A deadline earlier than every other one is not late."""
         self.later(10, "late")

@@ -11,6 +11,7 @@ import random
 import attr
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.net.keepalive import Keepalive
 from twisted_bazaar.schemes.chord.invariants import violations
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.sim import warm
@@ -66,8 +67,24 @@ class EstablishTests(SynchronousTestCase):
                      cold.isProven(other), cold.overlay.addresses[peer],
                      cold.pathTo(peer), cold.overlay.states[other].since is not None,
                      cold.overlay.states[other].phase))
-                self.assertTrue(link._keepalive_call.active())
-                self.assertIsNone(link._handshake_call)
+                # Its one deadline is the keepalive check, not a handshake's.
+                self.assertTrue(link._deadline.active())
+                self.assertIs(link._deadline.function, Keepalive._keepalive)
+
+    def test_addressesShared(self):
+        """Every peer of a warm node notes it by one (host, port) tuple,
+        and every warm link comes from its opener's listening address: no
+        address object of their own for the links of a large run."""
+        noted = {}
+        for node in self.warm.nodes:
+            listening = (node.host, node.port)
+            for peer, link in node.links.items():
+                address = node.overlay.addresses[peer]
+                self.assertIs(noted.setdefault(peer, address), address)
+                if not link.inbound:
+                    here = link.transport.getHost()
+                    self.assertEqual((here.host, here.port), listening)
+        self.assertEqual(len(noted), len(self.warm.nodes))
 
     def test_nothingSent(self):
         self.assertEqual(sent(self.warm), {})

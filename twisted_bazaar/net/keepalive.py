@@ -22,7 +22,10 @@ class Keepalive:
     """
     The timers of a L{twisted_bazaar.net.link.Link} (a part of it, kept
     apart for what it does): it uses the link's clock, settings, the times
-    it last heard and traded, and its slots for the two deadlines.
+    it last heard and traded, and its slot for a deadline: the handshake's
+    until the peer is identified, then the next keepalive check's (one slot
+    for both, as they never wait together: a simulation holds a million
+    link ends).
     """
 
     __slots__ = ()
@@ -32,23 +35,23 @@ class Keepalive:
         say thisisme."""
         timeout = self.settings.handshake_timeout
         if timeout:
-            self._handshake_call = self._timers.callLater(timeout,
-                                                          self._handshakeExpired)
+            self._deadline = self._timers.callLater(
+                timeout, Keepalive._handshakeExpired, self)
 
     def stopTimers(self):
         """The connection is gone: no deadline of its runs."""
-        for call in (self._handshake_call, self._keepalive_call):
-            if call is not None and call.active():
-                call.cancel()
-        self._handshake_call = self._keepalive_call = None
+        deadline, self._deadline = self._deadline, None
+        if deadline is not None and deadline.active():
+            deadline.cancel()
 
     def identified(self, peer_id):
         """The owner accepted the peer's introduction: stop the handshake
         clock and start watching for silence."""
         self.peer_id = peer_id
-        if self._handshake_call is not None and self._handshake_call.active():
-            self._handshake_call.cancel()
-        self._handshake_call = None
+        deadline = self._deadline
+        if deadline is not None and deadline.function is Keepalive._handshakeExpired:
+            deadline.cancel()
+            self._deadline = None
         self._scheduleKeepalive()
 
     def setIdleTimeout(self, idle):
@@ -62,10 +65,12 @@ class Keepalive:
         """Check the link again in a tick, or within that many seconds if
         sooner (when its idle time runs out)."""
         interval = self._tick()
-        if interval and self._keepalive_call is None and not self.closing:
+        if interval and self._deadline is None and not self.closing:
             if within is not None:
                 interval = min(interval, within)
-            self._keepalive_call = self._timers.callLater(interval, self._keepalive)
+            # The method and the link, not a bound method: one object less
+            # for each of a large simulation's link ends.
+            self._deadline = self._timers.callLater(interval, Keepalive._keepalive, self)
 
     def _tick(self):
         """Seconds between keepalive checks: the ping interval, or the idle
@@ -76,13 +81,13 @@ class Keepalive:
         return interval
 
     def _handshakeExpired(self):
-        self._handshake_call = None
+        self._deadline = None
         timeout = self.settings.handshake_timeout
         self.refuse("notim", f"no thisisme within {timeout:g} s")
 
     def _keepalive(self):
         """Ping a quiet peer; drop one silent for too long."""
-        self._keepalive_call = None
+        self._deadline = None
         if self.closing:
             return
         interval = self.settings.ping_interval

@@ -23,8 +23,12 @@ that no peer can make the log grow faster than a bounded rate.
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IPushProducer, IReactorFDSet
-from twisted.internet.protocol import Protocol
+from twisted.internet.interfaces import (
+    ILoggingContext,
+    IProtocol,
+    IPushProducer,
+    IReactorFDSet,
+)
 from twisted.logger import Logger, LogLevel
 
 from zope.interface import Interface, implementer
@@ -141,8 +145,8 @@ class ILinkOwner(Interface):
         """The connection is gone (a Failure says why)."""
 
 
-@implementer(IPushProducer)
-class Link(Keepalive, Protocol):
+@implementer(IProtocol, ILoggingContext, IPushProducer)
+class Link(Keepalive):
     """
     A framed, decoded connection to one peer, on behalf of an
     L{ILinkOwner}.
@@ -156,13 +160,14 @@ class Link(Keepalive, Protocol):
 
     # Slots, not a dict of thirty-odd fields, for what a link keeps: a
     # process may hold hundreds of thousands of links (a simulation), and
-    # the slots take a fifth of the room.  The two fields the base classes
-    # set (transport, connected) are slots too, so that no link has a dict.
-    __slots__ = ("transport", "connected", "owner", "_recent", "clock", "settings", "MAX_LENGTH", "_digits",
+    # the slots take a fifth of the room.  No base class has a dict either
+    # (IProtocol is provided here, not inherited from Twisted's Protocol,
+    # whose instances have one: 40 bytes more a link end).
+    __slots__ = ("transport", "connected", "owner", "_recent", "clock", "settings",
                  "_buffer", "_needed", "inbound", "peer_id", "payload", "closing",
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
-                 "_handshake_call", "_keepalive_call", "_timers", "_last_heard", "_nonce",
-                 "_errors", "_buckets", "_paused", "_waiting", "_registered",
+                 "_deadline", "_timers", "_last_heard", "_nonce",
+                 "_errors", "_buckets", "_waiting", "_registered",
                  "_dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
 
     def __init__(self, owner, clock, settings, inbound):
@@ -177,9 +182,9 @@ class Link(Keepalive, Protocol):
         self._peer_log = getattr(owner, "peer_log", None)
         self.clock = clock
         self.settings = settings
-        self.MAX_LENGTH = settings.frame_limit
-        self._digits = digitsFor(settings.frame_limit)
-        self._buffer = bytearray()
+        #: What is left of a frame not yet whole: None until a read ends
+        #: within a frame (most links of a large simulation never do).
+        self._buffer = None
         self._needed = 0
         self.inbound = inbound
         self.peer_id = None
@@ -195,8 +200,9 @@ class Link(Keepalive, Protocol):
         #: politely (None: never); set by the owner per purpose.
         self.idle_timeout = None
         self._last_traffic = 0.0
-        self._handshake_call = None
-        self._keepalive_call = None
+        #: The link's one pending deadline: its handshake's, then its
+        #: next keepalive check's (see L{Keepalive}).
+        self._deadline = None
         #: The deadlines of every link on this clock (see L{Keepalive}).
         self._timers = deadlinesFor(clock)
         self._last_heard = 0.0
@@ -207,8 +213,8 @@ class Link(Keepalive, Protocol):
         # these five, empty, were a quarter of what a link end held.
         self._errors = ()
         self._buckets = None
-        self._paused = False
-        self._waiting = 0
+        #: Bytes sent while the transport paused us, or None if it has not.
+        self._waiting = None
         #: Is this link the transport's producer?
         self._registered = False
         #: message type -> number this peer sent past its rate limit.
@@ -224,7 +230,20 @@ class Link(Keepalive, Protocol):
         #: The L{WriteBatch} this link coalesces its writes in, or None.
         self._batch = settings.writes if coalesce else None
 
+    #: What Twisted's Protocol has, for whoever asks a protocol for it.
+    factory = None
+
     # -- life cycle -------------------------------------------------------
+
+    def makeConnection(self, transport):
+        """The transport is connected (IProtocol)."""
+        self.connected = 1
+        self.transport = transport
+        self.connectionMade()
+
+    def logPrefix(self):
+        """The prefix of the transport's log lines (ILoggingContext)."""
+        return self.__class__.__name__
 
     def connectionMade(self):
         if self.closing:
@@ -375,14 +394,16 @@ class Link(Keepalive, Protocol):
             if len(buffer) < self._needed:
                 return
             data = bytes(buffer)
-            buffer.clear()
+            buffer = self._buffer = None
         elif type(data) is not bytes:
             data = bytes(data)
         size = len(data)
         start = 0
+        limit = self.settings.frame_limit
+        digits = digitsFor(limit)
         while start < size and not self.deaf:
             try:
-                found = readFrame(data, start, self.MAX_LENGTH, self._digits)
+                found = readFrame(data, start, limit, digits)
             except FrameError as e:
                 self._brokenFrame(str(e))
                 return
@@ -396,12 +417,14 @@ class Link(Keepalive, Protocol):
             self._needed = 0
             self.stringReceived(data[begin:end])
         if start < size:
+            if buffer is None:
+                buffer = self._buffer = bytearray()
             buffer += memoryview(data)[start:]
 
     def _brokenFrame(self, reason):
         self.peerLine(LogLevel.warn, "broken netstring from {peer}: {reason}",
                       reason=reason)
-        del self._buffer[:]
+        self._buffer = None
         self.close()
 
     def stringReceived(self, data):
@@ -535,7 +558,7 @@ class Link(Keepalive, Protocol):
             if settings.traffic is not None:
                 settings.traffic.messageDropped("oversize", kind)
             return
-        if self._paused:
+        if self._waiting is not None:
             self._waiting += len(payload)
             if self._waiting > settings.write_limit:
                 self.log.warn("{peer} is not reading: over {limit} bytes waiting; "
@@ -597,13 +620,11 @@ class Link(Keepalive, Protocol):
         buffer stays full, so only the first call of a paused spell starts
         the count.
         """
-        if not self._paused:
-            self._paused = True
+        if self._waiting is None:
             self._waiting = 0
 
     def resumeProducing(self):
-        self._paused = False
-        self._waiting = 0
+        self._waiting = None
 
     def stopProducing(self):
-        self._paused = False
+        self._waiting = None

@@ -47,15 +47,26 @@ def delayTo(now, when):
     return delay
 
 
+#: A deadline's subject when its function takes no argument.
+ALONE = object()
+
+
 class Deadline:
-    """One function due at one time; L{cancel} it while it waits."""
+    """
+    One function due at one time; L{cancel} it while it waits.
 
-    __slots__ = ("when", "sequence", "function", "owner")
+    @ivar subject: what the function is called with, or L{ALONE} (called
+        with nothing): a link's deadline names the link and an unbound
+        method rather than hold a bound method, 64 bytes less a link end.
+    """
 
-    def __init__(self, when, sequence, function, owner):
+    __slots__ = ("when", "sequence", "function", "subject", "owner")
+
+    def __init__(self, when, sequence, function, subject, owner):
         self.when = when
         self.sequence = sequence
         self.function = function
+        self.subject = subject
         self.owner = owner
 
     def __lt__(self, other):
@@ -68,7 +79,7 @@ class Deadline:
     def cancel(self):
         """Do not run it (idempotent)."""
         if self.function is not None:
-            self.function = None
+            self.function = self.subject = None
             self.owner._cancelled()
 
 
@@ -91,11 +102,12 @@ class Deadlines:
         self._call = None
         self._at = None
 
-    def callLater(self, delay, function):
-        """Run ``function()`` in ``delay`` seconds; returns its L{Deadline}."""
+    def callLater(self, delay, function, subject=ALONE):
+        """Run ``function()`` in ``delay`` seconds, or ``function(subject)``
+        if given one; returns its L{Deadline}."""
         self._sequence += 1
         deadline = Deadline(self.clock.seconds() + max(0.0, delay), self._sequence,
-                            function, self)
+                            function, subject, self)
         heapq.heappush(self._heap, deadline)
         self.live += 1
         if self._at is None or deadline.when < self._at:
@@ -143,13 +155,16 @@ class Deadlines:
         heap = self._heap
         while heap and heap[0].when <= due:
             deadline = heapq.heappop(heap)
-            function = deadline.function
+            function, subject = deadline.function, deadline.subject
             if function is None:
                 continue
-            deadline.function = None
+            deadline.function = deadline.subject = None
             self.live -= 1
             try:
-                function()
+                if subject is ALONE:
+                    function()
+                else:
+                    function(subject)
             except Exception:
                 # As the clock would for a call of its own: logged, and
                 # the other deadlines due still run.

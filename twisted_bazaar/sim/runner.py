@@ -28,6 +28,7 @@ from twisted_bazaar.sim import warm
 from twisted_bazaar.sim.crypto import signatures
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentiles
+from twisted_bazaar.sim.smallrandom import SmallRandom
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.daemon.build import buildNode, buildRole, configured, plugScheme
 from twisted_bazaar.daemon.registry import discoveryPlugins
@@ -281,10 +282,10 @@ class Simulation:
 
     def _nodeRandom(self, rng):
         """A node's random source once its key is drawn from rng: rng
-        itself, or in a warm start one made when first used (see
-        L{warm.LazyRandom})."""
+        itself, or in a warm start a small one seeded from it (see
+        L{SmallRandom}: 2.5 kB less a node)."""
         if self.config.start == "warm":
-            return warm.LazyRandom(rng.getrandbits(64))
+            return SmallRandom(rng.getrandbits(64))
         return rng
 
     def _listen(self, node, host):

@@ -34,7 +34,6 @@ buys, the upkeep, the faults.
 """
 
 import bisect
-import random
 
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar import wire
@@ -43,28 +42,6 @@ from twisted_bazaar.schemes.chord.ring import BITS, distance, fingerStart, place
 from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
-
-class LazyRandom:
-    """
-    A warm node's random source, made when it is first drawn from: a
-    C{random.Random} holds 2.5 kB of state, a quarter of what an idle node
-    of a large run holds, and most nodes of a warm run never draw a
-    number (a flood's relays, an index's idle nodes).  It draws what
-    C{random.Random(seed)} draws.
-    """
-
-    __slots__ = ("_seed", "_random")
-
-    def __init__(self, seed):
-        self._seed = seed
-        self._random = None
-
-    def __getattr__(self, name):
-        made = self._random
-        if made is None:
-            made = self._random = random.Random(self._seed)
-        return getattr(made, name)
-
 
 #: Leaves a warm super-peer is given at most, as a fraction of its slots:
 #: room is left for leaves that lose a super-peer to find another.
@@ -78,24 +55,42 @@ def _connect(link, transport):
     link.transport = transport
 
 
-def establish(network, opener, acceptor, purpose):
+def addressOf(node, addresses=None):
+    """
+    node's (host, port), as its peers' overlays note it: from
+    ``addresses`` (node id -> the tuple), if given, so that the peers of a
+    node share one tuple rather than hold one each (56 bytes a link end).
+    """
+    if addresses is None:
+        return (node.host, node.port)
+    address = addresses.get(node.id)
+    if address is None:
+        address = addresses[node.id] = (node.host, node.port)
+    return address
+
+
+def establish(network, opener, acceptor, purpose, addresses=None):
     """
     An established link of purpose from opener to acceptor (two nodes
     that listen and have ids), as a connection and a handshake leave it:
     each side's key proven to the other when both have keys (nodes
     without keys prove nothing).
 
+    @param addresses: see L{addressOf}.
     @return: (the opener's link, the acceptor's).
     """
     out = opener.buildLink(inbound=False)
     into = acceptor.buildLink(inbound=True)
-    ends = network.pair(out, opener.host, into, acceptor.host, acceptor.port)
+    # From the opener's listening address: a new address for each of a
+    # warm run's links was 130 bytes a link.
+    ends = network.pair(out, opener.host, into, acceptor.host, acceptor.port,
+                        from_port=opener.port)
     _connect(out, ends[0])
     _connect(into, ends[1])
     proven = opener.identity is not None and acceptor.identity is not None
-    opener.overlay.adopt(out, acceptor.id, (acceptor.host, acceptor.port), purpose,
+    opener.overlay.adopt(out, acceptor.id, addressOf(acceptor, addresses), purpose,
                          acceptor.identity.key if proven else None)
-    acceptor.overlay.adopt(into, opener.id, (opener.host, opener.port), purpose,
+    acceptor.overlay.adopt(into, opener.id, addressOf(opener, addresses), purpose,
                            opener.identity.key if proven else None)
     return out, into
 
@@ -119,7 +114,7 @@ def joinTracker(market, node):
     ours = membership.factory.buildProtocol(None)
     theirs = TrackerFactory(tracker).buildProtocol(None)
     mine, its = market.network.pair(ours, node.host, theirs, market.tracker_host,
-                                    DEFAULT_TRACKER_PORT)
+                                    DEFAULT_TRACKER_PORT, from_port=node.port)
     _connect(theirs, its)
     hello = wire.ThisIsMe(node.id, node.port, node.config.host,
                           scheme=getattr(discovery, "name", None),
@@ -135,11 +130,12 @@ def joinTracker(market, node):
 # -- flood, index: a graph ---------------------------------------------------------------
 
 
-def linkGraph(network, nodes, edges, purpose):
+def linkGraph(network, nodes, edges, purpose, addresses=None):
     """A link of purpose along each edge (a, b) of a generated graph,
     opened by a, as a cold start opens them."""
+    addresses = {} if addresses is None else addresses
     for a, b in edges:
-        establish(network, nodes[a], nodes[b], purpose)
+        establish(network, nodes[a], nodes[b], purpose, addresses)
 
 
 # -- superpeer -----------------------------------------------------------------------------
@@ -201,14 +197,15 @@ def registerLeaf(leaf, superpeer):
 def linkSuperPeers(network, supers, leaves, edges, rng):
     """The super-peers linked along the graph (edges between their
     indexes), and each leaf linked to and registered with its share."""
-    linkGraph(network, supers, edges, SUPER)
+    addresses = {}
+    linkGraph(network, supers, edges, SUPER, addresses)
     if not (supers and leaves):
         return
     room = max(1, int(LEAF_ROOM * supers[0].slotsFor(LEAF)))
     wanted = leaves[0].slotsFor(LEAF)
     for leaf, picks in assignLeaves(leaves, supers, wanted, room, rng).items():
         for superpeer in picks:
-            establish(network, leaf, superpeer, LEAF)
+            establish(network, leaf, superpeer, LEAF, addresses)
             registerLeaf(leaf, superpeer)
 
 
@@ -271,10 +268,11 @@ def placeRing(network, nodes):
     ids = sorted(by_id, key=place)
     length = nodes[0].discovery.settings.successors if nodes else 0
     tables = ringTables(ids, length)
+    addresses = {}
     for opener, acceptor in ringPairs(ids, tables):
         if acceptor not in by_id[opener].links:
             # A link of the graph serves the ring as it is, as in a cold start.
-            establish(network, by_id[opener], by_id[acceptor], CHORD)
+            establish(network, by_id[opener], by_id[acceptor], CHORD, addresses)
 
     #: One L{Peer} a node, shared by every table naming it: a node's
     #: fingers name few distinct nodes, in many entries (all BITS of them).

@@ -29,8 +29,7 @@ class MemoryTransport:
 
     # A simulation holds two of these per link, hundreds of thousands.
     __slots__ = ("network", "protocol", "host", "peer", "other", "connected",
-                 "disconnecting", "written", "_last_delivery", "producer",
-                 "_pulling")
+                 "disconnecting", "_last_delivery", "producer", "_pulling")
 
     def __init__(self, network, protocol, host, peer):
         self.network = network
@@ -40,7 +39,6 @@ class MemoryTransport:
         self.other = None
         self.connected = True
         self.disconnecting = False
-        self.written = 0
         self._last_delivery = 0.0
         self.producer = None
         self._pulling = False
@@ -55,7 +53,6 @@ class MemoryTransport:
         if self.connected and not self.disconnecting and data:
             if self.producer is not None:
                 self._pull()
-            self.written += len(data)
             self.network.bytes_written += len(data)
             faults = self.network.faults
             if faults is None:
@@ -90,11 +87,14 @@ class MemoryTransport:
         self._pulling = False
         producer = self.producer
         if producer is not None and self.connected and not self.disconnecting:
-            before = self.written
+            # The network's count, not one of this end's own (an int less
+            # on each of a simulation's ends): deliveries wait for the
+            # clock, so what it carries meanwhile is the producer's.
+            before = self.network.bytes_written
             producer.resumeProducing()
             # A producer that wrote nothing (waiting on a timer of its
             # own) is asked again only after its next write.
-            if self.written != before:
+            if self.network.bytes_written != before:
                 self._pull()
 
     def loseConnection(self):
@@ -308,7 +308,7 @@ class MemoryNetwork:
         self._open[client_end] = server_end
         return client_end, server_end
 
-    def pair(self, client, from_host, server, host, port):
+    def pair(self, client, from_host, server, host, port, from_port=None):
         """
         The two ends of a connection from from_host to host:port, one for
         each protocol, open at once and made known to neither: no
@@ -316,6 +316,10 @@ class MemoryNetwork:
         links a converged overlay has as they are once established (see
         L{twisted_bazaar.sim.warm}); anyone else wants L{connect}.
 
+        @param from_port: a port from_host listens on: the connection comes
+            from that port's address (one object for every connection it
+            opens, as with C{SO_REUSEPORT}) rather than from a new port
+            and address of its own.
         @return: (client end, server end).
         """
         listening = self._listeners.get((host, port))
@@ -323,7 +327,9 @@ class MemoryNetwork:
         # it has: one object for all its connections.
         address = (IPv4Address("TCP", host, port) if listening is None
                    else listening.address)
-        return self._join(client, self._nextAddress(from_host), server, address)
+        mine = self._listeners.get((from_host, from_port))
+        source = mine.address if mine is not None else self._nextAddress(from_host)
+        return self._join(client, source, server, address)
 
     def _close(self, transport, reason):
         for end in (transport, transport.other):
