@@ -1,7 +1,8 @@
 """
-Netstring framing (docs/protocol.md §2), one copy for every connection
-that parses frames itself: the overlay's links and the file transfer
-client.
+Netstring framing (docs/protocol.md §2), one copy for every connection:
+the overlay's links, the file transfer client, and the transfer server,
+the control socket and ``bazaar restock`` (through
+L{twisted_bazaar.net.framed.FramedProtocol}).
 
 A frame is ``<length>:<payload>,``: the payload's length in decimal ASCII
 digits, without a sign and without a leading zero (``0`` alone is the
