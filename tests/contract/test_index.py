@@ -5,8 +5,10 @@ from .client import Client
 
 
 def test_buy_from_a_seller_the_index_names(market):
-    _, sellerId, sellerPort = market.node(
+    daemon, sellerId, sellerPort = market.node(
         "--discovery", "index", "--role", "seller", "--sell", "apple=1")
+    # Its first register acknowledged, the index names the seller.
+    daemon.waitFor(r"the tracker.s index lists apple")
     client = Client(market.trackerPort, "index")
     try:
         client.register()

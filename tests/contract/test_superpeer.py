@@ -2,43 +2,45 @@
 (port 0). It registers with the tracker as a leaf, links to the
 super-peer the tracker names (`purpose: "leaf"`), registers an empty
 inventory (which §18 allows, and needs not: another leaf queries
-unregistered), asks `leafQuery` until the seller leaf is named in
+unregistered), asks `leafQuery` once the super-peer has checked the
+seller leaf's address (its log says so), finds the seller named in
 `leafHits`, checks its record (§11a), and buys from it over a direct
 link (§6, §11), with `ask` after a lost answer."""
 
 import os
-import time
 
 import pytest
 
-from .client import WAIT, Client, ofType
+from .client import Client, ofType
 from .direct import buyNamed, fetchChecked
 from .wire import checkRecord
 
 
-def leafQuery(client, superpeer, item, timeout=WAIT):
-    """§18 "Querying": ask until the super-peer names a seller; each
-    seller's record is checked as §11a says. Returns the sellers."""
+def leafQuery(client, superpeer, item):
+    """§18 "Querying": ask the super-peer which sellers it names (the
+    test first waits until it lists the seller); each seller's record is
+    checked as §11a says. Returns the sellers."""
     conn = client.links[superpeer]
-    deadline = time.monotonic() + timeout
-    while True:
-        queryId = int.from_bytes(os.urandom(8), "big") >> 1 or 1
-        conn.send({"type": "leafQuery", "id": queryId, "item": item})
-        hits = conn.waitFor(ofType("leafHits", id=queryId))
-        assert hits["item"] == item, hits
-        for seller in hits["sellers"]:
-            assert seller["id"] != client.me.id and seller["port"] != 0, seller
-            checkRecord(seller["record"], seller["id"], item)
-        if hits["sellers"]:
-            return hits["sellers"]
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the super-peer names no seller of {item!r}")
-        time.sleep(0.2)
+    queryId = int.from_bytes(os.urandom(8), "big") >> 1 or 1
+    conn.send({"type": "leafQuery", "id": queryId, "item": item})
+    hits = conn.waitFor(ofType("leafHits", id=queryId))
+    assert hits["item"] == item, hits
+    for seller in hits["sellers"]:
+        assert seller["id"] != client.me.id and seller["port"] != 0, seller
+        checkRecord(seller["record"], seller["id"], item)
+    return hits["sellers"]
+
+
+def superAndSeller(market, *selling):
+    """A super-peer and a leaf selling, once the super-peer has checked
+    the leaf's address and lists its items (§18 "The address check")."""
+    superpeer, _, _ = market.node("--discovery", "superpeer", "--super")
+    _, sellerId, _ = market.node("--discovery", "superpeer", "--role", "seller", *selling)
+    superpeer.waitFor(rf"leaf {sellerId[:8]} listens at \S+ as it said: listing")
 
 
 def test_leaf_buys_from_a_seller_its_superpeer_names(market):
-    market.node("--discovery", "superpeer", "--super")
-    market.node("--discovery", "superpeer", "--role", "seller", "--sell", "apple=1")
+    superAndSeller(market, "--sell", "apple=1")
     client = Client(market.trackerPort, "superpeer")
     try:
         client.register(super=False)
@@ -76,8 +78,7 @@ def test_leaf_buys_and_fetches_a_file(market, tmp_path):
     shared = tmp_path / "shared"
     shared.mkdir()
     (shared / "song.ogg").write_bytes(content)
-    market.node("--discovery", "superpeer", "--super")
-    market.node("--discovery", "superpeer", "--role", "seller", "--share", str(shared))
+    superAndSeller(market, "--share", str(shared))
     client = Client(market.trackerPort, "superpeer")
     try:
         client.register(super=False)

@@ -13,6 +13,7 @@ simulator runs both schemes side by side.
 import random
 
 from twisted.internet.testing import StringTransport
+from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.build import plugScheme, plugMembership
@@ -181,6 +182,21 @@ class IndexSellingTests(TrackerSessionCase):
         feed(link, indexmsg.Ack("pear"), indexmsg.Listing({"pear": 2}))
         self.assertEqual(sent(link), [])
         self.assertFalse(link.closing)
+
+    def test_theFirstAckOfAnItemSaysItIsListed(self):
+        """Once an item's register is acknowledged, a line says so, once
+        (a renewal's ack says nothing more); a new tracker's ack says it
+        again; an ack of an item not in stock says nothing."""
+        Seller(flooded(self.node), {"pear": 2})
+        lines = []
+        self.patch(IndexDiscovery, "log",
+                   Logger(observer=lambda event: lines.append(formatEvent(event))))
+        link = self.register()
+        feed(link, indexmsg.Ack("pear"), indexmsg.Ack("pear"), indexmsg.Ack("fig"))
+        self.assertEqual(lines, ["the tracker's index lists pear"])
+        closeLink(link)
+        feed(self.register(), indexmsg.Ack("pear"))
+        self.assertEqual(lines, ["the tracker's index lists pear"] * 2)
 
     def test_unregistersAnItemThatSellsOut(self):
         Seller(flooded(self.node), {"pear": 2, "fig": 1})

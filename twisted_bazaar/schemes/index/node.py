@@ -48,6 +48,9 @@ class IndexDiscovery(Service, NodeObserver):
         self.node = node
         self.shops = []
         self.registered = set()
+        #: Items the current tracker acknowledged (so lists: a buyer's
+        #: lookup names this seller), each said once in the log.
+        self.listed = set()
         #: item -> the L{_Lookup} waiting for a found.
         self._lookups = {}
         #: item -> when its last lookup went out, for pacing.
@@ -79,6 +82,7 @@ class IndexDiscovery(Service, NodeObserver):
             self._renewLater()
         elif not in_stock and item in self.registered:
             self.registered.discard(item)
+            self.listed.discard(item)
             self._send(Unregister(item))
 
     def trackerRegistered(self):
@@ -87,6 +91,7 @@ class IndexDiscovery(Service, NodeObserver):
         for kind, handler in ((Found, self._found), (Ack, self._acked),
                               (Listing, self._listed)):
             membership.handle(kind, handler)
+        self.listed.clear()
         for item in sorted(self.registered):
             self._register(item)
 
@@ -203,7 +208,12 @@ class IndexDiscovery(Service, NodeObserver):
         self._answer(message.item, message.sellers)
 
     def _acked(self, message):
-        pass
+        """A register taken (or an unregister): the first ack of an item
+        in stock says, once, that buyers' lookups now name this seller."""
+        item = message.item
+        if item in self.registered and item not in self.listed:
+            self.listed.add(item)
+            self.log.info("the tracker's index lists {item}", item=item)
 
     def _listed(self, message):
         self.log.info("on offer: {items}", items=message.items)
