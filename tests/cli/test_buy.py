@@ -66,6 +66,13 @@ class OneShotHelpers:
         buy.run().addBoth(outcome.append)
         return buy, outcome
 
+    def why(self, outcome):
+        """The reason the buy failed with: its one outcome must be a
+        L{ClientError}."""
+        [failure] = outcome
+        failure.trap(ClientError)
+        return str(failure.value)
+
     def assertNothingLeft(self, buy):
         """The one-shot buyer's node is stopped, with no timer and no
         connection left."""
@@ -100,9 +107,7 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.market.addNode(seller={"stock": {"pear": 3}})
         buy, outcome = self.oneShot(deadline=10)
         self.market.run(30)
-        [failure] = outcome
-        failure.trap(ClientError)
-        self.assertEqual(str(failure.value),
+        self.assertEqual(self.why(outcome),
                          "bought 0 of 1 apple within 10 s: no seller offered it "
                          "(3 searches found nothing)")
         self.assertNothingLeft(buy)
@@ -111,9 +116,7 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         """No tracker where it was told: it says it never registered."""
         buy, outcome = self.oneShot(deadline=5, tracker_port=1)
         self.market.run(10)
-        [failure] = outcome
-        failure.trap(ClientError)
-        self.assertEqual(str(failure.value),
+        self.assertEqual(self.why(outcome),
                          "bought 0 of 1 apple within 5 s: never registered with "
                          "the tracker at tracker:7700")
         self.assertNothingLeft(buy)
@@ -190,9 +193,7 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         with open(self.downloads, "wb"):
             self.addCleanup(os.remove, self.downloads)
         self.market.run(60)
-        [failure] = outcome
-        failure.trap(ClientError)
-        self.assertRegex(str(failure.value), r"^cannot download big\.bin: cannot "
+        self.assertRegex(self.why(outcome), r"^cannot download big\.bin: cannot "
                          r"create .*\.part: Not a directory$")
         self.assertNothingLeft(buy)
 
@@ -211,8 +212,6 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.market.run(14)
         self.assertEqual(outcome, [])
         self.market.run(30)
-        [failure] = outcome
-        failure.trap(ClientError)
-        self.assertRegex(str(failure.value), r"^cannot download big\.bin: no piece "
+        self.assertRegex(self.why(outcome), r"^cannot download big\.bin: no piece "
                          r"came for 15 s \(--download-give-up\): ")
         self.assertNothingLeft(buy)
