@@ -4,8 +4,10 @@ as child processes, for the demo and the end-to-end tests.
 
 No reactor here: each daemon is a plain subprocess whose output a background
 thread reads line by line, so a caller can wait for a log line that matches a
-pattern, with a timeout, instead of sleeping.  Every address is on loopback
-and every port is chosen by the kernel (``tcp:0``), so runs never collide.
+pattern, or for any condition over several daemons' logs, with a timeout,
+instead of sleeping: the wait blocks until a line comes.  Every address is
+on loopback and every port is chosen by the kernel (``tcp:0``), so runs
+never collide.
 """
 
 import os
@@ -78,20 +80,26 @@ class Daemon:
     @ivar lines: every log line so far, without line ends.
     """
 
-    def __init__(self, name, args, cwd, onLine=None, wrapper=()):
+    def __init__(self, name, args, cwd, onLine=None, wrapper=(), spawn=subprocess.Popen):
         """
         @param onLine: called as ``onLine(daemon, line)`` from the reader
             thread for every line as it arrives; it must not raise.
         @param wrapper: a command that runs twistd, e.g. ``("ip", "netns",
             "exec", "ns1")``; none by default.
+        @param spawn: what starts the process (L{subprocess.Popen}'s
+            signature); a fake process in the unit tests of the waits.
         """
         self.name = name
         self.args = list(args)
         self.lines = []
         self._on_line = onLine
-        self._changed = threading.Condition()
+        #: Guards lines, _ended and _waiters, which the reader thread changes.
+        self._lock = threading.Lock()
         self._ended = False
-        self.process = subprocess.Popen(
+        #: threading.Events of the waits on this daemon (L{waitUntil}),
+        #: each set whenever a line arrives or the output ends.
+        self._waiters = set()
+        self.process = spawn(
             [*wrapper, twistdPath(), "-n", *self.args], cwd=cwd, env=_environment(),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, encoding="utf-8", errors="replace", start_new_session=True)
@@ -102,20 +110,32 @@ class Daemon:
     def _read(self):
         for line in self.process.stdout:
             line = line.rstrip("\n")
-            with self._changed:
+            with self._lock:
                 self.lines.append(line)
-                self._changed.notify_all()
+                self._wake()
             if self._on_line is not None:
                 self._on_line(self, line)
-        with self._changed:
+        with self._lock:
             self._ended = True
-            self._changed.notify_all()
+            self._wake()
+
+    def _wake(self):
+        """Tell every wait that the log changed (with the lock held)."""
+        for news in self._waiters:
+            news.set()
 
     # -- reading the log ---------------------------------------------------
 
+    @property
+    def ended(self):
+        """True once the daemon's output has ended: no line will come."""
+        with self._lock:
+            return self._ended
+
     def waitFor(self, pattern, timeout=DEFAULT_TIMEOUT, what=None):
         """
-        Wait until a log line, old or new, matches the regex.
+        Wait until a log line, old or new, matches the regex (each line is
+        read once, as it comes: see L{waitUntil}).
 
         @param what: the awaited line as a reader would put it, for the
             error message (default: the pattern).
@@ -124,31 +144,21 @@ class Daemon:
             first; the message names the daemon and shows its last lines.
         """
         regex = re.compile(pattern)
-        what = what or repr(regex.pattern)
-        deadline = time.monotonic() + timeout
         checked = 0
-        with self._changed:
-            while True:
-                for line in self.lines[checked:]:
-                    match = regex.search(line)
-                    if match:
-                        return match
-                checked = len(self.lines)
-                if self._ended:
-                    self.process.wait()
-                    raise DaemonError(self._failure(
-                        f"exited with code {self.process.returncode} before "
-                        f"logging {what}"))
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise DaemonError(self._failure(
-                        f"did not log {what} within {timeout:g} s"))
-                self._changed.wait(left)
+
+        def found():
+            nonlocal checked
+            with self._lock:
+                new = self.lines[checked:]
+            checked += len(new)
+            return next((match for match in map(regex.search, new) if match), None)
+
+        return waitUntil([self], found, timeout, what or repr(regex.pattern))
 
     def matches(self, pattern):
         """Every match of the regex in the log so far, in order."""
         regex = re.compile(pattern)
-        with self._changed:
+        with self._lock:
             found = [regex.search(line) for line in self.lines]
         return [match for match in found if match]
 
@@ -158,12 +168,20 @@ class Daemon:
 
     def tail(self, count=15):
         """The last lines of the log, indented, for error messages."""
-        with self._changed:
+        with self._lock:
             last = self.lines[-count:]
         return "\n".join("    " + line for line in last) or "    (no output)"
 
     def _failure(self, what):
         return f"{self.name} {what}; its last lines:\n{self.tail()}"
+
+    def _watch(self, news):
+        with self._lock:
+            self._waiters.add(news)
+
+    def _unwatch(self, news):
+        with self._lock:
+            self._waiters.discard(news)
 
     # -- stopping --------------------------------------------------------------
 
@@ -189,6 +207,88 @@ class Daemon:
     def exitedCleanly(self):
         """True once the daemon has shut down in good order on SIGTERM."""
         return self.process.poll() == TERMINATED and bool(self.matches(SHUT_DOWN))
+
+
+def waitUntil(daemons, condition, timeout=DEFAULT_TIMEOUT, what="the awaited lines"):
+    """
+    Wait until C{condition()} is true: it is asked at once, then again
+    each time one of the daemons logs a line or its output ends (it reads
+    their logs: L{Daemon.matches}, L{Daemon.lines}).  Nothing sleeps: the
+    caller blocks until a line comes, so a line is seen as soon as it is
+    read, and an idle wait costs nothing.
+
+    @param what: what the condition awaits, for the error message.
+    @return: what C{condition()} returned.
+    @raise DaemonError: on timeout, or once every daemon's output has
+        ended with the condition still false; the message shows each
+        daemon's last lines.
+    """
+    daemons = list(daemons)
+    news = threading.Event()
+    for daemon in daemons:
+        daemon._watch(news)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            news.clear()
+            # Looked at before the condition: if every output had ended
+            # by now, the condition sees every line there will be.
+            ended = all(daemon.ended for daemon in daemons)
+            value = condition()
+            if value:
+                return value
+            if ended:
+                raise DaemonError(_ended(daemons, what))
+            left = deadline - time.monotonic()
+            if left <= 0 or not news.wait(left):
+                raise DaemonError(_late(daemons, what, timeout))
+    finally:
+        for daemon in daemons:
+            daemon._unwatch(news)
+
+
+def waitForAny(daemons, pattern, timeout=DEFAULT_TIMEOUT, what=None):
+    """
+    Wait until one of the daemons has logged a line, old or new, that
+    matches the regex (see L{waitUntil}).
+
+    @return: (the daemon, the first C{re.Match} in its log); the first
+        daemon in the order given, if several have logged one.
+    """
+    daemons = list(daemons)
+    regex = re.compile(pattern)
+
+    def found():
+        for daemon in daemons:
+            matches = daemon.matches(regex)
+            if matches:
+                return daemon, matches[0]
+        return None
+
+    return waitUntil(daemons, found, timeout, what or repr(regex.pattern))
+
+
+def _ended(daemons, what):
+    """Why a wait failed: every daemon's output ended."""
+    for daemon in daemons:
+        daemon.process.wait()
+    if len(daemons) == 1:
+        [daemon] = daemons
+        return daemon._failure(f"exited with code {daemon.process.returncode} before "
+                               f"logging {what}")
+    return f"every daemon exited before one logged {what}; " + _tails(daemons)
+
+
+def _late(daemons, what, timeout):
+    """Why a wait failed: the timeout passed."""
+    if len(daemons) == 1:
+        return daemons[0]._failure(f"did not log {what} within {timeout:g} s")
+    return f"no daemon logged {what} within {timeout:g} s; " + _tails(daemons)
+
+
+def _tails(daemons):
+    return "their last lines:\n" + "\n".join(f"  {daemon.name}:\n{daemon.tail()}"
+                                             for daemon in daemons)
 
 
 class LiveMarket:

@@ -1,0 +1,4 @@
+"""
+Tests of twisted_bazaar.testing's helpers that need neither a network nor
+a child process.
+"""
