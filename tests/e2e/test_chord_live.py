@@ -9,7 +9,8 @@ repair the ring), and a new node joins and buys both items: the lookups
 still find their sellers.
 
 Periods are options, short here so the test runs in seconds; every wait
-is on a log line, bounded by a generous timeout.
+is on a log line (blocking until one comes: nothing sleeps), bounded by a
+generous timeout.
 """
 
 import os
@@ -22,7 +23,7 @@ from tests.e2e.helpers import startMarket
 from twisted_bazaar.wire.ids import parseWireId, shortId
 from twisted_bazaar.identity.keys import KEY_FILE, Identity
 from twisted_bazaar.schemes.chord.ring import keyOf, place
-from twisted_bazaar.testing.daemons import nodeId
+from twisted_bazaar.testing.daemons import nodeId, waitForAny, waitUntil
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -37,7 +38,6 @@ FAST = ["--discovery", "chord", "--chord-stabilize", "0.25", "--chord-ping", str
         "--chord-missed", str(MISSED), "--chord-fix-fingers", "0.2",
         "--chord-refresh", "5", "--chord-expiry", "20", "--chord-probe", "2",
         "--chord-lookup-timeout", "2", "--chord-max-period", "2"]
-POLL = 0.05
 #: Two items per seller, so that some record is held by a node that does
 #: not sell it.
 STOCK = {"apple": "apricot", "pear": "peach", "fig": "date", "plum": "prune",
@@ -63,30 +63,10 @@ def holderOf(ids, item):
     return next((node for node in ring if position(node) >= key), ring[0])
 
 
-def until(condition, timeout):
-    """Poll condition every POLL seconds (it reads logs, which many
-    threads fill) until it holds; False if it still does not after
-    timeout."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(POLL)
-    return True
-
-
 def predecessorOf(daemon):
     """The predecessor a node logged last, or None."""
     said = daemon.matches(r"ring neighbours: predecessor (\w+),")
     return said[-1][1] if said and said[-1][1] != "none" else None
-
-
-def firstToLog(daemons, pattern, timeout):
-    """The first of daemons to log a line matching pattern, or None."""
-    found = []
-    until(lambda: found.extend(d for d in daemons if d.matches(pattern)) or found,
-          timeout)
-    return found[0] if found else None
 
 
 class LiveChordTests(SynchronousTestCase):
@@ -154,16 +134,15 @@ class LiveChordTests(SynchronousTestCase):
         # ring has settled round it: its pings are watched.
         ring = sorted(ids, key=place)
         after = ring[(ring.index(victim) + 1) % len(ids)]
-        self.assertTrue(until(lambda: predecessorOf(daemons[after]) == shortId(victim),
-                              TIMEOUT),
-                        daemons[after].tail())
+        successor = daemons[after]
+        waitUntil([successor], lambda: predecessorOf(successor) == shortId(victim), TIMEOUT,
+                  f"'ring neighbours: predecessor {shortId(victim)}' as its latest")
         killed = daemons.pop(victim)
         killed.process.kill()
         killed_at = time.monotonic()
         killed.finish()
         pattern = rf"node {shortId(victim)} missed {MISSED} pings: dead"
-        watcher = firstToLog(daemons.values(), pattern, TIMEOUT)
-        self.assertIsNotNone(watcher, f"nobody declared node {victim} dead")
+        waitForAny(daemons.values(), pattern, TIMEOUT)
         # Generous: the daemons share two cores with the test run.
         self.assertLess(time.monotonic() - killed_at, DETECTION + 5.0)
 

@@ -53,7 +53,6 @@ smaller number must be as shown, but ``N searches`` stands for any count
 (and its noun singular or plural); a line ``…`` stands for any lines.
 """
 
-import json
 import os
 import re
 import shutil
@@ -61,12 +60,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import Daemon, nodeId
+from twisted_bazaar.testing.daemons import Daemon, DaemonError, nodeId, waitForAny
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ("README.md", "docs/running.md")
@@ -252,16 +250,6 @@ class Run:
         nodeId(daemon, TIMEOUT)
         return daemon
 
-    def logged(self, regex):
-        """Wait until one of the daemons has logged a line that matches;
-        False after TIMEOUT seconds."""
-        deadline = time.monotonic() + TIMEOUT
-        while not any(daemon.matches(regex) for daemon in self.daemons):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        return True
-
     def shell(self, line):
         """A ``mkdir`` or ``cp`` line, run in the folder."""
         result = subprocess.run(line, shell=True, cwd=self.folder, capture_output=True,
@@ -341,9 +329,10 @@ class DocCommandTests(SynchronousTestCase):
                 else:
                     run.start(line)
             for phrase in expect:
-                self.assertTrue(run.logged(pattern(phrase)),
-                                f"{block}: no daemon logged `{phrase}` within "
-                                f"{TIMEOUT:g} s")
+                try:
+                    waitForAny(run.daemons, pattern(phrase), TIMEOUT, f"`{phrase}`")
+                except DaemonError as e:
+                    self.fail(f"{block}: {e}")
         elif kind == "log":
             [(line, shown)] = sessions(block.lines)
             command, _, through = line.partition(" | ")
