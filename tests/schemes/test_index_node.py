@@ -198,6 +198,62 @@ class IndexSellingTests(TrackerSessionCase):
         feed(self.register(), indexmsg.Ack("pear"))
         self.assertEqual(lines, ["the tracker's index lists pear"] * 2)
 
+    def logged(self):
+        lines = []
+        self.patch(IndexDiscovery, "log",
+                   Logger(observer=lambda event: lines.append(formatEvent(event))))
+        return lines
+
+    def test_theAckOfAnUnregisterSaysItIsNoLongerListed(self):
+        """An item that sold out is no longer listed once the tracker
+        acknowledges its unregister, not before; said once."""
+        lines = self.logged()
+        shop = StaticShop(pear=1)
+        link = self.register()
+        self.index.advertise(shop)
+        feed(link, indexmsg.Ack("pear"))
+        shop.stock["pear"] = 0
+        self.index.stockChanged("pear", 0)
+        self.assertEqual(said(link), [("register", "pear"), ("unregister", "pear")])
+        self.assertEqual(lines, ["the tracker's index lists pear"])
+        feed(link, indexmsg.Ack("pear"))
+        self.assertEqual(lines, ["the tracker's index lists pear",
+                                 "the tracker's index no longer lists pear"])
+        feed(link, indexmsg.Ack("pear"))
+        self.assertEqual(len(lines), 2)
+
+    def test_onlyTheAckOfTheLastRequestTells(self):
+        """Acks come in the order of the requests: while a later register
+        or unregister of the item is unacknowledged, an ack says nothing."""
+        lines = self.logged()
+        shop = StaticShop(pear=1)
+        self.index.startService()
+        self.addCleanup(self.index.stopService)
+        link = self.register()
+        self.index.advertise(shop)
+        feed(link, indexmsg.Ack("pear"))
+        # A renewal's register, then the item sells out: the renewal's ack
+        # comes before the unregister is taken.
+        self.clock.advance(self.index.book.renewal)
+        shop.stock["pear"] = 0
+        self.index.stockChanged("pear", 0)
+        self.assertEqual(said(link), [("register", "pear"), ("register", "pear"),
+                                      ("unregister", "pear")])
+        feed(link, indexmsg.Ack("pear"))
+        self.assertEqual(lines, ["the tracker's index lists pear"])
+        feed(link, indexmsg.Ack("pear"))
+        self.assertEqual(lines, ["the tracker's index lists pear",
+                                 "the tracker's index no longer lists pear"])
+        # Back in stock: its register is not taken before a new tracker
+        # hears it again, and that one owes nothing the last one did.
+        shop.stock["pear"] = 1
+        self.index.stockChanged("pear", 1)
+        closeLink(link)
+        again = self.register()
+        self.assertEqual(said(again), [("register", "pear")])
+        feed(again, indexmsg.Ack("pear"))
+        self.assertEqual(lines[2:], ["the tracker's index lists pear"])
+
     def test_unregistersAnItemThatSellsOut(self):
         Seller(flooded(self.node), {"pear": 2, "fig": 1})
         link = self.register()

@@ -9,6 +9,8 @@ A seller registers its items again (with records signed anew) every half
 of a record's validity, so that the records the tracker hands out live.
 """
 
+from collections import Counter
+
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -51,6 +53,10 @@ class IndexDiscovery(Service, NodeObserver):
         #: Items the current tracker acknowledged (so lists: a buyer's
         #: lookup names this seller), each said once in the log.
         self.listed = set()
+        #: item -> registers and unregisters of it sent to the current
+        #: tracker and not yet acknowledged: its acks come in order, so
+        #: the index is as this node last asked once none is left.
+        self._unacked = Counter()
         #: item -> the L{_Lookup} waiting for a found.
         self._lookups = {}
         #: item -> when its last lookup went out, for pacing.
@@ -64,7 +70,10 @@ class IndexDiscovery(Service, NodeObserver):
         return self.node.membership
 
     def _send(self, message):
-        return self.canFind() and self.membership.send(message)
+        sent = self.canFind() and self.membership.send(message)
+        if sent and type(message) in (Register, Unregister):
+            self._unacked[message.item] += 1
+        return sent
 
     # -- selling ---------------------------------------------------------------
 
@@ -82,7 +91,6 @@ class IndexDiscovery(Service, NodeObserver):
             self._renewLater()
         elif not in_stock and item in self.registered:
             self.registered.discard(item)
-            self.listed.discard(item)
             self._send(Unregister(item))
 
     def trackerRegistered(self):
@@ -92,6 +100,7 @@ class IndexDiscovery(Service, NodeObserver):
                               (Listing, self._listed)):
             membership.handle(kind, handler)
         self.listed.clear()
+        self._unacked.clear()
         for item in sorted(self.registered):
             self._register(item)
 
@@ -208,12 +217,21 @@ class IndexDiscovery(Service, NodeObserver):
         self._answer(message.item, message.sellers)
 
     def _acked(self, message):
-        """A register taken (or an unregister): the first ack of an item
-        in stock says, once, that buyers' lookups now name this seller."""
+        """A register or an unregister taken.  Once the last one sent of an
+        item is, the log says, once, that buyers' lookups now name this
+        seller for it (the first ack of an item in stock), or no longer
+        do (the ack of its unregister, once it ran out)."""
         item = message.item
+        if self._unacked[item] > 1:
+            self._unacked[item] -= 1
+            return
+        self._unacked.pop(item, None)
         if item in self.registered and item not in self.listed:
             self.listed.add(item)
             self.log.info("the tracker's index lists {item}", item=item)
+        elif item not in self.registered and item in self.listed:
+            self.listed.discard(item)
+            self.log.info("the tracker's index no longer lists {item}", item=item)
 
     def _listed(self, message):
         self.log.info("on offer: {items}", items=message.items)
