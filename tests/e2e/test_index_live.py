@@ -7,25 +7,27 @@ test_raw_client): the client sees both sellers in ``found`` and every item
 in ``listing``; a buyer buys three pears from both sellers; a seller killed
 with ``kill -9`` drops out of the index at once.
 
-Waits are on log lines or on the tracker's answers, each bounded; the only
-sleep is the short pause between two polling lookups.
+Each question to the tracker is asked once, after the log line that makes
+its answer ready: the tracker checked a seller's address, a seller's items
+are listed or no longer (its register or unregister acknowledged), a
+seller left.  The one wait on the clock is the tracker's own: it answers
+``list`` from a listing built up to LISTING_TTL ago.
 """
 
 import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import nodeAddress, startMarket
+from tests.e2e.helpers import nodeAddress, short, startMarket
 from tests.e2e.test_raw_client import RawClient
 from tests.e2e.test_records_live import recordVerified
-from tests.e2e.helpers import short
+from twisted_bazaar.schemes.index.tracker import LISTING_TTL
+from twisted_bazaar.testing.daemons import waitForAny
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
-#: Seconds the index may take to reflect a change (a registration, a sale,
-#: a death), and the pause between two lookups while waiting for it.
-SETTLE = 5.0
-POLL_INTERVAL = 0.1
+LISTS = r"the tracker's index lists {}$"
+NO_LONGER_LISTS = r"the tracker's index no longer lists {}$"
 
 
 class LiveIndexTests(SynchronousTestCase):
@@ -41,8 +43,10 @@ class LiveIndexTests(SynchronousTestCase):
         return self.market.startNode(name, *args)
 
     def foundEntry(self, daemon):
-        """What the tracker should say about a node: {id, host, port}."""
+        """What the tracker should say about a node, once it has checked
+        its address: {id, host, port}."""
         ident, port = nodeAddress(daemon, TIMEOUT)
+        self.market.waitIntroduced(ident, TIMEOUT)
         return {"id": ident, "host": "127.0.0.1", "port": port}
 
     def joinTracker(self):
@@ -51,25 +55,8 @@ class LiveIndexTests(SynchronousTestCase):
         client.send("thisisme", id="", port=0, host="")
         you = client.receive()
         self.assertEqual((you["type"], you["port"]), ("thisisyou", 0))
+        self.listed_at = None
         return client
-
-    def until(self, ask, wanted, what):
-        """Ask until wanted(answer) holds, for SETTLE seconds at most (the
-        tracker lists only checked sellers, and answers list from a
-        listing up to a second old); return the answer."""
-        deadline = time.monotonic() + SETTLE
-        while True:
-            answer = ask()
-            if wanted(answer):
-                return answer
-            if time.monotonic() > deadline:
-                self.fail(f"after {SETTLE:g} s the index still says {answer}, "
-                          f"not {what}")
-            time.sleep(POLL_INTERVAL)
-
-    def lookupUntil(self, client, item, wanted, what):
-        """Look item up until wanted(sellers) holds; return the sellers."""
-        return self.until(lambda: self.lookup(client, item), wanted, what)
 
     def lookup(self, client, item):
         """The {id, host, port} of each seller found, once its record is
@@ -85,30 +72,37 @@ class LiveIndexTests(SynchronousTestCase):
             sellers.append(seller)
         return sellers
 
-    def listingIs(self, client, items):
-        """The listing comes to be items."""
-        self.until(lambda: self.listing(client), lambda answer: answer == items,
-                   items)
-
     def listing(self, client):
+        """What is on offer now.  The tracker answers ``list`` from a
+        listing it built up to LISTING_TTL seconds ago by its clock (the
+        machine's, as here), and no line says when one is built anew: a
+        deadline the tracker judges, so this waits for it, for at most
+        LISTING_TTL and only when a listing was received within it."""
+        if self.listed_at is not None:
+            left = self.listed_at + LISTING_TTL - time.time()
+            while left > 0:
+                time.sleep(left)
+                left = self.listed_at + LISTING_TTL - time.time()
         client.send("list")
         answer = client.receive()
+        self.listed_at = time.time()
         self.assertEqual(answer["type"], "listing", answer)
         return answer["items"]
 
     def test_findBuyAndForget(self):
         pears = self.startSeller("seller-pears", "pear=2")
         figs = self.startSeller("seller-figs", "pear=2", "fig=1")
-        entries = {"pears": self.foundEntry(pears), "figs": self.foundEntry(figs)}
+        entries = {pears: self.foundEntry(pears), figs: self.foundEntry(figs)}
+        for daemon, item in ((pears, "pear"), (figs, "pear"), (figs, "fig")):
+            daemon.waitFor(LISTS.format(item), TIMEOUT)
         client = self.joinTracker()
 
         # Both sellers, with id, host and port, and every item on offer.
-        sellers = self.lookupUntil(client, "pear", lambda s: len(s) == 2,
-                                   "both sellers")
+        sellers = self.lookup(client, "pear")
         self.assertEqual(sorted(sellers, key=lambda s: s["id"]),
                          sorted(entries.values(), key=lambda s: s["id"]))
-        self.listingIs(client, {"fig": 1, "pear": 2})
-        self.assertEqual(self.lookupUntil(client, "plum", lambda s: True, "[]"), [])
+        self.assertEqual(self.listing(client), {"fig": 1, "pear": 2})
+        self.assertEqual(self.lookup(client, "plum"), [])
 
         # Three pears, bought from both sellers.
         buyer = self.market.startNode("buyer", "--discovery", "index", "--role",
@@ -118,19 +112,18 @@ class LiveIndexTests(SynchronousTestCase):
                   buyer.matches(r"bought (?:(\d+) )?pear from (\w+) \(\d of 3\)")]
         self.assertEqual(sum(units for units, _ in bought), 3, buyer.tail())
         self.assertEqual({seller for _, seller in bought},
-                         {short(entries["pears"]["id"]), short(entries["figs"]["id"])})
+                         {short(entries[pears]["id"]), short(entries[figs]["id"])})
 
         # One seller is out of pears and withdrew them; kill -9 the other.
-        [left] = self.lookupUntil(client, "pear", lambda s: len(s) == 1,
-                                  "one seller left")
-        self.listingIs(client, {"fig": 1, "pear": 1})
-        victim = pears if left == entries["pears"] else figs
-        self.assertEqual(left, self.foundEntry(victim))
+        soldout, _ = waitForAny([pears, figs], NO_LONGER_LISTS.format("pear"), TIMEOUT)
+        [victim] = {pears, figs} - {soldout}
+        self.assertEqual(self.lookup(client, "pear"), [entries[victim]])
+        self.assertEqual(self.listing(client), {"fig": 1, "pear": 1})
         victim.process.kill()
-        self.lookupUntil(client, "pear", lambda s: s == [], "nobody")
-        self.until(lambda: self.listing(client), lambda items: "pear" not in items,
-                   "no pear")
+        self.tracker.waitFor(rf"node {short(entries[victim]['id'])} left", TIMEOUT)
+        self.assertEqual(self.lookup(client, "pear"), [])
+        self.assertNotIn("pear", self.listing(client))
 
         for daemon in self.market.daemons:
-            self.assertEqual(daemon.problems(), [], daemon.name)
+            self.assertEqual(daemon.problems(), [], daemon.tail())
         self.assertIsNone(self.tracker.process.poll(), self.tracker.tail())
