@@ -140,6 +140,38 @@ class DoneTests(SynchronousTestCase):
         self.assertEqual(self.market.leftovers(node),
                          {"delayed_calls": [], "connections": []})
 
+    def test_aStallIsLoggedAsItBegins(self):
+        """The download says it stalled when its state becomes stalled,
+        STALLED seconds after its last verified piece, with the reason the
+        state gives; once."""
+        seller = self.addSeller(rate=4 * PIECE)
+        node, _ = self.addBuyer(download_give_up=60.0)
+        buyer = self.market.role(node, "buyer")
+        status = self.market.services[node].status
+        download = None
+        while download is None or download.have < 4 * PIECE:
+            self.market.run(0.05)
+            download = buyer.fetcher.downloads.get("big")
+        self.market.crash(seller)
+
+        def stalled():
+            return [formatEvent(event) for event in events
+                    if formatEvent(event).startswith("big: stalled")]
+
+        with capturedLogs() as events:
+            self.market.run(1)
+            self.market.run(download.progressAt + fetch.STALLED - download.clock.seconds()
+                            - 0.01)
+            self.assertEqual((stalled(), status.state().downloads[0][6]),
+                             ([], fetch.FETCHING))
+            self.market.run(0.02)
+            [row] = status.state().downloads
+            self.assertEqual(row[6], fetch.STALLED_STATE)
+            self.assertEqual(stalled(), [f"big: stalled, no piece for 10 s: {row[7]}"])
+            self.assertIn(f"seller {shortId(seller.id)}", row[7])
+            self.market.run(30)
+            self.assertEqual(len(stalled()), 1)
+
     def test_noProgressStartsTheGiveUpOver(self):
         """The bound is on time without a verified piece, not on the whole
         download: a slow download that keeps bringing pieces goes on."""

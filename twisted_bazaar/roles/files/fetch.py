@@ -130,6 +130,9 @@ class Download:
         #: Why no piece is coming, in words, until one does.
         self.problem = None
         self._patience = None
+        #: Says, once, that the download stalled: STALLED seconds after
+        #: the last verified piece (or the start).
+        self._stall = None
 
     # -- starting ------------------------------------------------------------------
 
@@ -144,6 +147,7 @@ class Download:
         if self.resumed:
             self.log.info("resuming the download of {name}", name=self.name)
         self._patience = self.clock.callLater(self.fetcher.give_up, self._giveUp)
+        self._watchStall()
         self.addSources(offers)
 
     def addSources(self, offers):
@@ -317,6 +321,8 @@ class Download:
         self.have = sum(self.assembly.pieceRange(piece)[1] for piece in have)
         for seller in self.fetcher.bad.get(self.sha256, ()):
             self.schedule.bad.add(seller)
+        # Described only now: a stall while describing is said from now on.
+        self._watchStall()
 
     # -- pieces ---------------------------------------------------------------------
 
@@ -400,6 +406,25 @@ class Download:
         self.problem = None
         if self._patience is not None and self._patience.active():
             self._patience.reset(self.fetcher.give_up)
+        self._watchStall()
+
+    def _watchStall(self):
+        """Say when the download stalls (its state becomes ``stalled``):
+        STALLED seconds after the last verified piece, or at once if that
+        time has passed."""
+        if self._stall is not None and self._stall.active():
+            self._stall.cancel()
+        delay = max(0.0, self.progressAt + STALLED - self.clock.seconds())
+        self._stall = self.clock.callLater(delay, self._stalled)
+
+    def _stalled(self):
+        self._stall = None
+        if self.stopped or self.schedule is None or self.schedule.finished:
+            # Still describing (said once it is described, if no piece
+            # came by then), or every piece is in.
+            return
+        self.log.info("{name}: stalled, no piece for {s:g} s{why}", name=self.name,
+                      s=STALLED, why=f": {self.problem}" if self.problem else "")
 
     def status(self):
         """
@@ -516,10 +541,10 @@ class Download:
         part file stays for a later resume."""
         self.stopped = True
         self._search.cancel()
-        for call in (self._look, self._patience):
+        for call in (self._look, self._patience, self._stall):
             if call is not None and call.active():
                 call.cancel()
-        self._look = self._patience = None
+        self._look = self._patience = self._stall = None
         for d in list(self._connecting.values()) + list(self._work):
             d.cancel()
         for seller in list(self.clients):
