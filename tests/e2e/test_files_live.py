@@ -324,15 +324,13 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         self.assertEqual(buyer.matches(r"all wants met"), [])
         seller.process.kill()
         seller.finish()
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            result = bazaar("--json", "node", f"127.0.0.1:{port}", timeout=TIMEOUT)
-            self.assertEqual(result.returncode, 0, result.stderr)
-            [download] = json.loads(result.stdout)["downloads"]
-            if download["state"] == "stalled":
-                break
-            self.assertLess(time.monotonic(), deadline, download)
-            time.sleep(0.5)
+        # Said as the state becomes stalled, 10 s after the last piece;
+        # --download-give-up leaves 5 s more to ask bazaar node, once.
+        buyer.waitFor(r"big\.bin: stalled, no piece for 10 s", TIMEOUT)
+        result = bazaar("--json", "node", f"127.0.0.1:{port}", timeout=TIMEOUT)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        [download] = json.loads(result.stdout)["downloads"]
+        self.assertEqual(download["state"], "stalled", download)
         self.assertEqual((download["name"], download["sha256"]), ("big.bin", self.sha))
         self.assertGreater(download["have"], 0)
         self.assertTrue(download["why"], download)
