@@ -134,8 +134,8 @@ class Daemon:
 
     def waitFor(self, pattern, timeout=DEFAULT_TIMEOUT, what=None):
         """
-        Wait until a log line, old or new, matches the regex (each line is
-        read once, as it comes: see L{waitUntil}).
+        Wait until a log line, old or new, matches the regex (see
+        L{waitForAny}).
 
         @param what: the awaited line as a reader would put it, for the
             error message (default: the pattern).
@@ -143,17 +143,7 @@ class Daemon:
         @raise DaemonError: on timeout, or when the daemon's output ends
             first; the message names the daemon and shows its last lines.
         """
-        regex = re.compile(pattern)
-        checked = 0
-
-        def found():
-            nonlocal checked
-            with self._lock:
-                new = self.lines[checked:]
-            checked += len(new)
-            return next((match for match in map(regex.search, new) if match), None)
-
-        return waitUntil([self], found, timeout, what or repr(regex.pattern))
+        return waitForAny([self], pattern, timeout, what)[1]
 
     def matches(self, pattern):
         """Every match of the regex in the log so far, in order."""
@@ -257,12 +247,18 @@ def waitForAny(daemons, pattern, timeout=DEFAULT_TIMEOUT, what=None):
     """
     daemons = list(daemons)
     regex = re.compile(pattern)
+    # Each line is looked at once, as it comes.
+    checked = dict.fromkeys(daemons, 0)
 
     def found():
         for daemon in daemons:
-            matches = daemon.matches(regex)
-            if matches:
-                return daemon, matches[0]
+            with daemon._lock:
+                new = daemon.lines[checked[daemon]:]
+            checked[daemon] += len(new)
+            for line in new:
+                match = regex.search(line)
+                if match:
+                    return daemon, match
         return None
 
     return waitUntil(daemons, found, timeout, what or repr(regex.pattern))
