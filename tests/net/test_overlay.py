@@ -683,21 +683,25 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertIs(self.node.links[self.peer.id], link)
         self.assertEqual(self.node.overlay.keyed[link], self.peer.key)
 
-    def test_oneRecordPerLink(self):
-        """The overlay keeps one record per link, through the handshake's
-        phases: the nonces go once it is established, the record once the
-        link is lost."""
+    def test_handshakeOnlyWhileItLasts(self):
+        """The overlay keeps a link's handshake while it lasts; once the
+        link is established, only the key its peer proved, on the link,
+        until the link is lost."""
+        overlay = self.node.overlay
         link, handshake, [answer] = self.knock()
-        state = self.node.overlay.states[link]
+        state = overlay.handshakes[link]
         self.assertEqual(state.phase, "proving")
-        self.assertIsNotNone(state.since)
+        self.assertIn(link, overlay.since)
+        self.assertIsNone(link.key)
         self.prove(link, handshake, answer)
         self.assertEqual(state.phase, "established")
-        self.assertEqual((state.nonce, state.hello, state.key),
-                         (None, None, self.peer.key))
+        self.assertEqual((state.nonce, state.hello), (None, None))
+        self.assertNotIn(link, overlay.handshakes)
+        self.assertEqual(link.key, self.peer.key)
         self.assertEqual(self.node.provenKey(link), self.peer.key)
         closeLink(link)
-        self.assertNotIn(link, self.node.overlay.states)
+        self.assertNotIn(link, overlay.since)
+        self.assertIsNone(link.key)
         self.assertIsNone(self.node.provenKey(link))
 
     def test_acceptorsProofNamesThePurpose(self):
@@ -784,7 +788,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
                           "with it names that key"))
         self.assertTrue(keyless.transport.disconnecting)
         self.assertNotIn(self.peer.id, self.node.links)
-        self.assertEqual(self.node.overlay.states[keyless].phase, "refused")
+        self.assertEqual(self.node.overlay.handshakes[keyless].phase, "refused")
         d = self.node.connectTo("10.0.0.9", 5000)
         outbound = self.node.connector.connectLast()
         sent(outbound)

@@ -125,6 +125,62 @@ class LinkSettings:
         self.writes = WriteBatch()
 
 
+class LinkContext:
+    """
+    What every link of one owner holds alike: the owner, its clock, link
+    settings, deadlines, write batch, recent-message log and peer log.
+
+    One object per owner, not seven slots per link: a simulation holds a
+    million link ends, and these were 56 bytes of each.
+    """
+
+    __slots__ = ("owner", "clock", "settings", "timers", "batch", "recent", "peer_log")
+
+    def __init__(self, owner, clock, settings, batch):
+        self.owner = owner
+        self.clock = clock
+        self.settings = settings
+        #: The deadlines of every link on this clock (see L{Keepalive}).
+        self.timers = deadlinesFor(clock)
+        #: The L{WriteBatch} these links coalesce their writes in, or None.
+        self.batch = batch
+        #: The owner's L{RecentMessages}, if it keeps one: told of each
+        #: message sent and received (keepalives aside).
+        self.recent = getattr(owner, "recent", None)
+        #: The owner's L{PeerLog}, if it keeps one: the lines a peer
+        #: causes go through it.
+        self.peer_log = getattr(owner, "peer_log", None)
+
+    def fits(self, owner, clock, settings, batch):
+        """Whether a link of owner on clock with settings (and batch) can
+        share this context: what it would read of them is what this holds."""
+        return (self.owner is owner and self.clock is clock
+                and self.settings is settings and self.batch is batch
+                and self.recent is getattr(owner, "recent", None)
+                and self.peer_log is getattr(owner, "peer_log", None))
+
+
+def contextFor(owner, clock, settings):
+    """
+    The L{LinkContext} of a new link of owner: the one its owner's last
+    link was given, if it still fits, else a new one (kept on the owner,
+    for the next link, when the owner takes attributes).
+    """
+    coalesce = settings.coalesce
+    if coalesce is None:
+        coalesce = IReactorFDSet.providedBy(clock)
+    batch = settings.writes if coalesce else None
+    context = getattr(owner, "linkContext", None)
+    if type(context) is LinkContext and context.fits(owner, clock, settings, batch):
+        return context
+    context = LinkContext(owner, clock, settings, batch)
+    try:
+        owner.linkContext = context
+    except AttributeError:
+        pass
+    return context
+
+
 class ILinkOwner(Interface):
     """
     What a L{Link} hands its connection's life and messages to: the
@@ -162,32 +218,30 @@ class Link(Keepalive):
     # process may hold hundreds of thousands of links (a simulation), and
     # the slots take a fifth of the room.  No base class has a dict either
     # (IProtocol is provided here, not inherited from Twisted's Protocol,
-    # whose instances have one: 40 bytes more a link end).
-    __slots__ = ("transport", "connected", "owner", "_recent", "clock", "settings",
-                 "_buffer", "_needed", "inbound", "peer_id", "payload", "closing",
+    # whose instances have one: 40 bytes more a link end).  What every
+    # link of an owner holds alike is in one L{LinkContext} they share.
+    __slots__ = ("transport", "connected", "_context",
+                 "_buffer", "_needed", "inbound", "peer_id", "key", "payload", "closing",
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
-                 "_deadline", "_timers", "_last_heard", "_nonce",
+                 "_deadline", "_due", "_last_heard", "_nonce",
                  "_errors", "_buckets", "_waiting", "_registered",
-                 "_dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
+                 "_dropped", "_pongs", "_held", "_held_size")
 
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
         self.connected = 0
-        self.owner = owner
-        #: The owner's L{RecentMessages}, if it keeps one: told of each
-        #: message sent and received (keepalives aside).
-        self._recent = getattr(owner, "recent", None)
-        #: The owner's L{PeerLog}, if it keeps one: the lines this peer
-        #: causes go through it.
-        self._peer_log = getattr(owner, "peer_log", None)
-        self.clock = clock
-        self.settings = settings
+        #: The owner, clock, settings, deadlines, write batch, recent
+        #: messages and peer log, shared with the owner's other links.
+        self._context = contextFor(owner, clock, settings)
         #: What is left of a frame not yet whole: None until a read ends
         #: within a frame (most links of a large simulation never do).
         self._buffer = None
         self._needed = 0
         self.inbound = inbound
         self.peer_id = None
+        #: The key the peer proved it holds in the handshake, if it proved
+        #: one (set by the owner once the link is established), else None.
+        self.key = None
         #: The bytes of the message the owner is handling, for relaying.
         self.payload = None
         self.closing = False
@@ -200,11 +254,10 @@ class Link(Keepalive):
         #: politely (None: never); set by the owner per purpose.
         self.idle_timeout = None
         self._last_traffic = 0.0
-        #: The link's one pending deadline: its handshake's, then its
-        #: next keepalive check's (see L{Keepalive}).
+        #: The handshake's deadline, until the peer is identified; then
+        #: when the next keepalive check is due (see L{Keepalive}).
         self._deadline = None
-        #: The deadlines of every link on this clock (see L{Keepalive}).
-        self._timers = deadlinesFor(clock)
+        self._due = None
         self._last_heard = 0.0
         self._nonce = 0
         # The containers below are made when first needed (an empty tuple
@@ -224,11 +277,21 @@ class Link(Keepalive):
         #: Frames held back during a burst, and their size.
         self._held = ()
         self._held_size = 0
-        coalesce = settings.coalesce
-        if coalesce is None:
-            coalesce = IReactorFDSet.providedBy(clock)
-        #: The L{WriteBatch} this link coalesces its writes in, or None.
-        self._batch = settings.writes if coalesce else None
+
+    @property
+    def owner(self):
+        """The L{ILinkOwner} this link hands its life and messages to."""
+        return self._context.owner
+
+    @property
+    def clock(self):
+        """The link's clock (an C{IReactorTime})."""
+        return self._context.clock
+
+    @property
+    def settings(self):
+        """The L{LinkSettings} of the link's process."""
+        return self._context.settings
 
     #: What Twisted's Protocol has, for whoever asks a protocol for it.
     factory = None
@@ -250,13 +313,13 @@ class Link(Keepalive):
             # Closed while still connecting (the node is stopping): hang up.
             self.transport.loseConnection()
             return
-        self._last_heard = self._last_traffic = self.clock.seconds()
+        self._last_heard = self._last_traffic = self._context.clock.seconds()
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
         self._registered = True
         self.startHandshakeClock()
-        self.owner.linkMade(self)
+        self._context.owner.linkMade(self)
 
     @property
     def dropped(self):
@@ -271,7 +334,7 @@ class Link(Keepalive):
         pongs, self._pongs = self._pongs, None
         for waiting in (pongs or {}).values():
             waiting.errback(reason)
-        self.owner.linkLost(self, reason)
+        self._context.owner.linkLost(self, reason)
 
     def close(self, reason=None, routine=False):
         """Flush what was written, then close.  Idempotent.
@@ -350,10 +413,11 @@ class Link(Keepalive):
         """
         logger = logger or self.log
         fields["peer"] = self.describe()
-        if self._peer_log is None:
+        peer_log = self._context.peer_log
+        if peer_log is None:
             logger.emit(level, format, **fields)
         else:
-            self._peer_log.emit(logger, level, groupOf(self), format, **fields)
+            peer_log.emit(logger, level, groupOf(self), format, **fields)
 
     # -- receiving ---------------------------------------------------------
 
@@ -363,7 +427,7 @@ class Link(Keepalive):
         batch, what is sent meanwhile goes out when the outermost read is
         done (see L{WriteBatch}).
         """
-        batch = self._batch
+        batch = self._context.batch
         if batch is None:
             self.readFrames(data)
             return
@@ -399,7 +463,7 @@ class Link(Keepalive):
             data = bytes(data)
         size = len(data)
         start = 0
-        limit = self.settings.frame_limit
+        limit = self._context.settings.frame_limit
         digits = digitsFor(limit)
         while start < size and not self.deaf:
             try:
@@ -433,7 +497,7 @@ class Link(Keepalive):
         try:
             message = wire.decode(data)
         except wire.ProtocolError as e:
-            if self.settings.verbose:
+            if self._context.settings.verbose:
                 self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
                               info=e.info)
             # Before the handshake is done, a refused message ends the
@@ -441,13 +505,14 @@ class Link(Keepalive):
             self.protocolError(e.code, e.info, answer=e.answerable,
                                close=self.peer_id is None)
             return
-        settings = self.settings
+        context = self._context
+        settings = context.settings
         traffic = settings.traffic
         if traffic is not None:
             traffic.messageReceived(message.TYPE, len(data))
         # Only a message that makes sense shows the peer is alive: garbage
         # must not keep a dead peer's link open.
-        now = self._last_heard = self.clock.seconds()
+        now = self._last_heard = context.clock.seconds()
         name = message.BUCKET
         if name is not None:
             buckets = self._buckets
@@ -484,11 +549,11 @@ class Link(Keepalive):
             # message would: a flood of well-formed errors is cut off.
             return
         self._last_traffic = now
-        recent = self._recent
+        recent = context.recent
         if recent is not None and self.purpose != STATUS:
             recent.note((now, IN, self.peer_id, message.TYPE))
         self.payload = data
-        self.owner.messageReceived(self, message)
+        context.owner.messageReceived(self, message)
         # Not kept past its handling: a quiet link would hold its last
         # message for as long as it lives.
         self.payload = None
@@ -550,7 +615,8 @@ class Link(Keepalive):
         """
         if self.closing or self.transport is None:
             return
-        settings = self.settings
+        context = self._context
+        settings = context.settings
         if len(payload) > settings.frame_limit:
             self.log.error("not sending {type} to {peer}: {size} bytes is over the "
                            "frame limit", type=kind, peer=self.describe(),
@@ -572,8 +638,8 @@ class Link(Keepalive):
                     settings.traffic.messageDropped("slow-reader", kind)
                 return
         if kind != "ping" and kind != "pong":
-            now = self._last_traffic = self.clock.seconds()
-            recent = self._recent
+            now = self._last_traffic = context.clock.seconds()
+            recent = context.recent
             if recent is not None and self.purpose != STATUS:
                 recent.note((now, OUT, self.peer_id, kind))
         stats = settings.stats
@@ -585,7 +651,7 @@ class Link(Keepalive):
         if settings.verbose:
             self.log.info("-> {peer} {message}", peer=self.describe(),
                           message=payload.decode("utf-8"))
-        batch = self._batch
+        batch = context.batch
         if batch is None or not batch.depth:
             self.transport.write(frame(payload))
             return
