@@ -398,7 +398,7 @@ class HandshakeTimeoutTests(SynchronousTestCase):
     def test_node(self):
         node = makeNode(NODE_ID, link=LinkSettings(ping_interval=0))
         self.assertEveryPreludeTimesOut(OverlayFactory(node), node.clock)
-        self.assertEqual(node.overlay.pending, set())
+        self.assertEqual(node.overlay.pending, {})
 
     def test_tracker(self):
         clock = Clock()

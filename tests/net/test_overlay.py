@@ -54,7 +54,7 @@ class HandshakeTests(SynchronousTestCase):
         feed(link, wire.ThisIsMe(7, 5007, "10.0.0.7"))
         self.assertEqual(sent(link), [ME])
         self.assertEqual(self.node.links, {7: link})
-        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.pending, {})
         self.assertEqual(self.node.overlay.addresses[7], ("10.0.0.7", 5007))
         self.assertEqual(self.node.pathTo(7), (1, 7))
         self.assertEqual(self.recorder.events, [("linkAdded", 7)])
@@ -103,7 +103,7 @@ class HandshakeTests(SynchronousTestCase):
         link = openLink(node)
         self.assertEqual(codes(sent(link)), ["notiy"])
         self.assertTrue(link.transport.disconnecting)
-        self.assertEqual(node.overlay.pending, set())
+        self.assertEqual(node.overlay.pending, {})
 
     def test_ownIdGetsWtf(self):
         """A peer claiming this node's own id is refused with wtf."""
@@ -132,7 +132,7 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(codes(sent(link)), ["notim"])
         self.assertTrue(link.transport.disconnecting)
         closeLink(link)
-        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.pending, {})
 
     def test_handshakeStopsTheNotimTimer(self):
         """A link that introduced itself in time is never told notim."""
@@ -183,7 +183,7 @@ class ConnectToTests(SynchronousTestCase):
         d = self.node.connectTo("10.0.0.7", 5007)
         self.node.connector.failLast(ConnectionRefusedError())
         self.failureResultOf(d, NotConnected)
-        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.pending, {})
 
     def test_refusedHandshake(self):
         """A peer that closes before saying thisisme fails the connect."""
@@ -192,7 +192,7 @@ class ConnectToTests(SynchronousTestCase):
         feed(link, wire.Error("noslots", "full"))
         closeLink(link)
         self.failureResultOf(d, NotConnected)
-        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.pending, {})
 
     def test_alreadyLinked(self):
         """No second connection to a peer this node is linked to."""
@@ -237,7 +237,7 @@ class ConnectToTests(SynchronousTestCase):
         d = self.node.connectTo("10.0.0.7", 5007)
         d.cancel()
         self.failureResultOf(d)
-        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.pending, {})
 
 
 class SlotTests(SynchronousTestCase):

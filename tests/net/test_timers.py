@@ -122,6 +122,15 @@ class ResidentTests(SynchronousTestCase):
         self.assertEqual((first._due, second._due, self.deadlines.live), (None, None, 0))
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_oneTimeForABucket(self):
+        """Residents due at one time share one float for it."""
+        residents = [self.resident(n) for n in range(3)]
+        for resident in residents:
+            self.deadlines.wake(resident, 1)
+        self.assertIs(residents[1]._due, residents[2]._due)
+        self.clock.advance(1)
+        self.assertEqual([name for name, _ in self.ran], [0, 1, 2])
+
     def test_unwake(self):
         """A resident let go of does not run, and once none is left, no
         call is left on the clock."""

@@ -221,7 +221,8 @@ class Link(Keepalive):
     # whose instances have one: 40 bytes more a link end).  What every
     # link of an owner holds alike is in one L{LinkContext} they share.
     __slots__ = ("transport", "connected", "_context",
-                 "_buffer", "_needed", "inbound", "peer_id", "key", "payload", "closing",
+                 "_buffer", "_needed", "inbound", "peer_id", "key", "address", "payload",
+                 "closing",
                  "deaf", "purpose", "idle_timeout", "_last_traffic",
                  "_deadline", "_due", "_last_heard", "_nonce",
                  "_errors", "_buckets", "_waiting", "_registered",
@@ -242,6 +243,9 @@ class Link(Keepalive):
         #: The key the peer proved it holds in the handshake, if it proved
         #: one (set by the owner once the link is established), else None.
         self.key = None
+        #: Where the peer listens, (host, port), as it introduced itself
+        #: (set by the owner once the link is established), else None.
+        self.address = None
         #: The bytes of the message the owner is handling, for relaying.
         self.payload = None
         self.closing = False

@@ -115,7 +115,9 @@ class Deadlines:
     def __init__(self, clock):
         self.clock = clock
         #: The times of the buckets, a heap; time -> its bucket: one
-        #: entry, or a list of them in the order they were set.
+        #: entry, or a list of the time and the entries in the order they
+        #: were set (a resident that joins it takes that time as its
+        #: C{_due}, rather than a float of its own).
         self._times = []
         self._buckets = {}
         #: Entries in the buckets, live or not.
@@ -125,19 +127,23 @@ class Deadlines:
         self._at = None
 
     def _push(self, when, entry):
+        """Put entry in the bucket of when; returns the bucket's time (an
+        object equal to when)."""
         buckets = self._buckets
         bucket = buckets.get(when)
         if bucket is None:
             buckets[when] = entry
             heapq.heappush(self._times, when)
         elif type(bucket) is list:
+            when = bucket[0]
             bucket.append(entry)
         else:
-            buckets[when] = [bucket, entry]
+            buckets[when] = [when, bucket, entry]
         self._held += 1
         self.live += 1
         if self._at is None or when < self._at:
             self._arm()
+        return when
 
     def callLater(self, delay, function, subject=ALONE):
         """Run ``function()`` in ``delay`` seconds, or ``function(subject)``
@@ -151,7 +157,8 @@ class Deadlines:
         """Run ``resident._expire()`` in ``delay`` seconds (its C{_due}
         says when, until then)."""
         when = resident._due = self.clock.seconds() + max(0.0, delay)
-        self._push(when, resident)
+        # Then the bucket's own time, if it has one: one float for all.
+        resident._due = self._push(when, resident)
 
     def unwake(self, resident):
         """Do not run resident's L{wake} (idempotent)."""
@@ -177,9 +184,9 @@ class Deadlines:
         held = 0
         for when, bucket in self._buckets.items():
             if type(bucket) is list:
-                kept = [entry for entry in bucket if _live(entry, when)]
+                kept = [entry for entry in bucket[1:] if _live(entry, when)]
                 if len(kept) > 1:
-                    buckets[when] = kept
+                    buckets[when] = [bucket[0]] + kept
                 elif kept:
                     buckets[when] = kept[0]
                 held += len(kept)
@@ -209,13 +216,13 @@ class Deadlines:
                 dead = 1
             else:
                 dead = 0
-                for entry in bucket:
+                for entry in bucket[1:]:
                     if _live(entry, when):
                         break
                     dead += 1
-                if dead < len(bucket):
+                if dead < len(bucket) - 1:
                     # Not looked at again: the bucket's live entry leads.
-                    del bucket[:dead]
+                    del bucket[1:1 + dead]
                     self._held -= dead
                     break
             heapq.heappop(times)
@@ -242,7 +249,7 @@ class Deadlines:
         while times and times[0] <= due:
             when = heapq.heappop(times)
             bucket = buckets.pop(when)
-            entries = bucket if type(bucket) is list else (bucket,)
+            entries = bucket[1:] if type(bucket) is list else (bucket,)
             self._held -= len(entries)
             for entry in entries:
                 if type(entry) is Deadline:

@@ -41,8 +41,10 @@ class PathRouter:
         self.deliveredOn = None
         #: Paths L{received} learned from, while learning them again would
         #: change nothing (no entry was dropped since): the messages of a
-        #: trade, or a stream along one path, teach the table once.
-        self._learned = set()
+        #: trade, or a stream along one path, teach the table once.  None
+        #: until a path is learned (an empty set is 216 bytes, on every
+        #: simulated node).
+        self._learned = None
 
     def route(self, message):
         """
@@ -87,6 +89,8 @@ class PathRouter:
             link.protocolError("wrongway", why, answer=type(message) is not wire.Error)
             return
         learned = self._learned
+        if learned is None:
+            learned = self._learned = set()
         if path not in learned:
             # Learning only ever shortens entries, so once learned, a path
             # teaches nothing new until an entry is dropped (an eviction
@@ -128,7 +132,7 @@ class PathRouter:
                 known[target] = path[:end]
                 if len(known) > self.limit:
                     del known[next(iter(known))]
-                    self._learned.clear()
+                    self._learned = None
 
     def pathTo(self, peer_id):
         """The shortest known path to a peer, or None."""
@@ -136,12 +140,12 @@ class PathRouter:
 
     def forgetVia(self, peer_id):
         """A link closed: no path through that neighbour holds any more."""
-        self._learned.clear()
+        self._learned = None
         for target in [t for t, p in self.table.items() if p[1] == peer_id]:
             del self.table[target]
 
     def clear(self):
         """This node's id changed: every path it knows starts with the old
         one."""
-        self._learned.clear()
+        self._learned = None
         self.table.clear()
