@@ -104,19 +104,31 @@ class ReceiveTests(LinkTestCase):
                                + frame(wire.encode(wire.Pong(1))))
         self.assertEqual(self.owner.messages, [wire.Dc(), wire.NodeReq()])
 
+    def test_seldomThingsWhenNeeded(self):
+        """A link makes room for its peer's errors, its drops and its
+        pings' pongs only once it has one of them."""
+        self.connect()
+        self.receive(wire.NodeReq())
+        self.assertIsNone(self.link._seldom)
+        self.assertEqual(self.link.dropped, {})
+        self.link.protocolError("wtf", "a bad message")
+        self.assertEqual(len(self.link._seldom.errors), 1)
+
     def test_bufferOnlyWithinAFrame(self):
         """A link keeps no buffer between whole frames (most links of a
         large simulation never hold a partial one), one while a frame is
         cut, and none again once it is whole."""
         self.connect()
-        self.assertIsNone(self.link._buffer)
+        self.assertIsNone(self.link._partial)
         framed = frame(wire.encode(wire.Dc()))
         self.link.dataReceived(framed)
-        self.assertIsNone(self.link._buffer)
+        self.assertIsNone(self.link._partial)
         self.link.dataReceived(framed[:3])
-        self.assertEqual(bytes(self.link._buffer), framed[:3])
+        buffer, needed = self.link._partial
+        self.assertEqual(bytes(buffer), framed[:3])
+        self.assertEqual(needed, len(framed))
         self.link.dataReceived(framed[3:])
-        self.assertIsNone(self.link._buffer)
+        self.assertIsNone(self.link._partial)
         self.assertEqual(self.owner.messages, [wire.Dc(), wire.Dc()])
 
     def test_frameAtLimit(self):

@@ -181,6 +181,22 @@ def contextFor(owner, clock, settings):
     return context
 
 
+class _Seldom:
+    """
+    What only some links ever need, in one object made when first needed
+    (L{Link._seldomThings}) rather than three slots on each: the times of
+    its peer's recent errors (see L{spend}), its drops by message type,
+    and the Deferreds of its pings waiting for their pongs, by nonce.
+    """
+
+    __slots__ = ("errors", "dropped", "pongs")
+
+    def __init__(self):
+        self.errors = ()
+        self.dropped = None
+        self.pongs = None
+
+
 class ILinkOwner(Interface):
     """
     What a L{Link} hands its connection's life and messages to: the
@@ -220,13 +236,10 @@ class Link(Keepalive):
     # (IProtocol is provided here, not inherited from Twisted's Protocol,
     # whose instances have one: 40 bytes more a link end).  What every
     # link of an owner holds alike is in one L{LinkContext} they share.
-    __slots__ = ("transport", "connected", "_context",
-                 "_buffer", "_needed", "inbound", "peer_id", "key", "address", "payload",
-                 "closing",
-                 "deaf", "purpose", "idle_timeout", "_last_traffic",
-                 "_deadline", "_due", "_last_heard", "_nonce",
-                 "_errors", "_buckets", "_waiting", "_registered",
-                 "_dropped", "_pongs", "_held", "_held_size")
+    __slots__ = ("transport", "connected", "_context", "_partial", "inbound",
+                 "peer_id", "key", "address", "payload", "closing", "deaf", "purpose",
+                 "idle_timeout", "_last_traffic", "_deadline", "_due", "_last_heard",
+                 "_nonce", "_buckets", "_waiting", "_seldom", "_held")
 
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
@@ -234,10 +247,10 @@ class Link(Keepalive):
         #: The owner, clock, settings, deadlines, write batch, recent
         #: messages and peer log, shared with the owner's other links.
         self._context = contextFor(owner, clock, settings)
-        #: What is left of a frame not yet whole: None until a read ends
+        #: What is left of a frame not yet whole, and the bytes it needs
+        #: at least before it is looked at again: None until a read ends
         #: within a frame (most links of a large simulation never do).
-        self._buffer = None
-        self._needed = 0
+        self._partial = None
         self.inbound = inbound
         self.peer_id = None
         #: The key the peer proved it holds in the handshake, if it proved
@@ -264,23 +277,19 @@ class Link(Keepalive):
         self._due = None
         self._last_heard = 0.0
         self._nonce = 0
-        # The containers below are made when first needed (an empty tuple
-        # or None until then): most links of a large simulation never
+        # The containers below are made when first needed (None or an
+        # empty tuple until then): most links of a large simulation never
         # see an error, a rate limit, a ping of their own or a burst, and
-        # these five, empty, were a quarter of what a link end held.
-        self._errors = ()
+        # these, empty, were a quarter of what a link end held.
         self._buckets = None
         #: Bytes sent while the transport paused us, or None if it has not.
         self._waiting = None
-        #: Is this link the transport's producer?
-        self._registered = False
-        #: message type -> number this peer sent past its rate limit.
-        self._dropped = None
-        #: nonce -> Deferred of a L{ping} waiting for its pong.
-        self._pongs = None
-        #: Frames held back during a burst, and their size.
+        #: The L{_Seldom} things of this link (its peer's errors, its
+        #: drops, its pings' pongs), once it has any.
+        self._seldom = None
+        #: The size of the frames held back during a burst, then the
+        #: frames.
         self._held = ()
-        self._held_size = 0
 
     @property
     def owner(self):
@@ -321,23 +330,32 @@ class Link(Keepalive):
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
-        self._registered = True
         self.startHandshakeClock()
         self._context.owner.linkMade(self)
 
     @property
     def dropped(self):
         """message type -> number this peer sent past its rate limit."""
-        return self._dropped or {}
+        seldom = self._seldom
+        return {} if seldom is None or seldom.dropped is None else seldom.dropped
+
+    def _seldomThings(self):
+        """This link's L{_Seldom}, made when first needed."""
+        seldom = self._seldom
+        if seldom is None:
+            seldom = self._seldom = _Seldom()
+        return seldom
 
     def connectionLost(self, reason=ConnectionDone()):
         self.closing = self.deaf = True
         self._held = ()
-        self._held_size = 0
         self.stopTimers()
-        pongs, self._pongs = self._pongs, None
-        for waiting in (pongs or {}).values():
-            waiting.errback(reason)
+        seldom = self._seldom
+        pongs = None if seldom is None else seldom.pongs
+        if pongs:
+            seldom.pongs = None
+            for waiting in pongs.values():
+                waiting.errback(reason)
         self._context.owner.linkLost(self, reason)
 
     def close(self, reason=None, routine=False):
@@ -354,10 +372,11 @@ class Link(Keepalive):
         self.closing = self.deaf = True
         if self.transport is not None:
             self.flushWrites()
-            if self._registered:
-                # A TLS transport does not hang up while a producer is
-                # registered: this link produces nothing more anyway.
-                self._registered = False
+            if self.connected:
+                # Registered as the transport's producer when it connected
+                # (a link closed before that never gets here again): a TLS
+                # transport does not hang up while a producer is
+                # registered, and this link produces nothing more anyway.
                 self.transport.unregisterProducer()
             self.transport.loseConnection()
 
@@ -372,10 +391,11 @@ class Link(Keepalive):
             return defer.fail(ConnectionDone("the link is closing"))
         self._nonce += 1
         nonce = self._nonce
-        if self._pongs is None:
-            self._pongs = {}
-        waiting = self._pongs[nonce] = defer.Deferred(
-            lambda d: self._pongs and self._pongs.pop(nonce, None))
+        seldom = self._seldomThings()
+        if seldom.pongs is None:
+            seldom.pongs = {}
+        waiting = seldom.pongs[nonce] = defer.Deferred(
+            lambda d: seldom.pongs and seldom.pongs.pop(nonce, None))
         self.send(wire.Ping(nonce))
         return waiting
 
@@ -456,17 +476,19 @@ class Link(Keepalive):
         """
         if self.deaf:
             return
-        buffer = self._buffer
-        if buffer:
+        partial = self._partial
+        if partial is not None:
+            buffer = partial[0]
             buffer += data
-            if len(buffer) < self._needed:
+            if len(buffer) < partial[1]:
                 return
             data = bytes(buffer)
-            buffer = self._buffer = None
+            self._partial = None
         elif type(data) is not bytes:
             data = bytes(data)
         size = len(data)
         start = 0
+        needed = 0
         limit = self._context.settings.frame_limit
         digits = digitsFor(limit)
         while start < size and not self.deaf:
@@ -479,20 +501,17 @@ class Link(Keepalive):
                 break
             begin, end = found
             if end >= size:
-                self._needed = end + 1 - start
+                needed = end + 1 - start
                 break
             start = end + 1
-            self._needed = 0
             self.stringReceived(data[begin:end])
         if start < size:
-            if buffer is None:
-                buffer = self._buffer = bytearray()
-            buffer += memoryview(data)[start:]
+            self._partial = [bytearray(memoryview(data)[start:]), needed]
 
     def _brokenFrame(self, reason):
         self.peerLine(LogLevel.warn, "broken netstring from {peer}: {reason}",
                       reason=reason)
-        self._buffer = None
+        self._partial = None
         self.close()
 
     def stringReceived(self, data):
@@ -544,7 +563,9 @@ class Link(Keepalive):
             if self.peer_id is None:
                 self.protocolError("wtf", "say thisisme before pong", close=True)
                 return
-            waiting = self._pongs.pop(message.nonce, None) if self._pongs else None
+            seldom = self._seldom
+            pongs = None if seldom is None else seldom.pongs
+            waiting = pongs.pop(message.nonce, None) if pongs else None
             if waiting is not None:
                 waiting.callback(None)
             return
@@ -564,9 +585,10 @@ class Link(Keepalive):
 
     def _drop(self, kind, rate):
         """A message over its rate: dropped, counted, and logged once."""
-        dropped = self._dropped
+        seldom = self._seldomThings()
+        dropped = seldom.dropped
         if dropped is None:
-            dropped = self._dropped = {}
+            dropped = seldom.dropped = {}
         count = dropped.get(kind, 0)
         if not count:
             self.peerLine(LogLevel.warn, "{peer} sends {kind} faster than {rate:g}/s; "
@@ -597,9 +619,10 @@ class Link(Keepalive):
         ERROR_WINDOW seconds): True if that was one too many, and the link
         is closed.
         """
-        over, errors = spend(self._errors, self.clock.seconds(),
+        seldom = self._seldomThings()
+        over, errors = spend(seldom.errors, self.clock.seconds(),
                              self.settings.error_limit)
-        self._errors = errors
+        seldom.errors = errors
         if over:
             self.close(f"{len(errors)} bad messages in {ERROR_WINDOW:g} s")
             return True
@@ -636,7 +659,6 @@ class Link(Keepalive):
                               limit=settings.write_limit)
                 self.closing = self.deaf = True
                 self._held = ()
-                self._held_size = 0
                 self.transport.abortConnection()
                 if settings.traffic is not None:
                     settings.traffic.messageDropped("slow-reader", kind)
@@ -662,11 +684,11 @@ class Link(Keepalive):
         held = self._held
         if not held:
             batch.dirty.append(self)
-            held = self._held = []
+            held = self._held = [0]
         framed = frame(payload)
         held.append(framed)
-        self._held_size += len(framed)
-        if self._held_size >= FLUSH_BYTES:
+        held[0] += len(framed)
+        if held[0] >= FLUSH_BYTES:
             self.flushWrites()
 
     def flushWrites(self):
@@ -676,9 +698,8 @@ class Link(Keepalive):
         if not held:
             return
         self._held = ()
-        self._held_size = 0
         if self.transport is not None:
-            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+            self.transport.write(held[1] if len(held) == 2 else b"".join(held[1:]))
 
     # -- IPushProducer: the transport's view of our sending -------------------
 
