@@ -35,14 +35,17 @@ class MemoryTransport:
     @ivar host: this end's address; its peer's is the other end's.
     """
 
-    # A simulation holds two of these per link, hundreds of thousands: six
+    # A simulation holds two of these per link, hundreds of thousands: five
     # slots, not ten (the peer's address is the other end's own, the two
-    # flags are bits of one small int, and the rare pull producer is kept
-    # by the network).
-    __slots__ = ("network", "protocol", "host", "other", "_state", "_last_delivery")
+    # flags are bits of one small int, the rare pull producer is kept by
+    # the network, and the network is the class's: each network has a
+    # subclass of its own).
+    __slots__ = ("protocol", "host", "other", "_state", "_last_delivery")
 
-    def __init__(self, network, protocol, host):
-        self.network = network
+    #: The L{MemoryNetwork} of this end (set on each network's subclass).
+    network = None
+
+    def __init__(self, protocol, host):
         self.protocol = protocol
         self.host = host
         self.other = None
@@ -270,6 +273,10 @@ class MemoryNetwork:
         self.latency = latency
         self.faults = faults
         self.bytes_written = 0
+        #: The class of this network's transports: a L{MemoryTransport}
+        #: that knows its network without a slot for it on each end.
+        self._Transport = type("MemoryTransport", (MemoryTransport,),
+                               {"__slots__": (), "network": self})
         self.dead_hosts = set()
         self._listeners = {}
         self._next_port = {}
@@ -337,8 +344,8 @@ class MemoryNetwork:
 
     def _join(self, client, client_address, server, server_address):
         """Two ends, one for each protocol, joined and counted open."""
-        client_end = MemoryTransport(self, client, client_address)
-        server_end = MemoryTransport(self, server, server_address)
+        client_end = self._Transport(client, client_address)
+        server_end = self._Transport(server, server_address)
         client_end.other, server_end.other = server_end, client_end
         self._open[client_end] = server_end
         return client_end, server_end
