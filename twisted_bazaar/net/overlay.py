@@ -102,7 +102,8 @@ class Overlay:
         #: link -> the Deferred of L{connectTo} waiting for it, until it
         #: fires.
         self._waiters = {}
-        self._closed_waiters = []
+        #: The Deferreds of L{whenClosed} (a list once there is one).
+        self._closed_waiters = ()
         self.stopping = False
         #: A L{twisted_bazaar.net.recent.RecentMessages} in which the
         #: links note every message in and out, if someone may look
@@ -597,6 +598,8 @@ class Overlay:
         """A Deferred that fires once no link is open."""
         d = defer.Deferred(lambda d: self._closed_waiters.remove(d)
                            if d in self._closed_waiters else None)
+        if not self._closed_waiters:
+            self._closed_waiters = []
         self._closed_waiters.append(d)
         self._checkClosed()
         return d
@@ -604,7 +607,7 @@ class Overlay:
     def _checkClosed(self):
         if not self._closed_waiters or self.links or self.pending:
             return
-        waiters, self._closed_waiters = self._closed_waiters, []
+        waiters, self._closed_waiters = self._closed_waiters, ()
         for d in waiters:
             if not d.called:
                 d.callback(None)
