@@ -9,6 +9,7 @@ timers rather than one or two per link.
 """
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.timers import Deadline
 
 #: Default seconds a new connection may take to say thisisme.
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
@@ -23,11 +24,12 @@ class Keepalive:
     The timers of a L{twisted_bazaar.net.link.Link} (a part of it, kept
     apart for what it does): it uses the link's context (its clock,
     settings and deadlines, L{twisted_bazaar.net.link.LinkContext}), the times
-    it last heard and traded, its handshake's deadline (a
-    L{twisted_bazaar.net.timers.Deadline}, until the peer is identified)
-    and the time its next keepalive check is due (C{_due}: the link itself
-    waits among its clock's deadlines, as a resident, rather than a
-    deadline object of its own: a simulation holds a million link ends).
+    it last heard and traded, and one slot, C{_due}, for its deadlines,
+    which never wait together: the handshake's (a
+    L{twisted_bazaar.net.timers.Deadline}) until the peer is identified,
+    then the time its next keepalive check is due (the link itself waits
+    among its clock's deadlines, as a resident, rather than a deadline
+    object of its own: a simulation holds a million link ends).
     """
 
     __slots__ = ()
@@ -37,23 +39,26 @@ class Keepalive:
         say thisisme."""
         timeout = self._context.settings.handshake_timeout
         if timeout:
-            self._deadline = self._context.timers.callLater(
+            self._due = self._context.timers.callLater(
                 timeout, Keepalive._handshakeExpired, self)
 
     def stopTimers(self):
         """The connection is gone: no deadline of its runs."""
-        deadline, self._deadline = self._deadline, None
-        if deadline is not None and deadline.active():
-            deadline.cancel()
-        self._context.timers.unwake(self)
+        due = self._due
+        if type(due) is Deadline:
+            self._due = None
+            due.cancel()
+        else:
+            self._context.timers.unwake(self)
 
     def identified(self, peer_id):
         """The owner accepted the peer's introduction: stop the handshake
         clock and start watching for silence."""
         self.peer_id = peer_id
-        deadline, self._deadline = self._deadline, None
-        if deadline is not None:
-            deadline.cancel()
+        due = self._due
+        if type(due) is Deadline:
+            self._due = None
+            due.cancel()
         self._scheduleKeepalive()
 
     def setIdleTimeout(self, idle):
@@ -67,8 +72,7 @@ class Keepalive:
         """Check the link again in a tick, or within that many seconds if
         sooner (when its idle time runs out)."""
         interval = self._tick()
-        if (interval and self._due is None and self._deadline is None
-                and not self.closing):
+        if interval and self._due is None and not self.closing:
             if within is not None:
                 interval = min(interval, within)
             self._context.timers.wake(self, interval)
@@ -82,7 +86,7 @@ class Keepalive:
         return interval
 
     def _handshakeExpired(self):
-        self._deadline = None
+        self._due = None
         timeout = self._context.settings.handshake_timeout
         self.refuse("notim", f"no thisisme within {timeout:g} s")
 

@@ -184,17 +184,22 @@ def contextFor(owner, clock, settings):
 class _Seldom:
     """
     What only some links ever need, in one object made when first needed
-    (L{Link._seldomThings}) rather than three slots on each: the times of
+    (L{Link._seldomThings}) rather than five slots on each: the times of
     its peer's recent errors (see L{spend}), its drops by message type,
-    and the Deferreds of its pings waiting for their pongs, by nonce.
+    the Deferreds of its pings waiting for their pongs, by nonce, the
+    bytes sent while its transport paused it (None while it does not),
+    and the frames it holds back during a burst (their size, then the
+    frames; see L{WriteBatch}).
     """
 
-    __slots__ = ("errors", "dropped", "pongs")
+    __slots__ = ("errors", "dropped", "pongs", "waiting", "held")
 
     def __init__(self):
         self.errors = ()
         self.dropped = None
         self.pongs = None
+        self.waiting = None
+        self.held = ()
 
 
 class ILinkOwner(Interface):
@@ -238,8 +243,8 @@ class Link(Keepalive):
     # link of an owner holds alike is in one L{LinkContext} they share.
     __slots__ = ("transport", "connected", "_context", "_partial", "inbound",
                  "peer_id", "key", "address", "payload", "closing", "deaf", "purpose",
-                 "idle_timeout", "_last_traffic", "_deadline", "_due", "_last_heard",
-                 "_nonce", "_buckets", "_waiting", "_seldom", "_held")
+                 "idle_timeout", "_last_traffic", "_due", "_last_heard", "_nonce",
+                 "_buckets", "_seldom")
 
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
@@ -271,9 +276,8 @@ class Link(Keepalive):
         #: politely (None: never); set by the owner per purpose.
         self.idle_timeout = None
         self._last_traffic = 0.0
-        #: The handshake's deadline, until the peer is identified; then
+        #: The handshake's L{Deadline}, until the peer is identified; then
         #: when the next keepalive check is due (see L{Keepalive}).
-        self._deadline = None
         self._due = None
         self._last_heard = 0.0
         self._nonce = 0
@@ -282,14 +286,10 @@ class Link(Keepalive):
         # see an error, a rate limit, a ping of their own or a burst, and
         # these, empty, were a quarter of what a link end held.
         self._buckets = None
-        #: Bytes sent while the transport paused us, or None if it has not.
-        self._waiting = None
         #: The L{_Seldom} things of this link (its peer's errors, its
-        #: drops, its pings' pongs), once it has any.
+        #: drops, its pings' pongs, its paused sends, its held frames),
+        #: once it has any.
         self._seldom = None
-        #: The size of the frames held back during a burst, then the
-        #: frames.
-        self._held = ()
 
     @property
     def owner(self):
@@ -348,9 +348,10 @@ class Link(Keepalive):
 
     def connectionLost(self, reason=ConnectionDone()):
         self.closing = self.deaf = True
-        self._held = ()
         self.stopTimers()
         seldom = self._seldom
+        if seldom is not None:
+            seldom.held = ()
         pongs = None if seldom is None else seldom.pongs
         if pongs:
             seldom.pongs = None
@@ -651,14 +652,15 @@ class Link(Keepalive):
             if settings.traffic is not None:
                 settings.traffic.messageDropped("oversize", kind)
             return
-        if self._waiting is not None:
-            self._waiting += len(payload)
-            if self._waiting > settings.write_limit:
+        seldom = self._seldom
+        if seldom is not None and seldom.waiting is not None:
+            seldom.waiting += len(payload)
+            if seldom.waiting > settings.write_limit:
                 self.log.warn("{peer} is not reading: over {limit} bytes waiting; "
                               "dropping the link", peer=self.describe(),
                               limit=settings.write_limit)
                 self.closing = self.deaf = True
-                self._held = ()
+                seldom.held = ()
                 self.transport.abortConnection()
                 if settings.traffic is not None:
                     settings.traffic.messageDropped("slow-reader", kind)
@@ -681,10 +683,11 @@ class Link(Keepalive):
         if batch is None or not batch.depth:
             self.transport.write(frame(payload))
             return
-        held = self._held
+        seldom = self._seldomThings()
+        held = seldom.held
         if not held:
             batch.dirty.append(self)
-            held = self._held = [0]
+            held = seldom.held = [0]
         framed = frame(payload)
         held.append(framed)
         held[0] += len(framed)
@@ -694,10 +697,11 @@ class Link(Keepalive):
     def flushWrites(self):
         """Hand the frames held back during a burst to the transport, in
         one write."""
-        held = self._held
+        seldom = self._seldom
+        held = () if seldom is None else seldom.held
         if not held:
             return
-        self._held = ()
+        seldom.held = ()
         if self.transport is not None:
             self.transport.write(held[1] if len(held) == 2 else b"".join(held[1:]))
 
@@ -711,11 +715,14 @@ class Link(Keepalive):
         buffer stays full, so only the first call of a paused spell starts
         the count.
         """
-        if self._waiting is None:
-            self._waiting = 0
+        seldom = self._seldomThings()
+        if seldom.waiting is None:
+            seldom.waiting = 0
 
     def resumeProducing(self):
-        self._waiting = None
+        if self._seldom is not None:
+            self._seldom.waiting = None
 
     def stopProducing(self):
-        self._waiting = None
+        if self._seldom is not None:
+            self._seldom.waiting = None

@@ -102,9 +102,10 @@ class Deadlines:
     left (so a stopped node leaves no call behind).
 
     A deadline is a L{Deadline} (L{callLater}), or a resident (L{wake}):
-    an object with a C{_due} attribute, which these deadlines own (the
-    time it is due, None when it is not), and an C{_expire()} method, run
-    then.  A resident is woken again only once it ran or was let go of
+    an object with a C{_due} attribute, which these deadlines own while
+    it is woken (the time it is due; None once it ran or was let go of;
+    before it is woken it may hold anything that is no time, a link's
+    handshake L{Deadline}), and an C{_expire()} method, run then.  A resident is woken again only once it ran or was let go of
     (L{unwake}) and its time has come: at most one of its entries is live.
 
     @ivar live: deadlines set and not yet run or cancelled.
