@@ -74,8 +74,14 @@ class LinkSettings:
     The tunables every link of one process shares.
 
     A plain object rather than per-link arguments, so a node can build many
-    links cheaply and a test can change one value.
+    links cheaply and a test can change one value.  Slots: a simulation
+    gives each node a copy, to count what it sends (see
+    L{twisted_bazaar.sim.runner.Simulation.nodeConfig}).
     """
+
+    __slots__ = ("frame_limit", "handshake_timeout", "ping_interval", "error_limit",
+                 "search_rate", "ping_rate", "write_limit", "verbose", "stats",
+                 "traffic", "rates", "dropped", "coalesce", "writes")
 
     def __init__(
         self,

@@ -20,15 +20,25 @@ DEFAULT_PATH_LIMIT = 10_000
 #: memory starts over.
 LEARNED_LIMIT = 1024
 
+#: What the path table keeps for a neighbour (a path of this node and the
+#: peer): every link of a simulation has one, and a tuple for it was 56
+#: bytes a link end.
+_NEIGHBOUR = object()
+
+
+def _length(known):
+    """The length of a path as the table keeps it."""
+    return 2 if known is _NEIGHBOUR else len(known)
+
 
 class PathRouter:
     """
     Relays and delivers path-routed messages for one node.
 
-    @ivar table: peer id -> shortest known path (a tuple of ids from this
-        node to the peer, both included), least recently improved first.
-        A dict, which keeps that order too, not an C{OrderedDict}: that
-        costs twice the room, and every simulated node holds one.
+    The path table: peer id -> shortest known path, least recently
+    improved first, in a dict (which keeps that order too, not an
+    C{OrderedDict}: that costs twice the room, and every simulated node
+    holds one); a neighbour's path is kept as L{_NEIGHBOUR}.
     """
 
     log = Logger()
@@ -36,7 +46,7 @@ class PathRouter:
     def __init__(self, node, limit=DEFAULT_PATH_LIMIT):
         self.node = node
         self.limit = limit
-        self.table = {}
+        self._table = {}
         #: The link the message being delivered came on, while it is.
         self.deliveredOn = None
         #: Paths L{received} learned from, while learning them again would
@@ -117,35 +127,47 @@ class PathRouter:
     def learn(self, path):
         """Record path (from this node) and every prefix of it, if shorter
         than what is known."""
-        known = self.table
+        known = self._table
         current = known.get(path[-1])
-        if current is not None and len(current) <= len(path):
+        if current is not None and _length(current) <= len(path):
             # Known as well already; its prefixes were learned with it.
             return
         for end in range(2, len(path) + 1):
             target = path[end - 1]
             current = known.get(target)
-            if current is None or end < len(current):
+            if current is None or end < _length(current):
                 if current is not None:
                     # Moved to the end: most recently improved.
                     del known[target]
-                known[target] = path[:end]
+                known[target] = _NEIGHBOUR if end == 2 else path[:end]
                 if len(known) > self.limit:
                     del known[next(iter(known))]
                     self._learned = None
 
+    @property
+    def table(self):
+        """peer id -> shortest known path (a tuple of ids from this node to
+        the peer, both included), least recently improved first (a view,
+        made on each call)."""
+        return {target: self.pathTo(target) for target in self._table}
+
     def pathTo(self, peer_id):
         """The shortest known path to a peer, or None."""
-        return self.table.get(peer_id)
+        known = self._table.get(peer_id)
+        if known is _NEIGHBOUR:
+            return (self.node.id, peer_id)
+        return known
 
     def forgetVia(self, peer_id):
         """A link closed: no path through that neighbour holds any more."""
         self._learned = None
-        for target in [t for t, p in self.table.items() if p[1] == peer_id]:
-            del self.table[target]
+        table = self._table
+        for target in [t for t, p in table.items()
+                       if (t if p is _NEIGHBOUR else p[1]) == peer_id]:
+            del table[target]
 
     def clear(self):
         """This node's id changed: every path it knows starts with the old
         one."""
         self._learned = None
-        self.table.clear()
+        self._table.clear()
