@@ -26,11 +26,6 @@ LEARNED_LIMIT = 1024
 _NEIGHBOUR = object()
 
 
-def _length(known):
-    """The length of a path as the table keeps it."""
-    return 2 if known is _NEIGHBOUR else len(known)
-
-
 class PathRouter:
     """
     Relays and delivers path-routed messages for one node.
@@ -129,13 +124,14 @@ class PathRouter:
         than what is known."""
         known = self._table
         current = known.get(path[-1])
-        if current is not None and _length(current) <= len(path):
+        # (A neighbour's mark stands for a path of 2.)
+        if current is not None and (2 if current is _NEIGHBOUR else len(current)) <= len(path):
             # Known as well already; its prefixes were learned with it.
             return
         for end in range(2, len(path) + 1):
             target = path[end - 1]
             current = known.get(target)
-            if current is None or end < _length(current):
+            if current is None or end < (2 if current is _NEIGHBOUR else len(current)):
                 if current is not None:
                     # Moved to the end: most recently improved.
                     del known[target]
