@@ -689,7 +689,8 @@ class Link(Keepalive):
         if batch is None or not batch.depth:
             self.transport.write(frame(payload))
             return
-        seldom = self._seldomThings()
+        if seldom is None:
+            seldom = self._seldom = _Seldom()
         held = seldom.held
         if not held:
             batch.dirty.append(self)
