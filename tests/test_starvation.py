@@ -398,7 +398,7 @@ class HandshakeTimeoutTests(SynchronousTestCase):
     def test_node(self):
         node = makeNode(NODE_ID, link=LinkSettings(ping_interval=0))
         self.assertEveryPreludeTimesOut(OverlayFactory(node), node.clock)
-        self.assertEqual(node.overlay.pending, set())
+        self.assertEqual(node.overlay.pending, {})
 
     def test_tracker(self):
         clock = Clock()
@@ -431,7 +431,7 @@ class CoalescingPushBackTests(PushBackTests):
         hand-over for it, and the other peer gets every search.
         """
         self.setUpPeers()
-        self.assertIsNotNone(self.slow.link._batch)
+        self.assertIsNotNone(self.slow.link._context.batch)
         count = 150
         self.assertGreater(count * self.size, self.BUFFER + FLUSH_BYTES + self.WRITE_LIMIT)
         self.flooder.link.dataReceived(searches(1000, count, self.ITEM))

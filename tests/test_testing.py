@@ -19,7 +19,12 @@ from twisted_bazaar import wire
 from twisted_bazaar.roles.want import DOUBT_LIMIT
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.store import MemoryStore
-from twisted_bazaar.testing import Market, MemoryNetwork, MemoryServerEndpoint
+from twisted_bazaar.testing import (
+    Market,
+    MemoryNetwork,
+    MemoryServerEndpoint,
+    MemoryTransport,
+)
 
 from tests.helpers import units
 
@@ -93,6 +98,28 @@ class MemoryNetworkTests(SynchronousTestCase):
         d = network.connect("nowhere", 1, _Recorder())
         self.clock.advance(0)
         self.failureResultOf(d, error.ConnectionRefusedError)
+
+    def test_endsOfTwoNetworks(self):
+        """Each end knows its own network, its address and its peer's (the
+        other end's), and how it stands: connected, then hanging up."""
+        first, second = MemoryNetwork(self.clock), MemoryNetwork(self.clock)
+        self.listen(first)
+        self.listen(second)
+        client = _Recorder()
+        first.connect("server", 1, client, from_host="a")
+        second.connect("server", 1, _Recorder(), from_host="b")
+        self.clock.advance(0)
+        [(mine, theirs)] = first.connections
+        [(other, _)] = second.connections
+        self.assertEqual((mine.network, other.network), (first, second))
+        self.assertIsInstance(mine, MemoryTransport)
+        self.assertEqual((mine.getHost().host, mine.getPeer().host), ("a", "server"))
+        self.assertIs(theirs.getPeer(), mine.getHost())
+        self.assertEqual((mine.connected, mine.disconnecting), (True, False))
+        mine.loseConnection()
+        self.assertEqual((mine.connected, mine.disconnecting), (True, True))
+        self.clock.advance(0)
+        self.assertEqual((mine.connected, theirs.connected), (False, False))
 
     def test_listenAddressInUse(self):
         """A second listener on one host:port is refused."""

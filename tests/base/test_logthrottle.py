@@ -137,6 +137,17 @@ class PeerLogTests(SynchronousTestCase):
         self.assertEqual(lines[-1], f"{PEERS_BURST - PEER_KEYS} more lines from other "
                          "address groups in the last 10 s, not logged")
 
+    def test_throttleAtTheFirstLine(self):
+        """A peer log that never logged holds no throttle (every simulated
+        node keeps one); closed so, it logs every line from then on."""
+        self.assertIsNone(self.peers._throttle)
+        self.peers.close()
+        self.assertIsNone(self.peers._throttle)
+        for _ in range(PEER_BURST * 2):
+            self.emit("10.0.0.0/16")
+        self.assertEqual(len(self.lines()), PEER_BURST * 2)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_verboseLogsEverything(self):
         self.peers = PeerLog(self.clock, verbose=True)
         for _ in range(PEER_BURST * 3):

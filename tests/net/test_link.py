@@ -21,6 +21,7 @@ from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import ERROR_WINDOW, FLUSH_BYTES, Link, LinkSettings
+from twisted_bazaar.net.recent import RecentMessages
 
 
 class CountingTransport(StringTransport):
@@ -103,19 +104,31 @@ class ReceiveTests(LinkTestCase):
                                + frame(wire.encode(wire.Pong(1))))
         self.assertEqual(self.owner.messages, [wire.Dc(), wire.NodeReq()])
 
+    def test_seldomThingsWhenNeeded(self):
+        """A link makes room for its peer's errors, its drops and its
+        pings' pongs only once it has one of them."""
+        self.connect()
+        self.receive(wire.NodeReq())
+        self.assertIsNone(self.link._seldom)
+        self.assertEqual(self.link.dropped, {})
+        self.link.protocolError("wtf", "a bad message")
+        self.assertEqual(len(self.link._seldom.errors), 1)
+
     def test_bufferOnlyWithinAFrame(self):
         """A link keeps no buffer between whole frames (most links of a
         large simulation never hold a partial one), one while a frame is
         cut, and none again once it is whole."""
         self.connect()
-        self.assertIsNone(self.link._buffer)
+        self.assertIsNone(self.link._partial)
         framed = frame(wire.encode(wire.Dc()))
         self.link.dataReceived(framed)
-        self.assertIsNone(self.link._buffer)
+        self.assertIsNone(self.link._partial)
         self.link.dataReceived(framed[:3])
-        self.assertEqual(bytes(self.link._buffer), framed[:3])
+        buffer, needed = self.link._partial
+        self.assertEqual(bytes(buffer), framed[:3])
+        self.assertEqual(needed, len(framed))
         self.link.dataReceived(framed[3:])
-        self.assertIsNone(self.link._buffer)
+        self.assertIsNone(self.link._partial)
         self.assertEqual(self.owner.messages, [wire.Dc(), wire.Dc()])
 
     def test_frameAtLimit(self):
@@ -870,10 +883,60 @@ class CoalescingTests(SynchronousTestCase):
         reactorLike = Clock()
         directlyProvides(reactorLike, IReactorFDSet)
         real = Link(RecordingOwner(), reactorLike, settings, True)
-        self.assertIsNone(plain._batch)
-        self.assertIs(real._batch, settings.writes)
+        self.assertIsNone(plain._context.batch)
+        self.assertIs(real._context.batch, settings.writes)
         self.assertIsNone(Link(RecordingOwner(), reactorLike, LinkSettings(coalesce=False),
-                               True)._batch)
+                               True)._context.batch)
+
+
+class LinkContextTests(SynchronousTestCase):
+    """The links of one owner share what they hold alike, one object for
+    all, as long as it is what each would hold on its own."""
+
+    def setUp(self):
+        self.owner = RecordingOwner()
+        self.clock = Clock()
+        self.settings = LinkSettings()
+
+    def link(self, owner=None, clock=None, settings=None):
+        return Link(owner or self.owner, clock or self.clock,
+                    settings or self.settings, True)
+
+    def test_shared(self):
+        first, second = self.link(), self.link()
+        self.assertIs(first._context, second._context)
+        self.assertEqual((second.owner, second.clock, second.settings),
+                         (self.owner, self.clock, self.settings))
+
+    def test_notShared(self):
+        """Another owner, clock or settings: another context."""
+        first = self.link()
+        for other in (self.link(owner=RecordingOwner()), self.link(clock=Clock()),
+                      self.link(settings=LinkSettings())):
+            self.assertIsNot(other._context, first._context)
+
+    def test_ownerKeepsRecentLater(self):
+        """An owner that starts keeping recent messages after its first
+        links were made: its later links note theirs, the earlier do not,
+        as when each link read its owner's on its own."""
+        before = self.link()
+        self.owner.recent = RecentMessages()
+        after = self.link()
+        self.assertIsNone(before._context.recent)
+        self.assertIs(after._context.recent, self.owner.recent)
+
+    def test_ownerWithoutAttributes(self):
+        """An owner that takes no attribute still gets its links made,
+        each with a context of its own."""
+
+        class Slotted:
+            __slots__ = ()
+
+        owner = Slotted()
+        first = Link(owner, self.clock, self.settings, True)
+        second = Link(owner, self.clock, self.settings, True)
+        self.assertIs(first.owner, owner)
+        self.assertIsNot(first._context, second._context)
 
 
 class LinkOwnerTests(SynchronousTestCase):

@@ -54,7 +54,7 @@ class HandshakeTests(SynchronousTestCase):
         feed(link, wire.ThisIsMe(7, 5007, "10.0.0.7"))
         self.assertEqual(sent(link), [ME])
         self.assertEqual(self.node.links, {7: link})
-        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.pending, {})
         self.assertEqual(self.node.overlay.addresses[7], ("10.0.0.7", 5007))
         self.assertEqual(self.node.pathTo(7), (1, 7))
         self.assertEqual(self.recorder.events, [("linkAdded", 7)])
@@ -103,7 +103,7 @@ class HandshakeTests(SynchronousTestCase):
         link = openLink(node)
         self.assertEqual(codes(sent(link)), ["notiy"])
         self.assertTrue(link.transport.disconnecting)
-        self.assertEqual(node.overlay.pending, set())
+        self.assertEqual(node.overlay.pending, {})
 
     def test_ownIdGetsWtf(self):
         """A peer claiming this node's own id is refused with wtf."""
@@ -132,7 +132,7 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(codes(sent(link)), ["notim"])
         self.assertTrue(link.transport.disconnecting)
         closeLink(link)
-        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.pending, {})
 
     def test_handshakeStopsTheNotimTimer(self):
         """A link that introduced itself in time is never told notim."""
@@ -183,7 +183,7 @@ class ConnectToTests(SynchronousTestCase):
         d = self.node.connectTo("10.0.0.7", 5007)
         self.node.connector.failLast(ConnectionRefusedError())
         self.failureResultOf(d, NotConnected)
-        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.pending, {})
 
     def test_refusedHandshake(self):
         """A peer that closes before saying thisisme fails the connect."""
@@ -192,7 +192,7 @@ class ConnectToTests(SynchronousTestCase):
         feed(link, wire.Error("noslots", "full"))
         closeLink(link)
         self.failureResultOf(d, NotConnected)
-        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.pending, {})
 
     def test_alreadyLinked(self):
         """No second connection to a peer this node is linked to."""
@@ -237,7 +237,7 @@ class ConnectToTests(SynchronousTestCase):
         d = self.node.connectTo("10.0.0.7", 5007)
         d.cancel()
         self.failureResultOf(d)
-        self.assertEqual(self.node.overlay.pending, set())
+        self.assertEqual(self.node.overlay.pending, {})
 
 
 class SlotTests(SynchronousTestCase):
@@ -683,21 +683,25 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertIs(self.node.links[self.peer.id], link)
         self.assertEqual(self.node.overlay.keyed[link], self.peer.key)
 
-    def test_oneRecordPerLink(self):
-        """The overlay keeps one record per link, through the handshake's
-        phases: the nonces go once it is established, the record once the
-        link is lost."""
+    def test_handshakeOnlyWhileItLasts(self):
+        """The overlay keeps a link's handshake while it lasts; once the
+        link is established, only the key its peer proved, on the link,
+        until the link is lost."""
+        overlay = self.node.overlay
         link, handshake, [answer] = self.knock()
-        state = self.node.overlay.states[link]
+        state = overlay.handshakes[link]
         self.assertEqual(state.phase, "proving")
-        self.assertIsNotNone(state.since)
+        self.assertIn(link, overlay.since)
+        self.assertIsNone(link.key)
         self.prove(link, handshake, answer)
         self.assertEqual(state.phase, "established")
-        self.assertEqual((state.nonce, state.hello, state.key),
-                         (None, None, self.peer.key))
+        self.assertEqual((state.nonce, state.hello), (None, None))
+        self.assertNotIn(link, overlay.handshakes)
+        self.assertEqual(link.key, self.peer.key)
         self.assertEqual(self.node.provenKey(link), self.peer.key)
         closeLink(link)
-        self.assertNotIn(link, self.node.overlay.states)
+        self.assertNotIn(link, overlay.since)
+        self.assertIsNone(link.key)
         self.assertIsNone(self.node.provenKey(link))
 
     def test_acceptorsProofNamesThePurpose(self):
@@ -784,7 +788,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
                           "with it names that key"))
         self.assertTrue(keyless.transport.disconnecting)
         self.assertNotIn(self.peer.id, self.node.links)
-        self.assertEqual(self.node.overlay.states[keyless].phase, "refused")
+        self.assertEqual(self.node.overlay.handshakes[keyless].phase, "refused")
         d = self.node.connectTo("10.0.0.9", 5000)
         outbound = self.node.connector.connectLast()
         sent(outbound)

@@ -87,6 +87,98 @@ class DeadlinesTests(SynchronousTestCase):
         self.assertIsNot(deadlinesFor(self.clock), deadlinesFor(task.Clock()))
 
 
+class Resident:
+    """What a link is to its deadlines: it waits itself, as a resident."""
+
+    def __init__(self, name, ran, clock):
+        self.name, self.ran, self.clock = name, ran, clock
+        self._due = None
+
+    def _expire(self):
+        self.ran.append((self.name, self.clock.seconds()))
+
+
+class ResidentTests(SynchronousTestCase):
+    """A resident waits in its time's bucket, among deadlines, in the
+    order they were set."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.deadlines = Deadlines(self.clock)
+        self.ran = []
+
+    def resident(self, name):
+        return Resident(name, self.ran, self.clock)
+
+    def test_inOrderWithDeadlines(self):
+        first, second = self.resident("r1"), self.resident("r2")
+        self.deadlines.wake(first, 2)
+        self.deadlines.callLater(2, lambda: self.ran.append(("d", self.clock.seconds())))
+        self.deadlines.wake(second, 1)
+        self.assertEqual((first._due, second._due), (2, 1))
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.clock.pump([1, 1])
+        self.assertEqual(self.ran, [("r2", 1), ("r1", 2), ("d", 2)])
+        self.assertEqual((first._due, second._due, self.deadlines.live), (None, None, 0))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_oneTimeForABucket(self):
+        """Residents due at one time share one float for it."""
+        residents = [self.resident(n) for n in range(3)]
+        for resident in residents:
+            self.deadlines.wake(resident, 1)
+        self.assertIs(residents[1]._due, residents[2]._due)
+        self.clock.advance(1)
+        self.assertEqual([name for name, _ in self.ran], [0, 1, 2])
+
+    def test_unwake(self):
+        """A resident let go of does not run, and once none is left, no
+        call is left on the clock."""
+        resident = self.resident("r")
+        self.deadlines.wake(resident, 1)
+        self.deadlines.unwake(resident)
+        self.deadlines.unwake(resident)
+        self.assertIsNone(resident._due)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.clock.advance(2)
+        self.assertEqual(self.ran, [])
+
+    def test_wokenAgainLater(self):
+        """Let go of and woken again for a later time, it runs once, then."""
+        resident, other = self.resident("r"), self.resident("o")
+        self.deadlines.wake(resident, 1)
+        self.deadlines.wake(other, 3)
+        self.deadlines.unwake(resident)
+        self.deadlines.wake(resident, 2)
+        self.clock.pump([1, 1, 1])
+        self.assertEqual(self.ran, [("r", 2), ("o", 3)])
+
+    def test_armedAtTheFirstLive(self):
+        """The one call waits for the earliest live deadline, past a time
+        whose residents were all let go of."""
+        gone, kept = self.resident("gone"), self.resident("kept")
+        self.deadlines.wake(gone, 1)
+        self.deadlines.wake(kept, 5)
+        self.deadlines.callLater(6, lambda: None)
+        self.deadlines.unwake(gone)
+        self.deadlines._arm()
+        [call] = self.clock.getDelayedCalls()
+        self.assertEqual(call.getTime(), 5)
+
+    def test_compacted(self):
+        """Many let go of: the buckets are rebuilt without them, and the
+        others run in their order."""
+        residents = [self.resident(n) for n in range(200)]
+        for n, resident in enumerate(residents):
+            self.deadlines.wake(resident, 1 + n % 2)
+        for resident in residents[:150]:
+            self.deadlines.unwake(resident)
+        self.assertLessEqual(self.deadlines._held, 2 * self.deadlines.live)
+        self.clock.advance(2)
+        self.assertEqual([name for name, _ in self.ran],
+                         list(range(150, 200, 2)) + list(range(151, 200, 2)))
+
+
 class MarketTimersTests(SynchronousTestCase):
     """Links register their deadlines instead of holding calls."""
 

@@ -139,6 +139,17 @@ class PathTableTests(SynchronousTestCase):
         """Every linked peer is one hop away."""
         self.assertEqual(dict(self.node.paths.table), {2: (1, 2), 3: (1, 3)})
 
+    def test_neighbourKeptWithoutATuple(self):
+        """A neighbour's path is kept as a mark, not a tuple of its own
+        (every link of a simulation has one), and reads back as the path;
+        a longer path through it is forgotten with it."""
+        from twisted_bazaar.routing.path import _NEIGHBOUR
+        feed(self.links[2], floodmsg.Search(100, "apple", (7, 8, 2), 5))
+        self.assertIs(self.node.paths._table[2], _NEIGHBOUR)
+        self.assertEqual((self.node.pathTo(2), self.node.pathTo(8)), ((1, 2), (1, 2, 8)))
+        self.node.paths.forgetVia(2)
+        self.assertEqual(dict(self.node.paths.table), {3: (1, 3)})
+
     def test_learnFromReturnPath(self):
         """A search teaches the way back to everyone on its returnPath."""
         feed(self.links[2], floodmsg.Search(100, "apple", (7, 8, 2), 5))

@@ -210,6 +210,16 @@ class HeapCallTests(SynchronousTestCase):
         self.clock = HeapClock()
         self.log = TimedLog(self.clock)
 
+    def test_callsOfTwoClocks(self):
+        """Each call knows its own clock: one cancelled is counted there."""
+        other = HeapClock()
+        mine, theirs = self.clock.callLater(1, self.log, "a"), other.callLater(1, self.log, "b")
+        theirs.cancel()
+        self.assertEqual((self.clock._cancellations, other._cancellations), (0, 1))
+        self.assertEqual((mine.cancelled, mine.called, theirs.cancelled), (False, False, True))
+        self.clock.advance(1)
+        self.assertEqual((mine.called, mine.active()), (True, False))
+
     def test_providesIDelayedCall(self):
         self.assertTrue(verifyObject(IDelayedCall, self.clock.callLater(1, self.log, "a")))
 

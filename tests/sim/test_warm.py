@@ -11,7 +11,6 @@ import random
 import attr
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.net.keepalive import Keepalive
 from twisted_bazaar.schemes.chord.invariants import violations
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.sim import warm
@@ -61,15 +60,14 @@ class EstablishTests(SynchronousTestCase):
                 self.assertEqual(
                     (link.peer_id, link.inbound, link.idle_timeout,
                      hot.isProven(link), hot.overlay.addresses[peer],
-                     hot.pathTo(peer), hot.overlay.states[link].since is not None,
-                     hot.overlay.states[link].phase),
+                     hot.pathTo(peer), link in hot.overlay.since,
+                     link in hot.overlay.handshakes),
                     (other.peer_id, other.inbound, other.idle_timeout,
                      cold.isProven(other), cold.overlay.addresses[peer],
-                     cold.pathTo(peer), cold.overlay.states[other].since is not None,
-                     cold.overlay.states[other].phase))
+                     cold.pathTo(peer), other in cold.overlay.since,
+                     other in cold.overlay.handshakes))
                 # Its one deadline is the keepalive check, not a handshake's.
-                self.assertTrue(link._deadline.active())
-                self.assertIs(link._deadline.function, Keepalive._keepalive)
+                self.assertIsInstance(link._due, float)
 
     def test_addressesShared(self):
         """Every peer of a warm node notes it by one (host, port) tuple,

@@ -152,9 +152,26 @@ class PeerLog:
 
     log = Logger()
 
+    # Every simulated node's overlay keeps one, and almost none ever logs
+    # a line: the throttle (an object, its dict, two counters and a bound
+    # method, 0.6 kB) is made at the first line, not before.
+    __slots__ = ("_clock", "_verbose", "_interval", "_throttle")
+
     def __init__(self, clock, verbose=False, interval=DEFAULT_INTERVAL):
-        self.throttle = LogThrottle(clock, self._summarize, PEERS_BURST, interval,
-                                    verbose, per_key=PEER_BURST, keys=PEER_KEYS)
+        self._clock = clock
+        self._verbose = verbose
+        self._interval = interval
+        self._throttle = None
+
+    @property
+    def throttle(self):
+        """The L{LogThrottle} of these lines (made when first needed)."""
+        throttle = self._throttle
+        if throttle is None:
+            throttle = self._throttle = LogThrottle(
+                self._clock, self._summarize, PEERS_BURST, self._interval,
+                self._verbose, per_key=PEER_BURST, keys=PEER_KEYS)
+        return throttle
 
     def emit(self, logger, level, group, format, **fields):
         """Log ``format`` with ``fields`` at ``level`` (a L{LogLevel}) on
@@ -175,7 +192,11 @@ class PeerLog:
                           line=format, group=group, interval=interval)
 
     def close(self):
-        self.throttle.close()
+        if self._throttle is None:
+            # Nothing was counted: from now on every line is logged.
+            self._verbose = True
+        else:
+            self._throttle.close()
 
 
 def _order(entry):

@@ -16,10 +16,10 @@ what a side does with them, and the phases it goes through::
 
 It is plain state, no I/O: the link's owner sends what it says and
 refuses the link with the fault it names.  It is not an automat machine
-on purpose: a simulation holds one per link end, millions of them, and
-an automat machine costs an object more per instance (the overlay's
-L{twisted_bazaar.net.overlay.LinkState} extends this class, so the
-overlay keeps one object per link).
+on purpose: a cold simulation runs one per link end, millions of them,
+and an automat machine costs an object more per instance.  It lasts as
+long as the handshake: the overlay then keeps only the key the peer
+proved, on the link (L{twisted_bazaar.net.link.Link.key}).
 """
 
 from twisted_bazaar.identity.keys import keyId

@@ -9,6 +9,7 @@ timers rather than one or two per link.
 """
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.timers import Deadline
 
 #: Default seconds a new connection may take to say thisisme.
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
@@ -21,11 +22,14 @@ DEAD_AFTER_INTERVALS = 3
 class Keepalive:
     """
     The timers of a L{twisted_bazaar.net.link.Link} (a part of it, kept
-    apart for what it does): it uses the link's clock, settings, the times
-    it last heard and traded, and its slot for a deadline: the handshake's
-    until the peer is identified, then the next keepalive check's (one slot
-    for both, as they never wait together: a simulation holds a million
-    link ends).
+    apart for what it does): it uses the link's context (its clock,
+    settings and deadlines, L{twisted_bazaar.net.link.LinkContext}), the times
+    it last heard and traded, and one slot, C{_due}, for its deadlines,
+    which never wait together: the handshake's (a
+    L{twisted_bazaar.net.timers.Deadline}) until the peer is identified,
+    then the time its next keepalive check is due (the link itself waits
+    among its clock's deadlines, as a resident, rather than a deadline
+    object of its own: a simulation holds a million link ends).
     """
 
     __slots__ = ()
@@ -33,25 +37,28 @@ class Keepalive:
     def startHandshakeClock(self):
         """The connection is up: it has ``handshake_timeout`` seconds to
         say thisisme."""
-        timeout = self.settings.handshake_timeout
+        timeout = self._context.settings.handshake_timeout
         if timeout:
-            self._deadline = self._timers.callLater(
+            self._due = self._context.timers.callLater(
                 timeout, Keepalive._handshakeExpired, self)
 
     def stopTimers(self):
         """The connection is gone: no deadline of its runs."""
-        deadline, self._deadline = self._deadline, None
-        if deadline is not None and deadline.active():
-            deadline.cancel()
+        due = self._due
+        if type(due) is Deadline:
+            self._due = None
+            due.cancel()
+        else:
+            self._context.timers.unwake(self)
 
     def identified(self, peer_id):
         """The owner accepted the peer's introduction: stop the handshake
         clock and start watching for silence."""
         self.peer_id = peer_id
-        deadline = self._deadline
-        if deadline is not None and deadline.function is Keepalive._handshakeExpired:
-            deadline.cancel()
-            self._deadline = None
+        due = self._due
+        if type(due) is Deadline:
+            self._due = None
+            due.cancel()
         self._scheduleKeepalive()
 
     def setIdleTimeout(self, idle):
@@ -65,33 +72,33 @@ class Keepalive:
         """Check the link again in a tick, or within that many seconds if
         sooner (when its idle time runs out)."""
         interval = self._tick()
-        if interval and self._deadline is None and not self.closing:
+        if interval and self._due is None and not self.closing:
             if within is not None:
                 interval = min(interval, within)
-            # The method and the link, not a bound method: one object less
-            # for each of a large simulation's link ends.
-            self._deadline = self._timers.callLater(interval, Keepalive._keepalive, self)
+            self._context.timers.wake(self, interval)
 
     def _tick(self):
         """Seconds between keepalive checks: the ping interval, or the idle
         timeout when that is shorter."""
-        interval = self.settings.ping_interval
+        interval = self._context.settings.ping_interval
         if self.idle_timeout:
             interval = min(interval or self.idle_timeout, self.idle_timeout)
         return interval
 
     def _handshakeExpired(self):
-        self._deadline = None
-        timeout = self.settings.handshake_timeout
+        self._due = None
+        timeout = self._context.settings.handshake_timeout
         self.refuse("notim", f"no thisisme within {timeout:g} s")
 
-    def _keepalive(self):
-        """Ping a quiet peer; drop one silent for too long."""
-        self._deadline = None
+    def _expire(self):
+        """The keepalive check (run by the clock's deadlines, see
+        L{_scheduleKeepalive}): ping a quiet peer; drop one silent for too
+        long."""
         if self.closing:
             return
-        interval = self.settings.ping_interval
-        now = self.clock.seconds()
+        context = self._context
+        interval = context.settings.ping_interval
+        now = context.clock.seconds()
         if self.idle_timeout and now - self._last_traffic >= self.idle_timeout:
             self.disconnect(f"no trade for {self.idle_timeout:g} s")
             return

@@ -74,8 +74,14 @@ class LinkSettings:
     The tunables every link of one process shares.
 
     A plain object rather than per-link arguments, so a node can build many
-    links cheaply and a test can change one value.
+    links cheaply and a test can change one value.  Slots: a simulation
+    gives each node a copy, to count what it sends (see
+    L{twisted_bazaar.sim.runner.Simulation.nodeConfig}).
     """
+
+    __slots__ = ("frame_limit", "handshake_timeout", "ping_interval", "error_limit",
+                 "search_rate", "ping_rate", "write_limit", "verbose", "stats",
+                 "traffic", "rates", "dropped", "coalesce", "writes")
 
     def __init__(
         self,
@@ -125,6 +131,83 @@ class LinkSettings:
         self.writes = WriteBatch()
 
 
+class LinkContext:
+    """
+    What every link of one owner holds alike: the owner, its clock, link
+    settings, deadlines, write batch, recent-message log and peer log.
+
+    One object per owner, not seven slots per link: a simulation holds a
+    million link ends, and these were 56 bytes of each.
+    """
+
+    __slots__ = ("owner", "clock", "settings", "timers", "batch", "recent", "peer_log")
+
+    def __init__(self, owner, clock, settings, batch):
+        self.owner = owner
+        self.clock = clock
+        self.settings = settings
+        #: The deadlines of every link on this clock (see L{Keepalive}).
+        self.timers = deadlinesFor(clock)
+        #: The L{WriteBatch} these links coalesce their writes in, or None.
+        self.batch = batch
+        #: The owner's L{RecentMessages}, if it keeps one: told of each
+        #: message sent and received (keepalives aside).
+        self.recent = getattr(owner, "recent", None)
+        #: The owner's L{PeerLog}, if it keeps one: the lines a peer
+        #: causes go through it.
+        self.peer_log = getattr(owner, "peer_log", None)
+
+    def fits(self, owner, clock, settings, batch):
+        """Whether a link of owner on clock with settings (and batch) can
+        share this context: what it would read of them is what this holds."""
+        return (self.owner is owner and self.clock is clock
+                and self.settings is settings and self.batch is batch
+                and self.recent is getattr(owner, "recent", None)
+                and self.peer_log is getattr(owner, "peer_log", None))
+
+
+def contextFor(owner, clock, settings):
+    """
+    The L{LinkContext} of a new link of owner: the one its owner's last
+    link was given, if it still fits, else a new one (kept on the owner,
+    for the next link, when the owner takes attributes).
+    """
+    coalesce = settings.coalesce
+    if coalesce is None:
+        coalesce = IReactorFDSet.providedBy(clock)
+    batch = settings.writes if coalesce else None
+    context = getattr(owner, "linkContext", None)
+    if type(context) is LinkContext and context.fits(owner, clock, settings, batch):
+        return context
+    context = LinkContext(owner, clock, settings, batch)
+    try:
+        owner.linkContext = context
+    except AttributeError:
+        pass
+    return context
+
+
+class _Seldom:
+    """
+    What only some links ever need, in one object made when first needed
+    (L{Link._seldomThings}) rather than five slots on each: the times of
+    its peer's recent errors (see L{spend}), its drops by message type,
+    the Deferreds of its pings waiting for their pongs, by nonce, the
+    bytes sent while its transport paused it (None while it does not),
+    and the frames it holds back during a burst (their size, then the
+    frames; see L{WriteBatch}).
+    """
+
+    __slots__ = ("errors", "dropped", "pongs", "waiting", "held")
+
+    def __init__(self):
+        self.errors = ()
+        self.dropped = None
+        self.pongs = None
+        self.waiting = None
+        self.held = ()
+
+
 class ILinkOwner(Interface):
     """
     What a L{Link} hands its connection's life and messages to: the
@@ -162,32 +245,31 @@ class Link(Keepalive):
     # process may hold hundreds of thousands of links (a simulation), and
     # the slots take a fifth of the room.  No base class has a dict either
     # (IProtocol is provided here, not inherited from Twisted's Protocol,
-    # whose instances have one: 40 bytes more a link end).
-    __slots__ = ("transport", "connected", "owner", "_recent", "clock", "settings",
-                 "_buffer", "_needed", "inbound", "peer_id", "payload", "closing",
-                 "deaf", "purpose", "idle_timeout", "_last_traffic",
-                 "_deadline", "_timers", "_last_heard", "_nonce",
-                 "_errors", "_buckets", "_waiting", "_registered",
-                 "_dropped", "_pongs", "_held", "_held_size", "_batch", "_peer_log")
+    # whose instances have one: 40 bytes more a link end).  What every
+    # link of an owner holds alike is in one L{LinkContext} they share.
+    __slots__ = ("transport", "connected", "_context", "_partial", "inbound",
+                 "peer_id", "key", "address", "payload", "closing", "deaf", "purpose",
+                 "idle_timeout", "_last_traffic", "_due", "_last_heard", "_nonce",
+                 "_buckets", "_seldom")
 
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
         self.connected = 0
-        self.owner = owner
-        #: The owner's L{RecentMessages}, if it keeps one: told of each
-        #: message sent and received (keepalives aside).
-        self._recent = getattr(owner, "recent", None)
-        #: The owner's L{PeerLog}, if it keeps one: the lines this peer
-        #: causes go through it.
-        self._peer_log = getattr(owner, "peer_log", None)
-        self.clock = clock
-        self.settings = settings
-        #: What is left of a frame not yet whole: None until a read ends
+        #: The owner, clock, settings, deadlines, write batch, recent
+        #: messages and peer log, shared with the owner's other links.
+        self._context = contextFor(owner, clock, settings)
+        #: What is left of a frame not yet whole, and the bytes it needs
+        #: at least before it is looked at again: None until a read ends
         #: within a frame (most links of a large simulation never do).
-        self._buffer = None
-        self._needed = 0
+        self._partial = None
         self.inbound = inbound
         self.peer_id = None
+        #: The key the peer proved it holds in the handshake, if it proved
+        #: one (set by the owner once the link is established), else None.
+        self.key = None
+        #: Where the peer listens, (host, port), as it introduced itself
+        #: (set by the owner once the link is established), else None.
+        self.address = None
         #: The bytes of the message the owner is handling, for relaying.
         self.payload = None
         self.closing = False
@@ -200,35 +282,35 @@ class Link(Keepalive):
         #: politely (None: never); set by the owner per purpose.
         self.idle_timeout = None
         self._last_traffic = 0.0
-        #: The link's one pending deadline: its handshake's, then its
-        #: next keepalive check's (see L{Keepalive}).
-        self._deadline = None
-        #: The deadlines of every link on this clock (see L{Keepalive}).
-        self._timers = deadlinesFor(clock)
+        #: The handshake's L{Deadline}, until the peer is identified; then
+        #: when the next keepalive check is due (see L{Keepalive}).
+        self._due = None
         self._last_heard = 0.0
         self._nonce = 0
-        # The containers below are made when first needed (an empty tuple
-        # or None until then): most links of a large simulation never
+        # The containers below are made when first needed (None or an
+        # empty tuple until then): most links of a large simulation never
         # see an error, a rate limit, a ping of their own or a burst, and
-        # these five, empty, were a quarter of what a link end held.
-        self._errors = ()
+        # these, empty, were a quarter of what a link end held.
         self._buckets = None
-        #: Bytes sent while the transport paused us, or None if it has not.
-        self._waiting = None
-        #: Is this link the transport's producer?
-        self._registered = False
-        #: message type -> number this peer sent past its rate limit.
-        self._dropped = None
-        #: nonce -> Deferred of a L{ping} waiting for its pong.
-        self._pongs = None
-        #: Frames held back during a burst, and their size.
-        self._held = ()
-        self._held_size = 0
-        coalesce = settings.coalesce
-        if coalesce is None:
-            coalesce = IReactorFDSet.providedBy(clock)
-        #: The L{WriteBatch} this link coalesces its writes in, or None.
-        self._batch = settings.writes if coalesce else None
+        #: The L{_Seldom} things of this link (its peer's errors, its
+        #: drops, its pings' pongs, its paused sends, its held frames),
+        #: once it has any.
+        self._seldom = None
+
+    @property
+    def owner(self):
+        """The L{ILinkOwner} this link hands its life and messages to."""
+        return self._context.owner
+
+    @property
+    def clock(self):
+        """The link's clock (an C{IReactorTime})."""
+        return self._context.clock
+
+    @property
+    def settings(self):
+        """The L{LinkSettings} of the link's process."""
+        return self._context.settings
 
     #: What Twisted's Protocol has, for whoever asks a protocol for it.
     factory = None
@@ -250,28 +332,38 @@ class Link(Keepalive):
             # Closed while still connecting (the node is stopping): hang up.
             self.transport.loseConnection()
             return
-        self._last_heard = self._last_traffic = self.clock.seconds()
+        self._last_heard = self._last_traffic = self._context.clock.seconds()
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
-        self._registered = True
         self.startHandshakeClock()
-        self.owner.linkMade(self)
+        self._context.owner.linkMade(self)
 
     @property
     def dropped(self):
         """message type -> number this peer sent past its rate limit."""
-        return self._dropped or {}
+        seldom = self._seldom
+        return {} if seldom is None or seldom.dropped is None else seldom.dropped
+
+    def _seldomThings(self):
+        """This link's L{_Seldom}, made when first needed."""
+        seldom = self._seldom
+        if seldom is None:
+            seldom = self._seldom = _Seldom()
+        return seldom
 
     def connectionLost(self, reason=ConnectionDone()):
         self.closing = self.deaf = True
-        self._held = ()
-        self._held_size = 0
         self.stopTimers()
-        pongs, self._pongs = self._pongs, None
-        for waiting in (pongs or {}).values():
-            waiting.errback(reason)
-        self.owner.linkLost(self, reason)
+        seldom = self._seldom
+        if seldom is not None:
+            seldom.held = ()
+        pongs = None if seldom is None else seldom.pongs
+        if pongs:
+            seldom.pongs = None
+            for waiting in pongs.values():
+                waiting.errback(reason)
+        self._context.owner.linkLost(self, reason)
 
     def close(self, reason=None, routine=False):
         """Flush what was written, then close.  Idempotent.
@@ -287,10 +379,11 @@ class Link(Keepalive):
         self.closing = self.deaf = True
         if self.transport is not None:
             self.flushWrites()
-            if self._registered:
-                # A TLS transport does not hang up while a producer is
-                # registered: this link produces nothing more anyway.
-                self._registered = False
+            if self.connected:
+                # Registered as the transport's producer when it connected
+                # (a link closed before that never gets here again): a TLS
+                # transport does not hang up while a producer is
+                # registered, and this link produces nothing more anyway.
                 self.transport.unregisterProducer()
             self.transport.loseConnection()
 
@@ -305,10 +398,11 @@ class Link(Keepalive):
             return defer.fail(ConnectionDone("the link is closing"))
         self._nonce += 1
         nonce = self._nonce
-        if self._pongs is None:
-            self._pongs = {}
-        waiting = self._pongs[nonce] = defer.Deferred(
-            lambda d: self._pongs and self._pongs.pop(nonce, None))
+        seldom = self._seldomThings()
+        if seldom.pongs is None:
+            seldom.pongs = {}
+        waiting = seldom.pongs[nonce] = defer.Deferred(
+            lambda d: seldom.pongs and seldom.pongs.pop(nonce, None))
         self.send(wire.Ping(nonce))
         return waiting
 
@@ -350,10 +444,11 @@ class Link(Keepalive):
         """
         logger = logger or self.log
         fields["peer"] = self.describe()
-        if self._peer_log is None:
+        peer_log = self._context.peer_log
+        if peer_log is None:
             logger.emit(level, format, **fields)
         else:
-            self._peer_log.emit(logger, level, groupOf(self), format, **fields)
+            peer_log.emit(logger, level, groupOf(self), format, **fields)
 
     # -- receiving ---------------------------------------------------------
 
@@ -363,7 +458,7 @@ class Link(Keepalive):
         batch, what is sent meanwhile goes out when the outermost read is
         done (see L{WriteBatch}).
         """
-        batch = self._batch
+        batch = self._context.batch
         if batch is None:
             self.readFrames(data)
             return
@@ -388,18 +483,20 @@ class Link(Keepalive):
         """
         if self.deaf:
             return
-        buffer = self._buffer
-        if buffer:
+        partial = self._partial
+        if partial is not None:
+            buffer = partial[0]
             buffer += data
-            if len(buffer) < self._needed:
+            if len(buffer) < partial[1]:
                 return
             data = bytes(buffer)
-            buffer = self._buffer = None
+            self._partial = None
         elif type(data) is not bytes:
             data = bytes(data)
         size = len(data)
         start = 0
-        limit = self.settings.frame_limit
+        needed = 0
+        limit = self._context.settings.frame_limit
         digits = digitsFor(limit)
         while start < size and not self.deaf:
             try:
@@ -411,20 +508,17 @@ class Link(Keepalive):
                 break
             begin, end = found
             if end >= size:
-                self._needed = end + 1 - start
+                needed = end + 1 - start
                 break
             start = end + 1
-            self._needed = 0
             self.stringReceived(data[begin:end])
         if start < size:
-            if buffer is None:
-                buffer = self._buffer = bytearray()
-            buffer += memoryview(data)[start:]
+            self._partial = [bytearray(memoryview(data)[start:]), needed]
 
     def _brokenFrame(self, reason):
         self.peerLine(LogLevel.warn, "broken netstring from {peer}: {reason}",
                       reason=reason)
-        self._buffer = None
+        self._partial = None
         self.close()
 
     def stringReceived(self, data):
@@ -433,7 +527,7 @@ class Link(Keepalive):
         try:
             message = wire.decode(data)
         except wire.ProtocolError as e:
-            if self.settings.verbose:
+            if self._context.settings.verbose:
                 self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
                               info=e.info)
             # Before the handshake is done, a refused message ends the
@@ -441,13 +535,14 @@ class Link(Keepalive):
             self.protocolError(e.code, e.info, answer=e.answerable,
                                close=self.peer_id is None)
             return
-        settings = self.settings
+        context = self._context
+        settings = context.settings
         traffic = settings.traffic
         if traffic is not None:
             traffic.messageReceived(message.TYPE, len(data))
         # Only a message that makes sense shows the peer is alive: garbage
         # must not keep a dead peer's link open.
-        now = self._last_heard = self.clock.seconds()
+        now = self._last_heard = context.clock.seconds()
         name = message.BUCKET
         if name is not None:
             buckets = self._buckets
@@ -475,7 +570,9 @@ class Link(Keepalive):
             if self.peer_id is None:
                 self.protocolError("wtf", "say thisisme before pong", close=True)
                 return
-            waiting = self._pongs.pop(message.nonce, None) if self._pongs else None
+            seldom = self._seldom
+            pongs = None if seldom is None else seldom.pongs
+            waiting = pongs.pop(message.nonce, None) if pongs else None
             if waiting is not None:
                 waiting.callback(None)
             return
@@ -484,20 +581,21 @@ class Link(Keepalive):
             # message would: a flood of well-formed errors is cut off.
             return
         self._last_traffic = now
-        recent = self._recent
+        recent = context.recent
         if recent is not None and self.purpose != STATUS:
             recent.note((now, IN, self.peer_id, message.TYPE))
         self.payload = data
-        self.owner.messageReceived(self, message)
+        context.owner.messageReceived(self, message)
         # Not kept past its handling: a quiet link would hold its last
         # message for as long as it lives.
         self.payload = None
 
     def _drop(self, kind, rate):
         """A message over its rate: dropped, counted, and logged once."""
-        dropped = self._dropped
+        seldom = self._seldomThings()
+        dropped = seldom.dropped
         if dropped is None:
-            dropped = self._dropped = {}
+            dropped = seldom.dropped = {}
         count = dropped.get(kind, 0)
         if not count:
             self.peerLine(LogLevel.warn, "{peer} sends {kind} faster than {rate:g}/s; "
@@ -528,9 +626,10 @@ class Link(Keepalive):
         ERROR_WINDOW seconds): True if that was one too many, and the link
         is closed.
         """
-        over, errors = spend(self._errors, self.clock.seconds(),
+        seldom = self._seldomThings()
+        over, errors = spend(seldom.errors, self.clock.seconds(),
                              self.settings.error_limit)
-        self._errors = errors
+        seldom.errors = errors
         if over:
             self.close(f"{len(errors)} bad messages in {ERROR_WINDOW:g} s")
             return True
@@ -550,7 +649,8 @@ class Link(Keepalive):
         """
         if self.closing or self.transport is None:
             return
-        settings = self.settings
+        context = self._context
+        settings = context.settings
         if len(payload) > settings.frame_limit:
             self.log.error("not sending {type} to {peer}: {size} bytes is over the "
                            "frame limit", type=kind, peer=self.describe(),
@@ -558,22 +658,22 @@ class Link(Keepalive):
             if settings.traffic is not None:
                 settings.traffic.messageDropped("oversize", kind)
             return
-        if self._waiting is not None:
-            self._waiting += len(payload)
-            if self._waiting > settings.write_limit:
+        seldom = self._seldom
+        if seldom is not None and seldom.waiting is not None:
+            seldom.waiting += len(payload)
+            if seldom.waiting > settings.write_limit:
                 self.log.warn("{peer} is not reading: over {limit} bytes waiting; "
                               "dropping the link", peer=self.describe(),
                               limit=settings.write_limit)
                 self.closing = self.deaf = True
-                self._held = ()
-                self._held_size = 0
+                seldom.held = ()
                 self.transport.abortConnection()
                 if settings.traffic is not None:
                     settings.traffic.messageDropped("slow-reader", kind)
                 return
         if kind != "ping" and kind != "pong":
-            now = self._last_traffic = self.clock.seconds()
-            recent = self._recent
+            now = self._last_traffic = context.clock.seconds()
+            recent = context.recent
             if recent is not None and self.purpose != STATUS:
                 recent.note((now, OUT, self.peer_id, kind))
         stats = settings.stats
@@ -585,30 +685,32 @@ class Link(Keepalive):
         if settings.verbose:
             self.log.info("-> {peer} {message}", peer=self.describe(),
                           message=payload.decode("utf-8"))
-        batch = self._batch
+        batch = context.batch
         if batch is None or not batch.depth:
             self.transport.write(frame(payload))
             return
-        held = self._held
+        if seldom is None:
+            seldom = self._seldom = _Seldom()
+        held = seldom.held
         if not held:
             batch.dirty.append(self)
-            held = self._held = []
+            held = seldom.held = [0]
         framed = frame(payload)
         held.append(framed)
-        self._held_size += len(framed)
-        if self._held_size >= FLUSH_BYTES:
+        held[0] += len(framed)
+        if held[0] >= FLUSH_BYTES:
             self.flushWrites()
 
     def flushWrites(self):
         """Hand the frames held back during a burst to the transport, in
         one write."""
-        held = self._held
+        seldom = self._seldom
+        held = () if seldom is None else seldom.held
         if not held:
             return
-        self._held = ()
-        self._held_size = 0
+        seldom.held = ()
         if self.transport is not None:
-            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+            self.transport.write(held[1] if len(held) == 2 else b"".join(held[1:]))
 
     # -- IPushProducer: the transport's view of our sending -------------------
 
@@ -620,11 +722,14 @@ class Link(Keepalive):
         buffer stays full, so only the first call of a paused spell starts
         the count.
         """
-        if self._waiting is None:
-            self._waiting = 0
+        seldom = self._seldomThings()
+        if seldom.waiting is None:
+            seldom.waiting = 0
 
     def resumeProducing(self):
-        self._waiting = None
+        if self._seldom is not None:
+            self._seldom.waiting = None
 
     def stopProducing(self):
-        self._waiting = None
+        if self._seldom is not None:
+            self._seldom.waiting = None

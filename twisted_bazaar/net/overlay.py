@@ -6,7 +6,9 @@ shutdown.
 
 Every link of a node is owned here.  The overlay runs the ``thisisme``
 handshake (each side with a key proves it to the other), one
-L{twisted_bazaar.net.handshake.LinkHandshake} per link, answers address checks
+L{twisted_bazaar.net.handshake.LinkHandshake} per link while it lasts (an
+established link keeps only the key its peer proved, as L{Link.key}),
+answers address checks
 (``whoareyou``), takes the core's own messages (``dc``, ``error``), and hands
 everything else to the handler the node's components registered for the
 message's type (see L{twisted_bazaar.core.node.Node.handle}); a type nobody
@@ -54,29 +56,6 @@ def _named(link, peer):
     client (whose id is no node's)."""
     return "a status client" if link.purpose == STATUS else f"node {shortId(peer)}"
 
-class LinkState(LinkHandshake):
-    """
-    What the overlay keeps about one link, from its connection to its
-    close: one record, dropped whole when the link goes.
-
-    It is the link's handshake (L{LinkHandshake}: its phase, the peer's
-    thisisme until its proof, this node's nonce, the key the peer proved),
-    with what the overlay adds, so that a link costs one object:
-
-    @ivar since: when an inbound link connected (for eviction), else None.
-    @ivar partner: True once a sale was made over it (never evicted).
-    @ivar waiter: the Deferred of L{Overlay.connectTo}, until it fires.
-    """
-
-    __slots__ = ("since", "partner", "waiter")
-
-    def __init__(self):
-        super().__init__()
-        self.since = None
-        self.partner = False
-        self.waiter = None
-
-
 class NotConnected(Exception):
     """A link to the peer could not be made or did not finish its handshake."""
 
@@ -91,8 +70,13 @@ class Overlay:
     """
     @ivar links: peer id -> established L{Link}.
     @ivar pending: links still in their handshake.
-    @ivar states: link -> its L{LinkState}, for every link not yet lost.
-    @ivar addresses: peer id -> (host, port) each linked peer introduced.
+    @ivar handshakes: link -> its L{LinkHandshake}, from the handshake's
+        start until the link is established or lost (an established link
+        keeps only the key its peer proved, as L{Link.key}: a simulation
+        holds a million link ends, and their handshakes were a tenth of
+        what a node held).
+    @ivar since: inbound link -> when it connected (for eviction), in the
+        order they connected, until it is lost.
     @ivar budgets: purpose -> most established links of that purpose.
     """
 
@@ -106,12 +90,20 @@ class Overlay:
         #: purpose -> seconds a link of it may go without trade (None: forever).
         self.idle_timeouts = dict(idle_timeouts or {})
         self.links = {}
-        self.pending = set()
-        self.addresses = {}
+        #: Links still in their handshake (a dict used as a set: an empty
+        #: set is 216 bytes, an empty dict 64, on every simulated node).
+        self.pending = {}
         #: message class -> handler(link, message), see Node.handle.
         self.handlers = {}
-        self.states = {}
-        self._closed_waiters = []
+        self.handshakes = {}
+        self.since = {}
+        #: Inbound links a sale was made over (never evicted), or None.
+        self._partners = None
+        #: link -> the Deferred of L{connectTo} waiting for it, until it
+        #: fires.
+        self._waiters = {}
+        #: The Deferreds of L{whenClosed} (a list once there is one).
+        self._closed_waiters = ()
         self.stopping = False
         #: A L{twisted_bazaar.net.recent.RecentMessages} in which the
         #: links note every message in and out, if someone may look
@@ -150,7 +142,15 @@ class Overlay:
 
     def addressOf(self, peer_id):
         """See L{twisted_bazaar.core.node.Node.addressOf}."""
-        return self.addresses.get(peer_id, ("", 0))
+        link = self.links.get(peer_id)
+        return ("", 0) if link is None else link.address
+
+    @property
+    def addresses(self):
+        """peer id -> (host, port) each linked peer introduced (a view,
+        made on each call: each established link keeps its own, as
+        L{Link.address})."""
+        return {peer: link.address for peer, link in self.links.items()}
 
     def established(self):
         """peer id -> established link: the table itself, to read."""
@@ -198,22 +198,28 @@ class Overlay:
 
     def provenKey(self, link):
         """The key link's peer proved in the handshake, or None."""
-        state = self.states.get(link)
-        return None if state is None else state.key
+        if link.key is not None:
+            return link.key
+        handshake = self.handshakes.get(link)
+        return None if handshake is None else handshake.key
 
     @property
     def keyed(self):
-        """link -> the key its peer proved, for every link whose peer
-        proved one (a view, made on each call)."""
-        return {link: state.key for link, state in self.states.items()
-                if state.key is not None}
+        """link -> the key its peer proved, for every link established or
+        in its handshake whose peer proved one (a view, made on each
+        call)."""
+        keyed = {link: handshake.key for link, handshake in self.handshakes.items()
+                 if handshake.key is not None}
+        keyed.update((link, link.key) for link in self.links.values()
+                     if link.key is not None)
+        return keyed
 
-    def _stateOf(self, link):
-        """link's record, made when first needed."""
-        state = self.states.get(link)
-        if state is None:
-            state = self.states[link] = LinkState()
-        return state
+    def _handshakeOf(self, link):
+        """link's handshake, made when first needed."""
+        handshake = self.handshakes.get(link)
+        if handshake is None:
+            handshake = self.handshakes[link] = LinkHandshake()
+        return handshake
 
     def adopt(self, link, peer, address, purpose, key=None):
         """
@@ -227,12 +233,11 @@ class Overlay:
         link.identified(peer)
         self._setPurpose(link, purpose)
         self.links[peer] = link
-        state = self._stateOf(link)
-        state.establish(key)
-        self.addresses[peer] = address
+        link.key = key
+        link.address = address
         if link.inbound:
             # Since when it is an inbound link, for eviction.
-            state.since = self.node.clock.seconds()
+            self.since[link] = self.node.clock.seconds()
         self.node.paths.learn((self.node.id, peer))
 
     # -- opening -----------------------------------------------------------------
@@ -269,25 +274,24 @@ class Overlay:
         link.purpose = purpose
 
         def cancel(waiter):
-            state.waiter = None
+            self._waiters.pop(link, None)
             link.close("connection abandoned", routine=True)
             if link.transport is None:
-                self.pending.discard(link)
-                self.states.pop(link, None)
+                self.pending.pop(link, None)
+                self.handshakes.pop(link, None)
                 self._checkClosed()
 
-        state = self._stateOf(link)
-        waiter = state.waiter = defer.Deferred(cancel)
+        waiter = self._waiters[link] = defer.Deferred(cancel)
 
         def failed(reason):
-            state.waiter = None
-            self.pending.discard(link)
-            self.states.pop(link, None)
+            self._waiters.pop(link, None)
+            self.pending.pop(link, None)
+            self.handshakes.pop(link, None)
             if not waiter.called:
                 waiter.errback(Unreachable(f"{host}:{port}: {reason.getErrorMessage()}"))
             self._checkClosed()
 
-        self.pending.add(link)
+        self.pending[link] = None
         node.connector.connect(host, port, link).addErrback(failed)
         return waiter
 
@@ -295,8 +299,8 @@ class Overlay:
 
     def linkMade(self, link):
         if not link.inbound:
-            nonce = self._stateOf(link).begin(self.node.identity, LINK,
-                                              link.purpose or OVERLAY)
+            nonce = self._handshakeOf(link).begin(self.node.identity, LINK,
+                                                  link.purpose or OVERLAY)
             link.send(self.node.introduction(link.purpose, nonce))
             return
         if self.node.id is None:
@@ -311,8 +315,8 @@ class Overlay:
         elif self.linkCount() >= self.capacity() and not self._evict():
             link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
-            self._stateOf(link).since = self.node.clock.seconds()
-            self.pending.add(link)
+            self.since[link] = self.node.clock.seconds()
+            self.pending[link] = None
 
     def _handshaking(self, link):
         """Inbound connections from link's address group still in their
@@ -330,12 +334,12 @@ class Overlay:
         """
         # In the order they connected, so that ties go the same way on
         # every run.
+        partners = self._partners or ()
         candidates = [
-            Candidate(link, state.since, groupOf(link), link.peer_id is not None,
-                      state.partner)
-            for link, state in self.states.items()
-            if state.since is not None and not link.closing
-            and (purpose is None or link.purpose == purpose)]
+            Candidate(link, since, groupOf(link), link.peer_id is not None,
+                      link in partners)
+            for link, since in self.since.items()
+            if not link.closing and (purpose is None or link.purpose == purpose)]
         victim = chooseVictim(candidates, self.node.clock.seconds())
         if victim is None:
             return False
@@ -347,9 +351,10 @@ class Overlay:
     def proven(self, link):
         """A sale was made over link: its peer is a trading partner, never
         evicted."""
-        state = self.states.get(link)
-        if link.inbound and state is not None:
-            state.partner = True
+        if link.inbound and link in self.since:
+            if self._partners is None:
+                self._partners = set()
+            self._partners.add(link)
 
     def linkLost(self, link, reason):
         self._forget(link, reason)
@@ -360,7 +365,7 @@ class Overlay:
         if link.peer_id is None:
             if kind is wire.ThisIsMe:
                 self._accept(link, message)
-            elif kind is wire.Proof and self._stateOf(link).phase == PROVING:
+            elif kind is wire.Proof and self._handshakeOf(link).phase == PROVING:
                 self._proved(link, message)
             elif kind is wire.WhoAreYou and link.inbound:
                 self._answerCheck(link, message)
@@ -404,7 +409,7 @@ class Overlay:
             link.protocolError("wtf", "whoareyou names the checker's key and nonce "
                                "together, or neither", close=True)
             return
-        state = self._stateOf(link)
+        state = self._handshakeOf(link)
         if ask.key is None or not state.begin(node.identity, CHECK):
             link.send(node.introduction())
         else:
@@ -427,7 +432,7 @@ class Overlay:
         if peer == node.id:
             link.refuse("wtf", "that is this node's own id")
             return
-        state = self._stateOf(link)
+        state = self._handshakeOf(link)
         fault = state.hear(hello, proof_due=link.inbound)
         if fault is not None:
             link.refuse("wtf", fault)
@@ -461,7 +466,7 @@ class Overlay:
 
     def _proved(self, link, proof):
         """An opener's proof of its key: established if it holds."""
-        state = self.states[link]
+        state = self.handshakes[link]
         hello = state.hello
         if not state.checkProof(proof.sig):
             link.refuse("wtf", "that proof does not prove your key to me in this "
@@ -474,10 +479,12 @@ class Overlay:
         already linked by a link that wins)."""
         node = self.node
         peer = hello.id
-        self.pending.discard(link)
-        state = self._stateOf(link)
-        # The handshake is over: its nonces are no use any more.
+        self.pending.pop(link, None)
+        # The handshake is over: nothing of it is of use any more but the
+        # key the peer proved.
+        state = self.handshakes.pop(link)
         state.establish()
+        link.key = state.key
         existing = self.links.get(peer)
         if existing is not None and self._usurps(link, existing, peer):
             return
@@ -495,13 +502,13 @@ class Overlay:
             # One link serves both purposes; a neighbour stays a neighbour.
             link.purpose = OVERLAY
         self._setPurpose(link, link.purpose)
-        if link.inbound and state.key is None:
+        if link.inbound and link.key is None:
             link.send(node.introduction(link.purpose))
         self.links[peer] = link
         if existing is not None:
             existing.retire("replaced by a newer link")
         address = link.transport.getPeer()
-        self.addresses[peer] = (hello.host or getattr(address, "host", ""), hello.port)
+        link.address = (hello.host or getattr(address, "host", ""), hello.port)
         node.paths.learn((node.id, peer))
         self._settle(link, peer)
         if existing is None:
@@ -513,12 +520,9 @@ class Overlay:
 
     def _settle(self, link, peer):
         """Whoever waits for link (see connectTo) has its peer linked."""
-        state = self.states.get(link)
-        waiter = None if state is None else state.waiter
-        if waiter is not None:
-            state.waiter = None
-            if not waiter.called:
-                waiter.callback(peer)
+        waiter = self._waiters.pop(link, None)
+        if waiter is not None and not waiter.called:
+            waiter.callback(peer)
 
     def _setPurpose(self, link, purpose):
         link.purpose = purpose
@@ -559,9 +563,14 @@ class Overlay:
         return new_opener == min(self.node.id, peer)
 
     def _forget(self, link, reason):
-        self.pending.discard(link)
-        state = self.states.pop(link, None)
-        waiter = None if state is None else state.waiter
+        self.pending.pop(link, None)
+        self.handshakes.pop(link, None)
+        self.since.pop(link, None)
+        if self._partners:
+            self._partners.discard(link)
+        # Its peer proved a key for this link only while it lasted.
+        link.key = None
+        waiter = self._waiters.pop(link, None)
         peer = link.peer_id
         if waiter is not None and not waiter.called:
             if peer is not None and peer in self.links:
@@ -571,7 +580,6 @@ class Overlay:
         if peer is None or self.links.get(peer) is not link:
             return
         del self.links[peer]
-        self.addresses.pop(peer, None)
         self.node.paths.forgetVia(peer)
         self.log.emit(_levelOf(link), "link to {who} closed", peer=peer,
                       who=_named(link, peer))
@@ -590,6 +598,8 @@ class Overlay:
         """A Deferred that fires once no link is open."""
         d = defer.Deferred(lambda d: self._closed_waiters.remove(d)
                            if d in self._closed_waiters else None)
+        if not self._closed_waiters:
+            self._closed_waiters = []
         self._closed_waiters.append(d)
         self._checkClosed()
         return d
@@ -597,7 +607,7 @@ class Overlay:
     def _checkClosed(self):
         if not self._closed_waiters or self.links or self.pending:
             return
-        waiters, self._closed_waiters = self._closed_waiters, []
+        waiters, self._closed_waiters = self._closed_waiters, ()
         for d in waiters:
             if not d.called:
                 d.callback(None)

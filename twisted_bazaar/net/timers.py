@@ -5,9 +5,17 @@ timeout, its next keepalive check), instead of one DelayedCall per link.
 A simulation of a hundred thousand nodes holds a few hundred thousand
 links, each with a deadline that moves on every check: as DelayedCalls they
 fill the clock's queue (and a clock's calls are what a test inspects for
-what a node left behind).  A L{Deadlines} keeps them in a heap of its own
-and asks its clock for one call, at the earliest: each deadline still runs
-at its exact time, in the order deadlines of the same time were set.
+what a node left behind).  A L{Deadlines} keeps them apart, by time, and
+asks its clock for one call, at the earliest: each deadline still runs at
+its exact time, in the order deadlines of the same time were set.
+
+Deadlines are kept in buckets, one per time, and a heap of the times:
+the keepalive checks of a large run fall on a few times (a link checked
+every ping interval from when it was made), so a link's check costs a
+place in a bucket.  A keepalive check is a resident deadline: the link
+itself waits in its bucket (see L{Deadlines.wake}), rather than a
+L{Deadline} object, its time and a sequence number for it, 130 bytes a
+link end.
 """
 
 import heapq
@@ -60,17 +68,13 @@ class Deadline:
         method rather than hold a bound method, 64 bytes less a link end.
     """
 
-    __slots__ = ("when", "sequence", "function", "subject", "owner")
+    __slots__ = ("when", "function", "subject", "owner")
 
-    def __init__(self, when, sequence, function, subject, owner):
+    def __init__(self, when, function, subject, owner):
         self.when = when
-        self.sequence = sequence
         self.function = function
         self.subject = subject
         self.owner = owner
-
-    def __lt__(self, other):
-        return (self.when, self.sequence) < (other.when, other.sequence)
 
     def active(self):
         """Whether it is still to run."""
@@ -83,11 +87,26 @@ class Deadline:
             self.owner._cancelled()
 
 
+def _live(entry, when):
+    """Whether a bucket's entry is still to run: a L{Deadline} not run or
+    cancelled, or a resident still due at the bucket's time."""
+    if type(entry) is Deadline:
+        return entry.function is not None
+    return entry._due == when
+
+
 class Deadlines:
     """
     Deadlines on one clock, behind a single DelayedCall: the one of the
     earliest, moved when an earlier one is set and cancelled when none is
     left (so a stopped node leaves no call behind).
+
+    A deadline is a L{Deadline} (L{callLater}), or a resident (L{wake}):
+    an object with a C{_due} attribute, which these deadlines own while
+    it is woken (the time it is due; None once it ran or was let go of;
+    before it is woken it may hold anything that is no time, a link's
+    handshake L{Deadline}), and an C{_expire()} method, run then.  A resident is woken again only once it ran or was let go of
+    (L{unwake}) and its time has come: at most one of its entries is live.
 
     @ivar live: deadlines set and not yet run or cancelled.
     """
@@ -96,33 +115,89 @@ class Deadlines:
 
     def __init__(self, clock):
         self.clock = clock
-        self._heap = []
-        self._sequence = 0
+        #: The times of the buckets, a heap; time -> its bucket: one
+        #: entry, or a list of the time and the entries in the order they
+        #: were set (a resident that joins it takes that time as its
+        #: C{_due}, rather than a float of its own).
+        self._times = []
+        self._buckets = {}
+        #: Entries in the buckets, live or not.
+        self._held = 0
         self.live = 0
         self._call = None
         self._at = None
 
+    def _push(self, when, entry):
+        """Put entry in the bucket of when; returns the bucket's time (an
+        object equal to when)."""
+        buckets = self._buckets
+        bucket = buckets.get(when)
+        if bucket is None:
+            buckets[when] = entry
+            heapq.heappush(self._times, when)
+        elif type(bucket) is list:
+            when = bucket[0]
+            bucket.append(entry)
+        else:
+            buckets[when] = [when, bucket, entry]
+        self._held += 1
+        self.live += 1
+        if self._at is None or when < self._at:
+            self._arm()
+        return when
+
     def callLater(self, delay, function, subject=ALONE):
         """Run ``function()`` in ``delay`` seconds, or ``function(subject)``
         if given one; returns its L{Deadline}."""
-        self._sequence += 1
-        deadline = Deadline(self.clock.seconds() + max(0.0, delay), self._sequence,
-                            function, subject, self)
-        heapq.heappush(self._heap, deadline)
-        self.live += 1
-        if self._at is None or deadline.when < self._at:
-            self._arm()
+        deadline = Deadline(self.clock.seconds() + max(0.0, delay), function,
+                            subject, self)
+        self._push(deadline.when, deadline)
         return deadline
+
+    def wake(self, resident, delay):
+        """Run ``resident._expire()`` in ``delay`` seconds (its C{_due}
+        says when, until then)."""
+        when = resident._due = self.clock.seconds() + max(0.0, delay)
+        # Then the bucket's own time, if it has one: one float for all.
+        resident._due = self._push(when, resident)
+
+    def unwake(self, resident):
+        """Do not run resident's L{wake} (idempotent)."""
+        if resident._due is not None:
+            resident._due = None
+            self._cancelled()
 
     def _cancelled(self):
         self.live -= 1
         if not self.live:
-            self._heap.clear()
+            self._times.clear()
+            self._buckets.clear()
+            self._held = 0
             self._disarm()
-        elif len(self._heap) > 64 and len(self._heap) > 2 * self.live:
+        elif self._held > 64 and self._held > 2 * self.live:
             # A deadline moved on every check leaves its old entry behind.
-            self._heap = [d for d in self._heap if d.function is not None]
-            heapq.heapify(self._heap)
+            self._compact()
+
+    def _compact(self):
+        """Drop the entries that will not run (the order of the others
+        stays)."""
+        buckets = {}
+        held = 0
+        for when, bucket in self._buckets.items():
+            if type(bucket) is list:
+                kept = [entry for entry in bucket[1:] if _live(entry, when)]
+                if len(kept) > 1:
+                    buckets[when] = [bucket[0]] + kept
+                elif kept:
+                    buckets[when] = kept[0]
+                held += len(kept)
+            elif _live(bucket, when):
+                buckets[when] = bucket
+                held += 1
+        self._buckets = buckets
+        self._times = list(buckets)
+        heapq.heapify(self._times)
+        self._held = held
 
     def _disarm(self):
         if self._call is not None:
@@ -132,13 +207,32 @@ class Deadlines:
 
     def _arm(self):
         """One call, at the earliest deadline still live."""
-        heap = self._heap
-        while heap and heap[0].function is None:
-            heapq.heappop(heap)
-        if not heap:
+        times, buckets = self._times, self._buckets
+        while times:
+            when = times[0]
+            bucket = buckets[when]
+            if type(bucket) is not list:
+                if _live(bucket, when):
+                    break
+                dead = 1
+            else:
+                dead = 0
+                for entry in bucket[1:]:
+                    if _live(entry, when):
+                        break
+                    dead += 1
+                if dead < len(bucket) - 1:
+                    # Not looked at again: the bucket's live entry leads.
+                    del bucket[1:1 + dead]
+                    self._held -= dead
+                    break
+            heapq.heappop(times)
+            del buckets[when]
+            self._held -= dead
+        if not times:
             self._disarm()
             return
-        when = heap[0].when
+        when = times[0]
         if self._at == when and self._call is not None and self._call.active():
             return
         self._disarm()
@@ -152,21 +246,33 @@ class Deadlines:
         # of now and a delay may fall an ulp short of it).
         due = max(self.clock.seconds(), self._at)
         self._call = self._at = None
-        heap = self._heap
-        while heap and heap[0].when <= due:
-            deadline = heapq.heappop(heap)
-            function, subject = deadline.function, deadline.subject
-            if function is None:
-                continue
-            deadline.function = deadline.subject = None
-            self.live -= 1
-            try:
-                if subject is ALONE:
-                    function()
+        times, buckets = self._times, self._buckets
+        while times and times[0] <= due:
+            when = heapq.heappop(times)
+            bucket = buckets.pop(when)
+            entries = bucket[1:] if type(bucket) is list else (bucket,)
+            self._held -= len(entries)
+            for entry in entries:
+                if type(entry) is Deadline:
+                    function, subject = entry.function, entry.subject
+                    if function is None:
+                        continue
+                    entry.function = entry.subject = None
+                elif entry._due == when:
+                    entry._due = None
+                    function, subject = entry._expire, ALONE
                 else:
-                    function(subject)
-            except Exception:
-                # As the clock would for a call of its own: logged, and
-                # the other deadlines due still run.
-                self.log.failure("a deadline failed")
+                    continue
+                self.live -= 1
+                try:
+                    if subject is ALONE:
+                        function()
+                    else:
+                        function(subject)
+                except Exception:
+                    # As the clock would for a call of its own: logged, and
+                    # the other deadlines due still run.
+                    self.log.failure("a deadline failed")
+            # What ran may have cleared or rebuilt them.
+            times, buckets = self._times, self._buckets
         self._arm()

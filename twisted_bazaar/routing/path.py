@@ -20,15 +20,20 @@ DEFAULT_PATH_LIMIT = 10_000
 #: memory starts over.
 LEARNED_LIMIT = 1024
 
+#: What the path table keeps for a neighbour (a path of this node and the
+#: peer): every link of a simulation has one, and a tuple for it was 56
+#: bytes a link end.
+_NEIGHBOUR = object()
+
 
 class PathRouter:
     """
     Relays and delivers path-routed messages for one node.
 
-    @ivar table: peer id -> shortest known path (a tuple of ids from this
-        node to the peer, both included), least recently improved first.
-        A dict, which keeps that order too, not an C{OrderedDict}: that
-        costs twice the room, and every simulated node holds one.
+    The path table: peer id -> shortest known path, least recently
+    improved first, in a dict (which keeps that order too, not an
+    C{OrderedDict}: that costs twice the room, and every simulated node
+    holds one); a neighbour's path is kept as L{_NEIGHBOUR}.
     """
 
     log = Logger()
@@ -36,13 +41,15 @@ class PathRouter:
     def __init__(self, node, limit=DEFAULT_PATH_LIMIT):
         self.node = node
         self.limit = limit
-        self.table = {}
+        self._table = {}
         #: The link the message being delivered came on, while it is.
         self.deliveredOn = None
         #: Paths L{received} learned from, while learning them again would
         #: change nothing (no entry was dropped since): the messages of a
-        #: trade, or a stream along one path, teach the table once.
-        self._learned = set()
+        #: trade, or a stream along one path, teach the table once.  None
+        #: until a path is learned (an empty set is 216 bytes, on every
+        #: simulated node).
+        self._learned = None
 
     def route(self, message):
         """
@@ -87,6 +94,8 @@ class PathRouter:
             link.protocolError("wrongway", why, answer=type(message) is not wire.Error)
             return
         learned = self._learned
+        if learned is None:
+            learned = self._learned = set()
         if path not in learned:
             # Learning only ever shortens entries, so once learned, a path
             # teaches nothing new until an entry is dropped (an eviction
@@ -113,35 +122,48 @@ class PathRouter:
     def learn(self, path):
         """Record path (from this node) and every prefix of it, if shorter
         than what is known."""
-        known = self.table
+        known = self._table
         current = known.get(path[-1])
-        if current is not None and len(current) <= len(path):
+        # (A neighbour's mark stands for a path of 2.)
+        if current is not None and (2 if current is _NEIGHBOUR else len(current)) <= len(path):
             # Known as well already; its prefixes were learned with it.
             return
         for end in range(2, len(path) + 1):
             target = path[end - 1]
             current = known.get(target)
-            if current is None or end < len(current):
+            if current is None or end < (2 if current is _NEIGHBOUR else len(current)):
                 if current is not None:
                     # Moved to the end: most recently improved.
                     del known[target]
-                known[target] = path[:end]
+                known[target] = _NEIGHBOUR if end == 2 else path[:end]
                 if len(known) > self.limit:
                     del known[next(iter(known))]
-                    self._learned.clear()
+                    self._learned = None
+
+    @property
+    def table(self):
+        """peer id -> shortest known path (a tuple of ids from this node to
+        the peer, both included), least recently improved first (a view,
+        made on each call)."""
+        return {target: self.pathTo(target) for target in self._table}
 
     def pathTo(self, peer_id):
         """The shortest known path to a peer, or None."""
-        return self.table.get(peer_id)
+        known = self._table.get(peer_id)
+        if known is _NEIGHBOUR:
+            return (self.node.id, peer_id)
+        return known
 
     def forgetVia(self, peer_id):
         """A link closed: no path through that neighbour holds any more."""
-        self._learned.clear()
-        for target in [t for t, p in self.table.items() if p[1] == peer_id]:
-            del self.table[target]
+        self._learned = None
+        table = self._table
+        for target in [t for t, p in table.items()
+                       if (t if p is _NEIGHBOUR else p[1]) == peer_id]:
+            del table[target]
 
     def clear(self):
         """This node's id changed: every path it knows starts with the old
         one."""
-        self._learned.clear()
-        self.table.clear()
+        self._learned = None
+        self._table.clear()

@@ -26,6 +26,10 @@ from zope.interface import implementer
 COMPACT_MIN = 1024
 
 
+#: A L{HeapCall}'s state.
+_PENDING, _CALLED, _CANCELLED = 0, 1, 2
+
+
 @implementer(IDelayedCall)
 class HeapCall:
     """
@@ -40,29 +44,43 @@ class HeapCall:
         reaches L{time}.
     """
 
-    __slots__ = ("time", "func", "args", "kw", "cancelled", "called",
-                 "delayed_time", "_clock")
+    # Six slots: whether it was called or cancelled is one small int, and
+    # its clock is its class's (each clock has a subclass of its own, see
+    # L{HeapClock}): a large chord run holds five calls a node.
+    __slots__ = ("time", "func", "args", "kw", "_state", "delayed_time")
 
-    def __init__(self, clock, time, func, args, kw):
-        self._clock = clock
+    #: The L{HeapClock} of the call (set on each clock's own subclass).
+    _clock = None
+
+    def __init__(self, time, func, args, kw):
         self.time = time
         self.func = func
         self.args = args
         self.kw = kw
-        self.cancelled = self.called = False
+        self._state = _PENDING
         self.delayed_time = 0.0
+
+    @property
+    def cancelled(self):
+        """Whether the call was cancelled."""
+        return self._state == _CANCELLED
+
+    @property
+    def called(self):
+        """Whether the call ran (or is running)."""
+        return self._state == _CALLED
 
     def getTime(self):
         return self.time + self.delayed_time
 
     def active(self):
-        return not (self.cancelled or self.called)
+        return self._state == _PENDING
 
     def cancel(self):
         """Unschedule the call; what it would have called is let go at
         once, its place in the heap later (see L{HeapClock._compact})."""
         self._check()
-        self.cancelled = True
+        self._state = _CANCELLED
         self.func = self.args = self.kw = None
         self._clock._cancelled()
 
@@ -85,9 +103,9 @@ class HeapCall:
             self._clock._push(self)
 
     def _check(self):
-        if self.cancelled:
+        if self._state == _CANCELLED:
             raise error.AlreadyCancelled()
-        if self.called:
+        if self._state == _CALLED:
             raise error.AlreadyCalled()
 
 
@@ -101,6 +119,9 @@ class HeapClock:
     """
 
     def __init__(self):
+        #: The class of this clock's calls: a L{HeapCall} that knows its
+        #: clock without a slot for it on each call.
+        self._Call = type("HeapCall", (HeapCall,), {"__slots__": (), "_clock": self})
         self.now = 0.0
         self._heap = []
         self._sequence = itertools.count()
@@ -113,7 +134,7 @@ class HeapClock:
     def callLater(self, delay, callable, *args, **kw):
         # No empty dict kept with each pending call (kw is None then): a
         # large run holds a keepalive call for each of a million link ends.
-        call = HeapCall(self, self.now + max(0.0, delay), callable, args, kw or None)
+        call = self._Call(self.now + max(0.0, delay), callable, args, kw or None)
         heapq.heappush(self._heap, (call.time, next(self._sequence), call))
         return call
 
@@ -150,14 +171,14 @@ class HeapClock:
         """
         heap = self._heap
         heap[:] = [entry for entry in heap if entry[2] is None
-                   or not (entry[2].cancelled or entry[2].called)]
+                   or entry[2]._state == _PENDING]
         heapq.heapify(heap)
         self._cancellations = 0
 
     def getDelayedCalls(self):
         return [entry[2] for entry in self._heap
                 if entry[2] is not None and entry[0] == entry[2].time
-                and not (entry[2].cancelled or entry[2].called)]
+                and entry[2]._state == _PENDING]
 
     def runFor(self, seconds):
         """Run every call due in the next ``seconds``, each at its own time."""
@@ -171,7 +192,7 @@ class HeapClock:
                 self.now = entry[0]
                 entry[3](*entry[4])
                 continue
-            if call.cancelled or call.called or entry[0] != call.time:
+            if call._state or entry[0] != call.time:
                 continue
             if call.delayed_time:
                 # reset() or delay() to a later time only notes the delay.
@@ -180,7 +201,7 @@ class HeapClock:
                 self._push(call)
                 continue
             self.now = entry[0]
-            call.called = True
+            call._state = _CALLED
             func, args, kw = call.func, call.args, call.kw
             call.func = call.args = call.kw = None
             if kw:

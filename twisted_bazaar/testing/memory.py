@@ -20,38 +20,67 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 
+#: A L{MemoryTransport}'s state, in bits: it is connected; it was told
+#: to hang up (C{disconnecting}, which stays set once it is closed).
+_CONNECTED = 1
+_DISCONNECTING = 2
+
+
 @implementer(ITransport)
 class MemoryTransport:
     """
     One end of an in-memory connection.  Writes reach the other end's
     ``dataReceived`` after the network's latency, in order.
+
+    @ivar host: this end's address; its peer's is the other end's.
     """
 
-    # A simulation holds two of these per link, hundreds of thousands.
-    __slots__ = ("network", "protocol", "host", "peer", "other", "connected",
-                 "disconnecting", "_last_delivery", "producer", "_pulling")
+    # A simulation holds two of these per link, hundreds of thousands: five
+    # slots, not ten (the peer's address is the other end's own, the two
+    # flags are bits of one small int, the rare pull producer is kept by
+    # the network, and the network is the class's: each network has a
+    # subclass of its own).
+    __slots__ = ("protocol", "host", "other", "_state", "_last_delivery")
 
-    def __init__(self, network, protocol, host, peer):
-        self.network = network
+    #: The L{MemoryNetwork} of this end (set on each network's subclass).
+    network = None
+
+    def __init__(self, protocol, host):
         self.protocol = protocol
         self.host = host
-        self.peer = peer
         self.other = None
-        self.connected = True
-        self.disconnecting = False
+        self._state = _CONNECTED
         self._last_delivery = 0.0
-        self.producer = None
-        self._pulling = False
+
+    @property
+    def connected(self):
+        """Whether the connection is still open at this end."""
+        return bool(self._state & _CONNECTED)
+
+    @property
+    def disconnecting(self):
+        """Whether this end was told to hang up (loseConnection)."""
+        return bool(self._state & _DISCONNECTING)
+
+    @property
+    def peer(self):
+        """The address of the other end."""
+        return self.other.host
+
+    @property
+    def producer(self):
+        """The pull producer registered on this end, or None."""
+        return self.network._producers.get(self)
 
     def getHost(self):
         return self.host
 
     def getPeer(self):
-        return self.peer
+        return self.other.host
 
     def write(self, data):
-        if self.connected and not self.disconnecting and data:
-            if self.producer is not None:
+        if self._state == _CONNECTED and data:
+            if self.network._producers:
                 self._pull()
             self.network.bytes_written += len(data)
             faults = self.network.faults
@@ -69,41 +98,45 @@ class MemoryTransport:
         and a pull producer (C{FileSender}'s kind) is asked for more on
         the next turn of the clock after each write, until it unregisters.
         """
-        self.producer = None if streaming else producer
-        if not streaming:
+        if streaming:
+            self.unregisterProducer()
+        else:
+            self.network._producers[self] = producer
             self._pull()
 
     def unregisterProducer(self):
-        self.producer = None
+        self.network._producers.pop(self, None)
 
     def _pull(self):
         """Ask the pull producer for more on the next turn (once)."""
-        if (self.producer is not None and not self._pulling and self.connected
-                and not self.disconnecting):
-            self._pulling = True
-            self.network.clock.callLater(0, self._resume)
+        network = self.network
+        if (self in network._producers and self not in network._pulling
+                and self._state == _CONNECTED):
+            network._pulling.add(self)
+            network.clock.callLater(0, self._resume)
 
     def _resume(self):
-        self._pulling = False
-        producer = self.producer
-        if producer is not None and self.connected and not self.disconnecting:
+        network = self.network
+        network._pulling.discard(self)
+        producer = network._producers.get(self)
+        if producer is not None and self._state == _CONNECTED:
             # The network's count, not one of this end's own (an int less
             # on each of a simulation's ends): deliveries wait for the
             # clock, so what it carries meanwhile is the producer's.
-            before = self.network.bytes_written
+            before = network.bytes_written
             producer.resumeProducing()
             # A producer that wrote nothing (waiting on a timer of its
             # own) is asked again only after its next write.
-            if self.network.bytes_written != before:
+            if network.bytes_written != before:
                 self._pull()
 
     def loseConnection(self):
-        if self.connected and not self.disconnecting:
-            self.disconnecting = True
+        if self._state == _CONNECTED:
+            self._state = _CONNECTED | _DISCONNECTING
             self._schedule(self.network._close, self, error.ConnectionDone())
 
     def abortConnection(self):
-        if self.connected:
+        if self._state & _CONNECTED:
             self.network._close(self, error.ConnectionAborted())
 
     def _schedule(self, function, *args, extra=0.0):
@@ -121,7 +154,7 @@ class MemoryTransport:
         schedule(when - now, function, *args)
 
     def _receive(self, data):
-        if self.connected:
+        if self._state & _CONNECTED:
             self.protocol.dataReceived(data)
 
     def pauseProducing(self):
@@ -240,6 +273,10 @@ class MemoryNetwork:
         self.latency = latency
         self.faults = faults
         self.bytes_written = 0
+        #: The class of this network's transports: a L{MemoryTransport}
+        #: that knows its network without a slot for it on each end.
+        self._Transport = type("MemoryTransport", (MemoryTransport,),
+                               {"__slots__": (), "network": self})
         self.dead_hosts = set()
         self._listeners = {}
         self._next_port = {}
@@ -248,6 +285,11 @@ class MemoryNetwork:
         #: closed one is forgotten at once, with its protocols, which
         #: matters when thousands of nodes open and close links.
         self._open = {}
+        #: end -> the pull producer registered on it (see
+        #: L{MemoryTransport.registerProducer}); the ends whose producer
+        #: is to be asked for more on the next turn.
+        self._producers = {}
+        self._pulling = set()
 
     @property
     def connections(self):
@@ -302,8 +344,8 @@ class MemoryNetwork:
 
     def _join(self, client, client_address, server, server_address):
         """Two ends, one for each protocol, joined and counted open."""
-        client_end = MemoryTransport(self, client, client_address, server_address)
-        server_end = MemoryTransport(self, server, server_address, client_address)
+        client_end = self._Transport(client, client_address)
+        server_end = self._Transport(server, server_address)
         client_end.other, server_end.other = server_end, client_end
         self._open[client_end] = server_end
         return client_end, server_end
@@ -333,11 +375,13 @@ class MemoryNetwork:
 
     def _close(self, transport, reason):
         for end in (transport, transport.other):
-            if end.connected:
-                end.connected = False
+            if end._state & _CONNECTED:
+                end._state &= ~_CONNECTED
                 end.protocol.connectionLost(Failure(reason))
         for end in (transport, transport.other):
             self._open.pop(end, None)
+            if self._producers:
+                self._producers.pop(end, None)
 
     def cut(self, host):
         """Break every connection of host at once, as a crash would."""
