@@ -28,6 +28,8 @@ from twisted_bazaar.schemes.chord.leaving import Leaving
 from twisted_bazaar.schemes.chord.lookups import Lookups
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
+    ChordFingerList,
+    ChordFingers,
     ChordPing,
     ChordPong,
     ChordQuit,
@@ -68,7 +70,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self.settings = settings or ChordSettings()
         self.ring = None
         self.records = RecordStore(self.settings.max_records)
-        self.router = KeyRouter(node, self._serve, self._seed,
+        self.router = KeyRouter(node, self._serve, self._unplaced,
                                 self.settings.lookup_timeout)
         self.publisher = Publisher(node, self.router, self.settings)
         self.joined = False
@@ -92,7 +94,12 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self._join_delay = self.settings.stabilize
         self._finger = 0
         self._fixing = None
+        #: (nonce, sent) of the chordFingers a newcomer asks its successor.
+        self._fingers_wanted = None
         self._probe_delay = self.settings.probe
+        #: Has this node reason to doubt its ring is the only one (it
+        #: started one, or was alone)?  Then it probes soon (L{_probe}).
+        self._doubt = False
         self._nonce = 0
         self._handover = None
         #: peer id -> clock time until which it counts as gone (see _bury).
@@ -106,6 +113,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
                 (ChordStabilize, self._stabilizeAsked), (ChordState, self._stated),
                 (ChordQuit, self._quitted), (ChordTransfer, self._transferred),
                 (ChordTransferred, self._handedOver),
+                (ChordFingers, self._fingersAsked), (ChordFingerList, self._fingersListed),
                 (ChordFind, self.router.received), (ChordRequest, self.router.received),
                 (ChordStore, self.router.received)):
             node.handle(kind, handler)

@@ -117,6 +117,8 @@ class Upkeep:
     def _linked(self, peer_id, peer):
         self._connecting.pop(peer.id, None)
         ring = self.ring
+        if ring is not None and not self.stopped:
+            self._askFingers()
         if ring is not None and peer in ring.successors:
             # Records could not be copied to it before it was linked.
             self._replicate([peer])
