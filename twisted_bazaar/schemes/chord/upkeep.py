@@ -91,7 +91,11 @@ class Upkeep:
                       "[{succs_text}]", pred=pred_id, succs=succ_ids,
                       pred_text="none" if pred_id is None else shortId(pred_id),
                       succs_text=", ".join(map(shortId, succ_ids)))
-        for peer in ring.successors:
+        # A link to the first successor now (stabilization needs it); to
+        # the others when there are records to copy to them, or at their
+        # first ping: while a ring forms, most nodes pass through a
+        # successor list before a ping would reach them.
+        for peer in ring.successors if len(self.records) else ring.successors[:1]:
             self._ensureLink(peer)
         pred = ring.predecessor
         closer = pred is not None and pred != old_pred and (
@@ -119,6 +123,12 @@ class Upkeep:
         ring = self.ring
         if ring is not None and not self.stopped:
             self._askFingers()
+            if self._awaiting.get(peer.id, 0) is None and peer.id in self.node.links:
+                # A neighbour linked for its ping: ping it now, not a round
+                # later.
+                nonce = self._awaiting[peer.id] = self._newNonce()
+                self.node.links[peer.id].send(
+                    ChordPing(nonce, True if peer == ring.predecessor else None))
         if ring is not None and peer in ring.successors:
             # Records could not be copied to it before it was linked.
             self._replicate([peer])
