@@ -246,6 +246,33 @@ class ChordFingerList(Message):
     fingers: tuple
 
 
+@message("chordPred", ("nonce", "nonce", checkId, REQUIRED), bucket=BUCKET)
+@frozen
+class ChordPred(Message):
+    """
+    Who is your predecessor?  Sent to a finger, to check it is still the
+    finger: if a node came between the finger's position and the finger,
+    it is the finger's predecessor.  Answered by chordPredIs.
+    """
+
+    upkeep = True
+
+    nonce: int
+
+
+@message("chordPredIs", ("nonce", "nonce", checkId, REQUIRED),
+         ("pred", "pred", checkPeer, None))
+@frozen
+class ChordPredIs(Message):
+    """The answer to chordPred: the sender's predecessor (absent if it
+    knows none)."""
+
+    upkeep = True
+
+    nonce: int
+    pred: Peer = None
+
+
 @message("chordQuit", ("pred", "pred", checkPeer, None),
          ("succs", "succs", checkSuccessors, REQUIRED))
 @frozen

@@ -32,6 +32,8 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordFingers,
     ChordPing,
     ChordPong,
+    ChordPred,
+    ChordPredIs,
     ChordQuit,
     ChordRequest,
     ChordStabilize,
@@ -94,6 +96,8 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self._join_delay = self.settings.stabilize
         self._finger = 0
         self._fixing = None
+        #: (nonce, finger id, Deferred) of the finger being checked.
+        self._checking = None
         #: (nonce, sent) of the chordFingers a newcomer asks its successor.
         self._fingers_wanted = None
         self._probe_delay = self.settings.probe
@@ -114,6 +118,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
                 (ChordQuit, self._quitted), (ChordTransfer, self._transferred),
                 (ChordTransferred, self._handedOver),
                 (ChordFingers, self._fingersAsked), (ChordFingerList, self._fingersListed),
+                (ChordPred, self._predAsked), (ChordPredIs, self._predTold),
                 (ChordFind, self.router.received), (ChordRequest, self.router.received),
                 (ChordStore, self.router.received)):
             node.handle(kind, handler)

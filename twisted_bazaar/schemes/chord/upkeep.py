@@ -16,11 +16,13 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordPing,
     ChordPong,
+    ChordPred,
+    ChordPredIs,
     ChordStabilize,
     ChordState,
 )
-from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, strictlyBetween
-from twisted_bazaar.schemes.chord.settings import CHORD
+from twisted_bazaar.schemes.chord.ring import BITS, distance, fingerStart, strictlyBetween
+from twisted_bazaar.schemes.chord.settings import CHORD, FINGER
 from twisted_bazaar.schemes.chord.state import Peer
 
 
@@ -330,10 +332,97 @@ class Upkeep:
         if index == 0:
             self._prune()
         start = fingerStart(self.node.id, index)
+        finger = ring.fingers[index]
+        if finger is None:
+            self._lookUpFinger(index, start)
+            return
+        fixing = self._fixing = self._checkFinger(finger)
+        fixing.addCallback(self._fingerChecked, index, start, finger)
+        fixing.addErrback(ignoreCancelled)
+
+    def _lookUpFinger(self, index, start):
+        """Look the finger up through the ring."""
         fixing = self._fixing = self.router.start(lambda i: ChordFind(i, start, ()),
                                                   self.settings.lookup_timeout)
         fixing.addCallback(self._fingerFound, index)
         fixing.addErrback(ignoreCancelled)
+
+    def _checkFinger(self, finger):
+        """
+        Ask the finger for its predecessor (chordPred), over its link or a
+        finger link opened for it: a Deferred of the chordPredIs, or of
+        None if none comes within the lookup timeout.  A round trip, where
+        a lookup is about ½·log2 N hops.
+        """
+        node = self.node
+        nonce = self._newNonce()
+
+        def cancel(d):
+            self._endCheck(nonce)
+
+        checked = defer.Deferred(cancel)
+        timer = node.clock.callLater(self.settings.lookup_timeout, self._checked,
+                                     nonce, None)
+        self._checking = (nonce, finger.id, checked, timer)
+
+        def ask(_=None):
+            link = node.links.get(finger.id)
+            if link is None:
+                self._checked(nonce, None)
+            elif self._checking is not None and self._checking[0] == nonce:
+                link.send(ChordPred(nonce))
+
+        def failed(reason):
+            self._checked(nonce, None)
+
+        if finger.id in node.links:
+            ask()
+        else:
+            connecting = node.connectTo(finger.host, finger.port, finger.id, FINGER)
+            connecting.addCallbacks(ask, failed)
+        return checked
+
+    def _endCheck(self, nonce):
+        """The check with nonce is over: its timer, if pending, cancelled;
+        its Deferred, to fire."""
+        checking = self._checking
+        if checking is None or checking[0] != nonce:
+            return None
+        self._checking = None
+        if checking[3].active():
+            checking[3].cancel()
+        return checking[2]
+
+    def _checked(self, nonce, answer):
+        checked = self._endCheck(nonce)
+        if checked is not None:
+            checked.callback(answer)
+
+    def _predAsked(self, link, message):
+        """Answer with this node's predecessor (a node on the ring only)."""
+        if self.joined and not self.stopped:
+            link.send(ChordPredIs(message.nonce, self.ring.predecessor))
+
+    def _predTold(self, link, message):
+        checking = self._checking
+        if checking is not None and checking[1] == link.peer_id:
+            self._checked(message.nonce, message)
+
+    def _fingerChecked(self, answer, index, start, finger):
+        """The finger holds start unless its predecessor lies in [start,
+        finger): that one is then the better finger (checked in turn at
+        the next round).  No answer: look the finger up."""
+        self._fixing = None
+        if answer is None or self.ring is None or self.stopped:
+            if not self.stopped:
+                self._lookUpFinger(index, start)
+            return
+        pred, me = answer.pred, self.node.id
+        if (pred is not None and pred.id != me
+                and distance(start, pred.id) < distance(start, finger.id)):
+            self._lookUpFinger(index, start)
+            return
+        self._finger = self.ring.setFinger(index, finger)
 
     def _fingerFound(self, found, index):
         self._fixing = None
