@@ -1,7 +1,8 @@
 """
 How a Chord node finds its place on the ring: through a node the tracker
-names, or by starting the ring when a request comes first; and how rings
-that formed apart merge (probes).  A mixin of L{ChordDiscovery
+names, or by starting the ring when requests wait for it too long; how
+a newcomer takes its successor's fingers as first guesses of its own;
+and how rings that formed apart merge (probes).  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 
@@ -176,8 +177,7 @@ class Joining:
     def _probe(self):
         """Probe, then again after twice as long, up to the probe period:
         rings that formed apart do so while the nodes start."""
-        settings = self.settings
-        self._probe_delay = min(self._probe_delay * 2, settings.probe)
+        self._probe_delay = min(self._probe_delay * 2, self.settings.probe)
         self._later("probe", self._every(self._probe_delay), self._probe)
         self._join(probe=True)
 

@@ -14,7 +14,8 @@ request until it is up, a few requests a peer and a bounded number in
 all; a connection that fails or takes longer than the lookup timeout is
 routed round (the next best hop), and a finger nothing listens at is
 forgotten.  The origin only sees the whole lookup succeed or time out;
-it then asks again.
+it then asks again.  A request that reaches a node still joining waits
+there (a bounded number) until the node has its place (L{KeyRouter.placed}).
 """
 
 import attr

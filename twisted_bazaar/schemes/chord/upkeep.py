@@ -1,7 +1,8 @@
 """
 Keeping a Chord node's place: stabilization with its successor (and
 notify), pings of its successors and predecessor (a neighbour that misses
-them is dead, and the ring is repaired), finger repair, and the ring
+them is dead, and the ring is repaired), finger repair (a check of a known
+finger by its predecessor, a lookup otherwise), and the ring
 links all this needs (to the successors and predecessor only: fingers are
 reached over links opened when a request needs them, L{routing}).  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
