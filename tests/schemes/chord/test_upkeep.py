@@ -226,6 +226,16 @@ class FingerCheckTests(LinkedToOnePeer, SynchronousTestCase):
         self.assertIsNone(self.scheme._checking)
         self.assertEqual(self.node.clock.getDelayedCalls(), [])
 
+    def test_stoppingAbandonsTheLinkBeingOpenedForACheck(self):
+        feed(self.link, ChordPredIs(self.asked.nonce, None))
+        self.scheme.ring.fingers[100] = Peer(FAR, "f", 3)
+        self.scheme._finger = 100
+        self.scheme._fixFinger()
+        [request] = self.node.connector.requests
+        self.scheme.stopService()
+        self.assertTrue(request.link.closing)
+        self.assertIsNone(self.scheme._checking)
+
     def test_aFingerWithNoLinkIsAskedOverAFingerLinkOpenedForIt(self):
         scheme = self.scheme
         feed(self.link, ChordPredIs(self.asked.nonce, None))

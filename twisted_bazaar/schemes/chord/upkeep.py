@@ -364,7 +364,7 @@ class Upkeep:
         checked = defer.Deferred(cancel)
         timer = node.clock.callLater(self.settings.lookup_timeout, self._checked,
                                      nonce, None)
-        self._checking = (nonce, finger.id, checked, timer)
+        self._checking = [nonce, finger.id, checked, timer, None]
 
         def ask(_=None):
             link = node.links.get(finger.id)
@@ -380,19 +380,25 @@ class Upkeep:
             ask()
         else:
             connecting = node.connectTo(finger.host, finger.port, finger.id, FINGER)
+            if self._checking is not None and self._checking[0] == nonce:
+                self._checking[4] = connecting
             connecting.addCallbacks(ask, failed)
         return checked
 
     def _endCheck(self, nonce):
-        """The check with nonce is over: its timer, if pending, cancelled;
-        its Deferred, to fire."""
+        """The check with nonce is over: its timer, if pending, and its
+        link, if still being opened, cancelled; returns its Deferred, to
+        fire."""
         checking = self._checking
         if checking is None or checking[0] != nonce:
             return None
         self._checking = None
-        if checking[3].active():
-            checking[3].cancel()
-        return checking[2]
+        _, _, checked, timer, connecting = checking
+        if timer.active():
+            timer.cancel()
+        if connecting is not None and not connecting.called:
+            connecting.cancel()
+        return checked
 
     def _checked(self, nonce, answer):
         checked = self._endCheck(nonce)
@@ -411,8 +417,9 @@ class Upkeep:
 
     def _fingerChecked(self, answer, index, start, finger):
         """The finger holds start unless its predecessor lies in [start,
-        finger): that one is then the better finger (checked in turn at
-        the next round).  No answer: look the finger up."""
+        finger): a node came in between, so look the finger up (taking the
+        predecessor instead would walk back one node a round).  No answer:
+        look it up too."""
         self._fixing = None
         if answer is None or self.ring is None or self.stopped:
             if not self.stopped:
