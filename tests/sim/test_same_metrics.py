@@ -14,7 +14,10 @@ super-peers' address checks of them went, the purchases stayed; chord's
 finger links opened when a request needs them and closed when idle,
 instead of standing, changed chord's: more ``thisisme``, ``proof`` and
 ``dc``, and lookups that wait for a connection on some hops; and its periods that adapt cut its pings,
-stabilizations and finger lookups, its purchases the same):
+stabilizations and finger lookups, its purchases the same; and its joins
+that take their successor's fingers, its finger checks by the finger's
+predecessor and its ring links opened when needed changed its messages
+again, its purchases the same):
 ``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
 """
 

@@ -158,3 +158,30 @@ class NearestTests(SynchronousTestCase):
         self.assertEqual(ring.nearest(lambda p: p != 200).id, 5000)
         self.assertEqual(ring.nearest(lambda p: p == 50).id, 50)
         self.assertIsNone(ring.nearest(lambda p: False))
+
+
+class GuessedFingerTests(SynchronousTestCase):
+    """A newcomer's first guesses of its fingers, from another node's."""
+
+    def test_eachFingerIsTheNearestPeerAtOrAfterItsStart(self):
+        ring = view(100)
+        near, mid, far = peer(100 + 2**10), peer(100 + 2**20 + 5), peer(100 + 2**40)
+        ring.guessFingers([far, near, mid])
+        fingers = ring.fingers.asList()
+        self.assertEqual(fingers[:11], [near] * 11)
+        self.assertEqual(fingers[11:21], [mid] * 10)
+        self.assertEqual(fingers[21:41], [far] * 20)
+        self.assertEqual(fingers[41:], [None] * (BITS - 41))
+
+    def test_fingersKnownAlreadyAreKept(self):
+        ring = view(100)
+        known = peer(100 + 2**5 + 1)
+        ring.fingers[5] = known
+        ring.guessFingers([peer(100 + 2**30)])
+        self.assertEqual(ring.fingers[5], known)
+        self.assertEqual(ring.fingers[6], peer(100 + 2**30))
+
+    def test_itselfIsNoGuess(self):
+        ring = view(100)
+        ring.guessFingers([peer(100)])
+        self.assertEqual(ring.fingers.asList(), [None] * BITS)

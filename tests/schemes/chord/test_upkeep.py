@@ -7,9 +7,11 @@ off while nothing changes (fake transports and a task.Clock).
 """
 
 from twisted.internet.error import ConnectionLost
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import wire
 from twisted_bazaar.wire import Dc
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.chord.messages import (
@@ -17,10 +19,13 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordFound,
     ChordPing,
     ChordPong,
+    ChordPred,
+    ChordPredIs,
     ChordStabilize,
     ChordState,
 )
 from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, place
+from twisted_bazaar.wire.ids import KEYED
 from twisted_bazaar.schemes.chord.state import Peer
 from twisted_bazaar.testing import Market
 
@@ -169,6 +174,116 @@ class FingerLinkTests(LinkedToOnePeer, SynchronousTestCase):
         self.scheme._prune()
         self.assertEqual(sent(former), [Dc()])
         self.assertEqual((sent(succ), sent(self.link)), ([], []))
+
+
+class FingerCheckTests(LinkedToOnePeer, SynchronousTestCase):
+    """
+    Finger repair asks a known finger for its predecessor (a round trip)
+    and looks the finger up only if a node came before it, or if no
+    answer comes.  Finger 127 starts half the ring past ME; node 700 (the
+    linked peer) is the first node after that start, round past zero.
+    """
+
+    INDEX = 127
+
+    def setUp(self):
+        super().setUp()
+        self.start = fingerStart(ME, self.INDEX)
+        self.finger = Peer(700, "", 7007)
+        self.scheme.ring.fingers[self.INDEX] = self.finger
+        self.scheme._finger = self.INDEX
+        self.scheme._fixFinger()
+        [self.asked] = sent(self.link)
+
+    def test_thePredecessorIsAsked(self):
+        self.assertIsInstance(self.asked, ChordPred)
+        self.assertEqual(self.scheme.router._pending, {})
+
+    def test_aPredecessorBeforeTheStartKeepsTheFinger(self):
+        before = Peer(KEYED | (self.start - 5), "b", 1)
+        feed(self.link, ChordPredIs(self.asked.nonce, before))
+        self.assertEqual(self.scheme.ring.fingers[self.INDEX], self.finger)
+        self.assertEqual(self.scheme.router._pending, {})
+        self.assertIsNone(self.scheme._fixing)
+
+    def test_aNodeBetweenTheStartAndTheFingerBringsALookup(self):
+        feed(self.link, ChordPredIs(self.asked.nonce, Peer(KEYED | (self.start + 9), "n", 1)))
+        self.assertEqual(len(self.scheme.router._pending), 1)
+        self.assertIsNotNone(self.scheme._fixing)
+
+    def test_noAnswerBringsALookup(self):
+        self.node.clock.advance(self.scheme.settings.lookup_timeout)
+        self.assertEqual(len(self.scheme.router._pending), 1)
+
+    def test_anAnswerWithAnotherNonceOrFromAnotherPeerIsIgnored(self):
+        other = linkPeer(self.node, 900, purpose="chord")
+        feed(other, ChordPredIs(self.asked.nonce, None))
+        feed(self.link, ChordPredIs(self.asked.nonce + 1, None))
+        self.assertIsNotNone(self.scheme._checking)
+
+    def test_stoppingEndsTheCheck(self):
+        self.scheme.stopService()
+        self.assertIsNone(self.scheme._checking)
+        self.assertEqual(self.node.clock.getDelayedCalls(), [])
+
+    def test_stoppingAbandonsTheLinkBeingOpenedForACheck(self):
+        feed(self.link, ChordPredIs(self.asked.nonce, None))
+        self.scheme.ring.fingers[100] = Peer(FAR, "f", 3)
+        self.scheme._finger = 100
+        self.scheme._fixFinger()
+        [request] = self.node.connector.requests
+        self.scheme.stopService()
+        self.assertTrue(request.link.closing)
+        self.assertIsNone(self.scheme._checking)
+
+    def test_aFingerWithNoLinkIsAskedOverAFingerLinkOpenedForIt(self):
+        scheme = self.scheme
+        feed(self.link, ChordPredIs(self.asked.nonce, None))
+        far = Peer(FAR, "f", 3)
+        scheme.ring.fingers[100] = far
+        scheme._finger = 100
+        scheme._fixFinger()
+        [request] = self.node.connector.requests
+        self.assertEqual((request.host, request.port), ("f", 3))
+
+
+class PredecessorAnswerTests(LinkedToOnePeer, SynchronousTestCase):
+    def test_aNodeOnTheRingNamesItsPredecessor(self):
+        feed(self.link, ChordPred(4))
+        self.assertEqual(sent(self.link), [ChordPredIs(4, Peer(PRED, "p", 1))])
+
+    def test_aNodeNotOnTheRingSaysNothing(self):
+        self.scheme.joined = False
+        feed(self.link, ChordPred(4))
+        self.assertEqual(sent(self.link), [])
+
+
+class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
+    """Ring links: to the first successor at once; to the others when
+    there are records to copy to them, or at their first ping."""
+
+    def adopt(self):
+        scheme = self.scheme
+        scheme._update(lambda: scheme.ring.adopt(Peer(1500, "a", 1), [Peer(1600, "b", 2)]))
+        return [(r.host, r.port) for r in self.node.connector.requests]
+
+    def test_onlyTheFirstSuccessorIsLinkedAtOnce(self):
+        self.assertEqual(self.adopt(), [("a", 1)])
+
+    def test_everySuccessorIsLinkedWhenThereAreRecordsToCopy(self):
+        self.patch(type(self.scheme.records), "__len__", lambda records: 1)
+        self.assertEqual(self.adopt()[:2], [("a", 1), ("b", 2)])
+
+    def test_aNeighbourLinkedForItsPingIsPingedAtOnce(self):
+        self.scheme._ping()
+        [request] = [r for r in self.node.connector.requests if r.host == "s"]
+        link = request.link
+        link.makeConnection(StringTransport())
+        request.deferred.callback(link)
+        sent(link)
+        feed(link, wire.ThisIsMe(SUCC, 2, "s", purpose="chord"))
+        [ping] = [m for m in sent(link) if isinstance(m, ChordPing)]
+        self.assertEqual(self.scheme._awaiting[SUCC], ping.nonce)
 
 
 class AdaptivePeriodTests(SynchronousTestCase):

@@ -41,6 +41,9 @@ from twisted_bazaar.schemes.chord.state import Peer
 
 #: Most records one chordTransfer carries.
 MAX_TRANSFER = 64
+#: Most peers one chordFingerList names (a ring of N nodes has about
+#: log2 N distinct fingers: 64 is past any ring's).
+MAX_FINGERS = 64
 #: Most sellers one chordRecords names.
 MAX_SELLERS = 64
 #: Longest lifetime of a record, in milliseconds (a day).
@@ -150,6 +153,8 @@ checkPeer.fast = _records.fast = _sellers.fast = "False"
 checkPeer.toWire = peerList
 checkSuccessors = _peers(MAX_SUCCESSORS)
 checkSuccessors.toWire = peerLists
+checkFingers = _peers(MAX_FINGERS)
+checkFingers.toWire = peerLists
 
 
 # -- ring upkeep, between linked nodes -------------------------------------------
@@ -211,6 +216,61 @@ class ChordState(Message):
     nonce: int
     pred: Peer
     succs: tuple
+
+
+@message("chordFingers", ("nonce", "nonce", checkId, REQUIRED), bucket=BUCKET)
+@frozen
+class ChordFingers(Message):
+    """
+    Sent by a node that has just joined to its successor: "name your
+    fingers", which are nearly its own (the Chord paper's newcomer takes
+    its successor's fingers as first guesses).  Answered by
+    chordFingerList.
+    """
+
+    upkeep = True
+
+    nonce: int
+
+
+@message("chordFingerList", ("nonce", "nonce", checkId, REQUIRED),
+         ("fingers", "fingers", checkFingers, REQUIRED))
+@frozen
+class ChordFingerList(Message):
+    """The answer to chordFingers: the sender's distinct fingers, nearest
+    first."""
+
+    upkeep = True
+
+    nonce: int
+    fingers: tuple
+
+
+@message("chordPred", ("nonce", "nonce", checkId, REQUIRED), bucket=BUCKET)
+@frozen
+class ChordPred(Message):
+    """
+    Who is your predecessor?  Sent to a finger, to check it is still the
+    finger: if a node came between the finger's position and the finger,
+    it is the finger's predecessor.  Answered by chordPredIs.
+    """
+
+    upkeep = True
+
+    nonce: int
+
+
+@message("chordPredIs", ("nonce", "nonce", checkId, REQUIRED),
+         ("pred", "pred", checkPeer, None))
+@frozen
+class ChordPredIs(Message):
+    """The answer to chordPred: the sender's predecessor (absent if it
+    knows none)."""
+
+    upkeep = True
+
+    nonce: int
+    pred: Peer = None
 
 
 @message("chordQuit", ("pred", "pred", checkPeer, None),

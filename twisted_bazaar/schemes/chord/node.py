@@ -28,8 +28,12 @@ from twisted_bazaar.schemes.chord.leaving import Leaving
 from twisted_bazaar.schemes.chord.lookups import Lookups
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
+    ChordFingerList,
+    ChordFingers,
     ChordPing,
     ChordPong,
+    ChordPred,
+    ChordPredIs,
     ChordQuit,
     ChordRequest,
     ChordStabilize,
@@ -68,7 +72,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self.settings = settings or ChordSettings()
         self.ring = None
         self.records = RecordStore(self.settings.max_records)
-        self.router = KeyRouter(node, self._serve, self._seed,
+        self.router = KeyRouter(node, self._serve, self._unplaced,
                                 self.settings.lookup_timeout)
         self.publisher = Publisher(node, self.router, self.settings)
         self.joined = False
@@ -92,7 +96,15 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self._join_delay = self.settings.stabilize
         self._finger = 0
         self._fixing = None
+        #: [nonce, finger id, Deferred, timer, link being opened or None]
+        #: of the finger being checked (see L{Upkeep._checkFinger}).
+        self._checking = None
+        #: (nonce, sent) of the chordFingers a newcomer asks its successor.
+        self._fingers_wanted = None
         self._probe_delay = self.settings.probe
+        #: Has this node reason to doubt its ring is the only one (it
+        #: started one, or was alone)?  Then it probes soon (L{_probe}).
+        self._doubt = False
         self._nonce = 0
         self._handover = None
         #: peer id -> clock time until which it counts as gone (see _bury).
@@ -106,6 +118,8 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
                 (ChordStabilize, self._stabilizeAsked), (ChordState, self._stated),
                 (ChordQuit, self._quitted), (ChordTransfer, self._transferred),
                 (ChordTransferred, self._handedOver),
+                (ChordFingers, self._fingersAsked), (ChordFingerList, self._fingersListed),
+                (ChordPred, self._predAsked), (ChordPredIs, self._predTold),
                 (ChordFind, self.router.received), (ChordRequest, self.router.received),
                 (ChordStore, self.router.received)):
             node.handle(kind, handler)

@@ -14,7 +14,8 @@ request until it is up, a few requests a peer and a bounded number in
 all; a connection that fails or takes longer than the lookup timeout is
 routed round (the next best hop), and a finger nothing listens at is
 forgotten.  The origin only sees the whole lookup succeed or time out;
-it then asks again.
+it then asks again.  A request that reaches a node still joining waits
+there (a bounded number) until the node has its place (L{KeyRouter.placed}).
 """
 
 import attr
@@ -32,6 +33,8 @@ from twisted_bazaar.wire.ids import shortId
 #: again), so a flood of requests towards dead fingers cannot fill memory.
 HELD_PER_HOP = 16
 HELD_IN_ALL = 256
+#: Requests a joining node holds until it has its place (L{KeyRouter.placed}).
+HELD_UNPLACED = 16
 
 
 class _Pending:
@@ -72,7 +75,9 @@ class KeyRouter:
         request this node holds the key of, addressed along path, or None
         for none.
     @ivar unplaced: called when a request comes before this node is on the
-        ring; returns True if it now is (it started the ring).
+        ring; returns True if the node is joining (the request is then held
+        until it is placed, L{placed}), False if it is not (the request is
+        dropped).
     @ivar wait: seconds a request may wait for the link to its next hop
         (the lookup timeout: its origin has given up by then).
     """
@@ -90,6 +95,8 @@ class KeyRouter:
         #: peer id -> L{_Dial}: the links being opened to next hops.
         self._dialing = {}
         self._held = 0
+        #: (request, sender) that came before this node had its place.
+        self._early = []
 
     # -- this node's own lookups ---------------------------------------------------
 
@@ -140,12 +147,20 @@ class KeyRouter:
             each.finished.callback(None)
         dialing, self._dialing = self._dialing, {}
         self._held = 0
+        self._early = []
         for dial in dialing.values():
             dial.waiting = []
             if dial.timer is not None and dial.timer.active():
                 dial.timer.cancel()
             if dial.connecting is not None:
                 dial.connecting.cancel()
+
+    def placed(self):
+        """This node has its place: the requests that came before go on."""
+        self.accepting = True
+        early, self._early = self._early, []
+        for request, sender in early:
+            self.arrived(request, sender)
 
     # -- requests on their way ---------------------------------------------------------
 
@@ -162,9 +177,12 @@ class KeyRouter:
         Serve the request here if this node holds its key (or the sender
         says it does: the key lies between the two), else pass it on.
         """
-        if not self.accepting and not self.unplaced():
-            self.log.debug("dropping {type}: this node is not on the ring",
-                          type=request.TYPE)
+        if not self.accepting:
+            if not self.unplaced() or len(self._early) >= HELD_UNPLACED:
+                self.log.debug("dropping {type}: this node is not on the ring",
+                               type=request.TYPE)
+            else:
+                self._early.append((request, sender))
             return
         node, ring = self.node, self.ring
         key = requestKey(request)

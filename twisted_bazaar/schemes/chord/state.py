@@ -218,6 +218,26 @@ class Neighbourhood:
             return pred
         return candidate
 
+    def guessFingers(self, peers):
+        """
+        Fill the fingers this node has none for from ``peers``, another
+        node's fingers (its successor's, when it has just joined): finger
+        i is guessed as the nearest of them at or after its start.  A guess
+        is an address like any finger, used as a next hop, dropped if
+        nothing listens there, and put right by finger repair.
+        """
+        me = self.me.id
+        near = sorted({peer.id: peer for peer in peers if peer.id != me}.values(),
+                      key=lambda peer: distance(me, peer.id))
+        guessed, j = [], 0
+        for index, known in enumerate(self.fingers.asList()):
+            while j < len(near) and distance(me, near[j].id) < (1 << index):
+                j += 1
+            guessed.append(known if known is not None or j == len(near) else near[j])
+        self.fingers = Fingers(
+            [(index, peer) for index, peer in enumerate(guessed)
+             if index == 0 or peer != guessed[index - 1]])
+
     def setFinger(self, index, peer):
         """
         Finger ``index`` is ``peer``; so is every later finger whose start

@@ -1,7 +1,8 @@
 """
 Keeping a Chord node's place: stabilization with its successor (and
 notify), pings of its successors and predecessor (a neighbour that misses
-them is dead, and the ring is repaired), finger repair, and the ring
+them is dead, and the ring is repaired), finger repair (a check of a known
+finger by its predecessor, a lookup otherwise), and the ring
 links all this needs (to the successors and predecessor only: fingers are
 reached over links opened when a request needs them, L{routing}).  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
@@ -16,11 +17,13 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordPing,
     ChordPong,
+    ChordPred,
+    ChordPredIs,
     ChordStabilize,
     ChordState,
 )
-from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, strictlyBetween
-from twisted_bazaar.schemes.chord.settings import CHORD
+from twisted_bazaar.schemes.chord.ring import BITS, distance, fingerStart, strictlyBetween
+from twisted_bazaar.schemes.chord.settings import CHORD, FINGER
 from twisted_bazaar.schemes.chord.state import Peer
 
 
@@ -91,7 +94,11 @@ class Upkeep:
                       "[{succs_text}]", pred=pred_id, succs=succ_ids,
                       pred_text="none" if pred_id is None else shortId(pred_id),
                       succs_text=", ".join(map(shortId, succ_ids)))
-        for peer in ring.successors:
+        # A link to the first successor now (stabilization needs it); to
+        # the others when there are records to copy to them, or at their
+        # first ping: while a ring forms, most nodes pass through a
+        # successor list before a ping would reach them.
+        for peer in ring.successors if len(self.records) else ring.successors[:1]:
             self._ensureLink(peer)
         pred = ring.predecessor
         closer = pred is not None and pred != old_pred and (
@@ -117,6 +124,14 @@ class Upkeep:
     def _linked(self, peer_id, peer):
         self._connecting.pop(peer.id, None)
         ring = self.ring
+        if ring is not None and not self.stopped:
+            self._askFingers()
+            if self._awaiting.get(peer.id, 0) is None and peer.id in self.node.links:
+                # A neighbour linked for its ping: ping it now, not a round
+                # later.
+                nonce = self._awaiting[peer.id] = self._newNonce()
+                self.node.links[peer.id].send(
+                    ChordPing(nonce, True if peer == ring.predecessor else None))
         if ring is not None and peer in ring.successors:
             # Records could not be copied to it before it was linked.
             self._replicate([peer])
@@ -318,10 +333,104 @@ class Upkeep:
         if index == 0:
             self._prune()
         start = fingerStart(self.node.id, index)
+        finger = ring.fingers[index]
+        if finger is None:
+            self._lookUpFinger(index, start)
+            return
+        fixing = self._fixing = self._checkFinger(finger)
+        fixing.addCallback(self._fingerChecked, index, start, finger)
+        fixing.addErrback(ignoreCancelled)
+
+    def _lookUpFinger(self, index, start):
+        """Look the finger up through the ring."""
         fixing = self._fixing = self.router.start(lambda i: ChordFind(i, start, ()),
                                                   self.settings.lookup_timeout)
         fixing.addCallback(self._fingerFound, index)
         fixing.addErrback(ignoreCancelled)
+
+    def _checkFinger(self, finger):
+        """
+        Ask the finger for its predecessor (chordPred), over its link or a
+        finger link opened for it: a Deferred of the chordPredIs, or of
+        None if none comes within the lookup timeout.  A round trip, where
+        a lookup is about ½·log2 N hops.
+        """
+        node = self.node
+        nonce = self._newNonce()
+
+        def cancel(d):
+            self._endCheck(nonce)
+
+        checked = defer.Deferred(cancel)
+        timer = node.clock.callLater(self.settings.lookup_timeout, self._checked,
+                                     nonce, None)
+        self._checking = [nonce, finger.id, checked, timer, None]
+
+        def ask(_=None):
+            link = node.links.get(finger.id)
+            if link is None:
+                self._checked(nonce, None)
+            elif self._checking is not None and self._checking[0] == nonce:
+                link.send(ChordPred(nonce))
+
+        def failed(reason):
+            self._checked(nonce, None)
+
+        if finger.id in node.links:
+            ask()
+        else:
+            connecting = node.connectTo(finger.host, finger.port, finger.id, FINGER)
+            if self._checking is not None and self._checking[0] == nonce:
+                self._checking[4] = connecting
+            connecting.addCallbacks(ask, failed)
+        return checked
+
+    def _endCheck(self, nonce):
+        """The check with nonce is over: its timer, if pending, and its
+        link, if still being opened, cancelled; returns its Deferred, to
+        fire."""
+        checking = self._checking
+        if checking is None or checking[0] != nonce:
+            return None
+        self._checking = None
+        _, _, checked, timer, connecting = checking
+        if timer.active():
+            timer.cancel()
+        if connecting is not None and not connecting.called:
+            connecting.cancel()
+        return checked
+
+    def _checked(self, nonce, answer):
+        checked = self._endCheck(nonce)
+        if checked is not None:
+            checked.callback(answer)
+
+    def _predAsked(self, link, message):
+        """Answer with this node's predecessor (a node on the ring only)."""
+        if self.joined and not self.stopped:
+            link.send(ChordPredIs(message.nonce, self.ring.predecessor))
+
+    def _predTold(self, link, message):
+        checking = self._checking
+        if checking is not None and checking[1] == link.peer_id:
+            self._checked(message.nonce, message)
+
+    def _fingerChecked(self, answer, index, start, finger):
+        """The finger holds start unless its predecessor lies in [start,
+        finger): a node came in between, so look the finger up (taking the
+        predecessor instead would walk back one node a round).  No answer:
+        look it up too."""
+        self._fixing = None
+        if answer is None or self.ring is None or self.stopped:
+            if not self.stopped:
+                self._lookUpFinger(index, start)
+            return
+        pred, me = answer.pred, self.node.id
+        if (pred is not None and pred.id != me
+                and distance(start, pred.id) < distance(start, finger.id)):
+            self._lookUpFinger(index, start)
+            return
+        self._finger = self.ring.setFinger(index, finger)
 
     def _fingerFound(self, found, index):
         self._fixing = None
