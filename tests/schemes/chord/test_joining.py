@@ -122,7 +122,7 @@ class UnplacedTests(SynchronousTestCase):
         self.scheme._begin()
         [found] = sent(self.link)
         self.assertEqual((found.id, found.node.id), (7, ME))
-        self.assertNotIn("seed", self.scheme._timers)
+        self.assertIsNone(self.scheme._due("seed"))
 
     def test_stillUnplacedAfterTheSeedWaitTheNodeStartsTheRing(self):
         self.find()
@@ -142,7 +142,7 @@ class UnplacedTests(SynchronousTestCase):
         self.scheme.ring = None
         self.find()
         self.assertEqual(self.scheme.router._early, [])
-        self.assertNotIn("seed", self.scheme._timers)
+        self.assertIsNone(self.scheme._due("seed"))
 
 
 class SuccessorFingerTests(LinkedToOnePeer, SynchronousTestCase):

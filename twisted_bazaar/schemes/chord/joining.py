@@ -162,7 +162,7 @@ class Joining:
         """
         if self.stopped or self.ring is None or self.joined:
             return False
-        if "seed" not in self._timers:
+        if self._due("seed") is None:
             self._later("seed", self._every(SEED_WAIT), self._seed)
         return True
 

@@ -109,8 +109,9 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self._handover = None
         #: peer id -> clock time until which it counts as gone (see _bury).
         self._graves = {}
-        #: Records refused, logged a few at a time (see L{Holding._take}).
-        self.refusals = LogThrottle(node.clock, self._refusalsSummed)
+        #: Records refused, logged a few at a time (see L{Holding._take});
+        #: made at the first refusal.
+        self._refusals = None
         node.setSlots(CHORD, self.settings.links)
         node.addPurpose(FINGER, self.settings.finger_links, self.settings.finger_idle)
         for kind, handler in (
@@ -133,19 +134,30 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         return Peer(node.id, node.host, node.port)
 
     def _later(self, name, delay, function, *args):
-        """Run function after delay, replacing what was due under name."""
+        """Run function after delay, replacing what was due under name.  A
+        call that ran stays under its name until the next (see L{_due}):
+        no wrapper to take it out, which would cost a large simulated ring
+        two more objects a timer."""
         self._cancel(name)
-        self._timers[name] = self.node.clock.callLater(delay, self._fire, name,
-                                                       function, args)
+        self._timers[name] = self.node.clock.callLater(delay, function, *args)
 
-    def _fire(self, name, function, args):
-        self._timers.pop(name, None)
-        function(*args)
+    def _due(self, name):
+        """The call still to come under name, or None."""
+        call = self._timers.get(name)
+        return call if call is not None and call.active() else None
 
     def _cancel(self, name):
         call = self._timers.pop(name, None)
         if call is not None and call.active():
             call.cancel()
+
+    @property
+    def refusals(self):
+        """The L{LogThrottle} of refused records, made when first needed (a
+        simulated ring of 100,000 nodes would hold one a node)."""
+        if self._refusals is None:
+            self._refusals = LogThrottle(self.node.clock, self._refusalsSummed)
+        return self._refusals
 
     def _every(self, period):
         """A period with +-25% jitter, so that nodes do not tick together."""
@@ -177,7 +189,8 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self.stopped = True
         for name in list(self._timers):
             self._cancel(name)
-        self.refusals.close()
+        if self._refusals is not None:
+            self._refusals.close()
         self.publisher.stop()
         for pending in [self._joining, self._fixing] + list(self._connecting.values()):
             if pending is not None:

@@ -17,7 +17,7 @@ FINGER = "chord-finger"
 MAX_SUCCESSORS = 32
 
 
-@attr.s(frozen=True, auto_attribs=True)
+@attr.s(frozen=True, auto_attribs=True, slots=True)
 class ChordSettings:
     """
     @ivar successors: length r of the successor list; records live on their

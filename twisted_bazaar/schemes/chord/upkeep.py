@@ -73,7 +73,7 @@ class Upkeep:
         for name in names:
             pace = self._paces[name]
             pace.stir()
-            call = self._timers.get(name)
+            call = self._due(name)
             if call is None:
                 continue
             soon = self._every(pace.base)
