@@ -15,8 +15,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import sim as cli
 from twisted_bazaar.schemes.chord.invariants import violations
+from twisted_bazaar.schemes.chord.ring import SIZE, place
 from twisted_bazaar.schemes.chord.settings import ChordSettings
-from twisted_bazaar.sim.chord import SeededRing, churn, failures, pathLength
+from twisted_bazaar.sim.chord import SeededRing, churn, failures, pathLength, pathRing
 from twisted_bazaar.sim.runner import Simulation, SimConfig, tradeTypes
 
 #: Periods that back off to 4 s at most: news of a join or a death
@@ -49,6 +50,13 @@ class ExperimentTests(SynchronousTestCase):
             self.assertEqual((row["failed"], row["invariant_violations"]), (0, 0))
             self.assertLessEqual(row["hops"]["mean"], row["goal_mean"])
         self.assertLess(small["hops"]["mean"], large["hops"]["mean"])
+
+    def test_pathLengthRingSpreadsOverTheWholeRing(self):
+        """The nodes whose lookups are counted are placed over the whole
+        ring, as the keys looked up are: every quarter of it holds some."""
+        ring = pathRing(64, 1, SETTINGS)
+        quarters = {place(node_id) * 4 // SIZE for node_id in ring.ids}
+        self.assertEqual(quarters, {0, 1, 2, 3})
 
     def test_failuresBeforeAndAfterRepair(self):
         [row] = failures(60, [0.3], 10, 100, 4, SETTINGS, repair_s=60)

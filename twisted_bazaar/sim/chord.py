@@ -202,13 +202,22 @@ def _locateRandom(ring):
     return start
 
 
+def pathRing(count, seed, settings, latency_ms=(10.0, 50.0)):
+    """The ring whose lookups L{pathLength} counts: keyed, so that its
+    nodes spread over the whole ring, as the random keys looked up do (a
+    keyless id is a place among the first 2^31 of 2^128: every key past
+    them would be held by the first node, and each lookup would go to the
+    same place)."""
+    return SeededRing(count, seed, settings, latency_ms, keyed=True)
+
+
 def pathLength(sizes, lookups, seed, settings, latency_ms=(10.0, 50.0), report=None):
     """Hops per lookup for each ring size, after the ring has run a while;
     ``report(row)`` is told of each row as it is done."""
     rows = []
     for count in sizes:
         started = time.perf_counter()
-        ring = SeededRing(count, seed, settings, latency_ms)
+        ring = pathRing(count, seed, settings, latency_ms)
         ring.run(3 * settings.stabilize)
         broken = violations(ring.live())
         tally = ring.lookups(lookups, _checkHolder(ring), _locateRandom(ring))
