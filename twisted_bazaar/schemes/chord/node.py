@@ -96,8 +96,8 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self._join_delay = self.settings.stabilize
         self._finger = 0
         self._fixing = None
-        #: [nonce, finger id, Deferred, timer, link being opened or None]
-        #: of the finger being checked (see L{Upkeep._checkFinger}).
+        #: The finger being checked, a L{_FingerCheck
+        #: <twisted_bazaar.schemes.chord.upkeep._FingerCheck>}, or None.
         self._checking = None
         #: (nonce, sent) of the chordFingers a newcomer asks its successor.
         self._fingers_wanted = None

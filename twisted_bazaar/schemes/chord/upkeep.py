@@ -27,6 +27,21 @@ from twisted_bazaar.schemes.chord.settings import CHORD, FINGER
 from twisted_bazaar.schemes.chord.state import Peer
 
 
+class _FingerCheck:
+    """A finger being checked (L{Upkeep._checkFinger}): the nonce its
+    chordPred carries, the finger's id, the Deferred of the answer, the
+    timer that gives up on it, and the link being opened for it, if any."""
+
+    __slots__ = ("nonce", "finger_id", "checked", "timer", "connecting")
+
+    def __init__(self, nonce, finger_id, checked, timer):
+        self.nonce = nonce
+        self.finger_id = finger_id
+        self.checked = checked
+        self.timer = timer
+        self.connecting = None
+
+
 class Upkeep:
     """
     Stabilize, ping, fix fingers; bury the dead and keep the links.
@@ -364,13 +379,13 @@ class Upkeep:
         checked = defer.Deferred(cancel)
         timer = node.clock.callLater(self.settings.lookup_timeout, self._checked,
                                      nonce, None)
-        self._checking = [nonce, finger.id, checked, timer, None]
+        check = self._checking = _FingerCheck(nonce, finger.id, checked, timer)
 
         def ask(_=None):
             link = node.links.get(finger.id)
             if link is None:
                 self._checked(nonce, None)
-            elif self._checking is not None and self._checking[0] == nonce:
+            elif self._checking is check:
                 link.send(ChordPred(nonce))
 
         def failed(reason):
@@ -380,8 +395,8 @@ class Upkeep:
             ask()
         else:
             connecting = node.connectTo(finger.host, finger.port, finger.id, FINGER)
-            if self._checking is not None and self._checking[0] == nonce:
-                self._checking[4] = connecting
+            if self._checking is check:
+                check.connecting = connecting
             connecting.addCallbacks(ask, failed)
         return checked
 
@@ -389,16 +404,15 @@ class Upkeep:
         """The check with nonce is over: its timer, if pending, and its
         link, if still being opened, cancelled; returns its Deferred, to
         fire."""
-        checking = self._checking
-        if checking is None or checking[0] != nonce:
+        check = self._checking
+        if check is None or check.nonce != nonce:
             return None
         self._checking = None
-        _, _, checked, timer, connecting = checking
-        if timer.active():
-            timer.cancel()
-        if connecting is not None and not connecting.called:
-            connecting.cancel()
-        return checked
+        if check.timer.active():
+            check.timer.cancel()
+        if check.connecting is not None and not check.connecting.called:
+            check.connecting.cancel()
+        return check.checked
 
     def _checked(self, nonce, answer):
         checked = self._endCheck(nonce)
@@ -411,8 +425,8 @@ class Upkeep:
             link.send(ChordPredIs(message.nonce, self.ring.predecessor))
 
     def _predTold(self, link, message):
-        checking = self._checking
-        if checking is not None and checking[1] == link.peer_id:
+        check = self._checking
+        if check is not None and check.finger_id == link.peer_id:
             self._checked(message.nonce, message)
 
     def _fingerChecked(self, answer, index, start, finger):
