@@ -17,7 +17,11 @@ instead of standing, changed chord's: more ``thisisme``, ``proof`` and
 stabilizations and finger lookups, its purchases the same; and its joins
 that take their successor's fingers, its finger checks by the finger's
 predecessor and its ring links opened when needed changed its messages
-again, its purchases the same):
+again, its purchases the same; and its joins at the place and with the
+fingers the tracker names (``chordNear``), pings of the first successor
+and the predecessor only, and finger repair that starts at the longest
+period and steps back to a nearby predecessor halved them, its
+purchases the same):
 ``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
 """
 

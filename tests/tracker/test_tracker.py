@@ -18,7 +18,7 @@ from tests.helpers import (
     parseJSONNetstrings,
     sent,
 )
-from twisted_bazaar.wire.ids import parseWireId, wireId
+from twisted_bazaar.wire.ids import KEYED, parseWireId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, LINK, REGISTER, Handshake
@@ -44,6 +44,7 @@ from twisted_bazaar.tracker import (
     Registry,
     Tracker,
     TrackerFactory,
+    ringPlace,
 )
 
 
@@ -489,6 +490,47 @@ class RegistrySchemeTests(SynchronousTestCase):
         self.assertEqual(self.registry.abilities[9], Abilities("index", True))
         self.assertNotIn(9, self.registry.members("index"))
         self.assertEqual(self.picks(3, scheme="index"), {4})
+
+
+class RegistryRingOrderTests(SynchronousTestCase):
+    """The first node of a scheme at or after a ring place (following)."""
+
+    def setUp(self):
+        self.registry = Registry(random.Random(5))
+        for node_id in (10, 20, 30):
+            self.registry.join(node_id, "h", 1000 + node_id, Abilities("chord"))
+        self.registry.join(15, "h", 1015, Abilities("flood"))
+
+    def following(self, place, unwanted=()):
+        return self.registry.following(place, "chord", unwanted)
+
+    def test_theFirstAtOrAfterThePlaceGoingRound(self):
+        self.assertEqual([self.following(p) for p in (5, 10, 11, 30, 31)],
+                         [10, 10, 20, 30, 10])
+
+    def test_unwantedNodesAreSkipped(self):
+        self.assertEqual(self.following(11, {20}), 30)
+        self.assertEqual(self.following(11, {20, 30}), 10)
+        self.assertIsNone(self.following(11, {10, 20, 30}))
+
+    def test_theOrderFollowsJoinsAndDepartures(self):
+        self.assertEqual(self.following(21), 30)
+        self.registry.join(25, "h", 1025, Abilities("chord"))
+        self.registry.leave(30)
+        self.assertEqual([self.following(p) for p in (21, 26)], [25, 10])
+
+    def test_onlyCheckedNodesOfTheSchemeAreNamed(self):
+        self.registry.join(12, "h", 1012, Abilities("chord"), verified=False)
+        self.assertEqual(self.following(11), 20)
+        self.registry.verify(12)
+        self.assertEqual(self.following(11), 12)
+        self.assertIsNone(self.registry.following(0, "index"))
+
+    def test_aKeyedIdIsPlacedByItsKeyBits(self):
+        keyed = KEYED + 25
+        self.registry.join(keyed, "h", 1099, Abilities("chord"))
+        self.assertEqual(ringPlace(keyed), 25)
+        self.assertEqual(self.following(21), keyed)
 
 
 class TrackerAbilitiesTests(SynchronousTestCase):

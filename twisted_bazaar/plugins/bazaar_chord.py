@@ -1,5 +1,7 @@
-"""The chord discovery scheme, as twisted.plugin finds it."""
+"""The chord discovery scheme and its tracker extension, as twisted.plugin
+finds them."""
 
-from twisted_bazaar.schemes.chord import ChordScheme
+from twisted_bazaar.schemes.chord import ChordScheme, ChordTrackerPlugin
 
 chord = ChordScheme()
+chordTracker = ChordTrackerPlugin()

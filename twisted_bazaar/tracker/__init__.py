@@ -9,6 +9,7 @@ links' business: a node whose link closes, for any reason, leaves the
 table.
 """
 
+import bisect
 import math
 from collections import OrderedDict
 
@@ -26,7 +27,7 @@ from twisted_bazaar.net.fairness import FairPool
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
-from twisted_bazaar.wire.ids import NO_ID, isKeyed, shortId, wireId
+from twisted_bazaar.wire.ids import KEYED, NO_ID, isKeyed, shortId, wireId
 
 #: The ids the tracker gives keyless nodes are non-negative and below
 #: this (a keyed node's id is its key's: L{twisted_bazaar.wire.ids}).
@@ -55,12 +56,25 @@ PENDING_LIMIT = 256
 PENDING_GROUP_LIMIT = 64
 
 
+def ringPlace(node_id):
+    """A node's place on a ring of ids (a Chord ring's, docs/protocol.md
+    §20): a keyed id's 128 bits, a keyless id itself."""
+    return node_id & (KEYED - 1)
+
+
 class _Pool:
-    """Node ids with O(1) add, remove and random pick."""
+    """
+    Node ids with O(1) add, remove and random pick, and, once a ``near``
+    question came, the same ids in ring order for the first at or after
+    a place.
+    """
 
     def __init__(self):
         self.order = []
         self.index = {}
+        #: (ring place, id) of every id, sorted, from the first ``near``
+        #: question on (a pool nobody asks so never pays for the order).
+        self.ring = None
 
     def __len__(self):
         return len(self.order)
@@ -68,6 +82,8 @@ class _Pool:
     def add(self, node_id):
         self.index[node_id] = len(self.order)
         self.order.append(node_id)
+        if self.ring is not None:
+            bisect.insort(self.ring, (ringPlace(node_id), node_id))
 
     def remove(self, node_id):
         slot = self.index.pop(node_id, None)
@@ -77,6 +93,22 @@ class _Pool:
         if last != node_id:
             self.order[slot] = last
             self.index[last] = slot
+        if self.ring is not None:
+            del self.ring[bisect.bisect_left(self.ring, (ringPlace(node_id), node_id))]
+
+    def following(self, place, unwanted):
+        """The first id whose ring place is at or after place, going up and
+        then round from the lowest, that is not in unwanted; None if every
+        id is."""
+        if self.ring is None:
+            self.ring = sorted((ringPlace(node_id), node_id) for node_id in self.order)
+        ring = self.ring
+        start = bisect.bisect_left(ring, (place,))
+        for step in range(len(ring)):
+            candidate = ring[(start + step) % len(ring)][1]
+            if candidate not in unwanted:
+                return candidate
+        return None
 
 
 @attr.s(frozen=True, auto_attribs=True)
@@ -170,6 +202,15 @@ class Registry:
         key = (scheme, "super") if superpeer and scheme is not None else scheme
         pool = self._pools.get(key)
         return list(pool.order) if pool is not None else []
+
+    def following(self, place, scheme, unwanted=()):
+        """The live node of scheme that takes links whose ring place
+        (L{ringPlace}) is the first at or after place, going up and then
+        round from the lowest, other than those in unwanted: its id, or
+        None if there is no such node.  Its pool is kept in ring order from
+        the first such question on."""
+        pool = self._pools.get(scheme)
+        return None if pool is None else pool.following(place, unwanted)
 
     def pick(self, asker, exclude=(), scheme=None, superpeer=False):
         """A random live node that takes links (of scheme, a super-peer if

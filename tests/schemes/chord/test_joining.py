@@ -13,8 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.schemes.chord.joining import SEED_WAIT
-from twisted_bazaar.schemes.chord.messages import ChordFind, ChordFingerList, ChordFingers
-from twisted_bazaar.schemes.chord.ring import BITS
+from twisted_bazaar.schemes.chord.messages import ChordFind, ChordNear, ChordNearIs
 from twisted_bazaar.schemes.chord.routing import HELD_UNPLACED
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 from twisted_bazaar.testing import Market
@@ -27,7 +26,7 @@ from tests.schemes.chord.market import (
     ringViolations,
     settledRing,
 )
-from tests.schemes.chord.test_routing import ME, LinkedToOnePeer
+from tests.schemes.chord.test_routing import ME
 
 
 class JoinTests(SynchronousTestCase):
@@ -145,47 +144,116 @@ class UnplacedTests(SynchronousTestCase):
         self.assertIsNone(self.scheme._due("seed"))
 
 
-class SuccessorFingerTests(LinkedToOnePeer, SynchronousTestCase):
-    """A newcomer takes its successor's fingers as first guesses
-    (chordFingers, answered by chordFingerList)."""
+class FakeMembership:
+    """A node's tracker session, registered, that keeps what is sent."""
 
-    def test_aNodeNamesItsDistinctFingersNearestFirst(self):
+    isRegistered = True
+
+    def __init__(self):
+        self.sent = []
+        self.handlers = {}
+
+    def send(self, message):
+        self.sent.append(message)
+        return True
+
+    def handle(self, kind, handler):
+        self.handlers[kind] = handler
+
+
+class IntroductionTests(SynchronousTestCase):
+    """
+    A node asks the tracker for the nodes around its place (chordNear) and
+    takes its successor, and (a newcomer) its fingers, from the answer
+    (chordNearIs); fake transports, a task.Clock.
+    """
+
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.membership = FakeMembership()
+        self.node.setMembership(self.membership)
+        self.scheme = buildScheme(self.node, "chord")
+        self.scheme.trackerRegistered()
+
+    def asked(self):
+        [near] = self.membership.sent
+        del self.membership.sent[:]
+        return near
+
+    def answer(self, *peers, nonce=None):
+        nonce = self.asked().nonce if nonce is None else nonce
+        self.membership.handlers[ChordNearIs](ChordNearIs(nonce, peers))
+
+    def test_aNewcomerAsksForItsPlaceAndFingers(self):
+        near = self.asked()
+        self.assertEqual((type(near), near.fingers), (ChordNear, True))
+
+    def test_noNodeNamedMeansAlone(self):
+        self.answer()
+        self.assertTrue(self.scheme.joined)
+        self.assertTrue(self.scheme.ring.alone)
+        self.assertTrue(self.scheme._doubt)
+
+    def test_theNearestFollowerIsTheSuccessorAndTheRestFingers(self):
+        follower, far = Peer(ME + 10, "s", 2), Peer(ME + 2**100, "f", 3)
+        self.answer(far, follower)
         ring = self.scheme.ring
-        a, b = Peer(5000, "a", 1), Peer(900_000, "b", 2)
-        ring.fingers.set(3, 20, a)
-        ring.fingers.set(20, BITS, b)
-        feed(self.link, ChordFingers(4))
-        self.assertEqual(sent(self.link), [ChordFingerList(4, (a, b))])
+        self.assertTrue(self.scheme.joined)
+        self.assertEqual(ring.successor, follower)
+        self.assertEqual(ring.fingers[0], follower)
+        self.assertEqual(ring.fingers[99], far)
+        self.assertEqual(ring.fingers[100], far)
+        # Stabilization at once, over a link opened to the successor.
+        self.assertEqual(self.node.connector.requests[-1][:2], ("s", 2))
 
-    def test_aNodeNotOnTheRingSaysNothing(self):
-        self.scheme.joined = False
-        feed(self.link, ChordFingers(4))
-        self.assertEqual(sent(self.link), [])
-
-    def newcomer(self):
-        """The node has just joined, the linked peer its successor."""
-        scheme = self.scheme
-        scheme.ring.successors = [Peer(700, "", 7007)]
-        scheme._fingers_wanted = (9, False)
-        scheme._askFingers()
-        return sent(self.link)
-
-    def test_theNewcomerAsksOnceAndGuessesFromTheAnswer(self):
-        self.assertEqual(self.newcomer(), [ChordFingers(9)])
-        self.scheme._askFingers()
-        self.assertEqual(sent(self.link), [])
-        far = Peer(ME + 2**20, "f", 3)
-        feed(self.link, ChordFingerList(9, (far,)))
-        self.assertEqual(self.scheme.ring.fingers[20], far)
-        self.assertIsNone(self.scheme._fingers_wanted)
+    def test_namedFingersAreRepairedAtTheLongestPeriod(self):
+        self.answer(Peer(ME + 10, "s", 2))
+        pace = self.scheme._paces["fingers"]
+        self.assertEqual(pace.period, pace.ceiling)
+        self.assertGreaterEqual(self.scheme._due("fingers").getTime(),
+                                0.75 * pace.ceiling)
 
     def test_anAnswerWithAnotherNonceIsIgnored(self):
-        self.newcomer()
-        feed(self.link, ChordFingerList(8, (Peer(ME + 2**20, "f", 3),)))
-        self.assertIsNone(self.scheme.ring.fingers[20])
+        near = self.asked()
+        self.membership.handlers[ChordNearIs](ChordNearIs(near.nonce + 1, ()))
+        self.assertFalse(self.scheme.joined)
 
-    def test_aNodeKnownDeadIsNoGuess(self):
-        self.newcomer()
-        self.scheme._bury(ME + 2**20)
-        feed(self.link, ChordFingerList(9, (Peer(ME + 2**20, "f", 3),)))
-        self.assertIsNone(self.scheme.ring.fingers[20])
+    def test_noAnswerWithinTheLookupTimeoutAsksAgainLater(self):
+        self.asked()
+        self.node.clock.advance(self.scheme.settings.lookup_timeout)
+        self.assertFalse(self.scheme.joined)
+        self.assertEqual(self.membership.sent, [])
+        self.node.clock.advance(1.25 * self.scheme.settings.stabilize)
+        self.assertIsInstance(self.asked(), ChordNear)
+
+    def test_onlyNodesKnownDeadNamedMeansAskingAgainLater(self):
+        self.scheme._bury(ME + 10)
+        self.answer(Peer(ME + 10, "s", 2))
+        self.assertFalse(self.scheme.joined)
+        self.node.clock.advance(1.25 * self.scheme.settings.stabilize)
+        self.assertIsInstance(self.asked(), ChordNear)
+
+    def test_stoppingCancelsTheQuestion(self):
+        self.asked()
+        self.scheme.stopService()
+        self.assertIsNone(self.scheme._near)
+        self.assertEqual(self.node.clock.getDelayedCalls(), [])
+
+    def placedWithSuccessor(self, succ):
+        self.answer(Peer(succ, "s", 2))
+        self.scheme._probe()
+        near = self.asked()
+        self.assertIsNone(near.fingers)
+        return near
+
+    def test_aProbeThatNamesANearerNodeMakesItTheSuccessor(self):
+        near = self.placedWithSuccessor(ME + 100)
+        closer = Peer(ME + 50, "c", 4)
+        self.membership.handlers[ChordNearIs](ChordNearIs(near.nonce, (closer,)))
+        self.assertEqual(self.scheme.ring.successor, closer)
+
+    def test_aProbeThatNamesAFartherNodeChangesNothing(self):
+        near = self.placedWithSuccessor(ME + 100)
+        self.membership.handlers[ChordNearIs](
+            ChordNearIs(near.nonce, (Peer(ME + 150, "c", 4),)))
+        self.assertEqual(self.scheme.ring.successor.id, ME + 100)

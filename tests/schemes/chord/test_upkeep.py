@@ -206,10 +206,27 @@ class FingerCheckTests(LinkedToOnePeer, SynchronousTestCase):
         self.assertEqual(self.scheme.router._pending, {})
         self.assertIsNone(self.scheme._fixing)
 
-    def test_aNodeBetweenTheStartAndTheFingerBringsALookup(self):
-        feed(self.link, ChordPredIs(self.asked.nonce, Peer(KEYED | (self.start + 9), "n", 1)))
+    def test_aNodeJustAfterTheStartBecomesTheFingerAndIsCheckedNext(self):
+        """A predecessor in [start, finger) within about two of our own
+        successors' spacing: a step back, no lookup."""
+        nearer = Peer(KEYED | (self.start + 9), "n", 1)
+        feed(self.link, ChordPredIs(self.asked.nonce, nearer))
+        self.assertEqual(self.scheme.ring.fingers[self.INDEX], nearer)
+        self.assertEqual(self.scheme.router._pending, {})
+        self.assertEqual(self.scheme._finger, self.INDEX)
+
+    def test_aNodeFarBetweenTheStartAndTheFingerBringsALookup(self):
+        far = Peer(KEYED | (self.start + 2**100), "n", 1)
+        feed(self.link, ChordPredIs(self.asked.nonce, far))
         self.assertEqual(len(self.scheme.router._pending), 1)
         self.assertIsNotNone(self.scheme._fixing)
+        self.assertEqual(self.scheme.ring.fingers[self.INDEX], self.finger)
+
+    def test_aNearbyPredecessorKnownDeadBringsALookup(self):
+        nearer = Peer(KEYED | (self.start + 9), "n", 1)
+        self.scheme._bury(nearer.id)
+        feed(self.link, ChordPredIs(self.asked.nonce, nearer))
+        self.assertEqual(len(self.scheme.router._pending), 1)
 
     def test_noAnswerBringsALookup(self):
         self.node.clock.advance(self.scheme.settings.lookup_timeout)
@@ -332,7 +349,7 @@ class AdaptivePeriodTests(SynchronousTestCase):
         # their longest: one round in the first seconds; then at 30 s
         # (+-25%), at most five of each in 100 s.
         self.assertGreaterEqual(first[SUCC, ChordStabilize], 3)
-        self.assertLessEqual(first[FAR, ChordPing], 1)
+        self.assertLessEqual(first.get((PRED, ChordPing), 0), 1)
         for peer in (PRED, SUCC, FAR):
             self.assertLessEqual(later.get((peer, ChordPing), 0), 5)
         self.assertLessEqual(later[SUCC, ChordStabilize], 5)
@@ -350,7 +367,17 @@ class AdaptivePeriodTests(SynchronousTestCase):
         self.answer(100, predecessorStabilizes)
         later = self.counted(100, predecessorStabilizes)
         self.assertEqual(later.get((PRED, ChordPing), 0), 0)
-        self.assertGreaterEqual(later[FAR, ChordPing], 2)
+
+    def test_aPredecessorNotHeardFromIsPinged(self):
+        self.answer(100)
+        later = self.counted(100)
+        self.assertGreaterEqual(later[PRED, ChordPing], 2)
+
+    def test_laterSuccessorsAreNotPinged(self):
+        """FAR is the first successor's own successor: SUCC keeps it."""
+        counts = self.counted(200)
+        self.assertEqual(counts.get((FAR, ChordPing), 0), 0)
+        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
 
     def test_aNewNeighbourBringsTheBasePeriodBack(self):
         self.answer(100)
@@ -367,7 +394,7 @@ class AdaptivePeriodTests(SynchronousTestCase):
         """Backed off or not, a neighbour whose connection broke (its
         process died) is dead within (missed + 1) x 1.25 x ping seconds."""
         self.answer(100)
-        link = self.links.pop(FAR)
+        link = self.links.pop(PRED)
         link.connectionLost(Failure(ConnectionLost()))
         settings = self.scheme.settings
         self.answer((settings.missed + 1) * 1.25 * settings.ping - 0.1)
@@ -375,4 +402,4 @@ class AdaptivePeriodTests(SynchronousTestCase):
             request.deferred.errback(ConnectionLost())
         self.node.connector.requests.clear()
         self.answer(0.2)
-        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC])
+        self.assertIsNone(self.scheme.ring.predecessor)

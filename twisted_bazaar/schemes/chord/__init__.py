@@ -12,6 +12,7 @@ from zope.interface import implementer
 from twisted_bazaar.base.options import PluginOption, boundedInt, seconds
 from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.schemes.chord.settings import MAX_SUCCESSORS, ChordSettings
+from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin
 
 _DEFAULTS = ChordSettings()
 
@@ -88,3 +89,16 @@ class ChordScheme:
         from twisted_bazaar.schemes.chord.node import ChordDiscovery
 
         return ChordDiscovery(node, settings)
+
+
+@implementer(IPlugin, ITrackerExtensionPlugin)
+class ChordTrackerPlugin:
+    """The tracker's introductions of chord nodes (L{tracker.ChordExtension
+    <twisted_bazaar.schemes.chord.tracker.ChordExtension>})."""
+
+    name = "chord"
+
+    def build(self, tracker):
+        from twisted_bazaar.schemes.chord.tracker import ChordExtension
+
+        return ChordExtension(tracker)

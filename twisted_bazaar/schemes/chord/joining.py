@@ -1,6 +1,7 @@
 """
-How a Chord node finds its place on the ring: through a node the tracker
-names, or by starting the ring when requests wait for it too long; how
+How a Chord node finds its place on the ring: after the node the tracker
+names as the one that follows its id, or by starting the ring when
+requests wait for it too long; how
 a newcomer takes its successor's fingers as first guesses of its own;
 and how rings that formed apart merge (probes).  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
@@ -9,16 +10,9 @@ and how rings that formed apart merge (probes).  A mixin of L{ChordDiscovery
 from twisted.internet import defer
 
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar import wire
 from twisted_bazaar.net.overlay import Unreachable
-from twisted_bazaar.schemes.chord.messages import (
-    MAX_FINGERS,
-    ChordFind,
-    ChordFingerList,
-    ChordFingers,
-)
-from twisted_bazaar.schemes.chord.ring import strictlyBetween
-from twisted_bazaar.schemes.chord.settings import CHORD
+from twisted_bazaar.schemes.chord.messages import ChordNear, ChordNearIs
+from twisted_bazaar.schemes.chord.ring import distance, strictlyBetween
 from twisted_bazaar.schemes.chord.state import Fingers, Neighbourhood
 
 #: Longest pause between two attempts to join.
@@ -36,13 +30,16 @@ class Joining:
     """
 
     def trackerRegistered(self):
+        self.node.membership.handle(ChordNearIs, self._nearIs)
         self._join()
 
     def _join(self, probe=False):
         """
-        Ask the tracker for a chord node and look our own id up through
-        it: to join, to leave a ring of one, or (a probe) to find a closer
-        successor on a ring that formed apart from ours.
+        Ask the tracker for the chord nodes around our place (chordNear):
+        to join (the node that follows our id, and the first at or after
+        each of our finger positions), to leave a ring of one, or (a
+        probe: the follower only) to find a closer successor than ours, on
+        a ring that formed apart from ours or past a newcomer we missed.
         """
         node, membership = self.node, self.node.membership
         if self.stopped or self._joining is not None or node.stopping:
@@ -53,87 +50,81 @@ class Joining:
             return
         if self.ring is None:
             self.ring = self.router.ring = Neighbourhood(self.me(), self.settings.successors)
-        asked = membership.ask(wire.NodeReq((node.id,), scheme=self.name))
-        self._joining = asked
+        nonce = self._newNonce()
+
+        def cancel(d):
+            self._endNear(nonce)
+
+        asked = self._joining = defer.Deferred(cancel)
+        timer = node.clock.callLater(self.settings.lookup_timeout, self._nearAnswered,
+                                     nonce, None)
+        self._near = (nonce, timer)
         asked.addCallback(self._introduced)
         asked.addErrback(self._joinFailed)
+        membership.send(ChordNear(nonce, None if self.joined else True))
 
-    def _introduced(self, reply):
-        node = self.node
-        if reply.id < 0 or reply.id == node.id:
-            self._joining = None
+    def _endNear(self, nonce):
+        """The chordNear with nonce is answered, timed out or cancelled:
+        its timer cancelled; returns its Deferred, to fire (None if it is
+        not the one asked)."""
+        if self._near is None or self._near[0] != nonce:
+            return None
+        timer, self._near = self._near[1], None
+        if timer.active():
+            timer.cancel()
+        asked, self._joining = self._joining, None
+        return asked
+
+    def _nearIs(self, message):
+        self._nearAnswered(message.nonce, message)
+
+    def _nearAnswered(self, nonce, answer):
+        asked = self._endNear(nonce)
+        if asked is None:
+            return
+        if answer is None:
+            asked.errback(Unreachable("the tracker did not answer chordNear"))
+        else:
+            asked.callback(answer)
+
+    def _introduced(self, answer):
+        """
+        The tracker names the nodes around ours: the nearest that follows
+        us becomes our successor, if it is nearer than the one we have (or
+        we have none), taken as it is, without a lookup: stabilization, at
+        once, corrects it with that node's predecessor if a newcomer the
+        tracker has not checked yet came in between.  A newcomer takes
+        the others as its fingers.
+        """
+        ring, me = self.ring, self.node.id
+        if self.stopped:
+            return
+        if not answer.nodes:
             if not self.joined:
                 self._doubt = True
                 self._begin()
-                self.log.info("alone on the chord ring as node {id}", id=shortId(node.id))
-            return None
-        connecting = node.connectTo(reply.host, reply.port, reply.id, CHORD)
-        connecting.addCallback(lambda peer: self.router.start(
-            lambda i: ChordFind(i, node.id, ()), self.settings.lookup_timeout, via=peer))
-        connecting.addCallback(self._placed)
-        return connecting
-
-    def _placed(self, found):
-        """The node that holds our id: our successor, if it is nearer than
-        the one we have."""
-        self._joining = None
-        if found is None or self.stopped:
-            raise Unreachable("no answer to chordFind")
-        ring, me = self.ring, self.node.id
-        if found.node.id == me:
-            if not self.joined:
-                self._begin()
+                self.log.info("alone on the chord ring as node {id}", id=shortId(me))
             return
+        named = [peer for peer in self._living(answer.nodes) if peer.id != me]
+        if not named:
+            raise Unreachable("the tracker named only nodes known dead here")
+        follower = min(named, key=lambda peer: distance(me, peer.id))
         first = not self.joined
-        if not (first or ring.alone or strictlyBetween(found.node.id, me,
-                                                       ring.successor.id)):
+        if not (first or ring.alone or strictlyBetween(follower.id, me, ring.successor.id)):
             return
-        self._update(lambda: ring.adopt(found.node, self._living(found.succs)
-                                        + tuple(ring.successors)))
+        self._update(lambda: ring.adopt(follower, tuple(ring.successors)))
+        if first:
+            # Fingers the tracker named are exact as it knows the ring:
+            # their repair starts at its longest period.
+            ring.guessFingers(named)
+            self._paces["fingers"].settle()
+            self._fingers_seen = hash(tuple(ring.fingers.runs()))
         self._begin()
         self.log.info("{how} the chord ring as node {id}: successor {succ}",
                       how="joined" if first else "merged into", id=shortId(me),
                       succ=shortId(ring.successor.id))
         self._join_delay = self.settings.stabilize
-        if first:
-            self._fingers_wanted = (self._newNonce(), False)
         self._askSuccessor()
-        self._askFingers()
-
-    def _askFingers(self):
-        """
-        Just joined: ask the successor for its fingers (chordFingers), once
-        there is a link to it, as first guesses of this node's own, so that
-        a join costs one lookup and one round trip rather than a lookup of
-        each finger through a ring still forming.
-        """
-        wanted, ring = self._fingers_wanted, self.ring
-        if wanted is None or wanted[1] or ring is None or ring.successor is None:
-            return
-        link = self.node.links.get(ring.successor.id)
-        if link is None:
-            return
-        self._fingers_wanted = (wanted[0], True)
-        link.send(ChordFingers(wanted[0]))
-
-    def _fingersAsked(self, link, message):
-        """A newcomer asks for this node's fingers: its distinct ones,
-        nearest first."""
-        if not self.joined or self.stopped:
-            return
-        peers = []
-        for peer in self.ring.fingers:
-            if peer is not None and peer not in peers:
-                peers.append(peer)
-        link.send(ChordFingerList(message.nonce, tuple(peers[:MAX_FINGERS])))
-
-    def _fingersListed(self, link, message):
-        """The successor's fingers: this node's first guesses of its own."""
-        wanted = self._fingers_wanted
-        if wanted is None or wanted[0] != message.nonce or self.stopped:
-            return
-        self._fingers_wanted = None
-        self.ring.guessFingers(self._living(message.fingers))
 
     def _joinFailed(self, reason):
         self._joining = None
@@ -203,7 +194,7 @@ class Joining:
         settings = self.settings
         self._later("stabilize", self._every(settings.stabilize), self._stabilize)
         self._later("ping", self._every(settings.ping), self._ping)
-        self._later("fingers", self._every(settings.fix_fingers), self._fixFinger)
+        self._later("fingers", self._every(self._paces["fingers"].period), self._fixFinger)
         self._later("purge", settings.refresh, self._purge)
         # A first probe soon: nodes that started together may have started
         # more than one ring; sooner from a node that started one or was

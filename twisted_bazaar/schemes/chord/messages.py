@@ -41,8 +41,8 @@ from twisted_bazaar.schemes.chord.state import Peer
 
 #: Most records one chordTransfer carries.
 MAX_TRANSFER = 64
-#: Most peers one chordFingerList names (a ring of N nodes has about
-#: log2 N distinct fingers: 64 is past any ring's).
+#: Most peers one chordNearIs names (a ring of N nodes has about log2 N
+#: distinct fingers: 64 is past any ring's).
 MAX_FINGERS = 64
 #: Most sellers one chordRecords names.
 MAX_SELLERS = 64
@@ -218,32 +218,37 @@ class ChordState(Message):
     succs: tuple
 
 
-@message("chordFingers", ("nonce", "nonce", checkId, REQUIRED), bucket=BUCKET)
+# -- the tracker's introductions (its chord extension) -------------------------------
+
+
+@message("chordNear", ("nonce", "nonce", checkId, REQUIRED),
+         ("fingers", "fingers", checkFlag, None))
 @frozen
-class ChordFingers(Message):
+class ChordNear(Message):
     """
-    Sent by a node that has just joined to its successor: "name your
-    fingers", which are nearly its own (the Chord paper's newcomer takes
-    its successor's fingers as first guesses).  Answered by
-    chordFingerList.
+    Sent by a chord node to the tracker: "name the nodes of the ring
+    around my place": the registered chord node that follows the sender's
+    id, and with ``fingers`` also the first node at or after each of the
+    sender's finger positions.  Answered by chordNearIs.
     """
 
     upkeep = True
 
     nonce: int
+    fingers: bool = None
 
 
-@message("chordFingerList", ("nonce", "nonce", checkId, REQUIRED),
-         ("fingers", "fingers", checkFingers, REQUIRED))
+@message("chordNearIs", ("nonce", "nonce", checkId, REQUIRED),
+         ("nodes", "nodes", checkFingers, REQUIRED))
 @frozen
-class ChordFingerList(Message):
-    """The answer to chordFingers: the sender's distinct fingers, nearest
-    first."""
+class ChordNearIs(Message):
+    """The tracker's answer to chordNear: the distinct nodes asked for, the
+    one that follows the asker first; none if the asker is alone."""
 
     upkeep = True
 
     nonce: int
-    fingers: tuple
+    nodes: tuple
 
 
 @message("chordPred", ("nonce", "nonce", checkId, REQUIRED), bucket=BUCKET)

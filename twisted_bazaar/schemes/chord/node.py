@@ -28,8 +28,6 @@ from twisted_bazaar.schemes.chord.leaving import Leaving
 from twisted_bazaar.schemes.chord.lookups import Lookups
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
-    ChordFingerList,
-    ChordFingers,
     ChordPing,
     ChordPong,
     ChordPred,
@@ -99,8 +97,9 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         #: The finger being checked, a L{_FingerCheck
         #: <twisted_bazaar.schemes.chord.upkeep._FingerCheck>}, or None.
         self._checking = None
-        #: (nonce, sent) of the chordFingers a newcomer asks its successor.
-        self._fingers_wanted = None
+        #: (nonce, timer) of the chordNear asked of the tracker (L{_joining}
+        #: is its Deferred).
+        self._near = None
         self._probe_delay = self.settings.probe
         #: Has this node reason to doubt its ring is the only one (it
         #: started one, or was alone)?  Then it probes soon (L{_probe}).
@@ -119,7 +118,6 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
                 (ChordStabilize, self._stabilizeAsked), (ChordState, self._stated),
                 (ChordQuit, self._quitted), (ChordTransfer, self._transferred),
                 (ChordTransferred, self._handedOver),
-                (ChordFingers, self._fingersAsked), (ChordFingerList, self._fingersListed),
                 (ChordPred, self._predAsked), (ChordPredIs, self._predTold),
                 (ChordFind, self.router.received), (ChordRequest, self.router.received),
                 (ChordStore, self.router.received)):

@@ -25,6 +25,10 @@ class Pace:
         self.ceiling = max(base, ceiling)
         self.period = self.ceiling if calm else base
 
+    def settle(self):
+        """Nothing is known to be wrong: wait the longest period."""
+        self.period = self.ceiling
+
     def calm(self):
         """A round found nothing new: wait twice as long next time."""
         self.period = min(self.period * 2, self.ceiling)

@@ -146,6 +146,17 @@ class Neighbourhood:
             peers.append(pred)
         return peers
 
+    def pinged(self):
+        """The peers this node pings: its first successor and its
+        predecessor.  The later successors are the first's own list, which
+        it keeps by pinging its own first successor, and so on round the
+        ring: a dead one drops out of the list a stabilization later."""
+        peers = self.successors[:1]
+        pred = self.predecessor
+        if pred is not None and pred not in peers:
+            peers.append(pred)
+        return peers
+
     def closestPreceding(self, key, usable=_always):
         """The known, usable peer closest before key (in (me, key)), or None."""
         me = self.me.id

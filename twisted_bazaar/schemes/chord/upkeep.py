@@ -140,7 +140,6 @@ class Upkeep:
         self._connecting.pop(peer.id, None)
         ring = self.ring
         if ring is not None and not self.stopped:
-            self._askFingers()
             if self._awaiting.get(peer.id, 0) is None and peer.id in self.node.links:
                 # A neighbour linked for its ping: ping it now, not a round
                 # later.
@@ -232,8 +231,9 @@ class Upkeep:
 
     def _ping(self):
         """
-        Ping the successors and the predecessor not heard from within half
-        a period (a stabilization, a ping or a pong of theirs shows them
+        Ping the first successor and the predecessor (L{Neighbourhood.pinged
+        <twisted_bazaar.schemes.chord.state.Neighbourhood.pinged>}) if not
+        heard from within half a period (a stabilization, a ping or a pong of theirs shows them
         alive); k misses in a row make one dead.  A round without a miss
         lengthens the period; a miss (or a neighbour's broken link: see
         L{linkRemoved}) brings it back to its base.  While a ping waits for
@@ -241,7 +241,7 @@ class Upkeep:
         miss soon.
         """
         ring, links, pace = self.ring, self.node.links, self._paces["ping"]
-        watched = ring.watched()
+        watched = ring.pinged()
         awaiting = self._awaiting = {peer.id: self._awaiting[peer.id] for peer in watched
                                      if peer.id in self._awaiting}
         # Heard from within half a period: alive; the next round, a period
@@ -430,10 +430,14 @@ class Upkeep:
             self._checked(message.nonce, message)
 
     def _fingerChecked(self, answer, index, start, finger):
-        """The finger holds start unless its predecessor lies in [start,
-        finger): a node came in between, so look the finger up (taking the
-        predecessor instead would walk back one node a round).  No answer:
-        look it up too."""
+        """
+        The finger holds start unless its predecessor lies in [start,
+        finger): a node came in between, and that predecessor, nearer to
+        start, becomes the finger, to be checked in its turn at the next
+        round (a guess taken from the successor is mostly one node off, so
+        a step back costs a round trip where a lookup costs ½·log2 N
+        hops).  No answer: look the finger up.
+        """
         self._fixing = None
         if answer is None or self.ring is None or self.stopped:
             if not self.stopped:
@@ -442,9 +446,25 @@ class Upkeep:
         pred, me = answer.pred, self.node.id
         if (pred is not None and pred.id != me
                 and distance(start, pred.id) < distance(start, finger.id)):
-            self._lookUpFinger(index, start)
+            if not self._living([pred]) or not self._nearby(start, pred.id):
+                self._lookUpFinger(index, start)
+                return
+            self.ring.setFinger(index, pred)
+            self._finger = index
             return
         self._finger = self.ring.setFinger(index, finger)
+
+    def _nearby(self, start, peer_id):
+        """Is peer_id at most about two nodes past start, as far as the
+        spacing of our own successors tells?  Then a finger that far is a
+        step or two from the right one, and stepping back costs less than
+        a lookup; a finger further off (set while the ring was smaller)
+        is looked up."""
+        succs = self.ring.successors
+        if not succs:
+            return False
+        spacing = distance(self.node.id, succs[-1].id) // len(succs)
+        return distance(start, peer_id) <= 2 * spacing
 
     def _fingerFound(self, found, index):
         self._fixing = None
