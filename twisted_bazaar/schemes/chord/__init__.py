@@ -28,15 +28,16 @@ class ChordScheme:
         PluginOption("chord-stabilize", "seconds between two stabilizations "
                      "(ask the successor for its predecessor and list, notify it)",
                      seconds, _DEFAULTS.stabilize),
-        PluginOption("chord-fix-fingers", "seconds between two finger lookups",
+        PluginOption("chord-fix-fingers", "seconds between two finger checks or "
+                     "lookups while the fingers change",
                      seconds, _DEFAULTS.fix_fingers),
-        PluginOption("chord-ping", "seconds between two pings of the successors "
-                     "and predecessor", seconds, _DEFAULTS.ping),
+        PluginOption("chord-ping", "seconds between two pings of the first "
+                     "successor and the predecessor", seconds, _DEFAULTS.ping),
         PluginOption("chord-missed", "pings in a row a neighbour may miss before "
                      "it counts as dead", boundedInt(1, 100), _DEFAULTS.missed),
-        PluginOption("chord-probe", "seconds between two lookups of this node's "
-                     "own id through a random node the tracker names, which "
-                     "merges rings that formed apart", seconds, _DEFAULTS.probe),
+        PluginOption("chord-probe", "seconds between two questions to the "
+                     "tracker for the chord node that follows this one, which "
+                     "merge rings that formed apart", seconds, _DEFAULTS.probe),
         PluginOption("chord-refresh", "seconds between two stores of a seller's "
                      "records", seconds, _DEFAULTS.refresh),
         PluginOption("chord-expiry", "seconds a record lives unless stored again "

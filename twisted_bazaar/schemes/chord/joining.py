@@ -1,9 +1,8 @@
 """
 How a Chord node finds its place on the ring: after the node the tracker
-names as the one that follows its id, or by starting the ring when
-requests wait for it too long; how
-a newcomer takes its successor's fingers as first guesses of its own;
-and how rings that formed apart merge (probes).  A mixin of L{ChordDiscovery
+names as the one that follows its id (``chordNear``), with the fingers
+it names too, or by starting the ring when requests wait for it too
+long; and how rings that formed apart merge (probes).  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 

@@ -24,11 +24,12 @@ class ChordSettings:
         holder and its r successors.
     @ivar stabilize: seconds between two stabilizations (ask the successor
         for its predecessor and list, and notify it).
-    @ivar fix_fingers: seconds between two finger lookups.
-    @ivar ping: seconds between two pings of the successors and predecessor.
+    @ivar fix_fingers: seconds between two finger checks or lookups.
+    @ivar ping: seconds between two pings of the first successor and the
+        predecessor.
     @ivar missed: pings in a row a neighbour may miss before it is dead.
-    @ivar probe: seconds between two lookups of this node's own id through
-        a random node the tracker names (rings that formed apart merge).
+    @ivar probe: seconds between two questions to the tracker for the node
+        that follows this one (rings that formed apart merge).
     @ivar refresh: seconds between two stores of a seller's record.
     @ivar expiry: seconds a record lives unless stored again.
     @ivar lookup_timeout: seconds to wait for the answer to a lookup.
