@@ -318,6 +318,8 @@ class AdaptivePeriodTests(SynchronousTestCase):
         self.scheme.place([Peer(SUCC, "", 5000), Peer(FAR, "", 5000)],
                           Peer(PRED, "", 5000), ())
         self.counts = {}
+        #: The successor list SUCC answers with.
+        self.theirs = (Peer(FAR, "", 5000),)
 
     def answer(self, seconds, also=lambda: None):
         """Let time pass, the neighbours answering; count what each got."""
@@ -332,7 +334,7 @@ class AdaptivePeriodTests(SynchronousTestCase):
                         feed(link, ChordPong(message.nonce))
                     elif kind is ChordStabilize:
                         feed(link, ChordState(message.nonce, Peer(ME, "", 0),
-                                              (Peer(FAR, "", 5000),)))
+                                              self.theirs))
 
     def counted(self, seconds, also=lambda: None):
         """What each neighbour got in the next so many seconds."""
@@ -389,6 +391,18 @@ class AdaptivePeriodTests(SynchronousTestCase):
         after = self.counted(2.6)
         self.assertEqual(self.scheme.ring.successor.id, 1500)
         self.assertGreaterEqual(after[1500, ChordStabilize], 2)
+
+    def test_aNewLaterSuccessorKeepsThePeriod(self):
+        """Only a new first successor or predecessor brings stabilization
+        back to its base: a node that joined past the successor is learnt
+        from its list, and the ring next to this node has not changed."""
+        self.answer(100)
+        pace = self.scheme._paces["stabilize"]
+        self.assertEqual(pace.period, pace.ceiling)
+        self.theirs = (Peer(3000, "", 5000), Peer(FAR, "", 5000))
+        self.answer(40)
+        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, 3000, FAR])
+        self.assertEqual(pace.period, pace.ceiling)
 
     def test_aNeighbourWhoseLinkBreaksIsFoundDeadSoon(self):
         """Backed off or not, a neighbour whose connection broke (its

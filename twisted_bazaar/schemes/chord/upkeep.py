@@ -73,7 +73,8 @@ class Upkeep:
         result = change()
         if (ring.successors, ring.predecessor) != before:
             self._moved(*before)
-            self._stir("stabilize")
+            if (ring.successors[:1], ring.predecessor) != (before[0][:1], before[1]):
+                self._stir("stabilize")
         return result
 
     def _stir(self, *names):
