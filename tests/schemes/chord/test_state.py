@@ -1,9 +1,11 @@
 """Tests for twisted_bazaar.schemes.chord.state: a node's view of the
 ring (successors, predecessor, fingers, missed pings), without I/O."""
 
+import random
+
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.schemes.chord.ring import BITS, SIZE, fingerStart
+from twisted_bazaar.schemes.chord.ring import BITS, SIZE, distance, fingerStart
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 
 
@@ -180,6 +182,18 @@ class GuessedFingerTests(SynchronousTestCase):
         ring.guessFingers([peer(100 + 2**30)])
         self.assertEqual(ring.fingers[5], known)
         self.assertEqual(ring.fingers[6], peer(100 + 2**30))
+
+    def test_asTheDefinitionSaysOnRandomPeers(self):
+        rng = random.Random(8)
+        for _ in range(50):
+            me = rng.randrange(SIZE)
+            ring = view(me)
+            peers = [peer((me + rng.randrange(1, SIZE)) % SIZE) for _ in range(rng.randrange(1, 20))]
+            ring.guessFingers(peers)
+            for index in range(BITS):
+                at = [p for p in peers if distance(me, p.id) >= 1 << index]
+                expected = min(at, key=lambda p: distance(me, p.id)) if at else None
+                self.assertEqual(ring.fingers[index], expected)
 
     def test_itselfIsNoGuess(self):
         ring = view(100)

@@ -231,23 +231,32 @@ class Neighbourhood:
 
     def guessFingers(self, peers):
         """
-        Fill the fingers this node has none for from ``peers``, another
-        node's fingers (its successor's, when it has just joined): finger
-        i is guessed as the nearest of them at or after its start.  A guess
-        is an address like any finger, used as a next hop, dropped if
-        nothing listens there, and put right by finger repair.
+        Fill the fingers this node has none for from ``peers`` (those the
+        tracker names when the node joins): finger i is guessed as the
+        nearest of them at or after its start, me + 2^i.  A guess is an
+        address like any finger, used as a next hop, dropped if nothing
+        listens there, and put right by finger repair.
         """
         me = self.me.id
         near = sorted({peer.id: peer for peer in peers if peer.id != me}.values(),
                       key=lambda peer: distance(me, peer.id))
-        guessed, j = [], 0
-        for index, known in enumerate(self.fingers.asList()):
-            while j < len(near) and distance(me, near[j].id) < (1 << index):
-                j += 1
-            guessed.append(known if known is not None or j == len(near) else near[j])
-        self.fingers = Fingers(
-            [(index, peer) for index, peer in enumerate(guessed)
-             if index == 0 or peer != guessed[index - 1]])
+        # A peer d away is the nearest at or after me + 2^i for every i
+        # from the one after the last peer's up to the last bit of d.
+        runs, first = [], 0
+        for peer in near:
+            last = distance(me, peer.id).bit_length() - 1
+            if last >= first:
+                runs.append((first, peer))
+                first = last + 1
+        if first < BITS:
+            runs.append((first, None))
+        guessed = Fingers(runs)
+        if self.fingers.runs() != [(0, None)]:
+            # Some fingers are known: they stay.
+            guessed = Fingers([(index, known if known is not None else guess)
+                               for index, (known, guess) in enumerate(
+                                   zip(self.fingers.asList(), guessed.asList()))])
+        self.fingers = guessed
 
     def setFinger(self, index, peer):
         """
