@@ -387,6 +387,17 @@ class JoinSpreadTests(SynchronousTestCase):
             self.assertTrue(all(low <= when < low + 3.0 for when in joined), discovery)
             self.assertFalse(set(sim.join_at) & sim.superpeers)
 
+    def test_aColdChordRingLinksNoOverlayGraph(self):
+        """A chord daemon keeps no overlay neighbours: a cold start links
+        the ring (and fingers, buys), not the generated graph; a flood
+        start links it."""
+        for discovery, overlay in (("chord", False), ("flood", True)):
+            sim = Simulation(small(nodes=30, searches=10, discovery=discovery,
+                                   join_spread=3.0))
+            sim.run()
+            purposes = {link.purpose for node in sim.nodes for link in node.links.values()}
+            self.assertEqual("overlay" in purposes, overlay, discovery)
+
     def test_leavesSpreadOverSuperPeers(self):
         """Leaves that all join at time 0 pile onto the few super-peers the
         tracker has checked by then, which refuse them (noslots), and ask

@@ -22,7 +22,9 @@ fingers the tracker names (``chordNear``), pings of the first successor
 and the predecessor only, and finger repair that starts at the longest
 period and steps back to a nearby predecessor halved them, and
 stabilization that keeps its period when only later successors change
-took three more off, its purchases the same):
+took three more off, and a cold chord start no longer links the
+generated graph (a chord daemon keeps no overlay neighbours), its
+purchases the same):
 ``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
 """
 

@@ -298,7 +298,8 @@ class Simulation:
         """
         The nodes of a generated overlay, each joining (with the tracker,
         if the scheme has one) at its time; a is linked to b along each
-        edge (a, b) of the graph once both have joined.
+        edge (a, b) of the graph once both have joined (but with chord,
+        whose daemons keep no overlay neighbours).
         """
         config = self.config
         scheme = discoveryPlugins()[config.discovery]
@@ -311,6 +312,11 @@ class Simulation:
             self._startAt([node], join, 0.0)
             self.nodes.append(node)
         edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
+        if config.discovery == "chord":
+            # Drawn all the same (the roles drawn next stay those of the
+            # seed), but not linked: a chord daemon keeps no overlay
+            # neighbours, its links are the ring's (as a warm start).
+            edges = ()
         for a, b in edges:
             opener, target = self.nodes[a], self.nodes[b]
             when = max(self.join_at.get(opener, 0.0), self.join_at.get(target, 0.0))
