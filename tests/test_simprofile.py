@@ -99,6 +99,11 @@ class SimGoalsTests(SynchronousTestCase):
         for run in warm:
             self.assertEqual((run.nodes, run.wall_goal, run.rss_goal),
                              (100_000, ("<=", 120.0), ("<=", 2048.0)))
+        cold = [run for run in simgoals.RUNS if run.start == "cold"]
+        self.assertEqual(sorted(run.scheme for run in cold),
+                         ["chord", "flood", "index", "superpeer"])
+        for run in cold:
+            self.assertEqual((run.nodes, run.wall_goal), (10_000, ("<=", 60.0)))
 
     def test_superPeersOverFlooding(self):
         """The ratio figure: the super-peers' messages per search over
