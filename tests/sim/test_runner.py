@@ -6,6 +6,7 @@ with TTL >= diameter, faults never sell a unit twice, and a seed fixes the
 metrics.
 """
 
+import gc
 import json
 from collections import Counter, deque
 
@@ -16,6 +17,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.link import Link
 from twisted_bazaar.sim.runner import (
     DISCOVERY,
+    FULL_COLLECTION,
     LEAVES_AFTER,
     TOPOLOGIES,
     SimConfig,
@@ -365,6 +367,37 @@ class ScarcityTests(SynchronousTestCase):
         self.assertEqual([role.stock for role in sim.sellers.values()],
                          [{"item0": 0}] * 3)
         self.assertEqual(metrics["virtual_s"], SMALL.max_time)
+
+
+class CollectorTests(SynchronousTestCase):
+    """What a run makes is frozen each virtual second, and collected in
+    full every FULL_COLLECTION virtual seconds (L{Simulation._settle})."""
+
+    def setUp(self):
+        self.sim = Simulation(small(nodes=10, searches=2))
+        self.addCleanup(gc.unfreeze)
+        self.full = []
+        collect = gc.collect
+        self.patch(gc, "collect", lambda *generation: (
+            self.full.append(self.sim.clock.seconds()) if not generation else None,
+            collect(*generation))[1])
+
+    def test_eachSecondWhatLivesIsFrozen(self):
+        self.sim.clock.advance(1.0)
+        self.sim._settle()
+        self.assertGreater(gc.get_freeze_count(), 0)
+        self.assertEqual(self.full, [])
+
+    def test_aFullCollectionEverySoManyVirtualSeconds(self):
+        for _ in range(int(2 * FULL_COLLECTION)):
+            self.sim.clock.advance(1.0)
+            self.sim._settle()
+        self.assertEqual(self.full, [FULL_COLLECTION, 2 * FULL_COLLECTION])
+
+    def test_aRunLeavesNothingFrozen(self):
+        self.sim.run()
+        self.assertEqual(gc.get_freeze_count(), 0)
+        self.assertTrue(gc.isenabled())
 
 
 class JoinSpreadTests(SynchronousTestCase):
