@@ -64,16 +64,16 @@ def ringPlace(node_id):
 
 class _Pool:
     """
-    Node ids with O(1) add, remove and random pick, and, once a ``near``
-    question came, the same ids in ring order for the first at or after
-    a place.
+    Node ids with O(1) add, remove and random pick, and, once someone
+    asked for the node that follows a ring place (L{Registry.following}),
+    the same ids in ring order.
     """
 
     def __init__(self):
         self.order = []
         self.index = {}
-        #: (ring place, id) of every id, sorted, from the first ``near``
-        #: question on (a pool nobody asks so never pays for the order).
+        #: (ring place, id) of every id, sorted, from the first question
+        #: for a follower on (a pool nobody asks never pays for the order).
         self.ring = None
 
     def __len__(self):

@@ -234,8 +234,8 @@ class Upkeep:
         """
         Ping the first successor and the predecessor (L{Neighbourhood.pinged
         <twisted_bazaar.schemes.chord.state.Neighbourhood.pinged>}) if not
-        heard from within half a period (a stabilization, a ping or a pong of theirs shows them
-        alive); k misses in a row make one dead.  A round without a miss
+        heard from within half a period (a stabilization, a ping or a pong
+        of theirs shows them alive); k misses in a row make one dead.  A round without a miss
         lengthens the period; a miss (or a neighbour's broken link: see
         L{linkRemoved}) brings it back to its base.  While a ping waits for
         its pong, the next round comes one base period later, to count a
@@ -434,10 +434,11 @@ class Upkeep:
         """
         The finger holds start unless its predecessor lies in [start,
         finger): a node came in between, and that predecessor, nearer to
-        start, becomes the finger, to be checked in its turn at the next
-        round (a guess taken from the successor is mostly one node off, so
-        a step back costs a round trip where a lookup costs ½·log2 N
-        hops).  No answer: look the finger up.
+        start, becomes the finger if it is near start (L{_nearby}), to be
+        checked in its turn at the next round: a finger the tracker named
+        is mostly a node or two off once newcomers joined, and a step back
+        costs a round trip where a lookup costs ½·log2 N hops.  A
+        predecessor farther off, or no answer: look the finger up.
         """
         self._fixing = None
         if answer is None or self.ring is None or self.stopped:
