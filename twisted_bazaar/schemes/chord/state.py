@@ -43,9 +43,11 @@ class Fingers:
 
     def __init__(self, runs=()):
         """@param runs: (first index, peer or None) pairs, by index."""
-        self._starts, self._peers = [0], [None]
-        for first, peer in runs:
-            self.set(first, BITS, peer)
+        runs = list(runs)
+        if runs and runs[0][0] == 0:
+            self._store(runs)
+        else:
+            self._store([(0, None)] + runs)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
