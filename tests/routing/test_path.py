@@ -179,6 +179,32 @@ class PathTableTests(SynchronousTestCase):
         closeLink(self.links[2])
         self.assertEqual(dict(self.node.paths.table), {3: (1, 3), 9: (1, 3, 9)})
 
+    def test_forgetFollowsTheShorterPath(self):
+        """A path replaced by a shorter one through another neighbour is
+        forgotten with that neighbour, not with the first one."""
+        paths = self.node.paths
+        paths.learn((1, 2, 8, 7))
+        paths.learn((1, 3, 7))
+        paths.forgetVia(3)
+        self.assertEqual(dict(paths.table), {2: (1, 2), 8: (1, 2, 8)})
+        paths.learn((1, 2, 7))
+        paths.forgetVia(2)
+        self.assertEqual(dict(paths.table), {})
+
+    def test_forgetAfterEviction(self):
+        """Paths the full table evicted are not looked for when their
+        first hop's link closes; what is still known through it goes."""
+        node = makeNode(1, path_limit=3)
+        for peer in (2, 3):
+            linkPeer(node, peer)
+        node.paths.learn((1, 2, 8, 7))
+        self.assertEqual(dict(node.paths.table), {3: (1, 3), 8: (1, 2, 8), 7: (1, 2, 8, 7)})
+        node.paths.learn((1, 3, 9))
+        node.paths.forgetVia(2)
+        self.assertEqual(dict(node.paths.table), {9: (1, 3, 9)})
+        node.paths.forgetVia(3)
+        self.assertEqual(dict(node.paths.table), {})
+
     def test_pathLimit(self):
         """The table is bounded; the least recently learned goes."""
         node = makeNode(1, path_limit=2)

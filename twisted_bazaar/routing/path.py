@@ -50,6 +50,11 @@ class PathRouter:
         #: until a path is learned (an empty set is 216 bytes, on every
         #: simulated node).
         self._learned = None
+        #: first hop -> the targets whose known path (longer than a
+        #: neighbour's) goes through it, so that L{forgetVia} finds them
+        #: without reading the whole table on every link's close; None
+        #: until such a path is known, a first hop with none left dropped.
+        self._via = None
 
     def route(self, message):
         """
@@ -135,10 +140,35 @@ class PathRouter:
                 if current is not None:
                     # Moved to the end: most recently improved.
                     del known[target]
-                known[target] = _NEIGHBOUR if end == 2 else path[:end]
+                    if current is not _NEIGHBOUR:
+                        self._unindex(target, current)
+                if end == 2:
+                    known[target] = _NEIGHBOUR
+                else:
+                    known[target] = path[:end]
+                    via = self._via
+                    if via is None:
+                        via = self._via = {}
+                    targets = via.get(path[1])
+                    if targets is None:
+                        via[path[1]] = {target}
+                    else:
+                        targets.add(target)
                 if len(known) > self.limit:
-                    del known[next(iter(known))]
+                    oldest = next(iter(known))
+                    dropped = known.pop(oldest)
+                    if dropped is not _NEIGHBOUR:
+                        self._unindex(oldest, dropped)
                     self._learned = None
+
+    def _unindex(self, target, path):
+        """The known path to target, longer than a neighbour's, is
+        dropped: take it out of the first-hop index."""
+        via = self._via
+        targets = via[path[1]]
+        targets.discard(target)
+        if not targets:
+            del via[path[1]]
 
     @property
     def table(self):
@@ -158,12 +188,17 @@ class PathRouter:
         """A link closed: no path through that neighbour holds any more."""
         self._learned = None
         table = self._table
-        for target in [t for t, p in table.items()
-                       if (t if p is _NEIGHBOUR else p[1]) == peer_id]:
-            del table[target]
+        if table.get(peer_id) is _NEIGHBOUR:
+            del table[peer_id]
+        via = self._via
+        targets = None if via is None else via.pop(peer_id, None)
+        if targets:
+            for target in targets:
+                del table[target]
 
     def clear(self):
         """This node's id changed: every path it knows starts with the old
         one."""
         self._learned = None
+        self._via = None
         self._table.clear()
