@@ -50,10 +50,12 @@ class PathRouter:
         #: until a path is learned (an empty set is 216 bytes, on every
         #: simulated node).
         self._learned = None
-        #: first hop -> the targets whose known path (longer than a
-        #: neighbour's) goes through it, so that L{forgetVia} finds them
-        #: without reading the whole table on every link's close; None
-        #: until such a path is known, a first hop with none left dropped.
+        #: first hop -> how many targets' known paths (longer than a
+        #: neighbour's) go through it, so that L{forgetVia} reads the
+        #: table only when a closed link's peer was the first hop of some
+        #: (a count, not the set of them: a set per first hop was 24 MB
+        #: more in a 1,000-node flood); None until such a path is known,
+        #: a first hop with none left dropped.
         self._via = None
 
     def route(self, message):
@@ -141,7 +143,7 @@ class PathRouter:
                     # Moved to the end: most recently improved.
                     del known[target]
                     if current is not _NEIGHBOUR:
-                        self._unindex(target, current)
+                        self._uncount(current)
                 if end == 2:
                     known[target] = _NEIGHBOUR
                 else:
@@ -149,25 +151,21 @@ class PathRouter:
                     via = self._via
                     if via is None:
                         via = self._via = {}
-                    targets = via.get(path[1])
-                    if targets is None:
-                        via[path[1]] = {target}
-                    else:
-                        targets.add(target)
+                    via[path[1]] = via.get(path[1], 0) + 1
                 if len(known) > self.limit:
-                    oldest = next(iter(known))
-                    dropped = known.pop(oldest)
+                    dropped = known.pop(next(iter(known)))
                     if dropped is not _NEIGHBOUR:
-                        self._unindex(oldest, dropped)
+                        self._uncount(dropped)
                     self._learned = None
 
-    def _unindex(self, target, path):
-        """The known path to target, longer than a neighbour's, is
-        dropped: take it out of the first-hop index."""
+    def _uncount(self, path):
+        """A known path longer than a neighbour's is dropped: one fewer
+        through its first hop."""
         via = self._via
-        targets = via[path[1]]
-        targets.discard(target)
-        if not targets:
+        left = via[path[1]] - 1
+        if left:
+            via[path[1]] = left
+        else:
             del via[path[1]]
 
     @property
@@ -191,9 +189,9 @@ class PathRouter:
         if table.get(peer_id) is _NEIGHBOUR:
             del table[peer_id]
         via = self._via
-        targets = None if via is None else via.pop(peer_id, None)
-        if targets:
-            for target in targets:
+        if via is not None and via.pop(peer_id, 0):
+            for target in [t for t, p in table.items()
+                           if p is not _NEIGHBOUR and p[1] == peer_id]:
                 del table[target]
 
     def clear(self):
