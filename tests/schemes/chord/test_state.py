@@ -6,7 +6,7 @@ import random
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.chord.ring import BITS, SIZE, distance, fingerStart
-from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
+from twisted_bazaar.schemes.chord.state import Fingers, Neighbourhood, Peer
 
 
 def peer(node_id):
@@ -194,6 +194,14 @@ class GuessedFingerTests(SynchronousTestCase):
                 at = [p for p in peers if distance(me, p.id) >= 1 << index]
                 expected = min(at, key=lambda p: distance(me, p.id)) if at else None
                 self.assertEqual(ring.fingers[index], expected)
+
+    def test_theDigestTellsWhetherTheRunsChanged(self):
+        ring = view(100)
+        ring.guessFingers([peer(100 + 2**30)])
+        before = ring.fingers.digest()
+        self.assertEqual(Fingers(ring.fingers.runs()).digest(), before)
+        ring.fingers[5] = peer(100 + 2**5)
+        self.assertNotEqual(ring.fingers.digest(), before)
 
     def test_itselfIsNoGuess(self):
         ring = view(100)

@@ -11,6 +11,7 @@ from twisted.internet import defer
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.schemes.chord.messages import ChordNear, ChordNearIs
+from twisted_bazaar.schemes.chord.question import Question
 from twisted_bazaar.schemes.chord.ring import distance, strictlyBetween
 from twisted_bazaar.schemes.chord.state import Fingers, Neighbourhood
 
@@ -55,24 +56,20 @@ class Joining:
             self._endNear(nonce)
 
         asked = self._joining = defer.Deferred(cancel)
-        timer = node.clock.callLater(self.settings.lookup_timeout, self._nearAnswered,
-                                     nonce, None)
-        self._near = (nonce, timer)
+        self._near = Question(nonce, asked, node.clock.callLater(
+            self.settings.lookup_timeout, self._nearAnswered, nonce, None))
         asked.addCallback(self._introduced)
         asked.addErrback(self._joinFailed)
         membership.send(ChordNear(nonce, None if self.joined else True))
 
     def _endNear(self, nonce):
-        """The chordNear with nonce is answered, timed out or cancelled:
-        its timer cancelled; returns its Deferred, to fire (None if it is
-        not the one asked)."""
-        if self._near is None or self._near[0] != nonce:
+        """The chordNear with nonce is over (L{Question.end}); returns its
+        Deferred, to fire (None if it is not the one asked)."""
+        near = self._near
+        if near is None or near.nonce != nonce:
             return None
-        timer, self._near = self._near[1], None
-        if timer.active():
-            timer.cancel()
-        asked, self._joining = self._joining, None
-        return asked
+        self._near = self._joining = None
+        return near.end()
 
     def _nearIs(self, message):
         self._nearAnswered(message.nonce, message)
@@ -117,7 +114,7 @@ class Joining:
             # their repair starts at its longest period.
             ring.guessFingers(named)
             self._paces["fingers"].settle()
-            self._fingers_seen = hash(tuple(ring.fingers.runs()))
+            self._fingers_seen = ring.fingers.digest()
         self._begin()
         self.log.info("{how} the chord ring as node {id}: successor {succ}",
                       how="joined" if first else "merged into", id=shortId(me),

@@ -84,7 +84,8 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
                        "ping": Pace(settings.ping, ceiling, calm=True)}
         #: peer id -> when a neighbour last showed it is alive (see _ping).
         self._heard = {}
-        #: A hash of the finger runs at the last finger lookup (did it change them?).
+        #: The fingers' L{digest <Fingers.digest>} at the last finger round
+        #: (did it change them?).
         self._fingers_seen = None
         self._connecting = {}
         #: peer id -> nonce of its unanswered ping (None: it could not be pinged).
@@ -94,11 +95,10 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self._join_delay = self.settings.stabilize
         self._finger = 0
         self._fixing = None
-        #: The finger being checked, a L{_FingerCheck
-        #: <twisted_bazaar.schemes.chord.upkeep._FingerCheck>}, or None.
+        #: The finger being checked (its chordPred), a L{Question}, or None.
         self._checking = None
-        #: (nonce, timer) of the chordNear asked of the tracker (L{_joining}
-        #: is its Deferred).
+        #: The chordNear asked of the tracker, a L{Question} (L{_joining} is
+        #: its Deferred), or None.
         self._near = None
         self._probe_delay = self.settings.probe
         #: Has this node reason to doubt its ring is the only one (it

@@ -42,7 +42,8 @@ class Fingers:
     __slots__ = ("_starts", "_peers")
 
     def __init__(self, runs=()):
-        """@param runs: (first index, peer or None) pairs, by index."""
+        """@param runs: (first index, peer or None) pairs, in increasing
+        index order."""
         runs = list(runs)
         if runs and runs[0][0] == 0:
             self._store(runs)
@@ -73,6 +74,11 @@ class Fingers:
     def runs(self):
         """(first index, peer or None) of each run."""
         return list(zip(self._starts, self._peers))
+
+    def digest(self):
+        """A hash of the runs, to tell whether they changed: a few bytes to
+        keep, where a copy of the runs would cost a large ring megabytes."""
+        return hash(tuple(self.runs()))
 
     def asList(self):
         """Every finger, index by index (for tests and tools)."""

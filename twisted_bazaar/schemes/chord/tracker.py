@@ -38,11 +38,11 @@ def around(following, node_id, fingers):
     follower = following((place + 1) % SIZE)
     if follower is None:
         return []
-    found = [follower]
+    found, last = [follower], ringPlace(follower)
     if fingers:
         for index in range(BITS - 1, -1, -1):
             start = (place + (1 << index)) % SIZE
-            if between(start, place, ringPlace(follower)) or len(found) == MAX_FINGERS:
+            if between(start, place, last) or len(found) == MAX_FINGERS:
                 break
             finger = following(start)
             if finger not in found:

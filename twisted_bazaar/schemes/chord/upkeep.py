@@ -22,24 +22,10 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordStabilize,
     ChordState,
 )
+from twisted_bazaar.schemes.chord.question import Question
 from twisted_bazaar.schemes.chord.ring import BITS, distance, fingerStart, strictlyBetween
 from twisted_bazaar.schemes.chord.settings import CHORD, FINGER
 from twisted_bazaar.schemes.chord.state import Peer
-
-
-class _FingerCheck:
-    """A finger being checked (L{Upkeep._checkFinger}): the nonce its
-    chordPred carries, the finger's id, the Deferred of the answer, the
-    timer that gives up on it, and the link being opened for it, if any."""
-
-    __slots__ = ("nonce", "finger_id", "checked", "timer", "connecting")
-
-    def __init__(self, nonce, finger_id, checked, timer):
-        self.nonce = nonce
-        self.finger_id = finger_id
-        self.checked = checked
-        self.timer = timer
-        self.connecting = None
 
 
 class Upkeep:
@@ -334,9 +320,7 @@ class Upkeep:
         base."""
         ring, pace = self.ring, self._paces["fingers"]
         if not ring.alone and self._fixing is None:
-            # A hash, not a copy: a few bytes a node, where a copy of the
-            # runs would cost a large ring megabytes.
-            seen = hash(tuple(ring.fingers.runs()))
+            seen = ring.fingers.digest()
             if seen == self._fingers_seen:
                 pace.calm()
             else:
@@ -380,7 +364,7 @@ class Upkeep:
         checked = defer.Deferred(cancel)
         timer = node.clock.callLater(self.settings.lookup_timeout, self._checked,
                                      nonce, None)
-        check = self._checking = _FingerCheck(nonce, finger.id, checked, timer)
+        check = self._checking = Question(nonce, checked, timer, finger.id)
 
         def ask(_=None):
             link = node.links.get(finger.id)
@@ -402,18 +386,13 @@ class Upkeep:
         return checked
 
     def _endCheck(self, nonce):
-        """The check with nonce is over: its timer, if pending, and its
-        link, if still being opened, cancelled; returns its Deferred, to
-        fire."""
+        """The check with nonce is over (L{Question.end}); returns its
+        Deferred, to fire (None if it is not the one asked)."""
         check = self._checking
         if check is None or check.nonce != nonce:
             return None
         self._checking = None
-        if check.timer.active():
-            check.timer.cancel()
-        if check.connecting is not None and not check.connecting.called:
-            check.connecting.cancel()
-        return check.checked
+        return check.end()
 
     def _checked(self, nonce, answer):
         checked = self._endCheck(nonce)
@@ -427,7 +406,7 @@ class Upkeep:
 
     def _predTold(self, link, message):
         check = self._checking
-        if check is not None and check.finger_id == link.peer_id:
+        if check is not None and check.peer_id == link.peer_id:
             self._checked(message.nonce, message)
 
     def _fingerChecked(self, answer, index, start, finger):
