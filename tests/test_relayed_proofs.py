@@ -222,6 +222,50 @@ class RelayedAcceptorTests(_Pair):
         self.assertRefused(link)
 
 
+class WholeRelayTests(_Pair):
+    """
+    B dials A, a registered stranger, by A's own id; A passes the bytes
+    of the whole handshake between B and S unchanged.  S's answer is
+    genuine (its key, proved to B's key in B's handshake), but S is not
+    the node B dialled: had B taken the link, A could speak in S's name
+    on it, unsigned (issue 34).
+    """
+
+    heard = RelayedAcceptorTests.heard
+
+    def dialA(self):
+        self.connected = self.B.connectTo(EVIL, EVIL_PORT, self.a_key.id, DIRECT)
+        link = self.B.connector.connectLast()
+        [b_hello] = self.heard(link)
+        return link, b_hello
+
+    def test_relayedAnswerOfAnotherNode(self):
+        link, b_hello = self.dialA()
+        s_answer = answerOf(self.S, hello(self.B.id, self.b_key.key, b_hello["nonce"],
+                                          purpose=DIRECT))[0]
+        self.assertIn("sig", s_answer)
+        link.dataReceived(jsonNetstring(s_answer))
+        [error] = self.heard(link)
+        self.assertEqual(error["code"], "wtf")
+        self.assertIn(f"dialled node {wireId(self.a_key.id)}", error["info"])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertNotIn(self.S.id, self.B.links)
+        self.assertNotIn(link, self.B.overlay.keyed)
+        closeLink(link)
+        self.failureResultOf(self.connected)
+
+    def test_dialledNodeAnswering(self):
+        """The same answer, from the node B did dial, makes the link."""
+        self.connected = self.B.connectTo(EVIL, EVIL_PORT, self.S.id, DIRECT)
+        link = self.B.connector.connectLast()
+        [b_hello] = self.heard(link)
+        s_answer = answerOf(self.S, hello(self.B.id, self.b_key.key, b_hello["nonce"],
+                                          purpose=DIRECT))[0]
+        link.dataReceived(jsonNetstring(s_answer))
+        self.assertIn(self.S.id, self.B.links)
+        self.assertEqual(self.successResultOf(self.connected), self.S.id)
+
+
 class _MarketCase(SynchronousTestCase):
     """A tracker and seller S on the in-memory network, and the attacker
     A, with a key of its own, connecting from its own host."""

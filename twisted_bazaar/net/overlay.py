@@ -69,7 +69,8 @@ class Unreachable(NotConnected):
 class Overlay:
     """
     @ivar links: peer id -> established L{Link}.
-    @ivar pending: links still in their handshake.
+    @ivar pending: links still in their handshake -> the id an outbound
+        link dialled (None when unknown, or for an inbound link).
     @ivar handshakes: link -> its L{LinkHandshake}, from the handshake's
         start until the link is established or lost (an established link
         keeps only the key its peer proved, as L{Link.key}: a simulation
@@ -90,8 +91,9 @@ class Overlay:
         #: purpose -> seconds a link of it may go without trade (None: forever).
         self.idle_timeouts = dict(idle_timeouts or {})
         self.links = {}
-        #: Links still in their handshake (a dict used as a set: an empty
-        #: set is 216 bytes, an empty dict 64, on every simulated node).
+        #: Links still in their handshake -> the id dialled, if known (a
+        #: dict: an empty set is 216 bytes, an empty dict 64, on every
+        #: simulated node).
         self.pending = {}
         #: message class -> handler(link, message), see Node.handle.
         self.handlers = {}
@@ -291,7 +293,8 @@ class Overlay:
                 waiter.errback(Unreachable(f"{host}:{port}: {reason.getErrorMessage()}"))
             self._checkClosed()
 
-        self.pending[link] = None
+        # Whoever answers must be the node dialled (_accept).
+        self.pending[link] = peer_id
         node.connector.connect(host, port, link).addErrback(failed)
         return waiter
 
@@ -431,6 +434,14 @@ class Overlay:
             return
         if peer == node.id:
             link.refuse("wtf", "that is this node's own id")
+            return
+        dialled = None if link.inbound else self.pending.get(link)
+        if dialled is not None and peer != dialled:
+            # A stranger at the address could relay the dialled node's
+            # own handshake, proofs and all: the link would then carry
+            # the stranger's words under that node's name.
+            link.refuse("wtf", f"this node dialled node {wireId(dialled)}, "
+                        f"not {wireId(peer)}")
             return
         state = self._handshakeOf(link)
         fault = state.hear(hello, proof_due=link.inbound)
