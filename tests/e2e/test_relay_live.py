@@ -8,8 +8,13 @@ refused, S stays registered where it is, and B buys nothing from the
 attacker.
 """
 
-from tests.e2e.helpers import nodeAddress, startMarket, startSeller
-from tests.e2e.test_raw_client import Keys, LiveSellerCase, nonce
+import json
+import socket
+import threading
+import time
+
+from tests.e2e.helpers import nodeAddress, short, startMarket, startSeller
+from tests.e2e.test_raw_client import Keys, LiveSellerCase, netstring, nonce, proofText
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -88,3 +93,145 @@ class RelayedProofTests(LiveSellerCase):
         self.assertEqual(self.buyer.matches(r"bought"), [])
         for daemon in (self.tracker, self.seller, self.buyer):
             self.assertIsNone(daemon.process.poll(), daemon.tail())
+
+
+class _Relay:
+    """
+    The attacker A's listening socket: it answers the tracker's address
+    check as itself (so A is introduced at its own address), and passes
+    every byte of any other connection to the seller S and back,
+    unchanged, keeping the frames the dialler sent.
+    """
+
+    def __init__(self, keys, seller_port):
+        self.keys = keys
+        self.seller_port = seller_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.from_dialler = []
+        self.relayed = threading.Event()
+        self.sockets = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        for sock in self.sockets:
+            sock.close()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.sockets.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn):
+        try:
+            self._relay(conn)
+        except OSError:  # closed at the test's end
+            conn.close()
+
+    def _relay(self, conn):
+        frames = _Frames(conn)
+        first = frames.next()
+        if first is None:
+            return
+        if first.get("type") == "whoareyou":
+            mine = nonce()
+            answer = {"type": "thisisme", "id": self.keys.id, "port": self.port,
+                      "host": "127.0.0.1", "key": self.keys.key, "nonce": mine,
+                      "sig": self.keys.sign(proofText("check", self.keys.key,
+                                                      first["key"], mine,
+                                                      first["nonce"]))}
+            conn.sendall(netstring(json.dumps(answer).encode("utf-8")))
+            conn.close()
+            return
+        self.from_dialler.append(first)
+        seller = socket.create_connection(("127.0.0.1", self.seller_port))
+        self.sockets.append(seller)
+        seller.sendall(frames.raw_first)
+        self.relayed.set()
+        threading.Thread(target=self._pipe, args=(seller, conn), daemon=True).start()
+        while True:
+            message = frames.next(relay_to=seller)
+            if message is None:
+                seller.close()
+                return
+            self.from_dialler.append(message)
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        sink.close()
+
+
+class _Frames:
+    """Netstring frames read off a socket, each relayed as read."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = b""
+        self.raw_first = None
+
+    def next(self, relay_to=None):
+        while True:
+            head, colon, rest = self.buffer.partition(b":")
+            if colon and len(rest) > int(head):
+                size = len(head) + 1 + int(head) + 1
+                raw, self.buffer = self.buffer[:size], self.buffer[size:]
+                if self.raw_first is None:
+                    self.raw_first = raw
+                elif relay_to is not None:
+                    relay_to.sendall(raw)
+                return json.loads(rest[:int(head)])
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return None
+            if not data:
+                return None
+            self.buffer += data
+
+
+class WholeRelayTests(LiveSellerCase):
+    """
+    A, a registered stranger with its own key and listening port, passes
+    the bytes of the whole handshake between a buyer B that dials it (by
+    A's id: the tracker introduced A to B) and the seller S.  S's answer
+    is genuine, but S is not the node B dialled: B refuses it before any
+    proof (issue 34).
+    """
+
+    def test_answerOfAnotherNodeIsRefused(self):
+        attacker = Keys()
+        relay = _Relay(attacker, self.seller_port)
+        self.addCleanup(relay.close)
+        mine = nonce()
+        tracker = self.connect(self.market.tracker_port)
+        tracker.send("thisisme", id="", port=relay.port, host="127.0.0.1",
+                     key=attacker.key, nonce=mine, scheme="flood")
+        you = tracker.receive()
+        tracker.send("proof", sig=attacker.sign(proofText("register", attacker.key,
+                                                          you["key"], mine,
+                                                          you["nonce"])))
+        self.market.waitIntroduced(attacker.id, TIMEOUT)
+
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "pear")
+        self.buyer = buyer
+        self.assertTrue(relay.relayed.wait(TIMEOUT), buyer.tail())
+        buyer.waitFor(rf"dialled node {short(attacker.id)}.*not {short(self.seller_id)}"
+                      rf"|dialled node {attacker.id}, not {self.seller_id}", TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while (not any(m.get("type") == "error" for m in relay.from_dialler)
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        kinds = [m.get("type") for m in relay.from_dialler]
+        self.assertEqual(kinds, ["thisisme", "error"], relay.from_dialler)
+        self.assertIn(f"dialled node {attacker.id}, not {self.seller_id}",
+                      relay.from_dialler[-1]["info"])
+        self.assertIsNone(buyer.process.poll(), buyer.tail())
