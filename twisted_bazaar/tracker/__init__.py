@@ -23,7 +23,7 @@ from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER
-from twisted_bazaar.net.fairness import FairPool
+from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
@@ -268,7 +268,7 @@ class Tracker:
         #: links log through it too).
         self.peer_log = PeerLog(clock, self.settings.verbose)
         #: Links not registered yet, shared fairly among address groups.
-        self.pending = FairPool(math.inf if pending_limit is None else pending_limit,
+        self.pending = Account(math.inf if pending_limit is None else pending_limit,
                                 pending_group_limit, oldest_first=True)
         #: Opens the connect-back checks; None: addresses are not checked.
         self.connector = connector

@@ -11,7 +11,7 @@ its signed record of the item (checked by the super-peer before it comes
 here), which goes with the entry.
 
 The entries are shared fairly among the leaves' address groups (see
-L{twisted_bazaar.net.fairness}): a full index makes room for a leaf of a
+L{twisted_bazaar.net.account}): a full index makes room for a leaf of a
 group holding fewer entries by dropping the newest leaves of the group
 holding the most, so that no address, however many leaves it registers
 (taking links or not), keeps the others out.
@@ -20,7 +20,7 @@ holding the most, so that no address, however many leaves it registers
 from collections import OrderedDict
 
 from twisted_bazaar.core.records import live
-from twisted_bazaar.net.fairness import FairPool
+from twisted_bazaar.net.account import Account
 
 
 class Refused(Exception):
@@ -53,7 +53,7 @@ class LeafIndex:
         self.evicted = evicted
         self.entries = 0
         #: leaf -> entries, by the address group of each leaf.
-        self._shares = FairPool(total)
+        self._shares = Account(total)
         #: leaf -> {item: units}
         self._stock = {}
         #: leaf -> (host, port) it registered
@@ -180,7 +180,7 @@ class LeafIndex:
         """
         The leaves to drop so that leaf (of group) may have ``wanted``
         entries: those the fair share of the entries gives up (see
-        L{FairPool.makeRoom}); none if there is room.
+        L{Account.makeRoom}); none if there is room.
 
         @raise Refused: C{toomany} over the per-leaf bound, C{full} when
             the index is full and no other address group holds more than
