@@ -21,11 +21,14 @@ from twisted_bazaar.net.link import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     LinkSettings,
 )
+from twisted_bazaar.tap import tracker as tap
 from twisted_bazaar.tap.tracker import Options as TrackerOptions, makeService
 from twisted_bazaar.testing import Market
 from twisted_bazaar.tracker import (
+    GROUP_LIMIT,
     PENDING_GROUP_LIMIT,
     PENDING_LIMIT,
+    RESERVED_DESCRIPTORS,
     Tracker,
     TrackerFactory,
 )
@@ -105,6 +108,86 @@ class PendingConnectionTests(SynchronousTestCase):
         self.assertEqual(node.heard()[0]["type"], "thisisyou")
         self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT)
         self.assertTrue(all(peer.closed for peer in opened))
+
+
+class RegisteredNodeTests(SynchronousTestCase):
+    """
+    Issue 34, "Descriptors": about 1,000 keyless port-0 registrations from
+    four /16s filled a tracker's 1,024 descriptors, and no node registered
+    for 25 s.  Registered nodes are charged to the tracker's account of
+    registrations: bounded in all by what its descriptors allow, and a
+    node of a group holding fewer takes the place of the newest node of
+    the group holding the most.
+    """
+
+    LIMIT = 600
+
+    def setUp(self):
+        self.clock = Clock()
+        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
+                               registered_limit=self.LIMIT)
+        self.factory = TrackerFactory(self.tracker)
+
+    def register(self, host, port=0):
+        peer = WiredLink(self.factory, host)
+        peer.say({"type": "thisisme", "id": "", "port": port, "host": ""})
+        return peer
+
+    def fill(self):
+        """Four /16s register port-0 nodes until each has its share."""
+        return [[self.register(f"10.{g}.{n % 250}.{n // 250 + 1}")
+                 for n in range(GROUP_LIMIT)] for g in range(4)]
+
+    def test_freshGroupRegistersWhenFull(self):
+        attackers = self.fill()
+        live = [peer for group in attackers for peer in group if not peer.closed]
+        self.assertEqual(len(live), self.LIMIT)
+        self.assertEqual(len(self.tracker.registry), self.LIMIT)
+        node = self.register("203.0.113.5", port=4000)
+        self.assertEqual(node.heard()[0]["type"], "thisisyou")
+        self.assertFalse(node.closed)
+        self.assertEqual(len(self.tracker.registry), self.LIMIT)
+        [evicted] = [peer for peer in live if peer.closed]
+        self.assertEqual([m.get("code") for m in evicted.heard()][-1:], ["noslots"])
+
+    def test_groupsPresentKeepTheirShare(self):
+        """However many more the first groups send, a group that registered
+        its share keeps it, and the attackers' groups cannot push the
+        newcomer out again."""
+        self.fill()
+        honest = [self.register(f"203.0.113.{n + 1}", port=4000) for n in range(20)]
+        for _ in range(3):
+            self.fill()
+        self.assertFalse(any(peer.closed for peer in honest))
+        self.assertEqual(self.tracker.registered.held("203.0.0.0/16"), 20)
+        self.assertLessEqual(self.tracker.registered.used, self.LIMIT)
+
+    def test_fullAndNoLargerGroup(self):
+        """Refused, with the reason, when every group holds no more than the
+        asker's would."""
+        tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
+                          registered_limit=2)
+        self.factory = TrackerFactory(tracker)
+        self.register("10.0.0.1")
+        self.register("10.1.0.1")
+        refused = self.register("10.1.0.2")
+        [answer] = refused.heard()
+        self.assertEqual(answer["code"], "noslots")
+        self.assertIn("all 2 registrations are taken", answer["info"])
+        self.assertTrue(refused.closed)
+
+    def test_daemonBoundFromItsDescriptors(self):
+        """The daemon keeps registered what its open-file limit leaves once
+        its connections still to register, its web view's streams and its
+        own files are counted out."""
+        self.patch(tap, "openFiles", lambda: 1024)
+        options = TrackerOptions()
+        options.parseOptions([])
+        registered = makeService(options).tracker.registered
+        self.assertEqual(registered.capacity, 1024 - PENDING_LIMIT - RESERVED_DESCRIPTORS)
+        options = TrackerOptions()
+        options.parseOptions(["--registered-limit", "9"])
+        self.assertEqual(makeService(options).tracker.registered.capacity, 9)
 
 
 class ErrorFloodTests(SynchronousTestCase):
