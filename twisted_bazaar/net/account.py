@@ -75,6 +75,10 @@ class Account:
         """Units the key holds."""
         return self._keys.get(key, 0)
 
+    def holders(self, group):
+        """The group's holders, oldest first."""
+        return list(self._groups.get(group, ()))
+
     def units(self, holder):
         """Units the holder holds (0 if none)."""
         entry = self._holders.get(holder)
