@@ -25,7 +25,10 @@ from twisted_bazaar.tap import tracker as tap
 from twisted_bazaar.tap.tracker import Options as TrackerOptions, makeService
 from twisted_bazaar.testing import Market
 from twisted_bazaar.tracker import (
+    CHECK_GROUP_LIMIT,
+    CHECK_LIMIT,
     GROUP_LIMIT,
+    RECHECK_FIRST,
     PENDING_GROUP_LIMIT,
     PENDING_LIMIT,
     RESERVED_DESCRIPTORS,
@@ -33,7 +36,7 @@ from twisted_bazaar.tracker import (
     TrackerFactory,
 )
 
-from tests.helpers import WiredLink
+from tests.helpers import FakeConnector, WiredLink
 
 ERROR = {"type": "error", "code": "wtf", "info": "x" * 1000}
 
@@ -188,6 +191,52 @@ class RegisteredNodeTests(SynchronousTestCase):
         options = TrackerOptions()
         options.parseOptions(["--registered-limit", "9"])
         self.assertEqual(makeService(options).tracker.registered.capacity, 9)
+
+
+class AddressCheckTests(SynchronousTestCase):
+    """
+    Each address check holds a descriptor until it ends: the checks in
+    flight are charged to the nodes' address groups, bounded in all, and
+    a group's registrations cannot hold every check.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.connector = FakeConnector()
+        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
+                               connector=self.connector, check_limit=CHECK_LIMIT)
+        self.factory = TrackerFactory(self.tracker)
+
+    def register(self, host):
+        peer = WiredLink(self.factory, host)
+        peer.say({"type": "thisisme", "id": "", "port": 4000, "host": ""})
+        return peer
+
+    def inFlight(self):
+        return [request for request in self.connector.requests
+                if not request.deferred.called]
+
+    def test_checksBoundedAndShared(self):
+        for g in range(5):
+            for n in range(CHECK_LIMIT):
+                self.register(f"10.{g}.0.{n + 1}")
+            self.assertLessEqual(len(self.inFlight()), CHECK_LIMIT)
+        # Five groups, at most CHECK_GROUP_LIMIT each: a group that came
+        # later took its share from those holding the most.
+        self.assertEqual(len(self.inFlight()), CHECK_LIMIT)
+        held = [self.tracker.checking.held(f"10.{g}.0.0/16") for g in range(5)]
+        self.assertEqual(sum(held), CHECK_LIMIT)
+        self.assertTrue(all(CHECK_LIMIT // 5 <= n <= CHECK_GROUP_LIMIT for n in held), held)
+        newcomer = self.register("203.0.113.5")
+        [started] = [r for r in self.inFlight()
+                     if r.link.owner.node_id == newcomer.link.peer_id]
+        self.assertEqual(len(self.inFlight()), CHECK_LIMIT)
+        # The checks that gave way, or waited, start once others end.
+        for request in self.inFlight():
+            request.deferred.errback(ConnectionRefusedError())
+        self.assertEqual(self.tracker.checking.used, 0)
+        self.clock.advance(RECHECK_FIRST)
+        self.assertEqual(len(self.inFlight()), CHECK_LIMIT)
 
 
 class ErrorFloodTests(SynchronousTestCase):

@@ -22,6 +22,7 @@ from twisted_bazaar.tap.endpoints import checkServerEndpoint, loopbackByDefault
 from twisted_bazaar.tracker import (
     DEFAULT_TRACKER_PORT,
     PENDING_GROUP_LIMIT,
+    CHECK_LIMIT,
     PENDING_LIMIT,
     Tracker,
     registeredLimit,
@@ -62,7 +63,8 @@ class Options(DaemonOptions):
               "of the newest node of the group holding the most (noslots).  By "
               "default what the process's open-file limit leaves once the "
               "connections still to register, the web view's streams and 64 "
-              "for the tracker itself are counted out.", boundedInt(1, 10**7)),
+              "for the tracker itself are counted out (halved with --web, "
+              "whose view keeps a link to each node).", boundedInt(1, 10**7)),
     ] + COMMON_PARAMETERS
 
     def __init__(self):
@@ -99,14 +101,15 @@ def makeService(options):
         raise SystemExit(exitStatus.line(f"--listen: bad endpoint: {e}"))
     registered = options["registered-limit"]
     if registered is None:
+        watched = options["web"] is not None
         registered = registeredLimit(openFiles(), options["pending-limit"],
-                                     MAX_STREAMS if options["web"] is not None else 0)
+                                     MAX_STREAMS if watched else 0, watched)
     tracker = Tracker(reactor, random.Random(), options.linkSettings(),
                       extensions=trackerExtensionPlugins(),
                       connector=EndpointConnector(reactor),
                       pending_limit=options["pending-limit"],
                       pending_group_limit=options["pending-group-limit"],
-                      registered_limit=registered)
+                      registered_limit=registered, check_limit=CHECK_LIMIT)
     service = trackerService(reactor, tracker, endpoint, exitStatus.fail,
                              options["listen"])
     if options["metrics"] is None and options["web"] is None:

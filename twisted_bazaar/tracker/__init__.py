@@ -45,9 +45,14 @@ RECHECK_MAX = 60.0
 #: of twice that; and the most live nodes it may hold registered.
 JOIN_RATE = 20.0
 GROUP_LIMIT = 256
-#: Descriptors the tracker keeps for itself and its address checks, the
-#: web view's streams and the checks' connections aside (see
-#: L{registeredLimit}).
+#: Address checks the daemon runs at once, in all and for the nodes of
+#: one address group: each holds a descriptor until it ends (within the
+#: handshake timeout).  Past these a check waits RECHECK_FIRST seconds,
+#: unless the newest check of a group holding more gives way (and waits).
+CHECK_LIMIT = 32
+CHECK_GROUP_LIMIT = 8
+#: Descriptors the daemon keeps for its address checks (CHECK_LIMIT) and
+#: its own files: its log, its listening sockets (see L{registeredLimit}).
 RESERVED_DESCRIPTORS = 64
 #: Address groups whose registration rate is remembered, newest kept.
 _RATE_GROUPS = 10_000
@@ -60,16 +65,18 @@ PENDING_LIMIT = 256
 PENDING_GROUP_LIMIT = 64
 
 
-def registeredLimit(descriptors, pending_limit, streams):
+def registeredLimit(descriptors, pending_limit, streams, watched=False):
     """
     The most nodes a tracker that may open ``descriptors`` files keeps
-    registered: each holds its connection's descriptor, and the
+    registered: each holds its connection's descriptor (two when the web
+    view is ``watched``: it keeps a status link to each node), and the
     connections still to register (``pending_limit``), the web view's
     event streams (``streams``) and the tracker's own files and address
     checks (L{RESERVED_DESCRIPTORS}) must still find theirs.  At least
     one.
     """
-    return max(1, descriptors - pending_limit - streams - RESERVED_DESCRIPTORS)
+    left = descriptors - pending_limit - streams - RESERVED_DESCRIPTORS
+    return max(1, left // 2 if watched else left)
 
 
 def ringPlace(node_id):
@@ -265,7 +272,8 @@ class Tracker:
 
     def __init__(self, clock, rng, settings=None, extensions=None, connector=None,
                  identity=None, pending_limit=PENDING_LIMIT,
-                 pending_group_limit=PENDING_GROUP_LIMIT, registered_limit=None):
+                 pending_group_limit=PENDING_GROUP_LIMIT, registered_limit=None,
+                 check_limit=None):
         """
         @param identity: the tracker's own key pair (L{Identity}), which
             nodes prove their keys to; a fresh one if not given (nodes
@@ -277,6 +285,9 @@ class Tracker:
         @param registered_limit: most nodes registered at once, in all
             (None: no bound but L{GROUP_LIMIT} per group; the daemon's is
             what its descriptors allow, L{registeredLimit}).
+        @param check_limit: most address checks at once, in all (None: no
+            bound but L{CHECK_GROUP_LIMIT} per group; the daemon's is
+            L{CHECK_LIMIT}).
         """
         self.clock = clock
         self.identity = identity if identity is not None else Identity.generate()
@@ -296,6 +307,9 @@ class Tracker:
                                   else registered_limit, GROUP_LIMIT)
         #: Opens the connect-back checks; None: addresses are not checked.
         self.connector = connector
+        #: Node ids whose address check is in flight, by address group.
+        self.checking = Account(math.inf if check_limit is None else check_limit,
+                                CHECK_GROUP_LIMIT)
         #: node id -> its address check in flight, or the timer of the next.
         self._checks = {}
         #: address group -> its registrations' TokenBucket, oldest first.
@@ -516,7 +530,19 @@ class Tracker:
 
     def _check(self, node_id, retry):
         """Check the address node_id advertised; if it fails, try again
-        after retry seconds (doubling up to RECHECK_MAX)."""
+        after retry seconds (doubling up to RECHECK_MAX).  A check is
+        charged to the node's address group (L{checking}): with no room,
+        it waits RECHECK_FIRST seconds; the checks that give way for it
+        wait as long."""
+        victims = self.checking.take(node_id, groupOf(self.links[node_id]))
+        if victims is None:
+            self._checks[node_id] = self.clock.callLater(
+                RECHECK_FIRST, self._check, node_id, retry)
+            return
+        for victim in victims:
+            self._stopChecking(victim)
+            self._checks[victim] = self.clock.callLater(
+                RECHECK_FIRST, self._check, victim, RECHECK_FIRST)
         host, port = self.registry.nodes[node_id]
         check = self._checks[node_id] = AddressCheck(node_id, self._keys.get(node_id),
                                                      self.identity, self.clock,
@@ -527,6 +553,7 @@ class Tracker:
     def _checked(self, passed, node_id, check, retry):
         if self._checks.get(node_id) is not check:
             return
+        self.checking.release(node_id)
         host, port = self.registry.nodes[node_id]
         if passed:
             del self._checks[node_id]
@@ -542,6 +569,7 @@ class Tracker:
             retry, self._check, node_id, min(retry * 2, RECHECK_MAX))
 
     def _stopChecking(self, node_id):
+        self.checking.release(node_id)
         pending = self._checks.pop(node_id, None)
         if isinstance(pending, AddressCheck):
             pending.cancel()
