@@ -133,8 +133,8 @@ class LinkSettings:
         #: The burst every coalescing link of these settings takes part in.
         self.writes = WriteBatch()
         #: The bytes waiting for peers that do not read, over every link of
-        #: these settings: charged to each peer's address group (and key),
-        #: shared fairly, bounded in all (L{DEFAULT_UNSENT_LIMIT}).
+        #: these settings: charged to each peer's address group, shared
+        #: fairly, bounded in all (L{DEFAULT_UNSENT_LIMIT}).
         self.unsent = Account(DEFAULT_UNSENT_LIMIT, DEFAULT_UNSENT_GROUP_LIMIT)
 
 
@@ -674,8 +674,7 @@ class Link(Keepalive):
             if seldom.waiting > settings.write_limit:
                 self._notReading(f"over {settings.write_limit} bytes waiting", kind)
                 return
-            victims = settings.unsent.take(self, groupOf(self), seldom.waiting,
-                                           key=self.peer_id)
+            victims = settings.unsent.take(self, groupOf(self), seldom.waiting)
             if victims is None:
                 self._notReading("its address group holds the most of the "
                                  f"{settings.unsent.capacity} bytes this process "
