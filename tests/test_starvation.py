@@ -29,6 +29,7 @@ from twisted_bazaar.net.link import (
     FLUSH_BYTES,
     LinkSettings,
 )
+from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.tracker import Tracker, TrackerFactory
@@ -324,6 +325,77 @@ class PushBackTests(NodeCase):
         self.assertGreater(30 * 10 * self.size, 4 * self.WRITE_LIMIT)
         self.assertFalse(self.slow.closed)
         self.assertIn(SLOW, self.node.links)
+
+
+class UnsentAccountTests(NodeCase):
+    """
+    Issue 34: the bytes waiting for peers that do not read are one account
+    over all of a process's links (L{LinkSettings.unsent}), charged to each
+    peer's address group: many non-readers of one group, each under its
+    own write limit, hold no more than the group's share between them,
+    and a non-reader of another group keeps its own.
+    """
+
+    WRITE_LIMIT = 4096
+    ITEM = "i" * 200
+
+    def relayedSize(self):
+        return len(wire.encode(floodmsg.Search(1000, self.ITEM, (FLOODER, NODE_ID), 4)))
+
+    def test_oneGroupHoldsItsShare(self):
+        self.startNode(write_limit=self.WRITE_LIMIT)
+        unsent = self.node.config.link.unsent = Account(3 * self.WRITE_LIMIT,
+                                                        2 * self.WRITE_LIMIT)
+        slow = [self.linkPeer(peer_id) for peer_id in (11, 12, 13)]
+        elsewhere = WiredLink(self.factory, "203.0.113.4", 40004)
+        self.introduce(elsewhere, 14)
+        other = self.linkPeer(OTHER)
+        flooder = self.linkPeer(FLOODER)
+        for peer in slow + [elsewhere]:
+            peer.link.pauseProducing()
+        fits = (self.WRITE_LIMIT - 1) // self.relayedSize()
+        with capturedLogs() as events:
+            for n in range(fits):
+                flooder.link.dataReceived(searches(1000 + n, 1, self.ITEM))
+                self.assertLessEqual(unsent.held("198.51.0.0/16"), 2 * self.WRITE_LIMIT)
+        self.assertEqual([peer.closed for peer in slow].count(True), 1)
+        self.assertEqual(unsent.held("198.51.0.0/16"),
+                         2 * fits * self.relayedSize())
+        self.assertFalse(elsewhere.closed)
+        self.assertEqual(len(elsewhere.heard()), fits)
+        self.assertEqual(len(other.heard()), fits)
+        self.assertTrue([line for line in logLines(events)
+                         if "is not reading: its address group holds the most" in line],
+                        logLines(events))
+        # A peer that reads again is charged nothing; one gone neither.
+        for peer in slow + [elsewhere]:
+            peer.link.resumeProducing()
+            peer.link.connectionLost()
+        self.assertEqual((unsent.used, len(unsent)), (0, 0))
+
+    def test_aGroupHoldingFewerTakesItsPart(self):
+        """The account full, the non-reader of a group holding fewer takes
+        its part from the group holding the most: that group's non-readers
+        are dropped, not it."""
+        self.startNode(write_limit=10 * self.WRITE_LIMIT)
+        unsent = self.node.config.link.unsent = Account(3 * self.WRITE_LIMIT)
+        slow = [self.linkPeer(peer_id) for peer_id in (11, 12)]
+        flooder = self.linkPeer(FLOODER)
+        for peer in slow:
+            peer.link.pauseProducing()
+        fits = self.WRITE_LIMIT // self.relayedSize()
+        for n in range(fits):
+            flooder.link.dataReceived(searches(1000 + n, 1, self.ITEM))
+        self.assertFalse(any(peer.closed for peer in slow))
+        elsewhere = WiredLink(self.factory, "203.0.113.4", 40004)
+        self.introduce(elsewhere, 14)
+        elsewhere.link.pauseProducing()
+        for n in range(2 * fits):
+            flooder.link.dataReceived(searches(2000 + n, 1, self.ITEM))
+            self.assertLessEqual(unsent.used, unsent.capacity)
+        self.assertTrue(any(peer.closed for peer in slow))
+        self.assertFalse(elsewhere.closed)
+        self.assertEqual(len(elsewhere.heard()), 2 * fits)
 
 
 class IdlePeerTests(NodeCase):

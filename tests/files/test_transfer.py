@@ -29,7 +29,7 @@ from twisted_bazaar.files.client import (
 from twisted_bazaar.files.hashing import digestFile
 from twisted_bazaar.files.messages import About, Data, Get, Head
 from twisted_bazaar.files.server import TransferServer
-from twisted_bazaar.net.fairness import FairPool
+from twisted_bazaar.net.account import Account
 from tests.files.helpers import fileId, scratchDir, touch, writeFile
 from tests.helpers import netstring, parseNetstrings
 
@@ -62,8 +62,8 @@ class FakeService:
         self.share = share
         self.clock = clock
         self.rate = 0
-        self.connections = FairPool(server.CONNECTIONS_PER_SLOT * slots)
-        self.serving = FairPool(slots)
+        self.connections = Account(server.CONNECTIONS_PER_SLOT * slots)
+        self.serving = Account(slots)
         self.peer_log = PeerLog(clock)
 
 

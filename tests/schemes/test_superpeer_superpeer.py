@@ -15,7 +15,9 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from twisted_bazaar.wire.ids import shortId
+from twisted.logger import capturedLogs, formatEvent
+
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import Identity
@@ -222,6 +224,58 @@ class SuperPeerLeavesTests(SynchronousTestCase):
             self.assertEqual(error.code, "wtf")
             self.assertIn("leafQuery is for a leaf link", error.info)
             self.assertFalse(link.closing)
+
+
+class AddressSquattingTests(SynchronousTestCase):
+    """
+    Issue 34, "Super-peer address squatting": an empty leafRegister (never
+    checked, since it lists nothing) at an honest seller's host:port made
+    the super-peer refuse the seller as ``claimed``.  An address is
+    claimed only once a check found the leaf there, empty register or
+    not.
+    """
+
+    ADDRESS = ("10.0.0.5", 9011)
+
+    def setUp(self):
+        self.node, self.scheme = superPeer()
+        self.index = self.scheme.side.index
+
+    def leaf(self, peer_id, host):
+        return linkPeer(self.node, peer_id, purpose=LEAF, host=host)
+
+    def test_emptyRegisterClaimsNothing(self):
+        squatter = self.leaf(L13, "10.9.0.1")
+        feed(squatter, register(squatter, 1, *self.ADDRESS, {}))
+        self.assertEqual(sent(squatter), [LeafAck(1, 0)])
+        seller = self.leaf(L11, "10.0.0.5")
+        feed(seller, register(seller, 1, *self.ADDRESS, {"apple": 1}))
+        self.assertEqual(sent(seller), [LeafAck(1, 1)])
+        self.assertEqual(answerChecks(self.node), [L11])
+        self.assertEqual(lookup(self.index, "apple"), [(L11,) + self.ADDRESS])
+        # Checked, the seller holds its address: now the squatter is the
+        # one refused.
+        feed(squatter, register(squatter, 2, *self.ADDRESS, {"fig": 1}))
+        [error] = sent(squatter)
+        self.assertEqual(error.code, "claimed")
+        self.assertIn(f"registered by leaf {wireId(L11)}", error.info)
+
+    def test_squatterWithItemsFailsItsCheck(self):
+        """A squatter listing items at the seller's address is checked
+        there, where the seller answers: it is forgotten, and its line
+        names it by its wire id (32 hex digits), not a 39-digit number."""
+        squatter = self.leaf(L13, "10.9.0.1")
+        feed(squatter, register(squatter, 1, *self.ADDRESS, {"apple": 1}))
+        seller = self.leaf(L11, "10.0.0.5")
+        feed(seller, register(seller, 1, *self.ADDRESS, {"apple": 1}))
+        self.assertEqual(sent(seller), [LeafAck(1, 1)])
+        with capturedLogs() as events:
+            answerChecks(self.node, answer=lambda leaf: L11)
+        lines = "\n".join(formatEvent(event) for event in events)
+        self.assertTrue(squatter.closing)
+        self.assertIn(f"answers as leaf {wireId(L13)}", lines)
+        self.assertNotIn(str(L13), lines)
+        self.assertEqual(lookup(self.index, "apple"), [(L11,) + self.ADDRESS])
 
 
 class UnregisteredLeafTests(SynchronousTestCase):

@@ -21,16 +21,22 @@ from twisted_bazaar.net.link import (
     DEFAULT_HANDSHAKE_TIMEOUT,
     LinkSettings,
 )
+from twisted_bazaar.tap import tracker as tap
 from twisted_bazaar.tap.tracker import Options as TrackerOptions, makeService
 from twisted_bazaar.testing import Market
 from twisted_bazaar.tracker import (
+    CHECK_GROUP_LIMIT,
+    CHECK_LIMIT,
+    GROUP_LIMIT,
+    RECHECK_FIRST,
     PENDING_GROUP_LIMIT,
     PENDING_LIMIT,
+    RESERVED_DESCRIPTORS,
     Tracker,
     TrackerFactory,
 )
 
-from tests.helpers import WiredLink
+from tests.helpers import FakeConnector, WiredLink
 
 ERROR = {"type": "error", "code": "wtf", "info": "x" * 1000}
 
@@ -105,6 +111,132 @@ class PendingConnectionTests(SynchronousTestCase):
         self.assertEqual(node.heard()[0]["type"], "thisisyou")
         self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT)
         self.assertTrue(all(peer.closed for peer in opened))
+
+
+class RegisteredNodeTests(SynchronousTestCase):
+    """
+    Issue 34, "Descriptors": about 1,000 keyless port-0 registrations from
+    four /16s filled a tracker's 1,024 descriptors, and no node registered
+    for 25 s.  Registered nodes are charged to the tracker's account of
+    registrations: bounded in all by what its descriptors allow, and a
+    node of a group holding fewer takes the place of the newest node of
+    the group holding the most.
+    """
+
+    LIMIT = 600
+
+    def setUp(self):
+        self.clock = Clock()
+        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
+                               registered_limit=self.LIMIT)
+        self.factory = TrackerFactory(self.tracker)
+
+    def register(self, host, port=0):
+        peer = WiredLink(self.factory, host)
+        peer.say({"type": "thisisme", "id": "", "port": port, "host": ""})
+        return peer
+
+    def fill(self):
+        """Four /16s register port-0 nodes until each has its share."""
+        return [[self.register(f"10.{g}.{n % 250}.{n // 250 + 1}")
+                 for n in range(GROUP_LIMIT)] for g in range(4)]
+
+    def test_freshGroupRegistersWhenFull(self):
+        attackers = self.fill()
+        live = [peer for group in attackers for peer in group if not peer.closed]
+        self.assertEqual(len(live), self.LIMIT)
+        self.assertEqual(len(self.tracker.registry), self.LIMIT)
+        node = self.register("203.0.113.5", port=4000)
+        self.assertEqual(node.heard()[0]["type"], "thisisyou")
+        self.assertFalse(node.closed)
+        self.assertEqual(len(self.tracker.registry), self.LIMIT)
+        [evicted] = [peer for peer in live if peer.closed]
+        self.assertEqual([m.get("code") for m in evicted.heard()][-1:], ["noslots"])
+
+    def test_groupsPresentKeepTheirShare(self):
+        """However many more the first groups send, a group that registered
+        its share keeps it, and the attackers' groups cannot push the
+        newcomer out again."""
+        self.fill()
+        honest = [self.register(f"203.0.113.{n + 1}", port=4000) for n in range(20)]
+        for _ in range(3):
+            self.fill()
+        self.assertFalse(any(peer.closed for peer in honest))
+        self.assertEqual(self.tracker.registered.held("203.0.0.0/16"), 20)
+        self.assertLessEqual(self.tracker.registered.used, self.LIMIT)
+
+    def test_fullAndNoLargerGroup(self):
+        """Refused, with the reason, when every group holds no more than the
+        asker's would."""
+        tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
+                          registered_limit=2)
+        self.factory = TrackerFactory(tracker)
+        self.register("10.0.0.1")
+        self.register("10.1.0.1")
+        refused = self.register("10.1.0.2")
+        [answer] = refused.heard()
+        self.assertEqual(answer["code"], "noslots")
+        self.assertIn("all 2 registrations are taken", answer["info"])
+        self.assertTrue(refused.closed)
+
+    def test_daemonBoundFromItsDescriptors(self):
+        """The daemon keeps registered what its open-file limit leaves once
+        its connections still to register, its web view's streams and its
+        own files are counted out."""
+        self.patch(tap, "openFiles", lambda: 1024)
+        options = TrackerOptions()
+        options.parseOptions([])
+        registered = makeService(options).tracker.registered
+        self.assertEqual(registered.capacity, 1024 - PENDING_LIMIT - RESERVED_DESCRIPTORS)
+        options = TrackerOptions()
+        options.parseOptions(["--registered-limit", "9"])
+        self.assertEqual(makeService(options).tracker.registered.capacity, 9)
+
+
+class AddressCheckTests(SynchronousTestCase):
+    """
+    Each address check holds a descriptor until it ends: the checks in
+    flight are charged to the nodes' address groups, bounded in all, and
+    a group's registrations cannot hold every check.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.connector = FakeConnector()
+        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
+                               connector=self.connector, check_limit=CHECK_LIMIT)
+        self.factory = TrackerFactory(self.tracker)
+
+    def register(self, host):
+        peer = WiredLink(self.factory, host)
+        peer.say({"type": "thisisme", "id": "", "port": 4000, "host": ""})
+        return peer
+
+    def inFlight(self):
+        return [request for request in self.connector.requests
+                if not request.deferred.called]
+
+    def test_checksBoundedAndShared(self):
+        for g in range(5):
+            for n in range(CHECK_LIMIT):
+                self.register(f"10.{g}.0.{n + 1}")
+            self.assertLessEqual(len(self.inFlight()), CHECK_LIMIT)
+        # Five groups, at most CHECK_GROUP_LIMIT each: a group that came
+        # later took its share from those holding the most.
+        self.assertEqual(len(self.inFlight()), CHECK_LIMIT)
+        held = [self.tracker.checking.held(f"10.{g}.0.0/16") for g in range(5)]
+        self.assertEqual(sum(held), CHECK_LIMIT)
+        self.assertTrue(all(CHECK_LIMIT // 5 <= n <= CHECK_GROUP_LIMIT for n in held), held)
+        newcomer = self.register("203.0.113.5")
+        [started] = [r for r in self.inFlight()
+                     if r.link.owner.node_id == newcomer.link.peer_id]
+        self.assertEqual(len(self.inFlight()), CHECK_LIMIT)
+        # The checks that gave way, or waited, start once others end.
+        for request in self.inFlight():
+            request.deferred.errback(ConnectionRefusedError())
+        self.assertEqual(self.tracker.checking.used, 0)
+        self.clock.advance(RECHECK_FIRST)
+        self.assertEqual(len(self.inFlight()), CHECK_LIMIT)
 
 
 class ErrorFloodTests(SynchronousTestCase):

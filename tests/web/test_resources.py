@@ -1,6 +1,6 @@
 """
-Tests for twisted_bazaar.web.resources: the web view's pages, JSON and
-event stream, rendered with twisted.web's DummyRequest (no sockets).
+Tests for twisted_bazaar.web.resources: the web view's pages and JSON,
+rendered with twisted.web's DummyRequest (no sockets).
 """
 
 import json
@@ -8,16 +8,17 @@ import json
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import NOT_DONE_YET
-from twisted.web.test.requesthelper import DummyRequest
 
 from twisted_bazaar.status.messages import NodeState
-from twisted_bazaar.web.resources import STATIC, EventStream, webSite
+from twisted_bazaar.web.resources import STATIC, webSite
 from twisted_bazaar.web.view import MarketView
+
+from tests.web import StreamRequest
 
 
 def render(site, path, args=None):
     """Render GET /path; return (request, body or NOT_DONE_YET)."""
-    request = DummyRequest([segment.encode() for segment in path.split("/")])
+    request = StreamRequest([segment.encode() for segment in path.split("/")])
     request.args = args or {}
     resource = site.getResourceFor(request)
     result = resource.render(request)
@@ -28,16 +29,6 @@ def render(site, path, args=None):
 
 def contentType(request):
     return request.responseHeaders.getRawHeaders(b"content-type")[0]
-
-
-def events(request):
-    """The (event, data) pairs written on a stream so far."""
-    text = b"".join(request.written).decode("utf-8")
-    found = []
-    for block in text.split("\n\n")[:-1]:
-        lines = dict(line.split(": ", 1) for line in block.split("\n"))
-        found.append((lines["event"], json.loads(lines["data"])))
-    return found
 
 
 class ResourceTests(SynchronousTestCase):
@@ -83,40 +74,3 @@ class ResourceTests(SynchronousTestCase):
         node = json.loads(body)
         self.assertEqual((node["id"], node["stock"], node["links"]),
                          ("17", {"apple": 2}, []))
-
-    def test_eventStream(self):
-        """The market at once, then again on each published change, until
-        the client goes."""
-        request, result = render(self.site, "api/events")
-        self.assertIs(result, NOT_DONE_YET)
-        self.assertEqual(contentType(request), b"text/event-stream")
-        self.view.stateSeen(NodeState(17, "10.0.0.1", 9001, "flood", (),
-                                      {"apple": 1}, {}, 0))
-        self.view.publish()
-        [(first, before), (second, after)] = events(request)
-        self.assertEqual((first, second), ("market", "market"))
-        self.assertEqual(before["offers"]["apple"][0]["units"], 2)
-        self.assertEqual(after["offers"]["apple"][0]["units"], 1)
-        self.assertEqual(after["events"][-1]["kind"], "sold")
-        request.processingFailed(ConnectionError("gone"))
-        self.assertEqual(self.view.subscribers, 0)
-
-    def test_nodeEventStream(self):
-        request, _ = render(self.site, "api/events", {b"node": [b"17"]})
-        self.view.membersSeen([])
-        self.view.publish()
-        [(kind, node), (_, gone)] = events(request)
-        self.assertEqual((kind, node["id"], gone), ("node", "17", None))
-
-    def test_streamsBounded(self):
-        stream = EventStream(self.view, limit=1)
-        first = DummyRequest([b""])
-        stream.render(first)
-        second = DummyRequest([b""])
-        body = stream.render(second)
-        self.assertEqual(second.responseCode, 503)
-        self.assertEqual(json.loads(body), {"error": "too many event streams (1)"})
-        first.finish()
-        third = DummyRequest([b""])
-        stream.render(third)
-        self.assertEqual([kind for kind, _ in events(third)], ["market"])

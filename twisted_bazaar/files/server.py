@@ -14,7 +14,7 @@ without a rate limit the bytes go from the file to the socket with
 C{os.sendfile}, without passing through Python (see L{socketOf}).
 
 Connections and transfer slots are pooled resources, shared fairly among
-the buyers' address groups (see L{twisted_bazaar.net.fairness}): a
+the buyers' address groups (see L{twisted_bazaar.net.account}): a
 connection holds a slot only while a range is asked of it or sent on it,
 so one that only asks ``head`` holds none; and once the slots (or the
 connections) are all taken, a buyer of an address group holding fewer
@@ -35,7 +35,7 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import addressGroup
-from twisted_bazaar.net.fairness import FairPool
+from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.files.hashing import statKey
 from twisted_bazaar.files.messages import About, Data, Get, Head
@@ -527,8 +527,8 @@ class TransferService(Service):
         self.rate = rate
         self.port = 0
         #: The connections open, and those holding a transfer slot.
-        self.connections = FairPool(CONNECTIONS_PER_SLOT * slots)
-        self.serving = FairPool(slots)
+        self.connections = Account(CONNECTIONS_PER_SLOT * slots)
+        self.serving = Account(slots)
         #: What buyers make this service log, bounded per address group.
         self.peer_log = PeerLog(self.clock, node.config.link.verbose)
         self._listening = None

@@ -20,6 +20,12 @@ REGISTER_RATE = 512.0
 BURST_FACTOR = 2.0
 #: Default bytes that may wait for a peer that does not read its socket.
 DEFAULT_WRITE_LIMIT = 1024 * 1024
+#: Bytes that may wait for peers that do not read, over all of a process's
+#: links, and for those of one address group (see
+#: L{twisted_bazaar.net.account}): past them the link of the group holding
+#: the most gives way.
+DEFAULT_UNSENT_LIMIT = 32 * 1024 * 1024
+DEFAULT_UNSENT_GROUP_LIMIT = 8 * 1024 * 1024
 
 
 class TokenBucket:

@@ -49,12 +49,15 @@ from twisted_bazaar.net.limits import (
     DEFAULT_FRAME_LIMIT,
     DEFAULT_PING_RATE,
     DEFAULT_SEARCH_RATE,
+    DEFAULT_UNSENT_GROUP_LIMIT,
+    DEFAULT_UNSENT_LIMIT,
     DEFAULT_WRITE_LIMIT,
     ERROR_WINDOW,
     REGISTER_RATE,
     TokenBucket,
     spend,
 )
+from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.recent import IN, OUT, STATUS
 from twisted_bazaar.net.timers import deadlinesFor
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
@@ -81,7 +84,7 @@ class LinkSettings:
 
     __slots__ = ("frame_limit", "handshake_timeout", "ping_interval", "error_limit",
                  "search_rate", "ping_rate", "write_limit", "verbose", "stats",
-                 "traffic", "rates", "dropped", "coalesce", "writes")
+                 "traffic", "rates", "dropped", "coalesce", "writes", "unsent")
 
     def __init__(
         self,
@@ -129,6 +132,10 @@ class LinkSettings:
         self.coalesce = coalesce
         #: The burst every coalescing link of these settings takes part in.
         self.writes = WriteBatch()
+        #: The bytes waiting for peers that do not read, over every link of
+        #: these settings: charged to each peer's address group, shared
+        #: fairly, bounded in all (L{DEFAULT_UNSENT_LIMIT}).
+        self.unsent = Account(DEFAULT_UNSENT_LIMIT, DEFAULT_UNSENT_GROUP_LIMIT)
 
 
 class LinkContext:
@@ -358,6 +365,9 @@ class Link(Keepalive):
         seldom = self._seldom
         if seldom is not None:
             seldom.held = ()
+            if seldom.waiting is not None:
+                seldom.waiting = None
+                self._context.settings.unsent.release(self)
         pongs = None if seldom is None else seldom.pongs
         if pongs:
             seldom.pongs = None
@@ -662,15 +672,17 @@ class Link(Keepalive):
         if seldom is not None and seldom.waiting is not None:
             seldom.waiting += len(payload)
             if seldom.waiting > settings.write_limit:
-                self.log.warn("{peer} is not reading: over {limit} bytes waiting; "
-                              "dropping the link", peer=self.describe(),
-                              limit=settings.write_limit)
-                self.closing = self.deaf = True
-                seldom.held = ()
-                self.transport.abortConnection()
-                if settings.traffic is not None:
-                    settings.traffic.messageDropped("slow-reader", kind)
+                self._notReading(f"over {settings.write_limit} bytes waiting", kind)
                 return
+            victims = settings.unsent.take(self, groupOf(self), seldom.waiting)
+            if victims is None:
+                self._notReading("its address group holds the most of the "
+                                 f"{settings.unsent.capacity} bytes this process "
+                                 "keeps for peers that do not read", kind)
+                return
+            for victim in victims:
+                victim._notReading("its bytes waiting gave way to those of a peer "
+                                   "of an address group holding fewer", None)
         if kind != "ping" and kind != "pong":
             now = self._last_traffic = context.clock.seconds()
             recent = context.recent
@@ -701,6 +713,21 @@ class Link(Keepalive):
         if held[0] >= FLUSH_BYTES:
             self.flushWrites()
 
+    def _notReading(self, why, kind):
+        """The peer does not read, and what waits for it is over a bound:
+        the link goes at once, with what it had unsent."""
+        settings = self._context.settings
+        self.peerLine(LogLevel.warn, "{peer} is not reading: {why}; dropping the link",
+                      why=why)
+        self.closing = self.deaf = True
+        seldom = self._seldom
+        seldom.held = ()
+        seldom.waiting = None
+        settings.unsent.release(self)
+        self.transport.abortConnection()
+        if settings.traffic is not None and kind is not None:
+            settings.traffic.messageDropped("slow-reader", kind)
+
     def flushWrites(self):
         """Hand the frames held back during a burst to the transport, in
         one write."""
@@ -727,9 +754,14 @@ class Link(Keepalive):
             seldom.waiting = 0
 
     def resumeProducing(self):
-        if self._seldom is not None:
-            self._seldom.waiting = None
+        self._drained()
 
     def stopProducing(self):
-        if self._seldom is not None:
-            self._seldom.waiting = None
+        self._drained()
+
+    def _drained(self):
+        """Nothing waits for the peer any more: its bytes are uncharged."""
+        seldom = self._seldom
+        if seldom is not None and seldom.waiting is not None:
+            seldom.waiting = None
+            self._context.settings.unsent.release(self)

@@ -1,6 +1,7 @@
 """``twistd bazaar-tracker``: its options and service."""
 
 import random
+import resource
 
 from twisted.application.service import MultiService
 from twisted.internet.endpoints import serverFromString
@@ -21,11 +22,19 @@ from twisted_bazaar.tap.endpoints import checkServerEndpoint, loopbackByDefault
 from twisted_bazaar.tracker import (
     DEFAULT_TRACKER_PORT,
     PENDING_GROUP_LIMIT,
+    CHECK_LIMIT,
     PENDING_LIMIT,
     Tracker,
+    registeredLimit,
 )
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
+from twisted_bazaar.web.resources import MAX_STREAMS
 from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
+
+
+def openFiles():
+    """The most files this process may open (its soft RLIMIT_NOFILE)."""
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 class Options(DaemonOptions):
@@ -49,6 +58,13 @@ class Options(DaemonOptions):
         param("pending-group-limit", PENDING_GROUP_LIMIT, "Connections kept open "
               "before they register from one address group (IPv4 /16, IPv6 /32).",
               boundedInt(1, 10**6)),
+        param("registered-limit", None, "Nodes kept registered at once, in all; "
+              "past it a node of an address group holding fewer takes the place "
+              "of the newest node of the group holding the most (noslots).  By "
+              "default what the process's open-file limit leaves once the "
+              "connections still to register, the web view's streams and 64 "
+              "for the tracker itself are counted out (halved with --web, "
+              "whose view keeps a link to each node).", boundedInt(1, 10**7)),
     ] + COMMON_PARAMETERS
 
     def __init__(self):
@@ -83,11 +99,17 @@ def makeService(options):
         endpoint = serverFromString(reactor, options["listen"])
     except (ValueError, TypeError) as e:
         raise SystemExit(exitStatus.line(f"--listen: bad endpoint: {e}"))
+    registered = options["registered-limit"]
+    if registered is None:
+        watched = options["web"] is not None
+        registered = registeredLimit(openFiles(), options["pending-limit"],
+                                     MAX_STREAMS if watched else 0, watched)
     tracker = Tracker(reactor, random.Random(), options.linkSettings(),
                       extensions=trackerExtensionPlugins(),
                       connector=EndpointConnector(reactor),
                       pending_limit=options["pending-limit"],
-                      pending_group_limit=options["pending-group-limit"])
+                      pending_group_limit=options["pending-group-limit"],
+                      registered_limit=registered, check_limit=CHECK_LIMIT)
     service = trackerService(reactor, tracker, endpoint, exitStatus.fail,
                              options["listen"])
     if options["metrics"] is None and options["web"] is None:

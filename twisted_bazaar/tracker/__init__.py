@@ -23,7 +23,7 @@ from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER
-from twisted_bazaar.net.fairness import FairPool
+from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
 from twisted_bazaar.tracker.check import AddressCheck
@@ -45,6 +45,15 @@ RECHECK_MAX = 60.0
 #: of twice that; and the most live nodes it may hold registered.
 JOIN_RATE = 20.0
 GROUP_LIMIT = 256
+#: Address checks the daemon runs at once, in all and for the nodes of
+#: one address group: each holds a descriptor until it ends (within the
+#: handshake timeout).  Past these a check waits RECHECK_FIRST seconds,
+#: unless the newest check of a group holding more gives way (and waits).
+CHECK_LIMIT = 32
+CHECK_GROUP_LIMIT = 8
+#: Descriptors the daemon keeps for its address checks (CHECK_LIMIT) and
+#: its own files: its log, its listening sockets (see L{registeredLimit}).
+RESERVED_DESCRIPTORS = 64
 #: Address groups whose registration rate is remembered, newest kept.
 _RATE_GROUPS = 10_000
 #: Default connections the tracker keeps open before they register (no
@@ -54,6 +63,20 @@ _RATE_GROUPS = 10_000
 #: another) the oldest one of the group holding the most gives way.
 PENDING_LIMIT = 256
 PENDING_GROUP_LIMIT = 64
+
+
+def registeredLimit(descriptors, pending_limit, streams, watched=False):
+    """
+    The most nodes a tracker that may open ``descriptors`` files keeps
+    registered: each holds its connection's descriptor (two when the web
+    view is ``watched``: it keeps a status link to each node), and the
+    connections still to register (``pending_limit``), the web view's
+    event streams (``streams``) and the tracker's own files and address
+    checks (L{RESERVED_DESCRIPTORS}) must still find theirs.  At least
+    one.
+    """
+    left = descriptors - pending_limit - streams - RESERVED_DESCRIPTORS
+    return max(1, left // 2 if watched else left)
 
 
 def ringPlace(node_id):
@@ -249,7 +272,8 @@ class Tracker:
 
     def __init__(self, clock, rng, settings=None, extensions=None, connector=None,
                  identity=None, pending_limit=PENDING_LIMIT,
-                 pending_group_limit=PENDING_GROUP_LIMIT):
+                 pending_group_limit=PENDING_GROUP_LIMIT, registered_limit=None,
+                 check_limit=None):
         """
         @param identity: the tracker's own key pair (L{Identity}), which
             nodes prove their keys to; a fresh one if not given (nodes
@@ -258,6 +282,12 @@ class Tracker:
             (None: no bound but the one per group, for a tracker on an
             in-memory network, which has no descriptors to run out of).
         @param pending_group_limit: the same, from one address group.
+        @param registered_limit: most nodes registered at once, in all
+            (None: no bound but L{GROUP_LIMIT} per group; the daemon's is
+            what its descriptors allow, L{registeredLimit}).
+        @param check_limit: most address checks at once, in all (None: no
+            bound but L{CHECK_GROUP_LIMIT} per group; the daemon's is
+            L{CHECK_LIMIT}).
         """
         self.clock = clock
         self.identity = identity if identity is not None else Identity.generate()
@@ -268,16 +298,22 @@ class Tracker:
         #: links log through it too).
         self.peer_log = PeerLog(clock, self.settings.verbose)
         #: Links not registered yet, shared fairly among address groups.
-        self.pending = FairPool(math.inf if pending_limit is None else pending_limit,
-                                pending_group_limit, oldest_first=True)
+        self.pending = Account(math.inf if pending_limit is None else pending_limit,
+                               pending_group_limit, oldest_first=True)
+        #: Links of registered nodes, shared fairly among address groups:
+        #: past the bound, a node of a group holding fewer takes the place
+        #: of the newest node of the group holding the most.
+        self.registered = Account(math.inf if registered_limit is None
+                                  else registered_limit, GROUP_LIMIT)
         #: Opens the connect-back checks; None: addresses are not checked.
         self.connector = connector
+        #: Node ids whose address check is in flight, by address group.
+        self.checking = Account(math.inf if check_limit is None else check_limit,
+                                CHECK_GROUP_LIMIT)
         #: node id -> its address check in flight, or the timer of the next.
         self._checks = {}
         #: address group -> its registrations' TokenBucket, oldest first.
         self._joins = OrderedDict()
-        #: address group -> live nodes registered from it.
-        self._members = {}
         #: link -> its handshake (L{LinkHandshake}), from a thisisme with
         #: a key until its proof.
         self._proving = {}
@@ -335,10 +371,7 @@ class Tracker:
         node_id = link.peer_id
         if node_id is not None and self.links.get(node_id) is link:
             del self.links[node_id]
-            group = groupOf(link)
-            self._members[group] -= 1
-            if not self._members[group]:
-                del self._members[group]
+            self.registered.release(link)
             self._stopChecking(node_id)
             self._keys.pop(node_id, None)
             self.registry.leave(node_id)
@@ -381,9 +414,8 @@ class Tracker:
         against the group's rate.
         """
         group = groupOf(link)
-        if self._members.get(group, 0) >= GROUP_LIMIT:
-            link.refuse("noslots", f"{GROUP_LIMIT} nodes from your address group are "
-                        "registered already")
+        if self.registered.makeRoom(group) is None:
+            link.refuse("noslots", self.registered.refusal(group, "registrations"))
             return False
         if not hello.port:
             return True
@@ -463,9 +495,18 @@ class Tracker:
 
     def _join(self, link, hello, proven=None, checking=None):
         """Register the node on link: with its key's id, if proven, else
-        with the id it asks for if free, or a random one."""
+        with the id it asks for if free, or a random one.  Its registration
+        is charged to its address group (and key) first; the nodes that
+        give way for it (see L{registered}) are dropped and told why."""
         group = groupOf(link)
-        self._members[group] = self._members.get(group, 0) + 1
+        victims = self.registered.take(link, group, key=proven)
+        if victims is None:
+            link.refuse("noslots", self.registered.refusal(group, "registrations"))
+            return
+        for victim in victims:
+            self._drop(victim)
+            victim.refuse("noslots", "evicted to make room for a node of another "
+                          "address group")
         host = hello.host or getattr(link.transport.getPeer(), "host", "")
         abilities = Abilities(hello.scheme, bool(hello.superpeer))
         if checking is None:
@@ -489,7 +530,19 @@ class Tracker:
 
     def _check(self, node_id, retry):
         """Check the address node_id advertised; if it fails, try again
-        after retry seconds (doubling up to RECHECK_MAX)."""
+        after retry seconds (doubling up to RECHECK_MAX).  A check is
+        charged to the node's address group (L{checking}): with no room,
+        it waits RECHECK_FIRST seconds; the checks that give way for it
+        wait as long."""
+        victims = self.checking.take(node_id, groupOf(self.links[node_id]))
+        if victims is None:
+            self._checks[node_id] = self.clock.callLater(
+                RECHECK_FIRST, self._check, node_id, retry)
+            return
+        for victim in victims:
+            self._stopChecking(victim)
+            self._checks[victim] = self.clock.callLater(
+                RECHECK_FIRST, self._check, victim, RECHECK_FIRST)
         host, port = self.registry.nodes[node_id]
         check = self._checks[node_id] = AddressCheck(node_id, self._keys.get(node_id),
                                                      self.identity, self.clock,
@@ -500,6 +553,7 @@ class Tracker:
     def _checked(self, passed, node_id, check, retry):
         if self._checks.get(node_id) is not check:
             return
+        self.checking.release(node_id)
         host, port = self.registry.nodes[node_id]
         if passed:
             del self._checks[node_id]
@@ -515,6 +569,7 @@ class Tracker:
             retry, self._check, node_id, min(retry * 2, RECHECK_MAX))
 
     def _stopChecking(self, node_id):
+        self.checking.release(node_id)
         pending = self._checks.pop(node_id, None)
         if isinstance(pending, AddressCheck):
             pending.cancel()

@@ -6,42 +6,24 @@ The web view's twisted.web resources:
 - ``/api/market`` and ``/api/node/ID``: the same data as JSON;
 - ``/api/events`` (``?node=ID`` for one node): Server-Sent Events, one
   ``market`` (or ``node``) event at once and then one each time the view
-  publishes a change.
+  publishes a change (L{twisted_bazaar.web.stream}).
 """
 
-import json
 from pathlib import Path
 
 from twisted.web.pages import notFound
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Site
+from twisted.web.server import Site
 
-from twisted_bazaar.wire.ids import NO_ID, parseWireId
+from twisted_bazaar.web.stream import MAX_STREAMS, EventStream, jsonBody, nodeId
+
+__all__ = ["MAX_STREAMS", "EventStream", "webSite"]
 
 #: The page's assets.
 STATIC = Path(__file__).with_name("static")
-#: Most event streams open at once; more are answered 503.
-MAX_STREAMS = 64
 #: Content types of the assets, by suffix.
 TYPES = {".html": b"text/html; charset=utf-8", ".js": b"text/javascript; charset=utf-8",
          ".css": b"text/css; charset=utf-8"}
-
-
-def _json(request, data):
-    request.setHeader(b"content-type", b"application/json")
-    request.setHeader(b"cache-control", b"no-store")
-    return json.dumps(data, separators=(",", ":")).encode("utf-8")
-
-
-def _nodeId(text):
-    """A node id from a path segment or argument (its wire text), or
-    None."""
-    try:
-        text = text.decode("ascii") if isinstance(text, bytes) else text
-    except UnicodeDecodeError:
-        return None
-    node_id = parseWireId(text)
-    return None if node_id is None or node_id == NO_ID else node_id
 
 
 class MarketData(Resource):
@@ -54,7 +36,7 @@ class MarketData(Resource):
         self.view = view
 
     def render_GET(self, request):
-        return _json(request, self.view.snapshot())
+        return jsonBody(request, self.view.snapshot())
 
 
 class NodeData(Resource):
@@ -65,7 +47,7 @@ class NodeData(Resource):
         self.view = view
 
     def getChild(self, name, request):
-        page = self.view.node(_nodeId(name))
+        page = self.view.node(nodeId(name))
         if page is None:
             return notFound("No such node", "No live node has this id.")
         return _Fixed(page)
@@ -94,50 +76,7 @@ class _Fixed(Resource):
         self.data = data
 
     def render_GET(self, request):
-        return _json(request, self.data)
-
-
-class EventStream(Resource):
-    """
-    ``/api/events``: Server-Sent Events.  Each event carries the whole
-    picture (the market, or with ``?node=ID`` that node), so a page that
-    missed one loses nothing.  At most L{MAX_STREAMS} at once.
-    """
-
-    isLeaf = True
-
-    def __init__(self, view, limit=MAX_STREAMS):
-        super().__init__()
-        self.view = view
-        self.limit = limit
-        self.open = 0
-
-    def render_GET(self, request):
-        if self.open >= self.limit:
-            request.setResponseCode(503)
-            return _json(request, {"error": f"too many event streams ({self.limit})"})
-        node_id = _nodeId((request.args.get(b"node") or [b""])[0])
-        if node_id is None:
-            name, data = "market", self.view.snapshot
-        else:
-            name, data = "node", lambda: self.view.node(node_id)
-        request.setHeader(b"content-type", b"text/event-stream")
-        request.setHeader(b"cache-control", b"no-store")
-
-        def send():
-            payload = json.dumps(data(), separators=(",", ":"))
-            request.write(f"event: {name}\ndata: {payload}\n\n".encode("utf-8"))
-
-        self.open += 1
-        unsubscribe = self.view.subscribe(send)
-
-        def ended(_):
-            self.open -= 1
-            unsubscribe()
-
-        request.notifyFinish().addBoth(ended)
-        send()
-        return NOT_DONE_YET
+        return jsonBody(request, self.data)
 
 
 class _Folder(Resource):
@@ -155,7 +94,7 @@ class _Pages(Resource):
         self.page = Asset(STATIC / "node.html")
 
     def getChild(self, name, request):
-        if _nodeId(name) is None:
+        if nodeId(name) is None:
             return notFound("Not a node", "Node pages are /node/ID.")
         return self.page
 

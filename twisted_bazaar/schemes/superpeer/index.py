@@ -11,7 +11,7 @@ its signed record of the item (checked by the super-peer before it comes
 here), which goes with the entry.
 
 The entries are shared fairly among the leaves' address groups (see
-L{twisted_bazaar.net.fairness}): a full index makes room for a leaf of a
+L{twisted_bazaar.net.account}): a full index makes room for a leaf of a
 group holding fewer entries by dropping the newest leaves of the group
 holding the most, so that no address, however many leaves it registers
 (taking links or not), keeps the others out.
@@ -20,7 +20,8 @@ holding the most, so that no address, however many leaves it registers
 from collections import OrderedDict
 
 from twisted_bazaar.core.records import live
-from twisted_bazaar.net.fairness import FairPool
+from twisted_bazaar.net.account import Account
+from twisted_bazaar.wire.ids import wireId
 
 
 class Refused(Exception):
@@ -53,12 +54,13 @@ class LeafIndex:
         self.evicted = evicted
         self.entries = 0
         #: leaf -> entries, by the address group of each leaf.
-        self._shares = FairPool(total)
+        self._shares = Account(total)
         #: leaf -> {item: units}
         self._stock = {}
         #: leaf -> (host, port) it registered
         self._addresses = {}
-        #: (host, port) -> the leaf that registered it
+        #: (host, port) -> the listed leaf that holds it: the one found
+        #: there by a check (or registered as listed).
         self._owners = {}
         #: item -> OrderedDict of leaves (keys only), next to hand out first
         self._leaves = {}
@@ -100,24 +102,29 @@ class LeafIndex:
         None).  Returns the
         number of entries it now has.
 
-        @raise Refused: C{claimed} if another leaf registered that address,
-            C{toomany} over the per-leaf bound, C{full} over the total.
+        An address is claimed only by a listed leaf: one whose address was
+        checked.  An unlisted leaf claims nothing, so that a register
+        nobody checked (one listing nothing is never checked) cannot keep
+        the leaf that is there out.
+
+        @raise Refused: C{claimed} if another listed leaf holds that
+            address, C{toomany} over the per-leaf bound, C{full} over the
+            total.
         """
         owner = self._owners.get(address) if address[1] else None
         if owner is not None and owner != leaf:
             raise Refused("claimed", f"{address[0]}:{address[1]} is registered by "
-                          f"leaf {owner}")
+                          f"leaf {wireId(owner)}")
         stocked = {item: units for item, units in items.items() if units > 0}
         group = ("leaf", leaf) if group is None else group
         victims = self._checkRoom(leaf, group, len(stocked))
         self.forget(leaf)
         self._addresses[leaf] = address
-        if address[1]:
-            # Port 0 takes no connections: nobody to impersonate.
-            self._owners[address] = leaf
         self._stock[leaf] = {}
         self._records[leaf] = {}
-        if not listed:
+        if listed:
+            self._claim(leaf)
+        else:
             self._unlisted.add(leaf)
         for item, units in sorted(stocked.items()):
             self._set(leaf, item, units, records[item])
@@ -157,8 +164,18 @@ class LeafIndex:
         return len(stock)
 
     def list(self, leaf):
-        """Name a registered leaf in lookups from now on."""
-        self._unlisted.discard(leaf)
+        """Name a registered leaf in lookups from now on: its address was
+        checked, and it claims that address."""
+        if leaf in self._unlisted:
+            self._unlisted.discard(leaf)
+            self._claim(leaf)
+
+    def _claim(self, leaf):
+        """The listed leaf holds its address (port 0 takes no connections:
+        nobody to impersonate)."""
+        address = self._addresses[leaf]
+        if address[1]:
+            self._owners[address] = leaf
 
     def listed(self, leaf):
         return leaf in self._stock and leaf not in self._unlisted
@@ -180,7 +197,7 @@ class LeafIndex:
         """
         The leaves to drop so that leaf (of group) may have ``wanted``
         entries: those the fair share of the entries gives up (see
-        L{FairPool.makeRoom}); none if there is room.
+        L{Account.makeRoom}); none if there is room.
 
         @raise Refused: C{toomany} over the per-leaf bound, C{full} when
             the index is full and no other address group holds more than

@@ -23,7 +23,7 @@ their links closed.
 
 from twisted.logger import Logger, LogLevel
 
-from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
@@ -206,7 +206,7 @@ class SuperPeerSide(NodeObserver):
         self.log.warn("leaf {leaf}: nothing at {host}:{port} answers as that leaf; "
                       "forgetting it", leaf=shortId(leaf), host=host, port=port)
         self.index.forget(leaf)
-        link.disconnect(f"nothing at {host}:{port} answers as leaf {leaf}")
+        link.disconnect(f"nothing at {host}:{port} answers as leaf {wireId(leaf)}")
 
     def _stopChecking(self, leaf):
         check = self._checks.pop(leaf, None)

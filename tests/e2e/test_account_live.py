@@ -1,0 +1,136 @@
+"""
+End to end, issue 34: what strangers make a live tracker hold is charged
+to their address groups (twisted_bazaar/net/account.py), so a node or a
+viewer of another group still gets in.  The attackers are this test,
+with plain sockets bound to loopback addresses of other /16s than the
+daemons' 127.0.0.1.
+
+Every wait is bounded: on a log line with a timeout, or on a socket with
+one; nothing sleeps.
+"""
+
+import json
+import shutil
+import socket
+import tempfile
+from contextlib import ExitStack
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.testing.daemons import (
+    LOOPBACK_LISTEN,
+    TRACKER_LISTENING,
+    LiveMarket,
+    nodeId,
+)
+from twisted_bazaar.web.stream import GROUP_STREAMS, MAX_STREAMS
+
+from tests.e2e.test_raw_client import netstring
+
+#: Seconds any one expected log line, or socket read, may take.
+TIMEOUT = 30.0
+#: The open-file limit the tracker runs with: the one of issue 34.
+OPEN_FILES = 1024
+WEB_LISTENING = r"web view listening on 127\.0\.0\.1:(\d+)"
+
+
+def connectFrom(host, port):
+    sock = socket.socket()
+    sock.settimeout(TIMEOUT)
+    sock.bind((host, 0))
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
+def firstAnswer(sock):
+    """The first message the tracker sends (None if it closes first)."""
+    data = b""
+    while True:
+        head, colon, rest = data.partition(b":")
+        if colon and len(rest) > int(head):
+            return json.loads(rest[:int(head)])
+        try:
+            chunk = sock.recv(4096)
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+
+
+class AccountLiveTests(SynchronousTestCase):
+    def setUp(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        self.market = LiveMarket(folder)
+        self.addCleanup(self.market.stop)
+        self.sockets = ExitStack()
+        self.addCleanup(self.sockets.close)
+
+    def startTracker(self, *args):
+        """The tracker, run with OPEN_FILES descriptors (``prlimit``)."""
+        market = self.market
+        tracker = market.start("tracker", ["bazaar-tracker", "--listen", LOOPBACK_LISTEN,
+                                           *args],
+                               wrapper=("prlimit", f"--nofile={OPEN_FILES}:{OPEN_FILES}",
+                                        "--"))
+        listening = tracker.waitFor(TRACKER_LISTENING, TIMEOUT)
+        market.tracker_port = int(listening["port"])
+        market.tracker = tracker
+        return tracker
+
+    def test_registrationsLeaveRoomForANode(self):
+        """
+        Issue 34, "Descriptors": about 1,000 keyless port-0 registrations
+        from four /16s filled the tracker's 1,024 descriptors, and no node
+        registered for 25 s.  Here four /16s register 256 nodes each (the
+        most one group may hold); the tracker keeps only what its
+        descriptors allow, refusing the rest, and a node of another group
+        still registers.
+        """
+        tracker = self.startTracker()
+        port = self.market.tracker_port
+        answers = {}
+        for n in range(256):
+            for group in range(1, 5):
+                sock = self.sockets.enter_context(
+                    connectFrom(f"127.{group}.{n // 250}.{n % 250 + 1}", port))
+                sock.sendall(netstring(json.dumps(
+                    {"type": "thisisme", "id": "", "port": 0, "host": ""}).encode()))
+                answer = firstAnswer(sock)
+                kind = answer and (answer["type"], answer.get("code"))
+                answers[kind] = answers.get(kind, 0) + 1
+        node = self.market.startNode("node", "--role", "buyer", "--want", "apple")
+        nodeId(node, TIMEOUT)
+        registered = answers.get(("thisisyou", None), 0)
+        self.assertGreater(registered, 256)
+        self.assertLess(registered, OPEN_FILES - 256)
+        self.assertGreater(answers.get(("error", "noslots"), 0), 0)
+        self.assertNotIn("Too many open files", "\n".join(tracker.lines))
+
+    def test_unreadStreamsLeaveRoomForAViewer(self):
+        """
+        Issue 34, "Web view memory": 64 event streams opened and never read
+        refused every other viewer.  One address group now holds at most
+        its share of the streams, and a viewer of another group gets its
+        picture.
+        """
+        tracker = self.startTracker("--web", "tcp:0")
+        web = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        request = b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n"
+        statuses = []
+        for n in range(MAX_STREAMS):
+            sock = self.sockets.enter_context(connectFrom("127.9.0.1", web))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.sendall(request)
+            statuses.append(sock.recv(12)[9:12])
+        self.assertEqual(statuses.count(b"200"), GROUP_STREAMS)
+        self.assertEqual(statuses.count(b"503"), MAX_STREAMS - GROUP_STREAMS)
+        viewer = self.sockets.enter_context(connectFrom("127.0.0.1", web))
+        viewer.sendall(request)
+        seen = b""
+        while b"event: market" not in seen:
+            chunk = viewer.recv(65536)
+            self.assertTrue(chunk, seen)
+            seen += chunk
+        self.assertTrue(seen.startswith(b"HTTP/1.1 200"), seen[:200])

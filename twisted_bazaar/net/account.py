@@ -1,0 +1,190 @@
+"""
+One account of what peers make a node hold: links still in a handshake,
+registrations, index entries, transfer slots, event streams, bytes
+waiting for a peer that does not read.  Each kind is an L{Account}; every
+place that lets a peer make it hold something charges the holder (a link,
+a leaf, a stream) to the peer's address group (see
+L{twisted_bazaar.net.eviction.addressGroup}), to its key once proven, and
+to the account's global capacity.
+
+One rule for all of them, max-min fairness among address groups (as
+Bitcoin Core protects peers by netgroup when it evicts): while there is
+room, anyone takes what it asks for (a lone buyer, or a market on one
+machine, loses nothing); once the account is full, a group that asks for
+more takes it from the group holding the most, as long as that group is
+then left with at least as much as the asker will hold.  So a group
+already present keeps its share, a newcomer group always gets one, and
+one address, however many connections or keys it has, holds the whole
+account only while nobody else wants it.  A group and a key may also be
+capped outright (``group_limit``, ``key_limit``).
+
+Pure bookkeeping: the owner asks L{Account.makeRoom} before it grants (or
+L{Account.take}, which also moves the units), closes the victims it
+names, and tells the account what it granted (L{Account.hold}) and
+released (L{Account.release}).  Nothing is charged before it is granted,
+so a peer refused costs nothing here.
+"""
+
+
+class Account:
+    """
+    ``capacity`` units held by holders (connections, leaves, streams...),
+    each charged to an address group and, if proven, a key.
+
+    @ivar used: units held now.
+    @ivar group_limit: most units one group may hold (None: only the
+        capacity bounds it).
+    @ivar key_limit: most units one key may hold (None: no bound of its
+        own).
+    @ivar oldest_first: which holder of a group gives way first: the
+        oldest (for connections still in a handshake: the nearest to
+        timing out, and the likeliest to be silent on purpose) or, by
+        default, the newest (what a group holding too much added last).
+    """
+
+    def __init__(self, capacity, group_limit=None, key_limit=None, oldest_first=False):
+        self.capacity = capacity
+        self.group_limit = group_limit
+        self.key_limit = key_limit
+        self.oldest_first = oldest_first
+        self.used = 0
+        #: holder -> (group, key, units)
+        self._holders = {}
+        #: group -> {holder: units}, in the order the holders came.
+        self._groups = {}
+        #: group -> units its holders hold.
+        self._totals = {}
+        #: key -> units its holders hold (proven keys only).
+        self._keys = {}
+
+    def __contains__(self, holder):
+        return holder in self._holders
+
+    def __iter__(self):
+        return iter(list(self._holders))
+
+    def __len__(self):
+        """Holders."""
+        return len(self._holders)
+
+    def held(self, group):
+        """Units the group holds."""
+        return self._totals.get(group, 0)
+
+    def heldBy(self, key):
+        """Units the key holds."""
+        return self._keys.get(key, 0)
+
+    def holders(self, group):
+        """The group's holders, oldest first."""
+        return list(self._groups.get(group, ()))
+
+    def units(self, holder):
+        """Units the holder holds (0 if none)."""
+        entry = self._holders.get(holder)
+        return entry[2] if entry is not None else 0
+
+    def makeRoom(self, group, units=1, holder=None, key=None):
+        """
+        What must go for ``holder`` (of ``group``, and ``key`` if proven;
+        a new holder if None) to hold ``units`` in all.  Nothing changes
+        here.
+
+        @return: the holders to release (and close) first, in order, an
+            empty list when there is room; None when the group (or key)
+            may not have them: over its limit, or the account full and no
+            other group holding more than the asker would.
+        """
+        current_group, current_key, current = self._holders.get(holder, (None, None, 0))
+        same = current_group == group
+        if same and units <= current:
+            return []
+        if key is not None and self.key_limit is not None:
+            keyed = self.heldBy(key) - (current if current_key == key else 0) + units
+            if keyed > self.key_limit:
+                return None
+        mine = self.held(group) - (current if same else 0) + units
+        if self.group_limit is not None and mine > self.group_limit:
+            return None
+        need = self.used - current + units - self.capacity
+        victims = []
+        left = {g: total for g, total in self._totals.items() if g != group}
+        if not same and current:
+            left[current_group] -= current
+        queues = {}
+        while need > 0:
+            if not left:
+                return None
+            largest = max(left, key=left.get)
+            queue = queues.get(largest)
+            if queue is None:
+                queue = queues[largest] = [h for h in self._groups[largest]
+                                           if h is not holder]
+                if not self.oldest_first:
+                    queue.reverse()
+            if not queue:
+                return None
+            victim = queue.pop(0)
+            given = self._groups[largest][victim]
+            if left[largest] - given < mine:
+                return None
+            victims.append(victim)
+            left[largest] -= given
+            need -= given
+        return victims
+
+    def take(self, holder, group, units=1, key=None):
+        """
+        L{makeRoom}, and if there is room, release the victims and charge
+        the holder: the victims (for the owner to close), or None when
+        the holder may not have the units (nothing changed).
+        """
+        victims = self.makeRoom(group, units, holder, key)
+        if victims is None:
+            return None
+        for victim in victims:
+            self.release(victim)
+        self.hold(holder, group, units, key)
+        return victims
+
+    def refusal(self, group, what, key=None):
+        """Why a group (or key) was refused ``what`` (a plural noun), for
+        the error's info."""
+        if key is not None and self.key_limit is not None \
+                and self.heldBy(key) >= self.key_limit:
+            return f"your key holds {self.heldBy(key)} {what} already"
+        if self.group_limit is not None and self.held(group) >= self.group_limit:
+            return f"your address group holds {self.held(group)} {what} already"
+        return (f"all {self.capacity} {what} are taken, and no other address group "
+                "holds more of them than yours would")
+
+    def hold(self, holder, group, units=1, key=None):
+        """The holder holds ``units`` (of ``group``, and ``key`` if proven)
+        from now on, in place of what it held; 0 releases it."""
+        self.release(holder)
+        if units <= 0:
+            return
+        self._holders[holder] = (group, key, units)
+        self._groups.setdefault(group, {})[holder] = units
+        self._totals[group] = self._totals.get(group, 0) + units
+        if key is not None:
+            self._keys[key] = self._keys.get(key, 0) + units
+        self.used += units
+
+    def release(self, holder):
+        """The holder holds nothing any more (idempotent)."""
+        entry = self._holders.pop(holder, None)
+        if entry is None:
+            return
+        group, key, units = entry
+        members = self._groups[group]
+        del members[holder]
+        self._totals[group] -= units
+        if not members:
+            del self._groups[group]
+            del self._totals[group]
+        if key is not None:
+            self._keys[key] -= units
+            if not self._keys[key]:
+                del self._keys[key]
+        self.used -= units

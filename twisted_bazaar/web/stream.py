@@ -1,0 +1,175 @@
+"""
+``/api/events``: the web view's Server-Sent Events, and what each costs
+the tracker.
+
+Each event carries the whole picture (the market, or with ``?node=ID``
+that node), so a page that missed one loses nothing; that is what bounds
+a stream's unsent bytes.  A stream is its connection's push producer: once
+the connection's send buffer is full (the browser does not read), no
+event is written, only noted as due, and the latest picture goes when the
+buffer drains; so a stream holds at most the transport's buffer and one
+event unsent.  A stream that has not drained for L{STALL} seconds while
+an event is due does not read: it is dropped.
+
+Streams are charged to the viewer's address group in an
+L{twisted_bazaar.net.account.Account}: L{MAX_STREAMS} in all, at most
+L{GROUP_STREAMS} from one group, shared max-min fairly (a newcomer group
+takes the place of the newest stream of the group holding the most), and
+a stream that does not read gives way first to any viewer of its group.
+"""
+
+import json
+
+from twisted.internet.interfaces import IPushProducer
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
+from zope.interface import implementer
+
+from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.wire.ids import NO_ID, parseWireId
+
+#: Most event streams open at once, and from one address group; past
+#: them a viewer is answered 503.
+MAX_STREAMS = 64
+GROUP_STREAMS = 16
+#: Seconds a stream may leave its events unread (its send buffer full)
+#: before it is dropped.
+STALL = 30.0
+
+
+def jsonBody(request, data):
+    """data as a JSON body, never cached."""
+    request.setHeader(b"content-type", b"application/json")
+    request.setHeader(b"cache-control", b"no-store")
+    return json.dumps(data, separators=(",", ":")).encode("utf-8")
+
+
+def nodeId(text):
+    """A node id from a path segment or argument (its wire text), or
+    None."""
+    try:
+        text = text.decode("ascii") if isinstance(text, bytes) else text
+    except UnicodeDecodeError:
+        return None
+    node_id = parseWireId(text)
+    return None if node_id is None or node_id == NO_ID else node_id
+
+
+@implementer(IPushProducer)
+class _Stream:
+    """
+    One open stream: writes an event when one is due and its connection
+    takes bytes, notes it otherwise.
+
+    @ivar stalled: since when the send buffer has been full (None: it
+        drains).
+    @ivar due: an event waits for the buffer to drain.
+    """
+
+    def __init__(self, request, name, data, clock):
+        self.request = request
+        self.name = name
+        self.data = data
+        self.clock = clock
+        self.stalled = None
+        self.due = False
+        self.dropped = False
+
+    def publish(self):
+        """The picture changed: send it, or note it due."""
+        if self.dropped:
+            return
+        if self.stalled is None:
+            self._write()
+            return
+        self.due = True
+        if self.clock.seconds() - self.stalled >= STALL:
+            self.drop()
+
+    def _write(self):
+        self.due = False
+        payload = json.dumps(self.data(), separators=(",", ":"))
+        self.request.write(f"event: {self.name}\ndata: {payload}\n\n".encode("utf-8"))
+
+    def drop(self):
+        """Close the connection at once, whatever it has unsent."""
+        if not self.dropped:
+            self.dropped = True
+            self.request.channel.transport.abortConnection()
+
+    def pauseProducing(self):
+        if self.stalled is None:
+            self.stalled = self.clock.seconds()
+
+    def resumeProducing(self):
+        self.stalled = None
+        if self.due and not self.dropped:
+            self._write()
+
+    def stopProducing(self):
+        self.dropped = True
+
+
+class EventStream(Resource):
+    """
+    ``/api/events``: Server-Sent Events, one at once and then one each
+    time the view publishes a change, charged to the viewer's address
+    group (L{streams}).
+    """
+
+    isLeaf = True
+
+    def __init__(self, view, limit=MAX_STREAMS, group_limit=GROUP_STREAMS):
+        super().__init__()
+        self.view = view
+        #: The open streams (L{_Stream}), by the viewers' address groups.
+        self.streams = Account(limit, group_limit)
+
+    def render_GET(self, request):
+        address = request.getClientAddress()
+        group = addressGroup(getattr(address, "host", None) or "")
+        victims = self._makeRoom(group)
+        if victims is None:
+            request.setResponseCode(503)
+            return jsonBody(request, {"error": "too many event streams: "
+                                   + self.streams.refusal(group, "streams")})
+        node_id = nodeId((request.args.get(b"node") or [b""])[0])
+        if node_id is None:
+            name, data = "market", self.view.snapshot
+        else:
+            name, data = "node", lambda: self.view.node(node_id)
+        request.setHeader(b"content-type", b"text/event-stream")
+        request.setHeader(b"cache-control", b"no-store")
+        stream = _Stream(request, name, data, self.view.clock)
+        for victim in victims:
+            self.streams.release(victim)
+            victim.drop()
+        self.streams.hold(stream, group)
+        unsubscribe = self.view.subscribe(stream.publish)
+
+        def ended(_):
+            self.streams.release(stream)
+            unsubscribe()
+
+        request.notifyFinish().addBoth(ended)
+        request.registerProducer(stream, True)
+        stream.publish()
+        return NOT_DONE_YET
+
+    def _makeRoom(self, group):
+        """The streams to drop for one more of group: those the account
+        names, or else the stream that has not read for the longest (of
+        group, if group holds its most); None if there is no room."""
+        victims = self.streams.makeRoom(group)
+        if victims is not None:
+            return victims
+        streams = self.streams
+        if streams.group_limit is not None and streams.held(group) >= streams.group_limit:
+            candidates = streams.holders(group)
+        else:
+            candidates = list(streams)
+        stalled = [stream for stream in candidates if stream.stalled is not None]
+        if not stalled:
+            return None
+        return [min(stalled, key=lambda stream: stream.stalled)]
