@@ -9,13 +9,13 @@ The web view's twisted.web resources:
   publishes a change.
 """
 
-import json
 from pathlib import Path
 
 from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Site
 
+from twisted_bazaar.base.text import jsonText, shownData
 from twisted_bazaar.wire.ids import NO_ID, parseWireId
 
 #: The page's assets.
@@ -27,10 +27,20 @@ TYPES = {".html": b"text/html; charset=utf-8", ".js": b"text/javascript; charset
          ".css": b"text/css; charset=utf-8"}
 
 
+def shownJSON(data):
+    """
+    The view's data as the page receives it: every string shown as a
+    reader may see it (L{twisted_bazaar.base.text.shown}: a peer's bidi
+    override or control character escaped, visibly), in JSON, which the
+    page puts into the document as text, never as HTML.
+    """
+    return jsonText(shownData(data), separators=(",", ":"))
+
+
 def _json(request, data):
     request.setHeader(b"content-type", b"application/json")
     request.setHeader(b"cache-control", b"no-store")
-    return json.dumps(data, separators=(",", ":")).encode("utf-8")
+    return shownJSON(data).encode("utf-8")
 
 
 def _nodeId(text):
@@ -125,7 +135,7 @@ class EventStream(Resource):
         request.setHeader(b"cache-control", b"no-store")
 
         def send():
-            payload = json.dumps(data(), separators=(",", ":"))
+            payload = shownJSON(data())
             request.write(f"event: {name}\ndata: {payload}\n\n".encode("utf-8"))
 
         self.open += 1
