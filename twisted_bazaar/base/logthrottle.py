@@ -144,10 +144,11 @@ class PeerLog:
     """
     Log lines a peer causes, at most L{PEER_BURST} (or ``burst``) of each
     kind (format and level) from one address group, and L{PEERS_BURST} in
-    all, per
-    interval; the others are summed up at the end of the interval, one
-    line per kind and group: "N more lines like '...' from GROUP in the
-    last 10 s" (the groups past L{PEER_KEYS} in one line together).
+    all, per interval; the others are summed up at the end of the
+    interval, one line per kind and group: "N more lines like '...' from
+    GROUP in the last 10 s" (the groups past L{PEER_KEYS} in one line
+    together).  What the peer sent is shown in its lines, and cut short
+    (L{peerFields}).
 
     The owner (a tracker, a node's overlay, a seller's transfer service)
     calls L{close} when it stops.
