@@ -7,6 +7,7 @@ from twisted.internet import task
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.base.text import FIELD_LIMIT
 from twisted_bazaar.base.logthrottle import (
     PEER_BURST,
     PEER_KEYS,
@@ -109,8 +110,8 @@ class PeerLogTests(SynchronousTestCase):
         return [formatEvent(event) for event in self.events]
 
     def emit(self, group, format="{peer} says {what}", level=LogLevel.info, **fields):
-        self.peers.emit(self.logger, level, group, format, peer=group, what="hi",
-                        **fields)
+        fields.setdefault("what", "hi")
+        self.peers.emit(self.logger, level, group, format, peer=group, **fields)
 
     def test_aFewLinesOfEachKindPerGroupThenASummary(self):
         for _ in range(PEER_BURST + 3):
@@ -153,6 +154,20 @@ class PeerLogTests(SynchronousTestCase):
         for _ in range(PEER_BURST * 3):
             self.emit("10.0.0.0/16")
         self.assertEqual(len(self.lines()), PEER_BURST * 3)
+
+    def test_peerTextShownAndCut(self):
+        """What a peer sent is shown in its lines, and cut short."""
+        self.emit("10.0.0.0/16", what="\x1b]52;c;aGk=\x07\r" + "x" * 1000, n=3)
+        [line] = self.lines()
+        self.assertTrue(line.startswith("10.0.0.0/16 says \\x1b]52;c;aGk=\\x07\\rxxx"))
+        self.assertEqual(len(line), len("10.0.0.0/16 says ") + FIELD_LIMIT)
+        self.assertEqual(self.events[0]["n"], 3)
+
+    def test_burstGiven(self):
+        self.peers = PeerLog(self.clock, burst=PEER_BURST + 4)
+        for _ in range(PEER_BURST + 6):
+            self.emit("10.0.0.0/16")
+        self.assertEqual(len(self.lines()), PEER_BURST + 4)
 
 
 class WeightTests(SynchronousTestCase):

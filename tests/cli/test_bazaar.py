@@ -7,8 +7,11 @@ picks the market's scheme.
 
 import contextlib
 import io
+import json
 import os
+import random
 
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import KEYED, wireId
@@ -25,7 +28,12 @@ from twisted_bazaar.cli.bazaar import (
     renderNode,
     renderStatus,
 )
+from twisted_bazaar import wire
+from twisted_bazaar.daemon.registry import trackerExtensionPlugins
+from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError
+from twisted_bazaar.tracker import Tracker, TrackerFactory
+from tests.helpers import WiredLink
 from twisted_bazaar.status.messages import MemberList, NodeState
 
 
@@ -131,6 +139,64 @@ class MarketSchemeTests(SynchronousTestCase):
                                   INSTALLED)
         self.assertEqual(str(error), "the market runs the gossip scheme, which is not "
                          "installed here (installed: chord, flood, index, superpeer)")
+
+
+def hosted(*rows):
+    """A memberlist of nodes given as (scheme, host) rows."""
+    nodes = tuple((n, host, 4000 + n, scheme) for n, (scheme, host) in enumerate(rows, 1))
+    return MemberList(nodes, len(nodes))
+
+
+class ClaimedSchemeTests(SynchronousTestCase):
+    """
+    A node may claim any scheme (issue 34, "a claimed scheme"): the
+    market's is the one run from the most address groups, then by the
+    most nodes, of those installed here; a stray claim does not stop a
+    buyer.
+    """
+
+    def test_strayClaim(self):
+        """One node that says chord in a flood market on one machine."""
+        market = hosted(*[("flood", "127.0.0.1")] * 4, ("chord", "127.0.0.1"))
+        self.assertEqual(marketScheme(market, INSTALLED), "flood")
+
+    def test_groupsOutweighNodes(self):
+        """Many nodes of a stranger's one address group claim chord; the
+        market's nodes, from more groups, run flood."""
+        market = hosted(*[("chord", "203.0.113.9")] * 200, ("flood", "10.1.0.1"),
+                        ("flood", "10.2.0.1"))
+        self.assertEqual(marketScheme(market, INSTALLED), "flood")
+
+    def test_uninstalledClaimsIgnored(self):
+        market = hosted(*[("gossip", f"10.{n}.0.1") for n in range(9)],
+                        ("index", "10.9.0.1"))
+        self.assertEqual(marketScheme(market, INSTALLED), "index")
+
+    def test_manySchemesNamedFew(self):
+        """A refusal names the five schemes that weigh most, and counts
+        the rest."""
+        market = hosted(*[(f"s{n}", "10.0.0.1") for n in range(40)])
+        error = self.assertRaises(ClientError, marketScheme, market, INSTALLED, "flood")
+        self.assertEqual(str(error), "no live node runs the flood scheme; the market's "
+                         "nodes run s0 (1 node), s1 (1 node), s10 (1 node), s11 (1 "
+                         "node), s12 (1 node) and 35 more schemes: give --discovery s0")
+
+    def test_throughTheTracker(self):
+        """The tracker's members, as a stranger's registration claiming
+        chord among flood nodes leaves them: the buyer runs flood."""
+        tracker = Tracker(Clock(), random.Random(3), LinkSettings(ping_interval=0),
+                          extensions=trackerExtensionPlugins())
+        factory = TrackerFactory(tracker)
+        for n, scheme in enumerate(("flood", "flood", "chord")):
+            WiredLink(factory, "127.0.0.1").say({"type": "thisisme", "id": "",
+                                                 "port": 4000 + n, "host": "",
+                                                 "scheme": scheme})
+        client = WiredLink(factory, "127.0.0.1")
+        client.say({"type": "thisisme", "id": "", "port": 0, "host": ""})
+        client.say({"type": "members"})
+        answer = wire.decode(json.dumps(client.heard()[-1]).encode())
+        self.assertEqual(len(answer.nodes), 3)
+        self.assertEqual(marketScheme(answer, INSTALLED), "flood")
 
 
 class RenderTests(SynchronousTestCase):

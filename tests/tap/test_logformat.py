@@ -17,6 +17,16 @@ from twisted_bazaar.tap.tracker import Options as TrackerOptions
 from twisted_bazaar.wire.ids import KEYED, shortId, wireId
 
 
+class Shown:
+    """An object whose text, as a log line formats it, holds an escape."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __str__(self):
+        return self.text
+
+
 class _Twistd(usage.Options):
     optParameters = [["pidfile", None, "twistd.pid", ""], ["logfile", None, None, ""],
                      ["logger", None, None, ""]]
@@ -111,6 +121,45 @@ class JSONObserverTests(SynchronousTestCase):
         self.assertEqual(lines, ["[SuperPeerSide#info] leaf 7 registered",
                                  "[node#info] hello",
                                  "[twisted.internet.base#info] tick"])
+
+    def test_textShowsNoControlCharacter(self):
+        """
+        Whatever a line's fields hold, the text log shows it escaped: a
+        field's newline or carriage return starts no line, an escape
+        sequence commands no terminal; a line's own continuation (a
+        traceback) stays on lines of its own, after a tab, as twistd
+        writes it.
+        """
+        out = io.StringIO()
+        log = Logger(namespace="test", observer=logformat.textObserver(out))
+        log.info("{peer} says {info}", peer="10.0.0.1:1",
+                 info="\x1b]52;c;aGk=\x07\r2026-11-24T00:00:00+0000 [Tracker#info] x\n\u202e")
+        log.info("{thing}", thing=Shown("\x1b[2J"))
+        try:
+            raise ValueError("bad\nthing\x1b[2J")
+        except ValueError:
+            log.failure("failed")
+        text = out.getvalue()
+        lines = text.splitlines()
+        self.assertTrue(lines[0].endswith(
+            "[test#info] 10.0.0.1:1 says \\x1b]52;c;aGk=\\x07\\r2026-11-24T00:00:00+0000 "
+            "[Tracker#info] x\\n\\u202e"), lines[0])
+        self.assertTrue(lines[1].endswith("[test#info] \\x1b[2J"), lines[1])
+        self.assertTrue(all(line.startswith("\t") for line in lines[3:]), lines)
+        self.assertIn("ValueError: bad\n\tthing\\x1b[2J", text)
+
+    def test_jsonTextShown(self):
+        """The JSON log's fields are as they were (JSON escapes them); its
+        log_text is shown as the text log shows it; DEL, which JSON
+        leaves, is escaped too."""
+        out = io.StringIO()
+        log = Logger(namespace="test", observer=logformat.jsonObserver(out))
+        log.info("{peer} says {info}", peer="p", info="\x1b[2J\r\x7f")
+        line = out.getvalue()
+        self.assertTrue(line[:-1].isprintable() and line.isascii(), line)
+        event = json.loads(line)
+        self.assertEqual((event["info"], event["log_text"]),
+                         ("\x1b[2J\r\x7f", "p says \\x1b[2J\\r\\x7f"))
 
     def test_textIsTwistdsOwnUnderItsLogger(self):
         """With twistd's own --logger or --syslog, the text log is left to

@@ -69,6 +69,14 @@ class ResourceTests(SynchronousTestCase):
         self.assertEqual(market["offers"], {"apple": [{"node": "17", "units": 2}]})
         self.assertEqual([node["id"] for node in market["nodes"]], ["17"])
 
+    def test_peerTextShown(self):
+        """A node's hostile item name reaches the page shown: its bidi
+        override and escape sequence escaped, visibly."""
+        self.view.stateSeen(NodeState(17, "10.0.0.1", 9001, "flood", (),
+                                      {"\u202eelppa\x1b[2J": 2}, {}, 0))
+        _, body = render(self.site, "api/node/17")
+        self.assertEqual(json.loads(body)["stock"], {"\\u202eelppa\\x1b[2J": 2})
+
     def test_nodeJSON(self):
         _, body = render(self.site, "api/node/17")
         node = json.loads(body)

@@ -20,6 +20,8 @@ from collections import Counter
 
 from twisted.logger import Logger
 
+from twisted_bazaar.base.text import FIELD_LIMIT, shown
+
 #: Seconds in one interval, and the events logged one by one in each.
 DEFAULT_INTERVAL = 10.0
 DEFAULT_BURST = 10
@@ -140,11 +142,13 @@ PEER_KEYS = 64
 
 class PeerLog:
     """
-    Log lines a peer causes, at most L{PEER_BURST} of each kind (format
-    and level) from one address group, and L{PEERS_BURST} in all, per
-    interval; the others are summed up at the end of the interval, one
-    line per kind and group: "N more lines like '...' from GROUP in the
-    last 10 s" (the groups past L{PEER_KEYS} in one line together).
+    Log lines a peer causes, at most L{PEER_BURST} (or ``burst``) of each
+    kind (format and level) from one address group, and L{PEERS_BURST} in
+    all, per interval; the others are summed up at the end of the
+    interval, one line per kind and group: "N more lines like '...' from
+    GROUP in the last 10 s" (the groups past L{PEER_KEYS} in one line
+    together).  What the peer sent is shown in its lines, and cut short
+    (L{peerFields}).
 
     The owner (a tracker, a node's overlay, a seller's transfer service)
     calls L{close} when it stops.
@@ -155,12 +159,18 @@ class PeerLog:
     # Every simulated node's overlay keeps one, and almost none ever logs
     # a line: the throttle (an object, its dict, two counters and a bound
     # method, 0.6 kB) is made at the first line, not before.
-    __slots__ = ("_clock", "_verbose", "_interval", "_throttle")
+    __slots__ = ("_clock", "_verbose", "_interval", "_burst", "_throttle")
 
-    def __init__(self, clock, verbose=False, interval=DEFAULT_INTERVAL):
+    def __init__(self, clock, verbose=False, interval=DEFAULT_INTERVAL,
+                 burst=PEER_BURST):
+        """
+        @param burst: lines of one kind from one address group logged one
+            by one per interval (L{PEER_BURST} unless given).
+        """
         self._clock = clock
         self._verbose = verbose
         self._interval = interval
+        self._burst = burst
         self._throttle = None
 
     @property
@@ -170,14 +180,15 @@ class PeerLog:
         if throttle is None:
             throttle = self._throttle = LogThrottle(
                 self._clock, self._summarize, PEERS_BURST, self._interval,
-                self._verbose, per_key=PEER_BURST, keys=PEER_KEYS)
+                self._verbose, per_key=self._burst, keys=PEER_KEYS)
         return throttle
 
     def emit(self, logger, level, group, format, **fields):
         """Log ``format`` with ``fields`` at ``level`` (a L{LogLevel}) on
-        ``logger``, unless the group has had its share of such lines."""
+        ``logger``, unless the group has had its share of such lines; its
+        texts shown and cut short (L{peerFields})."""
         if self.throttle.admit((group, level, format)):
-            logger.emit(level, format, **fields)
+            logger.emit(level, format, **peerFields(fields))
 
     def _summarize(self, counts, interval):
         for key, count in sorted(counts.items(), key=_order):
@@ -197,6 +208,19 @@ class PeerLog:
             self._verbose = True
         else:
             self._throttle.close()
+
+
+def peerFields(fields):
+    """
+    A line's fields with every text shown as a reader may see it and cut
+    to L{FIELD_LIMIT} characters (L{twisted_bazaar.base.text.shown}): a
+    peer's text, wherever the log goes (syslog too), neither commands a
+    terminal nor makes a line longer than a reader reads.
+    """
+    for key, value in fields.items():
+        if type(value) is str:
+            fields[key] = shown(value, FIELD_LIMIT)
+    return fields
 
 
 def _order(entry):

@@ -28,7 +28,6 @@ bad arguments.
 """
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -37,6 +36,7 @@ from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString, serverFromString
 
 from twisted_bazaar.base.address import TCP, TCP_OR_TLS, Address, addressType
+from twisted_bazaar.base.text import jsonText, shown, shownData
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.cli.progress import Progress, byteSize, downloadLine
 from twisted_bazaar.files.names import itemHash
@@ -59,12 +59,15 @@ from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.status.node import STATUS
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
+from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
 #: The scheme ``bazaar buy`` joins a market without live nodes with.
 DEFAULT_SCHEME = "flood"
+#: Schemes a message about the market's schemes names, at most.
+_SHOWN_SCHEMES = 5
 
 
 _trackerAddress = argumentType(addressType(
@@ -190,7 +193,8 @@ def parser():
     buy.add_argument("--discovery", type=_scheme, default=argparse.SUPPRESS,
                      metavar="SCHEME",
                      help="the market's discovery scheme (default: the one the "
-                     "tracker's live nodes run, or flood in an empty market)")
+                     "tracker's live nodes run from the most address groups, "
+                     "or flood in an empty market)")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
                      help="endpoint the buying node listens on for peers")
     buy.add_argument("--host", default="", help="host name or address peers "
@@ -372,37 +376,49 @@ def _write(text):
 
 def marketScheme(members, installed, chosen=None):
     """
-    The discovery scheme to buy with: the one the market's live nodes run
-    (from the tracker's ``memberlist``), or ``chosen`` (``--discovery``)
-    when some node runs it.
+    The discovery scheme to buy with: ``chosen`` (``--discovery``) when
+    some live node runs it; else the one the market's live nodes run
+    (from the tracker's ``memberlist``), of those installed here.
+
+    Any node may claim any scheme, so a claim is not a fact of the market:
+    the scheme run from the most address groups
+    (L{twisted_bazaar.net.eviction.addressGroup}) wins, and among as many
+    groups, the one most nodes run.  A stray node that says ``chord`` in a
+    flood market does not stop a buyer; a market split evenly does.
 
     @param installed: the names of the schemes installed here.
     @raise ClientError: saying which ``--discovery`` to give, when the
-        market runs several schemes, or none of its nodes runs ``chosen``,
-        or its scheme is not installed here.
+        market's schemes tie, or none of its nodes runs ``chosen``, or
+        none of its schemes is installed here.
     """
-    counts = {}
-    for _, _, _, scheme in members.nodes:
+    groups, counts = {}, {}
+    for _, host, _, scheme in members.nodes:
         if scheme:
             counts[scheme] = counts.get(scheme, 0) + 1
-    running = ", ".join(f"{scheme} ({n} node{'s' if n != 1 else ''})"
-                        for scheme, n in sorted(counts.items()))
+            groups.setdefault(scheme, set()).add(addressGroup(host))
+    weight = {scheme: (len(groups[scheme]), n) for scheme, n in counts.items()}
+    ranked = sorted(counts, key=lambda scheme: (-weight[scheme][0], -weight[scheme][1],
+                                                scheme))
+    running = ", ".join(f"{scheme} ({plural(counts[scheme], 'node')})"
+                        for scheme in ranked[:_SHOWN_SCHEMES])
+    if len(ranked) > _SHOWN_SCHEMES:
+        running += f" and {plural(len(ranked) - _SHOWN_SCHEMES, 'more scheme')}"
     if chosen is not None:
         if counts and chosen not in counts:
             raise ClientError(f"no live node runs the {chosen} scheme; the "
                               f"market's nodes run {running}: give --discovery "
-                              f"{max(counts, key=counts.get)}")
+                              f"{ranked[0]}")
         return chosen
     if not counts:
         return DEFAULT_SCHEME
-    if len(counts) > 1:
+    usable = [scheme for scheme in ranked if scheme in installed]
+    if not usable:
+        raise ClientError(f"the market runs the {ranked[0]} scheme, which is not "
+                          f"installed here (installed: {', '.join(sorted(installed))})")
+    if len(usable) > 1 and weight[usable[0]] == weight[usable[1]]:
         raise ClientError(f"the market's nodes run several schemes, {running}: "
                           f"give --discovery with the one to buy through")
-    [scheme] = counts
-    if scheme not in installed:
-        raise ClientError(f"the market runs the {scheme} scheme, which is not "
-                          f"installed here (installed: {', '.join(sorted(installed))})")
-    return scheme
+    return usable[0]
 
 
 # -- text -----------------------------------------------------------------------
@@ -513,13 +529,15 @@ def main(argv=None):
         task.react(go, [])
     except SystemExit as e:
         if e.code not in (0, None):
-            sys.stderr.write(f"bazaar: error: {outcome.get('error', 'failed')}\n")
+            sys.stderr.write(f"bazaar: error: {shown(outcome.get('error', 'failed'))}\n")
             return 1
     if "error" in outcome:
-        sys.stderr.write(f"bazaar: error: {outcome['error']}\n")
+        sys.stderr.write(f"bazaar: error: {shown(outcome['error'])}\n")
         return 1
     obj = outcome["obj"]
-    emit(json.dumps(obj) if args.json else render(obj))
+    # What peers said is in obj: shown as a terminal may show it (every
+    # string, whatever field it is in), or as JSON, which escapes it.
+    emit(jsonText(obj) if args.json else render(shownData(obj)))
     return 0
 
 

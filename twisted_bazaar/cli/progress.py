@@ -7,6 +7,8 @@ Plain logic: each function takes a download as a node's state says it
 (a dict of L{twisted_bazaar.status.messages.DOWNLOAD_KEYS}).
 """
 
+from twisted_bazaar.base.text import shown
+
 #: Width of the bar, in characters.
 BAR = 24
 #: Seconds between plain progress lines (output that is not a terminal).
@@ -96,10 +98,12 @@ class Progress:
         elif self._lastPlain is None or now - self._lastPlain >= PLAIN_INTERVAL:
             self._lastPlain = now
             for entry in downloads:
-                self.write(progressLine(entry) + "\n")
+                self.write(shown(progressLine(entry)) + "\n")
 
     def _redraw(self, downloads):
-        line = "  ".join(progressBar(entry) for entry in downloads)
+        # A download's why may quote a seller: shown, as the line is
+        # written raw.
+        line = shown("  ".join(progressBar(entry) for entry in downloads))
         self.write("\r" + line.ljust(self._width))
         self._width = len(line)
 

@@ -33,6 +33,7 @@ from twisted.logger import Logger, LogLevel
 
 from zope.interface import Interface, implementer
 
+from twisted_bazaar.base.logthrottle import peerFields
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.net.batch import FLUSH_BYTES, WriteBatch
@@ -456,7 +457,7 @@ class Link(Keepalive):
         fields["peer"] = self.describe()
         peer_log = self._context.peer_log
         if peer_log is None:
-            logger.emit(level, format, **fields)
+            logger.emit(level, format, **peerFields(fields))
         else:
             peer_log.emit(logger, level, groupOf(self), format, **fields)
 

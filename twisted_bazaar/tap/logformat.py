@@ -21,15 +21,17 @@ import signal
 import sys
 
 from twisted.logger import (
+    FileLogObserver,
     FilteringLogObserver,
     LogLevel,
     LogLevelFilterPredicate,
+    eventAsJSON,
     formatEvent,
-    jsonFileLogObserver,
-    textFileLogObserver,
+    formatEventAsClassicLogText,
 )
 from twisted.python.logfile import LogFile
 
+from twisted_bazaar.base.text import shown, shownLines
 from twisted_bazaar.wire.ids import wholeIds
 
 #: The formats ``--log-format`` takes.
@@ -55,10 +57,41 @@ def shortNamespace(namespace):
     return namespace
 
 
+def shownFields(event):
+    """
+    The event with every text in its fields shown as a reader may see it
+    (L{twisted_bazaar.base.text.shown}: control characters and escape
+    sequences escaped), a copy only if one needed it: whatever line
+    formats a peer's text, the log holds no character a terminal obeys.
+    """
+    changed = None
+    for key, value in event.items():
+        if type(value) is str and not value.isprintable() and not key.startswith("log_"):
+            if changed is None:
+                changed = dict(event)
+            changed[key] = shown(value)
+    return event if changed is None else changed
+
+
+def _classicText(event):
+    """twistd's text line of the event, its fields shown (L{shownFields});
+    every character of the line that a terminal would obey, whatever put
+    it there, escaped but the newlines (each followed by a tab, as
+    twistd writes a line's continuation) and tabs."""
+    return shownLines(formatEventAsClassicLogText(shownFields(event)))
+
+
+def _jsonText(event):
+    """The event's JSON line; DEL, the one control character JSON leaves
+    as it is, escaped too."""
+    return eventAsJSON(event).replace("\x7f", "\\u007f") + "\n"
+
+
 def textObserver(out):
     """An observer writing each event to out as twistd's text line, its
-    source named short (L{shortNamespace})."""
-    observer = textFileLogObserver(out)
+    source named short (L{shortNamespace}), no character in it that a
+    terminal obeys (L{_classicText})."""
+    observer = FileLogObserver(out, _classicText)
 
     def observe(event):
         namespace = event.get("log_namespace", "")
@@ -70,12 +103,14 @@ def textObserver(out):
 
 def jsonObserver(out):
     """An observer writing each event to out as one line of JSON, every
-    node id in its fields whole (L{wholeFields})."""
-    observer = jsonFileLogObserver(out, recordSeparator="")
+    node id in its fields whole (L{wholeFields}); its ``log_text`` shown
+    as the text format shows it, the fields as they were (JSON escapes
+    them)."""
+    observer = FileLogObserver(out, _jsonText)
 
     def observe(event):
         try:
-            text = formatEvent(event)
+            text = shownLines(formatEvent(shownFields(event)))
         except Exception:  # formatEvent does not raise; belt and braces
             text = ""
         event = wholeFields(event)

@@ -63,6 +63,12 @@ _RATE_GROUPS = 10_000
 #: another) the oldest one of the group holding the most gives way.
 PENDING_LIMIT = 256
 PENDING_GROUP_LIMIT = 64
+#: Lines of one kind (joined, left, checked) about the nodes of one
+#: address group logged one by one per interval of the peer log; the rest
+#: are summed up.  A market started on one machine logs every node it
+#: starts at once, up to this many; a stranger registering and leaving in
+#: a loop gets the tracker's log no further.
+MEMBER_LINES = 32
 
 
 def registeredLimit(descriptors, pending_limit, streams, watched=False):
@@ -297,6 +303,9 @@ class Tracker:
         #: What peers make the tracker log, bounded per address group (its
         #: links log through it too).
         self.peer_log = PeerLog(clock, self.settings.verbose)
+        #: The lines of nodes joining, leaving and being checked, which a
+        #: peer causes by registering: bounded per address group as well.
+        self.member_log = PeerLog(clock, self.settings.verbose, burst=MEMBER_LINES)
         #: Links not registered yet, shared fairly among address groups.
         self.pending = Account(math.inf if pending_limit is None else pending_limit,
                                pending_group_limit, oldest_first=True)
@@ -377,8 +386,8 @@ class Tracker:
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
-            self.log.info("node {id} left ({n} live)", id=shortId(node_id),
-                          n=len(self.registry))
+            self._memberLine(group, LogLevel.info, "node {id} left ({n} live)",
+                             id=shortId(node_id), n=len(self.registry))
 
     def messageReceived(self, link, message):
         kind = type(message)
@@ -468,9 +477,10 @@ class Tracker:
         if holder is not None and self._keys.get(node_id) != handshake.key:
             # Another key with the same id (ids narrowed in a test, or a
             # collision): the first holder keeps its registration.
-            self.log.info("refused node {id}'s registration from another key: that "
-                          "id is registered already, with its own key, and the first "
-                          "holder of an id keeps it", id=shortId(node_id))
+            self._memberLine(groupOf(link), LogLevel.info,
+                             "refused node {id}'s registration from another key: that "
+                             "id is registered already, with its own key, and the "
+                             "first holder of an id keeps it", id=shortId(node_id))
             link.refuse("wtf", f"node {wireId(node_id)} is registered already, with "
                         "another key")
             return
@@ -521,10 +531,17 @@ class Tracker:
         link.identified(node_id)
         if proven is None:
             link.send(wire.ThisIsYou(node_id, hello.port))
-        self.log.info("node {id} joined from {host}:{port} ({n} live)", id=shortId(node_id),
-                      host=host, port=hello.port, n=len(self.registry))
+        self._memberLine(group, LogLevel.info, "node {id} joined from {host}:{port} "
+                         "({n} live)", id=shortId(node_id), host=host, port=hello.port,
+                         n=len(self.registry))
         if checking:
             self._check(node_id, RECHECK_FIRST)
+
+    def _memberLine(self, group, level, format, **fields):
+        """Log a line about a node registering, leaving or being checked,
+        bounded per address group (L{member_log}, L{MEMBER_LINES}): each
+        costs a stranger one registration, which is cheap."""
+        self.member_log.emit(self.log, level, group, format, **fields)
 
     # -- connect-back checks ------------------------------------------------------------
 
@@ -558,13 +575,14 @@ class Tracker:
         if passed:
             del self._checks[node_id]
             self.registry.verify(node_id)
-            self.log.info("node {id} listens at {host}:{port} as it said: introducing "
-                          "it", id=shortId(node_id), host=host, port=port)
+            self._memberLine(groupOf(self.links[node_id]), LogLevel.info,
+                             "node {id} listens at {host}:{port} as it said: "
+                             "introducing it", id=shortId(node_id), host=host, port=port)
             return
-        self.log.warn("node {id}: nothing at {host}:{port} answers as that node; "
-                      "not introducing it (checking again in {retry:g} s)",
-                      id=shortId(node_id),
-                      host=host, port=port, retry=retry)
+        self._memberLine(groupOf(self.links[node_id]), LogLevel.warn,
+                         "node {id}: nothing at {host}:{port} answers as that node; "
+                         "not introducing it (checking again in {retry:g} s)",
+                         id=shortId(node_id), host=host, port=port, retry=retry)
         self._checks[node_id] = self.clock.callLater(
             retry, self._check, node_id, min(retry * 2, RECHECK_MAX))
 
@@ -582,6 +600,7 @@ class Tracker:
         for node_id in list(self._checks):
             self._stopChecking(node_id)
         self.peer_log.close()
+        self.member_log.close()
 
     def _introduce(self, link, request):
         found = self.registry.pick(link.peer_id, request.exclude, request.scheme,

@@ -18,13 +18,12 @@ takes the place of the newest stream of the group holding the most), and
 a stream that does not read gives way first to any viewer of its group.
 """
 
-import json
-
 from twisted.internet.interfaces import IPushProducer
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
+from twisted_bazaar.base.text import jsonText, shownData
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.wire.ids import NO_ID, parseWireId
@@ -38,11 +37,21 @@ GROUP_STREAMS = 16
 STALL = 30.0
 
 
+def shownJSON(data):
+    """
+    The view's data as the page receives it: every string shown as a
+    reader may see it (L{twisted_bazaar.base.text.shown}: a peer's bidi
+    override or control character escaped, visibly), in JSON, which the
+    page puts into the document as text, never as HTML.
+    """
+    return jsonText(shownData(data), separators=(",", ":"))
+
+
 def jsonBody(request, data):
     """data as a JSON body, never cached."""
     request.setHeader(b"content-type", b"application/json")
     request.setHeader(b"cache-control", b"no-store")
-    return json.dumps(data, separators=(",", ":")).encode("utf-8")
+    return shownJSON(data).encode("utf-8")
 
 
 def nodeId(text):
@@ -89,7 +98,7 @@ class _Stream:
 
     def _write(self):
         self.due = False
-        payload = json.dumps(self.data(), separators=(",", ":"))
+        payload = shownJSON(self.data())
         self.request.write(f"event: {self.name}\ndata: {payload}\n\n".encode("utf-8"))
 
     def drop(self):
