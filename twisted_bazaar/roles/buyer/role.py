@@ -79,7 +79,7 @@ class Buyer(Role):
                       for item in wants]
         self._by_item = {want.item: want for want in self.wants}
         self.discovery = discoveryOf(node)
-        self.sellers = SellerMemory()
+        self.sellers = SellerMemory(purchase.seller for purchase in self.bag)
         #: Deferreds this buyer waits on and cancels when it stops.
         self._outstanding = Outstanding()
         self.sender = Sender(node, self.book, self._outstanding, answer_grace)
@@ -189,11 +189,16 @@ class Buyer(Role):
         """
         return self.doubts.reclaim(item, offer, units) or (*self.sender.newBuy(), units)
 
-    def mayHaveSold(self, buy_id):
-        """Whether a seller may have sold buy_id: it left this process, or
-        it was restored from the store (it may have left before)."""
+    def wouldDoubt(self, buy_id):
+        """
+        Whether giving up on the want's buy_id would hold its want back:
+        its seller may have sold it (it left this process, or was
+        restored from the store, so may have left before), and the want's
+        doubt budget has seconds left for that seller's address group.
+        """
         record = self.book.get(buy_id)
-        return record is not None and record.routed
+        return (record is not None and record.routed and record.want is not None
+                and self.doubts.wouldHold(record.want.pendingBuy()))
 
     def forget(self, buy_id):
         """A buy that was not sold (or never left): its record goes, and
