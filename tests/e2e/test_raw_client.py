@@ -356,6 +356,19 @@ class TradeTests(_TradeCase):
         self.assertCleanLogs()
 
 
+class AskWithoutAValidExpiryTests(_TradeCase):
+    """Issue 34, class 6, live: an ask naming an expiry long past is
+    answered unsold, and closes the buy: the buy under its id, signed
+    with a valid expiry, is soldout, and nothing is sold."""
+
+    def test_askWithAPastExpiryClosesTheBuy(self):
+        buy_id = newId()
+        self.assertEqual(self.trade("ask", buy_id, expires=1)["code"], "unsold")
+        self.assertEqual(self.buy(buy_id)["code"], "soldout")
+        self.assertEqual(self.seller.matches(r"sold apple"), [])
+        self.assertCleanLogs()
+
+
 class ReplayTests(_TradeCase):
     """
     Issue 21's replay against the live seller, its window made small
