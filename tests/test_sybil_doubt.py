@@ -61,6 +61,8 @@ class SybilDoubtTests(SynchronousTestCase):
         self.buyer.linkAdded(self.honest.id)
         self.offer(self.sybils + [(self.honest, self.honest_link)])
         self.sold = []
+        #: Whether the sybils answer nothing at all (not even a ping).
+        self.silent = False
 
     def offer(self, sellers):
         """Each seller answers the search it got with its offer."""
@@ -74,7 +76,7 @@ class SybilDoubtTests(SynchronousTestCase):
         seller sells."""
         for key, link in self.sybils:
             for message in sent(link):
-                if type(message) in (Buy, Ask):
+                if type(message) in (Buy, Ask) and not self.silent:
                     feed(link, key.signed(wire.Error(
                         "notyet", "not yet", message.id, message.path[::-1],
                         buyer_key=self.me.key)))
@@ -108,6 +110,15 @@ class SybilDoubtTests(SynchronousTestCase):
         doubts take at most the want's whole budget."""
         self.startBuyer([f"10.{n}.0.1" for n in range(SYBILS)])
         self.assertLessEqual(self.secondsToBuy(), WANT_DOUBT_BUDGET + SLACK)
+
+    def test_silentKeysOnOneAddress(self):
+        """Fifteen keys on one address that answer nothing, not even a
+        ping: one of them is tried, then the honest seller (one offer of
+        each address group in turn), so the others' silence costs
+        nothing either."""
+        self.startBuyer(["203.0.113.66"] * SYBILS)
+        self.silent = True
+        self.assertLessEqual(self.secondsToBuy(), GROUP_DOUBT_SHARE + SLACK)
 
     def test_sellerThatSoldBeforeFirst(self):
         """A seller that sold to this buyer before is tried before fresh

@@ -21,9 +21,9 @@ import attr
 from twisted.logger import Logger
 
 from twisted_bazaar.base.deferreds import ignoreCancelled
-from twisted_bazaar.net.eviction import addressGroup, groupOf
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.roles.buyer.budget import DoubtBudget, Hold
+from twisted_bazaar.roles.buyer.sellers import sellerGroup
 from twisted_bazaar.roles.probe import ASK_ROUNDS, Probe
 from twisted_bazaar.roles.want import contentOf, offerOf
 from twisted_bazaar.wire.trade import Ask
@@ -112,19 +112,9 @@ class Doubts:
         return budget
 
     def groupOf(self, pending):
-        """
-        The address group a buy's doubt is charged to: that of the
-        seller's link, or else of the neighbour the buy went through (an
-        address this node reached or was reached from, not one a seller
-        names); "" when neither is linked now.
-        """
-        links = self.node.links
-        link = links.get(pending.seller)
-        if link is None and len(pending.path) > 1:
-            link = links.get(pending.path[1])
-        if link is None or link.transport is None:
-            return ""
-        return groupOf(link)
+        """The address group a buy's doubt is charged to: its seller's
+        (L{sellerGroup})."""
+        return sellerGroup(self.node.links, pending.seller, pending.path)
 
     def _holdEnded(self, record, hold):
         if record.holding is not hold:

@@ -27,7 +27,7 @@ from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.buyer.answers import Answers
 from twisted_bazaar.roles.buyer.book import BuyBook, FieldView
 from twisted_bazaar.roles.buyer.doubts import Doubts
-from twisted_bazaar.roles.buyer.sellers import SellerMemory
+from twisted_bazaar.roles.buyer.sellers import SellerMemory, sellerGroup
 from twisted_bazaar.roles.buyer.sending import Sender
 from twisted_bazaar.roles.probe import ANSWER_GRACE
 from twisted_bazaar.roles.want import DONE, Want
@@ -90,13 +90,19 @@ class Buyer(Role):
         self.sendAgain = self.sender.sendAgain
         self.giveUp = self.doubts.giveUp
         self.inDoubt = self.doubts.inDoubt
-        self.order = self.sellers.order
         self.failed = self.sellers.failed
         self.delivered = self.answers.delivered
         #: The L{Fetcher} of the files bought, with --downloads.
         self.fetcher = None
         self._stopped = False
         self._restorePending()
+
+    def order(self, offers):
+        """The order to try offers in (L{SellerMemory.order}), each
+        seller's address group as the node sees it now."""
+        links = self.node.links
+        return self.sellers.order(
+            offers, lambda offer: sellerGroup(links, offer.seller, offer.route))
 
     def bagHeld(self):
         held = {}
