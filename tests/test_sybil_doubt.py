@@ -5,7 +5,7 @@ each answering every buy and ask of a buyer's with a signed ``notyet``
 of the buyer's stays in doubt and holds its want back, while an honest
 seller's offer waits in hand.  Bounded per key (two minutes each), that
 held a one-unit want for 15 x 2 minutes (1,802 s in each test here,
-before); a want's doubt is now bounded in all, and per address group,
+2,228 s for the silent keys, before); a want's doubt is now bounded in all, and per address group,
 and a seller with a record of settling is tried before fresh keys.  Each speaks only the wire protocol
 (signed replies and errors) on its own proven link, on fake transports
 and a fake clock; docs/reliability.md ("Attacks tried") lists them.
