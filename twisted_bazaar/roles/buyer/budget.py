@@ -13,9 +13,10 @@ DOUBT_LIMIT.  A doubt takes its seconds when it begins (a L{Hold}) and
 gives back what it did not use when it is settled early (it uses at
 least MIN_HOLD), so the seconds the want is held back never add up to
 more than the budget, however many keys and groups answer, and the
-budget remembers at most a few hundred groups.  Spent, the budget lets a buy given up on count
-for nothing: its want buys on, and a unit such a buy sold still reaches
-the bag (its want holds more than wanted, never less).
+budget remembers at most a few hundred groups.  Spent, the budget lets
+a buy given up on count for nothing: its want buys on, and a unit such
+a buy sold still reaches the bag (its want holds more than wanted,
+never less).
 """
 
 import attr

@@ -21,6 +21,7 @@ import attr
 from twisted.logger import Logger
 
 from twisted_bazaar.base.deferreds import ignoreCancelled
+from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.roles.buyer.budget import DoubtBudget, Hold
 from twisted_bazaar.roles.buyer.sellers import sellerGroup
@@ -54,9 +55,13 @@ class Doubts:
         #: item -> the L{DoubtBudget} of its want (of buys restored from
         #: the store, too).
         self._budgets = {}
+        #: Buys in doubt that hold nothing (as many as sellers answer
+        #: notyet): a few lines per interval, the rest summed up.
+        self._unheld = LogThrottle(node.clock, self._logUnheld)
 
     def stop(self):
         self.stopped = True
+        self._unheld.close()
         for record in self.book.unresolved():
             record.endHold()
         if self._resolve_call is not None and self._resolve_call.active():
@@ -90,16 +95,23 @@ class Doubts:
         budget, group = self._budget(pending.item), self.groupOf(pending)
         seconds = budget.take(group)
         if not seconds:
-            self.log.info("buy {id} of {item} from seller {seller} is in doubt, but "
-                          "does not hold its want back: the want's {spent} s of doubt "
-                          "are spent (or the share of address group {group})",
-                          id=pending.buy_id, item=pending.item,
-                          seller=shortId(pending.seller), spent=budget.total,
-                          group=group or "unknown")
+            if self._unheld.admit(pending.item):
+                self.log.info("buy {id} of {item} from seller {seller} is in doubt, "
+                              "but does not hold its want back: the want's {total:g} s "
+                              "of doubt are spent (or the share of address group "
+                              "{group})", id=pending.buy_id, item=pending.item,
+                              seller=shortId(pending.seller), total=budget.total,
+                              group=group or "unknown")
             return
         clock = self.node.clock
         hold = record.holding = Hold(budget, group, clock, seconds, clock.seconds())
         hold.call = clock.callLater(seconds, self._holdEnded, record, hold)
+
+    def _logUnheld(self, counts, interval):
+        self.log.info("{n} more buys in doubt in the last {interval:g} s held no want "
+                      "back (its doubt budget spent): {items}", n=sum(counts.values()),
+                      interval=interval,
+                      items=", ".join(f"{item} x{n}" for item, n in sorted(counts.items())))
 
     def wouldHold(self, pending):
         """Whether pending, put in doubt now, would hold its want back."""
