@@ -305,7 +305,7 @@ class ReplayTests(_SellerCase):
         seller = self.startSeller(stock={"apple": 5}, closed_limit=8)
         buy = self.signedBy(self.buyer, Buy, 77)
         self.codes(self.buyer.signed(Ask(77, "apple", buy.path, expires=buy.expires)))
-        self.clock.advance(60 + seller_module.CLOSED_GRACE + 1)
+        self.clock.advance(seller_module.MAX_EXPIRY_AHEAD + seller_module.CLOSED_GRACE + 1)
         self.codes(self.signedBy(self.stranger, Ask, 5))
         self.assertEqual([entry.buy_id for entry in seller.closed], [5])
         [expired] = self.send(buy)
@@ -343,7 +343,7 @@ class ReplayTests(_SellerCase):
 
     def test_expiredAndFarAheadBuysSellNothing(self):
         """Expired (or naming no expiry), or expiring too far ahead: each
-        refused, nothing sold or recorded."""
+        refused, nothing sold."""
         seller = self.startSeller(stock={"apple": 5})
         self.clock.advance(100)
         ahead = seller_module.MAX_EXPIRY_AHEAD
@@ -352,6 +352,57 @@ class ReplayTests(_SellerCase):
             self.signedBy(self.buyer, Buy, 2, expires=self.expires(ahead + 1)),
             self.buyer.signed(Buy(3, "apple", (self.buyer.id, 2, self.s_key.id)))),
             ["expired", "notyet", "expired"])
+        self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
+
+
+class AskWithoutAValidExpiryTests(_SellerCase):
+    """
+    Issue 34, class 6: the buyer's own signed ask names no expiry, one
+    already past, or one sooner than its buy's (an ask's ``expires`` is
+    its buyer's word, not the buy's), and is answered ``unsold``; then the
+    buy's signed bytes, with their later expiry, are replayed (by the
+    buyer, or by whoever kept them), as soon as the ask is answered and
+    again after the expiry the ask named, and its grace, have passed.
+    ``unsold`` means never: each replay is answered ``soldout``, and
+    nothing is sold.  (Before, nothing was recorded for the first two,
+    and the third's close lapsed with the ask's expiry: each sold.)
+    """
+
+    def assertNeverSells(self, ask_expires=None):
+        """The ask expires ask_expires seconds from now (or names no
+        expiry); its buy, 500 s from now."""
+        seller = self.startSeller(stock={"apple": 5})
+        self.clock.advance(1000)
+        buy = self.signedBy(self.buyer, Buy, 77, expires=self.expires(500))
+        expires = None if ask_expires is None else self.expires(ask_expires)
+        ask = self.buyer.signed(Ask(77, "apple", buy.path, expires=expires))
+        self.assertEqual(self.codes(ask), ["unsold"])
+        self.assertEqual(self.codes(buy), ["soldout"])
+        self.clock.advance(seller_module.CLOSED_GRACE + 60)
+        # A close of another buy makes the seller forget those lapsed.
+        self.codes(self.signedBy(self.stranger, Ask, 5))
+        self.assertEqual(self.codes(buy), ["soldout"])
+        self.assertEqual(self.codes(ask), ["unsold"])
+        self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
+
+    def test_noExpiry(self):
+        self.assertNeverSells()
+
+    def test_pastExpiry(self):
+        self.assertNeverSells(-1)
+
+    def test_soonerExpiry(self):
+        self.assertNeverSells(1)
+
+    def test_expiredBuyThenTheBuy(self):
+        """The same with a buy: one naming no expiry is answered
+        ``expired`` (never sold), and the same id signed with a later
+        expiry sells nothing."""
+        seller = self.startSeller(stock={"apple": 5})
+        stale = self.buyer.signed(Buy(77, "apple", (self.buyer.id, 2, self.s_key.id)))
+        self.assertEqual(self.codes(stale), ["expired"])
+        buy = self.signedBy(self.buyer, Buy, 77, expires=self.expires(500))
+        self.assertEqual(self.codes(buy), ["soldout"])
         self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
 
 

@@ -356,13 +356,27 @@ class TradeTests(_TradeCase):
         self.assertCleanLogs()
 
 
+class AskWithoutAValidExpiryTests(_TradeCase):
+    """Issue 34, class 6, live: an ask naming an expiry long past is
+    answered unsold, and closes the buy: the buy under its id, signed
+    with a valid expiry, is soldout, and nothing is sold."""
+
+    def test_askWithAPastExpiryClosesTheBuy(self):
+        buy_id = newId()
+        self.assertEqual(self.trade("ask", buy_id, expires=1)["code"], "unsold")
+        self.assertEqual(self.buy(buy_id)["code"], "soldout")
+        self.assertEqual(self.seller.matches(r"sold apple"), [])
+        self.assertCleanLogs()
+
+
 class ReplayTests(_TradeCase):
     """
     Issue 21's replay against the live seller, its window made small
     (--closed-limit 4): a buy that never reached the seller is asked
     about (unsold); made-up asks then try to push it out of the seller's
     memory; the buy's signed bytes, replayed before and after it expired,
-    sell nothing.  Expired and far-ahead buys sell nothing either.
+    sell nothing.  Expired (closed, so notyet at the limit) and far-ahead
+    buys sell nothing either.
     """
 
     SELLER_OPTIONS = ("--closed-limit", "4", "--data-dir", "seller-data")
@@ -393,8 +407,10 @@ class ReplayTests(_TradeCase):
         untilPast(lost["expires"])
         self.link.sendObject(lost)
         self.assertEqual(self.answer()["code"], "soldout")
+        # An expired buy is closed before it is answered expired: with the
+        # closed buys at their limit, it is answered notyet instead.
         self.assertEqual(self.buy(newId(), expires=int(time.time() * 1000) - 1)["code"],
-                         "expired")
+                         "notyet")
         self.assertEqual(self.buy(newId(), expires=int((time.time() + 3600) * 1000))["code"],
                          "notyet")
         self.assertEqual(self.seller.matches(r"sold apple"), [])

@@ -40,6 +40,8 @@ from tests.helpers import (
 LEASE = 10.0
 #: When the test buys expire, in ms on the tests' clocks (which start at 0).
 EXPIRES = 300_000
+#: The latest expiry a close made at 0 covers: every buy sellable then.
+COVERED = int(seller_module.MAX_EXPIRY_AHEAD * 1000)
 
 
 def offer(search_id, path):
@@ -223,8 +225,8 @@ class SellerTests(SynchronousTestCase):
         [unsold] = self.ask(60)
         self.assertEqual((unsold.code, unsold.id, unsold.path), ("unsold", 60, (1, 2, 9)))
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
-        self.assertEqual(list(seller.closed), [Closed(None, 60, EXPIRES)])
-        self.assertEqual(self.node.store.closed(), [Closed(None, 60, EXPIRES)])
+        self.assertEqual(list(seller.closed), [Closed(None, 60, COVERED)])
+        self.assertEqual(self.node.store.closed(), [Closed(None, 60, COVERED)])
         [late] = self.buy(60)
         self.assertEqual((late.code, late.id), ("soldout", 60))
         self.assertEqual(self.ask(60), [unsold])
@@ -235,7 +237,8 @@ class SellerTests(SynchronousTestCase):
         A seller remembers at most closed_limit closed buys that have not
         expired: past it, an ask that would close another is answered
         notyet, and nothing is closed or sold.  Once the closed buys have
-        expired (and CLOSED_GRACE passed), they make room.
+        lapsed (MAX_EXPIRY_AHEAD after they were made, and CLOSED_GRACE),
+        they make room.
         """
         seller = Seller(flooded(self.node), {"apple": 2}, lease=LEASE, closed_limit=2)
         for buy_id in (61, 62):
@@ -245,7 +248,7 @@ class SellerTests(SynchronousTestCase):
         self.assertIn("remembers 2 closed buys", notyet.info)
         self.assertEqual([m.code for m in self.ask(61)], ["unsold"])
         self.assertEqual([entry.buy_id for entry in seller.closed], [61, 62])
-        self.clock.advance(EXPIRES / 1000 + seller_module.CLOSED_GRACE + 1)
+        self.clock.advance(seller_module.MAX_EXPIRY_AHEAD + seller_module.CLOSED_GRACE + 1)
         feed(self.relay, trade.Ask(64, "apple", (9, 2, 1),
                                    expires=EXPIRES + int(self.clock.seconds() * 1000)))
         self.assertEqual([m.code for m in sent(self.relay)], ["unsold"])
@@ -261,7 +264,7 @@ class SellerTests(SynchronousTestCase):
         self.buy(49, buyer=7)
         [refused] = self.buy(50)
         self.assertEqual(refused.code, "soldout")
-        self.assertEqual(list(seller.closed), [Closed(None, 50, EXPIRES)])
+        self.assertEqual(list(seller.closed), [Closed(None, 50, COVERED)])
         self.clock.advance(LEASE)
         self.assertEqual(seller.free("apple"), 1)
         [again] = self.buy(50)
@@ -270,7 +273,9 @@ class SellerTests(SynchronousTestCase):
 
     def test_expiredBuyRefused(self):
         """A buy that has expired by the seller's clock, or names no
-        expiry, is refused expired, and nothing is sold or recorded."""
+        expiry, is refused expired, nothing is sold, and the buy is
+        closed: the same id with a later expiry (the buyer's word too)
+        sells nothing either."""
         seller = self.sellerWith(apple=2)
         self.clock.advance(EXPIRES / 1000)
         [expired] = self.buy(50)
@@ -279,8 +284,13 @@ class SellerTests(SynchronousTestCase):
         feed(self.relay, trade.Buy(51, "apple", (9, 2, 1)))
         [none] = sent(self.relay)
         self.assertEqual((none.code, none.id), ("expired", 51))
-        self.assertEqual((seller.stock, seller.ledger, list(seller.closed)),
-                         ({"apple": 2}, {}, []))
+        covered = EXPIRES + COVERED
+        self.assertEqual(list(seller.closed), [Closed(None, 50, covered),
+                                               Closed(None, 51, covered)])
+        feed(self.relay, *(trade.Buy(buy_id, "apple", (9, 2, 1), expires=covered)
+                           for buy_id in (50, 51)))
+        self.assertEqual([m.code for m in sent(self.relay)], ["soldout", "soldout"])
+        self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
 
     def test_expiryTooFarAheadRefused(self):
         """A buy expiring more than MAX_EXPIRY_AHEAD ahead is answered
@@ -298,13 +308,22 @@ class SellerTests(SynchronousTestCase):
         self.assertEqual([type(m) for m in sent(self.relay)], [trade.BuyOK])
 
     def test_askAboutAnExpiredBuy(self):
-        """An ask about a buy that has expired unsold is answered unsold
-        without closing anything: its expiry alone refuses it."""
+        """An ask that names an expiry already past, or none, is answered
+        unsold and closes the buy like any other: the ask's expiry is its
+        buyer's word, not the buy's, so a buy of the same id that expires
+        later sells nothing either."""
         seller = self.sellerWith(apple=2)
         self.clock.advance(EXPIRES / 1000)
         [unsold] = self.ask(60)
         self.assertEqual((unsold.code, unsold.id), ("unsold", 60))
-        self.assertEqual(list(seller.closed), [])
+        feed(self.relay, trade.Ask(61, "apple", (9, 2, 1)))
+        self.assertEqual([(m.code, m.id) for m in sent(self.relay)], [("unsold", 61)])
+        self.assertEqual([entry.buy_id for entry in seller.closed], [60, 61])
+        later = EXPIRES + COVERED
+        feed(self.relay, *(trade.Buy(buy_id, "apple", (9, 2, 1), expires=later)
+                           for buy_id in (60, 61)))
+        self.assertEqual([m.code for m in sent(self.relay)], ["soldout", "soldout"])
+        self.assertEqual((seller.stock, seller.ledger), ({"apple": 2}, {}))
 
     def test_buyIdPerBuyerKey(self):
         """Buys are known by their buyer's key and id: the same id from two

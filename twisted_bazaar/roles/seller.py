@@ -4,10 +4,13 @@ buyer who asked, and sells each buy exactly once: as many units as it
 asks for, or as it has left (docs/protocol.md §11).  A buy is known by its
 buyer's key and its id (docs/protocol.md §11), and sells only before it
 expires.  An ``ask`` about a buy is answered from the ledger and never
-sells: a buy asked about and not sold, or answered ``soldout``, is
-closed, on disk, until it has expired; after that its expiry alone
-refuses it.  So a buy's signed bytes, replayed at any time, never sell a
-unit its buyer was told was not sold.
+sells.  Every answer that says a buy will never sell (``soldout``,
+``unsold``, ``expired``) closes it first, on disk, for as long as any buy
+of that key and id it could sell then might still sell: an ask's or a
+buy's ``expires`` is its buyer's word, not the buy's, so a close lasts
+MAX_EXPIRY_AHEAD (plus CLOSED_GRACE) from when it is made, whatever
+expiry, if any, the message named.  So a buy's signed bytes, replayed at
+any time, never sell a unit its buyer was told was not sold.
 """
 
 from twisted.internet import defer
@@ -40,8 +43,9 @@ LINK_SHARE = 4
 #: expires later is refused (``notyet``), so that the closed buys it must
 #: remember span a bounded window.
 MAX_EXPIRY_AHEAD = 600.0
-#: Seconds a closed buy is remembered after it expired: room for this
-#: seller's clock to step back without a closed buy becoming sellable.
+#: Seconds a closed buy is remembered past the latest expiry it covers
+#: (MAX_EXPIRY_AHEAD after the close): room for this seller's clock to
+#: step back without a closed buy becoming sellable.
 CLOSED_GRACE = 300.0
 #: Closed buys remembered at most; while as many are unexpired, a buy or
 #: ask that would close another is answered ``notyet``.
@@ -350,8 +354,9 @@ class Seller(Role):
     def _answerAsk(self, ask):
         """
         Say what became of a buy, and never sell: ``buyOK`` from the
-        ledger, else ``unsold`` once the buy is closed (on disk) or has
-        expired, or ``notyet`` when it can be neither.
+        ledger, else ``unsold`` once the buy is closed (on disk), whatever
+        expiry the ask names (none, or past, too: the buy it asks about
+        may name another), or ``notyet`` when it expires too far ahead.
         """
         if not self._trusted(ask):
             return
@@ -361,11 +366,7 @@ class Seller(Role):
             return
         if self._stopped:
             return
-        expiry = self._expiry(ask)
-        if expiry is EXPIRED:
-            self._refuse(ask, "unsold", f"buy {ask.id} has expired unsold, and will "
-                         "never be sold")
-        elif expiry is TOO_FAR:
+        if self._expiry(ask) is TOO_FAR:
             self._notYet(ask, _tooFar(ask))
         else:
             self._close(ask, "unsold", f"buy {ask.id} was not sold, and never will be")
@@ -378,7 +379,9 @@ class Seller(Role):
         """
         Promise never to sell the buy of message, on disk, then answer it
         ``code``: at once if it is closed already; ``notyet`` if the
-        closed buys it would join are at their limit.
+        closed buys it would join are at their limit.  The close covers
+        every buy of its key and id that expires by MAX_EXPIRY_AHEAD from
+        now (all this seller could sell now), whatever message names.
         """
         answer = self._error(message, code, info)
         key = (message.key, message.id)
@@ -393,7 +396,8 @@ class Seller(Role):
                 self._notYet(message, f"this seller remembers {self.closed_limit} "
                              "closed buys already")
                 return
-            entry = Closed(message.key, message.id, message.expires)
+            entry = Closed(message.key, message.id,
+                           self._now() + int(MAX_EXPIRY_AHEAD * 1000))
             self.closed.add(entry)
             self._unclosed[key] = entry
             self._writeCloses()
@@ -451,10 +455,11 @@ class Seller(Role):
         """
         Sell what it can of a buy's quantity (one unit of a shared file),
         once: a buy sold before gets its buyOK again, with the same count;
-        a closed one ``soldout`` again; one that can no longer be sold
-        (expired, or expiring too far ahead) is refused and nothing is
-        recorded; one that finds no unit (or not the content it names) is
-        closed, then answered ``soldout``.
+        a closed one ``soldout`` again; one expiring too far ahead is
+        refused (``notyet``) and nothing is recorded; one expired (or
+        naming no expiry) is closed, then answered ``expired``; one that
+        finds no unit (or not the content it names) is closed, then
+        answered ``soldout``.
         """
         if not self._trusted(buy):
             return
@@ -469,8 +474,8 @@ class Seller(Role):
                 return
             expiry = self._expiry(buy)
             if expiry is EXPIRED:
-                self._refuse(buy, "expired", f"buy {buy.id} has expired (or names no "
-                             "expiry): not sold, and never will be")
+                self._close(buy, "expired", f"buy {buy.id} has expired (or names no "
+                            "expiry): not sold, and never will be")
                 return
             if expiry is TOO_FAR:
                 self._notYet(buy, _tooFar(buy))
@@ -683,9 +688,10 @@ class SellerPlugin:
                    repeatable=True),
         RoleOption("lease", "seconds a unit stays reserved for a buyer",
                    seconds, DEFAULT_LEASE),
-        RoleOption("closed-limit", "most closed buys (asked about and not sold, or "
-                   "sold out) remembered until they expire; past it, such buys "
-                   "are answered notyet", boundedInt(1), DEFAULT_CLOSED_LIMIT),
+        RoleOption("closed-limit", "most closed buys (asked about and not sold, "
+                   "sold out or expired) remembered, each for 15 minutes; past "
+                   "it, such buys are answered notyet", boundedInt(1),
+                   DEFAULT_CLOSED_LIMIT),
         RoleOption("share", "DIR whose files to sell, each named by its file name "
                    "(watched for changes)", sharedFolder),
         RoleOption("transfer-port", "port to serve shared files on (0: any free "

@@ -231,8 +231,9 @@ class Want:
 
     def _if_fullWithout(self, *args):
         """Giving up on the current buy puts it in doubt if it may have
-        been sold: would that fill the want?"""
-        doubt = self.asked if self.buyer.mayHaveSold(self.buy_id) else 0
+        been sold, and holds the want back if its doubt budget allows:
+        would that fill the want?"""
+        doubt = self.asked if self.buyer.wouldDoubt(self.buy_id) else 0
         return self.remainder() - doubt <= 0
 
     def _if_mayResend(self):

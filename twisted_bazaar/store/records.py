@@ -83,8 +83,9 @@ class PendingBuy:
 class Closed:
     """
     A seller's promise never to sell (``buyer_key``, ``buy_id``): kept
-    until its buy has expired (``expires``, ms since the epoch), after
-    which the expiry alone refuses it.
+    until ``expires`` (ms since the epoch), the latest expiry of a buy of
+    that key and id the seller could have sold when it closed it; after
+    that, any such buy's expiry alone refuses it.
     """
 
     buyer_key: str

@@ -13,6 +13,7 @@ from twisted_bazaar.store import MemoryStore, PendingBuy
 
 class FakeLink:
     closing = False
+    transport = None
 
     def __init__(self):
         self.pings = []

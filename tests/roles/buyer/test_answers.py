@@ -4,6 +4,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.deferreds import Outstanding
+from twisted_bazaar.core.market import Offer
 from twisted_bazaar.roles.buyer.answers import Answers
 from twisted_bazaar.roles.buyer.book import BuyBook
 from twisted_bazaar.roles.buyer.doubts import Doubts
@@ -28,8 +29,9 @@ class AnswersTests(SynchronousTestCase):
         self.boss = RecordingBoss(self.book)
         sender = Sender(self.node, self.book, Outstanding())
         self.doubts = Doubts(self.boss, self.node, self.book, sender, SellerMemory())
+        self.sellers = SellerMemory()
         self.answers = Answers(self.boss, self.node, self.book, self.doubts,
-                               SellerMemory())
+                               self.sellers)
 
     def held(self, buy_id=7):
         want = RecordingWant(pendingBuy(buy_id))
@@ -71,6 +73,20 @@ class AnswersTests(SynchronousTestCase):
         want = self.held()
         self.answers.delivered(wire.Error("soldout", "none", 7, (SELLER, 1)))
         self.assertEqual(want.inputs, [("soldOut", 7)])
+
+    def test_settlingSellersRemembered(self):
+        """A seller that sold, or answered soldout while the want waited,
+        has a record of settling (comes first in the order); one that
+        answered notyet has none."""
+        for buy_id, seller, answer in (
+                (7, 5, BuyOK(7, "apple", (5, 1))),
+                (8, 6, wire.Error("soldout", "none", 8, (6, 1))),
+                (9, 4, wire.Error("notyet", "later", 9, (4, 1)))):
+            want = RecordingWant(pendingBuy(buy_id, seller=seller))
+            self.book.record(buy_id).want = want
+            self.answers.delivered(answer)
+        offers = [Offer(seller, (1, seller)) for seller in (3, 4, 5, 6)]
+        self.assertEqual([o.seller for o in self.sellers.order(offers)], [5, 6, 3, 4])
 
     def test_unsoldSettlesADoubt(self):
         pending = pendingBuy(7)

@@ -1,18 +1,22 @@
 """Tests of L{twisted_bazaar.roles.buyer.doubts}, with a recording boss."""
 
 from twisted.internet import defer
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.roles.buyer.budget import GROUP_DOUBT_SHARE, WANT_DOUBT_BUDGET
 from twisted_bazaar.roles.buyer.book import BuyBook
 from twisted_bazaar.roles.buyer.doubts import RESOLVE_INTERVAL, Doubts
 from twisted_bazaar.roles.buyer.sellers import SellerMemory
 from twisted_bazaar.roles.buyer.sending import Sender
 from twisted_bazaar.roles.probe import ASK_ROUNDS
 from twisted_bazaar.roles.want import DOUBT_LIMIT
+from twisted_bazaar.store import PendingBuy
 from twisted_bazaar.wire.trade import Ask
 
 from tests.roles.buyer.fakes import FakeLink, FakeNode, RecordingBoss, pendingBuy
@@ -50,6 +54,54 @@ class DoubtsTests(SynchronousTestCase):
         self.assertEqual(self.doubts.inDoubt("apple"), 0)
         self.assertIn(("doubtsResolved", "apple"), self.boss.calls)
         self.assertEqual(list(self.book.records), [7])
+
+    def test_budgetSharedByTheWantsDoubts(self):
+        """
+        The doubts of one item share its want's budget: one seller's buy
+        holds the want back DOUBT_LIMIT at most, the buys of one address
+        group GROUP_DOUBT_SHARE in all, every buy WANT_DOUBT_BUDGET in
+        all; a buy settled early gives back what it did not use.  Past
+        the budget a buy in doubt is still asked about, but holds nothing.
+        """
+        self.assertEqual((GROUP_DOUBT_SHARE, WANT_DOUBT_BUDGET),
+                         (DOUBT_LIMIT, 2 * DOUBT_LIMIT))
+        for neighbour in (3, 4):
+            link = self.node.links[neighbour] = FakeLink()
+            link.transport = StringTransport(
+                peerAddress=IPv4Address("TCP", f"10.{neighbour}.0.1", 1))
+        first = self.routed(pendingBuy(7))
+        self.assertTrue(self.doubts.wouldHold(first))
+        self.doubts.giveUp(first)
+        self.node.clock.advance(DOUBT_LIMIT / 2)
+        self.doubts.settled(7)
+        # Through neighbour 3 too: what its group has left.
+        self.doubts.giveUp(self.routed(pendingBuy(8)))
+        self.assertEqual(self.book.get(8).holding.seconds, DOUBT_LIMIT / 2)
+        # Another group: a whole DOUBT_LIMIT, the rest of the budget.
+        self.doubts.giveUp(self.routed(PendingBuy(9, "apple", 6, (1, 4, 6), "", 0,
+                                                  10**12)))
+        self.assertEqual(self.book.get(9).holding.seconds, DOUBT_LIMIT)
+        self.assertEqual(self.doubts.inDoubt("apple"), 2)
+        self.assertFalse(self.doubts.wouldHold(pendingBuy(10)))
+        self.doubts.giveUp(self.routed(pendingBuy(10)))
+        self.assertEqual(self.doubts.inDoubt("apple"), 2)
+        self.assertEqual(len(self.book.unresolved(item="apple")), 3)
+        self.node.clock.advance(DOUBT_LIMIT / 2)
+        self.assertEqual(self.doubts.inDoubt("apple"), 1)
+        self.node.clock.advance(DOUBT_LIMIT / 2)
+        self.assertEqual(self.doubts.inDoubt("apple"), 0)
+        self.assertEqual(self.boss.calls, [("doubtsResolved", "apple")] * 2)
+        self.assertTrue(self.doubts.wouldHold(pendingBuy(11, item="pear")))
+
+    def test_groupOf(self):
+        """A doubt is charged to the address group of the seller's link,
+        else of the neighbour its buy went through, else to ""."""
+        pending = PendingBuy(7, "apple", SELLER, (1, 3, SELLER), "10.9.9.9", 1, 10**12)
+        self.assertEqual(self.doubts.groupOf(pending), "")
+        for peer, host in ((3, "10.3.0.1"), (SELLER, "10.5.0.1")):
+            link = self.node.links[peer] = FakeLink()
+            link.transport = StringTransport(peerAddress=IPv4Address("TCP", host, 1))
+            self.assertEqual(self.doubts.groupOf(pending), f"10.{peer}.0.0/16")
 
     def test_reclaim(self):
         """A buy in doubt of the same content from the same seller is taken

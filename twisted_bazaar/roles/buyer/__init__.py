@@ -1,7 +1,8 @@
 """
 The buyer role (L{Buyer}), split along its jobs: L{book} (one record per
 buy id), L{sending} (buys and asks out), L{doubts} (buys given up on,
-asked about until answered), L{answers} (checking and accepting them),
+asked about until answered), L{budget} (how long they may hold a want
+back), L{answers} (checking and accepting them),
 L{sellers} (whom to try first), L{role} (the boss of the wants) and
 L{plugin} (its options).
 """

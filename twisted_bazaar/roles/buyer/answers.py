@@ -160,6 +160,8 @@ class Answers:
             self.boss.doubtsResolved(item)
             return
         if record.want is not None:
+            # Answered while its want waited: a record of settling.
+            self.sellers.settled(pending.seller)
             record.want.soldOut(buy_id)
 
     def _expiredEarly(self, pending):
@@ -198,6 +200,7 @@ class Answers:
         pending = self._checked(ok)
         if pending is None:
             return
+        self.sellers.settled(pending.seller)
         record.stopProbes()
         purchase = Purchase(ok.id, ok.item, pending.seller, self.node.clock.seconds(),
                             ok.sha256, ok.size, countOf(ok))

@@ -29,8 +29,8 @@ class BuyRecord:
     @ivar routed: it left this process (or was restored from the store):
         its seller may have sold it.
     @ivar unresolved: the L{PendingBuy} given up on and not yet answered.
-    @ivar doubted: when it went unresolved, while it is in doubt (holds
-        its want back, for DOUBT_LIMIT).
+    @ivar holding: the L{Hold} of its want, while it is in doubt and
+        holds the want back.
     @ivar watching: the L{Probe} after its direct send.
     @ivar asking: the L{Probe} of an ``ask`` about it.
     @ivar committing: the L{Purchase} being written.
@@ -43,12 +43,19 @@ class BuyRecord:
     want = attr.ib(default=None)
     routed = attr.ib(default=False)
     unresolved = attr.ib(default=None)
-    doubted = attr.ib(default=None)
+    holding = attr.ib(default=None)
     watching = attr.ib(default=None)
     asking = attr.ib(default=None)
     committing = attr.ib(default=None)
     bought = attr.ib(default=False)
     disowned = attr.ib(default=None)
+
+    def endHold(self):
+        """It holds its want back no more (the unused seconds go back to
+        the want's budget)."""
+        if self.holding is not None:
+            hold, self.holding = self.holding, None
+            hold.cancel()
 
     def stopProbes(self):
         """An answer came (or the question no longer matters)."""
@@ -83,6 +90,7 @@ class BuyBook:
         record = self.records.pop(buy_id, None)
         if record is not None:
             record.stopProbes()
+            record.endHold()
             if record.disowned is not None:
                 self._disowned -= 1
 
@@ -106,6 +114,7 @@ class BuyBook:
     def stopAll(self):
         for record in self.records.values():
             record.stopProbes()
+            record.endHold()
 
 
 class FieldView(MutableMapping):

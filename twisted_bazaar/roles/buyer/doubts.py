@@ -4,10 +4,12 @@ Buys given up on: in doubt, and asked about until their sellers answer.
 A buy that is given up on (its seller went quiet or away) stays pending,
 and the seller is asked about it (``ask``, which never buys) from time
 to time until it answers, so a unit the seller did sell always reaches
-the bag, across restarts too.  While it is in doubt (for up to
-DOUBT_LIMIT seconds) it counts towards its want, which buys no more than
-the rest.  Where nothing listens at the seller's address any more, the
-tracker is asked where it went (relocation).
+the bag, across restarts too.  While it holds its want back (a L{Hold}
+on the want's L{DoubtBudget}: DOUBT_LIMIT seconds at most, less once the
+want, or the address group of the seller, spent its share) it counts
+towards its want, which buys no more than the rest.  Where nothing
+listens at the seller's address any more, the tracker is asked where it
+went (relocation).
 
 On a link where the seller proved its key, an ask is probed
 (L{twisted_bazaar.roles.probe}): asks read and not answered, ASK_ROUNDS
@@ -19,9 +21,12 @@ import attr
 from twisted.logger import Logger
 
 from twisted_bazaar.base.deferreds import ignoreCancelled
+from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.roles.buyer.budget import DoubtBudget, Hold
+from twisted_bazaar.roles.buyer.sellers import sellerGroup
 from twisted_bazaar.roles.probe import ASK_ROUNDS, Probe
-from twisted_bazaar.roles.want import DOUBT_LIMIT, contentOf, offerOf
+from twisted_bazaar.roles.want import contentOf, offerOf
 from twisted_bazaar.wire.trade import Ask
 from twisted_bazaar.wire.ids import shortId
 
@@ -47,9 +52,18 @@ class Doubts:
         self.sellers = sellers
         self.stopped = False
         self._resolve_call = None
+        #: item -> the L{DoubtBudget} of its want (of buys restored from
+        #: the store, too).
+        self._budgets = {}
+        #: Buys in doubt that hold nothing (as many as sellers answer
+        #: notyet): a few lines per interval, the rest summed up.
+        self._unheld = LogThrottle(node.clock, self._logUnheld)
 
     def stop(self):
         self.stopped = True
+        self._unheld.close()
+        for record in self.book.unresolved():
+            record.endHold()
         if self._resolve_call is not None and self._resolve_call.active():
             self._resolve_call.cancel()
         self._resolve_call = None
@@ -73,15 +87,63 @@ class Doubts:
         self.scheduleResolve()
 
     def doubt(self, pending):
+        """pending is in doubt: it holds its want back for what the want's
+        budget grants it (maybe nothing)."""
         record = self.book.record(pending.buy_id)
         record.unresolved = pending
-        record.doubted = self.node.clock.seconds()
+        record.endHold()
+        budget, group = self._budget(pending.item), self.groupOf(pending)
+        seconds = budget.take(group)
+        if not seconds:
+            if self._unheld.admit(pending.item):
+                self.log.info("buy {id} of {item} from seller {seller} is in doubt, "
+                              "but does not hold its want back: the want's {total:g} s "
+                              "of doubt are spent (or the share of address group "
+                              "{group})", id=pending.buy_id, item=pending.item,
+                              seller=shortId(pending.seller), total=budget.total,
+                              group=group or "unknown")
+            return
+        clock = self.node.clock
+        hold = record.holding = Hold(budget, group, clock, seconds, clock.seconds())
+        hold.call = clock.callLater(seconds, self._holdEnded, record, hold)
+
+    def _logUnheld(self, counts, interval):
+        self.log.info("{n} more buys in doubt in the last {interval:g} s held no want "
+                      "back (its doubt budget spent): {items}", n=sum(counts.values()),
+                      interval=interval,
+                      items=", ".join(f"{item} x{n}" for item, n in sorted(counts.items())))
+
+    def wouldHold(self, pending):
+        """Whether pending, put in doubt now, would hold its want back."""
+        return self._budget(pending.item).available(self.groupOf(pending)) > 0
+
+    def _budget(self, item):
+        budget = self._budgets.get(item)
+        if budget is None:
+            budget = self._budgets[item] = DoubtBudget()
+        return budget
+
+    def groupOf(self, pending):
+        """The address group a buy's doubt is charged to: its seller's
+        (L{sellerGroup})."""
+        return sellerGroup(self.node.links, pending.seller, pending.path)
+
+    def _holdEnded(self, record, hold):
+        if record.holding is not hold:
+            return
+        record.holding = None
+        pending = record.unresolved
+        self.log.warn("seller {seller} has not said for {seconds:g} s whether it sold "
+                      "buy {id}; buying on without it", seller=shortId(pending.seller),
+                      seconds=hold.seconds, id=record.buy_id)
+        self.boss.doubtsResolved(pending.item)
 
     def settled(self, buy_id):
         """An unresolved buy is answered (or taken back by its want): no
-        more asks about it."""
+        more asks about it, and it holds its want back no more."""
         record = self.book.get(buy_id)
-        record.unresolved = record.doubted = None
+        record.unresolved = None
+        record.endHold()
         if record.asking is not None:
             probe, record.asking = record.asking, None
             probe.answered()
@@ -103,11 +165,11 @@ class Doubts:
         return None
 
     def inDoubt(self, item):
-        """Units of item asked for by buys given up on less than
-        DOUBT_LIMIT ago that their sellers have not answered: each may
+        """Units of item asked for by buys given up on that their sellers
+        have not answered, and that still hold the want back: each may
         have been sold."""
         return sum(record.unresolved.quantity for record in self.book.unresolved(item=item)
-                   if record.doubted is not None)
+                   if record.holding is not None)
 
     def scheduleResolve(self):
         if (self._resolve_call is None and not self.stopped and not self.node.stopping
@@ -116,18 +178,8 @@ class Doubts:
                                                            self._resolve)
 
     def _resolve(self):
-        """Ask each seller that never answered a buy about it once more;
-        a buy in doubt for DOUBT_LIMIT no longer holds its want back."""
+        """Ask each seller that never answered a buy about it once more."""
         self._resolve_call = None
-        now = self.node.clock.seconds()
-        for record in self.book.unresolved():
-            if record.doubted is not None and now - record.doubted >= DOUBT_LIMIT:
-                record.doubted = None
-                self.log.warn("seller {seller} has not said for {limit:g} s whether it "
-                              "sold buy {id}; buying on without it",
-                              seller=shortId(record.unresolved.seller), limit=DOUBT_LIMIT,
-                              id=record.buy_id)
-                self.boss.doubtsResolved(record.unresolved.item)
         if self.node.ready:
             for record in self.book.unresolved():
                 self.askAgain(record.unresolved)

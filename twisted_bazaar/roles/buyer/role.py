@@ -27,7 +27,7 @@ from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.buyer.answers import Answers
 from twisted_bazaar.roles.buyer.book import BuyBook, FieldView
 from twisted_bazaar.roles.buyer.doubts import Doubts
-from twisted_bazaar.roles.buyer.sellers import SellerMemory
+from twisted_bazaar.roles.buyer.sellers import SellerMemory, sellerGroup
 from twisted_bazaar.roles.buyer.sending import Sender
 from twisted_bazaar.roles.probe import ANSWER_GRACE
 from twisted_bazaar.roles.want import DONE, Want
@@ -79,7 +79,7 @@ class Buyer(Role):
                       for item in wants]
         self._by_item = {want.item: want for want in self.wants}
         self.discovery = discoveryOf(node)
-        self.sellers = SellerMemory()
+        self.sellers = SellerMemory(purchase.seller for purchase in self.bag)
         #: Deferreds this buyer waits on and cancels when it stops.
         self._outstanding = Outstanding()
         self.sender = Sender(node, self.book, self._outstanding, answer_grace)
@@ -90,13 +90,19 @@ class Buyer(Role):
         self.sendAgain = self.sender.sendAgain
         self.giveUp = self.doubts.giveUp
         self.inDoubt = self.doubts.inDoubt
-        self.order = self.sellers.order
         self.failed = self.sellers.failed
         self.delivered = self.answers.delivered
         #: The L{Fetcher} of the files bought, with --downloads.
         self.fetcher = None
         self._stopped = False
         self._restorePending()
+
+    def order(self, offers):
+        """The order to try offers in (L{SellerMemory.order}), each
+        seller's address group as the node sees it now."""
+        links = self.node.links
+        return self.sellers.order(
+            offers, lambda offer: sellerGroup(links, offer.seller, offer.route))
 
     def bagHeld(self):
         held = {}
@@ -189,11 +195,16 @@ class Buyer(Role):
         """
         return self.doubts.reclaim(item, offer, units) or (*self.sender.newBuy(), units)
 
-    def mayHaveSold(self, buy_id):
-        """Whether a seller may have sold buy_id: it left this process, or
-        it was restored from the store (it may have left before)."""
+    def wouldDoubt(self, buy_id):
+        """
+        Whether giving up on the want's buy_id would hold its want back:
+        its seller may have sold it (it left this process, or was
+        restored from the store, so may have left before), and the want's
+        doubt budget has seconds left for that seller's address group.
+        """
         record = self.book.get(buy_id)
-        return record is not None and record.routed
+        return (record is not None and record.routed and record.want is not None
+                and self.doubts.wouldHold(record.want.pendingBuy()))
 
     def forget(self, buy_id):
         """A buy that was not sold (or never left): its record goes, and
