@@ -18,7 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.files import downloads as downloads_module, hashing
 from twisted_bazaar.files.client import TransferClient
-from twisted_bazaar.files.downloads import partName
+from twisted_bazaar.files.downloads import PRIVATE, partName
 from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.files.names import hashItem
 from twisted_bazaar.core.market import Offer
@@ -316,7 +316,7 @@ class FetchTests(SynchronousTestCase):
 
         def whileDown():
             self.assertTrue(os.path.exists(os.path.join(
-                downloads, partName("big", sha(self.data)))))
+                downloads, PRIVATE, partName("big", sha(self.data)))))
             self.assertFalse(os.path.exists(os.path.join(downloads, "big")))
 
         again, _ = self.restart(buyer, store, data_dir, downloads, whileDown)
@@ -338,7 +338,7 @@ class FetchTests(SynchronousTestCase):
         done = set(download.schedule.done)
 
         def loseTwoPieces():
-            part = os.path.join(downloads, partName("big", sha(self.data)))
+            part = os.path.join(downloads, PRIVATE, partName("big", sha(self.data)))
             with open(part, "r+b") as f:
                 for piece in (3, 7):
                     self.assertIn(piece, done)
@@ -376,7 +376,7 @@ class FetchTests(SynchronousTestCase):
             lambda: self.patch(downloads_module, "hashRange", unreadable))
         reasons = [str(event.get("why")) for event in logged
                    if "cannot download" in event.get("log_format", "")]
-        part = os.path.join(downloads, partName("big", sha(self.data)))
+        part = os.path.join(downloads, PRIVATE, partName("big", sha(self.data)))
         self.assertEqual(reasons, [f"cannot read {part} back: Input/output error"])
         self.assertEqual(self.fetcher(again).bad, {})
 
@@ -504,7 +504,8 @@ class FetchTests(SynchronousTestCase):
         self.market.stop(buyer)
         self.assertEqual(self.market.leftovers(buyer),
                          {"delayed_calls": [], "connections": []})
-        self.assertIn(partName("big", sha(self.data)), os.listdir(downloads))
+        self.assertIn(partName("big", sha(self.data)),
+                      os.listdir(os.path.join(downloads, PRIVATE)))
 
     def test_durableSellerForgetsFilesGoneWhileDown(self):
         """A seller with a data dir keeps its files out of its counted

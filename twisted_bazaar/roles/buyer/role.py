@@ -90,13 +90,27 @@ class Buyer(Role):
         self.sendAgain = self.sender.sendAgain
         self.giveUp = self.doubts.giveUp
         self.inDoubt = self.doubts.inDoubt
-        self.order = self.sellers.order
+        self.order = self._order
         self.failed = self.sellers.failed
         self.delivered = self.answers.delivered
         #: The L{Fetcher} of the files bought, with --downloads.
         self.fetcher = None
         self._stopped = False
         self._restorePending()
+
+    def _order(self, offers):
+        """The offers to try, in order (L{SellerMemory.order}), without
+        those of a file content that could not be fetched."""
+        if self.fetcher is not None:
+            offers = self.fetcher.fetchable(offers)
+        return self.sellers.order(offers)
+
+    def unfetched(self, item):
+        """The file bought as item could not be fetched, and other content
+        is offered under its name: the want is not met, and buys again."""
+        want = self._by_item.get(item)
+        if want is not None:
+            want.reopen()
 
     def bagHeld(self):
         held = {}
