@@ -194,7 +194,7 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
             self.addCleanup(os.remove, self.downloads)
         self.market.run(60)
         self.assertRegex(self.why(outcome), r"^cannot download big\.bin: cannot "
-                         r"create .*\.part: Not a directory$")
+                         r"create .*/\.bazaar-downloads: Not a directory$")
         self.assertNothingLeft(buy)
 
     def test_givesUpWithTheReason(self):

@@ -33,6 +33,7 @@ from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
 from tests.files.helpers import fileId
 from tests.files.test_transfer_live import NO_IPV6
 from tests.e2e.helpers import short
+from twisted_bazaar.files.downloads import PRIVATE
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -343,7 +344,8 @@ class FileDownloadsLiveTests(SynchronousTestCase):
                                       r"20 s \(--download-give-up\): "), buyer.tail())
         self.assertEqual(buyer.matches(r"all wants met"), [])
         self.assertNotIn("big.bin", os.listdir(folder))
-        self.assertTrue([name for name in os.listdir(folder) if name.endswith(".part")])
+        self.assertTrue([name for name in os.listdir(os.path.join(folder, PRIVATE))
+                         if name.endswith(".part")])
 
     def test_bazaarBuyGivesUp(self):
         seller = self.startSeller(2 * 1024 * 1024)

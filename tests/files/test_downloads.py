@@ -6,7 +6,7 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files.downloads import DownloadError, PartFile, partName
+from twisted_bazaar.files.downloads import PRIVATE, DownloadError, PartFile, partName
 from twisted_bazaar.files.journal import JOURNAL, Journal, RecordFault
 from twisted_bazaar.core.market import Offer
 from tests.files.helpers import fileId, scratchDir, writeFile
@@ -23,21 +23,28 @@ def pieces(size):
 class PartFileTests(SynchronousTestCase):
     def setUp(self):
         self.folder = scratchDir(self)
+        self.private = os.path.join(self.folder, PRIVATE)
 
     def fill(self, part, data=DATA):
         part.writeAt(memoryview(data), 0)
 
+    def listed(self):
+        """The downloads folder's names, and its private folder's."""
+        inside = os.listdir(self.private) if os.path.isdir(self.private) else None
+        return sorted(os.listdir(self.folder)), inside
+
     def test_writeVerifyPlace(self):
         part = PartFile(self.folder, "f.txt", SHA, len(DATA))
         self.assertFalse(part.open())
-        self.assertEqual(os.listdir(self.folder), [partName("f.txt", SHA)])
+        self.assertEqual(self.listed(), ([PRIVATE], [partName("f.txt", SHA)]))
+        self.assertEqual(os.stat(self.private).st_mode & 0o777, 0o700)
         self.fill(part)
         self.assertEqual(part.verifyPieces(20, pieces(20)), [0, 1, 2, 3, 4])
         part.writeback()
         final = part.complete()
         part.close()
         self.assertEqual(final, os.path.join(self.folder, "f.txt"))
-        self.assertEqual(os.listdir(self.folder), ["f.txt"])
+        self.assertEqual(self.listed(), ([PRIVATE, "f.txt"], []))
         with open(final, "rb") as f:
             self.assertEqual(f.read(), DATA)
 
@@ -57,7 +64,7 @@ class PartFileTests(SynchronousTestCase):
         part.open()
         self.fill(part, DATA[::-1])
         part.discard()
-        self.assertEqual(os.listdir(self.folder), [])
+        self.assertEqual(self.listed(), ([PRIVATE], []))
 
     def test_nameTakenByAnotherFile(self):
         """An existing file is never replaced: the new one gets the start of
@@ -77,7 +84,7 @@ class PartFileTests(SynchronousTestCase):
         part.open()
         self.fill(part)
         self.assertEqual(part.complete(), os.path.join(self.folder, "f"))
-        self.assertEqual(os.listdir(self.folder), ["f"])
+        self.assertEqual(self.listed(), ([PRIVATE, "f"], []))
 
     def test_unwritableFolder(self):
         part = PartFile(os.path.join(self.folder, "missing"), "f", SHA, 10)
@@ -95,7 +102,75 @@ class PartFileTests(SynchronousTestCase):
         error = self.assertRaises(DownloadError, part.writeAt, DATA, 0)
         self.assertEqual(str(error), "the downloads folder is full: cannot write the file")
         part.discard()
-        self.assertEqual(os.listdir(self.folder), [])
+        self.assertEqual(self.listed(), ([PRIVATE], []))
+
+    # -- nothing reserved on a stranger's word; nothing written through a link --
+
+    def test_roomReservedOnlyWhenAsked(self):
+        """Opening reserves nothing (an offer's size is anyone's to make
+        up); reserve() makes room for the whole file; release() keeps the
+        verified bytes and gives the rest back, or removes the file."""
+        size = 64 * 1024 * 1024
+        part = PartFile(self.folder, "f", SHA, size)
+        part.open()
+        self.assertEqual(os.fstat(part.fd).st_blocks, 0)
+        part.writeAt(DATA, 0)
+        part.reserve()
+        info = os.fstat(part.fd)
+        self.assertEqual(info.st_size, size)
+        self.assertGreaterEqual(info.st_blocks * 512, size)
+        part.release(len(DATA))
+        self.assertEqual(os.stat(part.path).st_size, len(DATA))
+        part.close()
+        again = PartFile(self.folder, "f", SHA, size)
+        self.assertTrue(again.open())
+        again.release(0)
+        self.assertEqual(self.listed(), ([PRIVATE], []))
+
+    def test_plantedSymlinkIsNeverWrittenThrough(self):
+        """A link planted at the part file's name (by anyone who can write
+        to the private folder's place) is refused, not followed: the
+        file it points to stays as it was."""
+        victim = writeFile(scratchDir(self), "victim", b"precious")
+        os.mkdir(self.private, 0o700)
+        planted = os.path.join(self.private, partName("f", SHA))
+        os.symlink(victim, planted)
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        error = self.assertRaises(DownloadError, part.open)
+        self.assertEqual(str(error), f"{planted} is a symbolic link, not a part file "
+                         "this buyer made: remove it")
+        with open(victim, "rb") as f:
+            self.assertEqual(f.read(), b"precious")
+
+    def test_plantedHardLinkIsRefused(self):
+        """A second name of another file at the part file's name is not
+        written to either."""
+        victim = writeFile(self.folder, "victim", b"precious")
+        os.mkdir(self.private, 0o700)
+        os.link(victim, os.path.join(self.private, partName("f", SHA)))
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        error = self.assertRaises(DownloadError, part.open)
+        self.assertIn("is not a part file this buyer made", str(error))
+
+    def test_privateFolderThatIsALinkIsRefused(self):
+        """The private folder replaced by a link to a folder elsewhere:
+        refused with the reason, nothing created there."""
+        elsewhere = scratchDir(self)
+        os.symlink(elsewhere, self.private)
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        error = self.assertRaises(DownloadError, part.open)
+        self.assertEqual(str(error), f"{self.private} is a symbolic link: it must be a "
+                         "folder only this user can write to (remove it, and the buyer "
+                         "makes one)")
+        self.assertEqual(os.listdir(elsewhere), [])
+
+    def test_privateFolderMadePrivate(self):
+        """A private folder of this user's that others could write to (as
+        an earlier version made it, with the umask's mode) is made 0700."""
+        os.mkdir(self.private)
+        os.chmod(self.private, 0o777)
+        PartFile(self.folder, "f", SHA, len(DATA)).open()
+        self.assertEqual(os.stat(self.private).st_mode & 0o777, 0o700)
 
     def test_unreadablePartFile(self):
         part = PartFile(self.folder, "f", SHA, len(DATA))

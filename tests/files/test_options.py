@@ -26,6 +26,17 @@ class FolderOptionTests(SynchronousTestCase):
                 error = self.assertRaises(ValueError, parse, text)
                 self.assertIn(reason, str(error))
 
+    def test_downloadsWhosePrivateFolderIsALink(self):
+        """A downloads folder where a link (or another user's folder)
+        stands at the private folder's name is refused with the reason,
+        before anything is bought."""
+        folder = scratchDir(self)
+        os.symlink(scratchDir(self), os.path.join(folder, ".bazaar-downloads"))
+        error = self.assertRaises(ValueError, downloadsFolder, folder)
+        self.assertEqual(str(error), f"{os.path.abspath(folder)}/.bazaar-downloads is a "
+                         "symbolic link: it must be a folder only this user can write "
+                         "to, where part files go (remove it, and the buyer makes one)")
+
 
 class RoleOptionTests(SynchronousTestCase):
     def test_sellerShareOnly(self):

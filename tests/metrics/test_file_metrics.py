@@ -41,3 +41,19 @@ class FileMetricsTests(SynchronousTestCase):
         market.run(60)
         self.assertEqual(value(bought, "bazaar_downloads", state="fetching"), 0)
         self.assertEqual(value(bought, "bazaar_download_bytes"), 0)
+
+    def test_restockedItemsBesideSharedFiles(self):
+        """An item restocked on a seller that shares files is in the stock
+        gauge, like those of --sell (issue 35: restocked items were taken
+        for files and left out of every view)."""
+        market = Market(MemoryNetwork(rng=random.Random(1)), seed=5)
+        folder = scratchDir(self)
+        writeFile(folder, "small.txt", b"hello")
+        node = market.addNode(seller={"stock": {"apple": 3}, "share": folder},
+                              metrics=True)
+        market.run(2)
+        self.successResultOf(market.role(node, "seller").restock({"plum": 1}))
+        metrics = market.metrics[node]
+        self.assertEqual((value(metrics, "bazaar_stock", item="apple"),
+                          value(metrics, "bazaar_stock", item="plum"),
+                          value(metrics, "bazaar_stock", item="small.txt")), (3, 1, None))

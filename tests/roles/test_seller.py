@@ -20,6 +20,7 @@ from twisted_bazaar.wire import trade
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.roles.seller import Sale, Seller, SellerPlugin, parseSell
+from twisted_bazaar.roles.files.shop import FILE_UNITS
 from twisted_bazaar.roles import seller as seller_module
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, signedBy
@@ -881,17 +882,33 @@ class QuantityTests(SynchronousTestCase):
         self.assertEqual(self.buy(5, 4), [])
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 5}, {}))
 
-    def test_aFileIsOneUnit(self):
-        """A buy of a shared file's content sells one unit, whatever
-        quantity it names."""
-        seller = self.sellerWith(apple=1000)
+    def test_aFileIsOneCopy(self):
+        """A buy of a shared file sells one copy, whatever quantity it
+        names (by its content or by its name alone), takes no unit of the
+        stock, and never stops the file being offered: two buys of 10^9
+        copies drained it (issue 34, "Files drained by quantity")."""
+        seller = self.sellerWith(pear=3)
         sha256 = "ab" * 32
+        copies = []
 
         class Files:
+            offered = {"apple": FILE_UNITS}
+
             def describe(self, item):
-                return {"sha256": sha256, "size": 5, "transfer": 9}
+                if item == "apple":
+                    return {"sha256": sha256, "size": 5, "transfer": 9}
+
+            def sold(self, sales):
+                copies.extend(sales)
 
         seller.files = Files()
-        self.assertEqual(self.buy(5, 7, sha256=sha256, size=5),
+        self.assertEqual(self.buy(5, 10**9, sha256=sha256, size=5),
                          [trade.BuyOK(5, "apple", (1, 2, 9), sha256=sha256, size=5)])
-        self.assertEqual(seller.stock, {"apple": 999})
+        self.assertEqual(self.buy(6, 10**9), [trade.BuyOK(6, "apple", (1, 2, 9))])
+        self.assertEqual(self.buy(7, 2, buyer=8), [self.ok(7, None, buyer=8)])
+        self.assertEqual([(s.buy_id, s.units, s.copy) for s in copies],
+                         [(5, 1, True), (6, 1, True), (7, 1, True)])
+        self.assertEqual((seller.stock, self.node.store.inventory()),
+                         ({"pear": 3}, {"pear": 3}))
+        self.assertEqual(seller.inventory(), {"apple": FILE_UNITS, "pear": 3})
+        self.assertTrue(seller.offerTo("apple", 4))

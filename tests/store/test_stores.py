@@ -105,6 +105,28 @@ class _StoreContract:
         self.assertEqual(self.store.inventory(), {"apple": 3})
         self.assertEqual([sale.units for sale in self.store.sales()], [6, 1])
 
+    def test_copiesOfSharedFilesTakeNoUnits(self):
+        """A copy of a shared file is in the ledger and takes nothing from
+        the inventory, which holds no file."""
+        self.done(self.store.seedInventory({"apple": 1}))
+        sales = [Sale(11, "song.ogg", 7, 1.0, "k", copy=True),
+                 Sale(12, "apple", 8, 2.0)]
+        self.done(self.store.commitSales(sales))
+        self.assertEqual((self.store.inventory(), self.store.sales()),
+                         ({"apple": 0}, sales))
+
+    def test_restockKeepsTheSeed(self):
+        """A running seller's restock sets units and keeps the stock the
+        store began with (so a restart with the same --sell does not
+        warn); one with a seed (--restock at start) sets that too."""
+        self.done(self.store.seedInventory({"apple": 5}))
+        self.done(self.store.restock({"plum": 1}))
+        self.assertEqual((self.store.inventory(), self.store.seededWith()),
+                         ({"apple": 5, "plum": 1}, {"apple": 5}))
+        self.done(self.store.restock({"apple": 9}, seed={"apple": 9}))
+        self.assertEqual((self.store.inventory(), self.store.seededWith()),
+                         ({"apple": 9, "plum": 1}, {"apple": 9}))
+
     def test_unitsBeyondTheStockRecordNothing(self):
         """A sale of more units than are left fails whole: none taken."""
         self.done(self.store.seedInventory({"apple": 5}))
@@ -560,7 +582,7 @@ class UpgradeTests(SynchronousTestCase):
         db = sqlite3.connect(os.path.join(folder, DB_NAME))
         # Back to schema 2, as the version before quantities made it.
         for table, column in (("sales", "units"), ("bag", "units"),
-                              ("pending", "quantity")):
+                              ("pending", "quantity"), ("sales", "copy")):
             db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
         db.commit()
@@ -576,6 +598,34 @@ class UpgradeTests(SynchronousTestCase):
         self.assertEqual(([s.units for s in store.sales()], store.inventory()),
                          ([1, 2], {"apple": 0}))
         self.assertEqual([s["units"] for s in readState(folder)["sales"]], [1, 2])
+
+    def test_schema3Upgraded(self):
+        """A data dir of schema 3 stocked shared files with 10^9 units, by
+        name and by content, which a restart read as counted stock (issue
+        35): upgraded, they leave the inventory, their sales become
+        copies, and counted items stay, restocked ones too."""
+        folder = self.dataDir(SCHEMA_1)
+        store = self.open(folder)
+        self.successResultOf(store.close())
+        db = sqlite3.connect(os.path.join(folder, DB_NAME))
+        db.execute("ALTER TABLE sales DROP COLUMN copy")
+        content = "sha256:" + "ab" * 32
+        db.executemany("INSERT INTO inventory VALUES (?, ?)",
+                       [("photo.bin", 999_999_998), (content, 999_999_999),
+                        ("plum", 1), ("bulk", 950_000_000)])
+        db.execute("UPDATE meta SET value = '{\"apple\": 3, \"bulk\": 950000000}' "
+                   "WHERE key = 'seeded'")
+        db.execute("INSERT INTO sales VALUES ('k', 778, 'photo.bin', 43, 6.0, NULL, "
+                   "NULL, 1)")
+        db.execute("INSERT INTO sales VALUES ('k', 779, ?, 43, 6.0, 'ab', 5, 1)",
+                   (content,))
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+        db.commit()
+        db.close()
+        store = self.open(folder)
+        self.assertEqual(store.inventory(), {"apple": 2, "bulk": 950_000_000, "plum": 1})
+        self.assertEqual([(sale.item, sale.copy) for sale in store.sales()],
+                         [("apple", False), ("photo.bin", True), (content, True)])
 
     def test_newerSchemaRefused(self):
         folder = self.dataDir(f"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"

@@ -1,10 +1,21 @@
 """
-The downloads folder: a file being fetched lives under a temporary, hidden
-name (L{partName}) until every piece is verified (which proves the whole
-file: see L{twisted_bazaar.files.tree}); then it is fsynced and linked
-into place under its own name, so a reader never sees a partial or wrong
-file.  A part file left by a crash is reused: its pieces that match their
-hashes are kept.
+The downloads folder: a file being fetched lives under a temporary name
+(L{partName}) in the buyer's private folder (L{privateFolder}) until every
+piece is verified (which proves the whole file: see
+L{twisted_bazaar.files.tree}); then it is fsynced and linked into place
+under its own name, so a reader never sees a partial or wrong file.  A
+part file left by a crash is reused: its pieces that match their hashes
+are kept.
+
+Nobody else can make the buyer write through a link: part files live in
+a folder only this user can write to (made so, or refused with the
+reason), and are opened without following links, created exclusively,
+and checked to be this user's own regular files with one name.
+
+Disk is reserved for a file (C{posix_fallocate}) only once its first
+piece is verified (L{PartFile.reserve}): a description alone, which any
+stranger can make up for a size of its choosing, reserves nothing.  A
+download that gives up keeps only its verified bytes (L{PartFile.release}).
 
 Writing a piece as it arrives (L{PartFile.writeAt}) is a C{pwrite} of
 what the socket just gave, on the reactor thread.  The blocking steps
@@ -16,8 +27,13 @@ staying open.
 
 import errno
 import os
+import stat
 
 from twisted_bazaar.files.hashing import FileChanged, digestFile, hashRange
+
+#: The buyer's private folder in a downloads folder: part files, and the
+#: records of offers (L{twisted_bazaar.files.journal}).
+PRIVATE = ".bazaar-downloads"
 
 
 class DownloadError(Exception):
@@ -25,18 +41,90 @@ class DownloadError(Exception):
 
 
 def partName(name, sha256):
-    """The temporary name of a file being fetched."""
+    """The temporary name of a file being fetched (in L{PRIVATE})."""
     return f".{name}.{sha256[:16]}.part"
 
 
-def _synced(path, flags, sync):
-    """Open path with flags, sync it (C{os.fsync} or C{os.fdatasync}) and
-    close it.  Blocking.
+def privateProblem(path, repair=True):
+    """
+    Why the private folder at path cannot be used, or None (also when it
+    is not there yet).  A folder of this user's that others could write
+    to is made private (mode 0700) on the way, with ``repair``: one made
+    by an earlier version with the umask's mode.
+    """
+    try:
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            return "is a symbolic link"
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "is a symbolic link"
+        if e.errno == errno.ENOTDIR:
+            return "is not a folder"
+        return e.strerror or str(e)
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != os.geteuid():
+            return f"belongs to another user (uid {info.st_uid})"
+        if info.st_mode & 0o077 and repair:
+            os.fchmod(fd, 0o700)
+    except OSError as e:
+        return e.strerror or str(e)
+    finally:
+        os.close(fd)
+    return None
+
+
+def privateFolder(folder):
+    """
+    The buyer's private folder in a downloads folder, made if missing:
+    only this user may write there, so nobody can plant a link at a part
+    file's name, whoever else may write to the downloads folder.
+
+    @raise DownloadError: saying why it cannot be used.
+    """
+    path = os.path.join(folder, PRIVATE)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise _diskError(f"create {path}", e)
+    why = privateProblem(path)
+    if why is not None:
+        raise DownloadError(f"{path} {why}: it must be a folder only this user "
+                            "can write to (remove it, and the buyer makes one)")
+    return path
+
+
+def _ownFile(fd, path):
+    """(device, inode) of an open part file, checked to be this user's
+    own regular file with one name (not a link someone planted).
+
+    @raise DownloadError: if it is not."""
+    info = os.fstat(fd)
+    if (not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid()
+            or info.st_nlink != 1):
+        raise DownloadError(f"{path} is not a part file this buyer made (another "
+                            "user's file, or one with other names): remove it")
+    return info.st_dev, info.st_ino
+
+
+def _synced(path, flags, sync, identity):
+    """Open path with flags (not following a link), check it is still the
+    file of identity (device, inode), sync it (C{os.fsync} or
+    C{os.fdatasync}) and close it.  Blocking.
 
     @raise OSError: if any of it fails.
     """
-    fd = os.open(path, flags)
+    fd = os.open(path, flags | os.O_NOFOLLOW)
     try:
+        if identity is not None:
+            info = os.fstat(fd)
+            if (info.st_dev, info.st_ino) != identity:
+                raise OSError(errno.ESTALE, "the part file was replaced")
         sync(fd)
     finally:
         os.close(fd)
@@ -56,34 +144,82 @@ class PartFile:
         self.name = name
         self.sha256 = sha256
         self.size = size
-        self.path = os.path.join(folder, partName(name, sha256))
+        self.path = os.path.join(folder, PRIVATE, partName(name, sha256))
         self.fd = None
+        #: (device, inode) of the part file, once open.
+        self.identity = None
+        self.reserved = False
 
     def open(self):
         """
-        Open (or reopen) the part file, with room for the whole file.
+        Open (or reopen) the part file, reserving nothing yet (see
+        L{reserve}): created exclusively in the private folder, or the one
+        an earlier run left there, never through a link.
 
         @return: True if it was there already (a fetch to resume).
-        @raise DownloadError: if the folder cannot take it.
+        @raise DownloadError: if the folder cannot take it, or what is at
+            its name is not this buyer's part file.
         """
-        existed = os.path.exists(self.path)
+        privateFolder(self.folder)
+        flags = os.O_RDWR | os.O_NOFOLLOW
+        existed = False
         try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self.fd = os.open(self.path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                existed = True
+                self.fd = os.open(self.path, flags)
         except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise DownloadError(f"{self.path} is a symbolic link, not a part file "
+                                    "this buyer made: remove it")
             raise _diskError(f"create {self.path}", e)
         try:
+            self.identity = _ownFile(self.fd, self.path)
             if os.fstat(self.fd).st_size > self.size:
                 os.ftruncate(self.fd, self.size)
+        except DownloadError:
+            self.close()
+            raise
+        except OSError as e:
+            self.discard()
+            raise _diskError(f"open {self.path}", e)
+        return existed
+
+    def reserve(self):
+        """
+        Room for every byte, once a piece is verified: a full disk is found
+        before most of the transfer, not at its end.
+
+        @raise DownloadError: if the disk cannot take it.
+        """
+        if self.reserved:
+            return
+        self.reserved = True
+        try:
             if self.size and hasattr(os, "posix_fallocate"):
-                # Room for every byte now: a full disk is found before the
-                # transfer, not in the middle of it.
                 os.posix_fallocate(self.fd, 0, self.size)
             else:
                 os.ftruncate(self.fd, self.size)
         except OSError as e:
-            self.discard()
             raise _diskError(f"make room for {self.size} bytes", e)
-        return existed
+
+    def release(self, keep):
+        """
+        A download gave up: keep the first ``keep`` bytes (those up to the
+        end of its last verified piece, for a later run to resume) and
+        give back the rest of the room reserved; with none to keep, the
+        part file goes.
+        """
+        if not keep:
+            self.discard()
+            return
+        try:
+            if self.fd is not None and os.fstat(self.fd).st_size > keep:
+                os.ftruncate(self.fd, keep)
+        except OSError:
+            pass
+        self.close()
 
     def writeAt(self, data, offset):
         """Write ``data`` at ``offset`` (a C{pwrite}, on the caller's thread).
@@ -106,7 +242,7 @@ class PartFile:
         @raise DownloadError: if the disk fails.
         """
         try:
-            _synced(self.path, os.O_WRONLY, os.fdatasync)
+            _synced(self.path, os.O_WRONLY, os.fdatasync, self.identity)
         except OSError as e:
             raise _diskError(f"write {self.path} to disk", e)
 
@@ -137,9 +273,9 @@ class PartFile:
         @raise DownloadError: if it cannot be put there.
         """
         try:
-            _synced(self.path, os.O_WRONLY, os.fsync)
+            _synced(self.path, os.O_WRONLY, os.fsync, self.identity)
             final = self._place()
-            _synced(self.folder, os.O_RDONLY, os.fsync)
+            _synced(self.folder, os.O_RDONLY, os.fsync, None)
         except OSError as e:
             raise _diskError(f"put {self.name} in place", e)
         return final
@@ -153,7 +289,7 @@ class PartFile:
         for final in (self.name, f"{stem}.{self.sha256[:12]}{dot}{ext}"):
             target = os.path.join(self.folder, final)
             try:
-                os.link(self.path, target)
+                os.link(self.path, target, follow_symlinks=False)
             except FileExistsError:
                 if _sameContent(target, self.sha256):
                     break

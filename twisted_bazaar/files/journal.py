@@ -4,8 +4,10 @@ for each wanted file name, the content (identity and size) each seller
 offered under it.  A purchase in the bag names its seller; this says what
 that seller sold.  The record goes once the file is in place.
 
-One small JSON file per name, in a hidden folder of the downloads folder,
-replaced atomically and durably: the record is fsynced before it
+One small JSON file per name, in the buyer's private folder of the
+downloads folder (L{twisted_bazaar.files.downloads.privateFolder}: only
+this user writes there, and nothing is written through a link), replaced
+atomically and durably: the record is fsynced before it
 replaces the old one, and the folder after, because the purchase it
 explains is committed to the bag before the file is fetched: a record
 lost in a crash would leave a paid file that is never fetched.
@@ -15,14 +17,17 @@ pieces are checked again against their hashes (L{PartFile.verifyPieces}),
 so a piece whose bytes had not reached the disk is fetched again.
 """
 
+import errno
 import json
 import os
 import re
 
+from twisted_bazaar.files.downloads import PRIVATE, DownloadError, privateFolder
 from twisted_bazaar.wire import checkSha256, checkSize
 from twisted_bazaar.wire import ProtocolError
 
-JOURNAL = ".bazaar-downloads"
+#: The folder of the records: the buyer's private folder.
+JOURNAL = PRIVATE
 _SELLER = re.compile(r"-?[0-9]{1,19}\Z")
 
 
@@ -42,6 +47,7 @@ class RecordFault(Exception):
 
 class Journal:
     def __init__(self, folder):
+        self.downloads = folder
         self.folder = os.path.join(folder, JOURNAL)
 
     def path(self, name):
@@ -92,12 +98,18 @@ class Journal:
                 changed = True
         if not changed:
             return
-        if not os.path.isdir(self.folder):
-            os.makedirs(self.folder, exist_ok=True)
-            _syncFolder(os.path.dirname(self.folder))
+        made = not os.path.isdir(self.folder)
+        try:
+            privateFolder(self.downloads)
+        except DownloadError as e:
+            raise OSError(errno.EPERM, str(e)) from None
+        if made:
+            _syncFolder(self.downloads)
         path = self.path(name)
         temporary = path + ".new"
-        with open(temporary, "w", encoding="utf-8") as f:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                     0o600)
+        with open(fd, "w", encoding="utf-8") as f:
             json.dump({"name": name, "sellers": {
                 str(seller): {"sha256": sha, "size": size}
                 for seller, (sha, size) in sorted(sellers.items())}}, f)

@@ -25,7 +25,6 @@ from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.metrics.lag import LATENCY_BUCKETS, LagMetrics
 from twisted_bazaar.metrics.traffic import Traffic, TrafficCollector
 from twisted_bazaar.wire.trade import BuyOK
-from twisted_bazaar.core.market import IShop
 
 #: Buckets of the commit batch size histogram, in sales.
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -179,17 +178,15 @@ class _NodeCollector:
         yield links
         stock = GaugeMetricFamily("bazaar_stock", "Units on sale, by item (shared "
                                   "files are counted apart)", labels=["item"])
-        fileItems, shared, downloads = set(), {}, []
+        shared, downloads, units = {}, [], {}
         for role in node.roles:
-            fileItems.update(role.fileItems())
             for name, size, *_ in role.sharedFiles():
                 shared[name] = size
             downloads += role.downloadsHeld()
-        for role in node.roles:
-            if IShop.providedBy(role):
-                for item, units in sorted(role.inventory().items()):
-                    if item not in fileItems:
-                        stock.add_metric([item], units)
+            for item, count in role.stockHeld().items():
+                units[item] = units.get(item, 0) + count
+        for item, count in sorted(units.items()):
+            stock.add_metric([item], count)
         yield stock
         yield GaugeMetricFamily("bazaar_shared_files", "Files shared (--share)",
                                 value=len(shared))

@@ -58,11 +58,6 @@ class Role(Service, NodeObserver):
         a node's status; none unless it shares a folder."""
         return ()
 
-    def fileItems(self):
-        """The items of the stock that are shared files (by name or by
-        content): listed as files, never as units."""
-        return ()
-
     def downloadsHeld(self):
         """This role's downloads, as dicts of the keys of
         L{twisted_bazaar.status.messages.DOWNLOAD_KEYS}; none unless it

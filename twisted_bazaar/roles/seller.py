@@ -29,7 +29,7 @@ from twisted_bazaar.roles.files.shop import FileShop
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.identity.signer import Signer
-from twisted_bazaar.store import Closed, ClosedBuys, Sale, StoreError, countItems
+from twisted_bazaar.store import Closed, ClosedBuys, Sale, StoreError, takenItems
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
@@ -57,7 +57,9 @@ EXPIRED, TOO_FAR = "expired", "too far ahead"
 @implementer(IShop)
 class Seller(Role):
     """
-    @ivar stock: item -> units not yet sold (reserved units included).
+    @ivar stock: item -> units not yet sold (reserved units included):
+        the counted goods, of ``--sell`` and restocks.  Shared files are
+        not stock: their copies never run out (L{FileShop}).
     @ivar ledger: (buyer key, buy id) -> L{Sale}; a repeated buy is
         answered from here.
     @ivar closed: the L{ClosedBuys}: buys never to be sold (on disk, or
@@ -159,7 +161,7 @@ class Seller(Role):
             return defer.fail(StoreError("this seller is stopping"))
         was = {item: self.stock.get(item, 0) for item in stock}
         now = {item: was[item] + units if add else units for item, units in stock.items()}
-        unsaved = countItems(self._unsaved)
+        unsaved = takenItems(self._unsaved)
         self.stock.update(now)
         for item, units in sorted(now.items()):
             self.discovery.stockChanged(item, units)
@@ -185,7 +187,17 @@ class Seller(Role):
     # -- IShop: what discovery asks ---------------------------------------------
 
     def inventory(self):
-        return dict(self.stock)
+        """The stock, and the shared files (by name and by content) with
+        units that never run out: what discovery offers."""
+        if self.files is None:
+            return dict(self.stock)
+        return {**self.files.offered, **self.stock}
+
+    def _isFile(self, item):
+        """Whether item is a shared file here (a counted item of the same
+        name is sold as counted)."""
+        return (item not in self.stock and self.files is not None
+                and item in self.files.offered)
 
     def describe(self, item):
         """What an offer of item carries besides the address (a shared
@@ -205,6 +217,8 @@ class Seller(Role):
         """
         if self._stopped:
             return False
+        if self._isFile(item):
+            return True  # a copy is always there: nothing to hold
         key = (buyer, item)
         lease = self._reservations.get(key)
         if lease is not None:
@@ -484,17 +498,22 @@ class Seller(Role):
                 self._close(buy, "soldout", f"{item} is not shared here as that "
                             "content")
                 return
-            if (buyer, item) in self._reservations:
-                # The unit held for this buyer is one of those it buys.
-                self._release((buyer, item))
-            free = self.free(item)
-            if free <= 0:
-                self._close(buy, "soldout", f"no {item} left to sell")
-                return
-            units = 1 if buy.sha256 is not None else min(quantityOf(buy), free)
-            self.stock[item] -= units
-            sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
-                        buy.sha256, buy.size, units)
+            if self._isFile(item):
+                # One copy, whatever the quantity: a file never runs out.
+                sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
+                            buy.sha256, buy.size, 1, copy=True)
+            else:
+                if (buyer, item) in self._reservations:
+                    # The unit held for this buyer is one of those it buys.
+                    self._release((buyer, item))
+                free = self.free(item)
+                if free <= 0:
+                    self._close(buy, "soldout", f"no {item} left to sell")
+                    return
+                units = min(quantityOf(buy), free)
+                self.stock[item] -= units
+                sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
+                            buy.sha256, buy.size, units)
             self.ledger[sale.ledgerKey] = sale
             self._unsaved.append(sale)
             self._uncommitted.add(sale.ledgerKey)
@@ -535,9 +554,11 @@ class Seller(Role):
     def _committed(self, _, sales):
         self._committing = False
         self._uncommitted.difference_update(sale.ledgerKey for sale in sales)
+        if self.files is not None:
+            self.files.sold(sale for sale in sales if sale.copy)
         self._logSales(sales)
         self._answerCommitted()
-        for item in sorted({sale.item for sale in sales}):
+        for item in sorted({sale.item for sale in sales if not sale.copy}):
             if not self.stock[item]:
                 self.discovery.stockChanged(item, 0)
         self._flush()
@@ -552,14 +573,23 @@ class Seller(Role):
             for sale in sales:
                 log.admit(sale.item, sale.units)
             return
-        # Stock left after each sale of this commit, the last first.
+        # Stock left after each sale of this commit, the last first (a
+        # copy of a shared file leaves the file as it was: None).
         left, later = [], {}
         for sale in reversed(sales):
+            if sale.copy:
+                left.append(None)
+                continue
             after = later.get(sale.item, 0)
             left.append(self.stock[sale.item] + after)
             later[sale.item] = after + sale.units
         for sale, remaining in zip(sales, reversed(left)):
-            if log.admit(sale.item, sale.units):
+            if not log.admit(sale.item, sale.units):
+                continue
+            if remaining is None:
+                self.log.info("sold a copy of shared file {item} to {buyer}",
+                              item=sale.item, buyer=shortId(sale.buyer))
+            else:
                 self.log.info("sold {units}{item} to {buyer} ({left} left)",
                               units=f"{sale.units} " if sale.units != 1 else "",
                               item=sale.item, buyer=shortId(sale.buyer), left=remaining)
@@ -568,8 +598,15 @@ class Seller(Role):
         self.log.info("sold {n} more units in the last {interval:g} s, not logged "
                       "one by one: {items} (--verbose logs every sale)",
                       n=sum(counts.values()), interval=interval,
-                      items=", ".join(f"{item} x{units} ({self.stock.get(item, 0)} "
-                                      "left)" for item, units in sorted(counts.items())))
+                      items=", ".join(f"{item} x{units} ({self._left(item)})"
+                                      for item, units in sorted(counts.items())))
+
+    def _left(self, item):
+        """What is left of item, in words: its units, or that it is a
+        shared file (whose copies never run out)."""
+        if item in self.stock or self.files is None:
+            return f"{self.stock.get(item, 0)} left"
+        return "copies of a shared file"
 
     def _notCommitted(self, reason, sales):
         """The store failed: undo the sales and drop their answers; the
@@ -580,7 +617,8 @@ class Seller(Role):
         for sale in sales:
             del self.ledger[sale.ledgerKey]
             self._uncommitted.discard(sale.ledgerKey)
-            self.stock[sale.item] += sale.units
+            if not sale.copy:
+                self.stock[sale.item] += sale.units
         self._answers = [(sale, answer) for sale, answer in self._answers
                          if self.ledger.get(sale.ledgerKey) is sale]
         self._answerCommitted()

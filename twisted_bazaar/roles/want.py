@@ -174,6 +174,12 @@ class Want:
         in doubt."""
         self._input("resolved")
 
+    def reopen(self):
+        """The file bought could not be fetched: a purchase of a file
+        counts only once its bytes are verified, so the want buys again
+        (from offers of other content: L{Buyer._order})."""
+        self._input("reopen")
+
     def stop(self):
         self._input("stop")
 
@@ -401,6 +407,11 @@ class Want:
                             n=self.bought,
                             q=self.quantity)
 
+    def _uncount(self):
+        self.bought = 0
+        self.buyer.log.info("{item} is not bought until its bytes are verified: "
+                            "buying it again", item=self.item)
+
     def _finish(self, purchase):
         if self.buy_id is not None:
             # An earlier buy, answered late, met the want while another was
@@ -483,6 +494,8 @@ for _state in _ACTIVE:
 for _state in (DONE, STOPPED):
     TRANSITIONS[_state, "committed"] = _rows(
         ((), _state, (Want._count,)))
+TRANSITIONS[DONE, "reopen"] = _rows(
+    ((), WAITING, (Want._uncount, Want._kickAgain)))
 
 del _state
 

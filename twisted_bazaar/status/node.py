@@ -40,7 +40,7 @@ class NodeStatus:
         for peer_id, link in sorted(node.links.items()):
             host, port = node.addressOf(peer_id)
             links.append((peer_id, host, port, link.purpose or "overlay"))
-        stock, bag, files, fileItems, downloads = {}, {}, {}, set(), []
+        stock, bag, files, downloads = {}, {}, {}, []
         for role in node.roles:
             for item, units in role.stockHeld().items():
                 stock[item] = stock.get(item, 0) + units
@@ -48,11 +48,7 @@ class NodeStatus:
                 bag[item] = bag.get(item, 0) + units
             for row in role.sharedFiles():
                 files[row[0]] = tuple(row)
-            fileItems.update(role.fileItems())
             downloads += role.downloadsHeld()
-        # A shared file is listed once, by name, with its size and hash:
-        # never as units of stock (of its name and of its content).
-        stock = {item: units for item, units in stock.items() if item not in fileItems}
         scheme = getattr(node.discovery, "name", None) or "none"
         return NodeState(node.id if node.id is not None else -1, node.host or "",
                          node.port or 0, scheme, tuple(links[:MAX_ENTRIES]),

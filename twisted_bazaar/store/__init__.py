@@ -42,6 +42,7 @@ from twisted_bazaar.store.records import (
     Snapshot,
     StoreError,
     countItems,
+    takenItems,
 )
 from twisted_bazaar.store.sqlite import (
     BUSY_TIMEOUT,
@@ -68,6 +69,7 @@ __all__ = [
     "countItems",
     "openStore",
     "readState",
+    "takenItems",
 ]
 
 

@@ -42,13 +42,9 @@ class MemoryStore(SnapshotReads):
         self._state.seed(stock)
         return self._state.inventory(), True
 
-    def restock(self, stock):
+    def restock(self, stock, seed=None):
         """See L{SQLiteStore.restock}."""
-        return self._write(self._state.restock, dict(stock))
-
-    def stockItem(self, item, units):
-        """See L{SQLiteStore.stockItem}."""
-        return self._write(self._state.stockItem, item, units)
+        return self._write(self._state.restock, dict(stock), seed)
 
     def commitSales(self, sales):
         return self._write(self._commitSales, list(sales))

@@ -24,7 +24,9 @@ class Sale:
     a sale recorded before sales named their buyer's key (and for a
     buyer without a key); ``sha256`` and ``size`` name the content of a
     shared file sold as such; ``units``: how many units the one buy
-    bought (what its ``buyOK`` says, as ``count``).
+    bought (what its ``buyOK`` says, as ``count``).  ``copy``: a copy of
+    a shared file, which takes no unit from the inventory (a file is not
+    counted stock: selling it never runs it out).
     """
 
     buy_id: int
@@ -35,6 +37,7 @@ class Sale:
     sha256: str = None
     size: int = None
     units: int = 1
+    copy: bool = False
 
     @functools.cached_property
     def ledgerKey(self):
@@ -143,6 +146,12 @@ def countItems(sales):
     return counts
 
 
+def takenItems(sales):
+    """item -> units the sales take from the inventory: all but the
+    copies of shared files."""
+    return countItems(sale for sale in sales if not sale.copy)
+
+
 class Snapshot:
     """
     A store's committed state, in dicts: loaded once when the store opens,
@@ -187,10 +196,10 @@ class Snapshot:
         """
         Raise L{StoreError} unless every sale can be recorded: each
         (buyer key, buy id) new and not closed, and enough of each item
-        left.
+        left (a copy of a shared file takes none).
         """
         batch = set()
-        for item, units in countItems(sales).items():
+        for item, units in takenItems(sales).items():
             if item not in self._inventory:
                 raise StoreError(f"sales not recorded: no {item} in the inventory")
             if self._inventory[item] < units:
@@ -221,15 +230,13 @@ class Snapshot:
         self.seeded = dict(stock)
         self._inventory = dict(stock)
 
-    def stockItem(self, item, units):
-        self._inventory[item] = units
-
-    def restock(self, stock):
-        self.seeded = dict(stock)
+    def restock(self, stock, seed=None):
+        if seed is not None:
+            self.seeded = dict(seed)
         self._inventory.update(stock)
 
     def recordSales(self, sales):
-        for item, units in countItems(sales).items():
+        for item, units in takenItems(sales).items():
             self._inventory[item] -= units
         for sale in sales:
             self._sales[sale.ledgerKey] = sale

@@ -46,7 +46,7 @@ from twisted_bazaar.store.records import (
     Snapshot,
     SnapshotReads,
     StoreError,
-    countItems,
+    takenItems,
 )
 
 #: Seconds a write waits for a lock another process holds before it
@@ -56,8 +56,9 @@ BUSY_TIMEOUT = 2.0
 #: The schema this version writes, in ``meta`` under ``schema``.  A data
 #: dir with none is from before buys expired and sales named their
 #: buyer's key (schema 1), one of schema 2 from before a buy named a
-#: quantity: either is upgraded when opened (L{_prepare}).
-SCHEMA_VERSION = 3
+#: quantity, one of schema 3 from when shared files were counted stock:
+#: each is upgraded when opened (L{_prepare}).
+SCHEMA_VERSION = 4
 
 #: The closed buys: (buyer key, buy id) never to be sold, until expires.
 _CLOSED = """
@@ -82,6 +83,11 @@ ALTER TABLE bag ADD COLUMN units INTEGER NOT NULL DEFAULT 1 CHECK (units >= 1);
 ALTER TABLE pending ADD COLUMN quantity INTEGER NOT NULL DEFAULT 1;
 """
 
+#: Schema 4's column of sales of shared files: a copy takes no unit.
+_COPIES = """
+ALTER TABLE sales ADD COLUMN copy INTEGER NOT NULL DEFAULT 0;
+"""
+
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE inventory (
@@ -93,7 +99,7 @@ CREATE TABLE pending (
     buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
     path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL,
     expires INTEGER, sha256 TEXT, size INTEGER);
-""" + _SALES + _CLOSED + _UNITS + (
+""" + _SALES + _CLOSED + _UNITS + _COPIES + (
     f"INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}');")
 
 #: Schema 1 -> 2, in one transaction.  Sales keep their rows, with no
@@ -118,6 +124,21 @@ DROP TABLE closed;
 
 #: Schema 2 -> 3: the quantity columns.
 _UPGRADE_2 = _UNITS + "UPDATE meta SET value = '3' WHERE key = 'schema';"
+
+#: Schema 3 -> 4: the copies column, and the inventory rows of shared
+#: files go: schema 3 stocked each file by name and by content
+#: (``sha256:HEX``) with 10^9 units, which a restart then read as counted
+#: stock (issue 35).  Those are the content items, and the rows the seed
+#: did not name with more than 900 million units left (a file sold one
+#: copy at a time; nobody counts that many of a thing by hand).  The
+#: sales of items no longer stocked become copies.
+_UPGRADE_3 = _COPIES + """
+DELETE FROM inventory WHERE item GLOB 'sha256:*' OR (units > 900000000
+    AND item NOT IN (SELECT key FROM json_each(
+        COALESCE((SELECT value FROM meta WHERE key = 'seeded'), '{}'))));
+UPDATE sales SET copy = 1 WHERE item NOT IN (SELECT item FROM inventory);
+UPDATE meta SET value = '4' WHERE key = 'schema';
+"""
 
 #: The tables and columns of schema 1, as its last version made them.
 _SCHEMA_1 = {
@@ -212,27 +233,23 @@ class SQLiteStore(SnapshotReads):
         self._state.seed(stock)
         return self._state.inventory(), True
 
-    def restock(self, stock):
+    def restock(self, stock, seed=None):
         """
         Set each item's units to the count ``stock`` gives, whatever is
         left of it, in one transaction: the ledger (the sales made) stays,
-        and so do the items ``stock`` leaves out.  ``stock`` becomes the
-        stock this store is seeded with, so a seller started again with the
-        same ``--sell`` finds them alike.
+        and so do the items ``stock`` leaves out.  With ``seed`` (a
+        seller's ``--sell``, restocked as it starts), that becomes the
+        stock this store is seeded with, so a seller started again with
+        the same ``--sell`` finds them alike; a restock of a running
+        seller leaves the seed as it was.
         """
         statements = [("INSERT OR REPLACE INTO inventory VALUES (?, ?)", (item, units))
                       for item, units in sorted(stock.items())]
-        statements.append(("INSERT OR REPLACE INTO meta VALUES ('seeded', ?)",
-                           (json.dumps(stock, sort_keys=True),)))
+        if seed is not None:
+            statements.append(("INSERT OR REPLACE INTO meta VALUES ('seeded', ?)",
+                               (json.dumps(seed, sort_keys=True),)))
         return self._write("stock not restocked", statements, self._state.restock,
-                           dict(stock))
-
-    def stockItem(self, item, units):
-        """Put ``units`` of item in the inventory, whether it was there or
-        not (a seller's shared file, offered after the stock was seeded)."""
-        return self._write("item not stocked",
-                           [("INSERT OR REPLACE INTO inventory VALUES (?, ?)",
-                             (item, units))], self._state.stockItem, item, units)
+                           dict(stock), seed)
 
     def commitSales(self, sales):
         """Record sales and take their units from the inventory, at once:
@@ -324,7 +341,7 @@ def _closeStatements(closes, forget_before, db):
 def _salesStatements(sales, db):
     """The statements of a sales commit, checked against the inventory
     and the closed buys inside the writer's transaction."""
-    taken = countItems(sales)
+    taken = takenItems(sales)
     stocked = {row[0] for row in db.execute("SELECT item FROM inventory")}
     missing = set(taken) - stocked
     if missing:
@@ -335,9 +352,9 @@ def _salesStatements(sales, db):
         if db.execute("SELECT 1 FROM closed WHERE buyer_key = ? AND buy_id = ?",
                       (sale.buyer_key or "", sale.buy_id)).fetchone():
             raise StoreError(f"buy {sale.buy_id} is closed")
-    statements += [("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    statements += [("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (sale.buyer_key or "", sale.buy_id, sale.item, _idIn(sale.buyer),
-                     sale.time, sale.sha256, sale.size, sale.units))
+                     sale.time, sale.sha256, sale.size, sale.units, int(sale.copy)))
                    for sale in sales]
     return statements
 
@@ -401,8 +418,11 @@ def _prepare(db, path):
         version = None if row is None else row[0]
     if version == str(SCHEMA_VERSION):
         return
+    if version == "3":
+        _script(db, _UPGRADE_3)
+        return
     if version == "2":
-        _script(db, _UPGRADE_2)
+        _script(db, _UPGRADE_2 + _UPGRADE_3)
         return
     if version is not None:
         raise StoreError(f"{path} was written by a newer twisted-bazaar (schema "
@@ -412,7 +432,7 @@ def _prepare(db, path):
         if _columns(db, table) != columns:
             raise StoreError(f"{path} is not a twisted-bazaar database this version "
                              f"can read (its table {table} is not as expected)")
-    _script(db, _UPGRADE_1 + _UPGRADE_2)
+    _script(db, _UPGRADE_1 + _UPGRADE_2 + _UPGRADE_3)
 
 
 def _columns(db, table):
@@ -438,10 +458,10 @@ def _load(db):
         node_id=None if node_id is None else int(node_id),
         seeded=None if seeded is None else json.loads(seeded),
         inventory=dict(db.execute("SELECT item, units FROM inventory ORDER BY item")),
-        sales=[Sale(b, i, _idOut(who), t, key or None, sha256, size, units)
-               for key, b, i, who, t, sha256, size, units in db.execute(
-                   "SELECT buyer_key, buy_id, item, buyer, time, sha256, size, units "
-                   "FROM sales ORDER BY time, buy_id")],
+        sales=[Sale(b, i, _idOut(who), t, key or None, sha256, size, units, bool(copy))
+               for key, b, i, who, t, sha256, size, units, copy in db.execute(
+                   "SELECT buyer_key, buy_id, item, buyer, time, sha256, size, units, "
+                   "copy FROM sales ORDER BY time, buy_id")],
         bag=[Purchase(b, i, _idOut(who), t, sha256, size, units)
              for b, i, who, t, sha256, size, units in db.execute(
                  "SELECT buy_id, item, seller, time, sha256, size, units FROM bag "

@@ -304,7 +304,7 @@ def restock(directory, stock):
     try:
         before = store.inventory()
         failures = []
-        store.restock(stock).addErrback(failures.append)
+        store.restock(stock, seed=stock).addErrback(failures.append)
         if failures:
             raise StoreError(failures[0].getErrorMessage())
     finally:

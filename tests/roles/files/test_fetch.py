@@ -18,7 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.files import downloads as downloads_module, hashing
 from twisted_bazaar.files.client import TransferClient
-from twisted_bazaar.files.downloads import partName
+from twisted_bazaar.files.downloads import PRIVATE, partName
 from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.files.names import hashItem
 from twisted_bazaar.core.market import Offer
@@ -316,7 +316,7 @@ class FetchTests(SynchronousTestCase):
 
         def whileDown():
             self.assertTrue(os.path.exists(os.path.join(
-                downloads, partName("big", sha(self.data)))))
+                downloads, PRIVATE, partName("big", sha(self.data)))))
             self.assertFalse(os.path.exists(os.path.join(downloads, "big")))
 
         again, _ = self.restart(buyer, store, data_dir, downloads, whileDown)
@@ -338,7 +338,7 @@ class FetchTests(SynchronousTestCase):
         done = set(download.schedule.done)
 
         def loseTwoPieces():
-            part = os.path.join(downloads, partName("big", sha(self.data)))
+            part = os.path.join(downloads, PRIVATE, partName("big", sha(self.data)))
             with open(part, "r+b") as f:
                 for piece in (3, 7):
                     self.assertIn(piece, done)
@@ -376,7 +376,7 @@ class FetchTests(SynchronousTestCase):
             lambda: self.patch(downloads_module, "hashRange", unreadable))
         reasons = [str(event.get("why")) for event in logged
                    if "cannot download" in event.get("log_format", "")]
-        part = os.path.join(downloads, partName("big", sha(self.data)))
+        part = os.path.join(downloads, PRIVATE, partName("big", sha(self.data)))
         self.assertEqual(reasons, [f"cannot read {part} back: Input/output error"])
         self.assertEqual(self.fetcher(again).bad, {})
 
@@ -504,11 +504,13 @@ class FetchTests(SynchronousTestCase):
         self.market.stop(buyer)
         self.assertEqual(self.market.leftovers(buyer),
                          {"delayed_calls": [], "connections": []})
-        self.assertIn(partName("big", sha(self.data)), os.listdir(downloads))
+        self.assertIn(partName("big", sha(self.data)),
+                      os.listdir(os.path.join(downloads, PRIVATE)))
 
     def test_durableSellerForgetsFilesGoneWhileDown(self):
-        """A seller with a data dir stocks its files in its store (their
-        sales commit); restarted with the file gone, it offers it no more."""
+        """A seller with a data dir keeps its files out of its counted
+        stock (their sales commit as copies); restarted, it offers what
+        its folder holds, and so, with the file gone, offers it no more."""
         self.makeMarket()
         folder = self.sharing({"f": b"content"})
         store = SQLiteStore(scratchDir(self))
@@ -518,17 +520,16 @@ class FetchTests(SynchronousTestCase):
         buyer, downloads = self.addBuyer(["f"])
         self.market.run(10)
         self.assertFetched(downloads, "f", b"content")
-        self.assertEqual(store.inventory()["apple"], 1)
-        self.assertGreater(store.inventory()["f"], 0)
-        self.assertEqual([sale.item for sale in store.sales()], ["f"])
+        self.assertEqual(store.inventory(), {"apple": 1})
+        self.assertEqual([(sale.item, sale.copy) for sale in store.sales()],
+                         [("f", True)])
         self.market.crash(seller)
         os.remove(os.path.join(folder, "f"))
         again = self.market.restart(seller, store, seller={"stock": {"apple": 1},
                                                           "share": folder})
         self.market.run(3)
         role = self.market.role(again, "seller")
-        self.assertEqual(role.stock, {"apple": 1, "f": 0,
-                                      hashItem(sha(b"content")): 0})
+        self.assertEqual((role.stock, role.inventory()), ({"apple": 1}, {"apple": 1}))
         self.assertIsNone(role.describe("f"))
 
     def test_fullDiskLeavesNoHalfFile(self):

@@ -14,7 +14,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
-from twisted_bazaar.files.downloads import partName
+from twisted_bazaar.files.downloads import PRIVATE, partName
 from twisted_bazaar.roles.files import fetch
 from twisted_bazaar.testing import Market, MemoryNetwork
 from twisted_bazaar.wire.ids import shortId
@@ -135,7 +135,7 @@ class DoneTests(SynchronousTestCase):
                          (fetch.FAILED, line[len("cannot download big: "):]))
         self.assertFalse(buyer.satisfied)
         self.assertTrue(os.path.exists(os.path.join(
-            downloads, partName("big", fileId(self.data, PIECE)))))
+            downloads, PRIVATE, partName("big", fileId(self.data, PIECE)))))
         self.market.stop(node)
         self.assertEqual(self.market.leftovers(node),
                          {"delayed_calls": [], "connections": []})

@@ -99,10 +99,20 @@ class Buyer(Role):
 
     def order(self, offers):
         """The order to try offers in (L{SellerMemory.order}), each
-        seller's address group as the node sees it now."""
+        seller's address group as the node sees it now, without those of
+        a file content that could not be fetched."""
+        if self.fetcher is not None:
+            offers = self.fetcher.fetchable(offers)
         links = self.node.links
         return self.sellers.order(
             offers, lambda offer: sellerGroup(links, offer.seller, offer.route))
+
+    def unfetched(self, item):
+        """The file bought as item could not be fetched, and other content
+        is offered under its name: the want is not met, and buys again."""
+        want = self._by_item.get(item)
+        if want is not None:
+            want.reopen()
 
     def bagHeld(self):
         held = {}

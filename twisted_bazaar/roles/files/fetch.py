@@ -19,7 +19,13 @@ sellers of the same content serve pieces to anyone who asks.
 A want for a file is met once the verified file is in the downloads
 folder (L{Fetcher.settled}); a download that brings no verified piece for
 C{give_up} seconds gives up, says why (L{Download.status}, the node's
-state), and keeps its part file for a later run to resume.
+state), and keeps the verified part of its part file for a later run to
+resume.  Disk is reserved for a file only once its description checked
+out and a first piece was verified: an offer's size alone, which anyone
+can make up, reserves nothing.  A download that gave up while other
+content is offered under the name (a stranger's phantom offer beside an
+honest seller's, say) does not meet its want: the content is not bought
+again, and the want buys from the other offers (L{Fetcher.unfetchable}).
 """
 
 import os
@@ -319,6 +325,8 @@ class Download:
         self.assembly = Assembly(self.part, self.about.piece_size, self.about.pieces,
                                  self.fetcher.hasher.run, have)
         self.have = sum(self.assembly.pieceRange(piece)[1] for piece in have)
+        if have and not self._reserve():
+            return
         for seller in self.fetcher.bad.get(self.sha256, ()):
             self.schedule.bad.add(seller)
         # Described only now: a stall while describing is said from now on.
@@ -364,6 +372,8 @@ class Download:
         if self.stopped:
             return
         if right:
+            if not self._reserve():
+                return
             self.schedule.completed(piece, seller)
             self._search.reset()
             self._verified(piece)
@@ -375,6 +385,25 @@ class Download:
             self.fetcher.avoid(self.sha256, seller)
             self._drop(seller)
         self._pump()
+
+    def _reserve(self):
+        """Room for the whole file, once a piece is verified (see
+        L{PartFile.reserve}); False when the disk has none (the download
+        fails)."""
+        try:
+            self.part.reserve()
+        except DownloadError as e:
+            self._fail(e)
+            return False
+        return True
+
+    def _verifiedBytes(self):
+        """Bytes of the part file up to the end of its last verified
+        piece: what a later run can resume from."""
+        if self.schedule is None or not self.schedule.done:
+            return 0
+        offset, length = self.assembly.pieceRange(max(self.schedule.done))
+        return offset + length
 
     def _notArrived(self, reason, seller, piece, sink):
         sink.abandon()
@@ -527,13 +556,14 @@ class Download:
 
     def _fail(self, reason, discard=True):
         """End the download with an error; the part file goes, unless the
-        download only gave up waiting (a later run may resume it)."""
+        download only gave up waiting: then its verified pieces stay (a
+        later run may resume them), and the room reserved past them is
+        given back."""
         error = getattr(reason, "value", reason)
         if self.stopped:
             return
+        self.part.release(0 if discard else self._verifiedBytes())
         self.stop()
-        if discard:
-            self.part.discard()
         self.finished.errback(error)
 
     def stop(self):
@@ -598,6 +628,12 @@ class Fetcher(Role):
         self.bad = {}
         #: file name -> the offers of it seen last.
         self.offers = {}
+        #: file name -> the contents (sha256) offered under it, in any
+        #: offer seen (an offer's, or a download's search).
+        self.contents = {}
+        #: Contents whose download gave up while another content was
+        #: offered under their name: not bought again in this run.
+        self.unfetchable = set()
         self._finds = set()
         self._stopped = False
         buyer.fetcher = self
@@ -646,6 +682,16 @@ class Fetcher(Role):
         """seller sent wrong bytes (or a wrong description) of sha256."""
         self.bad.setdefault(sha256, set()).add(seller)
 
+    def fetchable(self, offers):
+        """The offers a want may buy from: none of a content that could
+        not be fetched (L{unfetchable})."""
+        if not self.unfetchable:
+            return offers
+        return [offer for offer in offers if offer.sha256 not in self.unfetchable]
+
+    def _seen(self, name, offers):
+        self.contents.setdefault(name, set()).update(offer.sha256 for offer in offers)
+
     # -- what the buyer's node tells us -----------------------------------------------
 
     def offersFound(self, item, offers):
@@ -655,6 +701,7 @@ class Fetcher(Role):
         found = fileOffers(offers, itemHash(item))
         if not found:
             return
+        self._seen(item, found)
         self.offers[item] = found
         try:
             self.journal.note(item, found)
@@ -696,7 +743,9 @@ class Fetcher(Role):
         file whose record was lost: the warning says so.
         """
         bought = {}
-        for purchase in self.buyer.bag:
+        for purchase in reversed(self.buyer.bag):
+            # The latest purchase of a name first: an earlier one may be of
+            # content that could not be fetched.
             bought.setdefault(purchase.item, []).append(purchase)
         for item, purchases in bought.items():
             if not isPlainName(item):
@@ -760,7 +809,9 @@ class Fetcher(Role):
 
         def done(offers):
             self._finds.discard(d)
-            return fileOffers(offers, itemHash(name))
+            found = fileOffers(offers, itemHash(name))
+            self._seen(name, found)
+            return found
 
         return d.addCallback(done)
 
@@ -778,6 +829,17 @@ class Fetcher(Role):
     def _failed(self, reason, download):
         self.downloads.pop(download.name, None)
         why = reason.getErrorMessage()
+        others = self.contents.get(download.name, set()) - self.unfetchable - {
+            download.sha256}
+        if reason.check(GaveUp) and others:
+            # Not a file: the want is not met by it, and buys another
+            # content offered under the name.
+            self.unfetchable.add(download.sha256)
+            self.log.warn("cannot download {name} as content {sha}: {why}; buying "
+                          "it from the sellers of other content", name=download.name,
+                          sha=download.sha256, why=why)
+            self.buyer.unfetched(download.name)
+            return
         self.failed[download.name] = (download.size, download.sha256, why)
         if self.onGaveUp is None:
             self.log.critical("cannot download {name}: {why}", name=download.name,

@@ -3,6 +3,7 @@
 import os
 
 from twisted_bazaar.base.options import seconds
+from twisted_bazaar.files.downloads import PRIVATE, privateProblem
 from twisted_bazaar.roles import RoleOption
 
 
@@ -24,8 +25,16 @@ def sharedFolder(text):
 
 
 def downloadsFolder(text):
-    """--downloads DIR: an existing, writable directory."""
-    return _folder(text, "downloads", writable=True)
+    """--downloads DIR: an existing, writable directory, whose private
+    folder (where part files go) is this user's if it is there."""
+    folder = _folder(text, "downloads", writable=True)
+    private = os.path.join(folder, PRIVATE)
+    why = privateProblem(private, repair=False)
+    if why is not None:
+        raise ValueError(f"{private} {why}: it must be a folder only this user can "
+                         "write to, where part files go (remove it, and the buyer "
+                         "makes one)")
+    return folder
 
 
 sharedFolder.coerceDoc = "An existing directory."

@@ -6,13 +6,16 @@ its bytes are served on (L{TransferService}).
 
 A file is sold like any item (one sale per buy id, exactly once), under
 its name and under its content (the item C{sha256:HEX}, see
-L{twisted_bazaar.files.names.hashItem}); a copy never runs out, so each
-is stocked with L{FILE_UNITS} units.  Those units are how discovery finds
-it, and nothing a user sees: a node's state lists a file once, by name,
-with its size and hash (L{sharedFiles}), and keeps its items out of the
-stock (L{fileItems}).  A file
-that changes is withdrawn and offered again (an index scheme unregisters
-and registers it, with its new hash); one that goes is withdrawn.
+L{twisted_bazaar.files.names.hashItem}), but it is not counted stock: a
+buy gets one copy whatever its quantity, and a copy never runs out.  So
+files live here, not in the seller's stock or the store's inventory
+(which hold counted goods only, and survive restarts as such): what a
+restarted seller shares is what its folder holds.  Discovery sees each
+file with L{FILE_UNITS} units (L{offered}); a node's state lists it
+once, by name, with its size, hash and copies sold (L{sharedFiles}).  A
+file that changes is withdrawn and offered again (an index scheme
+unregisters and registers it, with its new hash); one that goes is
+withdrawn.
 """
 
 from twisted.internet import defer
@@ -24,7 +27,7 @@ from twisted_bazaar.files.server import DEFAULT_TRANSFER_SLOTS, TransferService
 from twisted_bazaar.files.share import DEFAULT_POLL, DEFAULT_SETTLE, SharedFolder
 from twisted_bazaar.roles import Role
 
-#: Units of a shared file in stock: copies do not run out.
+#: Units discovery sees of a shared file: copies do not run out.
 FILE_UNITS = 10**9
 
 
@@ -48,15 +51,18 @@ class FileShop(Role):
                                   useInotify)
         self.server = TransferService(node, self.share, transfer_port, transfer_slots,
                                       transfer_rate)
-        #: Items of the seller's --sell, which a file of the same name
-        #: does not replace.
-        self._counted = set(seller.store.seededWith() or seller.stock)
+        #: item -> FILE_UNITS, for each file on offer by name and by
+        #: content: what discovery sees of them.
+        self.offered = {}
+        #: item -> copies sold under it, in the ledger.
+        self._copies = {}
+        self.sold(sale for sale in seller.ledger.values() if sale.copy)
         seller.files = self
-        for item in sorted(set(seller.stock) - self._counted):
-            # A file shared in an earlier run: offered again only once the
-            # folder shows it is still there.
-            seller.stock[item] = 0
-            seller.discovery.stockChanged(item, 0)
+
+    def sold(self, sales):
+        """Count copies sold (sales committed, or in the ledger)."""
+        for sale in sales:
+            self._copies[sale.item] = self._copies.get(sale.item, 0) + 1
 
     def describe(self, item):
         """The offer fields of a shared file (by name or by content): size,
@@ -67,7 +73,7 @@ class FileShop(Role):
             found = self.share.byHash(sha256)
             digest = found[1] if found else None
         else:
-            digest = None if item in self._counted else self.share.files.get(item)
+            digest = None if item in self.seller.stock else self.share.files.get(item)
         if digest is None or not self.server.port:
             return None
         return {"size": digest.size, "sha256": digest.sha256,
@@ -77,51 +83,40 @@ class FileShop(Role):
 
     def sharedFiles(self):
         """(name, size, sha256, sold) of each file offered by its name:
-        sold, the copies sold (by its name or its content) since it was
-        last offered."""
-        stock = self.seller.stock
+        sold, the copies sold under its name or its content."""
+        copies = self._copies
         return [(name, digest.size, digest.sha256,
-                 max(0, FILE_UNITS - stock.get(name, FILE_UNITS))
-                 + max(0, FILE_UNITS - stock.get(hashItem(digest.sha256), FILE_UNITS)))
+                 copies.get(name, 0) + copies.get(hashItem(digest.sha256), 0))
                 for name, digest in sorted(self.share.files.items())
-                if name not in self._counted]
-
-    def fileItems(self):
-        """Every item of the seller's stock that is a file (by name, or by
-        content): all but the items of --sell."""
-        return {item for item in self.seller.stock if item not in self._counted}
+                if name in self.offered]
 
     # -- what the shared folder tells us --------------------------------------------
 
     def fileAdded(self, name, digest):
         """Offer the file by its name, and by its content."""
         content = hashItem(digest.sha256)
-        if not self.seller.stock.get(content):
-            self._stock(content, FILE_UNITS)
-        if name in self._counted:
-            self.log.warn("not offering shared file {name} by name: --sell already "
-                          "offers an item of that name", name=name)
+        if content not in self.offered:
+            self._offer(content, FILE_UNITS)
+        if name in self.seller.stock:
+            self.log.warn("not offering shared file {name} by name: the seller's "
+                          "stock (--sell, or a restock) has an item of that name",
+                          name=name)
             return
-        self._stock(name, FILE_UNITS)
+        self._offer(name, FILE_UNITS)
 
     def fileRemoved(self, name, digest):
         if self.share.byHash(digest.sha256) is None:
-            self._stock(hashItem(digest.sha256), 0)
-        if name in self._counted or name not in self.seller.stock:
-            return
-        self._stock(name, 0)
+            self._offer(hashItem(digest.sha256), 0)
+        if name in self.offered:
+            self._offer(name, 0)
 
-    def _stock(self, name, units):
-        """Set a file's units in the seller's stock and its store (which
-        writes in order: a sale of it is committed after this)."""
-        self.seller.stock[name] = units
-        self.seller.store.stockItem(name, units).addErrback(self._notStocked, name)
-        self.seller.discovery.stockChanged(name, units)
-
-    def _notStocked(self, reason, name):
-        self.log.critical("cannot record shared file {name} in the inventory: {why}; "
-                          "its sales cannot be recorded", name=name,
-                          why=reason.getErrorMessage())
+    def _offer(self, item, units):
+        """Offer a file's item (units), or withdraw it (0)."""
+        if units:
+            self.offered[item] = units
+        else:
+            self.offered.pop(item, None)
+        self.seller.discovery.stockChanged(item, units)
 
     # -- lifecycle -------------------------------------------------------------------
 
