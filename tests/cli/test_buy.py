@@ -10,7 +10,7 @@ import random
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import shortId, wireId
-from twisted_bazaar.cli.buy import OneShotBuy, renderBuy
+from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
 from twisted_bazaar.cli.progress import Progress
 from twisted_bazaar.files import hashing
 from twisted_bazaar.status.client import ClientError
@@ -119,6 +119,47 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(self.why(outcome),
                          "bought 0 of 1 apple within 5 s: never registered with "
                          "the tracker at tracker:7700")
+        self.assertNothingLeft(buy)
+
+
+class ShortPurchaseTests(OneShotHelpers, SynchronousTestCase):
+    """A purchase that ends short fails with what it bought all the same,
+    and says why no more."""
+
+    def failure(self, outcome):
+        [failure] = outcome
+        failure.trap(BuyError)
+        return failure.value
+
+    def test_partialPurchaseKeepsWhatItBought(self):
+        """The seller runs out after 3 of 5: the error says that no seller
+        offered more (not "it"), and carries the purchase to show."""
+        seller = self.market.addNode(seller={"stock": {"apple": 3}})
+        buy, outcome = self.oneShot(quantity=5, deadline=10)
+        self.market.run(30)
+        error = self.failure(outcome)
+        self.assertRegex(str(error), r"^bought 3 of 5 apple within 10 s: no seller "
+                         r"offered more \(\d+ searches? found nothing\)$")
+        self.assertEqual([(p["seller"], p["units"]) for p in error.result["purchases"]],
+                         [(wireId(seller.id), 3)])
+        self.assertEqual(renderBuy(error.result).splitlines(),
+                         [f"bought 3 apple from node {shortId(seller.id)} (3 of 5)"])
+        self.assertNothingLeft(buy)
+
+    def test_interrupted(self):
+        """Ctrl-C midway: the purchase ends at once with the reason and what
+        it lacked, and the node stops in order, leaving the tracker."""
+        self.market.addNode(seller={"stock": {"pear": 3}})
+        buy, outcome = self.oneShot(deadline=60)
+        self.market.run(3)
+        self.assertEqual(len(self.market.tracker.registry), 2)
+        stopped = buy.interrupt("interrupted by SIGINT")
+        self.market.run(1)
+        self.assertTrue(stopped.called)
+        error = self.failure(outcome)
+        self.assertRegex(str(error), r"^interrupted by SIGINT: bought 0 of 1 apple: ")
+        self.assertEqual(error.result["purchases"], [])
+        self.assertEqual(len(self.market.tracker.registry), 1)
         self.assertNothingLeft(buy)
 
 

@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
 
 from twisted.internet import defer, task
@@ -354,7 +355,23 @@ def buy(reactor, args):
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
         give_up=args.download_give_up, progress=progress)
-    result = yield purchase.run(started)
+    finished = purchase.run(started)
+    shuttingDown = []
+
+    def interrupted():
+        # Ctrl-C or SIGTERM stops the reactor: first end the purchase,
+        # saying what was bought, and have the node leave in order.
+        shuttingDown.append(True)
+        signum = getattr(reactor, "_exitSignal", None)
+        if signum is not None:
+            return purchase.interrupt(f"interrupted by {_signalName(signum)}")
+
+    trigger = reactor.addSystemEventTrigger("before", "shutdown", interrupted)
+    try:
+        result = yield finished
+    finally:
+        if not shuttingDown:
+            reactor.removeSystemEventTrigger(trigger)
     return result
 
 
@@ -491,8 +508,22 @@ COMMANDS = {"status": (status, renderStatus), "list": (listing, renderList),
             "node": (node, renderNode), "buy": (buy, renderBuy),
             "restock": (restock, renderRestock)}
 
+#: The exit status of a command stopped by a signal is 128 + its number,
+#: as a shell reports it: 130 for Ctrl-C (SIGINT), 143 for SIGTERM.
+SIGNALLED = 128
 
-def main(argv=None):
+
+def main(argv=None, reactor=None):
+    """
+    Run the command the arguments name and say what came of it: the
+    answer (or what a failed buy bought all the same) on stdout, the
+    reason it failed on stderr; with --json, one JSON object on stdout in
+    either case (a failure's reason in its ``error``).
+
+    @param reactor: the reactor to run on (default: the global one).
+    @return: the exit status: 0 answered, 1 failed, 128 + the signal's
+        number when a signal stopped it.
+    """
     args = parse(argv)
     run, render = COMMANDS[args.command]
     outcome = {}
@@ -503,24 +534,41 @@ def main(argv=None):
     def failed(reason):
         reason.trap(ClientError)
         outcome["error"] = str(reason.value)
+        outcome["obj"] = getattr(reason.value, "result", None)
 
     def go(reactor):
+        outcome["reactor"] = reactor
         d = defer.maybeDeferred(run, reactor, args)
         d.addCallbacks(answered, failed)
         return d
 
     try:
-        task.react(go, [])
+        task.react(go, [], _reactor=reactor)
     except SystemExit as e:
-        if e.code not in (0, None):
-            sys.stderr.write(f"bazaar: error: {outcome.get('error', 'failed')}\n")
-            return 1
-    if "error" in outcome:
-        sys.stderr.write(f"bazaar: error: {outcome['error']}\n")
-        return 1
-    obj = outcome["obj"]
-    emit(json.dumps(obj) if args.json else render(obj))
-    return 0
+        if e.code not in (0, None) and "error" not in outcome:
+            outcome["error"] = "failed"
+    signum = getattr(outcome.get("reactor"), "_exitSignal", None)
+    if signum is not None and "error" not in outcome and "obj" not in outcome:
+        outcome["error"] = f"interrupted by {_signalName(signum)}"
+    obj, error = outcome.get("obj"), outcome.get("error")
+    if args.json:
+        emit(json.dumps(dict(obj or {}, **({"error": error} if error else {}))))
+    elif obj is not None:
+        text = render(obj)
+        if text:
+            emit(text)
+    if error:
+        sys.stderr.write(f"bazaar: error: {error}\n")
+    if signum is not None:
+        return SIGNALLED + signum
+    return 1 if error else 0
+
+
+def _signalName(signum):
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ reason.  A L{Progress} shows the downloads as they go.
 
 Its state and its key live in memory: a buy still out when the deadline
 passes is forgotten, although the seller may yet sell it.
+
+A purchase that ends short (the deadline, a download given up, Ctrl-C:
+L{OneShotBuy.interrupt}) fails with a L{BuyError}, which carries what was
+bought all the same: ``bazaar`` shows both.
 """
 
 import random
@@ -39,6 +43,18 @@ from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
 DEFAULT_DEADLINE = 60.0
 #: Seconds between updates of the downloads' progress.
 PROGRESS_INTERVAL = 0.5
+
+
+class BuyError(ClientError):
+    """
+    A purchase that ended short, saying why.
+
+    @ivar result: what was bought all the same (L{OneShotBuy.result}).
+    """
+
+    def __init__(self, why, result):
+        super().__init__(why)
+        self.result = result
 
 
 class OneShotBuy:
@@ -108,8 +124,8 @@ class OneShotBuy:
         @param started: when the purchase began, by the clock (its
             questions to the tracker may come first); default: now.
         @return: a Deferred firing, once the node has stopped, with a
-            dict of what was bought (L{result}), or failing with
-            L{ClientError} saying why not.
+            dict of what was bought (L{result}), or failing with a
+            L{BuyError} saying why not.
         """
         spent = 0 if started is None else self.clock.seconds() - started
         self._timer = self.clock.callLater(max(0, self.deadline - spent), self._expired)
@@ -145,10 +161,29 @@ class OneShotBuy:
         else:
             self._end(self.shortfall() or "not done: no reason known")
 
-    def shortfall(self):
+    def shortfall(self, within=True):
         """Why the purchase is not done, in one line."""
         return shortfall(self.node, self.buyer, self._searches, self.tracker_address,
-                         f" within {self.deadline:g} s")
+                         f" within {self.deadline:g} s" if within else "")
+
+    def interrupt(self, why):
+        """
+        End the purchase now (the command was told to stop: Ctrl-C,
+        SIGTERM), failing with why and what it still lacked, and stop the
+        node in order (it leaves the tracker).
+
+        @return: a Deferred firing once the node has stopped.
+        """
+        lacking = self.shortfall(within=False)
+        self._end(f"{why}: {lacking}" if lacking else why)
+        stopped = defer.Deferred()
+
+        def passOn(result):
+            stopped.callback(None)
+            return result
+
+        self._finished.addBoth(passOn)
+        return stopped
 
     @defer.inlineCallbacks
     def _end(self, failure):
@@ -165,7 +200,7 @@ class OneShotBuy:
         if self.service.running:
             yield self.service.stopService()
         if failure:
-            self._finished.errback(ClientError(failure))
+            self._finished.errback(BuyError(failure, self.result()))
         else:
             self._finished.callback(self.result())
 
@@ -174,10 +209,12 @@ class OneShotBuy:
         its units), and each file fetched (its path, and the pieces each
         seller served)."""
         fetched = self.fetcher.fetched if self.fetcher is not None else {}
-        # A file is bought once, whatever the quantity asked.
-        [want] = self.buyer.wants
-        return {"node": wireId(self.node.id), "item": self.item,
-                "quantity": want.quantity,
+        # A file is bought once, whatever the quantity asked; a buyer that
+        # never started has no want yet.
+        wants = self.buyer.wants
+        node = self.node.id
+        return {"node": wireId(node) if node is not None else None, "item": self.item,
+                "quantity": wants[0].quantity if wants else self.quantity,
                 "purchases": [{"buy_id": p.buy_id, "seller": wireId(p.seller),
                                "units": p.units}
                               for p in self.buyer.bag],

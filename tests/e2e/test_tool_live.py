@@ -1,0 +1,51 @@
+"""
+End to end: what ``bazaar`` says and exits with when it is stopped or
+ends short, against live daemons.
+"""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.e2e.helpers import startMarket
+
+TIMEOUT = 30.0
+
+
+def startBazaar(*args):
+    script = str(Path(sys.executable).with_name("bazaar"))
+    return subprocess.Popen([script, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+class InterruptedBuyTests(SynchronousTestCase):
+    def test_signals(self):
+        """Ctrl-C (SIGINT) or SIGTERM on a buy under way: the reason as the
+        last line of stderr, no traceback, the status a shell gives a
+        command a signal stopped (130, 143), and the node leaves the
+        tracker in order."""
+        market, tracker = startMarket(self, TIMEOUT)
+        for signum, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            name = signal.Signals(signum).name
+            joined = len(tracker.matches(r"node \w+ joined"))
+            left = len(tracker.matches(r"node \w+ left"))
+            buy = startBazaar("--tracker", f"127.0.0.1:{market.tracker_port}", "buy",
+                              "plum", "--timeout", "120")
+            self.addCleanup(buy.kill)
+            deadline = time.monotonic() + TIMEOUT
+            while len(tracker.matches(r"node \w+ joined")) == joined:
+                self.assertLess(time.monotonic(), deadline, "the buyer never joined")
+                self.assertIsNone(buy.poll(), buy.stderr.read() if buy.poll() else "")
+                time.sleep(0.1)
+            buy.send_signal(signum)
+            out, err = buy.communicate(timeout=TIMEOUT)
+            self.assertNotIn("Traceback", err)
+            self.assertEqual(buy.returncode, status, err)
+            self.assertRegex(err.splitlines()[-1], rf"^bazaar: error: interrupted by "
+                             rf"{name}: bought 0 of 1 plum: ")
+            tracker.waitFor(r"node \w+ left", TIMEOUT)
+            self.assertEqual(len(tracker.matches(r"node \w+ left")), left + 1)
