@@ -3,15 +3,21 @@ End to end: what ``bazaar`` says and exits with when it is stopped or
 ends short, against live daemons.
 """
 
+import os
+import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import startMarket
+from twisted_bazaar.testing.daemons import runTwistd
 
 TIMEOUT = 30.0
 
@@ -49,3 +55,30 @@ class InterruptedBuyTests(SynchronousTestCase):
                              rf"{name}: bought 0 of 1 plum: ")
             tracker.waitFor(r"node \w+ left", TIMEOUT)
             self.assertEqual(len(tracker.matches(r"node \w+ left")), left + 1)
+
+
+class TransferPortTakenTests(SynchronousTestCase):
+    def test_exitsAsATakenListenDoes(self):
+        """A seller whose --transfer-port is taken does not run on sharing
+        nothing: it says why in one line on stderr and exits 1."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tool-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        share = os.path.join(folder, "share")
+        os.mkdir(share)
+        with open(os.path.join(share, "a.txt"), "w") as f:
+            f.write("a")
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runTwistd(["-n", "bazaar-node", "--role", "seller", "--share", share,
+                            "--transfer-port", str(port), "--listen",
+                            "tcp:0:interface=127.0.0.1", "--tracker", "127.0.0.1:1"],
+                           folder, timeout=TIMEOUT)
+        output = result.stdout + result.stderr
+        self.assertEqual(result.returncode, 1, output)
+        self.assertNotIn("Traceback", output)
+        line = (f"twistd bazaar-node: error: --transfer-port {port}: cannot serve "
+                f"shared files: Couldn't listen on 127.0.0.1:{port}")
+        self.assertEqual(len(re.findall(re.escape(line), result.stderr)), 1, output)

@@ -15,9 +15,13 @@ class _Reactor:
     def __init__(self, running):
         self.running = running
         self.stops = 0
+        self.whenRunning = []
 
     def stop(self):
         self.stops += 1
+
+    def callWhenRunning(self, function, *args):
+        self.whenRunning.append((function, args))
 
 
 class ExitStatusTests(SynchronousTestCase):
@@ -97,6 +101,20 @@ class ExitStatusTests(SynchronousTestCase):
         [end] = self.atExit
         end()
         self.assertEqual(self.exits, [3])
+
+    def test_insideACallbackBeforeTheReactorRuns(self):
+        """Told inside a Deferred's callback while twistd starts (a
+        seller's transfer port taken): no SystemExit, which the Deferred
+        would catch; the line at once, the reactor stopped as soon as it
+        runs, and the status given at exit."""
+        status = self.make(running=False)
+        status.fail("--transfer-port 9: cannot serve shared files", inCallback=True)
+        self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: "
+                         "--transfer-port 9: cannot serve shared files\n")
+        self.assertEqual(self.reactor.whenRunning, [(self.reactor.stop, ())])
+        [end] = self.atExit
+        end()
+        self.assertEqual(self.exits, [1])
 
     def test_firstFailureWins(self):
         status = self.make(running=True)

@@ -21,7 +21,11 @@ stdout), and a daemon in the background has its stderr on /dev/null.  So:
   (saying, in twistd's words, to look at the line above);
 - a failure once the reactor runs stops the reactor (so every service
   stops in order), and ends the process with the status at interpreter
-  exit, after twistd has cleaned up.
+  exit, after twistd has cleaned up.  So does one while twistd starts
+  the services that is told inside a Deferred's callback (a seller's
+  transfer port that is taken), where C{SystemExit} would be caught: it
+  tells the twistd process waiting in the foreground at once, and stops
+  the reactor as soon as it runs.
 """
 
 import atexit
@@ -68,13 +72,15 @@ class ExitStatus:
     def line(self, why):
         return f"{self.prog}: error: {why}"
 
-    def fail(self, why, code=1):
+    def fail(self, why, code=1, inCallback=False):
         """
         The daemon cannot go on: say why, and make it exit with ``code``.
 
+        @param inCallback: True when called inside a Deferred's callback:
+            before the reactor runs, the reactor is then stopped as soon
+            as it runs, rather than C{SystemExit} raised.
         @raise SystemExit: when the reactor does not run yet (twistd is
-            starting the services); the caller must not be inside a
-            Deferred callback then.
+            starting the services), unless ``inCallback``.
         """
         if self.code:
             return
@@ -85,6 +91,10 @@ class ExitStatus:
         if not getattr(self.reactor, "running", False):
             if not self.nodaemon:
                 self._tellParent()
+            if inCallback:
+                self._atExit(self._end)
+                self.reactor.callWhenRunning(self.reactor.stop)
+                return
             self._removePidfile()
             raise SystemExit(code)
         self._atExit(self._end)

@@ -379,7 +379,13 @@ def makeService(options):
             lock.release()
             raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
         log.info("{line}", line=restoredLine(data_dir, store))
-    connector = EndpointConnector(reactor, interface=listenInterface(options["listen"]))
+    connector = EndpointConnector(
+        reactor, interface=listenInterface(options["listen"]),
+        # Only the seller's file shop listens through it: a seller that
+        # cannot serve its files ends, as one that cannot --listen does.
+        onListenFailure=lambda port, reason: exitStatus.fail(
+            f"--transfer-port {port}: cannot serve shared files: "
+            f"{reason.getErrorMessage()}", inCallback=True))
     metered = []
     parts = buildNode(reactor, random.Random(), connector, config, store, identity,
                       options.scheme, options.roles,
