@@ -122,6 +122,27 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.assertNothingLeft(buy)
 
 
+class NothingOfferedTests(OneShotHelpers, SynchronousTestCase):
+    def test_saidAtOnce(self):
+        """The item is sold out: as soon as its first search has found
+        nothing, the buyer says so (and that it goes on until the
+        deadline), long before the deadline ends the purchase; once."""
+        self.market.addNode(seller={"stock": {"apple": 1}})
+        self.market.addNode(buyer={"wants": ["apple"]})
+        self.market.run(10)
+        told = []
+        buy, outcome = self.oneShot(deadline=60, notice=told.append)
+        self.market.run(8)
+        self.assertEqual(outcome, [])
+        self.assertEqual(len(told), 1)
+        self.assertRegex(told[0], r"^no seller offers apple now \(sold out, or not "
+                         r"sold here: a search found nothing\); searching again for "
+                         r"up to 5\d s \(--timeout\), Ctrl-C to stop$")
+        self.market.run(60)
+        self.assertEqual(len(told), 1)
+        self.assertRegex(self.why(outcome), "^bought 0 of 1 apple within 60 s")
+
+
 class ShortPurchaseTests(OneShotHelpers, SynchronousTestCase):
     """A purchase that ends short fails with what it bought all the same,
     and says why no more."""

@@ -354,7 +354,9 @@ def buy(reactor, args):
         clientFromString(reactor, args.tracker.endpoint),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
-        give_up=args.download_give_up, progress=progress)
+        give_up=args.download_give_up, progress=progress,
+        # For a user waiting at a terminal; a script reads the outcome.
+        notice=_notice if sys.stderr.isatty() and not args.json else None)
     finished = purchase.run(started)
     shuttingDown = []
 
@@ -380,6 +382,11 @@ def _downloads(given):
     needs no folder; a file bought into one that takes no writes ends the
     buy with the disk's reason (L{twisted_bazaar.roles.files.fetch})."""
     return given if given is not None else os.path.abspath(os.curdir)
+
+
+def _notice(text):
+    sys.stderr.write(f"bazaar: {text}\n")
+    sys.stderr.flush()
 
 
 def _write(text):

@@ -28,6 +28,7 @@ from twisted.internet import defer
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.wire.ids import SHORT, wireId
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.identity.keys import Identity
@@ -70,7 +71,8 @@ class OneShotBuy:
     def __init__(self, clock, connector, listen, tracker, tracker_address, item,
                  quantity=1, deadline=DEFAULT_DEADLINE, discovery="flood",
                  host="", rng=None, listen_description=None, identity=None,
-                 downloads=None, give_up=DEFAULT_GIVE_UP, progress=None):
+                 downloads=None, give_up=DEFAULT_GIVE_UP, progress=None,
+                 notice=None):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -83,6 +85,10 @@ class OneShotBuy:
         @param give_up: seconds a download may go without a verified piece.
         @param progress: a L{twisted_bazaar.cli.progress.Progress} to show
             the downloads on, or None.
+        @param notice: told ``notice(text)`` when the market has answered
+            that nobody offers the item now (its first search found
+            nothing), so that a user need not wait for the deadline to
+            learn it; or None.
         """
         self.clock = clock
         self.item = item
@@ -112,10 +118,14 @@ class OneShotBuy:
                                    tracker_address=tracker_address,
                                    onStopRequested=self._stopRequested)
         self._finished = defer.Deferred()
+        #: When the purchase began, by the clock (set by L{run}).
+        self.started = None
         self._timer = None
         self._ending = False
         self._searches = EmptySearches()
         self.node.addObserver(self._searches)
+        if notice is not None:
+            self.node.addObserver(_NothingOffered(self, notice))
 
     def run(self, started=None):
         """
@@ -127,7 +137,8 @@ class OneShotBuy:
             dict of what was bought (L{result}), or failing with a
             L{BuyError} saying why not.
         """
-        spent = 0 if started is None else self.clock.seconds() - started
+        self.started = self.clock.seconds() if started is None else started
+        spent = self.clock.seconds() - self.started
         self._timer = self.clock.callLater(max(0, self.deadline - spent), self._expired)
         if self.progress is not None and self.fetcher is not None:
             self._showing = LoopingCall(self._show)
@@ -222,6 +233,26 @@ class OneShotBuy:
                            "pieces": [{"seller": wireId(seller), "pieces": n}
                                       for seller, n in sorted(served.items())]}
                           for name, (path, served) in sorted(fetched.items())]}
+
+
+class _NothingOffered(NodeObserver):
+    """Says once, when a search for the item finds nothing before any is
+    bought, that no seller offers it now: sold out, or never sold."""
+
+    def __init__(self, purchase, notice):
+        self.purchase = purchase
+        self.notice = notice
+        self.told = False
+
+    def offersFound(self, item, offers):
+        purchase = self.purchase
+        if offers or self.told or item != purchase.item or purchase.buyer.bag:
+            return
+        self.told = True
+        left = purchase.deadline - (purchase.clock.seconds() - purchase.started)
+        self.notice(f"no seller offers {item} now (sold out, or not sold here: a "
+                    f"search found nothing); searching again for up to {left:.0f} s "
+                    f"(--timeout), Ctrl-C to stop")
 
 
 def _short(text):
