@@ -82,3 +82,25 @@ class TransferPortTakenTests(SynchronousTestCase):
         line = (f"twistd bazaar-node: error: --transfer-port {port}: cannot serve "
                 f"shared files: Couldn't listen on 127.0.0.1:{port}")
         self.assertEqual(len(re.findall(re.escape(line), result.stderr)), 1, output)
+
+
+class BackgroundStartFailureTests(SynchronousTestCase):
+    def test_lastLineIsTheReason(self):
+        """A daemon started in the background that cannot start: the twistd
+        command prints the reason as text, once, as its last line (not
+        twistd's bytes literal), and exits 1."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tool-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runTwistd(["--pidfile", "t.pid", "--logfile", "t.log",
+                            "bazaar-tracker", "--listen",
+                            f"tcp:{port}:interface=127.0.0.1"], folder, timeout=TIMEOUT)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stderr,
+                         f"twistd bazaar-tracker: error: tracker cannot listen on "
+                         f"tcp:{port}:interface=127.0.0.1: Couldn't listen on "
+                         f"127.0.0.1:{port}: [Errno 98] Address already in use.\n")

@@ -36,7 +36,7 @@ from twisted_bazaar.tap.config import (
     splitConfig,
 )
 from twisted_bazaar.tap.endpoints import checkServerEndpoint
-from twisted_bazaar.tap.exitstatus import ExitStatus
+from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
 from twisted_bazaar.tap.logformat import parseFormat, useFormat
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.web.view import MarketView
@@ -240,8 +240,10 @@ def exitStatusFor(options, reactor, prog):
     parent = getattr(options, "parent", None)
     nodaemon = True if parent is None else bool(parent.get("nodaemon", True))
     stderr = sys.__stderr__
-    if not nodaemon and stderr is not None:
-        stderr = os.fdopen(os.dup(stderr.fileno()), "w")
+    if not nodaemon:
+        showStartFailures()
+        if stderr is not None:
+            stderr = os.fdopen(os.dup(stderr.fileno()), "w")
     status = ExitStatus(reactor, prog, nodaemon, twistdConfig=parent, stderr=stderr)
     reactor.callWhenRunning(status.running)
     return status
