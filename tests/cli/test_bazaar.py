@@ -171,7 +171,7 @@ class RenderTests(SynchronousTestCase):
                            "have": 1024 * 1024, "rate": 0, "sellers": 0,
                            "state": "stalled", "why": "seller 3 did not deliver"}]})
         self.assertEqual(text.splitlines()[5:], [
-            "shared files: 1", f"  song.ogg  2.0 KiB  sha256 {sha[:16]}…",
+            "shared files: 1", f"  song.ogg  2.0 KiB  content id {sha[:16]}…",
             "downloads: 1",
             "  big.bin  1.0 MiB of 4.0 MiB (25%)  0 B/s  0 sellers  stalled: "
             "seller 3 did not deliver"])
@@ -189,7 +189,7 @@ class RenderTests(SynchronousTestCase):
         self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5000,
                                          "sha256": sha, "sellers": ["7", "8"]}])
         self.assertEqual(obj["index"], {"apple": 1, "song.ogg": 2})
-        self.assertIn(f"  song.ogg: 4.9 KiB, sha256 {sha[:16]}…, sellers: 7, 8",
+        self.assertIn(f"  song.ogg: 4.9 KiB, content id {sha[:16]}…, sellers: 7, 8",
                       renderList(obj).splitlines())
     def test_keyedIdsAreShortWherePeopleReadThem(self):
         """A key's id shows as its first 8 hex digits in the text output,

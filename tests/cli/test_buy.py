@@ -4,6 +4,7 @@ C{exit_when_done}, in a L{Market}: real nodes and tracker on the
 in-memory network.
 """
 
+import hashlib
 import os
 import random
 
@@ -222,8 +223,11 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual((fetched["name"], fetched["path"]), ("big.bin", path))
         lines = renderBuy(result).splitlines()
         self.assertEqual(lines[0], f"bought big.bin from node {shortId(seller.id)} (1 of 1)")
-        self.assertEqual(lines[1], f"downloaded big.bin into {path}, sha256 verified "
-                         f"(20 pieces from node {shortId(seller.id)})")
+        plain = hashlib.sha256(self.data).hexdigest()
+        self.assertEqual(fetched["sha256sum"], plain)
+        self.assertEqual(lines[1], f"downloaded big.bin into {path}, verified "
+                         f"(20 pieces from node {shortId(seller.id)}); its sha256sum: "
+                         f"{plain}")
         self.assertGreaterEqual(len(self.shown), 2)
         self.assertTrue(self.shown[0].startswith("big.bin: "), self.shown)
         self.assertNothingLeft(buy)

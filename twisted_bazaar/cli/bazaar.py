@@ -461,7 +461,7 @@ def renderList(obj):
         lines.append("shared files (live query of every node):")
         for entry in obj["files"]:
             sellers = ", ".join(_short(s) for s in entry["sellers"])
-            lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, sha256 "
+            lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, content id "
                          f"{entry['sha256'][:16]}…, sellers: {sellers}")
     if obj["index"]:
         lines.append("in the tracker's index (sellers per item):")
@@ -497,7 +497,7 @@ def renderNode(obj):
               f"pending buys: {obj['pending']}"]
     if obj.get("files"):
         lines.append(f"shared files: {len(obj['files'])}")
-        lines += [f"  {entry['name']}  {byteSize(entry['size'])}  sha256 "
+        lines += [f"  {entry['name']}  {byteSize(entry['size'])}  content id "
                   f"{entry['sha256'][:16]}…" for entry in obj["files"]]
     if obj.get("downloads"):
         lines.append(f"downloads: {len(obj['downloads'])}")

@@ -22,6 +22,7 @@ L{OneShotBuy.interrupt}) fails with a L{BuyError}, which carries what was
 bought all the same: ``bazaar`` shows both.
 """
 
+import hashlib
 import random
 
 from twisted.internet import defer
@@ -217,8 +218,8 @@ class OneShotBuy:
 
     def result(self):
         """What was bought: the node's id, the item, each purchase (with
-        its units), and each file fetched (its path, and the pieces each
-        seller served)."""
+        its units), and each file fetched (its path, the SHA-256 of its
+        bytes, and the pieces each seller served)."""
         fetched = self.fetcher.fetched if self.fetcher is not None else {}
         # A file is bought once, whatever the quantity asked; a buyer that
         # never started has no want yet.
@@ -229,7 +230,7 @@ class OneShotBuy:
                 "purchases": [{"buy_id": p.buy_id, "seller": wireId(p.seller),
                                "units": p.units}
                               for p in self.buyer.bag],
-                "files": [{"name": name, "path": path,
+                "files": [{"name": name, "path": path, "sha256sum": plainSha256(path),
                            "pieces": [{"seller": wireId(seller), "pieces": n}
                                       for seller, n in sorted(served.items())]}
                           for name, (path, served) in sorted(fetched.items())]}
@@ -255,6 +256,20 @@ class _NothingOffered(NodeObserver):
                     f"(--timeout), Ctrl-C to stop")
 
 
+def plainSha256(path):
+    """
+    The SHA-256 of a file's bytes, as ``sha256sum`` prints it: a file's
+    ``sha256`` in offers and views is its identity, the hash of its
+    pieces' hashes (protocol.md §19.4), which no common tool prints.
+    None if the file cannot be read.
+    """
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
 def _short(text):
     """A node id's wire text as people read it (L{shortId})."""
     return text[:SHORT] if len(text) == 32 else text
@@ -272,6 +287,6 @@ def renderBuy(obj):
     for entry in obj.get("files", ()):
         served = ", ".join(f"{row['pieces']} piece{'s' if row['pieces'] != 1 else ''} "
                            f"from node {_short(row['seller'])}" for row in entry["pieces"])
-        lines.append(f"downloaded {entry['name']} into {entry['path']}, sha256 "
-                     f"verified ({served})")
+        lines.append(f"downloaded {entry['name']} into {entry['path']}, verified "
+                     f"({served}); its sha256sum: {entry.get('sha256sum') or '?'}")
     return "\n".join(lines)
