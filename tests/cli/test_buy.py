@@ -100,7 +100,7 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(self.market.role(seller, "seller").inventory(),
                          {"apple": 1})
         self.assertEqual(renderBuy(result).splitlines(),
-                         [f"bought 2 apple from node {shortId(seller.id)} (2 of 2)"])
+                         [f"bought apple x2 from node {shortId(seller.id)} (2 of 2)"])
         self.assertNothingLeft(buy)
 
     def test_nothingOnSale(self):
@@ -165,7 +165,7 @@ class ShortPurchaseTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual([(p["seller"], p["units"]) for p in error.result["purchases"]],
                          [(wireId(seller.id), 3)])
         self.assertEqual(renderBuy(error.result).splitlines(),
-                         [f"bought 3 apple from node {shortId(seller.id)} (3 of 5)"])
+                         [f"bought apple x3 from node {shortId(seller.id)} (3 of 5)"])
         self.assertNothingLeft(buy)
 
     def test_interrupted(self):

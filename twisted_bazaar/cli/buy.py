@@ -29,6 +29,7 @@ from twisted.internet import defer
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from twisted_bazaar.base.words import counted
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.wire.ids import SHORT, wireId
 from twisted_bazaar.status.client import ClientError
@@ -281,9 +282,8 @@ def renderBuy(obj):
     lines, total = [], 0
     for p in obj["purchases"]:
         total += p["units"]
-        units = f"{p['units']} " if p["units"] != 1 else ""
-        lines.append(f"bought {units}{obj['item']} from node {_short(p['seller'])} "
-                     f"({total} of {obj['quantity']})")
+        lines.append(f"bought {counted(obj['item'], p['units'])} from node "
+                     f"{_short(p['seller'])} ({total} of {obj['quantity']})")
     for entry in obj.get("files", ()):
         served = ", ".join(f"{row['pieces']} piece{'s' if row['pieces'] != 1 else ''} "
                            f"from node {_short(row['seller'])}" for row in entry["pieces"])

@@ -16,6 +16,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.base.words import counted
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import keyOwns, signedBy
 from twisted_bazaar.base.logthrottle import LogThrottle
@@ -555,8 +556,8 @@ class Seller(Role):
             later[sale.item] = after + sale.units
         for sale, remaining in zip(sales, reversed(left)):
             if log.admit(sale.item, sale.units):
-                self.log.info("sold {units}{item} to {buyer} ({left} left)",
-                              units=f"{sale.units} " if sale.units != 1 else "",
+                self.log.info("sold {what} to {buyer} ({left} left)",
+                              what=counted(sale.item, sale.units), units=sale.units,
                               item=sale.item, buyer=shortId(sale.buyer), left=remaining)
 
     def _logUnlogged(self, counts, interval):
