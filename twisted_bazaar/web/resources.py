@@ -14,8 +14,9 @@ from pathlib import Path
 
 from twisted.web.pages import notFound
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Site
+from twisted.web.server import NOT_DONE_YET
 
+from twisted_bazaar.daemon.site import QuietSite
 from twisted_bazaar.wire.ids import NO_ID, parseWireId
 
 #: The page's assets.
@@ -174,7 +175,4 @@ def webSite(view):
         assets.putChild(path.name.encode("ascii"), Asset(path))
     root.putChild(b"static", assets)
     root.putChild(b"api", api)
-    site = Site(root)
-    site.noisy = False
-    site.displayTracebacks = False
-    return site
+    return QuietSite(root)
