@@ -218,7 +218,7 @@ class DaemonOptions(usage.Options):
         kinds = {}
         for name in self.longOpt:
             if not name.endswith("="):
-                if name not in ("help", "version"):
+                if name not in ("help", "help-all", "version"):
                     kinds[name] = FLAG
             elif name != "config=":
                 name = name[:-1]
