@@ -7,6 +7,7 @@ twistd find them.
 import io
 import re
 import os
+import shutil
 import sys
 import tempfile
 
@@ -304,12 +305,45 @@ class UnderTwistdTests(SynchronousTestCase):
 class HelpTests(SynchronousTestCase):
     """--help explains every option."""
 
-    def helpText(self, cls):
+    def helpText(self, cls, flag="--help-all"):
         stdout = io.StringIO()
         self.patch(sys, "stdout", stdout)
-        error = self.assertRaises(SystemExit, cls().parseOptions, ["--help"])
+        error = self.assertRaises(SystemExit, cls().parseOptions, [flag])
         self.assertEqual(error.code, 0)
         return stdout.getvalue()
+
+    def test_nodeHelpLeadsWithWhatMostRunsNeed(self):
+        """The node's --help is short: the options most runs need, then
+        examples (each a command line the node takes), then where every
+        option is (--help-all)."""
+        text = self.helpText(NodeOptions, "--help")
+        self.assertLess(len(text.splitlines()), 70)
+        titles = [line for line in text.splitlines()
+                  if line.endswith(":") and not line.startswith(" ")]
+        self.assertEqual(titles, ["Options most runs need:", "Examples:"])
+        for flag in ("--role=", "--sell=", "--want=", "--quantity=", "--share=",
+                     "--downloads=", "--data-dir=", "--tracker=", "--verbose"):
+            self.assertIn(flag, text)
+        self.assertNotIn("--seen-limit", text)
+        examples = [line.strip() for line in text.split("Examples:\n")[1].splitlines()
+                    if line.startswith("  twistd ")]
+        self.assertGreaterEqual(len(examples), 4)
+        # In a folder holding the folders the examples name.
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        for name in ("shared", "downloads"):
+            os.mkdir(os.path.join(folder, name))
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(folder)
+        for line in examples:
+            words = line.split()
+            _parseUnder(words[words.index("bazaar-node") + 1:])
+        self.assertIn("--help-all", " ".join(text.split()[-30:]))
+
+    def test_trackerHelpIsWhole(self):
+        """The tracker has few options: its --help shows them all."""
+        self.assertEqual(self.helpText(TrackerOptions, "--help"),
+                         self.helpText(TrackerOptions))
 
     def assertEveryOptionExplained(self, cls):
         options = cls()

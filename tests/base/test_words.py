@@ -2,7 +2,7 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.words import plural
+from twisted_bazaar.base.words import counted, plural
 
 
 class PluralTests(SynchronousTestCase):
@@ -12,3 +12,10 @@ class PluralTests(SynchronousTestCase):
                           plural(3, "search", "searches"), plural(2, "leaf", "leaves")],
                          ["1 unit", "2 units", "0 units", "1 hop", "1 search",
                           "3 searches", "2 leaves"])
+
+    def test_counted(self):
+        """An item's name stays as it is, the units after it; one unit is
+        the item alone."""
+        self.assertEqual([counted("apple", 1), counted("apple", 2),
+                          counted("Äpfel.tar", 30)],
+                         ["apple", "apple x2", "Äpfel.tar x30"])

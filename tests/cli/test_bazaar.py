@@ -10,8 +10,11 @@ import io
 import json
 import os
 import random
+import signal
+import sys
 
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import KEYED, wireId
@@ -24,6 +27,7 @@ from twisted_bazaar.cli.bazaar import (
     nodeAddress,
     parse,
     listObject,
+    main,
     renderList,
     renderNode,
     renderStatus,
@@ -232,7 +236,7 @@ class RenderTests(SynchronousTestCase):
                            "have": 1024 * 1024, "rate": 0, "sellers": 0,
                            "state": "stalled", "why": "seller 3 did not deliver"}]})
         self.assertEqual(text.splitlines()[5:], [
-            "shared files: 1", f"  song.ogg  2.0 KiB  sha256 {sha[:16]}…",
+            "shared files: 1", f"  song.ogg  2.0 KiB  content id {sha[:16]}…",
             "downloads: 1",
             "  big.bin  1.0 MiB of 4.0 MiB (25%)  0 B/s  0 sellers  stalled: "
             "seller 3 did not deliver"])
@@ -250,7 +254,7 @@ class RenderTests(SynchronousTestCase):
         self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5000,
                                          "sha256": sha, "sellers": ["7", "8"]}])
         self.assertEqual(obj["index"], {"apple": 1, "song.ogg": 2})
-        self.assertIn(f"  song.ogg: 4.9 KiB, sha256 {sha[:16]}…, sellers: 7, 8",
+        self.assertIn(f"  song.ogg: 4.9 KiB, content id {sha[:16]}…, sellers: 7, 8",
                       renderList(obj).splitlines())
     def test_keyedIdsAreShortWherePeopleReadThem(self):
         """A key's id shows as its first 8 hex digits in the text output,
@@ -296,3 +300,64 @@ class NodeByIdTests(SynchronousTestCase):
         self.assertEqual(parse(["node", "127.0.0.1:4001"]).address.port, 4001)
         with self.assertRaises(SystemExit):
             parse(["node", "not-an-id!"])
+
+
+class ScriptedReactor(MemoryReactorClock):
+    """
+    A reactor for L{main}: once running, it lets the clock pass (questions
+    time out: nothing answers its connections), or is sent a signal as
+    the real one is (its number kept, the before-shutdown triggers run).
+    """
+
+    def __init__(self, advance=0, signum=None):
+        super().__init__()
+        self._advance = advance
+        self._signum = signum
+
+    def run(self):
+        self.running = True
+        for function, args, kwargs in self.whenRunningHooks:
+            function(*args, **kwargs)
+        if self._signum is not None:
+            self._exitSignal = self._signum
+            for function, args, kwargs in self.triggers.get("before", {}).get(
+                    "shutdown", []):
+                function(*args, **kwargs)
+        else:
+            self.advance(self._advance)
+        self.running = False
+
+
+class MainTests(SynchronousTestCase):
+    """What L{main} prints and exits with, when a question fails or a
+    signal stops it."""
+
+    def run_(self, argv, reactor):
+        out, err = io.StringIO(), io.StringIO()
+        self.patch(sys, "stdout", out)
+        self.patch(sys, "stderr", err)
+        code = main(argv, reactor)
+        return code, out.getvalue(), err.getvalue()
+
+    def test_interrupted(self):
+        """Ctrl-C (SIGINT) or SIGTERM while a question is out: the reason on
+        stderr, no traceback, and 128 + the signal's number."""
+        for signum, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            name = signal.Signals(signum).name
+            self.assertEqual(self.run_(["status"], ScriptedReactor(signum=signum)),
+                             (code, "", f"bazaar: error: interrupted by {name}\n"))
+
+    def test_failedWithJSON(self):
+        """A question that fails: --json prints one object with the reason
+        on stdout as well as the reason on stderr, and exits 1."""
+        code, out, err = self.run_(["--json", "--timeout", "2", "status"],
+                                   ScriptedReactor(advance=3))
+        self.assertEqual(code, 1)
+        reason = json.loads(out)["error"]
+        self.assertIn("2", reason)
+        self.assertEqual(err, f"bazaar: error: {reason}\n")
+
+    def test_interruptedWithJSON(self):
+        code, out, err = self.run_(["--json", "list"],
+                                   ScriptedReactor(signum=signal.SIGINT))
+        self.assertEqual((code, json.loads(out)), (130, {"error": "interrupted by SIGINT"}))

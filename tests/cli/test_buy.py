@@ -4,13 +4,14 @@ C{exit_when_done}, in a L{Market}: real nodes and tracker on the
 in-memory network.
 """
 
+import hashlib
 import os
 import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import shortId, wireId
-from twisted_bazaar.cli.buy import OneShotBuy, renderBuy
+from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
 from twisted_bazaar.cli.progress import Progress
 from twisted_bazaar.files import hashing
 from twisted_bazaar.status.client import ClientError
@@ -99,7 +100,7 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(self.market.role(seller, "seller").inventory(),
                          {"apple": 1})
         self.assertEqual(renderBuy(result).splitlines(),
-                         [f"bought 2 apple from node {shortId(seller.id)} (2 of 2)"])
+                         [f"bought apple x2 from node {shortId(seller.id)} (2 of 2)"])
         self.assertNothingLeft(buy)
 
     def test_nothingOnSale(self):
@@ -119,6 +120,68 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(self.why(outcome),
                          "bought 0 of 1 apple within 5 s: never registered with "
                          "the tracker at tracker:7700")
+        self.assertNothingLeft(buy)
+
+
+class NothingOfferedTests(OneShotHelpers, SynchronousTestCase):
+    def test_saidAtOnce(self):
+        """The item is sold out: as soon as its first search has found
+        nothing, the buyer says so (and that it goes on until the
+        deadline), long before the deadline ends the purchase; once."""
+        self.market.addNode(seller={"stock": {"apple": 1}})
+        self.market.addNode(buyer={"wants": ["apple"]})
+        self.market.run(10)
+        told = []
+        buy, outcome = self.oneShot(deadline=60, notice=told.append)
+        self.market.run(8)
+        self.assertEqual(outcome, [])
+        self.assertEqual(len(told), 1)
+        self.assertRegex(told[0], r"^no seller offers apple now \(sold out, or not "
+                         r"sold here: a search found nothing\); searching again for "
+                         r"up to 5\d s \(--timeout\), Ctrl-C to stop$")
+        self.market.run(60)
+        self.assertEqual(len(told), 1)
+        self.assertRegex(self.why(outcome), "^bought 0 of 1 apple within 60 s")
+
+
+class ShortPurchaseTests(OneShotHelpers, SynchronousTestCase):
+    """A purchase that ends short fails with what it bought all the same,
+    and says why no more."""
+
+    def failure(self, outcome):
+        [failure] = outcome
+        failure.trap(BuyError)
+        return failure.value
+
+    def test_partialPurchaseKeepsWhatItBought(self):
+        """The seller runs out after 3 of 5: the error says that no seller
+        offered more (not "it"), and carries the purchase to show."""
+        seller = self.market.addNode(seller={"stock": {"apple": 3}})
+        buy, outcome = self.oneShot(quantity=5, deadline=10)
+        self.market.run(30)
+        error = self.failure(outcome)
+        self.assertRegex(str(error), r"^bought 3 of 5 apple within 10 s: no seller "
+                         r"offered more \(\d+ searches? found nothing\)$")
+        self.assertEqual([(p["seller"], p["units"]) for p in error.result["purchases"]],
+                         [(wireId(seller.id), 3)])
+        self.assertEqual(renderBuy(error.result).splitlines(),
+                         [f"bought apple x3 from node {shortId(seller.id)} (3 of 5)"])
+        self.assertNothingLeft(buy)
+
+    def test_interrupted(self):
+        """Ctrl-C midway: the purchase ends at once with the reason and what
+        it lacked, and the node stops in order, leaving the tracker."""
+        self.market.addNode(seller={"stock": {"pear": 3}})
+        buy, outcome = self.oneShot(deadline=60)
+        self.market.run(3)
+        self.assertEqual(len(self.market.tracker.registry), 2)
+        stopped = buy.interrupt("interrupted by SIGINT")
+        self.market.run(1)
+        self.assertTrue(stopped.called)
+        error = self.failure(outcome)
+        self.assertRegex(str(error), r"^interrupted by SIGINT: bought 0 of 1 apple: ")
+        self.assertEqual(error.result["purchases"], [])
+        self.assertEqual(len(self.market.tracker.registry), 1)
         self.assertNothingLeft(buy)
 
 
@@ -160,8 +223,11 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual((fetched["name"], fetched["path"]), ("big.bin", path))
         lines = renderBuy(result).splitlines()
         self.assertEqual(lines[0], f"bought big.bin from node {shortId(seller.id)} (1 of 1)")
-        self.assertEqual(lines[1], f"downloaded big.bin into {path}, sha256 verified "
-                         f"(20 pieces from node {shortId(seller.id)})")
+        plain = hashlib.sha256(self.data).hexdigest()
+        self.assertEqual(fetched["sha256sum"], plain)
+        self.assertEqual(lines[1], f"downloaded big.bin into {path}, verified "
+                         f"(20 pieces from node {shortId(seller.id)}); its sha256sum: "
+                         f"{plain}")
         self.assertGreaterEqual(len(self.shown), 2)
         self.assertTrue(self.shown[0].startswith("big.bin: "), self.shown)
         self.assertNothingLeft(buy)

@@ -11,7 +11,7 @@ from twisted.internet import defer, error, task
 from twisted.internet.address import IPv4Address
 from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -234,6 +234,32 @@ class ListeningServiceTests(SynchronousTestCase):
         self.failToListen(reactor)
         self.assertEqual(reactor.stops, 0)
         self.assertEqual(reactor.whenRunning, [(reactor.stop, ())])
+
+
+class _TakenPorts(MemoryReactor):
+    """A reactor on which every TCP port is taken."""
+
+    def listenTCP(self, port, factory, backlog=50, interface=""):
+        raise error.CannotListenError(interface, port, OSError(98, "Address in use"))
+
+
+class ConnectorListenTests(SynchronousTestCase):
+    """A node's other port (a seller's transfer port) that cannot listen is
+    told to the daemon, which ends."""
+
+    def test_failureTold(self):
+        told = []
+        connector = EndpointConnector(_TakenPorts(), interface="127.0.0.1",
+                                      onListenFailure=lambda *a: told.append(a))
+        d = connector.listen(Factory(), 9102)
+        self.failureResultOf(d, error.CannotListenError)
+        [(port, reason)] = told
+        self.assertEqual(port, 9102)
+        self.assertIn("Couldn't listen on 127.0.0.1:9102", reason.getErrorMessage())
+
+    def test_withoutItTheFailureIsTheCallers(self):
+        d = EndpointConnector(_TakenPorts()).listen(Factory(), 9102)
+        self.failureResultOf(d, error.CannotListenError)
 
 
 class _ObservedTracker(Tracker):

@@ -37,7 +37,14 @@ class PluginTests(SynchronousTestCase):
         self.assertIn("bazaar-tracker", commands)
 
     def test_nodeHelpExplainsTheRoleOptions(self):
+        """--help: the options most runs need, and examples; --help-all:
+        every option."""
         result = runTwistd(["bazaar-node", "--help"], scratchFolder(self))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for flag in ("--role", "--sell", "--want", "--quantity", "--tracker",
+                     "--listen", "--verbose", "Examples:", "--help-all"):
+            self.assertIn(flag, result.stdout)
+        result = runTwistd(["bazaar-node", "--help-all"], scratchFolder(self))
         self.assertEqual(result.returncode, 0, result.stderr)
         for flag in ("--role", "--sell", "--want", "--quantity", "--tracker",
                      "--listen", "--neighbours", "--max-connections", "--verbose"):

@@ -15,6 +15,7 @@ docs/protocol.md says, byte for byte.
 Every wait is on a log line, bounded by a timeout; nothing sleeps.
 """
 
+import hashlib
 import json
 import os
 import random
@@ -302,8 +303,9 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         path = os.path.join(folder, "big.bin")
         self.assertEqual(lines[-2:], [
             f"bought big.bin from node {short(seller_id)} (1 of 1)",
-            f"downloaded big.bin into {path}, sha256 verified (20 pieces from node "
-            f"{short(seller_id)})"])
+            f"downloaded big.bin into {path}, verified (20 pieces from node "
+            f"{short(seller_id)}); its sha256sum: "
+            f"{hashlib.sha256(Path(path).read_bytes()).hexdigest()}"])
         # Not a terminal: plain progress lines, no bar redrawn in place.
         self.assertRegex(lines[0], r"^big\.bin: [\d.]+ (B|KiB|MiB) of 20\.0 MiB "
                                    r"\(\d+%\), .*, 1 seller, (fetching|describing)")

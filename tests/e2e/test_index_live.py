@@ -109,7 +109,7 @@ class LiveIndexTests(SynchronousTestCase):
                                        "buyer", "--want", "pear", "--quantity", "3")
         buyer.waitFor(r"all wants met", TIMEOUT)
         bought = [(int(m[1] or 1), m[2]) for m in
-                  buyer.matches(r"bought (?:(\d+) )?pear from (\w+) \(\d of 3\)")]
+                  buyer.matches(r"bought pear(?: x(\d+))? from (\w+) \(\d of 3\)")]
         self.assertEqual(sum(units for units, _ in bought), 3, buyer.tail())
         self.assertEqual({seller for _, seller in bought},
                          {short(entries[pears]["id"]), short(entries[figs]["id"])})

@@ -42,7 +42,7 @@ class LivePluginTests(SynchronousTestCase):
         seller_id = nodeId(seller, TIMEOUT)
         buyer = market.startNode("buyer", "--discovery", "gossip", "--role", "buyer",
                                   "--want", "fig", "--quantity", "2")
-        buyer.waitFor(rf"bought 2 fig from {short(seller_id)} \(2 of 2\)", TIMEOUT)
+        buyer.waitFor(rf"bought fig x2 from {short(seller_id)} \(2 of 2\)", TIMEOUT)
         codes = market.stop()
         for daemon in market.daemons:
             self.assertEqual(daemon.problems(), [], daemon.name)

@@ -89,6 +89,21 @@ class MarketMetricsTests(SynchronousTestCase):
                                item="apple"), 2)
 
 
+class UnitMetricsTests(SynchronousTestCase):
+    def test_unitsNotBuys(self):
+        """One buy of 3 units counts 3 units sold and 3 bought, as the
+        counters' help says; the commit batch counts the one sale."""
+        market = Market(seed=5)
+        seller = market.addNode(seller={"stock": {"apple": 5}}, metrics=True)
+        buyer = market.addNode(buyer={"wants": ["apple"], "quantity": 3}, metrics=True)
+        market.run(20)
+        self.assertEqual([p.units for p in market.role(buyer, "buyer").bag], [3])
+        sellerMetrics, buyerMetrics = market.metrics[seller], market.metrics[buyer]
+        self.assertEqual(value(sellerMetrics, "bazaar_sales_total", item="apple"), 3)
+        self.assertEqual(value(sellerMetrics, "bazaar_commit_batch_size_sum"), 1)
+        self.assertEqual(value(buyerMetrics, "bazaar_purchases_total", item="apple"), 3)
+
+
 class TrafficTests(SynchronousTestCase):
     def setUp(self):
         self.traffic = Traffic()

@@ -11,7 +11,7 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import IReactorFDSet
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
-from twisted.logger import Logger
+from twisted.logger import LegacyLogObserverWrapper, Logger, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import directlyProvides
@@ -724,7 +724,24 @@ class VerboseTests(LinkTestCase):
         self.link.identified(2)
         self.receive(wire.Ping(8))
         self.assertEqual(
-            [e["message"] for e in self.events],
+            [e["frame"] for e in self.events],
+            ['{"type":"ping","nonce":8}', '{"type":"pong","nonce":8}'],
+        )
+
+    def test_trafficSurvivesLegacyLogging(self):
+        """
+        Under twistd every event also passes through Twisted's legacy
+        logging, which replaces a C{message} field that is not a tuple
+        with C{()}: the lines show the frame all the same.
+        """
+        self.connect(verbose=True)
+        self.link.identified(2)
+        self.receive(wire.Ping(8))
+        legacy = LegacyLogObserverWrapper(lambda eventDict: None)
+        for event in self.events:
+            legacy(event)
+        self.assertEqual(
+            [formatEvent(e).rsplit(" ", 1)[1] for e in self.events],
             ['{"type":"ping","nonce":8}', '{"type":"pong","nonce":8}'],
         )
 

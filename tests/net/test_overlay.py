@@ -7,6 +7,7 @@ budgets per purpose, idle direct links, shutdown and duplicate links.
 import random
 
 from twisted.internet.error import ConnectionRefusedError
+from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import wireId
@@ -15,7 +16,7 @@ from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected
+from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected, Overlay
 from twisted_bazaar.wire import trade
 from twisted_bazaar.schemes.flood import messages as floodmsg
 
@@ -150,6 +151,24 @@ class HandshakeTests(SynchronousTestCase):
         closeLink(link)
         self.assertEqual(self.node.links, {})
         self.assertEqual(self.recorder.events, [("linkAdded", 7), ("linkRemoved", 7)])
+
+    def test_linkChurnAtDebug(self):
+        """A peer's overlay or direct link coming and going (a one-shot
+        buyer does so on every node it meets) is logged at debug; a
+        scheme's own links (super-peers') at info."""
+        events = []
+        self.patch(Overlay, "log", Logger(observer=events.append))
+        for peer, purpose in ((7, OVERLAY), (8, DIRECT), (9, "super")):
+            link = openLink(self.node, inbound=False, purpose=purpose)
+            feed(link, wire.ThisIsMe(peer, 5000 + peer))
+            closeLink(link)
+        self.assertEqual([(e["log_level"], formatEvent(e)) for e in events], [
+            (LogLevel.debug, "linked to node 7 (overlay)"),
+            (LogLevel.debug, "link to node 7 closed"),
+            (LogLevel.debug, "linked to node 8 (direct)"),
+            (LogLevel.debug, "link to node 8 closed"),
+            (LogLevel.info, "linked to node 9 (super)"),
+            (LogLevel.info, "link to node 9 closed")])
 
     def test_secondThisIsMeWithOtherId(self):
         """A linked peer that claims another id is cut off."""

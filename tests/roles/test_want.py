@@ -272,7 +272,7 @@ class QuantityTests(_BuyerCase):
         [first] = sent(self.relay)
         with capturedLogs() as events:
             feed(self.relay, trade.BuyOK(first.id, "apple", NEAR, count=4))
-        self.assertIn("bought 4 apple from 6 (4 of 10)", formatEvent(events[0]))
+        self.assertIn("bought apple x4 from 6 (4 of 10)", formatEvent(events[0]))
         [second] = sent(self.relay)
         self.assertEqual((type(second), second.path, second.quantity),
                          (trade.Buy, (1, 2, 3, 5), 6))

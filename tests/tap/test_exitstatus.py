@@ -4,20 +4,25 @@ says why in one line and exits non-zero.
 """
 
 import io
+import sys
 
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.tap.exitstatus import ExitStatus
+from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailure, showStartFailures
 
 
 class _Reactor:
     def __init__(self, running):
         self.running = running
         self.stops = 0
+        self.whenRunning = []
 
     def stop(self):
         self.stops += 1
+
+    def callWhenRunning(self, function, *args):
+        self.whenRunning.append((function, args))
 
 
 class ExitStatusTests(SynchronousTestCase):
@@ -98,6 +103,20 @@ class ExitStatusTests(SynchronousTestCase):
         end()
         self.assertEqual(self.exits, [3])
 
+    def test_insideACallbackBeforeTheReactorRuns(self):
+        """Told inside a Deferred's callback while twistd starts (a
+        seller's transfer port taken): no SystemExit, which the Deferred
+        would catch; the line at once, the reactor stopped as soon as it
+        runs, and the status given at exit."""
+        status = self.make(running=False)
+        status.fail("--transfer-port 9: cannot serve shared files", inCallback=True)
+        self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: "
+                         "--transfer-port 9: cannot serve shared files\n")
+        self.assertEqual(self.reactor.whenRunning, [(self.reactor.stop, ())])
+        [end] = self.atExit
+        end()
+        self.assertEqual(self.exits, [1])
+
     def test_firstFailureWins(self):
         status = self.make(running=True)
         status.fail("first")
@@ -122,14 +141,54 @@ class BackgroundTests(SynchronousTestCase):
         with open(pidfile, "w") as f:
             f.write(str(os.getpid()))
         config = {"statusPipe": write, "pidfile": pidfile}
+        stderr = io.StringIO()
         status = ExitStatus(_Reactor(False), "twistd bazaar-node", nodaemon=False,
-                            twistdConfig=config, stderr=io.StringIO())
+                            twistdConfig=config, stderr=stderr)
         status.log = Logger(observer=lambda event: None)
         error = self.assertRaises(SystemExit, status.fail, "x" * 200)
         self.assertEqual(error.code, 1)
         message = os.read(read, 1000)
-        self.assertEqual(message, b"1 twistd bazaar-node did not start: the reason is "
-                                  b"on the line above and in the log")
+        self.assertEqual(message, b"1 twistd bazaar-node: error: " + b"x" * 200)
+        # The process in the foreground prints it: not twice.
+        self.assertEqual(stderr.getvalue(), "")
         self.assertNotIn("statusPipe", config)
         self.assertFalse(os.path.exists(pidfile))
         os.rmdir(folder)
+
+
+class ShowStartFailureTests(SynchronousTestCase):
+    """The twistd process in the foreground prints its daemon's failure to
+    start as text, its last line, and exits 1; 0 when it started."""
+
+    def waitFor(self, sent):
+        import os
+
+        read, write = os.pipe()
+        self.addCleanup(os.close, read)
+        os.write(write, sent)
+        os.close(write)
+        err = io.StringIO()
+        self.patch(sys, "__stderr__", err)
+        return showStartFailure(None, read), err.getvalue()
+
+    def test_started(self):
+        self.assertEqual(self.waitFor(b"0"), (0, ""))
+
+    def test_failedWithTheReason(self):
+        line = ("twistd bazaar-tracker: error: tracker cannot listen on tcp:7700: "
+                "Couldn't listen on any:7700: [Errno 98] Address already in use. "
+                "(über)")
+        self.assertEqual(self.waitFor(b"1 " + line.encode()), (1, line + "\n"))
+
+    def test_twistdsOwnFailure(self):
+        """An exception twistd sent itself is shown as text too."""
+        self.assertEqual(self.waitFor(b"1 RuntimeError: boom"),
+                         (1, "RuntimeError: boom\n"))
+
+    def test_installed(self):
+        from twisted.scripts._twistd_unix import UnixApplicationRunner
+
+        self.patch(UnixApplicationRunner, "_waitForStart",
+                   UnixApplicationRunner._waitForStart)
+        showStartFailures()
+        self.assertIs(UnixApplicationRunner._waitForStart, showStartFailure)

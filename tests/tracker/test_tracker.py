@@ -10,8 +10,10 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
 from twisted.logger import (
     FilteringLogObserver,
+    Logger,
     LogLevel,
     LogLevelFilterPredicate,
+    formatEvent,
     globalLogPublisher,
 )
 from twisted.trial.unittest import SynchronousTestCase
@@ -251,6 +253,25 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertTrue(0 <= int(answer["id"]) < ID_SPACE)
         self.assertEqual(self.tracker.registry.nodes,
                          {int(answer["id"]): ("203.0.113.5", 4001)})
+
+    def test_statusClientsJoinAndLeaveAtDebug(self):
+        """A status client (bazaar status, the web view: port 0, purpose
+        status) registering for one question is logged at debug; a node
+        at info."""
+        events = []
+        self.patch(Tracker, "log", Logger(observer=events.append))
+        client = self.connect()
+        client.say({"type": "thisisme", "id": "", "port": 0, "host": "",
+                    "purpose": "status"})
+        client.transport.loseConnection()
+        node, _ = self.register(4001)
+        node.transport.loseConnection()
+        self.assertEqual([(e["log_level"], formatEvent(e).split(" ", 2)[2])
+                          for e in events],
+                         [(LogLevel.debug, "joined from 203.0.113.5:0 (1 live)"),
+                          (LogLevel.debug, "left (0 live)"),
+                          (LogLevel.info, "joined from 203.0.113.5:4001 (1 live)"),
+                          (LogLevel.info, "left (0 live)")])
 
     def test_eachNodeGetsItsOwnId(self):
         ids = {self.register(4000 + i, peer_host=f"10.{i}.0.1")[1] for i in range(50)}

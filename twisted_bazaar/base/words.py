@@ -1,7 +1,14 @@
-"""Counts in a user's words: ``1 unit``, ``2 units``."""
+"""Counts in a user's words: ``1 unit``, ``2 units``; ``apple x2``."""
 
 
 def plural(count, word, many=None):
     """``count`` and ``word``, in the plural unless count is 1 (``many``:
     the plural, when it is not word + s)."""
     return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+def counted(item, units):
+    """Units of an item, its name kept verbatim (``apple x2``: an item's
+    name is not an English noun to put in the plural); one unit is the
+    item alone."""
+    return item if units == 1 else f"{item} x{units}"

@@ -30,6 +30,7 @@ bad arguments.
 import argparse
 import os
 import re
+import signal
 import sys
 
 from twisted.internet import defer, task
@@ -357,8 +358,26 @@ def buy(reactor, args):
         clientFromString(reactor, args.tracker.endpoint),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
-        give_up=args.download_give_up, progress=progress)
-    result = yield purchase.run(started)
+        give_up=args.download_give_up, progress=progress,
+        # For a user waiting at a terminal; a script reads the outcome.
+        notice=_notice if sys.stderr.isatty() and not args.json else None)
+    finished = purchase.run(started)
+    shuttingDown = []
+
+    def interrupted():
+        # Ctrl-C or SIGTERM stops the reactor: first end the purchase,
+        # saying what was bought, and have the node leave in order.
+        shuttingDown.append(True)
+        signum = getattr(reactor, "_exitSignal", None)
+        if signum is not None:
+            return purchase.interrupt(f"interrupted by {_signalName(signum)}")
+
+    trigger = reactor.addSystemEventTrigger("before", "shutdown", interrupted)
+    try:
+        result = yield finished
+    finally:
+        if not shuttingDown:
+            reactor.removeSystemEventTrigger(trigger)
     return result
 
 
@@ -367,6 +386,11 @@ def _downloads(given):
     needs no folder; a file bought into one that takes no writes ends the
     buy with the disk's reason (L{twisted_bazaar.roles.files.fetch})."""
     return given if given is not None else os.path.abspath(os.curdir)
+
+
+def _notice(text):
+    sys.stderr.write(f"bazaar: {text}\n")
+    sys.stderr.flush()
 
 
 def _write(text):
@@ -453,7 +477,7 @@ def renderList(obj):
         lines.append("shared files (live query of every node):")
         for entry in obj["files"]:
             sellers = ", ".join(_short(s) for s in entry["sellers"])
-            lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, sha256 "
+            lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, content id "
                          f"{entry['sha256'][:16]}…, sellers: {sellers}")
     if obj["index"]:
         lines.append("in the tracker's index (sellers per item):")
@@ -489,7 +513,7 @@ def renderNode(obj):
               f"pending buys: {obj['pending']}"]
     if obj.get("files"):
         lines.append(f"shared files: {len(obj['files'])}")
-        lines += [f"  {entry['name']}  {byteSize(entry['size'])}  sha256 "
+        lines += [f"  {entry['name']}  {byteSize(entry['size'])}  content id "
                   f"{entry['sha256'][:16]}…" for entry in obj["files"]]
     if obj.get("downloads"):
         lines.append(f"downloads: {len(obj['downloads'])}")
@@ -507,8 +531,22 @@ COMMANDS = {"status": (status, renderStatus), "list": (listing, renderList),
             "node": (node, renderNode), "buy": (buy, renderBuy),
             "restock": (restock, renderRestock)}
 
+#: The exit status of a command stopped by a signal is 128 + its number,
+#: as a shell reports it: 130 for Ctrl-C (SIGINT), 143 for SIGTERM.
+SIGNALLED = 128
 
-def main(argv=None):
+
+def main(argv=None, reactor=None):
+    """
+    Run the command the arguments name and say what came of it: the
+    answer (or what a failed buy bought all the same) on stdout, the
+    reason it failed on stderr; with --json, one JSON object on stdout in
+    either case (a failure's reason in its ``error``).
+
+    @param reactor: the reactor to run on (default: the global one).
+    @return: the exit status: 0 answered, 1 failed, 128 + the signal's
+        number when a signal stopped it.
+    """
     args = parse(argv)
     run, render = COMMANDS[args.command]
     outcome = {}
@@ -519,26 +557,43 @@ def main(argv=None):
     def failed(reason):
         reason.trap(ClientError)
         outcome["error"] = str(reason.value)
+        outcome["obj"] = getattr(reason.value, "result", None)
 
     def go(reactor):
+        outcome["reactor"] = reactor
         d = defer.maybeDeferred(run, reactor, args)
         d.addCallbacks(answered, failed)
         return d
 
     try:
-        task.react(go, [])
+        task.react(go, [], _reactor=reactor)
     except SystemExit as e:
-        if e.code not in (0, None):
-            sys.stderr.write(f"bazaar: error: {shown(outcome.get('error', 'failed'))}\n")
-            return 1
-    if "error" in outcome:
-        sys.stderr.write(f"bazaar: error: {shown(outcome['error'])}\n")
-        return 1
-    obj = outcome["obj"]
-    # What peers said is in obj: shown as a terminal may show it (every
-    # string, whatever field it is in), or as JSON, which escapes it.
-    emit(jsonText(obj) if args.json else render(shownData(obj)))
-    return 0
+        if e.code not in (0, None) and "error" not in outcome:
+            outcome["error"] = "failed"
+    signum = getattr(outcome.get("reactor"), "_exitSignal", None)
+    if signum is not None and "error" not in outcome and "obj" not in outcome:
+        outcome["error"] = f"interrupted by {_signalName(signum)}"
+    obj, error = outcome.get("obj"), outcome.get("error")
+    # What peers said is in obj and error: shown as a terminal may show it
+    # (every string, whatever field it is in), or as JSON, which escapes it.
+    if args.json:
+        emit(jsonText(dict(obj or {}, **({"error": error} if error else {}))))
+    elif obj is not None:
+        text = render(shownData(obj))
+        if text:
+            emit(text)
+    if error:
+        sys.stderr.write(f"bazaar: error: {shown(error)}\n")
+    if signum is not None:
+        return SIGNALLED + signum
+    return 1 if error else 0
+
+
+def _signalName(signum):
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 if __name__ == "__main__":

@@ -16,14 +16,21 @@ reason.  A L{Progress} shows the downloads as they go.
 
 Its state and its key live in memory: a buy still out when the deadline
 passes is forgotten, although the seller may yet sell it.
+
+A purchase that ends short (the deadline, a download given up, Ctrl-C:
+L{OneShotBuy.interrupt}) fails with a L{BuyError}, which carries what was
+bought all the same: ``bazaar`` shows both.
 """
 
+import hashlib
 import random
 
 from twisted.internet import defer
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from twisted_bazaar.base.words import counted
+from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.wire.ids import SHORT, wireId
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.identity.keys import Identity
@@ -41,6 +48,18 @@ DEFAULT_DEADLINE = 60.0
 PROGRESS_INTERVAL = 0.5
 
 
+class BuyError(ClientError):
+    """
+    A purchase that ended short, saying why.
+
+    @ivar result: what was bought all the same (L{OneShotBuy.result}).
+    """
+
+    def __init__(self, why, result):
+        super().__init__(why)
+        self.result = result
+
+
 class OneShotBuy:
     """
     Buy ``quantity`` units of one item, then stop.
@@ -54,7 +73,8 @@ class OneShotBuy:
     def __init__(self, clock, connector, listen, tracker, tracker_address, item,
                  quantity=1, deadline=DEFAULT_DEADLINE, discovery="flood",
                  host="", rng=None, listen_description=None, identity=None,
-                 downloads=None, give_up=DEFAULT_GIVE_UP, progress=None):
+                 downloads=None, give_up=DEFAULT_GIVE_UP, progress=None,
+                 notice=None):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -67,6 +87,10 @@ class OneShotBuy:
         @param give_up: seconds a download may go without a verified piece.
         @param progress: a L{twisted_bazaar.cli.progress.Progress} to show
             the downloads on, or None.
+        @param notice: told ``notice(text)`` when the market has answered
+            that nobody offers the item now (its first search found
+            nothing), so that a user need not wait for the deadline to
+            learn it; or None.
         """
         self.clock = clock
         self.item = item
@@ -96,10 +120,14 @@ class OneShotBuy:
                                    tracker_address=tracker_address,
                                    onStopRequested=self._stopRequested)
         self._finished = defer.Deferred()
+        #: When the purchase began, by the clock (set by L{run}).
+        self.started = None
         self._timer = None
         self._ending = False
         self._searches = EmptySearches()
         self.node.addObserver(self._searches)
+        if notice is not None:
+            self.node.addObserver(_NothingOffered(self, notice))
 
     def run(self, started=None):
         """
@@ -108,10 +136,11 @@ class OneShotBuy:
         @param started: when the purchase began, by the clock (its
             questions to the tracker may come first); default: now.
         @return: a Deferred firing, once the node has stopped, with a
-            dict of what was bought (L{result}), or failing with
-            L{ClientError} saying why not.
+            dict of what was bought (L{result}), or failing with a
+            L{BuyError} saying why not.
         """
-        spent = 0 if started is None else self.clock.seconds() - started
+        self.started = self.clock.seconds() if started is None else started
+        spent = self.clock.seconds() - self.started
         self._timer = self.clock.callLater(max(0, self.deadline - spent), self._expired)
         if self.progress is not None and self.fetcher is not None:
             self._showing = LoopingCall(self._show)
@@ -145,10 +174,29 @@ class OneShotBuy:
         else:
             self._end(self.shortfall() or "not done: no reason known")
 
-    def shortfall(self):
+    def shortfall(self, within=True):
         """Why the purchase is not done, in one line."""
         return shortfall(self.node, self.buyer, self._searches, self.tracker_address,
-                         f" within {self.deadline:g} s")
+                         f" within {self.deadline:g} s" if within else "")
+
+    def interrupt(self, why):
+        """
+        End the purchase now (the command was told to stop: Ctrl-C,
+        SIGTERM), failing with why and what it still lacked, and stop the
+        node in order (it leaves the tracker).
+
+        @return: a Deferred firing once the node has stopped.
+        """
+        lacking = self.shortfall(within=False)
+        self._end(f"{why}: {lacking}" if lacking else why)
+        stopped = defer.Deferred()
+
+        def passOn(result):
+            stopped.callback(None)
+            return result
+
+        self._finished.addBoth(passOn)
+        return stopped
 
     @defer.inlineCallbacks
     def _end(self, failure):
@@ -165,26 +213,62 @@ class OneShotBuy:
         if self.service.running:
             yield self.service.stopService()
         if failure:
-            self._finished.errback(ClientError(failure))
+            self._finished.errback(BuyError(failure, self.result()))
         else:
             self._finished.callback(self.result())
 
     def result(self):
         """What was bought: the node's id, the item, each purchase (with
-        its units), and each file fetched (its path, and the pieces each
-        seller served)."""
+        its units), and each file fetched (its path, the SHA-256 of its
+        bytes, and the pieces each seller served)."""
         fetched = self.fetcher.fetched if self.fetcher is not None else {}
-        # A file is bought once, whatever the quantity asked.
-        [want] = self.buyer.wants
-        return {"node": wireId(self.node.id), "item": self.item,
-                "quantity": want.quantity,
+        # A file is bought once, whatever the quantity asked; a buyer that
+        # never started has no want yet.
+        wants = self.buyer.wants
+        node = self.node.id
+        return {"node": wireId(node) if node is not None else None, "item": self.item,
+                "quantity": wants[0].quantity if wants else self.quantity,
                 "purchases": [{"buy_id": p.buy_id, "seller": wireId(p.seller),
                                "units": p.units}
                               for p in self.buyer.bag],
-                "files": [{"name": name, "path": path,
+                "files": [{"name": name, "path": path, "sha256sum": plainSha256(path),
                            "pieces": [{"seller": wireId(seller), "pieces": n}
                                       for seller, n in sorted(served.items())]}
                           for name, (path, served) in sorted(fetched.items())]}
+
+
+class _NothingOffered(NodeObserver):
+    """Says once, when a search for the item finds nothing before any is
+    bought, that no seller offers it now: sold out, or never sold."""
+
+    def __init__(self, purchase, notice):
+        self.purchase = purchase
+        self.notice = notice
+        self.told = False
+
+    def offersFound(self, item, offers):
+        purchase = self.purchase
+        if offers or self.told or item != purchase.item or purchase.buyer.bag:
+            return
+        self.told = True
+        left = purchase.deadline - (purchase.clock.seconds() - purchase.started)
+        self.notice(f"no seller offers {item} now (sold out, or not sold here: a "
+                    f"search found nothing); searching again for up to {left:.0f} s "
+                    f"(--timeout), Ctrl-C to stop")
+
+
+def plainSha256(path):
+    """
+    The SHA-256 of a file's bytes, as ``sha256sum`` prints it: a file's
+    ``sha256`` in offers and views is its identity, the hash of its
+    pieces' hashes (protocol.md §19.4), which no common tool prints.
+    None if the file cannot be read.
+    """
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
 
 
 def _short(text):
@@ -198,12 +282,11 @@ def renderBuy(obj):
     lines, total = [], 0
     for p in obj["purchases"]:
         total += p["units"]
-        units = f"{p['units']} " if p["units"] != 1 else ""
-        lines.append(f"bought {units}{obj['item']} from node {_short(p['seller'])} "
-                     f"({total} of {obj['quantity']})")
+        lines.append(f"bought {counted(obj['item'], p['units'])} from node "
+                     f"{_short(p['seller'])} ({total} of {obj['quantity']})")
     for entry in obj.get("files", ()):
         served = ", ".join(f"{row['pieces']} piece{'s' if row['pieces'] != 1 else ''} "
                            f"from node {_short(row['seller'])}" for row in entry["pieces"])
-        lines.append(f"downloaded {entry['name']} into {entry['path']}, sha256 "
-                     f"verified ({served})")
+        lines.append(f"downloaded {entry['name']} into {entry['path']}, verified "
+                     f"({served}); its sha256sum: {entry.get('sha256sum') or '?'}")
     return "\n".join(lines)

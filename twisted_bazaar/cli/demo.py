@@ -21,6 +21,7 @@ import time
 
 from twisted_bazaar.testing.daemons import NODE_REGISTERED, DaemonError, LiveMarket, nodeId
 from twisted_bazaar.wire.ids import parseWireId, shortId
+from twisted_bazaar.base.words import counted
 
 #: Seconds the market gets from start until every buyer is satisfied.
 TRADE_DEADLINE = 25.0
@@ -40,9 +41,9 @@ BUYERS = {
     "buyer-3": (["fig", "apple"], 1),
 }
 
-BOUGHT = re.compile(r"bought (?:(?P<units>\d+) )?(?P<item>\S+) from (?P<seller>\w+) "
+BOUGHT = re.compile(r"bought (?P<item>\S+)(?: x(?P<units>\d+))? from (?P<seller>\w+) "
                     r"\((?P<n>\d+) of (?P<q>\d+)\)")
-SOLD = re.compile(r"sold (?:(?P<units>\d+) )?(?P<item>\S+) to (?P<buyer>\w+) "
+SOLD = re.compile(r"sold (?P<item>\S+)(?: x(?P<units>\d+))? to (?P<buyer>\w+) "
                   r"\((?P<left>\d+) left\)")
 ALL_MET = r"all wants met"
 
@@ -87,21 +88,22 @@ class Reporter:
         bought = BOUGHT.search(line)
         if bought:
             self.say(f"  {self.name(self.ids.get(daemon.name))} bought "
-                     f"{_units(bought)}{bought['item']} from {self.name(bought['seller'])} "
+                     f"{_units(bought)} from {self.name(bought['seller'])} "
                      f"({bought['n']} of {bought['q']})")
 
 
 def _units(match):
-    """``2 `` for a trade of two units, nothing for one."""
-    return f"{match['units']} " if match["units"] else ""
+    """The item of a trade, with its units when more than one
+    (L{counted})."""
+    return counted(match["item"], int(match["units"] or 1))
 
 
 def _describe(name):
     if name in SELLERS:
-        return "sells " + ", ".join(f"{units} {item}"
+        return "sells " + ", ".join(counted(item, units)
                                     for item, units in SELLERS[name].items())
     items, quantity = BUYERS[name]
-    return "wants " + ", ".join(f"{quantity} {item}" for item in items)
+    return "wants " + ", ".join(counted(item, quantity) for item in items)
 
 
 def _sellerFlags(name):
@@ -154,16 +156,16 @@ def summary(market, reporter):
     rows = []
     for daemon in sorted(market.daemons, key=lambda d: d.name):
         if daemon.name in BUYERS:
-            bag = [f"{_units(m)}{m['item']} from {called(m['seller'])}"
+            bag = [f"{_units(m)} from {called(m['seller'])}"
                    for m in daemon.matches(BOUGHT)]
             rows.append((daemon.name, "bag: " + (", ".join(bag) or "empty")))
         elif daemon.name in SELLERS:
             left = dict(SELLERS[daemon.name])
             sold = []
             for m in daemon.matches(SOLD):
-                sold.append(f"{_units(m)}{m['item']} to {called(m['buyer'])}")
+                sold.append(f"{_units(m)} to {called(m['buyer'])}")
                 left[m["item"]] = int(m["left"])
-            stock = ", ".join(f"{units} {item}" for item, units in left.items())
+            stock = ", ".join(f"{item} {units}" for item, units in left.items())
             rows.append((daemon.name, "sold: " + (", ".join(sold) or "nothing")
                          + f" (left: {stock})"))
     return "\n".join(["summary:"] + [

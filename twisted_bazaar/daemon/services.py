@@ -34,16 +34,22 @@ class EndpointConnector:
     and listens for a node's other protocols (a role's own port) where the
     node itself listens."""
 
-    def __init__(self, reactor, timeout=CONNECT_TIMEOUT, interface=""):
+    def __init__(self, reactor, timeout=CONNECT_TIMEOUT, interface="",
+                 onListenFailure=None):
         """
         @param interface: the address L{listen} listens on, the node's own
             (see L{twisted_bazaar.tap.endpoints.listenInterface}): an IPv4
             or IPv6 address, C{""} for every IPv4 interface, C{"::"} for
             every IPv6 one.
+        @param onListenFailure: told ``onListenFailure(port, reason)``
+            when L{listen} fails (a daemon ends with it, as when its own
+            port is taken), or None.  It is told inside a Deferred's
+            errback, where it must not raise.
         """
         self.reactor = reactor
         self.timeout = timeout
         self.interface = interface
+        self.onListenFailure = onListenFailure
 
     def connect(self, host, port, protocol):
         endpoint = HostnameEndpoint(self.reactor, host, port, timeout=self.timeout)
@@ -54,7 +60,14 @@ class EndpointConnector:
         interface given (IPv6 for an IPv6 address); a Deferred firing with
         the listening port."""
         kind = TCP6ServerEndpoint if isIPv6Address(self.interface) else TCP4ServerEndpoint
-        return kind(self.reactor, port, interface=self.interface).listen(factory)
+        d = kind(self.reactor, port, interface=self.interface).listen(factory)
+        if self.onListenFailure is not None:
+            d.addErrback(self._notListening, port)
+        return d
+
+    def _notListening(self, reason, port):
+        self.onListenFailure(port, reason)
+        return reason
 
 
 class _OneLink(Factory):

@@ -100,12 +100,12 @@ class NodeMetrics(NodeObserver):
         self.commit_batch.observe(len(sales))
         counts = {}
         for sale in sales:
-            counts[sale.item] = counts.get(sale.item, 0) + 1
+            counts[sale.item] = counts.get(sale.item, 0) + sale.units
         for item, n in counts.items():
             self.sales.labels(item).inc(n)
 
     def bought(self, purchase):
-        self.purchases.labels(purchase.item).inc()
+        self.purchases.labels(purchase.item).inc(purchase.units)
 
 
 

@@ -11,7 +11,8 @@ says how late), never with stale values.
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from twisted.web.resource import Resource
-from twisted.web.server import Site
+
+from twisted_bazaar.daemon.site import QuietSite
 
 
 class MetricsResource(Resource):
@@ -38,7 +39,4 @@ def metricsSite(registry):
     """A twisted.web Site serving the registry at C{/metrics}."""
     root = _Root()
     root.putChild(b"metrics", MetricsResource(registry))
-    site = Site(root)
-    site.noisy = False
-    site.displayTracebacks = False
-    return site
+    return QuietSite(root)

@@ -568,8 +568,8 @@ class Link(Keepalive):
                 self._drop(message.TYPE, bucket.rate)
                 return
         if settings.verbose:
-            self.log.info("<- {peer} {message}", peer=self.describe(),
-                          message=data.decode("utf-8"))
+            self.log.info("<- {peer} {frame}", peer=self.describe(),
+                          frame=data.decode("utf-8"))
         kind = type(message)
         if kind is _Ping:
             if self.peer_id is not None:
@@ -696,8 +696,8 @@ class Link(Keepalive):
         if traffic is not None:
             traffic.messageSent(kind, len(payload))
         if settings.verbose:
-            self.log.info("-> {peer} {message}", peer=self.describe(),
-                          message=payload.decode("utf-8"))
+            self.log.info("-> {peer} {frame}", peer=self.describe(),
+                          frame=payload.decode("utf-8"))
         batch = context.batch
         if batch is None or not batch.depth:
             self.transport.write(frame(payload))

@@ -46,9 +46,12 @@ DEFAULT_HANDSHAKE_LIMIT = 4
 
 
 def _levelOf(link):
-    """A status client's link (``bazaar node``, the web view) is no news
-    to a user of the market: logged at debug."""
-    return LogLevel.debug if link.purpose == STATUS else LogLevel.info
+    """Links that come and go with every peer (a status client's, for
+    ``bazaar node`` or the web view; a one-shot buyer's overlay and direct
+    links, on every node it meets) are no news to a user of the market:
+    logged at debug.  A scheme's own links (super-peers') are news."""
+    return (LogLevel.debug if link.purpose in (STATUS, OVERLAY, DIRECT)
+            else LogLevel.info)
 
 
 def _named(link, peer):

@@ -19,6 +19,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.base.words import counted
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import keyOwns, signedBy
 from twisted_bazaar.base.logthrottle import LogThrottle
@@ -590,8 +591,8 @@ class Seller(Role):
                 self.log.info("sold a copy of shared file {item} to {buyer}",
                               item=sale.item, buyer=shortId(sale.buyer))
             else:
-                self.log.info("sold {units}{item} to {buyer} ({left} left)",
-                              units=f"{sale.units} " if sale.units != 1 else "",
+                self.log.info("sold {what} to {buyer} ({left} left)",
+                              what=counted(sale.item, sale.units), units=sale.units,
                               item=sale.item, buyer=shortId(sale.buyer), left=remaining)
 
     def _logUnlogged(self, counts, interval):

@@ -15,6 +15,7 @@ through ``found`` cancels the find.
 """
 
 from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.base.words import counted
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.wire.trade import Buy, quantityField
@@ -401,9 +402,10 @@ class Want:
             self.quantity = min(self.quantity, self.bought)
         if purchase.buy_id == self.buy_id:
             self._release()
-        self.buyer.log.info("bought {units}{item} from {seller} ({n} of {q})",
-                            units=f"{purchase.units} " if purchase.units != 1 else "",
-                            item=purchase.item, seller=shortId(purchase.seller),
+        self.buyer.log.info("bought {what} from {seller} ({n} of {q})",
+                            what=counted(purchase.item, purchase.units),
+                            item=purchase.item, units=purchase.units,
+                            seller=shortId(purchase.seller),
                             n=self.bought,
                             q=self.quantity)
 

@@ -36,7 +36,7 @@ from twisted_bazaar.tap.config import (
     splitConfig,
 )
 from twisted_bazaar.tap.endpoints import checkServerEndpoint
-from twisted_bazaar.tap.exitstatus import ExitStatus
+from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
 from twisted_bazaar.tap.logformat import parseFormat, useFormat
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.web.view import MarketView
@@ -108,9 +108,15 @@ class DaemonOptions(usage.Options):
     repeatable = ()
 
     #: The options of both daemons that run and protect it, shown last.
-    OPERATIONS = ("verbose", "log-format", "metrics", "config", "help", "version",
-                  "handshake-timeout", "ping-interval", "frame-limit", "error-limit",
-                  "search-rate", "ping-rate", "write-limit")
+    OPERATIONS = ("verbose", "log-format", "metrics", "config", "help", "help-all",
+                  "version", "handshake-timeout", "ping-interval", "frame-limit",
+                  "error-limit", "search-rate", "ping-rate", "write-limit")
+    #: The options most runs need, which --help shows alone (alphabetical),
+    #: with L{EXAMPLES} (--help-all shows every option); none: --help
+    #: shows every option.
+    LEAD = ()
+    #: (what it does, the command line) pairs that --help shows.
+    EXAMPLES = ()
 
     def helpGroups(self):
         """The sections of --help: (title, option names, note), in order;
@@ -152,9 +158,32 @@ class DaemonOptions(usage.Options):
                    "dispatch": self._dispatch.get(name)}
 
     def opt_help(self):
-        """Display this help and exit."""
+        """Display the options most runs need, with examples, and exit
+        (--help-all: every option)."""
+        emit(self.getSynopsis() + "\n" + self.leadUsage() if self.LEAD else str(self))
+        raise SystemExit(0)
+
+    def opt_help_all(self):
+        """Display every option, by section, and exit."""
         emit(str(self))
         raise SystemExit(0)
+
+    def leadUsage(self, width=None):
+        """
+        --help: the options most runs need (L{LEAD}) and a few examples
+        (L{EXAMPLES}), as git and kubectl lead theirs; then the daemon's
+        description, and how to see every option.
+        """
+        width = width or int(os.environ.get("COLUMNS", "80"))
+        rows = {row["long"]: row for row in self._helpRows()}
+        chosen = [rows[name] for name in self.LEAD]
+        examples = "".join(f"  # {what}\n  {command}\n" for what, command in self.EXAMPLES)
+        more = (f"Every option ({len(rows)}), by section (each role's, files, each "
+                f"discovery scheme's, logs and limits on peers): --help-all.")
+        text = "\n".join(textwrap.wrap(getattr(self, "longdesc", ""), width)
+                         + [""] + textwrap.wrap(more, width))
+        return ("\nOptions most runs need:\n" + "".join(usage.docMakeChunks(chosen, width))
+                + f"\nExamples:\n{examples}\n{text}\n")
 
     def opt_config(self, path):
         """A TOML file of options, keyed by their long names; flags given on
@@ -189,7 +218,7 @@ class DaemonOptions(usage.Options):
         kinds = {}
         for name in self.longOpt:
             if not name.endswith("="):
-                if name not in ("help", "version"):
+                if name not in ("help", "help-all", "version"):
                     kinds[name] = FLAG
             elif name != "config=":
                 name = name[:-1]
@@ -240,8 +269,10 @@ def exitStatusFor(options, reactor, prog):
     parent = getattr(options, "parent", None)
     nodaemon = True if parent is None else bool(parent.get("nodaemon", True))
     stderr = sys.__stderr__
-    if not nodaemon and stderr is not None:
-        stderr = os.fdopen(os.dup(stderr.fileno()), "w")
+    if not nodaemon:
+        showStartFailures()
+        if stderr is not None:
+            stderr = os.fdopen(os.dup(stderr.fileno()), "w")
     status = ExitStatus(reactor, prog, nodaemon, twistdConfig=parent, stderr=stderr)
     reactor.callWhenRunning(status.running)
     return status

@@ -17,20 +17,33 @@ stdout), and a daemon in the background has its stderr on /dev/null.  So:
   does not run yet; a port that is taken fails there) raises
   C{SystemExit} with the status, which twistd lets through.  A daemon in
   the background also tells the twistd process waiting in the foreground,
-  through twistd's status pipe, that it failed: that process exits 1
-  (saying, in twistd's words, to look at the line above);
+  through twistd's status pipe, that it failed, and why: that process
+  prints the line, as text (L{showStartFailure}; twistd's own would
+  print a bytes literal of its first 100 bytes), and exits 1;
 - a failure once the reactor runs stops the reactor (so every service
   stops in order), and ends the process with the status at interpreter
-  exit, after twistd has cleaned up.
+  exit, after twistd has cleaned up.  So does one while twistd starts
+  the services that is told inside a Deferred's callback (a seller's
+  transfer port that is taken), where C{SystemExit} would be caught: it
+  tells the twistd process waiting in the foreground at once, and stops
+  the reactor as soon as it runs.
 """
 
 import atexit
 import os
 import sys
 
+from twisted.python.util import untilConcludes
+
 from twisted.logger import Logger
 
 from twisted_bazaar.tap.logformat import textOnTerminal
+
+
+#: Most bytes of a failure sent through twistd's status pipe: within
+#: PIPE_BUF (4096 on Linux; 512 at least, by POSIX), so that they arrive
+#: in the one read of the waiting process.
+_STATUS_BYTES = 512
 
 
 class ExitStatus:
@@ -68,23 +81,31 @@ class ExitStatus:
     def line(self, why):
         return f"{self.prog}: error: {why}"
 
-    def fail(self, why, code=1):
+    def fail(self, why, code=1, inCallback=False):
         """
         The daemon cannot go on: say why, and make it exit with ``code``.
 
+        @param inCallback: True when called inside a Deferred's callback:
+            before the reactor runs, the reactor is then stopped as soon
+            as it runs, rather than C{SystemExit} raised.
         @raise SystemExit: when the reactor does not run yet (twistd is
-            starting the services); the caller must not be inside a
-            Deferred callback then.
+            starting the services), unless ``inCallback``.
         """
         if self.code:
             return
         self.code = code
         line = self.line(why)
-        if not self._say(line) or not self._logOnTerminal:
+        running = getattr(self.reactor, "running", False)
+        # A daemon still starting in the background tells the line to the
+        # twistd process in the foreground, which prints it.
+        toldParent = not running and not self.nodaemon and self._tellParent(line)
+        if toldParent or not self._say(line) or not self._logOnTerminal:
             self.log.critical("{line}", line=line)
-        if not getattr(self.reactor, "running", False):
-            if not self.nodaemon:
-                self._tellParent()
+        if not running:
+            if inCallback:
+                self._atExit(self._end)
+                self.reactor.callWhenRunning(self.reactor.stop)
+                return
             self._removePidfile()
             raise SystemExit(code)
         self._atExit(self._end)
@@ -112,26 +133,24 @@ class ExitStatus:
             except OSError:
                 pass
 
-    def _tellParent(self):
+    def _tellParent(self, line):
         """Tell the twistd process waiting in the foreground for a daemon
-        in the background that it failed, through twistd's status pipe:
-        that process prints what follows the first two bytes (up to 100
-        bytes in all), as a bytes literal, and exits 1.  The reason is
-        whole on the line above it."""
+        in the background that it failed, and the line saying why,
+        through twistd's status pipe (L{showStartFailure} prints it, and
+        exits 1).  True if told."""
         config = self._twistdConfig
         pipe = None if config is None else config.get("statusPipe")
         if pipe is None:
-            return
+            return False
         del config["statusPipe"]
-        where = ("the reason is on the line above and in the log"
-                 if self.stderr is not None else "the reason is in the log")
-        message = f"1 {self.prog} did not start: {where}".encode("ascii",
-                                                                  "backslashreplace")
+        # One write of at most PIPE_BUF bytes arrives whole, in one read.
+        message = f"1 {line}".encode("utf-8", "backslashreplace")[:_STATUS_BYTES]
         try:
-            os.write(pipe, message[:100])
+            os.write(pipe, message)
             os.close(pipe)
         except OSError:
-            pass
+            return False
+        return True
 
     def _removePidfile(self):
         """twistd removes its pid file only when the reactor ran; this
@@ -155,3 +174,29 @@ class ExitStatus:
             except (OSError, ValueError, AttributeError):
                 pass
         self._exit(self.code)
+
+
+def showStartFailure(runner, readPipe):
+    """
+    In place of twistd's C{UnixApplicationRunner._waitForStart}: the
+    twistd process in the foreground waits for its daemon to start, and,
+    when it did not, prints the reason it sent as text (twistd's prints a
+    bytes literal, then points at the log), and returns the status 1.
+    """
+    data = untilConcludes(os.read, readPipe, _STATUS_BYTES)
+    if data == b"0":
+        return 0
+    why = data[2:].decode("utf-8", "replace").strip()
+    untilConcludes(sys.__stderr__.write,
+                   (why or "the daemon ended before it started: see its log") + "\n")
+    return 1
+
+
+def showStartFailures():
+    """Have twistd's process in the foreground print a daemon's failure
+    to start as text (L{showStartFailure}); before twistd forks."""
+    try:
+        from twisted.scripts._twistd_unix import UnixApplicationRunner
+    except ImportError:  # not on Unix: no daemon in the background
+        return
+    UnixApplicationRunner._waitForStart = showStartFailure

@@ -69,6 +69,25 @@ class Options(DaemonOptions):
     """twistd bazaar-node [--role ROLE ...] [role and scheme options] [options]"""
 
     synopsis = "[--role ROLE ...] [options]"
+    LEAD = ("role", "sell", "want", "quantity", "share", "downloads", "data-dir",
+            "tracker", "listen", "host", "discovery", "exit-when-done", "verbose")
+    EXAMPLES = (
+        ("a seller of 3 apples and 2 pears, its stock and ledger kept across "
+         "restarts", "twistd -n bazaar-node --role seller --sell apple=3 --sell pear=2 "
+         "--data-dir seller-data"),
+        ("a buyer of 2 apples, which exits 0 once it has them",
+         "twistd -n bazaar-node --role buyer --want apple --quantity 2 "
+         "--exit-when-done"),
+        ("a seller of the files in a folder, and a buyer of one of them",
+         "twistd -n bazaar-node --role seller --share shared\n"
+         "  twistd -n bazaar-node --role buyer --want song.ogg --downloads downloads"),
+        ("a node on another machine than the tracker, reached by peers at "
+         "192.0.2.11", "twistd -n bazaar-node --tracker 192.0.2.10:7700 --host "
+         "192.0.2.11 --role seller --sell apple=3"),
+        ("in the background, with its own pid file and log",
+         "twistd --pidfile seller.pid --logfile seller.log bazaar-node --role seller "
+         "--sell apple=3"),
+    )
     optFlags = [["restock", None, "With --data-dir, set each --sell ITEM's units "
                  "to COUNT at start, keeping the ledger (a seller restored from "
                  "its data dir otherwise keeps what is left; `bazaar restock` "
@@ -379,7 +398,13 @@ def makeService(options):
             lock.release()
             raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
         log.info("{line}", line=restoredLine(data_dir, store))
-    connector = EndpointConnector(reactor, interface=listenInterface(options["listen"]))
+    connector = EndpointConnector(
+        reactor, interface=listenInterface(options["listen"]),
+        # Only the seller's file shop listens through it: a seller that
+        # cannot serve its files ends, as one that cannot --listen does.
+        onListenFailure=lambda port, reason: exitStatus.fail(
+            f"--transfer-port {port}: cannot serve shared files: "
+            f"{reason.getErrorMessage()}", inCallback=True))
     metered = []
     parts = buildNode(reactor, random.Random(), connector, config, store, identity,
                       options.scheme, options.roles,

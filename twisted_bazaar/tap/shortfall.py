@@ -52,10 +52,14 @@ class EmptySearches(NodeObserver):
 
 def _whyUnmet(want, searches):
     empty = searches.empty.get(want.item, 0)
+    why = _WHY.get(want.state, want.state)
     if want.state in (SEARCHING, BACKOFF) and empty:
-        return (f"no seller offered it "
-                f"({plural(empty, 'search', 'searches')} found nothing)")
-    return _WHY.get(want.state, want.state)
+        why = (f"no seller offered it "
+               f"({plural(empty, 'search', 'searches')} found nothing)")
+    if want.bought and why.startswith("no seller offered it"):
+        # Some were bought: the searches since found no more.
+        why = "no seller offered more" + why[len("no seller offered it"):]
+    return why
 
 
 def shortfall(node, buyer, searches, tracker_address, within=""):

@@ -26,6 +26,7 @@ from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
+from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.wire.ids import KEYED, NO_ID, isKeyed, shortId, wireId
 
@@ -89,6 +90,13 @@ def ringPlace(node_id):
     """A node's place on a ring of ids (a Chord ring's, docs/protocol.md
     §20): a keyed id's 128 bits, a keyless id itself."""
     return node_id & (KEYED - 1)
+
+
+def _levelOf(link):
+    """A status client (``bazaar status``, the web view) registering for a
+    question is no news to a user of the market: its join and leave are
+    logged at debug."""
+    return LogLevel.debug if link.purpose == STATUS else LogLevel.info
 
 
 class _Pool:
@@ -386,7 +394,7 @@ class Tracker:
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
-            self._memberLine(group, LogLevel.info, "node {id} left ({n} live)",
+            self._memberLine(group, _levelOf(link), "node {id} left ({n} live)",
                              id=shortId(node_id), n=len(self.registry))
 
     def messageReceived(self, link, message):
@@ -529,9 +537,11 @@ class Tracker:
         self.links[node_id] = link
         self.pending.release(link)
         link.identified(node_id)
+        if hello.purpose == STATUS:
+            link.purpose = STATUS
         if proven is None:
             link.send(wire.ThisIsYou(node_id, hello.port))
-        self._memberLine(group, LogLevel.info, "node {id} joined from {host}:{port} "
+        self._memberLine(group, _levelOf(link), "node {id} joined from {host}:{port} "
                          "({n} live)", id=shortId(node_id), host=host, port=hello.port,
                          n=len(self.registry))
         if checking:

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from twisted.web.pages import notFound
 from twisted.web.resource import Resource
-from twisted.web.server import Site
-
+from twisted_bazaar.daemon.site import QuietSite
 from twisted_bazaar.web.stream import MAX_STREAMS, EventStream, jsonBody, nodeId
 
 __all__ = ["MAX_STREAMS", "EventStream", "webSite"]
@@ -113,7 +112,4 @@ def webSite(view):
         assets.putChild(path.name.encode("ascii"), Asset(path))
     root.putChild(b"static", assets)
     root.putChild(b"api", api)
-    site = Site(root)
-    site.noisy = False
-    site.displayTracebacks = False
-    return site
+    return QuietSite(root)

@@ -206,10 +206,32 @@ class FetchTests(SynchronousTestCase):
         self.assertEqual(role.stock["apple"], 2)
         self.assertEqual(role.describe(hashItem(sha(b"pie")))["size"], 3)
 
-    def test_plainItemBoughtWithDownloadsIsSaidSo(self):
+    def test_countedItemBoughtWithDownloadsIsNoFault(self):
+        """A buyer with --downloads buying a counted item (offered as
+        units, naming no file) buys it without a warning, for each of its
+        purchases."""
+        self.makeMarket()
+        self.market.addNode(discovery=self.discovery, seller={"stock": {"apple": 3}})
+        self.market.addNode(discovery=self.discovery, seller={"stock": {"apple": 3}})
+        buyer = self.market.addNode(discovery=self.discovery, buyer={
+            "wants": ["apple"], "quantity": 4, "downloads": scratchDir(self)})
+        logged = []
+        from twisted.logger import globalLogPublisher
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        self.market.run(20)
+        self.assertGreaterEqual(len(self.market.role(buyer, "buyer").bag), 2)
+        self.assertEqual([event for event in logged
+                          if "named no shared file" in event.get("log_format", "")], [])
+
+    def test_boughtWithoutAnyOfferSeenIsSaidSo(self):
+        """A purchase of a wanted item whose offers the fetcher never saw
+        (so it cannot tell a counted item from a file) is said so."""
         self.makeMarket()
         self.market.addNode(discovery=self.discovery, seller={"stock": {"apple": 1}})
         buyer, downloads = self.addBuyer(["apple"])
+        fetcher = self.market.role(buyer, "buyer").fetcher
+        self.patch(fetcher, "offersFound", lambda item, offers: None)
         logged = []
         from twisted.logger import globalLogPublisher
         globalLogPublisher.addObserver(logged.append)

@@ -634,6 +634,9 @@ class Fetcher(Role):
         #: Contents whose download gave up while another content was
         #: offered under their name: not bought again in this run.
         self.unfetchable = set()
+        #: Wanted items whose offers named no file: counted items, whose
+        #: purchases have nothing to fetch.
+        self.counted = set()
         self._finds = set()
         self._stopped = False
         buyer.fetcher = self
@@ -700,7 +703,10 @@ class Fetcher(Role):
         # Wanted by content: only offers of that content count.
         found = fileOffers(offers, itemHash(item))
         if not found:
+            if offers:
+                self.counted.add(item)
             return
+        self.counted.discard(item)
         self._seen(item, found)
         self.offers[item] = found
         try:
@@ -726,7 +732,7 @@ class Fetcher(Role):
         elif item in self.offers:
             self._notFetched(item, [seller], RecordFault(
                 "missing: it could not be written when the offers were found"))
-        else:
+        elif item not in self.counted:
             self.log.warn("bought {item} from {seller}, but its offer named no "
                           "shared file to fetch (a plain item, or a discovery "
                           "scheme that does not carry file offers)",

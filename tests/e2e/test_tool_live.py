@@ -1,0 +1,106 @@
+"""
+End to end: what ``bazaar`` says and exits with when it is stopped or
+ends short, against live daemons.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.e2e.helpers import startMarket
+from twisted_bazaar.testing.daemons import runTwistd
+
+TIMEOUT = 30.0
+
+
+def startBazaar(*args):
+    script = str(Path(sys.executable).with_name("bazaar"))
+    return subprocess.Popen([script, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+class InterruptedBuyTests(SynchronousTestCase):
+    def test_signals(self):
+        """Ctrl-C (SIGINT) or SIGTERM on a buy under way: the reason as the
+        last line of stderr, no traceback, the status a shell gives a
+        command a signal stopped (130, 143), and the node leaves the
+        tracker in order."""
+        market, tracker = startMarket(self, TIMEOUT)
+        for signum, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            name = signal.Signals(signum).name
+            joined = len(tracker.matches(r"node \w+ joined"))
+            left = len(tracker.matches(r"node \w+ left"))
+            buy = startBazaar("--tracker", f"127.0.0.1:{market.tracker_port}", "buy",
+                              "plum", "--timeout", "120")
+            self.addCleanup(buy.kill)
+            deadline = time.monotonic() + TIMEOUT
+            while len(tracker.matches(r"node \w+ joined")) == joined:
+                self.assertLess(time.monotonic(), deadline, "the buyer never joined")
+                self.assertIsNone(buy.poll(), buy.stderr.read() if buy.poll() else "")
+                time.sleep(0.1)
+            buy.send_signal(signum)
+            out, err = buy.communicate(timeout=TIMEOUT)
+            self.assertNotIn("Traceback", err)
+            self.assertEqual(buy.returncode, status, err)
+            self.assertRegex(err.splitlines()[-1], rf"^bazaar: error: interrupted by "
+                             rf"{name}: bought 0 of 1 plum: ")
+            tracker.waitFor(r"node \w+ left", TIMEOUT)
+            self.assertEqual(len(tracker.matches(r"node \w+ left")), left + 1)
+
+
+class TransferPortTakenTests(SynchronousTestCase):
+    def test_exitsAsATakenListenDoes(self):
+        """A seller whose --transfer-port is taken does not run on sharing
+        nothing: it says why in one line on stderr and exits 1."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tool-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        share = os.path.join(folder, "share")
+        os.mkdir(share)
+        with open(os.path.join(share, "a.txt"), "w") as f:
+            f.write("a")
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runTwistd(["-n", "bazaar-node", "--role", "seller", "--share", share,
+                            "--transfer-port", str(port), "--listen",
+                            "tcp:0:interface=127.0.0.1", "--tracker", "127.0.0.1:1"],
+                           folder, timeout=TIMEOUT)
+        output = result.stdout + result.stderr
+        self.assertEqual(result.returncode, 1, output)
+        self.assertNotIn("Traceback", output)
+        line = (f"twistd bazaar-node: error: --transfer-port {port}: cannot serve "
+                f"shared files: Couldn't listen on 127.0.0.1:{port}")
+        self.assertEqual(len(re.findall(re.escape(line), result.stderr)), 1, output)
+
+
+class BackgroundStartFailureTests(SynchronousTestCase):
+    def test_lastLineIsTheReason(self):
+        """A daemon started in the background that cannot start: the twistd
+        command prints the reason as text, once, as its last line (not
+        twistd's bytes literal), and exits 1."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tool-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        taken = socket.socket()
+        self.addCleanup(taken.close)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runTwistd(["--pidfile", "t.pid", "--logfile", "t.log",
+                            "bazaar-tracker", "--listen",
+                            f"tcp:{port}:interface=127.0.0.1"], folder, timeout=TIMEOUT)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stderr,
+                         f"twistd bazaar-tracker: error: tracker cannot listen on "
+                         f"tcp:{port}:interface=127.0.0.1: Couldn't listen on "
+                         f"127.0.0.1:{port}: [Errno 98] Address already in use.\n")
