@@ -49,6 +49,14 @@ def checkAdversaries(fraction, kinds):
         raise ValueError("--adversary needs --adversaries FRACTION")
 
 
+def bystanders(config):
+    """How many nodes of a run neither buy nor sell (as
+    L{Simulation._assignRoles} draws them): the sellers, at least one and
+    not every node, and a buyer for each search while there are nodes."""
+    sellers = max(1, min(config.nodes - 1, round(config.sellers * config.nodes)))
+    return config.nodes - sellers - min(config.searches, config.nodes - sellers)
+
+
 class _Seen(NodeObserver):
     """What one honest buyer saw: its finds, those that found an honest
     seller, and its lookups' answers (chord) and their holders."""
@@ -93,6 +101,13 @@ class Attack:
         self.ground = 0
         self.finds = self.honest_finds = 0
         self.lookups_answered = self.honest_holders = 0
+        self.count = round(self.fraction * config.nodes)
+        free = bystanders(config)
+        if self.count > free:
+            raise ValueError(
+                f"--adversaries {self.fraction:g} of {config.nodes} nodes is {self.count} "
+                f"nodes, and only {free} neither buy nor sell: lower --searches or "
+                "--sellers, or add --nodes")
 
     # -- planting --------------------------------------------------------------------
 
@@ -102,14 +117,8 @@ class Attack:
         sim = self.sim
         candidates = [node for node in sim.nodes
                       if node not in sim.sellers and node not in sim.buyers]
-        count = round(self.fraction * len(sim.nodes))
-        if count > len(candidates):
-            raise ValueError(
-                f"--adversaries {self.fraction:g} of {len(sim.nodes)} nodes is {count} "
-                f"nodes, and only {len(candidates)} neither buy nor sell: lower "
-                "--searches or --sellers, or add --nodes")
         rng = random.Random(sim.config.seed + CHOICE_SEED)
-        chosen = rng.sample(candidates, count) if count else []
+        chosen = rng.sample(candidates, self.count) if self.count else []
         wanted = sorted({item for stock in sim.initial_stock.values() for item in stock})
         sellers = 0
         sybils = []
