@@ -81,3 +81,14 @@ class LayerContractTests(SynchronousTestCase):
         self.assertIn("twisted_bazaar.tap is not allowed to import twisted_bazaar.sim", output)
         self.assertIn("twisted_bazaar.daemon is not allowed to import twisted_bazaar.sim",
                       output)
+
+    def test_daemonsCannotReachAdversaries(self):
+        """The simulator's adversaries (a seller that never sells, a node
+        that drops what it relays) are for simulations only: a role
+        importing them breaks a contract of their own, as well as the
+        layers."""
+        self.addImport("twisted_bazaar.roles.seller",
+                       "import twisted_bazaar.sim.adversaries  # noqa")
+        code, output = lint(self.tree)
+        self.assertNotEqual(code, 0, output)
+        self.assertIn("No daemon reaches the simulator's adversaries BROKEN", output)

@@ -121,14 +121,16 @@ class JSONTests(CliTestCase):
             "--latency-ms", "5..20", "--drop", "0.01", "--dup", "0.02",
             "--reorder", "0.03", "--kill", "0.1", "--discovery", "flood",
             "--seed", "9", "--max-time", "40", "--ping-interval", "15",
-            "--start", "warm", "--crypto", "fast")
+            "--start", "warm", "--crypto", "fast", "--adversaries", "0.25",
+            "--adversary", "withhold", "--adversary", "notyet", "--no-baseline")
         self.assertEqual(metrics["config"], {
             "nodes": 24, "sellers": 0.25, "items": 3, "stock": 4, "searches": 5,
             "degree": 2, "topology": "ring", "ttl": 12, "latency_ms": [5.0, 20.0],
             "drop": 0.01, "dup": 0.02, "reorder": 0.03, "kill": 0.1,
             "discovery": "flood", "superpeers": 0.05, "scheme_options": [],
             "seed": 9, "warmup": 5.0, "join_spread": 0.0, "spread": 10.0,
-            "max_time": 40.0, "ping_interval": 15.0, "start": "warm", "crypto": "fast"})
+            "max_time": 40.0, "ping_interval": 15.0, "start": "warm", "crypto": "fast",
+            "adversaries": 0.25, "adversary": ["withhold", "notyet"]})
         self.assertEqual(metrics["killed"], 2)
 
     def test_superpeerFlags(self):
@@ -428,3 +430,54 @@ class ProgressTests(SynchronousTestCase):
         self.time.now += 5
         progress(StubSim(1, 0, 0.0))
         self.assertIn("0/1 purchases", stderr.getvalue())
+
+
+class AdversaryTests(CliTestCase):
+    """--adversaries and --adversary: the run, its baseline, the rows."""
+
+    assertUsageError = ErrorTests.assertUsageError
+
+    FLAGS = ["--nodes", "60", "--items", "2", "--searches", "6", "--adversaries", "0.2",
+             "--adversary", "misroute", "--adversary", "withhold"]
+
+    def test_jsonAgainstHonest(self):
+        """The JSON has the adversaries' section, with the same seed's
+        honest run to compare with (itself in the JSON of a plain run)."""
+        attack = self.runJSON(*self.FLAGS)["adversaries"]
+        honest = self.runJSON("--nodes", "60", "--items", "2", "--searches", "6")
+        self.assertEqual((attack["count"], attack["by_kind"], attack["kinds"]),
+                         (12, {"misroute": 6, "withhold": 6}, ["misroute", "withhold"]))
+        self.assertEqual(attack["against_honest"]["success_rate"],
+                         honest["success_rate"])
+
+    def test_noBaseline(self):
+        attack = self.runJSON(*self.FLAGS, "--no-baseline")["adversaries"]
+        self.assertNotIn("against_honest", attack)
+
+    def test_tableRows(self):
+        self.assertEqual(cli.main(self.FLAGS), 0)
+        rows = [line.split("  ")[0] for line in self.stdout.getvalue().splitlines()]
+        start = rows.index("adversaries")
+        self.assertEqual(rows[start:start + 4],
+                         ["adversaries", "finds with an honest seller",
+                          "adversaries spent", "against the honest run"])
+
+    def test_kindWithoutFraction(self):
+        self.assertUsageError(["--adversary", "withhold"],
+                              "--adversary needs --adversaries FRACTION")
+
+    def test_fractionWithoutKind(self):
+        self.assertUsageError(["--adversaries", "0.1"],
+                              "--adversaries 0.1 needs at least one --adversary KIND")
+
+    def test_unknownKind(self):
+        with self.assertRaises(SystemExit):
+            cli.main(["--adversaries", "0.1", "--adversary", "lie"])
+        self.assertIn("invalid choice: 'lie'", self.stderr.getvalue())
+
+    def test_tooMany(self):
+        self.assertUsageError(
+            ["--nodes", "20", "--searches", "10", "--adversaries", "0.9", "--adversary",
+             "withhold"],
+            "--adversaries 0.9 of 20 nodes is 18 nodes, and only 8 neither buy nor "
+            "sell: lower --searches or --sellers, or add --nodes")

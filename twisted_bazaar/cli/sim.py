@@ -4,6 +4,8 @@
 
 import argparse
 import json
+
+import attr
 import os
 import sys
 import time
@@ -15,6 +17,8 @@ from twisted_bazaar.base.options import boundedInt, fraction, seconds
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.crypto import CRYPTO, signatures
 from twisted_bazaar.sim.logs import beginQuietLogging
+from twisted_bazaar.sim.adversaries import KINDS
+from twisted_bazaar.sim.attack import againstHonest, checkAdversaries
 from twisted_bazaar.sim.runner import DISCOVERY, STARTS, TOPOLOGIES, SimConfig, Simulation
 
 #: Wall seconds before the progress bar appears.
@@ -135,6 +139,15 @@ def parser():
     add("--ping-interval", type=_seconds, default=defaults.ping_interval,
         help="keepalive period of every link, in virtual seconds (the daemons "
         "use 10; the default here keeps idle pings from swamping large runs)")
+    add("--adversaries", type=_fraction, default=None, metavar="FRACTION",
+        help="fraction of the nodes that are adversaries, drawn among those that "
+        "neither buy nor sell (docs/simulator.md, 'Adversaries')")
+    add("--adversary", action="append", default=[], choices=KINDS, metavar="KIND",
+        help=f"what the adversaries do, one of: {', '.join(KINDS)}; repeatable (the "
+        "adversaries take the kinds in turn)")
+    add("--no-baseline", action="store_true",
+        help="with --adversaries: do not also run the same seed without them (the "
+        "run the extra messages and latency are measured against)")
     chordsim.addArguments(p)
     add("--json", metavar="FILE", help="write the metrics as JSON to FILE")
     add("--plot", metavar="FILE.png",
@@ -198,6 +211,7 @@ def table(metrics):
         rows.append((key.replace("_", " "),
                      " ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                               for k, v in stats.items())))
+    rows += adversaryRows(metrics)
     rows += [
         ("messages by type", ", ".join(f"{k}={v}" for k, v in
                                        metrics["messages_by_type"].items())),
@@ -208,6 +222,39 @@ def table(metrics):
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def adversaryRows(metrics):
+    """The table's rows about the adversaries, if the run had any kind."""
+    attack = metrics.get("adversaries")
+    if attack is None:
+        return []
+    kinds = ", ".join(f"{kind}={count}" for kind, count in attack["by_kind"].items())
+    rows = [
+        ("adversaries", f"{attack['count']} of {metrics['nodes']}"
+         + (f": {kinds}" if kinds else "")),
+        ("finds with an honest seller", f"{attack['finds_with_honest_seller']} of "
+         f"{attack['finds']}"),
+    ]
+    if attack.get("lookups_honest_holder") is not None:
+        rows.append(("lookups to an honest holder", f"{attack['lookups_honest_holder']}"))
+    rows.append(("adversaries spent", f"{attack['keys_generated']} keys "
+                 f"({attack['keys_ground']} ground), {attack['messages_sent']} messages "
+                 f"sent, {attack['dropped']} dropped, {attack['answered_falsely']} "
+                 "answered falsely"))
+    compared = attack.get("against_honest")
+    if compared is not None:
+        rows.append(("against the honest run",
+                     f"success {compared['success_rate']} -> {metrics['success_rate']}, "
+                     f"{compared['extra_messages']:+d} messages "
+                     f"({_signed(compared['extra_messages_per_search'])} per find), "
+                     f"latency mean {_signed(compared['extra_latency_ms_mean'])} ms, "
+                     f"p95 {_signed(compared['extra_latency_ms_p95'])} ms"))
+    return rows
+
+
+def _signed(value):
+    return "n/a" if value is None else f"{value:+.1f}"
 
 
 def allSchemeOptions(args):
@@ -236,7 +283,8 @@ def simConfig(args, scheme_options):
         reorder=args.reorder, kill=args.kill, discovery=args.discovery,
         superpeers=args.superpeers, scheme_options=scheme_options,
         seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval,
-        start=args.start, crypto=args.crypto, join_spread=args.join_spread)
+        start=args.start, crypto=args.crypto, join_spread=args.join_spread,
+        adversaries=args.adversaries or 0.0, adversary=tuple(args.adversary))
 
 
 def main(argv=None):
@@ -262,6 +310,7 @@ def main(argv=None):
             return chordsim.run(parser(), args, dict(scheme_options))
     config = simConfig(args, scheme_options)
     try:
+        checkAdversaries(args.adversaries, args.adversary)
         sim = Simulation(config)
     except ValueError as reason:
         parser().error(str(reason))
@@ -271,10 +320,13 @@ def main(argv=None):
             out = open(args.json, "w", encoding="utf-8")
         except OSError as e:
             parser().error(f"--json: cannot write {args.json}: {e.strerror}")
-    progress = None if args.quiet else Progress()
-    metrics = sim.run(progress)
-    if progress is not None:
-        progress.finish()
+    honest = None
+    if config.adversaries and not args.no_baseline:
+        honest = _run(Simulation(attr.evolve(config, adversaries=0.0, adversary=())),
+                      args.quiet)
+    metrics = _run(sim, args.quiet)
+    if honest is not None:
+        againstHonest(metrics, honest)
     if out is not None:
         with out:
             json.dump(metrics, out, indent=2, sort_keys=True)
@@ -288,6 +340,15 @@ def main(argv=None):
     if argv is None:
         leave(0)
     return 0
+
+
+def _run(sim, quiet):
+    """Run a simulation, with a progress bar unless quiet; its metrics."""
+    progress = None if quiet else Progress()
+    metrics = sim.run(progress)
+    if progress is not None:
+        progress.finish()
+    return metrics
 
 
 def leave(status):

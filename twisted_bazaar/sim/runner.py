@@ -25,6 +25,7 @@ from twisted_bazaar.plugins.bazaar_roles import buyer as buyer_plugin
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
+from twisted_bazaar.sim.attack import Attack, checkAdversaries
 from twisted_bazaar.sim.crypto import signatures
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentiles
@@ -104,6 +105,10 @@ class SimConfig:
     start: str = "cold"
     #: Signatures: "real" Ed25519, or "fast" (see L{twisted_bazaar.sim.crypto}).
     crypto: str = "real"
+    #: Fraction of the nodes that are adversaries, and their kinds, taken
+    #: in turn (see L{twisted_bazaar.sim.attack}); no kind, no adversary.
+    adversaries: float = 0.0
+    adversary: tuple = ()
 
 
 class Simulation:
@@ -124,6 +129,11 @@ class Simulation:
         if not 0 <= config.join_spread <= config.max_time:
             raise ValueError(f"--join-spread {config.join_spread:g} is not between 0 "
                              f"and --max-time {config.max_time:g}")
+        checkAdversaries(config.adversaries, config.adversary)
+        if ("sybil" in config.adversary and config.discovery == "chord"
+                and config.start != "warm"):
+            raise ValueError("--adversary sybil grinds chord ids for a place on the "
+                             "ring a warm start builds: add --start warm")
         self.config = config
         self.rng = random.Random(config.seed)
         self.clock = HeapClock()
@@ -160,6 +170,8 @@ class Simulation:
         self._joins = None
         #: Clock time of the run's next full collection (L{_settle}).
         self._next_full = FULL_COLLECTION
+        #: The adversaries (L{Attack}), if the run has any kind of them.
+        self.attack = Attack(self) if config.adversary else None
 
     # -- building ------------------------------------------------------------
 
@@ -453,6 +465,8 @@ class Simulation:
         for start, node, item, quantity in plans:
             self.clock.callLater(start, self._startBuyer, node, item, quantity)
             self.buyers[node] = None
+        if self.attack is not None:
+            self.attack.plant()
 
     def _shares(self, total, buyers):
         """Spread ``total`` purchases over ``buyers`` buyers, at random."""
@@ -465,6 +479,8 @@ class Simulation:
         if node in self.killed:
             return
         BuyerProbe(node, self.record)
+        if self.attack is not None:
+            self.attack.watch(node)
         role = buildRole(node, buyer_plugin, {"wants": [item], "quantity": quantity,
                                               "search_window": 1.0, "buy_timeout": 2.0})
         self.buyers[node] = role
@@ -581,7 +597,7 @@ class Simulation:
                       for sent in [self.stats, *self.node_stats.values()])
         purchases = self.purchases()
         searches = config.searches
-        return {
+        metrics = {
             "config": attr.asdict(config),
             "nodes": config.nodes,
             "edges": edges,
@@ -608,6 +624,9 @@ class Simulation:
             "wall_s": round(wall_s, 3),
             "peak_rss_mb": peakRssMB(),
         }
+        if self.attack is not None:
+            metrics["adversaries"] = self.attack.metrics()
+        return metrics
 
     def _doubleSells(self):
         """Units sold beyond a seller's stock, plus buy ids in two ledgers."""

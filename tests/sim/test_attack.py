@@ -1,0 +1,137 @@
+"""
+Adversaries in whole runs (L{twisted_bazaar.sim.attack}), 200 warm nodes
+with fast signatures: each kind's effect is measurable against the
+honest run of its seed, a run repeats to the byte, and a fraction of 0
+is the honest run.
+"""
+
+import functools
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.sim.attack import againstHonest, checkAdversaries
+from twisted_bazaar.sim.runner import SimConfig, Simulation
+
+SMALL = dict(nodes=200, searches=30, start="warm", crypto="fast", seed=1)
+#: What measures the machine, and what names the run.
+UNCOMPARED = ("wall_s", "peak_rss_mb", "config", "adversaries")
+
+
+@functools.lru_cache(maxsize=None)
+def run(discovery, kinds=(), fraction=0.0, **extra):
+    """The metrics of a small run (each computed once per test process)."""
+    return Simulation(SimConfig(**dict(SMALL, discovery=discovery, adversary=kinds,
+                                       adversaries=fraction, **extra))).run()
+
+
+def computed(metrics):
+    return {key: value for key, value in metrics.items() if key not in UNCOMPARED}
+
+
+class SameRunTests(SynchronousTestCase):
+    def test_fractionZeroIsHonest(self):
+        """Adversaries of a fraction of 0: the honest run, every figure."""
+        attacked = run("flood", ("withhold", "misroute"), 0.0)
+        self.assertEqual(computed(attacked), computed(run("flood")))
+        self.assertEqual(attacked["adversaries"]["count"], 0)
+
+    def test_sameSeedSameRun(self):
+        """The same seed: the same adversaries, the same figures."""
+        first = run("flood", ("misroute",), 0.1)
+        again = Simulation(SimConfig(**dict(SMALL, discovery="flood",
+                                            adversary=("misroute",),
+                                            adversaries=0.1))).run()
+        self.assertEqual(computed(first), computed(again))
+        self.assertEqual(first["adversaries"], again["adversaries"])
+
+
+class KindTests(SynchronousTestCase):
+    def attacked(self, discovery, kind, fraction=0.2, **extra):
+        metrics = run(discovery, (kind,), fraction, **extra)
+        attack = metrics["adversaries"]
+        nodes = extra.get("nodes", SMALL["nodes"])
+        self.assertEqual(attack["by_kind"], {kind: round(fraction * nodes)})
+        return metrics, attack, run(discovery, **extra)
+
+    def test_withholdFlood(self):
+        """Withholders drop the searches they should flood on: fewer finds
+        reach an honest seller, fewer searches are sent."""
+        metrics, attack, honest = self.attacked("flood", "withhold")
+        self.assertGreater(attack["dropped"], 0)
+        self.assertLess(attack["finds_with_honest_seller"], 1.0)
+        self.assertLess(metrics["messages_by_type"]["search"],
+                        honest["messages_by_type"]["search"])
+
+    def test_withholdIndex(self):
+        """With the index, the tracker answers every lookup and a buyer
+        dials its seller: withholders have nothing to drop."""
+        metrics, attack, honest = self.attacked("index", "withhold")
+        self.assertEqual((attack["dropped"], attack["finds_with_honest_seller"]), (0, 1.0))
+        self.assertEqual(metrics["purchases"], honest["purchases"])
+
+    def test_misrouteFlood(self):
+        """Misrouters answer searches from nowhere: buyers dial addresses
+        where nothing listens, and fewer purchases are made in time."""
+        metrics, attack, honest = self.attacked("flood", "misroute")
+        self.assertGreater(attack["answered_falsely"], 0)
+        self.assertLess(metrics["success_rate"], honest["success_rate"])
+
+    def test_sybilChord(self):
+        """Sybils grind keys to sit on the items' keys, holder and
+        replicas: no lookup reaches an honest holder, no purchase is made,
+        and the keys ground are counted."""
+        metrics, attack, honest = self.attacked("chord", "sybil", nodes=100)
+        self.assertGreater(attack["keys_ground"], 10 * attack["count"])
+        self.assertEqual(attack["keys_generated"], attack["keys_ground"])
+        self.assertEqual(attack["lookups_honest_holder"], 0.0)
+        self.assertEqual((metrics["purchases"], honest["success_rate"]), (0, 1.0))
+
+    def test_notYetSuperpeer(self):
+        """notyet sellers are found and asked, and answer notyet: errors
+        the honest run has none of."""
+        metrics, attack, honest = self.attacked("superpeer", "notyet")
+        self.assertGreater(attack["messages_sent"], 0)
+        self.assertGreater(metrics["messages_by_type"].get("error", 0),
+                           honest["messages_by_type"].get("error", 0))
+
+    def test_squatIndex(self):
+        """Squatters list a wanted item they lack, and answer soldout."""
+        metrics, attack, honest = self.attacked("index", "squat")
+        self.assertGreater(metrics["messages_by_type"].get("error", 0),
+                           honest["messages_by_type"].get("error", 0))
+
+
+class AgainstHonestTests(SynchronousTestCase):
+    def test_extra(self):
+        """The extra messages and latency of a run against its honest
+        run, in the adversaries' section."""
+        attacked, honest = run("flood", ("misroute",), 0.1), run("flood")
+        attacked = dict(attacked, adversaries=dict(attacked["adversaries"]))
+        compared = againstHonest(attacked, honest)
+        self.assertEqual(attacked["adversaries"]["against_honest"], compared)
+        self.assertEqual(compared["success_rate"], honest["success_rate"])
+        self.assertEqual(compared["extra_latency_ms_mean"],
+                         round(attacked["latency_ms"]["mean"]
+                               - honest["latency_ms"]["mean"], 3))
+
+
+class RefusedTests(SynchronousTestCase):
+    def test_tooMany(self):
+        """More adversaries than nodes that neither buy nor sell: refused,
+        saying what to change."""
+        config = SimConfig(**dict(SMALL, nodes=40, adversary=("withhold",),
+                                  adversaries=0.9))
+        error = self.assertRaises(ValueError, Simulation, config)
+        self.assertIn("neither buy nor sell", str(error))
+
+    def test_sybilChordCold(self):
+        config = SimConfig(nodes=20, discovery="chord", adversary=("sybil",),
+                           adversaries=0.1)
+        error = self.assertRaises(ValueError, Simulation, config)
+        self.assertIn("--start warm", str(error))
+
+    def test_kindsAndFraction(self):
+        self.assertRaises(ValueError, checkAdversaries, 0.1, ())
+        self.assertRaises(ValueError, checkAdversaries, None, ("withhold",))
+        self.assertRaises(ValueError, checkAdversaries, 0.1, ("lie",))
+        checkAdversaries(0.0, ("withhold",))
