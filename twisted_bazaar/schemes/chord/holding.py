@@ -10,6 +10,7 @@ another's name.  A mixin of L{ChordDiscovery
 """
 
 import attr
+from twisted.logger import LogLevel
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
@@ -185,9 +186,12 @@ class Holding:
         for handed in message.records:
             self._take(handed.record, handed.lifetime, now, origin, "a chordTransfer")
         if message.nonce is not None:
-            self.log.info("took {records} from node {id}", n=len(message.records),
-                          records=plural(len(message.records), "record"),
-                          id=shortId(link.peer_id))
+            if message.records:
+                # A handover: as many as a peer sends, so bounded per group.
+                link.peerLine(LogLevel.info, "took {records} from node {id}",
+                              logger=self.log, n=len(message.records),
+                              records=plural(len(message.records), "record"),
+                              id=shortId(link.peer_id))
             link.send(ChordTransferred(message.nonce, len(message.records)))
 
     def _purge(self):
