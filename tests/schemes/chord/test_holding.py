@@ -11,7 +11,13 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import LinkSettings
 
-from twisted_bazaar.schemes.chord.messages import ChordTransfer, ChordTransferred, Handed
+from twisted_bazaar.schemes.chord.messages import (
+    ChordRecords,
+    ChordRequest,
+    ChordTransfer,
+    ChordTransferred,
+    Handed,
+)
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.testing import Market
 
@@ -26,7 +32,7 @@ from tests.schemes.chord.market import (
     ringViolations,
     schemes,
 )
-from tests.schemes.chord.test_routing import ME, SUCC, LinkedToOnePeer, placed
+from tests.schemes.chord.test_routing import ME, PRED, SUCC, LinkedToOnePeer, placed
 
 APPLE = keyOf("apple")
 
@@ -156,3 +162,36 @@ class TransferTests(LinkedToOnePeer, SynchronousTestCase):
         handed = [h.record for p in payloads for h in wire.decode(p).records]
         self.assertEqual(sorted(handed, key=lambda r: r.seller),
                          sorted(many, key=lambda r: r.seller))
+
+
+class AnswerSizeTests(SynchronousTestCase):
+    """A holder's answer always fits a frame, and names the honest seller
+    however large the records a crowd of keys stored."""
+
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.scheme.ring.predecessor = None
+        self.scheme.ring.successors = []
+        self.pred = linkPeer(self.node, PRED, purpose="chord")
+
+    def test_anAnswerTooLargeForAFrameIsCutFairly(self):
+        """64 records of one item with 255-character hosts (control
+        characters, escaped six bytes each) would make an answer of over
+        100 kB: on a link of 64 kB the holder sent nothing and the buyer
+        found nobody."""
+        records = self.scheme.records
+        for n in range(64):
+            records.put(signed(100 + n, "apple", host="\x01" * 255), 600.0, 0.0,
+                        origin="10.66")
+        honest = signed(1, "apple", host="shop.example", port=99)
+        records.put(honest, 600.0, 1.0, origin="10.1")
+        feed(self.pred, ChordRequest(8, "apple", (42, PRED)))
+        payloads = parseNetstrings(self.pred.transport.value())
+        [payload] = payloads
+        self.assertLessEqual(len(payload), self.pred.settings.frame_limit)
+        answer = wire.decode(payload)
+        self.assertEqual(type(answer), ChordRecords)
+        self.assertIn(honest, answer.sellers)
+        self.assertGreater(len(answer.sellers), 10)
+        self.assertLess(len(answer.sellers), 65)

@@ -6,6 +6,7 @@ answers, and what bad input gets.
 
 import json
 
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import KEYED
@@ -14,6 +15,7 @@ from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordFound,
+    ChordQuit,
     ChordRecords,
     ChordRequest,
     ChordStore,
@@ -284,3 +286,45 @@ class BadInputTests(SynchronousTestCase):
         [error] = parseJSONNetstrings(link.transport.value())
         self.assertEqual(error["code"], "wtf")
         self.assertIn("does not handle chordPing", error["info"])
+
+
+class PeerLogTests(LinkedToOnePeer, SynchronousTestCase):
+    """Lines a peer makes a chord node log are bounded per address group
+    (the node's L{PeerLog}): a peer sending ten messages a second for a
+    minute gets a few lines and a summary, not one line a message."""
+
+    def flood(self, message, count=600):
+        with capturedLogs() as events:
+            for n in range(count):
+                feed(self.link, message(n + 1))
+                self.node.clock.advance(0.1)
+        return [formatEvent(event) for event in events]
+
+    def assertBounded(self, lines, text):
+        said = [line for line in lines if text in line]
+        self.assertGreater(len(said), 0)
+        # Five a group and interval of 10 s, one summary each: 60 s.
+        self.assertLessEqual(len(said), 6 * 7, said[:3])
+
+    def test_requestsThatCameRoundALoop(self):
+        lines = self.flood(lambda n: ChordFind(n, 800, (42, ME, 700)))
+        self.assertBounded(lines, "came round a loop")
+
+    def test_fullReturnPaths(self):
+        path = tuple(range(1, wire.MAX_PATH)) + (700,)
+        lines = self.flood(lambda n: ChordFind(n, FAR + 10, path))
+        self.assertBounded(lines, "returnPath is full")
+
+    def test_emptyHandoversAreNotLogged(self):
+        lines = self.flood(lambda n: ChordTransfer((), n))
+        self.assertEqual([line for line in lines if "took" in line], [])
+        self.assertEqual(len(sent(self.link)), 600)
+
+    def test_handovers(self):
+        record = signed(1, "fig")
+        lines = self.flood(lambda n: ChordTransfer((Handed(2000, record),), n))
+        self.assertBounded(lines, "took 1 record")
+
+    def test_quits(self):
+        lines = self.flood(lambda n: ChordQuit(None, ()))
+        self.assertBounded(lines, "quit the chord ring")

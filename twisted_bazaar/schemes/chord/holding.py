@@ -9,11 +9,15 @@ another's name.  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 
+import attr
+from twisted.logger import LogLevel
+
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.words import plural
+from twisted_bazaar.net.limits import DEFAULT_FRAME_LIMIT
 from twisted_bazaar.schemes.chord.messages import (
     MAX_SELLERS,
     MAX_TRANSFER,
@@ -27,6 +31,41 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.ring import keyOf
+
+
+#: Most bytes one character of a name takes on the wire (an escape), and
+#: an upper bound on the rest of a record (keys, signature, numbers, file
+#: fields) and of an answer (its path included).
+_MOST_PER_CHAR = 6
+_RECORD_FIXED = 512
+_ANSWER_FIXED = 4096
+
+
+def fitted(answer, limit):
+    """
+    A chordRecords answer cut to fit a frame of ``limit`` bytes: its
+    first records, as many as fit.  Sellers come in the holder's fair
+    order (L{RecordStore.sellers}: one of each address group before a
+    second of any), so the records a crowd of keys from one group adds,
+    however long their names and hosts, are the ones left out, never
+    the honest sellers' and never the whole answer.  Encoded here only
+    when a bound on its size (every character escaped) is over the limit,
+    so an answer of ordinary size costs no encoding more.
+    """
+    bound = _MOST_PER_CHAR * len(answer.item) + _ANSWER_FIXED + sum(
+        _MOST_PER_CHAR * (len(record.item) + len(record.host)) + _RECORD_FIXED
+        for record in answer.sellers)
+    if bound <= limit or len(wire.encode(answer)) <= limit:
+        return answer
+    sellers = answer.sellers
+    fit, over = 0, len(sellers)
+    while over - fit > 1:
+        middle = (fit + over) // 2
+        if len(wire.encode(attr.evolve(answer, sellers=sellers[:middle]))) <= limit:
+            fit = middle
+        else:
+            over = middle
+    return attr.evolve(answer, sellers=sellers[:fit])
 
 
 class Holding:
@@ -44,8 +83,9 @@ class Holding:
         now = node.clock.seconds()
         if kind is ChordRequest:
             sellers = tuple(held.record for held in self.records.sellers(request.item, now))
-            return ChordRecords(request.id, request.item, path, hops, me,
-                                sellers[:MAX_SELLERS])
+            answer = ChordRecords(request.id, request.item, path, hops, me,
+                                  sellers[:MAX_SELLERS])
+            return fitted(answer, self._frameLimit(path))
         seller = request.return_path[0] if request.return_path else me
         origin = self._origin(request.return_path)
         if not self._take(request.record, request.lifetime, now, origin, "a chordStore",
@@ -61,6 +101,12 @@ class Holding:
         for peer in copies:
             self._send(peer, [held])
         return ChordStored(request.id, request.item, path, hops, me)
+
+    def _frameLimit(self, path):
+        """The frame limit of the link an answer along path leaves on (the
+        default one if it leaves on none: it is for this node)."""
+        link = self.node.links.get(path[1]) if len(path) > 1 else None
+        return link.settings.frame_limit if link is not None else DEFAULT_FRAME_LIMIT
 
     def _origin(self, return_path):
         """The address group a request came from: that of the link it
@@ -140,9 +186,12 @@ class Holding:
         for handed in message.records:
             self._take(handed.record, handed.lifetime, now, origin, "a chordTransfer")
         if message.nonce is not None:
-            self.log.info("took {records} from node {id}", n=len(message.records),
-                          records=plural(len(message.records), "record"),
-                          id=shortId(link.peer_id))
+            if message.records:
+                # A handover: as many as a peer sends, so bounded per group.
+                link.peerLine(LogLevel.info, "took {records} from node {id}",
+                              logger=self.log, n=len(message.records),
+                              records=plural(len(message.records), "record"),
+                              id=shortId(link.peer_id))
             link.send(ChordTransferred(message.nonce, len(message.records)))
 
     def _purge(self):

@@ -7,6 +7,7 @@ the leaver (L{_quitted}).  A mixin of L{ChordDiscovery
 """
 
 from twisted.internet import defer
+from twisted.logger import LogLevel
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import plural
@@ -75,7 +76,8 @@ class Leaving:
         self._bury(peer)
         pred = message.pred if message.pred is None or self._living([message.pred]) else None
         self._update(lambda: ring.departed(peer, pred, self._living(message.succs)))
-        self.log.info("node {id} quit the chord ring", id=shortId(peer))
+        link.peerLine(LogLevel.info, "node {id} quit the chord ring", logger=self.log,
+                      id=shortId(peer))
         if ring.alone:
             self._refill()
         if first:

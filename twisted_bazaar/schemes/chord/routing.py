@@ -20,7 +20,7 @@ there (a bounded number) until the node has its place (L{KeyRouter.placed}).
 
 import attr
 from twisted.internet import defer
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.overlay import Unreachable
@@ -162,6 +162,16 @@ class KeyRouter:
         for request, sender in early:
             self.arrived(request, sender)
 
+    def _peerLine(self, sender, format, **fields):
+        """Log a line the peer ``sender`` caused, through the node's
+        L{PeerLog} (a few per address group and interval), or at once if
+        it is this node's own doing (sender None) or the peer is gone."""
+        link = self.node.links.get(sender) if sender is not None else None
+        if link is None:
+            self.log.info(format, **fields)
+        else:
+            link.peerLine(LogLevel.info, format, logger=self.log, **fields)
+
     # -- requests on their way ---------------------------------------------------------
 
     def received(self, link, request):
@@ -189,8 +199,8 @@ class KeyRouter:
         path = request.return_path
         if node.id in path:
             if path[0] != node.id:
-                self.log.info("dropping {type} {id}: it came round a loop",
-                              type=request.TYPE, id=request.id)
+                self._peerLine(sender, "dropping {type} {id}: it came round a loop",
+                               type=request.TYPE, id=request.id)
                 return
             self._serve(request)
         elif ring.responsible(key) or (sender is not None
@@ -205,8 +215,8 @@ class KeyRouter:
         over one opened for it."""
         node = self.node
         if len(path) >= wire.MAX_PATH:
-            self.log.info("dropping {type} {id}: its returnPath is full",
-                          type=request.TYPE, id=request.id)
+            self._peerLine(path[-1], "dropping {type} {id}: its returnPath is full",
+                           type=request.TYPE, id=request.id)
             return
         passed = set(path)
         passed.update(avoid)
@@ -230,8 +240,10 @@ class KeyRouter:
         dial = self._dialing.get(hop.id)
         if (self._held >= HELD_IN_ALL
                 or (dial is not None and len(dial.waiting) >= HELD_PER_HOP)):
-            self.log.info("dropping {type} {id}: too many requests wait for "
-                          "links to next hops", type=request.TYPE, id=request.id)
+            path = waiting[2]
+            self._peerLine(path[-1] if path else None, "dropping {type} {id}: too many "
+                           "requests wait for links to next hops", type=request.TYPE,
+                           id=request.id)
             return
         self._held += 1
         if dial is not None:

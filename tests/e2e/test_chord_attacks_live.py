@@ -1,0 +1,110 @@
+"""
+End to end: attacks on the chord scheme by a keyed stranger speaking the
+protocol (docs/protocol.md §20) to live ``twistd`` daemons, each held off
+(docs/reliability.md, "Attacks tried").
+
+ - Answers too big to send: 64 valid signed records of one item, stored
+   by 64 fresh keys with hosts of 255 control characters (six bytes each
+   on the wire), once made the holder's chordRecords over 100 kB: never
+   sent, so the buyer found nobody.
+
+Every wait is on a log line or a socket read, bounded by a generous
+timeout; nothing sleeps.
+"""
+
+import os
+import random
+import time
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.e2e.helpers import nodeAddress, short, startMarket
+from tests.e2e.test_raw_client import Keys, RawClient, nonce, proofText, unb64
+from twisted_bazaar.core.records import signRecord
+from twisted_bazaar.identity.keys import KEY_FILE, Identity
+from twisted_bazaar.schemes.chord.ring import keyOf, place
+from twisted_bazaar.wire.ids import wireId
+
+#: Seconds any one expected log line may take.
+TIMEOUT = 30.0
+FAST = ["--discovery", "chord", "--chord-stabilize", "0.25", "--chord-ping", "0.25",
+        "--chord-fix-fingers", "0.2", "--chord-refresh", "5", "--chord-expiry", "20",
+        "--chord-probe", "2", "--chord-lookup-timeout", "2", "--chord-max-period", "2"]
+
+
+def holderOf(ids, key):
+    """Which of these ids holds key on a ring of them."""
+    ring = sorted(ids, key=place)
+    return next((node for node in ring if place(node) >= key), ring[0])
+
+
+def keysHolding(key, count, seed):
+    """``count`` key pairs drawn from seed, the first of which holds key
+    on a ring of them (so each run builds the same ring)."""
+    rng = random.Random(seed)
+    while True:
+        drawn = [Identity.fromRandom(rng) for _ in range(count)]
+        if holderOf([each.id for each in drawn], key) == drawn[0].id:
+            return drawn
+
+
+class ChordAttackCase(SynchronousTestCase):
+    def setUp(self):
+        self.market, self.tracker = startMarket(self, TIMEOUT)
+
+    def start(self, name, identity, *options):
+        """Start a chord node whose key is identity's (from its data dir)."""
+        folder = os.path.join(self.market.cwd, f"{name}-data")
+        os.mkdir(folder)
+        identity._write(os.path.join(folder, KEY_FILE))
+        return self.market.startNode(name, *FAST, "--data-dir", folder, *options)
+
+    def connect(self, port):
+        client = RawClient(port)
+        self.addCleanup(client.close)
+        return client
+
+    def stranger(self, port):
+        """A keyed stranger registered with the tracker and linked to the
+        node listening on port (each side proving its key): (keys, link)."""
+        keys, mine = Keys(), nonce()
+        tracker = self.connect(self.market.tracker_port)
+        tracker.send("thisisme", id="", port=0, host="", key=keys.key, nonce=mine)
+        you = tracker.receive()
+        self.assertEqual(you["type"], "thisisyou")
+        tracker.send("proof", sig=keys.sign(proofText("register", keys.key, you["key"],
+                                                      mine, you["nonce"])))
+        mine = nonce()
+        link = self.connect(port)
+        link.send("thisisme", id=keys.id, port=0, host="", key=keys.key, nonce=mine)
+        answer = link.receive()
+        self.assertEqual(answer["type"], "thisisme")
+        link.send("proof", sig=keys.sign(proofText("link", keys.key, answer["key"], mine,
+                                                   answer["nonce"], "overlay")))
+        self.assertTrue(unb64(answer["key"]))
+        return keys, link
+
+
+class OversizedAnswerTests(ChordAttackCase):
+    def test_aCrowdOfLargeRecordsDoesNotHideTheSeller(self):
+        holder, buyer_key = keysHolding(keyOf("apple"), 2, seed=3)
+        seller = self.start("seller", holder, "--role", "seller", "--sell", "apple=3")
+        seller.waitFor(r"(started|alone on) the chord ring", TIMEOUT)
+        seller_id, port = nodeAddress(seller, TIMEOUT)
+        seller.waitFor(r"stored apple at node", TIMEOUT)
+        keys, link = self.stranger(port)
+        now = int(time.time() * 1000)
+        rng = random.Random(5)
+        for n in range(64):
+            crowd = Identity.fromRandom(rng)
+            record = signRecord(crowd, "apple", "\x01" * 255, 0, now, now + 600_000)
+            link.send("chordStore", id=n + 1, item="apple", lifetime=600_000,
+                      returnPath=[wireId(crowd.id), keys.id], record=record.asDict())
+        stored = set()
+        while len(stored) < 64:
+            answer = link.receive()
+            if answer["type"] == "chordStored":
+                stored.add(answer["id"])
+        buyer = self.start("buyer", buyer_key, "--role", "buyer", "--want", "apple")
+        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+        self.assertEqual(seller.problems(), [])
