@@ -302,7 +302,7 @@ class CommandLineTests(SynchronousTestCase):
 
         self.patch(bazaar, "COMMANDS", dict(bazaar.COMMANDS,
                                             **{command: (run, bazaar.COMMANDS[command][1])}))
-        self.patch(bazaar.task, "react", lambda go, argv: go(None))
+        self.patch(bazaar.task, "react", lambda go, argv, _reactor=None: go(None))
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             status = bazaar.main(argv)

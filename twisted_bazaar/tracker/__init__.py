@@ -394,7 +394,7 @@ class Tracker:
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
-            self._memberLine(group, _levelOf(link), "node {id} left ({n} live)",
+            self._memberLine(groupOf(link), _levelOf(link), "node {id} left ({n} live)",
                              id=shortId(node_id), n=len(self.registry))
 
     def messageReceived(self, link, message):
