@@ -201,18 +201,20 @@ class _Seldom:
     (L{Link._seldomThings}) rather than five slots on each: the times of
     its peer's recent errors (see L{spend}), its drops by message type,
     the Deferreds of its pings waiting for their pongs, by nonce, the
-    bytes sent while its transport paused it (None while it does not),
-    and the frames it holds back during a burst (their size, then the
-    frames; see L{WriteBatch}).
+    bytes sent while its transport paused it (None while it does not) and
+    how many of them are charged to L{LinkSettings.unsent}, and the
+    frames it holds back during a burst (their size, then the frames; see
+    L{WriteBatch}).
     """
 
-    __slots__ = ("errors", "dropped", "pongs", "waiting", "held")
+    __slots__ = ("errors", "dropped", "pongs", "waiting", "charged", "held")
 
     def __init__(self):
         self.errors = ()
         self.dropped = None
         self.pongs = None
         self.waiting = None
+        self.charged = 0
         self.held = ()
 
 
@@ -368,6 +370,7 @@ class Link(Keepalive):
             seldom.held = ()
             if seldom.waiting is not None:
                 seldom.waiting = None
+                seldom.charged = 0
                 self._context.settings.unsent.release(self)
         pongs = None if seldom is None else seldom.pongs
         if pongs:
@@ -675,15 +678,8 @@ class Link(Keepalive):
             if seldom.waiting > settings.write_limit:
                 self._notReading(f"over {settings.write_limit} bytes waiting", kind)
                 return
-            victims = settings.unsent.take(self, groupOf(self), seldom.waiting)
-            if victims is None:
-                self._notReading("its address group holds the most of the "
-                                 f"{settings.unsent.capacity} bytes this process "
-                                 "keeps for peers that do not read", kind)
+            if seldom.waiting > seldom.charged and self._charge(seldom, kind):
                 return
-            for victim in victims:
-                victim._notReading("its bytes waiting gave way to those of a peer "
-                                   "of an address group holding fewer", None)
         if kind != "ping" and kind != "pong":
             now = self._last_traffic = context.clock.seconds()
             recent = context.recent
@@ -714,6 +710,27 @@ class Link(Keepalive):
         if held[0] >= FLUSH_BYTES:
             self.flushWrites()
 
+    def _charge(self, seldom, kind):
+        """
+        Charge what waits for the peer to the process's account of unsent
+        bytes, a sixteenth of the write limit ahead, so that a paused link
+        goes to the account a few times a spell, not once a message.  The
+        links that give way for it are dropped; True if this one is.
+        """
+        settings = self._context.settings
+        charge = seldom.waiting + (settings.write_limit >> 4)
+        victims = settings.unsent.take(self, groupOf(self), charge)
+        if victims is None:
+            self._notReading("its address group holds the most of the "
+                             f"{settings.unsent.capacity} bytes this process keeps "
+                             "for peers that do not read", kind)
+            return True
+        seldom.charged = charge
+        for victim in victims:
+            victim._notReading("its bytes waiting gave way to those of a peer of an "
+                               "address group holding fewer", None)
+        return False
+
     def _notReading(self, why, kind):
         """The peer does not read, and what waits for it is over a bound:
         the link goes at once, with what it had unsent."""
@@ -724,6 +741,7 @@ class Link(Keepalive):
         seldom = self._seldom
         seldom.held = ()
         seldom.waiting = None
+        seldom.charged = 0
         settings.unsent.release(self)
         self.transport.abortConnection()
         if settings.traffic is not None and kind is not None:
@@ -765,4 +783,5 @@ class Link(Keepalive):
         seldom = self._seldom
         if seldom is not None and seldom.waiting is not None:
             seldom.waiting = None
+            seldom.charged = 0
             self._context.settings.unsent.release(self)

@@ -105,7 +105,9 @@ class _Stream:
         """Close the connection at once, whatever it has unsent."""
         if not self.dropped:
             self.dropped = True
-            self.request.channel.transport.abortConnection()
+            channel = self.request.channel
+            if channel is not None and channel.transport is not None:
+                channel.transport.abortConnection()
 
     def pauseProducing(self):
         if self.stalled is None:
