@@ -189,6 +189,6 @@ class PhantomFileLiveTests(SynchronousTestCase):
         self.assertFalse(os.path.exists(part))
         self.assertEqual(len(phantom.buys), 1)
         self.assertEqual(json.loads(out)["item"], "song.ogg")
-        honest.waitFor(r"sold a copy of shared file song\.ogg to ", TIMEOUT)
+        honest.waitFor(r"sold song\.ogg to \w+ \(a copy of a shared file\)", TIMEOUT)
         for daemon in (tracker, honest):
             self.assertEqual(daemon.problems(), [], daemon.tail())

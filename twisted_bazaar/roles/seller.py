@@ -588,7 +588,7 @@ class Seller(Role):
             if not log.admit(sale.item, sale.units):
                 continue
             if remaining is None:
-                self.log.info("sold a copy of shared file {item} to {buyer}",
+                self.log.info("sold {item} to {buyer} (a copy of a shared file)",
                               item=sale.item, buyer=shortId(sale.buyer))
             else:
                 self.log.info("sold {what} to {buyer} ({left} left)",
