@@ -148,6 +148,14 @@ class JSONObserverTests(SynchronousTestCase):
         self.assertTrue(all(line.startswith("\t") for line in lines[3:]), lines)
         self.assertIn("ValueError: bad\n\tthing\\x1b[2J", text)
 
+    def test_textOfNothing(self):
+        """An event without text writes nothing, as twistd's observer."""
+        out = io.StringIO()
+        observer = logformat.textObserver(out)
+        observer({"log_format": "", "log_time": 0.0, "log_namespace": "test"})
+        observer({"log_time": 0.0, "log_namespace": "test"})
+        self.assertEqual(out.getvalue(), "")
+
     def test_jsonTextShown(self):
         """The JSON log's fields are as they were (JSON escapes them); its
         log_text is shown as the text log shows it; DEL, which JSON

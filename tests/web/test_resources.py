@@ -77,6 +77,14 @@ class ResourceTests(SynchronousTestCase):
         _, body = render(self.site, "api/node/17")
         self.assertEqual(json.loads(body)["stock"], {"\\u202eelppa\\x1b[2J": 2})
 
+    def test_pageNeverParsesDataAsHTML(self):
+        """The page puts the data in as text (textContent, attributes),
+        never through what parses HTML: HTML escaping by design."""
+        script = (STATIC / "app.js").read_text()
+        for parser in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+                       "createContextualFragment", "DOMParser"):
+            self.assertNotIn(parser, script)
+
     def test_nodeJSON(self):
         _, body = render(self.site, "api/node/17")
         node = json.loads(body)

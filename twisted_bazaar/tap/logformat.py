@@ -77,8 +77,10 @@ def _classicText(event):
     """twistd's text line of the event, its fields shown (L{shownFields});
     every character of the line that a terminal would obey, whatever put
     it there, escaped but the newlines (each followed by a tab, as
-    twistd writes a line's continuation) and tabs."""
-    return shownLines(formatEventAsClassicLogText(shownFields(event)))
+    twistd writes a line's continuation) and tabs; None (nothing written)
+    for an event without text, as twistd's."""
+    text = formatEventAsClassicLogText(shownFields(event))
+    return None if text is None else shownLines(text)
 
 
 def _jsonText(event):
