@@ -106,7 +106,8 @@ class ResourceTests(SynchronousTestCase):
         self.view.membersSeen([])
         self.view.publish()
         [(kind, node), (_, gone)] = events(request)
-        self.assertEqual((kind, node["id"], gone), ("node", "17", None))
+        self.assertEqual((kind, node["id"], gone["id"], "left" in gone),
+                         ("node", "17", "17", True))
 
     def test_streamsBounded(self):
         stream = EventStream(self.view, limit=1)
