@@ -29,7 +29,11 @@ class LivePluginTests(SynchronousTestCase):
             os.environ["PYTHONPATH"] = path
 
     def test_helpListsThePlugin(self):
+        """--help names the scheme; --help-all lists its options too."""
         result = runTwistd(["bazaar-node", "--help"], cwd=PLUGIN_ROOT)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("gossip (a test scheme", " ".join(result.stdout.split()))
+        result = runTwistd(["bazaar-node", "--help-all"], cwd=PLUGIN_ROOT)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("hop limit of gossip (gossip scheme)", result.stdout)
         self.assertIn("gossip (a test scheme", " ".join(result.stdout.split()))

@@ -94,12 +94,18 @@ class WebLiveTests(SynchronousTestCase):
             f.write(os.urandom(4096))
         sharer = self.market.startNode("sharer", "--role", "seller", "--share", shared)
         sharer.waitFor(r"sharing song\.ogg", TIMEOUT)
+        sharer_id = wireId(nodeId(sharer, TIMEOUT))
         self.driver.get(f"http://127.0.0.1:{port}/")
         self.waitUntil("return document.querySelectorAll('#graph circle').length == 3",
                        "three nodes in the graph")
         self.waitUntil(f"{self.units(sellers[0])} == '3'", "3 apples on sale")
         self.waitUntil("return document.querySelectorAll('#files tr[data-item=\"song.ogg\"]"
                        " .size')[0]?.textContent == '4.0 KiB'", "the shared file")
+        # Its node by short id, whole on hover.
+        self.assertEqual(self.driver.execute_script(
+            "const a = document.querySelector('#files tr[data-item=\"song.ogg\"] "
+            ".sellers a'); return [a.textContent, a.title]"),
+            [sharer_id[:8], sharer_id])
         self.assertEqual(self.driver.execute_script(
             "return [...document.querySelectorAll('#offers tr, #files tr')].filter("
             "row => row.dataset.item.startsWith('sha256:') || row.dataset.item == "
@@ -117,8 +123,9 @@ class WebLiveTests(SynchronousTestCase):
         self.waitUntil("return [...document.querySelectorAll('#trades tr')].some(row => "
                        f"row.cells[1].textContent == '{shortId(seller)}' && "
                        "row.cells[2].textContent == 'apple' && "
-                       f"row.cells[3].textContent == '{shortId(buyer_id)}')",
-                       "the trade, with its seller and its buyer")
+                       "row.cells[3].textContent == '1' && "
+                       f"row.cells[4].textContent == '{shortId(buyer_id)}')",
+                       "the trade, with its seller, its units and its buyer")
         self.assertTrue(self.driver.execute_script("return window.sameDocument"),
                         "the page was reloaded")
         self.assertLessEqual(self.driver.execute_script(

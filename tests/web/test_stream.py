@@ -63,7 +63,8 @@ class StreamTests(SynchronousTestCase):
         self.view.membersSeen([])
         self.view.publish()
         [(kind, node), (_, gone)] = events(request)
-        self.assertEqual((kind, node["id"], gone), ("node", "17", None))
+        self.assertEqual((kind, node["id"], gone["id"], "left" in gone),
+                         ("node", "17", "17", True))
 
     def test_unreadStreamHoldsOneEventAtMost(self):
         """A viewer that stops reading is sent nothing more while its

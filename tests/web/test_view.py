@@ -54,18 +54,45 @@ class MarketViewTests(SynchronousTestCase):
         return [(t["item"], number(t["seller"]), number(t["buyer"]))
                 for t in self.view.snapshot()["trades"]]
 
+    def counted(self):
+        return [(t["item"], t["units"]) for t in self.view.snapshot()["trades"]]
+
     def test_tradesNameBothSides(self):
         """A sale and a purchase of the same item, seen at two nodes, are
-        one trade; a side never seen stays None; one row per unit."""
+        one trade, with its units; a side never seen stays None."""
         self.view.stateSeen(state(1, stock={"apple": 3, "fig": 1}))
         self.view.stateSeen(state(2))
         self.view.stateSeen(state(1, stock={"apple": 1, "fig": 0}))
         self.view.stateSeen(state(2, bag={"apple": 2}))
-        self.assertEqual(self.trades(), [("apple", 1, 2), ("apple", 1, 2),
-                                         ("fig", 1, None)])
+        self.assertEqual(self.trades(), [("apple", 1, 2), ("fig", 1, None)])
+        self.assertEqual(self.counted(), [("apple", 2), ("fig", 1)])
         self.clock.advance(60)
         self.view.stateSeen(state(2, bag={"apple": 2, "fig": 1}))
         self.assertEqual(self.trades()[-1], ("fig", None, 2))
+
+    def test_aBigBuyIsOneRow(self):
+        """One buy of 500 units is one row of 500, not 500 rows (which
+        would push every other trade out of the table)."""
+        self.view.stateSeen(state(1, stock={"apple": 1000}))
+        self.view.stateSeen(state(2))
+        self.view.stateSeen(state(1, stock={"apple": 500}))
+        self.view.stateSeen(state(2, bag={"apple": 500}))
+        self.assertEqual(self.trades(), [("apple", 1, 2)])
+        self.assertEqual(self.counted(), [("apple", 500)])
+
+    def test_aSaleToTwoBuyersIsSplit(self):
+        """5 units sold between two answers, bought 2 and 3 by two buyers:
+        two trades, each with its buyer and units."""
+        self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood"),
+                               (3, "h", 3, "flood")])
+        for node in (1, 2, 3):
+            self.view.stateSeen(state(node, stock={"apple": 5} if node == 1 else None))
+        self.view.stateSeen(state(1, stock={"apple": 0}))
+        self.view.stateSeen(state(2, bag={"apple": 2}))
+        self.view.stateSeen(state(3, bag={"apple": 3}))
+        self.assertEqual([(t["item"], int(t["buyer"]), t["units"])
+                          for t in self.view.snapshot()["trades"]],
+                         [("apple", 2, 2), ("apple", 3, 3)])
 
     def test_newcomerBoughtBeforeFirstAsked(self):
         """A node that joined while the view looked, first seen with a bag,
@@ -159,13 +186,62 @@ class MarketViewTests(SynchronousTestCase):
         self.assertNotIn("messages", self.view.node(2))
 
     def test_departure(self):
+        """A node that left: out of the market, and its page says so (where
+        it was, when it left, what the view saw of it), not an empty page;
+        a node never seen has no page."""
         self.view.stateSeen(state(1, stock={"apple": 2}))
+        self.clock.advance(7)
         self.view.membersSeen([(2, "h", 2, "flood")])
-        self.assertIsNone(self.view.node(1))
         self.assertEqual(self.kinds()[-1], ("left", 1, None, None))
         self.assertEqual(self.view.snapshot()["offers"], {})
+        page = self.view.node(1)
+        self.assertEqual((page["id"], page["host"], page["port"], page["left"]),
+                         ("1", "h", 1, 7))
+        self.assertEqual([e["kind"] for e in page["events"]], ["joined"])
+        self.assertNotIn("stock", page)
         self.view.stateSeen(state(1, stock={"apple": 1}))
-        self.assertIsNone(self.view.node(1), "an answer from a node gone is ignored")
+        self.assertNotIn("stock", self.view.node(1),
+                         "an answer from a node gone is ignored")
+        self.assertIsNone(self.view.node(99))
+        self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood")])
+        self.assertNotIn("left", self.view.node(1), "back again")
+
+    def test_aFrozenNodeDoesNotLookHealthy(self):
+        """A node that stops answering (SIGSTOP: still registered) is shown
+        as silent once it has not answered for a while; the view pushes
+        that change although no answer came; an answer clears it."""
+        told = []
+        self.view.subscribe(lambda: told.append(1))
+        self.view.stateSeen(state(1))
+        self.view.stateSeen(state(2))
+        self.view.publish()
+        self.clock.advance(3)
+        self.view.stateSeen(state(2))
+        self.view.publish()
+        self.assertEqual([n["silent"] for n in self.view.snapshot()["nodes"]],
+                         [False, False])
+        self.clock.advance(3)
+        del told[:]
+        self.view.publish()
+        self.assertEqual(told, [1])
+        self.assertEqual([(n["silent"], n["quiet"])
+                          for n in self.view.snapshot()["nodes"]],
+                         [(True, 6.0), (False, 3.0)])
+        self.view.publish()
+        self.assertEqual(told, [1], "said once")
+        self.assertTrue(self.view.node(1)["silent"])
+        self.view.stateSeen(state(1))
+        self.assertFalse(self.view.node(1)["silent"])
+
+    def test_downloadsOnTheMarketPage(self):
+        """A download in progress at any node shows on the market's page,
+        with the node fetching it."""
+        sha = "ab" * 32
+        self.view.stateSeen(state(2, downloads=[("b.bin", 100, sha, 40, 20, 2,
+                                                  "fetching", "")]))
+        self.assertEqual(self.view.snapshot()["downloads"], [{
+            "node": "2", "name": "b.bin", "size": 100, "sha256": sha, "have": 40,
+            "rate": 20, "sellers": 2, "state": "fetching", "why": ""}])
 
     def test_publishOncePerChange(self):
         told = []

@@ -23,8 +23,9 @@ market as a buyer (see L{twisted_bazaar.cli.buy}), buys (and fetches a
 shared file, showing its progress), and leaves;
 ``restock`` sets a running seller's stock over its owner's control
 socket (see L{twisted_bazaar.cli.restock}).
-Exit status 0 when answered (bought), 1 with the reason when not, 2 for
-bad arguments.
+Exit status 0 when answered (bought), 1 with the reason when not (with
+``--json``, as an object's ``error`` too), 2 for bad arguments, and 130
+or 143 when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
 """
 
 import argparse

@@ -39,7 +39,7 @@ from twisted_bazaar.tap.endpoints import checkServerEndpoint
 from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
 from twisted_bazaar.tap.logformat import parseFormat, useFormat
 from twisted_bazaar.web.resources import webSite
-from twisted_bazaar.web.view import MarketView
+from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 
 
@@ -308,7 +308,8 @@ def addWebView(parent, reactor, options, tracker, exitStatus):
         endpoint = serverFromString(reactor, description)
     except (ValueError, TypeError) as e:
         raise SystemExit(exitStatus.line(f"--web: bad endpoint: {e}"))
-    view = MarketView(reactor)
+    # A node is shown silent once it has missed three rounds of questions.
+    view = MarketView(reactor, silent=max(SILENT, 3 * options["web-poll"]))
     StatusWatcher(reactor, StatusExtension(tracker).members, EndpointConnector(reactor),
                   view, options.linkSettings(), random.Random(),
                   interval=options["web-poll"]).setServiceParent(parent)

@@ -19,6 +19,9 @@ HIDDEN_PURPOSES = ("status",)
 #: Seconds within which a sale and a purchase of the same item, seen at
 #: two nodes, are taken for one trade.
 PAIRING = 10.0
+#: Seconds without an answer after which a live node is shown as not
+#: answering (frozen, or overloaded), unless the view is told otherwise.
+SILENT = 5.0
 
 
 class MarketView:
@@ -29,17 +32,28 @@ class MarketView:
         with ``at`` (the clock's seconds), ``kind`` (``joined``, ``left``,
         ``sold``, ``bought``, ``linked``, ``unlinked``) and ``node``, plus
         ``item`` and ``units`` or ``peer``.
-    @ivar trades: the recent trades, oldest first, one unit each: ``at``,
-        ``item``, ``seller`` and ``buyer`` (None for a side not seen).
+    @ivar trades: the recent trades, oldest first, one row per trade
+        (a buy of 500 units is one): ``at``, ``item``, ``units``,
+        ``seller`` and ``buyer`` (None for a side not seen).
     """
 
-    def __init__(self, clock):
+    def __init__(self, clock, silent=SILENT):
+        """
+        @param silent: seconds without an answer (since its last, or since
+            it joined) after which a live node is shown as not answering:
+            a frozen node stays registered, but must not look healthy.
+        """
         self.clock = clock
+        self.silent = silent
         self.members = {}
         self.states = {}
         #: node id -> when its last state came (its messages' ``ago`` count
         #: back from then).
         self._seenAt = {}
+        #: node id -> when the view saw it join.
+        self._joinedAt = {}
+        #: The nodes that left lately: id -> their page's ``left`` data.
+        self.departed = {}
         self.events = deque(maxlen=RECENT)
         self.trades = deque(maxlen=RECENT)
         self.nodeEvents = {}
@@ -49,6 +63,8 @@ class MarketView:
         self._watching = False
         self._subscribers = []
         self._changed = False
+        #: The nodes last published as silent.
+        self._silentShown = frozenset()
 
     # -- what was seen ---------------------------------------------------
 
@@ -57,12 +73,20 @@ class MarketView:
         rows = {row[0]: row for row in rows}
         for node_id in sorted(set(self.members) - set(rows)):
             self._event("left", node_id)
-            del self.members[node_id]
+            _, host, port, scheme = self.members.pop(node_id)
             self.states.pop(node_id, None)
             self._seenAt.pop(node_id, None)
-            self.nodeEvents.pop(node_id, None)
+            self._joinedAt.pop(node_id, None)
+            self.departed[node_id] = {
+                "id": wireId(node_id), "host": host, "port": port, "scheme": scheme,
+                "left": self.clock.seconds(),
+                "events": list(self.nodeEvents.pop(node_id, ()))}
+            while len(self.departed) > RECENT:
+                del self.departed[next(iter(self.departed))]
         for node_id in sorted(set(rows) - set(self.members)):
             self.members[node_id] = rows[node_id]
+            self._joinedAt[node_id] = self.clock.seconds()
+            self.departed.pop(node_id, None)
             self._event("joined", node_id)
             if self._watching:
                 self._newcomers.add(node_id)
@@ -106,23 +130,34 @@ class MarketView:
     def _trade(self, side, node_id, item, units, claim=False):
         """
         Units of item sold (``side`` seller) or bought (buyer) at a node:
-        each completes a recent trade of that item whose ``side`` was not
-        seen yet, or starts one.  A ``claim`` (a bag first seen, which may
-        be old) starts a trade that is shown only once a sale completes it.
+        they complete recent trades of that item whose ``side`` was not
+        seen yet, oldest first (a trade with more units than are left is
+        split: its other units wait for their own side), and what is left
+        starts a trade.  A ``claim`` (a bag first seen, which may be old)
+        starts a trade that is shown only once a sale completes it.
         """
-        now = self.clock.seconds()
+        now, me = self.clock.seconds(), wireId(node_id)
         other = "buyer" if side == "seller" else "seller"
-        for _ in range(min(units, RECENT)):
-            for trade in self.trades:
-                if (trade["item"] == item and trade[side] is None
-                        and trade[other] != wireId(node_id)
-                        and now - trade["at"] <= PAIRING):
-                    trade[side] = wireId(node_id)
-                    trade.pop("claim", None)
-                    break
-            else:
-                self.trades.append({"at": now, "item": item, side: wireId(node_id),
-                                    other: None, **({"claim": True} if claim else {})})
+        for trade in list(self.trades):
+            if not units:
+                break
+            if (trade["item"] != item or trade[side] is not None
+                    or trade[other] == me or now - trade["at"] > PAIRING):
+                continue
+            if trade["units"] > units:
+                rest = dict(trade, units=trade["units"] - units)
+                trade["units"] = units
+                if len(self.trades) < RECENT:
+                    self.trades.insert(self.trades.index(trade) + 1, rest)
+                else:
+                    self.trades.append(rest)
+            trade[side] = me
+            trade.pop("claim", None)
+            units -= trade["units"]
+            self._changed = True
+        if units:
+            self.trades.append({"at": now, "item": item, "units": units, side: me,
+                                other: None, **({"claim": True} if claim else {})})
             self._changed = True
 
     def _event(self, kind, node_id, feed=True, **details):
@@ -145,12 +180,14 @@ class MarketView:
         once each, between live nodes), ``offers`` (item -> [{node,
         units}] with units left: counted items only), ``files`` (each
         shared file once: name, size, sha256 and the ``nodes`` sharing
-        it), ``events`` and ``trades``.
+        it), ``downloads`` (each node's, with its ``node``), ``events``
+        and ``trades``.  Each node says how long it has not answered
+        (``quiet``, seconds) and whether that is too long (``silent``).
         """
-        nodes, edges, offers, files = [], set(), {}, {}
+        nodes, edges, offers, files, downloads = [], set(), {}, {}, []
         for node_id, (_, host, port, scheme) in sorted(self.members.items()):
             entry = {"id": wireId(node_id), "host": host, "port": port, "scheme": scheme,
-                     "known": False}
+                     "known": False, **self._quiet(node_id)}
             state = self.states.get(node_id)
             if state is not None:
                 entry.update(known=True, stock=dict(state.stock), bag=dict(state.bag),
@@ -166,27 +203,33 @@ class MarketView:
                     files.setdefault((name, sha256), {
                         "name": name, "size": size, "sha256": sha256,
                         "nodes": []})["nodes"].append(wireId(node_id))
+                downloads += [{"node": wireId(node_id), **_row(DOWNLOAD_KEYS, row)}
+                              for row in state.downloads]
             nodes.append(entry)
         return {"nodes": nodes, "edges": sorted(map(list, edges)),
                 "offers": dict(sorted(offers.items())),
                 "files": [entry for _, entry in sorted(files.items())],
+                "downloads": downloads,
                 "events": list(self.events),
                 "trades": [dict(trade) for trade in self.trades
                            if not trade.get("claim")]}
 
     def node(self, node_id):
-        """One node's page as JSON-ready data, or None if it is not live:
-        its address and scheme, its ``events`` as the view saw them, and
-        when its state is known its stock, bag, pending buys, links, the
-        ``files`` it shares (with the copies sold), its ``downloads`` and
-        the ``messages`` it
-        sent and received last (oldest first, each
-        with when, ``dir``, ``peer`` and ``type``)."""
+        """
+        One node's page as JSON-ready data: its address and scheme, how
+        long it has not answered (L{snapshot}), its ``events`` as the view
+        saw them, and when its state is known its stock, bag, pending
+        buys, links, the ``files`` it shares (with the copies sold), its
+        ``downloads`` and the ``messages`` it sent and received last
+        (oldest first, each with when, ``dir``, ``peer`` and ``type``).
+        A node that left lately: its address, its events and when it
+        left (``left``).  None for a node the view has not seen.
+        """
         if node_id not in self.members:
-            return None
+            return self.departed.get(node_id)
         _, host, port, scheme = self.members[node_id]
         page = {"id": wireId(node_id), "host": host, "port": port, "scheme": scheme,
-                "known": False,
+                "known": False, **self._quiet(node_id),
                 "events": list(self.nodeEvents.get(node_id, ()))}
         state = self.states.get(node_id)
         if state is not None:
@@ -205,6 +248,13 @@ class MarketView:
                                 for ago, direction, peer, kind in state.recent]
         return page
 
+    def _quiet(self, node_id):
+        """How long a live node has not answered (since its last answer, or
+        since it joined), and whether that is too long."""
+        since = self._seenAt.get(node_id, self._joinedAt.get(node_id))
+        quiet = 0.0 if since is None else round(self.clock.seconds() - since, 1)
+        return {"quiet": quiet, "silent": quiet > self.silent}
+
     # -- pushing ----------------------------------------------------------
 
     def subscribe(self, subscriber):
@@ -218,8 +268,14 @@ class MarketView:
         return len(self._subscribers)
 
     def publish(self):
-        """Tell the subscribers, if anything changed since last time: at
-        most once per call, however much changed."""
+        """Tell the subscribers, if anything changed since last time (a
+        node fell silent, too, with no answer to say so): at most once per
+        call, however much changed."""
+        silent = frozenset(node_id for node_id in self.members
+                           if self._quiet(node_id)["silent"])
+        if silent != self._silentShown:
+            self._silentShown = silent
+            self._changed = True
         if not self._changed:
             return
         self._changed = False

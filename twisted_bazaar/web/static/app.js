@@ -42,23 +42,48 @@ function shortId(id) {
   return id.length === 32 ? id.slice(0, 8) : id;
 }
 
+// Units of an item as every tool says them: the item's name as it is,
+// "apple x3"; one unit is the item alone.
+function counted(item, units) {
+  return units === 1 ? item : `${item} x${units}`;
+}
+
 function describe(event) {
   const who = `node ${shortId(event.node)}`;
   switch (event.kind) {
-    case "sold": return `${who} sold ${event.units} ${event.item}`;
-    case "bought": return `${who} bought ${event.units} ${event.item}`;
+    case "sold": return `${who} sold ${counted(event.item, event.units)}`;
+    case "bought": return `${who} bought ${counted(event.item, event.units)}`;
     case "linked": return `linked to node ${shortId(event.peer)}`;
     case "unlinked": return `link to node ${shortId(event.peer)} closed`;
     default: return `${who} ${event.kind}`;
   }
 }
 
-// A node's id as a link to its page, or what stands for a side not seen.
+// A node's id as a link to its page: short, whole in its tooltip.
+function nodeLink(id) {
+  return el("a", {href: `/node/${id}`, title: id}, shortId(id));
+}
+
+// A node's id as a link in a cell, or what stands for a side not seen.
 function nodeCell(id, unseen) {
   const cell = el("td");
   if (id === null || id === undefined) cell.append(el("span", {"class": "unseen"}, unseen));
-  else cell.append(el("a", {href: `/node/${id}`, title: id}, shortId(id)));
+  else cell.append(nodeLink(id));
   return cell;
+}
+
+// What a node that does not answer (frozen, overloaded) looks like.
+function silence(node) {
+  return `not answering for ${Math.round(node.quiet)} s`;
+}
+
+// A download as a row: how far, how fast, from how many sellers, and
+// what keeps it from going on when it does not.
+function downloadCells(d) {
+  const percent = d.size ? Math.floor(100 * d.have / d.size) : 100;
+  return [el("td", {}, `${bytes(d.have)} of ${bytes(d.size)} (${percent}%)`),
+          el("td", {}, `${bytes(d.rate)}/s`), el("td", {}, String(d.sellers)),
+          el("td", {"class": "state"}, d.why ? `${d.state}: ${d.why}` : d.state)];
 }
 
 // An item's name in a cell: a file's content item (sha256:...) is cut
@@ -84,9 +109,11 @@ function drawGraph(svg, market) {
     x1: at[a][0], y1: at[a][1], x2: at[b][0], y2: at[b][1]}));
   for (const node of nodes) {
     const [x, y] = at[node.id];
-    const dot = el("svg:circle", {cx: x, cy: y, r: 14, "class": kindOf(node),
+    const dot = el("svg:circle", {cx: x, cy: y, r: 14,
+                                  "class": kindOf(node) + (node.silent ? " silent" : ""),
                                   "data-node": node.id});
-    dot.append(el("svg:title", {}, `node ${node.id} at ${node.host}:${node.port}`));
+    dot.append(el("svg:title", {}, `node ${node.id} at ${node.host}:${node.port}` +
+                                   (node.silent ? `: ${silence(node)}` : "")));
     dot.addEventListener("click", () => { window.location = `/node/${node.id}`; });
     parts.push(dot, el("svg:text", {x: x, y: y + 26}, shortId(node.id)));
   }
@@ -113,31 +140,66 @@ function showMarket(market) {
     const sellers = el("td", {"class": "sellers"});
     file.nodes.forEach((id, i) => {
       if (i) sellers.append(", ");
-      sellers.append(el("a", {href: `/node/${id}`}, String(id)));
+      sellers.append(nodeLink(id));
     });
     row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
                el("td", {"class": "hash", title: file.sha256}, file.sha256.slice(0, 12) + "\u2026"),
                sellers);
     return row;
   }));
+  // Each node's downloads under way, with the node fetching.
+  document.getElementById("downloads").replaceChildren(...(market.downloads || []).map((d) => {
+    const row = el("tr", {"data-item": d.name, "class": d.state});
+    row.append(itemCell(d.name), nodeCell(d.node), ...downloadCells(d));
+    return row;
+  }));
+  const silent = market.nodes.filter((node) => node.silent);
+  document.getElementById("silent").textContent = silent.length ?
+    `${silent.length} not answering: ` + silent.map(
+      (node) => `${shortId(node.id)} (${Math.round(node.quiet)} s)`).join(", ") : "";
+  // One row per trade, with its units.
   document.getElementById("trades").replaceChildren(...market.trades.slice().reverse().map(
     (trade) => {
       const row = el("tr", {"data-item": trade.item});
       row.append(el("td", {}, clock(trade.at)), nodeCell(trade.seller, "not seen"),
-                 itemCell(trade.item), nodeCell(trade.buyer, "not seen"));
+                 itemCell(trade.item), el("td", {"class": "units"}, String(trade.units)),
+                 nodeCell(trade.buyer, "not seen"));
       return row;
     }));
 }
 
+// On a node's page, everything but the line saying what the node is.
+function showDetails(shown) {
+  for (const part of document.querySelectorAll("main section > :not(#address)")) {
+    part.hidden = !shown;
+  }
+}
+
 function showNode(node) {
+  const address = document.getElementById("address");
   if (node === null) {
-    document.getElementById("address").textContent = "This node is not live.";
+    showDetails(false);
+    address.className = "gone";
+    address.textContent = "No live node has this id: it left before this view " +
+      "started, or never joined. The market's page lists the live nodes.";
     return;
   }
   document.getElementById("title").textContent = `node ${shortId(node.id)}`;
-  document.getElementById("address").textContent =
+  if (node.left !== undefined) {
+    // A node that left: where it was, when it went, and what was seen.
+    showDetails(false);
+    address.className = "gone";
+    address.textContent = `This node left the market at ${clock(node.left)}; it ` +
+      `was at ${node.host}:${node.port}, discovery ${node.scheme}. What the view ` +
+      `saw of it: ${node.events.map(describe).join("; ") || "nothing"}.`;
+    return;
+  }
+  showDetails(true);
+  address.className = node.silent ? "silent" : "";
+  address.textContent =
     `at ${node.host}:${node.port}, discovery ${node.scheme}` +
-    (node.known ? "" : " (its state is not known yet)");
+    (node.known ? "" : " (its state is not known yet)") +
+    (node.silent ? `: ${silence(node)}; what follows is its last answer` : "");
   document.getElementById("links").replaceChildren(...(node.links || []).map((link) => {
     const row = el("tr");
     row.append(el("td"), el("td", {}, `${link.host}:${link.port}`), el("td", {}, link.purpose));
@@ -154,14 +216,9 @@ function showNode(node) {
                el("td", {"class": "sold"}, String(file.sold)));
     return row;
   }));
-  // A download: how far, how fast, from how many sellers, and what keeps
-  // it from going on when it does not.
   document.getElementById("downloads").replaceChildren(...(node.downloads || []).map((d) => {
     const row = el("tr", {"data-item": d.name, "class": d.state});
-    const percent = d.size ? Math.floor(100 * d.have / d.size) : 100;
-    row.append(itemCell(d.name), el("td", {}, `${bytes(d.have)} of ${bytes(d.size)} (${percent}%)`),
-               el("td", {}, `${bytes(d.rate)}/s`), el("td", {}, String(d.sellers)),
-               el("td", {"class": "state"}, d.why ? `${d.state}: ${d.why}` : d.state));
+    row.append(itemCell(d.name), ...downloadCells(d));
     return row;
   }));
   fill(document.getElementById("events"), node.events, () => true);
