@@ -86,6 +86,15 @@ class KindTests(SynchronousTestCase):
         self.assertEqual(attack["lookups_honest_holder"], 0.0)
         self.assertEqual((metrics["purchases"], honest["success_rate"]), (0, 1.0))
 
+    def test_sybilElsewhereIsWithhold(self):
+        """Outside chord an id places no node: sybils are withholders, the
+        same nodes, the same figures."""
+        sybil = run("superpeer", ("sybil",), 0.2)
+        withhold = run("superpeer", ("withhold",), 0.2)
+        self.assertEqual(computed(sybil), computed(withhold))
+        self.assertEqual(sybil["adversaries"]["dropped"],
+                         withhold["adversaries"]["dropped"])
+
     def test_notYetSuperpeer(self):
         """notyet sellers are found and asked, and answer notyet: errors
         the honest run has none of."""
