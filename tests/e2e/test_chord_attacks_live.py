@@ -7,6 +7,11 @@ protocol (docs/protocol.md §20) to live ``twistd`` daemons, each held off
    by 64 fresh keys with hosts of 255 control characters (six bytes each
    on the wire), once made the holder's chordRecords over 100 kB: never
    sent, so the buyer found nobody.
+ - Censorship by a chosen id: a node whose key was tried until its id
+   fell between an item's key and the item's holder, which then answers
+   every request for the item with nobody and drops its stores (the
+   test plugin in tests/e2e/censor_root), once hid the item from every
+   buyer.
 
 Every wait is on a log line or a socket read, bounded by a generous
 timeout; nothing sleeps.
@@ -22,9 +27,11 @@ from tests.e2e.helpers import nodeAddress, short, startMarket
 from tests.e2e.test_raw_client import Keys, RawClient, nonce, proofText, unb64
 from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import KEY_FILE, Identity
-from twisted_bazaar.schemes.chord.ring import keyOf, place
+from twisted_bazaar.schemes.chord.ring import between, keyOf, place
 from twisted_bazaar.wire.ids import wireId
 
+#: Where the censoring test scheme lives (on PYTHONPATH for the daemons).
+CENSOR_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "censor_root")
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
 FAST = ["--discovery", "chord", "--chord-stabilize", "0.25", "--chord-ping", "0.25",
@@ -108,3 +115,49 @@ class OversizedAnswerTests(ChordAttackCase):
         buyer = self.start("buyer", buyer_key, "--role", "buyer", "--want", "apple")
         buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
         self.assertEqual(seller.problems(), [])
+
+
+class CensorshipTests(ChordAttackCase):
+    def setUp(self):
+        path = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [CENSOR_ROOT, path]))
+        self.addCleanup(self._restore, path)
+        super().setUp()
+
+    def _restore(self, path):
+        if path is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = path
+
+    def test_aCensorPlacedBeforeTheHolderDoesNotHideTheSeller(self):
+        key = keyOf("apple")
+        holder_key, seller_key, other_key = keysHolding(key, 3, seed=11)
+        holder_place = place(holder_key.id)
+        rng = random.Random(12)
+        # Keys are free: try them until one falls just before the holder
+        # (about N tries on a ring of N), and one for the buyer that
+        # does not.
+        censor_key = next(drawn for drawn in iter(lambda: Identity.fromRandom(rng), None)
+                          if between(place(drawn.id), key - 1, holder_place - 1))
+        buyer_key = next(drawn for drawn in iter(lambda: Identity.fromRandom(rng), None)
+                         if not between(place(drawn.id), key - 1, holder_place))
+        seller = self.start("seller", seller_key, "--role", "seller", "--sell", "apple=3")
+        holder = self.start("holder", holder_key)
+        other = self.start("other", other_key)
+        for daemon in (seller, holder, other):
+            daemon.waitFor(r"(joined|started|alone on) the chord ring", TIMEOUT)
+        seller.waitFor(rf"stored apple at node {short(holder_key.id)}", TIMEOUT)
+        folder = os.path.join(self.market.cwd, "censor-data")
+        os.mkdir(folder)
+        censor_key._write(os.path.join(folder, KEY_FILE))
+        censor = self.market.startNode("censor", "--discovery", "chordcensor",
+                                       "--data-dir", folder)
+        censor.waitFor(r"joined the chord ring", TIMEOUT)
+        holder.waitFor(rf"ring neighbours: predecessor {short(censor_key.id)},", TIMEOUT)
+        # The censor holds apple's key now: the seller's stores reach it.
+        seller.waitFor(rf"stored apple at node {short(censor_key.id)}", TIMEOUT)
+        buyer = self.start("buyer", buyer_key, "--role", "buyer", "--want", "apple")
+        buyer.waitFor(rf"bought apple from {short(seller_key.id)} \(1 of 1\)", TIMEOUT)
+        for daemon in (seller, holder, other, buyer):
+            self.assertEqual(daemon.problems(), [], daemon.name)

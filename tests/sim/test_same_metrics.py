@@ -24,7 +24,10 @@ period and steps back to a nearby predecessor halved them, and
 stabilization that keeps its period when only later successors change
 took three more off, and a cold chord start no longer links the
 generated graph (a chord daemon keeps no overlay neighbours), its
-purchases the same):
+purchases the same; and its stores and requests for sellers that reach
+the key's holder and the next two (issue 34: one holder cannot hide an
+item) added their copies and answers, and ended finds at the quickest
+holder's answer, its purchases the same):
 ``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
 """
 

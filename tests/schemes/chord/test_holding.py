@@ -14,11 +14,13 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.schemes.chord.messages import (
     ChordRecords,
     ChordRequest,
+    ChordStore,
+    ChordStored,
     ChordTransfer,
     ChordTransferred,
     Handed,
 )
-from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.schemes.chord.ring import between, keyOf, place
 from twisted_bazaar.testing import Market
 
 from tests.helpers import feed, linkPeer, makeNode, parseNetstrings, sent, units
@@ -71,7 +73,12 @@ class RecordTests(SynchronousTestCase):
             answer = self.requestFrom(node)
             self.assertEqual([(r.seller, r.port) for r in answer.sellers],
                              [(self.seller.id, self.seller.port)])
-            self.assertEqual(answer.holder, holderOf(self.market, APPLE).id)
+            # The request reached the holder and the next two (which keep
+            # replicas): the first to answer with the record ends it.
+            ordered = sorted(n.id for n in self.market.nodes)
+            place = ordered.index(holderOf(self.market, APPLE).id)
+            self.assertIn(answer.holder,
+                          [ordered[(place + step) % len(ordered)] for step in range(3)])
         buyer = addChord(self.market, buyer={"wants": ["apple"], "quantity": 2})
         self.market.run(10)
         bag = units(self.market.role(buyer, "buyer").bag)
@@ -195,3 +202,65 @@ class AnswerSizeTests(SynchronousTestCase):
         self.assertIn(honest, answer.sellers)
         self.assertGreater(len(answer.sellers), 10)
         self.assertLess(len(answer.sellers), 65)
+
+
+def censor(node):
+    """Make a chord node hide every record: it answers each request for
+    sellers with none and each store with chordStored, keeping nothing."""
+    scheme = node.discovery
+    serve = scheme.router.serve
+
+    def hiding(request, path, hops):
+        if type(request) is ChordRequest:
+            return ChordRecords(request.id, request.item, path, hops, node.id, ())
+        if type(request) is ChordStore:
+            return ChordStored(request.id, request.item, path, hops, node.id)
+        return serve(request, path, hops)
+
+    scheme.router.serve = hiding
+
+
+class CensorshipTests(SynchronousTestCase):
+    """A node that took a place just before an item's holder (an id found
+    by trying keys) and hides the item does not stop buyers finding its
+    seller: stores and requests reach the next holders too."""
+
+    def setUp(self):
+        self.market = Market(seed=8)
+        self.nodes = [addChord(self.market) for _ in range(8)]
+        self.seller = addChord(self.market, seller={"stock": {"apple": 5}})
+        self.market.run(SETTLE)
+
+    def placeCensor(self):
+        """A node whose id lies between apple's key and its holder."""
+        holder = holderOf(self.market, APPLE)
+        for seed in range(10**6):
+            chosen = identity(1000 + seed)
+            if between(place(chosen.id), APPLE - 1, place(holder.id) - 1):
+                break
+        node = addChord(self.market, identity=chosen)
+        censor(node)
+        return node, holder
+
+    def test_aCensorBeforeTheHolderHidesNothing(self):
+        node, holder = self.placeCensor()
+        # Long enough for every copy stored before it came to expire.
+        self.market.run(FAST["chord-expiry"] + 2 * FAST["chord-refresh"])
+        self.assertIs(holderOf(self.market, APPLE), node)
+        for asker in self.nodes:
+            deferred = asker.discovery.request("apple")
+            self.market.run(1)
+            answer = answerOf(deferred)
+            self.assertEqual([r.seller for r in answer.sellers], [self.seller.id],
+                             f"from {asker.id:x}")
+        buyer = addChord(self.market, buyer={"wants": ["apple"], "quantity": 2})
+        self.market.run(10)
+        self.assertEqual([p.seller for p in units(self.market.role(buyer, "buyer").bag)],
+                         [self.seller.id] * 2)
+
+    def test_anUnsoldItemIsStillAnsweredQuickly(self):
+        """Every holder answers: a lookup of an item nobody sells ends
+        when they have, not at the timeout."""
+        deferred = self.nodes[0].discovery.request("plum")
+        self.market.run(0.5)
+        self.assertEqual(answerOf(deferred).sellers, ())

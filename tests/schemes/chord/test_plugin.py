@@ -4,7 +4,9 @@ defaults, and the reasons bad values get."""
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.options import optionDefaults
+from twisted_bazaar.daemon.build import configured
 from twisted_bazaar.daemon.registry import discoveryPlugins
+from twisted_bazaar.schemes.chord import ChordScheme
 from twisted_bazaar.schemes.chord.settings import ChordSettings
 
 from tests.helpers import makeNode
@@ -70,3 +72,11 @@ class PluginTests(SynchronousTestCase):
         node = makeNode(5)
         self.plugin.build(node, self.configure(chord_finger_links=8))
         self.assertEqual(node.slotsFor("chord-finger"), 8)
+
+
+class HoldersOptionTests(SynchronousTestCase):
+    def test_holdersAreAtMostTheSuccessors(self):
+        plugin = ChordScheme()
+        self.assertEqual(configured(plugin, {}).holders, 3)
+        self.assertEqual(configured(plugin, {"chord-successors": 2}).holders, 2)
+        self.assertEqual(configured(plugin, {"chord-holders": 1}).holders, 1)

@@ -24,6 +24,7 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.schemes.chord import routing
 from twisted_bazaar.schemes.chord.routing import HELD_PER_HOP
 from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
@@ -36,7 +37,7 @@ from tests.helpers import (
     parseJSONNetstrings,
     sent,
 )
-from tests.records import identity, signed
+from tests.records import forged, identity, signed
 
 ME, PRED, SUCC, FAR = 1000, 500, 2000, 1_500_000_000
 
@@ -328,3 +329,70 @@ class PeerLogTests(LinkedToOnePeer, SynchronousTestCase):
     def test_quits(self):
         lines = self.flood(lambda n: ChordQuit(None, ()))
         self.assertBounded(lines, "quit the chord ring")
+
+
+class HoldersTests(SynchronousTestCase):
+    """Rule 6: the last hop before a key sends a request for sellers, or
+    a store, to the first --chord-holders successors, and the origin
+    takes the first answer that names a valid record."""
+
+    #: The key the tests route to: in (ME, SUCC].
+    KEY = 1500
+
+    def setUp(self):
+        self.patch(routing, "keyOf", lambda item: self.KEY)
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.pred = linkPeer(self.node, PRED, purpose="chord")
+        self.succ = linkPeer(self.node, SUCC, purpose="chord")
+        self.far = linkPeer(self.node, FAR, purpose="chord")
+
+    def test_theLastHopReachesEveryHolder(self):
+        feed(self.pred, ChordRequest(7, "apple", (42, PRED)))
+        for link in (self.succ, self.far):
+            self.assertEqual(sent(link), [ChordRequest(7, "apple", (42, PRED, ME))])
+
+    def test_theOriginIsOneOfTheHolders(self):
+        record = signed(1)
+        feed(self.pred, ChordStore(7, "apple", 5000, (FAR, PRED), record))
+        self.assertEqual(sent(self.far), [ChordStore(7, "apple", 5000, (FAR, PRED, ME),
+                                                     record)])
+        self.assertEqual(len(sent(self.succ)), 1)
+
+    def test_findsGoToTheHolderAlone(self):
+        feed(self.pred, ChordFind(7, self.KEY, (42, PRED)))
+        self.assertEqual(sent(self.succ), [ChordFind(7, self.KEY, (42, PRED, ME))])
+        self.assertEqual(sent(self.far), [])
+
+    def answer(self, link, lookup, holder, sellers=()):
+        feed(link, ChordRecords(lookup, "apple", (holder, ME), 1, holder, sellers))
+
+    def test_anEmptyAnswerIsNotTheEnd(self):
+        """A holder that says nobody sells does not end the lookup while
+        another may name the seller."""
+        asked = []
+        self.scheme.request("apple").addCallback(asked.append)
+        [request] = sent(self.succ)
+        self.assertEqual(sent(self.far), [request])
+        self.answer(self.succ, request.id, SUCC)
+        self.assertEqual(asked, [])
+        record = signed(1)
+        self.answer(self.far, request.id, FAR, (record,))
+        self.assertEqual([answer.sellers for answer in asked], [(record,)])
+
+    def test_aForgedRecordIsNotAnAnswer(self):
+        asked = []
+        self.scheme.request("apple").addCallback(asked.append)
+        [request] = sent(self.succ)
+        self.answer(self.succ, request.id, SUCC, (forged(signed(1), port=1),))
+        self.assertEqual(asked, [])
+
+    def test_nobodyOnceEveryHolderSaidSo(self):
+        asked = []
+        self.scheme.request("apple").addCallback(asked.append)
+        [request] = sent(self.succ)
+        self.answer(self.succ, request.id, SUCC)
+        self.answer(self.succ, request.id, SUCC)
+        self.assertEqual(asked, [])
+        self.answer(self.far, request.id, FAR)
+        self.assertEqual([(answer.holder, answer.sellers) for answer in asked], [(FAR, ())])

@@ -25,6 +25,11 @@ class ChordScheme:
         PluginOption("chord-successors", "length r of the successor list; each record "
                      "is kept on its holder and r replicas",
                      boundedInt(2, MAX_SUCCESSORS), _DEFAULTS.successors),
+        PluginOption("chord-holders", "nodes a store or a request for sellers "
+                     "reaches: the item's holder and the next ones, which keep "
+                     "its replicas (no more than --chord-successors); a buyer takes "
+                     "any valid signed record any of them names",
+                     boundedInt(1, MAX_SUCCESSORS), _DEFAULTS.holders),
         PluginOption("chord-stabilize", "seconds between two stabilizations "
                      "(ask the successor for its predecessor and list, notify it)",
                      seconds, _DEFAULTS.stabilize),
@@ -75,7 +80,9 @@ class ChordScheme:
         if config["chord-expiry"] > 86400:
             raise ValueError("--chord-expiry must be at most 86400 s (a day)")
         return ChordSettings(
-            successors=config["chord-successors"], stabilize=config["chord-stabilize"],
+            successors=config["chord-successors"],
+            holders=min(config["chord-holders"], config["chord-successors"]),
+            stabilize=config["chord-stabilize"],
             fix_fingers=config["chord-fix-fingers"], ping=config["chord-ping"],
             missed=config["chord-missed"], probe=config["chord-probe"], refresh=config["chord-refresh"],
             expiry=config["chord-expiry"],

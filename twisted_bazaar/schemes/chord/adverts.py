@@ -18,6 +18,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.chord.messages import ChordStore
+from twisted_bazaar.schemes.chord.ring import distance, keyOf, place
 
 
 class _Advert:
@@ -102,8 +103,13 @@ class Publisher:
 
     def _store(self, item, lifetime):
         record = self._record(item, lifetime)
+        key = keyOf(item)
+        # Each holder a store reaches answers; the one nearest the key is
+        # the one that holds it (or one that took its place in between).
         return self.router.start(lambda i: ChordStore(i, item, lifetime, (), record),
-                                 self.settings.lookup_timeout)
+                                 self.settings.lookup_timeout,
+                                 wanted=self.router.reachable(),
+                                 rank=lambda stored: distance(key, place(stored.holder)))
 
     def _publish(self, item):
         advert = self._adverts.get(item)

@@ -93,11 +93,14 @@ class Holding:
             return None
         held = self.records.held(request.item, request.record.seller)
         ring = self.ring
-        copies = list(ring.successors)
-        if ring.predecessor is not None and not ring.responsible(keyOf(request.item)):
-            # Sent here by a node that has yet to learn of a newer node
-            # between us, which holds the key now: it gets the change too.
-            copies.append(ring.predecessor)
+        if ring.predecessor is None or ring.responsible(keyOf(request.item)):
+            copies = list(ring.successors)
+        else:
+            # One of the holders a store reaches (the replicas have it
+            # from the last hop too), or sent here by a node that has yet
+            # to learn of a newer node between us, which holds the key
+            # now: only the predecessor may lack the change.
+            copies = [ring.predecessor] if ring.predecessor is not None else []
         for peer in copies:
             self._send(peer, [held])
         return ChordStored(request.id, request.item, path, hops, me)

@@ -9,6 +9,7 @@ whose state it uses; the routing itself is L{KeyRouter
 from twisted.internet import defer
 
 from twisted_bazaar.core.market import recordedOffers
+from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
@@ -34,10 +35,22 @@ class Lookups:
                                  timeout or self.settings.lookup_timeout)
 
     def request(self, item, timeout=None):
-        """Who sells item?  A Deferred firing with the L{ChordRecords}, or
-        None."""
+        """
+        Who sells item?  A Deferred firing with the first L{ChordRecords}
+        that names a valid signed record of it, or else the last of those
+        from as many distinct holders as the request reaches (the empty
+        answer of one holder, which may hide the item, is not the end), or
+        None.
+        """
+        now = self.node.clock.seconds
+
+        def settles(answer):
+            return any(recordFault(record, now(), item=item, alive=True) is None
+                       for record in answer.sellers)
+
         return self.router.start(lambda i: ChordRequest(i, item, ()),
-                                 timeout or self.settings.lookup_timeout)
+                                 timeout or self.settings.lookup_timeout,
+                                 settles=settles, wanted=self.router.reachable())
 
     def find(self, item, wait):
         node = self.node

@@ -38,13 +38,35 @@ HELD_UNPLACED = 16
 
 
 class _Pending:
-    """A lookup this node started: its Deferred and its timeout."""
+    """
+    A lookup this node started: its Deferred and its timeout; for one
+    that reaches several holders (L{KeyRouter._fanOut}), the test of an
+    answer that ends it at once (C{settles}; None: none does), how many
+    distinct holders must answer otherwise (C{wanted}), those heard, and
+    the best answer so far (the lowest C{rank}; the last if no rank).
+    """
 
-    __slots__ = ("finished", "timer")
+    __slots__ = ("finished", "timer", "settles", "wanted", "rank", "heard", "best")
 
-    def __init__(self, finished, timer):
+    def __init__(self, finished, timer, settles=None, wanted=1, rank=None):
         self.finished = finished
         self.timer = timer
+        self.settles = settles
+        self.wanted = wanted
+        self.rank = rank
+        self.heard = set()
+        self.best = None
+
+    def ends(self, answer):
+        """Take an answer; does it end the lookup?"""
+        if self.wanted <= 1 or (self.settles is not None and self.settles(answer)):
+            self.best = answer
+            return True
+        self.heard.add(answer.holder)
+        if (self.best is None or self.rank is None
+                or self.rank(answer) < self.rank(self.best)):
+            self.best = answer
+        return len(self.heard) >= self.wanted
 
 
 class _Dial:
@@ -80,15 +102,19 @@ class KeyRouter:
         dropped).
     @ivar wait: seconds a request may wait for the link to its next hop
         (the lookup timeout: its origin has given up by then).
+    @ivar holders: how many holders a request of the C{fanned} types
+        reaches (L{_fanOut}).
     """
 
     log = Logger()
 
-    def __init__(self, node, serve, unplaced, wait):
+    def __init__(self, node, serve, unplaced, wait, holders=1, fanned=()):
         self.node = node
         self.serve = serve
         self.unplaced = unplaced
         self.wait = wait
+        self.holders = holders
+        self.fanned = frozenset(fanned)
         self.ring = None
         self.accepting = False
         self._pending = {}
@@ -100,13 +126,18 @@ class KeyRouter:
 
     # -- this node's own lookups ---------------------------------------------------
 
-    def start(self, build, timeout, via=None):
+    def start(self, build, timeout, via=None, settles=None, wanted=1, rank=None):
         """
         Send the request ``build(lookup_id)`` (with an empty returnPath) on
-        its way, through peer ``via`` if given (when joining).
+        its way, through peer ``via`` if given (when joining).  A request
+        that reaches several holders (L{_fanOut}) ends at the first answer
+        that C{settles(answer)} approves, or once C{wanted} distinct
+        holders answered, with the answer of lowest C{rank(answer)} (the
+        last, without rank).
 
-        @return: a Deferred firing with the answer, or None if none came
-            within timeout; cancelling it forgets the lookup.
+        @return: a Deferred firing with the answer, or when none ended the
+            lookup within timeout the best that came, or None; cancelling
+            it forgets the lookup.
         """
         node = self.node
         lookup_id = node.rng.randrange(1, wire.ID_LIMIT)
@@ -118,7 +149,7 @@ class KeyRouter:
 
         finished = defer.Deferred(cancel)
         timer = node.clock.callLater(timeout, self._timedOut, lookup_id)
-        self._pending[lookup_id] = _Pending(finished, timer)
+        self._pending[lookup_id] = _Pending(finished, timer, settles, wanted, rank)
         request = build(lookup_id)
         if via is None:
             self.arrived(request, None)
@@ -126,17 +157,30 @@ class KeyRouter:
             node.links[via].send(attr.evolve(request, return_path=(node.id,)))
         return finished
 
+    def reachable(self):
+        """How many holders a fanned-out request of this node's can reach:
+        C{holders}, or fewer on a ring that has fewer other nodes than
+        that as far as this node knows."""
+        ring = self.ring
+        if ring is None:
+            return 1
+        known = {peer.id for peer in ring.successors}
+        known.update(peer.id for peer in ring.fingers if peer is not None)
+        return max(1, min(self.holders, len(known)))
+
     def _timedOut(self, lookup_id):
         pending = self._pending.pop(lookup_id)
-        pending.finished.callback(None)
+        pending.finished.callback(pending.best)
 
     def answered(self, answer):
-        """An answer reached this node: it ends the lookup of its id."""
-        pending = self._pending.pop(answer.id, None)
-        if pending is None:
+        """An answer reached this node: it ends the lookup of its id, if
+        that lookup waits for no more."""
+        pending = self._pending.get(answer.id)
+        if pending is None or not pending.ends(answer):
             return
+        del self._pending[answer.id]
         pending.timer.cancel()
-        pending.finished.callback(answer)
+        pending.finished.callback(pending.best)
 
     def stop(self):
         """End every lookup in progress, with no answer, and abandon the
@@ -220,16 +264,40 @@ class KeyRouter:
             return
         passed = set(path)
         passed.update(avoid)
-        hop = self.ring.nextHop(key, lambda peer: peer not in passed)
-        if hop is None:
-            self.log.debug("dropping {type} {id}: no hop left towards key {key}",
-                          type=request.TYPE, id=request.id, key=key)
-            return
-        link = node.links.get(hop.id)
-        if link is not None:
-            link.send(attr.evolve(request, return_path=path + (node.id,)))
-        else:
-            self._hold(hop, (request, key, path, avoid))
+        hops = self._fanOut(request, key, path, passed, avoid)
+        if not hops:
+            hop = self.ring.nextHop(key, lambda peer: peer not in passed)
+            if hop is None:
+                self.log.debug("dropping {type} {id}: no hop left towards key {key}",
+                               type=request.TYPE, id=request.id, key=key)
+                return
+            hops = (hop,)
+        for hop in hops:
+            link = node.links.get(hop.id)
+            if link is not None:
+                link.send(attr.evolve(request, return_path=path + (node.id,)))
+            else:
+                self._hold(hop, (request, key, path, avoid))
+
+    def _fanOut(self, request, key, path, passed, avoid):
+        """
+        The holders a request for sellers, or a store, goes to from the
+        last node before its key: its first C{holders} usable successors
+        (the key's holder and those that keep its replicas; the origin
+        among them, which serves it when it comes back, unless it could not
+        be reached), or () if this is
+        not the last hop or the request is another.  Each serves it (the
+        key lies between this node and each), so a holder that hides a
+        record, or drops a store, hides nothing: the next ones answer too.
+        """
+        if self.holders < 2 or type(request) not in self.fanned:
+            return ()
+        origin = path[0] if path and path[0] not in avoid else None
+        live = [peer for peer in self.ring.successors
+                if peer.id not in passed or peer.id == origin]
+        if not live or not between(key, self.node.id, live[0].id):
+            return ()
+        return live[:self.holders]
 
     # -- links to next hops -----------------------------------------------------------
 

@@ -30,6 +30,10 @@ class ChordSettings:
     @ivar missed: pings in a row a neighbour may miss before it is dead.
     @ivar probe: seconds between two questions to the tracker for the node
         that follows this one (rings that formed apart merge).
+    @ivar holders: how many nodes a store or a request for sellers
+        reaches: the key's holder and the next ones round the ring, which
+        keep its replicas (at most C{successors}); a lookup takes any valid
+        signed record any of them names.
     @ivar refresh: seconds between two stores of a seller's record.
     @ivar expiry: seconds a record lives unless stored again.
     @ivar lookup_timeout: seconds to wait for the answer to a lookup.
@@ -49,6 +53,7 @@ class ChordSettings:
     """
 
     successors: int = 4
+    holders: int = 3
     stabilize: float = 1.0
     fix_fingers: float = 1.0
     ping: float = 1.0
