@@ -78,13 +78,16 @@ class KindTests(SynchronousTestCase):
 
     def test_sybilChord(self):
         """Sybils grind keys to sit on the items' keys, holder and
-        replicas: no lookup reaches an honest holder, no purchase is made,
-        and the keys ground are counted."""
+        replicas: fewer lookups reach an honest holder and fewer purchases
+        are made than in the honest run, and the keys ground are counted.
+        (Lookups that consult several holders let some through: the
+        figure is in docs/simulator.md, not pinned here.)"""
         metrics, attack, honest = self.attacked("chord", "sybil", nodes=100)
         self.assertGreater(attack["keys_ground"], 10 * attack["count"])
         self.assertEqual(attack["keys_generated"], attack["keys_ground"])
-        self.assertEqual(attack["lookups_honest_holder"], 0.0)
-        self.assertEqual((metrics["purchases"], honest["success_rate"]), (0, 1.0))
+        self.assertLess(attack["lookups_honest_holder"], 1.0)
+        self.assertEqual(honest["success_rate"], 1.0)
+        self.assertLess(metrics["success_rate"], honest["success_rate"])
 
     def test_sybilElsewhereIsWithhold(self):
         """Outside chord an id places no node: sybils are withholders, the
