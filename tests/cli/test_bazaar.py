@@ -361,3 +361,14 @@ class MainTests(SynchronousTestCase):
         code, out, err = self.run_(["--json", "list"],
                                    ScriptedReactor(signum=signal.SIGINT))
         self.assertEqual((code, json.loads(out)), (130, {"error": "interrupted by SIGINT"}))
+
+    def test_interruptedBeforeTheReactorRuns(self):
+        """Ctrl-C before the reactor has taken over the signal (Python's
+        KeyboardInterrupt): the same line and status, no traceback."""
+
+        class Early(ScriptedReactor):
+            def run(self):
+                raise KeyboardInterrupt()
+
+        self.assertEqual(self.run_(["status"], Early()),
+                         (130, "", "bazaar: error: interrupted by SIGINT\n"))

@@ -1,6 +1,8 @@
 """
-End to end: what ``bazaar`` says and exits with when it is stopped or
-ends short, against live daemons.
+End to end, against live daemons: what the tools say (issue 35): what
+``bazaar buy`` says and exits with when a signal stops it, a seller whose
+transfer port is taken, a daemon in the background that cannot start,
+and --verbose's frames under twistd.
 """
 
 import os
@@ -104,3 +106,13 @@ class BackgroundStartFailureTests(SynchronousTestCase):
                          f"twistd bazaar-tracker: error: tracker cannot listen on "
                          f"tcp:{port}:interface=127.0.0.1: Couldn't listen on "
                          f"127.0.0.1:{port}: [Errno 98] Address already in use.\n")
+
+
+class VerboseLiveTests(SynchronousTestCase):
+    def test_framesShown(self):
+        """--verbose under twistd shows each frame, not ``()`` (Twisted's
+        legacy logging replaces a field named ``message``)."""
+        market, _ = startMarket(self, TIMEOUT)
+        node = market.startNode("node", "--verbose")
+        node.waitFor(r'-> tracker at 127\.0\.0\.1:\d+ \{"type":"nodereq"', TIMEOUT)
+        self.assertEqual(node.matches(r"-> tracker at \S+ \(\)$"), [])

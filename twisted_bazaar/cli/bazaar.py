@@ -566,12 +566,16 @@ def main(argv=None, reactor=None):
         d.addCallbacks(answered, failed)
         return d
 
+    signum = None
     try:
         task.react(go, [], _reactor=reactor)
     except SystemExit as e:
         if e.code not in (0, None) and "error" not in outcome:
             outcome["error"] = "failed"
-    signum = getattr(outcome.get("reactor"), "_exitSignal", None)
+    except KeyboardInterrupt:
+        # Ctrl-C before the reactor took over the signal.
+        signum = signal.SIGINT
+    signum = getattr(outcome.get("reactor"), "_exitSignal", None) or signum
     if signum is not None and "error" not in outcome and "obj" not in outcome:
         outcome["error"] = f"interrupted by {_signalName(signum)}"
     obj, error = outcome.get("obj"), outcome.get("error")
