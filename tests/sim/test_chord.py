@@ -130,6 +130,17 @@ class CommandTests(SynchronousTestCase):
             cli.main(["--experiment", "pathlength"])
         self.assertIn("--experiment needs --discovery chord", err.getvalue())
 
+    def test_failuresNeedNodesThatSellNothing(self):
+        """More sellers than a crash can spare is refused with a reason,
+        not a traceback."""
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        with self.assertRaises(SystemExit):
+            cli.main(["--discovery", "chord", "--experiment", "failures",
+                      "--nodes", "50", "--records", "100"])
+        self.assertIn("--records 100 with --nodes 50 leaves 0 nodes that sell nothing",
+                      err.getvalue())
+
     def test_badSchemeOptionValuesAreRefusedWithAReason(self):
         err = io.StringIO()
         self.patch(sys, "stderr", err)

@@ -127,6 +127,13 @@ def run(parser, args, options):
     if args.experiment == "pathlength":
         rows = pathLength(args.sizes, args.lookups, args.seed, settings, latency, report)
     elif args.experiment == "failures":
+        spared = args.nodes - args.records
+        crashed = round(max(args.fractions) * args.nodes)
+        if crashed > spared:
+            parser.error(f"--records {args.records} with --nodes {args.nodes} leaves "
+                         f"{max(spared, 0)} nodes that sell nothing, and --fractions "
+                         f"crashes up to {crashed} of them (a seller never crashes): "
+                         "give fewer --records or more --nodes")
         rows = failures(args.nodes, args.fractions, args.records, args.lookups, args.seed,
                         settings, args.repair, latency, report)
     else:

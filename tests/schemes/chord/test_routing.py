@@ -347,16 +347,25 @@ class HoldersTests(SynchronousTestCase):
         self.succ = linkPeer(self.node, SUCC, purpose="chord")
         self.far = linkPeer(self.node, FAR, purpose="chord")
 
-    def test_theLastHopReachesEveryHolder(self):
-        feed(self.pred, ChordRequest(7, "apple", (42, PRED)))
+    def test_theLastHopReachesEveryHolderAskedFor(self):
+        feed(self.pred, ChordRequest(7, "apple", (42, PRED), 3))
         for link in (self.succ, self.far):
-            self.assertEqual(sent(link), [ChordRequest(7, "apple", (42, PRED, ME))])
+            self.assertEqual(sent(link), [ChordRequest(7, "apple", (42, PRED, ME), 3)])
+        feed(self.pred, ChordRequest(8, "apple", (42, PRED), 1))
+        self.assertEqual((len(sent(self.succ)), sent(self.far)), (1, []))
+
+    def test_withoutHoldersTheHolderAlone(self):
+        """A request that does not ask for several holders (an origin as
+        before rule 6) goes to the holder alone, and gets one answer."""
+        feed(self.pred, ChordRequest(7, "apple", (42, PRED)))
+        self.assertEqual(sent(self.succ), [ChordRequest(7, "apple", (42, PRED, ME))])
+        self.assertEqual(sent(self.far), [])
 
     def test_theOriginIsOneOfTheHolders(self):
         record = signed(1)
-        feed(self.pred, ChordStore(7, "apple", 5000, (FAR, PRED), record))
+        feed(self.pred, ChordStore(7, "apple", 5000, (FAR, PRED), record, 3))
         self.assertEqual(sent(self.far), [ChordStore(7, "apple", 5000, (FAR, PRED, ME),
-                                                     record)])
+                                                     record, 3)])
         self.assertEqual(len(sent(self.succ)), 1)
 
     def test_findsGoToTheHolderAlone(self):

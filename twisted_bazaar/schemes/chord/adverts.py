@@ -106,7 +106,9 @@ class Publisher:
         key = keyOf(item)
         # Each holder a store reaches answers; the one nearest the key is
         # the one that holds it (or one that took its place in between).
-        return self.router.start(lambda i: ChordStore(i, item, lifetime, (), record),
+        holders = self.settings.holders if self.settings.holders > 1 else None
+        return self.router.start(lambda i: ChordStore(i, item, lifetime, (), record,
+                                                      holders),
                                  self.settings.lookup_timeout,
                                  wanted=self.router.reachable(),
                                  rank=lambda stored: distance(key, place(stored.holder)))

@@ -48,7 +48,9 @@ class Lookups:
             return any(recordFault(record, now(), item=item, alive=True) is None
                        for record in answer.sellers)
 
-        return self.router.start(lambda i: ChordRequest(i, item, ()),
+        holders = self.settings.holders
+        return self.router.start(lambda i: ChordRequest(i, item, (), holders
+                                                        if holders > 1 else None),
                                  timeout or self.settings.lookup_timeout,
                                  settles=settles, wanted=self.router.reachable())
 

@@ -73,6 +73,7 @@ checkPosition.toWire = positionText
 checkLifetime = intIn(0, MAX_LIFETIME_MS, f"milliseconds from 0 to {MAX_LIFETIME_MS}")
 checkHops = intIn(0, MAX_PATH, f"from 0 to {MAX_PATH}")
 checkCount = intIn(0, MAX_TRANSFER, f"from 0 to {MAX_TRANSFER}")
+checkHolders = intIn(1, MAX_SUCCESSORS, f"from 1 to {MAX_SUCCESSORS}")
 
 
 def _list(value, name, most, what):
@@ -359,15 +360,18 @@ class ChordFound(Message):
 
 
 @message("chordRequest", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("returnPath", "return_path", checkPath, REQUIRED), bucket=BUCKET)
+         ("returnPath", "return_path", checkPath, REQUIRED),
+         ("holders", "holders", checkHolders, None), bucket=BUCKET)
 @frozen
 class ChordRequest(Message):
-    """Who sells item?  Routed to the holder of its key; answered by
+    """Who sells item?  Routed to the holder of its key (and with
+    ``holders``, from the last hop to that many holders); answered by
     chordRecords."""
 
     id: int
     item: str
     return_path: tuple
+    holders: int = None
 
 
 @message("chordRecords", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
@@ -395,13 +399,15 @@ class ChordRecords(Message):
 @message("chordStore", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
          ("lifetime", "lifetime", checkLifetime, REQUIRED),
          ("returnPath", "return_path", checkPath, REQUIRED),
-         ("record", "record", checkRecord, REQUIRED), bucket=BUCKET)
+         ("record", "record", checkRecord, REQUIRED),
+         ("holders", "holders", checkHolders, None), bucket=BUCKET)
 @frozen
 class ChordStore(Message):
     """
     The seller returnPath[0] stores its signed record of item (or its
     withdrawal), to be kept for lifetime ms at most.  Routed to the holder
-    of the item's key; answered by chordStored.
+    of the item's key (and with ``holders``, from the last hop to that
+    many holders); answered by chordStored.
     """
 
     id: int
@@ -409,11 +415,15 @@ class ChordStore(Message):
     lifetime: int
     return_path: tuple
     record: object
+    holders: int = None
 
     def asDict(self):
-        return {"type": self.TYPE, "id": self.id, "item": self.item,
-                "lifetime": self.lifetime, "returnPath": wireIds(self.return_path),
-                "record": self.record.asDict()}
+        out = {"type": self.TYPE, "id": self.id, "item": self.item,
+               "lifetime": self.lifetime, "returnPath": wireIds(self.return_path),
+               "record": self.record.asDict()}
+        if self.holders is not None:
+            out["holders"] = self.holders
+        return out
 
 
 @message("chordStored", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),

@@ -71,8 +71,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self.ring = None
         self.records = RecordStore(self.settings.max_records)
         self.router = KeyRouter(node, self._serve, self._unplaced,
-                                self.settings.lookup_timeout, self.settings.holders,
-                                (ChordRequest, ChordStore))
+                                self.settings.lookup_timeout, self.settings.holders)
         self.publisher = Publisher(node, self.router, self.settings)
         self.joined = False
         self.stopped = False

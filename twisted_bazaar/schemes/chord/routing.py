@@ -54,7 +54,7 @@ class _Pending:
         self.settles = settles
         self.wanted = wanted
         self.rank = rank
-        self.heard = set()
+        self.heard = None
         self.best = None
 
     def ends(self, answer):
@@ -62,6 +62,8 @@ class _Pending:
         if self.wanted <= 1 or (self.settles is not None and self.settles(answer)):
             self.best = answer
             return True
+        if self.heard is None:
+            self.heard = set()
         self.heard.add(answer.holder)
         if (self.best is None or self.rank is None
                 or self.rank(answer) < self.rank(self.best)):
@@ -102,19 +104,18 @@ class KeyRouter:
         dropped).
     @ivar wait: seconds a request may wait for the link to its next hop
         (the lookup timeout: its origin has given up by then).
-    @ivar holders: how many holders a request of the C{fanned} types
-        reaches (L{_fanOut}).
+    @ivar holders: how many holders this node's own requests for sellers
+        and stores ask to reach (L{_fanOut}).
     """
 
     log = Logger()
 
-    def __init__(self, node, serve, unplaced, wait, holders=1, fanned=()):
+    def __init__(self, node, serve, unplaced, wait, holders=1):
         self.node = node
         self.serve = serve
         self.unplaced = unplaced
         self.wait = wait
         self.holders = holders
-        self.fanned = frozenset(fanned)
         self.ring = None
         self.accepting = False
         self._pending = {}
@@ -158,9 +159,9 @@ class KeyRouter:
         return finished
 
     def reachable(self):
-        """How many holders a fanned-out request of this node's can reach:
-        C{holders}, or fewer on a ring that has fewer other nodes than
-        that as far as this node knows."""
+        """How many holders a request of this node's asking for
+        C{holders} can reach: that many, or fewer on a ring that has fewer
+        other nodes than that as far as this node knows."""
         ring = self.ring
         if ring is None:
             return 1
@@ -282,22 +283,24 @@ class KeyRouter:
     def _fanOut(self, request, key, path, passed, avoid):
         """
         The holders a request for sellers, or a store, goes to from the
-        last node before its key: its first C{holders} usable successors
-        (the key's holder and those that keep its replicas; the origin
-        among them, which serves it when it comes back, unless it could not
-        be reached), or () if this is
-        not the last hop or the request is another.  Each serves it (the
-        key lies between this node and each), so a holder that hides a
-        record, or drops a store, hides nothing: the next ones answer too.
+        last node before its key, if its origin asked for more than one
+        (its ``holders``): that many of this node's first usable
+        successors (the key's holder and those that keep its replicas;
+        the origin may be one, and serves it when it comes back, unless it
+        could not be reached); else () (not the last hop, another kind of
+        request, or one holder asked).  Each serves it (the key lies
+        between this node and each), so a holder that hides a record, or
+        drops a store, hides nothing: the next ones answer too.
         """
-        if self.holders < 2 or type(request) not in self.fanned:
+        wanted = getattr(request, "holders", None)
+        if wanted is None or wanted < 2:
             return ()
         origin = path[0] if path and path[0] not in avoid else None
         live = [peer for peer in self.ring.successors
                 if peer.id not in passed or peer.id == origin]
         if not live or not between(key, self.node.id, live[0].id):
             return ()
-        return live[:self.holders]
+        return live[:wanted]
 
     # -- links to next hops -----------------------------------------------------------
 
