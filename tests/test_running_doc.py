@@ -1,0 +1,129 @@
+"""
+docs/running.md's option tables against the daemons' own options: every
+option a table lists exists, with the default the table says, and every
+option the daemons take is listed.  A table that drifts from the code
+(issue 35: ``--role`` was listed as required) fails here.
+"""
+
+import os
+import re
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.tap import node, tracker
+from twisted_bazaar.tap.node import _owners
+
+RUNNING = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       "docs", "running.md")
+
+#: A table's heading -> the daemons whose options it lists.
+TABLES = {"### Options of both daemons": ("tracker", "node"),
+          "### `bazaar-tracker`": ("tracker",),
+          "### `bazaar-node`": ("node",)}
+#: Options twistd's usage.Options gives every daemon, not listed.
+BUILT_IN = {"help", "version"}
+#: How a table writes "no default".
+NONE = {"(none)", "none"}
+
+
+def documented():
+    """(daemons, option name, default cell) of each row of the option
+    tables, the daemons those of the heading above it."""
+    rows, daemons = [], None
+    with open(RUNNING, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#"):
+                daemons = TABLES.get(line.strip(), daemons if line.startswith("####")
+                                     else None)
+            match = re.match(r"\| (?:`-\w`, )?`--([\w-]+)[^|]*\| ([^|]*) \|", line)
+            if match and daemons:
+                rows.append((daemons, match[1], match[2].strip()))
+    return rows
+
+
+def options(cls, plugins=()):
+    """option name -> (default, is a flag) of a daemon's Options class and
+    of the plugins' options."""
+    found = {row[0]: (row[2], False) for row in cls.optParameters}
+    found.update({row[0]: (False, True) for row in cls.optFlags})
+    for plugin in plugins:
+        for option in plugin.options:
+            found[option.name] = (False if option.flag else option.default, option.flag)
+    return found
+
+
+class RunningDocTests(SynchronousTestCase):
+    def setUp(self):
+        self.daemons = {
+            "tracker": options(tracker.Options),
+            "node": options(node.Options, [plugin for _, plugin in _owners()]),
+        }
+        for taken in self.daemons.values():
+            taken.update({"verbose": (False, True), "config": (None, False)})
+        self.daemons["node"]["role"] = (None, False)
+        self.rows = documented()
+
+    def test_tablesFound(self):
+        """The parse finds the three tables (a renamed heading would make
+        every check below pass on nothing)."""
+        self.assertEqual({daemons for daemons, _, _ in self.rows}, set(TABLES.values()))
+        self.assertGreater(len(self.rows), 60)
+
+    def test_everyListedOptionExistsWithItsDefault(self):
+        wrong = []
+        for daemons, name, cell in self.rows:
+            for daemon in daemons:
+                taken = self.daemons[daemon]
+                if name not in taken:
+                    wrong.append(f"--{name}: no such option of bazaar-{daemon}")
+                    continue
+                default, flag = taken[name]
+                problem = _mismatch(cell, default, flag)
+                if problem:
+                    wrong.append(f"--{name} of bazaar-{daemon}: the doc says {cell!r}, "
+                                 f"{problem}")
+        self.assertEqual(wrong, [])
+
+    def test_everyOptionIsListed(self):
+        listed = {(daemon, name) for daemons, name, _ in self.rows for daemon in daemons}
+        missing = sorted(f"--{name} of bazaar-{daemon}"
+                         for daemon, taken in self.daemons.items() for name in taken
+                         if (daemon, name) not in listed and name not in BUILT_IN)
+        self.assertEqual(missing, [])
+
+    def test_aWrongDefaultIsCaught(self):
+        """The comparison can fail: the defaults the doc would have to
+        get wrong are told apart."""
+        self.assertTrue(_mismatch("`no`", True, False))
+        self.assertTrue(_mismatch("(required)", None, False))
+        self.assertTrue(_mismatch("10", 30.0, False))
+        self.assertTrue(_mismatch("off", 5, False))
+        self.assertTrue(_mismatch("`tcp:0`", "tcp:7700", False))
+        self.assertFalse(_mismatch("(none)", None, False))
+        self.assertFalse(_mismatch("0.5", 0.5, False))
+        self.assertFalse(_mismatch("`yes`", True, False))
+
+
+def _mismatch(cell, default, flag):
+    """Why the default cell of a table row is not the option's default,
+    or "" when it is (or the cell says it in words this does not read)."""
+    if cell == "(required)":
+        return "but the daemon starts without it"
+    if cell == "off":
+        return "" if flag else "but it is no flag"
+    if flag:
+        return "but it is a flag, off by default"
+    if cell in NONE or cell.startswith("(none"):
+        return "" if default in (None, "", []) else f"but it is {default!r}"
+    number = re.fullmatch(r"[\d.]+", cell)
+    if number:
+        try:
+            return "" if float(cell) == float(default) else f"but it is {default!r}"
+        except (TypeError, ValueError):
+            return f"but it is {default!r}"
+    quoted = re.fullmatch(r"`([^`]*)`", cell)
+    if quoted:
+        said = {"yes": True, "no": False}.get(quoted[1], quoted[1])
+        same = said is default if isinstance(said, bool) else said == str(default)
+        return "" if same else f"but it is {default!r}"
+    return ""
