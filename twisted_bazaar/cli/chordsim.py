@@ -37,6 +37,12 @@ def _shown(default):
 FLAG_DEST = "scheme:"
 
 
+def inProcessDefault(plugin, option):
+    """An option's default in a simulation: the plugin's ``inProcess``
+    value, if it has one (chord's puzzle: none for drawn keys)."""
+    return getattr(plugin, "inProcess", {}).get(option.name, option.default)
+
+
 def addArguments(p):
     """
     Each scheme's own options as flags (``--chord-successors 3``, the
@@ -61,7 +67,7 @@ def addArguments(p):
                 schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
                                      metavar="VALUE", type=argumentType(option.parse),
                                      default=argparse.SUPPRESS, help=f"{option.help} "
-                                     f"({name}; default {_shown(option.default)})")
+                                     f"({name}; default {_shown(inProcessDefault(plugin, option))})")
     group = p.add_argument_group("chord experiments (with --discovery chord)")
     add = group.add_argument
     add("--experiment", choices=EXPERIMENTS, help="run a Chord paper experiment "
@@ -109,7 +115,7 @@ def run(parser, args, options):
     if args.discovery != "chord":
         parser.error("--experiment needs --discovery chord")
     plugin = discoveryPlugins()["chord"]
-    config = {option.name: option.default for option in plugin.options}
+    config = {option.name: inProcessDefault(plugin, option) for option in plugin.options}
     config.update(options)
     try:
         settings = plugin.configure(config)
