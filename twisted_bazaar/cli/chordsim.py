@@ -43,6 +43,17 @@ def inProcessDefault(plugin, option):
     return getattr(plugin, "inProcess", {}).get(option.name, option.default)
 
 
+def refuseDaemonOnly(scheme_options):
+    """
+    @raise ValueError: for ``--chord-puzzle``: a simulated node's key is
+        drawn from the seed, not made to solve a puzzle, so a ring with one
+        would take none of its nodes.
+    """
+    if any(name == "chord-puzzle" and value for name, value in scheme_options):
+        raise ValueError("--chord-puzzle is a daemon's: bazaar-sim draws its nodes' "
+                         "keys from the seed, and runs its rings without a puzzle")
+
+
 def addArguments(p):
     """
     Each scheme's own options as flags (``--chord-successors 3``, the
