@@ -6,6 +6,8 @@ in a scratch folder that goes away with the test.
 import shutil
 import tempfile
 
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.schemes.chord.ring import solves
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
 
@@ -48,3 +50,17 @@ def startSeller(market, sell, timeout, *options):
     ident, port = nodeAddress(seller, timeout)
     market.waitIntroduced(ident, timeout)
     return seller, ident, port
+
+
+#: The chord puzzle the live tests run at: the least a daemon takes, so
+#: that keys drawn for a test are found in a few hundred tries.
+TEST_PUZZLE = 8
+
+
+def solvingKey(rng, bits=TEST_PUZZLE):
+    """The first key pair drawn from rng whose id solves a chord puzzle of
+    ``bits`` (about 2^bits draws), for a daemon's data dir."""
+    while True:
+        identity = Identity.fromRandom(rng)
+        if solves(identity.id, bits):
+            return identity

@@ -11,7 +11,9 @@ protocol (docs/protocol.md §20) to live ``twistd`` daemons, each held off
    fell between an item's key and the item's holder, which then answers
    every request for the item with nobody and drops its stores (the
    test plugin in tests/e2e/censor_root), once hid the item from every
-   buyer.
+   buyer.  Its id must now solve the ring's puzzle too (the tests run at
+   the least a daemon takes, 8 bits, so that their keys are found in a
+   few hundred tries); a daemon refuses a key that does not.
 
 Every wait is on a log line or a socket read, bounded by a generous
 timeout; nothing sleeps.
@@ -23,12 +25,13 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import nodeAddress, short, startMarket
+from tests.e2e.helpers import TEST_PUZZLE, nodeAddress, short, solvingKey, startMarket
 from tests.e2e.test_raw_client import Keys, RawClient, nonce, proofText, unb64
 from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import KEY_FILE, Identity
-from twisted_bazaar.schemes.chord.ring import between, keyOf, place
-from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.schemes.chord.ring import between, keyOf, place, solves
+from twisted_bazaar.testing.daemons import runTwistd
+from twisted_bazaar.wire.ids import parseWireId, wireId
 
 #: Where the censoring test scheme lives (on PYTHONPATH for the daemons).
 CENSOR_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "censor_root")
@@ -36,7 +39,8 @@ CENSOR_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "censor_r
 TIMEOUT = 30.0
 FAST = ["--discovery", "chord", "--chord-stabilize", "0.25", "--chord-ping", "0.25",
         "--chord-fix-fingers", "0.2", "--chord-refresh", "5", "--chord-expiry", "20",
-        "--chord-probe", "2", "--chord-lookup-timeout", "2", "--chord-max-period", "2"]
+        "--chord-probe", "2", "--chord-lookup-timeout", "2", "--chord-max-period", "2",
+        "--chord-puzzle", str(TEST_PUZZLE)]
 
 
 def holderOf(ids, key):
@@ -50,7 +54,7 @@ def keysHolding(key, count, seed):
     on a ring of them (so each run builds the same ring)."""
     rng = random.Random(seed)
     while True:
-        drawn = [Identity.fromRandom(rng) for _ in range(count)]
+        drawn = [solvingKey(rng) for _ in range(count)]
         if holderOf([each.id for each in drawn], key) == drawn[0].id:
             return drawn
 
@@ -138,9 +142,9 @@ class CensorshipTests(ChordAttackCase):
         # Keys are free: try them until one falls just before the holder
         # (about N tries on a ring of N), and one for the buyer that
         # does not.
-        censor_key = next(drawn for drawn in iter(lambda: Identity.fromRandom(rng), None)
+        censor_key = next(drawn for drawn in iter(lambda: solvingKey(rng), None)
                           if between(place(drawn.id), key - 1, holder_place - 1))
-        buyer_key = next(drawn for drawn in iter(lambda: Identity.fromRandom(rng), None)
+        buyer_key = next(drawn for drawn in iter(lambda: solvingKey(rng), None)
                          if not between(place(drawn.id), key - 1, holder_place))
         seller = self.start("seller", seller_key, "--role", "seller", "--sell", "apple=3")
         holder = self.start("holder", holder_key)
@@ -161,3 +165,28 @@ class CensorshipTests(ChordAttackCase):
         buyer.waitFor(rf"bought apple from {short(seller_key.id)} \(1 of 1\)", TIMEOUT)
         for daemon in (seller, holder, other, buyer):
             self.assertEqual(daemon.problems(), [], daemon.name)
+
+
+class PuzzleTests(ChordAttackCase):
+    """A chord daemon's id must solve the ring's puzzle: it makes a key
+    that does, and refuses, with the reason, one that does not."""
+
+    def test_aKeyThatDoesNotSolveIsRefusedWithTheReason(self):
+        rng = random.Random(21)
+        cheap = next(drawn for drawn in iter(lambda: Identity.fromRandom(rng), None)
+                     if not solves(drawn.id, TEST_PUZZLE))
+        folder = os.path.join(self.market.cwd, "cheap-data")
+        os.mkdir(folder)
+        cheap._write(os.path.join(folder, KEY_FILE))
+        result = runTwistd(["-n", "bazaar-node", "--tracker",
+                            f"tcp:127.0.0.1:{self.market.tracker_port}", *FAST,
+                            "--data-dir", folder], self.market.cwd, timeout=TIMEOUT)
+        output = result.stdout + result.stderr
+        self.assertEqual(result.returncode, 1, output)
+        self.assertNotIn("Traceback", output)
+        self.assertIn(f"holds a key this node cannot use: its id does not solve the "
+                      f"chord ring's puzzle of {TEST_PUZZLE} bits", result.stderr)
+
+    def test_aNewKeySolvesThePuzzle(self):
+        node = self.market.startNode("node", *FAST, "--chord-puzzle", "12")
+        self.assertTrue(solves(parseWireId(nodeAddress(node, TIMEOUT)[0]), 12))

@@ -19,9 +19,9 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import startMarket
+from tests.e2e.helpers import TEST_PUZZLE, solvingKey, startMarket
 from twisted_bazaar.wire.ids import parseWireId, shortId
-from twisted_bazaar.identity.keys import KEY_FILE, Identity
+from twisted_bazaar.identity.keys import KEY_FILE
 from twisted_bazaar.schemes.chord.ring import keyOf, place
 from twisted_bazaar.testing.daemons import nodeId, waitForAny, waitUntil
 
@@ -37,14 +37,16 @@ DETECTION = (MISSED + 1) * PING * 1.25
 FAST = ["--discovery", "chord", "--chord-stabilize", "0.25", "--chord-ping", str(PING),
         "--chord-missed", str(MISSED), "--chord-fix-fingers", "0.2",
         "--chord-refresh", "5", "--chord-expiry", "20", "--chord-probe", "2",
-        "--chord-lookup-timeout", "2", "--chord-max-period", "2"]
+        "--chord-lookup-timeout", "2", "--chord-max-period", "2",
+        "--chord-puzzle", str(TEST_PUZZLE)]
 #: Two items per seller, so that some record is held by a node that does
 #: not sell it.
 STOCK = {"apple": "apricot", "pear": "peach", "fig": "date", "plum": "prune",
          "kiwi": "lime"}
 ITEMS = sorted(STOCK) + sorted(STOCK.values())
 #: The sellers' (in STOCK's order) and the buyer's keys are drawn from
-#: this seed and put in their data dirs, so the ring, whose ids derive
+#: this seed (each the first that solves the test's puzzle) and put in
+#: their data dirs, so the ring, whose ids derive
 #: from the keys, is the same every run: one where a node holds a record
 #: it does not sell (to quit) and, once it has gone, another holds a
 #: record that neither it nor the first item's seller sells (to kill).
@@ -88,10 +90,10 @@ class LiveChordTests(SynchronousTestCase):
         rng = random.Random(KEY_SEED)
         sellers = {item: self.start(f"seller-{item}", "--role", "seller", "--sell",
                                     f"{item}=3", "--sell", f"{other}=3",
-                                    identity=Identity.fromRandom(rng))
+                                    identity=solvingKey(rng))
                    for item, other in STOCK.items()}
         buyer = self.start("buyer", "--role", "buyer", "--want", "apple",
-                           identity=Identity.fromRandom(rng))
+                           identity=solvingKey(rng))
         daemons = {nodeId(daemon, TIMEOUT): daemon
                    for daemon in list(sellers.values()) + [buyer]}
         seller_of = {}

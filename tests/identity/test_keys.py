@@ -200,3 +200,28 @@ class KeyFileTests(SynchronousTestCase):
         with open(os.path.join(self.folder, KEY_FILE), "w") as f:
             f.write("garbage")
         self.assertRaises(ValueError, Identity.inDirectory, self.folder)
+
+
+class RefusedKeyTests(SynchronousTestCase):
+    """A scheme may refuse keys (chord's puzzle): a node makes one it
+    takes, and says why it cannot use one it was given."""
+
+    def test_generateTriesUntilAKeyIsTaken(self):
+        tried = []
+
+        def refusal(identity):
+            tried.append(identity.id)
+            return "not yet" if len(tried) < 4 else None
+
+        made = Identity.generate(refusal)
+        self.assertEqual((len(tried), made.id), (4, tried[-1]))
+
+    def test_aDataDirsKeyThatIsRefusedSaysWhy(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        made = Identity.inDirectory(folder, lambda identity: None)
+        with self.assertRaises(ValueError) as caught:
+            Identity.inDirectory(folder, lambda identity: "its id is too cheap")
+        self.assertIn("holds a key this node cannot use: its id is too cheap",
+                      str(caught.exception))
+        self.assertEqual(Identity.inDirectory(folder).id, made.id)

@@ -130,6 +130,14 @@ class CommandTests(SynchronousTestCase):
             cli.main(["--experiment", "pathlength"])
         self.assertIn("--experiment needs --discovery chord", err.getvalue())
 
+    def test_aPuzzleIsADaemonsOnly(self):
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        with self.assertRaises(SystemExit):
+            cli.main(["--discovery", "chord", "--chord-puzzle", "8"])
+        self.assertIn("--chord-puzzle is a daemon's: bazaar-sim draws its nodes' keys",
+                      err.getvalue())
+
     def test_failuresNeedNodesThatSellNothing(self):
         """More sellers than a crash can spare is refused with a reason,
         not a traceback."""

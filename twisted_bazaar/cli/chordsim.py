@@ -37,6 +37,23 @@ def _shown(default):
 FLAG_DEST = "scheme:"
 
 
+def inProcessDefault(plugin, option):
+    """An option's default in a simulation: the plugin's ``inProcess``
+    value, if it has one (chord's puzzle: none for drawn keys)."""
+    return getattr(plugin, "inProcess", {}).get(option.name, option.default)
+
+
+def refuseDaemonOnly(scheme_options):
+    """
+    @raise ValueError: for ``--chord-puzzle``: a simulated node's key is
+        drawn from the seed, not made to solve a puzzle, so a ring with one
+        would take none of its nodes.
+    """
+    if any(name == "chord-puzzle" and value for name, value in scheme_options):
+        raise ValueError("--chord-puzzle is a daemon's: bazaar-sim draws its nodes' "
+                         "keys from the seed, and runs its rings without a puzzle")
+
+
 def addArguments(p):
     """
     Each scheme's own options as flags (``--chord-successors 3``, the
@@ -61,7 +78,7 @@ def addArguments(p):
                 schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
                                      metavar="VALUE", type=argumentType(option.parse),
                                      default=argparse.SUPPRESS, help=f"{option.help} "
-                                     f"({name}; default {_shown(option.default)})")
+                                     f"({name}; default {_shown(inProcessDefault(plugin, option))})")
     group = p.add_argument_group("chord experiments (with --discovery chord)")
     add = group.add_argument
     add("--experiment", choices=EXPERIMENTS, help="run a Chord paper experiment "
@@ -109,7 +126,7 @@ def run(parser, args, options):
     if args.discovery != "chord":
         parser.error("--experiment needs --discovery chord")
     plugin = discoveryPlugins()["chord"]
-    config = {option.name: option.default for option in plugin.options}
+    config = {option.name: inProcessDefault(plugin, option) for option in plugin.options}
     config.update(options)
     try:
         settings = plugin.configure(config)

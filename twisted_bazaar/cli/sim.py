@@ -303,6 +303,7 @@ def main(argv=None):
             parser().error("--plot needs matplotlib: pip install 'twisted-bazaar[plot]'")
     try:
         scheme_options = allSchemeOptions(args)
+        chordsim.refuseDaemonOnly(scheme_options)
     except ValueError as reason:
         parser().error(str(reason))
     if args.experiment:

@@ -36,12 +36,16 @@ class NodeParts:
 def configured(plugin, values):
     """
     A plugin's settings for option values (names with - or _), its
-    options' defaults for the rest: what its ``build`` takes.
+    options' defaults for the rest: what its ``build`` takes, for a node
+    in this process (a test's, the simulator's, a one-shot buyer's),
+    which takes the plugin's ``inProcess`` values over those defaults (a
+    chord ring of drawn keys has no puzzle; a daemon's does).
 
     @raise ValueError: if the plugin refuses them (see
         L{IConfigurablePlugin.configure}).
     """
     config = optionDefaults(plugin.options)
+    config.update(getattr(plugin, "inProcess", {}))
     config.update({key.replace("_", "-"): value for key, value in values.items()})
     return plugin.configure(config)
 

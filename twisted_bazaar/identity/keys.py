@@ -178,9 +178,17 @@ class Identity:
         self.id = deriveId(raw)
 
     @classmethod
-    def generate(cls):
-        """A fresh key pair from the operating system's randomness."""
-        return cls(Ed25519PrivateKey.generate())
+    def generate(cls, refusal=None):
+        """
+        A fresh key pair from the operating system's randomness; with
+        ``refusal`` (a function of a key pair returning why it will not
+        do, or None), the first one it does not refuse (a chord ring's
+        puzzle: about 2^bits tries).
+        """
+        while True:
+            identity = cls(Ed25519PrivateKey.generate())
+            if refusal is None or refusal(identity) is None:
+                return identity
 
     @classmethod
     def fromRandom(cls, rng):
@@ -191,25 +199,31 @@ class Identity:
         return cls(Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)))
 
     @classmethod
-    def inDirectory(cls, directory):
+    def inDirectory(cls, directory, refusal=None):
         """
         The key pair kept in directory (``node.key``), made and written
-        there (readable by its owner only) the first time.
+        there (readable by its owner only) the first time: one that
+        ``refusal`` does not refuse, if given (see L{generate}).
 
         @raise OSError: if the file cannot be read or written.
-        @raise ValueError: if it holds no Ed25519 private key.
+        @raise ValueError: if it holds no Ed25519 private key, or one
+            ``refusal`` refuses (saying why).
         """
         path = os.path.join(directory, KEY_FILE)
         try:
             with open(path, "rb") as f:
                 private = serialization.load_pem_private_key(f.read(), password=None)
         except FileNotFoundError:
-            identity = cls.generate()
+            identity = cls.generate(refusal)
             identity._write(path)
             return identity
         if not isinstance(private, Ed25519PrivateKey):
             raise ValueError(f"{path} holds no Ed25519 private key")
-        return cls(private)
+        identity = cls(private)
+        why = refusal(identity) if refusal is not None else None
+        if why is not None:
+            raise ValueError(f"{path} holds a key this node cannot use: {why}")
+        return identity
 
     def _write(self, path):
         data = self._private.private_bytes(serialization.Encoding.PEM,

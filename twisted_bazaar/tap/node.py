@@ -373,11 +373,22 @@ def makeService(options):
         link=options.linkSettings(),
     )
     data_dir = options["data-dir"]
-    lock = None
+    # A key the scheme must take (a chord ring's puzzle), made or read
+    # before the store opens: a refused one ends the daemon with nothing
+    # started.
+    scheme, scheme_settings = options.scheme
+    key_test = getattr(scheme, "keyTest", None)
+    refusal = key_test(scheme_settings) if key_test is not None else None
+    lock = identity = None
     try:
         if data_dir is not None:
             lock = DataDirLock(data_dir)
             lock.acquire()
+            try:
+                identity = Identity.inDirectory(data_dir, refusal)
+            except (OSError, ValueError) as e:
+                lock.release()
+                raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
         if options["restock"]:
             [stock] = [settings["stock"] for plugin, settings in options.roles
                        if plugin.name == "seller"]
@@ -390,13 +401,8 @@ def makeService(options):
     if not store.durable:
         log.info("no --data-dir: this node's state lives in memory and is lost "
                  "when it stops")
-        identity = Identity.generate()
+        identity = Identity.generate(refusal)
     else:
-        try:
-            identity = Identity.inDirectory(data_dir)
-        except (OSError, ValueError) as e:
-            lock.release()
-            raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
         log.info("{line}", line=restoredLine(data_dir, store))
     connector = EndpointConnector(
         reactor, interface=listenInterface(options["listen"]),

@@ -1,6 +1,7 @@
 """Tests for twisted_bazaar.schemes.chord (the plugin): its options, their
 defaults, and the reasons bad values get."""
 
+import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.options import optionDefaults
@@ -23,8 +24,19 @@ class PluginTests(SynchronousTestCase):
         return self.plugin.configure(config)
 
     def test_defaults(self):
-        self.assertEqual(self.configure(), ChordSettings())
+        """A daemon's defaults are the settings' but for the puzzle, which
+        an in-process node (drawn keys) goes without."""
+        self.assertEqual(self.configure(), attr.evolve(ChordSettings(), puzzle=12))
+        self.assertEqual(configured(self.plugin, {}), ChordSettings())
         self.assertEqual(ChordSettings().successors, 4)
+
+    def test_aDaemonsPuzzleHasAFloor(self):
+        parse = self.options["chord-puzzle"].parse
+        self.assertEqual(parse("8"), 8)
+        for bad in ("0", "7", "33"):
+            with self.assertRaises(ValueError) as caught:
+                parse(bad)
+            self.assertIn("whole number from 8 to 32", str(caught.exception))
 
     def test_everyOptionIsChordPrefixedAndExplained(self):
         for name, option in self.options.items():

@@ -16,9 +16,13 @@ from twisted_bazaar.schemes.chord.ring import (
     fingerStart,
     keyOf,
     place,
+    puzzleBits,
+    solves,
     strictlyBetween,
 )
 from twisted_bazaar.schemes.chord.settings import DEFAULT_LINKS, ChordSettings
+
+from tests.records import identity
 
 
 class IntervalTests(SynchronousTestCase):
@@ -104,3 +108,20 @@ class LinkBudgetTests(SynchronousTestCase):
         most = max(len(peers) for peers in links.values())
         self.assertGreater(most, 64)
         self.assertLess(most, DEFAULT_LINKS)
+
+
+class PuzzleTests(SynchronousTestCase):
+    def test_theLeadingZeroBitsOfTheIdsHash(self):
+        for seed in range(50):
+            node_id = identity(seed).id
+            bits = puzzleBits(node_id)
+            digest = hashlib.sha256((node_id ^ KEYED).to_bytes(16, "big")).digest()
+            self.assertTrue(format(int.from_bytes(digest, "big"), "0256b")
+                            .startswith("0" * bits + "1"))
+            self.assertTrue(solves(node_id, bits))
+            self.assertFalse(solves(node_id, bits + 1))
+
+    def test_noPuzzleTakesEveryIdAndKeylessIdsSolveNone(self):
+        self.assertTrue(solves(5, 0))
+        self.assertFalse(solves(5, 1))
+        self.assertEqual(puzzleBits(5), -1)

@@ -24,12 +24,13 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordStabilize,
     ChordState,
 )
-from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, place
+from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, place, solves
 from twisted_bazaar.wire.ids import KEYED
-from twisted_bazaar.schemes.chord.state import Peer
+from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 from twisted_bazaar.testing import Market
 
 from tests.helpers import feed, linkPeer, makeNode, sent
+from tests.records import identity
 from tests.schemes.chord.market import (
     FAST,
     SETTLE,
@@ -417,3 +418,42 @@ class AdaptivePeriodTests(SynchronousTestCase):
         self.node.connector.requests.clear()
         self.answer(0.2)
         self.assertIsNone(self.scheme.ring.predecessor)
+
+
+def drawn(bits, solving):
+    """The first key pair of tests.records whose id solves (or does not
+    solve) a puzzle of ``bits``."""
+    return next(identity(seed) for seed in range(3000, 10000)
+                if solves(identity(seed).id, bits) == solving)
+
+
+class PuzzleTests(SynchronousTestCase):
+    """A node on a ring with a puzzle never takes a peer whose id does
+    not solve it: a place on the ring costs 2^bits tries."""
+
+    def setUp(self):
+        self.node = makeNode(ME)
+        scheme = self.scheme = buildScheme(self.node, "chord", chord_puzzle=8)
+        ring = scheme.ring = scheme.router.ring = Neighbourhood(
+            Peer(ME, self.node.host, self.node.port), 4)
+        ring.successors = [Peer(SUCC, "s", 2), Peer(FAR, "f", 3)]
+        scheme.joined = scheme.router.accepting = True
+
+    def test_aNotifyFromAnIdThatDoesNotSolveIsNotTaken(self):
+        cheap = linkPeer(self.node, drawn(8, False), purpose="chord")
+        feed(cheap, ChordStabilize(3))
+        [state] = sent(cheap)
+        self.assertIsNone(state.pred)
+        self.assertIsNone(self.scheme.ring.predecessor)
+        costly = drawn(8, True)
+        link = linkPeer(self.node, costly, purpose="chord")
+        feed(link, ChordStabilize(4))
+        self.assertEqual(self.scheme.ring.predecessor.id, costly.id)
+
+    def test_peersNamedAreLeftOutUnlessTheySolve(self):
+        """Whoever names them (the tracker's chordNearIs, a chordState, a
+        chordQuit, a finger's chordPredIs or chordFound, a claim of
+        succession in a chordPing): keyless ids solve no puzzle."""
+        cheap, costly = drawn(8, False), drawn(8, True)
+        named = (Peer(cheap.id, "c", 1), Peer(costly.id, "k", 2), Peer(SUCC, "s", 2))
+        self.assertEqual([p.id for p in self.scheme._living(named)], [costly.id])

@@ -11,7 +11,13 @@ from zope.interface import implementer
 
 from twisted_bazaar.base.options import PluginOption, boundedInt, seconds
 from twisted_bazaar.schemes import IDiscoveryPlugin
-from twisted_bazaar.schemes.chord.settings import MAX_SUCCESSORS, ChordSettings
+from twisted_bazaar.schemes.chord.settings import (
+    DAEMON_PUZZLE,
+    LEAST_PUZZLE,
+    MAX_SUCCESSORS,
+    MOST_PUZZLE,
+    ChordSettings,
+)
 from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin
 
 _DEFAULTS = ChordSettings()
@@ -30,6 +36,11 @@ class ChordScheme:
                      "its replicas (no more than --chord-successors); a buyer takes "
                      "any valid signed record any of them names",
                      boundedInt(1, MAX_SUCCESSORS), _DEFAULTS.holders),
+        PluginOption("chord-puzzle", "leading zero bits the SHA-256 of a node's "
+                     "id must have for it to count on the ring (every node of a "
+                     "ring gives the same): a node makes a key that solves it, "
+                     f"about 2^bits tries once; at least {LEAST_PUZZLE}",
+                     boundedInt(LEAST_PUZZLE, MOST_PUZZLE), DAEMON_PUZZLE),
         PluginOption("chord-stabilize", "seconds between two stabilizations "
                      "(ask the successor for its predecessor and list, notify it)",
                      seconds, _DEFAULTS.stabilize),
@@ -82,6 +93,7 @@ class ChordScheme:
         return ChordSettings(
             successors=config["chord-successors"],
             holders=min(config["chord-holders"], config["chord-successors"]),
+            puzzle=config["chord-puzzle"],
             stabilize=config["chord-stabilize"],
             fix_fingers=config["chord-fix-fingers"], ping=config["chord-ping"],
             missed=config["chord-missed"], probe=config["chord-probe"], refresh=config["chord-refresh"],
@@ -92,6 +104,30 @@ class ChordScheme:
             finger_links=config["chord-finger-links"],
             finger_idle=config["chord-finger-idle"],
             max_period=config["chord-max-period"])
+
+    #: Option values of an in-process node (tests, the simulator), over
+    #: the options' defaults: no puzzle, as their keys are drawn, not made.
+    inProcess = {"chord-puzzle": 0}
+
+    def keyTest(self, settings):
+        """
+        What a daemon's key must pass to be this node's: its id solves the
+        ring's puzzle.  A function of an L{Identity} returning why it does
+        not (None if it does), or None when any key will do.
+        """
+        bits = settings.puzzle
+        if not bits:
+            return None
+        from twisted_bazaar.schemes.chord.ring import solves
+
+        def refusal(identity):
+            if solves(identity.id, bits):
+                return None
+            return (f"its id does not solve the chord ring's puzzle of {bits} bits "
+                    "(--chord-puzzle): move the file away, and the node makes a key "
+                    "whose id does")
+
+        return refusal
 
     def build(self, node, settings):
         from twisted_bazaar.schemes.chord.node import ChordDiscovery

@@ -103,7 +103,8 @@ class Joining:
             return
         named = [peer for peer in self._living(answer.nodes) if peer.id != me]
         if not named:
-            raise Unreachable("the tracker named only nodes known dead here")
+            raise Unreachable("the tracker named only nodes known dead here, or "
+                              "whose ids do not solve the ring's puzzle")
         follower = min(named, key=lambda peer: distance(me, peer.id))
         first = not self.joined
         if not (first or ring.alone or strictlyBetween(follower.id, me, ring.successor.id)):

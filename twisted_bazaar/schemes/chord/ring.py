@@ -14,7 +14,7 @@ here takes node ids or positions alike: it reduces them modulo 2^128.
 
 import hashlib
 
-from twisted_bazaar.wire.ids import ID_BITS
+from twisted_bazaar.wire.ids import ID_BITS, KEYED
 
 #: Bits of a ring position, and the number of fingers of a node.
 BITS = ID_BITS
@@ -70,3 +70,21 @@ def fingerStart(node_id, index):
     """Where finger ``index`` (0 to BITS - 1) of node_id points:
     node_id + 2^index, around the ring."""
     return (node_id + (1 << index)) % SIZE
+
+
+def puzzleBits(node_id):
+    """
+    How hard a keyed id was to find (S/Kademlia's static puzzle): the
+    leading zero bits of the SHA-256 of its 16 bytes.  A keyless id
+    solves nothing (-1).
+    """
+    if node_id < KEYED:
+        return -1
+    digest = hashlib.sha256((node_id ^ KEYED).to_bytes(16, "big")).digest()
+    value = int.from_bytes(digest[:8], "big")
+    return 64 - value.bit_length()
+
+
+def solves(node_id, bits):
+    """Does the id count on a ring whose puzzle is ``bits`` (0: any id)?"""
+    return bits <= 0 or puzzleBits(node_id) >= bits

@@ -15,6 +15,12 @@ DEFAULT_LINKS = 256
 FINGER = "chord-finger"
 #: Longest successor list (and most successors a message may list).
 MAX_SUCCESSORS = 32
+#: The ring's puzzle (L{ring.solves}): a daemon's default, the least a
+#: daemon may be told, and the most.  In-process nodes (tests, the
+#: simulator's cheap crypto) default to none.
+DAEMON_PUZZLE = 12
+LEAST_PUZZLE = 8
+MOST_PUZZLE = 32
 
 
 @attr.s(frozen=True, auto_attribs=True, slots=True)
@@ -34,6 +40,9 @@ class ChordSettings:
         reaches: the key's holder and the next ones round the ring, which
         keep its replicas (at most C{successors}); a lookup takes any valid
         signed record any of them names.
+    @ivar puzzle: leading zero bits the SHA-256 of a keyed id must have for
+        the node to count on the ring (S/Kademlia's static puzzle: a place
+        chosen costs 2^puzzle tries more); 0: none.
     @ivar refresh: seconds between two stores of a seller's record.
     @ivar expiry: seconds a record lives unless stored again.
     @ivar lookup_timeout: seconds to wait for the answer to a lookup.
@@ -54,6 +63,7 @@ class ChordSettings:
 
     successors: int = 4
     holders: int = 3
+    puzzle: int = 0
     stabilize: float = 1.0
     fix_fingers: float = 1.0
     ping: float = 1.0

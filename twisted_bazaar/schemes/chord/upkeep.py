@@ -23,7 +23,13 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordState,
 )
 from twisted_bazaar.schemes.chord.question import Question
-from twisted_bazaar.schemes.chord.ring import BITS, distance, fingerStart, strictlyBetween
+from twisted_bazaar.schemes.chord.ring import (
+    BITS,
+    distance,
+    fingerStart,
+    solves,
+    strictlyBetween,
+)
 from twisted_bazaar.schemes.chord.settings import CHORD, FINGER
 from twisted_bazaar.schemes.chord.state import Peer
 
@@ -48,9 +54,12 @@ class Upkeep:
         self._graves[peer_id] = now + wait
 
     def _living(self, peers):
-        """The peers that are not buried."""
-        now = self.node.clock.seconds()
-        return tuple(peer for peer in peers if self._graves.get(peer.id, 0) <= now)
+        """The peers that are not buried, and count on the ring (their ids
+        solve its puzzle: one that does not is never taken as a
+        neighbour or finger, wherever it is named)."""
+        now, bits = self.node.clock.seconds(), self.settings.puzzle
+        return tuple(peer for peer in peers if self._graves.get(peer.id, 0) <= now
+                     and solves(peer.id, bits))
 
     def _update(self, change):
         """Apply a change to the ring; if the neighbours moved, act on it."""
@@ -182,7 +191,8 @@ class Upkeep:
             return
         self._heard[link.peer_id] = self.node.clock.seconds()
         host, port = self.node.addressOf(link.peer_id)
-        self._update(lambda: ring.notified(Peer(link.peer_id, host, port)))
+        if solves(link.peer_id, self.settings.puzzle):
+            self._update(lambda: ring.notified(Peer(link.peer_id, host, port)))
         pred = ring.predecessor
         link.send(ChordState(message.nonce, pred, tuple(ring.successors)))
 

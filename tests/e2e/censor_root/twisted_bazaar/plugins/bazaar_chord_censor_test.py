@@ -4,7 +4,8 @@ A hostile chord node, for tests/e2e/test_chord_attacks_live.py only
 and registers as one, but hides every item whose key it holds: it
 answers each request for sellers with none and each store with
 chordStored, keeping nothing, and drops the records its neighbours hand
-it.  Its periods are those of the live tests.
+it.  Its periods and puzzle are those of the live tests (its key, from
+its data dir, must solve the puzzle: the test draws one that does).
 """
 
 from twisted.plugin import IPlugin
@@ -47,7 +48,8 @@ class ChordCensor:
 
     def configure(self, config):
         return ChordSettings(stabilize=0.25, ping=0.25, fix_fingers=0.2, refresh=5.0,
-                             expiry=20.0, probe=2.0, lookup_timeout=2.0, max_period=2.0)
+                             expiry=20.0, probe=2.0, lookup_timeout=2.0, max_period=2.0,
+                             puzzle=8)
 
     def build(self, node, settings):
         return _censor()(node, settings)
