@@ -7,6 +7,8 @@ departures and asks it for sellers.  An inverted index (item -> sellers) so a lo
 never scans every node.
 """
 
+from twisted_bazaar.core.records import oneOfEachGroup
+
 
 class ItemIndex:
     """
@@ -74,13 +76,16 @@ class ItemIndex:
 
     def lookup(self, item, limit, among=None):
         """Up to ``limit`` sellers of item (only those ``among`` the given
-        ids, if given), least recently handed out first; the first one
-        counts as handed out now."""
+        ids, if given), one of each address group before a second of any
+        (so that one address's many keys crowd out nobody), and within
+        that least recently handed out first; the first one counts as
+        handed out now."""
         sellers = sorted(seller for seller in self._sellers.get(item, ())
                          if among is None or seller in among)
         keyed = sorted((self._handed.get(seller, 0), self.rng.random(), seller)
                        for seller in sellers)
-        chosen = [seller for _, _, seller in keyed[:limit]]
+        chosen = oneOfEachGroup([seller for _, _, seller in keyed],
+                                self._groupOf.get)[:limit]
         if chosen:
             self._turn += 1
             self._handed[chosen[0]] = self._turn

@@ -12,7 +12,7 @@ import json
 
 from zope.interface import implementer
 
-from twisted_bazaar.core.records import live, recordFault
+from twisted_bazaar.core.records import fittedSellers, live, recordFault
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.schemes.index.messages import (
     MAX_FOUND,
@@ -87,7 +87,8 @@ class IndexExtension:
             record = self.index.record(seller, message.item)
             if seller in nodes and nodes[seller][1] and live(record, now):
                 sellers.append((seller,) + nodes[seller] + (record,))
-        link.send(Found(message.item, tuple(sellers)))
+        link.send(fittedSellers(Found(message.item, tuple(sellers)),
+                                self.tracker.settings.frame_limit))
 
     def _list(self, link, message):
         """What is on offer: built at most once every LISTING_TTL seconds,
