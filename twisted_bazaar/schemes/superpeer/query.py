@@ -21,6 +21,8 @@ from collections import OrderedDict
 from twisted.internet import defer
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.records import fittedSellers
+from twisted_bazaar.net.limits import DEFAULT_FRAME_LIMIT
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.superpeer.messages import MAX_HITS, SUPER, SpHit, SpQuery
 
@@ -91,7 +93,10 @@ class QueryFlood:
             link = self.node.links.get(origin)
             path = ((self.node.id, origin) if link is not None and superLinks(link)
                     else query.return_path[::-1])
-            self.node.route(SpHit(query.id, query.item, path, tuple(sellers)))
+            hop = self.node.links.get(path[1])
+            limit = hop.settings.frame_limit if hop is not None else DEFAULT_FRAME_LIMIT
+            self.node.route(fittedSellers(SpHit(query.id, query.item, path,
+                                                tuple(sellers)), limit))
 
     # -- the origin --------------------------------------------------------------
 

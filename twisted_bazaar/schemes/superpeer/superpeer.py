@@ -27,7 +27,7 @@ from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
-from twisted_bazaar.core.records import RecordBook, recordFault
+from twisted_bazaar.core.records import RecordBook, fittedSellers, recordFault
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.tracker.check import AddressCheck
@@ -162,8 +162,9 @@ class SuperPeerSide(NodeObserver):
 
     def _query(self, link, message):
         asking = self.flood.ask(message.item, link.peer_id)
-        asking.addCallback(lambda sellers: link.send(
-            LeafHits(message.id, message.item, tuple(sellers[:MAX_HITS]))))
+        asking.addCallback(lambda sellers: link.send(fittedSellers(
+            LeafHits(message.id, message.item, tuple(sellers[:MAX_HITS])),
+            link.settings.frame_limit)))
 
     def addressChecked(self, leaf, address):
         """The leaf listens at address, as checked (or as a warm start,
