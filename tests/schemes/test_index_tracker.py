@@ -617,3 +617,56 @@ class CrowdedAnswerTests(TrackerIndexCase):
         found = wire.decode(payload)
         self.assertLessEqual(len(framed(payload)), LinkSettings().frame_limit)
         self.assertGreater(len(found.sellers), 10)
+
+
+class IndexShareTests(TrackerIndexCase):
+    """
+    The index's entries had bounds per key and per address group but
+    none in all: keys of many groups (each under its own bound) grew the
+    tracker's memory without end, a record of up to a kilobyte per entry.
+    They are now an account shared fairly among address groups: once
+    full, a group holding fewer takes the place of the newest seller of
+    the group holding the most; a group as large as any is told ``full``
+    (not counted as a bad message: it did nothing wrong).
+    """
+
+    def makeTracker(self, **settings):
+        self.patch(tracker_module, "MAX_ENTRIES", 6)
+        return super().makeTracker(ping_interval=0, **settings)
+
+    def fill(self):
+        """Group 10.1 holds 4 entries (two sellers of 2), 10.2 holds 2."""
+        first, _ = self.seller(5001, "a1", "a2", peer_host="10.1.0.1")
+        second, newest = self.seller(5002, "a3", "a4", peer_host="10.1.0.2")
+        self.seller(5003, "b1", peer_host="10.2.0.1")
+        self.seller(5004, "b2", peer_host="10.2.0.2")
+        return newest
+
+    def test_manyGroupsHoldNoMoreThanTheBound(self):
+        self.fill()
+        for n in range(3, 9):
+            peer, _ = self.join(6000 + n, peer_host=f"10.{n}.0.1")
+            peer.say(self.register(peer, f"x{n}"))
+            peer.heard()
+        self.assertLessEqual(sum(len(self.index.items(node))
+                                 for node in self.tracker.registry.nodes), 6)
+
+    def test_aNewcomerGroupTakesTheLargestGroupsNewest(self):
+        newest = self.fill()
+        honest, honest_id = self.seller(4001, "pear", peer_host="203.0.113.5")
+        self.assertEqual(self.index.items(newest), set())
+        buyer, _ = self.join(0, peer_host="192.0.2.9")
+        self.assertEqual(self.lookup(buyer, "pear"), ((honest_id, "203.0.113.5", 4001),))
+        self.assertEqual(self.lookup(buyer, "a3"), ())
+
+    def test_aGroupAsLargeAsAnyIsToldFull(self):
+        self.fill()
+        peer, node_id = self.join(5005, peer_host="10.2.0.3")
+        for _ in range(30):
+            peer.say(self.register(peer, "b3"))
+        answers = peer.heard()
+        self.assertEqual({(type(answer), answer.code) for answer in answers},
+                         {(wire.Error, "full")})
+        self.assertIn("no other address group holds more", answers[0].info)
+        self.assertFalse(peer.closed)
+        self.assertEqual(self.index.items(node_id), set())

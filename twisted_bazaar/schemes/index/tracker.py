@@ -10,11 +10,15 @@ one address group may have registered.
 
 import json
 
+from twisted.logger import LogLevel
 from zope.interface import implementer
 
+from twisted_bazaar.wire import Error
 from twisted_bazaar.core.records import fittedSellers, live, recordFault
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.schemes.index.messages import (
+    MAX_ENTRIES,
     MAX_FOUND,
     MAX_ITEMS_PER_GROUP,
     MAX_ITEMS_PER_NODE,
@@ -41,7 +45,7 @@ class IndexExtension:
 
     def __init__(self, tracker):
         self.tracker = tracker
-        self.index = ItemIndex(tracker.rng)
+        self.index = ItemIndex(tracker.rng, MAX_ENTRIES)
         #: (when it was built, the Listing), or None.
         self._listing = None
         self.handlers = {Register: self._register, Unregister: self._unregister,
@@ -68,6 +72,18 @@ class IndexExtension:
                 link.protocolError("wtf", f"the nodes of one address group may "
                                    f"register at most {MAX_ITEMS_PER_GROUP} items")
                 return
+            victims = self.index.makeRoom(seller, group)
+            if victims is None:
+                # Not the seller's fault: told, not counted against it.
+                link.send(Error("full", f"not registering {message.item[:64]!r}: "
+                                f"{self.index.refusal(seller, group)}"))
+                return
+            for victim in victims:
+                link.peerLine(LogLevel.info, "index full: dropped the items of node "
+                              "{victim} (of the address group holding the most) "
+                              "for those of {peer}", self.tracker.log,
+                              victim=shortId(victim))
+                self.index.forget(victim)
         self.index.register(seller, message.item, record, group)
         link.send(Ack(message.item))
 
