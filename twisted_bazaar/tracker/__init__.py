@@ -170,6 +170,9 @@ class Registry:
         self.abilities = {}
         #: Ids whose address was checked (or needs no check).
         self.verified = set()
+        #: Changes to the table so far (a join, a check passed, a
+        #: departure): an answer built from it holds while this stays.
+        self.changes = 0
         self._pools = {}
 
     def __len__(self):
@@ -201,6 +204,7 @@ class Registry:
                 node_id = self.rng.randrange(ID_SPACE)
         self.nodes[node_id] = (host, port)
         self.abilities[node_id] = abilities
+        self.changes += 1
         if verified:
             self.verify(node_id)
         return node_id
@@ -210,6 +214,7 @@ class Registry:
         if node_id not in self.nodes or node_id in self.verified:
             return
         self.verified.add(node_id)
+        self.changes += 1
         if self.nodes[node_id][1]:
             # Port 0 means the node takes no links: never introduce it.
             for key in self._poolsOf(self.abilities[node_id]):
@@ -226,6 +231,7 @@ class Registry:
             return
         del self.nodes[node_id]
         self.verified.discard(node_id)
+        self.changes += 1
         for key in self._poolsOf(self.abilities.pop(node_id)):
             pool = self._pools.get(key)
             if pool is not None:
