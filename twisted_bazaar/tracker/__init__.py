@@ -46,6 +46,12 @@ RECHECK_MAX = 60.0
 #: of twice that; and the most live nodes it may hold registered.
 JOIN_RATE = 20.0
 GROUP_LIMIT = 256
+#: Questions (messages of the ``query`` bucket: ``lookup``, ``list``,
+#: ``members``...) the nodes of one address group may ask a second, all
+#: their connections together, in bursts of twice that.  Each link has a
+#: rate of its own, but a group may hold GROUP_LIMIT registered links:
+#: without this, one address's questions could take the tracker's time.
+QUESTION_RATE = 400.0
 #: Address checks the daemon runs at once, in all and for the nodes of
 #: one address group: each holds a descriptor until it ends (within the
 #: handshake timeout).  Past these a check waits RECHECK_FIRST seconds,
@@ -337,6 +343,8 @@ class Tracker:
         self._checks = {}
         #: address group -> its registrations' TokenBucket, oldest first.
         self._joins = OrderedDict()
+        #: address group -> its TokenBucket of questions, newest kept.
+        self._questions = OrderedDict()
         #: link -> its handshake (L{LinkHandshake}), from a thisisme with
         #: a key until its proof.
         self._proving = {}
@@ -421,6 +429,8 @@ class Tracker:
         elif kind is wire.WhereIs:
             link.send(wire.NodeReply(message.id, *self.registry.address(message.id)))
         elif kind in self._handlers:
+            if kind.BUCKET == "query" and not self._mayAsk(link, kind):
+                return
             self._handlers[kind](link, message)
         elif kind is wire.ThisIsMe:
             if message.id != link.peer_id:
@@ -452,6 +462,20 @@ class Tracker:
                         "try again later")
             return False
         return True
+
+    def _mayAsk(self, link, kind):
+        """Whether link's address group may ask one more question now
+        (see QUESTION_RATE); if not, the question is dropped."""
+        group = groupOf(link)
+        now = self.clock.seconds()
+        bucket = self._questions.pop(group, None) or TokenBucket(QUESTION_RATE, now)
+        self._questions[group] = bucket
+        if len(self._questions) > _RATE_GROUPS:
+            self._questions.popitem(last=False)
+        if bucket.take(now):
+            return True
+        link.dropOverRate(kind.TYPE, QUESTION_RATE)
+        return False
 
     def _register(self, link, hello):
         """
