@@ -13,7 +13,7 @@ import random
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.logthrottle import PEER_BURST
+from twisted_bazaar.base.logthrottle import MEMBER_LINES, PEER_BURST
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.schemes.superpeer.messages import (
@@ -32,7 +32,7 @@ from twisted_bazaar.wire import decode
 from twisted_bazaar.wire.ids import shortId
 
 from tests import records
-from tests.helpers import feed, makeNode, parseNetstrings, provenLink, sent
+from tests.helpers import closeLink, feed, makeNode, parseNetstrings, provenLink, sent
 from tests.schemes import answerChecks
 
 ME = 7
@@ -278,3 +278,34 @@ class CrowdedHitsTests(SynchronousTestCase):
         self.assertLessEqual(len(payload), LinkSettings().frame_limit)
         hit = decode(payload)
         self.assertIn(lid(50), [seller for seller, *_ in hit.sellers[:2]])
+
+
+class LeafChurnLogTests(SynchronousTestCase):
+    """
+    A super-peer logged a line for every leaf's first register and for
+    every leaf that left, whatever their number: a stranger's fresh keys
+    linking as leaves, registering and leaving in a loop grew its log
+    without bound (the tracker's registration churn of issue 34, at a
+    super-peer).  These lines, and those of leaves' address checks, now
+    go through a member log: MEMBER_LINES of a kind per address group
+    every 10 s, the rest summed up, so a market started on one machine
+    still logs each of its leaves.
+    """
+
+    def test_churnLogsBoundedLines(self):
+        node = makeNode(ME)
+        buildScheme(node, "superpeer", super=True)
+        with capturedLogs() as events:
+            for seed in range(100, 300):
+                link = provenLink(node, records.identity(seed), purpose=LEAF,
+                                  host=ATTACKER)
+                feed(link, LeafRegister(1, "", 0, {"apple": 1},
+                                        recordsOf(seed, {"apple": 1})))
+                closeLink(link)
+            honest = provenLink(node, records.identity(50), purpose=LEAF, host=HONEST)
+            feed(honest, LeafRegister(1, "", 0, {"apple": 1}, recordsOf(50, {"apple": 1})))
+        lines = [formatEvent(event) for event in events]
+        registered = [line for line in lines if " registered 1 item " in line]
+        gone = [line for line in lines if " gone; its entries dropped" in line]
+        self.assertEqual((len(registered), len(gone)), (MEMBER_LINES + 1, MEMBER_LINES))
+        self.assertTrue(registered[-1].startswith(f"leaf {shortId(lid(50))} at "))

@@ -19,7 +19,7 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER
@@ -70,12 +70,6 @@ _RATE_GROUPS = 10_000
 #: another) the oldest one of the group holding the most gives way.
 PENDING_LIMIT = 256
 PENDING_GROUP_LIMIT = 64
-#: Lines of one kind (joined, left, checked) about the nodes of one
-#: address group logged one by one per interval of the peer log; the rest
-#: are summed up.  A market started on one machine logs every node it
-#: starts at once, up to this many; a stranger registering and leaving in
-#: a loop gets the tracker's log no further.
-MEMBER_LINES = 32
 
 
 def registeredLimit(descriptors, pending_limit, streams, watched=False):

@@ -83,6 +83,10 @@ class LeafIndex:
         """item -> units the leaf has indexed (a copy)."""
         return dict(self._stock.get(leaf, {}))
 
+    def group(self, leaf):
+        """The address group the leaf's entries count against, or None."""
+        return self._groups.get(leaf)
+
     def address(self, leaf):
         return self._addresses.get(leaf)
 

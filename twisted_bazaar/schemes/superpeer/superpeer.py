@@ -24,6 +24,7 @@ their links closed.
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.wire.ids import shortId, wireId
+from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
@@ -57,6 +58,12 @@ class SuperPeerSide(NodeObserver):
         self.index = LeafIndex(per_leaf, total, evicted=self._evicted)
         self.book = RecordBook(node.identity, node.clock)
         self.flood = None
+        #: The lines of leaves coming, checked and going: a stranger's
+        #: leaves linking, registering and leaving in a loop cause them,
+        #: so they are bounded per address group, as the tracker's lines
+        #: of nodes joining and leaving are (L{MEMBER_LINES} of a kind).
+        self.leaf_log = PeerLog(node.clock, node.config.link.verbose,
+                                burst=MEMBER_LINES)
         #: leaf -> the address it was found at by a check.
         self._checked = {}
         #: leaf -> its L{AddressCheck} in flight.
@@ -141,7 +148,7 @@ class SuperPeerSide(NodeObserver):
                       items=plural(count, "item"), leaves=len(self.index),
                       leaf_count=plural(len(self.index), "leaf", "leaves"))
         if fresh:
-            self.log.info(line, **fields)
+            self.leaf_log.emit(self.log, LogLevel.info, groupOf(link), line, **fields)
         else:
             # Registering again and again is the leaf's doing: logged within
             # its address group's bound.
@@ -198,14 +205,19 @@ class SuperPeerSide(NodeObserver):
             return
         del self._checks[leaf]
         host, port = address
+        group = groupOf(link)
         if passed:
             self.addressChecked(leaf, address)
             self.index.list(leaf)
-            self.log.info("leaf {leaf} listens at {host}:{port} as it said: listing "
-                          "its items", leaf=shortId(leaf), host=host, port=port)
+            self.leaf_log.emit(self.log, LogLevel.info, group,
+                               "leaf {leaf} listens at {host}:{port} as it said: "
+                               "listing its items", leaf=shortId(leaf), host=host,
+                               port=port)
             return
-        self.log.warn("leaf {leaf}: nothing at {host}:{port} answers as that leaf; "
-                      "forgetting it", leaf=shortId(leaf), host=host, port=port)
+        self.leaf_log.emit(self.log, LogLevel.warn, group,
+                           "leaf {leaf}: nothing at {host}:{port} answers as that "
+                           "leaf; forgetting it", leaf=shortId(leaf), host=host,
+                           port=port)
         self.index.forget(leaf)
         link.disconnect(f"nothing at {host}:{port} answers as leaf {wireId(leaf)}")
 
@@ -217,13 +229,16 @@ class SuperPeerSide(NodeObserver):
     def nodeStopping(self):
         for leaf in list(self._checks):
             self._stopChecking(leaf)
+        self.leaf_log.close()
 
     def linkRemoved(self, peer_id):
         self._stopChecking(peer_id)
         self._checked.pop(peer_id, None)
         if peer_id in self.index:
+            group = self.index.group(peer_id)
             self.index.forget(peer_id)
-            self.log.info("leaf {leaf} gone; its entries dropped ({leaf_count})",
-                          leaf=shortId(peer_id), leaves=len(self.index),
-                          leaf_count=plural(len(self.index), "leaf", "leaves"))
+            self.leaf_log.emit(self.log, LogLevel.info, group,
+                               "leaf {leaf} gone; its entries dropped ({leaf_count})",
+                               leaf=shortId(peer_id), leaves=len(self.index),
+                               leaf_count=plural(len(self.index), "leaf", "leaves"))
 
