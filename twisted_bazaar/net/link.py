@@ -667,9 +667,10 @@ class Link(Keepalive):
         context = self._context
         settings = context.settings
         if len(payload) > settings.frame_limit:
-            self.log.error("not sending {type} to {peer}: {size} bytes is over the "
-                           "frame limit", type=kind, peer=self.describe(),
-                           size=len(payload))
+            # What a peer asks for (or sends on to be relayed) can make
+            # this happen again and again: bounded as a peer's lines are.
+            self.peerLine(LogLevel.error, "not sending {type} to {peer}: {size} bytes "
+                          "is over the frame limit", type=kind, size=len(payload))
             if settings.traffic is not None:
                 settings.traffic.messageDropped("oversize", kind)
             return
