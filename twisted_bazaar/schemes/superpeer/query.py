@@ -100,9 +100,10 @@ class QueryFlood:
 
     # -- the origin --------------------------------------------------------------
 
-    def ask(self, item, asker, deadline=None):
+    def ask(self, item, asker, deadline=None, flood=True):
         """
-        Gather sellers of item for ``asker`` (left out of the answer).
+        Gather sellers of item for ``asker`` (left out of the answer);
+        without ``flood``, from this super-peer's own index only.
 
         @return: a Deferred firing with [(seller, host, port)], each
             followed by (size, sha256, transfer) for a shared file, best
@@ -112,7 +113,7 @@ class QueryFlood:
         gathering = _Gathering(item, asker)
         gathering.finished = defer.Deferred(lambda d: self._end(gathering))
         gathering.add(self.lookup(item, MAX_HITS))
-        if len(gathering.hits) >= self.enough or not self.router.links():
+        if not flood or len(gathering.hits) >= self.enough or not self.router.links():
             self._finish(gathering)
         else:
             wait = self.deadline if deadline is None else min(deadline, self.deadline)
