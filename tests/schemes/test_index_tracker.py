@@ -660,13 +660,17 @@ class IndexShareTests(TrackerIndexCase):
         self.assertEqual(self.lookup(buyer, "a3"), ())
 
     def test_aGroupAsLargeAsAnyIsToldFull(self):
+        """Told once a minute: a node cuts a tracker that sends it many
+        errors, and a seller registers its whole stock at once."""
         self.fill()
         peer, node_id = self.join(5005, peer_host="10.2.0.3")
-        for _ in range(30):
-            peer.say(self.register(peer, "b3"))
-        answers = peer.heard()
-        self.assertEqual({(type(answer), answer.code) for answer in answers},
-                         {(wire.Error, "full")})
-        self.assertIn("no other address group holds more", answers[0].info)
+        for n in range(30):
+            peer.say(self.register(peer, f"b{n + 3}"))
+        [answer] = peer.heard()
+        self.assertEqual((type(answer), answer.code), (wire.Error, "full"))
+        self.assertIn("no other address group holds more", answer.info)
+        self.clock.advance(tracker_module.FULL_INTERVAL)
+        peer.say(self.register(peer, "b3"), self.register(peer, "b4"))
+        self.assertEqual([answer.code for answer in peer.heard()], ["full"])
         self.assertFalse(peer.closed)
         self.assertEqual(self.index.items(node_id), set())

@@ -37,6 +37,8 @@ from twisted_bazaar.tracker.extension import ITrackerExtension
 
 #: Seconds a listing is answered from before it is built again.
 LISTING_TTL = 1.0
+#: Seconds between two ``full`` refusals told one seller.
+FULL_INTERVAL = 60.0
 
 
 @implementer(ITrackerExtension)
@@ -48,11 +50,14 @@ class IndexExtension:
         self.index = ItemIndex(tracker.rng, MAX_ENTRIES)
         #: (when it was built, the Listing), or None.
         self._listing = None
+        #: seller -> when it was last told ``full``.
+        self._told = {}
         self.handlers = {Register: self._register, Unregister: self._unregister,
                          Lookup: self._lookup, List: self._list}
 
     def nodeLeft(self, node_id):
         self.index.forget(node_id)
+        self._told.pop(node_id, None)
 
     def _register(self, link, message):
         seller, record = link.peer_id, message.record
@@ -74,9 +79,7 @@ class IndexExtension:
                 return
             victims = self.index.makeRoom(seller, group)
             if victims is None:
-                # Not the seller's fault: told, not counted against it.
-                link.send(Error("full", f"not registering {message.item[:64]!r}: "
-                                f"{self.index.refusal(seller, group)}"))
+                self._full(link, message.item, self.index.refusal(seller, group))
                 return
             for victim in victims:
                 link.peerLine(LogLevel.info, "index full: dropped the items of node "
@@ -86,6 +89,20 @@ class IndexExtension:
                 self.index.forget(victim)
         self.index.register(seller, message.item, record, group)
         link.send(Ack(message.item))
+
+    def _full(self, link, item, why):
+        """
+        Tell a seller the index had no room for item: not its fault, so
+        not counted against it as a bad message; and once a minute at
+        most, since a node cuts a tracker that sends it many errors
+        (§14), and a seller registers its whole inventory at once.
+        """
+        now = self.tracker.clock.seconds()
+        told = self._told.get(link.peer_id)
+        if told is not None and now - told < FULL_INTERVAL:
+            return
+        self._told[link.peer_id] = now
+        link.send(Error("full", f"not registering {item[:64]!r}: {why}"))
 
     def _unregister(self, link, message):
         self.index.unregister(link.peer_id, message.item)
