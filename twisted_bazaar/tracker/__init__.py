@@ -11,7 +11,6 @@ table.
 
 import bisect
 import math
-from collections import OrderedDict
 
 import attr
 from twisted.internet.protocol import Factory
@@ -25,7 +24,8 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.handshake import LinkHandshake
-from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
+from twisted_bazaar.net.limits import GroupRates
+from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.wire.ids import KEYED, NO_ID, isKeyed, shortId, wireId
@@ -335,10 +335,10 @@ class Tracker:
                                 CHECK_GROUP_LIMIT)
         #: node id -> its address check in flight, or the timer of the next.
         self._checks = {}
-        #: address group -> its registrations' TokenBucket, oldest first.
-        self._joins = OrderedDict()
-        #: address group -> its TokenBucket of questions, newest kept.
-        self._questions = OrderedDict()
+        #: Each address group's rate of registrations with a port.
+        self._joins = GroupRates(JOIN_RATE, _RATE_GROUPS)
+        #: Each address group's rate of questions.
+        self._questions = GroupRates(QUESTION_RATE, _RATE_GROUPS)
         #: link -> its handshake (L{LinkHandshake}), from a thisisme with
         #: a key until its proof.
         self._proving = {}
@@ -446,12 +446,7 @@ class Tracker:
             return False
         if not hello.port:
             return True
-        now = self.clock.seconds()
-        bucket = self._joins.pop(group, None) or TokenBucket(JOIN_RATE, now)
-        self._joins[group] = bucket
-        if len(self._joins) > _RATE_GROUPS:
-            self._joins.popitem(last=False)
-        if not bucket.take(now):
+        if not self._joins.take(group, self.clock.seconds()):
             link.refuse("noslots", "too many registrations from your address group; "
                         "try again later")
             return False
@@ -460,13 +455,7 @@ class Tracker:
     def _mayAsk(self, link, kind):
         """Whether link's address group may ask one more question now
         (see QUESTION_RATE); if not, the question is dropped."""
-        group = groupOf(link)
-        now = self.clock.seconds()
-        bucket = self._questions.pop(group, None) or TokenBucket(QUESTION_RATE, now)
-        self._questions[group] = bucket
-        if len(self._questions) > _RATE_GROUPS:
-            self._questions.popitem(last=False)
-        if bucket.take(now):
+        if self._questions.take(groupOf(link), self.clock.seconds()):
             return True
         link.dropOverRate(kind.TYPE, QUESTION_RATE)
         return False

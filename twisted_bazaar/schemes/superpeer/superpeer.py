@@ -21,8 +21,6 @@ group holding the most (see L{LeafIndex}); those are told ``full`` and
 their links closed.
 """
 
-from collections import OrderedDict
-
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.wire.ids import shortId, wireId
@@ -32,7 +30,7 @@ from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook, fittedSellers, recordFault
 from twisted_bazaar.net.eviction import groupOf
-from twisted_bazaar.net.limits import TokenBucket
+from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.schemes.superpeer.messages import (
@@ -50,8 +48,6 @@ from twisted_bazaar.schemes.superpeer.messages import (
 #: the search rate (200 a second) its neighbours allow it in all.  Past
 #: it, a leaf's query is answered from this super-peer's index alone.
 FLOOD_RATE = 25.0
-#: Address groups whose flood rate is remembered, newest kept.
-_FLOOD_GROUPS = 10_000
 
 
 class SuperPeerSide(NodeObserver):
@@ -73,8 +69,8 @@ class SuperPeerSide(NodeObserver):
         #: leaves linking, registering and leaving in a loop cause them,
         #: so they are bounded per address group, as the tracker's lines
         #: of nodes joining and leaving are (L{MEMBER_LINES} of a kind).
-        #: address group -> its leaves' TokenBucket of floods, newest kept.
-        self._floods = OrderedDict()
+        #: Each address group's rate of floods for its leaves.
+        self._floods = GroupRates(FLOOD_RATE)
         self.leaf_log = PeerLog(node.clock, node.config.link.verbose,
                                 burst=MEMBER_LINES)
         #: leaf -> the address it was found at by a check.
@@ -196,13 +192,7 @@ class SuperPeerSide(NodeObserver):
         together, so one address's leaves asking at their own rate would
         have had theirs flooded and every other leaf's dropped.
         """
-        group = groupOf(link)
-        now = self.node.clock.seconds()
-        bucket = self._floods.pop(group, None) or TokenBucket(FLOOD_RATE, now)
-        self._floods[group] = bucket
-        if len(self._floods) > _FLOOD_GROUPS:
-            self._floods.popitem(last=False)
-        return bucket.take(now)
+        return self._floods.take(groupOf(link), self.node.clock.seconds())
 
     def addressChecked(self, leaf, address):
         """The leaf listens at address, as checked (or as a warm start,
