@@ -65,12 +65,12 @@ class SuperPeerSide(NodeObserver):
         self.index = LeafIndex(per_leaf, total, evicted=self._evicted)
         self.book = RecordBook(node.identity, node.clock)
         self.flood = None
+        #: Each address group's rate of floods for its leaves.
+        self._floods = GroupRates(FLOOD_RATE)
         #: The lines of leaves coming, checked and going: a stranger's
         #: leaves linking, registering and leaving in a loop cause them,
         #: so they are bounded per address group, as the tracker's lines
         #: of nodes joining and leaving are (L{MEMBER_LINES} of a kind).
-        #: Each address group's rate of floods for its leaves.
-        self._floods = GroupRates(FLOOD_RATE)
         self.leaf_log = PeerLog(node.clock, node.config.link.verbose,
                                 burst=MEMBER_LINES)
         #: leaf -> the address it was found at by a check.
