@@ -9,6 +9,8 @@ import json
 import os
 import re
 
+import attr
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -27,14 +29,17 @@ from twisted_bazaar.core.records import (
     MAX_LIFETIME,
     RecordBook,
     checkRecord,
+    fittedSellers,
     live,
     newer,
+    oneOfEachGroup,
     recordFault,
     verified,
 )
 from twisted_bazaar.identity.keys import Identity, signedBy, verify
 # The module that declares reply, for the example of §11.
 from twisted_bazaar.schemes.flood import messages  # noqa: F401
+from twisted_bazaar.schemes.index.messages import Found
 
 from tests.helpers import makeNode
 from tests.records import PLAIN, PLAIN_WIRE, SHA, forged, identity, offerOf, signed
@@ -268,3 +273,24 @@ class DocumentedExampleTests(SynchronousTestCase):
         self.assertTrue(signedBy(reply, reply.seller))
         self.assertIsNone(recordFault(reply.record, 1_700_000_000.0, reply.seller,
                                       reply.item, alive=True))
+
+
+class FairAnswerTests(SynchronousTestCase):
+    """fittedSellers and oneOfEachGroup: answers that name sellers."""
+
+    def test_oneOfEachGroupFirst(self):
+        groups = {1: "a", 2: "a", 3: "a", 4: "b", 5: "c", 6: "b"}
+        self.assertEqual(oneOfEachGroup([1, 2, 3, 4, 5, 6], groups.get),
+                         [1, 4, 5, 2, 6, 3])
+
+    def test_fittedKeepsTheFirstThatFit(self):
+        sellers = tuple((identity(n).id, "h", 9000 + n,
+                         signed(n, "apple", host="\x01" * 255)) for n in range(1, 65))
+        answer = Found("apple", sellers)
+        self.assertIs(fittedSellers(answer, 1 << 20), answer)
+        fitted = fittedSellers(answer, 16 * 1024)
+        kept = len(fitted.sellers)
+        self.assertLessEqual(len(wire.encode(fitted)), 16 * 1024)
+        self.assertEqual(fitted.sellers, sellers[:kept])
+        self.assertGreater(len(wire.encode(attr.evolve(answer, sellers=sellers[:kept + 1]))),
+                           16 * 1024)

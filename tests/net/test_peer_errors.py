@@ -109,3 +109,24 @@ class PeerErrorTests(SynchronousTestCase):
         dropped = [line for line in lines(events) if "no link to next hop 5" in line]
         self.assertEqual(len(dropped), PEER_BURST)
         self.assertFalse(link.closing)
+
+
+class OversizeLineTests(SynchronousTestCase):
+    """
+    A message too big to send was logged each time, outside the peer
+    log: whatever a peer could make a node answer over the frame limit
+    (an answer naming long hosts, before those were cut to a frame) cost
+    a line a question.  It now goes through the peer log.
+    """
+
+    def test_oversizeAnswersLogBoundedLines(self):
+        node = makeNode(1)
+        link = linkPeer(node, 7)
+        big = wire.Error("wtf", "x" * 1000)
+        link._context.settings.frame_limit = 512
+        with capturedLogs() as events:
+            for _ in range(100):
+                link.send(big)
+        refused = [line for line in lines(events) if "over the frame limit" in line]
+        self.assertEqual(len(refused), PEER_BURST)
+        self.assertEqual(link.transport.value(), b"")

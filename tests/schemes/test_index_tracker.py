@@ -210,16 +210,19 @@ class TrackerLookupTests(TrackerIndexCase):
             self.assertEqual(len({s[0] for s in sellers}), indexmsg.MAX_FOUND)
             self.assertLessEqual({s[0] for s in sellers}, ids)
 
-    def test_foundOverFrameLimitIsNotSent(self):
-        """A found too big for the frame limit is logged, not sent, and the
-        link stays up."""
+    def test_foundOverFrameLimitIsCut(self):
+        """A found that would be too big for the frame limit is cut to the
+        sellers that fit (it was once left unsent: see
+        L{CrowdedAnswerTests}), and the link stays up."""
         tracker = self.makeTracker(frame_limit=1024)
         host = "h" * 200
         for i in range(6):
             self.seller(5000 + i, "pear", host=host, tracker=tracker)
         buyer, _ = self.join(0, tracker=tracker)
         buyer.say(indexmsg.Lookup("pear"))
-        self.assertEqual(buyer.heard(), [])
+        [payload] = parseNetstrings(buyer.transport.value())
+        self.assertLessEqual(len(payload), 1024)
+        self.assertIn(len(wire.decode(payload).sellers), range(1, 6))
         self.assertFalse(buyer.closed)
 
     def test_listingCountsSellersOfEveryItem(self):
@@ -560,3 +563,114 @@ class OwnedRecordTests(TrackerIndexCase):
         first.heard()
         second.say(self.register(second, "d"))
         self.assertEqual(second.heard(), [indexmsg.Ack("d")])
+
+
+class CrowdedAnswerTests(TrackerIndexCase):
+    """
+    A ``found`` names at most MAX_FOUND sellers, and their records carry
+    hosts of a seller's choosing: a crowd of sellers from one address
+    group, with records whose hosts are 255 characters that each take six
+    bytes on the wire, made the answer larger than a frame, so it was
+    never sent and no buyer found the honest seller (issue 34, "answers
+    too big", in the index scheme).  The answer now names one seller of
+    each address group before a second of any, and is cut to a frame.
+    """
+
+    HOSTILE_HOST = "\x01" * 255
+
+    def makeTracker(self, **settings):
+        """Without keepalive: the crowd joins over a few seconds."""
+        return super().makeTracker(ping_interval=0, **settings)
+
+    def crowd(self, item, count, prefix="198.51"):
+        for n in range(count):
+            self.clock.advance(0.05)  # within the group's join rate
+            peer, _ = self.join(5000 + n, peer_host=f"{prefix}.{n // 250}.{n % 250 + 1}")
+            peer.say(self.register(peer, item, host=self.HOSTILE_HOST))
+            self.assertEqual(peer.heard(), [indexmsg.Ack(item)])
+
+    def test_crowdFromOneGroupLeavesTheHonestSellerNamed(self):
+        item = "p" * 250
+        self.crowd(item, indexmsg.MAX_FOUND)
+        _, honest = self.seller(4001, item, peer_host="203.0.113.5")
+        buyer, _ = self.join(0, peer_host="192.0.2.9")
+        for _ in range(5):
+            buyer.say(indexmsg.Lookup(item))
+            frames = parseNetstrings(buyer.transport.value())
+            buyer.transport.clear()
+            [payload] = frames
+            self.assertLessEqual(len(framed(payload)), LinkSettings().frame_limit)
+            found = wire.decode(payload)
+            self.assertIn(honest, [seller for seller, *_ in found.sellers])
+            self.assertEqual(found.sellers[0][0] == honest
+                             or found.sellers[1][0] == honest, True)
+
+    def test_crowdFromManyGroupsIsCutToAFrame(self):
+        """Sellers of as many groups as a found names: the answer is cut
+        short, never left unsent."""
+        item = "p" * 250
+        for n in range(indexmsg.MAX_FOUND):
+            self.crowd(item, 1, prefix=f"10.{n + 1}")
+        buyer, _ = self.join(0, peer_host="192.0.2.9")
+        buyer.say(indexmsg.Lookup(item))
+        [payload] = parseNetstrings(buyer.transport.value())
+        found = wire.decode(payload)
+        self.assertLessEqual(len(framed(payload)), LinkSettings().frame_limit)
+        self.assertGreater(len(found.sellers), 10)
+
+
+class IndexShareTests(TrackerIndexCase):
+    """
+    The index's entries had bounds per key and per address group but
+    none in all: keys of many groups (each under its own bound) grew the
+    tracker's memory without end, a record of up to a kilobyte per entry.
+    They are now an account shared fairly among address groups: once
+    full, a group holding fewer takes the place of the newest seller of
+    the group holding the most; a group as large as any is told ``full``
+    (not counted as a bad message: it did nothing wrong).
+    """
+
+    def makeTracker(self, **settings):
+        self.patch(tracker_module, "MAX_ENTRIES", 6)
+        return super().makeTracker(ping_interval=0, **settings)
+
+    def fill(self):
+        """Group 10.1 holds 4 entries (two sellers of 2), 10.2 holds 2."""
+        first, _ = self.seller(5001, "a1", "a2", peer_host="10.1.0.1")
+        second, newest = self.seller(5002, "a3", "a4", peer_host="10.1.0.2")
+        self.seller(5003, "b1", peer_host="10.2.0.1")
+        self.seller(5004, "b2", peer_host="10.2.0.2")
+        return newest
+
+    def test_manyGroupsHoldNoMoreThanTheBound(self):
+        self.fill()
+        for n in range(3, 9):
+            peer, _ = self.join(6000 + n, peer_host=f"10.{n}.0.1")
+            peer.say(self.register(peer, f"x{n}"))
+            peer.heard()
+        self.assertLessEqual(sum(len(self.index.items(node))
+                                 for node in self.tracker.registry.nodes), 6)
+
+    def test_aNewcomerGroupTakesTheLargestGroupsNewest(self):
+        newest = self.fill()
+        honest, honest_id = self.seller(4001, "pear", peer_host="203.0.113.5")
+        self.assertEqual(self.index.items(newest), set())
+        buyer, _ = self.join(0, peer_host="192.0.2.9")
+        self.assertEqual(self.lookup(buyer, "pear"), ((honest_id, "203.0.113.5", 4001),))
+        self.assertEqual(self.lookup(buyer, "a3"), ())
+
+    def test_aGroupAsLargeAsAnyIsToldFull(self):
+        """Told once a minute: a node cuts a tracker that sends it many
+        errors, and a seller registers its whole stock at once."""
+        self.fill()
+        peer, node_id = self.join(5005, peer_host="10.2.0.3")
+        for n in range(30):
+            peer.say(self.register(peer, f"b{n + 3}"))
+        [answer] = peer.heard()
+        self.assertEqual((type(answer), answer.code), (wire.Error, "full"))
+        self.assertIn("no other address group holds more", answer.info)
+        self.clock.advance(tracker_module.FULL_INTERVAL)
+        peer.say(self.register(peer, "b3"), self.register(peer, "b4"))
+        self.assertEqual([answer.code for answer in peer.heard()], ["full"])
+        self.assertFalse(peer.closed)
+        self.assertEqual(self.index.items(node_id), set())

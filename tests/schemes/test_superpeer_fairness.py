@@ -13,22 +13,26 @@ import random
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.logthrottle import PEER_BURST
+from twisted_bazaar.base.logthrottle import MEMBER_LINES, PEER_BURST
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
+    MAX_HITS,
+    SUPER,
     LeafAck,
     LeafQuery,
     LeafRegister,
     LeafUpdate,
+    SpQuery,
 )
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.memory import MemoryNetwork
+from twisted_bazaar.wire import decode
 from twisted_bazaar.wire.ids import shortId
 
 from tests import records
-from tests.helpers import feed, makeNode, provenLink, sent
+from tests.helpers import closeLink, feed, makeNode, parseNetstrings, provenLink, sent
 from tests.schemes import answerChecks
 
 ME = 7
@@ -217,3 +221,91 @@ class MarketTests(SynchronousTestCase):
         self.assertEqual([(p.item, p.seller) for p in market.role(buyer, "buyer").bag],
                          [("apple", seller.id)])
         self.assertLessEqual(index.entries, 20)
+
+
+class CrowdedHitsTests(SynchronousTestCase):
+    """
+    A ``leafHits`` or ``spHit`` names up to MAX_HITS leaves with their
+    records, whose hosts the leaves choose: 64 leaves from one address
+    with records of 255-character hosts, each character escaped on the
+    wire, made the answer larger than a frame, so it was never sent and
+    no buyer found the honest leaf (issue 34, "answers too big", at a
+    super-peer).  The index now names one leaf of each address group
+    before a second of any, and the answers are cut to a frame.
+    """
+
+    HOSTILE_HOST = "\x01" * 255
+
+    def setUp(self):
+        self.node = makeNode(ME)
+        self.scheme = buildScheme(self.node, "superpeer", super=True)
+
+    def leaf(self, seed, host, port, items, record_host):
+        link = provenLink(self.node, records.identity(seed), purpose=LEAF, host=host)
+        feed(link, LeafRegister(1, "", port, items,
+                                recordsOf(seed, items, record_host, port)))
+        return link
+
+    def crowd(self, item):
+        for n in range(MAX_HITS):
+            self.leaf(100 + n, ATTACKER, 9100 + n, {item: 1}, self.HOSTILE_HOST)
+        self.leaf(50, HONEST, 9050, {item: 1}, HONEST)
+        answerChecks(self.node)
+
+    def test_leafHitsNameTheHonestLeafWithinAFrame(self):
+        item = "p" * 250
+        self.crowd(item)
+        buyer = self.leaf(60, "192.0.2.9", 0, {}, "")
+        sent(buyer)
+        for n in range(3):
+            feed(buyer, LeafQuery(n, item))
+            payloads = parseNetstrings(buyer.transport.value())
+            buyer.transport.clear()
+            [payload] = payloads
+            self.assertLessEqual(len(payload), LinkSettings().frame_limit)
+            hits = decode(payload)
+            self.assertIn(lid(50), [seller for seller, *_ in hits.sellers[:2]])
+
+    def test_spHitWithinAFrame(self):
+        """The same crowd, asked by another super-peer's flood."""
+        item = "p" * 250
+        self.crowd(item)
+        other = provenLink(self.node, records.identity(70), purpose=SUPER,
+                           host="192.0.2.10")
+        sent(other)
+        feed(other, SpQuery(5, item, (records.identity(70).id,), 2))
+        [payload] = parseNetstrings(other.transport.value())
+        self.assertLessEqual(len(payload), LinkSettings().frame_limit)
+        hit = decode(payload)
+        self.assertIn(lid(50), [seller for seller, *_ in hit.sellers[:2]])
+
+
+class LeafChurnLogTests(SynchronousTestCase):
+    """
+    A super-peer logged a line for every leaf's first register and for
+    every leaf that left, whatever their number: a stranger's fresh keys
+    linking as leaves, registering and leaving in a loop grew its log
+    without bound (the tracker's registration churn of issue 34, at a
+    super-peer).  These lines, and those of leaves' address checks, now
+    go through a member log: MEMBER_LINES of a kind per address group
+    every 10 s, the rest summed up, so a market started on one machine
+    still logs each of its leaves.
+    """
+
+    def test_churnLogsBoundedLines(self):
+        node = makeNode(ME)
+        buildScheme(node, "superpeer", super=True)
+        with capturedLogs() as events:
+            for seed in range(100, 300):
+                link = provenLink(node, records.identity(seed), purpose=LEAF,
+                                  host=ATTACKER)
+                feed(link, LeafRegister(1, "", 0, {"apple": 1},
+                                        recordsOf(seed, {"apple": 1})))
+                closeLink(link)
+            honest = provenLink(node, records.identity(50), purpose=LEAF, host=HONEST)
+            feed(honest, LeafRegister(1, "", 0, {"apple": 1}, recordsOf(50, {"apple": 1})))
+        lines = [formatEvent(event) for event in events]
+        registered = [line for line in lines if " registered 1 item " in line]
+        gone = [line for line in lines if " gone; its entries dropped" in line]
+        self.assertEqual((len(registered), len(gone)), (MEMBER_LINES + 1, MEMBER_LINES))
+        self.assertTrue(registered[-1].startswith(f"leaf {shortId(lid(50))} at "))

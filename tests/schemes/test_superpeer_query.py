@@ -10,6 +10,7 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.registry import buildScheme
+from twisted_bazaar.schemes.superpeer import superpeer as superpeer_module
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
     SUPER,
@@ -277,3 +278,32 @@ class GatheringTests(QueryCase):
         self.hit(self.p1, query, (51, "h51", 1), (52, "h52", 2))
         self.assertEqual(hitsOf(sent(self.leaf)), [
             (LeafHits, 77, "apple", None, ((ID[51], "h51", 1), (ID[52], "h52", 2)))])
+
+
+class FloodShareTests(QueryCase):
+    """
+    Every flood a super-peer starts counts against the search rate its
+    super-peer neighbours allow it, all its leaves' together; a leaf's own
+    query rate is as large.  So one address's leaves asking at their own
+    rate had theirs flooded and every other leaf's dropped by the
+    neighbours.  The leaves of an address group now start at most
+    FLOOD_RATE floods a second (bursts of twice that); past it, a query is
+    answered from the super-peer's own index, at once.
+    """
+
+    def test_oneGroupsQueriesFloodAShare(self):
+        burst = int(superpeer_module.FLOOD_RATE * 2)
+        attackers = [linkPeer(self.node, 0x500 + n, purpose=LEAF, host=f"10.9.0.{n + 1}")
+                     for n in range(2)]
+        for link in attackers:
+            feed(link, *[LeafQuery(n + 1, f"ghost{n}") for n in range(100)])
+        to_p1, _ = self.floods()
+        self.assertEqual(len([m for m in to_p1 if type(m) is SpQuery]), burst)
+        self.clock.advance(10)
+        answered = [m for link in attackers for m in sent(link) if type(m) is LeafHits]
+        self.assertEqual(len(answered), 200)
+        self.floods()  # the rounds that widened meanwhile
+        honest = linkPeer(self.node, 0x600, purpose=LEAF, host="10.1.0.1")
+        feed(honest, LeafQuery(1, "apple"))
+        to_p1, _ = self.floods()
+        self.assertEqual([(type(m), m.item) for m in to_p1], [(SpQuery, "apple")])

@@ -93,8 +93,8 @@ class StatusTests(SynchronousTestCase):
         sent = []
 
         class Link:
-            def send(self, message):
-                sent.append(message)
+            def sendPayload(self, payload, kind):
+                sent.append(wire.decode(payload))
 
         extension._members(Link(), None)
         [answer] = sent

@@ -15,12 +15,14 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import tracker as tracker_module_
 from twisted_bazaar.base.logthrottle import PEER_BURST, PEERS_BURST
 from twisted_bazaar.net.link import (
     DEFAULT_ERROR_LIMIT,
     DEFAULT_HANDSHAKE_TIMEOUT,
     LinkSettings,
 )
+from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.tap import tracker as tap
 from twisted_bazaar.tap.tracker import Options as TrackerOptions, makeService
 from twisted_bazaar.testing import Market
@@ -37,6 +39,7 @@ from twisted_bazaar.tracker import (
 )
 
 from tests.helpers import FakeConnector, WiredLink
+from tests.schemes.test_index_tracker import TrackerIndexCase
 
 ERROR = {"type": "error", "code": "wtf", "info": "x" * 1000}
 
@@ -336,3 +339,33 @@ class OptionTests(SynchronousTestCase):
         error = self.assertRaises(UsageError, options.parseOptions,
                                   ["--pending-limit", "0"])
         self.assertIn("--pending-limit", str(error))
+
+
+class QuestionRateTests(TrackerIndexCase):
+    """
+    Questions to the tracker (``lookup``, ``list``, ``members``) were
+    limited per connection only, and one address group may hold 256
+    registered connections: one address asking at every connection's rate
+    could take the tracker's whole time (a ``lookup`` among 700 sellers
+    costs it about a millisecond).  The questions of an address group, all
+    its connections together, now have a rate of their own; another
+    group's are answered as before.
+    """
+
+    def makeTracker(self, **settings):
+        return super().makeTracker(ping_interval=0, **settings)
+
+    def answered(self, peer, count):
+        peer.say(*[indexmsg.List()] * count)
+        return len(peer.heard())
+
+    def test_oneGroupsConnectionsShareOneRate(self):
+        burst = int(tracker_module_.QUESTION_RATE * 2)
+        askers = [self.join(0, peer_host=f"10.1.0.{n + 1}")[0] for n in range(4)]
+        answered = sum(self.answered(peer, burst // 2) for peer in askers)
+        self.assertEqual(answered, burst)
+        other, _ = self.join(0, peer_host="10.2.0.1")
+        self.assertEqual(self.answered(other, 10), 10)
+        self.clock.advance(1)
+        late, _ = self.join(0, peer_host="10.1.0.9")
+        self.assertEqual(self.answered(late, burst // 2), tracker_module_.QUESTION_RATE)

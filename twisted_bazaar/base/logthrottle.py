@@ -27,6 +27,13 @@ DEFAULT_INTERVAL = 10.0
 DEFAULT_BURST = 10
 
 
+#: Lines of one kind (joined, left, checked) about the members of one
+#: address group (a tracker's nodes, a super-peer's leaves) logged one by
+#: one per interval of a member log; the rest are summed up.  A market
+#: started on one machine logs every node it starts at once, up to this
+#: many; a stranger joining and leaving in a loop gets the log no further.
+MEMBER_LINES = 32
+
 class LogThrottle:
     """
     Admits at most ``burst`` events per ``interval`` seconds for logging;

@@ -185,6 +185,64 @@ def sellerObject(seller):
     return {"id": wireId(seller_id), "host": host, "port": port, "record": record.asDict()}
 
 
+#: Most bytes one character of a name or host takes on the wire (an
+#: escape), and bounds on the rest of a seller entry (id, port, keys,
+#: signature, numbers, file fields) and of an answer (its id, ids of a
+#: path apart).
+_MOST_PER_CHAR = 6
+_SELLER_FIXED = 640
+_ANSWER_FIXED = 256
+_PATH_ID = 40
+
+
+def fittedSellers(answer, limit):
+    """
+    An answer that names sellers (index's ``found``, superpeer's
+    ``leafHits`` and ``spHit``) cut to its first sellers that fit in a
+    frame of ``limit`` bytes.  Each seller's record carries an item and a
+    host of the seller's choosing, so a crowd of sellers could make the
+    whole answer too big to send, and nobody would hear of the sellers
+    it held (issue 34).  Put the sellers in a fair order first
+    (L{oneOfEachGroup}), so that the ones left out are the crowd's.
+    Encoded here only when a bound on its size (every character escaped)
+    is over the limit, so an answer of ordinary size costs no encoding.
+    """
+    bound = (_MOST_PER_CHAR * len(answer.item) + _ANSWER_FIXED
+             + _PATH_ID * len(getattr(answer, "path", ())) + sum(
+                 _MOST_PER_CHAR * (len(host) + len(record.item) + len(record.host))
+                 + _SELLER_FIXED for _, host, _, record in answer.sellers))
+    if bound <= limit or len(wire.encode(answer)) <= limit:
+        return answer
+    sellers = answer.sellers
+    fit, over = 0, len(sellers)
+    while over - fit > 1:
+        middle = (fit + over) // 2
+        if len(wire.encode(attr.evolve(answer, sellers=sellers[:middle]))) <= limit:
+            fit = middle
+        else:
+            over = middle
+    return attr.evolve(answer, sellers=sellers[:fit])
+
+
+def oneOfEachGroup(sellers, groupOf):
+    """
+    ``sellers`` in a fair order: the first of each address group (as
+    ``groupOf(seller)`` names it), in the order they come, then the
+    second of each, and so on.  However many keys one address registers,
+    a seller of another group comes among the first of an answer.
+    """
+    rounds = []
+    seen = {}
+    for seller in sellers:
+        group = groupOf(seller)
+        turn = seen.get(group, 0)
+        seen[group] = turn + 1
+        if turn == len(rounds):
+            rounds.append([])
+        rounds[turn].append(seller)
+    return [seller for turn in rounds for seller in turn]
+
+
 def milliseconds(seconds):
     """Clock seconds as a record's time."""
     return int(round(seconds * 1000))

@@ -1,10 +1,13 @@
 """
 The limits that protect a process from a single peer: the largest frame,
 the rates of the messages that cost work (a token bucket per peer and
-kind), the error budget, and the bytes that may wait for a peer that does
-not read.  The numbers are defaults; L{twisted_bazaar.net.link.LinkSettings}
+kind, and per address group for work that any number of one address's
+links could ask for), the error budget, and the bytes that may wait for a
+peer that does not read.  The numbers are defaults; L{twisted_bazaar.net.link.LinkSettings}
 holds the ones a process uses.
 """
+
+from collections import OrderedDict
 
 #: Default largest netstring payload accepted or sent, in bytes.
 DEFAULT_FRAME_LIMIT = 64 * 1024
@@ -47,6 +50,30 @@ class TokenBucket:
             return False
         self.tokens = tokens - 1.0
         return True
+
+
+class GroupRates:
+    """
+    A token bucket per address group (see
+    L{twisted_bazaar.net.eviction.addressGroup}): for work whose cost a
+    per-link rate does not bound, since one address may hold many links.
+    The ``remembered`` groups seen last are kept (a group forgotten
+    starts again with a full bucket).
+    """
+
+    def __init__(self, rate, remembered=10_000):
+        self.rate = rate
+        self.remembered = remembered
+        self._buckets = OrderedDict()
+
+    def take(self, group, now):
+        """Whether the group may have one more now (it is counted if so)."""
+        buckets = self._buckets
+        bucket = buckets.pop(group, None) or TokenBucket(self.rate, now)
+        buckets[group] = bucket
+        if len(buckets) > self.remembered:
+            buckets.popitem(last=False)
+        return bucket.take(now)
 
 
 def spend(errors, now, limit):

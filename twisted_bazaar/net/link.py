@@ -568,7 +568,7 @@ class Link(Keepalive):
                 bucket = buckets[name] = TokenBucket(
                     rates.get(name, rates["search"]), now)
             if not bucket.take(now):
-                self._drop(message.TYPE, bucket.rate)
+                self.dropOverRate(message.TYPE, bucket.rate)
                 return
         if settings.verbose:
             self.log.info("<- {peer} {frame}", peer=self.describe(),
@@ -604,8 +604,9 @@ class Link(Keepalive):
         # message for as long as it lives.
         self.payload = None
 
-    def _drop(self, kind, rate):
-        """A message over its rate: dropped, counted, and logged once."""
+    def dropOverRate(self, kind, rate):
+        """A message over its rate (this link's, or one its owner keeps
+        for many links): dropped, counted, and logged once."""
         seldom = self._seldomThings()
         dropped = seldom.dropped
         if dropped is None:
@@ -666,9 +667,10 @@ class Link(Keepalive):
         context = self._context
         settings = context.settings
         if len(payload) > settings.frame_limit:
-            self.log.error("not sending {type} to {peer}: {size} bytes is over the "
-                           "frame limit", type=kind, peer=self.describe(),
-                           size=len(payload))
+            # What a peer asks for (or sends on to be relayed) can make
+            # this happen again and again: bounded as a peer's lines are.
+            self.peerLine(LogLevel.error, "not sending {type} to {peer}: {size} bytes "
+                          "is over the frame limit", type=kind, size=len(payload))
             if settings.traffic is not None:
                 settings.traffic.messageDropped("oversize", kind)
             return

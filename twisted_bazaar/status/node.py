@@ -16,12 +16,19 @@ from twisted_bazaar.status.messages import (
     NodeState,
     State,
 )
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.recent import STATUS
 
 #: The slots of status links (purpose L{STATUS}), and the seconds such a
 #: link may stay without a question before it is closed.
 STATUS_SLOTS = 2
 STATUS_IDLE = 10.0
+#: ``state`` questions the links of one address group together may ask a
+#: second, in bursts of twice that: a state cut to a frame can cost the
+#: node milliseconds to build and encode, and a link may ask at the
+#: search rate (200 a second) on each of its links.
+STATE_RATE = 10.0
 
 
 class NodeStatus:
@@ -32,6 +39,7 @@ class NodeStatus:
         node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
         node.handle(State, self._state)
         self.recent = node.keepRecent()
+        self._rates = GroupRates(STATE_RATE)
 
     def state(self):
         """This node's L{NodeState}."""
@@ -59,6 +67,9 @@ class NodeStatus:
                              downloads, key=lambda row: row["name"])[:MAX_ITEMS]))
 
     def _state(self, link, message):
+        if not self._rates.take(groupOf(link), self.node.clock.seconds()):
+            link.dropOverRate(message.TYPE, STATE_RATE)
+            return
         link.send(fitted(self.state(), link.settings.frame_limit))
 
 

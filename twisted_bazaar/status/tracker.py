@@ -9,6 +9,7 @@ import json
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
+from twisted_bazaar import wire
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.status.messages import MAX_ENTRIES, MemberList, Members
 from twisted_bazaar.tracker.extension import ITrackerExtension, ITrackerExtensionPlugin
@@ -22,6 +23,9 @@ class StatusExtension:
     def __init__(self, tracker):
         self.tracker = tracker
         self.handlers = {Members: self._members}
+        #: ((the registry's changes, the frame limit) it was built for,
+        #: the encoded memberlist), or None.
+        self._answer = None
 
     def nodeLeft(self, node_id):
         pass
@@ -39,10 +43,23 @@ class StatusExtension:
                 if port and node_id in verified]
 
     def _members(self, link, message):
-        """The members in id order, cut short where they would no longer
-        fit in one frame (or MAX_ENTRIES)."""
+        """
+        The members in id order, cut short where they would no longer fit
+        in one frame (or MAX_ENTRIES).  Built and encoded once for every
+        asker until the registry changes: building it costs the tracker
+        milliseconds, and a question costs its sender a few bytes, so
+        answering each question anew let one connection's questions take
+        the tracker's whole time.
+        """
+        limit = self.tracker.settings.frame_limit
+        built_for = (self.tracker.registry.changes, limit)
+        if self._answer is None or self._answer[0] != built_for:
+            self._answer = (built_for, wire.encode(self._build(limit)))
+        link.sendPayload(self._answer[1], MemberList.TYPE)
+
+    def _build(self, limit):
         members = self.members()
-        room = self.tracker.settings.frame_limit - 64
+        room = limit - 64
         rows = []
         for row in members[:MAX_ENTRIES]:
             node_id, host, port, scheme = row
@@ -53,7 +70,7 @@ class StatusExtension:
             if room < 0:
                 break
             rows.append(row)
-        link.send(MemberList(tuple(rows), len(members)))
+        return MemberList(tuple(rows), len(members))
 
 
 @implementer(IPlugin, ITrackerExtensionPlugin)

@@ -11,7 +11,6 @@ table.
 
 import bisect
 import math
-from collections import OrderedDict
 
 import attr
 from twisted.internet.protocol import Factory
@@ -19,13 +18,14 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.handshake import LinkHandshake
-from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings, TokenBucket
+from twisted_bazaar.net.limits import GroupRates
+from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.wire.ids import KEYED, NO_ID, isKeyed, shortId, wireId
@@ -46,6 +46,12 @@ RECHECK_MAX = 60.0
 #: of twice that; and the most live nodes it may hold registered.
 JOIN_RATE = 20.0
 GROUP_LIMIT = 256
+#: Questions (messages of the ``query`` bucket: ``lookup``, ``list``,
+#: ``members``...) the nodes of one address group may ask a second, all
+#: their connections together, in bursts of twice that.  Each link has a
+#: rate of its own, but a group may hold GROUP_LIMIT registered links:
+#: without this, one address's questions could take the tracker's time.
+QUESTION_RATE = 400.0
 #: Address checks the daemon runs at once, in all and for the nodes of
 #: one address group: each holds a descriptor until it ends (within the
 #: handshake timeout).  Past these a check waits RECHECK_FIRST seconds,
@@ -64,12 +70,6 @@ _RATE_GROUPS = 10_000
 #: another) the oldest one of the group holding the most gives way.
 PENDING_LIMIT = 256
 PENDING_GROUP_LIMIT = 64
-#: Lines of one kind (joined, left, checked) about the nodes of one
-#: address group logged one by one per interval of the peer log; the rest
-#: are summed up.  A market started on one machine logs every node it
-#: starts at once, up to this many; a stranger registering and leaving in
-#: a loop gets the tracker's log no further.
-MEMBER_LINES = 32
 
 
 def registeredLimit(descriptors, pending_limit, streams, watched=False):
@@ -170,6 +170,9 @@ class Registry:
         self.abilities = {}
         #: Ids whose address was checked (or needs no check).
         self.verified = set()
+        #: Changes to the table so far (a join, a check passed, a
+        #: departure): an answer built from it holds while this stays.
+        self.changes = 0
         self._pools = {}
 
     def __len__(self):
@@ -201,6 +204,7 @@ class Registry:
                 node_id = self.rng.randrange(ID_SPACE)
         self.nodes[node_id] = (host, port)
         self.abilities[node_id] = abilities
+        self.changes += 1
         if verified:
             self.verify(node_id)
         return node_id
@@ -210,6 +214,7 @@ class Registry:
         if node_id not in self.nodes or node_id in self.verified:
             return
         self.verified.add(node_id)
+        self.changes += 1
         if self.nodes[node_id][1]:
             # Port 0 means the node takes no links: never introduce it.
             for key in self._poolsOf(self.abilities[node_id]):
@@ -226,6 +231,7 @@ class Registry:
             return
         del self.nodes[node_id]
         self.verified.discard(node_id)
+        self.changes += 1
         for key in self._poolsOf(self.abilities.pop(node_id)):
             pool = self._pools.get(key)
             if pool is not None:
@@ -329,8 +335,10 @@ class Tracker:
                                 CHECK_GROUP_LIMIT)
         #: node id -> its address check in flight, or the timer of the next.
         self._checks = {}
-        #: address group -> its registrations' TokenBucket, oldest first.
-        self._joins = OrderedDict()
+        #: Each address group's rate of registrations with a port.
+        self._joins = GroupRates(JOIN_RATE, _RATE_GROUPS)
+        #: Each address group's rate of questions.
+        self._questions = GroupRates(QUESTION_RATE, _RATE_GROUPS)
         #: link -> its handshake (L{LinkHandshake}), from a thisisme with
         #: a key until its proof.
         self._proving = {}
@@ -415,6 +423,8 @@ class Tracker:
         elif kind is wire.WhereIs:
             link.send(wire.NodeReply(message.id, *self.registry.address(message.id)))
         elif kind in self._handlers:
+            if kind.BUCKET == "query" and not self._mayAsk(link, kind):
+                return
             self._handlers[kind](link, message)
         elif kind is wire.ThisIsMe:
             if message.id != link.peer_id:
@@ -436,16 +446,19 @@ class Tracker:
             return False
         if not hello.port:
             return True
-        now = self.clock.seconds()
-        bucket = self._joins.pop(group, None) or TokenBucket(JOIN_RATE, now)
-        self._joins[group] = bucket
-        if len(self._joins) > _RATE_GROUPS:
-            self._joins.popitem(last=False)
-        if not bucket.take(now):
+        if not self._joins.take(group, self.clock.seconds()):
             link.refuse("noslots", "too many registrations from your address group; "
                         "try again later")
             return False
         return True
+
+    def _mayAsk(self, link, kind):
+        """Whether link's address group may ask one more question now
+        (see QUESTION_RATE); if not, the question is dropped."""
+        if self._questions.take(groupOf(link), self.clock.seconds()):
+            return True
+        link.dropOverRate(kind.TYPE, QUESTION_RATE)
+        return False
 
     def _register(self, link, hello):
         """

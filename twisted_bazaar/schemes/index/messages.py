@@ -10,6 +10,7 @@ from twisted_bazaar.core.records import PER_KEY, checkRecord, recordedSellers, s
 from twisted_bazaar.wire import (
     REQUIRED,
     Message,
+    errorCode,
     checkItem,
     frozen,
     itemCounts,
@@ -24,6 +25,11 @@ MAX_LISTING = 1024
 MAX_ITEMS_PER_NODE = PER_KEY
 #: Most items the nodes of one address group may have registered at once.
 MAX_ITEMS_PER_GROUP = 64 * MAX_ITEMS_PER_NODE
+#: Most entries (seller, item) the tracker's index holds in all, shared
+#: fairly among address groups: two groups' worth.
+MAX_ENTRIES = 2 * MAX_ITEMS_PER_GROUP
+errorCode("full", "the index has no room for this entry")
+
 #: listing.items: an object mapping item names to counts.
 _counts = itemCounts(MAX_LISTING)
 #: found.sellers: {id, host, port, record} objects.

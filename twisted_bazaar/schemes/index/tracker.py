@@ -10,11 +10,15 @@ one address group may have registered.
 
 import json
 
+from twisted.logger import LogLevel
 from zope.interface import implementer
 
-from twisted_bazaar.core.records import live, recordFault
+from twisted_bazaar.wire import Error
+from twisted_bazaar.core.records import fittedSellers, live, recordFault
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.schemes.index.messages import (
+    MAX_ENTRIES,
     MAX_FOUND,
     MAX_ITEMS_PER_GROUP,
     MAX_ITEMS_PER_NODE,
@@ -33,6 +37,8 @@ from twisted_bazaar.tracker.extension import ITrackerExtension
 
 #: Seconds a listing is answered from before it is built again.
 LISTING_TTL = 1.0
+#: Seconds between two ``full`` refusals told one seller.
+FULL_INTERVAL = 60.0
 
 
 @implementer(ITrackerExtension)
@@ -41,14 +47,17 @@ class IndexExtension:
 
     def __init__(self, tracker):
         self.tracker = tracker
-        self.index = ItemIndex(tracker.rng)
+        self.index = ItemIndex(tracker.rng, MAX_ENTRIES)
         #: (when it was built, the Listing), or None.
         self._listing = None
+        #: seller -> when it was last told ``full``.
+        self._told = {}
         self.handlers = {Register: self._register, Unregister: self._unregister,
                          Lookup: self._lookup, List: self._list}
 
     def nodeLeft(self, node_id):
         self.index.forget(node_id)
+        self._told.pop(node_id, None)
 
     def _register(self, link, message):
         seller, record = link.peer_id, message.record
@@ -68,8 +77,32 @@ class IndexExtension:
                 link.protocolError("wtf", f"the nodes of one address group may "
                                    f"register at most {MAX_ITEMS_PER_GROUP} items")
                 return
+            victims = self.index.makeRoom(seller, group)
+            if victims is None:
+                self._full(link, message.item, self.index.refusal(seller, group))
+                return
+            for victim in victims:
+                link.peerLine(LogLevel.info, "index full: dropped the items of node "
+                              "{victim} (of the address group holding the most) "
+                              "for those of {peer}", self.tracker.log,
+                              victim=shortId(victim))
+                self.index.forget(victim)
         self.index.register(seller, message.item, record, group)
         link.send(Ack(message.item))
+
+    def _full(self, link, item, why):
+        """
+        Tell a seller the index had no room for item: not its fault, so
+        not counted against it as a bad message; and once a minute at
+        most, since a node cuts a tracker that sends it many errors
+        (§14), and a seller registers its whole inventory at once.
+        """
+        now = self.tracker.clock.seconds()
+        told = self._told.get(link.peer_id)
+        if told is not None and now - told < FULL_INTERVAL:
+            return
+        self._told[link.peer_id] = now
+        link.send(Error("full", f"not registering {item[:64]!r}: {why}"))
 
     def _unregister(self, link, message):
         self.index.unregister(link.peer_id, message.item)
@@ -87,7 +120,8 @@ class IndexExtension:
             record = self.index.record(seller, message.item)
             if seller in nodes and nodes[seller][1] and live(record, now):
                 sellers.append((seller,) + nodes[seller] + (record,))
-        link.send(Found(message.item, tuple(sellers)))
+        link.send(fittedSellers(Found(message.item, tuple(sellers)),
+                                self.tracker.settings.frame_limit))
 
     def _list(self, link, message):
         """What is on offer: built at most once every LISTING_TTL seconds,

@@ -19,7 +19,7 @@ holding the most, so that no address, however many leaves it registers
 
 from collections import OrderedDict
 
-from twisted_bazaar.core.records import live
+from twisted_bazaar.core.records import live, oneOfEachGroup
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.wire.ids import wireId
 
@@ -82,6 +82,10 @@ class LeafIndex:
     def items(self, leaf):
         """item -> units the leaf has indexed (a copy)."""
         return dict(self._stock.get(leaf, {}))
+
+    def group(self, leaf):
+        """The address group the leaf's entries count against, or None."""
+        return self._groups.get(leaf)
 
     def address(self, leaf):
         return self._addresses.get(leaf)
@@ -243,21 +247,28 @@ class LeafIndex:
         """
         Up to ``limit`` leaves with the item, as (leaf, host, port,
         record), those whose record has expired at clock time ``now``
-        left out; the first one named moves to the back, so that
-        the load is spread.
+        left out, one of each address group before a second of any (so
+        that one address's many leaves crowd out nobody); the first one
+        named moves to the back, so that the load is spread.
         """
         leaves = self._leaves.get(item)
         if not leaves or limit < 1:
             return []
-        chosen = []
-        unlisted = self._unlisted
+        unlisted, groups = self._unlisted, self._groups
+        firsts, rest, seen = [], [], set()
         for leaf in leaves:
-            record = self._records[leaf][item]
-            if leaf in unlisted or not live(record, now):
+            if leaf in unlisted or not live(self._records[leaf][item], now):
                 continue
-            chosen.append((leaf,) + self._addresses[leaf] + (record,))
-            if len(chosen) == limit:
+            group = groups.get(leaf)
+            if group in seen:
+                rest.append(leaf)
+                continue
+            seen.add(group)
+            firsts.append(leaf)
+            if len(firsts) == limit:
                 break
+        chosen = [(leaf,) + self._addresses[leaf] + (self._records[leaf][item],)
+                  for leaf in oneOfEachGroup(firsts + rest, groups.get)[:limit]]
         if chosen:
             leaves.move_to_end(chosen[0][0])
         return chosen

@@ -21,6 +21,8 @@ from collections import OrderedDict
 from twisted.internet import defer
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.records import fittedSellers
+from twisted_bazaar.net.limits import DEFAULT_FRAME_LIMIT
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.superpeer.messages import MAX_HITS, SUPER, SpHit, SpQuery
 
@@ -91,13 +93,17 @@ class QueryFlood:
             link = self.node.links.get(origin)
             path = ((self.node.id, origin) if link is not None and superLinks(link)
                     else query.return_path[::-1])
-            self.node.route(SpHit(query.id, query.item, path, tuple(sellers)))
+            hop = self.node.links.get(path[1])
+            limit = hop.settings.frame_limit if hop is not None else DEFAULT_FRAME_LIMIT
+            self.node.route(fittedSellers(SpHit(query.id, query.item, path,
+                                                tuple(sellers)), limit))
 
     # -- the origin --------------------------------------------------------------
 
-    def ask(self, item, asker, deadline=None):
+    def ask(self, item, asker, deadline=None, flood=True):
         """
-        Gather sellers of item for ``asker`` (left out of the answer).
+        Gather sellers of item for ``asker`` (left out of the answer);
+        without ``flood``, from this super-peer's own index only.
 
         @return: a Deferred firing with [(seller, host, port)], each
             followed by (size, sha256, transfer) for a shared file, best
@@ -107,7 +113,7 @@ class QueryFlood:
         gathering = _Gathering(item, asker)
         gathering.finished = defer.Deferred(lambda d: self._end(gathering))
         gathering.add(self.lookup(item, MAX_HITS))
-        if len(gathering.hits) >= self.enough or not self.router.links():
+        if not flood or len(gathering.hits) >= self.enough or not self.router.links():
             self._finish(gathering)
         else:
             wait = self.deadline if deadline is None else min(deadline, self.deadline)

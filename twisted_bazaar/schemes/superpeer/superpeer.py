@@ -24,11 +24,13 @@ their links closed.
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.wire.ids import shortId, wireId
+from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
-from twisted_bazaar.core.records import RecordBook, recordFault
+from twisted_bazaar.core.records import RecordBook, fittedSellers, recordFault
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.schemes.superpeer.messages import (
@@ -40,6 +42,12 @@ from twisted_bazaar.schemes.superpeer.messages import (
     LeafRegister,
     LeafUpdate,
 )
+
+#: Floods among super-peers that the leaves of one address group may have
+#: this super-peer start a second, in bursts of twice that: a share of
+#: the search rate (200 a second) its neighbours allow it in all.  Past
+#: it, a leaf's query is answered from this super-peer's index alone.
+FLOOD_RATE = 25.0
 
 
 class SuperPeerSide(NodeObserver):
@@ -57,6 +65,14 @@ class SuperPeerSide(NodeObserver):
         self.index = LeafIndex(per_leaf, total, evicted=self._evicted)
         self.book = RecordBook(node.identity, node.clock)
         self.flood = None
+        #: Each address group's rate of floods for its leaves.
+        self._floods = GroupRates(FLOOD_RATE)
+        #: The lines of leaves coming, checked and going: a stranger's
+        #: leaves linking, registering and leaving in a loop cause them,
+        #: so they are bounded per address group, as the tracker's lines
+        #: of nodes joining and leaving are (L{MEMBER_LINES} of a kind).
+        self.leaf_log = PeerLog(node.clock, node.config.link.verbose,
+                                burst=MEMBER_LINES)
         #: leaf -> the address it was found at by a check.
         self._checked = {}
         #: leaf -> its L{AddressCheck} in flight.
@@ -141,7 +157,7 @@ class SuperPeerSide(NodeObserver):
                       items=plural(count, "item"), leaves=len(self.index),
                       leaf_count=plural(len(self.index), "leaf", "leaves"))
         if fresh:
-            self.log.info(line, **fields)
+            self.leaf_log.emit(self.log, LogLevel.info, groupOf(link), line, **fields)
         else:
             # Registering again and again is the leaf's doing: logged within
             # its address group's bound.
@@ -161,9 +177,22 @@ class SuperPeerSide(NodeObserver):
         link.send(LeafAck(message.seq, count))
 
     def _query(self, link, message):
-        asking = self.flood.ask(message.item, link.peer_id)
-        asking.addCallback(lambda sellers: link.send(
-            LeafHits(message.id, message.item, tuple(sellers[:MAX_HITS]))))
+        asking = self.flood.ask(message.item, link.peer_id, flood=self._mayFlood(link))
+        asking.addCallback(lambda sellers: link.send(fittedSellers(
+            LeafHits(message.id, message.item, tuple(sellers[:MAX_HITS])),
+            link.settings.frame_limit)))
+
+    def _mayFlood(self, link):
+        """
+        Whether a query of link's leaf may start a flood among the
+        super-peers (else it is answered from this index alone): the
+        leaves of one address group together may start FLOOD_RATE a
+        second.  Every flood this super-peer starts counts against the
+        search rate its super-peer neighbours allow it, all its leaves'
+        together, so one address's leaves asking at their own rate would
+        have had theirs flooded and every other leaf's dropped.
+        """
+        return self._floods.take(groupOf(link), self.node.clock.seconds())
 
     def addressChecked(self, leaf, address):
         """The leaf listens at address, as checked (or as a warm start,
@@ -197,14 +226,19 @@ class SuperPeerSide(NodeObserver):
             return
         del self._checks[leaf]
         host, port = address
+        group = groupOf(link)
         if passed:
             self.addressChecked(leaf, address)
             self.index.list(leaf)
-            self.log.info("leaf {leaf} listens at {host}:{port} as it said: listing "
-                          "its items", leaf=shortId(leaf), host=host, port=port)
+            self.leaf_log.emit(self.log, LogLevel.info, group,
+                               "leaf {leaf} listens at {host}:{port} as it said: "
+                               "listing its items", leaf=shortId(leaf), host=host,
+                               port=port)
             return
-        self.log.warn("leaf {leaf}: nothing at {host}:{port} answers as that leaf; "
-                      "forgetting it", leaf=shortId(leaf), host=host, port=port)
+        self.leaf_log.emit(self.log, LogLevel.warn, group,
+                           "leaf {leaf}: nothing at {host}:{port} answers as that "
+                           "leaf; forgetting it", leaf=shortId(leaf), host=host,
+                           port=port)
         self.index.forget(leaf)
         link.disconnect(f"nothing at {host}:{port} answers as leaf {wireId(leaf)}")
 
@@ -216,13 +250,16 @@ class SuperPeerSide(NodeObserver):
     def nodeStopping(self):
         for leaf in list(self._checks):
             self._stopChecking(leaf)
+        self.leaf_log.close()
 
     def linkRemoved(self, peer_id):
         self._stopChecking(peer_id)
         self._checked.pop(peer_id, None)
         if peer_id in self.index:
+            group = self.index.group(peer_id)
             self.index.forget(peer_id)
-            self.log.info("leaf {leaf} gone; its entries dropped ({leaf_count})",
-                          leaf=shortId(peer_id), leaves=len(self.index),
-                          leaf_count=plural(len(self.index), "leaf", "leaves"))
+            self.leaf_log.emit(self.log, LogLevel.info, group,
+                               "leaf {leaf} gone; its entries dropped ({leaf_count})",
+                               leaf=shortId(peer_id), leaves=len(self.index),
+                               leaf_count=plural(len(self.index), "leaf", "leaves"))
 
