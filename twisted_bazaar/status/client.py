@@ -16,6 +16,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings
+from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID
 
 #: Seconds a question may take, unless told otherwise.
@@ -100,16 +101,15 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT)
 
 
 def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT):
-    """Register with the tracker as a client that takes no links (port 0),
-    then ask."""
-    return ask(reactor, address, wire.ThisIsMe(NO_ID, 0, ""), question, answer_type,
-               timeout)
+    """Register with the tracker as a client that takes no links (port 0)
+    and says it is one (purpose ``status``: its join and leave are no
+    news in the tracker's log), then ask."""
+    return ask(reactor, address, wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS), question,
+               answer_type, timeout)
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
             rng=random):
     """Open a ``status`` link to a node, then ask."""
-    from twisted_bazaar.status.node import STATUS
-
     hello = wire.ThisIsMe(rng.randrange(*CLIENT_IDS), 0, "", purpose=STATUS)
     return ask(reactor, address, hello, question, answer_type, timeout)
