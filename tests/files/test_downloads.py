@@ -2,12 +2,13 @@
 
 import errno
 import hashlib
+import json
 import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files.downloads import PRIVATE, DownloadError, PartFile, partName
-from twisted_bazaar.files.journal import JOURNAL, Journal, RecordFault
+from twisted_bazaar.files.journal import JOURNAL, MOST_SELLERS, Journal, RecordFault
 from twisted_bazaar.core.market import Offer
 from tests.files.helpers import fileId, scratchDir, writeFile
 
@@ -191,6 +192,38 @@ class JournalTests(SynchronousTestCase):
         self.journal.remove("f")
         self.journal.remove("f")
         self.assertIsNone(self.journal.read("f"))
+
+    def test_keyedSellersReadBack(self):
+        """A keyed seller's id (128 bits: up to 39 decimal digits) is read
+        back as written, and records merge (before, a record naming one
+        was of the wrong fields, so each note replaced the last); an id
+        that is neither keyed nor keyless is refused."""
+        keyed, other = 2**129 - 1, 2**128 + 5
+        self.journal.note("f", [Offer(keyed, (9, keyed), "h", 1, 10, "a" * 64, 5)])
+        self.journal.note("f", [Offer(other, (9, other), "h", 2, 11, "b" * 64, 6)])
+        self.assertEqual(self.journal.load("f"), {keyed: ("a" * 64, 10),
+                                                  other: ("b" * 64, 11)})
+
+    def test_idsOfNoNodeAreWrong(self):
+        os.makedirs(self.journal.folder)
+        for wrong in (2**129, 10**10, 2**128 - 1):
+            with open(self.journal.path("f"), "w") as f:
+                json.dump({"name": "f", "sellers": {str(wrong): {"sha256": "a" * 64,
+                                                                 "size": 1}}}, f)
+            self.assertRaises(RecordFault, self.journal.load, "f")
+
+    def test_mostSellers(self):
+        """A record names at most MOST_SELLERS sellers: once full, a new
+        seller is not added, and those named stay (their content may
+        change)."""
+        offers = [Offer(n, (9, n), "h", 1, 10, f"{n:064x}", n) for n in
+                  range(1, MOST_SELLERS + 11)]
+        self.journal.note("f", offers[:3])
+        self.journal.note("f", offers[3:])
+        self.journal.note("f", [Offer(2, (9, 2), "h", 1, 10, "c" * 64, 7)])
+        sellers = self.journal.load("f")
+        self.assertEqual(sorted(sellers), list(range(1, MOST_SELLERS + 1)))
+        self.assertEqual(sellers[2], ("c" * 64, 10))
 
     def test_recordDurableBeforeItCounts(self):
         """The record is fsynced before it replaces the old one, and its

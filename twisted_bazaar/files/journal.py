@@ -15,6 +15,13 @@ lost in a crash would leave a paid file that is never fetched.
 Nothing here says which pieces are in: after a crash the part file's
 pieces are checked again against their hashes (L{PartFile.verifyPieces}),
 so a piece whose bytes had not reached the disk is fetched again.
+
+A record names at most L{MOST_SELLERS} sellers: keys are free, and a
+stranger answering each search with offers from fresh keys would
+otherwise grow it (and the cost of rewriting it) without bound.  Once
+full, it takes no new seller and keeps those it names; what a purchase
+paid for does not depend on it, since its ``buyOK`` names the content
+(the record only explains purchases from before buyOKs named it).
 """
 
 import errno
@@ -25,10 +32,15 @@ import re
 from twisted_bazaar.files.downloads import PRIVATE, DownloadError, privateFolder
 from twisted_bazaar.wire import checkSha256, checkSize
 from twisted_bazaar.wire import ProtocolError
+from twisted_bazaar.wire.ids import KEYED, KEYLESS_LIMIT
 
 #: The folder of the records: the buyer's private folder.
 JOURNAL = PRIVATE
-_SELLER = re.compile(r"-?[0-9]{1,19}\Z")
+#: A seller's id, in decimal, as a process holds it: a keyed node's (bit
+#: 128 set above its 128 bits) has 39 digits.
+_SELLER = re.compile(r"[0-9]{1,39}\Z")
+#: Sellers one name's record names at most.
+MOST_SELLERS = 64
 
 
 class RecordFault(Exception):
@@ -88,12 +100,14 @@ class Journal:
 
     def note(self, name, offers):
         """Remember the content each of these offers names (merged with
-        what is known already)."""
+        what is known already; a seller not yet named only while fewer
+        than L{MOST_SELLERS} are)."""
         sellers = self.read(name) or {}
         changed = False
         for offer in offers:
             entry = (offer.sha256, offer.size)
-            if sellers.get(offer.seller) != entry:
+            if sellers.get(offer.seller) != entry and (
+                    offer.seller in sellers or len(sellers) < MOST_SELLERS):
                 sellers[offer.seller] = entry
                 changed = True
         if not changed:
@@ -137,11 +151,16 @@ def _sellers(record, name):
         raise ProtocolError("sellers is not an object")
     found = {}
     for seller, entry in sellers.items():
-        if not _SELLER.match(seller) or type(entry) is not dict:
+        if not _SELLER.match(seller) or not _isId(int(seller)) or type(entry) is not dict:
             raise ProtocolError(f"seller {seller[:20]!r} is not an id with an object")
         found[int(seller)] = (checkSha256(entry.get("sha256"), f"sellers.{seller}.sha256"),
                               checkSize(entry.get("size"), f"sellers.{seller}.size"))
     return found
+
+
+def _isId(node_id):
+    """Whether node_id is a keyless or a keyed node's id (as an int)."""
+    return node_id < KEYLESS_LIMIT or KEYED <= node_id < 2 * KEYED
 
 
 def _syncFolder(folder):

@@ -463,6 +463,16 @@ class FetchTests(SynchronousTestCase):
         self.assertFetched(downloads, "big", self.data)
         self.assertEqual(self.sales(sellers), 1)
 
+    def test_restartFetchesALegacyPurchaseByItsRecord(self):
+        """A purchase from before buyOKs named the content is fetched after
+        a restart by what its offers record says its seller offered (its
+        seller's id has 39 digits: before, such a record was of the wrong
+        fields and nothing was fetched)."""
+        again, downloads, sellers, logged = self.crashAndRestart(lambda path: None)
+        self.market.run(20)
+        self.assertFetched(downloads, "big", self.data)
+        self.assertEqual(self.sales(sellers), 1)
+
     def test_restartWithAnUnusableRecordSaysSoAndFetchesNothing(self):
         """
         A purchase in the bag from before buyOKs named the content, whose

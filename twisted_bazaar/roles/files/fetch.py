@@ -40,7 +40,7 @@ from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
 from twisted_bazaar.files.downloads import DownloadError, PartFile
-from twisted_bazaar.files.hashing import Hasher, pieceCount
+from twisted_bazaar.files.hashing import Hasher, pieceCount, pieceSize
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.files.schedule import PieceSchedule
@@ -293,6 +293,12 @@ class Download:
         fault = None
         if about.size != self.size:
             fault = f"as {about.size} bytes, not the {self.size} it offered"
+        elif about.piece_size != pieceSize(about.size):
+            # Bytes are written as they come and checked a piece at a
+            # time: a piece larger than the rule's would have this buyer
+            # write that much of a stranger's bytes before checking one.
+            fault = (f"with pieces of {about.piece_size} bytes, not the "
+                     f"{pieceSize(about.size)} its size gives")
         elif len(about.pieces) != pieceCount(about.size, about.piece_size):
             fault = (f"with {len(about.pieces)} pieces of {about.piece_size} bytes for "
                      f"{about.size} bytes")
