@@ -748,8 +748,9 @@ class SellerPlugin:
         RoleOption("lease", "seconds a unit stays reserved for a buyer",
                    seconds, DEFAULT_LEASE),
         RoleOption("closed-limit", "most closed buys (asked about and not sold, "
-                   "sold out or expired) remembered, each for 15 minutes; past "
-                   "it, such buys are answered notyet", boundedInt(1),
+                   "sold out or expired) remembered, each for 15 minutes, shared "
+                   "among address groups (one alone gets half); a group holding "
+                   "as many as are left is answered notyet", boundedInt(1),
                    DEFAULT_CLOSED_LIMIT),
         RoleOption("share", "DIR whose files to sell, each named by its file name "
                    "(watched for changes)", sharedFolder),
