@@ -29,6 +29,7 @@ from tests.helpers import (
     jsonNetstring,
     linkPeer,
     makeNode,
+    openLink,
     provenLink,
     sent,
 )
@@ -294,7 +295,8 @@ class ReplayTests(_SellerCase):
         self.assertEqual(self.codes(ask), ["unsold"])
         flood = [self.signedBy(self.stranger, Ask, 1000 + n) for n in range(20)]
         codes = self.codes(*flood)
-        self.assertEqual(codes, ["unsold"] * 7 + ["notyet"] * 13)
+        # One address group (the relay's) alone: half of the 8.
+        self.assertEqual(codes, ["unsold"] * 3 + ["notyet"] * 17)
         self.assertEqual(self.codes(buy), ["soldout"])
         self.assertEqual(self.codes(ask), ["unsold"])
         self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
@@ -435,6 +437,90 @@ class StrangerFirstTests(_SellerCase):
         [ok] = self.send(self.signedBy(self.buyer, Buy, 77))
         self.assertEqual((ok.TYPE, ok.buyer_key), ("buyOK", self.buyer.key))
         self.assertEqual(seller.stock, {"apple": 2})
+
+
+class ClosesSharedTests(_SellerCase):
+    """
+    Issue 34, class 2, for closed buys: a stranger with free keys fills
+    the seller's closed buys (--closed-limit) through one relay, with
+    signed asks of new buy ids.  The closes are charged to the address
+    group of the link each ask came on: once that group holds as many as
+    there is room left, its new closes are refused (``notyet``), and a
+    buyer of another group still gets ``unsold``, never ``notyet``.
+    (Before, the stranger took all 100 and every honest ask after got
+    ``notyet``.)
+    """
+
+    def linkFrom(self, peer_id, host):
+        """An overlay link from peer_id at host (another address group
+        than the relay's)."""
+        link = openLink(self.node, host=host)
+        feed(link, wire.ThisIsMe(peer_id, 5000, ""))
+        link.transport.clear()
+        return link
+
+    def askOn(self, link, key, buy_id, path):
+        feed(link, key.signed(Ask(buy_id, "apple", path, expires=self.expires())))
+        return [(m.code, m.id) for m in sent(link) if type(m) is wire.Error]
+
+    def test_oneGroupCannotTakeTheClosedBuys(self):
+        seller = self.startSeller(stock={"apple": 5}, closed_limit=100)
+        junk = self.codes(*[self.signedBy(keyOf(1000 + n), Ask, n) for n in range(200)])
+        relay = self.linkFrom(3, "198.51.100.7")
+        path = (self.buyer.id, 3, self.s_key.id)
+        self.assertEqual(self.askOn(relay, self.buyer, 77, path), [("unsold", 77)])
+        self.assertEqual(junk, ["unsold"] * 50 + ["notyet"] * 150)
+        # Directly, from the buyer's own address group: the same.
+        direct = provenLink(self.node, self.buyer, host="203.0.113.9")
+        self.assertEqual(self.askOn(direct, self.buyer, 78, (self.buyer.id, self.s_key.id)),
+                         [("unsold", 78)])
+        # The stranger's group still may not take more.
+        self.assertEqual(self.codes(self.signedBy(self.stranger, Ask, 500)), ["notyet"])
+        [notyet] = self.send(self.signedBy(self.stranger, Ask, 501))
+        self.assertIn("your address group holds 50 closed buys", notyet.info)
+        self.assertEqual(len(seller.closed), 52)
+        self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
+
+    def test_closesAnsweredStayClosed(self):
+        """Nothing gives way: the stranger's closes, answered, stay
+        closed while honest groups close theirs, and lapse only when
+        their buys could no longer sell."""
+        seller = self.startSeller(stock={"apple": 5}, closed_limit=10)
+        asks = [self.signedBy(self.stranger, Ask, n) for n in range(5)]
+        self.assertEqual(self.codes(*asks), ["unsold"] * 5)
+        for n, host in enumerate(("198.51.100.7", "192.0.2.1", "203.0.113.9")):
+            relay = self.linkFrom(3 + n, host)
+            self.assertEqual(self.askOn(relay, self.buyer, 70 + n,
+                                        (self.buyer.id, 3 + n, self.s_key.id)),
+                             [("unsold", 70 + n)])
+        self.assertEqual(self.codes(*[self.signedBy(self.stranger, Buy, n)
+                                      for n in range(5)]), ["soldout"] * 5)
+        self.assertEqual(len(seller.closed), 8)
+        self.clock.advance(seller_module.MAX_EXPIRY_AHEAD + seller_module.CLOSED_GRACE + 1)
+        self.assertEqual(self.codes(self.signedBy(self.stranger, Ask, 99)), ["unsold"])
+        self.assertEqual((len(seller.closed), seller.closes.used), (1, 1))
+
+    def test_restoredClosesChargedToOneGroup(self):
+        """After a restart the closes on disk are charged to one group of
+        their own: the stranger's group starts afresh beside them, and
+        another group still gets its close."""
+        folder = tempfile.mkdtemp(prefix="bazaar-closes-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        store = SQLiteStore(folder)
+        self.startSeller(store=store, stock={"apple": 5}, closed_limit=12)
+        self.codes(*[self.signedBy(self.stranger, Ask, n) for n in range(12)])
+        self.successResultOf(store.close())
+        store = SQLiteStore(folder)
+        self.addCleanup(store.close)
+        seller = self.startSeller(store=store, stock={"apple": 5}, closed_limit=12)
+        self.assertEqual(seller.closes.held(seller_module.RESTORED_CLOSES), 6)
+        self.assertEqual(self.codes(*[self.signedBy(self.stranger, Ask, 100 + n)
+                                      for n in range(5)]),
+                         ["unsold"] * 3 + ["notyet"] * 2)
+        relay = self.linkFrom(3, "198.51.100.7")
+        self.assertEqual(self.askOn(relay, self.buyer, 77,
+                                    (self.buyer.id, 3, self.s_key.id)), [("unsold", 77)])
+        self.assertEqual(self.codes(self.signedBy(self.stranger, Buy, 0)), ["soldout"])
 
 
 class RefusalLogTests(_SellerCase):

@@ -372,14 +372,15 @@ class AskWithoutAValidExpiryTests(_TradeCase):
 class ReplayTests(_TradeCase):
     """
     Issue 21's replay against the live seller, its window made small
-    (--closed-limit 4): a buy that never reached the seller is asked
+    (--closed-limit 8, of which one address group, this client's, may
+    hold half): a buy that never reached the seller is asked
     about (unsold); made-up asks then try to push it out of the seller's
     memory; the buy's signed bytes, replayed before and after it expired,
     sell nothing.  Expired (closed, so notyet at the limit) and far-ahead
     buys sell nothing either.
     """
 
-    SELLER_OPTIONS = ("--closed-limit", "4", "--data-dir", "seller-data")
+    SELLER_OPTIONS = ("--closed-limit", "8", "--data-dir", "seller-data")
     #: Milliseconds the lost buy lives: the ask that closes it, the 8
     #: made-up asks and the first replay must all reach the seller before
     #: it expires (they took 50 to 80 ms here, beside other e2e runs), and

@@ -114,6 +114,26 @@ class AccountTests(SynchronousTestCase):
         account.release("x")
         self.assertEqual(account.heldBy("k"), 0)
 
+    def test_admitsWhileTheGroupHoldsNoMoreThanTheRoomLeft(self):
+        """Where nothing gives way: a group alone takes half; a second
+        one a share of the rest; one holding nothing gets in while any
+        room is left; and the account is never overfilled."""
+        account = Account(8)
+        taken = 0
+        while account.admits("a"):
+            account.hold(f"a{taken}", "a")
+            taken += 1
+        self.assertEqual(taken, 4)
+        while account.admits("b"):
+            account.hold(f"b{account.held('b')}", "b")
+        self.assertEqual(account.held("b"), 2)
+        self.assertTrue(account.admits("c"))
+        account.hold("c0", "c")
+        self.assertTrue(account.admits("d"))
+        account.hold("d0", "d")
+        self.assertEqual(account.used, 8)
+        self.assertFalse(account.admits("e"))
+
     def test_takeReleasesTheVictimsAndCharges(self):
         account = Account(2)
         account.hold("a0", "a")

@@ -147,6 +147,17 @@ class Account:
         self.hold(holder, group, units, key)
         return victims
 
+    def admits(self, group, units=1):
+        """
+        Whether ``group`` may take ``units`` more where nothing may give
+        way (what a peer was promised stays promised): while what it
+        would hold is no more than the room left now.  A group alone fills half
+        the account; each more group fills a share of what is left, and
+        a group holding less than the room left always gets in, so the
+        groups already there never shut a new one out.
+        """
+        return self.held(group) + units <= self.capacity - self.used
+
     def refusal(self, group, what, key=None):
         """Why a group (or key) was refused ``what`` (a plural noun), for
         the error's info."""

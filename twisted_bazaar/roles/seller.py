@@ -31,6 +31,8 @@ from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.identity.signer import Signer
 from twisted_bazaar.store import Closed, ClosedBuys, Sale, StoreError, takenItems
+from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.eviction import groupOf
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
@@ -48,9 +50,14 @@ MAX_EXPIRY_AHEAD = 600.0
 #: (MAX_EXPIRY_AHEAD after the close): room for this seller's clock to
 #: step back without a closed buy becoming sellable.
 CLOSED_GRACE = 300.0
-#: Closed buys remembered at most; while as many are unexpired, a buy or
-#: ask that would close another is answered ``notyet``.
+#: Closed buys remembered at most, shared among the address groups that
+#: ask for closes (see L{Account.admits}): a group holding as many as
+#: there is room left gets ``notyet`` for a buy or ask that would close
+#: another, while a group holding fewer still gets its close.
 DEFAULT_CLOSED_LIMIT = 100_000
+#: The address group the closes restored from --data-dir are charged to:
+#: which links asked for them is not stored.
+RESTORED_CLOSES = "(restored)"
 #: What a buy's expiry can say (L{Seller._expiry}).
 EXPIRED, TOO_FAR = "expired", "too far ahead"
 
@@ -104,6 +111,11 @@ class Seller(Role):
         self.ledger = {sale.ledgerKey: sale for sale in self.store.sales()}
         self.closed = ClosedBuys(self.store.closed())
         self.closed_limit = closed_limit
+        #: The closed buys charged to the address group of the link each
+        #: close was asked on (restored ones to RESTORED_CLOSES).
+        self.closes = Account(closed_limit)
+        for entry in self.closed:
+            self.closes.hold(entry.ledgerKey, RESTORED_CLOSES)
         #: Closes not yet on disk: (buyer key, buy id) -> L{Closed} waiting
         #: for the next write, the keys of those being written, and the
         #: (key, answer)s that wait for them.
@@ -401,19 +413,27 @@ class Seller(Role):
         answer = self._error(message, code, info)
         key = (message.key, message.id)
         if key not in self.closed:
-            self.closed.forget(self._now() - int(CLOSED_GRACE * 1000))
-            if len(self.closed) >= self.closed_limit:
+            closes = self.closes
+            for forgotten in self.closed.forget(self._now() - int(CLOSED_GRACE * 1000)):
+                closes.release(forgotten)
+            link = self.node.paths.deliveredOn
+            group = groupOf(link) if link is not None else ""
+            if not closes.admits(group):
                 if self.refusalLog.admit("buys not closed (--closed-limit)"):
-                    self.log.warn("not closing buy {id}: {limit} closed buys that "
-                                  "have not expired are remembered already "
-                                  "(--closed-limit); answering notyet",
-                                  id=message.id, limit=self.closed_limit)
-                self._notYet(message, f"this seller remembers {self.closed_limit} "
-                             "closed buys already")
+                    self.log.warn("not closing buy {id}: its address group holds {held} "
+                                  "of the {used} closed buys remembered, and only "
+                                  "{room} more fit (--closed-limit {limit}); answering "
+                                  "notyet", id=message.id, held=closes.held(group),
+                                  used=closes.used, room=self.closed_limit - closes.used,
+                                  limit=self.closed_limit)
+                self._notYet(message, f"your address group holds {closes.held(group)} "
+                             "closed buys here already, as many as this seller has "
+                             "room left for")
                 return
             entry = Closed(message.key, message.id,
                            self._now() + int(MAX_EXPIRY_AHEAD * 1000))
             self.closed.add(entry)
+            closes.hold(key, group)
             self._unclosed[key] = entry
             self._writeCloses()
         if key in self._writing or key in self._unclosed:
@@ -728,8 +748,9 @@ class SellerPlugin:
         RoleOption("lease", "seconds a unit stays reserved for a buyer",
                    seconds, DEFAULT_LEASE),
         RoleOption("closed-limit", "most closed buys (asked about and not sold, "
-                   "sold out or expired) remembered, each for 15 minutes; past "
-                   "it, such buys are answered notyet", boundedInt(1),
+                   "sold out or expired) remembered, each for 15 minutes, shared "
+                   "among address groups (one alone gets half); a group holding "
+                   "as many as are left is answered notyet", boundedInt(1),
                    DEFAULT_CLOSED_LIMIT),
         RoleOption("share", "DIR whose files to sell, each named by its file name "
                    "(watched for changes)", sharedFolder),

@@ -131,11 +131,14 @@ class ClosedBuys:
                            (entry.expires, entry.buyer_key or "", entry.buy_id))
 
     def forget(self, before):
-        """Forget the closes whose buys expired before ``before`` (ms)."""
-        expiries = self._expiries
+        """Forget the closes whose buys expired before ``before`` (ms);
+        return their (buyer key, buy id)s."""
+        expiries, forgotten = self._expiries, []
         while expiries and expiries[0][0] < before:
             _, key, buy_id = heapq.heappop(expiries)
-            del self._entries[(key or None, buy_id)]
+            forgotten.append((key or None, buy_id))
+            del self._entries[forgotten[-1]]
+        return forgotten
 
 
 def countItems(sales):
