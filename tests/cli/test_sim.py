@@ -170,6 +170,37 @@ class JSONTests(CliTestCase):
         metrics = self.runJSON(*QUICK, "--discovery", "superpeer", "--super")
         self.assertEqual(metrics["config"]["scheme_options"], [["super", True]])
 
+    def test_chordHoldersReachTheNodes(self):
+        """--chord-holders reaches every chord node of the run: its
+        settings and the router that sends its requests for sellers and
+        its stores (3, the daemon's default, without the flag)."""
+        built = []
+
+        class Recorded(Simulation):
+            def build(self):
+                Simulation.build(self)
+                built.append(self)
+
+        self.patch(cli, "Simulation", Recorded)
+        for given, holders in [((), 3), (("--chord-holders", "1"), 1),
+                               (("--scheme-option", "chord-holders=2"), 2)]:
+            del built[:]
+            self.runJSON(*QUICK, "--discovery", "chord", "--start", "warm", *given)
+            [sim] = built
+            self.assertEqual(len(sim.nodes), 20)
+            self.assertEqual({(node.discovery.settings.holders, node.discovery.router.holders)
+                              for node in sim.nodes}, {(holders, holders)})
+
+    def test_badChordHolders(self):
+        """--chord-holders outside 1 ... 32 is a usage error with the
+        range, before any run."""
+        for value, shown in [("0", "0"), ("33", "33"), ("three", "'three'")]:
+            error = self.assertRaises(SystemExit, cli.main,
+                                      [*QUICK, "--discovery", "chord", "--chord-holders", value])
+            self.assertEqual(error.code, 2)
+            self.assertIn(f"argument --chord-holders: wants a whole number from 1 to 32, "
+                          f"not {shown}", self.stderr.getvalue())
+
     def test_badSchemeOptionFlag(self):
         """A flag of another scheme, or an option given both ways, is a
         usage error naming it."""
