@@ -199,18 +199,28 @@ def fittedSellers(answer, limit):
     """
     An answer that names sellers (index's ``found``, superpeer's
     ``leafHits`` and ``spHit``) cut to its first sellers that fit in a
-    frame of ``limit`` bytes.  Each seller's record carries an item and a
-    host of the seller's choosing, so a crowd of sellers could make the
-    whole answer too big to send, and nobody would hear of the sellers
-    it held (issue 34).  Put the sellers in a fair order first
-    (L{oneOfEachGroup}), so that the ones left out are the crowd's.
-    Encoded here only when a bound on its size (every character escaped)
-    is over the limit, so an answer of ordinary size costs no encoding.
+    frame of ``limit`` bytes (L{fittedToFrame}), each seller an (id,
+    host, port, record) entry.
     """
     bound = (_MOST_PER_CHAR * len(answer.item) + _ANSWER_FIXED
              + _PATH_ID * len(getattr(answer, "path", ())) + sum(
                  _MOST_PER_CHAR * (len(host) + len(record.item) + len(record.host))
                  + _SELLER_FIXED for _, host, _, record in answer.sellers))
+    return fittedToFrame(answer, limit, bound)
+
+
+def fittedToFrame(answer, limit, bound):
+    """
+    ``answer`` (with a ``sellers`` tuple) cut to its first sellers that
+    fit in a frame of ``limit`` bytes.  Each seller's record carries an
+    item and a host of the seller's choosing, so a crowd of sellers could
+    make the whole answer too big to send, and nobody would hear of the
+    sellers it held (issue 34).  Put the sellers in a fair order first
+    (L{oneOfEachGroup}), so that the ones left out are the crowd's.
+    ``bound`` is an upper bound on the answer's encoded size (every
+    character escaped): the answer is encoded here only when it is over
+    the limit, so an answer of ordinary size costs no encoding.
+    """
     if bound <= limit or len(wire.encode(answer)) <= limit:
         return answer
     sellers = answer.sellers

@@ -9,12 +9,11 @@ another's name.  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
 """
 
-import attr
 from twisted.logger import LogLevel
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
-from twisted_bazaar.core.records import recordFault
+from twisted_bazaar.core.records import fittedToFrame, recordFault
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.net.limits import DEFAULT_FRAME_LIMIT
@@ -43,29 +42,16 @@ _ANSWER_FIXED = 4096
 
 def fitted(answer, limit):
     """
-    A chordRecords answer cut to fit a frame of ``limit`` bytes: its
-    first records, as many as fit.  Sellers come in the holder's fair
-    order (L{RecordStore.sellers}: one of each address group before a
-    second of any), so the records a crowd of keys from one group adds,
-    however long their names and hosts, are the ones left out, never
-    the honest sellers' and never the whole answer.  Encoded here only
-    when a bound on its size (every character escaped) is over the limit,
-    so an answer of ordinary size costs no encoding more.
+    A chordRecords answer cut to fit a frame of ``limit`` bytes
+    (L{fittedToFrame}): sellers come in the holder's fair order
+    (L{RecordStore.sellers}: one of each address group before a second of
+    any), so the records a crowd of keys from one group adds are the ones
+    left out, never the honest sellers' and never the whole answer.
     """
     bound = _MOST_PER_CHAR * len(answer.item) + _ANSWER_FIXED + sum(
         _MOST_PER_CHAR * (len(record.item) + len(record.host)) + _RECORD_FIXED
         for record in answer.sellers)
-    if bound <= limit or len(wire.encode(answer)) <= limit:
-        return answer
-    sellers = answer.sellers
-    fit, over = 0, len(sellers)
-    while over - fit > 1:
-        middle = (fit + over) // 2
-        if len(wire.encode(attr.evolve(answer, sellers=sellers[:middle]))) <= limit:
-            fit = middle
-        else:
-            over = middle
-    return attr.evolve(answer, sellers=sellers[:fit])
+    return fittedToFrame(answer, limit, bound)
 
 
 class Holding:
