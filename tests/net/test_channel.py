@@ -1,0 +1,193 @@
+"""
+Tests for L{twisted_bazaar.net.channel}: the channel's framing, identity
+payloads and failures (docs/protocol.md §2.1), bytes in and bytes out.
+"""
+
+import random
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.net.channel import (
+    KEYED_PAYLOAD,
+    MAX_PLAINTEXT,
+    MESSAGE_2,
+    MESSAGE_3,
+    REFUSAL,
+    STATIC_KEY_CONTEXT,
+    ChannelError,
+    ChannelKey,
+    Session,
+)
+
+
+def identityFrom(seed):
+    return Identity(Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32))
+
+
+def pair(opener_identity=None, acceptor_identity=None):
+    return (Session(True, ChannelKey.generate(opener_identity)),
+            Session(False, ChannelKey.generate(acceptor_identity)))
+
+
+def handshake(opener, acceptor):
+    """Run the three messages; return them as sent."""
+    first = opener.start()
+    second, plain = acceptor.receive(first)
+    third, more = opener.receive(second)
+    nothing, last = acceptor.receive(third)
+    assert (plain, more, nothing, last) == (b"", b"", b"", b"")
+    return first, second, third
+
+
+class HandshakeTests(SynchronousTestCase):
+
+    def test_keyed(self):
+        """Each side learns the key the other proved; the lengths are the
+        documented ones."""
+        alice, bob = identityFrom(1), identityFrom(2)
+        opener, acceptor = pair(alice, bob)
+        first, second, third = handshake(opener, acceptor)
+        self.assertEqual(first[:2], b"\x00\x20")
+        self.assertEqual((len(first), len(second), len(third)),
+                         (2 + 32, 2 + MESSAGE_2[1], 2 + MESSAGE_3[1]))
+        self.assertTrue(opener.established and acceptor.established)
+        self.assertEqual(opener.peerKey, decode(bob.key))
+        self.assertEqual(acceptor.peerKey, decode(alice.key))
+        self.assertEqual(opener.handshakeHash, acceptor.handshakeHash)
+
+    def test_keyless(self):
+        """A peer without a key proves nothing: peerKey None, shorter
+        messages, and the channel still encrypts."""
+        opener, acceptor = pair(None, identityFrom(2))
+        first, second, third = handshake(opener, acceptor)
+        self.assertEqual(len(third), 2 + MESSAGE_3[0])
+        self.assertIsNone(acceptor.peerKey)
+        self.assertEqual(opener.peerKey, decode(identityFrom(2).key))
+        sealed = opener.seal(b"5:hello,")
+        self.assertNotIn(b"hello", sealed)
+        self.assertEqual(acceptor.receive(sealed), (b"", b"5:hello,"))
+
+    def test_byteByByte(self):
+        """Bytes may come one at a time, in any split."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        replies = []
+        for byte in opener.start():
+            reply, _ = acceptor.receive(bytes([byte]))
+            replies.append(reply)
+        second = b"".join(replies)
+        third = b"".join(opener.receive(bytes([b]))[0] for b in second)
+        for b in third:
+            acceptor.receive(bytes([b]))
+        self.assertTrue(acceptor.established)
+        stream = opener.seal(b"3:one,") + opener.seal(b"3:two,")
+        plain = b"".join(acceptor.receive(bytes([b]))[1] for b in stream)
+        self.assertEqual(plain, b"3:one,3:two,")
+
+    def test_transportBothWays(self):
+        """Each side seals with its own CipherState; long writes are split
+        into messages of at most 65519 bytes of plaintext."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        big = random.Random(1).randbytes(3 * MAX_PLAINTEXT + 5)
+        sealed = acceptor.seal(big)
+        self.assertEqual(len(sealed), len(big) + 4 * (2 + 16))
+        self.assertEqual(opener.receive(sealed), (b"", big))
+        self.assertEqual(acceptor.receive(opener.seal(b"x"))[1], b"x")
+        self.assertEqual(opener.seal(b""), b"")
+
+
+class FailureTests(SynchronousTestCase):
+
+    def test_plaintextPeer(self):
+        """A peer that opens with a netstring is told, in plaintext, that
+        this node speaks only the channel."""
+        acceptor = Session(False, ChannelKey.generate(identityFrom(2)))
+        with self.assertRaises(ChannelError) as caught:
+            acceptor.receive(b'47:{"type":"thisisme"')
+        self.assertEqual(caught.exception.reply, REFUSAL)
+        self.assertTrue(REFUSAL.startswith(b'100:{"type":"error","code":"wtf","info":'))
+        self.assertIn("does not speak", caught.exception.reason)
+
+    def test_wrongLengths(self):
+        """A message 2 or 3 of another length is refused as soon as its
+        length arrives."""
+        opener = Session(True, ChannelKey.generate())
+        opener.start()
+        self.assertRaises(ChannelError, opener.receive, b"\x00\x61")
+        opener, acceptor = pair()
+        acceptor.receive(opener.start())
+        self.assertRaises(ChannelError, acceptor.receive, b"\x00\x41")
+
+    def test_flippedBits(self):
+        """A flipped bit in message 2, message 3 or a transport message
+        breaks the channel."""
+        for target in (1, 2, 3):
+            opener, acceptor = pair(identityFrom(1), identityFrom(2))
+            second, _ = acceptor.receive(opener.start())
+            if target == 1:
+                altered = bytearray(second)
+                altered[-1] ^= 0x80
+                self.assertRaises(ChannelError, opener.receive, bytes(altered))
+                continue
+            third, _ = opener.receive(second)
+            if target == 2:
+                altered = bytearray(third)
+                altered[40] ^= 1
+                self.assertRaises(ChannelError, acceptor.receive, bytes(altered))
+                continue
+            acceptor.receive(third)
+            altered = bytearray(opener.seal(b"5:hello,"))
+            altered[5] ^= 1
+            self.assertRaises(ChannelError, acceptor.receive, bytes(altered))
+
+    def test_shortTransportMessage(self):
+        opener, acceptor = pair()
+        handshake(opener, acceptor)
+        self.assertRaises(ChannelError, acceptor.receive, b"\x00\x0f" + b"\x00" * 15)
+
+    def test_replayedOrDropped(self):
+        """A transport message replayed, or one missing, breaks the channel."""
+        opener, acceptor = pair()
+        handshake(opener, acceptor)
+        first, second = opener.seal(b"1"), opener.seal(b"2")
+        self.assertRaises(ChannelError, acceptor.receive, second)
+        opener, acceptor = pair()
+        handshake(opener, acceptor)
+        first = opener.seal(b"1")
+        acceptor.receive(first)
+        self.assertRaises(ChannelError, acceptor.receive, first)
+
+    def test_signatureOverAnotherStaticKey(self):
+        """An identity payload copied from another handshake (a signature
+        of another static key) proves nothing: refused."""
+        victim = ChannelKey.generate(identityFrom(2))
+        thief = ChannelKey.generate()
+        thief.payload = victim.payload
+        opener = Session(True, ChannelKey.generate())
+        acceptor = Session(False, thief)
+        second, _ = acceptor.receive(opener.start())
+        with self.assertRaises(ChannelError) as caught:
+            opener.receive(second)
+        self.assertIn("does not verify", caught.exception.reason)
+
+    def test_payloadSizes(self):
+        """An identity payload of any size but 0 and 96 is refused."""
+        for size in (1, 32, KEYED_PAYLOAD - 1, KEYED_PAYLOAD + 1):
+            odd = ChannelKey.generate()
+            odd.payload = b"\x01" * size
+            opener, acceptor = Session(True, odd), Session(False, ChannelKey.generate())
+            second, _ = acceptor.receive(opener.start())
+            # Message 3's length gives it away before the payload is read.
+            third, _ = opener.receive(second)
+            self.assertRaises(ChannelError, acceptor.receive, third)
+
+    def test_signedText(self):
+        """The payload is the key, then its signature of the context and
+        the static key."""
+        identity = identityFrom(3)
+        key = ChannelKey.fromSecrets(bytes(range(32)), identity)
+        self.assertEqual(key.payload[:32], decode(identity.key))
+        self.assertEqual(key.payload[32:], decode(identity.sign(
+            STATIC_KEY_CONTEXT + key.publicStatic)))

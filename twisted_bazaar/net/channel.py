@@ -1,0 +1,254 @@
+"""
+The encrypted channel every connection of the market starts with
+(docs/protocol.md §2.1), without I/O: bytes in, bytes out.
+
+A L{Session} runs the Noise XX handshake of L{twisted_bazaar.net.noise}
+with this process's L{ChannelKey}, frames each Noise message with a 2-byte
+length, proves the node's Ed25519 key in the handshake's payloads (a
+signature of its static X25519 key, as libp2p-noise does), and then seals
+and opens the byte stream that the netstrings of §2.2 run in.  Whatever
+the peer proved is L{Session.peerKey}: the links above check that a
+peer's ``thisisme`` names that key and no other.
+
+The Twisted side (a protocol wrapper) is L{twisted_bazaar.net.encrypted};
+blocking test clients use L{twisted_bazaar.testing.channelsocket}.
+"""
+
+import json
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.noise import TAGLEN, KeyPair, NoiseError, XXHandshake
+
+#: Bound into the handshake: a peer of another protocol fails it.
+PROLOGUE = b"twisted-bazaar/1"
+#: What an identity payload's signature signs, before the static key.
+STATIC_KEY_CONTEXT = b"bazaar-noise-static-key:"
+#: Bytes of a Noise message's length prefix, and the longest message.
+LENGTH_BYTES = 2
+MAX_MESSAGE = 65535
+#: The most plaintext one transport message carries.
+MAX_PLAINTEXT = MAX_MESSAGE - TAGLEN
+#: An identity payload: an Ed25519 key and its signature, or nothing.
+KEYED_PAYLOAD = 32 + 64
+#: The wire lengths of handshake messages 2 and 3 (keyless, keyed).
+MESSAGE_2 = (96, 96 + KEYED_PAYLOAD)
+MESSAGE_3 = (64, 64 + KEYED_PAYLOAD)
+#: How message 1 (an ephemeral key, no payload) starts on the wire.
+MESSAGE_1_PREFIX = (32).to_bytes(LENGTH_BYTES, "big")
+#: What an acceptor says, in plaintext, to a peer that does not speak the
+#: channel (a netstring of protocol.md §2.2), before it closes.
+REFUSAL_INFO = "this node speaks only the encrypted channel (protocol.md §2)"
+
+
+def _refusal():
+    payload = json.dumps({"type": "error", "code": "wtf", "info": REFUSAL_INFO},
+                         ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return b"%d:%s," % (len(payload), payload)
+
+
+REFUSAL = _refusal()
+
+
+class ChannelError(Exception):
+    """
+    The peer broke the channel: the connection must close.
+
+    @ivar reason: why, for the log.
+    @ivar reply: plaintext to send before closing (the refusal of a peer
+        that does not speak the channel), usually C{b""}.
+    """
+
+    def __init__(self, reason, reply=b""):
+        super().__init__(reason)
+        self.reason = reason
+        self.reply = reply
+
+
+class ChannelKey:
+    """
+    A process's static X25519 key pair, and its identity payload: the
+    Ed25519 key of the node (or tracker) and its signature of the static
+    key, made once; nothing for a peer without a key.
+    """
+
+    def __init__(self, static, identity=None):
+        self.static = static
+        self.identity = identity
+        if identity is None:
+            self.payload = b""
+        else:
+            signature = decode(identity.sign(STATIC_KEY_CONTEXT + static.public))
+            self.payload = decode(identity.key) + signature
+
+    @classmethod
+    def generate(cls, identity=None):
+        """A fresh static key, for identity (an
+        L{twisted_bazaar.identity.keys.Identity}) or for no key."""
+        return cls(KeyPair(), identity)
+
+    @classmethod
+    def fromSecrets(cls, static_private, identity=None):
+        """A static key from its 32 private bytes (test vectors)."""
+        return cls(KeyPair(static_private), identity)
+
+    @property
+    def publicStatic(self):
+        return self.static.public
+
+
+def provenKey(payload, static):
+    """
+    The Ed25519 key (raw) an identity payload proves for a peer whose
+    static X25519 key is static, None for an empty payload.
+
+    @raise ChannelError: for a payload of another size, or one whose
+        signature does not verify.
+    """
+    if not payload:
+        return None
+    if len(payload) != KEYED_PAYLOAD:
+        raise ChannelError(f"an identity payload of {len(payload)} bytes "
+                           f"(0 or {KEYED_PAYLOAD})")
+    key, signature = payload[:32], payload[32:]
+    try:
+        Ed25519PublicKey.from_public_bytes(key).verify(
+            signature, STATIC_KEY_CONTEXT + static)
+    except (ValueError, InvalidSignature):
+        raise ChannelError("the identity payload's signature does not verify "
+                           "with its key over the peer's static key") from None
+    return key
+
+
+class Session:
+    """
+    One connection's side of the channel.
+
+    Call L{start} once (it gives the opener's first message), feed every
+    byte received to L{receive}, and send what it returns; once
+    L{established}, L{seal} what the layer above writes.  Any
+    L{ChannelError} ends the connection.
+
+    @ivar established: the handshake is done; L{peerKey} is known.
+    @ivar peerKey: the peer's Ed25519 public key (32 raw bytes) that the
+        handshake proved, or None for a keyless peer.
+    @ivar handshakeHash: the handshake's hash, once established.
+    """
+
+    def __init__(self, initiator, key, ephemeral=None):
+        """
+        @param key: this process's L{ChannelKey}.
+        @param ephemeral: a fixed ephemeral key's 32 private bytes: for
+            test vectors only.
+        """
+        self.initiator = initiator
+        self.key = key
+        self._handshake = XXHandshake(
+            initiator, key.static, PROLOGUE,
+            ephemeral=None if ephemeral is None else KeyPair(ephemeral))
+        self._buffer = bytearray()
+        self._send = self._receive = None
+        self.established = False
+        self.peerKey = None
+        self.handshakeHash = None
+
+    def start(self):
+        """What this side sends first: the opener's message 1, or nothing."""
+        if not self.initiator:
+            return b""
+        return self._framed(self._handshake.writeMessage())
+
+    @staticmethod
+    def _framed(message):
+        return len(message).to_bytes(LENGTH_BYTES, "big") + message
+
+    def receive(self, data):
+        """
+        Take bytes from the peer: (bytes to send it now, plaintext for the
+        layer above).
+
+        @raise ChannelError: the peer broke the channel.
+        """
+        buffer = self._buffer
+        buffer += data
+        if not self.established and not self.initiator and self._handshake.index == 0:
+            if len(buffer) >= LENGTH_BYTES and buffer[:LENGTH_BYTES] != MESSAGE_1_PREFIX:
+                raise ChannelError("the peer does not speak the encrypted channel "
+                                   f"(it began with {bytes(buffer[:8])!r})", REFUSAL)
+        out = []
+        plain = []
+        at = 0
+        end = len(buffer)
+        try:
+            while end - at >= LENGTH_BYTES:
+                size = (buffer[at] << 8) | buffer[at + 1]
+                if not self.established:
+                    self._checkSize(size)
+                stop = at + LENGTH_BYTES + size
+                if stop > end:
+                    break
+                message = bytes(buffer[at + LENGTH_BYTES:stop])
+                at = stop
+                if self.established:
+                    if size < TAGLEN:
+                        raise ChannelError(f"a transport message of {size} bytes, "
+                                           f"shorter than a tag ({TAGLEN})")
+                    plain.append(self._receive.decryptWithAd(b"", message))
+                else:
+                    out.append(self._handshakeMessage(message))
+        except NoiseError as e:
+            raise ChannelError(str(e)) from None
+        finally:
+            del buffer[:at]
+        return b"".join(out), b"".join(plain)
+
+    def _checkSize(self, size):
+        """Refuse a handshake message of the wrong length as soon as its
+        length arrives (a peer that speaks something else is told at once,
+        not after it sent 64 KiB)."""
+        index = self._handshake.index
+        if index == 0:
+            return
+        number, sizes = (2, MESSAGE_2) if self.initiator else (3, MESSAGE_3)
+        if size not in sizes:
+            raise ChannelError(f"handshake message {number} of {size} bytes (it has "
+                               f"{sizes[0]} or {sizes[1]}): the peer does not speak "
+                               "the encrypted channel, or broke it")
+
+    def _handshakeMessage(self, message):
+        """Read one handshake message; what to send back."""
+        handshake = self._handshake
+        if handshake.index == 0:
+            # Only the acceptor reads message 1 (its prefix was checked).
+            handshake.readMessage(message)
+            return self._framed(handshake.writeMessage(self.key.payload))
+        if self.initiator:
+            self.peerKey = provenKey(handshake.readMessage(message), handshake.rs)
+            reply = self._framed(handshake.writeMessage(self.key.payload))
+            self._send, self._receive = handshake.split()
+        else:
+            self.peerKey = provenKey(handshake.readMessage(message), handshake.rs)
+            reply = b""
+            self._receive, self._send = handshake.split()
+        self.handshakeHash = handshake.handshakeHash
+        self.established = True
+        self._handshake = None
+        return reply
+
+    def seal(self, plaintext):
+        """The transport messages that carry plaintext, framed."""
+        encrypt = self._send.encryptWithAd
+        if len(plaintext) <= MAX_PLAINTEXT:
+            if not plaintext:
+                return b""
+            sealed = encrypt(b"", plaintext)
+            return len(sealed).to_bytes(LENGTH_BYTES, "big") + sealed
+        view = memoryview(plaintext)
+        parts = []
+        for at in range(0, len(plaintext), MAX_PLAINTEXT):
+            sealed = encrypt(b"", view[at:at + MAX_PLAINTEXT])
+            parts.append(len(sealed).to_bytes(LENGTH_BYTES, "big"))
+            parts.append(sealed)
+        return b"".join(parts)
