@@ -1,0 +1,145 @@
+"""
+Tests for L{twisted_bazaar.net.encrypted}: the channel as a Twisted
+protocol wrapper, over in-memory connections (twisted.test.iosim) and a
+fake clock.
+"""
+
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.test.iosim import connectedServerAndClient
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files.server import socketOf
+from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.net.channel import REFUSAL, ChannelKey
+from twisted_bazaar.net.encrypted import (
+    CLOSE_GRACE,
+    EncryptedFactory,
+    EncryptedProtocol,
+)
+
+
+class Recorder(Protocol):
+    """Keeps what it reads; writes what it is told to when connected."""
+
+    def __init__(self, greeting=b"", refuse=False):
+        self.greeting = greeting
+        self.refuse = refuse
+        self.received = b""
+        self.lost = None
+
+    def connectionMade(self):
+        if self.greeting:
+            self.transport.write(self.greeting)
+        if self.refuse:
+            self.transport.loseConnection()
+
+    def dataReceived(self, data):
+        self.received += data
+
+    def connectionLost(self, reason):
+        self.lost = reason
+
+
+def encryptedPair(clock, server_identity=None, client_identity=None, **server_kwargs):
+    server_key = ChannelKey.generate(server_identity)
+    client_key = ChannelKey.generate(client_identity)
+    servers = []
+
+    def serverProtocol():
+        factory = Factory.forProtocol(lambda: Recorder(**server_kwargs))
+        wrapper = EncryptedFactory(factory, server_key, clock).buildProtocol(None)
+        servers.append(wrapper)
+        return wrapper
+
+    def clientProtocol():
+        return EncryptedProtocol(Recorder(greeting=b"3:hi!,"), client_key, True, clock)
+
+    client, server, pump = connectedServerAndClient(serverProtocol, clientProtocol)
+    return client, server, pump
+
+
+class WrapperTests(SynchronousTestCase):
+
+    def test_roundTrip(self):
+        """What the client wrote before the channel was up reaches the
+        server's protocol once it is; each side knows the other's key."""
+        clock = Clock()
+        alice, bob = Identity.generate(), Identity.generate()
+        client, server, pump = encryptedPair(clock, bob, alice, greeting=b"2:ok,")
+        pump.flush()
+        self.assertEqual(server.wrapped.received, b"3:hi!,")
+        self.assertEqual(client.wrapped.received, b"2:ok,")
+        self.assertEqual(server.peerKey, decode(alice.key))
+        self.assertEqual(client.peerKey, decode(bob.key))
+        client.wrapped.transport.write(b"x" * 70000)
+        pump.flush()
+        self.assertEqual(server.wrapped.received[6:], b"x" * 70000)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_nothingInClear(self):
+        """No byte the protocols wrote crosses the wire as written."""
+        clock = Clock()
+        client, server, pump = encryptedPair(clock, greeting=b"6:secret,")
+        wire = []
+        original = pump.clientIO.write
+
+        def tap(data):
+            wire.append(data)
+            return original(data)
+        pump.clientIO.write = tap
+        pump.flush()
+        client.wrapped.transport.write(b"7:bazaars,")
+        pump.flush()
+        self.assertNotIn(b"bazaars", b"".join(wire))
+        self.assertEqual(server.wrapped.received, b"3:hi!,7:bazaars,")
+
+    def test_refusalReachesThePeer(self):
+        """A protocol that writes a refusal and closes at once: the channel
+        finishes its handshake, sends the refusal sealed, then closes."""
+        clock = Clock()
+        client, server, pump = encryptedPair(clock, greeting=b"4:full,", refuse=True)
+        pump.flush()
+        self.assertEqual(client.wrapped.received, b"4:full,")
+        self.assertTrue(server.transport.disconnecting)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_plaintextPeerRefused(self):
+        """A peer that speaks netstrings gets the channel's refusal, in
+        plaintext, and the connection closes; the protocol reads nothing."""
+        clock = Clock()
+        wrapped = Recorder()
+        protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), False, clock)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b'20:{"type":"thisisme"},')
+        self.assertEqual(transport.value(), REFUSAL)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(wrapped.received, b"")
+
+    def test_stalledHandshake(self):
+        """A peer that never finishes the handshake is dropped after the
+        timeout; a protocol that closes before the channel is up waits at
+        most CLOSE_GRACE."""
+        clock = Clock()
+        protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), False, clock,
+                                     timeout=5.0)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        clock.advance(4.9)
+        self.assertFalse(transport.disconnecting)
+        clock.advance(0.2)
+        self.assertTrue(transport.disconnecting)
+        refusing = EncryptedProtocol(Recorder(refuse=True), ChannelKey.generate(), False,
+                                     clock)
+        transport = StringTransport()
+        refusing.makeConnection(transport)
+        clock.advance(CLOSE_GRACE)
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_noSendfile(self):
+        """Bytes may never go around the channel (sendfile)."""
+        protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
+        self.assertIsNone(socketOf(protocol))

@@ -1,0 +1,222 @@
+"""
+The encrypted channel on Twisted: a protocol that runs a
+L{twisted_bazaar.net.channel.Session} on a TCP connection and gives the
+protocol it wraps a transport of plaintext, as C{twisted.protocols.tls}
+does for TLS.
+
+A link, a tracker connection or a file transfer never reads a byte that
+was not sealed by the peer whose key (if it has one) the channel proved,
+L{EncryptedProtocol.peerKey}, and writes nothing that is not sealed.  A peer that does not finish the handshake
+within the timeout, or breaks the channel, is dropped with one log line.
+"""
+
+from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import ITransport
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from twisted_bazaar.net.channel import ChannelError, Session
+
+#: Seconds the channel's handshake may take, by default (the links'
+#: own --handshake-timeout, which covers the rest of their handshake).
+HANDSHAKE_TIMEOUT = 10.0
+#: Seconds a connection closed before its channel is up may still take to
+#: finish the handshake, so that what was written (a refusal) is sent.
+CLOSE_GRACE = 1.0
+
+
+@implementer(ITransport)
+class EncryptedProtocol(Protocol):
+    """
+    One connection's channel, and the transport of the protocol it wraps.
+
+    The wrapped protocol is connected at once, when TCP connects, so that
+    whatever it counts a connection against (slots, an address group's
+    handshakes in progress) counts this one from its first moment, and its
+    own handshake timeout covers the channel's.  What it writes before the
+    channel is up waits, and goes out sealed once it is; what it reads
+    comes only from the channel.  Everything of the transport interface
+    that the channel does not change (C{getPeer}, C{getHost}, producers)
+    is the TCP transport's.
+
+    @ivar wrapped: the protocol that reads and writes plaintext.
+    @ivar session: the channel's L{Session}.
+    """
+
+    log = Logger()
+
+    def __init__(self, wrapped, key, initiator, clock, timeout=HANDSHAKE_TIMEOUT):
+        self.wrapped = wrapped
+        self.session = Session(initiator, key)
+        self.clock = clock
+        self.timeout = timeout
+        self._timer = None
+        self._early = []
+        self._closeWhenUp = False
+        self._broken = False
+
+    def __getattr__(self, name):
+        # Reached only for what this class does not define: the rest of
+        # the transport's interface.
+        transport = self.__dict__.get("transport")
+        if transport is None:
+            raise AttributeError(name)
+        return getattr(transport, name)
+
+    @property
+    def peerKey(self):
+        """The peer's Ed25519 key (32 raw bytes) the channel proved, or
+        None (a keyless peer, or a handshake not done)."""
+        return self.session.peerKey
+
+    def getHandle(self):
+        """Not a socket: bytes sent around this transport would go out
+        unencrypted (see L{twisted_bazaar.files.server.socketOf})."""
+        return self.session
+
+    def logPrefix(self):
+        return "Encrypted"
+
+    # -- the TCP side ---------------------------------------------------------
+
+    def connectionMade(self):
+        self._timer = self.clock.callLater(self.timeout, self._tooSlow)
+        first = self.session.start()
+        if first:
+            self.transport.write(first)
+        self.wrapped.makeConnection(self)
+
+    def dataReceived(self, data):
+        if self._broken:
+            return
+        session = self.session
+        up = session.established
+        try:
+            reply, plain = session.receive(data)
+        except ChannelError as e:
+            self._fail(e.reason, e.reply)
+            return
+        if reply:
+            self.transport.write(reply)
+        if not up and session.established:
+            self._cancelTimer()
+            early, self._early = self._early, None
+            if early:
+                self.transport.write(session.seal(b"".join(early)))
+            if self._closeWhenUp:
+                self.transport.loseConnection()
+        if plain:
+            self.wrapped.dataReceived(plain)
+
+    def connectionLost(self, reason=Failure(ConnectionDone())):
+        self._broken = True
+        self._cancelTimer()
+        self.wrapped.connectionLost(reason)
+
+    def _tooSlow(self):
+        self._timer = None
+        self._fail("no channel handshake within {:g} s".format(self.timeout))
+
+    def _fail(self, reason, reply=b""):
+        self._broken = True
+        self._cancelTimer()
+        peer = self.transport.getPeer()
+        self.log.info("closing connection with {host}:{port}: {reason}",
+                      host=getattr(peer, "host", "?"), port=getattr(peer, "port", "?"),
+                      reason=reason)
+        if reply:
+            self.transport.write(reply)
+            self.transport.loseConnection()
+        else:
+            self.transport.abortConnection()
+
+    def _cancelTimer(self):
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    # -- the wrapped protocol's transport -------------------------------------
+
+    def write(self, data):
+        if self._broken:
+            return
+        if self._early is not None:
+            self._early.append(bytes(data))
+        else:
+            self.transport.write(self.session.seal(data))
+
+    def writeSequence(self, data):
+        self.write(b"".join(data))
+
+    def loseConnection(self):
+        """Close once what was written is sent: a close before the channel
+        is up waits for it (what was written then, a refusal say, reaches
+        the peer) for at most L{CLOSE_GRACE} seconds."""
+        if self._broken:
+            return
+        if self.session.established:
+            self.transport.loseConnection()
+            return
+        if not self._closeWhenUp:
+            self._closeWhenUp = True
+            self._cancelTimer()
+            self._timer = self.clock.callLater(
+                min(CLOSE_GRACE, self.timeout), self._fail,
+                "closed before the channel's handshake was done")
+
+    def abortConnection(self):
+        self._broken = True
+        self._cancelTimer()
+        self.transport.abortConnection()
+
+
+class EncryptedFactory(Factory):
+    """
+    A factory whose connections run the channel before the wrapped
+    factory's protocol sees them (the acceptor's side, or every
+    connection of a client factory).
+    """
+
+    noisy = False
+
+    def __init__(self, wrappedFactory, key, clock, initiator=False,
+                 timeout=HANDSHAKE_TIMEOUT):
+        self.wrappedFactory = wrappedFactory
+        self.key = key
+        self.clock = clock
+        self.initiator = initiator
+        self.timeout = timeout
+
+    def doStart(self):
+        self.wrappedFactory.doStart()
+
+    def doStop(self):
+        self.wrappedFactory.doStop()
+
+    def buildProtocol(self, addr):
+        wrapped = self.wrappedFactory.buildProtocol(addr)
+        if wrapped is None:
+            return None
+        protocol = EncryptedProtocol(wrapped, self.key, self.initiator, self.clock,
+                                     self.timeout)
+        protocol.factory = self
+        return protocol
+
+    # A client factory's callbacks, for a wrapped client factory.
+
+    def startedConnecting(self, connector):
+        started = getattr(self.wrappedFactory, "startedConnecting", None)
+        if started is not None:
+            started(connector)
+
+    def clientConnectionFailed(self, connector, reason):
+        failed = getattr(self.wrappedFactory, "clientConnectionFailed", None)
+        if failed is not None:
+            failed(connector, reason)
+
+    def clientConnectionLost(self, connector, reason):
+        lost = getattr(self.wrappedFactory, "clientConnectionLost", None)
+        if lost is not None:
+            lost(connector, reason)
