@@ -61,6 +61,9 @@ from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.status.node import STATUS
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -354,12 +357,16 @@ def buy(reactor, args):
                          f"once, not {args.quantity} times (--quantity counts units "
                          f"of counted items)\n")
     progress = None if args.json else Progress(_write, sys.stdout.isatty())
+    identity = Identity.generate()
+    channel = ChannelKey.generate(identity)
     purchase = OneShotBuy(
-        reactor, EndpointConnector(reactor), serverFromString(reactor, args.listen),
-        clientFromString(reactor, args.tracker.endpoint),
+        reactor, EndpointConnector(reactor, channel=channel),
+        EncryptedServerEndpoint(serverFromString(reactor, args.listen), channel, reactor),
+        EncryptedClientEndpoint(clientFromString(reactor, args.tracker.endpoint),
+                                channel, reactor),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
-        give_up=args.download_give_up, progress=progress,
+        give_up=args.download_give_up, progress=progress, identity=identity,
         # For a user waiting at a terminal; a script reads the outcome.
         notice=_notice if sys.stderr.isatty() and not args.json else None)
     finished = purchase.run(started)

@@ -19,6 +19,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.status.node import NodeStatus
 from twisted_bazaar.tracker import TrackerFactory
@@ -35,7 +36,7 @@ class EndpointConnector:
     node itself listens."""
 
     def __init__(self, reactor, timeout=CONNECT_TIMEOUT, interface="",
-                 onListenFailure=None):
+                 onListenFailure=None, channel=None):
         """
         @param interface: the address L{listen} listens on, the node's own
             (see L{twisted_bazaar.tap.endpoints.listenInterface}): an IPv4
@@ -45,14 +46,20 @@ class EndpointConnector:
             when L{listen} fails (a daemon ends with it, as when its own
             port is taken), or None.  It is told inside a Deferred's
             errback, where it must not raise.
+        @param channel: the process's L{ChannelKey}: every connection it
+            opens or accepts runs the encrypted channel (protocol.md §2.1).
+            None only for tests that speak plaintext on purpose.
         """
         self.reactor = reactor
+        self.channel = channel
         self.timeout = timeout
         self.interface = interface
         self.onListenFailure = onListenFailure
 
     def connect(self, host, port, protocol):
         endpoint = HostnameEndpoint(self.reactor, host, port, timeout=self.timeout)
+        if self.channel is not None:
+            endpoint = EncryptedClientEndpoint(endpoint, self.channel, self.reactor)
         return endpoint.connect(_OneLink(protocol))
 
     def listen(self, factory, port=0):
@@ -60,7 +67,10 @@ class EndpointConnector:
         interface given (IPv6 for an IPv6 address); a Deferred firing with
         the listening port."""
         kind = TCP6ServerEndpoint if isIPv6Address(self.interface) else TCP4ServerEndpoint
-        d = kind(self.reactor, port, interface=self.interface).listen(factory)
+        endpoint = kind(self.reactor, port, interface=self.interface)
+        if self.channel is not None:
+            endpoint = EncryptedServerEndpoint(endpoint, self.channel, self.reactor)
+        d = endpoint.listen(factory)
         if self.onListenFailure is not None:
             d.addErrback(self._notListening, port)
         return d

@@ -11,7 +11,11 @@ within the timeout, or breaks the channel, is dropped with one log line.
 """
 
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import ITransport
+from twisted.internet.interfaces import (
+    IStreamClientEndpoint,
+    IStreamServerEndpoint,
+    ITransport,
+)
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -220,3 +224,39 @@ class EncryptedFactory(Factory):
         lost = getattr(self.wrappedFactory, "clientConnectionLost", None)
         if lost is not None:
             lost(connector, reason)
+
+
+@implementer(IStreamClientEndpoint)
+class EncryptedClientEndpoint:
+    """
+    An endpoint whose connections run the channel, as the opener, under
+    the protocol a factory builds (as C{wrapClientTLS} does for TLS).  The
+    Deferred of L{connect} fires with that protocol, when TCP connects.
+    """
+
+    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT):
+        self.endpoint = endpoint
+        self.key = key
+        self.clock = clock
+        self.timeout = timeout
+
+    def connect(self, factory):
+        d = self.endpoint.connect(EncryptedFactory(factory, self.key, self.clock,
+                                                   True, self.timeout))
+        return d.addCallback(lambda protocol: protocol.wrapped)
+
+
+@implementer(IStreamServerEndpoint)
+class EncryptedServerEndpoint:
+    """An endpoint whose accepted connections run the channel, as the
+    acceptor, under the protocol a factory builds."""
+
+    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT):
+        self.endpoint = endpoint
+        self.key = key
+        self.clock = clock
+        self.timeout = timeout
+
+    def listen(self, factory):
+        return self.endpoint.listen(EncryptedFactory(factory, self.key, self.clock,
+                                                     False, self.timeout))

@@ -22,7 +22,7 @@ long as the handshake: the overlay then keeps only the key the peer
 proved, on the link (L{twisted_bazaar.net.link.Link.key}).
 """
 
-from twisted_bazaar.identity.keys import keyId
+from twisted_bazaar.identity.keys import encode, keyId
 from twisted_bazaar.identity.proofs import Handshake
 from twisted_bazaar.wire.ids import NO_ID, isKeyed, wireId
 
@@ -30,6 +30,20 @@ OPENING = "opening"
 PROVING = "proving"
 ESTABLISHED = "established"
 REFUSED = "refused"
+
+#: What L{channelKey} says of a connection without the encrypted channel
+#: (in-memory tests and the simulator): nothing to compare a key with.
+PLAIN = "plain"
+
+
+def channelKey(transport):
+    """
+    The key the encrypted channel under a connection proved (protocol.md
+    §2.1), as wire text; None for a peer that proved none; L{PLAIN} for a
+    connection without the channel.
+    """
+    proven = getattr(transport, "peerKey", PLAIN)
+    return proven if proven is None or proven is PLAIN else encode(proven)
 
 #: phase -> the phases it may go to.
 _MOVES = {
@@ -104,7 +118,7 @@ class LinkHandshake:
 
     # -- the peer ----------------------------------------------------------------------
 
-    def hear(self, hello, proof_due=False, any_id=False):
+    def hear(self, hello, proof_due=False, any_id=False, channel=PLAIN):
         """
         The peer's thisisme: keep it, and say what is wrong with it, if
         anything, as the reason of a refusal (the handshake is then
@@ -113,12 +127,14 @@ class LinkHandshake:
         any_id, ``""`` is taken: the tracker names the id), or a key's id
         (32 hex digits) without a key, which no keyless peer may take
         (§3).  With proof_due (the peer is to prove its key to this side
-        later: an acceptor, the tracker), a key needs a nonce.
+        later: an acceptor, the tracker), a key needs a nonce.  Over the
+        encrypted channel (channel: L{channelKey} of the connection), the
+        key must be the one the channel proved, and none if it proved none.
 
         @return: the reason, or None.
         """
         self.hello = hello
-        fault = _fault(hello, proof_due, any_id)
+        fault = _fault(hello, proof_due, any_id, channel)
         if fault is not None:
             self._refused()
         return fault
@@ -163,8 +179,12 @@ class LinkHandshake:
         self.hello = self._side = None
 
 
-def _fault(hello, proof_due, any_id):
+def _fault(hello, proof_due, any_id, channel):
     """See L{LinkHandshake.hear}."""
+    if channel is not PLAIN and hello.key != channel:
+        if channel is None:
+            return "a key in a thisisme on a connection whose channel proved no key"
+        return "the key is not the one this connection's channel proved"
     if hello.key is None:
         if isKeyed(hello.id):
             return (f"{wireId(hello.id)} is a key's id: a thisisme with it names "

@@ -25,7 +25,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
 from twisted_bazaar.net.recent import STATUS, RecentMessages
-from twisted_bazaar.net.handshake import PROVING, LinkHandshake
+from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelKey
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.identity.proofs import CHECK, LINK
 
@@ -447,7 +447,8 @@ class Overlay:
                         f"not {wireId(peer)}")
             return
         state = self._handshakeOf(link)
-        fault = state.hear(hello, proof_due=link.inbound)
+        fault = state.hear(hello, proof_due=link.inbound,
+                           channel=channelKey(link.transport))
         if fault is not None:
             link.refuse("wtf", fault)
             return

@@ -15,6 +15,8 @@ from twisted.internet.endpoints import clientFromString, connectProtocol
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.encrypted import EncryptedClientEndpoint
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID
@@ -76,7 +78,9 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT)
         L{ClientError} (with the reason) on refusal, a lost connection,
         an unreachable address, or after ``timeout`` seconds.
     """
-    endpoint = clientFromString(reactor, address.withTimeout(timeout))
+    endpoint = EncryptedClientEndpoint(
+        clientFromString(reactor, address.withTimeout(timeout)),
+        ChannelKey.generate(), reactor, timeout)
     done = defer.Deferred()
     link = Link(_Asker(hello, question, answer_type, done), reactor,
                 LinkSettings(handshake_timeout=timeout), inbound=False)

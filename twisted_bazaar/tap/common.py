@@ -11,6 +11,7 @@ import textwrap
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
+from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.link import (
     DEFAULT_ERROR_LIMIT,
     DEFAULT_FRAME_LIMIT,
@@ -310,7 +311,9 @@ def addWebView(parent, reactor, options, tracker, exitStatus):
         raise SystemExit(exitStatus.line(f"--web: bad endpoint: {e}"))
     # A node is shown silent once it has missed three rounds of questions.
     view = MarketView(reactor, silent=max(SILENT, 3 * options["web-poll"]))
-    StatusWatcher(reactor, StatusExtension(tracker).members, EndpointConnector(reactor),
+    # It asks as a keyless status client, through the channel as any peer.
+    StatusWatcher(reactor, StatusExtension(tracker).members,
+                  EndpointConnector(reactor, channel=ChannelKey.generate()),
                   view, options.linkSettings(), random.Random(),
                   interval=options["web-poll"]).setServiceParent(parent)
     ListeningService(reactor, endpoint, webSite(view), "web view",

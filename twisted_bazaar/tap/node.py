@@ -19,6 +19,8 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS, NodeConfig
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.base.options import boundedInt, optionDefaults, seconds
 from twisted_bazaar.net.overlay import (
     DEFAULT_DIRECT_IDLE,
@@ -404,8 +406,13 @@ def makeService(options):
         identity = Identity.generate(refusal)
     else:
         log.info("{line}", line=restoredLine(data_dir, store))
+    # One channel key for every connection of this process: the node's
+    # key proven in each handshake (protocol.md §2.1).
+    channel = ChannelKey.generate(identity)
+    listen = EncryptedServerEndpoint(listen, channel, reactor)
+    tracker = EncryptedClientEndpoint(tracker, channel, reactor)
     connector = EndpointConnector(
-        reactor, interface=listenInterface(options["listen"]),
+        reactor, interface=listenInterface(options["listen"]), channel=channel,
         # Only the seller's file shop listens through it: a seller that
         # cannot serve its files ends, as one that cannot --listen does.
         onListenFailure=lambda port, reason: exitStatus.fail(

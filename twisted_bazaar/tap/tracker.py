@@ -10,6 +10,9 @@ from twisted.python import usage
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.base.options import boundedInt, boundedSeconds
 from twisted_bazaar.daemon.services import EndpointConnector, trackerService
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
     DaemonOptions,
@@ -104,9 +107,14 @@ def makeService(options):
         watched = options["web"] is not None
         registered = registeredLimit(openFiles(), options["pending-limit"],
                                      MAX_STREAMS if watched else 0, watched)
+    # The tracker's key, new at each start, proven in every handshake of
+    # its connections (protocol.md §2.1 and §5).
+    identity = Identity.generate()
+    channel = ChannelKey.generate(identity)
+    endpoint = EncryptedServerEndpoint(endpoint, channel, reactor)
     tracker = Tracker(reactor, random.Random(), options.linkSettings(),
-                      extensions=trackerExtensionPlugins(),
-                      connector=EndpointConnector(reactor),
+                      extensions=trackerExtensionPlugins(), identity=identity,
+                      connector=EndpointConnector(reactor, channel=channel),
                       pending_limit=options["pending-limit"],
                       pending_group_limit=options["pending-group-limit"],
                       registered_limit=registered, check_limit=CHECK_LIMIT)

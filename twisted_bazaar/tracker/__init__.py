@@ -23,7 +23,7 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.net.handshake import LinkHandshake
+from twisted_bazaar.net.handshake import LinkHandshake, channelKey
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
@@ -471,7 +471,8 @@ class Tracker:
         if not self._mayJoin(link, hello):
             return
         handshake = LinkHandshake()
-        fault = handshake.hear(hello, proof_due=True, any_id=True)
+        fault = handshake.hear(hello, proof_due=True, any_id=True,
+                               channel=channelKey(link.transport))
         if fault is not None:
             link.refuse("wtf", fault)
             return

@@ -15,7 +15,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity.proofs import CHECK
-from twisted_bazaar.net.handshake import OPENING, LinkHandshake
+from twisted_bazaar.net.handshake import OPENING, LinkHandshake, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link
 
 
@@ -90,7 +90,8 @@ class AddressCheck:
         know.
         """
         handshake = self.handshake
-        if handshake.phase != OPENING or handshake.hear(hello) is not None:
+        if handshake.phase != OPENING or handshake.hear(
+                hello, channel=channelKey(self.link.transport)) is not None:
             return False
         if handshake.proves and not (hello.key == self.key
                                      and handshake.checkProof(hello.sig)):
