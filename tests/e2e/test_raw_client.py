@@ -5,7 +5,9 @@ documented protocol (docs/protocol.md), against a live tracker and a live
 seller.
 
 This is the interoperability check: nothing of twisted_bazaar is used to
-talk to the daemons, only to start them.
+talk to the daemons, only to start them.  The encrypted channel (§2.1)
+is the contract suite's own implementation (tests/contract/channel.py),
+written from the document too.
 """
 
 import base64
@@ -25,6 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.contract.channel import open_channel
 from tests.e2e.helpers import startMarket, startSeller
 from tests.e2e.helpers import short
 
@@ -47,29 +50,47 @@ def netstring(payload):
     return b"%d:%s," % (len(payload), payload)
 
 
+#: Private keys of this process's L{Keys}, by their key text: a client
+#: whose first message is a thisisme with one of them proves it in the
+#: channel's handshake too.
+PRIVATE_KEYS = {}
+
+
 class RawClient:
-    """One TCP connection carrying netstrings of UTF-8 JSON objects."""
+    """
+    One TCP connection carrying netstrings of UTF-8 JSON objects, inside
+    the encrypted channel (§2.1).  The channel's handshake runs at the
+    first message sent or read: with the key a thisisme names, when it is
+    one of this process's L{Keys}, else keyless.
+    """
 
     def __init__(self, port):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=READ_TIMEOUT)
+        self.tcp = socket.create_connection(("127.0.0.1", port),
+                                            timeout=READ_TIMEOUT)
+        self.sock = None
         self.buffer = b""
 
     def close(self):
-        self.sock.close()
+        (self.sock or self.tcp).close()
+
+    def _channel(self, first=None):
+        if self.sock is None:
+            key = first.get("key") if first and first.get("type") == "thisisme" else None
+            self.sock = open_channel(self.tcp, PRIVATE_KEYS.get(key))
+        return self.sock
 
     def sendRaw(self, data):
-        self.sock.sendall(data)
+        self._channel().sendall(data)
 
     def send(self, kind, **fields):
         self.sendObject(dict(fields, type=kind))
 
     def sendObject(self, obj):
-        self.sendRaw(netstring(json.dumps(obj).encode("utf-8")))
+        self._channel(obj).sendall(netstring(json.dumps(obj).encode("utf-8")))
 
     def _readMore(self):
         try:
-            data = self.sock.recv(65536)
+            data = self._channel().recv(65536)
         except ConnectionResetError:
             data = b""
         if not data:
@@ -187,6 +208,7 @@ class Keys:
         public = self.private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.key = b64(public)
         self.id = id_of(public)
+        PRIVATE_KEYS[self.key] = self.private
 
     def sign(self, data):
         return b64(self.private.sign(data))
