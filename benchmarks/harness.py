@@ -22,6 +22,8 @@ from pathlib import Path
 import attr
 import twisted
 
+from twisted_bazaar.net.channel import Session
+from twisted_bazaar.testing.channelsocket import ChannelSocket
 from twisted_bazaar.testing.daemons import Daemon, LiveMarket
 
 #: Seconds a daemon gets to come up, and a socket read to return.
@@ -179,10 +181,19 @@ class Frames:
         return payloads
 
 
-def connect(port):
+def connect(port, channel=None):
+    """A blocking connection to a local port; with channel (a
+    L{ChannelKey}), inside the encrypted channel, as every connection to a
+    daemon is (the bare baselines speak plaintext)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+    if channel is None:
+        return sock
+    try:
+        return ChannelSocket(sock, Session(True, channel))
+    except BaseException:
+        sock.close()
+        raise
 
 
 def introduce(sock, my_id):

@@ -2,7 +2,8 @@
 purchase_ratio: purchases per second one seller completes for 50 concurrent
 buyers, against bare netstring request/response round trips per second.
 
-Each buyer is one loopback connection with its own key and id: it says
+Each buyer is one loopback connection with its own key and id, inside
+the encrypted channel (the echo baseline speaks plaintext): it says
 thisisme and proves its key, then loops: send a buy, signed, with a fresh
 id and the direct path [buyer, seller], wait for the (signed) buyOK,
 repeat.  Buys are signed before each window, enough for the fastest
@@ -41,6 +42,7 @@ from benchmarks.harness import (
     pairedRatio,
     readMessage,
 )
+from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import LINK, Handshake
@@ -94,7 +96,7 @@ class Buyers:
     """BUYERS connections to one server, driven from one selectors loop."""
 
     def __init__(self, port, avoid=(), via=None, reply=b'"type":"buyOK"',
-                 reuse=False):
+                 reuse=False, encrypted=True):
         """
         @param avoid: ids the buyers must not take (the seller's own).
         @param via: the id at the end of each buy's path; default: the id
@@ -103,6 +105,8 @@ class Buyers:
         @param reuse: send each buyer's signed buys round and round (for a
             baseline, which only echoes them) instead of a fresh one each
             time.
+        @param encrypted: the buyers speak the encrypted channel (a
+            daemon's port); a baseline is plaintext.
         """
         self.reply = reply
         self.reuse = reuse
@@ -117,7 +121,7 @@ class Buyers:
             (i for i in iter(Identity.generate, None) if i.id not in avoid), BUYERS)
         try:
             for identity in identities:
-                sock = connect(port)
+                sock = connect(port, ChannelKey.generate(identity) if encrypted else None)
                 hello = self._introduce(sock, identity)
                 if via is None:
                     via = parseWireId(hello["id"])
@@ -224,13 +228,19 @@ class _Buyer:
 
     def send(self, payload):
         data = netstring(payload)
-        if self.sock.send(data) != len(data):
+        session = getattr(self.sock, "session", None)
+        if session is not None:
+            data = session.seal(data)
+        if getattr(self.sock, "sock", self.sock).send(data) != len(data):
             raise ConnectionError(f"buyer {self.id}: socket buffer full")
 
     def receive(self):
-        data = self.sock.recv(65536)
+        data = getattr(self.sock, "sock", self.sock).recv(65536)
         if not data:
             raise ConnectionError(f"buyer {self.id}: the server hung up")
+        session = getattr(self.sock, "session", None)
+        if session is not None:
+            data = session.receive(data)[1]
         return self.frames.feed(data)
 
 
@@ -254,7 +264,7 @@ def run(quick=False, repeats=None):
         # The same frames as the durable seller gets.
         drivers["echo"] = stack.enter_context(contextlib.closing(Buyers(
             echo_port, avoid={ids["durable"]}, via=ids["durable"],
-            reply=b'"type":"buy"', reuse=True)))
+            reply=b'"type":"buy"', reuse=True, encrypted=False)))
         pids = {"durable": durable.process.pid, "memory": memory.process.pid}
         rates = {name: [] for name in drivers}
         cpu = {name: {"reactor": [], "threads": []} for name in pids}

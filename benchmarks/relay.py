@@ -2,7 +2,9 @@
 relay_ratio: buy messages a real node forwards per second, against a bare
 NetstringReceiver relay.
 
-Two raw clients, A and B, connect to the server and say thisisme; A then
+Two raw clients, A and B, connect to the server (to the node inside the
+encrypted channel, keyless; to the baseline in plaintext) and say
+thisisme; A then
 streams N buy frames whose path is [A, NODE, B] and B counts the bytes that
 come out.  The rate is N over the time from A's first byte sent to B's last
 byte received.  The baseline relay (relay.tac) pairs connections in arrival
@@ -29,6 +31,7 @@ from benchmarks.harness import (
     readMessage,
     thisisme,
 )
+from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.testing.daemons import nodeId
 from twisted_bazaar.wire.ids import wireId
 
@@ -54,27 +57,33 @@ def buyFrames(count, path):
 class Driver:
     """Runs repeats against one server, with fresh client ids each time."""
 
-    def __init__(self, port, avoid=(), via=None):
+    def __init__(self, port, avoid=(), via=None, channel=None):
         """
         @param avoid: ids the clients must not take (the node's own).
         @param via: the middle id of the path; default: the id the server
             introduces itself with.
+        @param channel: the clients' L{ChannelKey}, for a daemon (which
+            speaks only the encrypted channel); None for the baseline.
         """
         self.port = port
         self.via = via
+        self.channel = channel
         # Keyless ids, as the wire writes them (never a keyed node's).
         self._ids = (str(n) for n in itertools.count(1) if n not in avoid)
 
     def rate(self, count):
         """Stream count frames from A through the server to B; return
         frames per second."""
-        a, b = connect(self.port), connect(self.port)
+        a, b = connect(self.port, self.channel), connect(self.port, self.channel)
         try:
             a_id, b_id = next(self._ids), next(self._ids)
             hello = introducePair(a, a_id, b, b_id)
             via = self.via if self.via is not None else hello["id"]
             blob = buyFrames(count, [a_id, via, b_id])
-            return count / _stream(a, b, blob)
+            # Sealed before the clock starts: the driver's own encryption
+            # is not the node's time.
+            sent = blob if self.channel is None else a.session.seal(blob)
+            return count / _stream(getattr(a, "sock", a), b, sent, blob)
         finally:
             a.close()
             b.close()
@@ -90,16 +99,17 @@ def introducePair(a, a_id, b, b_id):
     return hello
 
 
-def _stream(a, b, blob):
-    """Send blob on a from a thread, read it all from b; return the seconds
-    from the first byte sent to the last byte received."""
+def _stream(a, b, sent, blob):
+    """Send the bytes sent on a from a thread, and read blob (what they
+    carry) from b; return the seconds from the first byte sent to the last
+    byte of blob received."""
     started = []
     failure = []
 
     def send():
         try:
             started.append(time.perf_counter())
-            a.sendall(blob)
+            a.sendall(sent)
         except OSError as e:
             failure.append(e)
 
@@ -138,7 +148,7 @@ def run(quick=False, repeats=None):
         node = daemons.startNode("node", *NODE_ARGS)
         node_port = listeningPort(node)
         me = nodeId(node)
-        real = Driver(node_port, avoid={me})
+        real = Driver(node_port, avoid={me}, channel=ChannelKey.generate())
         bare = Driver(relay_port, via=wireId(me))
         calibration = real.rate(CALIBRATION)
         bare.rate(CALIBRATION)

@@ -179,6 +179,12 @@ class SecureSocket:
     def close(self):
         self.sock.close()
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
 
 def _read_message(sock, buffer, sizes, what):
     """One framed handshake message of one of the given sizes."""

@@ -25,6 +25,7 @@ from twisted_bazaar.testing.daemons import (
 )
 from twisted_bazaar.web.stream import GROUP_STREAMS, MAX_STREAMS
 
+from tests.contract.channel import ChannelBroken, open_channel
 from tests.e2e.test_raw_client import netstring
 
 #: Seconds any one expected log line, or socket read, may take.
@@ -93,8 +94,14 @@ class AccountLiveTests(SynchronousTestCase):
         answers = {}
         for n in range(256):
             for group in range(1, 5):
-                sock = self.sockets.enter_context(
+                tcp = self.sockets.enter_context(
                     connectFrom(f"127.{group}.{n // 250}.{n % 250 + 1}", port))
+                try:
+                    sock = open_channel(tcp)
+                except ChannelBroken:
+                    # Refused before the channel was up.
+                    answers[None] = answers.get(None, 0) + 1
+                    continue
                 sock.sendall(netstring(json.dumps(
                     {"type": "thisisme", "id": "", "port": 0, "host": ""}).encode()))
                 answer = firstAnswer(sock)

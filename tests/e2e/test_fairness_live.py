@@ -20,6 +20,7 @@ from twisted_bazaar.net.link import DEFAULT_ERROR_LIMIT
 
 from tests.e2e.helpers import startMarket
 from tests.e2e.test_files_live import sha256Of, writeRandom
+from tests.contract.channel import open_channel
 from tests.e2e.test_raw_client import netstring
 
 #: Seconds any one expected log line may take.
@@ -32,14 +33,15 @@ SIZE = 4 * 1024 * 1024
 
 
 def attackerSocket(port, receive_buffer=None):
-    """A connection from the attacker's address to a daemon's port."""
+    """A connection from the attacker's address to a daemon's port, inside
+    the encrypted channel (keyless)."""
     sock = socket.socket()
     sock.settimeout(TIMEOUT)
     if receive_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.bind((ATTACKER, 0))
     sock.connect(("127.0.0.1", port))
-    return sock
+    return open_channel(sock)
 
 
 def request(kind, **fields):

@@ -31,6 +31,7 @@ from pathlib import Path
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
+from tests.contract import channel
 from tests.files.helpers import fileId
 from tests.files.test_transfer_live import NO_IPV6
 from tests.e2e.helpers import short
@@ -220,7 +221,7 @@ class TransferPortLiveTests(SynchronousTestCase):
         # §19.2, byte for byte.
         hello = "1a56ab0275278519c8a3aa258f26d006fdca57fa850f836cb0a47a983474c3d8"
         piece = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        with channel.connect(("127.0.0.1", port), timeout=TIMEOUT) as sock:
             sock.sendall(b'91:{"type":"head","sha256":"' + hello.encode() + b'"},')
             self.assertEqual(receiveFrame(sock), (
                 b'199:{"type":"about","sha256":"' + hello.encode() + b'","size":5,'
@@ -243,6 +244,7 @@ class TransferPortLiveTests(SynchronousTestCase):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             sock.settimeout(TIMEOUT)
             sock.connect(("127.0.0.1", port))
+            sock = channel.open_channel(sock)
             get = {"type": "get", "sha256": big_sha, "offset": 0,
                    "length": 4 * 1024 * 1024}
             sock.sendall(netstring(json.dumps(get).encode()))

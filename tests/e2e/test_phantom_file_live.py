@@ -24,6 +24,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.contract.channel import ChannelBroken, accept_channel
 from tests.e2e.helpers import startMarket
 from tests.e2e.test_raw_client import (
     Closed,
@@ -43,11 +44,14 @@ GIVE_UP = 5
 
 
 class _Accepted(RawClient):
-    """A RawClient over a connection this side accepted."""
+    """A RawClient over a connection this side accepted, the channel's
+    acceptor with keys."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, keys):
         sock.settimeout(TIMEOUT)
-        self.sock = sock
+        self.tcp = sock
+        self.sock = accept_channel(sock, keys.private)
+        self.buffer = b""
         self.buffer = b""
 
 
@@ -109,7 +113,12 @@ class PhantomSeller:
             threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
 
     def _serve(self, sock):
-        peer, keys = _Accepted(sock), self.keys
+        keys = self.keys
+        try:
+            peer = _Accepted(sock, keys)
+        except (OSError, ChannelBroken):
+            sock.close()
+            return
         try:
             first = peer.receive()
             mine = nonce()
