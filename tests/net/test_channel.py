@@ -8,6 +8,7 @@ import random
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.contract.test_channel import vectors
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.net.channel import (
     KEYED_PAYLOAD,
@@ -191,3 +192,34 @@ class FailureTests(SynchronousTestCase):
         self.assertEqual(key.payload[:32], decode(identity.key))
         self.assertEqual(key.payload[32:], decode(identity.sign(
             STATIC_KEY_CONTEXT + key.publicStatic)))
+
+
+class DocumentVectorTests(SynchronousTestCase):
+    """docs/protocol.md §2.1's test vectors, from this implementation (the
+    contract suite checks its own against the same text)."""
+
+    def run_(self, opener_identity):
+        opener = Session(True, ChannelKey.fromSecrets(bytes(range(32)), opener_identity),
+                         ephemeral=bytes(range(32, 64)))
+        acceptor = Session(False, ChannelKey.fromSecrets(bytes(range(64, 96)),
+                                                          identityFrom(0x22)),
+                           ephemeral=bytes(range(96, 128)))
+        first, second, third = handshake(opener, acceptor)
+        return opener, acceptor, first, second, third
+
+    def test_keyed(self):
+        v = vectors()
+        opener, acceptor, first, second, third = self.run_(identityFrom(0x11))
+        self.assertEqual((first.hex(), second.hex(), third.hex()),
+                         (v["message 1"], v["message 2"], v["message 3"]))
+        self.assertEqual(opener.handshakeHash.hex(), v["handshake hash"])
+        self.assertEqual(opener.seal(b"5:hello,").hex(),
+                         v["opener's first transport message, plaintext 5:hello,"])
+        self.assertEqual(acceptor.seal(b"5:world,").hex(),
+                         v["acceptor's first transport message, plaintext 5:world,"])
+
+    def test_keylessOpener(self):
+        v = vectors()
+        opener, acceptor, first, second, third = self.run_(None)
+        self.assertEqual(third.hex(), v["keyless message 3"])
+        self.assertEqual(acceptor.handshakeHash.hex(), v["keyless handshake hash"])
