@@ -255,11 +255,12 @@ class LiveSellerCase(SynchronousTestCase):
         self.keys[keys.id] = keys
         return tracker, keys.id
 
-    def handshake(self, me):
+    def handshake(self, me, port=None):
         """Link to the seller as node ``me``, each side proving its key to
-        the other; return the link."""
+        the other; return the link.  port: where to connect for it (a
+        proxy), the seller's own by default."""
         keys, mine = self.keys[me], nonce()
-        link = self.connect(self.seller_port)
+        link = self.connect(port or self.seller_port)
         link.send("thisisme", id=me, port=0, host="", key=keys.key, nonce=mine)
         answer = link.receive()
         self.assertEqual({name: answer[name] for name in ("type", "id", "port", "host")},

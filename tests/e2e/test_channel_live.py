@@ -1,0 +1,195 @@
+"""
+End to end: the encrypted channel (docs/protocol.md §2.1) against what
+an attacker on the path sees and does (issue 37).
+
+- A capture of every loopback packet while a buyer daemon buys an item
+  and a file from a seller daemon holds neither the item's name nor any
+  16 bytes of the file in a row (AF_PACKET on ``lo``: root only, skipped
+  otherwise).
+- A proxy on the path between a raw client (tests/contract/channel.py)
+  and a live seller flips a bit of, drops, or injects a frame before the
+  client's signed buy: the seller closes the link, sells nothing, and
+  still sells to an honest client afterwards.
+"""
+
+import os
+import shutil
+import socket
+import struct
+import tempfile
+import threading
+import time
+
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from tests.e2e.helpers import short, startMarket
+from tests.e2e.test_raw_client import TIMEOUT, _TradeCase, newId
+
+#: The item and the file's name: text that must never be seen on the wire.
+ITEM = "quincemarmalade"
+FILE = "ledger-secret.bin"
+FILE_SIZE = 256 * 1024
+#: Runs of this many bytes of the file must not appear in the capture.
+RUN = 16
+
+
+class Capture:
+    """Every frame seen on the loopback interface, from a thread."""
+
+    def __init__(self):
+        try:
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                      socket.ntohs(0x0003))
+            self.sock.bind(("lo", 0))
+        except (AttributeError, PermissionError, OSError) as e:
+            raise SkipTest(f"no packet capture on lo here: {e}")
+        self.sock.settimeout(0.2)
+        self.frames = []
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            try:
+                self.frames.append(self.sock.recv(70000))
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+
+    def stop(self):
+        self.running = False
+        self.thread.join(5)
+        self.sock.close()
+        return b"".join(self.frames)
+
+
+class CaptureTests(SynchronousTestCase):
+
+    def test_tradeOfAnItemAndAFileNamesNeither(self):
+        capture = Capture()
+        self.addCleanup(capture.stop)
+        market, tracker = startMarket(self, TIMEOUT)
+        scratch = tempfile.mkdtemp(prefix="bazaar-channel-")
+        self.addCleanup(shutil.rmtree, scratch, True)
+        folder = os.path.join(scratch, "shared")
+        os.mkdir(folder)
+        data = os.urandom(FILE_SIZE)
+        with open(os.path.join(folder, FILE), "wb") as f:
+            f.write(data)
+        downloads = os.path.join(scratch, "downloads")
+        os.mkdir(downloads)
+        seller = market.startNode("seller", "--role", "seller", "--sell", f"{ITEM}=1",
+                                  "--share", folder)
+        seller.waitFor(rf"sharing {FILE} \(", TIMEOUT)
+        buyer = market.startNode("buyer", "--role", "buyer", "--want", ITEM,
+                                 "--want", FILE, "--downloads", downloads)
+        buyer.waitFor(rf"bought {ITEM} from", TIMEOUT)
+        buyer.waitFor(rf"downloaded {FILE} into .*, sha256 verified", TIMEOUT)
+        with open(os.path.join(downloads, FILE), "rb") as f:
+            self.assertEqual(f.read(), data)
+        wire = capture.stop()
+        # The capture saw the trade: at least the file's bytes, sealed.
+        self.assertGreater(len(wire), FILE_SIZE)
+        for secret in (ITEM.encode(), FILE.encode(), b"quince", b'"type":"buy"'):
+            self.assertNotIn(secret, wire)
+        runs = {data[i:i + RUN] for i in range(0, FILE_SIZE - RUN + 1)}
+        seen = [i for i in range(len(wire) - RUN + 1) if wire[i:i + RUN] in runs]
+        self.assertEqual(seen, [], "bytes of the file crossed the wire in clear")
+
+
+class OnPathProxy:
+    """
+    Forwards one client's connection to a port, both ways, parsing the
+    client's side into the channel's length-prefixed messages, and doing
+    ``mutation`` (flip, drop, inject) to the client's message number
+    ``at`` (0: handshake message 1, 1: message 3, 2...: transport).
+    """
+
+    def __init__(self, port, mutation, at):
+        self.port, self.mutation, self.at = port, mutation, at
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.address = self.listener.getsockname()[1]
+        self.done = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        client, _ = self.listener.accept()
+        server = socket.create_connection(("127.0.0.1", self.port))
+        threading.Thread(target=self._pump, args=(server, client), daemon=True).start()
+        self._frames(client, server)
+
+    def _pump(self, source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        self.done.set()
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _frames(self, source, sink):
+        buffer, number = b"", 0
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                buffer += data
+                while len(buffer) >= 2 and len(buffer) >= 2 + struct.unpack(
+                        ">H", buffer[:2])[0]:
+                    size = struct.unpack(">H", buffer[:2])[0]
+                    frame, buffer = buffer[:2 + size], buffer[2 + size:]
+                    if number == self.at and self.mutation == "flip":
+                        frame = frame[:-1] + bytes([frame[-1] ^ 1])
+                    elif number == self.at and self.mutation == "inject":
+                        sink.sendall(struct.pack(">H", 40) + os.urandom(40))
+                    if not (number == self.at and self.mutation == "drop"):
+                        sink.sendall(frame)
+                    number += 1
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+
+
+class OnPathTests(_TradeCase):
+    """A link through a proxy that breaks the channel: closed, nothing
+    sold on its word."""
+
+    def attempt(self, mutation):
+        # The client's messages on the link: handshake 1 and 3, then
+        # thisisme (2), proof (3), and the buy (4).
+        proxy = OnPathProxy(self.seller_port, mutation, at=4)
+        self.addCleanup(proxy.close)
+        link = self.handshake(self.me, proxy.address)
+        keys = self.keys[self.me]
+        buy = keys.signed("buy", id=newId(), item="apple", path=[self.me, self.seller_id],
+                          expires=int((time.time() + 60) * 1000))
+        link.sendObject(buy)
+        # A dropped frame is noticed at the next one.
+        link.send("ping", nonce=1)
+        self.assertEqual(link.outcome(), "closed")
+        self.seller.waitFor(r"closing connection with 127\.0\.0\.1:\d+: a message "
+                            r"does not decrypt", TIMEOUT)
+
+    def test_flippedDroppedOrInjectedFrameClosesTheLink(self):
+        for mutation in ("flip", "drop", "inject"):
+            self.attempt(mutation)
+        self.assertEqual(self.seller.matches(r"sold apple"), [])
+        # A link without the proxy (its newer link took the old one's
+        # place, and each broken one closed) still buys.
+        self.link = self.handshake(self.me)
+        self.assertEqual(self.buy(newId())["type"], "buyOK")
+        self.seller.waitFor(rf"sold apple to {short(self.me)} \(1 left\)", TIMEOUT)
