@@ -19,7 +19,18 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks import aria2, bulk, codec, idle, purchase, relay, simgoals, simscale, transfer
+from benchmarks import (
+    aria2,
+    bulk,
+    codec,
+    handshakes,
+    idle,
+    purchase,
+    relay,
+    simgoals,
+    simscale,
+    transfer,
+)
 from benchmarks.harness import Figure, machine
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -39,6 +50,7 @@ def _sim(quick, report):
 BENCHMARKS = {
     "codec": (["codec_ratio"], lambda quick, report: codec.run(quick)),
     "relay": (["relay_ratio"], lambda quick, report: relay.run(quick)),
+    "handshakes": (["handshakes_per_s"], lambda quick, report: handshakes.run(quick)),
     "purchase": (["purchase_ratio"], lambda quick, report: purchase.run(quick)),
     "idle": (["idle_cpu_percent"], lambda quick, report: idle.run(quick)),
     "transfer": (["transfer_ratio"], lambda quick, report: transfer.run(quick)),

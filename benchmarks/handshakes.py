@@ -1,0 +1,85 @@
+"""
+handshakes_per_s: connections a node daemon takes per second, each
+through the encrypted channel's handshake (docs/protocol.md §2.1) and a
+keyless ``thisisme`` answered by the node's own, against the same
+exchange in plaintext with a bare netstring echo (echo.tac).
+
+One client at a time, from this process: it opens a connection, runs the
+opener's side of the channel (keyless: the node proves its key, the
+client proves none), says thisisme, reads the answer, closes.  So the
+rate includes the client's share of the handshake (one X25519 key made,
+three DH, one signature checked), as a peer's own would.
+"""
+
+import itertools
+import time
+
+from benchmarks.harness import (
+    Figure,
+    Frames,
+    baseline,
+    connect,
+    listeningPort,
+    market,
+    median,
+    pairedRatio,
+    readMessage,
+    thisisme,
+)
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.testing.daemons import nodeId
+
+NODE_ARGS = ("--role", "seller", "--sell", "apple=1")
+#: Connections per repeat.
+QUICK_COUNT, FULL_COUNT = 200, 1000
+
+
+class Dialler:
+    """Opens connections one after another, with fresh keyless ids."""
+
+    def __init__(self, port, channel=None):
+        self.port = port
+        self.channel = channel
+        self._ids = (str(n) for n in itertools.count(1))
+
+    def rate(self, count):
+        started = time.perf_counter()
+        for _ in range(count):
+            sock = connect(self.port, self.channel)
+            try:
+                sock.sendall(thisisme(next(self._ids)))
+                answer = readMessage(sock, Frames())
+                if answer.get("type") != "thisisme":
+                    raise AssertionError(f"answered {answer}")
+            finally:
+                sock.close()
+        return count / (time.perf_counter() - started)
+
+
+def run(quick=False, repeats=None):
+    repeats = repeats or (5 if quick else 9)
+    count = QUICK_COUNT if quick else FULL_COUNT
+    with market() as daemons, baseline("echo baseline", "echo.tac") as echo_port:
+        node = daemons.startNode("node", *NODE_ARGS)
+        nodeId(node)
+        real = Dialler(listeningPort(node), ChannelKey.generate())
+        bare = Dialler(echo_port)
+        real.rate(20)
+        bare.rate(20)
+        node_rates, bare_rates = [], []
+        for _ in range(repeats):
+            node_rates.append(real.rate(count))
+            bare_rates.append(bare.rate(count))
+        problems = node.problems()
+    if problems:
+        raise AssertionError(f"the node logged problems: {problems[:3]}")
+    node_rate, bare_rate = median(node_rates), median(bare_rates)
+    return [Figure(
+        "handshakes_per_s", round(node_rate), "/s", None,
+        detail={"baseline_per_s": round(bare_rate),
+                "ratio": pairedRatio(node_rates, bare_rates),
+                "per_repeat": count, "repeats": repeats,
+                "node_rates": [round(r) for r in node_rates],
+                "baseline_rates": [round(r) for r in bare_rates]},
+        note=f"node {node_rate:,.0f}/s with the channel vs plaintext echo "
+             f"{bare_rate:,.0f}/s")]
