@@ -24,7 +24,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.contract.channel import ChannelBroken, accept_channel
+from tests.contract.channel import ChannelBroken
 from tests.e2e.helpers import startMarket
 from tests.e2e.test_raw_client import (
     Closed,
@@ -41,18 +41,6 @@ TIMEOUT = 30.0
 PHANTOM_SIZE = 10**12
 PHANTOM_SHA = "ab" * 32
 GIVE_UP = 5
-
-
-class _Accepted(RawClient):
-    """A RawClient over a connection this side accepted, the channel's
-    acceptor with keys."""
-
-    def __init__(self, sock, keys):
-        sock.settimeout(TIMEOUT)
-        self.tcp = sock
-        self.sock = accept_channel(sock, keys.private)
-        self.buffer = b""
-        self.buffer = b""
 
 
 def freePort():
@@ -115,7 +103,7 @@ class PhantomSeller:
     def _serve(self, sock):
         keys = self.keys
         try:
-            peer = _Accepted(sock, keys)
+            peer = RawClient.accepted(sock, keys)
         except (OSError, ChannelBroken):
             sock.close()
             return

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.contract.channel import open_channel
+from tests.contract.channel import accept_channel, open_channel
 from tests.e2e.helpers import startMarket, startSeller
 from tests.e2e.helpers import short
 
@@ -64,19 +64,38 @@ class RawClient:
     one of this process's L{Keys}, else keyless.
     """
 
-    def __init__(self, port):
+    def __init__(self, port, keys=None):
+        """
+        @param keys: the L{Keys} the channel proves, whatever the first
+            message says; by default, as said above.
+        """
         self.tcp = socket.create_connection(("127.0.0.1", port),
                                             timeout=READ_TIMEOUT)
         self.sock = None
+        self.keys = keys
         self.buffer = b""
+
+    @classmethod
+    def accepted(cls, sock, keys):
+        """A client over a connection this side accepted: the channel's
+        acceptor, proving keys."""
+        client = cls.__new__(cls)
+        sock.settimeout(READ_TIMEOUT)
+        client.tcp, client.keys, client.buffer = sock, keys, b""
+        client.sock = accept_channel(sock, keys.private)
+        return client
 
     def close(self):
         (self.sock or self.tcp).close()
 
     def _channel(self, first=None):
         if self.sock is None:
-            key = first.get("key") if first and first.get("type") == "thisisme" else None
-            self.sock = open_channel(self.tcp, PRIVATE_KEYS.get(key))
+            if self.keys is not None:
+                private = self.keys.private
+            else:
+                key = first.get("key") if first and first.get("type") == "thisisme" else None
+                private = PRIVATE_KEYS.get(key)
+            self.sock = open_channel(self.tcp, private)
         return self.sock
 
     def sendRaw(self, data):
@@ -234,8 +253,8 @@ class LiveSellerCase(SynchronousTestCase):
             self.market, "apple=2", TIMEOUT, "--handshake-limit", "100",
             *self.SELLER_OPTIONS)
 
-    def connect(self, port):
-        client = RawClient(port)
+    def connect(self, port, keys=None):
+        client = RawClient(port, keys)
         self.addCleanup(client.close)
         return client
 

@@ -8,13 +8,12 @@ refused, S stays registered where it is, and B buys nothing from the
 attacker.
 """
 
-import json
 import socket
 import threading
-import time
 
 from tests.e2e.helpers import nodeAddress, startMarket, startSeller
-from tests.e2e.test_raw_client import Keys, LiveSellerCase, netstring, nonce, proofText
+from tests.contract.channel import ChannelBroken
+from tests.e2e.test_raw_client import Keys, LiveSellerCase, RawClient, nonce, proofText
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -53,33 +52,20 @@ class RelayedProofTests(LiveSellerCase):
     def test_relayedLinkAndRegistrationAreRefused(self):
         s_key = self.sellerSays(type="whoareyou")["key"]
 
-        # At the buyer: A says it is S, and hands B S's answer to B's nonce.
-        toB = self.connect(self.buyer_port)
-        toB.sendObject(hello(self.seller_id, s_key, nonce()))
-        b_answer = toB.receive()
-        self.assertEqual((b_answer["type"], b_answer["id"]), ("thisisme", self.buyer_id))
-        relayed = self.sellerSays(**hello(self.attacker.id, self.attacker.key,
-                                          b_answer["nonce"]))
-        toB.send("proof", sig=relayed["sig"])
-        self.assertRefused(toB)
-        self.buyer.waitFor(r"wtf: that proof does not prove your key to me", TIMEOUT)
-
-        # At the tracker: A registers with S's key, and hands the tracker
-        # S's proof on a link and S's answer to a whoareyou, each made
-        # with the tracker's nonce (and key).
-        for ask in ({"type": "thisisme", "id": self.attacker.id, "port": 0, "host": "",
-                     "key": self.attacker.key},
-                    {"type": "whoareyou"}):
-            evil = self.connect(self.market.tracker_port)
+        # A says it is S, with S's key, at the buyer and at the tracker,
+        # over a channel that proved A's own key, or none: refused at that
+        # first thisisme, before any nonce of B's or the tracker's is out
+        # to be relayed (the channel proves the key, protocol.md §2.1).
+        refusals = (r"(the key is not the one this connection's channel proved|"
+                    r"a key in a thisisme on a connection whose channel proved no key)")
+        for channel_keys in (self.attacker, None):
+            toB = self.connect(self.buyer_port, channel_keys)
+            toB.sendObject(hello(self.seller_id, s_key, nonce()))
+            self.assertRefused(toB)
+            evil = self.connect(self.market.tracker_port, channel_keys)
             evil.sendObject(hello("", s_key, nonce(), port=self.seller_port + 1))
-            you = evil.receive()
-            self.assertEqual((you["type"], you["id"]), ("thisisyou", self.seller_id))
-            if ask["type"] == "thisisme":
-                answer = self.sellerSays(**dict(ask, nonce=you["nonce"]))
-            else:
-                answer = self.sellerSays(**dict(ask, key=you["key"], nonce=you["nonce"]))
-            evil.send("proof", sig=answer["sig"])
             self.assertRefused(evil)
+        self.assertEqual(len(self.buyer.matches(refusals)), 2, self.buyer.tail())
 
         # S is still registered at its own address, and was never
         # displaced; B bought nothing.
@@ -98,9 +84,10 @@ class RelayedProofTests(LiveSellerCase):
 class _Relay:
     """
     The attacker A's listening socket: it answers the tracker's address
-    check as itself (so A is introduced at its own address), and passes
-    every byte of any other connection to the seller S and back,
-    unchanged, keeping the frames each dialler sent.
+    check (the first connection) as itself, inside the channel with its
+    own key, so that A is introduced at its own address; every later
+    connection it passes to the seller S and back, byte for byte, keeping
+    what each dialler sent.
     """
 
     def __init__(self, keys, seller_port):
@@ -108,9 +95,10 @@ class _Relay:
         self.seller_port = seller_port
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        #: One list per connection relayed: the frames its dialler sent.
+        #: One bytearray per connection relayed: what its dialler sent.
         self.dials = []
         self.sockets = [self.listener]
+        self.checked = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self):
@@ -128,37 +116,34 @@ class _Relay:
 
     def _serve(self, conn):
         try:
-            self._relay(conn)
-        except OSError:  # closed at the test's end
+            if not self.checked:
+                self.checked = True
+                self._answerCheck(conn)
+            else:
+                self._relay(conn)
+        except (OSError, ChannelBroken):  # closed at the test's end
             conn.close()
 
+    def _answerCheck(self, conn):
+        client = RawClient.accepted(conn, self.keys)
+        first = client.receive()
+        mine = nonce()
+        client.send("thisisme", id=self.keys.id, port=self.port, host="127.0.0.1",
+                    key=self.keys.key, nonce=mine,
+                    sig=self.keys.sign(proofText("check", self.keys.key, first["key"],
+                                                 mine, first["nonce"])))
+        conn.close()
+
     def _relay(self, conn):
-        frames = _Frames(conn)
-        first = frames.next()
-        if first is None:
-            return
-        if first.get("type") == "whoareyou":
-            mine = nonce()
-            answer = {"type": "thisisme", "id": self.keys.id, "port": self.port,
-                      "host": "127.0.0.1", "key": self.keys.key, "nonce": mine,
-                      "sig": self.keys.sign(proofText("check", self.keys.key,
-                                                      first["key"], mine,
-                                                      first["nonce"]))}
-            conn.sendall(netstring(json.dumps(answer).encode("utf-8")))
-            conn.close()
-            return
-        sent = [first]
+        sent = bytearray()
         self.dials.append(sent)
         seller = socket.create_connection(("127.0.0.1", self.seller_port))
         self.sockets.append(seller)
-        seller.sendall(frames.raw_first)
         threading.Thread(target=self._pipe, args=(seller, conn), daemon=True).start()
-        while True:
-            message = frames.next(relay_to=seller)
-            if message is None:
-                seller.close()
-                return
-            sent.append(message)
+        while data := conn.recv(65536):
+            sent += data
+            seller.sendall(data)
+        seller.close()
 
     @staticmethod
     def _pipe(source, sink):
@@ -168,34 +153,6 @@ class _Relay:
         except OSError:
             pass
         sink.close()
-
-
-class _Frames:
-    """Netstring frames read off a socket, each relayed as read."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buffer = b""
-        self.raw_first = None
-
-    def next(self, relay_to=None):
-        while True:
-            head, colon, rest = self.buffer.partition(b":")
-            if colon and len(rest) > int(head):
-                size = len(head) + 1 + int(head) + 1
-                raw, self.buffer = self.buffer[:size], self.buffer[size:]
-                if self.raw_first is None:
-                    self.raw_first = raw
-                elif relay_to is not None:
-                    relay_to.sendall(raw)
-                return json.loads(rest[:int(head)])
-            try:
-                data = self.sock.recv(65536)
-            except OSError:
-                return None
-            if not data:
-                return None
-            self.buffer += data
 
 
 class WholeRelayTests(LiveSellerCase):
@@ -226,14 +183,9 @@ class WholeRelayTests(LiveSellerCase):
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "pear")
         buyer_id, _ = nodeAddress(buyer, TIMEOUT)
         buyer.waitFor(rf"dialled node {attacker.id}, not {self.seller_id}", TIMEOUT)
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            from_b = [sent for sent in relay.dials if sent[0].get("id") == buyer_id]
-            if from_b and from_b[0][-1].get("type") == "error":
-                break
-            time.sleep(0.05)
-        self.assertEqual([m.get("type") for m in from_b[0]], ["thisisme", "error"],
-                         from_b)
-        self.assertIn(f"dialled node {attacker.id}, not {self.seller_id}",
-                      from_b[0][-1]["info"])
+        # A passed the channel's bytes and saw none of what they carried.
+        self.assertTrue(relay.dials)
+        for sent in relay.dials:
+            self.assertNotIn(b"thisisme", bytes(sent))
+            self.assertNotIn(buyer_id.encode(), bytes(sent))
         self.assertIsNone(buyer.process.poll(), buyer.tail())

@@ -193,6 +193,12 @@ class EncryptedFactory(Factory):
         self.initiator = initiator
         self.timeout = timeout
 
+    def logPrefix(self):
+        """The wrapped factory's: log lines name what listens."""
+        wrapped = self.wrappedFactory
+        prefix = getattr(wrapped, "logPrefix", None)
+        return prefix() if prefix is not None else wrapped.__class__.__name__
+
     def doStart(self):
         self.wrappedFactory.doStart()
 
