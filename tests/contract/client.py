@@ -6,9 +6,9 @@ a file (§19). Standard library and ``cryptography`` only.
 """
 
 import os
-import socket
 import time
 
+from .channel import connect
 from .wire import (
     Identity, NetstringReader, ProtocolError, checkRecord, checkSigned, decode, encode,
     keyId, netstring, newNonce, nowMs, proofText, verify)
@@ -18,10 +18,12 @@ WAIT = 15.0
 
 
 class Connection:
-    """One TCP connection speaking §2/§3, answering ``ping`` (§7) itself."""
+    """One TCP connection speaking §2/§3 inside the encrypted channel
+    (§2.1, proving ``identity``'s key if given), answering ``ping`` (§7)
+    itself."""
 
-    def __init__(self, host, port, limit=1 << 20):
-        self.sock = socket.create_connection((host, port), timeout=WAIT)
+    def __init__(self, host, port, limit=1 << 20, identity=None):
+        self.sock = connect((host, port), identity and identity.private, timeout=WAIT)
         self.reader = NetstringReader(limit)
         self.seen = []
 
@@ -85,7 +87,7 @@ class Client:
     def __init__(self, trackerPort, scheme):
         self.me = Identity()
         self.scheme = scheme
-        self.tracker = Connection("127.0.0.1", trackerPort)
+        self.tracker = Connection("127.0.0.1", trackerPort, identity=self.me)
         self.links = {}
 
     def register(self, **extra):
@@ -125,7 +127,7 @@ class Client:
     def link(self, host, port, purpose=None):
         """§6 with keys, as the opener; returns the peer's id, once a
         ping answered shows the acceptor established the link too."""
-        conn = Connection(host, port)
+        conn = Connection(host, port, identity=self.me)
         nonce = newNonce()
         hello = {"type": "thisisme", "id": self.me.id, "port": 0, "host": "",
                  "key": self.me.key, "nonce": nonce}

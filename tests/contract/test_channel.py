@@ -12,7 +12,7 @@ import threading
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from tests.contract.channel import accept_channel, open_channel
+from .channel import accept_channel, open_channel
 
 DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "protocol.md")
 
