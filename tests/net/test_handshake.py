@@ -9,14 +9,16 @@ import random
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.identity.proofs import CHECK, LINK, REGISTER, Handshake
 from twisted_bazaar.net.handshake import (
     ESTABLISHED,
     OPENING,
+    PLAIN,
     PROVING,
     REFUSED,
     LinkHandshake,
+    channelKey,
 )
 from twisted_bazaar.wire.ids import NO_ID, wireId
 
@@ -135,3 +137,43 @@ class HandshakeTests(SynchronousTestCase):
         handshake = LinkHandshake()
         handshake.establish(self.peer.key)
         self.assertEqual((handshake.phase, handshake.key), (ESTABLISHED, self.peer.key))
+
+
+class ChannelKeyTests(SynchronousTestCase):
+    """Over the encrypted channel, a thisisme names the key the channel
+    proved, and none where it proved none (docs/protocol.md §2.1)."""
+
+    def setUp(self):
+        self.peer = Identity.fromRandom(random.Random(2))
+        self.other = Identity.fromRandom(random.Random(3))
+
+    def test_channelKey(self):
+        """What a transport says: the proven key as wire text, None, or
+        PLAIN for a connection without the channel."""
+
+        class Channel:
+            peerKey = decode(self.peer.key)
+
+        class Keyless:
+            peerKey = None
+
+        self.assertEqual(channelKey(Channel()), self.peer.key)
+        self.assertIsNone(channelKey(Keyless()))
+        self.assertIs(channelKey(object()), PLAIN)
+
+    def test_theChannelsKeyOnly(self):
+        hello = wire.ThisIsMe(self.peer.id, 5000, key=self.peer.key)
+        keyless = wire.ThisIsMe(17, 5000)
+        channel_fault = "the key is not the one this connection's channel proved"
+        for hello_, channel, fault in [
+            (hello, self.peer.key, None),
+            (hello, PLAIN, None),
+            (keyless, None, None),
+            (keyless, PLAIN, None),
+            (hello, self.other.key, channel_fault),
+            (keyless, self.peer.key, channel_fault),
+            (hello, None, "a key in a thisisme on a connection whose channel proved no key"),
+        ]:
+            handshake = LinkHandshake()
+            self.assertEqual(handshake.hear(hello_, channel=channel), fault,
+                             (hello_, channel))
