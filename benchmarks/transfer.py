@@ -34,7 +34,8 @@ import time
 from benchmarks.harness import Figure, market, median, pairedRatio
 from twisted_bazaar.testing.daemons import Daemon, nodeId
 
-GOAL = (">=", 0.7)
+#: Issue 37: with every byte sealed and opened by the channel (0.7 before it).
+GOAL = (">=", 0.6)
 FULL_SIZE = 1024 * 1024 * 1024
 QUICK_SIZE = 256 * 1024 * 1024
 SMALL_SIZE = 32 * 1024 * 1024

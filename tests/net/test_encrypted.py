@@ -4,11 +4,15 @@ protocol wrapper, over in-memory connections (twisted.test.iosim) and a
 fake clock.
 """
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.test.iosim import connectedServerAndClient
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 
 from twisted_bazaar.files.server import socketOf
 from twisted_bazaar.identity.keys import Identity, decode
@@ -143,3 +147,26 @@ class WrapperTests(SynchronousTestCase):
         """Bytes may never go around the channel (sendfile)."""
         protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
         self.assertIsNone(socketOf(protocol))
+
+
+class RefusalLogTests(SynchronousTestCase):
+
+    def test_linesAPeerCausesAreBounded(self):
+        """A hundred plaintext connections from one address group make a
+        few refusal lines and a summary, not a hundred lines."""
+        clock = Clock()
+        factory = EncryptedFactory(Factory.forProtocol(Recorder), ChannelKey.generate(),
+                                   clock, peerLog=PeerLog(clock))
+        with capturedLogs() as events:
+            for n in range(100):
+                protocol = factory.buildProtocol(None)
+                transport = StringTransport(peerAddress=IPv4Address(
+                    "TCP", f"10.1.0.{n + 1}", 4000 + n))
+                protocol.makeConnection(transport)
+                protocol.dataReceived(b'2:{},')
+                self.assertEqual(transport.value(), REFUSAL)
+            clock.advance(60)
+        lines = [formatEvent(event) for event in events]
+        refusals = [line for line in lines if "does not speak" in line]
+        self.assertLessEqual(len(refusals), PEER_BURST)
+        self.assertTrue(any("more lines like" in line for line in lines), lines)

@@ -17,6 +17,7 @@ from twisted.internet.endpoints import (
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
+from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
@@ -52,6 +53,8 @@ class EndpointConnector:
         """
         self.reactor = reactor
         self.channel = channel
+        #: The lines of channels that failed, bounded per address group.
+        self.peerLog = PeerLog(reactor)
         self.timeout = timeout
         self.interface = interface
         self.onListenFailure = onListenFailure
@@ -59,7 +62,8 @@ class EndpointConnector:
     def connect(self, host, port, protocol):
         endpoint = HostnameEndpoint(self.reactor, host, port, timeout=self.timeout)
         if self.channel is not None:
-            endpoint = EncryptedClientEndpoint(endpoint, self.channel, self.reactor)
+            endpoint = EncryptedClientEndpoint(endpoint, self.channel, self.reactor,
+                                               peerLog=self.peerLog)
         return endpoint.connect(_OneLink(protocol))
 
     def listen(self, factory, port=0):
@@ -69,7 +73,8 @@ class EndpointConnector:
         kind = TCP6ServerEndpoint if isIPv6Address(self.interface) else TCP4ServerEndpoint
         endpoint = kind(self.reactor, port, interface=self.interface)
         if self.channel is not None:
-            endpoint = EncryptedServerEndpoint(endpoint, self.channel, self.reactor)
+            endpoint = EncryptedServerEndpoint(endpoint, self.channel, self.reactor,
+                                               peerLog=self.peerLog)
         d = endpoint.listen(factory)
         if self.onListenFailure is not None:
             d.addErrback(self._notListening, port)

@@ -17,11 +17,13 @@ from twisted.internet.interfaces import (
     ITransport,
 )
 from twisted.internet.protocol import Factory, Protocol
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.channel import ChannelError, Session
+from twisted_bazaar.net.eviction import addressGroup
 
 #: Seconds the channel's handshake may take, by default (the links'
 #: own --handshake-timeout, which covers the rest of their handshake).
@@ -51,11 +53,17 @@ class EncryptedProtocol(Protocol):
 
     log = Logger()
 
-    def __init__(self, wrapped, key, initiator, clock, timeout=HANDSHAKE_TIMEOUT):
+    def __init__(self, wrapped, key, initiator, clock, timeout=HANDSHAKE_TIMEOUT,
+                 peerLog=None):
+        """
+        @param peerLog: the L{PeerLog} its lines go through (so that a peer
+            can make only so many of them); straight to the log if None.
+        """
         self.wrapped = wrapped
         self.session = Session(initiator, key)
         self.clock = clock
         self.timeout = timeout
+        self.peerLog = peerLog
         self._timer = None
         self._early = []
         self._closeWhenUp = False
@@ -127,9 +135,13 @@ class EncryptedProtocol(Protocol):
         self._broken = True
         self._cancelTimer()
         peer = self.transport.getPeer()
-        self.log.info("closing connection with {host}:{port}: {reason}",
-                      host=getattr(peer, "host", "?"), port=getattr(peer, "port", "?"),
-                      reason=reason)
+        host = getattr(peer, "host", "?")
+        fields = dict(host=host, port=getattr(peer, "port", "?"), reason=reason)
+        line = "closing connection with {host}:{port}: {reason}"
+        if self.peerLog is None:
+            self.log.info(line, **fields)
+        else:
+            self.peerLog.emit(self.log, LogLevel.info, addressGroup(host), line, **fields)
         if reply:
             self.transport.write(reply)
             self.transport.loseConnection()
@@ -186,12 +198,13 @@ class EncryptedFactory(Factory):
     noisy = False
 
     def __init__(self, wrappedFactory, key, clock, initiator=False,
-                 timeout=HANDSHAKE_TIMEOUT):
+                 timeout=HANDSHAKE_TIMEOUT, peerLog=None):
         self.wrappedFactory = wrappedFactory
         self.key = key
         self.clock = clock
         self.initiator = initiator
         self.timeout = timeout
+        self.peerLog = peerLog
 
     def logPrefix(self):
         """The wrapped factory's: log lines name what listens."""
@@ -210,7 +223,7 @@ class EncryptedFactory(Factory):
         if wrapped is None:
             return None
         protocol = EncryptedProtocol(wrapped, self.key, self.initiator, self.clock,
-                                     self.timeout)
+                                     self.timeout, self.peerLog)
         protocol.factory = self
         return protocol
 
@@ -240,15 +253,21 @@ class EncryptedClientEndpoint:
     Deferred of L{connect} fires with that protocol, when TCP connects.
     """
 
-    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT):
+    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT, peerLog=None):
+        """
+        @param peerLog: the L{PeerLog} of the connections' failures, shared
+            with other endpoints of the process if given; one of its own
+            otherwise.
+        """
         self.endpoint = endpoint
         self.key = key
         self.clock = clock
         self.timeout = timeout
+        self.peerLog = peerLog if peerLog is not None else PeerLog(clock)
 
     def connect(self, factory):
         d = self.endpoint.connect(EncryptedFactory(factory, self.key, self.clock,
-                                                   True, self.timeout))
+                                                   True, self.timeout, self.peerLog))
         return d.addCallback(lambda protocol: protocol.wrapped)
 
 
@@ -257,12 +276,18 @@ class EncryptedServerEndpoint:
     """An endpoint whose accepted connections run the channel, as the
     acceptor, under the protocol a factory builds."""
 
-    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT):
+    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT, peerLog=None):
+        """
+        @param peerLog: the L{PeerLog} of the connections' failures, shared
+            with other endpoints of the process if given; one of its own
+            otherwise.
+        """
         self.endpoint = endpoint
         self.key = key
         self.clock = clock
         self.timeout = timeout
+        self.peerLog = peerLog if peerLog is not None else PeerLog(clock)
 
     def listen(self, factory):
         return self.endpoint.listen(EncryptedFactory(factory, self.key, self.clock,
-                                                     False, self.timeout))
+                                                     False, self.timeout, self.peerLog))
