@@ -15,7 +15,8 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar import tracker as tracker_module_
+from twisted_bazaar import tracker as tracker_module_, wire
+from twisted_bazaar.wire.ids import NO_ID
 from twisted_bazaar.base.logthrottle import PEER_BURST, PEERS_BURST
 from twisted_bazaar.net.link import (
     DEFAULT_ERROR_LIMIT,
@@ -369,3 +370,40 @@ class QuestionRateTests(TrackerIndexCase):
         self.clock.advance(1)
         late, _ = self.join(0, peer_host="10.1.0.9")
         self.assertEqual(self.answered(late, burst // 2), tracker_module_.QUESTION_RATE)
+
+
+class LookupRateTests(TrackerIndexCase):
+    """
+    ``nodereq`` and ``whereis`` had no rate but each connection's own, and
+    one address group may hold 256 registered connections.  A node matches
+    the answers to them by order, so none may be dropped: past its group's
+    rate each is answered at once, in its turn, as if nobody were known;
+    another group's are looked up as before.
+    """
+
+    def makeTracker(self, **settings):
+        return super().makeTracker(ping_interval=0, **settings)
+
+    def test_pastTheRateAnsweredInOrderAsNobody(self):
+        burst = int(tracker_module_.LOOKUP_RATE * 2)
+        seller, seller_id = self.join(5000, peer_host="10.3.0.1")
+        self.tracker.registry.verify(seller_id)
+        askers = [self.join(0, peer_host=f"10.1.0.{n + 1}")[0] for n in range(4)]
+        answers = []
+        for peer in askers:
+            peer.say(*[wire.WhereIs(seller_id), wire.NodeReq()] * (burst // 4))
+            answers.extend(peer.heard())
+        # Every question answered, in order: whereis, nodereq, whereis...
+        self.assertEqual({type(a) for a in answers}, {wire.NodeReply})
+        self.assertEqual(len(answers), 2 * burst)
+        self.assertEqual([a.id for a in answers[::2]], [seller_id] * burst)
+        self.assertEqual(sum(a.port == 5000 for a in answers), burst)
+        self.assertEqual({a.id for a in answers[1::2] if a.port == 0}, {NO_ID})
+        # Another group's questions are looked up.
+        other, _ = self.join(0, peer_host="10.2.0.1")
+        other.say(wire.NodeReq())
+        self.assertEqual(other.heard()[0].port, 5000)
+        # And the group's own, once its bucket has filled again.
+        self.clock.advance(1)
+        askers[0].say(wire.NodeReq())
+        self.assertEqual(askers[0].heard()[0].port, 5000)

@@ -52,6 +52,11 @@ GROUP_LIMIT = 256
 #: rate of its own, but a group may hold GROUP_LIMIT registered links:
 #: without this, one address's questions could take the tracker's time.
 QUESTION_RATE = 400.0
+#: ``nodereq`` and ``whereis`` looked up for the nodes of one address
+#: group a second, all their connections together, in bursts of twice
+#: that; past it, each is answered as if nobody were known (see
+#: L{Tracker._mayLookUp}).
+LOOKUP_RATE = 400.0
 #: Address checks the daemon runs at once, in all and for the nodes of
 #: one address group: each holds a descriptor until it ends (within the
 #: handshake timeout).  Past these a check waits RECHECK_FIRST seconds,
@@ -339,6 +344,7 @@ class Tracker:
         self._joins = GroupRates(JOIN_RATE, _RATE_GROUPS)
         #: Each address group's rate of questions.
         self._questions = GroupRates(QUESTION_RATE, _RATE_GROUPS)
+        self._lookups = GroupRates(LOOKUP_RATE, _RATE_GROUPS)
         #: link -> its handshake (L{LinkHandshake}), from a thisisme with
         #: a key until its proof.
         self._proving = {}
@@ -419,9 +425,15 @@ class Tracker:
                 link.protocolError("wtf", f"say thisisme before {message.TYPE}",
                                    close=True)
         elif kind is wire.NodeReq:
-            self._introduce(link, message)
+            if self._mayLookUp(link):
+                self._introduce(link, message)
+            else:
+                link.send(wire.NodeReply(NO_ID, "", 0))
         elif kind is wire.WhereIs:
-            link.send(wire.NodeReply(message.id, *self.registry.address(message.id)))
+            if self._mayLookUp(link):
+                link.send(wire.NodeReply(message.id, *self.registry.address(message.id)))
+            else:
+                link.send(wire.NodeReply(message.id, "", 0))
         elif kind in self._handlers:
             if kind.BUCKET == "query" and not self._mayAsk(link, kind):
                 return
@@ -451,6 +463,17 @@ class Tracker:
                         "try again later")
             return False
         return True
+
+    def _mayLookUp(self, link):
+        """
+        Whether link's address group may have one more ``nodereq`` or
+        ``whereis`` looked up now (LOOKUP_RATE).  Past it, the question
+        is still answered, at once and in its turn, as if nobody were
+        known: its asker matches answers to questions by their order, so
+        none may be dropped, and an answer that looks nothing up costs
+        the tracker no more than the question cost the asker.
+        """
+        return self._lookups.take(groupOf(link), self.clock.seconds())
 
     def _mayAsk(self, link, kind):
         """Whether link's address group may ask one more question now
