@@ -143,6 +143,17 @@ class WrapperTests(SynchronousTestCase):
         self.assertTrue(transport.disconnecting)
         self.assertEqual(clock.getDelayedCalls(), [])
 
+    def test_bufferSizeIsTheSockets(self):
+        """What a bulk reader sets as its transport's read size is the TCP
+        transport's."""
+        protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
+        transport = StringTransport()
+        transport.bufferSize = 65536
+        protocol.makeConnection(transport)
+        protocol.bufferSize = 256 * 1024
+        self.assertEqual((transport.bufferSize, protocol.bufferSize),
+                         (256 * 1024, 256 * 1024))
+
     def test_noSendfile(self):
         """Bytes may never go around the channel (sendfile)."""
         protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())

@@ -167,29 +167,32 @@ class Session:
     def receive(self, data):
         """
         Take bytes from the peer: (bytes to send it now, plaintext for the
-        layer above).
+        layer above).  Whole messages are opened where they lie, in data
+        or after what was left over (only a part message is kept, copied).
 
         @raise ChannelError: the peer broke the channel.
         """
-        buffer = self._buffer
-        buffer += data
+        if self._buffer:
+            self._buffer += data
+            data = self._buffer
         if not self.established and not self.initiator and self._handshake.index == 0:
-            if len(buffer) >= LENGTH_BYTES and buffer[:LENGTH_BYTES] != MESSAGE_1_PREFIX:
+            if len(data) >= LENGTH_BYTES and data[:LENGTH_BYTES] != MESSAGE_1_PREFIX:
                 raise ChannelError("the peer does not speak the encrypted channel "
-                                   f"(it began with {bytes(buffer[:8])!r})", REFUSAL)
+                                   f"(it began with {bytes(data[:8])!r})", REFUSAL)
         out = []
         plain = []
         at = 0
-        end = len(buffer)
+        end = len(data)
+        view = memoryview(data)
         try:
             while end - at >= LENGTH_BYTES:
-                size = (buffer[at] << 8) | buffer[at + 1]
+                size = (data[at] << 8) | data[at + 1]
                 if not self.established:
                     self._checkSize(size)
                 stop = at + LENGTH_BYTES + size
                 if stop > end:
                     break
-                message = bytes(buffer[at + LENGTH_BYTES:stop])
+                message = view[at + LENGTH_BYTES:stop]
                 at = stop
                 if self.established:
                     if size < TAGLEN:
@@ -197,11 +200,12 @@ class Session:
                                            f"shorter than a tag ({TAGLEN})")
                     plain.append(self._receive.decryptWithAd(b"", message))
                 else:
-                    out.append(self._handshakeMessage(message))
+                    out.append(self._handshakeMessage(bytes(message)))
         except NoiseError as e:
             raise ChannelError(str(e)) from None
         finally:
-            del buffer[:at]
+            self._buffer = bytearray(view[at:])
+            view.release()
         return b"".join(out), b"".join(plain)
 
     def _checkSize(self, size):

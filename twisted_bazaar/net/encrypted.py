@@ -83,6 +83,17 @@ class EncryptedProtocol(Protocol):
         None (a keyless peer, or a handshake not done)."""
         return self.session.peerKey
 
+    @property
+    def bufferSize(self):
+        """Bytes the TCP transport reads at a time: a reader of bulk data
+        (a file's buyer) sets it on this transport, and it must reach the
+        socket's."""
+        return self.transport.bufferSize
+
+    @bufferSize.setter
+    def bufferSize(self, size):
+        self.transport.bufferSize = size
+
     def getHandle(self):
         """Not a socket: bytes sent around this transport would go out
         unencrypted (see L{twisted_bazaar.files.server.socketOf})."""
