@@ -85,17 +85,9 @@ class PieceSchedule:
             SPEED_WEIGHT * took + (1 - SPEED_WEIGHT) * before)
 
     def fastestFirst(self, sellers):
-        """
-        sellers, the fastest first; those not yet measured (each must
-        serve a piece to be measured) right after the fastest measured
-        one, in the order given.  Not before it: sellers that never
-        answer would otherwise take every piece in turn from the one
-        that serves (a new one is always at hand to a buyer that keeps
-        finding offers).
-        """
-        times = self.pieceTime
-        unmeasured = min(times.values()) if times else -1.0
-        return sorted(sellers, key=lambda seller: times.get(seller, unmeasured))
+        """sellers, the fastest first; those not yet measured before all
+        (each must serve a piece to be measured), in the order given."""
+        return sorted(sellers, key=lambda seller: self.pieceTime.get(seller, -1.0))
 
     def slowSellers(self, now):
         """

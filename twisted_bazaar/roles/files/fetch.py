@@ -30,7 +30,6 @@ again, and the want buys from the other offers (L{Fetcher.unfetchable}).
 
 import os
 
-from collections import OrderedDict
 from twisted.internet import defer
 from twisted.logger import Logger
 
@@ -53,8 +52,6 @@ from twisted_bazaar.roles.want import DONE
 
 #: Most sellers one download takes pieces from at once.
 MAX_SOURCES = 4
-#: Sellers remembered for having delivered verified pieces.
-DELIVERED = 1024
 #: Pieces asked of one seller at once: the next request is on its way
 #: while a piece arrives, so no round trip is wasted between pieces.
 DEPTH = 2
@@ -116,10 +113,7 @@ class Download:
         self.assembly = None
         self.about = None
         self.resumed = False
-        #: Sellers asked for the file's description, at most MAX_SOURCES
-        #: at once: one that never answers holds up only its own slot.
-        self._asking = set()
-        self._completing = False
+        self._describing = False
         self._connecting = {}
         self._work = Outstanding()
         #: When to search for sellers again.
@@ -177,16 +171,13 @@ class Download:
     # -- the loop ------------------------------------------------------------------
 
     def _usable(self):
-        """Sellers that may be asked, in random order, those that
-        delivered verified bytes before first."""
+        """Sellers that may be asked, in random order."""
         bad = self.schedule.bad if self.schedule else self.fetcher.bad.get(self.sha256,
                                                                            set())
         down = self.schedule.down if self.schedule else set()
         sellers = [seller for seller in sorted(self.sources)
                    if seller not in bad and seller not in down]
         self.fetcher.rng.shuffle(sellers)
-        delivered = self.fetcher.deliverers
-        sellers.sort(key=lambda seller: seller not in delivered)
         fast = [seller for seller in sellers if seller not in self.slow]
         if self.schedule is not None:
             return self.schedule.fastestFirst(fast or sellers)
@@ -198,12 +189,11 @@ class Download:
         if self.stopped:
             return
         if self.schedule is None:
-            if self.about is None:
-                waiting = [seller for seller in self._usable()
-                           if seller not in self._asking]
-                for seller in waiting[:MAX_SOURCES - len(self._asking)]:
-                    self._describe(seller)
-                if not self._asking:
+            if not self._describing:
+                usable = self._usable()
+                if usable:
+                    self._describe(usable[0])
+                else:
                     self._needSources()
             return
         if self.schedule.finished:
@@ -273,7 +263,7 @@ class Download:
     # -- describing ----------------------------------------------------------------
 
     def _describe(self, seller):
-        self._asking.add(seller)
+        self._describing = True
 
         def ask(client):
             if client is None:
@@ -293,17 +283,13 @@ class Download:
                 self.sources.pop(seller, None)
 
         def done(_):
-            self._asking.discard(seller)
+            self._describing = False
             self._pump()
 
         d = self._work.own(self._connect(seller))
         d.addCallback(ask).addErrback(failed).addBoth(done)
 
     def _described(self, about, seller):
-        if self.about is not None:
-            # Another seller described it first; this one's client stays,
-            # for pieces, each checked against the proven hashes.
-            return None
         fault = None
         if about.size != self.size:
             fault = f"as {about.size} bytes, not the {self.size} it offered"
@@ -395,7 +381,6 @@ class Download:
             if not self._reserve():
                 return
             self.schedule.completed(piece, seller)
-            self.fetcher.deliveredBy(seller)
             self._search.reset()
             self._verified(piece)
             self._progress()
@@ -442,8 +427,6 @@ class Download:
                       why=reason.getErrorMessage())
         self.problem = f"seller {shortId(seller)} did not deliver: {reason.getErrorMessage()}"
         self.schedule.failed(piece, seller)
-        # Asked again only when no other seller is left, as a slow one.
-        self.slow.add(seller)
         self._drop(seller)
         self._pump()
 
@@ -563,9 +546,9 @@ class Download:
     # -- the end ---------------------------------------------------------------------
 
     def _complete(self):
-        if self._completing or self.stopped:
+        if self._describing or self.stopped:
             return
-        self._completing = True  # nothing else starts now
+        self._describing = True  # nothing else starts now
         for seller in list(self.clients):
             self._drop(seller)
         # Every piece matched a hash of the proven tree: that is the whole
@@ -649,9 +632,6 @@ class Fetcher(Role):
         #: fetched since start.
         self.fetched = {}
         self.bad = {}
-        #: Sellers that delivered verified pieces, most recent last (at
-        #: most DELIVERED of them): asked first, for any file.
-        self.deliverers = OrderedDict()
         #: file name -> the offers of it seen last.
         self.offers = {}
         #: file name -> the contents (sha256) offered under it, in any
@@ -702,14 +682,6 @@ class Fetcher(Role):
             rows.append({"name": name, "size": size, "sha256": sha256, "have": 0,
                          "rate": 0, "sellers": 0, "state": FAILED, "why": why})
         return sorted(rows, key=lambda row: row["name"])
-
-    def deliveredBy(self, seller):
-        """seller sent a piece that checked out."""
-        delivered = self.deliverers
-        delivered.pop(seller, None)
-        delivered[seller] = True
-        if len(delivered) > DELIVERED:
-            delivered.popitem(last=False)
 
     def _wanted(self, item):
         """Is item still to be bought (so its offers are worth noting)?"""
