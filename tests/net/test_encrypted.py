@@ -4,6 +4,8 @@ protocol wrapper, over in-memory connections (twisted.test.iosim) and a
 fake clock.
 """
 
+import socket
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
@@ -155,9 +157,26 @@ class WrapperTests(SynchronousTestCase):
                          (256 * 1024, 256 * 1024))
 
     def test_noSendfile(self):
-        """Bytes may never go around the channel (sendfile)."""
-        protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
-        self.assertIsNone(socketOf(protocol))
+        """Bytes may never go around the channel (sendfile), though the
+        TCP transport under it would allow it."""
+
+        class SocketTransport(StringTransport):
+            def __init__(self, sock):
+                super().__init__()
+                self.sock = sock
+
+            def getHandle(self):
+                return self.sock
+
+            def startWriting(self):
+                pass
+
+        with socket.socket() as sock:
+            transport = SocketTransport(sock)
+            self.assertIs(socketOf(transport), sock)
+            protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
+            protocol.makeConnection(transport)
+            self.assertIsNone(socketOf(protocol))
 
 
 class RefusalLogTests(SynchronousTestCase):

@@ -238,67 +238,42 @@ class EncryptedFactory(Factory):
         protocol.factory = self
         return protocol
 
-    # A client factory's callbacks, for a wrapped client factory.
 
-    def startedConnecting(self, connector):
-        started = getattr(self.wrappedFactory, "startedConnecting", None)
-        if started is not None:
-            started(connector)
+class _EncryptedEndpoint:
+    """What both ends' endpoints hold: the endpoint they wrap, the
+    process's L{ChannelKey}, the clock of the handshake timeout, and the
+    L{PeerLog} of the connections' failures (shared with the process's
+    other endpoints if given; one of its own otherwise)."""
 
-    def clientConnectionFailed(self, connector, reason):
-        failed = getattr(self.wrappedFactory, "clientConnectionFailed", None)
-        if failed is not None:
-            failed(connector, reason)
+    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT, peerLog=None):
+        self.endpoint = endpoint
+        self.key = key
+        self.clock = clock
+        self.timeout = timeout
+        self.peerLog = peerLog if peerLog is not None else PeerLog(clock)
 
-    def clientConnectionLost(self, connector, reason):
-        lost = getattr(self.wrappedFactory, "clientConnectionLost", None)
-        if lost is not None:
-            lost(connector, reason)
+    def _wrapping(self, factory, initiator):
+        return EncryptedFactory(factory, self.key, self.clock, initiator, self.timeout,
+                                self.peerLog)
 
 
 @implementer(IStreamClientEndpoint)
-class EncryptedClientEndpoint:
+class EncryptedClientEndpoint(_EncryptedEndpoint):
     """
     An endpoint whose connections run the channel, as the opener, under
     the protocol a factory builds (as C{wrapClientTLS} does for TLS).  The
     Deferred of L{connect} fires with that protocol, when TCP connects.
     """
 
-    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT, peerLog=None):
-        """
-        @param peerLog: the L{PeerLog} of the connections' failures, shared
-            with other endpoints of the process if given; one of its own
-            otherwise.
-        """
-        self.endpoint = endpoint
-        self.key = key
-        self.clock = clock
-        self.timeout = timeout
-        self.peerLog = peerLog if peerLog is not None else PeerLog(clock)
-
     def connect(self, factory):
-        d = self.endpoint.connect(EncryptedFactory(factory, self.key, self.clock,
-                                                   True, self.timeout, self.peerLog))
+        d = self.endpoint.connect(self._wrapping(factory, True))
         return d.addCallback(lambda protocol: protocol.wrapped)
 
 
 @implementer(IStreamServerEndpoint)
-class EncryptedServerEndpoint:
+class EncryptedServerEndpoint(_EncryptedEndpoint):
     """An endpoint whose accepted connections run the channel, as the
     acceptor, under the protocol a factory builds."""
 
-    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT, peerLog=None):
-        """
-        @param peerLog: the L{PeerLog} of the connections' failures, shared
-            with other endpoints of the process if given; one of its own
-            otherwise.
-        """
-        self.endpoint = endpoint
-        self.key = key
-        self.clock = clock
-        self.timeout = timeout
-        self.peerLog = peerLog if peerLog is not None else PeerLog(clock)
-
     def listen(self, factory):
-        return self.endpoint.listen(EncryptedFactory(factory, self.key, self.clock,
-                                                     False, self.timeout, self.peerLog))
+        return self.endpoint.listen(self._wrapping(factory, False))
