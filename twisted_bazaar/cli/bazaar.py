@@ -55,6 +55,7 @@ from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem
 from twisted_bazaar.roles.seller import parseSell
+from twisted_bazaar.daemon.allocator import tuneForStreaming
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
@@ -357,6 +358,8 @@ def buy(reactor, args):
                          f"once, not {args.quantity} times (--quantity counts units "
                          f"of counted items)\n")
     progress = None if args.json else Progress(_write, sys.stdout.isatty())
+    # A file bought comes through the channel, opened here.
+    tuneForStreaming()
     identity = Identity.generate()
     channel = ChannelKey.generate(identity)
     purchase = OneShotBuy(

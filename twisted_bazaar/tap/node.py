@@ -28,6 +28,7 @@ from twisted_bazaar.net.overlay import (
     DEFAULT_HANDSHAKE_LIMIT,
     DEFAULT_MAX_CONNECTIONS,
 )
+from twisted_bazaar.daemon.allocator import tuneForStreaming
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import EndpointConnector, NodeService
@@ -358,6 +359,8 @@ def makeService(options):
     from twisted.internet import reactor
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-node")
+    # Files move through this process sealed and opened by the channel.
+    tuneForStreaming()
     flag = "--listen"
     try:
         listen = serverFromString(reactor, options["listen"])
