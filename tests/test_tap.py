@@ -13,11 +13,13 @@ import tempfile
 
 from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
 from twisted.scripts.twistd import ServerOptions
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.core.node import Node
+from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
@@ -602,3 +604,55 @@ class DataDirTests(SynchronousTestCase):
         self.assertEqual(restoredLine("d", store),
                          "data dir d: restored node 17; stock: apple=2, pear=0; "
                          "bag: 3 (fig x2, kiwi x1); pending buys: 1")
+
+
+class TrackerKeyTests(SynchronousTestCase):
+    """The tracker keeps its key in --data-dir and logs it; a node and
+    ``bazaar`` pin it with --tracker-key."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, self.folder)
+
+    def keyLogged(self, args):
+        with capturedLogs() as events:
+            makeTrackerService(_parse(args, TrackerOptions))
+        [line] = [formatEvent(event) for event in events
+                  if "the tracker's key is" in formatEvent(event)]
+        return line.split()[4]
+
+    def test_keptAcrossRestarts(self):
+        folder = os.path.join(self.folder, "tracker")
+        first = self.keyLogged(["--data-dir", folder])
+        self.assertEqual(self.keyLogged(["--data-dir", folder]), first)
+        self.assertEqual(os.stat(os.path.join(folder, "tracker.key")).st_mode & 0o777,
+                         0o600)
+        self.assertEqual(len(decode(first)), 32)
+
+    def test_newAtEachStartWithoutADataDir(self):
+        self.assertNotEqual(self.keyLogged([]), self.keyLogged([]))
+
+    def test_badDataDir(self):
+        missing = os.path.join(self.folder, "no", "such")
+        error = self.assertRaises(usage.UsageError, _parse, ["--data-dir", missing],
+                                  TrackerOptions)
+        self.assertIn("the tracker creates only the last folder", str(error))
+        with open(os.path.join(self.folder, "tracker.key"), "w") as f:
+            f.write("not a key")
+        error = self.assertRaises(SystemExit, makeTrackerService,
+                                  _parse(["--data-dir", self.folder], TrackerOptions))
+        self.assertTrue(error.code.startswith("twistd bazaar-tracker: error: "
+                                              "--data-dir: "), error.code)
+
+    def test_nodePinsIt(self):
+        key = Identity.generate().key
+        options = _parse(SELLER + ["--tracker-key", key])
+        self.assertEqual(options["tracker-key"], decode(key))
+        service = makeNodeService(options)
+        self.assertEqual(service.membership._client.endpoint.expected, decode(key))
+
+    def test_nodeRefusesWhatIsNoKey(self):
+        for text in ("abc", Identity.generate().key + "A", "+" * 43):
+            error = self.assertRaises(usage.UsageError, _parse,
+                                      SELLER + ["--tracker-key", text])
+            self.assertIn(f"--tracker-key: {text!r} is not a key", str(error))

@@ -19,6 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar.base.address import Address
+from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.roles.files import options
 from twisted_bazaar.cli.bazaar import (
     COMMANDS,
@@ -84,6 +85,19 @@ class CommonOptionTests(SynchronousTestCase):
         with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
             parse(["buy", "plum", "--downloads", "."])
         self.assertIn("--downloads: . is not writable by this user", err.getvalue())
+
+    def test_trackerKey(self):
+        """--tracker-key pins the tracker's key for every command that asks
+        it; none by default; what is no key is refused with the reason."""
+        key = Identity.generate().key
+        for command in (["status"], ["list"], ["node", "h:1"], ["buy", "plum"]):
+            self.assertEqual(parse(command + ["--tracker-key", key]).tracker_key,
+                             decode(key))
+            self.assertIsNone(parse(command).tracker_key)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+            parse(["status", "--tracker-key", "abc"])
+        self.assertIn("--tracker-key: 'abc' is not a key", err.getvalue())
 
     def test_eachHelpListsThem(self):
         for command in COMMANDS:

@@ -23,6 +23,9 @@ import time
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.e2e.helpers import short, startMarket
+from tests.e2e.test_bazaar_live import bazaar
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 from tests.e2e.test_raw_client import TIMEOUT, _TradeCase, newId
 
 #: The item and the file's name: text that must never be seen on the wire.
@@ -193,3 +196,32 @@ class OnPathTests(_TradeCase):
         self.link = self.handshake(self.me)
         self.assertEqual(self.buy(newId())["type"], "buyOK")
         self.seller.waitFor(rf"sold apple to {short(self.me)} \(1 left\)", TIMEOUT)
+
+
+class TrackerPinTests(SynchronousTestCase):
+    """A tracker that keeps its key in --data-dir, and the nodes and
+    ``bazaar`` commands that pin it (--tracker-key): whoever answers at
+    the tracker's address without its key is told nothing."""
+
+    def test_onlyThePinnedTrackerIsSpokenTo(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-pin-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        market = LiveMarket(folder)
+        self.addCleanup(market.stop)
+        keys = os.path.join(folder, "tracker-data")
+        tracker = market.startTracker("tracker", TIMEOUT, "--data-dir", keys)
+        key = tracker.waitFor(r"the tracker's key is (?P<key>[A-Za-z0-9_-]{43})",
+                              TIMEOUT)["key"]
+        self.assertTrue(os.path.exists(os.path.join(keys, "tracker.key")))
+        pinned = market.startNode("pinned", "--tracker-key", key)
+        nodeId(pinned, TIMEOUT)
+        other = Identity.generate().key
+        wrong = market.startNode("wrong", "--tracker-key", other)
+        wrong.waitFor(rf"proved key {key}, not the pinned {other}", TIMEOUT)
+        self.assertFalse(wrong.matches("registered with the tracker"))
+        address = f"127.0.0.1:{market.tracker_port}"
+        status = bazaar("status", "--tracker", address, "--tracker-key", other)
+        self.assertEqual(status.returncode, 1)
+        self.assertIn(f"not the pinned {other}", status.stderr)
+        self.assertEqual(bazaar("status", "--tracker", address, "--tracker-key",
+                                key).returncode, 0)

@@ -194,6 +194,40 @@ class FailureTests(SynchronousTestCase):
             STATIC_KEY_CONTEXT + key.publicStatic)))
 
 
+class PinnedKeyTests(SynchronousTestCase):
+    """An opener that pins the key its peer must prove (a node's
+    --tracker-key)."""
+
+    def test_theKeyPinned(self):
+        tracker = identityFrom(2)
+        opener = Session(True, ChannelKey.generate(identityFrom(1)),
+                         expected=decode(tracker.key))
+        acceptor = Session(False, ChannelKey.generate(tracker))
+        handshake(opener, acceptor)
+        self.assertTrue(opener.established and acceptor.established)
+
+    def test_anotherKeyFailsBeforeTheOpenerProvesItself(self):
+        """The opener reads message 2, sees another key, and fails: it
+        never sends message 3, so the impostor learns nothing of it."""
+        pinned, impostor = identityFrom(2), identityFrom(3)
+        opener = Session(True, ChannelKey.generate(identityFrom(1)),
+                         expected=decode(pinned.key))
+        acceptor = Session(False, ChannelKey.generate(impostor))
+        second, _ = acceptor.receive(opener.start())
+        error = self.assertRaises(ChannelError, opener.receive, second)
+        self.assertIn(f"proved key {impostor.key}, not the pinned {pinned.key}",
+                      error.reason)
+        self.assertFalse(opener.established)
+
+    def test_noKeyFails(self):
+        opener = Session(True, ChannelKey.generate(),
+                         expected=decode(identityFrom(2).key))
+        acceptor = Session(False, ChannelKey.generate())
+        second, _ = acceptor.receive(opener.start())
+        error = self.assertRaises(ChannelError, opener.receive, second)
+        self.assertIn("the peer proved no key", error.reason)
+
+
 class DocumentVectorTests(SynchronousTestCase):
     """docs/protocol.md §2.1's test vectors, from this implementation (the
     contract suite checks its own against the same text)."""

@@ -179,6 +179,39 @@ class WrapperTests(SynchronousTestCase):
             self.assertIsNone(socketOf(protocol))
 
 
+class PinnedKeyTests(SynchronousTestCase):
+
+    def test_anotherKeyIsWhyTheConnectionIsLost(self):
+        """A client pinned to another key than the server proves: the
+        connection closes, and its protocol is told why (not how TCP
+        ended), having read nothing and sent nothing in clear."""
+        clock = Clock()
+        server_key = ChannelKey.generate(Identity.generate())
+        pinned = Identity.generate()
+        factory = Factory.forProtocol(lambda: Recorder(greeting=b"2:ok,"))
+        servers = []
+
+        def serverProtocol():
+            wrapper = EncryptedFactory(factory, server_key, clock).buildProtocol(None)
+            servers.append(wrapper)
+            return wrapper
+
+        def clientProtocol():
+            return EncryptedProtocol(Recorder(greeting=b"3:hi!,"), ChannelKey.generate(),
+                                     True, clock, expected=decode(pinned.key))
+
+        with capturedLogs() as events:
+            client, server, pump = connectedServerAndClient(serverProtocol,
+                                                            clientProtocol)
+            pump.flush()
+        self.assertEqual(client.wrapped.received, b"")
+        self.assertEqual(server.wrapped.received, b"")
+        self.assertIn(f"not the pinned {pinned.key}",
+                      client.wrapped.lost.getErrorMessage())
+        self.assertTrue(any(f"not the pinned {pinned.key}" in formatEvent(event)
+                            for event in events))
+
+
 class RefusalLogTests(SynchronousTestCase):
 
     def test_linesAPeerCausesAreBounded(self):

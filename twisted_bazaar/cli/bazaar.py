@@ -62,7 +62,7 @@ from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.status.node import STATUS
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
-from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.keys import Identity, publicKey
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.eviction import addressGroup
@@ -141,6 +141,11 @@ def _common(timeout_help, tracker=True):
                            default=argparse.SUPPRESS, metavar="ADDRESS",
                            help="the tracker: HOST:PORT, or a client endpoint such "
                            f"as tcp:{DEFAULT_TRACKER} (default: {DEFAULT_TRACKER})")
+        group.add_argument("--tracker-key", type=argumentType(publicKey),
+                           default=argparse.SUPPRESS, metavar="KEY",
+                           help="the tracker's key, as it logs it when it starts: "
+                           "a tracker that does not prove it is not asked (default: "
+                           "whoever answers at --tracker)")
     group.add_argument("--timeout", type=_timeout, default=argparse.SUPPRESS,
                        metavar="S", help=timeout_help)
     group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
@@ -235,6 +240,8 @@ def parse(argv=None):
             p.error(f"restock names {', '.join(twice)} more than once")
     if not hasattr(args, "tracker"):
         args.tracker = _trackerAddress(DEFAULT_TRACKER)
+    if not hasattr(args, "tracker_key"):
+        args.tracker_key = None
     if not hasattr(args, "timeout"):
         args.timeout = TIMEOUTS[args.command]
     if not hasattr(args, "json"):
@@ -245,7 +252,8 @@ def parse(argv=None):
 # -- the questions -----------------------------------------------------------------
 
 def status(reactor, args):
-    d = askTracker(reactor, args.tracker, Members(), MemberList, args.timeout)
+    d = askTracker(reactor, args.tracker, Members(), MemberList, args.timeout,
+                   args.tracker_key)
     return d.addCallback(statusObject)
 
 
@@ -258,8 +266,9 @@ def statusObject(answer):
 @defer.inlineCallbacks
 def listing(reactor, args):
     members = yield askTracker(reactor, args.tracker, Members(), MemberList,
-                               args.timeout)
-    index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout)
+                               args.timeout, args.tracker_key)
+    index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout,
+                             args.tracker_key)
     asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
                      args.timeout)
              for _, host, port, _ in members.nodes]
@@ -309,7 +318,7 @@ def node(reactor, args):
     address = args.address
     if isinstance(address, str):
         members = yield askTracker(reactor, args.tracker, Members(), MemberList,
-                                   args.timeout)
+                                   args.timeout, args.tracker_key)
         address = nodeAddress(address, members)
     state = yield askNode(reactor, address, _state(), NodeState, args.timeout)
     return nodeObject(state)
@@ -351,7 +360,7 @@ def buy(reactor, args):
     that scheme, within what is left of --timeout."""
     started = reactor.seconds()
     members = yield askTracker(reactor, args.tracker, Members(), MemberList,
-                               args.timeout)
+                               args.timeout, args.tracker_key)
     scheme = marketScheme(members, discoveryPlugins(), getattr(args, "discovery", None))
     if args.quantity > 1 and itemHash(args.item) is not None:
         sys.stderr.write(f"bazaar: warning: {args.item} is a shared file: it is bought "
@@ -366,7 +375,7 @@ def buy(reactor, args):
         reactor, EndpointConnector(reactor, channel=channel),
         EncryptedServerEndpoint(serverFromString(reactor, args.listen), channel, reactor),
         EncryptedClientEndpoint(clientFromString(reactor, args.tracker.endpoint),
-                                channel, reactor),
+                                channel, reactor, expected=args.tracker_key),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
         give_up=args.download_give_up, progress=progress, identity=identity,

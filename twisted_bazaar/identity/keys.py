@@ -51,6 +51,27 @@ def encode(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def publicKey(text):
+    """
+    A public key given as text (a ``--tracker-key``): its 32 bytes.
+
+    @raise ValueError: if it is not 43 characters of base64url that read
+        as 32 bytes, saying so.
+    """
+    try:
+        raw = decode(text)
+    except ValueError:
+        raw = None
+    if raw is None or len(raw) != KEY_BYTES:
+        raise ValueError(f"{text!r} is not a key: a key is {KEY_BYTES} bytes as "
+                         "43 characters of base64url (A-Z, a-z, 0-9, - and _), as "
+                         "the tracker logs its own when it starts")
+    return raw
+
+
+publicKey.coerceDoc = "An Ed25519 public key: 43 characters of base64url."
+
+
 def decode(text):
     """Unpadded base64url text as bytes.  Strict: Python's decoder skips
     characters outside the alphabet, and reads ``+`` and ``/`` as ``-``
@@ -199,17 +220,18 @@ class Identity:
         return cls(Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)))
 
     @classmethod
-    def inDirectory(cls, directory, refusal=None):
+    def inDirectory(cls, directory, refusal=None, name=KEY_FILE):
         """
-        The key pair kept in directory (``node.key``), made and written
-        there (readable by its owner only) the first time: one that
-        ``refusal`` does not refuse, if given (see L{generate}).
+        The key pair kept in directory (file ``name``, ``node.key`` by
+        default), made and written there (readable by its owner only) the
+        first time: one that ``refusal`` does not refuse, if given (see
+        L{generate}).
 
         @raise OSError: if the file cannot be read or written.
         @raise ValueError: if it holds no Ed25519 private key, or one
             ``refusal`` refuses (saying why).
         """
-        path = os.path.join(directory, KEY_FILE)
+        path = os.path.join(directory, name)
         try:
             with open(path, "rb") as f:
                 private = serialization.load_pem_private_key(f.read(), password=None)

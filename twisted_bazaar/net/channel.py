@@ -19,7 +19,7 @@ import json
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.identity.keys import decode, encode
 from twisted_bazaar.net.noise import TAGLEN, KeyPair, NoiseError, XXHandshake
 
 #: Bound into the handshake: a peer of another protocol fails it.
@@ -137,14 +137,18 @@ class Session:
     @ivar handshakeHash: the handshake's hash, once established.
     """
 
-    def __init__(self, initiator, key, ephemeral=None):
+    def __init__(self, initiator, key, ephemeral=None, expected=None):
         """
         @param key: this process's L{ChannelKey}.
         @param ephemeral: a fixed ephemeral key's 32 private bytes: for
             test vectors only.
+        @param expected: the opener's pin: the Ed25519 key (32 raw bytes)
+            the acceptor must prove, or the handshake fails before the
+            opener proves anything itself (None: any, or none).
         """
         self.initiator = initiator
         self.key = key
+        self.expected = expected
         self._handshake = XXHandshake(
             initiator, key.static, PROLOGUE,
             ephemeral=None if ephemeral is None else KeyPair(ephemeral))
@@ -230,6 +234,10 @@ class Session:
             return self._framed(handshake.writeMessage(self.key.payload))
         if self.initiator:
             self.peerKey = provenKey(handshake.readMessage(message), handshake.rs)
+            if self.expected is not None and self.peerKey != self.expected:
+                proven = "no key" if self.peerKey is None else f"key {encode(self.peerKey)}"
+                raise ChannelError(f"the peer proved {proven}, not the pinned "
+                                   f"{encode(self.expected)}")
             reply = self._framed(handshake.writeMessage(self.key.payload))
             self._send, self._receive = handshake.split()
         else:

@@ -10,7 +10,7 @@ L{EncryptedProtocol.peerKey}, and writes nothing that is not sealed.  A peer tha
 within the timeout, or breaks the channel, is dropped with one log line.
 """
 
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import (
     IStreamClientEndpoint,
     IStreamServerEndpoint,
@@ -31,6 +31,13 @@ HANDSHAKE_TIMEOUT = 10.0
 #: Seconds a connection closed before its channel is up may still take to
 #: finish the handshake, so that what was written (a refusal) is sent.
 CLOSE_GRACE = 1.0
+
+
+class ChannelFailed(ConnectionLost):
+    """The channel failed (its handshake, or a message): the reason."""
+
+    def __str__(self):
+        return self.args[0]
 
 
 @implementer(ITransport)
@@ -54,13 +61,14 @@ class EncryptedProtocol(Protocol):
     log = Logger()
 
     def __init__(self, wrapped, key, initiator, clock, timeout=HANDSHAKE_TIMEOUT,
-                 peerLog=None):
+                 peerLog=None, expected=None):
         """
         @param peerLog: the L{PeerLog} its lines go through (so that a peer
             can make only so many of them); straight to the log if None.
+        @param expected: the key the peer must prove (see L{Session}).
         """
         self.wrapped = wrapped
-        self.session = Session(initiator, key)
+        self.session = Session(initiator, key, expected=expected)
         self.clock = clock
         self.timeout = timeout
         self.peerLog = peerLog
@@ -68,6 +76,7 @@ class EncryptedProtocol(Protocol):
         self._early = []
         self._closeWhenUp = False
         self._broken = False
+        self._why = None
 
     def __getattr__(self, name):
         # Reached only for what this class does not define: the rest of
@@ -136,6 +145,10 @@ class EncryptedProtocol(Protocol):
     def connectionLost(self, reason=Failure(ConnectionDone())):
         self._broken = True
         self._cancelTimer()
+        if self._why is not None:
+            # What the layer above tells (a lost tracker, a failed
+            # question) is why the channel failed, not how TCP ended.
+            reason = Failure(ChannelFailed(self._why))
         self.wrapped.connectionLost(reason)
 
     def _tooSlow(self):
@@ -144,6 +157,7 @@ class EncryptedProtocol(Protocol):
 
     def _fail(self, reason, reply=b""):
         self._broken = True
+        self._why = reason
         self._cancelTimer()
         peer = self.transport.getPeer()
         host = getattr(peer, "host", "?")
@@ -209,13 +223,14 @@ class EncryptedFactory(Factory):
     noisy = False
 
     def __init__(self, wrappedFactory, key, clock, initiator=False,
-                 timeout=HANDSHAKE_TIMEOUT, peerLog=None):
+                 timeout=HANDSHAKE_TIMEOUT, peerLog=None, expected=None):
         self.wrappedFactory = wrappedFactory
         self.key = key
         self.clock = clock
         self.initiator = initiator
         self.timeout = timeout
         self.peerLog = peerLog
+        self.expected = expected
 
     def logPrefix(self):
         """The wrapped factory's: log lines name what listens."""
@@ -234,7 +249,7 @@ class EncryptedFactory(Factory):
         if wrapped is None:
             return None
         protocol = EncryptedProtocol(wrapped, self.key, self.initiator, self.clock,
-                                     self.timeout, self.peerLog)
+                                     self.timeout, self.peerLog, self.expected)
         protocol.factory = self
         return protocol
 
@@ -243,18 +258,21 @@ class _EncryptedEndpoint:
     """What both ends' endpoints hold: the endpoint they wrap, the
     process's L{ChannelKey}, the clock of the handshake timeout, and the
     L{PeerLog} of the connections' failures (shared with the process's
-    other endpoints if given; one of its own otherwise)."""
+    other endpoints if given; one of its own otherwise); and, for a
+    client, the key its peer must prove (C{expected}: a pinned tracker)."""
 
-    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT, peerLog=None):
+    def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT, peerLog=None,
+                 expected=None):
         self.endpoint = endpoint
         self.key = key
         self.clock = clock
         self.timeout = timeout
         self.peerLog = peerLog if peerLog is not None else PeerLog(clock)
+        self.expected = expected
 
     def _wrapping(self, factory, initiator):
         return EncryptedFactory(factory, self.key, self.clock, initiator, self.timeout,
-                                self.peerLog)
+                                self.peerLog, self.expected if initiator else None)
 
 
 @implementer(IStreamClientEndpoint)

@@ -70,9 +70,11 @@ class _Asker:
                 f"the connection closed before an answer: {reason.getErrorMessage()}"))
 
 
-def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT):
+def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
+        expected=None):
     """
-    Ask one question at an L{Address}.
+    Ask one question at an L{Address}, of whoever answers there, or only
+    of the holder of the key C{expected} (32 raw bytes: a pinned tracker).
 
     @return: a Deferred firing with the answer, or failing with
         L{ClientError} (with the reason) on refusal, a lost connection,
@@ -80,7 +82,7 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT)
     """
     endpoint = EncryptedClientEndpoint(
         clientFromString(reactor, address.withTimeout(timeout)),
-        ChannelKey.generate(), reactor, timeout)
+        ChannelKey.generate(), reactor, timeout, expected=expected)
     done = defer.Deferred()
     link = Link(_Asker(hello, question, answer_type, done), reactor,
                 LinkSettings(handshake_timeout=timeout), inbound=False)
@@ -104,12 +106,14 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT)
     return done
 
 
-def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT):
-    """Register with the tracker as a client that takes no links (port 0)
-    and says it is one (purpose ``status``: its join and leave are no
-    news in the tracker's log), then ask."""
+def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
+               key=None):
+    """Register with the tracker (the holder of C{key}, if given) as a
+    client that takes no links (port 0) and says it is one (purpose
+    ``status``: its join and leave are no news in the tracker's log), then
+    ask."""
     return ask(reactor, address, wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS), question,
-               answer_type, timeout)
+               answer_type, timeout, key)
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,

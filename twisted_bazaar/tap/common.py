@@ -44,6 +44,25 @@ from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 
 
+def checkDataDir(data_dir, who):
+    """A data dir is created if it is missing, but not its parents: a
+    mistyped path is refused rather than made.
+
+    @raise usage.UsageError: saying why."""
+    if data_dir is None:
+        return
+    if os.path.exists(data_dir):
+        if not os.path.isdir(data_dir):
+            raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
+        return
+    parent = os.path.dirname(os.path.abspath(data_dir))
+    if not os.path.isdir(parent):
+        what = "is not a folder" if os.path.exists(parent) else "does not exist"
+        raise usage.UsageError(f"--data-dir {data_dir}: its parent {parent} "
+                               f"{what} ({who} creates only the last folder "
+                               f"of its data dir)")
+
+
 def param(name, default, help, parse=None):
     """An optParameters row whose bad values are reported with the flag's
     name (twistd's own message leaves it out)."""

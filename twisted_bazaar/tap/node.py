@@ -32,11 +32,12 @@ from twisted_bazaar.daemon.allocator import tuneForStreaming
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import EndpointConnector, NodeService
-from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.keys import Identity, publicKey
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.tap.common import (
+    checkDataDir,
     COMMON_PARAMETERS,
     DaemonOptions,
     addMetrics,
@@ -51,7 +52,7 @@ DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
 #: The scheme of a node without --discovery.
 DEFAULT_SCHEME = "flood"
 #: The options of every node, first in --help.
-NODE_OPTIONS = ("role", "discovery", "tracker", "listen", "host", "data-dir",
+NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host", "data-dir",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
                 "handshake-limit", "retry-initial", "retry-max")
 #: Node options that belong with a role in --help (and need that role).
@@ -98,6 +99,12 @@ class Options(DaemonOptions):
     optParameters = [
         param("tracker", DEFAULT_TRACKER, "Where the tracker is: HOST:PORT, or a "
               "client endpoint (tcp:HOST:PORT; ssl: or tls: for TLS)."),
+        param("tracker-key", None, "The tracker's key, as it logs it when it "
+              "starts (keep it with the tracker's --data-dir): a tracker that does "
+              "not prove it in the encrypted channel's handshake is refused before "
+              "this node says anything, so nobody on the path can pose as the "
+              "tracker.  None by default: the tracker is whoever answers at "
+              "--tracker", publicKey),
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
               "TCP, so unix: and ssl: are refused."),
@@ -177,23 +184,6 @@ class Options(DaemonOptions):
             return option.default
         return super().optionDefault(name)
 
-    @staticmethod
-    def _checkDataDir(data_dir):
-        """A data dir is created if it is missing, but not its parents: a
-        mistyped path is refused rather than made."""
-        if data_dir is None:
-            return
-        if os.path.exists(data_dir):
-            if not os.path.isdir(data_dir):
-                raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
-            return
-        parent = os.path.dirname(os.path.abspath(data_dir))
-        if not os.path.isdir(parent):
-            what = "is not a folder" if os.path.exists(parent) else "does not exist"
-            raise usage.UsageError(f"--data-dir {data_dir}: its parent {parent} "
-                                   f"{what} (a node creates only the last folder "
-                                   f"of its data dir)")
-
     def _setPluginValue(self, option, text):
         try:
             value = option.parse(text)
@@ -238,7 +228,7 @@ class Options(DaemonOptions):
         if self["give-up-after"] is not None and "buyer" not in self["role"]:
             raise usage.UsageError("--give-up-after belongs to the buyer role; add "
                                    "--role buyer")
-        self._checkDataDir(self["data-dir"])
+        checkDataDir(self["data-dir"], "a node")
         self.roles = [(self.roles_known[name],
                        self._configure(self.roles_known[name], ""))
                       for name in self["role"]]
@@ -413,7 +403,8 @@ def makeService(options):
     # key proven in each handshake (protocol.md §2.1).
     channel = ChannelKey.generate(identity)
     listen = EncryptedServerEndpoint(listen, channel, reactor)
-    tracker = EncryptedClientEndpoint(tracker, channel, reactor)
+    tracker = EncryptedClientEndpoint(tracker, channel, reactor,
+                                      expected=options["tracker-key"])
     connector = EndpointConnector(
         reactor, interface=listenInterface(options["listen"]), channel=channel,
         # Only the seller's file shop listens through it: a seller that

@@ -1,10 +1,12 @@
 """``twistd bazaar-tracker``: its options and service."""
 
+import os
 import random
 import resource
 
 from twisted.application.service import MultiService
 from twisted.internet.endpoints import serverFromString
+from twisted.logger import Logger
 from twisted.python import usage
 
 from twisted_bazaar.metrics.tracker import TrackerMetrics
@@ -16,6 +18,7 @@ from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
     DaemonOptions,
+    checkDataDir,
     addMetrics,
     exitStatusFor,
     addWebView,
@@ -33,6 +36,11 @@ from twisted_bazaar.tracker import (
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.web.resources import MAX_STREAMS
 from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
+
+
+#: The tracker's key's file in its --data-dir.
+TRACKER_KEY_FILE = "tracker.key"
+log = Logger()
 
 
 def openFiles():
@@ -61,6 +69,11 @@ class Options(DaemonOptions):
         param("pending-group-limit", PENDING_GROUP_LIMIT, "Connections kept open "
               "before they register from one address group (IPv4 /16, IPv6 /32).",
               boundedInt(1, 10**6)),
+        param("data-dir", None, "Directory to keep the tracker's key in "
+              f"({TRACKER_KEY_FILE}, made the first time), so that it is the same "
+              "after a restart and nodes can pin it with --tracker-key; without "
+              "it, the tracker makes a new key each time it starts.  It logs its "
+              "key either way."),
         param("registered-limit", None, "Nodes kept registered at once, in all; "
               "past it a node of an address group holding fewer takes the place "
               "of the newest node of the group holding the most (noslots).  By "
@@ -78,10 +91,12 @@ class Options(DaemonOptions):
                          f"{extensions}.")
 
     def helpGroups(self):
-        return [("Tracker", ("listen", "web", "web-poll"), "")] + super().helpGroups()
+        return [("Tracker", ("listen", "data-dir", "web", "web-poll"), "")] + \
+            super().helpGroups()
 
     def postOptions(self):
         super().postOptions()
+        checkDataDir(self["data-dir"], "the tracker")
         try:
             checkServerEndpoint(self["listen"])
         except ValueError as e:
@@ -107,9 +122,21 @@ def makeService(options):
         watched = options["web"] is not None
         registered = registeredLimit(openFiles(), options["pending-limit"],
                                      MAX_STREAMS if watched else 0, watched)
-    # The tracker's key, new at each start, proven in every handshake of
-    # its connections (protocol.md §2.1 and §5).
-    identity = Identity.generate()
+    # The tracker's key, proven in every handshake of its connections
+    # (protocol.md §2.1 and §5): kept in --data-dir, or new at each start.
+    data_dir = options["data-dir"]
+    if data_dir is None:
+        identity = Identity.generate()
+    else:
+        try:
+            os.makedirs(data_dir, mode=0o700, exist_ok=True)
+            identity = Identity.inDirectory(data_dir, name=TRACKER_KEY_FILE)
+        except (OSError, ValueError) as e:
+            raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
+    log.info("the tracker's key is {key} (nodes pin it with --tracker-key {key}"
+             "{kept})", key=identity.key,
+             kept="" if data_dir is not None else "; a new one at each start "
+             "without --data-dir")
     channel = ChannelKey.generate(identity)
     endpoint = EncryptedServerEndpoint(endpoint, channel, reactor)
     tracker = Tracker(reactor, random.Random(), options.linkSettings(),
