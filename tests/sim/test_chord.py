@@ -94,11 +94,11 @@ class MarketTests(SynchronousTestCase):
 
 class TradeTypeTests(SynchronousTestCase):
     def test_ringUpkeepIsNotTrade(self):
-        """Chord's lookups, answers and stores count as trade; its ring
-        upkeep does not."""
+        """Chord's lookups, answers and stores (and a detour's steps)
+        count as trade; its ring upkeep does not."""
         chord = {name for name in tradeTypes() if name.startswith("chord")}
         self.assertEqual(chord, {"chordRequest", "chordRecords", "chordStore",
-                                 "chordStored"})
+                                 "chordStored", "chordNext", "chordNextIs"})
 
 
 class CommandTests(SynchronousTestCase):

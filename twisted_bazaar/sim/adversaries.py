@@ -12,13 +12,15 @@ reachable from a daemon: the simulator is above every daemon layer
 (``.importlinter``).
 
  - ``withhold``: drops what it would relay or serve: searches and
-   queries, key-routed requests and stores (records it would hold), and
-   every path-routed message (offers, answers, buys) it should pass on.
+   queries, key-routed requests and stores (records it would hold), a
+   chord detour's questions, and every path-routed message (offers,
+   answers, buys) it should pass on.
  - ``misroute``: answers every search, query or key-routed request it
    should pass on or serve, at once, with a made-up answer: itself as the
    seller, at an address where nothing listens (its record signed with
    its own key), itself as the holder, or a made-up node as the one that
-   holds a key; it passes nothing on.
+   holds a key; a chord detour's question, with made-up nodes where
+   nothing listens, nearest the key on either side; it passes nothing on.
  - ``sybil``: one attacker's many keys, each a withholder; in chord each
    key is ground (L{grindBetween}) to sit on the items' keys, holder and
    replicas, and the keys ground are counted.
@@ -31,16 +33,19 @@ reachable from a daemon: the simulator is above every daemon layer
 from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, signedIf
+from twisted_bazaar.wire.ids import KEYED
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordFound,
+    ChordNext,
+    ChordNextIs,
     ChordRecords,
     ChordRequest,
     ChordStore,
     ChordStored,
 )
-from twisted_bazaar.schemes.chord.ring import between, place
+from twisted_bazaar.schemes.chord.ring import SIZE, between, place
 from twisted_bazaar.schemes.chord.state import Peer
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.schemes.superpeer.messages import LeafHits, LeafQuery, SpHit, SpQuery
@@ -50,7 +55,7 @@ KINDS = ("withhold", "misroute", "sybil", "notyet", "squat")
 
 #: Searches, queries and key-routed requests: what a withholder drops and
 #: a misrouter answers falsely instead of passing on or serving.
-REQUESTS = (Search, SpQuery, LeafQuery, ChordFind, ChordRequest, ChordStore)
+REQUESTS = (Search, SpQuery, LeafQuery, ChordFind, ChordRequest, ChordStore, ChordNext)
 
 #: The port of every made-up address (on a host nobody listens at).
 NOWHERE_PORT = 1
@@ -135,7 +140,7 @@ class Misroute(Withhold):
             self.dropped += 1
             return
         self.answered += 1
-        if isinstance(message, LeafQuery):
+        if isinstance(message, (LeafQuery, ChordNext)):
             link.send(answer)
         else:
             self.node.route(answer)
@@ -165,6 +170,14 @@ class Misroute(Withhold):
                 return LeafHits(message.id, message.item, sellers)
             return SpHit(message.id, message.item, self._back(message.return_path),
                          sellers)
+        if isinstance(message, ChordNext):
+            # A detour's step: made-up nodes where nothing listens, the
+            # nearest before the key and its holders, to lead the detour
+            # astray.
+            host, port = nowhere(node)
+            return ChordNextIs(message.nonce, tuple(
+                Peer(KEYED | ((message.key + step) & (SIZE - 1)), host, port)
+                for step in (-2, -1, 0, 1, 2)))
         back, hops = self._back(message.return_path), len(message.return_path)
         if isinstance(message, ChordRequest):
             return ChordRecords(message.id, message.item, back, hops, node.id,

@@ -59,24 +59,38 @@ def bystanders(config):
 
 class _Seen(NodeObserver):
     """What one honest buyer saw: its finds, those that found an honest
-    seller, and its lookups' answers (chord) and their holders."""
+    seller, and, for each find (chord), whether any holder answered it and
+    whether an honest one did (a find counts once, however many holders
+    answered it, and a detour's direct questions included)."""
 
     def __init__(self, attack, node):
         self.attack = attack
+        #: item -> [answered, answered by an honest holder] of the find
+        #: of it in progress.
+        self._open = {}
         node.addObserver(self)
 
     def findStarted(self, item):
         self.attack.finds += 1
+        self._open[item] = [False, False]
 
     def offersFound(self, item, offers):
+        self._open.pop(item, None)
         if any(offer.seller in self.attack.honest_sellers for offer in offers):
             self.attack.honest_finds += 1
 
     def delivered(self, message):
-        if type(message) is ChordRecords:
+        if type(message) is not ChordRecords:
+            return
+        find = self._open.get(message.item)
+        if find is None:
+            return
+        if not find[0]:
+            find[0] = True
             self.attack.lookups_answered += 1
-            if message.holder not in self.attack.ids:
-                self.attack.honest_holders += 1
+        if not find[1] and message.holder not in self.attack.ids:
+            find[1] = True
+            self.attack.honest_holders += 1
 
 
 class Attack:

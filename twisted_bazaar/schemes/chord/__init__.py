@@ -15,6 +15,7 @@ from twisted_bazaar.schemes.chord.settings import (
     DAEMON_PUZZLE,
     LEAST_PUZZLE,
     MAX_SUCCESSORS,
+    MOST_PATHS,
     MOST_PUZZLE,
     ChordSettings,
 )
@@ -36,6 +37,12 @@ class ChordScheme:
                      "its replicas (no more than --chord-successors); a buyer takes "
                      "any valid signed record any of them names",
                      boundedInt(1, MAX_SUCCESSORS), _DEFAULTS.holders),
+        PluginOption("chord-paths", "disjoint paths of a detour: a lookup for "
+                     "sellers or a store that the ring's routing did not answer "
+                     "usefully is asked again by this node, hop by hop over that "
+                     "many paths that share no node, and then of the holders found "
+                     "directly; 0: no detours",
+                     boundedInt(0, MOST_PATHS), _DEFAULTS.paths),
         PluginOption("chord-puzzle", "leading zero bits the SHA-256 of a node's "
                      "id must have for it to count on the ring (every node of a "
                      "ring gives the same): a node makes a key that solves it, "
@@ -93,6 +100,7 @@ class ChordScheme:
         return ChordSettings(
             successors=config["chord-successors"],
             holders=min(config["chord-holders"], config["chord-successors"]),
+            paths=config["chord-paths"],
             puzzle=config["chord-puzzle"],
             stabilize=config["chord-stabilize"],
             fix_fingers=config["chord-fix-fingers"], ping=config["chord-ping"],

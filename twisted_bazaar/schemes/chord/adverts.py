@@ -49,9 +49,14 @@ class Publisher:
 
     log = Logger()
 
-    def __init__(self, node, router, settings):
+    def __init__(self, node, router, settings, detourTo=None):
+        """
+        @param detourTo: C{detourTo(key, build)}, the node's detour
+            (L{Lookups.detourTo}), taken by a store no holder answered.
+        """
         self.node = node
         self.router = router
+        self.detourTo = detourTo
         self.settings = settings
         self.shops = []
         self.running = False
@@ -102,16 +107,36 @@ class Publisher:
         return self.book.record(item, node.host, node.port, fileIn(self.shops, item))
 
     def _store(self, item, lifetime):
+        """
+        Store the record (a withdrawal with no lifetime) at the item's
+        holders: routed, and, if no holder answered, by a detour that
+        finds them round the nodes in the way and stores at each.  A
+        Deferred firing with the answer of the holder nearest after the
+        key (the one that holds it, or one that took its place in
+        between), or None.
+        """
         record = self._record(item, lifetime)
         key = keyOf(item)
-        # Each holder a store reaches answers; the one nearest the key is
-        # the one that holds it (or one that took its place in between).
+
+        def rank(stored):
+            return distance(key, place(stored.holder))
+
         holders = self.settings.holders if self.settings.holders > 1 else None
-        return self.router.start(lambda i: ChordStore(i, item, lifetime, (), record,
-                                                      holders),
-                                 self.settings.lookup_timeout,
-                                 wanted=self.router.reachable(),
-                                 rank=lambda stored: distance(key, place(stored.holder)))
+        stored = self.router.start(lambda i: ChordStore(i, item, lifetime, (), record,
+                                                        holders),
+                                   self.settings.lookup_timeout,
+                                   wanted=self.router.reachable(), rank=rank)
+        if self.detourTo is None or not self.settings.paths:
+            return stored
+
+        def orDetour(answer):
+            if answer is not None:
+                return answer
+            d = self.detourTo(key, lambda i: ChordStore(i, item, lifetime, (), record,
+                                                        direct=True))
+            return d.addCallback(lambda answers: min(answers, key=rank, default=None))
+
+        return stored.addCallback(orDetour)
 
     def _publish(self, item):
         advert = self._adverts.get(item)

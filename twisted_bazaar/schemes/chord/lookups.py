@@ -1,7 +1,9 @@
 """
 A Chord node's own lookups: which node holds a key, who sells an item (a
-buyer's find, turned into offers), and the answers that end them.  A mixin
-of L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>},
+buyer's find, turned into offers), and the answers that end them; and
+detours (L{detour}), asked hop by hop by this node when routing did not
+answer usefully, with the ``chordNext`` questions they ask and answer.  A
+mixin of L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>},
 whose state it uses; the routing itself is L{KeyRouter
 <twisted_bazaar.schemes.chord.routing.KeyRouter>}'s.
 """
@@ -11,13 +13,23 @@ from twisted.internet import defer
 from twisted_bazaar.core.market import recordedOffers
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.base.deferreds import ignoreCancelled
+from twisted_bazaar.schemes.chord.detour import DisjointLookup
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordFound,
+    ChordNext,
+    ChordNextIs,
     ChordRecords,
     ChordRequest,
     ChordStored,
 )
+from twisted_bazaar.schemes.chord.question import Question
+from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.schemes.chord.settings import FINGER, MAX_SUCCESSORS
+
+#: A detour's wait for one node (its link and its answer), as a share of
+#: the lookup timeout: a node that drops questions costs its path that.
+HOP_SHARE = 1 / 3
 
 
 class Lookups:
@@ -60,16 +72,45 @@ class Lookups:
             return defer.succeed([])
         node.events.findStarted(item)
         asked = self.request(item, wait)
+        asked.addCallback(self._orDetour, item)
         finished = defer.Deferred(lambda d: asked.cancel())
         asked.addCallback(self._offers, item, finished)
         asked.addErrback(ignoreCancelled)
         return finished
 
-    def _offers(self, answer, item, finished):
-        """The sellers' records a holder named: each checked, as a
+    def _orDetour(self, answer, item):
+        """
+        The records a find goes on with: those routing brought, if a
+        holder answered, with nothing or with a valid record; else (no
+        answer came: a node on the way dropped the request; or nothing
+        valid did) those and the holders' that a detour reaches.
+        """
+        if answer is None:
+            records = []
+        else:
+            records = list(answer.sellers)
+            now = self.node.clock.seconds()
+            if not records or any(recordFault(record, now, item=item, alive=True) is None
+                                  for record in records):
+                return records
+        if not self.settings.paths:
+            return records
+        d = self.detourTo(keyOf(item),
+                          lambda i: ChordRequest(i, item, (), direct=True))
+
+        def merged(answers):
+            sellers = {record.seller: record for record in records}
+            for each in answers:
+                for record in each.sellers:
+                    sellers.setdefault(record.seller, record)
+            return list(sellers.values())
+
+        return d.addCallback(merged)
+
+    def _offers(self, records, item, finished):
+        """The sellers' records the holders named: each checked, as a
         storing node checks it, before it is an offer."""
         node = self.node
-        records = answer.sellers if answer is not None else ()
         offers = [offer for offer in recordedOffers(
             node, item, [(record, None, None) for record in records]) if offer.port]
         node.rng.shuffle(offers)
@@ -77,6 +118,142 @@ class Lookups:
             node.events.offerArrived(item, offer)
         node.events.offersFound(item, offers)
         finished.callback(offers)
+
+    # -- detours ----------------------------------------------------------------------
+
+    def _hopWait(self):
+        return self.settings.lookup_timeout * HOP_SHARE
+
+    def _detour(self, key, ask):
+        """
+        Find key's holders round the nodes that drop or lie
+        (L{DisjointLookup}), and ask each one found with ``ask(peer)`` (a
+        Deferred firing with its answer, or None).  A Deferred firing with
+        the answers, once nothing more is asked; cancelling it ends every
+        question in progress.
+        """
+        node, settings = self.node, self.settings
+        lookup = DisjointLookup(key, node.id, self.ring.known() if self.ring else (),
+                                settings.paths, settings.holders)
+        answers = []
+        running = set()
+
+        def cancel(_):
+            for each in list(running):
+                each.cancel()
+
+        finished = defer.Deferred(cancel)
+
+        def own(d, then, peer, *args):
+            running.add(d)
+            d.addBoth(lambda result: (running.discard(d), result)[1])
+            d.addCallback(then, peer, *args)
+            d.addErrback(ignoreCancelled)
+
+        def step():
+            if finished.called:
+                return
+            for index, peer in lookup.nextQuestions():
+                own(self._askNext(peer, key), told, peer, index)
+            for peer in lookup.nextHolders():
+                own(ask(peer), heard, peer)
+            if lookup.finished and not running:
+                finished.callback(answers)
+
+        def told(nodes, peer, index):
+            if nodes is None:
+                lookup.failed(index, peer)
+            else:
+                lookup.answered(index, peer, nodes)
+            step()
+
+        def heard(answer, peer):
+            if answer is None:
+                lookup.holderFailed(peer)
+            else:
+                lookup.holderAnswered(peer)
+                answers.append(answer)
+            step()
+
+        step()
+        return finished
+
+    def _linkTo(self, peer):
+        """A Deferred firing with the link to peer (opened as a finger
+        link if there is none), or None if there is none within a hop's
+        wait."""
+        node = self.node
+        link = node.links.get(peer.id)
+        if link is not None:
+            return defer.succeed(link)
+        connecting = node.connectTo(peer.host, peer.port, peer.id, FINGER)
+        timer = node.clock.callLater(self._hopWait(), connecting.cancel)
+
+        def done(result):
+            if timer.active():
+                timer.cancel()
+            return node.links.get(peer.id)
+
+        return connecting.addBoth(done)
+
+    def _askNext(self, peer, key):
+        """Ask peer ``chordNext`` for key: a Deferred firing with the
+        nodes it names, or None (no link, or no answer within a hop's
+        wait)."""
+        nonce = self._newNonce()
+
+        def cancel(_):
+            question = self._nexts.pop(nonce, None) if self._nexts else None
+            if question is not None:
+                question.end()
+
+        answered = defer.Deferred(cancel)
+        if self._nexts is None:
+            self._nexts = {}
+        timer = self.node.clock.callLater(self._hopWait(), self._nextTold, None,
+                                          ChordNextIs(nonce, None))
+        question = self._nexts[nonce] = Question(nonce, answered, timer, peer.id)
+
+        def linked(link):
+            if not self._nexts or self._nexts.get(nonce) is not question:
+                return
+            if link is None:
+                self._nextTold(None, ChordNextIs(nonce, None))
+            else:
+                link.send(ChordNext(nonce, key))
+
+        question.connecting = self._linkTo(peer).addCallback(linked)
+        question.connecting.addErrback(ignoreCancelled)
+        return answered
+
+    def _nextAsked(self, link, message):
+        """Answer a detour's step (a node on the ring only)."""
+        if self.joined and not self.stopped:
+            nodes = self.ring.nearKey(message.key)[:MAX_SUCCESSORS]
+            link.send(ChordNextIs(message.nonce, tuple(nodes)))
+
+    def _nextTold(self, link, message):
+        """A ``chordNextIs`` came (link None: the question's time is up,
+        or it has no link): it ends the question of its nonce, if that
+        was asked of the link's peer."""
+        question = self._nexts.get(message.nonce) if self._nexts else None
+        if question is None or (link is not None and link.peer_id != question.peer_id):
+            return
+        del self._nexts[message.nonce]
+        question.end().callback(message.nodes if link is not None else None)
+
+    def detourTo(self, key, build):
+        """A detour to key that sends ``build(id)`` (a direct request or
+        store) to each holder it finds: a Deferred firing with their
+        answers (L{_detour})."""
+        return self._detour(key, lambda peer: self._askDirect(peer, build))
+
+    def _askDirect(self, peer, build):
+        """Send ``build(id)`` to peer over a link to it: a Deferred firing
+        with its answer, or None."""
+        return self._linkTo(peer).addCallback(
+            lambda link: None if link is None else self.router.start(
+                build, self._hopWait(), via=peer.id))
 
     def delivered(self, message):
         if type(message) in (ChordFound, ChordRecords, ChordStored):

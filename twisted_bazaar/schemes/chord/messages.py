@@ -279,6 +279,31 @@ class ChordPredIs(Message):
     pred: Peer = None
 
 
+@message("chordNext", ("nonce", "nonce", checkId, REQUIRED),
+         ("key", "key", checkPosition, REQUIRED), bucket=BUCKET)
+@frozen
+class ChordNext(Message):
+    """
+    A detour's step (L{twisted_bazaar.schemes.chord.detour}): "which nodes
+    do you know nearest before key, and after it?".  Answered by
+    chordNextIs, by a node on the ring.
+    """
+
+    nonce: int
+    key: int
+
+
+@message("chordNextIs", ("nonce", "nonce", checkId, REQUIRED),
+         ("nodes", "nodes", checkSuccessors, REQUIRED))
+@frozen
+class ChordNextIs(Message):
+    """The answer to chordNext: the sender's peers nearest before the key
+    (nearest first), then its successors at or after it."""
+
+    nonce: int
+    nodes: tuple
+
+
 @message("chordQuit", ("pred", "pred", checkPeer, None),
          ("succs", "succs", checkSuccessors, REQUIRED))
 @frozen
@@ -361,17 +386,20 @@ class ChordFound(Message):
 
 @message("chordRequest", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
          ("returnPath", "return_path", checkPath, REQUIRED),
-         ("holders", "holders", checkHolders, None), bucket=BUCKET)
+         ("holders", "holders", checkHolders, None),
+         ("direct", "direct", checkFlag, None), bucket=BUCKET)
 @frozen
 class ChordRequest(Message):
     """Who sells item?  Routed to the holder of its key (and with
-    ``holders``, from the last hop to that many holders); answered by
-    chordRecords."""
+    ``holders``, from the last hop to that many holders); with ``direct``,
+    served by the node it is sent to, with what it holds (a detour's
+    question to a holder it found); answered by chordRecords."""
 
     id: int
     item: str
     return_path: tuple
     holders: int = None
+    direct: bool = None
 
 
 @message("chordRecords", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
@@ -400,14 +428,16 @@ class ChordRecords(Message):
          ("lifetime", "lifetime", checkLifetime, REQUIRED),
          ("returnPath", "return_path", checkPath, REQUIRED),
          ("record", "record", checkRecord, REQUIRED),
-         ("holders", "holders", checkHolders, None), bucket=BUCKET)
+         ("holders", "holders", checkHolders, None),
+         ("direct", "direct", checkFlag, None), bucket=BUCKET)
 @frozen
 class ChordStore(Message):
     """
     The seller returnPath[0] stores its signed record of item (or its
     withdrawal), to be kept for lifetime ms at most.  Routed to the holder
     of the item's key (and with ``holders``, from the last hop to that
-    many holders); answered by chordStored.
+    many holders); with ``direct``, taken by the node it is sent to (a
+    detour's store at a holder it found); answered by chordStored.
     """
 
     id: int
@@ -416,6 +446,7 @@ class ChordStore(Message):
     return_path: tuple
     record: object
     holders: int = None
+    direct: bool = None
 
     def asDict(self):
         out = {"type": self.TYPE, "id": self.id, "item": self.item,
@@ -423,6 +454,8 @@ class ChordStore(Message):
                "record": self.record.asDict()}
         if self.holders is not None:
             out["holders"] = self.holders
+        if self.direct is not None:
+            out["direct"] = self.direct
         return out
 
 

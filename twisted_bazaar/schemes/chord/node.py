@@ -28,6 +28,8 @@ from twisted_bazaar.schemes.chord.leaving import Leaving
 from twisted_bazaar.schemes.chord.lookups import Lookups
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
+    ChordNext,
+    ChordNextIs,
     ChordPing,
     ChordPong,
     ChordPred,
@@ -72,7 +74,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self.records = RecordStore(self.settings.max_records)
         self.router = KeyRouter(node, self._serve, self._unplaced,
                                 self.settings.lookup_timeout, self.settings.holders)
-        self.publisher = Publisher(node, self.router, self.settings)
+        self.publisher = Publisher(node, self.router, self.settings, self.detourTo)
         self.joined = False
         self.stopped = False
         self._timers = {}
@@ -100,6 +102,10 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         #: The chordNear asked of the tracker, a L{Question} (L{_joining} is
         #: its Deferred), or None.
         self._near = None
+        #: nonce -> the L{Question} of a detour's step (L{Lookups._askNext}):
+        #: made when first needed (a large simulated ring would hold an
+        #: empty dict a node).
+        self._nexts = None
         self._probe_delay = self.settings.probe
         #: Has this node reason to doubt its ring is the only one (it
         #: started one, or was alone)?  Then it probes soon (L{_probe}).
@@ -119,6 +125,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
                 (ChordQuit, self._quitted), (ChordTransfer, self._transferred),
                 (ChordTransferred, self._handedOver),
                 (ChordPred, self._predAsked), (ChordPredIs, self._predTold),
+                (ChordNext, self._nextAsked), (ChordNextIs, self._nextTold),
                 (ChordFind, self.router.received), (ChordRequest, self.router.received),
                 (ChordStore, self.router.received)):
             node.handle(kind, handler)
@@ -194,6 +201,9 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
             if pending is not None:
                 pending.cancel()
         self.router.stop()
+        nexts, self._nexts = self._nexts or {}, None
+        for question in nexts.values():
+            question.end().callback(None)
         ring = self.ring
         if not self.joined or ring.alone or self.node.stopping:
             return None

@@ -225,6 +225,10 @@ class KeyRouter:
             link.protocolError("wtf", f"{request.TYPE}.returnPath must end with "
                                "the sender's id")
             return
+        if getattr(request, "direct", None) and len(request.return_path) != 1:
+            link.protocolError("wtf", f"a direct {request.TYPE}.returnPath must be "
+                               "the sender's id alone")
+            return
         self.arrived(request, link.peer_id)
 
     def arrived(self, request, sender):
@@ -242,6 +246,10 @@ class KeyRouter:
         node, ring = self.node, self.ring
         key = requestKey(request)
         path = request.return_path
+        if getattr(request, "direct", None):
+            # A detour's question or store, for this node alone.
+            self._serve(request)
+            return
         if node.id in path:
             if path[0] != node.id:
                 self._peerLine(sender, "dropping {type} {id}: it came round a loop",

@@ -19,6 +19,8 @@ MAX_SUCCESSORS = 32
 #: daemon may be told, and the most.  In-process nodes (tests, the
 #: simulator's cheap crypto) default to none.
 DAEMON_PUZZLE = 12
+#: Most disjoint paths a detour takes.
+MOST_PATHS = 8
 LEAST_PUZZLE = 8
 MOST_PUZZLE = 32
 
@@ -40,6 +42,9 @@ class ChordSettings:
         reaches: the key's holder and the next ones round the ring, which
         keep its replicas (at most C{successors}); a lookup takes any valid
         signed record any of them names.
+    @ivar paths: disjoint paths of a detour (L{detour}): how a lookup for
+        sellers or a store that routing did not answer usefully is asked
+        again round the nodes that drop or lie; 0: never.
     @ivar puzzle: leading zero bits the SHA-256 of a keyed id must have for
         the node to count on the ring (S/Kademlia's static puzzle: a place
         chosen costs 2^puzzle tries more); 0: none.
@@ -63,6 +68,7 @@ class ChordSettings:
 
     successors: int = 4
     holders: int = 3
+    paths: int = 3
     puzzle: int = 0
     stabilize: float = 1.0
     fix_fingers: float = 1.0

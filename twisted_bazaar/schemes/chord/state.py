@@ -26,6 +26,11 @@ class Peer(NamedTuple):
     port: int
 
 
+#: Peers a ``chordNext`` answer names before the key.
+NEAR_BEFORE = 4
+_MASK = 2**BITS - 1
+
+
 def _always(peer_id):
     return True
 
@@ -192,6 +197,31 @@ class Neighbourhood:
         if best is not None:
             return best
         return live[0] if live else self.nearest(usable)
+
+    def known(self):
+        """Every distinct peer this node knows: successors, predecessor
+        and fingers."""
+        peers = {}
+        for peer in self.successors + [self.predecessor] + list(self.fingers):
+            if peer is not None:
+                peers.setdefault(peer.id, peer)
+        return list(peers.values())
+
+    def nearKey(self, key, before=NEAR_BEFORE):
+        """
+        What this node answers a detour's ``chordNext`` for key: its
+        ``before`` known peers nearest before key, the nearest first; then,
+        if key lies between this node and its last successor (its
+        successors are the key's holder and the next ones), those at or
+        after key.
+        """
+        peers = sorted(self.known(), key=lambda peer: distance(peer.id, key))
+        nodes = [peer for peer in peers if peer.id & _MASK != key][:before]
+        succs = self.successors
+        if succs and between(key, self.me.id, succs[-1].id):
+            nodes += [peer for peer in succs
+                      if between(peer.id, key - 1, succs[-1].id) and peer not in nodes]
+        return nodes
 
     def nearest(self, usable=_always):
         """The usable successor or finger nearest after this node, or None."""

@@ -1,0 +1,238 @@
+"""
+Tests for twisted_bazaar.schemes.chord.detour (a lookup round the nodes
+that drop or lie) and the answer each node gives it
+(L{Neighbourhood.nearKey}): driven by hand over a ring of plain
+L{Neighbourhood} views, no I/O.
+"""
+
+import random
+from bisect import bisect_left
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.schemes.chord.detour import MOST_HOLDERS_ASKED, DisjointLookup
+from twisted_bazaar.schemes.chord.ring import BITS, SIZE, distance, fingerStart
+from twisted_bazaar.schemes.chord.state import NEAR_BEFORE, Fingers, Neighbourhood, Peer
+
+
+def peer(node_id):
+    return Peer(node_id, f"h{node_id}", 1000 + node_id % 1000)
+
+
+def ring(count, seed, successors=4):
+    """count nodes at random places, each with its true successors,
+    predecessor and fingers: id -> L{Neighbourhood}."""
+    rng = random.Random(seed)
+    ids = sorted(rng.randrange(SIZE) for _ in range(count))
+    views = {}
+    for index, node_id in enumerate(ids):
+        view = Neighbourhood(peer(node_id), successors)
+        view.successors = [peer(ids[(index + step) % count])
+                           for step in range(1, successors + 1)]
+        view.predecessor = peer(ids[index - 1])
+        view.fingers = Fingers(fingerRuns(ids, node_id))
+        views[node_id] = view
+    return ids, views
+
+
+def fingerRuns(ids, node_id):
+    """The true fingers of node_id (finger i: the first node at or after
+    node_id + 2^i), as runs."""
+    runs = []
+    for index in range(BITS):
+        at = bisect_left(ids, fingerStart(node_id, index)) % len(ids)
+        finger = peer(ids[at])
+        if not runs or runs[-1][1] != finger:
+            runs.append((index, finger))
+    return runs
+
+
+def holdersOf(ids, key, count):
+    """The first count nodes at or after key."""
+    return sorted(ids, key=lambda node_id: distance(key, node_id))[:count]
+
+
+def run(lookup, answer):
+    """
+    Drive a lookup to its end: each question is answered at once by
+    answer(peer_id) (a list of peers, or None: no answer); each holder
+    asked answers if answer gives it anything but None.  Returns the
+    nodes asked as path steps, and the holders that answered.
+    """
+    steps, holders = [], []
+    while not lookup.finished:
+        questions = lookup.nextQuestions()
+        asked = lookup.nextHolders()
+        if not questions and not asked:
+            if lookup.finished:
+                break
+            raise AssertionError("the lookup is stuck")
+        for index, each in questions:
+            steps.append(each.id)
+            nodes = answer(each.id)
+            if nodes is None:
+                lookup.failed(index, each)
+            else:
+                lookup.answered(index, each, nodes)
+        for each in asked:
+            if answer(each.id) is None:
+                lookup.holderFailed(each)
+            else:
+                lookup.holderAnswered(each)
+                holders.append(each.id)
+    return steps, holders
+
+
+class NearKeyTests(SynchronousTestCase):
+    """What a node answers a detour's step."""
+
+    def test_nearestBeforeTheKeyFirst(self):
+        ids, views = ring(200, seed=1)
+        key = random.Random(2).randrange(SIZE)
+        origin = views[ids[0]]
+        nodes = origin.nearKey(key)
+        before = [node.id for node in nodes[:NEAR_BEFORE]]
+        self.assertEqual(before, sorted(before, key=lambda node_id: distance(node_id, key)))
+        self.assertEqual(len(set(before)), len(before))
+
+    def test_theKeysPredecessorNamesItsHolders(self):
+        """The node just before the key names its successors at or after
+        it: the key's holder first."""
+        ids, views = ring(50, seed=3)
+        key = random.Random(4).randrange(SIZE)
+        [first] = holdersOf(ids, key, 1)
+        pred = ids[ids.index(first) - 1]
+        nodes = [node.id for node in views[pred].nearKey(key)]
+        after = [node_id for node_id in nodes if node_id in holdersOf(ids, key, 4)]
+        self.assertEqual(after, holdersOf(ids, key, 4))
+
+    def test_aFarNodeNamesNoHolders(self):
+        ids, views = ring(50, seed=5)
+        key = random.Random(6).randrange(SIZE)
+        first = holdersOf(ids, key, 1)[0]
+        far = ids[(ids.index(first) + 25) % 50]
+        nodes = views[far].nearKey(key)
+        self.assertEqual(len(nodes), NEAR_BEFORE)
+
+
+class HonestRingTests(SynchronousTestCase):
+    def test_findsTheHolders(self):
+        """On a ring where everyone answers, the holders found are the
+        first nodes at or after the key."""
+        for seed in range(5):
+            ids, views = ring(300, seed=seed)
+            key = random.Random(seed + 100).randrange(SIZE)
+            origin = ids[seed]
+            lookup = DisjointLookup(key, origin, views[origin].known(), paths=3, holders=3)
+            steps, holders = run(lookup, lambda node_id: views[node_id].nearKey(key))
+            self.assertEqual(sorted(holders), sorted(holdersOf(ids, key, 3)))
+            self.assertEqual(len(steps), len(set(steps)), "a node asked twice")
+            self.assertNotIn(origin, steps)
+
+    def test_logarithmicSteps(self):
+        """Each path takes about log2 N steps at most."""
+        ids, views = ring(1000, seed=7)
+        key = random.Random(8).randrange(SIZE)
+        lookup = DisjointLookup(key, ids[0], views[ids[0]].known(), paths=3)
+        steps, _ = run(lookup, lambda node_id: views[node_id].nearKey(key))
+        self.assertLess(len(steps), 3 * 2 * 10)
+
+
+class AdversaryTests(SynchronousTestCase):
+    """Nodes that drop a detour's questions, or answer them with made-up
+    nodes where nothing listens."""
+
+    def liars(self, ids, share, seed, holdersOf_key):
+        rng = random.Random(seed)
+        return {node_id for node_id in ids
+                if node_id not in holdersOf_key and rng.random() < share}
+
+    def test_withholdersCostSteps(self):
+        """With a fifth of the nodes silent, the key's holder is still
+        found (and asked) nearly always, and no node is asked twice."""
+        found = 0
+        trials = 40
+        for seed in range(trials):
+            ids, views = ring(300, seed=seed)
+            key = random.Random(seed + 1000).randrange(SIZE)
+            holders = holdersOf(ids, key, 3)
+            silent = self.liars(ids, 0.2, seed, holders)
+            origin = next(node_id for node_id in ids if node_id not in silent)
+
+            def answer(node_id):
+                return None if node_id in silent else views[node_id].nearKey(key)
+
+            lookup = DisjointLookup(key, origin, views[origin].known(), paths=3)
+            steps, heard = run(lookup, answer)
+            found += holders[0] in heard
+            self.assertEqual(len(steps), len(set(steps)))
+        self.assertGreaterEqual(found, trials * 0.95)
+
+    def test_madeUpNodesAreStepsPast(self):
+        """A liar names made-up nodes on both sides of the key: asked,
+        they do not answer, and the key's holder is found all the same."""
+        found = 0
+        trials = 40
+        for seed in range(trials):
+            ids, views = ring(300, seed=seed)
+            key = random.Random(seed + 2000).randrange(SIZE)
+            holders = holdersOf(ids, key, 3)
+            lying = self.liars(ids, 0.2, seed, holders)
+            origin = next(node_id for node_id in ids if node_id not in lying)
+            madeUp = [peer((key + step) % SIZE) for step in (-2, -1, 0, 1, 2)]
+            real = set(ids)
+
+            def answer(node_id):
+                if node_id not in real:
+                    return None
+                if node_id in lying:
+                    return madeUp
+                return views[node_id].nearKey(key)
+
+            lookup = DisjointLookup(key, origin, views[origin].known(), paths=3)
+            _, heard = run(lookup, answer)
+            found += holders[0] in heard
+            self.assertTrue(set(heard) <= real)
+        self.assertGreaterEqual(found, trials * 0.95)
+
+    def test_holdersAskedAreBounded(self):
+        """However many made-up nodes sit after the key, a detour asks
+        MOST_HOLDERS_ASKED at most."""
+        key = 10**30
+        crowd = [peer(key + step) for step in range(40)]
+        honest = peer(key - 10)
+        lookup = DisjointLookup(key, 1, [honest], paths=2)
+        asked = []
+        original = lookup.nextHolders
+
+        def counted():
+            chosen = original()
+            asked.extend(chosen)
+            return chosen
+
+        lookup.nextHolders = counted
+        _, heard = run(lookup, lambda node_id: crowd if node_id == honest.id else None)
+        self.assertEqual(heard, [])
+        self.assertEqual(len(asked), MOST_HOLDERS_ASKED)
+        self.assertTrue(lookup.finished)
+
+
+class EdgeTests(SynchronousTestCase):
+    def test_nothingKnown(self):
+        lookup = DisjointLookup(5, 1, [], paths=3)
+        self.assertEqual(lookup.nextQuestions(), [])
+        self.assertEqual(lookup.nextHolders(), [])
+        self.assertTrue(lookup.finished)
+
+    def test_theOriginIsNeverAsked(self):
+        me = peer(7)
+        lookup = DisjointLookup(9, me.id, [me, peer(8)], paths=2)
+        asked = [each.id for _, each in lookup.nextQuestions()]
+        self.assertEqual(asked, [8])
+
+    def test_answersOfAnotherNodeAreIgnored(self):
+        lookup = DisjointLookup(100, 1, [peer(50)], paths=1)
+        [(index, asked)] = lookup.nextQuestions()
+        lookup.answered(index, peer(60), [peer(99)])
+        self.assertEqual(lookup.nextQuestions(), [])
+        self.assertNotIn(99, lookup.known)

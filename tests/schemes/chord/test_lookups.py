@@ -1,0 +1,113 @@
+"""
+Tests for twisted_bazaar.schemes.chord.lookups: a node's own lookups,
+and the detours they take round a node that drops them (real nodes in a
+L{Market}; the detour's own logic is tested in test_detour.py).
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.schemes.chord.ring import keyOf, place
+from twisted_bazaar.sim.adversaries import Withhold
+from twisted_bazaar.testing import Market
+
+from tests.helpers import units
+from tests.schemes.chord.market import FAST, SETTLE, addChord, answerOf, holderOf
+
+APPLE = keyOf("apple")
+
+
+class DetourTests(SynchronousTestCase):
+    """
+    The node just before apple's holder drops every request, store and
+    detour question that comes to it (the simulator's withholder), so
+    every routed lookup of apple, and every routed store, dies there: the
+    last hop of each passes it.
+    """
+
+    def market(self, paths):
+        market = Market(seed=8)
+        options = {"chord-paths": paths}
+        nodes = [addChord(market, scheme=options) for _ in range(10)]
+        seller = addChord(market, scheme=options, seller={"stock": {"apple": 5}})
+        market.run(SETTLE)
+        ring = sorted(market.nodes, key=lambda node: place(node.id))
+        holder = holderOf(market, APPLE)
+        dropper = ring[ring.index(holder) - 1]
+        self.assertNotIn(dropper, (seller, holder))
+        withholder = Withhold(dropper)
+        # Every copy stored before it began dropping expires.
+        market.run(FAST["chord-expiry"] + 2 * FAST["chord-refresh"])
+        askers = [node for node in nodes if node is not dropper]
+        return market, seller, dropper, withholder, askers
+
+    def found(self, market, askers):
+        """The sellers each asker's find of apple names."""
+        found = []
+        for asker in askers:
+            deferred = asker.discovery.find("apple", 1.0)
+            market.run(FAST["chord-lookup-timeout"] * 4)
+            offers = answerOf(deferred)
+            found.append(sorted({offer.seller for offer in offers}))
+        return found
+
+    def test_withoutDetoursTheItemIsHidden(self):
+        """The control: with --chord-paths 0, the dropper hides apple
+        from every asker whose lookup it stops."""
+        market, seller, dropper, withholder, askers = self.market(paths=0)
+        found = self.found(market, askers)
+        self.assertGreater(withholder.dropped, 0)
+        self.assertLess(found.count([seller.id]), len(askers) / 2)
+
+    def test_detoursFindTheSeller(self):
+        """With detours, the seller's stores reach the holders round the
+        dropper, and every asker finds the seller; a buyer buys."""
+        market, seller, dropper, withholder, askers = self.market(paths=3)
+        found = self.found(market, askers)
+        self.assertGreater(withholder.dropped, 0)
+        self.assertEqual(found, [[seller.id]] * len(askers))
+        buyer = addChord(market, buyer={"wants": ["apple"], "quantity": 2})
+        market.run(20)
+        self.assertEqual([p.seller for p in units(market.role(buyer, "buyer").bag)],
+                         [seller.id] * 2)
+
+    def test_anUnsoldItemTakesNoDetour(self):
+        """Holders that answer "nobody" are believed: no detour, no
+        chordNext sent."""
+        market = Market(seed=8)
+        nodes = [addChord(market) for _ in range(6)]
+        market.run(SETTLE)
+        asker = nodes[0]
+        sent = []
+        original = asker.discovery._askNext
+
+        def counted(peer, key):
+            sent.append(peer)
+            return original(peer, key)
+
+        asker.discovery._askNext = counted
+        deferred = asker.discovery.find("plum", 1.0)
+        market.run(5)
+        self.assertEqual(answerOf(deferred), [])
+        self.assertEqual(sent, [])
+
+    def test_aSilentRingTakesADetour(self):
+        """The same find with every other node dropping it: no holder
+        answers, and the detour is taken (and finds nobody either)."""
+        market = Market(seed=8)
+        nodes = [addChord(market) for _ in range(6)]
+        market.run(SETTLE)
+        for node in nodes[1:]:
+            Withhold(node)
+        asker = nodes[0]
+        sent = []
+        original = asker.discovery._askNext
+
+        def counted(peer, key):
+            sent.append(peer)
+            return original(peer, key)
+
+        asker.discovery._askNext = counted
+        deferred = asker.discovery.find("plum", 1.0)
+        market.run(10)
+        self.assertEqual(answerOf(deferred), [])
+        self.assertNotEqual(sent, [])
