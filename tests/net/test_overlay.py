@@ -16,7 +16,13 @@ from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected, Overlay
+from twisted_bazaar.net.overlay import (
+    DIRECT,
+    OVERLAY,
+    UNREACHABLE_KEPT,
+    NotConnected,
+    Overlay,
+)
 from twisted_bazaar.wire import trade
 from twisted_bazaar.schemes.flood import messages as floodmsg
 
@@ -203,6 +209,26 @@ class ConnectToTests(SynchronousTestCase):
         self.node.connector.failLast(ConnectionRefusedError())
         self.failureResultOf(d, NotConnected)
         self.assertEqual(self.node.overlay.pending, {})
+
+    def test_unreachableRemembered(self):
+        """A peer nothing listened at is remembered as unreachable (a
+        scheme need not believe a record of it) until a link to it comes
+        up; only so many are remembered, the newest."""
+        d = self.node.connectTo("10.0.0.7", 5007, 7)
+        self.node.connector.failLast(ConnectionRefusedError())
+        self.failureResultOf(d, NotConnected)
+        self.assertTrue(self.node.overlay.unreachable(7))
+        self.assertFalse(self.node.overlay.unreachable(8))
+        d = self.node.connectTo("10.0.0.7", 5008, 7)
+        feed(self.node.connector.connectLast(), wire.ThisIsMe(7, 5008))
+        self.assertEqual(self.successResultOf(d), 7)
+        self.assertFalse(self.node.overlay.unreachable(7))
+        for peer in range(100, 100 + UNREACHABLE_KEPT + 1):
+            d = self.node.connectTo("10.0.0.9", peer, peer)
+            self.node.connector.failLast(ConnectionRefusedError())
+            self.failureResultOf(d, NotConnected)
+        self.assertFalse(self.node.overlay.unreachable(100))
+        self.assertTrue(self.node.overlay.unreachable(100 + UNREACHABLE_KEPT))
 
     def test_refusedHandshake(self):
         """A peer that closes before saying thisisme fails the connect."""

@@ -15,6 +15,8 @@ message's type (see L{twisted_bazaar.core.node.Node.handle}); a type nobody
 handles is answered with ``error{wtf}``.
 """
 
+from collections import OrderedDict
+
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
@@ -43,6 +45,8 @@ DEFAULT_DIRECT_IDLE = 30.0
 #: L{twisted_bazaar.net.eviction.addressGroup}) may hold open before saying
 #: thisisme.
 DEFAULT_HANDSHAKE_LIMIT = 4
+#: Peers remembered as unreachable (L{Overlay.unreachable}), newest kept.
+UNREACHABLE_KEPT = 256
 
 
 def _levelOf(link):
@@ -117,6 +121,9 @@ class Overlay:
         #: What peers make this node log, bounded per address group (the
         #: links log through it too).
         self.peer_log = PeerLog(node.clock, node.config.link.verbose)
+        #: Peers nothing listened at when this node last dialled them
+        #: (L{unreachable}), newest last: made when first needed.
+        self._unreachable = None
 
     # -- counting --------------------------------------------------------------
 
@@ -292,6 +299,8 @@ class Overlay:
             self._waiters.pop(link, None)
             self.pending.pop(link, None)
             self.handshakes.pop(link, None)
+            if peer_id is not None:
+                self._noteUnreachable(peer_id)
             if not waiter.called:
                 waiter.errback(Unreachable(f"{host}:{port}: {reason.getErrorMessage()}"))
             self._checkClosed()
@@ -533,8 +542,24 @@ class Overlay:
         elif existing.purpose != OVERLAY and link.purpose == OVERLAY:
             node.events.linkAdded(peer)
 
+    def unreachable(self, peer_id):
+        """Did nothing listen where this node last dialled peer_id (and no
+        link to it came up since)?  A scheme need not believe a record of
+        a seller this node could not reach (a made-up address)."""
+        return bool(self._unreachable) and peer_id in self._unreachable
+
+    def _noteUnreachable(self, peer_id):
+        if self._unreachable is None:
+            self._unreachable = OrderedDict()
+        self._unreachable.pop(peer_id, None)
+        self._unreachable[peer_id] = True
+        if len(self._unreachable) > UNREACHABLE_KEPT:
+            self._unreachable.popitem(last=False)
+
     def _settle(self, link, peer):
         """Whoever waits for link (see connectTo) has its peer linked."""
+        if self._unreachable:
+            self._unreachable.pop(peer, None)
         waiter = self._waiters.pop(link, None)
         if waiter is not None and not waiter.called:
             waiter.callback(peer)

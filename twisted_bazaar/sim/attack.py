@@ -65,8 +65,8 @@ class _Seen(NodeObserver):
 
     def __init__(self, attack, node):
         self.attack = attack
-        #: item -> [answered, answered by an honest holder] of the find
-        #: of it in progress.
+        #: item -> [answered, answered by an honest holder] of its last
+        #: find.
         self._open = {}
         node.addObserver(self)
 
@@ -75,7 +75,9 @@ class _Seen(NodeObserver):
         self._open[item] = [False, False]
 
     def offersFound(self, item, offers):
-        self._open.pop(item, None)
+        # The find stays open to its answers (a node is told of a message
+        # after its scheme took it, so the answer that ended the find comes
+        # after this) until the next find of the item.
         if any(offer.seller in self.attack.honest_sellers for offer in offers):
             self.attack.honest_finds += 1
 

@@ -111,3 +111,30 @@ class DetourTests(SynchronousTestCase):
         market.run(10)
         self.assertEqual(answerOf(deferred), [])
         self.assertNotEqual(sent, [])
+
+    def test_anUnreachableSellerTakesADetour(self):
+        """Records only of sellers this node could not reach when it last
+        dialled them (a liar's made-up seller) are not enough: the find
+        takes a detour, and keeps them, with what the holders name."""
+        market = Market(seed=8)
+        nodes = [addChord(market) for _ in range(6)]
+        seller = addChord(market, seller={"stock": {"apple": 5}})
+        market.run(SETTLE)
+        asker = nodes[0]
+        sent = []
+        original = asker.discovery._askNext
+
+        def counted(peer, key):
+            sent.append(peer)
+            return original(peer, key)
+
+        asker.discovery._askNext = counted
+        deferred = asker.discovery.find("apple", 1.0)
+        market.run(5)
+        self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
+        self.assertEqual(sent, [])
+        asker.overlay._noteUnreachable(seller.id)
+        deferred = asker.discovery.find("apple", 1.0)
+        market.run(5)
+        self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
+        self.assertNotEqual(sent, [])

@@ -81,17 +81,22 @@ class Lookups:
     def _orDetour(self, answer, item):
         """
         The records a find goes on with: those routing brought, if a
-        holder answered, with nothing or with a valid record; else (no
-        answer came: a node on the way dropped the request; or nothing
-        valid did) those and the holders' that a detour reaches.
+        holder answered, with nothing or with a record to go on with (one
+        that is valid, of a seller this node did not fail to reach when it
+        last dialled it); else (no answer came: a node on the way dropped
+        the request; or nothing to go on with did: a node on the way
+        answered with a made-up seller) those and the holders' that a
+        detour reaches.
         """
         if answer is None:
             records = []
         else:
             records = list(answer.sellers)
             now = self.node.clock.seconds()
-            if not records or any(recordFault(record, now, item=item, alive=True) is None
-                                  for record in records):
+            unreachable = self.node.overlay.unreachable
+            if not records or any(
+                    recordFault(record, now, item=item, alive=True) is None
+                    and not unreachable(record.seller) for record in records):
                 return records
         if not self.settings.paths:
             return records
