@@ -9,6 +9,7 @@ their sellers' (fake transports).
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.wire.ids import KEYED
 from twisted_bazaar.schemes.chord.messages import (
     MAX_LIFETIME_MS,
     MAX_SELLERS,
@@ -225,8 +226,10 @@ class BuyerTests(SynchronousTestCase):
                                sha256="cd" * 32),
                 records.forged(records.signed(2, "song"), seller=records.identity(3).id),
                 records.signed(4, "song", lifetime=0, issued=1))
+        # From a node at the song's key (a holder could be nowhere else).
+        holder = KEYED | keyOf("song")
         feed(pred, ChordRecords(request.id, "song", (pred.peer_id, me.id), 1,
-                                pred.peer_id, lies + (genuine,)))
+                                holder, lies + (genuine,)))
         [offers] = found
         self.assertEqual([(o.seller, o.sha256) for o in offers],
                          [(genuine.seller, SHA)])

@@ -24,7 +24,7 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.ring import keyOf
-from twisted_bazaar.schemes.chord import routing
+from twisted_bazaar.schemes.chord import lookups, routing
 from twisted_bazaar.schemes.chord.routing import HELD_PER_HOP
 from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
@@ -341,6 +341,7 @@ class HoldersTests(SynchronousTestCase):
 
     def setUp(self):
         self.patch(routing, "keyOf", lambda item: self.KEY)
+        self.patch(lookups, "keyOf", lambda item: self.KEY)
         self.node = makeNode(ME)
         self.scheme = placed(self.node)
         self.pred = linkPeer(self.node, PRED, purpose="chord")
@@ -405,3 +406,40 @@ class HoldersTests(SynchronousTestCase):
         self.assertEqual(asked, [])
         self.answer(self.far, request.id, FAR)
         self.assertEqual([(answer.holder, answer.sellers) for answer in asked], [(FAR, ())])
+
+
+class AnswersFromTheWayTests(SynchronousTestCase):
+    """An answer whose holder lies strictly between the origin and the
+    key (a node on the way, answering instead of passing the request on)
+    is no holder's: it is ignored, and the lookup waits for the holders'."""
+
+    KEY = 1500
+
+    def setUp(self):
+        self.patch(routing, "keyOf", lambda item: self.KEY)
+        self.patch(lookups, "keyOf", lambda item: self.KEY)
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.succ = linkPeer(self.node, SUCC, purpose="chord")
+
+    def test_aRecordFromTheWayIsIgnored(self):
+        asked = []
+        self.scheme.request("apple").addCallback(asked.append)
+        [request] = sent(self.succ)
+        onTheWay = ME + 100
+        feed(self.succ, ChordRecords(request.id, "apple", (onTheWay, ME), 1, onTheWay,
+                                     (signed(1),)))
+        self.assertEqual(asked, [])
+        feed(self.succ, ChordRecords(request.id, "apple", (SUCC, ME), 1, SUCC,
+                                     (signed(2),)))
+        self.assertEqual([answer.holder for answer in asked], [SUCC])
+
+    def test_aStoreConfirmedFromTheWayIsNot(self):
+        stored = []
+        self.scheme.router.start(lambda i: ChordStore(i, "apple", 5000, (), signed(1)),
+                                 2.0).addCallback(stored.append)
+        [store] = sent(self.succ)
+        feed(self.succ, ChordStored(store.id, "apple", (ME + 100, ME), 1, ME + 100))
+        self.assertEqual(stored, [])
+        feed(self.succ, ChordStored(store.id, "apple", (SUCC, ME), 1, SUCC))
+        self.assertEqual([answer.holder for answer in stored], [SUCC])

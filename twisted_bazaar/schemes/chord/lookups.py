@@ -13,6 +13,7 @@ from twisted.internet import defer
 from twisted_bazaar.core.market import recordedOffers
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.base.deferreds import ignoreCancelled
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.schemes.chord.detour import DisjointLookup
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
@@ -24,7 +25,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordStored,
 )
 from twisted_bazaar.schemes.chord.question import Question
-from twisted_bazaar.schemes.chord.ring import keyOf
+from twisted_bazaar.schemes.chord.ring import keyOf, place, strictlyBetween
 from twisted_bazaar.schemes.chord.settings import FINGER, MAX_SUCCESSORS
 
 #: A detour's wait for one node (its link and its answer), as a share of
@@ -261,5 +262,22 @@ class Lookups:
                 build, self._hopWait(), via=peer.id))
 
     def delivered(self, message):
-        if type(message) in (ChordFound, ChordRecords, ChordStored):
+        kind = type(message)
+        if kind in (ChordRecords, ChordStored) and not self._fromAHolder(message):
+            self.log.debug("ignored {type} {id}: its holder {holder} lies before the "
+                           "key, on the way to it", type=message.TYPE, id=message.id,
+                           holder=shortId(message.holder))
+            return
+        if kind in (ChordFound, ChordRecords, ChordStored):
             self.router.answered(message)
+
+    def _fromAHolder(self, answer):
+        """
+        Could the node that answered hold the key of the answer's item?
+        Every holder lies at or after the key; every node a lookup passes
+        on its way from here lies before it, strictly between this node
+        and the key.  So an answer from such a node (one on the way that
+        answers instead of passing the request on) is not a holder's.
+        """
+        return not strictlyBetween(place(answer.holder), place(self.node.id),
+                                   keyOf(answer.item))
