@@ -138,3 +138,21 @@ class DetourTests(SynchronousTestCase):
         market.run(5)
         self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
         self.assertNotEqual(sent, [])
+
+    def test_aDetourEndsWhenTheNodeStops(self):
+        """A node that stops mid-detour asks nothing more: the find ends
+        with what it had, and no timer of the detour is left."""
+        market = Market(seed=8)
+        nodes = [addChord(market) for _ in range(6)]
+        market.run(SETTLE)
+        for node in nodes[1:]:
+            Withhold(node)
+        asker = nodes[0]
+        found = []
+        asker.discovery.find("plum", 1.0).addCallback(found.append)
+        market.run(1.5)
+        self.assertEqual(found, [])
+        self.assertTrue(asker.discovery._nexts)
+        asker.discovery.stopService()
+        self.assertEqual(found, [[]])
+        self.assertFalse(asker.discovery._nexts)

@@ -159,6 +159,10 @@ class Lookups:
         def step():
             if finished.called:
                 return
+            if self.stopped:
+                # The node is leaving: nothing more is asked.
+                finished.callback(answers)
+                return
             for index, peer in lookup.nextQuestions():
                 own(self._askNext(peer, key), told, peer, index)
             for peer in lookup.nextHolders():
