@@ -4,14 +4,16 @@ and the detours they take round a node that drops them (real nodes in a
 L{Market}; the detour's own logic is tested in test_detour.py).
 """
 
+from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.chord.ring import keyOf, place
 from twisted_bazaar.sim.adversaries import Withhold
 from twisted_bazaar.testing import Market
 
-from tests.helpers import units
+from tests.helpers import makeNode, units
 from tests.schemes.chord.market import FAST, SETTLE, addChord, answerOf, holderOf
+from tests.schemes.chord.test_routing import FAR, ME, PRED, SUCC, placed
 
 APPLE = keyOf("apple")
 
@@ -156,3 +158,24 @@ class DetourTests(SynchronousTestCase):
         asker.discovery.stopService()
         self.assertEqual(found, [[]])
         self.assertFalse(asker.discovery._nexts)
+
+
+
+class DetourAnswersAtOnceTests(SynchronousTestCase):
+    """A question whose answer comes as it is asked (a link that cannot be
+    had fails at once) calls the detour's next step from within the
+    step that asked it: the detour still ends once, with no error."""
+
+    def test_everyAnswerAtOnce(self):
+        scheme = placed(makeNode(ME))
+        scheme._askNext = lambda peer, key: defer.succeed([])
+        asked = []
+
+        def ask(peer):
+            asked.append(peer.id)
+            return defer.succeed(None)
+
+        results = []
+        scheme._detour(FAR - 10, ask).addCallback(results.append)
+        self.assertEqual(results, [[]])
+        self.assertEqual(sorted(asked), sorted({PRED, SUCC, FAR}))

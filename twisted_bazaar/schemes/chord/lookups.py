@@ -157,6 +157,9 @@ class Lookups:
             d.addErrback(ignoreCancelled)
 
         def step():
+            # A question that fails at once (no link to be had) answers
+            # within own(), and calls step() again from there: each pass
+            # looks again whether the detour has ended meanwhile.
             if finished.called:
                 return
             if self.stopped:
@@ -165,8 +168,12 @@ class Lookups:
                 return
             for index, peer in lookup.nextQuestions():
                 own(self._askNext(peer, key), told, peer, index)
+                if finished.called:
+                    return
             for peer in lookup.nextHolders():
                 own(ask(peer), heard, peer)
+                if finished.called:
+                    return
             if lookup.finished and not running:
                 finished.callback(answers)
 
