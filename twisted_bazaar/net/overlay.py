@@ -546,7 +546,7 @@ class Overlay:
         """Did nothing listen where this node last dialled peer_id (and no
         link to it came up since)?  A scheme need not believe a record of
         a seller this node could not reach (a made-up address)."""
-        return bool(self._unreachable) and peer_id in self._unreachable
+        return self._unreachable is not None and peer_id in self._unreachable
 
     def _noteUnreachable(self, peer_id):
         if self._unreachable is None:

@@ -18,6 +18,27 @@ from tests.schemes.chord.test_routing import FAR, ME, PRED, SUCC, placed
 APPLE = keyOf("apple")
 
 
+def smallRing():
+    """Six chord nodes of seed 8 (the market is run until stable by the
+    caller): (market, nodes)."""
+    market = Market(seed=8)
+    return market, [addChord(market) for _ in range(6)]
+
+
+def stepsAsked(node):
+    """The peers node's detours ask ``chordNext`` from now on, as a list
+    that grows."""
+    asked = []
+    original = node.discovery._askNext
+
+    def counted(peer, key):
+        asked.append(peer)
+        return original(peer, key)
+
+    node.discovery._askNext = counted
+    return asked
+
+
 class DetourTests(SynchronousTestCase):
     """
     The node just before apple's holder drops every request, store and
@@ -75,18 +96,10 @@ class DetourTests(SynchronousTestCase):
     def test_anUnsoldItemTakesNoDetour(self):
         """Holders that answer "nobody" are believed: no detour, no
         chordNext sent."""
-        market = Market(seed=8)
-        nodes = [addChord(market) for _ in range(6)]
+        market, nodes = smallRing()
         market.run(SETTLE)
         asker = nodes[0]
-        sent = []
-        original = asker.discovery._askNext
-
-        def counted(peer, key):
-            sent.append(peer)
-            return original(peer, key)
-
-        asker.discovery._askNext = counted
+        sent = stepsAsked(asker)
         deferred = asker.discovery.find("plum", 1.0)
         market.run(5)
         self.assertEqual(answerOf(deferred), [])
@@ -95,20 +108,12 @@ class DetourTests(SynchronousTestCase):
     def test_aSilentRingTakesADetour(self):
         """The same find with every other node dropping it: no holder
         answers, and the detour is taken (and finds nobody either)."""
-        market = Market(seed=8)
-        nodes = [addChord(market) for _ in range(6)]
+        market, nodes = smallRing()
         market.run(SETTLE)
         for node in nodes[1:]:
             Withhold(node)
         asker = nodes[0]
-        sent = []
-        original = asker.discovery._askNext
-
-        def counted(peer, key):
-            sent.append(peer)
-            return original(peer, key)
-
-        asker.discovery._askNext = counted
+        sent = stepsAsked(asker)
         deferred = asker.discovery.find("plum", 1.0)
         market.run(10)
         self.assertEqual(answerOf(deferred), [])
@@ -118,19 +123,11 @@ class DetourTests(SynchronousTestCase):
         """Records only of sellers this node could not reach when it last
         dialled them (a liar's made-up seller) are not enough: the find
         takes a detour, and keeps them, with what the holders name."""
-        market = Market(seed=8)
-        nodes = [addChord(market) for _ in range(6)]
+        market, nodes = smallRing()
         seller = addChord(market, seller={"stock": {"apple": 5}})
         market.run(SETTLE)
         asker = nodes[0]
-        sent = []
-        original = asker.discovery._askNext
-
-        def counted(peer, key):
-            sent.append(peer)
-            return original(peer, key)
-
-        asker.discovery._askNext = counted
+        sent = stepsAsked(asker)
         deferred = asker.discovery.find("apple", 1.0)
         market.run(5)
         self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
@@ -144,8 +141,7 @@ class DetourTests(SynchronousTestCase):
     def test_aDetourEndsWhenTheNodeStops(self):
         """A node that stops mid-detour asks nothing more: the find ends
         with what it had, and no timer of the detour is left."""
-        market = Market(seed=8)
-        nodes = [addChord(market) for _ in range(6)]
+        market, nodes = smallRing()
         market.run(SETTLE)
         for node in nodes[1:]:
             Withhold(node)

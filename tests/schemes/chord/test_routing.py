@@ -331,12 +331,10 @@ class PeerLogTests(LinkedToOnePeer, SynchronousTestCase):
         self.assertBounded(lines, "quit the chord ring")
 
 
-class HoldersTests(SynchronousTestCase):
-    """Rule 6: the last hop before a key sends a request for sellers, or
-    a store, to the first --chord-holders successors, and the origin
-    takes the first answer that names a valid record."""
+class _KeyJustAfterMe:
+    """Tests of a placed node (L{ME}) linked to PRED, SUCC and FAR, whose
+    items all have the key L{KEY}, in (ME, SUCC]."""
 
-    #: The key the tests route to: in (ME, SUCC].
     KEY = 1500
 
     def setUp(self):
@@ -347,6 +345,12 @@ class HoldersTests(SynchronousTestCase):
         self.pred = linkPeer(self.node, PRED, purpose="chord")
         self.succ = linkPeer(self.node, SUCC, purpose="chord")
         self.far = linkPeer(self.node, FAR, purpose="chord")
+
+
+class HoldersTests(_KeyJustAfterMe, SynchronousTestCase):
+    """Rule 6: the last hop before a key sends a request for sellers, or
+    a store, to the first --chord-holders successors, and the origin
+    takes the first answer that names a valid record."""
 
     def test_theLastHopReachesEveryHolderAskedFor(self):
         feed(self.pred, ChordRequest(7, "apple", (42, PRED), 3))
@@ -408,19 +412,10 @@ class HoldersTests(SynchronousTestCase):
         self.assertEqual([(answer.holder, answer.sellers) for answer in asked], [(FAR, ())])
 
 
-class AnswersFromTheWayTests(SynchronousTestCase):
+class AnswersFromTheWayTests(_KeyJustAfterMe, SynchronousTestCase):
     """An answer whose holder lies strictly between the origin and the
     key (a node on the way, answering instead of passing the request on)
     is no holder's: it is ignored, and the lookup waits for the holders'."""
-
-    KEY = 1500
-
-    def setUp(self):
-        self.patch(routing, "keyOf", lambda item: self.KEY)
-        self.patch(lookups, "keyOf", lambda item: self.KEY)
-        self.node = makeNode(ME)
-        self.scheme = placed(self.node)
-        self.succ = linkPeer(self.node, SUCC, purpose="chord")
 
     def test_aRecordFromTheWayIsIgnored(self):
         asked = []
@@ -443,3 +438,29 @@ class AnswersFromTheWayTests(SynchronousTestCase):
         self.assertEqual(stored, [])
         feed(self.succ, ChordStored(store.id, "apple", (SUCC, ME), 1, SUCC))
         self.assertEqual([answer.holder for answer in stored], [SUCC])
+
+
+class DirectRequestTests(_KeyJustAfterMe, SynchronousTestCase):
+    """A request or store with ``direct`` (a detour's question to a
+    holder it found) is served by the node it is sent to, whatever its
+    place, and passed on to nobody (protocol.md §20, rule 7)."""
+
+    def test_servedHereWhateverTheKey(self):
+        """apple's key is not this node's (it lies in (ME, SUCC]), yet a
+        direct store from its seller is taken, and a direct request from
+        FAR answered with it; neither goes on to SUCC."""
+        record = signed(7)
+        seller = linkPeer(self.node, record.seller, purpose="chord")
+        feed(seller, ChordStore(5, "apple", 60000, (record.seller,), record, None, True))
+        self.assertEqual(sent(seller), [ChordStored(5, "apple", (ME, record.seller), 1, ME)])
+        feed(self.far, ChordRequest(6, "apple", (FAR,), None, True))
+        self.assertEqual(sent(self.far),
+                         [ChordRecords(6, "apple", (ME, FAR), 1, ME, (record,))])
+        self.assertEqual(sent(self.succ), [])
+
+    def test_aLongerReturnPathIsRefused(self):
+        feed(self.far, ChordRequest(6, "apple", (42, FAR), None, True))
+        [error] = sent(self.far)
+        self.assertEqual((error.code, error.info), (
+            "wtf", "a direct chordRequest.returnPath must be the sender's id alone"))
+        self.assertEqual(sent(self.succ), [])

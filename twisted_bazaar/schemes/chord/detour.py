@@ -7,11 +7,11 @@ A I{detour} is asked by the origin itself, hop by hop, over several
 paths that share no node (S/Kademlia's disjoint paths, Baumgart and
 Mies 2007), and then of the key's holders directly:
 
- 1. The origin's own peers nearest before the key are dealt out to
+ 1. The origin's own peers between it and the key are dealt out to
     L{DisjointLookup.paths} paths.  Each path asks one node at a time
     (``chordNext``) for the nodes it knows nearest before the key and
     after it, and goes on with the nearest before the key that no path
-    has asked, until none is nearer than the nearest that answered: the
+    has asked, until it has asked the L{WIDTH} nearest it knows: the
     path has reached the key's predecessor as far as its nodes know.  A
     node that does not answer, or cannot be reached, costs its path one
     step: the path goes on with the next one.
@@ -30,9 +30,8 @@ taken only when the recursive lookup found nothing usable.
 
 from twisted_bazaar.schemes.chord.ring import distance, place, strictlyBetween
 
-#: Paths a detour takes, and nodes it asks for the holders at most (those
-#: that answer, and those that do not).
-DEFAULT_PATHS = 3
+#: Nodes a detour asks for the holders at most (those that answer, and
+#: those that do not).
 MOST_HOLDERS_ASKED = 16
 #: A path ends once it asked the nodes it knows that are this many
 #: nearest before the key.
@@ -68,11 +67,12 @@ class DisjointLookup:
     @ivar used: the ids asked by any path (no node is asked twice).
     """
 
-    def __init__(self, key, me, peers, paths=DEFAULT_PATHS, holders=3):
+    def __init__(self, key, me, peers, paths, holders=3):
         """
         @param me: the origin's id (never asked, never a holder).
         @param peers: the origin's own peers (successors, fingers,
             predecessor).
+        @param paths: how many (C{--chord-paths}).
         """
         self.key = key
         self.me = me

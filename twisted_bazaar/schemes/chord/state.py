@@ -13,6 +13,7 @@ from twisted_bazaar.schemes.chord.ring import (
     between,
     distance,
     fingerStart,
+    place,
     strictlyBetween,
 )
 
@@ -28,7 +29,6 @@ class Peer(NamedTuple):
 
 #: Peers a ``chordNext`` answer names before the key.
 NEAR_BEFORE = 4
-_MASK = 2**BITS - 1
 
 
 def _always(peer_id):
@@ -216,7 +216,7 @@ class Neighbourhood:
         after key.
         """
         peers = sorted(self.known(), key=lambda peer: distance(peer.id, key))
-        nodes = [peer for peer in peers if peer.id & _MASK != key][:before]
+        nodes = [peer for peer in peers if place(peer.id) != key][:before]
         succs = self.successors
         if succs and between(key, self.me.id, succs[-1].id):
             nodes += [peer for peer in succs
