@@ -70,15 +70,20 @@ class ScheduleTests(SynchronousTestCase):
 
     def test_fastestFirst(self):
         """Sellers are measured by the time their pieces take; the fastest
-        come first, and one not yet measured before all (so that it gets
-        a piece, and a measure)."""
+        come first, and those not yet measured right after it, in the
+        order given (so that they get a piece, and a measure, but never
+        before the seller that serves)."""
         schedule = PieceSchedule(10, depth=1)
         for seller, took in (("slow", 4.0), ("fast", 1.0)):
             piece = schedule.assign(seller, now=0.0)
             schedule.arrived(piece, now=took)
             schedule.completed(piece, seller)
-        self.assertEqual(schedule.fastestFirst(["slow", "new", "fast"]),
-                         ["new", "fast", "slow"])
+        self.assertEqual(schedule.fastestFirst(["slow", "new", "fast", "newer"]),
+                         ["fast", "new", "newer", "slow"])
+
+    def test_noneMeasuredKeepsTheOrderGiven(self):
+        schedule = PieceSchedule(10)
+        self.assertEqual(schedule.fastestFirst(["b", "a", "c"]), ["b", "a", "c"])
 
     def test_pieceAskedBehindAnotherIsTimedFromThatOne(self):
         """Two pieces asked at once of one seller: the second is timed
@@ -107,3 +112,20 @@ class ScheduleTests(SynchronousTestCase):
         schedule = PieceSchedule(3)
         schedule.assign("a", 0.0)
         self.assertEqual(schedule.slowSellers(1000.0), set())
+
+    def test_slowAt(self):
+        """When the next seller becomes slow if its piece does not come:
+        none before any measure, never the fastest, never a time past."""
+        schedule = PieceSchedule(10, depth=1)
+        schedule.assign("mute", 0.0)
+        self.assertIsNone(schedule.slowAt(0.0))
+        piece = schedule.assign("fast", 0.0)
+        schedule.arrived(piece, 0.1)
+        schedule.completed(piece, "fast")
+        schedule.assign("fast", 0.1)
+        schedule.assign("late", 1.0)
+        self.assertEqual(schedule.slowAt(0.5), SLOW_MIN)
+        self.assertEqual(schedule.slowSellers(SLOW_MIN), {"mute"})
+        self.assertEqual(schedule.slowAt(SLOW_MIN), 1.0 + SLOW_MIN)
+        self.assertEqual(schedule.slowSellers(1.0 + SLOW_MIN), {"mute", "late"})
+        self.assertIsNone(schedule.slowAt(1.0 + SLOW_MIN))

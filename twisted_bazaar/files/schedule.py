@@ -85,9 +85,17 @@ class PieceSchedule:
             SPEED_WEIGHT * took + (1 - SPEED_WEIGHT) * before)
 
     def fastestFirst(self, sellers):
-        """sellers, the fastest first; those not yet measured before all
-        (each must serve a piece to be measured), in the order given."""
-        return sorted(sellers, key=lambda seller: self.pieceTime.get(seller, -1.0))
+        """
+        sellers, the fastest first; those not yet measured (each must
+        serve a piece to be measured) right after the fastest measured
+        one, in the order given.  Not before it: any key can offer the
+        content and never answer, and a buyer that keeps finding such
+        keys would give each of them pieces before the seller serving it.
+        """
+        times = self.pieceTime
+        fastest = min(times.values(), default=0.0)
+        return sorted(sellers, key=lambda seller: (
+            (times[seller], 0) if seller in times else (fastest, 1)))
 
     def slowSellers(self, now):
         """
@@ -96,16 +104,26 @@ class PieceSchedule:
         seconds): with a faster seller at hand, their pieces are better
         asked of it.
         """
+        return {seller for seller, at in self._slowFrom() if now >= at}
+
+    def slowAt(self, now):
+        """When the next seller not yet slow at ``now`` becomes slow if its
+        piece does not come (see L{slowSellers}), or None: a seller that
+        holds the last pieces is then known slow without waiting for
+        another piece to arrive."""
+        return min((at for _, at in self._slowFrom() if at > now), default=None)
+
+    def _slowFrom(self):
+        """(seller, when it is slow) for each piece in flight, but the
+        fastest measured seller's; none before a seller is measured."""
         if not self.pieceTime:
-            return set()
+            return []
         fastest = min(self.pieceTime.values())
         limit = max(SLOW_FACTOR * fastest, SLOW_MIN)
-        slow = set()
-        for piece, seller in self.inflight.items():
-            began = max(self._asked.get(piece, now), self._lastArrival.get(seller, _NEVER))
-            if now - began > limit and self.pieceTime.get(seller) != fastest:
-                slow.add(seller)
-        return slow
+        return [(seller, max(self._asked[piece],
+                             self._lastArrival.get(seller, _NEVER)) + limit)
+                for piece, seller in self.inflight.items()
+                if self.pieceTime.get(seller) != fastest]
 
     def completed(self, piece, seller):
         """The piece matched its hash."""

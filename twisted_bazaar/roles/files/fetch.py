@@ -5,7 +5,8 @@ exactly once, by the buyer role), fetch it.
 L{Fetcher} watches the buyer: it records the content each offer of a
 wanted file names (L{Journal}), and when a purchase is committed (or, after
 a restart, found in the bag with its file not yet in place) it starts a
-L{Download}.  A download checks the piece hashes one seller describes
+L{Download}.  A download asks up to MAX_SOURCES sellers at once to
+describe the file, checks the piece hashes the first of them describes
 against the file's identity (the C{sha256} offered, the root of their hash
 tree: L{twisted_bazaar.files.tree}), fetches the pieces from every seller
 offering the same identity at once (L{PieceSchedule}), each over its own
@@ -13,8 +14,13 @@ transfer connection, verifies each piece once as it comes, off the
 reactor thread (L{Assembly}), which proves the whole file.  It keeps
 looking for more sellers while it fetches (every LOOK_INTERVAL, while it
 has fewer than MAX_SOURCES), gives the fastest sellers pieces first and
-drops one much slower than the fastest.  Nothing here pays again:
-sellers of the same content serve pieces to anyone who asks.
+drops one much slower than the fastest, as soon as it is.  Nothing here
+pays again: sellers of the same content serve pieces to anyone who asks.
+
+Any key can offer a file's real content at a port that never answers, so
+the seller paid is asked first, sellers that delivered verified pieces
+before next, a seller that failed the download only when no other is
+left, and a download keeps a bounded table of sellers (L{Sources}).
 
 A want for a file is met once the verified file is in the downloads
 folder (L{Fetcher.settled}); a download that brings no verified piece for
@@ -44,14 +50,22 @@ from twisted_bazaar.files.hashing import Hasher, pieceCount, pieceSize
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.files.schedule import PieceSchedule
+from twisted_bazaar.files.sources import Recent, Sources
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.files.tree import fileIdentity
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.want import DONE
+from twisted_bazaar.net.eviction import addressGroup
 
-#: Most sellers one download takes pieces from at once.
+#: Most sellers one download takes pieces from (or asks to describe the
+#: file) at once.
 MAX_SOURCES = 4
+#: Sellers a buyer remembers as having delivered verified pieces (of any
+#: file): asked before other sellers it does not know.
+PROVEN_KEPT = 1024
+#: Contents a buyer remembers as offered under one name.
+CONTENTS_KEPT = 16
 #: Pieces asked of one seller at once: the next request is on its way
 #: while a piece arrives, so no round trip is wasted between pieces.
 DEPTH = 2
@@ -91,29 +105,33 @@ def fileOffers(offers, sha256=None):
 
 class Download:
     """
-    One file being fetched, from every seller offering its content.
+    One file being fetched, from every seller offering its content, the
+    one paid first (L{Sources}).
 
-    @ivar sources: seller id -> its L{Offer}.
+    @ivar sources: the L{Sources}: seller id -> its L{Offer}, bounded.
     @ivar schedule: the L{PieceSchedule}, once the file is described.
     @ivar assembly: the L{Assembly} of the verified pieces, with it.
     """
 
     log = Logger()
 
-    def __init__(self, fetcher, name, sha256, size):
+    def __init__(self, fetcher, name, sha256, size, paid=None):
         self.fetcher = fetcher
         self.clock = fetcher.node.clock
         self.name = name
         self.sha256 = sha256
         self.size = size
         self.part = PartFile(fetcher.folder, name, sha256, size)
-        self.sources = {}
+        self.sources = Sources(paid, fetcher.proven)
         self.clients = {}
         self.schedule = None
         self.assembly = None
         self.about = None
         self.resumed = False
-        self._describing = False
+        #: Sellers asked for the file's description, at most MAX_SOURCES
+        #: at once: one that never answers holds up only its own slot.
+        self._asking = set()
+        self._completing = False
         self._connecting = {}
         self._work = Outstanding()
         #: When to search for sellers again.
@@ -124,9 +142,8 @@ class Download:
         self._quarter = 0
         self.finished = defer.Deferred()
         self.stopped = False
-        #: Sellers dropped for being slow: asked again only when no
-        #: other seller is left.
-        self.slow = set()
+        #: Drops the sellers that became slow (L{PieceSchedule.slowAt}).
+        self._slowCheck = None
         #: Bytes verified, and (when, bytes) of each piece verified in
         #: the last RATE_WINDOW.
         self.have = 0
@@ -157,13 +174,19 @@ class Download:
         self.addSources(offers)
 
     def addSources(self, offers):
+        """Keep these offers' sellers (as many as L{Sources} keeps), and
+        ask them."""
+        busy = set(self.clients) | set(self._connecting) | self._asking
         for offer in fileOffers(offers, self.sha256):
             if offer.size != self.size or offer.seller == self.fetcher.node.id:
                 continue
-            if offer.seller not in self.sources and self.schedule is not None:
+            new = offer.seller not in self.sources
+            if not self.sources.add(offer.seller, offer, addressGroup(offer.host),
+                                    busy):
+                continue
+            if new and self.schedule is not None:
                 self.log.info("{name}: seller {seller} offers it too; fetching from "
                               "it as well", name=self.name, seller=shortId(offer.seller))
-            self.sources[offer.seller] = offer
             if self.schedule is not None:
                 self.schedule.down.discard(offer.seller)
         self._pump()
@@ -171,17 +194,17 @@ class Download:
     # -- the loop ------------------------------------------------------------------
 
     def _usable(self):
-        """Sellers that may be asked, in random order."""
+        """Sellers that may be asked, in the order to ask them
+        (L{Sources.order}, then the fastest first once measured)."""
         bad = self.schedule.bad if self.schedule else self.fetcher.bad.get(self.sha256,
                                                                            set())
         down = self.schedule.down if self.schedule else set()
-        sellers = [seller for seller in sorted(self.sources)
-                   if seller not in bad and seller not in down]
-        self.fetcher.rng.shuffle(sellers)
-        fast = [seller for seller in sellers if seller not in self.slow]
+        sellers = self.sources.order([seller for seller in sorted(self.sources)
+                                      if seller not in bad and seller not in down],
+                                     self.fetcher.rng)
         if self.schedule is not None:
-            return self.schedule.fastestFirst(fast or sellers)
-        return fast or sellers
+            return self.schedule.fastestFirst(sellers)
+        return sellers
 
     def _pump(self):
         """Give every idle usable seller work; search for more sellers when
@@ -189,18 +212,19 @@ class Download:
         if self.stopped:
             return
         if self.schedule is None:
-            if not self._describing:
-                usable = self._usable()
-                if usable:
-                    self._describe(usable[0])
-                else:
-                    self._needSources()
+            if self.about is None:
+                self._askDescriptions()
             return
         if self.schedule.finished:
             if not self._work:
                 self._complete()
             return
         for seller in self._usable():
+            if self.stopped:
+                return
+            if seller not in self.sources or seller in self._asking:
+                # Gone meanwhile, or still to describe the file.
+                continue
             if len(self.clients) + len(self._connecting) >= MAX_SOURCES and (
                     seller not in self.clients):
                 continue
@@ -214,12 +238,30 @@ class Download:
             piece = self.schedule.assign(seller, now)
             while piece is not None:
                 self._fetch(seller, client, piece)
+                if self.clients.get(seller) is not client:
+                    # It failed at once, and was dropped.
+                    break
                 piece = self.schedule.assign(seller, now)
+        if self.stopped or self.schedule.finished:
+            return
+        self._watchSlow()
         if not self.schedule.inflight and not self._connecting and self.schedule.missing:
             self.problem = self.problem or "no seller to fetch it from"
             self._needSources()
         else:
             self._lookLater()
+
+    def _askDescriptions(self):
+        """Ask sellers, in order, for the file's description, up to
+        MAX_SOURCES at once; search for more when none is left."""
+        while not self.stopped and self.about is None and len(
+                self._asking) < MAX_SOURCES:
+            waiting = [seller for seller in self._usable() if seller not in self._asking]
+            if not waiting:
+                break
+            self._describe(waiting[0])
+        if not self.stopped and self.about is None and not self._asking:
+            self._needSources()
 
     def _connect(self, seller):
         """A Deferred firing with a connected client to seller, or None."""
@@ -250,10 +292,13 @@ class Download:
         return d.addCallbacks(connected, failed)
 
     def _markDown(self, seller):
+        """seller failed this download: not asked again before the next
+        search finds it, and then only when no other seller is left."""
+        self.sources.fail(seller)
         if self.schedule is not None:
             self.schedule.down.add(seller)
         else:
-            self.sources.pop(seller, None)
+            self.sources.discard(seller)
 
     def _drop(self, seller):
         client = self.clients.pop(seller, None)
@@ -263,7 +308,7 @@ class Download:
     # -- describing ----------------------------------------------------------------
 
     def _describe(self, seller):
-        self._describing = True
+        self._asking.add(seller)
 
         def ask(client):
             if client is None:
@@ -280,16 +325,20 @@ class Download:
                               seller=shortId(seller), name=self.name,
                               why=reason.getErrorMessage())
                 self._drop(seller)
-                self.sources.pop(seller, None)
+                self._markDown(seller)
 
         def done(_):
-            self._describing = False
+            self._asking.discard(seller)
             self._pump()
 
         d = self._work.own(self._connect(seller))
         d.addCallback(ask).addErrback(failed).addBoth(done)
 
     def _described(self, about, seller):
+        if self.about is not None:
+            # Another seller described it first: this one's connection
+            # stays, for pieces (each checked against the proven hashes).
+            return None
         fault = None
         if about.size != self.size:
             fault = f"as {about.size} bytes, not the {self.size} it offered"
@@ -311,7 +360,7 @@ class Download:
                           seller=shortId(seller), name=self.name, fault=fault)
             self.fetcher.avoid(self.sha256, seller)
             self._drop(seller)
-            self.sources.pop(seller, None)
+            self.sources.discard(seller)
             return None
         self.about = about
         if not self.resumed:
@@ -346,7 +395,7 @@ class Download:
         d = self._work.own(client.get(self.sha256, offset, length, sink))
         d.addCallbacks(self._arrived, self._notArrived,
                        callbackArgs=(seller, piece, sink),
-                       errbackArgs=(seller, piece, sink))
+                       errbackArgs=(seller, piece, sink, client))
 
     def _arrived(self, _, seller, piece, sink):
         """Every byte of the piece is written: its hash is being finished
@@ -366,13 +415,31 @@ class Download:
         their pieces go back to the others."""
         for seller in sorted(self.schedule.slowSellers(now)):
             others = [each for each in self.clients if each != seller
-                      and each not in self.slow]
+                      and each not in self.sources.failed]
             if not others:
                 return
             self.log.info("{name}: seller {seller} is much slower than the others; "
                           "dropping it", name=self.name, seller=shortId(seller))
-            self.slow.add(seller)
+            self.sources.fail(seller)
             self._drop(seller)
+
+    def _watchSlow(self):
+        """Drop sellers as they become slow, not only as another piece
+        arrives: one holding the last pieces (a seller that never answers,
+        say) would keep them for a whole stall."""
+        if self._slowCheck is not None and self._slowCheck.active():
+            self._slowCheck.cancel()
+        self._slowCheck = None
+        now = self.clock.seconds()
+        at = self.schedule.slowAt(now)
+        if at is not None:
+            self._slowCheck = self.clock.callLater(at - now, self._slowNow)
+
+    def _slowNow(self):
+        self._slowCheck = None
+        if not self.stopped:
+            self._dropSlow(self.clock.seconds())
+            self._pump()
 
     def _checked(self, right, seller, piece):
         if self.stopped:
@@ -381,6 +448,7 @@ class Download:
             if not self._reserve():
                 return
             self.schedule.completed(piece, seller)
+            self.fetcher.proven.add(seller)
             self._search.reset()
             self._verified(piece)
             self._progress()
@@ -411,23 +479,24 @@ class Download:
         offset, length = self.assembly.pieceRange(max(self.schedule.done))
         return offset + length
 
-    def _notArrived(self, reason, seller, piece, sink):
+    def _notArrived(self, reason, seller, piece, sink, client):
         sink.abandon()
         if self.stopped:
             return
         if reason.check(DownloadError):
             self._fail(reason.value)
             return
-        if seller in self.slow:
-            self.schedule.failed(piece, seller)
-            self._pump()
-            return
-        self.log.info("seller {seller} did not deliver piece {piece} of {name}: {why}",
-                      seller=shortId(seller), piece=piece, name=self.name,
-                      why=reason.getErrorMessage())
-        self.problem = f"seller {shortId(seller)} did not deliver: {reason.getErrorMessage()}"
+        if seller not in self.sources.failed:
+            # Said once; one dropped for being slow was said so.
+            self.log.info("seller {seller} did not deliver piece {piece} of {name}: "
+                          "{why}", seller=shortId(seller), piece=piece, name=self.name,
+                          why=reason.getErrorMessage())
+            self.problem = (f"seller {shortId(seller)} did not deliver: "
+                            f"{reason.getErrorMessage()}")
         self.schedule.failed(piece, seller)
-        self._drop(seller)
+        if self.clients.get(seller) is client:
+            self._drop(seller)
+        self._markDown(seller)
         self._pump()
 
     def _verified(self, piece):
@@ -546,9 +615,9 @@ class Download:
     # -- the end ---------------------------------------------------------------------
 
     def _complete(self):
-        if self._describing or self.stopped:
+        if self._completing or self.stopped:
             return
-        self._describing = True  # nothing else starts now
+        self._completing = True  # nothing else starts now
         for seller in list(self.clients):
             self._drop(seller)
         # Every piece matched a hash of the proven tree: that is the whole
@@ -577,10 +646,10 @@ class Download:
         part file stays for a later resume."""
         self.stopped = True
         self._search.cancel()
-        for call in (self._look, self._patience, self._stall):
+        for call in (self._look, self._patience, self._stall, self._slowCheck):
             if call is not None and call.active():
                 call.cancel()
-        self._look = self._patience = self._stall = None
+        self._look = self._patience = self._stall = self._slowCheck = None
         for d in list(self._connecting.values()) + list(self._work):
             d.cancel()
         for seller in list(self.clients):
@@ -632,10 +701,14 @@ class Fetcher(Role):
         #: fetched since start.
         self.fetched = {}
         self.bad = {}
+        #: Sellers that delivered verified pieces, of any file: asked
+        #: before others not known (L{Sources}).
+        self.proven = Recent(PROVEN_KEPT)
         #: file name -> the offers of it seen last.
         self.offers = {}
         #: file name -> the contents (sha256) offered under it, in any
-        #: offer seen (an offer's, or a download's search).
+        #: offer seen (an offer's, or a download's search): the last
+        #: CONTENTS_KEPT of them (L{Recent}), however many keys offer.
         self.contents = {}
         #: Contents whose download gave up while another content was
         #: offered under their name: not bought again in this run.
@@ -699,7 +772,9 @@ class Fetcher(Role):
         return [offer for offer in offers if offer.sha256 not in self.unfetchable]
 
     def _seen(self, name, offers):
-        self.contents.setdefault(name, set()).update(offer.sha256 for offer in offers)
+        seen = self.contents.setdefault(name, Recent(CONTENTS_KEPT))
+        for offer in offers:
+            seen.add(offer.sha256)
 
     # -- what the buyer's node tells us -----------------------------------------------
 
@@ -805,7 +880,7 @@ class Fetcher(Role):
             if seller not in sellers:
                 return RecordFault(f"without an offer from seller {seller}")
             sha256, size = sellers[seller]
-        download = self.downloads[item] = Download(self, item, sha256, size)
+        download = self.downloads[item] = Download(self, item, sha256, size, seller)
         download.finished.addCallbacks(self._downloaded, self._failed,
                                        callbackArgs=(download,),
                                        errbackArgs=(download,))
@@ -841,7 +916,7 @@ class Fetcher(Role):
     def _failed(self, reason, download):
         self.downloads.pop(download.name, None)
         why = reason.getErrorMessage()
-        others = self.contents.get(download.name, set()) - self.unfetchable - {
+        others = set(self.contents.get(download.name, ())) - self.unfetchable - {
             download.sha256}
         if reason.check(GaveUp) and others:
             # Not a file: the want is not met by it, and buys another
