@@ -52,7 +52,8 @@ class SilentSellerTests(SynchronousTestCase):
         self.market = Market(MemoryNetwork(rng=random.Random(1),
                                            latency=(0.005, 0.005)), seed=3)
         self.folder = scratchDir(self)
-        self.silent = {}
+        #: The Counting factory of each silent key's port.
+        self.silent = []
 
     def share(self, pieces):
         self.data = random.Random(7).randbytes(pieces * PIECE)
@@ -74,7 +75,7 @@ class SilentSellerTests(SynchronousTestCase):
             return fields and dict(fields, transfer=port.getHost().port)
 
         shop.describe = describe
-        self.silent[node.id] = ears
+        self.silent.append(ears)
         return node
 
     def addBuyer(self, honest):
@@ -129,7 +130,7 @@ class SilentSellerTests(SynchronousTestCase):
         self.assertFromHonest(buyer, honest)
         # Each key was asked (its description, with the paid seller's) at
         # most once.
-        self.assertLessEqual(max(ears.connections for ears in self.silent.values()), 1)
+        self.assertLessEqual(max(ears.connections for ears in self.silent), 1)
 
     def test_sixteenSilentKeys(self):
         self.silentBeforeFetching(16)
@@ -160,13 +161,15 @@ class SilentSellerTests(SynchronousTestCase):
 
         took = self.runUntilFetched(buyer, 160 / 4 + GIVE_UP, watch)
         self.assertFromHonest(buyer, honest)
-        # 160 pieces at 4 a second: 40 s, and a piece held by a silent key
-        # when the rest are in is dropped SLOW_MIN later.
-        self.assertLess(took, 160 / 4 + 2 * SLOW_MIN)
-        asked = [ears.connections for ears in self.silent.values()]
-        self.assertLessEqual(max(asked), 1)
-        # Found by the looks every LOOK_INTERVAL while under MAX_SOURCES
-        # sellers: some keys were asked, none twice.
+        # 160 pieces at 4 a second: under 40 s from here (38.65 s with no
+        # keys), and a piece a silent key holds is dropped SLOW_MIN later.
+        # Before: stuck at 158 of 160 pieces, its last ones taken by key
+        # after key, each for a stall.
+        self.assertLess(took, 160 / 4 + SLOW_MIN)
+        # Found by the looks (every LOOK_INTERVAL, while under MAX_SOURCES
+        # sellers not failed): keys were asked, none twice.
+        self.assertGreater(took, 2 * LOOK_INTERVAL)
+        asked = [ears.connections for ears in self.silent]
         self.assertGreater(sum(asked), 0)
+        self.assertLessEqual(max(asked), 1)
         self.assertLessEqual(max(kept), KEPT)
-        self.assertGreater(took, LOOK_INTERVAL)
