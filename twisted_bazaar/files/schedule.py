@@ -11,8 +11,9 @@ it, and its pieces go to the others.  A seller whose piece fails verification is
 it gets no more pieces, so a bad seller costs one piece.  A seller whose
 connection fails is I{down}; its piece goes back to the missing ones for
 another seller.  Pieces go in order from the first, so that the part
-file fills from its start; the sellers are taken in random order (by the caller), so
-the first one found is not always the one that serves.
+file fills from its start; the sellers not yet measured come in the
+order the caller gives (L{twisted_bazaar.files.sources}: the seller paid
+first).
 
 A piece whose bytes are all in is I{checking} until its hash is known:
 its seller is free to fetch the next one meanwhile.
