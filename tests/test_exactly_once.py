@@ -743,12 +743,28 @@ class FullSellerTests(SynchronousTestCase):
 
     def test_deadSellerIsGivenUpOn(self):
         """
-        Nothing listens at the seller's address: after REFUSALS tries the
-        buyer stops buying there and asks about the buy, which went along
-        the path too and so may have been sold.  It moves on to the next
-        offer as soon as the seller says the buy is unsold.
+        Nothing listens at the seller's address: the buy never left (not
+        along the path either), so nothing is in doubt, and the next
+        offer is bought at once.
         """
-        for _ in range(REFUSALS):
+        self.node.connector.failLast(error.ConnectionRefusedError())
+        self.assertEqual(sent(self.relay), [])
+        self.assertEqual(self.buyer.unresolved, {})
+        self.assertEqual(self.node.connector.requests[-1][:2], ("other", 4008))
+
+    def test_deadSellerAfterTheBuyLeft(self):
+        """
+        The buy went along the path (the seller was out of slots), then
+        nothing listens at its address: after REFUSALS tries the buyer
+        stops buying there and asks about the buy, which may have been
+        sold.  It moves on to the next offer as soon as the seller says
+        the buy is unsold.
+        """
+        link = self.node.connector.connectLast()
+        feed(link, wire.Error("noslots", "all 8 connection slots are taken"))
+        closeLink(link)
+        self.nextAttempt()
+        for _ in range(REFUSALS - 1):
             self.node.connector.failLast(error.ConnectionRefusedError())
             self.nextAttempt()
         first, _, ask = sent(self.relay)

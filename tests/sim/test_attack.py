@@ -70,11 +70,16 @@ class KindTests(SynchronousTestCase):
         self.assertEqual(metrics["purchases"], honest["purchases"])
 
     def test_misrouteFlood(self):
-        """Misrouters answer searches from nowhere: buyers dial addresses
-        where nothing listens, and fewer purchases are made in time."""
+        """Misrouters answer searches from nowhere, and pass none on:
+        buyers dial addresses where nothing listens, and fewer purchases
+        are made in time.  A buy whose seller's address took no
+        connection never left, so it holds nothing in doubt: the buyer
+        takes its next offer at once (0.13 of the purchases were made
+        when it went along the path to the misrouter instead)."""
         metrics, attack, honest = self.attacked("flood", "misroute")
         self.assertGreater(attack["answered_falsely"], 0)
         self.assertLess(metrics["success_rate"], honest["success_rate"])
+        self.assertGreaterEqual(metrics["success_rate"], 0.9)
 
     def test_sybilChord(self):
         """Sybils grind keys to sit on the items' keys, holder and

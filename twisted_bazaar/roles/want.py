@@ -153,6 +153,13 @@ class Want:
         """A connection to the seller of buy_id failed."""
         self._input("refused", buy_id)
 
+    def unreachable(self, buy_id):
+        """Nothing listens at the seller's address, and buy_id never left
+        this node: nothing can have been sold, so the want takes its next
+        offer at once, with nothing in doubt; with none left, it searches
+        again after a while, as when no offer was found."""
+        self._input("unreachable", buy_id)
+
     def soldOut(self, buy_id):
         """The seller has none left for buy_id."""
         self._input("soldOut", buy_id)
@@ -280,7 +287,7 @@ class Want:
         self.finding = None
         self.found(self.buyer.order(offers))
 
-    def _scheduleSearch(self, offers):
+    def _scheduleSearch(self, *args):
         delay = self._nextRetry()
         self.buyer.log.info("no offer for {item} yet; searching again in {delay:.1f} s",
                             item=self.item, delay=delay)
@@ -384,6 +391,9 @@ class Want:
         self.buyer.log.info("seller {seller} is {why}; trying the next offer",
                             seller=shortId(self.offer.seller), why=why)
 
+    def _logUnreachable(self, buy_id):
+        self._logGiveUp(buy_id, "unreachable")
+
     def _abandon(self, *args):
         """Stop waiting for the current buy, but keep it pending: if the
         seller did sell, its buyOK must still find the bag."""
@@ -470,6 +480,11 @@ TRANSITIONS = {
          (Want._logGiveUp, Want._abandon, Want._kickAgain))),
     (BUYING, "refused"): _rows(
         ((Want._if_isCurrent,), BUYING, (Want._countRefusal,))),
+    (BUYING, "unreachable"): _rows(
+        ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
+         (Want._logUnreachable, Want._dropCurrent, Want._takeNextOffer)),
+        ((Want._if_isCurrent,), BACKOFF,
+         (Want._logUnreachable, Want._dropCurrent, Want._scheduleSearch))),
     (COMMITTING, "notCommitted"): _rows(
         ((Want._if_isCurrent,), BUYING, (Want._armResend,))),
 }

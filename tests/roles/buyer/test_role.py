@@ -185,15 +185,50 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
         self.assertEqual((hello.id, buy.path), (1, (1, 6)))
         self.assertEqual(sent(self.relay), [])
 
-    def test_connectFailsBuyAlongPath(self):
-        """When the seller cannot be reached directly, the buy goes along
-        the reply's path reversed."""
+    def test_refusedLinkBuyAlongPath(self):
+        """When the seller answers at its address but refuses the link (out
+        of slots, say), the buy goes along the reply's path reversed."""
+        search_id = self.startSearch()
+        self.offer(search_id, NEAR, "10.0.0.6", 6006)
+        self.clock.advance(WINDOW)
+        link = self.node.connector.connectLast()
+        feed(link, wire.Error("noslots", "all 8 connection slots are taken"))
+        closeLink(link)
+        [buy] = sent(self.relay)
+        self.assertEqual(buy.path, (1, 2, 6))
+
+    def test_deadAddressTakesTheNextOffer(self):
+        """Nothing listens at the seller's address: the buy never left, so
+        it goes nowhere (not along the path, to whoever made the offer
+        up), holds nothing in doubt, and the next offer is bought."""
+        search_id = self.startSearch()
+        self.offer(search_id, NEAR, "10.0.0.6", 6006)
+        self.offer(search_id, FAR, "10.0.0.5", 5005)
+        self.clock.advance(WINDOW)
+        first = self.buyer.wants[0].buy_id
+        self.node.connector.failLast(ConnectionRefusedError())
+        self.assertEqual(sent(self.relay), [])
+        self.assertEqual(self.buyer.inDoubt("apple"), 0)
+        self.assertIsNone(self.buyer.book.get(first))
+        self.assertEqual([request[:2] for request in self.node.connector.requests],
+                         [("10.0.0.6", 6006), ("10.0.0.5", 5005)])
+        self.assertNotEqual(self.buyer.wants[0].buy_id, first)
+        self.assertEqual([pending.seller for pending in self.node.store.pending()], [5])
+
+    def test_deadAddressOnlyOfferSearchesLater(self):
+        """The only offer's address takes no connection: nothing is sent,
+        and the want searches again after a while, as when nothing was
+        offered."""
         search_id = self.startSearch()
         self.offer(search_id, NEAR, "10.0.0.6", 6006)
         self.clock.advance(WINDOW)
         self.node.connector.failLast(ConnectionRefusedError())
-        [buy] = sent(self.relay)
-        self.assertEqual(buy.path, (1, 2, 6))
+        self.assertEqual(sent(self.relay), [])
+        self.assertEqual(self.buyer.wants[0].state, "backoff")
+        self.assertEqual(self.node.store.pending(), [])
+        self.advanceToNextCall()
+        [search] = sent(self.relay)
+        self.assertEqual(search.item, "apple")
 
     # -- resending and moving on -----------------------------------------------------
 

@@ -77,6 +77,17 @@ class SenderTests(SynchronousTestCase):
         self.assertEqual((self.node.routed, self.refused), ([buy], []))
         self.assertEqual(self.sender.outstanding, set())
 
+    def test_deadAddressFirstGoesNowhere(self):
+        """A first send whose connection finds nothing listening is not
+        sent along the path: it is reported, and never left."""
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        offer = Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005)
+        self.sender.sendFirst(buy, offer, self.onRefused)
+        self.node.connecting[0][1].errback(Failure(Unreachable("gone")))
+        self.assertEqual((self.node.routed, self.refused), ([], [7]))
+        self.assertFalse(self.book.get(7).routed)
+
     def test_unreachableReported(self):
         buy = Buy(7, "apple", (1, 3, SELLER))
         self.book.record(7).want = RecordingWant(pendingBuy())

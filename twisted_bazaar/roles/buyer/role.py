@@ -23,6 +23,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import discoveryOf
+from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.buyer.answers import Answers
 from twisted_bazaar.roles.buyer.book import BuyBook, FieldView
@@ -237,7 +238,11 @@ class Buyer(Role):
 
     def wantRefused(self, buy_id, reason):
         record = self.book.get(buy_id)
-        if record is not None and record.want is not None:
+        if record is None or record.want is None:
+            return
+        if reason.check(Unreachable) and not record.routed:
+            record.want.unreachable(buy_id)
+        else:
             record.want.refused(buy_id)
 
     def storeFailed(self, reason, what, buy_id):

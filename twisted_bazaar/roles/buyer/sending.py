@@ -4,6 +4,14 @@ connect to it, else along the offer's path.  A first send waits for the
 connection before falling back on the path; a resend (a buy id is safe
 to repeat) goes along the path at once, and tries the connection too.
 
+A first send whose connection finds nothing listening at the offer's
+address goes nowhere: the buy never left, so nothing can have been sold,
+and the want takes its next offer at once
+(L{twisted_bazaar.roles.want.Want.unreachable}).  Along the path it
+would reach at best a seller whose address is wrong, at worst whoever
+made the offer up (a dead address costs a liar nothing), and a buy that
+left may have been sold: in doubt, it would hold its want back.
+
 A buy that left may have been sold (L{BuyRecord.routed}).  A buy sent
 straight to a seller that proved its key is watched: a ping follows it
 (L{twisted_bazaar.roles.probe}), and a seller that read it and did not
@@ -133,5 +141,5 @@ class Sender:
 
     def _firstConnectFailed(self, reason, buy, onRefused):
         if (self._connectFailed(reason, buy, onRefused) and self._stillOut(buy.id)
-                and self._alongPath(buy)):
+                and self._alongPath(buy) and not reason.check(Unreachable)):
             self._send(buy)
