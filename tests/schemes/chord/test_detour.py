@@ -52,21 +52,30 @@ def holdersOf(ids, key, count):
     return sorted(ids, key=lambda node_id: distance(key, node_id))[:count]
 
 
-def run(lookup, answer):
+def run(lookup, answer, back=lambda node_id: None):
     """
     Drive a lookup to its end: each question is answered at once by
     answer(peer_id) (a list of peers, or None: no answer); each holder
-    asked answers if answer gives it anything but None.  Returns the
-    nodes asked as path steps, and the holders that answered.
+    asked answers if answer gives it anything but None, and answers the
+    question of the nodes before it with back(peer_id) (the same).
+    Returns the nodes asked as path steps, and the holders that
+    answered.
     """
     steps, holders = [], []
     while not lookup.finished:
         questions = lookup.nextQuestions()
         asked = lookup.nextHolders()
-        if not questions and not asked:
+        behind = lookup.nextBackQuestions()
+        if not questions and not asked and not behind:
             if lookup.finished:
                 break
             raise AssertionError("the lookup is stuck")
+        for each in behind:
+            nodes = back(each.id)
+            if nodes is None:
+                lookup.backFailed(each)
+            else:
+                lookup.backAnswered(each, nodes)
         for index, each in questions:
             steps.append(each.id)
             nodes = answer(each.id)
@@ -124,7 +133,8 @@ class HonestRingTests(SynchronousTestCase):
             key = random.Random(seed + 100).randrange(SIZE)
             origin = ids[seed]
             lookup = DisjointLookup(key, origin, views[origin].known(), paths=3, holders=3)
-            steps, holders = run(lookup, lambda node_id: views[node_id].nearKey(key))
+            steps, holders = run(lookup, lambda node_id: views[node_id].nearKey(key),
+                                 lambda node_id: views[node_id].nearKey(node_id + 1))
             self.assertEqual(sorted(holders), sorted(holdersOf(ids, key, 3)))
             self.assertEqual(len(steps), len(set(steps)), "a node asked twice")
             self.assertNotIn(origin, steps)
@@ -211,6 +221,47 @@ class AdversaryTests(SynchronousTestCase):
         self.assertEqual(heard, [])
         self.assertEqual(len(asked), MOST_HOLDERS_ASKED)
         self.assertTrue(lookup.finished)
+
+
+class SilentHoldersTests(SynchronousTestCase):
+    """The key's holder and the nodes after it all silent."""
+
+    def test_walkBackFindsTheFirstHonestNodes(self):
+        """
+        The holder and the two nodes after it answer nothing.  The paths
+        name the nodes after the key only as far as the key's
+        predecessor's successors reach, so the detour hears nodes farther
+        on first; asking those which nodes lie before them walks back to
+        the first three honest nodes after the silent ones, and those are
+        the holders heard.  Without the walk back, those nearest three
+        are not all heard in a single trial of the ten.
+        """
+        walked = unwalked = 0
+        for seed in range(10):
+            ids, views = ring(300, seed=seed, successors=4)
+            key = random.Random(seed + 300).randrange(SIZE)
+            first = holdersOf(ids, key, 6)
+            silent, honest = set(first[:3]), first[3:6]
+            origin = next(node_id for node_id in ids if node_id not in first)
+
+            def answer(node_id):
+                return None if node_id in silent else views[node_id].nearKey(key)
+
+            def back(node_id):
+                return None if node_id in silent else views[node_id].nearKey(node_id + 1)
+
+            for walk, counted in ((back, "walked"), (lambda node_id: None, "unwalked")):
+                lookup = DisjointLookup(key, origin, views[origin].known(), paths=3)
+                steps, heard = run(lookup, answer, walk)
+                self.assertEqual(len(steps), len(set(steps)))
+                self.assertTrue(lookup.finished)
+                if set(honest) <= set(heard):
+                    if counted == "walked":
+                        walked += 1
+                    else:
+                        unwalked += 1
+        self.assertEqual(walked, 10)
+        self.assertEqual(unwalked, 0)
 
 
 class EdgeTests(SynchronousTestCase):

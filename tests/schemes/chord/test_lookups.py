@@ -63,12 +63,13 @@ class DetourTests(SynchronousTestCase):
         askers = [node for node in nodes if node is not dropper]
         return market, seller, dropper, withholder, askers
 
-    def found(self, market, askers):
-        """The sellers each asker's find of apple names."""
+    def found(self, market, askers, lookups=4):
+        """The sellers each asker's find of apple names, given the time of
+        that many lookups."""
         found = []
         for asker in askers:
             deferred = asker.discovery.find("apple", 1.0)
-            market.run(FAST["chord-lookup-timeout"] * 4)
+            market.run(FAST["chord-lookup-timeout"] * lookups)
             offers = answerOf(deferred)
             found.append(sorted({offer.seller for offer in offers}))
         return found
@@ -92,6 +93,33 @@ class DetourTests(SynchronousTestCase):
         market.run(20)
         self.assertEqual([p.seller for p in units(market.role(buyer, "buyer").bag)],
                          [seller.id] * 2)
+
+    def test_silentHoldersInARow(self):
+        """
+        apple's holder and the two nodes after it drop everything, so no
+        store is replicated past them: the seller's stores take detours
+        to the first honest nodes after them, and every asker finds the
+        seller, the first of those nodes too, among what it holds itself
+        (no detour asks its own origin; before, that node alone found
+        nobody).  On a ring this small every node's fingers name the
+        nodes after the silent ones; where they do not, the detour's
+        questions to the nodes that answer find them (test_detour.py,
+        L{SilentHoldersTests}).
+        """
+        market = Market(seed=8)
+        nodes = [addChord(market) for _ in range(24)]
+        seller = addChord(market, seller={"stock": {"apple": 5}})
+        market.run(SETTLE)
+        ring = sorted(market.nodes, key=lambda node: place(node.id))
+        first = ring.index(holderOf(market, APPLE))
+        silent = [ring[(first + step) % len(ring)] for step in range(3)]
+        self.assertNotIn(seller, silent)
+        withholders = [Withhold(node) for node in silent]
+        market.run(FAST["chord-expiry"] + 2 * FAST["chord-refresh"])
+        askers = [node for node in nodes if node not in silent]
+        found = self.found(market, askers, lookups=10)
+        self.assertGreater(sum(each.dropped for each in withholders), 0)
+        self.assertEqual(found, [[seller.id]] * len(askers))
 
     def test_anUnsoldItemTakesNoDetour(self):
         """Holders that answer "nobody" are believed: no detour, no

@@ -19,7 +19,21 @@ Mies 2007), and then of the key's holders directly:
     all those any answer named, are the key's holders: they are asked
     directly (``direct: true``), a few at a time, the nearest first, in
     place of any that cannot be reached or does not answer, until
-    C{holders} answered.
+    C{holders} answered and no node is known nearer the key than they
+    are that has not been asked.
+ 3. Each node that answered there is asked which nodes it knows on
+    either side of itself (``chordNext`` for the place just after its
+    own, L{besideKey}: its predecessor first, then its successors).
+    Where the key's holder and the nodes after it are all silent, the
+    first honest nodes after them are in few tables but their
+    neighbours' (a node before the key knows only as many nodes after it
+    as its successor list holds), so the paths may not name them all,
+    and nodes found farther on, which hold nothing of the key, would
+    answer in their place.  These questions find them: from an honest
+    node just past the silent ones, its successors; from one farther
+    on, its predecessor, a step back towards the key.  Each node named
+    nearer the key than the holders heard is asked in turn (step 2).
+    Stores take the same detour, so they land where lookups look.
 
 So one lying or silent node stops no path but its own step, and a key's
 holders are found as long as one path reaches honest nodes near the key.
@@ -28,7 +42,7 @@ round trip per hop instead of a one-way hop: which is why a detour is
 taken only when the recursive lookup found nothing usable.
 """
 
-from twisted_bazaar.schemes.chord.ring import distance, place, strictlyBetween
+from twisted_bazaar.schemes.chord.ring import SIZE, distance, place, strictlyBetween
 
 #: Nodes a detour asks for the holders at most (those that answer, and
 #: those that do not).
@@ -39,6 +53,13 @@ WIDTH = 4
 #: Nodes one path asks at most (a ring of a million nodes takes about
 #: ten steps; made-up nodes that do not answer cost one each).
 MOST_STEPS = 32
+
+
+def besideKey(peer):
+    """The key a step 3 question asks a node about: the place just after
+    its own, so that it names its predecessor first and, as that key lies
+    between it and its last successor, its successors too."""
+    return (place(peer.id) + 1) % SIZE
 
 
 class _Path:
@@ -82,7 +103,11 @@ class DisjointLookup:
         self.used = {me}
         self._heldAsked = set()
         self._heldAsking = set()
-        self._heldAnswered = 0
+        #: id -> peer of the nodes asked directly that answered.
+        self._heldBy = {}
+        #: Of those, the ones asked which nodes are before them.
+        self._backAsked = set()
+        self._backAsking = set()
         start = [peer for peer in self._learn(peers) if self._onTheWay(peer)]
         for index, peer in enumerate(sorted(start, key=self._before)):
             self.paths[index % len(self.paths)].candidates[peer.id] = peer
@@ -177,18 +202,28 @@ class DisjointLookup:
 
     # -- the holders ---------------------------------------------------------------------
 
-    def nextHolders(self):
-        """The nodes to ask directly now, once every path is done: the
-        nearest at or after the key not asked yet, as many as keep
-        C{holders} answered or being asked."""
-        if not self.pathsDone:
-            return []
-        wanted = self.holders - self._heldAnswered - len(self._heldAsking)
-        if wanted <= 0 or len(self._heldAsked) >= MOST_HOLDERS_ASKED:
+    def _holdersToAsk(self):
+        """The nodes step 2 asks next: while fewer than C{holders} answered,
+        the nearest at or after the key not asked yet, as many as keep
+        C{holders} answered or being asked; then any not asked that lies
+        nearer the key than the C{holders} nearest that answered (one
+        that a walk back named)."""
+        room = MOST_HOLDERS_ASKED - len(self._heldAsked)
+        if not self.pathsDone or room <= 0:
             return []
         order = sorted((peer for peer in self.known.values()
                         if peer.id not in self._heldAsked), key=self._after)
-        chosen = order[:min(wanted, MOST_HOLDERS_ASKED - len(self._heldAsked))]
+        answered = sorted(self._heldBy.values(), key=self._after)
+        if len(answered) >= self.holders:
+            farthest = self._after(answered[self.holders - 1])
+            chosen = [peer for peer in order if self._after(peer) < farthest]
+        else:
+            chosen = order[:max(0, self.holders - len(answered) - len(self._heldAsking))]
+        return chosen[:room]
+
+    def nextHolders(self):
+        """The nodes to ask directly now, once every path is done (step 2)."""
+        chosen = self._holdersToAsk()
         for peer in chosen:
             self._heldAsked.add(peer.id)
             self._heldAsking.add(peer.id)
@@ -197,17 +232,33 @@ class DisjointLookup:
     def holderAnswered(self, peer):
         if peer.id in self._heldAsking:
             self._heldAsking.discard(peer.id)
-            self._heldAnswered += 1
+            self._heldBy[peer.id] = peer
 
     def holderFailed(self, peer):
         self._heldAsking.discard(peer.id)
 
+    def nextBackQuestions(self):
+        """The nodes that answered step 2 and are yet to be asked which
+        nodes they know nearest before themselves (step 3)."""
+        asks = [peer for peer in self._heldBy.values() if peer.id not in self._backAsked]
+        for peer in asks:
+            self._backAsked.add(peer.id)
+            self._backAsking.add(peer.id)
+        return asks
+
+    def backAnswered(self, peer, nodes):
+        """peer named these nodes as the nearest before it."""
+        if peer.id in self._backAsking:
+            self._backAsking.discard(peer.id)
+            self._learn(nodes)
+
+    def backFailed(self, peer):
+        self._backAsking.discard(peer.id)
+
     @property
     def finished(self):
         """Nothing is being asked and nothing more will be."""
-        if not self.pathsDone or self._heldAsking:
+        if not self.pathsDone or self._heldAsking or self._backAsking:
             return False
-        return (self._heldAnswered >= self.holders
-                or len(self._heldAsked) >= MOST_HOLDERS_ASKED
-                or not any(peer.id not in self._heldAsked
-                           for peer in self.known.values()))
+        return not self._holdersToAsk() and all(
+            peer_id in self._backAsked for peer_id in self._heldBy)

@@ -14,7 +14,7 @@ from twisted_bazaar.core.market import recordedOffers
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.schemes.chord.detour import DisjointLookup
+from twisted_bazaar.schemes.chord.detour import DisjointLookup, besideKey
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordFound,
@@ -105,9 +105,14 @@ class Lookups:
                           lambda i: ChordRequest(i, item, (), direct=True))
 
         def merged(answers):
+            # With what this node holds of the item itself: a detour asks
+            # every node but its origin, and a store's detour may have
+            # left the item here (past silent holders, say).
+            held = [each.record for each in self.records.sellers(
+                item, self.node.clock.seconds())]
             sellers = {record.seller: record for record in records}
-            for each in answers:
-                for record in each.sellers:
+            for each in [held] + [answer.sellers for answer in answers]:
+                for record in each:
                     sellers.setdefault(record.seller, record)
             return list(sellers.values())
 
@@ -174,6 +179,10 @@ class Lookups:
                 own(ask(peer), heard, peer)
                 if finished.called:
                     return
+            for peer in lookup.nextBackQuestions():
+                own(self._askNext(peer, besideKey(peer)), toldBack, peer)
+                if finished.called:
+                    return
             if lookup.finished and not running:
                 finished.callback(answers)
 
@@ -182,6 +191,13 @@ class Lookups:
                 lookup.failed(index, peer)
             else:
                 lookup.answered(index, peer, nodes)
+            step()
+
+        def toldBack(nodes, peer):
+            if nodes is None:
+                lookup.backFailed(peer)
+            else:
+                lookup.backAnswered(peer, nodes)
             step()
 
         def heard(answer, peer):
