@@ -5,17 +5,7 @@ import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files.sources import PAID, PROVEN, UNKNOWN, Recent, Sources
-
-
-class RecentTests(SynchronousTestCase):
-    def test_oldestForgottenFirst(self):
-        recent = Recent(2)
-        for member in ("a", "b", "a", "c"):
-            recent.add(member)
-        self.assertEqual(list(recent), ["a", "c"])
-        self.assertNotIn("b", recent)
-        self.assertEqual(len(recent), 2)
+from twisted_bazaar.files.sources import PAID, PROVEN, UNKNOWN, Sources
 
 
 class SourcesTests(SynchronousTestCase):

@@ -44,6 +44,11 @@ class INodeEvents(Interface):
     def offersFound(item, offers):
         """A find for item ended with these offers, best first."""
 
+    def refusedToSell(seller_id):
+        """A seller read this node's buys and asks and answered none of
+        them (L{twisted_bazaar.roles.probe}): it will not sell, whatever
+        its records say."""
+
     def nodeStopping():
         """The node is shutting down: stop starting new work."""
 
@@ -77,6 +82,9 @@ class NodeObserver:
         pass
 
     def offersFound(self, item, offers):
+        pass
+
+    def refusedToSell(self, seller_id):
         pass
 
     def nodeStopping(self):

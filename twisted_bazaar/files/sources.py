@@ -7,7 +7,7 @@ secret) at a port that never answers: each thing asked of such a seller
 costs the buyer a stall (L{twisted_bazaar.files.client}), and keys cost
 an attacker nothing.  So the seller the buyer paid (it signed a buyOK:
 it committed) is asked first, then sellers that delivered verified
-pieces before (L{Recent}, kept by the caller across files), then the
+pieces before (a L{Recent}, kept by the caller across files), then the
 others; a seller that failed this download (no description, a piece not
 delivered, far slower than the others) is asked again only when no
 other is left.  And a download keeps at most L{KEPT} sellers, the paid
@@ -16,7 +16,9 @@ group: new keys neither grow its tables nor push out a seller that
 serves.
 """
 
-from collections import Counter, OrderedDict
+from collections import Counter
+
+from twisted_bazaar.base.lately import Recent
 
 #: Sellers one download keeps offers of.
 KEPT = 16
@@ -26,31 +28,6 @@ FAILED_KEPT = 256
 #: A seller's rank in the order of asking: the one paid, one that
 #: delivered verified pieces before, any other.
 PAID, PROVEN, UNKNOWN = 0, 1, 2
-
-
-class Recent:
-    """A set of at most ``limit`` members, the oldest forgotten first:
-    what a buyer remembers of sellers, bounded however many keys come."""
-
-    def __init__(self, limit):
-        self.limit = limit
-        self._members = OrderedDict()
-
-    def add(self, member):
-        """Remember member, as the newest."""
-        self._members.pop(member, None)
-        self._members[member] = True
-        if len(self._members) > self.limit:
-            self._members.popitem(last=False)
-
-    def __contains__(self, member):
-        return member in self._members
-
-    def __iter__(self):
-        return iter(self._members)
-
-    def __len__(self):
-        return len(self._members)
 
 
 class Sources:

@@ -16,6 +16,7 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.daemon.build import plugScheme
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.schemes.flood import messages as floodmsg
@@ -669,6 +670,10 @@ class RefusalTests(SynchronousTestCase):
         [search] = sent(self.relay)
         sent(self.seller)
         self.S, self.H = self.seller_key.id, self.honest_key.id
+        self.refusers = []
+        told = NodeObserver()
+        told.refusedToSell = self.refusers.append
+        self.node.events.addObserver(told)
         feed(self.seller, self.seller_key.signed(
             floodmsg.Reply(search.id, "apple", (self.S, self.me.id), self.S, "", 0)))
         feed(self.relay, self.honest_key.signed(
@@ -732,6 +737,9 @@ class RefusalTests(SynchronousTestCase):
         self.assertLess(self.clock.seconds() - start, 10)
         self.assertEqual(self.buyer.unresolved, {})
         self.assertEqual([p.buy_id for p in self.node.store.pending()], [])
+        # The node's discovery was told: the refuser's records are nothing
+        # to go on with.
+        self.assertEqual(self.refusers, [self.S])
         with capturedLogs() as events:
             feed(self.seller, self.seller_key.signed(
                 trade.BuyOK(buy.id, "apple", (self.S, self.me.id), buyer_key=self.me.key)))

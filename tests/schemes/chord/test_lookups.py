@@ -166,6 +166,32 @@ class DetourTests(SynchronousTestCase):
         self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
         self.assertNotEqual(sent, [])
 
+    def test_aSellerThatRefusesTakesADetour(self):
+        """Records only of a seller a buyer on this node found to refuse to
+        sell (it read buys and answered none) are not enough either: the
+        find takes a detour, in which a holder whose answer names only
+        that seller does not count as one, so the detour asks past the
+        key's first holders."""
+        market, nodes = smallRing()
+        seller = addChord(market, seller={"stock": {"apple": 5}})
+        market.run(SETTLE)
+        asker = nodes[0]
+        sent = stepsAsked(asker)
+        direct = []
+        original = asker.discovery._askDirect
+
+        def counted(peer, build):
+            direct.append(peer.id)
+            return original(peer, build)
+
+        asker.discovery._askDirect = counted
+        asker.events.refusedToSell(seller.id)
+        deferred = asker.discovery.find("apple", 1.0)
+        market.run(10)
+        self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
+        self.assertNotEqual(sent, [])
+        self.assertGreater(len(direct), asker.discovery.settings.holders)
+
     def test_aDetourEndsWhenTheNodeStops(self):
         """A node that stops mid-detour asks nothing more: the find ends
         with what it had, and no timer of the detour is left."""

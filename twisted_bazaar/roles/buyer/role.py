@@ -258,9 +258,11 @@ class Buyer(Role):
             want.resolved()
 
     def sellerRefuses(self, seller):
-        """seller refuses to answer: none of its offers is tried again."""
+        """seller refuses to answer: none of its offers is tried again, and
+        the node's discovery is told (its records are nothing to go on)."""
         for want in self.wants:
             want.offers = [offer for offer in want.offers if offer.seller != seller]
+        self.node.events.refusedToSell(seller)
 
     def bought(self, purchase, want, doubted):
         """A purchase is on disk: into the bag, and counted by its want."""

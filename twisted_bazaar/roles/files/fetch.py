@@ -42,6 +42,7 @@ from twisted.logger import Logger
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.deferreds import Outstanding
+from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
@@ -50,7 +51,7 @@ from twisted_bazaar.files.hashing import Hasher, pieceCount, pieceSize
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.files.schedule import PieceSchedule
-from twisted_bazaar.files.sources import Recent, Sources
+from twisted_bazaar.files.sources import Sources
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.files.tree import fileIdentity

@@ -13,6 +13,7 @@ from twisted.internet import defer
 from twisted_bazaar.core.market import recordedOffers
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.base.deferreds import ignoreCancelled
+from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.schemes.chord.detour import DisjointLookup, besideKey
 from twisted_bazaar.schemes.chord.messages import (
@@ -31,6 +32,8 @@ from twisted_bazaar.schemes.chord.settings import FINGER, MAX_SUCCESSORS
 #: A detour's wait for one node (its link and its answer), as a share of
 #: the lookup timeout: a node that drops questions costs its path that.
 HOP_SHARE = 1 / 3
+#: Sellers found to refuse to sell that a node remembers.
+REFUSING_KEPT = 256
 
 
 class Lookups:
@@ -79,30 +82,51 @@ class Lookups:
         asked.addErrback(ignoreCancelled)
         return finished
 
+    def refusedToSell(self, seller_id):
+        """A buyer here found seller_id refuses to sell: its records are
+        nothing to go on with (L{_goesOn})."""
+        if self._refusing is None:
+            self._refusing = Recent(REFUSING_KEPT)
+        self._refusing.add(seller_id)
+
+    def _goesOn(self, answer, item):
+        """
+        Has a holder's answer something a find can go on with: nothing at
+        all (nobody sells the item), or a record that is valid and of a
+        seller this node did not fail to reach when it last dialled it,
+        nor found to refuse to sell?  A node may answer with a made-up
+        seller of its own, signed, where nothing listens, or one that
+        takes buys and never sells.
+        """
+        if not answer.sellers:
+            return True
+        now = self.node.clock.seconds()
+        unreachable, refusing = self.node.overlay.unreachable, self._refusing or ()
+        return any(recordFault(record, now, item=item, alive=True) is None
+                   and not unreachable(record.seller) and record.seller not in refusing
+                   for record in answer.sellers)
+
     def _orDetour(self, answer, item):
         """
         The records a find goes on with: those routing brought, if a
-        holder answered, with nothing or with a record to go on with (one
-        that is valid, of a seller this node did not fail to reach when it
-        last dialled it); else (no answer came: a node on the way dropped
-        the request; or nothing to go on with did: a node on the way
+        holder answered with something to go on with (L{_goesOn}); else
+        (no answer came: a node on the way dropped the request; or
+        nothing to go on with did: a node on the way, or a holder,
         answered with a made-up seller) those and the holders' that a
-        detour reaches.
+        detour reaches, where only an answer with something to go on with
+        counts as a holder's.
         """
         if answer is None:
             records = []
         else:
             records = list(answer.sellers)
-            now = self.node.clock.seconds()
-            unreachable = self.node.overlay.unreachable
-            if not records or any(
-                    recordFault(record, now, item=item, alive=True) is None
-                    and not unreachable(record.seller) for record in records):
+            if self._goesOn(answer, item):
                 return records
         if not self.settings.paths:
             return records
-        d = self.detourTo(keyOf(item),
-                          lambda i: ChordRequest(i, item, (), direct=True))
+        d = self._detour(keyOf(item), lambda peer: self._askDirect(
+            peer, lambda i: ChordRequest(i, item, (), direct=True)),
+            counts=lambda answer: self._goesOn(answer, item))
 
         def merged(answers):
             # With what this node holds of the item itself: a detour asks
@@ -135,12 +159,14 @@ class Lookups:
     def _hopWait(self):
         return self.settings.lookup_timeout * HOP_SHARE
 
-    def _detour(self, key, ask):
+    def _detour(self, key, ask, counts=None):
         """
         Find key's holders round the nodes that drop or lie
         (L{DisjointLookup}), and ask each one found with ``ask(peer)`` (a
-        Deferred firing with its answer, or None).  A Deferred firing with
-        the answers, once nothing more is asked; cancelling it ends every
+        Deferred firing with its answer, or None); an answer counts as a
+        holder's only if ``counts(answer)`` (if given) says so, else the
+        next node is asked in its place.  A Deferred firing with the
+        answers, once nothing more is asked; cancelling it ends every
         question in progress.
         """
         node, settings = self.node, self.settings
@@ -201,11 +227,12 @@ class Lookups:
             step()
 
         def heard(answer, peer):
-            if answer is None:
+            if answer is not None:
+                answers.append(answer)
+            if answer is None or (counts is not None and not counts(answer)):
                 lookup.holderFailed(peer)
             else:
                 lookup.holderAnswered(peer)
-                answers.append(answer)
             step()
 
         step()

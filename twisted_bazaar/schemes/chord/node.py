@@ -106,6 +106,9 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         #: made when first needed (a large simulated ring would hold an
         #: empty dict a node).
         self._nexts = None
+        #: Sellers a buyer on this node found to refuse to sell
+        #: (L{refusedToSell}): made when first needed.
+        self._refusing = None
         self._probe_delay = self.settings.probe
         #: Has this node reason to doubt its ring is the only one (it
         #: started one, or was alone)?  Then it probes soon (L{_probe}).
