@@ -108,6 +108,11 @@ class Account:
             return None
         need = self.used - current + units - self.capacity
         victims = []
+        if need <= 0:
+            # Room enough: what every other group holds is not looked at
+            # (it is as many groups as holders when each has its own
+            # address, and a tracker of a million nodes asked it of each).
+            return victims
         left = {g: total for g, total in self._totals.items() if g != group}
         if not same and current:
             left[current_group] -= current

@@ -172,6 +172,8 @@ class Simulation:
         self._next_full = FULL_COLLECTION
         #: The adversaries (L{Attack}), if the run has any kind of them.
         self.attack = Attack(self) if config.adversary else None
+        #: (scheme name, options) -> the scheme's settings (see L{_schemeSettings}).
+        self._scheme_settings = {}
 
     # -- building ------------------------------------------------------------
 
@@ -213,6 +215,24 @@ class Simulation:
             self._buildDirect()
         self._assignRoles()
 
+    def _schemeSettings(self, plugin, options):
+        """
+        The settings L{configured} makes of a scheme's options, made once a
+        run for each set of options and shared by every node given them:
+        they are frozen, and a node of a million-node run would otherwise
+        hold a copy of its own (a chord node's C{ChordSettings}, 184
+        bytes).
+        """
+        try:
+            key = (plugin.name, tuple(sorted(options.items())))
+            settings = self._scheme_settings.get(key)
+        except TypeError:
+            # An option of a value that cannot be a key: made each time.
+            return configured(plugin, options)
+        if settings is None:
+            settings = self._scheme_settings[key] = configured(plugin, options)
+        return settings
+
     def _superPeerOptions(self):
         """How many super-peers, and the scheme options of a super-peer and
         of a leaf."""
@@ -233,10 +253,12 @@ class Simulation:
         """
         config = self.config
         count, supers, options = self._superPeerOptions()
+        plugin = discoveryPlugins()[config.discovery]
         for index in range(config.nodes):
+            scheme = supers if index < count else options
             self.nodes.append(self._counted(self.market.buildNode(
-                self.nodeConfig(), discovery=config.discovery,
-                scheme=supers if index < count else options)))
+                self.nodeConfig(), discovery=config.discovery, scheme=scheme,
+                scheme_settings=self._schemeSettings(plugin, scheme))))
         self.superpeers.update(self.nodes[:count])
         # Super-peers first, at once; leaves from 1 s on, once the tracker
         # has checked the super-peers and can name them.
@@ -283,7 +305,7 @@ class Simulation:
                                        MemoryConnector(self.network, host),
                                        self.nodeConfig(), identity=identity).node)
         self._listen(node, host)
-        plugScheme(node, scheme.build(node, configured(scheme, self.scheme_options)))
+        plugScheme(node, scheme.build(node, self._schemeSettings(scheme, self.scheme_options)))
         return node
 
     @staticmethod
@@ -408,10 +430,14 @@ class Simulation:
         config = self.config
         count, supers, options = self._superPeerOptions()
         taken = set()
+        plugin = discoveryPlugins()[config.discovery]
         for index in range(config.nodes):
             rng = self.market.nodeRandom()
+            scheme = supers if index < count else options
             node = self.market.buildNode(self.nodeConfig(), discovery=config.discovery,
-                                         scheme=supers if index < count else options,
+                                         scheme=scheme,
+                                         scheme_settings=self._schemeSettings(plugin,
+                                                                              scheme),
                                          identity=self._key(rng, taken),
                                          rng=self._nodeRandom(rng))
             self._listen(self._counted(node), node.connector.from_host)

@@ -158,7 +158,8 @@ class Market:
         return random.Random(self.rng.getrandbits(64))
 
     def buildNode(self, config=None, discovery="flood", store=None, scheme=None,
-                  identity=None, rng=None, host=None, metrics=False, **roles):
+                  identity=None, rng=None, host=None, metrics=False, scheme_settings=None,
+                  **roles):
         """
         A node as L{addNode} makes it (the same host name, random source
         and key pair for the same seed, unless ``rng`` and ``identity``
@@ -167,6 +168,10 @@ class Market:
         ``node.connector.from_host``); with ``metrics``, metered as
         L{addNode} meters it.  For a simulator that builds the state a
         market converges to by itself (see L{twisted_bazaar.sim.warm}).
+        ``scheme_settings``, if given, are the scheme's settings as
+        L{configured} makes them from ``scheme``, made once and shared by
+        many nodes (settings are frozen): a simulator's million nodes
+        would hold a copy each.
         """
         self._count += 1
         host = host or f"node{self._count}"
@@ -179,7 +184,8 @@ class Market:
         options = dict(scheme or {})
         parts = buildNode(NodeClock(self.clock), rng, MemoryConnector(self.network, host),
                           config, store, identity or Identity.fromRandom(rng),
-                          (plugin, configured(plugin, options)),
+                          (plugin, configured(plugin, options) if scheme_settings is None
+                           else scheme_settings),
                           [(self._roles[name], settings)
                            for name, settings in roles.items()],
                           meter=self._meter if metrics else None)
