@@ -63,7 +63,7 @@ class DetourTests(SynchronousTestCase):
         askers = [node for node in nodes if node is not dropper]
         return market, seller, dropper, withholder, askers
 
-    def found(self, market, askers, lookups=4):
+    def found(self, market, askers, lookups=8):
         """The sellers each asker's find of apple names, given the time of
         that many lookups."""
         found = []
@@ -120,6 +120,20 @@ class DetourTests(SynchronousTestCase):
         found = self.found(market, askers, lookups=10)
         self.assertGreater(sum(each.dropped for each in withholders), 0)
         self.assertEqual(found, [[seller.id]] * len(askers))
+
+    def test_aSlowRouteTakesNoDetour(self):
+        """A find whose caller waits less than a route takes still gives
+        routing the whole lookup timeout: the holders' answer comes, and
+        no detour is taken (a detour follows silence, not slowness)."""
+        market, nodes = smallRing()
+        seller = addChord(market, seller={"stock": {"apple": 5}})
+        market.run(SETTLE)
+        asker = nodes[0]
+        sent = stepsAsked(asker)
+        deferred = asker.discovery.find("apple", 0.001)
+        market.run(asker.discovery.settings.lookup_timeout)
+        self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
+        self.assertEqual(sent, [])
 
     def test_anUnsoldItemTakesNoDetour(self):
         """Holders that answer "nobody" are believed: no detour, no
@@ -202,7 +216,9 @@ class DetourTests(SynchronousTestCase):
         asker = nodes[0]
         found = []
         asker.discovery.find("plum", 1.0).addCallback(found.append)
-        market.run(1.5)
+        # Routing has the whole lookup timeout; the detour's first
+        # questions wait a third of it.
+        market.run(asker.discovery.settings.lookup_timeout + 0.5)
         self.assertEqual(found, [])
         self.assertTrue(asker.discovery._nexts)
         asker.discovery.stopService()

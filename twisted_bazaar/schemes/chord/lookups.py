@@ -75,7 +75,11 @@ class Lookups:
         if not self.canFind():
             return defer.succeed([])
         node.events.findStarted(item)
-        asked = self.request(item, wait)
+        # Routing has the whole lookup timeout, whatever the caller's
+        # wait: a detour must follow silence (a node on the way dropped
+        # the request), not a slow route (a long ring, links still to
+        # open), where it would only open more.
+        asked = self.request(item, max(wait, self.settings.lookup_timeout))
         asked.addCallback(self._orDetour, item)
         finished = defer.Deferred(lambda d: asked.cancel())
         asked.addCallback(self._offers, item, finished)
