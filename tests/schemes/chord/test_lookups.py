@@ -25,6 +25,16 @@ def smallRing():
     return market, [addChord(market) for _ in range(6)]
 
 
+def appleRing():
+    """smallRing with an apple seller, run until stable: (market, seller,
+    the asker, the peers its detours ask ``chordNext`` from now on)."""
+    market, nodes = smallRing()
+    seller = addChord(market, seller={"stock": {"apple": 5}})
+    market.run(SETTLE)
+    asker = nodes[0]
+    return market, seller, asker, stepsAsked(asker)
+
+
 def stepsAsked(node):
     """The peers node's detours ask ``chordNext`` from now on, as a list
     that grows."""
@@ -125,11 +135,7 @@ class DetourTests(SynchronousTestCase):
         """A find whose caller waits less than a route takes still gives
         routing the whole lookup timeout: the holders' answer comes, and
         no detour is taken (a detour follows silence, not slowness)."""
-        market, nodes = smallRing()
-        seller = addChord(market, seller={"stock": {"apple": 5}})
-        market.run(SETTLE)
-        asker = nodes[0]
-        sent = stepsAsked(asker)
+        market, seller, asker, sent = appleRing()
         deferred = asker.discovery.find("apple", 0.001)
         market.run(asker.discovery.settings.lookup_timeout)
         self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
@@ -165,11 +171,7 @@ class DetourTests(SynchronousTestCase):
         """Records only of sellers this node could not reach when it last
         dialled them (a liar's made-up seller) are not enough: the find
         takes a detour, and keeps them, with what the holders name."""
-        market, nodes = smallRing()
-        seller = addChord(market, seller={"stock": {"apple": 5}})
-        market.run(SETTLE)
-        asker = nodes[0]
-        sent = stepsAsked(asker)
+        market, seller, asker, sent = appleRing()
         deferred = asker.discovery.find("apple", 1.0)
         market.run(5)
         self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
@@ -186,11 +188,7 @@ class DetourTests(SynchronousTestCase):
         find takes a detour, in which a holder whose answer names only
         that seller does not count as one, so the detour asks past the
         key's first holders."""
-        market, nodes = smallRing()
-        seller = addChord(market, seller={"stock": {"apple": 5}})
-        market.run(SETTLE)
-        asker = nodes[0]
-        sent = stepsAsked(asker)
+        market, seller, asker, sent = appleRing()
         direct = []
         original = asker.discovery._askDirect
 
