@@ -343,6 +343,103 @@ class NothingToListTests(SynchronousTestCase):
         self.assertEqual(node.clock.getDelayedCalls(), [])
 
 
+class LettingGoTests(SynchronousTestCase):
+    """
+    A leaf lets go of a super-peer whose answers came to nothing twice in
+    a row (silent, naming nobody, or naming only sellers it could not buy
+    from), and the tracker is asked for another that is not it; one the
+    operator named is kept (docs/protocol.md §18, "Judging super-peers").
+    """
+
+    def linked(self, **options):
+        """A leaf with nothing to list, registered with a tracker, and
+        linked to the super-peer S1 the tracker named."""
+        node = self.node = makeNode(ME, identity=SELF)
+        self.scheme = buildScheme(node, "superpeer", superpeers=1, **options)
+        self.scheme.advertise(StaticShop(apple=0))
+        membership = self.membership = plugMembership(node, Membership(node))
+        self.scheme.startService()
+        self.tracker = membership.factory.buildProtocol(None)
+        self.tracker.makeConnection(StringTransport())
+        feed(self.tracker, wire.ThisIsYou(ME, NODE_PORT))
+        sent(self.tracker)
+        feed(self.tracker, wire.NodeReply(S1, "sp1", 7000))
+        return self.connect(S1)
+
+    def connect(self, peer_id):
+        request = self.node.connector.requests[-1]
+        request.link.makeConnection(StringTransport())
+        request.deferred.callback(request.link)
+        feed(request.link, wire.ThisIsMe(peer_id, 7000, ""))
+        sent(request.link)
+        return request.link
+
+    def tearDown(self):
+        self.scheme.stopService()
+        self.membership.stopService()
+        self.assertEqual(self.node.clock.getDelayedCalls(), [])
+
+    def silentTwice(self, link):
+        for _ in range(2):
+            self.scheme.find("apple", 1.0)
+            self.node.clock.advance(1.0)
+        return [type(message) for message in sent(link)]
+
+    def test_silentTwiceIsLetGo(self):
+        one = self.linked()
+        with capturedLogs() as events:
+            self.assertEqual(self.silentTwice(one), [LeafQuery, LeafQuery, wire.Dc])
+        self.assertTrue(one.transport.disconnecting)
+        self.assertIn(f"letting super-peer {shortId(S1)} go: its last 2 answers came "
+                      f"to nothing (the last: no answer to a query for 'apple' in "
+                      f"time)", [formatEvent(event) for event in events])
+        closeLink(one)
+        # The tracker is asked for another, not S1; named anyway, S1 is not
+        # dialled again.
+        self.assertEqual(sent(self.tracker), [
+            wire.NodeReq((S1,), scheme="superpeer", superpeer=True)])
+        requests = len(self.node.connector.requests)
+        feed(self.tracker, wire.NodeReply(S1, "sp1", 7000))
+        self.assertEqual(len(self.node.connector.requests), requests)
+
+    def test_deadSellersTwiceIsLetGo(self):
+        """Answers naming only a seller nothing listened for: judged when
+        the buyer searches again."""
+        one = self.linked()
+        dead = records.signed(50, "apple")
+        for _ in range(2):
+            self.scheme.find("apple", 1.0)
+            [query] = sent(one)
+            feed(one, LeafHits(query.id, "apple", ((dead.seller, "h50", 5050, dead),)))
+            self.node.overlay._noteUnreachable(dead.seller)
+        self.assertFalse(one.transport.disconnecting)
+        self.scheme.find("apple", 1.0)
+        self.assertTrue(one.transport.disconnecting)
+
+    def test_anAnswerWorthABuyKeepsIt(self):
+        one = self.linked()
+        self.scheme.find("apple", 1.0)
+        self.node.clock.advance(1.0)
+        good = records.signed(50, "apple")
+        self.scheme.find("apple", 1.0)
+        [_, query] = sent(one)
+        feed(one, LeafHits(query.id, "apple", ((good.seller, "h50", 5050, good),)))
+        self.scheme.find("apple", 1.0)
+        self.node.clock.advance(1.0)
+        self.assertFalse(one.transport.disconnecting)
+
+    def test_aNamedSuperPeerIsKept(self):
+        node = self.node = makeNode(ME, identity=SELF)
+        self.scheme = buildScheme(node, "superpeer", superpeers=1,
+                                  superpeer_neighbour=[("sp", 7000)])
+        self.membership = plugMembership(node, Membership(node))
+        self.scheme.startService()
+        one = self.connect(S1)
+        for _ in range(3):
+            self.silentTwice(one)
+        self.assertFalse(one.transport.disconnecting)
+
+
 class TopologyTests(SynchronousTestCase):
     """SuperPeerLinks: named super-peers first, then the tracker."""
 

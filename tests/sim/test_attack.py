@@ -107,6 +107,16 @@ class KindTests(SynchronousTestCase):
         self.assertEqual(sybil["adversaries"]["dropped"],
                          withhold["adversaries"]["dropped"])
 
+    def test_superPeersComingToNothingAreLetGo(self):
+        """Withholding and misrouting super-peers: a leaf lets go of one
+        whose answers came to nothing twice in a row, and links to
+        another, so a leaf whose super-peers both lie is not cut off
+        (0.867 of the purchases were made when it kept them)."""
+        for kind in ("withhold", "misroute"):
+            metrics, attack, honest = self.attacked("superpeer", kind)
+            self.assertGreater(attack["dropped"] + attack["answered_falsely"], 0)
+            self.assertEqual(metrics["success_rate"], honest["success_rate"])
+
     def test_notYetSuperpeer(self):
         """notyet sellers are found and asked, and answer notyet: errors
         the honest run has none of."""

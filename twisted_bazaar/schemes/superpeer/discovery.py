@@ -55,6 +55,7 @@ class SuperPeerDiscovery(Service, NodeObserver):
                                        confirm=not self.superpeer)
         if not self.superpeer:
             self.side.onServing = self.topology.confirmed
+            self.side.letGo = self.topology.letGo
         node.addObserver(self)
 
     # -- selling ------------------------------------------------------------------

@@ -9,7 +9,9 @@ once, and it registers with each of its super-peers only once it has
 stock (a restock, a new shop or shared file): most leaves of a market
 buy and never sell, and their registers were most of a search's cost.
 It asks one super-peer at a time (``leafQuery``) and takes its
-``leafHits``.  When
+``leafHits``, judging each super-peer by what its answers come to
+(L{Standing}): it asks those whose answers gave it something, and lets
+go of one whose answers came to nothing L{STRIKES} times in a row.  When
 a super-peer's link closes, its queries go to another super-peer at once,
 and the topology links to a new one, which gets the whole inventory
 again.  Sales never pass through a super-peer, so none is lost with it.
@@ -38,6 +40,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook
+from twisted_bazaar.schemes.superpeer.standing import STRIKES, Standing
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
     MAX_ITEMS,
@@ -137,6 +140,13 @@ class LeafSide(NodeObserver):
         self._awaited = {}
         #: query id -> L{_Find}.
         self._finds = {}
+        #: Its super-peers' L{Standing}: made at the first find (most
+        #: leaves of a large market never search).
+        self._standing = None
+        #: Told ``letGo(peer, why)`` to close the link to a super-peer whose
+        #: answers came to nothing, if set (the topology's; see
+        #: L{twisted_bazaar.schemes.superpeer.topology.SuperPeerLinks.letGo}).
+        self.letGo = None
         node.handle(LeafAck, self._acked)
         node.handle(LeafHits, self._hits)
         node.addObserver(self)
@@ -298,6 +308,8 @@ class LeafSide(NodeObserver):
                 self.onServing(link.peer_id)
 
     def linkRemoved(self, peer_id):
+        if self._standing is not None:
+            self._standing.forget(peer_id)
         self._registering.pop(peer_id, None)
         self._forgetAwaited(peer_id)
         if peer_id in self.registered or peer_id in self.quiet:
@@ -321,9 +333,12 @@ class LeafSide(NodeObserver):
             no super-peer answered; cancelling it forgets the query.
         """
         node = self.node
+        standing = self.standing()
+        self._judged(standing.searchingAgain(item),
+                     f"no seller it named of {item[:64]!r} could be bought from")
         query_id = node.rng.randrange(1, wire.ID_LIMIT)
         finished = defer.Deferred(lambda d: self._end(query_id))
-        timer = node.clock.callLater(wait, self._answer, query_id, ())
+        timer = node.clock.callLater(wait, self._silent, query_id)
         find = self._finds[query_id] = _Find(item, None, finished, timer)
         self._send(query_id, find)
         return finished
@@ -337,13 +352,46 @@ class LeafSide(NodeObserver):
         if not choices:
             self._answer(query_id, ())
             return
-        find.superpeer = choices[self.node.rng.randrange(len(choices))]
+        find.superpeer = self.standing().choose(choices, self.node.rng)
         self.node.links[find.superpeer].send(LeafQuery(query_id, find.item))
+
+    def standing(self):
+        """This leaf's L{Standing} of its super-peers."""
+        if self._standing is None:
+            node = self.node
+            self._standing = Standing(
+                node.overlay.unreachable,
+                lambda peer: peer in node.links and node.links[peer].purpose == LEAF)
+        return self._standing
+
+    def refusedToSell(self, seller_id):
+        if self._standing is not None:
+            self._standing.refused(seller_id)
+
+    def _judged(self, superpeer, why):
+        """Let superpeer go (if not None): its answers came to nothing
+        L{STRIKES} times in a row, the last as why says."""
+        if superpeer is not None and self.letGo is not None:
+            self.letGo(superpeer, f"its last {STRIKES} answers came to nothing (the "
+                                  f"last: {why})")
+
+    def _silent(self, query_id):
+        """A query's wait ran out, its super-peer silent."""
+        find = self._finds[query_id]
+        self._answer(query_id, ())
+        if self.standing().silent(find.superpeer):
+            self._judged(find.superpeer, f"no answer to a query for {find.item[:64]!r} "
+                                         f"in time")
 
     def _hits(self, link, hits):
         find = self._finds.get(hits.id)
         if find is not None and find.item == hits.item:
-            self._answer(hits.id, hits.sellers)
+            sellers = [seller for seller in hits.sellers if seller[0] != self.node.id]
+            fruitless = self.standing().answered(link.peer_id, find.item,
+                                                 [seller[0] for seller in sellers])
+            self._answer(hits.id, sellers)
+            if fruitless:
+                self._judged(link.peer_id, f"no seller of {find.item[:64]!r} named")
 
     def _end(self, query_id):
         find = self._finds.pop(query_id, None)

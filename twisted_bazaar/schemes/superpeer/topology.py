@@ -16,6 +16,11 @@ index is ``full``, the leaf has too many items, its address is
 over only once a super-peer takes the leaf.  Without it a refused leaf
 would link and register again at once, for ever.
 
+A leaf lets go of a super-peer whose answers came to nothing (see
+L{twisted_bazaar.schemes.superpeer.standing}) through L{letGo}: its link
+closes, and the tracker is asked not to name it, nor any of the last
+L{SHUNNED_KEPT} let go, again.  A super-peer the operator named is kept.
+
 The tracker answers questions in order, so one lost message would leave a
 question unanswered and the next answered in its place: a question not
 answered within L{QUESTION_TIMEOUT} is asked again, and the first answer
@@ -29,11 +34,14 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
+from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.topology import ITopology
 
 #: Seconds to wait for the tracker's answer before asking again.
 QUESTION_TIMEOUT = 10.0
+#: Super-peers let go that the tracker is asked not to name again.
+SHUNNED_KEPT = 32
 
 
 @implementer(ITopology)
@@ -71,6 +79,8 @@ class SuperPeerLinks(Service, NodeObserver):
         self.confirm = confirm
         #: Peers linked that have yet to be confirmed.
         self._unconfirmed = set()
+        #: The super-peers let go lately (L{letGo}): made when first needed.
+        self._shunned = None
         node.addObserver(self)
 
     def peers(self):
@@ -107,6 +117,28 @@ class SuperPeerLinks(Service, NodeObserver):
     def nodeStopping(self):
         self.stopService()
 
+    def letGo(self, peer_id, why):
+        """
+        Close the link to peer_id, whose answers came to nothing (why),
+        and link to another super-peer, which the tracker is asked not to
+        make peer_id.
+
+        @return: False, keeping the link, for a super-peer the operator
+            named (``--superpeer-neighbour``); else True.
+        """
+        link = self.node.links.get(peer_id)
+        if link is None or link.purpose != self.purpose:
+            return False
+        if peer_id in self._named_ids.values():
+            return False
+        if self._shunned is None:
+            self._shunned = Recent(SHUNNED_KEPT)
+        self._shunned.add(peer_id)
+        self.log.info("letting super-peer {peer} go: {why}", peer=shortId(peer_id),
+                      why=why)
+        link.disconnect(f"letting super-peer {shortId(peer_id)} go: {why}")
+        return True
+
     # -- seeking -------------------------------------------------------------------
 
     def seek(self):
@@ -127,7 +159,8 @@ class SuperPeerLinks(Service, NodeObserver):
         membership = node.membership
         if membership is None or not membership.isRegistered:
             return
-        exclude = tuple(sorted(linked))[: wire.MAX_EXCLUDE]
+        shunned = list(self._shunned or ())[::-1]
+        exclude = tuple(sorted(linked) + shunned)[: wire.MAX_EXCLUDE]
         question = self._asking = membership.ask(
             wire.NodeReq(exclude, scheme=self.scheme, superpeer=True))
         self._question_call = node.clock.callLater(QUESTION_TIMEOUT, self._askAgain)
@@ -165,7 +198,8 @@ class SuperPeerLinks(Service, NodeObserver):
             self._question_call = None
             self._unanswered.append(self._asking)
             self._asking = None
-        if reply.id < 0 or reply.id == self.node.id or reply.id in self.peers():
+        if (reply.id < 0 or reply.id == self.node.id or reply.id in self.peers()
+                or reply.id in (self._shunned or ())):
             self._retryLater()
             return
         self._connect(reply.host, reply.port, reply.id, None)
