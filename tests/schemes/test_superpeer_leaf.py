@@ -416,6 +416,21 @@ class LettingGoTests(SynchronousTestCase):
         self.scheme.find("apple", 1.0)
         self.assertTrue(one.transport.disconnecting)
 
+    def test_sellersThatSoldNothingTwiceIsLetGo(self):
+        """Answers naming only sellers that sold the buyer nothing
+        (``soldout``, ``notyet``, silent): the super-peer may be honest and
+        its leaves lie, but another names other sellers."""
+        one = self.linked()
+        squatter = records.signed(50, "apple")
+        for _ in range(2):
+            self.scheme.find("apple", 1.0)
+            [query] = sent(one)
+            feed(one, LeafHits(query.id, "apple",
+                               ((squatter.seller, "h50", 5050, squatter),)))
+            self.node.events.soldNothing(squatter.seller)
+        self.scheme.find("apple", 1.0)
+        self.assertTrue(one.transport.disconnecting)
+
     def test_anAnswerWorthABuyKeepsIt(self):
         one = self.linked()
         self.scheme.find("apple", 1.0)

@@ -34,7 +34,7 @@ class StandingTests(SynchronousTestCase):
         again: all dead or refusing is fruitless; one still worth a buy
         counts the super-peer back to nothing."""
         standing = self.standing
-        standing.refused(REFUSER)
+        standing.soldNothing(REFUSER)
         self.assertFalse(standing.answered(S1, "apple", [DEAD, REFUSER]))
         self.assertEqual(standing.fruitless, {})
         self.assertIsNone(standing.searchingAgain("apple"))

@@ -49,6 +49,11 @@ class INodeEvents(Interface):
         them (L{twisted_bazaar.roles.probe}): it will not sell, whatever
         its records say."""
 
+    def soldNothing(seller_id):
+        """A seller this node's buyer tried sold it nothing: it answered a
+        buy ``soldout`` (or another never-sold answer) or ``notyet``, or
+        the buyer gave up on it (silent, or nothing listening)."""
+
     def nodeStopping():
         """The node is shutting down: stop starting new work."""
 
@@ -85,6 +90,9 @@ class NodeObserver:
         pass
 
     def refusedToSell(self, seller_id):
+        pass
+
+    def soldNothing(self, seller_id):
         pass
 
     def nodeStopping(self):

@@ -71,6 +71,9 @@ class RecordingBoss:
     def sellerRefuses(self, seller):
         self.calls.append(("sellerRefuses", seller))
 
+    def sellerSoldNothing(self, seller):
+        self.calls.append(("sellerSoldNothing", seller))
+
     def bought(self, purchase, want, doubted):
         self.calls.append(("bought", purchase.buy_id, want, doubted))
 

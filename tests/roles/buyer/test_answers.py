@@ -87,6 +87,9 @@ class AnswersTests(SynchronousTestCase):
             self.answers.delivered(answer)
         offers = [Offer(seller, (1, seller)) for seller in (3, 4, 5, 6)]
         self.assertEqual([o.seller for o in self.sellers.order(offers)], [5, 6, 3, 4])
+        # The soldout is told to the node's discovery (the notyet gives its
+        # want up, which tells it).
+        self.assertIn(("sellerSoldNothing", 6), self.boss.calls)
 
     def test_unsoldSettlesADoubt(self):
         pending = pendingBuy(7)

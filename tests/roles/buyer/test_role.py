@@ -670,9 +670,10 @@ class RefusalTests(SynchronousTestCase):
         [search] = sent(self.relay)
         sent(self.seller)
         self.S, self.H = self.seller_key.id, self.honest_key.id
-        self.refusers = []
+        self.refusers, self.soldNothing = [], []
         told = NodeObserver()
         told.refusedToSell = self.refusers.append
+        told.soldNothing = self.soldNothing.append
         self.node.events.addObserver(told)
         feed(self.seller, self.seller_key.signed(
             floodmsg.Reply(search.id, "apple", (self.S, self.me.id), self.S, "", 0)))
@@ -738,8 +739,9 @@ class RefusalTests(SynchronousTestCase):
         self.assertEqual(self.buyer.unresolved, {})
         self.assertEqual([p.buy_id for p in self.node.store.pending()], [])
         # The node's discovery was told: the refuser's records are nothing
-        # to go on with.
+        # to go on with, and it sold nothing when the buy was given up on.
         self.assertEqual(self.refusers, [self.S])
+        self.assertEqual(self.soldNothing, [self.S])
         with capturedLogs() as events:
             feed(self.seller, self.seller_key.signed(
                 trade.BuyOK(buy.id, "apple", (self.S, self.me.id), buyer_key=self.me.key)))

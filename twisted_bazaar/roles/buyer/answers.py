@@ -162,6 +162,7 @@ class Answers:
         if record.want is not None:
             # Answered while its want waited: a record of settling.
             self.sellers.settled(pending.seller)
+            self.boss.sellerSoldNothing(pending.seller)
             record.want.soldOut(buy_id)
 
     def _expiredEarly(self, pending):

@@ -91,7 +91,6 @@ class Buyer(Role):
         self.sendAgain = self.sender.sendAgain
         self.giveUp = self.doubts.giveUp
         self.inDoubt = self.doubts.inDoubt
-        self.failed = self.sellers.failed
         self.delivered = self.answers.delivered
         #: The L{Fetcher} of the files bought, with --downloads.
         self.fetcher = None
@@ -256,6 +255,19 @@ class Buyer(Role):
         want = self._by_item.get(item)
         if want is not None:
             want.resolved()
+
+    def failed(self, seller):
+        """A buy from seller was given up on (silent, nothing listening, or
+        ``notyet``): it is tried last from now on, and the node's
+        discovery is told."""
+        self.sellers.failed(seller)
+        self.sellerSoldNothing(seller)
+
+    def sellerSoldNothing(self, seller):
+        """seller answered a buy of a want ``soldout`` (or another
+        never-sold answer), or was given up on: the node's discovery is
+        told (L{INodeEvents.soldNothing})."""
+        self.node.events.soldNothing(seller)
 
     def sellerRefuses(self, seller):
         """seller refuses to answer: none of its offers is tried again, and

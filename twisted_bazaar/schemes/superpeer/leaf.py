@@ -364,9 +364,11 @@ class LeafSide(NodeObserver):
                 lambda peer: peer in node.links and node.links[peer].purpose == LEAF)
         return self._standing
 
-    def refusedToSell(self, seller_id):
+    def soldNothing(self, seller_id):
         if self._standing is not None:
-            self._standing.refused(seller_id)
+            self._standing.soldNothing(seller_id)
+
+    refusedToSell = soldNothing
 
     def _judged(self, superpeer, why):
         """Let superpeer go (if not None): its answers came to nothing

@@ -10,10 +10,14 @@ super-peer, of its fruitless answers in a row:
 
  - a query it let the find's wait run out on;
  - an answer naming no seller;
- - an answer every seller of which this node then failed to reach (see
-   L{twisted_bazaar.net.overlay.Overlay.unreachable}) or found to refuse
-   to sell, judged when the buyer searches for the item again (the answer
-   proved not enough).
+ - an answer every seller of which sold this node's buyer nothing:
+   nothing listened at its address (see
+   L{twisted_bazaar.net.overlay.Overlay.unreachable}), it refused to
+   answer, answered ``soldout`` or ``notyet``, or stayed silent; judged
+   when the buyer searches for the item again (the answer proved not
+   enough).  Such an answer may come from an honest super-peer whose
+   leaves lie: it is as little use to this leaf, and another super-peer
+   names other sellers.
 
 An answer naming a seller still in good standing then counts it back to
 0.  Queries go to a super-peer with the fewest; one reaching L{STRIKES}
@@ -31,8 +35,8 @@ from twisted_bazaar.base.lately import Recent
 
 #: Fruitless answers in a row that have a leaf let a super-peer go.
 STRIKES = 2
-#: Sellers found to refuse to sell, remembered.
-REFUSING_KEPT = 256
+#: Sellers that sold this node's buyer nothing, remembered.
+SOLD_NOTHING_KEPT = 256
 #: Answers awaiting judgement (one per item searched), kept.
 ANSWERS_KEPT = 64
 
@@ -54,7 +58,7 @@ class Standing:
         self.unreachable = unreachable
         self.linked = linked
         self.fruitless = {}
-        self._refusing = Recent(REFUSING_KEPT)
+        self._soldNothing = Recent(SOLD_NOTHING_KEPT)
         #: item -> (super-peer, the sellers its last answer named).
         self._answers = OrderedDict()
 
@@ -65,14 +69,15 @@ class Standing:
         best = [peer for peer in candidates if self.fruitless.get(peer, 0) == fewest]
         return best[rng.randrange(len(best))]
 
-    def refused(self, seller):
-        """A buyer here found seller refuses to sell."""
-        self._refusing.add(seller)
+    def soldNothing(self, seller):
+        """The buyer here tried seller, and it sold nothing (or refused to
+        answer)."""
+        self._soldNothing.add(seller)
 
     def goesOn(self, seller):
         """Is seller still worth a buy: reached when last dialled, and not
-        found to refuse?"""
-        return not self.unreachable(seller) and seller not in self._refusing
+        one that sold the buyer nothing lately?"""
+        return not self.unreachable(seller) and seller not in self._soldNothing
 
     def silent(self, superpeer):
         """superpeer let a query's wait run out.
