@@ -12,7 +12,13 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.chord.detour import MOST_HOLDERS_ASKED, DisjointLookup
 from twisted_bazaar.schemes.chord.ring import BITS, SIZE, distance, fingerStart
-from twisted_bazaar.schemes.chord.state import NEAR_BEFORE, Fingers, Neighbourhood, Peer
+from twisted_bazaar.schemes.chord.state import (
+    NEAR_AFTER,
+    NEAR_BEFORE,
+    Fingers,
+    Neighbourhood,
+    Peer,
+)
 
 
 def peer(node_id):
@@ -115,13 +121,24 @@ class NearKeyTests(SynchronousTestCase):
         after = [node_id for node_id in nodes if node_id in holdersOf(ids, key, 4)]
         self.assertEqual(after, holdersOf(ids, key, 4))
 
-    def test_aFarNodeNamesNoHolders(self):
+    def test_aFarNodeNamesItsNearestAfter(self):
+        """A node far from the key names no successor of its own at or
+        after it, but the NEAR_AFTER nodes it knows nearest at or after
+        it (fingers), the nearest first, after its nearest before."""
         ids, views = ring(50, seed=5)
         key = random.Random(6).randrange(SIZE)
         first = holdersOf(ids, key, 1)[0]
         far = ids[(ids.index(first) + 25) % 50]
-        nodes = views[far].nearKey(key)
-        self.assertEqual(len(nodes), NEAR_BEFORE)
+        view = views[far]
+        nodes = view.nearKey(key)
+        self.assertEqual(len(view.nearKey(key, after=0)), NEAR_BEFORE)
+        before = [node.id for node in nodes[:NEAR_BEFORE]]
+        after = [node.id for node in nodes[NEAR_BEFORE:]]
+        known = sorted((peer.id for peer in view.known()),
+                       key=lambda node_id: distance(key, node_id))
+        self.assertEqual(after, [node_id for node_id in known
+                                 if node_id not in before][:NEAR_AFTER])
+        self.assertEqual(len(after), NEAR_AFTER)
 
 
 class HonestRingTests(SynchronousTestCase):
@@ -244,11 +261,14 @@ class SilentHoldersTests(SynchronousTestCase):
             silent, honest = set(first[:3]), first[3:6]
             origin = next(node_id for node_id in ids if node_id not in first)
 
+            # As nodes answered before they named their nearest after the
+            # key (test_predecessorSilentToo), to see the walk alone.
             def answer(node_id):
-                return None if node_id in silent else views[node_id].nearKey(key)
+                return None if node_id in silent else views[node_id].nearKey(key, after=0)
 
             def back(node_id):
-                return None if node_id in silent else views[node_id].nearKey(node_id + 1)
+                return None if node_id in silent else views[node_id].nearKey(node_id + 1,
+                                                                             after=0)
 
             for walk, counted in ((back, "walked"), (lambda node_id: None, "unwalked")):
                 lookup = DisjointLookup(key, origin, views[origin].known(), paths=3)
@@ -262,6 +282,41 @@ class SilentHoldersTests(SynchronousTestCase):
                         unwalked += 1
         self.assertEqual(walked, 10)
         self.assertEqual(unwalked, 0)
+
+
+class SilentPredecessorTests(SynchronousTestCase):
+    def test_predecessorSilentToo(self):
+        """
+        The holder, the two nodes after it and the key's predecessor all
+        silent: the only node that had the first honest node after them
+        among its successors is silent.  Nodes before the key that have it
+        as a finger name it (their nearest at or after the key), so the
+        detour hears the first three honest nodes after the silent ones
+        in every trial of ten; answers without those nodes leave it to the
+        walk back from nodes farther on, which hears them in one.
+        """
+        heard = {"after": 0, "without": 0}
+        for seed in range(10):
+            ids, views = ring(300, seed=seed, successors=4)
+            key = random.Random(seed + 300).randrange(SIZE)
+            first = holdersOf(ids, key, 6)
+            pred = ids[ids.index(first[0]) - 1]
+            silent, honest = set(first[:3]) | {pred}, first[3:6]
+            origin = next(node_id for node_id in ids if node_id not in silent | set(first))
+            for after, counted in ((NEAR_AFTER, "after"), (0, "without")):
+                def answer(node_id):
+                    return (None if node_id in silent
+                            else views[node_id].nearKey(key, after=after))
+
+                def back(node_id):
+                    return (None if node_id in silent
+                            else views[node_id].nearKey(node_id + 1, after=after))
+
+                lookup = DisjointLookup(key, origin, views[origin].known(), paths=3)
+                _, holders = run(lookup, answer, back)
+                if set(honest) <= set(holders):
+                    heard[counted] += 1
+        self.assertEqual(heard, {"after": 10, "without": 1})
 
 
 class EdgeTests(SynchronousTestCase):

@@ -27,8 +27,9 @@ class Peer(NamedTuple):
     port: int
 
 
-#: Peers a ``chordNext`` answer names before the key.
+#: Peers a ``chordNext`` answer names before the key, and at or after it.
 NEAR_BEFORE = 4
+NEAR_AFTER = 4
 
 
 def _always(peer_id):
@@ -207,20 +208,27 @@ class Neighbourhood:
                 peers.setdefault(peer.id, peer)
         return list(peers.values())
 
-    def nearKey(self, key, before=NEAR_BEFORE):
+    def nearKey(self, key, before=NEAR_BEFORE, after=NEAR_AFTER):
         """
         What this node answers a detour's ``chordNext`` for key: its
         ``before`` known peers nearest before key, the nearest first; then,
         if key lies between this node and its last successor (its
         successors are the key's holder and the next ones), those at or
-        after key.
+        after key; then the ``after`` known peers nearest at or after key
+        not named yet.  The last are fingers, mostly: where the key's
+        holder, the nodes after it and its predecessor are all silent,
+        the first honest nodes after them are known, beyond their silent
+        neighbours, as the fingers of nodes before the key.
         """
-        peers = sorted(self.known(), key=lambda peer: distance(peer.id, key))
+        known = self.known()
+        peers = sorted(known, key=lambda peer: distance(peer.id, key))
         nodes = [peer for peer in peers if place(peer.id) != key][:before]
         succs = self.successors
         if succs and between(key, self.me.id, succs[-1].id):
             nodes += [peer for peer in succs
                       if between(peer.id, key - 1, succs[-1].id) and peer not in nodes]
+        nearest = sorted(known, key=lambda peer: distance(key, peer.id))[:after]
+        nodes += [peer for peer in nearest if peer not in nodes]
         return nodes
 
     def nearest(self, usable=_always):
