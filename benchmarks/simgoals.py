@@ -10,7 +10,8 @@ commands with small N, against no goal.
 
 Each run is ``bazaar-sim`` as a user runs it, in a subprocess of its own
 (so its peak RSS is its own), with ``--crypto fast`` (the same protocol
-and metrics as real signatures, see docs/simulator.md).  A figure's wall
+and metrics as real signatures, see docs/simulator.md) but where a run
+says otherwise.  A figure's wall
 time is the subprocess's, start to exit, as a user waits for it; its
 detail keeps the run's own ``wall_s``, the CPU seconds the subprocess
 used (the figure to compare when other work shares the machine), and
@@ -19,7 +20,12 @@ what the run computed (success, messages per search).
 Chord's warm run is at full size, with the 30 s upkeep periods of the
 Chord paper's simulations (CHORD_PERIODS); its cold run at full size
 too, with the daemons' own periods (docs/simulator.md, "Joins the
-tracker places").
+tracker places").  Issue 36 adds ``sim_warm_chord_daemon_periods_*``:
+the warm chord run with the daemons' own periods and real signatures,
+as a deployment's nodes would run (goal 300 s, RSS without a goal).
+
+L{runEach}, L{simulate} and L{row} serve the other ``sim_*`` benchmarks
+too (L{benchmarks.simattack}, L{benchmarks.simmillion}).
 """
 
 import json
@@ -39,13 +45,17 @@ WALL_COLD = ("<=", 60.0)
 RSS = ("<=", 2048.0)
 #: Seconds one run may take before it is killed.
 RUN_TIMEOUT = 900.0
-COMMON = ("--searches", "500", "--seed", "1", "--crypto", "fast", "--quiet")
+COMMON = ("--searches", "500", "--seed", "1")
+#: What a failed run raises: its exit status, a timeout, no bazaar-sim,
+#: or metrics that are not JSON.
+FAILURES = (subprocess.SubprocessError, OSError, ValueError)
 
 
 @attr.s(frozen=True, auto_attribs=True)
 class Run:
     """One figure pair: a scheme, a start, N in full and QUICK mode, and
-    what a full run has as goals (None: none)."""
+    what a full run has as goals (None: none); its signatures, how long
+    it may take, and its figures' prefix if not ``sim_<start>_<scheme>``."""
 
     scheme: str
     start: str
@@ -54,15 +64,19 @@ class Run:
     flags: tuple = ()
     wall_goal: tuple = None
     rss_goal: tuple = None
+    crypto: str = "fast"
+    timeout: float = RUN_TIMEOUT
+    name: str = None
 
     @property
     def prefix(self):
-        return f"sim_{self.start}_{self.scheme}"
+        return self.name or f"sim_{self.start}_{self.scheme}"
 
     def command(self, quick):
         nodes = self.quick_nodes if quick else self.nodes
         return ["bazaar-sim", "--nodes", str(nodes), "--discovery", self.scheme,
-                "--start", self.start, *COMMON, *self.flags]
+                "--start", self.start, *COMMON, "--crypto", self.crypto, "--quiet",
+                *self.flags]
 
 
 FLOOD = ("--ttl", "5")
@@ -82,6 +96,9 @@ RUNS = (
     Run("index", "cold", 10_000, 1_000, STAGGERED, WALL_COLD),
     Run("superpeer", "cold", 10_000, 1_000, STAGGERED, WALL_COLD),
     Run("chord", "cold", 10_000, 300, STAGGERED, WALL_COLD),
+    # Issue 36: as a deployment runs, the daemons' periods and signatures.
+    Run("chord", "warm", 100_000, 300, (), ("<=", 300.0), crypto="real",
+        name="sim_warm_chord_daemon_periods"),
 )
 #: Issue 23: super-peers at a tenth of flooding's messages per search at
 #: 10,000 nodes (the cold runs above, same seed): (figure, numerator run,
@@ -90,21 +107,25 @@ RATIO = ("sim_cold_superpeer_messages_ratio", "sim_cold_superpeer", "sim_cold_fl
          ("<=", 0.1))
 
 
+#: The figures of each run, after its prefix.
+SUFFIXES = ("wall_s", "rss_mb")
+
+
 def names():
     """Every figure this benchmark yields."""
-    return [f"{run.prefix}_{kind}" for run in RUNS
-            for kind in ("wall_s", "rss_mb")] + [RATIO[0]]
+    return [f"{run.prefix}_{suffix}" for run in RUNS for suffix in SUFFIXES] + [RATIO[0]]
 
 
-def simulate(command):
+def simulate(command, timeout=RUN_TIMEOUT):
     """Run a bazaar-sim command (its first word replaced by the installed
-    script); return its metrics, wall seconds and CPU seconds."""
+    script) for at most timeout seconds; return its metrics, wall seconds
+    and CPU seconds."""
     with tempfile.TemporaryDirectory(prefix="bazaar-bench-") as folder:
         out = os.path.join(folder, "metrics.json")
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run([bazaarSim(), *command[1:], "--json", out], check=True,
-                       stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT)
+                       stdin=subprocess.DEVNULL, timeout=timeout)
         wall = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(out) as f:
@@ -151,27 +172,48 @@ def ratio(quick, metrics):
                        + (" (QUICK)" if quick else ""))
 
 
-def run(quick, report, runs=RUNS):
-    """Every run, one at a time; a run that fails yields failed figures and
-    the others still run."""
+def failed(error):
+    """A failed run's note: FAILED, and why."""
+    return f"FAILED: {type(error).__name__}: {error}"[:200]
+
+
+def row(prefix, command, metrics, wall, cpu):
+    """A run as the table's footer names it and the JSON keeps it."""
+    return {"figure": prefix, "command": command, "wall_s": wall, "cpu_s": cpu,
+            "peak_rss_mb": metrics["peak_rss_mb"],
+            "success_rate": metrics["success_rate"]}
+
+
+def runEach(runs, quick, report, key, suffixes, figuresOf):
+    """
+    Every run, one at a time, its figures made by
+    ``figuresOf(run, quick, metrics, wall, cpu)``; a run that fails yields
+    failed figures (its prefix and each of suffixes) and the others still
+    run.  The runs are kept in ``report[key]``; return the figures and the
+    metrics of the runs that finished, by prefix.
+    """
     rows = []
     done = []
     by_prefix = {}
     for each in runs:
+        command = each.command(quick)
         try:
-            metrics, wall, cpu = simulate(each.command(quick))
-        except (subprocess.SubprocessError, OSError, ValueError) as e:
-            why = f"FAILED: {type(e).__name__}: {e}"[:200]
-            done += [Figure(f"{each.prefix}_wall_s", note=why),
-                     Figure(f"{each.prefix}_rss_mb", note=why)]
+            metrics, wall, cpu = simulate(command, each.timeout)
+        except FAILURES as e:
+            why = failed(e)
+            done += [Figure(f"{each.prefix}_{suffix}", note=why) for suffix in suffixes]
             report["errors"][each.prefix] = why
             continue
-        done += figures(each, quick, metrics, wall, cpu)
+        done += figuresOf(each, quick, metrics, wall, cpu)
         by_prefix[each.prefix] = metrics
-        rows.append({"figure": each.prefix, "command": each.command(quick), "wall_s": wall,
-                     "cpu_s": cpu, "peak_rss_mb": metrics["peak_rss_mb"],
-                     "success_rate": metrics["success_rate"]})
-    report["sim_goals"] = rows
+        rows.append(row(each.prefix, command, metrics, wall, cpu))
+    report[key] = rows
+    return done, by_prefix
+
+
+def run(quick, report, runs=RUNS):
+    """Every run, one at a time (L{runEach}), then the messages ratio."""
+    done, by_prefix = runEach(runs, quick, report, "sim_goals", SUFFIXES, figures)
     messages = ratio(quick, by_prefix)
     if messages is not None:
         done.append(messages)

@@ -5,21 +5,31 @@ against threads kept busy for a known CPU time, not a known wall time),
 its driver signs nothing inside a window that it did not count, and the
 aria2 comparison is skipped, saying how to install what it needs, when
 aria2c or nginx is missing, and configures both as documented.  The
-figures themselves are for ``make bench``, not for tests, so nothing here
+simulator's issue-36 figures (adversaries, a million nodes, chord with
+the daemons' periods) are made from fake metrics here, their command
+lines read by bazaar-sim's own parser: no simulation runs.  The figures
+themselves are for ``make bench``, not for tests, so nothing here
 depends on how fast this machine is.
 """
 
 import collections
+import contextlib
+import io
 import itertools
 import os
+import subprocess
 import threading
 import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.cli import sim as simcli
 from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.sim.adversaries import KINDS
+from twisted_bazaar.sim.attack import bystanders
+from twisted_bazaar.sim.runner import SimConfig
 from twisted_bazaar.wire import trade
-from benchmarks import aria2, codec, idle, purchase
+from benchmarks import aria2, codec, idle, purchase, run, simattack, simgoals, simmillion
 from twisted_bazaar import wire
 
 
@@ -191,3 +201,218 @@ class Aria2BenchmarkTests(SynchronousTestCase):
         self.assertIn("--checksum=sha-256=" + "ab" * 32, command)
         self.assertIn("--dir=/d", command)
         self.assertIn("--out=f.bin", command)
+
+
+def simConfig(command):
+    """The SimConfig bazaar-sim makes of a benchmark's command line (its
+    parser refuses an unknown flag or value), and its scheme options."""
+    args = simcli.parser().parse_args([*command[1:], "--json", "unused.json"])
+    options = simcli.allSchemeOptions(args)
+    return simcli.simConfig(args, options), dict(options)
+
+
+def fakeMetrics(success=1.0, double_sells=0, **extra):
+    """What a bazaar-sim run's --json holds, as much as the figures read."""
+    return dict({"success_rate": success, "double_sells": double_sells, "wall_s": 12.0,
+                 "peak_rss_mb": 300.0, "messages_per_search": 50.0, "virtual_s": 60.0,
+                 "nodes": 300,
+                 "adversaries": {"finds_with_honest_seller": 0.97,
+                                 "lookups_honest_holder": None}}, **extra)
+
+
+class FakeSim:
+    """simgoals.simulate's stand-in: notes each command, and gives the
+    metrics success(command) says, or raises what it returns."""
+
+    def __init__(self, success=lambda command: 1.0):
+        self.commands = []
+        self.success = success
+
+    def __call__(self, command, timeout):
+        self.commands.append((command, timeout))
+        outcome = self.success(command)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return fakeMetrics(outcome), 13.0, 11.5
+
+
+def flag(command, name):
+    return command[command.index(name) + 1]
+
+
+class SimAttackTests(SynchronousTestCase):
+    """sim_attack_<scheme>_<kind>_success: issue 36's 20 % adversaries."""
+
+    def test_fullCommand(self):
+        """10,000 nodes, warm, fast signatures, 20 % of one kind, no
+        baseline run; flood at its default ttl."""
+        command = simattack.command("chord", "misroute", quick=False)
+        self.assertEqual(command, [
+            "bazaar-sim", "--nodes", "10000", "--searches", "500", "--seed", "1",
+            "--start", "warm", "--crypto", "fast", "--discovery", "chord",
+            "--adversaries", "0.2", "--adversary", "misroute", "--no-baseline", "--quiet"])
+        config, _ = simConfig(simattack.command("flood", "withhold", quick=False))
+        self.assertEqual((config.ttl, config.adversaries, config.adversary),
+                         (SimConfig().ttl, 0.2, ("withhold",)))
+
+    def test_everyCommandFitsItsAdversaries(self):
+        """bazaar-sim takes every command, and its adversaries fit among
+        the nodes that neither buy nor sell, in full and QUICK mode."""
+        for quick in (False, True):
+            for scheme in simattack.SCHEMES:
+                for kind in KINDS:
+                    config, _ = simConfig(simattack.command(scheme, kind, quick))
+                    self.assertEqual((config.discovery, config.start, config.crypto),
+                                     (scheme, "warm", "fast"))
+                    self.assertGreaterEqual(bystanders(config),
+                                            round(config.adversaries * config.nodes))
+        self.assertEqual(flag(simattack.command("index", "squat", True), "--nodes"), "300")
+
+    def test_goals(self):
+        """0.99, flood's 0.95, in full mode; none in QUICK mode."""
+        metrics = fakeMetrics(0.97)
+        flood = simattack.figure("flood", "notyet", False, metrics, 13.0, 11.5)
+        index = simattack.figure("index", "notyet", False, metrics, 13.0, 11.5)
+        quick = simattack.figure("index", "notyet", True, metrics, 13.0, 11.5)
+        self.assertEqual((flood.name, flood.value, flood.goal, flood.met),
+                         ("sim_attack_flood_notyet_success", 0.97, (">=", 0.95), True))
+        self.assertEqual((index.goal, index.met), ((">=", 0.99), False))
+        self.assertEqual((quick.goal, quick.met), (None, None))
+        self.assertEqual(index.detail["command"],
+                         simattack.command("index", "notyet", False))
+        self.assertEqual(
+            {key: index.detail[key] for key in ("double_sells", "finds_with_honest_seller",
+                                                 "lookups_honest_holder", "cpu_s")},
+            {"double_sells": 0, "finds_with_honest_seller": 0.97,
+             "lookups_honest_holder": None, "cpu_s": 11.5})
+
+    def test_sybilOutsideChordIsTheWithholdRun(self):
+        """Outside chord the sybil figure is the withhold run's, run once;
+        chord's sybils have a run of their own."""
+        sim = FakeSim(lambda command: 0.5 if "withhold" in command else 1.0)
+        self.patch(simgoals, "simulate", sim)
+        report = {"errors": {}}
+        figures = {f.name: f for f in simattack.run(quick=False, report=report)}
+        self.assertEqual(list(figures), simattack.names())
+        ran = [(flag(command, "--discovery"), flag(command, "--adversary"))
+               for command, _ in sim.commands]
+        self.assertEqual(len(ran), len(set(ran)))
+        self.assertEqual([scheme for scheme, kind in ran if kind == "sybil"], ["chord"])
+        self.assertEqual(len(ran), 4 * len(KINDS) - 3)
+        self.assertEqual({timeout for _, timeout in sim.commands}, {2400.0})
+        for scheme in ("flood", "index", "superpeer"):
+            sybil = figures[f"sim_attack_{scheme}_sybil_success"]
+            self.assertEqual(sybil.value, 0.5)
+            self.assertEqual(sybil.detail["same_run_as"], "withhold")
+            self.assertEqual(flag(sybil.detail["command"], "--adversary"), "withhold")
+            self.assertIn("a sybil is a withholder", sybil.note)
+        chord = figures["sim_attack_chord_sybil_success"]
+        self.assertEqual((chord.value, flag(chord.detail["command"], "--adversary")),
+                         (1.0, "sybil"))
+        self.assertNotIn("same_run_as", chord.detail)
+        self.assertEqual(len(report["sim_attack"]), len(ran))
+        self.assertEqual(report["errors"], {})
+
+    def test_aFailedRunFailsItsFiguresAlone(self):
+        """A run that times out fails its figure (and the sybil figure it
+        stands for); the other runs still run."""
+        def success(command):
+            if flag(command, "--discovery") == "superpeer" and "withhold" in command:
+                return subprocess.TimeoutExpired(command, 2400)
+            return 0.995
+        self.patch(simgoals, "simulate", FakeSim(success))
+        report = {"errors": {}}
+        figures = simattack.run(quick=False, report=report)
+        failed = sorted(f.name for f in figures if f.value is None)
+        self.assertEqual(failed, ["sim_attack_superpeer_sybil_success",
+                                  "sim_attack_superpeer_withhold_success"])
+        self.assertTrue(all(f.note.startswith("FAILED: TimeoutExpired")
+                            for f in figures if f.value is None))
+        self.assertEqual(list(report["errors"]), ["sim_attack_superpeer_withhold"])
+        self.assertEqual(len([f for f in figures if f.met]), 4 * len(KINDS) - 2)
+
+
+class SimMillionTests(SynchronousTestCase):
+    """sim_million_<scheme>_*: issue 36's million nodes, warm."""
+
+    def test_commands(self):
+        """A million nodes (QUICK: 5,000), warm, 500 searches; flood at
+        ttl 5 and chord's upkeep every 30 s, as docs/simulator.md ran them."""
+        runs = {run.scheme: run for run in simmillion.RUNS}
+        self.assertEqual(sorted(runs), ["chord", "flood", "index", "superpeer"])
+        for scheme, run in runs.items():
+            config, options = simConfig(run.command(quick=False))
+            self.assertEqual((config.nodes, config.searches, config.seed, config.start,
+                              config.crypto, config.discovery),
+                             (1_000_000, 500, 1, "warm", "fast", scheme))
+            self.assertEqual(simConfig(run.command(quick=True))[0].nodes, 5_000)
+            self.assertEqual(run.timeout, 3600.0)
+            self.assertEqual(config.ttl, 5 if scheme == "flood" else SimConfig().ttl)
+            self.assertEqual(options, {"chord-stabilize": 30.0, "chord-fix-fingers": 30.0,
+                                       "chord-ping": 30.0} if scheme == "chord" else {})
+
+    def test_goals(self):
+        """15 minutes, 16 GiB, 0.99, and a double sell fails its figure."""
+        [run] = [run for run in simmillion.RUNS if run.scheme == "index"]
+        full = {f.name: f for f in simmillion.figures(
+            run, False, fakeMetrics(0.995, double_sells=1, peak_rss_mb=10_322.0),
+            950.0, 482.0)}
+        self.assertEqual(list(full), [f"sim_million_index_{suffix}"
+                                      for suffix in simmillion.SUFFIXES])
+        self.assertEqual(
+            [(f.value, f.goal, f.met) for f in full.values()],
+            [(950.0, ("<=", 900.0), False), (10_322.0, ("<=", 16_384.0), True),
+             (0.995, (">=", 0.99), True), (1, ("<=", 0), False)])
+        self.assertIn("1 double sells", full["sim_million_index_success"].note)
+        quick = simmillion.figures(run, True, fakeMetrics(), 20.0, 18.0)
+        self.assertEqual([f.goal for f in quick], [None] * 4)
+
+    def test_aFailedRunFailsItsFourFigures(self):
+        self.patch(simgoals, "simulate", FakeSim(
+            lambda command: subprocess.CalledProcessError(-9, command)
+            if flag(command, "--discovery") == "chord" else 1.0))
+        report = {"errors": {}}
+        figures = simmillion.run(quick=True, report=report)
+        self.assertEqual([f.name for f in figures], simmillion.names())
+        self.assertEqual(sorted(f.name for f in figures if f.value is None),
+                         sorted(f"sim_million_chord_{s}" for s in simmillion.SUFFIXES))
+        self.assertEqual(list(report["errors"]), ["sim_million_chord"])
+        self.assertEqual([row["figure"] for row in report["sim_million"]],
+                         ["sim_million_flood", "sim_million_index", "sim_million_superpeer"])
+
+
+class DaemonPeriodsTests(SynchronousTestCase):
+    """sim_warm_chord_daemon_periods_*: chord as the daemons run it."""
+
+    def test_realSignaturesAndTheDaemonsPeriods(self):
+        [run] = [run for run in simgoals.RUNS if run.name]
+        self.assertEqual((run.prefix, run.wall_goal, run.rss_goal),
+                         ("sim_warm_chord_daemon_periods", ("<=", 300.0), None))
+        config, options = simConfig(run.command(quick=False))
+        self.assertEqual((config.nodes, config.searches, config.seed, config.start,
+                          config.crypto, config.discovery),
+                         (100_000, 500, 1, "warm", "real", "chord"))
+        self.assertEqual(options, {})
+        self.assertEqual(simConfig(run.command(quick=True))[0].nodes, 300)
+        self.assertIn("sim_warm_chord_daemon_periods_wall_s", simgoals.names())
+        self.assertIn("sim_warm_chord_daemon_periods_rss_mb", simgoals.names())
+
+    def test_theOtherRunsKeepFastSignatures(self):
+        self.assertEqual({simConfig(run.command(quick=True))[0].crypto
+                          for run in simgoals.RUNS if not run.name}, {"fast"})
+
+
+class OptInTests(SynchronousTestCase):
+    """simmillion runs only when --only names it; simattack by default."""
+
+    def test_defaultLeavesOutTheOptIn(self):
+        only = run.parseArgs([]).only
+        self.assertEqual(only, [name for name in run.BENCHMARKS if name != "simmillion"])
+        self.assertIn("simattack", only)
+        self.assertEqual(run.parseArgs(["--only", "simmillion"]).only, ["simmillion"])
+
+    def test_helpSaysSo(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), self.assertRaises(SystemExit):
+            run.parseArgs(["--help"])
+        self.assertIn("run only when named here: simmillion", " ".join(out.getvalue().split()))

@@ -93,7 +93,7 @@ class SimGoalsTests(SynchronousTestCase):
         self.assertEqual(len(simgoals.names()), 2 * len(simgoals.RUNS) + 1)
         self.assertEqual(simgoals.names()[-1], "sim_cold_superpeer_messages_ratio")
         warm = [run for run in simgoals.RUNS if run.start == "warm"
-                and run.wall_goal is not None]
+                and run.name is None]
         self.assertEqual(sorted(run.scheme for run in warm),
                          ["chord", "flood", "index", "superpeer"])
         for run in warm:
