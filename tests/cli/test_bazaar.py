@@ -99,6 +99,21 @@ class CommonOptionTests(SynchronousTestCase):
             parse(["status", "--tracker-key", "abc"])
         self.assertIn("--tracker-key: 'abc' is not a key", err.getvalue())
 
+    def test_trackerKeyBeginningWithADash(self):
+        """One key in 64 begins with "-" (base64url): given as the tracker
+        logs it (``--tracker-key KEY``), it is a key, not an option."""
+        key = next(key for key in (Identity.fromRandom(random.Random(n)).key
+                                   for n in range(1000)) if key.startswith("-"))
+        self.assertEqual(parse(["status", "--tracker-key", key]).tracker_key,
+                         decode(key))
+        self.assertEqual(parse(["buy", "plum", f"--tracker-key={key}"]).tracker_key,
+                         decode(key))
+        # The word after a trailing --tracker-key is not there: argparse says so.
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+            parse(["status", "--tracker-key"])
+        self.assertIn("--tracker-key: expected one argument", err.getvalue())
+
     def test_eachHelpListsThem(self):
         for command in COMMANDS:
             text = helpOf(command)

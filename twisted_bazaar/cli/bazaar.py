@@ -228,11 +228,31 @@ def parser():
     return p
 
 
+#: Options whose value may begin with "-": a key is base64url, so one in
+#: 64 begins with it, and argparse would take it for an option.
+DASHED_VALUES = ("--tracker-key",)
+
+
+def joinDashedValues(argv):
+    """argv with each of L{DASHED_VALUES} and the word after it joined as
+    ``--option=value``, so that a value beginning with "-" is taken as one
+    (as the tracker's log line and twistd's options take it)."""
+    joined = []
+    words = iter(argv)
+    for word in words:
+        if word in DASHED_VALUES:
+            value = next(words, None)
+            if value is not None:
+                word = f"{word}={value}"
+        joined.append(word)
+    return joined
+
+
 def parse(argv=None):
     """The command line, with the defaults of the options every command
     takes filled in where they were not given."""
     p = parser()
-    args = p.parse_args(argv)
+    args = p.parse_args(joinDashedValues(sys.argv[1:] if argv is None else argv))
     if args.command == "restock":
         named = [item for item, _ in args.stock]
         twice = sorted({item for item in named if named.count(item) > 1})
