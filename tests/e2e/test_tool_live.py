@@ -24,10 +24,21 @@ from twisted_bazaar.testing.daemons import runTwistd
 TIMEOUT = 30.0
 
 
+def interruptible():
+    """In the child, before bazaar starts: Ctrl-C as a terminal's foreground
+    command has it.  A command started in the background by a shell that
+    has no job control (a CI script's ``&``, ``nohup``) inherits SIGINT
+    ignored, and a Python program, Twisted's reactor included, leaves an
+    ignored SIGINT ignored: the test would wait for an exit that never
+    comes."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def startBazaar(*args):
     script = str(Path(sys.executable).with_name("bazaar"))
     return subprocess.Popen([script, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible)
 
 
 class InterruptedBuyTests(SynchronousTestCase):
