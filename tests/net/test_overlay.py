@@ -1,7 +1,8 @@
 """
 Tests of L{twisted_bazaar.net.overlay}: the link table of one node, seen from
 the node whose peers are StringTransports.  The handshake, connectTo, slot
-budgets per purpose, idle direct links, shutdown and duplicate links.
+budgets per purpose, idle direct links, recycled purposes, shutdown and
+duplicate links.
 """
 
 import random
@@ -528,6 +529,64 @@ class DirectIdleTests(SynchronousTestCase):
         self.assertFalse(direct.transport.disconnecting)
 
 
+
+
+class RecycledPurposeTests(SynchronousTestCase):
+    """
+    A purpose added with recycle=True (a chord node's finger links): when
+    the node opens one more link of it with every slot taken, its own link
+    of that purpose quiet longest is retired to make room; inbound links
+    and links of other purposes are never taken for it.
+    """
+
+    def setUp(self):
+        self.node = makeNode(1, direct_slots=1)
+        self.node.addPurpose("finger", 2, idle=10.0, recycle=True)
+        self.clock = self.node.clock
+
+    def dial(self, peer, purpose="finger"):
+        d = self.node.connectTo("10.0.0.%d" % peer, 5000 + peer, peer, purpose)
+        link = self.node.connector.connectLast()
+        feed(link, wire.ThisIsMe(peer, 5000 + peer))
+        self.assertEqual(self.successResultOf(d), peer)
+        sent(link)
+        return link
+
+    def test_quietestOwnLinkMakesRoom(self):
+        """The link that carried nothing for longest says dc and closes;
+        the new link is dialled."""
+        first = self.dial(7)
+        self.clock.advance(1)
+        second = self.dial(8)
+        self.clock.advance(1)
+        feed(first, trade.Buy(5, "apple", (7, 1)))
+        self.clock.advance(1)
+        third = self.dial(9)
+        self.assertEqual(sent(second), [wire.Dc()])
+        self.assertTrue(second.transport.disconnecting)
+        self.assertFalse(first.transport.disconnecting)
+        self.assertFalse(third.transport.disconnecting)
+        self.assertEqual(self.node.linksByPurpose()["finger"], 3)
+        closeLink(second)
+        self.assertEqual(sorted(self.node.links), [7, 9])
+
+    def test_inboundLinksAreNotRecycled(self):
+        """With every slot held by links peers opened, there is nothing
+        of this node's own to retire: the dial fails as before."""
+        inbound = [linkPeer(self.node, peer, purpose="finger") for peer in (7, 8)]
+        self.failureResultOf(self.node.connectTo("10.0.0.9", 5009, 9, "finger"),
+                             NotConnected)
+        self.assertEqual(self.node.connector.requests, [])
+        self.assertFalse(any(link.transport.disconnecting for link in inbound))
+
+    def test_otherPurposesAreNotRecycled(self):
+        """A purpose not recycled keeps refusing a link over its slots (a
+        direct link may have a trade waiting on it)."""
+        direct = self.dial(7, DIRECT)
+        self.clock.advance(5)
+        self.failureResultOf(self.node.connectTo("10.0.0.9", 5009, 9, DIRECT),
+                             NotConnected)
+        self.assertFalse(direct.transport.disconnecting)
 
 
 class ShutdownTests(SynchronousTestCase):

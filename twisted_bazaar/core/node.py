@@ -75,8 +75,10 @@ class INode(Interface):
     def handle(message_type, handler):
         """Have ``handler(link, message)`` take every message of a type."""
 
-    def addPurpose(purpose, slots, idle=None):
-        """Hold up to ``slots`` links of ``purpose``, closed when idle."""
+    def addPurpose(purpose, slots, idle=None, recycle=False):
+        """Hold up to ``slots`` links of ``purpose``, closed when idle
+        (and, if recycled, the quietest of this node's own making way for
+        a new one)."""
 
     def setSlots(purpose, slots):
         """Change the number of links of ``purpose`` held."""
@@ -187,14 +189,20 @@ class Node:
         """
         self.overlay.handle(message_type, handler)
 
-    def addPurpose(self, purpose, slots, idle=None):
+    def addPurpose(self, purpose, slots, idle=None, recycle=False):
         """
         Let this node hold ``slots`` established links of ``purpose`` (a
         view's own kind of link), closed after ``idle`` seconds without
         trade if given.  A purpose keeps the budget it was given first; to
         change it, see L{setSlots}.
+
+        @param recycle: the links are a cache, each good for one question
+            at a time (a chord node's finger links): when this node opens
+            one with every slot taken, the one of its own that carried
+            nothing for longest is closed to make room, rather than the new
+            one refused.  Not for links a trade may be waiting on.
         """
-        self.overlay.addPurpose(purpose, slots, idle)
+        self.overlay.addPurpose(purpose, slots, idle, recycle)
 
     def setSlots(self, purpose, slots):
         """The number of established links of ``purpose`` this node holds

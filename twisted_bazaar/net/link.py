@@ -439,6 +439,12 @@ class Link(Keepalive):
         self.send(wire.Error(code, info))
         self.close(f"{code}: {info}")
 
+    @property
+    def lastTraffic(self):
+        """When the link last carried a message other than a keepalive
+        (either way), on its clock."""
+        return self._last_traffic
+
     def describe(self):
         """A short name for logs: the peer's id if known, and its address."""
         address = self.transport.getPeer() if self.transport else None

@@ -45,6 +45,9 @@ DEFAULT_DIRECT_IDLE = 30.0
 #: L{twisted_bazaar.net.eviction.addressGroup}) may hold open before saying
 #: thisisme.
 DEFAULT_HANDSHAKE_LIMIT = 4
+#: The sets of recycled purposes overlays hold (L{Overlay.recycled}), one
+#: of each.
+_SHARED_SETS = {}
 #: Peers remembered as unreachable (L{Overlay.unreachable}), newest kept.
 UNREACHABLE_KEPT = 256
 
@@ -89,6 +92,10 @@ class Overlay:
     """
 
     log = Logger()
+    #: Purposes whose links are recycled (L{addPurpose}): a frozenset,
+    #: replaced, not changed, and shared by the nodes that recycle the
+    #: same (a simulation holds a million of them).
+    recycled = frozenset()
 
     def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
                  idle_timeouts=None):
@@ -192,11 +199,14 @@ class Overlay:
             raise ValueError(f"{message_type.TYPE} has a handler already")
         self.handlers[message_type] = handler
 
-    def addPurpose(self, purpose, slots, idle=None):
+    def addPurpose(self, purpose, slots, idle=None, recycle=False):
         """See L{twisted_bazaar.core.node.Node.addPurpose}."""
         self.budgets.setdefault(purpose, slots)
         if idle is not None:
             self.idle_timeouts.setdefault(purpose, idle)
+        if recycle and purpose not in self.recycled:
+            recycled = self.recycled | {purpose}
+            self.recycled = _SHARED_SETS.setdefault(recycled, recycled)
 
     def setSlots(self, purpose, slots):
         """See L{twisted_bazaar.core.node.Node.setSlots}."""
@@ -277,7 +287,7 @@ class Overlay:
             return defer.fail(NotConnected("this node has no id yet"))
         if purpose not in self.budgets:
             return defer.fail(NotConnected(f"this node opens no {purpose} links"))
-        if self.count(purpose) >= self.budgets[purpose]:
+        if self.count(purpose) >= self.budgets[purpose] and not self._recycle(purpose):
             return defer.fail(NotConnected(f"no free {purpose} slots"))
         if self.linkCount() >= self.capacity():
             # Links still in their handshake hold slots too.
@@ -332,6 +342,25 @@ class Overlay:
         else:
             self.since[link] = self.node.clock.seconds()
             self.pending[link] = None
+
+    def _recycle(self, purpose):
+        """
+        Make room for a link of a recycled purpose this node opens: its own
+        link of that purpose that carried nothing for longest is retired
+        (``dc``; what is already on its way is still delivered).  Inbound
+        links are their openers' to close, or the eviction policy's.
+
+        @return: True if one was retired.
+        """
+        if purpose not in self.recycled:
+            return False
+        quietest = min((link for link in self.links.values()
+                        if link.purpose == purpose and not link.inbound and not link.closing),
+                       key=lambda link: link.lastTraffic, default=None)
+        if quietest is None:
+            return False
+        quietest.retire(f"its {purpose} slot is wanted for a new link")
+        return True
 
     def _handshaking(self, link):
         """Inbound connections from link's address group still in their

@@ -8,6 +8,7 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.chord.ring import keyOf, place
+from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.sim.adversaries import Withhold
 from twisted_bazaar.testing import Market
 
@@ -57,10 +58,10 @@ class DetourTests(SynchronousTestCase):
     last hop of each passes it.
     """
 
-    def market(self, paths):
+    def market(self, paths, size=10):
         market = Market(seed=8)
         options = {"chord-paths": paths}
-        nodes = [addChord(market, scheme=options) for _ in range(10)]
+        nodes = [addChord(market, scheme=options) for _ in range(size)]
         seller = addChord(market, scheme=options, seller={"stock": {"apple": 5}})
         market.run(SETTLE)
         ring = sorted(market.nodes, key=lambda node: place(node.id))
@@ -103,6 +104,23 @@ class DetourTests(SynchronousTestCase):
         market.run(20)
         self.assertEqual([p.seller for p in units(market.role(buyer, "buyer").bag)],
                          [seller.id] * 2)
+
+    def test_fullFingerSlotsAreRecycled(self):
+        """
+        A detour opens a finger link to each node it asks, and a find
+        after another comes before the last one's links fall idle: on a
+        ring of 17 with 4 finger slots a node, each new question retires
+        the asker's quietest finger link, and every asker finds the
+        seller.  (Before, a question with every slot taken failed at once,
+        so every node of a path failed in a row: 5 of these 15 askers
+        found nobody.)
+        """
+        market, seller, dropper, withholder, askers = self.market(paths=3, size=16)
+        for asker in askers:
+            asker.setSlots(FINGER, 4)
+        found = self.found(market, askers)
+        self.assertGreater(withholder.dropped, 0)
+        self.assertEqual(found, [[seller.id]] * len(askers))
 
     def test_silentHoldersInARow(self):
         """

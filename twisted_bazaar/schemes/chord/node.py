@@ -121,7 +121,8 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         #: made at the first refusal.
         self._refusals = None
         node.setSlots(CHORD, self.settings.links)
-        node.addPurpose(FINGER, self.settings.finger_links, self.settings.finger_idle)
+        node.addPurpose(FINGER, self.settings.finger_links, self.settings.finger_idle,
+                        recycle=True)
         for kind, handler in (
                 (ChordPing, self._pinged), (ChordPong, self._ponged),
                 (ChordStabilize, self._stabilizeAsked), (ChordState, self._stated),
