@@ -535,13 +535,14 @@ class RecycledPurposeTests(SynchronousTestCase):
     """
     A purpose added with recycle=True (a chord node's finger links): when
     the node opens one more link of it with every slot taken, its own link
-    of that purpose quiet longest is retired to make room; inbound links
-    and links of other purposes are never taken for it.
+    of that purpose quiet longest is retired to make room, or, if it has
+    none, an inbound one the eviction policy gives up; links of other
+    purposes are never taken for it.
     """
 
     def setUp(self):
         self.node = makeNode(1, direct_slots=1)
-        self.node.addPurpose("finger", 2, idle=10.0, recycle=True)
+        self.node.addPurpose("finger", 2, idle=60.0, recycle=True)
         self.clock = self.node.clock
 
     def dial(self, peer, purpose="finger"):
@@ -570,14 +571,20 @@ class RecycledPurposeTests(SynchronousTestCase):
         closeLink(second)
         self.assertEqual(sorted(self.node.links), [7, 9])
 
-    def test_inboundLinksAreNotRecycled(self):
-        """With every slot held by links peers opened, there is nothing
-        of this node's own to retire: the dial fails as before."""
+    def test_peersLinksCannotHoldEverySlot(self):
+        """With every slot held by links peers opened, the eviction policy
+        gives one up for this node's own, as for an inbound newcomer;
+        while all are new (in their grace period), the dial fails."""
         inbound = [linkPeer(self.node, peer, purpose="finger") for peer in (7, 8)]
         self.failureResultOf(self.node.connectTo("10.0.0.9", 5009, 9, "finger"),
                              NotConnected)
         self.assertEqual(self.node.connector.requests, [])
         self.assertFalse(any(link.transport.disconnecting for link in inbound))
+        self.clock.advance(GRACE)
+        self.dial(9)
+        refused = [link for link in inbound if "noslots" in codes(sent(link))]
+        self.assertEqual(len(refused), 1)
+        self.assertTrue(refused[0].transport.disconnecting)
 
     def test_otherPurposesAreNotRecycled(self):
         """A purpose not recycled keeps refusing a link over its slots (a

@@ -347,10 +347,12 @@ class Overlay:
         """
         Make room for a link of a recycled purpose this node opens: its own
         link of that purpose that carried nothing for longest is retired
-        (``dc``; what is already on its way is still delivered).  Inbound
-        links are their openers' to close, or the eviction policy's.
+        (``dc``; what is already on its way is still delivered).  With
+        none of its own, the eviction policy gives up an inbound one, as
+        for an inbound newcomer: peers that open links to this node must
+        not be able to keep it from opening any.
 
-        @return: True if one was retired.
+        @return: True if a link made room.
         """
         if purpose not in self.recycled:
             return False
@@ -358,7 +360,7 @@ class Overlay:
                         if link.purpose == purpose and not link.inbound and not link.closing),
                        key=lambda link: link.lastTraffic, default=None)
         if quietest is None:
-            return False
+            return self._evict(purpose)
         quietest.retire(f"its {purpose} slot is wanted for a new link")
         return True
 
