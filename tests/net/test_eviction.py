@@ -26,6 +26,16 @@ class AddressGroupTests(SynchronousTestCase):
         self.assertEqual(addressGroup("node7"), "node7")
         self.assertEqual(addressGroup(""), "")
 
+    def test_namesThatLookLikeAddresses(self):
+        """A name beginning with a digit, or anything with a colon, is
+        parsed and, if no address, its own group too; an address with
+        leading or trailing junk is no address."""
+        self.assertEqual(addressGroup("1password.example"), "1password.example")
+        self.assertEqual(addressGroup("10.0.0.1.example"), "10.0.0.1.example")
+        self.assertEqual(addressGroup("host:80"), "host:80")
+        self.assertEqual(addressGroup("::1"), "::/32")
+        self.assertEqual(addressGroup(" 10.0.0.1"), " 10.0.0.1")
+
 
 class ChooseVictimTests(SynchronousTestCase):
     def test_nothingToEvict(self):
