@@ -1,6 +1,7 @@
 """
-Tests for L{twisted_bazaar.sim.plot}: drawing a chord experiment's figure
-from the JSON of its runs.
+Tests for L{twisted_bazaar.sim.plot}: drawing a chord experiment's figure,
+or purchase success against the fraction of adversaries, from the JSON of
+runs.
 """
 
 import io
@@ -21,6 +22,42 @@ def result(seed, *sizes, experiment="pathlength"):
             "rows": [{"nodes": n, "goal_mean": 1.0, "failed": 0,
                       "hops": {"mean": 0.5, "p1": 0, "p50": 1, "p99": 1}}
                      for n in sizes]}
+
+
+def run(scheme, success, fraction=0.0, kind=None, nodes=10000, seed=1):
+    """The --json of a market run (the fields the figure reads)."""
+    return {"nodes": nodes, "success_rate": success,
+            "config": {"discovery": scheme, "seed": seed, "adversaries": fraction,
+                       "adversary": [kind] if kind else []}}
+
+
+class AttackCurvesTests(SynchronousTestCase):
+    def test_curvesPerSchemeAndKind(self):
+        """Each kind's points in the order of their fractions, the honest
+        run the point at 0 of every curve of its scheme."""
+        curves = plot.attackCurves([
+            run("chord", 0.9, 0.3, "withhold"), run("chord", 1.0),
+            run("chord", 0.95, 0.1, "withhold"), run("chord", 0.5, 0.1, "sybil"),
+            run("index", 1.0, 0.2, "squat")])
+        self.assertEqual(curves, {
+            "chord": {"sybil": [(0.0, 1.0), (0.1, 0.5)],
+                      "withhold": [(0.0, 1.0), (0.1, 0.95), (0.3, 0.9)]},
+            "index": {"squat": [(0.2, 1.0)]}})
+
+    def test_honestAlone(self):
+        """A scheme with only its honest run is one point."""
+        self.assertEqual(plot.attackCurves([run("flood", 0.99)]),
+                         {"flood": {"honest": [(0.0, 0.99)]}})
+
+    def test_otherSizesOrSeedsRefused(self):
+        """Runs of other sizes or seeds are not one figure; nor are two
+        runs of one point."""
+        self.assertRaises(ValueError, plot.attackCurves,
+                          [run("chord", 1.0), run("chord", 1.0, nodes=1000)])
+        self.assertRaises(ValueError, plot.attackCurves,
+                          [run("chord", 1.0), run("chord", 1.0, seed=2)])
+        self.assertRaises(ValueError, plot.attackCurves,
+                          [run("chord", 1.0, 0.2, "sybil"), run("chord", 0.9, 0.2, "sybil")])
 
 
 class MergedTests(SynchronousTestCase):
@@ -90,6 +127,25 @@ class MainTests(SynchronousTestCase):
         self.assertIn("different experiments or seeds", self.refused(
             [out, self.write("a.json", result(1, 64)),
              self.write("b.json", result(2, 128))]))
+
+    def test_drawsAttackRuns(self):
+        """Market runs' files make one PNG of success against the
+        fraction; mixed with an experiment's, they are refused."""
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise self.skipTest("matplotlib is not installed") from None
+        out = os.path.join(self.dir, "attack.png")
+        runs = [self.write("h.json", run("chord", 1.0)),
+                self.write("w.json", run("chord", 0.9, 0.2, "withhold")),
+                self.write("f.json", run("flood", 0.97, 0.2, "misroute"))]
+        plot.main([out, *runs])
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        self.assertIn("mix market runs and chord experiments", self.refused(
+            [out, runs[0], self.write("a.json", result(1, 64))]))
+        self.assertIn("different sizes or seeds", self.refused(
+            [out, runs[0], self.write("s.json", run("chord", 1.0, nodes=1000))]))
 
     def test_draws(self):
         """Two runs' files make one PNG."""

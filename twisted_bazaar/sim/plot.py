@@ -1,4 +1,8 @@
-"""The ``--plot`` figure of bazaar-sim (matplotlib is an optional extra)."""
+"""
+The ``--plot`` figure of bazaar-sim, and the figures drawn from the
+``--json`` of several runs (chord experiments; market runs with
+adversaries).  matplotlib is an optional extra.
+"""
 
 
 def plot(sim, metrics, path):
@@ -103,12 +107,92 @@ def merged(results):
     return dict(results[0], rows=rows)
 
 
+#: Each scheme's goal for purchase success with 20 % adversaries
+#: (issue 36), drawn beside its curves.
+ATTACK_GOALS = {"flood": 0.95, "index": 0.99, "superpeer": 0.99, "chord": 0.99}
+
+
+def isMarketRun(result):
+    """Is result the ``--json`` of a market run (not of a chord experiment)?"""
+    return isinstance(result, dict) and "success_rate" in result and "config" in result
+
+
+def attackCurves(results):
+    """
+    The market runs' purchase success against their fraction of
+    adversaries: {scheme: {kind: [(fraction, success), ...]}}, each curve
+    in the order of its fractions.  An honest run (no adversaries) is the
+    point at 0 of every curve of its scheme.
+
+    @raise ValueError: for runs of other sizes or seeds, or two runs of
+        one point.
+    """
+    sizes = {(result["nodes"], result["config"]["seed"]) for result in results}
+    if len(sizes) != 1:
+        raise ValueError("the runs are of different sizes or seeds: " + ", ".join(
+            f"{nodes} nodes seed {seed}" for nodes, seed in sorted(sizes)))
+    points, honest = {}, {}
+    for result in results:
+        config = result["config"]
+        scheme, fraction = config["discovery"], config["adversaries"] or 0.0
+        if not fraction:
+            honest[scheme] = result["success_rate"]
+            continue
+        curve = points.setdefault(scheme, {}).setdefault("+".join(config["adversary"]), {})
+        if fraction in curve:
+            raise ValueError(f"two runs of {scheme} with {fraction:g} "
+                             f"{'+'.join(config['adversary'])}")
+        curve[fraction] = result["success_rate"]
+    curves = {}
+    for scheme in sorted(set(points) | set(honest)):
+        kinds = points.get(scheme, {})
+        curves[scheme] = {}
+        for kind in sorted(kinds):
+            curve = dict(kinds[kind])
+            if scheme in honest:
+                curve[0.0] = honest[scheme]
+            curves[scheme][kind] = sorted(curve.items())
+        if not kinds:
+            curves[scheme]["honest"] = [(0.0, honest[scheme])]
+    return curves
+
+
+def plotAttack(curves, nodes, seed, path):
+    """Purchase success against the fraction of adversaries, one panel
+    per scheme, one curve per kind, with the scheme's goal at 20 %."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    schemes = list(curves)
+    figure, panels = pyplot.subplots(1, len(schemes), figsize=(4.2 * len(schemes), 4.2),
+                                     sharey=True, squeeze=False)
+    for axes, scheme in zip(panels[0], schemes):
+        for kind, curve in curves[scheme].items():
+            axes.plot([x for x, _ in curve], [y for _, y in curve], "o-", label=kind)
+        goal = ATTACK_GOALS.get(scheme)
+        if goal is not None:
+            axes.plot([0.2], [goal], "k_", markersize=18, label=f"goal at 0.2: {goal}")
+        axes.set_title(scheme)
+        axes.set_xlabel("fraction of adversaries")
+        axes.set_ylim(0, 1.02)
+        axes.legend(fontsize="small", loc="lower left")
+    panels[0][0].set_ylabel("purchase success")
+    figure.suptitle(f"bazaar-sim: {nodes} nodes, warm, seed {seed}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+
+
 def main(argv=None):
     """
     ``python -m twisted_bazaar.sim.plot OUT.png RESULT.json...``: draw the
     figure of a chord experiment from the ``--json`` files of its runs
     (``--experiment pathlength --sizes 32768`` and so on), their rows
-    together, without running anything again.
+    together; or, from the ``--json`` files of market runs with
+    ``--adversaries``, purchase success against the fraction of
+    adversaries; without running anything again.
     """
     import argparse
     import json
@@ -116,7 +200,9 @@ def main(argv=None):
 
     p = argparse.ArgumentParser(prog="python -m twisted_bazaar.sim.plot",
                                 description="Draw a chord experiment's figure from "
-                                "the --json files of its runs.")
+                                "the --json files of its runs, or purchase success "
+                                "against the fraction of adversaries from those of "
+                                "market runs (bazaar-sim --adversaries).")
     p.add_argument("out", metavar="OUT.png")
     p.add_argument("results", metavar="RESULT.json", nargs="+")
     args = p.parse_args(argv)
@@ -129,19 +215,33 @@ def main(argv=None):
         try:
             with open(path, encoding="utf-8") as f:
                 result = json.load(f)
-            result["experiment"], result["seed"], result["rows"]
+            if isMarketRun(result):
+                config = result["config"]
+                (config["discovery"], config["seed"], config["adversary"],
+                 config["adversaries"], result["nodes"])
+            else:
+                result["experiment"], result["seed"], result["rows"]
         except OSError as e:
             p.error(f"cannot read {path}: {e.strerror}")
         except (ValueError, KeyError, TypeError):
-            p.error(f"{path} is not the --json of a chord experiment")
+            p.error(f"{path} is not the --json of a chord experiment or a market run")
         results.append(result)
+    market = [isMarketRun(result) for result in results]
+    if any(market) and not all(market):
+        p.error("the files mix market runs and chord experiments")
     try:
-        plotChord(merged(results), args.out)
+        if all(market):
+            plotAttack(attackCurves(results), results[0]["nodes"],
+                       results[0]["config"]["seed"], args.out)
+            told = f"{len(results)} runs"
+        else:
+            plotChord(merged(results), args.out)
+            told = f"{sum(len(r['rows']) for r in results)} rows"
     except ValueError as reason:
         p.error(str(reason))
     except OSError as e:
         p.error(f"cannot write {args.out}: {e.strerror}")
-    sys.stdout.write(f"{args.out}: {sum(len(r['rows']) for r in results)} rows\n")
+    sys.stdout.write(f"{args.out}: {told}\n")
 
 
 if __name__ == "__main__":
