@@ -361,30 +361,31 @@ class AskWithoutAValidExpiryTests(_SellerCase):
     """
     Issue 34, class 6: the buyer's own signed ask names no expiry, one
     already past, or one sooner than its buy's (an ask's ``expires`` is
-    its buyer's word, not the buy's), and is answered ``unsold``; then the
-    buy's signed bytes, with their later expiry, are replayed (by the
-    buyer, or by whoever kept them), as soon as the ask is answered and
-    again after the expiry the ask named, and its grace, have passed.
-    ``unsold`` means never: each replay is answered ``soldout``, and
-    nothing is sold.  (Before, nothing was recorded for the first two,
-    and the third's close lapsed with the ask's expiry: each sold.)
+    its buyer's word, not the buy's), and is answered ``expired`` (the
+    first two) or ``unsold``; then the buy's signed bytes, with their
+    later expiry, are replayed (by the buyer, or by whoever kept them),
+    as soon as the ask is answered and again after the expiry the ask
+    named, and its grace, have passed.  Both mean never: each replay is
+    answered ``soldout``, and nothing is sold.  (Before, nothing was
+    recorded for the first two, and the third's close lapsed with the
+    ask's expiry: each sold.)
     """
 
-    def assertNeverSells(self, ask_expires=None):
+    def assertNeverSells(self, ask_expires=None, answer="expired"):
         """The ask expires ask_expires seconds from now (or names no
-        expiry); its buy, 500 s from now."""
+        expiry), and is answered ``answer``; its buy, 500 s from now."""
         seller = self.startSeller(stock={"apple": 5})
         self.clock.advance(1000)
         buy = self.signedBy(self.buyer, Buy, 77, expires=self.expires(500))
         expires = None if ask_expires is None else self.expires(ask_expires)
         ask = self.buyer.signed(Ask(77, "apple", buy.path, expires=expires))
-        self.assertEqual(self.codes(ask), ["unsold"])
+        self.assertEqual(self.codes(ask), [answer])
         self.assertEqual(self.codes(buy), ["soldout"])
         self.clock.advance(seller_module.CLOSED_GRACE + 60)
         # A close of another buy makes the seller forget those lapsed.
         self.codes(self.signedBy(self.stranger, Ask, 5))
         self.assertEqual(self.codes(buy), ["soldout"])
-        self.assertEqual(self.codes(ask), ["unsold"])
+        self.assertEqual(self.codes(ask), ["expired"])
         self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
 
     def test_noExpiry(self):
@@ -394,7 +395,7 @@ class AskWithoutAValidExpiryTests(_SellerCase):
         self.assertNeverSells(-1)
 
     def test_soonerExpiry(self):
-        self.assertNeverSells(1)
+        self.assertNeverSells(1, "unsold")
 
     def test_expiredBuyThenTheBuy(self):
         """The same with a buy: one naming no expiry is answered
@@ -498,7 +499,7 @@ class ClosesSharedTests(_SellerCase):
         self.assertEqual(len(seller.closed), 8)
         self.clock.advance(seller_module.MAX_EXPIRY_AHEAD + seller_module.CLOSED_GRACE + 1)
         self.assertEqual(self.codes(self.signedBy(self.stranger, Ask, 99)), ["unsold"])
-        self.assertEqual((len(seller.closed), seller.closes.used), (1, 1))
+        self.assertEqual((len(seller.closed), seller.remembered.used), (1, 1))
 
     def test_restoredClosesChargedToOneGroup(self):
         """After a restart the closes on disk are charged to one group of
@@ -513,7 +514,7 @@ class ClosesSharedTests(_SellerCase):
         store = SQLiteStore(folder)
         self.addCleanup(store.close)
         seller = self.startSeller(store=store, stock={"apple": 5}, closed_limit=12)
-        self.assertEqual(seller.closes.held(seller_module.RESTORED_CLOSES), 6)
+        self.assertEqual(seller.remembered.held(seller_module.RESTORED), 6)
         self.assertEqual(self.codes(*[self.signedBy(self.stranger, Ask, 100 + n)
                                       for n in range(5)]),
                          ["unsold"] * 3 + ["notyet"] * 2)
@@ -540,4 +541,4 @@ class RefusalLogTests(_SellerCase):
         lines = [formatEvent(e) for e in events]
         self.assertEqual(len(lines), DEFAULT_BURST + 1, lines)
         self.assertIn("20 buys not signed by their buyers", lines[-1])
-        self.assertIn("29 buys not closed (--closed-limit)", lines[-1])
+        self.assertIn("29 buys and asks answered notyet (--closed-limit)", lines[-1])
