@@ -245,6 +245,36 @@ class NotYetTests(_BuyerCase):
         self.assertEqual(self.node.store.pending(), [])
 
 
+class ExpiredCopyTests(_BuyerCase):
+    """
+    A buyer of a file whose buy is answered ``expired``: what a seller
+    says of a copy it sold over 15 minutes before and no longer answers
+    for (docs/protocol.md §11, step 3).  The buy is dropped, nothing is
+    bought for it, and the want buys the file again under a new id:
+    bought once, nothing lost.
+    """
+
+    def test_fileBoughtAgain(self):
+        first = self.startBuyer(wants=("song.ogg",), details=(5, SHA, 9))["song.ogg"]
+        feed(self.seller, self.error("expired", first))
+        self.assertEqual((self.buyer.bag, self.node.store.pending()), ([], []))
+        # It searches again at once; S offers the file again.
+        sent(self.seller)
+        for search in [m for m in sent(self.relay) if type(m) is Search]:
+            record = records.signed(self.s_key, search.item, "h", 1, file=(5, SHA, 9))
+            feed(self.seller, self.s_key.signed(
+                Reply(search.id, search.item, (self.S, self.me.id), self.S, "h", 1,
+                      record)))
+        self.clock.advance(WINDOW)
+        [again] = self.buys()
+        self.assertNotEqual(again.id, first.id)
+        self.assertEqual((again.sha256, again.size), (SHA, 5))
+        feed(self.seller, self.ok(again), self.ok(again))
+        self.assertEqual([(p.buy_id, p.item) for p in self.buyer.bag],
+                         [(again.id, "song.ogg")])
+        self.assertEqual(self.node.store.bag(), self.buyer.bag)
+
+
 class _SellerCase(SynchronousTestCase):
     """A keyed seller of apples, reached through relay 2."""
 

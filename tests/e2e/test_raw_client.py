@@ -400,12 +400,12 @@ class TradeTests(_TradeCase):
 
 class AskWithoutAValidExpiryTests(_TradeCase):
     """Issue 34, class 6, live: an ask naming an expiry long past is
-    answered unsold, and closes the buy: the buy under its id, signed
-    with a valid expiry, is soldout, and nothing is sold."""
+    answered expired (never sold), and closes the buy: the buy under its
+    id, signed with a valid expiry, is soldout, and nothing is sold."""
 
     def test_askWithAPastExpiryClosesTheBuy(self):
         buy_id = newId()
-        self.assertEqual(self.trade("ask", buy_id, expires=1)["code"], "unsold")
+        self.assertEqual(self.trade("ask", buy_id, expires=1)["code"], "expired")
         self.assertEqual(self.buy(buy_id)["code"], "soldout")
         self.assertEqual(self.seller.matches(r"sold apple"), [])
         self.assertCleanLogs()

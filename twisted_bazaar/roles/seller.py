@@ -415,7 +415,7 @@ class Seller(Role):
         if expiry is TOO_FAR:
             self._notYet(ask, _tooFar(ask))
         elif expiry is EXPIRED:
-            self._close(ask, "expired", _expired(ask))
+            self._close(ask, "expired", _expired(ask, self._isFile(ask.item)))
         else:
             self._close(ask, "unsold", f"buy {ask.id} was not sold, and never will be")
 
@@ -569,7 +569,7 @@ class Seller(Role):
                 return
             expiry = self._expiry(buy)
             if expiry is EXPIRED:
-                self._close(buy, "expired", _expired(buy))
+                self._close(buy, "expired", _expired(buy, self._isFile(buy.item)))
                 return
             if expiry is TOO_FAR:
                 self._notYet(buy, _tooFar(buy))
@@ -776,10 +776,16 @@ def _tooFar(message):
             "this seller's clock")
 
 
-def _expired(message):
+def _expired(message, copy):
+    """The info of ``expired`` about message's buy: of a shared file
+    (``copy``), a copy sold for it may be forgotten, so it says no more
+    than that none will be sold."""
+    if copy:
+        return (f"buy {message.id} has expired (or names no expiry): no copy will be "
+                "sold for it, and one sold over 15 minutes ago is answered for no "
+                "longer")
     return (f"buy {message.id} has expired (or names no expiry): not sold, and never "
-            "will be (a copy of a shared file sold for it over 15 minutes ago is no "
-            "longer answered for)")
+            "will be")
 
 
 def _count(counts, key, change):
