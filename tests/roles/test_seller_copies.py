@@ -12,6 +12,7 @@ through relay 2 (and, for another address group, relay 3), on a fake
 clock.
 """
 
+import gc
 import os
 import random
 import sqlite3
@@ -20,6 +21,7 @@ from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.files.helpers import scratchDir
+from tests.roles.test_seller import DurableSlowStore
 from tests.helpers import (
     NODE_HOST,
     NODE_PORT,
@@ -216,6 +218,21 @@ class WindowTests(_CopiesCase):
                          ["expired"])
         self.assertEqual((seller.ledger, self.node.store.copiesSold(),
                           self.files.copies), ({}, {"song.ogg": 1}, 1))
+
+    def test_writeSlowerThanTheWindow(self):
+        """A copy whose write takes over 15 minutes is forgotten meanwhile
+        (its buyOK still waits for the write); the write then failing
+        takes nothing more back, and leaves the account right."""
+        store = DurableSlowStore()
+        seller = self.startSeller(store)
+        self.assertEqual(self.send(self.message(Buy, 5)), [])
+        self.clock.advance(WINDOW + 1)
+        self.assertEqual(self.codes(self.message(Ask, 6)), ["unsold"])
+        store.fail()
+        gc.collect()  # an error in the undoing would be logged as the write's
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertEqual((seller.ledger, len(seller.copies), seller.remembered.used),
+                         ({}, 0, 1))
 
     def test_restartKeepsCopiesAndTheCount(self):
         """A seller restarted on its data dir answers a copy it still

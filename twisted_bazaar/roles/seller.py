@@ -702,7 +702,8 @@ class Seller(Role):
         self.log.critical("could not record {n} sales: {why}", n=len(sales),
                           why=reason.getErrorMessage())
         for sale in sales:
-            del self.ledger[sale.ledgerKey]
+            # A copy whose write took over 15 minutes is forgotten already.
+            self.ledger.pop(sale.ledgerKey, None)
             self._uncommitted.discard(sale.ledgerKey)
             if sale.copy:
                 self.copies.discard(sale.ledgerKey)
