@@ -245,6 +245,36 @@ class NotYetTests(_BuyerCase):
         self.assertEqual(self.node.store.pending(), [])
 
 
+class ExpiredCopyTests(_BuyerCase):
+    """
+    A buyer of a file whose buy is answered ``expired``: what a seller
+    says of a copy it sold over 15 minutes before and no longer answers
+    for (docs/protocol.md §11, step 3).  The buy is dropped, nothing is
+    bought for it, and the want buys the file again under a new id:
+    bought once, nothing lost.
+    """
+
+    def test_fileBoughtAgain(self):
+        first = self.startBuyer(wants=("song.ogg",), details=(5, SHA, 9))["song.ogg"]
+        feed(self.seller, self.error("expired", first))
+        self.assertEqual((self.buyer.bag, self.node.store.pending()), ([], []))
+        # It searches again at once; S offers the file again.
+        sent(self.seller)
+        for search in [m for m in sent(self.relay) if type(m) is Search]:
+            record = records.signed(self.s_key, search.item, "h", 1, file=(5, SHA, 9))
+            feed(self.seller, self.s_key.signed(
+                Reply(search.id, search.item, (self.S, self.me.id), self.S, "h", 1,
+                      record)))
+        self.clock.advance(WINDOW)
+        [again] = self.buys()
+        self.assertNotEqual(again.id, first.id)
+        self.assertEqual((again.sha256, again.size), (SHA, 5))
+        feed(self.seller, self.ok(again), self.ok(again))
+        self.assertEqual([(p.buy_id, p.item) for p in self.buyer.bag],
+                         [(again.id, "song.ogg")])
+        self.assertEqual(self.node.store.bag(), self.buyer.bag)
+
+
 class _SellerCase(SynchronousTestCase):
     """A keyed seller of apples, reached through relay 2."""
 
@@ -361,30 +391,31 @@ class AskWithoutAValidExpiryTests(_SellerCase):
     """
     Issue 34, class 6: the buyer's own signed ask names no expiry, one
     already past, or one sooner than its buy's (an ask's ``expires`` is
-    its buyer's word, not the buy's), and is answered ``unsold``; then the
-    buy's signed bytes, with their later expiry, are replayed (by the
-    buyer, or by whoever kept them), as soon as the ask is answered and
-    again after the expiry the ask named, and its grace, have passed.
-    ``unsold`` means never: each replay is answered ``soldout``, and
-    nothing is sold.  (Before, nothing was recorded for the first two,
-    and the third's close lapsed with the ask's expiry: each sold.)
+    its buyer's word, not the buy's), and is answered ``expired`` (the
+    first two) or ``unsold``; then the buy's signed bytes, with their
+    later expiry, are replayed (by the buyer, or by whoever kept them),
+    as soon as the ask is answered and again after the expiry the ask
+    named, and its grace, have passed.  Both mean never: each replay is
+    answered ``soldout``, and nothing is sold.  (Before, nothing was
+    recorded for the first two, and the third's close lapsed with the
+    ask's expiry: each sold.)
     """
 
-    def assertNeverSells(self, ask_expires=None):
+    def assertNeverSells(self, ask_expires=None, answer="expired"):
         """The ask expires ask_expires seconds from now (or names no
-        expiry); its buy, 500 s from now."""
+        expiry), and is answered ``answer``; its buy, 500 s from now."""
         seller = self.startSeller(stock={"apple": 5})
         self.clock.advance(1000)
         buy = self.signedBy(self.buyer, Buy, 77, expires=self.expires(500))
         expires = None if ask_expires is None else self.expires(ask_expires)
         ask = self.buyer.signed(Ask(77, "apple", buy.path, expires=expires))
-        self.assertEqual(self.codes(ask), ["unsold"])
+        self.assertEqual(self.codes(ask), [answer])
         self.assertEqual(self.codes(buy), ["soldout"])
         self.clock.advance(seller_module.CLOSED_GRACE + 60)
         # A close of another buy makes the seller forget those lapsed.
         self.codes(self.signedBy(self.stranger, Ask, 5))
         self.assertEqual(self.codes(buy), ["soldout"])
-        self.assertEqual(self.codes(ask), ["unsold"])
+        self.assertEqual(self.codes(ask), ["expired"])
         self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
 
     def test_noExpiry(self):
@@ -394,7 +425,7 @@ class AskWithoutAValidExpiryTests(_SellerCase):
         self.assertNeverSells(-1)
 
     def test_soonerExpiry(self):
-        self.assertNeverSells(1)
+        self.assertNeverSells(1, "unsold")
 
     def test_expiredBuyThenTheBuy(self):
         """The same with a buy: one naming no expiry is answered
@@ -498,7 +529,7 @@ class ClosesSharedTests(_SellerCase):
         self.assertEqual(len(seller.closed), 8)
         self.clock.advance(seller_module.MAX_EXPIRY_AHEAD + seller_module.CLOSED_GRACE + 1)
         self.assertEqual(self.codes(self.signedBy(self.stranger, Ask, 99)), ["unsold"])
-        self.assertEqual((len(seller.closed), seller.closes.used), (1, 1))
+        self.assertEqual((len(seller.closed), seller.remembered.used), (1, 1))
 
     def test_restoredClosesChargedToOneGroup(self):
         """After a restart the closes on disk are charged to one group of
@@ -513,7 +544,7 @@ class ClosesSharedTests(_SellerCase):
         store = SQLiteStore(folder)
         self.addCleanup(store.close)
         seller = self.startSeller(store=store, stock={"apple": 5}, closed_limit=12)
-        self.assertEqual(seller.closes.held(seller_module.RESTORED_CLOSES), 6)
+        self.assertEqual(seller.remembered.held(seller_module.RESTORED), 6)
         self.assertEqual(self.codes(*[self.signedBy(self.stranger, Ask, 100 + n)
                                       for n in range(5)]),
                          ["unsold"] * 3 + ["notyet"] * 2)
@@ -540,4 +571,4 @@ class RefusalLogTests(_SellerCase):
         lines = [formatEvent(e) for e in events]
         self.assertEqual(len(lines), DEFAULT_BURST + 1, lines)
         self.assertIn("20 buys not signed by their buyers", lines[-1])
-        self.assertIn("29 buys not closed (--closed-limit)", lines[-1])
+        self.assertIn("29 buys and asks answered notyet (--closed-limit)", lines[-1])

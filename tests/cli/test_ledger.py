@@ -65,8 +65,9 @@ class LedgerTests(SynchronousTestCase):
             "inventory": {"apple": 4, "pear": 0},
             "sales": [{"buy_id": 901, "item": "apple", "buyer": "33", "time": 1000.5, "units": 1},
                       {"buy_id": 902, "item": "pear", "buyer": "34", "time": 1001.0, "units": 1}],
+            "copies": {},
             "bag": []})
-        self.assertEqual(list(state), ["node_id", "inventory", "sales", "bag"])
+        self.assertEqual(list(state), ["node_id", "inventory", "sales", "copies", "bag"])
         for sale in state["sales"]:
             self.assertEqual(set(sale), SALE_KEYS)
 
@@ -76,7 +77,7 @@ class LedgerTests(SynchronousTestCase):
         self.assertEqual((code, err), (0, ""))
         state = json.loads(out)
         self.assertEqual(state, {
-            "node_id": "33", "inventory": {}, "sales": [],
+            "node_id": "33", "inventory": {}, "sales": [], "copies": {},
             "bag": [{"buy_id": 901, "item": "apple", "seller": "17", "time": 1000.75, "units": 1}]})
         self.assertEqual(set(state["bag"][0]), BAG_KEYS)
 
@@ -85,7 +86,7 @@ class LedgerTests(SynchronousTestCase):
         code, out, _ = self.runLedger("--json", self.dataDir())
         self.assertEqual(code, 0)
         self.assertEqual(json.loads(out), {"node_id": None, "inventory": {},
-                                           "sales": [], "bag": []})
+                                           "sales": [], "copies": {}, "bag": []})
 
     def test_text(self):
         folder = self.dataDir(17, {"apple": 5, "pear": 1},
@@ -115,6 +116,28 @@ class LedgerTests(SynchronousTestCase):
             "bag: 1",
             f"  {stamp(2000.0)}  buy 77  fig x3 from 8",
         ])
+
+    def test_copiesSoldLongAgoCounted(self):
+        """Copies of a shared file are sales lines while their seller
+        remembers them (15 minutes), then a count by file: between them,
+        every copy sold is shown."""
+        folder = self.dataDir(17, {}, [
+            Sale(901, "song.ogg", 33, 1.0, "k", copy=True, expires=601_000),
+            Sale(902, "song.ogg", 34, 2.0, "k", copy=True, expires=602_000),
+            Sale(903, "song.ogg", 35, 1000.5, "k", copy=True, expires=1_600_500)])
+        store = SQLiteStore(folder)
+        self.addCleanup(store.close)
+        self.successResultOf(store.commitSales([], forget_before=1_000_000))
+        code, out, _ = self.runLedger(folder)
+        self.assertEqual(out.splitlines()[2:5], [
+            "sales: 1",
+            f"  {stamp(1000.5)}  buy 903  song.ogg to 35",
+            "copies sold before, counted: song.ogg 2",
+        ])
+        self.stdout.seek(0)
+        self.stdout.truncate()
+        code, out, _ = self.runLedger("--json", folder)
+        self.assertEqual(json.loads(out)["copies"], {"song.ogg": 2})
 
     def test_textOfAnEmptyDir(self):
         code, out, _ = self.runLedger(self.dataDir())

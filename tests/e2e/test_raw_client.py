@@ -15,7 +15,10 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import socket
+import sqlite3
+import tempfile
 import time
 
 from cryptography.exceptions import InvalidSignature
@@ -327,12 +330,12 @@ class _TradeCase(LiveSellerCase):
         self.tracker_link, self.me = self.register()
         self.link = self.handshake(self.me)
 
-    def trade(self, kind, buy_id, path=None, expires=None):
-        """Send a signed buy or ask, expiring in a minute unless told;
-        return the answer, whose signature must be the seller's, and
+    def trade(self, kind, buy_id, path=None, expires=None, item="apple"):
+        """Send a signed buy or ask of item, expiring in a minute unless
+        told; return the answer, whose signature must be the seller's, and
         which must name our key (both taken out of what is returned)."""
         message = self.keys[self.me].signed(
-            kind, id=buy_id, item="apple", path=path or [self.me, self.seller_id],
+            kind, id=buy_id, item=item, path=path or [self.me, self.seller_id],
             expires=expires or int((time.time() + 60) * 1000))
         self.link.sendObject(message)
         return self.answer()
@@ -400,14 +403,50 @@ class TradeTests(_TradeCase):
 
 class AskWithoutAValidExpiryTests(_TradeCase):
     """Issue 34, class 6, live: an ask naming an expiry long past is
-    answered unsold, and closes the buy: the buy under its id, signed
-    with a valid expiry, is soldout, and nothing is sold."""
+    answered expired (never sold), and closes the buy: the buy under its
+    id, signed with a valid expiry, is soldout, and nothing is sold."""
 
     def test_askWithAPastExpiryClosesTheBuy(self):
         buy_id = newId()
-        self.assertEqual(self.trade("ask", buy_id, expires=1)["code"], "unsold")
+        self.assertEqual(self.trade("ask", buy_id, expires=1)["code"], "expired")
         self.assertEqual(self.buy(buy_id)["code"], "soldout")
         self.assertEqual(self.seller.matches(r"sold apple"), [])
+        self.assertCleanLogs()
+
+
+class CopiesTests(_TradeCase):
+    """
+    Copies of a shared file, live (docs/protocol.md §11, step 7): the
+    seller remembers each copy it sells as it does a close, charged to
+    the address group of this client's link, which may hold half of
+    --closed-limit 8: 4 copies are sold (a repeat gets the same buyOK),
+    then buys are answered notyet, and nothing is sold or recorded for
+    them.  (Before: every buy sold a copy, a ledger line kept for good.)
+    """
+
+    def setUp(self):
+        self.shared = tempfile.mkdtemp(prefix="bazaar-shared-")
+        self.addCleanup(shutil.rmtree, self.shared, True)
+        with open(os.path.join(self.shared, "song.ogg"), "wb") as f:
+            f.write(b"la" * 3000)
+        self.SELLER_OPTIONS = ("--closed-limit", "8", "--share", self.shared,
+                               "--data-dir", "seller-data")
+        super().setUp()
+        self.seller.waitFor(r"sharing song\.ogg", TIMEOUT)
+
+    def test_copiesHeldToTheGroupsShare(self):
+        ids = [newId() for _ in range(6)]
+        codes = [self.trade("buy", buy_id, item="song.ogg").get("code", "buyOK")
+                 for buy_id in ids]
+        self.assertEqual(codes, ["buyOK"] * 4 + ["notyet"] * 2)
+        self.assertEqual(self.trade("buy", ids[0], item="song.ogg"),
+                         {"type": "buyOK", "id": ids[0], "item": "song.ogg",
+                          "path": [self.seller_id, self.me]})
+        ledger = os.path.join(self.market.cwd, "seller-data", "bazaar.sqlite")
+        db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
+        self.addCleanup(db.close)
+        self.assertEqual(sorted(row[0] for row in db.execute("SELECT buy_id FROM sales")),
+                         sorted(ids[:4]))
         self.assertCleanLogs()
 
 

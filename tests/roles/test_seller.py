@@ -311,15 +311,16 @@ class SellerTests(SynchronousTestCase):
 
     def test_askAboutAnExpiredBuy(self):
         """An ask that names an expiry already past, or none, is answered
-        unsold and closes the buy like any other: the ask's expiry is its
-        buyer's word, not the buy's, so a buy of the same id that expires
-        later sells nothing either."""
+        expired (never sold; a copy of a file sold that long ago would be
+        answered for no longer) and closes the buy like any other: the
+        ask's expiry is its buyer's word, not the buy's, so a buy of the
+        same id that expires later sells nothing either."""
         seller = self.sellerWith(apple=2)
         self.clock.advance(EXPIRES / 1000)
-        [unsold] = self.ask(60)
-        self.assertEqual((unsold.code, unsold.id), ("unsold", 60))
+        [expired] = self.ask(60)
+        self.assertEqual((expired.code, expired.id), ("expired", 60))
         feed(self.relay, trade.Ask(61, "apple", (9, 2, 1)))
-        self.assertEqual([(m.code, m.id) for m in sent(self.relay)], [("unsold", 61)])
+        self.assertEqual([(m.code, m.id) for m in sent(self.relay)], [("expired", 61)])
         self.assertEqual([entry.buy_id for entry in seller.closed], [60, 61])
         later = EXPIRES + COVERED
         feed(self.relay, *(trade.Buy(buy_id, "apple", (9, 2, 1), expires=later)
@@ -442,18 +443,18 @@ class DurableSlowStore(MemoryStore):
         self.waiting = []
         self.commits = []
 
-    def commitSales(self, sales):
+    def commitSales(self, sales, forget_before=None):
         self.commits.append([sale.buy_id for sale in sales])
         d = defer.Deferred()
-        self.waiting.append((d, sales))
+        self.waiting.append((d, sales, forget_before))
         return d
 
     def finish(self):
-        d, sales = self.waiting.pop(0)
-        super().commitSales(sales).chainDeferred(d)
+        d, sales, forget_before = self.waiting.pop(0)
+        super().commitSales(sales, forget_before).chainDeferred(d)
 
     def fail(self):
-        d, _ = self.waiting.pop(0)
+        d = self.waiting.pop(0)[0]
         d.errback(StoreError("the disk is full"))
 
 
@@ -464,9 +465,9 @@ class CountingStore(MemoryStore):
         super().__init__()
         self.commits = []
 
-    def commitSales(self, sales):
+    def commitSales(self, sales, forget_before=None):
         self.commits.append([sale.buy_id for sale in sales])
-        return super().commitSales(sales)
+        return super().commitSales(sales, forget_before)
 
 
 class HeldExecutor:
@@ -879,7 +880,7 @@ class QuantityTests(SynchronousTestCase):
         """A sale of several units the store refuses gives them all back."""
         seller = self.sellerWith(apple=5)
         self.patch(self.node.store, "commitSales",
-                   lambda sales: defer.fail(StoreError("disk full")))
+                   lambda sales, forget_before: defer.fail(StoreError("disk full")))
         self.assertEqual(self.buy(5, 4), [])
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 5}, {}))
 

@@ -109,7 +109,7 @@ class _StoreContract:
         """A copy of a shared file is in the ledger and takes nothing from
         the inventory, which holds no file."""
         self.done(self.store.seedInventory({"apple": 1}))
-        sales = [Sale(11, "song.ogg", 7, 1.0, "k", copy=True),
+        sales = [Sale(11, "song.ogg", 7, 1.0, "k", copy=True, expires=601_000),
                  Sale(12, "apple", 8, 2.0)]
         self.done(self.store.commitSales(sales))
         self.assertEqual((self.store.inventory(), self.store.sales()),
@@ -202,6 +202,26 @@ class _StoreContract:
         self.done(self.store.closeBuys([Closed("k", 2, 6000)], 3000))
         self.assertEqual([entry.buy_id for entry in self.store.closed()],
                          [9, 7, 1, 2])
+
+    def test_copiesFoldedIntoACountOnceExpired(self):
+        """A copy of a shared file is a sale while remembered; a write
+        given a time forgets the copies (and closes) whose ``expires`` is
+        before it, folding each into its file's count of copies sold,
+        before it checks what it records: a counted sale stays, and the
+        buy id of a copy forgotten may be sold, or closed, again."""
+        self.done(self.store.seedInventory({"apple": 1}))
+        self.done(self.store.commitSales([
+            Sale(1, "song.ogg", 7, 1.0, "k", copy=True, expires=601_000),
+            Sale(2, "song.ogg", 7, 2.0, "k", copy=True, expires=602_000),
+            Sale(3, "apple", 7, 3.0, "k")]))
+        self.done(self.store.closeBuys([Closed("k", 1, 1_200_000)], 601_500))
+        self.assertEqual(([s.buy_id for s in self.store.sales()], self.store.copiesSold()),
+                         ([2, 3], {"song.ogg": 1}))
+        self.done(self.store.commitSales(
+            [Sale(2, "song.ogg", 7, 700.0, "k", copy=True, expires=1_300_000)], 700_000))
+        self.assertEqual(([s.buy_id for s in self.store.sales()], self.store.copiesSold()),
+                         ([3, 2], {"song.ogg": 2}))
+        self.assertEqual(self.store.closed(), [Closed("k", 1, 1_200_000)])
 
     def test_soldBuyIsNotClosed(self):
         """A sold buy cannot be closed; nothing of the batch is."""
@@ -325,6 +345,7 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
             "node_id": "12", "inventory": {"apple": 1},
             "sales": [{"buy_id": 1, "item": "apple", "buyer": "7", "time": 1.0,
                        "units": 1}],
+            "copies": {},
             "bag": [{"buy_id": 40, "item": "pear", "seller": "3", "time": 2.0,
                      "units": 1}]})
         self.done(self.store.commitSales([Sale(2, "apple", 8, 3.0)]))
@@ -399,7 +420,7 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
         self.done(self.store.setNodeId(3))
         self.done(self.store.close())
         self.assertEqual(readState(self.directory), {
-            "node_id": "3", "inventory": {}, "sales": [], "bag": []})
+            "node_id": "3", "inventory": {}, "sales": [], "copies": {}, "bag": []})
 
     def test_readStateOfAFreshStore(self):
         """No id yet: node_id is null."""
@@ -538,6 +559,38 @@ INSERT INTO closed (buy_id) VALUES (780);
 """
 
 
+#: A data dir of schema 4, as its last version made it: a counted sale,
+#: and two copies of a shared file, ledger lines for good.
+SCHEMA_4 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE inventory (
+    item TEXT PRIMARY KEY, units INTEGER NOT NULL CHECK (units >= 0));
+CREATE TABLE bag (
+    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
+    time REAL NOT NULL, sha256 TEXT, size INTEGER,
+    units INTEGER NOT NULL DEFAULT 1 CHECK (units >= 1));
+CREATE TABLE pending (
+    buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
+    path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL,
+    expires INTEGER, sha256 TEXT, size INTEGER, quantity INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE sales (
+    buyer_key TEXT NOT NULL, buy_id INTEGER NOT NULL, item TEXT NOT NULL,
+    buyer INTEGER NOT NULL, time REAL NOT NULL, sha256 TEXT, size INTEGER,
+    units INTEGER NOT NULL DEFAULT 1 CHECK (units >= 1),
+    copy INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (buyer_key, buy_id));
+CREATE TABLE closed (
+    buyer_key TEXT NOT NULL, buy_id INTEGER NOT NULL, expires INTEGER NOT NULL,
+    PRIMARY KEY (buyer_key, buy_id));
+CREATE INDEX closed_expires ON closed (expires);
+INSERT INTO meta VALUES ('schema', '4');
+INSERT INTO meta VALUES ('seeded', '{"apple": 3}');
+INSERT INTO inventory VALUES ('apple', 2);
+INSERT INTO sales VALUES ('k', 1, 'apple', 42, 5.0, NULL, NULL, 1, 0);
+INSERT INTO sales VALUES ('k', 2, 'song.ogg', 42, 6.0, NULL, NULL, 1, 1);
+INSERT INTO sales VALUES ('k', 3, 'song.ogg', 43, 1000.0, NULL, NULL, 1, 1);
+"""
+
+
 class UpgradeTests(SynchronousTestCase):
     """A data dir of an earlier schema is upgraded, and keeps its ledger;
     one this version cannot read is refused with a reason, untouched."""
@@ -553,6 +606,15 @@ class UpgradeTests(SynchronousTestCase):
         store = SQLiteStore(folder)
         self.addCleanup(store.close)
         return store
+
+    def backToSchema4(self, folder):
+        """The data dir, upgraded, taken back to schema 4 (every copy a
+        ledger line for good); the connection, open."""
+        db = sqlite3.connect(os.path.join(folder, DB_NAME))
+        db.executescript("DROP INDEX sales_expires; DROP TABLE copies; "
+                         "ALTER TABLE sales DROP COLUMN expires; "
+                         "UPDATE meta SET value = '4' WHERE key = 'schema';")
+        return db
 
     def test_schema1Upgraded(self):
         """Ledger, bag, pending buys, id and stock stay; the sales name no
@@ -579,7 +641,7 @@ class UpgradeTests(SynchronousTestCase):
         folder = self.dataDir(SCHEMA_1)
         store = self.open(folder)
         self.successResultOf(store.close())
-        db = sqlite3.connect(os.path.join(folder, DB_NAME))
+        db = self.backToSchema4(folder)
         # Back to schema 2, as the version before quantities made it.
         for table, column in (("sales", "units"), ("bag", "units"),
                               ("pending", "quantity"), ("sales", "copy")):
@@ -607,7 +669,7 @@ class UpgradeTests(SynchronousTestCase):
         folder = self.dataDir(SCHEMA_1)
         store = self.open(folder)
         self.successResultOf(store.close())
-        db = sqlite3.connect(os.path.join(folder, DB_NAME))
+        db = self.backToSchema4(folder)
         db.execute("ALTER TABLE sales DROP COLUMN copy")
         content = "sha256:" + "ab" * 32
         db.executemany("INSERT INTO inventory VALUES (?, ?)",
@@ -626,6 +688,25 @@ class UpgradeTests(SynchronousTestCase):
         self.assertEqual(store.inventory(), {"apple": 2, "bulk": 950_000_000, "plum": 1})
         self.assertEqual([(sale.item, sale.copy) for sale in store.sales()],
                          [("apple", False), ("photo.bin", True), (content, True)])
+
+    def test_schema4Upgraded(self):
+        """A data dir of schema 4 kept every copy sold for good: upgraded,
+        each copy is remembered as if this version had sold it (until its
+        time and 10 minutes), and a write past that folds it into its
+        file's count, on disk; the counted sale stays."""
+        folder = self.dataDir(SCHEMA_4)
+        self.assertEqual((len(readState(folder)["sales"]), readState(folder)["copies"]),
+                         (3, {}))
+        store = self.open(folder)
+        self.assertEqual([(sale.buy_id, sale.copy, sale.expires) for sale in store.sales()],
+                         [(1, False, None), (2, True, 606_000), (3, True, 1_600_000)])
+        self.successResultOf(store.commitSales([], forget_before=700_000))
+        self.assertEqual(store.copiesSold(), {"song.ogg": 1})
+        self.successResultOf(store.close())
+        store = self.open(folder)
+        self.assertEqual(([sale.buy_id for sale in store.sales()], store.copiesSold()),
+                         ([1, 3], {"song.ogg": 1}))
+        self.assertEqual(readState(folder)["copies"], {"song.ogg": 1})
 
     def test_newerSchemaRefused(self):
         folder = self.dataDir(f"CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"

@@ -18,11 +18,13 @@ def parser():
     p = argparse.ArgumentParser(
         prog="bazaar-ledger",
         description="Print a twisted-bazaar node's state from its --data-dir: "
-        "node id, inventory, sales (seller) and bag (buyer).")
+        "node id, inventory, sales (seller; copies of shared files sold over "
+        "15 minutes ago as a count by file) and bag (buyer).")
     p.add_argument("directory", metavar="DIR", help="the node's --data-dir (or the "
                    "bazaar.sqlite file in it)")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object: node_id, inventory, sales, bag")
+                   help="print one JSON object: node_id, inventory, sales, copies "
+                   "(file -> copies sold and no longer among the sales), bag")
     addVersion(p)
     return p
 
@@ -46,6 +48,9 @@ def render(state):
     for sale in state["sales"]:
         lines.append(f"  {_when(sale['time'])}  buy {sale['buy_id']}  {sale['item']}"
                      f"{_times(sale)} to {sale['buyer']}")
+    if state["copies"]:
+        lines.append("copies sold before, counted: " + ", ".join(
+            f"{item} {sold}" for item, sold in state["copies"].items()))
     lines.append(f"bag: {len(state['bag'])}")
     for purchase in state["bag"]:
         lines.append(f"  {_when(purchase['time'])}  buy {purchase['buy_id']}  "

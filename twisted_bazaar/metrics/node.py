@@ -17,6 +17,8 @@ built), it counts:
       its downloads (by state, and the bytes verified).
 """
 
+import functools
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from twisted.internet import defer
@@ -138,9 +140,10 @@ class MeteredStore:
 
         return d.addCallback(written)
 
-    def commitSales(self, sales):
-        return self._timed("sales", self._store.commitSales, list(sales),
-                           self._metrics.sold)
+    def commitSales(self, sales, forget_before=None):
+        return self._timed("sales", functools.partial(self._store.commitSales,
+                                                      forget_before=forget_before),
+                           list(sales), self._metrics.sold)
 
     def commitPurchase(self, purchase):
         return self._timed("purchase", self._store.commitPurchase, purchase,

@@ -11,6 +11,13 @@ buy's ``expires`` is its buyer's word, not the buy's, so a close lasts
 MAX_EXPIRY_AHEAD (plus CLOSED_GRACE) from when it is made, whatever
 expiry, if any, the message named.  So a buy's signed bytes, replayed at
 any time, never sell a unit its buyer was told was not sold.
+
+A copy of a shared file takes nothing from anyone, so its sale is
+remembered only as long as a close is, and charged like one: after that,
+every buy it could have sold has expired (answered ``expired``: the
+seller answers for that copy no longer), and it lives on only in its
+file's count of copies sold.  A counted sale is kept for good: the stock
+bounds them.
 """
 
 from twisted.internet import defer
@@ -30,7 +37,7 @@ from twisted_bazaar.roles.files.shop import FileShop
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.identity.signer import Signer
-from twisted_bazaar.store import Closed, ClosedBuys, Sale, StoreError, takenItems
+from twisted_bazaar.store import Closed, Remembered, Sale, StoreError, takenItems
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.eviction import groupOf
 
@@ -50,14 +57,15 @@ MAX_EXPIRY_AHEAD = 600.0
 #: (MAX_EXPIRY_AHEAD after the close): room for this seller's clock to
 #: step back without a closed buy becoming sellable.
 CLOSED_GRACE = 300.0
-#: Closed buys remembered at most, shared among the address groups that
-#: ask for closes (see L{Account.admits}): a group holding as many as
-#: there is room left gets ``notyet`` for a buy or ask that would close
-#: another, while a group holding fewer still gets its close.
+#: Closed buys and copies of shared files sold remembered at most, shared
+#: among the address groups whose links asked for them (see
+#: L{Account.admits}): a group holding as many as there is room left gets
+#: ``notyet`` for a buy or ask that would close another or buy a copy,
+#: while a group holding fewer still gets its close or copy.
 DEFAULT_CLOSED_LIMIT = 100_000
-#: The address group the closes restored from --data-dir are charged to:
-#: which links asked for them is not stored.
-RESTORED_CLOSES = "(restored)"
+#: The address group the closes and copies restored from --data-dir are
+#: charged to: which links asked for them is not stored.
+RESTORED = "(restored)"
 #: What a buy's expiry can say (L{Seller._expiry}).
 EXPIRED, TOO_FAR = "expired", "too far ahead"
 
@@ -69,9 +77,14 @@ class Seller(Role):
         the counted goods, of ``--sell`` and restocks.  Shared files are
         not stock: their copies never run out (L{FileShop}).
     @ivar ledger: (buyer key, buy id) -> L{Sale}; a repeated buy is
-        answered from here.
-    @ivar closed: the L{ClosedBuys}: buys never to be sold (on disk, or
-        being written).
+        answered from here.  Counted sales stay for good; copies of
+        shared files only while L{copies} remembers them.
+    @ivar closed: the L{Closed} buys never to be sold, a L{Remembered}
+        (on disk, or being written).
+    @ivar copies: the copies of shared files sold and still remembered
+        (and in the ledger), a L{Remembered}.
+    @ivar remembered: the L{Account} of closes and copies, each charged
+        to the address group of the link its buy or ask came on.
     """
 
     log = Logger()
@@ -88,7 +101,8 @@ class Seller(Role):
             has the store's writer thread working beside the reactor; on two
             cores a third thread cost it more in waits for the GIL than it
             saved (docs/benchmarks.md, "Signing off the reactor").
-        @param closed_limit: the most closed buys remembered at once.
+        @param closed_limit: the most closed buys and copies sold
+            remembered at once.
         """
         super().__init__(node)
         self.store = node.store
@@ -109,13 +123,12 @@ class Seller(Role):
                               left=_describe(self.stock))
         self.lease = lease
         self.ledger = {sale.ledgerKey: sale for sale in self.store.sales()}
-        self.closed = ClosedBuys(self.store.closed())
+        self.closed = Remembered(self.store.closed())
+        self.copies = Remembered(sale for sale in self.ledger.values() if sale.copy)
         self.closed_limit = closed_limit
-        #: The closed buys charged to the address group of the link each
-        #: close was asked on (restored ones to RESTORED_CLOSES).
-        self.closes = Account(closed_limit)
-        for entry in self.closed:
-            self.closes.hold(entry.ledgerKey, RESTORED_CLOSES)
+        self.remembered = Account(closed_limit)
+        for entry in [*self.closed, *self.copies]:
+            self.remembered.hold(entry.ledgerKey, RESTORED)
         #: Closes not yet on disk: (buyer key, buy id) -> L{Closed} waiting
         #: for the next write, the keys of those being written, and the
         #: (key, answer)s that wait for them.
@@ -381,20 +394,28 @@ class Seller(Role):
     def _answerAsk(self, ask):
         """
         Say what became of a buy, and never sell: ``buyOK`` from the
-        ledger, else ``unsold`` once the buy is closed (on disk), whatever
-        expiry the ask names (none, or past, too: the buy it asks about
-        may name another), or ``notyet`` when it expires too far ahead.
+        ledger; else, once the buy is closed (on disk), ``expired`` when
+        the ask names no expiry or a past one, ``unsold`` otherwise (the
+        buy it asks about may name another expiry: the close covers every
+        one this seller could sell); or ``notyet`` when it expires too
+        far ahead.  ``expired``, not ``unsold``: a copy of a shared file
+        sold for a buy that has expired may be forgotten, and the seller
+        no longer answers for it.
         """
         if not self._trusted(ask):
             return
+        self._forget()
         sale = self._saleOf(ask)
         if sale is not None:
             self._confirm(sale, ask)
             return
         if self._stopped:
             return
-        if self._expiry(ask) is TOO_FAR:
+        expiry = self._expiry(ask)
+        if expiry is TOO_FAR:
             self._notYet(ask, _tooFar(ask))
+        elif expiry is EXPIRED:
+            self._close(ask, "expired", _expired(ask, self._isFile(ask.item)))
         else:
             self._close(ask, "unsold", f"buy {ask.id} was not sold, and never will be")
 
@@ -406,40 +427,78 @@ class Seller(Role):
         """
         Promise never to sell the buy of message, on disk, then answer it
         ``code``: at once if it is closed already; ``notyet`` if the
-        closed buys it would join are at their limit.  The close covers
-        every buy of its key and id that expires by MAX_EXPIRY_AHEAD from
-        now (all this seller could sell now), whatever message names.
+        address group of its link may remember no more (L{_admitted}).
+        The close covers every buy of its key and id that expires by
+        MAX_EXPIRY_AHEAD from now (all this seller could sell now),
+        whatever message names.
         """
         answer = self._error(message, code, info)
         key = (message.key, message.id)
         if key not in self.closed:
-            closes = self.closes
-            for forgotten in self.closed.forget(self._now() - int(CLOSED_GRACE * 1000)):
-                closes.release(forgotten)
-            link = self.node.paths.deliveredOn
-            group = groupOf(link) if link is not None else ""
-            if not closes.admits(group):
-                if self.refusalLog.admit("buys not closed (--closed-limit)"):
-                    self.log.warn("not closing buy {id}: its address group holds {held} "
-                                  "of the {used} closed buys remembered, and only "
-                                  "{room} more fit (--closed-limit {limit}); answering "
-                                  "notyet", id=message.id, held=closes.held(group),
-                                  used=closes.used, room=self.closed_limit - closes.used,
-                                  limit=self.closed_limit)
-                self._notYet(message, f"your address group holds {closes.held(group)} "
-                             "closed buys here already, as many as this seller has "
-                             "room left for")
+            group = self._admitted(message, "closing")
+            if group is None:
                 return
-            entry = Closed(message.key, message.id,
-                           self._now() + int(MAX_EXPIRY_AHEAD * 1000))
+            entry = Closed(message.key, message.id, self._coveredUntil())
             self.closed.add(entry)
-            closes.hold(key, group)
+            self.remembered.hold(key, group)
             self._unclosed[key] = entry
             self._writeCloses()
         if key in self._writing or key in self._unclosed:
             self._close_waiters.append((key, answer))
         else:
             self._answer(answer)
+
+    def _coveredUntil(self):
+        """The latest expiry of a buy this seller could sell now (ms):
+        what a close or a copy made now must be remembered for."""
+        return self._now() + int(MAX_EXPIRY_AHEAD * 1000)
+
+    def _forgetBefore(self):
+        """Closes and copies remembered for buys that expired before this
+        (ms) can be forgotten: every such buy is refused by its expiry,
+        even with this seller's clock CLOSED_GRACE behind."""
+        return self._now() - int(CLOSED_GRACE * 1000)
+
+    def _forget(self):
+        """
+        Forget the closes and copies no buy needs any more, before each
+        buy or ask is looked up (so one arriving after them finds them
+        gone, and is answered by its expiry): their units go back to the
+        account, and copies leave the ledger (their files' counts of
+        copies sold keep them, L{FileShop}).  The store forgets them at
+        its next write (L{_forgetBefore}).  A heap finds them: nothing is
+        scanned.
+        """
+        before = self._forgetBefore()
+        for entry in self.closed.forget(before):
+            self.remembered.release(entry.ledgerKey)
+        for sale in self.copies.forget(before):
+            self.remembered.release(sale.ledgerKey)
+            del self.ledger[sale.ledgerKey]
+
+    def _admitted(self, message, doing):
+        """
+        The address group of the link message came on, if it may have one
+        more close or copy remembered (L{Account.admits}: nothing
+        remembered gives way, so a group holding as many as there is room
+        left is refused); else None, and message is answered ``notyet``.
+        """
+        remembered = self.remembered
+        link = self.node.paths.deliveredOn
+        group = groupOf(link) if link is not None else ""
+        if remembered.admits(group):
+            return group
+        if self.refusalLog.admit("buys and asks answered notyet (--closed-limit)"):
+            self.log.warn("not {doing} buy {id}: its address group holds {held} of the "
+                          "{used} closed buys and copies remembered, and only {room} "
+                          "more fit (--closed-limit {limit}); answering notyet",
+                          doing=doing, id=message.id, held=remembered.held(group),
+                          used=remembered.used, room=self.closed_limit - remembered.used,
+                          limit=self.closed_limit)
+        self._notYet(message, f"your address group holds {remembered.held(group)} "
+                     "closed buys and copies here already, as many as this seller "
+                     "has room left for")
+        return None
 
     def _writeCloses(self):
         """Write the closes made since the last write; one write is in
@@ -448,7 +507,7 @@ class Seller(Role):
             return
         closes, self._unclosed = list(self._unclosed.values()), {}
         self._writing = {entry.ledgerKey for entry in closes}
-        d = self.store.closeBuys(closes, self._now() - int(CLOSED_GRACE * 1000))
+        d = self.store.closeBuys(closes, self._forgetBefore())
         d.addCallbacks(self._closesWritten, self._closesNotWritten,
                        errbackArgs=(closes,))
 
@@ -498,6 +557,7 @@ class Seller(Role):
         """
         if not self._trusted(buy):
             return
+        self._forget()
         sale = self._saleOf(buy)
         if sale is None:
             if self._stopped:
@@ -509,8 +569,7 @@ class Seller(Role):
                 return
             expiry = self._expiry(buy)
             if expiry is EXPIRED:
-                self._close(buy, "expired", f"buy {buy.id} has expired (or names no "
-                            "expiry): not sold, and never will be")
+                self._close(buy, "expired", _expired(buy, self._isFile(buy.item)))
                 return
             if expiry is TOO_FAR:
                 self._notYet(buy, _tooFar(buy))
@@ -521,8 +580,15 @@ class Seller(Role):
                 return
             if self._isFile(item):
                 # One copy, whatever the quantity: a file never runs out.
+                # Remembered, and charged, as long as a close would be.
+                group = self._admitted(buy, "selling a copy for")
+                if group is None:
+                    return
                 sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
-                            buy.sha256, buy.size, 1, copy=True)
+                            buy.sha256, buy.size, 1, copy=True,
+                            expires=self._coveredUntil())
+                self.copies.add(sale)
+                self.remembered.hold(sale.ledgerKey, group)
             else:
                 if (buyer, item) in self._reservations:
                     # The unit held for this buyer is one of those it buys.
@@ -568,7 +634,7 @@ class Seller(Role):
             return
         sales, self._unsaved = self._unsaved, []
         self._committing = True
-        d = defer.maybeDeferred(self.store.commitSales, sales)
+        d = defer.maybeDeferred(self.store.commitSales, sales, self._forgetBefore())
         d.addCallbacks(self._committed, self._notCommitted, callbackArgs=(sales,),
                        errbackArgs=(sales,))
 
@@ -636,9 +702,13 @@ class Seller(Role):
         self.log.critical("could not record {n} sales: {why}", n=len(sales),
                           why=reason.getErrorMessage())
         for sale in sales:
-            del self.ledger[sale.ledgerKey]
+            # A copy whose write took over 15 minutes is forgotten already.
+            self.ledger.pop(sale.ledgerKey, None)
             self._uncommitted.discard(sale.ledgerKey)
-            if not sale.copy:
+            if sale.copy:
+                self.copies.discard(sale.ledgerKey)
+                self.remembered.release(sale.ledgerKey)
+            else:
                 self.stock[sale.item] += sale.units
         self._answers = [(sale, answer) for sale, answer in self._answers
                          if self.ledger.get(sale.ledgerKey) is sale]
@@ -707,6 +777,18 @@ def _tooFar(message):
             "this seller's clock")
 
 
+def _expired(message, copy):
+    """The info of ``expired`` about message's buy: of a shared file
+    (``copy``), a copy sold for it may be forgotten, so it says no more
+    than that none will be sold."""
+    if copy:
+        return (f"buy {message.id} has expired (or names no expiry): no copy will be "
+                "sold for it, and one sold over 15 minutes ago is answered for no "
+                "longer")
+    return (f"buy {message.id} has expired (or names no expiry): not sold, and never "
+            "will be")
+
+
 def _count(counts, key, change):
     """Add change to counts[key], dropping keys that reach 0."""
     value = counts.get(key, 0) + change
@@ -748,10 +830,11 @@ class SellerPlugin:
         RoleOption("lease", "seconds a unit stays reserved for a buyer",
                    seconds, DEFAULT_LEASE),
         RoleOption("closed-limit", "most closed buys (asked about and not sold, "
-                   "sold out or expired) remembered, each for 15 minutes, shared "
-                   "among address groups (one alone gets half); a group holding "
-                   "as many as are left is answered notyet", boundedInt(1),
-                   DEFAULT_CLOSED_LIMIT),
+                   "sold out or expired) and copies of shared files sold "
+                   "remembered, each for 15 minutes (a copy then counted only), "
+                   "shared among address groups (one alone gets half); a group "
+                   "holding as many as are left is answered notyet",
+                   boundedInt(1), DEFAULT_CLOSED_LIMIT),
         RoleOption("share", "DIR whose files to sell, each named by its file name "
                    "(watched for changes)", sharedFolder),
         RoleOption("transfer-port", "port to serve shared files on (0: any free "

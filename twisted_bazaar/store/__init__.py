@@ -14,14 +14,19 @@ synchronous):
 
 - reads, answered at once from the state loaded when the store opened:
   ``nodeId()``, ``seededWith()``, ``inventory()``, ``sales()``, ``bag()``,
-  ``pending()``, ``closed()`` (the L{Closed} buys);
+  ``pending()``, ``closed()`` (the L{Closed} buys), ``copiesSold()``
+  (item -> copies of a shared file sold that ``sales()`` no longer
+  lists: a copy is remembered one by one only as long as a close is);
 - writes, each one transaction, each returning a Deferred that fires once
   it is on disk or fails with L{StoreError}:
   ``setNodeId(node_id)``, ``seedInventory(stock)`` (fires with
-  ``(stock, seeded_now)``), ``commitSales(sales)``, ``addPending(pending)``,
+  ``(stock, seeded_now)``), ``commitSales(sales, forget_before=None)``,
+  ``addPending(pending)``,
   ``dropPending(buy_id)``, ``closeBuys(closes, forget_before)`` (a
   seller's (buyer key, buy id)s that must never be sold, each until its
-  buy expires: asked about and found unsold, or answered soldout),
+  buy expires: asked about and found unsold, or answered soldout; both
+  writes first forget the closes and copies remembered for buys that
+  expired before ``forget_before``),
   ``commitPurchase(purchase)``, and ``close()``.
 
 The store never blocks the reactor: a daemon opens it with
@@ -35,9 +40,9 @@ from twisted_bazaar.store.memory import MemoryStore
 from twisted_bazaar.store.records import (
     DB_NAME,
     Closed,
-    ClosedBuys,
     PendingBuy,
     Purchase,
+    Remembered,
     Sale,
     Snapshot,
     StoreError,
@@ -54,12 +59,12 @@ from twisted_bazaar.store.sqlite import (
 __all__ = [
     "BUSY_TIMEOUT",
     "Closed",
-    "ClosedBuys",
     "DB_NAME",
     "InlineExecutor",
     "MemoryStore",
     "PendingBuy",
     "Purchase",
+    "Remembered",
     "SCHEMA_VERSION",
     "SQLiteStore",
     "Sale",

@@ -46,10 +46,12 @@ class MemoryStore(SnapshotReads):
         """See L{SQLiteStore.restock}."""
         return self._write(self._state.restock, dict(stock), seed)
 
-    def commitSales(self, sales):
-        return self._write(self._commitSales, list(sales))
+    def commitSales(self, sales, forget_before=None):
+        """See L{SQLiteStore.commitSales}."""
+        return self._write(self._commitSales, list(sales), forget_before)
 
-    def _commitSales(self, sales):
+    def _commitSales(self, sales, forget_before):
+        self._state.forget(forget_before)
         self._state.checkSales(sales)
         self._state.recordSales(sales)
 
@@ -64,8 +66,9 @@ class MemoryStore(SnapshotReads):
         return self._write(self._closeBuys, list(closes), forget_before)
 
     def _closeBuys(self, closes, forget_before):
+        self._state.forget(forget_before)
         self._state.checkClose(closes)
-        self._state.closeBuys(closes, forget_before)
+        self._state.closeBuys(closes, None)
 
     def commitPurchase(self, purchase):
         return self._write(self._state.recordPurchase, purchase)

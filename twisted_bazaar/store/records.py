@@ -26,7 +26,13 @@ class Sale:
     shared file sold as such; ``units``: how many units the one buy
     bought (what its ``buyOK`` says, as ``count``).  ``copy``: a copy of
     a shared file, which takes no unit from the inventory (a file is not
-    counted stock: selling it never runs it out).
+    counted stock: selling it never runs it out).  ``expires``, for a copy
+    only (ms since the epoch): the latest expiry of a buy of its key and
+    id that the seller could have sold when it sold the copy.  A counted
+    sale is kept for good (the stock bounds them); a copy is remembered
+    only as long as a close is (L{Remembered}), then folded into its
+    item's count of copies sold, so that buys of a file that never runs
+    out cannot grow the ledger without bound.
     """
 
     buy_id: int
@@ -38,6 +44,7 @@ class Sale:
     size: int = None
     units: int = 1
     copy: bool = False
+    expires: int = None
 
     @functools.cached_property
     def ledgerKey(self):
@@ -100,18 +107,18 @@ class Closed:
         return (self.buyer_key, self.buy_id)
 
 
-class ClosedBuys:
+class Remembered:
     """
-    L{Closed} buys by (buyer key, buy id), in the order closed, forgotten
-    in the order their buys expire (a heap finds those to forget without
-    a scan).
+    Entries (L{Closed} buys, or L{Sale}s of copies) by (buyer key, buy
+    id), in the order added, forgotten in the order their ``expires``
+    come (a heap finds those to forget without a scan).
     """
 
-    def __init__(self, closes=()):
+    def __init__(self, entries=()):
         self._entries = {}
         #: (expires, buyer key or "", buy id): heaps compare, None cannot.
         self._expiries = []
-        for entry in closes:
+        for entry in entries:
             self.add(entry)
 
     def __len__(self):
@@ -124,20 +131,26 @@ class ClosedBuys:
         return iter(list(self._entries.values()))
 
     def add(self, entry):
-        """Close entry's buy (once: closing it again changes nothing)."""
+        """Remember entry (once: adding its key again changes nothing)."""
         if entry.ledgerKey not in self._entries:
             self._entries[entry.ledgerKey] = entry
             heapq.heappush(self._expiries,
                            (entry.expires, entry.buyer_key or "", entry.buy_id))
 
+    def discard(self, key):
+        """Forget the entry of key now, if there is one (its place in the
+        heap is skipped when it comes up)."""
+        self._entries.pop(key, None)
+
     def forget(self, before):
-        """Forget the closes whose buys expired before ``before`` (ms);
-        return their (buyer key, buy id)s."""
+        """Forget the entries whose ``expires`` is before ``before`` (ms);
+        return them."""
         expiries, forgotten = self._expiries, []
         while expiries and expiries[0][0] < before:
-            _, key, buy_id = heapq.heappop(expiries)
-            forgotten.append((key or None, buy_id))
-            del self._entries[forgotten[-1]]
+            expires, key, buy_id = heapq.heappop(expiries)
+            entry = self._entries.get((key or None, buy_id))
+            if entry is not None and entry.expires == expires:
+                forgotten.append(self._entries.pop(entry.ledgerKey))
         return forgotten
 
 
@@ -163,14 +176,18 @@ class Snapshot:
     """
 
     def __init__(self, node_id=None, seeded=None, inventory=None, sales=(), bag=(),
-                 pending=(), closed=()):
+                 pending=(), closed=(), copies_sold=None):
         self.node_id = node_id
         self.seeded = None if seeded is None else dict(seeded)
         self._inventory = dict(inventory or {})
         self._sales = {sale.ledgerKey: sale for sale in sales}
         self._bag = {purchase.buy_id: purchase for purchase in bag}
         self._pending = {entry.buy_id: entry for entry in pending}
-        self._closed = ClosedBuys(closed)
+        self._closed = Remembered(closed)
+        #: The copies of shared files still remembered one by one, and
+        #: item -> copies forgotten so (folded into a count).
+        self._copies = Remembered(sale for sale in sales if sale.copy)
+        self._copies_sold = dict(copies_sold or {})
 
     # -- reads ---------------------------------------------------------------
 
@@ -192,6 +209,11 @@ class Snapshot:
     def closed(self):
         """The L{Closed} buys, in the order they were closed."""
         return list(self._closed)
+
+    def copiesSold(self):
+        """item -> copies of it sold and no longer remembered one by one
+        (those still remembered are among the L{sales})."""
+        return dict(self._copies_sold)
 
     # -- checks a write must pass --------------------------------------------
 
@@ -238,21 +260,39 @@ class Snapshot:
             self.seeded = dict(seed)
         self._inventory.update(stock)
 
-    def recordSales(self, sales):
+    def recordSales(self, sales, forget_before=None):
+        """Record sales, once those remembered for buys that expired
+        before ``forget_before`` (ms; None: none) are forgotten."""
+        self.forget(forget_before)
         for item, units in takenItems(sales).items():
             self._inventory[item] -= units
         for sale in sales:
             self._sales[sale.ledgerKey] = sale
+            if sale.copy:
+                self._copies.add(sale)
 
     def addPending(self, pending):
         self._pending[pending.buy_id] = pending
 
     def closeBuys(self, closes, forget_before):
-        """Record closes, and forget those whose buys expired before
-        ``forget_before`` (ms)."""
+        """Record closes, once those remembered for buys that expired
+        before ``forget_before`` (ms) are forgotten."""
+        self.forget(forget_before)
         for entry in closes:
             self._closed.add(entry)
-        self._closed.forget(forget_before)
+
+    def forget(self, before):
+        """
+        Forget the closes and the copies whose buys all expired before
+        ``before`` (ms; None: nothing), folding each copy into its item's
+        count of copies sold.
+        """
+        if before is None:
+            return
+        self._closed.forget(before)
+        for sale in self._copies.forget(before):
+            del self._sales[sale.ledgerKey]
+            self._copies_sold[sale.item] = self._copies_sold.get(sale.item, 0) + 1
 
     def dropPending(self, buy_id):
         self._pending.pop(buy_id, None)
@@ -288,3 +328,6 @@ class SnapshotReads:
 
     def closed(self):
         return self._state.closed()
+
+    def copiesSold(self):
+        return self._state.copiesSold()

@@ -56,9 +56,10 @@ BUSY_TIMEOUT = 2.0
 #: The schema this version writes, in ``meta`` under ``schema``.  A data
 #: dir with none is from before buys expired and sales named their
 #: buyer's key (schema 1), one of schema 2 from before a buy named a
-#: quantity, one of schema 3 from when shared files were counted stock:
-#: each is upgraded when opened (L{_prepare}).
-SCHEMA_VERSION = 4
+#: quantity, one of schema 3 from when shared files were counted stock,
+#: one of schema 4 from when every copy of a shared file sold was a
+#: ledger line for good: each is upgraded when opened (L{_prepare}).
+SCHEMA_VERSION = 5
 
 #: The closed buys: (buyer key, buy id) never to be sold, until expires.
 _CLOSED = """
@@ -88,6 +89,15 @@ _COPIES = """
 ALTER TABLE sales ADD COLUMN copy INTEGER NOT NULL DEFAULT 0;
 """
 
+#: Schema 5's copies remembered one by one, each until its ``expires``
+#: (the latest expiry of a buy it could have sold), then folded into its
+#: item's count in ``copies``, which the items shared bound.
+_COPIES_SOLD = """
+ALTER TABLE sales ADD COLUMN expires INTEGER;
+CREATE INDEX sales_expires ON sales (expires) WHERE copy = 1;
+CREATE TABLE copies (item TEXT PRIMARY KEY, sold INTEGER NOT NULL CHECK (sold >= 1));
+"""
+
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE inventory (
@@ -99,7 +109,7 @@ CREATE TABLE pending (
     buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
     path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL,
     expires INTEGER, sha256 TEXT, size INTEGER);
-""" + _SALES + _CLOSED + _UNITS + _COPIES + (
+""" + _SALES + _CLOSED + _UNITS + _COPIES + _COPIES_SOLD + (
     f"INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}');")
 
 #: Schema 1 -> 2, in one transaction.  Sales keep their rows, with no
@@ -138,6 +148,15 @@ DELETE FROM inventory WHERE item GLOB 'sha256:*' OR (units > 900000000
         COALESCE((SELECT value FROM meta WHERE key = 'seeded'), '{}'))));
 UPDATE sales SET copy = 1 WHERE item NOT IN (SELECT item FROM inventory);
 UPDATE meta SET value = '4' WHERE key = 'schema';
+"""
+
+#: Schema 4 -> 5: the copies already sold are remembered as if sold by
+#: this version (a buy could expire at most 10 minutes, the seller's
+#: MAX_EXPIRY_AHEAD, after its sale), and forgotten at the first write
+#: after that.
+_UPGRADE_4 = _COPIES_SOLD + """
+UPDATE sales SET expires = CAST(time * 1000 AS INTEGER) + 600000 WHERE copy = 1;
+UPDATE meta SET value = '5' WHERE key = 'schema';
 """
 
 #: The tables and columns of schema 1, as its last version made them.
@@ -251,12 +270,15 @@ class SQLiteStore(SnapshotReads):
         return self._write("stock not restocked", statements, self._state.restock,
                            dict(stock), seed)
 
-    def commitSales(self, sales):
+    def commitSales(self, sales, forget_before=None):
         """Record sales and take their units from the inventory, at once:
-        all of them, or (failing) none."""
+        all of them, or (failing) none.  With ``forget_before`` (ms), the
+        closes and copies remembered for buys that expired before it are
+        forgotten first (L{_forget})."""
         sales = list(sales)
-        return self._write("sales not recorded", functools.partial(_salesStatements, sales),
-                           self._state.recordSales, sales)
+        return self._write("sales not recorded",
+                           functools.partial(_salesStatements, sales, forget_before),
+                           self._state.recordSales, sales, forget_before)
 
     def addPending(self, pending):
         return self._write("pending buy not recorded",
@@ -273,8 +295,9 @@ class SQLiteStore(SnapshotReads):
         A seller's promises never to sell these (buyer key, buy id)s, each
         a L{Closed} kept until its buy expires: all recorded unless one is
         already sold (then StoreError), so that a buy asked about and
-        found unsold stays unsold across restarts.  Closes whose buys
-        expired before ``forget_before`` (ms) are forgotten meanwhile.
+        found unsold stays unsold across restarts.  The closes and copies
+        remembered for buys that expired before ``forget_before`` (ms) are
+        forgotten first (L{_forget}).
         """
         closes = list(closes)
         return self._write("buys not closed",
@@ -327,20 +350,37 @@ def _pendingStatements(pending, db):
               pending.expires, pending.sha256, pending.size, pending.quantity))]
 
 
+def _forget(db, before):
+    """
+    Inside a write's transaction: fold the copies remembered for buys
+    that expired before ``before`` (ms) into their items' counts, and
+    forget them and the closes as old.
+    """
+    if before is None:
+        return
+    db.execute("INSERT INTO copies (item, sold) SELECT item, COUNT(*) FROM sales "
+               "WHERE copy = 1 AND expires < ? GROUP BY item "
+               "ON CONFLICT (item) DO UPDATE SET sold = sold + excluded.sold", (before,))
+    db.execute("DELETE FROM sales WHERE copy = 1 AND expires < ?", (before,))
+    db.execute("DELETE FROM closed WHERE expires < ?", (before,))
+
+
 def _closeStatements(closes, forget_before, db):
+    _forget(db, forget_before)
     for entry in closes:
         if db.execute("SELECT 1 FROM sales WHERE buyer_key = ? AND buy_id = ?",
                       (entry.buyer_key or "", entry.buy_id)).fetchone():
             raise StoreError(f"buy {entry.buy_id} is sold")
     return [("INSERT OR IGNORE INTO closed VALUES (?, ?, ?)",
              (entry.buyer_key or "", entry.buy_id, entry.expires))
-            for entry in closes] + [
-        ("DELETE FROM closed WHERE expires < ?", (forget_before,))]
+            for entry in closes]
 
 
-def _salesStatements(sales, db):
+def _salesStatements(sales, forget_before, db):
     """The statements of a sales commit, checked against the inventory
-    and the closed buys inside the writer's transaction."""
+    and the closed buys inside the writer's transaction (once what is
+    remembered for buys expired before ``forget_before`` is forgotten)."""
+    _forget(db, forget_before)
     taken = takenItems(sales)
     stocked = {row[0] for row in db.execute("SELECT item FROM inventory")}
     missing = set(taken) - stocked
@@ -352,9 +392,10 @@ def _salesStatements(sales, db):
         if db.execute("SELECT 1 FROM closed WHERE buyer_key = ? AND buy_id = ?",
                       (sale.buyer_key or "", sale.buy_id)).fetchone():
             raise StoreError(f"buy {sale.buy_id} is closed")
-    statements += [("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    statements += [("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (sale.buyer_key or "", sale.buy_id, sale.item, _idIn(sale.buyer),
-                     sale.time, sale.sha256, sale.size, sale.units, int(sale.copy)))
+                     sale.time, sale.sha256, sale.size, sale.units, int(sale.copy),
+                     sale.expires))
                    for sale in sales]
     return statements
 
@@ -418,11 +459,14 @@ def _prepare(db, path):
         version = None if row is None else row[0]
     if version == str(SCHEMA_VERSION):
         return
+    if version == "4":
+        _script(db, _UPGRADE_4)
+        return
     if version == "3":
-        _script(db, _UPGRADE_3)
+        _script(db, _UPGRADE_3 + _UPGRADE_4)
         return
     if version == "2":
-        _script(db, _UPGRADE_2 + _UPGRADE_3)
+        _script(db, _UPGRADE_2 + _UPGRADE_3 + _UPGRADE_4)
         return
     if version is not None:
         raise StoreError(f"{path} was written by a newer twisted-bazaar (schema "
@@ -432,7 +476,7 @@ def _prepare(db, path):
         if _columns(db, table) != columns:
             raise StoreError(f"{path} is not a twisted-bazaar database this version "
                              f"can read (its table {table} is not as expected)")
-    _script(db, _UPGRADE_1 + _UPGRADE_2 + _UPGRADE_3)
+    _script(db, _UPGRADE_1 + _UPGRADE_2 + _UPGRADE_3 + _UPGRADE_4)
 
 
 def _columns(db, table):
@@ -458,10 +502,11 @@ def _load(db):
         node_id=None if node_id is None else int(node_id),
         seeded=None if seeded is None else json.loads(seeded),
         inventory=dict(db.execute("SELECT item, units FROM inventory ORDER BY item")),
-        sales=[Sale(b, i, _idOut(who), t, key or None, sha256, size, units, bool(copy))
-               for key, b, i, who, t, sha256, size, units, copy in db.execute(
+        sales=[Sale(b, i, _idOut(who), t, key or None, sha256, size, units, bool(copy),
+                    expires)
+               for key, b, i, who, t, sha256, size, units, copy, expires in db.execute(
                    "SELECT buyer_key, buy_id, item, buyer, time, sha256, size, units, "
-                   "copy FROM sales ORDER BY time, buy_id")],
+                   "copy, expires FROM sales ORDER BY time, buy_id")],
         bag=[Purchase(b, i, _idOut(who), t, sha256, size, units)
              for b, i, who, t, sha256, size, units in db.execute(
                  "SELECT buy_id, item, seller, time, sha256, size, units FROM bag "
@@ -472,13 +517,16 @@ def _load(db):
                      "SELECT buy_id, item, seller, path, host, port, expires, sha256, "
                      "size, quantity FROM pending ORDER BY buy_id")],
         closed=[Closed(key or None, b, e) for key, b, e in db.execute(
-            "SELECT buyer_key, buy_id, expires FROM closed ORDER BY rowid")])
+            "SELECT buyer_key, buy_id, expires FROM closed ORDER BY rowid")],
+        copies_sold=dict(db.execute("SELECT item, sold FROM copies ORDER BY item")))
 
 
 def readState(directory):
     """
     A node's state from its data dir, without locking the node out: the
-    form ``bazaar-ledger --json`` prints.
+    form ``bazaar-ledger --json`` prints.  ``copies``: item -> copies of
+    a shared file sold that are no longer among the ``sales`` (each is
+    listed there for 15 minutes, then counted here).
 
     @raise StoreError: when the directory holds no bazaar database.
     """
@@ -515,9 +563,13 @@ def readState(directory):
                    for b, i, who, t, n in db.execute(
                        f"SELECT buy_id, item, seller, time, {units['bag']} FROM bag "
                        "ORDER BY time, buy_id")]
+            # Copies of shared files sold and no longer listed one by one
+            # (none in a data dir from before schema 5 not yet opened).
+            copies = dict(db.execute("SELECT item, sold FROM copies ORDER BY item")
+                          if _columns(db, "copies") else ())
         finally:
             db.close()
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot read: {e}") from None
     return {"node_id": None if row is None else wireId(int(row[0])), "inventory": inventory,
-            "sales": sales, "bag": bag}
+            "sales": sales, "copies": copies, "bag": bag}

@@ -54,8 +54,9 @@ class FileShop(Role):
         #: item -> FILE_UNITS, for each file on offer by name and by
         #: content: what discovery sees of them.
         self.offered = {}
-        #: item -> copies sold under it, in the ledger.
-        self._copies = {}
+        #: item -> copies sold under it: those the ledger still holds,
+        #: and those the store counts only.
+        self._copies = seller.store.copiesSold()
         self.sold(sale for sale in seller.ledger.values() if sale.copy)
         seller.files = self
 
