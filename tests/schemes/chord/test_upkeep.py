@@ -344,13 +344,24 @@ class AdaptivePeriodTests(SynchronousTestCase):
         counts, self.counts = self.counts, {}
         return counts
 
+    def test_aPlacedNodeKeepsItsRingAtTheLongestPeriods(self):
+        """Placed whole (a simulator's warm ring), the node keeps it as one
+        that kept a settled ring a while: nothing in the first 22.5 s (30 s
+        periods, +-25%), and its first probe a probe period away."""
+        self.assertEqual(self.counted(22.4), {})
+        settings = self.scheme.settings
+        self.assertGreaterEqual(self.scheme._due("probe").getTime(),
+                                self.node.clock.seconds() + 0.75 * settings.probe - 22.4)
+
     def test_aQuietNeighbourhoodIsKeptLessAndLessOften(self):
+        # Something changed next to the node: stabilization comes back to
+        # its base period (1, 2, 4 s...), pings stay at their longest: at
+        # most one round in the first seconds; then at 30 s (+-25%), at
+        # most five of each in 100 s.
+        self.scheme._stir("stabilize")
         first = self.counted(10)
         self.answer(100)
         later = self.counted(100)
-        # Stabilization starts at its base period (1, 2, 4 s...), pings at
-        # their longest: one round in the first seconds; then at 30 s
-        # (+-25%), at most five of each in 100 s.
         self.assertGreaterEqual(first[SUCC, ChordStabilize], 3)
         self.assertLessEqual(first.get((PRED, ChordPing), 0), 1)
         for peer in (PRED, SUCC, FAR):

@@ -173,30 +173,52 @@ class Joining:
         """
         Take a place on the ring without asking anyone: for a simulator
         that starts a large ring in the state stabilization converges to
-        (and links its nodes itself).  The ring is kept as usual from then
-        on.  ``fingers``: (first index, peer) runs (L{Fingers}).
+        (and links its nodes itself).  ``fingers``: (first index, peer)
+        runs (L{Fingers}).
+
+        The ring is kept as usual from then on, as by a node that has kept
+        a settled ring a while: every part of the upkeep at its longest
+        period (rounds that found nothing new have backed it off), and the
+        first probe a whole probe period away (the ring was placed whole:
+        there is no ring formed apart to merge).  A node starting its
+        upkeep from the base periods instead would stabilize, check its
+        fingers and probe the tracker every second or two at first, and so
+        would every node of the ring at once.  Anything that changes
+        brings the base periods back, as on any ring (L{_stir}).
         """
         ring = self.ring = self.router.ring = Neighbourhood(self.me(),
                                                             self.settings.successors)
         ring.adopt(successors[0], successors[1:])
         ring.predecessor = predecessor
         ring.fingers = Fingers(fingers)
-        self._begin()
+        for pace in self._paces.values():
+            pace.settle()
+        self._fingers_seen = ring.fingers.digest()
+        self._begin(settled=True)
 
-    def _begin(self):
-        """The node has a place: start keeping the ring, and publish."""
+    def _begin(self, settled=False):
+        """The node has a place: start keeping the ring, and publish.
+        ``settled``: the ring was placed whole, settled (L{place}): the first
+        ping at the ping's pace, no early probe."""
         if self.joined:
             return
         self.joined = True
-        settings = self.settings
-        self._later("stabilize", self._every(settings.stabilize), self._stabilize)
-        self._later("ping", self._every(settings.ping), self._ping)
-        self._later("fingers", self._every(self._paces["fingers"].period), self._fixFinger)
+        settings, paces = self.settings, self._paces
+        self._later("stabilize", self._every(paces["stabilize"].period), self._stabilize)
+        # A newcomer pings its new neighbours soon; a settled node at its pace.
+        first = paces["ping"].period if settled else settings.ping
+        self._later("ping", self._every(first), self._ping)
+        self._later("fingers", self._every(paces["fingers"].period), self._fixFinger)
         self._later("purge", settings.refresh, self._purge)
         # A first probe soon: nodes that started together may have started
         # more than one ring; sooner from a node that started one or was
         # alone, while rings that formed apart are small.
-        first = settings.stabilize / 4 if self._doubt else 2 * settings.stabilize
+        if settled:
+            first = settings.probe
+        elif self._doubt:
+            first = settings.stabilize / 4
+        else:
+            first = 2 * settings.stabilize
         self._probe_delay = min(first, settings.probe)
         self._later("probe", self._every(self._probe_delay), self._probe)
         self._cancel("seed")
