@@ -68,13 +68,16 @@ class RawClient:
     one of this process's L{Keys}, else keyless.
     """
 
-    def __init__(self, port, keys=None):
+    def __init__(self, port, keys=None, source="127.0.0.1"):
         """
         @param keys: the L{Keys} the channel proves, whatever the first
             message says; by default, as said above.
+        @param source: the loopback address the connection comes from
+            (127.x.0.1 for another address group than 127.0.0.1's).
         """
         self.tcp = socket.create_connection(("127.0.0.1", port),
-                                            timeout=READ_TIMEOUT)
+                                            timeout=READ_TIMEOUT,
+                                            source_address=(source, 0))
         self.sock = None
         self.keys = keys
         self.buffer = b""
@@ -242,12 +245,12 @@ class Keys:
         return dict(fields, sig=self.sign(canonical(fields)))
 
 
-def linkedStranger(case, tracker_port, port, purpose=None):
+def linkedStranger(case, tracker_port, port, purpose=None, source="127.0.0.1"):
     """
     A keyed stranger registered with the tracker and linked to the node
     listening on port, each side proving its key (with purpose, a link
-    for it: §6); its connections close when case ends.  Returns (keys,
-    link).
+    for it: §6), the link from the address source; its connections close
+    when case ends.  Returns (keys, link).
     """
     keys, mine = Keys(), nonce()
     tracker = RawClient(tracker_port)
@@ -258,7 +261,7 @@ def linkedStranger(case, tracker_port, port, purpose=None):
     tracker.send("proof", sig=keys.sign(proofText("register", keys.key, you["key"],
                                                   mine, you["nonce"])))
     mine = nonce()
-    link = RawClient(port)
+    link = RawClient(port, source=source)
     case.addCleanup(link.close)
     hello = {"purpose": purpose} if purpose else {}
     link.send("thisisme", id=keys.id, port=0, host="", key=keys.key, nonce=mine, **hello)
