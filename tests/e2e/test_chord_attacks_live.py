@@ -14,6 +14,9 @@ protocol (docs/protocol.md §20) to live ``twistd`` daemons, each held off
    buyer.  Its id must now solve the ring's puzzle too (the tests run at
    the least a daemon takes, 8 bits, so that their keys are found in a
    few hundred tries); a daemon refuses a key that does not.
+ - Log lines: requests that came round a loop and empty handovers
+   (``chordTransfer`` of no records) were each a line of the node's log,
+   about 0.8 bytes of log per byte sent.
 
 Every wait is on a log line or a socket read, bounded by a generous
 timeout; nothing sleeps.
@@ -26,7 +29,7 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import TEST_PUZZLE, nodeAddress, short, solvingKey, startMarket
-from tests.e2e.test_raw_client import Keys, RawClient, nonce, proofText, unb64
+from tests.e2e.test_raw_client import linkedStranger
 from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import KEY_FILE, Identity
 from twisted_bazaar.schemes.chord.ring import between, keyOf, place, solves
@@ -70,30 +73,10 @@ class ChordAttackCase(SynchronousTestCase):
         identity._write(os.path.join(folder, KEY_FILE))
         return self.market.startNode(name, *FAST, "--data-dir", folder, *options)
 
-    def connect(self, port):
-        client = RawClient(port)
-        self.addCleanup(client.close)
-        return client
-
     def stranger(self, port):
-        """A keyed stranger registered with the tracker and linked to the
-        node listening on port (each side proving its key): (keys, link)."""
-        keys, mine = Keys(), nonce()
-        tracker = self.connect(self.market.tracker_port)
-        tracker.send("thisisme", id="", port=0, host="", key=keys.key, nonce=mine)
-        you = tracker.receive()
-        self.assertEqual(you["type"], "thisisyou")
-        tracker.send("proof", sig=keys.sign(proofText("register", keys.key, you["key"],
-                                                      mine, you["nonce"])))
-        mine = nonce()
-        link = self.connect(port)
-        link.send("thisisme", id=keys.id, port=0, host="", key=keys.key, nonce=mine)
-        answer = link.receive()
-        self.assertEqual(answer["type"], "thisisme")
-        link.send("proof", sig=keys.sign(proofText("link", keys.key, answer["key"], mine,
-                                                   answer["nonce"], "overlay")))
-        self.assertTrue(unb64(answer["key"]))
-        return keys, link
+        """A keyed stranger linked to the node listening on port: (keys,
+        link)."""
+        return linkedStranger(self, self.market.tracker_port, port)
 
 
 class OversizedAnswerTests(ChordAttackCase):
@@ -118,6 +101,46 @@ class OversizedAnswerTests(ChordAttackCase):
                 stored.add(answer["id"])
         buyer = self.start("buyer", buyer_key, "--role", "buyer", "--want", "apple")
         buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+        self.assertEqual(seller.problems(), [])
+
+
+class LogLineTests(ChordAttackCase):
+    """
+    A keyed stranger linked to a chord seller sends it LINES requests that
+    came round a loop (the seller's id inside their returnPath, not
+    first) and LINES empty handovers: the seller logs a few of the loops
+    and one summary, and none of the handovers (before, a line each),
+    and still answers the stranger's request for apple with its record.
+    """
+
+    #: Messages of each kind: together within the link's burst of chord
+    #: messages (twice --search-rate, 400), so none is dropped for rate.
+    LINES = 150
+
+    def test_loopsAndEmptyHandoversGrowTheLogABit(self):
+        seller = self.start("seller", solvingKey(random.Random(3)), "--role", "seller", "--sell", "apple=3")
+        seller_id, port = nodeAddress(seller, TIMEOUT)
+        seller.waitFor(r"stored apple at node", TIMEOUT)
+        keys, link = self.stranger(port)
+        for n in range(1, self.LINES + 1):
+            link.send("chordFind", id=n, key="00" * 16,
+                      returnPath=[wireId(Identity.fromRandom(random.Random(n)).id),
+                                  seller_id, keys.id])
+            link.send("chordTransfer", records=[], nonce=n)
+        transferred = set()
+        while len(transferred) < self.LINES:
+            answer = link.receive()
+            if answer["type"] == "chordTransferred":
+                self.assertEqual(answer["count"], 0)
+                transferred.add(answer["nonce"])
+        seller.waitFor(r"more lines like 'dropping \{type\} \{id\}: it came round a "
+                       r"loop' from 127\.0\.0\.0/16 in the last 10 s", TIMEOUT)
+        self.assertLessEqual(len(seller.matches(r"came round a loop")), 6)
+        self.assertEqual(seller.matches(r"took 0 records"), [])
+        link.send("chordRequest", id=self.LINES + 1, item="apple", returnPath=[keys.id])
+        answer = link.receive()
+        self.assertEqual((answer["type"], [each["seller"] for each in answer["sellers"]]),
+                         ("chordRecords", [seller_id]))
         self.assertEqual(seller.problems(), [])
 
 

@@ -1,6 +1,7 @@
 """
 End to end, issue 21: one address cannot hold a live seller's transfer
-slots, nor write a live tracker's log.  The attacker is this test, with
+slots, nor write a live tracker's log; nor (found after issue 34) a live
+seller's, with buys whose answers find their link closed.  The attacker is this test, with
 plain sockets bound to 127.9.0.1 (loopback, another /16 than the
 daemons' 127.0.0.1, so another address group).
 
@@ -11,6 +12,7 @@ one; nothing sleeps.
 import json
 import os
 import socket
+import time
 from contextlib import ExitStack
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -18,10 +20,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files.server import DEFAULT_TRANSFER_SLOTS
 from twisted_bazaar.net.link import DEFAULT_ERROR_LIMIT
 
-from tests.e2e.helpers import startMarket
+from tests.e2e.helpers import startMarket, startSeller
 from tests.e2e.test_files_live import sha256Of, writeRandom
 from tests.contract.channel import open_channel
-from tests.e2e.test_raw_client import netstring
+from tests.e2e.test_raw_client import linkedStranger, netstring, newId
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -30,6 +32,8 @@ CLOSE_TIMEOUT = 5.0
 #: Where the attacker's connections come from.
 ATTACKER = "127.9.0.1"
 SIZE = 4 * 1024 * 1024
+#: Buys a stranger sends on each link it closes at once.
+CLOSED_LINK_BUYS = 1000
 
 
 def attackerSocket(port, receive_buffer=None):
@@ -135,3 +139,31 @@ class FairnessLiveTests(SynchronousTestCase):
         node = self.market.startNode("seller", "--role", "seller", "--sell", "apple=1")
         node.waitFor(r"registered with the tracker as node \w+", TIMEOUT)
         self.assertEqual(self.tracker.problems(), [], self.tracker.tail())
+
+    def test_answersToAClosedLinkLeaveTheLogBounded(self):
+        """
+        Found after issue 34's fixes: a keyed stranger linked to a seller
+        sends CLOSED_LINK_BUYS signed buys of items nobody sells in one
+        write and closes the link at once.  The seller answers each
+        (soldout, once the close is on disk) and finds no link to send it
+        on.  It logged "cannot send error to node N: no link" for each,
+        outside the peer log: 0.29 bytes of log per byte sent, link after
+        link.  Now a few such lines are logged and the rest summed up.
+        """
+        seller, seller_id, port = startSeller(self.market, "apple=1", TIMEOUT)
+        before = sum(len(line) for line in seller.lines)
+        sent = 0
+        for _ in range(3):
+            keys, link = linkedStranger(self, self.market.tracker_port, port)
+            expires = int((time.time() + 60) * 1000)
+            flood = b"".join(netstring(json.dumps(keys.signed(
+                "buy", id=newId(), item=f"nothing{n}", path=[keys.id, seller_id],
+                expires=expires)).encode("utf-8")) for n in range(CLOSED_LINK_BUYS))
+            link.sendRaw(flood)
+            sent += len(flood)
+            link.close()
+        seller.waitFor(r"more lines like 'cannot send \{type\} to node \{next\}: no "
+                       r"link' from peers no longer linked in the last 10 s", TIMEOUT)
+        grown = sum(len(line) for line in seller.lines) - before
+        self.assertLess(grown / sent, 0.01, seller.tail())
+        self.assertEqual(seller.problems(), [], seller.tail())

@@ -35,7 +35,7 @@ from tests.contract import channel
 from tests.files.helpers import fileId
 from tests.files.test_transfer_live import NO_IPV6
 from tests.e2e.helpers import short
-from twisted_bazaar.files.downloads import PRIVATE
+from twisted_bazaar.files.downloads import PRIVATE, partName
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -350,6 +350,51 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         self.assertNotIn("big.bin", os.listdir(folder))
         self.assertTrue([name for name in os.listdir(os.path.join(folder, PRIVATE))
                          if name.endswith(".part")])
+
+    def test_plantedLinksAreNeverWrittenThrough(self):
+        """
+        Issue 34, downloads through a symlink: in a downloads folder others
+        may write to, a link planted at the private folder's name (to a
+        folder of the planter's, holding a link at the part file's name),
+        or at the part file's name itself, is refused with the reason,
+        and the file it points to is untouched (before, the buyer wrote
+        the fetched bytes through it).  Once the folder is the buyer's
+        own, bazaar buy fetches the file.
+        """
+        self.startSeller(8 * 1024 * 1024)
+        folder = self.downloads("D")
+        os.chmod(folder, 0o777)
+        victim = os.path.join(self.folder, "victim")
+        with open(victim, "wb") as f:
+            f.write(b"precious")
+        planted = os.path.join(self.folder, "planted")
+        os.makedirs(planted)
+        part = partName("big.bin", self.sha)
+        os.symlink(victim, os.path.join(planted, part))
+        private = os.path.join(folder, PRIVATE)
+
+        def buy():
+            return bazaar("--tracker", self.tracker, "buy", "big.bin", "--downloads",
+                          folder, "--listen", LOOPBACK_LISTEN, "--timeout", str(TIMEOUT))
+
+        os.symlink(planted, private)
+        refused = buy()
+        self.assertNotEqual(refused.returncode, 0, refused.stdout)
+        self.assertIn(f"{private} is a symbolic link", refused.stderr)
+        os.unlink(private)
+        os.mkdir(private, 0o700)
+        os.symlink(victim, os.path.join(private, part))
+        refused = buy()
+        self.assertNotEqual(refused.returncode, 0, refused.stdout)
+        self.assertIn(f"{os.path.join(private, part)} is a symbolic link", refused.stderr)
+        with open(victim, "rb") as f:
+            self.assertEqual(f.read(), b"precious")
+        # The buyer unlinks what was at the part file's name as it gives the
+        # download up (the link only, not what it points to).
+        self.assertFalse(os.path.lexists(os.path.join(private, part)))
+        bought = buy()
+        self.assertEqual((bought.returncode, bought.stderr), (0, ""), bought.stdout)
+        self.assertEqual(sha256Of(os.path.join(folder, "big.bin")), self.sha)
 
     def test_bazaarBuyGivesUp(self):
         seller = self.startSeller(2 * 1024 * 1024)

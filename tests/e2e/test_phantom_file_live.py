@@ -24,16 +24,8 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.contract.channel import ChannelBroken
 from tests.e2e.helpers import startMarket
-from tests.e2e.test_raw_client import (
-    Closed,
-    Keys,
-    RawClient,
-    nonce,
-    proofText,
-    unb64,
-)
+from tests.e2e.test_raw_client import CheckedStranger, nonce, proofText
 from tests.e2e.test_records_live import recordText
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN
 
@@ -50,7 +42,7 @@ def freePort():
         return sock.getsockname()[1]
 
 
-class PhantomSeller:
+class PhantomSeller(CheckedStranger):
     """
     A keyed stranger that says it sells ``item`` as PHANTOM_SIZE bytes of
     PHANTOM_SHA: it registers with the tracker and the index, answers the
@@ -59,24 +51,10 @@ class PhantomSeller:
     """
 
     def __init__(self, tracker_port, item):
-        self.keys = Keys()
         self.item = item
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.port = self.listener.getsockname()[1]
         self.buys = []
-        self.checked = threading.Event()
         self.sold = threading.Event()
-        self._stopped = False
-        threading.Thread(target=self._accept, daemon=True).start()
-        keys, mine = self.keys, nonce()
-        self.tracker = RawClient(tracker_port)
-        self.tracker.send("thisisme", id="", port=self.port, host="", scheme="index",
-                          key=keys.key, nonce=mine)
-        you = self.tracker.receive()
-        self.tracker.send("proof", sig=keys.sign(proofText(
-            "register", keys.key, you["key"], mine, you["nonce"])))
+        super().__init__(tracker_port, scheme="index")
         self.tracker.send("register", item=item, record=self.record())
 
     def record(self):
@@ -87,58 +65,26 @@ class PhantomSeller:
                   "transfer": freePort()}
         return dict(record, sig=self.keys.sign(recordText(record)))
 
-    def close(self):
-        self._stopped = True
-        self.listener.close()
-        self.tracker.close()
-
-    def _accept(self):
-        while not self._stopped:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
-
-    def _serve(self, sock):
-        keys = self.keys
-        try:
-            peer = RawClient.accepted(sock, keys)
-        except (OSError, ChannelBroken):
-            sock.close()
-            return
-        try:
-            first = peer.receive()
-            mine = nonce()
-            if first["type"] == "whoareyou":
-                peer.send("thisisme", id=keys.id, port=self.port, host="", key=keys.key,
-                          nonce=mine, sig=keys.sign(proofText(
-                              "check", keys.key, first["key"], mine, first["nonce"])))
-                self.checked.set()
-                return
-            purpose = first.get("purpose", "overlay")
-            answer = {"id": keys.id, "port": self.port, "host": "", "key": keys.key,
-                      "nonce": mine, "sig": keys.sign(proofText(
-                          "link", keys.key, first["key"], mine, first["nonce"],
-                          purpose))}
-            if purpose != "overlay":
-                answer["purpose"] = purpose
-            peer.send("thisisme", **answer)
-            while True:
-                message = peer.receive()
-                if message["type"] == "ping":
-                    peer.send("pong", nonce=message["nonce"])
-                elif message["type"] == "buy":
-                    self.buys.append(message)
-                    peer.sendObject(keys.signed(
-                        "buyOK", id=message["id"], item=message["item"],
-                        path=message["path"][::-1], buyerKey=message["key"],
-                        sha256=message["sha256"], size=message["size"]))
-                    self.sold.set()
-        except (Closed, OSError, KeyError, ValueError):
-            pass
-        finally:
-            sock.close()
+    def serveLink(self, peer, first):
+        keys, mine = self.keys, nonce()
+        purpose = first.get("purpose", "overlay")
+        answer = {"id": keys.id, "port": self.port, "host": "", "key": keys.key,
+                  "nonce": mine, "sig": keys.sign(proofText(
+                      "link", keys.key, first["key"], mine, first["nonce"], purpose))}
+        if purpose != "overlay":
+            answer["purpose"] = purpose
+        peer.send("thisisme", **answer)
+        while True:
+            message = peer.receive()
+            if message["type"] == "ping":
+                peer.send("pong", nonce=message["nonce"])
+            elif message["type"] == "buy":
+                self.buys.append(message)
+                peer.sendObject(keys.signed(
+                    "buyOK", id=message["id"], item=message["item"],
+                    path=message["path"][::-1], buyerKey=message["key"],
+                    sha256=message["sha256"], size=message["size"]))
+                self.sold.set()
 
 
 class PhantomFileLiveTests(SynchronousTestCase):

@@ -19,6 +19,7 @@ import shutil
 import socket
 import sqlite3
 import tempfile
+import threading
 import time
 
 from cryptography.exceptions import InvalidSignature
@@ -30,7 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.contract.channel import accept_channel, open_channel
+from tests.contract.channel import ChannelBroken, accept_channel, open_channel
 from tests.e2e.helpers import startMarket, startSeller
 from tests.e2e.helpers import short
 
@@ -67,13 +68,16 @@ class RawClient:
     one of this process's L{Keys}, else keyless.
     """
 
-    def __init__(self, port, keys=None):
+    def __init__(self, port, keys=None, source="127.0.0.1"):
         """
         @param keys: the L{Keys} the channel proves, whatever the first
             message says; by default, as said above.
+        @param source: the loopback address the connection comes from
+            (127.x.0.1 for another address group than 127.0.0.1's).
         """
         self.tcp = socket.create_connection(("127.0.0.1", port),
-                                            timeout=READ_TIMEOUT)
+                                            timeout=READ_TIMEOUT,
+                                            source_address=(source, 0))
         self.sock = None
         self.keys = keys
         self.buffer = b""
@@ -241,6 +245,99 @@ class Keys:
         return dict(fields, sig=self.sign(canonical(fields)))
 
 
+def linkedStranger(case, tracker_port, port, purpose=None, source="127.0.0.1"):
+    """
+    A keyed stranger registered with the tracker and linked to the node
+    listening on port, each side proving its key (with purpose, a link
+    for it: §6), the link from the address source; its connections close
+    when case ends.  Returns (keys, link).
+    """
+    keys, mine = Keys(), nonce()
+    tracker = RawClient(tracker_port)
+    case.addCleanup(tracker.close)
+    tracker.send("thisisme", id="", port=0, host="", key=keys.key, nonce=mine)
+    you = tracker.receive()
+    case.assertEqual(you["type"], "thisisyou")
+    tracker.send("proof", sig=keys.sign(proofText("register", keys.key, you["key"],
+                                                  mine, you["nonce"])))
+    mine = nonce()
+    link = RawClient(port, source=source)
+    case.addCleanup(link.close)
+    hello = {"purpose": purpose} if purpose else {}
+    link.send("thisisme", id=keys.id, port=0, host="", key=keys.key, nonce=mine, **hello)
+    answer = link.receive()
+    case.assertEqual(answer["type"], "thisisme")
+    link.send("proof", sig=keys.sign(proofText("link", keys.key, answer["key"], mine,
+                                               answer["nonce"], purpose or "overlay")))
+    return keys, link
+
+
+class CheckedStranger:
+    """
+    A keyed stranger that listens on a port of its own and registers there
+    with the tracker (with any more fields of its thisisme), answering the
+    tracker's address check (§5, step 3) so that the tracker gives its
+    address out; whoever else connects gets L{serveLink}, on a thread of
+    its own.  L{checked} is set once a check was answered.
+    """
+
+    def __init__(self, tracker_port, **thisisme):
+        self.keys = keys = Keys()
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.checked = threading.Event()
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+        mine = nonce()
+        self.tracker = RawClient(tracker_port)
+        self.tracker.send("thisisme", id="", port=self.port, host="", key=keys.key,
+                          nonce=mine, **thisisme)
+        you = self.tracker.receive()
+        self.tracker.send("proof", sig=keys.sign(proofText(
+            "register", keys.key, you["key"], mine, you["nonce"])))
+
+    def close(self):
+        self._stopped = True
+        self.listener.close()
+        self.tracker.close()
+
+    def _accept(self):
+        while not self._stopped:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock):
+        keys = self.keys
+        try:
+            peer = RawClient.accepted(sock, keys)
+        except (OSError, ChannelBroken):
+            sock.close()
+            return
+        try:
+            first = peer.receive()
+            if first["type"] == "whoareyou":
+                mine = nonce()
+                peer.send("thisisme", id=keys.id, port=self.port, host="", key=keys.key,
+                          nonce=mine, sig=keys.sign(proofText(
+                              "check", keys.key, first["key"], mine, first["nonce"])))
+                self.checked.set()
+            else:
+                self.serveLink(peer, first)
+        except (Closed, OSError, KeyError, ValueError):
+            pass
+        finally:
+            sock.close()
+
+    def serveLink(self, peer, first):
+        """Serve a connection whose first message, first, was not a
+        whoareyou; by default, hang up."""
+
+
 class LiveSellerCase(SynchronousTestCase):
     """A live tracker and a seller of two apples, in a scratch folder."""
 
@@ -330,13 +427,15 @@ class _TradeCase(LiveSellerCase):
         self.tracker_link, self.me = self.register()
         self.link = self.handshake(self.me)
 
-    def trade(self, kind, buy_id, path=None, expires=None, item="apple"):
+    def trade(self, kind, buy_id, path=None, expires=None, item="apple", **more):
         """Send a signed buy or ask of item, expiring in a minute unless
-        told; return the answer, whose signature must be the seller's, and
-        which must name our key (both taken out of what is returned)."""
+        told (with any more fields, and without an expiry if expires is
+        False); return the answer, whose signature must be the seller's,
+        and which must name our key (both taken out of what is returned)."""
+        if expires is not False:
+            more["expires"] = expires or int((time.time() + 60) * 1000)
         message = self.keys[self.me].signed(
-            kind, id=buy_id, item=item, path=path or [self.me, self.seller_id],
-            expires=expires or int((time.time() + 60) * 1000))
+            kind, id=buy_id, item=item, path=path or [self.me, self.seller_id], **more)
         self.link.sendObject(message)
         return self.answer()
 
@@ -402,16 +501,23 @@ class TradeTests(_TradeCase):
 
 
 class AskWithoutAValidExpiryTests(_TradeCase):
-    """Issue 34, class 6, live: an ask naming an expiry long past is
-    answered expired (never sold), and closes the buy: the buy under its
-    id, signed with a valid expiry, is soldout, and nothing is sold."""
+    """Issue 34, class 6, live: an ask naming an expiry long past, or none,
+    is answered expired (never sold), and closes the buy: the buy under
+    its id, signed with a valid expiry, is soldout, and nothing is sold
+    (before, nothing was recorded, and the buy sold afterwards)."""
 
-    def test_askWithAPastExpiryClosesTheBuy(self):
+    def assertClosedBy(self, expires):
         buy_id = newId()
-        self.assertEqual(self.trade("ask", buy_id, expires=1)["code"], "expired")
+        self.assertEqual(self.trade("ask", buy_id, expires=expires)["code"], "expired")
         self.assertEqual(self.buy(buy_id)["code"], "soldout")
         self.assertEqual(self.seller.matches(r"sold apple"), [])
         self.assertCleanLogs()
+
+    def test_askWithAPastExpiryClosesTheBuy(self):
+        self.assertClosedBy(1)
+
+    def test_askWithoutAnExpiryClosesTheBuy(self):
+        self.assertClosedBy(False)
 
 
 class CopiesTests(_TradeCase):
@@ -442,11 +548,35 @@ class CopiesTests(_TradeCase):
         self.assertEqual(self.trade("buy", ids[0], item="song.ogg"),
                          {"type": "buyOK", "id": ids[0], "item": "song.ogg",
                           "path": [self.seller_id, self.me]})
+        self.assertEqual(self.soldIds(), sorted(ids[:4]))
+        self.assertCleanLogs()
+
+    def soldIds(self):
+        """The buy ids of the sales in the seller's data dir, in order."""
         ledger = os.path.join(self.market.cwd, "seller-data", "bazaar.sqlite")
         db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True)
         self.addCleanup(db.close)
-        self.assertEqual(sorted(row[0] for row in db.execute("SELECT buy_id FROM sales")),
-                         sorted(ids[:4]))
+        return sorted(row[0] for row in db.execute("SELECT buy_id FROM sales"))
+
+    def test_hugeQuantitiesDrainNothing(self):
+        """
+        Issue 34, files drained by quantity: two signed buys of 10^9
+        copies each sell one copy each (their buyOK names no count), and
+        the seller still offers the file to a search after them (before,
+        they sold 2*10^9 copies and the file was offered to nobody).
+        """
+        ids = [newId(), newId()]
+        for buy_id in ids:
+            self.assertEqual(self.trade("buy", buy_id, item="song.ogg", quantity=10**9),
+                             {"type": "buyOK", "id": buy_id, "item": "song.ogg",
+                              "path": [self.seller_id, self.me]})
+        self.assertEqual(self.soldIds(), sorted(ids))
+        search_id = newId()
+        self.link.send("search", id=search_id, item="song.ogg", returnPath=[self.me],
+                       ttl=7)
+        reply = self.link.receive()
+        self.assertEqual((reply["type"], reply["id"], reply["seller"]),
+                         ("reply", search_id, self.seller_id))
         self.assertCleanLogs()
 
 

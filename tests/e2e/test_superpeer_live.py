@@ -10,6 +10,10 @@ registering there again, and a further buyer, also told to use the dead
 A, buys the apple seller's last unit through B.  A buyer has nothing to
 list: it registers nothing, its link serving its queries as it is made.
 
+Then issue 34's address squatting, live: a keyed stranger's empty
+``leafRegister`` at the address an honest seller is about to listen on
+claims nothing, and the seller registers, is named and sells.
+
 Every wait is on a log line, bounded by a timeout; nothing sleeps.  The
 leaves' backoff is cut with ``--superpeer-retry`` so that nothing waits on
 the default one.
@@ -19,6 +23,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import nodeAddress, startMarket
 from tests.e2e.helpers import short
+from tests.e2e.test_phantom_file_live import freePort
+from tests.e2e.test_raw_client import linkedStranger
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -96,3 +102,43 @@ class LiveSuperPeerTests(SynchronousTestCase):
         self.assertEqual(len(pears.matches(r"sold pear to")), 1)
         self.assertEqual([m[1] for m in pears.matches(r"sold pear to (\w+)")],
                          [short(buy_pear_id)])
+
+
+class AddressSquattingLiveTests(SynchronousTestCase):
+    """
+    Issue 34, super-peer address squatting: an empty leafRegister (which
+    starts no address check) at an honest seller's host:port claimed it,
+    and the super-peer refused the seller as claimed, naming the squatter
+    by a 39-digit decimal id.  Now only a leaf a check found at an
+    address claims it: the seller registers and sells, and the squatter,
+    registering there again, is refused claimed, with the seller's wire
+    id (32 hex digits).
+    """
+
+    def test_emptyRegisterClaimsNothing(self):
+        market, _ = startMarket(self, TIMEOUT)
+        superpeer = market.startNode("superpeer", *SUPER)
+        super_id, super_port = nodeAddress(superpeer, TIMEOUT)
+        port = freePort()
+        _, squatter = linkedStranger(self, market.tracker_port, super_port, "leaf")
+        squatter.send("leafRegister", seq=1, host="127.0.0.1", port=port, items={})
+        self.assertEqual(squatter.receive(), {"type": "leafAck", "seq": 1, "items": 0})
+
+        neighbour = ("--superpeer-neighbour", f"127.0.0.1:{super_port}")
+        seller = market.startNode("seller", *LEAF, *neighbour, "--listen",
+                                  f"tcp:{port}:interface=127.0.0.1", "--role", "seller",
+                                  "--sell", "apple=1")
+        seller_id, _ = nodeAddress(seller, TIMEOUT)
+        seller.waitFor(REGISTERED.format(short(super_id)), TIMEOUT)
+        buyer = market.startNode("buyer", *LEAF, *neighbour, "--role", "buyer",
+                                 "--want", "apple")
+        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+
+        squatter.send("leafRegister", seq=2, host="127.0.0.1", port=port, items={})
+        refusal = squatter.receive()
+        self.assertEqual((refusal["type"], refusal["code"], refusal["info"]),
+                         ("error", "claimed",
+                          f"127.0.0.1:{port} is registered by leaf {seller_id}"))
+        self.assertEqual(seller.matches(r"claimed"), [])
+        for daemon in market.daemons:
+            self.assertEqual(daemon.problems(), [], daemon.name)

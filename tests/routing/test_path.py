@@ -4,12 +4,13 @@ delivered or refused, and the path table, seen from node 1 whose peers are
 StringTransports.
 """
 
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.wire import trade
 from twisted_bazaar.routing.flood import FloodRouter
-from twisted_bazaar.routing.path import LEARNED_LIMIT
+from twisted_bazaar.routing.path import LEARNED_LIMIT, NO_LINK_GROUP
 from twisted_bazaar.schemes.flood import messages as floodmsg
 
 from tests.helpers import Recorder, closeLink, feed, linkPeer, makeNode, sent
@@ -124,6 +125,30 @@ class RoutingTests(SynchronousTestCase):
         self.assertTrue(self.node.route(ok))
         self.assertFalse(self.node.route(trade.BuyOK(5, "apple", (1, 9))))
         self.assertEqual(self.sentBy(), {2: [], 3: [ok]})
+
+
+class NoLinkLineTests(SynchronousTestCase):
+    """
+    A peer that sends buys and closes its link before their answers leave
+    made the node log "cannot send ... no link" once an answer, outside
+    the peer log (live: 0.29 bytes of log per byte sent, link after
+    link).  These lines now go through the node's peer log, all charged
+    to one group: a few each 10 s, then one line that sums up the rest.
+    """
+
+    def test_answersWithNoLinkAreBounded(self):
+        node = makeNode(1)
+        with capturedLogs() as events:
+            for n in range(600):
+                self.assertFalse(node.paths.route(wire.Error("soldout", "none", n + 1,
+                                                             (1, 7))))
+            node.clock.advance(10)
+        lines = [formatEvent(event) for event in events]
+        said = [line for line in lines if line.startswith("cannot send error to node 7")]
+        self.assertEqual(len(said), 5)
+        self.assertEqual([line for line in lines if "more lines like" in line],
+                         ["595 more lines like 'cannot send {type} to node {next}: no "
+                          f"link' from {NO_LINK_GROUP} in the last 10 s, not logged"])
 
 
 class PathTableTests(SynchronousTestCase):

@@ -20,6 +20,10 @@ DEFAULT_PATH_LIMIT = 10_000
 #: memory starts over.
 LEARNED_LIMIT = 1024
 
+#: Who the lines of messages that found no link to go on are charged to in
+#: the node's peer log: their peer's link is gone, and its address with it.
+NO_LINK_GROUP = "peers no longer linked"
+
 #: What the path table keeps for a neighbour (a path of this node and the
 #: peer): every link of a simulation has one, and a tuple for it was 56
 #: bytes a link end.
@@ -67,13 +71,24 @@ class PathRouter:
         next_hop = message.path[1] if len(message.path) > 1 else None
         link = self.node.links.get(next_hop)
         if link is None:
-            self.log.info("cannot send {type} to node {next}: no link",
-                          type=message.TYPE, next=next_hop)
+            self._noLink(message, next_hop)
             return False
         link.send(message)
         if message.PROVES:
             self.node.overlay.proven(link)
         return True
+
+    def _noLink(self, message, next_hop):
+        """
+        Say that message found no link to go on.  A peer makes these as
+        fast as it sends: buys or asks, then its link closed before their
+        answers leave.  So they go through the node's peer log, charged
+        all together to L{NO_LINK_GROUP}, since the link that would say
+        whose address group they are is gone.
+        """
+        self.node.overlay.peer_log.emit(self.log, LogLevel.info, NO_LINK_GROUP,
+                                        "cannot send {type} to node {next}: no link",
+                                        type=message.TYPE, next=next_hop)
 
     def received(self, link, message):
         """A routed message came in on link: deliver it here, or pass it on
