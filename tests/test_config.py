@@ -99,6 +99,7 @@ class NodeConfigTests(ConfigCase):
             quantity = 2
             search-window = 0.5
             buy-timeout = 1.5
+            doubt-limit = 30
             exit-when-done = true
         """)
         self.assertEqual(
@@ -120,7 +121,8 @@ class NodeConfigTests(ConfigCase):
             {plugin.name: settings for plugin, settings in options.roles},
             {"seller": {"stock": {"apple": 3, "pear": 1}, "lease": 3.0},
              "buyer": {"wants": ["fig"], "quantity": 2, "search_window": 0.5,
-                       "buy_timeout": 1.5, "exit_when_done": True}})
+                       "buy_timeout": 1.5, "doubt_limit": 30.0,
+                       "exit_when_done": True}})
         self.assertEqual(schemeSettings(options), ("index", {}))
 
     def test_everyFloodSchemeOption(self):

@@ -103,7 +103,7 @@ class NodeDefaultsTests(SynchronousTestCase):
         self.assertEqual(plugin.name, "buyer")
         self.assertEqual(settings, {"wants": ["apple", "pear"], "quantity": 2,
                                     "search_window": 1.0, "buy_timeout": 2.0,
-                                    "exit_when_done": False})
+                                    "doubt_limit": 120.0, "exit_when_done": False})
 
     def test_bothRoles(self):
         options = _parse(["--role", "seller", "--role", "buyer", "--sell", "apple=1",
@@ -113,7 +113,8 @@ class NodeDefaultsTests(SynchronousTestCase):
             [(plugin.name, settings) for plugin, settings in options.roles],
             [("seller", {"stock": {"apple": 1}, "lease": 10.0}),
              ("buyer", {"wants": ["pear"], "quantity": 1, "search_window": 1.0,
-                        "buy_timeout": 2.0, "exit_when_done": False})])
+                        "buy_timeout": 2.0, "doubt_limit": 120.0,
+                        "exit_when_done": False})])
 
     def test_trackerDefaults(self):
         options = _parse([], TrackerOptions)

@@ -6,9 +6,11 @@ than the daemons' 127.0.0.1), offer the apple it searches for and answer
 every ``buy`` and ``ask`` with a signed ``notyet``, so that each buy of
 theirs stays in doubt.  Bounded per key (two minutes each), that held a
 one-unit want for 15 x 2 minutes; now the buys of one address group may
-hold a want for its group's share (two minutes) in all, so the buyer
-buys from the honest ``twistd`` seller that comes once the keys' offers
-are in doubt.
+hold a want for its group's share in all, so the buyer buys from the
+honest ``twistd`` seller that comes once the keys' offers are in doubt.
+The buyer runs with ``--doubt-limit 10`` (a group's share is as much),
+so the test waits seconds, not the default's two minutes: 15 keys held
+to 10 s each would hold the want 150 s, past the test's bound.
 
 Every wait is on a log line or an event, bounded; nothing sleeps.
 """
@@ -19,7 +21,6 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import nodeAddress, short, startMarket, startSeller
 from tests.e2e.test_raw_client import Closed, linkedStranger
-from twisted_bazaar.roles.buyer.budget import GROUP_DOUBT_SHARE
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -27,6 +28,8 @@ TIMEOUT = 30.0
 SYBILS = 15
 #: Where the keys' links come from.
 ATTACKER = "127.9.0.1"
+#: The buyer's --doubt-limit: one buy's hold, and one address group's.
+DOUBT = 10
 
 
 class Sybil:
@@ -67,16 +70,18 @@ class SybilDoubtLiveTests(SynchronousTestCase):
     def test_fifteenKeysOnOneAddress(self):
         market, _ = startMarket(self, TIMEOUT)
         buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple",
-                                 "--max-connections", str(SYBILS + 4))
+                                 "--max-connections", str(SYBILS + 4),
+                                 "--doubt-limit", str(DOUBT))
         buyer_id, port = nodeAddress(buyer, TIMEOUT)
         bought = threading.Event()
         sybils = [Sybil(*linkedStranger(self, market.tracker_port, port, source=ATTACKER),
                         buyer_id, bought) for _ in range(SYBILS)]
         self.assertTrue(bought.wait(2 * TIMEOUT), "no key was sent a buy")
         seller, seller_id, _ = startSeller(market, "apple=1", TIMEOUT)
-        # Before: each key's buy held the want two minutes, 15 x 2 in all.
+        # Before: each key's buy held the want DOUBT, 15 x DOUBT in all.
+        self.assertLess(DOUBT + 3 * TIMEOUT, SYBILS * DOUBT)
         buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)",
-                      GROUP_DOUBT_SHARE + 3 * TIMEOUT)
+                      DOUBT + 3 * TIMEOUT)
         self.assertGreaterEqual(sum(sybil.buys for sybil in sybils), 1)
         seller.waitFor(rf"sold apple to {short(buyer_id)} \(0 left\)", TIMEOUT)
         for daemon in (buyer, seller):

@@ -3,7 +3,14 @@
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.roles.buyer.budget import MIN_HOLD, DoubtBudget, Hold
+from twisted_bazaar.roles.buyer.budget import (
+    GROUP_DOUBT_SHARE,
+    MIN_HOLD,
+    WANT_DOUBT_BUDGET,
+    DoubtBudget,
+    Hold,
+)
+from twisted_bazaar.roles.want import DOUBT_LIMIT
 
 
 class DoubtBudgetTests(SynchronousTestCase):
@@ -15,6 +22,17 @@ class DoubtBudgetTests(SynchronousTestCase):
                          [10, 5, 0])
         self.assertEqual([budget.take("b"), budget.take("c")], [10, 0])
         self.assertEqual((budget.left, budget.available("d")), (0, 0))
+
+    def test_forLimit(self):
+        """A budget made from a buyer's --doubt-limit keeps the defaults'
+        proportions: twice the limit in all, the limit for one address
+        group and for one buy."""
+        budget = DoubtBudget.forLimit(10)
+        self.assertEqual((budget.total, budget.group_share, budget.per_buy),
+                         (20, 10, 10))
+        default = DoubtBudget.forLimit()
+        self.assertEqual((default.total, default.group_share, default.per_buy),
+                         (WANT_DOUBT_BUDGET, GROUP_DOUBT_SHARE, DOUBT_LIMIT))
 
     def test_giveBack(self):
         """Seconds given back may be taken again; a group that gave all

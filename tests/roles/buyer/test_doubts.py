@@ -55,6 +55,18 @@ class DoubtsTests(SynchronousTestCase):
         self.assertIn(("doubtsResolved", "apple"), self.boss.calls)
         self.assertEqual(list(self.book.records), [7])
 
+    def test_limitIsTheBuyers(self):
+        """A buyer's --doubt-limit is how long one buy in doubt holds its
+        want back."""
+        doubts = Doubts(self.boss, self.node, self.book, self.sender, self.sellers,
+                        limit=10)
+        doubts.giveUp(self.routed(pendingBuy(7)))
+        self.node.clock.advance(9.9)
+        self.assertEqual(doubts.inDoubt("apple"), 1)
+        self.node.clock.advance(0.1)
+        self.assertEqual(doubts.inDoubt("apple"), 0)
+        self.assertIn(("doubtsResolved", "apple"), self.boss.calls)
+
     def test_budgetSharedByTheWantsDoubts(self):
         """
         The doubts of one item share its want's budget: one seller's buy

@@ -438,7 +438,7 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
 class BuyerPluginTests(SynchronousTestCase):
     def options(self, **overrides):
         config = {"want": ["apple"], "quantity": 1, "search-window": 1.0,
-                  "buy-timeout": 2.0, "exit-when-done": False}
+                  "buy-timeout": 2.0, "doubt-limit": 120.0, "exit-when-done": False}
         config.update(overrides)
         return config
 
@@ -448,7 +448,7 @@ class BuyerPluginTests(SynchronousTestCase):
             want=["apple", "pear", "apple"], quantity=2))
         self.assertEqual(settings, {"wants": ["apple", "pear"], "quantity": 2,
                                     "search_window": 1.0, "buy_timeout": 2.0,
-                                    "exit_when_done": False})
+                                    "doubt_limit": 120.0, "exit_when_done": False})
         settings = BuyerPlugin().configure(self.options(**{"exit-when-done": True}))
         self.assertTrue(settings["exit_when_done"])
 

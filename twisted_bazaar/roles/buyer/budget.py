@@ -43,6 +43,15 @@ class DoubtBudget:
     @ivar left: seconds not yet taken.
     """
 
+    @classmethod
+    def forLimit(cls, limit=DOUBT_LIMIT):
+        """The budget of a want whose one buy may hold it back ``limit``
+        seconds (the buyer's --doubt-limit): twice that in all, as much
+        for the buys of one address group, in the proportions of
+        WANT_DOUBT_BUDGET and GROUP_DOUBT_SHARE to DOUBT_LIMIT."""
+        return cls(total=limit * WANT_DOUBT_BUDGET / DOUBT_LIMIT,
+                   group_share=limit * GROUP_DOUBT_SHARE / DOUBT_LIMIT, per_buy=limit)
+
     def __init__(self, total=WANT_DOUBT_BUDGET, group_share=GROUP_DOUBT_SHARE,
                  per_buy=DOUBT_LIMIT):
         self.total = self.left = total

@@ -26,7 +26,7 @@ from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.roles.buyer.budget import DoubtBudget, Hold
 from twisted_bazaar.roles.buyer.sellers import sellerGroup
 from twisted_bazaar.roles.probe import ASK_ROUNDS, Probe
-from twisted_bazaar.roles.want import contentOf, offerOf
+from twisted_bazaar.roles.want import DOUBT_LIMIT, contentOf, offerOf
 from twisted_bazaar.wire.trade import Ask
 from twisted_bazaar.wire.ids import shortId
 
@@ -44,8 +44,13 @@ class Doubts:
 
     log = Logger()
 
-    def __init__(self, boss, node, book, sender, sellers):
+    def __init__(self, boss, node, book, sender, sellers, limit=DOUBT_LIMIT):
+        """
+        @param limit: seconds one buy in doubt may hold its want back (the
+            want's budget follows from it, L{DoubtBudget.forLimit}).
+        """
         self.boss = boss
+        self.limit = limit
         self.node = node
         self.book = book
         self.sender = sender
@@ -120,7 +125,7 @@ class Doubts:
     def _budget(self, item):
         budget = self._budgets.get(item)
         if budget is None:
-            budget = self._budgets[item] = DoubtBudget()
+            budget = self._budgets[item] = DoubtBudget.forLimit(self.limit)
         return budget
 
     def groupOf(self, pending):

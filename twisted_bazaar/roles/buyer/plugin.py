@@ -13,6 +13,7 @@ from twisted_bazaar.roles.buyer.role import (
     Buyer,
 )
 from twisted_bazaar.roles.files.fetch import Fetcher
+from twisted_bazaar.roles.want import DOUBT_LIMIT
 from twisted_bazaar.roles.files.options import (
     FETCH_OPTIONS,
     FETCH_SETTINGS,
@@ -41,6 +42,10 @@ class BuyerPlugin:
                    seconds, DEFAULT_SEARCH_WINDOW),
         RoleOption("buy-timeout", "seconds to wait for buyOK before resending",
                    seconds, DEFAULT_BUY_TIMEOUT),
+        RoleOption("doubt-limit", "seconds one buy its seller has not answered may "
+                   "hold its want back (the want's buys in doubt: twice this in "
+                   "all, this much for the sellers of one address group)",
+                   seconds, DOUBT_LIMIT),
         RoleOption("exit-when-done", "once every want is met, stop the node "
                    "(the daemon exits 0) instead of staying up as a relay",
                    flag=True),
@@ -54,6 +59,7 @@ class BuyerPlugin:
         settings = {"wants": wants, "quantity": config["quantity"],
                     "search_window": config["search-window"],
                     "buy_timeout": config["buy-timeout"],
+                    "doubt_limit": config["doubt-limit"],
                     "exit_when_done": config["exit-when-done"]}
         settings.update(fetchSettings(config))
         return settings

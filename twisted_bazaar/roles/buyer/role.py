@@ -31,7 +31,7 @@ from twisted_bazaar.roles.buyer.doubts import Doubts
 from twisted_bazaar.roles.buyer.sellers import SellerMemory, sellerGroup
 from twisted_bazaar.roles.buyer.sending import Sender
 from twisted_bazaar.roles.probe import ANSWER_GRACE
-from twisted_bazaar.roles.want import DONE, Want
+from twisted_bazaar.roles.want import DOUBT_LIMIT, DONE, Want
 from twisted_bazaar.wire.ids import shortId
 
 DEFAULT_SEARCH_WINDOW = 1.0
@@ -54,8 +54,10 @@ class Buyer(Role):
 
     def __init__(self, node, wants, quantity=1, search_window=DEFAULT_SEARCH_WINDOW,
                  buy_timeout=DEFAULT_BUY_TIMEOUT, exit_when_done=False,
-                 answer_grace=ANSWER_GRACE):
+                 answer_grace=ANSWER_GRACE, doubt_limit=DOUBT_LIMIT):
         """
+        @param doubt_limit: seconds one buy in doubt may hold its want
+            back (L{Doubts}).
         @param exit_when_done: once every want is met, ask for the node to
             stop (L{Node.requestStop}) rather than stay up as a relay.
         @param answer_grace: seconds a seller that read a buy or an ask
@@ -84,7 +86,8 @@ class Buyer(Role):
         #: Deferreds this buyer waits on and cancels when it stops.
         self._outstanding = Outstanding()
         self.sender = Sender(node, self.book, self._outstanding, answer_grace)
-        self.doubts = Doubts(self, node, self.book, self.sender, self.sellers)
+        self.doubts = Doubts(self, node, self.book, self.sender, self.sellers,
+                             doubt_limit)
         self.answers = Answers(self, node, self.book, self.doubts, self.sellers)
         # What the wants ask of the buyer, done by its parts.
         self.sendFirst = self.sender.sendFirst
