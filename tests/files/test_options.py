@@ -54,14 +54,16 @@ class RoleOptionTests(SynchronousTestCase):
 
     def test_buyerDownloads(self):
         config = {"want": ["f"], "quantity": 1, "search-window": 1.0,
-                  "buy-timeout": 2.0, "exit-when-done": False, "downloads": "/d"}
+                  "buy-timeout": 2.0, "doubt-limit": 120.0, "exit-when-done": False,
+                  "downloads": "/d"}
         self.assertEqual(BuyerPlugin().configure(config)["downloads"], "/d")
 
     def test_downloadsWithExitWhenDone(self):
         """--exit-when-done waits for the files (a want for a file is met
         once it is in place), so the two go together."""
         config = {"want": ["f"], "quantity": 1, "search-window": 1.0,
-                  "buy-timeout": 2.0, "exit-when-done": True, "downloads": "/d",
+                  "buy-timeout": 2.0, "doubt-limit": 120.0, "exit-when-done": True,
+                  "downloads": "/d",
                   "download-give-up": 30.0}
         settings = BuyerPlugin().configure(config)
         self.assertEqual((settings["exit_when_done"], settings["downloads"],
