@@ -11,7 +11,9 @@ import random
 import attr
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.schemes.chord.invariants import violations
+from twisted_bazaar.schemes.chord.ring import keyOf, place
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.sim import warm
 from twisted_bazaar.sim.runner import SimConfig, Simulation
@@ -239,6 +241,63 @@ class ChordTests(SynchronousTestCase):
         self.assertEqual(violations([node.discovery for node in hot.nodes],
                                     [(item, seller) for node in hot.nodes
                                      for item, seller in records(hot)[node.id]]), [])
+
+    def test_recordsAtTheirHoldersAtOnce(self):
+        """At time 0, before any message, each seller's record is held
+        where a store at time 0 and the holders' copies leave it: by the
+        node that holds the item's key and its successors, signed by the
+        seller, for a store's whole lifetime; the seller's next store is
+        a refresh period away."""
+        sim = built(attr.evolve(SMALL, nodes=16, discovery="chord", searches=0, stock=5,
+                                start="warm"), 0.0)
+        ring = sorted(sim.nodes, key=lambda node: place(node.id))
+        expected = {node.id: set() for node in sim.nodes}
+        for seller_node in sim.sellers:
+            for item in sim.initial_stock[seller_node]:
+                holder = next((node for node in ring if place(node.id) >= keyOf(item)),
+                              ring[0])
+                for node in [holder] + list(holder.discovery.ring.successors):
+                    expected[node.id].add((item, seller_node.id))
+        self.assertTrue(any(expected.values()))
+        settings = sim.nodes[0].discovery.settings
+        for node in sim.nodes:
+            held = node.discovery.records.records(0.0)
+            self.assertEqual({(each.item, each.seller) for each in held},
+                             expected[node.id])
+            for each in held:
+                self.assertEqual(each.expires, settings.expiry)
+                self.assertIsNone(recordFault(each.record, 0.0, each.seller, each.item))
+        self.assertNotIn("chordStore", sent(sim))
+        sim.clock.runFor(settings.refresh - 0.5)
+        self.assertNotIn("chordStore", sent(sim))
+        sim.clock.runFor(1.0)
+        self.assertIn("chordStore", sent(sim))
+
+    def test_findsSellersWithoutAStore(self):
+        """A request for sellers at time 0 finds every seller of the item,
+        and no store was sent for it."""
+        sim = built(attr.evolve(SMALL, nodes=16, discovery="chord", searches=0, stock=5,
+                                start="warm"), 0.0)
+        seller_node = next(iter(sim.sellers))
+        item = next(iter(sim.initial_stock[seller_node]))
+        sellers = {node.id for node in sim.sellers if item in sim.initial_stock[node]}
+        asker = next(node for node in sim.nodes if node not in sim.sellers)
+        answers = []
+        asker.discovery.request(item).addCallback(answers.append)
+        sim.clock.runFor(5.0)
+        self.assertEqual({record.seller for record in answers[0].sellers}, sellers)
+        self.assertNotIn("chordStore", sent(sim))
+        self.assertNotIn("chordStored", sent(sim))
+
+    def test_adversariesLeaveTheStoresToTheRing(self):
+        """With adversaries, whose lies on a store's way decide where its
+        record goes, nothing is placed: the sellers store at time 0, as
+        in a cold start."""
+        sim = built(attr.evolve(SMALL, nodes=40, discovery="chord", searches=0, stock=5,
+                                start="warm", adversaries=0.1,
+                                adversary=("misroute",)), 0.0)
+        self.assertEqual([node for node in sim.nodes if len(node.discovery.records)], [])
+        self.assertIn("chordStore", sent(sim))
 
     def test_peersShared(self):
         """A warm ring's tables name each node by one shared L{Peer}: the

@@ -413,7 +413,10 @@ class Simulation:
         edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
         self._assignRoles()
         if config.discovery == "chord":
-            warm.placeRing(self.network, self.nodes)
+            # Where adversaries lie on the way, a store's route decides
+            # where its record goes (a misrouter acknowledges it falsely, a
+            # withholder makes it detour): their runs store through the ring.
+            warm.placeRing(self.network, self.nodes, records=self.attack is None)
         else:
             warm.linkGraph(self.network, self.nodes, edges, OVERLAY)
         if self.market is not None:

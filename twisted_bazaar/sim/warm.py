@@ -27,7 +27,8 @@ while it does:
    stabilization leaves them (L{ringTables}, L{ChordDiscovery.place}),
    one ring link for each pair of nodes where one has the other as a
    successor or predecessor (a daemon keeps no standing finger links);
-   the sellers store their records through the scheme itself, at once.
+   each seller's records at their holders, as its store and the holders'
+   copies leave them, its store acknowledged (L{placeRecords}).
 
 Then the nodes' own code runs, as after a cold start: the searches, the
 buys, the upkeep, the faults.
@@ -38,7 +39,7 @@ import bisect
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.schemes.chord.ring import BITS, distance, fingerStart, place
+from twisted_bazaar.schemes.chord.ring import BITS, distance, fingerStart, keyOf, place
 from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
@@ -258,11 +259,13 @@ def ringPairs(ids, tables):
                 yield node_id, peer
 
 
-def placeRing(network, nodes):
+def placeRing(network, nodes, records=True):
     """
     Chord nodes (that listen and have ids) on a ring as it converges:
-    ring links first, then each node's place (L{ChordDiscovery.place}),
-    which starts its upkeep and its sellers' stores.
+    ring links first, the sellers' records at their holders
+    (L{placeRecords}) if ``records``, then each node's place
+    (L{ChordDiscovery.place}), which starts its upkeep (and the stores of
+    the records not placed).
     """
     by_id = {node.id: node for node in nodes}
     ids = sorted(by_id, key=place)
@@ -286,7 +289,43 @@ def placeRing(network, nodes):
             made = peers[node_id] = by_id[node_id].discovery.me()
         return made
 
+    if records:
+        placeRecords(by_id, ids, tables)
     for node_id, (successors, predecessor, fingers) in zip(ids, tables):
         by_id[node_id].discovery.place([peer(each) for each in successors],
                                        peer(predecessor),
                                        [(first, peer(each)) for first, each in fingers])
+
+
+def placeRecords(by_id, ids, tables):
+    """
+    Every seller's records where its store at this time and the holders'
+    copies leave them on a settled ring: at the node that holds the
+    item's key (the key's successor), as over its link from its
+    predecessor (a store's last hop; over none from the seller itself),
+    and at that node's successors, as over their links from it (its
+    copies); each seller's store acknowledged by the holder
+    (L{Publisher.acknowledged}).  The records are the sellers' own,
+    signed with their keys, and each holder checks and keeps them by its
+    own rules (L{Holding.hold}).  Were they stored instead, every seller
+    would store at once, and at 100,000 nodes an item's 1,000 stores
+    would all reach its holders over the links from the key's
+    predecessor, past their rate (docs/simulator.md).  By ``ids`` (in
+    ring order) and their L{ringTables}.
+    """
+    places = [place(node_id) for node_id in ids]
+
+    def holderAt(item):
+        return bisect.bisect_left(places, keyOf(item)) % len(ids)
+
+    for node_id in ids:
+        publisher = by_id[node_id].discovery.publisher
+        for item, record, lifetime in publisher.acknowledged(
+                lambda item: ids[holderAt(item)]):
+            index = holderAt(item)
+            successors, predecessor, _ = tables[index]
+            # A seller that holds its own key's record stored it over no link.
+            source = predecessor if ids[index] != node_id else None
+            by_id[ids[index]].discovery.hold(record, lifetime, source)
+            for each in successors:
+                by_id[each].discovery.hold(record, lifetime, ids[index])

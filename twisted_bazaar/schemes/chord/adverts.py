@@ -81,9 +81,31 @@ class Publisher:
                 self._store(item, 0).addErrback(ignoreCancelled)
 
     def start(self):
+        """Store every item, but those whose store is acknowledged already
+        (L{acknowledged}): their next store is due when its timer fires."""
         self.running = True
-        for item in sorted(self._adverts):
-            self._publish(item)
+        for item, advert in sorted(self._adverts.items()):
+            if advert.timer is None:
+                self._publish(item)
+
+    def acknowledged(self, holderOf):
+        """
+        Each item's record as a store now carries it, the store taken as
+        acknowledged by C{holderOf(item)}, without a message: for a
+        simulator that places the records of a settled ring at their
+        holders itself (L{twisted_bazaar.sim.warm.placeRecords}), as it
+        places the ring.  The next store comes after the refresh period,
+        the pace of a seller on a settled ring (the shorter first
+        intervals are for a young ring, where a holder may yet change).
+        Returns [(item, record, lifetime in ms)].
+        """
+        stored, lifetime = [], self._lifetime()
+        for item, advert in sorted(self._adverts.items()):
+            advert.holder = holderOf(item)
+            advert.interval = self.settings.refresh
+            advert.timer = self.node.clock.callLater(advert.interval, self._publish, item)
+            stored.append((item, self._record(item, lifetime), lifetime))
+        return stored
 
     def stop(self):
         self.running = False
@@ -105,6 +127,10 @@ class Publisher:
         if not lifetime:
             return self.book.withdrawal(item, node.host, node.port)
         return self.book.record(item, node.host, node.port, fileIn(self.shops, item))
+
+    def _lifetime(self):
+        """A store's lifetime, in ms: the records' expiry."""
+        return round(self.settings.expiry * 1000)
 
     def _store(self, item, lifetime):
         """
@@ -143,7 +169,7 @@ class Publisher:
         if advert is None or not self.running:
             return
         advert.timer = None
-        lookup = advert.lookup = self._store(item, round(self.settings.expiry * 1000))
+        lookup = advert.lookup = self._store(item, self._lifetime())
         lookup.addCallback(self._published, item, advert)
         lookup.addErrback(ignoreCancelled)
 

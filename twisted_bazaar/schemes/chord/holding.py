@@ -125,6 +125,18 @@ class Holding:
                           what=what, why=fault)
         return False
 
+    def hold(self, record, lifetime, source):
+        """
+        Take a record as a store or copy over the link from the peer
+        ``source`` (an id) leaves it, without the message: for a simulator
+        that places the records of a settled ring at their holders
+        (L{twisted_bazaar.sim.warm.placeRecords}).  Checked and kept by
+        the same rules as one that came on the wire (L{_take}); False if
+        refused.
+        """
+        return self._take(record, lifetime, self.node.clock.seconds(),
+                          self._origin((source,)), "a placed record")
+
     def _refusalsSummed(self, counts, interval):
         self.log.info("refused {n} more records in {interval:g} s",
                       n=sum(counts.values()), interval=interval)
