@@ -11,6 +11,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.wire import trade
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.routing.path import LEARNED_LIMIT, NO_LINK_GROUP
+from twisted_bazaar.wire.ids import KEYED, shortId
 from twisted_bazaar.schemes.flood import messages as floodmsg
 
 from tests.helpers import Recorder, closeLink, feed, linkPeer, makeNode, sent
@@ -149,6 +150,16 @@ class NoLinkLineTests(SynchronousTestCase):
         self.assertEqual([line for line in lines if "more lines like" in line],
                          ["595 more lines like 'cannot send {type} to node {next}: no "
                           f"link' from {NO_LINK_GROUP} in the last 10 s, not logged"])
+
+    def test_aKeyedIdAsPeopleReadIt(self):
+        """A keyed next hop is named by the short hex of its wire id, as
+        every other log line names a node, not by its 39-digit integer."""
+        node, hop = makeNode(1), KEYED + 0xABCDEF
+        with capturedLogs() as events:
+            node.paths.route(wire.Error("soldout", "none", 1, (1, hop)))
+        [line] = [formatEvent(event) for event in events]
+        self.assertEqual(line, f"cannot send error to node {shortId(hop)}: no link")
+        self.assertNotIn(str(hop), line)
 
 
 class PathTableTests(SynchronousTestCase):

@@ -11,7 +11,7 @@ paths that pass through.
 
 from twisted.logger import Logger, LogLevel
 
-from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 
 #: Default number of destinations kept in the path table.
@@ -88,7 +88,7 @@ class PathRouter:
         """
         self.node.overlay.peer_log.emit(self.log, LogLevel.info, NO_LINK_GROUP,
                                         "cannot send {type} to node {next}: no link",
-                                        type=message.TYPE, next=next_hop)
+                                        type=message.TYPE, next=shortId(next_hop))
 
     def received(self, link, message):
         """A routed message came in on link: deliver it here, or pass it on
@@ -137,7 +137,8 @@ class PathRouter:
         next_hop = node.links.get(path[here + 1])
         if next_hop is None:
             link.peerLine(LogLevel.info, "dropping {type} from {peer}: no link to next "
-                          "hop {next}", self.log, type=message.TYPE, next=path[here + 1])
+                          "hop {next}", self.log, type=message.TYPE,
+                          next=shortId(path[here + 1]))
             return
         next_hop.sendPayload(link.payload, message.TYPE)
 
