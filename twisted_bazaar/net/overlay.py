@@ -26,6 +26,7 @@ from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
+from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.recent import STATUS, RecentMessages
 from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelKey
 from twisted_bazaar.wire.ids import shortId, wireId
@@ -109,8 +110,9 @@ class Overlay:
         #: dict: an empty set is 216 bytes, an empty dict 64, on every
         #: simulated node).
         self.pending = {}
-        #: message class -> handler(link, message), see Node.handle.
-        self.handlers = {}
+        #: Who takes each message class (see Node.handle): a
+        #: L{Handlers}, whose table nodes with the same parts share.
+        self.handlers = Handlers()
         self.handshakes = {}
         self.since = {}
         #: Inbound links a sale was made over (never evicted), or None.
@@ -195,9 +197,7 @@ class Overlay:
 
     def handle(self, message_type, handler):
         """See L{twisted_bazaar.core.node.Node.handle}."""
-        if message_type in self.handlers:
-            raise ValueError(f"{message_type.TYPE} has a handler already")
-        self.handlers[message_type] = handler
+        self.handlers.add(message_type, handler)
 
     def addPurpose(self, purpose, slots, idle=None, recycle=False):
         """See L{twisted_bazaar.core.node.Node.addPurpose}."""
@@ -422,10 +422,9 @@ class Overlay:
                 link.protocolError("wtf", f"say thisisme before {message.TYPE}",
                                    close=True)
             return
-        handler = self.handlers.get(kind)
-        if handler is not None:
-            handler(link, message)
-        elif message.ROUTED:
+        if self.handlers.dispatch(kind, link, message):
+            return
+        if message.ROUTED:
             self.node.paths.received(link, message)
         elif kind is wire.Error:
             if message.path is not None:

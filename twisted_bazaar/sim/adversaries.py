@@ -89,13 +89,13 @@ class Withhold:
         handlers = node.overlay.handlers
         for kind in REQUESTS:
             if kind in handlers:
-                handlers[kind] = self.request
+                handlers.add(kind, self.request, replace=True)
         for kind in routedTypes():
             # A handler before the path router's relaying (the overlay asks
             # its handlers first): what is for this node goes on to the
             # router, which delivers it.
             if kind not in handlers:
-                handlers[kind] = self._relay(node.paths.received)
+                handlers.add(kind, self._relay(node.paths.received))
 
     def request(self, link, message):
         """A search, query or request from a peer: dropped."""

@@ -1,0 +1,86 @@
+"""
+Tests for L{twisted_bazaar.net.handlers}: one node's handlers, and the
+tables nodes with the same parts share.
+"""
+
+from twisted_bazaar.net.handlers import Handlers
+from twisted_bazaar.wire import Dc, Ping
+
+
+class Part:
+    """A node's part that takes two message types and notes what came."""
+
+    def __init__(self):
+        self.seen = []
+
+    def pinged(self, link, message):
+        self.seen.append(("ping", link, message))
+
+    def left(self, link, message):
+        self.seen.append(("dc", link, message))
+
+
+def registered(part):
+    handlers = Handlers()
+    handlers.add(Ping, part.pinged)
+    handlers.add(Dc, part.left)
+    return handlers
+
+
+def test_eachNodesOwnPartIsCalled():
+    first, second = Part(), Part()
+    ones, twos = registered(first), registered(second)
+    assert ones.dispatch(Ping, "link-1", "m1")
+    assert twos.dispatch(Dc, "link-2", "m2")
+    assert first.seen == [("ping", "link-1", "m1")]
+    assert second.seen == [("dc", "link-2", "m2")]
+
+
+def test_theSameRegistrationsShareATable():
+    ones, twos = registered(Part()), registered(Part())
+    assert ones.table is twos.table
+    assert ones.parts != twos.parts
+
+
+def test_aTypeWithoutAHandler():
+    handlers = Handlers()
+    handlers.add(Ping, Part().pinged)
+    assert not handlers.dispatch(Dc, "link", "message")
+    assert Dc not in handlers
+    assert Ping in handlers
+
+
+def test_aSecondHandlerIsRefused():
+    handlers = registered(Part())
+    try:
+        handlers.add(Ping, Part().pinged)
+    except ValueError as e:
+        assert "ping has a handler already" in str(e)
+    else:
+        raise AssertionError("a second handler for ping was taken")
+
+
+def test_replacingChangesOneNodeOnly():
+    first, second = Part(), Part()
+    ones, twos = registered(first), registered(second)
+    taken = []
+    ones.add(Ping, lambda link, message: taken.append(message), replace=True)
+    ones.dispatch(Ping, "link", "m1")
+    twos.dispatch(Ping, "link", "m2")
+    assert taken == ["m1"]
+    assert first.seen == []
+    assert second.seen == [("ping", "link", "m2")]
+    assert registered(Part()).table is twos.table
+
+
+def test_aClosureIsCalledAsItIs():
+    seen = []
+    handlers = Handlers()
+    handlers.add(Ping, lambda link, message: seen.append((link, message)))
+    assert handlers.dispatch(Ping, "link", "m")
+    assert seen == [("link", "m")]
+
+
+def test_onePartHeldOnce():
+    handlers = registered(Part())
+    assert len(handlers.parts) == 1
