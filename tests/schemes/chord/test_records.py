@@ -135,6 +135,21 @@ class RecordStoreTests(SynchronousTestCase):
         store.put(signed(S), 90.0, 11.0, "honest")
         self.assertEqual(ids(store.sellers("apple", 11.0))[0], S.id)
 
+    def test_sellersAskedAgainSeeEveryChange(self):
+        """The ranking kept between two requests for an item follows each
+        record taken, replaced or removed, and no caller changes it."""
+        store = RecordStore()
+        store.put(signed(S), 90.0, 0.0)
+        first = store.sellers("apple", 1.0)
+        first.clear()
+        self.assertEqual(ids(store.sellers("apple", 1.0)), [S.id])
+        store.put(signed(T), 90.0, 2.0)
+        self.assertEqual(ids(store.sellers("apple", 2.0)), [S.id, T.id])
+        store.put(signed(T, issued=3000, lifetime=0), 90.0, 3.0)
+        self.assertEqual(ids(store.sellers("apple", 3.0)), [S.id])
+        store.remove("apple", S.id)
+        self.assertEqual(store.sellers("apple", 3.0), [])
+
     def test_inRangeByKey(self):
         items = ["apple", "pear", "fig", "plum"]
         for item in items:

@@ -64,6 +64,12 @@ class RecordStore:
         self._count = 0
         self._byKey = {}
         self._byOrigin = {}
+        #: item -> (its live records as L{sellers} ranks them, the time they
+        #: were ranked, the time the first of them expires): a holder
+        #: answers many requests for an item between two changes to it,
+        #: and ranking a busy item's records (10,000 at a simulated
+        #: million nodes) for each was a twentieth of a run.
+        self._ranked = {}
 
     def __len__(self):
         return self._count
@@ -107,6 +113,7 @@ class RecordStore:
         if record == old.record:
             until = max(until, old.expires)
         self._items[record.item][record.seller] = Held(record, until, since, old.origin)
+        self._ranked.pop(record.item, None)
         return None
 
     def _room(self, seller, origin):
@@ -126,6 +133,7 @@ class RecordStore:
             sellers = self._items[record.item] = {}
             self._keys[record.item] = keyOf(record.item)
         sellers[record.seller] = held
+        self._ranked.pop(record.item, None)
         self._count += 1
         self._byKey[record.seller] = self._byKey.get(record.seller, 0) + 1
         self._byOrigin[held.origin] = self._byOrigin.get(held.origin, 0) + 1
@@ -135,6 +143,7 @@ class RecordStore:
         held = sellers.pop(seller, None) if sellers is not None else None
         if held is None:
             return
+        self._ranked.pop(item, None)
         self._count -= 1
         for counts, key in ((self._byKey, seller), (self._byOrigin, held.origin)):
             counts[key] -= 1
@@ -151,13 +160,19 @@ class RecordStore:
         a round, those held longest first.  Sellers from one origin cannot
         crowd out the others, nor newcomers those held for long.
         """
+        cached = self._ranked.get(item)
+        if cached is not None and cached[1] <= now < cached[2]:
+            return list(cached[0])
         live = sorted((held for held in self._items.get(item, {}).values()
                        if held.live(now)), key=lambda held: (held.since, held.seller))
         rank, ranked = {}, []
         for held in live:
             rank[held.origin] = rank.get(held.origin, -1) + 1
             ranked.append((rank[held.origin], held.since, held.seller, held))
-        return [held for *_, held in sorted(ranked, key=lambda row: row[:3])]
+        ranked = tuple(held for *_, held in sorted(ranked, key=lambda row: row[:3]))
+        if ranked:
+            self._ranked[item] = (ranked, now, min(held.expires for held in ranked))
+        return list(ranked)
 
     def purge(self, now):
         """Drop every expired record and withdrawal; returns how many went."""
