@@ -281,5 +281,18 @@ class NodeAPITests(SynchronousTestCase):
         node.setSlots("mine", 4)
         self.assertEqual(node.overlay.budgets["mine"], 4)
 
+    def test_nodesShareTheirBudgetsUntilOneChanges(self):
+        """Nodes with the same budgets hold one read-only table; a change
+        to one node's is its own."""
+        one, two = makeNode(1), makeNode(2)
+        for node in (one, two):
+            node.addPurpose("mine", 3, idle=7.0)
+        self.assertIs(one.overlay.budgets, two.overlay.budgets)
+        self.assertIs(one.overlay.idle_timeouts, two.overlay.idle_timeouts)
+        one.setSlots("mine", 5)
+        self.assertEqual((one.overlay.budgets["mine"], two.overlay.budgets["mine"]), (5, 3))
+        with self.assertRaises(TypeError):
+            two.overlay.budgets["mine"] = 9
+
     def test_addressOfAnUnknownPeer(self):
         self.assertEqual(makeNode(1).addressOf(99), ("", 0))

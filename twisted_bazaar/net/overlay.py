@@ -16,6 +16,7 @@ handles is answered with ``error{wtf}``.
 """
 
 from collections import OrderedDict
+from types import MappingProxyType
 
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
@@ -25,6 +26,7 @@ from zope.interface import implementer
 from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.base.tables import NOTHING, own
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
 from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.recent import STATUS, RecentMessages
@@ -49,6 +51,22 @@ DEFAULT_HANDSHAKE_LIMIT = 4
 #: The sets of recycled purposes overlays hold (L{Overlay.recycled}), one
 #: of each.
 _SHARED_SETS = {}
+#: The read-only tables of slots and idle timeouts by purpose overlays
+#: hold (L{Overlay.budgets}, L{Overlay.idle_timeouts}), one of each, by
+#: their items in order.
+_SHARED_TABLES = {}
+
+
+def _shared(table):
+    """A read-only view of table, the one every overlay with the same
+    items in the same order holds: nearly every node of a simulation has
+    the same budgets, and two tables of its own were 368 bytes of each of
+    a million."""
+    items = tuple(table.items())
+    view = _SHARED_TABLES.get(items)
+    if view is None:
+        view = _SHARED_TABLES[items] = MappingProxyType(dict(items))
+    return view
 #: Peers remembered as unreachable (L{Overlay.unreachable}), newest kept.
 UNREACHABLE_KEPT = 256
 
@@ -89,7 +107,8 @@ class Overlay:
         what a node held).
     @ivar since: inbound link -> when it connected (for eviction), in the
         order they connected, until it is lost.
-    @ivar budgets: purpose -> most established links of that purpose.
+    @ivar budgets: purpose -> most established links of that purpose
+        (read-only: L{addPurpose} and L{setSlots} change it).
     """
 
     log = Logger()
@@ -101,25 +120,26 @@ class Overlay:
     def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
                  idle_timeouts=None):
         self.node = node
-        self.budgets = dict(budgets)
+        self.budgets = _shared(budgets)
         self.handshake_limit = handshake_limit
-        #: purpose -> seconds a link of it may go without trade (None: forever).
-        self.idle_timeouts = dict(idle_timeouts or {})
+        #: purpose -> seconds a link of it may go without trade (None:
+        #: forever); read-only: L{addPurpose} changes it.
+        self.idle_timeouts = _shared(idle_timeouts or {})
         self.links = {}
-        #: Links still in their handshake -> the id dialled, if known (a
-        #: dict: an empty set is 216 bytes, an empty dict 64, on every
-        #: simulated node).
-        self.pending = {}
+        #: Links still in their handshake -> the id dialled, if known.
+        #: This, L{handshakes} and L{_waiters} are empty on nearly every
+        #: simulated node: L{NOTHING} until written (L{own}).
+        self.pending = NOTHING
         #: Who takes each message class (see Node.handle): a
         #: L{Handlers}, whose table nodes with the same parts share.
         self.handlers = Handlers()
-        self.handshakes = {}
+        self.handshakes = NOTHING
         self.since = {}
         #: Inbound links a sale was made over (never evicted), or None.
         self._partners = None
         #: link -> the Deferred of L{connectTo} waiting for it, until it
         #: fires.
-        self._waiters = {}
+        self._waiters = NOTHING
         #: The Deferreds of L{whenClosed} (a list once there is one).
         self._closed_waiters = ()
         self.stopping = False
@@ -201,16 +221,17 @@ class Overlay:
 
     def addPurpose(self, purpose, slots, idle=None, recycle=False):
         """See L{twisted_bazaar.core.node.Node.addPurpose}."""
-        self.budgets.setdefault(purpose, slots)
-        if idle is not None:
-            self.idle_timeouts.setdefault(purpose, idle)
+        if purpose not in self.budgets:
+            self.budgets = _shared({**self.budgets, purpose: slots})
+        if idle is not None and purpose not in self.idle_timeouts:
+            self.idle_timeouts = _shared({**self.idle_timeouts, purpose: idle})
         if recycle and purpose not in self.recycled:
             recycled = self.recycled | {purpose}
             self.recycled = _SHARED_SETS.setdefault(recycled, recycled)
 
     def setSlots(self, purpose, slots):
         """See L{twisted_bazaar.core.node.Node.setSlots}."""
-        self.budgets[purpose] = slots
+        self.budgets = _shared({**self.budgets, purpose: slots})
 
     def keepRecent(self):
         """See L{twisted_bazaar.core.node.Node.keepRecent}."""
@@ -240,7 +261,7 @@ class Overlay:
         """link's handshake, made when first needed."""
         handshake = self.handshakes.get(link)
         if handshake is None:
-            handshake = self.handshakes[link] = LinkHandshake()
+            handshake = own(self, "handshakes")[link] = LinkHandshake()
         return handshake
 
     def adopt(self, link, peer, address, purpose, key=None):
@@ -303,7 +324,7 @@ class Overlay:
                 self.handshakes.pop(link, None)
                 self._checkClosed()
 
-        waiter = self._waiters[link] = defer.Deferred(cancel)
+        waiter = own(self, "_waiters")[link] = defer.Deferred(cancel)
 
         def failed(reason):
             self._waiters.pop(link, None)
@@ -316,7 +337,7 @@ class Overlay:
             self._checkClosed()
 
         # Whoever answers must be the node dialled (_accept).
-        self.pending[link] = peer_id
+        own(self, "pending")[link] = peer_id
         node.connector.connect(host, port, link).addErrback(failed)
         return waiter
 
@@ -341,7 +362,7 @@ class Overlay:
             link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
             self.since[link] = self.node.clock.seconds()
-            self.pending[link] = None
+            own(self, "pending")[link] = None
 
     def _recycle(self, purpose):
         """

@@ -19,6 +19,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_bazaar.base.logthrottle import LogThrottle
+from twisted_bazaar.base.tables import NOTHING
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import IDiscovery
 from twisted_bazaar.schemes.chord.adverts import Publisher
@@ -85,13 +86,16 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
                        "fingers": Pace(settings.fix_fingers, ceiling),
                        "ping": Pace(settings.ping, ceiling, calm=True)}
         #: peer id -> when a neighbour last showed it is alive (see _ping).
-        self._heard = {}
+        #: This, L{_connecting}, L{_awaiting} and L{_graves} are
+        #: L{NOTHING} until written (L{twisted_bazaar.base.tables.own}):
+        #: a large simulated ring holds a million of each, mostly empty.
+        self._heard = NOTHING
         #: The fingers' L{digest <Fingers.digest>} at the last finger round
         #: (did it change them?).
         self._fingers_seen = None
-        self._connecting = {}
+        self._connecting = NOTHING
         #: peer id -> nonce of its unanswered ping (None: it could not be pinged).
-        self._awaiting = {}
+        self._awaiting = NOTHING
         self._stabilizing = None
         self._joining = None
         self._join_delay = self.settings.stabilize
@@ -116,7 +120,7 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self._nonce = 0
         self._handover = None
         #: peer id -> clock time until which it counts as gone (see _bury).
-        self._graves = {}
+        self._graves = NOTHING
         #: Records refused, logged a few at a time (see L{Holding._take});
         #: made at the first refusal.
         self._refusals = None

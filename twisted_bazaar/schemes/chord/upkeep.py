@@ -13,6 +13,7 @@ from twisted.internet import defer
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.base.deferreds import ignoreCancelled
+from twisted_bazaar.base.tables import own
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordPing,
@@ -128,7 +129,7 @@ class Upkeep:
                 or peer.id in self._connecting or node.stopping):
             return
         connecting = node.connectTo(peer.host, peer.port, peer.id, CHORD)
-        self._connecting[peer.id] = connecting
+        own(self, "_connecting")[peer.id] = connecting
         connecting.addCallbacks(self._linked, self._notLinked,
                                 callbackArgs=(peer,), errbackArgs=(peer,))
 
@@ -139,7 +140,7 @@ class Upkeep:
             if self._awaiting.get(peer.id, 0) is None and peer.id in self.node.links:
                 # A neighbour linked for its ping: ping it now, not a round
                 # later.
-                nonce = self._awaiting[peer.id] = self._newNonce()
+                nonce = own(self, "_awaiting")[peer.id] = self._newNonce()
                 self.node.links[peer.id].send(
                     ChordPing(nonce, True if peer == ring.predecessor else None))
         if ring is not None and peer in ring.successors:
@@ -189,7 +190,7 @@ class Upkeep:
         ring = self.ring
         if not self.joined or self.stopped:
             return
-        self._heard[link.peer_id] = self.node.clock.seconds()
+        own(self, "_heard")[link.peer_id] = self.node.clock.seconds()
         host, port = self.node.addressOf(link.peer_id)
         if solves(link.peer_id, self.settings.puzzle):
             self._update(lambda: ring.notified(Peer(link.peer_id, host, port)))
@@ -204,7 +205,7 @@ class Upkeep:
         self._stabilizing = None
         ring, me = self.ring, self.node.id
         ring.answered(link.peer_id)
-        self._heard[link.peer_id] = self.node.clock.seconds()
+        own(self, "_heard")[link.peer_id] = self.node.clock.seconds()
         succ = ring.successor
         if succ is None or succ.id != link.peer_id:
             return
@@ -277,7 +278,7 @@ class Upkeep:
         than by walking back from a far finger)."""
         link.send(ChordPong(message.nonce))
         ring, peer = self.ring, link.peer_id
-        self._heard[peer] = self.node.clock.seconds()
+        own(self, "_heard")[peer] = self.node.clock.seconds()
         if not (message.successor and self.joined and self._living(
                 [Peer(peer, "", 0)])):
             return
@@ -290,7 +291,7 @@ class Upkeep:
         peer = link.peer_id
         if peer in self._awaiting and self._awaiting[peer] == message.nonce:
             del self._awaiting[peer]
-            self._heard[peer] = self.node.clock.seconds()
+            own(self, "_heard")[peer] = self.node.clock.seconds()
             if self.ring is not None:
                 self.ring.answered(peer)
 

@@ -1,0 +1,44 @@
+"""
+Tests for L{twisted_bazaar.base.tables}: the shared empty table, and an
+owner's table made its own before it is written.
+"""
+
+import pytest
+
+from twisted_bazaar.base.tables import NOTHING, own
+
+
+class Owner:
+    def __init__(self):
+        self.waiting = NOTHING
+
+
+def test_nothingReadsAsAnEmptyDict():
+    assert len(NOTHING) == 0
+    assert NOTHING.get("peer") is None
+    assert "peer" not in NOTHING
+    assert NOTHING.pop("peer", None) is None
+    assert list(NOTHING.items()) == []
+    assert not NOTHING
+
+
+@pytest.mark.parametrize("write", [
+    lambda table: table.__setitem__("peer", 1),
+    lambda table: table.setdefault("peer", 1),
+    lambda table: table.update(peer=1),
+])
+def test_nothingCannotBeFilled(write):
+    with pytest.raises(TypeError, match="read-only"):
+        write(NOTHING)
+    assert len(NOTHING) == 0
+
+
+def test_ownMakesATableOfTheOwnersOwn():
+    one, two = Owner(), Owner()
+    own(one, "waiting")["peer"] = 1
+    assert one.waiting == {"peer": 1}
+    assert two.waiting is NOTHING
+    table = one.waiting
+    own(one, "waiting")["other"] = 2
+    assert one.waiting is table
+    assert table == {"peer": 1, "other": 2}
