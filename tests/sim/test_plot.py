@@ -24,11 +24,38 @@ def result(seed, *sizes, experiment="pathlength"):
                      for n in sizes]}
 
 
-def run(scheme, success, fraction=0.0, kind=None, nodes=10000, seed=1):
-    """The --json of a market run (the fields the figure reads)."""
-    return {"nodes": nodes, "success_rate": success,
+def run(scheme, success, fraction=0.0, kind=None, nodes=10000, seed=1, wall=1.0,
+        rss=10.0):
+    """The --json of a market run (the fields the figures read)."""
+    return {"nodes": nodes, "success_rate": success, "wall_s": wall, "peak_rss_mb": rss,
             "config": {"discovery": scheme, "seed": seed, "adversaries": fraction,
                        "adversary": [kind] if kind else []}}
+
+
+class ScaleCurvesTests(SynchronousTestCase):
+    def test_curvePerSchemeInOrderOfSize(self):
+        curves = plot.scaleCurves([
+            run("chord", 1.0, nodes=100_000, wall=78.0, rss=1677.0),
+            run("index", 1.0, nodes=10_000, wall=17.0, rss=190.0),
+            run("chord", 1.0, nodes=10_000, wall=39.0, rss=290.0)])
+        self.assertEqual(curves, {
+            "chord": [(10_000, 39.0, 290.0), (100_000, 78.0, 1677.0)],
+            "index": [(10_000, 17.0, 190.0)]})
+
+    def test_aScaleSeriesIsHonestRunsOfSeveralSizes(self):
+        self.assertTrue(plot.isScaleSeries([run("index", 1.0), run("index", 1.0, nodes=5)]))
+        self.assertFalse(plot.isScaleSeries([run("index", 1.0), run("chord", 1.0)]))
+        self.assertFalse(plot.isScaleSeries(
+            [run("index", 1.0), run("index", 0.9, 0.2, "squat", nodes=5)]))
+
+    def test_refused(self):
+        """Runs of other seeds, with adversaries, or two of one point."""
+        self.assertRaises(ValueError, plot.scaleCurves,
+                          [run("index", 1.0), run("index", 1.0, nodes=5, seed=2)])
+        self.assertRaises(ValueError, plot.scaleCurves,
+                          [run("index", 1.0), run("index", 0.9, 0.2, "squat", nodes=5)])
+        self.assertRaises(ValueError, plot.scaleCurves,
+                          [run("index", 1.0), run("index", 0.9)])
 
 
 class AttackCurvesTests(SynchronousTestCase):
@@ -145,7 +172,25 @@ class MainTests(SynchronousTestCase):
         self.assertIn("mix market runs and chord experiments", self.refused(
             [out, runs[0], self.write("a.json", result(1, 64))]))
         self.assertIn("different sizes or seeds", self.refused(
-            [out, runs[0], self.write("s.json", run("chord", 1.0, nodes=1000))]))
+            [out, runs[1], self.write("s.json", run("chord", 0.9, 0.1, "sybil",
+                                                    nodes=1000))]))
+
+    def test_drawsHowRunsGrow(self):
+        """Honest runs of several sizes make one PNG of wall time and
+        memory against N; two runs of one size and scheme are refused."""
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise self.skipTest("matplotlib is not installed") from None
+        out = os.path.join(self.dir, "scale.png")
+        runs = [self.write(f"{n}.json", run("index", 1.0, nodes=n, wall=n / 1000,
+                                            rss=n / 100))
+                for n in (10_000, 100_000)]
+        plot.main([out, *runs])
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        self.assertIn("two runs of index with 10000 nodes", self.refused(
+            [out, *runs, self.write("again.json", run("index", 1.0))]))
 
     def test_draws(self):
         """Two runs' files make one PNG."""

@@ -185,6 +185,73 @@ def plotAttack(curves, nodes, seed, path):
     pyplot.close(figure)
 
 
+#: Issue 36's goals for a warm run of a million nodes, drawn beside the
+#: scale curves: wall seconds and peak RSS in MiB.
+MILLION_GOALS = {"wall_s": 900.0, "peak_rss_mb": 16_384.0}
+
+
+def isScaleSeries(results):
+    """Are results honest market runs of more than one size (how wall
+    time and memory grow with N), not an adversary sweep of one size?"""
+    return (len({result["nodes"] for result in results}) > 1
+            and not any(result["config"]["adversaries"] for result in results))
+
+
+def scaleCurves(results):
+    """
+    Wall time and peak RSS against the number of nodes:
+    {scheme: [(nodes, wall seconds, peak RSS MiB), ...]}, each in the
+    order of its sizes.
+
+    @raise ValueError: for runs of other seeds, runs with adversaries, or
+        two runs of one scheme and size.
+    """
+    seeds = {result["config"]["seed"] for result in results}
+    if len(seeds) != 1:
+        raise ValueError("the runs are of different seeds: "
+                         + ", ".join(str(seed) for seed in sorted(seeds)))
+    curves = {}
+    for result in results:
+        config = result["config"]
+        if config["adversaries"]:
+            raise ValueError("a run with adversaries is no point of how a run grows")
+        curve = curves.setdefault(config["discovery"], {})
+        if result["nodes"] in curve:
+            raise ValueError(f"two runs of {config['discovery']} with "
+                             f"{result['nodes']} nodes")
+        curve[result["nodes"]] = (result["nodes"], result["wall_s"], result["peak_rss_mb"])
+    return {scheme: sorted(curve.values()) for scheme, curve in sorted(curves.items())}
+
+
+def plotScale(curves, seed, path):
+    """Wall time and peak RSS against N, log-log, one curve per scheme,
+    with the million-node goals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, (wall, memory) = pyplot.subplots(1, 2, figsize=(11, 4.5))
+    for scheme, curve in curves.items():
+        sizes = [nodes for nodes, _, _ in curve]
+        wall.plot(sizes, [seconds / 60 for _, seconds, _ in curve], "o-", label=scheme)
+        memory.plot(sizes, [mib / 1024 for _, _, mib in curve], "o-", label=scheme)
+    wall.plot([1_000_000], [MILLION_GOALS["wall_s"] / 60], "k_", markersize=18,
+              label="goal at a million")
+    memory.plot([1_000_000], [MILLION_GOALS["peak_rss_mb"] / 1024], "k_", markersize=18,
+                label="goal at a million")
+    for axes, label in ((wall, "wall time (minutes)"), (memory, "peak RSS (GiB)")):
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("nodes")
+        axes.set_ylabel(label)
+        axes.legend(fontsize="small", loc="upper left")
+    figure.suptitle(f"bazaar-sim: warm runs, 500 searches, seed {seed}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+
+
 def main(argv=None):
     """
     ``python -m twisted_bazaar.sim.plot OUT.png RESULT.json...``: draw the
@@ -192,7 +259,9 @@ def main(argv=None):
     (``--experiment pathlength --sizes 32768`` and so on), their rows
     together; or, from the ``--json`` files of market runs with
     ``--adversaries``, purchase success against the fraction of
-    adversaries; without running anything again.
+    adversaries; from those of honest market runs of several sizes, wall
+    time and peak RSS against the number of nodes; without running
+    anything again.
     """
     import argparse
     import json
@@ -202,7 +271,9 @@ def main(argv=None):
                                 description="Draw a chord experiment's figure from "
                                 "the --json files of its runs, or purchase success "
                                 "against the fraction of adversaries from those of "
-                                "market runs (bazaar-sim --adversaries).")
+                                "market runs (bazaar-sim --adversaries), or wall time "
+                                "and peak RSS against N from honest market runs of "
+                                "several sizes.")
     p.add_argument("out", metavar="OUT.png")
     p.add_argument("results", metavar="RESULT.json", nargs="+")
     args = p.parse_args(argv)
@@ -218,7 +289,8 @@ def main(argv=None):
             if isMarketRun(result):
                 config = result["config"]
                 (config["discovery"], config["seed"], config["adversary"],
-                 config["adversaries"], result["nodes"])
+                 config["adversaries"], result["nodes"], result["wall_s"],
+                 result["peak_rss_mb"])
             else:
                 result["experiment"], result["seed"], result["rows"]
         except OSError as e:
@@ -230,7 +302,10 @@ def main(argv=None):
     if any(market) and not all(market):
         p.error("the files mix market runs and chord experiments")
     try:
-        if all(market):
+        if all(market) and isScaleSeries(results):
+            plotScale(scaleCurves(results), results[0]["config"]["seed"], args.out)
+            told = f"{len(results)} runs"
+        elif all(market):
             plotAttack(attackCurves(results), results[0]["nodes"],
                        results[0]["config"]["seed"], args.out)
             told = f"{len(results)} runs"
