@@ -371,7 +371,8 @@ class ScarcityTests(SynchronousTestCase):
 
 class CollectorTests(SynchronousTestCase):
     """What a run makes is frozen each virtual second, and collected in
-    full every FULL_COLLECTION virtual seconds (L{Simulation._settle})."""
+    full once what is frozen has grown by a quarter, at most every
+    FULL_COLLECTION virtual seconds (L{Simulation._settle})."""
 
     def setUp(self):
         self.sim = Simulation(small(nodes=10, searches=2))
@@ -388,11 +389,28 @@ class CollectorTests(SynchronousTestCase):
         self.assertGreater(gc.get_freeze_count(), 0)
         self.assertEqual(self.full, [])
 
-    def test_aFullCollectionEverySoManyVirtualSeconds(self):
-        for _ in range(int(2 * FULL_COLLECTION)):
+    def settleFor(self, seconds):
+        for _ in range(int(seconds)):
             self.sim.clock.advance(1.0)
             self.sim._settle()
-        self.assertEqual(self.full, [FULL_COLLECTION, 2 * FULL_COLLECTION])
+
+    def test_aFullCollectionOnceWhatIsFrozenGrew(self):
+        """Without a build nothing was frozen before, so the first chance
+        collects in full; then only once a quarter more is frozen."""
+        self.settleFor(FULL_COLLECTION)
+        self.assertEqual(self.full, [FULL_COLLECTION])
+        self.settleFor(FULL_COLLECTION)
+        self.assertEqual(self.full, [FULL_COLLECTION])
+        self.kept = [[] for _ in range(gc.get_freeze_count() // 2)]
+        self.settleFor(FULL_COLLECTION - 1)
+        self.assertEqual(self.full, [FULL_COLLECTION])
+        self.settleFor(1)
+        self.assertEqual(self.full, [FULL_COLLECTION, 3 * FULL_COLLECTION])
+
+    def test_aBuildIsWhatTheFirstGrowthIsCountedFrom(self):
+        self.sim._buildFrozen()
+        self.settleFor(2 * FULL_COLLECTION)
+        self.assertEqual(self.full, [])
 
     def test_aRunLeavesNothingFrozen(self):
         self.sim.run()
