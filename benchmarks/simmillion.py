@@ -7,8 +7,8 @@ sell (``_double_sells``).  Flood and chord have the flags of
 docs/simulator.md, "A million nodes": ttl 5, and chord's upkeep every
 30 s.  QUICK runs the same commands with 5,000 nodes, against no goal.
 
-The runs measured so far (docs/simulator.md) took 15 to 20 minutes here
-and 10 to 14 GiB each, so this benchmark runs only when named
+The runs measured last (docs/simulator.md, 2026-11-25) took 8 to 12
+minutes here and 10.4 to 14.7 GiB each, so this benchmark runs only when named
 (``--only simmillion``).  The runs are
 made and their wall and RSS figures read as L{benchmarks.simgoals}'.
 """
