@@ -67,6 +67,8 @@ def _shared(table):
     if view is None:
         view = _SHARED_TABLES[items] = MappingProxyType(dict(items))
     return view
+
+
 #: Peers remembered as unreachable (L{Overlay.unreachable}), newest kept.
 UNREACHABLE_KEPT = 256
 
