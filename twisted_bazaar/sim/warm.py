@@ -314,9 +314,15 @@ def placeRecords(by_id, ids, tables):
     ring order) and their L{ringTables}.
     """
     places = [place(node_id) for node_id in ids]
+    #: item -> the index of its holder in ids (a market has few items,
+    #: and many sellers of each).
+    holders = {}
 
     def holderAt(item):
-        return bisect.bisect_left(places, keyOf(item)) % len(ids)
+        index = holders.get(item)
+        if index is None:
+            index = holders[item] = bisect.bisect_left(places, keyOf(item)) % len(ids)
+        return index
 
     for node_id in ids:
         publisher = by_id[node_id].discovery.publisher

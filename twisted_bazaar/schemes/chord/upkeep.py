@@ -54,6 +54,10 @@ class Upkeep:
         self._graves = {peer: until for peer, until in self._graves.items() if until > now}
         self._graves[peer_id] = now + wait
 
+    def _heardFrom(self, peer_id):
+        """Note that a neighbour showed it is alive now (see L{_ping})."""
+        own(self, "_heard")[peer_id] = self.node.clock.seconds()
+
     def _living(self, peers):
         """The peers that are not buried, and count on the ring (their ids
         solve its puzzle: one that does not is never taken as a
@@ -190,7 +194,7 @@ class Upkeep:
         ring = self.ring
         if not self.joined or self.stopped:
             return
-        own(self, "_heard")[link.peer_id] = self.node.clock.seconds()
+        self._heardFrom(link.peer_id)
         host, port = self.node.addressOf(link.peer_id)
         if solves(link.peer_id, self.settings.puzzle):
             self._update(lambda: ring.notified(Peer(link.peer_id, host, port)))
@@ -205,7 +209,7 @@ class Upkeep:
         self._stabilizing = None
         ring, me = self.ring, self.node.id
         ring.answered(link.peer_id)
-        own(self, "_heard")[link.peer_id] = self.node.clock.seconds()
+        self._heardFrom(link.peer_id)
         succ = ring.successor
         if succ is None or succ.id != link.peer_id:
             return
@@ -278,7 +282,7 @@ class Upkeep:
         than by walking back from a far finger)."""
         link.send(ChordPong(message.nonce))
         ring, peer = self.ring, link.peer_id
-        own(self, "_heard")[peer] = self.node.clock.seconds()
+        self._heardFrom(peer)
         if not (message.successor and self.joined and self._living(
                 [Peer(peer, "", 0)])):
             return
@@ -291,7 +295,7 @@ class Upkeep:
         peer = link.peer_id
         if peer in self._awaiting and self._awaiting[peer] == message.nonce:
             del self._awaiting[peer]
-            own(self, "_heard")[peer] = self.node.clock.seconds()
+            self._heardFrom(peer)
             if self.ring is not None:
                 self.ring.answered(peer)
 
