@@ -20,6 +20,7 @@ from zope.interface import Attribute, Interface, implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import EventBus
+from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.overlay import (
     DEFAULT_DIRECT_IDLE,
@@ -54,6 +55,7 @@ class NodeConfig:
     direct_idle: float = DEFAULT_DIRECT_IDLE
     path_limit: int = DEFAULT_PATH_LIMIT
     handshake_limit: int = DEFAULT_HANDSHAKE_LIMIT
+    connection_rate: float = DEFAULT_CONNECTION_RATE
     link: LinkSettings = attr.Factory(LinkSettings)
 
 
@@ -153,7 +155,8 @@ class Node:
         self.overlay = Overlay(
             self, {OVERLAY: self.config.max_connections,
                    DIRECT: self.config.direct_slots},
-            self.config.handshake_limit, {DIRECT: self.config.direct_idle})
+            self.config.handshake_limit, {DIRECT: self.config.direct_idle},
+            self.config.connection_rate)
         self.discovery = None
         self.membership = None
         self.topology = None
