@@ -177,6 +177,12 @@ class Node:
     def stopping(self):
         return self.overlay.isStopping()
 
+    @property
+    def connections(self):
+        """The node's connection policy, which every table of its
+        connections asks (see L{twisted_bazaar.net.connections})."""
+        return self.overlay.connections
+
     def addObserver(self, observer):
         """Tell observer (an L{INodeEvents}) of this node's events."""
         self.events.addObserver(observer)

@@ -142,3 +142,13 @@ class ConnectionManager:
     def closed(self, group, oldest):
         """See L{Tenure.closed}."""
         self.tenure.closed(group, oldest)
+
+    def hadItsTurn(self, group, since):
+        """
+        Whether a connection of ``group`` made at ``since`` may give way to
+        a newcomer when every group holds as much as the newcomer's would
+        (more groups than slots): once its group has been here for the
+        grace period, counted from its tenure, so a group that replaces
+        its connection gains nothing.
+        """
+        return self.clock.seconds() - self.tenureOf(group, since) >= self.grace
