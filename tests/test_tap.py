@@ -66,12 +66,13 @@ class NodeDefaultsTests(SynchronousTestCase):
         self.assertEqual(
             {key: options[key] for key in (
                 "tracker", "listen", "host", "neighbours", "max-connections",
-                "direct-slots", "direct-idle", "handshake-limit", "discovery",
-                "retry-initial", "retry-max", "frame-limit", "handshake-timeout",
+                "direct-slots", "direct-idle", "handshake-limit", "connection-rate",
+                "discovery", "retry-initial", "retry-max", "frame-limit", "handshake-timeout",
                 "ping-interval", "verbose")},
             {"tracker": "tcp:127.0.0.1:7700", "listen": "tcp:0", "host": "",
              "neighbours": 3, "max-connections": 8, "direct-slots": 8,
-             "direct-idle": 30.0, "handshake-limit": 4, "discovery": "flood",
+             "direct-idle": 30.0, "handshake-limit": 4, "connection-rate": 100.0,
+             "discovery": "flood",
              "retry-initial": 0.5, "retry-max": 30.0,
              "frame-limit": 65536, "handshake-timeout": 10.0,
              "ping-interval": 10.0, "verbose": 0})

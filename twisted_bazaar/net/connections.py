@@ -44,12 +44,14 @@ GROUPS_KEPT = 4096
 class RateLimit:
     """
     A token bucket per address group: ``rate`` tokens a second, at most
-    ``rate`` (one second's worth) saved up; each new connection takes one.
+    one second's worth (and at least one) saved up; each new connection
+    takes one.  A rate of 0 limits nothing.
     """
 
     def __init__(self, clock, rate=DEFAULT_CONNECTION_RATE, kept=GROUPS_KEPT):
         self.clock = clock
         self.rate = rate
+        self.burst = max(1.0, rate)
         self.kept = kept
         #: group -> (tokens left, when counted), the newest last.
         self._buckets = OrderedDict()
@@ -60,8 +62,8 @@ class RateLimit:
         if not self.rate:
             return True
         now = self.clock.seconds()
-        tokens, then = self._buckets.pop(group, (self.rate, now))
-        tokens = min(self.rate, tokens + (now - then) * self.rate)
+        tokens, then = self._buckets.pop(group, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
         if tokens < 1:
             self._buckets[group] = (tokens, now)
             return False

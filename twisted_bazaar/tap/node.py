@@ -21,7 +21,8 @@ from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS, NodeConfig
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
-from twisted_bazaar.base.options import boundedInt, optionDefaults, seconds
+from twisted_bazaar.base.options import boundedInt, optionDefaults, rate, seconds
+from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.overlay import (
     DEFAULT_DIRECT_IDLE,
     DEFAULT_DIRECT_SLOTS,
@@ -54,7 +55,7 @@ DEFAULT_SCHEME = "flood"
 #: The options of every node, first in --help.
 NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host", "data-dir",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
-                "handshake-limit", "retry-initial", "retry-max")
+                "handshake-limit", "connection-rate", "retry-initial", "retry-max")
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
@@ -123,6 +124,11 @@ class Options(DaemonOptions):
         param("handshake-limit", DEFAULT_HANDSHAKE_LIMIT,
               "Connections one address may hold open before saying thisisme; "
               "more get noslots.", boundedInt(1, 10000)),
+        param("connection-rate", DEFAULT_CONNECTION_RATE,
+              "New connections (links and file transfers) one address group "
+              "(an IPv4 /16, an IPv6 /32) may open a second, with a second's worth "
+              "at once; more are closed before the encrypted channel's handshake.",
+              rate),
         param("discovery", DEFAULT_SCHEME, "How buyers find offers and sellers get found: "
               "a discovery scheme (see below)."),
         param("data-dir", None, "Directory for the node's durable state (id, "
@@ -365,6 +371,7 @@ def makeService(options):
         direct_slots=options["direct-slots"],
         direct_idle=options["direct-idle"],
         handshake_limit=options["handshake-limit"],
+        connection_rate=options["connection-rate"],
         link=options.linkSettings(),
     )
     data_dir = options["data-dir"]
