@@ -175,3 +175,30 @@ class MoreGroupsThanSlotsTests(SynchronousTestCase):
                 links[n] = inbound(node, 200 + 16 * round_ + n, f"10.{n}.0.1", DIRECT)
         newcomer = inbound(node, 8, HONEST, DIRECT)
         self.assertIs(node.links.get(8), newcomer)
+
+
+class UselessPeersTests(SynchronousTestCase):
+    """A buyer's own direct links to sellers in doubt give way to the next
+    seller it needs."""
+
+    def setUp(self):
+        self.node = makeNode(1, direct_slots=2)
+
+    def dial(self, peer):
+        d = self.node.connectTo(f"10.0.{peer}.1", 5000 + peer, peer, DIRECT)
+        link = self.node.connector.connectLast()
+        feed(link, wire.ThisIsMe(peer, 5000 + peer))
+        self.assertEqual(self.successResultOf(d), peer)
+        sent(link)
+        return link
+
+    def test_fullOfPeersInDoubt(self):
+        first, second = self.dial(7), self.dial(8)
+        self.failureResultOf(self.node.connectTo("10.0.9.1", 5009, 9, DIRECT))
+        self.node.useless(8)
+        self.node.clock.advance(1)
+        third = self.dial(9)
+        self.assertTrue(second.transport.disconnecting)
+        self.assertEqual(sent(second), [wire.Dc()])
+        self.assertFalse(first.transport.disconnecting)
+        self.assertFalse(third.transport.disconnecting)

@@ -88,6 +88,10 @@ class INode(Interface):
     def isProven(link):
         """Whether link's peer proved its key in the handshake."""
 
+    def useless(peer_id):
+        """The peer proved of no use: a link this node opened to it gives
+        way first when the node needs the slot for another peer."""
+
     def provenKey(link):
         """The key link's peer proved, or None."""
 
@@ -176,6 +180,11 @@ class Node:
     @property
     def stopping(self):
         return self.overlay.isStopping()
+
+    def useless(self, peer_id):
+        """peer_id proved of no use to a part of this node (a seller whose
+        buy is in doubt): see L{Overlay.useless}."""
+        self.overlay.useless(peer_id)
 
     @property
     def connections(self):

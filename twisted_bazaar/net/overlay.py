@@ -160,6 +160,9 @@ class Overlay:
         #: Peers nothing listened at when this node last dialled them
         #: (L{unreachable}), newest last: made when first needed.
         self._unreachable = None
+        #: Peers that proved of no use to this node (L{useless}), newest
+        #: last: made when first needed.
+        self._useless = None
 
     @property
     def connections(self):
@@ -332,7 +335,8 @@ class Overlay:
             return defer.fail(NotConnected("this node has no id yet"))
         if purpose not in self.budgets:
             return defer.fail(NotConnected(f"this node opens no {purpose} links"))
-        if self.count(purpose) >= self.budgets[purpose] and not self._recycle(purpose):
+        if (self.count(purpose) >= self.budgets[purpose] and not self._recycle(purpose)
+                and not self._retireUseless(purpose)):
             return defer.fail(NotConnected(f"no free {purpose} slots"))
         if self.linkCount() >= self.capacity():
             # Links still in their handshake hold slots too.
@@ -407,6 +411,39 @@ class Overlay:
         if quietest is None:
             return self._evict(purpose)
         quietest.retire(f"its {purpose} slot is wanted for a new link")
+        return True
+
+    def useless(self, peer_id):
+        """
+        peer_id proved of no use to this node (a seller whose buy is in
+        doubt): a link this node opened to it is the first to give way
+        when this node needs the slot for another peer, so peers that
+        take slots and give nothing cannot keep it from the next one.
+        """
+        if self._useless is None:
+            self._useless = OrderedDict()
+        self._useless.pop(peer_id, None)
+        self._useless[peer_id] = True
+        if len(self._useless) > UNREACHABLE_KEPT:
+            self._useless.popitem(last=False)
+
+    def _retireUseless(self, purpose):
+        """
+        Make room for a link of purpose this node opens by retiring its
+        own link of that purpose to a peer that proved useless (the
+        quietest of them).
+
+        @return: True if a link made room.
+        """
+        if not self._useless:
+            return False
+        quietest = min((link for link in self.links.values()
+                        if link.purpose == purpose and not link.inbound
+                        and not link.closing and link.peer_id in self._useless),
+                       key=lambda link: link.lastTraffic, default=None)
+        if quietest is None:
+            return False
+        quietest.retire(f"its {purpose} slot is wanted for a peer of more use")
         return True
 
     def _handshaking(self, link):

@@ -39,6 +39,10 @@ class FakeNode:
         self.ready = True
         self.stopping = False
         self.membership = None
+        self.useless_peers = []
+
+    def useless(self, peer_id):
+        self.useless_peers.append(peer_id)
 
     def route(self, message):
         self.routed.append(message)
