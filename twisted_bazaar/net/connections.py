@@ -48,13 +48,16 @@ class RateLimit:
     takes one.  A rate of 0 limits nothing.
     """
 
+    __slots__ = ("clock", "rate", "burst", "kept", "_buckets")
+
     def __init__(self, clock, rate=DEFAULT_CONNECTION_RATE, kept=GROUPS_KEPT):
         self.clock = clock
         self.rate = rate
         self.burst = max(1.0, rate)
         self.kept = kept
-        #: group -> (tokens left, when counted), the newest last.
-        self._buckets = OrderedDict()
+        #: group -> (tokens left, when counted), the newest last; None
+        #: until a connection is counted.
+        self._buckets = None
 
     def admit(self, group):
         """Whether ``group`` may open a connection now (and if so, it
@@ -62,6 +65,8 @@ class RateLimit:
         if not self.rate:
             return True
         now = self.clock.seconds()
+        if self._buckets is None:
+            self._buckets = OrderedDict()
         tokens, then = self._buckets.pop(group, (self.burst, now))
         tokens = min(self.burst, tokens + (now - then) * self.rate)
         if tokens < 1:
@@ -84,6 +89,8 @@ class Tenure:
     floor is kept for a group whose connections never close (nearly every
     peer of a simulated node): L{floors} stays empty until one does.
     """
+
+    __slots__ = ("clock", "remember", "kept", "floors")
 
     def __init__(self, clock, remember=REMEMBER, kept=GROUPS_KEPT):
         self.clock = clock
@@ -125,6 +132,8 @@ class ConnectionManager:
     shared by every table of connections the node has (its links, its
     transfer port), and the grace period that tenure protects.
     """
+
+    __slots__ = ("clock", "grace", "rates", "tenure")
 
     def __init__(self, clock, rate=DEFAULT_CONNECTION_RATE, grace=GRACE):
         self.clock = clock
