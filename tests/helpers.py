@@ -76,10 +76,13 @@ class FakeConnector:
 
     def __init__(self):
         self.requests = []
+        #: The key each request's peer must prove (None: any).
+        self.expected = []
 
-    def connect(self, host, port, link):
+    def connect(self, host, port, link, expected=None):
         d = defer.Deferred()
         self.requests.append(ConnectRequest(host, port, link, d))
+        self.expected.append(expected)
         return d
 
     def connectLast(self):

@@ -44,6 +44,7 @@ from twisted_bazaar.tap.common import (
     exitStatusFor,
     param,
 )
+from twisted_bazaar.tap.knowntracker import trackerPin
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint, listenInterface
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -381,6 +382,9 @@ def makeService(options):
             lock.acquire()
             try:
                 identity = Identity.inDirectory(data_dir, refusal)
+                # The tracker's key: pinned, or known from its first
+                # contact on.
+                pin = trackerPin(data_dir, options["tracker-key"])
             except (OSError, ValueError) as e:
                 lock.release()
                 raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
@@ -397,14 +401,14 @@ def makeService(options):
         log.info("no --data-dir: this node's state lives in memory and is lost "
                  "when it stops")
         identity = Identity.generate(refusal)
+        pin = trackerPin(None, options["tracker-key"])
     else:
         log.info("{line}", line=restoredLine(data_dir, store))
     # One channel key for every connection of this process: the node's
     # key proven in each handshake (protocol.md §2.1).
     channel = ChannelKey.generate(identity)
     listen = EncryptedServerEndpoint(listen, channel, reactor)
-    tracker = EncryptedClientEndpoint(tracker, channel, reactor,
-                                      expected=options["tracker-key"])
+    tracker = EncryptedClientEndpoint(tracker, channel, reactor, pin=pin)
     connector = EndpointConnector(
         reactor, interface=listenInterface(options["listen"]), channel=channel,
         # Only the seller's file shop listens through it: a seller that

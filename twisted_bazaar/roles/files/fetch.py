@@ -54,6 +54,7 @@ from twisted_bazaar.files.schedule import PieceSchedule
 from twisted_bazaar.files.sources import Sources
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.core.market import signedFile
+from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.files.tree import fileIdentity
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.want import DONE
@@ -265,10 +266,18 @@ class Download:
             self._needSources()
 
     def _connect(self, seller):
-        """A Deferred firing with a connected client to seller, or None."""
+        """
+        A Deferred firing with a connected client to seller, or None.
+
+        Whoever answers at the offer's address must prove the key of the
+        seller's signed record in the channel's handshake: a proxy there
+        that ends the channel itself is refused before a request goes out,
+        and its seller counts as failed (protocol.md §19).
+        """
         offer = self.sources[seller]
         client = TransferClient(self.clock, self.fetcher.stall)
-        d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client)
+        d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client,
+                                                expected=decode(offer.record.key))
         self._connecting[seller] = d
 
         def connected(protocol):
