@@ -240,7 +240,8 @@ class TrackerPinTests(SynchronousTestCase):
         nodeId(pinned, TIMEOUT)
         other = Identity.generate().key
         wrong = market.startNode("wrong", "--tracker-key", other)
-        wrong.waitFor(rf"proved key {key}, not the pinned {other}", TIMEOUT)
+        wrong.waitFor(rf"the tracker proved {key[:8]}…, not {other[:8]}…, the key "
+                      r"pinned by --tracker-key", TIMEOUT)
         self.assertFalse(wrong.matches("registered with the tracker"))
         address = f"127.0.0.1:{market.tracker_port}"
         status = bazaar("status", "--tracker", address, "--tracker-key", other)

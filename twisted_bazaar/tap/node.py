@@ -104,8 +104,10 @@ class Options(DaemonOptions):
               "starts (keep it with the tracker's --data-dir): a tracker that does "
               "not prove it in the encrypted channel's handshake is refused before "
               "this node says anything, so nobody on the path can pose as the "
-              "tracker.  None by default: the tracker is whoever answers at "
-              "--tracker", publicKey),
+              "tracker.  None by default: the first key the tracker proves is "
+              "remembered (in --data-dir's known_tracker, across restarts; in "
+              "memory without --data-dir) and another refused from then on",
+              publicKey),
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
               "TCP, so unix: and ssl: are refused."),
