@@ -8,7 +8,10 @@ ends the channel itself, and relays the plaintext to the real seller,
 reads no request, and the buyer takes nothing through it.
 """
 
+import gc
 import random
+
+from twisted.internet import defer
 
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import capturedLogs, formatEvent
@@ -193,3 +196,21 @@ class ProxyAtTheTransferPortTests(SynchronousTestCase):
         # The seller counts as failed: the download has no one left.
         download = buyer.fetcher.downloads["song.ogg"]
         self.assertIn(seller.id, download.sources.failed)
+
+    def test_aSearchInFlightWhenTheDownloadStopsIsNoError(self):
+        """The buyer, with no seller left, searches again; a download that
+        stops (gives up) meanwhile cancels that search without an
+        unhandled error."""
+        self.sellerBehindProxy()
+        self.market.run(2)
+        buyer = self.addBuyer()
+        self.market.run(5)
+        download = buyer.fetcher.downloads["song.ogg"]
+        pending = defer.Deferred()
+        self.patch(buyer.fetcher, "findSources", lambda name: pending)
+        download._searchNow()
+        download._lookNow()
+        download.stop()
+        del pending
+        gc.collect()
+        self.assertEqual(self.flushLoggedErrors(defer.CancelledError), [])

@@ -41,7 +41,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
-from twisted_bazaar.base.deferreds import Outstanding
+from twisted_bazaar.base.deferreds import Outstanding, ignoreCancelled
 from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.assembly import Assembly
@@ -592,7 +592,8 @@ class Download:
                           "{delay:.1f} s", name=self.name, delay=delay)
 
     def _searchNow(self):
-        self._work.own(self.fetcher.findSources(self.name)).addCallback(self._found)
+        self._work.own(self.fetcher.findSources(self.name)).addCallbacks(
+            self._found, ignoreCancelled)
 
     def _found(self, offers):
         if self.stopped:
@@ -620,7 +621,8 @@ class Download:
             if not self.stopped:
                 self.addSources(offers)
 
-        self._work.own(self.fetcher.findSources(self.name)).addCallback(found)
+        self._work.own(self.fetcher.findSources(self.name)).addCallbacks(
+            found, ignoreCancelled)
 
     # -- the end ---------------------------------------------------------------------
 
