@@ -30,7 +30,7 @@ class KeyPinTests(SynchronousTestCase):
             pin.refusal(decode(self.other.key)),
             f"the tracker proved {self.other.key[:8]}…, not {self.first.key[:8]}…, "
             "the key pinned by --tracker-key; refused before this node said "
-            "anything. ")
+            "anything.")
 
     def test_refusalInMemory(self):
         pin = KeyPin("the tracker", fix="Restart it.")

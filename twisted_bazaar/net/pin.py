@@ -61,8 +61,9 @@ class KeyPin:
                      f"{self.where})")
         else:
             known = "the key it proved on first contact since this node started"
-        return (f"{self.what} proved {shortKey(proven)}, not {shortKey(self.key)}, "
-                f"{known}; refused before this node said anything. {self.fix}")
+        why = (f"{self.what} proved {shortKey(proven)}, not {shortKey(self.key)}, "
+               f"{known}; refused before this node said anything.")
+        return f"{why} {self.fix}" if self.fix else why
 
     def proved(self, proven):
         """The peer proved ``proven`` (None: no key) in a channel's
