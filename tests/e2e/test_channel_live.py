@@ -276,11 +276,13 @@ class TrackerPinTests(SynchronousTestCase):
         second = market.start("tracker 2", [
             "bazaar-tracker", "--listen", f"tcp:{market.tracker_port}:interface=127.0.0.1"])
         other = second.waitFor(logged, TIMEOUT)["key"]
-        node.waitFor(rf"the tracker proved {re.escape(other[:8])}…, not "
+        node.waitFor(rf"lost the tracker at 127\.0\.0\.1:{market.tracker_port}: "
+                     rf"the tracker proved {re.escape(other[:8])}…, not "
                      rf"{re.escape(key[:8])}…, the key it proved on first contact "
                      rf"\(remembered in {re.escape(known)}\); refused before this node "
                      rf"said anything\. If its key changed on purpose, remove "
-                     rf"{re.escape(known)} or pass --tracker-key", TIMEOUT)
+                     rf"{re.escape(known)} or pass --tracker-key with the key the "
+                     r"tracker logs when it starts; trying again in", TIMEOUT)
         self.assertEqual(second.matches(rf"node {short(node_id)} joined"), [])
         self.assertEqual(len(node.matches(r"registered with the tracker")), 1)
         self.assertEqual(node.problems(), [])
