@@ -163,7 +163,7 @@ class ProxyAtTheTransferPortTests(SynchronousTestCase):
                                           "downloads": self.downloads})
         return self.market.role(node, "buyer")
 
-    def test_aHonestSellerServesOverTheChannel(self):
+    def test_anHonestSellerServesOverTheChannel(self):
         """Without a proxy, the file comes over the channel: the test's
         transfer ports do run it, and the seller's key is the one
         expected."""
@@ -206,11 +206,9 @@ class ProxyAtTheTransferPortTests(SynchronousTestCase):
         buyer = self.addBuyer()
         self.market.run(5)
         download = buyer.fetcher.downloads["song.ogg"]
-        pending = defer.Deferred()
-        self.patch(buyer.fetcher, "findSources", lambda name: pending)
+        self.patch(buyer.fetcher, "findSources", lambda name: defer.Deferred())
         download._searchNow()
         download._lookNow()
         download.stop()
-        del pending
         gc.collect()
         self.assertEqual(self.flushLoggedErrors(defer.CancelledError), [])
