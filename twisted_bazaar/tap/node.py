@@ -45,6 +45,7 @@ from twisted_bazaar.tap.common import (
     exitStatusFor,
     param,
 )
+from twisted_bazaar.tap.knowntracker import trackerPin
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint, listenInterface
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -104,8 +105,10 @@ class Options(DaemonOptions):
               "starts (keep it with the tracker's --data-dir): a tracker that does "
               "not prove it in the encrypted channel's handshake is refused before "
               "this node says anything, so nobody on the path can pose as the "
-              "tracker.  None by default: the tracker is whoever answers at "
-              "--tracker", publicKey),
+              "tracker.  None by default: the first key the tracker proves is "
+              "remembered (in --data-dir's known_tracker, across restarts; in "
+              "memory without --data-dir) and another refused from then on",
+              publicKey),
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
               "TCP, so unix: and ssl: are refused."),
@@ -388,6 +391,9 @@ def makeService(options):
             lock.acquire()
             try:
                 identity = Identity.inDirectory(data_dir, refusal)
+                # The tracker's key: pinned, or known from its first
+                # contact on.
+                pin = trackerPin(data_dir, options["tracker-key"])
             except (OSError, ValueError) as e:
                 lock.release()
                 raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
@@ -404,14 +410,14 @@ def makeService(options):
         log.info("no --data-dir: this node's state lives in memory and is lost "
                  "when it stops")
         identity = Identity.generate(refusal)
+        pin = trackerPin(None, options["tracker-key"])
     else:
         log.info("{line}", line=restoredLine(data_dir, store))
     # One channel key for every connection of this process: the node's
     # key proven in each handshake (protocol.md §2.1).
     channel = ChannelKey.generate(identity)
     listen = EncryptedServerEndpoint(listen, channel, reactor)
-    tracker = EncryptedClientEndpoint(tracker, channel, reactor,
-                                      expected=options["tracker-key"])
+    tracker = EncryptedClientEndpoint(tracker, channel, reactor, pin=pin)
     connector = EndpointConnector(
         reactor, interface=listenInterface(options["listen"]), channel=channel,
         # Only the seller's file shop listens through it: a seller that

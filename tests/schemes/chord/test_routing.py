@@ -30,6 +30,8 @@ from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 
 from tests.helpers import (
+    answerAs,
+    assertDialRefused,
     feed,
     jsonNetstring,
     linkPeer,
@@ -168,6 +170,16 @@ class FingerLinkTests(SynchronousTestCase):
         feed(link, wire.ThisIsMe(FINGER_ID, 4, "g", purpose=FINGER))
         self.assertIs(self.node.links.get(FINGER_ID), link)
         return link
+
+    def test_anotherKeyAtTheFingersAddress(self):
+        """A node at the finger's address that proves another key is
+        refused: the request goes on no link of its."""
+        self.find()
+        link = self.connector.connectLast()
+        impostor = identity(43)
+        answerAs(link, impostor, 4, "g")
+        told = assertDialRefused(self, self.node, link, FINGER_ID, impostor)
+        self.assertEqual([type(m) for m in told], [wire.Error])
 
     def test_theRequestWaitsForTheLinkThenGoesOnIt(self):
         self.find()
