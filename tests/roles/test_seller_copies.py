@@ -229,7 +229,7 @@ class CopiesRememberedTests(_CopiesCase):
         own = [self.message(Buy, 100 + n, relay=None) for n in range(3)]
         self.assertEqual(self.codes(*own, link=mine), ["buyOK"] * 3)
         other = self.otherGroup()
-        ok = self.send(self.message(Buy, 7, relay=3), link=other)
+        ok = self.send(self.message(Buy, 7, keyOf(35), relay=3), link=other)
         self.assertEqual([a.TYPE for a in ok], ["buyOK"])
         [notyet] = self.send(self.message(Buy, 8, keyOf(999)))
         self.assertIn("relayed to this seller by your last relay's address group hold 5",
@@ -238,6 +238,19 @@ class CopiesRememberedTests(_CopiesCase):
                           seller.remembered.held("10.0.0.0/16", relayed=True),
                           seller.remembered.held("198.51.0.0/16", relayed=True)),
                          (3, 5, 1))
+
+    def test_linkedBuyerChargedToItsOwnGroup(self):
+        """A buyer linked to the seller, its key proven there, whose buy
+        comes along a path all the same (a resend, or a fallback) is
+        charged to its own link's group, not to the relays' share: a
+        stranger gains nothing by it (a key it linked is charged to its
+        own group), and a linked buyer is not held back by what others
+        relayed."""
+        seller = self.startSeller(closed_limit=20)
+        self.ownLink(self.buyer, host="203.0.113.9")
+        self.assertEqual(self.codes(self.message(Buy, 1)), ["buyOK"])
+        self.assertEqual((seller.remembered.held("203.0.0.0/16"),
+                          seller.remembered.held("10.0.0.0/16", relayed=True)), (1, 0))
 
 
 class WindowTests(_CopiesCase):

@@ -482,16 +482,22 @@ class Seller(Role):
         """
         Whom a close or copy for message is charged to, (address group,
         relayed), if it may have one more remembered; else None, and
-        message is answered ``notyet``.  Straight from its buyer, it is
-        the group of the buyer's link; relayed (a path longer than buyer
-        and seller), the group of the relay it came from, in the relays'
+        message is answered ``notyet``.  Straight from its buyer, or from
+        a buyer linked to this seller with its key proven, it is the group
+        of the buyer's link; else, relayed (a path longer than buyer and
+        seller), the group of the relay it came from, in the relays'
         share (L{RememberedShares}: nothing remembered gives way, so a
         group holding as many as there is room left is refused).
         """
         remembered = self.remembered
-        link = self.node.paths.deliveredOn
-        group = groupOf(link) if link is not None else ""
+        node = self.node
+        link = node.paths.deliveredOn
         relayed = len(message.path) > 2
+        if relayed:
+            own = node.links.get(message.path[0])
+            if own is not None and node.isProven(own):
+                link, relayed = own, False
+        group = groupOf(link) if link is not None else ""
         if remembered.admits(group, relayed):
             return group, relayed
         held, room = remembered.held(group, relayed), remembered.room(relayed)

@@ -4,8 +4,10 @@ Whom a seller charges for the closes and copies it remembers
 as the seller can tell who that is.
 
 A buy or ask that comes straight from its buyer (its path holds only the
-buyer and the seller) is charged to the address group of the buyer's own
-link.  One that was relayed says nothing the seller can check about its
+buyer and the seller), or from a buyer linked to the seller with its key
+proven, is charged to the address group of the buyer's own link (a
+stranger gains nothing by linking a key: it is charged to its own
+group).  One that was relayed otherwise says nothing the seller can check about its
 buyer's address (keys are free), and the relay in front of the seller
 hands on whatever its own peers give it.  So it is charged to the
 relays' share: one holder beside the address groups, and within it, the
