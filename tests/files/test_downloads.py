@@ -86,7 +86,8 @@ class PartFileTests(SynchronousTestCase):
         bytes is named by the name's hash, and the file is put in place
         under its name, or if that is too long (or taken, and the tagged
         name would be too long), the name cut short and tagged."""
-        for name, final in [("x" * 240, "x" * 240), ("v" * 251 + ".ogg", "v" * 251 + ".ogg"),
+        for name, final in [("x" * 240, "x" * 240),
+                            ("v" * 251 + ".ogg", "v" * 251 + ".ogg"),
                             ("y" * 252 + ".ogg", "y" * 238 + f".{SHA[:12]}.ogg"),
                             ("z" * MAX_ITEM_BYTES, "z" * 242 + f".{SHA[:12]}")]:
             part = PartFile(self.folder, name, SHA, len(DATA))

@@ -75,7 +75,8 @@ class FittingTests(SynchronousTestCase):
         self.assertEqual(fitted(".a.part", "a", "..{}.part"), ".a.part")
         long = "x" * 250
         hashed = fitted(f".{long}.part", long, "..{}.part")
-        self.assertEqual(hashed, "..%s.part" % hashlib.sha256(long.encode()).hexdigest())
+        digest = hashlib.sha256(long.encode()).hexdigest()
+        self.assertEqual(hashed, f"..{digest}.part")
         self.assertNotEqual(hashed, fitted(".%s.part" % ("y" * 250), "y" * 250,
                                            "..{}.part"))
 

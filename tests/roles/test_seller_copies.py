@@ -3,7 +3,8 @@ Copies of a shared file sold (docs/protocol.md §11, step 7 and "Closing
 a buy"): a copy takes no unit, so its sale is remembered only as long as
 a close is, 15 minutes, charged like a close (to its buyer's address
 group, or if relayed, to the relays' share: its relay's group there),
-and then kept only in its file's count of copies sold.  Issue 34's "A seller's record of copies sold grows with every buy
+and then kept only in its file's count of copies sold.  Issue 34's "A
+seller's record of copies sold grows with every buy
 of a shared file": 2,000 buys from one key made 2,000 ledger lines, kept
 for good.
 
@@ -119,7 +120,7 @@ class _CopiesCase(SynchronousTestCase):
         key = key or self.buyer
         expires = expires or int((self.clock.seconds() + 300) * 1000)
         fields = {"sha256": SHA, "size": SIZE} if kind is Buy else {}
-        path = (key.id, self.s_key.id) if relay is None else (key.id, relay, self.s_key.id)
+        path = (key.id,) + (() if relay is None else (relay,)) + (self.s_key.id,)
         return key.signed(kind(buy_id, "song.ogg", path, expires=expires, **fields))
 
     def send(self, *messages, link=None):
@@ -232,8 +233,8 @@ class CopiesRememberedTests(_CopiesCase):
         ok = self.send(self.message(Buy, 7, keyOf(35), relay=3), link=other)
         self.assertEqual([a.TYPE for a in ok], ["buyOK"])
         [notyet] = self.send(self.message(Buy, 8, keyOf(999)))
-        self.assertIn("relayed to this seller by your last relay's address group hold 5",
-                      notyet.info)
+        self.assertIn("relayed to this seller by your last relay's address group "
+                      "hold 5", notyet.info)
         self.assertEqual((seller.remembered.held("10.0.0.0/16"),
                           seller.remembered.held("10.0.0.0/16", relayed=True),
                           seller.remembered.held("198.51.0.0/16", relayed=True)),

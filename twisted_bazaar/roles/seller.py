@@ -510,10 +510,10 @@ class Seller(Role):
                                  if relayed else "its address group holds"),
                           used=remembered.used, limit=self.closed_limit)
         if relayed:
-            why = (f"the buys relayed to this seller by your last relay's address group "
-                   f"hold {held} closed buys and copies here already, as many as it has "
-                   "room left for relayed ones (a buy sent straight to the seller is "
-                   "charged to your own address group)")
+            why = (f"the buys relayed to this seller by your last relay's address "
+                   f"group hold {held} closed buys and copies here already, as many as "
+                   "it has room left for relayed ones (a buy sent straight to the "
+                   "seller is charged to your own address group)")
         else:
             why = (f"your address group holds {held} closed buys and copies here "
                    "already, as many as this seller has room left for")

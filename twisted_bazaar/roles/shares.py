@@ -7,9 +7,9 @@ A buy or ask that comes straight from its buyer (its path holds only the
 buyer and the seller), or from a buyer linked to the seller with its key
 proven, is charged to the address group of the buyer's own link (a
 stranger gains nothing by linking a key: it is charged to its own
-group).  One that was relayed otherwise says nothing the seller can check about its
-buyer's address (keys are free), and the relay in front of the seller
-hands on whatever its own peers give it.  So it is charged to the
+group).  One that was relayed otherwise says nothing the seller can check
+about its buyer's address (keys are free), and the relay in front of the
+seller hands on whatever its own peers give it.  So it is charged to the
 relays' share: one holder beside the address groups, and within it, the
 address group of the link it came on.  A stranger that routes buys
 through an honest relay so spends the relays' share (that relay's part
