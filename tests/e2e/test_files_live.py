@@ -148,6 +148,28 @@ class FilesLiveTests(SynchronousTestCase):
         for daemon in (seller, again):
             self.assertEqual(daemon.problems(), [], daemon.tail())
 
+    def test_longestNamesAreFetched(self):
+        """A shared file with a 240-byte name (legal: §19 admits up to 256)
+        is bought and fetched: the buyer's part file and record, which add
+        to the name, are named within the file system's 255 bytes, and
+        the file is put in place under its own name."""
+        shared = self.dir("A")
+        name = "n" * 236 + ".bin"
+        data = b"a long name\n" * 1000
+        with open(os.path.join(shared, name), "wb") as f:
+            f.write(data)
+        seller = self.seller("seller", shared)
+        seller.waitFor(r"sharing n+\.bin \(", TIMEOUT)
+        downloads = self.dir("D")
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", name,
+                                      "--downloads", downloads)
+        buyer.waitFor(r"downloaded n+\.bin into .*, sha256 verified", TIMEOUT)
+        with open(os.path.join(downloads, name), "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assertEqual(os.listdir(os.path.join(downloads, PRIVATE)), [])
+        for daemon in (seller, buyer):
+            self.assertEqual(daemon.problems(), [], daemon.tail())
+
     def test_fileOverIPv6(self):
         """Nodes that listen on IPv6 loopback (tcp6:) trade a file whose
         bytes come over the seller's transfer port, on ::1 too."""
