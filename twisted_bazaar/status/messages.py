@@ -76,26 +76,27 @@ _direction.fast = "False"
 
 FILE_KEYS = (("name", checkItem), ("size", checkSize), ("sha256", checkSha256))
 SHARED_KEYS = FILE_KEYS + (("sold", _count),)
-_files = objectList(FILE_KEYS, MAX_ITEMS)
-_sold = objectList((("sold", _count),), MAX_ITEMS)
-
-
-def _sharedFiles(value, name):
+def _filesShared(keys):
     """
-    The files a node shares: (name, size, sha256, sold) rows, ``sold``
-    None where an entry leaves it out (the copies sold are withheld from
-    strangers); the entries of one list all give it, or none does.
+    A checker of the files a node shares, whose entries hold keys (the
+    last, ``sold``, may be left out of every entry, as from a stranger's
+    answer, where the copies sold are withheld): (name, size, sha256,
+    sold) rows, ``sold`` None where left out.
     """
-    rows = _files(value, name)
-    with_sold = [entry for entry in value if "sold" in entry]
-    if not with_sold:
-        return tuple(row + (None,) for row in rows)
-    if len(with_sold) != len(value):
-        raise ProtocolError(f"{name}: every entry gives sold, or none does")
-    return tuple(row + sold for row, sold in zip(rows, _sold(value, name)))
+    whole, public = objectList(keys, MAX_ITEMS), objectList(keys[:-1], MAX_ITEMS)
+    last = keys[-1][0]
+
+    def check(value, name):
+        if type(value) is list and value and all(
+                type(entry) is dict and last not in entry for entry in value):
+            return tuple(row + (None,) for row in public(value, name))
+        return whole(value, name)
+
+    check.fast = "False"
+    return check
 
 
-_sharedFiles.fast = "False"
+_sharedFiles = _filesShared(SHARED_KEYS)
 DOWNLOAD_KEYS = FILE_KEYS + (("have", checkSize), ("rate", checkSize),
                              ("sellers", _count), ("state", checkName),
                              ("why", checkInfo))
