@@ -54,6 +54,7 @@ def channelHash(transport):
     """
     return getattr(transport, "handshakeHash", None)
 
+
 #: phase -> the phases it may go to.
 _MOVES = {
     OPENING: frozenset({PROVING, ESTABLISHED, REFUSED}),

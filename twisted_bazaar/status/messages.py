@@ -18,12 +18,12 @@ from twisted_bazaar.wire import (
     ID_LIMIT,
     REQUIRED,
     Message,
+    checkFlag,
     checkHost,
     checkInfo,
     checkItem,
     checkName,
     checkNodeId,
-    checkFlag,
     checkNodeIdOrNone,
     checkPort,
     checkSha256,
@@ -76,6 +76,8 @@ _direction.fast = "False"
 
 FILE_KEYS = (("name", checkItem), ("size", checkSize), ("sha256", checkSha256))
 SHARED_KEYS = FILE_KEYS + (("sold", _count),)
+
+
 def _filesShared(keys):
     """
     A checker of the files a node shares, whose entries hold keys (the
@@ -97,6 +99,7 @@ def _filesShared(keys):
 
 
 _sharedFiles = _filesShared(SHARED_KEYS)
+
 DOWNLOAD_KEYS = FILE_KEYS + (("have", checkSize), ("rate", checkSize),
                              ("sellers", _count), ("state", checkName),
                              ("why", checkInfo))
