@@ -6,21 +6,22 @@ a node logs the view's link once, not once a question.
 
 Its cost is bounded: at most ``inFlight`` connections being opened and
 ``inFlight`` questions unanswered at a time (the rest wait for a later
-round), and a question unanswered after ``timeout`` seconds closes its
-link, to be opened again.
+round), but that the questions of members in doubt (below) count for at
+most half of them, and a question unanswered after ``timeout`` seconds
+closes its link, to be opened again.  A member has one link and one
+question at most.
 
 No member can hold it up for the others: each has ``budget`` seconds to
 open its link (connection, channel and ``thisisme``), and one that does
-not, or whose question goes unanswered, is in doubt: it is tried again
-only after a wait that doubles with each failure in a row.  A question
-unanswered for ``budget`` seconds puts its member in doubt too, while
-its link waits out ``timeout``.  Members in doubt take at most half of
-the connections being opened and of the questions, and count for at
-most half against the others, so silent registrants leave a new node
-its place.  A
-node that answers as another (a proxy at its address) is refused as one
-that fails.  Its timers and every link are its own and end when it
-stops.
+not, or whose question goes unanswered until its link is closed, is in
+doubt: it is tried again only after a wait that doubles with each
+failure in a row.  A question unanswered for ``budget`` seconds puts its
+member in doubt too, while its link waits out ``timeout``.  Members in
+doubt take at most half of the connections being opened and of the
+questions, and count for at most half against the others, so silent
+registrants leave a new node its place.  A node that answers as another
+(a proxy at its address) is refused as one that fails.  Its timers and
+every link are its own and end when it stops.
 """
 
 from twisted.application.service import Service
@@ -262,10 +263,10 @@ class StatusWatcher(Service):
 
 class _Slots:
     """
-    Connections (or questions) at once: at most ``limit``.  Members in
-    doubt take at most half of them (at least one), and count for no more
-    than that against the others: silent ones cannot keep the others
-    waiting, and all together hold at most one and a half times ``limit``.
+    Connections being opened (or questions unanswered) at once: at most
+    ``limit``, those of members in doubt counted as half of it at most;
+    members in doubt take at most half (at least one).  Silent members
+    cannot keep the others waiting.
     """
 
     def __init__(self, limit, doubted):
