@@ -13,6 +13,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -21,6 +23,7 @@ from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 from twisted_bazaar.wire.ids import wireId
 
 TIMEOUT = 30.0
+WEB_LISTENING = r"web view listening on 127\.0\.0\.1:(\d+)"
 
 
 def bazaar(*args):
@@ -35,7 +38,9 @@ class WhatANodeTellsStrangersTests(SynchronousTestCase):
         self.addCleanup(shutil.rmtree, folder, True)
         self.market = LiveMarket(folder)
         self.addCleanup(self.market.stop)
-        self.market.startTracker(timeout=TIMEOUT)
+        tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0",
+                                           "--web-poll", "0.5")
+        self.web = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
         self.tracker = f"127.0.0.1:{self.market.tracker_port}"
         seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=3")
         self.seller_id = wireId(nodeId(seller, TIMEOUT))
@@ -70,6 +75,21 @@ class WhatANodeTellsStrangersTests(SynchronousTestCase):
         text = bazaar("--tracker", self.tracker, "node", self.buyer_id).stdout
         self.assertNotIn("bag:", text)
         self.assertIn("withheld (its operator's, told to --data-dir of the node): ", text)
+
+    def test_theWebViewIsAStranger(self):
+        """The tracker's web view holds no node's key: its pages show the
+        buyer's public facts, and no bag, pending buys or messages."""
+        deadline = time.monotonic() + TIMEOUT
+        page = {}
+        while not page.get("known") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.web}/api/node/"
+                                        f"{self.buyer_id}", timeout=TIMEOUT) as answer:
+                page = json.load(answer)
+        self.assertTrue(page.get("known"), page)
+        self.assertTrue(page["public"])
+        for withheld in ("bag", "pending", "messages", "downloads"):
+            self.assertNotIn(withheld, page)
 
     def test_theOperatorGetsTheWholeState(self):
         whole = self.ask("--data-dir", self.buyer_dir)
