@@ -10,8 +10,10 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import sys
+import tempfile
 
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
@@ -448,9 +450,13 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
                       err.getvalue())
         self.assertEqual(parse(["node", "--data-dir", "d"]).data_dir, "d")
 
+    def folder(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-node-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        return folder
+
     def test_aDataDirWithoutAKey(self):
-        folder = self.mktemp()
-        os.mkdir(folder)
+        folder = self.folder()
         args = parse(["node", "--data-dir", folder])
         failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
         self.assertEqual(str(failure.value), f"--data-dir {folder}: no node key there "
@@ -458,8 +464,7 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
 
     def test_theKeyIsAnotherNodes(self):
         """--data-dir of one node with another's id: refused before asking."""
-        folder = self.mktemp()
-        os.mkdir(folder)
+        folder = self.folder()
         identity = Identity.inDirectory(folder)
         other = "0" if wireId(identity.id)[0] != "0" else "1"
         args = parse(["node", other * 8, "--data-dir", folder])
