@@ -10,8 +10,10 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import sys
+import tempfile
 
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
@@ -26,6 +28,7 @@ from twisted_bazaar.cli.bazaar import (
     _downloads,
     marketScheme,
     nodeAddress,
+    nodeObject,
     parse,
     listObject,
     main,
@@ -314,8 +317,9 @@ class NodeByIdTests(SynchronousTestCase):
                            (self.B, "10.0.0.2", 4002, "flood")), 2)
 
     def test_aUniquePrefixNamesTheNode(self):
-        address = nodeAddress("9903ed08d3", self.members())
-        self.assertEqual((address.host, address.port), ("10.0.0.1", 4001))
+        node_id, address = nodeAddress("9903ed08d3", self.members())
+        self.assertEqual((node_id, address.host, address.port),
+                         (self.A, "10.0.0.1", 4001))
 
     def test_anAmbiguousPrefixIsRefusedWithTheCandidates(self):
         with self.assertRaises(ClientError) as caught:
@@ -401,3 +405,69 @@ class MainTests(SynchronousTestCase):
 
         self.assertEqual(self.run_(["status"], Early()),
                          (130, "", "bazaar: error: interrupted by SIGINT\n"))
+
+
+class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
+    """
+    ``bazaar node`` tells a stranger a node's public facts, saying what is
+    withheld, and its operator (with the node's --data-dir, whose key
+    proves it) the whole state.
+    """
+
+    def publicState(self):
+        return NodeState(7, "h", 1, "flood", ((8, "h", 2, "overlay"),), {"apple": 2},
+                         files=(("song.ogg", 5, "ab" * 32, None),), public=True)
+
+    def test_publicFactsSayWhatIsWithheld(self):
+        obj = nodeObject(self.publicState())
+        self.assertTrue(obj["public"])
+        self.assertNotIn("bag", obj)
+        self.assertNotIn("recent", obj)
+        self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5,
+                                         "sha256": "ab" * 32}])
+        lines = renderNode(obj).splitlines()
+        self.assertEqual(lines[:4], ["node 7 at h:1 (flood)", "overlay links: 1",
+                                     "  node 8 at h:2 (overlay)", "stock: apple 2"])
+        self.assertFalse([line for line in lines if line.startswith("bag")])
+        self.assertEqual(lines[-1], "withheld (its operator's, told to --data-dir of "
+                         "the node): links other than overlay links, bag, pending "
+                         "buys, recent messages, downloads, copies of shared files sold")
+
+    def test_theOperatorsWholeState(self):
+        state = NodeState(7, "h", 1, "flood", (), {}, {"apple": 1}, 0,
+                          files=(("song.ogg", 5, "ab" * 32, 3),))
+        obj = nodeObject(state)
+        self.assertEqual((obj["public"], obj["bag"], obj["pending"]),
+                         (False, {"apple": 1}, 0))
+        self.assertIn("  song.ogg  5 B  content id abababababababab…  sold 3",
+                      renderNode(obj).splitlines())
+
+    def test_noNodeNamed(self):
+        with contextlib.redirect_stderr(io.StringIO()) as err, \
+                self.assertRaises(SystemExit):
+            parse(["node"])
+        self.assertIn("node wants ADDRESS|ID, or --data-dir DIR of a node you run",
+                      err.getvalue())
+        self.assertEqual(parse(["node", "--data-dir", "d"]).data_dir, "d")
+
+    def folder(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-node-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        return folder
+
+    def test_aDataDirWithoutAKey(self):
+        folder = self.folder()
+        args = parse(["node", "--data-dir", folder])
+        failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
+        self.assertEqual(str(failure.value), f"--data-dir {folder}: no node key there "
+                         "(node.key): is it the --data-dir of a node?")
+
+    def test_theKeyIsAnotherNodes(self):
+        """--data-dir of one node with another's id: refused before asking."""
+        folder = self.folder()
+        identity = Identity.inDirectory(folder)
+        other = "0" if wireId(identity.id)[0] != "0" else "1"
+        args = parse(["node", other * 8, "--data-dir", folder])
+        failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
+        self.assertEqual(str(failure.value), f"the key in {folder} is node "
+                         f"{wireId(identity.id)}'s, not that of {other * 8}")

@@ -339,13 +339,15 @@ class FileDownloadsLiveTests(SynchronousTestCase):
 
     def test_deadSellerStallsThenGivesUp(self):
         """The buyer daemon's download stalls when its only seller dies:
-        bazaar node says so; after --download-give-up it exits 3 with the
-        reason, its part file kept."""
+        bazaar node, asked by its operator (with its --data-dir), says so;
+        after --download-give-up it exits 3 with the reason, its part file
+        kept."""
         seller = self.startSeller(2 * 1024 * 1024)
         folder = self.downloads("D")
+        data = os.path.join(self.market.cwd, "buyer-data")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "big.bin",
                                       "--downloads", folder, "--download-give-up", "20",
-                                      "--exit-when-done")
+                                      "--exit-when-done", "--data-dir", data)
         port = int(buyer.waitFor(r"node listening on [^:]+:(\d+)", TIMEOUT)[1])
         buyer.waitFor(r"big\.bin: 25% ", TIMEOUT)
         self.assertEqual(buyer.matches(r"all wants met"), [])
@@ -355,14 +357,16 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         # --download-give-up leaves 10 s more to ask bazaar node (two
         # commands, under a second each here: room for a slow machine).
         buyer.waitFor(r"big\.bin: stalled, no piece for 10 s", TIMEOUT)
-        result = bazaar("--json", "node", f"127.0.0.1:{port}", timeout=TIMEOUT)
+        result = bazaar("--json", "node", f"127.0.0.1:{port}", "--data-dir", data,
+                        timeout=TIMEOUT)
         self.assertEqual(result.returncode, 0, result.stderr)
         [download] = json.loads(result.stdout)["downloads"]
         self.assertEqual(download["state"], "stalled", download)
         self.assertEqual((download["name"], download["sha256"]), ("big.bin", self.sha))
         self.assertGreater(download["have"], 0)
         self.assertTrue(download["why"], download)
-        text = bazaar("node", f"127.0.0.1:{port}", timeout=TIMEOUT).stdout
+        text = bazaar("node", f"127.0.0.1:{port}", "--data-dir", data,
+                      timeout=TIMEOUT).stdout
         self.assertRegex(text, r"\n  big\.bin  [\d.]+ MiB of 20\.0 MiB \(\d+%\)  .*"
                                r"stalled: ")
         self.assertEqual(buyer.finish(TIMEOUT), 3, buyer.tail())

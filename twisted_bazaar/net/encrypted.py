@@ -102,6 +102,12 @@ class EncryptedProtocol(Protocol):
         return self.session.peerKey
 
     @property
+    def handshakeHash(self):
+        """The channel's handshake hash (32 bytes), unique to this
+        connection, or None before the handshake is done."""
+        return self.session.handshakeHash
+
+    @property
     def bufferSize(self):
         """Bytes the TCP transport reads at a time: a reader of bulk data
         (a file's buyer) sets it on this transport, and it must reach the
