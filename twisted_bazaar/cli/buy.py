@@ -16,12 +16,12 @@ reason.  A L{Progress} shows the downloads as they go.
 
 Its state and its key live in memory: a buy still out when the deadline
 passes is forgotten, although the seller may yet sell it.  It joins a
-market of daemons, so it runs their scheme with their defaults
-(L{schemeSettings}): on a chord ring, it takes as neighbours only nodes
-whose ids solve the ring's puzzle, as they do.  Its fresh key is not
-made to solve it, so (but for one in 2^12) it is a client off the ring:
-no node takes it as a neighbour or gives it records to hold, and it asks
-the ring as any node does.
+market of daemons as a client of their scheme (L{schemeSettings}): on a
+chord ring, it takes as neighbours only nodes whose ids solve the least
+puzzle a ring of daemons has.  Its fresh key is not made to solve the
+ring's, so (unless it does by chance) it is off the ring: no node takes
+it as a neighbour or gives it records to hold, and it asks the ring as
+any node does.
 
 A purchase that ends short (the deadline, a download given up, Ctrl-C:
 L{OneShotBuy.interrupt}) fails with a L{BuyError}, which carries what was
@@ -98,8 +98,8 @@ class OneShotBuy:
             nothing), so that a user need not wait for the deadline to
             learn it; or None.
         @param scheme_settings: the discovery scheme's settings: by
-            default a daemon's (L{schemeSettings}); a market of in-process
-            nodes gives theirs.
+            default a client's of a market of daemons (L{schemeSettings});
+            a market of in-process nodes gives theirs.
         """
         self.clock = clock
         self.item = item
@@ -248,10 +248,13 @@ class OneShotBuy:
 
 
 def schemeSettings(discovery):
-    """The settings of the discovery scheme named, as the market's daemons
-    run it unless told otherwise (their defaults: a chord ring's puzzle
-    included, which an in-process node leaves out)."""
-    return configured(discoveryPlugins()[discovery], {}, inProcess=False)
+    """The settings of the discovery scheme named, for a client of a market
+    of daemons whose options it does not know: the daemons' defaults, with
+    the plugin's ``client`` values over them (a chord client takes peers
+    whose ids solve the least puzzle a ring of daemons may have, where an
+    in-process node takes any)."""
+    plugin = discoveryPlugins()[discovery]
+    return configured(plugin, getattr(plugin, "client", {}), inProcess=False)
 
 
 class _NothingOffered(NodeObserver):

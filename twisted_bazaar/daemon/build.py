@@ -40,7 +40,7 @@ def configured(plugin, values, inProcess=True):
     in this process alone (a test's, the simulator's), the plugin's
     ``inProcess`` values come over those defaults (a chord ring of drawn
     keys has no puzzle); a node that joins a market of daemons (``bazaar
-    buy``'s) says ``inProcess=False`` and runs the scheme as they do.
+    buy``'s) says ``inProcess=False``.
 
     @raise ValueError: if the plugin refuses them (see
         L{IConfigurablePlugin.configure}).
