@@ -182,10 +182,10 @@ def hosted(*rows):
 
 class ClaimedSchemeTests(SynchronousTestCase):
     """
-    A node may claim any scheme (issue 34, "a claimed scheme"): the
-    market's is the one run from the most address groups, then by the
-    most nodes, of those installed here; a stray claim does not stop a
-    buyer.
+    A node may claim any scheme (issue 34, "a claimed scheme"): each
+    address group has one vote, for the scheme most of its nodes run, and
+    the market's is the one with the most votes, of those installed here;
+    a stray claim does not stop a buyer.
     """
 
     def test_strayClaim(self):
@@ -199,6 +199,35 @@ class ClaimedSchemeTests(SynchronousTestCase):
         market = hosted(*[("chord", "203.0.113.9")] * 200, ("flood", "10.1.0.1"),
                         ("flood", "10.2.0.1"))
         self.assertEqual(marketScheme(market, INSTALLED), "flood")
+
+    def test_aGroupsNodesAreOneVote(self):
+        """Three free-key chord nodes of one stranger's /16 do not outvote
+        two honest flood nodes of another /16: one group's vote each, so
+        the market is split evenly, and the buyer is told to choose."""
+        market = hosted(*[("chord", f"203.0.113.{n}") for n in range(3)],
+                        ("flood", "10.1.0.1"), ("flood", "10.1.0.2"))
+        error = self.assertRaises(ClientError, marketScheme, market, INSTALLED)
+        self.assertEqual(str(error), "the market's nodes run several schemes, chord "
+                         "(3 nodes), flood (2 nodes): give --discovery with the one "
+                         "to buy through")
+        self.assertEqual(marketScheme(market, INSTALLED, "flood"), "flood")
+
+    def test_aGroupVotesForWhatMostOfItsNodesRun(self):
+        """A stray chord claim in each of two flood groups gives chord no
+        vote there: flood's two groups outvote the chord of a third."""
+        market = hosted(*[("flood", "10.1.0.1")] * 3, ("chord", "10.1.0.9"),
+                        *[("flood", "10.2.0.1")] * 3, ("chord", "10.2.0.9"),
+                        ("chord", "203.0.113.9"))
+        self.assertEqual(marketScheme(market, INSTALLED), "flood")
+
+    def test_aSplitGroupSharesItsVote(self):
+        """A group split evenly between two schemes gives each half a vote:
+        with a whole group for index, index wins."""
+        market = hosted(("flood", "10.1.0.1"), ("index", "10.1.0.2"),
+                        ("index", "10.2.0.1"))
+        self.assertEqual(marketScheme(market, INSTALLED), "index")
+        evenly = hosted(("flood", "10.1.0.1"), ("index", "10.1.0.2"))
+        self.assertRaises(ClientError, marketScheme, evenly, INSTALLED)
 
     def test_uninstalledClaimsIgnored(self):
         market = hosted(*[("gossip", f"10.{n}.0.1") for n in range(9)],

@@ -33,6 +33,7 @@ import os
 import re
 import signal
 import sys
+from fractions import Fraction
 
 from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString, serverFromString
@@ -204,8 +205,8 @@ def parser():
     buy.add_argument("--discovery", type=_scheme, default=argparse.SUPPRESS,
                      metavar="SCHEME",
                      help="the market's discovery scheme (default: the one the "
-                     "tracker's live nodes run from the most address groups, "
-                     "or flood in an empty market)")
+                     "tracker's live nodes claim by the most address groups' "
+                     "votes, a vote a group, or flood in an empty market)")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
                      help="endpoint the buying node listens on for peers")
     buy.add_argument("--host", default="", help="host name or address peers "
@@ -444,25 +445,33 @@ def marketScheme(members, installed, chosen=None):
     some live node runs it; else the one the market's live nodes run
     (from the tracker's ``memberlist``), of those installed here.
 
-    Any node may claim any scheme, so a claim is not a fact of the market:
-    the scheme run from the most address groups
-    (L{twisted_bazaar.net.eviction.addressGroup}) wins, and among as many
-    groups, the one most nodes run.  A stray node that says ``chord`` in a
-    flood market does not stop a buyer; a market split evenly does.
+    Any node may claim any scheme, so a claim is not a fact of the market,
+    and many nodes are as cheap to one party as one: each address group
+    (L{twisted_bazaar.net.eviction.addressGroup}) has one vote, for the
+    scheme most of its nodes run (shared out evenly among the schemes
+    its nodes are split between), and the scheme with the most votes
+    wins.  A stray node that says ``chord`` in a flood market does not
+    stop a buyer, nor do many nodes of one group outvote another group;
+    a market split evenly stops it.
 
     @param installed: the names of the schemes installed here.
     @raise ClientError: saying which ``--discovery`` to give, when the
         market's schemes tie, or none of its nodes runs ``chosen``, or
         none of its schemes is installed here.
     """
-    groups, counts = {}, {}
+    counts, claims = {}, {}
     for _, host, _, scheme in members.nodes:
         if scheme:
             counts[scheme] = counts.get(scheme, 0) + 1
-            groups.setdefault(scheme, set()).add(addressGroup(host))
-    weight = {scheme: (len(groups[scheme]), n) for scheme, n in counts.items()}
-    ranked = sorted(counts, key=lambda scheme: (-weight[scheme][0], -weight[scheme][1],
-                                                scheme))
+            group = claims.setdefault(addressGroup(host), {})
+            group[scheme] = group.get(scheme, 0) + 1
+    votes = dict.fromkeys(counts, Fraction(0))
+    for group in claims.values():
+        most = max(group.values())
+        leading = [scheme for scheme, n in group.items() if n == most]
+        for scheme in leading:
+            votes[scheme] += Fraction(1, len(leading))
+    ranked = sorted(counts, key=lambda scheme: (-votes[scheme], -counts[scheme], scheme))
     running = ", ".join(f"{scheme} ({plural(counts[scheme], 'node')})"
                         for scheme in ranked[:_SHOWN_SCHEMES])
     if len(ranked) > _SHOWN_SCHEMES:
@@ -479,7 +488,7 @@ def marketScheme(members, installed, chosen=None):
     if not usable:
         raise ClientError(f"the market runs the {ranked[0]} scheme, which is not "
                           f"installed here (installed: {', '.join(sorted(installed))})")
-    if len(usable) > 1 and weight[usable[0]] == weight[usable[1]]:
+    if len(usable) > 1 and votes[usable[0]] == votes[usable[1]]:
         raise ClientError(f"the market's nodes run several schemes, {running}: "
                           f"give --discovery with the one to buy through")
     return usable[0]
