@@ -420,6 +420,35 @@ class MainTests(SynchronousTestCase):
                                    ScriptedReactor(signum=signal.SIGINT))
         self.assertEqual((code, json.loads(out)), (130, {"error": "interrupted by SIGINT"}))
 
+    def test_badArguments(self):
+        """Bad arguments: the reason in one line on stderr and where to read
+        more, no usage synopsis, nothing on stdout, status 2; the reactor
+        never runs."""
+        self.assertEqual(self.run_(["buy"], None), (
+            2, "", "bazaar buy: error: the following arguments are required: ITEM\n"
+            "see bazaar buy --help\n"))
+        self.assertEqual(self.run_(["statu"], None), (
+            2, "", "bazaar: error: argument COMMAND: invalid choice: 'statu' (choose "
+            "from 'status', 'list', 'node', 'buy', 'restock')\nsee bazaar --help\n"))
+
+    def test_badArgumentsWithJSON(self):
+        """With --json, bad arguments print one object with the reason on
+        stdout as well, as any other failure does."""
+        code, out, err = self.run_(["--json", "buy", "apple", "--quantity", "0"], None)
+        reason = "argument --quantity: wants a whole number from 1 to 1000000, not 0"
+        self.assertEqual((code, json.loads(out)), (2, {"error": reason}))
+        self.assertEqual(err, f"bazaar buy: error: {reason}\nsee bazaar buy --help\n")
+
+    def test_noAbbreviatedOptions(self):
+        """An option is its whole name: ``--quant`` is no ``--quantity``,
+        ``--disc`` no ``--discovery``, ``--js`` no ``--json``, ``--data``
+        no ``--data-dir``."""
+        for argv in (["buy", "apple", "--quant", "2"], ["buy", "apple", "--disc", "chord"],
+                     ["--js", "status"], ["restock", "--data", "d", "apple=3"]):
+            code, out, err = self.run_(argv, None)
+            self.assertEqual((code, out), (2, ""), argv)
+            self.assertRegex(err, r"^bazaar( \w+)?: error: .*\nsee bazaar( \w+)? --help\n$")
+
     def test_interruptedBeforeTheReactorRuns(self):
         """Ctrl-C before the reactor has taken over the signal (Python's
         KeyboardInterrupt): the same line and status, no traceback."""

@@ -23,9 +23,10 @@ market as a buyer (see L{twisted_bazaar.cli.buy}), buys (and fetches a
 shared file, showing its progress), and leaves;
 ``restock`` sets a running seller's stock over its owner's control
 socket (see L{twisted_bazaar.cli.restock}).
-Exit status 0 when answered (bought), 1 with the reason when not (with
-``--json``, as an object's ``error`` too), 2 for bad arguments, and 130
-or 143 when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
+Exit status 0 when answered (bought), 1 with the reason when not, 2 for
+bad arguments (the reason in one line: L{twisted_bazaar.cli.usage}; with
+``--json``, either reason as an object's ``error`` too), and 130 or 143
+when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
 """
 
 import argparse
@@ -52,6 +53,7 @@ from twisted_bazaar.status.client import (
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.restock import renderRestock, restock
+from twisted_bazaar.cli.usage import UsageError, OneLineParser
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem
@@ -157,7 +159,7 @@ def _common(timeout_help, tracker=True):
 def parser():
     question = (f"seconds each question may take (default: "
                 f"{DEFAULT_TIMEOUT:g})")
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="bazaar", description="Look at a running twisted-bazaar market.",
         epilog="The options of every command may come before or after its name; "
         "`bazaar COMMAND --help` tells more.",
@@ -593,10 +595,17 @@ def main(argv=None, reactor=None):
     either case (a failure's reason in its ``error``).
 
     @param reactor: the reactor to run on (default: the global one).
-    @return: the exit status: 0 answered, 1 failed, 128 + the signal's
-        number when a signal stopped it.
+    @return: the exit status: 0 answered, 1 failed, 2 for bad arguments
+        (the reason on stderr, and with --json in an object's ``error``
+        too), 128 + the signal's number when a signal stopped it.
     """
-    args = parse(argv)
+    words = sys.argv[1:] if argv is None else argv
+    try:
+        args = parse(words)
+    except UsageError as refused:
+        if "--json" in words:
+            emit(jsonText({"error": refused.reason}))
+        return refused.code
     run, render = COMMANDS[args.command]
     outcome = {}
 
