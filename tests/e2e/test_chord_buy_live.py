@@ -2,12 +2,12 @@
 End to end: ``bazaar buy`` in a chord market of real ``twistd`` daemons
 on loopback, run again and again.
 
-Each run's key is fresh and solves no puzzle, so the buyer is a client
-off the ring at a random place: about one run in three its place lies
-between the item's key and the node that holds it, where it once threw
-the holder's answers away and bought nothing.  Twelve runs in a row, back
-to back, all buy; each waits on the command's exit, bounded by its
---timeout.
+Each run's key is fresh, not made to solve the ring's puzzle, so the
+buyer is a client off the ring at a random place: on this ring about one
+run in three has its place between the item's key and the node that
+holds it, where it took the holder's answers for a node's on the way,
+ignored them, and bought nothing.  Twelve runs in a row, back to back,
+all buy; each waits on the command's exit, bounded by its --timeout.
 """
 
 import shutil

@@ -53,7 +53,7 @@ from twisted_bazaar.status.client import (
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.restock import renderRestock, restock
-from twisted_bazaar.cli.usage import UsageError, OneLineParser
+from twisted_bazaar.cli.usage import OneLineParser, UsageError
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem

@@ -37,9 +37,11 @@ def refuseAbbreviations(args, shortOpt, longOpt):
                     f"(did you mean {' or '.join('--' + each for each in meant[:3])}?)")
             # Unknown altogether: getopt says so.
             return
+        # Short options, one or more in a word: one that takes a value
+        # takes the rest of the word, or else the next word.
         cluster = word[1:]
         for index, letter in enumerate(cluster):
-            if shortOpt.find(letter + ":") >= 0 and letter != ":":
+            if letter + ":" in shortOpt:
                 if index == len(cluster) - 1:
                     next(words, None)
                 break
