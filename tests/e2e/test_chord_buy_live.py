@@ -3,9 +3,9 @@ End to end: ``bazaar buy`` in a chord market of real ``twistd`` daemons
 on loopback, run again and again.
 
 Each run's key is fresh, not made to solve the ring's puzzle, so the
-buyer is a client off the ring at a random place: on this ring about one
-run in three has its place between the item's key and the node that
-holds it, where it took the holder's answers for a node's on the way,
+buyer is a client off the ring at a random place: on a ring of two, one
+run in several (5 of 18 when measured) has its place between the item's
+key and the node that holds it, where it took the holder's answers for a node's on the way,
 ignored them, and bought nothing.  Twelve runs in a row, back to back,
 all buy; each waits on the command's exit, bounded by its --timeout.
 """
