@@ -185,10 +185,10 @@ def hosted(*rows):
 
 class ClaimedSchemeTests(SynchronousTestCase):
     """
-    A node may claim any scheme (issue 34, "a claimed scheme"): the
-    market's is the one run from the most address groups, then by the
-    most nodes, of those installed here; a stray claim does not stop a
-    buyer.
+    A node may claim any scheme (issue 34, "a claimed scheme"): each
+    address group has one vote, for the scheme most of its nodes run, and
+    the market's is the one with the most votes, of those installed here;
+    a stray claim does not stop a buyer.
     """
 
     def test_strayClaim(self):
@@ -202,6 +202,35 @@ class ClaimedSchemeTests(SynchronousTestCase):
         market = hosted(*[("chord", "203.0.113.9")] * 200, ("flood", "10.1.0.1"),
                         ("flood", "10.2.0.1"))
         self.assertEqual(marketScheme(market, INSTALLED), "flood")
+
+    def test_aGroupsNodesAreOneVote(self):
+        """Three free-key chord nodes of one stranger's /16 do not outvote
+        two honest flood nodes of another /16: one group's vote each, so
+        the market is split evenly, and the buyer is told to choose."""
+        market = hosted(*[("chord", f"203.0.113.{n}") for n in range(3)],
+                        ("flood", "10.1.0.1"), ("flood", "10.1.0.2"))
+        error = self.assertRaises(ClientError, marketScheme, market, INSTALLED)
+        self.assertEqual(str(error), "the market's nodes run several schemes, chord "
+                         "(3 nodes), flood (2 nodes): give --discovery with the one "
+                         "to buy through")
+        self.assertEqual(marketScheme(market, INSTALLED, "flood"), "flood")
+
+    def test_aGroupVotesForWhatMostOfItsNodesRun(self):
+        """A stray chord claim in each of two flood groups gives chord no
+        vote there: flood's two groups outvote the chord of a third."""
+        market = hosted(*[("flood", "10.1.0.1")] * 3, ("chord", "10.1.0.9"),
+                        *[("flood", "10.2.0.1")] * 3, ("chord", "10.2.0.9"),
+                        ("chord", "203.0.113.9"))
+        self.assertEqual(marketScheme(market, INSTALLED), "flood")
+
+    def test_aSplitGroupSharesItsVote(self):
+        """A group split evenly between two schemes gives each half a vote:
+        with a whole group for index, index wins."""
+        market = hosted(("flood", "10.1.0.1"), ("index", "10.1.0.2"),
+                        ("index", "10.2.0.1"))
+        self.assertEqual(marketScheme(market, INSTALLED), "index")
+        evenly = hosted(("flood", "10.1.0.1"), ("index", "10.1.0.2"))
+        self.assertRaises(ClientError, marketScheme, evenly, INSTALLED)
 
     def test_uninstalledClaimsIgnored(self):
         market = hosted(*[("gossip", f"10.{n}.0.1") for n in range(9)],
@@ -394,6 +423,35 @@ class MainTests(SynchronousTestCase):
         code, out, err = self.run_(["--json", "list"],
                                    ScriptedReactor(signum=signal.SIGINT))
         self.assertEqual((code, json.loads(out)), (130, {"error": "interrupted by SIGINT"}))
+
+    def test_badArguments(self):
+        """Bad arguments: the reason in one line on stderr and where to read
+        more, no usage synopsis, nothing on stdout, status 2; the reactor
+        never runs."""
+        self.assertEqual(self.run_(["buy"], None), (
+            2, "", "bazaar buy: error: the following arguments are required: ITEM\n"
+            "see bazaar buy --help\n"))
+        self.assertEqual(self.run_(["statu"], None), (
+            2, "", "bazaar: error: argument COMMAND: invalid choice: 'statu' (choose "
+            "from 'status', 'list', 'node', 'buy', 'restock')\nsee bazaar --help\n"))
+
+    def test_badArgumentsWithJSON(self):
+        """With --json, bad arguments print one object with the reason on
+        stdout as well, as any other failure does."""
+        code, out, err = self.run_(["--json", "buy", "apple", "--quantity", "0"], None)
+        reason = "argument --quantity: wants a whole number from 1 to 1000000, not 0"
+        self.assertEqual((code, json.loads(out)), (2, {"error": reason}))
+        self.assertEqual(err, f"bazaar buy: error: {reason}\nsee bazaar buy --help\n")
+
+    def test_noAbbreviatedOptions(self):
+        """An option is its whole name: ``--quant`` is no ``--quantity``,
+        ``--disc`` no ``--discovery``, ``--js`` no ``--json``, ``--data``
+        no ``--data-dir``."""
+        for argv in (["buy", "apple", "--quant", "2"], ["buy", "apple", "--disc", "chord"],
+                     ["--js", "status"], ["restock", "--data", "d", "apple=3"]):
+            code, out, err = self.run_(argv, None)
+            self.assertEqual((code, out), (2, ""), argv)
+            self.assertRegex(err, r"^bazaar( \w+)?: error: .*\nsee bazaar( \w+)? --help\n$")
 
     def test_interruptedBeforeTheReactorRuns(self):
         """Ctrl-C before the reactor has taken over the signal (Python's

@@ -26,9 +26,10 @@ market as a buyer (see L{twisted_bazaar.cli.buy}), buys (and fetches a
 shared file, showing its progress), and leaves;
 ``restock`` sets a running seller's stock over its owner's control
 socket (see L{twisted_bazaar.cli.restock}).
-Exit status 0 when answered (bought), 1 with the reason when not (with
-``--json``, as an object's ``error`` too), 2 for bad arguments, and 130
-or 143 when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
+Exit status 0 when answered (bought), 1 with the reason when not, 2 for
+bad arguments (the reason in one line: L{twisted_bazaar.cli.usage}; with
+``--json``, either reason as an object's ``error`` too), and 130 or 143
+when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
 """
 
 import argparse
@@ -36,6 +37,7 @@ import os
 import re
 import signal
 import sys
+from fractions import Fraction
 
 from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString, serverFromString
@@ -55,6 +57,7 @@ from twisted_bazaar.status.client import (
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.restock import renderRestock, restock
+from twisted_bazaar.cli.usage import OneLineParser, UsageError
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem
@@ -160,7 +163,7 @@ def _common(timeout_help, tracker=True):
 def parser():
     question = (f"seconds each question may take (default: "
                 f"{DEFAULT_TIMEOUT:g})")
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="bazaar", description="Look at a running twisted-bazaar market.",
         epilog="The options of every command may come before or after its name; "
         "`bazaar COMMAND --help` tells more.",
@@ -219,8 +222,8 @@ def parser():
     buy.add_argument("--discovery", type=_scheme, default=argparse.SUPPRESS,
                      metavar="SCHEME",
                      help="the market's discovery scheme (default: the one the "
-                     "tracker's live nodes run from the most address groups, "
-                     "or flood in an empty market)")
+                     "tracker's live nodes claim by the most address groups' "
+                     "votes, a vote a group, or flood in an empty market)")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
                      help="endpoint the buying node listens on for peers")
     buy.add_argument("--host", default="", help="host name or address peers "
@@ -494,25 +497,33 @@ def marketScheme(members, installed, chosen=None):
     some live node runs it; else the one the market's live nodes run
     (from the tracker's ``memberlist``), of those installed here.
 
-    Any node may claim any scheme, so a claim is not a fact of the market:
-    the scheme run from the most address groups
-    (L{twisted_bazaar.net.eviction.addressGroup}) wins, and among as many
-    groups, the one most nodes run.  A stray node that says ``chord`` in a
-    flood market does not stop a buyer; a market split evenly does.
+    Any node may claim any scheme, so a claim is not a fact of the market,
+    and many nodes are as cheap to one party as one: each address group
+    (L{twisted_bazaar.net.eviction.addressGroup}) has one vote, for the
+    scheme most of its nodes run (shared out evenly among the schemes
+    its nodes are split between), and the scheme with the most votes
+    wins.  A stray node that says ``chord`` in a flood market does not
+    stop a buyer, nor do many nodes of one group outvote another group;
+    a market split evenly stops it.
 
     @param installed: the names of the schemes installed here.
     @raise ClientError: saying which ``--discovery`` to give, when the
         market's schemes tie, or none of its nodes runs ``chosen``, or
         none of its schemes is installed here.
     """
-    groups, counts = {}, {}
+    counts, claims = {}, {}
     for _, host, _, scheme in members.nodes:
         if scheme:
             counts[scheme] = counts.get(scheme, 0) + 1
-            groups.setdefault(scheme, set()).add(addressGroup(host))
-    weight = {scheme: (len(groups[scheme]), n) for scheme, n in counts.items()}
-    ranked = sorted(counts, key=lambda scheme: (-weight[scheme][0], -weight[scheme][1],
-                                                scheme))
+            group = claims.setdefault(addressGroup(host), {})
+            group[scheme] = group.get(scheme, 0) + 1
+    votes = dict.fromkeys(counts, Fraction(0))
+    for group in claims.values():
+        most = max(group.values())
+        leading = [scheme for scheme, n in group.items() if n == most]
+        for scheme in leading:
+            votes[scheme] += Fraction(1, len(leading))
+    ranked = sorted(counts, key=lambda scheme: (-votes[scheme], -counts[scheme], scheme))
     running = ", ".join(f"{scheme} ({plural(counts[scheme], 'node')})"
                         for scheme in ranked[:_SHOWN_SCHEMES])
     if len(ranked) > _SHOWN_SCHEMES:
@@ -529,7 +540,7 @@ def marketScheme(members, installed, chosen=None):
     if not usable:
         raise ClientError(f"the market runs the {ranked[0]} scheme, which is not "
                           f"installed here (installed: {', '.join(sorted(installed))})")
-    if len(usable) > 1 and weight[usable[0]] == weight[usable[1]]:
+    if len(usable) > 1 and votes[usable[0]] == votes[usable[1]]:
         raise ClientError(f"the market's nodes run several schemes, {running}: "
                           f"give --discovery with the one to buy through")
     return usable[0]
@@ -641,10 +652,17 @@ def main(argv=None, reactor=None):
     either case (a failure's reason in its ``error``).
 
     @param reactor: the reactor to run on (default: the global one).
-    @return: the exit status: 0 answered, 1 failed, 128 + the signal's
-        number when a signal stopped it.
+    @return: the exit status: 0 answered, 1 failed, 2 for bad arguments
+        (the reason on stderr, and with --json in an object's ``error``
+        too), 128 + the signal's number when a signal stopped it.
     """
-    args = parse(argv)
+    words = sys.argv[1:] if argv is None else argv
+    try:
+        args = parse(words)
+    except UsageError as refused:
+        if "--json" in words:
+            emit(jsonText({"error": refused.reason}))
+        return refused.code
     run, render = COMMANDS[args.command]
     outcome = {}
 
