@@ -158,7 +158,9 @@ def connect(own):
     share = own.worker_memory or psutil.virtual_memory().total // own.workers
     cluster = LocalCluster(n_workers=own.workers, threads_per_worker=1, processes=True,
                            memory_limit=share, resources={MEMORY: share},
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=None, silence_logs=logging.ERROR,
+                           # its HTTP routes on a free port, not the dashboard's 8787
+                           scheduler_kwargs={"dashboard_address": ":0"})
     return Client(cluster), share
 
 
