@@ -122,13 +122,16 @@ def test_resume(scheduler, tmp_path, capsys):
 
 
 def test_allDoneNeedsNoCluster(scheduler, tmp_path, capsys):
-    """A sweep whose every run is done writes its summary without a
-    cluster (the scheduler named is not asked)."""
+    """A sweep whose every run is done writes its summary (here under a
+    name of its own) without a cluster: the scheduler named is not asked."""
     out = tmp_path / "out"
     assert sweep.main([*GRID, "--out", str(out), "--scheduler", scheduler]) == 0
     capsys.readouterr()
-    assert sweep.main([*GRID, "--out", str(out), "--scheduler", "tcp://127.0.0.1:1"]) == 0
-    assert capsys.readouterr().out.startswith("4 of 4 runs done, 0 not;")
+    assert sweep.main([*GRID, "--out", str(out), "--scheduler", "tcp://127.0.0.1:1",
+                       "--summary", "again"]) == 0
+    assert capsys.readouterr().out == (f"4 of 4 runs done, 0 not; summary: "
+                                       f"{out}/again.csv, {out}/again.md\n")
+    assert (out / "again.csv").read_text() == (out / "summary.csv").read_text()
 
 
 def test_failedRunReportedOthersGoOn(scheduler, tmp_path, capsys):

@@ -81,7 +81,8 @@ def test_summary(tmp_path):
     header, table = sweepreport.rows(
         [("a", [("--nodes", "30")], metrics(), None),
          ("b", [("--nodes", "40")], None, "failed | badly")], ["--nodes"])
-    csv_path, md_path = sweepreport.writeSummary(str(tmp_path), header, table)
+    csv_path, md_path = sweepreport.writeSummary(str(tmp_path), "s", header, table)
+    assert (csv_path, md_path) == (f"{tmp_path}/s.csv", f"{tmp_path}/s.md")
     assert open(csv_path).read().splitlines() == [
         "run,nodes,success_rate,purchases,searches,double_sells,messages_per_search,"
         "latency_ms_p50,latency_ms_p95,virtual_s,wall_s,peak_rss_mb,error",

@@ -60,7 +60,7 @@ def parser():
         "with dask-worker --resources MEMORY=BYTES.")
     add = p.add_argument
     add("--out", metavar="DIR", required=True,
-        help="folder of the runs' --json files and the summary (summary.csv, summary.md)")
+        help="folder of the runs' --json files and the summary")
     add("--workers", type=argumentType(boundedInt(1)), default=os.cpu_count() or 1,
         help="worker processes of the local cluster (each runs one run at a time)")
     add("--scheduler", metavar="tcp://HOST:8786",
@@ -73,6 +73,8 @@ def parser():
     add("--name", metavar="TEMPLATE",
         help="each run's file name, from its flags: '{discovery}-{nodes}' (default: "
         "the values it varies, such as nodes-1000_seed-2)")
+    add("--summary", metavar="NAME", default="summary",
+        help="the summary's file name in --out, NAME.csv and NAME.md")
     add("--seeds", metavar="S,S,...", help="the same as --seed S,S,...")
     add("--plot", action="store_true",
         help="draw the figures of sim.plot in --out (needs matplotlib)")
@@ -304,7 +306,7 @@ def main(argv):
                    "command goes on from there\n")
         progress.finish()
     results = {n: sweepreport.readResult(path) for n, path in zip(names, paths)}
-    summary = sweepreport.writeSummary(own.out, *sweepreport.rows(
+    summary = sweepreport.writeSummary(own.out, own.summary, *sweepreport.rows(
         [(n, point.varied, results[n], errors.get(n) or (
             None if results[n] else "its --json cannot be read"))
          for n, point in zip(names, points)], axes))

@@ -117,9 +117,9 @@ def rows(runs, axes):
     return header, table
 
 
-def writeSummary(folder, header, table):
-    """summary.csv and summary.md in folder; their paths."""
-    paths = os.path.join(folder, "summary.csv"), os.path.join(folder, "summary.md")
+def writeSummary(folder, name, header, table):
+    """name.csv and name.md in folder; their paths."""
+    paths = os.path.join(folder, name + ".csv"), os.path.join(folder, name + ".md")
     with open(paths[0], "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
