@@ -224,3 +224,38 @@ def test_schedulerTimeoutWithinTen():
     """The command gives up on a silent scheduler with time to spare to
     start and end within 10 s."""
     assert sweep.SCHEDULER_TIMEOUT <= 8
+
+
+def test_clusterWithoutMemoryRefused(tmp_path, capsys):
+    """A cluster none of whose workers declares MEMORY could place no run:
+    refused, saying how to start its workers."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                      silence_logs=logging.ERROR) as cluster:
+        with pytest.raises(SystemExit) as caught:
+            sweep.main([*TINY, "--out", str(tmp_path),
+                        "--scheduler", cluster.scheduler_address])
+    assert caught.value.code == 1
+    assert capsys.readouterr().err == (
+        f"bazaar-sim sweep: error: --scheduler {cluster.scheduler_address}: no worker "
+        "declares its memory; start them with dask worker ADDRESS --nthreads 1 "
+        "--resources MEMORY=BYTES\n")
+
+
+def test_writtenWhole(tmp_path, monkeypatch):
+    """A run's file appears whole or not at all: stopped before the
+    rename, nothing is there under its name."""
+    path = tmp_path / "run.json"
+
+    def stopped(source, target):
+        raise KeyboardInterrupt()
+
+    monkeypatch.setattr(sweep.os, "replace", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        sweep._write(str(path), b"{}\n")
+    assert not path.exists()
+    monkeypatch.undo()
+    sweep._write(str(path), b"{}\n")
+    assert (path.read_bytes(), os.listdir(tmp_path)) == (b"{}\n", ["run.json"])

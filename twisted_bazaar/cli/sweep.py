@@ -137,7 +137,7 @@ def connect(own):
     if own.scheduler:
         started = time.monotonic()
         probe(own.scheduler, SCHEDULER_TIMEOUT)
-        left = max(0.5, SCHEDULER_TIMEOUT - (time.monotonic() - started))
+        left = max(0.1, SCHEDULER_TIMEOUT - (time.monotonic() - started))
         try:
             client = _within(left, lambda: Client(own.scheduler, timeout=left))
         except (OSError, TimeoutError) as e:
@@ -152,7 +152,7 @@ def connect(own):
         if not largest:
             client.close()
             raise Refused(f"--scheduler {own.scheduler}: no worker declares its memory; "
-                          "start them with dask-worker ADDRESS --nthreads 1 "
+                          "start them with dask worker ADDRESS --nthreads 1 "
                           f"--resources {MEMORY}=BYTES")
         return client, largest
     import psutil
