@@ -176,9 +176,11 @@ def test_badValueRefusedBeforeAnything(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_seedsOneWay(tmp_path, capsys):
+@pytest.mark.parametrize("seed", [["--seed", "3"], ["--seed=3,4"]])
+def test_seedsOneWay(tmp_path, capsys, seed):
+    """--seeds with --seed, in any of its forms, is refused."""
     with pytest.raises(SystemExit):
-        sweep.main(["--seeds", "1,2", "--seed", "3", "--out", str(tmp_path)])
+        sweep.main(["--seeds", "1,2", *seed, "--out", str(tmp_path)])
     assert capsys.readouterr().err.splitlines()[-1] == (
         "bazaar-sim sweep: error: --seeds and --seed: give the seeds one way")
 
@@ -259,3 +261,12 @@ def test_writtenWhole(tmp_path, monkeypatch):
     monkeypatch.undo()
     sweep._write(str(path), b"{}\n")
     assert (path.read_bytes(), os.listdir(tmp_path)) == (b"{}\n", ["run.json"])
+
+
+def test_localWorkers():
+    """A local cluster has a worker a core, but no more than the memory
+    holds of the grid's largest run, and at least one."""
+    assert sweep.localWorkers(cores=2, memory=23 * GiB, largest=GiB) == 2
+    assert sweep.localWorkers(cores=2, memory=23 * GiB, largest=16 * GiB) == 1
+    assert sweep.localWorkers(cores=64, memory=23 * GiB, largest=2 * GiB) == 11
+    assert sweep.localWorkers(cores=2, memory=8 * GiB, largest=16 * GiB) == 1

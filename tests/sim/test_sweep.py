@@ -74,7 +74,7 @@ def test_watchKillsPastLimit():
     child = FakeChild(waits=10)
     with pytest.raises(RunFailed) as caught:
         sweep._watch(child, FakeProcess([10 * MiB, 30 * MiB]), 20 * MiB, Gone)
-    assert child.killed
+    assert (child.killed, child.waits) == (True, 9)
     assert str(caught.value) == ("over its memory limit: 30 MiB resident, limit 20 MiB; "
                                  "killed (the sweep's --run-memory raises the limit)")
 
@@ -82,9 +82,18 @@ def test_watchKillsPastLimit():
 def test_watchLetsRunWithinLimitEnd():
     """A run within its limit ends on its own; a look that finds the
     process gone (it is ending) is no failure."""
-    child = FakeChild(waits=3)
+    child = FakeChild(waits=2)
     sweep._watch(child, FakeProcess([10 * MiB, None, 20 * MiB]), 20 * MiB, Gone)
     assert (child.killed, child.returncode) == (False, 0)
+
+
+def test_watchLooksAtOnce():
+    """The first look is before any wait: a run already past its limit
+    is killed however soon it would end."""
+    child = FakeChild(waits=0)
+    with pytest.raises(RunFailed):
+        sweep._watch(child, FakeProcess([30 * MiB]), 20 * MiB, Gone)
+    assert child.killed
 
 
 def test_reason():

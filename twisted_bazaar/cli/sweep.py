@@ -20,7 +20,7 @@ import time
 from urllib.parse import urlsplit
 
 from twisted_bazaar.base.options import boundedInt
-from twisted_bazaar.cli import sweepgrid, sweepreport
+from twisted_bazaar.cli import sim, sweepgrid, sweepreport
 from twisted_bazaar.cli.common import addVersion, argumentType
 from twisted_bazaar.sim.sweep import GiB, RunFailed, memoryNeeded, runWithin
 
@@ -55,16 +55,18 @@ def parser():
         "--json is written in --out; a run whose file is there is not run again.",
         epilog="The runs' flags are bazaar-sim's (bazaar-sim --help), but --json, "
         "--plot FILE, --quiet and --experiment.  Each run declares the memory it needs "
-        "(a Dask resource MEMORY, in bytes): 1 GiB and 15.5 KiB a node warm, 64 KiB "
-        "a node cold, unless --run-memory; workers of a --scheduler declare theirs "
-        "with dask-worker --resources MEMORY=BYTES.")
+        "(a Dask resource MEMORY, in bytes): 1 GiB and 15.5 KiB a node warm, 1 GiB "
+        "and 64 KiB a node cold, unless --run-memory; the workers of a --scheduler "
+        "declare theirs: dask worker ADDRESS --nthreads 1 --resources MEMORY=BYTES.")
     add = p.add_argument
     add("--out", metavar="DIR", required=True,
         help="folder of the runs' --json files and the summary")
-    add("--workers", type=argumentType(boundedInt(1)), default=os.cpu_count() or 1,
-        help="worker processes of the local cluster (each runs one run at a time)")
+    add("--workers", type=argumentType(boundedInt(1)),
+        help="worker processes of the local cluster, each running one run at a time "
+        "(default: one a core, but no more than the machine's memory holds of the "
+        "grid's largest run)")
     add("--scheduler", metavar="tcp://HOST:8786",
-        help="run on the cluster of this dask-scheduler instead of a local one")
+        help="run on the cluster of this Dask scheduler instead of a local one")
     add("--worker-memory", type=_gib, metavar="GIB",
         help="local cluster: the memory each worker may give its runs (default: the "
         "machine's memory shared among the workers)")
@@ -86,14 +88,16 @@ class Refused(Exception):
     """A sweep that cannot start; the reason in one line."""
 
 
-def runs(p, own, rest):
+def runs(own, rest):
     """
     The grid's points and their names.
 
     @raise Refused: for a run bazaar-sim would refuse, naming the flag.
     """
     if own.seeds is not None:
-        if any(token == "--seed" or token.startswith("--seed=") for token in rest):
+        run_parser = sim.parser()
+        if any(getattr(sweepgrid.optionAction(run_parser, token.partition("=")[0]), "dest",
+                       None) == "seed" for token in rest if token.startswith("--")):
             raise Refused("--seeds and --seed: give the seeds one way")
         rest = [*rest, "--seed", own.seeds]
     try:
@@ -124,7 +128,13 @@ def probe(address, timeout):
         raise Refused(f"--scheduler {address}: no answer ({e.strerror or e})") from None
 
 
-def connect(own):
+def localWorkers(cores, memory, largest):
+    """The workers of a local cluster by default: one a core, but no more
+    than memory holds of the largest run."""
+    return max(1, min(cores, memory // largest))
+
+
+def connect(own, largest_run):
     """
     A Dask client of a --scheduler, or of a local cluster; and the memory
     the largest worker declares.
@@ -157,8 +167,10 @@ def connect(own):
         return client, largest
     import psutil
 
-    share = own.worker_memory or psutil.virtual_memory().total // own.workers
-    cluster = LocalCluster(n_workers=own.workers, threads_per_worker=1, processes=True,
+    memory = psutil.virtual_memory().total
+    workers = own.workers or localWorkers(os.cpu_count() or 1, memory, largest_run)
+    share = own.worker_memory or memory // workers
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                            memory_limit=share, resources={MEMORY: share},
                            dashboard_address=None, silence_logs=logging.ERROR,
                            # its HTTP routes on a free port, not the dashboard's 8787
@@ -278,7 +290,7 @@ def main(argv):
     except ImportError:
         p.error("a sweep runs on Dask distributed: pip install 'twisted-bazaar[sweep]'")
     try:
-        points, names = runs(p, own, rest)
+        points, names = runs(own, rest)
     except Refused as reason:
         p.error(str(reason))
     try:
@@ -293,7 +305,7 @@ def main(argv):
     errors = {}
     if todo:
         try:
-            client, largest = connect(own)
+            client, largest = connect(own, max(need for _, _, need in todo))
         except Refused as reason:
             p.exit(1, f"{p.prog}: error: {reason}\n")
         progress.show()

@@ -31,7 +31,7 @@ class Point:
         return " ".join(f"{flag} {value}" for flag, value in self.varied) or "the run"
 
 
-def _action(parser, name):
+def optionAction(parser, name):
     """The action of an option as argparse would match it (a unique
     prefix too), or None."""
     actions = parser._option_string_actions
@@ -57,7 +57,7 @@ def slots(argv, parser):
     i = 0
     while i < len(tokens):
         token = tokens[i]
-        action = _action(parser, token.partition("=")[0]) if token.startswith("--") else None
+        action = optionAction(parser, token.partition("=")[0]) if token.startswith("--") else None
         if action is None or action.nargs == 0 or i + 1 >= len(tokens) and "=" not in token:
             result.append([token])
             i += 1

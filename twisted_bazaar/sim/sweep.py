@@ -74,23 +74,24 @@ def runWithin(argv, limit):
 
 
 def _watch(child, process, limit, gone):
-    """Wait for child to end; kill it if its resident memory passes limit."""
+    """Wait for child to end; kill it if its resident memory passes limit
+    (looked at first as soon as it runs)."""
     while True:
-        try:
-            child.wait(WATCH_EVERY)
-            return
-        except subprocess.TimeoutExpired:
-            pass
         try:
             resident = process.memory_info().rss
         except gone:
-            continue
+            resident = 0
         if resident > limit:
             child.kill()
             child.wait()
             raise RunFailed(f"over its memory limit: {resident / MiB:,.0f} MiB resident, "
                             f"limit {limit / MiB:,.0f} MiB; killed (the sweep's "
                             "--run-memory raises the limit)")
+        try:
+            child.wait(WATCH_EVERY)
+            return
+        except subprocess.TimeoutExpired:
+            pass
 
 
 def _reason(status, stderr):
