@@ -270,3 +270,34 @@ def test_localWorkers():
     assert sweep.localWorkers(cores=2, memory=23 * GiB, largest=16 * GiB) == 1
     assert sweep.localWorkers(cores=64, memory=23 * GiB, largest=2 * GiB) == 11
     assert sweep.localWorkers(cores=2, memory=8 * GiB, largest=16 * GiB) == 1
+
+
+def test_cannotWrite(scheduler, tmp_path, capsys, monkeypatch):
+    """A run whose --json cannot be written is a failed run, the others
+    kept; a summary that cannot be written ends the sweep in one line."""
+    out = tmp_path / "out"
+    write = sweep._write
+
+    def full(path, data):
+        if path.endswith("nodes-40.json"):
+            raise OSError(28, "No space left on device")
+        write(path, data)
+
+    monkeypatch.setattr(sweep, "_write", full)
+    argv = ["--nodes", "30,40", *TINY, "--out", str(out), "--scheduler", scheduler]
+    assert sweep.main(argv) == 1
+    reason = f"cannot write {out}/nodes-40.json: No space left on device"
+    assert f"nodes-40: failed: {reason}" in capsys.readouterr().err.splitlines()
+    with open(out / "summary.csv", encoding="utf-8") as f:
+        assert [(r["run"], r["error"]) for r in csv.DictReader(f)] == [
+            ("nodes-30", ""), ("nodes-40", reason)]
+
+    def refused(*args):
+        raise OSError(13, "Permission denied")
+
+    monkeypatch.setattr(sweep.sweepreport, "writeSummary", refused)
+    with pytest.raises(SystemExit) as caught:
+        sweep.main(argv)
+    assert caught.value.code == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"bazaar-sim sweep: error: cannot write the summary in {out}: Permission denied")

@@ -257,16 +257,29 @@ def sweep(client, largest, todo, progress, out):
         progress.running = min(_executing(client), len(pending))
         for future in ended:
             run_name = futures[future]
+            path = os.path.join(out, run_name + ".json")
             if future.status == "finished":
-                _write(os.path.join(out, run_name + ".json"), future.result())
-                progress.finished += 1
+                try:
+                    _write(path, future.result())
+                    progress.finished += 1
+                    continue
+                except OSError as e:
+                    errors[run_name] = f"cannot write {path}: {e.strerror}"
             else:
                 errors[run_name] = ("cancelled" if future.status == "cancelled"
                                     else _failure(future.exception()))
-                progress.failed += 1
-                progress.say(f"{run_name}: failed: {errors[run_name]}")
+            progress.failed += 1
+            progress.say(f"{run_name}: failed: {errors[run_name]}")
         progress.show()
     return errors
+
+
+def _sweepOn(own, todo, progress):
+    """Run todo on the cluster own names; the errors of the runs that failed."""
+    client, largest = connect(own, max(need for _, _, need in todo))
+    with (client.cluster or contextlib.nullcontext()), client:
+        progress.show()
+        return sweep(client, largest, todo, progress, own.out)
 
 
 def _write(path, data):
@@ -305,23 +318,23 @@ def main(argv):
     errors = {}
     if todo:
         try:
-            client, largest = connect(own, max(need for _, _, need in todo))
+            errors = _sweepOn(own, todo, progress)
         except Refused as reason:
             p.exit(1, f"{p.prog}: error: {reason}\n")
-        progress.show()
-        try:
-            with client, (client.cluster or contextlib.nullcontext()):
-                errors = sweep(client, largest, todo, progress, own.out)
         except KeyboardInterrupt:
             progress.finish()
             p.exit(1, f"{p.prog}: stopped: the runs done are in {own.out}; the same "
                    "command goes on from there\n")
         progress.finish()
     results = {n: sweepreport.readResult(path) for n, path in zip(names, paths)}
-    summary = sweepreport.writeSummary(own.out, own.summary, *sweepreport.rows(
-        [(n, point.varied, results[n], errors.get(n) or (
-            None if results[n] else "its --json cannot be read"))
-         for n, point in zip(names, points)], axes))
+    try:
+        summary = sweepreport.writeSummary(own.out, own.summary, *sweepreport.rows(
+            [(n, point.varied, results[n], errors.get(n) or (
+                None if results[n] else "its --json cannot be read"))
+             for n, point in zip(names, points)], axes))
+    except OSError as e:
+        p.exit(1, f"{p.prog}: error: cannot write the summary in {own.out}: "
+               f"{e.strerror}\n")
     done = sum(result is not None for result in results.values())
     sys.stdout.write(f"{done} of {len(points)} runs done, {len(points) - done} not; "
                      f"summary: {', '.join(summary)}\n")
