@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 
 import pytest
@@ -134,13 +135,34 @@ def test_allDoneNeedsNoCluster(scheduler, tmp_path, capsys):
     assert (out / "again.csv").read_text() == (out / "summary.csv").read_text()
 
 
+def bounded(call, seconds=120.0):
+    """What call returns, failing the test if it takes more than seconds
+    (a run Dask cannot place would wait for a worker for ever)."""
+    outcome = []
+
+    def attempt():
+        try:
+            outcome.append((call(), None))
+        except BaseException as e:
+            outcome.append((None, e))
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"still going after {seconds:g} s"
+    result, error = outcome[0]
+    if error is not None:
+        raise error
+    return result
+
+
 def test_failedRunReportedOthersGoOn(scheduler, tmp_path, capsys):
     """A run that cannot be placed (it needs more memory than any worker
-    declares) fails alone, with its reason in the summary and on
-    stderr; the others run, and the sweep ends with status 1."""
+    declares) fails alone, at once, with its reason in the summary and
+    on stderr; the others run, and the sweep ends with status 1."""
     out = tmp_path / "out"
     argv = ["--nodes", "30,300000", *TINY, "--out", str(out), "--scheduler", scheduler]
-    assert sweep.main(argv) == 1
+    assert bounded(lambda: sweep.main(argv)) == 1
     reason = ("needs 5.4 GiB and no worker declares so much (the largest: 4.0 GiB; see "
               "--workers, --worker-memory, --run-memory)")
     assert f"nodes-300000: {reason}" in capsys.readouterr().err.splitlines()
@@ -212,8 +234,8 @@ def test_silentScheduler(tmp_path, capsys, monkeypatch):
     port = listener.getsockname()[1]
     try:
         with pytest.raises(SystemExit) as caught:
-            sweep.main([*TINY, "--out", str(tmp_path),
-                        "--scheduler", f"tcp://127.0.0.1:{port}"])
+            bounded(lambda: sweep.main([*TINY, "--out", str(tmp_path),
+                                        "--scheduler", f"tcp://127.0.0.1:{port}"]), 30)
     finally:
         listener.close()
     assert caught.value.code == 1
