@@ -323,3 +323,16 @@ def test_cannotWrite(scheduler, tmp_path, capsys, monkeypatch):
     assert caught.value.code == 1
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"bazaar-sim sweep: error: cannot write the summary in {out}: Permission denied")
+
+
+def test_failureInOneLine():
+    """A failed task's error as the summary shows it: a run's own reason,
+    a worker that died, or the exception's type and first words."""
+    from distributed import KilledWorker
+
+    from twisted_bazaar.sim.sweep import RunFailed
+
+    assert sweep._failure(RunFailed("over its memory limit")) == "over its memory limit"
+    assert sweep._failure(KilledWorker("t", None, 3)) == (
+        "its worker died while running it (out of memory?)")
+    assert sweep._failure(ValueError("no")) == "ValueError: no"
