@@ -529,3 +529,29 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
         self.assertEqual(str(failure.value), f"the key in {folder} is node "
                          f"{wireId(identity.id)}'s, not that of {other * 8}")
+
+
+class ListAsksEachMemberByIdTests(SynchronousTestCase):
+    def test_eachMemberDialledByItsId(self):
+        """`bazaar list` asks each member of the tracker's list as the id
+        it is listed under: whoever answers at its address must be it."""
+        from twisted.internet import defer
+
+        from twisted_bazaar.cli import bazaar
+        from twisted_bazaar.schemes.index.messages import Listing
+
+        members = MemberList(((7, "10.0.0.7", 5007, "flood"),
+                              (9, "10.0.0.9", 5009, "flood")), 2)
+        answers = iter([members, Listing({})])
+        self.patch(bazaar, "askTracker", lambda *a, **kw: defer.succeed(next(answers)))
+        asked = []
+
+        def askNode(reactor, address, question, answer_type, timeout, dialled=None):
+            asked.append((address.port, dialled))
+            return defer.fail(ClientError("not asked"))
+
+        self.patch(bazaar, "askNode", askNode)
+        args = parse(["--tracker", "127.0.0.1:7700", "list"])
+        result = self.successResultOf(bazaar.listing(None, args))
+        self.assertEqual(sorted(asked), [(5007, 7), (5009, 9)])
+        self.assertEqual(len(result["unreachable"]), 2)

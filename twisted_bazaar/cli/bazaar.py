@@ -309,9 +309,10 @@ def listing(reactor, args):
                                args.timeout, args.tracker_key)
     index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout,
                              args.tracker_key)
+    # Each member by its id: whoever answers at its address must be it.
     asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
-                     args.timeout)
-             for _, host, port, _ in members.nodes]
+                     args.timeout, dialled=node_id)
+             for node_id, host, port, _ in members.nodes]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     states, unreachable = [], []
     for (ok, value), (node_id, host, port, _) in zip(results, members.nodes):
