@@ -202,3 +202,17 @@ class UselessPeersTests(SynchronousTestCase):
         self.assertEqual(sent(second), [wire.Dc()])
         self.assertFalse(first.transport.disconnecting)
         self.assertFalse(third.transport.disconnecting)
+
+    def test_inboundLinksOfPeersInDoubtToo(self):
+        """Keys that linked to the buyer themselves, with purpose direct,
+        and answered its buys in doubt, give their slots way too."""
+        node = makeNode(1, direct_slots=2)
+        first = inbound(node, 7, ATTACKER, DIRECT)
+        second = inbound(node, 8, ATTACKER, DIRECT)
+        sent(first), sent(second)
+        self.failureResultOf(node.connectTo("10.0.9.1", 5009, 9, DIRECT))
+        node.useless(7)
+        node.connectTo("10.0.9.1", 5009, 9, DIRECT)
+        self.assertEqual(sent(first), [wire.Dc()])
+        self.assertTrue(first.transport.disconnecting)
+        self.assertFalse(second.transport.disconnecting)

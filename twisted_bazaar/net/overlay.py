@@ -416,7 +416,7 @@ class Overlay:
     def useless(self, peer_id):
         """
         peer_id proved of no use to this node (a seller whose buy is in
-        doubt): a link this node opened to it is the first to give way
+        doubt): its link (whoever opened it) is the first to give way
         when this node needs the slot for another peer, so peers that
         take slots and give nothing cannot keep it from the next one.
         """
@@ -429,17 +429,17 @@ class Overlay:
 
     def _retireUseless(self, purpose):
         """
-        Make room for a link of purpose this node opens by retiring its
-        own link of that purpose to a peer that proved useless (the
-        quietest of them).
+        Make room for a link of purpose this node opens by retiring a link
+        of that purpose to a peer that proved useless (the quietest of
+        them), whichever side opened it.
 
         @return: True if a link made room.
         """
         if not self._useless:
             return False
         quietest = min((link for link in self.links.values()
-                        if link.purpose == purpose and not link.inbound
-                        and not link.closing and link.peer_id in self._useless),
+                        if link.purpose == purpose and not link.closing
+                        and link.peer_id in self._useless),
                        key=lambda link: link.lastTraffic, default=None)
         if quietest is None:
             return False
