@@ -11,11 +11,10 @@ from twisted_bazaar.net.fairshare import OTHERS, FairShare, NestedShare, level
 
 def ask(share, key):
     """One unit for key from a FairShare (rolled by the caller): taken?"""
-    share.note(key)
-    if share.allows(key):
+    key, allowed = share.want(key)
+    if allowed:
         share.take(key)
-        return True
-    return False
+    return allowed
 
 
 def burst(share, key, count):

@@ -53,8 +53,8 @@ class FairShare:
     """
     ``capacity`` units a window shared max-min fairly among keys, by the
     demand each key showed in the window before (see the module's
-    docstring): the owner calls L{roll}, notes the unit's demand
-    (L{note}), then takes it (L{take}) if L{allows} says so.
+    docstring): for each unit the owner calls L{roll}, then L{want},
+    then L{take} if L{want} allows it.
 
     @ivar level: the most units one key may take in this window.
     """
@@ -73,11 +73,6 @@ class FairShare:
         #: Units taken in the current window, by every key.
         self.used = 0
         self.level = capacity * (1.0 - reserve)
-
-    def _key(self, key):
-        if key in self.asked or len(self.asked) < self.keys:
-            return key
-        return OTHERS
 
     def roll(self, now):
         """
@@ -98,21 +93,26 @@ class FairShare:
         self.used = 0
         return True
 
-    def note(self, key):
-        """Count one unit of demand of ``key``'s in this window."""
-        key = self._key(key)
-        self.asked[key] = self.asked.get(key, 0) + 1
-
-    def allows(self, key):
-        """Whether ``key`` may take one more unit in this window (after
-        L{roll} and L{note})."""
-        return (self.used < self.capacity
-                and self.taken.get(self._key(key), 0) < self.level)
+    def want(self, key):
+        """
+        Count one unit of demand of ``key``'s in this window (after
+        L{roll}): the key it is counted under (L{OTHERS} for a key past
+        the window's first ``keys``), and whether that key may take it.
+        """
+        asked = self.asked
+        count = asked.get(key)
+        if count is None:
+            if len(asked) >= self.keys:
+                key = OTHERS
+                count = asked.get(key, 0)
+            else:
+                count = 0
+        asked[key] = count + 1
+        return key, self.used < self.capacity and self.taken.get(key, 0) < self.level
 
     def take(self, key):
-        """Take one unit for ``key``, allowed or not (what the owner
-        spends anyway counts against the budget)."""
-        key = self._key(key)
+        """Take one unit for ``key`` (as L{want} named it), allowed or not:
+        what the owner spends anyway counts against the budget."""
         self.taken[key] = self.taken.get(key, 0) + 1
         self.used += 1
 
@@ -152,25 +152,27 @@ class NestedShare:
                 share.roll(now)
                 self.inner[key] = share
 
-    def _innerOf(self, key):
-        inner = self.inner.get(key)
-        if inner is None:
-            outer = self.outer
-            inner = self.inner[key] = FairShare(outer.level, outer.window,
-                                                self.reserve, self.keys)
-            # Its windows are the outer share's.
-            inner.start = outer.start
+    def _newInner(self, key):
+        """The inner share of an outer key that has none yet in this
+        window."""
+        outer = self.outer
+        inner = self.inner[key] = FairShare(outer.level, outer.window, self.reserve,
+                                            self.keys)
+        # Its windows are the outer share's.
+        inner.start = outer.start
         return inner
 
     def ask(self, outerKey, innerKey, now):
         """One unit for innerKey within outerKey now: True if taken, False
         if refused (counted in L{refused})."""
-        self._roll(now)
         outer = self.outer
-        outer.note(outerKey)
-        inner = self._innerOf(outerKey)
-        inner.note(innerKey)
-        if not (outer.allows(outerKey) and inner.allows(innerKey)):
+        start = outer.start
+        if start is None or now >= start + outer.window:
+            self._roll(now)
+        outerKey, allowed = outer.want(outerKey)
+        inner = self.inner.get(outerKey) or self._newInner(outerKey)
+        innerKey, innerAllowed = inner.want(innerKey)
+        if not (allowed and innerAllowed):
             self.refused += 1
             return False
         outer.take(outerKey)
@@ -181,8 +183,7 @@ class NestedShare:
         """A unit spent anyway (this node's own): counted as demand and
         taken, never refused."""
         self._roll(now)
-        self.outer.note(outerKey)
+        outerKey = self.outer.want(outerKey)[0]
         self.outer.take(outerKey)
-        inner = self._innerOf(outerKey)
-        inner.note(innerKey)
-        inner.take(innerKey)
+        inner = self.inner.get(outerKey) or self._newInner(outerKey)
+        inner.take(inner.want(innerKey)[0])
