@@ -18,6 +18,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordQuit,
     ChordRecords,
     ChordRequest,
+    ChordStabilize,
     ChordStore,
     ChordStored,
     ChordTransfer,
@@ -342,6 +343,13 @@ class PeerLogTests(LinkedToOnePeer, SynchronousTestCase):
     def test_quits(self):
         lines = self.flood(lambda n: ChordQuit(None, ()))
         self.assertBounded(lines, "quit the chord ring")
+
+    def test_ringChangesAPeerMakes(self):
+        """A peer that takes this node for its successor, then quits, then
+        again, moves the ring's neighbours with each message: the lines
+        saying so are bounded too."""
+        lines = self.flood(lambda n: ChordQuit(None, ()) if n % 2 else ChordStabilize(n))
+        self.assertBounded(lines, "ring neighbours")
 
 
 class _KeyJustAfterMe:
