@@ -324,7 +324,6 @@ class FairForwardingTests(SynchronousTestCase):
         in its budget (and the metrics).
         """
         traffic = self.relay.config.link.traffic = Traffic()
-        self.router._traffic = traffic
         self.assertGreaterEqual(self.honestReached(), 0.9)
         self.assertGreater(self.router.budget.refused, 0)
         self.assertEqual(traffic.dropped[("share", "search")],

@@ -67,12 +67,10 @@ class FloodRouter:
         self.seen_limit = seen_limit
         #: flood id -> the peer it came from (this node's id for its own).
         self.seen = OrderedDict()
-        settings = node.config.link
         if rate is None:
-            rates = settings.rates
+            rates = node.config.link.rates
             rate = rates.get(message_type.BUCKET, rates["search"])
         self.budget = NestedShare(rate)
-        self._traffic = settings.traffic
         node.handle(message_type, self.received)
 
     def links(self):
@@ -122,8 +120,9 @@ class FloodRouter:
             return
         if not self.budget.ask(groupOf(link), message.return_path[0],
                                node.clock.seconds()):
-            if self._traffic is not None:
-                self._traffic.messageDropped("share", message.TYPE)
+            traffic = node.config.link.traffic
+            if traffic is not None:
+                traffic.messageDropped("share", message.TYPE)
             return
         payload = wire.encode(here)
         for other in onward:
