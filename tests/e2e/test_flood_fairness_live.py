@@ -2,7 +2,8 @@
 End to end, issue 46: fifteen links from one address, each sending
 searches just under its rate limit, to a live relay, do not crowd an
 honest node's searches out of what the relay passes on (docs/protocol.md
-§9, "The forwarding budget").
+§9, "The forwarding budget"); and unsigned replies to a searching buyer
+do not write its log faster than the peer log allows (§14).
 
 A tracker, a seller of apples and a relay (a node with no role) run as
 daemons.  The honest node is this test, a keyed stranger linked to the
@@ -11,8 +12,7 @@ seller, the relay's neighbour, answers each search that reaches it.  The
 attacker is this test too: fifteen keyed links to the relay from
 127.9.0.1 (another address group), each sending 190 searches a second
 for an item nobody sells.  Every wait is bounded; nothing sleeps but the
-pacing of the searches sent.
-"""
+pacing of the searches sent."""
 
 import json
 import random
@@ -125,3 +125,33 @@ class FloodFairnessTests(SynchronousTestCase):
             time.sleep(TICK)
         share = len(sent & answered) / len(sent)
         self.assertGreaterEqual(share, 0.9, f"{share:.0%} of {len(sent)} answered")
+
+
+class UnsignedOfferLinesTests(SynchronousTestCase):
+
+    def test_linesBounded(self):
+        """
+        A stranger linked to a searching buyer (a daemon with a key)
+        answers its search with 2,000 replies not signed by their seller:
+        the buyer logs 5 of them, and sums the rest up in one line.
+        """
+        market, _ = startMarket(self, TIMEOUT)
+        buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple",
+                                 "--search-window", "5")
+        buyer_id, port = nodeAddress(buyer, TIMEOUT)
+        keys, link = linkedStranger(self, market.tracker_port, port, source=ATTACKER)
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            message = link.receive()
+            if message["type"] == "search":
+                break
+            self.assertLess(time.monotonic(), deadline, "the buyer never searched")
+        reply = {"type": "reply", "id": message["id"], "item": "apple",
+                 "path": ["7", keys.id, buyer_id], "seller": "7", "host": "127.0.0.1",
+                 "port": 1}
+        link.sendRaw(netstring(json.dumps(reply).encode("utf-8")) * 2000)
+        buyer.waitFor(r"1995 more lines like 'ignoring an offer from \{peer\} not signed "
+                      r"by seller \{seller\}' from 127\.9\.0\.0/16 in the last 10 s, "
+                      "not logged", TIMEOUT)
+        ignored = [line for line in buyer.lines if "] ignoring an offer from" in line]
+        self.assertEqual(len(ignored), 5, ignored)
