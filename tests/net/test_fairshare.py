@@ -58,6 +58,7 @@ class FairShareTests(SynchronousTestCase):
         burst(self.share, "heavy", 3000)
         burst(self.share, "light", 10)
         self.share.roll(1.0)
+        self.assertTrue(self.share.contended)
         self.assertEqual(self.share.level, 165)
         self.assertEqual(burst(self.share, "heavy", 3000), 165)
         self.assertEqual(burst(self.share, "light", 10), 10)
@@ -123,6 +124,17 @@ class NestedShareTests(SynchronousTestCase):
                                  {"heavy": 144, "light": 10}])
         self.assertEqual(share.inner["group"].level, 143.125)
         self.assertEqual(share.refused, 2000 - 164 - 154)
+
+    def test_originsFreeAfterAQuietWindow(self):
+        """After a window whose demand the shares held, each origin may
+        take up to 7/8 of its group's level again, whatever the origins
+        asked for before."""
+        share = NestedShare(200)
+        for origin, count in (("a", 100), ("b", 70)):
+            for _ in range(count):
+                share.ask("group", origin, 0.0)
+        self.assertEqual(sum(share.ask("group", "a", 1.0) for _ in range(200)), 154)
+        self.assertFalse(share.outer.contended)
 
     def test_groupsFirst(self):
         """A group of a thousand origins gets no more than a group of one:

@@ -57,6 +57,8 @@ class FairShare:
     then L{take} if L{want} allows it.
 
     @ivar level: the most units one key may take in this window.
+    @ivar contended: whether the keys asked for more than the shares hold
+        (the budget less its reserve) in the window before this one.
     """
 
     def __init__(self, capacity, window=1.0, reserve=DEFAULT_RESERVE,
@@ -70,9 +72,11 @@ class FairShare:
         #: key -> units asked for in the current window, and taken.
         self.asked = {}
         self.taken = {}
-        #: Units taken in the current window, by every key.
+        #: Units asked for in the current window, and taken, by every key.
+        self.demand = 0
         self.used = 0
         self.level = capacity * (1.0 - reserve)
+        self.contended = False
 
     def roll(self, now):
         """
@@ -84,13 +88,13 @@ class FairShare:
         if start is not None and now < start + self.window:
             return False
         most = self.capacity * (1.0 - self.reserve)
-        if start is not None and now < start + 2 * self.window:
-            most = min(most, level(self.asked.values(), most))
-        self.level = most
+        self.contended = (start is not None and now < start + 2 * self.window
+                          and self.demand > most)
+        self.level = min(most, level(self.asked.values(), most)) if self.contended else most
         self.start = now
         self.asked = {}
         self.taken = {}
-        self.used = 0
+        self.demand = self.used = 0
         return True
 
     def want(self, key):
@@ -108,6 +112,7 @@ class FairShare:
             else:
                 count = 0
         asked[key] = count + 1
+        self.demand += 1
         return key, self.used < self.capacity and self.taken.get(key, 0) < self.level
 
     def take(self, key):
@@ -137,14 +142,18 @@ class NestedShare:
         self.refused = 0
 
     def _roll(self, now):
-        """Begin a new window if the current one is over; the inner shares
-        of the outer keys that asked in the one that ended go on, each with
-        its key's new level as its capacity."""
+        """Begin a new window if the current one is over.  If the outer
+        keys asked for more than their shares hold in the one that ended,
+        the inner shares of those that asked go on, each with its key's
+        new level as its capacity; otherwise nobody was short, and each
+        inner share starts afresh when first asked."""
         outer = self.outer
         asked = outer.asked
         if not outer.roll(now):
             return
         inner, self.inner = self.inner, {}
+        if not outer.contended:
+            return
         for key in asked:
             share = inner.get(key)
             if share is not None:
