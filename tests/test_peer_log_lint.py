@@ -28,8 +28,9 @@ import twisted_bazaar
 PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 #: The layers that handle what peers send.
 LAYERS = ("core", "net", "routing", "roles", "schemes", "files", "status", "tracker")
-#: The methods of a twisted Logger that write a line.
-WRITES = {"debug", "info", "warn", "error", "critical", "failure", "emit"}
+#: The methods that write a line: a twisted Logger's, and the legacy
+#: twisted.python.log's.
+WRITES = {"debug", "info", "warn", "error", "critical", "failure", "emit", "msg", "err"}
 #: The names the peer logs go by (L{PeerLog} objects).
 PEER_LOGS = {"peer_log", "peerLog", "leaf_log", "member_log"}
 
@@ -361,7 +362,7 @@ class _Scanner(ast.NodeVisitor):
         if not isinstance(method, ast.Attribute) or method.attr not in WRITES:
             return
         receiver = _name(method.value)
-        if receiver not in ("log", "_log", "logger") and receiver not in PEER_LOGS:
+        if receiver is None or not receiver.lower().endswith(("log", "logger")):
             return
         if receiver in PEER_LOGS or method.attr == "debug" or self.guarded[-1]:
             return
@@ -437,7 +438,9 @@ class Handler:
         self.log.debug("debug {item}", item=message.item)
         line = "named first {item}"
         self.log.emit(LogLevel.warn, line, item=message.item)
+        log.msg("legacy")
 '''
         self.assertEqual(unthrottled(source, "x.py"), [
             ("x.py: Handler.received: got {item} from a peer", 4),
-            ("x.py: Handler.received: named first {item}", 17)])
+            ("x.py: Handler.received: named first {item}", 17),
+            ("x.py: Handler.received: legacy", 18)])
