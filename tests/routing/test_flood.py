@@ -318,10 +318,11 @@ class FairForwardingTests(SynchronousTestCase):
 
     def test_honestSearchesGetThrough(self):
         """
-        At least 90 % of the honest searches reach the next hop (all but
-        those of the first second, when the attacker's demand is not known
-        yet), and the relay refused the attacker's excess itself, counted
-        in its budget (and the metrics).
+        At least 90 % of the honest searches reach the next hop (all of
+        them, in fact: in the first second, before the attacker's demand
+        is known, the eighth of the budget no group may take holds them),
+        and the relay refused the attacker's excess itself, counted in its
+        budget (and the metrics).
         """
         traffic = self.relay.config.link.traffic = Traffic()
         self.assertGreaterEqual(self.honestReached(), 0.9)
