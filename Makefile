@@ -36,3 +36,37 @@ clean:
 .PHONY: bench
 bench: $(STAMP)
 	QUICK="$(QUICK)" $(PY) -m benchmarks.run
+
+# `make figures` draws docs/adversaries/success-*.png and docs/scale/growth.png
+# again from runs made by `bazaar-sim sweep` (docs/simulator.md, "Sweeps").
+# A run whose --json is there is kept (delete the files to run them again);
+# SWEEP_FLAGS="--scheduler tcp://HOST:8786" runs them on a Dask cluster.
+# The scale runs go one at a time (--workers 1): their wall time is the
+# figure, and a million nodes needs a machine's memory.
+SWEEP := $(VENV)/bin/bazaar-sim sweep
+WARM := --seed 1 --searches 500 --start warm --crypto fast
+SCHEMES := flood,index,superpeer,chord
+.PHONY: figures
+figures: $(STAMP)
+	for n in 1000 10000; do \
+	  out=docs/adversaries/n$$n; \
+	  $(SWEEP) $(SWEEP_FLAGS) --out $$out --summary summary-honest --nodes $$n $(WARM) \
+	    --discovery $(SCHEMES) --name '{discovery}-honest' && \
+	  $(SWEEP) $(SWEEP_FLAGS) --out $$out --summary summary-attack --nodes $$n $(WARM) \
+	    --discovery $(SCHEMES) --adversaries 0.05,0.1,0.2,0.3 \
+	    --adversary withhold,misroute,notyet,squat --no-baseline \
+	    --name '{discovery}-{adversary}-{adversaries}' && \
+	  $(SWEEP) $(SWEEP_FLAGS) --out $$out --summary summary-sybil --nodes $$n $(WARM) \
+	    --discovery chord --adversaries 0.05,0.1,0.2,0.3 --adversary sybil --no-baseline \
+	    --name '{discovery}-{adversary}-{adversaries}' && \
+	  $(PY) -m twisted_bazaar.sim.plot docs/adversaries/success-$$n.png $$out/*.json \
+	  || exit 1; \
+	done
+	$(SWEEP) --workers 1 $(SWEEP_FLAGS) --out docs/scale --summary summary-index-superpeer \
+	  --nodes 10000,100000,1000000 $(WARM) --discovery index,superpeer --name '{discovery}-{nodes}'
+	$(SWEEP) --workers 1 $(SWEEP_FLAGS) --out docs/scale --summary summary-flood \
+	  --nodes 10000,100000,1000000 $(WARM) --discovery flood --ttl 5 --name '{discovery}-{nodes}'
+	$(SWEEP) --workers 1 $(SWEEP_FLAGS) --out docs/scale --summary summary-chord \
+	  --nodes 10000,100000,1000000 $(WARM) --discovery chord --chord-stabilize 30 \
+	  --chord-fix-fingers 30 --chord-ping 30 --name '{discovery}-{nodes}'
+	$(PY) -m twisted_bazaar.sim.plot docs/scale/growth.png docs/scale/*.json

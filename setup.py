@@ -17,9 +17,12 @@ setup(
         "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6",
                  "selenium>=4.10", "twisted[tls]>=22.10", "import-linter>=2.1",
                  # the plot's tests (tests/sim/test_plot.py) run in CI too
-                 "matplotlib>=3.5"],
+                 "matplotlib>=3.5",
+                 # the sweep's tests (tests/cli/test_sweep.py) start a local cluster
+                 "distributed>=2024.1"],
         "tls": ["twisted[tls]>=22.10"],
         "plot": ["matplotlib>=3.5"],
+        "sweep": ["distributed>=2024.1"],
     },
     entry_points={
         "console_scripts": [

@@ -9,6 +9,12 @@ opener's side of the channel (keyless: the node proves its key, the
 client proves none), says thisisme, reads the answer, closes.  So the
 rate includes the client's share of the handshake (one X25519 key made,
 three DH, one signature checked), as a peer's own would.
+
+The connections come from SOURCE_GROUPS loopback address groups in turn
+(127.10.0.1, 127.11.0.1, ...), as a node's peers do: one group alone may
+open only --connection-rate a second (docs/protocol.md §6), and this
+measures what the node takes from all of them.  The baseline's
+connections come from the same addresses.
 """
 
 import itertools
@@ -32,20 +38,25 @@ from twisted_bazaar.testing.daemons import nodeId
 NODE_ARGS = ("--role", "seller", "--sell", "apple=1")
 #: Connections per repeat.
 QUICK_COUNT, FULL_COUNT = 200, 1000
+#: Address groups (/16s of the loopback net) the connections come from.
+SOURCE_GROUPS = 64
 
 
 class Dialler:
-    """Opens connections one after another, with fresh keyless ids."""
+    """Opens connections one after another, with fresh keyless ids, from
+    each of SOURCE_GROUPS loopback groups in turn."""
 
     def __init__(self, port, channel=None):
         self.port = port
         self.channel = channel
         self._ids = (str(n) for n in itertools.count(1))
+        self._sources = itertools.cycle(
+            [f"127.{10 + n}.0.1" for n in range(SOURCE_GROUPS)])
 
     def rate(self, count):
         started = time.perf_counter()
         for _ in range(count):
-            sock = connect(self.port, self.channel)
+            sock = connect(self.port, self.channel, next(self._sources))
             try:
                 sock.sendall(thisisme(next(self._ids)))
                 answer = readMessage(sock, Frames())

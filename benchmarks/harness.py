@@ -181,11 +181,13 @@ class Frames:
         return payloads
 
 
-def connect(port, channel=None):
+def connect(port, channel=None, source=None):
     """A blocking connection to a local port; with channel (a
     L{ChannelKey}), inside the encrypted channel, as every connection to a
-    daemon is (the bare baselines speak plaintext)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT)
+    daemon is (the bare baselines speak plaintext); from the loopback
+    address ``source`` if given (127.0.0.0/8 is all loopback)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT,
+                                    source_address=None if source is None else (source, 0))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if channel is None:
         return sock

@@ -21,7 +21,7 @@ from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.identity.proofs import LINK, Handshake
 from twisted_bazaar.net.overlay import OVERLAY
-from twisted_bazaar.wire.ids import isKeyed
+from twisted_bazaar.wire.ids import isKeyed, wireId
 
 from tests import records
 
@@ -76,10 +76,13 @@ class FakeConnector:
 
     def __init__(self):
         self.requests = []
+        #: The key each request's peer must prove (None: any).
+        self.expected = []
 
-    def connect(self, host, port, link):
+    def connect(self, host, port, link, expected=None):
         d = defer.Deferred()
         self.requests.append(ConnectRequest(host, port, link, d))
+        self.expected.append(expected)
         return d
 
     def connectLast(self):
@@ -230,6 +233,36 @@ def _keyedHello(node, link, identity, port, host, purpose, inbound):
            else handshake.prove(opening.key, opening.nonce))
     feed(link, wire.ThisIsMe(identity.id, port, host, key=identity.key,
                              nonce=handshake.nonce, sig=sig))
+
+
+def answerAs(link, identity, port=5000, host=""):
+    """
+    The node dialled over link (opened by the node, its thisisme sent) is
+    answered by the holder of identity, as any honest node with that key
+    answers: its own id and key, a proof of it to the opener's key if the
+    opener has one.  A test of whom a dial reached makes it another key
+    than the one dialled.
+    """
+    [opening] = sent(link)
+    handshake = Handshake(identity, LINK, link.purpose or OVERLAY)
+    sig = (None if opening.nonce is None
+           else handshake.prove(opening.key, opening.nonce))
+    feed(link, wire.ThisIsMe(identity.id, port, host, key=identity.key,
+                             nonce=handshake.nonce, sig=sig))
+
+
+def assertDialRefused(test, node, link, dialled, impostor):
+    """The node refused the link it opened to dialled, answered by the
+    holder of another key (impostor): neither is linked.  Returns what
+    the node sent on the link."""
+    answers = sent(link)
+    test.assertEqual([(m.code, m.info) for m in answers if isinstance(m, wire.Error)],
+                     [("wtf", f"this node dialled node {wireId(dialled)}, not "
+                       f"{wireId(impostor.id)}")])
+    test.assertTrue(link.transport.disconnecting)
+    test.assertNotIn(dialled, node.links)
+    test.assertNotIn(impostor.id, node.links)
+    return answers
 
 
 def closeLink(link):

@@ -325,8 +325,9 @@ class ReplayTests(_SellerCase):
         self.assertEqual(self.codes(ask), ["unsold"])
         flood = [self.signedBy(self.stranger, Ask, 1000 + n) for n in range(20)]
         codes = self.codes(*flood)
-        # One address group (the relay's) alone: half of the 8.
-        self.assertEqual(codes, ["unsold"] * 3 + ["notyet"] * 17)
+        # Relayed, all through relay 2: the relays' share, of which one
+        # relay's address group alone has a quarter of the 8.
+        self.assertEqual(codes, ["unsold"] + ["notyet"] * 19)
         self.assertEqual(self.codes(buy), ["soldout"])
         self.assertEqual(self.codes(ask), ["unsold"])
         self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
@@ -474,12 +475,14 @@ class ClosesSharedTests(_SellerCase):
     """
     Issue 34, class 2, for closed buys: a stranger with free keys fills
     the seller's closed buys (--closed-limit) through one relay, with
-    signed asks of new buy ids.  The closes are charged to the address
-    group of the link each ask came on: once that group holds as many as
-    there is room left, its new closes are refused (``notyet``), and a
-    buyer of another group still gets ``unsold``, never ``notyet``.
-    (Before, the stranger took all 100 and every honest ask after got
-    ``notyet``.)
+    signed asks of new buy ids.  Relayed, the closes are charged to the
+    relays' share, to the address group of the link each ask came on
+    (the relay's): once that group holds as many as the share has room
+    left, its new relayed closes are refused (``notyet``), and a buyer
+    through another relay, or straight from its own group (the relay's
+    own included), still gets ``unsold``, never ``notyet``.  (Before, the
+    stranger took all 100 and every honest ask after got ``notyet``; then,
+    charged to the relay's own group, it took the relay's own half.)
     """
 
     def linkFrom(self, peer_id, host):
@@ -497,26 +500,35 @@ class ClosesSharedTests(_SellerCase):
     def test_oneGroupCannotTakeTheClosedBuys(self):
         seller = self.startSeller(stock={"apple": 5}, closed_limit=100)
         junk = self.codes(*[self.signedBy(keyOf(1000 + n), Ask, n) for n in range(200)])
+        # One relay's group alone: a quarter of the 100.
+        self.assertEqual(junk, ["unsold"] * 25 + ["notyet"] * 175)
         relay = self.linkFrom(3, "198.51.100.7")
         path = (self.buyer.id, 3, self.s_key.id)
         self.assertEqual(self.askOn(relay, self.buyer, 77, path), [("unsold", 77)])
-        self.assertEqual(junk, ["unsold"] * 50 + ["notyet"] * 150)
         # Directly, from the buyer's own address group: the same.
         direct = provenLink(self.node, self.buyer, host="203.0.113.9")
         self.assertEqual(self.askOn(direct, self.buyer, 78, (self.buyer.id, self.s_key.id)),
                          [("unsold", 78)])
-        # The stranger's group still may not take more.
+        # And from the relay's own address group: what it relayed is not
+        # its own.
+        own = keyOf(7)
+        mine = provenLink(self.node, own, host="10.0.0.98")
+        self.assertEqual(self.askOn(mine, own, 79, (own.id, self.s_key.id)),
+                         [("unsold", 79)])
+        self.assertEqual(self.seller.remembered.held("10.0.0.0/16"), 1)
+        # What relay 2 hands on still may not take more.
         self.assertEqual(self.codes(self.signedBy(self.stranger, Ask, 500)), ["notyet"])
         [notyet] = self.send(self.signedBy(self.stranger, Ask, 501))
-        self.assertIn("your address group holds 50 closed buys", notyet.info)
-        self.assertEqual(len(seller.closed), 52)
+        self.assertIn("the buys relayed to this seller by your last relay's address "
+                      "group hold 25 closed buys", notyet.info)
+        self.assertEqual(len(seller.closed), 28)
         self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
 
     def test_closesAnsweredStayClosed(self):
         """Nothing gives way: the stranger's closes, answered, stay
         closed while honest groups close theirs, and lapse only when
         their buys could no longer sell."""
-        seller = self.startSeller(stock={"apple": 5}, closed_limit=10)
+        seller = self.startSeller(stock={"apple": 5}, closed_limit=20)
         asks = [self.signedBy(self.stranger, Ask, n) for n in range(5)]
         self.assertEqual(self.codes(*asks), ["unsold"] * 5)
         for n, host in enumerate(("198.51.100.7", "192.0.2.1", "203.0.113.9")):
@@ -533,8 +545,8 @@ class ClosesSharedTests(_SellerCase):
 
     def test_restoredClosesChargedToOneGroup(self):
         """After a restart the closes on disk are charged to one group of
-        their own: the stranger's group starts afresh beside them, and
-        another group still gets its close."""
+        their own: the stranger's relay starts afresh beside them, and
+        another relay still gets its close."""
         folder = tempfile.mkdtemp(prefix="bazaar-closes-")
         self.addCleanup(shutil.rmtree, folder, True)
         store = SQLiteStore(folder)
@@ -544,10 +556,11 @@ class ClosesSharedTests(_SellerCase):
         store = SQLiteStore(folder)
         self.addCleanup(store.close)
         seller = self.startSeller(store=store, stock={"apple": 5}, closed_limit=12)
-        self.assertEqual(seller.remembered.held(seller_module.RESTORED), 6)
+        self.assertEqual(seller.remembered.held(seller_module.RESTORED), 3)
+        # The relays' share: half of the 9 left, 4; one relay, 2 of them.
         self.assertEqual(self.codes(*[self.signedBy(self.stranger, Ask, 100 + n)
                                       for n in range(5)]),
-                         ["unsold"] * 3 + ["notyet"] * 2)
+                         ["unsold"] * 2 + ["notyet"] * 3)
         relay = self.linkFrom(3, "198.51.100.7")
         self.assertEqual(self.askOn(relay, self.buyer, 77,
                                     (self.buyer.id, 3, self.s_key.id)), [("unsold", 77)])
@@ -560,7 +573,8 @@ class RefusalLogTests(_SellerCase):
     each."""
 
     def test_fewLinesPerInterval(self):
-        self.startSeller(stock={"apple": 5}, closed_limit=1)
+        # The relays' share of 2 is 1.
+        self.startSeller(stock={"apple": 5}, closed_limit=2)
         unsigned = [Buy(n, "apple", (self.buyer.id, 2, self.s_key.id),
                         expires=self.expires()) for n in range(30)]
         asks = [self.signedBy(self.stranger, Ask, 100 + n) for n in range(30)]

@@ -80,6 +80,9 @@ ALLOWED = {
     "net/overlay.py: Overlay._usurps: refused a link from another key claiming":
         "needs a second key whose id is a linked peer's: a hash collision (ids are "
         "narrowed only in tests)",
+    "net/pin.py: KeyPin.proved: {what}'s key is {key}, from its first co":
+        "once: the first key the peer this node dials (its tracker) proves, "
+        "which is pinned from then on",
     "core/topology.py: RandomNeighbours._failed: could not link to node {id} at {host}:{p":
         _OWN + "once per dial this node makes to a neighbour it chose",
     # -- the buyer's own buys, wants and downloads -------------------------------------

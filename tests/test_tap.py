@@ -66,12 +66,13 @@ class NodeDefaultsTests(SynchronousTestCase):
         self.assertEqual(
             {key: options[key] for key in (
                 "tracker", "listen", "host", "neighbours", "max-connections",
-                "direct-slots", "direct-idle", "handshake-limit", "discovery",
-                "retry-initial", "retry-max", "frame-limit", "handshake-timeout",
+                "direct-slots", "direct-idle", "handshake-limit", "connection-rate",
+                "discovery", "retry-initial", "retry-max", "frame-limit", "handshake-timeout",
                 "ping-interval", "verbose")},
             {"tracker": "tcp:127.0.0.1:7700", "listen": "tcp:0", "host": "",
              "neighbours": 3, "max-connections": 8, "direct-slots": 8,
-             "direct-idle": 30.0, "handshake-limit": 4, "discovery": "flood",
+             "direct-idle": 30.0, "handshake-limit": 4, "connection-rate": 100.0,
+             "discovery": "flood",
              "retry-initial": 0.5, "retry-max": 30.0,
              "frame-limit": 65536, "handshake-timeout": 10.0,
              "ping-interval": 10.0, "verbose": 0})
@@ -650,7 +651,35 @@ class TrackerKeyTests(SynchronousTestCase):
         options = _parse(SELLER + ["--tracker-key", key])
         self.assertEqual(options["tracker-key"], decode(key))
         service = makeNodeService(options)
-        self.assertEqual(service.membership._client.endpoint.expected, decode(key))
+        pin = service.membership._client.endpoint.pin
+        self.assertEqual((pin.key, pin.pinnedBy), (decode(key), "--tracker-key"))
+
+    def test_nodeRemembersItWithoutAPin(self):
+        """Without --tracker-key, the node's tracker connections take the
+        first key proven, then only that one (net/pin.py)."""
+        service = makeNodeService(_parse(SELLER))
+        pin = service.membership._client.endpoint.pin
+        self.assertEqual((pin.key, pin.pinnedBy, pin.where), (None, None, None))
+
+    def test_damagedKnownTracker(self):
+        """A data dir whose known_tracker holds no key: the node does not
+        start, says why, and leaves the data dir unlocked."""
+        from twisted_bazaar.store.lock import DataDirLock
+
+        data = os.path.join(self.folder, "data")
+        os.mkdir(data)
+        with open(os.path.join(data, "known_tracker"), "w") as f:
+            f.write("garbage\n")
+        error = self.assertRaises(SystemExit, makeNodeService,
+                                  _parse(SELLER + ["--data-dir", data]))
+        self.assertEqual(error.code, "twistd bazaar-node: error: --data-dir: "
+                         f"{data}/known_tracker holds no tracker's key (remove it: "
+                         "the tracker's key is then remembered again at the next "
+                         "contact, or pass --tracker-key with the key the tracker "
+                         "logs when it starts)")
+        lock = DataDirLock(data)
+        lock.acquire()
+        lock.release()
 
     def test_nodeRefusesWhatIsNoKey(self):
         for text in ("abc", Identity.generate().key + "A", "+" * 43):

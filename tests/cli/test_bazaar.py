@@ -10,8 +10,10 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import sys
+import tempfile
 
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
@@ -26,6 +28,7 @@ from twisted_bazaar.cli.bazaar import (
     _downloads,
     marketScheme,
     nodeAddress,
+    nodeObject,
     parse,
     listObject,
     main,
@@ -182,10 +185,10 @@ def hosted(*rows):
 
 class ClaimedSchemeTests(SynchronousTestCase):
     """
-    A node may claim any scheme (issue 34, "a claimed scheme"): the
-    market's is the one run from the most address groups, then by the
-    most nodes, of those installed here; a stray claim does not stop a
-    buyer.
+    A node may claim any scheme (issue 34, "a claimed scheme"): each
+    address group has one vote, for the scheme most of its nodes run, and
+    the market's is the one with the most votes, of those installed here;
+    a stray claim does not stop a buyer.
     """
 
     def test_strayClaim(self):
@@ -199,6 +202,35 @@ class ClaimedSchemeTests(SynchronousTestCase):
         market = hosted(*[("chord", "203.0.113.9")] * 200, ("flood", "10.1.0.1"),
                         ("flood", "10.2.0.1"))
         self.assertEqual(marketScheme(market, INSTALLED), "flood")
+
+    def test_aGroupsNodesAreOneVote(self):
+        """Three free-key chord nodes of one stranger's /16 do not outvote
+        two honest flood nodes of another /16: one group's vote each, so
+        the market is split evenly, and the buyer is told to choose."""
+        market = hosted(*[("chord", f"203.0.113.{n}") for n in range(3)],
+                        ("flood", "10.1.0.1"), ("flood", "10.1.0.2"))
+        error = self.assertRaises(ClientError, marketScheme, market, INSTALLED)
+        self.assertEqual(str(error), "the market's nodes run several schemes, chord "
+                         "(3 nodes), flood (2 nodes): give --discovery with the one "
+                         "to buy through")
+        self.assertEqual(marketScheme(market, INSTALLED, "flood"), "flood")
+
+    def test_aGroupVotesForWhatMostOfItsNodesRun(self):
+        """A stray chord claim in each of two flood groups gives chord no
+        vote there: flood's two groups outvote the chord of a third."""
+        market = hosted(*[("flood", "10.1.0.1")] * 3, ("chord", "10.1.0.9"),
+                        *[("flood", "10.2.0.1")] * 3, ("chord", "10.2.0.9"),
+                        ("chord", "203.0.113.9"))
+        self.assertEqual(marketScheme(market, INSTALLED), "flood")
+
+    def test_aSplitGroupSharesItsVote(self):
+        """A group split evenly between two schemes gives each half a vote:
+        with a whole group for index, index wins."""
+        market = hosted(("flood", "10.1.0.1"), ("index", "10.1.0.2"),
+                        ("index", "10.2.0.1"))
+        self.assertEqual(marketScheme(market, INSTALLED), "index")
+        evenly = hosted(("flood", "10.1.0.1"), ("index", "10.1.0.2"))
+        self.assertRaises(ClientError, marketScheme, evenly, INSTALLED)
 
     def test_uninstalledClaimsIgnored(self):
         market = hosted(*[("gossip", f"10.{n}.0.1") for n in range(9)],
@@ -314,8 +346,9 @@ class NodeByIdTests(SynchronousTestCase):
                            (self.B, "10.0.0.2", 4002, "flood")), 2)
 
     def test_aUniquePrefixNamesTheNode(self):
-        address = nodeAddress("9903ed08d3", self.members())
-        self.assertEqual((address.host, address.port), ("10.0.0.1", 4001))
+        node_id, address = nodeAddress("9903ed08d3", self.members())
+        self.assertEqual((node_id, address.host, address.port),
+                         (self.A, "10.0.0.1", 4001))
 
     def test_anAmbiguousPrefixIsRefusedWithTheCandidates(self):
         with self.assertRaises(ClientError) as caught:
@@ -391,6 +424,35 @@ class MainTests(SynchronousTestCase):
                                    ScriptedReactor(signum=signal.SIGINT))
         self.assertEqual((code, json.loads(out)), (130, {"error": "interrupted by SIGINT"}))
 
+    def test_badArguments(self):
+        """Bad arguments: the reason in one line on stderr and where to read
+        more, no usage synopsis, nothing on stdout, status 2; the reactor
+        never runs."""
+        self.assertEqual(self.run_(["buy"], None), (
+            2, "", "bazaar buy: error: the following arguments are required: ITEM\n"
+            "see bazaar buy --help\n"))
+        self.assertEqual(self.run_(["statu"], None), (
+            2, "", "bazaar: error: argument COMMAND: invalid choice: 'statu' (choose "
+            "from 'status', 'list', 'node', 'buy', 'restock')\nsee bazaar --help\n"))
+
+    def test_badArgumentsWithJSON(self):
+        """With --json, bad arguments print one object with the reason on
+        stdout as well, as any other failure does."""
+        code, out, err = self.run_(["--json", "buy", "apple", "--quantity", "0"], None)
+        reason = "argument --quantity: wants a whole number from 1 to 1000000, not 0"
+        self.assertEqual((code, json.loads(out)), (2, {"error": reason}))
+        self.assertEqual(err, f"bazaar buy: error: {reason}\nsee bazaar buy --help\n")
+
+    def test_noAbbreviatedOptions(self):
+        """An option is its whole name: ``--quant`` is no ``--quantity``,
+        ``--disc`` no ``--discovery``, ``--js`` no ``--json``, ``--data``
+        no ``--data-dir``."""
+        for argv in (["buy", "apple", "--quant", "2"], ["buy", "apple", "--disc", "chord"],
+                     ["--js", "status"], ["restock", "--data", "d", "apple=3"]):
+            code, out, err = self.run_(argv, None)
+            self.assertEqual((code, out), (2, ""), argv)
+            self.assertRegex(err, r"^bazaar( \w+)?: error: .*\nsee bazaar( \w+)? --help\n$")
+
     def test_interruptedBeforeTheReactorRuns(self):
         """Ctrl-C before the reactor has taken over the signal (Python's
         KeyboardInterrupt): the same line and status, no traceback."""
@@ -401,3 +463,95 @@ class MainTests(SynchronousTestCase):
 
         self.assertEqual(self.run_(["status"], Early()),
                          (130, "", "bazaar: error: interrupted by SIGINT\n"))
+
+
+class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
+    """
+    ``bazaar node`` tells a stranger a node's public facts, saying what is
+    withheld, and its operator (with the node's --data-dir, whose key
+    proves it) the whole state.
+    """
+
+    def publicState(self):
+        return NodeState(7, "h", 1, "flood", ((8, "h", 2, "overlay"),), {"apple": 2},
+                         files=(("song.ogg", 5, "ab" * 32, None),), public=True)
+
+    def test_publicFactsSayWhatIsWithheld(self):
+        obj = nodeObject(self.publicState())
+        self.assertTrue(obj["public"])
+        self.assertNotIn("bag", obj)
+        self.assertNotIn("recent", obj)
+        self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5,
+                                         "sha256": "ab" * 32}])
+        lines = renderNode(obj).splitlines()
+        self.assertEqual(lines[:4], ["node 7 at h:1 (flood)", "overlay links: 1",
+                                     "  node 8 at h:2 (overlay)", "stock: apple 2"])
+        self.assertFalse([line for line in lines if line.startswith("bag")])
+        self.assertEqual(lines[-1], "withheld (its operator's, told to --data-dir of "
+                         "the node): links other than overlay links, bag, pending "
+                         "buys, recent messages, downloads, copies of shared files sold")
+
+    def test_theOperatorsWholeState(self):
+        state = NodeState(7, "h", 1, "flood", (), {}, {"apple": 1}, 0,
+                          files=(("song.ogg", 5, "ab" * 32, 3),))
+        obj = nodeObject(state)
+        self.assertEqual((obj["public"], obj["bag"], obj["pending"]),
+                         (False, {"apple": 1}, 0))
+        self.assertIn("  song.ogg  5 B  content id abababababababab…  sold 3",
+                      renderNode(obj).splitlines())
+
+    def test_noNodeNamed(self):
+        with contextlib.redirect_stderr(io.StringIO()) as err, \
+                self.assertRaises(SystemExit):
+            parse(["node"])
+        self.assertIn("node wants ADDRESS|ID, or --data-dir DIR of a node you run",
+                      err.getvalue())
+        self.assertEqual(parse(["node", "--data-dir", "d"]).data_dir, "d")
+
+    def folder(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-node-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        return folder
+
+    def test_aDataDirWithoutAKey(self):
+        folder = self.folder()
+        args = parse(["node", "--data-dir", folder])
+        failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
+        self.assertEqual(str(failure.value), f"--data-dir {folder}: no node key there "
+                         "(node.key): is it the --data-dir of a node?")
+
+    def test_theKeyIsAnotherNodes(self):
+        """--data-dir of one node with another's id: refused before asking."""
+        folder = self.folder()
+        identity = Identity.inDirectory(folder)
+        other = "0" if wireId(identity.id)[0] != "0" else "1"
+        args = parse(["node", other * 8, "--data-dir", folder])
+        failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
+        self.assertEqual(str(failure.value), f"the key in {folder} is node "
+                         f"{wireId(identity.id)}'s, not that of {other * 8}")
+
+
+class ListAsksEachMemberByIdTests(SynchronousTestCase):
+    def test_eachMemberDialledByItsId(self):
+        """`bazaar list` asks each member of the tracker's list as the id
+        it is listed under: whoever answers at its address must be it."""
+        from twisted.internet import defer
+
+        from twisted_bazaar.cli import bazaar
+        from twisted_bazaar.schemes.index.messages import Listing
+
+        members = MemberList(((7, "10.0.0.7", 5007, "flood"),
+                              (9, "10.0.0.9", 5009, "flood")), 2)
+        answers = iter([members, Listing({})])
+        self.patch(bazaar, "askTracker", lambda *a, **kw: defer.succeed(next(answers)))
+        asked = []
+
+        def askNode(reactor, address, question, answer_type, timeout, dialled=None):
+            asked.append((address.port, dialled))
+            return defer.fail(ClientError("not asked"))
+
+        self.patch(bazaar, "askNode", askNode)
+        args = parse(["--tracker", "127.0.0.1:7700", "list"])
+        result = self.successResultOf(bazaar.listing(None, args))
+        self.assertEqual(sorted(asked), [(5007, 7), (5009, 9)])
+        self.assertEqual(len(result["unreachable"]), 2)

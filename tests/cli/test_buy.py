@@ -8,6 +8,7 @@ import hashlib
 import os
 import random
 
+import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import shortId, wireId
@@ -23,7 +24,12 @@ from twisted_bazaar.testing.memory import (
     MemoryServerEndpoint,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+from twisted_bazaar.daemon.build import configured
+from twisted_bazaar.daemon.registry import discoveryPlugins
+from twisted_bazaar.schemes.chord.ring import distance, keyOf, solves, strictlyBetween
+from twisted_bazaar.schemes.chord.settings import LEAST_PUZZLE
 from tests.files.helpers import scratchDir, writeFile
+from tests.records import identity
 
 
 class ExitWhenDoneTests(SynchronousTestCase):
@@ -280,4 +286,60 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.market.run(30)
         self.assertRegex(self.why(outcome), r"^cannot download big\.bin: no piece "
                          r"came for 15 s \(--download-give-up\): ")
+        self.assertNothingLeft(buy)
+
+
+def _drawnKey(fits, start):
+    """The first key pair of tests.records from seed ``start`` on whose id
+    ``fits``."""
+    return next(identity(seed) for seed in range(start, start + 100_000)
+                if fits(identity(seed).id))
+
+
+class OneShotChordTests(OneShotHelpers, SynchronousTestCase):
+    """
+    ``bazaar buy`` on a chord ring of daemons whose ids solve the ring's
+    puzzle (here of 8 bits, the least a daemon takes): its own fresh key
+    does not, so it is a client off the ring.
+    """
+
+    PUZZLE = LEAST_PUZZLE
+
+    def test_takesTheLeastPuzzleOfADaemonsRing(self):
+        """Unless given other settings, it takes only peers whose ids solve
+        the least puzzle a ring of daemons has; with an in-process
+        market's, any."""
+        daemons = OneShotBuy(None, None, None, None, "tracker:7700", "apple",
+                             discovery="chord")
+        self.assertEqual(daemons.node.discovery.settings,
+                         attr.evolve(configured(self.chord, {}), puzzle=LEAST_PUZZLE))
+        given = OneShotBuy(None, None, None, None, "tracker:7700", "apple",
+                           discovery="chord", scheme_settings=configured(self.chord, {}))
+        self.assertEqual(given.node.discovery.settings.puzzle, 0)
+
+    @property
+    def chord(self):
+        return discoveryPlugins()["chord"]
+
+    def test_buysWhereItsPlaceWouldHoldTheKey(self):
+        """Its id lies between apple's key and the node that holds the key:
+        the ring does not take it there, so the holder and its replicas
+        answer, its first successors, which lie between it and the key; it
+        takes their answer, and buys at once."""
+        sellers = [_drawnKey(lambda i: solves(i, self.PUZZLE), start)
+                   for start in (20_000, 40_000)]
+        for each, item in zip(sellers, ("apple", "pear")):
+            self.market.addNode(discovery="chord", identity=each,
+                                scheme={"chord-puzzle": self.PUZZLE},
+                                seller={"stock": {item: 5}})
+        self.market.run(10)
+        key = keyOf("apple")
+        holder = min((seller.id for seller in sellers), key=lambda i: distance(key, i))
+        buyer = _drawnKey(lambda i: strictlyBetween(i, key, holder)
+                          and not solves(i, self.PUZZLE), 60_000)
+        buy, outcome = self.oneShot(discovery="chord", identity=buyer)
+        self.market.run(3)
+        [result] = outcome
+        self.assertEqual([(p["seller"], p["units"]) for p in result["purchases"]],
+                         [(wireId(sellers[0].id), 1)])
         self.assertNothingLeft(buy)

@@ -11,7 +11,7 @@ from twisted.internet import defer, error, task
 from twisted.internet.address import IPv4Address
 from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.testing import MemoryReactor, StringTransport
+from twisted.internet.testing import MemoryReactor, MemoryReactorClock, StringTransport
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -37,6 +37,9 @@ from twisted_bazaar.testing import (
     MemoryServerEndpoint,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
+from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.encrypted import EncryptedFactory
 
 class NodeServiceTests(SynchronousTestCase):
     """A node's start-up and polite shutdown, as the daemon runs them."""
@@ -260,6 +263,28 @@ class ConnectorListenTests(SynchronousTestCase):
     def test_withoutItTheFailureIsTheCallers(self):
         d = EndpointConnector(_TakenPorts()).listen(Factory(), 9102)
         self.failureResultOf(d, error.CannotListenError)
+
+
+class ConnectorDialTests(SynchronousTestCase):
+    """The key a dialler knows its peer by (a file's seller) is the one
+    the channel of the connection must prove."""
+
+    def dialled(self, **kwargs):
+        reactor = MemoryReactorClock()
+        connector = EndpointConnector(reactor, channel=ChannelKey.generate())
+        connector.connect("127.0.0.1", 9000, Protocol(), **kwargs)
+        [(host, port, factory, _, _)] = reactor.tcpClients
+        return factory._wrappedFactory
+
+    def test_expectedKeyPinned(self):
+        key = decode(Identity.generate().key)
+        channel = self.dialled(expected=key)
+        self.assertIsInstance(channel, EncryptedFactory)
+        self.assertTrue(channel.initiator)
+        self.assertEqual(channel.expected, key)
+
+    def test_anyKeyByDefault(self):
+        self.assertIsNone(self.dialled().expected)
 
 
 class _ObservedTracker(Tracker):

@@ -13,6 +13,7 @@ an attacker on the path sees and does (issue 37).
 """
 
 import os
+import re
 import shutil
 import socket
 import struct
@@ -240,7 +241,8 @@ class TrackerPinTests(SynchronousTestCase):
         nodeId(pinned, TIMEOUT)
         other = Identity.generate().key
         wrong = market.startNode("wrong", "--tracker-key", other)
-        wrong.waitFor(rf"proved key {key}, not the pinned {other}", TIMEOUT)
+        wrong.waitFor(rf"the tracker proved {key[:8]}…, not {other[:8]}…, the key "
+                      r"pinned by --tracker-key", TIMEOUT)
         self.assertFalse(wrong.matches("registered with the tracker"))
         address = f"127.0.0.1:{market.tracker_port}"
         status = bazaar("status", "--tracker", address, "--tracker-key", other)
@@ -248,3 +250,39 @@ class TrackerPinTests(SynchronousTestCase):
         self.assertIn(f"not the pinned {other}", status.stderr)
         self.assertEqual(bazaar("status", "--tracker", address, "--tracker-key",
                                 key).returncode, 0)
+
+    def test_theFirstKeyIsKept(self):
+        """A node with --data-dir and no pin keeps the first key its
+        tracker proves: a tracker at the same address with another key (a
+        restart without its --data-dir) is refused, with what to do."""
+        folder = tempfile.mkdtemp(prefix="bazaar-pin-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        market = LiveMarket(folder)
+        self.addCleanup(market.stop)
+        logged = r"the tracker's key is (?P<key>[A-Za-z0-9_-]{43})"
+        first = market.startTracker("tracker", TIMEOUT)
+        key = first.waitFor(logged, TIMEOUT)["key"]
+        data = os.path.join(folder, "node-data")
+        node = market.startNode("node", "--data-dir", data)
+        node_id = nodeId(node, TIMEOUT)
+        known = os.path.join(data, "known_tracker")
+        node.waitFor(rf"the tracker's key is {key}, from its first contact; another "
+                     rf"key there is refused from now on \(kept in {re.escape(known)}\)",
+                     TIMEOUT)
+        with open(known) as f:
+            self.assertEqual(f.read(), key + "\n")
+        first.terminate()
+        first.finish()
+        second = market.start("tracker 2", [
+            "bazaar-tracker", "--listen", f"tcp:{market.tracker_port}:interface=127.0.0.1"])
+        other = second.waitFor(logged, TIMEOUT)["key"]
+        node.waitFor(rf"lost the tracker at 127\.0\.0\.1:{market.tracker_port}: "
+                     rf"the tracker proved {re.escape(other[:8])}…, not "
+                     rf"{re.escape(key[:8])}…, the key it proved on first contact "
+                     rf"\(remembered in {re.escape(known)}\); refused before this node "
+                     rf"said anything\. If its key changed on purpose, remove "
+                     rf"{re.escape(known)} or pass --tracker-key with the key the "
+                     r"tracker logs when it starts; trying again in", TIMEOUT)
+        self.assertEqual(second.matches(rf"node {short(node_id)} joined"), [])
+        self.assertEqual(len(node.matches(r"registered with the tracker")), 1)
+        self.assertEqual(node.problems(), [])

@@ -65,7 +65,10 @@ class CrashRestartTests(SynchronousTestCase):
         self.addCleanup(shutil.rmtree, self.folder, True)
         self.market = LiveMarket(self.folder)
         self.addCleanup(self.market.stop)
-        self.tracker = self.market.startTracker(timeout=TIMEOUT)
+        # The tracker keeps its key in a data dir: restarted, it is the
+        # tracker its nodes know (a new key would be refused).
+        self.tracker = self.market.startTracker("tracker", TIMEOUT, "--data-dir",
+                                                self.dataDir("tracker-data"))
 
     def dataDir(self, name):
         return os.path.join(self.folder, name)
@@ -127,9 +130,10 @@ class CrashRestartTests(SynchronousTestCase):
         """
         The tracker goes down mid-run: linked nodes keep trading without
         it, and when it is back on its port every node registers again
-        under its old id.  The buyer gets 1 of its 4 apples from the first
-        seller (all it has), then the other 3 from a second seller, which
-        joined (and linked) before the tracker went down.
+        under its old id (the tracker keeps its key in its data dir, so
+        the nodes know it again).  The buyer gets 1 of its 4 apples from
+        the first seller (all it has), then the other 3 from a second
+        seller, which joined (and linked) before the tracker went down.
         """
         seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=1")
         seller_id = nodeId(seller, TIMEOUT)
@@ -157,7 +161,8 @@ class CrashRestartTests(SynchronousTestCase):
         buyer.waitFor(rf"bought apple x3 from {shortId(second_id)} \(4 of 4\)", TIMEOUT)
         port = self.market.tracker_port
         tracker = self.market.start("tracker again", [
-            "bazaar-tracker", "--listen", f"tcp:{port}:interface=127.0.0.1"])
+            "bazaar-tracker", "--listen", f"tcp:{port}:interface=127.0.0.1",
+            "--data-dir", self.dataDir("tracker-data")])
         tracker.waitFor(rf"tracker listening on [^\s:]+:{port}\b", TIMEOUT)
         for node in (seller_id, buyer_id, second_id):
             tracker.waitFor(rf"node {shortId(node)} joined from ", SLOW)
@@ -221,7 +226,9 @@ class ChaosTests(SynchronousTestCase):
         self.addCleanup(shutil.rmtree, self.folder, True)
         self.market = LiveMarket(self.folder)
         self.addCleanup(self.market.stop)
-        self.tracker = self.market.startTracker(timeout=TIMEOUT)
+        # Its key kept in a data dir, as its nodes keep theirs.
+        self.tracker = self.market.startTracker("tracker", TIMEOUT, "--data-dir",
+                                                self.dataDir("tracker-data"))
         self.port = self.market.tracker_port
         self.running = {}
 
@@ -239,7 +246,8 @@ class ChaosTests(SynchronousTestCase):
         if name == "tracker":
             kill(self.tracker)
             self.tracker = self.market.start("tracker", [
-                "bazaar-tracker", "--listen", f"tcp:{self.port}:interface=127.0.0.1"])
+                "bazaar-tracker", "--listen", f"tcp:{self.port}:interface=127.0.0.1",
+                "--data-dir", self.dataDir("tracker-data")])
             self.tracker.waitFor(rf"tracker listening on [^\s:]+:{self.port}\b",
                                   TIMEOUT)
             return

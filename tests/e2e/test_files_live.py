@@ -148,6 +148,28 @@ class FilesLiveTests(SynchronousTestCase):
         for daemon in (seller, again):
             self.assertEqual(daemon.problems(), [], daemon.tail())
 
+    def test_longestNamesAreFetched(self):
+        """A shared file with a 240-byte name (legal: §19 admits up to 256)
+        is bought and fetched: the buyer's part file and record, which add
+        to the name, are named within the file system's 255 bytes, and
+        the file is put in place under its own name."""
+        shared = self.dir("A")
+        name = "n" * 236 + ".bin"
+        data = b"a long name\n" * 1000
+        with open(os.path.join(shared, name), "wb") as f:
+            f.write(data)
+        seller = self.seller("seller", shared)
+        seller.waitFor(r"sharing n+\.bin \(", TIMEOUT)
+        downloads = self.dir("D")
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", name,
+                                      "--downloads", downloads)
+        buyer.waitFor(r"downloaded n+\.bin into .*, sha256 verified", TIMEOUT)
+        with open(os.path.join(downloads, name), "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assertEqual(os.listdir(os.path.join(downloads, PRIVATE)), [])
+        for daemon in (seller, buyer):
+            self.assertEqual(daemon.problems(), [], daemon.tail())
+
     def test_fileOverIPv6(self):
         """Nodes that listen on IPv6 loopback (tcp6:) trade a file whose
         bytes come over the seller's transfer port, on ::1 too."""
@@ -317,13 +339,15 @@ class FileDownloadsLiveTests(SynchronousTestCase):
 
     def test_deadSellerStallsThenGivesUp(self):
         """The buyer daemon's download stalls when its only seller dies:
-        bazaar node says so; after --download-give-up it exits 3 with the
-        reason, its part file kept."""
+        bazaar node, asked by its operator (with its --data-dir), says so;
+        after --download-give-up it exits 3 with the reason, its part file
+        kept."""
         seller = self.startSeller(2 * 1024 * 1024)
         folder = self.downloads("D")
+        data = os.path.join(self.market.cwd, "buyer-data")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "big.bin",
                                       "--downloads", folder, "--download-give-up", "20",
-                                      "--exit-when-done")
+                                      "--exit-when-done", "--data-dir", data)
         port = int(buyer.waitFor(r"node listening on [^:]+:(\d+)", TIMEOUT)[1])
         buyer.waitFor(r"big\.bin: 25% ", TIMEOUT)
         self.assertEqual(buyer.matches(r"all wants met"), [])
@@ -333,14 +357,16 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         # --download-give-up leaves 10 s more to ask bazaar node (two
         # commands, under a second each here: room for a slow machine).
         buyer.waitFor(r"big\.bin: stalled, no piece for 10 s", TIMEOUT)
-        result = bazaar("--json", "node", f"127.0.0.1:{port}", timeout=TIMEOUT)
+        result = bazaar("--json", "node", f"127.0.0.1:{port}", "--data-dir", data,
+                        timeout=TIMEOUT)
         self.assertEqual(result.returncode, 0, result.stderr)
         [download] = json.loads(result.stdout)["downloads"]
         self.assertEqual(download["state"], "stalled", download)
         self.assertEqual((download["name"], download["sha256"]), ("big.bin", self.sha))
         self.assertGreater(download["have"], 0)
         self.assertTrue(download["why"], download)
-        text = bazaar("node", f"127.0.0.1:{port}", timeout=TIMEOUT).stdout
+        text = bazaar("node", f"127.0.0.1:{port}", "--data-dir", data,
+                      timeout=TIMEOUT).stdout
         self.assertRegex(text, r"\n  big\.bin  [\d.]+ MiB of 20\.0 MiB \(\d+%\)  .*"
                                r"stalled: ")
         self.assertEqual(buyer.finish(TIMEOUT), 3, buyer.tail())

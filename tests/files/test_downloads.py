@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files.downloads import PRIVATE, DownloadError, PartFile, partName
 from twisted_bazaar.files.journal import JOURNAL, MOST_SELLERS, Journal, RecordFault
 from twisted_bazaar.core.market import Offer
+from twisted_bazaar.wire import MAX_ITEM_BYTES
 from tests.files.helpers import fileId, scratchDir, writeFile
 
 DATA = b"0123456789" * 10
@@ -78,6 +79,46 @@ class PartFileTests(SynchronousTestCase):
         self.assertEqual(os.path.basename(final), f"song.{SHA[:12]}.ogg")
         with open(os.path.join(self.folder, "song.ogg"), "rb") as f:
             self.assertEqual(f.read(), b"mine")
+
+    def test_longNamesFitTheFileSystem(self):
+        """Every plain name the protocol admits (up to 256 bytes) can be
+        fetched: a part file whose name would pass the file system's 255
+        bytes is named by the name's hash, and the file is put in place
+        under its name, or if that is too long (or taken, and the tagged
+        name would be too long), the name cut short and tagged."""
+        for name, final in [("x" * 240, "x" * 240),
+                            ("v" * 251 + ".ogg", "v" * 251 + ".ogg"),
+                            ("y" * 252 + ".ogg", "y" * 238 + f".{SHA[:12]}.ogg"),
+                            ("z" * MAX_ITEM_BYTES, "z" * 242 + f".{SHA[:12]}")]:
+            part = PartFile(self.folder, name, SHA, len(DATA))
+            self.assertFalse(part.open())
+            self.fill(part)
+            self.assertEqual(part.verifyPieces(20, pieces(20)), [0, 1, 2, 3, 4])
+            self.assertEqual(part.complete(), os.path.join(self.folder, final))
+            part.close()
+            with open(os.path.join(self.folder, final), "rb") as f:
+                self.assertEqual(f.read(), DATA)
+            self.assertEqual(os.listdir(self.private), [])
+        writeFile(self.folder, "w" * 250, b"mine")
+        part = PartFile(self.folder, "w" * 250, SHA, len(DATA))
+        part.open()
+        self.fill(part)
+        self.assertEqual(part.complete(),
+                         os.path.join(self.folder, "w" * 242 + f".{SHA[:12]}"))
+
+    def test_longNameResumes(self):
+        """A hashed part file is found again by a later run."""
+        name = "é" * 120
+        part = PartFile(self.folder, name, SHA, len(DATA))
+        part.open()
+        part.writeAt(DATA[:40], 0)
+        part.close()
+        self.assertEqual(self.listed()[1], [partName(name, SHA)])
+        self.assertTrue(partName(name, SHA).startswith(".."))
+        again = PartFile(self.folder, name, SHA, len(DATA))
+        self.assertTrue(again.open())
+        self.assertEqual(again.verifyPieces(20, pieces(20)), [0, 1])
+        again.close()
 
     def test_sameFileThereAlready(self):
         writeFile(self.folder, "f", DATA)
@@ -246,6 +287,21 @@ class JournalTests(SynchronousTestCase):
         self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
         self.assertEqual(events, [("fsync", parent), ("fsync", "f.json.new"),
                                   ("replace", "f.json"), ("fsync", JOURNAL)])
+
+    def test_longNamesAreRecorded(self):
+        """A record whose name and temporary copy would pass the file
+        system's 255 bytes is kept under the name's hash; a name that
+        fits keeps the name earlier versions gave it."""
+        offer = Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)
+        for name in ["x" * 247, "x" * MAX_ITEM_BYTES, "é" * 124]:
+            self.journal.note(name, [offer])
+            self.assertEqual(self.journal.load(name), {1: ("a" * 64, 10)})
+            self.assertTrue(os.path.basename(self.journal.path(name)).startswith("."))
+        self.assertEqual(os.path.basename(self.journal.path("y" * 246)),
+                         "y" * 246 + ".json")
+        self.assertEqual(len(os.listdir(self.journal.folder)), 3)
+        self.journal.remove("x" * 247)
+        self.assertIsNone(self.journal.read("x" * 247))
 
     def test_damagedRecordIsNone(self):
         self.journal.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])

@@ -16,6 +16,7 @@ from twisted.python.failure import Failure
 from twisted.internet.error import ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.net.connections import ConnectionManager
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.files import client, hashing, server
@@ -65,6 +66,7 @@ class FakeService:
         self.connections = Account(server.CONNECTIONS_PER_SLOT * slots)
         self.serving = Account(slots)
         self.peer_log = PeerLog(clock)
+        self.policy = ConnectionManager(clock)
 
 
 def frames(data):

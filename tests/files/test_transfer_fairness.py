@@ -12,6 +12,8 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.net.eviction import GRACE
+from twisted_bazaar.net.connections import ConnectionManager
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.files import hashing, server
 from twisted_bazaar.files.messages import About, Data, Get, Head
@@ -39,6 +41,7 @@ class FakeNode:
     def __init__(self, clock):
         self.clock = clock
         self.config = NodeConfig()
+        self.connections = ConnectionManager(clock)
 
 
 class Connection:
@@ -151,6 +154,34 @@ class TransferFairnessTests(SynchronousTestCase):
             buyer.send(Get(SHA, 0, len(DATA)))
         self.assertEqual(sum(a.closed for a in first), SLOTS // 2)
         self.assertEqual(sum(b.closed for b in second), SLOTS // 2)
+
+    def test_moreGroupsThanSlots(self):
+        """
+        One connection from each of as many address groups as there are
+        slots, each sending a range: a buyer of a new group is refused
+        while they are in their grace period, and then takes the slot of
+        the group that has held one longest, even when every group
+        replaces its connection before it is old.
+        """
+        hosts = [f"10.{n}.0.1" for n in range(SLOTS)]
+        holders = {host: self.connect(host) for host in hosts}
+        for holder in holders.values():
+            holder.send(Get(SHA, 0, len(DATA)))
+        early = self.connect(BUYER)
+        early.send(Get(SHA, 0, len(DATA)))
+        self.assertEqual((early.answers()[0][0].code, early.closed), ("busy", True))
+        for _ in range(3):
+            self.clock.advance(GRACE / 2)
+            for host in hosts:
+                holders[host].transport.loseConnection()
+                holders[host].server.connectionLost(None)
+                holders[host] = self.connect(host)
+                holders[host].send(Get(SHA, 0, len(DATA)))
+        buyer = self.connect(BUYER)
+        buyer.send(Get(SHA, 0, len(DATA)))
+        self.assertFalse(buyer.closed)
+        self.assertTrue(holders[hosts[0]].transport.disconnected)
+        self.assertEqual(sum(holder.closed for holder in holders.values()), 1)
 
     def test_connectionsHeldByOneAddressMakeRoomForAnother(self):
         """Every connection the seller keeps open taken by one address

@@ -10,6 +10,7 @@ import socket
 import pytest
 import pytest_twisted
 
+from twisted_bazaar.net.connections import ConnectionManager
 from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.files.client import TransferClient
@@ -43,6 +44,7 @@ class _Node:
         self.clock = reactor
         self.connector = connector
         self.config = NodeConfig()
+        self.connections = ConnectionManager(reactor)
 
 
 @pytest.mark.skipif(NO_IPV6 is not None, reason=str(NO_IPV6))

@@ -19,6 +19,7 @@ from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.files.server import socketOf
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.net.channel import REFUSAL, ChannelKey
+from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.net.encrypted import (
     CLOSE_GRACE,
     EncryptedFactory,
@@ -210,6 +211,72 @@ class PinnedKeyTests(SynchronousTestCase):
                       client.wrapped.lost.getErrorMessage())
         self.assertTrue(any(f"not the pinned {pinned.key}" in formatEvent(event)
                             for event in events))
+
+
+class KnownKeyTests(SynchronousTestCase):
+    """
+    A client whose peer's key is held by a L{KeyPin} (a node's tracker):
+    the first key proven is taken and kept; from then on, a connection to
+    a peer that proves another is refused before the client sends anything.
+    """
+
+    def connect(self, pin, server_identity):
+        clock = Clock()
+        server_key = ChannelKey.generate(server_identity)
+        factory = Factory.forProtocol(lambda: Recorder(greeting=b"2:ok,"))
+
+        def serverProtocol():
+            return EncryptedFactory(factory, server_key, clock).buildProtocol(None)
+
+        def clientProtocol():
+            return EncryptedFactory(Factory.forProtocol(
+                lambda: Recorder(greeting=b"3:hi!,")), ChannelKey.generate(), clock,
+                initiator=True, pin=pin).buildProtocol(None)
+
+        with capturedLogs() as events:
+            client, server, pump = connectedServerAndClient(serverProtocol,
+                                                            clientProtocol)
+            pump.flush()
+        return client, server, [formatEvent(event) for event in events]
+
+    def test_firstContactRemembered(self):
+        tracker = Identity.generate()
+        kept = []
+        pin = KeyPin("the tracker", remember=kept.append, where="DIR/known_tracker")
+        client, server, lines = self.connect(pin, tracker)
+        self.assertEqual(server.wrapped.received, b"3:hi!,")
+        self.assertEqual(pin.key, decode(tracker.key))
+        self.assertEqual(kept, [decode(tracker.key)])
+        self.assertIn(f"the tracker's key is {tracker.key}, from its first contact; "
+                      "another key there is refused from now on (kept in "
+                      "DIR/known_tracker)", lines)
+        # The same key again: taken, nothing more kept.
+        client, server, lines = self.connect(pin, tracker)
+        self.assertEqual(server.wrapped.received, b"3:hi!,")
+        self.assertEqual(kept, [decode(tracker.key)])
+
+    def test_anotherKeyLaterRefused(self):
+        tracker, impostor = Identity.generate(), Identity.generate()
+        pin = KeyPin("the tracker", where="DIR/known_tracker",
+                     fix="Remove DIR/known_tracker.")
+        self.connect(pin, tracker)
+        client, server, lines = self.connect(pin, impostor)
+        self.assertEqual(server.wrapped.received, b"")
+        self.assertEqual(client.wrapped.received, b"")
+        why = (f"the tracker proved {impostor.key[:8]}…, not {tracker.key[:8]}…, the "
+               "key it proved on first contact (remembered in DIR/known_tracker); "
+               "refused before this node said anything. Remove DIR/known_tracker.")
+        self.assertEqual(client.wrapped.lost.getErrorMessage(), why)
+        self.assertTrue(any(why in line for line in lines), lines)
+        self.assertEqual(pin.key, decode(tracker.key))
+
+    def test_keylessPeerTeachesNothing(self):
+        """A peer that proves no key leaves the pin empty: the next key
+        proven is the one."""
+        pin = KeyPin("the tracker")
+        client, server, lines = self.connect(pin, None)
+        self.assertEqual(server.wrapped.received, b"3:hi!,")
+        self.assertIsNone(pin.key)
 
 
 class RefusalLogTests(SynchronousTestCase):

@@ -70,11 +70,80 @@ class ChooseVictimTests(SynchronousTestCase):
         """
         The oldest half of the unproven links past their grace are kept;
         of the rest, the newest link of the group holding the most goes.
+        Grace runs from the group's oldest link: a fresh link of an old
+        group has none of its own.
         """
         links = [candidate("elder1", 1, "a"), candidate("elder2", 2, "a"),
                  candidate("elder3", 3, "b"), candidate("mid", 100, "b"),
                  candidate("b-newest", 500, "b"), candidate("a-newest", 600, "a"),
                  candidate("c", 700, "c"), candidate("b-late", 400, "b"),
                  candidate("trader", 800, "b", proven=True),
-                 candidate("fresh", NOW - 1, "b")]
+                 candidate("fresh", NOW - 1, "b"),
+                 candidate("d-fresh", NOW - 1, "d")]
+        self.assertEqual(chooseVictim(links, NOW), "fresh")
+        links.remove(links[-2])
         self.assertEqual(chooseVictim(links, NOW), "b-newest")
+
+
+class HeavyGroupTests(SynchronousTestCase):
+    """A newcomer's group against groups holding more than it will."""
+
+    def test_heavyGroupGivesWayWhateverTheAge(self):
+        """
+        A group holding more than the newcomer's will after it gets in
+        gives up its newest link, even while every one of its links is in
+        its grace period (one address replacing its links before they are
+        old cannot keep another group out).
+        """
+        churner = [candidate(f"c{n}", NOW - n * 0.1, "9.9.0.0/16") for n in range(8)]
+        self.assertEqual(chooseVictim(churner, NOW, asker="10.0.0.0/16"), "c0")
+        self.assertIsNone(chooseVictim(churner, NOW, asker="9.9.0.0/16"))
+
+    def test_heavyGroupTradersLast(self):
+        """Of a heavy group, a link that traded nothing goes before a
+        trading partner; a group holding only partners still gives way."""
+        links = [candidate("p1", 5, "h", proven=True), candidate("plain", 1, "h"),
+                 candidate("p2", 9, "h", proven=True), candidate("mine", 3, "n")]
+        self.assertEqual(chooseVictim(links, NOW, asker="n"), "plain")
+        partners = [candidate("p1", 5, "h", proven=True),
+                    candidate("p2", 9, "h", proven=True),
+                    candidate("p3", 7, "h", proven=True)]
+        self.assertEqual(chooseVictim(partners, NOW, asker="n"), "p2")
+
+    def test_notHeavierThanTheNewcomerWillBe(self):
+        """A group holding only as much as the newcomer's will is no heavy
+        group: grace and the older half protect it."""
+        links = [candidate("a1", NOW - 1, "a"), candidate("a2", NOW - 1, "a"),
+                 candidate("n1", 1, "n", proven=True)]
+        self.assertIsNone(chooseVictim(links, NOW, asker="n"))
+
+    def test_ownDialTakesOnlyWhatGraceLeaves(self):
+        """This node's own dial (no asker) takes no heavy group's link in
+        its grace period."""
+        churner = [candidate(f"c{n}", NOW - 1, "c") for n in range(4)]
+        self.assertIsNone(chooseVictim(churner, NOW))
+
+
+class MoreGroupsThanSlotsTests(SynchronousTestCase):
+    """Every group holds one: the newcomer still gets one, once they have
+    had their grace."""
+
+    def groups(self, since):
+        return [candidate(f"g{n}", since + n * 0.1, f"10.{n}.0.0/16") for n in range(16)]
+
+    def test_newcomerGroupGetsOne(self):
+        """The older half is kept; of equals, the first of the newer half
+        goes."""
+        victim = chooseVictim(self.groups(100), NOW, asker="11.0.0.0/16")
+        self.assertEqual(victim, "g8")
+
+    def test_notWhileTheyAreInTheirGrace(self):
+        self.assertIsNone(chooseVictim(self.groups(NOW - 5), NOW, asker="11.0.0.0/16"))
+
+    def test_churnDoesNotKeepAGroupYoung(self):
+        """A group's grace runs from its tenure: links replaced within
+        their grace are as old as the group."""
+        young = self.groups(NOW - 5)
+        self.assertEqual(chooseVictim(young, NOW, asker="11.0.0.0/16",
+                                      tenure=lambda group, since: 0.0), "g8")
+

@@ -236,18 +236,19 @@ class SellerTests(SynchronousTestCase):
     def test_closedBuysBounded(self):
         """
         A seller remembers at most closed_limit closed buys that have not
-        expired, one address group alone half of them: past that, an ask
+        expired; relayed asks are charged to the relays' share, one
+        relay's address group alone a quarter of them: past that, an ask
         that would close another is answered notyet, and nothing is
         closed or sold.  Once the closed buys have
         lapsed (MAX_EXPIRY_AHEAD after they were made, and CLOSED_GRACE),
         they make room.
         """
-        seller = Seller(flooded(self.node), {"apple": 2}, lease=LEASE, closed_limit=4)
+        seller = Seller(flooded(self.node), {"apple": 2}, lease=LEASE, closed_limit=8)
         for buy_id in (61, 62):
             self.assertEqual([m.code for m in self.ask(buy_id)], ["unsold"])
         [notyet] = self.ask(63)
         self.assertEqual((notyet.code, notyet.id, notyet.path), ("notyet", 63, (1, 2, 9)))
-        self.assertIn("your address group holds 2 closed buys", notyet.info)
+        self.assertIn("your last relay's address group hold 2 closed buys", notyet.info)
         self.assertEqual([m.code for m in self.ask(61)], ["unsold"])
         self.assertEqual([entry.buy_id for entry in seller.closed], [61, 62])
         self.clock.advance(seller_module.MAX_EXPIRY_AHEAD + seller_module.CLOSED_GRACE + 1)

@@ -1,15 +1,16 @@
 """
 Copies of a shared file sold (docs/protocol.md §11, step 7 and "Closing
 a buy"): a copy takes no unit, so its sale is remembered only as long as
-a close is, 15 minutes, charged like a close to the address group of the
-link its buy came on, and then kept only in its file's count of copies
-sold.  Issue 34's "A seller's record of copies sold grows with every buy
+a close is, 15 minutes, charged like a close (to its buyer's address
+group, or if relayed, to the relays' share: its relay's group there),
+and then kept only in its file's count of copies sold.  Issue 34's "A
+seller's record of copies sold grows with every buy
 of a shared file": 2,000 buys from one key made 2,000 ledger lines, kept
 for good.
 
 A keyed seller sharing song.ogg (and selling apples), fed signed buys
-through relay 2 (and, for another address group, relay 3), on a fake
-clock.
+through relay 2 (and, for another address group, relay 3), or straight
+from their buyers, on a fake clock.
 """
 
 import gc
@@ -30,6 +31,7 @@ from tests.helpers import (
     flooded,
     linkPeer,
     openLink,
+    provenLink,
     sent,
 )
 from twisted_bazaar import wire
@@ -106,14 +108,20 @@ class _CopiesCase(SynchronousTestCase):
         link.transport.clear()
         return link
 
+    def ownLink(self, key, host="10.0.0.98"):
+        """key's own link to the seller, where it proved its key (from
+        relay 2's address group, unless host says another)."""
+        return provenLink(self.node, key, host=host)
+
     def message(self, kind, buy_id, key=None, relay=2, expires=None):
         """A message about a copy of song.ogg signed by key (the buyer's
-        by default), through relay, expiring in 5 minutes."""
+        by default), through relay (straight from key if None), expiring
+        in 5 minutes."""
         key = key or self.buyer
         expires = expires or int((self.clock.seconds() + 300) * 1000)
         fields = {"sha256": SHA, "size": SIZE} if kind is Buy else {}
-        return key.signed(kind(buy_id, "song.ogg", (key.id, relay, self.s_key.id),
-                               expires=expires, **fields))
+        path = (key.id,) + (() if relay is None else (relay,)) + (self.s_key.id,)
+        return key.signed(kind(buy_id, "song.ogg", path, expires=expires, **fields))
 
     def send(self, *messages, link=None):
         """Feed messages through a relay (2 unless given), let the
@@ -162,14 +170,27 @@ class CopiesRememberedTests(_CopiesCase):
         and nothing is sold or recorded for them."""
         folder, store = self.dataDir()
         seller = self.startSeller(store, closed_limit=1000)
-        buys = [self.message(Buy, n) for n in range(2000)]
+        link = self.ownLink(self.buyer)
+        buys = [self.message(Buy, n, relay=None) for n in range(2000)]
         # The notyets leave at once, the buyOKs once the sales are on disk.
-        self.assertEqual(sorted(self.codes(*buys)), ["buyOK"] * 500 + ["notyet"] * 1500)
+        self.assertEqual(sorted(self.codes(*buys, link=link)),
+                         ["buyOK"] * 500 + ["notyet"] * 1500)
         self.assertEqual((len(seller.ledger), self.files.copies), (500, 500))
         self.assertEqual(self.rows(folder), (500, {}))
         self.clock.advance(WINDOW + 1)
-        self.assertEqual(self.codes(self.message(Buy, 1999)), ["buyOK"])
+        self.assertEqual(self.codes(self.message(Buy, 1999, relay=None), link=link),
+                         ["buyOK"])
         self.assertEqual(self.rows(folder), (1, {"song.ogg": 500}))
+
+    def test_oneRelayHoldsAQuarter(self):
+        """Relayed, the same 2,000 buys are charged to the relays' share,
+        half the account, and within it to relay 2's group: a quarter of
+        --closed-limit."""
+        seller = self.startSeller(closed_limit=1000)
+        buys = [self.message(Buy, n) for n in range(2000)]
+        self.assertEqual(sorted(self.codes(*buys)), ["buyOK"] * 250 + ["notyet"] * 1750)
+        self.assertEqual(seller.remembered.held("10.0.0.0/16", relayed=True), 250)
+        self.assertEqual(seller.remembered.held("10.0.0.0/16"), 0)
 
     def test_groupOverItsShareGetsNotyet(self):
         """Copies and closes are one account: a group holding as many as
@@ -178,17 +199,59 @@ class CopiesRememberedTests(_CopiesCase):
         its copy, and the first gets copies again once its own are
         forgotten."""
         seller = self.startSeller(closed_limit=10)
-        self.assertEqual(self.codes(*[self.message(Ask, n, self.stranger)
-                                      for n in range(3)]), ["unsold"] * 3)
-        self.assertEqual(self.codes(*[self.message(Buy, n) for n in range(4)]),
+        stranger, mine = self.ownLink(self.stranger), self.ownLink(self.buyer)
+        self.assertEqual(self.codes(*[self.message(Ask, n, self.stranger, relay=None)
+                                      for n in range(3)], link=stranger), ["unsold"] * 3)
+        self.assertEqual(self.codes(*[self.message(Buy, n, relay=None) for n in range(4)],
+                                    link=mine),
                          ["buyOK"] * 2 + ["notyet"] * 2)
         self.assertEqual(sorted(buy_id for _, buy_id in seller.ledger), [0, 1])
-        other = self.otherGroup()
-        ok = self.send(self.message(Buy, 7, relay=3), link=other)
+        other = self.ownLink(keyOf(34), host="198.51.100.7")
+        ok = self.send(self.message(Buy, 7, keyOf(34), relay=None), link=other)
         self.assertEqual([a.TYPE for a in ok], ["buyOK"])
         self.clock.advance(WINDOW + 1)
-        self.assertEqual(self.codes(self.message(Buy, 3)), ["buyOK"])
+        self.assertEqual(self.codes(self.message(Buy, 3, relay=None), link=mine),
+                         ["buyOK"])
         self.assertEqual(self.files.copies, 4)
+
+    def test_relayedBuysSpendNoRelaysOwnShare(self):
+        """The attack: a stranger with free keys buys copies along
+        [stranger, relay 2, seller].  They are charged to the relays'
+        share (relay 2's group there), never to what buyers of relay 2's
+        own address group may hold: a buyer of that group, straight to the
+        seller, still gets its copies, and one through another relay its
+        own.  (Before: the stranger's copies were charged to relay 2's
+        group, and that group's own buy was answered notyet for
+        15 minutes.)"""
+        seller = self.startSeller(closed_limit=20)
+        flood = [self.message(Buy, n, keyOf(1000 + n)) for n in range(30)]
+        self.assertEqual(sorted(self.codes(*flood)), ["buyOK"] * 5 + ["notyet"] * 25)
+        mine = self.ownLink(self.buyer)
+        own = [self.message(Buy, 100 + n, relay=None) for n in range(3)]
+        self.assertEqual(self.codes(*own, link=mine), ["buyOK"] * 3)
+        other = self.otherGroup()
+        ok = self.send(self.message(Buy, 7, keyOf(35), relay=3), link=other)
+        self.assertEqual([a.TYPE for a in ok], ["buyOK"])
+        [notyet] = self.send(self.message(Buy, 8, keyOf(999)))
+        self.assertIn("relayed to this seller by your last relay's address group "
+                      "hold 5", notyet.info)
+        self.assertEqual((seller.remembered.held("10.0.0.0/16"),
+                          seller.remembered.held("10.0.0.0/16", relayed=True),
+                          seller.remembered.held("198.51.0.0/16", relayed=True)),
+                         (3, 5, 1))
+
+    def test_linkedBuyerChargedToItsOwnGroup(self):
+        """A buyer linked to the seller, its key proven there, whose buy
+        comes along a path all the same (a resend, or a fallback) is
+        charged to its own link's group, not to the relays' share: a
+        stranger gains nothing by it (a key it linked is charged to its
+        own group), and a linked buyer is not held back by what others
+        relayed."""
+        seller = self.startSeller(closed_limit=20)
+        self.ownLink(self.buyer, host="203.0.113.9")
+        self.assertEqual(self.codes(self.message(Buy, 1)), ["buyOK"])
+        self.assertEqual((seller.remembered.held("203.0.0.0/16"),
+                          seller.remembered.held("10.0.0.0/16", relayed=True)), (1, 0))
 
 
 class WindowTests(_CopiesCase):

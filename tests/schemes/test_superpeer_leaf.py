@@ -29,7 +29,17 @@ from twisted_bazaar.schemes.superpeer.messages import (
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.testing import Market, MemoryNetwork
 
-from tests.helpers import NODE_PORT, closeLink, feed, makeNode, openLink, sent, units
+from tests.helpers import (
+    NODE_PORT,
+    answerAs,
+    assertDialRefused,
+    closeLink,
+    feed,
+    makeNode,
+    openLink,
+    sent,
+    units,
+)
 from tests import records
 from tests.schemes import FindEvents, StaticShop
 
@@ -576,3 +586,48 @@ class MarketTests(SynchronousTestCase):
         ledger = market.role(seller, "seller").ledger
         self.assertEqual(sorted(sale.buy_id for sale in units(ledger.values())),
                          sorted(p.buy_id for p in bag))
+
+
+class WhomTheDialReachedTests(SynchronousTestCase):
+    """
+    A super-peer the tracker names is dialled by its id: a node at its
+    address that proves another key (however honest its answer) is
+    refused, for a leaf's links and a super-peer's alike.
+    """
+
+    def dialNamed(self, **options):
+        node = self.node = makeNode(ME, identity=SELF)
+        self.scheme = buildScheme(node, "superpeer", superpeers=1, **options)
+        self.membership = plugMembership(node, Membership(node))
+        self.scheme.startService()
+        tracker = self.membership.factory.buildProtocol(None)
+        tracker.makeConnection(StringTransport())
+        feed(tracker, wire.ThisIsYou(ME, NODE_PORT))
+        feed(tracker, wire.NodeReply(self.dialled.id, "sp1", 7000))
+        self.assertEqual(len(node.connector.requests), 1)
+        return node.connector.connectLast()
+
+    def setUp(self):
+        self.dialled, self.impostor = records.identity(31), records.identity(32)
+
+    def tearDown(self):
+        self.scheme.stopService()
+        self.membership.stopService()
+
+    def test_aLeafRefusesAnotherKey(self):
+        link = self.dialNamed()
+        self.assertEqual(link.purpose, LEAF)
+        answerAs(link, self.impostor, 7000, "sp1")
+        assertDialRefused(self, self.node, link, self.dialled.id, self.impostor)
+        self.assertEqual(self.scheme.side.serving(), set())
+
+    def test_aSuperPeerRefusesAnotherKey(self):
+        link = self.dialNamed(**{"super": True})
+        self.assertNotEqual(link.purpose, LEAF)
+        answerAs(link, self.impostor, 7000, "sp1")
+        assertDialRefused(self, self.node, link, self.dialled.id, self.impostor)
+
+    def test_theKeyDialledIsTaken(self):
+        link = self.dialNamed()
+        answerAs(link, self.dialled, 7000, "sp1")
+        self.assertIs(self.node.links.get(self.dialled.id), link)

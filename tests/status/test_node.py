@@ -5,13 +5,17 @@ Tests for twisted_bazaar.status.node: ``state`` answered with
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import wire
+from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status import node as status_node
 from twisted_bazaar.status.messages import NodeState, State
+from twisted_bazaar.status.operator import operatorProof
 from twisted_bazaar.testing import Market
 
 from tests import records
 from tests.helpers import feed, provenLink, sent
+from tests.status.helpers import CHANNEL_HASH, askAsOperator, onChannel
 
 
 class StateRateTests(SynchronousTestCase):
@@ -45,3 +49,89 @@ class StateRateTests(SynchronousTestCase):
         other = provenLink(self.node, records.identity(200), purpose=STATUS,
                            host="10.1.0.1")
         self.assertEqual(self.answered(other, 3), 3)
+
+
+class StrangerTests(SynchronousTestCase):
+    """
+    A keyless stranger asked the tracker ``members``, then every node
+    ``state``, and learned a buyer's bag, its buys and their sellers (its
+    direct links, its recent messages) and a file's copies sold.  A node
+    now tells its whole state only to its operator, who proves the node's
+    own key for the connection; anyone else gets its public facts.
+    """
+
+    def setUp(self):
+        self.market = Market(seed=4)
+        self.seller = self.market.addNode(seller={"stock": {"apple": 3}})
+        self.buyer = self.market.addNode(buyer={"wants": ["apple"], "quantity": 2})
+        self.market.run(20)
+        self.node = self.market.services[self.buyer].node
+        whole = self.market.services[self.buyer].status.state()
+        # The buyer bought, and holds a link to its seller.
+        self.assertEqual(whole.bag, {"apple": 2})
+        self.assertIn(self.seller.id, [link[0] for link in whole.links])
+
+    def statusLink(self):
+        return onChannel(provenLink(self.node, records.identity(300), purpose=STATUS,
+                                    host="10.7.0.1"))
+
+    def assertPublic(self, answer):
+        self.assertIsInstance(answer, NodeState)
+        self.assertTrue(answer.public)
+        self.assertEqual((answer.bag, answer.pending, answer.recent, answer.downloads),
+                         (None, None, (), ()))
+        self.assertEqual({link[3] for link in answer.links} - {OVERLAY}, set())
+        encoded = wire.encode(answer)
+        for withheld in (b'"bag"', b'"pending"', b'"recent"', b'"downloads"', b"buy"):
+            self.assertNotIn(withheld, encoded)
+
+    def test_strangerGetsPublicFacts(self):
+        link = self.statusLink()
+        feed(link, State())
+        answer = sent(link)[-1]
+        self.assertPublic(answer)
+        self.assertEqual((answer.id, answer.host, answer.port, answer.scheme),
+                         (self.buyer.id, self.buyer.host, self.buyer.port, "flood"))
+
+    def test_operatorGetsTheWholeState(self):
+        answer = askAsOperator(self.node, self.statusLink())
+        self.assertFalse(answer.public)
+        self.assertEqual(answer.bag, {"apple": 2})
+        self.assertIn(("out", self.seller.id, "buy"),
+                      {entry[1:] for entry in answer.recent})
+        self.assertEqual(answer, self.market.services[self.buyer].status.state())
+
+    def test_anotherKeysProof(self):
+        """A proof by any key but the node's own is a stranger's."""
+        self.assertPublic(askAsOperator(self.node, self.statusLink(),
+                                        identity=records.identity(301)))
+
+    def test_proofForAnotherConnection(self):
+        """The operator's proof for one connection, passed on by whoever
+        stands between (a proxy with a channel of its own), proves nothing
+        on another."""
+        link = self.statusLink()
+        self.assertPublic(askAsOperator(self.node, link, binding=b"\x01" * 32))
+
+    def test_noChannelNoOperator(self):
+        """A connection without the encrypted channel binds no proof: its
+        asker is a stranger."""
+        link = provenLink(self.node, records.identity(302), purpose=STATUS)
+        proof = operatorProof(self.node.identity, CHANNEL_HASH)
+        feed(link, State(operator=proof))
+        self.assertPublic(sent(link)[-1])
+
+    def test_filesSoldWithheld(self):
+        """A file's copies sold are the operator's; its name, size and
+        content id are offered to anyone."""
+        service = self.market.services[self.buyer]
+        shared = ("song.ogg", 5, "ab" * 32, 3)
+        role = self.node.roles[0]
+        self.patch(role, "sharedFiles", lambda: [shared])
+        self.assertEqual(service.status.state().files, (shared,))
+        link = self.statusLink()
+        feed(link, State())
+        answer = sent(link)[-1]
+        self.assertEqual(answer.files, (shared[:3] + (None,),))
+        self.assertNotIn(b'"sold"', wire.encode(answer))
+        self.assertEqual(wire.decode(wire.encode(answer)), answer)

@@ -13,6 +13,7 @@ from twisted_bazaar.status.tracker import StatusExtension
 from twisted_bazaar.testing import Market
 
 from tests.helpers import feed, linkPeer, sent
+from tests.status.helpers import askAsOperator
 
 
 class StatusTests(SynchronousTestCase):
@@ -110,14 +111,12 @@ class StatusTests(SynchronousTestCase):
         links, as many as fit; one that fits is sent whole."""
         node = self.market.services[self.seller].node
         status = linkPeer(node, 2**33, purpose=STATUS)
-        feed(status, State())
-        whole = sent(status)[-1]
+        whole = askAsOperator(node, status)
         self.assertEqual(whole, self.market.services[self.seller].status.state())
         [seller] = [role for role in node.roles if isinstance(role, Seller)]
         for n in range(1000):
             seller.stock["%04d-%s" % (n, "x" * 200)] = 1
-        feed(status, State())
-        answer = sent(status)[-1]
+        answer = askAsOperator(node, status)
         self.assertIsInstance(answer, NodeState)
         self.assertLessEqual(len(wire.encode(answer)), status.settings.frame_limit)
         self.assertEqual(answer.recent, ())

@@ -15,6 +15,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted.internet.address import IPv4Address
 from twisted_bazaar import tracker as tracker_module_, wire
 from twisted_bazaar.wire.ids import NO_ID
 from twisted_bazaar.base.logthrottle import PEER_BURST, PEERS_BURST
@@ -115,6 +116,26 @@ class PendingConnectionTests(SynchronousTestCase):
         self.assertEqual(node.heard()[0]["type"], "thisisyou")
         self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT)
         self.assertTrue(all(peer.closed for peer in opened))
+
+
+class ConnectionRateTests(SynchronousTestCase):
+    def test_floodClosedBeforeTheHandshake(self):
+        """
+        With a connection rate, a group's connections past it get no link
+        (closed before the channel's handshake), logged through the peer
+        log; another group's still do, and the group again as its rate
+        allows.
+        """
+        clock = Clock()
+        tracker = Tracker(clock, random.Random(4), connection_rate=10)
+        factory = TrackerFactory(tracker)
+        flood = IPv4Address("TCP", "203.0.113.7", 4000)
+        built = [factory.buildProtocol(flood) for _ in range(50)]
+        self.assertEqual(sum(link is not None for link in built), 10)
+        self.assertIsNotNone(factory.buildProtocol(IPv4Address("TCP", "198.51.100.1", 1)))
+        clock.advance(0.5)
+        self.assertEqual(sum(factory.buildProtocol(flood) is not None
+                             for _ in range(50)), 5)
 
 
 class RegisteredNodeTests(SynchronousTestCase):

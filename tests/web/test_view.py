@@ -257,6 +257,44 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual(self.view.subscribers, 0)
 
 
+class PublicStateTests(SynchronousTestCase):
+    """
+    The view asks as a stranger, so each node tells it its public facts
+    (``nodestate.public``): it shows those, and the sales of counted
+    items, and shows nothing of a bag, buys or copies sold.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.view = MarketView(self.clock)
+        self.view.membersSeen([(1, "h", 1, "flood")])
+
+    def public(self, stock, files=()):
+        return NodeState(1, "h", 1, "flood", ((2, "h", 2, "overlay"),), stock,
+                         files=tuple(files), public=True)
+
+    def test_salesOfCountedItemsAreSeen(self):
+        self.view.stateSeen(self.public({"apple": 3}))
+        self.view.stateSeen(self.public({"apple": 1}))
+        self.assertEqual([(e["kind"], e.get("units")) for e in self.view.events][-1:],
+                         [("sold", 2)])
+
+    def test_pagesHoldThePublicFactsOnly(self):
+        song = ("song.ogg", 5, "ab" * 32, None)
+        self.view.stateSeen(self.public({"apple": 3}, [song]))
+        self.view.stateSeen(self.public({"apple": 3}, [song]))
+        page = self.view.node(1)
+        self.assertTrue(page["public"])
+        self.assertEqual(page["files"], [{"name": "song.ogg", "size": 5,
+                                          "sha256": "ab" * 32}])
+        for withheld in ("bag", "pending", "downloads", "messages"):
+            self.assertNotIn(withheld, page)
+        [entry] = self.view.snapshot()["nodes"]
+        self.assertEqual((entry["public"], entry["stock"], entry["files"]),
+                         (True, {"apple": 3}, 1))
+        self.assertNotIn("bag", entry)
+
+
 class WatcherTests(SynchronousTestCase):
     """The watcher on a Market: status links to real nodes."""
 
@@ -298,11 +336,14 @@ class WatcherTests(SynchronousTestCase):
         self.assertIn(("sold", wireId(self.seller.id), "apple", 1),
                       [(e["kind"], e["node"], e.get("item"), e.get("units"))
                        for e in snapshot["events"]])
-        self.assertEqual(self.view.node(buyer.id)["bag"], {"apple": 1})
-        # The buyer bought before the view first asked it: the trade still
-        # names both sides.
+        # The view asks as a stranger: a node tells it its public facts,
+        # and a buyer's bag is not one of them; the trade is the sale seen.
+        page = self.view.node(buyer.id)
+        self.assertTrue(page["public"])
+        self.assertNotIn("bag", page)
+        self.assertNotIn("messages", page)
         self.assertEqual([(t["item"], t["seller"], t["buyer"]) for t in snapshot["trades"]],
-                         [("apple", wireId(self.seller.id), wireId(buyer.id))])
+                         [("apple", wireId(self.seller.id), None)])
 
     def test_oneStatusLinkPerNode(self):
         """Round after round, the same link carries the questions."""

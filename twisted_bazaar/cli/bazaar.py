@@ -3,7 +3,8 @@
 
     bazaar [--tracker ADDRESS] [--timeout S] [--json] status
     bazaar [--tracker ADDRESS] [--timeout S] [--json] list
-    bazaar [--tracker ADDRESS] [--timeout S] [--json] node ADDRESS|ID
+    bazaar [--tracker ADDRESS] [--timeout S] [--json] node [ADDRESS|ID]
+        [--data-dir DIR]
     bazaar [--tracker ADDRESS] buy ITEM [--quantity N] [--timeout S]
         [--discovery SCHEME] [--listen ENDPOINT] [--host HOST] [--json]
         [--downloads DIR] [--download-give-up S]
@@ -18,14 +19,17 @@ tracker where that node listens.
 ``status`` asks the tracker for its live nodes (``members``); ``list``
 asks the tracker's index (``list``) and every live node (``state``) what
 is on offer (a shared file once, by name, size and hash); ``node`` asks
-one node for its state (its files and downloads too); ``buy`` joins the
+one node for its state: its public facts, or, with the ``--data-dir`` of
+the node (whose key proves its operator), the whole of it (its bag,
+buys, messages and downloads too); ``buy`` joins the
 market as a buyer (see L{twisted_bazaar.cli.buy}), buys (and fetches a
 shared file, showing its progress), and leaves;
 ``restock`` sets a running seller's stock over its owner's control
 socket (see L{twisted_bazaar.cli.restock}).
-Exit status 0 when answered (bought), 1 with the reason when not (with
-``--json``, as an object's ``error`` too), 2 for bad arguments, and 130
-or 143 when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
+Exit status 0 when answered (bought), 1 with the reason when not, 2 for
+bad arguments (the reason in one line: L{twisted_bazaar.cli.usage}; with
+``--json``, either reason as an object's ``error`` too), and 130 or 143
+when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
 """
 
 import argparse
@@ -33,6 +37,7 @@ import os
 import re
 import signal
 import sys
+from fractions import Fraction
 
 from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString, serverFromString
@@ -46,11 +51,13 @@ from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
     ClientError,
     askNode,
+    askState,
     askTracker,
 )
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.restock import renderRestock, restock
+from twisted_bazaar.cli.usage import OneLineParser, UsageError
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem
@@ -156,7 +163,7 @@ def _common(timeout_help, tracker=True):
 def parser():
     question = (f"seconds each question may take (default: "
                 f"{DEFAULT_TIMEOUT:g})")
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="bazaar", description="Look at a running twisted-bazaar market.",
         epilog="The options of every command may come before or after its name; "
         "`bazaar COMMAND --help` tells more.",
@@ -169,13 +176,24 @@ def parser():
                         "with their scheme and address")
     commands.add_parser("list", parents=asking, help="what is on offer: the "
                         "tracker's index and every live node's stock")
-    node = commands.add_parser("node", parents=asking, help="one node's state: "
-                               "links, stock, bag, pending buys")
-    node.add_argument("address", type=_nodeTarget, metavar="ADDRESS|ID",
+    node = commands.add_parser(
+        "node", parents=asking, help="one node's state: its public facts (links, "
+        "stock, shared files), or all of it (bag, buys, messages, downloads) to its "
+        "operator",
+        description="Ask one node its state.  Anyone is told its public facts: "
+        "its address, scheme, overlay links, stock and shared files.  Its "
+        "operator, who gives the node's --data-dir (and can read its key there), "
+        "is told the rest too: every link, its bag, pending buys, last messages, "
+        "downloads and copies of its files sold.")
+    node.add_argument("address", type=_nodeTarget, metavar="ADDRESS|ID", nargs="?",
                       help="the node's listening address: HOST:PORT, or a "
                       "client endpoint such as tcp:127.0.0.1:45951; or its id, "
                       "or at least 4 characters that start only its id (the "
-                      "tracker says where it listens)")
+                      "tracker says where it listens; the node must prove that "
+                      "id). Default, with --data-dir: the node whose key is there")
+    node.add_argument("--data-dir", metavar="DIR",
+                      help="the node's --data-dir: prove its key there, to be "
+                      "told the node's whole state as its operator")
     buy = commands.add_parser(
         "buy", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         parents=[_common(f"seconds the whole purchase may take (default: "
@@ -204,8 +222,8 @@ def parser():
     buy.add_argument("--discovery", type=_scheme, default=argparse.SUPPRESS,
                      metavar="SCHEME",
                      help="the market's discovery scheme (default: the one the "
-                     "tracker's live nodes run from the most address groups, "
-                     "or flood in an empty market)")
+                     "tracker's live nodes claim by the most address groups' "
+                     "votes, a vote a group, or flood in an empty market)")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
                      help="endpoint the buying node listens on for peers")
     buy.add_argument("--host", default="", help="host name or address peers "
@@ -253,6 +271,8 @@ def parse(argv=None):
     takes filled in where they were not given."""
     p = parser()
     args = p.parse_args(joinDashedValues(sys.argv[1:] if argv is None else argv))
+    if args.command == "node" and args.address is None and args.data_dir is None:
+        p.error("node wants ADDRESS|ID, or --data-dir DIR of a node you run")
     if args.command == "restock":
         named = [item for item, _ in args.stock]
         twice = sorted({item for item in named if named.count(item) > 1})
@@ -289,9 +309,10 @@ def listing(reactor, args):
                                args.timeout, args.tracker_key)
     index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout,
                              args.tracker_key)
+    # Each member by its id: whoever answers at its address must be it.
     asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
-                     args.timeout)
-             for _, host, port, _ in members.nodes]
+                     args.timeout, dialled=node_id)
+             for node_id, host, port, _ in members.nodes]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     states, unreachable = [], []
     for (ok, value), (node_id, host, port, _) in zip(results, members.nodes):
@@ -335,19 +356,47 @@ def listObject(index, states, unreachable=()):
 
 @defer.inlineCallbacks
 def node(reactor, args):
-    address = args.address
-    if isinstance(address, str):
+    """
+    Ask one node its state: as its operator with --data-dir (the key
+    there must be the node's), as a stranger otherwise.  A node named by
+    id, or by the key in --data-dir, must prove that id.
+    """
+    operator = _operator(args.data_dir)
+    address, dialled = args.address, None
+    if operator is not None:
+        dialled = operator.id
+        if isinstance(address, str):
+            try:
+                matchId(address, [dialled])
+            except UnknownId:
+                raise ClientError(f"the key in {args.data_dir} is node "
+                                  f"{wireId(dialled)}'s, not that of {address}") from None
+    if address is None or isinstance(address, str):
         members = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                    args.timeout, args.tracker_key)
-        address = nodeAddress(address, members)
-    state = yield askNode(reactor, address, _state(), NodeState, args.timeout)
+        dialled, address = nodeAddress(address or wireId(dialled), members)
+    state = yield askState(reactor, address, args.timeout, dialled, operator)
     return nodeObject(state)
+
+
+def _operator(data_dir):
+    """The node key in --data-dir DIR, or None without one."""
+    if data_dir is None:
+        return None
+    try:
+        return Identity.read(data_dir)
+    except FileNotFoundError:
+        raise ClientError(f"--data-dir {data_dir}: no node key there (node.key): "
+                          "is it the --data-dir of a node?") from None
+    except (OSError, ValueError) as e:
+        raise ClientError(f"--data-dir {data_dir}: cannot read the node's key: "
+                          f"{e}") from None
 
 
 def nodeAddress(typed, members):
     """
-    Where the live node that ``typed`` (an id or a prefix of one) names
-    listens, from the tracker's ``memberlist``.
+    The live node that ``typed`` (an id or a prefix of one) names, and
+    where it listens, from the tracker's ``memberlist``: (id, L{Address}).
 
     @raise ClientError: if it names no live node, or several (listed).
     """
@@ -357,21 +406,26 @@ def nodeAddress(typed, members):
     except UnknownId as reason:
         raise ClientError(f"{reason} (among the tracker's {len(where)} live "
                           "nodes that take links)") from None
-    return Address.tcp(*where[found])
+    return found, Address.tcp(*where[found])
+
+
+#: What a node tells only its operator, as ``bazaar node`` names it.
+WITHHELD = ("links other than overlay links", "bag", "pending buys",
+            "recent messages", "downloads", "copies of shared files sold")
 
 
 def nodeObject(state):
-    return {"id": wireId(state.id), "host": state.host, "port": state.port,
-            "scheme": state.scheme,
-            "links": [{"id": wireId(i), "host": h, "port": p, "purpose": purpose}
-                      for i, h, p, purpose in state.links],
-            "stock": dict(state.stock), "bag": dict(state.bag),
-            "pending": state.pending,
-            "recent": [{"ago": ago, "dir": direction, "peer": wireId(peer),
-                        "type": kind}
-                       for ago, direction, peer, kind in state.recent],
-            "files": state.asDict()["files"],
-            "downloads": state.asDict()["downloads"]}
+    """A node's state as ``--json`` gives it: a stranger's answer has
+    ``public`` true, ``withheld`` naming what it lacks, and no bag,
+    pending, recent or downloads."""
+    wired = state.asDict()
+    obj = {"id": wireId(state.id), "host": state.host, "port": state.port,
+           "scheme": state.scheme, "links": wired["links"],
+           "stock": dict(state.stock), "files": wired["files"]}
+    if state.public:
+        return dict(obj, public=True, withheld=list(WITHHELD))
+    return dict(obj, public=False, bag=dict(state.bag), pending=state.pending,
+                recent=wired["recent"], downloads=wired["downloads"])
 
 
 @defer.inlineCallbacks
@@ -444,25 +498,33 @@ def marketScheme(members, installed, chosen=None):
     some live node runs it; else the one the market's live nodes run
     (from the tracker's ``memberlist``), of those installed here.
 
-    Any node may claim any scheme, so a claim is not a fact of the market:
-    the scheme run from the most address groups
-    (L{twisted_bazaar.net.eviction.addressGroup}) wins, and among as many
-    groups, the one most nodes run.  A stray node that says ``chord`` in a
-    flood market does not stop a buyer; a market split evenly does.
+    Any node may claim any scheme, so a claim is not a fact of the market,
+    and many nodes are as cheap to one party as one: each address group
+    (L{twisted_bazaar.net.eviction.addressGroup}) has one vote, for the
+    scheme most of its nodes run (shared out evenly among the schemes
+    its nodes are split between), and the scheme with the most votes
+    wins.  A stray node that says ``chord`` in a flood market does not
+    stop a buyer, nor do many nodes of one group outvote another group;
+    a market split evenly stops it.
 
     @param installed: the names of the schemes installed here.
     @raise ClientError: saying which ``--discovery`` to give, when the
         market's schemes tie, or none of its nodes runs ``chosen``, or
         none of its schemes is installed here.
     """
-    groups, counts = {}, {}
+    counts, claims = {}, {}
     for _, host, _, scheme in members.nodes:
         if scheme:
             counts[scheme] = counts.get(scheme, 0) + 1
-            groups.setdefault(scheme, set()).add(addressGroup(host))
-    weight = {scheme: (len(groups[scheme]), n) for scheme, n in counts.items()}
-    ranked = sorted(counts, key=lambda scheme: (-weight[scheme][0], -weight[scheme][1],
-                                                scheme))
+            group = claims.setdefault(addressGroup(host), {})
+            group[scheme] = group.get(scheme, 0) + 1
+    votes = dict.fromkeys(counts, Fraction(0))
+    for group in claims.values():
+        most = max(group.values())
+        leading = [scheme for scheme, n in group.items() if n == most]
+        for scheme in leading:
+            votes[scheme] += Fraction(1, len(leading))
+    ranked = sorted(counts, key=lambda scheme: (-votes[scheme], -counts[scheme], scheme))
     running = ", ".join(f"{scheme} ({plural(counts[scheme], 'node')})"
                         for scheme in ranked[:_SHOWN_SCHEMES])
     if len(ranked) > _SHOWN_SCHEMES:
@@ -479,7 +541,7 @@ def marketScheme(members, installed, chosen=None):
     if not usable:
         raise ClientError(f"the market runs the {ranked[0]} scheme, which is not "
                           f"installed here (installed: {', '.join(sorted(installed))})")
-    if len(usable) > 1 and weight[usable[0]] == weight[usable[1]]:
+    if len(usable) > 1 and votes[usable[0]] == votes[usable[1]]:
         raise ClientError(f"the market's nodes run several schemes, {running}: "
                           f"give --discovery with the one to buy through")
     return usable[0]
@@ -545,25 +607,32 @@ def renderNode(obj):
     def counts(values):
         return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
 
+    public = obj.get("public", False)
     lines = [f"node {_short(obj['id'])} at {obj['host']}:{obj['port']} ({obj['scheme']})",
-             f"links: {len(obj['links'])}"]
+             f"{'overlay ' if public else ''}links: {len(obj['links'])}"]
     lines += [f"  {_linked(link)} at {link['host']}:{link['port']} "
               f"({link['purpose']})" for link in obj["links"]]
-    lines += [f"stock: {counts(obj['stock'])}", f"bag: {counts(obj['bag'])}",
-              f"pending buys: {obj['pending']}"]
+    lines.append(f"stock: {counts(obj['stock'])}")
+    if not public:
+        lines += [f"bag: {counts(obj['bag'])}", f"pending buys: {obj['pending']}"]
     if obj.get("files"):
         lines.append(f"shared files: {len(obj['files'])}")
         lines += [f"  {entry['name']}  {byteSize(entry['size'])}  content id "
-                  f"{entry['sha256'][:16]}…" for entry in obj["files"]]
+                  f"{entry['sha256'][:16]}…"
+                  + (f"  sold {entry['sold']}" if "sold" in entry else "")
+                  for entry in obj["files"]]
     if obj.get("downloads"):
         lines.append(f"downloads: {len(obj['downloads'])}")
         lines += [f"  {downloadLine(entry)}" for entry in obj["downloads"]]
-    if obj["recent"]:
+    if obj.get("recent"):
         lines.append("recent messages (newest last):")
         lines += [f"  {entry['ago'] / 1000:6.1f} s ago  "
                   f"{'<- from' if entry['dir'] == 'in' else '-> to  '} "
                   f"{_peer(entry['peer'])}  "
                   f"{entry['type']}" for entry in obj["recent"]]
+    if public:
+        lines.append(f"withheld (its operator's, told to --data-dir of the node): "
+                     f"{', '.join(obj['withheld'])}")
     return "\n".join(lines)
 
 
@@ -584,10 +653,17 @@ def main(argv=None, reactor=None):
     either case (a failure's reason in its ``error``).
 
     @param reactor: the reactor to run on (default: the global one).
-    @return: the exit status: 0 answered, 1 failed, 128 + the signal's
-        number when a signal stopped it.
+    @return: the exit status: 0 answered, 1 failed, 2 for bad arguments
+        (the reason on stderr, and with --json in an object's ``error``
+        too), 128 + the signal's number when a signal stopped it.
     """
-    args = parse(argv)
+    words = sys.argv[1:] if argv is None else argv
+    try:
+        args = parse(words)
+    except UsageError as refused:
+        if "--json" in words:
+            emit(jsonText({"error": refused.reason}))
+        return refused.code
     run, render = COMMANDS[args.command]
     outcome = {}
 

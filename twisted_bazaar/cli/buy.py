@@ -15,7 +15,13 @@ one (L{twisted_bazaar.roles.files.fetch}), which ends the buy with the
 reason.  A L{Progress} shows the downloads as they go.
 
 Its state and its key live in memory: a buy still out when the deadline
-passes is forgotten, although the seller may yet sell it.
+passes is forgotten, although the seller may yet sell it.  It joins a
+market of daemons as a client of their scheme (L{schemeSettings}): on a
+chord ring, it takes as neighbours only nodes whose ids solve the least
+puzzle a ring of daemons has.  Its fresh key is not made to solve the
+ring's, so (unless it does by chance) it is off the ring: no node takes
+it as a neighbour or gives it records to hold, and it asks the ring as
+any node does.
 
 A purchase that ends short (the deadline, a download given up, Ctrl-C:
 L{OneShotBuy.interrupt}) fails with a L{BuyError}, which carries what was
@@ -74,7 +80,7 @@ class OneShotBuy:
                  quantity=1, deadline=DEFAULT_DEADLINE, discovery="flood",
                  host="", rng=None, listen_description=None, identity=None,
                  downloads=None, give_up=DEFAULT_GIVE_UP, progress=None,
-                 notice=None):
+                 notice=None, scheme_settings=None):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -91,6 +97,9 @@ class OneShotBuy:
             that nobody offers the item now (its first search found
             nothing), so that a user need not wait for the deadline to
             learn it; or None.
+        @param scheme_settings: the discovery scheme's settings: by
+            default a client's of a market of daemons (L{schemeSettings});
+            a market of in-process nodes gives theirs.
         """
         self.clock = clock
         self.item = item
@@ -99,10 +108,11 @@ class OneShotBuy:
         self.tracker_address = tracker_address
         rng = rng if rng is not None else random.Random()
         scheme = discoveryPlugins()[discovery]
+        settings = scheme_settings or schemeSettings(discovery)
         buyer = rolePlugins()["buyer"]
         parts = buildNode(clock, rng, connector, NodeConfig(host=host),
                           identity=identity or Identity.generate(),
-                          scheme=(scheme, configured(scheme, {})),
+                          scheme=(scheme, settings),
                           roles=[(buyer, configured(buyer, {
                               "want": [item], "quantity": quantity,
                               "exit-when-done": True, "downloads": downloads,
@@ -235,6 +245,16 @@ class OneShotBuy:
                            "pieces": [{"seller": wireId(seller), "pieces": n}
                                       for seller, n in sorted(served.items())]}
                           for name, (path, served) in sorted(fetched.items())]}
+
+
+def schemeSettings(discovery):
+    """The settings of the discovery scheme named, for a client of a market
+    of daemons whose options it does not know: the daemons' defaults, with
+    the plugin's ``client`` values over them (a chord client takes peers
+    whose ids solve the least puzzle a ring of daemons may have, where an
+    in-process node takes any)."""
+    plugin = discoveryPlugins()[discovery]
+    return configured(plugin, getattr(plugin, "client", {}), inProcess=False)
 
 
 class _NothingOffered(NodeObserver):

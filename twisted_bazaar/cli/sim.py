@@ -83,7 +83,8 @@ def parser():
         prog="bazaar-sim",
         description="Run N real twisted-bazaar nodes in one process on in-memory "
         "links and virtual time, and report metrics.  The same --seed gives the "
-        "same metrics (all but wall_s and peak_rss_mb, which measure the machine).",
+        "same metrics (all but wall_s and peak_rss_mb, which measure the machine).  "
+        "'bazaar-sim sweep' runs a grid of runs on Dask (bazaar-sim sweep --help).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add = p.add_argument
     add("--nodes", type=_count(2), default=defaults.nodes, help="number of nodes")
@@ -287,7 +288,22 @@ def simConfig(args, scheme_options):
         adversaries=args.adversaries or 0.0, adversary=tuple(args.adversary))
 
 
+def simulation(args, scheme_options):
+    """
+    The L{Simulation} of a market run's flags, checked as the run checks
+    them before it starts.
+
+    @raise ValueError: naming the flag, for flags the run refuses.
+    """
+    checkAdversaries(args.adversaries, args.adversary)
+    return Simulation(simConfig(args, scheme_options))
+
+
 def main(argv=None):
+    if (sys.argv[1:] if argv is None else argv)[:1] == ["sweep"]:
+        from twisted_bazaar.cli import sweep
+
+        return sweep.main(sys.argv[2:] if argv is None else argv[1:])
     args = parser().parse_args(argv)
     if argv is None:
         # Run as a program (not called by a test): nobody reads the nodes'
@@ -309,12 +325,11 @@ def main(argv=None):
     if args.experiment:
         with signatures(args.crypto):
             return chordsim.run(parser(), args, dict(scheme_options))
-    config = simConfig(args, scheme_options)
     try:
-        checkAdversaries(args.adversaries, args.adversary)
-        sim = Simulation(config)
+        sim = simulation(args, scheme_options)
     except ValueError as reason:
         parser().error(str(reason))
+    config = sim.config
     out = None
     if args.json:
         try:

@@ -20,6 +20,7 @@ from zope.interface import Attribute, Interface, implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import EventBus
+from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.overlay import (
     DEFAULT_DIRECT_IDLE,
@@ -54,6 +55,7 @@ class NodeConfig:
     direct_idle: float = DEFAULT_DIRECT_IDLE
     path_limit: int = DEFAULT_PATH_LIMIT
     handshake_limit: int = DEFAULT_HANDSHAKE_LIMIT
+    connection_rate: float = DEFAULT_CONNECTION_RATE
     link: LinkSettings = attr.Factory(LinkSettings)
 
 
@@ -85,6 +87,10 @@ class INode(Interface):
 
     def isProven(link):
         """Whether link's peer proved its key in the handshake."""
+
+    def useless(peer_id):
+        """The peer proved of no use: a link this node opened to it gives
+        way first when the node needs the slot for another peer."""
 
     def provenKey(link):
         """The key link's peer proved, or None."""
@@ -157,7 +163,8 @@ class Node:
         self.overlay = Overlay(
             self, {OVERLAY: self.config.max_connections,
                    DIRECT: self.config.direct_slots},
-            self.config.handshake_limit, {DIRECT: self.config.direct_idle})
+            self.config.handshake_limit, {DIRECT: self.config.direct_idle},
+            self.config.connection_rate)
         self.discovery = None
         self.membership = None
         self.topology = None
@@ -177,6 +184,17 @@ class Node:
     @property
     def stopping(self):
         return self.overlay.isStopping()
+
+    def useless(self, peer_id):
+        """peer_id proved of no use to a part of this node (a seller whose
+        buy is in doubt): see L{Overlay.useless}."""
+        self.overlay.useless(peer_id)
+
+    @property
+    def connections(self):
+        """The node's connection policy, which every table of its
+        connections asks (see L{twisted_bazaar.net.connections})."""
+        return self.overlay.connections
 
     def addObserver(self, observer):
         """Tell observer (an L{INodeEvents}) of this node's events."""

@@ -33,19 +33,21 @@ class NodeParts:
     roles: dict = attr.Factory(dict)
 
 
-def configured(plugin, values):
+def configured(plugin, values, inProcess=True):
     """
     A plugin's settings for option values (names with - or _), its
-    options' defaults for the rest: what its ``build`` takes, for a node
-    in this process (a test's, the simulator's, a one-shot buyer's),
-    which takes the plugin's ``inProcess`` values over those defaults (a
-    chord ring of drawn keys has no puzzle; a daemon's does).
+    options' defaults for the rest: what its ``build`` takes.  For a node
+    in this process alone (a test's, the simulator's), the plugin's
+    ``inProcess`` values come over those defaults (a chord ring of drawn
+    keys has no puzzle); a node that joins a market of daemons (``bazaar
+    buy``'s) says ``inProcess=False``.
 
     @raise ValueError: if the plugin refuses them (see
         L{IConfigurablePlugin.configure}).
     """
     config = optionDefaults(plugin.options)
-    config.update(getattr(plugin, "inProcess", {}))
+    if inProcess:
+        config.update(getattr(plugin, "inProcess", {}))
     config.update({key.replace("_", "-"): value for key, value in values.items()})
     return plugin.configure(config)
 

@@ -59,11 +59,22 @@ class EndpointConnector:
         self.interface = interface
         self.onListenFailure = onListenFailure
 
-    def connect(self, host, port, protocol):
+    def connect(self, host, port, protocol, expected=None):
+        """
+        Connect protocol to host:port; a Deferred firing with it once TCP
+        connects (what it writes before the channel is up waits for it).
+
+        @param expected: the key (32 raw bytes) the peer must prove in the
+            channel's handshake, when the dialler knows whom it dials
+            outside the protocol above (a file's seller, by its record):
+            another key, or none, fails the handshake before this side
+            sends anything sealed, and protocol loses its connection with
+            the reason.  None: any key, or none.
+        """
         endpoint = HostnameEndpoint(self.reactor, host, port, timeout=self.timeout)
         if self.channel is not None:
             endpoint = EncryptedClientEndpoint(endpoint, self.channel, self.reactor,
-                                               peerLog=self.peerLog)
+                                               peerLog=self.peerLog, expected=expected)
         return endpoint.connect(_OneLink(protocol))
 
     def listen(self, factory, port=0):

@@ -20,6 +20,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.files.messages import About, Data, Get, Head
+from twisted_bazaar.net.encrypted import ChannelFailed
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 
 #: Largest answer frame (an ``about`` of 4096 pieces is about 280 kB).
@@ -218,7 +219,10 @@ class TransferClient(Protocol):
         self.closed = True
         self._disarmStall()
         first = self._why
-        if first is None:
+        if first is None and reason.check(ChannelFailed):
+            # Its key is not the seller's, say: nothing was sent to it.
+            first = PeerGone(f"the channel failed: {reason.getErrorMessage()}")
+        elif first is None:
             short = " in the middle of an answer" if self._body else ""
             first = PeerGone(f"the seller hung up{short}: {reason.getErrorMessage()}")
         waiting, self._waiting = self._waiting, collections.deque()

@@ -30,6 +30,7 @@ import os
 import stat
 
 from twisted_bazaar.files.hashing import FileChanged, digestFile, hashRange
+from twisted_bazaar.files.names import fits, fitted, tagged
 
 #: The buyer's private folder in a downloads folder: part files, and the
 #: records of offers (L{twisted_bazaar.files.journal}).
@@ -41,8 +42,10 @@ class DownloadError(Exception):
 
 
 def partName(name, sha256):
-    """The temporary name of a file being fetched (in L{PRIVATE})."""
-    return f".{name}.{sha256[:16]}.part"
+    """The temporary name of a file being fetched (in L{PRIVATE}):
+    ``.NAME.HASH16.part``, or where that is too long for a file name,
+    ``..NAMEHASH.HASH16.part`` (a plain name never starts with ``.``)."""
+    return fitted(f".{name}.{sha256[:16]}.part", name, f"..{{}}.{sha256[:16]}.part")
 
 
 def privateProblem(path, repair=True):
@@ -282,11 +285,11 @@ class PartFile:
 
     def _place(self):
         """Link the part file to a free final name (never replacing a
-        file), then remove the part name."""
-        stem, dot, ext = self.name.rpartition(".")
-        if not stem:
-            stem, dot, ext = self.name, "", ""
-        for final in (self.name, f"{stem}.{self.sha256[:12]}{dot}{ext}"):
+        file), then remove the part name: its own name, or the one tagged
+        with its identity (L{tagged}), the only one when its own is too
+        long for a file name."""
+        names = [self.name] if fits(self.name) else []
+        for final in names + [tagged(self.name, self.sha256)]:
             target = os.path.join(self.folder, final)
             try:
                 os.link(self.path, target, follow_symlinks=False)

@@ -4,7 +4,9 @@ for each wanted file name, the content (identity and size) each seller
 offered under it.  A purchase in the bag names its seller; this says what
 that seller sold.  The record goes once the file is in place.
 
-One small JSON file per name, in the buyer's private folder of the
+One small JSON file per name (``NAME.json``, or ``.NAMEHASH.json`` when
+that and its temporary ``.new`` would be too long for a file name), in
+the buyer's private folder of the
 downloads folder (L{twisted_bazaar.files.downloads.privateFolder}: only
 this user writes there, and nothing is written through a link), replaced
 atomically and durably: the record is fsynced before it
@@ -30,6 +32,7 @@ import os
 import re
 
 from twisted_bazaar.files.downloads import PRIVATE, DownloadError, privateFolder
+from twisted_bazaar.files.names import fitted
 from twisted_bazaar.wire import checkSha256, checkSize
 from twisted_bazaar.wire import ProtocolError
 from twisted_bazaar.wire.ids import KEYED, KEYLESS_LIMIT
@@ -39,6 +42,8 @@ JOURNAL = PRIVATE
 #: A seller's id, in decimal, as a process holds it: a keyed node's (bit
 #: 128 set above its 128 bits) has 39 digits.
 _SELLER = re.compile(r"[0-9]{1,39}\Z")
+#: What a record's temporary copy adds to its name.
+NEW = ".new"
 #: Sellers one name's record names at most.
 MOST_SELLERS = 64
 
@@ -63,8 +68,10 @@ class Journal:
         self.folder = os.path.join(folder, JOURNAL)
 
     def path(self, name):
-        """Where the record of name is kept."""
-        return os.path.join(self.folder, name + ".json")
+        """Where the record of name is kept (its temporary copy at the
+        same path plus L{NEW})."""
+        hashed = fitted(name + ".json" + NEW, name, ".{}.json" + NEW)
+        return os.path.join(self.folder, hashed[:-len(NEW)])
 
     def load(self, name):
         """
@@ -120,7 +127,7 @@ class Journal:
         if made:
             _syncFolder(self.downloads)
         path = self.path(name)
-        temporary = path + ".new"
+        temporary = path + NEW
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
                      0o600)
         with open(fd, "w", encoding="utf-8") as f:

@@ -1,8 +1,16 @@
 """
 Safe plain file names: what a shared file may be called, on the wire and
-on disk.
+on disk, and how a buyer fits one into the file system's names.
+
+A plain name may be up to L{MAX_ITEM_BYTES} (256) bytes, and the buyer's
+own files add to it (a part file's mark and hash, a record's ``.json``);
+a file system takes at most L{NAME_MAX} bytes in a name.  So a name that
+would not fit is written shorter: a private file (L{fitted}) is named by
+the name's hash instead, and a downloaded file (L{tagged}) by the name
+with its stem cut short and the start of the content's identity added.
 """
 
+import hashlib
 import re
 
 from twisted_bazaar.wire import MAX_ITEM_BYTES
@@ -11,6 +19,12 @@ from twisted_bazaar.wire import MAX_ITEM_BYTES
 #: (see L{twisted_bazaar.files.tree}).
 HASH_PREFIX = "sha256:"
 _HASH_ITEM = re.compile(r"sha256:([0-9a-f]{64})\Z")
+#: The most bytes in one file name that a file system takes (Linux's
+#: NAME_MAX, as ext4, XFS, Btrfs and tmpfs have it).
+NAME_MAX = 255
+#: Hex digits of a content's identity that tell two files of one name
+#: apart in the downloads folder (L{tagged}).
+TAG_DIGITS = 12
 
 
 def nameFault(name):
@@ -56,3 +70,45 @@ def itemHash(item):
     """The file identity an item names (``sha256:HEX``), or None for a name."""
     match = _HASH_ITEM.match(item)
     return match.group(1) if match else None
+
+
+def fits(name):
+    """Whether a file system takes name (in UTF-8) as one file name."""
+    return len(name.encode("utf-8")) <= NAME_MAX
+
+
+def fitted(plain, name, hashed):
+    """
+    The file name ``plain`` (made from the plain name ``name``) if it
+    fits, else ``hashed`` with the name's hash (64 hex digits) put in:
+    ``hashed.format(hash)``.  The hashed form should start with what no
+    plain form does, so that no name's file is ever another's.
+    """
+    if fits(plain):
+        return plain
+    return hashed.format(hashlib.sha256(name.encode("utf-8")).hexdigest())
+
+
+def tagged(name, sha256):
+    """
+    ``name`` with the first L{TAG_DIGITS} hex digits of ``sha256`` before
+    its extension (``song.ogg`` -> ``song.0123456789ab.ogg``), its stem cut
+    short (at a character's end) so that the whole fits in L{NAME_MAX}
+    bytes; when even the extension alone leaves no room, the name is cut
+    and the digits go at its end.  Still a plain name: it starts as
+    ``name`` does.
+    """
+    tag = sha256[:TAG_DIGITS]
+    stem, dot, ext = name.rpartition(".")
+    if not stem:
+        stem, dot, ext = name, "", ""
+    room = NAME_MAX - len(f".{tag}{dot}{ext}".encode("utf-8"))
+    kept = _cut(stem, room) if room > 0 else ""
+    if kept:
+        return f"{kept}.{tag}{dot}{ext}"
+    return f"{_cut(name, NAME_MAX - 1 - len(tag))}.{tag}"
+
+
+def _cut(text, most):
+    """text cut to at most ``most`` UTF-8 bytes, at a character's end."""
+    return text.encode("utf-8")[:most].decode("utf-8", "ignore")

@@ -276,11 +276,14 @@ class TransferServer(FramedProtocol):
         self._refusal = None
         #: The buyer's address group.
         self.group = None
+        #: When the connection was made.
+        self.since = None
 
     def connectionMade(self):
         rate = self.service.rate
         self.pace = Pace(self.service.clock, rate) if rate else None
         self.group = addressGroup(self._host())
+        self.since = self.service.clock.seconds()
         if self._take(self.service.connections, "connections"):
             self._armIdle()
 
@@ -294,7 +297,9 @@ class TransferServer(FramedProtocol):
         holding the most, if it holds more than this buyer's would; else
         the buyer is refused ``busy``.  @return: True if taken.
         """
-        victims = pool.makeRoom(self.group)
+        policy = self.service.policy
+        victims = pool.makeRoom(
+            self.group, yielding=lambda other: policy.hadItsTurn(other.group, other.since))
         if victims is None:
             self._refuse("busy", f"all {pool.capacity} transfer {what} are taken, and "
                          "your address group holds as many as any other")
@@ -322,6 +327,8 @@ class TransferServer(FramedProtocol):
                          f"{what}")
 
     def _release(self):
+        if self in self.service.connections:
+            self.service.policy.closed(self.group, self.since)
         self.service.connections.release(self)
         self.service.serving.release(self)
 
@@ -504,6 +511,17 @@ class TransferFactory(Factory):
         self.service = service
 
     def buildProtocol(self, addr):
+        """A connection, or None (closed at once, before the channel's
+        handshake) when its address group opens connections faster than
+        the node's policy allows."""
+        host = getattr(addr, "host", "")
+        if not self.service.policy.admitConnection(host):
+            self.service.peer_log.emit(
+                TransferServer.log, LogLevel.info, addressGroup(host),
+                "closed a transfer connection from {host}: its address group opens "
+                "more than {rate:g} a second", host=host,
+                rate=self.service.policy.rates.rate)
+            return None
         return TransferServer(self.service)
 
 
@@ -531,6 +549,9 @@ class TransferService(Service):
         self.serving = Account(slots)
         #: What buyers make this service log, bounded per address group.
         self.peer_log = PeerLog(self.clock, node.config.link.verbose)
+        #: The node's connection policy (rates and tenure of address
+        #: groups), shared with its links.
+        self.policy = node.connections
         self._listening = None
 
     def startService(self):

@@ -233,19 +233,32 @@ class Identity:
         """
         path = os.path.join(directory, name)
         try:
-            with open(path, "rb") as f:
-                private = serialization.load_pem_private_key(f.read(), password=None)
+            identity = cls.read(directory, name)
         except FileNotFoundError:
             identity = cls.generate(refusal)
             identity._write(path)
             return identity
-        if not isinstance(private, Ed25519PrivateKey):
-            raise ValueError(f"{path} holds no Ed25519 private key")
-        identity = cls(private)
         why = refusal(identity) if refusal is not None else None
         if why is not None:
             raise ValueError(f"{path} holds a key this node cannot use: {why}")
         return identity
+
+    @classmethod
+    def read(cls, directory, name=KEY_FILE):
+        """
+        The key pair kept in directory, as L{inDirectory} wrote it; none
+        is made.
+
+        @raise OSError: if the file cannot be read (FileNotFoundError if
+            there is none).
+        @raise ValueError: if it holds no Ed25519 private key.
+        """
+        path = os.path.join(directory, name)
+        with open(path, "rb") as f:
+            private = serialization.load_pem_private_key(f.read(), password=None)
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError(f"{path} holds no Ed25519 private key")
+        return cls(private)
 
     def _write(self, path):
         data = self._private.private_bytes(serialization.Encoding.PEM,

@@ -84,17 +84,42 @@ class Account:
         entry = self._holders.get(holder)
         return entry[2] if entry is not None else 0
 
-    def makeRoom(self, group, units=1, holder=None, key=None):
+    def makeRoom(self, group, units=1, holder=None, key=None, yielding=None):
         """
         What must go for ``holder`` (of ``group``, and ``key`` if proven;
         a new holder if None) to hold ``units`` in all.  Nothing changes
         here.
 
+        @param yielding: when no other group holds more than the asker
+            would (more groups than units), a holder for which
+            ``yielding(holder)`` is true, of a group holding as much as
+            the asker would, may still give way for one unit: of the group
+            that has held longest, its oldest holder first (its turn is
+            over).  None: no such holder.
         @return: the holders to release (and close) first, in order, an
             empty list when there is room; None when the group (or key)
             may not have them: over its limit, or the account full and no
             other group holding more than the asker would.
         """
+        victims = self._makeRoom(group, units, holder, key)
+        if victims is not None or yielding is None or units != 1 or holder in self:
+            return victims
+        if self.group_limit is not None and self.held(group) + 1 > self.group_limit:
+            return None
+        if key is not None and self.key_limit is not None \
+                and self.heldBy(key) + 1 > self.key_limit:
+            return None
+        mine = self.held(group) + 1
+        for other, members in self._groups.items():
+            if other == group or self._totals[other] < mine:
+                continue
+            for candidate, held in members.items():
+                if held == 1 and yielding(candidate):
+                    return [candidate]
+        return None
+
+    def _makeRoom(self, group, units, holder, key):
+        """L{makeRoom} from groups holding more than the asker would."""
         current_group, current_key, current = self._holders.get(holder, (None, None, 0))
         same = current_group == group
         if same and units <= current:

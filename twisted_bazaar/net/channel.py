@@ -137,7 +137,7 @@ class Session:
     @ivar handshakeHash: the handshake's hash, once established.
     """
 
-    def __init__(self, initiator, key, ephemeral=None, expected=None):
+    def __init__(self, initiator, key, ephemeral=None, expected=None, refusal=None):
         """
         @param key: this process's L{ChannelKey}.
         @param ephemeral: a fixed ephemeral key's 32 private bytes: for
@@ -145,10 +145,14 @@ class Session:
         @param expected: the opener's pin: the Ed25519 key (32 raw bytes)
             the acceptor must prove, or the handshake fails before the
             opener proves anything itself (None: any, or none).
+        @param refusal: called with the key the acceptor proved (None for
+            none) when it is not C{expected}: the reason the handshake
+            fails, as the pin's owner words it (None: a generic one).
         """
         self.initiator = initiator
         self.key = key
         self.expected = expected
+        self.refusal = refusal
         self._handshake = XXHandshake(
             initiator, key.static, PROLOGUE,
             ephemeral=None if ephemeral is None else KeyPair(ephemeral))
@@ -235,6 +239,8 @@ class Session:
         if self.initiator:
             self.peerKey = provenKey(handshake.readMessage(message), handshake.rs)
             if self.expected is not None and self.peerKey != self.expected:
+                if self.refusal is not None:
+                    raise ChannelError(self.refusal(self.peerKey))
                 proven = "no key" if self.peerKey is None else f"key {encode(self.peerKey)}"
                 raise ChannelError(f"the peer proved {proven}, not the pinned "
                                    f"{encode(self.expected)}")

@@ -61,14 +61,23 @@ class EncryptedProtocol(Protocol):
     log = Logger()
 
     def __init__(self, wrapped, key, initiator, clock, timeout=HANDSHAKE_TIMEOUT,
-                 peerLog=None, expected=None):
+                 peerLog=None, expected=None, pin=None):
         """
         @param peerLog: the L{PeerLog} its lines go through (so that a peer
             can make only so many of them); straight to the log if None.
         @param expected: the key the peer must prove (see L{Session}).
+        @param pin: in place of C{expected}, a
+            L{twisted_bazaar.net.pin.KeyPin}: the key it holds now is the
+            one the peer must prove, its words say why another is refused,
+            and it is told the key proven once the handshake is done.
         """
         self.wrapped = wrapped
-        self.session = Session(initiator, key, expected=expected)
+        self.pin = pin
+        if pin is not None:
+            self.session = Session(initiator, key, expected=pin.key,
+                                   refusal=pin.refusal)
+        else:
+            self.session = Session(initiator, key, expected=expected)
         self.clock = clock
         self.timeout = timeout
         self.peerLog = peerLog
@@ -91,6 +100,12 @@ class EncryptedProtocol(Protocol):
         """The peer's Ed25519 key (32 raw bytes) the channel proved, or
         None (a keyless peer, or a handshake not done)."""
         return self.session.peerKey
+
+    @property
+    def handshakeHash(self):
+        """The channel's handshake hash (32 bytes), unique to this
+        connection, or None before the handshake is done."""
+        return self.session.handshakeHash
 
     @property
     def bufferSize(self):
@@ -134,6 +149,8 @@ class EncryptedProtocol(Protocol):
             self.transport.write(reply)
         if not up and session.established:
             self._cancelTimer()
+            if self.pin is not None:
+                self.pin.proved(session.peerKey)
             early, self._early = self._early, None
             if early:
                 self.transport.write(session.seal(b"".join(early)))
@@ -223,7 +240,7 @@ class EncryptedFactory(Factory):
     noisy = False
 
     def __init__(self, wrappedFactory, key, clock, initiator=False,
-                 timeout=HANDSHAKE_TIMEOUT, peerLog=None, expected=None):
+                 timeout=HANDSHAKE_TIMEOUT, peerLog=None, expected=None, pin=None):
         self.wrappedFactory = wrappedFactory
         self.key = key
         self.clock = clock
@@ -231,6 +248,7 @@ class EncryptedFactory(Factory):
         self.timeout = timeout
         self.peerLog = peerLog
         self.expected = expected
+        self.pin = pin
 
     def logPrefix(self):
         """The wrapped factory's: log lines name what listens."""
@@ -249,7 +267,7 @@ class EncryptedFactory(Factory):
         if wrapped is None:
             return None
         protocol = EncryptedProtocol(wrapped, self.key, self.initiator, self.clock,
-                                     self.timeout, self.peerLog, self.expected)
+                                     self.timeout, self.peerLog, self.expected, self.pin)
         protocol.factory = self
         return protocol
 
@@ -259,20 +277,25 @@ class _EncryptedEndpoint:
     process's L{ChannelKey}, the clock of the handshake timeout, and the
     L{PeerLog} of the connections' failures (shared with the process's
     other endpoints if given; one of its own otherwise); and, for a
-    client, the key its peer must prove (C{expected}: a pinned tracker)."""
+    client, the key its peer must prove (C{expected}: a seller's, or a
+    tracker pinned by a user's --tracker-key) or what holds it (C{pin}, a
+    L{twisted_bazaar.net.pin.KeyPin}: the node's tracker,
+    known from its first contact on)."""
 
     def __init__(self, endpoint, key, clock, timeout=HANDSHAKE_TIMEOUT, peerLog=None,
-                 expected=None):
+                 expected=None, pin=None):
         self.endpoint = endpoint
         self.key = key
         self.clock = clock
         self.timeout = timeout
         self.peerLog = peerLog if peerLog is not None else PeerLog(clock)
         self.expected = expected
+        self.pin = pin
 
     def _wrapping(self, factory, initiator):
         return EncryptedFactory(factory, self.key, self.clock, initiator, self.timeout,
-                                self.peerLog, self.expected if initiator else None)
+                                self.peerLog, self.expected if initiator else None,
+                                self.pin if initiator else None)
 
 
 @implementer(IStreamClientEndpoint)

@@ -5,12 +5,17 @@ must not be able to keep an honest peer out, nor push one out.
 
 Never evicted: outbound links (this node chose those peers).  A
 connection still in its handshake goes first, whatever its age (silent
-connections are what an attacker has most cheaply).  Otherwise, of the
-established links, never proven trading partners (a sale was made over
-the link), links still in their grace period, or the longest-lived half
-of the rest; of what is left, the newest link of the address group
-holding the most candidates.  Pure logic: the overlay gathers the facts
-and closes the victim.
+connections are what an attacker has most cheaply).  Then an address
+group holding more than the newcomer's will (its share, as
+L{twisted_bazaar.net.account} shares every other resource) gives one up,
+whatever the ages: its newest link that traded nothing, else its newest.
+Otherwise, when no group holds more than the newcomer's will, never
+proven trading partners (a sale was made over the link), links of groups
+still in their grace period (counted from the group's tenure, see
+L{twisted_bazaar.net.connections.Tenure}), or the longest-lived half of
+the rest; of what is left, the newest link of the address group holding
+the most candidates.  Pure logic: the owner gathers the facts and closes
+the victim.
 """
 
 import functools
@@ -76,20 +81,55 @@ class Candidate:
     proven: bool
 
 
-def chooseVictim(candidates, now, grace=GRACE):
+def chooseVictim(candidates, now, asker=None, grace=GRACE, tenure=None):
     """
-    The link to evict from candidates (inbound links only), or None when
-    every one is protected.
+    The link to evict from candidates (the inbound links holding what a
+    newcomer of address group ``asker`` asks for), or None when every
+    one is protected.  A node's own dial (``asker`` None) takes only what
+    the grace and the older half leave open.
+
+    @param tenure: group -> since when it has held links here without a
+        break (see L{twisted_bazaar.net.connections.Tenure}), given the
+        start of its oldest link; that start itself when None.  A group's grace runs from its tenure, so a group
+        that replaces its links before they are ``grace`` old does not
+        keep them young.
     """
     waiting = [c for c in candidates if not c.established]
     if waiting:
         return _fromLargestGroup(waiting, oldest=True).link
-    open_ = [c for c in candidates if not c.proven and now - c.since >= grace]
+    counts = {}
+    for candidate in candidates:
+        counts[candidate.group] = counts.get(candidate.group, 0) + 1
+    mine = counts.get(asker, 0) + 1
+    heavy = [c for c in candidates if counts[c.group] > mine]
+    if heavy and asker is not None:
+        return _fromHeaviest(heavy, counts).link
+    oldest = {}
+    for candidate in candidates:
+        oldest[candidate.group] = min(candidate.since,
+                                      oldest.get(candidate.group, candidate.since))
+    if tenure is not None:
+        oldest = {group: tenure(group, since) for group, since in oldest.items()}
+    open_ = [c for c in candidates if not c.proven and now - oldest[c.group] >= grace
+             and (c.group == asker or counts[c.group] >= mine)]
     open_.sort(key=lambda c: c.since)
     open_ = open_[len(open_) // 2:]
     if not open_:
         return None
     return _fromLargestGroup(open_, oldest=False).link
+
+
+def _fromHeaviest(candidates, counts):
+    """
+    The link a group holding more than the newcomer will gives up: of the
+    group holding the most (the one that came last, of equals), a link
+    that traded nothing before a trading partner, and the newest first.
+    """
+    top = max(counts[c.group] for c in candidates)
+    heaviest = [c for c in candidates if counts[c.group] == top]
+    last_group = max(heaviest, key=lambda c: c.since).group
+    group = [c for c in heaviest if c.group == last_group]
+    return max(group, key=lambda c: (not c.proven, c.since))
 
 
 def _fromLargestGroup(candidates, oldest):

@@ -45,6 +45,16 @@ def channelKey(transport):
     proven = getattr(transport, "peerKey", PLAIN)
     return proven if proven is None or proven is PLAIN else encode(proven)
 
+
+def channelHash(transport):
+    """
+    The handshake hash of the encrypted channel under a connection (32
+    bytes, the same at both ends and unique to the connection), for a
+    proof bound to this one connection; None without the channel.
+    """
+    return getattr(transport, "handshakeHash", None)
+
+
 #: phase -> the phases it may go to.
 _MOVES = {
     OPENING: frozenset({PROVING, ESTABLISHED, REFUSED}),

@@ -27,7 +27,8 @@ from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.base.tables import NOTHING, own
-from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
+from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE, ConnectionManager
+from twisted_bazaar.net.eviction import Candidate, addressGroup, chooseVictim, groupOf
 from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.recent import STATUS, RecentMessages
 from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelKey
@@ -120,10 +121,14 @@ class Overlay:
     recycled = frozenset()
 
     def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
-                 idle_timeouts=None):
+                 idle_timeouts=None, connection_rate=DEFAULT_CONNECTION_RATE):
         self.node = node
         self.budgets = _shared(budgets)
         self.handshake_limit = handshake_limit
+        self.connection_rate = connection_rate
+        #: The node's L{ConnectionManager}, made when first asked for
+        #: (L{connections}): most simulated nodes never evict anyone.
+        self._connections = None
         #: purpose -> seconds a link of it may go without trade (None:
         #: forever); read-only: L{addPurpose} changes it.
         self.idle_timeouts = _shared(idle_timeouts or {})
@@ -155,6 +160,18 @@ class Overlay:
         #: Peers nothing listened at when this node last dialled them
         #: (L{unreachable}), newest last: made when first needed.
         self._unreachable = None
+        #: Peers that proved of no use to this node (L{useless}), newest
+        #: last: made when first needed.
+        self._useless = None
+
+    @property
+    def connections(self):
+        """The node's connection policy (a L{ConnectionManager}), which
+        every table of its connections asks: this one and the transfer
+        port's."""
+        if self._connections is None:
+            self._connections = ConnectionManager(self.node.clock, self.connection_rate)
+        return self._connections
 
     # -- counting --------------------------------------------------------------
 
@@ -167,6 +184,14 @@ class Overlay:
         """Established links of purpose, not closing."""
         return sum(1 for link in self.links.values()
                    if link.purpose == purpose and not link.closing)
+
+    def held(self, purpose):
+        """Links of purpose that hold one of its slots: established, and
+        inbound ones that have said thisisme and still owe their proof (a
+        slot is charged from the handshake on, not from its end)."""
+        return self.count(purpose) + sum(
+            1 for link in self.pending
+            if link.inbound and link.purpose == purpose and not link.closing)
 
     def capacity(self):
         return sum(self.budgets.values())
@@ -310,7 +335,8 @@ class Overlay:
             return defer.fail(NotConnected("this node has no id yet"))
         if purpose not in self.budgets:
             return defer.fail(NotConnected(f"this node opens no {purpose} links"))
-        if self.count(purpose) >= self.budgets[purpose] and not self._recycle(purpose):
+        if (self.count(purpose) >= self.budgets[purpose] and not self._recycle(purpose)
+                and not self._retireUseless(purpose)):
             return defer.fail(NotConnected(f"no free {purpose} slots"))
         if self.linkCount() >= self.capacity():
             # Links still in their handshake hold slots too.
@@ -360,7 +386,7 @@ class Overlay:
             # out: one address group must not be able to take them all.
             link.refuse("noslots", f"{self.handshake_limit} connections "
                         "from your address group are still to say thisisme")
-        elif self.linkCount() >= self.capacity() and not self._evict():
+        elif self.linkCount() >= self.capacity() and not self._evict(asker=link):
             link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
             self.since[link] = self.node.clock.seconds()
@@ -387,6 +413,39 @@ class Overlay:
         quietest.retire(f"its {purpose} slot is wanted for a new link")
         return True
 
+    def useless(self, peer_id):
+        """
+        peer_id proved of no use to this node (a seller whose buy is in
+        doubt): its link (whoever opened it) is the first to give way
+        when this node needs the slot for another peer, so peers that
+        take slots and give nothing cannot keep it from the next one.
+        """
+        if self._useless is None:
+            self._useless = OrderedDict()
+        self._useless.pop(peer_id, None)
+        self._useless[peer_id] = True
+        if len(self._useless) > UNREACHABLE_KEPT:
+            self._useless.popitem(last=False)
+
+    def _retireUseless(self, purpose):
+        """
+        Make room for a link of purpose this node opens by retiring a link
+        of that purpose to a peer that proved useless (the quietest of
+        them), whichever side opened it.
+
+        @return: True if a link made room.
+        """
+        if not self._useless:
+            return False
+        quietest = min((link for link in self.links.values()
+                        if link.purpose == purpose and not link.closing
+                        and link.peer_id in self._useless),
+                       key=lambda link: link.lastTraffic, default=None)
+        if quietest is None:
+            return False
+        quietest.retire(f"its {purpose} slot is wanted for a peer of more use")
+        return True
+
     def _handshaking(self, link):
         """Inbound connections from link's address group still in their
         handshake."""
@@ -394,9 +453,10 @@ class Overlay:
         return sum(1 for other in self.pending
                    if other.inbound and not other.closing and groupOf(other) == group)
 
-    def _evict(self, purpose=None):
+    def _evict(self, purpose=None, asker=None):
         """
-        Make room for a newcomer by closing an inbound link (of purpose,
+        Make room for a newcomer (the inbound link ``asker``, or this
+        node's own dial when None) by closing an inbound link (of purpose,
         if given) that the eviction policy gives up.
 
         @return: True if one was closed.
@@ -408,8 +468,11 @@ class Overlay:
             Candidate(link, since, groupOf(link), link.peer_id is not None,
                       link in partners)
             for link, since in self.since.items()
-            if not link.closing and (purpose is None or link.purpose == purpose)]
-        victim = chooseVictim(candidates, self.node.clock.seconds())
+            if not link.closing and link is not asker
+            and (purpose is None or link.purpose == purpose)]
+        victim = chooseVictim(candidates, self.node.clock.seconds(),
+                              None if asker is None else groupOf(asker),
+                              self.connections.grace, self.connections.tenureOf)
         if victim is None:
             return False
         victim.peerLine(LogLevel.info, "evicting {peer} to make room for a new link",
@@ -526,9 +589,9 @@ class Overlay:
                 link.refuse("wtf", f"this node takes no {purpose} links")
                 return
             existing = self.links.get(peer)
-            taken = self.count(purpose) - (existing is not None
-                                           and existing.purpose == purpose)
-            if taken >= self.budgets[purpose] and not self._evict(purpose):
+            taken = self.held(purpose) - (existing is not None
+                                          and existing.purpose == purpose)
+            if taken >= self.budgets[purpose] and not self._evict(purpose, link):
                 link.refuse("noslots", f"all {self.budgets[purpose]} {purpose} "
                             "slots are taken")
                 return
@@ -658,7 +721,9 @@ class Overlay:
     def _forget(self, link, reason):
         self.pending.pop(link, None)
         self.handshakes.pop(link, None)
-        self.since.pop(link, None)
+        since = self.since.pop(link, None)
+        if since is not None:
+            self._leaves(link, since)
         if self._partners:
             self._partners.discard(link)
         # Its peer proved a key for this link only while it lasted.
@@ -677,6 +742,14 @@ class Overlay:
         self.log.emit(_levelOf(link), "link to {who} closed", peer=peer,
                       who=_named(link, peer))
         self.node.events.linkRemoved(peer)
+
+    def _leaves(self, link, since):
+        """An inbound link that connected at ``since`` is gone: its group
+        keeps its tenure (L{ConnectionManager.closed})."""
+        group = groupOf(link)
+        oldest = min((start for other, start in self.since.items()
+                      if groupOf(other) == group), default=since)
+        self.connections.closed(group, min(since, oldest))
 
     # -- shutdown ----------------------------------------------------------------------
 
@@ -710,10 +783,22 @@ class OverlayFactory(Factory):
     """The one listening factory every role shares: each inbound
     connection becomes a link of the node."""
 
+    log = Logger()
     noisy = False
 
     def __init__(self, node):
         self.node = node
 
     def buildProtocol(self, addr):
+        """A link for the connection, or None (closed at once, before the
+        channel's handshake) when its address group opens connections
+        faster than the node's policy allows."""
+        overlay = self.node.overlay
+        if not overlay.connections.admitConnection(getattr(addr, "host", "")):
+            overlay.peer_log.emit(
+                self.log, LogLevel.info, addressGroup(getattr(addr, "host", "")),
+                "closed a connection from {host}: its address group opens more than "
+                "{rate:g} a second", host=getattr(addr, "host", ""),
+                rate=overlay.connections.rates.rate)
+            return None
         return self.node.buildLink(inbound=True)

@@ -38,8 +38,8 @@ from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles import IRolePlugin, Role, RoleOption
 from twisted_bazaar.identity.signer import Signer
 from twisted_bazaar.store import Closed, Remembered, Sale, StoreError, takenItems
-from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.roles.shares import RememberedShares
 
 #: Default seconds a unit stays reserved for a buyer after its search.
 DEFAULT_LEASE = 10.0
@@ -58,10 +58,11 @@ MAX_EXPIRY_AHEAD = 600.0
 #: step back without a closed buy becoming sellable.
 CLOSED_GRACE = 300.0
 #: Closed buys and copies of shared files sold remembered at most, shared
-#: among the address groups whose links asked for them (see
-#: L{Account.admits}): a group holding as many as there is room left gets
-#: ``notyet`` for a buy or ask that would close another or buy a copy,
-#: while a group holding fewer still gets its close or copy.
+#: among the address groups that asked for them (see L{RememberedShares}:
+#: a buyer's own group, or for a relayed buy, the relays' share): a group
+#: holding as many as there is room left gets ``notyet`` for a buy or ask
+#: that would close another or buy a copy, while a group holding fewer
+#: still gets its close or copy.
 DEFAULT_CLOSED_LIMIT = 100_000
 #: The address group the closes and copies restored from --data-dir are
 #: charged to: which links asked for them is not stored.
@@ -83,8 +84,9 @@ class Seller(Role):
         (on disk, or being written).
     @ivar copies: the copies of shared files sold and still remembered
         (and in the ledger), a L{Remembered}.
-    @ivar remembered: the L{Account} of closes and copies, each charged
-        to the address group of the link its buy or ask came on.
+    @ivar remembered: the L{RememberedShares} of closes and copies, each
+        charged to the address group of its buyer's link, or if its buy
+        or ask was relayed, to the relays' share.
     """
 
     log = Logger()
@@ -126,7 +128,7 @@ class Seller(Role):
         self.closed = Remembered(self.store.closed())
         self.copies = Remembered(sale for sale in self.ledger.values() if sale.copy)
         self.closed_limit = closed_limit
-        self.remembered = Account(closed_limit)
+        self.remembered = RememberedShares(closed_limit)
         for entry in [*self.closed, *self.copies]:
             self.remembered.hold(entry.ledgerKey, RESTORED)
         #: Closes not yet on disk: (buyer key, buy id) -> L{Closed} waiting
@@ -426,8 +428,8 @@ class Seller(Role):
     def _close(self, message, code, info):
         """
         Promise never to sell the buy of message, on disk, then answer it
-        ``code``: at once if it is closed already; ``notyet`` if the
-        address group of its link may remember no more (L{_admitted}).
+        ``code``: at once if it is closed already; ``notyet`` if whoever
+        it is charged to may have no more remembered (L{_admitted}).
         The close covers every buy of its key and id that expires by
         MAX_EXPIRY_AHEAD from now (all this seller could sell now),
         whatever message names.
@@ -435,12 +437,12 @@ class Seller(Role):
         answer = self._error(message, code, info)
         key = (message.key, message.id)
         if key not in self.closed:
-            group = self._admitted(message, "closing")
-            if group is None:
+            charge = self._admitted(message, "closing")
+            if charge is None:
                 return
             entry = Closed(message.key, message.id, self._coveredUntil())
             self.closed.add(entry)
-            self.remembered.hold(key, group)
+            self.remembered.hold(key, *charge)
             self._unclosed[key] = entry
             self._writeCloses()
         if key in self._writing or key in self._unclosed:
@@ -478,26 +480,44 @@ class Seller(Role):
 
     def _admitted(self, message, doing):
         """
-        The address group of the link message came on, if it may have one
-        more close or copy remembered (L{Account.admits}: nothing
-        remembered gives way, so a group holding as many as there is room
-        left is refused); else None, and message is answered ``notyet``.
+        Whom a close or copy for message is charged to, (address group,
+        relayed), if it may have one more remembered; else None, and
+        message is answered ``notyet``.  Straight from its buyer, or from
+        a buyer linked to this seller with its key proven, it is the group
+        of the buyer's link; else, relayed (a path longer than buyer and
+        seller), the group of the relay it came from, in the relays'
+        share (L{RememberedShares}: nothing remembered gives way, so a
+        group holding as many as there is room left is refused).
         """
         remembered = self.remembered
-        link = self.node.paths.deliveredOn
+        node = self.node
+        link = node.paths.deliveredOn
+        relayed = len(message.path) > 2
+        if relayed:
+            own = node.links.get(message.path[0])
+            if own is not None and node.isProven(own):
+                link, relayed = own, False
         group = groupOf(link) if link is not None else ""
-        if remembered.admits(group):
-            return group
+        if remembered.admits(group, relayed):
+            return group, relayed
+        held, room = remembered.held(group, relayed), remembered.room(relayed)
         if self.refusalLog.admit("buys and asks answered notyet (--closed-limit)"):
-            self.log.warn("not {doing} buy {id}: its address group holds {held} of the "
-                          "{used} closed buys and copies remembered, and only {room} "
-                          "more fit (--closed-limit {limit}); answering notyet",
-                          doing=doing, id=message.id, held=remembered.held(group),
-                          used=remembered.used, room=self.closed_limit - remembered.used,
-                          limit=self.closed_limit)
-        self._notYet(message, f"your address group holds {remembered.held(group)} "
-                     "closed buys and copies here already, as many as this seller "
-                     "has room left for")
+            self.log.warn("not {doing} buy {id}: {whose} {held} of the {used} closed "
+                          "buys and copies remembered, and only {room} more fit "
+                          "(--closed-limit {limit}); answering notyet",
+                          doing=doing, id=message.id, held=held, room=room,
+                          whose=("those relayed by its relay's address group hold"
+                                 if relayed else "its address group holds"),
+                          used=remembered.used, limit=self.closed_limit)
+        if relayed:
+            why = (f"the buys relayed to this seller by your last relay's address "
+                   f"group hold {held} closed buys and copies here already, as many as "
+                   "it has room left for relayed ones (a buy sent straight to the "
+                   "seller is charged to your own address group)")
+        else:
+            why = (f"your address group holds {held} closed buys and copies here "
+                   "already, as many as this seller has room left for")
+        self._notYet(message, why)
         return None
 
     def _writeCloses(self):
@@ -581,14 +601,14 @@ class Seller(Role):
             if self._isFile(item):
                 # One copy, whatever the quantity: a file never runs out.
                 # Remembered, and charged, as long as a close would be.
-                group = self._admitted(buy, "selling a copy for")
-                if group is None:
+                charge = self._admitted(buy, "selling a copy for")
+                if charge is None:
                     return
                 sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
                             buy.sha256, buy.size, 1, copy=True,
                             expires=self._coveredUntil())
                 self.copies.add(sale)
-                self.remembered.hold(sale.ledgerKey, group)
+                self.remembered.hold(sale.ledgerKey, *charge)
             else:
                 if (buyer, item) in self._reservations:
                     # The unit held for this buyer is one of those it buys.
@@ -832,8 +852,9 @@ class SellerPlugin:
         RoleOption("closed-limit", "most closed buys (asked about and not sold, "
                    "sold out or expired) and copies of shared files sold "
                    "remembered, each for 15 minutes (a copy then counted only), "
-                   "shared among address groups (one alone gets half); a group "
-                   "holding as many as are left is answered notyet",
+                   "shared among address groups (one alone gets half; relayed buys "
+                   "are charged apart, by their relay's group, to a share of their "
+                   "own); a group holding as many as are left is answered notyet",
                    boundedInt(1), DEFAULT_CLOSED_LIMIT),
         RoleOption("share", "DIR whose files to sell, each named by its file name "
                    "(watched for changes)", sharedFolder),

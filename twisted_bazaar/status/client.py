@@ -5,7 +5,9 @@ itself, ask one question, take the answer, say ``dc``.
 It speaks through the same L{Link} as the daemons (framing, decoding,
 answering pings), so it obeys docs/protocol.md like any peer.  Where it
 connects is an L{Address} (L{twisted_bazaar.base.address}), in any form a
-user types.
+user types.  A node it asks must be who it says (its ``thisisme`` names
+the key its channel proved) and, when the client knows which node it
+wants, that node: a stranger at the address (a proxy) is refused.
 """
 
 import random
@@ -15,11 +17,14 @@ from twisted.internet.endpoints import clientFromString, connectProtocol
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.status.messages import NodeState, State
+from twisted_bazaar.status.operator import operatorProof
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint
+from twisted_bazaar.net.handshake import LinkHandshake, channelHash, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
-from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID
+from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
 
 #: Seconds a question may take, unless told otherwise.
 DEFAULT_TIMEOUT = 10.0
@@ -33,15 +38,38 @@ class ClientError(Exception):
     """The question could not be answered; the text says why."""
 
 
+def nodeRefusal(link, hello, dialled=None):
+    """
+    Why a node's ``thisisme`` on a status link is not to be believed, or
+    None: its id and key must go together and name the key the channel
+    proved (L{LinkHandshake.hear}), and the id must be the one dialled, if
+    the dialler knows it (a node's id, from the tracker): otherwise
+    whatever answers at the address (a proxy) would be taken for it.
+    """
+    fault = LinkHandshake().hear(hello, channel=channelKey(link.transport))
+    if fault is not None:
+        return f"its thisisme is refused: {fault}"
+    if dialled is not None and hello.id != dialled:
+        return (f"it is node {wireId(hello.id)}, not node {wireId(dialled)}, "
+                "which was asked for")
+    return None
+
+
 @implementer(ILinkOwner)
 class _Asker:
-    """The owner of one Link: hello, question, answer."""
+    """
+    The owner of one Link: hello, question, answer.  The question is a
+    message, or a function of the link giving one (a proof bound to its
+    channel); a node that answers is checked (L{nodeRefusal}) unless it is
+    the tracker (``thisisyou``).
+    """
 
-    def __init__(self, hello, question, answer_type, done):
+    def __init__(self, hello, question, answer_type, done, dialled=None):
         self.hello = hello
         self.question = question
         self.answer_type = answer_type
         self.done = done
+        self.dialled = dialled
 
     def linkMade(self, link):
         link.send(self.hello)
@@ -51,9 +79,16 @@ class _Asker:
         if kind is wire.Error:
             self._fail(link, f"refused: {message.code}: {message.info}")
         elif link.peer_id is None:
+            if kind is wire.ThisIsMe:
+                why = nodeRefusal(link, message, self.dialled)
+                if why is not None:
+                    self._fail(link, f"the node that answered is not to be asked: "
+                                     f"{why}")
+                    return
             if kind in (wire.ThisIsYou, wire.ThisIsMe):
                 link.identified(message.id)
-                link.send(self.question)
+                question = self.question
+                link.send(question(link) if callable(question) else question)
         elif kind is self.answer_type:
             if not self.done.called:
                 self.done.callback(message)
@@ -71,10 +106,11 @@ class _Asker:
 
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
-        expected=None):
+        expected=None, dialled=None):
     """
     Ask one question at an L{Address}, of whoever answers there, or only
-    of the holder of the key C{expected} (32 raw bytes: a pinned tracker).
+    of the holder of the key C{expected} (32 raw bytes: a pinned tracker),
+    or only of node C{dialled} (an id: see L{nodeRefusal}).
 
     @return: a Deferred firing with the answer, or failing with
         L{ClientError} (with the reason) on refusal, a lost connection,
@@ -84,7 +120,7 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         clientFromString(reactor, address.withTimeout(timeout)),
         ChannelKey.generate(), reactor, timeout, expected=expected)
     done = defer.Deferred()
-    link = Link(_Asker(hello, question, answer_type, done), reactor,
+    link = Link(_Asker(hello, question, answer_type, done, dialled), reactor,
                 LinkSettings(handshake_timeout=timeout), inbound=False)
     connecting = connectProtocol(endpoint, link)
 
@@ -117,7 +153,48 @@ def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
-            rng=random):
-    """Open a ``status`` link to a node, then ask."""
+            rng=random, dialled=None):
+    """Open a ``status`` link to a node (node C{dialled}, if given), then
+    ask."""
     hello = wire.ThisIsMe(rng.randrange(*CLIENT_IDS), 0, "", purpose=STATUS)
-    return ask(reactor, address, hello, question, answer_type, timeout)
+    return ask(reactor, address, hello, question, answer_type, timeout,
+               dialled=dialled)
+
+
+def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=None,
+             rng=random):
+    """
+    Ask a node its ``state``: as its operator with C{operator} (the node's
+    own L{Identity}, whose proof is bound to this connection's channel:
+    L{twisted_bazaar.status.operator}), as a stranger otherwise.
+
+    @return: a Deferred firing with the L{NodeState}; with C{operator}, a
+        public one (the node did not take the proof) fails with
+        L{ClientError}.
+    """
+    if operator is None:
+        return askNode(reactor, address, State(), NodeState, timeout, rng, dialled)
+
+    def whole(state):
+        if state.public:
+            raise ClientError(f"node {wireId(state.id)} did not take this key's "
+                              "proof that the asker is its operator: it answered "
+                              "with its public facts only")
+        return state
+
+    return askNode(reactor, address, operatorQuestion(operator), NodeState, timeout,
+                   rng, dialled).addCallback(whole)
+
+
+def operatorQuestion(identity):
+    """The ``state`` of the operator whose key is identity's, as a
+    function of the link it is asked on: its proof signs that link's
+    channel (none without a channel: nothing to bind it to)."""
+
+    def question(link):
+        binding = channelHash(link.transport)
+        if binding is None:
+            return State()
+        return State(operator=operatorProof(identity, binding))
+
+    return question

@@ -5,9 +5,11 @@ The status messages (docs/protocol.md, "Status"):
   ``memberlist{nodes, total}``: the live nodes that take links, as
   ``{id, host, port, scheme}``, cut short to fit in one frame;
 - ``state`` (on a link of purpose ``status``) is answered by
-  ``nodestate``: the node's id, address and scheme, its links, its stock,
-  its bag (units per item), its pending buys, the files it shares and
-  its downloads.
+  ``nodestate``: to the node's operator (who proves the node's own key,
+  L{twisted_bazaar.status.operator}), the node's id, address and scheme,
+  its links, its stock, its bag (units per item), its pending buys, the
+  messages it noted last, the files it shares and its downloads; to
+  anyone else, only its public facts (``public``: what it offers).
 """
 
 import attr
@@ -16,6 +18,7 @@ from twisted_bazaar.wire import (
     ID_LIMIT,
     REQUIRED,
     Message,
+    checkFlag,
     checkHost,
     checkInfo,
     checkItem,
@@ -24,6 +27,7 @@ from twisted_bazaar.wire import (
     checkNodeIdOrNone,
     checkPort,
     checkSha256,
+    checkSig,
     checkSize,
     frozen,
     intIn,
@@ -72,6 +76,30 @@ _direction.fast = "False"
 
 FILE_KEYS = (("name", checkItem), ("size", checkSize), ("sha256", checkSha256))
 SHARED_KEYS = FILE_KEYS + (("sold", _count),)
+
+
+def _filesShared(keys):
+    """
+    A checker of the files a node shares, whose entries hold keys (the
+    last, ``sold``, may be left out of every entry, as from a stranger's
+    answer, where the copies sold are withheld): (name, size, sha256,
+    sold) rows, ``sold`` None where left out.
+    """
+    whole, public = objectList(keys, MAX_ITEMS), objectList(keys[:-1], MAX_ITEMS)
+    last = keys[-1][0]
+
+    def check(value, name):
+        if type(value) is list and value and all(
+                type(entry) is dict and last not in entry for entry in value):
+            return tuple(row + (None,) for row in public(value, name))
+        return whole(value, name)
+
+    check.fast = "False"
+    return check
+
+
+_sharedFiles = _filesShared(SHARED_KEYS)
+
 DOWNLOAD_KEYS = FILE_KEYS + (("have", checkSize), ("rate", checkSize),
                              ("sellers", _count), ("state", checkName),
                              ("why", checkInfo))
@@ -105,21 +133,28 @@ class MemberList(Message):
                           for node_id, host, port, scheme in self.nodes]}
 
 
-@message("state", bucket="query")
+@message("state", ("operator", "operator", checkSig, None), bucket="query")
 @frozen
 class State(Message):
-    """What is your state?"""
+    """
+    What is your state?  ``operator``, if given, proves that the asker is
+    the node's operator (L{twisted_bazaar.status.operator}), who is told
+    the whole state; anyone else its public facts.
+    """
+
+    operator: str = None
 
 
 @message("nodestate", ("id", "id", checkNodeIdOrNone, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
          ("scheme", "scheme", checkName, REQUIRED),
          ("links", "links", objectList(LINK_KEYS, MAX_ENTRIES), REQUIRED),
-         ("stock", "stock", _counts, REQUIRED), ("bag", "bag", _counts, REQUIRED),
-         ("pending", "pending", _count, REQUIRED),
+         ("stock", "stock", _counts, REQUIRED), ("bag", "bag", _counts, None),
+         ("pending", "pending", _count, None),
          ("recent", "recent", objectList(RECENT_KEYS, RECENT_SIZE), ()),
-         ("files", "files", objectList(SHARED_KEYS, MAX_ITEMS), ()),
-         ("downloads", "downloads", objectList(DOWNLOAD_KEYS, MAX_ITEMS), ()))
+         ("files", "files", _sharedFiles, ()),
+         ("downloads", "downloads", objectList(DOWNLOAD_KEYS, MAX_ITEMS), ()),
+         ("public", "public", checkFlag, False))
 @frozen
 class NodeState(Message):
     """
@@ -131,6 +166,11 @@ class NodeState(Message):
     files it shares, as (name, size, sha256, sold), by name (not in its
     stock); its downloads, as (name, size, sha256, have, rate, sellers,
     state, why), by name.
+
+    A ``public`` state (a stranger's answer) holds only the public facts:
+    its overlay links, its stock and its files, each without ``sold``
+    (None); its bag and pending buys are None, and it has no recent
+    messages and no downloads, since they are withheld.
     """
 
     id: int
@@ -139,23 +179,36 @@ class NodeState(Message):
     scheme: str
     links: tuple
     stock: dict = attr.ib(hash=False)
-    bag: dict = attr.ib(hash=False)
-    pending: int = 0
+    bag: dict = attr.ib(hash=False, default=None)
+    pending: int = None
     recent: tuple = ()
     files: tuple = ()
     downloads: tuple = ()
+    public: bool = False
 
     def asDict(self):
-        return {"type": "nodestate", "id": wireId(self.id), "host": self.host,
-                "port": self.port, "scheme": self.scheme,
-                "links": [{"id": wireId(node_id), "host": host, "port": port,
-                           "purpose": purpose}
-                          for node_id, host, port, purpose in self.links],
-                "stock": dict(self.stock), "bag": dict(self.bag),
-                "pending": self.pending,
-                "recent": [{"ago": ago, "dir": way, "peer": wireId(peer), "type": kind}
+        out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
+               "port": self.port, "scheme": self.scheme,
+               "links": [{"id": wireId(node_id), "host": host, "port": port,
+                          "purpose": purpose}
+                         for node_id, host, port, purpose in self.links],
+               "stock": dict(self.stock)}
+        files = [_fileDict(row) for row in self.files]
+        if self.public:
+            out.update(files=files, public=True)
+            return out
+        out.update(bag=dict(self.bag or {}), pending=self.pending or 0,
+                   recent=[{"ago": ago, "dir": way, "peer": wireId(peer), "type": kind}
                            for ago, way, peer, kind in self.recent],
-                "files": [dict(zip((key for key, _ in SHARED_KEYS), row))
-                          for row in self.files],
-                "downloads": [dict(zip((key for key, _ in DOWNLOAD_KEYS), row))
-                              for row in self.downloads]}
+                   files=files,
+                   downloads=[dict(zip((key for key, _ in DOWNLOAD_KEYS), row))
+                              for row in self.downloads])
+        return out
+
+
+def _fileDict(row):
+    """A shared file's entry, ``sold`` left out where it is withheld."""
+    entry = dict(zip((key for key, _ in SHARED_KEYS), row))
+    if entry["sold"] is None:
+        del entry["sold"]
+    return entry

@@ -1,6 +1,10 @@
 """
 The node's side of the status messages: a link of purpose ``status``
-(what ``bazaar node`` opens) may ask ``state`` and gets ``nodestate``.
+(what ``bazaar node`` opens) may ask ``state`` and gets ``nodestate``:
+the whole state if the asker proves it is the node's operator
+(L{twisted_bazaar.status.operator}), the public facts otherwise.  What a
+node buys, from whom, and what it sold of a file are its operator's
+business; what it offers is anyone's, since it offers it to anyone.
 
 Every node has one (L{twisted_bazaar.daemon.services.NodeService} adds it).
 """
@@ -16,7 +20,10 @@ from twisted_bazaar.status.messages import (
     NodeState,
     State,
 )
+from twisted_bazaar.status.operator import provesOperator
+from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.handshake import channelHash
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.recent import STATUS
 
@@ -29,6 +36,10 @@ STATUS_IDLE = 10.0
 #: node milliseconds to build and encode, and a link may ask at the
 #: search rate (200 a second) on each of its links.
 STATE_RATE = 10.0
+#: The purpose of the links a stranger is told of: the overlay, which
+#: carries searches and no trade (a direct or transfer link names a
+#: seller the node buys from).
+PUBLIC_LINKS = OVERLAY
 
 
 class NodeStatus:
@@ -42,12 +53,12 @@ class NodeStatus:
         self._rates = GroupRates(STATE_RATE)
 
     def state(self):
-        """This node's L{NodeState}."""
+        """This node's whole L{NodeState}, as its operator is told it."""
         node = self.node
         links = []
         for peer_id, link in sorted(node.links.items()):
             host, port = node.addressOf(peer_id)
-            links.append((peer_id, host, port, link.purpose or "overlay"))
+            links.append((peer_id, host, port, link.purpose or OVERLAY))
         stock, bag, files, downloads = {}, {}, {}, []
         for role in node.roles:
             for item, units in role.stockHeld().items():
@@ -66,11 +77,30 @@ class NodeStatus:
                          tuple(_download(row) for row in sorted(
                              downloads, key=lambda row: row["name"])[:MAX_ITEMS]))
 
+    def publicState(self):
+        """This node's public facts, as a stranger is told them: its
+        address and scheme, its overlay links, its stock and the files it
+        shares (without the copies sold)."""
+        return publicOf(self.state())
+
     def _state(self, link, message):
         if not self._rates.take(groupOf(link), self.node.clock.seconds()):
             link.dropOverRate(message.TYPE, STATE_RATE)
             return
-        link.send(fitted(self.state(), link.settings.frame_limit))
+        identity = self.node.identity
+        operator = provesOperator(identity and identity.key,
+                                  channelHash(link.transport), message.operator)
+        state = self.state() if operator else self.publicState()
+        link.send(fitted(state, link.settings.frame_limit))
+
+
+def publicOf(state):
+    """The public facts of a whole L{NodeState} (see
+    L{NodeStatus.publicState})."""
+    return attr.evolve(
+        state, public=True, bag=None, pending=None, recent=(), downloads=(),
+        links=tuple(link for link in state.links if link[3] == PUBLIC_LINKS),
+        files=tuple(row[:3] + (None,) for row in state.files))
 
 
 def fitted(state, limit):
@@ -85,13 +115,14 @@ def fitted(state, limit):
     if len(wire.encode(state)) <= limit:
         return state
     state = attr.evolve(state, recent=())
-    keep = max(len(state.links), len(state.stock), len(state.bag), len(state.files),
+    keep = max(len(state.links), len(state.stock), len(state.bag or ()), len(state.files),
                len(state.downloads))
     while keep and len(wire.encode(state)) > limit:
         keep //= 2
         state = attr.evolve(state, links=state.links[:keep],
                             stock=dict(list(state.stock.items())[:keep]),
-                            bag=dict(list(state.bag.items())[:keep]),
+                            bag=(None if state.bag is None
+                                 else dict(list(state.bag.items())[:keep])),
                             files=state.files[:keep],
                             downloads=state.downloads[:keep])
     return state

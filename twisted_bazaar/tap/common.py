@@ -39,6 +39,7 @@ from twisted_bazaar.tap.config import (
 from twisted_bazaar.tap.endpoints import checkServerEndpoint
 from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
 from twisted_bazaar.tap.logformat import parseFormat, useFormat
+from twisted_bazaar.tap.wholenames import refuseAbbreviations
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
@@ -219,6 +220,7 @@ class DaemonOptions(usage.Options):
                     rest = configArgs(path, self.configKinds(), rest) + rest
             except ConfigError as e:
                 raise usage.UsageError(str(e))
+            refuseAbbreviations(rest, self.shortOpt, self.longOpt)
             super().parseOptions(rest)
         except usage.UsageError as e:
             if self.parent is None:

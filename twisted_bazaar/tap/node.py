@@ -21,7 +21,8 @@ from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS, NodeConfig
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
-from twisted_bazaar.base.options import boundedInt, optionDefaults, seconds
+from twisted_bazaar.base.options import boundedInt, optionDefaults, rate, seconds
+from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.overlay import (
     DEFAULT_DIRECT_IDLE,
     DEFAULT_DIRECT_SLOTS,
@@ -44,6 +45,7 @@ from twisted_bazaar.tap.common import (
     exitStatusFor,
     param,
 )
+from twisted_bazaar.tap.knowntracker import trackerPin
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint, listenInterface
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -54,7 +56,7 @@ DEFAULT_SCHEME = "flood"
 #: The options of every node, first in --help.
 NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host", "data-dir",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
-                "handshake-limit", "retry-initial", "retry-max")
+                "handshake-limit", "connection-rate", "retry-initial", "retry-max")
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
@@ -103,8 +105,10 @@ class Options(DaemonOptions):
               "starts (keep it with the tracker's --data-dir): a tracker that does "
               "not prove it in the encrypted channel's handshake is refused before "
               "this node says anything, so nobody on the path can pose as the "
-              "tracker.  None by default: the tracker is whoever answers at "
-              "--tracker", publicKey),
+              "tracker.  None by default: the first key the tracker proves is "
+              "remembered (in --data-dir's known_tracker, across restarts; in "
+              "memory without --data-dir) and another refused from then on",
+              publicKey),
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
               "TCP, so unix: and ssl: are refused."),
@@ -123,6 +127,11 @@ class Options(DaemonOptions):
         param("handshake-limit", DEFAULT_HANDSHAKE_LIMIT,
               "Connections one address may hold open before saying thisisme; "
               "more get noslots.", boundedInt(1, 10000)),
+        param("connection-rate", DEFAULT_CONNECTION_RATE,
+              "New connections (links and file transfers) one address group "
+              "(an IPv4 /16, an IPv6 /32) may open a second, with a second's worth "
+              "at once; more are closed before the encrypted channel's handshake.",
+              rate),
         param("discovery", DEFAULT_SCHEME, "How buyers find offers and sellers get found: "
               "a discovery scheme (see below)."),
         param("data-dir", None, "Directory for the node's durable state (id, "
@@ -365,6 +374,7 @@ def makeService(options):
         direct_slots=options["direct-slots"],
         direct_idle=options["direct-idle"],
         handshake_limit=options["handshake-limit"],
+        connection_rate=options["connection-rate"],
         link=options.linkSettings(),
     )
     data_dir = options["data-dir"]
@@ -381,6 +391,9 @@ def makeService(options):
             lock.acquire()
             try:
                 identity = Identity.inDirectory(data_dir, refusal)
+                # The tracker's key: pinned, or known from its first
+                # contact on.
+                pin = trackerPin(data_dir, options["tracker-key"])
             except (OSError, ValueError) as e:
                 lock.release()
                 raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
@@ -397,14 +410,14 @@ def makeService(options):
         log.info("no --data-dir: this node's state lives in memory and is lost "
                  "when it stops")
         identity = Identity.generate(refusal)
+        pin = trackerPin(None, options["tracker-key"])
     else:
         log.info("{line}", line=restoredLine(data_dir, store))
     # One channel key for every connection of this process: the node's
     # key proven in each handshake (protocol.md §2.1).
     channel = ChannelKey.generate(identity)
     listen = EncryptedServerEndpoint(listen, channel, reactor)
-    tracker = EncryptedClientEndpoint(tracker, channel, reactor,
-                                      expected=options["tracker-key"])
+    tracker = EncryptedClientEndpoint(tracker, channel, reactor, pin=pin)
     connector = EndpointConnector(
         reactor, interface=listenInterface(options["listen"]), channel=channel,
         # Only the seller's file shop listens through it: a seller that

@@ -10,10 +10,11 @@ from twisted.logger import Logger
 from twisted.python import usage
 
 from twisted_bazaar.metrics.tracker import TrackerMetrics
-from twisted_bazaar.base.options import boundedInt, boundedSeconds
+from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
 from twisted_bazaar.daemon.services import EndpointConnector, trackerService
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
@@ -69,6 +70,10 @@ class Options(DaemonOptions):
         param("pending-group-limit", PENDING_GROUP_LIMIT, "Connections kept open "
               "before they register from one address group (IPv4 /16, IPv6 /32).",
               boundedInt(1, 10**6)),
+        param("connection-rate", DEFAULT_CONNECTION_RATE,
+              "New connections one address group (an IPv4 /16, an IPv6 /32) may "
+              "open a second, with a second's worth at once; more are closed "
+              "before the encrypted channel's handshake.", rate),
         param("data-dir", None, "Directory to keep the tracker's key in "
               f"({TRACKER_KEY_FILE}, made the first time), so that it is the same "
               "after a restart and nodes can pin it with --tracker-key; without "
@@ -144,7 +149,8 @@ def makeService(options):
                       connector=EndpointConnector(reactor, channel=channel),
                       pending_limit=options["pending-limit"],
                       pending_group_limit=options["pending-group-limit"],
-                      registered_limit=registered, check_limit=CHECK_LIMIT)
+                      registered_limit=registered, check_limit=CHECK_LIMIT,
+                      connection_rate=options["connection-rate"])
     service = trackerService(reactor, tracker, endpoint, exitStatus.fail,
                              options["listen"])
     if options["metrics"] is None and options["web"] is None:

@@ -219,7 +219,9 @@ class MemoryConnector:
         self.network = network
         self.from_host = from_host
 
-    def connect(self, host, port, protocol):
+    def connect(self, host, port, protocol, expected=None):
+        """Connect protocol to host:port.  The memory network has no
+        channel: the key a peer must prove (C{expected}) is not checked."""
         return self.network.connect(host, port, protocol, from_host=self.from_host)
 
     def listen(self, factory, port=0):

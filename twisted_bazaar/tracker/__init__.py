@@ -19,7 +19,8 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
-from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE, RateLimit
+from twisted_bazaar.net.eviction import addressGroup, groupOf
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.account import Account
@@ -298,7 +299,7 @@ class Tracker:
     def __init__(self, clock, rng, settings=None, extensions=None, connector=None,
                  identity=None, pending_limit=PENDING_LIMIT,
                  pending_group_limit=PENDING_GROUP_LIMIT, registered_limit=None,
-                 check_limit=None):
+                 check_limit=None, connection_rate=0):
         """
         @param identity: the tracker's own key pair (L{Identity}), which
             nodes prove their keys to; a fresh one if not given (nodes
@@ -313,6 +314,10 @@ class Tracker:
         @param check_limit: most address checks at once, in all (None: no
             bound but L{CHECK_GROUP_LIMIT} per group; the daemon's is
             L{CHECK_LIMIT}).
+        @param connection_rate: new connections one address group may open
+            a second (see L{RateLimit}); past it, closed before the
+            channel's handshake.  0: no limit (the daemon's is its
+            --connection-rate, by default L{DEFAULT_CONNECTION_RATE}).
         """
         self.clock = clock
         self.identity = identity if identity is not None else Identity.generate()
@@ -325,6 +330,8 @@ class Tracker:
         #: The lines of nodes joining, leaving and being checked, which a
         #: peer causes by registering: bounded per address group as well.
         self.member_log = PeerLog(clock, self.settings.verbose, burst=MEMBER_LINES)
+        #: New connections per address group (L{TrackerFactory}).
+        self.connection_rates = RateLimit(clock, connection_rate)
         #: Links not registered yet, shared fairly among address groups.
         self.pending = Account(math.inf if pending_limit is None else pending_limit,
                                pending_group_limit, oldest_first=True)
@@ -666,6 +673,19 @@ class TrackerFactory(Factory):
     def __init__(self, tracker):
         self.tracker = tracker
 
+    log = Logger()
+
     def buildProtocol(self, addr):
-        return Link(self.tracker, self.tracker.clock, self.tracker.settings,
-                    inbound=True)
+        """A link for the connection, or None (closed at once, before the
+        channel's handshake) when its address group opens connections
+        faster than the tracker's --connection-rate."""
+        tracker = self.tracker
+        host = getattr(addr, "host", "") or ""
+        group = addressGroup(host)
+        if not tracker.connection_rates.admit(group):
+            tracker.peer_log.emit(
+                self.log, LogLevel.info, group, "closed a connection from {host}: its "
+                "address group opens more than {rate:g} a second", host=host,
+                rate=tracker.connection_rates.rate)
+            return None
+        return Link(tracker, tracker.clock, tracker.settings, inbound=True)

@@ -4,11 +4,17 @@ tracker's members and the nodes' ``nodestate`` answers.  Plain logic: it
 is told what was seen, works out what changed (joins, departures, links,
 sales and purchases, and the trades they make, seller and buyer side by
 side) and hands snapshots to its subscribers.
+
+A node tells a stranger, as the tracker's view is, only its public facts
+(``nodestate.public``): its overlay links, stock and shared files.  Of
+such a node the view shows those, and its sales of counted items (its
+stock going down); its bag, buys, downloads, messages and copies of files
+sold are not shown, since they are not told.
 """
 
 from collections import deque
 
-from twisted_bazaar.status.messages import DOWNLOAD_KEYS, SHARED_KEYS
+from twisted_bazaar.status.messages import DOWNLOAD_KEYS
 from twisted_bazaar.wire.ids import wireId
 
 #: Events the market's feed keeps, and each node's.
@@ -103,7 +109,7 @@ class MarketView:
         self._seenAt[state.id] = self.clock.seconds()
         self._changed = True
         if before is None:
-            if state.id in self._newcomers:
+            if state.id in self._newcomers and state.bag is not None:
                 # A buyer that bought before the view first asked it: each
                 # unit that matches a sale seen is that sale's buyer.
                 self._newcomers.discard(state.id)
@@ -111,14 +117,15 @@ class MarketView:
                     self._trade("buyer", state.id, item, units, claim=True)
             return
         # A shared file is no stock: its sales are its ``sold`` going up.
-        sold = [(name, count) for name, _, _, count in state.files]
-        before_sold = {name: count for name, _, _, count in before.files}
+        sold = [(name, count) for name, _, _, count in state.files if count is not None]
+        before_sold = {name: count for name, _, _, count in before.files
+                       if count is not None}
         for item, units in _drops(before.stock, state.stock) + [
                 (name, count - before_sold[name]) for name, count in sold
                 if count > before_sold.get(name, count)]:
             self._event("sold", state.id, item=item, units=units)
             self._trade("seller", state.id, item, units)
-        for item, units in _drops(state.bag, before.bag):
+        for item, units in _drops(state.bag or {}, before.bag or {}):
             self._event("bought", state.id, item=item, units=units)
             self._trade("buyer", state.id, item, units)
         old, new = _peers(before), _peers(state)
@@ -175,8 +182,9 @@ class MarketView:
     def snapshot(self):
         """
         The whole market as JSON-ready data: ``nodes`` (each with its
-        address, scheme, and when known its stock, bag, pending buys, link
-        count, and its files and downloads counted), ``edges`` (id pairs,
+        address, scheme, and when known its stock, link count, files
+        counted and whether it told only its ``public`` facts, and unless
+        it did its bag, pending buys and downloads counted), ``edges`` (id pairs,
         once each, between live nodes), ``offers`` (item -> [{node,
         units}] with units left: counted items only), ``files`` (each
         shared file once: name, size, sha256 and the ``nodes`` sharing
@@ -190,9 +198,11 @@ class MarketView:
                      "known": False, **self._quiet(node_id)}
             state = self.states.get(node_id)
             if state is not None:
-                entry.update(known=True, stock=dict(state.stock), bag=dict(state.bag),
-                             pending=state.pending, links=len(_peers(state)),
-                             files=len(state.files), downloads=len(state.downloads))
+                entry.update(known=True, public=state.public, stock=dict(state.stock),
+                             links=len(_peers(state)), files=len(state.files),
+                             **_private(state, bag=dict(state.bag or {}),
+                                        pending=state.pending,
+                                        downloads=len(state.downloads)))
                 for peer in _peers(state) & set(self.members):
                     edges.add((wireId(min(node_id, peer)), wireId(max(node_id, peer))))
                 for item, units in sorted(state.stock.items()):
@@ -218,10 +228,11 @@ class MarketView:
         """
         One node's page as JSON-ready data: its address and scheme, how
         long it has not answered (L{snapshot}), its ``events`` as the view
-        saw them, and when its state is known its stock, bag, pending
-        buys, links, the ``files`` it shares (with the copies sold), its
-        ``downloads`` and the ``messages`` it sent and received last
-        (oldest first, each with when, ``dir``, ``peer`` and ``type``).
+        saw them, and when its state is known its stock, links, the
+        ``files`` it shares, whether it told only its ``public`` facts,
+        and unless it did its bag, pending buys, the copies of its files
+        sold, its ``downloads`` and the ``messages`` it sent and received
+        last (oldest first, each with when, ``dir``, ``peer`` and ``type``).
         A node that left lately: its address, its events and when it
         left (``left``).  None for a node the view has not seen.
         """
@@ -233,19 +244,20 @@ class MarketView:
                 "events": list(self.nodeEvents.get(node_id, ()))}
         state = self.states.get(node_id)
         if state is not None:
-            page.update(known=True, stock=dict(state.stock), bag=dict(state.bag),
-                        pending=state.pending,
-                        files=[_row(SHARED_KEYS, row) for row in state.files],
-                        downloads=[_row(DOWNLOAD_KEYS, row) for row in state.downloads],
+            seen = self._seenAt[node_id]
+            page.update(known=True, public=state.public, stock=dict(state.stock),
+                        files=state.asDict()["files"],
                         links=[{"id": wireId(peer), "host": peer_host, "port": peer_port,
                                 "purpose": purpose}
                                for peer, peer_host, peer_port, purpose in state.links
-                               if purpose not in HIDDEN_PURPOSES])
-            seen = self._seenAt[node_id]
-            page["messages"] = [{"at": seen - ago / 1000, "dir": direction,
-                                 "peer": wireId(peer),
-                                 "type": kind}
-                                for ago, direction, peer, kind in state.recent]
+                               if purpose not in HIDDEN_PURPOSES],
+                        **_private(
+                            state, bag=dict(state.bag or {}), pending=state.pending,
+                            downloads=[_row(DOWNLOAD_KEYS, row)
+                                       for row in state.downloads],
+                            messages=[{"at": seen - ago / 1000, "dir": direction,
+                                       "peer": wireId(peer), "type": kind}
+                                      for ago, direction, peer, kind in state.recent]))
         return page
 
     def _quiet(self, node_id):
@@ -281,6 +293,12 @@ class MarketView:
         self._changed = False
         for subscriber in list(self._subscribers):
             subscriber()
+
+
+def _private(state, **fields):
+    """fields, which only a node's operator is told: none for a state that
+    holds its public facts only."""
+    return {} if state.public else fields
 
 
 def _row(keys, row):

@@ -6,9 +6,22 @@ a node logs the view's link once, not once a question.
 
 Its cost is bounded: at most ``inFlight`` connections being opened and
 ``inFlight`` questions unanswered at a time (the rest wait for a later
-round), and a question unanswered after ``timeout`` seconds closes its
-link, to be opened again.  Its one timer and every link are its own and
-end when it stops.
+round), but that the questions of members in doubt (below) count for at
+most half of them, and a question unanswered after ``timeout`` seconds
+closes its link, to be opened again.  A member has one link and one
+question at most.
+
+No member can hold it up for the others: each has ``budget`` seconds to
+open its link (connection, channel and ``thisisme``), and one that does
+not, or whose question goes unanswered until its link is closed, is in
+doubt: it is tried again only after a wait that doubles with each
+failure in a row.  A question unanswered for ``budget`` seconds puts its
+member in doubt too, while its link waits out ``timeout``.  Members in
+doubt take at most half of the connections being opened and of the
+questions, and count for at most half against the others, so silent
+registrants leave a new node its place.  A node that answers as another
+(a proxy at its address) is refused as one that fails.  Its timers and
+every link are its own and end when it stops.
 """
 
 from twisted.application.service import Service
@@ -18,21 +31,37 @@ from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
-from twisted_bazaar.status.client import CLIENT_IDS
+from twisted_bazaar.status.client import CLIENT_IDS, nodeRefusal
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.status.messages import NodeState, State
 from twisted_bazaar.status.node import STATUS
 
-#: Seconds between rounds, connections or questions at once, and seconds
-#: a question may go unanswered, unless told otherwise.
+#: Seconds between rounds, connections or questions at once, seconds a
+#: question may go unanswered, and seconds a member has to open its link,
+#: unless told otherwise.
 DEFAULT_INTERVAL = 1.0
 DEFAULT_IN_FLIGHT = 8
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_BUDGET = 2.0
+#: The longest wait before a member in doubt is tried again.
+MAX_RETRY = 60.0
+
+
+class _Doubt:
+    """A member whose last attempt failed: how many in a row, and when it
+    may be tried again."""
+
+    __slots__ = ("failures", "retryAt")
+
+    def __init__(self):
+        self.failures = 0
+        self.retryAt = 0.0
 
 
 @implementer(ILinkOwner)
 class _Session:
-    """One node's status link: open, introduce, ask, take answers."""
+    """One node's status link: open (within the member's budget),
+    introduce, check who answered, ask, take answers."""
 
     log = Logger()
 
@@ -40,14 +69,17 @@ class _Session:
         self.watcher = watcher
         self.node_id = node_id
         self.address = address
+        self.doubted = node_id in watcher.doubts
         self.link = None
         self.ready = False
         self.asked_at = None
         self.connecting = None
+        self._budget = None
 
     def open(self):
         watcher = self.watcher
         self.link = Link(self, watcher.clock, watcher.settings, inbound=False)
+        self._budget = watcher.clock.callLater(watcher.budget, self._overBudget)
         self.connecting = watcher.connector.connect(*self.address, self.link)
         self.connecting.addBoth(self._connected)
 
@@ -57,7 +89,22 @@ class _Session:
             self.log.debug("web view: cannot reach node {id} at {host}:{port}: "
                            "{why}", id=shortId(self.node_id), host=self.address[0],
                            port=self.address[1], why=result.getErrorMessage())
-            self.watcher.sessionEnded(self)
+            self._endBudget()
+            self.watcher.sessionEnded(self, failed=True)
+
+    def _overBudget(self):
+        self._budget = None
+        self.log.debug("web view: node {id} at {host}:{port} did not open a status "
+                       "link within {budget:g} s", id=shortId(self.node_id),
+                       host=self.address[0], port=self.address[1],
+                       budget=self.watcher.budget)
+        self.watcher.sessionEnded(self, failed=True)
+        self.close()
+
+    def _endBudget(self):
+        budget, self._budget = self._budget, None
+        if budget is not None and budget.active():
+            budget.cancel()
 
     def ask(self):
         self.asked_at = self.watcher.clock.seconds()
@@ -65,6 +112,7 @@ class _Session:
 
     def close(self):
         """Say ``dc`` and close; stop connecting if still at it."""
+        self._endBudget()
         if self.connecting is not None:
             self.link.close()
             self.connecting.cancel()
@@ -82,17 +130,23 @@ class _Session:
         if kind is wire.Error:
             link.close(f"{message.code}: {message.info}")
         elif link.peer_id is None:
-            if kind is wire.ThisIsMe and message.id == self.node_id:
+            why = (nodeRefusal(link, message, self.node_id) if kind is wire.ThisIsMe
+                   else f"expected node {shortId(self.node_id)}'s thisisme")
+            if why is None:
+                self._endBudget()
                 link.identified(message.id)
                 self.ready = True
+                self.watcher.sessionReady(self)
             else:
-                link.close(f"expected node {shortId(self.node_id)}")
+                link.close(why)
         elif kind is NodeState:
             self.asked_at = None
+            self.watcher.answered(self)
             self.watcher.view.stateSeen(message)
 
     def linkLost(self, link, reason):
-        self.watcher.sessionEnded(self)
+        self._endBudget()
+        self.watcher.sessionEnded(self, failed=not self.ready)
 
 
 class StatusWatcher(Service):
@@ -104,7 +158,7 @@ class StatusWatcher(Service):
 
     def __init__(self, clock, members, connector, view, settings, rng,
                  interval=DEFAULT_INTERVAL, inFlight=DEFAULT_IN_FLIGHT,
-                 timeout=DEFAULT_TIMEOUT):
+                 timeout=DEFAULT_TIMEOUT, budget=DEFAULT_BUDGET):
         """
         @param members: returns the live nodes as (id, host, port, scheme)
             rows (L{StatusExtension.members}).
@@ -112,6 +166,7 @@ class StatusWatcher(Service):
             (L{twisted_bazaar.daemon.services.EndpointConnector}).
         @param view: the L{MarketView} to keep current.
         @param settings: the links' L{LinkSettings}.
+        @param budget: seconds each member has to open its status link.
         """
         self.clock = clock
         self.members = members
@@ -122,7 +177,11 @@ class StatusWatcher(Service):
         self.interval = interval
         self.inFlight = inFlight
         self.timeout = timeout
+        self.budget = budget
         self.sessions = {}
+        #: node id -> its L{_Doubt}, for the members whose last attempt
+        #: failed.
+        self.doubts = {}
         self._loop = None
 
     def startService(self):
@@ -141,32 +200,89 @@ class StatusWatcher(Service):
 
     def round(self):
         """Read the members, open the links that are missing, ask the nodes
-        not already asked (within the bounds), and publish what changed
-        since the last round."""
+        not already asked (within the bounds, members in doubt last and
+        in at most half of them), and publish what changed since the last
+        round."""
         rows = self.members()
         self.view.membersSeen(rows)
         now = self.clock.seconds()
         live = {row[0]: (row[1], row[2]) for row in rows}
+        for node_id in set(self.doubts) - set(live):
+            del self.doubts[node_id]
         for node_id, session in list(self.sessions.items()):
-            stale = session.asked_at is not None and now - session.asked_at > self.timeout
+            waited = None if session.asked_at is None else now - session.asked_at
+            if waited is not None and waited > self.budget:
+                session.doubted = True
+            stale = waited is not None and waited > self.timeout
             if live.get(node_id) != session.address or stale:
+                self.sessionEnded(session, failed=stale)
                 session.close()
-                del self.sessions[node_id]
-        opening = sum(1 for s in self.sessions.values() if not s.ready)
-        asking = sum(1 for s in self.sessions.values() if s.asked_at is not None)
-        for node_id, address in sorted(live.items()):
+        opening, asking = self._slots(opening=True), self._slots()
+        for node_id, address in sorted(live.items(),
+                                       key=lambda row: (row[0] in self.doubts, row[0])):
             session = self.sessions.get(node_id)
+            doubt = self.doubts.get(node_id)
             if session is None:
-                if opening < self.inFlight:
-                    opening += 1
+                if (doubt is None or now >= doubt.retryAt) and opening.take(doubt):
                     session = self.sessions[node_id] = _Session(self, node_id, address)
                     session.open()
-            elif session.ready and session.asked_at is None and asking < self.inFlight:
-                asking += 1
+            elif session.ready and session.asked_at is None and asking.take(doubt):
                 session.ask()
         self.view.publish()
 
-    def sessionEnded(self, session):
-        """A session's link is gone: forget it (a later round reopens it)."""
-        if self.sessions.get(session.node_id) is session:
-            del self.sessions[session.node_id]
+    def _slots(self, opening=False):
+        """The L{_Slots} of the links being opened, or of the questions."""
+        return _Slots(self.inFlight, [
+            session.doubted for session in self.sessions.values()
+            if (not session.ready if opening else session.asked_at is not None)])
+
+    def sessionReady(self, session):
+        """A session's link is open: ask at once, if a question is free
+        (else a later round asks)."""
+        if self._slots().take(self.doubts.get(session.node_id)):
+            session.ask()
+
+    def answered(self, session):
+        """A member answered: it is no longer in doubt."""
+        self.doubts.pop(session.node_id, None)
+        session.doubted = False
+
+    def sessionEnded(self, session, failed=False):
+        """A session's link is gone: forget it (a later round reopens it).
+        One that failed puts its member in doubt for twice as long as the
+        last time (a budget at first, L{MAX_RETRY} at most)."""
+        if self.sessions.get(session.node_id) is not session:
+            return
+        del self.sessions[session.node_id]
+        if failed:
+            doubt = self.doubts.setdefault(session.node_id, _Doubt())
+            doubt.failures += 1
+            doubt.retryAt = self.clock.seconds() + min(
+                self.budget * 2 ** (doubt.failures - 1), MAX_RETRY)
+
+
+class _Slots:
+    """
+    Connections being opened (or questions unanswered) at once: at most
+    ``limit``, those of members in doubt counted as half of it at most;
+    members in doubt take at most half (at least one).  Silent members
+    cannot keep the others waiting.
+    """
+
+    def __init__(self, limit, doubted):
+        self.limit = limit
+        self.half = max(1, limit // 2)
+        self.doubted = sum(doubted)
+        self.others = len(doubted) - self.doubted
+
+    def take(self, doubt):
+        """Take one for a member (in doubt if doubt is not None), if free."""
+        if doubt is not None:
+            if self.doubted >= self.half or self.others + self.doubted >= self.limit:
+                return False
+            self.doubted += 1
+            return True
+        if self.others + min(self.doubted, self.half) >= self.limit:
+            return False
+        self.others += 1
+        return True

@@ -40,9 +40,13 @@ class FakeNode:
         self.ready = True
         self.stopping = False
         self.membership = None
+        self.useless_peers = []
         #: The node's peer log: every line a delivered message causes is
         #: charged to one address group here.
         self.peer_log = PeerLog(self.clock)
+
+    def useless(self, peer_id):
+        self.useless_peers.append(peer_id)
 
     def peerLine(self, level, format, logger, **fields):
         fields["peer"] = "node 2 at 10.0.0.2:5000"

@@ -55,6 +55,13 @@ class DoubtsTests(SynchronousTestCase):
         self.assertIn(("doubtsResolved", "apple"), self.boss.calls)
         self.assertEqual(list(self.book.records), [7])
 
+    def test_sellerInDoubtIsUseless(self):
+        """A buy in doubt marks its seller of no use to the node: its
+        direct link gives way first when the want needs the slot."""
+        pending = self.routed(pendingBuy(7))
+        self.doubts.giveUp(pending)
+        self.assertEqual(self.node.useless_peers, [pending.seller])
+
     def test_limitIsTheBuyers(self):
         """A buyer's --doubt-limit is how long one buy in doubt holds its
         want back."""

@@ -31,6 +31,8 @@ from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 
 from tests.helpers import (
+    answerAs,
+    assertDialRefused,
     feed,
     jsonNetstring,
     linkPeer,
@@ -169,6 +171,16 @@ class FingerLinkTests(SynchronousTestCase):
         feed(link, wire.ThisIsMe(FINGER_ID, 4, "g", purpose=FINGER))
         self.assertIs(self.node.links.get(FINGER_ID), link)
         return link
+
+    def test_anotherKeyAtTheFingersAddress(self):
+        """A node at the finger's address that proves another key is
+        refused: the request goes on no link of its."""
+        self.find()
+        link = self.connector.connectLast()
+        impostor = identity(43)
+        answerAs(link, impostor, 4, "g")
+        told = assertDialRefused(self, self.node, link, FINGER_ID, impostor)
+        self.assertEqual([type(m) for m in told], [wire.Error])
 
     def test_theRequestWaitsForTheLinkThenGoesOnIt(self):
         self.find()
@@ -443,8 +455,9 @@ class AnswersFromTheWayTests(_KeyJustAfterMe, SynchronousTestCase):
         self.scheme.request("apple").addCallback(asked.append)
         [request] = sent(self.succ)
         onTheWay = ME + 100
-        feed(self.succ, ChordRecords(request.id, "apple", (onTheWay, ME), 1, onTheWay,
-                                     (signed(1),)))
+        feed(linkPeer(self.node, onTheWay, purpose="chord"),
+             ChordRecords(request.id, "apple", (onTheWay, ME), 1, onTheWay,
+                          (signed(1),)))
         self.assertEqual(asked, [])
         feed(self.succ, ChordRecords(request.id, "apple", (SUCC, ME), 1, SUCC,
                                      (signed(2),)))
@@ -455,10 +468,63 @@ class AnswersFromTheWayTests(_KeyJustAfterMe, SynchronousTestCase):
         self.scheme.router.start(lambda i: ChordStore(i, "apple", 5000, (), signed(1)),
                                  2.0).addCallback(stored.append)
         [store] = sent(self.succ)
-        feed(self.succ, ChordStored(store.id, "apple", (ME + 100, ME), 1, ME + 100))
+        feed(linkPeer(self.node, ME + 100, purpose="chord"),
+             ChordStored(store.id, "apple", (ME + 100, ME), 1, ME + 100))
         self.assertEqual(stored, [])
         feed(self.succ, ChordStored(store.id, "apple", (SUCC, ME), 1, SUCC))
         self.assertEqual([answer.holder for answer in stored], [SUCC])
+
+
+class AnswersToAPlaceTheRingDoesNotKnowTests(SynchronousTestCase):
+    """
+    A node that the ring does not have in its place (no predecessor yet:
+    it has just joined, or it is a client off the ring, such as ``bazaar
+    buy``'s, whose id does not solve the ring's puzzle) may lie between
+    a key and that key's holder: then the holder, and its replicas, are
+    its own first successors, and their answers count, though they lie
+    between it and the key.
+    """
+
+    KEY = 700
+
+    def setUp(self):
+        self.patch(routing, "keyOf", lambda item: self.KEY)
+        self.patch(lookups, "keyOf", lambda item: self.KEY)
+        self.node = makeNode(ME)
+        self.scheme = placed(self.node)
+        self.scheme.ring.predecessor = None
+        self.succ = linkPeer(self.node, SUCC, purpose="chord")
+        self.far = linkPeer(self.node, FAR, purpose="chord")
+
+    def ask(self):
+        asked = []
+        self.scheme.request("apple").addCallback(asked.append)
+        [request] = sent(self.far)
+        return asked, request
+
+    def test_itsSuccessorsAnswerCounts(self):
+        asked, request = self.ask()
+        feed(self.succ, ChordRecords(request.id, "apple", (SUCC, ME), 1, SUCC,
+                                    (signed(1),)))
+        self.assertEqual([answer.holder for answer in asked], [SUCC])
+
+    def test_anotherOnTheWayIsStillIgnored(self):
+        asked, request = self.ask()
+        onTheWay = SUCC + 100
+        feed(linkPeer(self.node, onTheWay, purpose="chord"),
+             ChordRecords(request.id, "apple", (onTheWay, ME), 1, onTheWay,
+                          (signed(1),)))
+        self.assertEqual(asked, [])
+
+    def test_notWhenItKnowsANodeBetweenTheKeyAndItself(self):
+        """A node it knows lies between the key and itself: the holder is
+        that one or one before it, so its successor's answer is from the
+        way."""
+        self.scheme.ring.predecessor = Peer(self.KEY + 100, "p", 1)
+        asked, request = self.ask()
+        feed(self.succ, ChordRecords(request.id, "apple", (SUCC, ME), 1, SUCC,
+                                    (signed(1),)))
+        self.assertEqual(asked, [])
 
 
 class DirectRequestTests(_KeyJustAfterMe, SynchronousTestCase):

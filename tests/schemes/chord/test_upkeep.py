@@ -29,7 +29,7 @@ from twisted_bazaar.wire.ids import KEYED
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 from twisted_bazaar.testing import Market
 
-from tests.helpers import feed, linkPeer, makeNode, sent
+from tests.helpers import answerAs, assertDialRefused, feed, linkPeer, makeNode, sent
 from tests.records import identity
 from tests.schemes.chord.market import (
     FAST,
@@ -302,6 +302,21 @@ class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
         feed(link, wire.ThisIsMe(SUCC, 2, "s", purpose="chord"))
         [ping] = [m for m in sent(link) if isinstance(m, ChordPing)]
         self.assertEqual(self.scheme._awaiting[SUCC], ping.nonce)
+
+
+class WhomTheDialReachedTests(LinkedToOnePeer, SynchronousTestCase):
+    """A ring neighbour is dialled by its id: a node at its address that
+    proves another key is refused, and is not taken as the neighbour."""
+
+    def test_anotherKeyAtASuccessorsAddress(self):
+        dialled, impostor = identity(41), identity(42)
+        scheme = self.scheme
+        scheme._update(lambda: scheme.ring.adopt(Peer(dialled.id, "a", 1), []))
+        [request] = [r for r in self.node.connector.requests if r.host == "a"]
+        self.assertEqual(request.link.purpose, "chord")
+        link = self.node.connector.connectLast()
+        answerAs(link, impostor, 1, "a")
+        assertDialRefused(self, self.node, link, dialled.id, impostor)
 
 
 class AdaptivePeriodTests(SynchronousTestCase):

@@ -97,6 +97,9 @@ class Doubts:
         record = self.book.record(pending.buy_id)
         record.unresolved = pending
         record.endHold()
+        # Its seller's direct link gives way first when the want needs
+        # the slot for the next seller.
+        self.node.useless(pending.seller)
         budget, group = self._budget(pending.item), self.groupOf(pending)
         seconds = budget.take(group)
         if not seconds:

@@ -41,7 +41,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
-from twisted_bazaar.base.deferreds import Outstanding
+from twisted_bazaar.base.deferreds import Outstanding, ignoreCancelled
 from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.assembly import Assembly
@@ -54,6 +54,7 @@ from twisted_bazaar.files.schedule import PieceSchedule
 from twisted_bazaar.files.sources import Sources
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.core.market import signedFile
+from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.files.tree import fileIdentity
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.want import DONE
@@ -265,10 +266,18 @@ class Download:
             self._needSources()
 
     def _connect(self, seller):
-        """A Deferred firing with a connected client to seller, or None."""
+        """
+        A Deferred firing with a connected client to seller, or None.
+
+        Whoever answers at the offer's address must prove the key of the
+        seller's signed record in the channel's handshake: a proxy there
+        that ends the channel itself is refused before a request goes out,
+        and its seller counts as failed (protocol.md §19).
+        """
         offer = self.sources[seller]
         client = TransferClient(self.clock, self.fetcher.stall)
-        d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client)
+        d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client,
+                                                expected=decode(offer.record.key))
         self._connecting[seller] = d
 
         def connected(protocol):
@@ -583,7 +592,8 @@ class Download:
                           "{delay:.1f} s", name=self.name, delay=delay)
 
     def _searchNow(self):
-        self._work.own(self.fetcher.findSources(self.name)).addCallback(self._found)
+        self._work.own(self.fetcher.findSources(self.name)).addCallbacks(
+            self._found, ignoreCancelled)
 
     def _found(self, offers):
         if self.stopped:
@@ -611,7 +621,8 @@ class Download:
             if not self.stopped:
                 self.addSources(offers)
 
-        self._work.own(self.fetcher.findSources(self.name)).addCallback(found)
+        self._work.own(self.fetcher.findSources(self.name)).addCallbacks(
+            found, ignoreCancelled)
 
     # -- the end ---------------------------------------------------------------------
 

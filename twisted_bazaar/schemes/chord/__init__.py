@@ -116,6 +116,12 @@ class ChordScheme:
     #: Option values of an in-process node (tests, the simulator), over
     #: the options' defaults: no puzzle, as their keys are drawn, not made.
     inProcess = {"chord-puzzle": 0}
+    #: Option values of a client that joins a market of daemons without
+    #: knowing their options (``bazaar buy``), over the daemons' defaults:
+    #: it takes peers whose ids solve the least puzzle a ring of daemons
+    #: may have, so that it finds the nodes of every such ring, and no
+    #: id drawn more cheaply.
+    client = {"chord-puzzle": LEAST_PUZZLE}
 
     def keyTest(self, settings):
         """

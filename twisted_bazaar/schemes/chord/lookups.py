@@ -335,7 +335,21 @@ class Lookups:
         Every holder lies at or after the key; every node a lookup passes
         on its way from here lies before it, strictly between this node
         and the key.  So an answer from such a node (one on the way that
-        answers instead of passing the request on) is not a holder's.
+        answers instead of passing the request on) is not a holder's,
+        with one exception: when no node this one knows lies between the
+        key and this node, this node's own place would hold the key.  The
+        ring may not have this node in that place (it has just joined, or
+        it is a client off the ring, whose id does not solve the ring's
+        puzzle), and then the key's holders are this node's first
+        successors, which lie between it and the key all the same: an
+        answer from one of them is a holder's.
         """
-        return not strictlyBetween(place(answer.holder), place(self.node.id),
-                                   keyOf(answer.item))
+        me, key, holder = place(self.node.id), keyOf(answer.item), answer.holder
+        if not strictlyBetween(place(holder), me, key):
+            return True
+        ring = self.ring
+        if ring is None or any(strictlyBetween(place(peer.id), key, me)
+                               for peer in ring.known()):
+            return False
+        return any(peer.id == holder
+                   for peer in ring.successors[:self.settings.holders])

@@ -199,6 +199,9 @@ function showNode(node) {
   address.textContent =
     `at ${node.host}:${node.port}, discovery ${node.scheme}` +
     (node.known ? "" : " (its state is not known yet)") +
+    (node.public ? "; it tells this view its public facts only: its bag, pending " +
+                   "buys, other links, downloads, messages and copies sold are " +
+                   "its operator's" : "") +
     (node.silent ? `: ${silence(node)}; what follows is its last answer` : "");
   document.getElementById("links").replaceChildren(...(node.links || []).map((link) => {
     const row = el("tr");
@@ -207,13 +210,14 @@ function showNode(node) {
     return row;
   }));
   document.getElementById("stock").textContent = counts(node.stock);
-  document.getElementById("bag").textContent = counts(node.bag);
-  document.getElementById("pending").textContent = node.known ? node.pending : "?";
+  document.getElementById("bag").textContent = node.public ? "withheld" : counts(node.bag);
+  document.getElementById("pending").textContent =
+    node.public ? "withheld" : node.known ? node.pending : "?";
   document.getElementById("files").replaceChildren(...(node.files || []).map((file) => {
     const row = el("tr", {"data-item": file.name});
     row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
                el("td", {"class": "hash", title: file.sha256}, file.sha256.slice(0, 12) + "\u2026"),
-               el("td", {"class": "sold"}, String(file.sold)));
+               el("td", {"class": "sold"}, file.sold === undefined ? "withheld" : String(file.sold)));
     return row;
   }));
   document.getElementById("downloads").replaceChildren(...(node.downloads || []).map((d) => {

@@ -1,0 +1,218 @@
+"""
+Tests of L{twisted_bazaar.net.connections}: the rate of new connections
+and the tenure of each address group, and the policy as the overlay
+applies it to a node's slots (the attacks of one address against them).
+"""
+
+from twisted.internet import task
+from twisted.internet.address import IPv4Address
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.connections import (
+    REMEMBER,
+    ConnectionManager,
+    RateLimit,
+    Tenure,
+)
+from twisted_bazaar.net.eviction import GRACE
+from twisted_bazaar.net.overlay import DIRECT, OverlayFactory
+from twisted_bazaar.status.node import STATUS_SLOTS, NodeStatus
+from twisted_bazaar.net.recent import STATUS
+
+from tests.helpers import closeLink, feed, makeNode, openLink, sent
+
+ATTACKER = "127.9.0.1"
+HONEST = "127.0.0.1"
+
+
+class RateLimitTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.rates = RateLimit(self.clock, rate=10)
+
+    def test_burstThenRate(self):
+        """A group takes a second's worth at once, then ``rate`` a second;
+        another group is not held back by it."""
+        self.assertEqual(sum(self.rates.admit("a") for _ in range(30)), 10)
+        self.assertTrue(self.rates.admit("b"))
+        self.clock.advance(0.5)
+        self.assertEqual(sum(self.rates.admit("a") for _ in range(30)), 5)
+        self.clock.advance(100)
+        self.assertEqual(sum(self.rates.admit("a") for _ in range(30)), 10)
+
+    def test_noRateNoLimit(self):
+        rates = RateLimit(self.clock, rate=0)
+        self.assertTrue(all(rates.admit("a") for _ in range(1000)))
+
+    def test_groupsKeptAreBounded(self):
+        rates = RateLimit(self.clock, rate=1, kept=3)
+        for group in "abcde":
+            rates.admit(group)
+        self.assertEqual(list(rates._buckets), ["c", "d", "e"])
+
+
+class TenureTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.tenure = Tenure(self.clock)
+
+    def test_withoutAFloorItIsTheOldestConnection(self):
+        self.assertEqual(self.tenure.of("a", 7.0), 7.0)
+        self.assertIsNone(self.tenure.floors)
+
+    def test_replacedConnectionsKeepTheGroupsAge(self):
+        """A group whose connection closes keeps its tenure for what
+        replaces it, however often it is replaced."""
+        self.tenure.closed("a", 0.0)
+        for start in range(5, 50, 5):
+            self.clock.advance(5)
+            self.assertEqual(self.tenure.of("a", float(start)), 0.0)
+            self.tenure.closed("a", float(start))
+        self.assertEqual(self.tenure.of("b", 40.0), 40.0)
+
+    def test_forgottenAfterRemember(self):
+        self.tenure.closed("a", 0.0)
+        self.clock.advance(REMEMBER + 1)
+        self.assertEqual(self.tenure.of("a", 70.0), 70.0)
+        self.assertNotIn("a", self.tenure.floors)
+
+
+def factoryNode(rate):
+    node = makeNode(1, connection_rate=rate)
+    return node, OverlayFactory(node)
+
+
+class ConnectionRateTests(SynchronousTestCase):
+    def test_floodClosedBeforeTheHandshake(self):
+        """
+        Past its rate, a group's connection gets no link (the connection
+        is closed before the channel's handshake); another group's still
+        does, and the group is let in again as its rate allows.
+        """
+        node, factory = factoryNode(20)
+        address = IPv4Address("TCP", ATTACKER, 4000)
+        built = [factory.buildProtocol(address) for _ in range(100)]
+        self.assertEqual(sum(link is not None for link in built), 20)
+        self.assertIsNotNone(factory.buildProtocol(IPv4Address("TCP", HONEST, 4000)))
+        node.clock.advance(1)
+        self.assertEqual(sum(factory.buildProtocol(address) is not None
+                             for _ in range(100)), 20)
+
+
+def inbound(node, peer_id, host, purpose=None):
+    """An inbound link from host that says thisisme as peer_id."""
+    link = openLink(node, host=host)
+    feed(link, wire.ThisIsMe(peer_id, 5000, "", purpose=purpose))
+    return link
+
+
+def refused(link):
+    return any(type(m) is wire.Error and m.code == "noslots" for m in sent(link)) \
+        or link.transport.disconnecting
+
+
+class ChurnedSlotsTests(SynchronousTestCase):
+    """
+    One address replaces each of its links before it is GRACE old, to
+    hold every slot of a purpose: a newcomer of another group gets one at
+    once.
+    """
+
+    def churn(self, node, purpose, slots, seconds):
+        ids = iter(range(100, 100_000))
+        held = [inbound(node, next(ids), ATTACKER, purpose) for _ in range(slots)]
+        for _ in range(int(seconds / (GRACE - 1))):
+            node.clock.advance(GRACE - 1)
+            for index, link in enumerate(held):
+                closeLink(link)
+                held[index] = inbound(node, next(ids), ATTACKER, purpose)
+        return held
+
+    def test_directSlots(self):
+        node = makeNode(1, max_connections=8, direct_slots=8)
+        held = self.churn(node, DIRECT, 8, 90)
+        self.assertEqual(node.overlay.count(DIRECT), 8)
+        buyer = inbound(node, 7, HONEST, DIRECT)
+        self.assertIs(node.links.get(7), buyer)
+        self.assertFalse(buyer.transport.disconnecting)
+        self.assertEqual(sum(refused(link) for link in held), 1)
+
+    def test_statusSlots(self):
+        node = makeNode(1, max_connections=8, direct_slots=8)
+        NodeStatus(node)
+        held = self.churn(node, STATUS, STATUS_SLOTS, 60)
+        client = inbound(node, 7, HONEST, STATUS)
+        self.assertIs(node.links.get(7), client)
+        self.assertEqual(sum(refused(link) for link in held), 1)
+
+    def test_aGroupTakesOnlyFromItself(self):
+        """A ninth link of the churner's own group takes the place of one
+        of its own: the group's share does not grow."""
+        node = makeNode(1, max_connections=8, direct_slots=8)
+        held = self.churn(node, DIRECT, 8, 30)
+        late = inbound(node, 99_999, ATTACKER, DIRECT)
+        self.assertIs(node.links.get(99_999), late)
+        self.assertEqual(sum(refused(link) for link in held), 1)
+        self.assertEqual(node.overlay.held(DIRECT), 8)
+
+
+class MoreGroupsThanSlotsTests(SynchronousTestCase):
+    def test_newcomerGroupGetsOneAfterTheirGrace(self):
+        """
+        One link from each of 16 groups holds every slot: a newcomer
+        group is refused while they are in their grace, and gets one
+        after, even when each of them keeps replacing its link.
+        """
+        node = makeNode(1, max_connections=0, direct_slots=16)
+        links = {n: inbound(node, 100 + n, f"10.{n}.0.1", DIRECT) for n in range(16)}
+        newcomer = inbound(node, 7, HONEST, DIRECT)
+        self.assertTrue(refused(newcomer))
+        for round_ in range(3):
+            node.clock.advance(GRACE / 2)
+            for n, link in links.items():
+                closeLink(link)
+                links[n] = inbound(node, 200 + 16 * round_ + n, f"10.{n}.0.1", DIRECT)
+        newcomer = inbound(node, 8, HONEST, DIRECT)
+        self.assertIs(node.links.get(8), newcomer)
+
+
+class UselessPeersTests(SynchronousTestCase):
+    """A buyer's own direct links to sellers in doubt give way to the next
+    seller it needs."""
+
+    def setUp(self):
+        self.node = makeNode(1, direct_slots=2)
+
+    def dial(self, peer):
+        d = self.node.connectTo(f"10.0.{peer}.1", 5000 + peer, peer, DIRECT)
+        link = self.node.connector.connectLast()
+        feed(link, wire.ThisIsMe(peer, 5000 + peer))
+        self.assertEqual(self.successResultOf(d), peer)
+        sent(link)
+        return link
+
+    def test_fullOfPeersInDoubt(self):
+        first, second = self.dial(7), self.dial(8)
+        self.failureResultOf(self.node.connectTo("10.0.9.1", 5009, 9, DIRECT))
+        self.node.useless(8)
+        self.node.clock.advance(1)
+        third = self.dial(9)
+        self.assertTrue(second.transport.disconnecting)
+        self.assertEqual(sent(second), [wire.Dc()])
+        self.assertFalse(first.transport.disconnecting)
+        self.assertFalse(third.transport.disconnecting)
+
+    def test_inboundLinksOfPeersInDoubtToo(self):
+        """Keys that linked to the buyer themselves, with purpose direct,
+        and answered its buys in doubt, give their slots way too."""
+        node = makeNode(1, direct_slots=2)
+        first = inbound(node, 7, ATTACKER, DIRECT)
+        second = inbound(node, 8, ATTACKER, DIRECT)
+        sent(first), sent(second)
+        self.failureResultOf(node.connectTo("10.0.9.1", 5009, 9, DIRECT))
+        node.useless(7)
+        node.connectTo("10.0.9.1", 5009, 9, DIRECT)
+        self.assertEqual(sent(first), [wire.Dc()])
+        self.assertTrue(first.transport.disconnecting)
+        self.assertFalse(second.transport.disconnecting)

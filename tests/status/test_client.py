@@ -1,0 +1,106 @@
+"""
+Tests for twisted_bazaar.status.client: the node that answers a status
+question must be who it says, and the node dialled; an operator's question
+carries a proof bound to its channel.
+"""
+
+from twisted.internet import defer
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.link import Link, LinkSettings
+from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.status.client import ClientError, _Asker, operatorQuestion
+from twisted_bazaar.status.messages import NodeState, State
+from twisted_bazaar.status.operator import provesOperator
+
+from tests import records
+from tests.helpers import feed, sent
+
+NODE = records.identity(41)
+PROXY = records.identity(42)
+HASH = b"\x07" * 32
+
+
+class ChannelTransport(StringTransport):
+    """A connection whose encrypted channel proved ``peerKey`` (raw bytes,
+    or None for a keyless peer), with its handshake hash."""
+
+    def __init__(self, peerKey):
+        super().__init__()
+        self.peerKey = peerKey
+        self.handshakeHash = HASH
+
+
+class AskerTests(SynchronousTestCase):
+    """
+    A proxy at a node's advertised address ends the channel itself and
+    answers as that node: the web view was fed a forged node.  The asker
+    now takes a node's thisisme only if it names the key its channel
+    proved, and the id dialled.
+    """
+
+    def asker(self, channelKey, question=State(), dialled=NODE.id):
+        self.done = defer.Deferred()
+        hello = wire.ThisIsMe(3_000_000_000, 0, "", purpose=STATUS)
+        link = Link(_Asker(hello, question, NodeState, self.done, dialled), Clock(),
+                    LinkSettings(), inbound=False)
+        link.makeConnection(ChannelTransport(channelKey))
+        sent(link)
+        return link
+
+    def refusal(self):
+        failure = self.failureResultOf(self.done, ClientError)
+        return str(failure.value)
+
+    def test_theNodeDialledIsAsked(self):
+        link = self.asker(decode(NODE.key))
+        feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS, key=NODE.key))
+        self.assertEqual(sent(link), [State()])
+        self.assertNoResult(self.done)
+
+    def test_aProxyClaimingTheIdWithoutTheKey(self):
+        link = self.asker(decode(PROXY.key))
+        feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS))
+        self.assertIn("not the one this connection's channel proved", self.refusal())
+        self.assertEqual(sent(link), [])
+
+    def test_aProxyNamingTheNodesKey(self):
+        """The node's key (public) in a thisisme over the proxy's channel."""
+        link = self.asker(decode(PROXY.key))
+        feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS, key=NODE.key))
+        self.assertIn("not the one this connection's channel proved", self.refusal())
+
+    def test_aKeylessProxyClaimingTheId(self):
+        link = self.asker(None)
+        feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS))
+        self.assertIn("is a key's id", self.refusal())
+
+    def test_anotherNodeAtTheAddress(self):
+        """A node that proves its own key, but is not the one dialled."""
+        link = self.asker(decode(PROXY.key))
+        feed(link, wire.ThisIsMe(PROXY.id, 9001, "h", purpose=STATUS, key=PROXY.key))
+        why = self.refusal()
+        self.assertIn(f"it is node {wire.ids.wireId(PROXY.id)}, not node "
+                      f"{wire.ids.wireId(NODE.id)}, which was asked for", why)
+        self.assertEqual(sent(link), [])
+
+    def test_anAddressAsksWhoeverProvesItself(self):
+        """Given an address, not an id, the asker takes whichever node
+        answers there, so long as it is who it says."""
+        link = self.asker(decode(PROXY.key), dialled=None)
+        feed(link, wire.ThisIsMe(PROXY.id, 9001, "h", purpose=STATUS, key=PROXY.key))
+        self.assertEqual(sent(link), [State()])
+
+    def test_operatorsProofIsBoundToTheChannel(self):
+        """A question made from the link: the operator's proof signs this
+        connection's handshake hash."""
+        link = self.asker(decode(NODE.key), question=operatorQuestion(NODE))
+        feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS, key=NODE.key))
+        [question] = sent(link)
+        self.assertTrue(provesOperator(NODE.key, HASH, question.operator))
+        self.assertFalse(provesOperator(NODE.key, b"\x08" * 32, question.operator))
+        self.assertFalse(provesOperator(PROXY.key, HASH, question.operator))

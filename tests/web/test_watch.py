@@ -1,0 +1,214 @@
+"""
+Tests for twisted_bazaar.web.watch on a fake clock and fake connections:
+silent registrants cannot hold the watcher, and a node that answers as
+another is refused.
+"""
+
+import random
+
+from twisted.internet import defer
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.status.messages import NodeState, State
+from twisted_bazaar.web.view import MarketView
+from twisted_bazaar.web.watch import DEFAULT_BUDGET, StatusWatcher
+
+from tests import records
+from tests.helpers import netstring, parseNetstrings
+
+
+class NodeEnd(StringTransport):
+    """
+    The node's end of a status link, over a channel that proved
+    ``channelKey``: it answers the watcher's thisisme with ``hello`` and
+    each state with a nodestate (unless ``mute``), a moment later; with
+    no hello, it says nothing (a silent registrant).
+    """
+
+    def __init__(self, clock, link, node_id, channelKey=None, hello=None, mute=False):
+        super().__init__()
+        self.mute = mute
+        self.clock = clock
+        self.link = link
+        self.node_id = node_id
+        self.peerKey = channelKey
+        self.hello = hello
+        self.answers = []
+
+    def write(self, data):
+        super().write(data)
+        if self.hello is not None:
+            self.answers.append(self.clock.callLater(0.01, self._answer))
+
+    def _answer(self):
+        written = self.value()
+        self.clear()
+        for payload in parseNetstrings(written):
+            message = wire.decode(payload)
+            if type(message) is wire.ThisIsMe:
+                self.link.dataReceived(netstring(self.hello))
+            elif type(message) is State and not self.mute:
+                state = NodeState(self.node_id, "10.0.0.1", 9001, "flood", (), {},
+                                  public=True)
+                self.link.dataReceived(netstring(state))
+
+
+class Connector:
+    """Connects the watcher's links to node ends: the nodes of ``silent``
+    never answer, those of ``mute`` answer no question; the others answer
+    as themselves, or as ``impostors`` say."""
+
+    def __init__(self, clock, identities):
+        self.clock = clock
+        self.identities = identities
+        self.silent = set()
+        self.mute = set()
+        self.impostors = {}
+        self.ends = []
+
+    def connect(self, host, port, link):
+        node_id = port
+        identity = self.identities[node_id]
+        if node_id in self.silent:
+            end = NodeEnd(self.clock, link, node_id)
+        else:
+            speaker = self.impostors.get(node_id, identity)
+            end = NodeEnd(self.clock, link, node_id, decode(speaker.key),
+                          wire.ThisIsMe(node_id, 9001, "10.0.0.1", purpose=STATUS,
+                                        key=speaker.key if speaker is identity
+                                        else None), mute=node_id in self.mute)
+        self.ends.append(end)
+        link.makeConnection(end)
+        return defer.succeed(link)
+
+
+def run(clock, seconds, step=0.05):
+    """Advance the clock by seconds, a step at a time (each answer comes a
+    moment after its question)."""
+    for _ in range(round(seconds / step)):
+        clock.advance(step)
+
+
+class WatcherBudgetTests(SynchronousTestCase):
+    """
+    Eight registrants with low ids that pass the address check and then
+    stay silent held the watcher's eight connections until each link's
+    handshake timed out: a new seller was unknown to the web view for
+    25 s.  Each member now has a budget to open its link in, and members
+    in doubt hold at most half the connections.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        drawn = sorted((records.identity(500 + n) for n in range(9)),
+                       key=lambda identity: identity.id)
+        self.identities = {identity.id: identity for identity in drawn}
+        self.silent, self.newcomer = [i.id for i in drawn[:8]], drawn[8].id
+        self.connector = Connector(self.clock, self.identities)
+        self.connector.silent = set(self.silent)
+        self.rows = [(node_id, "10.0.0.1", node_id, "flood") for node_id in self.silent]
+        self.view = MarketView(self.clock)
+        self.watcher = StatusWatcher(self.clock, lambda: list(self.rows), self.connector,
+                                     self.view, LinkSettings(), random.Random(1))
+        self.addCleanup(self.stop)
+
+    def stop(self):
+        self.watcher.stopService()
+        self.clock.advance(60)
+        for end in self.connector.ends:
+            for call in end.answers:
+                if call.active():
+                    call.cancel()
+
+    def shownWithin(self, seconds):
+        """Whether the newcomer's state is known within seconds from now."""
+        end = self.clock.seconds() + seconds
+        while self.clock.seconds() < end:
+            self.clock.advance(0.05)
+            page = self.view.node(self.newcomer)
+            if page is not None and page["known"]:
+                return True
+        return False
+
+    def test_aNewNodeShowsWithEightSilentRegistered(self):
+        self.watcher.startService()
+        run(self.clock, 5)
+        self.rows.append((self.newcomer, "10.0.0.1", self.newcomer, "flood"))
+        self.assertTrue(self.shownWithin(3.0))
+
+    def test_aNewNodeShowsWhenAllComeAtOnce(self):
+        """The new node joins as the silent ones are first tried: they
+        take every connection, for their budget only."""
+        self.assertEqual(DEFAULT_BUDGET, 2.0)
+        self.watcher.startService()
+        self.rows.append((self.newcomer, "10.0.0.1", self.newcomer, "flood"))
+        self.assertTrue(self.shownWithin(3.0))
+
+    def test_membersThatAnswerNoQuestion(self):
+        """Eight that open their link and then answer no question: each
+        holds a question until it closes, but counts for half."""
+        self.connector.silent = set()
+        self.connector.mute = set(self.silent)
+        self.watcher.startService()
+        run(self.clock, 5)
+        self.assertEqual(len(self.watcher.sessions), 8)
+        self.rows.append((self.newcomer, "10.0.0.1", self.newcomer, "flood"))
+        self.assertTrue(self.shownWithin(3.0))
+
+    def test_silentMembersKeepBeingTried(self):
+        """A silent member is tried again, less and less often, by at most
+        half the connections; one that answers at last is shown."""
+        self.watcher.startService()
+        run(self.clock, 5)
+        self.rows.append((self.newcomer, "10.0.0.1", self.newcomer, "flood"))
+        opened = []
+        for _ in range(60):
+            run(self.clock, 1)
+            opened.append(sum(1 for node_id in self.silent
+                              if node_id in self.watcher.sessions))
+        self.assertLessEqual(max(opened), 4)
+        self.assertGreater(sum(opened), 0)
+        self.connector.silent.discard(self.silent[0])
+        run(self.clock, 130)
+        self.assertTrue(self.view.node(self.silent[0])["known"])
+
+
+class ForgedNodeTests(SynchronousTestCase):
+    """
+    A proxy at a seller's advertised host ended the channel itself and
+    answered the watcher's status link as that seller: the web view was
+    fed a forged node.  A node's thisisme must now name the key its
+    channel proved, and that key must be the member's id.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.node, self.proxy = records.identity(600), records.identity(601)
+        self.connector = Connector(self.clock, {self.node.id: self.node})
+        self.view = MarketView(self.clock)
+        self.watcher = StatusWatcher(
+            self.clock, lambda: [(self.node.id, "10.0.0.1", self.node.id, "flood")],
+            self.connector, self.view, LinkSettings(), random.Random(1))
+        self.addCleanup(self.stop)
+
+    def stop(self):
+        self.watcher.stopService()
+        self.clock.advance(60)
+
+    def test_theRealNodeIsShown(self):
+        self.watcher.startService()
+        run(self.clock, 2)
+        self.assertTrue(self.view.node(self.node.id)["known"])
+
+    def test_aProxyIsRefused(self):
+        self.connector.impostors[self.node.id] = self.proxy
+        self.watcher.startService()
+        run(self.clock, 5)
+        self.assertFalse(self.view.node(self.node.id)["known"])
+        self.assertIn(self.node.id, self.watcher.doubts)

@@ -1,0 +1,170 @@
+"""
+What a sweep shows and leaves: its progress line, the summary table of
+its runs (CSV and Markdown), and its figures drawn through
+L{twisted_bazaar.sim.plot}.
+"""
+
+import csv
+import json
+import os
+import time
+
+#: The summary's columns of each run's metrics: (column, read from the
+#: --json).
+METRICS = [
+    ("success_rate", lambda m: m["success_rate"]),
+    ("purchases", lambda m: m["purchases"]),
+    ("searches", lambda m: m["searches"]),
+    ("double_sells", lambda m: m["double_sells"]),
+    ("messages_per_search", lambda m: m["messages_per_search"]),
+    ("latency_ms_p50", lambda m: m["latency_ms"]["p50"]),
+    ("latency_ms_p95", lambda m: m["latency_ms"]["p95"]),
+    ("virtual_s", lambda m: m["virtual_s"]),
+    ("wall_s", lambda m: m["wall_s"]),
+    ("peak_rss_mb", lambda m: m["peak_rss_mb"]),
+]
+
+
+def duration(seconds):
+    """Seconds as a person reads them: ``1 h 2 min``, ``3 min 4 s``, ``5 s``."""
+    seconds = round(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds} s"
+
+
+class Progress:
+    """
+    The sweep's progress: runs done, running and failed, and the time
+    left at the pace of the runs done so far in this sweep.  On a
+    terminal one line, redrawn; elsewhere a line each time a run ends.
+    """
+
+    def __init__(self, stream, total, already, clock=time.monotonic):
+        self.stream = stream
+        self.total = total
+        self.already = already
+        self.clock = clock
+        self.started = clock()
+        self.finished = self.failed = self.running = 0
+        self.tty = stream.isatty()
+        self._last = None
+
+    def line(self):
+        done = self.already + self.finished
+        left = self.total - done - self.failed
+        text = (f"sweep: {done} of {self.total} runs done, {self.running} running, "
+                f"{self.failed} failed")
+        ended = self.finished + self.failed
+        if left and ended:
+            pace = (self.clock() - self.started) / ended
+            text += f", about {duration(pace * left)} left"
+        elif left:
+            text += ", time left not known until a run ends"
+        return text
+
+    def show(self):
+        text = self.line()
+        ended = (self.finished, self.failed)
+        if self.tty:
+            self.stream.write(f"\r{text}\033[K")
+        elif ended != self._last:
+            self.stream.write(text + "\n")
+        self._last = ended
+        self.stream.flush()
+
+    def say(self, text):
+        """A line of its own (a run that failed), the progress line after it."""
+        self.stream.write(("\r\033[K" if self.tty else "") + text + "\n")
+        self.show()
+
+    def finish(self):
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def readResult(path):
+    """A run's --json, or None if it cannot be read as one."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            result = json.load(f)
+        for _, read in METRICS:
+            read(result)
+        return result
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def rows(runs, axes):
+    """
+    The summary's header and rows: for each run (name, varied values,
+    result or None, error or None), its name, values and metrics.
+    """
+    header = ["run", *(flag.lstrip("-") for flag in axes),
+              *(column for column, _ in METRICS), "error"]
+    table = []
+    for run_name, varied, result, error in runs:
+        values = dict(varied)
+        cells = [run_name, *(values.get(flag, "") for flag in axes)]
+        if result is not None:
+            cells += [read(result) for _, read in METRICS] + [""]
+        else:
+            cells += [""] * len(METRICS) + [error or "not run"]
+        table.append(cells)
+    return header, table
+
+
+def writeSummary(folder, name, header, table):
+    """name.csv and name.md in folder; their paths."""
+    paths = os.path.join(folder, name + ".csv"), os.path.join(folder, name + ".md")
+    with open(paths[0], "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(table)
+    with open(paths[1], "w", encoding="utf-8") as f:
+        for cells in [header, ["---"] * len(header), *table]:
+            f.write("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |\n")
+    return paths
+
+
+def drawFigures(folder, results):
+    """
+    The figures of sim.plot the results make, in folder: purchase success
+    against the fraction of adversaries for each size and seed that has
+    runs with adversaries, and wall time and peak RSS against N for each
+    seed with honest runs of several sizes.
+
+    @return: a line for each figure drawn or not drawn.
+    """
+    from twisted_bazaar.sim import plot
+
+    said = []
+    seeds = sorted({r["config"]["seed"] for r in results})
+    for seed in seeds:
+        honest = [r for r in results if r["config"]["seed"] == seed
+                  and not r["config"]["adversaries"]]
+        if len({r["nodes"] for r in honest}) > 1:
+            said.append(_draw(folder, f"growth-seed{seed}.png",
+                              lambda path: plot.plotScale(plot.scaleCurves(honest), seed, path)))
+        for nodes in sorted({r["nodes"] for r in results}):
+            group = [r for r in results if r["config"]["seed"] == seed and r["nodes"] == nodes]
+            if any(r["config"]["adversaries"] for r in group):
+                said.append(_draw(folder, f"success-{nodes}-seed{seed}.png",
+                                  lambda path: plot.plotAttack(plot.attackCurves(group), nodes,
+                                                               seed, path)))
+    return said or ["--plot: nothing to draw (no runs with --adversaries, and no honest "
+                    "runs of several --nodes for one seed)"]
+
+
+def _draw(folder, filename, draw):
+    path = os.path.join(folder, filename)
+    try:
+        draw(path)
+    except ValueError as reason:
+        return f"--plot: {path} not drawn: {reason}"
+    except OSError as e:
+        return f"--plot: cannot write {path}: {e.strerror}"
+    return f"--plot: {path}"

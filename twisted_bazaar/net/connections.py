@@ -1,0 +1,165 @@
+"""
+The policy every connection a node takes goes through, apart from the
+tables that hold the connections (L{twisted_bazaar.net.overlay.Overlay}
+for links, L{twisted_bazaar.files.server.TransferService} for file
+transfers).
+
+Three things are charged to a peer's address group here, whatever kind
+of connection it opens:
+
+ - **New connections per second** (L{RateLimit}): a group over its rate
+   is closed at the first byte, before the channel's handshake costs any
+   cryptography, so one group's flood of handshakes takes a bounded share
+   of a core.
+ - **Tenure** (L{Tenure}): since when a group has held connections here
+   without a break.  Grace from eviction runs from the group's tenure,
+   not from a connection's age, so a group that replaces its connections
+   before they are old keeps no slot young: churning costs the churner.
+ - **Slots** by purpose: which inbound connection gives way for a
+   newcomer is L{twisted_bazaar.net.eviction.chooseVictim}'s answer, from
+   the facts the tables gather; the tables count what they hold and ask.
+
+Pure logic on a clock that is passed in: nothing here opens or closes a
+connection.
+"""
+
+from collections import OrderedDict
+
+from twisted_bazaar.net.eviction import GRACE, addressGroup
+
+#: Default new connections one address group may open a second, sustained
+#: (and at once, after a pause): far above what a peer needs (a node opens
+#: one link to another; a buyer one transfer connection per seller), and a
+#: few per cent of a core in handshakes.
+DEFAULT_CONNECTION_RATE = 100.0
+#: Seconds a group that has closed its last connection keeps its tenure:
+#: one that comes back within them comes back as old as it was.
+REMEMBER = 6 * GRACE
+#: Address groups a node keeps a rate or a tenure for, the newest kept:
+#: a group forgotten starts afresh (a full bucket, a new tenure), so the
+#: bound matters only to an attacker with more groups than this.
+GROUPS_KEPT = 4096
+
+
+class RateLimit:
+    """
+    A token bucket per address group: ``rate`` tokens a second, at most
+    one second's worth (and at least one) saved up; each new connection
+    takes one.  A rate of 0 limits nothing.
+    """
+
+    __slots__ = ("clock", "rate", "burst", "kept", "_buckets")
+
+    def __init__(self, clock, rate=DEFAULT_CONNECTION_RATE, kept=GROUPS_KEPT):
+        self.clock = clock
+        self.rate = rate
+        self.burst = max(1.0, rate)
+        self.kept = kept
+        #: group -> (tokens left, when counted), the newest last; None
+        #: until a connection is counted.
+        self._buckets = None
+
+    def admit(self, group):
+        """Whether ``group`` may open a connection now (and if so, it
+        took a token)."""
+        if not self.rate:
+            return True
+        now = self.clock.seconds()
+        if self._buckets is None:
+            self._buckets = OrderedDict()
+        tokens, then = self._buckets.pop(group, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens < 1:
+            self._buckets[group] = (tokens, now)
+            return False
+        self._buckets[group] = (tokens - 1, now)
+        if len(self._buckets) > self.kept:
+            self._buckets.popitem(last=False)
+        return True
+
+
+class Tenure:
+    """
+    Since when each address group has held connections without a break.
+
+    A group's tenure is the oldest of its connections' start times and of
+    its floor: when a group's connection closes, the group's tenure then
+    is kept as its floor for L{REMEMBER} seconds, so the connection that
+    replaces it (before or after it closed) is as old as the group.  No
+    floor is kept for a group whose connections never close (nearly every
+    peer of a simulated node): L{floors} stays empty until one does.
+    """
+
+    __slots__ = ("clock", "remember", "kept", "floors")
+
+    def __init__(self, clock, remember=REMEMBER, kept=GROUPS_KEPT):
+        self.clock = clock
+        self.remember = remember
+        self.kept = kept
+        #: group -> (tenure, when its last connection closed), the latest
+        #: closed last; None until a connection closes.
+        self.floors = None
+
+    def of(self, group, oldest):
+        """The tenure of ``group``, whose oldest open connection (or the
+        one asking) started at ``oldest``."""
+        if self.floors is None:
+            return oldest
+        floor = self.floors.get(group)
+        if floor is None:
+            return oldest
+        since, closed = floor
+        if self.clock.seconds() - closed > self.remember:
+            del self.floors[group]
+            return oldest
+        return min(since, oldest)
+
+    def closed(self, group, oldest):
+        """A connection of ``group`` closed; ``oldest`` is when the oldest
+        connection the group held (that one included) started."""
+        since = self.of(group, oldest)
+        if self.floors is None:
+            self.floors = OrderedDict()
+        self.floors.pop(group, None)
+        self.floors[group] = (since, self.clock.seconds())
+        if len(self.floors) > self.kept:
+            self.floors.popitem(last=False)
+
+
+class ConnectionManager:
+    """
+    A node's connection policy: the rate and tenure of each address group,
+    shared by every table of connections the node has (its links, its
+    transfer port), and the grace period that tenure protects.
+    """
+
+    __slots__ = ("clock", "grace", "rates", "tenure")
+
+    def __init__(self, clock, rate=DEFAULT_CONNECTION_RATE, grace=GRACE):
+        self.clock = clock
+        self.grace = grace
+        self.rates = RateLimit(clock, rate)
+        self.tenure = Tenure(clock)
+
+    def admitConnection(self, host):
+        """Whether a new connection from ``host`` may be taken (else it is
+        closed at once, unanswered)."""
+        return self.rates.admit(addressGroup(host or ""))
+
+    def tenureOf(self, group, oldest):
+        """See L{Tenure.of}."""
+        return self.tenure.of(group, oldest)
+
+    def closed(self, group, oldest):
+        """See L{Tenure.closed}."""
+        self.tenure.closed(group, oldest)
+
+    def hadItsTurn(self, group, since):
+        """
+        Whether a connection of ``group`` made at ``since`` may give way to
+        a newcomer when every group holds as much as the newcomer's would
+        (more groups than slots): once its group has been here for the
+        grace period, counted from its tenure, so a group that replaces
+        its connection gains nothing.
+        """
+        return self.clock.seconds() - self.tenureOf(group, since) >= self.grace
