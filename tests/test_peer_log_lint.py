@@ -240,13 +240,7 @@ ALLOWED = {
 
 #: Lines a peer can cause that do not go through a peer log yet, in
 #: modules other changes own: each must leave this list for the peer log.
-NOT_YET = {
-    "net/overlay.py: Overlay._establish: linked to {who} ({purpose})":
-        "at info for links other than overlay, direct and status ones (a "
-        "super-peer's leaves, chord's ring links), one line per link a peer opens",
-    "net/overlay.py: Overlay._forget: link to {who} closed":
-        "as above, one line per link a peer closes",
-}
+NOT_YET = {}
 
 #: The summaries throttles write once an interval (their ``summarize``).
 SUMMARIES = {
