@@ -27,8 +27,10 @@ NODE_ID = 77
 
 
 def thisisme(node_id=-1, host="", **extra):
-    return dict({"type": "thisisme", "id": wireId(node_id), "port": NODE_PORT, "host": host},
-                **extra)
+    """The thisisme a node sends the tracker: it asks to be told what the
+    tracker's checks of its address find (``reach``)."""
+    return dict({"type": "thisisme", "id": wireId(node_id), "port": NODE_PORT, "host": host,
+                 "reach": True}, **extra)
 
 
 THISISYOU = {"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT}

@@ -20,6 +20,7 @@ from zope.interface import Attribute, Interface, implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import EventBus
+from twisted_bazaar.core.reach import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.overlay import (
@@ -158,6 +159,9 @@ class Node:
         self.ready = False
         self.port = 0
         self.host = self.config.host
+        #: Whether other nodes can dial this one, as the tracker last
+        #: found it (L{Reachability}).
+        self.reach = UNCHECKED
         self.events = EventBus()
         self.paths = PathRouter(self, self.config.path_limit)
         self.overlay = Overlay(
