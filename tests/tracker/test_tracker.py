@@ -724,6 +724,56 @@ class AddressCheckTests(SynchronousTestCase):
         self.assertTrue(self.connector.requests[0].link.closing)
 
 
+class ReachTests(AddressCheckTests):
+    """
+    A node that asks (``thisisme.reach``) is told what each check of its
+    address finds, and where the tracker saw its connection come from,
+    as STUN and AutoNAT tell; a node that does not ask is told nothing.
+    """
+
+    def register(self, port, peer_host="203.0.113.5", reach=True, host=""):
+        peer = WiredLink(self.factory, peer_host, 40123)
+        peer.say({"type": "thisisme", "id": "", "port": port, "host": host,
+                  "reach": reach})
+        [answer] = peer.heard()
+        return peer, parseWireId(answer["id"])
+
+    def test_toldItAnswered(self):
+        peer, node_id = self.register(4001)
+        self.assertEqual(peer.heard(), [])
+        self.answerCheck(wire.ThisIsMe(node_id, 4001))
+        self.assertEqual(peer.heard(), [{
+            "type": "reach", "host": "203.0.113.5", "port": 4001, "reachable": True,
+            "seenHost": "203.0.113.5", "seenPort": 40123}])
+
+    def test_toldEachFailure(self):
+        """Behind NAT: nothing answers at the address it registered; the
+        node is told so at each check, with where its connection came
+        from."""
+        peer, node_id = self.register(4001, host="10.1.0.2")
+        self.connector.failLast(ConnectionRefusedError())
+        self.clock.advance(RECHECK_FIRST)
+        self.answerCheck(wire.ThisIsMe(node_id + 1, 4001))
+        told = {"type": "reach", "host": "10.1.0.2", "port": 4001, "reachable": False,
+                "seenHost": "203.0.113.5", "seenPort": 40123}
+        self.assertEqual(peer.heard(), [told, told])
+
+    def test_notToldUnasked(self):
+        for reach in (None, False):
+            peer, node_id = self.register(4001, reach=reach)
+            self.answerCheck(wire.ThisIsMe(node_id, 4001))
+            self.assertEqual(peer.heard(), [])
+
+    def test_notToldOnceGone(self):
+        """A node that left while its address was checked is told
+        nothing, and no check of it is left."""
+        peer, node_id = self.register(4001)
+        peer.link.transport.loseConnection()
+        self.assertTrue(self.connector.requests[0].deferred.called)
+        self.assertEqual(peer.heard(), [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
 class RegistrationRateTests(SynchronousTestCase):
     """One address group may register JOIN_RATE nodes a second, in bursts
     of twice that, and hold GROUP_LIMIT registered at once."""
