@@ -28,6 +28,8 @@ from tests.e2e.helpers import short
 
 TIMEOUT = 30.0
 TRACKER_PORT = 7700
+#: The port a router forwards to the seller at its home.
+FORWARDED_PORT = 7701
 #: The line of a node the tracker found it could dial.
 REACHABLE = r"this node is reachable from outside at {host}:\d+: the tracker dialled it"
 #: The line of a node the tracker could not dial, with where it was seen.
@@ -87,6 +89,31 @@ class BehindNATTests(SynchronousTestCase):
         for daemon in (seller, at_home, buyer):
             self.assertEqual(len(daemon.matches("reachable from outside")), 1,
                              daemon.name)
+        self.stopCleanly()
+
+    def test_forwardedPort(self):
+        """A seller at home whose router forwards its port, started with
+        that port and its router's public address (--host), learns it is
+        reachable there, and a buyer at another home buys from it."""
+        forwarded = self.bed.home("homec", forward=FORWARDED_PORT)
+        tracker = self.market.start("tracker", [
+            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
+            wrapper=self.tracker_host.wrapper)
+        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        seller = self.node("home-seller", forwarded.host, "--role", "seller", "--sell",
+                           "pear=1", "--listen", f"tcp:{FORWARDED_PORT}", "--host",
+                           forwarded.public_address)
+        seller_id = nodeId(seller, TIMEOUT)
+        seller.waitFor(REACHABLE.format(host=re.escape(forwarded.public_address)),
+                       TIMEOUT)
+        buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer", "--want",
+                          "pear")
+        buyer_id = nodeId(buyer, TIMEOUT)
+        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+        seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        self.stopCleanly()
+
+    def stopCleanly(self):
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
         for daemon in self.market.daemons:

@@ -69,6 +69,19 @@ class BedTests(SynchronousTestCase):
         self.assertEqual(home.host.address, "192.168.2.2")
         self.assertEqual(self.routerRules()[0][-2:], ("MASQUERADE", "--random-fully"))
 
+    def test_forwardedPort(self):
+        """A forwarded port comes in to the host, before the rule that
+        keeps every other connection out."""
+        self.bed.home("a", forward=7701)
+        rules = self.routerRules()
+        self.assertEqual(rules[1:], [
+            ("iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p", "tcp",
+             "--dport", "7701", "-j", "DNAT", "--to-destination", "192.168.1.2:7701"),
+            ("iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-p", "tcp", "-d",
+             "192.168.1.2", "--dport", "7701", "-j", "ACCEPT"),
+            ("iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m", "conntrack",
+             "--ctstate", "NEW", "-j", "DROP")])
+
     def test_removeDeletesEveryNamespace(self):
         self.bed.home("a")
         deleted = []

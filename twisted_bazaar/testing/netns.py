@@ -10,7 +10,8 @@ The public net is ``10.47.0.0/24``; home number k is ``192.168.k.0/24``
 behind a router whose public (WAN) address is on the public net.  Hosts
 on the public net have no route into any home, and each router drops
 every new connection from its WAN side to its home: a node at home
-reaches out, nobody reaches in.  L{NetBed.remove} deletes the
+reaches out, nobody reaches in (but through a port its router forwards,
+if asked to).  L{NetBed.remove} deletes the
 namespaces, and with them every link, bridge and rule.
 
 It needs root, ``ip`` (iproute2) and, for homes, ``iptables``:
@@ -138,12 +139,15 @@ class NetBed:
         namespace = self._namespace(name)
         return Host(namespace, self._plugPublic(namespace, "eth0"))
 
-    def home(self, name, symmetric=False):
+    def home(self, name, symmetric=False, forward=None):
         """
         A host behind a NAT router of its own: the router keeps a
         connection's source port where it can (an endpoint-independent
         mapping), or, ``symmetric``, draws a random one for each
-        (``MASQUERADE --random-fully``), as a symmetric NAT does.
+        (``MASQUERADE --random-fully``), as a symmetric NAT does.  With
+        ``forward`` (a TCP port), the router forwards that port of its
+        public address to the same port of the host, as a user sets up
+        by hand; nothing else comes in.
         """
         self._homes += 1
         lan = f"192.168.{self._homes}"
@@ -161,6 +165,13 @@ class NetBed:
         run(*inRouter, "sysctl", "-qw", "net.ipv4.ip_forward=1")
         run(*inRouter, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j",
             "MASQUERADE", *(("--random-fully",) if symmetric else ()))
+        if forward is not None:
+            port = str(forward)
+            run(*inRouter, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p",
+                "tcp", "--dport", port, "-j", "DNAT", "--to-destination",
+                f"{lan}.2:{port}")
+            run(*inRouter, "iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-p",
+                "tcp", "-d", f"{lan}.2", "--dport", port, "-j", "ACCEPT")
         run(*inRouter, "iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m",
             "conntrack", "--ctstate", "NEW", "-j", "DROP")
         return Home(Host(namespace, f"{lan}.2"), Host(router, wan), wan)
