@@ -110,6 +110,10 @@ class FailureTests(SynchronousTestCase):
         self.assertEqual(caught.exception.reply, REFUSAL)
         self.assertTrue(REFUSAL.startswith(b'100:{"type":"error","code":"wtf","info":'))
         self.assertIn("does not speak", caught.exception.reason)
+        # A message 1 of another length is refused so too (§2.1's first row).
+        with self.assertRaises(ChannelError) as caught:
+            Session(False, ChannelKey.generate()).receive(b"\x00\x21")
+        self.assertEqual(caught.exception.reply, REFUSAL)
 
     def test_webServerAnswers(self):
         """An opener that reached a web server is told so, however the
