@@ -17,7 +17,7 @@ from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedProtocol
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
-from twisted_bazaar.status.client import ClientError, _Asker, operatorQuestion
+from twisted_bazaar.status.client import TRACKER, ClientError, _Asker, operatorQuestion
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.web.view import MarketView
@@ -152,3 +152,16 @@ class NotATrackerTests(SynchronousTestCase):
         self.assertEqual(self.ask(Closing),
                          f"127.0.0.1:8080 did not answer as the tracker: "
                          f"{CLOSED_IN_HANDSHAKE}")
+
+    def test_aNode(self):
+        """A node at the address refuses a client that has no id (notiy):
+        the tracker never says so."""
+        done = defer.Deferred()
+        link = Link(_Asker(wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS), Members(),
+                           MemberList, done, asked=TRACKER, address="127.0.0.1:9001"),
+                    Clock(), LinkSettings(), inbound=False)
+        link.makeConnection(ChannelTransport(decode(NODE.key)))
+        feed(link, wire.Error("notiy", "register with the tracker before linking"))
+        self.assertEqual(str(self.failureResultOf(done, ClientError).value),
+                         "127.0.0.1:9001 did not answer as the tracker: a node did "
+                         "(refused: notiy: register with the tracker before linking)")

@@ -34,6 +34,10 @@ DEFAULT_TIMEOUT = 10.0
 CLIENT_IDS = (2**31, KEYLESS_LIMIT)
 
 
+#: Who askTracker asks, in words.
+TRACKER = "the tracker"
+
+
 class ClientError(Exception):
     """The question could not be answered; the text says why."""
 
@@ -84,7 +88,11 @@ class _Asker:
     def messageReceived(self, link, message):
         kind = type(message)
         if kind is wire.Error:
-            self._fail(link, f"refused: {message.code}: {message.info}")
+            why = f"refused: {message.code}: {message.info}"
+            if link.peer_id is None and message.code == "notiy" and self.asked == TRACKER:
+                # Only a node says notiy (protocol.md §13).
+                why = f"{self.address} did not answer as {TRACKER}: a node did ({why})"
+            self._fail(link, why)
         elif link.peer_id is None:
             if kind is wire.ThisIsMe:
                 why = nodeRefusal(link, message, self.dialled)
@@ -172,7 +180,7 @@ def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
     ``status``: its join and leave are no news in the tracker's log), then
     ask."""
     return ask(reactor, address, wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS), question,
-               answer_type, timeout, key, asked="the tracker")
+               answer_type, timeout, key, asked=TRACKER)
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
