@@ -13,6 +13,7 @@ from twisted.logger import (
     Logger,
     LogLevel,
     LogLevelFilterPredicate,
+    capturedLogs,
     formatEvent,
     globalLogPublisher,
 )
@@ -691,6 +692,23 @@ class AddressCheckTests(SynchronousTestCase):
         self.assertEqual(self.ask(asker, node_id), [(-1, 0), (node_id, 0)])
         peer.link.transport.loseConnection()
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_checkLinesBounded(self):
+        """What the node at a checked address makes the tracker log (a
+        broken frame, here) goes through the tracker's peer log: 30 nodes
+        (of as many address groups) whose checks reach one group that
+        answers so get 5 lines and a summary."""
+        with capturedLogs() as events:
+            for n in range(30):
+                self.register(4001, peer_host=f"10.{n}.0.5")
+                probe = self.connector.connectLast()
+                probe.dataReceived(b"x:")
+            self.clock.advance(10)
+        lines = [formatEvent(event) for event in events]
+        broken = [line for line in lines if line.startswith("broken netstring")]
+        self.assertEqual(len(broken), 5)
+        self.assertIn("25 more lines like 'broken netstring from {peer}: {reason}' from "
+                      "192.168.0.0/16 in the last 10 s, not logged", lines)
 
     def test_portZeroIsNotChecked(self):
         self.register(0)

@@ -620,7 +620,7 @@ class Tracker:
         host, port = self.registry.nodes[node_id]
         check = self._checks[node_id] = AddressCheck(node_id, self._keys.get(node_id),
                                                      self.identity, self.clock,
-                                                     self.settings)
+                                                     self.settings, self.peer_log)
         check.start(self.connector, host, port).addCallback(self._checked, node_id,
                                                             check, retry)
 
