@@ -1,6 +1,7 @@
 """
 End to end, against live daemons: what the tools say (issue 35): what
-``bazaar buy`` says and exits with when a signal stops it, a seller whose
+``bazaar buy`` says and exits with when a signal stops it, what ``bazaar``
+says given the web view's port for the tracker's, a seller whose
 transfer port is taken, a daemon in the background that cannot start,
 and --verbose's frames under twistd.
 """
