@@ -27,6 +27,7 @@ from twisted_bazaar.cli.bazaar import (
     COMMANDS,
     _downloads,
     marketScheme,
+    noticeFor,
     nodeAddress,
     nodeObject,
     parse,
@@ -76,6 +77,16 @@ class CommonOptionTests(SynchronousTestCase):
             args = parse(argv)
             self.assertEqual((args.json, str(args.tracker), args.timeout),
                              (False, "127.0.0.1:7700", timeout), argv)
+
+    def test_buyNoticesOffATerminal(self):
+        """A buy waiting with nothing on offer says so on stderr, in a
+        log or pipe as on a terminal; with --json, stderr stays quiet."""
+        err = io.StringIO()
+        self.assertFalse(err.isatty())
+        with contextlib.redirect_stderr(err):
+            noticeFor(parse(["buy", "plum"]))("no seller offers plum now")
+        self.assertEqual(err.getvalue(), "bazaar: no seller offers plum now\n")
+        self.assertIsNone(noticeFor(parse(["buy", "plum", "--json"])))
 
     def test_downloadsCheckedOnlyWhenGiven(self):
         """``bazaar buy`` checks --downloads when it is given; without it,

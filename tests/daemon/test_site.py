@@ -1,6 +1,7 @@
 """
 Tests for L{twisted_bazaar.daemon.site}: the daemons' web view and
-metrics log each request at debug, not info.
+metrics log each request at debug, not info, and answer a client that
+does not speak HTTP at once.
 """
 
 from prometheus_client import CollectorRegistry
@@ -10,6 +11,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.daemon.site import NOT_HTTP
 from twisted_bazaar.metrics.web import metricsSite
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.web.view import MarketView
@@ -44,3 +46,33 @@ class AccessLogTests(SynchronousTestCase):
         for path in (b"/", b"/static/app.js"):
             self.assertEqual(self.get(site, path),
                              [(LogLevel.debug, f"10.0.0.1 GET {path.decode()} 200")])
+
+
+class NotHTTPTests(SynchronousTestCase):
+    def connect(self):
+        site = webSite(MarketView(Clock()))
+        site.reactor = Clock()
+        channel = site.buildProtocol(IPv4Address("TCP", "10.0.0.1", 40000))
+        transport = StringTransport()
+        channel.makeConnection(transport)
+        return channel, transport
+
+    def test_binaryClientAnsweredAtOnce(self):
+        """A client whose first byte cannot start a request (the channel's
+        message 1, a length) is answered 400 and closed at once, not left
+        waiting for a line end."""
+        channel, transport = self.connect()
+        channel.dataReceived(b"\x00\x20" + b"\x07" * 32)
+        self.assertEqual(transport.value(), NOT_HTTP)
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 400 "))
+        self.assertTrue(transport.disconnecting)
+        body = NOT_HTTP.split(b"\r\n\r\n", 1)[1]
+        self.assertIn(b"Content-Length: %d\r\n" % len(body), NOT_HTTP)
+        channel.dataReceived(b"GET / HTTP/1.0\r\n\r\n")
+        self.assertEqual(transport.value(), NOT_HTTP)
+
+    def test_requestsAfterEmptyLines(self):
+        """An empty line before a request is HTTP (RFC 9112 §2.2)."""
+        channel, transport = self.connect()
+        channel.dataReceived(b"\r\nGET /api/market HTTP/1.0\r\n\r\n")
+        self.assertTrue(transport.value().startswith(b"HTTP/1.0 200 "))

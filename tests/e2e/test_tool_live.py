@@ -1,6 +1,7 @@
 """
 End to end, against live daemons: what the tools say (issue 35): what
-``bazaar buy`` says and exits with when a signal stops it, a seller whose
+``bazaar buy`` says and exits with when a signal stops it, what ``bazaar``
+says given the web view's port for the tracker's, a seller whose
 transfer port is taken, a daemon in the background that cannot start,
 and --verbose's frames under twistd.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import startMarket
-from twisted_bazaar.testing.daemons import runTwistd
+from twisted_bazaar.testing.daemons import LiveMarket, runTwistd
 
 TIMEOUT = 30.0
 
@@ -127,3 +128,25 @@ class VerboseLiveTests(SynchronousTestCase):
         node = market.startNode("node", "--verbose")
         node.waitFor(r'-> tracker at 127\.0\.0\.1:\d+ \{"type":"nodereq"', TIMEOUT)
         self.assertEqual(node.matches(r"-> tracker at \S+ \(\)$"), [])
+
+
+class NotATrackerTests(SynchronousTestCase):
+    def test_theWebViewsPort(self):
+        """``bazaar --tracker`` given the tracker's web view port is told
+        that a web server answered, in one line, exit 1: not "no answer"
+        once its --timeout has passed."""
+        folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        market = LiveMarket(folder)
+        self.addCleanup(market.stop)
+        tracker = market.startTracker("tracker", TIMEOUT, "--web", "tcp:0")
+        port = int(tracker.waitFor(r"web view listening on 127\.0\.0\.1:(\d+)", TIMEOUT)[1])
+        script = str(Path(sys.executable).with_name("bazaar"))
+        status = subprocess.run([script, "--tracker", f"127.0.0.1:{port}", "--timeout",
+                                 "600", "status"], capture_output=True, text=True,
+                                timeout=TIMEOUT)
+        self.assertEqual((status.returncode, status.stdout, status.stderr),
+                         (1, "", f"bazaar: error: 127.0.0.1:{port} did not answer as "
+                          "the tracker: the peer answered in HTTP, not the encrypted "
+                          "channel: a web server (a daemon's --web view or --metrics, "
+                          "say)\n"))

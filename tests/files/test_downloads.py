@@ -50,6 +50,23 @@ class PartFileTests(SynchronousTestCase):
         with open(final, "rb") as f:
             self.assertEqual(f.read(), DATA)
 
+    def umask(self, mask):
+        self.addCleanup(os.umask, os.umask(mask))
+
+    def test_placedFileHasTheUmasksMode(self):
+        """The part file is the user's only; the file in place has the mode
+        the user's umask gives any program's new file."""
+        for mask, mode in ((0o022, 0o644), (0o077, 0o600), (0o002, 0o664)):
+            self.umask(mask)
+            name = f"f{mask:o}"
+            part = PartFile(self.folder, name, SHA, len(DATA))
+            part.open()
+            self.assertEqual(os.stat(part.path).st_mode & 0o777, 0o600)
+            self.fill(part)
+            final = part.complete()
+            part.close()
+            self.assertEqual(os.stat(final).st_mode & 0o777, mode, oct(mask))
+
     def test_resumeKeepsGoodPieces(self):
         part = PartFile(self.folder, "f", SHA, len(DATA))
         part.open()

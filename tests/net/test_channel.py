@@ -110,6 +110,24 @@ class FailureTests(SynchronousTestCase):
         self.assertEqual(caught.exception.reply, REFUSAL)
         self.assertTrue(REFUSAL.startswith(b'100:{"type":"error","code":"wtf","info":'))
         self.assertIn("does not speak", caught.exception.reason)
+        # A message 1 of another length is refused so too (§2.1's first row).
+        with self.assertRaises(ChannelError) as caught:
+            Session(False, ChannelKey.generate()).receive(b"\x00\x21")
+        self.assertEqual(caught.exception.reply, REFUSAL)
+
+    def test_webServerAnswers(self):
+        """An opener that reached a web server is told so, however the
+        answer is split, not that its message 2 is 18516 bytes long."""
+        for split in (len(b"HTTP/1.1 400"), 1, 2, 4):
+            opener = Session(True, ChannelKey.generate())
+            opener.start()
+            answer = b"HTTP/1.1 400 Bad Request\r\n"
+            with self.assertRaises(ChannelError) as caught:
+                self.assertEqual(opener.receive(answer[:split]), (b"", b""))
+                opener.receive(answer[split:])
+            self.assertEqual(caught.exception.reason,
+                             "the peer answered in HTTP, not the encrypted channel: "
+                             "a web server (a daemon's --web view or --metrics, say)")
 
     def test_wrongLengths(self):
         """A message 2 or 3 of another length is refused as soon as its

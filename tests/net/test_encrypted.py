@@ -7,6 +7,8 @@ fake clock.
 import socket
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.python.failure import Failure
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -22,6 +24,8 @@ from twisted_bazaar.net.channel import REFUSAL, ChannelKey
 from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.net.encrypted import (
     CLOSE_GRACE,
+    CLOSED_IN_HANDSHAKE,
+    ChannelFailed,
     EncryptedFactory,
     EncryptedProtocol,
 )
@@ -145,6 +149,25 @@ class WrapperTests(SynchronousTestCase):
         clock.advance(CLOSE_GRACE)
         self.assertTrue(transport.disconnecting)
         self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_peerClosesDuringTheHandshake(self):
+        """An opener whose peer closes before the channel is up (it does
+        not speak the channel) is told so, not that the connection closed
+        cleanly; its own protocol closing is no such reason."""
+        clock = Clock()
+        wrapped = Recorder()
+        protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), True, clock)
+        protocol.makeConnection(StringTransport())
+        protocol.connectionLost(Failure(ConnectionDone()))
+        wrapped.lost.trap(ChannelFailed)
+        self.assertEqual(str(wrapped.lost.value), CLOSED_IN_HANDSHAKE)
+        self.assertEqual(clock.getDelayedCalls(), [])
+        wrapped = Recorder()
+        protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), True, clock)
+        protocol.makeConnection(StringTransport())
+        protocol.abortConnection()
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNone(wrapped.lost.check(ChannelFailed))
 
     def test_bufferSizeIsTheSockets(self):
         """What a bulk reader sets as its transport's read size is the TCP

@@ -7,14 +7,16 @@ duplicate links.
 
 import random
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.testing import StringTransport
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import GRACE
-from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import (
@@ -861,6 +863,37 @@ class KeyedHandshakeTests(SynchronousTestCase):
             feed(link, half)
             self.assertEqual([m.code for m in sent(link)], ["wtf"])
             self.assertTrue(link.transport.disconnecting)
+
+    def channelLink(self, peerKey):
+        """An inbound connection whose channel proved peerKey (wire text,
+        or None for a keyless peer)."""
+        link = self.node.buildLink(inbound=True)
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "10.0.0.99", 50000))
+        transport.peerKey = None if peerKey is None else decode(peerKey)
+        link.makeConnection(transport)
+        return link
+
+    def test_checkProofOnlyForTheChannelsKey(self):
+        """A whoareyou is answered with a proof only for the key the
+        connection's channel proved: a stranger, keyless or with a key of
+        its own, that names another checker's key gets no proof for it."""
+        checker = Handshake(self.peer, CHECK)
+        link = self.channelLink(self.peer.key)
+        feed(link, wire.WhoAreYou(self.peer.key, checker.nonce))
+        [answer] = sent(link)
+        self.assertTrue(checker.proven(answer.key, answer.nonce, answer.sig))
+        for stranger in (Identity.fromRandom(random.Random(3)).key, None):
+            link = self.channelLink(stranger)
+            feed(link, wire.WhoAreYou(self.peer.key, checker.nonce))
+            [refusal] = sent(link)
+            self.assertEqual((refusal.code, refusal.info),
+                             ("wtf", "whoareyou names a key that is not the one this "
+                              "connection's channel proved"))
+            self.assertTrue(link.transport.disconnecting)
+        for channel in (None, self.peer.key):
+            link = self.channelLink(channel)
+            feed(link, wire.WhoAreYou())
+            self.assertEqual(sent(link), [self.node.introduction()])
 
     def test_idMustBeTheKeys(self):
         link, _, [refusal] = self.knock(claim=self.peer.id + 1)

@@ -17,7 +17,12 @@ from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
 from twisted_bazaar import wire
-from twisted_bazaar.net.link import DEAD_AFTER_INTERVALS, DEFAULT_PING_INTERVAL, LinkSettings
+from twisted_bazaar.net.link import (
+    DEAD_AFTER_INTERVALS,
+    DEFAULT_PING_INTERVAL,
+    LISTING_RATE,
+    LinkSettings,
+)
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.schemes.index import tracker as tracker_module
 from twisted_bazaar.schemes.index.tracker import LISTING_TTL, IndexExtension
@@ -434,13 +439,30 @@ class IndexLimitTests(TrackerIndexCase):
         extension = self.tracker.extensions["index"]
         build = extension._build
         self.patch(extension, "_build", lambda: built.append(1) or build())
-        self.assertEqual([self.listing(peer) for _ in range(100)], [{"pear": 1}] * 100)
+        askers = [self.join(5000 + n)[0] for n in range(10)]
+        self.assertEqual([self.listing(asker) for asker in askers * 2],
+                         [{"pear": 1}] * 20)
         peer.say(self.register(peer, "fig"))
         peer.heard()
         self.assertEqual(self.listing(peer), {"pear": 1})
         self.clock.advance(LISTING_TTL)
         self.assertEqual(self.listing(peer), {"fig": 1, "pear": 1})
         self.assertEqual(len(built), 2)
+
+    def test_burstOfListsAnsweredAtTheListingRate(self):
+        """A burst of list on one connection is answered LISTING_RATE
+        times a second (bursts of twice that), the rest dropped: a
+        listing may be a whole frame, and a burst answered in full would
+        queue more than the write limit for a client that reads."""
+        peer, _ = self.seller(4001, *[f"item{n:05}" for n in range(400)])
+        peer.say(*[indexmsg.List()] * 400)
+        answers = peer.heard()
+        self.assertEqual(len(answers), 2 * LISTING_RATE)
+        self.assertEqual(len(answers[0].items), 400)
+        self.assertFalse(peer.closed)
+        self.clock.advance(1 / LISTING_RATE)
+        peer.say(*[indexmsg.List()] * 3)
+        self.assertEqual(len(peer.heard()), 1)
 
 
 class UncheckedSellerTests(TrackerIndexCase):

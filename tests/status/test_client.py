@@ -5,16 +5,23 @@ carries a proof bound to its channel.
 """
 
 from twisted.internet import defer
+from twisted.internet.protocol import Protocol
+from twisted.test.iosim import connectedServerAndClient
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedProtocol
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
-from twisted_bazaar.status.client import ClientError, _Asker, operatorQuestion
-from twisted_bazaar.status.messages import NodeState, State
+from twisted_bazaar.status.client import TRACKER, ClientError, _Asker, operatorQuestion
+from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
+from twisted_bazaar.web.resources import webSite
+from twisted_bazaar.web.view import MarketView
+from twisted_bazaar.wire.ids import NO_ID
 from twisted_bazaar.status.operator import provesOperator
 
 from tests import records
@@ -104,3 +111,57 @@ class AskerTests(SynchronousTestCase):
         self.assertTrue(provesOperator(NODE.key, HASH, question.operator))
         self.assertFalse(provesOperator(NODE.key, b"\x08" * 32, question.operator))
         self.assertFalse(provesOperator(PROXY.key, HASH, question.operator))
+
+
+class NotATrackerTests(SynchronousTestCase):
+    """
+    ``bazaar --tracker`` given what is not a tracker (the web view's port,
+    a program that closes the connection) says so at once, not "no
+    answer" after its timeout.
+    """
+
+    def ask(self, serverProtocol):
+        clock = Clock()
+        done = defer.Deferred()
+        hello = wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS)
+
+        def client():
+            link = Link(_Asker(hello, Members(), MemberList, done, asked="the tracker",
+                               address="127.0.0.1:8080"),
+                        clock, LinkSettings(), inbound=False)
+            return EncryptedProtocol(link, ChannelKey.generate(), True, clock)
+
+        _, _, pump = connectedServerAndClient(serverProtocol, client)
+        pump.flush()
+        return str(self.failureResultOf(done, ClientError).value)
+
+    def test_theWebView(self):
+        site = webSite(MarketView(Clock()))
+        site.reactor = Clock()
+        self.assertEqual(
+            self.ask(lambda: site.buildProtocol(None)),
+            "127.0.0.1:8080 did not answer as the tracker: the peer answered in "
+            "HTTP, not the encrypted channel: a web server (a daemon's --web view "
+            "or --metrics, say)")
+
+    def test_closedInTheHandshake(self):
+        class Closing(Protocol):
+            def connectionMade(self):
+                self.transport.loseConnection()
+
+        self.assertEqual(self.ask(Closing),
+                         f"127.0.0.1:8080 did not answer as the tracker: "
+                         f"{CLOSED_IN_HANDSHAKE}")
+
+    def test_aNode(self):
+        """A node at the address refuses a client that has no id (notiy):
+        the tracker never says so."""
+        done = defer.Deferred()
+        link = Link(_Asker(wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS), Members(),
+                           MemberList, done, asked=TRACKER, address="127.0.0.1:9001"),
+                    Clock(), LinkSettings(), inbound=False)
+        link.makeConnection(ChannelTransport(decode(NODE.key)))
+        feed(link, wire.Error("notiy", "register with the tracker before linking"))
+        self.assertEqual(str(self.failureResultOf(done, ClientError).value),
+                         "127.0.0.1:9001 did not answer as the tracker: a node did "
+                         "(refused: notiy: register with the tracker before linking)")

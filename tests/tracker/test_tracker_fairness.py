@@ -377,8 +377,8 @@ class QuestionRateTests(TrackerIndexCase):
     def makeTracker(self, **settings):
         return super().makeTracker(ping_interval=0, **settings)
 
-    def answered(self, peer, count):
-        peer.say(*[indexmsg.List()] * count)
+    def answered(self, peer, count, question=indexmsg.Lookup("apple")):
+        peer.say(*[question] * count)
         return len(peer.heard())
 
     def test_oneGroupsConnectionsShareOneRate(self):
@@ -386,6 +386,9 @@ class QuestionRateTests(TrackerIndexCase):
         askers = [self.join(0, peer_host=f"10.1.0.{n + 1}")[0] for n in range(4)]
         answered = sum(self.answered(peer, burst // 2) for peer in askers)
         self.assertEqual(answered, burst)
+        # A list, though under its connection's own rate, is a question.
+        fresh, _ = self.join(0, peer_host="10.1.0.5")
+        self.assertEqual(self.answered(fresh, 1, indexmsg.List()), 0)
         other, _ = self.join(0, peer_host="10.2.0.1")
         self.assertEqual(self.answered(other, 10), 10)
         self.clock.advance(1)

@@ -62,6 +62,19 @@ class ResourceTests(SynchronousTestCase):
             request, _ = render(self.site, path)
             self.assertEqual(request.responseCode, 404, path)
 
+    def test_apiNotFoundIsJSON(self):
+        """A program asking the API for what is not there is told why in
+        JSON, not given an HTML page."""
+        for path, why in (("api/node/18", "no node has this id that is live or left "
+                           "lately"),
+                          ("api/node/x", "not a node id: an id is a node's whole id, "
+                           "its wire text (protocol.md §3)"),
+                          ("api/nothing", "the web view's API has no such path")):
+            request, body = render(self.site, path)
+            self.assertEqual((request.responseCode, contentType(request)),
+                             (404, b"application/json"), path)
+            self.assertEqual(json.loads(body), {"error": why}, path)
+
     def test_marketJSON(self):
         request, body = render(self.site, "api/market")
         self.assertEqual(contentType(request), b"application/json")

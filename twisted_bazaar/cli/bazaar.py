@@ -453,8 +453,7 @@ def buy(reactor, args):
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
         give_up=args.download_give_up, progress=progress, identity=identity,
-        # For a user waiting at a terminal; a script reads the outcome.
-        notice=_notice if sys.stderr.isatty() and not args.json else None)
+        notice=noticeFor(args))
     finished = purchase.run(started)
     shuttingDown = []
 
@@ -480,6 +479,14 @@ def _downloads(given):
     needs no folder; a file bought into one that takes no writes ends the
     buy with the disk's reason (L{twisted_bazaar.roles.files.fetch})."""
     return given if given is not None else os.path.abspath(os.curdir)
+
+
+def noticeFor(args):
+    """Where a buy says what is happening while it waits (nothing on
+    offer yet): a line on stderr, on a terminal or not, so that a user
+    or a log sees why it waits; nowhere with --json, whose reader takes
+    the outcome's object."""
+    return None if args.json else _notice
 
 
 def _notice(text):

@@ -4,7 +4,9 @@ The downloads folder: a file being fetched lives under a temporary name
 piece is verified (which proves the whole file: see
 L{twisted_bazaar.files.tree}); then it is fsynced and linked into place
 under its own name, so a reader never sees a partial or wrong file.  A
-part file left by a crash is reused: its pieces that match their hashes
+part file is this user's only (0600) while it is fetched; in place, it
+has the mode any program's new file has, 0666 less the user's umask
+(L{userFileMode}).  A part file left by a crash is reused: its pieces that match their hashes
 are kept.
 
 Nobody else can make the buyer write through a link: part files live in
@@ -46,6 +48,16 @@ def partName(name, sha256):
     ``.NAME.HASH16.part``, or where that is too long for a file name,
     ``..NAMEHASH.HASH16.part`` (a plain name never starts with ``.``)."""
     return fitted(f".{name}.{sha256[:16]}.part", name, f"..{{}}.{sha256[:16]}.part")
+
+
+def userFileMode():
+    """The mode a program's new file gets under this process's umask:
+    0666 less the umask.  (The umask is read by setting it, so it is set
+    to 0077 for the moment between: a file another thread makes then is
+    only ever more private.)"""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def privateProblem(path, repair=True):
@@ -115,10 +127,10 @@ def _ownFile(fd, path):
     return info.st_dev, info.st_ino
 
 
-def _synced(path, flags, sync, identity):
+def _synced(path, flags, sync, identity, mode=None):
     """Open path with flags (not following a link), check it is still the
-    file of identity (device, inode), sync it (C{os.fsync} or
-    C{os.fdatasync}) and close it.  Blocking.
+    file of identity (device, inode), give it mode (if not None), sync it
+    (C{os.fsync} or C{os.fdatasync}) and close it.  Blocking.
 
     @raise OSError: if any of it fails.
     """
@@ -128,6 +140,8 @@ def _synced(path, flags, sync, identity):
             info = os.fstat(fd)
             if (info.st_dev, info.st_ino) != identity:
                 raise OSError(errno.ESTALE, "the part file was replaced")
+        if mode is not None:
+            os.fchmod(fd, mode)
         sync(fd)
     finally:
         os.close(fd)
@@ -152,6 +166,9 @@ class PartFile:
         #: (device, inode) of the part file, once open.
         self.identity = None
         self.reserved = False
+        #: The mode the file gets once in place (read on the caller's
+        #: thread: L{userFileMode}).
+        self.mode = userFileMode()
 
     def open(self):
         """
@@ -267,8 +284,8 @@ class PartFile:
 
     def complete(self):
         """
-        Once every piece is verified: fsync the file, and link it into
-        place under its name (or, if another file already has that name,
+        Once every piece is verified: give the file its mode (L{mode}),
+        fsync it, and link it into place under its name (or, if another file already has that name,
         under the name with the start of its identity added).  Blocking;
         the caller closes the part file (L{close}) on its own thread.
 
@@ -276,7 +293,7 @@ class PartFile:
         @raise DownloadError: if it cannot be put there.
         """
         try:
-            _synced(self.path, os.O_WRONLY, os.fsync, self.identity)
+            _synced(self.path, os.O_WRONLY, os.fsync, self.identity, self.mode)
             final = self._place()
             _synced(self.folder, os.O_RDONLY, os.fsync, None)
         except OSError as e:

@@ -38,6 +38,11 @@ MESSAGE_2 = (96, 96 + KEYED_PAYLOAD)
 MESSAGE_3 = (64, 64 + KEYED_PAYLOAD)
 #: How message 1 (an ephemeral key, no payload) starts on the wire.
 MESSAGE_1_PREFIX = (32).to_bytes(LENGTH_BYTES, "big")
+#: How an HTTP server's answer starts: the opener's handshake is answered
+#: so by a web server (at once by a daemon's web view and metrics,
+#: L{twisted_bazaar.daemon.site}), never by a peer of the channel, whose
+#: message 2 starts with its length (96 or 192).
+HTTP_REPLY = b"HTTP/"
 #: What an acceptor says, in plaintext, to a peer that does not speak the
 #: channel (a netstring of protocol.md §2.2), before it closes.
 REFUSAL_INFO = "this node speaks only the encrypted channel (protocol.md §2)"
@@ -187,6 +192,15 @@ class Session:
             if len(data) >= LENGTH_BYTES and data[:LENGTH_BYTES] != MESSAGE_1_PREFIX:
                 raise ChannelError("the peer does not speak the encrypted channel "
                                    f"(it began with {bytes(data[:8])!r})", REFUSAL)
+        if not self.established and self.initiator and self._handshake.index == 1:
+            start = bytes(data[:len(HTTP_REPLY)])
+            if HTTP_REPLY.startswith(start):
+                if start == HTTP_REPLY:
+                    raise ChannelError("the peer answered in HTTP, not the encrypted "
+                                       "channel: a web server (a daemon's --web view "
+                                       "or --metrics, say)")
+                self._buffer = bytearray(data)
+                return b"", b""
         out = []
         plain = []
         at = 0

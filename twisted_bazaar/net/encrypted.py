@@ -33,6 +33,14 @@ HANDSHAKE_TIMEOUT = 10.0
 CLOSE_GRACE = 1.0
 
 
+#: Why an opener's connection ended when its peer closed it before the
+#: channel was up: what answered does not speak the channel, or would not
+#: take this connection (a peer that refuses one says why once it is up).
+CLOSED_IN_HANDSHAKE = ("the peer closed the connection during the channel's "
+                       "handshake: it does not speak the encrypted channel, or "
+                       "would not take this connection")
+
+
 class ChannelFailed(ConnectionLost):
     """The channel failed (its handshake, or a message): the reason."""
 
@@ -160,12 +168,17 @@ class EncryptedProtocol(Protocol):
             self.wrapped.dataReceived(plain)
 
     def connectionLost(self, reason=Failure(ConnectionDone())):
+        # Neither side broke the channel, and it never came up: the peer
+        # closed the connection during the handshake.
+        closedInHandshake = not self._broken and not self.session.established
         self._broken = True
         self._cancelTimer()
         if self._why is not None:
             # What the layer above tells (a lost tracker, a failed
             # question) is why the channel failed, not how TCP ended.
             reason = Failure(ChannelFailed(self._why))
+        elif closedInHandshake and self.session.initiator:
+            reason = Failure(ChannelFailed(CLOSED_IN_HANDSHAKE))
         self.wrapped.connectionLost(reason)
 
     def _tooSlow(self):

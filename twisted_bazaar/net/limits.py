@@ -20,6 +20,11 @@ DEFAULT_SEARCH_RATE = 200.0
 DEFAULT_PING_RATE = 1.0
 #: Rate of item registrations (and unregistrations) one node may send.
 REGISTER_RATE = 512.0
+#: Rate of an index's listings one peer is answered: a listing is built
+#: at most once a second, and may be a whole frame, so a burst of ``list``
+#: answered in full would queue more for the asker than it can read in
+#: one turn of the reactor (past the write limit) and drop it.
+LISTING_RATE = 1.0
 BURST_FACTOR = 2.0
 #: Default bytes that may wait for a peer that does not read its socket.
 DEFAULT_WRITE_LIMIT = 1024 * 1024

@@ -54,6 +54,7 @@ from twisted_bazaar.net.limits import (
     DEFAULT_UNSENT_LIMIT,
     DEFAULT_WRITE_LIMIT,
     ERROR_WINDOW,
+    LISTING_RATE,
     REGISTER_RATE,
     TokenBucket,
     spend,
@@ -69,7 +70,7 @@ __all__ = ["ILinkOwner", "Link", "LinkSettings", "TokenBucket", "WriteBatch",
            "BURST_FACTOR", "DEAD_AFTER_INTERVALS", "DEFAULT_ERROR_LIMIT",
            "DEFAULT_FRAME_LIMIT", "DEFAULT_HANDSHAKE_TIMEOUT", "DEFAULT_PING_INTERVAL",
            "DEFAULT_PING_RATE", "DEFAULT_SEARCH_RATE", "DEFAULT_WRITE_LIMIT",
-           "ERROR_WINDOW", "FLUSH_BYTES", "REGISTER_RATE"]
+           "ERROR_WINDOW", "FLUSH_BYTES", "LISTING_RATE", "REGISTER_RATE"]
 
 _Ping, _Pong, _Error = wire.Ping, wire.Pong, wire.Error
 
@@ -119,9 +120,11 @@ class LinkSettings:
         #: index queries cost the tracker work, pings cost an answer.  A
         #: bucket a plugin names and this does not know gets search_rate.
         #: Registrations with an index come in bursts of a seller's whole
-        #: inventory (up to 1024 items).
+        #: inventory (up to 1024 items); its listings, each up to a frame,
+        #: are answered at LISTING_RATE.
         self.rates = {"search": search_rate, "query": search_rate,
-                      "ping": ping_rate, "register": REGISTER_RATE}
+                      "ping": ping_rate, "register": REGISTER_RATE,
+                      "listing": LISTING_RATE}
         #: message type -> number dropped by rate limits, over every link.
         self.dropped = {}
         #: Whether links coalesce the frames they send during a burst of

@@ -31,7 +31,7 @@ from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE, ConnectionMa
 from twisted_bazaar.net.eviction import Candidate, addressGroup, chooseVictim, groupOf
 from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.recent import STATUS, RecentMessages
-from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelKey
+from twisted_bazaar.net.handshake import PLAIN, PROVING, LinkHandshake, channelKey
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.identity.proofs import CHECK, LINK
 
@@ -533,12 +533,20 @@ class Overlay:
         """
         The tracker (or a super-peer) checks that this node listens where
         it said: answer with thisisme, proving this node's key to the
-        checker when it names its own key and nonce, and close.
+        checker when it names its own key and nonce, and close.  A key
+        named must be the one the connection's channel proved: the proof
+        is for whoever holds the connection, never for a key a stranger
+        names (a whoareyou without a key gets no proof).
         """
         node = self.node
         if (ask.key is None) != (ask.nonce is None):
             link.protocolError("wtf", "whoareyou names the checker's key and nonce "
                                "together, or neither", close=True)
+            return
+        proven = channelKey(link.transport)
+        if ask.key is not None and proven is not PLAIN and ask.key != proven:
+            link.protocolError("wtf", "whoareyou names a key that is not the one this "
+                               "connection's channel proved", close=True)
             return
         state = self._handshakeOf(link)
         if ask.key is None or not state.begin(node.identity, CHECK):

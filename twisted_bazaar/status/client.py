@@ -34,6 +34,10 @@ DEFAULT_TIMEOUT = 10.0
 CLIENT_IDS = (2**31, KEYLESS_LIMIT)
 
 
+#: Who askTracker asks, in words.
+TRACKER = "the tracker"
+
+
 class ClientError(Exception):
     """The question could not be answered; the text says why."""
 
@@ -64,12 +68,19 @@ class _Asker:
     the tracker (``thisisyou``).
     """
 
-    def __init__(self, hello, question, answer_type, done, dialled=None):
+    def __init__(self, hello, question, answer_type, done, dialled=None,
+                 asked="a node", address="the address"):
+        """
+        @param asked: who is asked, in words (``the tracker``, ``a node``).
+        @param address: where, in words.
+        """
         self.hello = hello
         self.question = question
         self.answer_type = answer_type
         self.done = done
         self.dialled = dialled
+        self.asked = asked
+        self.address = address
 
     def linkMade(self, link):
         link.send(self.hello)
@@ -77,7 +88,11 @@ class _Asker:
     def messageReceived(self, link, message):
         kind = type(message)
         if kind is wire.Error:
-            self._fail(link, f"refused: {message.code}: {message.info}")
+            why = f"refused: {message.code}: {message.info}"
+            if link.peer_id is None and message.code == "notiy" and self.asked == TRACKER:
+                # Only a node says notiy (protocol.md §13).
+                why = f"{self.address} did not answer as {TRACKER}: a node did ({why})"
+            self._fail(link, why)
         elif link.peer_id is None:
             if kind is wire.ThisIsMe:
                 why = nodeRefusal(link, message, self.dialled)
@@ -100,18 +115,29 @@ class _Asker:
         link.close()
 
     def linkLost(self, link, reason):
-        if not self.done.called:
+        if self.done.called:
+            return
+        why = reason.getErrorMessage()
+        if link.peer_id is None and channelHash(link.transport) is None:
+            # Lost before the channel was up: whatever is there is not
+            # what was asked for (a web server, another program), or did
+            # not prove the key pinned.
             self.done.errback(ClientError(
-                f"the connection closed before an answer: {reason.getErrorMessage()}"))
+                f"{self.address} did not answer as {self.asked}: {why}"))
+        else:
+            self.done.errback(ClientError(
+                f"the connection closed before an answer: {why}"))
 
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
-        expected=None, dialled=None):
+        expected=None, dialled=None, asked="a node"):
     """
     Ask one question at an L{Address}, of whoever answers there, or only
     of the holder of the key C{expected} (32 raw bytes: a pinned tracker),
     or only of node C{dialled} (an id: see L{nodeRefusal}).
 
+    @param asked: who is asked, in words, for the reason a connection to
+        something else fails (``the tracker``; ``a node``).
     @return: a Deferred firing with the answer, or failing with
         L{ClientError} (with the reason) on refusal, a lost connection,
         an unreachable address, or after ``timeout`` seconds.
@@ -120,7 +146,8 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         clientFromString(reactor, address.withTimeout(timeout)),
         ChannelKey.generate(), reactor, timeout, expected=expected)
     done = defer.Deferred()
-    link = Link(_Asker(hello, question, answer_type, done, dialled), reactor,
+    link = Link(_Asker(hello, question, answer_type, done, dialled, asked,
+                       str(address)), reactor,
                 LinkSettings(handshake_timeout=timeout), inbound=False)
     connecting = connectProtocol(endpoint, link)
 
@@ -133,9 +160,13 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
 
     def timedOut(reason):
         reason.trap(defer.TimeoutError)
+        why = f"no answer from {address} within {timeout:g} s"
         if link.transport is not None:
+            if channelHash(link.transport) is None:
+                why += (": nothing there answered the encrypted channel's handshake, "
+                        f"which {asked} answers at once")
             link.close()
-        raise ClientError(f"no answer from {address} within {timeout:g} s")
+        raise ClientError(why)
 
     done.addTimeout(timeout, reactor)
     done.addErrback(timedOut)
@@ -149,7 +180,7 @@ def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
     ``status``: its join and leave are no news in the tracker's log), then
     ask."""
     return ask(reactor, address, wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS), question,
-               answer_type, timeout, key)
+               answer_type, timeout, key, asked=TRACKER)
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,

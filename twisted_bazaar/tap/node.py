@@ -37,6 +37,7 @@ from twisted_bazaar.identity.keys import Identity, publicKey
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
+from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
     checkDataDir,
     COMMON_PARAMETERS,
@@ -358,6 +359,7 @@ def makeService(options):
     from twisted.internet import reactor
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-node")
+    stopOnce(reactor)
     # Files move through this process sealed and opened by the channel.
     tuneForStreaming()
     flag = "--listen"

@@ -16,6 +16,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
+from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
     DaemonOptions,
@@ -118,6 +119,7 @@ def makeService(options):
     from twisted.internet import reactor
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-tracker")
+    stopOnce(reactor)
     try:
         endpoint = serverFromString(reactor, options["listen"])
     except (ValueError, TypeError) as e:

@@ -47,12 +47,15 @@ RECHECK_MAX = 60.0
 #: of twice that; and the most live nodes it may hold registered.
 JOIN_RATE = 20.0
 GROUP_LIMIT = 256
-#: Questions (messages of the ``query`` bucket: ``lookup``, ``list``,
+#: Questions (messages of QUESTION_BUCKETS: ``lookup``, ``list``,
 #: ``members``...) the nodes of one address group may ask a second, all
 #: their connections together, in bursts of twice that.  Each link has a
 #: rate of its own, but a group may hold GROUP_LIMIT registered links:
 #: without this, one address's questions could take the tracker's time.
 QUESTION_RATE = 400.0
+#: The rate buckets of those questions (L{wire.message}'s ``bucket``):
+#: a listing has a per-link rate of its own.
+QUESTION_BUCKETS = ("query", "listing")
 #: ``nodereq`` and ``whereis`` looked up for the nodes of one address
 #: group a second, all their connections together, in bursts of twice
 #: that; past it, each is answered as if nobody were known (see
@@ -446,7 +449,7 @@ class Tracker:
             else:
                 link.send(wire.NodeReply(message.id, "", 0))
         elif kind in self._handlers:
-            if kind.BUCKET == "query" and not self._mayAsk(link, kind):
+            if kind.BUCKET in QUESTION_BUCKETS and not self._mayAsk(link, kind):
                 return
             self._handlers[kind](link, message)
         elif kind is wire.ThisIsMe:

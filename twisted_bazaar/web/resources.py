@@ -3,7 +3,9 @@ The web view's twisted.web resources:
 
 - ``/`` the market's page, ``/node/ID`` a node's page, ``/static/...``
   their script and style (all from ``static/``, shipped in the package);
-- ``/api/market`` and ``/api/node/ID``: the same data as JSON;
+- ``/api/market`` and ``/api/node/ID``: the same data as JSON (a path
+  under ``/api/`` that names nothing answers 404 with a JSON object
+  whose ``error`` says why);
 - ``/api/events`` (``?node=ID`` for one node): Server-Sent Events, one
   ``market`` (or ``node``) event at once and then one each time the view
   publishes a change (L{twisted_bazaar.web.stream}).
@@ -38,17 +40,35 @@ class MarketData(Resource):
         return jsonBody(request, self.view.snapshot())
 
 
+class JSONNotFound(Resource):
+    """A 404 for a program: ``{"error": why}`` as JSON."""
+
+    isLeaf = True
+
+    def __init__(self, why):
+        super().__init__()
+        self.why = why
+
+    def render(self, request):
+        request.setResponseCode(404)
+        return jsonBody(request, {"error": self.why})
+
+
 class NodeData(Resource):
-    """``/api/node/ID``: one live node, or 404."""
+    """``/api/node/ID``: one live node, or a JSON 404."""
 
     def __init__(self, view):
         super().__init__()
         self.view = view
 
     def getChild(self, name, request):
-        page = self.view.node(nodeId(name))
+        node_id = nodeId(name)
+        if node_id is None:
+            return JSONNotFound("not a node id: an id is a node's whole id, "
+                                "its wire text (protocol.md §3)")
+        page = self.view.node(node_id)
         if page is None:
-            return notFound("No such node", "No live node has this id.")
+            return JSONNotFound("no node has this id that is live or left lately")
         return _Fixed(page)
 
 
@@ -85,6 +105,13 @@ class _Folder(Resource):
         return notFound("Not found", "The web view has no such page.")
 
 
+class _API(Resource):
+    """``/api/``: its children, and a JSON 404 for anything else."""
+
+    def getChild(self, name, request):
+        return JSONNotFound("the web view's API has no such path")
+
+
 class _Pages(Resource):
     """``/node/ID``: the node page, whatever the id (the page asks)."""
 
@@ -100,7 +127,7 @@ class _Pages(Resource):
 
 def webSite(view):
     """The web view's Site, on a L{MarketView}."""
-    api = _Folder()
+    api = _API()
     api.putChild(b"market", MarketData(view))
     api.putChild(b"node", NodeData(view))
     api.putChild(b"events", EventStream(view))

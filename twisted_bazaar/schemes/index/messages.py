@@ -92,7 +92,7 @@ class Found(Message):
                 "sellers": [sellerObject(seller) for seller in self.sellers]}
 
 
-@message("list", bucket="query")
+@message("list", bucket="listing")
 @frozen
 class List(Message):
     """What is on offer?"""

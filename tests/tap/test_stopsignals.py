@@ -1,0 +1,91 @@
+"""
+Tests for twisted_bazaar.tap.stopsignals: a second SIGTERM while a daemon
+stops is harmless.
+"""
+
+import signal
+
+from twisted.internet.error import ReactorNotRunning
+from twisted.logger import Logger, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.tap.stopsignals import StopOnce, stopOnce
+
+
+class _Reactor:
+    """Stops as Twisted's reactor does: the second stop raises."""
+
+    def __init__(self):
+        self.stops = 0
+        self.triggers = []
+        self.whenRunning = []
+
+    def stop(self):
+        if self.stops:
+            raise ReactorNotRunning("Can't stop reactor that isn't running.")
+        self.stops += 1
+
+    def addSystemEventTrigger(self, phase, event, function):
+        self.triggers.append((phase, event, function))
+
+    def callWhenRunning(self, function):
+        self.whenRunning.append(function)
+
+
+class _Signals:
+    """The signal module's handlers, in a dict: the reactor's handle
+    SIGTERM and SIGINT by stopping it, as Twisted's sigTerm does."""
+
+    def __init__(self, reactor):
+        self.handlers = {signum: (lambda signum, frame: reactor.stop())
+                         for signum in (signal.SIGTERM, signal.SIGINT)}
+
+    def getsignal(self, signum):
+        return self.handlers[signum]
+
+    def signal(self, signum, handler):
+        self.handlers[signum] = handler
+
+
+class StopOnceTests(SynchronousTestCase):
+    def setUp(self):
+        self.reactor = _Reactor()
+        self.signals = _Signals(self.reactor)
+        self.events = []
+        self.stopper = StopOnce(self.reactor, self.signals)
+        self.stopper.log = Logger(observer=self.events.append)
+        self.stopper.install()
+
+    def deliver(self, signum):
+        self.signals.handlers[signum](signum, None)
+
+    def test_secondSignalIsHarmless(self):
+        """The first SIGTERM stops the reactor; a second (or a Ctrl-C
+        after it) raises nothing, and is told in one line."""
+        self.deliver(signal.SIGTERM)
+        self.assertEqual(self.reactor.stops, 1)
+        self.deliver(signal.SIGTERM)
+        self.deliver(signal.SIGINT)
+        self.assertEqual(self.reactor.stops, 1)
+        self.assertEqual([formatEvent(event) for event in self.events],
+                         ["received SIGTERM again: already stopping",
+                          "received SIGINT again: already stopping"])
+
+    def test_signalAfterAnotherStop(self):
+        """A daemon stopping for another reason (a failure) is not stopped
+        again by a signal."""
+        self.reactor.stop()
+        [(phase, event, shuttingDown)] = self.reactor.triggers
+        self.assertEqual((phase, event), ("before", "shutdown"))
+        shuttingDown()
+        self.deliver(signal.SIGTERM)
+        self.assertEqual(len(self.events), 1)
+
+    def test_installedOnceTheReactorRuns(self):
+        """The reactor puts its handlers in place when it runs: this goes
+        in front of them then."""
+        reactor = _Reactor()
+        stopOnce(reactor)
+        [install] = reactor.whenRunning
+        self.assertIsInstance(install.__self__, StopOnce)
+        self.assertEqual(install.__func__, StopOnce.install)

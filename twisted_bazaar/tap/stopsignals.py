@@ -1,0 +1,66 @@
+"""
+A daemon stopped by a signal stops once: a second SIGTERM (or Ctrl-C)
+while it stops in order is told in one line, and changes nothing.
+
+The reactor's own handler of SIGTERM and SIGINT calls C{reactor.stop},
+which raises C{ReactorNotRunning} once the reactor is stopping, and that
+is logged as an unhandled error.  L{stopOnce} puts a handler in front of
+the reactor's, once it runs: the first signal (or a stop by any other
+means before it) is the reactor's to handle; any after that is only
+logged.
+"""
+
+import signal
+
+from twisted.logger import Logger
+
+#: The signals that stop a daemon.
+STOPPING = (signal.SIGTERM, signal.SIGINT)
+
+
+class StopOnce:
+    """
+    The handler in front of the reactor's, for each of L{STOPPING} that
+    the reactor handles.
+
+    @ivar stopping: the daemon is stopping (a signal came, or the reactor
+        began its shutdown).
+    """
+
+    log = Logger()
+
+    def __init__(self, reactor, signals=signal):
+        """
+        @param signals: what sets and reads the handlers (L{signal}).
+        """
+        self.reactor = reactor
+        self.signals = signals
+        self.stopping = False
+        self._handlers = {}
+
+    def install(self):
+        """Put this in front of the handlers there now (the reactor's,
+        once it runs), and note a shutdown begun by other means."""
+        for signum in STOPPING:
+            handler = self.signals.getsignal(signum)
+            if callable(handler):
+                self._handlers[signum] = handler
+                self.signals.signal(signum, self._received)
+        self.reactor.addSystemEventTrigger("before", "shutdown", self._shuttingDown)
+
+    def _shuttingDown(self):
+        self.stopping = True
+
+    def _received(self, signum, frame):
+        if self.stopping:
+            self.log.info("received {name} again: already stopping",
+                          name=signal.Signals(signum).name)
+            return
+        self.stopping = True
+        self._handlers[signum](signum, frame)
+
+
+def stopOnce(reactor):
+    """Have the daemon on this reactor stop once (L{StopOnce}), from when
+    it runs (when the reactor has put its own handlers in place)."""
+    reactor.callWhenRunning(StopOnce(reactor).install)
