@@ -297,6 +297,32 @@ class RenderTests(SynchronousTestCase):
             "     2.1 s ago  <- from a new connection  thisisme",
             "     1.1 s ago  -> to   node 8  buyOK"])
 
+    def test_nodeReach(self):
+        """Whether other nodes can dial it, and to its operator where the
+        tracker saw it come from."""
+        node = {"id": "7", "host": "192.168.1.5", "port": 4001, "scheme": "flood",
+                "links": [], "stock": {}, "bag": {}, "pending": 0,
+                "reach": "private", "seen": {"host": "203.0.113.9", "port": 61000}}
+        self.assertEqual(renderNode(node).splitlines()[:2], [
+            "node 7 at 192.168.1.5:4001 (flood)",
+            "reachable from outside: no (behind NAT?) (the tracker saw it come from "
+            "203.0.113.9:61000)"])
+        stranger = dict(node, reach="public", public=True, withheld=["bag"])
+        del stranger["seen"]
+        self.assertEqual(renderNode(stranger).splitlines()[1],
+                         "reachable from outside: yes")
+
+    def test_nodeReachInJSON(self):
+        state = NodeState(7, "192.168.1.5", 4001, "flood", (), {}, {}, 0,
+                          reach="private", seen_host="203.0.113.9", seen_port=61000)
+        obj = nodeObject(state)
+        self.assertEqual((obj["reach"], obj["seen"]),
+                         ("private", {"host": "203.0.113.9", "port": 61000}))
+        public = nodeObject(NodeState(7, "h", 1, "flood", (), {}, public=True,
+                                      reach="public"))
+        self.assertEqual(public["reach"], "public")
+        self.assertNotIn("seen", public)
+
     def test_nodeFilesAndDownloads(self):
         """A seller's shared files and a buyer's downloads, a line each."""
         sha = "ab" * 32

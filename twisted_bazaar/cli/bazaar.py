@@ -42,6 +42,7 @@ from fractions import Fraction
 from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString, serverFromString
 
+from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN
 from twisted_bazaar.base.address import TCP, TCP_OR_TLS, Address, addressType
 from twisted_bazaar.base.text import jsonText, shown, shownData
 from twisted_bazaar.base.words import plural
@@ -421,11 +422,14 @@ def nodeObject(state):
     wired = state.asDict()
     obj = {"id": wireId(state.id), "host": state.host, "port": state.port,
            "scheme": state.scheme, "links": wired["links"],
-           "stock": dict(state.stock), "files": wired["files"]}
+           "stock": dict(state.stock), "files": wired["files"],
+           "reach": state.reach}
     if state.public:
         return dict(obj, public=True, withheld=list(WITHHELD))
+    seen = (None if not state.seen_host
+            else {"host": state.seen_host, "port": state.seen_port})
     return dict(obj, public=False, bag=dict(state.bag), pending=state.pending,
-                recent=wired["recent"], downloads=wired["downloads"])
+                recent=wired["recent"], downloads=wired["downloads"], seen=seen)
 
 
 @defer.inlineCallbacks
@@ -610,13 +614,23 @@ def _peer(peer_id):
     return "a new connection" if not peer_id else f"node {_short(peer_id)}"
 
 
+#: What each reachability (L{twisted_bazaar.core.reach}) means, in
+#: ``bazaar node``'s text.
+REACH_WORDS = {PUBLIC: "yes", PRIVATE: "no (behind NAT?)", UNKNOWN: "not known yet"}
+
+
 def renderNode(obj):
     def counts(values):
         return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
 
     public = obj.get("public", False)
-    lines = [f"node {_short(obj['id'])} at {obj['host']}:{obj['port']} ({obj['scheme']})",
-             f"{'overlay ' if public else ''}links: {len(obj['links'])}"]
+    lines = [f"node {_short(obj['id'])} at {obj['host']}:{obj['port']} ({obj['scheme']})"]
+    if obj.get("reach"):
+        seen = obj.get("seen")
+        lines.append(f"reachable from outside: {REACH_WORDS.get(obj['reach'], obj['reach'])}"
+                     + (f" (the tracker saw it come from {seen['host']}:{seen['port']})"
+                        if seen else ""))
+    lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
     lines += [f"  {_linked(link)} at {link['host']}:{link['port']} "
               f"({link['purpose']})" for link in obj["links"]]
     lines.append(f"stock: {counts(obj['stock'])}")
