@@ -14,12 +14,12 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.daemon.node import (
     LockStamp,
     NodeState,
-    StartupError,
     holdDataDir,
     keyRefusal,
     nodeEndpoints,
     openState,
 )
+from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.store.lock import DataDirLock
 
 

@@ -16,7 +16,7 @@ from twisted.logger import Logger
 from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
-from twisted_bazaar.daemon.services import EndpointConnector, NodeService
+from twisted_bazaar.daemon.services import EndpointConnector, NodeService, StartupError
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
@@ -25,10 +25,6 @@ from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.wire.ids import shortId
 
 log = Logger()
-
-
-class StartupError(Exception):
-    """A node daemon cannot start: the option at fault, and why."""
 
 
 def nodeEndpoints(reactor, listen, tracker):

@@ -22,7 +22,6 @@ from twisted_bazaar.net.overlay import (
 from twisted_bazaar.daemon.allocator import tuneForStreaming
 from twisted_bazaar.daemon.node import (
     NodeSite,
-    StartupError,
     holdDataDir,
     keyRefusal,
     nodeConfig,
@@ -31,6 +30,7 @@ from twisted_bazaar.daemon.node import (
     serveNode,
 )
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
+from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.common import (
