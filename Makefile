@@ -1,5 +1,6 @@
-# twisted-bazaar: `make test` runs the suite, `make demo` a small live market.
-# Both create .venv and install the project into it first.
+# twisted-bazaar: `make test` runs the suite, `make demo` a small live market,
+# `make docs` builds the docs site into site/.
+# Each creates .venv and installs the project into it first.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -26,9 +27,23 @@ demo: $(STAMP)
 	$(PY) -m twisted_bazaar.cli.demo
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .hypothesis
 	find . -name __pycache__ -prune -exec rm -rf {} +
 	find . -name dropin.cache -delete
+
+# `make docs` builds the site of mkdocs.yml into site/, every warning an
+# error (tests/test_docs_site.py builds it in `make test` too).
+# `make screenshot` makes docs/web-view.png again: the browser test
+# (tests/e2e/test_web_live.py) saves its picture of the web view there.
+.PHONY: docs screenshot
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
+screenshot: $(STAMP)
+	@command -v chromedriver >/dev/null || { echo "make screenshot needs Chromium:" \
+		"apt-get install chromium chromium-driver"; exit 1; }
+	BAZAAR_WEB_SCREENSHOT=$(CURDIR)/docs/web-view.png $(PY) -m pytest -q \
+		tests/e2e/test_web_live.py -k test_pageFollowsTheMarket
 
 # `make bench` prints benchmark figures against baselines measured in the
 # same run and writes benchmarks/results/latest.json; `make bench QUICK=1`

@@ -1,5 +1,9 @@
 from setuptools import find_packages, setup
 
+#: What `make docs` builds the site with (mkdocs.yml).
+DOCS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
+        "mkdocs-include-markdown-plugin>=6", "mdx-truly-sane-lists>=1.3"]
+
 setup(
     name="twisted-bazaar",
     version="0.1.0",
@@ -19,10 +23,13 @@ setup(
                  # the plot's tests (tests/sim/test_plot.py) run in CI too
                  "matplotlib>=3.5",
                  # the sweep's tests (tests/cli/test_sweep.py) start a local cluster
-                 "distributed>=2024.1"],
+                 "distributed>=2024.1",
+                 # the docs site's build (tests/test_docs_site.py)
+                 *DOCS],
         "tls": ["twisted[tls]>=22.10"],
         "plot": ["matplotlib>=3.5"],
         "sweep": ["distributed>=2024.1"],
+        "docs": DOCS,
     },
     entry_points={
         "console_scripts": [

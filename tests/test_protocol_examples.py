@@ -1,5 +1,5 @@
 """
-The examples of docs/protocol.md (§12, §12a, §16) checked against the
+The examples of docs/protocol.md (§5, §11, §12, §12a, §16) checked against the
 code: every frame's length is its payload's, every payload is exactly what
 the codec makes of the message it decodes to, the signature of §16 holds,
 and the node-to-node exchanges of §16 are what a seller and a relay say,
@@ -32,7 +32,7 @@ from tests.helpers import (flooded, closeLink, jsonNetstring, makeNode, openLink
 #: When §16 happens, in seconds since the epoch.
 EXAMPLE_TIME = 1_700_000_000
 #: One example line: who to whom, then the frame.
-FRAME = re.compile(r"^(\S+) → (\S+)\s+(\d+):(\{.*\}),\s*$", re.M)
+FRAME = re.compile(r"^[ \t]*(\S+) → (\S+)\s+(\d+):(\{.*\}),\s*$", re.M)
 
 
 def section(number):
@@ -60,7 +60,7 @@ class FramesTests(SynchronousTestCase):
 
     def test_framesAreExact(self):
         count = 0
-        for number in ("11.", "12.", "12a.", "16."):
+        for number in ("5.", "11.", "12.", "12a.", "16."):
             for sender, receiver, length, payload in frames(number):
                 self.assertEqual(length, len(payload), payload)
                 self.assertEqual(wire.encode(wire.decode(payload)), payload)

@@ -8,6 +8,7 @@ Everything runs on fake transports and a C{task.Clock}: cost is measured in
 work done (messages answered, forwarded, bytes buffered), never in time.
 """
 
+import math
 import random
 from functools import partial
 
@@ -30,6 +31,7 @@ from twisted_bazaar.net.link import (
     LinkSettings,
 )
 from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.fairshare import DEFAULT_RESERVE
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.tracker import Tracker, TrackerFactory
@@ -46,6 +48,9 @@ FLOODER, OTHER, SLOW = 7, 5, 6
 FLOOD_SIZE, FLOOD_CHUNKS = 20_000, 4
 PING_BURST = int(DEFAULT_PING_RATE * BURST_FACTOR)
 SEARCH_BURST = int(DEFAULT_SEARCH_RATE * BURST_FACTOR)
+#: Searches of one origin a node forwards in a second, alone: 7/8 of its
+#: group's level, itself 7/8 of the budget.
+ORIGIN_LEVEL = math.ceil(DEFAULT_SEARCH_RATE * (1 - DEFAULT_RESERVE) ** 2)
 PING_INTERVAL = 10.0
 
 
@@ -170,25 +175,29 @@ class PingFloodTests(NodeCase):
 
 
 class SearchFloodTests(NodeCase):
-    """A search flood is forwarded only up to the peer's rate."""
+    """A search flood is handled only up to the peer's rate, and forwarded
+    only up to one group's part of the node's forwarding budget."""
 
     def test_excessNotForwarded(self):
-        """Of 2,000 searches at once, the burst is handled and forwarded and
-        the rest dropped; a second later, one second's worth more."""
+        """Of 2,000 searches at once, the burst is handled and the rest
+        dropped; of those handled, the flooder's level (as an origin within
+        its group) is forwarded.  A second later, one second's worth more
+        is handled, and the level forwarded again."""
         self.startNode()
         other = self.linkPeer(OTHER)
         flooder = self.linkPeer(FLOODER)
         flooder.link.dataReceived(searches(1, 1000))
         flooder.link.dataReceived(searches(1001, 1000))
         forwarded = other.heard()
-        self.assertEqual(kinds(forwarded), ["search"] * SEARCH_BURST)
-        self.assertEqual([s["id"] for s in forwarded], list(range(1, SEARCH_BURST + 1)))
+        self.assertEqual(kinds(forwarded), ["search"] * ORIGIN_LEVEL)
+        self.assertEqual([s["id"] for s in forwarded], list(range(1, ORIGIN_LEVEL + 1)))
         self.assertEqual(len(self.shop.asked), SEARCH_BURST)
         self.assertEqual(flooder.link.dropped, {"search": 2000 - SEARCH_BURST})
 
         self.clock.advance(1)
         flooder.link.dataReceived(searches(2001, 1000))
-        self.assertEqual(len(other.heard()), int(DEFAULT_SEARCH_RATE))
+        self.assertEqual(len(other.heard()), ORIGIN_LEVEL)
+        self.assertEqual(len(self.shop.asked), SEARCH_BURST + int(DEFAULT_SEARCH_RATE))
         self.assertEqual(self.node.config.link.dropped,
                          {"search": 3000 - SEARCH_BURST - int(DEFAULT_SEARCH_RATE)})
         self.assertPong(other)
@@ -322,6 +331,8 @@ class PushBackTests(NodeCase):
             self.flooder.link.dataReceived(searches(first, 10, self.ITEM))
             self.assertTrue(self.slow.transport.producerPaused)
             self.slow.transport.drain()
+            # A second a round: within the node's forwarding budget.
+            self.clock.advance(1)
         self.assertGreater(30 * 10 * self.size, 4 * self.WRITE_LIMIT)
         self.assertFalse(self.slow.closed)
         self.assertIn(SLOW, self.node.links)

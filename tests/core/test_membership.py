@@ -9,6 +9,7 @@ import random
 
 from twisted.internet import defer
 from twisted.internet.task import Clock
+from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector, Recorder, WiredLink
@@ -18,7 +19,9 @@ from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.base.logthrottle import PEER_BURST
 from twisted_bazaar.core.membership import Membership, TrackerGone
+from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN, Reachability
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.schemes.index.messages import Found
 
@@ -27,8 +30,10 @@ NODE_ID = 77
 
 
 def thisisme(node_id=-1, host="", **extra):
-    return dict({"type": "thisisme", "id": wireId(node_id), "port": NODE_PORT, "host": host},
-                **extra)
+    """The thisisme a node sends the tracker: it asks to be told what the
+    tracker's checks of its address find (``reach``)."""
+    return dict({"type": "thisisme", "id": wireId(node_id), "port": NODE_PORT, "host": host,
+                 "reach": True}, **extra)
 
 
 THISISYOU = {"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT}
@@ -270,6 +275,72 @@ class QuestionTests(MembershipCase):
             "type": "error", "code": "wtf",
             "info": "a node does not expect found from the tracker"}])
         self.assertFalse(self.tracker.closed)
+
+
+def reach(reachable, host="198.51.100.9", port=NODE_PORT, seen_port=40123):
+    """What the tracker tells of a check of the node's address."""
+    return {"type": "reach", "host": host, "port": port, "reachable": reachable,
+            "seenHost": "198.51.100.9", "seenPort": seen_port}
+
+
+class ReachTests(MembershipCase):
+    """
+    The tracker tells the node what each check of its address found
+    (``reach``): the node keeps it as its reachability, and logs a line
+    when that changes, through its peer log.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.lines = []
+        observer = lambda event: self.lines.append(formatEvent(event))
+        globalLogPublisher.addObserver(observer)
+        self.addCleanup(globalLogPublisher.removeObserver, observer)
+        self.register()
+
+    def reachLines(self):
+        return [line for line in self.lines if "reachable from outside" in line]
+
+    def test_unknownUntilTold(self):
+        self.assertEqual(self.node.reach, Reachability(UNKNOWN))
+
+    def test_behindNAT(self):
+        """Not reachable: the node is private, knows the address it was
+        seen from, and says so once, however often it is told."""
+        self.tracker.say(reach(False))
+        self.assertEqual(self.node.reach, Reachability(
+            PRIVATE, "198.51.100.9", NODE_PORT, "198.51.100.9", 40123))
+        self.assertEqual(self.reachLines(), [
+            f"this node is not reachable from outside at 198.51.100.9:{NODE_PORT} "
+            "(behind NAT?): other nodes cannot dial it; the tracker saw it connect "
+            "from 198.51.100.9:40123"])
+        self.tracker.say(reach(False, seen_port=40999))
+        self.assertEqual(self.node.reach.seen_port, 40999)
+        self.assertEqual(len(self.reachLines()), 1)
+        self.assertEqual(self.tracker.heard(), [])
+
+    def test_reachableLater(self):
+        """A change is logged: private, then public (a port forwarded)."""
+        self.tracker.say(reach(False))
+        self.tracker.say(reach(True))
+        self.assertEqual(self.node.reach.state, PUBLIC)
+        self.assertEqual(self.reachLines()[1:], [
+            f"this node is reachable from outside at 198.51.100.9:{NODE_PORT}: the "
+            "tracker dialled it there"])
+
+    def test_anotherAddressIsAChange(self):
+        self.tracker.say(reach(True))
+        self.tracker.say(reach(True, host="198.51.100.10"))
+        self.assertEqual(len(self.reachLines()), 2)
+
+    def test_linesBoundedByThePeerLog(self):
+        """A tracker that changes its mind on every message cannot make
+        the node log a line for each."""
+        for _ in range(50):
+            self.tracker.say(reach(False))
+            self.tracker.say(reach(True))
+        self.assertEqual(len(self.reachLines()), PEER_BURST * 2)
+
 
 
 class StoppingTests(MembershipCase):

@@ -272,7 +272,8 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.tracker = self.connectTracker()
         self.tracker.say({"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT})
         self.assertEqual(self.tracker.heard(), [
-            {"type": "thisisme", "id": wireId(NODE_ID), "port": NODE_PORT, "host": ""},
+            {"type": "thisisme", "id": wireId(NODE_ID), "port": NODE_PORT, "host": "",
+             "reach": True},
             nodereq(11)])
 
     def test_whereisAnswersMatchQuestionsInOrder(self):

@@ -1,7 +1,9 @@
 """
-Every command line of README.md and docs/running.md, run as written on
+Every command line of README.md, docs/running.md and docs/quickstart.md,
+run as written on
 this machine, and checked against what the doc says it shows: a doc line
-that stops being true fails here.
+that stops being true fails here.  A block the same as one before it,
+word for word and with the same marker, is run once.
 
 A command line is a line of a fenced block without a language that starts
 with ``$ `` or a command (``twistd``, ``bazaar``, ``make``...); a line of
@@ -24,6 +26,9 @@ it is this very suite), so no command is skipped silently::
   of apple=3 pear=1 and a buyer that bought an apple), each ``$``
   command runs to its end; the output the doc shows after it must be
   what it prints (stderr for a ``bazaar: error:`` line, with status 1).
+  ``session above``: the same, with the daemons of the terminals block
+  above it in the doc running, started and waited for as that block's
+  own test does.
 - ``commands``: each line runs to its end with status 0, its output
   compared as for a session when the doc shows one.
 - ``log``: a daemon started as written; the lines the doc shows are
@@ -35,8 +40,9 @@ busy machine and beside a market already on port 7700:
 - the tracker listens on ``tcp:0`` (all interfaces, a free port), not
   7700: every node gets ``--tracker tcp:127.0.0.1:PORT`` and every
   ``bazaar`` command ``--tracker 127.0.0.1:PORT`` with its real port;
-- a fixed node port (``--listen tcp:7801``) becomes a free port, and
-  ``127.0.0.1:7801`` elsewhere in the block the same one;
+- a fixed port (``--listen tcp:7801``, ``--web tcp:8080``) becomes a free
+  port, and ``127.0.0.1:7801`` elsewhere in the block (in a phrase it
+  expects too) the same one;
 - a node address in a ``bazaar`` command (``127.0.0.1:45951``) is the
   address of the market's seller;
 - a block that starts nodes without a tracker of its own (it goes on
@@ -67,7 +73,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.testing.daemons import Daemon, DaemonError, nodeId, waitForAny
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ("README.md", "docs/running.md")
+DOCS = ("README.md", "docs/running.md", "docs/quickstart.md")
 #: Seconds a daemon may take to be up, a phrase to be logged, or a
 #: command to end.
 TIMEOUT = 30.0
@@ -215,7 +221,7 @@ class Run:
     def rewrite(self, line):
         """The doc's line as it is run here (see the module's docstring)."""
         line = line.split("  #")[0].strip()
-        for fixed in re.findall(r"--listen tcp:(\d+)", line):
+        for fixed in re.findall(r"--(?:listen|web) tcp:(\d+)", line):
             self.ports.setdefault(fixed, str(freePort()))
         for fixed, real in self.ports.items():
             line = re.sub(rf"\b(tcp:|127\.0\.0\.1:){fixed}\b", rf"\g<1>{real}", line)
@@ -322,17 +328,7 @@ class DocCommandTests(SynchronousTestCase):
         lines = [line for line in block.commands()
                  if not any(prefix and line.startswith(prefix) for prefix in skipped)]
         if kind == "terminals":
-            for line in lines:
-                line = run.rewrite(line)
-                if line.startswith(("mkdir", "cp")):
-                    run.shell(line)
-                else:
-                    run.start(line)
-            for phrase in expect:
-                try:
-                    waitForAny(run.daemons, pattern(phrase), TIMEOUT, f"`{phrase}`")
-                except DaemonError as e:
-                    self.fail(f"{block}: {e}")
+            self.runTerminals(run, block, lines, expect)
         elif kind == "log":
             [(line, shown)] = sessions(block.lines)
             command, _, through = line.partition(" | ")
@@ -345,6 +341,14 @@ class DocCommandTests(SynchronousTestCase):
         elif kind in ("session", "commands"):
             if argument == "shop":
                 run.shop()
+            elif argument == "above":
+                above = terminalsAbove(block)
+                self.assertIsNotNone(above, f"{block}: no terminals block above it")
+                _, _, expected, left = above.plan()
+                self.runTerminals(run, above, [
+                    line for line in above.commands()
+                    if not any(prefix and line.startswith(prefix) for prefix in left)],
+                    expected)
             for line, shown in sessions(block.lines):
                 if any(prefix and line.startswith(prefix) for prefix in skipped):
                     continue
@@ -359,13 +363,40 @@ class DocCommandTests(SynchronousTestCase):
         else:
             self.fail(f"{block}: unknown kind {kind!r}")
 
+    def runTerminals(self, run, block, lines, expect):
+        """Start a terminals block's daemons in order, then wait for each
+        phrase it expects."""
+        for line in lines:
+            line = run.rewrite(line)
+            if line.startswith(("mkdir", "cp")):
+                run.shell(line)
+            else:
+                run.start(line)
+        for phrase in expect:
+            try:
+                waitForAny(run.daemons, pattern(run.rewrite(phrase)), TIMEOUT,
+                           f"`{phrase}`")
+            except DaemonError as e:
+                self.fail(f"{block}: {e}")
+
+
+def terminalsAbove(block):
+    """The nearest terminals block above a block in its doc, or None."""
+    found = [each for each in blocks() if each.doc == block.doc
+             and each.line < block.line and each.marker
+             and each.plan()[0] == "terminals"]
+    return found[-1] if found else None
+
 
 def _addBlockTests():
-    """One test per block that is run, named after its doc and line."""
+    """One test per block that is run, named after its doc and line; a
+    block the same as one before it is run once."""
+    seen = set()
     for block in blocks():
         kind = block.plan()[0] if block.marker else None
-        if kind is None:
+        if kind is None or (block.marker, tuple(block.lines)) in seen:
             continue
+        seen.add((block.marker, tuple(block.lines)))
         name = (f"test_{block.doc.replace('/', '_').replace('.', '_')}"
                 f"_line{block.line}_{kind}")
         setattr(DocCommandTests, name,

@@ -9,9 +9,9 @@ It needs Chromium and its driver (Debian's ``chromium`` and
 ``chromium-driver``, which ``.ci/run`` installs) and selenium (the test
 extras); without them it is skipped with the reason.  The window is
 1280 px wide, the width the page must fit.  It keeps a screenshot of the
-market page as a test artifact, in ``build/test-artifacts/web-view.png``
-(or the file ``BAZAAR_WEB_SCREENSHOT`` names): how docs/web-view.png was
-made.
+market page as a test artifact, in ``build/test-artifacts/web-view.png``,
+or in the file ``BAZAAR_WEB_SCREENSHOT`` names: ``make screenshot`` names
+docs/web-view.png, the picture of the README and the docs site.
 """
 
 import os

@@ -77,6 +77,15 @@ class MarketMetricsTests(SynchronousTestCase):
                          len(self.buyer.links))
         self.assertEqual(value(buyer, "bazaar_node_ready"), 1)
 
+    def test_reach(self):
+        """Whether other nodes can dial the node: one of three states, as
+        the tracker's check last found (on the in-memory network it
+        checks each node's address too)."""
+        self.assertEqual({state: value(self.sellerMetrics, "bazaar_node_reach",
+                                       reach=state)
+                          for state in ("public", "private", "unknown")},
+                         {"public": 1, "private": 0, "unknown": 0})
+
     def test_perNode(self):
         """Each node has its own registry; a node without metrics counts
         nothing."""

@@ -5,17 +5,31 @@ the return-path check), and the router as the flood scheme drives it.
 Node 1 is under test; its peers are StringTransports.
 """
 
+import random
+
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.build import plugScheme
 from twisted_bazaar import wire
+from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.metrics.traffic import Traffic
+from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import DIRECT
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 
-from tests.helpers import feed, linkPeer, makeNode, sent
+from tests.helpers import (
+    NODE_HOST,
+    NODE_PORT,
+    FakeConnector,
+    feed,
+    linkPeer,
+    makeNode,
+    openLink,
+    sent,
+)
 
 WINDOW = 1.0
 
@@ -227,3 +241,111 @@ class FloodDiscoveryRoutingTests(SynchronousTestCase):
         node.discovery.find("apple", WINDOW).addCallback(found.append)
         self.assertEqual(found, [[]])
         self.assertEqual(sent(direct), [])
+
+
+class FairForwardingTests(SynchronousTestCase):
+    """
+    What a relay forwards is shared fairly among the address groups its
+    searches come from: fifteen links of one group, each sending searches
+    at its own rate limit, do not crowd an honest node's searches out of
+    what the relay's next hop takes from it.  Node 1 relays: the attacker's
+    links come from 127.9.0.1, the honest buyer's (node 2) from 10.1.0.5,
+    and what node 1 forwards goes, on one clock, into a real link of its
+    next hop (node 3), whose per-link rate limit (200 a second) drops the
+    excess.
+    """
+
+    ATTACKERS = 15
+    STEP = 0.005
+    SECONDS = 5.0
+
+    def setUp(self):
+        self.relay = makeNode(1, max_connections=32, handshake_limit=32)
+        self.clock = self.relay.clock
+        self.router = FloodRouter(self.relay, floodmsg.Search, lambda search: None)
+        self.next = Node(self.clock, random.Random(1), FakeConnector(),
+                         NodeConfig(link=LinkSettings(ping_interval=0)))
+        self.next.setAddress("10.2.0.3", 4003)
+        self.next.setId(3)
+        self.reached = []
+        FloodRouter(self.next, floodmsg.Search, self.reached.append)
+        self.attackers = [self.inbound(100 + n, "127.9.0.1", 40000 + n)
+                          for n in range(self.ATTACKERS)]
+        self.honest = self.inbound(2, "10.1.0.5", 40000)
+        self.out = openLink(self.relay, inbound=False, host="10.2.0.3", port=4003)
+        feed(self.out, wire.ThisIsMe(3, 4003, "10.2.0.3"))
+        self.out.transport.clear()
+        self.into = openLink(self.next, host=NODE_HOST, port=NODE_PORT)
+        feed(self.into, wire.ThisIsMe(1, NODE_PORT, NODE_HOST))
+        self.into.transport.clear()
+
+    def inbound(self, peer_id, host, port):
+        link = openLink(self.relay, host=host, port=port)
+        feed(link, wire.ThisIsMe(peer_id, port, host))
+        link.transport.clear()
+        return link
+
+    def pump(self):
+        """Hand what the relay sent its next hop to the next hop's link."""
+        data = self.out.transport.value()
+        self.out.transport.clear()
+        if data:
+            self.into.dataReceived(data)
+
+    def honestReached(self, budget=True):
+        """
+        Run the attack: each attacker link sends a search every 5 ms (its
+        limit, 200 a second), the honest buyer one every 100 ms, for 5 s.
+        The share of the honest searches that reached the next hop.
+        """
+        if not budget:
+            self.router.budget.ask = lambda group, origin, now: True
+        sent = []
+        next_id = iter(range(1, 10**9))
+        steps = round(self.SECONDS / self.STEP)
+        for step in range(steps):
+            for link in self.attackers:
+                feed(link, floodmsg.Search(next(next_id), "apple",
+                                           (link.peer_id,), 5))
+            if step % 20 == 0:
+                search_id = next(next_id)
+                sent.append(search_id)
+                feed(self.honest, floodmsg.Search(search_id, "apple", (2,), 5))
+            self.pump()
+            self.clock.advance(self.STEP)
+        honest = {search.id for search in self.reached if search.return_path[0] == 2}
+        return len(honest & set(sent)) / len(sent)
+
+    def test_honestSearchesGetThrough(self):
+        """
+        At least 90 % of the honest searches reach the next hop (all of
+        them, in fact: in the first second, before the attacker's demand
+        is known, the eighth of the budget no group may take holds them),
+        and the relay refused the attacker's excess itself, counted in its
+        budget (and the metrics).
+        """
+        traffic = self.relay.config.link.traffic = Traffic()
+        self.assertGreaterEqual(self.honestReached(), 0.9)
+        self.assertGreater(self.router.budget.refused, 0)
+        self.assertEqual(traffic.dropped[("share", "search")],
+                         self.router.budget.refused)
+
+    def test_withoutTheBudgetTheyDoNot(self):
+        """The same attack without the relay's budget: the next hop's rate
+        limit drops most of the honest searches with the attacker's."""
+        self.assertLess(self.honestReached(budget=False), 0.5)
+
+    def test_ownSearchesCountInTheBudget(self):
+        """A node's own searches are never refused, but they spend its
+        forwarding budget: past it, what others send is not passed on."""
+        node = makeNode(1)
+        router = FloodRouter(node, floodmsg.Search, lambda search: None, rate=4)
+        source, other = linkPeer(node, 2), linkPeer(node, 3)
+        for search_id in range(1, 6):
+            self.assertEqual(router.start(floodmsg.Search(search_id, "apple", (1,), 5)), 2)
+        feed(source, floodmsg.Search(100, "apple", (2,), 5))
+        self.assertEqual([m.id for m in sent(other)], [1, 2, 3, 4, 5])
+        self.assertEqual(router.budget.refused, 1)
+        node.clock.advance(1)
+        feed(source, floodmsg.Search(101, "apple", (2,), 5))
+        self.assertEqual(sent(other), [floodmsg.Search(101, "apple", (2, 1), 4)])

@@ -8,6 +8,7 @@ and offers come out shortest path first.  Node 1 is the one under test;
 node 2 is a relay, node 9 a far buyer or seller.
 """
 
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -22,6 +23,7 @@ from twisted_bazaar.schemes.index.node import IndexDiscovery
 from twisted_bazaar.roles.seller import Seller
 
 from tests.schemes import FindEvents, StaticShop
+from tests import records
 from tests.helpers import flooded, NODE_HOST, NODE_PORT, feed, linkPeer, makeNode, sent
 
 WINDOW = 1.0
@@ -218,3 +220,33 @@ class FloodFindingTests(SynchronousTestCase):
         self.assertEqual(found_first, [[]])
         self.assertEqual(found_second, [[Offer(6, (1, 2, 6))]])
 
+
+
+class UnsignedOfferLinesTests(SynchronousTestCase):
+    """
+    A buyer with a key ignores offers not signed by their sellers, and the
+    lines it writes about them go through its peer log: whoever floods it
+    with unsigned replies gets at most 5 logged per 10 s, the rest summed
+    up in one line.
+    """
+
+    def test_linesBounded(self):
+        me = records.identity(41)
+        node = makeNode(me.id, identity=me)
+        flood = plugScheme(node, FloodDiscovery(node))
+        relay = linkPeer(node, 2)
+        flood.find("apple", 20.0)
+        [search] = sent(relay)
+        with capturedLogs() as events:
+            for n in range(2000):
+                feed(relay, floodmsg.Reply(search.id, "apple", (6, 2, me.id), 6, "", 0))
+                node.clock.advance(0.004)
+            node.clock.advance(2.5)
+        lines = [formatEvent(event) for event in events]
+        ignored = [line for line in lines if line.startswith("ignoring an offer")]
+        self.assertEqual(len(ignored), 5)
+        self.assertIn("ignoring an offer from node 2 at 10.0.0.99:50000 not signed by "
+                      "seller 6", ignored)
+        self.assertIn("1995 more lines like 'ignoring an offer from {peer} not signed "
+                      "by seller {seller}' from 10.0.0.0/16 in the last 10 s, not logged", lines)
+        self.assertEqual(len(lines), 6)

@@ -119,7 +119,8 @@ class TrackerSessionCase(SynchronousTestCase):
         wanted = -1 if self.node.id is None else self.node.id
         [hello] = sent(link)
         self.assertEqual(hello, wire.ThisIsMe(wanted, NODE_PORT, "", scheme="index",
-                                              key=SELF.key, nonce=hello.nonce))
+                                              key=SELF.key, nonce=hello.nonce,
+                                              reach=True))
         self.hello = hello
         return link
 

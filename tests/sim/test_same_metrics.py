@@ -27,7 +27,10 @@ generated graph (a chord daemon keeps no overlay neighbours), its
 purchases the same; and its stores and requests for sellers that reach
 the key's holder and the next two (issue 34: one holder cannot hide an
 item) added their copies and answers, and ended finds at the quickest
-holder's answer, its purchases the same):
+holder's answer, its purchases the same; and the tracker's ``reach``,
+telling each node that asks what the check of its address found, added a
+message or so per node, and with it shifted the draws of later delays,
+the purchases the same):
 ``python -m tests.sim.test_same_metrics > tests/sim/cold_metrics.json``.
 """
 

@@ -3,10 +3,13 @@ Tests for twisted_bazaar.status.node: ``state`` answered with
 ``nodestate``, spoken to over links on fake transports.
 """
 
+import json
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.node import OVERLAY
+from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status import node as status_node
 from twisted_bazaar.status.messages import NodeState, State
@@ -135,3 +138,51 @@ class StrangerTests(SynchronousTestCase):
         self.assertEqual(answer.files, (shared[:3] + (None,),))
         self.assertNotIn(b'"sold"', wire.encode(answer))
         self.assertEqual(wire.decode(wire.encode(answer)), answer)
+
+
+class ReachTests(StrangerTests):
+    """
+    Whether other nodes can dial a node is a public fact (a stranger who
+    reached it can tell that much anyway); where the tracker saw its
+    connection come from (behind NAT, its router's public address) is
+    its operator's.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.node.reach = Reachability(PRIVATE, "198.51.100.9", 4100, "198.51.100.9",
+                                       40123)
+
+    def test_strangerToldTheReachOnly(self):
+        link = self.statusLink()
+        feed(link, State())
+        answer = sent(link)[-1]
+        self.assertEqual((answer.reach, answer.seen_host, answer.seen_port),
+                         (PRIVATE, None, None))
+        self.assertNotIn(b'"seenHost"', wire.encode(answer))
+        self.assertEqual(wire.decode(wire.encode(answer)), answer)
+        public = self.market.services[self.buyer].status.publicState()
+        self.assertEqual((public.reach, public.seen_host), (PRIVATE, None))
+
+    def test_operatorToldWhereItWasSeen(self):
+        answer = askAsOperator(self.node, self.statusLink())
+        self.assertEqual((answer.reach, answer.seen_host, answer.seen_port),
+                         (PRIVATE, "198.51.100.9", 40123))
+        self.assertEqual(wire.decode(wire.encode(answer)), answer)
+
+    def test_toldByTheTracker(self):
+        """On the in-memory network the tracker checks each node's address
+        too: the seller answered there, and was seen from its own host."""
+        other = self.market.services[self.seller].status.state()
+        self.assertEqual((other.reach, other.seen_host), (PUBLIC, self.seller.host))
+
+    def test_anOldNodesAnswer(self):
+        """An answer without reach (a node of before) decodes, as None."""
+        old = {"type": "nodestate", "id": "1", "host": "h", "port": 1, "scheme": "flood",
+               "links": [], "stock": {}}
+        self.assertIsNone(wire.decode(json.dumps(old).encode()).reach)
+        old["reach"] = "sideways"
+        with self.assertRaises(wire.ProtocolError) as caught:
+            wire.decode(json.dumps(old).encode())
+        self.assertEqual(str(caught.exception),
+                         "nodestate.reach must be one of public, private, unknown")

@@ -13,6 +13,7 @@ from twisted.logger import (
     Logger,
     LogLevel,
     LogLevelFilterPredicate,
+    capturedLogs,
     formatEvent,
     globalLogPublisher,
 )
@@ -692,6 +693,23 @@ class AddressCheckTests(SynchronousTestCase):
         peer.link.transport.loseConnection()
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_checkLinesBounded(self):
+        """What the node at a checked address makes the tracker log (a
+        broken frame, here) goes through the tracker's peer log: 30 nodes
+        (of as many address groups) whose checks reach one group that
+        answers so get 5 lines and a summary."""
+        with capturedLogs() as events:
+            for n in range(30):
+                self.register(4001, peer_host=f"10.{n}.0.5")
+                probe = self.connector.connectLast()
+                probe.dataReceived(b"x:")
+            self.clock.advance(10)
+        lines = [formatEvent(event) for event in events]
+        broken = [line for line in lines if line.startswith("broken netstring")]
+        self.assertEqual(len(broken), 5)
+        self.assertIn("25 more lines like 'broken netstring from {peer}: {reason}' from "
+                      "192.168.0.0/16 in the last 10 s, not logged", lines)
+
     def test_portZeroIsNotChecked(self):
         self.register(0)
         self.assertEqual(self.connector.requests, [])
@@ -704,6 +722,56 @@ class AddressCheckTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.assertTrue(self.connector.requests[0].deferred.called)
         self.assertTrue(self.connector.requests[0].link.closing)
+
+
+class ReachTests(AddressCheckTests):
+    """
+    A node that asks (``thisisme.reach``) is told what each check of its
+    address finds, and where the tracker saw its connection come from,
+    as STUN and AutoNAT tell; a node that does not ask is told nothing.
+    """
+
+    def register(self, port, peer_host="203.0.113.5", reach=True, host=""):
+        peer = WiredLink(self.factory, peer_host, 40123)
+        peer.say({"type": "thisisme", "id": "", "port": port, "host": host,
+                  "reach": reach})
+        [answer] = peer.heard()
+        return peer, parseWireId(answer["id"])
+
+    def test_toldItAnswered(self):
+        peer, node_id = self.register(4001)
+        self.assertEqual(peer.heard(), [])
+        self.answerCheck(wire.ThisIsMe(node_id, 4001))
+        self.assertEqual(peer.heard(), [{
+            "type": "reach", "host": "203.0.113.5", "port": 4001, "reachable": True,
+            "seenHost": "203.0.113.5", "seenPort": 40123}])
+
+    def test_toldEachFailure(self):
+        """Behind NAT: nothing answers at the address it registered; the
+        node is told so at each check, with where its connection came
+        from."""
+        peer, node_id = self.register(4001, host="10.1.0.2")
+        self.connector.failLast(ConnectionRefusedError())
+        self.clock.advance(RECHECK_FIRST)
+        self.answerCheck(wire.ThisIsMe(node_id + 1, 4001))
+        told = {"type": "reach", "host": "10.1.0.2", "port": 4001, "reachable": False,
+                "seenHost": "203.0.113.5", "seenPort": 40123}
+        self.assertEqual(peer.heard(), [told, told])
+
+    def test_notToldUnasked(self):
+        for reach in (None, False):
+            peer, node_id = self.register(4001, reach=reach)
+            self.answerCheck(wire.ThisIsMe(node_id, 4001))
+            self.assertEqual(peer.heard(), [])
+
+    def test_notToldOnceGone(self):
+        """A node that left while its address was checked is told
+        nothing, and no check of it is left."""
+        peer, node_id = self.register(4001)
+        peer.link.transport.loseConnection()
+        self.assertTrue(self.connector.requests[0].deferred.called)
+        self.assertEqual(peer.heard(), [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
 
 class RegistrationRateTests(SynchronousTestCase):

@@ -13,26 +13,36 @@ goes, and stopped for good.
 Questions (``nodereq``, ``whereis``) are answered by the tracker in order,
 each with one ``nodereply``; L{ask} returns a Deferred per question.  A
 scheme's own tracker messages are answered through handlers it registers
-with L{handle}.
+with L{handle}.  The tracker tells the node what each check of its
+address finds (``reach``); the node keeps that as its reachability
+(L{twisted_bazaar.core.reach}).
 """
 
 from automat import MethodicalMachine
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
+from twisted_bazaar.core.reach import PUBLIC, Reachability
 from twisted_bazaar.identity.proofs import REGISTER
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
 
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
+#: The lines a node logs when the tracker's check finds it reachable, or not.
+_REACHABLE = ("this node is reachable from outside at {host}:{port}: the tracker "
+              "dialled it there")
+_UNREACHABLE = ("this node is not reachable from outside at {host}:{port} (behind "
+                "NAT?): other nodes cannot dial it; the tracker saw it connect from "
+                "{seen_host}:{seen_port}")
 
 
 class TrackerGone(Exception):
@@ -125,7 +135,7 @@ class Membership(Service):
                                 node.config.host,
                                 scheme=getattr(discovery, "name", None),
                                 superpeer=getattr(discovery, "superpeer", None),
-                                key=handshake.ownKey, nonce=nonce))
+                                key=handshake.ownKey, nonce=nonce, reach=True))
 
     @_machine.output()
     def _register(self, link, answer):
@@ -205,6 +215,8 @@ class Membership(Service):
         handler = self._handlers.get(kind)
         if handler is not None:
             handler(message)
+        elif kind is wire.Reach:
+            self._reached(link, message)
         elif kind is wire.NodeReply:
             question = self._questions.pop(0) if self._questions else None
             if question is not None and not question.called:
@@ -217,6 +229,25 @@ class Membership(Service):
         else:
             link.protocolError("wtf", f"a node does not expect {message.TYPE} "
                                "from the tracker")
+
+    def _reached(self, link, message):
+        """
+        The tracker says what its check of this node's address found:
+        the node keeps it as its reachability, and logs a line when that
+        changes (through the peer log: the tracker could say it often).
+        """
+        node = self.node
+        was, now = node.reach, Reachability.fromReach(message)
+        node.reach = now
+        if not now.differs(was):
+            return
+        if now.state == PUBLIC:
+            level, line = LogLevel.info, _REACHABLE
+        else:
+            level, line = LogLevel.warn, _UNREACHABLE
+        node.overlay.peer_log.emit(self.log, level, groupOf(link), line,
+                                   host=now.host, port=now.port,
+                                   seen_host=now.seen_host, seen_port=now.seen_port)
 
     # -- what schemes and roles use -----------------------------------------------
 

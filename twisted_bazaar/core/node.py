@@ -20,6 +20,7 @@ from zope.interface import Attribute, Interface, implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import EventBus
+from twisted_bazaar.core.reach import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.overlay import (
@@ -34,7 +35,7 @@ from twisted_bazaar.net.overlay import (
     OverlayFactory,
     Unreachable,
 )
-from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
+from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, NO_LINK_GROUP, PathRouter
 from twisted_bazaar.store import MemoryStore
 
 __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
@@ -107,6 +108,10 @@ class INode(Interface):
     def route(message):
         """Send a path-routed message on."""
 
+    def peerLine(level, format, logger, **fields):
+        """Log a line the routed message being delivered caused, through
+        the node's peer log."""
+
     def setDiscovery(discovery):
         """Plug in the node's scheme."""
 
@@ -154,6 +159,9 @@ class Node:
         self.ready = False
         self.port = 0
         self.host = self.config.host
+        #: Whether other nodes can dial this one, as the tracker last
+        #: found it (L{Reachability}).
+        self.reach = UNCHECKED
         self.events = EventBus()
         self.paths = PathRouter(self, self.config.path_limit)
         self.overlay = Overlay(
@@ -259,6 +267,21 @@ class Node:
     def route(self, message):
         """See L{PathRouter.route}."""
         return self.paths.route(message)
+
+    def peerLine(self, level, format, logger, **fields):
+        """
+        Log a line that the routed message being delivered made this node
+        write (an offer or an answer it ignores, say): through the node's
+        L{PeerLog}, charged to the address group of the link it came on
+        (the peer that handed it over), or, delivered outside a link's
+        handling, to the peers no longer linked.  So whoever sends them
+        gets no more than a few such lines an interval logged.
+        """
+        link = self.paths.deliveredOn
+        if link is not None:
+            link.peerLine(level, format, logger, **fields)
+        else:
+            self.overlay.peer_log.emit(logger, level, NO_LINK_GROUP, format, **fields)
 
     def fromProvenAuthor(self, message, author):
         """

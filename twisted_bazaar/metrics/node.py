@@ -14,7 +14,8 @@ built), it counts:
     - at scrape time, from counts the node already keeps: links by
       purpose and each seller's stock (one sample per purpose and item),
       the files it shares (a count and their bytes, never as stock) and
-      its downloads (by state, and the bytes verified).
+      its downloads (by state, and the bytes verified), and whether other
+      nodes can dial it (its reachability).
 """
 
 import functools
@@ -24,6 +25,7 @@ from prometheus_client.core import GaugeMetricFamily
 from twisted.internet import defer
 
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.metrics.lag import LATENCY_BUCKETS, LagMetrics
 from twisted_bazaar.metrics.traffic import Traffic, TrafficCollector
 from twisted_bazaar.wire.trade import BuyOK
@@ -212,3 +214,10 @@ class _NodeCollector:
                                 value=len(node.store.pending_ids))
         yield GaugeMetricFamily("bazaar_node_ready", "1 once the tracker has "
                                 "named this node", value=int(node.ready))
+        reach = GaugeMetricFamily("bazaar_node_reach", "1 for whether other nodes "
+                                  "can dial this one, as the tracker's check last "
+                                  "found (public, private, unknown), 0 for the "
+                                  "others", labels=["reach"])
+        for state in REACHABILITIES:
+            reach.add_metric([state], int(node.reach.state == state))
+        yield reach

@@ -44,7 +44,8 @@ class Traffic:
     def messageDropped(self, reason, kind):
         """A message not taken or not sent: ``rate`` (over its rate limit),
         ``oversize`` (over the frame limit), ``slow-reader`` (its peer did
-        not read)."""
+        not read), ``share`` (a flood not passed on: over its share of the
+        node's forwarding budget)."""
         key = (reason, kind)
         self.dropped[key] = self.dropped.get(key, 0) + 1
 

@@ -652,8 +652,8 @@ class Overlay:
         node.paths.learn((node.id, peer))
         self._settle(link, peer)
         if existing is None:
-            self.log.emit(_levelOf(link), "linked to {who} ({purpose})", peer=peer,
-                          purpose=link.purpose, who=_named(link, peer))
+            self._linkLine(link, "linked to {who} ({purpose})", peer=peer,
+                           purpose=link.purpose, who=_named(link, peer))
             node.events.linkAdded(peer)
         elif existing.purpose != OVERLAY and link.purpose == OVERLAY:
             node.events.linkAdded(peer)
@@ -739,9 +739,19 @@ class Overlay:
             return
         del self.links[peer]
         self.node.paths.forgetVia(peer)
-        self.log.emit(_levelOf(link), "link to {who} closed", peer=peer,
-                      who=_named(link, peer))
+        self._linkLine(link, "link to {who} closed", peer=peer, who=_named(link, peer))
         self.node.events.linkRemoved(peer)
+
+    def _linkLine(self, link, format, **fields):
+        """A link's coming or going: at debug for the links that come and
+        go with every peer (L{_levelOf}), else at info through the peer
+        log, since a peer opens and closes its links as often as it
+        likes."""
+        level = _levelOf(link)
+        if level == LogLevel.debug:
+            self.log.debug(format, **fields)
+        else:
+            self.peer_log.emit(self.log, level, groupOf(link), format, **fields)
 
     def _leaves(self, link, since):
         """An inbound link that connected at ``since`` is gone: its group

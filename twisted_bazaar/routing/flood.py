@@ -6,6 +6,16 @@ The flooded message type must have ``id``, ``return_path`` (the ids it
 passed, starting with its origin) and ``ttl``.  Each node appends its own
 id, remembers who sent it each id (the seen-set, bounded), and learns the
 reverse path, so that answers can be path-routed back.
+
+What a node passes on is bounded too: its neighbours each take at most
+their per-link rate of the type from it, and past that they drop at
+random, whoever's floods they are.  So the router forwards at most that
+rate itself, a second at a time, and shares it max-min fairly among the
+address groups of the links floods come in on and, within a group, among
+their origins (L{twisted_bazaar.net.fairshare.NestedShare}): a group with
+fifteen links gets no more forwarded than a group with one, and the floods
+refused are the heaviest group's.  Its own floods count in the budget too
+(under a group of their own), and are never refused.
 """
 
 from collections import OrderedDict
@@ -14,9 +24,16 @@ import attr
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.fairshare import NestedShare
 
 #: Default number of flood ids remembered for dedup.
 DEFAULT_SEEN_LIMIT = 10_000
+
+
+#: The group this node's own floods are counted under in its budget (no
+#: address group is a tuple).
+OWN = ("own",)
 
 
 def everyLink(link):
@@ -32,12 +49,17 @@ class FloodRouter:
     @param arrived: called with each new message that reaches this node
         (its return_path already ends with this node, its ttl lowered).
     @param linkFilter: which links a flood goes to (and is accepted from).
+    @param rate: floods forwarded a second, shared fairly (None: the
+        per-link rate of the type's bucket in the node's link settings,
+        what a neighbour with the same settings takes from one link).
+    @ivar budget: the L{NestedShare} of what it forwards; its
+        C{refused} counts the floods it did not forward.
     """
 
     log = Logger()
 
     def __init__(self, node, message_type, arrived, linkFilter=everyLink,
-                 seen_limit=DEFAULT_SEEN_LIMIT):
+                 seen_limit=DEFAULT_SEEN_LIMIT, rate=None):
         self.node = node
         self.message_type = message_type
         self.arrived = arrived
@@ -45,6 +67,10 @@ class FloodRouter:
         self.seen_limit = seen_limit
         #: flood id -> the peer it came from (this node's id for its own).
         self.seen = OrderedDict()
+        if rate is None:
+            rates = node.config.link.rates
+            rate = rates.get(message_type.BUCKET, rates["search"])
+        self.budget = NestedShare(rate)
         node.handle(message_type, self.received)
 
     def links(self):
@@ -53,7 +79,9 @@ class FloodRouter:
     def start(self, message):
         """Flood a message this node originates (return_path is just this
         node); returns how many links it went to."""
-        self._remember(message.id, self.node.id)
+        node = self.node
+        self._remember(message.id, node.id)
+        self.budget.spend(OWN, node.id, node.clock.seconds())
         payload = wire.encode(message)
         links = self.links()
         for link in links:
@@ -87,9 +115,15 @@ class FloodRouter:
         if here.ttl <= 0 or len(path) >= wire.MAX_PATH:
             return
         visited = set(path)
-        payload = None
-        for link in self.links():
-            if link.peer_id not in visited:
-                if payload is None:
-                    payload = wire.encode(here)
-                link.sendPayload(payload, here.TYPE)
+        onward = [other for other in self.links() if other.peer_id not in visited]
+        if not onward:
+            return
+        if not self.budget.ask(groupOf(link), message.return_path[0],
+                               node.clock.seconds()):
+            traffic = node.config.link.traffic
+            if traffic is not None:
+                traffic.messageDropped("share", message.TYPE)
+            return
+        payload = wire.encode(here)
+        for other in onward:
+            other.sendPayload(payload, here.TYPE)

@@ -36,6 +36,7 @@ from twisted_bazaar.wire import (
     objectList,
     ProtocolError,
 )
+from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
 from twisted_bazaar.wire.ids import wireId
 
@@ -55,6 +56,15 @@ def _schemeName(value, name):
 
 _schemeName.fast = "False"
 
+
+def _reach(value, name):
+    """Whether a node can be dialled: "public", "private" or "unknown"."""
+    if value not in REACHABILITIES:
+        raise ProtocolError(f"{name} must be one of {', '.join(REACHABILITIES)}")
+    return value
+
+
+_reach.fast = "False"
 
 _count = intIn(0, ID_LIMIT - 1, "a count")
 _counts = itemCounts(MAX_ITEMS)
@@ -154,7 +164,9 @@ class State(Message):
          ("recent", "recent", objectList(RECENT_KEYS, RECENT_SIZE), ()),
          ("files", "files", _sharedFiles, ()),
          ("downloads", "downloads", objectList(DOWNLOAD_KEYS, MAX_ITEMS), ()),
-         ("public", "public", checkFlag, False))
+         ("public", "public", checkFlag, False), ("reach", "reach", _reach, None),
+         ("seenHost", "seen_host", checkHost, None),
+         ("seenPort", "seen_port", checkPort, None))
 @frozen
 class NodeState(Message):
     """
@@ -165,12 +177,17 @@ class NodeState(Message):
     "out", peer id or -1 (``""`` on the wire), type), oldest first; the
     files it shares, as (name, size, sha256, sold), by name (not in its
     stock); its downloads, as (name, size, sha256, have, rate, sellers,
-    state, why), by name.
+    state, why), by name; whether other nodes can dial it (``reach``:
+    public, private or unknown, L{twisted_bazaar.core.reach}) and where
+    the tracker saw its connection come from (``seenHost``:``seenPort``;
+    "" and 0 while unknown).  An old node's answer has no ``reach``
+    (None).
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
-    (None); its bag and pending buys are None, and it has no recent
-    messages and no downloads, since they are withheld.
+    (None), and its reach; its bag, pending buys and the address seen
+    are None, and it has no recent messages and no downloads, since they
+    are withheld.
     """
 
     id: int
@@ -185,6 +202,9 @@ class NodeState(Message):
     files: tuple = ()
     downloads: tuple = ()
     public: bool = False
+    reach: str = None
+    seen_host: str = None
+    seen_port: int = None
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -193,10 +213,14 @@ class NodeState(Message):
                           "purpose": purpose}
                          for node_id, host, port, purpose in self.links],
                "stock": dict(self.stock)}
+        if self.reach is not None:
+            out["reach"] = self.reach
         files = [_fileDict(row) for row in self.files]
         if self.public:
             out.update(files=files, public=True)
             return out
+        if self.seen_host is not None:
+            out.update(seenHost=self.seen_host, seenPort=self.seen_port or 0)
         out.update(bag=dict(self.bag or {}), pending=self.pending or 0,
                    recent=[{"ago": ago, "dir": way, "peer": wireId(peer), "type": kind}
                            for ago, way, peer, kind in self.recent],

@@ -69,18 +69,21 @@ class NodeStatus:
                 files[row[0]] = tuple(row)
             downloads += role.downloadsHeld()
         scheme = getattr(node.discovery, "name", None) or "none"
+        reach = node.reach
         return NodeState(node.id if node.id is not None else -1, node.host or "",
                          node.port or 0, scheme, tuple(links[:MAX_ENTRIES]),
                          _first(stock), _first(bag), len(node.store.pending()),
                          self.recent.entries(node.clock.seconds()),
                          tuple(row for _, row in sorted(files.items())[:MAX_ITEMS]),
                          tuple(_download(row) for row in sorted(
-                             downloads, key=lambda row: row["name"])[:MAX_ITEMS]))
+                             downloads, key=lambda row: row["name"])[:MAX_ITEMS]),
+                         reach=reach.state, seen_host=reach.seen_host,
+                         seen_port=reach.seen_port)
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its
-        address and scheme, its overlay links, its stock and the files it
-        shares (without the copies sold)."""
+        address and scheme, its overlay links, its stock, the files it
+        shares (without the copies sold) and whether it can be dialled."""
         return publicOf(self.state())
 
     def _state(self, link, message):
@@ -99,6 +102,7 @@ def publicOf(state):
     L{NodeStatus.publicState})."""
     return attr.evolve(
         state, public=True, bag=None, pending=None, recent=(), downloads=(),
+        seen_host=None, seen_port=None,
         links=tuple(link for link in state.links if link[3] == PUBLIC_LINKS),
         files=tuple(row[:3] + (None,) for row in state.files))
 

@@ -347,6 +347,9 @@ class Tracker:
                                 CHECK_GROUP_LIMIT)
         #: node id -> its address check in flight, or the timer of the next.
         self._checks = {}
+        #: Ids of the nodes that asked to be told what their checks find
+        #: (``thisisme.reach``).
+        self._telling = set()
         #: Each address group's rate of registrations with a port.
         self._joins = GroupRates(JOIN_RATE, _RATE_GROUPS)
         #: Each address group's rate of questions.
@@ -412,6 +415,7 @@ class Tracker:
             self.registered.release(link)
             self._stopChecking(node_id)
             self._keys.pop(node_id, None)
+            self._telling.discard(node_id)
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
@@ -579,6 +583,8 @@ class Tracker:
         node_id = self.registry.join(wanted, host,
                                      hello.port, abilities, verified=not checking)
         self.links[node_id] = link
+        if hello.reach:
+            self._telling.add(node_id)
         self.pending.release(link)
         link.identified(node_id)
         if hello.purpose == STATUS:
@@ -617,7 +623,7 @@ class Tracker:
         host, port = self.registry.nodes[node_id]
         check = self._checks[node_id] = AddressCheck(node_id, self._keys.get(node_id),
                                                      self.identity, self.clock,
-                                                     self.settings)
+                                                     self.settings, self.peer_log)
         check.start(self.connector, host, port).addCallback(self._checked, node_id,
                                                             check, retry)
 
@@ -626,6 +632,7 @@ class Tracker:
             return
         self.checking.release(node_id)
         host, port = self.registry.nodes[node_id]
+        self._tell(node_id, host, port, passed)
         if passed:
             del self._checks[node_id]
             self.registry.verify(node_id)
@@ -639,6 +646,17 @@ class Tracker:
                          id=shortId(node_id), host=host, port=port, retry=retry)
         self._checks[node_id] = self.clock.callLater(
             retry, self._check, node_id, min(retry * 2, RECHECK_MAX))
+
+    def _tell(self, node_id, host, port, passed):
+        """Tell a node that asked what the check of its address host:port
+        found, and where the tracker sees its connection come from
+        (``reach``: behind a NAT router, the router's public address)."""
+        if node_id not in self._telling:
+            return
+        link = self.links[node_id]
+        seen = link.transport.getPeer()
+        link.send(wire.Reach(host, port, passed, getattr(seen, "host", "") or "",
+                             getattr(seen, "port", 0) or 0))
 
     def _stopChecking(self, node_id):
         self.checking.release(node_id)

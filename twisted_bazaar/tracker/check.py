@@ -28,13 +28,17 @@ class AddressCheck:
         the address says it is node_id, else False (never fails).
     """
 
-    def __init__(self, node_id, key, identity, clock, settings):
+    def __init__(self, node_id, key, identity, clock, settings, peer_log=None):
         """
         @param key: the key node_id proved, which the node at the address
             must prove again; or None (the id alone is checked).
         @param identity: the checker's L{Identity}, which the node's proof
             is made for; or None (a checker without a key checks the id
             alone).
+        @param peer_log: the checker's L{PeerLog}, which the lines the
+            node at the address causes (a broken frame, say) go through:
+            a registrant that fails its checks on purpose, again and
+            again, gets a few an interval logged.
         """
         self.node_id = node_id
         #: The key node_id proved, or None.
@@ -46,6 +50,7 @@ class AddressCheck:
         self.handshake.begin(identity if key is not None else None, CHECK)
         self.clock = clock
         self.settings = settings
+        self.peer_log = peer_log
         self.link = None
         self._connecting = None
         self.result = defer.Deferred()

@@ -56,6 +56,7 @@ from twisted_bazaar.wire.core import (  # noqa: F401
     Ping,
     Pong,
     Proof,
+    Reach,
     ThisIsMe,
     ThisIsYou,
     WhereIs,

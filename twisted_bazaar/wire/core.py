@@ -49,7 +49,7 @@ checkSig = text(86, 86)
          ("host", "host", checkHost, ""), ("scheme", "scheme", checkName, None),
          ("super", "superpeer", checkFlag, None), ("purpose", "purpose", checkName, None),
          ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None),
-         ("sig", "sig", checkSig, None))
+         ("sig", "sig", checkSig, None), ("reach", "reach", checkFlag, None))
 @frozen
 class ThisIsMe(Message):
     """
@@ -59,7 +59,8 @@ class ThisIsMe(Message):
     which decides the slot budget it counts against).  A node with a key
     sends it, and its fresh nonce for this handshake; an answer (to an
     opener's thisisme, or to a whoareyou) carries its proof in ``sig``
-    (see L{twisted_bazaar.identity.proofs}).
+    (see L{twisted_bazaar.identity.proofs}).  To the tracker, ``reach``
+    asks to be told what each check of its address finds (L{Reach}).
     """
 
     id: int
@@ -71,6 +72,7 @@ class ThisIsMe(Message):
     key: str = None
     nonce: str = None
     sig: str = None
+    reach: bool = None
 
 
 @message("thisisyou", ("id", "id", checkNodeId, REQUIRED),
@@ -85,6 +87,29 @@ class ThisIsYou(Message):
     port: int
     key: str = None
     nonce: str = None
+
+
+@message("reach", ("host", "host", checkHost, REQUIRED),
+         ("port", "port", checkPort, REQUIRED),
+         ("reachable", "reachable", checkFlag, REQUIRED),
+         ("seenHost", "seen_host", checkHost, REQUIRED),
+         ("seenPort", "seen_port", checkPort, REQUIRED))
+@frozen
+class Reach(Message):
+    """
+    The tracker tells a node (one that asked, with ``thisisme.reach``)
+    what its check of the node's address found, as STUN and libp2p's
+    AutoNAT tell: whether the node answered at ``host``:``port`` (the
+    address it registered), and where the tracker saw the node's own
+    connection come from (``seenHost``:``seenPort``: behind a NAT router,
+    the router's public address).
+    """
+
+    host: str
+    port: int
+    reachable: bool
+    seen_host: str
+    seen_port: int
 
 
 @message("proof", ("sig", "sig", checkSig, REQUIRED))

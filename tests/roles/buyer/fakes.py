@@ -8,6 +8,7 @@ import random
 
 from twisted.internet import defer, task
 
+from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.store import MemoryStore, PendingBuy
 
 
@@ -40,9 +41,16 @@ class FakeNode:
         self.stopping = False
         self.membership = None
         self.useless_peers = []
+        #: The node's peer log: every line a delivered message causes is
+        #: charged to one address group here.
+        self.peer_log = PeerLog(self.clock)
 
     def useless(self, peer_id):
         self.useless_peers.append(peer_id)
+
+    def peerLine(self, level, format, logger, **fields):
+        fields["peer"] = "node 2 at 10.0.0.2:5000"
+        self.peer_log.emit(logger, level, "10.0.0.0/16", format, **fields)
 
     def route(self, message):
         self.routed.append(message)

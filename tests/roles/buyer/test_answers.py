@@ -1,5 +1,6 @@
 """Tests of L{twisted_bazaar.roles.buyer.answers}, with a recording boss."""
 
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -109,6 +110,18 @@ class AnswersTests(SynchronousTestCase):
         self.book.disown(7, SELLER)
         self.answers.delivered(BuyOK(7, "apple", (SELLER, 1)))
         self.assertEqual((self.boss.calls, self.boss.store.bag()), ([], []))
+
+    def test_disownedLinesBounded(self):
+        """The line a buyOK of a disowned buy makes the buyer write goes
+        through the node's peer log: repeated a hundred times, it is
+        logged five times."""
+        self.book.disown(7, SELLER)
+        with capturedLogs() as events:
+            for _ in range(100):
+                self.answers.delivered(BuyOK(7, "apple", (SELLER, 1)))
+        lines = [formatEvent(event) for event in events]
+        self.assertEqual(len(lines), 5)
+        self.assertTrue(lines[0].startswith("not putting buy 7 from seller 5 in the bag"))
 
     def test_stopped(self):
         want = self.held()

@@ -18,6 +18,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordQuit,
     ChordRecords,
     ChordRequest,
+    ChordStabilize,
     ChordStore,
     ChordStored,
     ChordTransfer,
@@ -323,6 +324,19 @@ class PeerLogTests(LinkedToOnePeer, SynchronousTestCase):
         lines = self.flood(lambda n: ChordFind(n, 800, (42, ME, 700)))
         self.assertBounded(lines, "came round a loop")
 
+    def test_linesOfPeersNotLinked(self):
+        """A line a peer caused whose link is gone by the time it is said
+        (a request held for a link to its next hop, say) goes through the
+        peer log too, charged to the peers no longer linked."""
+        with capturedLogs() as events:
+            for n in range(600):
+                self.scheme.router._peerLine(999, "dropping {type} {id}: too many",
+                                             type="chordFind", id=n)
+                self.node.clock.advance(0.1)
+        lines = [formatEvent(event) for event in events]
+        self.assertBounded(lines, "too many")
+        self.assertTrue(any("from peers no longer linked" in line for line in lines))
+
     def test_fullReturnPaths(self):
         path = tuple(range(1, wire.MAX_PATH)) + (700,)
         lines = self.flood(lambda n: ChordFind(n, FAR + 10, path))
@@ -341,6 +355,13 @@ class PeerLogTests(LinkedToOnePeer, SynchronousTestCase):
     def test_quits(self):
         lines = self.flood(lambda n: ChordQuit(None, ()))
         self.assertBounded(lines, "quit the chord ring")
+
+    def test_ringChangesAPeerMakes(self):
+        """A peer that takes this node for its successor, then quits, then
+        again, moves the ring's neighbours with each message: the lines
+        saying so are bounded too."""
+        lines = self.flood(lambda n: ChordQuit(None, ()) if n % 2 else ChordStabilize(n))
+        self.assertBounded(lines, "ring neighbours")
 
 
 class _KeyJustAfterMe:

@@ -15,7 +15,7 @@ after, is ignored, as is one for a buy disowned because its seller
 refused to answer.
 """
 
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import LogThrottle
@@ -194,9 +194,12 @@ class Answers:
         if record is None or record.bought or record.committing is not None:
             return
         if record.disowned is not None:
-            self.log.warn("not putting buy {id} from seller {seller} in the bag: that "
-                          "seller refused to answer our asks about it, and we bought "
-                          "elsewhere", id=ok.id, seller=shortId(record.disowned))
+            # Said of every buyOK for it, which anyone on its path can
+            # repeat: through the peer log.
+            self.node.peerLine(LogLevel.warn, "not putting buy {id} from seller {seller} "
+                               "in the bag: that seller refused to answer our asks about "
+                               "it, and we bought elsewhere", self.log, id=ok.id,
+                               seller=shortId(record.disowned))
             return
         pending = self._checked(ok)
         if pending is None:

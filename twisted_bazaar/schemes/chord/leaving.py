@@ -75,7 +75,8 @@ class Leaving:
         self._awaiting.pop(peer, None)
         self._bury(peer)
         pred = message.pred if message.pred is None or self._living([message.pred]) else None
-        self._update(lambda: ring.departed(peer, pred, self._living(message.succs)))
+        self._update(lambda: ring.departed(peer, pred, self._living(message.succs)),
+                     link)
         link.peerLine(LogLevel.info, "node {id} quit the chord ring", logger=self.log,
                       id=shortId(peer))
         if ring.alone:

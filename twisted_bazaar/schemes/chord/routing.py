@@ -24,6 +24,7 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.routing.path import NO_LINK_GROUP
 from twisted_bazaar.schemes.chord.ring import between, keyOf
 from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.wire.ids import shortId
@@ -209,11 +210,16 @@ class KeyRouter:
 
     def _peerLine(self, sender, format, **fields):
         """Log a line the peer ``sender`` caused, through the node's
-        L{PeerLog} (a few per address group and interval), or at once if
-        it is this node's own doing (sender None) or the peer is gone."""
-        link = self.node.links.get(sender) if sender is not None else None
-        if link is None:
+        L{PeerLog} (a few per address group and interval; charged to the
+        peers no longer linked if its link is gone), or at once if it is
+        this node's own doing (sender None)."""
+        if sender is None:
             self.log.info(format, **fields)
+            return
+        link = self.node.links.get(sender)
+        if link is None:
+            self.node.overlay.peer_log.emit(self.log, LogLevel.info, NO_LINK_GROUP,
+                                            format, **fields)
         else:
             link.peerLine(LogLevel.info, format, logger=self.log, **fields)
 

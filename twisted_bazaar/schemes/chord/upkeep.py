@@ -9,6 +9,7 @@ reached over links opened when a request needs them, L{routing}).  A mixin of L{
 """
 
 from twisted.internet import defer
+from twisted.logger import LogLevel
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.net.overlay import Unreachable
@@ -66,13 +67,15 @@ class Upkeep:
         return tuple(peer for peer in peers if self._graves.get(peer.id, 0) <= now
                      and solves(peer.id, bits))
 
-    def _update(self, change):
-        """Apply a change to the ring; if the neighbours moved, act on it."""
+    def _update(self, change, link=None):
+        """Apply a change to the ring; if the neighbours moved, act on it.
+        ``link`` is the peer's whose message made the change, if a peer's
+        did."""
         ring = self.ring
         before = (list(ring.successors), ring.predecessor)
         result = change()
         if (ring.successors, ring.predecessor) != before:
-            self._moved(*before)
+            self._moved(*before, link)
             if (ring.successors[:1], ring.predecessor) != (before[0][:1], before[1]):
                 self._stir("stabilize")
         return result
@@ -96,20 +99,26 @@ class Upkeep:
             if call.getTime() - now > soon:
                 call.reset(soon)
 
-    def _moved(self, old_successors, old_pred):
+    def _moved(self, old_successors, old_pred, link=None):
         """
         Successors or predecessor changed: link to the new ones, give a
         new predecessor the records it now holds, and copy the records
-        this node holds to its successors (the replicas).
+        this node holds to its successors (the replicas).  Said in the
+        log; through the peer log when a peer's message (on ``link``)
+        made the change, since a peer can make many.
         """
         ring, now = self.ring, self.node.clock.seconds()
         me = self.node.id
         pred_id = ring.predecessor.id if ring.predecessor else None
         succ_ids = [peer.id for peer in ring.successors]
-        self.log.info("ring neighbours: predecessor {pred_text}, successors "
-                      "[{succs_text}]", pred=pred_id, succs=succ_ids,
+        fields = dict(pred=pred_id, succs=succ_ids,
                       pred_text="none" if pred_id is None else shortId(pred_id),
                       succs_text=", ".join(map(shortId, succ_ids)))
+        line = "ring neighbours: predecessor {pred_text}, successors [{succs_text}]"
+        if link is None:
+            self.log.info(line, **fields)
+        else:
+            link.peerLine(LogLevel.info, line, self.log, **fields)
         # A link to the first successor now (stabilization needs it); to
         # the others when there are records to copy to them, or at their
         # first ping: while a ring forms, most nodes pass through a
@@ -197,7 +206,7 @@ class Upkeep:
         self._heardFrom(link.peer_id)
         host, port = self.node.addressOf(link.peer_id)
         if solves(link.peer_id, self.settings.puzzle):
-            self._update(lambda: ring.notified(Peer(link.peer_id, host, port)))
+            self._update(lambda: ring.notified(Peer(link.peer_id, host, port)), link)
         pred = ring.predecessor
         link.send(ChordState(message.nonce, pred, tuple(ring.successors)))
 
@@ -226,7 +235,7 @@ class Upkeep:
             return False
 
         before = list(ring.successors)
-        if self._update(change):
+        if self._update(change, link):
             self._askSuccessor()
         elif ring.successors == before:
             self._paces["stabilize"].calm()
@@ -288,7 +297,8 @@ class Upkeep:
             return
         if ring.alone or strictlyBetween(peer, self.node.id, ring.successor.id):
             host, port = self.node.addressOf(peer)
-            self._update(lambda: ring.adopt(Peer(peer, host, port), ring.successors))
+            self._update(lambda: ring.adopt(Peer(peer, host, port), ring.successors),
+                         link)
             self._askSuccessor()
 
     def _ponged(self, link, message):

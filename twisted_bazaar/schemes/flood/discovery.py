@@ -7,7 +7,7 @@ file carries the seller's signed record of it, which describes the file.
 
 from twisted.application.service import Service
 from twisted.internet import defer
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId
@@ -130,15 +130,17 @@ class FloodDiscovery(Service, NodeObserver):
         find = self._finds.get(message.id)
         if find is not None and find.item == message.item:
             if not trusts(self.node, message, message.seller):
-                self.log.info("ignoring an offer not signed by seller {seller}",
-                              seller=shortId(message.seller))
+                self.node.peerLine(LogLevel.info, "ignoring an offer from {peer} not "
+                                   "signed by seller {seller}", self.log,
+                                   seller=shortId(message.seller))
                 return
             record = message.record
             if record is not None and recordFault(
                     record, self.node.clock.seconds(), message.seller, message.item,
                     alive=True) is not None:
-                self.log.info("ignoring an offer of seller {seller} whose file record "
-                              "is not its own, or not live", seller=shortId(message.seller))
+                self.node.peerLine(LogLevel.info, "ignoring an offer from {peer} of seller "
+                                   "{seller} whose file record is not its own, or not "
+                                   "live", self.log, seller=shortId(message.seller))
                 return
             # The path router only delivers it from the node before this
             # one on its path: the link it came over.

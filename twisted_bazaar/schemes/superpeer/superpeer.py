@@ -216,7 +216,7 @@ class SuperPeerSide(NodeObserver):
         self._checked.pop(leaf, None)
         check = self._checks[leaf] = AddressCheck(
             leaf, self.node.provenKey(link), self.node.identity, self.node.clock,
-            self.node.config.link)
+            self.node.config.link, self.node.overlay.peer_log)
         check.start(self.node.connector, *address).addCallback(
             self._addressChecked, link, address, check)
 

@@ -1,0 +1,67 @@
+"""
+The docs site (mkdocs.yml) builds with every warning an error, as
+``make docs`` builds it: a broken link or anchor in the Markdown, a page
+left out of the nav, or a docstring the API reference cannot render
+fails ``make test`` here.
+
+It needs MkDocs and its plugins (the ``docs`` extra, which the ``test``
+extra includes); without them it is skipped with the reason.
+"""
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Seconds a build may take (about 5 on a 2-core machine).
+TIMEOUT = 300
+
+
+def build(root, site):
+    """``mkdocs build --strict`` of the site whose mkdocs.yml is in root,
+    into site: (exit status, what it printed)."""
+    if importlib.util.find_spec("mkdocs") is None:
+        raise SkipTest("MkDocs is not installed (pip install '.[docs]')")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=root, capture_output=True, text=True, timeout=TIMEOUT,
+        stdin=subprocess.DEVNULL, env=dict(os.environ, NO_MKDOCS_2_WARNING="1"))
+    return result.returncode, result.stdout + result.stderr
+
+
+class DocsSiteTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="bazaar-site-"))
+        self.addCleanup(shutil.rmtree, self.folder, True)
+
+    def test_buildsWithoutWarnings(self):
+        """The site builds in strict mode, with its pages, its search
+        index and the API reference drawn from the docstrings."""
+        site = self.folder / "site"
+        status, output = build(ROOT, site)
+        self.assertEqual(status, 0, output)
+        for page in ("index.html", "quickstart/index.html", "api/index.html",
+                     "protocol/index.html", "search/search_index.json"):
+            self.assertTrue((site / page).is_file(), page)
+        api = (site / "api" / "index.html").read_text(encoding="utf-8")
+        self.assertIn('id="twisted_bazaar.core.node.Node"', api)
+
+    def test_aBrokenAnchorFailsTheBuild(self):
+        """Strict mode is on: a link to an anchor no page has stops the
+        build (so the test above can fail)."""
+        copy = self.folder / "copy"
+        shutil.copytree(ROOT / "docs", copy / "docs")
+        for name in ("mkdocs.yml", "README.md"):
+            shutil.copy(ROOT / name, copy / name)
+        (copy / "twisted_bazaar").symlink_to(ROOT / "twisted_bazaar")
+        with open(copy / "docs" / "quickstart.md", "a", encoding="utf-8") as f:
+            f.write("\n[nowhere](running.md#no-such-section)\n")
+        status, output = build(copy, self.folder / "site")
+        self.assertNotEqual(status, 0, output)
+        self.assertIn("does not contain an anchor '#no-such-section'", output)

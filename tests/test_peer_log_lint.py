@@ -1,0 +1,443 @@
+"""
+Every log line a peer can cause goes through the node's peer log
+(L{twisted_bazaar.base.logthrottle.PeerLog}, or a link's C{peerLine}),
+which bounds what one address group gets logged (docs/protocol.md §14).
+
+This test reads the source of the layers that handle what peers send
+(core, net, routing, roles, schemes, files, status, tracker) and finds
+every call that writes a log line.  A call passes on its own if it goes
+through a peer log (C{peerLine}, or C{emit} on a peer log), if a throttle
+admits it (it sits under C{if ....admit(...)}, or after C{if not
+....admit(...): continue}), if it is only written with ``--verbose``
+(debug lines, or under C{if ...verbose}), or if it is the summary a
+throttle writes once an interval.  Every other call must be in
+L{ALLOWED}, keyed by its module, function and the start of its text, with
+the reason no peer can make it come faster than this node's own doing
+(its searches, buys and downloads, its dials and timers, the operator's
+folder and store): a new log call in a message handler fails here until
+it goes through the peer log or is reviewed into the list.
+"""
+
+import ast
+import pathlib
+
+from twisted.trial.unittest import SynchronousTestCase
+
+import twisted_bazaar
+
+PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+#: The layers that handle what peers send.
+LAYERS = ("core", "net", "routing", "roles", "schemes", "files", "status", "tracker")
+#: The methods that write a line: a twisted Logger's, and the legacy
+#: twisted.python.log's.
+WRITES = {"debug", "info", "warn", "error", "critical", "failure", "emit", "msg", "err"}
+#: The names the peer logs go by (L{PeerLog} objects).
+PEER_LOGS = {"peer_log", "peerLog", "leaf_log", "member_log"}
+
+_OWN = "own doing: "
+
+#: module: function: start of the text -> why no peer can make it come
+#: faster than this node's own doing.
+ALLOWED = {
+    # -- bugs and the node's own life ------------------------------------------------
+    "core/events.py: _broadcast.broadcast: {observer!r} failed on {event}":
+        "a bug in this node's own code (an observer raising), said once per event",
+    "net/timers.py: Deadlines._fire: a deadline failed":
+        "a bug in this node's own code (a deadline's callback raising)",
+    "core/node.py: Node._idNotStored: could not store node id {id}: {why}":
+        _OWN + "the node's own store failing",
+    "core/node.py: Node._announceReady: node {short} ready, listening on port {p":
+        _OWN + "once when the node is ready",
+    "core/node.py: Node.requestStop: node {id} stopping: {why}":
+        _OWN + "once when the node stops",
+    "core/node.py: Node.setId: tracker gave this node a new id {new} (w":
+        "once per registration with the tracker the operator named, which the "
+        "node's reconnection backs off",
+    "core/market.py: recordedOffers: ignoring {n} of the sellers of {item!r} ":
+        _OWN + "one line per find this node starts",
+    # -- the tracker the operator named ----------------------------------------------
+    "core/membership.py: Membership._register: registered with the tracker as node {sho":
+        "once per registration with the tracker the operator named",
+    "core/membership.py: Membership.messageReceived: tracker says {code}: {info}":
+        "the tracker the operator named; an error about the link counts against "
+        "its error budget (20 in 60 s, then the link is cut, and the node backs off)",
+    "net/reconnect.py: Reconnector._schedule: {why}; trying again in {delay} s":
+        _OWN + "once per reconnection to the tracker, which backs off",
+    "schemes/index/node.py: IndexDiscovery._acked: the tracker's index lists {item}":
+        "the tracker's acknowledgement of a registration this node sent",
+    "schemes/index/node.py: IndexDiscovery._acked: the tracker's index no longer lists {ite":
+        "the tracker's acknowledgement of an unregistration this node sent",
+    "schemes/index/node.py: IndexDiscovery._listed: on offer: {items}":
+        _OWN + "once per change of this node's own stock",
+    # -- connections --------------------------------------------------------------------
+    "net/encrypted.py: EncryptedProtocol._fail: closing connection with {host}:{port}: {":
+        "only for a channel made without a peer log: the daemons give every one "
+        "theirs (daemon/services.py); what is left is a client's own dial",
+    "net/link.py: Link.peerLine: format":
+        "only for a link whose owner keeps no peer log: owners that dial the one "
+        "peer they talk to (a node's tracker session, `bazaar`'s status client, the "
+        "web view's watcher)",
+    "net/overlay.py: Overlay._usurps: refused a link from another key claiming":
+        "needs a second key whose id is a linked peer's: a hash collision (ids are "
+        "narrowed only in tests)",
+    "net/pin.py: KeyPin.proved: {what}'s key is {key}, from its first co":
+        "once: the first key the peer this node dials (its tracker) proves, "
+        "which is pinned from then on",
+    "core/topology.py: RandomNeighbours._failed: could not link to node {id} at {host}:{p":
+        _OWN + "once per dial this node makes to a neighbour it chose",
+    # -- the buyer's own buys, wants and downloads -------------------------------------
+    "roles/buyer/answers.py: Answers._notPurchased: could not record the purchase of buy {id":
+        _OWN + "the node's own store failing",
+    "roles/buyer/doubts.py: Doubts._holdEnded: seller {seller} has not said for {second":
+        _OWN + "once per buy of this node's that is in doubt, when its own hold ends",
+    "roles/buyer/doubts.py: Doubts._refusing: seller {seller} read {rounds} asks about":
+        _OWN + "once per buy of this node's in doubt, after its own rounds of asks",
+    "roles/buyer/doubts.py: Doubts._moveRecorded: seller {seller} is now at {host}:{port};":
+        _OWN + "once per new address of the seller of a buy in doubt, on this node's "
+        "own rounds of asks",
+    "roles/buyer/role.py: Buyer.storeFailed: could not {what} {id}: {why}":
+        _OWN + "the node's own store failing",
+    "roles/buyer/role.py: Buyer.wantDone: all wants met: {bag} in the bag; stoppin":
+        _OWN + "once, when the wants are met",
+    "roles/buyer/role.py: Buyer.wantDone: all wants met: {bag} in the bag; staying":
+        _OWN + "once, when the wants are met",
+    "roles/buyer/role.py: Buyer.bought: bought {item} from {seller} (an earlier ":
+        _OWN + "once per unit this node bought (committed once)",
+    "roles/want.py: Want._scheduleSearch: no offer for {item} yet; searching again":
+        _OWN + "once per search this node schedules",
+    "roles/want.py: Want._takePending: resuming buy {id} of {item} from {seller":
+        _OWN + "once per buy this node resumes at start",
+    "roles/want.py: Want._pendingNotSaved: could not record buy {id} of {item}: {wh":
+        _OWN + "the node's own store failing",
+    "roles/want.py: Want._logGiveUp: seller {seller} is {why}; trying the nex":
+        _OWN + "once per offer of this node's own find that it gives up on",
+    "roles/want.py: Want._count: bought {what} from {seller} ({n} of {q})":
+        _OWN + "once per purchase this node committed",
+    "roles/want.py: Want._uncount: {item} is not bought until its bytes are":
+        _OWN + "once per file this node bought and could not fetch",
+    "roles/files/fetch.py: Download.start: resuming the download of {name}":
+        _OWN + "once per download this node resumes",
+    "roles/files/fetch.py: Download.addSources: {name}: seller {seller} offers it too; f":
+        _OWN + "once per new seller in the offers of this node's own finds",
+    "roles/files/fetch.py: Download._connect.failed: cannot reach seller {seller} for {name}:":
+        _OWN + "once per seller of a download, which is then not asked again before "
+        "this node's next find",
+    "roles/files/fetch.py: Download._describe.failed: seller {seller} could not describe {name":
+        _OWN + "once per seller of a download, which is then marked down",
+    "roles/files/fetch.py: Download._described: seller {seller} describes {name} {fault}":
+        _OWN + "once per seller of a download, which is then avoided",
+    "roles/files/fetch.py: Download._scheduled: {name}: {n} of {total} pieces already on":
+        _OWN + "once per download this node starts",
+    "roles/files/fetch.py: Download._dropSlow: {name}: seller {seller} is much slower t":
+        _OWN + "once per seller of a download, which is then dropped",
+    "roles/files/fetch.py: Download._checked: seller {seller} sent a wrong piece {piec":
+        _OWN + "once per seller of a download, which is then avoided",
+    "roles/files/fetch.py: Download._notArrived: seller {seller} did not deliver piece {p":
+        _OWN + "once per seller of a download (not said again once it failed)",
+    "roles/files/fetch.py: Download._stalled: {name}: stalled, no piece for {s:g} s{wh":
+        _OWN + "on the download's own stall timer",
+    "roles/files/fetch.py: Download._progress: {name}: {percent}% ({done} of {total} pi":
+        _OWN + "at most once per percent of a download",
+    "roles/files/fetch.py: Download._needSources: {name}: no seller to fetch it from; sear":
+        _OWN + "once per search this node schedules",
+    "roles/files/fetch.py: Fetcher.__init__: --want {item} is not a plain file name: ":
+        _OWN + "once at start, about the operator's flags",
+    "roles/files/fetch.py: Fetcher.__init__: --quantity {n} applies to counted items:":
+        _OWN + "once at start, about the operator's flags",
+    "roles/files/fetch.py: Fetcher.offersFound: cannot record the offers of {item} in {f":
+        _OWN + "the node's own folder failing",
+    "roles/files/fetch.py: Fetcher.bought: bought {item} from {seller}, but its off":
+        _OWN + "once per purchase this node committed",
+    "roles/files/fetch.py: Fetcher._notFetched: not fetching {item}, bought from seller ":
+        _OWN + "once per purchase this node committed",
+    "roles/files/fetch.py: Fetcher._bought: fetching {name} ({size} bytes, sha256 {s":
+        _OWN + "once per download this node starts",
+    "roles/files/fetch.py: Fetcher._downloaded: downloaded {name} into {path}, sha256 ve":
+        _OWN + "once per download this node finishes",
+    "roles/files/fetch.py: Fetcher._failed: cannot download {name} as content {sha}:":
+        _OWN + "once per download this node gives up",
+    "roles/files/fetch.py: Fetcher._failed: cannot download {name}: {why}":
+        _OWN + "once per download this node gives up",
+    "roles/files/shop.py: FileShop.fileAdded: not offering shared file {name} by name:":
+        _OWN + "once per file in the operator's shared folder",
+    # -- the seller's own store and stock ----------------------------------------------
+    "roles/seller/stock.py: startingStock: --sell {given} differs from the stock th":
+        _OWN + "once at start, about the operator's flags",
+    "roles/seller/role.py: Seller._notSeeded: could not record the starting stock: {wh":
+        _OWN + "the node's own store failing",
+    "roles/seller/signing.py: AnswerQueue._notSigned: could not sign {n} answers: {why}":
+        _OWN + "the node's own signer failing",
+    "roles/seller/closes.py: Closes._closesNotWritten: could not close {n} buys: {why}":
+        _OWN + "the node's own store failing",
+    "roles/seller/ledger.py: Ledger._notCommitted: could not record {n} sales: {why}":
+        _OWN + "the node's own store failing",
+    # -- the chord ring ----------------------------------------------------------------
+    "schemes/chord/adverts.py: Publisher._published: stored {item} at node {holder} ({distanc":
+        _OWN + "once per record of this node's own stock it stores",
+    "schemes/chord/joining.py: Joining._introduced: alone on the chord ring as node {id}":
+        _OWN + "once per join of this node's",
+    "schemes/chord/joining.py: Joining._introduced: {how} the chord ring as node {id}: succe":
+        _OWN + "once per join of this node's",
+    "schemes/chord/joining.py: Joining._joinFailed: could not join the chord ring yet: {why}":
+        _OWN + "once per join attempt of this node's, which backs off",
+    "schemes/chord/joining.py: Joining._seed: started the chord ring as node {id}":
+        _OWN + "once, when this node starts the ring",
+    "schemes/chord/leaving.py: Leaving._quit: quitting the chord ring: {records} hande":
+        _OWN + "once, when this node leaves",
+    "schemes/chord/leaving.py: Leaving._handoverEnded: the handover was not confirmed within {s":
+        _OWN + "once, when this node leaves",
+    "schemes/chord/routing.py: KeyRouter._peerLine: format":
+        _OWN + "only for a line of this node's own doing (no sender); a peer's goes "
+        "through the peer log",
+    "schemes/chord/routing.py: KeyRouter._dialTooLong: dropping {count} request(s): no link to ":
+        _OWN + "once per dial this node makes to a next hop of its own table, "
+        "one at a time per hop",
+    "schemes/chord/upkeep.py: Upkeep._moved: ring neighbours: predecessor {pred_text}":
+        _OWN + "only for a change this node made (its join, a neighbour that missed "
+        "its pings); a peer's message that moves the ring goes through the peer log",
+    "schemes/chord/upkeep.py: Upkeep._dead: node {dead} missed {k} pings: dead; succ":
+        _OWN + "once per ring neighbour that misses this node's own pings",
+    # -- super-peers this node chose -------------------------------------------------------
+    "schemes/superpeer/leaf.py: parts: not registering {item!r}: its entry alon":
+        _OWN + "once per item of this node's own stock",
+    "schemes/superpeer/leaf.py: LeafSide.linkAdded: linked to super-peer {peer} (nothing to ":
+        _OWN + "once per link to a super-peer this node dialled, which backs off",
+    "schemes/superpeer/leaf.py: LeafSide._register: registering {n} of {total} items: a supe":
+        _OWN + "once per register this node sends",
+    "schemes/superpeer/leaf.py: LeafSide._unacknowledged: super-peer {peer} did not acknowledge {s":
+        _OWN + "on this node's own timer, once per register it sent",
+    "schemes/superpeer/leaf.py: LeafSide._acked: registered with super-peer {peer} ({item":
+        _OWN + "once per register this node sent (the acknowledgement of its seq)",
+    "schemes/superpeer/leaf.py: LeafSide.linkRemoved: lost super-peer {peer}":
+        _OWN + "once per link to a super-peer this node dialled, which backs off",
+    "schemes/superpeer/topology.py: SuperPeerLinks.linkRemoved: super-peer {peer} closed the link before":
+        _OWN + "once per link to a super-peer this node dialled, which backs off",
+    "schemes/superpeer/topology.py: SuperPeerLinks.letGo: letting super-peer {peer} go: {why}":
+        _OWN + "once per link to a super-peer this node dialled",
+    "schemes/superpeer/topology.py: SuperPeerLinks._failed: could not link to super-peer at {host}:{":
+        _OWN + "once per dial this node makes, which backs off",
+    # -- the shared folder and the transfer port ------------------------------------------
+    "files/server.py: TransferServer._notSent: stopped sending a file: {why}":
+        "a failure reading this node's own file (a buyer going away is a "
+        "ConnectionError, not logged)",
+    "files/server.py: TransferService._listened: serving shared files on port {port}":
+        _OWN + "once at start",
+    "files/server.py: TransferService._failed: cannot listen for file transfers: {why}":
+        _OWN + "once at start",
+    "files/share.py: SharedFolder.startService: watching shared folder {folder} with ino":
+        _OWN + "once at start",
+    "files/share.py: SharedFolder.startService: watching shared folder {folder} by polli":
+        _OWN + "once at start",
+    "files/share.py: SharedFolder._list: cannot read shared folder {folder}: {why":
+        _OWN + "the operator's folder, on the node's own polling",
+    "files/share.py: SharedFolder._withdraw: shared file {name} {why}: no longer offe":
+        _OWN + "once per file of the operator's folder",
+    "files/share.py: SharedFolder._hashed: sharing {name} ({size} bytes, sha256 {sh":
+        _OWN + "once per file of the operator's folder",
+    "files/share.py: SharedFolder._notHashed: cannot share {name}: {why}":
+        _OWN + "once per file of the operator's folder",
+}
+
+#: Lines a peer can cause that do not go through a peer log yet, in
+#: modules other changes own: each must leave this list for the peer log.
+NOT_YET = {}
+
+#: The summaries throttles write once an interval (their ``summarize``).
+SUMMARIES = {
+    "roles/buyer/answers.py: Answers._logIgnored",
+    "roles/buyer/doubts.py: Doubts._logUnheld",
+    "roles/seller/answering.py: Answering._logRefusals",
+    "roles/seller/ledger.py: Ledger._logUnlogged",
+    "schemes/chord/holding.py: Holding._refusalsSummed",
+}
+
+TEXT = 40
+
+
+def _name(node):
+    """The last name of an expression (``self.peer_log`` -> peer_log)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def _admits(test):
+    """Whether an if's test asks a throttle (calls ``.admit``)."""
+    return any(isinstance(each, ast.Call) and _name(each.func) == "admit"
+               for each in ast.walk(test))
+
+
+def _verbose(test):
+    return any(_name(each) == "verbose" for each in ast.walk(test))
+
+
+def _skipsUnadmitted(statement):
+    """``if not ....admit(...): continue`` (or return)."""
+    return (isinstance(statement, ast.If)
+            and isinstance(statement.test, ast.UnaryOp)
+            and isinstance(statement.test.op, ast.Not) and _admits(statement.test)
+            and isinstance(statement.body[-1], (ast.Continue, ast.Return)))
+
+
+class _Scanner(ast.NodeVisitor):
+    """The log calls of one module that pass on no rule: (key, line)."""
+
+    def __init__(self, module):
+        self.module = module
+        self.scope = []
+        self.texts = [{}]
+        self.guarded = [False]
+        self.found = []
+
+    def _function(self, node):
+        self.scope.append(node.name)
+        # A text a function names first and logs later: ``line = "..."``.
+        texts = dict(self.texts[-1])
+        for each in ast.walk(node):
+            if (isinstance(each, ast.Assign) and len(each.targets) == 1
+                    and isinstance(each.targets[0], ast.Name)
+                    and isinstance(each.value, ast.Constant)
+                    and isinstance(each.value.value, str)):
+                texts[each.targets[0].id] = each.value.value
+        self.texts.append(texts)
+        self._body(node.body)
+        self.texts.pop()
+        self.scope.pop()
+
+    visit_FunctionDef = visit_AsyncFunctionDef = _function
+
+    def visit_ClassDef(self, node):
+        self.scope.append(node.name)
+        self._body(node.body)
+        self.scope.pop()
+
+    def _body(self, statements):
+        """Visit a block; what follows ``if not ...admit(): continue`` in
+        it is admitted."""
+        pushed = 0
+        for statement in statements:
+            self.visit(statement)
+            if _skipsUnadmitted(statement):
+                self.guarded.append(True)
+                pushed += 1
+        del self.guarded[len(self.guarded) - pushed:]
+
+    def visit_If(self, node):
+        self.visit(node.test)
+        self.guarded.append(self.guarded[-1] or _admits(node.test) or _verbose(node.test))
+        self._body(node.body)
+        self.guarded.pop()
+        self._body(node.orelse)
+
+    def visit_For(self, node):
+        self.visit(node.iter)
+        self._body(node.body)
+        self._body(node.orelse)
+
+    visit_AsyncFor = visit_For
+
+    def visit_While(self, node):
+        self.visit(node.test)
+        self._body(node.body)
+        self._body(node.orelse)
+
+    def visit_With(self, node):
+        self._body(node.body)
+
+    def visit_Try(self, node):
+        self._body(node.body)
+        for handler in node.handlers:
+            self._body(handler.body)
+        self._body(node.orelse)
+        self._body(node.finalbody)
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        method = node.func
+        if not isinstance(method, ast.Attribute) or method.attr not in WRITES:
+            return
+        receiver = _name(method.value)
+        if receiver is None or not receiver.lower().endswith(("log", "logger")):
+            return
+        if receiver in PEER_LOGS or method.attr == "debug" or self.guarded[-1]:
+            return
+        where = f"{self.module}: {'.'.join(self.scope)}"
+        if where in SUMMARIES:
+            return
+        texts = node.args[1:] if method.attr == "emit" else node.args
+        text = texts[0] if texts else None
+        if isinstance(text, ast.Constant):
+            text = text.value
+        elif isinstance(text, ast.Name):
+            text = self.texts[-1].get(text.id, text.id)
+        else:
+            text = ast.unparse(text) if text is not None else ""
+        self.found.append((f"{where}: {text[:TEXT]}", node.lineno))
+
+
+def unthrottled(source, module):
+    """The log calls in source (of module) that pass on no rule: a list of
+    (key, line number)."""
+    scanner = _Scanner(module)
+    scanner._body(ast.parse(source).body)
+    return scanner.found
+
+
+def everyUnthrottled():
+    found = []
+    for layer in LAYERS:
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            module = path.relative_to(PACKAGE).as_posix()
+            found.extend((key, f"{module}:{line}")
+                         for key, line in unthrottled(path.read_text(), module))
+    return found
+
+
+class PeerLogLintTests(SynchronousTestCase):
+
+    def test_everyLineReviewed(self):
+        """Each log call that is not through a peer log (nor throttled,
+        --verbose only, or a summary) is one reviewed in L{ALLOWED}."""
+        unknown = [f"{where}  {key!r}" for key, where in everyUnthrottled()
+                   if key not in ALLOWED and key not in NOT_YET]
+        self.assertEqual(unknown, [], "log calls outside the peer log, not reviewed: "
+                         "send them through link.peerLine, node.peerLine or a PeerLog, "
+                         "or add them to ALLOWED with the reason no peer can cause them")
+
+    def test_noStaleEntries(self):
+        """Each entry of the lists still names a call."""
+        keys = {key for key, _ in everyUnthrottled()}
+        self.assertEqual(sorted(set(ALLOWED) - keys), [])
+        self.assertEqual(sorted(set(NOT_YET) - keys), [])
+        functions = {key.rsplit(": ", 1)[0] for key in ALLOWED}
+        self.assertFalse(SUMMARIES & functions)
+
+    def test_findsALineInAHandler(self):
+        """A handler that logs what a peer sent straight away is found; the
+        same line through peerLine, a peer log, a throttle or --verbose is
+        not."""
+        source = '''
+class Handler:
+    def received(self, link, message):
+        self.log.info("got {item} from a peer", item=message.item)
+        link.peerLine(LogLevel.info, "got {item} from {peer}", self.log, item=1)
+        self.node.overlay.peer_log.emit(self.log, LogLevel.info, "g", "got {item}")
+        if self.throttle.admit(message.TYPE):
+            self.log.info("admitted {item}", item=message.item)
+        for each in message.items:
+            if not self.throttle.admit(each):
+                continue
+            self.log.warn("admitted too {item}", item=each)
+        if self.settings.verbose:
+            self.log.info("verbose {item}", item=message.item)
+        self.log.debug("debug {item}", item=message.item)
+        line = "named first {item}"
+        self.log.emit(LogLevel.warn, line, item=message.item)
+        log.msg("legacy")
+'''
+        self.assertEqual(unthrottled(source, "x.py"), [
+            ("x.py: Handler.received: got {item} from a peer", 4),
+            ("x.py: Handler.received: named first {item}", 17),
+            ("x.py: Handler.received: legacy", 18)])

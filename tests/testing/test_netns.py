@@ -1,0 +1,92 @@
+"""
+Tests of L{twisted_bazaar.testing.netns} without root: the reasons it
+gives when namespaces cannot be made, and the commands that build a home
+behind a NAT router, recorded instead of run.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.testing import netns
+
+
+class MissingTests(SynchronousTestCase):
+    def setUp(self):
+        self.commands = {"ip": "/sbin/ip", "iptables": "/sbin/iptables"}
+        self.patch(netns.shutil, "which", self.commands.get)
+        self.patch(netns.os, "geteuid", lambda: 1000)
+
+    def test_noIp(self):
+        del self.commands["ip"]
+        self.assertEqual(netns.missing(),
+                         "no ip command (iproute2): network namespaces need it")
+
+    def test_notRoot(self):
+        self.assertEqual(netns.missing(), "not root: making network namespaces and "
+                         "links needs root")
+
+    def test_noIptablesForNAT(self):
+        self.patch(netns.os, "geteuid", lambda: 0)
+        del self.commands["iptables"]
+        self.assertEqual(netns.missing(nat=True), "no iptables command: the NAT "
+                         "routers need it (apt-get install iptables)")
+
+
+class BedTests(SynchronousTestCase):
+    def setUp(self):
+        self.ran = []
+        self.patch(netns, "run", lambda *args: self.ran.append(args))
+        self.bed = netns.NetBed(7)
+
+    def routerRules(self):
+        return [args[4:] for args in self.ran if args[4:5] == ("iptables",)]
+
+    def test_public(self):
+        """Public hosts share one net, through a bridge in a namespace of
+        its own: nothing is made in the caller's namespace."""
+        first, second = self.bed.public("tracker"), self.bed.public("seller")
+        self.assertEqual((first, second), (netns.Host("bz7tracker", "10.47.0.1"),
+                                           netns.Host("bz7seller", "10.47.0.2")))
+        self.assertEqual(self.bed.namespaces, ["bz7tracker", "bz7wan", "bz7seller"])
+        self.assertTrue(all(args[:2] == ("ip", "netns") or args[1] == "-n"
+                            for args in self.ran), self.ran)
+
+    def test_homeKeepsPorts(self):
+        home = self.bed.home("a")
+        self.assertEqual(home, netns.Home(netns.Host("bz7a", "192.168.1.2"),
+                                          netns.Host("bz7ar", "10.47.0.1"), "10.47.0.1"))
+        self.assertEqual(self.routerRules(), [
+            ("iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j",
+             "MASQUERADE"),
+            ("iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m", "conntrack",
+             "--ctstate", "NEW", "-j", "DROP")])
+        self.assertIn(("ip", "-n", "bz7a", "route", "add", "default", "via",
+                       "192.168.1.1"), self.ran)
+
+    def test_symmetricHome(self):
+        self.bed.home("a")
+        self.ran.clear()
+        home = self.bed.home("b", symmetric=True)
+        self.assertEqual(home.host.address, "192.168.2.2")
+        self.assertEqual(self.routerRules()[0][-2:], ("MASQUERADE", "--random-fully"))
+
+    def test_forwardedPort(self):
+        """A forwarded port comes in to the host, before the rule that
+        keeps every other connection out."""
+        self.bed.home("a", forward=7701)
+        rules = self.routerRules()
+        self.assertEqual(rules[1:], [
+            ("iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p", "tcp",
+             "--dport", "7701", "-j", "DNAT", "--to-destination", "192.168.1.2:7701"),
+            ("iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-p", "tcp", "-d",
+             "192.168.1.2", "--dport", "7701", "-j", "ACCEPT"),
+            ("iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m", "conntrack",
+             "--ctstate", "NEW", "-j", "DROP")])
+
+    def test_removeDeletesEveryNamespace(self):
+        self.bed.home("a")
+        deleted = []
+        self.patch(netns.subprocess, "run", lambda args, **_: deleted.append(args))
+        self.bed.remove()
+        self.assertEqual(deleted, [["ip", "netns", "del", name]
+                                   for name in ("bz7a", "bz7wan", "bz7ar")])
+        self.assertEqual(self.bed.namespaces, [])

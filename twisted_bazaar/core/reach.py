@@ -1,0 +1,54 @@
+"""
+Whether other nodes can dial this node: its reachability, as the
+tracker's last check of its address found it.
+
+The tracker dials every node at the address it registered before it
+introduces it (docs/protocol.md §5, "The address check"); a node that
+asks is told the outcome, and where the tracker saw the node's own
+connection come from (``reach``), as STUN and libp2p's AutoNAT tell.  A
+node behind a NAT router learns so that it cannot be dialled, and the
+router's public address.
+"""
+
+import attr
+
+#: The tracker dialled the node at its registered address, and it answered.
+PUBLIC = "public"
+#: The tracker's dial did not reach the node (behind NAT, or a firewall).
+PRIVATE = "private"
+#: No check has told the node yet (no tracker, an old one, or port 0).
+UNKNOWN = "unknown"
+REACHABILITIES = (PUBLIC, PRIVATE, UNKNOWN)
+
+
+@attr.s(frozen=True, slots=True, auto_attribs=True)
+class Reachability:
+    """
+    What the tracker's last check of the node's address found: the
+    ``state`` (L{PUBLIC}, L{PRIVATE} or L{UNKNOWN}), the address it
+    checked (``host``:``port``), and where it saw the node's connection
+    come from (``seen_host``:``seen_port``); "" and 0 while unknown.
+    """
+
+    state: str = UNKNOWN
+    host: str = ""
+    port: int = 0
+    seen_host: str = ""
+    seen_port: int = 0
+
+    @classmethod
+    def fromReach(cls, message):
+        """The reachability a tracker's L{twisted_bazaar.wire.Reach} tells."""
+        return cls(PUBLIC if message.reachable else PRIVATE, message.host,
+                   message.port, message.seen_host, message.seen_port)
+
+    def differs(self, other):
+        """Whether other says something else of the node than this does:
+        another state, or another address checked (a change worth a line
+        in the log; the address seen may change with each connection)."""
+        return (self.state, self.host, self.port) != (other.state, other.host,
+                                                      other.port)
+
+
+#: A node's reachability until a check tells it.
+UNCHECKED = Reachability()

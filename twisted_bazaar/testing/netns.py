@@ -1,0 +1,184 @@
+"""
+A network of Linux network namespaces for end-to-end tests: hosts on a
+public net, and homes, each a host behind a router of its own that does
+NAT, as a house's router does (``iptables`` ``MASQUERADE``).
+
+Everything lives in namespaces this module makes, named after a tag: the
+public net is a bridge inside a namespace of its own, so nothing is
+added to the caller's namespace and nothing made here can reach outside.
+The public net is ``10.47.0.0/24``; home number k is ``192.168.k.0/24``
+behind a router whose public (WAN) address is on the public net.  Hosts
+on the public net have no route into any home, and each router drops
+every new connection from its WAN side to its home: a node at home
+reaches out, nobody reaches in (but through a port its router forwards,
+if asked to).  L{NetBed.remove} deletes the
+namespaces, and with them every link, bridge and rule.
+
+It needs root, ``ip`` (iproute2) and, for homes, ``iptables``:
+L{missing} says what of that is lacking here.
+"""
+
+import os
+import shutil
+import subprocess
+
+import attr
+
+#: Seconds one ``ip`` or ``iptables`` command may take.
+COMMAND_TIMEOUT = 30.0
+#: The public net's first three octets; its hosts and routers are .1 on.
+PUBLIC_NET = "10.47.0"
+
+
+class NetBedError(Exception):
+    """A command that builds the network failed: it, and what it said."""
+
+
+def run(*args):
+    """Run a command; raise L{NetBedError} naming it and its error output
+    if it fails."""
+    done = subprocess.run(args, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+    if done.returncode:
+        raise NetBedError(f"{' '.join(args)}: exit status {done.returncode}: "
+                          f"{done.stderr.strip()}")
+    return done
+
+
+def missing(nat=False):
+    """
+    Why namespaces (and, with ``nat``, NAT routers) cannot be made here,
+    or None if they can: no ``ip``, not root, no namespaces, no
+    ``iptables``, or no NAT in the kernel.
+    """
+    if shutil.which("ip") is None:
+        return "no ip command (iproute2): network namespaces need it"
+    if os.geteuid() != 0:
+        return "not root: making network namespaces and links needs root"
+    if nat and shutil.which("iptables") is None:
+        return "no iptables command: the NAT routers need it (apt-get install iptables)"
+    probe = f"bazaarprobe{os.getpid()}"
+    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    if made.returncode:
+        return f"cannot make a network namespace: {made.stderr.strip()}"
+    try:
+        if nat:
+            masquerade = subprocess.run(
+                ["ip", "netns", "exec", probe, "iptables", "-t", "nat", "-A",
+                 "POSTROUTING", "-o", "lo", "-j", "MASQUERADE", "--random-fully"],
+                capture_output=True, text=True)
+            if masquerade.returncode:
+                return f"iptables cannot NAT here: {masquerade.stderr.strip()}"
+    finally:
+        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    return None
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Host:
+    """A namespace with one address: run a daemon there with L{wrapper}."""
+
+    namespace: str
+    address: str
+
+    @property
+    def wrapper(self):
+        """The command prefix that runs a command in this host's namespace."""
+        return ("ip", "netns", "exec", self.namespace)
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Home:
+    """A host at home, and its router's public (WAN) address: the address
+    the public net sees the host's connections come from."""
+
+    host: Host
+    router: Host
+    public_address: str
+
+
+class NetBed:
+    """
+    The namespaces of one test, made on demand: L{public} hosts, and
+    L{home}s behind their NAT routers.  L{remove} undoes all of it,
+    whatever was made.
+    """
+
+    def __init__(self, tag):
+        self.tag = tag
+        #: Every namespace made, in order.
+        self.namespaces = []
+        self._wan = None
+        self._public = 0
+        self._homes = 0
+
+    def _namespace(self, role):
+        namespace = f"bz{self.tag}{role}"
+        run("ip", "netns", "add", namespace)
+        self.namespaces.append(namespace)
+        run("ip", "-n", namespace, "link", "set", "lo", "up")
+        return namespace
+
+    def _plugPublic(self, namespace, device):
+        """A link from namespace's device to the public net's bridge, with
+        the next public address; returns that address."""
+        if self._wan is None:
+            self._wan = self._namespace("wan")
+            run("ip", "-n", self._wan, "link", "add", "br0", "type", "bridge")
+            run("ip", "-n", self._wan, "link", "set", "br0", "up")
+        self._public += 1
+        port, address = f"p{self._public}", f"{PUBLIC_NET}.{self._public}"
+        run("ip", "-n", namespace, "link", "add", device, "type", "veth", "peer", "name",
+            port, "netns", self._wan)
+        run("ip", "-n", self._wan, "link", "set", port, "master", "br0", "up")
+        run("ip", "-n", namespace, "addr", "add", f"{address}/24", "dev", device)
+        run("ip", "-n", namespace, "link", "set", device, "up")
+        return address
+
+    def public(self, name):
+        """A host on the public net."""
+        namespace = self._namespace(name)
+        return Host(namespace, self._plugPublic(namespace, "eth0"))
+
+    def home(self, name, symmetric=False, forward=None):
+        """
+        A host behind a NAT router of its own: the router keeps a
+        connection's source port where it can (an endpoint-independent
+        mapping), or, ``symmetric``, draws a random one for each
+        (``MASQUERADE --random-fully``), as a symmetric NAT does.  With
+        ``forward`` (a TCP port), the router forwards that port of its
+        public address to the same port of the host, as a user sets up
+        by hand; nothing else comes in.
+        """
+        self._homes += 1
+        lan = f"192.168.{self._homes}"
+        router = self._namespace(f"{name}r")
+        wan = self._plugPublic(router, "wan")
+        namespace = self._namespace(name)
+        run("ip", "-n", router, "link", "add", "lan", "type", "veth", "peer", "name",
+            "eth0", "netns", namespace)
+        run("ip", "-n", router, "addr", "add", f"{lan}.1/24", "dev", "lan")
+        run("ip", "-n", router, "link", "set", "lan", "up")
+        run("ip", "-n", namespace, "addr", "add", f"{lan}.2/24", "dev", "eth0")
+        run("ip", "-n", namespace, "link", "set", "eth0", "up")
+        run("ip", "-n", namespace, "route", "add", "default", "via", f"{lan}.1")
+        inRouter = ("ip", "netns", "exec", router)
+        run(*inRouter, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        run(*inRouter, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j",
+            "MASQUERADE", *(("--random-fully",) if symmetric else ()))
+        if forward is not None:
+            port = str(forward)
+            run(*inRouter, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p",
+                "tcp", "--dport", port, "-j", "DNAT", "--to-destination",
+                f"{lan}.2:{port}")
+            run(*inRouter, "iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-p",
+                "tcp", "-d", f"{lan}.2", "--dport", port, "-j", "ACCEPT")
+        run(*inRouter, "iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m",
+            "conntrack", "--ctstate", "NEW", "-j", "DROP")
+        return Home(Host(namespace, f"{lan}.2"), Host(router, wan), wan)
+
+    def remove(self):
+        """Delete every namespace made (their links, the bridge and the
+        routers' rules go with them)."""
+        for namespace in reversed(self.namespaces):
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+        self.namespaces = []
