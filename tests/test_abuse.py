@@ -95,10 +95,10 @@ class HoardingTests(_AttackCase):
             self.market.run(1)
         held = self.STOCK - seller.free("apple")
         self.assertEqual(held, max(1, self.STOCK // 4))
-        self.assertLessEqual(len(seller._reservations), self.STOCK // RESERVED_SHARE)
+        self.assertLessEqual(len(seller.leases), self.STOCK // RESERVED_SHARE)
         took = self.boughtWithin(self.addBuyer(), BOUND, hoard)
         self.assertIsNotNone(took, "the honest buyer did not buy")
-        self.assertLessEqual(len(seller._reservations), self.STOCK // RESERVED_SHARE)
+        self.assertLessEqual(len(seller.leases), self.STOCK // RESERVED_SHARE)
 
 
 class ForgedOfferTests(SynchronousTestCase):

@@ -87,7 +87,7 @@ class LayerContractTests(SynchronousTestCase):
         that drops what it relays) are for simulations only: a role
         importing them breaks a contract of their own, as well as the
         layers."""
-        self.addImport("twisted_bazaar.roles.seller",
+        self.addImport("twisted_bazaar.roles.seller.role",
                        "import twisted_bazaar.sim.adversaries  # noqa")
         code, output = lint(self.tree)
         self.assertNotEqual(code, 0, output)

@@ -161,15 +161,15 @@ ALLOWED = {
     "roles/files/shop.py: FileShop.fileAdded: not offering shared file {name} by name:":
         _OWN + "once per file in the operator's shared folder",
     # -- the seller's own store and stock ----------------------------------------------
-    "roles/seller.py: Seller.__init__: --sell {given} differs from the stock th":
+    "roles/seller/stock.py: startingStock: --sell {given} differs from the stock th":
         _OWN + "once at start, about the operator's flags",
-    "roles/seller.py: Seller._notSeeded: could not record the starting stock: {wh":
+    "roles/seller/role.py: Seller._notSeeded: could not record the starting stock: {wh":
         _OWN + "the node's own store failing",
-    "roles/seller.py: Seller._notSigned: could not sign {n} answers: {why}":
+    "roles/seller/signing.py: AnswerQueue._notSigned: could not sign {n} answers: {why}":
         _OWN + "the node's own signer failing",
-    "roles/seller.py: Seller._closesNotWritten: could not close {n} buys: {why}":
+    "roles/seller/closes.py: Closes._closesNotWritten: could not close {n} buys: {why}":
         _OWN + "the node's own store failing",
-    "roles/seller.py: Seller._notCommitted: could not record {n} sales: {why}":
+    "roles/seller/ledger.py: Ledger._notCommitted: could not record {n} sales: {why}":
         _OWN + "the node's own store failing",
     # -- the chord ring ----------------------------------------------------------------
     "schemes/chord/adverts.py: Publisher._published: stored {item} at node {holder} ({distanc":
@@ -246,8 +246,8 @@ NOT_YET = {}
 SUMMARIES = {
     "roles/buyer/answers.py: Answers._logIgnored",
     "roles/buyer/doubts.py: Doubts._logUnheld",
-    "roles/seller.py: Seller._logRefusals",
-    "roles/seller.py: Seller._logUnlogged",
+    "roles/seller/answering.py: Answering._logRefusals",
+    "roles/seller/ledger.py: Ledger._logUnlogged",
     "schemes/chord/holding.py: Holding._refusalsSummed",
 }
 

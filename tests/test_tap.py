@@ -568,7 +568,7 @@ class DataDirTests(SynchronousTestCase):
         """--restock sets each --sell item's units in the data dir, keeping
         the ledger and the other items; --sell becomes the seed."""
         from twisted_bazaar.store import Sale, SQLiteStore
-        from twisted_bazaar.tap.node import restock
+        from twisted_bazaar.daemon.node import restock
 
         store = SQLiteStore(self.data)
         store.seedInventory({"apple": 3, "pear": 1})
@@ -592,7 +592,7 @@ class DataDirTests(SynchronousTestCase):
 
     def test_restoredLine(self):
         from twisted_bazaar.store import MemoryStore, PendingBuy, Purchase
-        from twisted_bazaar.tap.node import restoredLine
+        from twisted_bazaar.daemon.node import restoredLine
 
         store = MemoryStore()
         self.assertEqual(restoredLine("d", store), "data dir d: new, nothing to "

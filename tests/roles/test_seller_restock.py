@@ -70,11 +70,10 @@ class RestockTests(SynchronousTestCase):
         seller = self.sellerWith(apple=3)
         # A sale made this turn, not yet committed (as under group commit).
         seller.stock["apple"] -= 1
-        seller._unsaved.append(Sale(7, "apple", 9, 0.0))
-        seller._uncommitted.add(seller._unsaved[0].ledgerKey)
+        seller.sales.record(Sale(7, "apple", 9, 0.0))
         self.successResultOf(seller.restock({"apple": 5}))
         self.assertEqual(seller.store.inventory(), {"apple": 6})
-        seller._flush()
+        seller.sales.flush()
         self.assertEqual(seller.store.inventory(), {"apple": 5})
         self.assertEqual(seller.stockHeld(), {"apple": 5})
 

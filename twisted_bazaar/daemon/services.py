@@ -31,6 +31,10 @@ SHUTDOWN_GRACE = 2.0
 CONNECT_TIMEOUT = 5.0
 
 
+class StartupError(Exception):
+    """A daemon cannot start: the option at fault, and why."""
+
+
 class EndpointConnector:
     """Opens node-to-node links over TCP, to the host/port peers advertise,
     and listens for a node's other protocols (a role's own port) where the

@@ -545,65 +545,102 @@ class Link(Keepalive):
         self.close()
 
     def stringReceived(self, data):
+        """
+        One frame from the peer, in steps: decoded (L{_undecodable} if
+        not), counted (--metrics), noted as heard, held to its kind's
+        rate, logged with --verbose; then a ping or a pong is answered
+        here, a complaint about the link itself is charged to the error
+        budget, and every other message goes to the link's owner.  The
+        steps every message takes are inline: this runs once a frame.
+        """
         if self.deaf:
             return
         try:
             message = wire.decode(data)
         except wire.ProtocolError as e:
-            if self._context.settings.verbose:
-                self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
-                              info=e.info)
-            # Before the handshake is done, a refused message ends the
-            # link (docs/protocol.md §14); after it, the link stays open.
-            self.protocolError(e.code, e.info, answer=e.answerable,
-                               close=self.peer_id is None)
+            self._undecodable(e)
             return
         context = self._context
         settings = context.settings
-        traffic = settings.traffic
-        if traffic is not None:
-            traffic.messageReceived(message.TYPE, len(data))
+        if settings.traffic is not None:
+            settings.traffic.messageReceived(message.TYPE, len(data))
         # Only a message that makes sense shows the peer is alive: garbage
         # must not keep a dead peer's link open.
         now = self._last_heard = context.clock.seconds()
-        name = message.BUCKET
-        if name is not None:
-            buckets = self._buckets
-            if buckets is None:
-                buckets = self._buckets = {}
-            bucket = buckets.get(name)
-            if bucket is None:
-                rates = settings.rates
-                bucket = buckets[name] = TokenBucket(
-                    rates.get(name, rates["search"]), now)
-            if not bucket.take(now):
-                self.dropOverRate(message.TYPE, bucket.rate)
-                return
+        if message.BUCKET is not None and not self._withinRate(message, now):
+            return
         if settings.verbose:
             self.log.info("<- {peer} {frame}", peer=self.describe(),
                           frame=data.decode("utf-8"))
         kind = type(message)
         if kind is _Ping:
-            if self.peer_id is not None:
-                self.send(wire.Pong(message.nonce))
-            else:
-                self.protocolError("wtf", "say thisisme before ping", close=True)
+            self._pinged(message)
+        elif kind is _Pong:
+            self._ponged(message)
+        elif kind is _Error and message.path is None:
+            self._complained(message, data, now)
+        else:
+            self._dispatch(message, data, now)
+
+    def _undecodable(self, error):
+        """A frame that does not decode (a L{wire.ProtocolError}) is
+        refused, and before the handshake is done ends the link (after
+        it, the link stays open: docs/protocol.md §14)."""
+        if self._context.settings.verbose:
+            self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
+                          info=error.info)
+        self.protocolError(error.code, error.info, answer=error.answerable,
+                           close=self.peer_id is None)
+
+    def _withinRate(self, message, now):
+        """Whether a message of a rated kind fits its token bucket on this
+        link (one per bucket name, made at its first message); one over
+        its rate is dropped (L{dropOverRate})."""
+        name = message.BUCKET
+        buckets = self._buckets
+        if buckets is None:
+            buckets = self._buckets = {}
+        bucket = buckets.get(name)
+        if bucket is None:
+            rates = self._context.settings.rates
+            bucket = buckets[name] = TokenBucket(rates.get(name, rates["search"]), now)
+        if bucket.take(now):
+            return True
+        self.dropOverRate(message.TYPE, bucket.rate)
+        return False
+
+    def _pinged(self, message):
+        """A ping is answered with its pong, once the peer has said who
+        it is (before that, it ends the link)."""
+        if self.peer_id is not None:
+            self.send(wire.Pong(message.nonce))
+        else:
+            self.protocolError("wtf", "say thisisme before ping", close=True)
+
+    def _ponged(self, message):
+        """A pong fires the wait of the ping it answers, if any (before
+        the peer has said who it is, it ends the link)."""
+        if self.peer_id is None:
+            self.protocolError("wtf", "say thisisme before pong", close=True)
             return
-        if kind is _Pong:
-            if self.peer_id is None:
-                self.protocolError("wtf", "say thisisme before pong", close=True)
-                return
-            seldom = self._seldom
-            pongs = None if seldom is None else seldom.pongs
-            waiting = pongs.pop(message.nonce, None) if pongs else None
-            if waiting is not None:
-                waiting.callback(None)
-            return
-        if kind is _Error and message.path is None and self._earn():
-            # A complaint about the link itself costs its sender as a bad
-            # message would: a flood of well-formed errors is cut off.
-            return
+        seldom = self._seldom
+        pongs = None if seldom is None else seldom.pongs
+        waiting = pongs.pop(message.nonce, None) if pongs else None
+        if waiting is not None:
+            waiting.callback(None)
+
+    def _complained(self, message, data, now):
+        """An error about the link itself (no path) costs its sender as a
+        bad message would (L{_earn}): a flood of well-formed errors is
+        cut off; one within the budget goes to the owner."""
+        if not self._earn():
+            self._dispatch(message, data, now)
+
+    def _dispatch(self, message, data, now):
+        """Hand a message to the link's owner, noting the traffic (and,
+        but on a status link, the recent messages seen)."""
         self._last_traffic = now
+        context = self._context
         recent = context.recent
         if recent is not None and self.purpose != STATUS:
             recent.note((now, IN, self.peer_id, message.TYPE))

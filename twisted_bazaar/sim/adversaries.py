@@ -34,6 +34,7 @@ from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, signedIf
 from twisted_bazaar.wire.ids import KEYED
+from twisted_bazaar.wire.trade import Buy
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
@@ -195,9 +196,11 @@ class NotYetSeller(Seller):
     never sold, never refused for good, so the buyer may wait to ask
     again."""
 
-    def _sell(self, buy):
-        if self._trusted(buy):
-            self._notYet(buy, f"buy {buy.id} cannot be sold just now")
+    def delivered(self, message):
+        if type(message) is not Buy:
+            super().delivered(message)
+        elif self.answering.trusted(message):
+            self.answering.notYet(message, f"buy {message.id} cannot be sold just now")
 
 
 class SquatSeller(Seller):
@@ -205,9 +208,11 @@ class SquatSeller(Seller):
     reserves as a seller does, and answers every buy it trusts with a
     signed ``soldout``."""
 
-    def _sell(self, buy):
-        if self._trusted(buy):
-            self._refuse(buy, "soldout", f"no {buy.item} left to sell")
+    def delivered(self, message):
+        if type(message) is not Buy:
+            super().delivered(message)
+        elif self.answering.trusted(message):
+            self.answering.refuse(message, "soldout", f"no {message.item} left to sell")
 
 
 def grindBetween(rng, low, high):

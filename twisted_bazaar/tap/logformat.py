@@ -3,7 +3,8 @@ How the daemons write their log: ``--log-format text`` (the default) or
 ``json``.
 
 - ``text`` is twistd's own format, with the short name of each line's
-  source (``[Seller#info]``, not ``[twisted_bazaar.roles.seller.Seller#info]``);
+  source (``[Seller#info]``, not
+  ``[twisted_bazaar.roles.seller.role.Seller#info]``);
 - ``json`` writes one object per line: C{twisted.logger}'s own JSON form
   of each event (L{eventAsJSON}, which L{eventFromJSON} reads back), with
   one key added: ``log_text``, the line as the text format shows it; a

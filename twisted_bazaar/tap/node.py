@@ -7,20 +7,10 @@ listed in ``--help`` with its owner, and a key of ``--config`` files.  A
 flag of a role or scheme that the node does not run is refused.
 """
 
-import os
-import random
-
-from twisted.application.service import Service
-from twisted.internet.endpoints import clientFromString, serverFromString
-from twisted.logger import Logger
 from twisted.python import usage
 
-from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.metrics.node import NodeMetrics
-from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS, NodeConfig
+from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
-from twisted_bazaar.net.channel import ChannelKey
-from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.base.options import boundedInt, optionDefaults, rate, seconds
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.overlay import (
@@ -30,13 +20,19 @@ from twisted_bazaar.net.overlay import (
     DEFAULT_MAX_CONNECTIONS,
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
-from twisted_bazaar.daemon.build import buildNode
+from twisted_bazaar.daemon.node import (
+    NodeSite,
+    holdDataDir,
+    keyRefusal,
+    nodeConfig,
+    nodeEndpoints,
+    openState,
+    serveNode,
+)
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
-from twisted_bazaar.daemon.services import EndpointConnector, NodeService
-from twisted_bazaar.identity.keys import Identity, publicKey
-from twisted_bazaar.daemon.control import ControlService
-from twisted_bazaar.store import StoreError, openStore
-from twisted_bazaar.store.lock import DataDirLock
+from twisted_bazaar.daemon.services import StartupError
+from twisted_bazaar.identity.keys import publicKey
+from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
     checkDataDir,
@@ -63,7 +59,6 @@ ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
 FILE_OPTIONS = ("share", "transfer-port", "transfer-rate", "downloads",
                 "download-give-up")
-log = Logger()
 
 
 def _owners():
@@ -301,60 +296,6 @@ def _addPluginOptions(cls):
 _addPluginOptions(Options)
 
 
-class _LockStamp(Service):
-    """Writes the daemon's pid into its data dir's lock once it runs (after
-    twistd has forked into the background, when it does)."""
-
-    def __init__(self, lock):
-        self.lock = lock
-
-    def startService(self):
-        super().startService()
-        self.lock.stamp()
-
-
-def restock(directory, stock):
-    """
-    ``--restock``: set each ``--sell`` item's units in the data dir to its
-    count, keeping the ledger, before the node opens its store (the write
-    is committed at once, on this thread).
-
-    @return: the line for the log.
-    @raise StoreError: when the data dir cannot be written.
-    """
-    store = openStore(directory)
-    try:
-        before = store.inventory()
-        failures = []
-        store.restock(stock, seed=stock).addErrback(failures.append)
-        if failures:
-            raise StoreError(failures[0].getErrorMessage())
-    finally:
-        store.close()
-    changes = ", ".join(f"{item}={units} (was {before.get(item, 0)})"
-                        for item, units in sorted(stock.items()))
-    return f"data dir {directory}: restocked {changes}; its ledger is kept"
-
-
-def restoredLine(directory, store):
-    """What a node found in its data dir, in one line for the log."""
-    node_id = store.nodeId()
-    inventory = store.inventory()
-    bag = store.bag()
-    pending = store.pending()
-    if node_id is None and not inventory and not bag and not pending:
-        return f"data dir {directory}: new, nothing to restore"
-    stock = ", ".join(f"{item}={units}" for item, units in sorted(inventory.items()))
-    held = {}
-    for purchase in bag:
-        held[purchase.item] = held.get(purchase.item, 0) + purchase.units
-    contents = ", ".join(f"{item} x{n}" for item, n in sorted(held.items()))
-    return (f"data dir {directory}: restored node "
-            f"{'(no id yet)' if node_id is None else shortId(node_id)}; "
-            f"stock: {stock or 'none'}; bag: {sum(held.values())}"
-            f"{f' ({contents})' if contents else ''}; pending buys: {len(pending)}")
-
-
 def makeService(options):
     from twisted.internet import reactor
 
@@ -362,98 +303,40 @@ def makeService(options):
     stopOnce(reactor)
     # Files move through this process sealed and opened by the channel.
     tuneForStreaming()
-    flag = "--listen"
     try:
-        listen = serverFromString(reactor, options["listen"])
-        flag = "--tracker"
-        tracker = clientFromString(reactor, options.tracker.endpoint)
-    except (ValueError, TypeError) as e:
-        raise SystemExit(exitStatus.line(f"{flag}: bad endpoint: {e}"))
-    config = NodeConfig(
-        host=options["host"],
-        neighbours=options["neighbours"],
-        max_connections=options["max-connections"],
-        direct_slots=options["direct-slots"],
-        direct_idle=options["direct-idle"],
-        handshake_limit=options["handshake-limit"],
-        connection_rate=options["connection-rate"],
-        link=options.linkSettings(),
-    )
-    data_dir = options["data-dir"]
-    # A key the scheme must take (a chord ring's puzzle), made or read
-    # before the store opens: a refused one ends the daemon with nothing
-    # started.
-    scheme, scheme_settings = options.scheme
-    key_test = getattr(scheme, "keyTest", None)
-    refusal = key_test(scheme_settings) if key_test is not None else None
-    lock = identity = None
-    try:
-        if data_dir is not None:
-            lock = DataDirLock(data_dir)
-            lock.acquire()
-            try:
-                identity = Identity.inDirectory(data_dir, refusal)
-                # The tracker's key: pinned, or known from its first
-                # contact on.
-                pin = trackerPin(data_dir, options["tracker-key"])
-            except (OSError, ValueError) as e:
-                lock.release()
-                raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
-        if options["restock"]:
-            [stock] = [settings["stock"] for plugin, settings in options.roles
-                       if plugin.name == "seller"]
-            log.info("{line}", line=restock(data_dir, stock))
-        store = openStore(data_dir, reactor)
-    except StoreError as e:
-        if lock is not None:
-            lock.release()
-        raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
-    if not store.durable:
-        log.info("no --data-dir: this node's state lives in memory and is lost "
-                 "when it stops")
-        identity = Identity.generate(refusal)
-        pin = trackerPin(None, options["tracker-key"])
-    else:
-        log.info("{line}", line=restoredLine(data_dir, store))
-    # One channel key for every connection of this process: the node's
-    # key proven in each handshake (protocol.md §2.1).
-    channel = ChannelKey.generate(identity)
-    listen = EncryptedServerEndpoint(listen, channel, reactor)
-    tracker = EncryptedClientEndpoint(tracker, channel, reactor, pin=pin)
-    connector = EndpointConnector(
-        reactor, interface=listenInterface(options["listen"]), channel=channel,
-        # Only the seller's file shop listens through it: a seller that
-        # cannot serve its files ends, as one that cannot --listen does.
-        onListenFailure=lambda port, reason: exitStatus.fail(
-            f"--transfer-port {port}: cannot serve shared files: "
-            f"{reason.getErrorMessage()}", inCallback=True))
-    metered = []
-    parts = buildNode(reactor, random.Random(), connector, config, store, identity,
-                      options.scheme, options.roles,
-                      meter=(lambda node: metered.append(NodeMetrics(node)))
-                      if options["metrics"] is not None else None)
-    node, roles = parts.node, parts.roles
-    metrics = metered[0] if metered else None
-    if not options.roles:
-        log.info("no --role: this node buys and sells nothing; it relays and "
-                 "serves its discovery scheme")
-    service = NodeService(reactor, node, listen, tracker, options["retry-initial"],
-                          options["retry-max"], onFailure=exitStatus.fail,
-                          listen_description=options["listen"],
-                          tracker_address=str(options.tracker),
-                          onStopRequested=lambda why: reactor.stop())
+        listen, tracker = nodeEndpoints(reactor, options["listen"],
+                                        options.tracker.endpoint)
+        state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
+                          lambda where: trackerPin(where, options["tracker-key"]),
+                          _restocked(options))
+    except StartupError as e:
+        raise SystemExit(exitStatus.line(str(e)))
+    site = NodeSite(listen, tracker, options["listen"], str(options.tracker),
+                    listenInterface(options["listen"]))
+    service, parts, metrics = serveNode(
+        reactor, state, site, nodeConfig(options), options.scheme, options.roles,
+        (options["retry-initial"], options["retry-max"]), exitStatus.fail,
+        meter=NodeMetrics if options["metrics"] is not None else None)
+    roles = parts.roles
     fetcher = getattr(roles.get("buyer"), "fetcher", None)
     if fetcher is not None and roles["buyer"].exit_when_done:
         # A buyer told to exit when done that cannot get a file it bought
         # is not done: it exits GAVE_UP, saying why.
         fetcher.onGaveUp = lambda why: exitStatus.fail(why, GAVE_UP)
     if options["give-up-after"] is not None:
-        GiveUp(reactor, node, roles["buyer"], options["give-up-after"], exitStatus.fail,
-               str(options.tracker)).setServiceParent(service)
+        GiveUp(reactor, parts.node, roles["buyer"], options["give-up-after"],
+               exitStatus.fail, str(options.tracker)).setServiceParent(service)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
-    if lock is not None:
-        service.lock = lock
-        _LockStamp(lock).setServiceParent(service)
-        ControlService(reactor, data_dir, roles.get("seller")).setServiceParent(service)
+    holdDataDir(reactor, service, state, roles.get("seller"))
     return service
+
+
+def _restocked(options):
+    """The seller's --sell stock with --restock (to write into the data
+    dir before it opens), else None."""
+    if not options["restock"]:
+        return None
+    [stock] = [settings["stock"] for plugin, settings in options.roles
+               if plugin.name == "seller"]
+    return stock

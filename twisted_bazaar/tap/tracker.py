@@ -1,21 +1,17 @@
 """``twistd bazaar-tracker``: its options and service."""
 
-import os
-import random
 import resource
 
 from twisted.application.service import MultiService
 from twisted.internet.endpoints import serverFromString
-from twisted.logger import Logger
 from twisted.python import usage
 
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
-from twisted_bazaar.daemon.services import EndpointConnector, trackerService
-from twisted_bazaar.identity.keys import Identity
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.daemon.registry import trackerExtensionPlugins
+from twisted_bazaar.daemon.services import StartupError
+from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, serveTracker, trackerIdentity
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
-from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
 from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
@@ -30,19 +26,11 @@ from twisted_bazaar.tap.endpoints import checkServerEndpoint, loopbackByDefault
 from twisted_bazaar.tracker import (
     DEFAULT_TRACKER_PORT,
     PENDING_GROUP_LIMIT,
-    CHECK_LIMIT,
     PENDING_LIMIT,
-    Tracker,
     registeredLimit,
 )
-from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.web.resources import MAX_STREAMS
 from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
-
-
-#: The tracker's key's file in its --data-dir.
-TRACKER_KEY_FILE = "tracker.key"
-log = Logger()
 
 
 def openFiles():
@@ -129,32 +117,15 @@ def makeService(options):
         watched = options["web"] is not None
         registered = registeredLimit(openFiles(), options["pending-limit"],
                                      MAX_STREAMS if watched else 0, watched)
-    # The tracker's key, proven in every handshake of its connections
-    # (protocol.md §2.1 and §5): kept in --data-dir, or new at each start.
-    data_dir = options["data-dir"]
-    if data_dir is None:
-        identity = Identity.generate()
-    else:
-        try:
-            os.makedirs(data_dir, mode=0o700, exist_ok=True)
-            identity = Identity.inDirectory(data_dir, name=TRACKER_KEY_FILE)
-        except (OSError, ValueError) as e:
-            raise SystemExit(exitStatus.line(f"--data-dir: {e}"))
-    log.info("the tracker's key is {key} (nodes pin it with --tracker-key {key}"
-             "{kept})", key=identity.key,
-             kept="" if data_dir is not None else "; a new one at each start "
-             "without --data-dir")
-    channel = ChannelKey.generate(identity)
-    endpoint = EncryptedServerEndpoint(endpoint, channel, reactor)
-    tracker = Tracker(reactor, random.Random(), options.linkSettings(),
-                      extensions=trackerExtensionPlugins(), identity=identity,
-                      connector=EndpointConnector(reactor, channel=channel),
-                      pending_limit=options["pending-limit"],
-                      pending_group_limit=options["pending-group-limit"],
-                      registered_limit=registered, check_limit=CHECK_LIMIT,
-                      connection_rate=options["connection-rate"])
-    service = trackerService(reactor, tracker, endpoint, exitStatus.fail,
-                             options["listen"])
+    try:
+        identity = trackerIdentity(options["data-dir"])
+    except StartupError as e:
+        raise SystemExit(exitStatus.line(str(e)))
+    service, tracker = serveTracker(
+        reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
+        options["listen"], pending_limit=options["pending-limit"],
+        pending_group_limit=options["pending-group-limit"],
+        registered_limit=registered, connection_rate=options["connection-rate"])
     if options["metrics"] is None and options["web"] is None:
         return service
     parent = MultiService()

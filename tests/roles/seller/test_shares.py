@@ -1,9 +1,9 @@
-"""Tests for L{twisted_bazaar.roles.shares}: whom a seller's closes and
+"""Tests for L{twisted_bazaar.roles.seller.shares}: whom a seller's closes and
 copies are charged to."""
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.roles.shares import RememberedShares
+from twisted_bazaar.roles.seller.shares import RememberedShares
 
 
 def fill(shares, group, relayed=False, start=0):

@@ -1,0 +1,88 @@
+"""
+Tests for twisted_bazaar.daemon.node: the steps of putting a node daemon
+together, each failing with the option at fault before anything starts.
+"""
+
+import os
+import shutil
+import tempfile
+
+from twisted.application.service import MultiService
+from twisted.internet import task
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.daemon.node import (
+    LockStamp,
+    NodeState,
+    holdDataDir,
+    keyRefusal,
+    nodeEndpoints,
+    openState,
+)
+from twisted_bazaar.daemon.services import StartupError
+from twisted_bazaar.store.lock import DataDirLock
+
+
+class EndpointTests(SynchronousTestCase):
+    def test_badListen(self):
+        error = self.assertRaises(StartupError, nodeEndpoints, task.Clock(),
+                                  "nonsense:1", "tcp:127.0.0.1:7700")
+        self.assertTrue(str(error).startswith("--listen: bad endpoint: "), str(error))
+
+    def test_badTracker(self):
+        error = self.assertRaises(StartupError, nodeEndpoints, task.Clock(),
+                                  "tcp:0", "nonsense:1")
+        self.assertTrue(str(error).startswith("--tracker: bad endpoint: "), str(error))
+
+
+class KeyRefusalTests(SynchronousTestCase):
+    def test_schemeWithoutKeyTest(self):
+        self.assertIsNone(keyRefusal((object(), {})))
+
+    def test_schemeKeyTestGetsItsSettings(self):
+        class Plugin:
+            def keyTest(self, settings):
+                return ("refuse", settings)
+
+        self.assertEqual(keyRefusal((Plugin(), {"bits": 3})), ("refuse", {"bits": 3}))
+
+
+class OpenStateTests(SynchronousTestCase):
+    def setUp(self):
+        self.data = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, self.data)
+
+    def test_inMemory(self):
+        state = openState(task.Clock(), None, None, lambda where: ("pin", where))
+        self.assertEqual((state.lock, state.store.durable, state.pin),
+                         (None, False, ("pin", None)))
+
+    def test_badPinReleasesTheLock(self):
+        """A data dir whose tracker pin cannot be read is refused, and left
+        unlocked for the next try."""
+        def badPin(where):
+            raise ValueError("no pin here")
+
+        error = self.assertRaises(StartupError, openState, task.Clock(), self.data,
+                                  None, badPin)
+        self.assertEqual(str(error), "--data-dir: no pin here")
+        lock = DataDirLock(self.data)
+        lock.acquire()
+        lock.release()
+
+
+class HoldDataDirTests(SynchronousTestCase):
+    def test_noDataDirAddsNothing(self):
+        service = MultiService()
+        holdDataDir(task.Clock(), service, NodeState(None, None, None, None), None)
+        self.assertEqual(list(service), [])
+
+    def test_lockStampedWhenRunning(self):
+        data = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, data)
+        lock = DataDirLock(data)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        LockStamp(lock).startService()
+        with open(lock.path) as f:
+            self.assertIn(str(os.getpid()), f.read())

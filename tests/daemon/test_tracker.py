@@ -1,0 +1,53 @@
+"""
+Tests for twisted_bazaar.daemon.tracker: a tracker daemon's key, kept in
+its data dir, and the tracker served with it.
+"""
+
+import os
+import shutil
+import tempfile
+
+from twisted.internet.testing import MemoryReactorClock
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.daemon.services import StartupError
+from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, serveTracker, trackerIdentity
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.tracker import CHECK_LIMIT
+
+
+class TrackerIdentityTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, self.folder)
+
+    def test_keptInTheDataDir(self):
+        data = os.path.join(self.folder, "tracker")
+        first = trackerIdentity(data)
+        self.assertTrue(os.path.exists(os.path.join(data, TRACKER_KEY_FILE)))
+        self.assertEqual(trackerIdentity(data).key, first.key)
+
+    def test_newWithoutADataDir(self):
+        self.assertNotEqual(trackerIdentity(None).key, trackerIdentity(None).key)
+
+    def test_unusableDataDir(self):
+        path = os.path.join(self.folder, "a-file")
+        with open(path, "w"):
+            pass
+        error = self.assertRaises(StartupError, trackerIdentity, path)
+        self.assertTrue(str(error).startswith("--data-dir: "), str(error))
+
+
+class ServeTrackerTests(SynchronousTestCase):
+    def test_trackerTakesItsLimitsAndKey(self):
+        identity = trackerIdentity(None)
+        reactor = MemoryReactorClock()
+        service, tracker = serveTracker(reactor, identity, object(), LinkSettings(),
+                                        lambda *a, **k: None, "tcp:0",
+                                        pending_limit=7, pending_group_limit=3,
+                                        registered_limit=11, connection_rate=2.0)
+        self.assertIs(tracker.identity, identity)
+        self.assertEqual((tracker.pending.capacity, tracker.pending.group_limit,
+                          tracker.registered.capacity, tracker.checking.capacity),
+                         (7, 3, 11, CHECK_LIMIT))
+        self.assertIs(service.tracker, tracker)

@@ -1,0 +1,244 @@
+"""
+A node daemon put together, in the order it must be: its endpoints
+(L{nodeEndpoints}), its state (L{openState}: the data dir's lock, the
+node's key, its store), then the node and the services that run it
+(L{serveNode}, and L{holdDataDir} last).  Each step that can fail raises L{StartupError}, saying
+which option and why, before anything is started.
+"""
+
+import random
+
+import attr
+from twisted.application.service import Service
+from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.logger import Logger
+
+from twisted_bazaar.core.node import NodeConfig
+from twisted_bazaar.daemon.build import buildNode
+from twisted_bazaar.daemon.control import ControlService
+from twisted_bazaar.daemon.services import EndpointConnector, NodeService, StartupError
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
+from twisted_bazaar.store import StoreError, openStore
+from twisted_bazaar.store.lock import DataDirLock
+from twisted_bazaar.wire.ids import shortId
+
+log = Logger()
+
+
+def nodeEndpoints(reactor, listen, tracker):
+    """The endpoints of --listen and of the tracker (a client endpoint
+    string): (server endpoint, client endpoint)."""
+    flag = "--listen"
+    try:
+        server = serverFromString(reactor, listen)
+        flag = "--tracker"
+        return server, clientFromString(reactor, tracker)
+    except (ValueError, TypeError) as e:
+        raise StartupError(f"{flag}: bad endpoint: {e}")
+
+
+def nodeConfig(options):
+    """The L{NodeConfig} of twistd bazaar-node's parsed options."""
+    return NodeConfig(
+        host=options["host"],
+        neighbours=options["neighbours"],
+        max_connections=options["max-connections"],
+        direct_slots=options["direct-slots"],
+        direct_idle=options["direct-idle"],
+        handshake_limit=options["handshake-limit"],
+        connection_rate=options["connection-rate"],
+        link=options.linkSettings(),
+    )
+
+
+def keyRefusal(scheme):
+    """What a node's key must pass for its scheme ((plugin, settings)):
+    the plugin's ``keyTest`` (a chord ring's puzzle), or None."""
+    plugin, settings = scheme
+    test = getattr(plugin, "keyTest", None)
+    return test(settings) if test is not None else None
+
+
+@attr.s(auto_attribs=True)
+class NodeState:
+    """
+    What a node daemon opened before it builds its node.
+
+    @ivar lock: the L{DataDirLock} held on --data-dir, or None.
+    @ivar identity: the node's L{Identity}.
+    @ivar store: its store (durable with --data-dir).
+    @ivar pin: the L{KeyPin} of the tracker's key.
+    """
+
+    lock: object
+    identity: Identity
+    store: object
+    pin: object
+
+
+def openState(reactor, data_dir, refusal, pinFor, restockWith=None):
+    """
+    Open a node's state: with a data dir, lock it, then read (or make)
+    its key and the tracker's pin, restock it (``restockWith``: item ->
+    units), and open its store; without one, a store in memory and a new
+    key.  A key the scheme refuses (``refusal``) is never taken; the lock
+    is released if anything after it fails.
+
+    @param pinFor: the data dir (or None) -> the tracker's L{KeyPin}.
+    @raise StartupError: when the data dir cannot be used.
+    """
+    lock = identity = None
+    try:
+        if data_dir is not None:
+            lock = DataDirLock(data_dir)
+            lock.acquire()
+            try:
+                identity = Identity.inDirectory(data_dir, refusal)
+                # The tracker's key: pinned, or known from its first
+                # contact on.
+                pin = pinFor(data_dir)
+            except (OSError, ValueError) as e:
+                lock.release()
+                raise StartupError(f"--data-dir: {e}")
+        if restockWith is not None:
+            log.info("{line}", line=restock(data_dir, restockWith))
+        store = openStore(data_dir, reactor)
+    except StoreError as e:
+        if lock is not None:
+            lock.release()
+        raise StartupError(f"--data-dir: {e}")
+    if not store.durable:
+        log.info("no --data-dir: this node's state lives in memory and is lost "
+                 "when it stops")
+        identity = Identity.generate(refusal)
+        pin = pinFor(None)
+    else:
+        log.info("{line}", line=restoredLine(data_dir, store))
+    return NodeState(lock, identity, store, pin)
+
+
+def restock(directory, stock):
+    """
+    ``--restock``: set each ``--sell`` item's units in the data dir to its
+    count, keeping the ledger, before the node opens its store (the write
+    is committed at once, on this thread).
+
+    @return: the line for the log.
+    @raise StoreError: when the data dir cannot be written.
+    """
+    store = openStore(directory)
+    try:
+        before = store.inventory()
+        failures = []
+        store.restock(stock, seed=stock).addErrback(failures.append)
+        if failures:
+            raise StoreError(failures[0].getErrorMessage())
+    finally:
+        store.close()
+    changes = ", ".join(f"{item}={units} (was {before.get(item, 0)})"
+                        for item, units in sorted(stock.items()))
+    return f"data dir {directory}: restocked {changes}; its ledger is kept"
+
+
+def restoredLine(directory, store):
+    """What a node found in its data dir, in one line for the log."""
+    node_id = store.nodeId()
+    inventory = store.inventory()
+    bag = store.bag()
+    pending = store.pending()
+    if node_id is None and not inventory and not bag and not pending:
+        return f"data dir {directory}: new, nothing to restore"
+    stock = ", ".join(f"{item}={units}" for item, units in sorted(inventory.items()))
+    held = {}
+    for purchase in bag:
+        held[purchase.item] = held.get(purchase.item, 0) + purchase.units
+    contents = ", ".join(f"{item} x{n}" for item, n in sorted(held.items()))
+    return (f"data dir {directory}: restored node "
+            f"{'(no id yet)' if node_id is None else shortId(node_id)}; "
+            f"stock: {stock or 'none'}; bag: {sum(held.values())}"
+            f"{f' ({contents})' if contents else ''}; pending buys: {len(pending)}")
+
+
+@attr.s(auto_attribs=True)
+class NodeSite:
+    """
+    Where a node daemon meets the world.
+
+    @ivar listen: the server endpoint of --listen (plain, not yet sealed).
+    @ivar tracker: the tracker's client endpoint (plain).
+    @ivar listen_description: --listen as given.
+    @ivar tracker_address: the tracker's address, for the log.
+    @ivar interface: the interface to listen on for other services (the
+        seller's file transfers): --listen's.
+    """
+
+    listen: object
+    tracker: object
+    listen_description: str
+    tracker_address: str
+    interface: str
+
+
+def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
+              meter=None):
+    """
+    Build a node (L{buildNode}) on an opened state and the service that
+    runs it, every connection sealed by one channel key (the node's key,
+    proven in each handshake: protocol.md §2.1).
+
+    @param scheme: (plugin, settings) of the discovery scheme.
+    @param roles: (plugin, settings) of each role.
+    @param retry: (first, longest) seconds between reconnections to the
+        tracker.
+    @param onFailure: called with a reason when the daemon must end (a
+        port that cannot listen, the tracker lost for good).
+    @param meter: the node -> its metrics, to meter it; or None.
+    @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
+    """
+    channel = ChannelKey.generate(state.identity)
+    connector = EndpointConnector(
+        reactor, interface=site.interface, channel=channel,
+        # Only the seller's file shop listens through it: a seller that
+        # cannot serve its files ends, as one that cannot --listen does.
+        onListenFailure=lambda port, reason: onFailure(
+            f"--transfer-port {port}: cannot serve shared files: "
+            f"{reason.getErrorMessage()}", inCallback=True))
+    metered = []
+    parts = buildNode(reactor, random.Random(), connector, config, state.store,
+                      state.identity, scheme, roles,
+                      meter=(lambda node: metered.append(meter(node)))
+                      if meter is not None else None)
+    if not roles:
+        log.info("no --role: this node buys and sells nothing; it relays and "
+                 "serves its discovery scheme")
+    service = NodeService(
+        reactor, parts.node, EncryptedServerEndpoint(site.listen, channel, reactor),
+        EncryptedClientEndpoint(site.tracker, channel, reactor, pin=state.pin),
+        *retry, onFailure=onFailure, listen_description=site.listen_description,
+        tracker_address=site.tracker_address, onStopRequested=lambda why: reactor.stop())
+    return service, parts, metered[0] if metered else None
+
+
+def holdDataDir(reactor, service, state, seller):
+    """With a data dir, the last children of a node daemon's service: the
+    lock stamped with the pid once it runs, and the control socket (for
+    ``seller``, a L{Seller} or None)."""
+    if state.lock is None:
+        return
+    service.lock = state.lock
+    LockStamp(state.lock).setServiceParent(service)
+    ControlService(reactor, state.lock.directory, seller).setServiceParent(service)
+
+
+class LockStamp(Service):
+    """Writes the daemon's pid into its data dir's lock once it runs (after
+    twistd has forked into the background, when it does)."""
+
+    def __init__(self, lock):
+        self.lock = lock
+
+    def startService(self):
+        super().startService()
+        self.lock.stamp()

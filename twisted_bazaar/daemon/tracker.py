@@ -1,0 +1,65 @@
+"""
+A tracker daemon put together: its key (L{trackerIdentity}: kept in its
+data dir, or new at each start), then the tracker served on its endpoint,
+every connection sealed by that key (L{serveTracker}).
+"""
+
+import os
+import random
+
+from twisted.logger import Logger
+
+from twisted_bazaar.daemon.registry import trackerExtensionPlugins
+from twisted_bazaar.daemon.services import EndpointConnector, StartupError, trackerService
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
+from twisted_bazaar.tracker import CHECK_LIMIT, Tracker
+
+#: The tracker's key's file in its --data-dir.
+TRACKER_KEY_FILE = "tracker.key"
+log = Logger()
+
+
+def trackerIdentity(data_dir):
+    """
+    The tracker's key, proven in every handshake of its connections
+    (protocol.md §2.1 and §5): kept in ``data_dir`` (made the first
+    time), or new at each start without one; logged either way, for
+    nodes to pin.
+
+    @raise StartupError: when the data dir cannot be used.
+    """
+    if data_dir is None:
+        identity = Identity.generate()
+    else:
+        try:
+            os.makedirs(data_dir, mode=0o700, exist_ok=True)
+            identity = Identity.inDirectory(data_dir, name=TRACKER_KEY_FILE)
+        except (OSError, ValueError) as e:
+            raise StartupError(f"--data-dir: {e}")
+    log.info("the tracker's key is {key} (nodes pin it with --tracker-key {key}"
+             "{kept})", key=identity.key,
+             kept="" if data_dir is not None else "; a new one at each start "
+             "without --data-dir")
+    return identity
+
+
+def serveTracker(reactor, identity, endpoint, link, onFailure, description, **limits):
+    """
+    A L{Tracker} with every installed extension, and the service that
+    serves it on ``endpoint`` (plain, sealed here by ``identity``'s
+    channel key).
+
+    @param link: its links' L{LinkSettings}.
+    @param limits: the tracker's C{pending_limit}, C{pending_group_limit},
+        C{registered_limit} and C{connection_rate}.
+    @return: (the service, the tracker).
+    """
+    channel = ChannelKey.generate(identity)
+    endpoint = EncryptedServerEndpoint(endpoint, channel, reactor)
+    tracker = Tracker(reactor, random.Random(), link,
+                      extensions=trackerExtensionPlugins(), identity=identity,
+                      connector=EndpointConnector(reactor, channel=channel),
+                      check_limit=CHECK_LIMIT, **limits)
+    return trackerService(reactor, tracker, endpoint, onFailure, description), tracker

@@ -1,0 +1,231 @@
+"""
+What a seller answers to a buy or an ask (docs/protocol.md §11).  A buy
+sells once: as many units as it asks for, or as there are left (one copy
+of a shared file); repeated, it gets its buyOK again.  An ask is
+answered from the ledger and never sells.  Every answer that says a buy
+will never sell (``soldout``, ``unsold``, ``expired``) closes it first
+(L{Closes}); a buy expiring further ahead than the closes cover is
+refused (``notyet``) and nothing is recorded.
+"""
+
+from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import LogThrottle
+from twisted_bazaar.identity.keys import keyOwns, signedBy
+from twisted_bazaar.roles.seller.closes import MAX_EXPIRY_AHEAD
+from twisted_bazaar.store import Sale
+from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.wire.trade import BuyOK, quantityField, quantityOf
+
+#: What a buy's expiry can say (L{Answering.expiry}).
+EXPIRED, TOO_FAR = "expired", "too far ahead"
+
+
+class Answering:
+    """
+    @ivar refusalLog: buys and asks refused unheard (unsigned), and
+        closes refused (the closed buys at their limit): a few lines per
+        interval, the rest summed up, so that a flood of them writes no
+        flood of lines.
+    """
+
+    def __init__(self, seller):
+        self.seller = seller
+        self.node = seller.node
+        self.refusalLog = LogThrottle(self.node.clock, self._logRefusals)
+
+    @property
+    def log(self):
+        """The seller's log: every line is the seller's."""
+        return self.seller.log
+
+    def trusted(self, message):
+        """
+        A buy or ask signed by the buyer it names, or handed over by that
+        buyer itself on a link where it proved its key; either way naming
+        the buyer's key, which its answer names in turn (a seller without
+        a key checks nothing).
+        """
+        node, buyer, key = self.node, message.path[0], message.key
+        if node.identity is None:
+            return True
+        if key is not None and (keyOwns(key, buyer)
+                                if node.fromProvenAuthor(message, buyer)
+                                else signedBy(message, buyer)):
+            return True
+        if self.refusalLog.admit(f"{message.TYPE}s not signed by their buyers"):
+            self.log.info("ignoring a {type} not signed by node {buyer}",
+                          type=message.TYPE, buyer=shortId(buyer))
+        return False
+
+    def _logRefusals(self, counts, interval):
+        self.log.info("in the last {interval:g} s, also: {what}", interval=interval,
+                      what=", ".join(f"{n} {what}" for what, n in sorted(counts.items())))
+
+    def saleOf(self, message):
+        """
+        The sale of the buy a buy or ask names, or None.  A sale recorded
+        before sales named their buyer's key (schema 1) is the sale of
+        the buy with its id from the buyer id it names.
+        """
+        ledger = self.seller.ledger
+        sale = ledger.get((message.key, message.id))
+        if sale is None and message.key is not None:
+            legacy = ledger.get((None, message.id))
+            if legacy is not None and legacy.buyer == message.path[0]:
+                return legacy
+        return sale
+
+    def expiry(self, message):
+        """What the expiry of the buy of a buy or ask says by this
+        seller's clock: EXPIRED (none, or passed: never to be sold),
+        TOO_FAR (further ahead than MAX_EXPIRY_AHEAD, beyond the window
+        the closed buys cover), or None (it may be sold)."""
+        expires, now = message.expires, self.seller.closes.now()
+        if expires is None or expires <= now:
+            return EXPIRED
+        if expires > now + int(MAX_EXPIRY_AHEAD * 1000):
+            return TOO_FAR
+        return None
+
+    def refuse(self, message, code, info):
+        """Answer an error about the buy of message, at once."""
+        self.seller.answers.answer(self.error(message, code, info))
+
+    def error(self, message, code, info):
+        return wire.Error(code, info, message.id, message.path[::-1],
+                          buyer_key=message.key)
+
+    def notYet(self, message, why):
+        self.refuse(message, "notyet", f"{why}: not sold, and will not be while "
+                    "it is refused so; ask again once it has expired")
+
+    def answerAsk(self, ask):
+        """
+        Say what became of a buy, and never sell: ``buyOK`` from the
+        ledger; else, once the buy is closed (on disk), ``expired`` when
+        the ask names no expiry or a past one, ``unsold`` otherwise (the
+        buy it asks about may name another expiry: the close covers every
+        one this seller could sell); or ``notyet`` when it expires too
+        far ahead.  ``expired``, not ``unsold``: a copy of a shared file
+        sold for a buy that has expired may be forgotten, and the seller
+        no longer answers for it.
+        """
+        if not self.trusted(ask):
+            return
+        seller, closes = self.seller, self.seller.closes
+        closes.forget()
+        sale = self.saleOf(ask)
+        if sale is not None:
+            self.confirm(sale, ask)
+            return
+        if seller.stopped:
+            return
+        expiry = self.expiry(ask)
+        if expiry is TOO_FAR:
+            self.notYet(ask, _tooFar(ask))
+        elif expiry is EXPIRED:
+            closes.close(ask, "expired", _expired(ask, seller.isFile(ask.item)))
+        else:
+            closes.close(ask, "unsold", f"buy {ask.id} was not sold, and never will be")
+
+    def sameContent(self, buy):
+        """Whether this seller shares the content a buy of a file names
+        (its sha256 and size) under its item; a buy that names none
+        buys the item as it is."""
+        if buy.sha256 is None and buy.size is None:
+            return True
+        described = self.seller.describe(buy.item)
+        return described is not None and (described["sha256"], described["size"]) == (
+            buy.sha256, buy.size)
+
+    def sell(self, buy):
+        """
+        Sell what it can of a buy's quantity (one unit of a shared file),
+        once: a buy sold before gets its buyOK again, with the same count;
+        a closed one ``soldout`` again; one expiring too far ahead is
+        refused (``notyet``) and nothing is recorded; one expired (or
+        naming no expiry) is closed, then answered ``expired``; one that
+        finds no unit (or not the content it names) is closed, then
+        answered ``soldout``.
+        """
+        if not self.trusted(buy):
+            return
+        seller, closes = self.seller, self.seller.closes
+        closes.forget()
+        sale = self.saleOf(buy)
+        if sale is None:
+            if seller.stopped:
+                # No new sale while stopping: the buyer will ask again.
+                return
+            buyer, item = buy.path[0], buy.item
+            if (buy.key, buy.id) in closes.closed:
+                closes.close(buy, "soldout", f"buy {buy.id} is closed")
+                return
+            expiry = self.expiry(buy)
+            if expiry is EXPIRED:
+                closes.close(buy, "expired", _expired(buy, seller.isFile(buy.item)))
+                return
+            if expiry is TOO_FAR:
+                self.notYet(buy, _tooFar(buy))
+                return
+            if not self.sameContent(buy):
+                closes.close(buy, "soldout", f"{item} is not shared here as that "
+                             "content")
+                return
+            if seller.isFile(item):
+                # One copy, whatever the quantity: a file never runs out.
+                # Remembered, and charged, as long as a close would be.
+                charge = closes.admitted(buy, "selling a copy for")
+                if charge is None:
+                    return
+                sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
+                            buy.sha256, buy.size, 1, copy=True,
+                            expires=closes.coveredUntil())
+                closes.addCopy(sale, charge)
+            else:
+                leases = seller.leases
+                if (buyer, item) in leases:
+                    # The unit held for this buyer is one of those it buys.
+                    leases.release((buyer, item))
+                free = leases.free(item)
+                if free <= 0:
+                    closes.close(buy, "soldout", f"no {item} left to sell")
+                    return
+                units = min(quantityOf(buy), free)
+                seller.stock[item] -= units
+                sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
+                            buy.sha256, buy.size, units)
+            seller.sales.record(sale)
+        self.confirm(sale, buy)
+
+    def confirm(self, sale, message):
+        """Answer buyOK for a sale, once it is on disk (signed meanwhile),
+        to the buyer of message (a buy or an ask).  While stopping, or in
+        memory with an inline signer, its commit is made at once; else in
+        this turn's group commit (in memory too when the answers wait for
+        the signer's thread anyway: one commit per turn costs less than
+        one per sale)."""
+        seller = self.seller
+        seller.answers.answer(BuyOK(sale.buy_id, sale.item, message.path[::-1],
+                                    buyer_key=message.key, sha256=sale.sha256,
+                                    size=sale.size, count=quantityField(sale.units)),
+                              sale)
+        seller.sales.commitSoon(sale, seller.stopped or (
+            not seller.store.durable and seller.answers.signer.inline))
+
+
+def _tooFar(message):
+    return (f"buy {message.id} expires more than {MAX_EXPIRY_AHEAD:g} s ahead of "
+            "this seller's clock")
+
+
+def _expired(message, copy):
+    """The info of ``expired`` about message's buy: of a shared file
+    (``copy``), a copy sold for it may be forgotten, so it says no more
+    than that none will be sold."""
+    if copy:
+        return (f"buy {message.id} has expired (or names no expiry): no copy will be "
+                "sold for it, and one sold over 15 minutes ago is answered for no "
+                "longer")
+    return (f"buy {message.id} has expired (or names no expiry): not sold, and never "
+            "will be")

@@ -1,0 +1,179 @@
+"""
+A seller's ledger: every sale it made, by its buy, and their commits.
+Sales are committed in groups, one commit in flight at a time; a sale's
+buyOK leaves only once the sale is on disk (L{AnswerQueue}), and a sale
+whose commit failed is undone.  Sales are logged one by one while they
+are few, and summed up under load.
+"""
+
+from twisted.internet import defer
+
+from twisted_bazaar.base.logthrottle import LogThrottle
+from twisted_bazaar.base.words import counted
+from twisted_bazaar.wire.ids import shortId
+
+
+class Ledger:
+    """
+    @ivar ledger: (buyer key, buy id) -> L{Sale}; a repeated buy is
+        answered from here.  Counted sales stay for good; copies of
+        shared files only while the seller's copies remember them.
+    @ivar saleLog: sales logged one by one up to a few per interval, the
+        rest summed up (every one with --verbose).
+    """
+
+    def __init__(self, seller, sales):
+        """@param sales: the sales on disk already."""
+        self.seller = seller
+        self.store = seller.store
+        self.clock = seller.node.clock
+        self.ledger = {sale.ledgerKey: sale for sale in sales}
+        #: Sales not yet handed to the store, and the keys of those not
+        #: yet on disk.
+        self._unsaved = []
+        self._uncommitted = set()
+        self._committing = False
+        self._flush_call = None
+        self.saleLog = LogThrottle(self.clock, self._logUnlogged,
+                                   verbose=seller.node.config.link.verbose)
+
+    @property
+    def log(self):
+        """The seller's log: every line is the seller's."""
+        return self.seller.log
+
+    @property
+    def busy(self):
+        """Whether a commit is in flight or a sale waits for one."""
+        return self._committing or bool(self._unsaved)
+
+    def committed(self, sale):
+        """Whether ``sale`` is on disk."""
+        return sale.ledgerKey not in self._uncommitted
+
+    def holds(self, sale):
+        """Whether ``sale`` is still in the ledger (not undone)."""
+        return self.ledger.get(sale.ledgerKey) is sale
+
+    def unsaved(self):
+        """The sales not yet handed to the store."""
+        return self._unsaved
+
+    def record(self, sale):
+        """A new sale: in the ledger at once, on disk at the next commit."""
+        self.ledger[sale.ledgerKey] = sale
+        self._unsaved.append(sale)
+        self._uncommitted.add(sale.ledgerKey)
+
+    def commitSoon(self, sale, now):
+        """
+        Have ``sale`` committed if it is not on disk yet: at once with
+        ``now``, else in this turn's group commit (every sale made in this
+        turn of the reactor is written in one transaction).
+        """
+        if sale.ledgerKey not in self._uncommitted:
+            return
+        if now:
+            self.flush()
+        elif self._flush_call is None and not self._committing:
+            self._flush_call = self.clock.callLater(0, self.flush)
+
+    def flush(self):
+        """
+        Commit the sales made since the last commit.  One commit is in
+        flight at a time; sales made meanwhile wait for the next one.
+        """
+        self._flush_call = None
+        if self._committing or not self._unsaved:
+            return
+        sales, self._unsaved = self._unsaved, []
+        self._committing = True
+        d = defer.maybeDeferred(self.store.commitSales, sales,
+                                self.seller.closes.forgetBefore())
+        d.addCallbacks(self._committed, self._notCommitted, callbackArgs=(sales,),
+                       errbackArgs=(sales,))
+
+    def cancelFlush(self):
+        """Cancel the group commit waiting for the end of this turn."""
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
+        self._flush_call = None
+
+    def _committed(self, _, sales):
+        seller = self.seller
+        self._committing = False
+        self._uncommitted.difference_update(sale.ledgerKey for sale in sales)
+        if seller.files is not None:
+            seller.files.sold(sale for sale in sales if sale.copy)
+        self._logSales(sales)
+        seller.answers.sendCommitted()
+        for item in sorted({sale.item for sale in sales if not sale.copy}):
+            if not seller.stock[item]:
+                seller.discovery.stockChanged(item, 0)
+        self.flush()
+        seller.checkIdle()
+
+    def _notCommitted(self, reason, sales):
+        """The store failed: undo the sales and drop their answers; the
+        buyers will ask again."""
+        seller = self.seller
+        self._committing = False
+        self.log.critical("could not record {n} sales: {why}", n=len(sales),
+                          why=reason.getErrorMessage())
+        for sale in sales:
+            # A copy whose write took over 15 minutes is forgotten already.
+            self.ledger.pop(sale.ledgerKey, None)
+            self._uncommitted.discard(sale.ledgerKey)
+            if sale.copy:
+                seller.closes.forgetCopy(sale.ledgerKey)
+            else:
+                seller.stock[sale.item] += sale.units
+        seller.answers.dropUndone()
+        seller.answers.sendCommitted()
+        self.flush()
+        seller.checkIdle()
+
+    def _logSales(self, sales):
+        """A line per sale while sales are few; under load, most are
+        counted and summed up (see L{LogThrottle}): logging each would
+        cost more than selling."""
+        log, stock = self.saleLog, self.seller.stock
+        if not log.spare():
+            for sale in sales:
+                log.admit(sale.item, sale.units)
+            return
+        # Stock left after each sale of this commit, the last first (a
+        # copy of a shared file leaves the file as it was: None).
+        left, later = [], {}
+        for sale in reversed(sales):
+            if sale.copy:
+                left.append(None)
+                continue
+            after = later.get(sale.item, 0)
+            left.append(stock[sale.item] + after)
+            later[sale.item] = after + sale.units
+        for sale, remaining in zip(sales, reversed(left)):
+            if not log.admit(sale.item, sale.units):
+                continue
+            if remaining is None:
+                self.log.info("sold {item} to {buyer} (a copy of a shared file)",
+                              item=sale.item, buyer=shortId(sale.buyer))
+            else:
+                self.log.info("sold {what} to {buyer} ({left} left)",
+                              what=counted(sale.item, sale.units), units=sale.units,
+                              item=sale.item, buyer=shortId(sale.buyer), left=remaining)
+
+    def _logUnlogged(self, counts, interval):
+        self.log.info("sold {n} more units in the last {interval:g} s, not logged "
+                      "one by one: {items} (--verbose logs every sale)",
+                      n=sum(counts.values()), interval=interval,
+                      items=", ".join(f"{item} x{units} ({self._left(item)})"
+                                      for item, units in sorted(counts.items())))
+
+    def _left(self, item):
+        """What is left of item, in words: its units, or that it is a
+        shared file (whose copies never run out)."""
+        stock = self.seller.stock
+        if item in stock or self.seller.files is None:
+            return f"{stock.get(item, 0)} left"
+        return "copies of a shared file"

@@ -1,0 +1,95 @@
+"""
+The seller role's command-line face: its options (--sell, --lease,
+--closed-limit, --share, ...), checked and turned into a L{Seller}
+(and, with --share, the L{FileShop} of its files).
+"""
+
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.base.options import boundedInt, seconds
+from twisted_bazaar.roles import IRolePlugin, RoleOption
+from twisted_bazaar.roles.files.options import sharedFolder
+from twisted_bazaar.roles.files.shop import FileShop
+from twisted_bazaar.roles.seller.closes import DEFAULT_CLOSED_LIMIT
+from twisted_bazaar.roles.seller.role import Seller
+from twisted_bazaar.roles.seller.stock import DEFAULT_LEASE
+
+
+def parseSell(text):
+    """``ITEM=COUNT`` -> (item, count), with a reason for bad input."""
+    item, sep, count = text.partition("=")
+    if not sep or not item:
+        raise ValueError(f"wants ITEM=COUNT, not {text!r}")
+    if len(item.encode("utf-8")) > wire.MAX_ITEM_BYTES:
+        raise ValueError(f"item name longer than {wire.MAX_ITEM_BYTES} bytes")
+    try:
+        units = int(count)
+    except ValueError:
+        raise ValueError(f"{item}= wants a whole number of units, not {count!r}")
+    if units < 0:
+        raise ValueError(f"{item}= cannot be negative ({units})")
+    return item, units
+
+
+@implementer(IPlugin, IRolePlugin)
+class SellerPlugin:
+    """The ``seller`` role, as twistd and the simulator find it."""
+
+    name = "seller"
+    description = "sell the units given with --sell, and the files of --share DIR"
+    options = (
+        RoleOption("sell", "ITEM=COUNT to offer (repeatable)", parseSell,
+                   repeatable=True),
+        RoleOption("lease", "seconds a unit stays reserved for a buyer",
+                   seconds, DEFAULT_LEASE),
+        RoleOption("closed-limit", "most closed buys (asked about and not sold, "
+                   "sold out or expired) and copies of shared files sold "
+                   "remembered, each for 15 minutes (a copy then counted only), "
+                   "shared among address groups (one alone gets half; relayed buys "
+                   "are charged apart, by their relay's group, to a share of their "
+                   "own); a group holding as many as are left is answered notyet",
+                   boundedInt(1), DEFAULT_CLOSED_LIMIT),
+        RoleOption("share", "DIR whose files to sell, each named by its file name "
+                   "(watched for changes)", sharedFolder),
+        RoleOption("transfer-port", "port to serve shared files on (0: any free "
+                   "port)", boundedInt(0, 65535), 0),
+        RoleOption("transfer-rate", "most bytes a second sent to one buyer of a "
+                   "shared file (0: no limit)", boundedInt(0), 0),
+    )
+
+    def configure(self, config):
+        stock = {}
+        for item, units in config["sell"]:
+            if item in stock:
+                raise ValueError(f"--sell names {item} twice")
+            stock[item] = units
+        folder = config.get("share")
+        if not stock and folder is None:
+            raise ValueError("the seller role needs at least one --sell ITEM=COUNT "
+                             "or --share DIR")
+        for option in ("transfer-port", "transfer-rate"):
+            if config.get(option) and folder is None:
+                raise ValueError(f"--{option} needs --share DIR")
+        settings = {"stock": stock, "lease": config["lease"]}
+        limit = config.get("closed-limit", DEFAULT_CLOSED_LIMIT)
+        if limit != DEFAULT_CLOSED_LIMIT:
+            settings["closed_limit"] = limit
+        if folder is not None:
+            settings.update(share=folder, transfer_port=config.get("transfer-port", 0),
+                            transfer_rate=config.get("transfer-rate", 0))
+        return settings
+
+    def build(self, node, settings):
+        settings = dict(settings)
+        folder = settings.pop("share", None)
+        port = settings.pop("transfer_port", 0)
+        rate = settings.pop("transfer_rate", 0)
+        seller = Seller(node, **settings)
+        if folder is not None:
+            # Its files are a role of their own, plugged in after the
+            # seller (and so stopped before it).
+            node.addRole(seller)
+            node.addRole(FileShop(node, seller, folder, port, transfer_rate=rate))
+        return seller
