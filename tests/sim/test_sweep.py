@@ -141,3 +141,10 @@ def test_childDiesWithParent():
     parent.stdout.close()
     child.wait(timeout=30)
     assert not child.is_running()
+
+
+def test_floodsDeclareTheirSearchesTraces():
+    """A flood of 10,000 nodes and 500 searches with the default ttl
+    peaked at 1,816 MB (docs/adversaries/n10000): it declares more."""
+    assert memoryNeeded(10_000, "warm", "flood", 500) > 1_816 * 10**6
+    assert memoryNeeded(10_000, "warm", "chord", 500) == memoryNeeded(10_000, "warm")

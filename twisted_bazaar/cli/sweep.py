@@ -56,7 +56,8 @@ def parser():
         epilog="The runs' flags are bazaar-sim's (bazaar-sim --help), but --json, "
         "--plot FILE, --quiet and --experiment.  Each run declares the memory it needs "
         "(a Dask resource MEMORY, in bytes): 1 GiB and 15.5 KiB a node warm, 1 GiB "
-        "and 64 KiB a node cold, unless --run-memory; the workers of a --scheduler "
+        "and 64 KiB a node cold, and for a flood 160 bytes per search and node it "
+        "may reach (20,000 at most), unless --run-memory; the workers of a --scheduler "
         "declare theirs: dask worker ADDRESS --nthreads 1 --resources MEMORY=BYTES.")
     add = p.add_argument
     add("--out", metavar="DIR", required=True,
@@ -312,7 +313,9 @@ def main(argv):
         p.error(f"--out: cannot make {own.out}: {e.strerror}")
     axes = list(dict.fromkeys(flag for point in points for flag, _ in point.varied))
     paths = [os.path.join(own.out, n + ".json") for n in names]
-    todo = [(n, point, own.run_memory or memoryNeeded(point.args.nodes, point.args.start))
+    todo = [(n, point, own.run_memory or memoryNeeded(
+                 point.args.nodes, point.args.start, point.args.discovery,
+                 point.args.searches))
             for n, point, path in zip(names, points, paths) if not os.path.exists(path)]
     progress = sweepreport.Progress(sys.stderr, len(points), len(points) - len(todo))
     errors = {}

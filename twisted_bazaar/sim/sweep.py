@@ -29,13 +29,27 @@ BASE_BYTES = GiB
 #: node leaves room for faults and real signatures.
 PER_NODE_BYTES = {"warm": 15_872, "cold": 64 * 1024}
 
+#: Bytes a flooded search leaves at each node it reaches (its id in the
+#: seen-set, its path): warm floods of 10,000 nodes, 500 searches and the
+#: default ttl (7, which reaches every node) peaked at 1,005 to 1,816 MB
+#: (docs/adversaries/n10000), over the 1,175 MiB the per-node figure
+#: alone declares; 160 bytes for each of 500 x 10,000 declares 1,938 MiB.
+FLOOD_SEARCH_BYTES = 160
+#: Nodes a flooded search is counted to reach at most (the million-node
+#: floods use ttl 5, which reaches a few thousand).
+FLOOD_REACH = 20_000
+
 #: Seconds between two looks at a run's memory.
 WATCH_EVERY = 0.2
 
 
-def memoryNeeded(nodes, start):
-    """The bytes a run of nodes with that start declares (and may use)."""
-    return BASE_BYTES + nodes * PER_NODE_BYTES[start]
+def memoryNeeded(nodes, start, discovery="flood", searches=0):
+    """The bytes a run of nodes with that start declares (and may use):
+    a flood also the searches' traces at the nodes they reach."""
+    need = BASE_BYTES + nodes * PER_NODE_BYTES[start]
+    if discovery == "flood":
+        need += searches * min(nodes, FLOOD_REACH) * FLOOD_SEARCH_BYTES
+    return need
 
 
 class RunFailed(Exception):
