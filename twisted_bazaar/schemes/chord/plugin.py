@@ -8,7 +8,6 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar.base.options import PluginOption, boundedInt, seconds
-from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.schemes.chord.settings import (
     DAEMON_PUZZLE,
     LEAST_PUZZLE,
@@ -17,12 +16,18 @@ from twisted_bazaar.schemes.chord.settings import (
     MOST_PUZZLE,
     ChordSettings,
 )
+from twisted_bazaar.schemes.interfaces import (
+    IClientValues,
+    IDiscoveryPlugin,
+    IInProcess,
+    IKeyTest,
+)
 from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin
 
 _DEFAULTS = ChordSettings()
 
 
-@implementer(IPlugin, IDiscoveryPlugin)
+@implementer(IPlugin, IDiscoveryPlugin, IKeyTest, IInProcess, IClientValues)
 class ChordScheme:
     name = "chord"
     description = "a Chord ring: records stored at the node that holds the item's key"
