@@ -7,6 +7,7 @@ import random
 
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from tests.helpers import FakeConnector
 from twisted_bazaar.core.membership import Membership
@@ -16,9 +17,12 @@ from twisted_bazaar.daemon.build import (
     buildNode,
     configured,
     plugMembership,
+    plugScheme,
 )
+from twisted_bazaar.base.options import PluginOption
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
+from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
 
 
 def _node():
@@ -75,3 +79,54 @@ class BuildNodeTests(SynchronousTestCase):
         """Settings a plugin refuses raise its ValueError."""
         buyer = rolePlugins()["buyer"]
         self.assertRaises(ValueError, configured, buyer, {"quantity": 0})
+
+
+class _Plugin:
+    """A plugin of one option, ``size`` (default 1), whose settings are its
+    option values; it would have 2 in process, but does not say so."""
+
+    options = (PluginOption("size", "a size", int, 1),)
+    inProcess = {"size": 2}
+
+    def configure(self, config):
+        return config
+
+
+@implementer(IInProcess)
+class _InProcessPlugin(_Plugin):
+    """The same, declaring its in-process values."""
+
+
+class _Scheme:
+    """A scheme that keeps neighbours but does not say so."""
+
+    topology = "its neighbours"
+
+
+@implementer(ITopologyProvider)
+class _TopologyScheme(_Scheme):
+    """The same, declaring its topology."""
+
+
+class OptionalFeatureTests(SynchronousTestCase):
+    """The builder uses a plugin's or scheme's optional feature only when
+    it declares its interface."""
+
+    def test_inProcessValuesOfADeclaringPlugin(self):
+        self.assertEqual(configured(_InProcessPlugin(), {}), {"size": 2})
+        self.assertEqual(configured(_InProcessPlugin(), {"size": 3}), {"size": 3})
+        self.assertEqual(configured(_InProcessPlugin(), {}, inProcess=False),
+                         {"size": 1})
+
+    def test_undeclaredInProcessValuesAreIgnored(self):
+        self.assertEqual(configured(_Plugin(), {}), {"size": 1})
+
+    def test_topologyOfAProviderIsPlugged(self):
+        node, scheme = _node(), _TopologyScheme()
+        self.assertIs(plugScheme(node, scheme), scheme)
+        self.assertEqual((node.discovery, node.topology), (scheme, "its neighbours"))
+
+    def test_undeclaredTopologyIsNotPlugged(self):
+        node, scheme = _node(), _Scheme()
+        plugScheme(node, scheme)
+        self.assertEqual((node.discovery, node.topology), (scheme, None))

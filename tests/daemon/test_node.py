@@ -10,6 +10,7 @@ import tempfile
 from twisted.application.service import MultiService
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from twisted_bazaar.daemon.node import (
     LockStamp,
@@ -20,6 +21,7 @@ from twisted_bazaar.daemon.node import (
     openState,
 )
 from twisted_bazaar.daemon.services import StartupError
+from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store.lock import DataDirLock
 
 
@@ -40,11 +42,21 @@ class KeyRefusalTests(SynchronousTestCase):
         self.assertIsNone(keyRefusal((object(), {})))
 
     def test_schemeKeyTestGetsItsSettings(self):
+        @implementer(IKeyTest)
         class Plugin:
             def keyTest(self, settings):
                 return ("refuse", settings)
 
         self.assertEqual(keyRefusal((Plugin(), {"bits": 3})), ("refuse", {"bits": 3}))
+
+    def test_undeclaredKeyTestIsNotAsked(self):
+        """A keyTest the plugin does not declare (L{IKeyTest}) is no
+        feature of it: never called."""
+        class Plugin:
+            def keyTest(self, settings):
+                raise AssertionError("asked")
+
+        self.assertIsNone(keyRefusal((Plugin(), {})))
 
 
 class OpenStateTests(SynchronousTestCase):

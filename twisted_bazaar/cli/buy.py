@@ -46,6 +46,7 @@ from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import NodeService
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.roles.want import DONE
+from twisted_bazaar.schemes.interfaces import IClientValues
 from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
 
 #: Seconds ``bazaar buy`` may take unless told otherwise.
@@ -250,11 +251,12 @@ class OneShotBuy:
 def schemeSettings(discovery):
     """The settings of the discovery scheme named, for a client of a market
     of daemons whose options it does not know: the daemons' defaults, with
-    the plugin's ``client`` values over them (a chord client takes peers
-    whose ids solve the least puzzle a ring of daemons may have, where an
-    in-process node takes any)."""
+    the ``client`` values of an L{IClientValues} plugin over them (a chord
+    client takes peers whose ids solve the least puzzle a ring of daemons
+    may have, where an in-process node takes any)."""
     plugin = discoveryPlugins()[discovery]
-    return configured(plugin, getattr(plugin, "client", {}), inProcess=False)
+    values = plugin.client if IClientValues.providedBy(plugin) else {}
+    return configured(plugin, values, inProcess=False)
 
 
 class _NothingOffered(NodeObserver):

@@ -13,6 +13,7 @@ import sys
 from twisted_bazaar.cli.common import argumentType
 from twisted_bazaar.base.options import boundedInt, fraction, rate, seconds
 from twisted_bazaar.daemon.registry import discoveryPlugins
+from twisted_bazaar.schemes.interfaces import IInProcess
 from twisted_bazaar.sim.chord import EXPERIMENTS, churn, failures, pathLength
 
 
@@ -39,8 +40,10 @@ FLAG_DEST = "scheme:"
 
 def inProcessDefault(plugin, option):
     """An option's default in a simulation: the plugin's ``inProcess``
-    value, if it has one (chord's puzzle: none for drawn keys)."""
-    return getattr(plugin, "inProcess", {}).get(option.name, option.default)
+    value, if it is an L{IInProcess} with one (chord's puzzle: none for
+    drawn keys)."""
+    values = plugin.inProcess if IInProcess.providedBy(plugin) else {}
+    return values.get(option.name, option.default)
 
 
 def refuseDaemonOnly(scheme_options):

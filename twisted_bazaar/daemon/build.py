@@ -16,6 +16,7 @@ import attr
 
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.base.options import optionDefaults
+from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
 
 
 @attr.s(auto_attribs=True)
@@ -37,8 +38,8 @@ def configured(plugin, values, inProcess=True):
     """
     A plugin's settings for option values (names with - or _), its
     options' defaults for the rest: what its ``build`` takes.  For a node
-    in this process alone (a test's, the simulator's), the plugin's
-    ``inProcess`` values come over those defaults (a chord ring of drawn
+    in this process alone (a test's, the simulator's), the values of an
+    L{IInProcess} plugin come over those defaults (a chord ring of drawn
     keys has no puzzle); a node that joins a market of daemons (``bazaar
     buy``'s) says ``inProcess=False``.
 
@@ -46,19 +47,19 @@ def configured(plugin, values, inProcess=True):
         L{IConfigurablePlugin.configure}).
     """
     config = optionDefaults(plugin.options)
-    if inProcess:
-        config.update(getattr(plugin, "inProcess", {}))
+    if inProcess and IInProcess.providedBy(plugin):
+        config.update(plugin.inProcess)
     config.update({key.replace("_", "-"): value for key, value in values.items()})
     return plugin.configure(config)
 
 
 def plugScheme(node, discovery):
     """Plug a scheme into node: its discovery, and the neighbours it keeps
-    (its ``topology``) if it keeps any.  Returns the scheme."""
+    (its ``topology``) if it is an L{ITopologyProvider}.  Returns the
+    scheme."""
     node.setDiscovery(discovery)
-    topology = getattr(discovery, "topology", None)
-    if topology is not None:
-        node.setTopology(topology)
+    if ITopologyProvider.providedBy(discovery):
+        node.setTopology(discovery.topology)
     return discovery
 
 

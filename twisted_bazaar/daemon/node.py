@@ -20,6 +20,7 @@ from twisted_bazaar.daemon.services import EndpointConnector, NodeService, Start
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
+from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.wire.ids import shortId
@@ -55,10 +56,10 @@ def nodeConfig(options):
 
 def keyRefusal(scheme):
     """What a node's key must pass for its scheme ((plugin, settings)):
-    the plugin's ``keyTest`` (a chord ring's puzzle), or None."""
+    the ``keyTest`` of an L{IKeyTest} plugin (a chord ring's puzzle), or
+    None."""
     plugin, settings = scheme
-    test = getattr(plugin, "keyTest", None)
-    return test(settings) if test is not None else None
+    return plugin.keyTest(settings) if IKeyTest.providedBy(plugin) else None
 
 
 @attr.s(auto_attribs=True)

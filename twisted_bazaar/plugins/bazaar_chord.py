@@ -1,7 +1,7 @@
 """The chord discovery scheme and its tracker extension, as twisted.plugin
 finds them."""
 
-from twisted_bazaar.schemes.chord import ChordScheme, ChordTrackerPlugin
+from twisted_bazaar.schemes.chord.plugin import ChordScheme, ChordTrackerPlugin
 
 chord = ChordScheme()
 chordTracker = ChordTrackerPlugin()

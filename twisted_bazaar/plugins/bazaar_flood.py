@@ -1,5 +1,5 @@
 """The flood discovery scheme, as twisted.plugin finds it."""
 
-from twisted_bazaar.schemes.flood import FloodScheme
+from twisted_bazaar.schemes.flood.plugin import FloodScheme
 
 flood = FloodScheme()

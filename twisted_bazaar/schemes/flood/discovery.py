@@ -18,6 +18,7 @@ from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.core.market import IDiscovery, Offer, fileDescription
 from twisted_bazaar.core.records import RecordBook, recordFault
+from twisted_bazaar.schemes.interfaces import ITopologyProvider
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.core.topology import RandomNeighbours
 
@@ -46,7 +47,7 @@ class _Find:
         self.finished = None
 
 
-@implementer(IDiscovery)
+@implementer(IDiscovery, ITopologyProvider)
 class FloodDiscovery(Service, NodeObserver):
     """Searches flooded to every overlay link, replies collected for a
     window."""

@@ -10,6 +10,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import IDiscovery, recordedOffers
+from twisted_bazaar.schemes.interfaces import ITopologyProvider
 from twisted_bazaar.schemes.superpeer.leaf import LeafSide
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER, SpHit
 from twisted_bazaar.schemes.superpeer.query import QueryFlood
@@ -17,7 +18,7 @@ from twisted_bazaar.schemes.superpeer.superpeer import SuperPeerSide
 from twisted_bazaar.schemes.superpeer.topology import SuperPeerLinks
 
 
-@implementer(IDiscovery)
+@implementer(IDiscovery, ITopologyProvider)
 class SuperPeerDiscovery(Service, NodeObserver):
     """
     @ivar superpeer: True on a super-peer, False on a leaf.

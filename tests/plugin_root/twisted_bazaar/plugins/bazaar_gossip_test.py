@@ -19,7 +19,7 @@ from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.base.options import PluginOption, boundedInt
 from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter
-from twisted_bazaar.schemes import IDiscovery, IDiscoveryPlugin, Offer
+from twisted_bazaar.schemes import IDiscovery, IDiscoveryPlugin, ITopologyProvider, Offer
 from twisted_bazaar.core.topology import RandomNeighbours
 
 
@@ -49,7 +49,7 @@ class GossipHit(wire.Message):
     path: tuple
 
 
-@implementer(IDiscovery)
+@implementer(IDiscovery, ITopologyProvider)
 class GossipDiscovery(Service, NodeObserver):
     name = "gossip"
     superpeer = None

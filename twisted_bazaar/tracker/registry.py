@@ -1,0 +1,202 @@
+"""
+The tracker's table of live nodes: plain state with no I/O, which
+L{twisted_bazaar.tracker.service.Tracker} answers from.
+"""
+
+import bisect
+
+import attr
+
+from twisted_bazaar.wire.ids import KEYED, isKeyed
+
+#: The ids the tracker gives keyless nodes are non-negative and below
+#: this (a keyed node's id is its key's: L{twisted_bazaar.wire.ids}).
+ID_SPACE = 2**31
+#: Random draws tried before a full scan when picking a node to introduce.
+_PICK_TRIES = 16
+
+
+def ringPlace(node_id):
+    """A node's place on a ring of ids (a Chord ring's, docs/protocol.md
+    §20): a keyed id's 128 bits, a keyless id itself."""
+    return node_id & (KEYED - 1)
+
+
+
+class _Pool:
+    """
+    Node ids with O(1) add, remove and random pick, and, once someone
+    asked for the node that follows a ring place (L{Registry.following}),
+    the same ids in ring order.
+    """
+
+    def __init__(self):
+        self.order = []
+        self.index = {}
+        #: (ring place, id) of every id, sorted, from the first question
+        #: for a follower on (a pool nobody asks never pays for the order).
+        self.ring = None
+
+    def __len__(self):
+        return len(self.order)
+
+    def add(self, node_id):
+        self.index[node_id] = len(self.order)
+        self.order.append(node_id)
+        if self.ring is not None:
+            bisect.insort(self.ring, (ringPlace(node_id), node_id))
+
+    def remove(self, node_id):
+        slot = self.index.pop(node_id, None)
+        if slot is None:
+            return
+        last = self.order.pop()
+        if last != node_id:
+            self.order[slot] = last
+            self.index[last] = slot
+        if self.ring is not None:
+            del self.ring[bisect.bisect_left(self.ring, (ringPlace(node_id), node_id))]
+
+    def following(self, place, unwanted):
+        """The first id whose ring place is at or after place, going up and
+        then round from the lowest, that is not in unwanted; None if every
+        id is."""
+        if self.ring is None:
+            self.ring = sorted((ringPlace(node_id), node_id) for node_id in self.order)
+        ring = self.ring
+        start = bisect.bisect_left(ring, (place,))
+        for step in range(len(ring)):
+            candidate = ring[(start + step) % len(ring)][1]
+            if candidate not in unwanted:
+                return candidate
+        return None
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Abilities:
+    """What a node told the tracker it can do: its discovery scheme (None
+    if it did not say) and whether it offers to serve as a super-peer."""
+
+    scheme: str = None
+    superpeer: bool = False
+
+
+class Registry:
+    """
+    The live table: id -> (host, port), with what each node can do, and
+    O(1) random picks (among all nodes, or those of one scheme, or its
+    super-peers) so that a tracker of ten thousand nodes stays cheap.
+    """
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.nodes = {}
+        self.abilities = {}
+        #: Ids whose address was checked (or needs no check).
+        self.verified = set()
+        #: Changes to the table so far (a join, a check passed, a
+        #: departure): an answer built from it holds while this stays.
+        self.changes = 0
+        self._pools = {}
+
+    def __len__(self):
+        return len(self.nodes)
+
+    def _poolsOf(self, abilities):
+        keys = [None]
+        if abilities.scheme is not None:
+            keys.append(abilities.scheme)
+            if abilities.superpeer:
+                keys.append((abilities.scheme, "super"))
+        return keys
+
+    def join(self, wanted, host, port, abilities=Abilities(), verified=True):
+        """
+        Add a node; it keeps ``wanted`` as its id when that is valid and
+        free, else it gets a new random id.  Returns the id.  A node not
+        ``verified`` is not introduced until L{verify} says its address
+        was checked.
+        """
+        node_id = wanted
+        if isKeyed(node_id):
+            # Its key's id, proven: never another node's (the tracker
+            # refused a second key before it got here).
+            pass
+        elif not 0 <= node_id < ID_SPACE or node_id in self.nodes:
+            node_id = self.rng.randrange(ID_SPACE)
+            while node_id in self.nodes:
+                node_id = self.rng.randrange(ID_SPACE)
+        self.nodes[node_id] = (host, port)
+        self.abilities[node_id] = abilities
+        self.changes += 1
+        if verified:
+            self.verify(node_id)
+        return node_id
+
+    def verify(self, node_id):
+        """The node listens where it said: it may be introduced."""
+        if node_id not in self.nodes or node_id in self.verified:
+            return
+        self.verified.add(node_id)
+        self.changes += 1
+        if self.nodes[node_id][1]:
+            # Port 0 means the node takes no links: never introduce it.
+            for key in self._poolsOf(self.abilities[node_id]):
+                self._pools.setdefault(key, _Pool()).add(node_id)
+
+    def address(self, node_id):
+        """(host, port) of a node whose address was checked, else ("", 0)."""
+        if node_id not in self.verified:
+            return ("", 0)
+        return self.nodes[node_id]
+
+    def leave(self, node_id):
+        if node_id not in self.nodes:
+            return
+        del self.nodes[node_id]
+        self.verified.discard(node_id)
+        self.changes += 1
+        for key in self._poolsOf(self.abilities.pop(node_id)):
+            pool = self._pools.get(key)
+            if pool is not None:
+                pool.remove(node_id)
+                if not pool and key is not None:
+                    del self._pools[key]
+
+    def members(self, scheme=None, superpeer=False):
+        """The ids of live nodes that take links: all, or those of scheme
+        (its super-peers only, with superpeer)."""
+        key = (scheme, "super") if superpeer and scheme is not None else scheme
+        pool = self._pools.get(key)
+        return list(pool.order) if pool is not None else []
+
+    def following(self, place, scheme, unwanted=()):
+        """The live node of scheme that takes links whose ring place
+        (L{ringPlace}) is the first at or after place, going up and then
+        round from the lowest, other than those in unwanted: its id, or
+        None if there is no such node.  Its pool is kept in ring order from
+        the first such question on."""
+        pool = self._pools.get(scheme)
+        return None if pool is None else pool.following(place, unwanted)
+
+    def pick(self, asker, exclude=(), scheme=None, superpeer=False):
+        """A random live node that takes links (of scheme, a super-peer if
+        asked), other than ``asker`` and, if possible, not one of
+        ``exclude``.  Returns (id, host, port), or None if there is no such
+        node."""
+        key = (scheme, "super") if superpeer and scheme is not None else scheme
+        pool = self._pools.get(key)
+        order = pool.order if pool is not None else []
+        unwanted = set(exclude)
+        unwanted.add(asker)
+        for _ in range(_PICK_TRIES if len(order) > 1 else 0):
+            candidate = order[self.rng.randrange(len(order))]
+            if candidate not in unwanted:
+                return (candidate,) + self.nodes[candidate]
+        fresh = [n for n in order if n not in unwanted]
+        others = fresh or [n for n in order if n != asker]
+        if not others:
+            return None
+        candidate = self.rng.choice(others)
+        return (candidate,) + self.nodes[candidate]
+

@@ -1,0 +1,492 @@
+"""
+The tracker as its links' owner: registration (with a proof of the
+node's key), connect-back address checks, introductions, departures, and
+the messages of the extensions it hosts (see
+L{twisted_bazaar.tracker.extension}); what one address group may make it
+hold or do is bounded here.
+"""
+
+import math
+
+from twisted.logger import Logger, LogLevel
+from zope.interface import implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.proofs import REGISTER
+from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.connections import RateLimit
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.handshake import LinkHandshake, channelKey
+from twisted_bazaar.net.limits import GroupRates
+from twisted_bazaar.net.link import ILinkOwner, LinkSettings
+from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.tracker.check import AddressCheck
+from twisted_bazaar.tracker.registry import Abilities, Registry
+from twisted_bazaar.wire.ids import NO_ID, shortId, wireId
+
+#: Seconds before a failed address check is tried again: doubling from
+#: the first to the last.
+RECHECK_FIRST = 5.0
+RECHECK_MAX = 60.0
+#: Registrations advertising a port that one address group (see
+#: L{twisted_bazaar.net.eviction.addressGroup}) may make a second, in bursts
+#: of twice that; and the most live nodes it may hold registered.
+JOIN_RATE = 20.0
+GROUP_LIMIT = 256
+#: Questions (messages of QUESTION_BUCKETS: ``lookup``, ``list``,
+#: ``members``...) the nodes of one address group may ask a second, all
+#: their connections together, in bursts of twice that.  Each link has a
+#: rate of its own, but a group may hold GROUP_LIMIT registered links:
+#: without this, one address's questions could take the tracker's time.
+QUESTION_RATE = 400.0
+#: The rate buckets of those questions (L{wire.message}'s ``bucket``):
+#: a listing has a per-link rate of its own.
+QUESTION_BUCKETS = ("query", "listing")
+#: ``nodereq`` and ``whereis`` looked up for the nodes of one address
+#: group a second, all their connections together, in bursts of twice
+#: that; past it, each is answered as if nobody were known (see
+#: L{Tracker._mayLookUp}).
+LOOKUP_RATE = 400.0
+#: Address checks the daemon runs at once, in all and for the nodes of
+#: one address group: each holds a descriptor until it ends (within the
+#: handshake timeout).  Past these a check waits RECHECK_FIRST seconds,
+#: unless the newest check of a group holding more gives way (and waits).
+CHECK_LIMIT = 32
+CHECK_GROUP_LIMIT = 8
+#: Descriptors the daemon keeps for its address checks (CHECK_LIMIT) and
+#: its own files: its log, its listening sockets (see L{registeredLimit}).
+RESERVED_DESCRIPTORS = 64
+#: Address groups whose registration rate is remembered, newest kept.
+_RATE_GROUPS = 10_000
+#: Default connections the tracker keeps open before they register (no
+#: thisisyou yet): in all, and from one address group.  Each holds a
+#: descriptor for up to the handshake timeout; past these, a connection is
+#: refused at once, or (the pool full, its group holding less than
+#: another) the oldest one of the group holding the most gives way.
+PENDING_LIMIT = 256
+PENDING_GROUP_LIMIT = 64
+
+
+def registeredLimit(descriptors, pending_limit, streams, watched=False):
+    """
+    The most nodes a tracker that may open ``descriptors`` files keeps
+    registered: each holds its connection's descriptor (two when the web
+    view is ``watched``: it keeps a status link to each node), and the
+    connections still to register (``pending_limit``), the web view's
+    event streams (``streams``) and the tracker's own files and address
+    checks (L{RESERVED_DESCRIPTORS}) must still find theirs.  At least
+    one.
+    """
+    left = descriptors - pending_limit - streams - RESERVED_DESCRIPTORS
+    return max(1, left // 2 if watched else left)
+
+
+def _levelOf(link):
+    """A status client (``bazaar status``, the web view) registering for a
+    question is no news to a user of the market: its join and leave are
+    logged at debug."""
+    return LogLevel.debug if link.purpose == STATUS else LogLevel.info
+
+
+@implementer(ILinkOwner)
+class Tracker:
+    """
+    Answers tracker links: registration, introductions, departures, and
+    the messages of the extensions it hosts.
+
+    @ivar extensions: extension name -> L{ITrackerExtension}, built from
+        the plugins (name -> L{ITrackerExtensionPlugin}) that whoever builds
+        the tracker passes in (the daemon passes every installed one).
+    """
+
+    log = Logger()
+
+    def __init__(self, clock, rng, settings=None, extensions=None, connector=None,
+                 identity=None, pending_limit=PENDING_LIMIT,
+                 pending_group_limit=PENDING_GROUP_LIMIT, registered_limit=None,
+                 check_limit=None, connection_rate=0):
+        """
+        @param identity: the tracker's own key pair (L{Identity}), which
+            nodes prove their keys to; a fresh one if not given (nodes
+            learn it anew at each registration, so nothing needs it kept).
+        @param pending_limit: most connections still to register, in all
+            (None: no bound but the one per group, for a tracker on an
+            in-memory network, which has no descriptors to run out of).
+        @param pending_group_limit: the same, from one address group.
+        @param registered_limit: most nodes registered at once, in all
+            (None: no bound but L{GROUP_LIMIT} per group; the daemon's is
+            what its descriptors allow, L{registeredLimit}).
+        @param check_limit: most address checks at once, in all (None: no
+            bound but L{CHECK_GROUP_LIMIT} per group; the daemon's is
+            L{CHECK_LIMIT}).
+        @param connection_rate: new connections one address group may open
+            a second (see L{RateLimit}); past it, closed before the
+            channel's handshake.  0: no limit (the daemon's is its
+            --connection-rate, by default
+            L{twisted_bazaar.net.connections.DEFAULT_CONNECTION_RATE}).
+        """
+        self.clock = clock
+        self.identity = identity if identity is not None else Identity.generate()
+        self.rng = rng
+        self.registry = Registry(rng)
+        self.settings = settings or LinkSettings()
+        #: What peers make the tracker log, bounded per address group (its
+        #: links log through it too).
+        self.peer_log = PeerLog(clock, self.settings.verbose)
+        #: The lines of nodes joining, leaving and being checked, which a
+        #: peer causes by registering: bounded per address group as well.
+        self.member_log = PeerLog(clock, self.settings.verbose, burst=MEMBER_LINES)
+        #: New connections per address group
+        #: (L{twisted_bazaar.tracker.factory.TrackerFactory}).
+        self.connection_rates = RateLimit(clock, connection_rate)
+        #: Links not registered yet, shared fairly among address groups.
+        self.pending = Account(math.inf if pending_limit is None else pending_limit,
+                               pending_group_limit, oldest_first=True)
+        #: Links of registered nodes, shared fairly among address groups:
+        #: past the bound, a node of a group holding fewer takes the place
+        #: of the newest node of the group holding the most.
+        self.registered = Account(math.inf if registered_limit is None
+                                  else registered_limit, GROUP_LIMIT)
+        #: Opens the connect-back checks; None: addresses are not checked.
+        self.connector = connector
+        #: Node ids whose address check is in flight, by address group.
+        self.checking = Account(math.inf if check_limit is None else check_limit,
+                                CHECK_GROUP_LIMIT)
+        #: node id -> its address check in flight, or the timer of the next.
+        self._checks = {}
+        #: Ids of the nodes that asked to be told what their checks find
+        #: (``thisisme.reach``).
+        self._telling = set()
+        #: Each address group's rate of registrations with a port.
+        self._joins = GroupRates(JOIN_RATE, _RATE_GROUPS)
+        #: Each address group's rate of questions.
+        self._questions = GroupRates(QUESTION_RATE, _RATE_GROUPS)
+        self._lookups = GroupRates(LOOKUP_RATE, _RATE_GROUPS)
+        #: link -> its handshake (L{LinkHandshake}), from a thisisme with
+        #: a key until its proof.
+        self._proving = {}
+        #: node id -> the key it proved, for its address checks.
+        self._keys = {}
+        self.links = {}
+        self.extensions = {}
+        self._handlers = {}
+        for name, plugin in sorted((extensions or {}).items()):
+            self.addExtension(name, plugin.build(self))
+
+    def addExtension(self, name, extension):
+        """Host an extension: its messages come to it from now on.
+
+        @raise ValueError: if another extension handles one of its message
+            types, or it claims a core message (the extension is then not
+            added at all).
+        """
+        for kind in extension.handlers:
+            if kind in self._handlers:
+                raise ValueError(f"{kind.TYPE} is handled by two tracker extensions")
+            if kind.__module__ == wire.ThisIsMe.__module__:
+                raise ValueError(f"{kind.TYPE} is the core's; an extension cannot "
+                                 "take it over")
+        self._handlers.update(extension.handlers)
+        self.extensions[name] = extension
+
+    def linkMade(self, link):
+        """
+        A connection came in: it waits for its registration in the pool of
+        pending connections, or is refused now if its address group has
+        its share of it.
+        """
+        group = groupOf(link)
+        victims = self.pending.makeRoom(group)
+        if victims is None:
+            held, limit = self.pending.held(group), self.pending.group_limit
+            link.refuse("noslots", f"{held} connections from your address group are "
+                        "still to register" if limit is not None and held >= limit
+                        else f"{self.pending.used} connections are still to register")
+            return
+        for victim in victims:
+            self.pending.release(victim)
+            victim.refuse("noslots", "evicted to make room for a connection from "
+                          "another address group")
+        self.pending.hold(link, group)
+
+    def linkLost(self, link, reason):
+        self.pending.release(link)
+        self._proving.pop(link, None)
+        self._drop(link)
+
+    def _drop(self, link):
+        """Forget the node registered on link, if it still is."""
+        node_id = link.peer_id
+        if node_id is not None and self.links.get(node_id) is link:
+            del self.links[node_id]
+            self.registered.release(link)
+            self._stopChecking(node_id)
+            self._keys.pop(node_id, None)
+            self._telling.discard(node_id)
+            self.registry.leave(node_id)
+            for extension in self.extensions.values():
+                extension.nodeLeft(node_id)
+            self._memberLine(groupOf(link), _levelOf(link), "node {id} left ({n} live)",
+                             id=shortId(node_id), n=len(self.registry))
+
+    def messageReceived(self, link, message):
+        kind = type(message)
+        if kind is wire.Error:
+            link.peerLine(LogLevel.info, "{peer} says {code}: {info}", self.log,
+                          code=message.code, info=message.info)
+        elif link.peer_id is None:
+            if kind is wire.ThisIsMe:
+                self._register(link, message)
+            elif kind is wire.Proof and link in self._proving:
+                self._proved(link, message)
+            else:
+                link.protocolError("wtf", f"say thisisme before {message.TYPE}",
+                                   close=True)
+        elif kind is wire.NodeReq:
+            if self._mayLookUp(link):
+                self._introduce(link, message)
+            else:
+                link.send(wire.NodeReply(NO_ID, "", 0))
+        elif kind is wire.WhereIs:
+            if self._mayLookUp(link):
+                link.send(wire.NodeReply(message.id, *self.registry.address(message.id)))
+            else:
+                link.send(wire.NodeReply(message.id, "", 0))
+        elif kind in self._handlers:
+            if kind.BUCKET in QUESTION_BUCKETS and not self._mayAsk(link, kind):
+                return
+            self._handlers[kind](link, message)
+        elif kind is wire.ThisIsMe:
+            if message.id != link.peer_id:
+                link.protocolError("wtf", f"you are node {wireId(link.peer_id)}", close=True)
+        elif kind is wire.Dc:
+            link.close("node said dc", routine=True)
+        else:
+            link.protocolError("wtf", f"the tracker does not handle {message.TYPE}")
+
+    def _mayJoin(self, link, hello):
+        """
+        Whether link's address group may register one more node now: one
+        that advertises a port (and so costs the tracker a check) counts
+        against the group's rate.
+        """
+        group = groupOf(link)
+        if self.registered.makeRoom(group) is None:
+            link.refuse("noslots", self.registered.refusal(group, "registrations"))
+            return False
+        if not hello.port:
+            return True
+        if not self._joins.take(group, self.clock.seconds()):
+            link.refuse("noslots", "too many registrations from your address group; "
+                        "try again later")
+            return False
+        return True
+
+    def _mayLookUp(self, link):
+        """
+        Whether link's address group may have one more ``nodereq`` or
+        ``whereis`` looked up now (LOOKUP_RATE).  Past it, the question
+        is still answered, at once and in its turn, as if nobody were
+        known: its asker matches answers to questions by their order, so
+        none may be dropped, and an answer that looks nothing up costs
+        the tracker no more than the question cost the asker.
+        """
+        return self._lookups.take(groupOf(link), self.clock.seconds())
+
+    def _mayAsk(self, link, kind):
+        """Whether link's address group may ask one more question now
+        (see QUESTION_RATE); if not, the question is dropped."""
+        if self._questions.take(groupOf(link), self.clock.seconds()):
+            return True
+        link.dropOverRate(kind.TYPE, QUESTION_RATE)
+        return False
+
+    def _register(self, link, hello):
+        """
+        A node introduced itself.  One without a key is registered at once
+        (with the id it asks for, if free); one with a key is told the id
+        of its key, and the tracker's key and nonce, and registered once it
+        proves its key to the tracker.  A thisisme whose id and key do not
+        go together (L{LinkHandshake.hear}) is refused.
+        """
+        if not self._mayJoin(link, hello):
+            return
+        handshake = LinkHandshake()
+        fault = handshake.hear(hello, proof_due=True, any_id=True,
+                               channel=channelKey(link.transport))
+        if fault is not None:
+            link.refuse("wtf", fault)
+            return
+        if hello.key is None:
+            handshake.establish()
+            self._join(link, hello)
+            return
+        nonce = handshake.begin(self.identity, REGISTER)
+        handshake.expectProof()
+        self._proving[link] = handshake
+        link.send(wire.ThisIsYou(handshake.peerId, hello.port, self.identity.key, nonce))
+
+    def _proved(self, link, proof):
+        """A node proved its key: it gets its key's id, unless another key
+        holds that id."""
+        handshake = self._proving.pop(link)
+        hello, node_id = handshake.hello, handshake.peerId
+        if not handshake.checkProof(proof.sig):
+            link.refuse("wtf", "that proof does not prove your key to this tracker in "
+                        "this registration")
+            return
+        handshake.establish()
+        holder = self.links.get(node_id)
+        if holder is not None and self._keys.get(node_id) != handshake.key:
+            # Another key with the same id (ids narrowed in a test, or a
+            # collision): the first holder keeps its registration.
+            self._memberLine(groupOf(link), LogLevel.info,
+                             "refused node {id}'s registration from another key: that "
+                             "id is registered already, with its own key, and the "
+                             "first holder of an id keeps it", id=shortId(node_id))
+            link.refuse("wtf", f"node {wireId(node_id)} is registered already, with "
+                        "another key")
+            return
+        if holder is not None:
+            # The key's owner is back: its old connection gives way.
+            self._drop(holder)
+            holder.refuse("wtf", f"node {wireId(node_id)} proved its key on another "
+                          "connection")
+        self._keys[node_id] = handshake.key
+        self._join(link, hello, node_id)
+
+    def admit(self, link, hello):
+        """
+        Register the node on link as a registration (with hello's key
+        proven, if it has one) and a passed address check leave it, with
+        the id hello names: for a simulator that builds the state a market
+        converges to (see L{twisted_bazaar.sim.warm}).
+        """
+        if hello.key is not None:
+            self._keys[hello.id] = hello.key
+        self._join(link, hello, hello.id, checking=False)
+
+    def _join(self, link, hello, proven=None, checking=None):
+        """Register the node on link: with its key's id, if proven, else
+        with the id it asks for if free, or a random one.  Its registration
+        is charged to its address group (and key) first; the nodes that
+        give way for it (see L{registered}) are dropped and told why."""
+        group = groupOf(link)
+        victims = self.registered.take(link, group, key=proven)
+        if victims is None:
+            link.refuse("noslots", self.registered.refusal(group, "registrations"))
+            return
+        for victim in victims:
+            self._drop(victim)
+            victim.refuse("noslots", "evicted to make room for a node of another "
+                          "address group")
+        host = hello.host or getattr(link.transport.getPeer(), "host", "")
+        abilities = Abilities(hello.scheme, bool(hello.superpeer))
+        if checking is None:
+            checking = self.connector is not None and hello.port != 0
+        # A keyless node never gets a key's id: it was refused asking
+        # for one.
+        wanted = proven if proven is not None else hello.id
+        node_id = self.registry.join(wanted, host,
+                                     hello.port, abilities, verified=not checking)
+        self.links[node_id] = link
+        if hello.reach:
+            self._telling.add(node_id)
+        self.pending.release(link)
+        link.identified(node_id)
+        if hello.purpose == STATUS:
+            link.purpose = STATUS
+        if proven is None:
+            link.send(wire.ThisIsYou(node_id, hello.port))
+        self._memberLine(group, _levelOf(link), "node {id} joined from {host}:{port} "
+                         "({n} live)", id=shortId(node_id), host=host, port=hello.port,
+                         n=len(self.registry))
+        if checking:
+            self._check(node_id, RECHECK_FIRST)
+
+    def _memberLine(self, group, level, format, **fields):
+        """Log a line about a node registering, leaving or being checked,
+        bounded per address group (L{member_log}, L{MEMBER_LINES}): each
+        costs a stranger one registration, which is cheap."""
+        self.member_log.emit(self.log, level, group, format, **fields)
+
+    # -- connect-back checks ------------------------------------------------------------
+
+    def _check(self, node_id, retry):
+        """Check the address node_id advertised; if it fails, try again
+        after retry seconds (doubling up to RECHECK_MAX).  A check is
+        charged to the node's address group (L{checking}): with no room,
+        it waits RECHECK_FIRST seconds; the checks that give way for it
+        wait as long."""
+        victims = self.checking.take(node_id, groupOf(self.links[node_id]))
+        if victims is None:
+            self._checks[node_id] = self.clock.callLater(
+                RECHECK_FIRST, self._check, node_id, retry)
+            return
+        for victim in victims:
+            self._stopChecking(victim)
+            self._checks[victim] = self.clock.callLater(
+                RECHECK_FIRST, self._check, victim, RECHECK_FIRST)
+        host, port = self.registry.nodes[node_id]
+        check = self._checks[node_id] = AddressCheck(node_id, self._keys.get(node_id),
+                                                     self.identity, self.clock,
+                                                     self.settings, self.peer_log)
+        check.start(self.connector, host, port).addCallback(self._checked, node_id,
+                                                            check, retry)
+
+    def _checked(self, passed, node_id, check, retry):
+        if self._checks.get(node_id) is not check:
+            return
+        self.checking.release(node_id)
+        host, port = self.registry.nodes[node_id]
+        self._tell(node_id, host, port, passed)
+        if passed:
+            del self._checks[node_id]
+            self.registry.verify(node_id)
+            self._memberLine(groupOf(self.links[node_id]), LogLevel.info,
+                             "node {id} listens at {host}:{port} as it said: "
+                             "introducing it", id=shortId(node_id), host=host, port=port)
+            return
+        self._memberLine(groupOf(self.links[node_id]), LogLevel.warn,
+                         "node {id}: nothing at {host}:{port} answers as that node; "
+                         "not introducing it (checking again in {retry:g} s)",
+                         id=shortId(node_id), host=host, port=port, retry=retry)
+        self._checks[node_id] = self.clock.callLater(
+            retry, self._check, node_id, min(retry * 2, RECHECK_MAX))
+
+    def _tell(self, node_id, host, port, passed):
+        """Tell a node that asked what the check of its address host:port
+        found, and where the tracker sees its connection come from
+        (``reach``: behind a NAT router, the router's public address)."""
+        if node_id not in self._telling:
+            return
+        link = self.links[node_id]
+        seen = link.transport.getPeer()
+        link.send(wire.Reach(host, port, passed, getattr(seen, "host", "") or "",
+                             getattr(seen, "port", 0) or 0))
+
+    def _stopChecking(self, node_id):
+        self.checking.release(node_id)
+        pending = self._checks.pop(node_id, None)
+        if isinstance(pending, AddressCheck):
+            pending.cancel()
+        elif pending is not None and pending.active():
+            pending.cancel()
+
+    def stop(self):
+        """Cancel every check in flight or scheduled, and sum up the peers'
+        lines not logged."""
+        for node_id in list(self._checks):
+            self._stopChecking(node_id)
+        self.peer_log.close()
+        self.member_log.close()
+
+    def _introduce(self, link, request):
+        found = self.registry.pick(link.peer_id, request.exclude, request.scheme,
+                                   bool(request.superpeer))
+        if found is None:
+            link.send(wire.NodeReply(NO_ID, "", 0))
+        else:
+            link.send(wire.NodeReply(*found))
