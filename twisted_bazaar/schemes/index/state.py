@@ -6,12 +6,13 @@ Plain state, no I/O: the tracker extension
 departures and asks it for sellers.  An inverted index (item -> sellers) so a lookup
 never scans every node.
 
-It holds up to L{MAX_ENTRIES} entries, so each is kept small
-(docs/benchmarks.md, "index_bytes_per_entry"): an item with one seller
-maps to that seller's id, not to a set of one; and a seller's record is
-not kept as a L{Record} with its own copies of the seller's host, port
-and key, but as one bytes object of what differs from entry to entry
-(L{_pack}), rebuilt into an equal L{Record} when asked for.
+A tracker's index holds up to 131,072 entries (seller, item), so each
+is kept small (docs/benchmarks.md, "index_bytes_per_entry"): an item
+with one seller maps to that seller's id, not to a set of one; and a
+seller's record is not kept as a L{Record} with its own copies of the
+seller's host, port and key, but as one bytes object of what differs
+from entry to entry (L{_pack}), rebuilt into an equal L{Record} when
+asked for.  A record that would not come back equal is kept whole.
 """
 
 import struct
