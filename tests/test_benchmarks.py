@@ -29,8 +29,43 @@ from twisted_bazaar.sim.adversaries import KINDS
 from twisted_bazaar.sim.attack import bystanders
 from twisted_bazaar.sim.runner import SimConfig
 from twisted_bazaar.wire import trade
-from benchmarks import aria2, codec, idle, purchase, run, simattack, simgoals, simmillion
+from benchmarks import (
+    aria2,
+    codec,
+    idle,
+    indexmem,
+    purchase,
+    run,
+    simattack,
+    simgoals,
+    simmillion,
+)
 from twisted_bazaar import wire
+
+
+class IndexMemoryBenchmarkTests(SynchronousTestCase):
+    """The index benchmark fills the real extension and counts what it
+    holds (a small market here: two sellers of eight items)."""
+
+    def test_bothLayoutsFillTheIndex(self):
+        market = indexmem.sellers(2)
+        rows = [indexmem.measure(layout, market, 8) for layout in indexmem.LAYOUTS]
+        self.assertEqual([(row["layout"], row["entries"]) for row in rows],
+                         [("distinct", 16), ("shared", 16)])
+        for row in rows:
+            self.assertGreater(row["index_bytes_per_entry"], 0)
+            self.assertGreater(row["floor_bytes_per_entry"], 0)
+
+    def test_aRefusedEntryStopsTheRun(self):
+        """An entry the index refuses is the benchmark's bug, not a figure."""
+        identity, host = indexmem.sellers(1)[0]
+        link = indexmem._Link(identity, host)
+        self.assertRaises(RuntimeError, link.protocolError, "wtf", "no")
+        self.assertRaises(RuntimeError, link.send, wire.Error("full", "no"))
+
+    def test_sellersFillTwoAddressGroups(self):
+        hosts = [host for _, host in indexmem.sellers(128)]
+        self.assertEqual(sorted({host.split(".")[1] for host in hosts}), ["1", "2"])
 
 
 class CodecBenchmarkTests(SynchronousTestCase):

@@ -6,11 +6,12 @@ in tests/schemes/test_index_tracker.py.
 
 import random
 
+import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.index.state import ItemIndex
 
-from tests.records import PLAIN, signed
+from tests.records import PLAIN, SHA, identity, signed
 
 #: More than any limit below needs.
 ALL = 1000
@@ -186,3 +187,53 @@ class LoadOrderTests(SynchronousTestCase):
         index.forget(latest)
         index.register(latest, "pear", PLAIN)
         self.assertEqual(index.lookup("pear", ALL)[0], latest)
+
+
+class KeptRecordTests(SynchronousTestCase):
+    """An entry keeps its record packed, and gives back one equal to the
+    record registered, whatever it holds."""
+
+    def setUp(self):
+        self.index = ItemIndex(random.Random(0))
+        self.seller = identity(1).id
+
+    def kept(self, record):
+        self.index.register(self.seller, record.item, record)
+        return self.index.record(self.seller, record.item)
+
+    def test_plainAndFileRecords(self):
+        plain = signed(1, "pear", issued=5)
+        film = signed(1, "film", issued=6, file=(2**53, SHA, 65535))
+        self.assertEqual((self.kept(plain), self.kept(film)), (plain, film))
+
+    def test_aRecordFromAnotherPlace(self):
+        """The seller's host, port and key are kept once, from its first
+        record; a later record naming another place keeps its own."""
+        self.kept(signed(1, "pear", host="h", port=9001))
+        moved = signed(1, "fig", host="elsewhere", port=9002)
+        self.assertEqual(self.kept(moved), moved)
+        self.assertEqual(self.index.record(self.seller, "pear").host, "h")
+
+    def test_recordsThatDoNotPack(self):
+        """Fields no wire record has (a signature that is not ASCII, a
+        SHA-256 in capitals, times out of range) are kept as they are."""
+        base = signed(1, "pear")
+        odd = [attr.evolve(base, sig="é" * 86),
+               attr.evolve(base, item="film", size=1, sha256="AB" * 32, transfer=1),
+               attr.evolve(base, item="fig", expires=2**64)]
+        self.assertEqual([self.kept(record) for record in odd], odd)
+
+    def test_theLastSellerOfAnItem(self):
+        """An item's sellers shrink back to one, and to none."""
+        other = identity(2).id
+        self.kept(signed(1, "pear"))
+        self.index.register(other, "pear", signed(2, "pear"))
+        self.index.unregister(self.seller, "pear")
+        self.assertEqual((self.index.lookup("pear", ALL), self.index.listing(),
+                          self.index.listing(among={self.seller})),
+                         ([other], {"pear": 1}, {}))
+        self.index.register(self.seller, "pear", signed(1, "pear"))
+        self.assertEqual(self.index.listing(among={self.seller, other}), {"pear": 2})
+        self.index.forget(other)
+        self.index.forget(self.seller)
+        self.assertEqual((self.index.lookup("pear", ALL), self.index.listing()), ([], {}))
