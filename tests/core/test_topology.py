@@ -13,7 +13,14 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import FakeConnector, Recorder, WiredLink, jsonNetstring
+from tests.helpers import (
+    FakeConnector,
+    Recorder,
+    WiredLink,
+    closeLink,
+    jsonNetstring,
+    linkPeer,
+)
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.net.link import LinkSettings
@@ -232,6 +239,32 @@ class RandomNeighboursTests(SynchronousTestCase):
         lost.loseConnection()
         self.assertEqual(self.recorder.events[-1], ("linkRemoved", 11))
         self.assertEqual(self.tracker.heard(), [nodereq(12)])
+
+    def test_linkLostWhileNobodyNewWaitsForTheRetry(self):
+        """While the tracker has nobody new, a link lost does not make the
+        node ask again before its retry: a peer that opens and closes
+        links cannot make it ask the tracker once a link."""
+        self.register()
+        self.tracker.say(NOBODY)
+        self.assertEqual(self.tracker.heard(), [])
+        for _ in range(3):
+            closeLink(linkPeer(self.node, 11))
+            self.assertEqual(self.recorder.events[-1], ("linkRemoved", 11))
+            self.assertEqual(self.tracker.heard(), [])
+        self.assertEqual(self.retryDelay(), 1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+
+    def test_linkLostAfterAFailedDialAsksAtOnce(self):
+        """A retry after a dial that failed is no sign the tracker has
+        nobody new: a link lost then asks at once, as ever."""
+        self.register()
+        lost = self.link(11)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.tracker.say(nodereply(12))
+        self.connector.requests[-1].deferred.errback(ConnectionRefusedError())
+        self.assertEqual(self.tracker.heard(), [])
+        lost.loseConnection()
+        self.assertEqual(self.tracker.heard(), [nodereq()])
 
     def test_linkLostWhileAskingDoesNotAskTwice(self):
         self.register()

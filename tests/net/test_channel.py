@@ -5,11 +5,15 @@ payloads and failures (docs/protocol.md §2.1), bytes in and bytes out.
 
 import random
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.contract.test_channel import vectors
 from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.net import channel
 from twisted_bazaar.net.channel import (
     KEYED_PAYLOAD,
     MAX_PLAINTEXT,
@@ -187,6 +191,40 @@ class FailureTests(SynchronousTestCase):
         opener = Session(True, ChannelKey.generate())
         acceptor = Session(False, thief)
         second, _ = acceptor.receive(opener.start())
+        with self.assertRaises(ChannelError) as caught:
+            opener.receive(second)
+        self.assertIn("does not verify", caught.exception.reason)
+
+    def test_proofCheckedOnce(self):
+        """A peer that proves the same key over the same static key again
+        (each handshake of a node that dials again) has its signature
+        checked once: the answer is remembered."""
+        channel._signs.cache_clear()
+        checked = []
+
+        class Counting:
+            @staticmethod
+            def from_public_bytes(key):
+                checked.append(key)
+                return Ed25519PublicKey.from_public_bytes(key)
+
+        self.patch(channel, "Ed25519PublicKey", Counting)
+        bob = ChannelKey.generate(identityFrom(2))
+        for _ in range(3):
+            opener = Session(True, ChannelKey.generate())
+            handshake(opener, Session(False, bob))
+            self.assertEqual(opener.peerKey, decode(identityFrom(2).key))
+        self.assertEqual(len(checked), 1)
+
+    def test_rememberedProofOnlyForItsStaticKey(self):
+        """A payload whose check was remembered for one static key proves
+        nothing for another: copied into another handshake, refused."""
+        victim = ChannelKey.generate(identityFrom(2))
+        handshake(Session(True, ChannelKey.generate()), Session(False, victim))
+        thief = ChannelKey.generate()
+        thief.payload = victim.payload
+        opener = Session(True, ChannelKey.generate())
+        second, _ = Session(False, thief).receive(opener.start())
         with self.assertRaises(ChannelError) as caught:
             opener.receive(second)
         self.assertIn("does not verify", caught.exception.reason)

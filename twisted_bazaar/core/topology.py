@@ -41,7 +41,9 @@ class RandomNeighbours(Service, NodeObserver):
     Whenever the node has fewer overlay links than it wants, it asks the
     tracker for one more peer (``nodereq``, naming the peers it has and its
     scheme), one question at a time, backing off while the tracker has
-    nobody new to offer.
+    nobody new to offer: a link lost meanwhile waits for the retry, so
+    that a peer that opens and closes links does not make the node ask
+    the tracker once for each.
     """
 
     log = Logger()
@@ -52,6 +54,8 @@ class RandomNeighbours(Service, NodeObserver):
         self._asking = None
         self._backoff = Backoff(node.clock, node.rng, RETRY_MIN, RETRY_MAX)
         self._connecting = None
+        #: The tracker's last answer offered nobody new; a retry waits.
+        self._nobodyNew = False
         node.addObserver(self)
 
     def neighbours(self):
@@ -63,7 +67,8 @@ class RandomNeighbours(Service, NodeObserver):
         self.seek()
 
     def linkRemoved(self, peer_id):
-        self.seek()
+        if not (self._nobodyNew and self._backoff.pending):
+            self.seek()
 
     def nodeStopping(self):
         self.stopService()
@@ -79,6 +84,7 @@ class RandomNeighbours(Service, NodeObserver):
             return
         if not membership.isRegistered or len(self.neighbours()) >= self.wanted:
             return
+        self._nobodyNew = False
         exclude = tuple(self.neighbours()[: wire.MAX_EXCLUDE])
         scheme = getattr(node.discovery, "name", None)
         self._asking = membership.ask(wire.NodeReq(exclude, scheme=scheme))
@@ -92,6 +98,7 @@ class RandomNeighbours(Service, NodeObserver):
         self._asking = None
         node = self.node
         if reply.id < 0 or reply.id == node.id or reply.id in self.neighbours():
+            self._nobodyNew = True
             self._retryLater()
             return
         self._connecting = node.connectTo(reply.host, reply.port, reply.id, OVERLAY)

@@ -14,6 +14,7 @@ The Twisted side (a protocol wrapper) is L{twisted_bazaar.net.encrypted};
 blocking test clients use L{twisted_bazaar.testing.channelsocket}.
 """
 
+import functools
 import json
 
 from cryptography.exceptions import InvalidSignature
@@ -33,6 +34,8 @@ MAX_MESSAGE = 65535
 MAX_PLAINTEXT = MAX_MESSAGE - TAGLEN
 #: An identity payload: an Ed25519 key and its signature, or nothing.
 KEYED_PAYLOAD = 32 + 64
+#: The identity payloads whose check is remembered (L{provenKey}).
+PROOFS_KEPT = 1024
 #: The wire lengths of handshake messages 2 and 3 (keyless, keyed).
 MESSAGE_2 = (96, 96 + KEYED_PAYLOAD)
 MESSAGE_3 = (64, 64 + KEYED_PAYLOAD)
@@ -118,13 +121,26 @@ def provenKey(payload, static):
         raise ChannelError(f"an identity payload of {len(payload)} bytes "
                            f"(0 or {KEYED_PAYLOAD})")
     key, signature = payload[:32], payload[32:]
+    if not _signs(bytes(key), bytes(signature), bytes(static)):
+        raise ChannelError("the identity payload's signature does not verify "
+                           "with its key over the peer's static key")
+    return key
+
+
+@functools.lru_cache(maxsize=PROOFS_KEPT)
+def _signs(key, signature, static):
+    """
+    Whether signature is key's of the context and the static key.
+    Memoised: a peer's static key and its payload are the same in each of
+    its handshakes (a node that dials another again and again checks its
+    signature once), and the answer is a function of all three.
+    """
     try:
         Ed25519PublicKey.from_public_bytes(key).verify(
             signature, STATIC_KEY_CONTEXT + static)
     except (ValueError, InvalidSignature):
-        raise ChannelError("the identity payload's signature does not verify "
-                           "with its key over the peer's static key") from None
-    return key
+        return False
+    return True
 
 
 class Session:
