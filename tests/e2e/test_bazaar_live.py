@@ -142,7 +142,12 @@ class BazaarLiveTests(SynchronousTestCase):
         result = bazaar("--tracker", self.tracker, "buy", "plum", "--timeout", "4",
                         "--listen", LOOPBACK_LISTEN)
         self.assertEqual((result.returncode, result.stdout), (1, ""))
-        self.assertRegex(result.stderr, r"^bazaar: error: bought 0 of 1 plum within "
+        # First said (off a terminal too) once a search finds nothing.
+        self.assertRegex(result.stderr, r"^bazaar: no seller offers plum now \(sold out, "
+                                        r"or not sold here: a search found nothing\); "
+                                        r"searching again for up to \d+ s \(--timeout\), "
+                                        r"Ctrl-C to stop\n")
+        self.assertRegex(result.stderr, r"\nbazaar: error: bought 0 of 1 plum within "
                                         r"4 s: no seller offered it \(\d+ "
                                         r"search(es)? found nothing\)\n$")
 

@@ -60,9 +60,13 @@ class ChordOneShotBuyTests(SynchronousTestCase):
                 [script, "--tracker", tracker, "buy", item, "--timeout", str(TIMEOUT),
                  "--listen", LOOPBACK_LISTEN],
                 capture_output=True, text=True, timeout=TIMEOUT + 30)
-            outcomes.append((result.returncode, result.stdout, result.stderr))
+            # A search that found nothing yet is said on stderr, and the
+            # buyer searches again: what counts is that every run buys.
+            notices = [line for line in result.stderr.splitlines()
+                       if not line.startswith(f"bazaar: no seller offers {item} now")]
+            outcomes.append((result.returncode, result.stdout, notices))
         self.assertEqual(outcomes, [
-            (0, f"bought {item} from node {ids[item]} (1 of 1)\n", "")
+            (0, f"bought {item} from node {ids[item]} (1 of 1)\n", [])
             for item in ("apple", "pear") * (RUNS // 2)])
         waitUntil(list(sellers.values()),
                   lambda: all(len(daemon.matches(rf"sold {item} to \w+")) == RUNS // 2

@@ -169,6 +169,16 @@ class WrapperTests(SynchronousTestCase):
         protocol.connectionLost(Failure(ConnectionDone()))
         self.assertIsNone(wrapped.lost.check(ChannelFailed))
 
+    def test_aReasonOfItsOwnIsKept(self):
+        """A connection lost during the handshake for a reason other than
+        a TCP close (TLS refusing the peer's certificate, under the
+        channel) is told that reason."""
+        wrapped = Recorder()
+        protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), True, Clock())
+        protocol.makeConnection(StringTransport())
+        protocol.connectionLost(Failure(ValueError("certificate verify failed")))
+        self.assertEqual(str(wrapped.lost.value), "certificate verify failed")
+
     def test_bufferSizeIsTheSockets(self):
         """What a bulk reader sets as its transport's read size is the TCP
         transport's."""

@@ -177,7 +177,10 @@ class EncryptedProtocol(Protocol):
             # What the layer above tells (a lost tracker, a failed
             # question) is why the channel failed, not how TCP ended.
             reason = Failure(ChannelFailed(self._why))
-        elif closedInHandshake and self.session.initiator:
+        elif (closedInHandshake and self.session.initiator
+              and reason.check(ConnectionDone, ConnectionLost)):
+            # A TCP close; a reason of its own (a TLS certificate refused,
+            # under the channel) is kept as it is.
             reason = Failure(ChannelFailed(CLOSED_IN_HANDSHAKE))
         self.wrapped.connectionLost(reason)
 
