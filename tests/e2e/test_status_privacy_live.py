@@ -10,26 +10,19 @@ it), it gets the whole state.
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.test_bazaar_live import bazaar
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 from twisted_bazaar.wire.ids import wireId
 
 TIMEOUT = 30.0
 WEB_LISTENING = r"web view listening on 127\.0\.0\.1:(\d+)"
 
-
-def bazaar(*args):
-    script = str(Path(sys.executable).with_name("bazaar"))
-    return subprocess.run([script, *args], capture_output=True, text=True,
-                          timeout=TIMEOUT)
 
 
 class WhatANodeTellsStrangersTests(SynchronousTestCase):
