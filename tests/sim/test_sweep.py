@@ -121,7 +121,7 @@ def test_runWithin():
 PARENT = """
 import subprocess, sys
 from twisted_bazaar.sim.sweep import _dieWithParent
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+child = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"],
                          preexec_fn=_dieWithParent)
 print(child.pid, flush=True)
 child.wait()
