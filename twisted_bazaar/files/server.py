@@ -36,6 +36,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.connections import admitted
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.files.hashing import statKey
 from twisted_bazaar.files.messages import About, Data, Get, Head
@@ -514,15 +515,11 @@ class TransferFactory(Factory):
         """A connection, or None (closed at once, before the channel's
         handshake) when its address group opens connections faster than
         the node's policy allows."""
-        host = getattr(addr, "host", "")
-        if not self.service.policy.admitConnection(host):
-            self.service.peer_log.emit(
-                TransferServer.log, LogLevel.info, addressGroup(host),
-                "closed a transfer connection from {host}: its address group opens "
-                "more than {rate:g} a second", host=host,
-                rate=self.service.policy.rates.rate)
+        service = self.service
+        if not admitted(service.policy.rates, addr, service.peer_log, TransferServer.log,
+                        "transfer connection"):
             return None
-        return TransferServer(self.service)
+        return TransferServer(service)
 
 
 class TransferService(Service):

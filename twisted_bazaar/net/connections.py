@@ -25,6 +25,8 @@ connection.
 
 from collections import OrderedDict
 
+from twisted.logger import LogLevel
+
 from twisted_bazaar.net.eviction import GRACE, addressGroup
 
 #: Default new connections one address group may open a second, sustained
@@ -76,6 +78,23 @@ class RateLimit:
         if len(self._buckets) > self.kept:
             self._buckets.popitem(last=False)
         return True
+
+
+def admitted(rates, addr, peer_log, logger, what="connection"):
+    """
+    Whether a new connection from ``addr`` is within its address group's
+    ``rates`` (a L{RateLimit}); if not, one line through ``peer_log``,
+    and the factory builds no protocol for it: the connection is closed
+    at once, before the channel's handshake costs anything.
+    """
+    host = getattr(addr, "host", "") or ""
+    group = addressGroup(host)
+    if rates.admit(group):
+        return True
+    peer_log.emit(logger, LogLevel.info, group, "closed a {what} from {host}: its "
+                  "address group opens more than {rate:g} a second", what=what,
+                  host=host, rate=rates.rate)
+    return False
 
 
 class Tenure:
@@ -140,11 +159,6 @@ class ConnectionManager:
         self.grace = grace
         self.rates = RateLimit(clock, rate)
         self.tenure = Tenure(clock)
-
-    def admitConnection(self, host):
-        """Whether a new connection from ``host`` may be taken (else it is
-        closed at once, unanswered)."""
-        return self.rates.admit(addressGroup(host or ""))
 
     def tenureOf(self, group, oldest):
         """See L{Tenure.of}."""

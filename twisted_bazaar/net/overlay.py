@@ -27,8 +27,12 @@ from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.base.tables import NOTHING, own
-from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE, ConnectionManager
-from twisted_bazaar.net.eviction import Candidate, addressGroup, chooseVictim, groupOf
+from twisted_bazaar.net.connections import (
+    DEFAULT_CONNECTION_RATE,
+    ConnectionManager,
+    admitted,
+)
+from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
 from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.recent import STATUS, RecentMessages
 from twisted_bazaar.net.handshake import PLAIN, PROVING, LinkHandshake, channelKey
@@ -812,11 +816,6 @@ class OverlayFactory(Factory):
         channel's handshake) when its address group opens connections
         faster than the node's policy allows."""
         overlay = self.node.overlay
-        if not overlay.connections.admitConnection(getattr(addr, "host", "")):
-            overlay.peer_log.emit(
-                self.log, LogLevel.info, addressGroup(getattr(addr, "host", "")),
-                "closed a connection from {host}: its address group opens more than "
-                "{rate:g} a second", host=getattr(addr, "host", ""),
-                rate=overlay.connections.rates.rate)
+        if not admitted(overlay.connections.rates, addr, overlay.peer_log, self.log):
             return None
         return self.node.buildLink(inbound=True)

@@ -5,9 +5,9 @@ connection's address group opens connections too fast.
 """
 
 from twisted.internet.protocol import Factory
-from twisted.logger import Logger, LogLevel
+from twisted.logger import Logger
 
-from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.net.connections import admitted
 from twisted_bazaar.net.link import Link
 
 #: Default port the tracker listens on, and nodes look for it on.
@@ -29,12 +29,6 @@ class TrackerFactory(Factory):
         channel's handshake) when its address group opens connections
         faster than the tracker's --connection-rate."""
         tracker = self.tracker
-        host = getattr(addr, "host", "") or ""
-        group = addressGroup(host)
-        if not tracker.connection_rates.admit(group):
-            tracker.peer_log.emit(
-                self.log, LogLevel.info, group, "closed a connection from {host}: its "
-                "address group opens more than {rate:g} a second", host=host,
-                rate=tracker.connection_rates.rate)
+        if not admitted(tracker.connection_rates, addr, tracker.peer_log, self.log):
             return None
         return Link(tracker, tracker.clock, tracker.settings, inbound=True)
