@@ -17,6 +17,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface, implementer
 
+from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import EventBus
@@ -102,8 +103,9 @@ class INode(Interface):
     def keepRecent():
         """The ring of the node's last messages in and out, kept from now."""
 
-    def connectTo(host, port, peer_id=None, purpose=OVERLAY):
-        """Open (or reuse) a link; a Deferred of the peer's id."""
+    def connectTo(host, port, peer_id=None, purpose=OVERLAY, relay=None):
+        """Open (or reuse) a link, directly or through the peer's
+        ``relay``; a Deferred of the peer's id."""
 
     def route(message):
         """Send a path-routed message on."""
@@ -142,6 +144,9 @@ class Node:
     """
 
     log = Logger()
+    #: The factory of the node's file transfer port, once it listens (a
+    #: relayed circuit for ``files`` is taken by its protocol), else None.
+    transferFactory = None
 
     def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
         self.clock = clock
@@ -149,7 +154,11 @@ class Node:
         #: The node's key pair (L{Identity}), or None for a node that
         #: proves nothing (as old peers did; some unit tests use one).
         self.identity = identity
-        self.connector = connector
+        #: Dials peers directly, or through the relay they advertise.
+        self.connector = RelayedConnector(connector, clock)
+        #: The node's reservation at its tracker's relay, once its
+        #: tracker found it cannot dial it (L{RelayReservation}), or None.
+        self.reservation = None
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
         #: The id the node had last time, if its store remembers one; it
@@ -260,9 +269,17 @@ class Node:
         """The (host, port) a linked peer listens on, ("", 0) if unknown."""
         return self.overlay.addressOf(peer_id)
 
-    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY):
+    @property
+    def relay(self):
+        """The relay (``HOST:PORT``) this node is reached through, which
+        it advertises with its address; None while it holds no
+        reservation (it is dialled directly)."""
+        reservation = self.reservation
+        return None if reservation is None else reservation.relay
+
+    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
         """See L{Overlay.connectTo}."""
-        return self.overlay.connectTo(host, port, peer_id, purpose)
+        return self.overlay.connectTo(host, port, peer_id, purpose, relay)
 
     def route(self, message):
         """See L{PathRouter.route}."""

@@ -24,9 +24,6 @@ class RelayReservation:
 
     @ivar relay: the relay's ``HOST:PORT`` while the reservation is held,
         else None.
-    @ivar acceptors: purpose -> the factory whose protocol takes a
-        circuit of that purpose (``files``: the transfer port's, once it
-        listens); ``node`` is the node's own.
     """
 
     log = Logger()
@@ -35,7 +32,6 @@ class RelayReservation:
         self.node = node
         self.relay = None
         self.asked = False
-        self.acceptors = {NODE: OverlayFactory(node)}
 
     def ask(self, send):
         """Ask for a reservation (once per tracker connection)."""
@@ -59,7 +55,8 @@ class RelayReservation:
     def incoming(self, message):
         """The relay announces a circuit: accept it on a new connection."""
         node = self.node
-        factory = self.acceptors.get(message.purpose)
+        factory = (OverlayFactory(node) if message.purpose == NODE
+                   else node.transferFactory)
         if factory is None or self.relay is None:
             node.overlay.peer_log.emit(
                 self.log, LogLevel.info, addressGroup(message.host),

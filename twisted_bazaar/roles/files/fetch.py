@@ -39,6 +39,7 @@ import os
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.deferreds import Outstanding, ignoreCancelled
@@ -276,8 +277,11 @@ class Download:
         """
         offer = self.sources[seller]
         client = TransferClient(self.clock, self.fetcher.stall)
+        through = {} if offer.relay is None else dict(relay=offer.relay, target=seller,
+                                                     purpose=FILES)
         d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client,
-                                                expected=decode(offer.record.key))
+                                                expected=decode(offer.record.key),
+                                                **through)
         self._connecting[seller] = d
 
         def connected(protocol):

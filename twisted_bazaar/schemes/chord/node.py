@@ -185,6 +185,10 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
     def advertise(self, shop):
         self.publisher.advertise(shop)
 
+    def relayChanged(self):
+        """The node is reached another way: its records say so again."""
+        self.publisher.republish()
+
     def stockChanged(self, item, units):
         self.publisher.stockChanged(item, units)
 

@@ -166,7 +166,7 @@ class LeafSide(NodeObserver):
         among items (describing the file the shop that has it shares)."""
         node = self.node
         return {item: self.book.record(item, node.config.host, node.port,
-                                       fileIn(self.shops, item))
+                                       fileIn(self.shops, item), node.relay)
                 for item in items if self.units(item) > 0}
 
     def inventory(self):
@@ -289,6 +289,12 @@ class LeafSide(NodeObserver):
         if self._renewing and self.told and (self._renewal is None
                                               or not self._renewal.active()):
             self._renewal = self.node.clock.callLater(self.book.renewal, self._renew)
+
+    def relayChanged(self):
+        """The node is reached another way: its super-peers get every
+        item again, each record naming the relay (or none)."""
+        if self.told:
+            self._tell(dict(self.told))
 
     def _renew(self):
         self._renewal = None

@@ -90,7 +90,7 @@ class SuperPeerSide(NodeObserver):
         own = []
         if any(shop.inventory().get(item, 0) > 0 for shop in self.shops):
             own.append((node.id, node.host, node.port, self.book.record(
-                item, node.host, node.port, fileIn(self.shops, item))))
+                item, node.host, node.port, fileIn(self.shops, item), node.relay)))
         return own + self.index.lookup(item, limit - len(own), node.clock.seconds())
 
     def _leafOnly(self, handler):
