@@ -12,7 +12,10 @@ parts and plugs them in through L{INode}, the narrow face the parts use.
 Time comes from the clock it is given, never the global reactor.
 """
 
+from collections import OrderedDict
+
 import attr
+
 from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface, implementer
@@ -44,6 +47,8 @@ __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "Overla
 
 #: Default number of peers a node tries to stay linked to.
 DEFAULT_NEIGHBOURS = 3
+#: Peers whose relay a node remembers (L{Node.noteRelay}).
+RELAYS_KEPT = 1024
 
 
 @attr.s(auto_attribs=True)
@@ -147,6 +152,9 @@ class Node:
     #: The factory of the node's file transfer port, once it listens (a
     #: relayed circuit for ``files`` is taken by its protocol), else None.
     transferFactory = None
+    #: peer id -> the relay it is reached through, as noted (L{noteRelay});
+    #: None until a relay is noted.
+    _relays = None
 
     def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
         self.clock = clock
@@ -277,8 +285,22 @@ class Node:
         reservation = self.reservation
         return None if reservation is None else reservation.relay
 
+    def noteRelay(self, peer_id, relay):
+        """Remember that peer_id is reached through relay (as the tracker
+        said): L{connectTo} dials it there when not told another way.
+        The last L{RELAYS_KEPT} are kept."""
+        if self._relays is None:
+            self._relays = OrderedDict()
+        self._relays[peer_id] = relay
+        self._relays.move_to_end(peer_id)
+        while len(self._relays) > RELAYS_KEPT:
+            self._relays.popitem(last=False)
+
     def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
-        """See L{Overlay.connectTo}."""
+        """See L{Overlay.connectTo}; a peer whose relay was noted
+        (L{noteRelay}) is dialled through it."""
+        if relay is None and self._relays is not None:
+            relay = self._relays.get(peer_id)
         return self.overlay.connectTo(host, port, peer_id, purpose, relay)
 
     def route(self, message):

@@ -72,6 +72,8 @@ class Joining:
         return near.end()
 
     def _nearIs(self, message):
+        for node_id, relay in (message.relays or {}).items():
+            self.node.noteRelay(node_id, relay)
         self._nearAnswered(message.nonce, message)
 
     def _nearAnswered(self, nonce, answer):

@@ -17,8 +17,11 @@ each seller by its record.
 import re
 from typing import NamedTuple
 
+import attr
+
 from twisted_bazaar.core.records import checkRecord
 from twisted_bazaar.schemes.chord.ring import SIZE
+from twisted_bazaar.wire.core import checkRelay
 from twisted_bazaar.wire.ids import wireId, wireIds
 from twisted_bazaar.wire import (
     MAX_PATH,
@@ -150,7 +153,21 @@ def _records(value, name):
                  for each in _list(value, name, MAX_TRANSFER, "records"))
 
 
-checkPeer.fast = _records.fast = _sellers.fast = "False"
+def _relays(value, name):
+    """The relays of the nodes a chordNearIs names that are reached
+    through one: an object of node id -> ``HOST:PORT``."""
+    if type(value) is not dict or len(value) > MAX_FINGERS:
+        raise ProtocolError(f"{name} must be an object of at most {MAX_FINGERS} relays")
+    return {checkNodeId(key, f"{name} key"): checkRelay(relay, f"{name} relay")
+            for key, relay in value.items()}
+
+
+def _relaysObject(relays):
+    return {wireId(node_id): relay for node_id, relay in relays.items()}
+
+
+_relays.toWire = _relaysObject
+checkPeer.fast = _records.fast = _sellers.fast = _relays.fast = "False"
 checkPeer.toWire = peerList
 checkSuccessors = _peers(MAX_SUCCESSORS)
 checkSuccessors.toWire = peerLists
@@ -240,16 +257,19 @@ class ChordNear(Message):
 
 
 @message("chordNearIs", ("nonce", "nonce", checkId, REQUIRED),
-         ("nodes", "nodes", checkFingers, REQUIRED))
+         ("nodes", "nodes", checkFingers, REQUIRED),
+         ("relays", "relays", _relays, None))
 @frozen
 class ChordNearIs(Message):
     """The tracker's answer to chordNear: the distinct nodes asked for, the
-    one that follows the asker first; none if the asker is alone."""
+    one that follows the asker first; none if the asker is alone.
+    ``relays`` names the relay of each of them reached through one."""
 
     upkeep = True
 
     nonce: int
     nodes: tuple
+    relays: dict = attr.ib(default=None, hash=False)
 
 
 @message("chordPred", ("nonce", "nonce", checkId, REQUIRED), bucket=BUCKET)

@@ -211,7 +211,7 @@ class LeafSide(NodeObserver):
         first, *rest = parts(stock, self.records(stock), link.settings.frame_limit,
                              LeafRegister(wire.ID_LIMIT - 1, host, port, {}))
         seq = self._next()
-        link.send(LeafRegister(seq, host, port, *first))
+        link.send(LeafRegister(seq, host, port, *first, relay=self.node.relay))
         for items, records in rest:
             seq = self._next()
             link.send(LeafUpdate(seq, items, records))
@@ -291,10 +291,12 @@ class LeafSide(NodeObserver):
             self._renewal = self.node.clock.callLater(self.book.renewal, self._renew)
 
     def relayChanged(self):
-        """The node is reached another way: its super-peers get every
-        item again, each record naming the relay (or none)."""
-        if self.told:
-            self._tell(dict(self.told))
+        """The node is reached another way: it registers again with each
+        super-peer, naming the relay (or none), each record too."""
+        for peer in sorted(self.registered | set(self._registering)):
+            link = self.node.links.get(peer)
+            if link is not None:
+                self._register(link)
 
     def _renew(self):
         self._renewal = None
