@@ -38,6 +38,7 @@ from twisted_bazaar.wire import (
 )
 from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
+from twisted_bazaar.wire.core import checkRelay
 from twisted_bazaar.wire.ids import wireId
 
 #: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
@@ -166,7 +167,8 @@ class State(Message):
          ("downloads", "downloads", objectList(DOWNLOAD_KEYS, MAX_ITEMS), ()),
          ("public", "public", checkFlag, False), ("reach", "reach", _reach, None),
          ("seenHost", "seen_host", checkHost, None),
-         ("seenPort", "seen_port", checkPort, None))
+         ("seenPort", "seen_port", checkPort, None),
+         ("relay", "relay", checkRelay, None))
 @frozen
 class NodeState(Message):
     """
@@ -180,8 +182,9 @@ class NodeState(Message):
     state, why), by name; whether other nodes can dial it (``reach``:
     public, private or unknown, L{twisted_bazaar.core.reach}) and where
     the tracker saw its connection come from (``seenHost``:``seenPort``;
-    "" and 0 while unknown).  An old node's answer has no ``reach``
-    (None).
+    "" and 0 while unknown), and the relay it is reached through
+    (``relay``, None while it holds no reservation).  An old node's
+    answer has no ``reach`` (None).
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
@@ -205,6 +208,7 @@ class NodeState(Message):
     reach: str = None
     seen_host: str = None
     seen_port: int = None
+    relay: str = None
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -215,6 +219,8 @@ class NodeState(Message):
                "stock": dict(self.stock)}
         if self.reach is not None:
             out["reach"] = self.reach
+        if self.relay is not None:
+            out["relay"] = self.relay
         files = [_fileDict(row) for row in self.files]
         if self.public:
             out.update(files=files, public=True)
