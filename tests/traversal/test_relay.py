@@ -203,6 +203,19 @@ class ReservationTests(SynchronousTestCase):
         self.assertIn("your address group holds 1 reservations already", error.info)
         self.assertEqual(bed.relay.reserve(3, "10.2", print, "k", RELAY_HOST), RELAY)
 
+    def test_full(self):
+        """Past what the room left allows a group, a reservation is
+        refused, and none held gives way."""
+        bed = Bed(RelayLimits(reservations=4), reserve=False)
+        bed.relay.reserve(1, "10.1", print, "k", RELAY_HOST)
+        bed.relay.reserve(2, "10.1", print, "k", RELAY_HOST)
+        error = self.assertRaises(Refused, bed.relay.reserve, 3, "10.1", print, "k",
+                                  RELAY_HOST)
+        self.assertEqual(error.info, "2 of this relay's 4 reservations are taken: your "
+                         "address group may hold no more now")
+        bed.relay.reserve(3, "10.2", print, "k", RELAY_HOST)
+        self.assertTrue(bed.relay.holds(1) and bed.relay.holds(2))
+
     def test_off(self):
         """A relay with no reservations relays for nobody."""
         bed = Bed(RelayLimits(reservations=0), reserve=False)

@@ -48,8 +48,9 @@ class Refused(Exception):
 
 
 class _Reservation:
-    """A node's reservation: how to tell it of circuits, the key it
-    proved to the tracker (wire text), its circuits."""
+    """A node's reservation: how to tell it of circuits (its tracker
+    connection's send), the key it proved to the tracker (wire text), its
+    circuits."""
 
     def __init__(self, node_id, tell, key):
         self.node_id = node_id
@@ -113,14 +114,17 @@ class Relay:
             raise Refused("norelay", "a reservation needs a key proven on this "
                           "connection; this node proved none")
         if node_id not in self._reserved:
-            victims = self.reservations.take(node_id, group)
-            if victims is None:
-                raise Refused("noslots", self.reservations.refusal(group,
-                                                                   "reservations"))
-            for victim in victims:
-                gone = self._reserved.pop(victim)
-                gone.tell(wire.Error("noslots", "your relay reservation gave way to a "
-                                     "node of another address group"))
+            account = self.reservations
+            held = account.held(group)
+            if held >= account.group_limit:
+                raise Refused("noslots", f"your address group holds {held} "
+                              "reservations already")
+            if not account.admits(group):
+                # Nothing gives way: a reservation promised stays held.
+                raise Refused("noslots", f"{account.used} of this relay's "
+                              f"{account.capacity} reservations are taken: your "
+                              "address group may hold no more now")
+            account.hold(node_id, group)
             self._reserved[node_id] = _Reservation(node_id, tell, key)
         return joinRelay(host, self.port)
 
