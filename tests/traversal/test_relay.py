@@ -12,7 +12,9 @@ from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.traversal import relay as relay_module
 from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused
 from twisted_bazaar.traversal.limits import RelayLimits
-from twisted_bazaar.traversal.messages import RelayAccept, RelayIncoming
+from twisted_bazaar import wire
+from twisted_bazaar.traversal.messages import RelayAccept, RelayConnect, RelayIncoming
+from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.traversal.relay import Refused
 
 from tests.traversal.helpers import NODE_ID, RELAY, RELAY_HOST, RELAY_PORT, Bed, Collect
@@ -127,6 +129,35 @@ class CircuitTests(SynchronousTestCase):
         end.opened.addBoth(results.append)
         bed.run()
         self.assertIn("no circuit waits with that token", results[0].getErrorMessage())
+
+    def test_acceptFromAnotherKey(self):
+        """A relayAccept whose channel proved another key than the one
+        the node registered with is refused, token or not."""
+        self.patch(relay_module, "channelKey", lambda transport: "mallory")
+        bed = Bed()
+        bed.dial(Collect())
+        bed.run()
+        [incoming] = bed.told
+        end = bed.accept(incoming)
+        results = []
+        end.opened.addBoth(results.append)
+        bed.run()
+        self.assertIn("that circuit is for another node's key",
+                      results[0].getErrorMessage())
+
+    def test_diallerTooEager(self):
+        """A dialler that sends more than 4096 bytes before its circuit
+        opens is refused, and the circuit is gone."""
+        bed = Bed()
+        dialler = Collect()
+        bed.network.connect(RELAY_HOST, RELAY_PORT, dialler, from_host="10.1.0.5")
+        bed.run()
+        dialler.transport.write(frame(wire.encode(RelayConnect(NODE_ID, "node")))
+                                + b"x" * 5000)
+        bed.run()
+        self.assertIn(b"over 4096 bytes before the circuit opened", dialler.received)
+        self.assertIsNotNone(dialler.lost)
+        self.assertEqual(bed.relay.circuits.used, 0)
 
     def test_nodeCircuits(self):
         """Circuits to one node are bounded: one more is refused."""

@@ -304,11 +304,7 @@ class RelayEnd(Protocol):
             self.circuit.carry(self, data)
             return
         if self.circuit is not None:
-            # A dialler's bytes before the circuit opens: kept for it.
-            self.early += data
-            if len(self.early) > FRAME_LIMIT:
-                self.circuit.close(f"the dialler sent over {FRAME_LIMIT} bytes "
-                                   "before the circuit opened", "wtf")
+            self._keep(data)
             return
         data = self._buffer + data
         try:
@@ -321,7 +317,7 @@ class RelayEnd(Protocol):
             return
         begin, end = found
         self._buffer = b""
-        self.early = data[end + 1:]
+        early = data[end + 1:]
         try:
             message = wire.decode(data[begin:end])
         except wire.ProtocolError as e:
@@ -332,13 +328,23 @@ class RelayEnd(Protocol):
         try:
             if type(message) is RelayConnect:
                 self.circuit = self.relay.connect(self, message)
+                self._keep(early)
             elif type(message) is RelayAccept:
+                self.early = early
                 self.circuit = self.relay.accept(self, message)
             else:
                 raise Refused("wtf", f"a relay takes relayConnect or relayAccept, not "
                               f"{message.TYPE}")
         except Refused as e:
             self.refuse(e.code, e.info)
+
+    def _keep(self, data):
+        """A dialler's bytes before its circuit opens: kept for it, up to
+        FRAME_LIMIT."""
+        self.early += data
+        if len(self.early) > FRAME_LIMIT:
+            self.circuit.close(f"the dialler sent over {FRAME_LIMIT} bytes before the "
+                               "circuit opened", "wtf")
 
     def refuse(self, code, info, log=True):
         """Say why in an ``error`` and close; one line through the peer
