@@ -40,11 +40,14 @@ class RelayReservation:
             send(RelayReserve())
 
     def reserved(self, message):
-        """The tracker holds the reservation: the node advertises it."""
+        """The tracker holds the reservation: the node advertises it (one
+        line when it changes, through the peer log: the tracker says it)."""
         if self.relay != message.relay:
-            self.log.info("reachable through the relay at {relay}: nodes that "
-                          "cannot dial this node open circuits to it there",
-                          relay=message.relay)
+            host, _ = splitRelay(message.relay)
+            self.node.overlay.peer_log.emit(
+                self.log, LogLevel.info, addressGroup(host),
+                "reachable through the relay at {relay}: nodes that cannot dial this "
+                "node open circuits to it there", relay=message.relay)
         self.relay = message.relay
 
     def lost(self):
