@@ -149,17 +149,31 @@ class CircuitTransport:
     The inner connection's transport: what it writes goes to the relay
     (sealed by the connection's channel with the relay, around the inner
     channel's own sealing), as do its close and its producer; its peer is
-    the other end's address as far as this end knows it.  No socket
-    (C{getHandle} is none): nothing is sent around it.
+    the other end's address as far as this end knows it; the rest of the
+    transport's interface is the relay connection's.
     """
 
     def __init__(self, end, peer):
         self.end = end
         self.peer = peer
 
+    def __getattr__(self, name):
+        # Reached only for what this class does not define (the
+        # connection's state, its bufferSize): the connection to the
+        # relay's.
+        if name in ("end", "peer"):
+            raise AttributeError(name)
+        return getattr(self.end.transport, name)
+
     @property
-    def disconnecting(self):
-        return self.end.transport.disconnecting
+    def bufferSize(self):
+        """Bytes read at a time: the relay connection's (a file's buyer
+        sets it for bulk reads)."""
+        return self.end.transport.bufferSize
+
+    @bufferSize.setter
+    def bufferSize(self, size):
+        self.end.transport.bufferSize = size
 
     def write(self, data):
         self.end.transport.write(data)
