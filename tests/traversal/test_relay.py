@@ -4,6 +4,8 @@ reservation carries the inner channel both ways and nothing the relay
 can read; everything else is refused, with a reason, within limits.
 """
 
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -262,3 +264,24 @@ class ReservationTests(SynchronousTestCase):
         bed.run()
         self.assertIn("holds no reservation", results[0].getErrorMessage())
         self.assertEqual(bed.relay.reservations.used, 0)
+
+
+class FlowControlTests(SynchronousTestCase):
+    def test_eachEndProducesForTheOther(self):
+        """Once open, each end's connection is the other's producer: a
+        reader that stops reading stops the relay reading its writer."""
+        bed = Bed()
+        ends = []
+        for host in ("10.1.0.5", "192.168.1.2"):
+            end = relay_module.RelayEnd(bed.relay)
+            end.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", host, 1)))
+            ends.append(end)
+        dialler, node = ends
+        dialler.dataReceived(frame(wire.encode(RelayConnect(NODE_ID, "node"))))
+        [incoming] = bed.told
+        node.dataReceived(frame(wire.encode(RelayAccept(incoming.circuit))))
+        self.assertIs(dialler.transport.producer, node.transport)
+        self.assertIs(node.transport.producer, dialler.transport)
+        self.assertTrue(dialler.transport.streaming and node.transport.streaming)
+        dialler.dataReceived(b"inner bytes")
+        self.assertTrue(node.transport.value().endswith(b"inner bytes"))
