@@ -108,7 +108,7 @@ def merged(results):
 
 
 #: Each scheme's goal for purchase success with 20 % adversaries
-#: (issue 36), drawn beside its curves.
+#: (docs/simulator.md, "Adversaries"), drawn beside its curves.
 ATTACK_GOALS = {"flood": 0.95, "index": 0.99, "superpeer": 0.99, "chord": 0.99}
 
 
@@ -185,8 +185,9 @@ def plotAttack(curves, nodes, seed, path):
     pyplot.close(figure)
 
 
-#: Issue 36's goals for a warm run of a million nodes, drawn beside the
-#: scale curves: wall seconds and peak RSS in MiB.
+#: The goals for a warm run of a million nodes (docs/simulator.md, "A
+#: million nodes"), drawn beside the scale curves: wall seconds and peak
+#: RSS in MiB.
 MILLION_GOALS = {"wall_s": 900.0, "peak_rss_mb": 16_384.0}
 
 
