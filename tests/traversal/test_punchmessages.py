@@ -1,0 +1,34 @@
+"""Tests for L{twisted_bazaar.traversal.punchmessages}: the punch messages
+on the wire."""
+
+import json
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.traversal.punchmessages import PunchConnect, PunchReply, PunchSync
+
+
+class WireTests(SynchronousTestCase):
+    def test_roundTrip(self):
+        """Each message decodes from the JSON protocol.md shows."""
+        for text, message in [
+                ('{"type": "punchConnect", "nonce": 7, "host": "198.51.100.7", '
+                 '"port": 23456}', PunchConnect(7, "198.51.100.7", 23456)),
+                ('{"type": "punchReply", "nonce": 7, "host": "203.0.113.9", '
+                 '"port": 31000}', PunchReply(7, "203.0.113.9", 31000)),
+                ('{"type": "punchSync", "nonce": 7}', PunchSync(7))]:
+            self.assertEqual(wire.decode(text.encode()), message)
+            self.assertEqual(json.loads(wire.encode(message)), json.loads(text))
+
+    def test_strict(self):
+        """A port out of range is no punchConnect."""
+        with self.assertRaises(wire.ProtocolError) as caught:
+            wire.decode(b'{"type": "punchConnect", "nonce": 7, "host": "h", '
+                        b'"port": 70000}')
+        self.assertEqual(caught.exception.info, "punchConnect.port must be from 0 to 65535, not 70000")
+
+    def test_errorCode(self):
+        """A refusal's code is known to the wire."""
+        self.assertEqual(wire.Error("nopunch", "why", id=7).code, "nopunch")
+        self.assertIn("nopunch", wire.ERROR_CODES)
