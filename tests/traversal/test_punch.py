@@ -369,6 +369,39 @@ class RefusalTests(PunchTestCase):
         self.assertRefused(PunchSync(9), "no punch of yours with that nonce waits for "
                            "a punchSync here")
 
+    def test_wrongNonce(self):
+        """A punchReply or punchSync for another nonce than the one waiting
+        is refused, and the punch waiting goes on."""
+        self.a.puncher.punch(self.a.link, HOST_B)
+        [connect] = self.carry(self.a, self.b)
+        [reply] = sent(self.b.link)
+        feed(self.b.link, PunchSync(connect.nonce + 1))
+        self.assertEqual(self.refusalsOn(self.b), [(
+            "nopunch", "no punch of yours with that nonce waits for a punchSync here",
+            connect.nonce + 1)])
+        self.assertEqual(self.b.dialer.dials, [])
+        feed(self.a.link, PunchReply(connect.nonce + 1, HOST_B, reply.port))
+        self.assertEqual(self.refusalsOn(self.a), [(
+            "nopunch", "no punch of this node with that nonce waits for a punchReply",
+            connect.nonce + 1)])
+        feed(self.a.link, reply)
+        [sync] = sent(self.a.link)
+        self.assertEqual(sync, PunchSync(connect.nonce))
+
+    def test_answeredOnce(self):
+        """A second punchReply or punchSync of one attempt is refused: one
+        attempt makes one dial at each end."""
+        self.a.puncher.punch(self.a.link, HOST_B)
+        [connect] = self.carry(self.a, self.b)
+        [reply] = self.carry(self.b, self.a)
+        [sync] = self.carry(self.a, self.b)
+        feed(self.a.link, reply)
+        self.assertEqual([m.code for m in sent(self.a.link)], ["nopunch"])
+        feed(self.b.link, sync)
+        self.assertEqual([m.code for m in sent(self.b.link)], ["nopunch"])
+        self.clock.advance(TRANSIT)
+        self.assertEqual((len(self.a.dialer.dials), len(self.b.dialer.dials)), (1, 1))
+
     def test_replyWithMadeUpHost(self):
         """The initiator too dials only where a third party saw the peer:
         a reply naming another host is refused and ends the punch."""

@@ -81,6 +81,8 @@ class _Punch:
         self.port = None
         self.sent = None
         self.rtt = None
+        #: Whether the punchSync of the current attempt was sent.
+        self.synced = False
         self.timer = None
         self.dialing = None
         self.over = False
@@ -97,6 +99,8 @@ class _Answer:
         self.nonce = nonce
         self.peer_port = peer_port
         self.port = port
+        #: Whether the peer's punchSync came.
+        self.synced = False
         self.timer = None
         self.dialing = None
         self.over = False
@@ -184,6 +188,7 @@ class Puncher:
             self._fail(punch, why)
             return
         punch.attempt += 1
+        punch.synced = False
         punch.nonce = self.rng.randrange(1, NONCE_LIMIT)
         punch.port = self.rng.randrange(*PUNCH_PORTS)
         punch.sent = self.clock.seconds()
@@ -194,8 +199,7 @@ class Puncher:
         """The peer's address for this node's punch: sync, and dial half
         the round trip later."""
         punch = self._punches.get(link)
-        if (punch is None or punch.nonce != reply.nonce or punch.timer is None
-                or punch.dialing is not None):
+        if punch is None or punch.nonce != reply.nonce or punch.synced:
             self._refuse(link, reply.nonce, "no punch of this node with that nonce "
                          "waits for a punchReply")
             return
@@ -205,6 +209,7 @@ class Puncher:
             self._fail(punch, why)
             return
         punch.timer.cancel()
+        punch.synced = True
         punch.rtt = self.clock.seconds() - punch.sent
         link.send(PunchSync(punch.nonce))
         punch.timer = self.clock.callLater(punch.rtt / 2, self._dialPunch, punch,
@@ -301,12 +306,13 @@ class Puncher:
     def syncReceived(self, link, sync):
         """The peer's word to dial: dial it now."""
         answer = self._answers.get(link)
-        if answer is None or answer.nonce != sync.nonce or answer.timer is None:
+        if answer is None or answer.nonce != sync.nonce or answer.synced:
             self._refuse(link, sync.nonce, "no punch of yours with that nonce waits for "
                          "a punchSync here")
             return
         answer.timer.cancel()
         answer.timer = None
+        answer.synced = True
         answer.dialing = self._dial(answer, answer.host, answer.peer_port)
         answer.dialing.addCallbacks(self._answerPunched, self._answerMissed, (answer,),
                                     None, (answer,))
