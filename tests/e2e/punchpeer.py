@@ -211,7 +211,7 @@ class Peer:
         self.peerHost = None
         self.started = None
         self.puncher = Puncher(reactor, random.Random(), PunchDialer(
-            reactor, self.channel, PeerLog(reactor)), lambda inbound: Greeting(self),
+            reactor, self.channel, PeerLog(reactor)), lambda link: Greeting(self),
             lambda link: self.peerHost)
 
     def linked(self, result):

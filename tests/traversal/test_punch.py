@@ -10,6 +10,7 @@ import random
 
 from twisted.internet import defer, task
 from twisted.logger import capturedLogs, formatEvent
+from twisted.test.iosim import connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -77,7 +78,7 @@ class Side:
         #: link -> the host a third party saw its peer connect from.
         self.witnessed = {}
         self.puncher = Puncher(clock, random.Random(seed), self.dialer,
-                               lambda inbound: ("protocol", inbound),
+                               lambda link: ("protocol", link.inbound),
                                self.witnessed.get)
         self.puncher.setMapping(mappingOf(public, 40000, 40000))
         for kind, handler in self.puncher.handlers.items():
@@ -462,3 +463,36 @@ class RateTests(PunchTestCase):
         failure = self.failureResultOf(punched, PunchFailed)
         self.assertIn("its most for one peer", str(failure.value))
         self.assertEqual(sent(self.a.link), [])
+
+
+class OverlayTests(PunchTestCase):
+    def test_directLinkReplacesShared(self):
+        """A punched connection runs a node's ordinary link handshake, in
+        the shared link's direction, so the overlay's duplicate rule keeps
+        the newer link on both sides: the direct one; the shared one is
+        retired."""
+        shared_a, shared_b = self.a.link, self.b.link
+
+        def build(side):
+            def buildProtocol(shared):
+                link = side.node.buildLink(inbound=shared.inbound)
+                link.purpose = shared.purpose
+                return link
+            return buildProtocol
+
+        self.a.puncher.buildProtocol = build(self.a)
+        self.b.puncher.buildProtocol = build(self.b)
+        punched, *_ = self.exchange()
+        self.clock.advance(TRANSIT)
+        [a_dial], [b_dial] = self.a.dialer.dials, self.b.dialer.dials
+        _, _, pump = connectedServerAndClient(lambda: b_dial.protocol,
+                                              lambda: a_dial.protocol)
+        pump.flush()
+        a_dial.deferred.callback(a_dial.protocol)
+        b_dial.deferred.callback(b_dial.protocol)
+        self.assertIs(self.successResultOf(punched), a_dial.protocol)
+        self.assertIs(self.a.node.links[self.b.identity.id], a_dial.protocol)
+        self.assertIs(self.b.node.links[self.a.identity.id], b_dial.protocol)
+        for shared in (shared_a, shared_b):
+            self.assertEqual([type(m) for m in sent(shared)], [wire.Dc])
+        self.assertNothingHeld()

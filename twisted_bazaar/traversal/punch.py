@@ -122,9 +122,10 @@ class Puncher:
         """
         @param dialer: dials for a punch, as
             L{twisted_bazaar.traversal.punchdial.PunchDialer.dial}.
-        @param buildProtocol: C{buildProtocol(inbound)}, the protocol (a
-            node's L{twisted_bazaar.net.link.Link}) to run on a punched
-            connection: inbound when the shared link is.
+        @param buildProtocol: C{buildProtocol(link)}, the protocol to run
+            on a connection punched to link's peer: a node's new
+            L{twisted_bazaar.net.link.Link} of link's direction and
+            purpose, which the overlay's handshake then establishes.
         @param witness: C{witness(link)}, the host a third party (the
             relay of a relayed link) saw link's peer connect from, or
             None: the only host a punch the peer starts dials.
@@ -363,7 +364,7 @@ class Puncher:
         """
         link = punch.link
         dialing = self.dialer.dial(punch.port, host, port,
-                                   self.buildProtocol(link.inbound), not link.inbound,
+                                   self.buildProtocol(link), not link.inbound,
                                    punch.key)
         expired = []
 
