@@ -2,11 +2,14 @@
 on the wire."""
 
 import json
+import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.traversal.punchmessages import PunchConnect, PunchReply, PunchSync
+
+from tests.test_protocol_examples import FRAME
 
 
 class WireTests(SynchronousTestCase):
@@ -32,3 +35,21 @@ class WireTests(SynchronousTestCase):
         """A refusal's code is known to the wire."""
         self.assertEqual(wire.Error("nopunch", "why", id=7).code, "nopunch")
         self.assertIn("nopunch", wire.ERROR_CODES)
+
+
+class DocumentTests(SynchronousTestCase):
+    def test_examplesAreExact(self):
+        """The frames of protocol.md's "Hole punching" are valid messages,
+        as the codec writes them, each of the length it says."""
+        path = os.path.join(os.path.dirname(__file__), "..", "..", "docs",
+                            "protocol.md")
+        with open(path, encoding="utf-8") as f:
+            section = f.read().split("\n## Hole punching\n")[1].split("\n## ")[0]
+        found = FRAME.findall(section)
+        self.assertEqual([json.loads(payload)["type"] for *_, payload in found],
+                         ["punchConnect", "punchReply", "punchSync", "punchConnect",
+                          "error"])
+        for _, _, length, payload in found:
+            data = payload.encode("utf-8")
+            self.assertEqual(int(length), len(data), payload)
+            self.assertEqual(wire.encode(wire.decode(data)), data)
