@@ -4,12 +4,31 @@ on the wire."""
 import json
 import os
 
+from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.traversal.punchmessages import PunchConnect, PunchReply, PunchSync
 
 from tests.test_protocol_examples import FRAME
+
+#: Each message next to the exact JSON object it travels as (checked with
+#: every other message's in tests/wire/test_wire.py too).
+PUNCH_WIRE_FORMS = [
+    (PunchConnect(7, "198.51.100.7", 23456),
+     {"type": "punchConnect", "nonce": 7, "host": "198.51.100.7", "port": 23456}),
+    (PunchReply(-7, "", 0), {"type": "punchReply", "nonce": -7, "host": "", "port": 0}),
+    (PunchSync(2**63 - 1), {"type": "punchSync", "nonce": 2**63 - 1}),
+]
+_nonces = st.integers(-2**63 + 1, 2**63 - 1)
+_hosts = st.text(max_size=40)
+_ports = st.integers(0, 65535)
+#: A strategy for each punch message, for the codec's round-trip property.
+PUNCH_STRATEGIES = {
+    PunchConnect: st.builds(PunchConnect, _nonces, _hosts, _ports),
+    PunchReply: st.builds(PunchReply, _nonces, _hosts, _ports),
+    PunchSync: st.builds(PunchSync, _nonces),
+}
 
 
 class WireTests(SynchronousTestCase):
@@ -23,6 +42,14 @@ class WireTests(SynchronousTestCase):
                 ('{"type": "punchSync", "nonce": 7}', PunchSync(7))]:
             self.assertEqual(wire.decode(text.encode()), message)
             self.assertEqual(json.loads(wire.encode(message)), json.loads(text))
+
+    def test_wireForms(self):
+        """Each message travels as exactly its JSON object; every punch
+        message has a form and a strategy."""
+        for message, obj in PUNCH_WIRE_FORMS:
+            self.assertEqual(json.loads(wire.encode(message)), obj)
+            self.assertEqual(wire.decode(wire.encode(message)), message)
+        self.assertEqual({type(m) for m, _ in PUNCH_WIRE_FORMS}, set(PUNCH_STRATEGIES))
 
     def test_strict(self):
         """A port out of range is no punchConnect."""
