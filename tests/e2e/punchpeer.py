@@ -1,11 +1,13 @@
 """
 The processes of the live hole-punch test (tests/e2e/test_punch_live.py),
-run as ``python punchpeer.py rendezvous PORT`` on the public net and
+run as ``python punchpeer.py rendezvous PORT OPENER_HOST`` on the public net and
 ``python punchpeer.py peer ...`` at each home.
 
 The rendezvous stands in for a relay: it takes two connections, tells
 each where it saw that connection come from (as the tracker's ``reach``
-does) and where it saw the other's, and then carries bytes between them.
+does), where it saw the other's, and whether it opens the channel
+between them (the one from the host it was given does), and then
+carries bytes between them.
 The peers run the encrypted channel end to end over it, each expecting
 the other's key, and on it a link that carries the punch messages to a
 L{twisted_bazaar.traversal.punch.Puncher}.  The initiator punches; a
@@ -66,9 +68,10 @@ class Rendezvous(Factory):
     protocol = Spliced
     noisy = False
 
-    def __init__(self, done):
+    def __init__(self, done, opener_host):
         self.ends = []
         self.done = done
+        self.opener_host = opener_host
 
     def joined(self, end):
         self.ends.append(end)
@@ -76,11 +79,11 @@ class Rendezvous(Factory):
             return
         first, second = self.ends
         first.other, second.other = second, first
-        for end, opener in ((first, True), (second, False)):
+        for end in (first, second):
             seen, other = end.transport.getPeer(), end.other.transport.getPeer()
             end.transport.write(json.dumps({
                 "seenHost": seen.host, "seenPort": seen.port, "peerHost": other.host,
-                "opener": opener}).encode() + b"\n")
+                "opener": seen.host == self.opener_host}).encode() + b"\n")
         say(f"rendezvous: spliced {first.transport.getPeer()} and "
             f"{second.transport.getPeer()}")
 
@@ -89,10 +92,10 @@ class Rendezvous(Factory):
             self.done.callback(None)
 
 
-def rendezvous(reactor, port):
+def rendezvous(reactor, port, opener_host):
     done = Deferred()
     endpoint = endpoints.TCP4ServerEndpoint(reactor, int(port))
-    endpoint.listen(Rendezvous(done)).addCallback(
+    endpoint.listen(Rendezvous(done, opener_host)).addCallback(
         lambda listening: say(f"rendezvous listening on {listening.getHost().port}"))
     return done
 

@@ -74,10 +74,13 @@ class PunchLiveTests(SynchronousTestCase):
             process.wait()
             process.stdout.close()
 
-    def punch(self, home_a, home_b):
-        """One punch, A the initiator: the exit status and output of A and
-        of B."""
-        rendezvous = self.start(self.public, "rendezvous", str(RENDEZVOUS_PORT))
+    def punch(self, home_a, home_b, opener=None):
+        """One punch, A the initiator, the channel through the rendezvous
+        opened by the node at ``opener`` (A's home by default): the exit
+        status and output of A and of B."""
+        opener = opener or home_a
+        rendezvous = self.start(self.public, "rendezvous", str(RENDEZVOUS_PORT),
+                                opener.public_address)
         # The rendezvous says when it listens: read up to that line.
         for line in rendezvous.stdout:
             if "rendezvous listening" in line:
@@ -94,11 +97,14 @@ class PunchLiveTests(SynchronousTestCase):
     def test_portKeepingRouters(self):
         """Between two homes whose routers keep ports, each punch opens a
         direct connection: each peer reads the other's greeting on it,
-        from the other router's public address."""
+        from the other router's public address.  The initiator opened the
+        link they share, then did not (the other side then opens the
+        punched connection's channel)."""
         home_a, home_b = self.home("homea"), self.home("homeb")
         for run_number in range(RUNS):
             began = time.monotonic()
-            (status_a, out_a), (status_b, out_b) = self.punch(home_a, home_b)
+            opener = home_b if run_number % 2 else home_a
+            (status_a, out_a), (status_b, out_b) = self.punch(home_a, home_b, opener)
             took = time.monotonic() - began
             self.assertEqual((status_a, status_b), (0, 0), out_a + out_b)
             self.assertRegex(out_a, rf"direct: read 'hello from b' from "
