@@ -56,7 +56,8 @@ class WireTests(SynchronousTestCase):
         with self.assertRaises(wire.ProtocolError) as caught:
             wire.decode(b'{"type": "punchConnect", "nonce": 7, "host": "h", '
                         b'"port": 70000}')
-        self.assertEqual(caught.exception.info, "punchConnect.port must be from 0 to 65535, not 70000")
+        self.assertEqual(caught.exception.info,
+                         "punchConnect.port must be from 0 to 65535, not 70000")
 
     def test_errorCode(self):
         """A refusal's code is known to the wire."""

@@ -13,10 +13,12 @@ other's, and the two connects meet in one connection.  A failed dial is
 tried again with a new exchange, at most L{ATTEMPTS} times in all; after
 that the nodes stay on the link they have.
 
-Of the punched connection, the end that opened the shared link opens the
-channel and the link handshake, so that the direct link and the relayed
-one run the same way: the overlay's duplicate rule then keeps the newer
-(L{twisted_bazaar.net.overlay.Overlay._replaces}), the direct one.
+On the punched connection, the end that opened the shared link opens the
+channel, and the node runs a link of the shared link's direction (it is
+given the shared link to build it), so that the direct link and the
+relayed one run the same way: the overlay's duplicate rule then keeps
+the newer (L{twisted_bazaar.net.overlay.Overlay._replaces}), the direct
+one.
 
 What keeps it from being abused: a node dials only the host a third
 party (the relay, the tracker) saw the peer's connection come from,
