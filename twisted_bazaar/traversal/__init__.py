@@ -1,1 +1,1 @@
-"""Reaching nodes behind NAT routers: relayed links, and hole punching to make them direct."""
+"""Reaching nodes that cannot be dialled: relays (and hole punching)."""
