@@ -18,16 +18,21 @@ the reason.  Every namespace goes when the test ends, passed or not.
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import TERMINATED, LiveMarket, nodeId
 from twisted_bazaar.testing.netns import NetBed, missing
+from twisted_bazaar.wire.ids import wireId
 from tests.e2e.helpers import short
 
 TIMEOUT = 30.0
@@ -197,6 +202,29 @@ class BehindNATTests(SynchronousTestCase):
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
                              hashlib.sha256(content).hexdigest())
+        self.stopCleanly()
+
+    def test_relayedListing(self):
+        """`bazaar list`, run at home B, asks the seller at home A for its
+        stock through the tracker's relay: it is listed, and nobody is
+        unreachable."""
+        tracker = self.market.start("tracker", [
+            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
+            wrapper=self.tracker_host.wrapper)
+        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
+                           "--sell", "pear=2")
+        seller_id = nodeId(seller, TIMEOUT)
+        seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
+                       TIMEOUT)
+        script = str(Path(sys.executable).with_name("bazaar"))
+        done = subprocess.run([*self.home_b.host.wrapper, script, "--tracker",
+                               f"{self.tracker_host.address}:{TRACKER_PORT}", "--json",
+                               "list"], capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        listed = json.loads(done.stdout)
+        self.assertEqual((listed["items"], listed["unreachable"]),
+                         ({"pear": {"units": 2, "sellers": [wireId(seller_id)]}}, []))
         self.stopCleanly()
 
     def stopCleanly(self):

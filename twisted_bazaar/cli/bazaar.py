@@ -311,8 +311,9 @@ def listing(reactor, args):
     index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout,
                              args.tracker_key)
     # Each member by its id: whoever answers at its address must be it.
+    relays = members.relays or {}
     asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
-                     args.timeout, dialled=node_id)
+                     args.timeout, dialled=node_id, relay=relays.get(node_id))
              for node_id, host, port, _ in members.nodes]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     states, unreachable = [], []

@@ -38,7 +38,7 @@ from twisted_bazaar.wire import (
 )
 from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
-from twisted_bazaar.wire.core import checkRelay
+from twisted_bazaar.wire.core import checkRelay, relayMap
 from twisted_bazaar.wire.ids import wireId
 
 #: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
@@ -126,22 +126,30 @@ class Members(Message):
 
 
 @message("memberlist", ("nodes", "nodes", objectList(MEMBER_KEYS, MAX_ENTRIES), REQUIRED),
-         ("total", "total", _count, REQUIRED))
+         ("total", "total", _count, REQUIRED),
+         ("relays", "relays", relayMap(MAX_ENTRIES), None))
 @frozen
 class MemberList(Message):
     """
     The answer to members: (id, host, port, scheme) of live nodes that
-    take links, by id; ``total`` counts them all, when the list is cut.
+    take links, by id; ``total`` counts them all, when the list is cut;
+    ``relays`` names the relay of those among them reached through one
+    (id -> ``HOST:PORT``), None if none is.
     """
 
     nodes: tuple
     total: int
+    relays: dict = attr.ib(default=None, hash=False)
 
     def asDict(self):
-        return {"type": "memberlist", "total": self.total,
-                "nodes": [{"id": wireId(node_id), "host": host, "port": port,
-                           "scheme": scheme}
-                          for node_id, host, port, scheme in self.nodes]}
+        out = {"type": "memberlist", "total": self.total,
+               "nodes": [{"id": wireId(node_id), "host": host, "port": port,
+                          "scheme": scheme}
+                         for node_id, host, port, scheme in self.nodes]}
+        if self.relays is not None:
+            out["relays"] = {wireId(node_id): relay
+                             for node_id, relay in self.relays.items()}
+        return out
 
 
 @message("state", ("operator", "operator", checkSig, None), bucket="query")

@@ -6,6 +6,8 @@ scheme or role that handles it.
 
 import attr
 
+from twisted_bazaar.wire.ids import wireId
+
 from twisted_bazaar.wire.codec import (
     REQUIRED,
     Message,
@@ -78,6 +80,23 @@ def checkRelay(value, name):
 
 _relayText = text(3, MAX_HOST_BYTES + 8)
 checkRelay.fast = "False"
+
+
+def relayMap(limit):
+    """A checker of the relays of the nodes a message names, those
+    reached through one: an object of at most ``limit`` node id ->
+    ``HOST:PORT``; a dict of id -> relay here."""
+
+    def check(value, name):
+        if type(value) is not dict or len(value) > limit:
+            raise ProtocolError(f"{name} must be an object of at most {limit} relays")
+        return {checkNodeId(key, f"{name} key"): checkRelay(relay, f"{name} relay")
+                for key, relay in value.items()}
+
+    check.fast = "False"
+    check.toWire = lambda relays: {wireId(node_id): relay
+                                   for node_id, relay in relays.items()}
+    return check
 
 
 @message("thisisme", ("id", "id", checkNodeIdOrNone, REQUIRED),

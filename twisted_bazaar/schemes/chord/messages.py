@@ -21,7 +21,7 @@ import attr
 
 from twisted_bazaar.core.records import checkRecord
 from twisted_bazaar.schemes.chord.ring import SIZE
-from twisted_bazaar.wire.core import checkRelay
+from twisted_bazaar.wire.core import relayMap
 from twisted_bazaar.wire.ids import wireId, wireIds
 from twisted_bazaar.wire import (
     MAX_PATH,
@@ -153,21 +153,7 @@ def _records(value, name):
                  for each in _list(value, name, MAX_TRANSFER, "records"))
 
 
-def _relays(value, name):
-    """The relays of the nodes a chordNearIs names that are reached
-    through one: an object of node id -> ``HOST:PORT``."""
-    if type(value) is not dict or len(value) > MAX_FINGERS:
-        raise ProtocolError(f"{name} must be an object of at most {MAX_FINGERS} relays")
-    return {checkNodeId(key, f"{name} key"): checkRelay(relay, f"{name} relay")
-            for key, relay in value.items()}
-
-
-def _relaysObject(relays):
-    return {wireId(node_id): relay for node_id, relay in relays.items()}
-
-
-_relays.toWire = _relaysObject
-checkPeer.fast = _records.fast = _sellers.fast = _relays.fast = "False"
+checkPeer.fast = _records.fast = _sellers.fast = "False"
 checkPeer.toWire = peerList
 checkSuccessors = _peers(MAX_SUCCESSORS)
 checkSuccessors.toWire = peerLists
@@ -258,7 +244,7 @@ class ChordNear(Message):
 
 @message("chordNearIs", ("nonce", "nonce", checkId, REQUIRED),
          ("nodes", "nodes", checkFingers, REQUIRED),
-         ("relays", "relays", _relays, None))
+         ("relays", "relays", relayMap(MAX_FINGERS), None))
 @frozen
 class ChordNearIs(Message):
     """The tracker's answer to chordNear: the distinct nodes asked for, the
