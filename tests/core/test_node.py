@@ -327,6 +327,9 @@ class RelayedDialTests(SynchronousTestCase):
         other.noteRelay(0x77, "203.0.113.1:7701")
         other.connectTo("192.168.1.3", 9001, 0x78)
         self.assertEqual(self.asked(other)[0], ("192.168.1.3", 9001))
+        other.noteRelay(0x78, "203.0.113.1:7701")
+        other.noteRelay(0x78, None)
+        self.assertNotIn(0x78, other._relays)
         for peer in range(RELAYS_KEPT):
             other.noteRelay(1000 + peer, "203.0.113.1:7701")
         self.assertNotIn(0x77, other._relays)

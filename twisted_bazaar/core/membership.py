@@ -230,7 +230,7 @@ class Membership(Service):
         elif kind is RelayIncoming and self.node.relay is not None:
             self.node.reservation.incoming(message)
         elif kind is wire.NodeReply:
-            if message.relay is not None:
+            if message.port:
                 self.node.noteRelay(message.id, message.relay)
             question = self._questions.pop(0) if self._questions else None
             if question is not None and not question.called:

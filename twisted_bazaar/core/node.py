@@ -287,8 +287,13 @@ class Node:
 
     def noteRelay(self, peer_id, relay):
         """Remember that peer_id is reached through relay (as the tracker
-        said): L{connectTo} dials it there when not told another way.
-        The last L{RELAYS_KEPT} are kept."""
+        said; None: directly, which forgets any relay noted for it):
+        L{connectTo} dials it there when not told another way.  The last
+        L{RELAYS_KEPT} are kept."""
+        if relay is None:
+            if self._relays is not None:
+                self._relays.pop(peer_id, None)
+            return
         if self._relays is None:
             self._relays = OrderedDict()
         self._relays[peer_id] = relay
