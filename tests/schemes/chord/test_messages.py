@@ -251,7 +251,7 @@ class ProtocolExampleTests(SynchronousTestCase):
         path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "docs",
                             "protocol.md")
         with open(path, encoding="utf-8") as f:
-            section = f.read().split("## 20.")[1]
+            section = f.read().split("## 20.")[1].split("\n## ")[0]
         return re.findall(r"^(\w+) → (\w+)\s+(\d+):(\{.*\}),$", section, re.M)
 
     def test_everyFrameIsTheCodecsOwn(self):
