@@ -15,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
 from twisted_bazaar.files.downloads import PRIVATE, partName
-from twisted_bazaar.roles.files import fetch
+from twisted_bazaar.roles.files import watch
 from twisted_bazaar.testing import Market, MemoryNetwork
 from twisted_bazaar.wire.ids import shortId
 from tests.files.helpers import fileId, scratchDir, writeFile
@@ -114,13 +114,13 @@ class DoneTests(SynchronousTestCase):
                 break
         [row] = status.state().downloads
         self.assertEqual(row[:3], ("big", len(self.data), fileId(self.data, PIECE)))
-        self.assertEqual(row[6], fetch.FETCHING)
+        self.assertEqual(row[6], watch.FETCHING)
         self.market.crash(seller)
-        self.market.run(fetch.STALLED + 5)
+        self.market.run(watch.STALLED + 5)
         [row] = status.state().downloads
         have, state, why = row[3], row[6], row[7]
         self.assertGreater(have, 0)
-        self.assertEqual(state, fetch.STALLED_STATE)
+        self.assertEqual(state, watch.STALLED_STATE)
         self.assertTrue(why, "a stalled download says why")
         self.assertEqual(gaveUp, [])
         with capturedLogs() as events:
@@ -132,7 +132,7 @@ class DoneTests(SynchronousTestCase):
         self.assertEqual(buyer.fetcher.downloads, {})
         [row] = status.state().downloads
         self.assertEqual((row[6], row[7]),
-                         (fetch.FAILED, line[len("cannot download big: "):]))
+                         (watch.FAILED, line[len("cannot download big: "):]))
         self.assertFalse(buyer.satisfied)
         self.assertTrue(os.path.exists(os.path.join(
             downloads, PRIVATE, partName("big", fileId(self.data, PIECE)))))
@@ -160,13 +160,13 @@ class DoneTests(SynchronousTestCase):
 
         with capturedLogs() as events:
             self.market.run(1)
-            self.market.run(download.progressAt + fetch.STALLED - download.clock.seconds()
+            self.market.run(download.progressAt + watch.STALLED - download.clock.seconds()
                             - 0.01)
             self.assertEqual((stalled(), status.state().downloads[0][6]),
-                             ([], fetch.FETCHING))
+                             ([], watch.FETCHING))
             self.market.run(0.02)
             [row] = status.state().downloads
-            self.assertEqual(row[6], fetch.STALLED_STATE)
+            self.assertEqual(row[6], watch.STALLED_STATE)
             self.assertEqual(stalled(), [f"big: stalled, no piece for 10 s: {row[7]}"])
             self.assertIn(f"seller {shortId(seller.id)}", row[7])
             self.market.run(30)
