@@ -175,8 +175,9 @@ class Builder:
         node.setMembership(membership)
         membership.startService()
         protocol = membership.factory.buildProtocol(None)
-        self.sim.network.connect(self.sim.market.tracker_host, DEFAULT_TRACKER_PORT,
-                                 protocol, from_host=node.host).addErrback(self._linkFailed)
+        d = self.sim.network.connect(self.sim.market.tracker_host, DEFAULT_TRACKER_PORT,
+                                     protocol, from_host=node.host)
+        d.addErrback(self._linkFailed)
 
     def directNode(self, index, scheme, taken):
         """Node number index of a generated overlay: its key drawn from the

@@ -128,7 +128,8 @@ class Watch:
     def _giveUp(self):
         self._patience = None
         why = self.problem or "no seller offered it"
-        self.download.fail(GaveUp(f"no piece came for {self.download.fetcher.give_up:g} s "
+        give_up = self.download.fetcher.give_up
+        self.download.fail(GaveUp(f"no piece came for {give_up:g} s "
                                   f"(--download-give-up): {why}"), discard=False)
 
     def stop(self):
