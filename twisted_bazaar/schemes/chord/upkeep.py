@@ -18,7 +18,7 @@ from zope.interface import Attribute, Interface
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.net.overlay import Unreachable
-from twisted_bazaar.base.tables import NOTHING, own
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.schemes.chord.fingers import FingerRepair
 from twisted_bazaar.schemes.chord.messages import (
     ChordPing,
@@ -91,7 +91,7 @@ class Upkeep:
                       "ping": Pace(settings.ping, ceiling, calm=True)}
         #: peer id -> when a neighbour last showed it is alive (see _ping).
         #: This, L{_connecting}, L{_awaiting} and L{_graves} are
-        #: L{NOTHING} until written (L{twisted_bazaar.base.tables.own}):
+        #: L{NOTHING} until written (L{twisted_bazaar.base.sparing.own}):
         #: a large simulated ring holds a million of each, mostly empty.
         self._heard = NOTHING
         self._connecting = NOTHING
