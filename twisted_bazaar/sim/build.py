@@ -79,6 +79,8 @@ class Builder:
         return node
 
     def build(self):
+        """Build the market: every node joining through the protocols (a
+        cold start), or in the state they converge to (warm, L{warm})."""
         sim, config = self.sim, self.sim.config
         if config.topology == "tracker" or config.discovery != "flood":
             sim.market = Market(sim.network, seed=config.seed + 3,

@@ -1,7 +1,9 @@
 """
-Build and run one simulation: real nodes, trackers and roles on a
+Run one simulation: real nodes, trackers and roles on a
 L{twisted_bazaar.testing.MemoryNetwork} driven by a
-L{twisted_bazaar.sim.clock.HeapClock}.
+L{twisted_bazaar.sim.clock.HeapClock}, built by L{twisted_bazaar.sim.build}
+(a warm start by L{twisted_bazaar.sim.warm}) and measured by
+L{twisted_bazaar.sim.metrics}.
 
 Everything random is drawn from generators seeded from ``SimConfig.seed``,
 so the same configuration gives the same metrics; only ``wall_s`` and
