@@ -18,6 +18,7 @@ from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
+from twisted_bazaar.sim.homes import placeHomes
 from twisted_bazaar.sim.smallrandom import SmallRandom
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.daemon.build import buildNode, buildRole, configured, plugScheme
@@ -42,8 +43,8 @@ class Builder:
     """
     Builds a L{Simulation}'s market into it: its C{market}, C{nodes},
     C{superpeers}, C{sellers}, C{buyers} (started by
-    L{Simulation.startBuyer} at their times), C{initial_stock} and
-    C{join_at}.
+    L{Simulation.startBuyer} at their times), C{initial_stock},
+    C{join_at} and, with --nat, its C{homes}.
     """
 
     def __init__(self, sim):
@@ -101,6 +102,9 @@ class Builder:
         else:
             self._buildDirect()
         self.assignRoles()
+        if config.nat:
+            sim.homes = placeHomes(sim.network, sim.nodes, config.seed, config.nat,
+                                   config.nat_symmetric, public=sim.superpeers)
 
     def schemeSettings(self, plugin, options):
         """

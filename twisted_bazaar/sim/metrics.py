@@ -7,6 +7,7 @@ import attr
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.sim.homes import homeMetrics
 
 #: Where Linux tells a process its own peak resident memory.
 STATUS = "/proc/self/status"
@@ -158,6 +159,8 @@ def runMetrics(sim, wall_s):
     }
     if sim.attack is not None:
         metrics["adversaries"] = sim.attack.metrics()
+    if sim.homes is not None:
+        metrics["nat"] = homeMetrics(sim.homes, sim.nodes, sim.sellers, sim.buyers)
     return metrics
 
 

@@ -82,6 +82,11 @@ class SimConfig:
     #: in turn (see L{twisted_bazaar.sim.attack}); no kind, no adversary.
     adversaries: float = 0.0
     adversary: tuple = ()
+    #: Fraction of the nodes at home behind a NAT router, and of their
+    #: routers those that draw a random port per connection (see
+    #: L{twisted_bazaar.sim.homes}).
+    nat: float = 0.0
+    nat_symmetric: float = 0.0
 
 
 class Simulation:
@@ -111,6 +116,10 @@ class Simulation:
             raise ValueError("--start warm builds the overlay of a generated "
                              "--topology (random, ring, smallworld); the tracker's "
                              "introductions are a cold start's")
+        if config.start == "warm" and config.nat:
+            raise ValueError("--nat puts nodes behind routers that let no connection "
+                             "in: a warm start's links are placed, not dialled; "
+                             "use --start cold")
         if config.start == "warm" and config.join_spread:
             raise ValueError("--join-spread staggers a cold start's joins; a warm "
                              "start has no joins")
@@ -155,6 +164,8 @@ class Simulation:
         self._frozen = 0
         #: The adversaries (L{Attack}), if the run has any kind of them.
         self.attack = Attack(self) if config.adversary else None
+        #: The nodes at home behind routers (L{Homes}), with --nat.
+        self.homes = None
         self.builder = Builder(self)
 
     def build(self):
