@@ -119,30 +119,30 @@ ALLOWED = {
         _OWN + "once per purchase this node committed",
     "roles/want.py: Want._uncount: {item} is not bought until its bytes are":
         _OWN + "once per file this node bought and could not fetch",
-    "roles/files/fetch.py: Download.start: resuming the download of {name}":
+    "roles/files/download.py: Download.start: resuming the download of {name}":
         _OWN + "once per download this node resumes",
-    "roles/files/fetch.py: Download.addSources: {name}: seller {seller} offers it too; f":
+    "roles/files/sellers.py: Sellers.add: {name}: seller {seller} offers it too; f":
         _OWN + "once per new seller in the offers of this node's own finds",
-    "roles/files/fetch.py: Download._connect.failed: cannot reach seller {seller} for {name}:":
+    "roles/files/sellers.py: Sellers.connect.failed: cannot reach seller {seller} for {name}:":
         _OWN + "once per seller of a download, which is then not asked again before "
         "this node's next find",
-    "roles/files/fetch.py: Download._describe.failed: seller {seller} could not describe {name":
+    "roles/files/download.py: Download._describe.failed: seller {seller} could not describe {name":
         _OWN + "once per seller of a download, which is then marked down",
-    "roles/files/fetch.py: Download._described: seller {seller} describes {name} {fault}":
+    "roles/files/download.py: Download._described: seller {seller} describes {name} {fault}":
         _OWN + "once per seller of a download, which is then avoided",
-    "roles/files/fetch.py: Download._scheduled: {name}: {n} of {total} pieces already on":
+    "roles/files/pieces.py: Pieces.scheduled: {name}: {n} of {total} pieces already on":
         _OWN + "once per download this node starts",
-    "roles/files/fetch.py: Download._dropSlow: {name}: seller {seller} is much slower t":
+    "roles/files/sellers.py: Sellers.dropSlow: {name}: seller {seller} is much slower t":
         _OWN + "once per seller of a download, which is then dropped",
-    "roles/files/fetch.py: Download._checked: seller {seller} sent a wrong piece {piec":
+    "roles/files/pieces.py: Pieces._checked: seller {seller} sent a wrong piece {piec":
         _OWN + "once per seller of a download, which is then avoided",
-    "roles/files/fetch.py: Download._notArrived: seller {seller} did not deliver piece {p":
+    "roles/files/pieces.py: Pieces._notArrived: seller {seller} did not deliver piece {p":
         _OWN + "once per seller of a download (not said again once it failed)",
-    "roles/files/fetch.py: Download._stalled: {name}: stalled, no piece for {s:g} s{wh":
+    "roles/files/watch.py: Watch._stalled: {name}: stalled, no piece for {s:g} s{wh":
         _OWN + "on the download's own stall timer",
-    "roles/files/fetch.py: Download._progress: {name}: {percent}% ({done} of {total} pi":
+    "roles/files/watch.py: Watch.progress: {name}: {percent}% ({done} of {total} pi":
         _OWN + "at most once per percent of a download",
-    "roles/files/fetch.py: Download._needSources: {name}: no seller to fetch it from; sear":
+    "roles/files/sellers.py: Sellers.needSources: {name}: no seller to fetch it from; sear":
         _OWN + "once per search this node schedules",
     "roles/files/fetch.py: Fetcher.__init__: --want {item} is not a plain file name: ":
         _OWN + "once at start, about the operator's flags",

@@ -18,7 +18,8 @@ from twisted_bazaar.schemes.chord.invariants import violations
 from twisted_bazaar.schemes.chord.ring import SIZE, place
 from twisted_bazaar.schemes.chord.settings import ChordSettings
 from twisted_bazaar.sim.chord import SeededRing, churn, failures, pathLength, pathRing
-from twisted_bazaar.sim.runner import Simulation, SimConfig, tradeTypes
+from twisted_bazaar.sim.metrics import tradeTypes
+from twisted_bazaar.sim.runner import Simulation, SimConfig
 
 #: Periods that back off to 4 s at most: news of a join or a death
 #: travels back along the successor lists one period a node, so the quiet

@@ -1,11 +1,14 @@
 """
-Tests for L{twisted_bazaar.sim.metrics}: summary statistics and the probe
-that watches what a buyer node sees.
+Tests for L{twisted_bazaar.sim.metrics}: summary statistics, the probe
+that watches what a buyer node sees, and the metrics of whole runs.
 """
 
+import json
 import os
 import shutil
 import tempfile
+
+import attr
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -16,6 +19,8 @@ from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentiles
+from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, Simulation
+from tests.sim.test_runner import SMALL, small
 
 BUYER = 1
 SELLER = 9
@@ -189,3 +194,68 @@ class PeakRssTests(SynchronousTestCase):
     def test_withoutProc(self):
         """Elsewhere, getrusage's figure."""
         self.assertGreater(peakRssMB(os.path.join(self.folder, "none")), 0)
+
+
+class MetricsTests(SynchronousTestCase):
+    def test_keys(self):
+        """Every metric the issue asks for, with the statistics asked,
+        survives a JSON round trip."""
+        metrics = Simulation(small(nodes=30)).run()
+        for key in ("nodes", "edges", "searches", "success_rate", "purchases",
+                    "double_sells", "messages_per_search", "messages_by_type",
+                    "hops_to_first_reply", "latency_ms", "wall_s", "peak_rss_mb",
+                    "bytes_per_node"):
+            self.assertIn(key, metrics)
+        self.assertLessEqual({"mean", "p50", "p95", "p99"},
+                             set(metrics["hops_to_first_reply"]))
+        self.assertLessEqual({"p50", "p95", "p99"}, set(metrics["latency_ms"]))
+        self.assertEqual(json.loads(json.dumps(metrics)), metrics)
+
+    def test_values(self):
+        """The figures agree with the configuration and with each other."""
+        sim = Simulation(small(nodes=30, searches=20))
+        metrics = sim.run()
+        self.assertEqual((metrics["nodes"], metrics["searches"]), (30, 20))
+        self.assertEqual(metrics["purchases"],
+                         sum(len(role.bag) for role in sim.buyers.values()))
+        self.assertEqual(metrics["success_rate"], metrics["purchases"] / 20)
+        self.assertEqual(len(sim.record.latency_ms), metrics["purchases"])
+        self.assertGreaterEqual(metrics["hops_to_first_reply"]["p50"], 1)
+        self.assertGreater(metrics["latency_ms"]["p50"], 0)
+        self.assertGreater(metrics["bytes_per_node"], 0)
+        self.assertGreater(metrics["peak_rss_mb"], 0)
+        self.assertEqual(metrics["config"], attr.asdict(sim.config))
+
+    def test_noSearches(self):
+        """With nothing to buy the run ends after the warm-up and spread,
+        and rates are None rather than a division by zero."""
+        metrics = Simulation(small(nodes=20, searches=0)).run()
+        self.assertEqual((metrics["purchases"], metrics["success_rate"],
+                          metrics["messages_per_search"]), (0, None, None))
+        self.assertEqual(metrics["virtual_s"], SMALL.warmup + SMALL.spread)
+
+    def test_everyTopologyAndDiscoveryRuns(self):
+        """Each topology, with each discovery scheme, builds a working
+        market."""
+        for topology in TOPOLOGIES:
+            for discovery in DISCOVERY:
+                metrics = Simulation(small(nodes=20, searches=10, topology=topology,
+                                           discovery=discovery)).run()
+                self.assertEqual(metrics["success_rate"], 1.0, (topology, discovery))
+
+    def test_doubleSellsCounted(self):
+        """The metric sees a buy id in two ledgers and a seller past its
+        stock, so its zeros above mean something."""
+        sim = Simulation(small(nodes=30, stock=2))
+        sim.run()
+        self.assertEqual(sim.metrics(0)["double_sells"], 0)
+        first = next(role for role in sim.sellers.values() if role.ledger)
+        second = next(role for role in sim.sellers.values() if role is not first)
+        sale = next(iter(first.ledger.values()))
+        second.ledger[sale.ledgerKey] = sale
+        self.assertEqual(sim.metrics(0)["double_sells"], 1)
+        sold = len(first.ledger)
+        for buy_id in range(1, 4):
+            first.ledger[(sale.buyer_key, -buy_id)] = attr.evolve(sale, buy_id=-buy_id)
+        # With a stock of 2, sold + 3 sales are sold + 1 too many.
+        self.assertEqual(sim.metrics(0)["double_sells"], 1 + sold + 1)

@@ -1,23 +1,30 @@
 """
-A market on the in-memory network whose sellers and buyers sit behind
-NAT (L{MemoryNetwork.hide}): the tracker cannot dial them, they reserve
-at its relay, and buyers buy from them through it, with the same code
-the daemons run.
+A market on the in-memory network whose seller and buyer sit at homes
+behind routers (L{twisted_bazaar.testing.nat}; the seller's keeps ports,
+the buyer's draws them): the tracker cannot dial them, they reserve at
+its relay, and the buyer buys from the seller through it, with the same
+code the daemons run.
 """
+
+import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.testing.market import RELAY_PORT, Market
+from twisted_bazaar.testing.memory import MemoryNetwork
+from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC, Homes, Router
 from twisted_bazaar.traversal.limits import RelayLimits
 
 
 class HiddenMarketTests(SynchronousTestCase):
     def buyAcrossNAT(self, discovery, relay=RelayLimits(), **public):
-        market = Market(relay=relay)
+        network = MemoryNetwork(rng=random.Random(0))
+        network.homes = Homes(random.Random(1))
+        network.homes.place("homeA", Router("203.0.113.7", KEEPS_PORTS))
+        network.homes.place("homeB", Router("203.0.113.8", SYMMETRIC))
+        market = Market(network, relay=relay)
         if public:
             market.addNode(discovery=discovery, host="public", **public)
-        for host in ("homeA", "homeB"):
-            market.network.hide(host)
         seller = market.addNode(discovery=discovery, host="homeA",
                                 seller={"stock": {"pear": 1}})
         market.run(5)

@@ -51,7 +51,7 @@ def checkAdversaries(fraction, kinds):
 
 def bystanders(config):
     """How many nodes of a run neither buy nor sell (as
-    L{Simulation._assignRoles} draws them): the sellers, at least one and
+    L{Builder.assignRoles} draws them): the sellers, at least one and
     not every node, and a buyer for each search while there are nodes."""
     sellers = max(1, min(config.nodes - 1, round(config.sellers * config.nodes)))
     return config.nodes - sellers - min(config.searches, config.nodes - sellers)

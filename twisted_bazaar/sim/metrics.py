@@ -1,8 +1,13 @@
-"""Measuring a simulation: what each buyer saw, and summary statistics."""
+"""Measuring a simulation: what each buyer saw, summary statistics, and
+the metrics of a whole run."""
 
 import resource
 
+import attr
+
+from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.sim.homes import homeMetrics
 
 #: Where Linux tells a process its own peak resident memory.
 STATUS = "/proc/self/status"
@@ -94,3 +99,80 @@ class Record:
         self.hops = []
         self.lookup_hops = []
         self.latency_ms = []
+
+
+def tradeTypes():
+    """Message types that belong to trading, as opposed to upkeep
+    (handshakes, keepalive, introductions, and the messages a scheme marks
+    with a true C{upkeep} class attribute, like Chord's ring maintenance):
+    every other type a scheme or role declares, and error."""
+    return {name for name, cls in wire.MESSAGE_TYPES.items()
+            if cls.__module__ != wire.ThisIsMe.__module__
+            and not getattr(cls, "upkeep", False)} | {"error"}
+
+
+def runMetrics(sim, wall_s):
+    """The metrics of a L{Simulation} run that took wall_s seconds: what
+    ``bazaar-sim --json`` writes."""
+    config = sim.config
+    alive = [node for node in sim.nodes if node not in sim.killed]
+    edges = sum(len(node.links) for node in alive) // 2
+    floods = sim.record.floods
+    stats = dict(sim.stats)
+    for sent in sim.node_stats.values():
+        for kind, count in sent.items():
+            stats[kind] = stats.get(kind, 0) + count
+    trade_types = tradeTypes()
+    trade = sum(stats.get(kind, 0) for kind in trade_types)
+    # The tracker counts as a node: with the index it answers every
+    # lookup.
+    busiest = max(sum(sent.get(kind, 0) for kind in trade_types)
+                  for sent in [sim.stats, *sim.node_stats.values()])
+    purchases = sim.purchases()
+    searches = config.searches
+    metrics = {
+        "config": attr.asdict(config),
+        "nodes": config.nodes,
+        "edges": edges,
+        "searches": searches,
+        "search_floods": floods,
+        "purchases": purchases,
+        "success_rate": round(min(purchases, searches) / searches, 6)
+        if searches else None,
+        "double_sells": doubleSells(sim),
+        "messages_per_search": round(trade / floods, 3) if floods else None,
+        "search_messages_per_search": round(stats.get("search", 0) / floods, 3)
+        if floods else None,
+        "messages_by_type": dict(sorted(stats.items())),
+        "busiest_node_messages": busiest,
+        "superpeers": len(sim.superpeers),
+        "hops_to_first_reply": percentiles(sim.record.hops),
+        "lookup_hops": percentiles(sim.record.lookup_hops),
+        "latency_ms": percentiles(sim.record.latency_ms),
+        "virtual_s": round(sim.clock.seconds(), 3),
+        "killed": len(sim.killed),
+        "failed_links": sim.failed_links,
+        "faults": dict(sim.network.faults.counts) if sim.network.faults else {},
+        "bytes_per_node": round(sim.network.bytes_written / config.nodes, 1),
+        "wall_s": round(wall_s, 3),
+        "peak_rss_mb": peakRssMB(),
+    }
+    if sim.attack is not None:
+        metrics["adversaries"] = sim.attack.metrics()
+    if sim.homes is not None:
+        metrics["nat"] = homeMetrics(sim.homes, sim.nodes, sim.sellers, sim.buyers)
+    return metrics
+
+
+def doubleSells(sim):
+    """Units a L{Simulation}'s sellers sold beyond their stock, plus buy
+    ids in two ledgers."""
+    over = 0
+    seen = {}
+    for node, seller in sim.sellers.items():
+        for item, initial in sim.initial_stock[node].items():
+            sold = sum(sale.units for sale in seller.ledger.values() if sale.item == item)
+            over += max(0, sold - initial)
+        for buy_id in seller.ledger:
+            seen[buy_id] = seen.get(buy_id, 0) + 1
+    return over + sum(count - 1 for count in seen.values() if count > 1)

@@ -1,48 +1,35 @@
 """
-Build and run one simulation: real nodes, trackers and roles on a
+Run one simulation: real nodes, trackers and roles on a
 L{twisted_bazaar.testing.MemoryNetwork} driven by a
-L{twisted_bazaar.sim.clock.HeapClock}.
+L{twisted_bazaar.sim.clock.HeapClock}, built by L{twisted_bazaar.sim.build}
+(a warm start by L{twisted_bazaar.sim.warm}) and measured by
+L{twisted_bazaar.sim.metrics}.
 
 Everything random is drawn from generators seeded from ``SimConfig.seed``,
 so the same configuration gives the same metrics; only ``wall_s`` and
 ``peak_rss_mb`` measure the machine and change from run to run.
 """
 
-import copy
 import gc
 import random
 import time
 
 import attr
 
-from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.core.node import NodeConfig
-from twisted_bazaar.net.overlay import OVERLAY, OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import buyer as buyer_plugin
-from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
-from twisted_bazaar.roles.seller import DEFAULT_LEASE
-from twisted_bazaar.sim import warm
 from twisted_bazaar.sim.attack import Attack, checkAdversaries
+from twisted_bazaar.sim.build import Builder
 from twisted_bazaar.sim.crypto import signatures
-from twisted_bazaar.sim.homes import homeMetrics, placeHomes
 from twisted_bazaar.sim.clock import HeapClock
-from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentiles
-from twisted_bazaar.sim.smallrandom import SmallRandom
+from twisted_bazaar.sim.metrics import BuyerProbe, Record, runMetrics
 from twisted_bazaar.sim.topology import BUILDERS
-from twisted_bazaar.daemon.build import buildNode, buildRole, configured, plugScheme
+from twisted_bazaar.daemon.build import buildRole
 from twisted_bazaar.daemon.registry import discoveryPlugins
-from twisted_bazaar.schemes.superpeer.messages import SUPER
-from twisted_bazaar.testing import Faults, Market, MemoryConnector, MemoryNetwork, NodeClock
-from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+from twisted_bazaar.testing import Faults, MemoryNetwork, NodeClock
 
 TOPOLOGIES = sorted(BUILDERS) + ["tracker"]
 DISCOVERY = sorted(discoveryPlugins())
-#: The schemes whose nodes join through the tracker whatever the topology:
-#: the tracker tells leaves who the super-peers are.
-TRACKER_SCHEMES = ("superpeer",)
 #: Virtual seconds at least between two full collections of a run's
 #: objects, and how much what is frozen must have grown since the last
 #: (see L{Simulation._settle}).
@@ -51,23 +38,6 @@ FULL_GROWTH = 1.25
 #: How a run starts: every node joining through the protocols (cold, the
 #: default), or in the state they converge to (warm, see L{warm}).
 STARTS = ("cold", "warm")
-#: With staggered joins, leaves join from this many seconds on: the
-#: super-peers, all at time 0, are known to the tracker by then.
-LEAVES_AFTER = 1.0
-
-
-def _nothing(node):
-    """A node of a flood joins by its links alone."""
-
-
-def tradeTypes():
-    """Message types that belong to trading, as opposed to upkeep
-    (handshakes, keepalive, introductions, and the messages a scheme marks
-    with a true C{upkeep} class attribute, like Chord's ring maintenance):
-    every other type a scheme or role declares, and error."""
-    return {name for name, cls in wire.MESSAGE_TYPES.items()
-            if cls.__module__ != wire.ThisIsMe.__module__
-            and not getattr(cls, "upkeep", False)} | {"error"}
 
 
 @attr.s(auto_attribs=True, frozen=True)
@@ -96,7 +66,7 @@ class SimConfig:
     seed: int = 1
     warmup: float = 5.0
     #: Cold start: virtual seconds over which the nodes join, at random
-    #: times (0: all at once, at time 0); see L{Simulation._startAt}.
+    #: times (0: all at once, at time 0); see L{Builder._startAt}.
     join_spread: float = 0.0
     spread: float = 10.0
     max_time: float = 180.0
@@ -120,7 +90,22 @@ class SimConfig:
 
 
 class Simulation:
-    """One run: build the network, let buyers loose, collect metrics."""
+    """
+    One run: build the market (L{Builder}), let buyers loose, run until
+    they are done, and measure it (L{runMetrics}).
+
+    @ivar nodes: every node, in the order built.
+    @ivar sellers: node -> its seller role.
+    @ivar buyers: node -> its buyer role, None until it starts.
+    @ivar superpeers: the super-peers (superpeer scheme).
+    @ivar initial_stock: seller node -> item -> its stock at the start.
+    @ivar join_at: node -> when it joins, in a cold start with staggered
+        joins.
+    @ivar killed: the nodes crashed (L{kill}).
+    @ivar failed_links: overlay links that did not form.
+    @ivar market: the L{Market} of the tracker and its nodes, if the run
+        has a tracker.
+    """
 
     def __init__(self, config):
         """
@@ -160,14 +145,8 @@ class Simulation:
         self.stats = {}
         self.settings = LinkSettings(stats=self.stats,
                                      ping_interval=config.ping_interval)
-        #: What every node's link settings share (see L{nodeConfig}).
-        self._node_links = LinkSettings(ping_interval=config.ping_interval)
         #: node -> messages it sent, by type.
         self.node_stats = {}
-        #: The scheme's options: the hop limit only means something to
-        #: schemes that flood.
-        self.scheme_options = {"ttl": config.ttl} if config.discovery == "flood" else {}
-        self.scheme_options.update(config.scheme_options)
         self.superpeers = set()
         self.nodes = []
         self.sellers = {}
@@ -177,9 +156,7 @@ class Simulation:
         self.killed = set()
         self.failed_links = 0
         self.market = None
-        #: node -> when it joins, in a cold start with staggered joins.
         self.join_at = {}
-        self._joins = None
         #: Clock time of the run's next full collection (L{_settle}), if
         #: what is frozen has grown enough by then.
         self._next_full = FULL_COLLECTION
@@ -187,344 +164,16 @@ class Simulation:
         self._frozen = 0
         #: The adversaries (L{Attack}), if the run has any kind of them.
         self.attack = Attack(self) if config.adversary else None
-        #: (scheme name, options) -> the scheme's settings (see L{_schemeSettings}).
-        self._scheme_settings = {}
         #: The nodes at home behind routers (L{Homes}), with --nat.
         self.homes = None
-
-    # -- building ------------------------------------------------------------
-
-    def nodeConfig(self):
-        """A node's config, with a link settings of its own that counts
-        what it sends (see L{node_stats}); the rest of the link settings
-        (rates, write batch) is shared, as a daemon's links share one."""
-        config = self.config
-        link = copy.copy(self._node_links)
-        link.stats = {}
-        return NodeConfig(
-            neighbours=config.degree if config.topology == "tracker" else 0,
-            max_connections=max(3 * config.degree, config.degree + 24),
-            link=link)
-
-    def _counted(self, node):
-        self.node_stats[node] = node.config.link.stats
-        return node
+        self.builder = Builder(self)
 
     def build(self):
-        config = self.config
-        if config.topology == "tracker" or config.discovery != "flood":
-            self.market = Market(self.network, seed=config.seed + 3,
-                                 link_settings=self.settings)
-        if config.start == "warm":
-            if config.discovery in TRACKER_SCHEMES:
-                self._warmSuperPeers()
-            else:
-                self._warmDirect()
-            return
-        if config.discovery in TRACKER_SCHEMES:
-            self._buildSuperPeers()
-        elif config.topology == "tracker":
-            self.nodes = [self._counted(self.market.buildNode(
-                self.nodeConfig(), discovery=config.discovery,
-                scheme=self.scheme_options)) for _ in range(config.nodes)]
-            self._startAt(self.nodes, self.market.startNode, 0.0)
-        else:
-            self._buildDirect()
-        self._assignRoles()
-        if config.nat:
-            self.homes = placeHomes(self.network, self.nodes, config.seed, config.nat,
-                                    config.nat_symmetric, public=self.superpeers)
+        """Build the market (L{Builder.build})."""
+        self.builder.build()
 
-    def _schemeSettings(self, plugin, options):
-        """
-        The settings L{configured} makes of a scheme's options, made once a
-        run for each set of options and shared by every node given them:
-        they are frozen, and a node of a million-node run would otherwise
-        hold a copy of its own (a chord node's C{ChordSettings}, 184
-        bytes).
-        """
-        try:
-            key = (plugin.name, tuple(sorted(options.items())))
-            settings = self._scheme_settings.get(key)
-        except TypeError:
-            # An option of a value that cannot be a key: made each time.
-            return configured(plugin, options)
-        if settings is None:
-            settings = self._scheme_settings[key] = configured(plugin, options)
-        return settings
-
-    def _superPeerOptions(self):
-        """How many super-peers, and the scheme options of a super-peer and
-        of a leaf."""
-        config = self.config
-        count = max(1, min(config.nodes, round(config.superpeers * config.nodes)))
-        options = dict(self.scheme_options)
-        supers = dict(options, super=True)
-        if config.topology != "tracker":
-            supers["superpeer-links"] = 0
-        return count, supers, options
-
-    def _buildSuperPeers(self):
-        """
-        Super-peers first, then leaves, all joining through the tracker.
-        With ``--topology tracker`` the super-peers find each other through
-        it too; with a generated graph, they link along that graph (of
-        ``--degree``) instead, once they are registered.
-        """
-        config = self.config
-        count, supers, options = self._superPeerOptions()
-        plugin = discoveryPlugins()[config.discovery]
-        for index in range(config.nodes):
-            scheme = supers if index < count else options
-            self.nodes.append(self._counted(self.market.buildNode(
-                self.nodeConfig(), discovery=config.discovery, scheme=scheme,
-                scheme_settings=self._schemeSettings(plugin, scheme))))
-        self.superpeers.update(self.nodes[:count])
-        # Super-peers first, at once; leaves from 1 s on, once the tracker
-        # has checked the super-peers and can name them.
-        for node in self.nodes[:count]:
-            self.market.startNode(node)
-        self._startAt(self.nodes[count:], self.market.startNode, LEAVES_AFTER)
-        if config.topology != "tracker":
-            self.clock.callLater(1.0, self._linkSuperPeers, self.nodes[:count])
-
-    def _superPeerGraph(self, supers):
-        """The graph the super-peers link along, with the slots it needs."""
-        for node in supers:
-            node.setSlots(SUPER, node.config.max_connections)
-        return BUILDERS[self.config.topology](len(supers), self.config.degree, self.rng)
-
-    def _linkSuperPeers(self, supers):
-        edges = self._superPeerGraph(supers)
-        for a, b in edges:
-            target = supers[b]
-            if target.id is not None and supers[a].id is not None:
-                supers[a].connectTo(target.host, target.port, target.id,
-                                    SUPER).addErrback(self._linkFailed)
-
-    def _joinTracker(self, node):
-        """A node of a fixed overlay still registers with the tracker when
-        its discovery scheme needs one (the index); it asks for no peers."""
-        membership = Membership(node)
-        node.setMembership(membership)
-        membership.startService()
-        protocol = membership.factory.buildProtocol(None)
-        self.network.connect(self.market.tracker_host, DEFAULT_TRACKER_PORT, protocol,
-                             from_host=node.host).addErrback(self._linkFailed)
-
-    def _directNode(self, index, scheme, taken):
-        """Node number index of a generated overlay: its key drawn from the
-        seed (one whose id is not ``taken``), listening, with its id and
-        its scheme."""
-        host = f"n{index}"
-        rng = random.Random(self.rng.getrandbits(64))
-        identity = self._key(rng, taken)
-        # Listening and named before its scheme is built, as a node of a
-        # generated overlay is from the start.
-        node = self._counted(buildNode(self.clock, self._nodeRandom(rng),
-                                       MemoryConnector(self.network, host),
-                                       self.nodeConfig(), identity=identity).node)
-        self._listen(node, host)
-        plugScheme(node, scheme.build(node, self._schemeSettings(scheme, self.scheme_options)))
-        return node
-
-    @staticmethod
-    def _key(rng, taken):
-        """A node's key pair drawn from rng, one whose id is not ``taken``
-        (now taken)."""
-        identity = Identity.fromRandom(rng)
-        while identity.id in taken:
-            # Two keys whose ids collide: the second draws again.
-            identity = Identity.fromRandom(rng)
-        taken.add(identity.id)
-        return identity
-
-    def _nodeRandom(self, rng):
-        """A node's random source once its key is drawn from rng: rng
-        itself, or in a warm start a small one seeded from it (see
-        L{SmallRandom}: 2.5 kB less a node)."""
-        if self.config.start == "warm":
-            return SmallRandom(rng.getrandbits(64))
-        return rng
-
-    def _listen(self, node, host):
-        """The node listens on host, and is named by its key."""
-        port = self.network.listen(OverlayFactory(node), host)
-        node.setAddress(host, port.getHost().port)
-        node.setId(node.identity.id)
-
-    def _buildDirect(self):
-        """
-        The nodes of a generated overlay, each joining (with the tracker,
-        if the scheme has one) at its time; a is linked to b along each
-        edge (a, b) of the graph once both have joined (but with chord,
-        whose daemons keep no overlay neighbours).
-        """
-        config = self.config
-        scheme = discoveryPlugins()[config.discovery]
-        taken = set()
-        for index in range(config.nodes):
-            node = self._directNode(index, scheme, taken)
-            # Joins the tracker (if the scheme has one) at its time: without
-            # a spread, at once, before the next node is made, as always.
-            join = _nothing if self.market is None else self._joinTracker
-            self._startAt([node], join, 0.0)
-            self.nodes.append(node)
-        edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
-        if config.discovery == "chord":
-            # Drawn all the same (the roles drawn next stay those of the
-            # seed), but not linked: a chord daemon keeps no overlay
-            # neighbours, its links are the ring's (as a warm start).
-            edges = ()
-        for a, b in edges:
-            opener, target = self.nodes[a], self.nodes[b]
-            when = max(self.join_at.get(opener, 0.0), self.join_at.get(target, 0.0))
-            if when:
-                self.clock.callLater(when, self._linkUnlessKilled, opener, target)
-            else:
-                self._link(opener, target)
-
-    def _link(self, opener, target):
-        d = opener.connectTo(target.host, target.port, target.id)
-        d.addErrback(self._linkFailed)
-
-    def _linkUnlessKilled(self, opener, target):
-        """An edge whose ends have both joined, unless its opener crashed
-        first (one whose target crashed fails, as any link to it does)."""
-        if opener not in self.killed:
-            self._link(opener, target)
-
-    def _startAt(self, nodes, start, after):
-        """
-        start(node) for each of nodes: at once, or with ``--join-spread S``
-        each at a random time in [after, after + S), drawn from a source of
-        its own (a run without the flag draws what it drew before it).
-        """
-        spread = self.config.join_spread
-        if not spread:
-            for node in nodes:
-                start(node)
-            return
-        if self._joins is None:
-            self._joins = random.Random(self.config.seed + 5)
-        for node in nodes:
-            when = self.join_at[node] = after + self._joins.random() * spread
-            self.clock.callLater(when, self._startUnlessKilled, start, node)
-
-    def _startUnlessKilled(self, start, node):
-        """A node crashed (L{kill}) before its time never joins."""
-        if node not in self.killed:
-            start(node)
-
-    def _warmDirect(self):
-        """
-        A warm start of a generated overlay: the same nodes, graph and
-        roles as a cold start draws from the seed; the graph's links
-        established, or for chord the ring placed instead (a chord daemon
-        keeps no overlay neighbours: its links are the ring's), every
-        node registered with the tracker if the scheme has one (see
-        L{warm}).
-        """
-        config = self.config
-        scheme = discoveryPlugins()[config.discovery]
-        taken = set()
-        self.nodes = [self._directNode(index, scheme, taken)
-                      for index in range(config.nodes)]
-        edges = BUILDERS[config.topology](config.nodes, config.degree, self.rng)
-        self._assignRoles()
-        if config.discovery == "chord":
-            # Where adversaries lie on the way, a store's route decides
-            # where its record goes (a misrouter acknowledges it falsely, a
-            # withholder makes it detour): their runs store through the ring.
-            warm.placeRing(self.network, self.nodes, records=self.attack is None)
-        else:
-            warm.linkGraph(self.network, self.nodes, edges, OVERLAY)
-        if self.market is not None:
-            for node in self.nodes:
-                warm.joinTracker(self.market, node)
-
-    def _warmSuperPeers(self):
-        """
-        A warm start of the superpeer scheme: the nodes a cold start makes
-        (as the market makes them), the super-peers linked along the graph,
-        each leaf linked to and registered with its super-peers, every node
-        registered with the tracker, and the scheme started (see L{warm}).
-        """
-        config = self.config
-        count, supers, options = self._superPeerOptions()
-        taken = set()
-        plugin = discoveryPlugins()[config.discovery]
-        for index in range(config.nodes):
-            rng = self.market.nodeRandom()
-            scheme = supers if index < count else options
-            node = self.market.buildNode(self.nodeConfig(), discovery=config.discovery,
-                                         scheme=scheme,
-                                         scheme_settings=self._schemeSettings(plugin,
-                                                                              scheme),
-                                         identity=self._key(rng, taken),
-                                         rng=self._nodeRandom(rng))
-            self._listen(self._counted(node), node.connector.from_host)
-            if index < count:
-                self.superpeers.add(node)
-            self.nodes.append(node)
-        self._assignRoles()
-        edges = self._superPeerGraph(self.nodes[:count])
-        warm.linkSuperPeers(self.network, self.nodes[:count], self.nodes[count:], edges,
-                            self.rng)
-        for node in self.nodes:
-            warm.joinTracker(self.market, node)
-        for node in self.nodes:
-            node.discovery.startService()
-
-    def _linkFailed(self, reason):
-        """An overlay link that did not form (its handshake was lost to a
-        fault, say): counted, and the graph goes on without it."""
-        self.failed_links += 1
-
-    def _assignRoles(self):
-        config, rng = self.config, self.rng
-        order = list(range(len(self.nodes)))
-        rng.shuffle(order)
-        seller_count = max(1, min(len(order) - 1, round(config.sellers * len(order))))
-        seller_indexes, buyer_indexes = order[:seller_count], order[seller_count:]
-        items = [f"item{k}" for k in range(config.items)]
-        offered = items[:seller_count]  # buyers want only what someone sells
-        plans = []
-        shares = self._shares(config.searches, len(buyer_indexes))
-        for index, quantity in zip(buyer_indexes, shares):
-            if quantity:
-                # A buyer starts warmup..warmup + spread seconds after it
-                # joined.
-                start = (self.join_at.get(self.nodes[index], 0.0) + config.warmup
-                         + rng.random() * config.spread)
-                plans.append((start, self.nodes[index], rng.choice(offered), quantity))
-        # A search reserves a unit at each seller it reaches, one per buyer,
-        # so a seller with its item's purchases plus one unit per buyer of
-        # it never turns a buyer away for lack of stock.
-        demand = {}
-        for _, _, item, quantity in plans:
-            demand[item] = demand.get(item, 0) + quantity + 1
-        for i, index in enumerate(seller_indexes):
-            item = items[i % len(items)]
-            stock = demand.get(item, 0) if config.stock is None else config.stock
-            node = self.nodes[index]
-            self.initial_stock[node] = {item: stock}
-            self.sellers[node] = buildRole(
-                node, seller_plugin, {"stock": {item: stock}, "lease": DEFAULT_LEASE})
-        for start, node, item, quantity in plans:
-            self.clock.callLater(start, self._startBuyer, node, item, quantity)
-            self.buyers[node] = None
-        if self.attack is not None:
-            self.attack.plant()
-
-    def _shares(self, total, buyers):
-        """Spread ``total`` purchases over ``buyers`` buyers, at random."""
-        shares = [total // buyers] * buyers
-        for i in self.rng.sample(range(buyers), total % buyers):
-            shares[i] += 1
-        return shares
-
-    def _startBuyer(self, node, item, quantity):
+    def startBuyer(self, node, item, quantity):
+        """node starts buying quantity of item, unless it crashed."""
         if node in self.killed:
             return
         BuyerProbe(node, self.record)
@@ -640,63 +289,5 @@ class Simulation:
     # -- measuring --------------------------------------------------------------
 
     def metrics(self, wall_s):
-        config = self.config
-        alive = [node for node in self.nodes if node not in self.killed]
-        edges = sum(len(node.links) for node in alive) // 2
-        floods = self.record.floods
-        stats = dict(self.stats)
-        for sent in self.node_stats.values():
-            for kind, count in sent.items():
-                stats[kind] = stats.get(kind, 0) + count
-        trade_types = tradeTypes()
-        trade = sum(stats.get(kind, 0) for kind in trade_types)
-        # The tracker counts as a node: with the index it answers every
-        # lookup.
-        busiest = max(sum(sent.get(kind, 0) for kind in trade_types)
-                      for sent in [self.stats, *self.node_stats.values()])
-        purchases = self.purchases()
-        searches = config.searches
-        metrics = {
-            "config": attr.asdict(config),
-            "nodes": config.nodes,
-            "edges": edges,
-            "searches": searches,
-            "search_floods": floods,
-            "purchases": purchases,
-            "success_rate": round(min(purchases, searches) / searches, 6)
-            if searches else None,
-            "double_sells": self._doubleSells(),
-            "messages_per_search": round(trade / floods, 3) if floods else None,
-            "search_messages_per_search": round(stats.get("search", 0) / floods, 3)
-            if floods else None,
-            "messages_by_type": dict(sorted(stats.items())),
-            "busiest_node_messages": busiest,
-            "superpeers": len(self.superpeers),
-            "hops_to_first_reply": percentiles(self.record.hops),
-            "lookup_hops": percentiles(self.record.lookup_hops),
-            "latency_ms": percentiles(self.record.latency_ms),
-            "virtual_s": round(self.clock.seconds(), 3),
-            "killed": len(self.killed),
-            "failed_links": self.failed_links,
-            "faults": dict(self.network.faults.counts) if self.network.faults else {},
-            "bytes_per_node": round(self.network.bytes_written / config.nodes, 1),
-            "wall_s": round(wall_s, 3),
-            "peak_rss_mb": peakRssMB(),
-        }
-        if self.attack is not None:
-            metrics["adversaries"] = self.attack.metrics()
-        if self.homes is not None:
-            metrics["nat"] = homeMetrics(self.homes, self.nodes, self.sellers, self.buyers)
-        return metrics
-
-    def _doubleSells(self):
-        """Units sold beyond a seller's stock, plus buy ids in two ledgers."""
-        over = 0
-        seen = {}
-        for node, seller in self.sellers.items():
-            for item, initial in self.initial_stock[node].items():
-                sold = sum(sale.units for sale in seller.ledger.values() if sale.item == item)
-                over += max(0, sold - initial)
-            for buy_id in seller.ledger:
-                seen[buy_id] = seen.get(buy_id, 0) + 1
-        return over + sum(count - 1 for count in seen.values() if count > 1)
+        """The run's metrics (L{runMetrics}), wall_s seconds long."""
+        return runMetrics(self, wall_s)

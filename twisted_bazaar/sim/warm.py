@@ -39,9 +39,12 @@ import bisect
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.daemon.registry import discoveryPlugins
+from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.schemes.chord.ring import BITS, distance, fingerStart, keyOf, place
 from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
+from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
 
 #: Leaves a warm super-peer is given at most, as a fraction of its slots:
@@ -335,3 +338,68 @@ def placeRecords(by_id, ids, tables):
             by_id[ids[index]].discovery.hold(record, lifetime, source)
             for each in successors:
                 by_id[each].discovery.hold(record, lifetime, ids[index])
+
+
+# -- the whole start ---------------------------------------------------------------
+
+
+def buildDirect(builder):
+    """
+    A warm start of a generated overlay, by a L{Builder}: the same nodes,
+    graph and roles as a cold start draws from the seed; the graph's
+    links established, or for chord the ring placed instead (a chord
+    daemon keeps no overlay neighbours: its links are the ring's), every
+    node registered with the tracker if the scheme has one.
+    """
+    sim = builder.sim
+    config = sim.config
+    scheme = discoveryPlugins()[config.discovery]
+    taken = set()
+    sim.nodes = [builder.directNode(index, scheme, taken)
+                 for index in range(config.nodes)]
+    edges = BUILDERS[config.topology](config.nodes, config.degree, sim.rng)
+    builder.assignRoles()
+    if config.discovery == "chord":
+        # Where adversaries lie on the way, a store's route decides
+        # where its record goes (a misrouter acknowledges it falsely, a
+        # withholder makes it detour): their runs store through the ring.
+        placeRing(sim.network, sim.nodes, records=sim.attack is None)
+    else:
+        linkGraph(sim.network, sim.nodes, edges, OVERLAY)
+    if sim.market is not None:
+        for node in sim.nodes:
+            joinTracker(sim.market, node)
+
+
+def buildSuperPeers(builder):
+    """
+    A warm start of the superpeer scheme, by a L{Builder}: the nodes a
+    cold start makes (as the market makes them), the super-peers linked
+    along the graph, each leaf linked to and registered with its
+    super-peers, every node registered with the tracker, and the scheme
+    started.
+    """
+    sim = builder.sim
+    config = sim.config
+    count, supers, options = builder.superPeerOptions()
+    taken = set()
+    plugin = discoveryPlugins()[config.discovery]
+    for index in range(config.nodes):
+        rng = sim.market.nodeRandom()
+        scheme = supers if index < count else options
+        node = sim.market.buildNode(builder.nodeConfig(), discovery=config.discovery,
+                                    scheme=scheme,
+                                    scheme_settings=builder.schemeSettings(plugin, scheme),
+                                    identity=builder.key(rng, taken),
+                                    rng=builder.nodeRandom(rng))
+        builder.listen(builder.counted(node), node.connector.from_host)
+        if index < count:
+            sim.superpeers.add(node)
+        sim.nodes.append(node)
+    builder.assignRoles()
+    edges = builder.superPeerGraph(sim.nodes[:count])
+    linkSuperPeers(sim.network, sim.nodes[:count], sim.nodes[count:], edges, sim.rng)
+    for node in sim.nodes:
+        joinTracker(sim.market, node)
+    for node in sim.nodes:
+        node.discovery.startService()

@@ -299,8 +299,6 @@ class MemoryNetwork:
         self._Routed = type("MemoryTransport", (_SeenThroughRouter,),
                             {"__slots__": (), "network": self})
         self.dead_hosts = set()
-        #: Hosts behind NAT (L{hide}): they connect out, nobody connects in.
-        self.hidden = set()
         self._listeners = {}
         self._next_port = {}
         #: client end -> server end of every open connection, oldest first
@@ -350,8 +348,7 @@ class MemoryNetwork:
             self.clock.callLater(homes.timeout, _timedOut, d, f"{host}:{port}")
             return
         listening = self._listeners.get((host, port))
-        if (listening is None or from_host in self.dead_hosts
-                or (host in self.hidden and from_host != host)):
+        if listening is None or from_host in self.dead_hosts:
             d.errback(Failure(error.ConnectionRefusedError(f"{host}:{port}")))
             return
         client_address = self._nextAddress(from_host)
@@ -420,11 +417,6 @@ class MemoryNetwork:
             self._open.pop(end, None)
             if self._producers:
                 self._producers.pop(end, None)
-
-    def hide(self, host):
-        """Put host behind a NAT router: its connections out work as
-        before, and every connection another host opens to it is refused."""
-        self.hidden.add(host)
 
     def cut(self, host):
         """Break every connection of host at once, as a crash would."""

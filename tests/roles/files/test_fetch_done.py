@@ -1,10 +1,8 @@
 """
-When a want for a file is met, and when a download gives up, in a
-L{Market} (the in-memory network, a fake clock): a file want is met once
-the verified file is in the downloads folder, not when it is bought; a
-file is bought once whatever --quantity says; a download whose seller
-dies says so in the node's state and gives up after --download-give-up
-with the reason, keeping its part file.
+When a want for a file is met, in a L{Market} (the in-memory network, a
+fake clock): a file want is met once the verified file is in the
+downloads folder, not when it is bought; a file is bought once whatever
+--quantity says.
 """
 
 import os
@@ -14,8 +12,6 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
-from twisted_bazaar.files.downloads import PRIVATE, partName
-from twisted_bazaar.roles.files import fetch
 from twisted_bazaar.testing import Market, MemoryNetwork
 from twisted_bazaar.wire.ids import shortId
 from tests.files.helpers import fileId, scratchDir, writeFile
@@ -23,7 +19,9 @@ from tests.files.helpers import fileId, scratchDir, writeFile
 PIECE = 4096
 
 
-class DoneTests(SynchronousTestCase):
+class FileMarket:
+    """A market of a seller sharing a 40-piece file and buyers of it."""
+
     def setUp(self):
         self.patch(hashing, "MIN_PIECE", PIECE)
         self.data = random.Random(5).randbytes(40 * PIECE)
@@ -42,6 +40,8 @@ class DoneTests(SynchronousTestCase):
                                           **extra})
         return node, downloads
 
+
+class DoneTests(FileMarket, SynchronousTestCase):
     def test_wantMetOnlyOnceTheFileIsInPlace(self):
         """'all wants met' comes after the download, not at the purchase;
         until then the buyer is not satisfied."""
@@ -95,92 +95,6 @@ class DoneTests(SynchronousTestCase):
         self.assertIn("--quantity 3 applies to counted items: a want that is a shared "
                       "file is bought once and fetched once",
                       [formatEvent(event) for event in events])
-
-    def test_sellerDiesThenDownloadGivesUp(self):
-        """The only seller dies midway: the node's state says the download
-        is stalled and why; after --download-give-up seconds without a
-        piece it gives up with the reason, keeps its part file, and the
-        want is not met."""
-        seller = self.addSeller(rate=4 * PIECE)
-        node, downloads = self.addBuyer(download_give_up=60.0)
-        buyer = self.market.role(node, "buyer")
-        gaveUp = []
-        buyer.fetcher.onGaveUp = gaveUp.append
-        status = self.market.services[node].status
-        for _ in range(400):
-            self.market.run(0.05)
-            download = buyer.fetcher.downloads.get("big")
-            if download is not None and download.have >= 4 * PIECE:
-                break
-        [row] = status.state().downloads
-        self.assertEqual(row[:3], ("big", len(self.data), fileId(self.data, PIECE)))
-        self.assertEqual(row[6], fetch.FETCHING)
-        self.market.crash(seller)
-        self.market.run(fetch.STALLED + 5)
-        [row] = status.state().downloads
-        have, state, why = row[3], row[6], row[7]
-        self.assertGreater(have, 0)
-        self.assertEqual(state, fetch.STALLED_STATE)
-        self.assertTrue(why, "a stalled download says why")
-        self.assertEqual(gaveUp, [])
-        with capturedLogs() as events:
-            self.market.run(60)
-        [line] = [formatEvent(event) for event in events
-                  if formatEvent(event).startswith("cannot download big")]
-        self.assertIn("no piece came for 60 s (--download-give-up): ", line)
-        self.assertEqual(gaveUp, [line])
-        self.assertEqual(buyer.fetcher.downloads, {})
-        [row] = status.state().downloads
-        self.assertEqual((row[6], row[7]),
-                         (fetch.FAILED, line[len("cannot download big: "):]))
-        self.assertFalse(buyer.satisfied)
-        self.assertTrue(os.path.exists(os.path.join(
-            downloads, PRIVATE, partName("big", fileId(self.data, PIECE)))))
-        self.market.stop(node)
-        self.assertEqual(self.market.leftovers(node),
-                         {"delayed_calls": [], "connections": []})
-
-    def test_aStallIsLoggedAsItBegins(self):
-        """The download says it stalled when its state becomes stalled,
-        STALLED seconds after its last verified piece, with the reason the
-        state gives; once."""
-        seller = self.addSeller(rate=4 * PIECE)
-        node, _ = self.addBuyer(download_give_up=60.0)
-        buyer = self.market.role(node, "buyer")
-        status = self.market.services[node].status
-        download = None
-        while download is None or download.have < 4 * PIECE:
-            self.market.run(0.05)
-            download = buyer.fetcher.downloads.get("big")
-        self.market.crash(seller)
-
-        def stalled():
-            return [formatEvent(event) for event in events
-                    if formatEvent(event).startswith("big: stalled")]
-
-        with capturedLogs() as events:
-            self.market.run(1)
-            self.market.run(download.progressAt + fetch.STALLED - download.clock.seconds()
-                            - 0.01)
-            self.assertEqual((stalled(), status.state().downloads[0][6]),
-                             ([], fetch.FETCHING))
-            self.market.run(0.02)
-            [row] = status.state().downloads
-            self.assertEqual(row[6], fetch.STALLED_STATE)
-            self.assertEqual(stalled(), [f"big: stalled, no piece for 10 s: {row[7]}"])
-            self.assertIn(f"seller {shortId(seller.id)}", row[7])
-            self.market.run(30)
-            self.assertEqual(len(stalled()), 1)
-
-    def test_noProgressStartsTheGiveUpOver(self):
-        """The bound is on time without a verified piece, not on the whole
-        download: a slow download that keeps bringing pieces goes on."""
-        self.addSeller(rate=PIECE // 2)
-        node, _ = self.addBuyer(download_give_up=5.0)
-        buyer = self.market.role(node, "buyer")
-        self.market.run(100)
-        self.assertEqual(buyer.fetcher.failed, {})
-        self.assertEqual(list(buyer.fetcher.fetched), ["big"])
 
 
 class StateTests(SynchronousTestCase):

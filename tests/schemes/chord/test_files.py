@@ -73,7 +73,7 @@ class HolderTests(SynchronousTestCase):
         self.assertEqual((held.record, held.expires), (record, 2.0))
         feed(self.pred, ChordRequest(8, "song", (PRED,)))
         self.assertEqual(sent(self.pred)[0].sellers, (record,))
-        self.scheme._replicate([Peer(SUCC, "s", 2)])
+        self.scheme.replicate([Peer(SUCC, "s", 2)])
         self.assertEqual(sent(self.succ), [ChordTransfer((Handed(2000, record),))])
 
 

@@ -162,7 +162,7 @@ class TransferTests(LinkedToOnePeer, SynchronousTestCase):
         many = [signed(n, "apple", host="h" * 200) for n in range(10)]
         for record in many:
             scheme.records.put(record, 60.0, 0.0)
-        scheme._replicate([scheme.ring.successors[0]])
+        scheme.replicate([scheme.ring.successors[0]])
         payloads = parseNetstrings(succ.transport.value())
         self.assertGreater(len(payloads), 1)
         self.assertTrue(all(len(payload) <= 2048 for payload in payloads))

@@ -121,7 +121,7 @@ class UnplacedTests(SynchronousTestCase):
         self.scheme._begin()
         [found] = sent(self.link)
         self.assertEqual((found.id, found.node.id), (7, ME))
-        self.assertIsNone(self.scheme._due("seed"))
+        self.assertIsNone(self.scheme.due("seed"))
 
     def test_stillUnplacedAfterTheSeedWaitTheNodeStartsTheRing(self):
         self.find()
@@ -141,7 +141,7 @@ class UnplacedTests(SynchronousTestCase):
         self.scheme.ring = None
         self.find()
         self.assertEqual(self.scheme.router._early, [])
-        self.assertIsNone(self.scheme._due("seed"))
+        self.assertIsNone(self.scheme.due("seed"))
 
 
 class FakeMembership:
@@ -208,9 +208,9 @@ class IntroductionTests(SynchronousTestCase):
 
     def test_namedFingersAreRepairedAtTheLongestPeriod(self):
         self.answer(Peer(ME + 10, "s", 2))
-        pace = self.scheme._paces["fingers"]
+        pace = self.scheme.upkeep.paces["fingers"]
         self.assertEqual(pace.period, pace.ceiling)
-        self.assertGreaterEqual(self.scheme._due("fingers").getTime(),
+        self.assertGreaterEqual(self.scheme.due("fingers").getTime(),
                                 0.75 * pace.ceiling)
 
     def test_anAnswerWithAnotherNonceIsIgnored(self):
@@ -227,7 +227,7 @@ class IntroductionTests(SynchronousTestCase):
         self.assertIsInstance(self.asked(), ChordNear)
 
     def test_onlyNodesKnownDeadNamedMeansAskingAgainLater(self):
-        self.scheme._bury(ME + 10)
+        self.scheme.upkeep.bury(ME + 10)
         self.answer(Peer(ME + 10, "s", 2))
         self.assertFalse(self.scheme.joined)
         self.node.clock.advance(1.25 * self.scheme.settings.stabilize)

@@ -1,32 +1,30 @@
 """
-Tests for twisted_bazaar.schemes.chord.upkeep: fingers are exact and
-repaired, lookups go by fingers, dead successors are found and the ring
-repaired (real nodes in a L{Market}); one node's answers to pings,
-stabilization and states (fake transports); and the periods that back
-off while nothing changes (fake transports and a task.Clock).
+Tests for twisted_bazaar.schemes.chord.upkeep: dead successors are
+found and the ring repaired (real nodes in a L{Market}); one node's
+answers to pings, stabilization and states (fake transports); and the
+periods that back off while nothing changes (fake transports and a
+task.Clock).
 """
 
 from twisted.internet.error import ConnectionLost
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
 from twisted_bazaar import wire
 from twisted_bazaar.wire import Dc
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
-    ChordFound,
     ChordPing,
     ChordPong,
-    ChordPred,
-    ChordPredIs,
     ChordStabilize,
     ChordState,
 )
-from twisted_bazaar.schemes.chord.ring import BITS, fingerStart, place, solves
-from twisted_bazaar.wire.ids import KEYED
+from twisted_bazaar.schemes.chord.ring import solves
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
+from twisted_bazaar.schemes.chord.upkeep import IRingHost
 from twisted_bazaar.testing import Market
 
 from tests.helpers import answerAs, assertDialRefused, feed, linkPeer, makeNode, sent
@@ -35,49 +33,9 @@ from tests.schemes.chord.market import (
     FAST,
     SETTLE,
     addChord,
-    answerOf,
-    holderOf,
     ringViolations,
-    settledRing,
 )
 from tests.schemes.chord.test_routing import FAR, ME, PRED, SUCC, LinkedToOnePeer
-
-
-class FingerTests(SynchronousTestCase):
-    def assertFingersExact(self, market):
-        ids = sorted((node.id for node in market.nodes), key=place)
-        for node in market.nodes:
-            for index in range(BITS):
-                start = fingerStart(node.id, index)
-                wanted = next((i for i in ids if place(i) >= start), ids[0])
-                finger = node.discovery.ring.fingers[index]
-                self.assertEqual(finger.id if finger else node.id, wanted,
-                                 f"finger {index} of {node.id}")
-
-    def test_everyFingerIsTheSuccessorOfItsStart(self):
-        self.assertFingersExact(settledRing(seed=5, size=12))
-
-    def test_fingersToDeadNodesAreRepaired(self):
-        market = settledRing(seed=13, size=12)
-        for victim in sorted(market.nodes, key=lambda node: node.id)[::4]:
-            market.crash(victim)
-        market.run(SETTLE)
-        self.assertFingersExact(market)
-
-    def test_lookupsGoByFingersNotRoundTheRing(self):
-        market = settledRing(seed=6, size=32, settle=SETTLE * 2)
-        node = market.nodes[0]
-        hops = []
-        for step in range(64):
-            key = (step * 33_554_467) % 2**31
-            deferred = node.discovery.locate(key)
-            market.run(0.01)
-            found = answerOf(deferred)
-            self.assertEqual(found.node.id, holderOf(market, key).id)
-            hops.append(found.hops)
-        # log2(32) = 5 hops at most with exact fingers; a walk would average 16.
-        self.assertLessEqual(max(hops), 5)
-        self.assertLess(sum(hops) / len(hops), 3.5)
 
 
 class FailureTests(SynchronousTestCase):
@@ -160,11 +118,10 @@ class RingMessageTests(LinkedToOnePeer, SynchronousTestCase):
 class FingerLinkTests(LinkedToOnePeer, SynchronousTestCase):
     """Fingers are addresses: no standing links to them."""
 
-    def test_aFoundFingerOpensNoLink(self):
-        finger = Peer(800_000_000, "g", 4)
-        self.scheme._fingerFound(ChordFound(1, 1, (), 1, finger, ()), 29)
-        self.assertEqual(self.scheme.ring.fingers[29], finger)
-        self.assertEqual(self.node.connector.requests, [])
+    def test_theSchemeProvidesTheRingHost(self):
+        """The upkeep reaches the scheme through IRingHost alone, and
+        ChordDiscovery provides all of it."""
+        self.assertTrue(verifyObject(IRingHost, self.scheme))
 
     def test_pruningClosesRingLinksToPeersNoLongerNeighbours(self):
         """Outbound ring links to anyone but the successors and the
@@ -172,108 +129,9 @@ class FingerLinkTests(LinkedToOnePeer, SynchronousTestCase):
         succ = linkPeer(self.node, SUCC, inbound=False, purpose="chord")
         former = linkPeer(self.node, 1500, inbound=False, purpose="chord")
         self.scheme.ring.fingers[29] = Peer(1500, "x", 1)
-        self.scheme._prune()
+        self.scheme.upkeep.prune()
         self.assertEqual(sent(former), [Dc()])
         self.assertEqual((sent(succ), sent(self.link)), ([], []))
-
-
-class FingerCheckTests(LinkedToOnePeer, SynchronousTestCase):
-    """
-    Finger repair asks a known finger for its predecessor (a round trip)
-    and looks the finger up only if a node came before it, or if no
-    answer comes.  Finger 127 starts half the ring past ME; node 700 (the
-    linked peer) is the first node after that start, round past zero.
-    """
-
-    INDEX = 127
-
-    def setUp(self):
-        super().setUp()
-        self.start = fingerStart(ME, self.INDEX)
-        self.finger = Peer(700, "", 7007)
-        self.scheme.ring.fingers[self.INDEX] = self.finger
-        self.scheme._finger = self.INDEX
-        self.scheme._fixFinger()
-        [self.asked] = sent(self.link)
-
-    def test_thePredecessorIsAsked(self):
-        self.assertIsInstance(self.asked, ChordPred)
-        self.assertEqual(self.scheme.router._pending, {})
-
-    def test_aPredecessorBeforeTheStartKeepsTheFinger(self):
-        before = Peer(KEYED | (self.start - 5), "b", 1)
-        feed(self.link, ChordPredIs(self.asked.nonce, before))
-        self.assertEqual(self.scheme.ring.fingers[self.INDEX], self.finger)
-        self.assertEqual(self.scheme.router._pending, {})
-        self.assertIsNone(self.scheme._fixing)
-
-    def test_aNodeJustAfterTheStartBecomesTheFingerAndIsCheckedNext(self):
-        """A predecessor in [start, finger) within about two of our own
-        successors' spacing: a step back, no lookup."""
-        nearer = Peer(KEYED | (self.start + 9), "n", 1)
-        feed(self.link, ChordPredIs(self.asked.nonce, nearer))
-        self.assertEqual(self.scheme.ring.fingers[self.INDEX], nearer)
-        self.assertEqual(self.scheme.router._pending, {})
-        self.assertEqual(self.scheme._finger, self.INDEX)
-
-    def test_aNodeFarBetweenTheStartAndTheFingerBringsALookup(self):
-        far = Peer(KEYED | (self.start + 2**100), "n", 1)
-        feed(self.link, ChordPredIs(self.asked.nonce, far))
-        self.assertEqual(len(self.scheme.router._pending), 1)
-        self.assertIsNotNone(self.scheme._fixing)
-        self.assertEqual(self.scheme.ring.fingers[self.INDEX], self.finger)
-
-    def test_aNearbyPredecessorKnownDeadBringsALookup(self):
-        nearer = Peer(KEYED | (self.start + 9), "n", 1)
-        self.scheme._bury(nearer.id)
-        feed(self.link, ChordPredIs(self.asked.nonce, nearer))
-        self.assertEqual(len(self.scheme.router._pending), 1)
-
-    def test_noAnswerBringsALookup(self):
-        self.node.clock.advance(self.scheme.settings.lookup_timeout)
-        self.assertEqual(len(self.scheme.router._pending), 1)
-
-    def test_anAnswerWithAnotherNonceOrFromAnotherPeerIsIgnored(self):
-        other = linkPeer(self.node, 900, purpose="chord")
-        feed(other, ChordPredIs(self.asked.nonce, None))
-        feed(self.link, ChordPredIs(self.asked.nonce + 1, None))
-        self.assertIsNotNone(self.scheme._checking)
-
-    def test_stoppingEndsTheCheck(self):
-        self.scheme.stopService()
-        self.assertIsNone(self.scheme._checking)
-        self.assertEqual(self.node.clock.getDelayedCalls(), [])
-
-    def test_stoppingAbandonsTheLinkBeingOpenedForACheck(self):
-        feed(self.link, ChordPredIs(self.asked.nonce, None))
-        self.scheme.ring.fingers[100] = Peer(FAR, "f", 3)
-        self.scheme._finger = 100
-        self.scheme._fixFinger()
-        [request] = self.node.connector.requests
-        self.scheme.stopService()
-        self.assertTrue(request.link.closing)
-        self.assertIsNone(self.scheme._checking)
-
-    def test_aFingerWithNoLinkIsAskedOverAFingerLinkOpenedForIt(self):
-        scheme = self.scheme
-        feed(self.link, ChordPredIs(self.asked.nonce, None))
-        far = Peer(FAR, "f", 3)
-        scheme.ring.fingers[100] = far
-        scheme._finger = 100
-        scheme._fixFinger()
-        [request] = self.node.connector.requests
-        self.assertEqual((request.host, request.port), ("f", 3))
-
-
-class PredecessorAnswerTests(LinkedToOnePeer, SynchronousTestCase):
-    def test_aNodeOnTheRingNamesItsPredecessor(self):
-        feed(self.link, ChordPred(4))
-        self.assertEqual(sent(self.link), [ChordPredIs(4, Peer(PRED, "p", 1))])
-
-    def test_aNodeNotOnTheRingSaysNothing(self):
-        self.scheme.joined = False
-        feed(self.link, ChordPred(4))
-        self.assertEqual(sent(self.link), [])
 
 
 class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
@@ -282,7 +140,7 @@ class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
 
     def adopt(self):
         scheme = self.scheme
-        scheme._update(lambda: scheme.ring.adopt(Peer(1500, "a", 1), [Peer(1600, "b", 2)]))
+        scheme.upkeep.update(lambda: scheme.ring.adopt(Peer(1500, "a", 1), [Peer(1600, "b", 2)]))
         return [(r.host, r.port) for r in self.node.connector.requests]
 
     def test_onlyTheFirstSuccessorIsLinkedAtOnce(self):
@@ -293,7 +151,7 @@ class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
         self.assertEqual(self.adopt()[:2], [("a", 1), ("b", 2)])
 
     def test_aNeighbourLinkedForItsPingIsPingedAtOnce(self):
-        self.scheme._ping()
+        self.scheme.upkeep._ping()
         [request] = [r for r in self.node.connector.requests if r.host == "s"]
         link = request.link
         link.makeConnection(StringTransport())
@@ -301,7 +159,7 @@ class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
         sent(link)
         feed(link, wire.ThisIsMe(SUCC, 2, "s", purpose="chord"))
         [ping] = [m for m in sent(link) if isinstance(m, ChordPing)]
-        self.assertEqual(self.scheme._awaiting[SUCC], ping.nonce)
+        self.assertEqual(self.scheme.upkeep._awaiting[SUCC], ping.nonce)
 
 
 class WhomTheDialReachedTests(LinkedToOnePeer, SynchronousTestCase):
@@ -311,7 +169,7 @@ class WhomTheDialReachedTests(LinkedToOnePeer, SynchronousTestCase):
     def test_anotherKeyAtASuccessorsAddress(self):
         dialled, impostor = identity(41), identity(42)
         scheme = self.scheme
-        scheme._update(lambda: scheme.ring.adopt(Peer(dialled.id, "a", 1), []))
+        scheme.upkeep.update(lambda: scheme.ring.adopt(Peer(dialled.id, "a", 1), []))
         [request] = [r for r in self.node.connector.requests if r.host == "a"]
         self.assertEqual(request.link.purpose, "chord")
         link = self.node.connector.connectLast()
@@ -365,7 +223,7 @@ class AdaptivePeriodTests(SynchronousTestCase):
         periods, +-25%), and its first probe a probe period away."""
         self.assertEqual(self.counted(22.4), {})
         settings = self.scheme.settings
-        self.assertGreaterEqual(self.scheme._due("probe").getTime(),
+        self.assertGreaterEqual(self.scheme.due("probe").getTime(),
                                 self.node.clock.seconds() + 0.75 * settings.probe - 22.4)
 
     def test_aQuietNeighbourhoodIsKeptLessAndLessOften(self):
@@ -373,7 +231,7 @@ class AdaptivePeriodTests(SynchronousTestCase):
         # its base period (1, 2, 4 s...), pings stay at their longest: at
         # most one round in the first seconds; then at 30 s (+-25%), at
         # most five of each in 100 s.
-        self.scheme._stir("stabilize")
+        self.scheme.upkeep.stir("stabilize")
         first = self.counted(10)
         self.answer(100)
         later = self.counted(100)
@@ -424,7 +282,7 @@ class AdaptivePeriodTests(SynchronousTestCase):
         back to its base: a node that joined past the successor is learnt
         from its list, and the ring next to this node has not changed."""
         self.answer(100)
-        pace = self.scheme._paces["stabilize"]
+        pace = self.scheme.upkeep.paces["stabilize"]
         self.assertEqual(pace.period, pace.ceiling)
         self.theirs = (Peer(3000, "", 5000), Peer(FAR, "", 5000))
         self.answer(40)
@@ -482,4 +340,4 @@ class PuzzleTests(SynchronousTestCase):
         succession in a chordPing): keyless ids solve no puzzle."""
         cheap, costly = drawn(8, False), drawn(8, True)
         named = (Peer(cheap.id, "c", 1), Peer(costly.id, "k", 2), Peer(SUCC, "s", 2))
-        self.assertEqual([p.id for p in self.scheme._living(named)], [costly.id])
+        self.assertEqual([p.id for p in self.scheme.upkeep.living(named)], [costly.id])

@@ -88,7 +88,7 @@ class Holding:
             # now: only the predecessor may lack the change.
             copies = [ring.predecessor] if ring.predecessor is not None else []
         for peer in copies:
-            self._send(peer, [held])
+            self.sendRecords(peer, [held])
         return ChordStored(request.id, request.item, path, hops, me)
 
     def _frameLimit(self, path):
@@ -149,14 +149,14 @@ class Holding:
             return self.records.records(now)
         return self.records.inRange(pred.id, self.node.id, now)
 
-    def _replicate(self, peers):
+    def replicate(self, peers):
         """Copy the records this node holds to those of its successors."""
         if peers and len(self.records):
             held = self._held()
             for peer in peers:
-                self._send(peer, held)
+                self.sendRecords(peer, held)
 
-    def _send(self, peer, records, confirm=False):
+    def sendRecords(self, peer, records, confirm=False):
         """Hand records to a linked peer, in as many transfers as needed
         (64 records at most each, and each within the link's frame limit:
         signed records of long names are large); with confirm, each asks
@@ -170,7 +170,7 @@ class Holding:
         nonces = []
         while chunks:
             chunk = chunks.pop(0)
-            nonce = self._newNonce() if confirm else None
+            nonce = self.newNonce() if confirm else None
             payload = wire.encode(ChordTransfer(chunk, nonce))
             if len(payload) > link.settings.frame_limit and len(chunk) > 1:
                 half = len(chunk) // 2
@@ -198,6 +198,6 @@ class Holding:
     def _purge(self):
         """Drop expired records, and copy the held ones to the successors
         again (a copy lost to a link that closed is made good)."""
-        self._later("purge", self.settings.refresh, self._purge)
+        self.later("purge", self.settings.refresh, self._purge)
         self.records.purge(self.node.clock.seconds())
-        self._replicate(self.ring.successors)
+        self.replicate(self.ring.successors)

@@ -31,9 +31,9 @@ class Joining:
 
     def trackerRegistered(self):
         self.node.membership.handle(ChordNearIs, self._nearIs)
-        self._join()
+        self.join()
 
-    def _join(self, probe=False):
+    def join(self, probe=False):
         """
         Ask the tracker for the chord nodes around our place (chordNear):
         to join (the node that follows our id, and the first at or after
@@ -50,7 +50,7 @@ class Joining:
             return
         if self.ring is None:
             self.ring = self.router.ring = Neighbourhood(self.me(), self.settings.successors)
-        nonce = self._newNonce()
+        nonce = self.newNonce()
 
         def cancel(d):
             self._endNear(nonce)
@@ -104,7 +104,7 @@ class Joining:
                 self._begin()
                 self.log.info("alone on the chord ring as node {id}", id=shortId(me))
             return
-        named = [peer for peer in self._living(answer.nodes) if peer.id != me]
+        named = [peer for peer in self.upkeep.living(answer.nodes) if peer.id != me]
         if not named:
             raise Unreachable("the tracker named only nodes known dead here, or "
                               "whose ids do not solve the ring's puzzle")
@@ -112,19 +112,18 @@ class Joining:
         first = not self.joined
         if not (first or ring.alone or strictlyBetween(follower.id, me, ring.successor.id)):
             return
-        self._update(lambda: ring.adopt(follower, tuple(ring.successors)))
+        self.upkeep.update(lambda: ring.adopt(follower, tuple(ring.successors)))
         if first:
             # Fingers the tracker named are exact as it knows the ring:
             # their repair starts at its longest period.
             ring.guessFingers(named)
-            self._paces["fingers"].settle()
-            self._fingers_seen = ring.fingers.digest()
+            self.upkeep.settle("fingers")
         self._begin()
         self.log.info("{how} the chord ring as node {id}: successor {succ}",
                       how="joined" if first else "merged into", id=shortId(me),
                       succ=shortId(ring.successor.id))
         self._join_delay = self.settings.stabilize
-        self._askSuccessor()
+        self.upkeep.askSuccessor()
 
     def _joinFailed(self, reason):
         self._joining = None
@@ -134,9 +133,9 @@ class Joining:
             return
         self.log.info("could not join the chord ring yet: {why}",
                       why=reason.getErrorMessage())
-        delay = self._every(self._join_delay)
+        delay = self.every(self._join_delay)
         self._join_delay = min(self._join_delay * 2, JOIN_RETRY_MAX)
-        self._later("join", delay, self._join)
+        self.later("join", delay, self.join)
 
     def _unplaced(self):
         """
@@ -153,8 +152,8 @@ class Joining:
         """
         if self.stopped or self.ring is None or self.joined:
             return False
-        if self._due("seed") is None:
-            self._later("seed", self._every(SEED_WAIT), self._seed)
+        if self.due("seed") is None:
+            self.later("seed", self.every(SEED_WAIT), self._seed)
         return True
 
     def _seed(self):
@@ -169,8 +168,8 @@ class Joining:
         """Probe, then again after twice as long, up to the probe period:
         rings that formed apart do so while the nodes start."""
         self._probe_delay = min(self._probe_delay * 2, self.settings.probe)
-        self._later("probe", self._every(self._probe_delay), self._probe)
-        self._join(probe=True)
+        self.later("probe", self.every(self._probe_delay), self._probe)
+        self.join(probe=True)
 
     def place(self, successors, predecessor, fingers):
         """
@@ -187,16 +186,14 @@ class Joining:
         upkeep from the base periods instead would stabilize, check its
         fingers and probe the tracker every second or two at first, and so
         would every node of the ring at once.  Anything that changes
-        brings the base periods back, as on any ring (L{_stir}).
+        brings the base periods back, as on any ring (L{Upkeep.stir}).
         """
         ring = self.ring = self.router.ring = Neighbourhood(self.me(),
                                                             self.settings.successors)
         ring.adopt(successors[0], successors[1:])
         ring.predecessor = predecessor
         ring.fingers = Fingers(fingers)
-        for pace in self._paces.values():
-            pace.settle()
-        self._fingers_seen = ring.fingers.digest()
+        self.upkeep.settle("stabilize", "fingers", "ping")
         self._begin(settled=True)
 
     def _begin(self, settled=False):
@@ -206,13 +203,9 @@ class Joining:
         if self.joined:
             return
         self.joined = True
-        settings, paces = self.settings, self._paces
-        self._later("stabilize", self._every(paces["stabilize"].period), self._stabilize)
-        # A newcomer pings its new neighbours soon; a settled node at its pace.
-        first = paces["ping"].period if settled else settings.ping
-        self._later("ping", self._every(first), self._ping)
-        self._later("fingers", self._every(paces["fingers"].period), self._fixFinger)
-        self._later("purge", settings.refresh, self._purge)
+        settings = self.settings
+        self.upkeep.start(settled)
+        self.later("purge", settings.refresh, self._purge)
         # A first probe soon: nodes that started together may have started
         # more than one ring; sooner from a node that started one or was
         # alone, while rings that formed apart are small.
@@ -223,7 +216,7 @@ class Joining:
         else:
             first = 2 * settings.stabilize
         self._probe_delay = min(first, settings.probe)
-        self._later("probe", self._every(self._probe_delay), self._probe)
+        self.later("probe", self.every(self._probe_delay), self._probe)
         self._cancel("seed")
         self.router.placed()
         self.publisher.start()

@@ -33,7 +33,7 @@ class Leaving:
             return None
         succ, pred = live[0], ring.predecessor
         held = [record for record in self.records.records(now) if record.seller != node.id]
-        nonces = set(self._send(succ, held, confirm=True))
+        nonces = set(self.sendRecords(succ, held, confirm=True))
         quit = ChordQuit(pred, tuple(live))
         links[succ.id].send(quit)
         if pred is not None and pred.id in links and pred.id != succ.id:
@@ -72,14 +72,15 @@ class Leaving:
             return
         peer = link.peer_id
         first = ring.successor is not None and ring.successor.id == peer
-        self._awaiting.pop(peer, None)
-        self._bury(peer)
-        pred = message.pred if message.pred is None or self._living([message.pred]) else None
-        self._update(lambda: ring.departed(peer, pred, self._living(message.succs)),
-                     link)
+        self.upkeep.unawait(peer)
+        self.upkeep.bury(peer)
+        upkeep = self.upkeep
+        pred = message.pred if message.pred is None or upkeep.living([message.pred]) else None
+        upkeep.update(lambda: ring.departed(peer, pred, upkeep.living(message.succs)),
+                      link)
         link.peerLine(LogLevel.info, "node {id} quit the chord ring", logger=self.log,
                       id=shortId(peer))
         if ring.alone:
-            self._refill()
+            self.upkeep.refill()
         if first:
-            self._askSuccessor()
+            self.upkeep.askSuccessor()

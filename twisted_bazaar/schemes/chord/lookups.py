@@ -264,7 +264,7 @@ class Lookups:
         """Ask peer ``chordNext`` for key: a Deferred firing with the
         nodes it names, or None (no link, or no answer within a hop's
         wait)."""
-        nonce = self._newNonce()
+        nonce = self.newNonce()
 
         def cancel(_):
             question = self._nexts.pop(nonce, None) if self._nexts else None

@@ -5,13 +5,15 @@ L{records} and L{routing}; the I/O is split by concern into the mixins
 it is made of:
 
  - L{joining}: finding a place on the ring, and merging rings;
- - L{upkeep}: stabilization, pings and repair, fingers, ring links;
  - L{holding}: the records held, requests served, replicas;
  - L{leaving}: quitting with a handover, and a neighbour's quit;
  - L{lookups}: this node's own lookups, and a buyer's finds;
 
-and a seller's records are published by L{adverts}.  This module owns
-the state they share and every timer (L{ChordDiscovery._later}).
+and the parts it holds: the upkeep of its place (L{upkeep}: stabilization,
+pings and repair, fingers, ring links), which reaches the scheme through
+L{IRingHost} only, and a seller's records, published by L{adverts}.
+This module owns the state the mixins share and every timer
+(L{ChordDiscovery.later}).
 """
 
 from twisted.application.service import Service
@@ -19,7 +21,6 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_bazaar.base.logthrottle import LogThrottle
-from twisted_bazaar.base.tables import NOTHING
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import IDiscovery
 from twisted_bazaar.schemes.chord.adverts import Publisher
@@ -43,20 +44,18 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordTransfer,
     ChordTransferred,
 )
-from twisted_bazaar.schemes.chord.pacing import Pace
 from twisted_bazaar.schemes.chord.records import RecordStore
 from twisted_bazaar.schemes.chord.routing import KeyRouter
 from twisted_bazaar.schemes.chord.settings import CHORD, FINGER, ChordSettings
 from twisted_bazaar.schemes.chord.state import Peer
-from twisted_bazaar.schemes.chord.upkeep import Upkeep
+from twisted_bazaar.schemes.chord.upkeep import IRingHost, Upkeep
 
 
-@implementer(IDiscovery)
-class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
-                     NodeObserver):
+@implementer(IDiscovery, IRingHost)
+class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
     """
-    A Chord node: the state its mixins share, its timers, and its life
-    as a service.
+    A Chord node: the state its mixins share, its timers, its upkeep,
+    and its life as a service.
 
     @ivar ring: its L{Neighbourhood} once the node has an id.
     @ivar records: the L{RecordStore} of the records it holds, as their
@@ -79,30 +78,10 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self.joined = False
         self.stopped = False
         self._timers = {}
-        #: timer name -> the L{Pace} of that part of the upkeep.  Pings start
-        #: slow: a neighbour's death mostly shows as its broken link.
-        settings, ceiling = self.settings, self.settings.max_period
-        self._paces = {"stabilize": Pace(settings.stabilize, ceiling),
-                       "fingers": Pace(settings.fix_fingers, ceiling),
-                       "ping": Pace(settings.ping, ceiling, calm=True)}
-        #: peer id -> when a neighbour last showed it is alive (see _ping).
-        #: This, L{_connecting}, L{_awaiting} and L{_graves} are
-        #: L{NOTHING} until written (L{twisted_bazaar.base.tables.own}):
-        #: a large simulated ring holds a million of each, mostly empty.
-        self._heard = NOTHING
-        #: The fingers' L{digest <Fingers.digest>} at the last finger round
-        #: (did it change them?).
-        self._fingers_seen = None
-        self._connecting = NOTHING
-        #: peer id -> nonce of its unanswered ping (None: it could not be pinged).
-        self._awaiting = NOTHING
-        self._stabilizing = None
+        #: Stabilization, pings, fingers and the ring links (L{Upkeep}).
+        self.upkeep = Upkeep(self)
         self._joining = None
         self._join_delay = self.settings.stabilize
-        self._finger = 0
-        self._fixing = None
-        #: The finger being checked (its chordPred), a L{Question}, or None.
-        self._checking = None
         #: The chordNear asked of the tracker, a L{Question} (L{_joining} is
         #: its Deferred), or None.
         self._near = None
@@ -119,20 +98,20 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         self._doubt = False
         self._nonce = 0
         self._handover = None
-        #: peer id -> clock time until which it counts as gone (see _bury).
-        self._graves = NOTHING
         #: Records refused, logged a few at a time (see L{Holding._take});
         #: made at the first refusal.
         self._refusals = None
+        upkeep = self.upkeep
         node.setSlots(CHORD, self.settings.links)
         node.addPurpose(FINGER, self.settings.finger_links, self.settings.finger_idle,
                         recycle=True)
         for kind, handler in (
-                (ChordPing, self._pinged), (ChordPong, self._ponged),
-                (ChordStabilize, self._stabilizeAsked), (ChordState, self._stated),
+                (ChordPing, upkeep.pinged), (ChordPong, upkeep.ponged),
+                (ChordStabilize, upkeep.stabilizeAsked), (ChordState, upkeep.stated),
                 (ChordQuit, self._quitted), (ChordTransfer, self._transferred),
                 (ChordTransferred, self._handedOver),
-                (ChordPred, self._predAsked), (ChordPredIs, self._predTold),
+                (ChordPred, upkeep.fingers.predAsked),
+                (ChordPredIs, upkeep.fingers.predTold),
                 (ChordNext, self._nextAsked), (ChordNextIs, self._nextTold),
                 (ChordFind, self.router.received), (ChordRequest, self.router.received),
                 (ChordStore, self.router.received)):
@@ -146,15 +125,15 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         node = self.node
         return Peer(node.id, node.host, node.port)
 
-    def _later(self, name, delay, function, *args):
+    def later(self, name, delay, function, *args):
         """Run function after delay, replacing what was due under name.  A
-        call that ran stays under its name until the next (see L{_due}):
+        call that ran stays under its name until the next (see L{due}):
         no wrapper to take it out, which would cost a large simulated ring
         two more objects a timer."""
         self._cancel(name)
         self._timers[name] = self.node.clock.callLater(delay, function, *args)
 
-    def _due(self, name):
+    def due(self, name):
         """The call still to come under name, or None."""
         call = self._timers.get(name)
         return call if call is not None and call.active() else None
@@ -172,11 +151,11 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
             self._refusals = LogThrottle(self.node.clock, self._refusalsSummed)
         return self._refusals
 
-    def _every(self, period):
+    def every(self, period):
         """A period with +-25% jitter, so that nodes do not tick together."""
         return period * (0.75 + 0.5 * self.node.rng.random())
 
-    def _newNonce(self):
+    def newNonce(self):
         self._nonce += 1
         return self._nonce
 
@@ -191,6 +170,9 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
 
     def stockChanged(self, item, units):
         self.publisher.stockChanged(item, units)
+
+    def linkRemoved(self, peer_id):
+        self.upkeep.linkRemoved(peer_id)
 
     # -- IService -----------------------------------------------------------------------
 
@@ -209,9 +191,9 @@ class ChordDiscovery(Joining, Upkeep, Holding, Leaving, Lookups, Service,
         if self._refusals is not None:
             self._refusals.close()
         self.publisher.stop()
-        for pending in [self._joining, self._fixing] + list(self._connecting.values()):
-            if pending is not None:
-                pending.cancel()
+        if self._joining is not None:
+            self._joining.cancel()
+        self.upkeep.stop()
         self.router.stop()
         nexts, self._nexts = self._nexts or {}, None
         for question in nexts.values():

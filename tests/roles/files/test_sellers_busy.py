@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.roles.files.fetch import SEARCH_MAX, SEARCH_MIN
+from twisted_bazaar.roles.files.sellers import SEARCH_MAX, SEARCH_MIN
 from twisted_bazaar.testing import Market, MemoryNetwork
 
 from tests.files.helpers import scratchDir, writeFile

@@ -21,7 +21,7 @@ from twisted_bazaar.files import hashing
 from twisted_bazaar.files.client import DEFAULT_STALL
 from twisted_bazaar.files.schedule import SLOW_MIN
 from twisted_bazaar.files.sources import KEPT
-from twisted_bazaar.roles.files.fetch import LOOK_INTERVAL
+from twisted_bazaar.roles.files.sellers import LOOK_INTERVAL
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, writeFile
 

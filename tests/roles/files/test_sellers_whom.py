@@ -207,8 +207,8 @@ class ProxyAtTheTransferPortTests(SynchronousTestCase):
         self.market.run(5)
         download = buyer.fetcher.downloads["song.ogg"]
         self.patch(buyer.fetcher, "findSources", lambda name: defer.Deferred())
-        download._searchNow()
-        download._lookNow()
+        download.sellers._searchNow()
+        download.sellers._lookNow()
         download.stop()
         gc.collect()
         self.assertEqual(self.flushLoggedErrors(defer.CancelledError), [])

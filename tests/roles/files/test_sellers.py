@@ -11,7 +11,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
-from twisted_bazaar.roles.files import fetch
+from twisted_bazaar.roles.files import sellers
 from twisted_bazaar.testing import Market, MemoryNetwork
 from twisted_bazaar.wire.ids import shortId
 from tests.files.helpers import scratchDir, writeFile
@@ -89,9 +89,9 @@ class SourcesTests(SynchronousTestCase):
         self.runUntil(lambda: "big" in fetcher.downloads
                       and fetcher.downloads["big"].have > 0, 30)
         started = self.market.clock.seconds()
-        self.market.run(5 * fetch.LOOK_INTERVAL)
+        self.market.run(5 * sellers.LOOK_INTERVAL)
         looks = [at for at in finds if at >= started]
         self.assertGreaterEqual(len(looks), 3)
         self.assertLessEqual(len(looks), 6)
         gaps = [b - a for a, b in zip(looks, looks[1:])]
-        self.assertTrue(all(gap >= fetch.LOOK_INTERVAL for gap in gaps), gaps)
+        self.assertTrue(all(gap >= sellers.LOOK_INTERVAL for gap in gaps), gaps)

@@ -1,11 +1,11 @@
 """
-Tests for L{twisted_bazaar.base.tables}: the shared empty table, and an
+Tests for L{twisted_bazaar.base.sparing}: the shared empty table, and an
 owner's table made its own before it is written.
 """
 
 import pytest
 
-from twisted_bazaar.base.tables import NOTHING, own
+from twisted_bazaar.base.sparing import NOTHING, own
 
 
 class Owner:

@@ -1,0 +1,106 @@
+"""
+Tests for L{twisted_bazaar.roles.files.watch}, in a L{Market} (the
+in-memory network, a fake clock): a download whose seller dies says so in
+the node's state and its log, once, and gives up after
+--download-give-up with the reason, keeping its part file; a slow
+download that keeps bringing pieces goes on.
+"""
+
+import os
+
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files.downloads import PRIVATE, partName
+from twisted_bazaar.roles.files import watch
+from twisted_bazaar.wire.ids import shortId
+from tests.files.helpers import fileId
+from tests.roles.files.test_fetch_done import PIECE, FileMarket
+
+
+class WatchTests(FileMarket, SynchronousTestCase):
+    def test_sellerDiesThenDownloadGivesUp(self):
+        """The only seller dies midway: the node's state says the download
+        is stalled and why; after --download-give-up seconds without a
+        piece it gives up with the reason, keeps its part file, and the
+        want is not met."""
+        seller = self.addSeller(rate=4 * PIECE)
+        node, downloads = self.addBuyer(download_give_up=60.0)
+        buyer = self.market.role(node, "buyer")
+        gaveUp = []
+        buyer.fetcher.onGaveUp = gaveUp.append
+        status = self.market.services[node].status
+        for _ in range(400):
+            self.market.run(0.05)
+            download = buyer.fetcher.downloads.get("big")
+            if download is not None and download.have >= 4 * PIECE:
+                break
+        [row] = status.state().downloads
+        self.assertEqual(row[:3], ("big", len(self.data), fileId(self.data, PIECE)))
+        self.assertEqual(row[6], watch.FETCHING)
+        self.market.crash(seller)
+        self.market.run(watch.STALLED + 5)
+        [row] = status.state().downloads
+        have, state, why = row[3], row[6], row[7]
+        self.assertGreater(have, 0)
+        self.assertEqual(state, watch.STALLED_STATE)
+        self.assertTrue(why, "a stalled download says why")
+        self.assertEqual(gaveUp, [])
+        with capturedLogs() as events:
+            self.market.run(60)
+        [line] = [formatEvent(event) for event in events
+                  if formatEvent(event).startswith("cannot download big")]
+        self.assertIn("no piece came for 60 s (--download-give-up): ", line)
+        self.assertEqual(gaveUp, [line])
+        self.assertEqual(buyer.fetcher.downloads, {})
+        [row] = status.state().downloads
+        self.assertEqual((row[6], row[7]),
+                         (watch.FAILED, line[len("cannot download big: "):]))
+        self.assertFalse(buyer.satisfied)
+        self.assertTrue(os.path.exists(os.path.join(
+            downloads, PRIVATE, partName("big", fileId(self.data, PIECE)))))
+        self.market.stop(node)
+        self.assertEqual(self.market.leftovers(node),
+                         {"delayed_calls": [], "connections": []})
+
+    def test_aStallIsLoggedAsItBegins(self):
+        """The download says it stalled when its state becomes stalled,
+        STALLED seconds after its last verified piece, with the reason the
+        state gives; once."""
+        seller = self.addSeller(rate=4 * PIECE)
+        node, _ = self.addBuyer(download_give_up=60.0)
+        buyer = self.market.role(node, "buyer")
+        status = self.market.services[node].status
+        download = None
+        while download is None or download.have < 4 * PIECE:
+            self.market.run(0.05)
+            download = buyer.fetcher.downloads.get("big")
+        self.market.crash(seller)
+
+        def stalled():
+            return [formatEvent(event) for event in events
+                    if formatEvent(event).startswith("big: stalled")]
+
+        with capturedLogs() as events:
+            self.market.run(1)
+            self.market.run(download.progressAt + watch.STALLED - download.clock.seconds()
+                            - 0.01)
+            self.assertEqual((stalled(), status.state().downloads[0][6]),
+                             ([], watch.FETCHING))
+            self.market.run(0.02)
+            [row] = status.state().downloads
+            self.assertEqual(row[6], watch.STALLED_STATE)
+            self.assertEqual(stalled(), [f"big: stalled, no piece for 10 s: {row[7]}"])
+            self.assertIn(f"seller {shortId(seller.id)}", row[7])
+            self.market.run(30)
+            self.assertEqual(len(stalled()), 1)
+
+    def test_noProgressStartsTheGiveUpOver(self):
+        """The bound is on time without a verified piece, not on the whole
+        download: a slow download that keeps bringing pieces goes on."""
+        self.addSeller(rate=PIECE // 2)
+        node, _ = self.addBuyer(download_give_up=5.0)
+        buyer = self.market.role(node, "buyer")
+        self.market.run(100)
+        self.assertEqual(buyer.fetcher.failed, {})
+        self.assertEqual(list(buyer.fetcher.fetched), ["big"])

@@ -1,0 +1,75 @@
+"""
+Memory spared per node and per link, for simulations of a million nodes.
+
+A simulation holds every node in one process: a warm chord run of a
+million nodes peaked at 14.7 GiB, 15,796 bytes a node (docs/simulator.md),
+on a machine of 16 GiB.  There, every 64 bytes a node is 61 MiB, and
+every 8 bytes a link end (about 8.7 a chord node) is 66 MiB.  So a few
+objects that every node or link holds are made smaller than plain code
+would make them.  A daemon holds one node and its links: there these
+savings are too small to measure, either way.
+
+Here, the one such device that is not a class's own: the shared empty
+table.  An empty dict is 64 bytes; a chord node and its overlay hold
+seven that are nearly always empty (the pings its upkeep awaits, the
+peers it heard from, the links it is opening, its graves; the overlay's
+links in their handshake, their handshakes and the connects waiting for
+them), 448 bytes of each of a million nodes.  L{NOTHING} reads as an
+empty dict (``get``, ``in``, ``pop`` with a default, iteration) and
+refuses to be written: an owner puts a dict of its own in its place first
+(L{own}), so no owner can fill every other's.
+
+The others belong to the class that uses them, and say so there:
+
+ - what only some links ever need, in one object made when first needed
+   (L{twisted_bazaar.net.link}'s C{_Seldom}), not five slots on each;
+ - what every link of one owner holds alike, in one L{LinkContext
+   <twisted_bazaar.net.link.LinkContext>} (56 bytes a link end);
+ - a link's keepalive check waiting in its clock's deadlines as itself
+   (L{twisted_bazaar.net.timers}: a deadline object was 130 bytes a link
+   end);
+ - the handlers, one table shared by the nodes whose parts registered the
+   same (L{twisted_bazaar.net.handlers}: 1.5 kB a chord node);
+ - a neighbour's path kept as a marker, not a tuple
+   (L{twisted_bazaar.routing.path}: 56 bytes a link end);
+ - objects nearly no node ever uses made when first needed: a peer log's
+   throttle (L{twisted_bazaar.base.logthrottle.PeerLog}, 0.6 kB), a chord
+   node's detour questions and refused sellers
+   (L{twisted_bazaar.schemes.chord.node}); a list rather than an empty
+   deque of 760 bytes (L{twisted_bazaar.core.membership});
+ - in the simulator alone: a warm node's small random source
+   (L{twisted_bazaar.sim.smallrandom}, 2.5 kB a node less), and a
+   scheme's settings made once a run (L{twisted_bazaar.sim.build}).
+
+The codec's generated C{asDict} and C{fromDict}
+(L{twisted_bazaar.wire.codec}) are for time, not room: every node of a
+run decodes every message it relays.
+"""
+
+
+class _Nothing(dict):
+    """An empty dict that cannot be filled."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("the shared empty table is read-only: own() a table first")
+
+    __setitem__ = setdefault = update = __ior__ = _refuse
+
+    def __repr__(self):
+        return "NOTHING"
+
+
+#: The shared empty table.
+NOTHING = _Nothing()
+
+
+def own(owner, name):
+    """owner's table called name, made its own (a new dict in the place
+    of L{NOTHING}) so that it can be written."""
+    table = getattr(owner, name)
+    if table is NOTHING:
+        table = {}
+        setattr(owner, name, table)
+    return table

@@ -1,0 +1,266 @@
+"""
+One file being fetched: asked of sellers of its content, described by
+the first that can, and fetched in pieces from every one of them at once.
+
+A download asks up to MAX_SOURCES sellers at once to describe the file,
+checks the piece hashes the first of them describes against the file's
+identity (the C{sha256} offered, the root of their hash tree:
+L{twisted_bazaar.files.tree}), then fetches the pieces from every seller
+offering the same identity.  L{Download} wires three parts: whom it asks
+(L{Sellers}), which pieces of whom (L{Pieces}), and how it is doing
+(L{Watch}).  Nothing here pays again: sellers of the same content serve
+pieces to anyone who asks.
+"""
+
+from twisted.internet import defer
+from twisted.logger import Logger
+
+from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.base.deferreds import Outstanding
+from twisted_bazaar.files.downloads import DownloadError, PartFile
+from twisted_bazaar.files.hashing import pieceCount, pieceSize
+from twisted_bazaar.files.tree import fileIdentity
+from twisted_bazaar.roles.files.pieces import Pieces
+from twisted_bazaar.roles.files.sellers import MAX_SOURCES, NO_SELLER, Sellers
+from twisted_bazaar.roles.files.watch import Watch
+
+
+class Download:
+    """
+    One file being fetched, from every seller offering its content, the
+    one paid first.
+
+    @ivar sellers: the L{Sellers} it asks.
+    @ivar pieces: the L{Pieces} it fetches, once the file is described.
+    @ivar watch: the L{Watch} of its progress.
+    @ivar about: the file's description, once a seller gave one that
+        proves its identity.
+    @ivar work: the L{Outstanding} Deferreds it owns.
+    @ivar finished: fires with the file's path, or fails with why not.
+    """
+
+    log = Logger()
+
+    def __init__(self, fetcher, name, sha256, size, paid=None):
+        self.fetcher = fetcher
+        self.clock = fetcher.node.clock
+        self.name = name
+        self.sha256 = sha256
+        self.size = size
+        self.part = PartFile(fetcher.folder, name, sha256, size)
+        self.about = None
+        self.resumed = False
+        #: Sellers asked for the file's description, at most MAX_SOURCES
+        #: at once: one that never answers holds up only its own slot.
+        self.asking = set()
+        self._completing = False
+        self.work = Outstanding()
+        self.finished = defer.Deferred()
+        self.stopped = False
+        self.sellers = Sellers(self, paid)
+        self.pieces = Pieces(self)
+        self.watch = Watch(self)
+
+    @property
+    def sources(self):
+        """The L{Sources} of its sellers."""
+        return self.sellers.sources
+
+    @property
+    def schedule(self):
+        """The L{PieceSchedule}, once the file is described, or None."""
+        return self.pieces.schedule
+
+    @property
+    def have(self):
+        """Bytes verified."""
+        return self.watch.have
+
+    @property
+    def progressAt(self):
+        """When the last piece was verified (or the download started)."""
+        return self.watch.progressAt
+
+    def status(self):
+        """Where this download stands (L{Watch.status})."""
+        return self.watch.status()
+
+    # -- starting ------------------------------------------------------------------
+
+    def start(self, offers):
+        """Open the part file and start fetching from these offers (more
+        are searched for when they run out)."""
+        try:
+            self.resumed = self.part.open()
+        except DownloadError as e:
+            self.fail(e)
+            return
+        if self.resumed:
+            self.log.info("resuming the download of {name}", name=self.name)
+        self.watch.start()
+        self.addSources(offers)
+
+    def addSources(self, offers):
+        """Keep these offers' sellers (as many as L{Sources} keeps), and
+        ask them."""
+        self.sellers.add(offers)
+        self.pump()
+
+    # -- the loop ------------------------------------------------------------------
+
+    def pump(self):
+        """Give every idle usable seller work; search for more sellers when
+        none is left; finish once every piece is in."""
+        if self.stopped:
+            return
+        sellers, schedule = self.sellers, self.pieces.schedule
+        if schedule is None:
+            if self.about is None:
+                self._askDescriptions()
+            return
+        if schedule.finished:
+            if not self.work:
+                self._complete()
+            return
+        for seller in sellers.usable():
+            if self.stopped:
+                return
+            if seller not in sellers.sources or seller in self.asking:
+                # Gone meanwhile, or still to describe the file.
+                continue
+            if len(sellers.clients) + len(sellers.connecting) >= MAX_SOURCES and (
+                    seller not in sellers.clients):
+                continue
+            if schedule.busy(seller) or seller in sellers.connecting:
+                continue
+            client = sellers.clients.get(seller)
+            if client is None:
+                sellers.connect(seller).addCallback(lambda _: self.pump())
+                continue
+            self.pieces.give(seller, client)
+        if self.stopped or schedule.finished:
+            return
+        sellers.watchSlow()
+        if not schedule.inflight and not sellers.connecting and schedule.missing:
+            self.watch.problem = self.watch.problem or NO_SELLER
+            sellers.needSources()
+        else:
+            sellers.lookLater()
+
+    def _askDescriptions(self):
+        """Ask sellers, in order, for the file's description, up to
+        MAX_SOURCES at once; search for more when none is left."""
+        while not self.stopped and self.about is None and len(
+                self.asking) < MAX_SOURCES:
+            waiting = [seller for seller in self.sellers.usable()
+                       if seller not in self.asking]
+            if not waiting:
+                break
+            self._describe(waiting[0])
+        if not self.stopped and self.about is None and not self.asking:
+            self.sellers.needSources()
+
+    # -- describing ----------------------------------------------------------------
+
+    def _describe(self, seller):
+        self.asking.add(seller)
+
+        def ask(client):
+            if client is None:
+                return None
+            return client.head(self.sha256).addCallback(self._described, seller)
+
+        def failed(reason):
+            if reason.check(DownloadError):
+                # The part file could not be read back: no fault of the
+                # seller's.
+                self.fail(reason)
+            elif not self.stopped:
+                self.log.info("seller {seller} could not describe {name}: {why}",
+                              seller=shortId(seller), name=self.name,
+                              why=reason.getErrorMessage())
+                self.sellers.drop(seller)
+                self.sellers.markDown(seller)
+
+        def done(_):
+            self.asking.discard(seller)
+            self.pump()
+
+        d = self.work.own(self.sellers.connect(seller))
+        d.addCallback(ask).addErrback(failed).addBoth(done)
+
+    def _described(self, about, seller):
+        if self.about is not None:
+            # Another seller described it first: this one's connection
+            # stays, for pieces (each checked against the proven hashes).
+            return None
+        fault = None
+        if about.size != self.size:
+            fault = f"as {about.size} bytes, not the {self.size} it offered"
+        elif about.piece_size != pieceSize(about.size):
+            # Bytes are written as they come and checked a piece at a
+            # time: a piece larger than the rule's would have this buyer
+            # write that much of a stranger's bytes before checking one.
+            fault = (f"with pieces of {about.piece_size} bytes, not the "
+                     f"{pieceSize(about.size)} its size gives")
+        elif len(about.pieces) != pieceCount(about.size, about.piece_size):
+            fault = (f"with {len(about.pieces)} pieces of {about.piece_size} bytes for "
+                     f"{about.size} bytes")
+        elif fileIdentity(about.size, about.piece_size, about.pieces) != self.sha256:
+            # Checked before any piece is asked for: every piece is then
+            # checked against hashes that are proven to be the file's.
+            fault = "with piece hashes whose tree is not the sha256 it offered"
+        if fault is not None:
+            self.log.warn("seller {seller} describes {name} {fault}; avoiding it",
+                          seller=shortId(seller), name=self.name, fault=fault)
+            self.fetcher.avoid(self.sha256, seller)
+            self.sellers.drop(seller)
+            self.sellers.sources.discard(seller)
+            return None
+        self.about = about
+        if not self.resumed:
+            self.pieces.scheduled([])
+            return None
+        d = self.fetcher.hasher.run(self.part.verifyPieces, about.piece_size,
+                                    about.pieces)
+        return d.addCallback(self.pieces.scheduled)
+
+    # -- the end ---------------------------------------------------------------------
+
+    def _complete(self):
+        if self._completing or self.stopped:
+            return
+        self._completing = True  # nothing else starts now
+        self.sellers.dropAll()
+        # Every piece matched a hash of the proven tree: that is the whole
+        # file, with no second pass over its bytes.
+        d = self.work.own(self.fetcher.hasher.run(self.part.complete))
+        d.addCallbacks(self._done, self.fail)
+
+    def _done(self, path):
+        self.stop()
+        self.finished.callback(path)
+
+    def fail(self, reason, discard=True):
+        """End the download with an error; the part file goes, unless the
+        download only gave up waiting: then its verified pieces stay (a
+        later run may resume them), and the room reserved past them is
+        given back."""
+        error = getattr(reason, "value", reason)
+        if self.stopped:
+            return
+        self.part.release(0 if discard else self.pieces.verifiedBytes())
+        self.stop()
+        self.finished.errback(error)
+
+    def stop(self):
+        """Stop fetching: close connections, cancel timers and work; the
+        part file stays for a later resume."""
+        self.stopped = True
+        self.sellers.stopTimers()
+        self.watch.stop()
+        for d in list(self.sellers.connecting.values()) + list(self.work):
+            d.cancel()
+        self.sellers.dropAll()
+        self.pieces.stop()
+        self.part.close()

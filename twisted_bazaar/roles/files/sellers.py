@@ -1,0 +1,263 @@
+"""
+Whom one download asks: the sellers of a file's content, found, ranked,
+reached, and dropped when they fail or fall far behind.
+
+Any key can offer a file's real content at a port that never answers, so
+the seller paid is asked first, sellers that delivered verified pieces
+before next, a seller that failed the download only when no other is
+left, and a download keeps a bounded table of sellers (L{Sources}).  It
+keeps looking for more sellers while it fetches (every LOOK_INTERVAL,
+while it has fewer than MAX_SOURCES), asks the fastest first, and drops
+one much slower than the fastest as soon as it is.
+"""
+
+from twisted.logger import Logger
+
+from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.base.backoff import Backoff
+from twisted_bazaar.base.deferreds import ignoreCancelled
+from twisted_bazaar.files.client import TransferClient
+from twisted_bazaar.files.sources import Sources
+from twisted_bazaar.core.market import signedFile
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.traversal.messages import FILES
+
+#: Most sellers one download takes pieces from (or asks to describe the
+#: file) at once.
+MAX_SOURCES = 4
+#: Seconds a download with no usable seller (all gone, bad, or busy)
+#: waits before searching again (doubling up to SEARCH_MAX, with jitter).
+SEARCH_MIN = 1.0
+SEARCH_MAX = 30.0
+#: Seconds between searches for more sellers while a download has fewer
+#: than MAX_SOURCES.
+LOOK_INTERVAL = 10.0
+#: What a download says while no seller is at hand.
+NO_SELLER = "no seller to fetch it from"
+
+
+def fileOffers(offers, sha256=None):
+    """The offers that name a file's content (and can be fetched from),
+    only those of ``sha256`` if given: each described by its seller's own
+    signed record (L{signedFile}), so that what a buyer pays one seller
+    for is the content that seller described, never what another said."""
+    return [offer for offer in offers
+            if offer.sha256 is not None and offer.size is not None and offer.transfer
+            and offer.host and (sha256 is None or offer.sha256 == sha256)
+            and signedFile(offer)]
+
+
+class Sellers:
+    """
+    The sellers of one L{Download}: their offers (L{Sources}), the
+    transfer connections to them, and the searches for more.
+
+    @ivar sources: the L{Sources}: seller id -> its L{Offer}, bounded.
+    @ivar clients: seller id -> its connected L{TransferClient}.
+    @ivar connecting: seller id -> the Deferred of a connection under way.
+    """
+
+    log = Logger()
+
+    def __init__(self, download, paid):
+        self.download = download
+        self.fetcher = download.fetcher
+        self.clock = download.clock
+        self.sources = Sources(paid, self.fetcher.proven)
+        self.clients = {}
+        self.connecting = {}
+        #: When to search for sellers again.
+        self._search = Backoff(self.clock, self.fetcher.rng, SEARCH_MIN, SEARCH_MAX)
+        #: The search for more sellers while fetching, waiting or out.
+        self._look = None
+        self._looking = False
+        #: Drops the sellers that became slow (L{PieceSchedule.slowAt}).
+        self._slowCheck = None
+
+    def add(self, offers):
+        """Keep these offers' sellers (as many as L{Sources} keeps)."""
+        download = self.download
+        schedule = download.pieces.schedule
+        busy = set(self.clients) | set(self.connecting) | download.asking
+        for offer in fileOffers(offers, download.sha256):
+            if offer.size != download.size or offer.seller == self.fetcher.node.id:
+                continue
+            new = offer.seller not in self.sources
+            if not self.sources.add(offer.seller, offer, addressGroup(offer.host),
+                                    busy):
+                continue
+            if new and schedule is not None:
+                self.log.info("{name}: seller {seller} offers it too; fetching from "
+                              "it as well", name=download.name,
+                              seller=shortId(offer.seller))
+            if schedule is not None:
+                schedule.down.discard(offer.seller)
+
+    def usable(self):
+        """Sellers that may be asked, in the order to ask them
+        (L{Sources.order}, then the fastest first once measured)."""
+        schedule = self.download.pieces.schedule
+        bad = schedule.bad if schedule else self.fetcher.bad.get(self.download.sha256,
+                                                                 set())
+        down = schedule.down if schedule else set()
+        sellers = self.sources.order([seller for seller in sorted(self.sources)
+                                      if seller not in bad and seller not in down],
+                                     self.fetcher.rng)
+        if schedule is not None:
+            return schedule.fastestFirst(sellers)
+        return sellers
+
+    def connect(self, seller):
+        """
+        A Deferred firing with a connected client to seller, or None.
+
+        Whoever answers at the offer's address must prove the key of the
+        seller's signed record in the channel's handshake: a proxy there
+        that ends the channel itself is refused before a request goes out,
+        and its seller counts as failed (protocol.md §19).
+        """
+        download = self.download
+        offer = self.sources[seller]
+        client = TransferClient(self.clock, self.fetcher.stall)
+        through = {} if offer.relay is None else dict(relay=offer.relay, target=seller,
+                                                     purpose=FILES)
+        d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client,
+                                                expected=decode(offer.record.key),
+                                                **through)
+        self.connecting[seller] = d
+
+        def connected(protocol):
+            del self.connecting[seller]
+            if download.stopped:
+                protocol.close()
+                return None
+            self.clients[seller] = protocol
+            return protocol
+
+        def failed(reason):
+            self.connecting.pop(seller, None)
+            if not download.stopped:
+                self.log.info("cannot reach seller {seller} for {name}: {why}",
+                              seller=shortId(seller), name=download.name,
+                              why=reason.getErrorMessage())
+                download.watch.problem = (f"cannot reach seller {shortId(seller)}: "
+                                          f"{reason.getErrorMessage()}")
+                self.markDown(seller)
+            return None
+
+        return d.addCallbacks(connected, failed)
+
+    def markDown(self, seller):
+        """seller failed this download: not asked again before the next
+        search finds it, and then only when no other seller is left."""
+        self.sources.fail(seller)
+        schedule = self.download.pieces.schedule
+        if schedule is not None:
+            schedule.down.add(seller)
+        else:
+            self.sources.discard(seller)
+
+    def drop(self, seller):
+        """Close the connection to seller, if there is one."""
+        client = self.clients.pop(seller, None)
+        if client is not None:
+            client.close()
+
+    def dropAll(self):
+        """Close every connection to a seller."""
+        for seller in list(self.clients):
+            self.drop(seller)
+
+    # -- slow sellers ----------------------------------------------------------------
+
+    def dropSlow(self, now):
+        """Drop the sellers much slower than the fastest (see
+        L{PieceSchedule.slowSellers}), while another seller is at hand:
+        their pieces go back to the others."""
+        for seller in sorted(self.download.pieces.schedule.slowSellers(now)):
+            others = [each for each in self.clients if each != seller
+                      and each not in self.sources.failed]
+            if not others:
+                return
+            self.log.info("{name}: seller {seller} is much slower than the others; "
+                          "dropping it", name=self.download.name, seller=shortId(seller))
+            self.sources.fail(seller)
+            self.drop(seller)
+
+    def watchSlow(self):
+        """Drop sellers as they become slow, not only as another piece
+        arrives: one holding the last pieces (a seller that never answers,
+        say) would keep them for a whole stall."""
+        if self._slowCheck is not None and self._slowCheck.active():
+            self._slowCheck.cancel()
+        self._slowCheck = None
+        now = self.clock.seconds()
+        at = self.download.pieces.schedule.slowAt(now)
+        if at is not None:
+            self._slowCheck = self.clock.callLater(at - now, self._slowNow)
+
+    def _slowNow(self):
+        self._slowCheck = None
+        if not self.download.stopped:
+            self.dropSlow(self.clock.seconds())
+            self.download.pump()
+
+    # -- more sellers ----------------------------------------------------------------
+
+    def needSources(self):
+        """Search again for sellers, after a backoff: none is left."""
+        if self.download.stopped:
+            return
+        delay = self._search.schedule(self._searchNow)
+        if delay is not None:
+            self.log.info("{name}: no seller to fetch it from; searching again in "
+                          "{delay:.1f} s", name=self.download.name, delay=delay)
+
+    def resetSearch(self):
+        """A piece was verified: the next search for sellers, if one is
+        needed, is after the shortest wait again."""
+        self._search.reset()
+
+    def _searchNow(self):
+        self.download.work.own(self.fetcher.findSources(self.download.name)).addCallbacks(
+            self._found, ignoreCancelled)
+
+    def _found(self, offers):
+        download = self.download
+        if download.stopped:
+            return
+        if download.pieces.schedule is not None:
+            download.pieces.schedule.down.clear()
+        if not offers and download.watch.problem == NO_SELLER:
+            download.watch.problem = "no seller offers it any more"
+        download.addSources(offers)
+
+    def lookLater(self):
+        """While fetching from fewer than MAX_SOURCES sellers, search for
+        more every LOOK_INTERVAL (one search at a time)."""
+        if (self._look is not None or self._looking or self._search.pending
+                or len(self.usable()) >= MAX_SOURCES
+                or not self.download.pieces.schedule.missing):
+            return
+        self._look = self.clock.callLater(LOOK_INTERVAL, self._lookNow)
+
+    def _lookNow(self):
+        self._look = None
+        self._looking = True
+
+        def found(offers):
+            self._looking = False
+            if not self.download.stopped:
+                self.download.addSources(offers)
+
+        self.download.work.own(self.fetcher.findSources(self.download.name)).addCallbacks(
+            found, ignoreCancelled)
+
+    def stopTimers(self):
+        """Cancel the searches to come and the check for slow sellers."""
+        self._search.cancel()
+        for call in (self._look, self._slowCheck):
+            if call is not None and call.active():
+                call.cancel()
+        self._look = self._slowCheck = None

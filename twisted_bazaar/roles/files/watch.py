@@ -1,0 +1,140 @@
+"""
+How one download is doing: the bytes verified and the rate they come
+at, a stall said once, each quarter of the pieces logged, and the end
+when no verified piece came for C{give_up} seconds (L{GaveUp}), with the
+reason in words (L{Watch.status}, the node's state).
+"""
+
+from twisted.logger import Logger
+
+from twisted_bazaar.files.client import DEFAULT_STALL
+
+#: Seconds without a verified piece after which a download is stalled.
+STALLED = DEFAULT_STALL
+#: Seconds the download rate is measured over.
+RATE_WINDOW = 5.0
+
+#: What a download is doing, as the node's state says it.
+DESCRIBING, FETCHING, STALLED_STATE, FAILED = "describing", "fetching", "stalled", "failed"
+
+
+class GaveUp(Exception):
+    """A download brought no verified piece for as long as it may."""
+
+
+class Watch:
+    """
+    The progress of one L{Download}, its stall and its patience.
+
+    @ivar have: bytes verified.
+    @ivar started: when the download started.
+    @ivar progressAt: when the last piece was verified (or the start).
+    @ivar problem: why no piece is coming, in words, until one does.
+    """
+
+    log = Logger()
+
+    def __init__(self, download):
+        self.download = download
+        self.clock = download.clock
+        #: Bytes verified, and (when, bytes) of each piece verified in
+        #: the last RATE_WINDOW.
+        self.have = 0
+        self._recent = []
+        self.started = self.clock.seconds()
+        self.progressAt = self.started
+        self.problem = None
+        self._patience = None
+        #: Says, once, that the download stalled: STALLED seconds after
+        #: the last verified piece (or the start).
+        self._stall = None
+        self._quarter = 0
+
+    def start(self):
+        """Give up after C{give_up} seconds without a verified piece; say
+        a stall."""
+        self._patience = self.clock.callLater(self.download.fetcher.give_up,
+                                              self._giveUp)
+        self.watchStall()
+
+    def verified(self, length):
+        """A piece of length bytes is in: the download is making progress."""
+        now = self.clock.seconds()
+        self.have += length
+        self._recent = [(at, n) for at, n in self._recent if now - at < RATE_WINDOW]
+        self._recent.append((now, length))
+        self.progressAt = now
+        self.problem = None
+        if self._patience is not None and self._patience.active():
+            self._patience.reset(self.download.fetcher.give_up)
+        self.watchStall()
+
+    def watchStall(self):
+        """Say when the download stalls (its state becomes ``stalled``):
+        STALLED seconds after the last verified piece, or at once if that
+        time has passed."""
+        if self._stall is not None and self._stall.active():
+            self._stall.cancel()
+        delay = max(0.0, self.progressAt + STALLED - self.clock.seconds())
+        self._stall = self.clock.callLater(delay, self._stalled)
+
+    def _stalled(self):
+        self._stall = None
+        download = self.download
+        schedule = download.pieces.schedule
+        if download.stopped or schedule is None or schedule.finished:
+            # Still describing (said once it is described, if no piece
+            # came by then), or every piece is in.
+            return
+        self.log.info("{name}: stalled, no piece for {s:g} s{why}", name=download.name,
+                      s=STALLED, why=f": {self.problem}" if self.problem else "")
+
+    def progress(self, done, total):
+        """Log each quarter of the pieces as it is passed: done of total
+        are in."""
+        quarter = 4 * done // total
+        if 0 < quarter < 4 and quarter > self._quarter:
+            self._quarter = quarter
+            self.log.info("{name}: {percent}% ({done} of {total} pieces)",
+                          name=self.download.name, percent=25 * quarter,
+                          done=done, total=total)
+
+    def status(self):
+        """
+        Where the download stands, for the node's state and ``bazaar
+        buy``: a dict of ``name``, ``size``, ``sha256``, ``have`` (bytes
+        verified), ``rate`` (bytes per second over the last RATE_WINDOW
+        seconds), ``sellers`` (connected now), ``state`` (describing,
+        fetching, stalled) and ``why`` (what keeps pieces from coming, or
+        "").
+        """
+        download = self.download
+        now = self.clock.seconds()
+        recent = sum(n for at, n in self._recent if now - at < RATE_WINDOW)
+        span = min(RATE_WINDOW, max(now - self.started, 1e-3))
+        if download.pieces.schedule is None:
+            state = DESCRIBING
+        elif now - self.progressAt >= STALLED:
+            state = STALLED_STATE
+        else:
+            state = FETCHING
+        why = self.problem or ""
+        if state == STALLED_STATE and not why:
+            why = f"no piece for {now - self.progressAt:.0f} s"
+        return {"name": download.name, "size": download.size, "sha256": download.sha256,
+                "have": self.have, "rate": int(recent / span),
+                "sellers": len(download.sellers.clients), "state": state, "why": why}
+
+    def _giveUp(self):
+        self._patience = None
+        why = self.problem or "no seller offered it"
+        give_up = self.download.fetcher.give_up
+        self.download.fail(GaveUp(f"no piece came for {give_up:g} s "
+                                  f"(--download-give-up): {why}"), discard=False)
+
+    def stop(self):
+        """Cancel the patience and the stall."""
+        for call in (self._patience, self._stall):
+            if call is not None and call.active():
+                call.cancel()
+        self._patience = self._stall = None

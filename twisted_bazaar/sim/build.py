@@ -1,0 +1,344 @@
+"""
+Building one simulation's market: its nodes (on a generated overlay, or
+joining through the tracker), the super-peers of that scheme, and the
+roles (sellers with their stock, buyers with their wants and start
+times), all drawn from the run's seed in one fixed order, so the same
+configuration builds the same market.  A warm start builds the same
+nodes and roles, in the state they converge to (L{warm}).
+"""
+
+import copy
+import random
+
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.core.node import NodeConfig
+from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
+from twisted_bazaar.roles.seller import DEFAULT_LEASE
+from twisted_bazaar.sim import warm
+from twisted_bazaar.sim.homes import placeHomes
+from twisted_bazaar.sim.smallrandom import SmallRandom
+from twisted_bazaar.sim.topology import BUILDERS
+from twisted_bazaar.daemon.build import buildNode, buildRole, configured, plugScheme
+from twisted_bazaar.daemon.registry import discoveryPlugins
+from twisted_bazaar.schemes.superpeer.messages import SUPER
+from twisted_bazaar.testing import Market, MemoryConnector
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+
+#: The schemes whose nodes join through the tracker whatever the topology:
+#: the tracker tells leaves who the super-peers are.
+TRACKER_SCHEMES = ("superpeer",)
+#: With staggered joins, leaves join from this many seconds on: the
+#: super-peers, all at time 0, are known to the tracker by then.
+LEAVES_AFTER = 1.0
+
+
+def _nothing(node):
+    """A node of a flood joins by its links alone."""
+
+
+class Builder:
+    """
+    Builds a L{Simulation}'s market into it: its C{market}, C{nodes},
+    C{superpeers}, C{sellers}, C{buyers} (started by
+    L{Simulation.startBuyer} at their times), C{initial_stock},
+    C{join_at} and, with --nat, its C{homes}.
+    """
+
+    def __init__(self, sim):
+        self.sim = sim
+        config = sim.config
+        #: What every node's link settings share (see L{nodeConfig}).
+        self._node_links = LinkSettings(ping_interval=config.ping_interval)
+        #: The scheme's options: the hop limit only means something to
+        #: schemes that flood.
+        self.scheme_options = {"ttl": config.ttl} if config.discovery == "flood" else {}
+        self.scheme_options.update(config.scheme_options)
+        #: The source of the join times of a cold start with staggered joins.
+        self._joins = None
+        #: (scheme name, options) -> the scheme's settings (see L{_schemeSettings}).
+        self._scheme_settings = {}
+
+    def nodeConfig(self):
+        """A node's config, with a link settings of its own that counts
+        what it sends (see L{Simulation.node_stats}); the rest of the link
+        settings (rates, write batch) is shared, as a daemon's links share
+        one."""
+        config = self.sim.config
+        link = copy.copy(self._node_links)
+        link.stats = {}
+        return NodeConfig(
+            neighbours=config.degree if config.topology == "tracker" else 0,
+            max_connections=max(3 * config.degree, config.degree + 24),
+            link=link)
+
+    def counted(self, node):
+        """node, its sent messages counted in the run's metrics."""
+        self.sim.node_stats[node] = node.config.link.stats
+        return node
+
+    def build(self):
+        """Build the market: every node joining through the protocols (a
+        cold start), or in the state they converge to (warm, L{warm})."""
+        sim, config = self.sim, self.sim.config
+        if config.topology == "tracker" or config.discovery != "flood":
+            sim.market = Market(sim.network, seed=config.seed + 3,
+                                link_settings=sim.settings)
+        if config.start == "warm":
+            if config.discovery in TRACKER_SCHEMES:
+                warm.buildSuperPeers(self)
+            else:
+                warm.buildDirect(self)
+            return
+        if config.discovery in TRACKER_SCHEMES:
+            self._buildSuperPeers()
+        elif config.topology == "tracker":
+            sim.nodes = [self.counted(sim.market.buildNode(
+                self.nodeConfig(), discovery=config.discovery,
+                scheme=self.scheme_options)) for _ in range(config.nodes)]
+            self._startAt(sim.nodes, sim.market.startNode, 0.0)
+        else:
+            self._buildDirect()
+        self.assignRoles()
+        if config.nat:
+            sim.homes = placeHomes(sim.network, sim.nodes, config.seed, config.nat,
+                                   config.nat_symmetric, public=sim.superpeers)
+
+    def schemeSettings(self, plugin, options):
+        """
+        The settings L{configured} makes of a scheme's options, made once a
+        run for each set of options and shared by every node given them:
+        they are frozen, and a node of a million-node run would otherwise
+        hold a copy of its own (a chord node's C{ChordSettings}, 184
+        bytes).
+        """
+        try:
+            key = (plugin.name, tuple(sorted(options.items())))
+            settings = self._scheme_settings.get(key)
+        except TypeError:
+            # An option of a value that cannot be a key: made each time.
+            return configured(plugin, options)
+        if settings is None:
+            settings = self._scheme_settings[key] = configured(plugin, options)
+        return settings
+
+    def superPeerOptions(self):
+        """How many super-peers, and the scheme options of a super-peer and
+        of a leaf."""
+        config = self.sim.config
+        count = max(1, min(config.nodes, round(config.superpeers * config.nodes)))
+        options = dict(self.scheme_options)
+        supers = dict(options, super=True)
+        if config.topology != "tracker":
+            supers["superpeer-links"] = 0
+        return count, supers, options
+
+    def _buildSuperPeers(self):
+        """
+        Super-peers first, then leaves, all joining through the tracker.
+        With ``--topology tracker`` the super-peers find each other through
+        it too; with a generated graph, they link along that graph (of
+        ``--degree``) instead, once they are registered.
+        """
+        sim, config = self.sim, self.sim.config
+        count, supers, options = self.superPeerOptions()
+        plugin = discoveryPlugins()[config.discovery]
+        for index in range(config.nodes):
+            scheme = supers if index < count else options
+            sim.nodes.append(self.counted(sim.market.buildNode(
+                self.nodeConfig(), discovery=config.discovery, scheme=scheme,
+                scheme_settings=self.schemeSettings(plugin, scheme))))
+        sim.superpeers.update(sim.nodes[:count])
+        # Super-peers first, at once; leaves from 1 s on, once the tracker
+        # has checked the super-peers and can name them.
+        for node in sim.nodes[:count]:
+            sim.market.startNode(node)
+        self._startAt(sim.nodes[count:], sim.market.startNode, LEAVES_AFTER)
+        if config.topology != "tracker":
+            sim.clock.callLater(1.0, self._linkSuperPeers, sim.nodes[:count])
+
+    def superPeerGraph(self, supers):
+        """The graph the super-peers link along, with the slots it needs."""
+        for node in supers:
+            node.setSlots(SUPER, node.config.max_connections)
+        config = self.sim.config
+        return BUILDERS[config.topology](len(supers), config.degree, self.sim.rng)
+
+    def _linkSuperPeers(self, supers):
+        edges = self.superPeerGraph(supers)
+        for a, b in edges:
+            target = supers[b]
+            if target.id is not None and supers[a].id is not None:
+                supers[a].connectTo(target.host, target.port, target.id,
+                                    SUPER).addErrback(self._linkFailed)
+
+    def _joinTracker(self, node):
+        """A node of a fixed overlay still registers with the tracker when
+        its discovery scheme needs one (the index); it asks for no peers."""
+        membership = Membership(node)
+        node.setMembership(membership)
+        membership.startService()
+        protocol = membership.factory.buildProtocol(None)
+        d = self.sim.network.connect(self.sim.market.tracker_host, DEFAULT_TRACKER_PORT,
+                                     protocol, from_host=node.host)
+        d.addErrback(self._linkFailed)
+
+    def directNode(self, index, scheme, taken):
+        """Node number index of a generated overlay: its key drawn from the
+        seed (one whose id is not ``taken``), listening, with its id and
+        its scheme."""
+        sim = self.sim
+        host = f"n{index}"
+        rng = random.Random(sim.rng.getrandbits(64))
+        identity = self.key(rng, taken)
+        # Listening and named before its scheme is built, as a node of a
+        # generated overlay is from the start.
+        node = self.counted(buildNode(sim.clock, self.nodeRandom(rng),
+                                      MemoryConnector(sim.network, host),
+                                      self.nodeConfig(), identity=identity).node)
+        self.listen(node, host)
+        plugScheme(node, scheme.build(node, self.schemeSettings(scheme,
+                                                                self.scheme_options)))
+        return node
+
+    @staticmethod
+    def key(rng, taken):
+        """A node's key pair drawn from rng, one whose id is not ``taken``
+        (now taken)."""
+        identity = Identity.fromRandom(rng)
+        while identity.id in taken:
+            # Two keys whose ids collide: the second draws again.
+            identity = Identity.fromRandom(rng)
+        taken.add(identity.id)
+        return identity
+
+    def nodeRandom(self, rng):
+        """A node's random source once its key is drawn from rng: rng
+        itself, or in a warm start a small one seeded from it (see
+        L{SmallRandom}: 2.5 kB less a node)."""
+        if self.sim.config.start == "warm":
+            return SmallRandom(rng.getrandbits(64))
+        return rng
+
+    def listen(self, node, host):
+        """The node listens on host, and is named by its key."""
+        port = self.sim.network.listen(OverlayFactory(node), host)
+        node.setAddress(host, port.getHost().port)
+        node.setId(node.identity.id)
+
+    def _buildDirect(self):
+        """
+        The nodes of a generated overlay, each joining (with the tracker,
+        if the scheme has one) at its time; a is linked to b along each
+        edge (a, b) of the graph once both have joined (but with chord,
+        whose daemons keep no overlay neighbours).
+        """
+        sim, config = self.sim, self.sim.config
+        scheme = discoveryPlugins()[config.discovery]
+        taken = set()
+        for index in range(config.nodes):
+            node = self.directNode(index, scheme, taken)
+            # Joins the tracker (if the scheme has one) at its time: without
+            # a spread, at once, before the next node is made, as always.
+            join = _nothing if sim.market is None else self._joinTracker
+            self._startAt([node], join, 0.0)
+            sim.nodes.append(node)
+        edges = BUILDERS[config.topology](config.nodes, config.degree, sim.rng)
+        if config.discovery == "chord":
+            # Drawn all the same (the roles drawn next stay those of the
+            # seed), but not linked: a chord daemon keeps no overlay
+            # neighbours, its links are the ring's (as a warm start).
+            edges = ()
+        for a, b in edges:
+            opener, target = sim.nodes[a], sim.nodes[b]
+            when = max(sim.join_at.get(opener, 0.0), sim.join_at.get(target, 0.0))
+            if when:
+                sim.clock.callLater(when, self._linkUnlessKilled, opener, target)
+            else:
+                self._link(opener, target)
+
+    def _link(self, opener, target):
+        d = opener.connectTo(target.host, target.port, target.id)
+        d.addErrback(self._linkFailed)
+
+    def _linkUnlessKilled(self, opener, target):
+        """An edge whose ends have both joined, unless its opener crashed
+        first (one whose target crashed fails, as any link to it does)."""
+        if opener not in self.sim.killed:
+            self._link(opener, target)
+
+    def _startAt(self, nodes, start, after):
+        """
+        start(node) for each of nodes: at once, or with ``--join-spread S``
+        each at a random time in [after, after + S), drawn from a source of
+        its own (a run without the flag draws what it drew before it).
+        """
+        sim = self.sim
+        spread = sim.config.join_spread
+        if not spread:
+            for node in nodes:
+                start(node)
+            return
+        if self._joins is None:
+            self._joins = random.Random(sim.config.seed + 5)
+        for node in nodes:
+            when = sim.join_at[node] = after + self._joins.random() * spread
+            sim.clock.callLater(when, self._startUnlessKilled, start, node)
+
+    def _startUnlessKilled(self, start, node):
+        """A node crashed (L{Simulation.kill}) before its time never joins."""
+        if node not in self.sim.killed:
+            start(node)
+
+    def _linkFailed(self, reason):
+        """An overlay link that did not form (its handshake was lost to a
+        fault, say): counted, and the graph goes on without it."""
+        self.sim.failed_links += 1
+
+    def assignRoles(self):
+        """Draw the sellers, with their stock, and the buyers, with what
+        they want and when they start; plant the adversaries."""
+        sim = self.sim
+        config, rng = sim.config, sim.rng
+        order = list(range(len(sim.nodes)))
+        rng.shuffle(order)
+        seller_count = max(1, min(len(order) - 1, round(config.sellers * len(order))))
+        seller_indexes, buyer_indexes = order[:seller_count], order[seller_count:]
+        items = [f"item{k}" for k in range(config.items)]
+        offered = items[:seller_count]  # buyers want only what someone sells
+        plans = []
+        shares = self._shares(config.searches, len(buyer_indexes))
+        for index, quantity in zip(buyer_indexes, shares):
+            if quantity:
+                # A buyer starts warmup..warmup + spread seconds after it
+                # joined.
+                start = (sim.join_at.get(sim.nodes[index], 0.0) + config.warmup
+                         + rng.random() * config.spread)
+                plans.append((start, sim.nodes[index], rng.choice(offered), quantity))
+        # A search reserves a unit at each seller it reaches, one per buyer,
+        # so a seller with its item's purchases plus one unit per buyer of
+        # it never turns a buyer away for lack of stock.
+        demand = {}
+        for _, _, item, quantity in plans:
+            demand[item] = demand.get(item, 0) + quantity + 1
+        for i, index in enumerate(seller_indexes):
+            item = items[i % len(items)]
+            stock = demand.get(item, 0) if config.stock is None else config.stock
+            node = sim.nodes[index]
+            sim.initial_stock[node] = {item: stock}
+            sim.sellers[node] = buildRole(
+                node, seller_plugin, {"stock": {item: stock}, "lease": DEFAULT_LEASE})
+        for start, node, item, quantity in plans:
+            sim.clock.callLater(start, sim.startBuyer, node, item, quantity)
+            sim.buyers[node] = None
+        if sim.attack is not None:
+            sim.attack.plant()
+
+    def _shares(self, total, buyers):
+        """Spread ``total`` purchases over ``buyers`` buyers, at random."""
+        shares = [total // buyers] * buyers
+        for i in self.sim.rng.sample(range(buyers), total % buyers):
+            shares[i] += 1
+        return shares
