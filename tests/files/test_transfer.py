@@ -87,6 +87,7 @@ def frames(data):
 class ServerTests(SynchronousTestCase):
     def setUp(self):
         self.patch(server, "CHUNK", 4096)
+        self.patch(server, "BULK_CHUNK", 4096)
         self.patch(hashing, "MIN_PIECE", 4096)
         folder = scratchDir(self)
         self.path = writeFile(folder, "f", DATA)
@@ -774,6 +775,7 @@ class LoopbackTests(SynchronousTestCase):
         from twisted.test import iosim
 
         self.patch(server, "CHUNK", 1000)
+        self.patch(server, "BULK_CHUNK", 1000)
         self.patch(hashing, "MIN_PIECE", 4096)
         folder = scratchDir(self)
         share = FakeShare(writeFile(folder, "f", DATA))
