@@ -118,6 +118,17 @@ class ServerTests(SynchronousTestCase):
         self.assertEqual(about, About(SHA, len(DATA), 4096, self.share.digest.pieces))
         self.assertEqual(len(about.pieces), 3)
 
+    def test_bulkSendSize(self):
+        """A socket transport is told to hand the kernel a whole chunk in
+        one send (Twisted's default, 128 KiB, took eight a MiB); a
+        transport without a send size is left alone."""
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "192.168.1.2", 40000))
+        transport.SEND_LIMIT = 128 * 1024
+        TransferServer(self.service).makeConnection(transport)
+        self.assertEqual(transport.SEND_LIMIT, server.SEND_SIZE)
+        self.assertGreater(server.SEND_SIZE, server.BULK_CHUNK)
+        self.assertFalse(hasattr(self.transport, "SEND_LIMIT"))
+
     def test_getStreamsInChunksWhenPulled(self):
         """Nothing is read until the transport asks, and each ask gives one
         chunk: backpressure from a slow buyer reaches the disk."""
