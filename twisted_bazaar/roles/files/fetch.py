@@ -34,6 +34,7 @@ honest seller's, say) does not meet its want: the content is not bought
 again, and the want buys from the other offers (L{Fetcher.unfetchable}).
 """
 
+import collections
 import os
 
 from twisted.internet import defer
@@ -147,9 +148,9 @@ class Download:
         #: Drops the sellers that became slow (L{PieceSchedule.slowAt}).
         self._slowCheck = None
         #: Bytes verified, and (when, bytes) of each piece verified in
-        #: the last RATE_WINDOW.
+        #: the last RATE_WINDOW, oldest first.
         self.have = 0
-        self._recent = []
+        self._recent = collections.deque()
         self.started = self.clock.seconds()
         self.progressAt = self.started
         #: Why no piece is coming, in words, until one does.
@@ -514,8 +515,12 @@ class Download:
         now = self.clock.seconds()
         length = self.assembly.pieceRange(piece)[1]
         self.have += length
-        self._recent = [(at, n) for at, n in self._recent if now - at < RATE_WINDOW]
-        self._recent.append((now, length))
+        recent = self._recent
+        # Only the oldest can have left the window: one look a piece, not
+        # a pass over every piece of the window (all of a fast download's).
+        while recent and now - recent[0][0] >= RATE_WINDOW:
+            recent.popleft()
+        recent.append((now, length))
         self.progressAt = now
         self.problem = None
         if self._patience is not None and self._patience.active():
