@@ -20,14 +20,13 @@ from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 
 from twisted_bazaar.files.server import socketOf
 from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.net.channel import MAX_PLAINTEXT, REFUSAL, ChannelKey
+from twisted_bazaar.net.channel import REFUSAL, ChannelKey
 from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.net.encrypted import (
     CLOSE_GRACE,
     CLOSED_IN_HANDSHAKE,
     ChannelFailed,
     EncryptedFactory,
-    JOIN_LIMIT,
     EncryptedProtocol,
 )
 
@@ -205,35 +204,6 @@ class WrapperTests(SynchronousTestCase):
         bare = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
         bare.makeConnection(StringTransport())
         self.assertFalse(hasattr(bare, "SEND_LIMIT"))
-
-    def test_bulkReadHandedUpMessageByMessage(self):
-        """A read of several transport messages holding more than
-        JOIN_LIMIT bytes of plaintext is handed up one message at a time
-        (not copied into one string); smaller ones are joined; and none
-        is handed up once the protocol above has closed the connection."""
-        clock = Clock()
-        client, server, pump = encryptedPair(clock)
-        pump.flush()
-        sender = client.session
-        receiver = server
-        calls = []
-        receiver.wrapped.dataReceived = calls.append
-        big = b"x" * (JOIN_LIMIT + 10)
-        receiver.dataReceived(sender.seal(big) + sender.seal(b"3:end,"))
-        self.assertEqual([len(c) for c in calls],
-                         [MAX_PLAINTEXT, JOIN_LIMIT + 10 - MAX_PLAINTEXT, 6])
-        del calls[:]
-        receiver.dataReceived(sender.seal(b"1:a,") + sender.seal(b"1:b,"))
-        self.assertEqual(calls, [b"1:a,1:b,"])
-        del calls[:]
-
-        def closing(data):
-            calls.append(data)
-            receiver.loseConnection()
-
-        receiver.wrapped.dataReceived = closing
-        receiver.dataReceived(sender.seal(big))
-        self.assertEqual([len(c) for c in calls], [MAX_PLAINTEXT])
 
     def test_noSendfile(self):
         """Bytes may never go around the channel (sendfile), though the

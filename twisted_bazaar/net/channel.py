@@ -196,25 +196,20 @@ class Session:
     def receive(self, data):
         """
         Take bytes from the peer: (bytes to send it now, plaintext for the
-        layer above).  See L{receiveParts}.
+        layer above).  Whole messages are opened where they lie in data;
+        only a part message is kept (copied) for the next call, and a
+        message begun in an earlier call is completed with only the bytes
+        it lacks: a bulk stream is not copied before it is opened (only
+        the plaintexts are, joined into one string).
 
         @raise ChannelError: the peer broke the channel.
         """
-        reply, plain = self.receiveParts(data)
+        reply, plain = self._take(data)
         # A join of one part is that part, not a copy.
         return reply, b"".join(plain)
 
-    def receiveParts(self, data):
-        """
-        Take bytes from the peer: (bytes to send it now, the plaintext for
-        the layer above as a list of parts, one per transport message, in
-        order).  Whole messages are opened where they lie in data; only a
-        part message is kept (copied) for the next call, and a message
-        begun in an earlier call is completed with only the bytes it
-        lacks, so a bulk stream is not copied on its way to the cipher.
-
-        @raise ChannelError: the peer broke the channel.
-        """
+    def _take(self, data):
+        """(bytes to send, the plaintexts of the messages data completes)."""
         if self.established:
             return b"", self._open(data)
         if self._buffer:

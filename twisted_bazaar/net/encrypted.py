@@ -33,12 +33,6 @@ HANDSHAKE_TIMEOUT = 10.0
 CLOSE_GRACE = 1.0
 
 
-#: Plaintext of several transport messages read at once is handed up
-#: joined into one string up to this size, and message by message above
-#: it (a bulk transfer's, which a join would only copy).
-JOIN_LIMIT = 65536
-
-
 #: Why an opener's connection ended when its peer closed it before the
 #: channel was up: what answered does not speak the channel, or would not
 #: take this connection (a peer that refuses one says why once it is up).
@@ -166,7 +160,7 @@ class EncryptedProtocol(Protocol):
         session = self.session
         up = session.established
         try:
-            reply, plain = session.receiveParts(data)
+            reply, plain = session.receive(data)
         except ChannelError as e:
             self._fail(e.reason, e.reply)
             return
@@ -181,20 +175,8 @@ class EncryptedProtocol(Protocol):
                 self.transport.write(session.seal(b"".join(early)))
             if self._closeWhenUp:
                 self.transport.loseConnection()
-        if not plain:
-            return
-        if len(plain) == 1:
-            self.wrapped.dataReceived(plain[0])
-        elif sum(map(len, plain)) <= JOIN_LIMIT:
-            self.wrapped.dataReceived(b"".join(plain))
-        else:
-            # A bulk read: each message's plaintext as it is, not copied
-            # into one, until the protocol above closes the connection.
-            transport = self.transport
-            for index, part in enumerate(plain):
-                if index and (self._broken or getattr(transport, "disconnecting", False)):
-                    return
-                self.wrapped.dataReceived(part)
+        if plain:
+            self.wrapped.dataReceived(plain)
 
     def connectionLost(self, reason=Failure(ConnectionDone())):
         # Neither side broke the channel, and it never came up: the peer
