@@ -4,9 +4,9 @@ Every log line a peer can cause goes through the node's peer log
 which bounds what one address group gets logged (docs/protocol.md §14).
 
 This test reads the source of the layers that handle what peers send
-(core, net, routing, roles, schemes, files, status, tracker) and finds
-every call that writes a log line.  A call passes on its own if it goes
-through a peer log (C{peerLine}, or C{emit} on a peer log), if a throttle
+(core, net, routing, roles, schemes, files, status, tracker, traversal)
+and finds every call that writes a log line.  A call passes on its own if
+it goes through a peer log (C{peerLine}, or C{emit} on a peer log), if a throttle
 admits it (it sits under C{if ....admit(...)}, or after C{if not
 ....admit(...): continue}), if it is only written with ``--verbose``
 (debug lines, or under C{if ...verbose}), or if it is the summary a
@@ -27,7 +27,8 @@ import twisted_bazaar
 
 PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 #: The layers that handle what peers send.
-LAYERS = ("core", "net", "routing", "roles", "schemes", "files", "status", "tracker")
+LAYERS = ("core", "net", "routing", "roles", "schemes", "files", "status", "tracker",
+          "traversal")
 #: The methods that write a line: a twisted Logger's, and the legacy
 #: twisted.python.log's.
 WRITES = {"debug", "info", "warn", "error", "critical", "failure", "emit", "msg", "err"}
@@ -69,6 +70,9 @@ ALLOWED = {
         "the tracker's acknowledgement of an unregistration this node sent",
     "schemes/index/node.py: IndexDiscovery._listed: on offer: {items}":
         _OWN + "once per change of this node's own stock",
+    "traversal/punch.py: Puncher.setMapping: this node will not hole-punch: {why}":
+        "once when the tracker's check of this node's address first says its router "
+        "draws ports",
     # -- connections --------------------------------------------------------------------
     "net/encrypted.py: EncryptedProtocol._fail: closing connection with {host}:{port}: {":
         "only for a channel made without a peer log: the daemons give every one "

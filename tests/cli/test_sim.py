@@ -130,8 +130,17 @@ class JSONTests(CliTestCase):
             "discovery": "flood", "superpeers": 0.05, "scheme_options": [],
             "seed": 9, "warmup": 5.0, "join_spread": 0.0, "spread": 10.0,
             "max_time": 40.0, "ping_interval": 15.0, "start": "warm", "crypto": "fast",
-            "adversaries": 0.25, "adversary": ["withhold", "notyet"]})
+            "adversaries": 0.25, "adversary": ["withhold", "notyet"],
+            "nat": 0.0, "nat_symmetric": 0.0})
         self.assertEqual(metrics["killed"], 2)
+
+    def test_natFlags(self):
+        """--nat and --nat-symmetric reach the run, which reports its homes."""
+        metrics = self.runJSON(*QUICK, "--topology", "tracker", "--nat", "0.5",
+                               "--nat-symmetric", "0.5")
+        self.assertEqual((metrics["config"]["nat"], metrics["config"]["nat_symmetric"]),
+                         (0.5, 0.5))
+        self.assertGreater(metrics["nat"]["homes"], 0)
 
     def test_superpeerFlags(self):
         """--superpeers and --scheme-option reach the run, parsed by the
@@ -390,6 +399,18 @@ class ErrorTests(CliTestCase):
             cli.main(["--join-spread", "-1"])
         self.assertEqual(caught.exception.code, 2)
         self.assertIn("argument --join-spread", self.stderr.getvalue())
+
+    def test_warmNat(self):
+        """Nodes at home are dialled, not placed: --nat with a warm start is
+        refused with the reason; a fraction over 1 as a fraction."""
+        self.assertUsageError(["--start", "warm", "--nat", "0.2"],
+                              "--nat puts nodes behind routers that let no connection "
+                              "in: a warm start's links are placed, not dialled; use "
+                              "--start cold")
+        with self.assertRaises(SystemExit):
+            cli.main(["--nat-symmetric", "1.5"])
+        self.assertIn("argument --nat-symmetric: wants a fraction",
+                      self.stderr.getvalue())
 
     def test_joinSpreadConfig(self):
         """--join-spread reaches the run's config, and its JSON."""

@@ -312,6 +312,32 @@ class PinnedKeyTests(SynchronousTestCase):
         self.assertIn("the peer proved no key", error.reason)
 
 
+class AcceptorExpectsTests(SynchronousTestCase):
+    """An acceptor that knows whom it expects (a punched connection's)."""
+
+    def test_theKeyExpected(self):
+        peer = identityFrom(1)
+        opener = Session(True, ChannelKey.generate(peer))
+        acceptor = Session(False, ChannelKey.generate(identityFrom(2)),
+                           expected=decode(peer.key))
+        handshake(opener, acceptor)
+        self.assertTrue(opener.established and acceptor.established)
+
+    def test_anotherKeyFailsBeforeTheAcceptorSeals(self):
+        """The acceptor reads message 3, sees another key, and fails: it
+        never becomes established, so it seals nothing for the impostor."""
+        expected, impostor = identityFrom(1), identityFrom(3)
+        opener = Session(True, ChannelKey.generate(impostor))
+        acceptor = Session(False, ChannelKey.generate(identityFrom(2)),
+                           expected=decode(expected.key))
+        second, _ = acceptor.receive(opener.start())
+        third, _ = opener.receive(second)
+        error = self.assertRaises(ChannelError, acceptor.receive, third)
+        self.assertIn(f"proved key {impostor.key}, not the pinned {expected.key}",
+                      error.reason)
+        self.assertFalse(acceptor.established)
+
+
 class DocumentVectorTests(SynchronousTestCase):
     """docs/protocol.md §2.1's test vectors, from this implementation (the
     contract suite checks its own against the same text)."""

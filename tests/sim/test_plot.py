@@ -87,6 +87,48 @@ class AttackCurvesTests(SynchronousTestCase):
                           [run("chord", 1.0, 0.2, "sybil"), run("chord", 0.9, 0.2, "sybil")])
 
 
+def natRun(scheme, nat, success, p50=100.0, relayed=None, nodes=300, seed=1):
+    """The --json of a market run with nodes at home (the fields read)."""
+    result = run(scheme, success, nodes=nodes, seed=seed)
+    result["config"]["nat"] = nat
+    result["purchases"] = 10
+    result["latency_ms"] = {"mean": p50, "p50": p50, "p95": 2 * p50, "p99": 3 * p50}
+    if nat:
+        result["nat"] = {"homes": 1} if relayed is None else {"homes": 1,
+                                                             "relayed_bytes": relayed}
+    return result
+
+
+class NatCurvesTests(SynchronousTestCase):
+    def test_curvePerSchemeInOrderOfFraction(self):
+        """Each scheme's points, in the order of their fractions; bytes
+        relayed per purchase where the run measured them."""
+        curves = plot.natCurves([natRun("index", 0.6, 0.75, 214.0),
+                                 natRun("index", 0.0, 1.0, 213.0),
+                                 natRun("chord", 0.3, 0.95, 10392.0, relayed=5000)])
+        self.assertEqual(curves, {
+            "chord": [(0.3, 0.95, 10392.0, 20784.0, 500.0)],
+            "index": [(0.0, 1.0, 213.0, 426.0, None), (0.6, 0.75, 214.0, 428.0, None)]})
+
+    def test_series(self):
+        """Runs at several fractions are a NAT series; runs at one, or with
+        adversaries, are not."""
+        self.assertTrue(plot.isNatSeries([natRun("index", 0.0, 1.0),
+                                          natRun("index", 0.3, 0.9)]))
+        self.assertFalse(plot.isNatSeries([natRun("index", 0.3, 1.0),
+                                           natRun("chord", 0.3, 0.9)]))
+        attacked = natRun("index", 0.3, 0.9)
+        attacked["config"]["adversaries"] = 0.1
+        self.assertFalse(plot.isNatSeries([natRun("index", 0.0, 1.0), attacked]))
+
+    def test_refused(self):
+        """Runs of two sizes, or two runs of one point, are refused."""
+        self.assertRaises(ValueError, plot.natCurves,
+                          [natRun("index", 0.0, 1.0), natRun("index", 0.3, 1.0, nodes=5)])
+        self.assertRaises(ValueError, plot.natCurves,
+                          [natRun("index", 0.3, 1.0), natRun("index", 0.3, 0.9)])
+
+
 class MergedTests(SynchronousTestCase):
     def test_rowsTogetherInOrder(self):
         """The rows of every run, ordered by size."""
@@ -154,6 +196,20 @@ class MainTests(SynchronousTestCase):
         self.assertIn("different experiments or seeds", self.refused(
             [out, self.write("a.json", result(1, 64)),
              self.write("b.json", result(2, 128))]))
+
+    def test_drawsNatRuns(self):
+        """Runs at several --nat fractions make one PNG, with the relay's
+        panel when the runs measured relayed bytes."""
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise self.skipTest("matplotlib is not installed") from None
+        for name, relayed in (("plain.png", None), ("relayed.png", 4000)):
+            out = os.path.join(self.dir, name)
+            plot.main([out, self.write("a.json", natRun("index", 0.0, 1.0)),
+                       self.write("b.json", natRun("index", 0.5, 0.8, relayed=relayed))])
+            with open(out, "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
 
     def test_drawsAttackRuns(self):
         """Market runs' files make one PNG of success against the

@@ -31,6 +31,7 @@ from twisted_bazaar.schemes.index.messages import (
 )
 from tests.records import PLAIN, PLAIN_WIRE, records
 from tests.schemes.chord.test_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
+from tests.traversal.test_punchmessages import PUNCH_STRATEGIES, PUNCH_WIRE_FORMS
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.net.recent import RECENT_SIZE
 from twisted_bazaar.wire.ids import KEYED, KEYLESS_LIMIT, NO_ID
@@ -163,7 +164,7 @@ WIRE_FORMS = [
       "downloads": [{"name": "b.bin", "size": 100, "sha256": "cd" * 32, "have": 40,
                      "rate": 20, "sellers": 1, "state": "stalled",
                      "why": "no seller"}]}),
-] + CHORD_WIRE_FORMS
+] + CHORD_WIRE_FORMS + PUNCH_WIRE_FORMS
 
 
 def shippedTypes():
@@ -451,7 +452,7 @@ class DecodeTests(SynchronousTestCase):
             sorted(wire.ERROR_CODES),
             sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout",
                     "unsold", "expired", "notyet", "nofile", "badrange", "busy",
-                    "toomany", "full", "unknown", "claimed", "badrecord"]),
+                    "toomany", "full", "unknown", "claimed", "badrecord", "nopunch"]),
         )
         for code in wire.ERROR_CODES:
             self.assertEqual(
@@ -625,6 +626,7 @@ VALID_MESSAGES = {
                            maybeNodeIds, st.sampled_from(["buy", "buyOK", "search"])),
                  max_size=RECENT_SIZE).map(tuple)),
     **CHORD_STRATEGIES,
+    **PUNCH_STRATEGIES,
 }
 
 #: Text including lone surrogates, which JSON can carry as \\udXXX escapes.

@@ -146,6 +146,14 @@ def parser():
     add("--adversary", action="append", default=[], choices=KINDS, metavar="KIND",
         help=f"what the adversaries do, one of: {', '.join(KINDS)}; repeatable (the "
         "adversaries take the kinds in turn)")
+    add("--nat", type=_fraction, default=defaults.nat, metavar="FRACTION",
+        help="fraction of the nodes at home behind a NAT router of their own: "
+        "they dial out, nobody can dial them (super-peers stay public; cold "
+        "start only; docs/simulator.md, 'Behind NAT')")
+    add("--nat-symmetric", type=_fraction, default=defaults.nat_symmetric,
+        metavar="FRACTION",
+        help="with --nat: fraction of the routers that draw a random source port "
+        "per connection (a symmetric NAT); the others keep source ports")
     add("--no-baseline", action="store_true",
         help="with --adversaries: do not also run the same seed without them (the "
         "run the extra messages and latency are measured against)")
@@ -285,7 +293,8 @@ def simConfig(args, scheme_options):
         superpeers=args.superpeers, scheme_options=scheme_options,
         seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval,
         start=args.start, crypto=args.crypto, join_spread=args.join_spread,
-        adversaries=args.adversaries or 0.0, adversary=tuple(args.adversary))
+        adversaries=args.adversaries or 0.0, adversary=tuple(args.adversary),
+        nat=args.nat, nat_symmetric=args.nat_symmetric)
 
 
 def simulation(args, scheme_options):

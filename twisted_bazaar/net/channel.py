@@ -163,10 +163,13 @@ class Session:
         @param key: this process's L{ChannelKey}.
         @param ephemeral: a fixed ephemeral key's 32 private bytes: for
             test vectors only.
-        @param expected: the opener's pin: the Ed25519 key (32 raw bytes)
-            the acceptor must prove, or the handshake fails before the
-            opener proves anything itself (None: any, or none).
-        @param refusal: called with the key the acceptor proved (None for
+        @param expected: the Ed25519 key (32 raw bytes) the peer must
+            prove, or the handshake fails: an opener's pin fails it before
+            the opener proves anything itself; an acceptor's (a punched
+            connection's, whose ends both know whom they dial) as the
+            opener's last message arrives, before the acceptor seals
+            anything (None: any, or none).
+        @param refusal: called with the key the peer proved (None for
             none) when it is not C{expected}: the reason the handshake
             fails, as the pin's owner words it (None: a generic one).
         """
@@ -327,22 +330,29 @@ class Session:
             return self._framed(handshake.writeMessage(self.key.payload))
         if self.initiator:
             self.peerKey = provenKey(handshake.readMessage(message), handshake.rs)
-            if self.expected is not None and self.peerKey != self.expected:
-                if self.refusal is not None:
-                    raise ChannelError(self.refusal(self.peerKey))
-                proven = "no key" if self.peerKey is None else f"key {encode(self.peerKey)}"
-                raise ChannelError(f"the peer proved {proven}, not the pinned "
-                                   f"{encode(self.expected)}")
+            self._checkExpected()
             reply = self._framed(handshake.writeMessage(self.key.payload))
             self._send, self._receive = handshake.split()
         else:
             self.peerKey = provenKey(handshake.readMessage(message), handshake.rs)
+            self._checkExpected()
             reply = b""
             self._receive, self._send = handshake.split()
         self.handshakeHash = handshake.handshakeHash
         self.established = True
         self._handshake = None
         return reply
+
+    def _checkExpected(self):
+        """Fail the handshake if the peer proved another key than the one
+        expected of it."""
+        if self.expected is None or self.peerKey == self.expected:
+            return
+        if self.refusal is not None:
+            raise ChannelError(self.refusal(self.peerKey))
+        proven = "no key" if self.peerKey is None else f"key {encode(self.peerKey)}"
+        raise ChannelError(f"the peer proved {proven}, not the pinned "
+                           f"{encode(self.expected)}")
 
     def seal(self, plaintext):
         """The transport messages that carry plaintext, framed."""

@@ -108,7 +108,7 @@ def merged(results):
 
 
 #: Each scheme's goal for purchase success with 20 % adversaries
-#: (issue 36), drawn beside its curves.
+#: (docs/simulator.md, "Adversaries"), drawn beside its curves.
 ATTACK_GOALS = {"flood": 0.95, "index": 0.99, "superpeer": 0.99, "chord": 0.99}
 
 
@@ -185,8 +185,9 @@ def plotAttack(curves, nodes, seed, path):
     pyplot.close(figure)
 
 
-#: Issue 36's goals for a warm run of a million nodes, drawn beside the
-#: scale curves: wall seconds and peak RSS in MiB.
+#: The goals for a warm run of a million nodes (docs/simulator.md, "A
+#: million nodes"), drawn beside the scale curves: wall seconds and peak
+#: RSS in MiB.
 MILLION_GOALS = {"wall_s": 900.0, "peak_rss_mb": 16_384.0}
 
 
@@ -252,6 +253,82 @@ def plotScale(curves, seed, path):
     pyplot.close(figure)
 
 
+def isNatSeries(results):
+    """Are results market runs with nodes at home (``--nat``) at more than
+    one fraction, and no adversaries: purchases against the fraction?"""
+    return (len({result["config"].get("nat", 0.0) for result in results}) > 1
+            and not any(result["config"]["adversaries"] for result in results))
+
+
+def natCurves(results):
+    """
+    Purchase success, latency and relay load against the fraction of the
+    nodes at home: {scheme: [(fraction, success, latency p50 ms, latency
+    p95 ms, bytes relayed per purchase or None), ...]}, each in the order
+    of its fractions.
+
+    @raise ValueError: for runs of other sizes or seeds, runs with
+        adversaries, or two runs of one scheme and fraction.
+    """
+    sizes = {(result["nodes"], result["config"]["seed"]) for result in results}
+    if len(sizes) != 1:
+        raise ValueError("the runs are of different sizes or seeds: " + ", ".join(
+            f"{nodes} nodes seed {seed}" for nodes, seed in sorted(sizes)))
+    curves = {}
+    for result in results:
+        config = result["config"]
+        if config["adversaries"]:
+            raise ValueError("a run with adversaries is no point of how NAT costs")
+        fraction = config.get("nat", 0.0)
+        curve = curves.setdefault(config["discovery"], {})
+        if fraction in curve:
+            raise ValueError(f"two runs of {config['discovery']} with --nat {fraction:g}")
+        latency = result["latency_ms"]
+        relayed = result.get("nat", {}).get("relayed_bytes")
+        purchases = result["purchases"]
+        curve[fraction] = (fraction, result["success_rate"], latency["p50"],
+                           latency["p95"],
+                           None if relayed is None else relayed / max(1, purchases))
+    return {scheme: sorted(curve.values()) for scheme, curve in sorted(curves.items())}
+
+
+def plotNat(curves, nodes, seed, path):
+    """Purchase success, latency (p50 and p95) and, where the runs measured
+    it, bytes relayed per purchase, against the fraction of nodes at home."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    relayed = any(point[4] is not None for curve in curves.values() for point in curve)
+    figure, panels = pyplot.subplots(1, 3 if relayed else 2,
+                                     figsize=(15 if relayed else 10.5, 4.5))
+    success, latency = panels[0], panels[1]
+    for scheme, curve in curves.items():
+        fractions = [point[0] for point in curve]
+        line, = success.plot(fractions, [point[1] for point in curve], "o-", label=scheme)
+        latency.plot(fractions, [point[2] or 0 for point in curve], "o-",
+                     color=line.get_color(), label=f"{scheme} p50")
+        latency.plot(fractions, [point[3] or 0 for point in curve], "s:",
+                     color=line.get_color(), label=f"{scheme} p95")
+        if relayed:
+            panels[2].plot(fractions, [point[4] or 0 for point in curve], "o-",
+                           label=scheme)
+    success.set_ylim(0, 1.02)
+    success.set_ylabel("purchase success")
+    latency.set_yscale("log")
+    latency.set_ylabel("search to buyOK (virtual ms)")
+    if relayed:
+        panels[2].set_ylabel("bytes relayed per purchase")
+    for axes in panels:
+        axes.set_xlabel("fraction of nodes at home (behind NAT)")
+        axes.legend(fontsize="small")
+    figure.suptitle(f"bazaar-sim: {nodes} nodes, cold start, seed {seed}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+
+
 def main(argv=None):
     """
     ``python -m twisted_bazaar.sim.plot OUT.png RESULT.json...``: draw the
@@ -260,8 +337,9 @@ def main(argv=None):
     together; or, from the ``--json`` files of market runs with
     ``--adversaries``, purchase success against the fraction of
     adversaries; from those of honest market runs of several sizes, wall
-    time and peak RSS against the number of nodes; without running
-    anything again.
+    time and peak RSS against the number of nodes; from those of runs with
+    several ``--nat`` fractions, purchase success, latency and relay load
+    against that fraction; without running anything again.
     """
     import argparse
     import json
@@ -273,7 +351,9 @@ def main(argv=None):
                                 "against the fraction of adversaries from those of "
                                 "market runs (bazaar-sim --adversaries), or wall time "
                                 "and peak RSS against N from honest market runs of "
-                                "several sizes.")
+                                "several sizes, or purchase success, latency and relay "
+                                "load against the fraction of nodes at home from runs "
+                                "of several --nat fractions.")
     p.add_argument("out", metavar="OUT.png")
     p.add_argument("results", metavar="RESULT.json", nargs="+")
     args = p.parse_args(argv)
@@ -302,7 +382,11 @@ def main(argv=None):
     if any(market) and not all(market):
         p.error("the files mix market runs and chord experiments")
     try:
-        if all(market) and isScaleSeries(results):
+        if all(market) and isNatSeries(results):
+            plotNat(natCurves(results), results[0]["nodes"],
+                    results[0]["config"]["seed"], args.out)
+            told = f"{len(results)} runs"
+        elif all(market) and isScaleSeries(results):
             plotScale(scaleCurves(results), results[0]["config"]["seed"], args.out)
             told = f"{len(results)} runs"
         elif all(market):

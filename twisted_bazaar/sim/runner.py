@@ -27,6 +27,7 @@ from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
 from twisted_bazaar.sim.attack import Attack, checkAdversaries
 from twisted_bazaar.sim.crypto import signatures
+from twisted_bazaar.sim.homes import homeMetrics, placeHomes
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentiles
 from twisted_bazaar.sim.smallrandom import SmallRandom
@@ -111,6 +112,11 @@ class SimConfig:
     #: in turn (see L{twisted_bazaar.sim.attack}); no kind, no adversary.
     adversaries: float = 0.0
     adversary: tuple = ()
+    #: Fraction of the nodes at home behind a NAT router, and of their
+    #: routers those that draw a random port per connection (see
+    #: L{twisted_bazaar.sim.homes}).
+    nat: float = 0.0
+    nat_symmetric: float = 0.0
 
 
 class Simulation:
@@ -125,6 +131,10 @@ class Simulation:
             raise ValueError("--start warm builds the overlay of a generated "
                              "--topology (random, ring, smallworld); the tracker's "
                              "introductions are a cold start's")
+        if config.start == "warm" and config.nat:
+            raise ValueError("--nat puts nodes behind routers that let no connection "
+                             "in: a warm start's links are placed, not dialled; "
+                             "use --start cold")
         if config.start == "warm" and config.join_spread:
             raise ValueError("--join-spread staggers a cold start's joins; a warm "
                              "start has no joins")
@@ -179,6 +189,8 @@ class Simulation:
         self.attack = Attack(self) if config.adversary else None
         #: (scheme name, options) -> the scheme's settings (see L{_schemeSettings}).
         self._scheme_settings = {}
+        #: The nodes at home behind routers (L{Homes}), with --nat.
+        self.homes = None
 
     # -- building ------------------------------------------------------------
 
@@ -219,6 +231,9 @@ class Simulation:
         else:
             self._buildDirect()
         self._assignRoles()
+        if config.nat:
+            self.homes = placeHomes(self.network, self.nodes, config.seed, config.nat,
+                                    config.nat_symmetric, public=self.superpeers)
 
     def _schemeSettings(self, plugin, options):
         """
@@ -670,6 +685,8 @@ class Simulation:
         }
         if self.attack is not None:
             metrics["adversaries"] = self.attack.metrics()
+        if self.homes is not None:
+            metrics["nat"] = homeMetrics(self.homes, self.nodes, self.sellers, self.buyers)
         return metrics
 
     def _doubleSells(self):

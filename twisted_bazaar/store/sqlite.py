@@ -138,7 +138,7 @@ _UPGRADE_2 = _UNITS + "UPDATE meta SET value = '3' WHERE key = 'schema';"
 #: Schema 3 -> 4: the copies column, and the inventory rows of shared
 #: files go: schema 3 stocked each file by name and by content
 #: (``sha256:HEX``) with 10^9 units, which a restart then read as counted
-#: stock (issue 35).  Those are the content items, and the rows the seed
+#: stock.  Those are the content items, and the rows the seed
 #: did not name with more than 900 million units left (a file sold one
 #: copy at a time; nobody counts that many of a thing by hand).  The
 #: sales of items no longer stocked become copies.

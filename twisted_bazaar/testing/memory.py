@@ -64,8 +64,14 @@ class MemoryTransport:
 
     @property
     def peer(self):
-        """The address of the other end."""
-        return self.other.host
+        """The address of the other end, as this end sees it."""
+        return self.other.outside
+
+    @property
+    def outside(self):
+        """This end's address as the other end sees it: its own, but
+        through a home's router (see L{_SeenThroughRouter})."""
+        return self.host
 
     @property
     def producer(self):
@@ -76,7 +82,7 @@ class MemoryTransport:
         return self.host
 
     def getPeer(self):
-        return self.other.host
+        return self.other.outside
 
     def write(self, data):
         if self._state == _CONNECTED and data:
@@ -166,6 +172,13 @@ class MemoryTransport:
 
     def resumeProducing(self):
         """See L{pauseProducing}."""
+
+
+class _SeenThroughRouter(MemoryTransport):
+    """The end of a connection opened from a home (L{MemoryNetwork.homes}):
+    the other end sees it at the router's public address, not its own."""
+
+    __slots__ = ("outside",)
 
 
 @implementer(IListeningPort)
@@ -267,7 +280,11 @@ class MemoryNetwork:
 
     @ivar latency: (low, high) one-way delay in seconds, drawn per write.
     @ivar faults: a L{Faults}, or None for a perfect network.
+    @ivar homes: the L{twisted_bazaar.testing.nat.Homes} of the hosts
+        behind routers, or None when every host is public.
     """
+
+    homes = None
 
     def __init__(self, clock=None, rng=None, latency=(0.0, 0.0), faults=None):
         self.clock = clock if clock is not None else task.Clock()
@@ -279,6 +296,8 @@ class MemoryNetwork:
         #: that knows its network without a slot for it on each end.
         self._Transport = type("MemoryTransport", (MemoryTransport,),
                                {"__slots__": (), "network": self})
+        self._Routed = type("MemoryTransport", (_SeenThroughRouter,),
+                            {"__slots__": (), "network": self})
         self.dead_hosts = set()
         self._listeners = {}
         self._next_port = {}
@@ -323,6 +342,11 @@ class MemoryNetwork:
         return d
 
     def _complete(self, host, port, protocol, from_host, d):
+        homes = self.homes
+        if homes is not None and not homes.admits(from_host, host):
+            # A router drops the SYN: the dialler hears nothing, and gives up.
+            self.clock.callLater(homes.timeout, _timedOut, d, f"{host}:{port}")
+            return
         listening = self._listeners.get((host, port))
         if listening is None or from_host in self.dead_hosts:
             d.errback(Failure(error.ConnectionRefusedError(f"{host}:{port}")))
@@ -346,7 +370,16 @@ class MemoryNetwork:
 
     def _join(self, client, client_address, server, server_address):
         """Two ends, one for each protocol, joined and counted open."""
-        client_end = self._Transport(client, client_address)
+        homes = self.homes
+        seen = None
+        if homes is not None and homes.routerOf(client_address.host) is not \
+                homes.routerOf(server_address.host):
+            seen = homes.seenFrom(client_address.host, client_address.port)
+        if seen is None:
+            client_end = self._Transport(client, client_address)
+        else:
+            client_end = self._Routed(client, client_address)
+            client_end.outside = IPv4Address("TCP", *seen)
         server_end = self._Transport(server, server_address)
         client_end.other, server_end.other = server_end, client_end
         self._open[client_end] = server_end
@@ -410,6 +443,13 @@ class MemoryNetwork:
         while self.clock.seconds() < end:
             self.clock.advance(min(step, end - self.clock.seconds()))
         self.clock.advance(0)
+
+
+def _timedOut(d, address):
+    """A dial into a home fails, unless its dialler gave up first."""
+    if not d.called:
+        d.errback(Failure(error.TimeoutError(f"{address}: nothing answered "
+                                             "(behind a NAT router)")))
 
 
 def cutLink(network, host_a, host_b):

@@ -68,7 +68,7 @@ class RecordStore:
         #: were ranked, the time the first of them expires): a holder
         #: answers many requests for an item between two changes to it,
         #: and ranking a busy item's records (10,000 at a simulated
-        #: million nodes) for each was a twentieth of a run.
+        #: million nodes) for each would cost a twentieth of a run.
         self._ranked = {}
 
     def __len__(self):

@@ -1,0 +1,1 @@
+"""Reaching nodes that cannot be dialled: relays (and hole punching)."""
