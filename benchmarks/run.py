@@ -57,7 +57,7 @@ def _sim(quick, report):
 BENCHMARKS = {
     "codec": (["codec_ratio"], lambda quick, report: codec.run(quick)),
     "relay": (["relay_ratio"], lambda quick, report: relay.run(quick)),
-    "handshakes": (["handshakes_per_s"], lambda quick, report: handshakes.run(quick)),
+    "handshakes": (["handshakes_per_s", "handshakes_in_flight_per_s"], lambda quick, report: handshakes.run(quick)),
     "flood": (["flood_cpu_share"], lambda quick, report: flood.run(quick)),
     "purchase": (["purchase_ratio"], lambda quick, report: purchase.run(quick)),
     "idle": (["idle_cpu_percent"], lambda quick, report: idle.run(quick)),

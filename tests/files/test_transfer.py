@@ -87,6 +87,7 @@ def frames(data):
 class ServerTests(SynchronousTestCase):
     def setUp(self):
         self.patch(server, "CHUNK", 4096)
+        self.patch(server, "BULK_CHUNK", 4096)
         self.patch(hashing, "MIN_PIECE", 4096)
         folder = scratchDir(self)
         self.path = writeFile(folder, "f", DATA)
@@ -116,6 +117,17 @@ class ServerTests(SynchronousTestCase):
         [(about, _)] = frames(self.transport.value())
         self.assertEqual(about, About(SHA, len(DATA), 4096, self.share.digest.pieces))
         self.assertEqual(len(about.pieces), 3)
+
+    def test_bulkSendSize(self):
+        """A socket transport is told to hand the kernel a whole chunk in
+        one send (Twisted's default, 128 KiB, took eight a MiB); a
+        transport without a send size is left alone."""
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "192.168.1.2", 40000))
+        transport.SEND_LIMIT = 128 * 1024
+        TransferServer(self.service).makeConnection(transport)
+        self.assertEqual(transport.SEND_LIMIT, server.SEND_SIZE)
+        self.assertGreater(server.SEND_SIZE, server.BULK_CHUNK)
+        self.assertFalse(hasattr(self.transport, "SEND_LIMIT"))
 
     def test_getStreamsInChunksWhenPulled(self):
         """Nothing is read until the transport asks, and each ask gives one
@@ -774,6 +786,7 @@ class LoopbackTests(SynchronousTestCase):
         from twisted.test import iosim
 
         self.patch(server, "CHUNK", 1000)
+        self.patch(server, "BULK_CHUNK", 1000)
         self.patch(hashing, "MIN_PIECE", 4096)
         folder = scratchDir(self)
         share = FakeShare(writeFile(folder, "f", DATA))

@@ -74,6 +74,7 @@ class Connection:
 class TransferFairnessTests(SynchronousTestCase):
     def setUp(self):
         self.patch(server, "CHUNK", 4096)
+        self.patch(server, "BULK_CHUNK", 4096)
         self.patch(hashing, "MIN_PIECE", 4096)
         self.share = FakeShare(writeFile(scratchDir(self), "f", DATA))
         self.clock = task.Clock()

@@ -103,6 +103,34 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(opener.seal(b""), b"")
 
 
+class ReceiveTests(SynchronousTestCase):
+    """What the receiver hands up, however the bytes are split."""
+
+    def test_messagesAfterTheHandshakesLast(self):
+        """Transport messages in the same read as handshake message 3 are
+        opened with it."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        second, _ = acceptor.receive(opener.start())
+        third, _ = opener.receive(second)
+        self.assertEqual(
+            acceptor.receive(third + opener.seal(b"3:one,") + opener.seal(b"3:two,")),
+            (b"", b"3:one,3:two,"))
+
+    def test_aMessageAcrossReads(self):
+        """A message split across reads at every place, its length bytes
+        included, is opened once complete, and the whole messages after it
+        in the same read with it."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        first = 2 + len(b"5:hello,") + 16
+        for split in range(1, 30):
+            stream = opener.seal(b"5:hello,") + opener.seal(b"5:world,") + opener.seal(b"1:!,")
+            before = acceptor.receive(stream[:split])[1]
+            after = acceptor.receive(stream[split:])[1]
+            self.assertEqual(before, b"5:hello," if split >= first else b"")
+            self.assertEqual(before + after, b"5:hello,5:world,1:!,")
+
+
 class FailureTests(SynchronousTestCase):
 
     def test_plaintextPeer(self):

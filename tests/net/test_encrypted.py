@@ -190,6 +190,21 @@ class WrapperTests(SynchronousTestCase):
         self.assertEqual((transport.bufferSize, protocol.bufferSize),
                          (256 * 1024, 256 * 1024))
 
+    def test_sendLimitIsTheSockets(self):
+        """What a bulk writer sets as its transport's send size is the TCP
+        transport's; a transport without one has none through the
+        channel either."""
+        protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
+        transport = StringTransport()
+        transport.SEND_LIMIT = 128 * 1024
+        protocol.makeConnection(transport)
+        protocol.SEND_LIMIT = 2 * 1024 * 1024
+        self.assertEqual((transport.SEND_LIMIT, protocol.SEND_LIMIT),
+                         (2 * 1024 * 1024, 2 * 1024 * 1024))
+        bare = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
+        bare.makeConnection(StringTransport())
+        self.assertFalse(hasattr(bare, "SEND_LIMIT"))
+
     def test_noSendfile(self):
         """Bytes may never go around the channel (sendfile), though the
         TCP transport under it would allow it."""

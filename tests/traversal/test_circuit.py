@@ -55,6 +55,17 @@ class CircuitEndTests(SynchronousTestCase):
         protocol.transport.write(b"out")
         self.assertTrue(transport.value().endswith(b"out"))
 
+    def test_bulkSizesAreTheRelayConnections(self):
+        """What a bulk reader or sender sets on the inner transport (its
+        read and send sizes) is set on the connection to the relay."""
+        _, end, transport, protocol, _ = ended()
+        end.dataReceived(frame(wire.encode(RelayOpen())))
+        transport.bufferSize = transport.SEND_LIMIT = 1
+        protocol.transport.bufferSize = 1 << 20
+        protocol.transport.SEND_LIMIT = 2 << 20
+        self.assertEqual((transport.bufferSize, transport.SEND_LIMIT), (1 << 20, 2 << 20))
+        self.assertEqual(protocol.transport.SEND_LIMIT, 2 << 20)
+
     def test_refusal(self):
         """The relay's error fails it with the relay's reason, and the
         connection is closed."""

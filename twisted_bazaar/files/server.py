@@ -41,8 +41,19 @@ from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.files.hashing import statKey
 from twisted_bazaar.files.messages import About, Data, Get, Head
 
-#: Bytes read from disk and written to the transport at a time.
+#: Bytes read from disk and written to the transport at a time, under a
+#: rate limit (small, so that the pace is even).
 CHUNK = 256 * 1024
+#: The same without a rate limit: a piece (1 MiB) in one read, one seal
+#: and one write, where 256 KiB chunks took four of each, each a turn of
+#: the reactor (see "Through the channel" in docs/benchmarks.md).
+BULK_CHUNK = 1024 * 1024
+#: Most bytes a socket transport hands the kernel in one C{send} (its
+#: C{SEND_LIMIT}; Twisted's is 128 KiB): a whole BULK_CHUNK, sealed, in
+#: one call where the socket takes it, for about a fifth of the seller's
+#: CPU through the channel (see "Through the channel" in
+#: docs/benchmarks.md).
+SEND_SIZE = 2 * BULK_CHUNK
 #: Most bytes one C{os.sendfile} call is asked for; it sends what fits in
 #: the socket's buffer and the rest waits for the next call.
 SENDFILE_MAX = 4 * 1024 * 1024
@@ -281,6 +292,10 @@ class TransferServer(FramedProtocol):
         self.since = None
 
     def connectionMade(self):
+        # A reactor's socket transport, or the channel over one, has a
+        # send size; test and simulator transports have none.
+        if hasattr(self.transport, "SEND_LIMIT"):
+            self.transport.SEND_LIMIT = SEND_SIZE
         rate = self.service.rate
         self.pace = Pace(self.service.clock, rate) if rate else None
         self.group = addressGroup(self._host())
@@ -448,7 +463,8 @@ class TransferServer(FramedProtocol):
                                       "since it was offered"))
                 continue
             self._send(Data(request.sha256, request.offset, request.length))
-            self.sender = RangeSender(fd, request.offset, request.length, CHUNK,
+            self.sender = RangeSender(fd, request.offset, request.length,
+                                      BULK_CHUNK if self.pace is None else CHUNK,
                                       self.pace, asked=self._armStall)
             self._armStall()
             d = self.sender.beginTransfer(self.transport)

@@ -199,19 +199,30 @@ class Session:
     def receive(self, data):
         """
         Take bytes from the peer: (bytes to send it now, plaintext for the
-        layer above).  Whole messages are opened where they lie, in data
-        or after what was left over (only a part message is kept, copied).
+        layer above).  Whole messages are opened where they lie in data;
+        only a part message is kept (copied) for the next call, and a
+        message begun in an earlier call is completed with only the bytes
+        it lacks: a bulk stream is not copied before it is opened (only
+        the plaintexts are, joined into one string).
 
         @raise ChannelError: the peer broke the channel.
         """
+        reply, plain = self._take(data)
+        # A join of one part is that part, not a copy.
+        return reply, b"".join(plain)
+
+    def _take(self, data):
+        """(bytes to send, the plaintexts of the messages data completes)."""
+        if self.established:
+            return b"", self._open(data)
         if self._buffer:
             self._buffer += data
             data = self._buffer
-        if not self.established and not self.initiator and self._handshake.index == 0:
+        if not self.initiator and self._handshake.index == 0:
             if len(data) >= LENGTH_BYTES and data[:LENGTH_BYTES] != MESSAGE_1_PREFIX:
                 raise ChannelError("the peer does not speak the encrypted channel "
                                    f"(it began with {bytes(data[:8])!r})", REFUSAL)
-        if not self.established and self.initiator and self._handshake.index == 1:
+        if self.initiator and self._handshake.index == 1:
             start = bytes(data[:len(HTTP_REPLY)])
             if HTTP_REPLY.startswith(start):
                 if start == HTTP_REPLY:
@@ -219,35 +230,83 @@ class Session:
                                        "channel: a web server (a daemon's --web view "
                                        "or --metrics, say)")
                 self._buffer = bytearray(data)
-                return b"", b""
+                return b"", []
         out = []
-        plain = []
         at = 0
         end = len(data)
         view = memoryview(data)
         try:
-            while end - at >= LENGTH_BYTES:
+            while not self.established and end - at >= LENGTH_BYTES:
                 size = (data[at] << 8) | data[at + 1]
-                if not self.established:
-                    self._checkSize(size)
+                self._checkSize(size)
                 stop = at + LENGTH_BYTES + size
                 if stop > end:
                     break
-                message = view[at + LENGTH_BYTES:stop]
+                message = bytes(view[at + LENGTH_BYTES:stop])
                 at = stop
-                if self.established:
-                    if size < TAGLEN:
-                        raise ChannelError(f"a transport message of {size} bytes, "
-                                           f"shorter than a tag ({TAGLEN})")
-                    plain.append(self._receive.decryptWithAd(b"", message))
-                else:
-                    out.append(self._handshakeMessage(bytes(message)))
+                out.append(self._handshakeMessage(message))
         except NoiseError as e:
             raise ChannelError(str(e)) from None
         finally:
             self._buffer = bytearray(view[at:])
             view.release()
-        return b"".join(out), b"".join(plain)
+        plain = []
+        if self.established and self._buffer:
+            # Transport messages followed the handshake's last in data.
+            rest, self._buffer = self._buffer, bytearray()
+            plain = self._open(rest)
+        return b"".join(out), plain
+
+    def _open(self, data):
+        """The plaintexts of the transport messages completed by data;
+        the rest of data is kept for the next call."""
+        decrypt = self._receive.decryptWithAd
+        plain = []
+        at = 0
+        end = len(data)
+        view = memoryview(data)
+        try:
+            pending = self._buffer
+            if pending:
+                self._buffer = bytearray()
+                if len(pending) < LENGTH_BYTES:
+                    at = min(LENGTH_BYTES - len(pending), end)
+                    pending += view[:at]
+                if len(pending) >= LENGTH_BYTES:
+                    size = (pending[0] << 8) | pending[1]
+                    lacking = LENGTH_BYTES + size - len(pending)
+                    taken = min(lacking, end - at)
+                    pending += view[at:at + taken]
+                    at += taken
+                    if taken == lacking:
+                        plain.append(self._openOne(decrypt, size,
+                                                  memoryview(pending)[LENGTH_BYTES:]))
+                        pending = None
+                if pending is not None:
+                    # Still a part message: data is all used.
+                    self._buffer = pending
+                    return plain
+            while end - at >= LENGTH_BYTES:
+                size = (data[at] << 8) | data[at + 1]
+                stop = at + LENGTH_BYTES + size
+                if stop > end:
+                    break
+                plain.append(self._openOne(decrypt, size, view[at + LENGTH_BYTES:stop]))
+                at = stop
+            self._buffer = bytearray(view[at:])
+        finally:
+            view.release()
+        return plain
+
+    @staticmethod
+    def _openOne(decrypt, size, message):
+        if size < TAGLEN:
+            raise ChannelError(f"a transport message of {size} bytes, "
+                               f"shorter than a tag ({TAGLEN})")
+        try:
+            return decrypt(b"", message)
+        except NoiseError as e:
+            raise ChannelError(str(e)) from None
 
     def _checkSize(self, size):
         """Refuse a handshake message of the wrong length as soon as its

@@ -126,6 +126,17 @@ class EncryptedProtocol(Protocol):
     def bufferSize(self, size):
         self.transport.bufferSize = size
 
+    @property
+    def SEND_LIMIT(self):  # noqa: N802 (Twisted's name, on its transports)
+        """Bytes the TCP transport hands the kernel in one send at most: a
+        writer of bulk data (a file's seller) sets it on this transport,
+        and it must reach the socket's (as L{bufferSize} does for reads)."""
+        return self.transport.SEND_LIMIT
+
+    @SEND_LIMIT.setter
+    def SEND_LIMIT(self, size):  # noqa: N802
+        self.transport.SEND_LIMIT = size
+
     def getHandle(self):
         """Not a socket: bytes sent around this transport would go out
         unencrypted (see L{twisted_bazaar.files.server.socketOf})."""

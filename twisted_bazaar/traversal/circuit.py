@@ -175,6 +175,16 @@ class CircuitTransport:
     def bufferSize(self, size):
         self.end.transport.bufferSize = size
 
+    @property
+    def SEND_LIMIT(self):  # noqa: N802 (Twisted's name, on its transports)
+        """Bytes sent a call: the relay connection's (a file's seller sets
+        it for bulk sends)."""
+        return self.end.transport.SEND_LIMIT
+
+    @SEND_LIMIT.setter
+    def SEND_LIMIT(self, size):  # noqa: N802
+        self.end.transport.SEND_LIMIT = size
+
     def write(self, data):
         self.end.transport.write(data)
 

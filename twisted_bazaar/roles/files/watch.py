@@ -5,6 +5,8 @@ when no verified piece came for C{give_up} seconds (L{GaveUp}), with the
 reason in words (L{Watch.status}, the node's state).
 """
 
+import collections
+
 from twisted.logger import Logger
 
 from twisted_bazaar.files.client import DEFAULT_STALL
@@ -38,9 +40,9 @@ class Watch:
         self.download = download
         self.clock = download.clock
         #: Bytes verified, and (when, bytes) of each piece verified in
-        #: the last RATE_WINDOW.
+        #: the last RATE_WINDOW, oldest first.
         self.have = 0
-        self._recent = []
+        self._recent = collections.deque()
         self.started = self.clock.seconds()
         self.progressAt = self.started
         self.problem = None
@@ -61,8 +63,12 @@ class Watch:
         """A piece of length bytes is in: the download is making progress."""
         now = self.clock.seconds()
         self.have += length
-        self._recent = [(at, n) for at, n in self._recent if now - at < RATE_WINDOW]
-        self._recent.append((now, length))
+        recent = self._recent
+        # Only the oldest can have left the window: one look a piece, not
+        # a pass over every piece of the window (all of a fast download's).
+        while recent and now - recent[0][0] >= RATE_WINDOW:
+            recent.popleft()
+        recent.append((now, length))
         self.progressAt = now
         self.problem = None
         if self._patience is not None and self._patience.active():
