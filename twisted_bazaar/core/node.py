@@ -191,14 +191,15 @@ class Node:
 
     def useless(self, peer_id):
         """peer_id proved of no use to a part of this node (a seller whose
-        buy is in doubt): see L{Overlay.useless}."""
-        self.overlay.useless(peer_id)
+        buy is in doubt): see
+        L{twisted_bazaar.net.admission.Admission.useless}."""
+        self.overlay.admission.useless(peer_id)
 
     @property
     def connections(self):
         """The node's connection policy, which every table of its
         connections asks (see L{twisted_bazaar.net.connections})."""
-        return self.overlay.connections
+        return self.overlay.admission.connections
 
     def addObserver(self, observer):
         """Tell observer (an L{INodeEvents}) of this node's events."""
@@ -213,7 +214,7 @@ class Node:
 
         @raise ValueError: if the type has a handler already.
         """
-        self.overlay.handle(message_type, handler)
+        self.overlay.handlers.add(message_type, handler)
 
     def addPurpose(self, purpose, slots, idle=None, recycle=False):
         """
@@ -228,17 +229,17 @@ class Node:
             nothing for longest is closed to make room, rather than the new
             one refused.  Not for links a trade may be waiting on.
         """
-        self.overlay.addPurpose(purpose, slots, idle, recycle)
+        self.overlay.admission.addPurpose(purpose, slots, idle, recycle)
 
     def setSlots(self, purpose, slots):
         """The number of established links of ``purpose`` this node holds
         from now on (a super-peer's leaves, a chord node's ring links)."""
-        self.overlay.setSlots(purpose, slots)
+        self.overlay.admission.setSlots(purpose, slots)
 
     def slotsFor(self, purpose):
         """The number of established links of ``purpose`` this node
         holds at most (0 for a purpose it takes none of)."""
-        return self.overlay.slotsFor(purpose)
+        return self.overlay.admission.slotsFor(purpose)
 
     def keepRecent(self):
         """
