@@ -332,3 +332,18 @@ class DuplicateLinkTests(SynchronousTestCase):
         feed(old, buy)
         self.assertEqual(recorder.events[-1], ("delivered", buy))
         self.assertEqual(sent(old) + sent(new), [])
+
+
+class SharedTablesTests(SynchronousTestCase):
+    """What nearly every node of a simulation holds alike is one object
+    for all of them."""
+
+    def test_recycledSetsShared(self):
+        """Nodes that recycle no purpose hold one empty set; nodes that
+        recycle the same purposes hold one set of them."""
+        one, two = makeNode(1), makeNode(2)
+        self.assertIs(one.overlay.admission.recycled, two.overlay.admission.recycled)
+        for node in (one, two):
+            node.addPurpose("finger", 2, recycle=True)
+        self.assertIs(one.overlay.admission.recycled, two.overlay.admission.recycled)
+        self.assertEqual(one.overlay.admission.recycled, {"finger"})

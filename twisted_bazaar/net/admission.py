@@ -31,6 +31,9 @@ from twisted_bazaar.wire.ids import shortId, wireId
 
 #: Peers remembered as useless (L{Admission.useless}), newest kept.
 USELESS_KEPT = 256
+#: The recycled purposes of a node that recycles none: one empty set for
+#: all (an empty frozenset of its own is 216 bytes of each node).
+_NONE = frozenset()
 #: The sets of recycled purposes nodes hold (L{Admission.recycled}), one
 #: of each.
 _SHARED_SETS = {}
@@ -77,7 +80,7 @@ class Admission:
         self.table = table
         self.budgets = _shared(budgets)
         self.idle_timeouts = _shared(idle_timeouts or {})
-        self.recycled = frozenset()
+        self.recycled = _NONE
         self.handshake_limit = handshake_limit
         self.connection_rate = connection_rate
         #: The node's L{ConnectionManager}, made when first asked for
