@@ -1,8 +1,7 @@
 """
-Which links a node takes and keeps: the policy its link table
-(L{twisted_bazaar.net.overlay.Overlay}) asks before it opens, accepts or
-keeps a link, and which decides nothing about the table's contents but
-which link gives way.
+Which links a node opens, takes and keeps: the policy its link table
+(L{twisted_bazaar.net.overlay.Overlay}) asks before it opens or accepts a
+link, and when two links to one peer meet.
 
  - **Slots**: a budget of established links per purpose (overlay,
    direct, a scheme's own), and the connections one address group may
@@ -11,13 +10,14 @@ which link gives way.
    policy gives up (L{twisted_bazaar.net.eviction.chooseVictim}, with
    the tenure and grace of the node's
    L{twisted_bazaar.net.connections.ConnectionManager}); a purpose that
-   is recycled retires the quietest link of its own; a peer that proved
-   useless gives way first.
+   is recycled retires the quietest link of its own; a link to a peer
+   that proved useless gives way when this node dials with the
+   purpose's slots full.
  - **Duplicates**: of two links to one peer, which survives.
 
-It reads the table (its links, the links in their handshake, when each
-inbound link connected, the trading partners) and closes the links that
-give way; the table adds and removes them.
+It holds no link: it reads the table (its links, the links in their
+handshake, when each inbound link connected, the trading partners) and
+closes the links that give way; the table adds and removes them.
 """
 
 from collections import OrderedDict
