@@ -46,23 +46,28 @@ def answerCheck(node, link, ask, handshakeOf):
     link.close("told the checker who listens here", routine=True)
 
 
-def unhandled(node, link, message, log):
+def unhandled(table, link, message):
     """
-    A message on an established link that no part of the node takes: a
-    path-routed one (or an error with a path) goes to the node's path
+    A message on an established link of ``table`` (the node's
+    L{twisted_bazaar.net.overlay.Overlay}) that no part of the node takes:
+    a path-routed one (or an error with a path) goes to the node's path
     router, an error about the link itself is logged (through the peer
-    log, on ``log``), ``dc`` closes the link, a ``thisisme`` again must
-    name the peer the link belongs to, and any other type is answered
-    with ``error{wtf}``.
+    log, on the table's logger), ``dc`` closes the link, a ``thisisme``
+    again must name the peer the link belongs to, and any other type is
+    answered with ``error{wtf}``.
+
+    Every message a node relays comes this way: the table's logger is
+    only looked up for a line (each look-up of a C{twisted.logger.Logger} on an
+    instance makes one).
     """
     kind = type(message)
     if message.ROUTED:
-        node.paths.received(link, message)
+        table.node.paths.received(link, message)
     elif kind is wire.Error:
         if message.path is not None:
-            node.paths.received(link, message)
+            table.node.paths.received(link, message)
         else:
-            link.peerLine(LogLevel.info, "{peer} says {code}: {info}", log,
+            link.peerLine(LogLevel.info, "{peer} says {code}: {info}", table.log,
                           code=message.code, info=message.info)
     elif kind is wire.Dc:
         link.close("peer said dc", routine=True)

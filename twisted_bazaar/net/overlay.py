@@ -370,7 +370,7 @@ class Overlay:
                                    close=True)
             return
         if not self.handlers.dispatch(kind, link, message):
-            unhandled(self.node, link, message, self.log)
+            unhandled(self, link, message)
 
     # -- the handshake ----------------------------------------------------------------
 
