@@ -334,16 +334,24 @@ class DuplicateLinkTests(SynchronousTestCase):
         self.assertEqual(sent(old) + sent(new), [])
 
 
-class SharedTablesTests(SynchronousTestCase):
-    """What nearly every node of a simulation holds alike is one object
-    for all of them."""
+class SharedAdmissionTests(SynchronousTestCase):
+    """Nodes with the same terms hold one admission (a simulation holds a
+    million nodes, nearly all alike); a node whose terms change takes
+    another, and the others keep theirs."""
 
-    def test_recycledSetsShared(self):
-        """Nodes that recycle no purpose hold one empty set; nodes that
-        recycle the same purposes hold one set of them."""
+    def test_sameTermsOneAdmission(self):
         one, two = makeNode(1), makeNode(2)
-        self.assertIs(one.overlay.admission.recycled, two.overlay.admission.recycled)
+        self.assertIs(one.overlay.admission, two.overlay.admission)
         for node in (one, two):
-            node.addPurpose("finger", 2, recycle=True)
-        self.assertIs(one.overlay.admission.recycled, two.overlay.admission.recycled)
+            node.addPurpose("finger", 2, idle=60.0, recycle=True)
+        self.assertIs(one.overlay.admission, two.overlay.admission)
         self.assertEqual(one.overlay.admission.recycled, {"finger"})
+
+    def test_changedTermsAreTheNodesOwn(self):
+        one, two = makeNode(1), makeNode(2)
+        shared = two.overlay.admission
+        one.setSlots("finger", 3)
+        self.assertIs(two.overlay.admission, shared)
+        self.assertEqual((one.slotsFor("finger"), two.slotsFor("finger")), (3, 0))
+        two.setSlots("finger", 3)
+        self.assertIs(one.overlay.admission, two.overlay.admission)

@@ -191,15 +191,14 @@ class Node:
 
     def useless(self, peer_id):
         """peer_id proved of no use to a part of this node (a seller whose
-        buy is in doubt): see
-        L{twisted_bazaar.net.admission.Admission.useless}."""
-        self.overlay.admission.useless(peer_id)
+        buy is in doubt): see L{Overlay.useless}."""
+        self.overlay.useless(peer_id)
 
     @property
     def connections(self):
         """The node's connection policy, which every table of its
         connections asks (see L{twisted_bazaar.net.connections})."""
-        return self.overlay.admission.connections
+        return self.overlay.connections
 
     def addObserver(self, observer):
         """Tell observer (an L{INodeEvents}) of this node's events."""
@@ -229,12 +228,12 @@ class Node:
             nothing for longest is closed to make room, rather than the new
             one refused.  Not for links a trade may be waiting on.
         """
-        self.overlay.admission.addPurpose(purpose, slots, idle, recycle)
+        self.overlay.addPurpose(purpose, slots, idle, recycle)
 
     def setSlots(self, purpose, slots):
         """The number of established links of ``purpose`` this node holds
         from now on (a super-peer's leaves, a chord node's ring links)."""
-        self.overlay.admission.setSlots(purpose, slots)
+        self.overlay.setSlots(purpose, slots)
 
     def slotsFor(self, purpose):
         """The number of established links of ``purpose`` this node

@@ -15,32 +15,33 @@ link, and when two links to one peer meet.
    purpose's slots full.
  - **Duplicates**: of two links to one peer, which survives.
 
-It holds no link: it reads the table (its links, the links in their
-handshake, when each inbound link connected, the trading partners) and
-closes the links that give way; the table adds and removes them.
+An L{Admission} is the terms (budgets, idle timeouts, recycled
+purposes, the handshake limit, the connection rate) and the decisions
+made on them, for the table each decision is given: it holds no link and
+no state of a node's, so every node with the same terms holds the same
+one (a simulation holds a million nodes, nearly all alike).  It reads
+the table (its links, the links in their handshake, when each inbound
+link connected, the trading partners, the peers that proved useless,
+its L{twisted_bazaar.net.connections.ConnectionManager}) and closes the links that give way; the table
+adds and removes them.
 """
 
-from collections import OrderedDict
 from types import MappingProxyType
 
 from twisted.logger import Logger, LogLevel
 
-from twisted_bazaar.net.connections import ConnectionManager
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
 from twisted_bazaar.wire.ids import shortId, wireId
 
-#: Peers remembered as useless (L{Admission.useless}), newest kept.
-USELESS_KEPT = 256
-#: The recycled purposes of a node that recycles none: one empty set for
-#: all (an empty frozenset of its own is 216 bytes of each node).
+#: The recycled purposes of a node that recycles none.
 _NONE = frozenset()
-#: The sets of recycled purposes nodes hold (L{Admission.recycled}), one
-#: of each.
-_SHARED_SETS = {}
 #: The read-only tables of slots and idle timeouts by purpose nodes hold
 #: (L{Admission.budgets}, L{Admission.idle_timeouts}), one of each, by
 #: their items in order.
 _SHARED_TABLES = {}
+#: The admissions of every set of terms asked for (L{admissionFor}), one
+#: of each.
+_ADMISSIONS = {}
 
 
 def _shared(table):
@@ -55,98 +56,114 @@ def _shared(table):
     return view
 
 
+def admissionFor(budgets, handshake_limit, idle_timeouts, connection_rate,
+                 recycled=_NONE):
+    """
+    The L{Admission} of these terms: the same object for every node that
+    asks for the same.
+
+    @param budgets: purpose -> most established links of it.
+    @param idle_timeouts: purpose -> seconds a link of it may go without
+        trade; None for none.
+    @param recycled: the purposes whose links are recycled.
+    """
+    idle_timeouts = idle_timeouts or {}
+    key = (tuple(budgets.items()), tuple(idle_timeouts.items()), recycled,
+           handshake_limit, connection_rate)
+    admission = _ADMISSIONS.get(key)
+    if admission is None:
+        admission = _ADMISSIONS[key] = Admission(
+            _shared(budgets), _shared(idle_timeouts), recycled, handshake_limit,
+            connection_rate)
+    return admission
+
+
 class Admission:
     """
-    One node's link policy, over its link table.
+    The terms a node's links are held to, and the decisions made on them
+    for a link table (L{twisted_bazaar.net.overlay.Overlay}).  Never
+    changed: a node whose terms change takes the admission of its new
+    terms (L{withPurpose}, L{withSlots}).
 
     @ivar budgets: purpose -> most established links of that purpose
-        (read-only: L{addPurpose} and L{setSlots} change it).
+        (read-only).
     @ivar idle_timeouts: purpose -> seconds a link of it may go without
-        trade (None: forever); read-only: L{addPurpose} changes it.
-    @ivar recycled: the purposes whose links are recycled (L{addPurpose}):
-        a frozenset, replaced, not changed, and shared by the nodes that
-        recycle the same (a simulation holds a million of them).
+        trade (None: forever); read-only.
+    @ivar recycled: the purposes whose links are recycled (a frozenset).
     @ivar handshake_limit: connections one address group may hold open
         before saying thisisme.
+    @ivar connection_rate: new connections one address group may open a
+        second (see L{twisted_bazaar.net.connections.RateLimit}).
     """
 
     log = Logger()
 
-    __slots__ = ("table", "budgets", "idle_timeouts", "recycled", "handshake_limit",
-                 "connection_rate", "_connections", "_useless")
+    __slots__ = ("budgets", "idle_timeouts", "recycled", "handshake_limit",
+                 "connection_rate")
 
-    def __init__(self, table, budgets, handshake_limit, idle_timeouts, connection_rate):
-        #: The L{twisted_bazaar.net.overlay.Overlay} this decides for.
-        self.table = table
-        self.budgets = _shared(budgets)
-        self.idle_timeouts = _shared(idle_timeouts or {})
-        self.recycled = _NONE
+    def __init__(self, budgets, idle_timeouts, recycled, handshake_limit, connection_rate):
+        self.budgets = budgets
+        self.idle_timeouts = idle_timeouts
+        self.recycled = recycled
         self.handshake_limit = handshake_limit
         self.connection_rate = connection_rate
-        #: The node's L{ConnectionManager}, made when first asked for
-        #: (L{connections}): most simulated nodes never evict anyone.
-        self._connections = None
-        #: Peers that proved of no use to this node (L{useless}), newest
-        #: last: made when first needed.
-        self._useless = None
 
-    @property
-    def connections(self):
-        """The node's connection policy (a L{ConnectionManager}), which
-        every table of its connections asks: the link table and the
-        transfer port's."""
-        if self._connections is None:
-            self._connections = ConnectionManager(self.table.node.clock,
-                                                  self.connection_rate)
-        return self._connections
+    def _with(self, budgets, idle_timeouts, recycled):
+        return admissionFor(budgets, self.handshake_limit, idle_timeouts,
+                            self.connection_rate, recycled)
 
     # -- slots -----------------------------------------------------------------
 
-    def count(self, purpose):
+    def withPurpose(self, purpose, slots, idle=None, recycle=False):
+        """These terms with a purpose added (see
+        L{twisted_bazaar.core.node.Node.addPurpose}): a purpose keeps the
+        budget and idle timeout it was given first."""
+        budgets, idle_timeouts, recycled = self.budgets, self.idle_timeouts, self.recycled
+        if purpose not in budgets:
+            budgets = {**budgets, purpose: slots}
+        if idle is not None and purpose not in idle_timeouts:
+            idle_timeouts = {**idle_timeouts, purpose: idle}
+        if recycle and purpose not in recycled:
+            recycled = recycled | {purpose}
+        return self._with(budgets, idle_timeouts, recycled)
+
+    def withSlots(self, purpose, slots):
+        """These terms with purpose's budget set (see
+        L{twisted_bazaar.core.node.Node.setSlots})."""
+        return self._with({**self.budgets, purpose: slots}, self.idle_timeouts,
+                          self.recycled)
+
+    def count(self, table, purpose):
         """Established links of purpose, not closing."""
-        return sum(1 for link in self.table.links.values()
+        return sum(1 for link in table.links.values()
                    if link.purpose == purpose and not link.closing)
 
-    def held(self, purpose):
+    def held(self, table, purpose):
         """Links of purpose that hold one of its slots: established, and
         inbound ones that have said thisisme and still owe their proof (a
         slot is charged from the handshake on, not from its end)."""
-        return self.count(purpose) + sum(
-            1 for link in self.table.pending
+        return self.count(table, purpose) + sum(
+            1 for link in table.pending
             if link.inbound and link.purpose == purpose and not link.closing)
 
     def capacity(self):
-        """Links of every purpose this node holds at most."""
+        """Links of every purpose a node holds at most."""
         return sum(self.budgets.values())
 
     def slotsFor(self, purpose):
         """See L{twisted_bazaar.core.node.Node.slotsFor}."""
         return self.budgets.get(purpose, 0)
 
-    def addPurpose(self, purpose, slots, idle=None, recycle=False):
-        """See L{twisted_bazaar.core.node.Node.addPurpose}."""
-        if purpose not in self.budgets:
-            self.budgets = _shared({**self.budgets, purpose: slots})
-        if idle is not None and purpose not in self.idle_timeouts:
-            self.idle_timeouts = _shared({**self.idle_timeouts, purpose: idle})
-        if recycle and purpose not in self.recycled:
-            recycled = self.recycled | {purpose}
-            self.recycled = _SHARED_SETS.setdefault(recycled, recycled)
-
-    def setSlots(self, purpose, slots):
-        """See L{twisted_bazaar.core.node.Node.setSlots}."""
-        self.budgets = _shared({**self.budgets, purpose: slots})
-
-    def handshaking(self, link):
+    def handshaking(self, table, link):
         """Inbound connections from link's address group still in their
         handshake."""
         group = groupOf(link)
-        return sum(1 for other in self.table.pending
+        return sum(1 for other in table.pending
                    if other.inbound and not other.closing and groupOf(other) == group)
 
     # -- making room -----------------------------------------------------------
 
-    def recycle(self, purpose):
+    def recycle(self, table, purpose):
         """
         Make room for a link of a recycled purpose this node opens: its own
         link of that purpose that carried nothing for longest is retired
@@ -159,48 +176,36 @@ class Admission:
         """
         if purpose not in self.recycled:
             return False
-        quietest = min((link for link in self.table.links.values()
+        quietest = min((link for link in table.links.values()
                         if link.purpose == purpose and not link.inbound and not link.closing),
                        key=lambda link: link.lastTraffic, default=None)
         if quietest is None:
-            return self.evict(purpose)
+            return self.evict(table, purpose)
         quietest.retire(f"its {purpose} slot is wanted for a new link")
         return True
 
-    def useless(self, peer_id):
-        """
-        peer_id proved of no use to this node (a seller whose buy is in
-        doubt): its link (whoever opened it) is the first to give way
-        when this node needs the slot for another peer, so peers that
-        take slots and give nothing cannot keep it from the next one.
-        """
-        if self._useless is None:
-            self._useless = OrderedDict()
-        self._useless.pop(peer_id, None)
-        self._useless[peer_id] = True
-        if len(self._useless) > USELESS_KEPT:
-            self._useless.popitem(last=False)
-
-    def retireUseless(self, purpose):
+    def retireUseless(self, table, purpose):
         """
         Make room for a link of purpose this node opens by retiring a link
         of that purpose to a peer that proved useless (the quietest of
-        them), whichever side opened it.
+        them, see L{twisted_bazaar.net.overlay.Overlay.useless}),
+        whichever side opened it.
 
         @return: True if a link made room.
         """
-        if not self._useless:
+        useless = table.useless_peers
+        if not useless:
             return False
-        quietest = min((link for link in self.table.links.values()
+        quietest = min((link for link in table.links.values()
                         if link.purpose == purpose and not link.closing
-                        and link.peer_id in self._useless),
+                        and link.peer_id in useless),
                        key=lambda link: link.lastTraffic, default=None)
         if quietest is None:
             return False
         quietest.retire(f"its {purpose} slot is wanted for a peer of more use")
         return True
 
-    def evict(self, purpose=None, asker=None):
+    def evict(self, table, purpose=None, asker=None):
         """
         Make room for a newcomer (the inbound link ``asker``, or this
         node's own dial when None) by closing an inbound link (of purpose,
@@ -208,7 +213,6 @@ class Admission:
 
         @return: True if one was closed.
         """
-        table = self.table
         # In the order they connected, so that ties go the same way on
         # every run.
         partners = table.partners
@@ -218,9 +222,10 @@ class Admission:
             for link, since in table.since.items()
             if not link.closing and link is not asker
             and (purpose is None or link.purpose == purpose)]
+        connections = table.connections
         victim = chooseVictim(candidates, table.node.clock.seconds(),
                               None if asker is None else groupOf(asker),
-                              self.connections.grace, self.connections.tenureOf)
+                              connections.grace, connections.tenureOf)
         if victim is None:
             return False
         victim.peerLine(LogLevel.info, "evicting {peer} to make room for a new link",
@@ -228,23 +233,24 @@ class Admission:
         victim.refuse("noslots", "evicted to make room for a new link")
         return True
 
-    def left(self, link, since):
+    def left(self, table, link, since):
         """An inbound link that connected at ``since`` is gone: its group
-        keeps its tenure (L{ConnectionManager.closed})."""
+        keeps its tenure
+        (L{twisted_bazaar.net.connections.ConnectionManager.closed})."""
         group = groupOf(link)
-        oldest = min((start for other, start in self.table.since.items()
+        oldest = min((start for other, start in table.since.items()
                       if groupOf(other) == group), default=since)
-        self.connections.closed(group, min(since, oldest))
+        table.connections.closed(group, min(since, oldest))
 
     # -- duplicates ------------------------------------------------------------
 
-    def usurps(self, new, old, peer):
+    def usurps(self, table, new, old, peer):
         """
         Whether ``new`` is a second key's link to the id ``old`` is linked
         to by its first key (ids narrowed in a test, or a collision): the
         first holder keeps its link, and ``new`` is refused, said why.
         """
-        first, second = self.table.provenKey(old), self.table.provenKey(new)
+        first, second = table.provenKey(old), table.provenKey(new)
         if first is None or second is None or first == second:
             return False
         self.log.info("refused a link from another key claiming node {id}, which is "
@@ -253,7 +259,7 @@ class Admission:
         new.refuse("wtf", f"node {wireId(peer)} is linked already, with another key")
         return True
 
-    def replaces(self, new, old, peer):
+    def replaces(self, table, new, old, peer):
         """
         Two links to one peer: which survives?  One whose peer proved its
         key beats one whose peer did not, so an established honest link is
@@ -264,7 +270,6 @@ class Admission:
         loser is retired, not dropped: what is already on its way over it
         still arrives.
         """
-        table = self.table
         new_proven = table.provenKey(new) is not None
         if new_proven != (table.provenKey(old) is not None):
             return new_proven

@@ -2,8 +2,8 @@
 The node's link table: established links by peer id, connections still in
 their handshake, and shutdown.  Which links it opens, takes and keeps (a
 slot budget per link purpose, inbound eviction when full, which of two
-links to one peer survives) is its L{Admission}'s to decide
-(L{twisted_bazaar.net.admission}).
+links to one peer survives) is its
+L{Admission<twisted_bazaar.net.admission.Admission>}'s to decide.
 
 Every link of a node is owned here.  The overlay runs the ``thisisme``
 handshake (each side with a key proves it to the other), one
@@ -27,8 +27,12 @@ from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.base.tables import NOTHING, own
-from twisted_bazaar.net.admission import Admission
-from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE, admitted
+from twisted_bazaar.net.admission import admissionFor
+from twisted_bazaar.net.connections import (
+    DEFAULT_CONNECTION_RATE,
+    ConnectionManager,
+    admitted,
+)
 from twisted_bazaar.net.dispatch import answerCheck, unhandled
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.handlers import Handlers
@@ -91,8 +95,10 @@ class Overlay:
         what a node held).
     @ivar since: inbound link -> when it connected (for eviction), in the
         order they connected, until it is lost.
-    @ivar admission: the L{Admission} that decides which links this
-        table opens, takes and keeps.
+    @ivar admission: the L{twisted_bazaar.net.admission.Admission} that
+        decides which links this table opens, takes and keeps: the one of
+        every node with the same terms (L{addPurpose}, L{setSlots} give
+        this table another).
     """
 
     log = Logger()
@@ -100,8 +106,11 @@ class Overlay:
     def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
                  idle_timeouts=None, connection_rate=DEFAULT_CONNECTION_RATE):
         self.node = node
-        self.admission = Admission(self, budgets, handshake_limit, idle_timeouts,
-                                   connection_rate)
+        self.admission = admissionFor(budgets, handshake_limit, idle_timeouts,
+                                      connection_rate)
+        #: The node's L{ConnectionManager}, made when first asked for
+        #: (L{connections}): most simulated nodes never evict anyone.
+        self._connections = None
         self.links = {}
         #: Links still in their handshake -> the id dialled, if known.
         #: This, L{handshakes} and L{_waiters} are empty on nearly every
@@ -130,6 +139,19 @@ class Overlay:
         #: Peers nothing listened at when this node last dialled them
         #: (L{unreachable}), newest last: made when first needed.
         self._unreachable = None
+        #: Peers that proved of no use to this node (L{useless}), newest
+        #: last: made when first needed.
+        self.useless_peers = None
+
+    @property
+    def connections(self):
+        """The node's connection policy (a L{ConnectionManager}), which
+        every table of its connections asks: this one and the transfer
+        port's."""
+        if self._connections is None:
+            self._connections = ConnectionManager(self.node.clock,
+                                                  self.admission.connection_rate)
+        return self._connections
 
     @property
     def budgets(self):
@@ -156,11 +178,11 @@ class Overlay:
 
     def count(self, purpose):
         """See L{Admission.count}."""
-        return self.admission.count(purpose)
+        return self.admission.count(self, purpose)
 
     def held(self, purpose):
         """See L{Admission.held}."""
-        return self.admission.held(purpose)
+        return self.admission.held(self, purpose)
 
     def capacity(self):
         """See L{Admission.capacity}."""
@@ -207,6 +229,28 @@ class Overlay:
         return True
 
     # -- what the node's parts ask for (through the Node) --------------------------
+
+    def addPurpose(self, purpose, slots, idle=None, recycle=False):
+        """See L{twisted_bazaar.core.node.Node.addPurpose}."""
+        self.admission = self.admission.withPurpose(purpose, slots, idle, recycle)
+
+    def setSlots(self, purpose, slots):
+        """See L{twisted_bazaar.core.node.Node.setSlots}."""
+        self.admission = self.admission.withSlots(purpose, slots)
+
+    def useless(self, peer_id):
+        """
+        peer_id proved of no use to this node (a seller whose buy is in
+        doubt): its link (whoever opened it) is the first to give way
+        when this node needs the slot for another peer, so peers that
+        take slots and give nothing cannot keep it from the next one.
+        """
+        if self.useless_peers is None:
+            self.useless_peers = OrderedDict()
+        self.useless_peers.pop(peer_id, None)
+        self.useless_peers[peer_id] = True
+        if len(self.useless_peers) > UNREACHABLE_KEPT:
+            self.useless_peers.popitem(last=False)
 
     def keepRecent(self):
         """See L{twisted_bazaar.core.node.Node.keepRecent}."""
@@ -284,8 +328,8 @@ class Overlay:
         if purpose not in self.budgets:
             return defer.fail(NotConnected(f"this node opens no {purpose} links"))
         if (self.count(purpose) >= self.budgets[purpose]
-                and not self.admission.recycle(purpose)
-                and not self.admission.retireUseless(purpose)):
+                and not self.admission.recycle(self, purpose)
+                and not self.admission.retireUseless(self, purpose)):
             return defer.fail(NotConnected(f"no free {purpose} slots"))
         if self.linkCount() >= self.capacity():
             # Links still in their handshake hold slots too.
@@ -330,12 +374,12 @@ class Overlay:
             link.refuse("notiy", "this node has no id yet")
         elif self.stopping:
             link.refuse("noslots", "this node is shutting down")
-        elif self.admission.handshaking(link) >= self.admission.handshake_limit:
+        elif self.admission.handshaking(self, link) >= self.admission.handshake_limit:
             # Silent connections hold slots until their handshake times
             # out: one address group must not be able to take them all.
             link.refuse("noslots", f"{self.admission.handshake_limit} connections "
                         "from your address group are still to say thisisme")
-        elif self.linkCount() >= self.capacity() and not self.admission.evict(asker=link):
+        elif self.linkCount() >= self.capacity() and not self.admission.evict(self, asker=link):
             link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
             self.since[link] = self.node.clock.seconds()
@@ -417,7 +461,7 @@ class Overlay:
             existing = self.links.get(peer)
             taken = self.held(purpose) - (existing is not None
                                           and existing.purpose == purpose)
-            if taken >= self.budgets[purpose] and not self.admission.evict(purpose, link):
+            if taken >= self.budgets[purpose] and not self.admission.evict(self, purpose, link):
                 link.refuse("noslots", f"all {self.budgets[purpose]} {purpose} "
                             "slots are taken")
                 return
@@ -452,9 +496,9 @@ class Overlay:
         state.establish()
         link.key = state.key
         existing = self.links.get(peer)
-        if existing is not None and self.admission.usurps(link, existing, peer):
+        if existing is not None and self.admission.usurps(self, link, existing, peer):
             return
-        if existing is not None and not self.admission.replaces(link, existing, peer):
+        if existing is not None and not self.admission.replaces(self, link, existing, peer):
             link.peer_id = peer
             link.retire(f"already linked to node {shortId(peer)}")
             if link.purpose == OVERLAY and existing.purpose != OVERLAY:
@@ -515,7 +559,7 @@ class Overlay:
         self.handshakes.pop(link, None)
         since = self.since.pop(link, None)
         if since is not None:
-            self.admission.left(link, since)
+            self.admission.left(self, link, since)
         if self._partners:
             self._partners.discard(link)
         # Its peer proved a key for this link only while it lasted.
@@ -588,7 +632,6 @@ class OverlayFactory(Factory):
         channel's handshake) when its address group opens connections
         faster than the node's policy allows."""
         overlay = self.node.overlay
-        if not admitted(overlay.admission.connections.rates, addr, overlay.peer_log,
-                        self.log):
+        if not admitted(overlay.connections.rates, addr, overlay.peer_log, self.log):
             return None
         return self.node.buildLink(inbound=True)
