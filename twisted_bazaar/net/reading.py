@@ -43,7 +43,7 @@ class Reading:
         """
         Read a burst: split it into messages (L{readFrames}); with a write
         batch, what is sent meanwhile goes out when the outermost read is
-        done (see L{WriteBatch}).
+        done (see L{twisted_bazaar.net.batch.WriteBatch}).
         """
         batch = self._context.batch
         if batch is None:

@@ -6,10 +6,12 @@ L{twisted_bazaar.net.link.Link}).
 
 A frame over the limit is not sent.  A peer that does not read is
 noticed when the transport pauses the link (it is the transport's
-producer): what is written meanwhile is counted, charged to the
-process's account of unsent bytes (L{LinkSettings.unsent}, shared fairly
-among address groups), and the link is dropped when it is over the
-write limit or its group gives way.
+producer): what is written meanwhile is counted and charged to the
+process's account of unsent bytes
+(L{twisted_bazaar.net.link.LinkSettings.unsent}, shared fairly among
+address groups), and the link is dropped when what waits for it is over
+the write limit, or when the account has no room for it (its group
+holds the most) or gives its room to a group holding fewer.
 """
 
 from twisted.logger import LogLevel
