@@ -22,8 +22,8 @@ no state of a node's, so every node with the same terms holds the same
 one (a simulation holds a million nodes, nearly all alike).  It reads
 the table (its links, the links in their handshake, when each inbound
 link connected, the trading partners, the peers that proved useless,
-its L{twisted_bazaar.net.connections.ConnectionManager}) and closes the links that give way; the table
-adds and removes them.
+its L{twisted_bazaar.net.connections.ConnectionManager}) and closes the
+links that give way; the table adds and removes them.
 """
 
 from types import MappingProxyType

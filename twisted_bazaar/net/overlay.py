@@ -155,13 +155,14 @@ class Overlay:
 
     @property
     def budgets(self):
-        """purpose -> most established links of it (L{Admission.budgets})."""
+        """purpose -> most established links of it
+        (L{twisted_bazaar.net.admission.Admission.budgets})."""
         return self.admission.budgets
 
     @property
     def idle_timeouts(self):
         """purpose -> seconds a link of it may go without trade
-        (L{Admission.idle_timeouts})."""
+        (L{twisted_bazaar.net.admission.Admission.idle_timeouts})."""
         return self.admission.idle_timeouts
 
     @property
@@ -177,15 +178,15 @@ class Overlay:
                 + sum(1 for link in self.pending if not link.closing))
 
     def count(self, purpose):
-        """See L{Admission.count}."""
+        """See L{twisted_bazaar.net.admission.Admission.count}."""
         return self.admission.count(self, purpose)
 
     def held(self, purpose):
-        """See L{Admission.held}."""
+        """See L{twisted_bazaar.net.admission.Admission.held}."""
         return self.admission.held(self, purpose)
 
     def capacity(self):
-        """See L{Admission.capacity}."""
+        """See L{twisted_bazaar.net.admission.Admission.capacity}."""
         return self.admission.capacity()
 
     def linksByPurpose(self):
