@@ -230,7 +230,7 @@ class Node:
 
         @raise ValueError: if the type has a handler already.
         """
-        self.overlay.handle(message_type, handler)
+        self.overlay.handlers.add(message_type, handler)
 
     def addPurpose(self, purpose, slots, idle=None, recycle=False):
         """
@@ -255,7 +255,7 @@ class Node:
     def slotsFor(self, purpose):
         """The number of established links of ``purpose`` this node
         holds at most (0 for a purpose it takes none of)."""
-        return self.overlay.slotsFor(purpose)
+        return self.overlay.admission.slotsFor(purpose)
 
     def keepRecent(self):
         """
