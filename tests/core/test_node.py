@@ -18,13 +18,8 @@ from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.store import MemoryStore
 
-from tests.helpers import Recorder, closeLink, feed, linkPeer, makeNode, openLink, sent
+from tests.helpers import Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent
 from tests.records import signed
-
-
-def codes(messages):
-    """The error codes of messages, or the type of those that are not errors."""
-    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
 
 
 class IdTests(SynchronousTestCase):

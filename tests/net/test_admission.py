@@ -15,21 +15,17 @@ from twisted_bazaar.wire import trade
 from tests.helpers import (
     NODE_HOST,
     NODE_PORT,
-    Recorder,
     closeLink,
+    codes,
     feed,
     linkPeer,
     makeNode,
     openLink,
+    Recorder,
     sent,
 )
 
 ME = wire.ThisIsMe(1, NODE_PORT, NODE_HOST)
-
-
-def codes(messages):
-    """The error codes of messages, or the type of those that are not errors."""
-    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
 
 
 class SlotTests(SynchronousTestCase):

@@ -13,19 +13,15 @@ from twisted_bazaar.schemes.flood import messages as floodmsg
 from tests.helpers import (
     NODE_HOST,
     NODE_PORT,
-    Recorder,
     closeLink,
+    codes,
     feed,
     linkPeer,
     makeNode,
     openLink,
+    Recorder,
     sent,
 )
-
-
-def codes(messages):
-    """The error codes of messages, or the type of those that are not errors."""
-    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
 
 
 class DispatchTests(SynchronousTestCase):

@@ -31,22 +31,18 @@ from twisted_bazaar.schemes.flood import messages as floodmsg
 from tests.helpers import (
     NODE_HOST,
     NODE_PORT,
-    Recorder,
     closeLink,
+    codes,
     feed,
     linkPeer,
     makeNode,
     openLink,
     provenLink,
+    Recorder,
     sent,
 )
 
 ME = wire.ThisIsMe(1, NODE_PORT, NODE_HOST)
-
-
-def codes(messages):
-    """The error codes of messages, or the type of those that are not errors."""
-    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
 
 
 class HandshakeTests(SynchronousTestCase):
