@@ -141,6 +141,9 @@ class Recorder(NodeObserver):
     def linkRemoved(self, peer_id):
         self.events.append(("linkRemoved", peer_id))
 
+    def relayChanged(self):
+        self.events.append(("relayChanged",))
+
     def delivered(self, message):
         self.events.append(("delivered", message))
 

@@ -305,11 +305,12 @@ class Overlay:
 
     # -- opening -----------------------------------------------------------------
 
-    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY):
+    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
         """
-        Open a link of the given purpose to host:port and finish the
-        handshake.  An existing link to peer_id is reused (and, asked for as
-        an overlay link, now counts as one here).
+        Open a link of the given purpose to host:port (through ``relay``,
+        ``HOST:PORT``, to peer_id, for a peer that advertises one) and
+        finish the handshake.  An existing link to peer_id is reused (and,
+        asked for as an overlay link, now counts as one here).
 
         @return: a Deferred firing with the peer's id, or failing with
             L{NotConnected}; cancelling it abandons the connection.
@@ -360,7 +361,12 @@ class Overlay:
 
         # Whoever answers must be the node dialled (_accept).
         own(self, "pending")[link] = peer_id
-        node.connector.connect(host, port, link).addErrback(failed)
+        if relay is None or peer_id is None:
+            connecting = node.connector.connect(host, port, link)
+        else:
+            connecting = node.connector.connect(host, port, link, relay=relay,
+                                                target=peer_id)
+        connecting.addErrback(failed)
         return waiter
 
     # -- the link owner's interface ------------------------------------------------
