@@ -369,6 +369,19 @@ class Overlay:
         connecting.addErrback(failed)
         return waiter
 
+    def punchedLink(self, shared):
+        """
+        A link for a connection punched to the peer of ``shared`` (a
+        relayed link), of its direction and purpose, so that the duplicate
+        rule keeps it in place of ``shared`` once its handshake is done
+        (L{twisted_bazaar.traversal.punch}).  The connection's channel
+        proves the peer's key before anything is said on it: an opener's
+        link needs no dialled id to check.
+        """
+        link = self.node.buildLink(inbound=shared.inbound)
+        link.purpose = shared.purpose
+        return link
+
     # -- the link owner's interface ------------------------------------------------
 
     def linkMade(self, link):
