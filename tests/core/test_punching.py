@@ -44,15 +44,17 @@ class FakeDialer:
 class Side:
     """A node with its Punching, linked to the other by a relayed link."""
 
-    def __init__(self, clock, identity, other, inbound, seen, punchable=True):
+    def __init__(self, clock, identity, other, inbound, seen, punchable=True, told=True):
         self.node = makeNode(identity.id, seed=identity.id, identity=identity)
         self.node.clock = clock
         self.dialer = FakeDialer()
         self.punching = Punching(self.node, self.dialer, wait=WAIT)
         self.punching.plug()
         self.node.punching = self.punching
-        self.punching.reached(Reachability(seen_host=seen, seen_port=TRACKER_PORT
+        self.told = lambda: self.punching.reached(Reachability(seen_host=seen, seen_port=TRACKER_PORT
                                            if punchable else 51234), TRACKER_PORT)
+        if told:
+            self.told()
         self.other = other
         self.link = linkPeer(self.node, other, inbound=inbound)
 
@@ -134,12 +136,18 @@ class StartTests(PunchingTestCase):
         self.clock.advance(0)
         [(_, link_a, _, dial_a)] = self.a.dialer.dials
         [(_, link_b, _, dial_b)] = self.b.dialer.dials
-        pump = connect(link_b, FakeTransport(link_b, True), link_a,
-                       FakeTransport(link_a, False))
+        linked = []
+        for side, other in ((self.a, self.bob), (self.b, self.alice)):
+            side.node.connectTo("192.0.2.9", 9001, other.id).addCallback(linked.append)
         with capturedLogs() as events:
             dial_a.callback(link_a)
             dial_b.callback(link_b)
-            pump.flush()
+            # Both wait until the punched link is up, the dialler's punch
+            # and the other's answer over.
+            self.assertEqual(linked, [])
+            connect(link_b, FakeTransport(link_b, True), link_a,
+                    FakeTransport(link_a, False))
+        self.assertEqual(sorted(linked), [self.alice.id, self.bob.id])
         self.assertIs(self.a.node.links[self.bob.id], link_a)
         self.assertIs(self.b.node.links[self.alice.id], link_b)
         self.assertTrue(self.a.link.closing)
@@ -226,6 +234,21 @@ class WaitTests(PunchingTestCase):
         self.clock.advance(WAIT - 0.1)
         self.assertEqual(linked, [])
         self.clock.advance(0.1)
+        self.assertEqual(linked, [self.bob.id])
+
+    def test_punchWaitsForTheCheck(self):
+        """A link up before the tracker's check told the node what its
+        router does: the dial waits, and the check starts the punch."""
+        a = Side(self.clock, self.alice, self.bob, False, HOST_A, told=False)
+        a.relayed(HOST_B)
+        linked = []
+        a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        self.assertEqual((sent(a.link), linked), ([], []))
+        a.told()
+        [connect] = sent(a.link)
+        self.assertIsInstance(connect, PunchConnect)
+        self.assertEqual(linked, [])
+        self.clock.advance(WAIT)
         self.assertEqual(linked, [self.bob.id])
 
     def test_noWaitWithoutAPunch(self):

@@ -29,7 +29,7 @@ import time
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from twisted_bazaar.testing.netns import NetBed, missing, run
+from twisted_bazaar.testing.netns import NetBed, missing
 
 #: Seconds a peer may take from its start to its end.
 DEADLINE = 40.0

@@ -7,8 +7,10 @@ overlay's duplicate rule keeps in place of the relayed one
 (L{twisted_bazaar.net.admission.Admission.replaces}); a punch that fails
 leaves the node on the relayed link.
 
-Whoever dialled through the relay for a link waits for the punch, at most
-L{PUNCH_WAIT} seconds, so that what it sends first (a buy) goes on the
+Whoever asks for a link to a peer (L{twisted_bazaar.core.node.Node.connectTo})
+linked through a relay while a punch with it is under way, this node's
+or the peer's, waits until the punched link is up or the punch failed, at
+most L{PUNCH_WAIT} seconds, so that what it sends (a buy) goes on the
 direct link when there is one.
 """
 
@@ -19,12 +21,12 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.net.dispatch import unhandled
 from twisted_bazaar.traversal.punch import PunchFailed, Puncher
-from twisted_bazaar.traversal.punchmapping import mappingOf
+from twisted_bazaar.traversal.punchmapping import UNKNOWN, mappingOf
 
 #: Seconds a dial through a relay waits for its link's punch before it
 #: goes on over the relay (the punch goes on; a link it punches later
 #: replaces the relayed one all the same).
-PUNCH_WAIT = 5.0
+PUNCH_WAIT = 10.0
 
 
 def relayedFrom(link):
@@ -64,6 +66,7 @@ class Punching(NodeObserver):
             node.handle(kind, handler)
         node.handle(wire.Error, self._error)
         node.addObserver(self)
+        node.overlay.whenReplaced = self._release
 
     def _error(self, link, error):
         """An ``error{nopunch}`` ends this node's punch; any other error
@@ -74,8 +77,18 @@ class Punching(NodeObserver):
     def reached(self, reach, local_port):
         """The tracker's address check saw the node's connection, sent
         from ``local_port``, come from ``reach.seen_host``:``seen_port``:
-        whether its router keeps ports (a punch can work) or not."""
-        self.puncher.setMapping(mappingOf(reach.seen_host, reach.seen_port, local_port))
+        whether its router keeps ports (a punch can work) or not.  The
+        first check that tells starts the punches that waited for it."""
+        puncher = self.puncher
+        was = puncher.mapping
+        puncher.setMapping(mappingOf(reach.seen_host, reach.seen_port, local_port))
+        if was is not UNKNOWN or puncher.mapping is UNKNOWN:
+            return
+        for peer_id, link in list(self._shared.items()):
+            if self.node.links.get(peer_id) is link:
+                self._start(peer_id, link)
+            if peer_id not in self._punches:
+                self._release(peer_id)
 
     # -- links ----------------------------------------------------------------------
 
@@ -90,6 +103,7 @@ class Punching(NodeObserver):
         link = self._shared.pop(peer_id, None)
         if link is not None:
             self.puncher.linkLost(link)
+        self._release(peer_id)
 
     def nodeStopping(self):
         self.puncher.stop()
@@ -98,8 +112,10 @@ class Punching(NodeObserver):
 
     def _start(self, peer_id, link):
         """Punch to link's peer, if this node opened the link (the dialler
-        starts: the other side answers) and no punch is under way."""
-        if link.inbound or peer_id in self._punches:
+        starts: the other side answers), no punch is under way, and the
+        tracker's check told this node what its router does (until then,
+        L{reached} starts it)."""
+        if link.inbound or peer_id in self._punches or self.puncher.mapping is UNKNOWN:
             return
         punch = self.puncher.punch(link, relayedFrom(link))
         if punch.called:
@@ -110,9 +126,11 @@ class Punching(NodeObserver):
         punch.addBoth(self._ended, peer_id)
 
     def _ended(self, result, peer_id):
+        """The punch ended: a dialler waiting for it goes on now if it
+        failed, once the punched link replaced the relayed one if not."""
         self._punches.pop(peer_id, None)
-        self._release(peer_id)
         if isinstance(result, Failure):
+            self._release(peer_id)
             result.trap(PunchFailed, defer.CancelledError)
         return None
 
@@ -120,17 +138,17 @@ class Punching(NodeObserver):
 
     def settled(self, peer_id):
         """
-        For a dialler through a relay, once its link to peer_id is up: a
-        Deferred firing with peer_id when this node's punch to it ends, or
-        after L{wait} seconds, whichever comes first (at once if there is
-        no punch).
+        For whoever asked for a link to peer_id, once it is up: peer_id at
+        once if the link is not relayed or no punch with the peer is under
+        way (nor this node's waiting for the tracker's check), else a
+        Deferred firing with it when the punched link has replaced the
+        relayed one, the punch failed, or L{wait} seconds passed.
         """
         link = self.node.links.get(peer_id)
-        if link is None or not relayedFrom(link):
-            return peer_id
-        self._shared[peer_id] = link
-        self._start(peer_id, link)
-        if peer_id not in self._punches:
+        if link is not None and relayedFrom(link) and not link.inbound:
+            self._shared[peer_id] = link
+            self._start(peer_id, link)
+        if not self.waitsFor(peer_id):
             return peer_id
         waiting = self._waiting.setdefault(peer_id, [])
 
@@ -144,6 +162,17 @@ class Punching(NodeObserver):
         d.addBoth(self._stopTimer, timer)
         waiting.append(d)
         return d
+
+    def waitsFor(self, peer_id):
+        """Whether the link to peer_id is a relayed one that a punch under
+        way (this node's or the peer's) may replace, or that waits for the
+        tracker's check to start this node's."""
+        link = self.node.links.get(peer_id)
+        if link is None or not relayedFrom(link):
+            return False
+        if link.inbound:
+            return self.puncher.answering(link)
+        return peer_id in self._punches or self.puncher.mapping is UNKNOWN
 
     def _expire(self, peer_id, d):
         waiting = self._waiting.get(peer_id, ())

@@ -102,6 +102,9 @@ class Overlay:
     """
 
     log = Logger()
+    #: Told ``whenReplaced(peer_id)`` once a newer link to a peer has taken
+    #: the place of its link (a punched link, the relayed one's), or None.
+    whenReplaced = None
 
     def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
                  idle_timeouts=None, connection_rate=DEFAULT_CONNECTION_RATE):
@@ -545,8 +548,11 @@ class Overlay:
             self._linkLine(link, "linked to {who} ({purpose})", peer=peer,
                            purpose=link.purpose, who=_named(link, peer))
             node.events.linkAdded(peer)
-        elif existing.purpose != OVERLAY and link.purpose == OVERLAY:
-            node.events.linkAdded(peer)
+        else:
+            if existing.purpose != OVERLAY and link.purpose == OVERLAY:
+                node.events.linkAdded(peer)
+            if self.whenReplaced is not None:
+                self.whenReplaced(peer)
 
     def unreachable(self, peer_id):
         """Did nothing listen where this node last dialled peer_id (and no

@@ -281,6 +281,10 @@ class Puncher:
 
     # -- answering the peer's punch --------------------------------------------
 
+    def answering(self, link):
+        """Whether a punch link's peer started is under way here."""
+        return link in self._answers
+
     def connectReceived(self, link, connect):
         """
         The peer starts a punch: answer with this node's address, or
