@@ -63,13 +63,15 @@ class Sender:
             self._send(buy)
 
     def sendAgain(self, buy, offer, onRefused):
-        """Send a buy (or an ask) again: see above."""
-        if offer.seller in self.node.links:
+        """Send a buy (or an ask) again: see above (and L{sendFirst} on a
+        link a punch is about to replace)."""
+        linked = offer.seller in self.node.links
+        if linked and not self._punching(offer.seller):
             self._send(self.direct(buy, offer))
             return
         if self._alongPath(buy):
             self._send(buy)
-        if offer.host and offer.port:
+        if linked or (offer.host and offer.port):
             self._connect(buy, offer, onRefused, self._connectFailed)
 
     def _punching(self, seller):
