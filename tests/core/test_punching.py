@@ -88,6 +88,7 @@ class PunchingTestCase(SynchronousTestCase):
             self.assertEqual(side.punching.puncher._punches, {})
             self.assertEqual(side.punching.puncher._answers, {})
             self.assertEqual(side.punching._punches, {})
+            self.assertEqual(side.punching._waiting, {})
 
 
 class StartTests(PunchingTestCase):
@@ -250,6 +251,18 @@ class WaitTests(PunchingTestCase):
         self.assertEqual(linked, [])
         self.clock.advance(WAIT)
         self.assertEqual(linked, [self.bob.id])
+
+    def test_cancelledWait(self):
+        """A dialler that gives up waiting leaves nothing behind: no
+        timer, no waiter."""
+        self.sides(b_punchable=False)
+        waiting = self.a.node.connectTo("192.0.2.9", 9001, self.bob.id)
+        waiting.addErrback(lambda failure: failure.trap(defer.CancelledError))
+        waiting.cancel()
+        self.assertEqual(self.a.punching._waiting, {})
+        self.carry(self.a, self.b)
+        self.carry(self.b, self.a)
+        self.assertNothingHeld()
 
     def test_noWaitWithoutAPunch(self):
         a = Side(self.clock, self.alice, self.bob, False, HOST_A)

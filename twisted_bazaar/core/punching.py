@@ -93,9 +93,14 @@ class Punching(NodeObserver):
     # -- links ----------------------------------------------------------------------
 
     def linkAdded(self, peer_id):
+        self._arrived(peer_id)
+
+    def _arrived(self, peer_id):
+        """A link to peer_id is up (told by whichever comes first: the
+        link's dialler, L{settled}, or the node): a relayed one, seen the
+        first time, is punched."""
         link = self.node.links.get(peer_id)
         if link is not None and relayedFrom(link) and self._shared.get(peer_id) is not link:
-            # (A dialler's link is here already, from settled.)
             self._shared[peer_id] = link
             self._start(peer_id, link)
 
@@ -144,18 +149,13 @@ class Punching(NodeObserver):
         Deferred firing with it when the punched link has replaced the
         relayed one, the punch failed, or L{wait} seconds passed.
         """
-        link = self.node.links.get(peer_id)
-        if link is not None and relayedFrom(link) and not link.inbound:
-            self._shared[peer_id] = link
-            self._start(peer_id, link)
+        self._arrived(peer_id)
         if not self.waitsFor(peer_id):
             return peer_id
         waiting = self._waiting.setdefault(peer_id, [])
 
         def cancel(d):
-            timer.cancel()
-            if d in waiting:
-                waiting.remove(d)
+            self._forget(peer_id, d)
 
         d = defer.Deferred(cancel)
         timer = self.node.clock.callLater(self.wait, self._expire, peer_id, d)
@@ -175,10 +175,18 @@ class Punching(NodeObserver):
         return peer_id in self._punches or self.puncher.mapping is UNKNOWN
 
     def _expire(self, peer_id, d):
-        waiting = self._waiting.get(peer_id, ())
-        if d in waiting:
-            waiting.remove(d)
+        if self._forget(peer_id, d):
             d.callback(peer_id)
+
+    def _forget(self, peer_id, d):
+        """Take d off peer_id's waiting list: whether it was on it."""
+        waiting = self._waiting.get(peer_id, ())
+        if d not in waiting:
+            return False
+        waiting.remove(d)
+        if not waiting:
+            del self._waiting[peer_id]
+        return True
 
     def _release(self, peer_id):
         for d in self._waiting.pop(peer_id, ()):
