@@ -103,10 +103,13 @@ class StartTests(PunchingTestCase):
 
     def test_aDirectLinkIsNotPunched(self):
         """A link that is not relayed starts nothing."""
-        a = Side(self.clock, self.alice, self.bob, False, HOST_A)
-        a.node.events.linkAdded(self.bob.id)
+        with capturedLogs() as events:
+            a = Side(self.clock, self.alice, self.bob, False, HOST_A)
+            a.node.events.linkAdded(self.bob.id)
         self.assertEqual(relayedFrom(a.link), "")
         self.assertEqual(sent(a.link), [])
+        self.assertEqual([formatEvent(e) for e in events if "punch" in formatEvent(e)],
+                         [])
 
     def test_bothDialTheWitnessedHosts(self):
         """Through the exchange, each side dials the host the relay saw
