@@ -39,6 +39,7 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     decode,
     encode,
     errorCode,
+    field,
     frozen,
     idList,
     intIn,
