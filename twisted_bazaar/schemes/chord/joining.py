@@ -86,7 +86,7 @@ class Joining:
         else:
             asked.callback(answer)
 
-    def _introduced(self, answer, fingers=False):
+    def _introduced(self, answer, fingers):
         """
         The tracker names the nodes around ours: the nearest that follows
         us becomes our successor, if it is nearer than the one we have (or
@@ -97,9 +97,10 @@ class Joining:
         <twisted_bazaar.schemes.chord.state.Neighbourhood.guessFingers>}),
         exact as the tracker knows the ring: their repair starts at its
         longest period.  Nodes that start together join while the tracker
-        knows few of them (most are told they are alone), so a node asks
-        again with its probes (L{_guessing}) until an answer improves no
-        finger: by its first probe the tracker knows the ring that formed.
+        has checked few of them (some are told they are alone, the others
+        are named the few it knows), so a node asks again with its probes
+        (L{_guessing}), which come when the tracker knows more of the
+        ring, until an answer improves no finger.
         """
         ring, me = self.ring, self.node.id
         if self.stopped:
