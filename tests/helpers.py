@@ -48,6 +48,11 @@ def parseNetstrings(data):
     return payloads
 
 
+def codes(messages):
+    """The error codes of messages, or the type of those that are not errors."""
+    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
+
+
 def sent(link):
     """Decode, and clear, everything written to a link's transport."""
     messages = [wire.decode(p) for p in parseNetstrings(link.transport.value())]
@@ -135,6 +140,9 @@ class Recorder(NodeObserver):
 
     def linkRemoved(self, peer_id):
         self.events.append(("linkRemoved", peer_id))
+
+    def relayChanged(self):
+        self.events.append(("relayChanged",))
 
     def delivered(self, message):
         self.events.append(("delivered", message))

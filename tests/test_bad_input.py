@@ -34,7 +34,7 @@ from twisted_bazaar.tracker import Tracker, TrackerFactory
 
 from tests.helpers import NODE_HOST, NODE_PORT, makeNode
 from tests.records import PLAIN_WIRE
-from tests.net.test_link import frame
+from tests.net.links import frame
 from tests.tracker.test_tracker import WiredLink
 from tests.wire.test_wire import VALID_MESSAGES, ids, items, jsonish, nested, payload, ports
 

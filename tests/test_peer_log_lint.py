@@ -81,7 +81,7 @@ ALLOWED = {
         "only for a link whose owner keeps no peer log: owners that dial the one "
         "peer they talk to (a node's tracker session, `bazaar`'s status client, the "
         "web view's watcher)",
-    "net/overlay.py: Overlay._usurps: refused a link from another key claiming":
+    "net/admission.py: Admission.usurps: refused a link from another key claiming":
         "needs a second key whose id is a linked peer's: a hash collision (ids are "
         "narrowed only in tests)",
     "net/pin.py: KeyPin.proved: {what}'s key is {key}, from its first co":

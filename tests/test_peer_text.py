@@ -100,6 +100,7 @@ def _shapes(text):
             [{"id": wireId(STRANGER.id), "host": text, "port": 9001,
               "record": record}],
             wireId(STRANGER.id), "1", "ab" * 32, "0" * 32, 1, 0, True, ["1"],
+            f"{text}:9001", "node",
             [], {}]
 
 

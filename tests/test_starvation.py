@@ -38,7 +38,7 @@ from twisted_bazaar.tracker import Tracker, TrackerFactory
 
 from tests.helpers import NODE_HOST, NODE_PORT, PausingTransport, makeNode
 from tests.schemes import StaticShop
-from tests.net.test_link import frame
+from tests.net.links import frame
 from tests.tracker.test_tracker import WiredLink
 from tests.wire.test_wire import payload
 

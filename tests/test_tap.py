@@ -492,6 +492,20 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIsInstance(service, ListeningService)
         self.assertEqual(service.what, "tracker")
 
+    def test_trackerRelay(self):
+        """The tracker relays by default, within its options; with
+        --relay-reservations 0 it has no relay."""
+        service = makeTrackerService(_parse(
+            ["--relay-circuits", "9", "--relay-circuit-bytes", "1000",
+             "--relay-circuit-seconds", "30"], TrackerOptions))
+        self.assertEqual(service.relayService.what, "relay")
+        limits = service.tracker.relay.limits
+        self.assertEqual((limits.reservations, limits.circuits, limits.circuit_bytes,
+                          limits.circuit_seconds), (1024, 9, 1000, 30.0))
+        off = makeTrackerService(_parse(["--relay-reservations", "0"], TrackerOptions))
+        self.assertIsNone(off.relayService)
+        self.assertIsNone(off.tracker.relay)
+
     def test_badEndpoints(self):
         """A bad endpoint string ends the daemon with one line, not a
         traceback (twisted raises ValueError or TypeError for these)."""

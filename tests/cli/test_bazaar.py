@@ -578,17 +578,20 @@ class ListAsksEachMemberByIdTests(SynchronousTestCase):
         from twisted_bazaar.schemes.index.messages import Listing
 
         members = MemberList(((7, "10.0.0.7", 5007, "flood"),
-                              (9, "10.0.0.9", 5009, "flood")), 2)
+                              (9, "10.0.0.9", 5009, "flood")), 2,
+                             {9: "203.0.113.1:7701"})
         answers = iter([members, Listing({})])
         self.patch(bazaar, "askTracker", lambda *a, **kw: defer.succeed(next(answers)))
         asked = []
 
-        def askNode(reactor, address, question, answer_type, timeout, dialled=None):
-            asked.append((address.port, dialled))
+        def askNode(reactor, address, question, answer_type, timeout, dialled=None,
+                    relay=None):
+            asked.append((address.port, dialled, relay))
             return defer.fail(ClientError("not asked"))
 
         self.patch(bazaar, "askNode", askNode)
         args = parse(["--tracker", "127.0.0.1:7700", "list"])
         result = self.successResultOf(bazaar.listing(None, args))
-        self.assertEqual(sorted(asked), [(5007, 7), (5009, 9)])
+        # A member the tracker relays for is asked through its relay.
+        self.assertEqual(sorted(asked), [(5007, 7, None), (5009, 9, "203.0.113.1:7701")])
         self.assertEqual(len(result["unreachable"]), 2)

@@ -6,24 +6,20 @@ have tests of their own (tests/net/test_overlay.py, tests/routing/).
 """
 
 from twisted.logger import capturedLogs
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import INodeEvents, NodeObserver
-from twisted_bazaar.core.node import Node
+from twisted_bazaar.core.node import RELAYS_KEPT, Node
 from twisted_bazaar.wire import trade
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.store import MemoryStore
 
-from tests.helpers import Recorder, closeLink, feed, linkPeer, makeNode, openLink, sent
+from tests.helpers import Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent
 from tests.records import signed
-
-
-def codes(messages):
-    """The error codes of messages, or the type of those that are not errors."""
-    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
 
 
 class IdTests(SynchronousTestCase):
@@ -296,3 +292,40 @@ class NodeAPITests(SynchronousTestCase):
 
     def test_addressOfAnUnknownPeer(self):
         self.assertEqual(makeNode(1).addressOf(99), ("", 0))
+
+
+class RelayedDialTests(SynchronousTestCase):
+    """connectTo with a peer's relay (given, or noted from the tracker)
+    opens a circuit to that peer's id through the relay: the node's
+    connector dials the relay and asks for the peer by id."""
+
+    def asked(self, node):
+        [request] = node.connector.requests
+        transport = StringTransport()
+        request.link.makeConnection(transport)
+        return (request.host, request.port), transport.value()
+
+    def test_givenRelay(self):
+        node = makeNode()
+        node.connectTo("192.168.1.2", 9001, 0x77, relay="203.0.113.1:7701")
+        self.assertEqual(self.asked(node), (
+            ("203.0.113.1", 7701), b'51:{"type":"relayConnect","to":"119","purpose":"node"},'))
+
+    def test_notedRelay(self):
+        """A relay the tracker named for a peer is used for it (and only
+        for it); the last RELAYS_KEPT are kept."""
+        node = makeNode()
+        node.noteRelay(0x77, "203.0.113.1:7701")
+        node.connectTo("192.168.1.2", 9001, 0x77)
+        self.assertEqual(self.asked(node)[0], ("203.0.113.1", 7701))
+        other = makeNode()
+        other.noteRelay(0x77, "203.0.113.1:7701")
+        other.connectTo("192.168.1.3", 9001, 0x78)
+        self.assertEqual(self.asked(other)[0], ("192.168.1.3", 9001))
+        other.noteRelay(0x78, "203.0.113.1:7701")
+        other.noteRelay(0x78, None)
+        self.assertNotIn(0x78, other._relays)
+        for peer in range(RELAYS_KEPT):
+            other.noteRelay(1000 + peer, "203.0.113.1:7701")
+        self.assertNotIn(0x77, other._relays)
+        self.assertEqual(len(other._relays), RELAYS_KEPT)

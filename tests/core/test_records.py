@@ -193,6 +193,20 @@ class RecordBookTests(SynchronousTestCase):
                              (host, port, described and described["size"]))
             first = record
 
+    def test_relaySigned(self):
+        """A record names the relay its seller is reached through, under
+        its signature: one whose relay was changed does not verify, and
+        a new relay is signed anew; the relay travels on the wire."""
+        plain = self.book.record("song", "h", 1, SONG)
+        relayed = self.book.record("song", "h", 1, SONG, "203.0.113.1:7701")
+        self.assertGreater(relayed.issued, plain.issued)
+        self.assertEqual(relayed.relay, "203.0.113.1:7701")
+        self.assertTrue(verified(relayed))
+        self.assertFalse(verified(attr.evolve(relayed, relay="198.51.100.6:1")))
+        self.assertFalse(verified(attr.evolve(relayed, relay=None)))
+        self.assertEqual(checkRecord(relayed.asDict(), "record"), relayed)
+        self.assertNotIn("relay", plain.asDict())
+
     def test_issueTimesOnlyGrow(self):
         """Records signed within one millisecond, a withdrawal included,
         still replace each other in order."""

@@ -11,7 +11,14 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.services import StartupError
-from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, serveTracker, trackerIdentity
+from twisted_bazaar.daemon.tracker import (
+    TRACKER_KEY_FILE,
+    serveRelay,
+    serveTracker,
+    trackerIdentity,
+)
+from twisted_bazaar.testing.memory import MemoryNetwork, MemoryServerEndpoint
+from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.tracker import CHECK_LIMIT
 
@@ -51,3 +58,25 @@ class ServeTrackerTests(SynchronousTestCase):
                           tracker.registered.capacity, tracker.checking.capacity),
                          (7, 3, 11, CHECK_LIMIT))
         self.assertIs(service.tracker, tracker)
+
+
+class ServeRelayTests(SynchronousTestCase):
+    def test_relayListensAndGrants(self):
+        """The tracker's relay takes its limits, is the tracker's, and
+        grants reservations once it listens, on the port it got."""
+        identity = trackerIdentity(None)
+        reactor = MemoryReactorClock()
+        service, tracker = serveTracker(reactor, identity, object(), LinkSettings(),
+                                        lambda *a, **k: None, "tcp:0")
+        network = MemoryNetwork()
+        limits = RelayLimits(reservations=5, circuits=7)
+        relayService = serveRelay(reactor, tracker,
+                                  MemoryServerEndpoint(network, "tracker", 7701), limits,
+                                  lambda *a, **k: None, "tcp:7701")
+        self.assertIs(tracker.relay.limits, limits)
+        self.assertEqual(tracker.relay.port, 0)
+        relayService.startService()
+        self.assertEqual(tracker.relay.port, 7701)
+        self.assertEqual(tracker.relay.reserve(1, "10.1", print, "k", "198.51.100.1"),
+                         "198.51.100.1:7701")
+        relayService.stopService()

@@ -9,27 +9,40 @@ with only the flags a user types: the tracker's address, and a role.
 The tracker's address check tells each node whether it can be dialled
 from outside: the public seller can, the nodes at home cannot, and each
 learns the router's public address it was seen from.  A buyer at home
-buys from the public seller.
+buys from the public seller; and, through the tracker's relay, from the
+seller at home, in every scheme, within 15 s of starting, and fetches
+the file it shares.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.  Every namespace goes when the test ends, passed or not.
 """
 
+import hashlib
+import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
+import time
+from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import TERMINATED, LiveMarket, nodeId
 from twisted_bazaar.testing.netns import NetBed, missing
+from twisted_bazaar.wire.ids import wireId
 from tests.e2e.helpers import short
 
 TIMEOUT = 30.0
 TRACKER_PORT = 7700
 #: The port a router forwards to the seller at its home.
 FORWARDED_PORT = 7701
+#: Seconds a buyer at home may take to buy from a seller at home.
+RELAYED_BUY = 15.0
+#: The line of a node that holds a reservation at its tracker's relay.
+RELAYED = r"reachable through the relay at {host}:\d+"
 #: The line of a node the tracker found it could dial.
 REACHABLE = r"this node is reachable from outside at {host}:\d+: the tracker dialled it"
 #: The line of a node the tracker could not dial, with where it was seen.
@@ -111,6 +124,107 @@ class BehindNATTests(SynchronousTestCase):
         buyer_id = nodeId(buyer, TIMEOUT)
         buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", TIMEOUT)
         seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        self.stopCleanly()
+
+    def relayedBuy(self, *scheme, public=()):
+        """
+        A seller at home A (a port-keeping router) and a buyer at home B
+        (a router drawing random ports), both with ``scheme``'s flags
+        (and a public node with ``public``, if given): the seller learns
+        it is not reachable and takes a reservation at the tracker's
+        relay, and the buyer buys from it through the relay within 15 s of
+        starting.  The seconds the buy took.
+        """
+        tracker = self.market.start("tracker", [
+            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
+            wrapper=self.tracker_host.wrapper)
+        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        if public:
+            self.node("public", self.seller_host, *scheme, *public)
+        seller = self.node("home-seller", self.home_a.host, *scheme, "--role", "seller",
+                           "--sell", "pear=1")
+        seller_id = nodeId(seller, TIMEOUT)
+        seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
+                       TIMEOUT)
+        started = time.monotonic()
+        buyer = self.node("home-buyer", self.home_b.host, *scheme, "--role", "buyer",
+                          "--want", "pear")
+        buyer_id = nodeId(buyer, TIMEOUT)
+        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", RELAYED_BUY)
+        took = time.monotonic() - started
+        seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        self.stopCleanly()
+        return took
+
+    def test_relayedBuyFlood(self):
+        """flood: the buyer at home buys from the seller at home through
+        the tracker's relay."""
+        self.assertLess(self.relayedBuy(), RELAYED_BUY)
+
+    def test_relayedBuyIndex(self):
+        """index: the tracker's index names the seller at home, whose
+        record names its relay."""
+        self.assertLess(self.relayedBuy("--discovery", "index"), RELAYED_BUY)
+
+    def test_relayedBuySuperpeer(self):
+        """superpeer: the leaf at home registers its records (naming its
+        relay) with a public super-peer."""
+        self.assertLess(self.relayedBuy("--discovery", "superpeer",
+                                        public=("--super",)), RELAYED_BUY)
+
+    def test_relayedBuyChord(self):
+        """chord: the seller at home stores its records (naming its relay)
+        on the ring."""
+        self.assertLess(self.relayedBuy("--discovery", "chord"), RELAYED_BUY)
+
+    def test_relayedFile(self):
+        """A file shared by the seller at home is fetched whole by the
+        buyer at home, through the tracker's relay, its sha256 verified."""
+        tracker = self.market.start("tracker", [
+            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
+            wrapper=self.tracker_host.wrapper)
+        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        shared = os.path.join(self.market.cwd, "shared")
+        os.makedirs(shared)
+        content = os.urandom(3 * 1024 * 1024 + 17)
+        with open(os.path.join(shared, "home.bin"), "wb") as f:
+            f.write(content)
+        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
+                           "--share", shared)
+        seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
+                       TIMEOUT)
+        seller.waitFor(r"sharing home\.bin \(", TIMEOUT)
+        downloads = os.path.join(self.market.cwd, "downloads")
+        os.makedirs(downloads)
+        buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer",
+                          "--want", "home.bin", "--downloads", downloads)
+        buyer.waitFor(r"downloaded home\.bin into .*, sha256 verified", TIMEOUT)
+        with open(os.path.join(downloads, "home.bin"), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
+                             hashlib.sha256(content).hexdigest())
+        self.stopCleanly()
+
+    def test_relayedListing(self):
+        """`bazaar list`, run at home B, asks the seller at home A for its
+        stock through the tracker's relay: it is listed, and nobody is
+        unreachable."""
+        tracker = self.market.start("tracker", [
+            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
+            wrapper=self.tracker_host.wrapper)
+        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
+                           "--sell", "pear=2")
+        seller_id = nodeId(seller, TIMEOUT)
+        seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
+                       TIMEOUT)
+        script = str(Path(sys.executable).with_name("bazaar"))
+        done = subprocess.run([*self.home_b.host.wrapper, script, "--tracker",
+                               f"{self.tracker_host.address}:{TRACKER_PORT}", "--json",
+                               "list"], capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        listed = json.loads(done.stdout)
+        self.assertEqual((listed["items"], listed["unreachable"]),
+                         ({"pear": {"units": 2, "sellers": [wireId(seller_id)]}}, []))
         self.stopCleanly()
 
     def stopCleanly(self):

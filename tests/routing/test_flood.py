@@ -23,6 +23,7 @@ from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from tests.helpers import (
     NODE_HOST,
     NODE_PORT,
+    codes,
     FakeConnector,
     feed,
     linkPeer,
@@ -32,11 +33,6 @@ from tests.helpers import (
 )
 
 WINDOW = 1.0
-
-
-def codes(messages):
-    """The error codes of messages, or the type of those that are not errors."""
-    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
 
 
 class FloodTests(SynchronousTestCase):

@@ -14,12 +14,7 @@ from twisted_bazaar.routing.path import LEARNED_LIMIT, NO_LINK_GROUP
 from twisted_bazaar.wire.ids import KEYED, shortId
 from twisted_bazaar.schemes.flood import messages as floodmsg
 
-from tests.helpers import Recorder, closeLink, feed, linkPeer, makeNode, sent
-
-
-def codes(messages):
-    """The error codes of messages, or the type of those that are not errors."""
-    return [m.code if type(m) is wire.Error else m.TYPE for m in messages]
+from tests.helpers import Recorder, closeLink, codes, feed, linkPeer, makeNode, sent
 
 
 class RoutingTests(SynchronousTestCase):

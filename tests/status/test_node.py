@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
+from twisted_bazaar.traversal.reservation import RelayReservation
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status import node as status_node
 from twisted_bazaar.status.messages import NodeState, State
@@ -168,6 +169,19 @@ class ReachTests(StrangerTests):
         answer = askAsOperator(self.node, self.statusLink())
         self.assertEqual((answer.reach, answer.seen_host, answer.seen_port),
                          (PRIVATE, "198.51.100.9", 40123))
+        self.assertEqual(wire.decode(wire.encode(answer)), answer)
+
+    def test_relayIsPublic(self):
+        """The relay a node is reached through is told to strangers too
+        (it advertises it anyway); a node without one names none."""
+        self.assertNotIn(b'"relay"', wire.encode(
+            self.market.services[self.buyer].status.publicState()))
+        self.node.reservation = RelayReservation(self.node)
+        self.node.reservation.relay = "203.0.113.1:7701"
+        link = self.statusLink()
+        feed(link, State())
+        answer = sent(link)[-1]
+        self.assertEqual(answer.relay, "203.0.113.1:7701")
         self.assertEqual(wire.decode(wire.encode(answer)), answer)
 
     def test_toldByTheTracker(self):

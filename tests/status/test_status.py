@@ -105,6 +105,25 @@ class StatusTests(SynchronousTestCase):
         self.assertLessEqual(len(wire.encode(answer)),
                              self.market.tracker.settings.frame_limit)
 
+    def test_memberListNamesRelays(self):
+        """The nodes the tracker relays for are listed with their relay,
+        so that a client asks them through it; the others with none."""
+        extension = self.market.tracker.extensions["status"]
+        registry = self.market.tracker.registry
+        registry.join(10_001, "203.0.113.7", 9001)
+        registry.join(10_002, "203.0.113.8", 9001)
+        registry.setRelay(10_001, "198.51.100.1:7701")
+        sent = []
+
+        class Link:
+            def sendPayload(self, payload, kind):
+                sent.append(wire.decode(payload))
+
+        extension._members(Link(), None)
+        [answer] = sent
+        self.assertEqual(answer.relays, {10_001: "198.51.100.1:7701"})
+        self.assertIn((10_002, "203.0.113.8", 9001, ""), answer.nodes)
+
     def test_nodeStateCutToOneFrame(self):
         """A node whose state does not fit one frame answers it cut short:
         without recent messages, and with its first items (by name) and

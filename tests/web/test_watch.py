@@ -212,3 +212,28 @@ class ForgedNodeTests(SynchronousTestCase):
         run(self.clock, 5)
         self.assertFalse(self.view.node(self.node.id)["known"])
         self.assertIn(self.node.id, self.watcher.doubts)
+
+
+class RelayedMemberTests(SynchronousTestCase):
+    """A member the tracker relays for is asked through its relay, by id;
+    the others directly."""
+
+    def test_throughTheRelay(self):
+        clock = Clock()
+        asked = []
+
+        class Recording:
+            def connect(self, host, port, link, **through):
+                asked.append((host, port, through))
+                return defer.Deferred()
+
+        relays = {7: "203.0.113.1:7701"}
+        watcher = StatusWatcher(clock, lambda: [(7, "10.0.0.7", 9001, "flood"),
+                                                (8, "10.0.0.8", 9001, "flood")],
+                                Recording(), MarketView(clock), LinkSettings(),
+                                random.Random(1), relayOf=relays.get)
+        watcher.round()
+        self.assertEqual(sorted(asked), [
+            ("10.0.0.7", 9001, {"relay": "203.0.113.1:7701", "target": 7}),
+            ("10.0.0.8", 9001, {})])
+        watcher.stopService()

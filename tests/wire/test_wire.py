@@ -33,6 +33,14 @@ from tests.records import PLAIN, PLAIN_WIRE, records
 from tests.schemes.chord.test_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
 from tests.traversal.test_punchmessages import PUNCH_STRATEGIES, PUNCH_WIRE_FORMS
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
+from twisted_bazaar.traversal.messages import (
+    RelayAccept,
+    RelayConnect,
+    RelayIncoming,
+    RelayOpen,
+    RelayReserve,
+    RelayReserved,
+)
 from twisted_bazaar.net.recent import RECENT_SIZE
 from twisted_bazaar.wire.ids import KEYED, KEYLESS_LIMIT, NO_ID
 from twisted_bazaar.wire import (
@@ -72,6 +80,21 @@ WIRE_FORMS = [
     (NodeReply(7, "example.org", 9000),
      {"type": "nodereply", "id": "7", "host": "example.org", "port": 9000}),
     (NodeReply(-1, "", 0), {"type": "nodereply", "id": "", "host": "", "port": 0}),
+    (NodeReply(7, "203.0.113.7", 9001, "203.0.113.1:7701"),
+     {"type": "nodereply", "id": "7", "host": "203.0.113.7", "port": 9001,
+      "relay": "203.0.113.1:7701"}),
+    (RelayReserve(), {"type": "relayReserve"}),
+    (RelayReserved("[2001:db8::1]:7701"),
+     {"type": "relayReserved", "relay": "[2001:db8::1]:7701"}),
+    (RelayConnect(7, "files"), {"type": "relayConnect", "to": "7", "purpose": "files"}),
+    (RelayIncoming("tok", "node", "198.51.100.20", 51234),
+     {"type": "relayIncoming", "circuit": "tok", "purpose": "node",
+      "host": "198.51.100.20", "port": 51234}),
+    (RelayAccept("tok"), {"type": "relayAccept", "circuit": "tok"}),
+    (RelayOpen(), {"type": "relayOpen"}),
+    (MemberList(((7, "203.0.113.7", 9001, "flood"),), 1, {7: "203.0.113.1:7701"}),
+     {"type": "memberlist", "total": 1, "relays": {"7": "203.0.113.1:7701"},
+      "nodes": [{"id": "7", "host": "203.0.113.7", "port": 9001, "scheme": "flood"}]}),
     (Dc(), {"type": "dc"}),
     (Ping(11), {"type": "ping", "nonce": 11}),
     (Pong(11), {"type": "pong", "nonce": 11}),
@@ -452,7 +475,8 @@ class DecodeTests(SynchronousTestCase):
             sorted(wire.ERROR_CODES),
             sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout",
                     "unsold", "expired", "notyet", "nofile", "badrange", "busy",
-                    "toomany", "full", "unknown", "claimed", "badrecord", "nopunch"]),
+                    "toomany", "full", "unknown", "claimed", "badrecord", "nopunch",
+                    "norelay"]),
         )
         for code in wire.ERROR_CODES:
             self.assertEqual(
@@ -545,6 +569,9 @@ maybeNodeIds = st.just(NO_ID) | nodeIds
 ports = st.integers(0, 65535)
 items = st.text(min_size=1, max_size=wire.MAX_ITEM_BYTES // 4)
 hosts = st.text(max_size=wire.MAX_HOST_BYTES // 4)
+#: A relay's HOST:PORT (an IPv6 host in brackets).
+relays = st.builds(lambda host, port: f"{host}:{port}", st.sampled_from(
+    ["203.0.113.1", "relay.example.org", "[2001:db8::1]"]), st.integers(1, 65535))
 infos = st.text(max_size=wire.MAX_INFO_BYTES // 4)
 paths = st.lists(nodeIds, min_size=1, max_size=wire.MAX_PATH, unique=True).map(tuple)
 #: A seller named with its record: (id, host, port, record).
@@ -560,7 +587,14 @@ VALID_MESSAGES = {
     ThisIsMe: st.builds(ThisIsMe, maybeNodeIds, ports, hosts),
     ThisIsYou: st.builds(ThisIsYou, nodeIds, ports),
     NodeReq: st.builds(NodeReq, excludes),
-    NodeReply: st.builds(NodeReply, maybeNodeIds, hosts, ports),
+    NodeReply: st.builds(NodeReply, maybeNodeIds, hosts, ports, st.none() | relays),
+    RelayReserve: st.just(RelayReserve()),
+    RelayReserved: st.builds(RelayReserved, relays),
+    RelayConnect: st.builds(RelayConnect, nodeIds, st.sampled_from(["node", "files"])),
+    RelayIncoming: st.builds(RelayIncoming, st.text("ab-_", min_size=1, max_size=22),
+                             st.sampled_from(["node", "files"]), hosts, ports),
+    RelayAccept: st.builds(RelayAccept, st.text("ab-_", min_size=1, max_size=22)),
+    RelayOpen: st.just(RelayOpen()),
     Dc: st.just(Dc()),
     Ping: st.builds(Ping, ids),
     Pong: st.builds(Pong, ids),

@@ -311,8 +311,9 @@ def listing(reactor, args):
     index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout,
                              args.tracker_key)
     # Each member by its id: whoever answers at its address must be it.
+    relays = members.relays or {}
     asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
-                     args.timeout, dialled=node_id)
+                     args.timeout, dialled=node_id, relay=relays.get(node_id))
              for node_id, host, port, _ in members.nodes]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     states, unreachable = [], []
@@ -424,6 +425,8 @@ def nodeObject(state):
            "scheme": state.scheme, "links": wired["links"],
            "stock": dict(state.stock), "files": wired["files"],
            "reach": state.reach}
+    if state.relay is not None:
+        obj["relay"] = state.relay
     if state.public:
         return dict(obj, public=True, withheld=list(WITHHELD))
     seen = (None if not state.seen_host
@@ -630,6 +633,8 @@ def renderNode(obj):
         lines.append(f"reachable from outside: {REACH_WORDS.get(obj['reach'], obj['reach'])}"
                      + (f" (the tracker saw it come from {seen['host']}:{seen['port']})"
                         if seen else ""))
+    if obj.get("relay"):
+        lines.append(f"reached through the relay at {obj['relay']}")
     lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
     lines += [f"  {_linked(link)} at {link['host']}:{link['port']} "
               f"({link['purpose']})" for link in obj["links"]]

@@ -21,6 +21,11 @@ class INodeEvents(Interface):
     def trackerRegistered():
         """A (new) tracker session registered this node."""
 
+    def relayChanged():
+        """The relay this node is reached through changed (a reservation
+        granted, or lost with its tracker connection): what advertises
+        the node's address should say so again (L{Node.relay})."""
+
     def linkAdded(peer_id):
         """A link to a peer finished its handshake."""
 
@@ -66,6 +71,9 @@ class NodeObserver:
         pass
 
     def trackerRegistered(self):
+        pass
+
+    def relayChanged(self):
         pass
 
     def linkAdded(self, peer_id):

@@ -88,6 +88,8 @@ class Offer:
     is the seller's signed record the offer was made from (see
     L{twisted_bazaar.core.records}), where the scheme carries one: a
     file's description is only ever taken from it (L{signedFile}).
+    ``relay`` is the relay (``HOST:PORT``) through which the seller is
+    reached, when it cannot be dialled (its record names it), or None.
     """
 
     seller: int
@@ -98,6 +100,7 @@ class Offer:
     sha256: str = None
     transfer: int = 0
     record: Record = None
+    relay: str = None
 
 
 def fileDescription(shop, item):
@@ -138,7 +141,8 @@ def recordedOffers(node, item, sellers):
         offers.append(Offer(record.seller, (node.id, record.seller),
                             record.host if host is None else host,
                             record.port if port is None else port,
-                            record.size, record.sha256, record.transfer or 0, record))
+                            record.size, record.sha256, record.transfer or 0, record,
+                            record.relay))
     if dropped:
         _log.info("ignoring {n} of the sellers of {item!r} found: their records are "
                   "not signed by them, or not live", n=dropped, item=item[:64])

@@ -28,12 +28,14 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
-from twisted_bazaar.core.reach import PUBLIC, Reachability
+from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
+from twisted_bazaar.traversal.messages import RelayIncoming, RelayReserved
+from twisted_bazaar.traversal.reservation import RelayReservation
 
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
@@ -158,6 +160,12 @@ class Membership(Service):
     @_machine.output()
     def _forget(self, link, reason):
         self.link = None
+        reservation = self.node.reservation
+        if reservation is not None:
+            held = reservation.relay is not None
+            reservation.lost()
+            if held:
+                self.node.events.relayChanged()
         questions, self._questions = self._questions, []
         for question in questions:
             if not question.called:
@@ -217,7 +225,13 @@ class Membership(Service):
             handler(message)
         elif kind is wire.Reach:
             self._reached(link, message)
+        elif kind is RelayReserved and self.node.reservation is not None:
+            self._reserved(message)
+        elif kind is RelayIncoming and self.node.relay is not None:
+            self.node.reservation.incoming(message)
         elif kind is wire.NodeReply:
+            if message.port:
+                self.node.noteRelay(message.id, message.relay)
             question = self._questions.pop(0) if self._questions else None
             if question is not None and not question.called:
                 question.callback(message)
@@ -239,6 +253,12 @@ class Membership(Service):
         node = self.node
         was, now = node.reach, Reachability.fromReach(message)
         node.reach = now
+        if now.state == PRIVATE and node.identity is not None:
+            # Reached through the tracker's relay from now on, if it
+            # holds a reservation for this node (§5a).
+            if node.reservation is None:
+                node.reservation = RelayReservation(node)
+            node.reservation.ask(link.send)
         if not now.differs(was):
             return
         if now.state == PUBLIC:
@@ -248,6 +268,15 @@ class Membership(Service):
         node.overlay.peer_log.emit(self.log, level, groupOf(link), line,
                                    host=now.host, port=now.port,
                                    seen_host=now.seen_host, seen_port=now.seen_port)
+
+    def _reserved(self, message):
+        """The tracker's relay holds a reservation for this node: what
+        advertises its address names the relay from now on."""
+        reservation = self.node.reservation
+        was = reservation.relay
+        reservation.reserved(message)
+        if reservation.relay != was:
+            self.node.events.relayChanged()
 
     # -- what schemes and roles use -----------------------------------------------
 

@@ -12,11 +12,15 @@ parts and plugs them in through L{INode}, the narrow face the parts use.
 Time comes from the clock it is given, never the global reactor.
 """
 
+from collections import OrderedDict
+
 import attr
+
 from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface, implementer
 
+from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import EventBus
@@ -43,6 +47,8 @@ __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "Overla
 
 #: Default number of peers a node tries to stay linked to.
 DEFAULT_NEIGHBOURS = 3
+#: Peers whose relay a node remembers (L{Node.noteRelay}).
+RELAYS_KEPT = 1024
 
 
 @attr.s(auto_attribs=True)
@@ -102,8 +108,9 @@ class INode(Interface):
     def keepRecent():
         """The ring of the node's last messages in and out, kept from now."""
 
-    def connectTo(host, port, peer_id=None, purpose=OVERLAY):
-        """Open (or reuse) a link; a Deferred of the peer's id."""
+    def connectTo(host, port, peer_id=None, purpose=OVERLAY, relay=None):
+        """Open (or reuse) a link, directly or through the peer's
+        ``relay``; a Deferred of the peer's id."""
 
     def route(message):
         """Send a path-routed message on."""
@@ -142,6 +149,12 @@ class Node:
     """
 
     log = Logger()
+    #: The factory of the node's file transfer port, once it listens (a
+    #: relayed circuit for ``files`` is taken by its protocol), else None.
+    transferFactory = None
+    #: peer id -> the relay it is reached through, as noted (L{noteRelay});
+    #: None until a relay is noted.
+    _relays = None
 
     def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
         self.clock = clock
@@ -149,7 +162,11 @@ class Node:
         #: The node's key pair (L{Identity}), or None for a node that
         #: proves nothing (as old peers did; some unit tests use one).
         self.identity = identity
-        self.connector = connector
+        #: Dials peers directly, or through the relay they advertise.
+        self.connector = RelayedConnector(connector, clock)
+        #: The node's reservation at its tracker's relay, once its
+        #: tracker found it cannot dial it (L{RelayReservation}), or None.
+        self.reservation = None
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
         #: The id the node had last time, if its store remembers one; it
@@ -213,7 +230,7 @@ class Node:
 
         @raise ValueError: if the type has a handler already.
         """
-        self.overlay.handle(message_type, handler)
+        self.overlay.handlers.add(message_type, handler)
 
     def addPurpose(self, purpose, slots, idle=None, recycle=False):
         """
@@ -238,7 +255,7 @@ class Node:
     def slotsFor(self, purpose):
         """The number of established links of ``purpose`` this node
         holds at most (0 for a purpose it takes none of)."""
-        return self.overlay.slotsFor(purpose)
+        return self.overlay.admission.slotsFor(purpose)
 
     def keepRecent(self):
         """
@@ -260,9 +277,36 @@ class Node:
         """The (host, port) a linked peer listens on, ("", 0) if unknown."""
         return self.overlay.addressOf(peer_id)
 
-    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY):
-        """See L{Overlay.connectTo}."""
-        return self.overlay.connectTo(host, port, peer_id, purpose)
+    @property
+    def relay(self):
+        """The relay (``HOST:PORT``) this node is reached through, which
+        it advertises with its address; None while it holds no
+        reservation (it is dialled directly)."""
+        reservation = self.reservation
+        return None if reservation is None else reservation.relay
+
+    def noteRelay(self, peer_id, relay):
+        """Remember that peer_id is reached through relay (as the tracker
+        said; None: directly, which forgets any relay noted for it):
+        L{connectTo} dials it there when not told another way.  The last
+        L{RELAYS_KEPT} are kept."""
+        if relay is None:
+            if self._relays is not None:
+                self._relays.pop(peer_id, None)
+            return
+        if self._relays is None:
+            self._relays = OrderedDict()
+        self._relays[peer_id] = relay
+        self._relays.move_to_end(peer_id)
+        while len(self._relays) > RELAYS_KEPT:
+            self._relays.popitem(last=False)
+
+    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
+        """See L{Overlay.connectTo}; a peer whose relay was noted
+        (L{noteRelay}) is dialled through it."""
+        if relay is None and self._relays is not None:
+            relay = self._relays.get(peer_id)
+        return self.overlay.connectTo(host, port, peer_id, purpose, relay)
 
     def route(self, message):
         """See L{PathRouter.route}."""

@@ -30,6 +30,7 @@ import attr
 from twisted_bazaar import wire
 from twisted_bazaar.wire import checkSha256, checkSize
 from twisted_bazaar.wire.ids import shortId, wireId
+from twisted_bazaar.wire.core import checkRelay
 from twisted_bazaar.identity.keys import keyId, verify
 from twisted_bazaar.wire import (
     SELLER_KEYS,
@@ -68,7 +69,8 @@ _FIELDS = (("item", wire.checkItem, True), ("seller", wire.checkNodeId, True),
            ("host", wire.checkHost, True), ("port", wire.checkPort, True),
            ("size", checkSize, False), ("sha256", checkSha256, False),
            ("transfer", _transfer, False), ("issued", _millis, True),
-           ("expires", _millis, True), ("key", checkKey, True), ("sig", checkSig, True))
+           ("expires", _millis, True), ("key", checkKey, True), ("sig", checkSig, True),
+           ("relay", checkRelay, False))
 #: The fields of a shared file's description, all three or none.
 FILE_FIELDS = ("size", "sha256", "transfer")
 
@@ -92,6 +94,7 @@ class Record:
     size: int = None
     sha256: str = None
     transfer: int = None
+    relay: str = None
 
     @property
     def withdrawn(self):
@@ -113,6 +116,8 @@ class Record:
             value = getattr(self, key)
             if value is not None:
                 fields[key] = value
+        if self.relay is not None:
+            fields["relay"] = self.relay
         return fields
 
     def text(self):
@@ -305,11 +310,13 @@ def newer(record, than):
     return record.issued > than.issued or record == than
 
 
-def signRecord(identity, item, host, port, issued, expires, described=None):
+def signRecord(identity, item, host, port, issued, expires, described=None, relay=None):
     """The record of item signed by ``identity`` (times in milliseconds;
-    ``described``: a shared file's size, sha256 and transfer, or None)."""
+    ``described``: a shared file's size, sha256 and transfer, or None;
+    ``relay``: the relay the seller is reached through, or None)."""
     unsigned = Record(item=item, seller=identity.id, host=host, port=port, issued=issued,
-                      expires=expires, key=identity.key, sig="", **(described or {}))
+                      expires=expires, key=identity.key, sig="", relay=relay,
+                      **(described or {}))
     return attr.evolve(unsigned, sig=identity.sign(unsigned.text()))
 
 
@@ -342,28 +349,29 @@ class RecordBook:
         self._issued = max(milliseconds(self.clock.seconds()), self._issued + 1)
         return self._issued
 
-    def _sign(self, item, host, port, lifetime, described):
+    def _sign(self, item, host, port, lifetime, described, relay=None):
         if self.identity is None:
             raise RuntimeError("a node without a key cannot sign discovery records")
         issued = self._issue()
         return signRecord(self.identity, item, host, port, issued,
-                          issued + milliseconds(lifetime), described)
+                          issued + milliseconds(lifetime), described, relay)
 
-    def record(self, item, host, port, described=None):
+    def record(self, item, host, port, described=None, relay=None):
         """
-        The record of ``item``, sold at host:port, and a shared file if
-        ``described`` (its size, sha256 and transfer, as
+        The record of ``item``, sold at host:port (or through ``relay``,
+        ``HOST:PORT``, for a seller that cannot be dialled), and a shared
+        file if ``described`` (its size, sha256 and transfer, as
         L{twisted_bazaar.core.market.fileDescription} gives them).
         """
         described = {key: described[key] for key in FILE_FIELDS} if described else {}
         held = self._current.get(item)
         now = milliseconds(self.clock.seconds())
-        if (held is not None and (held.host, held.port) == (host, port)
+        if (held is not None and (held.host, held.port, held.relay) == (host, port, relay)
                 and dict(zip(FILE_FIELDS, held.file)) == described
                 and now - held.issued < milliseconds(self.validity / 4)):
             return held
         held = self._current[item] = self._sign(item, host, port, self.validity,
-                                                described)
+                                                described, relay)
         return held
 
     def withdrawal(self, item, host, port):

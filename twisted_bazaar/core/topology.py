@@ -101,7 +101,8 @@ class RandomNeighbours(Service, NodeObserver):
             self._nobodyNew = True
             self._retryLater()
             return
-        self._connecting = node.connectTo(reply.host, reply.port, reply.id, OVERLAY)
+        self._connecting = node.connectTo(reply.host, reply.port, reply.id, OVERLAY,
+                                          reply.relay)
         self._connecting.addCallbacks(self._connected, self._failed,
                                       errbackArgs=(reply,))
 

@@ -284,8 +284,14 @@ class NodeService(MultiService):
 
 
 class TrackerService(ListeningService):
-    """The tracker daemon's service: its port, and on stopping, its
-    address checks."""
+    """The tracker daemon's service: its port, its relay's port if it has
+    one (L{relayService}), and on stopping, its address checks.
+
+    @ivar relayService: the L{ListeningService} of the tracker's relay,
+        started and stopped with it, or None.
+    """
+
+    relayService = None
 
     def __init__(self, reactor, tracker, listen_endpoint, onFailure=None,
                  description=None):
@@ -293,9 +299,18 @@ class TrackerService(ListeningService):
                          onFailure=onFailure, description=description)
         self.tracker = tracker
 
+    def startService(self):
+        d = super().startService()
+        if self.relayService is not None and self.failure is None:
+            self.relayService.startService()
+        return d
+
     def stopService(self):
         self.tracker.stop()
-        return super().stopService()
+        stopped = [defer.maybeDeferred(super().stopService)]
+        if self.relayService is not None and self.relayService.running:
+            stopped.append(defer.maybeDeferred(self.relayService.stopService))
+        return defer.gatherResults(stopped)
 
 
 def trackerService(reactor, tracker, listen_endpoint, onFailure=None,

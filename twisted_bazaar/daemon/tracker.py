@@ -10,11 +10,17 @@ import random
 from twisted.logger import Logger
 
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
-from twisted_bazaar.daemon.services import EndpointConnector, StartupError, trackerService
+from twisted_bazaar.daemon.services import (
+    EndpointConnector,
+    ListeningService,
+    StartupError,
+    trackerService,
+)
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
 from twisted_bazaar.tracker import CHECK_LIMIT, Tracker
+from twisted_bazaar.traversal.relay import Relay
 
 #: The tracker's key's file in its --data-dir.
 TRACKER_KEY_FILE = "tracker.key"
@@ -63,3 +69,24 @@ def serveTracker(reactor, identity, endpoint, link, onFailure, description, **li
                       connector=EndpointConnector(reactor, channel=channel),
                       check_limit=CHECK_LIMIT, **limits)
     return trackerService(reactor, tracker, endpoint, onFailure, description), tracker
+
+
+def serveRelay(reactor, tracker, endpoint, limits, onFailure, description,
+               connection_rate=0):
+    """
+    The tracker's relay (the relay of last resort of the nodes it cannot
+    dial, protocol.md §5a): a L{Relay} with ``limits``, given to the
+    tracker, and the service that serves it on ``endpoint`` (plain,
+    sealed here by the tracker's key); it grants reservations once it
+    listens.
+    """
+    relay = tracker.relay = Relay(reactor, tracker.peer_log, limits, connection_rate)
+    channel = ChannelKey.generate(tracker.identity)
+    endpoint = EncryptedServerEndpoint(endpoint, channel, reactor,
+                                       peerLog=tracker.peer_log)
+
+    def listening(port):
+        relay.port = port.getHost().port
+
+    return ListeningService(reactor, endpoint, relay.factory(), "relay", listening,
+                            onFailure, description)

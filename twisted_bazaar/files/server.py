@@ -569,10 +569,17 @@ class TransferService(Service):
 
     def startService(self):
         super().startService()
-        d = defer.maybeDeferred(self.node.connector.listen,
-                                TransferFactory(self), self.wanted_port)
+        factory = TransferFactory(self)
+        d = defer.maybeDeferred(self.node.connector.listen, factory, self.wanted_port)
+        d.addCallback(self._takesCircuits, factory)
         d.addCallbacks(self._listened, self._failed)
         return d
+
+    def _takesCircuits(self, listening, factory):
+        """Circuits to the node's transfer port, through its relay, are
+        served as the port's own connections."""
+        self.node.transferFactory = factory
+        return listening
 
     def _listened(self, listening):
         self._listening = listening
@@ -592,5 +599,6 @@ class TransferService(Service):
             connection.transport.abortConnection()
         listening, self._listening = self._listening, None
         self.port = 0
+        self.node.transferFactory = None
         if listening is not None:
             return listening.stopListening()

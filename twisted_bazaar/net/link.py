@@ -1,10 +1,13 @@
 """
 One connection: the protocol that turns a peer's frames into messages for
-its owner, and back.  Its other jobs live beside it: the framing in
-L{twisted_bazaar.wire.framing}, its timers (handshake, keepalive, idle) in
-L{twisted_bazaar.net.keepalive}, the limits that protect the process from
-a single peer in L{twisted_bazaar.net.limits}, coalesced writes in
-L{twisted_bazaar.net.batch}.
+its owner, and back.  This is its life (connected, closed, lost), what
+every link of an owner shares (L{LinkContext}) and how it names its peer
+in the log; its parts live beside it: reading in
+L{twisted_bazaar.net.reading}, writing in L{twisted_bazaar.net.writing},
+its timers (handshake, keepalive, idle) in L{twisted_bazaar.net.keepalive},
+the framing in L{twisted_bazaar.wire.framing}, the limits that protect the
+process from a single peer in L{twisted_bazaar.net.limits}, coalesced
+writes in L{twisted_bazaar.net.batch}.
 
 A L{Link} knows nothing of routing or trade.  It turns bytes into
 messages and hands them to its owner (an L{ILinkOwner}: the node's
@@ -21,7 +24,6 @@ makes the link log go through its owner's L{PeerLog}, if it has one, so
 that no peer can make the log grow faster than a bounded rate.
 """
 
-from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     ILoggingContext,
@@ -57,12 +59,11 @@ from twisted_bazaar.net.limits import (
     LISTING_RATE,
     REGISTER_RATE,
     TokenBucket,
-    spend,
 )
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.net.recent import IN, OUT, STATUS
+from twisted_bazaar.net.reading import Reading
 from twisted_bazaar.net.timers import deadlinesFor
-from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
+from twisted_bazaar.net.writing import Writing
 
 #: The names other modules take from here (the limits and timers' defaults
 #: among them, where they were first defined).
@@ -71,8 +72,6 @@ __all__ = ["ILinkOwner", "Link", "LinkSettings", "TokenBucket", "WriteBatch",
            "DEFAULT_FRAME_LIMIT", "DEFAULT_HANDSHAKE_TIMEOUT", "DEFAULT_PING_INTERVAL",
            "DEFAULT_PING_RATE", "DEFAULT_SEARCH_RATE", "DEFAULT_WRITE_LIMIT",
            "ERROR_WINDOW", "FLUSH_BYTES", "LISTING_RATE", "REGISTER_RATE"]
-
-_Ping, _Pong, _Error = wire.Ping, wire.Pong, wire.Error
 
 class LinkSettings:
     """
@@ -242,7 +241,7 @@ class ILinkOwner(Interface):
 
 
 @implementer(IProtocol, ILoggingContext, IPushProducer)
-class Link(Keepalive):
+class Link(Reading, Writing, Keepalive):
     """
     A framed, decoded connection to one peer, on behalf of an
     L{ILinkOwner}.
@@ -352,12 +351,6 @@ class Link(Keepalive):
         self.startHandshakeClock()
         self._context.owner.linkMade(self)
 
-    @property
-    def dropped(self):
-        """message type -> number this peer sent past its rate limit."""
-        seldom = self._seldom
-        return {} if seldom is None or seldom.dropped is None else seldom.dropped
-
     def _seldomThings(self):
         """This link's L{_Seldom}, made when first needed."""
         seldom = self._seldom
@@ -403,25 +396,6 @@ class Link(Keepalive):
                 # registered, and this link produces nothing more anyway.
                 self.transport.unregisterProducer()
             self.transport.loseConnection()
-
-    def ping(self):
-        """
-        Ping the peer now.  The Deferred fires when its pong comes back:
-        the stream is in order, so the peer has then read everything sent
-        on this link before the ping.  It fails if the link closes first,
-        and never fires if the peer does not answer (cancel it).
-        """
-        if self.closing or self.transport is None or self.peer_id is None:
-            return defer.fail(ConnectionDone("the link is closing"))
-        self._nonce += 1
-        nonce = self._nonce
-        seldom = self._seldomThings()
-        if seldom.pongs is None:
-            seldom.pongs = {}
-        waiting = seldom.pongs[nonce] = defer.Deferred(
-            lambda d: seldom.pongs and seldom.pongs.pop(nonce, None))
-        self.send(wire.Ping(nonce))
-        return waiting
 
     def disconnect(self, reason=None):
         """Say ``dc``, then close: the polite way to leave."""
@@ -472,364 +446,3 @@ class Link(Keepalive):
             logger.emit(level, format, **peerFields(fields))
         else:
             peer_log.emit(logger, level, groupOf(self), format, **fields)
-
-    # -- receiving ---------------------------------------------------------
-
-    def dataReceived(self, data):
-        """
-        Read a burst: split it into messages (L{readFrames}); with a write
-        batch, what is sent meanwhile goes out when the outermost read is
-        done (see L{WriteBatch}).
-        """
-        batch = self._context.batch
-        if batch is None:
-            self.readFrames(data)
-            return
-        batch.depth += 1
-        try:
-            self.readFrames(data)
-        finally:
-            batch.depth -= 1
-            if not batch.depth and batch.dirty:
-                batch.flush()
-
-    def readFrames(self, data):
-        """
-        Split the stream into netstrings, strictly (the rules are
-        L{twisted_bazaar.wire.framing}'s, shared with every connection that
-        frames: not Twisted's C{NetstringReceiver}, for two reasons: every
-        framing fault must be named in the log, and a node relays every
-        flooded search, so parsing must cost little).  What is left of a
-        frame waits in a bytearray, and a frame's payload is only scanned
-        once it is whole, so a large frame arriving in small pieces costs
-        linear time.  Whole frames are cut from bytes, one copy each.
-        """
-        if self.deaf:
-            return
-        partial = self._partial
-        if partial is not None:
-            buffer = partial[0]
-            buffer += data
-            if len(buffer) < partial[1]:
-                return
-            data = bytes(buffer)
-            self._partial = None
-        elif type(data) is not bytes:
-            data = bytes(data)
-        size = len(data)
-        start = 0
-        needed = 0
-        limit = self._context.settings.frame_limit
-        digits = digitsFor(limit)
-        while start < size and not self.deaf:
-            try:
-                found = readFrame(data, start, limit, digits)
-            except FrameError as e:
-                self._brokenFrame(str(e))
-                return
-            if found is None:
-                break
-            begin, end = found
-            if end >= size:
-                needed = end + 1 - start
-                break
-            start = end + 1
-            self.stringReceived(data[begin:end])
-        if start < size:
-            self._partial = [bytearray(memoryview(data)[start:]), needed]
-
-    def _brokenFrame(self, reason):
-        self.peerLine(LogLevel.warn, "broken netstring from {peer}: {reason}",
-                      reason=reason)
-        self._partial = None
-        self.close()
-
-    def stringReceived(self, data):
-        """
-        One frame from the peer, in steps: decoded (L{_undecodable} if
-        not), counted (--metrics), noted as heard, held to its kind's
-        rate, logged with --verbose; then a ping or a pong is answered
-        here, a complaint about the link itself is charged to the error
-        budget, and every other message goes to the link's owner.  The
-        steps every message takes are inline: this runs once a frame.
-        """
-        if self.deaf:
-            return
-        try:
-            message = wire.decode(data)
-        except wire.ProtocolError as e:
-            self._undecodable(e)
-            return
-        context = self._context
-        settings = context.settings
-        if settings.traffic is not None:
-            settings.traffic.messageReceived(message.TYPE, len(data))
-        # Only a message that makes sense shows the peer is alive: garbage
-        # must not keep a dead peer's link open.
-        now = self._last_heard = context.clock.seconds()
-        if message.BUCKET is not None and not self._withinRate(message, now):
-            return
-        if settings.verbose:
-            self.log.info("<- {peer} {frame}", peer=self.describe(),
-                          frame=data.decode("utf-8"))
-        kind = type(message)
-        if kind is _Ping:
-            self._pinged(message)
-        elif kind is _Pong:
-            self._ponged(message)
-        elif kind is _Error and message.path is None:
-            self._complained(message, data, now)
-        else:
-            self._dispatch(message, data, now)
-
-    def _undecodable(self, error):
-        """A frame that does not decode (a L{wire.ProtocolError}) is
-        refused, and before the handshake is done ends the link (after
-        it, the link stays open: docs/protocol.md §14)."""
-        if self._context.settings.verbose:
-            self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
-                          info=error.info)
-        self.protocolError(error.code, error.info, answer=error.answerable,
-                           close=self.peer_id is None)
-
-    def _withinRate(self, message, now):
-        """Whether a message of a rated kind fits its token bucket on this
-        link (one per bucket name, made at its first message); one over
-        its rate is dropped (L{dropOverRate})."""
-        name = message.BUCKET
-        buckets = self._buckets
-        if buckets is None:
-            buckets = self._buckets = {}
-        bucket = buckets.get(name)
-        if bucket is None:
-            rates = self._context.settings.rates
-            bucket = buckets[name] = TokenBucket(rates.get(name, rates["search"]), now)
-        if bucket.take(now):
-            return True
-        self.dropOverRate(message.TYPE, bucket.rate)
-        return False
-
-    def _pinged(self, message):
-        """A ping is answered with its pong, once the peer has said who
-        it is (before that, it ends the link)."""
-        if self.peer_id is not None:
-            self.send(wire.Pong(message.nonce))
-        else:
-            self.protocolError("wtf", "say thisisme before ping", close=True)
-
-    def _ponged(self, message):
-        """A pong fires the wait of the ping it answers, if any (before
-        the peer has said who it is, it ends the link)."""
-        if self.peer_id is None:
-            self.protocolError("wtf", "say thisisme before pong", close=True)
-            return
-        seldom = self._seldom
-        pongs = None if seldom is None else seldom.pongs
-        waiting = pongs.pop(message.nonce, None) if pongs else None
-        if waiting is not None:
-            waiting.callback(None)
-
-    def _complained(self, message, data, now):
-        """An error about the link itself (no path) costs its sender as a
-        bad message would (L{_earn}): a flood of well-formed errors is
-        cut off; one within the budget goes to the owner."""
-        if not self._earn():
-            self._dispatch(message, data, now)
-
-    def _dispatch(self, message, data, now):
-        """Hand a message to the link's owner, noting the traffic (and,
-        but on a status link, the recent messages seen)."""
-        self._last_traffic = now
-        context = self._context
-        recent = context.recent
-        if recent is not None and self.purpose != STATUS:
-            recent.note((now, IN, self.peer_id, message.TYPE))
-        self.payload = data
-        context.owner.messageReceived(self, message)
-        # Not kept past its handling: a quiet link would hold its last
-        # message for as long as it lives.
-        self.payload = None
-
-    def dropOverRate(self, kind, rate):
-        """A message over its rate (this link's, or one its owner keeps
-        for many links): dropped, counted, and logged once."""
-        seldom = self._seldomThings()
-        dropped = seldom.dropped
-        if dropped is None:
-            dropped = seldom.dropped = {}
-        count = dropped.get(kind, 0)
-        if not count:
-            self.peerLine(LogLevel.warn, "{peer} sends {kind} faster than {rate:g}/s; "
-                          "dropping the excess", kind=kind, rate=rate)
-        dropped[kind] = count + 1
-        total = self.settings.dropped
-        total[kind] = total.get(kind, 0) + 1
-        if self.settings.traffic is not None:
-            self.settings.traffic.messageDropped("rate", kind)
-
-    def protocolError(self, code, info, answer=True, close=False):
-        """
-        The peer sent something wrong: answer it (unless it was an error
-        itself), and cut the peer off if it closes or keeps doing so.
-        """
-        if answer:
-            self.send(wire.Error(code, info))
-        if self.settings.traffic is not None:
-            self.settings.traffic.protocolError(code)
-        if close:
-            self.close(f"{code}: {info}")
-        else:
-            self._earn()
-
-    def _earn(self):
-        """
-        The peer spent one more of its error budget (``error_limit`` in
-        ERROR_WINDOW seconds): True if that was one too many, and the link
-        is closed.
-        """
-        seldom = self._seldomThings()
-        over, errors = spend(seldom.errors, self.clock.seconds(),
-                             self.settings.error_limit)
-        seldom.errors = errors
-        if over:
-            self.close(f"{len(errors)} bad messages in {ERROR_WINDOW:g} s")
-            return True
-        return False
-
-    # -- sending ------------------------------------------------------------
-
-    def send(self, message):
-        """Encode and send one message; a closing link drops it quietly."""
-        if not self.closing and self.transport is not None:
-            self.sendPayload(wire.encode(message), message.TYPE)
-
-    def sendPayload(self, payload, kind):
-        """
-        Send a message already encoded: one relayed unchanged, or one
-        encoded once for many links.  ``kind`` is its type, for counting.
-        """
-        if self.closing or self.transport is None:
-            return
-        context = self._context
-        settings = context.settings
-        if len(payload) > settings.frame_limit:
-            # What a peer asks for (or sends on to be relayed) can make
-            # this happen again and again: bounded as a peer's lines are.
-            self.peerLine(LogLevel.error, "not sending {type} to {peer}: {size} bytes "
-                          "is over the frame limit", type=kind, size=len(payload))
-            if settings.traffic is not None:
-                settings.traffic.messageDropped("oversize", kind)
-            return
-        seldom = self._seldom
-        if seldom is not None and seldom.waiting is not None:
-            seldom.waiting += len(payload)
-            if seldom.waiting > settings.write_limit:
-                self._notReading(f"over {settings.write_limit} bytes waiting", kind)
-                return
-            if seldom.waiting > seldom.charged and self._charge(seldom, kind):
-                return
-        if kind != "ping" and kind != "pong":
-            now = self._last_traffic = context.clock.seconds()
-            recent = context.recent
-            if recent is not None and self.purpose != STATUS:
-                recent.note((now, OUT, self.peer_id, kind))
-        stats = settings.stats
-        if stats is not None:
-            stats[kind] = stats.get(kind, 0) + 1
-        traffic = settings.traffic
-        if traffic is not None:
-            traffic.messageSent(kind, len(payload))
-        if settings.verbose:
-            self.log.info("-> {peer} {frame}", peer=self.describe(),
-                          frame=payload.decode("utf-8"))
-        batch = context.batch
-        if batch is None or not batch.depth:
-            self.transport.write(frame(payload))
-            return
-        if seldom is None:
-            seldom = self._seldom = _Seldom()
-        held = seldom.held
-        if not held:
-            batch.dirty.append(self)
-            held = seldom.held = [0]
-        framed = frame(payload)
-        held.append(framed)
-        held[0] += len(framed)
-        if held[0] >= FLUSH_BYTES:
-            self.flushWrites()
-
-    def _charge(self, seldom, kind):
-        """
-        Charge what waits for the peer to the process's account of unsent
-        bytes, a sixteenth of the write limit ahead, so that a paused link
-        goes to the account a few times a spell, not once a message.  The
-        links that give way for it are dropped; True if this one is.
-        """
-        settings = self._context.settings
-        charge = seldom.waiting + (settings.write_limit >> 4)
-        victims = settings.unsent.take(self, groupOf(self), charge)
-        if victims is None:
-            self._notReading("its address group holds the most of the "
-                             f"{settings.unsent.capacity} bytes this process keeps "
-                             "for peers that do not read", kind)
-            return True
-        seldom.charged = charge
-        for victim in victims:
-            victim._notReading("its bytes waiting gave way to those of a peer of an "
-                               "address group holding fewer", None)
-        return False
-
-    def _notReading(self, why, kind):
-        """The peer does not read, and what waits for it is over a bound:
-        the link goes at once, with what it had unsent."""
-        settings = self._context.settings
-        self.peerLine(LogLevel.warn, "{peer} is not reading: {why}; dropping the link",
-                      why=why)
-        self.closing = self.deaf = True
-        seldom = self._seldom
-        seldom.held = ()
-        seldom.waiting = None
-        seldom.charged = 0
-        settings.unsent.release(self)
-        self.transport.abortConnection()
-        if settings.traffic is not None and kind is not None:
-            settings.traffic.messageDropped("slow-reader", kind)
-
-    def flushWrites(self):
-        """Hand the frames held back during a burst to the transport, in
-        one write."""
-        seldom = self._seldom
-        held = () if seldom is None else seldom.held
-        if not held:
-            return
-        seldom.held = ()
-        if self.transport is not None:
-            self.transport.write(held[1] if len(held) == 2 else b"".join(held[1:]))
-
-    # -- IPushProducer: the transport's view of our sending -------------------
-
-    def pauseProducing(self):
-        """
-        The send buffer is full: count what we add to it from now on.
-
-        A reactor's transport calls this again on every write while its
-        buffer stays full, so only the first call of a paused spell starts
-        the count.
-        """
-        seldom = self._seldomThings()
-        if seldom.waiting is None:
-            seldom.waiting = 0
-
-    def resumeProducing(self):
-        self._drained()
-
-    def stopProducing(self):
-        self._drained()
-
-    def _drained(self):
-        """Nothing waits for the peer any more: its bytes are uncharged."""
-        seldom = self._seldom
-        if seldom is not None and seldom.waiting is not None:
-            seldom.waiting = None
-            seldom.charged = 0
-            self._context.settings.unsent.release(self)

@@ -1,22 +1,22 @@
 """
 The node's link table: established links by peer id, connections still in
-their handshake, a slot budget per link purpose, inbound eviction when
-full (see L{twisted_bazaar.net.eviction}), the duplicate-link policy, and
-shutdown.
+their handshake, and shutdown.  Which links it opens, takes and keeps (a
+slot budget per link purpose, inbound eviction when full, which of two
+links to one peer survives) is its
+L{Admission<twisted_bazaar.net.admission.Admission>}'s to decide.
 
 Every link of a node is owned here.  The overlay runs the ``thisisme``
 handshake (each side with a key proves it to the other), one
 L{twisted_bazaar.net.handshake.LinkHandshake} per link while it lasts (an
-established link keeps only the key its peer proved, as L{Link.key}),
-answers address checks
-(``whoareyou``), takes the core's own messages (``dc``, ``error``), and hands
-everything else to the handler the node's components registered for the
-message's type (see L{twisted_bazaar.core.node.Node.handle}); a type nobody
-handles is answered with ``error{wtf}``.
+established link keeps only the key its peer proved, as L{Link.key}), and
+hands each message on an established link to the handler the node's
+components registered for the message's type (see
+L{twisted_bazaar.core.node.Node.handle}); what no handler takes, and the
+address checks (``whoareyou``) it is asked before any handshake, the core
+answers itself (L{twisted_bazaar.net.dispatch}).
 """
 
 from collections import OrderedDict
-from types import MappingProxyType
 
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
@@ -27,17 +27,19 @@ from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.base.tables import NOTHING, own
+from twisted_bazaar.net.admission import admissionFor
 from twisted_bazaar.net.connections import (
     DEFAULT_CONNECTION_RATE,
     ConnectionManager,
     admitted,
 )
-from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
+from twisted_bazaar.net.dispatch import answerCheck, unhandled
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.recent import STATUS, RecentMessages
-from twisted_bazaar.net.handshake import PLAIN, PROVING, LinkHandshake, channelKey
+from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelKey
 from twisted_bazaar.wire.ids import shortId, wireId
-from twisted_bazaar.identity.proofs import CHECK, LINK
+from twisted_bazaar.identity.proofs import LINK
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
 #: successors...): the default purpose, and the one old peers get.
@@ -53,27 +55,6 @@ DEFAULT_DIRECT_IDLE = 30.0
 #: L{twisted_bazaar.net.eviction.addressGroup}) may hold open before saying
 #: thisisme.
 DEFAULT_HANDSHAKE_LIMIT = 4
-#: The sets of recycled purposes overlays hold (L{Overlay.recycled}), one
-#: of each.
-_SHARED_SETS = {}
-#: The read-only tables of slots and idle timeouts by purpose overlays
-#: hold (L{Overlay.budgets}, L{Overlay.idle_timeouts}), one of each, by
-#: their items in order.
-_SHARED_TABLES = {}
-
-
-def _shared(table):
-    """A read-only view of table, the one every overlay with the same
-    items in the same order holds: nearly every node of a simulation has
-    the same budgets, and two tables of its own were 368 bytes of each of
-    a million."""
-    items = tuple(table.items())
-    view = _SHARED_TABLES.get(items)
-    if view is None:
-        view = _SHARED_TABLES[items] = MappingProxyType(dict(items))
-    return view
-
-
 #: Peers remembered as unreachable (L{Overlay.unreachable}), newest kept.
 UNREACHABLE_KEPT = 256
 
@@ -114,28 +95,22 @@ class Overlay:
         what a node held).
     @ivar since: inbound link -> when it connected (for eviction), in the
         order they connected, until it is lost.
-    @ivar budgets: purpose -> most established links of that purpose
-        (read-only: L{addPurpose} and L{setSlots} change it).
+    @ivar admission: the L{twisted_bazaar.net.admission.Admission} that
+        decides which links this table opens, takes and keeps: the one of
+        every node with the same terms (L{addPurpose}, L{setSlots} give
+        this table another).
     """
 
     log = Logger()
-    #: Purposes whose links are recycled (L{addPurpose}): a frozenset,
-    #: replaced, not changed, and shared by the nodes that recycle the
-    #: same (a simulation holds a million of them).
-    recycled = frozenset()
 
     def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
                  idle_timeouts=None, connection_rate=DEFAULT_CONNECTION_RATE):
         self.node = node
-        self.budgets = _shared(budgets)
-        self.handshake_limit = handshake_limit
-        self.connection_rate = connection_rate
+        self.admission = admissionFor(budgets, handshake_limit, idle_timeouts,
+                                      connection_rate)
         #: The node's L{ConnectionManager}, made when first asked for
         #: (L{connections}): most simulated nodes never evict anyone.
         self._connections = None
-        #: purpose -> seconds a link of it may go without trade (None:
-        #: forever); read-only: L{addPurpose} changes it.
-        self.idle_timeouts = _shared(idle_timeouts or {})
         self.links = {}
         #: Links still in their handshake -> the id dialled, if known.
         #: This, L{handshakes} and L{_waiters} are empty on nearly every
@@ -166,7 +141,7 @@ class Overlay:
         self._unreachable = None
         #: Peers that proved of no use to this node (L{useless}), newest
         #: last: made when first needed.
-        self._useless = None
+        self.useless_peers = None
 
     @property
     def connections(self):
@@ -174,8 +149,26 @@ class Overlay:
         every table of its connections asks: this one and the transfer
         port's."""
         if self._connections is None:
-            self._connections = ConnectionManager(self.node.clock, self.connection_rate)
+            self._connections = ConnectionManager(self.node.clock,
+                                                  self.admission.connection_rate)
         return self._connections
+
+    @property
+    def budgets(self):
+        """purpose -> most established links of it
+        (L{twisted_bazaar.net.admission.Admission.budgets})."""
+        return self.admission.budgets
+
+    @property
+    def idle_timeouts(self):
+        """purpose -> seconds a link of it may go without trade
+        (L{twisted_bazaar.net.admission.Admission.idle_timeouts})."""
+        return self.admission.idle_timeouts
+
+    @property
+    def partners(self):
+        """The inbound links a sale was made over (never evicted)."""
+        return self._partners or ()
 
     # -- counting --------------------------------------------------------------
 
@@ -185,20 +178,16 @@ class Overlay:
                 + sum(1 for link in self.pending if not link.closing))
 
     def count(self, purpose):
-        """Established links of purpose, not closing."""
-        return sum(1 for link in self.links.values()
-                   if link.purpose == purpose and not link.closing)
+        """See L{twisted_bazaar.net.admission.Admission.count}."""
+        return self.admission.count(self, purpose)
 
     def held(self, purpose):
-        """Links of purpose that hold one of its slots: established, and
-        inbound ones that have said thisisme and still owe their proof (a
-        slot is charged from the handshake on, not from its end)."""
-        return self.count(purpose) + sum(
-            1 for link in self.pending
-            if link.inbound and link.purpose == purpose and not link.closing)
+        """See L{twisted_bazaar.net.admission.Admission.held}."""
+        return self.admission.held(self, purpose)
 
     def capacity(self):
-        return sum(self.budgets.values())
+        """See L{twisted_bazaar.net.admission.Admission.capacity}."""
+        return self.admission.capacity()
 
     def linksByPurpose(self):
         """purpose -> established links of it, every purpose this node
@@ -207,10 +196,6 @@ class Overlay:
         for link in list(self.links.values()):
             counts[link.purpose] = counts.get(link.purpose, 0) + 1
         return counts
-
-    def slotsFor(self, purpose):
-        """See L{twisted_bazaar.core.node.Node.slotsFor}."""
-        return self.budgets.get(purpose, 0)
 
     def addressOf(self, peer_id):
         """See L{twisted_bazaar.core.node.Node.addressOf}."""
@@ -246,23 +231,27 @@ class Overlay:
 
     # -- what the node's parts ask for (through the Node) --------------------------
 
-    def handle(self, message_type, handler):
-        """See L{twisted_bazaar.core.node.Node.handle}."""
-        self.handlers.add(message_type, handler)
-
     def addPurpose(self, purpose, slots, idle=None, recycle=False):
         """See L{twisted_bazaar.core.node.Node.addPurpose}."""
-        if purpose not in self.budgets:
-            self.budgets = _shared({**self.budgets, purpose: slots})
-        if idle is not None and purpose not in self.idle_timeouts:
-            self.idle_timeouts = _shared({**self.idle_timeouts, purpose: idle})
-        if recycle and purpose not in self.recycled:
-            recycled = self.recycled | {purpose}
-            self.recycled = _SHARED_SETS.setdefault(recycled, recycled)
+        self.admission = self.admission.withPurpose(purpose, slots, idle, recycle)
 
     def setSlots(self, purpose, slots):
         """See L{twisted_bazaar.core.node.Node.setSlots}."""
-        self.budgets = _shared({**self.budgets, purpose: slots})
+        self.admission = self.admission.withSlots(purpose, slots)
+
+    def useless(self, peer_id):
+        """
+        peer_id proved of no use to this node (a seller whose buy is in
+        doubt): its link (whoever opened it) is the first to give way
+        when this node needs the slot for another peer, so peers that
+        take slots and give nothing cannot keep it from the next one.
+        """
+        if self.useless_peers is None:
+            self.useless_peers = OrderedDict()
+        self.useless_peers.pop(peer_id, None)
+        self.useless_peers[peer_id] = True
+        if len(self.useless_peers) > UNREACHABLE_KEPT:
+            self.useless_peers.popitem(last=False)
 
     def keepRecent(self):
         """See L{twisted_bazaar.core.node.Node.keepRecent}."""
@@ -316,11 +305,12 @@ class Overlay:
 
     # -- opening -----------------------------------------------------------------
 
-    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY):
+    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
         """
-        Open a link of the given purpose to host:port and finish the
-        handshake.  An existing link to peer_id is reused (and, asked for as
-        an overlay link, now counts as one here).
+        Open a link of the given purpose to host:port (through ``relay``,
+        ``HOST:PORT``, to peer_id, for a peer that advertises one) and
+        finish the handshake.  An existing link to peer_id is reused (and,
+        asked for as an overlay link, now counts as one here).
 
         @return: a Deferred firing with the peer's id, or failing with
             L{NotConnected}; cancelling it abandons the connection.
@@ -339,8 +329,9 @@ class Overlay:
             return defer.fail(NotConnected("this node has no id yet"))
         if purpose not in self.budgets:
             return defer.fail(NotConnected(f"this node opens no {purpose} links"))
-        if (self.count(purpose) >= self.budgets[purpose] and not self._recycle(purpose)
-                and not self._retireUseless(purpose)):
+        if (self.count(purpose) >= self.budgets[purpose]
+                and not self.admission.recycle(self, purpose)
+                and not self.admission.retireUseless(self, purpose)):
             return defer.fail(NotConnected(f"no free {purpose} slots"))
         if self.linkCount() >= self.capacity():
             # Links still in their handshake hold slots too.
@@ -370,7 +361,12 @@ class Overlay:
 
         # Whoever answers must be the node dialled (_accept).
         own(self, "pending")[link] = peer_id
-        node.connector.connect(host, port, link).addErrback(failed)
+        if relay is None or peer_id is None:
+            connecting = node.connector.connect(host, port, link)
+        else:
+            connecting = node.connector.connect(host, port, link, relay=relay,
+                                                target=peer_id)
+        connecting.addErrback(failed)
         return waiter
 
     # -- the link owner's interface ------------------------------------------------
@@ -385,104 +381,16 @@ class Overlay:
             link.refuse("notiy", "this node has no id yet")
         elif self.stopping:
             link.refuse("noslots", "this node is shutting down")
-        elif self._handshaking(link) >= self.handshake_limit:
+        elif self.admission.handshaking(self, link) >= self.admission.handshake_limit:
             # Silent connections hold slots until their handshake times
             # out: one address group must not be able to take them all.
-            link.refuse("noslots", f"{self.handshake_limit} connections "
+            link.refuse("noslots", f"{self.admission.handshake_limit} connections "
                         "from your address group are still to say thisisme")
-        elif self.linkCount() >= self.capacity() and not self._evict(asker=link):
+        elif self.linkCount() >= self.capacity() and not self.admission.evict(self, asker=link):
             link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
             self.since[link] = self.node.clock.seconds()
             own(self, "pending")[link] = None
-
-    def _recycle(self, purpose):
-        """
-        Make room for a link of a recycled purpose this node opens: its own
-        link of that purpose that carried nothing for longest is retired
-        (``dc``; what is already on its way is still delivered).  With
-        none of its own, the eviction policy gives up an inbound one, as
-        for an inbound newcomer: peers that open links to this node must
-        not be able to keep it from opening any.
-
-        @return: True if a link made room.
-        """
-        if purpose not in self.recycled:
-            return False
-        quietest = min((link for link in self.links.values()
-                        if link.purpose == purpose and not link.inbound and not link.closing),
-                       key=lambda link: link.lastTraffic, default=None)
-        if quietest is None:
-            return self._evict(purpose)
-        quietest.retire(f"its {purpose} slot is wanted for a new link")
-        return True
-
-    def useless(self, peer_id):
-        """
-        peer_id proved of no use to this node (a seller whose buy is in
-        doubt): its link (whoever opened it) is the first to give way
-        when this node needs the slot for another peer, so peers that
-        take slots and give nothing cannot keep it from the next one.
-        """
-        if self._useless is None:
-            self._useless = OrderedDict()
-        self._useless.pop(peer_id, None)
-        self._useless[peer_id] = True
-        if len(self._useless) > UNREACHABLE_KEPT:
-            self._useless.popitem(last=False)
-
-    def _retireUseless(self, purpose):
-        """
-        Make room for a link of purpose this node opens by retiring a link
-        of that purpose to a peer that proved useless (the quietest of
-        them), whichever side opened it.
-
-        @return: True if a link made room.
-        """
-        if not self._useless:
-            return False
-        quietest = min((link for link in self.links.values()
-                        if link.purpose == purpose and not link.closing
-                        and link.peer_id in self._useless),
-                       key=lambda link: link.lastTraffic, default=None)
-        if quietest is None:
-            return False
-        quietest.retire(f"its {purpose} slot is wanted for a peer of more use")
-        return True
-
-    def _handshaking(self, link):
-        """Inbound connections from link's address group still in their
-        handshake."""
-        group = groupOf(link)
-        return sum(1 for other in self.pending
-                   if other.inbound and not other.closing and groupOf(other) == group)
-
-    def _evict(self, purpose=None, asker=None):
-        """
-        Make room for a newcomer (the inbound link ``asker``, or this
-        node's own dial when None) by closing an inbound link (of purpose,
-        if given) that the eviction policy gives up.
-
-        @return: True if one was closed.
-        """
-        # In the order they connected, so that ties go the same way on
-        # every run.
-        partners = self._partners or ()
-        candidates = [
-            Candidate(link, since, groupOf(link), link.peer_id is not None,
-                      link in partners)
-            for link, since in self.since.items()
-            if not link.closing and link is not asker
-            and (purpose is None or link.purpose == purpose)]
-        victim = chooseVictim(candidates, self.node.clock.seconds(),
-                              None if asker is None else groupOf(asker),
-                              self.connections.grace, self.connections.tenureOf)
-        if victim is None:
-            return False
-        victim.peerLine(LogLevel.info, "evicting {peer} to make room for a new link",
-                        self.log)
-        victim.refuse("noslots", "evicted to make room for a new link")
-        return True
 
     def proven(self, link):
         """A sale was made over link: its peer is a trading partner, never
@@ -504,7 +412,7 @@ class Overlay:
             elif kind is wire.Proof and self._handshakeOf(link).phase == PROVING:
                 self._proved(link, message)
             elif kind is wire.WhoAreYou and link.inbound:
-                self._answerCheck(link, message)
+                answerCheck(self.node, link, message, self._handshakeOf)
             elif kind is wire.Error:
                 link.peerLine(LogLevel.info, "{peer} refused the link: {code}: {info}",
                               self.log, code=message.code, info=message.info)
@@ -512,53 +420,10 @@ class Overlay:
                 link.protocolError("wtf", f"say thisisme before {message.TYPE}",
                                    close=True)
             return
-        if self.handlers.dispatch(kind, link, message):
-            return
-        if message.ROUTED:
-            self.node.paths.received(link, message)
-        elif kind is wire.Error:
-            if message.path is not None:
-                self.node.paths.received(link, message)
-            else:
-                link.peerLine(LogLevel.info, "{peer} says {code}: {info}", self.log,
-                              code=message.code, info=message.info)
-        elif kind is wire.Dc:
-            link.close("peer said dc", routine=True)
-        elif kind is wire.ThisIsMe:
-            if message.id != link.peer_id:
-                link.protocolError("wtf", f"this link belongs to node {wireId(link.peer_id)}",
-                                   close=True)
-        else:
-            link.protocolError("wtf", f"this node does not handle {message.TYPE}")
+        if not self.handlers.dispatch(kind, link, message):
+            unhandled(self, link, message)
 
     # -- the handshake ----------------------------------------------------------------
-
-    def _answerCheck(self, link, ask):
-        """
-        The tracker (or a super-peer) checks that this node listens where
-        it said: answer with thisisme, proving this node's key to the
-        checker when it names its own key and nonce, and close.  A key
-        named must be the one the connection's channel proved: the proof
-        is for whoever holds the connection, never for a key a stranger
-        names (a whoareyou without a key gets no proof).
-        """
-        node = self.node
-        if (ask.key is None) != (ask.nonce is None):
-            link.protocolError("wtf", "whoareyou names the checker's key and nonce "
-                               "together, or neither", close=True)
-            return
-        proven = channelKey(link.transport)
-        if ask.key is not None and proven is not PLAIN and ask.key != proven:
-            link.protocolError("wtf", "whoareyou names a key that is not the one this "
-                               "connection's channel proved", close=True)
-            return
-        state = self._handshakeOf(link)
-        if ask.key is None or not state.begin(node.identity, CHECK):
-            link.send(node.introduction())
-        else:
-            link.send(node.introduction(nonce=state.nonce,
-                                        sig=state.prove(ask.key, ask.nonce)))
-        link.close("told the checker who listens here", routine=True)
 
     def _accept(self, link, hello):
         """
@@ -603,7 +468,7 @@ class Overlay:
             existing = self.links.get(peer)
             taken = self.held(purpose) - (existing is not None
                                           and existing.purpose == purpose)
-            if taken >= self.budgets[purpose] and not self._evict(purpose, link):
+            if taken >= self.budgets[purpose] and not self.admission.evict(self, purpose, link):
                 link.refuse("noslots", f"all {self.budgets[purpose]} {purpose} "
                             "slots are taken")
                 return
@@ -638,9 +503,9 @@ class Overlay:
         state.establish()
         link.key = state.key
         existing = self.links.get(peer)
-        if existing is not None and self._usurps(link, existing, peer):
+        if existing is not None and self.admission.usurps(self, link, existing, peer):
             return
-        if existing is not None and not self._replaces(link, existing, peer):
+        if existing is not None and not self.admission.replaces(self, link, existing, peer):
             link.peer_id = peer
             link.retire(f"already linked to node {shortId(peer)}")
             if link.purpose == OVERLAY and existing.purpose != OVERLAY:
@@ -696,46 +561,12 @@ class Overlay:
         link.purpose = purpose
         link.setIdleTimeout(self.idle_timeouts.get(purpose))
 
-    def _usurps(self, new, old, peer):
-        """
-        Whether ``new`` is a second key's link to the id ``old`` is linked
-        to by its first key (ids narrowed in a test, or a collision): the
-        first holder keeps its link, and ``new`` is refused, said why.
-        """
-        first, second = self.provenKey(old), self.provenKey(new)
-        if first is None or second is None or first == second:
-            return False
-        self.log.info("refused a link from another key claiming node {id}, which is "
-                      "linked already with its own key: the first holder of an id "
-                      "keeps it", id=shortId(peer))
-        new.refuse("wtf", f"node {wireId(peer)} is linked already, with another key")
-        return True
-
-    def _replaces(self, new, old, peer):
-        """
-        Two links to one peer: which survives?  One whose peer proved its
-        key beats one whose peer did not, so an established honest link is
-        never replaced by an impostor's.  Otherwise, when both nodes
-        connected to each other at once, both sides keep the link opened by
-        the lower id, so they agree without talking; else the newer one
-        wins: the older is probably a dead connection not yet noticed.  The
-        loser is retired, not dropped: what is already on its way over it
-        still arrives.
-        """
-        new_proven = self.provenKey(new) is not None
-        if new_proven != (self.provenKey(old) is not None):
-            return new_proven
-        if new.inbound == old.inbound:
-            return True
-        new_opener = peer if new.inbound else self.node.id
-        return new_opener == min(self.node.id, peer)
-
     def _forget(self, link, reason):
         self.pending.pop(link, None)
         self.handshakes.pop(link, None)
         since = self.since.pop(link, None)
         if since is not None:
-            self._leaves(link, since)
+            self.admission.left(self, link, since)
         if self._partners:
             self._partners.discard(link)
         # Its peer proved a key for this link only while it lasted.
@@ -764,14 +595,6 @@ class Overlay:
             self.log.debug(format, **fields)
         else:
             self.peer_log.emit(self.log, level, groupOf(link), format, **fields)
-
-    def _leaves(self, link, since):
-        """An inbound link that connected at ``since`` is gone: its group
-        keeps its tenure (L{ConnectionManager.closed})."""
-        group = groupOf(link)
-        oldest = min((start for other, start in self.since.items()
-                      if groupOf(other) == group), default=since)
-        self.connections.closed(group, min(since, oldest))
 
     # -- shutdown ----------------------------------------------------------------------
 

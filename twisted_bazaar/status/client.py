@@ -24,6 +24,9 @@ from twisted_bazaar.net.encrypted import EncryptedClientEndpoint
 from twisted_bazaar.net.handshake import LinkHandshake, channelHash, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.base.address import Address
+from twisted_bazaar.traversal.connector import openCircuit
+from twisted_bazaar.traversal.messages import NODE
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
 
 #: Seconds a question may take, unless told otherwise.
@@ -130,11 +133,13 @@ class _Asker:
 
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
-        expected=None, dialled=None, asked="a node"):
+        expected=None, dialled=None, asked="a node", relay=None):
     """
     Ask one question at an L{Address}, of whoever answers there, or only
     of the holder of the key C{expected} (32 raw bytes: a pinned tracker),
-    or only of node C{dialled} (an id: see L{nodeRefusal}).
+    or only of node C{dialled} (an id: see L{nodeRefusal}); with C{relay}
+    (``HOST:PORT``), of node C{dialled} through that relay (protocol.md
+    §5a).
 
     @param asked: who is asked, in words, for the reason a connection to
         something else fails (``the tracker``; ``a node``).
@@ -142,14 +147,24 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         L{ClientError} (with the reason) on refusal, a lost connection,
         an unreachable address, or after ``timeout`` seconds.
     """
-    endpoint = EncryptedClientEndpoint(
-        clientFromString(reactor, address.withTimeout(timeout)),
-        ChannelKey.generate(), reactor, timeout, expected=expected)
+    channel = ChannelKey.generate()
+
+    def connect(where, protocol):
+        endpoint = EncryptedClientEndpoint(
+            clientFromString(reactor, where.withTimeout(timeout)), channel, reactor,
+            timeout, expected=None if relay is not None else expected)
+        return connectProtocol(endpoint, protocol)
+
     done = defer.Deferred()
     link = Link(_Asker(hello, question, answer_type, done, dialled, asked,
                        str(address)), reactor,
                 LinkSettings(handshake_timeout=timeout), inbound=False)
-    connecting = connectProtocol(endpoint, link)
+    if relay is None:
+        connecting = connect(address, link)
+    else:
+        connecting = openCircuit(
+            lambda host, port, end: connect(Address.tcp(host, port), end), relay,
+            dialled, NODE, link, reactor, channel, expected, timeout=timeout)
 
     def unreachable(reason):
         if not done.called:
@@ -184,12 +199,12 @@ def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
-            rng=random, dialled=None):
-    """Open a ``status`` link to a node (node C{dialled}, if given), then
-    ask."""
+            rng=random, dialled=None, relay=None):
+    """Open a ``status`` link to a node (node C{dialled}, if given;
+    through C{relay}, for a node reached through one), then ask."""
     hello = wire.ThisIsMe(rng.randrange(*CLIENT_IDS), 0, "", purpose=STATUS)
     return ask(reactor, address, hello, question, answer_type, timeout,
-               dialled=dialled)
+               dialled=dialled, relay=relay)
 
 
 def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=None,

@@ -38,6 +38,7 @@ from twisted_bazaar.wire import (
 )
 from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
+from twisted_bazaar.wire.core import checkRelay, relayMap
 from twisted_bazaar.wire.ids import wireId
 
 #: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
@@ -125,22 +126,30 @@ class Members(Message):
 
 
 @message("memberlist", ("nodes", "nodes", objectList(MEMBER_KEYS, MAX_ENTRIES), REQUIRED),
-         ("total", "total", _count, REQUIRED))
+         ("total", "total", _count, REQUIRED),
+         ("relays", "relays", relayMap(MAX_ENTRIES), None))
 @frozen
 class MemberList(Message):
     """
     The answer to members: (id, host, port, scheme) of live nodes that
-    take links, by id; ``total`` counts them all, when the list is cut.
+    take links, by id; ``total`` counts them all, when the list is cut;
+    ``relays`` names the relay of those among them reached through one
+    (id -> ``HOST:PORT``), None if none is.
     """
 
     nodes: tuple
     total: int
+    relays: dict = attr.ib(default=None, hash=False)
 
     def asDict(self):
-        return {"type": "memberlist", "total": self.total,
-                "nodes": [{"id": wireId(node_id), "host": host, "port": port,
-                           "scheme": scheme}
-                          for node_id, host, port, scheme in self.nodes]}
+        out = {"type": "memberlist", "total": self.total,
+               "nodes": [{"id": wireId(node_id), "host": host, "port": port,
+                          "scheme": scheme}
+                         for node_id, host, port, scheme in self.nodes]}
+        if self.relays is not None:
+            out["relays"] = {wireId(node_id): relay
+                             for node_id, relay in self.relays.items()}
+        return out
 
 
 @message("state", ("operator", "operator", checkSig, None), bucket="query")
@@ -166,7 +175,8 @@ class State(Message):
          ("downloads", "downloads", objectList(DOWNLOAD_KEYS, MAX_ITEMS), ()),
          ("public", "public", checkFlag, False), ("reach", "reach", _reach, None),
          ("seenHost", "seen_host", checkHost, None),
-         ("seenPort", "seen_port", checkPort, None))
+         ("seenPort", "seen_port", checkPort, None),
+         ("relay", "relay", checkRelay, None))
 @frozen
 class NodeState(Message):
     """
@@ -180,8 +190,9 @@ class NodeState(Message):
     state, why), by name; whether other nodes can dial it (``reach``:
     public, private or unknown, L{twisted_bazaar.core.reach}) and where
     the tracker saw its connection come from (``seenHost``:``seenPort``;
-    "" and 0 while unknown).  An old node's answer has no ``reach``
-    (None).
+    "" and 0 while unknown), and the relay it is reached through
+    (``relay``, None while it holds no reservation).  An old node's
+    answer has no ``reach`` (None).
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
@@ -205,6 +216,7 @@ class NodeState(Message):
     reach: str = None
     seen_host: str = None
     seen_port: int = None
+    relay: str = None
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -215,6 +227,8 @@ class NodeState(Message):
                "stock": dict(self.stock)}
         if self.reach is not None:
             out["reach"] = self.reach
+        if self.relay is not None:
+            out["relay"] = self.relay
         files = [_fileDict(row) for row in self.files]
         if self.public:
             out.update(files=files, public=True)

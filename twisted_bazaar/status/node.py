@@ -78,7 +78,7 @@ class NodeStatus:
                          tuple(_download(row) for row in sorted(
                              downloads, key=lambda row: row["name"])[:MAX_ITEMS]),
                          reach=reach.state, seen_host=reach.seen_host,
-                         seen_port=reach.seen_port)
+                         seen_port=reach.seen_port, relay=node.relay)
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its

@@ -70,7 +70,10 @@ class StatusExtension:
             if room < 0:
                 break
             rows.append(row)
-        return MemberList(tuple(rows), len(members))
+        registry = self.tracker.registry
+        relays = {row[0]: registry.relayOf(row[0]) for row in rows
+                  if registry.relayOf(row[0]) is not None}
+        return MemberList(tuple(rows), len(members), relays or None)
 
 
 @implementer(IPlugin, ITrackerExtensionPlugin)

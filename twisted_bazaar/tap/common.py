@@ -11,6 +11,7 @@ import textwrap
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
+from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.link import (
     DEFAULT_ERROR_LIMIT,
@@ -334,9 +335,11 @@ def addWebView(parent, reactor, options, tracker, exitStatus):
     view = MarketView(reactor, silent=max(SILENT, 3 * options["web-poll"]))
     # It asks as a keyless status client, through the channel as any peer.
     StatusWatcher(reactor, StatusExtension(tracker).members,
-                  EndpointConnector(reactor, channel=ChannelKey.generate()),
+                  RelayedConnector(EndpointConnector(
+                      reactor, channel=ChannelKey.generate()), reactor),
                   view, options.linkSettings(), random.Random(),
-                  interval=options["web-poll"]).setServiceParent(parent)
+                  interval=options["web-poll"],
+                  relayOf=tracker.registry.relayOf).setServiceParent(parent)
     ListeningService(reactor, endpoint, webSite(view), "web view",
                      onFailure=exitStatus.fail,
                      description=description).setServiceParent(parent)

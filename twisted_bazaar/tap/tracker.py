@@ -3,14 +3,24 @@
 import resource
 
 from twisted.application.service import MultiService
-from twisted.internet.endpoints import serverFromString
+from twisted.internet.abstract import isIPv6Address
+from twisted.internet.endpoints import (
+    TCP4ServerEndpoint,
+    TCP6ServerEndpoint,
+    serverFromString,
+)
 from twisted.python import usage
 
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.daemon.services import StartupError
-from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, serveTracker, trackerIdentity
+from twisted_bazaar.daemon.tracker import (
+    TRACKER_KEY_FILE,
+    serveRelay,
+    serveTracker,
+    trackerIdentity,
+)
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
@@ -22,13 +32,19 @@ from twisted_bazaar.tap.common import (
     addWebView,
     param,
 )
-from twisted_bazaar.tap.endpoints import checkServerEndpoint, loopbackByDefault
+from twisted_bazaar.tap.endpoints import (
+    checkServerEndpoint,
+    listenInterface,
+    loopbackByDefault,
+)
 from twisted_bazaar.tracker import (
     DEFAULT_TRACKER_PORT,
     PENDING_GROUP_LIMIT,
     PENDING_LIMIT,
     registeredLimit,
 )
+from twisted_bazaar.traversal import limits as relay
+from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.web.resources import MAX_STREAMS
 from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
 
@@ -75,6 +91,24 @@ class Options(DaemonOptions):
               "connections still to register, the web view's streams and 64 "
               "for the tracker itself are counted out (halved with --web, "
               "whose view keeps a link to each node).", boundedInt(1, 10**7)),
+        param("relay-port", 0, "TCP port of the tracker's relay, on the --listen "
+              "interface (0: a free port, logged as 'relay listening on "
+              "HOST:PORT' and told to each node it relays for).",
+              boundedInt(0, 65535)),
+        param("relay-reservations", relay.RESERVATIONS, "Nodes the tracker can "
+              "not dial that it relays for at once (their reservations), in all; "
+              f"{relay.GROUP_RESERVATIONS} from one address group.  0 turns the "
+              "relay off.", boundedInt(0, 10**6)),
+        param("relay-circuits", relay.CIRCUITS, "Relayed connections (circuits) "
+              f"open at once, in all; {relay.GROUP_CIRCUITS} from one address group "
+              f"of diallers, {relay.NODE_CIRCUITS} to one node.",
+              boundedInt(1, 10**6)),
+        param("relay-circuit-bytes", relay.CIRCUIT_BYTES, "Bytes one circuit "
+              "carries (both ways) before the relay closes it.",
+              boundedInt(1, 2**50)),
+        param("relay-circuit-seconds", relay.CIRCUIT_SECONDS, "Seconds one "
+              "circuit lasts before the relay closes it.",
+              boundedSeconds(1.0, 10**6)),
     ] + COMMON_PARAMETERS
 
     def __init__(self):
@@ -85,7 +119,9 @@ class Options(DaemonOptions):
                          f"{extensions}.")
 
     def helpGroups(self):
-        return [("Tracker", ("listen", "data-dir", "web", "web-poll"), "")] + \
+        return [("Tracker", ("listen", "data-dir", "web", "web-poll"), ""),
+                ("Relay", ("relay-port", "relay-reservations", "relay-circuits",
+                           "relay-circuit-bytes", "relay-circuit-seconds"), "")] + \
             super().helpGroups()
 
     def postOptions(self):
@@ -126,6 +162,19 @@ def makeService(options):
         options["listen"], pending_limit=options["pending-limit"],
         pending_group_limit=options["pending-group-limit"],
         registered_limit=registered, connection_rate=options["connection-rate"])
+    if options["relay-reservations"]:
+        limits = RelayLimits(reservations=options["relay-reservations"],
+                             circuits=options["relay-circuits"],
+                             circuit_bytes=options["relay-circuit-bytes"],
+                             circuit_seconds=options["relay-circuit-seconds"])
+        interface = listenInterface(options["listen"])
+        endpoint = (TCP6ServerEndpoint if isIPv6Address(interface) else
+                    TCP4ServerEndpoint)(reactor, options["relay-port"],
+                                        interface=interface)
+        service.relayService = serveRelay(reactor, tracker, endpoint, limits,
+                                          exitStatus.fail,
+                                          f"tcp:{options['relay-port']}",
+                                          options["connection-rate"])
     if options["metrics"] is None and options["web"] is None:
         return service
     parent = MultiService()

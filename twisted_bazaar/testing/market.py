@@ -40,6 +40,10 @@ from twisted_bazaar.testing.memory import (
     MemoryServerEndpoint,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
+from twisted_bazaar.traversal.relay import Relay
+
+#: The port of the tracker's relay, when a market has one.
+RELAY_PORT = 7701
 
 
 class NodeClock:
@@ -88,7 +92,12 @@ class Market:
     started with the daemons' own services.
     """
 
-    def __init__(self, network=None, seed=0, link_settings=None):
+    def __init__(self, network=None, seed=0, link_settings=None, relay=None):
+        """
+        @param relay: the L{RelayLimits} of a relay for the tracker to
+            serve on port L{RELAY_PORT} of its host (protocol.md §5a), or
+            None for none.
+        """
         self.network = network if network is not None else MemoryNetwork(
             rng=random.Random(seed))
         self.clock = self.network.clock
@@ -111,6 +120,11 @@ class Market:
             self.clock, self.tracker,
             MemoryServerEndpoint(self.network, self.tracker_host, DEFAULT_TRACKER_PORT))
         self.tracker_service.startService()
+        if relay is not None:
+            self.tracker.relay = Relay(self.clock, self.tracker.peer_log, relay)
+            self.network.listen(self.tracker.relay.factory(), self.tracker_host,
+                                RELAY_PORT)
+            self.tracker.relay.port = RELAY_PORT
         self.services = {}
         #: node -> its L{NodeMetrics}, for nodes added with ``metrics``.
         self.metrics = {}

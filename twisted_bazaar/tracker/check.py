@@ -55,10 +55,15 @@ class AddressCheck:
         self._connecting = None
         self.result = defer.Deferred()
 
-    def start(self, connector, host, port):
-        """Connect to host:port and ask; returns L{result}."""
+    def start(self, connector, host, port, relay=None):
+        """Connect to host:port (through ``relay`` to the node, for a node
+        that is reached through one) and ask; returns L{result}."""
         self.link = Link(self, self.clock, self.settings, inbound=False)
-        self._connecting = connector.connect(host, port, self.link)
+        if relay is None:
+            self._connecting = connector.connect(host, port, self.link)
+        else:
+            self._connecting = connector.connect(host, port, self.link, relay=relay,
+                                                 target=self.node_id)
         self._connecting.addErrback(self._failed)
         return self.result
 

@@ -94,6 +94,9 @@ class Registry:
         self.abilities = {}
         #: Ids whose address was checked (or needs no check).
         self.verified = set()
+        #: id -> the relay (``HOST:PORT``) through which a node that
+        #: cannot be dialled is reached.
+        self.relays = {}
         #: Changes to the table so far (a join, a check passed, a
         #: departure): an answer built from it holds while this stays.
         self.changes = 0
@@ -150,10 +153,22 @@ class Registry:
             return ("", 0)
         return self.nodes[node_id]
 
+    def setRelay(self, node_id, relay):
+        """The node is reached through relay from now on."""
+        if node_id in self.nodes:
+            self.relays[node_id] = relay
+            self.changes += 1
+
+    def relayOf(self, node_id):
+        """The relay through which a node is reached, or None (dialled
+        directly, or unknown)."""
+        return self.relays.get(node_id) if node_id in self.verified else None
+
     def leave(self, node_id):
         if node_id not in self.nodes:
             return
         del self.nodes[node_id]
+        self.relays.pop(node_id, None)
         self.verified.discard(node_id)
         self.changes += 1
         for key in self._poolsOf(self.abilities.pop(node_id)):

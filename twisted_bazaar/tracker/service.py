@@ -24,6 +24,8 @@ from twisted_bazaar.net.link import ILinkOwner, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.tracker.check import AddressCheck
 from twisted_bazaar.tracker.registry import Abilities, Registry
+from twisted_bazaar.traversal.messages import RelayReserve, RelayReserved
+from twisted_bazaar.traversal.relay import Refused
 from twisted_bazaar.wire.ids import NO_ID, shortId, wireId
 
 #: Seconds before a failed address check is tried again: doubling from
@@ -106,7 +108,7 @@ class Tracker:
     def __init__(self, clock, rng, settings=None, extensions=None, connector=None,
                  identity=None, pending_limit=PENDING_LIMIT,
                  pending_group_limit=PENDING_GROUP_LIMIT, registered_limit=None,
-                 check_limit=None, connection_rate=0):
+                 check_limit=None, connection_rate=0, relay=None):
         """
         @param identity: the tracker's own key pair (L{Identity}), which
             nodes prove their keys to; a fresh one if not given (nodes
@@ -126,6 +128,9 @@ class Tracker:
             channel's handshake.  0: no limit (the daemon's is its
             --connection-rate, by default
             L{twisted_bazaar.net.connections.DEFAULT_CONNECTION_RATE}).
+        @param relay: the tracker's L{twisted_bazaar.traversal.relay.Relay}
+            (the relay of last resort for the nodes it cannot dial), or
+            None: a ``relayReserve`` is refused.
         """
         self.clock = clock
         self.identity = identity if identity is not None else Identity.generate()
@@ -170,6 +175,7 @@ class Tracker:
         #: node id -> the key it proved, for its address checks.
         self._keys = {}
         self.links = {}
+        self.relay = relay
         self.extensions = {}
         self._handlers = {}
         for name, plugin in sorted((extensions or {}).items()):
@@ -225,6 +231,8 @@ class Tracker:
             self._stopChecking(node_id)
             self._keys.pop(node_id, None)
             self._telling.discard(node_id)
+            if self.relay is not None:
+                self.relay.release(node_id)
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
@@ -251,9 +259,12 @@ class Tracker:
                 link.send(wire.NodeReply(NO_ID, "", 0))
         elif kind is wire.WhereIs:
             if self._mayLookUp(link):
-                link.send(wire.NodeReply(message.id, *self.registry.address(message.id)))
+                link.send(wire.NodeReply(message.id, *self.registry.address(message.id),
+                                         relay=self.registry.relayOf(message.id)))
             else:
                 link.send(wire.NodeReply(message.id, "", 0))
+        elif kind is RelayReserve:
+            self._reserve(link)
         elif kind in self._handlers:
             if kind.BUCKET in QUESTION_BUCKETS and not self._mayAsk(link, kind):
                 return
@@ -406,6 +417,36 @@ class Tracker:
         if checking:
             self._check(node_id, RECHECK_FIRST)
 
+    def _reserve(self, link):
+        """
+        A registered node asks for a reservation at the tracker's relay.
+        Granted (only to a key proven on this connection), the node is
+        reached through the relay: that passes its address check (its key
+        was proved on this very connection), and it is introduced, and
+        named, with the relay.  Refused, it is told why (``error``).
+        """
+        node_id = link.peer_id
+        group = groupOf(link)
+        try:
+            if self.relay is None:
+                raise Refused("noslots", "this tracker relays for nobody")
+            relay = self.relay.reserve(node_id, group, link.send, self._keys.get(node_id),
+                                       getattr(link.transport.getHost(), "host", "") or "")
+        except Refused as e:
+            link.peerLine(LogLevel.info, "refused {peer} a relay reservation: {info}",
+                          self.log, info=e.info)
+            link.send(wire.Error(e.code, e.info))
+            return
+        self.registry.setRelay(node_id, relay)
+        link.send(RelayReserved(relay))
+        if node_id in self.registry.verified:
+            return
+        self._stopChecking(node_id)
+        self.registry.verify(node_id)
+        self._memberLine(group, LogLevel.info, "node {id} holds a reservation at this "
+                         "tracker's relay: introducing it through {relay}",
+                         id=shortId(node_id), relay=relay)
+
     def _memberLine(self, group, level, format, **fields):
         """Log a line about a node registering, leaving or being checked,
         bounded per address group (L{member_log}, L{MEMBER_LINES}): each
@@ -489,4 +530,4 @@ class Tracker:
         if found is None:
             link.send(wire.NodeReply(NO_ID, "", 0))
         else:
-            link.send(wire.NodeReply(*found))
+            link.send(wire.NodeReply(*found, relay=self.registry.relayOf(found[0])))

@@ -80,7 +80,12 @@ class _Session:
         watcher = self.watcher
         self.link = Link(self, watcher.clock, watcher.settings, inbound=False)
         self._budget = watcher.clock.callLater(watcher.budget, self._overBudget)
-        self.connecting = watcher.connector.connect(*self.address, self.link)
+        relay = watcher.relayOf(self.node_id) if watcher.relayOf is not None else None
+        if relay is None:
+            self.connecting = watcher.connector.connect(*self.address, self.link)
+        else:
+            self.connecting = watcher.connector.connect(*self.address, self.link,
+                                                        relay=relay, target=self.node_id)
         self.connecting.addBoth(self._connected)
 
     def _connected(self, result):
@@ -158,10 +163,13 @@ class StatusWatcher(Service):
 
     def __init__(self, clock, members, connector, view, settings, rng,
                  interval=DEFAULT_INTERVAL, inFlight=DEFAULT_IN_FLIGHT,
-                 timeout=DEFAULT_TIMEOUT, budget=DEFAULT_BUDGET):
+                 timeout=DEFAULT_TIMEOUT, budget=DEFAULT_BUDGET, relayOf=None):
         """
         @param members: returns the live nodes as (id, host, port, scheme)
             rows (L{StatusExtension.members}).
+        @param relayOf: returns the relay a node id is reached through (a
+            node the tracker relays for), or None; its status link goes
+            through that relay (the connector must take C{relay}).
         @param connector: opens links, as a node's does
             (L{twisted_bazaar.daemon.services.EndpointConnector}).
         @param view: the L{MarketView} to keep current.
@@ -178,6 +186,7 @@ class StatusWatcher(Service):
         self.inFlight = inFlight
         self.timeout = timeout
         self.budget = budget
+        self.relayOf = relayOf
         self.sessions = {}
         #: node id -> its L{_Doubt}, for the members whose last attempt
         #: failed.

@@ -6,6 +6,8 @@ scheme or role that handles it.
 
 import attr
 
+from twisted_bazaar.wire.ids import wireId
+
 from twisted_bazaar.wire.codec import (
     REQUIRED,
     Message,
@@ -26,6 +28,7 @@ from twisted_bazaar.wire.codec import (
     ERROR_CODES,
     ProtocolError,
     MAX_EXCLUDE,
+    MAX_HOST_BYTES,
 )
 
 
@@ -42,6 +45,58 @@ _exclude = idList(0, MAX_EXCLUDE)
 checkKey = text(43, 43)
 checkNonce = text(1, 64)
 checkSig = text(86, 86)
+
+
+def splitRelay(value):
+    """
+    A relay's address as messages name it, ``HOST:PORT`` (``[V6]:PORT``
+    for an IPv6 host): (host, port).
+
+    @raise ValueError: for text that is no such address.
+    """
+    host, sep, port = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is no HOST:PORT")
+    return host, int(port)
+
+
+def joinRelay(host, port):
+    """The ``HOST:PORT`` text of a relay at host:port (L{splitRelay}'s
+    inverse)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def checkRelay(value, name):
+    """A relay's address: ``HOST:PORT`` text (see L{splitRelay})."""
+    _relayText(value, name)
+    try:
+        splitRelay(value)
+    except ValueError as e:
+        raise ProtocolError(f"{name}: {e}") from None
+    return value
+
+
+_relayText = text(3, MAX_HOST_BYTES + 8)
+checkRelay.fast = "False"
+
+
+def relayMap(limit):
+    """A checker of the relays of the nodes a message names, those
+    reached through one: an object of at most ``limit`` node id ->
+    ``HOST:PORT``; a dict of id -> relay here."""
+
+    def check(value, name):
+        if type(value) is not dict or len(value) > limit:
+            raise ProtocolError(f"{name} must be an object of at most {limit} relays")
+        return {checkNodeId(key, f"{name} key"): checkRelay(relay, f"{name} relay")
+                for key, relay in value.items()}
+
+    check.fast = "False"
+    check.toWire = lambda relays: {wireId(node_id): relay
+                                   for node_id, relay in relays.items()}
+    return check
 
 
 @message("thisisme", ("id", "id", checkNodeIdOrNone, REQUIRED),
@@ -137,15 +192,18 @@ class NodeReq(Message):
 
 @message("nodereply", ("id", "id", checkNodeIdOrNone, REQUIRED),
          ("host", "host", checkHost, REQUIRED),
-         ("port", "port", checkPort, REQUIRED))
+         ("port", "port", checkPort, REQUIRED),
+         ("relay", "relay", checkRelay, None))
 @frozen
 class NodeReply(Message):
     """The tracker names a live node; no id (-1 here, ``""`` on the wire)
-    means nobody else is known."""
+    means nobody else is known.  ``relay`` names the relay through which
+    the node is reached, when it cannot be dialled itself."""
 
     id: int
     host: str
     port: int
+    relay: str = None
 
 
 @message("whereis", ("id", "id", checkNodeId, REQUIRED))

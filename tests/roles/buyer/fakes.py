@@ -37,6 +37,8 @@ class FakeNode:
         self.proven = set()
         self.routed = []
         self.connecting = []
+        #: The relay each connectTo named (None: dialled directly).
+        self.relays = []
         self.ready = True
         self.stopping = False
         self.membership = None
@@ -59,9 +61,10 @@ class FakeNode:
     def isProven(self, link):
         return link in self.proven
 
-    def connectTo(self, host, port, peer_id, purpose):
+    def connectTo(self, host, port, peer_id, purpose, relay=None):
         d = defer.Deferred()
         self.connecting.append(((host, port, peer_id, purpose), d))
+        self.relays.append(relay)
         return d
 
 

@@ -119,7 +119,8 @@ class Sender:
 
     def _connect(self, buy, offer, onRefused, failed):
         d = self.outstanding.own(
-            self.node.connectTo(offer.host, offer.port, offer.seller, DIRECT))
+            self.node.connectTo(offer.host, offer.port, offer.seller, DIRECT,
+                                offer.relay))
         d.addCallbacks(self._connected, failed, callbackArgs=(buy, offer),
                        errbackArgs=(buy, onRefused))
 

@@ -21,6 +21,7 @@ from twisted_bazaar.files.sources import Sources
 from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.traversal.messages import FILES
 
 #: Most sellers one download takes pieces from (or asks to describe the
 #: file) at once.
@@ -119,8 +120,11 @@ class Sellers:
         download = self.download
         offer = self.sources[seller]
         client = TransferClient(self.clock, self.fetcher.stall)
+        through = {} if offer.relay is None else dict(relay=offer.relay, target=seller,
+                                                     purpose=FILES)
         d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client,
-                                                expected=decode(offer.record.key))
+                                                expected=decode(offer.record.key),
+                                                **through)
         self.connecting[seller] = d
 
         def connected(protocol):

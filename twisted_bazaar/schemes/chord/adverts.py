@@ -88,6 +88,16 @@ class Publisher:
             if advert.timer is None:
                 self._publish(item)
 
+    def republish(self):
+        """Store every item again now (its record names how the node is
+        reached, which changed), but those whose store is under way."""
+        for item, advert in sorted(self._adverts.items()):
+            if advert.lookup is None:
+                if advert.timer is not None and advert.timer.active():
+                    advert.timer.cancel()
+                advert.timer = None
+                self._publish(item)
+
     def acknowledged(self, holderOf):
         """
         Each item's record as a store now carries it, the store taken as
@@ -126,7 +136,8 @@ class Publisher:
         node = self.node
         if not lifetime:
             return self.book.withdrawal(item, node.host, node.port)
-        return self.book.record(item, node.host, node.port, fileIn(self.shops, item))
+        return self.book.record(item, node.host, node.port, fileIn(self.shops, item),
+                                node.relay)
 
     def _lifetime(self):
         """A store's lifetime, in ms: the records' expiry."""

@@ -75,6 +75,9 @@ class Joining:
         return near.end()
 
     def _nearIs(self, message):
+        relays = message.relays or {}
+        for peer in message.nodes:
+            self.node.noteRelay(peer.id, relays.get(peer.id))
         self._nearAnswered(message.nonce, message)
 
     def _nearAnswered(self, nonce, answer):

@@ -17,8 +17,11 @@ each seller by its record.
 import re
 from typing import NamedTuple
 
+import attr
+
 from twisted_bazaar.core.records import checkRecord
 from twisted_bazaar.schemes.chord.ring import SIZE
+from twisted_bazaar.wire.core import relayMap
 from twisted_bazaar.wire.ids import wireId, wireIds
 from twisted_bazaar.wire import (
     MAX_PATH,
@@ -240,16 +243,19 @@ class ChordNear(Message):
 
 
 @message("chordNearIs", ("nonce", "nonce", checkId, REQUIRED),
-         ("nodes", "nodes", checkFingers, REQUIRED))
+         ("nodes", "nodes", checkFingers, REQUIRED),
+         ("relays", "relays", relayMap(MAX_FINGERS), None))
 @frozen
 class ChordNearIs(Message):
     """The tracker's answer to chordNear: the distinct nodes asked for, the
-    one that follows the asker first; none if the asker is alone."""
+    one that follows the asker first; none if the asker is alone.
+    ``relays`` names the relay of each of them reached through one."""
 
     upkeep = True
 
     nonce: int
     nodes: tuple
+    relays: dict = attr.ib(default=None, hash=False)
 
 
 @message("chordPred", ("nonce", "nonce", checkId, REQUIRED), bucket=BUCKET)

@@ -167,6 +167,10 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
     def advertise(self, shop):
         self.publisher.advertise(shop)
 
+    def relayChanged(self):
+        """The node is reached another way: its records say so again."""
+        self.publisher.republish()
+
     def stockChanged(self, item, units):
         self.publisher.stockChanged(item, units)
 

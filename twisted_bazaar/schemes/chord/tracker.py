@@ -66,6 +66,8 @@ class ChordExtension:
         unwanted = {asker}
         ids = around(lambda place: registry.following(place, SCHEME, unwanted),
                      asker, message.fingers)
+        relays = {node_id: registry.relayOf(node_id) for node_id in ids
+                  if registry.relayOf(node_id) is not None}
         link.send(ChordNearIs(message.nonce,
                               tuple(Peer(node_id, *registry.nodes[node_id])
-                                    for node_id in ids)))
+                                    for node_id in ids), relays or None))

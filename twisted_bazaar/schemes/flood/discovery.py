@@ -89,10 +89,12 @@ class FloodDiscovery(Service, NodeObserver):
             else:
                 path = search.return_path[::-1]
             described = fileDescription(shop, item)
-            record = (self.book.record(item, node.host, node.port, described)
+            relay = node.relay
+            record = (self.book.record(item, node.host, node.port, described, relay)
                       if described is not None else None)
             node.route(signedIf(node.identity, Reply(search.id, item, path, node.id,
-                                                     node.host, node.port, record)))
+                                                     node.host, node.port, record,
+                                                     relay=relay)))
 
     # -- buying ------------------------------------------------------------------
 
@@ -152,7 +154,7 @@ class FloodDiscovery(Service, NodeObserver):
             find.perLink[via] = kept + 1
             offer = Offer(message.seller, message.path[::-1], message.host,
                           message.port, *(record.file if record else (None, None, 0)),
-                          record)
+                          record, message.relay)
             find.offers.append(offer)
             self.node.events.offerArrived(message.item, offer)
 

@@ -1,6 +1,7 @@
 """The messages of the flood scheme: ``search`` and its ``reply``."""
 
 from twisted_bazaar.core.records import checkRecord
+from twisted_bazaar.wire.core import checkRelay
 from twisted_bazaar.wire import (
     REQUIRED,
     Message,
@@ -35,14 +36,16 @@ class Search(Message):
          ("path", "path", checkPath, REQUIRED), ("seller", "seller", checkNodeId, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
          ("record", "record", checkRecord, None), ("key", "key", checkKey, None),
-         ("sig", "sig", checkSig, None), routed=True)
+         ("sig", "sig", checkSig, None), ("relay", "relay", checkRelay, None),
+         routed=True)
 @frozen
 class Reply(Message):
     """A seller's offer, routed back to the buyer; id is the search's id.
     An offer of a shared file also carries the seller's signed record of
     it (L{twisted_bazaar.core.records}), which describes the file.  Signed
     by the seller (see L{twisted_bazaar.identity.keys.signed}), record
-    included."""
+    included.  ``relay`` names the relay through which the seller is
+    reached, when it cannot be dialled."""
 
     id: int
     item: str
@@ -53,6 +56,7 @@ class Reply(Message):
     record: object = None
     key: str = None
     sig: str = None
+    relay: str = None
 
 
 _fields = Reply.asDict

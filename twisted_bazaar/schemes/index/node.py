@@ -104,6 +104,12 @@ class IndexDiscovery(Service, NodeObserver):
         for item in sorted(self.registered):
             self._register(item)
 
+    def relayChanged(self):
+        """The node is reached another way: register every item again,
+        its record naming the relay (or none)."""
+        for item in sorted(self.registered):
+            self._register(item)
+
     def _renewLater(self):
         """While it sells anything, register every item again (its record
         signed anew) every half of a record's validity, so that the
@@ -126,7 +132,8 @@ class IndexDiscovery(Service, NodeObserver):
             return
         node = self.node
         self._send(Register(item, self.book.record(item, node.config.host, node.port,
-                                                   fileIn(self.shops, item))))
+                                                   fileIn(self.shops, item),
+                                                   node.relay)))
 
     # -- buying ------------------------------------------------------------------
 

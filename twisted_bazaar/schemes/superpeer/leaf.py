@@ -166,7 +166,7 @@ class LeafSide(NodeObserver):
         among items (describing the file the shop that has it shares)."""
         node = self.node
         return {item: self.book.record(item, node.config.host, node.port,
-                                       fileIn(self.shops, item))
+                                       fileIn(self.shops, item), node.relay)
                 for item in items if self.units(item) > 0}
 
     def inventory(self):
@@ -211,7 +211,7 @@ class LeafSide(NodeObserver):
         first, *rest = parts(stock, self.records(stock), link.settings.frame_limit,
                              LeafRegister(wire.ID_LIMIT - 1, host, port, {}))
         seq = self._next()
-        link.send(LeafRegister(seq, host, port, *first))
+        link.send(LeafRegister(seq, host, port, *first, relay=self.node.relay))
         for items, records in rest:
             seq = self._next()
             link.send(LeafUpdate(seq, items, records))
@@ -289,6 +289,14 @@ class LeafSide(NodeObserver):
         if self._renewing and self.told and (self._renewal is None
                                               or not self._renewal.active()):
             self._renewal = self.node.clock.callLater(self.book.renewal, self._renew)
+
+    def relayChanged(self):
+        """The node is reached another way: it registers again with each
+        super-peer, naming the relay (or none), each record too."""
+        for peer in sorted(self.registered | set(self._registering)):
+            link = self.node.links.get(peer)
+            if link is not None:
+                self._register(link)
 
     def _renew(self):
         self._renewal = None

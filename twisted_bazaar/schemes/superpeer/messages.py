@@ -17,6 +17,7 @@ import attr
 from twisted_bazaar.wire.ids import wireIds
 
 from twisted_bazaar.core.records import checkRecord, recordedSellers, sellerObject
+from twisted_bazaar.wire.core import checkRelay
 from twisted_bazaar.wire import (
     ID_LIMIT,
     REQUIRED,
@@ -74,14 +75,17 @@ def _recordsObject(records):
 
 @message("leafRegister", ("seq", "seq", _count, REQUIRED),
          ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         ("items", "items", _counts, REQUIRED), ("records", "records", _records, None))
+         ("items", "items", _counts, REQUIRED), ("records", "records", _records, None),
+         ("relay", "relay", checkRelay, None))
 @frozen
 class LeafRegister(Message):
     """
     A leaf's whole inventory (item -> units), and where buyers reach it
-    (host "" for the address its link comes from).  Replaces whatever the
-    leaf registered before.  ``records`` holds the leaf's signed record of
-    each item it names with units above 0 (item -> record).
+    (host "" for the address its link comes from; ``relay``, the relay
+    through which it is reached when it cannot be dialled).  Replaces
+    whatever the leaf registered before.  ``records`` holds the leaf's
+    signed record of each item it names with units above 0 (item ->
+    record).
     """
 
     seq: int
@@ -89,12 +93,15 @@ class LeafRegister(Message):
     port: int
     items: dict = attr.ib(hash=False)
     records: dict = attr.ib(default=None, hash=False)
+    relay: str = None
 
     def asDict(self):
         out = {"type": self.TYPE, "seq": self.seq, "host": self.host, "port": self.port,
                "items": self.items}
         if self.records is not None:
             out["records"] = _recordsObject(self.records)
+        if self.relay is not None:
+            out["relay"] = self.relay
         return out
 
 

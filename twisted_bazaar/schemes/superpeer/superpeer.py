@@ -75,6 +75,8 @@ class SuperPeerSide(NodeObserver):
                                 burst=MEMBER_LINES)
         #: leaf -> the address it was found at by a check.
         self._checked = {}
+        #: leaf -> the relay it registered (None: dialled directly).
+        self._relays = {}
         #: leaf -> its L{AddressCheck} in flight.
         self._checks = {}
         node.handle(LeafRegister, self._leafOnly(self._register))
@@ -90,7 +92,7 @@ class SuperPeerSide(NodeObserver):
         own = []
         if any(shop.inventory().get(item, 0) > 0 for shop in self.shops):
             own.append((node.id, node.host, node.port, self.book.record(
-                item, node.host, node.port, fileIn(self.shops, item))))
+                item, node.host, node.port, fileIn(self.shops, item), node.relay)))
         return own + self.index.lookup(item, limit - len(own), node.clock.seconds())
 
     def _leafOnly(self, handler):
@@ -140,6 +142,7 @@ class SuperPeerSide(NodeObserver):
     def _register(self, link, message):
         host = message.host or getattr(link.transport.getPeer(), "host", "")
         leaf, address = link.peer_id, (host, message.port)
+        self._relays[leaf] = message.relay
         # Port 0 takes no connections: nothing to check (as at the tracker).
         listed = not message.port or self._checked.get(leaf) == address
         fresh = leaf not in self.index
@@ -217,7 +220,8 @@ class SuperPeerSide(NodeObserver):
         check = self._checks[leaf] = AddressCheck(
             leaf, self.node.provenKey(link), self.node.identity, self.node.clock,
             self.node.config.link, self.node.overlay.peer_log)
-        check.start(self.node.connector, *address).addCallback(
+        check.start(self.node.connector, *address,
+                    relay=self._relays.get(leaf)).addCallback(
             self._addressChecked, link, address, check)
 
     def _addressChecked(self, passed, link, address, check):
@@ -255,6 +259,7 @@ class SuperPeerSide(NodeObserver):
     def linkRemoved(self, peer_id):
         self._stopChecking(peer_id)
         self._checked.pop(peer_id, None)
+        self._relays.pop(peer_id, None)
         if peer_id in self.index:
             group = self.index.group(peer_id)
             self.index.forget(peer_id)

@@ -1,0 +1,353 @@
+"""
+Tests of L{twisted_bazaar.net.admission}: which links a node's link table
+opens, takes and keeps, seen from the node whose peers are
+StringTransports.  Slot budgets per purpose, the handshake limit per
+address group, inbound eviction, recycled purposes and duplicate links.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.eviction import GRACE
+from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected
+from twisted_bazaar.wire import trade
+
+from tests.helpers import (
+    NODE_HOST,
+    NODE_PORT,
+    closeLink,
+    codes,
+    feed,
+    linkPeer,
+    makeNode,
+    openLink,
+    Recorder,
+    sent,
+)
+
+ME = wire.ThisIsMe(1, NODE_PORT, NODE_HOST)
+
+
+class SlotTests(SynchronousTestCase):
+    def test_noslots(self):
+        """With every slot taken, one more inbound link gets noslots and
+        is closed; the others are untouched.  (No direct slots here: at
+        connection time the check is against every budget together.)"""
+        node = makeNode(1, max_connections=2, direct_slots=0)
+        first, second = linkPeer(node, 7), linkPeer(node, 8)
+        extra = openLink(node)
+        self.assertEqual(codes(sent(extra)), ["noslots"])
+        self.assertTrue(extra.transport.disconnecting)
+        self.assertEqual(node.links, {7: first, 8: second})
+        self.assertEqual(sent(first) + sent(second), [])
+
+    def test_fullNodeEvictsTheNewestInbound(self):
+        """
+        Full, a node takes a newcomer in place of its newest inbound link
+        past the grace period; outbound links and the oldest half of the
+        inbound ones are kept, and while every inbound link is in its
+        grace period, the newcomer is refused.
+        """
+        node = makeNode(1, max_connections=4, direct_slots=0)
+        out = linkPeer(node, 6, inbound=False)
+        old = linkPeer(node, 7)
+        node.clock.advance(5)
+        middle = linkPeer(node, 8)
+        node.clock.advance(1)
+        young = linkPeer(node, 9)
+        self.assertEqual(codes(sent(openLink(node))), ["noslots"])
+        node.clock.advance(GRACE)
+        newcomer = openLink(node)
+        self.assertEqual(sent(newcomer), [])
+        self.assertEqual(codes(sent(young)), ["noslots"])
+        self.assertTrue(young.transport.disconnecting)
+        self.assertEqual(sent(out) + sent(old) + sent(middle), [])
+
+    def test_pendingLinksHoldSlots(self):
+        """Links still in their handshake count against the limit: for
+        connectTo, and for an inbound connection, which makes room by
+        evicting the oldest silent one of the address group that has the
+        most."""
+        node = makeNode(1, max_connections=3, direct_slots=0)
+        first = openLink(node, host="10.1.0.1")
+        node.clock.advance(1)
+        second, third = openLink(node), openLink(node, host="10.0.0.98")
+        self.failureResultOf(node.connectTo("10.0.0.7", 5007), NotConnected)
+        fourth = openLink(node, host="10.1.0.2")
+        self.assertEqual((sent(first), sent(third), sent(fourth)), ([], [], []))
+        self.assertEqual(codes(sent(second)), ["noslots"])
+        self.assertTrue(second.transport.disconnecting)
+        self.assertEqual(node.linkCount(), 3)
+
+    def test_oneAddressCannotHoldEverySlotSilently(self):
+        """
+        Connections that have not said thisisme hold slots until their
+        handshake times out: one address group (an IPv4 /16) may hold at
+        most handshake_limit of them.  Other groups still get in, and a
+        connection that finishes its handshake makes room for its group
+        again.
+        """
+        node = makeNode(1, max_connections=8, handshake_limit=2)
+        first, _ = openLink(node, host="10.0.0.5"), openLink(node, host="10.0.0.6")
+        third = openLink(node, host="10.0.200.7")
+        [refusal] = sent(third)
+        self.assertEqual((refusal.code, refusal.info),
+                         ("noslots", "2 connections from your address group are still "
+                                     "to say thisisme"))
+        self.assertTrue(third.transport.disconnecting)
+        other = openLink(node, host="10.1.0.6")
+        self.assertEqual(sent(other), [])
+        self.assertFalse(other.transport.disconnecting)
+        feed(first, wire.ThisIsMe(7, 5007))
+        self.assertEqual(list(node.links), [7])
+        again = openLink(node, host="10.0.0.5")
+        self.assertEqual(sent(again), [])
+        self.assertFalse(again.transport.disconnecting)
+
+    def test_closedLinkFreesSlot(self):
+        """Once a link closes, its slot takes a new peer."""
+        node = makeNode(1, max_connections=1)
+        closeLink(linkPeer(node, 7))
+        link = openLink(node)
+        feed(link, wire.ThisIsMe(8, 5008))
+        self.assertEqual(sent(link), [ME])
+        self.assertEqual(list(node.links), [8])
+
+    def test_connectionCheckIsTheSumOfBudgets(self):
+        """A new connection is refused only once the links of every purpose
+        together fill the budgets: with both overlay slots taken, a third
+        connection still gets in, since it may be a direct one."""
+        node = makeNode(1, max_connections=2, direct_slots=1)
+        linkPeer(node, 7), linkPeer(node, 8)
+        third = openLink(node)
+        self.assertEqual(sent(third), [])
+        self.assertFalse(third.transport.disconnecting)
+        feed(third, wire.ThisIsMe(9, 5009, purpose=DIRECT))
+        fourth = openLink(node)
+        self.assertEqual(codes(sent(fourth)), ["noslots"])
+        self.assertTrue(fourth.transport.disconnecting)
+
+    def test_perPurposeCheckAtThisIsMe(self):
+        """The budget of the purpose a peer names in its thisisme is
+        checked then: an overlay link past max_connections is refused with
+        noslots, a direct one is taken while direct slots are free."""
+        node = makeNode(1, max_connections=2, direct_slots=1)
+        linkPeer(node, 7), linkPeer(node, 8)
+        overlay = openLink(node)
+        feed(overlay, wire.ThisIsMe(9, 5009))
+        [refusal] = sent(overlay)
+        self.assertEqual((refusal.code, refusal.info),
+                         ("noslots", "all 2 overlay slots are taken"))
+        self.assertTrue(overlay.transport.disconnecting)
+        closeLink(overlay)
+        direct = linkPeer(node, 9, purpose=DIRECT)
+        self.assertEqual(direct.purpose, DIRECT)
+        self.assertEqual(node.overlay.count(DIRECT), 1)
+        self.assertEqual(node.overlay.count(OVERLAY), 2)
+
+    def test_noDirectSlots(self):
+        """A node with no direct slots refuses direct links, and opens
+        none."""
+        node = makeNode(1, direct_slots=0)
+        link = openLink(node)
+        feed(link, wire.ThisIsMe(7, 5007, purpose=DIRECT))
+        self.assertEqual(codes(sent(link)), ["noslots"])
+        self.assertEqual(node.links, {})
+        self.failureResultOf(node.connectTo("10.0.0.8", 5008, 8, DIRECT), NotConnected)
+        self.assertEqual(node.connector.requests, [])
+
+    def test_unknownPurposeRefused(self):
+        """A purpose the node has no budget for is refused with wtf."""
+        node = makeNode(1)
+        link = openLink(node)
+        feed(link, wire.ThisIsMe(7, 5007, purpose="chord"))
+        self.assertEqual(codes(sent(link)), ["wtf"])
+        self.assertTrue(link.transport.disconnecting)
+        self.assertEqual(node.links, {})
+
+
+class RecycledPurposeTests(SynchronousTestCase):
+    """
+    A purpose added with recycle=True (a chord node's finger links): when
+    the node opens one more link of it with every slot taken, its own link
+    of that purpose quiet longest is retired to make room, or, if it has
+    none, an inbound one the eviction policy gives up; links of other
+    purposes are never taken for it.
+    """
+
+    def setUp(self):
+        self.node = makeNode(1, direct_slots=1)
+        self.node.addPurpose("finger", 2, idle=60.0, recycle=True)
+        self.clock = self.node.clock
+
+    def dial(self, peer, purpose="finger"):
+        d = self.node.connectTo("10.0.0.%d" % peer, 5000 + peer, peer, purpose)
+        link = self.node.connector.connectLast()
+        feed(link, wire.ThisIsMe(peer, 5000 + peer))
+        self.assertEqual(self.successResultOf(d), peer)
+        sent(link)
+        return link
+
+    def test_quietestOwnLinkMakesRoom(self):
+        """The link that carried nothing for longest says dc and closes;
+        the new link is dialled."""
+        first = self.dial(7)
+        self.clock.advance(1)
+        second = self.dial(8)
+        self.clock.advance(1)
+        feed(first, trade.Buy(5, "apple", (7, 1)))
+        self.clock.advance(1)
+        third = self.dial(9)
+        self.assertEqual(sent(second), [wire.Dc()])
+        self.assertTrue(second.transport.disconnecting)
+        self.assertFalse(first.transport.disconnecting)
+        self.assertFalse(third.transport.disconnecting)
+        self.assertEqual(self.node.linksByPurpose()["finger"], 3)
+        closeLink(second)
+        self.assertEqual(sorted(self.node.links), [7, 9])
+
+    def test_peersLinksCannotHoldEverySlot(self):
+        """With every slot held by links peers opened, the eviction policy
+        gives one up for this node's own, as for an inbound newcomer;
+        while all are new (in their grace period), the dial fails."""
+        inbound = [linkPeer(self.node, peer, purpose="finger") for peer in (7, 8)]
+        self.failureResultOf(self.node.connectTo("10.0.0.9", 5009, 9, "finger"),
+                             NotConnected)
+        self.assertEqual(self.node.connector.requests, [])
+        self.assertFalse(any(link.transport.disconnecting for link in inbound))
+        self.clock.advance(GRACE)
+        self.dial(9)
+        refused = [link for link in inbound if "noslots" in codes(sent(link))]
+        self.assertEqual(len(refused), 1)
+        self.assertTrue(refused[0].transport.disconnecting)
+
+    def test_otherPurposesAreNotRecycled(self):
+        """A purpose not recycled keeps refusing a link over its slots (a
+        direct link may have a trade waiting on it)."""
+        direct = self.dial(7, DIRECT)
+        self.clock.advance(5)
+        self.failureResultOf(self.node.connectTo("10.0.0.9", 5009, 9, DIRECT),
+                             NotConnected)
+        self.assertFalse(direct.transport.disconnecting)
+
+
+class DuplicateLinkTests(SynchronousTestCase):
+    """
+    Two nodes that connect to each other at once end up with two links;
+    both keep the one opened by the lower id.
+    """
+
+    def survivor(self, own_id, peer_id, first_inbound):
+        """Link to peer_id one way then the other; return the direction of
+        the link kept, and what the dropped link heard."""
+        node = makeNode(own_id)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        first = linkPeer(node, peer_id, inbound=first_inbound)
+        second = openLink(node, inbound=not first_inbound)
+        sent(second)
+        feed(second, wire.ThisIsMe(peer_id, 5000))
+        kept = node.links[peer_id]
+        dropped = second if kept is first else first
+        self.assertTrue(dropped.transport.disconnecting)
+        self.assertFalse(kept.transport.disconnecting)
+        closeLink(dropped)
+        self.assertIs(node.links[peer_id], kept)
+        self.assertEqual(recorder.events, [("linkAdded", peer_id)])
+        return ("inbound" if kept.inbound else "outbound"), sent(dropped)
+
+    def test_lowerIdKeepsItsOutbound(self):
+        """The lower id keeps the link it opened, in either order."""
+        self.assertEqual(self.survivor(3, 8, first_inbound=False),
+                         ("outbound", [wire.Dc()]))
+        self.assertEqual(self.survivor(3, 8, first_inbound=True),
+                         ("outbound", [wire.Dc()]))
+
+    def test_higherIdKeepsItsInbound(self):
+        """The higher id keeps the link the lower one opened, in either
+        order."""
+        self.assertEqual(self.survivor(8, 3, first_inbound=True),
+                         ("inbound", [wire.Dc()]))
+        self.assertEqual(self.survivor(8, 3, first_inbound=False),
+                         ("inbound", [wire.Dc()]))
+
+    def test_reconnectReplacesOld(self):
+        """A second link in the same direction replaces the first, which
+        is probably dead."""
+        node = makeNode(1)
+        old = linkPeer(node, 7)
+        new = linkPeer(node, 7)
+        self.assertIs(node.links[7], new)
+        self.assertEqual(sent(old), [wire.Dc()])
+        closeLink(old)
+        self.assertIs(node.links[7], new)
+        self.assertEqual(node.pathTo(7), (1, 7))
+
+    def test_messageOnTheRetiredLinkIsStillHandled(self):
+        """
+        Both nodes connected to each other at once: the link that loses is
+        retired (dc, closed), but what the peer already sent on it still
+        arrives.  A buy the peer wrote on the losing link before it heard
+        dc is delivered here, and one passing through is relayed on.  (The
+        old node dropped whatever followed on the losing link.)
+        """
+        node = makeNode(3)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        relay_to = linkPeer(node, 5)
+        mine = openLink(node, inbound=False)
+        theirs = openLink(node, inbound=True)
+        self.assertEqual(sent(mine), [wire.ThisIsMe(3, NODE_PORT, NODE_HOST)])
+        feed(mine, wire.ThisIsMe(8, 5008))
+        feed(theirs, wire.ThisIsMe(8, 5008))
+        self.assertIs(node.links[8], mine)
+        self.assertEqual(sent(theirs), [wire.Dc()])
+        self.assertTrue(theirs.transport.disconnecting)
+        buy = trade.Buy(41, "apple", (8, 3))
+        passing = trade.Buy(42, "apple", (8, 3, 5))
+        feed(theirs, buy, passing)
+        self.assertEqual(recorder.events[-1], ("delivered", buy))
+        self.assertEqual(sent(relay_to), [passing])
+        self.assertEqual(sent(theirs), [])
+        closeLink(theirs)
+        self.assertIs(node.links[8], mine)
+        feed(theirs, trade.Buy(43, "apple", (8, 3)))
+        self.assertEqual(recorder.events[-1], ("delivered", buy))
+
+    def test_messageOnTheReplacedLinkIsStillHandled(self):
+        """A link replaced by a newer one to the same peer is retired too:
+        a buy already on its way over the old link is delivered."""
+        node = makeNode(1)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        old = linkPeer(node, 7)
+        new = linkPeer(node, 7)
+        self.assertIs(node.links[7], new)
+        self.assertEqual(sent(old), [wire.Dc()])
+        buy = trade.Buy(41, "apple", (7, 1))
+        feed(old, buy)
+        self.assertEqual(recorder.events[-1], ("delivered", buy))
+        self.assertEqual(sent(old) + sent(new), [])
+
+
+class SharedAdmissionTests(SynchronousTestCase):
+    """Nodes with the same terms hold one admission (a simulation holds a
+    million nodes, nearly all alike); a node whose terms change takes
+    another, and the others keep theirs."""
+
+    def test_sameTermsOneAdmission(self):
+        one, two = makeNode(1), makeNode(2)
+        self.assertIs(one.overlay.admission, two.overlay.admission)
+        for node in (one, two):
+            node.addPurpose("finger", 2, idle=60.0, recycle=True)
+        self.assertIs(one.overlay.admission, two.overlay.admission)
+        self.assertEqual(one.overlay.admission.recycled, {"finger"})
+
+    def test_changedTermsAreTheNodesOwn(self):
+        one, two = makeNode(1), makeNode(2)
+        shared = two.overlay.admission
+        one.setSlots("finger", 3)
+        self.assertIs(two.overlay.admission, shared)
+        self.assertEqual((one.slotsFor("finger"), two.slotsFor("finger")), (3, 0))
+        two.setSlots("finger", 3)
+        self.assertIs(one.overlay.admission, two.overlay.admission)

@@ -1,0 +1,133 @@
+"""
+The tracker as the relay of last resort: a node that proved its key on
+its tracker connection gets a reservation, is introduced and named with
+the relay (its check passes by it); anyone else is refused with a reason.
+"""
+
+import random
+
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.task import Clock
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import FakeConnector, WiredLink
+from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.proofs import REGISTER, Handshake
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.tracker import Tracker, TrackerFactory
+from twisted_bazaar.traversal.limits import RelayLimits
+from twisted_bazaar.traversal.relay import Relay
+from twisted_bazaar.wire.ids import parseWireId, wireId
+
+RELAY_PORT = 7701
+
+
+class ReservationTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.connector = FakeConnector()
+        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
+                               connector=self.connector)
+        self.tracker.relay = Relay(self.clock, PeerLog(self.clock), RelayLimits())
+        self.tracker.relay.port = RELAY_PORT
+        self.factory = TrackerFactory(self.tracker)
+
+    def keyed(self, seed=9, host="203.0.113.5"):
+        """A node that registers and proves its key: (connection, id)."""
+        identity = Identity.fromRandom(random.Random(seed))
+        handshake = Handshake(identity, REGISTER)
+        peer = WiredLink(self.factory, host)
+        peer.say({"type": "thisisme", "id": "", "port": 4001, "host": "",
+                  "key": identity.key, "nonce": handshake.nonce})
+        [you] = peer.heard()
+        peer.say({"type": "proof", "sig": handshake.prove(you["key"], you["nonce"])})
+        return peer, identity.id
+
+    def keyless(self, host="198.51.100.1", port=0):
+        peer = WiredLink(self.factory, host)
+        peer.say({"type": "thisisme", "id": "", "port": port, "host": ""})
+        [you] = peer.heard()
+        return peer, parseWireId(you["id"])
+
+    def ask(self, asker, node_id):
+        asker.say({"type": "nodereq", "exclude": []})
+        asker.say({"type": "whereis", "id": wireId(node_id)})
+        return asker.heard()
+
+    def test_reservedIntroducedThroughTheRelay(self):
+        """A node whose check fails holds a reservation: it is told the
+        relay's address (the tracker's own address on its connection, the
+        relay's port), its checks end, and the tracker names it with the
+        relay."""
+        peer, node_id = self.keyed()
+        asker, _ = self.keyless()
+        self.connector.failLast(ConnectionRefusedError())
+        peer.heard()
+        with capturedLogs() as events:
+            peer.say({"type": "relayReserve"})
+        relay = f"{peer.transport.getHost().host}:{RELAY_PORT}"
+        self.assertEqual(peer.heard(), [{"type": "relayReserved", "relay": relay}])
+        self.assertTrue(self.tracker.relay.holds(node_id))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.ask(asker, node_id), [
+            {"type": "nodereply", "id": wireId(node_id), "host": "203.0.113.5",
+             "port": 4001, "relay": relay}] * 2)
+        self.assertTrue(any("introducing it through " + relay in formatEvent(e)
+                            for e in events))
+
+    def test_releasedWhenGone(self):
+        """The reservation ends with the node's tracker connection."""
+        peer, node_id = self.keyed()
+        peer.say({"type": "relayReserve"})
+        peer.link.transport.loseConnection()
+        self.assertFalse(self.tracker.relay.holds(node_id))
+        self.assertEqual(self.tracker.relay.reservations.used, 0)
+
+    def test_keylessRefused(self):
+        """A node that proved no key on its connection gets no
+        reservation: an error says why, and nothing is held."""
+        peer, node_id = self.keyless(port=4001)
+        with capturedLogs() as events:
+            peer.say({"type": "relayReserve"})
+        [error] = peer.heard()
+        self.assertEqual((error["type"], error["code"]), ("error", "norelay"))
+        self.assertIn("needs a key proven on this connection", error["info"])
+        self.assertFalse(self.tracker.relay.holds(node_id))
+        self.assertTrue(any("refused" in formatEvent(e) and "relay reservation"
+                            in formatEvent(e) for e in events))
+        self.assertNotIn(node_id, self.tracker.registry.relays)
+
+    def test_beforeRegistrationRefused(self):
+        """relayReserve before thisisme is refused like anything else."""
+        peer = WiredLink(self.factory, "203.0.113.5")
+        peer.say({"type": "relayReserve"})
+        [error] = peer.heard()
+        self.assertEqual(error["code"], "wtf")
+        self.assertTrue(peer.closed)
+
+    def test_noRelay(self):
+        """A tracker without a relay refuses every reservation."""
+        self.tracker.relay = None
+        peer, node_id = self.keyed()
+        peer.say({"type": "relayReserve"})
+        [error] = [m for m in peer.heard() if m["type"] == "error"]
+        self.assertEqual((error["code"], error["info"]),
+                         ("noslots", "this tracker relays for nobody"))
+
+    def test_overTheGroupLimit(self):
+        """Past its address group's reservations, a node is refused
+        (noslots), and not introduced through a relay."""
+        self.tracker.relay = Relay(self.clock, PeerLog(self.clock),
+                                   RelayLimits(group_reservations=1))
+        self.tracker.relay.port = RELAY_PORT
+        first, _ = self.keyed(seed=1)
+        first.say({"type": "relayReserve"})
+        second, second_id = self.keyed(seed=2)
+        second.heard()
+        second.say({"type": "relayReserve"})
+        [error] = [m for m in second.heard() if m["type"] == "error"]
+        self.assertEqual(error["code"], "noslots")
+        self.assertIn("your address group holds 1 reservations already", error["info"])
+        self.assertNotIn(second_id, self.tracker.registry.verified)

@@ -1,0 +1,89 @@
+"""A relay and two ends on an in-memory network, for the traversal tests."""
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.protocol import Protocol
+
+from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.encrypted import EncryptedProtocol
+from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
+from twisted_bazaar.traversal.circuit import CircuitEnd
+from twisted_bazaar.traversal.connector import RelayedConnector
+from twisted_bazaar.traversal.limits import RelayLimits
+from twisted_bazaar.traversal.messages import RelayAccept
+from twisted_bazaar.traversal.relay import Relay
+
+RELAY_HOST = "10.9.0.1"
+RELAY_PORT = 7000
+RELAY = f"{RELAY_HOST}:{RELAY_PORT}"
+NODE_ID = 77
+
+
+class Collect(Protocol):
+    """Keeps what it reads, and why it lost its connection."""
+
+    def __init__(self):
+        self.received = b""
+        self.lost = None
+
+    def dataReceived(self, data):
+        self.received += data
+
+    def connectionLost(self, reason):
+        self.lost = reason
+
+
+class ChannelConnector(MemoryConnector):
+    """A memory connector whose process has a channel key: what the
+    relayed connector seals the inner channel with."""
+
+    def __init__(self, network, host, identity=None):
+        super().__init__(network, host)
+        self.identity = identity or Identity.generate()
+        self.channel = ChannelKey.generate(self.identity)
+
+
+class Bed:
+    """A relay on a memory network with a reservation for NODE_ID, a
+    dialler and the node, each with an inner channel key."""
+
+    def __init__(self, limits=RelayLimits(), reserve=True):
+        self.network = MemoryNetwork()
+        self.clock = self.network.clock
+        self.relay = Relay(self.clock, PeerLog(self.clock), limits)
+        self.network.listen(self.relay.factory(), RELAY_HOST, RELAY_PORT)
+        self.relay.port = RELAY_PORT
+        self.told = []
+        self.node = ChannelConnector(self.network, "192.168.1.2")
+        self.dialler = RelayedConnector(ChannelConnector(self.network, "10.1.0.5"),
+                                        self.clock)
+        self.accepted = []
+        if reserve:
+            self.relay.reserve(NODE_ID, "192.168", self.told.append, "key", RELAY_HOST)
+
+    def dial(self, protocol, expected=None, target=NODE_ID, dialler=None):
+        d = (dialler or self.dialler).connect(
+            "192.168.1.2", 9001, protocol,
+            expected=decode(self.node.identity.key) if expected is None else expected,
+            relay=RELAY, target=target)
+        results = []
+        d.addBoth(results.append)
+        return results
+
+    def accept(self, incoming, protocol=None):
+        """The node accepts the circuit announced: its inner channel's
+        acceptor, under protocol (a L{Collect})."""
+        protocol = protocol or Collect()
+        self.accepted.append(protocol)
+
+        def inner(transport):
+            return EncryptedProtocol(protocol, self.node.channel, False, self.clock)
+
+        peer = IPv4Address("TCP", incoming.host, incoming.port)
+        end = CircuitEnd(RelayAccept(incoming.circuit), inner, self.clock, peer)
+        self.network.connect(RELAY_HOST, RELAY_PORT, end, from_host="192.168.1.2")
+        return end
+
+    def run(self, seconds=1.0):
+        self.network.run(seconds)

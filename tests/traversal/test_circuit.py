@@ -1,0 +1,134 @@
+"""
+A circuit's end: it asks, and once the relay opens the circuit, the
+bytes after ``relayOpen`` (in the same read too) are the inner
+connection's; a refusal or a close before that fails it with the reason.
+"""
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.testing.memory import MemoryConnector
+from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused
+from twisted_bazaar.traversal.connector import RelayedConnector
+from twisted_bazaar.traversal.messages import RelayAccept, RelayConnect, RelayOpen
+from twisted_bazaar.wire.framing import frame
+
+from tests.traversal.helpers import NODE_ID, RELAY, RELAY_HOST, RELAY_PORT, Bed, Collect
+
+PEER = IPv4Address("TCP", "10.1.0.5", 4000)
+
+
+def ended(inner=None):
+    clock = Clock()
+    protocol = inner or Collect()
+    end = CircuitEnd(RelayConnect(NODE_ID, "node"), lambda t: protocol, clock, PEER)
+    transport = StringTransport()
+    end.makeConnection(transport)
+    results = []
+    end.opened.addBoth(results.append)
+    return clock, end, transport, protocol, results
+
+
+class CircuitEndTests(SynchronousTestCase):
+    def test_asks(self):
+        """Its first bytes are the message that asks for the circuit."""
+        _, _, transport, _, _ = ended()
+        self.assertEqual(transport.value(),
+                         frame(wire.encode(RelayConnect(NODE_ID, "node"))))
+
+    def test_leftoverGoesInside(self):
+        """Bytes in the same read as relayOpen go to the inner protocol,
+        and everything after; its transport's peer is the one given."""
+        _, end, transport, protocol, results = ended()
+        end.dataReceived(frame(wire.encode(RelayOpen()))[:5])
+        self.assertEqual(results, [])
+        end.dataReceived(frame(wire.encode(RelayOpen()))[5:] + b"inner bytes")
+        end.dataReceived(b" and more")
+        self.assertEqual(results, [protocol])
+        self.assertEqual(protocol.received, b"inner bytes and more")
+        self.assertEqual(protocol.transport.getPeer(), PEER)
+        protocol.transport.write(b"out")
+        self.assertTrue(transport.value().endswith(b"out"))
+
+    def test_bulkSizesAreTheRelayConnections(self):
+        """What a bulk reader or sender sets on the inner transport (its
+        read and send sizes) is set on the connection to the relay."""
+        _, end, transport, protocol, _ = ended()
+        end.dataReceived(frame(wire.encode(RelayOpen())))
+        transport.bufferSize = transport.SEND_LIMIT = 1
+        protocol.transport.bufferSize = 1 << 20
+        protocol.transport.SEND_LIMIT = 2 << 20
+        self.assertEqual((transport.bufferSize, transport.SEND_LIMIT), (1 << 20, 2 << 20))
+        self.assertEqual(protocol.transport.SEND_LIMIT, 2 << 20)
+
+    def test_refusal(self):
+        """The relay's error fails it with the relay's reason, and the
+        connection is closed."""
+        _, end, transport, protocol, results = ended()
+        end.dataReceived(frame(wire.encode(wire.Error("norelay", "no such node"))))
+        [failure] = results
+        failure.trap(CircuitRefused)
+        self.assertEqual(failure.getErrorMessage(),
+                         "the relay refused the circuit: norelay: no such node")
+        self.assertTrue(transport.disconnected)
+        self.assertIsNone(protocol.transport)
+
+    def test_timeout(self):
+        """A relay that says nothing: it fails after the timeout, and its
+        timer is gone."""
+        clock, end, transport, _, results = ended()
+        clock.advance(15)
+        self.assertIn("opened no circuit within 15 s", results[0].getErrorMessage())
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_brokenFrame(self):
+        """A relay that breaks the framing fails it."""
+        _, end, transport, _, results = ended()
+        end.dataReceived(b"x:")
+        self.assertIn("broke the framing", results[0].getErrorMessage())
+
+    def test_closedBeforeOpen(self):
+        """A close before relayOpen fails it; the inner protocol never
+        connects."""
+        clock, end, transport, protocol, results = ended()
+        end.connectionLost(Failure(ConnectionDone()))
+        self.assertIn("closed the connection before the circuit opened",
+                      results[0].getErrorMessage())
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_lostAfterOpen(self):
+        """Once open, the connection's loss is the inner protocol's."""
+        _, end, _, protocol, _ = ended()
+        end.dataReceived(frame(wire.encode(RelayOpen())))
+        end.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNotNone(protocol.lost)
+
+
+class RelayLeftoverTests(SynchronousTestCase):
+    def test_earlyBytesOfTheNode(self):
+        """Bytes a node sends in the same write as its relayAccept reach
+        the dialler once the circuit opens (a dialler without a channel
+        here, so the bytes are plain)."""
+        bed = Bed()
+        dialler = Collect()
+        d = RelayedConnector(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
+            "192.168.1.2", 9001, dialler, relay=RELAY, target=NODE_ID)
+        bed.run()
+        [incoming] = bed.told
+
+        class Eager(Collect):
+            def connectionMade(self):
+                self.transport.write(frame(wire.encode(RelayAccept(incoming.circuit)))
+                                     + b"early words")
+
+        node = Eager()
+        bed.network.connect(RELAY_HOST, RELAY_PORT, node, from_host="192.168.1.2")
+        bed.run()
+        self.assertEqual(self.successResultOf(d), dialler)
+        self.assertEqual(dialler.received, b"early words")
+        self.assertEqual(node.received, frame(wire.encode(RelayOpen())))

@@ -1,0 +1,287 @@
+"""
+The relay on an in-memory network: a circuit to a node holding a
+reservation carries the inner channel both ways and nothing the relay
+can read; everything else is refused, with a reason, within limits.
+"""
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.encrypted import EncryptedProtocol
+from twisted_bazaar.traversal import relay as relay_module
+from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused
+from twisted_bazaar.traversal.limits import RelayLimits
+from twisted_bazaar import wire
+from twisted_bazaar.traversal.messages import RelayAccept, RelayConnect, RelayIncoming
+from twisted_bazaar.wire.framing import frame
+from twisted_bazaar.traversal.relay import Refused
+
+from tests.traversal.helpers import NODE_ID, RELAY, RELAY_HOST, RELAY_PORT, Bed, Collect
+
+
+class CircuitTests(SynchronousTestCase):
+    def opened(self, bed, dialler=None):
+        protocol = dialler or Collect()
+        results = bed.dial(protocol)
+        bed.run()
+        [incoming] = bed.told
+        self.assertIsInstance(incoming, RelayIncoming)
+        self.assertEqual((incoming.purpose, incoming.host), ("node", "10.1.0.5"))
+        bed.accept(incoming)
+        bed.run()
+        self.assertEqual(results, [protocol])
+        return protocol, bed.accepted[-1]
+
+    def test_bothWays(self):
+        """What each end writes reaches the other, through the inner
+        channel; the node's acceptor sees the dialler's address as the
+        relay saw it."""
+        bed = Bed()
+        dialler, node = self.opened(bed)
+        dialler.transport.write(b"buy apple")
+        node.transport.write(b"sold")
+        bed.run()
+        self.assertEqual(node.received, b"buy apple")
+        self.assertEqual(dialler.received, b"sold")
+        self.assertEqual(node.transport.getPeer().host, "10.1.0.5")
+        self.assertGreater(bed.relay.relayed, 0)
+
+    def test_relayReadsNothing(self):
+        """Every byte the relay copies is the inner channel's: the
+        plaintext the ends exchange is nowhere in it."""
+        carried = []
+        original = relay_module._Circuit.carry
+        self.patch(relay_module._Circuit, "carry",
+                   lambda circuit, end, data: (carried.append(bytes(data)),
+                                               original(circuit, end, data)))
+        bed = Bed()
+        dialler, node = self.opened(bed)
+        dialler.transport.write(b"the secret of the apple")
+        bed.run()
+        self.assertEqual(node.received, b"the secret of the apple")
+        self.assertTrue(carried)
+        self.assertNotIn(b"secret", b"".join(carried))
+
+    def test_relayCannotPose(self):
+        """An end that proves another key than the node's (the relay, or
+        anyone it hands the circuit to) fails the dialler's handshake:
+        the dialler's protocol loses its connection with the reason."""
+        bed = Bed()
+        dialler = Collect()
+        bed.dial(dialler)
+        bed.run()
+        [incoming] = bed.told
+        impostor = Collect()
+        other = ChannelKey.generate(None)
+        end = CircuitEnd(RelayAccept(incoming.circuit),
+                         lambda t: EncryptedProtocol(impostor, other, False, bed.clock),
+                         bed.clock, None)
+        bed.network.connect(RELAY_HOST, RELAY_PORT, end, from_host="192.168.1.2")
+        bed.run()
+        self.assertIsNotNone(dialler.lost)
+        self.assertIn("pinned", dialler.lost.getErrorMessage())
+        dialler.transport.write(b"secret")
+        bed.run()
+        self.assertEqual(impostor.received, b"")
+
+    def test_closeEndsBoth(self):
+        """One end closing closes the other, and the circuit is forgotten."""
+        bed = Bed()
+        dialler, node = self.opened(bed)
+        dialler.transport.loseConnection()
+        bed.run()
+        self.assertIsNotNone(node.lost)
+        self.assertEqual(bed.relay.circuits.used, 0)
+        self.assertEqual(bed.network.connections, [])
+
+    def test_noReservation(self):
+        """A circuit to an id that holds no reservation is refused: the
+        relay dials nobody, and the dialler is told why."""
+        bed = Bed(reserve=False)
+        with capturedLogs() as events:
+            results = bed.dial(Collect())
+            bed.run()
+        [failure] = results
+        failure.trap(CircuitRefused)
+        self.assertIn("norelay: this relay holds no reservation for node",
+                      failure.getErrorMessage())
+        self.assertEqual(bed.told, [])
+        self.assertTrue(any("refused a relay connection from 10.1.0.5" in
+                            formatEvent(e) for e in events))
+        self.assertEqual(bed.network.connections, [])
+
+    def test_acceptTimeout(self):
+        """A node that does not accept within the accept timeout: the
+        dialler is refused, and nothing stays held."""
+        bed = Bed(RelayLimits(accept_timeout=3.0))
+        results = bed.dial(Collect())
+        bed.run(5.0)
+        [failure] = results
+        self.assertIn("did not accept the circuit within 3 s", failure.getErrorMessage())
+        self.assertEqual(bed.relay.circuits.used, 0)
+
+    def test_wrongToken(self):
+        """A relayAccept with a token no circuit waits with is refused."""
+        bed = Bed()
+        end = bed.accept(RelayIncoming("nosuchtoken", "node", "10.1.0.5", 1))
+        results = []
+        end.opened.addBoth(results.append)
+        bed.run()
+        self.assertIn("no circuit waits with that token", results[0].getErrorMessage())
+
+    def test_acceptFromAnotherKey(self):
+        """A relayAccept whose channel proved another key than the one
+        the node registered with is refused, token or not."""
+        self.patch(relay_module, "channelKey", lambda transport: "mallory")
+        bed = Bed()
+        bed.dial(Collect())
+        bed.run()
+        [incoming] = bed.told
+        end = bed.accept(incoming)
+        results = []
+        end.opened.addBoth(results.append)
+        bed.run()
+        self.assertIn("that circuit is for another node's key",
+                      results[0].getErrorMessage())
+
+    def test_diallerTooEager(self):
+        """A dialler that sends more than 4096 bytes before its circuit
+        opens is refused, and the circuit is gone."""
+        bed = Bed()
+        dialler = Collect()
+        bed.network.connect(RELAY_HOST, RELAY_PORT, dialler, from_host="10.1.0.5")
+        bed.run()
+        dialler.transport.write(frame(wire.encode(RelayConnect(NODE_ID, "node")))
+                                + b"x" * 5000)
+        bed.run()
+        self.assertIn(b"over 4096 bytes before the circuit opened", dialler.received)
+        self.assertIsNotNone(dialler.lost)
+        self.assertEqual(bed.relay.circuits.used, 0)
+
+    def test_nodeCircuits(self):
+        """Circuits to one node are bounded: one more is refused."""
+        bed = Bed(RelayLimits(node_circuits=1))
+        self.opened(bed)
+        results = bed.dial(Collect())
+        bed.run()
+        self.assertIn("has 1 circuits through this relay already",
+                      results[0].getErrorMessage())
+
+    def test_groupCircuits(self):
+        """Circuits from one dialler's address group are bounded."""
+        bed = Bed(RelayLimits(group_circuits=1, circuits=1))
+        bed.dial(Collect())
+        results = bed.dial(Collect())
+        bed.run()
+        self.assertIn("circuits", results[0].getErrorMessage())
+        self.assertIsInstance(results[0].value, CircuitRefused)
+
+    def test_byteLimit(self):
+        """A circuit that carries more than its bytes is closed, both
+        ends."""
+        bed = Bed(RelayLimits(circuit_bytes=4096))
+        dialler, node = self.opened(bed)
+        dialler.transport.write(b"x" * 8192)
+        bed.run()
+        self.assertIsNotNone(dialler.lost)
+        self.assertIsNotNone(node.lost)
+        self.assertEqual(node.received, b"")
+        self.assertEqual(bed.relay.circuits.used, 0)
+
+    def test_timeLimit(self):
+        """A circuit is closed when its time runs out."""
+        bed = Bed(RelayLimits(circuit_seconds=30.0))
+        dialler, node = self.opened(bed)
+        bed.run(20.0)
+        self.assertIsNone(dialler.lost)
+        with capturedLogs() as events:
+            bed.run(15.0)
+        self.assertIsNotNone(dialler.lost)
+        self.assertIsNotNone(node.lost)
+        self.assertTrue(any("its time ran out (30 s a circuit)" in formatEvent(e)
+                            for e in events))
+
+    def test_silentConnection(self):
+        """A connection that asks for nothing is closed after the first
+        message's timeout."""
+        bed = Bed(RelayLimits(first_message_timeout=2.0))
+        end = Collect()
+        bed.network.connect(RELAY_HOST, RELAY_PORT, end, from_host="10.1.0.9")
+        bed.run(3.0)
+        self.assertIn(b"notim", end.received)
+        self.assertIsNotNone(end.lost)
+        self.assertEqual(bed.relay.pending.used, 0)
+
+
+class ReservationTests(SynchronousTestCase):
+    def test_needsProvenKey(self):
+        """A reservation for a node that proved no key is refused."""
+        bed = Bed(reserve=False)
+        error = self.assertRaises(Refused, bed.relay.reserve, 5, "10.1", print, None,
+                                  RELAY_HOST)
+        self.assertEqual(error.code, "norelay")
+        self.assertIn("needs a key proven on this connection", error.info)
+        self.assertFalse(bed.relay.holds(5))
+
+    def test_groupLimit(self):
+        """Reservations per address group are bounded."""
+        bed = Bed(RelayLimits(group_reservations=1), reserve=False)
+        self.assertEqual(bed.relay.reserve(1, "10.1", print, "k", RELAY_HOST), RELAY)
+        error = self.assertRaises(Refused, bed.relay.reserve, 2, "10.1", print, "k",
+                                  RELAY_HOST)
+        self.assertEqual(error.code, "noslots")
+        self.assertIn("your address group holds 1 reservations already", error.info)
+        self.assertEqual(bed.relay.reserve(3, "10.2", print, "k", RELAY_HOST), RELAY)
+
+    def test_full(self):
+        """Past what the room left allows a group, a reservation is
+        refused, and none held gives way."""
+        bed = Bed(RelayLimits(reservations=4), reserve=False)
+        bed.relay.reserve(1, "10.1", print, "k", RELAY_HOST)
+        bed.relay.reserve(2, "10.1", print, "k", RELAY_HOST)
+        error = self.assertRaises(Refused, bed.relay.reserve, 3, "10.1", print, "k",
+                                  RELAY_HOST)
+        self.assertEqual(error.info, "2 of this relay's 4 reservations are taken: your "
+                         "address group may hold no more now")
+        bed.relay.reserve(3, "10.2", print, "k", RELAY_HOST)
+        self.assertTrue(bed.relay.holds(1) and bed.relay.holds(2))
+
+    def test_off(self):
+        """A relay with no reservations relays for nobody."""
+        bed = Bed(RelayLimits(reservations=0), reserve=False)
+        error = self.assertRaises(Refused, bed.relay.reserve, 1, "10.1", print, "k",
+                                  RELAY_HOST)
+        self.assertEqual(error.info, "this tracker relays for nobody")
+
+    def test_release(self):
+        """A released reservation takes no more circuits."""
+        bed = Bed()
+        bed.relay.release(NODE_ID)
+        results = bed.dial(Collect())
+        bed.run()
+        self.assertIn("holds no reservation", results[0].getErrorMessage())
+        self.assertEqual(bed.relay.reservations.used, 0)
+
+
+class FlowControlTests(SynchronousTestCase):
+    def test_eachEndProducesForTheOther(self):
+        """Once open, each end's connection is the other's producer: a
+        reader that stops reading stops the relay reading its writer."""
+        bed = Bed()
+        ends = []
+        for host in ("10.1.0.5", "192.168.1.2"):
+            end = relay_module.RelayEnd(bed.relay)
+            end.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", host, 1)))
+            ends.append(end)
+        dialler, node = ends
+        dialler.dataReceived(frame(wire.encode(RelayConnect(NODE_ID, "node"))))
+        [incoming] = bed.told
+        node.dataReceived(frame(wire.encode(RelayAccept(incoming.circuit))))
+        self.assertIs(dialler.transport.producer, node.transport)
+        self.assertIs(node.transport.producer, dialler.transport)
+        self.assertTrue(dialler.transport.streaming and node.transport.streaming)
+        dialler.dataReceived(b"inner bytes")
+        self.assertTrue(node.transport.value().endswith(b"inner bytes"))

@@ -1,0 +1,280 @@
+"""
+Which links a node opens, takes and keeps: the policy its link table
+(L{twisted_bazaar.net.overlay.Overlay}) asks before it opens or accepts a
+link, and when two links to one peer meet.
+
+ - **Slots**: a budget of established links per purpose (overlay,
+   direct, a scheme's own), and the connections one address group may
+   hold open before saying thisisme.
+ - **Making room**: a full node evicts an inbound link the eviction
+   policy gives up (L{twisted_bazaar.net.eviction.chooseVictim}, with
+   the tenure and grace of the node's
+   L{twisted_bazaar.net.connections.ConnectionManager}); a purpose that
+   is recycled retires the quietest link of its own; a link to a peer
+   that proved useless gives way when this node dials with the
+   purpose's slots full.
+ - **Duplicates**: of two links to one peer, which survives.
+
+An L{Admission} is the terms (budgets, idle timeouts, recycled
+purposes, the handshake limit, the connection rate) and the decisions
+made on them, for the table each decision is given: it holds no link and
+no state of a node's, so every node with the same terms holds the same
+one (a simulation holds a million nodes, nearly all alike).  It reads
+the table (its links, the links in their handshake, when each inbound
+link connected, the trading partners, the peers that proved useless,
+its L{twisted_bazaar.net.connections.ConnectionManager}) and closes the
+links that give way; the table adds and removes them.
+"""
+
+from types import MappingProxyType
+
+from twisted.logger import Logger, LogLevel
+
+from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
+from twisted_bazaar.wire.ids import shortId, wireId
+
+#: The recycled purposes of a node that recycles none.
+_NONE = frozenset()
+#: The read-only tables of slots and idle timeouts by purpose nodes hold
+#: (L{Admission.budgets}, L{Admission.idle_timeouts}), one of each, by
+#: their items in order.
+_SHARED_TABLES = {}
+#: The admissions of every set of terms asked for (L{admissionFor}), one
+#: of each.
+_ADMISSIONS = {}
+
+
+def _shared(table):
+    """A read-only view of table, the one every node with the same items
+    in the same order holds: nearly every node of a simulation has the
+    same budgets, and two tables of its own were 368 bytes of each of a
+    million."""
+    items = tuple(table.items())
+    view = _SHARED_TABLES.get(items)
+    if view is None:
+        view = _SHARED_TABLES[items] = MappingProxyType(dict(items))
+    return view
+
+
+def admissionFor(budgets, handshake_limit, idle_timeouts, connection_rate,
+                 recycled=_NONE):
+    """
+    The L{Admission} of these terms: the same object for every node that
+    asks for the same.
+
+    @param budgets: purpose -> most established links of it.
+    @param idle_timeouts: purpose -> seconds a link of it may go without
+        trade; None for none.
+    @param recycled: the purposes whose links are recycled.
+    """
+    idle_timeouts = idle_timeouts or {}
+    key = (tuple(budgets.items()), tuple(idle_timeouts.items()), recycled,
+           handshake_limit, connection_rate)
+    admission = _ADMISSIONS.get(key)
+    if admission is None:
+        admission = _ADMISSIONS[key] = Admission(
+            _shared(budgets), _shared(idle_timeouts), recycled, handshake_limit,
+            connection_rate)
+    return admission
+
+
+class Admission:
+    """
+    The terms a node's links are held to, and the decisions made on them
+    for a link table (L{twisted_bazaar.net.overlay.Overlay}).  Never
+    changed: a node whose terms change takes the admission of its new
+    terms (L{withPurpose}, L{withSlots}).
+
+    @ivar budgets: purpose -> most established links of that purpose
+        (read-only).
+    @ivar idle_timeouts: purpose -> seconds a link of it may go without
+        trade (None: forever); read-only.
+    @ivar recycled: the purposes whose links are recycled (a frozenset).
+    @ivar handshake_limit: connections one address group may hold open
+        before saying thisisme.
+    @ivar connection_rate: new connections one address group may open a
+        second (see L{twisted_bazaar.net.connections.RateLimit}).
+    """
+
+    log = Logger()
+
+    __slots__ = ("budgets", "idle_timeouts", "recycled", "handshake_limit",
+                 "connection_rate")
+
+    def __init__(self, budgets, idle_timeouts, recycled, handshake_limit, connection_rate):
+        self.budgets = budgets
+        self.idle_timeouts = idle_timeouts
+        self.recycled = recycled
+        self.handshake_limit = handshake_limit
+        self.connection_rate = connection_rate
+
+    def _with(self, budgets, idle_timeouts, recycled):
+        return admissionFor(budgets, self.handshake_limit, idle_timeouts,
+                            self.connection_rate, recycled)
+
+    # -- slots -----------------------------------------------------------------
+
+    def withPurpose(self, purpose, slots, idle=None, recycle=False):
+        """These terms with a purpose added (see
+        L{twisted_bazaar.core.node.Node.addPurpose}): a purpose keeps the
+        budget and idle timeout it was given first."""
+        budgets, idle_timeouts, recycled = self.budgets, self.idle_timeouts, self.recycled
+        if purpose not in budgets:
+            budgets = {**budgets, purpose: slots}
+        if idle is not None and purpose not in idle_timeouts:
+            idle_timeouts = {**idle_timeouts, purpose: idle}
+        if recycle and purpose not in recycled:
+            recycled = recycled | {purpose}
+        return self._with(budgets, idle_timeouts, recycled)
+
+    def withSlots(self, purpose, slots):
+        """These terms with purpose's budget set (see
+        L{twisted_bazaar.core.node.Node.setSlots})."""
+        return self._with({**self.budgets, purpose: slots}, self.idle_timeouts,
+                          self.recycled)
+
+    def count(self, table, purpose):
+        """Established links of purpose, not closing."""
+        return sum(1 for link in table.links.values()
+                   if link.purpose == purpose and not link.closing)
+
+    def held(self, table, purpose):
+        """Links of purpose that hold one of its slots: established, and
+        inbound ones that have said thisisme and still owe their proof (a
+        slot is charged from the handshake on, not from its end)."""
+        return self.count(table, purpose) + sum(
+            1 for link in table.pending
+            if link.inbound and link.purpose == purpose and not link.closing)
+
+    def capacity(self):
+        """Links of every purpose a node holds at most."""
+        return sum(self.budgets.values())
+
+    def slotsFor(self, purpose):
+        """See L{twisted_bazaar.core.node.Node.slotsFor}."""
+        return self.budgets.get(purpose, 0)
+
+    def handshaking(self, table, link):
+        """Inbound connections from link's address group still in their
+        handshake."""
+        group = groupOf(link)
+        return sum(1 for other in table.pending
+                   if other.inbound and not other.closing and groupOf(other) == group)
+
+    # -- making room -----------------------------------------------------------
+
+    def recycle(self, table, purpose):
+        """
+        Make room for a link of a recycled purpose this node opens: its own
+        link of that purpose that carried nothing for longest is retired
+        (``dc``; what is already on its way is still delivered).  With
+        none of its own, the eviction policy gives up an inbound one, as
+        for an inbound newcomer: peers that open links to this node must
+        not be able to keep it from opening any.
+
+        @return: True if a link made room.
+        """
+        if purpose not in self.recycled:
+            return False
+        quietest = min((link for link in table.links.values()
+                        if link.purpose == purpose and not link.inbound and not link.closing),
+                       key=lambda link: link.lastTraffic, default=None)
+        if quietest is None:
+            return self.evict(table, purpose)
+        quietest.retire(f"its {purpose} slot is wanted for a new link")
+        return True
+
+    def retireUseless(self, table, purpose):
+        """
+        Make room for a link of purpose this node opens by retiring a link
+        of that purpose to a peer that proved useless (the quietest of
+        them, see L{twisted_bazaar.net.overlay.Overlay.useless}),
+        whichever side opened it.
+
+        @return: True if a link made room.
+        """
+        useless = table.useless_peers
+        if not useless:
+            return False
+        quietest = min((link for link in table.links.values()
+                        if link.purpose == purpose and not link.closing
+                        and link.peer_id in useless),
+                       key=lambda link: link.lastTraffic, default=None)
+        if quietest is None:
+            return False
+        quietest.retire(f"its {purpose} slot is wanted for a peer of more use")
+        return True
+
+    def evict(self, table, purpose=None, asker=None):
+        """
+        Make room for a newcomer (the inbound link ``asker``, or this
+        node's own dial when None) by closing an inbound link (of purpose,
+        if given) that the eviction policy gives up.
+
+        @return: True if one was closed.
+        """
+        # In the order they connected, so that ties go the same way on
+        # every run.
+        partners = table.partners
+        candidates = [
+            Candidate(link, since, groupOf(link), link.peer_id is not None,
+                      link in partners)
+            for link, since in table.since.items()
+            if not link.closing and link is not asker
+            and (purpose is None or link.purpose == purpose)]
+        connections = table.connections
+        victim = chooseVictim(candidates, table.node.clock.seconds(),
+                              None if asker is None else groupOf(asker),
+                              connections.grace, connections.tenureOf)
+        if victim is None:
+            return False
+        victim.peerLine(LogLevel.info, "evicting {peer} to make room for a new link",
+                        self.log)
+        victim.refuse("noslots", "evicted to make room for a new link")
+        return True
+
+    def left(self, table, link, since):
+        """An inbound link that connected at ``since`` is gone: its group
+        keeps its tenure
+        (L{twisted_bazaar.net.connections.ConnectionManager.closed})."""
+        group = groupOf(link)
+        oldest = min((start for other, start in table.since.items()
+                      if groupOf(other) == group), default=since)
+        table.connections.closed(group, min(since, oldest))
+
+    # -- duplicates ------------------------------------------------------------
+
+    def usurps(self, table, new, old, peer):
+        """
+        Whether ``new`` is a second key's link to the id ``old`` is linked
+        to by its first key (ids narrowed in a test, or a collision): the
+        first holder keeps its link, and ``new`` is refused, said why.
+        """
+        first, second = table.provenKey(old), table.provenKey(new)
+        if first is None or second is None or first == second:
+            return False
+        self.log.info("refused a link from another key claiming node {id}, which is "
+                      "linked already with its own key: the first holder of an id "
+                      "keeps it", id=shortId(peer))
+        new.refuse("wtf", f"node {wireId(peer)} is linked already, with another key")
+        return True
+
+    def replaces(self, table, new, old, peer):
+        """
+        Two links to one peer: which survives?  One whose peer proved its
+        key beats one whose peer did not, so an established honest link is
+        never replaced by an impostor's.  Otherwise, when both nodes
+        connected to each other at once, both sides keep the link opened by
+        the lower id, so they agree without talking; else the newer one
+        wins: the older is probably a dead connection not yet noticed.  The
+        loser is retired, not dropped: what is already on its way over it
+        still arrives.
+        """
+        new_proven = table.provenKey(new) is not None
+        if new_proven != (table.provenKey(old) is not None):
+            return new_proven
+        if new.inbound == old.inbound:
+            return True
+        me = table.node.id
+        new_opener = peer if new.inbound else me
+        return new_opener == min(me, peer)

@@ -1,0 +1,219 @@
+"""
+One end of a relayed circuit, at a dialler or at the node it reaches
+(docs/protocol.md §5a): a connection to the relay, under its own
+encrypted channel with the relay, that says one message
+(``relayConnect`` or ``relayAccept``), reads netstrings until the relay's
+``relayOpen`` (or its refusal), and from then on carries raw bytes: the
+inner connection between the two ends, with an encrypted channel of its
+own that the relay cannot read or pose as either end of.
+
+Bytes that arrive in the same read as ``relayOpen`` belong to the inner
+connection and go to it.  The inner protocol sees a transport
+(L{CircuitTransport}) whose writes, close and producer go to the
+connection to the relay.
+"""
+
+from twisted.internet import defer
+from twisted.internet.error import ConnectionClosed
+from twisted.internet.interfaces import IPushProducer, ITransport
+from twisted.internet.protocol import Protocol
+from zope.interface import implementer
+
+from twisted_bazaar import wire
+from twisted_bazaar.traversal.messages import RelayOpen
+from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
+
+#: Seconds a relay may take to open a circuit once asked (it waits up to
+#: its own accept timeout, 10 s, for the node to accept).
+OPEN_TIMEOUT = 15.0
+#: The longest netstring a circuit's end reads from its relay before the
+#: circuit opens: ``relayOpen`` or an ``error``.
+FRAME_LIMIT = 4096
+_DIGITS = digitsFor(FRAME_LIMIT)
+
+
+class CircuitRefused(ConnectionClosed):
+    """The relay did not open the circuit: why."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+class CircuitEnd(Protocol):
+    """
+    One end's connection to a relay: it sends ``first``, and on
+    ``relayOpen`` connects the inner protocol that ``inner(transport)``
+    returns (the protocol the dialler wants connected, or the node's
+    acceptor, each under its inner channel) to a L{CircuitTransport}.
+
+    @ivar opened: a Deferred that fires with the inner protocol once the
+        circuit is open, or fails with L{CircuitRefused} (the relay's
+        refusal, a close, a timeout); cancelling it closes the connection.
+    """
+
+    def __init__(self, first, inner, clock, peer, timeout=OPEN_TIMEOUT):
+        """
+        @param first: the message that asks for the circuit.
+        @param inner: called with the L{CircuitTransport} once the
+            circuit is open; returns the protocol to connect to it.
+        @param peer: the inner transport's C{getPeer}: the other end's
+            address as far as this end knows it.
+        """
+        self.first = first
+        self.inner = inner
+        self.clock = clock
+        self.peer = peer
+        self.timeout = timeout
+        self.protocol = None
+        self._buffer = b""
+        self._timer = None
+        self.opened = defer.Deferred(lambda d: self._abort())
+
+    def connectionMade(self):
+        self._timer = self.clock.callLater(self.timeout, self._refused,
+                                           f"the relay opened no circuit within "
+                                           f"{self.timeout:g} s")
+        self.transport.write(frame(wire.encode(self.first)))
+
+    def dataReceived(self, data):
+        if self.protocol is not None:
+            self.protocol.dataReceived(data)
+            return
+        if self.opened.called:
+            return
+        data = self._buffer + data
+        try:
+            found = readFrame(data, 0, FRAME_LIMIT, _DIGITS)
+        except FrameError as e:
+            self._refused(f"the relay broke the framing: {e}")
+            return
+        if found is None or found[1] >= len(data):
+            self._buffer = data
+            return
+        begin, end = found
+        self._buffer = b""
+        try:
+            message = wire.decode(data[begin:end])
+        except wire.ProtocolError as e:
+            self._refused(f"the relay sent what does not decode: {e}")
+            return
+        if type(message) is RelayOpen:
+            self._open(data[end + 1:])
+        elif type(message) is wire.Error:
+            self._refused(f"the relay refused the circuit: {message.code}: "
+                          f"{message.info}")
+        else:
+            self._refused(f"the relay sent {message.TYPE}, not relayOpen")
+
+    def _open(self, rest):
+        self._cancelTimer()
+        transport = CircuitTransport(self, self.peer)
+        protocol = self.inner(transport)
+        if protocol is None:
+            self._refused("this end refused the circuit's connection")
+            return
+        self.protocol = protocol
+        protocol.makeConnection(transport)
+        self.opened.callback(protocol)
+        if rest:
+            self.dataReceived(rest)
+
+    def _refused(self, why):
+        self._cancelTimer()
+        if not self.opened.called:
+            self.opened.errback(CircuitRefused(why))
+        self.transport.abortConnection()
+
+    def _abort(self):
+        self._cancelTimer()
+        self.transport.abortConnection()
+
+    def _cancelTimer(self):
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def connectionLost(self, reason):
+        self._cancelTimer()
+        if self.protocol is not None:
+            self.protocol.connectionLost(reason)
+        elif not self.opened.called:
+            self.opened.errback(CircuitRefused(
+                f"the relay closed the connection before the circuit opened: "
+                f"{reason.getErrorMessage()}"))
+
+
+@implementer(ITransport, IPushProducer)
+class CircuitTransport:
+    """
+    The inner connection's transport: what it writes goes to the relay
+    (sealed by the connection's channel with the relay, around the inner
+    channel's own sealing), as do its close and its producer; its peer is
+    the other end's address as far as this end knows it; the rest of the
+    transport's interface is the relay connection's.
+    """
+
+    def __init__(self, end, peer):
+        self.end = end
+        self.peer = peer
+
+    def __getattr__(self, name):
+        # Reached only for what this class does not define (the
+        # connection's state, its bufferSize): the connection to the
+        # relay's.
+        if name in ("end", "peer"):
+            raise AttributeError(name)
+        return getattr(self.end.transport, name)
+
+    @property
+    def bufferSize(self):
+        """Bytes read at a time: the relay connection's (a file's buyer
+        sets it for bulk reads)."""
+        return self.end.transport.bufferSize
+
+    @bufferSize.setter
+    def bufferSize(self, size):
+        self.end.transport.bufferSize = size
+
+    @property
+    def SEND_LIMIT(self):  # noqa: N802 (Twisted's name, on its transports)
+        """Bytes sent a call: the relay connection's (a file's seller sets
+        it for bulk sends)."""
+        return self.end.transport.SEND_LIMIT
+
+    @SEND_LIMIT.setter
+    def SEND_LIMIT(self, size):  # noqa: N802
+        self.end.transport.SEND_LIMIT = size
+
+    def write(self, data):
+        self.end.transport.write(data)
+
+    def writeSequence(self, data):
+        self.end.transport.writeSequence(data)
+
+    def loseConnection(self):
+        self.end.transport.loseConnection()
+
+    def abortConnection(self):
+        self.end.transport.abortConnection()
+
+    def getPeer(self):
+        return self.peer
+
+    def getHost(self):
+        return self.end.transport.getHost()
+
+    def registerProducer(self, producer, streaming):
+        self.end.transport.registerProducer(producer, streaming)
+
+    def unregisterProducer(self):
+        self.end.transport.unregisterProducer()
+
+    def pauseProducing(self):
+        self.end.transport.pauseProducing()
+
+    def resumeProducing(self):
+        self.end.transport.resumeProducing()
+
+    def stopProducing(self):
+        self.end.transport.loseConnection()

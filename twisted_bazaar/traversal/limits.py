@@ -1,0 +1,45 @@
+"""
+What a relay lets the nodes of one address group, and all of them, make
+it hold (docs/reliability.md, "Relay abuse"): reservations, circuits,
+and the bytes and seconds of each circuit.
+"""
+
+import attr
+
+#: Defaults of a tracker's relay (its --relay-* options).
+RESERVATIONS = 1024
+GROUP_RESERVATIONS = 8
+CIRCUITS = 256
+GROUP_CIRCUITS = 16
+NODE_CIRCUITS = 16
+CIRCUIT_BYTES = 64 * 1024 * 1024
+CIRCUIT_SECONDS = 600.0
+#: Seconds a node holding a reservation has to accept a circuit, and a
+#: connection to the relay to say what it wants once its channel is up.
+ACCEPT_TIMEOUT = 10.0
+FIRST_MESSAGE_TIMEOUT = 10.0
+#: Connections to the relay not yet in a circuit: in all, per group.
+PENDING = 256
+GROUP_PENDING = 32
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class RelayLimits:
+    """
+    A relay's bounds.  ``reservations`` 0 turns the relay off.
+    ``circuits`` counts circuits open or waiting for their node, charged
+    to the dialler's address group (``group_circuits``); ``node_circuits``
+    bounds those to one node.  ``circuit_bytes`` counts both ways.
+    """
+
+    reservations: int = RESERVATIONS
+    group_reservations: int = GROUP_RESERVATIONS
+    circuits: int = CIRCUITS
+    group_circuits: int = GROUP_CIRCUITS
+    node_circuits: int = NODE_CIRCUITS
+    circuit_bytes: int = CIRCUIT_BYTES
+    circuit_seconds: float = CIRCUIT_SECONDS
+    accept_timeout: float = ACCEPT_TIMEOUT
+    first_message_timeout: float = FIRST_MESSAGE_TIMEOUT
+    pending: int = PENDING
+    group_pending: int = GROUP_PENDING

@@ -1,0 +1,100 @@
+"""
+The relay's messages (docs/protocol.md §5a): a node that cannot be
+dialled reserves a slot at a relay over its tracker connection; a
+dialler asks the relay for a circuit to it by id; the node accepts on a
+connection of its own; the relay opens both and copies bytes between
+them from then on.
+"""
+
+from twisted_bazaar.wire.codec import (
+    REQUIRED,
+    Message,
+    ProtocolError,
+    checkHost,
+    checkNodeId,
+    checkPort,
+    errorCode,
+    frozen,
+    message,
+    text,
+)
+from twisted_bazaar.wire.core import checkRelay
+
+#: What a circuit reaches at the node: its node port (links, status
+#: questions) or its file transfer port.
+NODE = "node"
+FILES = "files"
+PURPOSES = (NODE, FILES)
+
+errorCode("norelay", "the relay holds no reservation for that node, or no "
+          "circuit with that token")
+
+checkToken = text(1, 64)
+
+
+def checkPurpose(value, name):
+    if value not in PURPOSES:
+        raise ProtocolError(f"{name} must be one of {', '.join(PURPOSES)}")
+    return value
+
+
+checkPurpose.fast = "{v} in " + repr(PURPOSES)
+
+
+@message("relayReserve")
+@frozen
+class RelayReserve(Message):
+    """A registered node asks its tracker, acting as a relay, to hold a
+    reservation for it: circuits to its id come to it from then on, as
+    long as this connection lasts."""
+
+
+@message("relayReserved", ("relay", "relay", checkRelay, REQUIRED))
+@frozen
+class RelayReserved(Message):
+    """The reservation is held: diallers reach the node through the relay
+    at ``relay`` (``HOST:PORT``), which the node advertises."""
+
+    relay: str
+
+
+@message("relayConnect", ("to", "to", checkNodeId, REQUIRED),
+         ("purpose", "purpose", checkPurpose, REQUIRED))
+@frozen
+class RelayConnect(Message):
+    """A dialler's first message to a relay: a circuit to node ``to``'s
+    port for ``purpose``."""
+
+    to: int
+    purpose: str
+
+
+@message("relayIncoming", ("circuit", "circuit", checkToken, REQUIRED),
+         ("purpose", "purpose", checkPurpose, REQUIRED),
+         ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED))
+@frozen
+class RelayIncoming(Message):
+    """The relay tells a node holding a reservation that a dialler at
+    ``host``:``port`` (as the relay sees it) asks for a circuit: the node
+    accepts it with ``relayAccept{circuit}`` on a new connection."""
+
+    circuit: str
+    purpose: str
+    host: str
+    port: int
+
+
+@message("relayAccept", ("circuit", "circuit", checkToken, REQUIRED))
+@frozen
+class RelayAccept(Message):
+    """A node's first message on a connection to a relay: it takes the
+    circuit the relay announced with that token."""
+
+    circuit: str
+
+
+@message("relayOpen")
+@frozen
+class RelayOpen(Message):
+    """The relay's last message on both ends of a circuit: from now on
+    each carries the other's bytes, raw."""

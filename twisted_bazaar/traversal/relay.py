@@ -1,0 +1,387 @@
+"""
+A relay (docs/protocol.md §5a): reservations for nodes that cannot be
+dialled, and circuits to them, by id only, within the limits of
+L{twisted_bazaar.traversal.limits}, charged to address groups as the
+rest of a process's resources are (L{twisted_bazaar.net.account}).
+
+A circuit joins two connections to the relay's port, the dialler's
+(``relayConnect``) and the node's (``relayAccept``): once both are there
+the relay says ``relayOpen`` on each and copies what it reads from one
+channel into the other, counting it.  What it copies is the inner
+channel's ciphertext between the two ends: the relay reads none of it.
+"""
+
+import secrets
+
+from twisted.internet.protocol import Factory, Protocol
+from twisted.logger import Logger, LogLevel
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.connections import RateLimit, admitted
+from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.net.handshake import PLAIN, channelKey
+from twisted_bazaar.traversal.limits import RelayLimits
+from twisted_bazaar.traversal.messages import (
+    RelayAccept,
+    RelayConnect,
+    RelayIncoming,
+    RelayOpen,
+)
+from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
+from twisted_bazaar.wire.core import joinRelay
+from twisted_bazaar.wire.ids import shortId, wireId
+
+#: The longest netstring read before a connection is in a circuit, and
+#: the most bytes a dialler may send before its circuit opens.
+FRAME_LIMIT = 4096
+_DIGITS = digitsFor(FRAME_LIMIT)
+
+
+class Refused(Exception):
+    """The relay will not do it: the ``error`` code and its info."""
+
+    def __init__(self, code, info):
+        super().__init__(info)
+        self.code = code
+        self.info = info
+
+
+class _Reservation:
+    """A node's reservation: how to tell it of circuits (its tracker
+    connection's send), the key it proved to the tracker (wire text), its
+    circuits."""
+
+    def __init__(self, node_id, tell, key):
+        self.node_id = node_id
+        self.tell = tell
+        self.key = key
+        self.circuits = set()
+
+
+class Relay:
+    """
+    The reservations and circuits of one relay.
+
+    @ivar port: the port its factory listens on, once it does (0 before:
+        no reservation is granted until then).
+    @ivar relayed: bytes copied, in all.
+    """
+
+    log = Logger()
+
+    def __init__(self, clock, peer_log, limits=RelayLimits(), connection_rate=0):
+        self.clock = clock
+        self.peer_log = peer_log
+        self.limits = limits
+        self.port = 0
+        self.relayed = 0
+        self.rates = RateLimit(clock, connection_rate)
+        self.reservations = Account(limits.reservations, limits.group_reservations)
+        self._reserved = {}
+        self.circuits = Account(limits.circuits, limits.group_circuits)
+        self.pending = Account(limits.pending, limits.group_pending, oldest_first=True)
+        #: token -> circuit waiting for its node's relayAccept.
+        self._waiting = {}
+
+    @property
+    def enabled(self):
+        return self.limits.reservations > 0
+
+    def factory(self):
+        """The factory of the relay's port (under the channel)."""
+        return RelayFactory(self)
+
+    def line(self, group, format, level=LogLevel.info, **fields):
+        """One line a peer caused, through the peer log."""
+        self.peer_log.emit(self.log, level, group, format, **fields)
+
+    # -- reservations ------------------------------------------------------------
+
+    def reserve(self, node_id, group, tell, key, host):
+        """
+        Hold a reservation for node_id (registered from ``group``, its
+        ``key`` proven on the connection ``tell`` sends on), reached at
+        this relay's ``host`` (the address the node dialled): the relay's
+        ``HOST:PORT``.  A node holding one already keeps it.
+
+        @raise Refused: the relay is off or not listening, the key is not
+            proven, or the limits leave no room.
+        """
+        if not self.enabled or not self.port:
+            raise Refused("noslots", "this tracker relays for nobody")
+        if key is None:
+            raise Refused("norelay", "a reservation needs a key proven on this "
+                          "connection; this node proved none")
+        if node_id not in self._reserved:
+            account = self.reservations
+            held = account.held(group)
+            if held >= account.group_limit:
+                raise Refused("noslots", f"your address group holds {held} "
+                              "reservations already")
+            if not account.admits(group):
+                # Nothing gives way: a reservation promised stays held.
+                raise Refused("noslots", f"{account.used} of this relay's "
+                              f"{account.capacity} reservations are taken: your "
+                              "address group may hold no more now")
+            account.hold(node_id, group)
+            self._reserved[node_id] = _Reservation(node_id, tell, key)
+        return joinRelay(host, self.port)
+
+    def release(self, node_id):
+        """The node's reservation ends (its connection closed); its open
+        circuits run on, within their own limits."""
+        self.reservations.release(node_id)
+        self._reserved.pop(node_id, None)
+
+    def holds(self, node_id):
+        return node_id in self._reserved
+
+    # -- circuits ----------------------------------------------------------------
+
+    def connect(self, end, request):
+        """A dialler asks for a circuit to request.to."""
+        reservation = self._reserved.get(request.to)
+        if reservation is None:
+            raise Refused("norelay", f"this relay holds no reservation for node "
+                          f"{wireId(request.to)}")
+        limits = self.limits
+        if len(reservation.circuits) >= limits.node_circuits:
+            raise Refused("noslots", f"node {shortId(request.to)} has "
+                          f"{limits.node_circuits} circuits through this relay already")
+        circuit = _Circuit(self, end, reservation, secrets.token_urlsafe(16))
+        victims = self.circuits.take(circuit, end.group)
+        if victims is None:
+            raise Refused("noslots", self.circuits.refusal(end.group, "circuits"))
+        for victim in victims:
+            victim.close("it gave way to a circuit of another address group")
+        reservation.circuits.add(circuit)
+        self._waiting[circuit.token] = circuit
+        peer = end.transport.getPeer()
+        reservation.tell(RelayIncoming(circuit.token, request.purpose,
+                                       getattr(peer, "host", "") or "",
+                                       getattr(peer, "port", 0) or 0))
+        circuit.waitForAccept(limits.accept_timeout)
+        return circuit
+
+    def accept(self, end, request):
+        """A node takes the circuit it was told of."""
+        circuit = self._waiting.get(request.circuit)
+        if circuit is None:
+            raise Refused("norelay", "no circuit waits with that token")
+        key = channelKey(end.transport)
+        if key is not PLAIN and key != circuit.reservation.key:
+            raise Refused("norelay", "that circuit is for another node's key")
+        del self._waiting[request.circuit]
+        circuit.open(end)
+        return circuit
+
+    def forget(self, circuit):
+        """A circuit ended: its accounts let go of it."""
+        self._waiting.pop(circuit.token, None)
+        self.circuits.release(circuit)
+        circuit.reservation.circuits.discard(circuit)
+
+
+class _Circuit:
+    """Two connections joined by a relay, and what they carried."""
+
+    def __init__(self, relay, dialler, reservation, token):
+        self.relay = relay
+        self.dialler = dialler
+        self.node = None
+        self.reservation = reservation
+        self.token = token
+        self.carried = 0
+        self._timer = None
+        self.closed = False
+
+    def waitForAccept(self, timeout):
+        self._timer = self.relay.clock.callLater(
+            timeout, self.close, f"node {shortId(self.reservation.node_id)} did not "
+            f"accept the circuit within {timeout:g} s", "norelay")
+
+    def open(self, node):
+        """The node accepted: both ends hear relayOpen, each becomes the
+        other's producer, and the circuit's time starts."""
+        self._cancelTimer()
+        self.node = node
+        limits = self.relay.limits
+        self._timer = self.relay.clock.callLater(
+            limits.circuit_seconds, self.close,
+            f"its time ran out ({limits.circuit_seconds:g} s a circuit)")
+        opened = frame(wire.encode(RelayOpen()))
+        for end, other in ((self.dialler, node), (node, self.dialler)):
+            end.transport.write(opened)
+            end.other = other
+            other.transport.registerProducer(end.transport, True)
+        for end in (self.dialler, node):
+            early, end.early = end.early, b""
+            if early:
+                self.carry(end, early)
+
+    def carry(self, end, data):
+        """Copy what one end sent to the other, within the byte limit."""
+        if self.closed:
+            return
+        self.carried += len(data)
+        self.relay.relayed += len(data)
+        limit = self.relay.limits.circuit_bytes
+        if self.carried > limit:
+            self.close(f"it carried more than its {limit} bytes")
+            return
+        end.other.transport.write(data)
+
+    def close(self, why, code="noslots"):
+        """End the circuit: a circuit still waiting tells its dialler why
+        (``error``); an open one closes both ends once what they were sent
+        is out.  One line through the peer log."""
+        if self.closed:
+            return
+        self.closed = True
+        self._cancelTimer()
+        self.relay.forget(self)
+        dialler = self.dialler
+        self.relay.line(dialler.group, "closed the relay circuit from {host} to node "
+                        "{node}: {why}", host=dialler.host,
+                        node=shortId(self.reservation.node_id), why=why)
+        if self.node is None:
+            dialler.refuse(code, f"the circuit closed: {why}", log=False)
+            return
+        for end in (dialler, self.node):
+            end.transport.loseConnection()
+
+    def endLost(self, end):
+        """One end's connection closed: the other closes after it."""
+        if self.closed:
+            return
+        self.closed = True
+        self._cancelTimer()
+        self.relay.forget(self)
+        other = self.node if end is self.dialler else self.dialler
+        if other is not None:
+            other.transport.loseConnection()
+
+    def _cancelTimer(self):
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+
+class RelayEnd(Protocol):
+    """One connection to the relay's port, under its channel: its first
+    netstring says what it wants, and once in an open circuit what it
+    reads goes to the other end."""
+
+    def __init__(self, relay):
+        self.relay = relay
+        self.circuit = None
+        self.other = None
+        self.early = b""
+        self._buffer = b""
+        self._timer = None
+        self.host = ""
+        self.group = ""
+
+    def connectionMade(self):
+        relay = self.relay
+        self.host = getattr(self.transport.getPeer(), "host", "") or ""
+        self.group = addressGroup(self.host)
+        victims = relay.pending.take(self, self.group)
+        if victims is None:
+            self.refuse("noslots", relay.pending.refusal(
+                self.group, "connections still to say what they want"))
+            return
+        for victim in victims:
+            victim.refuse("noslots", "evicted to make room for a connection from "
+                          "another address group")
+        self._timer = relay.clock.callLater(
+            relay.limits.first_message_timeout, self.refuse, "notim",
+            f"nothing asked within {relay.limits.first_message_timeout:g} s")
+
+    def dataReceived(self, data):
+        if self.other is not None:
+            self.circuit.carry(self, data)
+            return
+        if self.circuit is not None:
+            self._keep(data)
+            return
+        data = self._buffer + data
+        try:
+            found = readFrame(data, 0, FRAME_LIMIT, _DIGITS)
+        except FrameError as e:
+            self.refuse("wtf", f"broken framing: {e}")
+            return
+        if found is None or found[1] >= len(data):
+            self._buffer = data
+            return
+        begin, end = found
+        self._buffer = b""
+        early = data[end + 1:]
+        try:
+            message = wire.decode(data[begin:end])
+        except wire.ProtocolError as e:
+            self.refuse("wtf", str(e))
+            return
+        self._cancelTimer()
+        self.relay.pending.release(self)
+        try:
+            if type(message) is RelayConnect:
+                self.circuit = self.relay.connect(self, message)
+                self._keep(early)
+            elif type(message) is RelayAccept:
+                self.early = early
+                self.circuit = self.relay.accept(self, message)
+            else:
+                raise Refused("wtf", f"a relay takes relayConnect or relayAccept, not "
+                              f"{message.TYPE}")
+        except Refused as e:
+            self.refuse(e.code, e.info)
+
+    def _keep(self, data):
+        """A dialler's bytes before its circuit opens: kept for it, up to
+        FRAME_LIMIT."""
+        self.early += data
+        if len(self.early) > FRAME_LIMIT:
+            self.circuit.close(f"the dialler sent over {FRAME_LIMIT} bytes before the "
+                               "circuit opened", "wtf")
+
+    def refuse(self, code, info, log=True):
+        """Say why in an ``error`` and close; one line through the peer
+        log."""
+        self._cancelTimer()
+        self.relay.pending.release(self)
+        if log:
+            self.relay.line(self.group, "refused a relay connection from {host}: "
+                            "{info}", host=self.host, info=info)
+        self.transport.write(frame(wire.encode(wire.Error(code, info))))
+        self.transport.loseConnection()
+
+    def connectionLost(self, reason):
+        self._cancelTimer()
+        self.relay.pending.release(self)
+        if self.circuit is not None:
+            self.circuit.endLost(self)
+
+    def _cancelTimer(self):
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+
+class RelayFactory(Factory):
+    """The relay port's factory: a L{RelayEnd} per connection, unless its
+    address group opens connections too fast."""
+
+    noisy = False
+    log = Logger()
+
+    def __init__(self, relay):
+        self.relay = relay
+
+    def buildProtocol(self, addr):
+        relay = self.relay
+        if not admitted(relay.rates, addr, relay.peer_log, self.log,
+                        "relay connection"):
+            return None
+        return RelayEnd(relay)
