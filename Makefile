@@ -86,7 +86,7 @@ figures: $(STAMP)
 	  --nodes 10000,100000,1000000 $(WARM) --discovery chord --chord-stabilize 30 \
 	  --chord-fix-fingers 30 --chord-ping 30 --name '{discovery}-{nodes}'
 	$(PY) -m twisted_bazaar.sim.plot docs/scale/growth.png docs/scale/*.json
-	$(SWEEP) $(SWEEP_FLAGS) --out docs/nat --summary summary --nodes 1000 --seed 1 \
+	$(SWEEP) $(SWEEP_FLAGS) --out docs/nat --summary summary-nat --nodes 1000 --seed 1 \
 	  --topology tracker --discovery $(SCHEMES) --nat 0,0.2,0.4,0.6,0.8 --nat-symmetric 0.5 \
 	  --name '{discovery}-nat{nat}'
 	$(PY) -m twisted_bazaar.sim.plot docs/nat/nat.png docs/nat/*.json
