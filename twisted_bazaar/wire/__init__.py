@@ -41,11 +41,9 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     errorCode,
     field,
     frozen,
-    idList,
     intIn,
     itemCounts,
     message,
-    nodeIdChecker,
     objectList,
     text,
 )
