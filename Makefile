@@ -52,7 +52,8 @@ screenshot: $(STAMP)
 bench: $(STAMP)
 	QUICK="$(QUICK)" $(PY) -m benchmarks.run
 
-# `make figures` draws docs/adversaries/success-*.png and docs/scale/growth.png
+# `make figures` draws docs/adversaries/success-*.png, docs/scale/growth.png
+# and docs/nat/nat.png
 # again from runs made by `bazaar-sim sweep` (docs/simulator.md, "Sweeps").
 # A run whose --json is there is kept (delete the files to run them again);
 # SWEEP_FLAGS="--scheduler tcp://HOST:8786" runs them on a Dask cluster.
@@ -85,3 +86,7 @@ figures: $(STAMP)
 	  --nodes 10000,100000,1000000 $(WARM) --discovery chord --chord-stabilize 30 \
 	  --chord-fix-fingers 30 --chord-ping 30 --name '{discovery}-{nodes}'
 	$(PY) -m twisted_bazaar.sim.plot docs/scale/growth.png docs/scale/*.json
+	$(SWEEP) $(SWEEP_FLAGS) --out docs/nat --summary summary-nat --nodes 1000 --seed 1 \
+	  --topology tracker --discovery $(SCHEMES) --nat 0,0.2,0.4,0.6,0.8 --nat-symmetric 0.5 \
+	  --name '{discovery}-nat{nat}'
+	$(PY) -m twisted_bazaar.sim.plot docs/nat/nat.png docs/nat/*.json

@@ -77,14 +77,17 @@ class AtHomeRunTests(SynchronousTestCase):
                                  (PRIVATE, router.public))
 
     def test_metricsOfARunWithHomes(self):
-        """A run reports its homes; without a way in, the sellers at home
-        sell nothing, and the public ones still do."""
+        """A run reports its homes; the sellers at home sell through the
+        tracker's relay, whose bytes the run counts, and every purchase
+        is made."""
         metrics = Simulation(AT_HOME).run()
         nat = metrics["nat"]
         self.assertTrue(0 < nat["homes"] < AT_HOME.nodes)
         self.assertGreater(nat["sellers_at_home"], 0)
-        self.assertEqual(nat["sold_from_home"], 0)
-        self.assertGreater(nat["sold"], 0)
+        self.assertGreater(nat["sold_from_home"], 0)
+        self.assertGreater(nat["relayed_bytes"], 0)
+        self.assertEqual(nat["sold"], AT_HOME.searches)
+        self.assertEqual(metrics["success_rate"], 1.0)
         self.assertEqual(metrics["config"]["nat"], 0.5)
 
     def test_noHomesNoMetrics(self):

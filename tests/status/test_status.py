@@ -124,6 +124,29 @@ class StatusTests(SynchronousTestCase):
         self.assertEqual(answer.relays, {10_001: "198.51.100.1:7701"})
         self.assertIn((10_002, "203.0.113.8", 9001, ""), answer.nodes)
 
+    def test_relayedMemberListCutToOneFrame(self):
+        """Members reached through a relay are listed with it, and their
+        relays count towards the frame too: a list of such members, each
+        with a long relay address, is cut to fit one frame."""
+        extension = self.market.tracker.extensions["status"]
+        registry = self.market.tracker.registry
+        for n in range(3000):
+            registry.join(10_000 + n, "h" * 100, 1)
+            registry.setRelay(10_000 + n, "r" * 200 + ":7701")
+        sent = []
+
+        class Link:
+            def sendPayload(self, payload, kind):
+                sent.append(wire.decode(payload))
+
+        extension._members(Link(), None)
+        [answer] = sent
+        self.assertLess(len(answer.nodes), 3000)
+        relayed = {row[0] for row in answer.nodes if row[0] >= 10_000}
+        self.assertEqual(set(answer.relays), relayed)
+        self.assertLessEqual(len(wire.encode(answer)),
+                             self.market.tracker.settings.frame_limit)
+
     def test_nodeStateCutToOneFrame(self):
         """A node whose state does not fit one frame answers it cut short:
         without recent messages, and with its first items (by name) and

@@ -130,3 +130,79 @@ class DecodedBuildTests(SynchronousTestCase):
                               {"type": "buy", "id": 1, "item": "a", "path": junk})
         self.assertRaises(ProtocolError, trade.Buy.fromDict,
                           {"type": "buy", "id": 1, "item": "a", "path": ["1", "1"]})
+
+
+class FieldDeclarationTests(SynchronousTestCase):
+    """L{codec.message} reads a class's fields from its L{codec.field}
+    attributes, or takes them as tuples for a class made by attrs."""
+
+    def declare(self, type_name, cls, **flags):
+        self.addCleanup(codec.MESSAGE_TYPES.pop, type_name, None)
+        return codec.message(type_name, **flags)(cls)
+
+    def test_fieldsFromAttributes(self):
+        """Wire names are the attributes' in camelCase unless named; a field
+        without a default is required, one with a default of None (or
+        C{optional}) is left out while None, another default is always
+        sent."""
+
+        class Sample(Message):
+            return_path: tuple = codec.field(codec.checkPath)
+            flag: bool = codec.field(codec.checkFlag, wire="super", optional=True)
+            host: str = codec.field(codec.checkHost, default="")
+            seen_port: int = codec.field(codec.checkPort, default=None)
+
+        Sample = self.declare("fieldsample", Sample, routed=False)
+        self.assertEqual(Sample.FIELDS, (
+            ("returnPath", "return_path", codec.checkPath, REQUIRED),
+            ("super", "flag", codec.checkFlag, None),
+            ("host", "host", codec.checkHost, ""),
+            ("seenPort", "seen_port", codec.checkPort, None)))
+        self.assertTrue(attr.has(Sample))
+        self.assertRaises(TypeError, Sample, (1,))
+        sample = Sample((1,), None)
+        self.assertEqual(sample.asDict(), {"type": "fieldsample", "returnPath": ["1"],
+                                           "host": ""})
+        self.assertEqual(codec.decode(codec.encode(sample)), sample)
+        self.assertRaises(attr.exceptions.FrozenInstanceError, setattr, sample, "host", "x")
+
+    def test_undeclaredAttribute(self):
+        """An attribute declared without C{field} is refused: the codec
+        would not know how it travels."""
+
+        class Half(Message):
+            item: str = codec.field(checkItem)
+            count: int = 0
+
+        with self.assertRaises(ValueError) as caught:
+            self.declare("halfdeclared", Half)
+        self.assertIn("'count' is not declared with field()", str(caught.exception))
+        self.assertNotIn("halfdeclared", codec.MESSAGE_TYPES)
+
+    def test_declaredTwice(self):
+        """A class whose fields come both as C{field} attributes and as
+        tuples is refused."""
+
+        @frozen
+        class Twice(Message):
+            item: str = codec.field(checkItem)
+
+        with self.assertRaises(ValueError) as caught:
+            self.declareTuples("twicedeclared", Twice)
+        self.assertIn("declares its fields twice", str(caught.exception))
+
+    def declareTuples(self, type_name, cls):
+        self.addCleanup(codec.MESSAGE_TYPES.pop, type_name, None)
+        return codec.message(type_name, ("item", "item", checkItem, REQUIRED))(cls)
+
+    def test_tuplesStillDeclare(self):
+        """An attrs class with its fields given as tuples, as plugins
+        declare them, is declared as before."""
+
+        @frozen
+        class Old(Message):
+            item: str
+
+        Old = self.declareTuples("tupledeclared", Old)
+        self.assertEqual(Old.FIELDS, (("item", "item", checkItem, REQUIRED),))
+        self.assertEqual(codec.decode(b'{"type":"tupledeclared","item":"a"}'), Old("a"))

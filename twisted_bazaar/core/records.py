@@ -32,6 +32,7 @@ from twisted_bazaar.wire import checkSha256, checkSize
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.wire.core import checkRelay
 from twisted_bazaar.identity.keys import keyId, verify
+from twisted_bazaar.net.fitting import cutToFit
 from twisted_bazaar.wire import (
     SELLER_KEYS,
     ProtocolError,
@@ -155,7 +156,18 @@ def checkRecord(value, name):
     return Record(**values)
 
 
+def recordObject(record):
+    """A record back to its wire object."""
+    return record.asDict()
+
+
+def recordObjects(records):
+    """Records back to their wire objects."""
+    return [record.asDict() for record in records]
+
+
 checkRecord.fast = "False"
+checkRecord.toWire = recordObject
 
 
 def recordedSellers(limit):
@@ -181,7 +193,13 @@ def recordedSellers(limit):
         return tuple(sellers)
 
     check.fast = "False"
+    check.toWire = sellerObjects
     return check
+
+
+def sellerObjects(sellers):
+    """Sellers as L{recordedSellers} gives them, back to their wire objects."""
+    return [sellerObject(seller) for seller in sellers]
 
 
 def sellerObject(seller):
@@ -204,39 +222,18 @@ def fittedSellers(answer, limit):
     """
     An answer that names sellers (index's ``found``, superpeer's
     ``leafHits`` and ``spHit``) cut to its first sellers that fit in a
-    frame of ``limit`` bytes (L{fittedToFrame}), each seller an (id,
-    host, port, record) entry.
+    frame of ``limit`` bytes (L{cutToFit}), each seller an (id, host,
+    port, record) entry.  Each seller's record carries an item and a host
+    of the seller's choosing, so a crowd of sellers could make the whole
+    answer too big to send, and nobody would hear of the sellers it held:
+    put the sellers in a fair order first (L{oneOfEachGroup}), so that
+    the ones left out are the crowd's.
     """
     bound = (_MOST_PER_CHAR * len(answer.item) + _ANSWER_FIXED
              + _PATH_ID * len(getattr(answer, "path", ())) + sum(
                  _MOST_PER_CHAR * (len(host) + len(record.item) + len(record.host))
                  + _SELLER_FIXED for _, host, _, record in answer.sellers))
-    return fittedToFrame(answer, limit, bound)
-
-
-def fittedToFrame(answer, limit, bound):
-    """
-    ``answer`` (with a ``sellers`` tuple) cut to its first sellers that
-    fit in a frame of ``limit`` bytes.  Each seller's record carries an
-    item and a host of the seller's choosing, so a crowd of sellers could
-    make the whole answer too big to send, and nobody would hear of the
-    sellers it held (issue 34).  Put the sellers in a fair order first
-    (L{oneOfEachGroup}), so that the ones left out are the crowd's.
-    ``bound`` is an upper bound on the answer's encoded size (every
-    character escaped): the answer is encoded here only when it is over
-    the limit, so an answer of ordinary size costs no encoding.
-    """
-    if bound <= limit or len(wire.encode(answer)) <= limit:
-        return answer
-    sellers = answer.sellers
-    fit, over = 0, len(sellers)
-    while over - fit > 1:
-        middle = (fit + over) // 2
-        if len(wire.encode(attr.evolve(answer, sellers=sellers[:middle]))) <= limit:
-            fit = middle
-        else:
-            over = middle
-    return attr.evolve(answer, sellers=sellers[:fit])
+    return cutToFit(answer, "sellers", limit, bound)
 
 
 def oneOfEachGroup(sellers, groupOf):

@@ -10,13 +10,12 @@ buyer asks with ``head`` and ``get``; a seller answers ``about``, or
 
 from twisted_bazaar.wire import (
     MAX_SIZE,
-    REQUIRED,
     Message,
+    field,
     ProtocolError,
     checkSha256,
     checkSize,
     errorCode,
-    frozen,
     intIn,
     message,
 )
@@ -39,57 +38,47 @@ def checkPieces(value, name):
     return tuple(bytes.fromhex(each) for each in value)
 
 
+def piecesText(pieces):
+    """Raw piece digests as about.pieces writes them: hex."""
+    return [piece.hex() for piece in pieces]
+
+
 checkPieces.fast = "False"
+checkPieces.toWire = piecesText
 
 
-@message("head", ("sha256", "sha256", checkSha256, REQUIRED))
-@frozen
+@message("head")
 class Head(Message):
     """Describe the shared file with this content."""
 
-    sha256: str
+    sha256: str = field(checkSha256)
 
 
-@message("about", ("sha256", "sha256", checkSha256, REQUIRED),
-         ("size", "size", checkSize, REQUIRED),
-         ("pieceSize", "piece_size", checkPieceSize, REQUIRED),
-         ("pieces", "pieces", checkPieces, REQUIRED))
-@frozen
+@message("about")
 class About(Message):
     """The answer to head: the file's size, its piece size and the SHA-256
     of each piece (raw digests here, hex on the wire), whose tree must
     give the file's identity, C{sha256}."""
 
-    sha256: str
-    size: int
-    piece_size: int
-    pieces: tuple
-
-    def asDict(self):
-        return {"type": "about", "sha256": self.sha256, "size": self.size,
-                "pieceSize": self.piece_size,
-                "pieces": [piece.hex() for piece in self.pieces]}
+    sha256: str = field(checkSha256)
+    size: int = field(checkSize)
+    piece_size: int = field(checkPieceSize)
+    pieces: tuple = field(checkPieces)
 
 
-@message("get", ("sha256", "sha256", checkSha256, REQUIRED),
-         ("offset", "offset", checkSize, REQUIRED),
-         ("length", "length", checkSize, REQUIRED))
-@frozen
+@message("get")
 class Get(Message):
     """Send ``length`` bytes of the file from ``offset``."""
 
-    sha256: str
-    offset: int
-    length: int
+    sha256: str = field(checkSha256)
+    offset: int = field(checkSize)
+    length: int = field(checkSize)
 
 
-@message("data", ("sha256", "sha256", checkSha256, REQUIRED),
-         ("offset", "offset", checkSize, REQUIRED),
-         ("length", "length", checkSize, REQUIRED))
-@frozen
+@message("data")
 class Data(Message):
     """The answer to get: exactly ``length`` raw bytes follow this frame."""
 
-    sha256: str
-    offset: int
-    length: int
+    sha256: str = field(checkSha256)
+    offset: int = field(checkSize)
+    length: int = field(checkSize)

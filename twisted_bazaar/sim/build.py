@@ -18,6 +18,7 @@ from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
+from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.sim.homes import placeHomes
 from twisted_bazaar.sim.smallrandom import SmallRandom
 from twisted_bazaar.sim.topology import BUILDERS
@@ -84,8 +85,10 @@ class Builder:
         cold start), or in the state they converge to (warm, L{warm})."""
         sim, config = self.sim, self.sim.config
         if config.topology == "tracker" or config.discovery != "flood":
+            # The tracker relays for the nodes it cannot dial, as a
+            # tracker daemon does by default (protocol.md §5a).
             sim.market = Market(sim.network, seed=config.seed + 3,
-                                link_settings=sim.settings)
+                                link_settings=sim.settings, relay=RelayLimits())
         if config.start == "warm":
             if config.discovery in TRACKER_SCHEMES:
                 warm.buildSuperPeers(self)

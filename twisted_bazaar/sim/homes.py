@@ -35,10 +35,11 @@ def placeHomes(network, nodes, seed, fraction, symmetric, public=()):
     return homes
 
 
-def homeMetrics(homes, nodes, sellers, buyers):
+def homeMetrics(homes, nodes, sellers, buyers, relay=None):
     """What a run with nodes at home reports: how many homes and of which
-    kind, how many sellers and buyers sit in them, and the units sold by
-    sellers at home and by all sellers."""
+    kind, how many sellers and buyers sit in them, the units sold by
+    sellers at home and by all sellers, and the bytes the tracker's relay
+    carried (None without one)."""
     def atHome(node):
         return homes.routerOf(node.connector.from_host) is not None
 
@@ -55,4 +56,5 @@ def homeMetrics(homes, nodes, sellers, buyers):
         "sold_from_home": sum(sold(seller) for node, seller in sellers.items()
                               if atHome(node)),
         "sold": sum(sold(seller) for seller in sellers.values()),
+        "relayed_bytes": None if relay is None else relay.relayed,
     }

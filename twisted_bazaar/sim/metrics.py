@@ -160,7 +160,8 @@ def runMetrics(sim, wall_s):
     if sim.attack is not None:
         metrics["adversaries"] = sim.attack.metrics()
     if sim.homes is not None:
-        metrics["nat"] = homeMetrics(sim.homes, sim.nodes, sim.sellers, sim.buyers)
+        relay = sim.market.tracker.relay if sim.market is not None else None
+        metrics["nat"] = homeMetrics(sim.homes, sim.nodes, sim.sellers, sim.buyers, relay)
     return metrics
 
 

@@ -311,14 +311,16 @@ def plotNat(curves, nodes, seed, path):
                      color=line.get_color(), label=f"{scheme} p50")
         latency.plot(fractions, [point[3] or 0 for point in curve], "s:",
                      color=line.get_color(), label=f"{scheme} p95")
-        if relayed:
-            panels[2].plot(fractions, [point[4] or 0 for point in curve], "o-",
-                           label=scheme)
+        carried = [(point[0], point[4]) for point in curve if point[4]]
+        if relayed and carried:
+            panels[2].plot([x for x, _ in carried], [y for _, y in carried], "o-",
+                           color=line.get_color(), label=scheme)
     success.set_ylim(0, 1.02)
     success.set_ylabel("purchase success")
     latency.set_yscale("log")
     latency.set_ylabel("search to buyOK (virtual ms)")
     if relayed:
+        panels[2].set_yscale("log")
         panels[2].set_ylabel("bytes relayed per purchase")
     for axes in panels:
         axes.set_xlabel("fraction of nodes at home (behind NAT)")

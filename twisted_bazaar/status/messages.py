@@ -12,12 +12,10 @@ The status messages (docs/protocol.md, "Status"):
   anyone else, only its public facts (``public``: what it offers).
 """
 
-import attr
-
 from twisted_bazaar.wire import (
     ID_LIMIT,
-    REQUIRED,
     Message,
+    field,
     checkFlag,
     checkHost,
     checkInfo,
@@ -29,7 +27,6 @@ from twisted_bazaar.wire import (
     checkSha256,
     checkSig,
     checkSize,
-    frozen,
     intIn,
     itemCounts,
     message,
@@ -120,15 +117,11 @@ RECENT_KEYS = (("ago", _count), ("dir", _direction),
 
 
 @message("members", bucket="query")
-@frozen
 class Members(Message):
     """Which nodes are live?"""
 
 
-@message("memberlist", ("nodes", "nodes", objectList(MEMBER_KEYS, MAX_ENTRIES), REQUIRED),
-         ("total", "total", _count, REQUIRED),
-         ("relays", "relays", relayMap(MAX_ENTRIES), None))
-@frozen
+@message("memberlist")
 class MemberList(Message):
     """
     The answer to members: (id, host, port, scheme) of live nodes that
@@ -137,9 +130,9 @@ class MemberList(Message):
     (id -> ``HOST:PORT``), None if none is.
     """
 
-    nodes: tuple
-    total: int
-    relays: dict = attr.ib(default=None, hash=False)
+    nodes: tuple = field(objectList(MEMBER_KEYS, MAX_ENTRIES))
+    total: int = field(_count)
+    relays: dict = field(relayMap(MAX_ENTRIES), default=None, hash=False)
 
     def asDict(self):
         out = {"type": "memberlist", "total": self.total,
@@ -152,8 +145,7 @@ class MemberList(Message):
         return out
 
 
-@message("state", ("operator", "operator", checkSig, None), bucket="query")
-@frozen
+@message("state", bucket="query")
 class State(Message):
     """
     What is your state?  ``operator``, if given, proves that the asker is
@@ -161,23 +153,10 @@ class State(Message):
     the whole state; anyone else its public facts.
     """
 
-    operator: str = None
+    operator: str = field(checkSig, default=None)
 
 
-@message("nodestate", ("id", "id", checkNodeIdOrNone, REQUIRED),
-         ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         ("scheme", "scheme", checkName, REQUIRED),
-         ("links", "links", objectList(LINK_KEYS, MAX_ENTRIES), REQUIRED),
-         ("stock", "stock", _counts, REQUIRED), ("bag", "bag", _counts, None),
-         ("pending", "pending", _count, None),
-         ("recent", "recent", objectList(RECENT_KEYS, RECENT_SIZE), ()),
-         ("files", "files", _sharedFiles, ()),
-         ("downloads", "downloads", objectList(DOWNLOAD_KEYS, MAX_ITEMS), ()),
-         ("public", "public", checkFlag, False), ("reach", "reach", _reach, None),
-         ("seenHost", "seen_host", checkHost, None),
-         ("seenPort", "seen_port", checkPort, None),
-         ("relay", "relay", checkRelay, None))
-@frozen
+@message("nodestate")
 class NodeState(Message):
     """
     The answer to state: the node's id, advertised host and port, scheme,
@@ -201,22 +180,22 @@ class NodeState(Message):
     are withheld.
     """
 
-    id: int
-    host: str
-    port: int
-    scheme: str
-    links: tuple
-    stock: dict = attr.ib(hash=False)
-    bag: dict = attr.ib(hash=False, default=None)
-    pending: int = None
-    recent: tuple = ()
-    files: tuple = ()
-    downloads: tuple = ()
-    public: bool = False
-    reach: str = None
-    seen_host: str = None
-    seen_port: int = None
-    relay: str = None
+    id: int = field(checkNodeIdOrNone)
+    host: str = field(checkHost)
+    port: int = field(checkPort)
+    scheme: str = field(checkName)
+    links: tuple = field(objectList(LINK_KEYS, MAX_ENTRIES))
+    stock: dict = field(_counts, hash=False)
+    bag: dict = field(_counts, default=None, hash=False)
+    pending: int = field(_count, default=None)
+    recent: tuple = field(objectList(RECENT_KEYS, RECENT_SIZE), default=())
+    files: tuple = field(_sharedFiles, default=())
+    downloads: tuple = field(objectList(DOWNLOAD_KEYS, MAX_ITEMS), default=())
+    public: bool = field(checkFlag, default=False)
+    reach: str = field(_reach, default=None)
+    seen_host: str = field(checkHost, default=None)
+    seen_port: int = field(checkPort, default=None)
+    relay: str = field(checkRelay, default=None)
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,

@@ -23,6 +23,7 @@ from twisted_bazaar.status.messages import (
 from twisted_bazaar.status.operator import provesOperator
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.fitting import frameLimit, halvedToFit
 from twisted_bazaar.net.handshake import channelHash
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.recent import STATUS
@@ -94,7 +95,7 @@ class NodeStatus:
         operator = provesOperator(identity and identity.key,
                                   channelHash(link.transport), message.operator)
         state = self.state() if operator else self.publicState()
-        link.send(fitted(state, link.settings.frame_limit))
+        link.send(fitted(state, frameLimit(link)))
 
 
 def publicOf(state):
@@ -112,24 +113,25 @@ def fitted(state, limit):
     A L{NodeState} cut short to fit one frame of limit bytes: as it is if
     it fits; else without its recent messages, then with its links, stock,
     bag, files and downloads each cut to their first entries (by id and
-    name), halving,
-    until it fits.  A client waiting for its answer gets one, partial,
-    rather than none (a seller of hundreds of long file names).
+    name), halving (L{halvedToFit}), until it fits.  A client waiting for
+    its answer gets one, partial, rather than none (a seller of hundreds
+    of long file names).
     """
     if len(wire.encode(state)) <= limit:
         return state
     state = attr.evolve(state, recent=())
     keep = max(len(state.links), len(state.stock), len(state.bag or ()), len(state.files),
                len(state.downloads))
-    while keep and len(wire.encode(state)) > limit:
-        keep //= 2
-        state = attr.evolve(state, links=state.links[:keep],
-                            stock=dict(list(state.stock.items())[:keep]),
-                            bag=(None if state.bag is None
-                                 else dict(list(state.bag.items())[:keep])),
-                            files=state.files[:keep],
-                            downloads=state.downloads[:keep])
-    return state
+    return halvedToFit(state, limit, _firstEntries, keep)
+
+
+def _firstEntries(state, keep):
+    """state with its links, stock, bag, files and downloads each cut to
+    their first keep entries."""
+    return attr.evolve(state, links=state.links[:keep],
+                       stock=dict(list(state.stock.items())[:keep]),
+                       bag=None if state.bag is None else dict(list(state.bag.items())[:keep]),
+                       files=state.files[:keep], downloads=state.downloads[:keep])
 
 
 def _download(row):

@@ -10,6 +10,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.fitting import countFitting, frameLimit
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.status.messages import MAX_ENTRIES, MemberList, Members
 from twisted_bazaar.tracker.extension import ITrackerExtension, ITrackerExtensionPlugin
@@ -51,7 +52,7 @@ class StatusExtension:
         answering each question anew let one connection's questions take
         the tracker's whole time.
         """
-        limit = self.tracker.settings.frame_limit
+        limit = frameLimit(self.tracker)
         built_for = (self.tracker.registry.changes, limit)
         if self._answer is None or self._answer[0] != built_for:
             self._answer = (built_for, wire.encode(self._build(limit)))
@@ -59,21 +60,41 @@ class StatusExtension:
 
     def _build(self, limit):
         members = self.members()
-        room = limit - 64
-        rows = []
-        for row in members[:MAX_ENTRIES]:
-            node_id, host, port, scheme = row
-            room -= len(json.dumps({"id": wireId(node_id), "host": host, "port": port,
-                                    "scheme": scheme},
-                                   ensure_ascii=False, separators=(",", ":"))
-                        .encode("utf-8")) + 1
-            if room < 0:
-                break
-            rows.append(row)
-        registry = self.tracker.registry
-        relays = {row[0]: registry.relayOf(row[0]) for row in rows
-                  if registry.relayOf(row[0]) is not None}
+        rows = members[:MAX_ENTRIES]
+        relayOf = self.tracker.registry.relayOf
+        kept = countFitting(_entryBytes(rows, relayOf), limit)
+        rows = rows[:kept]
+        relays = {row[0]: relayOf(row[0]) for row in rows if relayOf(row[0]) is not None}
         return MemberList(tuple(rows), len(members), relays or None)
+
+
+#: The bytes the ``relays`` object adds to a memberlist once it names one.
+RELAYS_OBJECT = len(',"relays":{}')
+
+
+def _entryBytes(rows, relayOf):
+    """The bytes each member takes in a memberlist, its separators
+    included: its entry in ``nodes``, and its relay's in ``relays`` if it
+    is reached through one (the first such also pays for the object)."""
+    relayed = False
+    for row in rows:
+        cost = _rowBytes(row) + 1
+        relay = relayOf(row[0])
+        if relay is not None:
+            cost += len(json.dumps({wireId(row[0]): relay}, ensure_ascii=False,
+                                   separators=(",", ":")).encode("utf-8")) - 2 + 1
+            if not relayed:
+                cost += RELAYS_OBJECT
+                relayed = True
+        yield cost
+
+
+def _rowBytes(row):
+    """The bytes of a member's entry in a memberlist."""
+    node_id, host, port, scheme = row
+    return len(json.dumps({"id": wireId(node_id), "host": host, "port": port,
+                           "scheme": scheme},
+                          ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 @implementer(IPlugin, ITrackerExtensionPlugin)

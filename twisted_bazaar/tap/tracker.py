@@ -139,6 +139,20 @@ class Options(DaemonOptions):
             self["web"] = loopbackByDefault(self["web"])
 
 
+def relayService(reactor, options, tracker, exitStatus):
+    """The tracker's relay, as its --relay-* options say, on the interface
+    of its --listen."""
+    limits = RelayLimits(reservations=options["relay-reservations"],
+                         circuits=options["relay-circuits"],
+                         circuit_bytes=options["relay-circuit-bytes"],
+                         circuit_seconds=options["relay-circuit-seconds"])
+    interface = listenInterface(options["listen"])
+    endpoint = (TCP6ServerEndpoint if isIPv6Address(interface) else
+                TCP4ServerEndpoint)(reactor, options["relay-port"], interface=interface)
+    return serveRelay(reactor, tracker, endpoint, limits, exitStatus.fail,
+                      f"tcp:{options['relay-port']}", options["connection-rate"])
+
+
 def makeService(options):
     from twisted.internet import reactor
 
@@ -163,18 +177,7 @@ def makeService(options):
         pending_group_limit=options["pending-group-limit"],
         registered_limit=registered, connection_rate=options["connection-rate"])
     if options["relay-reservations"]:
-        limits = RelayLimits(reservations=options["relay-reservations"],
-                             circuits=options["relay-circuits"],
-                             circuit_bytes=options["relay-circuit-bytes"],
-                             circuit_seconds=options["relay-circuit-seconds"])
-        interface = listenInterface(options["listen"])
-        endpoint = (TCP6ServerEndpoint if isIPv6Address(interface) else
-                    TCP4ServerEndpoint)(reactor, options["relay-port"],
-                                        interface=interface)
-        service.relayService = serveRelay(reactor, tracker, endpoint, limits,
-                                          exitStatus.fail,
-                                          f"tcp:{options['relay-port']}",
-                                          options["connection-rate"])
+        service.relayService = relayService(reactor, options, tracker, exitStatus)
     if options["metrics"] is None and options["web"] is None:
         return service
     parent = MultiService()

@@ -22,16 +22,18 @@ from twisted_bazaar.net.handshake import LinkHandshake, channelKey
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.link import ILinkOwner, LinkSettings
 from twisted_bazaar.net.recent import STATUS
-from twisted_bazaar.tracker.check import AddressCheck
+from twisted_bazaar.tracker.checks import (  # noqa: F401 (the package's names)
+    CHECK_GROUP_LIMIT,
+    CHECK_LIMIT,
+    RECHECK_FIRST,
+    RECHECK_MAX,
+    AddressChecks,
+)
 from twisted_bazaar.tracker.registry import Abilities, Registry
 from twisted_bazaar.traversal.messages import RelayReserve, RelayReserved
 from twisted_bazaar.traversal.relay import Refused
 from twisted_bazaar.wire.ids import NO_ID, shortId, wireId
 
-#: Seconds before a failed address check is tried again: doubling from
-#: the first to the last.
-RECHECK_FIRST = 5.0
-RECHECK_MAX = 60.0
 #: Registrations advertising a port that one address group (see
 #: L{twisted_bazaar.net.eviction.addressGroup}) may make a second, in bursts
 #: of twice that; and the most live nodes it may hold registered.
@@ -51,12 +53,6 @@ QUESTION_BUCKETS = ("query", "listing")
 #: that; past it, each is answered as if nobody were known (see
 #: L{Tracker._mayLookUp}).
 LOOKUP_RATE = 400.0
-#: Address checks the daemon runs at once, in all and for the nodes of
-#: one address group: each holds a descriptor until it ends (within the
-#: handshake timeout).  Past these a check waits RECHECK_FIRST seconds,
-#: unless the newest check of a group holding more gives way (and waits).
-CHECK_LIMIT = 32
-CHECK_GROUP_LIMIT = 8
 #: Descriptors the daemon keeps for its address checks (CHECK_LIMIT) and
 #: its own files: its log, its listening sockets (see L{registeredLimit}).
 RESERVED_DESCRIPTORS = 64
@@ -156,14 +152,8 @@ class Tracker:
                                   else registered_limit, GROUP_LIMIT)
         #: Opens the connect-back checks; None: addresses are not checked.
         self.connector = connector
-        #: Node ids whose address check is in flight, by address group.
-        self.checking = Account(math.inf if check_limit is None else check_limit,
-                                CHECK_GROUP_LIMIT)
-        #: node id -> its address check in flight, or the timer of the next.
-        self._checks = {}
-        #: Ids of the nodes that asked to be told what their checks find
-        #: (``thisisme.reach``).
-        self._telling = set()
+        #: The connect-back checks of the nodes' addresses.
+        self.checks = AddressChecks(self, check_limit)
         #: Each address group's rate of registrations with a port.
         self._joins = GroupRates(JOIN_RATE, _RATE_GROUPS)
         #: Each address group's rate of questions.
@@ -228,15 +218,14 @@ class Tracker:
         if node_id is not None and self.links.get(node_id) is link:
             del self.links[node_id]
             self.registered.release(link)
-            self._stopChecking(node_id)
+            self.checks.forget(node_id)
             self._keys.pop(node_id, None)
-            self._telling.discard(node_id)
             if self.relay is not None:
                 self.relay.release(node_id)
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
-            self._memberLine(groupOf(link), _levelOf(link), "node {id} left ({n} live)",
+            self.memberLine(groupOf(link), _levelOf(link), "node {id} left ({n} live)",
                              id=shortId(node_id), n=len(self.registry))
 
     def messageReceived(self, link, message):
@@ -353,7 +342,7 @@ class Tracker:
         if holder is not None and self._keys.get(node_id) != handshake.key:
             # Another key with the same id (ids narrowed in a test, or a
             # collision): the first holder keeps its registration.
-            self._memberLine(groupOf(link), LogLevel.info,
+            self.memberLine(groupOf(link), LogLevel.info,
                              "refused node {id}'s registration from another key: that "
                              "id is registered already, with its own key, and the "
                              "first holder of an id keeps it", id=shortId(node_id))
@@ -404,18 +393,18 @@ class Tracker:
                                      hello.port, abilities, verified=not checking)
         self.links[node_id] = link
         if hello.reach:
-            self._telling.add(node_id)
+            self.checks.telling.add(node_id)
         self.pending.release(link)
         link.identified(node_id)
         if hello.purpose == STATUS:
             link.purpose = STATUS
         if proven is None:
             link.send(wire.ThisIsYou(node_id, hello.port))
-        self._memberLine(group, _levelOf(link), "node {id} joined from {host}:{port} "
+        self.memberLine(group, _levelOf(link), "node {id} joined from {host}:{port} "
                          "({n} live)", id=shortId(node_id), host=host, port=hello.port,
                          n=len(self.registry))
         if checking:
-            self._check(node_id, RECHECK_FIRST)
+            self.checks.check(node_id)
 
     def _reserve(self, link):
         """
@@ -441,86 +430,31 @@ class Tracker:
         link.send(RelayReserved(relay))
         if node_id in self.registry.verified:
             return
-        self._stopChecking(node_id)
+        self.checks.stop(node_id)
         self.registry.verify(node_id)
-        self._memberLine(group, LogLevel.info, "node {id} holds a reservation at this "
+        self.memberLine(group, LogLevel.info, "node {id} holds a reservation at this "
                          "tracker's relay: introducing it through {relay}",
                          id=shortId(node_id), relay=relay)
 
-    def _memberLine(self, group, level, format, **fields):
+    @property
+    def checking(self):
+        """Node ids whose address check is in flight, by address group."""
+        return self.checks.checking
+
+    def keyOf(self, node_id):
+        """The key node_id proved (32 raw bytes), or None."""
+        return self._keys.get(node_id)
+
+    def memberLine(self, group, level, format, **fields):
         """Log a line about a node registering, leaving or being checked,
         bounded per address group (L{member_log}, L{MEMBER_LINES}): each
         costs a stranger one registration, which is cheap."""
         self.member_log.emit(self.log, level, group, format, **fields)
 
-    # -- connect-back checks ------------------------------------------------------------
-
-    def _check(self, node_id, retry):
-        """Check the address node_id advertised; if it fails, try again
-        after retry seconds (doubling up to RECHECK_MAX).  A check is
-        charged to the node's address group (L{checking}): with no room,
-        it waits RECHECK_FIRST seconds; the checks that give way for it
-        wait as long."""
-        victims = self.checking.take(node_id, groupOf(self.links[node_id]))
-        if victims is None:
-            self._checks[node_id] = self.clock.callLater(
-                RECHECK_FIRST, self._check, node_id, retry)
-            return
-        for victim in victims:
-            self._stopChecking(victim)
-            self._checks[victim] = self.clock.callLater(
-                RECHECK_FIRST, self._check, victim, RECHECK_FIRST)
-        host, port = self.registry.nodes[node_id]
-        check = self._checks[node_id] = AddressCheck(node_id, self._keys.get(node_id),
-                                                     self.identity, self.clock,
-                                                     self.settings, self.peer_log)
-        check.start(self.connector, host, port).addCallback(self._checked, node_id,
-                                                            check, retry)
-
-    def _checked(self, passed, node_id, check, retry):
-        if self._checks.get(node_id) is not check:
-            return
-        self.checking.release(node_id)
-        host, port = self.registry.nodes[node_id]
-        self._tell(node_id, host, port, passed)
-        if passed:
-            del self._checks[node_id]
-            self.registry.verify(node_id)
-            self._memberLine(groupOf(self.links[node_id]), LogLevel.info,
-                             "node {id} listens at {host}:{port} as it said: "
-                             "introducing it", id=shortId(node_id), host=host, port=port)
-            return
-        self._memberLine(groupOf(self.links[node_id]), LogLevel.warn,
-                         "node {id}: nothing at {host}:{port} answers as that node; "
-                         "not introducing it (checking again in {retry:g} s)",
-                         id=shortId(node_id), host=host, port=port, retry=retry)
-        self._checks[node_id] = self.clock.callLater(
-            retry, self._check, node_id, min(retry * 2, RECHECK_MAX))
-
-    def _tell(self, node_id, host, port, passed):
-        """Tell a node that asked what the check of its address host:port
-        found, and where the tracker sees its connection come from
-        (``reach``: behind a NAT router, the router's public address)."""
-        if node_id not in self._telling:
-            return
-        link = self.links[node_id]
-        seen = link.transport.getPeer()
-        link.send(wire.Reach(host, port, passed, getattr(seen, "host", "") or "",
-                             getattr(seen, "port", 0) or 0))
-
-    def _stopChecking(self, node_id):
-        self.checking.release(node_id)
-        pending = self._checks.pop(node_id, None)
-        if isinstance(pending, AddressCheck):
-            pending.cancel()
-        elif pending is not None and pending.active():
-            pending.cancel()
-
     def stop(self):
         """Cancel every check in flight or scheduled, and sum up the peers'
         lines not logged."""
-        for node_id in list(self._checks):
-            self._stopChecking(node_id)
+        self.checks.stopAll()
         self.peer_log.close()
         self.member_log.close()
 

@@ -39,12 +39,11 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     decode,
     encode,
     errorCode,
+    field,
     frozen,
-    idList,
     intIn,
     itemCounts,
     message,
-    nodeIdChecker,
     objectList,
     text,
 )

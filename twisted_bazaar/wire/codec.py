@@ -8,10 +8,12 @@ once, at the edge, and is strict: anything that is not exactly a valid
 message raises L{ProtocolError}, and nothing else.  Everything past the
 edge can trust the values it holds.
 
-A message class is declared where it is handled, with L{message}: the core
-declares its own (L{twisted_bazaar.wire.core}), and each scheme or role
-plugin declares its messages in its own package.  Unknown fields are
-ignored so that newer peers can add optional fields.
+A message class is declared where it is handled, with L{message}, and each
+of its fields once, with L{field}: the attribute, its checker, its wire
+name and whether it may be left out, from which the codec is generated.
+The core declares its own (L{twisted_bazaar.wire.core}), and each scheme
+or role plugin declares its messages in its own package.  Unknown fields
+are ignored so that newer peers can add optional fields.
 """
 
 import json
@@ -279,19 +281,85 @@ _MISSING = REQUIRED = object()
 #: type name -> message class, filled in by L{message}.
 MESSAGE_TYPES = {}
 
+#: The key of a field's wire declaration in its attrs metadata.
+_WIRE = "twisted_bazaar.wire"
+
+
+def field(checker, *, wire=None, default=attr.NOTHING, optional=False, **kwargs):
+    """
+    Declare one field of a message class, once: an attrs attribute that
+    also says how it travels.
+
+    ``checker`` checks the raw JSON value (see L{message}); its
+    ``toWire``, if it has one, writes the value back (a node id, held as
+    an int, as its text).  ``wire`` is the field's name on the wire; by
+    default its attribute's name in camelCase (``return_path`` travels
+    as ``returnPath``).  A field with no ``default`` is required; one with
+    a default may be left out, and then takes it.  One whose default is
+    None, or that is ``optional`` (None when left out, though the
+    constructor still asks for it), is left out of the encoding while it
+    is None.  Other keyword arguments (``converter``, ``hash``) go to
+    C{attr.ib}.
+    """
+    if optional:
+        wire_default = None
+    elif default is attr.NOTHING:
+        wire_default = REQUIRED
+    else:
+        wire_default = default
+    return attr.ib(default=default, metadata={_WIRE: (wire, checker, wire_default)},
+                   **kwargs)
+
+
+def _camelCase(name):
+    """An attribute's name as a wire name: ``seen_host`` is ``seenHost``."""
+    head, *rest = name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def _declaredFields(cls, type_name):
+    """
+    The (wire name, attribute name, checker, default) of each field of
+    ``cls``, an attrs class whose every attribute was declared with
+    L{field}, in the order of its attributes.
+
+    @raise ValueError: for an attribute declared without L{field}.
+    """
+    declared = []
+    for attribute in attr.fields(cls):
+        wire = attribute.metadata.get(_WIRE)
+        if wire is None:
+            raise ValueError(f"message {type_name!r}: attribute {attribute.name!r} "
+                             f"is not declared with field()")
+        name, checker, default = wire
+        declared.append((name or _camelCase(attribute.name), attribute.name, checker,
+                         default))
+    return tuple(declared)
+
 
 def message(type_name, *fields, routed=False, bucket=None, proves=False):
     """
-    Declare a message class: its wire type name, its fields, and whether
-    it is path-routed (it then has a ``path`` field, and nodes relay it
-    hop by hop along that path: see L{twisted_bazaar.routing.path}).
+    Declare a message class: its wire type name, and whether it is
+    path-routed (it then has a ``path`` field, and nodes relay it hop by
+    hop along that path: see L{twisted_bazaar.routing.path}).  The class
+    is made a frozen, slotted attrs class (L{frozen}) if it is not one.
 
-    Each field is ``(wire name, attribute name, checker, default)``, with
+    Its fields are its attributes, each declared with L{field}, as in::
+
+        @message("ping", bucket="ping")
+        class Ping(Message):
+            nonce: int = field(checkId)
+
+    A class may instead be an attrs class already, with its fields given
+    here, each as ``(wire name, attribute name, checker, default)``, with
     L{REQUIRED} as the default of a required field and None for an
-    optional field that is left out when unset.  A checker takes the raw
-    JSON value and the field's name and returns the value or raises
-    L{ProtocolError}; it may carry a ``fast`` expression (see L{_compile}).
-    The class gets ``asDict`` and ``fromDict`` compiled for its fields.
+    optional field that is left out when unset, in the order of its
+    attributes.
+
+    A checker takes the raw JSON value and the field's name and returns
+    the value or raises L{ProtocolError}; it may carry a ``fast``
+    expression (see L{_compile}).  The class gets ``FIELDS``, the fields
+    as such tuples, and ``asDict`` and ``fromDict`` compiled for them.
 
     ``proves`` marks a routed message whose sending shows that the link
     it leaves on carries real trade (a seller's ``buyOK``): the overlay
@@ -301,22 +369,32 @@ def message(type_name, *fields, routed=False, bucket=None, proves=False):
     (``search``, ``query``, ``ping``, or a name of the plugin's own; see
     L{twisted_bazaar.net.link.LinkSettings.rates}); None for no limit.
 
-    @raise ValueError: if another class already declared the type.
+    @raise ValueError: if another class already declared the type, or a
+        field is declared twice or not at all.
     """
 
     def decorate(cls):
+        if "__attrs_attrs__" not in vars(cls):
+            cls = frozen(cls)
+        if not fields:
+            declared = _declaredFields(cls, type_name)
+        elif any(_WIRE in attribute.metadata for attribute in attr.fields(cls)):
+            raise ValueError(f"message {type_name!r} declares its fields twice: "
+                             f"with field() and in message()")
+        else:
+            declared = fields
         known = MESSAGE_TYPES.get(type_name)
         if known is not None and known.__qualname__ != cls.__qualname__:
             raise ValueError(f"message type {type_name!r} is declared twice: "
                              f"{known.__module__} and {cls.__module__}")
-        if routed and "path" not in [wire for wire, *_ in fields]:
+        if routed and "path" not in [wire for wire, *_ in declared]:
             raise ValueError(f"routed message {type_name!r} needs a path field")
         cls.TYPE = type_name
-        cls.FIELDS = fields
+        cls.FIELDS = declared
         cls.ROUTED = routed
         cls.BUCKET = bucket
         cls.PROVES = proves
-        asDict, cls.fromDict = _compile(cls, type_name, fields)
+        asDict, cls.fromDict = _compile(cls, type_name, declared)
         if "asDict" not in vars(cls):
             cls.asDict = asDict
         MESSAGE_TYPES[type_name] = cls
@@ -476,8 +554,8 @@ def _building(twin, cls, values):
     ``twin`` (L{_decodedTwin}) if there is one."""
     if twin is None:
         return [f"    return cls({values})"]
-    stores = [f"    self.{field.name} = v{index}"
-              for index, field in enumerate(attr.fields(cls))]
+    stores = [f"    self.{attribute.name} = v{index}"
+              for index, attribute in enumerate(attr.fields(cls))]
     return ["    self = _new(_Decoded)", *stores, "    self.__class__ = cls",
             "    return self"]
 

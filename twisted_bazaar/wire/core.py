@@ -4,13 +4,11 @@ keepalive, ``dc`` and ``error``.  Everything else is declared by the
 scheme or role that handles it.
 """
 
-import attr
-
 from twisted_bazaar.wire.ids import wireId
 
 from twisted_bazaar.wire.codec import (
-    REQUIRED,
     Message,
+    field,
     checkFlag,
     checkHost,
     checkId,
@@ -21,7 +19,6 @@ from twisted_bazaar.wire.codec import (
     checkPath,
     checkPort,
     clipInfo,
-    frozen,
     idList,
     message,
     text,
@@ -99,13 +96,7 @@ def relayMap(limit):
     return check
 
 
-@message("thisisme", ("id", "id", checkNodeIdOrNone, REQUIRED),
-         ("port", "port", checkPort, REQUIRED),
-         ("host", "host", checkHost, ""), ("scheme", "scheme", checkName, None),
-         ("super", "superpeer", checkFlag, None), ("purpose", "purpose", checkName, None),
-         ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None),
-         ("sig", "sig", checkSig, None), ("reach", "reach", checkFlag, None))
-@frozen
+@message("thisisme")
 class ThisIsMe(Message):
     """
     A node says who it is: first message on every link, both ways.  To the
@@ -118,38 +109,30 @@ class ThisIsMe(Message):
     asks to be told what each check of its address finds (L{Reach}).
     """
 
-    id: int
-    port: int
-    host: str = ""
-    scheme: str = None
-    superpeer: bool = None
-    purpose: str = None
-    key: str = None
-    nonce: str = None
-    sig: str = None
-    reach: bool = None
+    id: int = field(checkNodeIdOrNone)
+    port: int = field(checkPort)
+    host: str = field(checkHost, default="")
+    scheme: str = field(checkName, default=None)
+    superpeer: bool = field(checkFlag, wire="super", default=None)
+    purpose: str = field(checkName, default=None)
+    key: str = field(checkKey, default=None)
+    nonce: str = field(checkNonce, default=None)
+    sig: str = field(checkSig, default=None)
+    reach: bool = field(checkFlag, default=None)
 
 
-@message("thisisyou", ("id", "id", checkNodeId, REQUIRED),
-         ("port", "port", checkPort, REQUIRED),
-         ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None))
-@frozen
+@message("thisisyou")
 class ThisIsYou(Message):
     """The tracker tells a joining node its id; to a node that sent a key,
     with the tracker's own key and nonce, for the node's ``proof``."""
 
-    id: int
-    port: int
-    key: str = None
-    nonce: str = None
+    id: int = field(checkNodeId)
+    port: int = field(checkPort)
+    key: str = field(checkKey, default=None)
+    nonce: str = field(checkNonce, default=None)
 
 
-@message("reach", ("host", "host", checkHost, REQUIRED),
-         ("port", "port", checkPort, REQUIRED),
-         ("reachable", "reachable", checkFlag, REQUIRED),
-         ("seenHost", "seen_host", checkHost, REQUIRED),
-         ("seenPort", "seen_port", checkPort, REQUIRED))
-@frozen
+@message("reach")
 class Reach(Message):
     """
     The tracker tells a node (one that asked, with ``thisisme.reach``)
@@ -160,65 +143,56 @@ class Reach(Message):
     the router's public address).
     """
 
-    host: str
-    port: int
-    reachable: bool
-    seen_host: str
-    seen_port: int
+    host: str = field(checkHost)
+    port: int = field(checkPort)
+    reachable: bool = field(checkFlag)
+    seen_host: str = field(checkHost)
+    seen_port: int = field(checkPort)
 
 
-@message("proof", ("sig", "sig", checkSig, REQUIRED))
-@frozen
+@message("proof")
 class Proof(Message):
     """A node proves it holds the key it sent, to the peer that named its
     own key and nonce (see L{twisted_bazaar.identity.proofs})."""
 
-    sig: str
+    sig: str = field(checkSig)
 
 
-@message("nodereq", ("exclude", "exclude", _exclude, ()),
-         ("scheme", "scheme", checkName, None), ("super", "superpeer", checkFlag, None))
-@frozen
+@message("nodereq")
 class NodeReq(Message):
     """
     Ask the tracker for another live node, not one of ``exclude``; with
     ``scheme``, one that runs that scheme; with ``super``, a super-peer.
     """
 
-    exclude: tuple = ()
-    scheme: str = None
-    superpeer: bool = None
+    exclude: tuple = field(_exclude, default=())
+    scheme: str = field(checkName, default=None)
+    superpeer: bool = field(checkFlag, wire="super", default=None)
 
 
-@message("nodereply", ("id", "id", checkNodeIdOrNone, REQUIRED),
-         ("host", "host", checkHost, REQUIRED),
-         ("port", "port", checkPort, REQUIRED),
-         ("relay", "relay", checkRelay, None))
-@frozen
+@message("nodereply")
 class NodeReply(Message):
     """The tracker names a live node; no id (-1 here, ``""`` on the wire)
     means nobody else is known.  ``relay`` names the relay through which
     the node is reached, when it cannot be dialled itself."""
 
-    id: int
-    host: str
-    port: int
-    relay: str = None
+    id: int = field(checkNodeIdOrNone)
+    host: str = field(checkHost)
+    port: int = field(checkPort)
+    relay: str = field(checkRelay, default=None)
 
 
-@message("whereis", ("id", "id", checkNodeId, REQUIRED))
-@frozen
+@message("whereis")
 class WhereIs(Message):
     """
     Ask the tracker for a node's current address; answered by a
     ``nodereply`` with that id (port 0 when the tracker does not know it).
     """
 
-    id: int
+    id: int = field(checkNodeId)
 
 
-@message("whoareyou", ("key", "key", checkKey, None), ("nonce", "nonce", checkNonce, None))
-@frozen
+@message("whoareyou")
 class WhoAreYou(Message):
     """
     The tracker (or a super-peer) checks an address a node advertised:
@@ -228,37 +202,30 @@ class WhoAreYou(Message):
     connection.
     """
 
-    key: str = None
-    nonce: str = None
+    key: str = field(checkKey, default=None)
+    nonce: str = field(checkNonce, default=None)
 
 
 @message("dc")
-@frozen
 class Dc(Message):
     """The sender is closing this link on purpose."""
 
 
-@message("ping", ("nonce", "nonce", checkId, REQUIRED), bucket="ping")
-@frozen
+@message("ping", bucket="ping")
 class Ping(Message):
     """Are you alive?  Answered by a pong with the same nonce, never a ping."""
 
-    nonce: int
+    nonce: int = field(checkId)
 
 
-@message("pong", ("nonce", "nonce", checkId, REQUIRED))
-@frozen
+@message("pong")
 class Pong(Message):
     """The answer to a ping."""
 
-    nonce: int
+    nonce: int = field(checkId)
 
 
-@message("error", ("code", "code", _code, REQUIRED), ("info", "info", checkInfo, REQUIRED),
-         ("id", "id", checkId, None), ("path", "path", checkPath, None),
-         ("key", "key", checkKey, None), ("sig", "sig", checkSig, None),
-         ("buyerKey", "buyer_key", checkKey, None))
-@frozen
+@message("error")
 class Error(Message):
     """
     Something went wrong.  Never answered.  An error that carries a
@@ -267,11 +234,11 @@ class Error(Message):
     it answers (``buyerKey``), as a ``buyOK`` does.
     """
 
-    code: str
+    code: str = field(_code)
     #: Cut to the cap here, so every error sent keeps it.
-    info: str = attr.ib(converter=clipInfo)
-    id: int = None
-    path: tuple = None
-    key: str = None
-    sig: str = None
-    buyer_key: str = None
+    info: str = field(checkInfo, converter=clipInfo)
+    id: int = field(checkId, default=None)
+    path: tuple = field(checkPath, default=None)
+    key: str = field(checkKey, default=None)
+    sig: str = field(checkSig, default=None)
+    buyer_key: str = field(checkKey, default=None)

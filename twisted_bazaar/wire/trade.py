@@ -11,8 +11,8 @@ cannot be sold once it has expired; a ``buyOK`` repeats what it answers.
 """
 
 from twisted_bazaar.wire import (
-    REQUIRED,
     Message,
+    field,
     checkId,
     checkItem,
     checkKey,
@@ -21,7 +21,6 @@ from twisted_bazaar.wire import (
     checkSig,
     checkSize,
     errorCode,
-    frozen,
     intIn,
     message,
 )
@@ -40,16 +39,7 @@ checkExpires = intIn(0, 2**63 - 1, "milliseconds since the Unix epoch")
 MAX_QUANTITY = 1_000_000_000
 checkUnits = intIn(1, MAX_QUANTITY, f"a number of units, 1 to {MAX_QUANTITY:,}")
 
-_EXPIRES = ("expires", "expires", checkExpires, None)
-_FILE = (("sha256", "sha256", checkSha256, None), ("size", "size", checkSize, None))
-_SIGNED = (("key", "key", checkKey, None), ("sig", "sig", checkSig, None))
-_ASKED = (("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-          ("path", "path", checkPath, REQUIRED))
-
-
-@message("buy", *_ASKED, _EXPIRES, *_FILE, ("quantity", "quantity", checkUnits, None),
-         *_SIGNED, routed=True)
-@frozen
+@message("buy", routed=True)
 class Buy(Message):
     """
     A buyer takes up to ``quantity`` units (None: one) under one id; a
@@ -58,15 +48,15 @@ class Buy(Message):
     a shared file, one unit.
     """
 
-    id: int
-    item: str
-    path: tuple
-    expires: int = None
-    sha256: str = None
-    size: int = None
-    quantity: int = None
-    key: str = None
-    sig: str = None
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    path: tuple = field(checkPath)
+    expires: int = field(checkExpires, default=None)
+    sha256: str = field(checkSha256, default=None)
+    size: int = field(checkSize, default=None)
+    quantity: int = field(checkUnits, default=None)
+    key: str = field(checkKey, default=None)
+    sig: str = field(checkSig, default=None)
 
 
 def quantityOf(buy):
@@ -80,23 +70,21 @@ def quantityField(units):
     return units if units != 1 else None
 
 
-@message("buyOK", *_ASKED, ("buyerKey", "buyer_key", checkKey, None), *_FILE,
-         ("count", "count", checkUnits, None), *_SIGNED, routed=True, proves=True)
-@frozen
+@message("buyOK", routed=True, proves=True)
 class BuyOK(Message):
     """The seller confirms the buy of ``buyer_key`` with the same id, item
     and content: ``count`` units sold (None: one), never more than it
     asked for."""
 
-    id: int
-    item: str
-    path: tuple
-    buyer_key: str = None
-    sha256: str = None
-    size: int = None
-    count: int = None
-    key: str = None
-    sig: str = None
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    path: tuple = field(checkPath)
+    buyer_key: str = field(checkKey, default=None)
+    sha256: str = field(checkSha256, default=None)
+    size: int = field(checkSize, default=None)
+    count: int = field(checkUnits, default=None)
+    key: str = field(checkKey, default=None)
+    sig: str = field(checkSig, default=None)
 
 
 def countOf(ok):
@@ -105,8 +93,7 @@ def countOf(ok):
     return ok.count or 1
 
 
-@message("ask", *_ASKED, _EXPIRES, *_SIGNED, routed=True, bucket="query")
-@frozen
+@message("ask", routed=True, bucket="query")
 class Ask(Message):
     """
     What became of buy ``id`` (which expires at ``expires``)?  Never
@@ -114,9 +101,9 @@ class Ask(Message):
     the id for good and answers ``error{unsold}``.
     """
 
-    id: int
-    item: str
-    path: tuple
-    expires: int = None
-    key: str = None
-    sig: str = None
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    path: tuple = field(checkPath)
+    expires: int = field(checkExpires, default=None)
+    key: str = field(checkKey, default=None)
+    sig: str = field(checkSig, default=None)

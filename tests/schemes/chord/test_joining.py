@@ -161,12 +161,9 @@ class FakeMembership:
         self.handlers[kind] = handler
 
 
-class IntroductionTests(SynchronousTestCase):
-    """
-    A node asks the tracker for the nodes around its place (chordNear) and
-    takes its successor, and (a newcomer) its fingers, from the answer
-    (chordNearIs); fake transports, a task.Clock.
-    """
+class Introduced:
+    """A chord node registered with a fake tracker session, which keeps
+    what the node asks it and lets a test answer."""
 
     def setUp(self):
         self.node = makeNode(ME)
@@ -183,6 +180,14 @@ class IntroductionTests(SynchronousTestCase):
     def answer(self, *peers, nonce=None):
         nonce = self.asked().nonce if nonce is None else nonce
         self.membership.handlers[ChordNearIs](ChordNearIs(nonce, peers))
+
+
+class IntroductionTests(Introduced, SynchronousTestCase):
+    """
+    A node asks the tracker for the nodes around its place (chordNear) and
+    takes its successor, and (a newcomer) its fingers, from the answer
+    (chordNearIs); fake transports, a task.Clock.
+    """
 
     def test_aNewcomerAsksForItsPlaceAndFingers(self):
         near = self.asked()
@@ -240,6 +245,11 @@ class IntroductionTests(SynchronousTestCase):
         self.assertEqual(self.node.clock.getDelayedCalls(), [])
 
     def placedWithSuccessor(self, succ):
+        """Joined after succ, its fingers as the tracker named them, and
+        its first probe (which asked for fingers) answered with the same:
+        a probe from then on asks for the follower only."""
+        self.answer(Peer(succ, "s", 2))
+        self.scheme._probe()
         self.answer(Peer(succ, "s", 2))
         self.scheme._probe()
         near = self.asked()
@@ -257,3 +267,61 @@ class IntroductionTests(SynchronousTestCase):
         self.membership.handlers[ChordNearIs](
             ChordNearIs(near.nonce, (Peer(ME + 150, "c", 4),)))
         self.assertEqual(self.scheme.ring.successor.id, ME + 100)
+
+
+class GuessedFingersTests(Introduced, SynchronousTestCase):
+    """
+    Nodes started together join while the tracker knows few of them: a
+    node's probes ask for its fingers too, and take the tracker's better
+    guesses, until an answer improves none (fake transports, a
+    task.Clock).
+    """
+
+    def test_aProbeAsksForFingersWhileTheyAreGuesses(self):
+        self.answer(Peer(ME + 10, "s", 2))
+        self.scheme._probe()
+        self.assertIs(self.asked().fingers, True)
+
+    def test_aNodeToldItIsAloneTakesItsFingersFromItsFirstProbe(self):
+        self.answer()
+        self.scheme._probe()
+        follower, far = Peer(ME + 10, "s", 2), Peer(ME + 2**100, "f", 3)
+        self.answer(follower, far)
+        ring = self.scheme.ring
+        self.assertEqual(ring.successor, follower)
+        self.assertEqual(ring.fingers[100], far)
+
+    def test_aBetterGuessTakesAFingersPlace(self):
+        """The tracker knew few nodes at the join: a finger far past its
+        start; at the probe, it names one nearer, which takes its place,
+        and finger repair starts again at its longest period."""
+        follower = Peer(ME + 10, "s", 2)
+        self.answer(follower, Peer(ME + 2**101, "f", 3))
+        pace = self.scheme.upkeep.paces["fingers"]
+        pace.stir()
+        self.scheme._probe()
+        nearer = Peer(ME + 2**100 + 5, "n", 4)
+        self.answer(follower, nearer)
+        ring = self.scheme.ring
+        self.assertEqual(ring.fingers[100], nearer)
+        self.assertEqual(ring.fingers[101], Peer(ME + 2**101, "f", 3))
+        self.assertEqual(pace.period, pace.ceiling)
+
+    def test_anAnswerThatImprovesNoFingerEndsTheGuesses(self):
+        self.answer(Peer(ME + 10, "s", 2), Peer(ME + 2**100, "f", 3))
+        self.scheme._probe()
+        self.answer(Peer(ME + 10, "s", 2), Peer(ME + 2**100 + 5, "n", 4))
+        self.scheme._probe()
+        self.assertIsNone(self.asked().fingers)
+
+    def test_aNodePlacedWholeProbesForItsFollowerOnly(self):
+        """A simulator's warm ring: its fingers are exact, and a probe of
+        each of its nodes asks the tracker for the follower alone."""
+        node = makeNode(ME)
+        membership = FakeMembership()
+        node.setMembership(membership)
+        scheme = buildScheme(node, "chord")
+        scheme.place([Peer(ME + 10, "s", 2)], Peer(ME - 10, "p", 3), ())
+        scheme._probe()
+        [near] = membership.sent
+        self.assertIsNone(near.fingers)

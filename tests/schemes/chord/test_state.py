@@ -183,6 +183,20 @@ class GuessedFingerTests(SynchronousTestCase):
         self.assertEqual(ring.fingers[5], known)
         self.assertEqual(ring.fingers[6], peer(100 + 2**30))
 
+    def test_aGuessNearerItsStartTakesAKnownFingersPlace(self):
+        ring = view(100)
+        known = peer(100 + 2**5 + 9)
+        ring.fingers[5] = known
+        nearer = peer(100 + 2**5 + 1)
+        self.assertTrue(ring.guessFingers([nearer]))
+        self.assertEqual(ring.fingers[5], nearer)
+
+    def test_aGuessThatImprovesNothingSaysSo(self):
+        ring = view(100)
+        self.assertTrue(ring.guessFingers([peer(100 + 2**5 + 1), peer(100 + 2**30)]))
+        self.assertFalse(ring.guessFingers([peer(100 + 2**5 + 9), peer(100 + 2**30)]))
+        self.assertEqual(ring.fingers[5], peer(100 + 2**5 + 1))
+
     def test_asTheDefinitionSaysOnRandomPeers(self):
         rng = random.Random(8)
         for _ in range(50):

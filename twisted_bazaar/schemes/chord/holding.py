@@ -12,11 +12,10 @@ another's name.  A mixin of L{ChordDiscovery
 from twisted.logger import LogLevel
 
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar import wire
-from twisted_bazaar.core.records import fittedToFrame, recordFault
+from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.fitting import cutToFit, frameLimit, splitToFit
 from twisted_bazaar.base.words import plural
-from twisted_bazaar.net.limits import DEFAULT_FRAME_LIMIT
 from twisted_bazaar.schemes.chord.messages import (
     MAX_SELLERS,
     MAX_TRANSFER,
@@ -43,7 +42,7 @@ _ANSWER_FIXED = 4096
 def fitted(answer, limit):
     """
     A chordRecords answer cut to fit a frame of ``limit`` bytes
-    (L{fittedToFrame}): sellers come in the holder's fair order
+    (L{cutToFit}): sellers come in the holder's fair order
     (L{RecordStore.sellers}: one of each address group before a second of
     any), so the records a crowd of keys from one group adds are the ones
     left out, never the honest sellers' and never the whole answer.
@@ -51,7 +50,7 @@ def fitted(answer, limit):
     bound = _MOST_PER_CHAR * len(answer.item) + _ANSWER_FIXED + sum(
         _MOST_PER_CHAR * (len(record.item) + len(record.host)) + _RECORD_FIXED
         for record in answer.sellers)
-    return fittedToFrame(answer, limit, bound)
+    return cutToFit(answer, "sellers", limit, bound)
 
 
 class Holding:
@@ -94,8 +93,7 @@ class Holding:
     def _frameLimit(self, path):
         """The frame limit of the link an answer along path leaves on (the
         default one if it leaves on none: it is for this node)."""
-        link = self.node.links.get(path[1]) if len(path) > 1 else None
-        return link.settings.frame_limit if link is not None else DEFAULT_FRAME_LIMIT
+        return frameLimit(self.node.links.get(path[1]) if len(path) > 1 else None)
 
     def _origin(self, return_path):
         """The address group a request came from: that of the link it
@@ -168,18 +166,16 @@ class Holding:
         chunks = [tuple(Handed.of(held, now) for held in records[start:start + MAX_TRANSFER])
                   for start in range(0, len(records), MAX_TRANSFER)]
         nonces = []
-        while chunks:
-            chunk = chunks.pop(0)
-            nonce = self.newNonce() if confirm else None
-            payload = wire.encode(ChordTransfer(chunk, nonce))
-            if len(payload) > link.settings.frame_limit and len(chunk) > 1:
-                half = len(chunk) // 2
-                chunks[:0] = [chunk[:half], chunk[half:]]
-                continue
-            if nonce is not None:
-                nonces.append(nonce)
+        build = self._confirmedTransfer if confirm else ChordTransfer
+        for transfer, payload in splitToFit(chunks, build, frameLimit(link)):
+            if transfer.nonce is not None:
+                nonces.append(transfer.nonce)
             link.sendPayload(payload, ChordTransfer.TYPE)
         return nonces
+
+    def _confirmedTransfer(self, chunk):
+        """A chordTransfer of chunk that asks for a chordTransferred."""
+        return ChordTransfer(chunk, self.newNonce())
 
     def _transferred(self, link, message):
         now = self.node.clock.seconds()

@@ -38,8 +38,10 @@ class Joining:
         Ask the tracker for the chord nodes around our place (chordNear):
         to join (the node that follows our id, and the first at or after
         each of our finger positions), to leave a ring of one, or (a
-        probe: the follower only) to find a closer successor than ours, on
-        a ring that formed apart from ours or past a newcomer we missed.
+        probe) to find a closer successor than ours, on a ring that formed
+        apart from ours or past a newcomer we missed.  A probe asks for the
+        fingers too while they are still guesses that the tracker's answers
+        improve (L{_guessing}).
         """
         node, membership = self.node, self.node.membership
         if self.stopped or self._joining is not None or node.stopping:
@@ -58,9 +60,10 @@ class Joining:
         asked = self._joining = defer.Deferred(cancel)
         self._near = Question(nonce, asked, node.clock.callLater(
             self.settings.lookup_timeout, self._nearAnswered, nonce, None))
-        asked.addCallback(self._introduced)
+        fingers = not self.joined or self._guessing
+        asked.addCallback(self._introduced, fingers)
         asked.addErrback(self._joinFailed)
-        membership.send(ChordNear(nonce, None if self.joined else True))
+        membership.send(ChordNear(nonce, True if fingers else None))
 
     def _endNear(self, nonce):
         """The chordNear with nonce is over (L{Question.end}); returns its
@@ -86,14 +89,21 @@ class Joining:
         else:
             asked.callback(answer)
 
-    def _introduced(self, answer):
+    def _introduced(self, answer, fingers):
         """
         The tracker names the nodes around ours: the nearest that follows
         us becomes our successor, if it is nearer than the one we have (or
         we have none), taken as it is, without a lookup: stabilization, at
         once, corrects it with that node's predecessor if a newcomer the
-        tracker has not checked yet came in between.  A newcomer takes
-        the others as its fingers.
+        tracker has not checked yet came in between.  With ``fingers``
+        asked, the others are guesses of our fingers (L{Neighbourhood.guessFingers
+        <twisted_bazaar.schemes.chord.state.Neighbourhood.guessFingers>}),
+        exact as the tracker knows the ring: their repair starts at its
+        longest period.  Nodes that start together join while the tracker
+        has checked few of them (some are told they are alone, the others
+        are named the few it knows), so a node asks again with its probes
+        (L{_guessing}), which come when the tracker knows more of the
+        ring, until an answer improves no finger.
         """
         ring, me = self.ring, self.node.id
         if self.stopped:
@@ -110,14 +120,14 @@ class Joining:
                               "whose ids do not solve the ring's puzzle")
         follower = min(named, key=lambda peer: distance(me, peer.id))
         first = not self.joined
+        if fingers:
+            if ring.guessFingers(named):
+                self.upkeep.settle("fingers")
+            elif not first:
+                self._guessing = False
         if not (first or ring.alone or strictlyBetween(follower.id, me, ring.successor.id)):
             return
         self.upkeep.update(lambda: ring.adopt(follower, tuple(ring.successors)))
-        if first:
-            # Fingers the tracker named are exact as it knows the ring:
-            # their repair starts at its longest period.
-            ring.guessFingers(named)
-            self.upkeep.settle("fingers")
         self._begin()
         self.log.info("{how} the chord ring as node {id}: successor {succ}",
                       how="joined" if first else "merged into", id=shortId(me),
@@ -193,6 +203,7 @@ class Joining:
         ring.adopt(successors[0], successors[1:])
         ring.predecessor = predecessor
         ring.fingers = Fingers(fingers)
+        self._guessing = False
         self.upkeep.settle("stabilize", "fingers", "ping")
         self._begin(settled=True)
 

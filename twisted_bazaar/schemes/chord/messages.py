@@ -17,16 +17,14 @@ each seller by its record.
 import re
 from typing import NamedTuple
 
-import attr
-
-from twisted_bazaar.core.records import checkRecord
+from twisted_bazaar.core.records import checkRecord, recordObjects
 from twisted_bazaar.schemes.chord.ring import SIZE
 from twisted_bazaar.wire.core import relayMap
-from twisted_bazaar.wire.ids import wireId, wireIds
+from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.wire import (
     MAX_PATH,
-    REQUIRED,
     Message,
+    field,
     ProtocolError,
     checkFlag,
     checkHost,
@@ -35,7 +33,6 @@ from twisted_bazaar.wire import (
     checkNodeId,
     checkPath,
     checkPort,
-    frozen,
     intIn,
     message,
 )
@@ -153,7 +150,14 @@ def _records(value, name):
                  for each in _list(value, name, MAX_TRANSFER, "records"))
 
 
+def handedLists(records):
+    """The records of a chordTransfer as it writes them."""
+    return [handed.asList() for handed in records]
+
+
 checkPeer.fast = _records.fast = _sellers.fast = "False"
+_records.toWire = handedLists
+_sellers.toWire = recordObjects
 checkPeer.toWire = peerList
 checkSuccessors = _peers(MAX_SUCCESSORS)
 checkSuccessors.toWire = peerLists
@@ -164,13 +168,11 @@ checkFingers.toWire = peerLists
 # -- ring upkeep, between linked nodes -------------------------------------------
 #
 # Each upkeep message class says so (upkeep = True): bazaar-sim counts it
-# apart from trade (twisted_bazaar.sim.runner.tradeTypes), as are chordFind
+# apart from trade (twisted_bazaar.sim.metrics.tradeTypes), as are chordFind
 # and chordFound, the finger and join lookups.
 
 
-@message("chordPing", ("nonce", "nonce", checkId, REQUIRED),
-         ("succ", "successor", checkFlag, None), bucket=BUCKET)
-@frozen
+@message("chordPing", bucket=BUCKET)
 class ChordPing(Message):
     """
     Are you alive, as a ring neighbour?  Answered by chordPong.  With
@@ -180,22 +182,20 @@ class ChordPing(Message):
 
     upkeep = True
 
-    nonce: int
-    successor: bool = None
+    nonce: int = field(checkId)
+    successor: bool = field(checkFlag, wire="succ", default=None)
 
 
-@message("chordPong", ("nonce", "nonce", checkId, REQUIRED))
-@frozen
+@message("chordPong")
 class ChordPong(Message):
     """The answer to chordPing, with its nonce."""
 
     upkeep = True
 
-    nonce: int
+    nonce: int = field(checkId)
 
 
-@message("chordStabilize", ("nonce", "nonce", checkId, REQUIRED), bucket=BUCKET)
-@frozen
+@message("chordStabilize", bucket=BUCKET)
 class ChordStabilize(Message):
     """
     Sent to one's successor: "I may be your predecessor" (Chord's notify),
@@ -204,30 +204,25 @@ class ChordStabilize(Message):
 
     upkeep = True
 
-    nonce: int
+    nonce: int = field(checkId)
 
 
-@message("chordState", ("nonce", "nonce", checkId, REQUIRED),
-         ("pred", "pred", checkPeer, None),
-         ("succs", "succs", checkSuccessors, REQUIRED))
-@frozen
+@message("chordState")
 class ChordState(Message):
     """The answer to chordStabilize: the predecessor (after the notify;
     absent if unknown) and the successor list of the sender."""
 
     upkeep = True
 
-    nonce: int
-    pred: Peer
-    succs: tuple
+    nonce: int = field(checkId)
+    pred: Peer = field(checkPeer, optional=True)
+    succs: tuple = field(checkSuccessors)
 
 
 # -- the tracker's introductions (its chord extension) -------------------------------
 
 
-@message("chordNear", ("nonce", "nonce", checkId, REQUIRED),
-         ("fingers", "fingers", checkFlag, None))
-@frozen
+@message("chordNear")
 class ChordNear(Message):
     """
     Sent by a chord node to the tracker: "name the nodes of the ring
@@ -238,14 +233,11 @@ class ChordNear(Message):
 
     upkeep = True
 
-    nonce: int
-    fingers: bool = None
+    nonce: int = field(checkId)
+    fingers: bool = field(checkFlag, default=None)
 
 
-@message("chordNearIs", ("nonce", "nonce", checkId, REQUIRED),
-         ("nodes", "nodes", checkFingers, REQUIRED),
-         ("relays", "relays", relayMap(MAX_FINGERS), None))
-@frozen
+@message("chordNearIs")
 class ChordNearIs(Message):
     """The tracker's answer to chordNear: the distinct nodes asked for, the
     one that follows the asker first; none if the asker is alone.
@@ -253,13 +245,12 @@ class ChordNearIs(Message):
 
     upkeep = True
 
-    nonce: int
-    nodes: tuple
-    relays: dict = attr.ib(default=None, hash=False)
+    nonce: int = field(checkId)
+    nodes: tuple = field(checkFingers)
+    relays: dict = field(relayMap(MAX_FINGERS), default=None, hash=False)
 
 
-@message("chordPred", ("nonce", "nonce", checkId, REQUIRED), bucket=BUCKET)
-@frozen
+@message("chordPred", bucket=BUCKET)
 class ChordPred(Message):
     """
     Who is your predecessor?  Sent to a finger, to check it is still the
@@ -269,25 +260,21 @@ class ChordPred(Message):
 
     upkeep = True
 
-    nonce: int
+    nonce: int = field(checkId)
 
 
-@message("chordPredIs", ("nonce", "nonce", checkId, REQUIRED),
-         ("pred", "pred", checkPeer, None))
-@frozen
+@message("chordPredIs")
 class ChordPredIs(Message):
     """The answer to chordPred: the sender's predecessor (absent if it
     knows none)."""
 
     upkeep = True
 
-    nonce: int
-    pred: Peer = None
+    nonce: int = field(checkId)
+    pred: Peer = field(checkPeer, default=None)
 
 
-@message("chordNext", ("nonce", "nonce", checkId, REQUIRED),
-         ("key", "key", checkPosition, REQUIRED), bucket=BUCKET)
-@frozen
+@message("chordNext", bucket=BUCKET)
 class ChordNext(Message):
     """
     A detour's step (L{twisted_bazaar.schemes.chord.detour}): "which nodes
@@ -295,24 +282,20 @@ class ChordNext(Message):
     chordNextIs, by a node on the ring.
     """
 
-    nonce: int
-    key: int
+    nonce: int = field(checkId)
+    key: int = field(checkPosition)
 
 
-@message("chordNextIs", ("nonce", "nonce", checkId, REQUIRED),
-         ("nodes", "nodes", checkSuccessors, REQUIRED))
-@frozen
+@message("chordNextIs")
 class ChordNextIs(Message):
     """The answer to chordNext: the sender's peers nearest before the key
     (nearest first), then its successors at or after it."""
 
-    nonce: int
-    nodes: tuple
+    nonce: int = field(checkId)
+    nodes: tuple = field(checkSuccessors)
 
 
-@message("chordQuit", ("pred", "pred", checkPeer, None),
-         ("succs", "succs", checkSuccessors, REQUIRED))
-@frozen
+@message("chordQuit")
 class ChordQuit(Message):
     """
     The sender leaves the ring: its successor takes ``pred`` as its new
@@ -321,122 +304,87 @@ class ChordQuit(Message):
 
     upkeep = True
 
-    pred: Peer
-    succs: tuple
+    pred: Peer = field(checkPeer, optional=True)
+    succs: tuple = field(checkSuccessors)
 
 
-@message("chordTransfer", ("records", "records", _records, REQUIRED),
-         ("nonce", "nonce", checkId, None), bucket=BUCKET)
-@frozen
+@message("chordTransfer", bucket=BUCKET)
 class ChordTransfer(Message):
     """Hold these records (a handover or a replica); a lifetime of 0
     withdraws one.  With a nonce, answered by chordTransferred."""
 
     upkeep = True
 
-    records: tuple
-    nonce: int = None
-
-    def asDict(self):
-        out = {"type": self.TYPE, "records": [handed.asList() for handed in self.records]}
-        if self.nonce is not None:
-            out["nonce"] = self.nonce
-        return out
+    records: tuple = field(_records)
+    nonce: int = field(checkId, default=None)
 
 
-@message("chordTransferred", ("nonce", "nonce", checkId, REQUIRED),
-         ("count", "count", checkCount, REQUIRED))
-@frozen
+@message("chordTransferred")
 class ChordTransferred(Message):
     """The records of the chordTransfer with this nonce are held."""
 
     upkeep = True
 
-    nonce: int
-    count: int
+    nonce: int = field(checkId)
+    count: int = field(checkCount)
 
 
 # -- key-routed requests, and their path-routed answers ------------------------------
 
 
-@message("chordFind", ("id", "id", checkId, REQUIRED), ("key", "key", checkPosition, REQUIRED),
-         ("returnPath", "return_path", checkPath, REQUIRED), bucket=BUCKET)
-@frozen
+@message("chordFind", bucket=BUCKET)
 class ChordFind(Message):
     """Which node holds key?  Answered by chordFound."""
 
     upkeep = True
 
-    id: int
-    key: int
-    return_path: tuple
+    id: int = field(checkId)
+    key: int = field(checkPosition)
+    return_path: tuple = field(checkPath)
 
 
-@message("chordFound", ("id", "id", checkId, REQUIRED), ("key", "key", checkPosition, REQUIRED),
-         ("path", "path", checkPath, REQUIRED), ("hops", "hops", checkHops, REQUIRED),
-         ("node", "node", checkPeer, REQUIRED),
-         ("succs", "succs", checkSuccessors, REQUIRED), routed=True)
-@frozen
+@message("chordFound", routed=True)
 class ChordFound(Message):
     """``node`` holds key; ``succs`` is its successor list."""
 
     upkeep = True
 
-    id: int
-    key: int
-    path: tuple
-    hops: int
-    node: Peer
-    succs: tuple
+    id: int = field(checkId)
+    key: int = field(checkPosition)
+    path: tuple = field(checkPath)
+    hops: int = field(checkHops)
+    node: Peer = field(checkPeer)
+    succs: tuple = field(checkSuccessors)
 
 
-@message("chordRequest", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("returnPath", "return_path", checkPath, REQUIRED),
-         ("holders", "holders", checkHolders, None),
-         ("direct", "direct", checkFlag, None), bucket=BUCKET)
-@frozen
+@message("chordRequest", bucket=BUCKET)
 class ChordRequest(Message):
     """Who sells item?  Routed to the holder of its key (and with
     ``holders``, from the last hop to that many holders); with ``direct``,
     served by the node it is sent to, with what it holds (a detour's
     question to a holder it found); answered by chordRecords."""
 
-    id: int
-    item: str
-    return_path: tuple
-    holders: int = None
-    direct: bool = None
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    return_path: tuple = field(checkPath)
+    holders: int = field(checkHolders, default=None)
+    direct: bool = field(checkFlag, default=None)
 
 
-@message("chordRecords", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("path", "path", checkPath, REQUIRED), ("hops", "hops", checkHops, REQUIRED),
-         ("holder", "holder", checkNodeId, REQUIRED),
-         ("sellers", "sellers", _sellers, REQUIRED), routed=True)
-@frozen
+@message("chordRecords", routed=True)
 class ChordRecords(Message):
     """The sellers of item that node ``holder`` knows, each by its signed
     record."""
 
-    id: int
-    item: str
-    path: tuple
-    hops: int
-    holder: int
-    sellers: tuple
-
-    def asDict(self):
-        return {"type": self.TYPE, "id": self.id, "item": self.item,
-                "path": wireIds(self.path), "hops": self.hops, "holder": wireId(self.holder),
-                "sellers": [record.asDict() for record in self.sellers]}
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    path: tuple = field(checkPath)
+    hops: int = field(checkHops)
+    holder: int = field(checkNodeId)
+    sellers: tuple = field(_sellers)
 
 
-@message("chordStore", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("lifetime", "lifetime", checkLifetime, REQUIRED),
-         ("returnPath", "return_path", checkPath, REQUIRED),
-         ("record", "record", checkRecord, REQUIRED),
-         ("holders", "holders", checkHolders, None),
-         ("direct", "direct", checkFlag, None), bucket=BUCKET)
-@frozen
+@message("chordStore", bucket=BUCKET)
 class ChordStore(Message):
     """
     The seller returnPath[0] stores its signed record of item (or its
@@ -446,35 +394,22 @@ class ChordStore(Message):
     detour's store at a holder it found); answered by chordStored.
     """
 
-    id: int
-    item: str
-    lifetime: int
-    return_path: tuple
-    record: object
-    holders: int = None
-    direct: bool = None
-
-    def asDict(self):
-        out = {"type": self.TYPE, "id": self.id, "item": self.item,
-               "lifetime": self.lifetime, "returnPath": wireIds(self.return_path),
-               "record": self.record.asDict()}
-        if self.holders is not None:
-            out["holders"] = self.holders
-        if self.direct is not None:
-            out["direct"] = self.direct
-        return out
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    lifetime: int = field(checkLifetime)
+    return_path: tuple = field(checkPath)
+    record: object = field(checkRecord)
+    holders: int = field(checkHolders, default=None)
+    direct: bool = field(checkFlag, default=None)
 
 
-@message("chordStored", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("path", "path", checkPath, REQUIRED), ("hops", "hops", checkHops, REQUIRED),
-         ("holder", "holder", checkNodeId, REQUIRED), routed=True)
-@frozen
+@message("chordStored", routed=True)
 class ChordStored(Message):
     """Node ``holder`` took the chordStore with this id (and passed it on
     to its replicas)."""
 
-    id: int
-    item: str
-    path: tuple
-    hops: int
-    holder: int
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    path: tuple = field(checkPath)
+    hops: int = field(checkHops)
+    holder: int = field(checkNodeId)

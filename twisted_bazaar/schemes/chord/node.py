@@ -96,6 +96,9 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
         #: Has this node reason to doubt its ring is the only one (it
         #: started one, or was alone)?  Then it probes soon (L{_probe}).
         self._doubt = False
+        #: Are this node's fingers still guesses that the tracker's answers
+        #: improve?  Then its probes ask for fingers too (L{Joining.join}).
+        self._guessing = True
         self._nonce = 0
         self._handover = None
         #: Records refused, logged a few at a time (see L{Holding._take});

@@ -36,6 +36,14 @@ def _always(peer_id):
     return True
 
 
+def _nearer(me, known, guess):
+    """Of a known finger and a guess for it (each a peer or None), the one
+    nearer after me: the nearer its start."""
+    if known is None or guess is None:
+        return guess if known is None else known
+    return guess if distance(me, guess.id) < distance(me, known.id) else known
+
+
 class Fingers:
     """
     A node's finger table: finger i (0 to BITS - 1) -> L{Peer} or None,
@@ -277,11 +285,14 @@ class Neighbourhood:
 
     def guessFingers(self, peers):
         """
-        Fill the fingers this node has none for from ``peers`` (those the
-        tracker names when the node joins): finger i is guessed as the
-        nearest of them at or after its start, me + 2^i.  A guess is an
-        address like any finger, used as a next hop, dropped if nothing
-        listens there, and put right by finger repair.
+        Guess the fingers from ``peers`` (those the tracker names): finger
+        i is guessed as the nearest of them at or after its start, me +
+        2^i.  A guess takes the place of a finger this node has none for,
+        or whose finger lies past the guess (every finger lies at or after
+        its start, so the guess is the nearer to it, the better); a finger
+        nearer its start than the guess stays.  A guess is an address like
+        any finger, used as a next hop, dropped if nothing listens there,
+        and put right by finger repair.  Returns True if a finger changed.
         """
         me = self.me.id
         near = sorted({peer.id: peer for peer in peers if peer.id != me}.values(),
@@ -297,12 +308,12 @@ class Neighbourhood:
         if first < BITS:
             runs.append((first, None))
         guessed = Fingers(runs)
-        if self.fingers.runs() != [(0, None)]:
-            # Some fingers are known: they stay.
-            guessed = Fingers([(index, known if known is not None else guess)
-                               for index, (known, guess) in enumerate(
-                                   zip(self.fingers.asList(), guessed.asList()))])
+        before = self.fingers.runs()
+        if before != [(0, None)]:
+            guessed = Fingers([(index, _nearer(me, known, guess)) for index, (known, guess)
+                               in enumerate(zip(self.fingers.asList(), guessed.asList()))])
         self.fingers = guessed
+        return guessed.runs() != before
 
     def setFinger(self, index, peer):
         """

@@ -3,8 +3,8 @@
 from twisted_bazaar.core.records import checkRecord
 from twisted_bazaar.wire.core import checkRelay
 from twisted_bazaar.wire import (
-    REQUIRED,
     Message,
+    field,
     checkHost,
     checkId,
     checkNodeId,
@@ -14,31 +14,21 @@ from twisted_bazaar.wire import (
     checkKey,
     checkSig,
     checkTtl,
-    frozen,
     message,
 )
 
 
-@message("search", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("returnPath", "return_path", checkPath, REQUIRED),
-         ("ttl", "ttl", checkTtl, REQUIRED), bucket="search")
-@frozen
+@message("search", bucket="search")
 class Search(Message):
     """A flooded query; every node that receives it appends its id."""
 
-    id: int
-    item: str
-    return_path: tuple
-    ttl: int
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    return_path: tuple = field(checkPath)
+    ttl: int = field(checkTtl)
 
 
-@message("reply", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("path", "path", checkPath, REQUIRED), ("seller", "seller", checkNodeId, REQUIRED),
-         ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         ("record", "record", checkRecord, None), ("key", "key", checkKey, None),
-         ("sig", "sig", checkSig, None), ("relay", "relay", checkRelay, None),
-         routed=True)
-@frozen
+@message("reply", routed=True)
 class Reply(Message):
     """A seller's offer, routed back to the buyer; id is the search's id.
     An offer of a shared file also carries the seller's signed record of
@@ -47,28 +37,13 @@ class Reply(Message):
     included.  ``relay`` names the relay through which the seller is
     reached, when it cannot be dialled."""
 
-    id: int
-    item: str
-    path: tuple
-    seller: int
-    host: str
-    port: int
-    record: object = None
-    key: str = None
-    sig: str = None
-    relay: str = None
-
-
-_fields = Reply.asDict
-
-
-def _replyAsDict(reply):
-    """The generated encoding, with the record (if any) as its object: a
-    plain reply, the common one, pays one test."""
-    out = _fields(reply)
-    if reply.record is not None:
-        out["record"] = reply.record.asDict()
-    return out
-
-
-Reply.asDict = _replyAsDict
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    path: tuple = field(checkPath)
+    seller: int = field(checkNodeId)
+    host: str = field(checkHost)
+    port: int = field(checkPort)
+    record: object = field(checkRecord, default=None)
+    key: str = field(checkKey, default=None)
+    sig: str = field(checkSig, default=None)
+    relay: str = field(checkRelay, default=None)

@@ -4,15 +4,12 @@ The messages of the index scheme, all between a node and the tracker:
 ``found``) and ``list`` (answered by ``listing``).
 """
 
-import attr
-
-from twisted_bazaar.core.records import PER_KEY, checkRecord, recordedSellers, sellerObject
+from twisted_bazaar.core.records import PER_KEY, checkRecord, recordedSellers
 from twisted_bazaar.wire import (
-    REQUIRED,
     Message,
+    field,
     errorCode,
     checkItem,
-    frozen,
     itemCounts,
     message,
 )
@@ -36,47 +33,37 @@ _counts = itemCounts(MAX_LISTING)
 _sellers = recordedSellers(MAX_FOUND)
 
 
-@message("register", ("item", "item", checkItem, REQUIRED),
-         ("record", "record", checkRecord, REQUIRED), bucket="register")
-@frozen
+@message("register", bucket="register")
 class Register(Message):
     """A seller tells the tracker it has item in stock, with its signed
     record of it (which describes a shared file)."""
 
-    item: str
-    record: object
-
-    def asDict(self):
-        return {"type": self.TYPE, "item": self.item, "record": self.record.asDict()}
+    item: str = field(checkItem)
+    record: object = field(checkRecord)
 
 
-@message("unregister", ("item", "item", checkItem, REQUIRED), bucket="register")
-@frozen
+@message("unregister", bucket="register")
 class Unregister(Message):
     """A seller tells the tracker it has no more of item."""
 
-    item: str
+    item: str = field(checkItem)
 
 
-@message("ack", ("item", "item", checkItem, REQUIRED))
-@frozen
+@message("ack")
 class Ack(Message):
     """The tracker confirms a register or unregister."""
 
-    item: str
+    item: str = field(checkItem)
 
 
-@message("lookup", ("item", "item", checkItem, REQUIRED), bucket="query")
-@frozen
+@message("lookup", bucket="query")
 class Lookup(Message):
     """Who sells item?"""
 
-    item: str
+    item: str = field(checkItem)
 
 
-@message("found", ("item", "item", checkItem, REQUIRED),
-          ("sellers", "sellers", _sellers, REQUIRED))
-@frozen
+@message("found")
 class Found(Message):
     """
     The answer to a lookup: (id, host, port, record) of each seller, least
@@ -84,23 +71,17 @@ class Found(Message):
     port, record}.
     """
 
-    item: str
-    sellers: tuple
-
-    def asDict(self):
-        return {"type": "found", "item": self.item,
-                "sellers": [sellerObject(seller) for seller in self.sellers]}
+    item: str = field(checkItem)
+    sellers: tuple = field(_sellers)
 
 
 @message("list", bucket="listing")
-@frozen
 class List(Message):
     """What is on offer?"""
 
 
-@message("listing", ("items", "items", _counts, REQUIRED))
-@frozen
+@message("listing")
 class Listing(Message):
     """The answer to list: item -> number of sellers."""
 
-    items: dict = attr.ib(hash=False)
+    items: dict = field(_counts, hash=False)

@@ -9,6 +9,7 @@ one address group may have registered.
 """
 
 import json
+from itertools import islice
 
 from twisted.logger import LogLevel
 from zope.interface import implementer
@@ -16,6 +17,7 @@ from zope.interface import implementer
 from twisted_bazaar.wire import Error
 from twisted_bazaar.core.records import fittedSellers, live, recordFault
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.fitting import countFitting, frameLimit
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.schemes.index.messages import (
     MAX_ENTRIES,
@@ -121,7 +123,7 @@ class IndexExtension:
             if seller in nodes and nodes[seller][1] and live(record, now):
                 sellers.append((seller,) + nodes[seller] + (record,))
         link.send(fittedSellers(Found(message.item, tuple(sellers)),
-                                self.tracker.settings.frame_limit))
+                                frameLimit(self.tracker)))
 
     def _list(self, link, message):
         """What is on offer: built at most once every LISTING_TTL seconds,
@@ -134,12 +136,10 @@ class IndexExtension:
     def _build(self):
         """Everything the checked sellers offer, in name order, cut short
         where it would no longer fit in one frame (or MAX_LISTING items)."""
-        room = self.tracker.settings.frame_limit - 64
-        items = {}
-        listing = self.index.listing(self.tracker.registry.verified)
-        for item, count in listing.items():
-            room -= len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 22
-            if room < 0 or len(items) == MAX_LISTING:
-                break
-            items[item] = count
-        return Listing(items)
+        entries = list(islice(self.index.listing(self.tracker.registry.verified).items(),
+                              MAX_LISTING))
+        # An entry is its name, a colon, a count of at most 19 digits and
+        # a comma: 21 bytes beside its name, and one to spare.
+        kept = countFitting((len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 22
+                             for item, _ in entries), frameLimit(self.tracker))
+        return Listing(dict(entries[:kept]))

@@ -40,6 +40,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook
+from twisted_bazaar.net.fitting import frameLimit, packed
 from twisted_bazaar.schemes.superpeer.standing import STRIKES, Standing
 from twisted_bazaar.schemes.superpeer.messages import (
     LEAF,
@@ -62,31 +63,28 @@ def parts(items, records, limit, empty):
     items (item -> units) and their records (item -> L{Record}) split
     into (items, records or None) parts, in item order, each of which
     makes a message of at most ``limit`` bytes when put in ``empty`` (a
-    register or update with none yet, its other fields as they will be
-    sent).  An item that would not fit alone is left out, logged.
+    register or update with empty items and records, its other fields as
+    they will be sent), by L{packed}.  An item that would not fit alone
+    is left out, logged.
     """
-    room = limit - len(wire.encode(empty)) - len(b',"records":{}')
-    found, part, size = [], ({}, {}), 0
-    for item, units in sorted(items.items()):
+
+    def cost(entry):
+        item, units = entry
         name = len(json.dumps(item, ensure_ascii=False).encode("utf-8"))
         cost = name + len(str(units)) + 2
         record = records.get(item)
         if record is not None:
             cost += name + len(json.dumps(record.asDict(), ensure_ascii=False,
                                           separators=(",", ":")).encode("utf-8")) + 2
-        if cost > room:
-            LeafSide.log.error("not registering {item!r}: its entry alone is over the "
-                               "{limit}-byte frame limit", item=item[:64], limit=limit)
-            continue
-        if size + cost > room:
-            found.append(part)
-            part, size = ({}, {}), 0
-        part[0][item] = units
-        if record is not None:
-            part[1][item] = record
-        size += cost
-    found.append(part)
-    return [(items, records or None) for items, records in found]
+        return cost
+
+    found, over = packed(sorted(items.items()), cost, empty, limit)
+    for item, _ in over:
+        LeafSide.log.error("not registering {item!r}: its entry alone is over the "
+                           "{limit}-byte frame limit", item=item[:64], limit=limit)
+    return [(dict(part), {item: records[item] for item, _ in part
+                          if records.get(item) is not None} or None)
+            for part in found]
 
 
 class _Awaited:
@@ -208,8 +206,8 @@ class LeafSide(NodeObserver):
         self.quiet.discard(link.peer_id)
         self.registered.discard(link.peer_id)
         host, port = self.node.config.host, self.node.port
-        first, *rest = parts(stock, self.records(stock), link.settings.frame_limit,
-                             LeafRegister(wire.ID_LIMIT - 1, host, port, {}))
+        first, *rest = parts(stock, self.records(stock), frameLimit(link),
+                             LeafRegister(wire.ID_LIMIT - 1, host, port, {}, {}))
         seq = self._next()
         link.send(LeafRegister(seq, host, port, *first, relay=self.node.relay))
         for items, records in rest:
@@ -267,10 +265,9 @@ class LeafSide(NodeObserver):
         with its record."""
         superpeers = [peer for peer in self.superpeers() if peer not in self.quiet]
         if changes and superpeers:
-            limit = min(self.node.links[peer].settings.frame_limit
-                        for peer in superpeers)
+            limit = min(frameLimit(self.node.links[peer]) for peer in superpeers)
             for items, records in parts(changes, self.records(changes), limit,
-                                        LeafUpdate(wire.ID_LIMIT - 1, {})):
+                                        LeafUpdate(wire.ID_LIMIT - 1, {}, {})):
                 update = LeafUpdate(self._next(), items, records)
                 for peer in superpeers:
                     self.node.links[peer].send(update)

@@ -12,16 +12,12 @@ file (size, sha256, transfer port), in the ``records`` of its register
 and updates; the hits carry each seller's record, for the buyer to check.
 """
 
-import attr
-
-from twisted_bazaar.wire.ids import wireIds
-
-from twisted_bazaar.core.records import checkRecord, recordedSellers, sellerObject
+from twisted_bazaar.core.records import checkRecord, recordedSellers
 from twisted_bazaar.wire.core import checkRelay
 from twisted_bazaar.wire import (
     ID_LIMIT,
-    REQUIRED,
     Message,
+    field,
     ProtocolError,
     checkHost,
     checkId,
@@ -30,7 +26,6 @@ from twisted_bazaar.wire import (
     checkPort,
     checkTtl,
     errorCode,
-    frozen,
     intIn,
     itemCounts,
     message,
@@ -66,18 +61,16 @@ def _records(value, name):
     return records
 
 
-_records.fast = "False"
-
-
 def _recordsObject(records):
+    """item -> record, each record as its wire object."""
     return {item: record.asDict() for item, record in records.items()}
 
 
-@message("leafRegister", ("seq", "seq", _count, REQUIRED),
-         ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         ("items", "items", _counts, REQUIRED), ("records", "records", _records, None),
-         ("relay", "relay", checkRelay, None))
-@frozen
+_records.fast = "False"
+_records.toWire = _recordsObject
+
+
+@message("leafRegister")
 class LeafRegister(Message):
     """
     A leaf's whole inventory (item -> units), and where buyers reach it
@@ -88,109 +81,70 @@ class LeafRegister(Message):
     record).
     """
 
-    seq: int
-    host: str
-    port: int
-    items: dict = attr.ib(hash=False)
-    records: dict = attr.ib(default=None, hash=False)
-    relay: str = None
-
-    def asDict(self):
-        out = {"type": self.TYPE, "seq": self.seq, "host": self.host, "port": self.port,
-               "items": self.items}
-        if self.records is not None:
-            out["records"] = _recordsObject(self.records)
-        if self.relay is not None:
-            out["relay"] = self.relay
-        return out
+    seq: int = field(_count)
+    host: str = field(checkHost)
+    port: int = field(checkPort)
+    items: dict = field(_counts, hash=False)
+    records: dict = field(_records, default=None, hash=False)
+    relay: str = field(checkRelay, default=None)
 
 
-@message("leafUpdate", ("seq", "seq", _count, REQUIRED),
-         ("items", "items", _counts, REQUIRED), ("records", "records", _records, None))
-@frozen
+@message("leafUpdate")
 class LeafUpdate(Message):
     """What changed in a leaf's inventory: item -> units now (0 withdraws
     the item); ``records`` holds the leaf's record of each item it names
     with units above 0, as in L{LeafRegister}."""
 
-    seq: int
-    items: dict = attr.ib(hash=False)
-    records: dict = attr.ib(default=None, hash=False)
-
-    def asDict(self):
-        out = {"type": self.TYPE, "seq": self.seq, "items": self.items}
-        if self.records is not None:
-            out["records"] = _recordsObject(self.records)
-        return out
+    seq: int = field(_count)
+    items: dict = field(_counts, hash=False)
+    records: dict = field(_records, default=None, hash=False)
 
 
-@message("leafAck", ("seq", "seq", _count, REQUIRED),
-         ("items", "items", _count, REQUIRED))
-@frozen
+@message("leafAck")
 class LeafAck(Message):
     """The super-peer took register or update ``seq``; the leaf now has
     ``items`` entries in its index."""
 
-    seq: int
-    items: int
+    seq: int = field(_count)
+    items: int = field(_count)
 
 
-@message("leafQuery", ("id", "id", checkId, REQUIRED),
-         ("item", "item", checkItem, REQUIRED), bucket="query")
-@frozen
+@message("leafQuery", bucket="query")
 class LeafQuery(Message):
     """A leaf asks its super-peer who sells item."""
 
-    id: int
-    item: str
+    id: int = field(checkId)
+    item: str = field(checkItem)
 
 
-@message("leafHits", ("id", "id", checkId, REQUIRED),
-         ("item", "item", checkItem, REQUIRED),
-         ("sellers", "sellers", _sellers, REQUIRED))
-@frozen
+@message("leafHits")
 class LeafHits(Message):
     """The answer to leafQuery ``id``: (id, host, port, record) of each
     seller, best first; on the wire each is an object {id, host, port,
     record}."""
 
-    id: int
-    item: str
-    sellers: tuple
-
-    def asDict(self):
-        return {"type": self.TYPE, "id": self.id, "item": self.item,
-                "sellers": [sellerObject(seller) for seller in self.sellers]}
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    sellers: tuple = field(_sellers)
 
 
-@message("spQuery", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("returnPath", "return_path", checkPath, REQUIRED),
-         ("ttl", "ttl", checkTtl, REQUIRED), bucket="search")
-@frozen
+@message("spQuery", bucket="search")
 class SpQuery(Message):
     """A query flooded among super-peers; each appends its id."""
 
-    id: int
-    item: str
-    return_path: tuple
-    ttl: int
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    return_path: tuple = field(checkPath)
+    ttl: int = field(checkTtl)
 
 
-@message("spHit", ("id", "id", checkId, REQUIRED), ("item", "item", checkItem, REQUIRED),
-         ("path", "path", checkPath, REQUIRED),
-         ("sellers", "sellers", _sellers, REQUIRED), routed=True)
-@frozen
+@message("spHit", routed=True)
 class SpHit(Message):
     """A super-peer's answer to spQuery ``id`` from its index, routed back
     to the origin (the last id of ``path``); ``sellers`` as in
     L{LeafHits}."""
 
-    id: int
-    item: str
-    path: tuple
-    sellers: tuple
-
-    def asDict(self):
-        return {"type": self.TYPE, "id": self.id, "item": self.item,
-                "path": wireIds(self.path),
-                "sellers": [sellerObject(seller) for seller in self.sellers]}
+    id: int = field(checkId)
+    item: str = field(checkItem)
+    path: tuple = field(checkPath)
+    sellers: tuple = field(_sellers)

@@ -22,7 +22,7 @@ from twisted.internet import defer
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.records import fittedSellers
-from twisted_bazaar.net.limits import DEFAULT_FRAME_LIMIT
+from twisted_bazaar.net.fitting import frameLimit
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.superpeer.messages import MAX_HITS, SUPER, SpHit, SpQuery
 
@@ -93,8 +93,7 @@ class QueryFlood:
             link = self.node.links.get(origin)
             path = ((self.node.id, origin) if link is not None and superLinks(link)
                     else query.return_path[::-1])
-            hop = self.node.links.get(path[1])
-            limit = hop.settings.frame_limit if hop is not None else DEFAULT_FRAME_LIMIT
+            limit = frameLimit(self.node.links.get(path[1]))
             self.node.route(fittedSellers(SpHit(query.id, query.item, path,
                                                 tuple(sellers)), limit))
 

@@ -30,6 +30,7 @@ from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook, fittedSellers, recordFault
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.fitting import frameLimit
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.tracker.check import AddressCheck
@@ -183,7 +184,7 @@ class SuperPeerSide(NodeObserver):
         asking = self.flood.ask(message.item, link.peer_id, flood=self._mayFlood(link))
         asking.addCallback(lambda sellers: link.send(fittedSellers(
             LeafHits(message.id, message.item, tuple(sellers[:MAX_HITS])),
-            link.settings.frame_limit)))
+            frameLimit(link))))
 
     def _mayFlood(self, link):
         """

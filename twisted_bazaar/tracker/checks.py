@@ -1,0 +1,125 @@
+"""
+The tracker's connect-back checks of the addresses its nodes register
+(docs/protocol.md §5, "The address check"), run a few at a time: each is
+charged to its node's address group, a failed one is tried again later,
+and a node that asked (``thisisme.reach``) is told what each one found.
+"""
+
+import math
+
+from twisted.logger import LogLevel
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.tracker.check import AddressCheck
+from twisted_bazaar.wire.ids import shortId
+
+#: Seconds before a failed address check is tried again: doubling from
+#: the first to the last.
+RECHECK_FIRST = 5.0
+RECHECK_MAX = 60.0
+#: Address checks the daemon runs at once, in all and for the nodes of
+#: one address group: each holds a descriptor until it ends (within the
+#: handshake timeout).  Past these a check waits RECHECK_FIRST seconds,
+#: unless the newest check of a group holding more gives way (and waits).
+CHECK_LIMIT = 32
+CHECK_GROUP_LIMIT = 8
+
+
+class AddressChecks:
+    """
+    The checks of one tracker: in flight, or waiting to be tried again.
+
+    @ivar checking: node ids whose check is in flight, by address group.
+    """
+
+    def __init__(self, tracker, check_limit=None):
+        """
+        @param tracker: the L{twisted_bazaar.tracker.service.Tracker} whose
+            nodes are checked: its clock, connector, identity, settings,
+            peer log, links and registry, its ``keyOf`` (the key a node
+            proved) and ``memberLine`` (its bounded lines of members).
+        """
+        self.tracker = tracker
+        self.checking = Account(math.inf if check_limit is None else check_limit,
+                                CHECK_GROUP_LIMIT)
+        #: node id -> its address check in flight, or the timer of the next.
+        self._checks = {}
+        #: Ids of the nodes that asked to be told what their checks find.
+        self.telling = set()
+
+    def check(self, node_id, retry=RECHECK_FIRST):
+        """Check the address node_id advertised; if it fails, try again
+        after retry seconds (doubling up to RECHECK_MAX).  With no room in
+        L{checking} it waits RECHECK_FIRST seconds; the checks that give
+        way for it wait as long."""
+        tracker = self.tracker
+        clock = tracker.clock
+        victims = self.checking.take(node_id, groupOf(tracker.links[node_id]))
+        if victims is None:
+            self._checks[node_id] = clock.callLater(RECHECK_FIRST, self.check, node_id,
+                                                    retry)
+            return
+        for victim in victims:
+            self.stop(victim)
+            self._checks[victim] = clock.callLater(RECHECK_FIRST, self.check, victim,
+                                                   RECHECK_FIRST)
+        host, port = tracker.registry.nodes[node_id]
+        check = self._checks[node_id] = AddressCheck(node_id, tracker.keyOf(node_id),
+                                                     tracker.identity, clock,
+                                                     tracker.settings, tracker.peer_log)
+        check.start(tracker.connector, host, port).addCallback(self._checked, node_id,
+                                                               check, retry)
+
+    def _checked(self, passed, node_id, check, retry):
+        if self._checks.get(node_id) is not check:
+            return
+        tracker = self.tracker
+        self.checking.release(node_id)
+        host, port = tracker.registry.nodes[node_id]
+        self._tell(node_id, host, port, passed)
+        group = groupOf(tracker.links[node_id])
+        if passed:
+            del self._checks[node_id]
+            tracker.registry.verify(node_id)
+            tracker.memberLine(group, LogLevel.info,
+                               "node {id} listens at {host}:{port} as it said: "
+                               "introducing it", id=shortId(node_id), host=host, port=port)
+            return
+        tracker.memberLine(group, LogLevel.warn,
+                           "node {id}: nothing at {host}:{port} answers as that node; "
+                           "not introducing it (checking again in {retry:g} s)",
+                           id=shortId(node_id), host=host, port=port, retry=retry)
+        self._checks[node_id] = tracker.clock.callLater(
+            retry, self.check, node_id, min(retry * 2, RECHECK_MAX))
+
+    def _tell(self, node_id, host, port, passed):
+        """Tell a node that asked what the check of its address host:port
+        found, and where the tracker sees its connection come from
+        (``reach``: behind a NAT router, the router's public address)."""
+        if node_id not in self.telling:
+            return
+        link = self.tracker.links[node_id]
+        seen = link.transport.getPeer()
+        link.send(wire.Reach(host, port, passed, getattr(seen, "host", "") or "",
+                             getattr(seen, "port", 0) or 0))
+
+    def stop(self, node_id):
+        """Stop checking node_id: the check in flight or the next one."""
+        self.checking.release(node_id)
+        pending = self._checks.pop(node_id, None)
+        if isinstance(pending, AddressCheck):
+            pending.cancel()
+        elif pending is not None and pending.active():
+            pending.cancel()
+
+    def forget(self, node_id):
+        """node_id left: no check of it, nothing to tell it."""
+        self.stop(node_id)
+        self.telling.discard(node_id)
+
+    def stopAll(self):
+        """Cancel every check in flight or scheduled."""
+        for node_id in list(self._checks):
+            self.stop(node_id)
