@@ -22,6 +22,7 @@ from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.base.logthrottle import PEER_BURST
 from twisted_bazaar.core.membership import Membership, TrackerGone
+from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN, Reachability
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.schemes.index.messages import Found
@@ -333,6 +334,20 @@ class ReachTests(MembershipCase):
         self.tracker.say(reach(True))
         self.tracker.say(reach(True, host="198.51.100.10"))
         self.assertEqual(len(self.reachLines()), 2)
+
+    def test_punchMapping(self):
+        """The node's punches are told what the check says of its router:
+        the port its tracker connection left from (12345 here) seen
+        unchanged, it can punch from the public host seen; seen changed, it
+        cannot, and says why."""
+        self.node.punching = Punching(self.node, dialer=None)
+        puncher = self.node.punching.puncher
+        self.tracker.say(reach(False, seen_port=12345))
+        self.assertEqual((puncher.mapping.host, puncher.mapping.punchable),
+                         ("198.51.100.9", True))
+        self.tracker.say(reach(False, seen_port=40123))
+        self.assertFalse(puncher.mapping.punchable)
+        self.assertIn("its router changed the source port", puncher.mapping.why)
 
     def test_linesBoundedByThePeerLog(self):
         """A tracker that changes its mind on every message cannot make

@@ -676,3 +676,28 @@ class KeyedHandshakeTests(SynchronousTestCase):
                                        sig=proof(acceptor, hello)))
             self.assertEqual([m.code for m in sent(forged)], ["wtf"], what)
             self.assertNotIn(other.id, self.node.links)
+
+
+class PunchedLinkTests(SynchronousTestCase):
+    """A link for a punched connection, and the word that a newer link
+    replaced a peer's (L{Overlay.punchedLink}, L{Overlay.whenReplaced})."""
+
+    def test_directionAndPurposeOfTheShared(self):
+        node = makeNode(1)
+        for inbound, purpose in ((True, OVERLAY), (False, DIRECT)):
+            shared = linkPeer(node, 7 if inbound else 8, inbound=inbound,
+                              purpose=purpose)
+            link = node.overlay.punchedLink(shared)
+            self.assertEqual((link.inbound, link.purpose), (inbound, purpose))
+            self.assertIsNone(link.transport)
+
+    def test_whenReplaced(self):
+        """Told once a newer link takes a peer's link's place, not for a
+        first link."""
+        node = makeNode(1)
+        replaced = []
+        node.overlay.whenReplaced = replaced.append
+        linkPeer(node, 7)
+        self.assertEqual(replaced, [])
+        linkPeer(node, 7)
+        self.assertEqual(replaced, [7])

@@ -58,7 +58,11 @@ class BedTests(SynchronousTestCase):
             ("iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j",
              "MASQUERADE"),
             ("iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m", "conntrack",
-             "--ctstate", "NEW", "-j", "DROP")])
+             "--ctstate", "NEW", "-j", "DROP"),
+            # Unasked packets to the router itself are dropped, not reset
+            # (a reset would defeat a hole punch's simultaneous open).
+            ("iptables", "-A", "INPUT", "-i", "wan", "-m", "conntrack", "--ctstate",
+             "NEW,INVALID", "-j", "DROP")])
         self.assertIn(("ip", "-n", "bz7a", "route", "add", "default", "via",
                        "192.168.1.1"), self.ran)
 
@@ -80,7 +84,9 @@ class BedTests(SynchronousTestCase):
             ("iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-p", "tcp", "-d",
              "192.168.1.2", "--dport", "7701", "-j", "ACCEPT"),
             ("iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m", "conntrack",
-             "--ctstate", "NEW", "-j", "DROP")])
+             "--ctstate", "NEW", "-j", "DROP"),
+            ("iptables", "-A", "INPUT", "-i", "wan", "-m", "conntrack", "--ctstate",
+             "NEW,INVALID", "-j", "DROP")])
 
     def test_removeDeletesEveryNamespace(self):
         self.bed.home("a")

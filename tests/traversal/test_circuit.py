@@ -52,6 +52,7 @@ class CircuitEndTests(SynchronousTestCase):
         self.assertEqual(results, [protocol])
         self.assertEqual(protocol.received, b"inner bytes and more")
         self.assertEqual(protocol.transport.getPeer(), PEER)
+        self.assertEqual(protocol.transport.relayedFrom, "")
         protocol.transport.write(b"out")
         self.assertTrue(transport.value().endswith(b"out"))
 
@@ -131,4 +132,22 @@ class RelayLeftoverTests(SynchronousTestCase):
         bed.run()
         self.assertEqual(self.successResultOf(d), dialler)
         self.assertEqual(dialler.received, b"early words")
-        self.assertEqual(node.received, frame(wire.encode(RelayOpen())))
+        self.assertEqual(node.received, frame(wire.encode(RelayOpen("10.1.0.5"))))
+
+    def test_eachEndIsToldWhereTheOtherCameFrom(self):
+        """relayOpen names, to each end, the host the relay saw the other
+        end's connection come from: the dialler's inner transport says it
+        (relayedFrom), the host a punch dials."""
+        bed = Bed()
+        dialler = Collect()
+        RelayedConnector(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
+            "192.168.1.2", 9001, dialler, relay=RELAY, target=NODE_ID)
+        bed.run()
+        [incoming] = bed.told
+        node = Collect()
+        end = CircuitEnd(RelayAccept(incoming.circuit), lambda t: node, bed.clock,
+                         PEER, seen=incoming.host)
+        bed.network.connect(RELAY_HOST, RELAY_PORT, end, from_host="192.168.1.2")
+        bed.run()
+        self.assertEqual(dialler.transport.relayedFrom, "192.168.1.2")
+        self.assertEqual(node.transport.relayedFrom, "10.1.0.5")

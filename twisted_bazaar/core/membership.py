@@ -253,6 +253,8 @@ class Membership(Service):
         node = self.node
         was, now = node.reach, Reachability.fromReach(message)
         node.reach = now
+        if node.punching is not None:
+            node.punching.reached(now, getattr(link.transport.getHost(), "port", 0))
         if now.state == PRIVATE and node.identity is not None:
             # Reached through the tracker's relay from now on, if it
             # holds a reservation for this node (§5a).

@@ -155,6 +155,9 @@ class Node:
     #: peer id -> the relay it is reached through, as noted (L{noteRelay});
     #: None until a relay is noted.
     _relays = None
+    #: The node's hole punches over its relayed links
+    #: (L{twisted_bazaar.core.punching.Punching}), or None: it punches none.
+    punching = None
 
     def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
         self.clock = clock
@@ -303,10 +306,14 @@ class Node:
 
     def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
         """See L{Overlay.connectTo}; a peer whose relay was noted
-        (L{noteRelay}) is dialled through it."""
+        (L{noteRelay}) is dialled through it, and the link's punch waited
+        for (L{Punching.settled}) when this node punches."""
         if relay is None and self._relays is not None:
             relay = self._relays.get(peer_id)
-        return self.overlay.connectTo(host, port, peer_id, purpose, relay)
+        linked = self.overlay.connectTo(host, port, peer_id, purpose, relay)
+        if self.punching is not None:
+            linked.addCallback(self.punching.settled)
+        return linked
 
     def route(self, message):
         """See L{PathRouter.route}."""

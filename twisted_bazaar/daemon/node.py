@@ -14,6 +14,7 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 
 from twisted_bazaar.core.node import NodeConfig
+from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.services import EndpointConnector, NodeService, StartupError
@@ -23,6 +24,7 @@ from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServe
 from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
+from twisted_bazaar.traversal.punchdial import PunchDialer
 from twisted_bazaar.wire.ids import shortId
 
 log = Logger()
@@ -187,7 +189,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     """
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
-    proven in each handshake: protocol.md §2.1).
+    proven in each handshake: protocol.md §2.1), and hole punching over
+    its relayed links (L{Punching}).
 
     @param scheme: (plugin, settings) of the discovery scheme.
     @param roles: (plugin, settings) of each role.
@@ -211,6 +214,9 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
                       state.identity, scheme, roles,
                       meter=(lambda node: metered.append(meter(node)))
                       if meter is not None else None)
+    node = parts.node
+    node.punching = Punching(node, PunchDialer(reactor, channel, connector.peerLog))
+    node.punching.plug()
     if not roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
                  "serves its discovery scheme")

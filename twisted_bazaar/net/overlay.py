@@ -102,6 +102,9 @@ class Overlay:
     """
 
     log = Logger()
+    #: Told ``whenReplaced(peer_id)`` once a newer link to a peer has taken
+    #: the place of its link (a punched link, the relayed one's), or None.
+    whenReplaced = None
 
     def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
                  idle_timeouts=None, connection_rate=DEFAULT_CONNECTION_RATE):
@@ -369,6 +372,19 @@ class Overlay:
         connecting.addErrback(failed)
         return waiter
 
+    def punchedLink(self, shared):
+        """
+        A link for a connection punched to the peer of ``shared`` (a
+        relayed link), of its direction and purpose, so that the duplicate
+        rule keeps it in place of ``shared`` once its handshake is done
+        (L{twisted_bazaar.traversal.punch}).  The connection's channel
+        proves the peer's key before anything is said on it: an opener's
+        link needs no dialled id to check.
+        """
+        link = self.node.buildLink(inbound=shared.inbound)
+        link.purpose = shared.purpose
+        return link
+
     # -- the link owner's interface ------------------------------------------------
 
     def linkMade(self, link):
@@ -532,8 +548,11 @@ class Overlay:
             self._linkLine(link, "linked to {who} ({purpose})", peer=peer,
                            purpose=link.purpose, who=_named(link, peer))
             node.events.linkAdded(peer)
-        elif existing.purpose != OVERLAY and link.purpose == OVERLAY:
-            node.events.linkAdded(peer)
+        else:
+            if existing.purpose != OVERLAY and link.purpose == OVERLAY:
+                node.events.linkAdded(peer)
+            if self.whenReplaced is not None:
+                self.whenReplaced(peer)
 
     def unreachable(self, peer_id):
         """Did nothing listen where this node last dialled peer_id (and no

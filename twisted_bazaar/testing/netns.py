@@ -147,7 +147,8 @@ class NetBed:
         (``MASQUERADE --random-fully``), as a symmetric NAT does.  With
         ``forward`` (a TCP port), the router forwards that port of its
         public address to the same port of the host, as a user sets up
-        by hand; nothing else comes in.
+        by hand; nothing else comes in, and what comes unasked to the
+        router itself is dropped without an answer.
         """
         self._homes += 1
         lan = f"192.168.{self._homes}"
@@ -174,6 +175,11 @@ class NetBed:
                 "tcp", "-d", f"{lan}.2", "--dport", port, "-j", "ACCEPT")
         run(*inRouter, "iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m",
             "conntrack", "--ctstate", "NEW", "-j", "DROP")
+        # What comes unasked to the router itself is dropped, not answered
+        # with a reset, as a home router's firewall does: a reset would
+        # kill the mapping a hole punch's simultaneous open needs.
+        run(*inRouter, "iptables", "-A", "INPUT", "-i", "wan", "-m", "conntrack",
+            "--ctstate", "NEW,INVALID", "-j", "DROP")
         return Home(Host(namespace, f"{lan}.2"), Host(router, wan), wan)
 
     def remove(self):

@@ -51,15 +51,19 @@ class CircuitEnd(Protocol):
         refusal, a close, a timeout); cancelling it closes the connection.
     """
 
-    def __init__(self, first, inner, clock, peer, timeout=OPEN_TIMEOUT):
+    def __init__(self, first, inner, clock, peer, timeout=OPEN_TIMEOUT, seen=""):
         """
         @param first: the message that asks for the circuit.
         @param inner: called with the L{CircuitTransport} once the
             circuit is open; returns the protocol to connect to it.
         @param peer: the inner transport's C{getPeer}: the other end's
             address as far as this end knows it.
+        @param seen: where the relay saw the other end's connection come
+            from, as far as this end knows it before ``relayOpen`` (whose
+            ``host`` says it): "" if not.
         """
         self.first = first
+        self.seen = seen
         self.inner = inner
         self.clock = clock
         self.peer = peer
@@ -98,6 +102,7 @@ class CircuitEnd(Protocol):
             self._refused(f"the relay sent what does not decode: {e}")
             return
         if type(message) is RelayOpen:
+            self.seen = message.host or self.seen
             self._open(data[end + 1:])
         elif type(message) is wire.Error:
             self._refused(f"the relay refused the circuit: {message.code}: "
@@ -161,7 +166,7 @@ class CircuitTransport:
         # Reached only for what this class does not define (the
         # connection's state, its bufferSize): the connection to the
         # relay's.
-        if name in ("end", "peer"):
+        if name in ("end", "peer", "relayedFrom"):
             raise AttributeError(name)
         return getattr(self.end.transport, name)
 
@@ -199,6 +204,12 @@ class CircuitTransport:
 
     def getPeer(self):
         return self.peer
+
+    @property
+    def relayedFrom(self):
+        """Where the relay saw the other end's connection come from ("" if
+        it did not say): the host a hole punch over this circuit dials."""
+        return self.end.seen
 
     def getHost(self):
         return self.end.transport.getHost()

@@ -93,8 +93,12 @@ class RelayAccept(Message):
     circuit: str
 
 
-@message("relayOpen")
+@message("relayOpen", ("host", "host", checkHost, None))
 @frozen
 class RelayOpen(Message):
     """The relay's last message on both ends of a circuit: from now on
-    each carries the other's bytes, raw."""
+    each carries the other's bytes, raw.  ``host`` is where the relay saw
+    the other end's connection come from (its router's public address, for
+    a node at home): the one host a hole punch over the circuit dials."""
+
+    host: str = None

@@ -179,6 +179,8 @@ class Puncher:
         if why is None and link in self._punches:
             why = "a punch with this peer is under way already"
         if why is not None:
+            link.peerLine(LogLevel.info, "no hole punched to {peer}: {why}; staying on "
+                          "the link there is", self.log, why=why)
             return defer.fail(PunchFailed(why))
         punch = self._punches[link] = _Punch(link, host, decode(link.key))
         punch.done = defer.Deferred(lambda _: self._end(punch))
@@ -278,6 +280,10 @@ class Puncher:
         _stop(punch)
 
     # -- answering the peer's punch --------------------------------------------
+
+    def answering(self, link):
+        """Whether a punch link's peer started is under way here."""
+        return link in self._answers
 
     def connectReceived(self, link, connect):
         """

@@ -210,9 +210,8 @@ class _Circuit:
         self._timer = self.relay.clock.callLater(
             limits.circuit_seconds, self.close,
             f"its time ran out ({limits.circuit_seconds:g} s a circuit)")
-        opened = frame(wire.encode(RelayOpen()))
         for end, other in ((self.dialler, node), (node, self.dialler)):
-            end.transport.write(opened)
+            end.transport.write(frame(wire.encode(RelayOpen(other.host or None))))
             end.other = other
             other.transport.registerProducer(end.transport, True)
         for end in (self.dialler, node):

@@ -77,7 +77,8 @@ class RelayReservation:
             return EncryptedProtocol(protocol, channel, False, node.clock,
                                      peerLog=getattr(connector, "peerLog", None))
 
-        end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer)
+        end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
+                         seen=message.host)
         host, port = splitRelay(self.relay)
         d = connector.connect(host, port, end)
         d.addCallback(lambda _: end.opened)

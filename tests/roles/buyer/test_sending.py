@@ -64,6 +64,27 @@ class SenderTests(SynchronousTestCase):
         self.assertEqual(want.inputs, [("unanswered", 7)])
         self.assertIsNone(self.book.get(7).watching)
 
+    def test_linkedWaitsForAPunch(self):
+        """Linked to the seller through a relay whose punch is under way:
+        the buy waits for the link the node is asked for (the punched one,
+        once up), and then goes straight to the seller."""
+
+        class Punching:
+            def waitsFor(self, peer_id):
+                return peer_id == SELLER
+
+        self.node.links[SELLER] = FakeLink()
+        self.node.punching = Punching()
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        self.sender.sendFirst(buy, Offer(SELLER, (1, 3, SELLER)), self.onRefused)
+        self.assertEqual(self.node.routed, [])
+        [(where, d)] = self.node.connecting
+        self.assertEqual(where[2], SELLER)
+        d.callback(SELLER)
+        [direct] = self.node.routed
+        self.assertEqual(direct.path, (1, SELLER))
+
     def test_connectFirstThenPath(self):
         """With an address: connect first; refused, fall back on the path."""
         buy = Buy(7, "apple", (1, 3, SELLER))

@@ -50,23 +50,35 @@ class Sender:
         return self.node.rng.randrange(1, wire.ID_LIMIT), expires
 
     def sendFirst(self, buy, offer, onRefused):
-        """Send a buy (or an ask) the first time: see above."""
-        if offer.seller in self.node.links:
+        """Send a buy (or an ask) the first time: see above.  Linked to
+        the seller already, it goes at once, unless a punch to replace a
+        relayed link is under way (L{twisted_bazaar.core.punching}): then
+        once the punched link is up, or the punch failed."""
+        linked = offer.seller in self.node.links
+        if linked and not self._punching(offer.seller):
             self._send(self.direct(buy, offer))
-        elif offer.host and offer.port:
+        elif linked or (offer.host and offer.port):
             self._connect(buy, offer, onRefused, self._firstConnectFailed)
         elif self._alongPath(buy):
             self._send(buy)
 
     def sendAgain(self, buy, offer, onRefused):
-        """Send a buy (or an ask) again: see above."""
-        if offer.seller in self.node.links:
+        """Send a buy (or an ask) again: see above (and L{sendFirst} on a
+        link a punch is about to replace)."""
+        linked = offer.seller in self.node.links
+        if linked and not self._punching(offer.seller):
             self._send(self.direct(buy, offer))
             return
         if self._alongPath(buy):
             self._send(buy)
-        if offer.host and offer.port:
+        if linked or (offer.host and offer.port):
             self._connect(buy, offer, onRefused, self._connectFailed)
+
+    def _punching(self, seller):
+        """Whether the link to seller is a relayed one a punch is about to
+        replace (L{twisted_bazaar.core.punching.Punching.waitsFor})."""
+        punching = getattr(self.node, "punching", None)
+        return punching is not None and punching.waitsFor(seller)
 
     def send(self, message):
         """Route a buy or an ask, signed, as it is."""

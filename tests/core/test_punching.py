@@ -1,0 +1,274 @@
+"""
+Tests for L{twisted_bazaar.core.punching}: a node's hole punches over its
+relayed links, on a fake clock: two nodes whose shared link runs on
+string transports marked as relayed (what a circuit's transport says),
+their messages carried by the test, a dialer that records each dial, and
+the punched connection's two links joined in memory.
+"""
+
+from twisted.internet import defer, task
+from twisted.logger import capturedLogs, formatEvent
+from twisted.test.iosim import FakeTransport, connect
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.core.punching import Punching, relayedFrom
+from twisted_bazaar.core.reach import Reachability
+from twisted_bazaar.net.link import Link
+from twisted_bazaar.traversal.punchmessages import PunchConnect
+
+from tests import records
+from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
+
+#: Where the relay saw each node's connection come from.
+HOST_A = "198.51.100.7"
+HOST_B = "203.0.113.9"
+#: The local port of each node's tracker connection.
+TRACKER_PORT = 40000
+#: Seconds a dialler waits for its link's punch.
+WAIT = 3.0
+
+
+class FakeDialer:
+    """Records each dial: (host, protocol, opener, its Deferred)."""
+
+    def __init__(self):
+        self.dials = []
+
+    def dial(self, local_port, host, port, protocol, opener, expected):
+        d = defer.Deferred()
+        self.dials.append((host, protocol, opener, d))
+        return d
+
+
+class Side:
+    """A node with its Punching, linked to the other by a relayed link."""
+
+    def __init__(self, clock, identity, other, inbound, seen, punchable=True, told=True):
+        self.node = makeNode(identity.id, seed=identity.id, identity=identity)
+        self.node.clock = clock
+        self.dialer = FakeDialer()
+        self.punching = Punching(self.node, self.dialer, wait=WAIT)
+        self.punching.plug()
+        self.node.punching = self.punching
+        self.told = lambda: self.punching.reached(Reachability(seen_host=seen, seen_port=TRACKER_PORT
+                                           if punchable else 51234), TRACKER_PORT)
+        if told:
+            self.told()
+        self.other = other
+        self.link = linkPeer(self.node, other, inbound=inbound)
+
+    def relayed(self, host):
+        """The link's circuit says the relay saw the peer come from host,
+        and the node is told the link is up."""
+        self.link.transport.relayedFrom = host
+        self.node.events.linkAdded(self.other.id)
+
+
+class PunchingTestCase(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.alice, self.bob = records.identity(1), records.identity(2)
+
+    def sides(self, b_punchable=True):
+        """A opened the relayed link, B accepted it."""
+        self.a = Side(self.clock, self.alice, self.bob, False, HOST_A)
+        self.b = Side(self.clock, self.bob, self.alice, True, HOST_B, b_punchable)
+        self.b.relayed(HOST_A)
+        self.a.relayed(HOST_B)
+
+    def carry(self, source, target):
+        messages = sent(source.link)
+        feed(target.link, *messages)
+        return messages
+
+    def assertNothingHeld(self):
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        for side in (self.a, self.b):
+            self.assertEqual(side.punching.puncher._punches, {})
+            self.assertEqual(side.punching.puncher._answers, {})
+            self.assertEqual(side.punching._punches, {})
+            self.assertEqual(side.punching._waiting, {})
+
+
+class StartTests(PunchingTestCase):
+    def test_theDiallerPunches(self):
+        """The node that opened a relayed link starts a punch as it comes
+        up, naming its own public host; the other side does not start one."""
+        self.sides()
+        [connect] = sent(self.a.link)
+        self.assertIsInstance(connect, PunchConnect)
+        self.assertEqual(connect.host, HOST_A)
+        self.assertEqual(sent(self.b.link), [])
+
+    def test_aDirectLinkIsNotPunched(self):
+        """A link that is not relayed starts nothing."""
+        with capturedLogs() as events:
+            a = Side(self.clock, self.alice, self.bob, False, HOST_A)
+            a.node.events.linkAdded(self.bob.id)
+        self.assertEqual(relayedFrom(a.link), "")
+        self.assertEqual(sent(a.link), [])
+        self.assertEqual([formatEvent(e) for e in events if "punch" in formatEvent(e)],
+                         [])
+
+    def test_bothDialTheWitnessedHosts(self):
+        """Through the exchange, each side dials the host the relay saw
+        the other come from, a link of its shared link's direction and
+        purpose under a channel the shared link's opener opens."""
+        self.sides()
+        self.carry(self.a, self.b)
+        self.carry(self.b, self.a)
+        self.carry(self.a, self.b)
+        self.clock.advance(0)
+        [(host_b, link_b, opener_b, _)] = self.b.dialer.dials
+        [(host_a, link_a, opener_a, _)] = self.a.dialer.dials
+        self.assertEqual((host_a, host_b), (HOST_B, HOST_A))
+        self.assertIsInstance(link_a, Link)
+        self.assertEqual((link_a.inbound, link_b.inbound), (False, True))
+        self.assertEqual((link_a.purpose, link_b.purpose),
+                         (self.a.link.purpose, self.b.link.purpose))
+        self.assertEqual((opener_a, opener_b), (True, False))
+
+    def test_theDirectLinkReplacesTheRelayedOne(self):
+        """The punched connection's links run the handshake, and each
+        node keeps the direct link in place of the relayed one (retired);
+        the punch is over on both sides, a line said so, nothing held."""
+        self.sides()
+        self.carry(self.a, self.b)
+        self.carry(self.b, self.a)
+        self.carry(self.a, self.b)
+        self.clock.advance(0)
+        [(_, link_a, _, dial_a)] = self.a.dialer.dials
+        [(_, link_b, _, dial_b)] = self.b.dialer.dials
+        linked = []
+        for side, other in ((self.a, self.bob), (self.b, self.alice)):
+            side.node.connectTo("192.0.2.9", 9001, other.id).addCallback(linked.append)
+        with capturedLogs() as events:
+            dial_a.callback(link_a)
+            dial_b.callback(link_b)
+            # Both wait until the punched link is up, the dialler's punch
+            # and the other's answer over.
+            self.assertEqual(linked, [])
+            connect(link_b, FakeTransport(link_b, True), link_a,
+                    FakeTransport(link_a, False))
+        self.assertEqual(sorted(linked), [self.alice.id, self.bob.id])
+        self.assertIs(self.a.node.links[self.bob.id], link_a)
+        self.assertIs(self.b.node.links[self.alice.id], link_b)
+        self.assertTrue(self.a.link.closing)
+        self.assertTrue(self.b.link.closing)
+        lines = [formatEvent(e) for e in events]
+        self.assertTrue(any(line.startswith("punched a direct connection to node")
+                            for line in lines), lines)
+        self.assertNothingHeld()
+
+
+class RefusalTests(PunchingTestCase):
+    def test_refusalEndsThePunch(self):
+        """A peer that cannot punch answers error{nopunch}: the punch ends
+        at once (no timer waits for an answer), said why."""
+        self.sides(b_punchable=False)
+        self.carry(self.a, self.b)
+        [error] = sent(self.b.link)
+        self.assertEqual(error.code, "nopunch")
+        with capturedLogs() as events:
+            feed(self.a.link, error)
+        lines = [formatEvent(e) for e in events]
+        self.assertTrue(any("the peer refused: this node cannot punch" in line
+                            for line in lines), lines)
+        self.assertNothingHeld()
+
+    def test_otherErrorsAsBefore(self):
+        """An error that is not about a punch is logged as any other."""
+        self.sides()
+        with capturedLogs() as events:
+            feed(self.a.link, wire.Error("wtf", "something else"))
+        self.assertIn("says wtf: something else", " ".join(formatEvent(e)
+                                                           for e in events))
+
+    def test_cannotPunchSaysWhy(self):
+        """A node whose router draws ports says why it does not punch, and
+        starts none."""
+        with capturedLogs() as events:
+            a = Side(self.clock, self.alice, self.bob, False, HOST_A, punchable=False)
+            a.relayed(HOST_B)
+        self.assertEqual(sent(a.link), [])
+        lines = [formatEvent(e) for e in events]
+        self.assertTrue(any("this node will not hole-punch: its router changed the "
+                            "source port" in line for line in lines), lines)
+        self.assertTrue(any(line.startswith("no hole punched to node")
+                            for line in lines), lines)
+
+
+class EndTests(PunchingTestCase):
+    def test_linkClosed(self):
+        """The relayed link closes: the punch on it ends, nothing held."""
+        self.sides()
+        self.carry(self.a, self.b)
+        closeLink(self.a.link)
+        closeLink(self.b.link)
+        self.assertNothingHeld()
+
+    def test_shutdown(self):
+        """The node stops: its punches end, nothing held."""
+        self.sides()
+        self.carry(self.a, self.b)
+        self.a.node.shutdown()
+        self.b.node.shutdown()
+        self.assertNothingHeld()
+
+
+class WaitTests(PunchingTestCase):
+    def test_dialWaitsForThePunch(self):
+        """A dial to a peer linked through a relay fires once its punch
+        ends (here refused), not before."""
+        self.sides(b_punchable=False)
+        linked = []
+        self.a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        self.assertEqual(linked, [])
+        self.carry(self.a, self.b)
+        self.carry(self.b, self.a)
+        self.assertEqual(linked, [self.bob.id])
+
+    def test_waitIsBounded(self):
+        """A punch that takes longer than the wait: the dial goes on
+        over the relay after it."""
+        self.sides()
+        linked = []
+        self.a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        self.clock.advance(WAIT - 0.1)
+        self.assertEqual(linked, [])
+        self.clock.advance(0.1)
+        self.assertEqual(linked, [self.bob.id])
+
+    def test_punchWaitsForTheCheck(self):
+        """A link up before the tracker's check told the node what its
+        router does: the dial waits, and the check starts the punch."""
+        a = Side(self.clock, self.alice, self.bob, False, HOST_A, told=False)
+        a.relayed(HOST_B)
+        linked = []
+        a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        self.assertEqual((sent(a.link), linked), ([], []))
+        a.told()
+        [connect] = sent(a.link)
+        self.assertIsInstance(connect, PunchConnect)
+        self.assertEqual(linked, [])
+        self.clock.advance(WAIT)
+        self.assertEqual(linked, [self.bob.id])
+
+    def test_cancelledWait(self):
+        """A dialler that gives up waiting leaves nothing behind: no
+        timer, no waiter."""
+        self.sides(b_punchable=False)
+        waiting = self.a.node.connectTo("192.0.2.9", 9001, self.bob.id)
+        waiting.addErrback(lambda failure: failure.trap(defer.CancelledError))
+        waiting.cancel()
+        self.assertEqual(self.a.punching._waiting, {})
+        self.carry(self.a, self.b)
+        self.carry(self.b, self.a)
+        self.assertNothingHeld()
+
+    def test_noWaitWithoutAPunch(self):
+        a = Side(self.clock, self.alice, self.bob, False, HOST_A)
+        linked = []
+        a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        self.assertEqual(linked, [self.bob.id])

@@ -1,0 +1,133 @@
+"""
+Hole punching run by the daemons, in network namespaces
+(L{twisted_bazaar.testing.netns}): a seller at home A and a buyer at home
+B, each behind its own NAT router, started with only the tracker's
+address (flood).  The buyer reaches the seller through the tracker's
+relay, and, both routers keeping ports, punches a direct connection and
+buys over it, the relay's circuit closed; with B's router drawing a port
+for each connection, it does not punch, says why, and buys through the
+relay.
+
+It needs root, ``ip`` and ``iptables``; without them it is skipped with
+the reason.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from twisted_bazaar.testing.daemons import TERMINATED, LiveMarket, nodeId
+from twisted_bazaar.testing.netns import NetBed, missing
+from tests.e2e.helpers import short
+
+TIMEOUT = 30.0
+TRACKER_PORT = 7700
+#: Seconds a buyer at home may take to buy from a seller at home.
+BUY_WITHIN = 15.0
+#: The line of a node that holds a reservation at its tracker's relay.
+RELAYED = r"reachable through the relay at {host}:(?P<port>\d+)"
+
+
+class PunchedBuyTests(SynchronousTestCase):
+    def setUp(self):
+        reason = missing(nat=True)
+        if reason is not None:
+            raise SkipTest(reason)
+        self.bed = NetBed(os.getpid() % 100000)
+        self.addCleanup(self.bed.remove)
+        self.tracker_host = self.bed.public("tracker")
+        folder = tempfile.mkdtemp(prefix="bazaar-punched-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        self.market = LiveMarket(folder)
+        self.addCleanup(self.market.stop)
+
+    def node(self, name, host, *roles):
+        """A node as a user starts it: the tracker's address and a role."""
+        return self.market.start(name, [
+            "bazaar-node", "--tracker",
+            f"tcp:{self.tracker_host.address}:{TRACKER_PORT}", *roles],
+            wrapper=host.wrapper)
+
+    def buy(self, symmetric):
+        """
+        The seller at home A (a port-keeping router) and the buyer at
+        home B (``symmetric``: a router drawing ports): the buyer buys the
+        seller's pear within BUY_WITHIN seconds of starting.  (seller,
+        buyer, their ids, home A, home B, the relay's port.)
+        """
+        home_a = self.bed.home("homea")
+        home_b = self.bed.home("homeb", symmetric=symmetric)
+        tracker = self.market.start("tracker", [
+            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
+            wrapper=self.tracker_host.wrapper)
+        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        seller = self.node("home-seller", home_a.host, "--role", "seller", "--sell",
+                           "pear=1")
+        seller_id = nodeId(seller, TIMEOUT)
+        relay_port = int(seller.waitFor(RELAYED.format(
+            host=re.escape(self.tracker_host.address)), TIMEOUT)["port"])
+        started = time.monotonic()
+        buyer = self.node("home-buyer", home_b.host, "--role", "buyer", "--want",
+                          "pear")
+        buyer_id = nodeId(buyer, TIMEOUT)
+        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", BUY_WITHIN)
+        self.assertLess(time.monotonic() - started, BUY_WITHIN)
+        seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        return seller, buyer, seller_id, buyer_id, home_a, home_b, relay_port
+
+    def established(self, host):
+        """The peer addresses (HOST:PORT) of host's established TCP
+        connections, and their local ones."""
+        done = subprocess.run([*host.wrapper, "ss", "-Htn", "state", "established"],
+                              capture_output=True, text=True, timeout=TIMEOUT, check=True)
+        return [line.split()[-2:] for line in done.stdout.splitlines() if line.strip()]
+
+    def circuits(self, relay_port):
+        """Connections to the relay's port at the tracker: two a circuit."""
+        return [local for local, _ in self.established(self.tracker_host)
+                if local.endswith(f":{relay_port}")]
+
+    def test_punchedBuy(self):
+        """Both routers keep ports: the buyer punches a direct connection
+        to the seller before it buys, and buys over it: the seller's
+        connection to the buyer's router is a direct one, and the relay
+        holds no circuit any more."""
+        seller, buyer, seller_id, _, home_a, home_b, relay_port = self.buy(
+            symmetric=False)
+        punched = buyer.matches(rf"punched a direct connection to node "
+                                rf"{short(seller_id)} at [\d.:]+ \(attempt 1 of 3")
+        self.assertEqual(len(punched), 1, buyer.tail())
+        lines = buyer.lines
+        self.assertLess(lines.index(punched[0].string),
+                        next(i for i, line in enumerate(lines) if "bought pear" in line))
+        self.assertEqual(len(seller.matches(r"punched a direct connection to node .* "
+                                            r"\(its punch\)")), 1)
+        direct = [peer for _, peer in self.established(home_a.host)
+                  if peer.startswith(f"{home_b.public_address}:")]
+        self.assertEqual(len(direct), 1, direct)
+        self.assertEqual(self.circuits(relay_port), [])
+        self.stopCleanly()
+
+    def test_symmetricRouterStaysOnTheRelay(self):
+        """The buyer's router draws ports: it says it will not punch, and
+        why, and buys through the relay, whose circuit stays open."""
+        seller, buyer, seller_id, _, _, _, relay_port = self.buy(symmetric=True)
+        buyer.waitFor(r"this node will not hole-punch: its router changed the source "
+                      r"port of its tracker connection", TIMEOUT)
+        buyer.waitFor(rf"no hole punched to node {short(seller_id)} .*: this node "
+                      r"cannot punch", TIMEOUT)
+        self.assertEqual(buyer.matches("punched a direct connection"), [])
+        self.assertEqual(seller.matches("punched a direct connection"), [])
+        self.assertGreaterEqual(len(self.circuits(relay_port)), 2)
+        self.stopCleanly()
+
+    def stopCleanly(self):
+        codes = self.market.stop()
+        self.assertEqual(set(codes.values()), {TERMINATED}, codes)
+        for daemon in self.market.daemons:
+            self.assertEqual(daemon.problems(), [], daemon.name)
