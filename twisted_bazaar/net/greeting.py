@@ -1,5 +1,5 @@
 """
-The ``thisisme`` handshake of a node's links (docs/protocol.md §5), as
+The ``thisisme`` handshake of a node's links (docs/protocol.md §6), as
 its link table (L{twisted_bazaar.net.overlay.Overlay}) runs it: what each
 side says, who must prove a key to whom, and what makes a link
 established (L{Greeting}, a part of the table).
@@ -7,7 +7,9 @@ established (L{Greeting}, a part of the table).
 Each side with a key proves it to the other, for this link's purpose and
 nonces: an opener with a ``proof`` after the acceptor's answer (the
 acceptor establishes the link only then), an acceptor with the ``sig`` of
-its thisisme.  Whoever answers a dialled link must be the node dialled.
+its thisisme.  A link dialled to a known id must be answered by the
+node of that id.
+
 The state of one link's handshake is a
 L{twisted_bazaar.net.handshake.LinkHandshake}, kept by the table while
 the handshake lasts; an established link keeps only the key its peer
