@@ -1,22 +1,14 @@
 """
 Tests of L{twisted_bazaar.net.overlay}: the link table of one node, seen from
-the node whose peers are StringTransports.  The handshake, connectTo, the
-table's views, idle direct links and shutdown (which links it takes and
-keeps: tests/net/test_admission.py).
+the node whose peers are StringTransports.  connectTo, the table's views,
+idle direct links and shutdown (the handshake: tests/net/test_greeting.py;
+which links it takes and keeps: tests/net/test_admission.py).
 """
 
-import random
-
-from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionRefusedError
-from twisted.internet.testing import StringTransport
-from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import (
     DIRECT,
@@ -26,7 +18,6 @@ from twisted_bazaar.net.overlay import (
     Overlay,
 )
 from twisted_bazaar.wire import trade
-from twisted_bazaar.schemes.flood import messages as floodmsg
 
 from tests.helpers import (
     NODE_HOST,
@@ -37,119 +28,12 @@ from tests.helpers import (
     linkPeer,
     makeNode,
     openLink,
-    provenLink,
     Recorder,
     sent,
 )
 
 ME = wire.ThisIsMe(1, NODE_PORT, NODE_HOST)
 
-
-class HandshakeTests(SynchronousTestCase):
-    def setUp(self):
-        self.node = makeNode(1)
-        self.recorder = Recorder()
-        self.node.addObserver(self.recorder)
-
-    def test_inboundThisIsMeIsAnswered(self):
-        """An inbound peer that introduces itself gets this node's thisisme
-        and becomes an established link, with its address remembered."""
-        link = openLink(self.node, inbound=True)
-        self.assertEqual(sent(link), [])
-        feed(link, wire.ThisIsMe(7, 5007, "10.0.0.7"))
-        self.assertEqual(sent(link), [ME])
-        self.assertEqual(self.node.links, {7: link})
-        self.assertEqual(self.node.overlay.pending, {})
-        self.assertEqual(self.node.overlay.addresses[7], ("10.0.0.7", 5007))
-        self.assertEqual(self.node.pathTo(7), (1, 7))
-        self.assertEqual(self.recorder.events, [("linkAdded", 7)])
-
-    def test_addressFallsBackToTransportHost(self):
-        """A peer that gives no host is reached at the address it came from."""
-        link = openLink(self.node, host="192.0.2.5")
-        feed(link, wire.ThisIsMe(7, 5007))
-        self.assertEqual(self.node.overlay.addresses[7], ("192.0.2.5", 5007))
-
-    def test_outboundSendsThisIsMeFirst(self):
-        """On a link this node opened, it speaks first, and the link is
-        established only once the peer answers."""
-        link = openLink(self.node, inbound=False)
-        self.assertEqual(sent(link), [ME])
-        self.assertEqual(self.node.links, {})
-        feed(link, wire.ThisIsMe(7, 5007))
-        self.assertEqual(sent(link), [])
-        self.assertEqual(self.node.links, {7: link})
-
-    def test_peerWithoutIdGetsNotiy(self):
-        """A peer still at id -1 has not registered: notiy, then close."""
-        link = openLink(self.node)
-        feed(link, wire.ThisIsMe(-1, 5007))
-        self.assertEqual(codes(sent(link)), ["notiy"])
-        self.assertTrue(link.transport.disconnecting)
-        self.assertEqual(self.node.links, {})
-
-    def test_nodeWithoutIdAnswersNotiy(self):
-        """A node the tracker has not named yet refuses every inbound link
-        at once."""
-        node = makeNode(None)
-        link = openLink(node)
-        self.assertEqual(codes(sent(link)), ["notiy"])
-        self.assertTrue(link.transport.disconnecting)
-        self.assertEqual(node.overlay.pending, {})
-
-    def test_ownIdGetsWtf(self):
-        """A peer claiming this node's own id is refused with wtf."""
-        link = openLink(self.node)
-        feed(link, wire.ThisIsMe(1, 5007))
-        self.assertEqual(codes(sent(link)), ["wtf"])
-        self.assertTrue(link.transport.disconnecting)
-        self.assertEqual(self.node.links, {})
-
-    def test_messageBeforeThisIsMe(self):
-        """Anything but thisisme first is answered with wtf and closed."""
-        link = openLink(self.node)
-        feed(link, floodmsg.Search(5, "apple", (7,), 3))
-        self.assertEqual(codes(sent(link)), ["wtf"])
-        self.assertTrue(link.transport.disconnecting)
-        self.assertEqual(self.recorder.events, [])
-
-    def test_silentLinkGetsNotim(self):
-        """A new link that says nothing for the handshake timeout gets
-        notim and is closed; once gone it no longer holds a slot."""
-        link = openLink(self.node)
-        self.node.clock.advance(9.9)
-        self.assertEqual(sent(link), [])
-        self.assertFalse(link.transport.disconnecting)
-        self.node.clock.advance(0.1)
-        self.assertEqual(codes(sent(link)), ["notim"])
-        self.assertTrue(link.transport.disconnecting)
-        closeLink(link)
-        self.assertEqual(self.node.overlay.pending, {})
-
-    def test_handshakeStopsTheNotimTimer(self):
-        """A link that introduced itself in time is never told notim."""
-        link = linkPeer(self.node, 7)
-        self.node.clock.advance(60)
-        self.assertEqual(sent(link), [])
-        self.assertFalse(link.transport.disconnecting)
-
-    def test_linkChurnAtDebug(self):
-        """A peer's overlay or direct link coming and going (a one-shot
-        buyer does so on every node it meets) is logged at debug; a
-        scheme's own links (super-peers') at info."""
-        events = []
-        self.patch(Overlay, "log", Logger(observer=events.append))
-        for peer, purpose in ((7, OVERLAY), (8, DIRECT), (9, "super")):
-            link = openLink(self.node, inbound=False, purpose=purpose)
-            feed(link, wire.ThisIsMe(peer, 5000 + peer))
-            closeLink(link)
-        self.assertEqual([(e["log_level"], formatEvent(e)) for e in events], [
-            (LogLevel.debug, "linked to node 7 (overlay)"),
-            (LogLevel.debug, "link to node 7 closed"),
-            (LogLevel.debug, "linked to node 8 (direct)"),
-            (LogLevel.debug, "link to node 8 closed"),
-            (LogLevel.info, "linked to node 9 (super)"),
-            (LogLevel.info, "link to node 9 closed")])
 
 class ConnectToTests(SynchronousTestCase):
     def setUp(self):
@@ -421,261 +305,6 @@ class ShutdownTests(SynchronousTestCase):
         closeLink(link)
         self.failureResultOf(connecting, NotConnected)
         self.assertIsNone(self.successResultOf(closed))
-
-
-class KeyedHandshakeTests(SynchronousTestCase):
-    """
-    Nodes with keys prove them, each to the other, in this handshake: the
-    acceptor's thisisme carries its proof to the opener, the opener
-    answers with its proof to the acceptor, and only then is its link
-    established.  A link whose peer proved its key is never replaced by
-    one whose peer did not.
-    """
-
-    def setUp(self):
-        self.me = Identity.fromRandom(random.Random(1))
-        self.node = makeNode(self.me.id, identity=self.me)
-        self.peer = Identity.fromRandom(random.Random(2))
-
-    def knock(self, identity=None, claim=None, purpose=None):
-        """An inbound connection says thisisme with identity's key (and
-        claim as its id, default the key's) and a nonce; return the link,
-        the opener's side of the handshake and the node's answer."""
-        identity = identity or self.peer
-        handshake = Handshake(identity, LINK, purpose or OVERLAY)
-        link = openLink(self.node)
-        feed(link, wire.ThisIsMe(identity.id if claim is None else claim, 5000,
-                                 purpose=purpose, key=identity.key, nonce=handshake.nonce))
-        return link, handshake, sent(link)
-
-    def prove(self, link, handshake, answer):
-        feed(link, wire.Proof(handshake.prove(answer.key, answer.nonce)))
-
-    def test_openerProvesItsKey(self):
-        link, handshake, [answer] = self.knock()
-        self.assertEqual((answer.id, answer.key), (self.me.id, self.me.key))
-        self.assertTrue(handshake.proven(answer.key, answer.nonce, answer.sig))
-        self.assertNotIn(self.peer.id, self.node.links)
-        self.prove(link, handshake, answer)
-        self.assertIs(self.node.links[self.peer.id], link)
-        self.assertEqual(self.node.overlay.keyed[link], self.peer.key)
-
-    def test_handshakeOnlyWhileItLasts(self):
-        """The overlay keeps a link's handshake while it lasts; once the
-        link is established, only the key its peer proved, on the link,
-        until the link is lost."""
-        overlay = self.node.overlay
-        link, handshake, [answer] = self.knock()
-        state = overlay.handshakes[link]
-        self.assertEqual(state.phase, "proving")
-        self.assertIn(link, overlay.since)
-        self.assertIsNone(link.key)
-        self.prove(link, handshake, answer)
-        self.assertEqual(state.phase, "established")
-        self.assertEqual((state.nonce, state.hello), (None, None))
-        self.assertNotIn(link, overlay.handshakes)
-        self.assertEqual(link.key, self.peer.key)
-        self.assertEqual(self.node.provenKey(link), self.peer.key)
-        closeLink(link)
-        self.assertNotIn(link, overlay.since)
-        self.assertIsNone(link.key)
-        self.assertIsNone(self.node.provenKey(link))
-
-    def test_acceptorsProofNamesThePurpose(self):
-        """The acceptor proves itself for the purpose the opener asked:
-        its proof holds for that purpose only."""
-        link, handshake, [answer] = self.knock(purpose=DIRECT)
-        self.assertTrue(handshake.proven(answer.key, answer.nonce, answer.sig))
-        overlay = Handshake(self.peer, LINK, OVERLAY)
-        overlay.nonce = handshake.nonce
-        self.assertFalse(overlay.proven(answer.key, answer.nonce, answer.sig))
-
-    def test_badProofRefused(self):
-        """A proof from another handshake (an earlier connection's,
-        replayed) is refused."""
-        first, handshake, [answer] = self.knock()
-        self.prove(first, handshake, answer)
-        second, _, _ = self.knock()
-        self.prove(second, handshake, answer)
-        self.assertEqual([m.code for m in sent(second)], ["wtf"])
-        self.assertTrue(second.transport.disconnecting)
-        self.assertIs(self.node.links[self.peer.id], first)
-
-    def test_keyWithoutNonceRefused(self):
-        link = openLink(self.node)
-        feed(link, wire.ThisIsMe(self.peer.id, 5000, key=self.peer.key))
-        [refusal] = sent(link)
-        self.assertEqual((refusal.code, refusal.info),
-                         ("wtf", "a thisisme with a key needs a nonce to prove it with"))
-        self.assertNotIn(self.peer.id, self.node.links)
-
-    def test_addressCheckAnsweredWithACheckProof(self):
-        """A whoareyou naming the checker's key and nonce is answered with
-        this node's proof to that checker, for an address check only; one
-        naming only one of the two is refused."""
-        checker = Handshake(self.peer, CHECK)
-        link = openLink(self.node)
-        feed(link, wire.WhoAreYou(self.peer.key, checker.nonce))
-        [answer] = sent(link)
-        self.assertEqual((answer.id, answer.key), (self.me.id, self.me.key))
-        self.assertTrue(checker.proven(answer.key, answer.nonce, answer.sig))
-        self.assertFalse(Handshake(self.peer, LINK, OVERLAY).proven(
-            answer.key, answer.nonce, answer.sig))
-        self.assertTrue(link.transport.disconnecting)
-        for half in (wire.WhoAreYou(key=self.peer.key), wire.WhoAreYou(nonce="n")):
-            link = openLink(self.node)
-            feed(link, half)
-            self.assertEqual([m.code for m in sent(link)], ["wtf"])
-            self.assertTrue(link.transport.disconnecting)
-
-    def channelLink(self, peerKey):
-        """An inbound connection whose channel proved peerKey (wire text,
-        or None for a keyless peer)."""
-        link = self.node.buildLink(inbound=True)
-        transport = StringTransport(peerAddress=IPv4Address("TCP", "10.0.0.99", 50000))
-        transport.peerKey = None if peerKey is None else decode(peerKey)
-        link.makeConnection(transport)
-        return link
-
-    def test_checkProofOnlyForTheChannelsKey(self):
-        """A whoareyou is answered with a proof only for the key the
-        connection's channel proved: a stranger, keyless or with a key of
-        its own, that names another checker's key gets no proof for it."""
-        checker = Handshake(self.peer, CHECK)
-        link = self.channelLink(self.peer.key)
-        feed(link, wire.WhoAreYou(self.peer.key, checker.nonce))
-        [answer] = sent(link)
-        self.assertTrue(checker.proven(answer.key, answer.nonce, answer.sig))
-        for stranger in (Identity.fromRandom(random.Random(3)).key, None):
-            link = self.channelLink(stranger)
-            feed(link, wire.WhoAreYou(self.peer.key, checker.nonce))
-            [refusal] = sent(link)
-            self.assertEqual((refusal.code, refusal.info),
-                             ("wtf", "whoareyou names a key that is not the one this "
-                              "connection's channel proved"))
-            self.assertTrue(link.transport.disconnecting)
-        for channel in (None, self.peer.key):
-            link = self.channelLink(channel)
-            feed(link, wire.WhoAreYou())
-            self.assertEqual(sent(link), [self.node.introduction()])
-
-    def test_idMustBeTheKeys(self):
-        link, _, [refusal] = self.knock(claim=self.peer.id + 1)
-        self.assertEqual((refusal.code, refusal.info),
-                         ("wtf", f"{wireId(self.peer.id + 1)} is not the id of that key"))
-
-    def test_provenLinkNeverReplacedByAnUnprovenOne(self):
-        """An impostor claiming a proven peer's id, without a key or with
-        the peer's public key but no proof, changes nothing; the peer
-        itself, proving its key again, takes over."""
-        honest, handshake, [answer] = self.knock()
-        self.prove(honest, handshake, answer)
-        keyless = openLink(self.node)
-        feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
-        self.assertEqual(codes(sent(keyless)), ["wtf"])
-        impostor, _, [answer2] = self.knock()
-        forged = Handshake(self.me, LINK, OVERLAY)
-        feed(impostor, wire.Proof(forged.prove(answer2.key, answer2.nonce)))
-        self.assertEqual([m.code for m in sent(impostor)], ["wtf"])
-        self.assertIs(self.node.links[self.peer.id], honest)
-        again, handshake3, [answer3] = self.knock()
-        self.prove(again, handshake3, answer3)
-        self.assertIs(self.node.links[self.peer.id], again)
-        self.assertEqual(sent(honest), [wire.Dc()])
-
-    def test_keysIdWithoutTheKeyRefused(self):
-        """A thisisme with a key's id (32 hex digits) but no key is
-        refused, with error{wtf} and a close, whether it opens the link or
-        answers it: no keyless peer takes a key's id, even one nobody
-        holds yet (issue 26)."""
-        keyless = openLink(self.node)
-        feed(keyless, wire.ThisIsMe(self.peer.id, 5000))
-        [refusal] = sent(keyless)
-        self.assertEqual((refusal.code, refusal.info),
-                         ("wtf", f"{wireId(self.peer.id)} is a key's id: a thisisme "
-                          "with it names that key"))
-        self.assertTrue(keyless.transport.disconnecting)
-        self.assertNotIn(self.peer.id, self.node.links)
-        self.assertEqual(self.node.overlay.handshakes[keyless].phase, "refused")
-        d = self.node.connectTo("10.0.0.9", 5000)
-        outbound = self.node.connector.connectLast()
-        sent(outbound)
-        feed(outbound, wire.ThisIsMe(self.peer.id, 5000))
-        self.assertEqual(codes(sent(outbound)), ["wtf"])
-        self.assertTrue(outbound.transport.disconnecting)
-        closeLink(outbound)
-        self.failureResultOf(d, NotConnected)
-        self.assertEqual(self.node.links, {})
-        # The key's owner links as ever.
-        honest = provenLink(self.node, self.peer)
-        self.assertIs(self.node.links[self.peer.id], honest)
-
-    def test_handshakeTimeoutRunsUntilTheProof(self):
-        """An acceptor that asked for a proof is in its handshake until the
-        proof comes: no proof within the handshake timeout, notim."""
-        link, _, [answer] = self.knock()
-        self.node.clock.advance(10)
-        self.assertEqual(codes(sent(link)), ["notim"])
-        self.assertTrue(link.transport.disconnecting)
-        self.assertNotIn(self.peer.id, self.node.links)
-
-    def test_losingDuplicateGetsDcOnItsProof(self):
-        """
-        A new inbound link that loses to the link this node opened (the
-        lower id's) has already had this node's thisisme, the one that
-        asked for its proof: the dc comes when the proof does.
-        """
-        peer = next(identity for identity in (Identity.fromRandom(random.Random(seed))
-                                              for seed in range(10, 40))
-                    if identity.id > self.me.id)
-        self.node.connectTo("10.0.0.7", 5007, peer.id)
-        mine = self.node.connector.connectLast()
-        [hello] = sent(mine)
-        acceptor = Handshake(peer, LINK, OVERLAY)
-        feed(mine, wire.ThisIsMe(peer.id, 5007, key=peer.key, nonce=acceptor.nonce,
-                                 sig=acceptor.prove(hello.key, hello.nonce)))
-        sent(mine)
-        theirs, handshake, [answer] = self.knock(peer)
-        self.assertIsInstance(answer, wire.ThisIsMe)
-        self.prove(theirs, handshake, answer)
-        self.assertEqual(sent(theirs), [wire.Dc()])
-        self.assertIs(self.node.links[peer.id], mine)
-
-    def test_acceptorMustProveItselfToUs(self):
-        """As opener, the node checks the acceptor's proof (to this node's
-        key, with both nonces of this handshake, for the link's purpose),
-        then proves its own key."""
-        self.node.connectTo("10.0.0.7", 5007, self.peer.id)
-        link = self.node.connector.connectLast()
-        [hello] = sent(link)
-        self.assertEqual(hello.key, self.me.key)
-        acceptor = Handshake(self.peer, LINK, OVERLAY)
-        feed(link, wire.ThisIsMe(self.peer.id, 5007, key=self.peer.key,
-                                 nonce=acceptor.nonce,
-                                 sig=acceptor.prove(hello.key, hello.nonce)))
-        [proof] = sent(link)
-        self.assertTrue(acceptor.proven(self.me.key, hello.nonce, proof.sig))
-        self.assertIn(self.peer.id, self.node.links)
-
-        other = Identity.fromRandom(random.Random(3))
-        stranger = Identity.fromRandom(random.Random(4))
-        wrong = {
-            "another verifier": lambda h, hello: h.prove(stranger.key, hello.nonce),
-            "another nonce": lambda h, hello: h.prove(hello.key, "not my nonce"),
-            "another purpose": lambda h, hello: Handshake(other, LINK, DIRECT).prove(
-                hello.key, hello.nonce),
-            "an address check": lambda h, hello: Handshake(other, CHECK).prove(
-                hello.key, hello.nonce),
-        }
-        for what, proof in wrong.items():
-            self.node.connectTo("10.0.0.8", 5008, other.id)
-            forged = self.node.connector.connectLast()
-            [hello] = sent(forged)
-            acceptor = Handshake(other, LINK, OVERLAY)
-            feed(forged, wire.ThisIsMe(other.id, 5008, key=other.key, nonce=acceptor.nonce,
-                                       sig=proof(acceptor, hello)))
-            self.assertEqual([m.code for m in sent(forged)], ["wtf"], what)
-            self.assertNotIn(other.id, self.node.links)
 
 
 class PunchedLinkTests(SynchronousTestCase):

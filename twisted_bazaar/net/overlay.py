@@ -5,12 +5,10 @@ slot budget per link purpose, inbound eviction when full, which of two
 links to one peer survives) is its
 L{Admission<twisted_bazaar.net.admission.Admission>}'s to decide.
 
-Every link of a node is owned here.  The overlay runs the ``thisisme``
-handshake (each side with a key proves it to the other), one
-L{twisted_bazaar.net.handshake.LinkHandshake} per link while it lasts (an
-established link keeps only the key its peer proved, as L{Link.key}), and
-hands each message on an established link to the handler the node's
-components registered for the message's type (see
+Every link of a node is owned here.  The table runs the ``thisisme``
+handshake through its L{Greeting<twisted_bazaar.net.greeting.Greeting>}
+part, and hands each message on an established link to the handler the
+node's components registered for the message's type (see
 L{twisted_bazaar.core.node.Node.handle}); what no handler takes, and the
 address checks (``whoareyou``) it is asked before any handshake, the core
 answers itself (L{twisted_bazaar.net.dispatch}).
@@ -24,7 +22,6 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.net.link import ILinkOwner
-from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.base.tables import NOTHING, own
 from twisted_bazaar.net.admission import admissionFor
@@ -33,17 +30,12 @@ from twisted_bazaar.net.connections import (
     ConnectionManager,
     admitted,
 )
-from twisted_bazaar.net.dispatch import answerCheck, unhandled
+from twisted_bazaar.net.dispatch import unhandled
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.greeting import OVERLAY, Greeting, named
 from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.recent import STATUS, RecentMessages
-from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelKey
-from twisted_bazaar.wire.ids import shortId, wireId
-from twisted_bazaar.identity.proofs import LINK
 
-#: Links that make up the overlay a scheme builds (neighbours, super-peers,
-#: successors...): the default purpose, and the one old peers get.
-OVERLAY = "overlay"
 #: Links a buyer opens to a seller to trade; closed when idle.
 DIRECT = "direct"
 #: Default links of each purpose a node accepts.
@@ -68,11 +60,6 @@ def _levelOf(link):
             else LogLevel.info)
 
 
-def _named(link, peer):
-    """Who is at the other end of a link, for the log: a node, or a status
-    client (whose id is no node's)."""
-    return "a status client" if link.purpose == STATUS else f"node {shortId(peer)}"
-
 class NotConnected(Exception):
     """A link to the peer could not be made or did not finish its handshake."""
 
@@ -83,16 +70,16 @@ class Unreachable(NotConnected):
 
 
 @implementer(ILinkOwner)
-class Overlay:
+class Overlay(Greeting):
     """
     @ivar links: peer id -> established L{Link}.
     @ivar pending: links still in their handshake -> the id an outbound
         link dialled (None when unknown, or for an inbound link).
-    @ivar handshakes: link -> its L{LinkHandshake}, from the handshake's
+    @ivar handshakes: link -> its
+        L{twisted_bazaar.net.handshake.LinkHandshake}, from the handshake's
         start until the link is established or lost (an established link
         keeps only the key its peer proved, as L{Link.key}: a simulation
-        holds a million link ends, and their handshakes were a tenth of
-        what a node held).
+        holds a million link ends).
     @ivar since: inbound link -> when it connected (for eviction), in the
         order they connected, until it is lost.
     @ivar admission: the L{twisted_bazaar.net.admission.Admission} that
@@ -262,31 +249,6 @@ class Overlay:
             self.recent = RecentMessages()
         return self.recent
 
-    def provenKey(self, link):
-        """The key link's peer proved in the handshake, or None."""
-        if link.key is not None:
-            return link.key
-        handshake = self.handshakes.get(link)
-        return None if handshake is None else handshake.key
-
-    @property
-    def keyed(self):
-        """link -> the key its peer proved, for every link established or
-        in its handshake whose peer proved one (a view, made on each
-        call)."""
-        keyed = {link: handshake.key for link, handshake in self.handshakes.items()
-                 if handshake.key is not None}
-        keyed.update((link, link.key) for link in self.links.values()
-                     if link.key is not None)
-        return keyed
-
-    def _handshakeOf(self, link):
-        """link's handshake, made when first needed."""
-        handshake = self.handshakes.get(link)
-        if handshake is None:
-            handshake = own(self, "handshakes")[link] = LinkHandshake()
-        return handshake
-
     def adopt(self, link, peer, address, purpose, key=None):
         """
         Take link, connected by hand, as the end of a handshake with peer
@@ -389,9 +351,7 @@ class Overlay:
 
     def linkMade(self, link):
         if not link.inbound:
-            nonce = self._handshakeOf(link).begin(self.node.identity, LINK,
-                                                  link.purpose or OVERLAY)
-            link.send(self.node.introduction(link.purpose, nonce))
+            self._introduce(link)
             return
         if self.node.id is None:
             link.refuse("notiy", "this node has no id yet")
@@ -421,138 +381,11 @@ class Overlay:
         self._checkClosed()
 
     def messageReceived(self, link, message):
-        kind = type(message)
         if link.peer_id is None:
-            if kind is wire.ThisIsMe:
-                self._accept(link, message)
-            elif kind is wire.Proof and self._handshakeOf(link).phase == PROVING:
-                self._proved(link, message)
-            elif kind is wire.WhoAreYou and link.inbound:
-                answerCheck(self.node, link, message, self._handshakeOf)
-            elif kind is wire.Error:
-                link.peerLine(LogLevel.info, "{peer} refused the link: {code}: {info}",
-                              self.log, code=message.code, info=message.info)
-            else:
-                link.protocolError("wtf", f"say thisisme before {message.TYPE}",
-                                   close=True)
+            self._heard(link, message)
             return
-        if not self.handlers.dispatch(kind, link, message):
+        if not self.handlers.dispatch(type(message), link, message):
             unhandled(self, link, message)
-
-    # -- the handshake ----------------------------------------------------------------
-
-    def _accept(self, link, hello):
-        """
-        The peer said thisisme.  A peer with a key must hold it: an opener
-        proves it with a ``proof`` after this node's answer (the link is
-        established only then), an acceptor with the ``sig`` of its
-        thisisme.  Its id and key must go together (L{LinkHandshake.hear}).
-        """
-        node = self.node
-        peer = hello.id
-        if peer < 0:
-            link.refuse("notiy", "register with the tracker before linking")
-            return
-        if peer == node.id:
-            link.refuse("wtf", "that is this node's own id")
-            return
-        dialled = None if link.inbound else self.pending.get(link)
-        if dialled is not None and peer != dialled:
-            # A stranger at the address could relay the dialled node's
-            # own handshake, proofs and all: the link would then carry
-            # the stranger's words under that node's name.
-            link.refuse("wtf", f"this node dialled node {wireId(dialled)}, "
-                        f"not {wireId(peer)}")
-            return
-        state = self._handshakeOf(link)
-        fault = state.hear(hello, proof_due=link.inbound,
-                           channel=channelKey(link.transport))
-        if fault is not None:
-            link.refuse("wtf", fault)
-            return
-        if not link.inbound and hello.key is not None and state.proves:
-            if not state.checkProof(hello.sig):
-                link.refuse("wtf", "your thisisme does not prove your key to me in "
-                            "this handshake")
-                return
-            link.send(wire.Proof(state.prove(hello.key, hello.nonce)))
-        if link.inbound:
-            purpose = hello.purpose or OVERLAY
-            if purpose not in self.budgets:
-                link.refuse("wtf", f"this node takes no {purpose} links")
-                return
-            existing = self.links.get(peer)
-            taken = self.held(purpose) - (existing is not None
-                                          and existing.purpose == purpose)
-            if taken >= self.budgets[purpose] and not self.admission.evict(self, purpose, link):
-                link.refuse("noslots", f"all {self.budgets[purpose]} {purpose} "
-                            "slots are taken")
-                return
-            link.purpose = purpose
-            if hello.key is not None and state.begin(node.identity, LINK, purpose):
-                # Established once the peer proves its key.
-                state.expectProof()
-                link.send(node.introduction(purpose, state.nonce,
-                                            state.prove(hello.key, hello.nonce)))
-                return
-        self._establish(link, hello)
-
-    def _proved(self, link, proof):
-        """An opener's proof of its key: established if it holds."""
-        state = self.handshakes[link]
-        hello = state.hello
-        if not state.checkProof(proof.sig):
-            link.refuse("wtf", "that proof does not prove your key to me in this "
-                        "handshake")
-            return
-        self._establish(link, hello)
-
-    def _establish(self, link, hello):
-        """Make the link an established one (or retire it, if the peer is
-        already linked by a link that wins)."""
-        node = self.node
-        peer = hello.id
-        self.pending.pop(link, None)
-        # The handshake is over: nothing of it is of use any more but the
-        # key the peer proved.
-        state = self.handshakes.pop(link)
-        state.establish()
-        link.key = state.key
-        existing = self.links.get(peer)
-        if existing is not None and self.admission.usurps(self, link, existing, peer):
-            return
-        if existing is not None and not self.admission.replaces(self, link, existing, peer):
-            link.peer_id = peer
-            link.retire(f"already linked to node {shortId(peer)}")
-            if link.purpose == OVERLAY and existing.purpose != OVERLAY:
-                # The peer becomes a neighbour: told like a new link.
-                self._setPurpose(existing, OVERLAY)
-                node.events.linkAdded(peer)
-            self._settle(link, peer)
-            return
-        link.identified(peer)
-        if existing is not None and existing.purpose == OVERLAY:
-            # One link serves both purposes; a neighbour stays a neighbour.
-            link.purpose = OVERLAY
-        self._setPurpose(link, link.purpose)
-        if link.inbound and link.key is None:
-            link.send(node.introduction(link.purpose))
-        self.links[peer] = link
-        if existing is not None:
-            existing.retire("replaced by a newer link")
-        address = link.transport.getPeer()
-        link.address = (hello.host or getattr(address, "host", ""), hello.port)
-        node.paths.learn((node.id, peer))
-        self._settle(link, peer)
-        if existing is None:
-            self._linkLine(link, "linked to {who} ({purpose})", peer=peer,
-                           purpose=link.purpose, who=_named(link, peer))
-            node.events.linkAdded(peer)
-        else:
-            if existing.purpose != OVERLAY and link.purpose == OVERLAY:
-                node.events.linkAdded(peer)
-            if self.whenReplaced is not None:
-                self.whenReplaced(peer)
 
     def unreachable(self, peer_id):
         """Did nothing listen where this node last dialled peer_id (and no
@@ -567,14 +400,6 @@ class Overlay:
         self._unreachable[peer_id] = True
         if len(self._unreachable) > UNREACHABLE_KEPT:
             self._unreachable.popitem(last=False)
-
-    def _settle(self, link, peer):
-        """Whoever waits for link (see connectTo) has its peer linked."""
-        if self._unreachable:
-            self._unreachable.pop(peer, None)
-        waiter = self._waiters.pop(link, None)
-        if waiter is not None and not waiter.called:
-            waiter.callback(peer)
 
     def _setPurpose(self, link, purpose):
         link.purpose = purpose
@@ -601,7 +426,7 @@ class Overlay:
             return
         del self.links[peer]
         self.node.paths.forgetVia(peer)
-        self._linkLine(link, "link to {who} closed", peer=peer, who=_named(link, peer))
+        self._linkLine(link, "link to {who} closed", peer=peer, who=named(link, peer))
         self.node.events.linkRemoved(peer)
 
     def _linkLine(self, link, format, **fields):
