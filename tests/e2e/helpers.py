@@ -3,12 +3,16 @@ Set-up shared by the end-to-end tests: real daemons started with twistd
 in a scratch folder that goes away with the test.
 """
 
+import os
 import shutil
 import tempfile
+
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.schemes.chord.ring import solves
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.testing.netns import NetBed, missing
 from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
 
 def short(ident):
@@ -64,3 +68,56 @@ def solvingKey(rng, bits=TEST_PUZZLE):
         identity = Identity.fromRandom(rng)
         if solves(identity.id, bits):
             return identity
+
+
+#: The tracker's port in a network of namespaces (each host has its own).
+BED_TRACKER_PORT = 7700
+
+
+def netBed(case, nat=True):
+    """
+    A L{NetBed} for case, removed when it ends, whether it passed or not.
+
+    @raise SkipTest: with the reason, where namespaces (or, with ``nat``,
+        NAT routers) cannot be made: not root, no ``ip`` or ``iptables``.
+    """
+    reason = missing(nat=nat)
+    if reason is not None:
+        raise SkipTest(reason)
+    bed = NetBed(os.getpid() % 100000)
+    case.addCleanup(bed.remove)
+    return bed
+
+
+class HomeMarketCase(SynchronousTestCase):
+    """
+    A live market in network namespaces: a tracker's host on the public
+    net (``tracker_host``), and daemons started there or at home with only
+    the flags a user types.
+    """
+
+    #: The prefix of the market's folder.
+    folder_prefix = "bazaar-nat-"
+
+    def setUp(self):
+        self.bed = netBed(self)
+        self.tracker_host = self.bed.public("tracker")
+        folder = tempfile.mkdtemp(prefix=self.folder_prefix)
+        self.addCleanup(shutil.rmtree, folder, True)
+        self.market = LiveMarket(folder)
+        self.addCleanup(self.market.stop)
+
+    def startTracker(self, timeout):
+        """The tracker, on its host, once it listens."""
+        tracker = self.market.start("tracker", [
+            "bazaar-tracker", "--listen", f"tcp:{BED_TRACKER_PORT}"],
+            wrapper=self.tracker_host.wrapper)
+        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{BED_TRACKER_PORT}", timeout)
+        return tracker
+
+    def node(self, name, host, *roles):
+        """A node as a user starts it: the tracker's address and a role."""
+        return self.market.start(name, [
+            "bazaar-node", "--tracker",
+            f"tcp:{self.tracker_host.address}:{BED_TRACKER_PORT}", *roles],
+            wrapper=host.wrapper)

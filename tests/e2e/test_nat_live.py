@@ -21,22 +21,16 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
-
-from twisted_bazaar.testing.daemons import TERMINATED, LiveMarket, nodeId
-from twisted_bazaar.testing.netns import NetBed, missing
+from twisted_bazaar.testing.daemons import TERMINATED, nodeId
 from twisted_bazaar.wire.ids import wireId
-from tests.e2e.helpers import short
+from tests.e2e.helpers import BED_TRACKER_PORT as TRACKER_PORT, HomeMarketCase, short
 
 TIMEOUT = 30.0
-TRACKER_PORT = 7700
 #: The port a router forwards to the seller at its home.
 FORWARDED_PORT = 7701
 #: Seconds a buyer at home may take to buy from a seller at home.
@@ -51,38 +45,19 @@ UNREACHABLE = (r"this node is not reachable from outside at {host}:\d+ \(behind 
                r"{host}:(?P<port>\d+)")
 
 
-class BehindNATTests(SynchronousTestCase):
+class BehindNATTests(HomeMarketCase):
     def setUp(self):
-        reason = missing(nat=True)
-        if reason is not None:
-            raise SkipTest(reason)
-        self.bed = NetBed(os.getpid() % 100000)
-        self.addCleanup(self.bed.remove)
-        self.tracker_host = self.bed.public("tracker")
+        super().setUp()
         self.seller_host = self.bed.public("seller")
         self.home_a = self.bed.home("homea")
         self.home_b = self.bed.home("homeb", symmetric=True)
-        folder = tempfile.mkdtemp(prefix="bazaar-nat-")
-        self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
-        self.addCleanup(self.market.stop)
-
-    def node(self, name, host, *roles):
-        """A node as a user starts it: the tracker's address and a role."""
-        return self.market.start(name, [
-            "bazaar-node", "--tracker",
-            f"tcp:{self.tracker_host.address}:{TRACKER_PORT}", *roles],
-            wrapper=host.wrapper)
 
     def test_reachabilityAndABuyFromHome(self):
         """The public seller learns it is reachable; the seller at home A
         and the buyer at home B that they are not, each seen from its
         router's public address (B's from a port its router drew); the
         buyer at home buys from the public seller."""
-        tracker = self.market.start("tracker", [
-            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
-            wrapper=self.tracker_host.wrapper)
-        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        self.startTracker(TIMEOUT)
         seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
                            "apple=2")
         seller_id = nodeId(seller, TIMEOUT)
@@ -109,10 +84,7 @@ class BehindNATTests(SynchronousTestCase):
         that port and its router's public address (--host), learns it is
         reachable there, and a buyer at another home buys from it."""
         forwarded = self.bed.home("homec", forward=FORWARDED_PORT)
-        tracker = self.market.start("tracker", [
-            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
-            wrapper=self.tracker_host.wrapper)
-        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        self.startTracker(TIMEOUT)
         seller = self.node("home-seller", forwarded.host, "--role", "seller", "--sell",
                            "pear=1", "--listen", f"tcp:{FORWARDED_PORT}", "--host",
                            forwarded.public_address)
@@ -135,10 +107,7 @@ class BehindNATTests(SynchronousTestCase):
         relay, and the buyer buys from it through the relay within 15 s of
         starting.  The seconds the buy took.
         """
-        tracker = self.market.start("tracker", [
-            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
-            wrapper=self.tracker_host.wrapper)
-        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        self.startTracker(TIMEOUT)
         if public:
             self.node("public", self.seller_host, *scheme, *public)
         seller = self.node("home-seller", self.home_a.host, *scheme, "--role", "seller",
@@ -180,10 +149,7 @@ class BehindNATTests(SynchronousTestCase):
     def test_relayedFile(self):
         """A file shared by the seller at home is fetched whole by the
         buyer at home, through the tracker's relay, its sha256 verified."""
-        tracker = self.market.start("tracker", [
-            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
-            wrapper=self.tracker_host.wrapper)
-        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        self.startTracker(TIMEOUT)
         shared = os.path.join(self.market.cwd, "shared")
         os.makedirs(shared)
         content = os.urandom(3 * 1024 * 1024 + 17)
@@ -208,10 +174,7 @@ class BehindNATTests(SynchronousTestCase):
         """`bazaar list`, run at home B, asks the seller at home A for its
         stock through the tracker's relay: it is listed, and nobody is
         unreachable."""
-        tracker = self.market.start("tracker", [
-            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
-            wrapper=self.tracker_host.wrapper)
-        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        self.startTracker(TIMEOUT)
         seller = self.node("home-seller", self.home_a.host, "--role", "seller",
                            "--sell", "pear=2")
         seller_id = nodeId(seller, TIMEOUT)

@@ -27,9 +27,9 @@ import subprocess
 import sys
 import time
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.netns import NetBed, missing
+from tests.e2e.helpers import netBed
 
 #: Seconds a peer may take from its start to its end.
 DEADLINE = 40.0
@@ -43,11 +43,7 @@ RUNS = 3
 
 class PunchLiveTests(SynchronousTestCase):
     def setUp(self):
-        reason = missing(nat=True)
-        if reason is not None:
-            raise SkipTest(reason)
-        self.bed = NetBed(os.getpid() % 100000)
-        self.addCleanup(self.bed.remove)
+        self.bed = netBed(self)
         self.public = self.bed.public("rdv")
         self.processes = []
         self.addCleanup(self.stopAll)

@@ -12,46 +12,22 @@ It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.
 """
 
-import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
-
-from twisted_bazaar.testing.daemons import TERMINATED, LiveMarket, nodeId
-from twisted_bazaar.testing.netns import NetBed, missing
-from tests.e2e.helpers import short
+from twisted_bazaar.testing.daemons import TERMINATED, nodeId
+from tests.e2e.helpers import HomeMarketCase, short
 
 TIMEOUT = 30.0
-TRACKER_PORT = 7700
 #: Seconds a buyer at home may take to buy from a seller at home.
 BUY_WITHIN = 15.0
 #: The line of a node that holds a reservation at its tracker's relay.
 RELAYED = r"reachable through the relay at {host}:(?P<port>\d+)"
 
 
-class PunchedBuyTests(SynchronousTestCase):
-    def setUp(self):
-        reason = missing(nat=True)
-        if reason is not None:
-            raise SkipTest(reason)
-        self.bed = NetBed(os.getpid() % 100000)
-        self.addCleanup(self.bed.remove)
-        self.tracker_host = self.bed.public("tracker")
-        folder = tempfile.mkdtemp(prefix="bazaar-punched-")
-        self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
-        self.addCleanup(self.market.stop)
-
-    def node(self, name, host, *roles):
-        """A node as a user starts it: the tracker's address and a role."""
-        return self.market.start(name, [
-            "bazaar-node", "--tracker",
-            f"tcp:{self.tracker_host.address}:{TRACKER_PORT}", *roles],
-            wrapper=host.wrapper)
+class PunchedBuyTests(HomeMarketCase):
+    folder_prefix = "bazaar-punched-"
 
     def buy(self, symmetric):
         """
@@ -62,10 +38,7 @@ class PunchedBuyTests(SynchronousTestCase):
         """
         home_a = self.bed.home("homea")
         home_b = self.bed.home("homeb", symmetric=symmetric)
-        tracker = self.market.start("tracker", [
-            "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}"],
-            wrapper=self.tracker_host.wrapper)
-        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{TRACKER_PORT}", TIMEOUT)
+        self.startTracker(TIMEOUT)
         seller = self.node("home-seller", home_a.host, "--role", "seller", "--sell",
                            "pear=1")
         seller_id = nodeId(seller, TIMEOUT)
