@@ -81,6 +81,20 @@ class NodeDefaultsTests(SynchronousTestCase):
         self.assertEqual((plugin.name, settings), ("flood", {"ttl": 7,
                                                              "seen_limit": 10_000}))
 
+    def test_punchWait(self):
+        """A node punches over its relayed links, a trade waiting 10 s for
+        a punch by default, --punch-wait seconds if given; --punch-wait 0:
+        it punches none; a negative wait is refused with the reason."""
+        for extra, wait in (([], 10.0), (["--punch-wait", "3"], 3.0)):
+            punching = makeNodeService(_parse(SELLER + extra)).node.punching
+            self.assertEqual((punching.wait, punching.enabled), (wait, True))
+        off = makeNodeService(_parse(SELLER + ["--punch-wait", "0"])).node.punching
+        self.assertFalse(off.enabled)
+        with self.assertRaises(usage.UsageError) as caught:
+            _parse(SELLER + ["--punch-wait", "-1"])
+        self.assertIn("--punch-wait", str(caught.exception))
+        self.assertIn("wants a number of seconds, 0 or more", str(caught.exception))
+
     def test_linkSettingsFollowTheFlags(self):
         settings = _parse(SELLER + ["--frame-limit", "2048", "--handshake-timeout",
                                     "2.5", "--ping-interval", "4", "-v"]).linkSettings()

@@ -44,11 +44,12 @@ class FakeDialer:
 class Side:
     """A node with its Punching, linked to the other by a relayed link."""
 
-    def __init__(self, clock, identity, other, inbound, seen, punchable=True, told=True):
+    def __init__(self, clock, identity, other, inbound, seen, punchable=True, told=True,
+                 enabled=True):
         self.node = makeNode(identity.id, seed=identity.id, identity=identity)
         self.node.clock = clock
         self.dialer = FakeDialer()
-        self.punching = Punching(self.node, self.dialer, wait=WAIT)
+        self.punching = Punching(self.node, self.dialer, wait=WAIT, enabled=enabled)
         self.punching.plug()
         self.node.punching = self.punching
         self.told = lambda: self.punching.reached(Reachability(seen_host=seen, seen_port=TRACKER_PORT
@@ -197,6 +198,29 @@ class RefusalTests(PunchingTestCase):
                             "source port" in line for line in lines), lines)
         self.assertTrue(any(line.startswith("no hole punched to node")
                             for line in lines), lines)
+
+
+class OffTests(PunchingTestCase):
+    def test_offPunchesNoneAndRefuses(self):
+        """A node whose punching is off (--punch-wait 0) says so once,
+        starts no punch on a relayed link it opened, lets a dial through
+        the relay go on at once, and refuses a peer's punch saying why."""
+        with capturedLogs() as events:
+            a = Side(self.clock, self.alice, self.bob, False, HOST_A, enabled=False)
+            b = Side(self.clock, self.bob, self.alice, True, HOST_B, enabled=False)
+            a.relayed(HOST_B)
+            b.relayed(HOST_A)
+        self.assertEqual(sent(a.link), [])
+        self.assertEqual(a.punching.settled(self.bob.id), self.bob.id)
+        lines = [formatEvent(e) for e in events]
+        self.assertTrue(any("this node will not hole-punch: hole punching is off on "
+                            "this node" in line for line in lines), lines)
+        feed(b.link, PunchConnect(7, HOST_A, 20001))
+        [refusal] = sent(b.link)
+        self.assertEqual((refusal.code, refusal.id), ("nopunch", 7))
+        self.assertIn("hole punching is off on this node", refusal.info)
+        self.assertEqual(b.dialer.dials, [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
 
 class EndTests(PunchingTestCase):

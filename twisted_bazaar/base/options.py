@@ -86,6 +86,10 @@ def _positive(unit, doc):
 
 #: Seconds: a positive, finite number.
 seconds = _positive("of seconds", "Seconds, a positive number.")
+#: Seconds, or 0 for "never": a finite number, 0 or more.
+secondsOrNone = _number(lambda value: 0 <= value < float("inf"),
+                        "a number of seconds, 0 or more",
+                        "Seconds, 0 or more (0: never).")
 #: Events per second: a positive, finite number.
 rate = _positive("per second", "Per second, a positive number.")
 #: A probability or a share: a number from 0 to 1.

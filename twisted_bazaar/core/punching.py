@@ -21,8 +21,10 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.net.dispatch import unhandled
 from twisted_bazaar.traversal.punch import PunchFailed, Puncher
-from twisted_bazaar.traversal.punchmapping import UNKNOWN, mappingOf
+from twisted_bazaar.traversal.punchmapping import UNKNOWN, PunchMapping, mappingOf
 
+#: What a node that punches none says, to itself and to a peer's punch.
+OFF = PunchMapping("", "hole punching is off on this node")
 #: Seconds a dial through a relay waits for its link's punch before it
 #: goes on over the relay (the punch goes on; a link it punches later
 #: replaces the relayed one all the same).
@@ -43,15 +45,20 @@ class Punching(NodeObserver):
     diallers that wait for a punch (L{settled}).
     """
 
-    def __init__(self, node, dialer, wait=PUNCH_WAIT, limits=None):
+    def __init__(self, node, dialer, wait=PUNCH_WAIT, limits=None, enabled=True):
         """
         @param dialer: dials for a punch
             (L{twisted_bazaar.traversal.punchdial.PunchDialer}).
+        @param enabled: False: the node punches none, and refuses its
+            peers' punches saying so (L{OFF}); nothing waits for a punch.
         """
         self.node = node
         self.wait = wait
+        self.enabled = enabled
         self.puncher = Puncher(node.clock, node.rng, dialer, node.overlay.punchedLink,
                                relayedFrom, limits)
+        if not enabled:
+            self.puncher.setMapping(OFF)
         #: peer id -> the relayed link it is linked by, as it came up.
         self._shared = {}
         #: peer id -> the punch this node started with it, under way.
@@ -79,6 +86,8 @@ class Punching(NodeObserver):
         from ``local_port``, come from ``reach.seen_host``:``seen_port``:
         whether its router keeps ports (a punch can work) or not.  The
         first check that tells starts the punches that waited for it."""
+        if not self.enabled:
+            return
         puncher = self.puncher
         was = puncher.mapping
         puncher.setMapping(mappingOf(reach.seen_host, reach.seen_port, local_port))
@@ -120,7 +129,8 @@ class Punching(NodeObserver):
         starts: the other side answers), no punch is under way, and the
         tracker's check told this node what its router does (until then,
         L{reached} starts it)."""
-        if link.inbound or peer_id in self._punches or self.puncher.mapping is UNKNOWN:
+        if (link.inbound or not self.enabled or peer_id in self._punches
+                or self.puncher.mapping is UNKNOWN):
             return
         punch = self.puncher.punch(link, relayedFrom(link))
         if punch.called:

@@ -14,7 +14,7 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 
 from twisted_bazaar.core.node import NodeConfig
-from twisted_bazaar.core.punching import Punching
+from twisted_bazaar.core.punching import PUNCH_WAIT, Punching
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.services import EndpointConnector, NodeService, StartupError
@@ -185,7 +185,7 @@ class NodeSite:
 
 
 def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
-              meter=None):
+              meter=None, punch_wait=PUNCH_WAIT):
     """
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
@@ -199,6 +199,9 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     @param onFailure: called with a reason when the daemon must end (a
         port that cannot listen, the tracker lost for good).
     @param meter: the node -> its metrics, to meter it; or None.
+    @param punch_wait: seconds a trade over a relayed link waits for its
+        punch (L{Punching}); 0: the node punches none, and refuses its
+        peers' punches.
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
     channel = ChannelKey.generate(state.identity)
@@ -215,7 +218,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
                       meter=(lambda node: metered.append(meter(node)))
                       if meter is not None else None)
     node = parts.node
-    node.punching = Punching(node, PunchDialer(reactor, channel, connector.peerLog))
+    node.punching = Punching(node, PunchDialer(reactor, channel, connector.peerLog),
+                             wait=punch_wait, enabled=punch_wait > 0)
     node.punching.plug()
     if not roles:
         log.info("no --role: this node buys and sells nothing; it relays and "

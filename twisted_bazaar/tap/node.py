@@ -11,7 +11,13 @@ from twisted.python import usage
 
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
-from twisted_bazaar.base.options import boundedInt, optionDefaults, rate, seconds
+from twisted_bazaar.base.options import (
+    boundedInt,
+    optionDefaults,
+    rate,
+    seconds,
+    secondsOrNone,
+)
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.overlay import (
     DEFAULT_DIRECT_IDLE,
@@ -20,6 +26,7 @@ from twisted_bazaar.net.overlay import (
     DEFAULT_MAX_CONNECTIONS,
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
+from twisted_bazaar.core.punching import PUNCH_WAIT
 from twisted_bazaar.daemon.node import (
     NodeSite,
     holdDataDir,
@@ -53,7 +60,8 @@ DEFAULT_SCHEME = "flood"
 #: The options of every node, first in --help.
 NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host", "data-dir",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
-                "handshake-limit", "connection-rate", "retry-initial", "retry-max")
+                "handshake-limit", "connection-rate", "retry-initial", "retry-max",
+                "punch-wait")
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
@@ -137,6 +145,10 @@ class Options(DaemonOptions):
               "lost tracker (doubling up to --retry-max).", seconds),
         param("retry-max", 30.0, "Longest wait between reconnections to the "
               "tracker.", seconds),
+        param("punch-wait", PUNCH_WAIT, "Seconds a trade over a link through a "
+              "relay waits for a hole punch under way to that peer before it goes "
+              "on through the relay (0: this node does not hole-punch, and its "
+              "links through a relay stay there).", secondsOrNone),
         param("give-up-after", None, "Seconds a buyer may take to get every "
               f"want; then the node stops and exits {GAVE_UP}, saying what it "
               "lacks and why (buyer role; none by default: it waits on)", seconds),
@@ -316,7 +328,8 @@ def makeService(options):
     service, parts, metrics = serveNode(
         reactor, state, site, nodeConfig(options), options.scheme, options.roles,
         (options["retry-initial"], options["retry-max"]), exitStatus.fail,
-        meter=NodeMetrics if options["metrics"] is not None else None)
+        meter=NodeMetrics if options["metrics"] is not None else None,
+        punch_wait=options["punch-wait"])
     roles = parts.roles
     fetcher = getattr(roles.get("buyer"), "fetcher", None)
     if fetcher is not None and roles["buyer"].exit_when_done:
