@@ -16,6 +16,20 @@ from tests.helpers import feed, linkPeer, sent
 from tests.status.helpers import askAsOperator
 
 
+
+def membersAnswer(extension):
+    """The one message the tracker's status extension sends a link that
+    asks ``members``."""
+    sent = []
+
+    class Link:
+        def sendPayload(self, payload, kind):
+            sent.append(wire.decode(payload))
+
+    extension._members(Link(), None)
+    [answer] = sent
+    return answer
+
 class StatusTests(SynchronousTestCase):
     def setUp(self):
         self.market = Market(seed=3)
@@ -91,14 +105,7 @@ class StatusTests(SynchronousTestCase):
         registry = self.market.tracker.registry
         for n in range(3000):
             registry.join(10_000 + n, "h" * 200, 1)
-        sent = []
-
-        class Link:
-            def sendPayload(self, payload, kind):
-                sent.append(wire.decode(payload))
-
-        extension._members(Link(), None)
-        [answer] = sent
+        answer = membersAnswer(extension)
         self.assertIsInstance(answer, MemberList)
         self.assertEqual(answer.total, 3002)
         self.assertLess(len(answer.nodes), 3002)
@@ -113,14 +120,7 @@ class StatusTests(SynchronousTestCase):
         registry.join(10_001, "203.0.113.7", 9001)
         registry.join(10_002, "203.0.113.8", 9001)
         registry.setRelay(10_001, "198.51.100.1:7701")
-        sent = []
-
-        class Link:
-            def sendPayload(self, payload, kind):
-                sent.append(wire.decode(payload))
-
-        extension._members(Link(), None)
-        [answer] = sent
+        answer = membersAnswer(extension)
         self.assertEqual(answer.relays, {10_001: "198.51.100.1:7701"})
         self.assertIn((10_002, "203.0.113.8", 9001, ""), answer.nodes)
 
@@ -133,14 +133,7 @@ class StatusTests(SynchronousTestCase):
         for n in range(3000):
             registry.join(10_000 + n, "h" * 100, 1)
             registry.setRelay(10_000 + n, "r" * 200 + ":7701")
-        sent = []
-
-        class Link:
-            def sendPayload(self, payload, kind):
-                sent.append(wire.decode(payload))
-
-        extension._members(Link(), None)
-        [answer] = sent
+        answer = membersAnswer(extension)
         self.assertLess(len(answer.nodes), 3000)
         relayed = {row[0] for row in answer.nodes if row[0] >= 10_000}
         self.assertEqual(set(answer.relays), relayed)
