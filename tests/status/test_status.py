@@ -16,19 +16,19 @@ from tests.helpers import feed, linkPeer, sent
 from tests.status.helpers import askAsOperator
 
 
-
 def membersAnswer(extension):
     """The one message the tracker's status extension sends a link that
     asks ``members``."""
-    sent = []
+    answers = []
 
     class Link:
         def sendPayload(self, payload, kind):
-            sent.append(wire.decode(payload))
+            answers.append(wire.decode(payload))
 
     extension._members(Link(), None)
-    [answer] = sent
+    [answer] = answers
     return answer
+
 
 class StatusTests(SynchronousTestCase):
     def setUp(self):
