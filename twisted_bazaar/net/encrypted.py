@@ -235,6 +235,23 @@ class EncryptedProtocol(Protocol):
     def writeSequence(self, data):
         self.write(b"".join(data))
 
+    def switchCipher(self, name):
+        """
+        Seal and open the transport messages after the last one sent and
+        the last one opened with the cipher function C{name} (see
+        L{Session.switchCipher}).  @return: True if switched; False if the
+        peer sent on after the switch's message, or the switch is not
+        allowed: the connection is then dropped with one log line.
+        """
+        if self._broken:
+            return False
+        try:
+            self.session.switchCipher(name)
+        except ChannelError as e:
+            self._fail(e.reason)
+            return False
+        return True
+
     def loseConnection(self):
         """Close once what was written is sent: a close before the channel
         is up waits for it (what was written then, a refusal say, reaches
