@@ -103,6 +103,104 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(opener.seal(b""), b"")
 
 
+def switched(opener_first=b"6:first,", acceptor_first=b"7:answer,"):
+    """A channel whose ends each sent a message, then switched to AESGCM."""
+    opener, acceptor = pair(identityFrom(1), identityFrom(2))
+    handshake(opener, acceptor)
+    assert acceptor.receive(opener.seal(opener_first)) == (b"", opener_first)
+    assert opener.receive(acceptor.seal(acceptor_first)) == (b"", acceptor_first)
+    opener.switchCipher("AESGCM")
+    acceptor.switchCipher("AESGCM")
+    return opener, acceptor
+
+
+class SwitchTests(SynchronousTestCase):
+    """L{Session.switchCipher}: a transfer connection's switch to AESGCM
+    (docs/protocol.md §19.1)."""
+
+    def test_bothWays(self):
+        """After the switch both ends seal and open with AESGCM: long
+        writes split as before, each side's new key its own."""
+        opener, acceptor = switched()
+        self.assertEqual((opener.cipher, acceptor.cipher), ("AESGCM", "AESGCM"))
+        big = random.Random(2).randbytes(2 * MAX_PLAINTEXT + 9)
+        sealed = opener.seal(big)
+        self.assertEqual(len(sealed), len(big) + 3 * (2 + 16))
+        self.assertEqual(acceptor.receive(sealed), (b"", big))
+        self.assertEqual(opener.receive(acceptor.seal(b"3:yes,")), (b"", b"3:yes,"))
+        self.assertNotEqual(opener.seal(b"5:same,"), acceptor.seal(b"5:same,"))
+
+    def test_oldCipherAfterTheSwitch(self):
+        """A message sealed with ChaChaPoly after the switch, or one
+        replayed from before it, does not open."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        before = opener.seal(b"6:first,")
+        acceptor.receive(before)
+        late = opener.seal(b"4:late,")
+        acceptor.switchCipher("AESGCM")
+        self.assertRaises(ChannelError, acceptor.receive, late)
+        opener, acceptor = switched()
+        replayed = opener.seal(b"4:next,")
+        acceptor.receive(replayed)
+        self.assertRaises(ChannelError, acceptor.receive, replayed)
+
+    def test_notBeforeTheChannelIsUp(self):
+        opener, _ = pair(identityFrom(1), identityFrom(2))
+        opener.start()
+        with self.assertRaises(ChannelError) as caught:
+            opener.switchCipher("AESGCM")
+        self.assertIn("before the channel is up", caught.exception.reason)
+
+    def test_unknownCipher(self):
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        with self.assertRaises(ChannelError) as caught:
+            opener.switchCipher("ChaChaPoly")
+        self.assertEqual(caught.exception.reason,
+                         "no cipher function ChaChaPoly to switch to")
+        self.assertEqual(opener.cipher, "ChaChaPoly")
+
+    def test_once(self):
+        """A channel switches once: a second switch is refused (its keys
+        and nonces would start again)."""
+        opener, _ = switched()
+        with self.assertRaises(ChannelError) as caught:
+            opener.switchCipher("AESGCM")
+        self.assertEqual(caught.exception.reason,
+                         "the cipher was switched to AESGCM already")
+
+    def test_partOfAMessageAfter(self):
+        """Bytes of a message after the switch's, read with it, were sealed
+        before the peer could know of the switch: refused."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        acceptor.receive(opener.seal(b"6:first,") + opener.seal(b"5:more,")[:5])
+        with self.assertRaises(ChannelError) as caught:
+            acceptor.switchCipher("AESGCM")
+        self.assertIn("came after the one that ended", caught.exception.reason)
+
+    def test_emptyMessageAfter(self):
+        """So is a message that carried nothing after it (its plaintext
+        shows no trace of it above the channel)."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        first = opener.seal(b"6:first,")
+        empty = opener._send.encryptWithAd(b"", b"")
+        acceptor.receive(first + b"\x00\x10" + empty)
+        self.assertRaises(ChannelError, acceptor.switchCipher, "AESGCM")
+
+    def test_emptyMessageBefore(self):
+        """A message that carried nothing before the last one is no
+        fault."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        empty = opener._send.encryptWithAd(b"", b"")
+        acceptor.receive(b"\x00\x10" + empty + opener.seal(b"6:first,"))
+        acceptor.switchCipher("AESGCM")
+        self.assertEqual(acceptor.cipher, "AESGCM")
+
+
 class ReceiveTests(SynchronousTestCase):
     """What the receiver hands up, however the bytes are split."""
 
