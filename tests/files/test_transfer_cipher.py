@@ -33,8 +33,10 @@ class SwitchingTransport(StringTransport):
         self.agrees = agrees
         self.switches = []
 
-    def switchCipher(self, name):
-        self.switches.append((name, self.value()))
+    def switchCipher(self, name, last=b""):
+        self.switches.append((name, self.value(), last))
+        if self.agrees:
+            self.write(last)
         return self.agrees
 
 
@@ -67,7 +69,7 @@ class ServerTests(SynchronousTestCase):
         transport, protocol = self.connect()
         protocol.dataReceived(netstring(Cipher("AESGCM")))
         answer = netstring(Cipher("AESGCM"))
-        self.assertEqual(transport.switches, [("AESGCM", answer)])
+        self.assertEqual(transport.switches, [("AESGCM", b"", answer)])
         protocol.dataReceived(netstring(Head(SHA)))
         [(_, _), (about, _)] = frames(transport.value())
         self.assertIsInstance(about, About)
@@ -138,10 +140,11 @@ class ServerTests(SynchronousTestCase):
 
     def test_channelRefusesTheSwitch(self):
         """The channel found more after the request (and drops the
-        connection): nothing more is sent."""
+        connection): nothing is sent, the answer included."""
         transport, protocol = self.connect(SwitchingTransport(agrees=False))
         protocol.dataReceived(netstring(Cipher("AESGCM")))
         self.assertEqual(len(transport.switches), 1)
+        self.assertEqual(transport.value(), b"")
 
 
 class ClientTests(SynchronousTestCase):
@@ -159,7 +162,7 @@ class ClientTests(SynchronousTestCase):
                          [wire.encode(Cipher("AESGCM"))])
         self.client.dataReceived(netstring(Cipher("AESGCM")))
         self.assertEqual(self.transport.switches,
-                         [("AESGCM", netstring(Cipher("AESGCM")))])
+                         [("AESGCM", netstring(Cipher("AESGCM")), b"")])
         self.assertEqual(parseNetstrings(self.transport.value()),
                          [wire.encode(Cipher("AESGCM")), wire.encode(Head(SHA))])
         about = About(SHA, 3, 4096, (b"\x01" * 32,))

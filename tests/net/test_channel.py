@@ -3,12 +3,16 @@ Tests for L{twisted_bazaar.net.channel}: the channel's framing, identity
 payloads and failures (docs/protocol.md §2.1), bytes in and bytes out.
 """
 
+import hmac
+import os
 import random
+import re
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.contract.test_channel import vectors
@@ -104,13 +108,14 @@ class HandshakeTests(SynchronousTestCase):
 
 
 def switched(opener_first=b"6:first,", acceptor_first=b"7:answer,"):
-    """A channel whose ends each sent a message, then switched to AESGCM."""
+    """A channel whose ends each sent a message, the acceptor's sealed
+    by its switch to AESGCM, then the opener's switch."""
     opener, acceptor = pair(identityFrom(1), identityFrom(2))
     handshake(opener, acceptor)
     assert acceptor.receive(opener.seal(opener_first)) == (b"", opener_first)
-    assert opener.receive(acceptor.seal(acceptor_first)) == (b"", acceptor_first)
-    opener.switchCipher("AESGCM")
-    acceptor.switchCipher("AESGCM")
+    answer = acceptor.switchCipher("AESGCM", acceptor_first)
+    assert opener.receive(answer) == (b"", acceptor_first)
+    assert opener.switchCipher("AESGCM") == b""
     return opener, acceptor
 
 
@@ -436,6 +441,19 @@ class AcceptorExpectsTests(SynchronousTestCase):
         self.assertFalse(acceptor.established)
 
 
+def switchVectors():
+    """name -> hex, from the switch's test vectors in docs/protocol.md §19.1."""
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "protocol.md")
+    text = open(path, encoding="utf-8").read()
+    section = text[text.index("**Switch test vectors.**"):text.index("### 19.2")]
+    [block] = re.findall(r"```\n(.*?)```", section, re.S)
+    found = {}
+    for line in block.splitlines():
+        name, _, value = line.rpartition(" ")
+        found[name.strip()] = value
+    return found
+
+
 class DocumentVectorTests(SynchronousTestCase):
     """docs/protocol.md §2.1's test vectors, from this implementation (the
     contract suite checks its own against the same text)."""
@@ -459,6 +477,40 @@ class DocumentVectorTests(SynchronousTestCase):
                          v["opener's first transport message, plaintext 5:hello,"])
         self.assertEqual(acceptor.seal(b"5:world,").hex(),
                          v["acceptor's first transport message, plaintext 5:world,"])
+
+    def test_switch(self):
+        """§19.1's switch to AESGCM, after the keyed handshake: the request
+        and the answer, the keys written out from the HKDF the document
+        gives, and the first AESGCM messages."""
+        v = switchVectors()
+        opener, acceptor, *_ = self.run_(identityFrom(0x11))
+        request = b'33:{"type":"cipher","name":"AESGCM"},'
+        sealed = opener.seal(request)
+        self.assertEqual(sealed.hex(), v["request, the opener's first transport message"])
+        self.assertEqual(acceptor.receive(sealed), (b"", request))
+        answer = acceptor.switchCipher("AESGCM", request)
+        self.assertEqual(answer.hex(), v["answer, the acceptor's first transport message"])
+        self.assertEqual(opener.receive(answer), (b"", request))
+        opener.switchCipher("AESGCM")
+        hello = opener.seal(b"5:hello,")
+        world = acceptor.seal(b"5:world,")
+        # The keys as the document derives them, each checked against the
+        # bytes it seals (nonce 0 in each direction, then 0 again).
+        for side, first, second, plain in (("opener", sealed, hello, b"5:hello,"),
+                                           ("acceptor", answer, world, b"5:world,")):
+            old = bytes.fromhex(v[f"{side}'s ChaChaPoly key"])
+            new = hmac.digest(hmac.digest(old, b"bazaar-cipher:AESGCM", "sha256"),
+                              b"\x01", "sha256")
+            self.assertEqual(new.hex(), v[f"{side}'s AESGCM key"])
+            self.assertEqual(ChaCha20Poly1305(old).decrypt(bytes(12), first[2:], b""),
+                             request)
+            self.assertEqual(AESGCM(new).decrypt(bytes(12), second[2:], b""), plain)
+        self.assertEqual(hello.hex(),
+                         v["opener's second transport message, plaintext 5:hello,"])
+        self.assertEqual(world.hex(),
+                         v["acceptor's second transport message, plaintext 5:world,"])
+        self.assertEqual(acceptor.receive(hello), (b"", b"5:hello,"))
+        self.assertEqual(opener.receive(world), (b"", b"5:world,"))
 
     def test_keylessOpener(self):
         v = vectors()

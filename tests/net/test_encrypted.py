@@ -335,13 +335,14 @@ class SwitchTests(SynchronousTestCase):
         clock = Clock()
         client, server, pump = encryptedPair(clock, greeting=b"2:ok,")
         pump.flush()
+        self.assertTrue(server.switchCipher("AESGCM", b"4:last,"))
+        pump.flush()
         self.assertTrue(client.switchCipher("AESGCM"))
-        self.assertTrue(server.switchCipher("AESGCM"))
         client.wrapped.transport.write(b"4:fast,")
         server.wrapped.transport.write(b"3:yes,")
         pump.flush()
         self.assertEqual(server.wrapped.received, b"3:hi!,4:fast,")
-        self.assertEqual(client.wrapped.received, b"2:ok,3:yes,")
+        self.assertEqual(client.wrapped.received, b"2:ok,4:last,3:yes,")
         self.assertEqual(server.session.cipher, "AESGCM")
 
     def test_refusedSwitchDropsTheConnection(self):
@@ -354,7 +355,7 @@ class SwitchTests(SynchronousTestCase):
         sealed = client.session.seal(b"5:more,")
         server.dataReceived(sealed[:4])
         with capturedLogs() as events:
-            self.assertFalse(server.switchCipher("AESGCM"))
+            self.assertFalse(server.switchCipher("AESGCM", b"6:answer,"))
         [line] = [formatEvent(event) for event in events]
         self.assertIn("a transport message came after the one that ended with the "
                       "cipher's switch", line)
@@ -362,6 +363,7 @@ class SwitchTests(SynchronousTestCase):
         self.assertFalse(server.switchCipher("AESGCM"))
         pump.flush()
         self.assertIn("cipher's switch", server.wrapped.lost.getErrorMessage())
+        self.assertEqual(client.wrapped.received, b"")
 
 
 class RefusalLogTests(SynchronousTestCase):

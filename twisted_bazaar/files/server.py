@@ -38,6 +38,7 @@ from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import admitted
 from twisted_bazaar.net.framed import FramedProtocol
+from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.files.hashing import statKey
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
 from twisted_bazaar.net.channel import SWITCHES
@@ -424,11 +425,10 @@ class TransferServer(FramedProtocol):
         if self._buffer:
             self._refuse("wtf", "bytes after cipher, before its answer")
             return
-        self._send(switching)
         self._armIdle()
-        # The answer went sealed with the old cipher; what follows, both
+        # The answer goes sealed with the old cipher; what follows, both
         # ways, is the new one's (or the connection is dropped).
-        self.transport.switchCipher(switching.name)
+        self.transport.switchCipher(switching.name, frame(wire.encode(switching)))
 
     def _askCipher(self, request):
         """A buyer's request to switch the channel's cipher function

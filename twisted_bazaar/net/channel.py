@@ -205,14 +205,18 @@ class Session:
         the one L{switchCipher} switched to."""
         return None if self._send is None else self._send.cipherName
 
-    def switchCipher(self, name):
+    def switchCipher(self, name, last=b""):
         """
         Seal and open every transport message from the next one on, in
         each direction, with the cipher function C{name} (one of
         L{SWITCHES}), under a key derived from that direction's, nonces
         from 0 (docs/protocol.md §19.1).  Called where both sides know the
-        last message of the old cipher ended: after sealing, and after
-        opening, the message that ends with the switch's answer or request.
+        last message of the old cipher ended: after opening the message
+        that ends with the switch's request or answer, with the answer
+        to seal (C{last}) if this side gives it.
+
+        @return: C{last} sealed with the old cipher, to send before
+            anything sealed after the switch.
 
         @raise ChannelError: the channel is not up or was switched already,
             or bytes of a message after that one came (part of one, or a
@@ -227,9 +231,11 @@ class Session:
         if self._buffer or self._lastEmpty:
             raise ChannelError("a transport message came after the one that ended "
                                "with the cipher's switch")
+        sealed = self.seal(last)
         label = SWITCH_LABEL + name.encode("ascii")
         self._send = self._send.derived(name, label)
         self._receive = self._receive.derived(name, label)
+        return sealed
 
     def start(self):
         """What this side sends first: the opener's message 1, or nothing."""

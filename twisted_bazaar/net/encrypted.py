@@ -235,21 +235,25 @@ class EncryptedProtocol(Protocol):
     def writeSequence(self, data):
         self.write(b"".join(data))
 
-    def switchCipher(self, name):
+    def switchCipher(self, name, last=b""):
         """
-        Seal and open the transport messages after the last one sent and
-        the last one opened with the cipher function C{name} (see
-        L{Session.switchCipher}).  @return: True if switched; False if the
-        peer sent on after the switch's message, or the switch is not
-        allowed: the connection is then dropped with one log line.
+        Seal and open the transport messages after the last one opened,
+        and after C{last} (written first, sealed with the old cipher),
+        with the cipher function C{name} (see L{Session.switchCipher}).
+
+        @return: True if switched; False if the peer sent on after the
+            switch's message, or the switch is not allowed: the
+            connection is then dropped with one log line, C{last} unsent.
         """
         if self._broken:
             return False
         try:
-            self.session.switchCipher(name)
+            sealed = self.session.switchCipher(name, last)
         except ChannelError as e:
             self._fail(e.reason)
             return False
+        if sealed:
+            self.transport.write(sealed)
         return True
 
     def loseConnection(self):
