@@ -8,7 +8,9 @@ the transport messages of a transfer connection that asks for it.
 Each object is named and built as the specification's section 5 names
 it (CipherState, SymmetricState, HandshakeState), so the code can be read
 against it line by line.  The primitives are the C{cryptography}
-package's; nothing here is a cipher or a key derivation of our own.  The
+package's; nothing here is a cipher of our own, and the one key
+derivation beyond the specification's (L{CipherState.derived}, for the
+switch to AESGCM) is its own HKDF with a label.  The
 framing, the identity payloads and the byte stream on top are
 L{twisted_bazaar.net.channel}'s.
 """
