@@ -6,8 +6,9 @@ to a sink as they arrive, never holding more than the transport gives it.
 
 On a connection over the encrypted channel, the client first asks the
 seller to switch the channel to AES-256-GCM (docs/protocol.md §19.1),
-which costs a fifth of ChaCha20-Poly1305's CPU here where the CPU has
-AES instructions, and holds its other requests until the answer.
+which costs about a fifth of ChaCha20-Poly1305's CPU on a CPU with AES
+instructions (docs/benchmarks.md), and holds its other requests until
+the answer.
 
 Backpressure: a sink that cannot keep up calls L{pauseProducing} (the
 client is its C{IPushProducer}), which stops reading the socket until it
