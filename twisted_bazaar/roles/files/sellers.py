@@ -22,6 +22,7 @@ from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.traversal.messages import FILES
+from twisted_bazaar.traversal.punch import PunchFailed
 
 #: Most sellers one download takes pieces from (or asks to describe the
 #: file) at once.
@@ -119,12 +120,17 @@ class Sellers:
         """
         download = self.download
         offer = self.sources[seller]
-        client = TransferClient(self.clock, self.fetcher.stall)
-        through = {} if offer.relay is None else dict(relay=offer.relay, target=seller,
-                                                     purpose=FILES)
-        d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client,
-                                                expected=decode(offer.record.key),
-                                                **through)
+        punching = self.fetcher.node.punching
+        d = None
+        if offer.relay is not None and punching is not None:
+            # A seller at home, linked directly (a punched link): its
+            # transfer port is punched to the same way; else, its relay.
+            d = punching.transfer(seller, offer.record.key,
+                                  TransferClient(self.clock, self.fetcher.stall))
+        if d is None:
+            d = self._dial(seller, offer)
+        else:
+            d.addErrback(self._throughRelay, seller, offer)
         self.connecting[seller] = d
 
         def connected(protocol):
@@ -147,6 +153,21 @@ class Sellers:
             return None
 
         return d.addCallbacks(connected, failed)
+
+    def _dial(self, seller, offer):
+        """Connect a new client to seller's transfer port: at the offer's
+        address, or through the relay it names."""
+        through = {} if offer.relay is None else dict(relay=offer.relay, target=seller,
+                                                     purpose=FILES)
+        return self.fetcher.node.connector.connect(
+            offer.host, offer.transfer, TransferClient(self.clock, self.fetcher.stall),
+            expected=decode(offer.record.key), **through)
+
+    def _throughRelay(self, failure, seller, offer):
+        """The punch to seller's transfer port failed (said in the log):
+        through its relay then."""
+        failure.trap(PunchFailed)
+        return self._dial(seller, offer)
 
     def markDown(self, seller):
         """seller failed this download: not asked again before the next
