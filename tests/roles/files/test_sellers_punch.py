@@ -110,6 +110,8 @@ class ConnectTests(SynchronousTestCase):
         nowhere else."""
         punching = FakePunching()
         sellers = self.sellers(punching=punching)
-        sellers.connect(SELLER.id)
+        connected = sellers.connect(SELLER.id)
+        sellers.download.stopped = True
         sellers.connecting[SELLER.id].cancel()
+        self.assertIsNone(self.successResultOf(connected))
         self.assertEqual(self.connector.dials, [])
