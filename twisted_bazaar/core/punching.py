@@ -166,8 +166,8 @@ class Punching(NodeObserver):
             punch), said nowhere: the caller goes through the relay.
         """
         link = self.node.links.get(peer_id)
-        if (not self.enabled or link is None or relayedFrom(link) or link.key is None
-                or link.key != key or not self.puncher.mapping.punchable):
+        if (link is None or relayedFrom(link) or link.key != key
+                or not self.puncher.mapping.punchable):
             return None
         return self.puncher.punch(link, directPeer(link), FILES, protocol)
 
