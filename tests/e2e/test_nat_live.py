@@ -12,7 +12,8 @@ learns the router's public address it was seen from.  A buyer at home
 buys from the public seller; and, through the tracker's relay, from the
 seller at home, in every scheme, within 15 s of starting, and fetches
 the file it shares; and so with both homes behind symmetric NATs.
-`bazaar node` asks the seller at home through the relay.
+`bazaar node` asks the seller at home through the relay, and the seller
+names its relay in its ``thisisme``.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.  Every namespace goes when the test ends, passed or not.
@@ -38,6 +39,8 @@ FORWARDED_PORT = 7701
 RELAYED_BUY = 15.0
 #: The line of a node that holds a reservation at its tracker's relay.
 RELAYED = r"reachable through the relay at {host}:\d+"
+#: The same, the relay's HOST:PORT kept.
+RELAYED_AT = r"reachable through the relay at (?P<relay>{host}:\d+)"
 #: The line of a node the tracker found it could dial.
 REACHABLE = r"this node is reachable from outside at {host}:\d+: the tracker dialled it"
 #: The line of a node the tracker could not dial, with where it was seen.
@@ -244,6 +247,27 @@ class BehindNATTests(HomeMarketCase):
             self.assertEqual((state["id"], state["stock"]),
                              (wireId(seller_id), {"pear": 2}))
             self.assertRegex(state["relay"], rf"^{re.escape(self.tracker_host.address)}:")
+        self.stopCleanly()
+
+    def test_relayNamedInThisIsMe(self):
+        """The seller at home names its relay in the thisisme it answers
+        a link with (tests/e2e/hellopeer.py links to it from home B
+        through the relay): whoever learns its address from a link can
+        reach it again."""
+        self.startTracker(TIMEOUT)
+        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
+                           "--sell", "pear=2")
+        seller_id = nodeId(seller, TIMEOUT)
+        relay = seller.waitFor(RELAYED_AT.format(
+            host=re.escape(self.tracker_host.address)), TIMEOUT)["relay"]
+        done = subprocess.run([*self.home_b.host.wrapper, sys.executable,
+                               os.path.join(os.path.dirname(__file__), "hellopeer.py"),
+                               relay, wireId(seller_id)],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        hello = json.loads(done.stdout)
+        self.assertEqual((hello["type"], hello["id"], hello["relay"]),
+                         ("thisisme", wireId(seller_id), relay))
         self.stopCleanly()
 
     def test_relayedListing(self):
