@@ -5,9 +5,9 @@ B, each behind its own NAT router, started with only the tracker's
 address (flood).  The buyer reaches the seller through the tracker's
 relay, and, both routers keeping ports, punches a direct connection and
 buys over it, the relay's circuit closed, then punches a connection to
-the seller's transfer port and fetches its shared file over it; with B's router drawing a port
-for each connection, it does not punch, says why, and buys through the
-relay.
+the seller's transfer port and fetches its shared file over it; with
+B's router drawing a port for each connection, it does not punch, says
+why, and buys through the relay.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.

@@ -24,7 +24,8 @@ instead, over any link the two share, direct or relayed: the initiator
 transfer client), the other side runs its transfer port's protocol.
 
 What keeps it from being abused: a node dials only the host a third
-party (the relay, the tracker) saw the peer's connection come from,
+party (the relay, the tracker) saw the peer's connection come from (for
+files over a direct link, the host that link's connection comes from),
 given by the caller, never a host the peer names (one named otherwise is
 refused), and no port below L{LOWEST_PORT}; only a peer whose key its
 link proved, and the punched connection's channel must prove that key
@@ -43,10 +44,10 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punchdial import DIAL_TIMEOUT
 from twisted_bazaar.traversal.punchlimits import PunchLimits
 from twisted_bazaar.traversal.punchmapping import UNKNOWN
-from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punchmessages import PunchConnect, PunchReply, PunchSync
 
 #: Dials one punch makes at most: the first and two retries.
@@ -254,9 +255,10 @@ class Puncher:
         punch.dialing = None
         self._end(punch)
         punch.link.peerLine(
-            LogLevel.info, "punched a " + _WHAT[punch.purpose] + " to {peer} (attempt "
-            "{attempt} of {attempts}, round trip {rtt:.0f} ms)", self.log,
-            attempt=punch.attempt, attempts=punch.attempts, rtt=punch.rtt * 1000)
+            LogLevel.info, "punched a {what} to {peer} (attempt {attempt} of "
+            "{attempts}, round trip {rtt:.0f} ms)", self.log,
+            what=_WHAT[punch.purpose], attempt=punch.attempt, attempts=punch.attempts,
+            rtt=punch.rtt * 1000)
         punch.done.callback(protocol)
 
     def _missed(self, failure, punch):
@@ -266,8 +268,7 @@ class Puncher:
         why = failure.getErrorMessage()
         if punch.attempt >= punch.attempts:
             self._fail(punch, f"no direct connection after "
-                       f"{plural(punch.attempts, 'attempt')} "
-                       f"(the last: {why})")
+                       f"{plural(punch.attempts, 'attempt')} (the last: {why})")
             return
         punch.link.peerLine(LogLevel.debug, "punch attempt {attempt} to {peer} failed: "
                             "{why}; trying again", self.log, attempt=punch.attempt,
@@ -360,8 +361,8 @@ class Puncher:
     def _answerPunched(self, protocol, answer):
         answer.dialing = None
         self._endAnswer(answer)
-        answer.link.peerLine(LogLevel.info, "punched a " + _WHAT[answer.purpose]
-                             + " to {peer} (its punch)", self.log)
+        answer.link.peerLine(LogLevel.info, "punched a {what} to {peer} (its punch)",
+                             self.log, what=_WHAT[answer.purpose])
 
     def _answerMissed(self, failure, answer):
         answer.dialing = None
