@@ -592,7 +592,7 @@ class NodeAtHomeTests(SynchronousTestCase):
         def askState(reactor, address, timeout, dialled=None, operator=None,
                      relay=None):
             asked.append((str(address), dialled, relay))
-            if relay is None and dialled is None:
+            if relay is None and address.host != "10.0.0.9":
                 return defer.fail(ClientError("no answer from there within 10 s"))
             return defer.succeed(NodeState(self.HOME, "203.0.113.7", 9001, "flood",
                                            (), {}, public=True))
@@ -613,6 +613,12 @@ class NodeAtHomeTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(d)["port"], 9001)
         self.assertEqual(asked, [("203.0.113.7:9001", None, None),
                                  ("203.0.113.7:9001", self.HOME, "198.51.100.1:7701")])
+
+    def test_byAddressAnswering(self):
+        """A node that answers at the address is asked alone: no tracker."""
+        d, asked = self.ask(["node", "10.0.0.9:5009"], lambda: self.fail("asked"))
+        self.assertEqual(self.successResultOf(d)["port"], 9001)
+        self.assertEqual(asked, [("10.0.0.9:5009", None, None)])
 
     def test_byAddressNobodyRelays(self):
         """An address no relayed node is listed at: why, and what to type."""

@@ -380,15 +380,16 @@ def node(reactor, args):
         state = yield askState(reactor, address, args.timeout, dialled, operator,
                                relay=relay)
         return nodeObject(state)
-    # Asked beside the node: whether a node at home listed at that
-    # address, which nobody dials, is reached through a relay.
-    members = askTracker(reactor, args.tracker, Members(), MemberList, args.timeout,
-                         args.tracker_key)
-    members.addErrback(lambda failure: failure.value)
     try:
         state = yield askState(reactor, address, args.timeout, dialled, operator)
     except ClientError as direct:
-        listed = yield members
+        # A node at home listed at that address, which nobody dials, is
+        # reached through its relay.
+        try:
+            listed = yield askTracker(reactor, args.tracker, Members(), MemberList,
+                                      args.timeout, args.tracker_key)
+        except ClientError as why:
+            listed = why
         relayed, relay = relayedAt(address, listed, direct)
         if dialled is not None and relayed != dialled:
             raise ClientError(f"{direct}; the node the tracker lists there, "
