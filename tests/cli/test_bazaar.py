@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 
+from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
@@ -38,6 +39,7 @@ from twisted_bazaar.cli.bazaar import (
     renderStatus,
 )
 from twisted_bazaar import wire
+from twisted_bazaar.cli import bazaar
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError
@@ -383,9 +385,14 @@ class NodeByIdTests(SynchronousTestCase):
                            (self.B, "10.0.0.2", 4002, "flood")), 2)
 
     def test_aUniquePrefixNamesTheNode(self):
-        node_id, address = nodeAddress("9903ed08d3", self.members())
-        self.assertEqual((node_id, address.host, address.port),
-                         (self.A, "10.0.0.1", 4001))
+        node_id, address, relay = nodeAddress("9903ed08d3", self.members())
+        self.assertEqual((node_id, address.host, address.port, relay),
+                         (self.A, "10.0.0.1", 4001, None))
+
+    def test_theRelayOfANodeAtHome(self):
+        """A node the tracker lists with a relay is asked through it."""
+        members = MemberList(self.members().nodes, 2, {self.B: "203.0.113.1:7701"})
+        self.assertEqual(nodeAddress("9903ed08f", members)[2], "203.0.113.1:7701")
 
     def test_anAmbiguousPrefixIsRefusedWithTheCandidates(self):
         with self.assertRaises(ClientError) as caught:
@@ -566,6 +573,71 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
         self.assertEqual(str(failure.value), f"the key in {folder} is node "
                          f"{wireId(identity.id)}'s, not that of {other * 8}")
+
+
+class NodeAtHomeTests(SynchronousTestCase):
+    """``bazaar node`` reaches a node at home, which nobody can dial, through
+    the relay the tracker lists it with: named by id, or by the address
+    the tracker lists (where nothing answers)."""
+
+    HOME = KEYED | int("9903ed08d3debadce05841a07701165c", 16)
+    MEMBERS = MemberList(((HOME, "203.0.113.7", 9001, "flood"),
+                          (7, "10.0.0.7", 5007, "flood")), 2,
+                         {HOME: "198.51.100.1:7701"})
+
+    def ask(self, argv, tracker):
+        self.patch(bazaar, "askTracker", lambda *a, **kw: tracker())
+        asked = []
+
+        def askState(reactor, address, timeout, dialled=None, operator=None,
+                     relay=None):
+            asked.append((str(address), dialled, relay))
+            if relay is None and address.host != "10.0.0.9":
+                return defer.fail(ClientError("no answer from there within 10 s"))
+            return defer.succeed(NodeState(self.HOME, "203.0.113.7", 9001, "flood",
+                                           (), {}, public=True))
+
+        self.patch(bazaar, "askState", askState)
+        return bazaar.node(None, parse(argv)), asked
+
+    def test_byIdThroughItsRelay(self):
+        d, asked = self.ask(["node", "9903"], lambda: defer.succeed(self.MEMBERS))
+        self.assertEqual(self.successResultOf(d)["port"], 9001)
+        self.assertEqual(asked, [("203.0.113.7:9001", self.HOME, "198.51.100.1:7701")])
+
+    def test_byAddressThroughItsRelay(self):
+        """Nothing answers at the address: the tracker's node there is
+        asked through its relay, as that node's id."""
+        d, asked = self.ask(["node", "203.0.113.7:9001"],
+                            lambda: defer.succeed(self.MEMBERS))
+        self.assertEqual(self.successResultOf(d)["port"], 9001)
+        self.assertEqual(asked, [("203.0.113.7:9001", None, None),
+                                 ("203.0.113.7:9001", self.HOME, "198.51.100.1:7701")])
+
+    def test_byAddressAnswering(self):
+        """A node that answers at the address is asked alone: no tracker."""
+        d, asked = self.ask(["node", "10.0.0.9:5009"], lambda: self.fail("asked"))
+        self.assertEqual(self.successResultOf(d)["port"], 9001)
+        self.assertEqual(asked, [("10.0.0.9:5009", None, None)])
+
+    def test_byAddressNobodyRelays(self):
+        """An address no relayed node is listed at: why, and what to type."""
+        d, asked = self.ask(["node", "10.0.0.7:5007"],
+                            lambda: defer.succeed(self.MEMBERS))
+        why = str(self.failureResultOf(d, ClientError).value)
+        self.assertEqual(why, "no answer from there within 10 s; nor does the tracker "
+                         "list a node there reached through a relay (ask a node at home "
+                         "by its id, as bazaar status lists it: bazaar node ID)")
+        self.assertEqual(len(asked), 1)
+
+    def test_byAddressWithoutTheTracker(self):
+        d, _ = self.ask(["node", "203.0.113.7:9001"],
+                        lambda: defer.fail(ClientError("cannot reach 127.0.0.1:7700: "
+                                                       "refused")))
+        self.assertEqual(str(self.failureResultOf(d, ClientError).value),
+                         "no answer from there within 10 s; nor could the tracker say "
+                         "whether a node there is reached through a relay: cannot "
+                         "reach 127.0.0.1:7700: refused")
 
 
 class ListAsksEachMemberByIdTests(SynchronousTestCase):

@@ -7,6 +7,7 @@ the punched connection's two links joined in memory.
 """
 
 from twisted.internet import defer, task
+from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs, formatEvent
 from twisted.test.iosim import FakeTransport, connect
 from twisted.trial.unittest import SynchronousTestCase
@@ -296,3 +297,49 @@ class WaitTests(PunchingTestCase):
         linked = []
         a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
         self.assertEqual(linked, [self.bob.id])
+
+
+class TransferTests(PunchingTestCase):
+    """A buyer punches a connection to a seller's transfer port over the
+    direct link it has with it (a punched one), for its transfer client;
+    otherwise (a relayed link, another key, no link, a node that cannot
+    punch) it tries none, and its caller goes through the relay."""
+
+    def direct(self, **kwargs):
+        """A opened a direct link to B (as a punched one is)."""
+        self.a = Side(self.clock, self.alice, self.bob, False, HOST_A, **kwargs)
+        self.b = Side(self.clock, self.bob, self.alice, True, HOST_B)
+        self.b.node.transferFactory = self
+        self.a.link.transport.peerAddr = IPv4Address("TCP", HOST_B, 9001)
+        self.b.link.transport.peerAddr = IPv4Address("TCP", HOST_A, 9002)
+
+    def buildProtocol(self, addr):
+        return "transfer server"
+
+    def test_overTheDirectLink(self):
+        self.direct()
+        punched = self.a.punching.transfer(self.bob.id, self.bob.key, "client")
+        self.assertNoResult(punched)
+        [connect] = self.carry(self.a, self.b)
+        self.assertEqual((connect.purpose, connect.host), ("files", HOST_A))
+        self.carry(self.b, self.a)
+        self.carry(self.a, self.b)
+        self.clock.advance(0)
+        [(host, protocol, opener, d)] = self.a.dialer.dials
+        self.assertEqual((host, protocol, opener), (HOST_B, "client", True))
+        [(host, protocol, opener, _)] = self.b.dialer.dials
+        self.assertEqual((host, protocol, opener), (HOST_A, "transfer server", False))
+        d.callback("client")
+        self.assertEqual(self.successResultOf(punched), "client")
+
+    def test_noneTried(self):
+        self.direct()
+        self.assertIsNone(self.a.punching.transfer(self.bob.id, self.alice.key, "c"))
+        self.assertIsNone(self.a.punching.transfer(99, self.bob.key, "c"))
+        self.a.link.transport.relayedFrom = HOST_B
+        self.assertIsNone(self.a.punching.transfer(self.bob.id, self.bob.key, "c"))
+        self.direct(punchable=False)
+        self.assertIsNone(self.a.punching.transfer(self.bob.id, self.bob.key, "c"))
+        self.direct(enabled=False)
+        self.assertIsNone(self.a.punching.transfer(self.bob.id, self.bob.key, "c"))
+        self.assertEqual(sent(self.a.link), [])

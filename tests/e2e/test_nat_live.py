@@ -11,7 +11,9 @@ from outside: the public seller can, the nodes at home cannot, and each
 learns the router's public address it was seen from.  A buyer at home
 buys from the public seller; and, through the tracker's relay, from the
 seller at home, in every scheme, within 15 s of starting, and fetches
-the file it shares.
+the file it shares; and so with both homes behind symmetric NATs.
+`bazaar node` asks the seller at home through the relay, and the seller
+names its relay in its ``thisisme``.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.  Every namespace goes when the test ends, passed or not.
@@ -37,6 +39,8 @@ FORWARDED_PORT = 7701
 RELAYED_BUY = 15.0
 #: The line of a node that holds a reservation at its tracker's relay.
 RELAYED = r"reachable through the relay at {host}:\d+"
+#: The same, the relay's HOST:PORT kept.
+RELAYED_AT = r"reachable through the relay at (?P<relay>{host}:\d+)"
 #: The line of a node the tracker found it could dial.
 REACHABLE = r"this node is reachable from outside at {host}:\d+: the tracker dialled it"
 #: The line of a node the tracker could not dial, with where it was seen.
@@ -168,6 +172,102 @@ class BehindNATTests(HomeMarketCase):
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
                              hashlib.sha256(content).hexdigest())
+        self.stopCleanly()
+
+    def share(self):
+        """The seller's shared folder, with one file in it: (folder, its
+        content)."""
+        shared = os.path.join(self.market.cwd, "shared")
+        os.makedirs(shared)
+        content = os.urandom(3 * 1024 * 1024 + 17)
+        with open(os.path.join(shared, "home.bin"), "wb") as f:
+            f.write(content)
+        return shared, content
+
+    def test_bothSymmetric(self):
+        """Both homes behind routers that draw a port per connection (no
+        punch can work): the buyer buys the seller's pear through the
+        relay within 15 s of starting, and fetches its shared file whole;
+        neither node punches, each says why."""
+        home_c = self.bed.home("homec", symmetric=True)
+        self.startTracker(TIMEOUT)
+        shared, content = self.share()
+        seller = self.node("home-seller", home_c.host, "--role", "seller", "--sell",
+                           "pear=1", "--share", shared)
+        seller_id = nodeId(seller, TIMEOUT)
+        seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
+                       TIMEOUT)
+        seller.waitFor(r"sharing home\.bin \(", TIMEOUT)
+        downloads = os.path.join(self.market.cwd, "downloads")
+        os.makedirs(downloads)
+        started = time.monotonic()
+        buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer", "--want",
+                          "pear", "--want", "home.bin", "--downloads", downloads)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", RELAYED_BUY)
+        self.assertLess(time.monotonic() - started, RELAYED_BUY)
+        seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        buyer.waitFor(r"downloaded home\.bin into .*, sha256 verified", TIMEOUT)
+        with open(os.path.join(downloads, "home.bin"), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
+                             hashlib.sha256(content).hexdigest())
+        for daemon in (seller, buyer):
+            daemon.waitFor(r"this node will not hole-punch: its router changed the "
+                           r"source port", TIMEOUT)
+            self.assertEqual(daemon.matches(r"punched a (direct|transfer) connection"),
+                             [], daemon.name)
+        self.stopCleanly()
+
+    def test_relayedNode(self):
+        """`bazaar node`, run at home B, asks the seller at home A for its
+        state through the tracker's relay, named by its id or by the
+        address the tracker lists it at (where nothing answers)."""
+        self.startTracker(TIMEOUT)
+        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
+                           "--sell", "pear=2")
+        seller_id = nodeId(seller, TIMEOUT)
+        seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
+                       TIMEOUT)
+        script = str(Path(sys.executable).with_name("bazaar"))
+        tracker = f"{self.tracker_host.address}:{TRACKER_PORT}"
+
+        def bazaar(*argv):
+            done = subprocess.run([*self.home_b.host.wrapper, script, "--tracker",
+                                   tracker, "--json", *argv], capture_output=True,
+                                  text=True, timeout=3 * TIMEOUT)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            return json.loads(done.stdout)
+
+        listed = bazaar("status")
+        [(host, port)] = [(entry["host"], entry["port"]) for entry in listed["nodes"]
+                          if entry["id"] == wireId(seller_id)]
+        self.assertEqual(host, self.home_a.public_address)
+        for named in (wireId(seller_id)[:8], f"{host}:{port}"):
+            state = bazaar("node", named)
+            self.assertEqual((state["id"], state["stock"]),
+                             (wireId(seller_id), {"pear": 2}))
+            self.assertRegex(state["relay"], rf"^{re.escape(self.tracker_host.address)}:")
+        self.stopCleanly()
+
+    def test_relayNamedInThisIsMe(self):
+        """The seller at home names its relay in the thisisme it answers
+        a link with (tests/e2e/hellopeer.py links to it from home B
+        through the relay): whoever learns its address from a link can
+        reach it again."""
+        self.startTracker(TIMEOUT)
+        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
+                           "--sell", "pear=2")
+        seller_id = nodeId(seller, TIMEOUT)
+        relay = seller.waitFor(RELAYED_AT.format(
+            host=re.escape(self.tracker_host.address)), TIMEOUT)["relay"]
+        done = subprocess.run([*self.home_b.host.wrapper, sys.executable,
+                               os.path.join(os.path.dirname(__file__), "hellopeer.py"),
+                               relay, wireId(seller_id)],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        hello = json.loads(done.stdout)
+        self.assertEqual((hello["type"], hello["id"], hello["relay"]),
+                         ("thisisme", wireId(seller_id), relay))
         self.stopCleanly()
 
     def test_relayedListing(self):

@@ -4,14 +4,17 @@ Hole punching run by the daemons, in network namespaces
 B, each behind its own NAT router, started with only the tracker's
 address (flood).  The buyer reaches the seller through the tracker's
 relay, and, both routers keeping ports, punches a direct connection and
-buys over it, the relay's circuit closed; with B's router drawing a port
-for each connection, it does not punch, says why, and buys through the
-relay.
+buys over it, the relay's circuit closed, then punches a connection to
+the seller's transfer port and fetches its shared file over it; with
+B's router drawing a port for each connection, it does not punch, says
+why, and buys through the relay.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.
 """
 
+import hashlib
+import os
 import re
 import subprocess
 import time
@@ -29,7 +32,7 @@ RELAYED = r"reachable through the relay at {host}:(?P<port>\d+)"
 class PunchedBuyTests(HomeMarketCase):
     folder_prefix = "bazaar-punched-"
 
-    def buy(self, symmetric):
+    def buy(self, symmetric, sell=(), want=()):
         """
         The seller at home A (a port-keeping router) and the buyer at
         home B (``symmetric``: a router drawing ports): the buyer buys the
@@ -40,13 +43,13 @@ class PunchedBuyTests(HomeMarketCase):
         home_b = self.bed.home("homeb", symmetric=symmetric)
         self.startTracker(TIMEOUT)
         seller = self.node("home-seller", home_a.host, "--role", "seller", "--sell",
-                           "pear=1")
+                           "pear=1", *sell)
         seller_id = nodeId(seller, TIMEOUT)
         relay_port = int(seller.waitFor(RELAYED.format(
             host=re.escape(self.tracker_host.address)), TIMEOUT)["port"])
         started = time.monotonic()
         buyer = self.node("home-buyer", home_b.host, "--role", "buyer", "--want",
-                          "pear")
+                          "pear", *want)
         buyer_id = nodeId(buyer, TIMEOUT)
         buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", BUY_WITHIN)
         self.assertLess(time.monotonic() - started, BUY_WITHIN)
@@ -83,6 +86,35 @@ class PunchedBuyTests(HomeMarketCase):
         direct = [peer for _, peer in self.established(home_a.host)
                   if peer.startswith(f"{home_b.public_address}:")]
         self.assertEqual(len(direct), 1, direct)
+        self.assertEqual(self.circuits(relay_port), [])
+        self.stopCleanly()
+
+    def test_punchedFile(self):
+        """Both routers keep ports: after the punched buy, the buyer
+        punches a connection to the seller's transfer port (once: the
+        download's one connection) and fetches the shared file whole over
+        it, falling back to no circuit (the relay holds none at the
+        end)."""
+        shared = os.path.join(self.market.cwd, "shared")
+        os.makedirs(shared)
+        content = os.urandom(3 * 1024 * 1024 + 17)
+        with open(os.path.join(shared, "home.bin"), "wb") as f:
+            f.write(content)
+        downloads = os.path.join(self.market.cwd, "downloads")
+        os.makedirs(downloads)
+        seller, buyer, seller_id, _, _, _, relay_port = self.buy(
+            symmetric=False, sell=("--share", shared),
+            want=("--want", "home.bin", "--downloads", downloads))
+        buyer.waitFor(r"downloaded home\.bin into .*, sha256 verified", TIMEOUT)
+        with open(os.path.join(downloads, "home.bin"), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
+                             hashlib.sha256(content).hexdigest())
+        self.assertEqual(len(buyer.matches(
+            rf"punched a transfer connection to node {short(seller_id)} at [\d.:]+ "
+            r"\(attempt 1 of 1")), 1, buyer.tail())
+        self.assertEqual(len(seller.matches(r"punched a transfer connection to node .* "
+                                            r"\(its punch\)")), 1)
+        self.assertEqual(buyer.matches("no transfer connection punched"), [])
         self.assertEqual(self.circuits(relay_port), [])
         self.stopCleanly()
 

@@ -18,6 +18,7 @@ from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected, Overlay
 from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.traversal.reservation import RelayReservation
 
 from tests.helpers import (
     NODE_HOST,
@@ -54,6 +55,34 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(self.node.overlay.addresses[7], ("10.0.0.7", 5007))
         self.assertEqual(self.node.pathTo(7), (1, 7))
         self.assertEqual(self.recorder.events, [("linkAdded", 7)])
+
+    def test_peersRelayIsNoted(self):
+        """A peer whose thisisme names a relay is dialled through it the
+        next time (whoever learns its address from the link, a chord
+        neighbour say); one that names none is dialled directly."""
+        link = openLink(self.node, inbound=True)
+        feed(link, wire.ThisIsMe(7, 5007, "203.0.113.7", relay="198.51.100.1:7701"))
+        closeLink(link)
+        self.node.connectTo("203.0.113.7", 5007, 7)
+        [request] = self.node.connector.requests
+        self.assertEqual((request.host, request.port), ("198.51.100.1", 7701))
+        self.node.noteRelay(9, "198.51.100.1:7701")
+        direct = openLink(self.node, inbound=True)
+        feed(direct, wire.ThisIsMe(9, 5009, "203.0.113.9"))
+        closeLink(direct)
+        self.node.connectTo("203.0.113.9", 5009, 9)
+        self.assertEqual([(r.host, r.port) for r in self.node.connector.requests][1:],
+                         [("203.0.113.9", 5009)])
+
+    def test_relayNamedInThisIsMe(self):
+        """A node that holds a reservation names its relay in its
+        thisisme, so that a peer that links to it can reach it again."""
+        self.node.reservation = RelayReservation(self.node)
+        self.node.reservation.relay = "198.51.100.1:7701"
+        link = openLink(self.node, inbound=True)
+        feed(link, wire.ThisIsMe(7, 5007, "10.0.0.7"))
+        self.assertEqual(sent(link), [wire.ThisIsMe(1, NODE_PORT, NODE_HOST,
+                                                    relay="198.51.100.1:7701")])
 
     def test_addressFallsBackToTransportHost(self):
         """A peer that gives no host is reached at the address it came from."""

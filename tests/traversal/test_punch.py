@@ -9,6 +9,7 @@ say how it went.
 import random
 
 from twisted.internet import defer, task
+from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs, formatEvent
 from twisted.test.iosim import connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
@@ -496,3 +497,113 @@ class OverlayTests(PunchTestCase):
         for shared in (shared_a, shared_b):
             self.assertEqual([type(m) for m in sent(shared)], [wire.Dc])
         self.assertNothingHeld()
+
+
+class TransferFactory:
+    """A transfer port's factory: the address of each connection built,
+    and None (its rate refused) once ``full``."""
+
+    def __init__(self):
+        self.built = []
+        self.full = False
+
+    def buildProtocol(self, addr):
+        self.built.append((addr.host, addr.port))
+        return None if self.full else ("transfer server", addr.host)
+
+
+class FilesPunchTests(PunchTestCase):
+    """A punch for files opens a connection to the other side's transfer
+    port: the initiator (a buyer) runs the protocol it gives and opens the
+    channel; the other side runs its transfer port's protocol, built as
+    for a connection from the initiator's public address (its rate and
+    slots apply); one attempt, then the caller goes through the relay."""
+
+    def setUp(self):
+        super().setUp()
+        self.factory = TransferFactory()
+        self.b.puncher.transfers = lambda: self.factory
+
+    def test_transferConnection(self):
+        punched = self.a.puncher.punch(self.a.link, HOST_B, "files", "transfer client")
+        connect, reply, _ = self.attempt()
+        self.assertEqual(connect.purpose, "files")
+        self.clock.advance(TRANSIT)
+        [a_dial], [b_dial] = self.a.dialer.dials, self.b.dialer.dials
+        self.assertEqual((a_dial.opener, a_dial.protocol), (True, "transfer client"))
+        self.assertEqual((b_dial.opener, b_dial.protocol),
+                         (False, ("transfer server", HOST_A)))
+        self.assertEqual(self.factory.built, [(HOST_A, connect.port)])
+        self.assertEqual(a_dial.expected, decode(self.b.identity.key))
+        self.assertEqual(b_dial.expected, decode(self.a.identity.key))
+        with capturedLogs() as events:
+            a_dial.deferred.callback("transfer client")
+            b_dial.deferred.callback(("transfer server", HOST_A))
+        self.assertEqual(self.successResultOf(punched), "transfer client")
+        lines = [formatEvent(e) for e in events]
+        self.assertTrue(any("punched a transfer connection to node" in line
+                            and "attempt 1 of 1" in line for line in lines), lines)
+        self.assertTrue(any("punched a transfer connection to node" in line
+                            and "(its punch)" in line for line in lines), lines)
+        self.assertNothingHeld()
+
+    def test_oneAttempt(self):
+        """A failed dial ends a punch for files at once: the caller goes
+        through the relay."""
+        punched = self.a.puncher.punch(self.a.link, HOST_B, "files", "transfer client")
+        self.attempt()
+        self.clock.advance(TRANSIT)
+        with capturedLogs() as events:
+            self.a.dialer.dials[0].deferred.errback(ConnectionRefusedError("refused"))
+            self.b.dialer.dials[0].deferred.errback(ConnectionRefusedError("refused"))
+        failure = self.failureResultOf(punched, PunchFailed)
+        self.assertEqual(str(failure.value),
+                         "no direct connection after 1 attempt (the last: refused)")
+        lines = [formatEvent(e) for e in events]
+        self.assertTrue(any("no transfer connection punched to node" in line
+                            and "the files go through the relay" in line
+                            for line in lines), lines)
+        self.assertEqual(sent(self.a.link), [])
+        self.assertNothingHeld()
+
+    def test_overADirectLink(self):
+        """Over a direct link no third party saw the peer's connection: a
+        punch for files dials where this node sees it come from (its
+        router's address)."""
+        del self.b.witnessed[self.b.link]
+        self.b.link.transport.peerAddr = IPv4Address("TCP", HOST_A, 41000)
+        self.a.puncher.punch(self.a.link, HOST_B, "files", "transfer client")
+        self.attempt()
+        self.assertEqual(self.b.dialer.dials[0].host, HOST_A)
+
+    def test_linkPunchOverADirectLink(self):
+        """A punch for a link over a direct link is refused still."""
+        del self.b.witnessed[self.b.link]
+        self.b.link.transport.peerAddr = IPv4Address("TCP", HOST_A, 41000)
+        RefusalTests.assertRefused(self, PunchConnect(6, HOST_A, 30000),
+                                   "no third party has told this node where your "
+                                   "connection comes from")
+
+    def test_noFilesServed(self):
+        self.b.puncher.transfers = lambda: None
+        RefusalTests.assertRefused(self, PunchConnect(5, HOST_A, 30000, "files"),
+                                   "this node serves no files")
+
+    def test_otherPurpose(self):
+        RefusalTests.assertRefused(self, PunchConnect(5, HOST_A, 30000, "mail"),
+                                   "a punch is for a link or for 'files', not 'mail'")
+
+    def test_transferPortFull(self):
+        """A transfer port that takes no more connections from the
+        initiator's address group now dials nothing, and keeps nothing."""
+        self.factory.full = True
+        self.a.puncher.punch(self.a.link, HOST_B, "files", "transfer client")
+        self.attempt()
+        self.assertEqual(self.b.dialer.dials, [])
+        self.assertEqual(self.b.puncher._answers, {})
+
+    def test_notAnsweringALinkPunch(self):
+        """A punch for files under way is none a dialler waits for."""
+        self.a.puncher.punch(self.a.link, HOST_B, "files", "transfer client")
+        self.carry(self.a, self.b)
+        self.assertFalse(self.b.puncher.answering(self.b.link))

@@ -376,8 +376,27 @@ def node(reactor, args):
     if address is None or isinstance(address, str):
         members = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                    args.timeout, args.tracker_key)
-        dialled, address = nodeAddress(address or wireId(dialled), members)
-    state = yield askState(reactor, address, args.timeout, dialled, operator)
+        dialled, address, relay = nodeAddress(address or wireId(dialled), members)
+        state = yield askState(reactor, address, args.timeout, dialled, operator,
+                               relay=relay)
+        return nodeObject(state)
+    try:
+        state = yield askState(reactor, address, args.timeout, dialled, operator)
+    except ClientError as direct:
+        # A node at home listed at that address, which nobody dials, is
+        # reached through its relay.
+        try:
+            listed = yield askTracker(reactor, args.tracker, Members(), MemberList,
+                                      args.timeout, args.tracker_key)
+        except ClientError as why:
+            listed = why
+        relayed, relay = relayedAt(address, listed, direct)
+        if dialled is not None and relayed != dialled:
+            raise ClientError(f"{direct}; the node the tracker lists there, "
+                              f"{wireId(relayed)}, is not the key's in "
+                              f"{args.data_dir}") from None
+        state = yield askState(reactor, address, args.timeout, relayed, operator,
+                               relay=relay)
     return nodeObject(state)
 
 
@@ -397,8 +416,9 @@ def _operator(data_dir):
 
 def nodeAddress(typed, members):
     """
-    The live node that ``typed`` (an id or a prefix of one) names, and
-    where it listens, from the tracker's ``memberlist``: (id, L{Address}).
+    The live node that ``typed`` (an id or a prefix of one) names, where
+    it listens and the relay it is reached through (None: dialled
+    directly), from the tracker's ``memberlist``: (id, L{Address}, relay).
 
     @raise ClientError: if it names no live node, or several (listed).
     """
@@ -408,7 +428,27 @@ def nodeAddress(typed, members):
     except UnknownId as reason:
         raise ClientError(f"{reason} (among the tracker's {len(where)} live "
                           "nodes that take links)") from None
-    return found, Address.tcp(*where[found])
+    return found, Address.tcp(*where[found]), (members.relays or {}).get(found)
+
+
+def relayedAt(address, members, direct):
+    """
+    The node that the tracker's ``memberlist`` (or why the tracker did
+    not answer: a L{ClientError}) lists at ``address`` with a relay, for a
+    node that did not answer there (``direct``, why): (id, relay).
+
+    @raise ClientError: saying why not, after ``direct``.
+    """
+    if isinstance(members, Exception):
+        raise ClientError(f"{direct}; nor could the tracker say whether a node there "
+                          f"is reached through a relay: {members}")
+    relays = members.relays or {}
+    for node_id, host, port, _ in members.nodes:
+        if (host, port) == (address.host, address.port) and node_id in relays:
+            return node_id, relays[node_id]
+    raise ClientError(f"{direct}; nor does the tracker list a node there reached "
+                      "through a relay (ask a node at home by its id, as bazaar "
+                      "status lists it: bazaar node ID)")
 
 
 #: What a node tells only its operator, as ``bazaar node`` names it.

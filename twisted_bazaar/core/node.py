@@ -426,9 +426,10 @@ class Node:
         purpose = None if purpose in (None, OVERLAY) else purpose
         identity = self.identity
         if identity is None:
-            return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose)
+            return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose,
+                                 relay=self.relay)
         return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose,
-                             key=identity.key, nonce=nonce, sig=sig)
+                             key=identity.key, nonce=nonce, sig=sig, relay=self.relay)
 
     # -- shutdown -------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from twisted.python.failure import Failure
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.net.dispatch import unhandled
-from twisted_bazaar.traversal.punch import PunchFailed, Puncher
+from twisted_bazaar.traversal.messages import FILES
+from twisted_bazaar.traversal.punch import PunchFailed, Puncher, directPeer
 from twisted_bazaar.traversal.punchmapping import UNKNOWN, PunchMapping, mappingOf
 
 #: What a node that punches none says, to itself and to a peer's punch.
@@ -56,7 +57,7 @@ class Punching(NodeObserver):
         self.wait = wait
         self.enabled = enabled
         self.puncher = Puncher(node.clock, node.rng, dialer, node.overlay.punchedLink,
-                               relayedFrom, limits)
+                               relayedFrom, limits, lambda: node.transferFactory)
         if not enabled:
             self.puncher.setMapping(OFF)
         #: peer id -> the relayed link it is linked by, as it came up.
@@ -148,6 +149,27 @@ class Punching(NodeObserver):
             self._release(peer_id)
             result.trap(PunchFailed, defer.CancelledError)
         return None
+
+    # -- transfers ------------------------------------------------------------------
+
+    def transfer(self, peer_id, key, protocol):
+        """
+        Punch a connection to peer_id's transfer port for protocol (a
+        buyer's transfer client), over the direct link this node has with
+        it (a punched one, most often: the two routers let a punch
+        through), when the peer proved ``key`` (the key of its signed
+        record) on it; the connection's channel must prove it too.
+
+        @return: a Deferred firing with protocol once connected, or
+            failing with L{PunchFailed}; None when no such punch is tried
+            (no direct link to the peer with that key, or this node cannot
+            punch), said nowhere: the caller goes through the relay.
+        """
+        link = self.node.links.get(peer_id)
+        if (link is None or relayedFrom(link) or link.key != key
+                or not self.puncher.mapping.punchable):
+            return None
+        return self.puncher.punch(link, directPeer(link), FILES, protocol)
 
     # -- diallers -----------------------------------------------------------------
 

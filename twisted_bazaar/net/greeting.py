@@ -200,6 +200,8 @@ class Greeting:
             existing.retire("replaced by a newer link")
         address = link.transport.getPeer()
         link.address = (hello.host or getattr(address, "host", ""), hello.port)
+        # How to reach the peer again: through the relay it names, if any.
+        node.noteRelay(peer, hello.relay)
         node.paths.learn((node.id, peer))
         self._settle(link, peer)
         if existing is None:

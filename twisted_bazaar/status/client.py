@@ -208,18 +208,20 @@ def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
 
 
 def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=None,
-             rng=random):
+             rng=random, relay=None):
     """
     Ask a node its ``state``: as its operator with C{operator} (the node's
     own L{Identity}, whose proof is bound to this connection's channel:
-    L{twisted_bazaar.status.operator}), as a stranger otherwise.
+    L{twisted_bazaar.status.operator}), as a stranger otherwise; through
+    C{relay} for a node reached through one.
 
     @return: a Deferred firing with the L{NodeState}; with C{operator}, a
         public one (the node did not take the proof) fails with
         L{ClientError}.
     """
     if operator is None:
-        return askNode(reactor, address, State(), NodeState, timeout, rng, dialled)
+        return askNode(reactor, address, State(), NodeState, timeout, rng, dialled,
+                       relay)
 
     def whole(state):
         if state.public:
@@ -229,7 +231,7 @@ def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=N
         return state
 
     return askNode(reactor, address, operatorQuestion(operator), NodeState, timeout,
-                   rng, dialled).addCallback(whole)
+                   rng, dialled, relay).addCallback(whole)
 
 
 def operatorQuestion(identity):

@@ -18,10 +18,14 @@ channel, and the node runs a link of the shared link's direction (it is
 given the shared link to build it), so that the direct link and the
 relayed one run the same way: the overlay's duplicate rule then keeps
 the newer (L{twisted_bazaar.net.overlay.Overlay._replaces}), the direct
-one.
+one.  A punch for ``files`` (L{FILES}) opens a transfer connection
+instead, over any link the two share, direct or relayed: the initiator
+(a buyer) opens the channel and runs the protocol it was given (its
+transfer client), the other side runs its transfer port's protocol.
 
 What keeps it from being abused: a node dials only the host a third
-party (the relay, the tracker) saw the peer's connection come from,
+party (the relay, the tracker) saw the peer's connection come from (for
+files over a direct link, the host that link's connection comes from),
 given by the caller, never a host the peer names (one named otherwise is
 refused), and no port below L{LOWEST_PORT}; only a peer whose key its
 link proved, and the punched connection's channel must prove that key
@@ -32,12 +36,15 @@ nothing kept.  Every timer belongs to a punch, cancelled when it ends.
 """
 
 from twisted.internet import defer
+from twisted.internet.address import IPv4Address
 from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punchdial import DIAL_TIMEOUT
 from twisted_bazaar.traversal.punchlimits import PunchLimits
 from twisted_bazaar.traversal.punchmapping import UNKNOWN
@@ -69,15 +76,22 @@ class PunchFailed(Exception):
 
 
 class _Punch:
-    """One punch this node started, over one link."""
+    """One punch this node started, over one link: for a link (the
+    ``purpose`` None), or for ``files``, its connection run by
+    ``protocol``."""
 
-    def __init__(self, link, host, key):
+    def __init__(self, link, host, key, purpose=None, protocol=None):
         self.link = link
+        self.purpose = purpose
+        self.protocol = protocol
         #: The peer's host, as a third party saw it.
         self.host = host
         #: The key the punched connection must prove (32 raw bytes).
         self.key = key
         self.done = None
+        #: Dials it makes at most: a punch for files makes one (the link
+        #: it goes over was punched already; on failure, the relay).
+        self.attempts = ATTEMPTS if purpose is None else 1
         self.attempt = 0
         self.nonce = None
         self.port = None
@@ -94,8 +108,9 @@ class _Answer:
     """One punch the peer started, answered: what this node dials when
     the peer's punchSync comes."""
 
-    def __init__(self, link, host, key, nonce, peer_port, port):
+    def __init__(self, link, host, key, nonce, peer_port, port, purpose=None):
         self.link = link
+        self.purpose = purpose
         self.host = host
         self.key = key
         self.nonce = nonce
@@ -120,7 +135,8 @@ class Puncher:
 
     log = Logger()
 
-    def __init__(self, clock, rng, dialer, buildProtocol, witness, limits=None):
+    def __init__(self, clock, rng, dialer, buildProtocol, witness, limits=None,
+                 transfers=lambda: None):
         """
         @param dialer: dials for a punch, as
             L{twisted_bazaar.traversal.punchdial.PunchDialer.dial}.
@@ -130,13 +146,19 @@ class Puncher:
             purpose, which the overlay's handshake then establishes.
         @param witness: C{witness(link)}, the host a third party (the
             relay of a relayed link) saw link's peer connect from, or
-            None: the only host a punch the peer starts dials.
+            None: the only host a punch the peer starts dials (for
+            ``files``, over a direct link: where its connection comes
+            from, as this node sees it).
+        @param transfers: C{transfers()}, the factory of this node's
+            transfer port (whose protocol a ``files`` punch runs), or None
+            while it serves no files.
         """
         self.clock = clock
         self.rng = rng
         self.dialer = dialer
         self.buildProtocol = buildProtocol
         self.witness = witness
+        self.transfers = transfers
         self.limits = limits if limits is not None else PunchLimits(clock)
         self.mapping = UNKNOWN
         #: link -> the L{_Punch} this node started over it.
@@ -164,10 +186,12 @@ class Puncher:
 
     # -- starting a punch -------------------------------------------------------
 
-    def punch(self, link, host):
+    def punch(self, link, host, purpose=None, protocol=None):
         """
         Punch a direct connection to link's peer, whose connection a third
-        party saw come from ``host``.
+        party saw come from ``host``: for a link, or with ``purpose``
+        L{FILES}, a connection to the peer's transfer port, run by
+        ``protocol`` (this side opens its channel).
 
         @return: a Deferred firing with the protocol running on the punched
             connection once its channel proved the peer's key, or failing
@@ -179,10 +203,10 @@ class Puncher:
         if why is None and link in self._punches:
             why = "a punch with this peer is under way already"
         if why is not None:
-            link.peerLine(LogLevel.info, "no hole punched to {peer}: {why}; staying on "
-                          "the link there is", self.log, why=why)
+            link.peerLine(LogLevel.info, _GAVE_UP[purpose], self.log, why=why)
             return defer.fail(PunchFailed(why))
-        punch = self._punches[link] = _Punch(link, host, decode(link.key))
+        punch = self._punches[link] = _Punch(link, host, decode(link.key), purpose,
+                                             protocol)
         punch.done = defer.Deferred(lambda _: self._end(punch))
         self._attempt(punch)
         return punch.done
@@ -198,7 +222,8 @@ class Puncher:
         punch.port = self.rng.randrange(*PUNCH_PORTS)
         punch.sent = self.clock.seconds()
         punch.timer = self.clock.callLater(ANSWER_TIMEOUT, self._unanswered, punch)
-        punch.link.send(PunchConnect(punch.nonce, self.mapping.host, punch.port))
+        punch.link.send(PunchConnect(punch.nonce, self.mapping.host, punch.port,
+                                     punch.purpose))
 
     def replyReceived(self, link, reply):
         """The peer's address for this node's punch: sync, and dial half
@@ -230,9 +255,10 @@ class Puncher:
         punch.dialing = None
         self._end(punch)
         punch.link.peerLine(
-            LogLevel.info, "punched a direct connection to {peer} (attempt {attempt} "
-            "of {attempts}, round trip {rtt:.0f} ms)", self.log, attempt=punch.attempt,
-            attempts=ATTEMPTS, rtt=punch.rtt * 1000)
+            LogLevel.info, "punched a {what} to {peer} (attempt {attempt} of "
+            "{attempts}, round trip {rtt:.0f} ms)", self.log,
+            what=_WHAT[punch.purpose], attempt=punch.attempt, attempts=punch.attempts,
+            rtt=punch.rtt * 1000)
         punch.done.callback(protocol)
 
     def _missed(self, failure, punch):
@@ -240,9 +266,9 @@ class Puncher:
         if punch.over:
             return
         why = failure.getErrorMessage()
-        if punch.attempt >= ATTEMPTS:
-            self._fail(punch, f"no direct connection after {ATTEMPTS} attempts "
-                       f"(the last: {why})")
+        if punch.attempt >= punch.attempts:
+            self._fail(punch, f"no direct connection after "
+                       f"{plural(punch.attempts, 'attempt')} (the last: {why})")
             return
         punch.link.peerLine(LogLevel.debug, "punch attempt {attempt} to {peer} failed: "
                             "{why}; trying again", self.log, attempt=punch.attempt,
@@ -268,8 +294,7 @@ class Puncher:
 
     def _fail(self, punch, why):
         self._end(punch)
-        punch.link.peerLine(LogLevel.info, "no hole punched to {peer}: {why}; staying "
-                            "on the link there is", self.log, why=why)
+        punch.link.peerLine(LogLevel.info, _GAVE_UP[punch.purpose], self.log, why=why)
         punch.done.errback(PunchFailed(why))
 
     def _end(self, punch):
@@ -282,8 +307,10 @@ class Puncher:
     # -- answering the peer's punch --------------------------------------------
 
     def answering(self, link):
-        """Whether a punch link's peer started is under way here."""
-        return link in self._answers
+        """Whether a punch for a link, started by link's peer, is under
+        way here."""
+        answer = self._answers.get(link)
+        return answer is not None and answer.purpose is None
 
     def connectReceived(self, link, connect):
         """
@@ -294,7 +321,11 @@ class Puncher:
         why = self._whyNot(link)
         host = None
         if why is None:
+            why = self._whyNotFor(connect.purpose)
+        if why is None:
             host = self.witness(link)
+            if not host and connect.purpose == FILES:
+                host = directPeer(link)
             if not host:
                 why = ("no third party has told this node where your connection "
                        "comes from")
@@ -308,7 +339,8 @@ class Puncher:
         self._endAnswer(self._answers.get(link))
         answer = self._answers[link] = _Answer(link, host, decode(link.key),
                                                connect.nonce, connect.port,
-                                               self.rng.randrange(*PUNCH_PORTS))
+                                               self.rng.randrange(*PUNCH_PORTS),
+                                               connect.purpose)
         answer.timer = self.clock.callLater(ANSWER_TIMEOUT, self._unsynced, answer)
         link.send(PunchReply(connect.nonce, self.mapping.host, answer.port))
 
@@ -329,8 +361,8 @@ class Puncher:
     def _answerPunched(self, protocol, answer):
         answer.dialing = None
         self._endAnswer(answer)
-        answer.link.peerLine(LogLevel.info, "punched a direct connection to {peer} (its "
-                             "punch)", self.log)
+        answer.link.peerLine(LogLevel.info, "punched a {what} to {peer} (its punch)",
+                             self.log, what=_WHAT[answer.purpose])
 
     def _answerMissed(self, failure, answer):
         answer.dialing = None
@@ -364,16 +396,43 @@ class Puncher:
             return "this node punches only with a peer whose key its link proved"
         return None
 
+    def _whyNotFor(self, purpose):
+        """Why this node takes no punch for purpose, or None."""
+        if purpose is None:
+            return None
+        if purpose != FILES:
+            return f"a punch is for a link or for {FILES!r}, not {purpose!r}"
+        if self.transfers() is None:
+            return "this node serves no files"
+        return None
+
+    def _protocolOf(self, punch, host, port):
+        """What runs on punch's connection, and whether this side opens
+        its channel: a link of the shared link's direction (the end that
+        opened it opens the channel), or for ``files`` the initiator's
+        protocol (it opens) or this node's transfer port's; None when the
+        transfer port takes no connection from host now (its rate)."""
+        link = punch.link
+        if punch.purpose is None:
+            return self.buildProtocol(link), not link.inbound
+        if isinstance(punch, _Punch):
+            return punch.protocol, True
+        factory = self.transfers()
+        protocol = None if factory is None else factory.buildProtocol(
+            IPv4Address("TCP", host, port))
+        return protocol, False
+
     def _dial(self, punch, host, port):
         """
         Dial host:port from punch's port, the channel to prove punch's
-        key, its opener the end that opened the shared link; given up
-        after L{DIAL_DEADLINE} seconds.
+        key (L{_protocolOf} says who opens it); given up after
+        L{DIAL_DEADLINE} seconds.
         """
-        link = punch.link
-        dialing = self.dialer.dial(punch.port, host, port,
-                                   self.buildProtocol(link), not link.inbound,
-                                   punch.key)
+        protocol, opener = self._protocolOf(punch, host, port)
+        if protocol is None:
+            return defer.fail(PunchFailed("this node's transfer port takes no more "
+                                          "connections from that address group now"))
+        dialing = self.dialer.dial(punch.port, host, port, protocol, opener, punch.key)
         expired = []
 
         def expire():
@@ -409,6 +468,20 @@ class Puncher:
             self.linkLost(link)
         for answer in list(self._answers.values()):
             self._endAnswer(answer)
+
+
+#: What a punch for each purpose opens, as its log lines name it.
+_WHAT = {None: "direct connection", FILES: "transfer connection"}
+#: The line of a punch given up, for each purpose.
+_GAVE_UP = {None: "no hole punched to {peer}: {why}; staying on the link there is",
+            FILES: "no transfer connection punched to {peer}: {why}; the files go "
+                   "through the relay"}
+
+
+def directPeer(link):
+    """Where link's connection comes from, as this node sees it (a direct
+    link's peer, or its router), or ""."""
+    return getattr(link.transport.getPeer(), "host", "") or ""
 
 
 def _wrongAddress(message, observed):

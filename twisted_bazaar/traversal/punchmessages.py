@@ -15,8 +15,10 @@ from twisted_bazaar.wire import (
     Message,
     checkHost,
     checkId,
+    checkName,
     checkPort,
     errorCode,
+    field,
     frozen,
     message,
 )
@@ -28,23 +30,23 @@ errorCode("nopunch", "this node will not hole-punch with you now: the info says 
 BUCKET = "punch"
 
 
-@message("punchConnect", ("nonce", "nonce", checkId, REQUIRED),
-         ("host", "host", checkHost, REQUIRED), ("port", "port", checkPort, REQUIRED),
-         bucket=BUCKET)
-@frozen
+@message("punchConnect", bucket=BUCKET)
 class PunchConnect(Message):
     """
     The initiator of a punch names its public address: ``host``, where a
     third party saw its connections come from, and ``port``, the local
     port it will dial from (its router keeps source ports, so the public
-    port is the same); ``nonce`` names this attempt.  Answered by a
-    ``punchReply`` or an ``error{nopunch}``; its sending starts the round
-    trip the initiator measures.
+    port is the same); ``nonce`` names this attempt.  ``purpose`` says
+    what the punched connection is for: a link (left out), or ``files``,
+    the other side's transfer port.  Answered by a ``punchReply`` or an
+    ``error{nopunch}``; its sending starts the round trip the initiator
+    measures.
     """
 
-    nonce: int
-    host: str
-    port: int
+    nonce: int = field(checkId)
+    host: str = field(checkHost)
+    port: int = field(checkPort)
+    purpose: str = field(checkName, default=None)
 
 
 @message("punchReply", ("nonce", "nonce", checkId, REQUIRED),

@@ -107,6 +107,8 @@ class ThisIsMe(Message):
     opener's thisisme, or to a whoareyou) carries its proof in ``sig``
     (see L{twisted_bazaar.identity.proofs}).  To the tracker, ``reach``
     asks to be told what each check of its address finds (L{Reach}).
+    ``relay`` names the relay through which the sender is reached when
+    it cannot be dialled (as ``nodereply`` names one for it).
     """
 
     id: int = field(checkNodeIdOrNone)
@@ -119,6 +121,7 @@ class ThisIsMe(Message):
     nonce: str = field(checkNonce, default=None)
     sig: str = field(checkSig, default=None)
     reach: bool = field(checkFlag, default=None)
+    relay: str = field(checkRelay, default=None)
 
 
 @message("thisisyou")

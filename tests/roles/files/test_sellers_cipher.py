@@ -41,7 +41,7 @@ class RefusedSwitchTests(SynchronousTestCase):
         self.connector = Connector()
         fetcher = SimpleNamespace(stall=10.0, proven=Recent(4), unswitched=Recent(4),
                                   rng=random.Random(1),
-                                  node=SimpleNamespace(connector=self.connector))
+                                  node=SimpleNamespace(connector=self.connector, punching=None))
         download = SimpleNamespace(fetcher=fetcher, clock=clock, stopped=False)
         self.sellers = Sellers(download, None)
         offer = SimpleNamespace(host="10.0.0.2", transfer=4000, relay=None,

@@ -23,6 +23,7 @@ from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.traversal.messages import FILES
+from twisted_bazaar.traversal.punch import PunchFailed
 
 #: Most sellers one download takes pieces from (or asks to describe the
 #: file) at once.
@@ -120,14 +121,17 @@ class Sellers:
         """
         download = self.download
         offer = self.sources[seller]
-        client = TransferClient(
-            self.clock, self.fetcher.stall,
-            cipher=None if seller in self.fetcher.unswitched else AESGCM_NAME)
-        through = {} if offer.relay is None else dict(relay=offer.relay, target=seller,
-                                                     purpose=FILES)
-        d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client,
-                                                expected=decode(offer.record.key),
-                                                **through)
+        punching = self.fetcher.node.punching
+        d = None
+        if offer.relay is not None and punching is not None:
+            # A seller at home, linked directly (a punched link): its
+            # transfer port is punched to the same way; else, its relay.
+            d = punching.transfer(seller, offer.record.key,
+                                  self._client(seller))
+        if d is None:
+            d = self._dial(seller, offer)
+        else:
+            d.addErrback(self._throughRelay, seller, offer)
         self.connecting[seller] = d
 
         def connected(protocol):
@@ -150,6 +154,28 @@ class Sellers:
             return None
 
         return d.addCallbacks(connected, failed)
+
+    def _dial(self, seller, offer):
+        """Connect a new client to seller's transfer port: at the offer's
+        address, or through the relay it names."""
+        through = {} if offer.relay is None else dict(relay=offer.relay, target=seller,
+                                                     purpose=FILES)
+        return self.fetcher.node.connector.connect(
+            offer.host, offer.transfer, self._client(seller),
+            expected=decode(offer.record.key), **through)
+
+    def _client(self, seller):
+        """A transfer client for seller, which asks it to switch to
+        AES-256-GCM unless it refused that before."""
+        return TransferClient(
+            self.clock, self.fetcher.stall,
+            cipher=None if seller in self.fetcher.unswitched else AESGCM_NAME)
+
+    def _throughRelay(self, failure, seller, offer):
+        """The punch to seller's transfer port failed (said in the log):
+        through its relay then."""
+        failure.trap(PunchFailed)
+        return self._dial(seller, offer)
 
     def markDown(self, seller):
         """seller failed this download: not asked again before the next

@@ -1,0 +1,117 @@
+"""
+Tests of L{twisted_bazaar.roles.files.sellers.Sellers.connect} for a
+seller at home (its offer names a relay): its transfer port is punched to
+over the direct link the buyer has with it, and reached through its relay
+when no punch is tried or the punch fails; a seller dialled directly is
+never punched to.
+"""
+
+from types import SimpleNamespace
+
+from twisted.internet import defer, task
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files.client import TransferClient
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.roles.files.sellers import Sellers
+from twisted_bazaar.traversal.punch import PunchFailed
+
+from tests import records
+
+SELLER = records.identity(3)
+RELAY = "198.51.100.1:7701"
+
+
+class FakePunching:
+    """Records each punch asked for; ``tried`` False: it tries none."""
+
+    def __init__(self, tried=True):
+        self.tried = tried
+        self.punches = []
+
+    def transfer(self, peer_id, key, protocol):
+        if not self.tried:
+            return None
+        d = defer.Deferred()
+        self.punches.append((peer_id, key, protocol, d))
+        return d
+
+
+class FakeConnector:
+    def __init__(self):
+        self.dials = []
+
+    def connect(self, host, port, protocol, expected=None, **through):
+        d = defer.Deferred()
+        self.dials.append((host, port, protocol, expected, through, d))
+        return d
+
+
+class ConnectTests(SynchronousTestCase):
+    def sellers(self, relay=RELAY, punching=None):
+        self.connector = FakeConnector()
+        node = SimpleNamespace(punching=punching, connector=self.connector)
+        fetcher = SimpleNamespace(node=node, stall=30.0, proven=(), unswitched=(), rng=None)
+        download = SimpleNamespace(fetcher=fetcher, clock=task.Clock(), stopped=False,
+                                   name="big", watch=SimpleNamespace(problem=None),
+                                   pieces=SimpleNamespace(schedule=None))
+        sellers = Sellers(download, None)
+        offer = SimpleNamespace(relay=relay, host="203.0.113.7", transfer=9002,
+                                record=SimpleNamespace(key=SELLER.key))
+        sellers.sources = {SELLER.id: offer}
+        return sellers
+
+    def test_punchedConnection(self):
+        """A punched connection is the seller's: nothing goes through the
+        relay."""
+        punching = FakePunching()
+        sellers = self.sellers(punching=punching)
+        connected = sellers.connect(SELLER.id)
+        [(peer, key, client, d)] = punching.punches
+        self.assertEqual((peer, key), (SELLER.id, SELLER.key))
+        self.assertIsInstance(client, TransferClient)
+        d.callback(client)
+        self.assertIs(self.successResultOf(connected), client)
+        self.assertEqual(sellers.clients, {SELLER.id: client})
+        self.assertEqual(self.connector.dials, [])
+
+    def test_failedPunchGoesThroughTheRelay(self):
+        punching = FakePunching()
+        sellers = self.sellers(punching=punching)
+        connected = sellers.connect(SELLER.id)
+        [(_, _, punched_client, d)] = punching.punches
+        d.errback(PunchFailed("no direct connection after 1 attempt"))
+        [(host, port, client, expected, through, dial)] = self.connector.dials
+        self.assertEqual((host, port, expected), ("203.0.113.7", 9002,
+                                                  decode(SELLER.key)))
+        self.assertEqual(through, {"relay": RELAY, "target": SELLER.id,
+                                   "purpose": "files"})
+        self.assertIsNot(client, punched_client)
+        dial.callback(client)
+        self.assertIs(self.successResultOf(connected), client)
+
+    def test_noPunchTried(self):
+        """No punch tried (no direct link, say): through the relay at once."""
+        sellers = self.sellers(punching=FakePunching(tried=False))
+        sellers.connect(SELLER.id)
+        [(_, _, _, _, through, _)] = self.connector.dials
+        self.assertEqual(through["relay"], RELAY)
+
+    def test_aSellerDialledDirectly(self):
+        punching = FakePunching()
+        sellers = self.sellers(relay=None, punching=punching)
+        sellers.connect(SELLER.id)
+        self.assertEqual(punching.punches, [])
+        [(_, _, _, _, through, _)] = self.connector.dials
+        self.assertEqual(through, {})
+
+    def test_cancelledPunchDialsNothing(self):
+        """A download that stops while the punch is under way goes
+        nowhere else."""
+        punching = FakePunching()
+        sellers = self.sellers(punching=punching)
+        connected = sellers.connect(SELLER.id)
+        sellers.download.stopped = True
+        sellers.connecting[SELLER.id].cancel()
+        self.assertIsNone(self.successResultOf(connected))
+        self.assertEqual(self.connector.dials, [])
