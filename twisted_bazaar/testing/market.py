@@ -92,11 +92,15 @@ class Market:
     started with the daemons' own services.
     """
 
-    def __init__(self, network=None, seed=0, link_settings=None, relay=None):
+    def __init__(self, network=None, seed=0, link_settings=None, relay=None,
+                 node_relay=None):
         """
         @param relay: the L{RelayLimits} of a relay for the tracker to
             serve on port L{RELAY_PORT} of its host (protocol.md §5a), or
             None for none.
+        @param node_relay: the L{RelayLimits} of a relay for each node to
+            serve on a port of its host (offered to the tracker once the
+            node is found reachable), or None for none.
         """
         self.network = network if network is not None else MemoryNetwork(
             rng=random.Random(seed))
@@ -125,6 +129,7 @@ class Market:
             self.network.listen(self.tracker.relay.factory(), self.tracker_host,
                                 RELAY_PORT)
             self.tracker.relay.port = RELAY_PORT
+        self.node_relay = node_relay
         self.services = {}
         #: node -> its L{NodeMetrics}, for nodes added with ``metrics``.
         self.metrics = {}
@@ -165,6 +170,10 @@ class Market:
             onStopRequested=lambda why: self._stopRequested(node))
         self.services[node] = service
         service.startService()
+        if self.node_relay is not None:
+            relay = node.relaying = Relay(node.clock, node.overlay.peer_log,
+                                          self.node_relay, here=True, name="node")
+            relay.port = self.network.listen(relay.factory(), host).getHost().port
 
     def nodeRandom(self):
         """The random source of the next node L{addNode} makes, drawn from
