@@ -13,6 +13,7 @@ from twisted_bazaar.testing.market import RELAY_PORT, Market
 from twisted_bazaar.testing.memory import MemoryNetwork
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC, Homes, Router
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
+from twisted_bazaar.traversal.reservation import RETRY_FIRST
 
 
 def homesMarket(node_relay=NODE_LIMITS, publics=1, homes=1):
@@ -99,3 +100,17 @@ class PeerRelayMarketTests(SynchronousTestCase):
             market.addNode(discovery="index", host=f"home{index}")
         market.run(5)
         self.assertEqual(len(market.tracker.relays), 0)
+
+    def test_movesOffTheLastResort(self):
+        """A node that reserved at the tracker's relay before any public
+        node offered one moves to a public node's relay when it asks again
+        (RETRY_FIRST later), and the tracker's relay lets it go."""
+        market, _ = homesMarket(publics=0)
+        seller = market.addNode(discovery="index", host="home0")
+        market.run(3)
+        self.assertEqual(seller.relay, f"tracker:{RELAY_PORT}")
+        public = market.addNode(discovery="index", host="public0")
+        market.run(RETRY_FIRST)
+        self.assertEqual(seller.relay, f"public0:{public.relaying.port}")
+        self.assertFalse(market.tracker.relay.holds(seller.id))
+        self.assertEqual(market.tracker.registry.relayOf(seller.id), seller.relay)

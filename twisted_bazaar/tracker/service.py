@@ -424,9 +424,9 @@ class Tracker:
     def _reserve(self, link):
         """
         A registered node asks for a reservation.  A public node's relay
-        with room is named to it first (``relayAt``), unless it holds one
-        at the tracker's relay already; else, the relay of last resort, the
-        tracker's relay holds it.  Granted (only to a key proven on this
+        with room is named to it first (``relayAt``; one it holds at the
+        tracker's relay holds until it holds that one); else, the relay of
+        last resort, the tracker's relay holds it.  Granted (only to a key proven on this
         connection), the node is reached through the relay: that passes
         its address check (its key was proved on this very connection),
         and it is introduced, and named, with the relay.  Refused, it is
@@ -436,13 +436,14 @@ class Tracker:
         group = groupOf(link)
         # Whatever it held at a public node's relay is gone: it asks again.
         self.relays.release(node_id)
-        if not (self.relay is not None and self.relay.holds(node_id)):
+        atTracker = self.relay is not None and self.relay.holds(node_id)
+        if not atTracker:
             self.registry.setRelay(node_id, None)
-            if self._keys.get(node_id) is not None:
-                named = self.relays.pick(node_id, self._relaying)
-                if named is not None:
-                    link.send(RelayAt(*named))
-                    return
+        if self._keys.get(node_id) is not None:
+            named = self.relays.pick(node_id, self._relaying)
+            if named is not None:
+                link.send(RelayAt(*named))
+                return
         try:
             if self.relay is None:
                 raise Refused("noslots", "this tracker relays for nobody")
@@ -489,6 +490,8 @@ class Tracker:
                                  f"{message.relay}"))
             return
         relaying = self.relays.hold(link.peer_id)
+        if self.relay is not None:
+            self.relay.release(link.peer_id)
         self._reachedThrough(link, named, f"node {shortId(relaying)}'s relay")
 
     def _offered(self, link, message):

@@ -31,7 +31,8 @@ class RelayLimits:
     A relay's bounds.  ``reservations`` 0 turns the relay off.
     ``circuits`` counts circuits open or waiting for their node, charged
     to the dialler's address group (``group_circuits``); ``node_circuits``
-    bounds those to one node.  ``circuit_bytes`` counts both ways.
+    bounds those to one node.  ``circuit_bytes`` counts both ways, as
+    does ``rate`` (L{twisted_bazaar.traversal.throttle}).
     """
 
     reservations: int = RESERVATIONS
@@ -45,6 +46,8 @@ class RelayLimits:
     first_message_timeout: float = FIRST_MESSAGE_TIMEOUT
     pending: int = PENDING
     group_pending: int = GROUP_PENDING
+    #: Bytes a second copied, all circuits together (0: no cap).
+    rate: int = 0
 
 
 #: Defaults of a public node's relay (bazaar-node's --relay-* options):
@@ -58,9 +61,11 @@ NODE_NODE_CIRCUITS = 16
 NODE_CIRCUIT_BYTES = 16 * 1024 * 1024
 NODE_PENDING = 32
 NODE_GROUP_PENDING = 8
+#: Bytes a second a node's relay copies, all its circuits together.
+NODE_RATE = 256 * 1024
 
 NODE_LIMITS = RelayLimits(
     reservations=NODE_RESERVATIONS, group_reservations=NODE_GROUP_RESERVATIONS,
     circuits=NODE_CIRCUITS_ALL, group_circuits=NODE_GROUP_CIRCUITS,
     node_circuits=NODE_NODE_CIRCUITS, circuit_bytes=NODE_CIRCUIT_BYTES,
-    pending=NODE_PENDING, group_pending=NODE_GROUP_PENDING)
+    pending=NODE_PENDING, group_pending=NODE_GROUP_PENDING, rate=NODE_RATE)

@@ -36,6 +36,7 @@ from twisted_bazaar.traversal.messages import (
     RelayReserve,
     RelayReserved,
 )
+from twisted_bazaar.traversal.throttle import Throttle
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 from twisted_bazaar.wire.core import joinRelay
 from twisted_bazaar.wire.ids import shortId, wireId
@@ -105,6 +106,8 @@ class Relay:
         self.pending = Account(limits.pending, limits.group_pending, oldest_first=True)
         #: token -> circuit waiting for its node's relayAccept.
         self._waiting = {}
+        #: Its bytes a second, all circuits together (limits.rate).
+        self.throttle = Throttle(clock, limits.rate, self._pauseAll, self._resumeAll)
 
     @property
     def enabled(self):
@@ -113,6 +116,18 @@ class Relay:
     def factory(self):
         """The factory of the relay's port (under the channel)."""
         return RelayFactory(self)
+
+    def stop(self):
+        """The relay's port closed: nothing waits on the throttle."""
+        self.throttle.stop()
+
+    def _pauseAll(self):
+        for circuit in self.circuits:
+            circuit.pause()
+
+    def _resumeAll(self):
+        for circuit in self.circuits:
+            circuit.resume()
 
     def line(self, group, format, level=LogLevel.info, **fields):
         """One line a peer caused, through the peer log."""
@@ -276,10 +291,24 @@ class _Circuit:
             end.transport.write(frame(wire.encode(RelayOpen(other.host or None))))
             end.other = other
             other.transport.registerProducer(end.transport, True)
+        if self.relay.throttle.paused:
+            self.pause()
         for end in (self.dialler, node):
             early, end.early = end.early, b""
             if early:
                 self.carry(end, early)
+
+    def pause(self):
+        """Both ends stop reading (the relay's throttle ran dry)."""
+        if self.node is not None and not self.closed:
+            for end in (self.dialler, self.node):
+                end.transport.pauseProducing()
+
+    def resume(self):
+        """Both ends read again."""
+        if self.node is not None and not self.closed:
+            for end in (self.dialler, self.node):
+                end.transport.resumeProducing()
 
     def carry(self, end, data):
         """Copy what one end sent to the other, within the byte limit."""
@@ -292,6 +321,7 @@ class _Circuit:
             self.close(f"it carried more than its {limit} bytes")
             return
         end.other.transport.write(data)
+        self.relay.throttle.spend(len(data))
 
     def close(self, why, code="noslots"):
         """End the circuit: a circuit still waiting tells its dialler why

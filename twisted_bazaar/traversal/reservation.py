@@ -5,7 +5,8 @@ tracker connection.  The tracker holds it at its own relay, the relay of
 last resort, or names a public node's relay (``relayAt``), where the node
 reserves on a connection it keeps open (L{PeerHold}), and tells the
 tracker once it holds it; when that connection closes, it asks the
-tracker again.  Once held, it advertises the relay, and accepts each
+tracker again.  A node at the tracker's relay asks again now and then
+(L{RETRY_FIRST}), and moves to a public node's relay once one has room.  Once held, it advertises the relay, and accepts each
 circuit the relay announces on a connection of its own, running its end
 of the inner channel as the acceptor, under the protocol its own port
 (links) or transfer port (files) would run.
@@ -33,6 +34,12 @@ from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 from twisted_bazaar.wire.ids import wireId
 
+#: Seconds a node holding a reservation at its tracker's relay waits
+#: before it asks the tracker again, for a public node's relay (the
+#: relay of last resort is for when none has room), doubling each time
+#: the tracker answers with its own again, up to RETRY_MAX.
+RETRY_FIRST = 5.0
+RETRY_MAX = 960.0
 #: The longest netstring a node reads from a public node's relay on its
 #: reservation connection.
 FRAME_LIMIT = 4096
@@ -60,6 +67,12 @@ class RelayReservation:
         self._peer = None
         #: Its connection attempt while it is under way.
         self._connecting = None
+        #: Whether the reservation held is at the tracker's relay.
+        self._atTracker = False
+        #: The next time it asks the tracker for a public node's relay
+        #: while at the tracker's, and how long it waits after that.
+        self._retry = None
+        self._retryWait = RETRY_FIRST
 
     def ask(self, send):
         """Ask the tracker for a reservation (once per tracker
@@ -71,13 +84,24 @@ class RelayReservation:
 
     def reserved(self, message):
         """The tracker holds the reservation at its own relay: the node
-        advertises it."""
+        advertises it, and asks again later for a public node's."""
+        self._atTracker = True
         self._setRelay(message.relay)
+        if self._retry is None:
+            self._retry = self.node.clock.callLater(self._retryWait, self._askAgain)
+            self._retryWait = min(RETRY_MAX, self._retryWait * 2)
+
+    def _askAgain(self):
+        self._retry = None
+        if self.asked and self._send is not None and self._atTracker:
+            self._send(RelayReserve())
 
     def at(self, message):
         """The tracker names a public node's relay (``relayAt``): reserve
-        there, on a connection of this node's own (one at a time)."""
-        if not self.asked or self._peer is not None or self.relay is not None:
+        there, on a connection of this node's own (one at a time; a
+        reservation at the tracker's relay holds until then)."""
+        if (not self.asked or self._peer is not None
+                or (self.relay is not None and not self._atTracker)):
             return
         host, port = splitRelay(message.relay)
         hold = self._peer = PeerHold(self, message)
@@ -97,6 +121,7 @@ class RelayReservation:
         if hold is not self._peer:
             return
         relay = hold.named.relay
+        self._atTracker = False
         self._setRelay(relay)
         if self._send is not None:
             self._send(RelayReserved(relay))
@@ -114,7 +139,8 @@ class RelayReservation:
             "no reservation at node {id}'s relay at {relay}: {why}; asking the "
             "tracker for another", id=wireId(hold.named.id), relay=hold.named.relay,
             why=why)
-        self._setRelay(None)
+        if not self._atTracker:
+            self._setRelay(None)
         if self.asked and self._send is not None:
             self._send(RelayReserve())
 
@@ -140,6 +166,11 @@ class RelayReservation:
         connecting, self._connecting = self._connecting, None
         if connecting is not None:
             connecting.cancel()
+        retry, self._retry = self._retry, None
+        if retry is not None and retry.active():
+            retry.cancel()
+        self._retryWait = RETRY_FIRST
+        self._atTracker = False
         if hold is not None and hold.transport is not None:
             hold.transport.abortConnection()
         self.asked = False
