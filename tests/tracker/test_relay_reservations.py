@@ -206,6 +206,13 @@ class PeerRelayTests(SynchronousTestCase):
             "norelay", "this tracker named you no relay at 198.51.100.66:80"))
         self.assertIsNone(self.tracker.registry.relayOf(node_id))
         self.assertTrue(any("not the one named to it" in formatEvent(e) for e in events))
+        # Named one, it cannot claim another.
+        self.relaying()
+        peer.say({"type": "relayReserve"})
+        self.assertEqual(peer.heard()[0]["type"], "relayAt")
+        peer.say({"type": "relayReserved", "relay": "198.51.100.66:80"})
+        self.assertEqual(peer.heard()[0]["code"], "norelay")
+        self.assertIsNone(self.tracker.registry.relayOf(node_id))
 
     def test_offerBeforeTheCheckRefused(self):
         """A node whose address check has not passed cannot offer a relay:

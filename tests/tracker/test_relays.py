@@ -20,10 +20,11 @@ class RelayPoolTests(SynchronousTestCase):
 
     def test_spread(self):
         """Each node is named the relay holding the fewest, named or held:
-        six nodes, two at each."""
-        named = [self.pool.pick(node_id, always)[0] for node_id in range(10, 16)]
-        self.assertEqual(sorted(named.count(relaying) for relaying in (1, 2, 3)),
-                         [2, 2, 2])
+        nine nodes, three at each of three relays with room for ten."""
+        for relaying in (1, 2, 3):
+            self.pool.offer(relaying, f"192.0.2.{relaying}:7702", 10)
+        named = [self.pool.pick(node_id, always)[0] for node_id in range(10, 19)]
+        self.assertEqual([named.count(relaying) for relaying in (1, 2, 3)], [3, 3, 3])
 
     def test_full(self):
         """No relay with room: none named."""
