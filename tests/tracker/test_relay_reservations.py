@@ -237,6 +237,23 @@ class PeerRelayTests(SynchronousTestCase):
         self.assertEqual(peer.heard()[0]["code"], "norelay")
         self.assertEqual(len(self.tracker.relays), 0)
 
+    def test_portlessOffersNothing(self):
+        """A node of port 0 (taken without a check of the host it names)
+        cannot offer a relay: the tracker would send nodes at home to dial
+        a host nobody vouched for."""
+        self.checkless()
+        identity = Identity.fromRandom(random.Random(5))
+        handshake = Handshake(identity, REGISTER)
+        peer = WiredLink(self.factory, "203.0.113.5")
+        peer.say({"type": "thisisme", "id": "", "port": 0, "host": "198.51.100.99",
+                  "key": identity.key, "nonce": handshake.nonce})
+        [you] = peer.heard()
+        peer.say({"type": "proof", "sig": handshake.prove(you["key"], you["nonce"])})
+        peer.heard()
+        peer.say({"type": "relayOffer", "port": 7702, "slots": 4})
+        self.assertEqual(peer.heard()[0]["code"], "norelay")
+        self.assertEqual(len(self.tracker.relays), 0)
+
     def test_keylessOffersNothing(self):
         self.checkless()
         peer, _ = self.keyless(port=4001)

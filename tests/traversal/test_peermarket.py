@@ -10,6 +10,7 @@ import random
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.testing.market import RELAY_PORT, Market
+from twisted_bazaar.tracker.service import MOVED_GRACE
 from twisted_bazaar.testing.memory import MemoryNetwork
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC, Homes, Router
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
@@ -112,5 +113,16 @@ class PeerRelayMarketTests(SynchronousTestCase):
         public = market.addNode(discovery="index", host="public0")
         market.run(RETRY_FIRST)
         self.assertEqual(seller.relay, f"public0:{public.relaying.port}")
-        self.assertFalse(market.tracker.relay.holds(seller.id))
         self.assertEqual(market.tracker.registry.relayOf(seller.id), seller.relay)
+        # A dialler that still knows the tracker's relay reaches it there a
+        # while longer; then the tracker's relay lets go.
+        buyer = market.addNode(discovery="index", host="homeB")
+        market.run(1)
+        buyer.noteRelay(seller.id, f"tracker:{RELAY_PORT}")
+        reached = []
+        buyer.connectTo("home0", seller.port, seller.id).addBoth(reached.append)
+        market.run(2)
+        self.assertEqual(reached, [seller.id])
+        self.assertTrue(market.tracker.relay.holds(seller.id))
+        market.run(MOVED_GRACE)
+        self.assertFalse(market.tracker.relay.holds(seller.id))

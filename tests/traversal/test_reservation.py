@@ -126,6 +126,11 @@ class PeerReservationTests(MembershipCase):
         self.assertEqual(self.node.relay, "192.0.2.1:7701")
         request.link.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
         self.assertEqual(self.node.relay, RELAY)
+        # A circuit the tracker's relay still announces is taken there.
+        self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
+                          "host": "198.51.100.7", "port": 5000})
+        request = self.node.connector.requests[-1]
+        self.assertEqual((request.host, request.port), ("192.0.2.1", 7701))
 
     def test_goneWithTheTracker(self):
         """The tracker connection's loss ends the reservation at the

@@ -237,8 +237,9 @@ class Membership(Service):
             self.node.reservation.reserved(message)
         elif kind is RelayAt and self.node.reservation is not None:
             self.node.reservation.at(message)
-        elif kind is RelayIncoming and self.node.relay is not None:
-            self.node.reservation.incoming(message)
+        elif (kind is RelayIncoming and self.node.reservation is not None
+              and self.node.reservation.trackerRelay is not None):
+            self.node.reservation.incoming(message, self.node.reservation.trackerRelay)
         elif kind is wire.NodeReply:
             if message.port:
                 self.node.noteRelay(message.id, message.relay)

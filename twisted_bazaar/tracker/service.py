@@ -60,6 +60,10 @@ QUESTION_BUCKETS = ("query", "listing")
 #: that; past it, each is answered as if nobody were known (see
 #: L{Tracker._mayLookUp}).
 LOOKUP_RATE = 400.0
+#: Seconds the tracker's relay keeps the reservation of a node that moved
+#: to a public node's relay: circuits from diallers that still know the
+#: tracker's relay reach it until then.
+MOVED_GRACE = 30.0
 #: Descriptors the daemon keeps for its address checks (CHECK_LIMIT) and
 #: its own files: its log, its listening sockets (see L{registeredLimit}).
 RESERVED_DESCRIPTORS = 64
@@ -176,6 +180,9 @@ class Tracker:
         #: The relays of public nodes, named to the nodes it cannot dial
         #: before its own.
         self.relays = RelayPool(rng)
+        #: node id -> when the tracker's relay lets go of the reservation of
+        #: a node that moved to a public node's relay (L{MOVED_GRACE}).
+        self._moved = {}
         self.extensions = {}
         self._handlers = {}
         for name, plugin in sorted((extensions or {}).items()):
@@ -232,6 +239,7 @@ class Tracker:
             self._keys.pop(node_id, None)
             if self.relay is not None:
                 self.relay.release(node_id)
+            self._keepAtRelay(node_id)
             self.relays.leave(node_id)
             self.registry.leave(node_id)
             for extension in self.extensions.values():
@@ -436,6 +444,7 @@ class Tracker:
         group = groupOf(link)
         # Whatever it held at a public node's relay is gone: it asks again.
         self.relays.release(node_id)
+        self._keepAtRelay(node_id)
         atTracker = self.relay is not None and self.relay.holds(node_id)
         if not atTracker:
             self.registry.setRelay(node_id, None)
@@ -472,9 +481,11 @@ class Tracker:
 
     def _relaying(self, node_id):
         """Whether node_id's offer to relay still stands: it is
-        registered, its address check passed, and it is reached
-        directly."""
+        registered with a port (a node of port 0 is taken without a
+        check of its address), its address check passed, and it is
+        reached directly."""
         return (node_id in self.links and node_id in self.registry.verified
+                and self.registry.nodes[node_id][1] != 0
                 and self.registry.relayOf(node_id) is None)
 
     def _heldAtPeer(self, link, message):
@@ -490,15 +501,33 @@ class Tracker:
                                  f"{message.relay}"))
             return
         relaying = self.relays.hold(link.peer_id)
-        if self.relay is not None:
-            self.relay.release(link.peer_id)
+        node_id = link.peer_id
+        if (self.relay is not None and self.relay.holds(node_id)
+                and node_id not in self._moved):
+            # Diallers that still know the tracker's relay reach the node
+            # there a while longer.
+            self._moved[node_id] = self.clock.callLater(MOVED_GRACE, self._letGo,
+                                                        node_id)
         self._reachedThrough(link, named, f"node {shortId(relaying)}'s relay")
+
+    def _letGo(self, node_id):
+        """The grace of a node that moved to a public node's relay is over:
+        the tracker's relay lets go of its reservation."""
+        del self._moved[node_id]
+        self.relay.release(node_id)
+
+    def _keepAtRelay(self, node_id):
+        """No letting go of node_id's reservation at the tracker's relay
+        (it holds it again, or left)."""
+        timer = self._moved.pop(node_id, None)
+        if timer is not None and timer.active():
+            timer.cancel()
 
     def _offered(self, link, message):
         """
-        A node offers its relay: taken from a node whose address check
-        passed, that proved a key and is reached directly, at the host the
-        tracker dialled; refused (``error``) otherwise.
+        A node offers its relay: taken from a node that proved a key and
+        is reached directly at the address the tracker checked (the host
+        of the relay it names); refused (``error``) otherwise.
         """
         node_id = link.peer_id
         if self._keys.get(node_id) is None or not self._relaying(node_id):
@@ -529,6 +558,8 @@ class Tracker:
         """Cancel every check in flight or scheduled, and sum up the peers'
         lines not logged."""
         self.checks.stopAll()
+        for node_id in list(self._moved):
+            self._keepAtRelay(node_id)
         self.peer_log.close()
         self.member_log.close()
 

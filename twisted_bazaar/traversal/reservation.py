@@ -67,8 +67,12 @@ class RelayReservation:
         self._peer = None
         #: Its connection attempt while it is under way.
         self._connecting = None
-        #: Whether the reservation held is at the tracker's relay.
+        #: Whether the reservation advertised is at the tracker's relay.
         self._atTracker = False
+        #: The tracker's relay, once it held a reservation for this node on
+        #: this tracker connection (it announces circuits there until it
+        #: lets go of it), else None.
+        self.trackerRelay = None
         #: The next time it asks the tracker for a public node's relay
         #: while at the tracker's, and how long it waits after that.
         self._retry = None
@@ -85,6 +89,7 @@ class RelayReservation:
     def reserved(self, message):
         """The tracker holds the reservation at its own relay: the node
         advertises it, and asks again later for a public node's."""
+        self.trackerRelay = message.relay
         self._atTracker = True
         self._setRelay(message.relay)
         if self._retry is None:
@@ -171,18 +176,21 @@ class RelayReservation:
             retry.cancel()
         self._retryWait = RETRY_FIRST
         self._atTracker = False
+        self.trackerRelay = None
         if hold is not None and hold.transport is not None:
             hold.transport.abortConnection()
         self.asked = False
         self._send = None
         self._setRelay(None)
 
-    def incoming(self, message):
-        """The relay announces a circuit: accept it on a new connection."""
+    def incoming(self, message, relay):
+        """The relay at ``relay`` (the one that holds the reservation it
+        came by) announces a circuit: accept it there, on a new
+        connection."""
         node = self.node
         factory = (OverlayFactory(node) if message.purpose == NODE
                    else node.transferFactory)
-        if factory is None or self.relay is None:
+        if factory is None:
             node.overlay.peer_log.emit(
                 self.log, LogLevel.info, addressGroup(message.host),
                 "declined a relayed circuit from {host} for {purpose}: this node "
@@ -201,7 +209,7 @@ class RelayReservation:
 
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
                          seen=message.host)
-        host, port = splitRelay(self.relay)
+        host, port = splitRelay(relay)
         d = connector.connect(host, port, end)
         d.addCallback(lambda _: end.opened)
         d.addErrback(self._failed, message.host)
@@ -266,7 +274,7 @@ class PeerHold(Protocol):
             self.held = True
             self.reservation.heldAt(self)
         elif kind is RelayIncoming and self.held:
-            self.reservation.incoming(message)
+            self.reservation.incoming(message, self.named.relay)
         elif kind is wire.Error:
             self._close(f"the relay refused: {message.code}: {message.info}")
         else:
