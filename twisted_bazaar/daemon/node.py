@@ -248,11 +248,11 @@ class RelayListening(ListeningService):
     listens, and stops its throttle when the port closes."""
 
     def __init__(self, reactor, endpoint, relay, onFailure, description):
-        super().__init__(reactor, endpoint, relay.factory(), "relay", self._listening,
+        super().__init__(reactor, endpoint, relay.factory(), "relay", self._portIs,
                          onFailure, description)
         self.relay = relay
 
-    def _listening(self, port):
+    def _portIs(self, port):
         self.relay.port = port.getHost().port
 
     def stopService(self):

@@ -223,10 +223,11 @@ class RelayReservation:
 
 class PeerHold(Protocol):
     """
-    A node's reservation connection to a public node's relay: it checks
-    that the relay proves the key of the node the tracker named, asks
-    ``relayReserve{id}``, and then hears the relay's ``relayReserved``
-    and each ``relayIncoming``; it closes on anything else.
+    A node's reservation connection to a public node's relay: it asks
+    ``relayReserve{id}``, checks that the relay proved the key of the
+    node the tracker named before it takes anything from it, and then
+    hears the relay's ``relayReserved`` and each ``relayIncoming``; it
+    closes on anything else.
     """
 
     def __init__(self, reservation, named):
@@ -240,15 +241,17 @@ class PeerHold(Protocol):
         self._why = None
 
     def connectionMade(self):
-        key = channelKey(self.transport)
-        if key is not PLAIN and (key is None or keyId(key) != self.named.id):
-            self._close(f"the relay proved the key of another node than "
-                        f"{wireId(self.named.id)}")
-            return
         self.transport.write(frame(wire.encode(RelayReserve(
             self.reservation.node.id))))
 
     def dataReceived(self, data):
+        if not self.held and not self._buffer:
+            # The channel's handshake is done by the time anything comes.
+            key = channelKey(self.transport)
+            if key is not PLAIN and (key is None or keyId(key) != self.named.id):
+                self._close(f"the relay proved the key of another node than "
+                            f"{wireId(self.named.id)}")
+                return
         data = self._buffer + data
         start = 0
         while self._why is None:
