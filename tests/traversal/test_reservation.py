@@ -133,6 +133,21 @@ class PeerReservationTests(MembershipCase):
         request = self.node.connector.requests[-1]
         self.assertEqual((request.host, request.port), ("192.0.2.1", 7701))
 
+    def test_noAskingWhileTrying(self):
+        """While a public node's relay is being tried, the node at the
+        tracker's relay does not ask again: the tracker's record of the
+        relay it named stays the one the node will hold."""
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+        self.clock.advance(RETRY_FIRST)
+        self.tracker.heard()
+        self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                          "relay": RELAY})
+        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+        self.clock.advance(4 * RETRY_FIRST)
+        self.assertEqual(self.tracker.heard(), [])
+
     def test_goneWithTheTracker(self):
         """The tracker connection's loss ends the reservation at the
         public relay too, and leaves nothing scheduled."""

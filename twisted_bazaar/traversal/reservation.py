@@ -97,8 +97,11 @@ class RelayReservation:
             self._retryWait = min(RETRY_MAX, self._retryWait * 2)
 
     def _askAgain(self):
+        # Not while a public node's relay is being tried: its outcome
+        # settles it (held there, or asked again).
         self._retry = None
-        if self.asked and self._send is not None and self._atTracker:
+        if (self.asked and self._send is not None and self._atTracker
+                and self._peer is None):
             self._send(RelayReserve())
 
     def at(self, message):
