@@ -126,3 +126,17 @@ class PeerRelayMarketTests(SynchronousTestCase):
         self.assertTrue(market.tracker.relay.holds(seller.id))
         market.run(MOVED_GRACE)
         self.assertFalse(market.tracker.relay.holds(seller.id))
+
+    def test_stoppedCleanly(self):
+        """A relaying node that stops closes its relay's port (its nodes
+        at home reserve elsewhere) and leaves nothing behind."""
+        market, [public] = homesMarket()
+        seller = market.addNode(discovery="index", host="home0")
+        market.run(5)
+        port = public.relaying.port
+        self.assertEqual(seller.relay, f"public0:{port}")
+        market.stop(public)
+        self.assertEqual(public.relaying.port, 0)
+        self.assertEqual(market.leftovers(public), {"delayed_calls": [],
+                                                    "connections": []})
+        self.assertEqual(seller.relay, f"tracker:{RELAY_PORT}")

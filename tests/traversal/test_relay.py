@@ -438,3 +438,25 @@ class ThrottleTests(SynchronousTestCase):
         bed.clock.advance(0.2)
         self.assertEqual((dialler.transport.producerState, node.transport.producerState),
                          ("producing", "producing"))
+
+
+class StopTests(SynchronousTestCase):
+    def test_stopClosesEverything(self):
+        """A relay that stops closes its circuits, the reservations held
+        on its port and the connections still to say what they want, and
+        leaves nothing scheduled."""
+        bed = Bed(RelayLimits(rate=10))
+        bed.relay.here = True
+        holder = _end(bed.relay, "192.168.7.2")
+        holder.dataReceived(frame(wire.encode(RelayReserve(5))))
+        silent = _end(bed.relay, "10.3.0.1")
+        dialler, node = _end(bed.relay, "10.1.0.5"), _end(bed.relay, "192.168.1.2")
+        dialler.dataReceived(frame(wire.encode(RelayConnect(NODE_ID, "node"))))
+        [incoming] = bed.told
+        node.dataReceived(frame(wire.encode(RelayAccept(incoming.circuit))))
+        dialler.dataReceived(b"x" * 100)
+        bed.relay.stop()
+        for end in (holder, silent, dialler, node):
+            self.assertTrue(end.transport.disconnecting)
+        self.assertEqual(bed.relay.circuits.used, 0)
+        self.assertEqual(bed.clock.getDelayedCalls(), [])

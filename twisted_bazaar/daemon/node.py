@@ -245,7 +245,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
 
 class RelayListening(ListeningService):
     """A node's relay's port: the relay grants reservations once it
-    listens, and stops its throttle when the port closes."""
+    listens, and stops (closing every connection to it) when the port
+    closes."""
 
     def __init__(self, reactor, endpoint, relay, onFailure, description):
         super().__init__(reactor, endpoint, relay.factory(), "relay", self._portIs,

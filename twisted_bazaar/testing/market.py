@@ -27,6 +27,7 @@ from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.daemon.build import buildNode, configured
+from twisted_bazaar.daemon.node import RelayListening
 from twisted_bazaar.daemon.registry import (
     discoveryPlugins,
     rolePlugins,
@@ -168,12 +169,15 @@ class Market:
             MemoryClientEndpoint(self.network, host, self.tracker_host,
                                  DEFAULT_TRACKER_PORT),
             onStopRequested=lambda why: self._stopRequested(node))
+        if self.node_relay is not None:
+            # Its relay's port, started and stopped with the node, as a
+            # daemon's.
+            node.relaying = Relay(node.clock, node.overlay.peer_log, self.node_relay,
+                                  here=True, name="node")
+            RelayListening(node.clock, MemoryServerEndpoint(self.network, host),
+                           node.relaying, None, "relay").setServiceParent(service)
         self.services[node] = service
         service.startService()
-        if self.node_relay is not None:
-            relay = node.relaying = Relay(node.clock, node.overlay.peer_log,
-                                          self.node_relay, here=True, name="node")
-            relay.port = self.network.listen(relay.factory(), host).getHost().port
 
     def nodeRandom(self):
         """The random source of the next node L{addNode} makes, drawn from

@@ -68,6 +68,8 @@ class _Reservation:
         self.tell = tell
         self.key = key
         self.circuits = set()
+        #: The connection it is held on, for one held on the relay's port.
+        self.end = None
 
 
 class Relay:
@@ -118,8 +120,17 @@ class Relay:
         return RelayFactory(self)
 
     def stop(self):
-        """The relay's port closed: nothing waits on the throttle."""
+        """The relay stops: every connection to its port closes (its
+        circuits, the reservations held on it, the connections still to
+        say what they want), and nothing waits on the throttle."""
         self.throttle.stop()
+        for circuit in list(self.circuits):
+            circuit.close("the relay stopped")
+        for reservation in list(self._reserved.values()):
+            if reservation.end is not None:
+                reservation.end.transport.loseConnection()
+        for end in list(self.pending):
+            end.refuse("noslots", "the relay stopped", log=False)
 
     def _pauseAll(self):
         for circuit in self.circuits:
@@ -198,6 +209,7 @@ class Relay:
                           "this connection's channel proved")
         host = getattr(end.transport.getHost(), "host", "") or ""
         relay = self.reserve(node_id, end.group, end.tell, key, host)
+        self._reserved[node_id].end = end
         end.reserved = node_id
         return relay
 
