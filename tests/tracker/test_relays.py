@@ -35,11 +35,25 @@ class RelayPoolTests(SynchronousTestCase):
     def test_notTwice(self):
         """A node is not named the same relay twice while registered, nor
         itself, nor a relay that no longer stands."""
-        first, _ = self.pool.pick(10, always)
-        self.pool.release(10)
-        second, _ = self.pool.pick(10, lambda relaying: relaying != 3)
-        self.assertNotIn(second, (first, 3))
+        for node_id in range(10, 60):
+            first, _ = self.pool.pick(node_id, always)
+            self.pool.release(node_id)
+            second, _ = self.pool.pick(node_id, lambda relaying: relaying != 3)
+            self.assertNotIn(second, (first, 3))
+            self.pool.release(node_id)
         self.assertNotEqual(self.pool.pick(1, always)[0], 1)
+
+    def test_levelsFollowTheLoad(self):
+        """A relay that fills up is named no more; one that a node leaves
+        has room again; one whose node leaves is gone from every level."""
+        for node_id in range(10, 16):
+            self.pool.pick(node_id, always)
+        self.assertIsNone(self.pool.pick(16, always))
+        self.pool.release(10)
+        self.assertIsNotNone(self.pool.pick(16, always))
+        for relaying in (1, 2, 3):
+            self.pool.leave(relaying)
+        self.assertIsNone(self.pool.pick(17, always))
 
     def test_holdAndLeave(self):
         """A node holds the relay named to it; the relaying node's leaving

@@ -2,13 +2,21 @@
 The public nodes that relay (docs/protocol.md §5a): each node whose
 address check passed may offer its relay (``relayOffer``); the tracker
 names one to each node it cannot dial that asks for a reservation
-(``relayAt``), the one holding the fewest of the nodes it named there,
-so that the nodes at home spread over the relays, and none twice to the
+(``relayAt``), one holding the fewest of the nodes it named there, so
+that the nodes at home spread over the relays, and none twice to the
 same node while it stays registered.  With no relay left, the tracker's
 own relay is the relay of last resort.
+
+The relays with room are kept by how many nodes each holds, so that a
+pick looks at the least loaded first, in a time that does not grow with
+the relays a large market offers.
 """
 
 import attr
+
+#: Relays of the least loaded level drawn at random before the level is
+#: searched whole for one this node may be named.
+_DRAWS = 8
 
 
 @attr.s(slots=True, auto_attribs=True)
@@ -22,6 +30,25 @@ class _Offer:
     holders: set = attr.Factory(set)
 
 
+class _Level:
+    """Relaying ids with O(1) add, remove and random pick."""
+
+    def __init__(self):
+        self.order = []
+        self.index = {}
+
+    def add(self, relaying):
+        self.index[relaying] = len(self.order)
+        self.order.append(relaying)
+
+    def remove(self, relaying):
+        slot = self.index.pop(relaying)
+        last = self.order.pop()
+        if last != relaying:
+            self.order[slot] = last
+            self.index[last] = slot
+
+
 class RelayPool:
     """
     The relays public nodes offer, and which node holds a reservation at
@@ -32,6 +59,8 @@ class RelayPool:
         self.rng = rng
         #: relaying node id -> its L{_Offer}.
         self._offers = {}
+        #: nodes held (or named) -> the relays with room holding that many.
+        self._levels = {}
         #: node id -> the relaying node it was named last, until it holds
         #: a reservation there.
         self._named = {}
@@ -48,12 +77,26 @@ class RelayPool:
         replaces the last)."""
         offer = self._offers.get(node_id)
         if offer is None:
-            self._offers[node_id] = _Offer(relay, slots)
+            offer = self._offers[node_id] = _Offer(relay, slots)
         else:
+            self._unlevel(node_id, offer)
             offer.relay, offer.slots = relay, slots
+        self._level(node_id, offer)
 
-    def offers(self, node_id):
-        return node_id in self._offers
+    def _level(self, relaying, offer):
+        """Keep relaying at its level, if it has room."""
+        held = len(offer.holders)
+        if held < offer.slots:
+            self._levels.setdefault(held, _Level()).add(relaying)
+
+    def _unlevel(self, relaying, offer):
+        """Take relaying out of its level (before its count changes)."""
+        held = len(offer.holders)
+        level = self._levels.get(held)
+        if level is not None and relaying in level.index:
+            level.remove(relaying)
+            if not level.order:
+                del self._levels[held]
 
     def pick(self, node_id, usable):
         """
@@ -63,22 +106,28 @@ class RelayPool:
         id, relay), remembered as named to it, or None.
         """
         tried = self._tried.get(node_id, ())
-        best, fewest = [], None
-        for relaying, offer in self._offers.items():
-            held = len(offer.holders)
-            if (relaying == node_id or relaying in tried or held >= offer.slots
-                    or (fewest is not None and held > fewest) or not usable(relaying)):
-                continue
-            if fewest is None or held < fewest:
-                best, fewest = [], held
-            best.append(relaying)
-        if not best:
-            return None
-        relaying = best[self.rng.randrange(len(best))]
+
+        def fits(relaying):
+            return relaying != node_id and relaying not in tried and usable(relaying)
+
+        for held in sorted(self._levels):
+            order = self._levels[held].order
+            for _ in range(min(_DRAWS, len(order))):
+                relaying = order[self.rng.randrange(len(order))]
+                if fits(relaying):
+                    return self._name(node_id, relaying)
+            fitting = [relaying for relaying in order if fits(relaying)]
+            if fitting:
+                return self._name(node_id, fitting[self.rng.randrange(len(fitting))])
+        return None
+
+    def _name(self, node_id, relaying):
         self._named[node_id] = relaying
         self._tried.setdefault(node_id, set()).add(relaying)
         offer = self._offers[relaying]
+        self._unlevel(relaying, offer)
         offer.holders.add(node_id)
+        self._level(relaying, offer)
         return relaying, offer.relay
 
     def named(self, node_id):
@@ -97,9 +146,12 @@ class RelayPool:
         """node_id holds no reservation at a public node's relay any
         more (it asks for another)."""
         for table in (self._named, self._held):
-            offer = self._offers.get(table.pop(node_id, None))
-            if offer is not None:
+            relaying = table.pop(node_id, None)
+            offer = self._offers.get(relaying)
+            if offer is not None and node_id in offer.holders:
+                self._unlevel(relaying, offer)
                 offer.holders.discard(node_id)
+                self._level(relaying, offer)
 
     def leave(self, node_id):
         """node_id left: its offer goes (the nodes holding a reservation
@@ -108,6 +160,7 @@ class RelayPool:
         self._tried.pop(node_id, None)
         offer = self._offers.pop(node_id, None)
         if offer is not None:
+            self._unlevel(node_id, offer)
             for holder in offer.holders:
                 self._held.pop(holder, None)
                 self._named.pop(holder, None)
