@@ -434,11 +434,11 @@ class Tracker:
         A registered node asks for a reservation.  A public node's relay
         with room is named to it first (``relayAt``; one it holds at the
         tracker's relay holds until it holds that one); else, the relay of
-        last resort, the tracker's relay holds it.  Granted (only to a key proven on this
-        connection), the node is reached through the relay: that passes
-        its address check (its key was proved on this very connection),
-        and it is introduced, and named, with the relay.  Refused, it is
-        told why (``error``).
+        last resort, the tracker's relay holds it.  Granted (only to a key
+        proven on this connection), the node is reached through the relay:
+        that passes its address check (its key was proved on this very
+        connection), and it is introduced, and named, with the relay.
+        Refused, it is told why (``error``).
         """
         node_id = link.peer_id
         group = groupOf(link)
