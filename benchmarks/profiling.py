@@ -22,6 +22,7 @@ import tempfile
 
 from benchmarks import purchase, relay
 from benchmarks.harness import listeningPort, market
+from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, nodeId
 
 
@@ -35,7 +36,7 @@ def profiledNode(daemons, stats, node_args):
 
 
 def loadRelay(port, me, seconds):
-    driver = relay.Driver(port, avoid={me})
+    driver = relay.Driver(port, avoid={me}, channel=ChannelKey.generate())
     rate = driver.rate(relay.CALIBRATION)
     count = int(min(max(rate * seconds, relay.MIN_FRAMES), relay.MAX_FRAMES))
     return f"{driver.rate(count):,.0f} buys relayed/s under the profiler"

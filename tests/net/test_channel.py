@@ -3,12 +3,16 @@ Tests for L{twisted_bazaar.net.channel}: the channel's framing, identity
 payloads and failures (docs/protocol.md §2.1), bytes in and bytes out.
 """
 
+import hmac
+import os
 import random
+import re
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.contract.test_channel import vectors
@@ -101,6 +105,105 @@ class HandshakeTests(SynchronousTestCase):
         self.assertEqual(opener.receive(sealed), (b"", big))
         self.assertEqual(acceptor.receive(opener.seal(b"x"))[1], b"x")
         self.assertEqual(opener.seal(b""), b"")
+
+
+def switched(opener_first=b"6:first,", acceptor_first=b"7:answer,"):
+    """A channel whose ends each sent a message, the acceptor's sealed
+    by its switch to AESGCM, then the opener's switch."""
+    opener, acceptor = pair(identityFrom(1), identityFrom(2))
+    handshake(opener, acceptor)
+    assert acceptor.receive(opener.seal(opener_first)) == (b"", opener_first)
+    answer = acceptor.switchCipher("AESGCM", acceptor_first)
+    assert opener.receive(answer) == (b"", acceptor_first)
+    assert opener.switchCipher("AESGCM") == b""
+    return opener, acceptor
+
+
+class SwitchTests(SynchronousTestCase):
+    """L{Session.switchCipher}: a transfer connection's switch to AESGCM
+    (docs/protocol.md §19.1)."""
+
+    def test_bothWays(self):
+        """After the switch both ends seal and open with AESGCM: long
+        writes split as before, each side's new key its own."""
+        opener, acceptor = switched()
+        self.assertEqual((opener.cipher, acceptor.cipher), ("AESGCM", "AESGCM"))
+        big = random.Random(2).randbytes(2 * MAX_PLAINTEXT + 9)
+        sealed = opener.seal(big)
+        self.assertEqual(len(sealed), len(big) + 3 * (2 + 16))
+        self.assertEqual(acceptor.receive(sealed), (b"", big))
+        self.assertEqual(opener.receive(acceptor.seal(b"3:yes,")), (b"", b"3:yes,"))
+        self.assertNotEqual(opener.seal(b"5:same,"), acceptor.seal(b"5:same,"))
+
+    def test_oldCipherAfterTheSwitch(self):
+        """A message sealed with ChaChaPoly after the switch, or one
+        replayed from before it, does not open."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        before = opener.seal(b"6:first,")
+        acceptor.receive(before)
+        late = opener.seal(b"4:late,")
+        acceptor.switchCipher("AESGCM")
+        self.assertRaises(ChannelError, acceptor.receive, late)
+        opener, acceptor = switched()
+        replayed = opener.seal(b"4:next,")
+        acceptor.receive(replayed)
+        self.assertRaises(ChannelError, acceptor.receive, replayed)
+
+    def test_notBeforeTheChannelIsUp(self):
+        opener, _ = pair(identityFrom(1), identityFrom(2))
+        opener.start()
+        with self.assertRaises(ChannelError) as caught:
+            opener.switchCipher("AESGCM")
+        self.assertIn("before the channel is up", caught.exception.reason)
+
+    def test_unknownCipher(self):
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        with self.assertRaises(ChannelError) as caught:
+            opener.switchCipher("ChaChaPoly")
+        self.assertEqual(caught.exception.reason,
+                         "no cipher function ChaChaPoly to switch to")
+        self.assertEqual(opener.cipher, "ChaChaPoly")
+
+    def test_once(self):
+        """A channel switches once: a second switch is refused (its keys
+        and nonces would start again)."""
+        opener, _ = switched()
+        with self.assertRaises(ChannelError) as caught:
+            opener.switchCipher("AESGCM")
+        self.assertEqual(caught.exception.reason,
+                         "the cipher was switched to AESGCM already")
+
+    def test_partOfAMessageAfter(self):
+        """Bytes of a message after the switch's, read with it, were sealed
+        before the peer could know of the switch: refused."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        acceptor.receive(opener.seal(b"6:first,") + opener.seal(b"5:more,")[:5])
+        with self.assertRaises(ChannelError) as caught:
+            acceptor.switchCipher("AESGCM")
+        self.assertIn("came after the one that ended", caught.exception.reason)
+
+    def test_emptyMessageAfter(self):
+        """So is a message that carried nothing after it (its plaintext
+        shows no trace of it above the channel)."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        first = opener.seal(b"6:first,")
+        empty = opener._send.encryptWithAd(b"", b"")
+        acceptor.receive(first + b"\x00\x10" + empty)
+        self.assertRaises(ChannelError, acceptor.switchCipher, "AESGCM")
+
+    def test_emptyMessageBefore(self):
+        """A message that carried nothing before the last one is no
+        fault."""
+        opener, acceptor = pair(identityFrom(1), identityFrom(2))
+        handshake(opener, acceptor)
+        empty = opener._send.encryptWithAd(b"", b"")
+        acceptor.receive(b"\x00\x10" + empty + opener.seal(b"6:first,"))
+        acceptor.switchCipher("AESGCM")
+        self.assertEqual(acceptor.cipher, "AESGCM")
 
 
 class ReceiveTests(SynchronousTestCase):
@@ -338,6 +441,19 @@ class AcceptorExpectsTests(SynchronousTestCase):
         self.assertFalse(acceptor.established)
 
 
+def switchVectors():
+    """name -> hex, from the switch's test vectors in docs/protocol.md §19.1."""
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "protocol.md")
+    text = open(path, encoding="utf-8").read()
+    section = text[text.index("**Switch test vectors.**"):text.index("### 19.2")]
+    [block] = re.findall(r"```\n(.*?)```", section, re.S)
+    found = {}
+    for line in block.splitlines():
+        name, _, value = line.rpartition(" ")
+        found[name.strip()] = value
+    return found
+
+
 class DocumentVectorTests(SynchronousTestCase):
     """docs/protocol.md §2.1's test vectors, from this implementation (the
     contract suite checks its own against the same text)."""
@@ -361,6 +477,40 @@ class DocumentVectorTests(SynchronousTestCase):
                          v["opener's first transport message, plaintext 5:hello,"])
         self.assertEqual(acceptor.seal(b"5:world,").hex(),
                          v["acceptor's first transport message, plaintext 5:world,"])
+
+    def test_switch(self):
+        """§19.1's switch to AESGCM, after the keyed handshake: the request
+        and the answer, the keys written out from the HKDF the document
+        gives, and the first AESGCM messages."""
+        v = switchVectors()
+        opener, acceptor, *_ = self.run_(identityFrom(0x11))
+        request = b'33:{"type":"cipher","name":"AESGCM"},'
+        sealed = opener.seal(request)
+        self.assertEqual(sealed.hex(), v["request, the opener's first transport message"])
+        self.assertEqual(acceptor.receive(sealed), (b"", request))
+        answer = acceptor.switchCipher("AESGCM", request)
+        self.assertEqual(answer.hex(), v["answer, the acceptor's first transport message"])
+        self.assertEqual(opener.receive(answer), (b"", request))
+        opener.switchCipher("AESGCM")
+        hello = opener.seal(b"5:hello,")
+        world = acceptor.seal(b"5:world,")
+        # The keys as the document derives them, each checked against the
+        # bytes it seals (nonce 0 in each direction, then 0 again).
+        for side, first, second, plain in (("opener", sealed, hello, b"5:hello,"),
+                                           ("acceptor", answer, world, b"5:world,")):
+            old = bytes.fromhex(v[f"{side}'s ChaChaPoly key"])
+            new = hmac.digest(hmac.digest(old, b"bazaar-cipher:AESGCM", "sha256"),
+                              b"\x01", "sha256")
+            self.assertEqual(new.hex(), v[f"{side}'s AESGCM key"])
+            self.assertEqual(ChaCha20Poly1305(old).decrypt(bytes(12), first[2:], b""),
+                             request)
+            self.assertEqual(AESGCM(new).decrypt(bytes(12), second[2:], b""), plain)
+        self.assertEqual(hello.hex(),
+                         v["opener's second transport message, plaintext 5:hello,"])
+        self.assertEqual(world.hex(),
+                         v["acceptor's second transport message, plaintext 5:world,"])
+        self.assertEqual(acceptor.receive(hello), (b"", b"5:hello,"))
+        self.assertEqual(opener.receive(world), (b"", b"5:world,"))
 
     def test_keylessOpener(self):
         v = vectors()

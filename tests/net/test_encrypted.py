@@ -327,6 +327,45 @@ class KnownKeyTests(SynchronousTestCase):
         self.assertIsNone(pin.key)
 
 
+class SwitchTests(SynchronousTestCase):
+    """L{EncryptedProtocol.switchCipher}: the wrapped protocol switches the
+    channel's cipher where its protocol says both ends agree."""
+
+    def test_switched(self):
+        clock = Clock()
+        client, server, pump = encryptedPair(clock, greeting=b"2:ok,")
+        pump.flush()
+        self.assertTrue(server.switchCipher("AESGCM", b"4:last,"))
+        pump.flush()
+        self.assertTrue(client.switchCipher("AESGCM"))
+        client.wrapped.transport.write(b"4:fast,")
+        server.wrapped.transport.write(b"3:yes,")
+        pump.flush()
+        self.assertEqual(server.wrapped.received, b"3:hi!,4:fast,")
+        self.assertEqual(client.wrapped.received, b"2:ok,4:last,3:yes,")
+        self.assertEqual(server.session.cipher, "AESGCM")
+
+    def test_refusedSwitchDropsTheConnection(self):
+        """A switch the channel refuses (bytes of a message after the
+        switch's) drops the connection with one log line, and the wrapped
+        protocol learns why; nothing more is written."""
+        clock = Clock()
+        client, server, pump = encryptedPair(clock)
+        pump.flush()
+        sealed = client.session.seal(b"5:more,")
+        server.dataReceived(sealed[:4])
+        with capturedLogs() as events:
+            self.assertFalse(server.switchCipher("AESGCM", b"6:answer,"))
+        [line] = [formatEvent(event) for event in events]
+        self.assertIn("a transport message came after the one that ended with the "
+                      "cipher's switch", line)
+        self.assertTrue(server.transport.disconnecting)
+        self.assertFalse(server.switchCipher("AESGCM"))
+        pump.flush()
+        self.assertIn("cipher's switch", server.wrapped.lost.getErrorMessage())
+        self.assertEqual(client.wrapped.received, b"")
+
+
 class RefusalLogTests(SynchronousTestCase):
 
     def test_linesAPeerCausesAreBounded(self):

@@ -4,6 +4,9 @@ C{Noise_XX_25519_ChaChaPoly_SHA256} (the cacophony and snow suites), byte
 for byte, through the handshake and on into transport messages.
 """
 
+import hmac
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.net.noise import (
@@ -176,6 +179,48 @@ class FailureTests(SynchronousTestCase):
         self.assertRaises(NoiseError, responder.writeMessage)
         initiator.writeMessage()
         self.assertRaises(NoiseError, initiator.readMessage, b"\x00" * 96)
+
+
+class AesGcmTests(SynchronousTestCase):
+    """The other cipher function, AESGCM (specification section 12.4)."""
+
+    def test_nonceIsBigEndian(self):
+        """Its nonce is 32 zero bits, then n as 64 bits big-endian (where
+        ChaChaPoly's is little-endian)."""
+        key = b"\x05" * 32
+        cipher = CipherState(key, "AESGCM")
+        cipher.n = 258
+        sealed = cipher.encryptWithAd(b"ad", b"text")
+        nonce = bytes(4) + (258).to_bytes(8, "big")
+        self.assertEqual(sealed, AESGCM(key).encrypt(nonce, b"text", b"ad"))
+        self.assertEqual(cipher.n, 259)
+        receiver = CipherState(key, "AESGCM")
+        receiver.n = 258
+        self.assertEqual(receiver.decryptWithAd(b"ad", sealed), b"text")
+
+    def test_chachaPolyUnchanged(self):
+        """A CipherState is ChaChaPoly unless told, nonce little-endian."""
+        key = b"\x05" * 32
+        cipher = CipherState(key)
+        cipher.n = 258
+        nonce = bytes(4) + (258).to_bytes(8, "little")
+        self.assertEqual(cipher.encryptWithAd(b"", b"text"),
+                         ChaCha20Poly1305(key).encrypt(nonce, b"text", b""))
+
+    def test_derived(self):
+        """A derived CipherState: key HMAC-SHA256(HMAC-SHA256(k, label),
+        0x01) (HKDF's first output, written out here from section 4.3),
+        nonce from 0, the cipher function asked for; the original is left
+        as it was."""
+        key = b"\x09" * 32
+        old = CipherState(key)
+        old.n = 7
+        new = old.derived("AESGCM", b"label")
+        expected = hmac.digest(hmac.digest(key, b"label", "sha256"), b"\x01", "sha256")
+        self.assertEqual((new.k, new.n, new.cipherName), (expected, 0, "AESGCM"))
+        self.assertEqual((old.k, old.n, old.cipherName), (key, 7, "ChaChaPoly"))
+        self.assertEqual(new.encryptWithAd(b"", b"x"),
+                         AESGCM(expected).encrypt(bytes(12), b"x", b""))
 
 
 class HkdfTests(SynchronousTestCase):

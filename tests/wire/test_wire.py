@@ -16,7 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar import wire
-from twisted_bazaar.files.messages import About, Data, Get, Head
+from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
 from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
 from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.schemes.superpeer import messages as spmsg
@@ -142,6 +142,7 @@ WIRE_FORMS = [
      {"type": "reply", "id": 9, "item": "f", "path": ["3", "1"], "seller": "3",
       "host": "h", "port": 1, "record": FILE_WIRE}),
     (Register("f", FILE), {"type": "register", "item": "f", "record": FILE_WIRE}),
+    (Cipher("AESGCM"), {"type": "cipher", "name": "AESGCM"}),
     (Head(SHA), {"type": "head", "sha256": SHA}),
     (About(SHA, 5, 1024, (bytes(32),)),
      {"type": "about", "sha256": SHA, "size": 5, "pieceSize": 1024,
@@ -620,6 +621,7 @@ VALID_MESSAGES = {
     List: st.just(List()),
     Listing: st.builds(Listing, st.dictionaries(items, st.integers(0, 10**9),
                                                 max_size=20)),
+    Cipher: st.builds(Cipher, st.sampled_from(["AESGCM", "ChaChaPoly"])),
     Head: st.builds(Head, shas),
     About: st.builds(About, shas, sizes, st.integers(1, 2**53),
                      st.lists(st.binary(min_size=32, max_size=32), min_size=1,

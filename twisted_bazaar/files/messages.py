@@ -18,6 +18,7 @@ from twisted_bazaar.wire import (
     errorCode,
     intIn,
     message,
+    text,
 )
 
 #: Most pieces a file may have (see L{twisted_bazaar.files.hashing}).
@@ -45,6 +46,14 @@ def piecesText(pieces):
 
 checkPieces.fast = "False"
 checkPieces.toWire = piecesText
+
+
+@message("cipher")
+class Cipher(Message):
+    """Switch the connection's channel to the cipher function ``name``
+    (asked first by the buyer; the seller answers with the same message)."""
+
+    name: str = field(text(1, 64))
 
 
 @message("head")

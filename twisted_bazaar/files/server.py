@@ -38,8 +38,10 @@ from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import admitted
 from twisted_bazaar.net.framed import FramedProtocol
+from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.files.hashing import statKey
-from twisted_bazaar.files.messages import About, Data, Get, Head
+from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
+from twisted_bazaar.net.channel import SWITCHES
 
 #: Bytes read from disk and written to the transport at a time, under a
 #: rate limit (small, so that the pace is even).
@@ -290,6 +292,10 @@ class TransferServer(FramedProtocol):
         self.group = None
         #: When the connection was made.
         self.since = None
+        #: A request came (a cipher switch must be the first).
+        self._asked = False
+        #: The switch asked for, until the bytes read with it are handled.
+        self._switching = None
 
     def connectionMade(self):
         # A reactor's socket transport, or the channel over one, has a
@@ -411,6 +417,34 @@ class TransferServer(FramedProtocol):
     def _send(self, message):
         self.sendString(wire.encode(message))
 
+    def dataReceived(self, data):
+        super().dataReceived(data)
+        switching, self._switching = self._switching, None
+        if switching is None or self._refusal is not None or self.transport.disconnecting:
+            return
+        if self._buffer:
+            self._refuse("wtf", "bytes after cipher, before its answer")
+            return
+        self._armIdle()
+        # The answer goes sealed with the old cipher; what follows, both
+        # ways, is the new one's (or the connection is dropped).
+        self.transport.switchCipher(switching.name, frame(wire.encode(switching)))
+
+    def _askCipher(self, request):
+        """A buyer's request to switch the channel's cipher function
+        (docs/protocol.md §19.1): answered once every byte read with it is
+        handled, if nothing came after it (L{dataReceived})."""
+        if self._asked:
+            self._refuse("wtf", "cipher must be a transfer connection's first request")
+        elif request.name not in SWITCHES:
+            self._refuse("wtf", f"no cipher {request.name} here (only "
+                         f"{', '.join(SWITCHES)})")
+        elif not hasattr(self.transport, "switchCipher"):
+            self._refuse("wtf", "this connection has no channel to switch")
+        else:
+            self._switching = request
+        self._asked = True
+
     def stringReceived(self, data):
         if self._refusal is not None or self.transport.disconnecting:
             return
@@ -419,9 +453,16 @@ class TransferServer(FramedProtocol):
         except wire.ProtocolError as e:
             self._refuse(e.code, e.info)
             return
+        if self._switching is not None:
+            self._refuse("wtf", f"{request.TYPE} after cipher, before its answer")
+            return
+        if type(request) is Cipher:
+            self._askCipher(request)
+            return
+        self._asked = True
         if type(request) not in (Head, Get):
-            self._refuse("wtf", f"a transfer connection takes head and get, not "
-                         f"{request.TYPE}")
+            self._refuse("wtf", f"a transfer connection takes cipher, head and get, "
+                         f"not {request.TYPE}")
             return
         if len(self.queue) >= MAX_QUEUED:
             self._refuse("wtf", f"more than {MAX_QUEUED} requests waiting")

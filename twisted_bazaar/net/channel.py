@@ -21,10 +21,21 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from twisted_bazaar.identity.keys import decode, encode
-from twisted_bazaar.net.noise import TAGLEN, KeyPair, NoiseError, XXHandshake
+from twisted_bazaar.net.noise import (
+    AESGCM_NAME,
+    CHACHAPOLY,
+    TAGLEN,
+    KeyPair,
+    NoiseError,
+    XXHandshake,
+)
 
 #: Bound into the handshake: a peer of another protocol fails it.
 PROLOGUE = b"twisted-bazaar/1"
+#: The cipher functions a channel may switch to (docs/protocol.md §19.1),
+#: and what each direction's new key is derived with from its key.
+SWITCHES = (AESGCM_NAME,)
+SWITCH_LABEL = b"bazaar-cipher:"
 #: What an identity payload's signature signs, before the static key.
 STATIC_KEY_CONTEXT = b"bazaar-noise-static-key:"
 #: Bytes of a Noise message's length prefix, and the longest message.
@@ -182,9 +193,49 @@ class Session:
             ephemeral=None if ephemeral is None else KeyPair(ephemeral))
         self._buffer = bytearray()
         self._send = self._receive = None
+        #: The last transport message opened carried no plaintext.
+        self._lastEmpty = False
         self.established = False
         self.peerKey = None
         self.handshakeHash = None
+
+    @property
+    def cipher(self):
+        """The cipher function of the transport messages: ChaChaPoly, or
+        the one L{switchCipher} switched to."""
+        return None if self._send is None else self._send.cipherName
+
+    def switchCipher(self, name, last=b""):
+        """
+        Seal and open every transport message from the next one on, in
+        each direction, with the cipher function C{name} (one of
+        L{SWITCHES}), under a key derived from that direction's, nonces
+        from 0 (docs/protocol.md §19.1).  Called where both sides know the
+        last message of the old cipher ended: after opening the message
+        that ends with the switch's request or answer, with the answer
+        to seal (C{last}) if this side gives it.
+
+        @return: C{last} sealed with the old cipher, to send before
+            anything sealed after the switch.
+
+        @raise ChannelError: the channel is not up or was switched already,
+            or bytes of a message after that one came (part of one, or a
+            message that carried nothing).
+        """
+        if not self.established:
+            raise ChannelError("the cipher cannot change before the channel is up")
+        if name not in SWITCHES:
+            raise ChannelError(f"no cipher function {name} to switch to")
+        if self.cipher != CHACHAPOLY:
+            raise ChannelError(f"the cipher was switched to {self.cipher} already")
+        if self._buffer or self._lastEmpty:
+            raise ChannelError("a transport message came after the one that ended "
+                               "with the cipher's switch")
+        sealed = self.seal(last)
+        label = SWITCH_LABEL + name.encode("ascii")
+        self._send = self._send.derived(name, label)
+        self._receive = self._receive.derived(name, label)
+        return sealed
 
     def start(self):
         """What this side sends first: the opener's message 1, or nothing."""
@@ -296,6 +347,8 @@ class Session:
             self._buffer = bytearray(view[at:])
         finally:
             view.release()
+        if plain:
+            self._lastEmpty = not plain[-1]
         return plain
 
     @staticmethod

@@ -235,6 +235,27 @@ class EncryptedProtocol(Protocol):
     def writeSequence(self, data):
         self.write(b"".join(data))
 
+    def switchCipher(self, name, last=b""):
+        """
+        Seal and open the transport messages after the last one opened,
+        and after C{last} (written first, sealed with the old cipher),
+        with the cipher function C{name} (see L{Session.switchCipher}).
+
+        @return: True if switched; False if the peer sent on after the
+            switch's message, or the switch is not allowed: the
+            connection is then dropped with one log line, C{last} unsent.
+        """
+        if self._broken:
+            return False
+        try:
+            sealed = self.session.switchCipher(name, last)
+        except ChannelError as e:
+            self._fail(e.reason)
+            return False
+        if sealed:
+            self.transport.write(sealed)
+        return True
+
     def loseConnection(self):
         """Close once what was written is sent: a close before the channel
         is up waits for it (what was written then, a refusal say, reaches

@@ -1,12 +1,16 @@
 """
 The Noise Protocol Framework (revision 34, noiseprotocol.org/noise.html),
 as much of it as the market's channel uses: the XX pattern with X25519,
-ChaCha20-Poly1305 and SHA-256 (C{Noise_XX_25519_ChaChaPoly_SHA256}).
+ChaCha20-Poly1305 and SHA-256 (C{Noise_XX_25519_ChaChaPoly_SHA256}), and
+the specification's other cipher function, AES-256-GCM (C{AESGCM}), for
+the transport messages of a transfer connection that asks for it.
 
 Each object is named and built as the specification's section 5 names
 it (CipherState, SymmetricState, HandshakeState), so the code can be read
 against it line by line.  The primitives are the C{cryptography}
-package's; nothing here is a cipher or a key derivation of our own.  The
+package's; nothing here is a cipher of our own, and the one key
+derivation beyond the specification's (L{CipherState.derived}, for the
+switch to AESGCM) is its own HKDF with a label.  The
 framing, the identity payloads and the byte stream on top are
 L{twisted_bazaar.net.channel}'s.
 """
@@ -18,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import (
     X25519PrivateKey,
     X25519PublicKey,
 )
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 PROTOCOL_NAME = b"Noise_XX_25519_ChaChaPoly_SHA256"
@@ -28,8 +32,13 @@ HASHLEN = 32
 TAGLEN = 16
 #: The one nonce never used (section 5.1).
 MAX_NONCE = 2**64 - 1
-#: ChaChaPoly's 96-bit nonce is 32 zero bits, then n in 64 bits little-endian.
+#: Both cipher functions' 96-bit nonce is 32 zero bits, then n in 64 bits
+#: (section 12): little-endian for ChaChaPoly, big-endian for AESGCM.
 _ZEROS = b"\x00" * 4
+CHACHAPOLY = "ChaChaPoly"
+AESGCM_NAME = "AESGCM"
+#: Each cipher function by its specification name: (AEAD, nonce byte order).
+CIPHERS = {CHACHAPOLY: (ChaCha20Poly1305, "little"), AESGCM_NAME: (AESGCM, "big")}
 
 
 class NoiseError(Exception):
@@ -74,14 +83,27 @@ class KeyPair:
 
 
 class CipherState:
-    """A key and a counting nonce (section 5.1)."""
+    """A key and a counting nonce (section 5.1), for one cipher function
+    (ChaChaPoly unless told)."""
 
-    def __init__(self, key=None):
+    def __init__(self, key=None, cipher=CHACHAPOLY):
         self.n = 0
-        self._aead = None if key is None else ChaCha20Poly1305(key)
+        self.k = key
+        self.cipherName = cipher
+        aead, self._order = CIPHERS[cipher]
+        self._aead = None if key is None else aead(key)
 
     def hasKey(self):
         return self._aead is not None
+
+    def derived(self, cipher, label):
+        """
+        A new CipherState, its nonce at 0, for cipher under the key
+        C{HKDF(k, label)}'s first output (section 4.3's HKDF, chaining key
+        k): a key never used before, a function of this one's secret key
+        and of nothing public but the label.
+        """
+        return CipherState(hkdf(self.k, label, 2)[0], cipher)
 
     def encryptWithAd(self, ad, plaintext):
         if self._aead is None:
@@ -90,7 +112,7 @@ class CipherState:
         if n == MAX_NONCE:
             raise NoiseError("this direction has used all its nonces")
         self.n = n + 1
-        return self._aead.encrypt(_ZEROS + n.to_bytes(8, "little"), plaintext, ad)
+        return self._aead.encrypt(_ZEROS + n.to_bytes(8, self._order), plaintext, ad)
 
     def decryptWithAd(self, ad, ciphertext):
         if self._aead is None:
@@ -99,7 +121,7 @@ class CipherState:
         if n == MAX_NONCE:
             raise NoiseError("this direction has used all its nonces")
         try:
-            plaintext = self._aead.decrypt(_ZEROS + n.to_bytes(8, "little"),
+            plaintext = self._aead.decrypt(_ZEROS + n.to_bytes(8, self._order),
                                            ciphertext, ad)
         except Exception as e:
             # InvalidTag for a forged or altered message; ValueError for

@@ -385,7 +385,11 @@ class Overlay(Greeting):
             self._heard(link, message)
             return
         if not self.handlers.dispatch(type(message), link, message):
-            unhandled(self, link, message)
+            if message.ROUTED:
+                # What a node relays: straight to its path router.
+                self.node.paths.received(link, message)
+            else:
+                unhandled(self, link, message)
 
     def unreachable(self, peer_id):
         """Did nothing listen where this node last dialled peer_id (and no

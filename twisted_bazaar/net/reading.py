@@ -131,8 +131,14 @@ class Reading:
         # Only a message that makes sense shows the peer is alive: garbage
         # must not keep a dead peer's link open.
         now = self._last_heard = context.clock.seconds()
-        if message.BUCKET is not None and not self._withinRate(message, now):
-            return
+        if message.BUCKET is not None:
+            buckets = self._buckets
+            bucket = None if buckets is None else buckets.get(message.BUCKET)
+            if bucket is None:
+                bucket = self._newBucket(message.BUCKET, now)
+            if not bucket.take(now):
+                self.dropOverRate(message.TYPE, bucket.rate)
+                return
         if settings.verbose:
             self.log.info("<- {peer} {frame}", peer=self.describe(),
                           frame=data.decode("utf-8"))
@@ -144,7 +150,14 @@ class Reading:
         elif kind is _Error and message.path is None:
             self._complained(message, data, now)
         else:
-            self._dispatch(message, data, now)
+            # L{_dispatch}, inline: every relayed message comes this way.
+            self._last_traffic = now
+            recent = context.recent
+            if recent is not None and self.purpose != STATUS:
+                recent.note((now, IN, self.peer_id, message.TYPE))
+            self.payload = data
+            context.owner.messageReceived(self, message)
+            self.payload = None
 
     def _undecodable(self, error):
         """A frame that does not decode (a L{wire.ProtocolError}) is
@@ -156,22 +169,16 @@ class Reading:
         self.protocolError(error.code, error.info, answer=error.answerable,
                            close=self.peer_id is None)
 
-    def _withinRate(self, message, now):
-        """Whether a message of a rated kind fits its token bucket on this
-        link (one per bucket name, made at its first message); one over
-        its rate is dropped (L{dropOverRate})."""
-        name = message.BUCKET
+    def _newBucket(self, name, now):
+        """The token bucket of a rated kind of message on this link, made
+        at its first message: a message over its bucket's rate is dropped
+        (L{dropOverRate})."""
         buckets = self._buckets
         if buckets is None:
             buckets = self._buckets = {}
-        bucket = buckets.get(name)
-        if bucket is None:
-            rates = self._context.settings.rates
-            bucket = buckets[name] = TokenBucket(rates.get(name, rates["search"]), now)
-        if bucket.take(now):
-            return True
-        self.dropOverRate(message.TYPE, bucket.rate)
-        return False
+        rates = self._context.settings.rates
+        bucket = buckets[name] = TokenBucket(rates.get(name, rates["search"]), now)
+        return bucket
 
     def _pinged(self, message):
         """A ping is answered with its pong, once the peer has said who

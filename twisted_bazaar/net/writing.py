@@ -90,7 +90,7 @@ class Writing:
         if not held:
             batch.dirty.append(self)
             held = seldom.held = [0]
-        framed = frame(payload)
+        framed = b"%d:%b," % (len(payload), payload)  # frame(payload), inline
         held.append(framed)
         held[0] += len(framed)
         if held[0] >= FLUSH_BYTES:

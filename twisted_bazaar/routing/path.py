@@ -134,7 +134,9 @@ class PathRouter:
             finally:
                 self.deliveredOn = None
             return
-        next_hop = node.links.get(path[here + 1])
+        # The overlay's table itself (what L{Node.links} gives): one call
+        # less for every message this node relays.
+        next_hop = node.overlay.links.get(path[here + 1])
         if next_hop is None:
             link.peerLine(LogLevel.info, "dropping {type} from {peer}: no link to next "
                           "hop {next}", self.log, type=message.TYPE,

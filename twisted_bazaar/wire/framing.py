@@ -10,6 +10,11 @@ empty payload), at most the connection's frame limit.  Anything else is a
 broken frame, and every fault has a name, for the log.
 """
 
+import re
+
+#: A length prefix without fault, and its colon (L{readFrame}'s quick way).
+_HEAD = re.compile(rb"(0|[1-9][0-9]*):").match
+
 
 class FrameError(ValueError):
     """The stream is not a netstring; ``str(error)`` says why."""
@@ -63,6 +68,16 @@ def readFrame(data, start, limit, digits):
         len(data)`` (then the next frame starts at ``end + 1``).
     @raise FrameError: with the reason, for a broken frame.
     """
+    head = _HEAD(data, start, start + digits + 1)
+    if head is not None:
+        # A well-formed length, in one C call: every frame a node relays
+        # comes this way.  What is left, faults included, the lines below.
+        length = int(head[1])
+        if length <= limit:
+            begin = head.end()
+            end = begin + length
+            if end >= len(data) or data[end] == 44:  # b","
+                return begin, end
     window = bytes(data[start:start + digits + 1])
     colon = window.find(b":")
     head = window[:colon] if colon >= 0 else window

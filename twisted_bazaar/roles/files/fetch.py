@@ -90,6 +90,10 @@ class Fetcher(Role):
         #: Sellers that delivered verified pieces, of any file: asked
         #: before others not known (L{Sources}).
         self.proven = Recent(PROVEN_KEPT)
+        #: Sellers that refused to switch a transfer connection's cipher
+        #: (docs/protocol.md §19.1): their next connections keep the
+        #: channel's.
+        self.unswitched = Recent(PROVEN_KEPT)
         #: file name -> the offers of it seen last.
         self.offers = {}
         #: file name -> the contents (sha256) offered under it, in any

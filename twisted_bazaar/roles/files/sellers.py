@@ -17,6 +17,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.files.client import TransferClient
+from twisted_bazaar.net.noise import AESGCM_NAME
 from twisted_bazaar.files.sources import Sources
 from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.identity.keys import decode
@@ -119,7 +120,9 @@ class Sellers:
         """
         download = self.download
         offer = self.sources[seller]
-        client = TransferClient(self.clock, self.fetcher.stall)
+        client = TransferClient(
+            self.clock, self.fetcher.stall,
+            cipher=None if seller in self.fetcher.unswitched else AESGCM_NAME)
         through = {} if offer.relay is None else dict(relay=offer.relay, target=seller,
                                                      purpose=FILES)
         d = self.fetcher.node.connector.connect(offer.host, offer.transfer, client,
@@ -159,9 +162,12 @@ class Sellers:
             self.sources.discard(seller)
 
     def drop(self, seller):
-        """Close the connection to seller, if there is one."""
+        """Close the connection to seller, if there is one (a seller that
+        refused the cipher switch is not asked it again)."""
         client = self.clients.pop(seller, None)
         if client is not None:
+            if client.cipherRefused:
+                self.fetcher.unswitched.add(seller)
             client.close()
 
     def dropAll(self):
