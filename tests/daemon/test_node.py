@@ -4,11 +4,13 @@ together, each failing with the option at fault before anything starts.
 """
 
 import os
+import random
 import shutil
 import tempfile
 
 from twisted.application.service import MultiService
-from twisted.internet import task
+from twisted.internet import defer, task
+from twisted.internet.address import IPv4Address
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -19,8 +21,14 @@ from twisted_bazaar.daemon.node import (
     keyRefusal,
     nodeEndpoints,
     openState,
+    relayService,
 )
+from twisted_bazaar.core.node import Node
 from twisted_bazaar.daemon.services import StartupError
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.traversal.limits import NODE_LIMITS
+from tests.helpers import FakeConnector
 from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store.lock import DataDirLock
 
@@ -98,3 +106,49 @@ class HoldDataDirTests(SynchronousTestCase):
         LockStamp(lock).startService()
         with open(lock.path) as f:
             self.assertIn(str(os.getpid()), f.read())
+
+
+class _Port:
+    def __init__(self, port):
+        self.address = IPv4Address("TCP", "0.0.0.0", port)
+        self.listening = True
+
+    def getHost(self):
+        return self.address
+
+    def stopListening(self):
+        self.listening = False
+        return defer.succeed(None)
+
+
+class _Endpoint:
+    """A server endpoint that listens at once on a given port."""
+
+    def __init__(self, port):
+        self.port = _Port(port)
+        self.factory = None
+
+    def listen(self, factory):
+        self.factory = factory
+        return defer.succeed(self.port)
+
+
+class RelayServiceTests(SynchronousTestCase):
+    def test_servesTheNodesRelay(self):
+        """The node's relay takes reservations on its own port (sealed by
+        the node's channel) once it listens; stopping closes the port and
+        leaves nothing scheduled."""
+        clock = task.Clock()
+        node = Node(clock, random.Random(0), FakeConnector())
+        endpoint = _Endpoint(7702)
+        service = relayService(clock, node, ChannelKey.generate(Identity.generate()),
+                               endpoint, NODE_LIMITS, "--relay-port 0", self.fail)
+        self.assertEqual((node.relaying.port, node.relaying.here), (0, True))
+        service.startService()
+        self.assertEqual(node.relaying.port, 7702)
+        self.assertIsNotNone(endpoint.factory)
+        node.relaying.throttle.spend(10 * NODE_LIMITS.rate)
+        service.stopService()
+        self.assertEqual(node.relaying.port, 0)
+        self.assertFalse(endpoint.port.listening)
+        self.assertEqual(clock.getDelayedCalls(), [])

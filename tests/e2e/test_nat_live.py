@@ -11,9 +11,10 @@ from outside: the public seller can, the nodes at home cannot, and each
 learns the router's public address it was seen from.  A buyer at home
 buys from the public seller; and, through the tracker's relay, from the
 seller at home, in every scheme, within 15 s of starting, and fetches
-the file it shares; and so with both homes behind symmetric NATs.
-`bazaar node` asks the seller at home through the relay, and the seller
-names its relay in its ``thisisme``.
+the file it shares; and so with both homes behind symmetric NATs; and
+through the public seller's relay, which the tracker names to the seller
+at home.  `bazaar node` asks the seller at home through the relay, and
+the seller names its relay in its ``thisisme``.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.  Every namespace goes when the test ends, passed or not.
@@ -107,18 +108,23 @@ class BehindNATTests(HomeMarketCase):
         A seller at home A (a port-keeping router) and a buyer at home B
         (a router drawing random ports), both with ``scheme``'s flags
         (and a public node with ``public``, if given): the seller learns
-        it is not reachable and takes a reservation at the tracker's
-        relay, and the buyer buys from it through the relay within 15 s of
-        starting.  The seconds the buy took.
+        it is not reachable and takes a reservation at a relay (the
+        tracker's, or the public node's), and the buyer buys from it
+        through the relay within 15 s of starting.  The seconds the buy
+        took.
         """
         self.startTracker(TIMEOUT)
+        relays = [self.tracker_host.address]
         if public:
+            # The public node relays too: the seller may hold its
+            # reservation there.
             self.node("public", self.seller_host, *scheme, *public)
+            relays.append(self.seller_host.address)
         seller = self.node("home-seller", self.home_a.host, *scheme, "--role", "seller",
                            "--sell", "pear=1")
         seller_id = nodeId(seller, TIMEOUT)
-        seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
-                       TIMEOUT)
+        seller.waitFor(RELAYED.format(host="(?:" + "|".join(map(re.escape, relays))
+                                      + ")"), TIMEOUT)
         started = time.monotonic()
         buyer = self.node("home-buyer", self.home_b.host, *scheme, "--role", "buyer",
                           "--want", "pear")
@@ -149,6 +155,42 @@ class BehindNATTests(HomeMarketCase):
         """chord: the seller at home stores its records (naming its relay)
         on the ring."""
         self.assertLess(self.relayedBuy("--discovery", "chord"), RELAYED_BUY)
+
+    def test_publicNodeRelays(self):
+        """
+        A public seller relays: the tracker names its relay to the seller
+        at home A (which never holds a reservation at the tracker's relay,
+        so that relay can hold no circuit to it), the seller at home
+        advertises it, and the buyer at home B buys from the seller at
+        home through it within 15 s of starting.
+        """
+        tracker = self.startTracker(TIMEOUT)
+        public = self.node("seller", self.seller_host, "--role", "seller", "--sell",
+                           "apple=2")
+        public_id = nodeId(public, TIMEOUT)
+        public.waitFor(r"relay listening on ", TIMEOUT)
+        public.waitFor(REACHABLE.format(host=re.escape(self.seller_host.address)),
+                       TIMEOUT)
+        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
+                           "--sell", "pear=1")
+        seller_id = nodeId(seller, TIMEOUT)
+        seller.waitFor(RELAYED.format(host=re.escape(self.seller_host.address)),
+                       TIMEOUT)
+        tracker.waitFor(rf"node {short(seller_id)} holds a reservation at node "
+                        rf"{short(public_id)}'s relay: introducing it through "
+                        rf"{re.escape(self.seller_host.address)}:\d+", TIMEOUT)
+        started = time.monotonic()
+        buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer", "--want",
+                          "pear")
+        buyer_id = nodeId(buyer, TIMEOUT)
+        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", RELAYED_BUY)
+        self.assertLess(time.monotonic() - started, RELAYED_BUY)
+        seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        self.assertEqual(seller.matches(RELAYED.format(
+            host=re.escape(self.tracker_host.address))), [])
+        self.assertEqual(tracker.matches(rf"node {short(seller_id)} holds a "
+                                         "reservation at this tracker's relay"), [])
+        self.stopCleanly()
 
     def test_relayedFile(self):
         """A file shared by the seller at home is fetched whole by the

@@ -78,14 +78,17 @@ class AtHomeRunTests(SynchronousTestCase):
 
     def test_metricsOfARunWithHomes(self):
         """A run reports its homes; the sellers at home sell through the
-        tracker's relay, whose bytes the run counts, and every purchase
-        is made."""
+        public nodes' relays, whose bytes the run counts apart from the
+        tracker's relay's, and every purchase is made."""
         metrics = Simulation(AT_HOME).run()
         nat = metrics["nat"]
         self.assertTrue(0 < nat["homes"] < AT_HOME.nodes)
         self.assertGreater(nat["sellers_at_home"], 0)
         self.assertGreater(nat["sold_from_home"], 0)
-        self.assertGreater(nat["relayed_bytes"], 0)
+        self.assertGreater(nat["peer_relayed_bytes"], 0)
+        self.assertEqual(nat["peer_reservations"], nat["homes"])
+        self.assertGreater(nat["peer_relays"], 1)
+        self.assertGreaterEqual(nat["relayed_bytes"], 0)
         self.assertEqual(nat["sold"], AT_HOME.searches)
         self.assertEqual(metrics["success_rate"], 1.0)
         self.assertEqual(metrics["config"]["nat"], 0.5)

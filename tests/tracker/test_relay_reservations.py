@@ -131,3 +131,142 @@ class ReservationTests(SynchronousTestCase):
         self.assertEqual(error["code"], "noslots")
         self.assertIn("your address group holds 1 reservations already", error["info"])
         self.assertNotIn(second_id, self.tracker.registry.verified)
+
+
+class PeerRelayTests(SynchronousTestCase):
+    """The tracker names public nodes' relays before its own: only nodes
+    it dialled may offer one, and a node is named only with a relay the
+    tracker named it."""
+
+    setUp = ReservationTests.setUp
+    keyed = ReservationTests.keyed
+    keyless = ReservationTests.keyless
+
+    def checkless(self):
+        """The tracker without address checks: each node is taken where it
+        registered (as if its check passed)."""
+        self.tracker.connector = None
+
+    def relaying(self, seed=20, host="192.0.2.20", slots=2):
+        """A public node offering its relay on port 7702: its id."""
+        peer, node_id = self.keyed(seed, host)
+        peer.heard()
+        peer.say({"type": "relayOffer", "port": 7702, "slots": slots})
+        self.assertEqual(peer.heard(), [])
+        return peer, node_id
+
+    def test_namedAPublicRelay(self):
+        """A node at home asking for a reservation is named the public
+        node's relay, at the host the tracker knows it by; once it says it
+        holds it, the tracker names it with that relay."""
+        self.checkless()
+        _, relaying = self.relaying()
+        peer, node_id = self.keyed()
+        asker, _ = self.keyless()
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        relay = "192.0.2.20:7702"
+        self.assertEqual(peer.heard(), [{"type": "relayAt", "id": wireId(relaying),
+                                         "relay": relay}])
+        self.assertFalse(self.tracker.relay.holds(node_id))
+        peer.say({"type": "relayReserved", "relay": relay})
+        self.assertEqual(peer.heard(), [])
+        self.assertEqual(self.tracker.registry.relayOf(node_id), relay)
+        asker.say({"type": "whereis", "id": wireId(node_id)})
+        self.assertEqual(asker.heard()[0]["relay"], relay)
+
+    def test_lastResort(self):
+        """With every public relay full (or tried by this node), the
+        tracker's relay holds the reservation."""
+        self.checkless()
+        self.relaying(slots=1)
+        first, _ = self.keyed(seed=1)
+        first.heard()
+        first.say({"type": "relayReserve"})
+        self.assertEqual(first.heard()[0]["type"], "relayAt")
+        second, second_id = self.keyed(seed=2)
+        second.heard()
+        second.say({"type": "relayReserve"})
+        self.assertEqual(second.heard()[0]["type"], "relayReserved")
+        self.assertTrue(self.tracker.relay.holds(second_id))
+        # The first one's relay went: asked again, the tracker's relay.
+        first.say({"type": "relayReserve"})
+        self.assertEqual(first.heard()[0]["type"], "relayReserved")
+
+    def test_relayNotNamedRefused(self):
+        """A node that says it holds a reservation at a relay the tracker
+        did not name it is refused, and named with none."""
+        self.checkless()
+        peer, node_id = self.keyed()
+        peer.heard()
+        with capturedLogs() as events:
+            peer.say({"type": "relayReserved", "relay": "198.51.100.66:80"})
+        [error] = peer.heard()
+        self.assertEqual((error["code"], error["info"]), (
+            "norelay", "this tracker named you no relay at 198.51.100.66:80"))
+        self.assertIsNone(self.tracker.registry.relayOf(node_id))
+        self.assertTrue(any("not the one named to it" in formatEvent(e) for e in events))
+        # Named one, it cannot claim another.
+        self.relaying()
+        peer.say({"type": "relayReserve"})
+        self.assertEqual(peer.heard()[0]["type"], "relayAt")
+        peer.say({"type": "relayReserved", "relay": "198.51.100.66:80"})
+        self.assertEqual(peer.heard()[0]["code"], "norelay")
+        self.assertIsNone(self.tracker.registry.relayOf(node_id))
+
+    def test_offerBeforeTheCheckRefused(self):
+        """A node whose address check has not passed cannot offer a relay:
+        the tracker would send nodes to an address nobody vouched for."""
+        peer, node_id = self.keyed()
+        peer.heard()
+        peer.say({"type": "relayOffer", "port": 7702, "slots": 4})
+        [error] = peer.heard()
+        self.assertEqual((error["code"], error["info"]), (
+            "norelay", "this tracker names as relays only nodes it dialled and "
+            "that proved a key"))
+        self.assertEqual(len(self.tracker.relays), 0)
+
+    def test_relayedNodeOffersNothing(self):
+        """A node reached through a relay itself cannot offer one."""
+        self.checkless()
+        peer, node_id = self.keyed()
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        peer.heard()
+        peer.say({"type": "relayOffer", "port": 7702, "slots": 4})
+        self.assertEqual(peer.heard()[0]["code"], "norelay")
+        self.assertEqual(len(self.tracker.relays), 0)
+
+    def test_portlessOffersNothing(self):
+        """A node of port 0 (taken without a check of the host it names)
+        cannot offer a relay: the tracker would send nodes at home to dial
+        a host nobody vouched for."""
+        self.checkless()
+        identity = Identity.fromRandom(random.Random(5))
+        handshake = Handshake(identity, REGISTER)
+        peer = WiredLink(self.factory, "203.0.113.5")
+        peer.say({"type": "thisisme", "id": "", "port": 0, "host": "198.51.100.99",
+                  "key": identity.key, "nonce": handshake.nonce})
+        [you] = peer.heard()
+        peer.say({"type": "proof", "sig": handshake.prove(you["key"], you["nonce"])})
+        peer.heard()
+        peer.say({"type": "relayOffer", "port": 7702, "slots": 4})
+        self.assertEqual(peer.heard()[0]["code"], "norelay")
+        self.assertEqual(len(self.tracker.relays), 0)
+
+    def test_keylessOffersNothing(self):
+        self.checkless()
+        peer, _ = self.keyless(port=4001)
+        peer.say({"type": "relayOffer", "port": 7702, "slots": 4})
+        self.assertEqual(peer.heard()[0]["code"], "norelay")
+        self.assertEqual(len(self.tracker.relays), 0)
+
+    def test_relayLeaves(self):
+        """A relaying node that leaves is named to nobody from then on."""
+        self.checkless()
+        relayer, _ = self.relaying()
+        relayer.link.transport.loseConnection()
+        peer, node_id = self.keyed()
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        self.assertEqual(peer.heard()[0]["type"], "relayReserved")

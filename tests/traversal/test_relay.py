@@ -15,8 +15,15 @@ from twisted_bazaar.traversal import relay as relay_module
 from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused
 from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar import wire
-from twisted_bazaar.traversal.messages import RelayAccept, RelayConnect, RelayIncoming
-from twisted_bazaar.wire.framing import frame
+from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.traversal.messages import (
+    RelayAccept,
+    RelayConnect,
+    RelayIncoming,
+    RelayReserve,
+    RelayReserved,
+)
+from twisted_bazaar.wire.framing import digitsFor, frame, readFrame
 from twisted_bazaar.traversal.relay import Refused
 
 from tests.traversal.helpers import NODE_ID, RELAY, RELAY_HOST, RELAY_PORT, Bed, Collect
@@ -285,3 +292,171 @@ class FlowControlTests(SynchronousTestCase):
         self.assertTrue(dialler.transport.streaming and node.transport.streaming)
         dialler.dataReceived(b"inner bytes")
         self.assertTrue(node.transport.value().endswith(b"inner bytes"))
+
+
+def _end(relay, host, **key):
+    """A connection to relay's port from host, as a L{relay_module.RelayEnd}
+    on a StringTransport; ``peerKey`` (raw bytes, or None) if given is
+    what its channel proved (none given: a connection without the
+    channel, as the in-memory network's)."""
+    end = relay_module.RelayEnd(relay)
+    transport = StringTransport(hostAddress=IPv4Address("TCP", RELAY_HOST, RELAY_PORT),
+                                peerAddress=IPv4Address("TCP", host, 40000))
+    if "peerKey" in key:
+        transport.peerKey = key["peerKey"]
+    end.makeConnection(transport)
+    return end
+
+
+def _heard(end):
+    """The messages the relay wrote on end's connection so far."""
+    data, start, messages = end.transport.value(), 0, []
+    while start < len(data):
+        begin, stop = readFrame(data, start, 4096, digitsFor(4096))
+        messages.append(wire.decode(data[begin:stop]))
+        start = stop + 1
+    return messages
+
+
+class ReserveHereTests(SynchronousTestCase):
+    """A public node's relay takes reservations on its own port, over a
+    connection the node keeps: only from a key its channel proved, each
+    charged to the node's address group."""
+
+    def relay(self, **limits):
+        bed = Bed(RelayLimits(**limits), reserve=False)
+        bed.relay.here, bed.relay.name = True, "node"
+        return bed
+
+    def test_reservedOverItsConnection(self):
+        """relayReserve{id} is answered relayReserved; a circuit to the id
+        is announced on that connection; its close ends the reservation."""
+        bed = self.relay()
+        holder = Collect()
+        bed.network.connect(RELAY_HOST, RELAY_PORT, holder, from_host="192.168.1.2")
+        bed.run()
+        holder.transport.write(frame(wire.encode(RelayReserve(NODE_ID))))
+        bed.run()
+        self.assertEqual(wire.decode(holder.received[3:-1]), RelayReserved(RELAY))
+        self.assertTrue(bed.relay.holds(NODE_ID))
+        results = bed.dial(Collect())
+        bed.run()
+        self.assertIn(b'"type":"relayIncoming"', holder.received)
+        self.assertEqual(results, [])
+        holder.transport.loseConnection()
+        bed.run()
+        self.assertFalse(bed.relay.holds(NODE_ID))
+        self.assertEqual(bed.relay.reservations.used, 0)
+
+    def test_trackerRelayTakesNoneHere(self):
+        """The tracker's relay takes reservations only over tracker
+        connections: relayReserve on its port is refused."""
+        bed = Bed(reserve=False)
+        end = _end(bed.relay, "192.168.1.2")
+        end.dataReceived(frame(wire.encode(RelayReserve(NODE_ID))))
+        [error] = _heard(end)
+        self.assertEqual(error.code, "wtf")
+        self.assertFalse(bed.relay.holds(NODE_ID))
+
+    def test_needsProvenKey(self):
+        """A connection whose channel proved no key holds no reservation."""
+        bed = self.relay()
+        end = _end(bed.relay, "192.168.1.2", peerKey=None)
+        end.dataReceived(frame(wire.encode(RelayReserve(NODE_ID))))
+        [error] = _heard(end)
+        self.assertEqual((error.code, error.info), (
+            "norelay", "a reservation needs a key proven on this connection; this "
+            "node proved none"))
+        self.assertEqual(bed.relay.reservations.used, 0)
+        self.assertTrue(end.transport.disconnecting)
+
+    def test_idMustBeTheKeys(self):
+        """The id asked for must be the id of the key the channel proved:
+        nobody reserves (and takes the circuits of) another node's id."""
+        bed = self.relay()
+        identity = Identity.generate()
+        end = _end(bed.relay, "192.168.1.2", peerKey=decode(identity.key))
+        end.dataReceived(frame(wire.encode(RelayReserve(NODE_ID))))
+        [error] = _heard(end)
+        self.assertEqual(error.code, "norelay")
+        self.assertIn("must be the id of the key", error.info)
+        self.assertFalse(bed.relay.holds(NODE_ID))
+        end = _end(bed.relay, "192.168.1.2", peerKey=decode(identity.key))
+        end.dataReceived(frame(wire.encode(RelayReserve(identity.id))))
+        self.assertEqual(_heard(end), [RelayReserved(RELAY)])
+        self.assertTrue(bed.relay.holds(identity.id))
+
+    def test_groupShare(self):
+        """One address group holds its share of reservations and no more;
+        another group still gets one."""
+        bed = self.relay(group_reservations=2)
+        for node_id in (1, 2, 3):
+            end = _end(bed.relay, f"10.1.0.{node_id}")
+            end.dataReceived(frame(wire.encode(RelayReserve(node_id))))
+        self.assertEqual(_heard(end)[0].info,
+                         "your address group holds 2 reservations already")
+        self.assertFalse(bed.relay.holds(3))
+        end = _end(bed.relay, "10.2.0.1")
+        end.dataReceived(frame(wire.encode(RelayReserve(4))))
+        self.assertEqual(_heard(end), [RelayReserved(RELAY)])
+        self.assertEqual(bed.relay.refused, 1)
+
+    def test_nothingMore(self):
+        """A reservation's connection carries nothing more from its node:
+        more is refused, and the reservation goes with the connection."""
+        bed = self.relay()
+        end = _end(bed.relay, "192.168.1.2")
+        end.dataReceived(frame(wire.encode(RelayReserve(NODE_ID))))
+        end.dataReceived(b"more")
+        self.assertEqual(_heard(end)[-1].code, "wtf")
+        end.connectionLost(None)
+        self.assertFalse(bed.relay.holds(NODE_ID))
+
+
+class ThrottleTests(SynchronousTestCase):
+    def test_circuitsStopReadingPastTheRate(self):
+        """Past its bytes a second, the relay stops both ends of every
+        open circuit reading until the debt is paid, then they read
+        again."""
+        bed = Bed(RelayLimits(rate=1000))
+        ends = []
+        for host in ("10.1.0.5", "192.168.1.2"):
+            end = relay_module.RelayEnd(bed.relay)
+            end.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", host, 1)))
+            ends.append(end)
+        dialler, node = ends
+        dialler.dataReceived(frame(wire.encode(RelayConnect(NODE_ID, "node"))))
+        [incoming] = bed.told
+        node.dataReceived(frame(wire.encode(RelayAccept(incoming.circuit))))
+        dialler.dataReceived(b"x" * 600)
+        self.assertEqual(node.transport.producerState, "producing")
+        dialler.dataReceived(b"x" * 900)
+        self.assertEqual((dialler.transport.producerState, node.transport.producerState),
+                         ("paused", "paused"))
+        bed.clock.advance(0.4)
+        self.assertEqual(dialler.transport.producerState, "paused")
+        bed.clock.advance(0.2)
+        self.assertEqual((dialler.transport.producerState, node.transport.producerState),
+                         ("producing", "producing"))
+
+
+class StopTests(SynchronousTestCase):
+    def test_stopClosesEverything(self):
+        """A relay that stops closes its circuits, the reservations held
+        on its port and the connections still to say what they want, and
+        leaves nothing scheduled."""
+        bed = Bed(RelayLimits(rate=10))
+        bed.relay.here = True
+        holder = _end(bed.relay, "192.168.7.2")
+        holder.dataReceived(frame(wire.encode(RelayReserve(5))))
+        silent = _end(bed.relay, "10.3.0.1")
+        dialler, node = _end(bed.relay, "10.1.0.5"), _end(bed.relay, "192.168.1.2")
+        dialler.dataReceived(frame(wire.encode(RelayConnect(NODE_ID, "node"))))
+        [incoming] = bed.told
+        node.dataReceived(frame(wire.encode(RelayAccept(incoming.circuit))))
+        dialler.dataReceived(b"x" * 100)
+        bed.relay.stop()
+        for end in (holder, silent, dialler, node):
+            self.assertTrue(end.transport.disconnecting)
+        self.assertEqual(bed.relay.circuits.used, 0)
+        self.assertEqual(bed.clock.getDelayedCalls(), [])

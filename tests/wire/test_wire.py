@@ -35,12 +35,15 @@ from tests.traversal.test_punchmessages import PUNCH_STRATEGIES, PUNCH_WIRE_FORM
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.traversal.messages import (
     RelayAccept,
+    RelayAt,
     RelayConnect,
     RelayIncoming,
+    RelayOffer,
     RelayOpen,
     RelayReserve,
     RelayReserved,
 )
+from twisted_bazaar.traversal.messages import MAX_SLOTS
 from twisted_bazaar.net.recent import RECENT_SIZE
 from twisted_bazaar.wire.ids import KEYED, KEYLESS_LIMIT, NO_ID
 from twisted_bazaar.wire import (
@@ -84,6 +87,10 @@ WIRE_FORMS = [
      {"type": "nodereply", "id": "7", "host": "203.0.113.7", "port": 9001,
       "relay": "203.0.113.1:7701"}),
     (RelayReserve(), {"type": "relayReserve"}),
+    (RelayReserve(7), {"type": "relayReserve", "id": "7"}),
+    (RelayOffer(7702, 16), {"type": "relayOffer", "port": 7702, "slots": 16}),
+    (RelayAt(7, "192.0.2.20:41597"),
+     {"type": "relayAt", "id": "7", "relay": "192.0.2.20:41597"}),
     (RelayReserved("[2001:db8::1]:7701"),
      {"type": "relayReserved", "relay": "[2001:db8::1]:7701"}),
     (RelayConnect(7, "files"), {"type": "relayConnect", "to": "7", "purpose": "files"}),
@@ -590,7 +597,9 @@ VALID_MESSAGES = {
     ThisIsYou: st.builds(ThisIsYou, nodeIds, ports),
     NodeReq: st.builds(NodeReq, excludes),
     NodeReply: st.builds(NodeReply, maybeNodeIds, hosts, ports, st.none() | relays),
-    RelayReserve: st.just(RelayReserve()),
+    RelayReserve: st.builds(RelayReserve, st.none() | nodeIds),
+    RelayOffer: st.builds(RelayOffer, transferPorts, st.integers(1, MAX_SLOTS)),
+    RelayAt: st.builds(RelayAt, nodeIds, relays),
     RelayReserved: st.builds(RelayReserved, relays),
     RelayConnect: st.builds(RelayConnect, nodeIds, st.sampled_from(["node", "files"])),
     RelayIncoming: st.builds(RelayIncoming, st.text("ab-_", min_size=1, max_size=22),

@@ -15,7 +15,10 @@ each with one ``nodereply``; L{ask} returns a Deferred per question.  A
 scheme's own tracker messages are answered through handlers it registers
 with L{handle}.  The tracker tells the node what each check of its
 address finds (``reach``); the node keeps that as its reachability
-(L{twisted_bazaar.core.reach}).
+(L{twisted_bazaar.core.reach}): found private, it reserves at a relay
+(L{twisted_bazaar.traversal.reservation}); found public, with a relay of
+its own (L{Node.relaying}), it offers that relay to the tracker
+(``relayOffer``, docs/protocol.md §5a).
 """
 
 from automat import MethodicalMachine
@@ -34,7 +37,12 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
-from twisted_bazaar.traversal.messages import RelayIncoming, RelayReserved
+from twisted_bazaar.traversal.messages import (
+    RelayAt,
+    RelayIncoming,
+    RelayOffer,
+    RelayReserved,
+)
 from twisted_bazaar.traversal.reservation import RelayReservation
 
 #: How the tracker link is named in logs.
@@ -80,6 +88,8 @@ class Membership(Service):
         #: This node's side of the registration handshake on the tracker
         #: link (L{LinkHandshake}), until the tracker names it.
         self._handshake = None
+        #: Whether this tracker connection was told of the node's relay.
+        self._offered = False
         self._client = None
         if endpoint is not None:
             policy = exponential(retry_initial, retry_max, node.rng)
@@ -160,12 +170,10 @@ class Membership(Service):
     @_machine.output()
     def _forget(self, link, reason):
         self.link = None
+        self._offered = False
         reservation = self.node.reservation
         if reservation is not None:
-            held = reservation.relay is not None
             reservation.lost()
-            if held:
-                self.node.events.relayChanged()
         questions, self._questions = self._questions, []
         for question in questions:
             if not question.called:
@@ -226,9 +234,12 @@ class Membership(Service):
         elif kind is wire.Reach:
             self._reached(link, message)
         elif kind is RelayReserved and self.node.reservation is not None:
-            self._reserved(message)
-        elif kind is RelayIncoming and self.node.relay is not None:
-            self.node.reservation.incoming(message)
+            self.node.reservation.reserved(message)
+        elif kind is RelayAt and self.node.reservation is not None:
+            self.node.reservation.at(message)
+        elif (kind is RelayIncoming and self.node.reservation is not None
+              and self.node.reservation.trackerRelay is not None):
+            self.node.reservation.incoming(message, self.node.reservation.trackerRelay)
         elif kind is wire.NodeReply:
             if message.port:
                 self.node.noteRelay(message.id, message.relay)
@@ -261,6 +272,13 @@ class Membership(Service):
             if node.reservation is None:
                 node.reservation = RelayReservation(node)
             node.reservation.ask(link.send)
+        relaying = node.relaying
+        if (now.state == PUBLIC and not self._offered and relaying is not None
+                and relaying.enabled and relaying.port):
+            # Its own relay takes reservations: the tracker may name it
+            # to the nodes it cannot dial.
+            self._offered = True
+            link.send(RelayOffer(relaying.port, relaying.limits.reservations))
         if not now.differs(was):
             return
         if now.state == PUBLIC:
@@ -270,15 +288,6 @@ class Membership(Service):
         node.overlay.peer_log.emit(self.log, level, groupOf(link), line,
                                    host=now.host, port=now.port,
                                    seen_host=now.seen_host, seen_port=now.seen_port)
-
-    def _reserved(self, message):
-        """The tracker's relay holds a reservation for this node: what
-        advertises its address names the relay from now on."""
-        reservation = self.node.reservation
-        was = reservation.relay
-        reservation.reserved(message)
-        if reservation.relay != was:
-            self.node.events.relayChanged()
 
     # -- what schemes and roles use -----------------------------------------------
 

@@ -158,6 +158,10 @@ class Node:
     #: The node's hole punches over its relayed links
     #: (L{twisted_bazaar.core.punching.Punching}), or None: it punches none.
     punching = None
+    #: The node's own relay (L{twisted_bazaar.traversal.relay.Relay}), which
+    #: it offers its tracker once found reachable, or None: it relays for
+    #: nobody.  Whoever runs the node serves its port.
+    relaying = None
 
     def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
         self.clock = clock
@@ -167,8 +171,9 @@ class Node:
         self.identity = identity
         #: Dials peers directly, or through the relay they advertise.
         self.connector = RelayedConnector(connector, clock)
-        #: The node's reservation at its tracker's relay, once its
-        #: tracker found it cannot dial it (L{RelayReservation}), or None.
+        #: The node's reservation at a relay (its tracker's, or the public
+        #: node's the tracker named), once its tracker found it cannot dial
+        #: it (L{RelayReservation}), or None.
         self.reservation = None
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()

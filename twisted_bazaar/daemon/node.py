@@ -17,7 +17,12 @@ from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.core.punching import PUNCH_WAIT, Punching
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
-from twisted_bazaar.daemon.services import EndpointConnector, NodeService, StartupError
+from twisted_bazaar.daemon.services import (
+    EndpointConnector,
+    ListeningService,
+    NodeService,
+    StartupError,
+)
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
@@ -25,6 +30,7 @@ from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.traversal.punchdial import PunchDialer
+from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.wire.ids import shortId
 
 log = Logger()
@@ -185,7 +191,7 @@ class NodeSite:
 
 
 def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
-              meter=None, punch_wait=PUNCH_WAIT):
+              meter=None, punch_wait=PUNCH_WAIT, relay=None):
     """
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
@@ -202,6 +208,9 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     @param punch_wait: seconds a trade over a relayed link waits for its
         punch (L{Punching}); 0: the node punches none, and refuses its
         peers' punches.
+    @param relay: (the server endpoint of the node's relay, plain; its
+        L{RelayLimits}; the endpoint as the user wrote it) for a node that
+        relays for nodes at home once found reachable, or None.
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
     channel = ChannelKey.generate(state.identity)
@@ -229,7 +238,41 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         EncryptedClientEndpoint(site.tracker, channel, reactor, pin=state.pin),
         *retry, onFailure=onFailure, listen_description=site.listen_description,
         tracker_address=site.tracker_address, onStopRequested=lambda why: reactor.stop())
+    if relay is not None:
+        relayService(reactor, node, channel, *relay, onFailure).setServiceParent(service)
     return service, parts, metered[0] if metered else None
+
+
+class RelayListening(ListeningService):
+    """A node's relay's port: the relay grants reservations once it
+    listens, and stops (closing every connection to it) when the port
+    closes."""
+
+    def __init__(self, reactor, endpoint, relay, onFailure, description):
+        super().__init__(reactor, endpoint, relay.factory(), "relay", self._portIs,
+                         onFailure, description)
+        self.relay = relay
+
+    def _portIs(self, port):
+        self.relay.port = port.getHost().port
+
+    def stopService(self):
+        self.relay.port = 0
+        self.relay.stop()
+        return super().stopService()
+
+
+def relayService(reactor, node, channel, endpoint, limits, description, onFailure):
+    """
+    The node's relay (protocol.md §5a), with ``limits``, as
+    L{Node.relaying}, served on ``endpoint`` sealed by the node's channel
+    key; the node offers it to its tracker once found reachable.
+    """
+    relay = node.relaying = Relay(reactor, node.overlay.peer_log, limits,
+                                  node.config.connection_rate, here=True, name="node")
+    sealed = EncryptedServerEndpoint(endpoint, channel, reactor,
+                                     peerLog=node.overlay.peer_log)
+    return RelayListening(reactor, sealed, relay, onFailure, description)
 
 
 def holdDataDir(reactor, service, state, seller):

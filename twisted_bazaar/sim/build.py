@@ -18,7 +18,7 @@ from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
-from twisted_bazaar.traversal.limits import RelayLimits
+from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.sim.homes import placeHomes
 from twisted_bazaar.sim.smallrandom import SmallRandom
 from twisted_bazaar.sim.topology import BUILDERS
@@ -86,9 +86,11 @@ class Builder:
         sim, config = self.sim, self.sim.config
         if config.topology == "tracker" or config.discovery != "flood":
             # The tracker relays for the nodes it cannot dial, as a
-            # tracker daemon does by default (protocol.md §5a).
+            # tracker daemon does by default (protocol.md §5a); with nodes
+            # at home, so does every public node, as a node daemon does.
             sim.market = Market(sim.network, seed=config.seed + 3,
-                                link_settings=sim.settings, relay=RelayLimits())
+                                link_settings=sim.settings, relay=RelayLimits(),
+                                node_relay=NODE_LIMITS if config.nat else None)
         if config.start == "warm":
             if config.discovery in TRACKER_SCHEMES:
                 warm.buildSuperPeers(self)

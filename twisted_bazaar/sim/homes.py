@@ -38,8 +38,10 @@ def placeHomes(network, nodes, seed, fraction, symmetric, public=()):
 def homeMetrics(homes, nodes, sellers, buyers, relay=None):
     """What a run with nodes at home reports: how many homes and of which
     kind, how many sellers and buyers sit in them, the units sold by
-    sellers at home and by all sellers, and the bytes the tracker's relay
-    carried (None without one)."""
+    sellers at home and by all sellers, the bytes the tracker's relay
+    carried and the refusals it made (None without one), the same of
+    the public nodes' relays, and how many of those held reservations at
+    the end, and how many."""
     def atHome(node):
         return homes.routerOf(node.connector.from_host) is not None
 
@@ -47,6 +49,7 @@ def homeMetrics(homes, nodes, sellers, buyers, relay=None):
         return sum(sale.units for sale in seller.ledger.values())
 
     routers = [homes.routerOf(node.connector.from_host) for node in nodes]
+    relaying = [node for node in nodes if node.relaying is not None]
     return {
         "homes": sum(router is not None for router in routers),
         "symmetric": sum(router is not None and router.kind == SYMMETRIC
@@ -57,4 +60,9 @@ def homeMetrics(homes, nodes, sellers, buyers, relay=None):
                               if atHome(node)),
         "sold": sum(sold(seller) for seller in sellers.values()),
         "relayed_bytes": None if relay is None else relay.relayed,
+        "relay_refusals": None if relay is None else relay.refused,
+        "peer_relayed_bytes": sum(node.relaying.relayed for node in relaying),
+        "peer_relays": sum(bool(node.relaying.reservations.used) for node in relaying),
+        "peer_reservations": sum(node.relaying.reservations.used for node in relaying),
+        "peer_relay_refusals": sum(node.relaying.refused for node in relaying),
     }

@@ -7,6 +7,9 @@ listed in ``--help`` with its owner, and a key of ``--config`` files.  A
 flag of a role or scheme that the node does not run is refused.
 """
 
+import attr
+from twisted.internet.abstract import isIPv6Address
+from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
 
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
@@ -53,6 +56,7 @@ from twisted_bazaar.tap.knowntracker import trackerPin
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint, listenInterface
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+from twisted_bazaar.traversal import limits as relays
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
 #: The scheme of a node without --discovery.
@@ -61,7 +65,8 @@ DEFAULT_SCHEME = "flood"
 NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host", "data-dir",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
                 "handshake-limit", "connection-rate", "retry-initial", "retry-max",
-                "punch-wait")
+                "punch-wait", "relay-port", "relay-reservations", "relay-circuits",
+                "relay-rate")
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
@@ -149,6 +154,22 @@ class Options(DaemonOptions):
               "relay waits for a hole punch under way to that peer before it goes "
               "on through the relay (0: this node does not hole-punch, and its "
               "links through a relay stay there).", secondsOrNone),
+        param("relay-port", 0, "TCP port of this node's relay, on the --listen "
+              "interface (0: a free port, logged as 'relay listening on "
+              "HOST:PORT'): once the tracker finds this node reachable, it names "
+              "the relay to nodes it cannot dial.", boundedInt(0, 65535)),
+        param("relay-reservations", relays.NODE_RESERVATIONS, "Nodes that cannot be "
+              "dialled this node relays for at once (their reservations), in all; "
+              f"{relays.NODE_GROUP_RESERVATIONS} from one address group.  0 turns "
+              "the relay off.", boundedInt(0, 10**6)),
+        param("relay-circuits", relays.NODE_CIRCUITS_ALL, "Relayed connections "
+              f"(circuits) open at once through this node, in all; "
+              f"{relays.NODE_GROUP_CIRCUITS} from one address group of diallers, "
+              f"{relays.NODE_NODE_CIRCUITS} to one node; each carries "
+              f"{relays.NODE_CIRCUIT_BYTES // 2**20} MiB at most.",
+              boundedInt(1, 10**6)),
+        param("relay-rate", relays.NODE_RATE, "Bytes a second this node's relay "
+              "copies, all circuits together (0: no cap).", boundedInt(0)),
         param("give-up-after", None, "Seconds a buyer may take to get every "
               f"want; then the node stops and exits {GAVE_UP}, saying what it "
               "lacks and why (buyer role; none by default: it waits on)", seconds),
@@ -329,7 +350,7 @@ def makeService(options):
         reactor, state, site, nodeConfig(options), options.scheme, options.roles,
         (options["retry-initial"], options["retry-max"]), exitStatus.fail,
         meter=NodeMetrics if options["metrics"] is not None else None,
-        punch_wait=options["punch-wait"])
+        punch_wait=options["punch-wait"], relay=_relay(reactor, options))
     roles = parts.roles
     fetcher = getattr(roles.get("buyer"), "fetcher", None)
     if fetcher is not None and roles["buyer"].exit_when_done:
@@ -343,6 +364,22 @@ def makeService(options):
         addMetrics(service, reactor, options, metrics, exitStatus)
     holdDataDir(reactor, service, state, roles.get("seller"))
     return service
+
+
+def _relay(reactor, options):
+    """The node's relay as its --relay-* options say (its endpoint, on the
+    interface of its --listen; its limits; how the user wrote it), or None
+    with --relay-reservations 0."""
+    if not options["relay-reservations"]:
+        return None
+    limits = attr.evolve(relays.NODE_LIMITS,
+                         reservations=options["relay-reservations"],
+                         circuits=options["relay-circuits"],
+                         rate=options["relay-rate"])
+    interface = listenInterface(options["listen"])
+    endpoint = (TCP6ServerEndpoint if isIPv6Address(interface) else
+                TCP4ServerEndpoint)(reactor, options["relay-port"], interface=interface)
+    return endpoint, limits, f"--relay-port {options['relay-port']}"
 
 
 def _restocked(options):

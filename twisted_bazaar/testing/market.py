@@ -27,6 +27,7 @@ from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.daemon.build import buildNode, configured
+from twisted_bazaar.daemon.node import RelayListening
 from twisted_bazaar.daemon.registry import (
     discoveryPlugins,
     rolePlugins,
@@ -92,11 +93,15 @@ class Market:
     started with the daemons' own services.
     """
 
-    def __init__(self, network=None, seed=0, link_settings=None, relay=None):
+    def __init__(self, network=None, seed=0, link_settings=None, relay=None,
+                 node_relay=None):
         """
         @param relay: the L{RelayLimits} of a relay for the tracker to
             serve on port L{RELAY_PORT} of its host (protocol.md §5a), or
             None for none.
+        @param node_relay: the L{RelayLimits} of a relay for each node to
+            serve on a port of its host (offered to the tracker once the
+            node is found reachable), or None for none.
         """
         self.network = network if network is not None else MemoryNetwork(
             rng=random.Random(seed))
@@ -125,6 +130,7 @@ class Market:
             self.network.listen(self.tracker.relay.factory(), self.tracker_host,
                                 RELAY_PORT)
             self.tracker.relay.port = RELAY_PORT
+        self.node_relay = node_relay
         self.services = {}
         #: node -> its L{NodeMetrics}, for nodes added with ``metrics``.
         self.metrics = {}
@@ -163,6 +169,13 @@ class Market:
             MemoryClientEndpoint(self.network, host, self.tracker_host,
                                  DEFAULT_TRACKER_PORT),
             onStopRequested=lambda why: self._stopRequested(node))
+        if self.node_relay is not None:
+            # Its relay's port, started and stopped with the node, as a
+            # daemon's.
+            node.relaying = Relay(node.clock, node.overlay.peer_log, self.node_relay,
+                                  here=True, name="node")
+            RelayListening(node.clock, MemoryServerEndpoint(self.network, host),
+                           node.relaying, None, "relay").setServiceParent(service)
         self.services[node] = service
         service.startService()
 

@@ -154,10 +154,15 @@ class Registry:
         return self.nodes[node_id]
 
     def setRelay(self, node_id, relay):
-        """The node is reached through relay from now on."""
-        if node_id in self.nodes:
+        """The node is reached through relay from now on (None: through
+        none)."""
+        if node_id not in self.nodes or self.relays.get(node_id) == relay:
+            return
+        if relay is None:
+            del self.relays[node_id]
+        else:
             self.relays[node_id] = relay
-            self.changes += 1
+        self.changes += 1
 
     def relayOf(self, node_id):
         """The relay through which a node is reached, or None (dialled

@@ -1,7 +1,9 @@
 """
 What a relay lets the nodes of one address group, and all of them, make
 it hold (docs/reliability.md, "Relay abuse"): reservations, circuits,
-and the bytes and seconds of each circuit.
+and the bytes and seconds of each circuit.  A public node's relay
+(L{NODE_LIMITS}) holds far less than a tracker's: the node's own links
+and trades come first.
 """
 
 import attr
@@ -29,7 +31,8 @@ class RelayLimits:
     A relay's bounds.  ``reservations`` 0 turns the relay off.
     ``circuits`` counts circuits open or waiting for their node, charged
     to the dialler's address group (``group_circuits``); ``node_circuits``
-    bounds those to one node.  ``circuit_bytes`` counts both ways.
+    bounds those to one node.  ``circuit_bytes`` counts both ways, as
+    does ``rate`` (L{twisted_bazaar.traversal.throttle}).
     """
 
     reservations: int = RESERVATIONS
@@ -43,3 +46,26 @@ class RelayLimits:
     first_message_timeout: float = FIRST_MESSAGE_TIMEOUT
     pending: int = PENDING
     group_pending: int = GROUP_PENDING
+    #: Bytes a second copied, all circuits together (0: no cap).
+    rate: int = 0
+
+
+#: Defaults of a public node's relay (bazaar-node's --relay-* options):
+#: a few nodes at home each, so that the node's own links and trades keep
+#: its bandwidth, and the market's nodes at home spread over many relays.
+NODE_RESERVATIONS = 16
+NODE_GROUP_RESERVATIONS = 4
+NODE_CIRCUITS_ALL = 64
+NODE_GROUP_CIRCUITS = 8
+NODE_NODE_CIRCUITS = 16
+NODE_CIRCUIT_BYTES = 16 * 1024 * 1024
+NODE_PENDING = 32
+NODE_GROUP_PENDING = 8
+#: Bytes a second a node's relay copies, all its circuits together.
+NODE_RATE = 256 * 1024
+
+NODE_LIMITS = RelayLimits(
+    reservations=NODE_RESERVATIONS, group_reservations=NODE_GROUP_RESERVATIONS,
+    circuits=NODE_CIRCUITS_ALL, group_circuits=NODE_GROUP_CIRCUITS,
+    node_circuits=NODE_NODE_CIRCUITS, circuit_bytes=NODE_CIRCUIT_BYTES,
+    pending=NODE_PENDING, group_pending=NODE_GROUP_PENDING, rate=NODE_RATE)

@@ -1,9 +1,10 @@
 """
 The relay's messages (docs/protocol.md §5a): a node that cannot be
-dialled reserves a slot at a relay over its tracker connection; a
-dialler asks the relay for a circuit to it by id; the node accepts on a
-connection of its own; the relay opens both and copies bytes between
-them from then on.
+dialled reserves a slot at a relay, over its tracker connection (the
+tracker's relay) or over a connection it keeps open to a public node's
+relay, which the tracker names to it; a dialler asks the relay for a
+circuit to it by id; the node accepts on a connection of its own; the
+relay opens both and copies bytes between them from then on.
 """
 
 from twisted_bazaar.wire.codec import (
@@ -14,7 +15,9 @@ from twisted_bazaar.wire.codec import (
     checkNodeId,
     checkPort,
     errorCode,
+    field,
     frozen,
+    intIn,
     message,
     text,
 )
@@ -41,19 +44,51 @@ def checkPurpose(value, name):
 checkPurpose.fast = "{v} in " + repr(PURPOSES)
 
 
+#: The most reservations a relaying node may offer the tracker.
+MAX_SLOTS = 10**6
+
+
 @message("relayReserve")
-@frozen
 class RelayReserve(Message):
-    """A registered node asks its tracker, acting as a relay, to hold a
-    reservation for it: circuits to its id come to it from then on, as
-    long as this connection lasts."""
+    """
+    A node asks a relay to hold a reservation for it: circuits to its id
+    come to it from then on, as long as this connection lasts.  Sent to
+    the tracker on the node's tracker connection (the tracker holds one at
+    its own relay, or names a public node's relay: ``relayAt``), or as the
+    first message on a connection to a public node's relay, with ``id``,
+    the node's id, which must be the id of the key its channel proved.
+    """
+
+    id: int = field(checkNodeId, default=None)
+
+
+@message("relayOffer")
+class RelayOffer(Message):
+    """A node whose address check passed tells its tracker that it relays,
+    on ``port`` of the host the tracker dialled, for up to ``slots``
+    nodes: the tracker may name it to nodes it cannot dial."""
+
+    port: int = field(intIn(1, 65535, "from 1 to 65535"))
+    slots: int = field(intIn(1, MAX_SLOTS, f"from 1 to {MAX_SLOTS}"))
+
+
+@message("relayAt")
+class RelayAt(Message):
+    """The tracker's answer to a ``relayReserve`` when a public node has
+    room: reserve at node ``id``'s relay, at ``relay`` (``HOST:PORT``), on
+    a connection of your own."""
+
+    id: int = field(checkNodeId)
+    relay: str = field(checkRelay)
 
 
 @message("relayReserved", ("relay", "relay", checkRelay, REQUIRED))
 @frozen
 class RelayReserved(Message):
     """The reservation is held: diallers reach the node through the relay
-    at ``relay`` (``HOST:PORT``), which the node advertises."""
+    at ``relay`` (``HOST:PORT``), which the node advertises.  A relay says
+    it to the node; a node says it to its tracker of the relay the
+    tracker named (``relayAt``) once that relay holds it."""
 
     relay: str
 

@@ -4,6 +4,11 @@ dialled, and circuits to them, by id only, within the limits of
 L{twisted_bazaar.traversal.limits}, charged to address groups as the
 rest of a process's resources are (L{twisted_bazaar.net.account}).
 
+The tracker's relay takes reservations over its tracker connections; a
+public node's relay (``here``) takes them on its own port too, each over a
+connection the node keeps open to it (``relayReserve{id}``), which
+carries the node's ``relayIncoming``.
+
 A circuit joins two connections to the relay's port, the dialler's
 (``relayConnect``) and the node's (``relayAccept``): once both are there
 the relay says ``relayOpen`` on each and copies what it reads from one
@@ -20,6 +25,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import RateLimit, admitted
 from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.traversal.messages import (
@@ -27,7 +33,10 @@ from twisted_bazaar.traversal.messages import (
     RelayConnect,
     RelayIncoming,
     RelayOpen,
+    RelayReserve,
+    RelayReserved,
 )
+from twisted_bazaar.traversal.throttle import Throttle
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 from twisted_bazaar.wire.core import joinRelay
 from twisted_bazaar.wire.ids import shortId, wireId
@@ -41,22 +50,26 @@ _DIGITS = digitsFor(FRAME_LIMIT)
 class Refused(Exception):
     """The relay will not do it: the ``error`` code and its info."""
 
-    def __init__(self, code, info):
+    def __init__(self, code, info, counted=False):
         super().__init__(info)
         self.code = code
         self.info = info
+        #: Whether the relay counted it already (L{Relay.refused}).
+        self.counted = counted
 
 
 class _Reservation:
     """A node's reservation: how to tell it of circuits (its tracker
-    connection's send), the key it proved to the tracker (wire text), its
-    circuits."""
+    connection's send, or its reservation connection's), the key it
+    proved (wire text), its circuits."""
 
     def __init__(self, node_id, tell, key):
         self.node_id = node_id
         self.tell = tell
         self.key = key
         self.circuits = set()
+        #: The connection it is held on, for one held on the relay's port.
+        self.end = None
 
 
 class Relay:
@@ -66,16 +79,28 @@ class Relay:
     @ivar port: the port its factory listens on, once it does (0 before:
         no reservation is granted until then).
     @ivar relayed: bytes copied, in all.
+    @ivar refused: reservations and connections refused, in all (a
+        circuit closed before it opened counts as its dialler's refusal).
     """
 
     log = Logger()
 
-    def __init__(self, clock, peer_log, limits=RelayLimits(), connection_rate=0):
+    def __init__(self, clock, peer_log, limits=RelayLimits(), connection_rate=0,
+                 here=False, name="tracker"):
+        """
+        @param here: whether nodes reserve on the relay's own port (a
+            public node's relay), not only through L{reserve} (the
+            tracker's, over its tracker connections).
+        @param name: what relays, as refusals say it ("tracker", "node").
+        """
         self.clock = clock
+        self.here = here
+        self.name = name
         self.peer_log = peer_log
         self.limits = limits
         self.port = 0
         self.relayed = 0
+        self.refused = 0
         self.rates = RateLimit(clock, connection_rate)
         self.reservations = Account(limits.reservations, limits.group_reservations)
         self._reserved = {}
@@ -83,6 +108,8 @@ class Relay:
         self.pending = Account(limits.pending, limits.group_pending, oldest_first=True)
         #: token -> circuit waiting for its node's relayAccept.
         self._waiting = {}
+        #: Its bytes a second, all circuits together (limits.rate).
+        self.throttle = Throttle(clock, limits.rate, self._pauseAll, self._resumeAll)
 
     @property
     def enabled(self):
@@ -91,6 +118,27 @@ class Relay:
     def factory(self):
         """The factory of the relay's port (under the channel)."""
         return RelayFactory(self)
+
+    def stop(self):
+        """The relay stops: every connection to its port closes (its
+        circuits, the reservations held on it, the connections still to
+        say what they want), and nothing waits on the throttle."""
+        self.throttle.stop()
+        for circuit in list(self.circuits):
+            circuit.close("the relay stopped")
+        for reservation in list(self._reserved.values()):
+            if reservation.end is not None:
+                reservation.end.transport.loseConnection()
+        for end in list(self.pending):
+            end.refuse("noslots", "the relay stopped", log=False)
+
+    def _pauseAll(self):
+        for circuit in self.circuits:
+            circuit.pause()
+
+    def _resumeAll(self):
+        for circuit in self.circuits:
+            circuit.resume()
 
     def line(self, group, format, level=LogLevel.info, **fields):
         """One line a peer caused, through the peer log."""
@@ -109,30 +157,71 @@ class Relay:
             proven, or the limits leave no room.
         """
         if not self.enabled or not self.port:
-            raise Refused("noslots", "this tracker relays for nobody")
+            raise self._refusal("noslots", f"this {self.name} relays for nobody")
         if key is None:
-            raise Refused("norelay", "a reservation needs a key proven on this "
+            raise self._refusal("norelay", "a reservation needs a key proven on this "
                           "connection; this node proved none")
         if node_id not in self._reserved:
             account = self.reservations
             held = account.held(group)
             if held >= account.group_limit:
-                raise Refused("noslots", f"your address group holds {held} "
+                raise self._refusal("noslots", f"your address group holds {held} "
                               "reservations already")
             if not account.admits(group):
                 # Nothing gives way: a reservation promised stays held.
-                raise Refused("noslots", f"{account.used} of this relay's "
+                raise self._refusal("noslots", f"{account.used} of this relay's "
                               f"{account.capacity} reservations are taken: your "
                               "address group may hold no more now")
             account.hold(node_id, group)
             self._reserved[node_id] = _Reservation(node_id, tell, key)
+        else:
+            # Asked again (on a new connection, at a node's relay): the
+            # circuits are told on this one from now on.
+            self._reserved[node_id].tell = tell
         return joinRelay(host, self.port)
 
-    def release(self, node_id):
-        """The node's reservation ends (its connection closed); its open
+    def _refusal(self, code, info):
+        """A reservation refused: counted, and why."""
+        self.refused += 1
+        return Refused(code, info, counted=True)
+
+    def reserveHere(self, end, request):
+        """
+        A node asks, on the relay's own port, for a reservation held as
+        long as this connection (``end``) lasts: the key its channel with
+        the relay proved is the one it holds it with, and ``request.id``
+        must be that key's id (on a connection without the channel, the
+        in-memory network's, the id is taken as it is).
+
+        @raise Refused: not a relay that takes them here, no key proven,
+            an id that is not the key's, or no room.
+        """
+        if not self.here:
+            raise Refused("wtf", "a relay takes relayConnect or relayAccept, not "
+                          "relayReserve")
+        key = channelKey(end.transport)
+        if key is None:
+            raise Refused("norelay", "a reservation needs a key proven on this "
+                          "connection; this node proved none")
+        node_id = request.id if key is PLAIN else keyId(key)
+        if node_id is None or (request.id is not None and request.id != node_id):
+            raise Refused("norelay", "relayReserve's id must be the id of the key "
+                          "this connection's channel proved")
+        host = getattr(end.transport.getHost(), "host", "") or ""
+        relay = self.reserve(node_id, end.group, end.tell, key, host)
+        self._reserved[node_id].end = end
+        end.reserved = node_id
+        return relay
+
+    def release(self, node_id, tell=None):
+        """The node's reservation ends (its connection closed; with
+        ``tell``, only if circuits are still told that way); its open
         circuits run on, within their own limits."""
+        reservation = self._reserved.get(node_id)
+        if reservation is None or (tell is not None and reservation.tell != tell):
+            return
         self.reservations.release(node_id)
-        self._reserved.pop(node_id, None)
+        del self._reserved[node_id]
 
     def holds(self, node_id):
         return node_id in self._reserved
@@ -214,10 +303,24 @@ class _Circuit:
             end.transport.write(frame(wire.encode(RelayOpen(other.host or None))))
             end.other = other
             other.transport.registerProducer(end.transport, True)
+        if self.relay.throttle.paused:
+            self.pause()
         for end in (self.dialler, node):
             early, end.early = end.early, b""
             if early:
                 self.carry(end, early)
+
+    def pause(self):
+        """Both ends stop reading (the relay's throttle ran dry)."""
+        if self.node is not None and not self.closed:
+            for end in (self.dialler, self.node):
+                end.transport.pauseProducing()
+
+    def resume(self):
+        """Both ends read again."""
+        if self.node is not None and not self.closed:
+            for end in (self.dialler, self.node):
+                end.transport.resumeProducing()
 
     def carry(self, end, data):
         """Copy what one end sent to the other, within the byte limit."""
@@ -230,6 +333,7 @@ class _Circuit:
             self.close(f"it carried more than its {limit} bytes")
             return
         end.other.transport.write(data)
+        self.relay.throttle.spend(len(data))
 
     def close(self, why, code="noslots"):
         """End the circuit: a circuit still waiting tells its dialler why
@@ -281,6 +385,13 @@ class RelayEnd(Protocol):
         self._timer = None
         self.host = ""
         self.group = ""
+        #: The node id this connection holds a reservation for, if it does.
+        self.reserved = None
+
+    def tell(self, message):
+        """Send the node holding a reservation on this connection a
+        message (its ``relayIncoming``)."""
+        self.transport.write(frame(wire.encode(message)))
 
     def connectionMade(self):
         relay = self.relay
@@ -304,6 +415,10 @@ class RelayEnd(Protocol):
             return
         if self.circuit is not None:
             self._keep(data)
+            return
+        if self.reserved is not None:
+            self.refuse("wtf", "a reservation's connection carries nothing more "
+                        "from its node")
             return
         data = self._buffer + data
         try:
@@ -331,11 +446,15 @@ class RelayEnd(Protocol):
             elif type(message) is RelayAccept:
                 self.early = early
                 self.circuit = self.relay.accept(self, message)
+            elif type(message) is RelayReserve:
+                self.tell(RelayReserved(self.relay.reserveHere(self, message)))
+                if early:
+                    self.dataReceived(early)
             else:
                 raise Refused("wtf", f"a relay takes relayConnect or relayAccept, not "
                               f"{message.TYPE}")
         except Refused as e:
-            self.refuse(e.code, e.info)
+            self.refuse(e.code, e.info, counted=e.counted)
 
     def _keep(self, data):
         """A dialler's bytes before its circuit opens: kept for it, up to
@@ -345,11 +464,13 @@ class RelayEnd(Protocol):
             self.circuit.close(f"the dialler sent over {FRAME_LIMIT} bytes before the "
                                "circuit opened", "wtf")
 
-    def refuse(self, code, info, log=True):
+    def refuse(self, code, info, log=True, counted=False):
         """Say why in an ``error`` and close; one line through the peer
-        log."""
+        log.  Counted as a refusal unless ``counted`` already."""
         self._cancelTimer()
         self.relay.pending.release(self)
+        if not counted:
+            self.relay.refused += 1
         if log:
             self.relay.line(self.group, "refused a relay connection from {host}: "
                             "{info}", host=self.host, info=info)
@@ -359,6 +480,8 @@ class RelayEnd(Protocol):
     def connectionLost(self, reason):
         self._cancelTimer()
         self.relay.pending.release(self)
+        if self.reserved is not None:
+            self.relay.release(self.reserved, self.tell)
         if self.circuit is not None:
             self.circuit.endLost(self)
 

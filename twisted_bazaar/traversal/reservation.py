@@ -1,26 +1,56 @@
 """
 A node's side of a relay reservation (docs/protocol.md §5a): a node its
-tracker found it cannot dial asks the tracker, its relay of last resort,
-for a reservation over its tracker connection; once held, it advertises
-the relay, and accepts each circuit the relay announces on a connection
-of its own, running its end of the inner channel as the acceptor, under
-the protocol its own port (links) or transfer port (files) would run.
+tracker found it cannot dial asks the tracker for a reservation over its
+tracker connection.  The tracker holds it at its own relay, the relay of
+last resort, or names a public node's relay (``relayAt``), where the node
+reserves on a connection it keeps open (L{PeerHold}), and tells the
+tracker once it holds it; when that connection closes, it asks the
+tracker again.  A node at the tracker's relay asks again now and then
+(L{RETRY_FIRST}), and moves to a public node's relay once one has room.
+Once held, it advertises the relay, and accepts each circuit the relay
+announces on a connection of its own, running its end of the inner
+channel as the acceptor, under the protocol its own port (links) or
+transfer port (files) would run.
 """
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.protocol import Protocol
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar import wire
+from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.traversal.circuit import CircuitEnd
-from twisted_bazaar.traversal.messages import NODE, RelayAccept, RelayReserve
+from twisted_bazaar.traversal.messages import (
+    NODE,
+    RelayAccept,
+    RelayIncoming,
+    RelayReserve,
+    RelayReserved,
+)
 from twisted_bazaar.wire.core import splitRelay
+from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
+from twisted_bazaar.wire.ids import wireId
+
+#: Seconds a node holding a reservation at its tracker's relay waits
+#: before it asks the tracker again, for a public node's relay (the
+#: relay of last resort is for when none has room), doubling each time
+#: the tracker answers with its own again, up to RETRY_MAX.
+RETRY_FIRST = 5.0
+RETRY_MAX = 960.0
+#: The longest netstring a node reads from a public node's relay on its
+#: reservation connection.
+FRAME_LIMIT = 4096
+_DIGITS = digitsFor(FRAME_LIMIT)
 
 
 class RelayReservation:
     """
-    One node's reservation at its tracker's relay.
+    One node's reservation, at its tracker's relay or at the public
+    node's relay the tracker named.
 
     @ivar relay: the relay's ``HOST:PORT`` while the reservation is held,
         else None.
@@ -32,35 +62,139 @@ class RelayReservation:
         self.node = node
         self.relay = None
         self.asked = False
+        #: Sends to the tracker (its link's send), once asked.
+        self._send = None
+        #: The L{PeerHold} at a public node's relay, connecting or held.
+        self._peer = None
+        #: Its connection attempt while it is under way.
+        self._connecting = None
+        #: Whether the reservation advertised is at the tracker's relay.
+        self._atTracker = False
+        #: The tracker's relay, once it held a reservation for this node on
+        #: this tracker connection (it announces circuits there until it
+        #: lets go of it), else None.
+        self.trackerRelay = None
+        #: The next time it asks the tracker for a public node's relay
+        #: while at the tracker's, and how long it waits after that.
+        self._retry = None
+        self._retryWait = RETRY_FIRST
 
     def ask(self, send):
-        """Ask for a reservation (once per tracker connection)."""
+        """Ask the tracker for a reservation (once per tracker
+        connection)."""
         if not self.asked:
             self.asked = True
+            self._send = send
             send(RelayReserve())
 
     def reserved(self, message):
-        """The tracker holds the reservation: the node advertises it (one
-        line when it changes, through the peer log: the tracker says it)."""
-        if self.relay != message.relay:
-            host, _ = splitRelay(message.relay)
+        """The tracker holds the reservation at its own relay: the node
+        advertises it, and asks again later for a public node's."""
+        self.trackerRelay = message.relay
+        self._atTracker = True
+        self._setRelay(message.relay)
+        if self._retry is None:
+            self._retry = self.node.clock.callLater(self._retryWait, self._askAgain)
+            self._retryWait = min(RETRY_MAX, self._retryWait * 2)
+
+    def _askAgain(self):
+        # Not while a public node's relay is being tried: its outcome
+        # settles it (held there, or asked again).
+        self._retry = None
+        if (self.asked and self._send is not None and self._atTracker
+                and self._peer is None):
+            self._send(RelayReserve())
+
+    def at(self, message):
+        """The tracker names a public node's relay (``relayAt``): reserve
+        there, on a connection of this node's own (one at a time; a
+        reservation at the tracker's relay holds until then)."""
+        if (not self.asked or self._peer is not None
+                or (self.relay is not None and not self._atTracker)):
+            return
+        host, port = splitRelay(message.relay)
+        hold = self._peer = PeerHold(self, message)
+        d = self._connecting = self.node.connector.connect(host, port, hold)
+        d.addCallbacks(self._connected, self._notConnected, errbackArgs=(hold,))
+
+    def _connected(self, _):
+        self._connecting = None
+
+    def _notConnected(self, reason, hold):
+        self._connecting = None
+        self.peerLost(hold, f"cannot connect: {reason.getErrorMessage()}")
+
+    def heldAt(self, hold):
+        """The public node's relay holds the reservation: the node
+        advertises it, and tells the tracker."""
+        if hold is not self._peer:
+            return
+        relay = hold.named.relay
+        self._atTracker = False
+        self._setRelay(relay)
+        if self._send is not None:
+            self._send(RelayReserved(relay))
+
+    def peerLost(self, hold, why):
+        """The reservation at a public node's relay did not come, or
+        ended: the node advertises no relay, and asks the tracker for
+        another (it names another relay, or holds one itself)."""
+        if hold is not self._peer:
+            return
+        self._peer = None
+        host, _ = splitRelay(hold.named.relay)
+        self.node.overlay.peer_log.emit(
+            self.log, LogLevel.info, addressGroup(host),
+            "no reservation at node {id}'s relay at {relay}: {why}; asking the "
+            "tracker for another", id=wireId(hold.named.id), relay=hold.named.relay,
+            why=why)
+        if not self._atTracker:
+            self._setRelay(None)
+        if self.asked and self._send is not None:
+            self._send(RelayReserve())
+
+    def _setRelay(self, relay):
+        """Advertise relay (None: none) from now on: one line when it
+        changes (through the peer log: a relay says it), and the node's
+        ``relayChanged``."""
+        if self.relay == relay:
+            return
+        if relay is not None:
+            host, _ = splitRelay(relay)
             self.node.overlay.peer_log.emit(
                 self.log, LogLevel.info, addressGroup(host),
                 "reachable through the relay at {relay}: nodes that cannot dial this "
-                "node open circuits to it there", relay=message.relay)
-        self.relay = message.relay
+                "node open circuits to it there", relay=relay)
+        self.relay = relay
+        self.node.events.relayChanged()
 
     def lost(self):
-        """The tracker connection (and the reservation with it) is gone."""
-        self.relay = None
+        """The tracker connection is gone, and every reservation with it
+        (a public node's relay's too: the tracker names none now)."""
+        hold, self._peer = self._peer, None
+        connecting, self._connecting = self._connecting, None
+        if connecting is not None:
+            connecting.cancel()
+        retry, self._retry = self._retry, None
+        if retry is not None and retry.active():
+            retry.cancel()
+        self._retryWait = RETRY_FIRST
+        self._atTracker = False
+        self.trackerRelay = None
+        if hold is not None and hold.transport is not None:
+            hold.transport.abortConnection()
         self.asked = False
+        self._send = None
+        self._setRelay(None)
 
-    def incoming(self, message):
-        """The relay announces a circuit: accept it on a new connection."""
+    def incoming(self, message, relay):
+        """The relay at ``relay`` (the one that holds the reservation it
+        came by) announces a circuit: accept it there, on a new
+        connection."""
         node = self.node
         factory = (OverlayFactory(node) if message.purpose == NODE
                    else node.transferFactory)
-        if factory is None or self.relay is None:
+        if factory is None:
             node.overlay.peer_log.emit(
                 self.log, LogLevel.info, addressGroup(message.host),
                 "declined a relayed circuit from {host} for {purpose}: this node "
@@ -79,7 +213,7 @@ class RelayReservation:
 
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
                          seen=message.host)
-        host, port = splitRelay(self.relay)
+        host, port = splitRelay(relay)
         d = connector.connect(host, port, end)
         d.addCallback(lambda _: end.opened)
         d.addErrback(self._failed, message.host)
@@ -89,3 +223,73 @@ class RelayReservation:
             self.log, LogLevel.info, addressGroup(host),
             "a relayed circuit from {host} did not open: {why}", host=host,
             why=reason.getErrorMessage())
+
+
+class PeerHold(Protocol):
+    """
+    A node's reservation connection to a public node's relay: it asks
+    ``relayReserve{id}``, checks that the relay proved the key of the
+    node the tracker named before it takes anything from it, and then
+    hears the relay's ``relayReserved`` and each ``relayIncoming``; it
+    closes on anything else.
+    """
+
+    def __init__(self, reservation, named):
+        """
+        @param named: the tracker's L{twisted_bazaar.traversal.messages.RelayAt}.
+        """
+        self.reservation = reservation
+        self.named = named
+        self.held = False
+        self._buffer = b""
+        self._why = None
+
+    def connectionMade(self):
+        self.transport.write(frame(wire.encode(RelayReserve(
+            self.reservation.node.id))))
+
+    def dataReceived(self, data):
+        if not self.held and not self._buffer:
+            # The channel's handshake is done by the time anything comes.
+            key = channelKey(self.transport)
+            if key is not PLAIN and (key is None or keyId(key) != self.named.id):
+                self._close(f"the relay proved the key of another node than "
+                            f"{wireId(self.named.id)}")
+                return
+        data = self._buffer + data
+        start = 0
+        while self._why is None:
+            try:
+                found = readFrame(data, start, FRAME_LIMIT, _DIGITS)
+            except FrameError as e:
+                self._close(f"the relay broke the framing: {e}")
+                return
+            if found is None or found[1] >= len(data):
+                break
+            begin, end = found
+            start = end + 1
+            try:
+                self._received(wire.decode(data[begin:end]))
+            except wire.ProtocolError as e:
+                self._close(f"the relay sent what does not decode: {e}")
+                return
+        self._buffer = data[start:]
+
+    def _received(self, message):
+        kind = type(message)
+        if kind is RelayReserved and not self.held:
+            self.held = True
+            self.reservation.heldAt(self)
+        elif kind is RelayIncoming and self.held:
+            self.reservation.incoming(message, self.named.relay)
+        elif kind is wire.Error:
+            self._close(f"the relay refused: {message.code}: {message.info}")
+        else:
+            self._close(f"the relay sent {message.TYPE} out of turn")
+
+    def _close(self, why):
+        self._why = why
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason):
+        self.reservation.peerLost(self, self._why or reason.getErrorMessage())

@@ -1,0 +1,182 @@
+"""
+A node's reservations, driven through its tracker session: at the public
+node's relay its tracker names (held on a connection of its own, to the
+key the tracker named), back to the tracker when that relay goes, off
+the tracker's relay once a public one has room; a public node with a
+relay offers it.
+"""
+
+import random
+
+from twisted.internet.error import ConnectionDone
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+
+from tests.core.test_membership import MembershipCase, reach
+from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.traversal.limits import NODE_LIMITS
+from twisted_bazaar.traversal.messages import RelayIncoming, RelayReserved
+from twisted_bazaar.traversal.relay import Relay
+from twisted_bazaar.traversal.reservation import RETRY_FIRST
+from twisted_bazaar.wire.framing import frame
+from twisted_bazaar.wire.ids import wireId
+
+RELAY = "192.0.2.50:7702"
+
+
+class PeerReservationTests(MembershipCase):
+    def setUp(self):
+        super().setUp()
+        self.node.identity = Identity.fromRandom(random.Random(3))
+        self.relaying = Identity.fromRandom(random.Random(4))
+        self.register()
+
+    def named(self):
+        """Found private, the node asks; the tracker names the public
+        node's relay: the connection the node opens to it."""
+        self.tracker.say(reach(False))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                          "relay": RELAY})
+        [request] = self.node.connector.requests
+        self.assertEqual((request.host, request.port), ("192.0.2.50", 7702))
+        return request
+
+    def held(self, key=None):
+        """The relay's connection comes up, its channel proving ``key``
+        (the named node's by default), and the relay holds the
+        reservation: the connection's transport."""
+        request = self.named()
+        transport = StringTransport()
+        transport.peerKey = decode(self.relaying.key) if key is None else key
+        request.link.makeConnection(transport)
+        request.deferred.callback(request.link)
+        return request.link, transport
+
+    def test_heldAndTold(self):
+        """The node asks with its id, advertises the relay once held, and
+        tells the tracker."""
+        hold, transport = self.held()
+        self.assertEqual(transport.value(), frame(wire.encode(
+            wire.decode(b'{"type":"relayReserve","id":"%s"}'
+                        % wireId(self.node.id).encode()))))
+        self.assertIsNone(self.node.relay)
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.assertEqual(self.node.relay, RELAY)
+        self.assertIn(("relayChanged",), self.recorder.events)
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserved",
+                                                 "relay": RELAY}])
+
+    def test_anotherKeyRefused(self):
+        """A relay that proved another key than the named node's is left
+        before anything it says is taken, and the node asks the tracker
+        again."""
+        hold, transport = self.held(key=decode(Identity.generate().key))
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.assertTrue(transport.disconnecting or transport.disconnected)
+        hold.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNone(self.node.relay)
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+
+    def test_incomingDialsTheRelayHeld(self):
+        """A circuit announced on the reservation's connection is accepted
+        at the relay held: never at the host the message names."""
+        hold, _ = self.held()
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        hold.dataReceived(frame(wire.encode(RelayIncoming("tok", "node", "6.6.6.6",
+                                                          22))))
+        request = self.node.connector.requests[-1]
+        self.assertEqual((request.host, request.port), ("192.0.2.50", 7702))
+
+    def test_relayGoes(self):
+        """The relay's connection closes: the node advertises no relay,
+        and asks the tracker for another."""
+        hold, _ = self.held()
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.tracker.heard()
+        del self.recorder.events[:]
+        hold.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNone(self.node.relay)
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+
+    def test_refusedByTheRelay(self):
+        """The relay's refusal ends the attempt; the node asks again."""
+        hold, transport = self.held()
+        hold.dataReceived(frame(wire.encode(wire.Error("noslots", "full"))))
+        self.assertTrue(transport.disconnecting or transport.disconnected)
+        hold.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+
+    def test_movesOffTheTrackersRelay(self):
+        """At the tracker's relay, the node asks again RETRY_FIRST later,
+        and keeps that relay until it holds the public one."""
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+        self.clock.advance(RETRY_FIRST)
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                          "relay": RELAY})
+        [request] = self.node.connector.requests
+        transport = StringTransport()
+        transport.peerKey = decode(self.relaying.key)
+        request.link.makeConnection(transport)
+        self.assertEqual(self.node.relay, "192.0.2.1:7701")
+        request.link.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.assertEqual(self.node.relay, RELAY)
+        # A circuit the tracker's relay still announces is taken there.
+        self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
+                          "host": "198.51.100.7", "port": 5000})
+        request = self.node.connector.requests[-1]
+        self.assertEqual((request.host, request.port), ("192.0.2.1", 7701))
+
+    def test_noAskingWhileTrying(self):
+        """While a public node's relay is being tried, the node at the
+        tracker's relay does not ask again: the tracker's record of the
+        relay it named stays the one the node will hold."""
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+        self.clock.advance(RETRY_FIRST)
+        self.tracker.heard()
+        self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                          "relay": RELAY})
+        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+        self.clock.advance(4 * RETRY_FIRST)
+        self.assertEqual(self.tracker.heard(), [])
+
+    def test_goneWithTheTracker(self):
+        """The tracker connection's loss ends the reservation at the
+        public relay too, and leaves nothing scheduled."""
+        hold, transport = self.held()
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.tracker.link.transport.loseConnection()
+        self.assertIsNone(self.node.relay)
+        self.assertTrue(transport.disconnecting or transport.disconnected)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class OfferTests(MembershipCase):
+    def setUp(self):
+        super().setUp()
+        self.node.identity = Identity.fromRandom(random.Random(3))
+        self.register()
+        relay = self.node.relaying = Relay(self.clock, PeerLog(self.clock), NODE_LIMITS,
+                                           here=True, name="node")
+        relay.port = 7702
+
+    def test_publicNodeOffers(self):
+        """A node with a relay found reachable offers it, once per tracker
+        connection."""
+        self.tracker.say(reach(True))
+        self.tracker.say(reach(True))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayOffer", "port": 7702,
+                                                 "slots": NODE_LIMITS.reservations}])
+
+    def test_unreachableOffersNothing(self):
+        """Found unreachable, it offers nothing (it reserves instead)."""
+        self.tracker.say(reach(False))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
