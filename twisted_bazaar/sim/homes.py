@@ -35,11 +35,12 @@ def placeHomes(network, nodes, seed, fraction, symmetric, public=()):
     return homes
 
 
-def homeMetrics(homes, nodes, sellers, buyers, relay=None):
+def homeMetrics(homes, nodes, sellers, buyers, relay=None, punches=None):
     """What a run with nodes at home reports: how many homes and of which
     kind, how many sellers and buyers sit in them, the units sold by
-    sellers at home and by all sellers, and the bytes the tracker's relay
-    carried (None without one)."""
+    sellers at home and by all sellers, the bytes the tracker's relay
+    carried (None without one), and what became of the hole punches
+    (L{twisted_bazaar.sim.punches.PunchCounts}; None without them)."""
     def atHome(node):
         return homes.routerOf(node.connector.from_host) is not None
 
@@ -57,4 +58,5 @@ def homeMetrics(homes, nodes, sellers, buyers, relay=None):
                               if atHome(node)),
         "sold": sum(sold(seller) for seller in sellers.values()),
         "relayed_bytes": None if relay is None else relay.relayed,
+        "punches": None if punches is None else punches.metrics(),
     }
