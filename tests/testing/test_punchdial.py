@@ -131,6 +131,21 @@ class SimultaneousOpenTests(SynchronousTestCase):
         self.failureResultOf(d2, error.TimeoutError)
         self.assertNothingLeft()
 
+    def test_resetDialMeetsNothing(self):
+        """A dial whose SYN was reset meets nothing while the reset is on
+        its way back: a SYN that overtakes it is dropped at the router."""
+        _, d1 = self.dial("a", 25000, ("pub", 26000))
+        self.elapse(LATENCY + 0.005)
+        self.network.latency = (0.001, 0.001)
+        _, d2 = self.dial("pub", 26000, ("pub-a", 25000), opener=False)
+        self.elapse(0.002)
+        self.assertEqual(self.opens.counts["dropped"], 1)
+        self.elapse(LATENCY)
+        self.failureResultOf(d1, error.ConnectionRefusedError)
+        self.elapse(5.01)
+        self.failureResultOf(d2, error.TimeoutError)
+        self.assertEqual(self.network.connections, [])
+
     def test_publicHostThatDialledFirstMeets(self):
         """A public host that dialled first has its SYN dropped at the
         home's router, and the home's SYN meets its dial."""

@@ -118,14 +118,16 @@ class SimultaneousOpens:
             self.counts["dropped"] += 1
             return
         self.counts["reset"] += 1
+        # Over at once: the reset on its way back closes the mapping its
+        # SYN opened, so nothing meets it any more.
+        self._end(dial)
         dial.timers.append(network.clock.callLater(network.delay(), self._reset, dial))
 
     def _reset(self, dial):
-        if not dial.over:
-            self._end(dial)
-            dial.done.errback(Failure(error.ConnectionRefusedError(
-                f"{dial.target[0]}:{dial.target[1]}: reset (nothing dialled back from "
-                "there)")))
+        dial.timers = []
+        dial.done.errback(Failure(error.ConnectionRefusedError(
+            f"{dial.target[0]}:{dial.target[1]}: reset (nothing dialled back from "
+            "there)")))
 
     def _timedOut(self, dial):
         self.counts["timed_out"] += 1
