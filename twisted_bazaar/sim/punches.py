@@ -10,7 +10,8 @@ the punches is counted (L{PunchCounts}).
 from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.testing.punchdial import SimultaneousOpens
 
-#: Why a punch failed, by what its reason (L{PunchFailed}) says, the first
+#: Why a punch failed, by what its reason
+#: (L{twisted_bazaar.traversal.punch.PunchFailed}) says, the first
 #: that matches: (words in the reason, the key it is counted under).
 REASONS = (
     ("the peer refused: this node cannot punch: its router changed", "peer_symmetric"),
