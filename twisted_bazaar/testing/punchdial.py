@@ -71,9 +71,9 @@ class SimultaneousOpens:
         self.timeout = timeout
         #: (seen, target) -> the L{_Dial} sending SYNs from seen to target.
         self._dials = {}
-        #: dials started; SYNs sent, met, dropped by a router, reset by a
-        #: public host; dials connected, and timed out.
-        self.counts = {"dials": 0, "syns": 0, "met": 0, "dropped": 0, "reset": 0,
+        #: dials started; SYNs sent, dropped by a router, reset by a
+        #: public host; connections made (two dials met), dials timed out.
+        self.counts = {"dials": 0, "syns": 0, "dropped": 0, "reset": 0,
                        "connected": 0, "timed_out": 0}
 
     def dialer(self, host):
@@ -110,7 +110,6 @@ class SimultaneousOpens:
         other = self._dials.get((dial.target, dial.seen))
         if other is not None and not (network.dead_hosts and other.host in
                                       network.dead_hosts):
-            self.counts["met"] += 1
             self._connect(dial, other)
             return
         homes = network.homes
