@@ -16,7 +16,9 @@ from twisted_bazaar.net.overlay import (
     UNREACHABLE_KEPT,
     NotConnected,
     Overlay,
+    Unreachable,
 )
+from twisted_bazaar.traversal.circuit import CircuitRefused
 from twisted_bazaar.wire import trade
 
 from tests.helpers import (
@@ -78,6 +80,23 @@ class ConnectToTests(SynchronousTestCase):
             self.failureResultOf(d, NotConnected)
         self.assertFalse(self.node.overlay.unreachable(100))
         self.assertTrue(self.node.overlay.unreachable(100 + UNREACHABLE_KEPT))
+
+    def test_relayRefusedIsNotUnreachable(self):
+        """A relay that refuses the circuit (all its circuits taken) says
+        nothing of whether the peer listens: the connect fails, but not
+        as Unreachable (a buyer goes along the offer's path, a scheme
+        keeps the peer), and the peer is not remembered as unreachable;
+        nothing listening is Unreachable."""
+        d = self.node.connectTo("10.0.0.7", 5007, 7)
+        self.node.connector.failLast(CircuitRefused(
+            "the relay refused the circuit: noslots: all 256 circuits are taken"))
+        failure = self.failureResultOf(d, NotConnected)
+        self.assertFalse(failure.check(Unreachable))
+        self.assertFalse(self.node.overlay.unreachable(7))
+        self.assertEqual(self.node.overlay.pending, {})
+        d = self.node.connectTo("10.0.0.7", 5007, 7)
+        self.node.connector.failLast(ConnectionRefusedError())
+        self.failureResultOf(d, Unreachable)
 
     def test_refusedHandshake(self):
         """A peer that closes before saying thisisme fails the connect."""

@@ -17,6 +17,7 @@ answers itself (L{twisted_bazaar.net.dispatch}).
 from collections import OrderedDict
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectionClosed
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
@@ -66,7 +67,8 @@ class NotConnected(Exception):
 
 class Unreachable(NotConnected):
     """Not even a connection could be made: nothing listens at the peer's
-    address (unlike a peer that answers, then refuses the link)."""
+    address (unlike a peer, or a relay in front of it, that answers, then
+    refuses the link)."""
 
 
 @implementer(ILinkOwner)
@@ -318,10 +320,18 @@ class Overlay(Greeting):
             self._waiters.pop(link, None)
             self.pending.pop(link, None)
             self.handshakes.pop(link, None)
-            if peer_id is not None:
-                self._noteUnreachable(peer_id)
+            why = f"{host}:{port}: {reason.getErrorMessage()}"
+            if reason.check(ConnectionClosed):
+                # Something answered, then closed before the link came up:
+                # a relay that refused the circuit (all its circuits
+                # taken, say) says nothing of whether the peer listens.
+                failure = NotConnected(why)
+            else:
+                failure = Unreachable(why)
+                if peer_id is not None:
+                    self._noteUnreachable(peer_id)
             if not waiter.called:
-                waiter.errback(Unreachable(f"{host}:{port}: {reason.getErrorMessage()}"))
+                waiter.errback(failure)
             self._checkClosed()
 
         # Whoever answers must be the node dialled (_accept).

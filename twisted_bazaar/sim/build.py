@@ -20,6 +20,7 @@ from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.sim.homes import placeHomes
+from twisted_bazaar.sim.punches import plugPunching
 from twisted_bazaar.sim.smallrandom import SmallRandom
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.daemon.build import buildNode, buildRole, configured, plugScheme
@@ -110,6 +111,7 @@ class Builder:
         if config.nat:
             sim.homes = placeHomes(sim.network, sim.nodes, config.seed, config.nat,
                                    config.nat_symmetric, public=sim.superpeers)
+            sim.punches = plugPunching(sim.network, sim.nodes)
 
     def schemeSettings(self, plugin, options):
         """

@@ -35,13 +35,14 @@ def placeHomes(network, nodes, seed, fraction, symmetric, public=()):
     return homes
 
 
-def homeMetrics(homes, nodes, sellers, buyers, relay=None):
+def homeMetrics(homes, nodes, sellers, buyers, relay=None, punches=None):
     """What a run with nodes at home reports: how many homes and of which
     kind, how many sellers and buyers sit in them, the units sold by
     sellers at home and by all sellers, the bytes the tracker's relay
     carried and the refusals it made (None without one), the same of
-    the public nodes' relays, and how many of those held reservations at
-    the end, and how many."""
+    the public nodes' relays, how many of those held reservations at the
+    end, and how many, and what became of the hole punches
+    (L{twisted_bazaar.sim.punches.PunchCounts}; None without them)."""
     def atHome(node):
         return homes.routerOf(node.connector.from_host) is not None
 
@@ -65,4 +66,5 @@ def homeMetrics(homes, nodes, sellers, buyers, relay=None):
         "peer_relays": sum(bool(node.relaying.reservations.used) for node in relaying),
         "peer_reservations": sum(node.relaying.reservations.used for node in relaying),
         "peer_relay_refusals": sum(node.relaying.refused for node in relaying),
+        "punches": None if punches is None else punches.metrics(),
     }

@@ -161,7 +161,8 @@ def runMetrics(sim, wall_s):
         metrics["adversaries"] = sim.attack.metrics()
     if sim.homes is not None:
         relay = sim.market.tracker.relay if sim.market is not None else None
-        metrics["nat"] = homeMetrics(sim.homes, sim.nodes, sim.sellers, sim.buyers, relay)
+        metrics["nat"] = homeMetrics(sim.homes, sim.nodes, sim.sellers, sim.buyers, relay,
+                                      sim.punches)
     return metrics
 
 

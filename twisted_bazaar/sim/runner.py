@@ -166,6 +166,9 @@ class Simulation:
         self.attack = Attack(self) if config.adversary else None
         #: The nodes at home behind routers (L{Homes}), with --nat.
         self.homes = None
+        #: With --nat, what became of the nodes' hole punches
+        #: (L{twisted_bazaar.sim.punches.PunchCounts}).
+        self.punches = None
         self.builder = Builder(self)
 
     def build(self):

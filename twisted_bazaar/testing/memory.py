@@ -44,6 +44,9 @@ class MemoryTransport:
 
     #: The L{MemoryNetwork} of this end (set on each network's subclass).
     network = None
+    #: Whether a punch's simultaneous open made this connection
+    #: (L{twisted_bazaar.testing.punchdial}).
+    punched = False
 
     def __init__(self, protocol, host):
         self.protocol = protocol
@@ -181,6 +184,14 @@ class _SeenThroughRouter(MemoryTransport):
     __slots__ = ("outside",)
 
 
+class _Punched(_SeenThroughRouter):
+    """The end of a connection both ends opened at once (a punch's
+    simultaneous open): the other end sees it where its SYN came from."""
+
+    __slots__ = ()
+    punched = True
+
+
 @implementer(IListeningPort)
 class _MemoryPort:
     def __init__(self, network, address, factory):
@@ -298,6 +309,8 @@ class MemoryNetwork:
                                {"__slots__": (), "network": self})
         self._Routed = type("MemoryTransport", (_SeenThroughRouter,),
                             {"__slots__": (), "network": self})
+        self._Punched = type("MemoryTransport", (_Punched,),
+                             {"__slots__": (), "network": self})
         self.dead_hosts = set()
         self._listeners = {}
         self._next_port = {}
@@ -407,6 +420,30 @@ class MemoryNetwork:
         mine = self._listeners.get((from_host, from_port))
         source = mine.address if mine is not None else self._nextAddress(from_host)
         return self._join(client, source, server, address)
+
+    def punched(self, first, first_address, first_seen, second, second_address,
+                second_seen):
+        """
+        The two ends of a connection two hosts opened to each other at once
+        (a punch's simultaneous open,
+        L{twisted_bazaar.testing.punchdial}), one for each protocol, open
+        and counted, made known to neither (no ``makeConnection``).
+
+        @param first_address: the L{IPv4Address} first's end has locally.
+        @param first_seen: (host, port) the other end sees it at (through
+            its router, if it sits behind one).
+        @return: (first's end, second's end).
+        """
+        ends = []
+        for protocol, address, seen in ((first, first_address, first_seen),
+                                        (second, second_address, second_seen)):
+            end = self._Punched(protocol, address)
+            end.outside = IPv4Address("TCP", *seen)
+            ends.append(end)
+        first_end, second_end = ends
+        first_end.other, second_end.other = second_end, first_end
+        self._open[first_end] = second_end
+        return first_end, second_end
 
     def _close(self, transport, reason):
         for end in (transport, transport.other):

@@ -49,6 +49,8 @@ class Homes:
         self.rng = rng
         self.timeout = timeout
         self._routers = {}
+        #: The routers' public addresses.
+        self._publics = set()
 
     def __len__(self):
         return len(self._routers)
@@ -56,6 +58,11 @@ class Homes:
     def place(self, host, router):
         """Put host behind router."""
         self._routers[host] = router
+        self._publics.add(router.public)
+
+    def isRouter(self, host):
+        """Whether host is a router's public address."""
+        return host in self._publics
 
     def routerOf(self, host):
         """The router host sits behind, or None for a public host."""

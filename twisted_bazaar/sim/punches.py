@@ -1,0 +1,96 @@
+"""
+Hole punching in a simulation with nodes at home (``bazaar-sim --nat``):
+every node punches over its relayed links as a daemon does
+(L{twisted_bazaar.core.punching.Punching}, the same messages through the
+tracker's relay, the same timers), its dials simultaneous opens on the
+in-memory network (L{twisted_bazaar.testing.punchdial}); what became of
+the punches is counted (L{PunchCounts}).
+"""
+
+from twisted_bazaar.core.punching import Punching
+from twisted_bazaar.testing.punchdial import SimultaneousOpens
+
+#: Why a punch failed, by what its reason
+#: (L{twisted_bazaar.traversal.punch.PunchFailed}) says, the first
+#: that matches: (words in the reason, the key it is counted under).
+REASONS = (
+    ("the peer refused: this node cannot punch: its router changed", "peer_symmetric"),
+    ("this node cannot punch: its router changed", "symmetric"),
+    ("cannot punch: no address check", "unchecked"),
+    ("no direct connection after", "no_connection"),
+    ("no punchReply", "unanswered"),
+    ("the link closed", "link_closed"),
+    ("the peer refused", "refused"),
+)
+
+
+def reasonOf(why):
+    """The key a punch that failed for ``why`` is counted under
+    (L{REASONS}), or "other"."""
+    for words, key in REASONS:
+        if words in why:
+            return key
+    return "other"
+
+
+class PunchCounts:
+    """
+    The punches of a run: started (by the end that opened the relayed
+    link), punched, failed by reason (L{reasonOf}), and the links moved
+    off the relay (a punched link that took the place of a relayed one,
+    counted once, at the end that opened it).
+    """
+
+    def __init__(self, opens):
+        self.opens = opens
+        self.started = 0
+        self.punched = 0
+        self.failed = {}
+        self.moved = 0
+
+    def watch(self, node):
+        """Count the punches node starts and the links they move."""
+        puncher = node.punching.puncher
+        punch = puncher.punch
+
+        def counted(link, host):
+            self.started += 1
+            return punch(link, host).addCallbacks(self._punched, self._failed)
+
+        puncher.punch = counted
+        released = node.overlay.whenReplaced
+
+        def replaced(peer_id):
+            link = node.links.get(peer_id)
+            if link is not None and not link.inbound and link.transport.punched:
+                self.moved += 1
+            released(peer_id)
+
+        node.overlay.whenReplaced = replaced
+
+    def _punched(self, protocol):
+        self.punched += 1
+        return protocol
+
+    def _failed(self, failure):
+        key = reasonOf(failure.getErrorMessage())
+        self.failed[key] = self.failed.get(key, 0) + 1
+        return failure
+
+    def metrics(self):
+        """What a run reports of its punches (the ``nat.punches`` key)."""
+        return {"started": self.started, "punched": self.punched,
+                "failed": dict(sorted(self.failed.items())),
+                "links_moved": self.moved, "dials": dict(self.opens.counts)}
+
+
+def plugPunching(network, nodes):
+    """Every node of nodes punches over its relayed links, as a daemon
+    does; returns the run's L{PunchCounts}."""
+    opens = SimultaneousOpens(network)
+    counts = PunchCounts(opens)
+    for node in nodes:
+        node.punching = Punching(node, opens.dialer(node.connector.from_host))
+        node.punching.plug()
+        counts.watch(node)
+    return counts
