@@ -87,8 +87,9 @@ class AttackCurvesTests(SynchronousTestCase):
                           [run("chord", 1.0, 0.2, "sybil"), run("chord", 0.9, 0.2, "sybil")])
 
 
-def natRun(scheme, nat, success, p50=100.0, relayed=None, nodes=300, seed=1):
-    """The --json of a market run with nodes at home (the fields read)."""
+def natRun(scheme, nat, success, p50=100.0, relayed=None, nodes=300, seed=1, peers=None):
+    """The --json of a market run with nodes at home (the fields read):
+    relayed by the tracker's relay, and by the public nodes' (peers)."""
     result = run(scheme, success, nodes=nodes, seed=seed)
     result["config"]["nat"] = nat
     result["purchases"] = 10
@@ -96,6 +97,8 @@ def natRun(scheme, nat, success, p50=100.0, relayed=None, nodes=300, seed=1):
     if nat:
         result["nat"] = {"homes": 1} if relayed is None else {"homes": 1,
                                                              "relayed_bytes": relayed}
+        if peers is not None:
+            result["nat"]["peer_relayed_bytes"] = peers
     return result
 
 
@@ -109,6 +112,12 @@ class NatCurvesTests(SynchronousTestCase):
         self.assertEqual(curves, {
             "chord": [(0.3, 0.95, 10392.0, 20784.0, 500.0)],
             "index": [(0.0, 1.0, 213.0, 426.0, None), (0.6, 0.75, 214.0, 428.0, None)]})
+
+    def test_everyRelayCounted(self):
+        """Bytes relayed per purchase count the public nodes' relays with the
+        tracker's."""
+        curves = plot.natCurves([natRun("flood", 0.8, 1.0, 100.0, relayed=1000, peers=4000)])
+        self.assertEqual(curves["flood"][0][4], 500.0)
 
     def test_series(self):
         """Runs at several fractions are a NAT series; runs at one, or with

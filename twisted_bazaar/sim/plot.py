@@ -260,12 +260,20 @@ def isNatSeries(results):
             and not any(result["config"]["adversaries"] for result in results))
 
 
+def relayedBytes(nat):
+    """The bytes every relay of a run carried, the tracker's and the public
+    nodes' (``nat`` of its --json), or None where it measured none."""
+    counts = [nat.get(key) for key in ("relayed_bytes", "peer_relayed_bytes")]
+    counts = [count for count in counts if count is not None]
+    return sum(counts) if counts else None
+
+
 def natCurves(results):
     """
     Purchase success, latency and relay load against the fraction of the
     nodes at home: {scheme: [(fraction, success, latency p50 ms, latency
-    p95 ms, bytes relayed per purchase or None), ...]}, each in the order
-    of its fractions.
+    p95 ms, bytes relayed per purchase by every relay, the tracker's and
+    the public nodes', or None), ...]}, each in the order of its fractions.
 
     @raise ValueError: for runs of other sizes or seeds, runs with
         adversaries, or two runs of one scheme and fraction.
@@ -284,7 +292,7 @@ def natCurves(results):
         if fraction in curve:
             raise ValueError(f"two runs of {config['discovery']} with --nat {fraction:g}")
         latency = result["latency_ms"]
-        relayed = result.get("nat", {}).get("relayed_bytes")
+        relayed = relayedBytes(result.get("nat", {}))
         purchases = result["purchases"]
         curve[fraction] = (fraction, result["success_rate"], latency["p50"],
                            latency["p95"],
