@@ -10,7 +10,7 @@ import random
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.testing.market import RELAY_PORT, Market
-from twisted_bazaar.tracker.service import MOVED_GRACE
+from twisted_bazaar.tracker.reserving import MOVED_GRACE
 from twisted_bazaar.testing.memory import MemoryNetwork
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC, Homes, Router
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits

@@ -161,6 +161,27 @@ class Admission:
         return sum(1 for other in table.pending
                    if other.inbound and not other.closing and groupOf(other) == group)
 
+    def refusesDial(self, table, purpose):
+        """
+        Why this node may open no link of purpose now (it is shutting
+        down, has no id, opens none of that purpose, or has no slot left
+        that a quiet or useless link of its own gives up), or None.
+        """
+        if table.stopping:
+            return "this node is shutting down"
+        if table.node.id is None:
+            return "this node has no id yet"
+        if purpose not in self.budgets:
+            return f"this node opens no {purpose} links"
+        if (self.count(table, purpose) >= self.budgets[purpose]
+                and not self.recycle(table, purpose)
+                and not self.retireUseless(table, purpose)):
+            return f"no free {purpose} slots"
+        if table.linkCount() >= self.capacity():
+            # Links still in their handshake hold slots too.
+            return "no free connection slots"
+        return None
+
     # -- making room -----------------------------------------------------------
 
     def recycle(self, table, purpose):

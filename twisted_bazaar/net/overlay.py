@@ -290,19 +290,9 @@ class Overlay(Greeting):
                 self._setPurpose(existing, OVERLAY)
                 node.events.linkAdded(peer_id)
             return defer.succeed(peer_id)
-        if self.stopping:
-            return defer.fail(NotConnected("this node is shutting down"))
-        if node.id is None:
-            return defer.fail(NotConnected("this node has no id yet"))
-        if purpose not in self.budgets:
-            return defer.fail(NotConnected(f"this node opens no {purpose} links"))
-        if (self.count(purpose) >= self.budgets[purpose]
-                and not self.admission.recycle(self, purpose)
-                and not self.admission.retireUseless(self, purpose)):
-            return defer.fail(NotConnected(f"no free {purpose} slots"))
-        if self.linkCount() >= self.capacity():
-            # Links still in their handshake hold slots too.
-            return defer.fail(NotConnected("no free connection slots"))
+        refused = self.admission.refusesDial(self, purpose)
+        if refused is not None:
+            return defer.fail(NotConnected(refused))
         link = node.buildLink(inbound=False)
         link.purpose = purpose
 

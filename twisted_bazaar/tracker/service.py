@@ -30,15 +30,8 @@ from twisted_bazaar.tracker.checks import (  # noqa: F401 (the package's names)
     AddressChecks,
 )
 from twisted_bazaar.tracker.registry import Abilities, Registry
-from twisted_bazaar.tracker.relays import RelayPool
-from twisted_bazaar.traversal.messages import (
-    RelayAt,
-    RelayOffer,
-    RelayReserve,
-    RelayReserved,
-)
-from twisted_bazaar.traversal.relay import Refused
-from twisted_bazaar.wire.core import joinRelay
+from twisted_bazaar.tracker.reserving import Reservations
+from twisted_bazaar.traversal.messages import RelayOffer, RelayReserve, RelayReserved
 from twisted_bazaar.wire.ids import NO_ID, shortId, wireId
 
 #: Registrations advertising a port that one address group (see
@@ -60,10 +53,6 @@ QUESTION_BUCKETS = ("query", "listing")
 #: that; past it, each is answered as if nobody were known (see
 #: L{Tracker._mayLookUp}).
 LOOKUP_RATE = 400.0
-#: Seconds the tracker's relay keeps the reservation of a node that moved
-#: to a public node's relay: circuits from diallers that still know the
-#: tracker's relay reach it until then.
-MOVED_GRACE = 30.0
 #: Descriptors the daemon keeps for its address checks (CHECK_LIMIT) and
 #: its own files: its log, its listening sockets (see L{registeredLimit}).
 RESERVED_DESCRIPTORS = 64
@@ -177,12 +166,11 @@ class Tracker:
         self._keys = {}
         self.links = {}
         self.relay = relay
+        #: Which relay holds each node it cannot dial (L{Reservations}).
+        self.reservations = Reservations(self, rng)
         #: The relays of public nodes, named to the nodes it cannot dial
         #: before its own.
-        self.relays = RelayPool(rng)
-        #: node id -> when the tracker's relay lets go of the reservation of
-        #: a node that moved to a public node's relay (L{MOVED_GRACE}).
-        self._moved = {}
+        self.relays = self.reservations.pool
         self.extensions = {}
         self._handlers = {}
         for name, plugin in sorted((extensions or {}).items()):
@@ -237,10 +225,7 @@ class Tracker:
             self.registered.release(link)
             self.checks.forget(node_id)
             self._keys.pop(node_id, None)
-            if self.relay is not None:
-                self.relay.release(node_id)
-            self._keepAtRelay(node_id)
-            self.relays.leave(node_id)
+            self.reservations.leave(node_id)
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
@@ -272,11 +257,11 @@ class Tracker:
             else:
                 link.send(wire.NodeReply(message.id, "", 0))
         elif kind is RelayReserve:
-            self._reserve(link)
+            self.reservations.reserve(link)
         elif kind is RelayReserved:
-            self._heldAtPeer(link, message)
+            self.reservations.heldAtPeer(link, message)
         elif kind is RelayOffer:
-            self._offered(link, message)
+            self.reservations.offered(link, message)
         elif kind in self._handlers:
             if kind.BUCKET in QUESTION_BUCKETS and not self._mayAsk(link, kind):
                 return
@@ -429,116 +414,6 @@ class Tracker:
         if checking:
             self.checks.check(node_id)
 
-    def _reserve(self, link):
-        """
-        A registered node asks for a reservation.  A public node's relay
-        with room is named to it first (``relayAt``; one it holds at the
-        tracker's relay holds until it holds that one); else, the relay of
-        last resort, the tracker's relay holds it.  Granted (only to a key
-        proven on this connection), the node is reached through the relay:
-        that passes its address check (its key was proved on this very
-        connection), and it is introduced, and named, with the relay.
-        Refused, it is told why (``error``).
-        """
-        node_id = link.peer_id
-        group = groupOf(link)
-        # Whatever it held at a public node's relay is gone: it asks again.
-        self.relays.release(node_id)
-        self._keepAtRelay(node_id)
-        atTracker = self.relay is not None and self.relay.holds(node_id)
-        if not atTracker:
-            self.registry.setRelay(node_id, None)
-        if self._keys.get(node_id) is not None:
-            named = self.relays.pick(node_id, self._relaying)
-            if named is not None:
-                link.send(RelayAt(*named))
-                return
-        try:
-            if self.relay is None:
-                raise Refused("noslots", "this tracker relays for nobody")
-            relay = self.relay.reserve(node_id, group, link.send, self._keys.get(node_id),
-                                       getattr(link.transport.getHost(), "host", "") or "")
-        except Refused as e:
-            link.peerLine(LogLevel.info, "refused {peer} a relay reservation: {info}",
-                          self.log, info=e.info)
-            link.send(wire.Error(e.code, e.info))
-            return
-        link.send(RelayReserved(relay))
-        self._reachedThrough(link, relay, "this tracker's relay")
-
-    def _reachedThrough(self, link, relay, where):
-        """The node holds a reservation at relay: it is named with it, and
-        introduced (its address check stops: see L{_reserve})."""
-        node_id = link.peer_id
-        self.registry.setRelay(node_id, relay)
-        if node_id in self.registry.verified:
-            return
-        self.checks.stop(node_id)
-        self.registry.verify(node_id)
-        self.memberLine(groupOf(link), LogLevel.info, "node {id} holds a reservation "
-                         "at {where}: introducing it through {relay}",
-                         id=shortId(node_id), where=where, relay=relay)
-
-    def _relaying(self, node_id):
-        """Whether node_id's offer to relay still stands: it is
-        registered with a port (a node of port 0 is taken without a
-        check of its address), its address check passed, and it is
-        reached directly."""
-        return (node_id in self.links and node_id in self.registry.verified
-                and self.registry.nodes[node_id][1] != 0
-                and self.registry.relayOf(node_id) is None)
-
-    def _heldAtPeer(self, link, message):
-        """A node says it holds a reservation at the public node's relay
-        this tracker named it last: it is named, and introduced, with that
-        relay.  Any other relay is refused (``error``): the tracker names
-        only the relays it named."""
-        named = self.relays.named(link.peer_id)
-        if named is None or named != message.relay:
-            link.peerLine(LogLevel.info, "refused {peer} its relay {relay}: not the "
-                          "one named to it", self.log, relay=message.relay)
-            link.send(wire.Error("norelay", f"this tracker named you no relay at "
-                                 f"{message.relay}"))
-            return
-        relaying = self.relays.hold(link.peer_id)
-        node_id = link.peer_id
-        if (self.relay is not None and self.relay.holds(node_id)
-                and node_id not in self._moved):
-            # Diallers that still know the tracker's relay reach the node
-            # there a while longer.
-            self._moved[node_id] = self.clock.callLater(MOVED_GRACE, self._letGo,
-                                                        node_id)
-        self._reachedThrough(link, named, f"node {shortId(relaying)}'s relay")
-
-    def _letGo(self, node_id):
-        """The grace of a node that moved to a public node's relay is over:
-        the tracker's relay lets go of its reservation."""
-        del self._moved[node_id]
-        self.relay.release(node_id)
-
-    def _keepAtRelay(self, node_id):
-        """No letting go of node_id's reservation at the tracker's relay
-        (it holds it again, or left)."""
-        timer = self._moved.pop(node_id, None)
-        if timer is not None and timer.active():
-            timer.cancel()
-
-    def _offered(self, link, message):
-        """
-        A node offers its relay: taken from a node that proved a key and
-        is reached directly at the address the tracker checked (the host
-        of the relay it names); refused (``error``) otherwise.
-        """
-        node_id = link.peer_id
-        if self._keys.get(node_id) is None or not self._relaying(node_id):
-            link.peerLine(LogLevel.info, "refused {peer}'s offer to relay: its address "
-                          "check has not passed", self.log)
-            link.send(wire.Error("norelay", "this tracker names as relays only nodes "
-                                 "it dialled and that proved a key"))
-            return
-        host, _ = self.registry.address(node_id)
-        self.relays.offer(node_id, joinRelay(host, message.port), message.slots)
-
     @property
     def checking(self):
         """Node ids whose address check is in flight, by address group."""
@@ -558,8 +433,7 @@ class Tracker:
         """Cancel every check in flight or scheduled, and sum up the peers'
         lines not logged."""
         self.checks.stopAll()
-        for node_id in list(self._moved):
-            self._keepAtRelay(node_id)
+        self.reservations.stop()
         self.peer_log.close()
         self.member_log.close()
 

@@ -1,0 +1,165 @@
+"""
+The tracker's side of reservations (docs/protocol.md §5a): which relay
+holds each node the tracker cannot dial.  A public node's relay with room
+is named first (L{RelayPool}); the tracker's own relay is the relay of
+last resort; a node that moves from it to a public node's keeps its
+reservation there a while (L{MOVED_GRACE}) for diallers that still know it.
+"""
+
+from twisted.logger import LogLevel
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.tracker.relays import RelayPool
+from twisted_bazaar.traversal.messages import RelayAt, RelayReserved
+from twisted_bazaar.traversal.relay import Refused
+from twisted_bazaar.wire.core import joinRelay
+from twisted_bazaar.wire.ids import shortId
+
+#: Seconds the tracker's relay keeps the reservation of a node that moved
+#: to a public node's relay: circuits from diallers that still know the
+#: tracker's relay reach it until then.
+MOVED_GRACE = 30.0
+
+
+class Reservations:
+    """
+    A tracker's reservations: the public nodes' relays it may name
+    (L{pool}), and the nodes moving off its own relay.
+
+    @ivar tracker: the L{twisted_bazaar.tracker.service.Tracker}: its
+        relay (None: it relays for nobody), registry, keys, checks, links
+        and logs.
+    """
+
+    def __init__(self, tracker, rng):
+        self.tracker = tracker
+        #: The relays of public nodes, named before the tracker's own.
+        self.pool = RelayPool(rng)
+        #: node id -> when the tracker's relay lets go of the reservation of
+        #: a node that moved to a public node's relay (L{MOVED_GRACE}).
+        self._moved = {}
+
+    def leave(self, node_id):
+        """node_id left: whatever it held, or offered, goes."""
+        if self.tracker.relay is not None:
+            self.tracker.relay.release(node_id)
+        self._keepAtRelay(node_id)
+        self.pool.leave(node_id)
+
+    def stop(self):
+        """Cancel every grace timer."""
+        for node_id in list(self._moved):
+            self._keepAtRelay(node_id)
+
+    def reserve(self, link):
+        """
+        A registered node asks for a reservation.  A public node's relay
+        with room is named to it first (``relayAt``; one it holds at the
+        tracker's relay holds until it holds that one); else, the relay of
+        last resort, the tracker's relay holds it.  Granted (only to a key
+        proven on this connection), the node is reached through the relay:
+        that passes its address check (its key was proved on this very
+        connection), and it is introduced, and named, with the relay.
+        Refused, it is told why (``error``).
+        """
+        tracker = self.tracker
+        node_id = link.peer_id
+        group = groupOf(link)
+        # Whatever it held at a public node's relay is gone: it asks again.
+        self.pool.release(node_id)
+        self._keepAtRelay(node_id)
+        if tracker.relay is None or not tracker.relay.holds(node_id):
+            tracker.registry.setRelay(node_id, None)
+        key = tracker.keyOf(node_id)
+        if key is not None:
+            named = self.pool.pick(node_id, self._relaying)
+            if named is not None:
+                link.send(RelayAt(*named))
+                return
+        try:
+            if tracker.relay is None:
+                raise Refused("noslots", "this tracker relays for nobody")
+            relay = tracker.relay.reserve(node_id, group, link.send, key,
+                                          getattr(link.transport.getHost(), "host", "") or "")
+        except Refused as e:
+            link.peerLine(LogLevel.info, "refused {peer} a relay reservation: {info}",
+                          tracker.log, info=e.info)
+            link.send(wire.Error(e.code, e.info))
+            return
+        link.send(RelayReserved(relay))
+        self._reachedThrough(link, relay, "this tracker's relay")
+
+    def _reachedThrough(self, link, relay, where):
+        """The node holds a reservation at relay: it is named with it, and
+        introduced (its address check stops: see L{reserve})."""
+        tracker = self.tracker
+        node_id = link.peer_id
+        tracker.registry.setRelay(node_id, relay)
+        if node_id in tracker.registry.verified:
+            return
+        tracker.checks.stop(node_id)
+        tracker.registry.verify(node_id)
+        tracker.memberLine(groupOf(link), LogLevel.info, "node {id} holds a reservation "
+                           "at {where}: introducing it through {relay}",
+                           id=shortId(node_id), where=where, relay=relay)
+
+    def _relaying(self, node_id):
+        """Whether node_id's offer to relay still stands: it is
+        registered with a port (a node of port 0 is taken without a
+        check of its address), its address check passed, and it is
+        reached directly."""
+        registry = self.tracker.registry
+        return (node_id in self.tracker.links and node_id in registry.verified
+                and registry.nodes[node_id][1] != 0 and registry.relayOf(node_id) is None)
+
+    def heldAtPeer(self, link, message):
+        """A node says it holds a reservation at the public node's relay
+        this tracker named it last: it is named, and introduced, with that
+        relay.  Any other relay is refused (``error``): the tracker names
+        only the relays it named."""
+        named = self.pool.named(link.peer_id)
+        if named is None or named != message.relay:
+            link.peerLine(LogLevel.info, "refused {peer} its relay {relay}: not the "
+                          "one named to it", self.tracker.log, relay=message.relay)
+            link.send(wire.Error("norelay", f"this tracker named you no relay at "
+                                 f"{message.relay}"))
+            return
+        relaying = self.pool.hold(link.peer_id)
+        node_id = link.peer_id
+        relay = self.tracker.relay
+        if relay is not None and relay.holds(node_id) and node_id not in self._moved:
+            # Diallers that still know the tracker's relay reach the node
+            # there a while longer.
+            self._moved[node_id] = self.tracker.clock.callLater(MOVED_GRACE, self._letGo,
+                                                                node_id)
+        self._reachedThrough(link, named, f"node {shortId(relaying)}'s relay")
+
+    def _letGo(self, node_id):
+        """The grace of a node that moved to a public node's relay is over:
+        the tracker's relay lets go of its reservation."""
+        del self._moved[node_id]
+        self.tracker.relay.release(node_id)
+
+    def _keepAtRelay(self, node_id):
+        """No letting go of node_id's reservation at the tracker's relay
+        (it holds it again, or left)."""
+        timer = self._moved.pop(node_id, None)
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def offered(self, link, message):
+        """
+        A node offers its relay: taken from a node that proved a key and
+        is reached directly at the address the tracker checked (the host
+        of the relay it names); refused (``error``) otherwise.
+        """
+        node_id = link.peer_id
+        if self.tracker.keyOf(node_id) is None or not self._relaying(node_id):
+            link.peerLine(LogLevel.info, "refused {peer}'s offer to relay: its address "
+                          "check has not passed", self.tracker.log)
+            link.send(wire.Error("norelay", "this tracker names as relays only nodes "
+                                 "it dialled and that proved a key"))
+            return
+        host, _ = self.tracker.registry.address(node_id)
+        self.pool.offer(node_id, joinRelay(host, message.port), message.slots)
