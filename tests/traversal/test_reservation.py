@@ -102,6 +102,28 @@ class PeerReservationTests(MembershipCase):
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
 
+    def test_refusedByTheTracker(self):
+        """The tracker refuses the relay the node holds (it names it no
+        more: the relaying node left the tracker in between): the node
+        lets that reservation go, advertises no relay, and asks again."""
+        hold, transport = self.held()
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.tracker.heard()
+        self.tracker.say({"type": "error", "code": "norelay",
+                          "info": f"this tracker named you no relay at {RELAY}"})
+        self.assertTrue(transport.disconnecting or transport.disconnected)
+        hold.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNone(self.node.relay)
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+
+    def test_otherRefusalsKeepTheRelay(self):
+        """A tracker's refusal while no public node's relay is held (a
+        reservation refused, say) lets go of nothing."""
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "error", "code": "norelay", "info": "no"})
+        self.assertEqual(self.tracker.heard(), [])
+
     def test_refusedByTheRelay(self):
         """The relay's refusal ends the attempt; the node asks again."""
         hold, transport = self.held()

@@ -249,6 +249,8 @@ class Membership(Service):
         elif kind is wire.Error:
             self.log.info("tracker says {code}: {info}", code=message.code,
                           info=message.info)
+            if message.code == "norelay" and self.node.reservation is not None:
+                self.node.reservation.refused(message)
         elif kind is wire.Dc:
             link.close("tracker said dc", routine=True)
         else:

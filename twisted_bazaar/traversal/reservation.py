@@ -135,6 +135,18 @@ class RelayReservation:
         if self._send is not None:
             self._send(RelayReserved(relay))
 
+    def refused(self, message):
+        """The tracker answered ``error{norelay}``: if it is to the
+        ``relayReserved`` of the public node's relay this node holds (the
+        tracker no longer names that relay: its node left the tracker
+        between naming it and now), the node lets that reservation go
+        (L{peerLost}), so that it asks again rather than go on
+        advertising a relay its tracker does not name it with."""
+        hold = self._peer
+        if hold is None or not hold.held or self._atTracker:
+            return
+        hold.letGo(f"the tracker does not name it: {message.info}")
+
     def peerLost(self, hold, why):
         """The reservation at a public node's relay did not come, or
         ended: the node advertises no relay, and asks the tracker for
@@ -253,7 +265,7 @@ class PeerHold(Protocol):
             # The channel's handshake is done by the time anything comes.
             key = channelKey(self.transport)
             if key is not PLAIN and (key is None or keyId(key) != self.named.id):
-                self._close(f"the relay proved the key of another node than "
+                self.letGo(f"the relay proved the key of another node than "
                             f"{wireId(self.named.id)}")
                 return
         data = self._buffer + data
@@ -262,7 +274,7 @@ class PeerHold(Protocol):
             try:
                 found = readFrame(data, start, FRAME_LIMIT, _DIGITS)
             except FrameError as e:
-                self._close(f"the relay broke the framing: {e}")
+                self.letGo(f"the relay broke the framing: {e}")
                 return
             if found is None or found[1] >= len(data):
                 break
@@ -271,7 +283,7 @@ class PeerHold(Protocol):
             try:
                 self._received(wire.decode(data[begin:end]))
             except wire.ProtocolError as e:
-                self._close(f"the relay sent what does not decode: {e}")
+                self.letGo(f"the relay sent what does not decode: {e}")
                 return
         self._buffer = data[start:]
 
@@ -283,11 +295,13 @@ class PeerHold(Protocol):
         elif kind is RelayIncoming and self.held:
             self.reservation.incoming(message, self.named.relay)
         elif kind is wire.Error:
-            self._close(f"the relay refused: {message.code}: {message.info}")
+            self.letGo(f"the relay refused: {message.code}: {message.info}")
         else:
-            self._close(f"the relay sent {message.TYPE} out of turn")
+            self.letGo(f"the relay sent {message.TYPE} out of turn")
 
-    def _close(self, why):
+    def letGo(self, why):
+        """Leave the relay, saying why (which L{RelayReservation.peerLost}
+        logs)."""
         self._why = why
         self.transport.abortConnection()
 
