@@ -270,22 +270,12 @@ class BehindNATTests(HomeMarketCase):
         seller_id = nodeId(seller, TIMEOUT)
         seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
                        TIMEOUT)
-        script = str(Path(sys.executable).with_name("bazaar"))
-        tracker = f"{self.tracker_host.address}:{TRACKER_PORT}"
-
-        def bazaar(*argv):
-            done = subprocess.run([*self.home_b.host.wrapper, script, "--tracker",
-                                   tracker, "--json", *argv], capture_output=True,
-                                  text=True, timeout=3 * TIMEOUT)
-            self.assertEqual(done.returncode, 0, done.stderr)
-            return json.loads(done.stdout)
-
-        listed = bazaar("status")
+        listed = self.bazaarAtB("status")
         [(host, port)] = [(entry["host"], entry["port"]) for entry in listed["nodes"]
                           if entry["id"] == wireId(seller_id)]
         self.assertEqual(host, self.home_a.public_address)
         for named in (wireId(seller_id)[:8], f"{host}:{port}"):
-            state = bazaar("node", named)
+            state = self.bazaarAtB("node", named)
             self.assertEqual((state["id"], state["stock"]),
                              (wireId(seller_id), {"pear": 2}))
             self.assertRegex(state["relay"], rf"^{re.escape(self.tracker_host.address)}:")
@@ -322,15 +312,20 @@ class BehindNATTests(HomeMarketCase):
         seller_id = nodeId(seller, TIMEOUT)
         seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
                        TIMEOUT)
-        script = str(Path(sys.executable).with_name("bazaar"))
-        done = subprocess.run([*self.home_b.host.wrapper, script, "--tracker",
-                               f"{self.tracker_host.address}:{TRACKER_PORT}", "--json",
-                               "list"], capture_output=True, text=True, timeout=TIMEOUT)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        listed = json.loads(done.stdout)
+        listed = self.bazaarAtB("list")
         self.assertEqual((listed["items"], listed["unreachable"]),
                          ({"pear": {"units": 2, "sellers": [wireId(seller_id)]}}, []))
         self.stopCleanly()
+
+    def bazaarAtB(self, *argv):
+        """Run ``bazaar --json ARGV`` at home B against the tracker; its
+        answer, once it exits 0."""
+        script = str(Path(sys.executable).with_name("bazaar"))
+        done = subprocess.run([*self.home_b.host.wrapper, script, "--tracker",
+                               f"{self.tracker_host.address}:{TRACKER_PORT}", "--json",
+                               *argv], capture_output=True, text=True, timeout=3 * TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return json.loads(done.stdout)
 
     def stopCleanly(self):
         codes = self.market.stop()
