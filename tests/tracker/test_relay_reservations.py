@@ -17,6 +17,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.tracker import Tracker, TrackerFactory
+from twisted_bazaar.tracker.reserving import MOST_NAMED
 from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.wire.ids import parseWireId, wireId
@@ -192,6 +193,20 @@ class PeerRelayTests(SynchronousTestCase):
         # The first one's relay went: asked again, the tracker's relay.
         first.say({"type": "relayReserve"})
         self.assertEqual(first.heard()[0]["type"], "relayReserved")
+
+    def test_mostNamed(self):
+        """However many slots a node offers, the tracker names its relay to
+        at most MOST_NAMED nodes: one relay that drops their circuits
+        keeps only those out of reach."""
+        self.checkless()
+        self.relaying(slots=10**6)
+        answers = []
+        for seed in range(MOST_NAMED + 1):
+            peer, _ = self.keyed(seed=100 + seed, host=f"10.{seed}.0.1")
+            peer.heard()
+            peer.say({"type": "relayReserve"})
+            answers.append(peer.heard()[0]["type"])
+        self.assertEqual(answers, ["relayAt"] * MOST_NAMED + ["relayReserved"])
 
     def test_relayNotNamedRefused(self):
         """A node that says it holds a reservation at a relay the tracker

@@ -20,6 +20,10 @@ from twisted_bazaar.wire.ids import shortId
 #: to a public node's relay: circuits from diallers that still know the
 #: tracker's relay reach it until then.
 MOVED_GRACE = 30.0
+#: The most nodes the tracker names to one public node's relay, whatever
+#: it offers: a relay that drops what it should carry keeps out of reach
+#: only the nodes reserved with it, so no one node may ask for them all.
+MOST_NAMED = 64
 
 
 class Reservations:
@@ -152,7 +156,8 @@ class Reservations:
         """
         A node offers its relay: taken from a node that proved a key and
         is reached directly at the address the tracker checked (the host
-        of the relay it names); refused (``error``) otherwise.
+        of the relay it names), for at most L{MOST_NAMED} nodes; refused
+        (``error``) otherwise.
         """
         node_id = link.peer_id
         if self.tracker.keyOf(node_id) is None or not self._relaying(node_id):
@@ -162,4 +167,5 @@ class Reservations:
                                  "it dialled and that proved a key"))
             return
         host, _ = self.tracker.registry.address(node_id)
-        self.pool.offer(node_id, joinRelay(host, message.port), message.slots)
+        self.pool.offer(node_id, joinRelay(host, message.port),
+                        min(message.slots, MOST_NAMED))
