@@ -8,7 +8,7 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import assembly
-from twisted_bazaar.files.assembly import Assembly
+from twisted_bazaar.files.assembly import Assembly, joinedRanges
 from twisted_bazaar.files.downloads import DownloadError, PartFile
 from tests.files.helpers import fileId, scratchDir
 
@@ -147,6 +147,24 @@ class AssemblyTests(SynchronousTestCase):
         self.verdict(4)
         self.assertEqual(self.jobs.names().count("writeback"), 1)
 
+    def test_writebackDropsTheVerifiedPieces(self):
+        """Each writeback is given the pieces verified since the last one
+        (joined where they touch), to drop from the page cache once
+        synced; none of them twice, and no piece not verified."""
+        self.patch(assembly, "WRITEBACK", PIECE + 5)
+        self.verdict(1)
+        self.verdict(0)
+        self.assertFalse(self.verdict(2, b"x" * PIECE))
+        self.verdict(3)
+        self.assertEqual([args for _, function, args in self.jobs.waiting
+                          if function.__name__ == "writeback"],
+                         [([(0, 2 * PIECE)],)])
+        self.jobs.runFirst("writeback")
+        self.verdict(4)
+        self.assertEqual([args for _, function, args in self.jobs.waiting
+                          if function.__name__ == "writeback"],
+                         [([(3 * PIECE, PIECE + 5)],)])
+
     def test_backlogPausesTheTransfers(self):
         """Past L{BACKLOG} bytes waiting for the workers, every transfer
         feeding a sink stops reading, a new one too; all go on once half
@@ -214,3 +232,12 @@ class AssemblyTests(SynchronousTestCase):
         self.assertNoResult(checked)
         self.assertEqual(self.assembly._jobs, set())
         self.assertEqual(self.assembly.backlog, 0)
+
+
+class JoinedRangesTests(SynchronousTestCase):
+    def test_sortedAndJoinedWhereTheyTouch(self):
+        self.assertEqual(joinedRanges([(30, 10), (0, 10), (10, 5), (50, 1), (40, 2)]),
+                         [(0, 15), (30, 12), (50, 1)])
+
+    def test_none(self):
+        self.assertEqual(joinedRanges([]), [])

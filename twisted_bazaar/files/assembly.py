@@ -15,7 +15,9 @@ L{twisted_bazaar.files.tree}) before any piece was asked for, so once
 every piece matches, the whole file is proven.  An L{Assembly} keeps the
 set of verified pieces and starts the writeback of verified bytes every
 L{WRITEBACK} bytes, so that once the last piece is in, what is left
-before the file can be placed is a short fsync.
+before the file can be placed is a short fsync; once synced, those bytes
+leave the page cache (L{twisted_bazaar.files.downloads.dropCached}), so
+the download's next writes take the same pages again.
 
 Its blocking work goes through a runner (L{Hasher.run}): worker threads
 in a daemon, inline on a fake clock (tests, the simulator).  When more
@@ -44,6 +46,17 @@ def hashBatch(digest, buffers):
     other threads run meanwhile)."""
     for buffer in buffers:
         digest.update(buffer)
+
+
+def joinedRanges(ranges):
+    """(offset, length) ranges, sorted, with those that touch joined."""
+    joined = []
+    for offset, length in sorted(ranges):
+        if joined and joined[-1][0] + joined[-1][1] == offset:
+            joined[-1] = (joined[-1][0], joined[-1][1] + length)
+        else:
+            joined.append((offset, length))
+    return joined
 
 
 class PieceSink:
@@ -180,6 +193,9 @@ class Assembly:
         self._paused = None
         self._writing = None
         self._unsynced = 0
+        #: (offset, length) of the pieces verified since the writeback
+        #: under way started, or the last one.
+        self._unsyncedRanges = []
         self._jobs = set()
         self.stopped = False
 
@@ -245,14 +261,17 @@ class Assembly:
         if self.stopped:
             return
         self.verified.add(piece)
-        self._unsynced += self.pieceRange(piece)[1]
+        offset, length = self.pieceRange(piece)
+        self._unsynced += length
+        self._unsyncedRanges.append((offset, length))
         self._writeback()
 
     def _writeback(self):
         if self._writing is not None or self._unsynced < WRITEBACK or self.stopped:
             return
-        self._unsynced = 0
-        d = self._writing = self.job(self.part.writeback)
+        done = joinedRanges(self._unsyncedRanges)
+        self._unsynced, self._unsyncedRanges = 0, []
+        d = self._writing = self.job(self.part.writeback, done)
 
         def written(result):
             self._writing = None
