@@ -135,6 +135,7 @@ class AssemblyTests(SynchronousTestCase):
 
     def test_writebackEveryFewVerifiedBytes(self):
         self.patch(assembly, "WRITEBACK", 2 * PIECE)
+        self.patch(assembly, "LAST_WRITEBACK", 2 * PIECE)
         self.verdict(0)
         self.assertNotIn("writeback", self.jobs.names())
         self.verdict(1)
@@ -147,11 +148,32 @@ class AssemblyTests(SynchronousTestCase):
         self.verdict(4)
         self.assertEqual(self.jobs.names().count("writeback"), 1)
 
+    def test_writebackMoreOftenNearTheEnd(self):
+        """Once fewer than WRITEBACK bytes are left to verify, a writeback
+        starts every LAST_WRITEBACK bytes, so that the last fsync has
+        little to write."""
+        self.patch(assembly, "WRITEBACK", 3 * PIECE)
+        self.patch(assembly, "LAST_WRITEBACK", PIECE)
+        self.verdict(0)
+        self.assertEqual(self.assembly.missing, len(DATA) - PIECE)
+        self.assertNotIn("writeback", self.jobs.names())
+        self.verdict(1)
+        self.assertEqual(self.jobs.names().count("writeback"), 1)
+        self.jobs.runFirst("writeback")
+        self.verdict(2)
+        self.assertEqual(self.jobs.names().count("writeback"), 1)
+
+    def test_missingCountsThePiecesOnDisk(self):
+        """At a resume, the pieces found on disk are not missing."""
+        resumed = Assembly(self.part, PIECE, PIECES, self.jobs.run, have={0, 4})
+        self.assertEqual(resumed.missing, len(DATA) - PIECE - 5)
+
     def test_writebackDropsTheVerifiedPieces(self):
         """Each writeback is given the pieces verified since the last one
         (joined where they touch), to drop from the page cache once
         synced; none of them twice, and no piece not verified."""
         self.patch(assembly, "WRITEBACK", PIECE + 5)
+        self.patch(assembly, "LAST_WRITEBACK", PIECE + 5)
         self.verdict(1)
         self.verdict(0)
         self.assertFalse(self.verdict(2, b"x" * PIECE))
