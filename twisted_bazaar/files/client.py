@@ -36,10 +36,12 @@ ANSWER_DIGITS = digitsFor(MAX_ANSWER)
 #: Default seconds without a byte, while an answer is due, before giving up.
 DEFAULT_STALL = 10.0
 #: Bytes a socket transport reads at a time (Twisted's C{bufferSize}, 64 KiB
-#: by default): a quarter of the system calls and of the calls into this
-#: protocol for the same bytes, which halved the buyer's reactor time per
-#: 256 MiB on loopback (see docs/benchmarks.md).
-READ_SIZE = 256 * 1024
+#: by default): a piece (1 MiB at least) in about one read, so that the
+#: reactor thread makes a sixteenth of the system calls and of the calls
+#: into this protocol for the same bytes, and each piece is hashed in one
+#: or two calls on its worker, each a hand-off of the GIL (see
+#: docs/benchmarks.md).
+READ_SIZE = 1024 * 1024
 
 
 class TransferError(Exception):
