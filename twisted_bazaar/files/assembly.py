@@ -16,9 +16,9 @@ every piece matches, the whole file is proven.  An L{Assembly} keeps the
 set of verified pieces and starts the writeback of verified bytes every
 L{WRITEBACK} bytes (every L{LAST_WRITEBACK} bytes near the end), so that
 once the last piece is in, what is left before the file can be placed is
-a short fsync; once synced, those bytes
-leave the page cache (L{twisted_bazaar.files.downloads.dropCached}), so
-the download's next writes take the same pages again.
+a short fsync; once synced, those bytes leave the page cache
+(L{twisted_bazaar.files.downloads.dropCached}), so the download's next
+writes take the same pages again.
 
 Its blocking work goes through a runner (L{Hasher.run}): worker threads
 in a daemon, inline on a fake clock (tests, the simulator).  When more

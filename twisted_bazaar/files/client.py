@@ -35,12 +35,11 @@ MAX_ANSWER = 1024 * 1024
 ANSWER_DIGITS = digitsFor(MAX_ANSWER)
 #: Default seconds without a byte, while an answer is due, before giving up.
 DEFAULT_STALL = 10.0
-#: Bytes a socket transport reads at a time (Twisted's C{bufferSize}, 64 KiB
-#: by default): a piece (1 MiB at least) in about one read, so that the
-#: reactor thread makes a sixteenth of the system calls and of the calls
-#: into this protocol for the same bytes, and each piece is hashed in one
-#: or two calls on its worker, each a hand-off of the GIL (see
-#: docs/benchmarks.md).
+#: Most bytes a socket transport reads at a time (Twisted's C{bufferSize},
+#: 64 KiB by default): up to a piece (1 MiB at least) a read, for fewer
+#: system calls and calls into this protocol (on loopback, about half the
+#: reads of 256 KiB reads, and a tenth less of the buyer's reactor time:
+#: see docs/benchmarks.md).
 READ_SIZE = 1024 * 1024
 
 
