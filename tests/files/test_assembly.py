@@ -8,7 +8,7 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import assembly
-from twisted_bazaar.files.assembly import Assembly
+from twisted_bazaar.files.assembly import Assembly, joinedRanges
 from twisted_bazaar.files.downloads import DownloadError, PartFile
 from tests.files.helpers import fileId, scratchDir
 
@@ -135,6 +135,7 @@ class AssemblyTests(SynchronousTestCase):
 
     def test_writebackEveryFewVerifiedBytes(self):
         self.patch(assembly, "WRITEBACK", 2 * PIECE)
+        self.patch(assembly, "LAST_WRITEBACK", 2 * PIECE)
         self.verdict(0)
         self.assertNotIn("writeback", self.jobs.names())
         self.verdict(1)
@@ -146,6 +147,45 @@ class AssemblyTests(SynchronousTestCase):
         self.jobs.runFirst("writeback")
         self.verdict(4)
         self.assertEqual(self.jobs.names().count("writeback"), 1)
+
+    def test_writebackMoreOftenNearTheEnd(self):
+        """Once fewer than WRITEBACK bytes are left to verify, a writeback
+        starts every LAST_WRITEBACK bytes, so that the last fsync has
+        little to write."""
+        self.patch(assembly, "WRITEBACK", 3 * PIECE)
+        self.patch(assembly, "LAST_WRITEBACK", PIECE)
+        self.verdict(0)
+        self.assertEqual(self.assembly.missing, len(DATA) - PIECE)
+        self.assertNotIn("writeback", self.jobs.names())
+        self.verdict(1)
+        self.assertEqual(self.jobs.names().count("writeback"), 1)
+        self.jobs.runFirst("writeback")
+        self.verdict(2)
+        self.assertEqual(self.jobs.names().count("writeback"), 1)
+
+    def test_missingCountsThePiecesOnDisk(self):
+        """At a resume, the pieces found on disk are not missing."""
+        resumed = Assembly(self.part, PIECE, PIECES, self.jobs.run, have={0, 4})
+        self.assertEqual(resumed.missing, len(DATA) - PIECE - 5)
+
+    def test_writebackDropsTheVerifiedPieces(self):
+        """Each writeback is given the pieces verified since the last one
+        (joined where they touch), to drop from the page cache once
+        synced; none of them twice, and no piece not verified."""
+        self.patch(assembly, "WRITEBACK", PIECE + 5)
+        self.patch(assembly, "LAST_WRITEBACK", PIECE + 5)
+        self.verdict(1)
+        self.verdict(0)
+        self.assertFalse(self.verdict(2, b"x" * PIECE))
+        self.verdict(3)
+        self.assertEqual([args for _, function, args in self.jobs.waiting
+                          if function.__name__ == "writeback"],
+                         [([(0, 2 * PIECE)],)])
+        self.jobs.runFirst("writeback")
+        self.verdict(4)
+        self.assertEqual([args for _, function, args in self.jobs.waiting
+                          if function.__name__ == "writeback"],
+                         [([(3 * PIECE, PIECE + 5)],)])
 
     def test_backlogPausesTheTransfers(self):
         """Past L{BACKLOG} bytes waiting for the workers, every transfer
@@ -214,3 +254,12 @@ class AssemblyTests(SynchronousTestCase):
         self.assertNoResult(checked)
         self.assertEqual(self.assembly._jobs, set())
         self.assertEqual(self.assembly.backlog, 0)
+
+
+class JoinedRangesTests(SynchronousTestCase):
+    def test_sortedAndJoinedWhereTheyTouch(self):
+        self.assertEqual(joinedRanges([(30, 10), (0, 10), (10, 5), (50, 1), (40, 2)]),
+                         [(0, 15), (30, 12), (50, 1)])
+
+    def test_none(self):
+        self.assertEqual(joinedRanges([]), [])

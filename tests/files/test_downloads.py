@@ -223,6 +223,25 @@ class PartFileTests(SynchronousTestCase):
                          "makes one)")
         self.assertEqual(os.listdir(elsewhere), [])
 
+    def test_writebackDropsWhatItSynced(self):
+        """After its fdatasync, a writeback drops the ranges it was given,
+        and only them, from the page cache."""
+        calls = []
+        self.patch(os, "fdatasync", lambda fd: calls.append("fdatasync"))
+        self.patch(os, "posix_fadvise",
+                   lambda fd, offset, length, advice: calls.append(
+                       (offset, length, advice)))
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        part.open()
+        self.addCleanup(part.close)
+        self.fill(part)
+        part.writeback([(0, 20), (40, 60)])
+        drop = os.POSIX_FADV_DONTNEED
+        self.assertEqual(calls, ["fdatasync", (0, 20, drop), (40, 60, drop)])
+        del calls[:]
+        part.writeback()
+        self.assertEqual(calls, ["fdatasync"])
+
     def test_privateFolderMadePrivate(self):
         """A private folder of this user's that others could write to (as
         an earlier version made it, with the umask's mode) is made 0700."""

@@ -14,8 +14,11 @@ against the file's identity (the root of their tree, see
 L{twisted_bazaar.files.tree}) before any piece was asked for, so once
 every piece matches, the whole file is proven.  An L{Assembly} keeps the
 set of verified pieces and starts the writeback of verified bytes every
-L{WRITEBACK} bytes, so that once the last piece is in, what is left
-before the file can be placed is a short fsync.
+L{WRITEBACK} bytes (every L{LAST_WRITEBACK} bytes near the end), so that
+once the last piece is in, what is left before the file can be placed is
+a short fsync; once synced, those bytes leave the page cache
+(L{twisted_bazaar.files.downloads.dropCached}), so the download's next
+writes take the same pages again.
 
 Its blocking work goes through a runner (L{Hasher.run}): worker threads
 in a daemon, inline on a fake clock (tests, the simulator).  When more
@@ -33,6 +36,10 @@ from twisted.python.failure import Failure
 #: Verified bytes after which their writeback is started (if none is
 #: running): about a second of a fast disk, a few of a slow one.
 WRITEBACK = 64 * 1024 * 1024
+#: The same once fewer than WRITEBACK bytes are left to verify: the
+#: fsync before the file is placed, which the download waits for, then
+#: has at most about this much left to write.
+LAST_WRITEBACK = 16 * 1024 * 1024
 #: Bytes of a piece handed to a worker thread at a time.
 BATCH = 1024 * 1024
 #: Most bytes waiting for the workers before the transfers pause.
@@ -44,6 +51,17 @@ def hashBatch(digest, buffers):
     other threads run meanwhile)."""
     for buffer in buffers:
         digest.update(buffer)
+
+
+def joinedRanges(ranges):
+    """(offset, length) ranges, sorted, with those that touch joined."""
+    joined = []
+    for offset, length in sorted(ranges):
+        if joined and joined[-1][0] + joined[-1][1] == offset:
+            joined[-1] = (joined[-1][0], joined[-1][1] + length)
+        else:
+            joined.append((offset, length))
+    return joined
 
 
 class PieceSink:
@@ -173,6 +191,8 @@ class Assembly:
         self.pieces = pieces
         self.run = run
         self.verified = set(have)
+        #: Bytes not yet verified.
+        self.missing = part.size - sum(self.pieceRange(piece)[1] for piece in have)
         #: Bytes handed to the workers and not yet hashed.
         self.backlog = 0
         self._sinks = set()
@@ -180,6 +200,9 @@ class Assembly:
         self._paused = None
         self._writing = None
         self._unsynced = 0
+        #: (offset, length) of the pieces verified since the writeback
+        #: under way started, or the last one.
+        self._unsyncedRanges = []
         self._jobs = set()
         self.stopped = False
 
@@ -245,14 +268,19 @@ class Assembly:
         if self.stopped:
             return
         self.verified.add(piece)
-        self._unsynced += self.pieceRange(piece)[1]
+        offset, length = self.pieceRange(piece)
+        self.missing -= length
+        self._unsynced += length
+        self._unsyncedRanges.append((offset, length))
         self._writeback()
 
     def _writeback(self):
-        if self._writing is not None or self._unsynced < WRITEBACK or self.stopped:
+        every = WRITEBACK if self.missing >= WRITEBACK else LAST_WRITEBACK
+        if self._writing is not None or self._unsynced < every or self.stopped:
             return
-        self._unsynced = 0
-        d = self._writing = self.job(self.part.writeback)
+        done = joinedRanges(self._unsyncedRanges)
+        self._unsynced, self._unsyncedRanges = 0, []
+        d = self._writing = self.job(self.part.writeback, done)
 
         def written(result):
             self._writing = None

@@ -35,11 +35,12 @@ MAX_ANSWER = 1024 * 1024
 ANSWER_DIGITS = digitsFor(MAX_ANSWER)
 #: Default seconds without a byte, while an answer is due, before giving up.
 DEFAULT_STALL = 10.0
-#: Bytes a socket transport reads at a time (Twisted's C{bufferSize}, 64 KiB
-#: by default): a quarter of the system calls and of the calls into this
-#: protocol for the same bytes, which halved the buyer's reactor time per
-#: 256 MiB on loopback (see docs/benchmarks.md).
-READ_SIZE = 256 * 1024
+#: Most bytes a socket transport reads at a time (Twisted's C{bufferSize},
+#: 64 KiB by default): up to a piece (1 MiB at least) a read, for fewer
+#: system calls and calls into this protocol (on loopback, about half the
+#: reads of 256 KiB reads, and a tenth less of the buyer's reactor time:
+#: see docs/benchmarks.md).
+READ_SIZE = 1024 * 1024
 
 
 class TransferError(Exception):
