@@ -19,7 +19,7 @@ from twisted.logger import LogLevel
 from twisted_bazaar import wire
 from twisted_bazaar.net.limits import ERROR_WINDOW, TokenBucket, spend
 from twisted_bazaar.net.recent import IN, STATUS
-from twisted_bazaar.wire.framing import FrameError, digitsFor, readFrame
+from twisted_bazaar.wire.framing import FrameError, digitsFor, lengthPrefix, readFrame
 
 _Ping, _Pong, _Error = wire.Ping, wire.Pong, wire.Error
 
@@ -85,7 +85,19 @@ class Reading:
         needed = 0
         limit = self._context.settings.frame_limit
         digits = digitsFor(limit)
+        window = digits + 1
         while start < size and not self.deaf:
+            # A whole frame whose length is well formed (every frame a node
+            # relays) is taken here, without a call; L{readFrame} says what
+            # anything else is (a frame not yet whole, or a broken one).
+            head = lengthPrefix(data, start, start + window)
+            if head is not None:
+                begin = head.end()
+                end = begin + int(head[1])
+                if end < size and end - begin <= limit and data[end] == 44:  # b","
+                    start = end + 1
+                    self.stringReceived(data[begin:end])
+                    continue
             try:
                 found = readFrame(data, start, limit, digits)
             except FrameError as e:

@@ -12,8 +12,11 @@ broken frame, and every fault has a name, for the log.
 
 import re
 
-#: A length prefix without fault, and its colon (L{readFrame}'s quick way).
-_HEAD = re.compile(rb"(0|[1-9][0-9]*):").match
+#: A length prefix without fault, and its colon: C{lengthPrefix(data, start,
+#: start + digits + 1)} matches one that starts at C{start} (the quick way
+#: of L{readFrame}, and of a reader that takes the frames it finds whole
+#: before asking L{readFrame} about anything else).
+lengthPrefix = re.compile(rb"(0|[1-9][0-9]*):").match
 
 
 class FrameError(ValueError):
@@ -68,7 +71,7 @@ def readFrame(data, start, limit, digits):
         len(data)`` (then the next frame starts at ``end + 1``).
     @raise FrameError: with the reason, for a broken frame.
     """
-    head = _HEAD(data, start, start + digits + 1)
+    head = lengthPrefix(data, start, start + digits + 1)
     if head is not None:
         # A well-formed length, in one C call: every frame a node relays
         # comes this way.  What is left, faults included, the lines below.
