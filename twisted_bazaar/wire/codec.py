@@ -675,11 +675,35 @@ def decode(data):
         the only exception it raises.
     """
     try:
+        # The way of a JSON object without whitespace around it, of a known
+        # type (every message relayed): the scanner skips json.loads' two
+        # whitespace scans, and for anything else a step raises, and
+        # L{_parsed} reads the payload again, step by step.
+        text = data.decode("utf-8")
+        obj, end = _scan_once(text, 0)
+        kind = obj["type"]
+        cls = MESSAGE_TYPES[kind]
+        if end != len(text):
+            raise ValueError
+    except (ValueError, StopIteration, RecursionError, KeyError, TypeError):
+        cls, kind, obj = _parsed(data)
+    try:
+        return cls.fromDict(obj)
+    except ProtocolError as e:
+        if kind == "error":
+            e.answerable = False
+        raise
+
+
+def _parsed(data):
+    """
+    A payload's message class, type and JSON object, taken step by step
+    (for L{decode}): each step says what is wrong, as a L{ProtocolError}.
+    Text with whitespace around its object is parsed too.
+    """
+    try:
         text = data.decode("utf-8")
         try:
-            # The scanner skips json.loads' two whitespace scans; text that
-            # starts or ends with whitespace, or is not JSON, takes the full
-            # path, which also says what is wrong.
             obj, end = _scan_once(text, 0)
             if end != len(text):
                 raise ValueError
@@ -699,9 +723,4 @@ def decode(data):
     cls = MESSAGE_TYPES.get(kind)
     if cls is None:
         raise ProtocolError(f"unknown message type {kind[:40]!r}")
-    try:
-        return cls.fromDict(obj)
-    except ProtocolError as e:
-        if kind == "error":
-            e.answerable = False
-        raise
+    return cls, kind, obj
