@@ -164,6 +164,26 @@ checkNodeIdOrNone = nodeIdChecker(True)
 
 def _nodeIds(values):
     return tuple(map(ids.fromWireCache.__getitem__, values))
+
+
+#: Lists of distinct node ids decoded (a path, say), of at most
+#: L{ID_LIST_KEPT_IDS} ids: a tuple of their texts -> the tuple of the ids;
+#: emptied when L{ID_LISTS_KEPT} are, as the ids' cache is (at most 16,384
+#: ids held: a few MB at worst).
+_idLists = {}
+ID_LISTS_KEPT = 1 << 10
+ID_LIST_KEPT_IDS = 16
+
+
+def _keepIdList(texts, node_ids):
+    """Remember a list of distinct ids decoded, if short (for fromDict):
+    True."""
+    if len(texts) <= ID_LIST_KEPT_IDS:
+        if len(_idLists) >= ID_LISTS_KEPT:
+            _idLists.clear()
+        _idLists[texts] = node_ids
+    return True
+
 checkPort = _port = intIn(0, 65535, "from 0 to 65535")
 checkTtl = intIn(0, MAX_TTL, f"from 0 to {MAX_TTL}")
 checkItem = _item = text(1, MAX_ITEM_BYTES)
@@ -190,11 +210,16 @@ def idList(min_len, max_len):
                   f"and set(map(type, {{v}})) == _STR_ONLY and "
                   f"all(map(_IDS.__contains__, {{v}})) and len(set({{v}})) == len({{v}})")
     check.convert = "_nodeIds"
-    # In fromDict, one pass converts the list; a text not in the cache
-    # raises KeyError (anything unhashable TypeError), which sends the
-    # object to strictFromDict; the distinct check then hashes ints.
+    # In fromDict, a list of texts converted before is looked up whole
+    # (L{_idLists}): a stream of messages along one path converts it once,
+    # and each of them holds the same tuple.  Else one pass converts the
+    # list; a text not in the cache raises KeyError (anything unhashable
+    # TypeError), which sends the object to strictFromDict; the distinct
+    # check then hashes ints.
     check.fastConvert = (f"type({{v}}) is list and {min_len} <= len({{v}}) <= {max_len} "
-                         f"and len(set({{v}} := _tuple(_map(_ID_AT, {{v}})))) == len({{v}})")
+                         f"and (({{v}} := _ID_LIST({{v}}t := _tuple({{v}}))) is not None "
+                         f"or (len(set({{v}} := _tuple(_map(_ID_AT, {{v}}t)))) == len({{v}}) "
+                         f"and _keepIdList({{v}}t, {{v}})))")
     check.toWire = "_wireIds"
     return check
 
@@ -511,6 +536,7 @@ def _compile(cls, type_name, fields):
                  "ERROR_CODES": ERROR_CODES, "_STR_ONLY": {str},
                  "_IDS": ids.fromWireCache, "_ID_OF": ids.fromWireCache.get,
                  "_ID_AT": ids.fromWireCache.__getitem__, "_tuple": tuple, "_map": map,
+                 "_ID_LIST": _idLists.get, "_keepIdList": _keepIdList,
                  "_nodeIds": _nodeIds, "_wireId": ids.wireId, "_wireIds": ids.wireIds,
                  "_new": object.__new__, "_Decoded": twin,
                  **defaults, **writers}
