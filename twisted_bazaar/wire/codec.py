@@ -162,10 +162,6 @@ checkNodeId = nodeIdChecker(False)
 checkNodeIdOrNone = nodeIdChecker(True)
 
 
-def _nodeIds(values):
-    return tuple(map(ids.fromWireCache.__getitem__, values))
-
-
 #: Lists of distinct node ids decoded (a path, say), of at most
 #: L{ID_LIST_KEPT_IDS} ids: a tuple of their texts -> the tuple of the ids;
 #: emptied when L{ID_LISTS_KEPT} are, as the ids' cache is (at most 16,384
@@ -176,13 +172,24 @@ ID_LIST_KEPT_IDS = 16
 
 
 def _keepIdList(texts, node_ids):
-    """Remember a list of distinct ids decoded, if short (for fromDict):
-    True."""
+    """Remember a list of distinct ids decoded, if short: True (for the
+    expressions of fromDict)."""
     if len(texts) <= ID_LIST_KEPT_IDS:
         if len(_idLists) >= ID_LISTS_KEPT:
             _idLists.clear()
         _idLists[texts] = node_ids
     return True
+
+
+def _nodeIds(values):
+    """A list of distinct ids' texts, all in the ids' cache, as the tuple
+    of the ids (the one kept, L{_idLists}, if any)."""
+    texts = tuple(values)
+    node_ids = _idLists.get(texts)
+    if node_ids is None:
+        node_ids = tuple(map(ids.fromWireCache.__getitem__, texts))
+        _keepIdList(texts, node_ids)
+    return node_ids
 
 checkPort = _port = intIn(0, 65535, "from 0 to 65535")
 checkTtl = intIn(0, MAX_TTL, f"from 0 to {MAX_TTL}")
@@ -203,6 +210,7 @@ def idList(min_len, max_len):
         checked = tuple(checkNodeId(each, name + " entry") for each in value)
         if len(set(checked)) != len(checked):
             raise ProtocolError(f"{name} must not repeat an id")
+        _keepIdList(tuple(value), checked)
         return checked
 
     # A list of distinct ids seen before passes, then becomes a tuple.
