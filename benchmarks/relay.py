@@ -35,7 +35,7 @@ from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.testing.daemons import nodeId
 from twisted_bazaar.wire.ids import wireId
 
-GOAL = (">=", 0.7)
+GOAL = (">=", 0.75)
 #: The node under test: a seller, so it has a reason to be in the market.
 NODE_ARGS = ("--role", "seller", "--sell", "apple=1")
 #: Frames in the calibration run, and bounds on N.

@@ -159,16 +159,23 @@ class Reading:
             self._pinged(message)
         elif kind is _Pong:
             self._ponged(message)
-        elif kind is _Error and message.path is None:
-            self._complained(message, data, now)
+        elif kind is _Error and message.path is None and self._earn():
+            # An error about the link itself costs its sender as a bad
+            # message would (L{_earn}): a flood of well-formed errors is
+            # cut off; one within the budget goes to the owner, below.
+            return
         else:
-            # L{_dispatch}, inline: every relayed message comes this way.
+            # To the link's owner, noting the traffic (and, but on a
+            # status link, the recent messages seen): inline, since every
+            # relayed message comes this way.
             self._last_traffic = now
             recent = context.recent
             if recent is not None and self.purpose != STATUS:
                 recent.note((now, IN, self.peer_id, message.TYPE))
             self.payload = data
             context.owner.messageReceived(self, message)
+            # Not kept past its handling: a quiet link would hold its last
+            # message for as long as it lives.
             self.payload = None
 
     def _undecodable(self, error):
@@ -211,27 +218,6 @@ class Reading:
         waiting = pongs.pop(message.nonce, None) if pongs else None
         if waiting is not None:
             waiting.callback(None)
-
-    def _complained(self, message, data, now):
-        """An error about the link itself (no path) costs its sender as a
-        bad message would (L{_earn}): a flood of well-formed errors is
-        cut off; one within the budget goes to the owner."""
-        if not self._earn():
-            self._dispatch(message, data, now)
-
-    def _dispatch(self, message, data, now):
-        """Hand a message to the link's owner, noting the traffic (and,
-        but on a status link, the recent messages seen)."""
-        self._last_traffic = now
-        context = self._context
-        recent = context.recent
-        if recent is not None and self.purpose != STATUS:
-            recent.note((now, IN, self.peer_id, message.TYPE))
-        self.payload = data
-        context.owner.messageReceived(self, message)
-        # Not kept past its handling: a quiet link would hold its last
-        # message for as long as it lives.
-        self.payload = None
 
     def dropOverRate(self, kind, rate):
         """A message over its rate (this link's, or one its owner keeps
