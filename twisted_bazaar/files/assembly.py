@@ -43,7 +43,7 @@ LAST_WRITEBACK = 16 * 1024 * 1024
 #: Bytes of a piece handed to a worker thread at a time.
 BATCH = 1024 * 1024
 #: Most bytes waiting for the workers before the transfers pause.
-BACKLOG = 4 * 1024 * 1024
+BACKLOG = 8 * 1024 * 1024
 
 
 def hashBatch(digest, buffers):

@@ -150,6 +150,15 @@ class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
         self.patch(type(self.scheme.records), "__len__", lambda records: 1)
         self.assertEqual(self.adopt()[:2], [("a", 1), ("b", 2)])
 
+    def test_stopCancelsEveryRingLinkBeingOpened(self):
+        """Stopping cancels each ring link still being opened, however
+        many (each cancelled one leaves the table as it goes)."""
+        self.patch(type(self.scheme.records), "__len__", lambda records: 1)
+        self.adopt()
+        self.assertGreaterEqual(len(self.scheme.upkeep._connecting), 2)
+        self.scheme.upkeep.stop()
+        self.assertEqual(dict(self.scheme.upkeep._connecting), {})
+
     def test_aNeighbourLinkedForItsPingIsPingedAtOnce(self):
         self.scheme.upkeep._ping()
         [request] = [r for r in self.node.connector.requests if r.host == "s"]

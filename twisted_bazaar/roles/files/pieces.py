@@ -17,7 +17,7 @@ from twisted_bazaar.files.schedule import PieceSchedule
 
 #: Pieces asked of one seller at once: the next request is on its way
 #: while a piece arrives, so no round trip is wasted between pieces.
-DEPTH = 2
+DEPTH = 4
 
 
 class Pieces:

@@ -128,7 +128,8 @@ class Upkeep:
     def stop(self):
         """Cancel the finger repair and the ring links being opened."""
         self.fingers.stop()
-        for pending in self._connecting.values():
+        # A copy: each cancelled one leaves the table (_notLinked).
+        for pending in list(self._connecting.values()):
             pending.cancel()
 
     def bury(self, peer_id):
