@@ -273,20 +273,27 @@ class ReservationTests(SynchronousTestCase):
         self.assertEqual(bed.relay.reservations.used, 0)
 
 
+def openedCircuit(bed):
+    """A dialler's and the node's connections to bed's relay, joined in a
+    circuit to NODE_ID: (dialler, node)."""
+    ends = []
+    for host in ("10.1.0.5", "192.168.1.2"):
+        end = relay_module.RelayEnd(bed.relay)
+        end.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", host, 1)))
+        ends.append(end)
+    dialler, node = ends
+    dialler.dataReceived(frame(wire.encode(RelayConnect(NODE_ID, "node"))))
+    [incoming] = bed.told
+    node.dataReceived(frame(wire.encode(RelayAccept(incoming.circuit))))
+    return dialler, node
+
+
 class FlowControlTests(SynchronousTestCase):
     def test_eachEndProducesForTheOther(self):
         """Once open, each end's connection is the other's producer: a
         reader that stops reading stops the relay reading its writer."""
         bed = Bed()
-        ends = []
-        for host in ("10.1.0.5", "192.168.1.2"):
-            end = relay_module.RelayEnd(bed.relay)
-            end.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", host, 1)))
-            ends.append(end)
-        dialler, node = ends
-        dialler.dataReceived(frame(wire.encode(RelayConnect(NODE_ID, "node"))))
-        [incoming] = bed.told
-        node.dataReceived(frame(wire.encode(RelayAccept(incoming.circuit))))
+        dialler, node = openedCircuit(bed)
         self.assertIs(dialler.transport.producer, node.transport)
         self.assertIs(node.transport.producer, dialler.transport)
         self.assertTrue(dialler.transport.streaming and node.transport.streaming)
@@ -419,15 +426,7 @@ class ThrottleTests(SynchronousTestCase):
         open circuit reading until the debt is paid, then they read
         again."""
         bed = Bed(RelayLimits(rate=1000))
-        ends = []
-        for host in ("10.1.0.5", "192.168.1.2"):
-            end = relay_module.RelayEnd(bed.relay)
-            end.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", host, 1)))
-            ends.append(end)
-        dialler, node = ends
-        dialler.dataReceived(frame(wire.encode(RelayConnect(NODE_ID, "node"))))
-        [incoming] = bed.told
-        node.dataReceived(frame(wire.encode(RelayAccept(incoming.circuit))))
+        dialler, node = openedCircuit(bed)
         dialler.dataReceived(b"x" * 600)
         self.assertEqual(node.transport.producerState, "producing")
         dialler.dataReceived(b"x" * 900)
