@@ -264,12 +264,7 @@ class BehindNATTests(HomeMarketCase):
         """`bazaar node`, run at home B, asks the seller at home A for its
         state through the tracker's relay, named by its id or by the
         address the tracker lists it at (where nothing answers)."""
-        self.startTracker(TIMEOUT)
-        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
-                           "--sell", "pear=2")
-        seller_id = nodeId(seller, TIMEOUT)
-        seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
-                       TIMEOUT)
+        seller_id, _ = self.pearSellerAtA()
         listed = self.bazaarAtB("status")
         [(host, port)] = [(entry["host"], entry["port"]) for entry in listed["nodes"]
                           if entry["id"] == wireId(seller_id)]
@@ -286,12 +281,7 @@ class BehindNATTests(HomeMarketCase):
         a link with (tests/e2e/hellopeer.py links to it from home B
         through the relay): whoever learns its address from a link can
         reach it again."""
-        self.startTracker(TIMEOUT)
-        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
-                           "--sell", "pear=2")
-        seller_id = nodeId(seller, TIMEOUT)
-        relay = seller.waitFor(RELAYED_AT.format(
-            host=re.escape(self.tracker_host.address)), TIMEOUT)["relay"]
+        seller_id, relay = self.pearSellerAtA()
         done = subprocess.run([*self.home_b.host.wrapper, sys.executable,
                                os.path.join(os.path.dirname(__file__), "hellopeer.py"),
                                relay, wireId(seller_id)],
@@ -306,16 +296,22 @@ class BehindNATTests(HomeMarketCase):
         """`bazaar list`, run at home B, asks the seller at home A for its
         stock through the tracker's relay: it is listed, and nobody is
         unreachable."""
-        self.startTracker(TIMEOUT)
-        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
-                           "--sell", "pear=2")
-        seller_id = nodeId(seller, TIMEOUT)
-        seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
-                       TIMEOUT)
+        seller_id, _ = self.pearSellerAtA()
         listed = self.bazaarAtB("list")
         self.assertEqual((listed["items"], listed["unreachable"]),
                          ({"pear": {"units": 2, "sellers": [wireId(seller_id)]}}, []))
         self.stopCleanly()
+
+    def pearSellerAtA(self):
+        """The tracker, then a seller of 2 pears at home A, once it holds
+        its reservation at the tracker's relay: (its id, the relay)."""
+        self.startTracker(TIMEOUT)
+        seller = self.node("home-seller", self.home_a.host, "--role", "seller",
+                           "--sell", "pear=2")
+        seller_id = nodeId(seller, TIMEOUT)
+        relay = seller.waitFor(RELAYED_AT.format(
+            host=re.escape(self.tracker_host.address)), TIMEOUT)["relay"]
+        return seller_id, relay
 
     def bazaarAtB(self, *argv):
         """Run ``bazaar --json ARGV`` at home B against the tracker; its
