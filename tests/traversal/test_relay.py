@@ -438,6 +438,21 @@ class ThrottleTests(SynchronousTestCase):
         self.assertEqual((dialler.transport.producerState, node.transport.producerState),
                          ("producing", "producing"))
 
+    def test_flowControlDoesNotLiftTheThrottle(self):
+        """A circuit that flow control lets read again while the throttle
+        holds every circuit (its other end's buffer drained) stops again
+        at its next bytes, until the debt is paid."""
+        bed = Bed(RelayLimits(rate=1000))
+        dialler, node = openedCircuit(bed)
+        dialler.dataReceived(b"x" * 1500)
+        dialler.transport.resumeProducing()
+        node.transport.resumeProducing()
+        dialler.dataReceived(b"x" * 100)
+        self.assertEqual((dialler.transport.producerState, node.transport.producerState),
+                         ("paused", "paused"))
+        bed.clock.advance(1.0)
+        self.assertEqual(dialler.transport.producerState, "producing")
+
 
 class StopTests(SynchronousTestCase):
     def test_stopClosesEverything(self):

@@ -333,7 +333,12 @@ class _Circuit:
             self.close(f"it carried more than its {limit} bytes")
             return
         end.other.transport.write(data)
-        self.relay.throttle.spend(len(data))
+        throttle = self.relay.throttle
+        throttle.spend(len(data))
+        if throttle.paused:
+            # Read while the throttle holds every circuit: flow control
+            # (its other end's buffer drained) resumed it; paused again.
+            self.pause()
 
     def close(self, why, code="noslots"):
         """End the circuit: a circuit still waiting tells its dialler why
