@@ -25,6 +25,8 @@ released (L{Account.release}).  Nothing is charged before it is granted,
 so a peer refused costs nothing here.
 """
 
+import math
+
 
 class Account:
     """
@@ -42,7 +44,11 @@ class Account:
         default, the newest (what a group holding too much added last).
     """
 
-    def __init__(self, capacity, group_limit=None, key_limit=None, oldest_first=False):
+    def __init__(self, capacity, group_limit=None, key_limit=None, oldest_first=False,
+                 limit=None):
+        #: The L{Limit <twisted_bazaar.base.limitregistry.Limit>} this
+        #: account holds (None: one not yet in the registry).
+        self.limit = limit
         self.capacity = capacity
         self.group_limit = group_limit
         self.key_limit = key_limit
@@ -56,6 +62,21 @@ class Account:
         self._totals = {}
         #: key -> units its holders hold (proven keys only).
         self._keys = {}
+
+    @classmethod
+    def of(cls, limit, capacity=None, group_limit=None, key_limit=None,
+           oldest_first=False):
+        """
+        The account of a declared L{Limit
+        <twisted_bazaar.base.limitregistry.Limit>}: its default, group and
+        key shares unless the owner's options say otherwise (None: the
+        declared one; a capacity of None in both: unbounded).
+        """
+        capacity = limit.default if capacity is None else capacity
+        return cls(math.inf if capacity is None else capacity,
+                   limit.group if group_limit is None else group_limit,
+                   limit.key if key_limit is None else key_limit,
+                   oldest_first, limit)
 
     def __contains__(self, holder):
         return holder in self._holders

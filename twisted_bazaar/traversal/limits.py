@@ -8,6 +8,8 @@ and trades come first.
 
 import attr
 
+from twisted_bazaar.base.limitregistry import declare
+
 #: Defaults of a tracker's relay (its --relay-* options).
 RESERVATIONS = 1024
 GROUP_RESERVATIONS = 8
@@ -69,3 +71,20 @@ NODE_LIMITS = RelayLimits(
     circuits=NODE_CIRCUITS_ALL, group_circuits=NODE_GROUP_CIRCUITS,
     node_circuits=NODE_NODE_CIRCUITS, circuit_bytes=NODE_CIRCUIT_BYTES,
     pending=NODE_PENDING, group_pending=NODE_GROUP_PENDING, rate=NODE_RATE)
+
+
+#: The relay's pools in the registry of limits
+#: (L{twisted_bazaar.base.limitregistry}); the defaults are the tracker's,
+#: a public node's relay builds the same pools from L{NODE_LIMITS}.
+RESERVATIONS_LIMIT = declare(
+    "relay.reservations", RESERVATIONS, "reservations",
+    "nodes at home a relay holds reservations for", group=GROUP_RESERVATIONS,
+    flag="--relay-reservations", owner=__name__)
+CIRCUITS_LIMIT = declare(
+    "relay.circuits", CIRCUITS, "circuits",
+    "circuits open or waiting for their node, charged to the dialler's group",
+    group=GROUP_CIRCUITS, flag="--relay-circuits", owner=__name__)
+PENDING_LIMIT = declare(
+    "relay.pending", PENDING, "connections",
+    "connections to a relay that have not yet said what they want",
+    group=GROUP_PENDING, owner=__name__)

@@ -27,7 +27,8 @@ from twisted_bazaar.net.connections import RateLimit, admitted
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey
-from twisted_bazaar.traversal.limits import RelayLimits
+from twisted_bazaar.traversal.limits import (
+    CIRCUITS_LIMIT, PENDING_LIMIT, RESERVATIONS_LIMIT, RelayLimits)
 from twisted_bazaar.traversal.messages import (
     RelayAccept,
     RelayConnect,
@@ -102,10 +103,12 @@ class Relay:
         self.relayed = 0
         self.refused = 0
         self.rates = RateLimit(clock, connection_rate)
-        self.reservations = Account(limits.reservations, limits.group_reservations)
+        self.reservations = Account.of(RESERVATIONS_LIMIT, limits.reservations,
+                                       limits.group_reservations)
         self._reserved = {}
-        self.circuits = Account(limits.circuits, limits.group_circuits)
-        self.pending = Account(limits.pending, limits.group_pending, oldest_first=True)
+        self.circuits = Account.of(CIRCUITS_LIMIT, limits.circuits, limits.group_circuits)
+        self.pending = Account.of(PENDING_LIMIT, limits.pending, limits.group_pending,
+                                  oldest_first=True)
         #: token -> circuit waiting for its node's relayAccept.
         self._waiting = {}
         #: Its bytes a second, all circuits together (limits.rate).

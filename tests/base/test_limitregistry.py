@@ -1,0 +1,65 @@
+"""The registry of limits: each declared once, found by name, in order."""
+
+import math
+
+import pytest
+
+from twisted_bazaar.base.limitregistry import LIMITS, Limit, Registry
+from twisted_bazaar.net.account import Account
+
+
+def test_declaredOnceFoundByName():
+    registry = Registry()
+    limit = registry.declare("a.pool", 8, "things", "what a peer holds", group=2,
+                             flag="--pool", owner="here")
+    assert registry["a.pool"] is limit
+    assert "a.pool" in registry and "b.pool" not in registry
+    assert limit == Limit("a.pool", 8, "things", "what a peer holds", 2, None,
+                          "--pool", "here")
+
+
+def test_sameDeclarationAgainIsTheSameLimit():
+    """A module imported twice (by another name, in a test) declares again."""
+    registry = Registry()
+    first = registry.declare("a.pool", 8, "things", "doc", owner="here")
+    assert registry.declare("a.pool", 8, "things", "doc", owner="here") is first
+    assert len(registry) == 1
+
+
+def test_twoOwnersOfOnePoolRefused():
+    registry = Registry()
+    registry.declare("a.pool", 8, "things", "doc", owner="here")
+    with pytest.raises(ValueError, match="declared twice: by here and by there"):
+        registry.declare("a.pool", 9, "things", "doc", owner="there")
+
+
+def test_walkedByName():
+    registry = Registry()
+    for name in ("z.pool", "a.pool", "m.pool"):
+        registry.declare(name, 1, "things", "doc")
+    assert [limit.name for limit in registry] == ["a.pool", "m.pool", "z.pool"]
+
+
+def test_accountOfALimitTakesItsDefaults():
+    limit = Limit("a.pool", 8, "things", "doc", group=2, key=1)
+    account = Account.of(limit)
+    assert (account.capacity, account.group_limit, account.key_limit) == (8, 2, 1)
+    assert account.limit is limit
+
+
+def test_accountOfALimitTakesTheOwnersOptions():
+    limit = Limit("a.pool", 8, "things", "doc", group=2)
+    account = Account.of(limit, 16, 4, oldest_first=True)
+    assert (account.capacity, account.group_limit, account.oldest_first) == (16, 4, True)
+
+
+def test_unboundedLimit():
+    account = Account.of(Limit("a.pool", None, "things", "doc"))
+    assert account.capacity == math.inf
+
+
+def test_relayPoolsDeclared():
+    """The relay's pools are in the process's registry, named by owner."""
+    from twisted_bazaar.traversal import relay  # noqa: F401 (declares them)
+    for name in ("relay.reservations", "relay.circuits", "relay.pending"):
+        assert LIMITS[name].owner == "twisted_bazaar.traversal.limits"
