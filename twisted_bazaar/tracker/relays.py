@@ -251,7 +251,11 @@ class RelayPool:
                 fitting, fewest = [relaying], count
             elif count == fewest:
                 fitting.append(relaying)
-        return fitting[self.rng.randrange(len(fitting))] if fitting else None
+        if len(fitting) < 2:
+            # No draw for one: a group of one relay (the honest case)
+            # costs the tracker's random stream nothing more than before.
+            return fitting[0] if fitting else None
+        return fitting[self.rng.randrange(len(fitting))]
 
     def _name(self, node_id, asker_group, group, relaying):
         for victim in self.names.take(node_id, asker_group):
