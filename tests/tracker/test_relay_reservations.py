@@ -419,8 +419,10 @@ class StrangerRelayTests(SynchronousTestCase):
         [answer] = stranger.heard()
         stranger.say({"type": "relayReserved", "relay": answer["relay"]})
         asker, _ = ReservationTests.keyless(self)
-        self.assertEqual([(m["host"], m["port"]) for m in self.ask(asker, identity.id)],
-                         [(self.STRANGER, 4001)] * 2)
+        asker.say({"type": "nodereq", "exclude": [wireId(relaying)]})
+        asker.say({"type": "whereis", "id": wireId(identity.id)})
+        self.assertEqual([(m["id"], m["host"], m["port"]) for m in asker.heard()],
+                         [(wireId(identity.id), self.STRANGER, 4001)] * 2)
         # It asks again, with nowhere to hold it: named with no relay, and
         # still no relay of its own taken.
         self.tracker.relay = None
@@ -431,8 +433,6 @@ class StrangerRelayTests(SynchronousTestCase):
         self.assertEqual(stranger.heard()[0]["code"], "norelay")
         self.assertEqual(len(self.tracker.relays), 1)
         self.assertEqual(self.tracker.registry.nodes[identity.id], (self.STRANGER, 4001))
-
-    ask = ReservationTests.ask
 
     def test_portlessNamedWhereSeen(self):
         """A node of port 0 is never checked: the host it names is not
