@@ -6,8 +6,9 @@ last resort, or names a public node's relay (``relayAt``), where the node
 reserves on a connection it keeps open (L{PeerHold}), and tells the
 tracker once it holds it; it then probes that relay now and then, by
 dialling itself through it (L{RelayProbe}), and leaves it when a probe
-fails; when that connection closes, it asks the tracker again.  A node at the tracker's relay asks again now and then
-(L{RETRY_FIRST}), and moves to a public node's relay once one has room.
+fails; when that connection closes, it asks the tracker again.  A node
+at the tracker's relay asks again now and then (L{RETRY_FIRST}), and
+moves to a public node's relay once one has room.
 Once held, it advertises the relay, and accepts each circuit the relay
 announces on a connection of its own, running its end of the inner
 channel as the acceptor, under the protocol its own port (links) or
