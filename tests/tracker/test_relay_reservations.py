@@ -11,13 +11,14 @@ from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import FakeConnector, WiredLink
+from tests.helpers import FakeConnector, WiredLink, feed, sent
+from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity
-from twisted_bazaar.identity.proofs import REGISTER, Handshake
+from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.tracker import Tracker, TrackerFactory
-from twisted_bazaar.tracker.reserving import MOST_NAMED
+from twisted_bazaar.tracker.relays import MOST_NAMED
 from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.wire.ids import parseWireId, wireId
@@ -285,3 +286,159 @@ class PeerRelayTests(SynchronousTestCase):
         peer.heard()
         peer.say({"type": "relayReserve"})
         self.assertEqual(peer.heard()[0]["type"], "relayReserved")
+
+
+class StrangerRelayTests(SynchronousTestCase):
+    """
+    Issue 55: the tracker's relay pool and reservations take nothing a
+    stranger says as fact.  A stranger here has free keys at 127.77.0.1
+    (address group 127.77); honest relays and nodes at home are each in a
+    group of their own.
+    """
+
+    STRANGER = "127.77.0.1"
+
+    def setUp(self):
+        ReservationTests.setUp(self)
+        self.seeds = iter(range(1000, 2000))
+
+    keyed = ReservationTests.keyed
+
+    def checkless(self):
+        self.tracker.connector = None
+
+    def relaying(self, host, slots=16, port=7702):
+        """A public node at host offering its relay: (connection, id)."""
+        peer, node_id = self.keyed(next(self.seeds), host)
+        peer.heard()
+        peer.say({"type": "relayOffer", "port": port, "slots": slots})
+        self.assertEqual(peer.heard(), [])
+        return peer, node_id
+
+    def home(self, host):
+        """A node at home asking for a reservation: (connection, id,
+        what the tracker answered)."""
+        peer, node_id = self.keyed(next(self.seeds), host)
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        [answer] = peer.heard()
+        return peer, node_id, answer
+
+    def test_keysAddNothing(self):
+        """Twelve relay keys offered from one address beside two honest
+        relays: six new nodes at home are named two relays of each group
+        (named by key, the stranger's took nearly every one)."""
+        self.checkless()
+        stranger = {wireId(self.relaying(self.STRANGER, port=7000 + n)[1])
+                    for n in range(12)}
+        honest = {wireId(self.relaying(host)[1]) for host in ("192.0.2.20",
+                                                              "198.51.100.20")}
+        named = [self.home(f"10.{n}.0.1")[2]["id"] for n in range(6)]
+        self.assertEqual(sum(relaying in stranger for relaying in named), 2)
+        self.assertEqual(sum(relaying in honest for relaying in named), 4)
+
+    def test_reRegisteringResetsNothing(self):
+        """A relay offering one slot registers again, under a new key,
+        before the next node at home: its group still holds the first, so
+        the next is held at the tracker's relay."""
+        self.checkless()
+        relayer, _ = self.relaying("192.0.2.20", slots=1)
+        first, _, answer = self.home("10.1.0.1")
+        self.assertEqual(answer["type"], "relayAt")
+        first.say({"type": "relayReserved", "relay": answer["relay"]})
+        relayer.link.transport.loseConnection()
+        self.relaying("192.0.2.20", slots=1)
+        _, _, answer = self.home("10.2.0.1")
+        self.assertEqual(answer["type"], "relayReserved")
+        # The first node at home asks again: its place is free.
+        first.say({"type": "relayReserve"})
+        self.assertEqual(first.heard()[0]["type"], "relayReserved")
+        _, _, answer = self.home("10.3.0.1")
+        self.assertEqual(answer["type"], "relayAt")
+
+    def test_namesNeverConfirmed(self):
+        """Thirty-one keys of one group ask for reservations and never
+        reserve: they are named an honest relay 4 times (their group's
+        share of names not yet confirmed), and a node of another group
+        still is."""
+        self.checkless()
+        self.relaying("192.0.2.20", slots=16)
+        answers = [self.home(f"127.77.0.{n}")[2] for n in range(1, 32)]
+        self.assertEqual([answer["type"] for answer in answers[:4]], ["relayAt"] * 4)
+        self.assertNotIn("relayAt", [answer["type"] for answer in answers[4:]])
+        _, _, answer = self.home("10.1.0.1")
+        self.assertEqual(answer["type"], "relayAt")
+
+    def test_nameExpires(self):
+        """A name not confirmed within the tracker's timeout holds no
+        place: the node at home that confirms it later is refused, and the
+        place goes to the next."""
+        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
+                               relay=self.tracker.relay, relay_name_timeout=5.0)
+        self.factory = TrackerFactory(self.tracker)
+        self.relaying("192.0.2.20", slots=1)
+        late, _, answer = self.home("10.1.0.1")
+        self.assertEqual(self.home("10.2.0.1")[2]["type"], "relayReserved")
+        self.clock.advance(5.0)
+        late.say({"type": "relayReserved", "relay": answer["relay"]})
+        self.assertEqual(late.heard()[0]["code"], "norelay")
+        self.assertEqual(self.home("10.3.0.1")[2]["type"], "relayAt")
+
+    def passCheck(self, peer, node_id, identity_seed):
+        """The tracker's check of the last registered node reaches it."""
+        identity = Identity.fromRandom(random.Random(identity_seed))
+        probe = self.connector.connectLast()
+        [ask] = sent(probe)
+        answer = Handshake(identity, CHECK)
+        feed(probe, wire.ThisIsMe(node_id, 4001, key=identity.key,
+                                  nonce=answer.nonce, sig=answer.prove(ask.key, ask.nonce)))
+        self.assertIn(node_id, self.tracker.registry.checked)
+
+    def test_victimsAddressNeverNamed(self):
+        """
+        A key registered at a victim's address (its check fails) says it
+        holds the relay it was named, without connecting: it is named at
+        the host its tracker connection comes from, never the victim's,
+        and its relayOffer is refused (a reservation is no address
+        check), even once it holds no relay.
+        """
+        peer, relaying = self.keyed(7, "192.0.2.20")
+        self.passCheck(peer, relaying, 7)
+        peer.say({"type": "relayOffer", "port": 7702, "slots": 4})
+        identity = Identity.fromRandom(random.Random(8))
+        handshake = Handshake(identity, REGISTER)
+        stranger = WiredLink(self.factory, self.STRANGER)
+        stranger.say({"type": "thisisme", "id": "", "port": 4001, "host": "198.51.100.77",
+                      "key": identity.key, "nonce": handshake.nonce})
+        [you] = stranger.heard()
+        stranger.say({"type": "proof", "sig": handshake.prove(you["key"], you["nonce"])})
+        self.assertEqual(self.connector.requests[-1][:2], ("198.51.100.77", 4001))
+        self.connector.failLast(ConnectionRefusedError())
+        stranger.heard()
+        stranger.say({"type": "relayReserve"})
+        [answer] = stranger.heard()
+        stranger.say({"type": "relayReserved", "relay": answer["relay"]})
+        asker, _ = ReservationTests.keyless(self)
+        asker.say({"type": "nodereq", "exclude": [wireId(relaying)]})
+        asker.say({"type": "whereis", "id": wireId(identity.id)})
+        self.assertEqual([(m["id"], m["host"], m["port"]) for m in asker.heard()],
+                         [(wireId(identity.id), self.STRANGER, 4001)] * 2)
+        # It asks again, with nowhere to hold it: named with no relay, and
+        # still no relay of its own taken.
+        self.tracker.relay = None
+        stranger.say({"type": "relayReserve"})
+        self.assertIsNone(self.tracker.registry.relayOf(identity.id))
+        stranger.heard()
+        stranger.say({"type": "relayOffer", "port": 7702, "slots": 4})
+        self.assertEqual(stranger.heard()[0]["code"], "norelay")
+        self.assertEqual(len(self.tracker.relays), 1)
+        self.assertEqual(self.tracker.registry.nodes[identity.id], (self.STRANGER, 4001))
+
+    def test_portlessNamedWhereSeen(self):
+        """A node of port 0 is never checked: the host it names is not
+        recorded, the one its connection comes from is."""
+        peer = WiredLink(self.factory, self.STRANGER)
+        peer.say({"type": "thisisme", "id": "", "port": 0, "host": "198.51.100.77"})
+        [you] = peer.heard()
+        self.assertEqual(self.tracker.registry.nodes[parseWireId(you["id"])],
+                         (self.STRANGER, 0))

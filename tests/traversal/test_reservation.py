@@ -10,6 +10,7 @@ import random
 
 from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 
 from tests.core.test_membership import MembershipCase, reach
@@ -17,8 +18,14 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.traversal.limits import NODE_LIMITS
-from twisted_bazaar.traversal.messages import RelayIncoming, RelayReserved
+from twisted_bazaar.traversal.messages import (
+    RelayConnect,
+    RelayIncoming,
+    RelayOpen,
+    RelayReserved,
+)
 from twisted_bazaar.traversal.relay import Relay
+from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL
 from twisted_bazaar.traversal.reservation import RETRY_FIRST
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.wire.ids import wireId
@@ -26,7 +33,10 @@ from twisted_bazaar.wire.ids import wireId
 RELAY = "192.0.2.50:7702"
 
 
-class PeerReservationTests(MembershipCase):
+class PeerReservationCase(MembershipCase):
+    """A node with a key, registered, that a public node's relay will
+    hold."""
+
     def setUp(self):
         super().setUp()
         self.node.identity = Identity.fromRandom(random.Random(3))
@@ -55,6 +65,8 @@ class PeerReservationTests(MembershipCase):
         request.deferred.callback(request.link)
         return request.link, transport
 
+
+class PeerReservationTests(PeerReservationCase):
     def test_heldAndTold(self):
         """The node asks with its id, advertises the relay once held, and
         tells the tracker."""
@@ -178,6 +190,52 @@ class PeerReservationTests(MembershipCase):
         self.tracker.link.transport.loseConnection()
         self.assertIsNone(self.node.relay)
         self.assertTrue(transport.disconnecting or transport.disconnected)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class ProbeTests(PeerReservationCase):
+    """Holding a public node's relay, the node dials itself through it,
+    then and now and then: a relay that carries no circuit to it loses it
+    (issue 55: a relay held homes and dropped their circuits)."""
+
+    def probed(self):
+        """Held: the probe's connection to the relay, up."""
+        hold, transport = self.held()
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.tracker.heard()
+        request = self.node.connector.requests[-1]
+        self.assertEqual((request.host, request.port), ("192.0.2.50", 7702))
+        probe = StringTransport()
+        request.link.makeConnection(probe)
+        request.deferred.callback(request.link)
+        self.assertEqual(probe.value(), frame(wire.encode(
+            RelayConnect(self.node.id, "node"))))
+        return hold, transport, request.link
+
+    def test_failedProbeLeaves(self):
+        """The relay refuses the node's circuit to itself: the node leaves
+        it, says why, and asks the tracker for another."""
+        hold, transport, end = self.probed()
+        with capturedLogs() as events:
+            end.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
+            self.assertTrue(transport.disconnecting or transport.disconnected)
+            hold.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNone(self.node.relay)
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        self.assertTrue(any("a circuit to this node through it did not open"
+                            in formatEvent(e) for e in events))
+
+    def test_passedProbeRepeats(self):
+        """The circuit opens: the node keeps the relay, and probes it again
+        PROBE_INTERVAL later; leaving the tracker ends the probing."""
+        hold, transport, end = self.probed()
+        end.dataReceived(frame(wire.encode(RelayOpen("203.0.113.9"))))
+        self.assertFalse(transport.disconnecting or transport.disconnected)
+        self.assertEqual(self.node.relay, RELAY)
+        asked = len(self.node.connector.requests)
+        self.clock.advance(PROBE_INTERVAL)
+        self.assertEqual(len(self.node.connector.requests), asked + 1)
+        self.tracker.link.transport.loseConnection()
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
 

@@ -83,17 +83,23 @@ class Abilities:
 
 class Registry:
     """
-    The live table: id -> (host, port), with what each node can do, and
-    O(1) random picks (among all nodes, or those of one scheme, or its
-    super-peers) so that a tracker of ten thousand nodes stays cheap.
+    The live table: id -> the (host, port) each node is named at, with
+    what each node can do, and O(1) random picks (among all nodes, or
+    those of one scheme, or its super-peers) so that a tracker of ten
+    thousand nodes stays cheap.
     """
 
     def __init__(self, rng):
         self.rng = rng
         self.nodes = {}
         self.abilities = {}
-        #: Ids whose address was checked (or needs no check).
+        #: Ids that may be introduced: their address was checked (or
+        #: needs no check), or they are reached through a relay.
         self.verified = set()
+        #: Ids whose address the tracker itself checked, or took as
+        #: registered (with no checks, or port 0): never one introduced
+        #: through a relay alone.
+        self.checked = set()
         #: id -> the relay (``HOST:PORT``) through which a node that
         #: cannot be dialled is reached.
         self.relays = {}
@@ -136,10 +142,21 @@ class Registry:
             self.verify(node_id)
         return node_id
 
-    def verify(self, node_id):
-        """The node listens where it said: it may be introduced."""
+    def verify(self, node_id, seen=None):
+        """
+        The node may be introduced: it listens where it said (its check
+        passed), or, with ``seen``, it is reached through a relay, its
+        check not passed, and is named from now on at ``seen``, the host
+        the tracker saw its connection come from, never the host it
+        registered: the tracker names for a node only a host it checked
+        or saw.
+        """
         if node_id not in self.nodes or node_id in self.verified:
             return
+        if seen is None:
+            self.checked.add(node_id)
+        else:
+            self.nodes[node_id] = (seen, self.nodes[node_id][1])
         self.verified.add(node_id)
         self.changes += 1
         if self.nodes[node_id][1]:
@@ -175,6 +192,7 @@ class Registry:
         del self.nodes[node_id]
         self.relays.pop(node_id, None)
         self.verified.discard(node_id)
+        self.checked.discard(node_id)
         self.changes += 1
         for key in self._poolsOf(self.abilities.pop(node_id)):
             pool = self._pools.get(key)

@@ -4,13 +4,18 @@ holds each node the tracker cannot dial.  A public node's relay with room
 is named first (L{RelayPool}); the tracker's own relay is the relay of
 last resort; a node that moves from it to a public node's keeps its
 reservation there a while (L{MOVED_GRACE}) for diallers that still know it.
+
+Nothing a stranger says is taken as fact here: a relay is offered only by
+a node whose address check passed (a reservation is no check), and a
+node introduced through a relay is named at the host the tracker saw its
+connection come from, not the host it registered.
 """
 
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import groupOf
-from twisted_bazaar.tracker.relays import RelayPool
+from twisted_bazaar.tracker.relays import NAME_TIMEOUT, RelayPool
 from twisted_bazaar.traversal.messages import RelayAt, RelayReserved
 from twisted_bazaar.traversal.relay import Refused
 from twisted_bazaar.wire.core import joinRelay
@@ -20,10 +25,6 @@ from twisted_bazaar.wire.ids import shortId
 #: to a public node's relay: circuits from diallers that still know the
 #: tracker's relay reach it until then.
 MOVED_GRACE = 30.0
-#: The most nodes the tracker names to one public node's relay, whatever
-#: it offers: a relay that drops what it should carry keeps out of reach
-#: only the nodes reserved with it, so no one node may ask for them all.
-MOST_NAMED = 64
 
 
 class Reservations:
@@ -36,10 +37,15 @@ class Reservations:
         and logs.
     """
 
-    def __init__(self, tracker, rng):
+    def __init__(self, tracker, rng, name_timeout=NAME_TIMEOUT):
+        """
+        @param name_timeout: seconds a relay named to a node at home holds
+            its place there before the node confirms it
+            (L{twisted_bazaar.tracker.relays.NAME_TIMEOUT}).
+        """
         self.tracker = tracker
         #: The relays of public nodes, named before the tracker's own.
-        self.pool = RelayPool(rng)
+        self.pool = RelayPool(rng, tracker.clock, name_timeout=name_timeout)
         #: node id -> when the tracker's relay lets go of the reservation of
         #: a node that moved to a public node's relay (L{MOVED_GRACE}).
         self._moved = {}
@@ -52,9 +58,10 @@ class Reservations:
         self.pool.leave(node_id)
 
     def stop(self):
-        """Cancel every grace timer."""
+        """Cancel every grace timer, and the pool's."""
         for node_id in list(self._moved):
             self._keepAtRelay(node_id)
+        self.pool.stop()
 
     def reserve(self, link):
         """
@@ -77,7 +84,7 @@ class Reservations:
             tracker.registry.setRelay(node_id, None)
         key = tracker.keyOf(node_id)
         if key is not None:
-            named = self.pool.pick(node_id, self._relaying)
+            named = self.pool.pick(node_id, group, self._relaying)
             if named is not None:
                 link.send(RelayAt(*named))
                 return
@@ -96,14 +103,17 @@ class Reservations:
 
     def _reachedThrough(self, link, relay, where):
         """The node holds a reservation at relay: it is named with it, and
-        introduced (its address check stops: see L{reserve})."""
+        introduced (its address check stops: see L{reserve}), at the host
+        its tracker connection comes from: its check did not pass, so the
+        host it registered is one nobody vouched for."""
         tracker = self.tracker
         node_id = link.peer_id
         tracker.registry.setRelay(node_id, relay)
         if node_id in tracker.registry.verified:
             return
         tracker.checks.stop(node_id)
-        tracker.registry.verify(node_id)
+        tracker.registry.verify(node_id, seen=getattr(link.transport.getPeer(), "host",
+                                                      "") or "")
         tracker.memberLine(groupOf(link), LogLevel.info, "node {id} holds a reservation "
                            "at {where}: introducing it through {relay}",
                            id=shortId(node_id), where=where, relay=relay)
@@ -111,10 +121,11 @@ class Reservations:
     def _relaying(self, node_id):
         """Whether node_id's offer to relay still stands: it is
         registered with a port (a node of port 0 is taken without a
-        check of its address), its address check passed, and it is
+        check of its address), its address check passed (a reservation,
+        which introduces a node without one, is no check), and it is
         reached directly."""
         registry = self.tracker.registry
-        return (node_id in self.tracker.links and node_id in registry.verified
+        return (node_id in self.tracker.links and node_id in registry.checked
                 and registry.nodes[node_id][1] != 0 and registry.relayOf(node_id) is None)
 
     def heldAtPeer(self, link, message):
@@ -156,8 +167,9 @@ class Reservations:
         """
         A node offers its relay: taken from a node that proved a key and
         is reached directly at the address the tracker checked (the host
-        of the relay it names), for at most L{MOST_NAMED} nodes; refused
-        (``error``) otherwise.
+        of the relay it names); refused (``error``) otherwise.  The pool
+        names its relay group to at most
+        L{twisted_bazaar.tracker.relays.MOST_NAMED} nodes.
         """
         node_id = link.peer_id
         if self.tracker.keyOf(node_id) is None or not self._relaying(node_id):
@@ -167,5 +179,4 @@ class Reservations:
                                  "it dialled and that proved a key"))
             return
         host, _ = self.tracker.registry.address(node_id)
-        self.pool.offer(node_id, joinRelay(host, message.port),
-                        min(message.slots, MOST_NAMED))
+        self.pool.offer(node_id, joinRelay(host, message.port), message.slots)

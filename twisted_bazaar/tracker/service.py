@@ -30,6 +30,7 @@ from twisted_bazaar.tracker.checks import (  # noqa: F401 (the package's names)
     AddressChecks,
 )
 from twisted_bazaar.tracker.registry import Abilities, Registry
+from twisted_bazaar.tracker.relays import NAME_TIMEOUT
 from twisted_bazaar.tracker.reserving import Reservations
 from twisted_bazaar.traversal.messages import RelayOffer, RelayReserve, RelayReserved
 from twisted_bazaar.wire.ids import NO_ID, shortId, wireId
@@ -104,7 +105,8 @@ class Tracker:
     def __init__(self, clock, rng, settings=None, extensions=None, connector=None,
                  identity=None, pending_limit=PENDING_LIMIT,
                  pending_group_limit=PENDING_GROUP_LIMIT, registered_limit=None,
-                 check_limit=None, connection_rate=0, relay=None):
+                 check_limit=None, connection_rate=0, relay=None,
+                 relay_name_timeout=NAME_TIMEOUT):
         """
         @param identity: the tracker's own key pair (L{Identity}), which
             nodes prove their keys to; a fresh one if not given (nodes
@@ -127,6 +129,9 @@ class Tracker:
         @param relay: the tracker's L{twisted_bazaar.traversal.relay.Relay}
             (the relay of last resort for the nodes it cannot dial), or
             None: a ``relayReserve`` is refused.
+        @param relay_name_timeout: seconds a public node's relay named to
+            a node at home holds its place before the node confirms it
+            (L{NAME_TIMEOUT}).
         """
         self.clock = clock
         self.identity = identity if identity is not None else Identity.generate()
@@ -167,7 +172,7 @@ class Tracker:
         self.links = {}
         self.relay = relay
         #: Which relay holds each node it cannot dial (L{Reservations}).
-        self.reservations = Reservations(self, rng)
+        self.reservations = Reservations(self, rng, relay_name_timeout)
         #: The relays of public nodes, named to the nodes it cannot dial
         #: before its own.
         self.relays = self.reservations.pool
@@ -390,7 +395,10 @@ class Tracker:
             self._drop(victim)
             victim.refuse("noslots", "evicted to make room for a node of another "
                           "address group")
-        host = hello.host or getattr(link.transport.getPeer(), "host", "")
+        seen = getattr(link.transport.getPeer(), "host", "")
+        # A node of port 0 is never checked: the host it names is one
+        # nobody vouched for, so it is recorded where it is seen.
+        host = (hello.host or seen) if hello.port else seen
         abilities = Abilities(hello.scheme, bool(hello.superpeer))
         if checking is None:
             checking = self.connector is not None and hello.port != 0

@@ -15,7 +15,8 @@ from twisted_bazaar.wire.core import splitRelay
 
 
 def openCircuit(connectRelay, relay, target, purpose, protocol, clock, channel=None,
-                expected=None, peerLog=None, peer=None, timeout=HANDSHAKE_TIMEOUT):
+                expected=None, peerLog=None, peer=None, timeout=HANDSHAKE_TIMEOUT,
+                pin=None):
     """
     Connect protocol to node ``target``'s port for ``purpose`` through the
     relay at ``relay`` (``HOST:PORT``): ``connectRelay(host, port, end)``
@@ -26,6 +27,8 @@ def openCircuit(connectRelay, relay, target, purpose, protocol, clock, channel=N
 
     @param peer: the inner transport's C{getPeer} (the node's advertised
         address); the relay's if None.
+    @param pin: in place of ``expected``, the inner channel's key pin
+        (see L{EncryptedProtocol}): told the key once proven.
     @return: a Deferred firing with protocol once the circuit is open, or
         failing with why not.
     """
@@ -35,7 +38,7 @@ def openCircuit(connectRelay, relay, target, purpose, protocol, clock, channel=N
         if channel is None:
             return protocol
         return EncryptedProtocol(protocol, channel, True, clock, timeout, peerLog=peerLog,
-                                 expected=expected)
+                                 expected=expected, pin=pin)
 
     end = CircuitEnd(RelayConnect(target, purpose), inner, clock,
                      peer or IPv4Address("TCP", relay_host, relay_port))

@@ -4,9 +4,11 @@ tracker found it cannot dial asks the tracker for a reservation over its
 tracker connection.  The tracker holds it at its own relay, the relay of
 last resort, or names a public node's relay (``relayAt``), where the node
 reserves on a connection it keeps open (L{PeerHold}), and tells the
-tracker once it holds it; when that connection closes, it asks the
-tracker again.  A node at the tracker's relay asks again now and then
-(L{RETRY_FIRST}), and moves to a public node's relay once one has room.
+tracker once it holds it; it then probes that relay now and then, by
+dialling itself through it (L{RelayProbe}), and leaves it when a probe
+fails; when that connection closes, it asks the tracker again.  A node
+at the tracker's relay asks again now and then (L{RETRY_FIRST}), and
+moves to a public node's relay once one has room.
 Once held, it advertises the relay, and accepts each circuit the relay
 announces on a connection of its own, running its end of the inner
 channel as the acceptor, under the protocol its own port (links) or
@@ -31,6 +33,7 @@ from twisted_bazaar.traversal.messages import (
     RelayReserve,
     RelayReserved,
 )
+from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL, RelayProbe
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 from twisted_bazaar.wire.ids import wireId
@@ -78,6 +81,10 @@ class RelayReservation:
         #: while at the tracker's, and how long it waits after that.
         self._retry = None
         self._retryWait = RETRY_FIRST
+        #: The probe of the public node's relay held, under way, and the
+        #: timer of the next.
+        self._probe = None
+        self._probeTimer = None
 
     def ask(self, send):
         """Ask the tracker for a reservation (once per tracker
@@ -134,6 +141,34 @@ class RelayReservation:
         self._setRelay(relay)
         if self._send is not None:
             self._send(RelayReserved(relay))
+        self._startProbe(hold)
+
+    def _startProbe(self, hold):
+        """Dial this node through the relay hold holds it at."""
+        self._probeTimer = None
+        self._probe = RelayProbe(self.node, hold.named.relay,
+                                 lambda why: self._probed(hold, why))
+
+    def _probed(self, hold, why):
+        """A probe ended: passed (why None), probe again later; failed,
+        leave the relay (and ask the tracker for another)."""
+        self._probe = None
+        if hold is not self._peer:
+            return
+        if why is None:
+            self._probeTimer = self.node.clock.callLater(PROBE_INTERVAL,
+                                                         self._startProbe, hold)
+        else:
+            hold.letGo(f"a circuit to this node through it did not open: {why}")
+
+    def _stopProbing(self):
+        """No probe under way or to come."""
+        probe, self._probe = self._probe, None
+        if probe is not None:
+            probe.cancel()
+        timer, self._probeTimer = self._probeTimer, None
+        if timer is not None and timer.active():
+            timer.cancel()
 
     def refused(self, message):
         """The tracker answered ``error{norelay}``: if it is to the
@@ -154,6 +189,7 @@ class RelayReservation:
         if hold is not self._peer:
             return
         self._peer = None
+        self._stopProbing()
         host, _ = splitRelay(hold.named.relay)
         self.node.overlay.peer_log.emit(
             self.log, LogLevel.info, addressGroup(host),
@@ -184,6 +220,7 @@ class RelayReservation:
         """The tracker connection is gone, and every reservation with it
         (a public node's relay's too: the tracker names none now)."""
         hold, self._peer = self._peer, None
+        self._stopProbing()
         connecting, self._connecting = self._connecting, None
         if connecting is not None:
             connecting.cancel()
