@@ -551,6 +551,28 @@ class FairThrottleTests(SynchronousTestCase):
         bed.clock.advance(5.0)
         self.assertEqual(strangers[0][0].transport.producerState, "producing")
 
+    def test_anHonestTransferGetsItsGroupsShare(self):
+        """Every circuit reads 64 bytes each hundredth of a second while it
+        may (as a transfer whose sender always has more), each in its
+        turn first: the honest
+        dialler's group gets about a third of the rate beside the
+        stranger's two groups of 4 circuits each, not a ninth (every
+        circuit stopped and resumed together, as before)."""
+        bed = Bed(RelayLimits(rate=1000))
+        honest, _ = openedCircuit(bed, "10.1.0.5")
+        bed.relay.reserve(STRANGER, "127.77", bed.told.append, "key", RELAY_HOST)
+        diallers = [honest] + [openedCircuit(bed, f"127.{77 + i % 2}.0.{i + 1}",
+                                             STRANGER)[0] for i in range(8)]
+        for tick in range(1000):
+            # Each in its turn first: they read at once, as TCP would.
+            for dialler in diallers[tick % 9:] + diallers[:tick % 9]:
+                if dialler.transport.producerState == "producing":
+                    dialler.dataReceived(b"x" * 64)
+            bed.clock.advance(0.01)
+        carried = [dialler.circuit.carried for dialler in diallers]
+        self.assertGreater(carried[0], 2500)
+        self.assertLess(sum(carried), 1000 * 10 * 1.2)
+
     def test_aNewCircuitOfAStoppedGroupStops(self):
         """A circuit that opens while its group is stopped starts stopped;
         one of another group does not."""

@@ -69,17 +69,19 @@ class ThrottleTests(SynchronousTestCase):
         self.assertTrue(self.throttle.spend("b", 60))
         self.assertEqual(self.calls, [("pause", "a"), ("pause", "b")])
 
-    def test_withinEveryShareTheLargestStops(self):
-        """In debt again once the debt was paid, with no group past its
-        share (what it spent then has decayed): the group that used most
-        stops, and another only past what that one used."""
+    def test_withinEveryShareEachGrowsToAnEvenSplit(self):
+        """In debt again just as a debt was paid, every group within its
+        share (what it spent then has decayed): each may grow to the
+        level that, given to the groups under it, fills a second's worth
+        (here 26.4 of recent bytes); a group already past it stops, the
+        other once it passes it."""
         self.throttle.spend("a", 200)
         self.clock.advance(1.0)
         self.assertEqual(self.calls, [("pause", "a"), ("resume", "a")])
         self.assertFalse(self.throttle.spend("b", 10))
         self.assertEqual(self.calls[-1], ("pause", "a"))
-        self.assertFalse(self.throttle.spend("b", 60))
-        self.assertTrue(self.throttle.spend("b", 10))
+        self.assertFalse(self.throttle.spend("b", 15))
+        self.assertTrue(self.throttle.spend("b", 5))
         self.assertEqual(self.calls[-1], ("pause", "b"))
 
     def test_closingAfterABurstStopsNobodyElse(self):
@@ -92,13 +94,40 @@ class ThrottleTests(SynchronousTestCase):
         self.assertTrue(self.throttle.paused)
         self.assertEqual(self.calls, [])
 
-    def test_forget(self):
-        """A group that holds no circuits any more is not resumed."""
+    def test_forgottenOutsideADebt(self):
+        """A group that holds no circuits any more, outside a debt, is
+        neither stopped nor resumed."""
+        self.throttle.spend("a", 100)
+        self.throttle.forget("a")
+        self.clock.advance(2)
+        self.assertFalse(self.throttle.holds("a"))
+        self.assertEqual(self.calls, [])
+
+    def test_closingInDebtFreesNothing(self):
+        """A stopped group that closes its circuits and opens new ones
+        while the debt is unpaid stays stopped: closing frees nothing."""
         self.throttle.spend("a", 150)
         self.throttle.forget("a")
-        self.assertFalse(self.throttle.holds("a"))
+        self.assertTrue(self.throttle.holds("a"))
+        self.assertTrue(self.throttle.spend("a", 10))
         self.clock.advance(2)
-        self.assertEqual(self.calls, [("pause", "a")])
+        self.assertEqual(self.calls, [("pause", "a"), ("resume", "a")])
+
+    def test_groupsWithinTheirSharesDoNotOutgrowTheRate(self):
+        """Groups within their share when the bucket ran dry that then
+        grow together are held to shares worked out again: four new
+        groups spending at the whole rate each stop within a refresh,
+        and copy no more than about the rate while the debt lasts."""
+        self.throttle.spend("big", 300)
+        copied = 0
+        for _ in range(20):
+            self.clock.advance(0.05)
+            for group in "bcde":
+                if not self.throttle.holds(group):
+                    self.throttle.spend(group, 5)
+                    copied += 5
+        self.assertTrue(all(self.throttle.holds(group) for group in "bcde"))
+        self.assertLessEqual(copied, 100 * 1.0 * 1.5)
 
     def test_noCap(self):
         throttle = Throttle(self.clock, 0, self.fail, self.fail)
@@ -115,7 +144,10 @@ class ThrottleTests(SynchronousTestCase):
 
 class FairShareTests(SynchronousTestCase):
     def test_everyDemandFits(self):
-        self.assertEqual(fairShare([10, 20], 100), math.inf)
+        """Every demand fits: what is left, split evenly, raises the
+        demands under it to the level; one over it keeps what it has."""
+        self.assertEqual(fairShare([10, 20], 100), 50)
+        self.assertEqual(fairShare([10, 70], 100), 30)
         self.assertEqual(fairShare([], 100), math.inf)
 
     def test_smallDemandsMetTheRestSplit(self):

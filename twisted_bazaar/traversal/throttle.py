@@ -17,9 +17,15 @@ paid later): one group's excess never stops another's circuits, and a
 handshake's few bytes always pass.  A group whose circuits all closed
 leaves its recent bytes behind (all such together, as one group that
 holds no circuits), so closing a circuit after a burst moves its debt
-onto nobody.  When no group is past its share (the bucket's debt is
-older than what the recent bytes still count), the groups that used
-most stop, and any other that goes past what they used.
+onto nobody; one whose circuits close while the bucket is in debt stays
+stopped until it is paid, so closing and opening circuits again frees
+nothing.  While the bucket stays in debt the shares are worked out again
+every L{REFRESH} seconds, so that the groups within theirs, growing,
+never outgrow the rate together.  When every group is within its share
+(the bucket's debt is older than what the recent bytes still count: so
+it is each time the debt was just paid), each may grow to the level
+that, given to every group under it, fills a second's worth, and a group
+past it stops.
 """
 
 import math
@@ -27,6 +33,9 @@ import math
 #: Seconds over which a group's recent bytes are counted (the time
 #: constant of their decay), as the bucket saves a second's worth.
 WINDOW = 1.0
+#: Seconds between two reckonings of the fair share while the bucket
+#: stays in debt: the groups within their share when it ran dry may grow.
+REFRESH = 0.1
 #: The recent bytes of groups whose circuits all closed, together.
 _GONE = object()
 
@@ -51,8 +60,9 @@ class Throttle:
         #: Groups stopped until the debt is paid.
         self._paused = set()
         #: The fair share (in recent bytes) the groups were held to when
-        #: the bucket ran dry.
+        #: the bucket ran dry (or last while it stayed so), and when.
         self._share = math.inf
+        self._divided = 0.0
 
     @property
     def paused(self):
@@ -87,17 +97,24 @@ class Throttle:
         wait = -allowance / rate
         if self._timer is None:
             self._timer = self.clock.callLater(wait, self._paid)
-            self._dry(now)
-        else:
-            # Bytes on their way when it ran dry: paid back later.
-            self._timer.reset(wait)
-            if group not in self._paused and used > self._share:
-                self._paused.add(group)
-                self._pause(group)
+            self._divide(now)
+            return group in self._paused
+        # Bytes on their way when it ran dry, or a group within its share:
+        # paid back later.
+        self._timer.reset(wait)
+        if now - self._divided >= REFRESH:
+            # The groups within their share grow: their shares are worked
+            # out again, so that together they never outgrow the rate.
+            self._divide(now)
+        elif group not in self._paused and used > self._share:
+            self._paused.add(group)
+            self._pause(group)
         return group in self._paused
 
-    def _dry(self, now):
-        """The bucket ran dry: the groups past their fair share stop."""
+    def _divide(self, now):
+        """The bucket is dry: the groups past their fair share stop (none
+        resumes before the debt is paid)."""
+        self._divided = now
         recent = {}
         for group, (used, when) in self._recent.items():
             used *= math.exp((when - now) / WINDOW)
@@ -105,19 +122,13 @@ class Throttle:
                 recent[group] = used
         # What has decayed to nothing is forgotten.
         self._recent = {group: [used, now] for group, used in recent.items()}
-        share = fairShare(recent.values(), self.rate * WINDOW)
+        self._share = share = fairShare(recent.values(), self.rate * WINDOW)
         recent.pop(_GONE, None)
-        if share == math.inf:
-            # Nobody past its share: the groups that used most stop (the
-            # cap holds), and any other that goes past what they used.
-            share = max(recent.values(), default=0.0)
-            over = [group for group, used in recent.items() if used >= share]
-        else:
-            over = [group for group, used in recent.items() if used > share]
-        self._share = share
-        for group in over:
-            self._paused.add(group)
-            self._pause(group)
+        paused = self._paused
+        for group, used in recent.items():
+            if used > share and group not in paused:
+                paused.add(group)
+                self._pause(group)
 
     def _paid(self):
         self._timer = None
@@ -127,12 +138,17 @@ class Throttle:
             self._resume(group)
 
     def forget(self, group):
-        """``group`` holds no circuits any more: its recent bytes go to
-        those of the groups gone (they still count for the shares, as
-        one group with nothing to stop), and it is not resumed."""
-        self._paused.discard(group)
+        """
+        ``group`` holds no circuits any more.  While the bucket is in
+        debt it stays as it is (stopped, if it was: a circuit it opens
+        again starts stopped); otherwise its recent bytes go to those of
+        the groups gone (they still count for the shares, as one group
+        with nothing to stop).
+        """
+        if self._timer is not None:
+            return
         recent = self._recent.pop(group, None)
-        if recent is None or not self.rate:
+        if recent is None:
             return
         now = self.clock.seconds()
         gone = self._recent.setdefault(_GONE, [0.0, now])
@@ -151,13 +167,23 @@ def fairShare(demands, capacity):
     """
     The max-min fair share of ``capacity`` among ``demands``
     (water-filling): every demand under it is met whole, and the rest of
-    the capacity is split evenly among the others; infinite when every
-    demand fits.
+    the capacity is split evenly among the others.  When every demand
+    fits, the level each may grow to: what is left, split evenly, raises
+    the demands under it to it, and a demand over it may not grow.
+    Infinite for no demands.
     """
+    if not demands:
+        return math.inf
     left, count = capacity, len(demands)
     for demand in sorted(demands):
         if demand * count > left:
             return left / count
         left -= demand
         count -= 1
-    return math.inf
+    left, count = capacity, len(demands)
+    for demand in sorted(demands, reverse=True):
+        if left >= demand * count:
+            return left / count
+        left -= demand
+        count -= 1
+    return 0.0
