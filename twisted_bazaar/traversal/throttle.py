@@ -6,7 +6,7 @@ capped so that the node's own links and trades keep most of its
 bandwidth, and the tracker's so that its own messages keep theirs.
 
 One bucket of ``rate`` bytes a second (at most a second's worth saved
-up) bounds them all, as before; beside it each group's recent bytes are
+up) bounds them all; beside it each group's recent bytes are
 counted (decayed with a time constant of L{WINDOW} seconds).  Only when
 the bucket runs dry does anyone stop: the groups past their max-min fair
 share of the rate (water-filling over those recent bytes: what the
