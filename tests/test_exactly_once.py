@@ -423,8 +423,8 @@ class GivenUpSellerTests(_Books, SynchronousTestCase):
         buyer = self.market.addNode(buyer={"wants": ["apple"]})
         killed = []
 
-        def route(message, route=first.route):
-            sent = route(message)
+        def route(message, traded=True, route=first.route):
+            sent = route(message, traded)
             if type(message) is trade.BuyOK and not killed:
                 killed.append(message.id)
                 self.market.crash(first)
@@ -536,8 +536,8 @@ class PartialFillCrashTests(_Books, SynchronousTestCase):
         buyer = self.market.addNode(buyer={"wants": ["apple"], "quantity": 6})
         killed = []
 
-        def route(message, route=first.route):
-            sent = route(message)
+        def route(message, traded=True, route=first.route):
+            sent = route(message, traded)
             if type(message) is trade.BuyOK and not killed:
                 killed.append(message)
                 self.market.crash(first)
@@ -615,11 +615,11 @@ class DurabilityPointTests(_Books, SynchronousTestCase):
         self.sellers, self.buyers = [seller], [buyer]
         checked = Counter()
 
-        def sellerRoute(message, route=seller.route):
+        def sellerRoute(message, traded=True, route=seller.route):
             if type(message) is trade.BuyOK:
                 self.assertIn(message.id, [sale.buy_id for sale in seller.store.sales()])
                 checked["buyOK"] += 1
-            return route(message)
+            return route(message, traded)
 
         def buyerRoute(message, route=buyer.route):
             if type(message) is trade.Buy:

@@ -520,6 +520,17 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIsNone(off.relayService)
         self.assertIsNone(off.tracker.relay)
 
+    def test_trackerRelayRate(self):
+        """The tracker's relay is rate-capped: 8 MiB a second by default,
+        --relay-rate sets it (0: no cap), and its throttle holds it."""
+        relay = makeTrackerService(_parse([], TrackerOptions)).tracker.relay
+        self.assertEqual((relay.limits.rate, relay.throttle.rate), (8 * 2**20, 8 * 2**20))
+        relay = makeTrackerService(_parse(["--relay-rate", "1000"],
+                                          TrackerOptions)).tracker.relay
+        self.assertEqual(relay.throttle.rate, 1000)
+        self.assertEqual(makeTrackerService(_parse(
+            ["--relay-rate", "0"], TrackerOptions)).tracker.relay.throttle.rate, 0)
+
     def test_badEndpoints(self):
         """A bad endpoint string ends the daemon with one line, not a
         traceback (twisted raises ValueError or TypeError for these)."""

@@ -61,5 +61,6 @@ def test_unboundedLimit():
 def test_relayPoolsDeclared():
     """The relay's pools are in the process's registry, named by owner."""
     from twisted_bazaar.traversal import relay  # noqa: F401 (declares them)
-    for name in ("relay.reservations", "relay.circuits", "relay.pending"):
+    for name in ("relay.reservations", "relay.circuits", "relay.pending",
+                 "relay.node_circuits", "relay.rate"):
         assert LIMITS[name].owner == "twisted_bazaar.traversal.limits"

@@ -147,7 +147,7 @@ class RelayServiceTests(SynchronousTestCase):
         service.startService()
         self.assertEqual(node.relaying.port, 7702)
         self.assertIsNotNone(endpoint.factory)
-        node.relaying.throttle.spend(10 * NODE_LIMITS.rate)
+        node.relaying.throttle.spend("10.1.0.0/16", 10 * NODE_LIMITS.rate)
         service.stopService()
         self.assertEqual(node.relaying.port, 0)
         self.assertFalse(endpoint.port.listening)

@@ -37,7 +37,9 @@ from tests.helpers import (
 from twisted_bazaar import wire
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.net.connections import GRACE
 from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.net.overlay import DIRECT
 from twisted_bazaar.roles import seller as seller_module
 from twisted_bazaar.roles.files.shop import FILE_UNITS
 from twisted_bazaar.roles.seller import Seller
@@ -316,3 +318,42 @@ class WindowTests(_CopiesCase):
         self.clock.advance(WINDOW + 1)
         self.assertEqual(self.codes(kept), ["expired"])
         self.assertEqual(seller.remembered.held(seller_module.RESTORED), 0)
+
+
+class CopiesMakeNoPartnersTests(_CopiesCase):
+    """Issue 55's "8 keys from 8 groups each buy a free copy of a seller's
+    shared file over their direct links": each link became a trading
+    partner, never evicted, and a newcomer was kept out.  A copy takes
+    nothing from the seller, so it makes no trading partner; a unit of
+    stock sold still does (docs/protocol.md §6, "Eviction")."""
+
+    def directLink(self, key, group):
+        """key's direct link to the seller, proven, from address group
+        10.<group>."""
+        return provenLink(self.node, key, purpose=DIRECT, host=f"10.{group}.0.5")
+
+    def test_freeCopiesKeepNoSlot(self):
+        self.startSeller()
+        slots = self.node.overlay.budgets[DIRECT]
+        keys = [keyOf(100 + n) for n in range(slots)]
+        links = [self.directLink(key, n + 1) for n, key in enumerate(keys)]
+        for n, (key, link) in enumerate(zip(keys, links)):
+            self.assertEqual(self.codes(self.message(Buy, n, key=key, relay=None),
+                                        link=link), ["buyOK"])
+        self.assertEqual(self.files.copies, slots)
+        self.assertEqual(list(self.node.overlay.partners), [])
+        self.clock.advance(GRACE + 1)
+        newcomer = keyOf(300)
+        link = self.directLink(newcomer, 200)
+        self.assertIs(self.node.links.get(newcomer.id), link)
+        self.assertEqual(sum(1 for other in links if other.transport.disconnecting), 1)
+
+    def test_aUnitOfStockSoldMakesAPartner(self):
+        self.startSeller()
+        key = keyOf(100)
+        link = self.directLink(key, 1)
+        path = (key.id, self.s_key.id)
+        buy = key.signed(Buy(1, "apple", path,
+                             expires=int((self.clock.seconds() + 300) * 1000)))
+        self.assertEqual(self.codes(buy, link=link), ["buyOK"])
+        self.assertEqual(list(self.node.overlay.partners), [link])

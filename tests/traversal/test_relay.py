@@ -13,7 +13,7 @@ from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.traversal import relay as relay_module
 from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused
-from twisted_bazaar.traversal.limits import RelayLimits
+from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.traversal.messages import (
@@ -25,6 +25,7 @@ from twisted_bazaar.traversal.messages import (
 )
 from twisted_bazaar.wire.framing import digitsFor, frame, readFrame
 from twisted_bazaar.traversal.relay import Refused
+from twisted_bazaar.wire.ids import shortId
 
 from tests.traversal.helpers import NODE_ID, RELAY, RELAY_HOST, RELAY_PORT, Bed, Collect
 
@@ -273,19 +274,85 @@ class ReservationTests(SynchronousTestCase):
         self.assertEqual(bed.relay.reservations.used, 0)
 
 
-def openedCircuit(bed):
-    """A dialler's and the node's connections to bed's relay, joined in a
-    circuit to NODE_ID: (dialler, node)."""
+def openedCircuit(bed, dialler="10.1.0.5", target=NODE_ID):
+    """A dialler's (from host ``dialler``) and the node's connections to
+    bed's relay, joined in a circuit to ``target``: (dialler, node)."""
     ends = []
-    for host in ("10.1.0.5", "192.168.1.2"):
+    for host in (dialler, "192.168.1.2"):
         end = relay_module.RelayEnd(bed.relay)
         end.makeConnection(StringTransport(peerAddress=IPv4Address("TCP", host, 1)))
         ends.append(end)
     dialler, node = ends
-    dialler.dataReceived(frame(wire.encode(RelayConnect(NODE_ID, "node"))))
-    [incoming] = bed.told
+    dialler.dataReceived(frame(wire.encode(RelayConnect(target, "node"))))
+    incoming = bed.told[-1]
     node.dataReceived(frame(wire.encode(RelayAccept(incoming.circuit))))
     return dialler, node
+
+
+#: A stranger's own node id, reserved at the relay it dials itself through.
+STRANGER = 99
+
+
+class CircuitsToOneNodeTests(SynchronousTestCase):
+    """Circuits to one node are an account of their own, charged to the
+    diallers' address groups: one group holds a few of them, and a
+    newcomer group always gets one."""
+
+    def connect(self, bed, host):
+        """A relayConnect to NODE_ID from host: its connection."""
+        end = _end(bed.relay, host)
+        end.dataReceived(frame(wire.encode(RelayConnect(NODE_ID, "files"))))
+        return end
+
+    def test_oneGroupHoldsItsShare(self):
+        """Past its share of a node's circuits a group is refused, with
+        the reason; another group still gets one."""
+        bed = Bed()
+        for i in range(4):
+            self.connect(bed, f"127.77.0.{i + 1}")
+        refused = self.connect(bed, "127.77.0.9")
+        [error] = _heard(refused)
+        self.assertEqual(error.info, "your address group holds 4 circuits to node "
+                         f"{shortId(NODE_ID)} already")
+        self.assertEqual(len(bed.told), 4)
+        honest = self.connect(bed, "10.1.0.5")
+        self.assertEqual(_heard(honest), [])
+        self.assertEqual(len(bed.told), 5)
+
+    def test_newcomerGroupTakesTheNewestOfTheGroupHoldingMost(self):
+        """A node's circuits all held: a group holding fewer takes the
+        place of the newest circuit of the group holding most, which is
+        closed with the reason."""
+        bed = Bed(RelayLimits(node_circuits=4))
+        held = [self.connect(bed, "127.78.0.1")]
+        held += [self.connect(bed, f"127.77.0.{i + 1}") for i in range(3)]
+        newcomer = self.connect(bed, "10.1.0.5")
+        self.assertEqual(_heard(newcomer), [])
+        self.assertEqual(len(bed.told), 5)
+        [error] = _heard(held[-1])
+        self.assertIn("gave way to a circuit of another address group", error.info)
+        self.assertTrue(all(_heard(end) == [] for end in held[:-1]))
+        self.assertEqual(bed.relay.circuits.used, 4)
+        self.assertEqual(bed.relay._reserved[NODE_ID].circuits.used, 4)
+        # A group holding as many as the newcomer's would keeps its place.
+        again = self.connect(bed, "127.78.0.9")
+        self.assertIn(f"node {shortId(NODE_ID)} has 4 circuits through this relay "
+                      "already", _heard(again)[0].info)
+
+    def test_atAPublicNodesRelay(self):
+        """A public node's relay holds circuits to one node the same way."""
+        bed = Bed(NODE_LIMITS)
+        for i in range(NODE_LIMITS.node_group_circuits):
+            self.connect(bed, f"127.77.0.{i + 1}")
+        self.assertEqual(_heard(self.connect(bed, "127.77.1.1"))[0].code, "noslots")
+        self.assertEqual(_heard(self.connect(bed, "10.1.0.5")), [])
+
+    def test_closedCircuitFreesItsPlace(self):
+        """A circuit that closes leaves the node's account."""
+        bed = Bed()
+        ends = [self.connect(bed, f"127.77.0.{i + 1}") for i in range(4)]
+        ends[0].connectionLost(None)
+        self.assertEqual(_heard(self.connect(bed, "127.77.0.9")), [])
 
 
 class FlowControlTests(SynchronousTestCase):
@@ -452,6 +519,70 @@ class ThrottleTests(SynchronousTestCase):
                          ("paused", "paused"))
         bed.clock.advance(1.0)
         self.assertEqual(dialler.transport.producerState, "producing")
+
+
+class FairThrottleTests(SynchronousTestCase):
+    """The throttle is shared max-min fairly among the diallers' groups:
+    one group past its share stops only its own circuits."""
+
+    def test_oneGroupsExcessStopsOnlyItsOwnCircuits(self):
+        """A stranger's circuits that spend the whole rate stop; an honest
+        dialler's circuit, of another group, keeps reading and carries its
+        handshake while the stranger's debt is paid."""
+        bed = Bed(RelayLimits(rate=1000))
+        honest, honest_node = openedCircuit(bed, "10.1.0.5")
+        # The stranger's own reservation, and 8 circuits to itself from
+        # two groups (one holds 4 circuits to a node at most).
+        bed.relay.reserve(STRANGER, "127.77", bed.told.append, "key", RELAY_HOST)
+        strangers = [openedCircuit(bed, f"127.{77 + i % 2}.0.{i + 1}", STRANGER)
+                     for i in range(8)]
+        for dialler, _ in strangers:
+            dialler.dataReceived(b"x" * 500)
+        for dialler, node in strangers:
+            self.assertEqual((dialler.transport.producerState,
+                              node.transport.producerState), ("paused", "paused"))
+        for _ in range(3):
+            honest.dataReceived(b"hello" * 20)
+            self.assertEqual((honest.transport.producerState,
+                              honest_node.transport.producerState),
+                             ("producing", "producing"))
+            bed.clock.advance(0.1)
+        self.assertTrue(honest_node.transport.value().endswith(b"hello" * 20))
+        bed.clock.advance(5.0)
+        self.assertEqual(strangers[0][0].transport.producerState, "producing")
+
+    def test_anHonestTransferGetsItsGroupsShare(self):
+        """Every circuit reads 64 bytes each hundredth of a second while it
+        may (as a transfer whose sender always has more), each in its
+        turn first: the honest
+        dialler's group gets about a third of the rate beside the
+        stranger's two groups of 4 circuits each, not a ninth (every
+        circuit stopped and resumed together, as before)."""
+        bed = Bed(RelayLimits(rate=1000))
+        honest, _ = openedCircuit(bed, "10.1.0.5")
+        bed.relay.reserve(STRANGER, "127.77", bed.told.append, "key", RELAY_HOST)
+        diallers = [honest] + [openedCircuit(bed, f"127.{77 + i % 2}.0.{i + 1}",
+                                             STRANGER)[0] for i in range(8)]
+        for tick in range(1000):
+            # Each in its turn first: they read at once, as TCP would.
+            for dialler in diallers[tick % 9:] + diallers[:tick % 9]:
+                if dialler.transport.producerState == "producing":
+                    dialler.dataReceived(b"x" * 64)
+            bed.clock.advance(0.01)
+        carried = [dialler.circuit.carried for dialler in diallers]
+        self.assertGreater(carried[0], 2500)
+        self.assertLess(sum(carried), 1000 * 10 * 1.2)
+
+    def test_aNewCircuitOfAStoppedGroupStops(self):
+        """A circuit that opens while its group is stopped starts stopped;
+        one of another group does not."""
+        bed = Bed(RelayLimits(rate=1000))
+        dialler, _ = openedCircuit(bed, "127.77.0.1")
+        dialler.dataReceived(b"x" * 1500)
+        later, _ = openedCircuit(bed, "127.77.0.2")
+        self.assertEqual(later.transport.producerState, "paused")
+        other, _ = openedCircuit(bed, "10.1.0.5")
+        self.assertEqual(other.transport.producerState, "producing")
 
 
 class StopTests(SynchronousTestCase):

@@ -1,52 +1,156 @@
-"""The relay's throttle: a bucket of bytes a second that pauses and
-resumes, on a clock."""
+"""The relay's throttle: a bucket of bytes a second, shared max-min
+fairly among groups, that pauses and resumes them, on a clock."""
+
+import math
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.traversal.throttle import Throttle
+from twisted_bazaar.traversal.throttle import Throttle, fairShare
 
 
 class ThrottleTests(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()
         self.calls = []
-        self.throttle = Throttle(self.clock, 100, lambda: self.calls.append("pause"),
-                                 lambda: self.calls.append("resume"))
+        self.throttle = Throttle(self.clock, 100,
+                                 lambda group: self.calls.append(("pause", group)),
+                                 lambda group: self.calls.append(("resume", group)))
 
     def test_withinTheRate(self):
         """A second's worth goes at once; then the rate, as time passes."""
-        self.throttle.spend(100)
+        self.assertFalse(self.throttle.spend("a", 100))
         self.clock.advance(0.5)
-        self.throttle.spend(50)
+        self.assertFalse(self.throttle.spend("a", 50))
         self.assertEqual(self.calls, [])
         self.assertFalse(self.throttle.paused)
 
     def test_pausedUntilPaid(self):
-        """Past the allowance it pauses once, and resumes when the debt is
-        paid at the rate."""
-        self.throttle.spend(150)
-        self.throttle.spend(50)
-        self.assertEqual(self.calls, ["pause"])
+        """Past the allowance the group pauses once, and resumes when the
+        debt is paid at the rate."""
+        self.assertTrue(self.throttle.spend("a", 150))
+        self.assertTrue(self.throttle.spend("a", 50))
+        self.assertEqual(self.calls, [("pause", "a")])
         self.clock.advance(0.99)
         self.assertTrue(self.throttle.paused)
+        self.assertTrue(self.throttle.holds("a"))
         self.clock.advance(0.01)
-        self.assertEqual(self.calls, ["pause", "resume"])
+        self.assertEqual(self.calls, [("pause", "a"), ("resume", "a")])
         self.assertFalse(self.throttle.paused)
+        self.assertFalse(self.throttle.holds("a"))
 
     def test_savesAtMostASecond(self):
         """Idle time saves at most a second's worth."""
         self.clock.advance(60)
-        self.throttle.spend(101)
-        self.assertEqual(self.calls, ["pause"])
+        self.throttle.spend("a", 101)
+        self.assertEqual(self.calls, [("pause", "a")])
+
+    def test_onlyTheGroupPastItsShareStops(self):
+        """One group's excess stops that group alone: another, within its
+        share, keeps reading while the debt is paid, and its bytes pay
+        later."""
+        self.throttle.spend("honest", 10)
+        self.assertTrue(self.throttle.spend("greedy", 400))
+        self.assertEqual(self.calls, [("pause", "greedy")])
+        for _ in range(5):
+            self.clock.advance(0.1)
+            self.assertFalse(self.throttle.spend("honest", 5))
+        self.assertFalse(self.throttle.holds("honest"))
+        self.assertEqual(self.calls, [("pause", "greedy")])
+        self.clock.advance(10)
+        self.assertEqual(self.calls, [("pause", "greedy"), ("resume", "greedy")])
+
+    def test_aGroupThatGoesPastItsShareWhileInDebtStops(self):
+        """A group under its share when the bucket ran dry that then
+        spends past it stops too."""
+        self.throttle.spend("b", 40)
+        self.throttle.spend("a", 100)
+        self.assertEqual(self.calls, [("pause", "a")])
+        self.assertTrue(self.throttle.spend("b", 60))
+        self.assertEqual(self.calls, [("pause", "a"), ("pause", "b")])
+
+    def test_withinEveryShareEachGrowsToAnEvenSplit(self):
+        """In debt again just as a debt was paid, every group within its
+        share (what it spent then has decayed): each may grow to the
+        level that, given to the groups under it, fills a second's worth
+        (here 26.4 of recent bytes); a group already past it stops, the
+        other once it passes it."""
+        self.throttle.spend("a", 200)
+        self.clock.advance(1.0)
+        self.assertEqual(self.calls, [("pause", "a"), ("resume", "a")])
+        self.assertFalse(self.throttle.spend("b", 10))
+        self.assertEqual(self.calls[-1], ("pause", "a"))
+        self.assertFalse(self.throttle.spend("b", 15))
+        self.assertTrue(self.throttle.spend("b", 5))
+        self.assertEqual(self.calls[-1], ("pause", "b"))
+
+    def test_closingAfterABurstStopsNobodyElse(self):
+        """A group whose circuits closed after a burst leaves its bytes
+        behind: another group's next bytes, within its share, still
+        pass."""
+        self.throttle.spend("a", 100)
+        self.throttle.forget("a")
+        self.assertFalse(self.throttle.spend("b", 1))
+        self.assertTrue(self.throttle.paused)
+        self.assertEqual(self.calls, [])
+
+    def test_forgottenOutsideADebt(self):
+        """A group that holds no circuits any more, outside a debt, is
+        neither stopped nor resumed."""
+        self.throttle.spend("a", 100)
+        self.throttle.forget("a")
+        self.clock.advance(2)
+        self.assertFalse(self.throttle.holds("a"))
+        self.assertEqual(self.calls, [])
+
+    def test_closingInDebtFreesNothing(self):
+        """A stopped group that closes its circuits and opens new ones
+        while the debt is unpaid stays stopped: closing frees nothing."""
+        self.throttle.spend("a", 150)
+        self.throttle.forget("a")
+        self.assertTrue(self.throttle.holds("a"))
+        self.assertTrue(self.throttle.spend("a", 10))
+        self.clock.advance(2)
+        self.assertEqual(self.calls, [("pause", "a"), ("resume", "a")])
+
+    def test_groupsWithinTheirSharesDoNotOutgrowTheRate(self):
+        """Groups within their share when the bucket ran dry that then
+        grow together are held to shares worked out again: four new
+        groups spending at the whole rate each stop within a refresh,
+        and copy no more than about the rate while the debt lasts."""
+        self.throttle.spend("big", 300)
+        copied = 0
+        for _ in range(20):
+            self.clock.advance(0.05)
+            for group in "bcde":
+                if not self.throttle.holds(group):
+                    self.throttle.spend(group, 5)
+                    copied += 5
+        self.assertTrue(all(self.throttle.holds(group) for group in "bcde"))
+        self.assertLessEqual(copied, 100 * 1.0 * 1.5)
 
     def test_noCap(self):
         throttle = Throttle(self.clock, 0, self.fail, self.fail)
-        throttle.spend(10**9)
+        self.assertFalse(throttle.spend("a", 10**9))
         self.assertFalse(throttle.paused)
 
     def test_stop(self):
-        """Stopping cancels the wait: nothing is left scheduled."""
-        self.throttle.spend(500)
+        """Stopping cancels the wait for the debt: nothing is left
+        scheduled."""
+        self.throttle.spend("a", 500)
         self.throttle.stop()
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class FairShareTests(SynchronousTestCase):
+    def test_everyDemandFits(self):
+        """Every demand fits: what is left, split evenly, raises the
+        demands under it to the level; one over it keeps what it has."""
+        self.assertEqual(fairShare([10, 20], 100), 50)
+        self.assertEqual(fairShare([10, 70], 100), 30)
+        self.assertEqual(fairShare([], 100), math.inf)
+
+    def test_smallDemandsMetTheRestSplit(self):
+        """What the small use is theirs; the rest is split evenly."""
+        self.assertEqual(fairShare([10, 500, 1000], 100), 45)
+        self.assertEqual(fairShare([60, 60], 100), 50)

@@ -112,8 +112,9 @@ class INode(Interface):
         """Open (or reuse) a link, directly or through the peer's
         ``relay``; a Deferred of the peer's id."""
 
-    def route(message):
-        """Send a path-routed message on."""
+    def route(message, traded=True):
+        """Send a path-routed message on (``traded``: whether a ``buyOK``
+        answers a trade that makes its first hop a trading partner)."""
 
     def peerLine(level, format, logger, **fields):
         """Log a line the routed message being delivered caused, through
@@ -320,9 +321,9 @@ class Node:
             linked.addCallback(self.punching.settled)
         return linked
 
-    def route(self, message):
+    def route(self, message, traded=True):
         """See L{PathRouter.route}."""
-        return self.paths.route(message)
+        return self.paths.route(message, traded)
 
     def peerLine(self, level, format, logger, **fields):
         """

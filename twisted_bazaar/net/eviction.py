@@ -10,7 +10,8 @@ group holding more than the newcomer's will (its share, as
 L{twisted_bazaar.net.account} shares every other resource) gives one up,
 whatever the ages: its newest link that traded nothing, else its newest.
 Otherwise, when no group holds more than the newcomer's will, never
-proven trading partners (a sale was made over the link), links of groups
+proven trading partners (a unit of stock was sold over the link: a copy
+of a shared file costs a stranger nothing, and makes none), links of groups
 still in their grace period (counted from the group's tenure, see
 L{twisted_bazaar.net.connections.Tenure}), or the longest-lived half of
 the rest; of what is left, the newest link of the address group holding

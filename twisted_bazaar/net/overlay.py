@@ -369,8 +369,8 @@ class Overlay(Greeting):
             own(self, "pending")[link] = None
 
     def proven(self, link):
-        """A sale was made over link: its peer is a trading partner, never
-        evicted."""
+        """A unit of stock was sold over link (not a copy of a shared
+        file): its peer is a trading partner, never evicted."""
         if link.inbound and link in self.since:
             if self._partners is None:
                 self._partners = set()

@@ -62,10 +62,15 @@ class PathRouter:
         #: a first hop with none left dropped.
         self._via = None
 
-    def route(self, message):
+    def route(self, message, traded=True):
         """
         Send a message whose path starts at this node to the next hop.
 
+        @param traded: for a message that proves its first hop a trading
+            partner (a ``buyOK``), whether it answers a trade that counts:
+            False for a copy of a shared file, which took nothing from the
+            seller and costs a stranger nothing (docs/protocol.md §6,
+            "Eviction").
         @return: True if it left, False if there is no link to the next hop.
         """
         next_hop = message.path[1] if len(message.path) > 1 else None
@@ -74,7 +79,7 @@ class PathRouter:
             self._noLink(message, next_hop)
             return False
         link.send(message)
-        if message.PROVES:
+        if message.PROVES and traded:
             self.node.overlay.proven(link)
         return True
 

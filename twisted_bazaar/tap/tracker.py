@@ -109,6 +109,10 @@ class Options(DaemonOptions):
         param("relay-circuit-seconds", relay.CIRCUIT_SECONDS, "Seconds one "
               "circuit lasts before the relay closes it.",
               boundedSeconds(1.0, 10**6)),
+        param("relay-rate", relay.RATE, "Bytes a second the tracker's relay "
+              "copies, all circuits together, shared fairly among the diallers' "
+              "address groups: past it, the groups past their share stop reading "
+              "until the excess is paid back (0: no cap).", boundedInt(0)),
     ] + COMMON_PARAMETERS
 
     def __init__(self):
@@ -121,7 +125,8 @@ class Options(DaemonOptions):
     def helpGroups(self):
         return [("Tracker", ("listen", "data-dir", "web", "web-poll"), ""),
                 ("Relay", ("relay-port", "relay-reservations", "relay-circuits",
-                           "relay-circuit-bytes", "relay-circuit-seconds"), "")] + \
+                           "relay-circuit-bytes", "relay-circuit-seconds",
+                           "relay-rate"), "")] + \
             super().helpGroups()
 
     def postOptions(self):
@@ -145,7 +150,8 @@ def relayService(reactor, options, tracker, exitStatus):
     limits = RelayLimits(reservations=options["relay-reservations"],
                          circuits=options["relay-circuits"],
                          circuit_bytes=options["relay-circuit-bytes"],
-                         circuit_seconds=options["relay-circuit-seconds"])
+                         circuit_seconds=options["relay-circuit-seconds"],
+                         rate=options["relay-rate"])
     interface = listenInterface(options["listen"])
     endpoint = (TCP6ServerEndpoint if isIPv6Address(interface) else
                 TCP4ServerEndpoint)(reactor, options["relay-port"], interface=interface)

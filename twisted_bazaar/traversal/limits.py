@@ -16,6 +16,10 @@ GROUP_RESERVATIONS = 8
 CIRCUITS = 256
 GROUP_CIRCUITS = 16
 NODE_CIRCUITS = 16
+#: Circuits to one node from one address group of diallers: well below
+#: NODE_CIRCUITS, so that one group's idle circuits never keep another
+#: group's diallers from a node.
+NODE_CIRCUITS_PER_GROUP = 4
 CIRCUIT_BYTES = 64 * 1024 * 1024
 CIRCUIT_SECONDS = 600.0
 #: Seconds a node holding a reservation has to accept a circuit, and a
@@ -25,6 +29,12 @@ FIRST_MESSAGE_TIMEOUT = 10.0
 #: Connections to the relay not yet in a circuit: in all, per group.
 PENDING = 256
 GROUP_PENDING = 32
+#: Bytes a second a tracker's relay copies, all circuits together: 8 MiB
+#: (64 Mbit/s), two thirds of a 100 Mbit/s uplink, so that the tracker's
+#: own registrations and introductions keep the rest of such a link; 32
+#: public nodes' relays' worth, and a 3 MiB file (the NAT test bed's)
+#: crosses it in under half a second.
+RATE = 8 * 1024 * 1024
 
 
 @attr.s(frozen=True, auto_attribs=True)
@@ -33,8 +43,10 @@ class RelayLimits:
     A relay's bounds.  ``reservations`` 0 turns the relay off.
     ``circuits`` counts circuits open or waiting for their node, charged
     to the dialler's address group (``group_circuits``); ``node_circuits``
-    bounds those to one node.  ``circuit_bytes`` counts both ways, as
-    does ``rate`` (L{twisted_bazaar.traversal.throttle}).
+    bounds those to one node, ``node_group_circuits`` those to one node
+    from one group of diallers.  ``circuit_bytes`` counts both ways, as
+    does ``rate`` (L{twisted_bazaar.traversal.throttle}), which the
+    diallers' groups share max-min fairly.
     """
 
     reservations: int = RESERVATIONS
@@ -42,6 +54,7 @@ class RelayLimits:
     circuits: int = CIRCUITS
     group_circuits: int = GROUP_CIRCUITS
     node_circuits: int = NODE_CIRCUITS
+    node_group_circuits: int = NODE_CIRCUITS_PER_GROUP
     circuit_bytes: int = CIRCUIT_BYTES
     circuit_seconds: float = CIRCUIT_SECONDS
     accept_timeout: float = ACCEPT_TIMEOUT
@@ -49,7 +62,7 @@ class RelayLimits:
     pending: int = PENDING
     group_pending: int = GROUP_PENDING
     #: Bytes a second copied, all circuits together (0: no cap).
-    rate: int = 0
+    rate: int = RATE
 
 
 #: Defaults of a public node's relay (bazaar-node's --relay-* options):
@@ -60,6 +73,7 @@ NODE_GROUP_RESERVATIONS = 4
 NODE_CIRCUITS_ALL = 64
 NODE_GROUP_CIRCUITS = 8
 NODE_NODE_CIRCUITS = 16
+NODE_NODE_CIRCUITS_PER_GROUP = 4
 NODE_CIRCUIT_BYTES = 16 * 1024 * 1024
 NODE_PENDING = 32
 NODE_GROUP_PENDING = 8
@@ -69,7 +83,8 @@ NODE_RATE = 256 * 1024
 NODE_LIMITS = RelayLimits(
     reservations=NODE_RESERVATIONS, group_reservations=NODE_GROUP_RESERVATIONS,
     circuits=NODE_CIRCUITS_ALL, group_circuits=NODE_GROUP_CIRCUITS,
-    node_circuits=NODE_NODE_CIRCUITS, circuit_bytes=NODE_CIRCUIT_BYTES,
+    node_circuits=NODE_NODE_CIRCUITS, node_group_circuits=NODE_NODE_CIRCUITS_PER_GROUP,
+    circuit_bytes=NODE_CIRCUIT_BYTES,
     pending=NODE_PENDING, group_pending=NODE_GROUP_PENDING, rate=NODE_RATE)
 
 
@@ -88,3 +103,13 @@ PENDING_LIMIT = declare(
     "relay.pending", PENDING, "connections",
     "connections to a relay that have not yet said what they want",
     group=GROUP_PENDING, owner=__name__)
+NODE_CIRCUITS_LIMIT = declare(
+    "relay.node_circuits", NODE_CIRCUITS, "circuits",
+    "circuits to one node at home, charged to the dialler's group: past it a "
+    "group holding fewer takes the place of the newest of the group holding most",
+    group=NODE_CIRCUITS_PER_GROUP, owner=__name__)
+RATE_LIMIT = declare(
+    "relay.rate", RATE, "bytes/s",
+    "bytes a second a relay copies, all circuits together, shared max-min fairly "
+    "among the diallers' groups (one past its share stops reading, no other)",
+    flag="--relay-rate", owner=__name__)

@@ -28,7 +28,7 @@ from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.traversal.limits import (
-    CIRCUITS_LIMIT, PENDING_LIMIT, RESERVATIONS_LIMIT, RelayLimits)
+    CIRCUITS_LIMIT, NODE_CIRCUITS_LIMIT, PENDING_LIMIT, RESERVATIONS_LIMIT, RelayLimits)
 from twisted_bazaar.traversal.messages import (
     RelayAccept,
     RelayConnect,
@@ -62,13 +62,16 @@ class Refused(Exception):
 class _Reservation:
     """A node's reservation: how to tell it of circuits (its tracker
     connection's send, or its reservation connection's), the key it
-    proved (wire text), its circuits."""
+    proved (wire text), its circuits (an account of their own, charged
+    to their diallers' groups: one group's circuits never shut out
+    another's diallers)."""
 
-    def __init__(self, node_id, tell, key):
+    def __init__(self, node_id, tell, key, limits):
         self.node_id = node_id
         self.tell = tell
         self.key = key
-        self.circuits = set()
+        self.circuits = Account.of(NODE_CIRCUITS_LIMIT, limits.node_circuits,
+                                   limits.node_group_circuits)
         #: The connection it is held on, for one held on the relay's port.
         self.end = None
 
@@ -111,8 +114,9 @@ class Relay:
                                   oldest_first=True)
         #: token -> circuit waiting for its node's relayAccept.
         self._waiting = {}
-        #: Its bytes a second, all circuits together (limits.rate).
-        self.throttle = Throttle(clock, limits.rate, self._pauseAll, self._resumeAll)
+        #: Its bytes a second, all circuits together (limits.rate), shared
+        #: among the diallers' groups.
+        self.throttle = Throttle(clock, limits.rate, self._pauseGroup, self._resumeGroup)
 
     @property
     def enabled(self):
@@ -135,12 +139,12 @@ class Relay:
         for end in list(self.pending):
             end.refuse("noslots", "the relay stopped", log=False)
 
-    def _pauseAll(self):
-        for circuit in self.circuits:
+    def _pauseGroup(self, group):
+        for circuit in self.circuits.holders(group):
             circuit.pause()
 
-    def _resumeAll(self):
-        for circuit in self.circuits:
+    def _resumeGroup(self, group):
+        for circuit in self.circuits.holders(group):
             circuit.resume()
 
     def line(self, group, format, level=LogLevel.info, **fields):
@@ -176,7 +180,7 @@ class Relay:
                               f"{account.capacity} reservations are taken: your "
                               "address group may hold no more now")
             account.hold(node_id, group)
-            self._reserved[node_id] = _Reservation(node_id, tell, key)
+            self._reserved[node_id] = _Reservation(node_id, tell, key, self.limits)
         else:
             # Asked again (on a new connection, at a node's relay): the
             # circuits are told on this one from now on.
@@ -237,24 +241,42 @@ class Relay:
         if reservation is None:
             raise Refused("norelay", f"this relay holds no reservation for node "
                           f"{wireId(request.to)}")
-        limits = self.limits
-        if len(reservation.circuits) >= limits.node_circuits:
-            raise Refused("noslots", f"node {shortId(request.to)} has "
-                          f"{limits.node_circuits} circuits through this relay already")
-        circuit = _Circuit(self, end, reservation, secrets.token_urlsafe(16))
-        victims = self.circuits.take(circuit, end.group)
-        if victims is None:
-            raise Refused("noslots", self.circuits.refusal(end.group, "circuits"))
-        for victim in victims:
+        group, circuits = end.group, self.circuits
+        # Room among the node's circuits and among all, both found before
+        # anything gives way: a circuit to the node that gives way makes
+        # room among all too.
+        mine = reservation.circuits.makeRoom(group)
+        if mine is None:
+            raise Refused("noslots", self._nodeRefusal(reservation, group))
+        if mine and circuits.held(group) < circuits.group_limit:
+            victims = []
+        else:
+            victims = circuits.makeRoom(group)
+            if victims is None:
+                raise Refused("noslots", circuits.refusal(group, "circuits"))
+        for victim in mine + victims:
             victim.close("it gave way to a circuit of another address group")
-        reservation.circuits.add(circuit)
+        circuit = _Circuit(self, end, reservation, secrets.token_urlsafe(16))
+        circuits.hold(circuit, group)
+        reservation.circuits.hold(circuit, group)
         self._waiting[circuit.token] = circuit
         peer = end.transport.getPeer()
         reservation.tell(RelayIncoming(circuit.token, request.purpose,
                                        getattr(peer, "host", "") or "",
                                        getattr(peer, "port", 0) or 0))
-        circuit.waitForAccept(limits.accept_timeout)
+        circuit.waitForAccept(self.limits.accept_timeout)
         return circuit
+
+    def _nodeRefusal(self, reservation, group):
+        """Why a circuit to the reservation's node was refused."""
+        node, account = shortId(reservation.node_id), reservation.circuits
+        held = account.held(group)
+        if held >= account.group_limit:
+            return (f"your address group holds {held} circuits to node {node} "
+                    "already")
+        return (f"node {node} has {account.capacity} circuits through this relay "
+                "already, and no other address group holds more of them than "
+                "yours would")
 
     def accept(self, end, request):
         """A node takes the circuit it was told of."""
@@ -271,8 +293,12 @@ class Relay:
     def forget(self, circuit):
         """A circuit ended: its accounts let go of it."""
         self._waiting.pop(circuit.token, None)
-        self.circuits.release(circuit)
-        circuit.reservation.circuits.discard(circuit)
+        circuits = self.circuits
+        group = circuit.dialler.group
+        circuits.release(circuit)
+        circuit.reservation.circuits.release(circuit)
+        if not circuits.held(group):
+            self.throttle.forget(group)
 
 
 class _Circuit:
@@ -306,7 +332,7 @@ class _Circuit:
             end.transport.write(frame(wire.encode(RelayOpen(other.host or None))))
             end.other = other
             other.transport.registerProducer(end.transport, True)
-        if self.relay.throttle.paused:
+        if self.relay.throttle.holds(self.dialler.group):
             self.pause()
         for end in (self.dialler, node):
             early, end.early = end.early, b""
@@ -314,7 +340,8 @@ class _Circuit:
                 self.carry(end, early)
 
     def pause(self):
-        """Both ends stop reading (the relay's throttle ran dry)."""
+        """Both ends stop reading (the relay's throttle ran dry, and the
+        dialler's group is past its share)."""
         if self.node is not None and not self.closed:
             for end in (self.dialler, self.node):
                 end.transport.pauseProducing()
@@ -336,11 +363,10 @@ class _Circuit:
             self.close(f"it carried more than its {limit} bytes")
             return
         end.other.transport.write(data)
-        throttle = self.relay.throttle
-        throttle.spend(len(data))
-        if throttle.paused:
-            # Read while the throttle holds every circuit: flow control
-            # (its other end's buffer drained) resumed it; paused again.
+        if self.relay.throttle.spend(self.dialler.group, len(data)):
+            # Past its group's share while the throttle is in debt (or read
+            # while it held the group: flow control, its other end's buffer
+            # drained, resumed it): it stops reading until the debt is paid.
             self.pause()
 
     def close(self, why, code="noslots"):

@@ -41,13 +41,27 @@ class FakeLedger:
         return sale not in self.undone
 
 
+class FakeSale:
+    """A sale: of a unit of stock, or of a copy of a shared file."""
+
+    def __init__(self, copy=False):
+        self.copy = copy
+
+
+#: A sale of a unit of stock.
+SALE = FakeSale()
+
+
 class FakeNode:
     def __init__(self):
         self.clock = task.Clock()
         self.routed = []
+        #: Whether each message routed answered a trade that counts.
+        self.traded = []
 
-    def route(self, message):
+    def route(self, message, traded=True):
         self.routed.append(message)
+        self.traded.append(traded)
 
 
 class FakeSeller:
@@ -88,18 +102,33 @@ class AnswerQueueTests(SynchronousTestCase):
 
     def test_buyOKWaitsForItsCommit(self):
         queue = self.queue(inline=True)
-        self.seller.sales.uncommitted.add("sale")
-        queue.answer("buyOK", "sale")
+        self.seller.sales.uncommitted.add(SALE)
+        queue.answer("buyOK", SALE)
         self.assertEqual(self.seller.node.routed, [])
         self.seller.sales.uncommitted.clear()
         queue.sendCommitted()
         self.assertEqual(self.seller.node.routed, [("signed", "buyOK")])
 
+    def test_aCopyMakesNoTradingPartner(self):
+        """A buyOK for a unit of stock is routed as a trade that makes its
+        link a trading partner's; one for a copy of a shared file is not
+        (it cost its buyer nothing a stranger cannot mint); other answers
+        prove nothing anyway."""
+        queue = self.queue(inline=True)
+        queue.answer("buyOK", SALE)
+        queue.answer("buyOK", FakeSale(copy=True))
+        copy = FakeSale(copy=True)
+        self.seller.sales.uncommitted.add(copy)
+        queue.answer("buyOK", copy)
+        self.seller.sales.uncommitted.clear()
+        queue.sendCommitted()
+        self.assertEqual(self.seller.node.traded, [True, False, False])
+
     def test_undoneSaleIsNeverAnswered(self):
         queue = self.queue(inline=True)
-        self.seller.sales.uncommitted.add("sale")
-        queue.answer("buyOK", "sale")
-        self.seller.sales.undone.add("sale")
+        self.seller.sales.uncommitted.add(SALE)
+        queue.answer("buyOK", SALE)
+        self.seller.sales.undone.add(SALE)
         queue.dropUndone()
         self.seller.sales.uncommitted.clear()
         queue.sendCommitted()

@@ -62,11 +62,12 @@ class AnswerQueue:
     def sendCommitted(self):
         """Send every signed buyOK whose sale is now on disk."""
         ledger = self.seller.sales
-        ready = [answer for sale, answer in self._answers if ledger.committed(sale)]
+        ready = [(sale, answer) for sale, answer in self._answers
+                 if ledger.committed(sale)]
         self._answers = [(sale, answer) for sale, answer in self._answers
                          if not ledger.committed(sale)]
-        for answer in ready:
-            self.node.route(answer)
+        for sale, answer in ready:
+            self.node.route(answer, _traded(sale))
 
     def dropUndone(self):
         """Drop the buyOKs of sales undone (their commit failed)."""
@@ -83,7 +84,7 @@ class AnswerQueue:
             if sale is not None and not ledger.committed(sale):
                 self._answers.append((sale, answer))
             else:
-                self.node.route(answer)
+                self.node.route(answer, _traded(sale))
         self.signBatch()
         self.seller.checkIdle()
 
@@ -95,3 +96,11 @@ class AnswerQueue:
                           why=reason.getErrorMessage())
         self.signBatch()
         self.seller.checkIdle()
+
+
+def _traded(sale):
+    """Whether the buyOK of a sale (None: an answer that is no buyOK)
+    makes the link it leaves on a trading partner's: a unit of stock
+    sold does, a copy of a shared file does not (it took nothing from the
+    seller, and a stranger gets as many as it has free keys)."""
+    return sale is None or not sale.copy
