@@ -659,8 +659,36 @@ class TrackerKeyTests(SynchronousTestCase):
                          0o600)
         self.assertEqual(len(decode(first)), 32)
 
-    def test_newAtEachStartWithoutADataDir(self):
-        self.assertNotEqual(self.keyLogged([]), self.keyLogged([]))
+    def test_keptInTheStateHomeWithoutADataDir(self):
+        """`twistd -n bazaar-tracker` as the README starts it keeps its key
+        across restarts in its default state directory, one per port."""
+        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
+        first = self.keyLogged([])
+        self.assertEqual(self.keyLogged([]), first)
+        kept = os.path.join(self.folder, "twisted-bazaar", "tracker-7700", "tracker.key")
+        self.assertEqual(os.stat(kept).st_mode & 0o777, 0o600)
+        self.assertNotEqual(self.keyLogged(["--listen", "tcp:7701"]), first)
+
+    def test_newAtEachStartOnAPortChosenAtStart(self):
+        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
+        self.assertNotEqual(self.keyLogged(["--listen", "tcp:0"]),
+                            self.keyLogged(["--listen", "tcp:0"]))
+        self.assertFalse(os.path.exists(os.path.join(self.folder, "twisted-bazaar")))
+
+    def test_unwritableStateHome(self):
+        """A default state directory that cannot be made: a one-line error
+        with the reason and the flag to use; the daemon does not start."""
+        blocker = os.path.join(self.folder, "a-file")
+        with open(blocker, "w"):
+            pass
+        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=blocker))
+        error = self.assertRaises(SystemExit, makeTrackerService,
+                                  _parse([], TrackerOptions))
+        self.assertTrue(error.code.startswith(
+            "twistd bazaar-tracker: error: cannot keep the tracker's key in its "
+            f"default state directory {blocker}/twisted-bazaar/tracker-7700 ("),
+            error.code)
+        self.assertIn("give --data-dir DIR", error.code)
 
     def test_badDataDir(self):
         missing = os.path.join(self.folder, "no", "such")
