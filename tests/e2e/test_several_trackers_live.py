@@ -1,0 +1,119 @@
+"""
+End-to-end: a market of two trackers, one killed for good (``kill -9``),
+keeps selling (issue 57, "Several trackers").
+
+Every node is started with ``--tracker A --tracker B``: it registers with
+A, the first named.  A buyer buys an apple; then A is killed, never to
+come back.  Each node fails over to B and registers there (the index
+scheme's sellers list their items there again, as after a tracker
+restart), and a buyer started after A's death, named A first as the
+others, buys within 30 s of the kill.  Run in every scheme: flood, index,
+superpeer (a super-peer and leaves) and chord.
+"""
+
+import shutil
+import socket
+import tempfile
+import time
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId, waitUntil
+
+#: Seconds any one expected log line may take.
+TIMEOUT = 30.0
+#: Seconds from the first tracker's death to a purchase (issue 57's goal).
+WITHIN = 30.0
+
+
+def freePort():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def kill(daemon):
+    """kill -9, and wait for the process and its log to end."""
+    daemon.process.kill()
+    daemon.finish()
+
+
+class TwoTrackers:
+    """The test, for a scheme's case (a mixin, so it runs only there)."""
+
+    #: The scheme's flags, for every node.
+    scheme = ()
+    #: Nodes of the scheme started first, with their flags (name, args).
+    infrastructure = ()
+
+    def setUp(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-trackers-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        self.market = LiveMarket(folder)
+        self.addCleanup(self.market.stop)
+        self.ports = [freePort(), freePort()]
+        self.trackers = [self.tracker(name, port)
+                         for name, port in zip(("tracker A", "tracker B"), self.ports)]
+
+    def tracker(self, name, port):
+        daemon = self.market.start(name, ["bazaar-tracker", "--listen",
+                                          f"tcp:{port}:interface=127.0.0.1"])
+        daemon.waitFor(rf"tracker listening on [^\s:]+:{port}\b", TIMEOUT)
+        return daemon
+
+    def node(self, name, *args):
+        """A node of both trackers, A first; once it is registered."""
+        daemon = self.market.start(name, [
+            "bazaar-node", "--tracker", f"127.0.0.1:{self.ports[0]}",
+            "--tracker", f"127.0.0.1:{self.ports[1]}", "--listen", LOOPBACK_LISTEN,
+            *self.scheme, *args])
+        nodeId(daemon, TIMEOUT)
+        return daemon
+
+    def test_theFirstTrackerKilledForGood(self):
+        nodes = [self.node(name, *args) for name, args in self.infrastructure]
+        seller = self.node("seller", "--role", "seller", "--sell", "apple=5")
+        nodes.append(seller)
+        self.ready(seller)
+        first = self.node("buyer 1", "--role", "buyer", "--want", "apple")
+        nodes.append(first)
+        first.waitFor(r"bought apple from \S+ \(1 of 1\)", TIMEOUT)
+        atB = rf"registered with the tracker as node \S+ \(id \w+\) at 127\.0\.0\.1:{self.ports[1]}"
+        self.assertEqual(seller.matches(atB), [])
+        kill(self.trackers[0])
+        killed = time.monotonic()
+        waitUntil(nodes, lambda: all(node.matches(atB) for node in nodes), TIMEOUT,
+                  what="every node registered with tracker B")
+        second = self.node("buyer 2", "--role", "buyer", "--want", "apple")
+        second.waitFor(r"bought apple from \S+ \(1 of 1\)", WITHIN)
+        took = time.monotonic() - killed
+        self.assertLess(took, WITHIN, f"bought {took:.1f} s after the kill")
+        self.assertTrue(second.matches(rf"cannot reach the tracker at 127\.0\.0\.1:"
+                                       rf"{self.ports[0]}: .*; trying the tracker at "
+                                       rf"127\.0\.0\.1:{self.ports[1]} in "))
+        for daemon in nodes + [second, self.trackers[1]]:
+            self.assertEqual(daemon.problems(), [], daemon.tail())
+
+    def ready(self, seller):
+        """Wait until the seller can be found in its scheme."""
+
+
+class FloodTests(TwoTrackers, SynchronousTestCase):
+    scheme = ("--discovery", "flood")
+
+
+class IndexTests(TwoTrackers, SynchronousTestCase):
+    scheme = ("--discovery", "index")
+
+
+class SuperpeerTests(TwoTrackers, SynchronousTestCase):
+    scheme = ("--discovery", "superpeer", "--superpeer-retry", "0.2")
+    infrastructure = (("superpeer", ("--super",)),)
+
+
+class ChordTests(TwoTrackers, SynchronousTestCase):
+    scheme = ("--discovery", "chord", "--chord-puzzle", "8")
+    infrastructure = (("ring node", ()),)
+
+    def ready(self, seller):
+        seller.waitFor(r"stored apple at node \w+", TIMEOUT)
