@@ -12,30 +12,18 @@ superpeer (a super-peer and leaves) and chord.
 """
 
 import shutil
-import socket
 import tempfile
 import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import freePort, kill
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId, waitUntil
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
 #: Seconds from the first tracker's death to a purchase (issue 57's goal).
 WITHIN = 30.0
-
-
-def freePort():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def kill(daemon):
-    """kill -9, and wait for the process and its log to end."""
-    daemon.process.kill()
-    daemon.finish()
 
 
 class TwoTrackers:

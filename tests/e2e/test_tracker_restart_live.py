@@ -14,29 +14,17 @@ as a user's machine has one.
 import os
 import re
 import shutil
-import socket
 import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import freePort, kill
 from twisted_bazaar.testing.daemons import STATE_HOME, LiveMarket, nodeId, waitUntil
 from twisted_bazaar.wire.ids import shortId
 
 TIMEOUT = 30.0
 KEY = r"the tracker's key is (?P<key>[A-Za-z0-9_-]{43}) "
 REGISTERED = r"registered with the tracker as node"
-
-
-def freePort():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def kill(daemon):
-    """kill -9, and wait for the process and its log to end."""
-    daemon.process.kill()
-    daemon.finish()
 
 
 class ReadmeTrackerRestartTests(SynchronousTestCase):
