@@ -204,3 +204,30 @@ class FailoverTests(SynchronousTestCase):
         self.reconnector.lost(Failure(error.ConnectionDone()))
         self.assertEqual(self.first.cancelled, [probe])
         self.assertEqual(self.moves, [])
+
+    def test_aMoveBackRefusedProbesLessOften(self):
+        """A first peer that takes connections only to refuse this client
+        (no room, another key): each move back that does not serve makes
+        the next probe wait twice as long; one that serves resets it."""
+        self.onSecond()
+        for wait in (30, 60, 120):
+            self.clock.advance(wait - 0.001)
+            probes = len(self.first.attempts)
+            self.clock.advance(0.001)
+            self.assertEqual(len(self.first.attempts), probes + 1, wait)
+            self.first.attempts[-1].callback(_protocol())
+            self.reconnector.lost(Failure(error.ConnectionDone()))  # left the second
+            self.clock.advance(0.5)
+            self.first.attempts[-1].callback(_protocol())
+            self.reconnector.lost(Failure(error.ConnectionDone()))  # refused there
+            self.clock.advance(0.5)
+            self.second.attempts[-1].callback(_protocol())
+            self.reconnector.succeeded()
+        self.assertEqual(self.reconnector._probeDelay, 240)
+        self.clock.advance(240)
+        self.first.attempts[-1].callback(_protocol())
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.clock.advance(0.5)
+        self.first.attempts[-1].callback(_protocol())
+        self.reconnector.succeeded()
+        self.assertEqual(self.reconnector._probeDelay, 30)

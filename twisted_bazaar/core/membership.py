@@ -6,7 +6,10 @@ L{Membership} owns the node's link to the tracker.  The connection itself
 is kept up by a L{Reconnector} (reconnecting with backoff, and saying why
 and when in the log); each time it
 comes up the node says thisisme with the id it already has, so a restarted
-tracker gives it back.  The session is an explicit state machine
+tracker gives it back.  A node of several trackers (``--tracker`` given
+again) has one session at a time, with the first of them that takes it;
+the L{Reconnector} moves it to the next when its tracker fails, and back
+to one named before once it answers.  The session is an explicit state machine
 (L{automat}): idle -> introducing -> registered, back to idle when the link
 goes, and stopped for good.
 

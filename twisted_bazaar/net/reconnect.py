@@ -16,7 +16,9 @@ is refused or is lost moves it on to the next (the first again after the
 last).  While it is connected to one that is not the first, it asks the
 ones named before it, every C{probe_interval} seconds, whether they take
 a connection again, and moves back to the first that does, so that the
-clients of a set of peers end up on the same one once it is back.
+clients of a set of peers end up on the same one once it is back (a move
+back that does not serve, the peer refusing this client, makes the next
+probe wait twice as long, up to L{PROBE_BACKOFF} times the interval).
 """
 
 from twisted.internet import defer
@@ -34,6 +36,11 @@ def _reason(failure):
     """A failure's message, without the full stop Twisted often ends it
     with (the log line goes on after it)."""
     return failure.getErrorMessage().rstrip(". ")
+
+
+#: How many times probe_interval the wait between probes grows to, at
+#: most, while moves back do not serve.
+PROBE_BACKOFF = 16
 
 
 class _Probe(Protocol):
@@ -96,6 +103,14 @@ class Reconnector:
         #: The peer to connect to once the connection up closes (a peer
         #: named before it took a probe), or None.
         self._moveTo = None
+        #: Whether the connection being made is a move back that has not
+        #: served yet; and the seconds before the next probe, doubled
+        #: (up to L{PROBE_BACKOFF} times probe_interval) each time a move
+        #: back does not serve: a peer that takes connections only to
+        #: refuse this client (no room, another key) is not moved back to
+        #: every probe_interval.
+        self._movingBack = False
+        self._probeDelay = probe_interval
         self._probeTimer = None
         self._probing = None
 
@@ -137,8 +152,11 @@ class Reconnector:
         loss is retried after the first delay again; connected to a peer
         that is not the first, ask those before it again in a while."""
         self._attempts = 0
+        if self._movingBack:
+            self._movingBack = False
+            self._probeDelay = self.probe_interval
         if self.index > 0 and self.probe_interval and self._probeTimer is None:
-            self._probeTimer = self.clock.callLater(self.probe_interval, self._probe, 0)
+            self._probeTimer = self.clock.callLater(self._probeDelay, self._probe, 0)
 
     def lost(self, reason, again=True):
         """
@@ -168,6 +186,11 @@ class Reconnector:
                           delay=roundDelay(delay))
         else:
             moveTo, self._moveTo = self._moveTo, None
+            if moveTo is None and self._movingBack:
+                # Moved back, and refused there before it served.
+                self._movingBack = False
+                self._probeDelay = min(self._probeDelay * 2,
+                                       self.probe_interval * PROBE_BACKOFF)
             self.index = (moveTo if moveTo is not None
                           else (self.index + 1) % len(self.targets))
             self.log.info("{why}; trying {what} in {delay} s", why=why,
@@ -190,6 +213,7 @@ class Reconnector:
         if not self.running or self.connected is None:
             return
         self._moveTo = index
+        self._movingBack = True
         why = (f"{self.targets[index][1]} takes connections again: moving back "
                f"to it from {self.what}")
         self.log.info("{why}", why=why)
@@ -203,7 +227,7 @@ class Reconnector:
         if index + 1 < self.index:
             self._probe(index + 1)
         else:
-            self._probeTimer = self.clock.callLater(self.probe_interval, self._probe, 0)
+            self._probeTimer = self.clock.callLater(self._probeDelay, self._probe, 0)
 
     def _stopProbing(self):
         timer, self._probeTimer = self._probeTimer, None
