@@ -27,7 +27,8 @@ WITHIN = 30.0
 
 
 class TwoTrackers:
-    """The test, for a scheme's case (a mixin, so it runs only there)."""
+    """Two trackers, and nodes of both (a mixin, so that its tests run
+    only in a scheme's case)."""
 
     #: The scheme's flags, for every node.
     scheme = ()
@@ -58,6 +59,13 @@ class TwoTrackers:
         nodeId(daemon, TIMEOUT)
         return daemon
 
+    def ready(self, seller):
+        """Wait until the seller can be found in its scheme."""
+
+
+class KilledForGood(TwoTrackers):
+    """The first tracker killed for good, in a scheme."""
+
     def test_theFirstTrackerKilledForGood(self):
         nodes = [self.node(name, *args) for name, args in self.infrastructure]
         seller = self.node("seller", "--role", "seller", "--sell", "apple=5")
@@ -82,26 +90,52 @@ class TwoTrackers:
         for daemon in nodes + [second, self.trackers[1]]:
             self.assertEqual(daemon.problems(), [], daemon.tail())
 
-    def ready(self, seller):
-        """Wait until the seller can be found in its scheme."""
 
-
-class FloodTests(TwoTrackers, SynchronousTestCase):
+class FloodTests(KilledForGood, SynchronousTestCase):
     scheme = ("--discovery", "flood")
 
 
-class IndexTests(TwoTrackers, SynchronousTestCase):
+class IndexTests(KilledForGood, SynchronousTestCase):
     scheme = ("--discovery", "index")
 
 
-class SuperpeerTests(TwoTrackers, SynchronousTestCase):
+class SuperpeerTests(KilledForGood, SynchronousTestCase):
     scheme = ("--discovery", "superpeer", "--superpeer-retry", "0.2")
     infrastructure = (("superpeer", ("--super",)),)
 
 
-class ChordTests(TwoTrackers, SynchronousTestCase):
+class ChordTests(KilledForGood, SynchronousTestCase):
     scheme = ("--discovery", "chord", "--chord-puzzle", "8")
     infrastructure = (("ring node", ()),)
 
     def ready(self, seller):
         seller.waitFor(r"stored apple at node \w+", TIMEOUT)
+
+
+class MoveBackTests(TwoTrackers, SynchronousTestCase):
+    """The first tracker killed, then started again with the same command
+    (its key kept in its state directory): the nodes, moved to the second
+    meanwhile, move back to it, so that a node started then (which
+    registers with the first) meets them there and buys.  --retry-max 3
+    makes the nodes ask the first every 3 s rather than 30."""
+
+    scheme = ("--discovery", "flood", "--retry-max", "3")
+
+    def test_theFirstTrackerBackTheNodesFollow(self):
+        seller = self.node("seller", "--role", "seller", "--sell", "apple=5")
+        at = r"registered with the tracker as node \S+ \(id \w+\) at 127\.0\.0\.1:{}"
+        atA, atB = (at.format(port) for port in self.ports)
+        kill(self.trackers[0])
+        seller.waitFor(atB, TIMEOUT)
+        self.trackers[0] = self.tracker("tracker A again", self.ports[0])
+        waitUntil([seller], lambda: len(seller.matches(atA)) == 2, TIMEOUT,
+                  what="the seller registered with tracker A again")
+        buyer = self.node("buyer", "--role", "buyer", "--want", "apple")
+        buyer.waitFor(atA, TIMEOUT)
+        buyer.waitFor(r"bought apple from \S+ \(1 of 1\)", TIMEOUT)
+        self.assertEqual(len(seller.matches(
+            rf"the tracker at 127\.0\.0\.1:{self.ports[0]} takes connections again: "
+            rf"moving back to it from the tracker at 127\.0\.0\.1:{self.ports[1]}")), 1)
+        self.assertEqual(seller.matches(r"not the one this node knows"), [])
+        for daemon in [seller, buyer] + self.trackers:
+            self.assertEqual(daemon.problems(), [], daemon.tail())
