@@ -653,6 +653,16 @@ class SeveralTrackersTests(SynchronousTestCase):
                                                       "the tracker at 127.0.0.1:7701"])
         self.assertIsNot(pins[0], pins[1])
 
+    def test_aBuyerGivingUpNamesThemAll(self):
+        """A buyer that never registered names every tracker it tried."""
+        from twisted_bazaar.tap.shortfall import GiveUp
+
+        service = makeNodeService(_parse([
+            "--role", "buyer", "--want", "fig", "--give-up-after", "5",
+            "--tracker", "127.0.0.1:7700", "--tracker", "127.0.0.1:7701"]))
+        [giveUp] = [child for child in service if isinstance(child, GiveUp)]
+        self.assertEqual(giveUp.tracker_address, "127.0.0.1:7700 or 127.0.0.1:7701")
+
     def test_theSameTrackerTwice(self):
         error = self.assertRaises(usage.UsageError, _parse, SELLER + [
             "--tracker", "127.0.0.1:7700", "--tracker", "tcp:127.0.0.1:7700"])

@@ -281,7 +281,7 @@ class Options(DaemonOptions):
             raise usage.UsageError(
                 f"--tracker-key: {plural(keys, 'key')} for {plural(trackers, 'tracker')}; "
                 "give one --tracker-key per --tracker, in the same order, or none")
-        #: The first tracker, as a buyer's shortfall names it.
+        #: The first tracker.
         self.tracker = self.trackers[0]
         if self["discovery"] not in self.schemes:
             known = ", ".join(sorted(self.schemes))
@@ -389,7 +389,8 @@ def makeService(options):
         fetcher.onGaveUp = lambda why: exitStatus.fail(why, GAVE_UP)
     if options["give-up-after"] is not None:
         GiveUp(reactor, parts.node, roles["buyer"], options["give-up-after"],
-               exitStatus.fail, str(options.tracker)).setServiceParent(service)
+               exitStatus.fail, " or ".join(str(t) for t in options.trackers)
+               ).setServiceParent(service)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
     holdDataDir(reactor, service, state, roles.get("seller"))
