@@ -12,8 +12,11 @@ superpeer (a super-peer and leaves) and chord.
 """
 
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -116,7 +119,9 @@ class MoveBackTests(TwoTrackers, SynchronousTestCase):
     """The first tracker killed, then started again with the same command
     (its key kept in its state directory): the nodes, moved to the second
     meanwhile, move back to it, so that a node started then (which
-    registers with the first) meets them there and buys.  --retry-max 3
+    registers with the first) meets them there and buys.  While the first
+    is down, ``bazaar status`` over both names it as not answering and
+    counts the second's node.  --retry-max 3
     makes the nodes ask the first every 3 s rather than 30."""
 
     scheme = ("--discovery", "flood", "--retry-max", "3")
@@ -127,6 +132,18 @@ class MoveBackTests(TwoTrackers, SynchronousTestCase):
         atA, atB = (at.format(port) for port in self.ports)
         kill(self.trackers[0])
         seller.waitFor(atB, TIMEOUT)
+        self.trackers[1].waitFor(r"node \S+ listens at \S+ as it said", TIMEOUT)
+        # bazaar status asks both: the first's failure named, the second's node.
+        status = subprocess.run(
+            [str(Path(sys.executable).with_name("bazaar")), "status", "--tracker",
+             f"127.0.0.1:{self.ports[0]}", "--tracker", f"127.0.0.1:{self.ports[1]}"],
+            capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        self.assertEqual(status.returncode, 0, status.stderr)
+        lines = status.stdout.splitlines()
+        self.assertTrue(lines[0].startswith(f"tracker 127.0.0.1:{self.ports[0]}: not "
+                                            "answered: "), lines)
+        self.assertEqual(lines[1:3], [f"tracker 127.0.0.1:{self.ports[1]}: 1 live node",
+                                      "1 live node"])
         self.trackers[0] = self.tracker("tracker A again", self.ports[0])
         waitUntil([seller], lambda: len(seller.matches(atA)) == 2, TIMEOUT,
                   what="the seller registered with tracker A again")
