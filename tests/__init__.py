@@ -7,7 +7,21 @@ Unit tests are trial ``SynchronousTestCase`` classes, so both pytest and
 suite gives the same result every time.
 """
 
+import atexit
+import os
+import shutil
+import tempfile
+
 from hypothesis import HealthCheck, settings
+
+#: Every test runs with a state home of its own (``XDG_STATE_HOME``, where
+#: a tracker without --data-dir keeps its key: twisted_bazaar/tap/statedir.py),
+#: under pytest as under trial, so that no test writes into the user's
+#: ~/.local/state or takes a key another run left there.  (The daemons of
+#: the end-to-end tests get one in their own folder: testing/daemons.py.)
+STATE_HOME = tempfile.mkdtemp(prefix="bazaar-state-")
+os.environ["XDG_STATE_HOME"] = STATE_HOME
+atexit.register(shutil.rmtree, STATE_HOME, True)
 
 settings.register_profile(
     "bazaar", derandomize=True, deadline=None, print_blob=True,

@@ -109,7 +109,7 @@ class NodeConfigTests(ConfigCase):
                 "retry-max", "discovery", "data-dir", "handshake-timeout",
                 "ping-interval", "frame-limit", "error-limit", "search-rate",
                 "ping-rate", "write-limit", "verbose", "role")},
-            {"tracker": "tcp:10.0.0.1:7701", "listen": "tcp:4001",
+            {"tracker": ["tcp:10.0.0.1:7701"], "listen": "tcp:4001",
              "host": "shop.example", "neighbours": 5, "max-connections": 12,
              "direct-slots": 3, "direct-idle": 12.5, "handshake-limit": 6,
              "retry-initial": 0.25, "retry-max": 9.0,
@@ -243,10 +243,23 @@ class BadConfigTests(ConfigCase):
                              f"--config FILE: verbose must be true or false, not {shown}")
 
     def test_singleValuedOptionsTakeNoList(self):
-        self.assertEqual(self.refused(SELLER + 'tracker = ["tcp:a:1", "tcp:b:2"]\n'),
-                         "--config FILE: tracker takes one value, not a list")
+        self.assertEqual(self.refused(SELLER + 'listen = ["tcp:1", "tcp:2"]\n'),
+                         "--config FILE: listen takes one value, not a list")
         self.assertEqual(self.refused(SELLER + "ttl = []\n"),
                          "--config FILE: ttl takes one value, not a list")
+
+    def test_severalTrackers(self):
+        """tracker takes a list (the node's trackers, in order) or, as
+        before it was repeatable, one string; the command line's replace
+        the file's."""
+        options = self.parse(SELLER + 'tracker = ["tcp:10.0.0.1:7700", "10.0.0.2:7701"]\n')
+        self.assertEqual([str(t) for t in options.trackers],
+                         ["10.0.0.1:7700", "10.0.0.2:7701"])
+        options = self.parse(SELLER + 'tracker = "tcp:10.0.0.1:7700"\n')
+        self.assertEqual([str(t) for t in options.trackers], ["10.0.0.1:7700"])
+        options = self.parse(SELLER + 'tracker = ["tcp:10.0.0.1:7700"]\n',
+                             "--tracker", "10.0.0.3:1")
+        self.assertEqual([str(t) for t in options.trackers], ["10.0.0.3:1"])
 
     def test_valuesOfTheWrongKind(self):
         """Each option takes one kind of value, told by its default (or a
@@ -262,7 +275,9 @@ class BadConfigTests(ConfigCase):
                 ("want = [5]", "want must be a list of strings, not a list holding 5"),
                 ('search-window = "1"', 'search-window must be a number, not the '
                                         'string "1"'),
-                ("tracker = 7700", "tracker must be a string, not 7700"),
+                ("tracker = 7700", "tracker must be a string or a list of strings, "
+                                   "not 7700"),
+                ("host = 7700", "host must be a string, not 7700"),
                 ("neighbours = true", "neighbours must be a whole number, not true"),
                 ("neighbours = 1979-05-27", "neighbours must be a whole number, not "
                                             "a date"),

@@ -61,6 +61,9 @@ class RunningDocTests(SynchronousTestCase):
         for taken in self.daemons.values():
             taken.update({"verbose": (False, True), "config": (None, False)})
         self.daemons["node"]["role"] = (None, False)
+        # Repeatable, so methods (opt_tracker), not optParameters rows.
+        self.daemons["node"]["tracker"] = (node.DEFAULT_TRACKER, False)
+        self.daemons["node"]["tracker-key"] = (None, False)
         self.rows = documented()
 
     def test_tablesFound(self):

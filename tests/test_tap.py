@@ -69,7 +69,7 @@ class NodeDefaultsTests(SynchronousTestCase):
                 "direct-slots", "direct-idle", "handshake-limit", "connection-rate",
                 "discovery", "retry-initial", "retry-max", "frame-limit", "handshake-timeout",
                 "ping-interval", "verbose")},
-            {"tracker": "tcp:127.0.0.1:7700", "listen": "tcp:0", "host": "",
+            {"tracker": ["tcp:127.0.0.1:7700"], "listen": "tcp:0", "host": "",
              "neighbours": 3, "max-connections": 8, "direct-slots": 8,
              "direct-idle": 30.0, "handshake-limit": 4, "connection-rate": 100.0,
              "discovery": "flood",
@@ -647,6 +647,51 @@ class DataDirTests(SynchronousTestCase):
                          "bag: 3 (fig x2, kiwi x1); pending buys: 1")
 
 
+class SeveralTrackersTests(SynchronousTestCase):
+    """--tracker given again: the node's trackers, in order, each with its
+    own pin (issue 57: before, the last one given was kept alone)."""
+
+    def test_allKeptInOrder(self):
+        options = _parse(SELLER + ["--tracker", "127.0.0.1:7700",
+                                   "--tracker", "tcp:127.0.0.1:7701"])
+        self.assertEqual([str(t) for t in options.trackers],
+                         ["127.0.0.1:7700", "127.0.0.1:7701"])
+        client = makeNodeService(options).membership._client
+        self.assertEqual([what for _, what in client.targets],
+                         ["the tracker at 127.0.0.1:7700", "the tracker at 127.0.0.1:7701"])
+        pins = [endpoint.pin for endpoint, _ in client.targets]
+        self.assertEqual([pin.what for pin in pins], ["the tracker at 127.0.0.1:7700",
+                                                      "the tracker at 127.0.0.1:7701"])
+        self.assertIsNot(pins[0], pins[1])
+
+    def test_aBuyerGivingUpNamesThemAll(self):
+        """A buyer that never registered names every tracker it tried."""
+        from twisted_bazaar.tap.shortfall import GiveUp
+
+        service = makeNodeService(_parse([
+            "--role", "buyer", "--want", "fig", "--give-up-after", "5",
+            "--tracker", "127.0.0.1:7700", "--tracker", "127.0.0.1:7701"]))
+        [giveUp] = [child for child in service if isinstance(child, GiveUp)]
+        self.assertEqual(giveUp.tracker_address, "127.0.0.1:7700 or 127.0.0.1:7701")
+
+    def test_theSameTrackerTwice(self):
+        error = self.assertRaises(usage.UsageError, _parse, SELLER + [
+            "--tracker", "127.0.0.1:7700", "--tracker", "tcp:127.0.0.1:7700"])
+        self.assertEqual(str(error), "--tracker tcp:127.0.0.1:7700 is named twice")
+
+    def test_aKeyPerTracker(self):
+        keys = [Identity.generate().key for _ in range(2)]
+        options = _parse(SELLER + ["--tracker", "a:1", "--tracker", "b:2",
+                                   "--tracker-key", keys[0], "--tracker-key", keys[1]])
+        pins = [endpoint.pin for endpoint, _ in
+                makeNodeService(options).membership._client.targets]
+        self.assertEqual([pin.key for pin in pins], [decode(key) for key in keys])
+        error = self.assertRaises(usage.UsageError, _parse, SELLER + [
+            "--tracker", "a:1", "--tracker", "b:2", "--tracker-key", keys[0]])
+        self.assertEqual(str(error), "--tracker-key: 1 key for 2 trackers; give one "
+                         "--tracker-key per --tracker, in the same order, or none")
+
+
 class TrackerKeyTests(SynchronousTestCase):
     """The tracker keeps its key in --data-dir and logs it; a node and
     ``bazaar`` pin it with --tracker-key."""
@@ -670,8 +715,36 @@ class TrackerKeyTests(SynchronousTestCase):
                          0o600)
         self.assertEqual(len(decode(first)), 32)
 
-    def test_newAtEachStartWithoutADataDir(self):
-        self.assertNotEqual(self.keyLogged([]), self.keyLogged([]))
+    def test_keptInTheStateHomeWithoutADataDir(self):
+        """`twistd -n bazaar-tracker` as the README starts it keeps its key
+        across restarts in its default state directory, one per port."""
+        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
+        first = self.keyLogged([])
+        self.assertEqual(self.keyLogged([]), first)
+        kept = os.path.join(self.folder, "twisted-bazaar", "tracker-7700", "tracker.key")
+        self.assertEqual(os.stat(kept).st_mode & 0o777, 0o600)
+        self.assertNotEqual(self.keyLogged(["--listen", "tcp:7701"]), first)
+
+    def test_newAtEachStartOnAPortChosenAtStart(self):
+        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
+        self.assertNotEqual(self.keyLogged(["--listen", "tcp:0"]),
+                            self.keyLogged(["--listen", "tcp:0"]))
+        self.assertFalse(os.path.exists(os.path.join(self.folder, "twisted-bazaar")))
+
+    def test_unwritableStateHome(self):
+        """A default state directory that cannot be made: a one-line error
+        with the reason and the flag to use; the daemon does not start."""
+        blocker = os.path.join(self.folder, "a-file")
+        with open(blocker, "w"):
+            pass
+        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=blocker))
+        error = self.assertRaises(SystemExit, makeTrackerService,
+                                  _parse([], TrackerOptions))
+        self.assertTrue(error.code.startswith(
+            "twistd bazaar-tracker: error: cannot keep the tracker's key in its "
+            f"default state directory {blocker}/twisted-bazaar/tracker-7700 ("),
+            error.code)
+        self.assertIn("give --data-dir DIR", error.code)
 
     def test_badDataDir(self):
         missing = os.path.join(self.folder, "no", "such")
@@ -688,7 +761,7 @@ class TrackerKeyTests(SynchronousTestCase):
     def test_nodePinsIt(self):
         key = Identity.generate().key
         options = _parse(SELLER + ["--tracker-key", key])
-        self.assertEqual(options["tracker-key"], decode(key))
+        self.assertEqual(options["tracker-key"], [decode(key)])
         service = makeNodeService(options)
         pin = service.membership._client.endpoint.pin
         self.assertEqual((pin.key, pin.pinnedBy), (decode(key), "--tracker-key"))

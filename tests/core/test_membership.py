@@ -480,3 +480,76 @@ class RelayReservationTests(MembershipCase):
         [error] = self.tracker.heard()
         self.assertEqual(error["code"], "wtf")
         self.assertEqual(self.node.connector.requests, [])
+
+
+class _WiredEndpoint:
+    """A tracker's endpoint: each connect() is a L{WiredLink} the test
+    plays, or refused while C{refusing}."""
+
+    def __init__(self, host):
+        self.host = host
+        self.refusing = False
+        self.links = []
+
+    def connect(self, factory):
+        from twisted.internet.error import ConnectionRefusedError
+
+        if self.refusing:
+            return defer.fail(ConnectionRefusedError())
+        wired = WiredLink(factory, self.host, 7700)
+        self.links.append(wired)
+        return defer.succeed(wired.link)
+
+
+class SeveralTrackersTests(SynchronousTestCase):
+    """A node of two trackers registers with one at a time: with the
+    second when the first refuses or is lost, with the first again once it
+    answers (asked every retry_max seconds)."""
+
+    def setUp(self):
+        self.clock = Clock()
+        config = NodeConfig(link=LinkSettings(handshake_timeout=0, ping_interval=0))
+        self.node = Node(self.clock, random.Random(0), FakeConnector(), config)
+        self.node.setAddress("", NODE_PORT)
+        self.first, self.second = _WiredEndpoint("192.0.2.1"), _WiredEndpoint("192.0.2.2")
+        self.membership = plugMembership(self.node, Membership(
+            self.node, self.first, 0.5, 30.0, "192.0.2.1:7700",
+            others=[(self.second, "192.0.2.2:7700")]))
+        self.lines = []
+        globalLogPublisher.addObserver(self.logged)
+        self.addCleanup(globalLogPublisher.removeObserver, self.logged)
+
+    def logged(self, event):
+        self.lines.append(formatEvent(event))
+
+    def register(self, wired):
+        [hello] = wired.heard()
+        self.assertEqual(hello["type"], "thisisme")
+        wired.say(THISISYOU)
+
+    def test_lostTrackerMovesToTheNextAndBack(self):
+        self.first.refusing = True
+        self.membership.startService()
+        self.addCleanup(self.membership.stopService)
+        self.assertEqual(self.first.links, [])
+        self.clock.advance(1)
+        [onSecond] = self.second.links
+        self.register(onSecond)
+        self.assertTrue(self.membership.isRegistered)
+        self.assertIn(f"registered with the tracker as node {NODE_ID} (id "
+                      f"{wireId(NODE_ID)}) at 192.0.2.2:7700", self.lines)
+        # The first answers again: the node leaves the second (dc) for it.
+        self.first.refusing = False
+        self.clock.advance(30)
+        [probe] = self.first.links
+        self.assertEqual(onSecond.heard(), [{"type": "dc"}])
+        self.assertTrue(onSecond.closed)
+        self.clock.advance(1)
+        [_, onFirst] = self.first.links
+        self.register(onFirst)
+        self.assertIs(self.membership.link, onFirst.link)
+        self.assertTrue(self.membership.isRegistered)
+        # Lost for good: the second again.
+        onFirst.transport.loseConnection()
+        self.clock.advance(1)
+        self.assertEqual(len(self.second.links), 2)

@@ -74,7 +74,7 @@ class OpenStateTests(SynchronousTestCase):
 
     def test_inMemory(self):
         state = openState(task.Clock(), None, None, lambda where: ("pin", where))
-        self.assertEqual((state.lock, state.store.durable, state.pin),
+        self.assertEqual((state.lock, state.store.durable, state.pins),
                          (None, False, ("pin", None)))
 
     def test_badPinReleasesTheLock(self):

@@ -37,6 +37,31 @@ class TrackerIdentityTests(SynchronousTestCase):
     def test_newWithoutADataDir(self):
         self.assertNotEqual(trackerIdentity(None).key, trackerIdentity(None).key)
 
+    def test_keptInTheDefaultStateDir(self):
+        """Without a data dir, the key is kept in the default state
+        directory, made with its parents; a data dir wins over it."""
+        default = os.path.join(self.folder, "state", "twisted-bazaar", "tracker-7700")
+        first = trackerIdentity(None, default)
+        self.assertEqual(os.stat(default).st_mode & 0o777, 0o700)
+        self.assertEqual(trackerIdentity(None, default).key, first.key)
+        data = os.path.join(self.folder, "data")
+        self.assertNotEqual(trackerIdentity(data, default).key, first.key)
+
+    def test_unusableDefaultStateDir(self):
+        """A default state directory that cannot be made: the reason, and
+        the flag to give instead."""
+        blocker = os.path.join(self.folder, "a-file")
+        with open(blocker, "w"):
+            pass
+        default = os.path.join(blocker, "twisted-bazaar", "tracker-7700")
+        error = self.assertRaises(StartupError, trackerIdentity, None, default)
+        self.assertTrue(str(error).startswith(
+            f"cannot keep the tracker's key in its default state directory "
+            f"{default} ("), str(error))
+        self.assertIn("Not a directory", str(error))
+        self.assertTrue(str(error).endswith("give --data-dir DIR, a directory it "
+                                            "can write"), str(error))
+
     def test_unusableDataDir(self):
         path = os.path.join(self.folder, "a-file")
         with open(path, "w"):

@@ -5,6 +5,7 @@ in a scratch folder that goes away with the test.
 
 import os
 import shutil
+import socket
 import tempfile
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
@@ -19,6 +20,20 @@ def short(ident):
     """A node id (as a daemon's id or as the wire writes it) as log lines
     write it: its short form."""
     return shortId(parseWireId(ident) if isinstance(ident, str) else ident)
+
+
+def freePort():
+    """A loopback port free now, for a daemon that must listen on a fixed
+    one (a tracker restarted where its nodes look for it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def kill(daemon):
+    """kill -9, and wait for the process and its log to end."""
+    daemon.process.kill()
+    daemon.finish()
 
 
 #: The log line that gives a node's listening port.

@@ -254,7 +254,8 @@ class TrackerPinTests(SynchronousTestCase):
     def test_theFirstKeyIsKept(self):
         """A node with --data-dir and no pin keeps the first key its
         tracker proves: a tracker at the same address with another key (a
-        restart without its --data-dir) is refused, with what to do."""
+        restart with another --data-dir) is refused, with what to do, said
+        at warning level once."""
         folder = tempfile.mkdtemp(prefix="bazaar-pin-")
         self.addCleanup(shutil.rmtree, folder, True)
         market = LiveMarket(folder)
@@ -274,7 +275,8 @@ class TrackerPinTests(SynchronousTestCase):
         first.terminate()
         first.finish()
         second = market.start("tracker 2", [
-            "bazaar-tracker", "--listen", f"tcp:{market.tracker_port}:interface=127.0.0.1"])
+            "bazaar-tracker", "--listen", f"tcp:{market.tracker_port}:interface=127.0.0.1",
+            "--data-dir", os.path.join(folder, "another-key")])
         other = second.waitFor(logged, TIMEOUT)["key"]
         node.waitFor(rf"lost the tracker at 127\.0\.0\.1:{market.tracker_port}: "
                      rf"the tracker proved {re.escape(other[:8])}…, not "
@@ -283,6 +285,11 @@ class TrackerPinTests(SynchronousTestCase):
                      rf"said anything\. If its key changed on purpose, remove "
                      rf"{re.escape(known)} or pass --tracker-key with the key the "
                      r"tracker logs when it starts; trying again in", TIMEOUT)
+        node.waitFor(r"lost the tracker at .*; trying again in", TIMEOUT)
+        warned = node.matches(r"the tracker's key is not the one this node "
+                              r"knows: the tracker proved .* If its key changed on "
+                              r"purpose, remove ")
+        self.assertEqual(len(warned), 1, node.tail())
         self.assertEqual(second.matches(rf"node {short(node_id)} joined"), [])
         self.assertEqual(len(node.matches(r"registered with the tracker")), 1)
         self.assertEqual(node.problems(), [])

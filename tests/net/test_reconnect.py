@@ -119,3 +119,115 @@ class ReconnectorTests(SynchronousTestCase):
         self.assertEqual([roundDelay(d) for d in (0.04, 1.651602416711412, 9.96,
                                                   12.4, 30.0)],
                          ["0.0", "1.7", "10.0", "12", "30"])
+
+
+class FailoverTests(SynchronousTestCase):
+    """Several peers (a node's trackers): one at a time, the next on a
+    failure or a loss, and back to one named before once it answers."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.first, self.second = _Endpoint(), _Endpoint()
+        self.events = []
+        self.moves = []
+        self.reconnector = Reconnector(
+            self.first, object(), self.clock, lambda attempt: 0.5, "the tracker at A",
+            others=[(self.second, "the tracker at B")], probe_interval=30,
+            onMove=self.moves.append)
+        self.reconnector.log = Logger(observer=self.events.append)
+
+    def lines(self):
+        return [formatEvent(event) for event in self.events]
+
+    def onSecond(self):
+        """Started, refused by the first, connected to the second."""
+        self.reconnector.start()
+        self.first.attempts[0].errback(Failure(error.ConnectionRefusedError()))
+        self.clock.advance(0.5)
+        protocol = _protocol()
+        self.second.attempts[0].callback(protocol)
+        self.reconnector.succeeded()
+        return protocol
+
+    def test_refusedMovesOnToTheNext(self):
+        protocol = self.onSecond()
+        self.assertEqual(self.lines()[0], "cannot reach the tracker at A: Connection "
+                         "was refused by other side; trying the tracker at B in 0.5 s")
+        self.assertIs(self.reconnector.connected, protocol)
+        self.assertIs(self.reconnector.endpoint, self.second)
+
+    def test_lostMovesOnAndWrapsAround(self):
+        self.onSecond()
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.assertTrue(self.lines()[-1].startswith("lost the tracker at B: "))
+        self.assertTrue(self.lines()[-1].endswith("; trying the tracker at A in 0.5 s"))
+        self.clock.advance(0.5)
+        self.assertEqual(len(self.first.attempts), 2)
+
+    def test_backToTheFirstOnceItAnswers(self):
+        """Connected to the second, the first is asked every probe_interval;
+        once it takes a connection (closed at once), the owner is told to
+        close the connection up, and the next one is to the first."""
+        self.onSecond()
+        self.clock.advance(30)
+        probe = self.first.attempts[-1]
+        probe.errback(Failure(error.ConnectionRefusedError()))
+        self.assertEqual(self.moves, [])
+        self.clock.advance(30)
+        answered = _protocol()
+        self.first.attempts[-1].callback(answered)
+        self.assertEqual(self.moves, ["the tracker at A takes connections again: "
+                                      "moving back to it from the tracker at B"])
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.assertTrue(self.lines()[-1].endswith("trying the tracker at A in 0.5 s"))
+        self.clock.advance(0.5)
+        self.assertIs(self.reconnector.endpoint, self.first)
+        self.assertEqual(len(self.first.attempts), 4)
+
+    def test_noProbeOnTheFirstAndNoneAfterStop(self):
+        self.reconnector.start()
+        self.first.attempts[0].callback(_protocol())
+        self.reconnector.succeeded()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.clock.advance(0.5)
+        self.second.attempts[0].callback(_protocol())
+        self.reconnector.succeeded()
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.reconnector.stop()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_lossCancelsAProbeUnderWay(self):
+        self.onSecond()
+        self.clock.advance(30)
+        probe = self.first.attempts[-1]
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.assertEqual(self.first.cancelled, [probe])
+        self.assertEqual(self.moves, [])
+
+    def test_aMoveBackRefusedProbesLessOften(self):
+        """A first peer that takes connections only to refuse this client
+        (no room, another key): each move back that does not serve makes
+        the next probe wait twice as long; one that serves resets it."""
+        self.onSecond()
+        for wait in (30, 60, 120):
+            self.clock.advance(wait - 0.001)
+            probes = len(self.first.attempts)
+            self.clock.advance(0.001)
+            self.assertEqual(len(self.first.attempts), probes + 1, wait)
+            self.first.attempts[-1].callback(_protocol())
+            self.reconnector.lost(Failure(error.ConnectionDone()))  # left the second
+            self.clock.advance(0.5)
+            self.first.attempts[-1].callback(_protocol())
+            self.reconnector.lost(Failure(error.ConnectionDone()))  # refused there
+            self.clock.advance(0.5)
+            self.second.attempts[-1].callback(_protocol())
+            self.reconnector.succeeded()
+        self.assertEqual(self.reconnector._probeDelay, 240)
+        self.clock.advance(240)
+        self.first.attempts[-1].callback(_protocol())
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.clock.advance(0.5)
+        self.first.attempts[-1].callback(_protocol())
+        self.reconnector.succeeded()
+        self.assertEqual(self.reconnector._probeDelay, 30)

@@ -6,7 +6,14 @@ import os
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.tap.knowntracker import KNOWN_TRACKER, readKnown, trackerPin
+from twisted_bazaar.base.address import parseAddress
+from twisted_bazaar.tap.knowntracker import (
+    KNOWN_TRACKER,
+    knownFile,
+    readKnown,
+    trackerPin,
+    trackerPins,
+)
 from tests.files.helpers import scratchDir
 
 
@@ -62,3 +69,46 @@ class KnownTrackerTests(SynchronousTestCase):
                          "logs when it starts)")
         self.assertEqual(trackerPin(self.dir, self.tracker).key, self.tracker)
         self.assertEqual(readKnown(self.path), self.tracker)
+
+
+class SeveralTrackersTests(SynchronousTestCase):
+    """A node of several trackers keeps each one's key in a file of its
+    own, named by its address, so the keys do not depend on the order."""
+
+    def setUp(self):
+        self.dir = scratchDir(self)
+        self.a = parseAddress("tcp:127.0.0.1:7700")
+        self.b = parseAddress("tcp:127.0.0.1:7701")
+
+    def test_knownFile(self):
+        self.assertEqual(knownFile("127.0.0.1:7700", False), KNOWN_TRACKER)
+        self.assertEqual(knownFile("127.0.0.1:7700", True),
+                         "known_tracker-127.0.0.1_7700")
+        self.assertEqual(knownFile("[::1]:7700", True), "known_tracker-_1_7700")
+
+    def test_eachTrackerItsOwnKey(self):
+        first, second = (decode(Identity.generate().key) for _ in range(2))
+        pinA, pinB = trackerPins(self.dir, [], [self.a, self.b])
+        pinA.proved(first)
+        pinB.proved(second)
+        self.assertEqual(readKnown(os.path.join(self.dir, "known_tracker-127.0.0.1_7700")),
+                         first)
+        self.assertEqual(readKnown(os.path.join(self.dir, "known_tracker-127.0.0.1_7701")),
+                         second)
+        # Named the other way round, each tracker keeps its own key.
+        againB, againA = trackerPins(self.dir, [], [self.b, self.a])
+        self.assertEqual((againA.key, againB.key), (first, second))
+        self.assertIn("the tracker at 127.0.0.1:7701 proved", againB.refusal(first))
+
+    def test_pinnedInOrder(self):
+        first, second = (decode(Identity.generate().key) for _ in range(2))
+        pinA, pinB = trackerPins(None, [first, second], [self.a, self.b])
+        self.assertEqual((pinA.key, pinB.key), (first, second))
+        self.assertEqual(pinB.pinnedBy, "--tracker-key")
+
+    def test_oneTrackerKeepsItsFile(self):
+        """One tracker: known_tracker, as before there could be several."""
+        [pin] = trackerPins(self.dir, [], [self.a])
+        pin.proved(decode(Identity.generate().key))
+        self.assertEqual(os.listdir(self.dir), [KNOWN_TRACKER])
+        self.assertEqual(pin.what, "the tracker")

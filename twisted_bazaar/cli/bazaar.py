@@ -1,8 +1,8 @@
 """
 ``bazaar``: look at a running market.
 
-    bazaar [--tracker ADDRESS] [--timeout S] [--json] status
-    bazaar [--tracker ADDRESS] [--timeout S] [--json] list
+    bazaar [--tracker ADDRESS ...] [--timeout S] [--json] status
+    bazaar [--tracker ADDRESS ...] [--timeout S] [--json] list
     bazaar [--tracker ADDRESS] [--timeout S] [--json] node [ADDRESS|ID]
         [--data-dir DIR]
     bazaar [--tracker ADDRESS] buy ITEM [--quantity N] [--timeout S]
@@ -25,7 +25,9 @@ buys, messages and downloads too); ``buy`` joins the
 market as a buyer (see L{twisted_bazaar.cli.buy}), buys (and fetches a
 shared file, showing its progress), and leaves;
 ``restock`` sets a running seller's stock over its owner's control
-socket (see L{twisted_bazaar.cli.restock}).
+socket (see L{twisted_bazaar.cli.restock}).  ``status`` and ``list``
+take ``--tracker`` again, for a market of several trackers: each is
+asked, and their answers put together (L{twisted_bazaar.cli.trackers}).
 Exit status 0 when answered (bought), 1 with the reason when not, 2 for
 bad arguments (the reason in one line: L{twisted_bazaar.cli.usage}; with
 ``--json``, either reason as an object's ``error`` too), and 130 or 143
@@ -58,6 +60,13 @@ from twisted_bazaar.status.client import (
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.restock import renderRestock, restock
+from twisted_bazaar.cli.trackers import (
+    askEach,
+    mergedIndex,
+    mergedMembers,
+    trackerEntries,
+    trackerLines,
+)
 from twisted_bazaar.cli.usage import OneLineParser, UsageError
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
@@ -145,15 +154,18 @@ def _common(timeout_help, tracker=True):
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("options of every command")
     if tracker:
-        group.add_argument("--tracker", type=_trackerAddress,
+        group.add_argument("--tracker", type=_trackerAddress, action="append",
                            default=argparse.SUPPRESS, metavar="ADDRESS",
                            help="the tracker: HOST:PORT, or a client endpoint such "
-                           f"as tcp:{DEFAULT_TRACKER} (default: {DEFAULT_TRACKER})")
+                           f"as tcp:{DEFAULT_TRACKER} (default: {DEFAULT_TRACKER}); "
+                           "status and list take it again, for a market of several "
+                           "trackers, and ask each")
         group.add_argument("--tracker-key", type=argumentType(publicKey),
-                           default=argparse.SUPPRESS, metavar="KEY",
+                           action="append", default=argparse.SUPPRESS, metavar="KEY",
                            help="the tracker's key, as it logs it when it starts: "
                            "a tracker that does not prove it is not asked (default: "
-                           "whoever answers at --tracker)")
+                           "whoever answers at --tracker); once per --tracker, in "
+                           "the same order")
     group.add_argument("--timeout", type=_timeout, default=argparse.SUPPRESS,
                        metavar="S", help=timeout_help)
     group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
@@ -279,10 +291,8 @@ def parse(argv=None):
         twice = sorted({item for item in named if named.count(item) > 1})
         if twice:
             p.error(f"restock names {', '.join(twice)} more than once")
-    if not hasattr(args, "tracker"):
-        args.tracker = _trackerAddress(DEFAULT_TRACKER)
-    if not hasattr(args, "tracker_key"):
-        args.tracker_key = None
+    if args.command != "restock":
+        _trackersOf(p, args)
     if not hasattr(args, "timeout"):
         args.timeout = TIMEOUTS[args.command]
     if not hasattr(args, "json"):
@@ -290,9 +300,30 @@ def parse(argv=None):
     return args
 
 
+def _trackersOf(p, args):
+    """The trackers to ask (``args.trackers``, each with its key in
+    ``args.tracker_keys``), and the first (``args.tracker`` and
+    ``args.tracker_key``), which ``node`` and ``buy`` ask alone."""
+    args.trackers = getattr(args, "tracker", None) or [_trackerAddress(DEFAULT_TRACKER)]
+    keys = getattr(args, "tracker_key", None) or []
+    if keys and len(keys) != len(args.trackers):
+        p.error(f"--tracker-key: {plural(len(keys), 'key')} for "
+                f"{plural(len(args.trackers), 'tracker')}; give one --tracker-key per "
+                "--tracker, in the same order, or none")
+    if len(args.trackers) > 1 and args.command not in ("status", "list"):
+        p.error(f"{args.command} asks one tracker: give --tracker once")
+    args.tracker_keys = keys or [None] * len(args.trackers)
+    args.tracker, args.tracker_key = args.trackers[0], args.tracker_keys[0]
+
+
 # -- the questions -----------------------------------------------------------------
 
 def status(reactor, args):
+    if len(args.trackers) > 1:
+        d = askEach(reactor, args.trackers, args.tracker_keys, Members(), MemberList,
+                    args.timeout)
+        return d.addCallback(lambda answers: dict(
+            statusObject(mergedMembers(answers)), trackers=trackerEntries(answers)))
     d = askTracker(reactor, args.tracker, Members(), MemberList, args.timeout,
                    args.tracker_key)
     return d.addCallback(statusObject)
@@ -306,10 +337,18 @@ def statusObject(answer):
 
 @defer.inlineCallbacks
 def listing(reactor, args):
-    members = yield askTracker(reactor, args.tracker, Members(), MemberList,
-                               args.timeout, args.tracker_key)
-    index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout,
-                             args.tracker_key)
+    several = len(args.trackers) > 1
+    if several:
+        answers = yield askEach(reactor, args.trackers, args.tracker_keys, Members(),
+                                MemberList, args.timeout)
+        members = mergedMembers(answers)
+        index = Listing(mergedIndex((yield askEach(
+            reactor, args.trackers, args.tracker_keys, List(), Listing, args.timeout))))
+    else:
+        members = yield askTracker(reactor, args.tracker, Members(), MemberList,
+                                   args.timeout, args.tracker_key)
+        index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout,
+                                 args.tracker_key)
     # Each member by its id: whoever answers at its address must be it.
     relays = members.relays or {}
     asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
@@ -323,7 +362,8 @@ def listing(reactor, args):
         else:
             unreachable.append({"id": wireId(node_id), "host": host, "port": port,
                                 "why": value.getErrorMessage()})
-    return listObject(index.items, states, unreachable)
+    listed = listObject(index.items, states, unreachable)
+    return dict(listed, trackers=trackerEntries(answers)) if several else listed
 
 
 def _state():
@@ -610,7 +650,8 @@ def _short(text):
 
 
 def renderStatus(obj):
-    lines = [plural(obj['total'], "live node")
+    lines = trackerLines(obj.get("trackers", ()))
+    lines += [plural(obj['total'], "live node")
              + (f" (showing {len(obj['nodes'])})" if len(obj["nodes"]) < obj["total"]
                 else "")]
     for entry in obj["nodes"]:
@@ -641,7 +682,7 @@ def renderList(obj):
     for entry in obj["unreachable"]:
         lines.append(f"not answered: node {_short(entry['id'])} at {entry['host']}:"
                      f"{entry['port']}: {entry['why']}")
-    return "\n".join(lines)
+    return "\n".join(lines + trackerLines(obj.get("trackers", ())))
 
 
 def _linked(link):

@@ -6,7 +6,10 @@ L{Membership} owns the node's link to the tracker.  The connection itself
 is kept up by a L{Reconnector} (reconnecting with backoff, and saying why
 and when in the log); each time it
 comes up the node says thisisme with the id it already has, so a restarted
-tracker gives it back.  The session is an explicit state machine
+tracker gives it back.  A node of several trackers (``--tracker`` given
+again) has one session at a time, with the first of them that takes it;
+the L{Reconnector} moves it to the next when its tracker fails, and back
+to one named before once it answers.  The session is an explicit state machine
 (L{automat}): idle -> introducing -> registered, back to idle when the link
 goes, and stopped for good.
 
@@ -71,10 +74,15 @@ class Membership(Service):
     _machine = MethodicalMachine()
 
     def __init__(self, node, endpoint=None, retry_initial=0.5, retry_max=30.0,
-                 address=None):
+                 address=None, others=()):
         """
         @param address: where the tracker is, as the log should say it
             (``127.0.0.1:7700``).
+        @param others: (endpoint, address) of more trackers (``--tracker``
+            given again), in order: the node registers with one at a time
+            and moves on to the next when its tracker fails, refuses it or
+            is lost, and back to one named before once it answers again
+            (asked every ``retry_max`` seconds; L{Reconnector}).
         """
         self.node = node
         self.clock = node.clock
@@ -94,8 +102,10 @@ class Membership(Service):
         if endpoint is not None:
             policy = exponential(retry_initial, retry_max, node.rng)
             what = f"the tracker at {address}" if address else "the tracker"
-            self._client = Reconnector(endpoint, self.factory, node.clock, policy,
-                                       what)
+            self._client = Reconnector(
+                endpoint, self.factory, node.clock, policy, what,
+                others=[(other, f"the tracker at {where}") for other, where in others],
+                probe_interval=retry_max, onMove=self._moveBack)
 
     # -- the state machine ---------------------------------------------------
 
@@ -163,8 +173,9 @@ class Membership(Service):
             # A tracker that refuses (noslots) is tried less and less often.
             self._client.succeeded()
         self.node.setId(answer.id)
-        self.log.info("registered with the tracker as node {short} (id {id})",
-                      short=shortId(answer.id), id=wireId(answer.id))
+        self.log.info("registered with the tracker as node {short} (id {id}){at}",
+                      short=shortId(answer.id), id=wireId(answer.id),
+                      at=self._which())
         self.node.events.trackerRegistered()
 
     @_machine.output()
@@ -199,6 +210,20 @@ class Membership(Service):
     stopped.upon(named, enter=stopped, outputs=[])
     stopped.upon(lost, enter=stopped, outputs=[_forget])
     stopped.upon(stop, enter=stopped, outputs=[])
+
+    def _which(self):
+        """`` at ADDRESS`` of the tracker connected, for a node of several
+        trackers; empty for one of one."""
+        client = self._client
+        if client is None or len(client.targets) == 1:
+            return ""
+        return " " + client.what.removeprefix("the tracker ")
+
+    def _moveBack(self, why):
+        """A tracker named before this one answers again: leave this one
+        (saying dc), to register there (L{Reconnector})."""
+        if self.link is not None:
+            self.link.disconnect(why)
 
     # -- the link owner's interface --------------------------------------------
 

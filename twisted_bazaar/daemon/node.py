@@ -36,14 +36,14 @@ from twisted_bazaar.wire.ids import shortId
 log = Logger()
 
 
-def nodeEndpoints(reactor, listen, tracker):
-    """The endpoints of --listen and of the tracker (a client endpoint
-    string): (server endpoint, client endpoint)."""
+def nodeEndpoints(reactor, listen, trackers):
+    """The endpoints of --listen and of each tracker (client endpoint
+    strings, in order): (server endpoint, [client endpoint, ...])."""
     flag = "--listen"
     try:
         server = serverFromString(reactor, listen)
         flag = "--tracker"
-        return server, clientFromString(reactor, tracker)
+        return server, [clientFromString(reactor, tracker) for tracker in trackers]
     except (ValueError, TypeError) as e:
         raise StartupError(f"{flag}: bad endpoint: {e}")
 
@@ -78,24 +78,24 @@ class NodeState:
     @ivar lock: the L{DataDirLock} held on --data-dir, or None.
     @ivar identity: the node's L{Identity}.
     @ivar store: its store (durable with --data-dir).
-    @ivar pin: the L{KeyPin} of the tracker's key.
+    @ivar pins: the L{KeyPin} of each tracker's key, in order.
     """
 
     lock: object
     identity: Identity
     store: object
-    pin: object
+    pins: list
 
 
 def openState(reactor, data_dir, refusal, pinFor, restockWith=None):
     """
     Open a node's state: with a data dir, lock it, then read (or make)
-    its key and the tracker's pin, restock it (``restockWith``: item ->
+    its key and the trackers' pins, restock it (``restockWith``: item ->
     units), and open its store; without one, a store in memory and a new
     key.  A key the scheme refuses (``refusal``) is never taken; the lock
     is released if anything after it fails.
 
-    @param pinFor: the data dir (or None) -> the tracker's L{KeyPin}.
+    @param pinFor: the data dir (or None) -> each tracker's L{KeyPin}.
     @raise StartupError: when the data dir cannot be used.
     """
     lock = identity = None
@@ -105,9 +105,9 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None):
             lock.acquire()
             try:
                 identity = Identity.inDirectory(data_dir, refusal)
-                # The tracker's key: pinned, or known from its first
+                # Each tracker's key: pinned, or known from its first
                 # contact on.
-                pin = pinFor(data_dir)
+                pins = pinFor(data_dir)
             except (OSError, ValueError) as e:
                 lock.release()
                 raise StartupError(f"--data-dir: {e}")
@@ -122,10 +122,10 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None):
         log.info("no --data-dir: this node's state lives in memory and is lost "
                  "when it stops")
         identity = Identity.generate(refusal)
-        pin = pinFor(None)
+        pins = pinFor(None)
     else:
         log.info("{line}", line=restoredLine(data_dir, store))
-    return NodeState(lock, identity, store, pin)
+    return NodeState(lock, identity, store, pins)
 
 
 def restock(directory, stock):
@@ -176,17 +176,17 @@ class NodeSite:
     Where a node daemon meets the world.
 
     @ivar listen: the server endpoint of --listen (plain, not yet sealed).
-    @ivar tracker: the tracker's client endpoint (plain).
+    @ivar trackers: each tracker's client endpoint (plain), in order.
     @ivar listen_description: --listen as given.
-    @ivar tracker_address: the tracker's address, for the log.
+    @ivar tracker_addresses: each tracker's address, for the log.
     @ivar interface: the interface to listen on for other services (the
         seller's file transfers): --listen's.
     """
 
     listen: object
-    tracker: object
+    trackers: list
     listen_description: str
-    tracker_address: str
+    tracker_addresses: list
     interface: str
 
 
@@ -233,11 +233,15 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     if not roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
                  "serves its discovery scheme")
+    # Each tracker proves the key its own pin holds.
+    trackers = [(EncryptedClientEndpoint(endpoint, channel, reactor, pin=pin), address)
+                for endpoint, pin, address in zip(site.trackers, state.pins,
+                                                  site.tracker_addresses)]
     service = NodeService(
         reactor, parts.node, EncryptedServerEndpoint(site.listen, channel, reactor),
-        EncryptedClientEndpoint(site.tracker, channel, reactor, pin=state.pin),
-        *retry, onFailure=onFailure, listen_description=site.listen_description,
-        tracker_address=site.tracker_address, onStopRequested=lambda why: reactor.stop())
+        trackers[0][0], *retry, onFailure=onFailure,
+        listen_description=site.listen_description, tracker_address=trackers[0][1],
+        onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:])
     if relay is not None:
         relayService(reactor, node, channel, *relay, onFailure).setServiceParent(service)
     return service, parts, metered[0] if metered else None

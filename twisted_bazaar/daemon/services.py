@@ -215,7 +215,7 @@ class NodeService(MultiService):
     def __init__(self, reactor, node, listen_endpoint, tracker_endpoint,
                  retry_initial=0.5, retry_max=30.0, onFailure=None,
                  listen_description=None, tracker_address=None,
-                 onStopRequested=None):
+                 onStopRequested=None, other_trackers=()):
         """
         @param onStopRequested: told ``onStopRequested(why)`` when a part
             of the node asks for it to stop (L{Node.requestStop}); it should
@@ -225,6 +225,8 @@ class NodeService(MultiService):
         @param listen_description: the listening endpoint as the user
             wrote it, for that line.
         @param tracker_address: where the tracker is, for the log.
+        @param other_trackers: (endpoint, address) of more trackers, to
+            fail over to in order (L{Membership}).
         """
         super().__init__()
         self.reactor = reactor
@@ -235,7 +237,8 @@ class NodeService(MultiService):
                                          listen_description)
         self.listener.setServiceParent(self)
         self.membership = plugMembership(node, Membership(
-            node, tracker_endpoint, retry_initial, retry_max, tracker_address))
+            node, tracker_endpoint, retry_initial, retry_max, tracker_address,
+            other_trackers))
         #: Answers ``state`` (``bazaar node``).
         self.status = NodeStatus(node)
         self.membership.setServiceParent(self)

@@ -1,6 +1,6 @@
 """
 A tracker daemon put together: its key (L{trackerIdentity}: kept in its
-data dir, or new at each start), then the tracker served on its endpoint,
+data dir or its default state directory), then the tracker served on its endpoint,
 every connection sealed by that key (L{serveTracker}).
 """
 
@@ -27,27 +27,41 @@ TRACKER_KEY_FILE = "tracker.key"
 log = Logger()
 
 
-def trackerIdentity(data_dir):
+def trackerIdentity(data_dir, default=None):
     """
     The tracker's key, proven in every handshake of its connections
     (protocol.md §2.1 and §5): kept in ``data_dir`` (made the first
-    time), or new at each start without one; logged either way, for
-    nodes to pin.
+    time), else in its default state directory ``default`` (made with its
+    parents: L{twisted_bazaar.tap.statedir}), else new at each start;
+    logged either way, for nodes to pin.
 
-    @raise StartupError: when the data dir cannot be used.
+    @raise StartupError: when the directory cannot be used, saying which
+        and what to do.
     """
-    if data_dir is None:
-        identity = Identity.generate()
-    else:
+    if data_dir is not None:
         try:
             os.makedirs(data_dir, mode=0o700, exist_ok=True)
             identity = Identity.inDirectory(data_dir, name=TRACKER_KEY_FILE)
         except (OSError, ValueError) as e:
             raise StartupError(f"--data-dir: {e}")
+        kept = f"; kept in {os.path.join(data_dir, TRACKER_KEY_FILE)}"
+    elif default is not None:
+        try:
+            os.makedirs(default, mode=0o700, exist_ok=True)
+            identity = Identity.inDirectory(default, name=TRACKER_KEY_FILE)
+        except (OSError, ValueError) as e:
+            raise StartupError(
+                f"cannot keep the tracker's key in its default state directory "
+                f"{default} ({e}), where it stays the same across restarts so "
+                "that its nodes take it back: give --data-dir DIR, a directory "
+                "it can write") from None
+        kept = f"; kept in {os.path.join(default, TRACKER_KEY_FILE)}"
+    else:
+        identity = Identity.generate()
+        kept = ("; a new one at each start: no --data-dir, and no fixed port "
+                "to keep a default state directory for")
     log.info("the tracker's key is {key} (nodes pin it with --tracker-key {key}"
-             "{kept})", key=identity.key,
-             kept="" if data_dir is not None else "; a new one at each start "
-             "without --data-dir")
+             "{kept})", key=identity.key, kept=kept)
     return identity
 
 

@@ -83,7 +83,7 @@ class EncryptedProtocol(Protocol):
         self.pin = pin
         if pin is not None:
             self.session = Session(initiator, key, expected=pin.key,
-                                   refusal=pin.refusal)
+                                   refusal=pin.refused)
         else:
             self.session = Session(initiator, key, expected=expected)
         self.clock = clock

@@ -50,6 +50,8 @@ class KeyPin:
         self.remember = remember
         self.where = where
         self.fix = fix
+        #: The keys refused so far, each said at warning level once.
+        self._warned = set()
 
     def refusal(self, proven):
         """Why the channel is refused: ``proven`` (None: no key) is not
@@ -64,6 +66,22 @@ class KeyPin:
         why = (f"{self.what} proved {shortKey(proven)}, not {shortKey(self.key)}, "
                f"{known}; refused before this node said anything.")
         return f"{why} {self.fix}" if self.fix else why
+
+    def refused(self, proven):
+        """
+        The channel is refused: ``proven`` is not L{key}.  The first time
+        a key is refused, say so at warning level, with what to do (each
+        retry after it is told at info level, by whoever retries).
+
+        @return: why, for the channel's failure (L{refusal}).
+        """
+        why = self.refusal(proven)
+        if proven not in self._warned:
+            self._warned.add(proven)
+            self.log.warn("{what}'s key is not the one this node knows: {why} "
+                          "(warned once; each try again is logged at info level)",
+                          what=self.what, why=why)
+        return why
 
     def proved(self, proven):
         """The peer proved ``proven`` (None: no key) in a channel's

@@ -9,9 +9,20 @@ to sixteen digits, and says neither why nor to whom; it cannot be told
 otherwise.  This is the small part of it the tracker session needs; the
 delays come from the policy it is given
 (L{twisted_bazaar.base.backoff.exponential}).
+
+Given several peers (a node's several ``--tracker``), it keeps a
+connection to one at a time, in the order given: a connection that fails,
+is refused or is lost moves it on to the next (the first again after the
+last).  While it is connected to one that is not the first, it asks the
+ones named before it, every C{probe_interval} seconds, whether they take
+a connection again, and moves back to the first that does, so that the
+clients of a set of peers end up on the same one once it is back (a move
+back that does not serve, the peer refusing this client, makes the next
+probe wait twice as long, up to L{PROBE_BACKOFF} times the interval).
 """
 
 from twisted.internet import defer
+from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 
 
@@ -27,9 +38,28 @@ def _reason(failure):
     return failure.getErrorMessage().rstrip(". ")
 
 
+#: How many times probe_interval the wait between probes grows to, at
+#: most, while moves back do not serve.
+PROBE_BACKOFF = 16
+
+
+class _Probe(Protocol):
+    """A connection that only shows its peer takes connections: closed
+    as soon as it is made."""
+
+    def connectionMade(self):
+        self.transport.loseConnection()
+
+
+class _ProbeFactory(Factory):
+    protocol = _Probe
+    noisy = False
+
+
 class Reconnector:
     """
-    Connects ``factory`` to ``endpoint``, and again after each failure or
+    Connects ``factory`` to ``endpoint`` (or to each of several peers in
+    turn, see the module's docstring), and again after each failure or
     loss, waiting ``policy(attempt)`` seconds first (attempt counts from 1
     and starts again once the owner says a connection served, with
     L{succeeded}: a peer that takes connections only to refuse them, a
@@ -38,26 +68,61 @@ class Reconnector:
     The owner calls L{lost} when the connection it was given closes.
 
     @ivar connected: the protocol of the connection that is up, or None.
+    @ivar targets: (endpoint, whom, for the log) of each peer, in order.
+    @ivar index: the peer of the connection up or being made.
     """
 
     log = Logger()
 
-    def __init__(self, endpoint, factory, clock, policy, what):
+    def __init__(self, endpoint, factory, clock, policy, what, others=(),
+                 probe_interval=None, onMove=None):
         """
         @param what: whom this connects to, for the log
             (``the tracker at 127.0.0.1:7700``).
+        @param others: (endpoint, what) of the peers to move on to, in
+            order, when the one before fails.
+        @param probe_interval: seconds between the questions to the peers
+            named before the one connected (None: none asked).
+        @param onMove: told ``onMove(why)`` when a peer named before the
+            one connected takes a connection again: it should close the
+            connection up (L{lost} then connects to that peer).
         """
-        self.endpoint = endpoint
+        self.targets = [(endpoint, what)] + list(others)
+        self.index = 0
         self.factory = factory
         self.clock = clock
         self.policy = policy
-        self.what = what
+        self.probe_interval = probe_interval
+        self.onMove = onMove
         self.connected = None
         self.running = False
         self._attempts = 0
         self._connecting = None
         self._retry = None
         self._stopped = None
+        #: The peer to connect to once the connection up closes (a peer
+        #: named before it took a probe), or None.
+        self._moveTo = None
+        #: Whether the connection being made is a move back that has not
+        #: served yet; and the seconds before the next probe, doubled
+        #: (up to L{PROBE_BACKOFF} times probe_interval) each time a move
+        #: back does not serve: a peer that takes connections only to
+        #: refuse this client (no room, another key) is not moved back to
+        #: every probe_interval.
+        self._movingBack = False
+        self._probeDelay = probe_interval
+        self._probeTimer = None
+        self._probing = None
+
+    @property
+    def endpoint(self):
+        """The endpoint of the peer connected, or being tried."""
+        return self.targets[self.index][0]
+
+    @property
+    def what(self):
+        """The peer connected, or being tried, as the log names it."""
+        return self.targets[self.index][1]
 
     def start(self):
         self.running = True
@@ -84,12 +149,19 @@ class Reconnector:
 
     def succeeded(self):
         """The connection served (the peer took this client): the next
-        loss is retried after the first delay again."""
+        loss is retried after the first delay again; connected to a peer
+        that is not the first, ask those before it again in a while."""
         self._attempts = 0
+        if self._movingBack:
+            self._movingBack = False
+            self._probeDelay = self.probe_interval
+        if self.index > 0 and self.probe_interval and self._probeTimer is None:
+            self._probeTimer = self.clock.callLater(self._probeDelay, self._probe, 0)
 
     def lost(self, reason, again=True):
         """
-        The connection closed: try again after the first delay.
+        The connection closed: try again after the first delay (the next
+        peer, with several).
 
         @param again: False when the owner is shutting down: no more
             attempts, and nothing logged.
@@ -97,6 +169,7 @@ class Reconnector:
         if not again:
             self.running = False
         self.connected = None
+        self._stopProbing()
         if self._stopped is not None:
             waiters, self._stopped = self._stopped, None
             for d in waiters:
@@ -108,9 +181,61 @@ class Reconnector:
     def _schedule(self, why):
         self._attempts += 1
         delay = self.policy(self._attempts)
-        self.log.info("{why}; trying again in {delay} s", why=why,
-                      delay=roundDelay(delay))
+        if len(self.targets) == 1:
+            self.log.info("{why}; trying again in {delay} s", why=why,
+                          delay=roundDelay(delay))
+        else:
+            moveTo, self._moveTo = self._moveTo, None
+            if moveTo is None and self._movingBack:
+                # Moved back, and refused there before it served.
+                self._movingBack = False
+                self._probeDelay = min(self._probeDelay * 2,
+                                       self.probe_interval * PROBE_BACKOFF)
+            self.index = (moveTo if moveTo is not None
+                          else (self.index + 1) % len(self.targets))
+            self.log.info("{why}; trying {what} in {delay} s", why=why,
+                          what=self.what, delay=roundDelay(delay))
         self._retry = self.clock.callLater(delay, self._connect)
+
+    # -- back to a peer named before -------------------------------------------
+
+    def _probe(self, index):
+        """Ask the peer at ``index`` (named before the one connected)
+        whether it takes a connection again."""
+        self._probeTimer = None
+        endpoint, _ = self.targets[index]
+        d = self._probing = endpoint.connect(_ProbeFactory())
+        d.addCallbacks(lambda protocol: self._answered(index),
+                       lambda reason: self._unanswered(index))
+
+    def _answered(self, index):
+        self._probing = None
+        if not self.running or self.connected is None:
+            return
+        self._moveTo = index
+        self._movingBack = True
+        why = (f"{self.targets[index][1]} takes connections again: moving back "
+               f"to it from {self.what}")
+        self.log.info("{why}", why=why)
+        if self.onMove is not None:
+            self.onMove(why)
+
+    def _unanswered(self, index):
+        self._probing = None
+        if not self.running or self.connected is None:
+            return
+        if index + 1 < self.index:
+            self._probe(index + 1)
+        else:
+            self._probeTimer = self.clock.callLater(self._probeDelay, self._probe, 0)
+
+    def _stopProbing(self):
+        timer, self._probeTimer = self._probeTimer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+        probing, self._probing = self._probing, None
+        if probing is not None:
+            probing.cancel()
 
     def stop(self):
         """
@@ -120,6 +245,7 @@ class Reconnector:
         @return: a Deferred firing once no connection is left.
         """
         self.running = False
+        self._stopProbing()
         if self._retry is not None and self._retry.active():
             self._retry.cancel()
         self._retry = None

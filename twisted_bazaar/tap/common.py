@@ -32,6 +32,7 @@ from twisted_bazaar.status.tracker import StatusExtension
 from twisted_bazaar.tap.config import (
     FLAG,
     LIST,
+    ONE_OR_LIST,
     ConfigError,
     configArgs,
     kindOf,
@@ -128,6 +129,8 @@ class DaemonOptions(usage.Options):
                  "settles...)."]]
     #: Options that may be given many times (lists in a config file).
     repeatable = ()
+    #: Repeatable options a config file may also give one string.
+    oneOrList = ()
 
     #: The options of both daemons that run and protect it, shown last.
     OPERATIONS = ("verbose", "log-format", "metrics", "config", "help", "help-all",
@@ -245,7 +248,8 @@ class DaemonOptions(usage.Options):
                     kinds[name] = FLAG
             elif name != "config=":
                 name = name[:-1]
-                kinds[name] = (LIST if name in self.repeatable
+                kinds[name] = (ONE_OR_LIST if name in self.oneOrList
+                               else LIST if name in self.repeatable
                                else kindOf(self.optionDefault(name)))
         return kinds
 

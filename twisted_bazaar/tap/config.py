@@ -8,6 +8,7 @@ a single-valued option, and a repeatable option (``--sell``, ``--want``,
 ``--role``) given on the command line replaces the file's list.  Each
 value must be of its option's kind (a list for a repeatable option, a
 whole number for ``quantity``...): anything else is a usage error.
+``tracker`` and ``tracker-key``, repeatable, take one string too.
 """
 
 import json
@@ -39,6 +40,9 @@ def splitConfig(args):
 #: The kinds of value a key takes, each with the TOML types it accepts.
 FLAG = "true or false"
 LIST = "a list of strings"
+#: A repeatable option that also takes one string (``tracker``): written
+#: so before it was repeatable.
+ONE_OR_LIST = "a string or a list of strings"
 WHOLE = "a whole number"
 NUMBER = "a number"
 YES_NO = "true or false (or \"yes\" or \"no\")"
@@ -88,7 +92,8 @@ def configArgs(path, kinds, given):
     The arguments a TOML file stands for.
 
     @param kinds: long option name -> the kind of value it takes (L{FLAG},
-        L{LIST} for a repeatable option, or L{kindOf} its default); a key
+        L{LIST} for a repeatable option, L{ONE_OR_LIST}, or L{kindOf} its
+        default); a key
         not in it is an unknown option.
     @param given: the command-line arguments, to leave out what they set.
     @raise ConfigError: naming the file and the key, for an unknown key
@@ -112,6 +117,12 @@ def configArgs(path, kinds, given):
         kind = kinds.get(key)
         if kind is None:
             raise ConfigError(f"{where}: unknown option")
+        if kind == ONE_OR_LIST:
+            if type(value) is str:
+                value = [value]
+            elif type(value) is not list:
+                raise ConfigError(f"{where} must be {ONE_OR_LIST}, not {_shown(value)}")
+            kind = LIST
         if kind == LIST:
             if type(value) is not list:
                 example = json.dumps([value]) if isinstance(value, str) else "[...]"

@@ -1,11 +1,13 @@
 """
-The tracker a node knows: its key, pinned with ``--tracker-key`` or
-remembered from its first contact, in the node's ``--data-dir``
-(L{KNOWN_TRACKER}) across restarts, in memory without one (see
-L{twisted_bazaar.net.pin}).
+The trackers a node knows: each one's key, pinned with ``--tracker-key``
+or remembered from its first contact, in the node's ``--data-dir``
+(L{KNOWN_TRACKER} for a node of one tracker; one file per tracker,
+L{knownFile}, for a node of several) across restarts, in memory without
+one (see L{twisted_bazaar.net.pin}).
 """
 
 import os
+import re
 
 from twisted_bazaar.identity.keys import encode, publicKey
 from twisted_bazaar.net.pin import KeyPin
@@ -50,21 +52,50 @@ def writeKnown(path, key):
     os.replace(temporary, path)
 
 
-def trackerPin(data_dir, pinned):
+def knownFile(address, several):
+    """
+    The name of the file, in a node's data dir, of the key of the tracker
+    at ``address`` (its text, ``HOST:PORT``): L{KNOWN_TRACKER} for a node
+    of one tracker, as it always was; ``known_tracker-HOST_PORT`` for each
+    of several, so that each tracker's key is its own whatever their order.
+    """
+    if not several:
+        return KNOWN_TRACKER
+    return f"{KNOWN_TRACKER}-{re.sub(r'[^A-Za-z0-9.-]+', '_', address)}"
+
+
+def trackerPins(data_dir, pinned, addresses):
+    """
+    The L{KeyPin} of each of a node's trackers (L{trackerPin}).
+
+    @param pinned: the keys given with ``--tracker-key``, one per tracker
+        in order, or none.
+    @param addresses: the trackers' addresses (L{Address}), in order.
+    """
+    several = len(addresses) > 1
+    keys = list(pinned) or [None] * len(addresses)
+    return [trackerPin(data_dir, key, knownFile(str(address), several),
+                       f"the tracker at {address}" if several else "the tracker")
+            for key, address in zip(keys, addresses)]
+
+
+def trackerPin(data_dir, pinned, name=KNOWN_TRACKER, what="the tracker"):
     """
     The L{KeyPin} of a node's tracker: the key pinned (``--tracker-key``,
     32 raw bytes, kept in the data dir for later runs too), else the one
     its data dir remembers, else none yet (the first one proven is kept).
 
     @param data_dir: the node's --data-dir, or None.
+    @param name: the file of its key in the data dir (L{knownFile}).
+    @param what: the tracker, as the log names it.
     @raise ValueError: the data dir's file holds no key (see L{readKnown}).
     @raise OSError: the pinned key cannot be written to the data dir.
     """
     if data_dir is None:
-        return KeyPin("the tracker", pinned, "--tracker-key" if pinned else None,
+        return KeyPin(what, pinned, "--tracker-key" if pinned else None,
                       fix=f"If its key changed on purpose, {_PASS}, or restart "
                       "this node.")
-    path = os.path.join(data_dir, KNOWN_TRACKER)
+    path = os.path.join(data_dir, name)
     if pinned is not None:
         try:
             known = readKnown(path)
@@ -72,8 +103,8 @@ def trackerPin(data_dir, pinned):
             known = None
         if pinned != known:
             writeKnown(path, pinned)
-        return KeyPin("the tracker", pinned, "--tracker-key", where=path,
+        return KeyPin(what, pinned, "--tracker-key", where=path,
                       fix=f"If its key changed on purpose, {_PASS}.")
-    return KeyPin("the tracker", readKnown(path), remember=lambda key: writeKnown(path, key),
+    return KeyPin(what, readKnown(path), remember=lambda key: writeKnown(path, key),
                   where=path, fix=f"If its key changed on purpose, remove {path} or "
                   f"{_PASS}.")

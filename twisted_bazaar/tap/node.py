@@ -14,6 +14,7 @@ from twisted.python import usage
 
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.options import (
     boundedInt,
     optionDefaults,
@@ -52,7 +53,7 @@ from twisted_bazaar.tap.common import (
     exitStatusFor,
     param,
 )
-from twisted_bazaar.tap.knowntracker import trackerPin
+from twisted_bazaar.tap.knowntracker import trackerPins
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint, listenInterface
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -108,16 +109,6 @@ class Options(DaemonOptions):
                  "its data dir otherwise keeps what is left; `bazaar restock` "
                  "restocks a running one) (seller role)"]]
     optParameters = [
-        param("tracker", DEFAULT_TRACKER, "Where the tracker is: HOST:PORT, or a "
-              "client endpoint (tcp:HOST:PORT; ssl: or tls: for TLS)."),
-        param("tracker-key", None, "The tracker's key, as it logs it when it "
-              "starts (keep it with the tracker's --data-dir): a tracker that does "
-              "not prove it in the encrypted channel's handshake is refused before "
-              "this node says anything, so nobody on the path can pose as the "
-              "tracker.  None by default: the first key the tracker proves is "
-              "remembered (in --data-dir's known_tracker, across restarts; in "
-              "memory without --data-dir) and another refused from then on",
-              publicKey),
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
               "TCP, so unix: and ssl: are refused."),
@@ -179,6 +170,10 @@ class Options(DaemonOptions):
         self.roles_known = rolePlugins()
         self.schemes = discoveryPlugins()
         self["role"] = []
+        self["tracker"] = []
+        self["tracker-key"] = []
+        #: The --tracker addresses (L{Address}), in order.
+        self.trackers = []
         self._plugin_values = {}
         super().__init__()
         roles = "; ".join(f"{name} ({plugin.description})"
@@ -205,6 +200,36 @@ class Options(DaemonOptions):
                            [o.name for o in plugin.options],
                            "(no options of its own)"))
         return groups + super().helpGroups()
+
+    def opt_tracker(self, text):
+        """Where a tracker is: HOST:PORT, or a client endpoint (tcp:HOST:PORT;
+        ssl: or tls: for TLS).  Repeatable: the node registers with one
+        tracker at a time, the first that takes it, and moves on to the next
+        named when its tracker fails or refuses it (back to one named before
+        once it answers again) [default: tcp:127.0.0.1:7700]"""
+        try:
+            address = parseAddress(text, TCP_OR_TLS, "the tracker tells other "
+                                   "nodes the IP address a node connects from")
+        except ValueError as e:
+            raise usage.UsageError(f"--tracker: {e}")
+        if any(known.endpoint == address.endpoint for known in self.trackers):
+            raise usage.UsageError(f"--tracker {text} is named twice")
+        self.trackers.append(address)
+        self["tracker"].append(text)
+
+    def opt_tracker_key(self, text):
+        """A tracker's key, as it logs it when it starts (keep it with the
+        tracker's --data-dir): a tracker that does not prove it in the
+        encrypted channel's handshake is refused before this node says
+        anything, so nobody on the path can pose as the tracker.  Once per
+        --tracker, in the same order, or not at all: then the first key each
+        tracker proves is remembered (in --data-dir's known_tracker, across
+        restarts; in memory without --data-dir) and another refused from
+        then on"""
+        try:
+            self["tracker-key"].append(publicKey(text))
+        except ValueError as e:
+            raise usage.UsageError(f"--tracker-key: {e}")
 
     def opt_role(self, name):
         """A role for this node (repeatable): see the roles named below."""
@@ -249,12 +274,15 @@ class Options(DaemonOptions):
                                 "other nodes connect to a node over plain TCP")
         except ValueError as e:
             raise usage.UsageError(f"--listen: {e}")
-        try:
-            self.tracker = parseAddress(self["tracker"], TCP_OR_TLS,
-                                        "the tracker tells other nodes the IP "
-                                        "address a node connects from")
-        except ValueError as e:
-            raise usage.UsageError(f"--tracker: {e}")
+        if not self.trackers:
+            self.opt_tracker(DEFAULT_TRACKER)
+        keys, trackers = len(self["tracker-key"]), len(self.trackers)
+        if keys not in (0, trackers):
+            raise usage.UsageError(
+                f"--tracker-key: {plural(keys, 'key')} for {plural(trackers, 'tracker')}; "
+                "give one --tracker-key per --tracker, in the same order, or none")
+        #: The first tracker.
+        self.tracker = self.trackers[0]
         if self["discovery"] not in self.schemes:
             known = ", ".join(sorted(self.schemes))
             raise usage.UsageError(f"unknown discovery scheme {self['discovery']!r} "
@@ -320,7 +348,8 @@ def _addPluginOptions(cls):
             _OPTION_OWNERS[option.name] = (kind, plugin.name)
             setattr(cls, "opt_" + option.name.replace("-", "_"),
                     _pluginOptionHandler(option, kind, plugin.name))
-    cls.repeatable = ("role",) + tuple(
+    cls.oneOrList = ("tracker", "tracker-key")
+    cls.repeatable = ("role", "tracker", "tracker-key") + tuple(
         option.name for _, plugin in _owners() for option in plugin.options
         if option.repeatable)
     return cls
@@ -337,15 +366,16 @@ def makeService(options):
     # Files move through this process sealed and opened by the channel.
     tuneForStreaming()
     try:
-        listen, tracker = nodeEndpoints(reactor, options["listen"],
-                                        options.tracker.endpoint)
+        listen, trackers = nodeEndpoints(reactor, options["listen"],
+                                         [t.endpoint for t in options.trackers])
         state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
-                          lambda where: trackerPin(where, options["tracker-key"]),
+                          lambda where: trackerPins(where, options["tracker-key"],
+                                                    options.trackers),
                           _restocked(options))
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
-    site = NodeSite(listen, tracker, options["listen"], str(options.tracker),
-                    listenInterface(options["listen"]))
+    site = NodeSite(listen, trackers, options["listen"],
+                    [str(t) for t in options.trackers], listenInterface(options["listen"]))
     service, parts, metrics = serveNode(
         reactor, state, site, nodeConfig(options), options.scheme, options.roles,
         (options["retry-initial"], options["retry-max"]), exitStatus.fail,
@@ -359,7 +389,8 @@ def makeService(options):
         fetcher.onGaveUp = lambda why: exitStatus.fail(why, GAVE_UP)
     if options["give-up-after"] is not None:
         GiveUp(reactor, parts.node, roles["buyer"], options["give-up-after"],
-               exitStatus.fail, str(options.tracker)).setServiceParent(service)
+               exitStatus.fail, " or ".join(str(t) for t in options.trackers)
+               ).setServiceParent(service)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
     holdDataDir(reactor, service, state, roles.get("seller"))

@@ -1,5 +1,6 @@
 """``twistd bazaar-tracker``: its options and service."""
 
+import os
 import resource
 
 from twisted.application.service import MultiService
@@ -22,6 +23,7 @@ from twisted_bazaar.daemon.tracker import (
     trackerIdentity,
 )
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
+from twisted_bazaar.tap.statedir import defaultStateDir
 from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
@@ -81,9 +83,11 @@ class Options(DaemonOptions):
               "before the encrypted channel's handshake.", rate),
         param("data-dir", None, "Directory to keep the tracker's key in "
               f"({TRACKER_KEY_FILE}, made the first time), so that it is the same "
-              "after a restart and nodes can pin it with --tracker-key; without "
-              "it, the tracker makes a new key each time it starts.  It logs its "
-              "key either way."),
+              "after a restart and nodes can pin it with --tracker-key.  Without "
+              "it, the key is kept in $XDG_STATE_HOME/twisted-bazaar/tracker-PORT "
+              "(~/.local/state/... by default; one per --listen port, and "
+              "interface if named); with --listen on port 0, a new key at each "
+              "start.  It logs its key either way."),
         param("registered-limit", None, "Nodes kept registered at once, in all; "
               "past it a node of an address group holding fewer takes the place "
               "of the newest node of the group holding the most (noslots).  By "
@@ -174,7 +178,8 @@ def makeService(options):
         registered = registeredLimit(openFiles(), options["pending-limit"],
                                      MAX_STREAMS if watched else 0, watched)
     try:
-        identity = trackerIdentity(options["data-dir"])
+        identity = trackerIdentity(options["data-dir"],
+                                   defaultStateDir(options["listen"], os.environ))
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
     service, tracker = serveTracker(

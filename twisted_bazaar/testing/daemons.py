@@ -56,16 +56,25 @@ def twistdPath():
     return str(path)
 
 
-def _environment():
+#: The folder, in a daemon's working folder, of its state home: where a
+#: tracker started without --data-dir keeps its key (tap/statedir.py).
+STATE_HOME = ".state"
+
+
+def _environment(cwd):
     """The caller's environment, with unbuffered output so that a
-    traceback printed on the way out still reaches the log."""
-    return dict(os.environ, PYTHONUNBUFFERED="1")
+    traceback printed on the way out still reaches the log, and a state
+    home in the daemon's folder (``XDG_STATE_HOME``): a tracker restarted
+    there on the same port takes its key back, as on a user's machine, and
+    no daemon started here writes into the user's own state home."""
+    return dict(os.environ, PYTHONUNBUFFERED="1",
+                XDG_STATE_HOME=os.path.join(os.path.abspath(cwd), STATE_HOME))
 
 
 def runTwistd(args, cwd, timeout=DEFAULT_TIMEOUT):
     """Run ``twistd ARGS`` to completion (``--help``, bad flags, ...) and
     return the CompletedProcess, with stdout and stderr as text."""
-    return subprocess.run([twistdPath(), *args], cwd=cwd, env=_environment(),
+    return subprocess.run([twistdPath(), *args], cwd=cwd, env=_environment(cwd),
                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -100,7 +109,7 @@ class Daemon:
         #: each set whenever a line arrives or the output ends.
         self._waiters = set()
         self.process = spawn(
-            [*wrapper, twistdPath(), "-n", *self.args], cwd=cwd, env=_environment(),
+            [*wrapper, twistdPath(), "-n", *self.args], cwd=cwd, env=_environment(cwd),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, encoding="utf-8", errors="replace", start_new_session=True)
         self._reader = threading.Thread(target=self._read, name=f"{name} log",

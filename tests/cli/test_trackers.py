@@ -1,0 +1,138 @@
+"""
+Tests for twisted_bazaar.cli.trackers: ``bazaar status`` and ``bazaar
+list`` over several trackers, each asked, their answers put together.
+"""
+
+import contextlib
+import io
+
+from twisted.internet import defer
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.cli import bazaar, trackers
+from twisted_bazaar.cli.bazaar import parse, renderList, renderStatus
+from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.schemes.index.messages import Listing
+from twisted_bazaar.status.client import ClientError
+from twisted_bazaar.status.messages import MemberList
+
+TWO = ["--tracker", "127.0.0.1:7700", "--tracker", "127.0.0.1:7701"]
+
+
+def refused(argv):
+    """What parse says of argv on stderr, as it exits."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), SynchronousTestCase().assertRaises(SystemExit):
+        parse(argv)
+    return err.getvalue()
+
+
+class ParseTests(SynchronousTestCase):
+    def test_severalTrackers(self):
+        args = parse(TWO + ["status"])
+        self.assertEqual([str(t) for t in args.trackers],
+                         ["127.0.0.1:7700", "127.0.0.1:7701"])
+        self.assertEqual(args.tracker_keys, [None, None])
+        self.assertEqual(str(args.tracker), "127.0.0.1:7700")
+
+    def test_aKeyEach(self):
+        keys = [Identity.generate().key for _ in range(2)]
+        args = parse(TWO + ["list", "--tracker-key", keys[0], "--tracker-key", keys[1]])
+        self.assertEqual(args.tracker_keys, [decode(key) for key in keys])
+        self.assertIn("--tracker-key: 1 key for 2 trackers; give one --tracker-key "
+                      "per --tracker, in the same order, or none",
+                      refused(TWO + ["status", "--tracker-key", keys[0]]))
+
+    def test_nodeAndBuyAskOne(self):
+        for command in (["node", "h:1"], ["buy", "plum"]):
+            self.assertIn(f"{command[0]} asks one tracker: give --tracker once",
+                          refused(TWO + command))
+
+
+class SeveralTrackersCase(SynchronousTestCase):
+    """Two trackers, whose answers the test gives by address."""
+
+    def answering(self, answers):
+        asked = []
+
+        def askTracker(reactor, address, question, answerType, timeout, key):
+            asked.append((str(address), type(question).__name__))
+            answer = answers[(str(address), answerType)]
+            if isinstance(answer, Exception):
+                return defer.fail(answer)
+            return defer.succeed(answer)
+
+        self.patch(trackers, "askTracker", askTracker)
+        return asked
+
+
+class StatusTests(SeveralTrackersCase):
+    def test_eachTrackerAskedAndTheirNodesTogether(self):
+        """Each node once (one moving between trackers may be on both), the
+        totals summed less those; a tracker that does not answer is named, with why."""
+        first = MemberList(((7, "10.0.0.7", 5007, "flood"), (8, "10.0.0.8", 5008,
+                                                              "flood")), 2)
+        second = MemberList(((8, "10.0.0.8", 5008, "flood"),
+                             (9, "10.0.0.9", 5009, "flood")), 2)
+        self.answering({("127.0.0.1:7700", MemberList): first,
+                        ("127.0.0.1:7701", MemberList): second})
+        obj = self.successResultOf(bazaar.status(None, parse(TWO + ["status"])))
+        self.assertEqual(obj["total"], 3)
+        self.assertEqual([node["port"] for node in obj["nodes"]], [5007, 5008, 5009])
+        self.assertEqual(obj["trackers"], [{"tracker": "127.0.0.1:7700", "total": 2},
+                                           {"tracker": "127.0.0.1:7701", "total": 2}])
+        self.assertEqual(renderStatus(obj).splitlines()[:3], [
+            "tracker 127.0.0.1:7700: 2 live nodes",
+            "tracker 127.0.0.1:7701: 2 live nodes", "3 live nodes"])
+
+    def test_oneTrackerGone(self):
+        alive = MemberList(((9, "10.0.0.9", 5009, "flood"),), 1)
+        self.answering({("127.0.0.1:7700", MemberList): ClientError("cannot reach "
+                                                                    "127.0.0.1:7700"),
+                        ("127.0.0.1:7701", MemberList): alive})
+        obj = self.successResultOf(bazaar.status(None, parse(TWO + ["status"])))
+        self.assertEqual((obj["total"], len(obj["nodes"])), (1, 1))
+        self.assertEqual(renderStatus(obj).splitlines()[:2], [
+            "tracker 127.0.0.1:7700: not answered: cannot reach 127.0.0.1:7700",
+            "tracker 127.0.0.1:7701: 1 live node"])
+
+    def test_noTrackerAnswers(self):
+        self.answering({("127.0.0.1:7700", MemberList): ClientError("refused"),
+                        ("127.0.0.1:7701", MemberList): ClientError("timed out")})
+        failure = self.failureResultOf(bazaar.status(None, parse(TWO + ["status"])),
+                                       ClientError)
+        self.assertEqual(str(failure.value), "no tracker answered: 127.0.0.1:7700: "
+                         "refused; 127.0.0.1:7701: timed out")
+
+
+class ListTests(SeveralTrackersCase):
+    def test_indexesSummedAndEveryMemberAsked(self):
+        self.answering({
+            ("127.0.0.1:7700", MemberList): MemberList(((7, "10.0.0.7", 5007, "index"),),
+                                                       1),
+            ("127.0.0.1:7701", MemberList): MemberList(((9, "10.0.0.9", 5009, "index"),),
+                                                       1, {9: "203.0.113.1:7702"}),
+            ("127.0.0.1:7700", Listing): Listing({"apple": 1}),
+            ("127.0.0.1:7701", Listing): Listing({"apple": 1, "pear": 1})})
+        asked = []
+
+        def askNode(reactor, address, question, answerType, timeout, dialled=None,
+                    relay=None):
+            asked.append((address.port, dialled, relay))
+            return defer.fail(ClientError("not asked"))
+
+        self.patch(bazaar, "askNode", askNode)
+        obj = self.successResultOf(bazaar.listing(None, parse(TWO + ["list"])))
+        self.assertEqual(obj["index"], {"apple": 2, "pear": 1})
+        self.assertEqual(sorted(asked), [(5007, 7, None), (5009, 9, "203.0.113.1:7702")])
+        self.assertEqual(obj["trackers"], [{"tracker": "127.0.0.1:7700", "total": 1},
+                                           {"tracker": "127.0.0.1:7701", "total": 1}])
+        self.assertEqual(renderList(obj).splitlines()[-2:], [
+            "tracker 127.0.0.1:7700: 1 live node", "tracker 127.0.0.1:7701: 1 live node"])
+
+    def test_oneTrackerIsAsBefore(self):
+        """One tracker: no ``trackers`` in the object, nor lines for them."""
+        answers = iter([MemberList((), 0), Listing({})])
+        self.patch(bazaar, "askTracker", lambda *a, **kw: defer.succeed(next(answers)))
+        obj = self.successResultOf(bazaar.listing(None, parse(["list"])))
+        self.assertNotIn("trackers", obj)

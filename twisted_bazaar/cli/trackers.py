@@ -1,0 +1,95 @@
+"""
+``bazaar status`` and ``bazaar list`` over several trackers (``--tracker``
+given again, as a node of several trackers is started): each tracker is
+asked, and their answers are put together, since a node registers with
+one of them at a time (docs/running.md, "Several trackers").  A tracker
+that does not answer is named with its reason; the command fails only
+when none answers.
+"""
+
+import attr
+from twisted.internet import defer
+
+from twisted_bazaar.base.words import plural
+from twisted_bazaar.status.client import ClientError, askTracker
+
+
+@attr.s(frozen=True, auto_attribs=True)
+class Merged:
+    """The live nodes of several trackers' ``memberlist``: each node once
+    (one that moved between trackers may be listed by both), ``total``
+    summed less the nodes listed twice, and the relays of all."""
+
+    nodes: tuple
+    total: int
+    relays: dict
+
+
+@defer.inlineCallbacks
+def askEach(reactor, trackers, keys, question, answerType, timeout):
+    """
+    Ask every tracker the same question, at once.
+
+    @param trackers: their addresses (L{Address}), in order.
+    @param keys: the key each must prove (None: whoever answers), in order.
+    @return: a Deferred firing with (address, answer or None, why it did
+        not answer or None) for each tracker, in order.
+    @raise ClientError: no tracker answered, saying why each did not.
+    """
+    asked = [askTracker(reactor, address, question, answerType, timeout, key)
+             for address, key in zip(trackers, keys)]
+    results = yield defer.DeferredList(asked, consumeErrors=True)
+    answers = []
+    for (ok, value), address in zip(results, trackers):
+        if ok:
+            answers.append((address, value, None))
+        else:
+            value.trap(ClientError)
+            answers.append((address, None, str(value.value)))
+    if all(answer is None for _, answer, _ in answers):
+        raise ClientError("no tracker answered: " + "; ".join(
+            f"{address}: {why}" for address, _, why in answers))
+    return answers
+
+
+def mergedMembers(answers):
+    """The L{Merged} members of the trackers that answered (L{askEach})."""
+    nodes, seen, total, relays = [], set(), 0, {}
+    for _, answer, _ in answers:
+        if answer is None:
+            continue
+        total += answer.total
+        relays.update(answer.relays or {})
+        for node in answer.nodes:
+            if node[0] in seen:
+                total -= 1
+            else:
+                seen.add(node[0])
+                nodes.append(node)
+    return Merged(tuple(nodes), total, relays)
+
+
+def mergedIndex(answers):
+    """item -> sellers listed, summed over the trackers' indexes that
+    answered (a seller lists its items with the one tracker it is
+    registered with)."""
+    items = {}
+    for _, answer, _ in answers:
+        for item, count in (answer.items if answer is not None else {}).items():
+            items[item] = items.get(item, 0) + count
+    return items
+
+
+def trackerEntries(answers):
+    """What each tracker said, for the command's object: its live nodes'
+    count, or why it did not answer."""
+    return [{"tracker": str(address), "total": answer.total} if answer is not None
+            else {"tracker": str(address), "error": why}
+            for address, answer, why in answers]
+
+
+def trackerLines(entries):
+    """The lines of L{trackerEntries}, for the command's text."""
+    return [f"tracker {entry['tracker']}: "
+            + (plural(entry["total"], "live node") if "total" in entry
+               else f"not answered: {entry['error']}") for entry in entries]
