@@ -533,7 +533,8 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         self.assertFalse([line for line in lines if line.startswith("bag")])
         self.assertEqual(lines[-1], "withheld (its operator's, told to --data-dir of "
                          "the node): links other than overlay links, bag, pending "
-                         "buys, recent messages, downloads, copies of shared files sold")
+                         "buys, recent messages, downloads, copies of shared files sold, "
+                         "limits")
 
     def test_theOperatorsWholeState(self):
         state = NodeState(7, "h", 1, "flood", (), {}, {"apple": 1}, 0,

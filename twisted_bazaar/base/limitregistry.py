@@ -14,6 +14,9 @@ rate bucket) from it (L{twisted_bazaar.net.account.Account.of}), and the
 options that change a default name the limit they change.
 """
 
+import itertools
+import weakref
+
 import attr
 
 
@@ -46,12 +49,22 @@ class Limit:
     flag: object = None
     owner: str = ""
 
+    @property
+    def rate(self):
+        """Whether this is a rate (its unit per second, per minute) rather
+        than a pool."""
+        return "/" in self.unit
+
 
 class Registry:
     """The declared limits, by name."""
 
     def __init__(self):
         self._limits = {}
+        #: name -> the accounts built from it that are still alive, by the
+        #: order they were built in.
+        self._built = {}
+        self._count = itertools.count()
 
     def declare(self, name, default, unit, doc, group=None, key=None, flag=None,
                 owner=""):
@@ -66,6 +79,28 @@ class Registry:
             raise ValueError(f"limit {name!r} declared twice: by {known.owner} "
                              f"and by {owner}")
         return known
+
+    def declares(self, limit):
+        """Whether ``limit`` is the one declared here under its name."""
+        return isinstance(limit, Limit) and self._limits.get(limit.name) is limit
+
+    def built(self, account):
+        """An account of one of these limits was built (see L{accounts})."""
+        built = self._built.setdefault(account.limit.name, weakref.WeakValueDictionary())
+        built[next(self._count)] = account
+
+    def accounts(self, name):
+        """
+        The accounts of the limit ``name`` alive in this process, oldest
+        first: what the operator's view and the metrics show against the
+        limit (a daemon runs one node, so these are its accounts).
+        """
+        alive = self._built.get(name)
+        return list(alive.values()) if alive is not None else []
+
+    def get(self, name, default=None):
+        """The limit declared as ``name``, or ``default``."""
+        return self._limits.get(name, default)
 
     def __getitem__(self, name):
         return self._limits[name]

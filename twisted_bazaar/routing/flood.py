@@ -26,6 +26,7 @@ from twisted.logger import Logger, LogLevel
 from twisted_bazaar import wire
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fairshare import NestedShare
+from twisted_bazaar.net.limits import bucketRate
 
 #: Default number of flood ids remembered for dedup.
 DEFAULT_SEEN_LIMIT = 10_000
@@ -68,8 +69,7 @@ class FloodRouter:
         #: flood id -> the peer it came from (this node's id for its own).
         self.seen = OrderedDict()
         if rate is None:
-            rates = node.config.link.rates
-            rate = rates.get(message_type.BUCKET, rates["search"])
+            rate = bucketRate(node.config.link.rates, message_type.BUCKET)
         self.budget = NestedShare(rate)
         node.handle(message_type, self.received)
 

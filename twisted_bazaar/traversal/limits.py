@@ -88,3 +88,14 @@ PENDING_LIMIT = declare(
     "relay.pending", PENDING, "connections",
     "connections to a relay that have not yet said what they want",
     group=GROUP_PENDING, owner=__name__)
+RATE_LIMIT = declare(
+    "relay.rate", None, "bytes/s",
+    "bytes a second a relay copies, all circuits together (a public node's: "
+    "NODE_RATE; a tracker's: no cap)", flag="--relay-rate", owner=__name__)
+CIRCUIT_BYTES_LIMIT = declare(
+    "relay.circuit-bytes", CIRCUIT_BYTES, "bytes",
+    "bytes one circuit may carry, both ways", flag="--relay-circuit-bytes",
+    owner=__name__)
+CIRCUIT_SECONDS_LIMIT = declare(
+    "relay.circuit-seconds", CIRCUIT_SECONDS, "seconds",
+    "seconds one circuit may stay open", flag="--relay-circuit-seconds", owner=__name__)

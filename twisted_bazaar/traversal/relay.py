@@ -23,7 +23,7 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.net.connections import RateLimit, admitted
+from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey
@@ -102,7 +102,7 @@ class Relay:
         self.port = 0
         self.relayed = 0
         self.refused = 0
-        self.rates = RateLimit(clock, connection_rate)
+        self.rates = RateLimit(clock, CONNECTIONS_LIMIT, connection_rate)
         self.reservations = Account.of(RESERVATIONS_LIMIT, limits.reservations,
                                        limits.group_reservations)
         self._reserved = {}
