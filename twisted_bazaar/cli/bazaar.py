@@ -666,9 +666,10 @@ REACH_WORDS = {PUBLIC: "yes", PRIVATE: "no (behind NAT?)", UNKNOWN: "not known y
 def limitLine(entry):
     """One pool against its limit: ``link.unsent  0 of 33554432 bytes,
     8388608 a group``."""
-    bound = "no bound" if entry["limit"] is None else f"of {entry['limit']}"
+    held = (f"{entry['used']} {entry['unit']}, no bound" if entry["limit"] is None
+            else f"{entry['used']} of {entry['limit']} {entry['unit']}")
     share = "" if entry["group"] is None else f", {entry['group']} a group"
-    return f"{entry['name']}  {entry['used']} {bound} {entry['unit']}{share}"
+    return f"{entry['name']}  {held}{share}"
 
 
 def renderNode(obj):
