@@ -36,14 +36,14 @@ DEFAULT_WRITE_LIMIT = 1024 * 1024
 DEFAULT_UNSENT_LIMIT = 32 * 1024 * 1024
 DEFAULT_UNSENT_GROUP_LIMIT = 8 * 1024 * 1024
 
-FRAME_LIMIT = declare(
+LINK_FRAME_LIMIT = declare(
     "link.frame", DEFAULT_FRAME_LIMIT, "bytes", "largest frame a link takes from a peer",
     flag="--frame-limit", owner=__name__)
-ERRORS_LIMIT = declare(
+LINK_ERRORS_LIMIT = declare(
     "link.errors", DEFAULT_ERROR_LIMIT, "errors/min",
     "errors a peer may earn on one link in ERROR_WINDOW seconds before it is cut",
     flag="--error-limit", owner=__name__)
-WRITE_LIMIT = declare(
+LINK_WRITE_LIMIT = declare(
     "link.write", DEFAULT_WRITE_LIMIT, "bytes",
     "bytes that may wait for one peer that does not read", flag="--write-limit",
     owner=__name__)

@@ -30,6 +30,8 @@ from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.traversal.limits import (
     CIRCUITS_LIMIT, PENDING_LIMIT, RESERVATIONS_LIMIT, RelayLimits)
 from twisted_bazaar.traversal.messages import (
+    FRAME_DIGITS,
+    FRAME_LIMIT,
     RelayAccept,
     RelayConnect,
     RelayIncoming,
@@ -38,14 +40,10 @@ from twisted_bazaar.traversal.messages import (
     RelayReserved,
 )
 from twisted_bazaar.traversal.throttle import Throttle
-from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
+from twisted_bazaar.wire.framing import FrameError, frame, readFrame
 from twisted_bazaar.wire.core import joinRelay
 from twisted_bazaar.wire.ids import shortId, wireId
 
-#: The longest netstring read before a connection is in a circuit, and
-#: the most bytes a dialler may send before its circuit opens.
-FRAME_LIMIT = 4096
-_DIGITS = digitsFor(FRAME_LIMIT)
 
 
 class Refused(Exception):
@@ -430,7 +428,7 @@ class RelayEnd(Protocol):
             return
         data = self._buffer + data
         try:
-            found = readFrame(data, 0, FRAME_LIMIT, _DIGITS)
+            found = readFrame(data, 0, FRAME_LIMIT, FRAME_DIGITS)
         except FrameError as e:
             self.refuse("wtf", f"broken framing: {e}")
             return
