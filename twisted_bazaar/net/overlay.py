@@ -24,7 +24,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.base.tables import NOTHING, own
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.net.admission import admissionFor
 from twisted_bazaar.net.connections import (
     DEFAULT_CONNECTION_RATE,
