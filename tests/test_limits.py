@@ -17,6 +17,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_bazaar
 from twisted_bazaar.base.limitregistry import LIMITS
+from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.tap import node as tapnode, tracker as taptracker
 from twisted_bazaar.testing import Market
@@ -60,6 +61,29 @@ class FlagsTests(SynchronousTestCase):
         self.assertGreaterEqual(len(flagged), 15)
         self.assertEqual([(limit.name, limit.flag) for limit in flagged
                           if limit.flag not in taken], [])
+
+    def test_theDeclaredDefaultIsTheOptionsDefault(self):
+        """
+        A limit's default is its option's (for one daemon at least: the
+        relay's are the tracker's, a public node's are smaller), so the
+        declaration and the option cannot drift apart.  None declares
+        "the option says" (a seller's --closed-limit, the search rate).
+        """
+        declareAll()
+        defaults = {}
+        for daemon in (tapnode, taptracker):
+            for name, value in daemon.Options().defaults.items():
+                defaults.setdefault("--" + name, []).append(value)
+        plugins = [*discoveryPlugins().values(), *rolePlugins().values()]
+        for plugin in plugins:
+            for option in plugin.options:
+                defaults.setdefault("--" + option.name, []).append(option.default)
+        checked = [limit for limit in ours()
+                   if limit.flag is not None and limit.default is not None]
+        self.assertGreaterEqual(len(checked), 15)
+        self.assertEqual([(limit.name, limit.default, defaults[limit.flag])
+                          for limit in checked
+                          if limit.default not in defaults[limit.flag]], [])
 
     def test_eachDeclarationSaysWhatItHolds(self):
         declareAll()

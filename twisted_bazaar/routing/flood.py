@@ -24,12 +24,17 @@ import attr
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fairshare import NestedShare
 from twisted_bazaar.net.limits import bucketRate
 
 #: Default number of flood ids remembered for dedup.
 DEFAULT_SEEN_LIMIT = 10_000
+SEEN_LIMIT = declare(
+    "flood.seen", DEFAULT_SEEN_LIMIT, "ids",
+    "flood ids remembered to drop repeats, the oldest forgotten first",
+    flag="--seen-limit", owner=__name__)
 
 
 #: The group this node's own floods are counted under in its budget (no
