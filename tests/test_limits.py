@@ -19,6 +19,8 @@ import twisted_bazaar
 from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.connections import RateLimit
+from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.tap import node as tapnode, tracker as taptracker
 from twisted_bazaar.testing import Market
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
@@ -92,8 +94,10 @@ class FlagsTests(SynchronousTestCase):
             self.assertEqual(limit.owner, importlib.import_module(limit.owner).__name__)
 
 
-class MarketAccountsTests(SynchronousTestCase):
-    """The accounts a market builds."""
+class MarketBuild(SynchronousTestCase):
+    """A market with a tracker and its relay, nodes of each scheme with
+    their relays, sellers (one sharing a file), a buyer, and the web
+    view's event streams."""
 
     def setUp(self):
         market = Market(seed=4, relay=RelayLimits(), node_relay=NODE_LIMITS)
@@ -111,6 +115,10 @@ class MarketAccountsTests(SynchronousTestCase):
     def built(self):
         """Every Account alive in the process, however it was made."""
         return [thing for thing in gc.get_objects() if isinstance(thing, Account)]
+
+
+class MarketAccountsTests(MarketBuild):
+    """The accounts a market builds."""
 
     def test_everyAccountIsOfADeclaredLimit(self):
         """No account without its limit in the registry, and each is one
@@ -149,6 +157,35 @@ class MarketAccountsTests(SynchronousTestCase):
             self.assertTrue(waiting.admits("other"), limit.name)
             covered.add(limit.name)
         self.assertEqual(covered, MARKET_POOLS)
+
+
+class MarketRatesTests(MarketBuild):
+    """The rates per address group a market builds."""
+
+    #: What the walk covers.
+    RATES = {"net.connections", "status.state", "superpeer.floods", "tracker.joins",
+             "tracker.lookups", "tracker.questions"}
+
+    def test_aSecondGroupStillHasItsRate(self):
+        """Each rate per group, spent by one group (at one instant), still
+        admits another: each of its limiters holds a declared limit."""
+        covered = set()
+        for thing in gc.get_objects():
+            if isinstance(thing, GroupRates):
+                def take(group, rates=thing):
+                    return rates.take(group, 1e6)
+            elif isinstance(thing, RateLimit) and thing.rate:
+                take = thing.admit
+            else:
+                continue
+            self.assertTrue(LIMITS.declares(thing.limit), thing.limit)
+            spent = 0
+            while take("stranger") and spent <= 10 * thing.limit.group:
+                spent += 1
+            self.assertLessEqual(spent, 2 * thing.rate, thing.limit.name)
+            self.assertTrue(take("other"), thing.limit.name)
+            covered.add(thing.limit.name)
+        self.assertLessEqual(self.RATES, covered)
 
 
 def fill(pool, group):

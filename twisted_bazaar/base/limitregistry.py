@@ -11,7 +11,9 @@ is a bug a test finds, not a table nobody bounded.
 
 A declaration is data and nothing else; the owner builds its account (or
 rate bucket) from it (L{twisted_bazaar.net.account.Account.of}), and the
-options that change a default name the limit they change.
+options that change a default name the limit they change.  The registry
+also keeps, weakly, the accounts built from each limit: what a process
+holds against its limits, for the operator's view and the metrics.
 """
 
 import itertools
@@ -32,7 +34,8 @@ class Limit:
         C{"messages/s"}).
     @ivar doc: one line: what a peer holds in it, and why it is bounded.
     @ivar group: most one address group (an IPv4 /16, an IPv6 /32) may
-        hold; None: only max-min fairness among groups bounds it.
+        hold, or for a rate counted per group, the rate of one group; None:
+        only max-min fairness among groups bounds it.
     @ivar key: most one proven key may hold; None: no bound of its own
         (keys are free: a bound per key never replaces one per group).
     @ivar flag: the option that sets C{default} (C{"--relay-circuits"}),
@@ -48,12 +51,6 @@ class Limit:
     key: object = None
     flag: object = None
     owner: str = ""
-
-    @property
-    def rate(self):
-        """Whether this is a rate (its unit per second, per minute) rather
-        than a pool."""
-        return "/" in self.unit
 
 
 class Registry:
