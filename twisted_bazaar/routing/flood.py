@@ -35,6 +35,11 @@ SEEN_LIMIT = declare(
     "flood.seen", DEFAULT_SEEN_LIMIT, "ids",
     "flood ids remembered to drop repeats, the oldest forgotten first",
     flag="--seen-limit", owner=__name__)
+FORWARDING_LIMIT = declare(
+    "flood.forwarding", None, "messages/s",
+    "floods a node passes on, all links together (its bucket's rate: the search "
+    "rate), shared among address groups, then origins", flag="--search-rate",
+    owner=__name__)
 
 
 #: The group this node's own floods are counted under in its budget (no

@@ -34,6 +34,10 @@ from twisted_bazaar.net.recent import STATUS
 #: link may stay without a question before it is closed.
 STATUS_SLOTS = 2
 STATUS_IDLE = 10.0
+LINKS_LIMIT = declare(
+    "status.links", STATUS_SLOTS, "links",
+    "status links a node holds (past them, one gives way or a newcomer is refused)",
+    owner=__name__)
 #: ``state`` questions the links of one address group together may ask a
 #: second, in bursts of twice that: a state cut to a frame can cost the
 #: node milliseconds to build and encode, and a link may ask at the
