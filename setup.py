@@ -33,7 +33,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "bazaar-sim = twisted_bazaar.cli.sim:main",
+            "bazaar-sim = twisted_bazaar.cli.simcommand:main",
             "bazaar-ledger = twisted_bazaar.cli.ledger:main",
             "bazaar = twisted_bazaar.cli.bazaar:main",
         ],

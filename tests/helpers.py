@@ -16,6 +16,7 @@ from twisted.internet.testing import StringTransport, StringTransportWithDisconn
 from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
@@ -24,6 +25,11 @@ from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.wire.ids import isKeyed, wireId
 
 from tests import records
+
+#: A pool for the tests of accounting itself (an Account holds a declared
+#: limit): unbounded unless a test says.
+THINGS = declare("tests.things", None, "things",
+                 "a pool the tests of accounting fill", owner=__name__)
 
 NODE_HOST = "10.0.0.1"
 NODE_PORT = 4001

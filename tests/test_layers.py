@@ -6,6 +6,8 @@ on the tree as it is and on a copy with one import added against the
 layers, so a contract that could never fail would be caught here.
 """
 
+import ast
+import graphlib
 import os
 import shutil
 import subprocess
@@ -92,3 +94,50 @@ class LayerContractTests(SynchronousTestCase):
         code, output = lint(self.tree)
         self.assertNotEqual(code, 0, output)
         self.assertIn("No daemon reaches the simulator's adversaries BROKEN", output)
+
+
+def importGraph(tree):
+    """Each module of the twisted_bazaar package under ``tree`` -> the
+    modules of the package it imports anywhere in it (in a function too)."""
+    modules = {}
+    for folder, _, files in os.walk(os.path.join(tree, "twisted_bazaar")):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                dotted = os.path.relpath(path, tree)[:-3].replace(os.sep, ".")
+                modules[dotted.removesuffix(".__init__")] = path
+    graph = {}
+    for module, path in modules.items():
+        with open(path, encoding="utf-8") as source:
+            nodes = ast.walk(ast.parse(source.read()))
+        imported = set()
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names} & modules.keys()
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 \
+                    and node.module in modules:
+                for alias in node.names:
+                    whole = f"{node.module}.{alias.name}"
+                    imported.add(whole if whole in modules else node.module)
+        graph[module] = imported - {module}
+    return graph
+
+
+class ImportCircleTests(SynchronousTestCase):
+    """cli/sim.py imported cli/sweep.py (to run ``bazaar-sim sweep``),
+    which imported cli/sim.py and cli/sweepgrid.py, which imported
+    cli/sim.py: no module of the package may import itself round about."""
+
+    def test_noCircle(self):
+        graph = importGraph(ROOT)
+        self.assertIn("twisted_bazaar.cli.sweep", graph["twisted_bazaar.cli.simcommand"])
+        try:
+            graphlib.TopologicalSorter(graph).prepare()
+        except graphlib.CycleError as error:
+            self.fail(f"an import circle: {' -> '.join(error.args[1])}")
+
+    def test_aCircleIsFound(self):
+        graph = importGraph(ROOT)
+        graph["twisted_bazaar.base.words"].add("twisted_bazaar.cli.sim")
+        with self.assertRaises(graphlib.CycleError):
+            graphlib.TopologicalSorter(graph).prepare()

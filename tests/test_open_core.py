@@ -10,6 +10,7 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
+import twisted_bazaar
 from twisted_bazaar import plugins, wire
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.testing import Market
@@ -61,3 +62,58 @@ class OpenCoreTests(SynchronousTestCase):
         for node in [buyer, seller] + relays:
             self.assertEqual(market.leftovers(node),
                              {"delayed_calls": [], "connections": []})
+
+
+#: The packages of the core that rate, route and answer messages: a
+#: scheme's bucket named there is a scheme the core knows of.
+CORE_PACKAGES = ("net", "tracker", "core", "routing")
+
+
+def schemeBuckets():
+    """Rate buckets of the schemes' messages that no other message uses
+    (the core's own, ``search`` and ``query``, are shared)."""
+    def owner(kind):
+        parts = kind.__module__.split(".")
+        return parts[2] if parts[1] == "schemes" else None
+
+    kinds = wire.MESSAGE_TYPES.values()
+    shared = {kind.BUCKET for kind in kinds if owner(kind) is None}
+    return {kind.BUCKET: owner(kind) for kind in kinds
+            if owner(kind) is not None and kind.BUCKET not in shared | {None}}
+
+
+class BucketsOwnedTests(SynchronousTestCase):
+    """The index scheme's ``listing`` and ``register`` rates stood in
+    net/link.py and tracker/service.py; a scheme's buckets are declared by
+    its messages (the registry of limits, ``link.<bucket>``)."""
+
+    def test_noSchemesBucketInTheCore(self):
+        import twisted_bazaar.schemes  # noqa: F401 (their messages)
+        from twisted_bazaar.daemon.registry import discoveryPlugins
+        discoveryPlugins()
+        buckets = schemeBuckets()
+        self.assertLessEqual({"listing", "register", "chord"}, set(buckets))
+        root = os.path.dirname(os.path.abspath(twisted_bazaar.__file__))
+        named = []
+        for package in CORE_PACKAGES:
+            for folder, _, files in os.walk(os.path.join(root, package)):
+                for name in files:
+                    if not name.endswith(".py"):
+                        continue
+                    with open(os.path.join(folder, name)) as source:
+                        text = source.read()
+                    named += [(package, name, bucket) for bucket in buckets
+                              if f'"{bucket}"' in text or f"'{bucket}'" in text]
+        self.assertEqual(named, [])
+
+    def test_eachSchemeBucketDeclared(self):
+        """Each bucket a scheme's messages name has its rate in the
+        registry, declared by that scheme."""
+        from twisted_bazaar.base.limitregistry import LIMITS
+        from twisted_bazaar.daemon.registry import discoveryPlugins
+        discoveryPlugins()
+        for bucket, scheme in schemeBuckets().items():
+            limit = LIMITS.get("link." + bucket)
+            self.assertIsNotNone(limit, bucket)
+            self.assertTrue(limit.owner.startswith(f"twisted_bazaar.schemes.{scheme}."),
+                            limit)

@@ -31,6 +31,7 @@ from twisted_bazaar.net.link import (
     LinkSettings,
 )
 from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.limits import UNSENT_LIMIT
 from twisted_bazaar.net.fairshare import DEFAULT_RESERVE
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
@@ -359,7 +360,7 @@ class UnsentAccountTests(NodeCase):
         three."""
         self.startNode(write_limit=self.WRITE_LIMIT)
         share = 2 * self.WRITE_LIMIT + self.WRITE_LIMIT // 4
-        unsent = self.node.config.link.unsent = Account(4 * self.WRITE_LIMIT, share)
+        unsent = self.node.config.link.unsent = Account.of(UNSENT_LIMIT, 4 * self.WRITE_LIMIT, share)
         slow = [self.linkPeer(peer_id) for peer_id in (11, 12, 13)]
         elsewhere = WiredLink(self.factory, "203.0.113.4", 40004)
         self.introduce(elsewhere, 14)
@@ -392,7 +393,7 @@ class UnsentAccountTests(NodeCase):
         its part from the group holding the most: that group's non-readers
         are dropped, not it."""
         self.startNode(write_limit=10 * self.WRITE_LIMIT)
-        unsent = self.node.config.link.unsent = Account(4 * self.WRITE_LIMIT)
+        unsent = self.node.config.link.unsent = Account.of(UNSENT_LIMIT, 4 * self.WRITE_LIMIT)
         slow = [self.linkPeer(peer_id) for peer_id in (11, 12)]
         flooder = self.linkPeer(FLOODER)
         for peer in slow:

@@ -1,6 +1,9 @@
 """The registry of limits: each declared once, found by name, in order."""
 
+import gc
 import math
+
+import attr
 
 import pytest
 
@@ -40,27 +43,55 @@ def test_walkedByName():
     assert [limit.name for limit in registry] == ["a.pool", "m.pool", "z.pool"]
 
 
+#: Declared in the process's registry, as an account's limit must be.
+POOL = LIMITS.declare("tests.limitregistry.pool", 8, "things", "doc", group=2, key=1,
+                      owner=__name__)
+
+
 def test_accountOfALimitTakesItsDefaults():
-    limit = Limit("a.pool", 8, "things", "doc", group=2, key=1)
-    account = Account.of(limit)
+    account = Account.of(POOL)
     assert (account.capacity, account.group_limit, account.key_limit) == (8, 2, 1)
-    assert account.limit is limit
+    assert account.limit is POOL
 
 
 def test_accountOfALimitTakesTheOwnersOptions():
-    limit = Limit("a.pool", 8, "things", "doc", group=2)
-    account = Account.of(limit, 16, 4, oldest_first=True)
+    account = Account.of(POOL, 16, 4, oldest_first=True)
     assert (account.capacity, account.group_limit, account.oldest_first) == (16, 4, True)
 
 
 def test_unboundedLimit():
-    account = Account.of(Limit("a.pool", None, "things", "doc"))
+    from tests.helpers import THINGS
+    account = Account.of(THINGS)
     assert account.capacity == math.inf
+
+
+def test_anAccountOfNoDeclaredLimitRefused():
+    """An account is built only from a limit declared in the process's
+    registry: one with a capacity alone, or a limit nobody declared (even
+    one equal to a declared one), is a TypeError."""
+    with pytest.raises(TypeError, match="declared limit"):
+        Account(8)
+    with pytest.raises(TypeError, match="declared limit"):
+        Account(Limit("a.pool", 8, "things", "doc"))
+    with pytest.raises(TypeError, match="declared limit"):
+        Account(Limit(*attr.astuple(POOL)))
+
+
+def test_accountsOfALimitSeen():
+    """The accounts of a limit alive in the process are found by its name,
+    in the order they were built (what the operator's view shows)."""
+    first, second = Account.of(POOL), Account.of(POOL)
+    assert LIMITS.accounts(POOL.name)[-2:] == [first, second]
+    del first
+    gc.collect()
+    assert second in LIMITS.accounts(POOL.name)
+    assert len([a for a in LIMITS.accounts(POOL.name) if a is not second]) == \
+        len(LIMITS.accounts(POOL.name)) - 1
 
 
 def test_relayPoolsDeclared():
     """The relay's pools are in the process's registry, named by owner."""
     from twisted_bazaar.traversal import relay  # noqa: F401 (declares them)
     for name in ("relay.reservations", "relay.circuits", "relay.pending",
-                 "relay.node_circuits", "relay.rate"):
+                 "relay.node-circuits", "relay.rate"):
         assert LIMITS[name].owner == "twisted_bazaar.traversal.limits"

@@ -533,7 +533,8 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         self.assertFalse([line for line in lines if line.startswith("bag")])
         self.assertEqual(lines[-1], "withheld (its operator's, told to --data-dir of "
                          "the node): links other than overlay links, bag, pending "
-                         "buys, recent messages, downloads, copies of shared files sold")
+                         "buys, recent messages, downloads, copies of shared files sold, "
+                         "limits")
 
     def test_theOperatorsWholeState(self):
         state = NodeState(7, "h", 1, "flood", (), {}, {"apple": 1}, 0,
@@ -543,6 +544,21 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
                          (False, {"apple": 1}, 0))
         self.assertIn("  song.ogg  5 B  content id abababababababab…  sold 3",
                       renderNode(obj).splitlines())
+
+    def test_theOperatorsLimits(self):
+        """Each pool against its bound, and a group's share where it has one."""
+        state = NodeState(7, "h", 1, "flood", (), {}, {}, 0,
+                          limits=(("link.unsent", "bytes", 10, 32, 8),
+                                  ("tracker.pending", "connections", 2, None, None)))
+        obj = nodeObject(state)
+        self.assertEqual(obj["limits"][1], {"name": "tracker.pending",
+                                            "unit": "connections", "used": 2,
+                                            "limit": None, "group": None})
+        lines = renderNode(obj).splitlines()
+        at = lines.index("limits (used of the most it holds; a group's share):")
+        self.assertEqual(lines[at + 1:at + 3],
+                         ["  link.unsent  10 of 32 bytes, 8 a group",
+                          "  tracker.pending  2 connections, no bound"])
 
     def test_noNodeNamed(self):
         with contextlib.redirect_stderr(io.StringIO()) as err, \

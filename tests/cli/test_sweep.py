@@ -16,6 +16,7 @@ import time
 import pytest
 
 from twisted_bazaar.cli import sim as cli
+from twisted_bazaar.cli import simcommand
 from twisted_bazaar.cli import sweep
 from twisted_bazaar.sim.sweep import GiB
 
@@ -190,7 +191,7 @@ def test_badValueRefusedBeforeAnything(tmp_path, capsys):
     starts (no --out made), naming the flag, through bazaar-sim too."""
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as caught:
-        cli.main(["sweep", "--nodes", "30,1", "--out", str(out)])
+        simcommand.main(["sweep", "--nodes", "30,1", "--out", str(out)])
     assert caught.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
         "bazaar-sim sweep: error: --nodes 1: argument --nodes: wants a whole number at "

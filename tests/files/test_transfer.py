@@ -63,8 +63,8 @@ class FakeService:
         self.share = share
         self.clock = clock
         self.rate = 0
-        self.connections = Account(server.CONNECTIONS_PER_SLOT * slots)
-        self.serving = Account(slots)
+        self.connections = Account.of(server.CONNECTIONS_LIMIT, server.CONNECTIONS_PER_SLOT * slots)
+        self.serving = Account.of(server.SERVING_LIMIT, slots)
         self.peer_log = PeerLog(clock)
         self.policy = ConnectionManager(clock)
 

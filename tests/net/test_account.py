@@ -7,6 +7,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.net.account import Account
 
+from tests.helpers import THINGS
+
 
 class AccountTests(SynchronousTestCase):
     def fill(self, pool, group, count, units=1, prefix=None):
@@ -18,12 +20,12 @@ class AccountTests(SynchronousTestCase):
 
     def test_roomIsTakenByAnyone(self):
         """While there is room, one group may take the whole pool."""
-        pool = Account(4)
+        pool = Account(THINGS, 4)
         self.fill(pool, "a", 4)
         self.assertEqual((pool.used, pool.held("a"), len(pool)), (4, 4, 4))
 
     def test_newcomerTakesFromTheLargestGroupNewestFirst(self):
-        pool = Account(4)
+        pool = Account(THINGS, 4)
         holders = self.fill(pool, "a", 4)
         self.assertEqual(pool.makeRoom("b"), [holders[-1]])
         self.assertEqual(pool.used, 4)  # nothing changed by asking
@@ -31,7 +33,7 @@ class AccountTests(SynchronousTestCase):
     def test_fairShareStopsTheTaking(self):
         """Taking stops once the largest group would hold less than the
         asker: a 2-2 split of four units, never a ping-pong."""
-        pool = Account(4)
+        pool = Account(THINGS, 4)
         holders = self.fill(pool, "a", 4)
         for n in range(2):
             [victim] = pool.makeRoom("b")
@@ -45,17 +47,17 @@ class AccountTests(SynchronousTestCase):
         self.assertEqual(len(pool.makeRoom("c")), 1)
 
     def test_theAskersOwnGroupIsNeverTakenFrom(self):
-        pool = Account(2)
+        pool = Account(THINGS, 2)
         self.fill(pool, "a", 2)
         self.assertIsNone(pool.makeRoom("a"))
 
     def test_oldestFirst(self):
-        pool = Account(3, oldest_first=True)
+        pool = Account(THINGS, 3, oldest_first=True)
         holders = self.fill(pool, "a", 3)
         self.assertEqual(pool.makeRoom("b"), [holders[0]])
 
     def test_groupLimit(self):
-        pool = Account(10, group_limit=2)
+        pool = Account(THINGS, 10, group_limit=2)
         self.fill(pool, "a", 2)
         self.assertIsNone(pool.makeRoom("a"))
         self.assertEqual(pool.makeRoom("b"), [])
@@ -63,7 +65,7 @@ class AccountTests(SynchronousTestCase):
     def test_unitsOfOneHolderChange(self):
         """A holder asking for more units counts only what it adds; asking
         for fewer always fits."""
-        pool = Account(10)
+        pool = Account(THINGS, 10)
         pool.hold("x", "a", 6)
         self.assertEqual(pool.makeRoom("a", 10, "x"), [])
         self.assertIsNone(pool.makeRoom("a", 11, "x"))
@@ -74,14 +76,14 @@ class AccountTests(SynchronousTestCase):
     def test_bigHoldersGiveWayWhole(self):
         """Units come from whole holders: enough of them go to make room,
         and none if the group would be left with less than the asker."""
-        pool = Account(100)
+        pool = Account(THINGS, 100)
         self.fill(pool, "a", 10, units=10)
         victims = pool.makeRoom("b", 15)
         self.assertEqual(victims, ["a9", "a8"])
         self.assertIsNone(pool.makeRoom("b", 51))
 
     def test_releaseIsIdempotent(self):
-        pool = Account(2)
+        pool = Account(THINGS, 2)
         pool.hold("x", "a")
         pool.release("x")
         pool.release("x")
@@ -89,13 +91,13 @@ class AccountTests(SynchronousTestCase):
                          (0, 0, 0, False))
 
     def test_holdZeroReleases(self):
-        pool = Account(2)
+        pool = Account(THINGS, 2)
         pool.hold("x", "a", 2)
         pool.hold("x", "a", 0)
         self.assertEqual((pool.used, len(pool)), (0, 0))
 
     def test_aHolderMovingGroupGivesUpWhatItHeld(self):
-        pool = Account(3)
+        pool = Account(THINGS, 3)
         pool.hold("x", "a", 2)
         pool.hold("y", "b", 1)
         self.assertEqual(pool.makeRoom("c", 2, "x"), [])
@@ -105,7 +107,7 @@ class AccountTests(SynchronousTestCase):
     def test_keyLimit(self):
         """A proven key is capped across its holders, whatever groups they
         come from; holders without a key are not."""
-        account = Account(10, key_limit=3)
+        account = Account(THINGS, 10, key_limit=3)
         account.hold("x", "a", 2, key="k")
         self.assertIsNone(account.makeRoom("b", 2, "y", key="k"))
         self.assertEqual(account.makeRoom("b", 1, "y", key="k"), [])
@@ -118,7 +120,7 @@ class AccountTests(SynchronousTestCase):
         """Where nothing gives way: a group alone takes half; a second
         one a share of the rest; one holding nothing gets in while any
         room is left; and the account is never overfilled."""
-        account = Account(8)
+        account = Account(THINGS, 8)
         taken = 0
         while account.admits("a"):
             account.hold(f"a{taken}", "a")
@@ -135,7 +137,7 @@ class AccountTests(SynchronousTestCase):
         self.assertFalse(account.admits("e"))
 
     def test_takeReleasesTheVictimsAndCharges(self):
-        account = Account(2)
+        account = Account(THINGS, 2)
         account.hold("a0", "a")
         account.hold("a1", "a")
         self.assertEqual(account.take("b0", "b"), ["a1"])
@@ -144,7 +146,7 @@ class AccountTests(SynchronousTestCase):
         self.assertNotIn("b1", account)
 
     def test_refusalSaysWhichBound(self):
-        account = Account(4, group_limit=2, key_limit=1)
+        account = Account(THINGS, 4, group_limit=2, key_limit=1)
         account.hold("x", "a", 1, key="k")
         self.assertIn("your key holds 1 streams", account.refusal("a", "streams", "k"))
         account.hold("y", "a")

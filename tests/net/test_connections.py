@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.connections import (
+    CONNECTIONS_LIMIT,
     REMEMBER,
     ConnectionManager,
     RateLimit,
@@ -29,7 +30,7 @@ HONEST = "127.0.0.1"
 class RateLimitTests(SynchronousTestCase):
     def setUp(self):
         self.clock = task.Clock()
-        self.rates = RateLimit(self.clock, rate=10)
+        self.rates = RateLimit(self.clock, CONNECTIONS_LIMIT, rate=10)
 
     def test_burstThenRate(self):
         """A group takes a second's worth at once, then ``rate`` a second;
@@ -42,11 +43,11 @@ class RateLimitTests(SynchronousTestCase):
         self.assertEqual(sum(self.rates.admit("a") for _ in range(30)), 10)
 
     def test_noRateNoLimit(self):
-        rates = RateLimit(self.clock, rate=0)
+        rates = RateLimit(self.clock, CONNECTIONS_LIMIT, rate=0)
         self.assertTrue(all(rates.admit("a") for _ in range(1000)))
 
     def test_groupsKeptAreBounded(self):
-        rates = RateLimit(self.clock, rate=1, kept=3)
+        rates = RateLimit(self.clock, CONNECTIONS_LIMIT, rate=1, kept=3)
         for group in "abcde":
             rates.admit(group)
         self.assertEqual(list(rates._buckets), ["c", "d", "e"])

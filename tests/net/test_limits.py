@@ -1,13 +1,24 @@
-"""Tests for twisted_bazaar.net.limits: GroupRates."""
+"""Tests for twisted_bazaar.net.limits: GroupRates, the rates of buckets."""
 
+import attr
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.net.limits import GroupRates
+from twisted_bazaar.base.limitregistry import Limit, declare
+from twisted_bazaar.net.limits import GroupRates, bucketRate, declareBucket
+
+#: A rate per address group.
+RATE = declare("tests.limits.groups", 2.0, "messages/s", "messages a group sends",
+               group=2.0, owner=__name__)
+#: A link's bucket, declared by its owner.
+BUCKET = declareBucket("tests.limits", 3.0, "messages a test sends", owner=__name__)
+#: A bucket whose rate is the link's search rate.
+SEARCHED = declareBucket("tests.searched", None, "messages at the search rate",
+                         owner=__name__)
 
 
 class GroupRatesTests(SynchronousTestCase):
     def test_aBucketPerGroup(self):
-        rates = GroupRates(2.0)
+        rates = GroupRates(RATE, 2.0)
         self.assertEqual([rates.take("10.1", 0.0) for _ in range(5)],
                          [True] * 4 + [False])
         self.assertTrue(rates.take("10.2", 0.0))
@@ -15,8 +26,35 @@ class GroupRatesTests(SynchronousTestCase):
         self.assertFalse(rates.take("10.1", 0.5))
 
     def test_remembersTheNewestGroups(self):
-        rates = GroupRates(1.0, remembered=2)
+        rates = GroupRates(RATE, 1.0, remembered=2)
         for group in ("a", "a", "b", "c"):
             rates.take(group, 0.0)
         # "a" was forgotten: it starts again with a full bucket.
         self.assertEqual([rates.take("a", 0.0) for _ in range(3)], [True, True, False])
+
+    def test_theDeclaredShareOfAGroup(self):
+        self.assertEqual(GroupRates(RATE).rate, 2.0)
+
+    def test_aRateOfNoDeclaredLimitRefused(self):
+        with self.assertRaisesRegex(TypeError, "declared limit"):
+            GroupRates(2.0)
+        with self.assertRaisesRegex(TypeError, "declared limit"):
+            GroupRates(Limit(*attr.astuple(RATE)))
+
+
+class BucketRateTests(SynchronousTestCase):
+    """A link's bucket: the settings' rate, else the one its owner
+    declared, else the search rate."""
+
+    RATES = {"search": 200.0, "ping": 1.0}
+
+    def test_theSettingsFirst(self):
+        self.assertEqual(bucketRate(self.RATES, "ping"), 1.0)
+
+    def test_declaredByItsOwner(self):
+        self.assertEqual(bucketRate(self.RATES, "tests.limits"), 3.0)
+
+    def test_otherwiseTheSearchRate(self):
+        self.assertEqual(bucketRate(self.RATES, "tests.nobody"), 200.0)
+        self.assertEqual(bucketRate(self.RATES, "tests.searched"), 200.0)
+        self.assertEqual(bucketRate(self.RATES, None), 200.0)

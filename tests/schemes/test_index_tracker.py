@@ -20,11 +20,11 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.link import (
     DEAD_AFTER_INTERVALS,
     DEFAULT_PING_INTERVAL,
-    LISTING_RATE,
     LinkSettings,
 )
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.schemes.index import tracker as tracker_module
+from twisted_bazaar.schemes.index.messages import LISTING_RATE
 from twisted_bazaar.schemes.index.tracker import LISTING_TTL, IndexExtension
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 

@@ -8,6 +8,7 @@ import json
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.traversal.reservation import RelayReservation
@@ -82,11 +83,12 @@ class StrangerTests(SynchronousTestCase):
     def assertPublic(self, answer):
         self.assertIsInstance(answer, NodeState)
         self.assertTrue(answer.public)
-        self.assertEqual((answer.bag, answer.pending, answer.recent, answer.downloads),
-                         (None, None, (), ()))
+        self.assertEqual((answer.bag, answer.pending, answer.recent, answer.downloads,
+                          answer.limits), (None, None, (), (), ()))
         self.assertEqual({link[3] for link in answer.links} - {OVERLAY}, set())
         encoded = wire.encode(answer)
-        for withheld in (b'"bag"', b'"pending"', b'"recent"', b'"downloads"', b"buy"):
+        for withheld in (b'"bag"', b'"pending"', b'"recent"', b'"downloads"', b"buy",
+                         b'"limits"'):
             self.assertNotIn(withheld, encoded)
 
     def test_strangerGetsPublicFacts(self):
@@ -139,6 +141,59 @@ class StrangerTests(SynchronousTestCase):
         self.assertEqual(answer.files, (shared[:3] + (None,),))
         self.assertNotIn(b'"sold"', wire.encode(answer))
         self.assertEqual(wire.decode(wire.encode(answer)), answer)
+
+
+class LimitsTests(SynchronousTestCase):
+    """
+    The operator sees each pool of the registry of limits against its
+    bound (protocol.md §12a): nobody could see what a peer may make the
+    node hold, nor how full it was.
+    """
+
+    def setUp(self):
+        self.market = Market(seed=5)
+        self.seller = self.market.addNode(seller={"stock": {"apple": 3}})
+        self.market.run(5)
+        self.service = self.market.services[self.seller]
+
+    def limits(self):
+        return {row[0]: row[1:] for row in self.service.status.state().limits}
+
+    def test_eachPoolAgainstItsBound(self):
+        """What the node's process holds: a daemon's one node (the markets
+        of a test run's earlier tests are summed in here)."""
+        unsent = self.seller.config.link.unsent
+        accounts = LIMITS.accounts("link.unsent")
+        self.assertIn(unsent, accounts)
+        self.assertEqual(self.limits()["link.unsent"],
+                         ("bytes", sum(account.used for account in accounts),
+                          sum(account.capacity for account in accounts),
+                          unsent.group_limit))
+        before = self.limits()["link.unsent"][1]
+        unsent.hold("a link", "10.1.0.0/16", 1000)
+        self.addCleanup(unsent.release, "a link")
+        self.assertEqual(self.limits()["link.unsent"][1], before + 1000)
+        self.assertEqual(self.limits()["seller.remembered"][0], "closes")
+        # The tracker shares the market's process: its pools are there too,
+        # those with no bound of their own as None.
+        self.assertEqual(self.limits()["tracker.pending"][2], None)
+
+    def test_onTheWire(self):
+        """Each as {name, unit, used, limit, group}, null where none."""
+        state = self.service.status.state()
+        wired = {row["name"]: row for row in json.loads(wire.encode(state))["limits"]}
+        pending = wired["tracker.pending"]
+        # The market's tracker has no bound of its own: the sum has none.
+        self.assertEqual((pending["unit"], pending["limit"]), ("connections", None))
+        self.assertIn(pending["group"], (64, None))
+        self.assertEqual(sorted(pending), ["group", "limit", "name", "unit", "used"])
+        self.assertEqual(wire.decode(wire.encode(state)), state)
+
+    def test_leftOutFirstWhenTooLong(self):
+        state = self.service.status.state()
+        cut = status_node.fitted(state, len(wire.encode(state)) - 1)
+        self.assertEqual((cut.limits, cut.recent), ((), ()))
+        self.assertEqual(cut.stock, state.stock)
 
 
 class ReachTests(StrangerTests):

@@ -11,8 +11,13 @@ is a bug a test finds, not a table nobody bounded.
 
 A declaration is data and nothing else; the owner builds its account (or
 rate bucket) from it (L{twisted_bazaar.net.account.Account.of}), and the
-options that change a default name the limit they change.
+options that change a default name the limit they change.  The registry
+also keeps, weakly, the accounts built from each limit: what a process
+holds against its limits, for the operator's view and the metrics.
 """
+
+import itertools
+import weakref
 
 import attr
 
@@ -29,7 +34,8 @@ class Limit:
         C{"messages/s"}).
     @ivar doc: one line: what a peer holds in it, and why it is bounded.
     @ivar group: most one address group (an IPv4 /16, an IPv6 /32) may
-        hold; None: only max-min fairness among groups bounds it.
+        hold, or for a rate counted per group, the rate of one group; None:
+        only max-min fairness among groups bounds it.
     @ivar key: most one proven key may hold; None: no bound of its own
         (keys are free: a bound per key never replaces one per group).
     @ivar flag: the option that sets C{default} (C{"--relay-circuits"}),
@@ -52,6 +58,10 @@ class Registry:
 
     def __init__(self):
         self._limits = {}
+        #: name -> the accounts built from it that are still alive, by the
+        #: order they were built in.
+        self._built = {}
+        self._count = itertools.count()
 
     def declare(self, name, default, unit, doc, group=None, key=None, flag=None,
                 owner=""):
@@ -66,6 +76,28 @@ class Registry:
             raise ValueError(f"limit {name!r} declared twice: by {known.owner} "
                              f"and by {owner}")
         return known
+
+    def declares(self, limit):
+        """Whether ``limit`` is the one declared here under its name."""
+        return isinstance(limit, Limit) and self._limits.get(limit.name) is limit
+
+    def built(self, account):
+        """An account of one of these limits was built (see L{accounts})."""
+        built = self._built.setdefault(account.limit.name, weakref.WeakValueDictionary())
+        built[next(self._count)] = account
+
+    def accounts(self, name):
+        """
+        The accounts of the limit ``name`` alive in this process, oldest
+        first: what the operator's view and the metrics show against the
+        limit (a daemon runs one node, so these are its accounts).
+        """
+        alive = self._built.get(name)
+        return list(alive.values()) if alive is not None else []
+
+    def get(self, name, default=None):
+        """The limit declared as ``name``, or ``default``."""
+        return self._limits.get(name, default)
 
     def __getitem__(self, name):
         return self._limits[name]

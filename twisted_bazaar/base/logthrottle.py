@@ -20,6 +20,7 @@ from collections import Counter
 
 from twisted.logger import Logger
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.text import FIELD_LIMIT, shown
 
 #: Seconds in one interval, and the events logged one by one in each.
@@ -145,6 +146,10 @@ class LogThrottle:
 PEER_BURST = 5
 PEERS_BURST = 100
 PEER_KEYS = 64
+PEER_LINES_LIMIT = declare(
+    "log.peer-lines", PEERS_BURST, "lines/interval",
+    "lines what peers do makes a node log one by one per interval, in all; the "
+    "rest are summed up", group=PEER_BURST, owner=__name__)
 
 
 class PeerLog:

@@ -493,7 +493,7 @@ def relayedAt(address, members, direct):
 
 #: What a node tells only its operator, as ``bazaar node`` names it.
 WITHHELD = ("links other than overlay links", "bag", "pending buys",
-            "recent messages", "downloads", "copies of shared files sold")
+            "recent messages", "downloads", "copies of shared files sold", "limits")
 
 
 def nodeObject(state):
@@ -512,7 +512,8 @@ def nodeObject(state):
     seen = (None if not state.seen_host
             else {"host": state.seen_host, "port": state.seen_port})
     return dict(obj, public=False, bag=dict(state.bag), pending=state.pending,
-                recent=wired["recent"], downloads=wired["downloads"], seen=seen)
+                recent=wired["recent"], downloads=wired["downloads"], seen=seen,
+                limits=wired["limits"])
 
 
 @defer.inlineCallbacks
@@ -703,6 +704,15 @@ def _peer(peer_id):
 REACH_WORDS = {PUBLIC: "yes", PRIVATE: "no (behind NAT?)", UNKNOWN: "not known yet"}
 
 
+def limitLine(entry):
+    """One pool against its limit: ``link.unsent  0 of 33554432 bytes,
+    8388608 a group``."""
+    held = (f"{entry['used']} {entry['unit']}, no bound" if entry["limit"] is None
+            else f"{entry['used']} of {entry['limit']} {entry['unit']}")
+    share = "" if entry["group"] is None else f", {entry['group']} a group"
+    return f"{entry['name']}  {held}{share}"
+
+
 def renderNode(obj):
     def counts(values):
         return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
@@ -731,6 +741,9 @@ def renderNode(obj):
     if obj.get("downloads"):
         lines.append(f"downloads: {len(obj['downloads'])}")
         lines += [f"  {downloadLine(entry)}" for entry in obj["downloads"]]
+    if obj.get("limits"):
+        lines.append("limits (used of the most it holds; a group's share):")
+        lines += [f"  {limitLine(entry)}" for entry in obj["limits"]]
     if obj.get("recent"):
         lines.append("recent messages (newest last):")
         lines += [f"  {entry['ago'] / 1000:6.1f} s ago  "

@@ -309,10 +309,7 @@ def simulation(args, scheme_options):
 
 
 def main(argv=None):
-    if (sys.argv[1:] if argv is None else argv)[:1] == ["sweep"]:
-        from twisted_bazaar.cli import sweep
-
-        return sweep.main(sys.argv[2:] if argv is None else argv[1:])
+    """One run (``bazaar-sim sweep`` is L{twisted_bazaar.cli.simcommand}'s)."""
     args = parser().parse_args(argv)
     if argv is None:
         # Run as a program (not called by a test): nobody reads the nodes'

@@ -33,6 +33,7 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.net.account import Account
@@ -69,6 +70,12 @@ DEFAULT_TRANSFER_SLOTS = 16
 #: Transfer connections open at once, per slot: buyers connect before
 #: they ask, and ask ``head`` first.
 CONNECTIONS_PER_SLOT = 4
+CONNECTIONS_LIMIT = declare(
+    "files.connections", CONNECTIONS_PER_SLOT * DEFAULT_TRANSFER_SLOTS, "connections",
+    "transfer connections open to a seller's file server", owner=__name__)
+SERVING_LIMIT = declare(
+    "files.serving", DEFAULT_TRANSFER_SLOTS, "transfers",
+    "transfer slots of a seller's file server, each sending a file", owner=__name__)
 #: Seconds a connection may stay without a request before it is closed.
 IDLE_TIMEOUT = 60.0
 #: Seconds a range may go without the buyer taking any of its bytes
@@ -599,8 +606,8 @@ class TransferService(Service):
         self.rate = rate
         self.port = 0
         #: The connections open, and those holding a transfer slot.
-        self.connections = Account(CONNECTIONS_PER_SLOT * slots)
-        self.serving = Account(slots)
+        self.connections = Account.of(CONNECTIONS_LIMIT, CONNECTIONS_PER_SLOT * slots)
+        self.serving = Account.of(SERVING_LIMIT, slots)
         #: What buyers make this service log, bounded per address group.
         self.peer_log = PeerLog(self.clock, node.config.link.verbose)
         #: The node's connection policy (rates and tenure of address

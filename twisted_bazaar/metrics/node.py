@@ -27,6 +27,7 @@ from twisted.internet import defer
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.metrics.lag import LATENCY_BUCKETS, LagMetrics
+from twisted_bazaar.metrics.limits import LimitsCollector
 from twisted_bazaar.metrics.traffic import Traffic, TrafficCollector
 from twisted_bazaar.wire.trade import BuyOK
 
@@ -59,6 +60,7 @@ class NodeMetrics(NodeObserver):
         registry = self.registry
         registry.register(TrafficCollector(self.traffic))
         registry.register(_NodeCollector(self))
+        registry.register(LimitsCollector())
         self.sales = Counter("bazaar_sales", "Units sold (committed), by item",
                              ["item"], registry=registry)
         self.purchases = Counter("bazaar_purchases", "Units bought (committed), "

@@ -6,6 +6,7 @@ its links' traffic (a L{Traffic}) and the number of live nodes.
 from prometheus_client import CollectorRegistry, Gauge
 
 from twisted_bazaar.metrics.lag import LagMetrics
+from twisted_bazaar.metrics.limits import LimitsCollector
 from twisted_bazaar.metrics.traffic import Traffic, TrafficCollector
 
 
@@ -21,6 +22,7 @@ class TrackerMetrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.traffic = tracker.settings.traffic = Traffic()
         self.registry.register(TrafficCollector(self.traffic))
+        self.registry.register(LimitsCollector())
         members = Gauge("bazaar_tracker_nodes", "Live nodes registered with the "
                         "tracker", registry=self.registry)
         members.set_function(lambda: len(tracker.registry))

@@ -27,6 +27,8 @@ so a peer refused costs nothing here.
 
 import math
 
+from twisted_bazaar.base.limitregistry import LIMITS
+
 
 class Account:
     """
@@ -44,14 +46,28 @@ class Account:
         default, the newest (what a group holding too much added last).
     """
 
-    def __init__(self, capacity, group_limit=None, key_limit=None, oldest_first=False,
-                 limit=None):
+    def __init__(self, limit, capacity=None, group_limit=None, key_limit=None,
+                 oldest_first=False):
+        """
+        The account of a declared L{Limit
+        <twisted_bazaar.base.limitregistry.Limit>}: its default, group and
+        key shares unless the owner's options say otherwise (None: the
+        declared one; a capacity of None in both: unbounded).
+
+        @raise TypeError: the limit is not the one declared under its name
+            in the registry (L{LIMITS}): every pool a peer can fill is
+            declared, so an operator sees it and a test tries it.
+        """
+        if not LIMITS.declares(limit):
+            raise TypeError(f"an Account holds a declared limit "
+                            f"(base.limitregistry.declare), not {limit!r}")
         #: The L{Limit <twisted_bazaar.base.limitregistry.Limit>} this
-        #: account holds (None: one not yet in the registry).
+        #: account holds.
         self.limit = limit
-        self.capacity = capacity
-        self.group_limit = group_limit
-        self.key_limit = key_limit
+        capacity = limit.default if capacity is None else capacity
+        self.capacity = math.inf if capacity is None else capacity
+        self.group_limit = limit.group if group_limit is None else group_limit
+        self.key_limit = limit.key if key_limit is None else key_limit
         self.oldest_first = oldest_first
         self.used = 0
         #: holder -> (group, key, units)
@@ -62,21 +78,14 @@ class Account:
         self._totals = {}
         #: key -> units its holders hold (proven keys only).
         self._keys = {}
+        LIMITS.built(self)
 
     @classmethod
     def of(cls, limit, capacity=None, group_limit=None, key_limit=None,
            oldest_first=False):
-        """
-        The account of a declared L{Limit
-        <twisted_bazaar.base.limitregistry.Limit>}: its default, group and
-        key shares unless the owner's options say otherwise (None: the
-        declared one; a capacity of None in both: unbounded).
-        """
-        capacity = limit.default if capacity is None else capacity
-        return cls(math.inf if capacity is None else capacity,
-                   limit.group if group_limit is None else group_limit,
-                   limit.key if key_limit is None else key_limit,
-                   oldest_first, limit)
+        """The account of a declared limit: the constructor, by the name
+        its owners build with (C{Account.of(LIMIT, ...)})."""
+        return cls(limit, capacity, group_limit, key_limit, oldest_first)
 
     def __contains__(self, holder):
         return holder in self._holders
@@ -250,3 +259,25 @@ class Account:
             if not self._keys[key]:
                 del self._keys[key]
         self.used -= units
+
+
+def accountsHeld(registry=LIMITS):
+    """
+    What the accounts alive in this process hold against their limits, one
+    row per declared limit that has any (a daemon runs one node, so these
+    are its): (name, unit, units held, capacity or None for unbounded,
+    a group's share or None), by name.  Several accounts of one limit
+    (nodes sharing a process) are summed.
+    """
+    rows = []
+    for limit in registry:
+        accounts = registry.accounts(limit.name)
+        if not accounts:
+            continue
+        capacity = sum(account.capacity for account in accounts)
+        groups = {account.group_limit for account in accounts}
+        group = groups.pop() if len(groups) == 1 else None
+        rows.append((limit.name, limit.unit, sum(account.used for account in accounts),
+                     None if capacity == math.inf else int(capacity),
+                     None if group is None else int(group)))
+    return rows

@@ -27,6 +27,7 @@ from collections import OrderedDict
 
 from twisted.logger import LogLevel
 
+from twisted_bazaar.base.limitregistry import LIMITS, declare
 from twisted_bazaar.net.eviction import GRACE, addressGroup
 
 #: Default new connections one address group may open a second, sustained
@@ -34,6 +35,11 @@ from twisted_bazaar.net.eviction import GRACE, addressGroup
 #: one link to another; a buyer one transfer connection per seller), and a
 #: few per cent of a core in handshakes.
 DEFAULT_CONNECTION_RATE = 100.0
+CONNECTIONS_LIMIT = declare(
+    "net.connections", DEFAULT_CONNECTION_RATE, "connections/s",
+    "new connections one address group may open (links, transfers, relay "
+    "connections: each costs a handshake)", group=DEFAULT_CONNECTION_RATE,
+    flag="--connection-rate", owner=__name__)
 #: Seconds a group that has closed its last connection keeps its tenure:
 #: one that comes back within them comes back as old as it was.
 REMEMBER = 6 * GRACE
@@ -50,11 +56,20 @@ class RateLimit:
     takes one.  A rate of 0 limits nothing.
     """
 
-    __slots__ = ("clock", "rate", "burst", "kept", "_buckets")
+    __slots__ = ("clock", "limit", "rate", "burst", "kept", "_buckets")
 
-    def __init__(self, clock, rate=DEFAULT_CONNECTION_RATE, kept=GROUPS_KEPT):
+    def __init__(self, clock, limit, rate=None, kept=GROUPS_KEPT):
+        """
+        @param limit: the declared L{Limit
+            <twisted_bazaar.base.limitregistry.Limit>} this rate is (its
+            ``group`` share: the rate of one group).
+        @param rate: the rate of one group, if not the declared one.
+        """
+        if not LIMITS.declares(limit):
+            raise TypeError(f"a RateLimit is of a declared limit, not {limit!r}")
         self.clock = clock
-        self.rate = rate
+        self.limit = limit
+        self.rate = limit.group if rate is None else rate
         self.burst = max(1.0, rate)
         self.kept = kept
         #: group -> (tokens left, when counted), the newest last; None
@@ -157,7 +172,7 @@ class ConnectionManager:
     def __init__(self, clock, rate=DEFAULT_CONNECTION_RATE, grace=GRACE):
         self.clock = clock
         self.grace = grace
-        self.rates = RateLimit(clock, rate)
+        self.rates = RateLimit(clock, CONNECTIONS_LIMIT, rate)
         self.tenure = Tenure(clock)
 
     def tenureOf(self, group, oldest):

@@ -21,7 +21,7 @@ L{twisted_bazaar.net.admission.Admission}'s to decide.
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
-from twisted_bazaar.base.tables import own
+from twisted_bazaar.base.sparing import own
 from twisted_bazaar.identity.proofs import LINK
 from twisted_bazaar.net.dispatch import answerCheck
 from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelKey

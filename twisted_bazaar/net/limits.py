@@ -5,9 +5,17 @@ kind, and per address group for work that any number of one address's
 links could ask for), the error budget, and the bytes that may wait for a
 peer that does not read.  The numbers are defaults; L{twisted_bazaar.net.link.LinkSettings}
 holds the ones a process uses.
+
+Each rate bucket a message names (L{twisted_bazaar.wire.message}'s
+``bucket``) is declared in the registry of limits as ``link.<bucket>`` by
+the module that owns its messages (L{declareBucket}): the core declares
+its own (``search``, ``query``, ``ping``), a scheme or plugin its own,
+and a link finds each bucket's rate there (L{bucketRate}).
 """
 
 from collections import OrderedDict
+
+from twisted_bazaar.base.limitregistry import LIMITS, declare
 
 #: Default largest netstring payload accepted or sent, in bytes.
 DEFAULT_FRAME_LIMIT = 64 * 1024
@@ -18,13 +26,6 @@ ERROR_WINDOW = 60.0
 #: a peer may burst to BURST_FACTOR times its rate.  Excess is dropped.
 DEFAULT_SEARCH_RATE = 200.0
 DEFAULT_PING_RATE = 1.0
-#: Rate of item registrations (and unregistrations) one node may send.
-REGISTER_RATE = 512.0
-#: Rate of an index's listings one peer is answered: a listing is built
-#: at most once a second, and may be a whole frame, so a burst of ``list``
-#: answered in full would queue more for the asker than it can read in
-#: one turn of the reactor (past the write limit) and drop it.
-LISTING_RATE = 1.0
 BURST_FACTOR = 2.0
 #: Default bytes that may wait for a peer that does not read its socket.
 DEFAULT_WRITE_LIMIT = 1024 * 1024
@@ -34,6 +35,58 @@ DEFAULT_WRITE_LIMIT = 1024 * 1024
 #: the most gives way.
 DEFAULT_UNSENT_LIMIT = 32 * 1024 * 1024
 DEFAULT_UNSENT_GROUP_LIMIT = 8 * 1024 * 1024
+
+LINK_FRAME_LIMIT = declare(
+    "link.frame", DEFAULT_FRAME_LIMIT, "bytes", "largest frame a link takes from a peer",
+    flag="--frame-limit", owner=__name__)
+LINK_ERRORS_LIMIT = declare(
+    "link.errors", DEFAULT_ERROR_LIMIT, "errors/min",
+    "errors a peer may earn on one link in ERROR_WINDOW seconds before it is cut",
+    flag="--error-limit", owner=__name__)
+LINK_WRITE_LIMIT = declare(
+    "link.write", DEFAULT_WRITE_LIMIT, "bytes",
+    "bytes that may wait for one peer that does not read", flag="--write-limit",
+    owner=__name__)
+UNSENT_LIMIT = declare(
+    "link.unsent", DEFAULT_UNSENT_LIMIT, "bytes",
+    "bytes waiting for peers that do not read, over all of a process's links",
+    group=DEFAULT_UNSENT_GROUP_LIMIT, owner=__name__)
+
+#: The registry's name of a rate bucket's limit.
+BUCKET_PREFIX = "link."
+
+
+def declareBucket(bucket, rate, doc, flag="--search-rate", owner=""):
+    """
+    Declare the rate (messages a second one link may send) of the messages
+    of ``bucket``; a rate of None: the link's search rate (--search-rate).
+    """
+    return declare(BUCKET_PREFIX + bucket, rate, "messages/s", doc, flag=flag,
+                   owner=owner)
+
+
+def bucketRate(rates, bucket):
+    """
+    The rate of ``bucket`` on a link of settings whose ``rates`` are
+    given: the settings' own (the core's, set by options), else the one
+    its owner declared (L{declareBucket}), else the search rate.
+    """
+    rate = rates.get(bucket)
+    if rate is None and bucket is not None:
+        limit = LIMITS.get(BUCKET_PREFIX + bucket)
+        rate = limit.default if limit is not None else None
+    return rates["search"] if rate is None else rate
+
+
+SEARCH_LIMIT = declareBucket(
+    "search", DEFAULT_SEARCH_RATE, "flooded searches one link may send: each fans out",
+    owner=__name__)
+QUERY_LIMIT = declareBucket(
+    "query", DEFAULT_SEARCH_RATE, "questions one link may ask (an index's, a tracker's, "
+    "a seller's): each costs the answerer work", owner=__name__)
+PING_LIMIT = declareBucket(
+    "ping", DEFAULT_PING_RATE, "pings one link may send: each costs an answer",
+    flag="--ping-rate", owner=__name__)
 
 
 class TokenBucket:
@@ -66,8 +119,17 @@ class GroupRates:
     starts again with a full bucket).
     """
 
-    def __init__(self, rate, remembered=10_000):
-        self.rate = rate
+    def __init__(self, limit, rate=None, remembered=10_000):
+        """
+        @param limit: the declared L{Limit
+            <twisted_bazaar.base.limitregistry.Limit>} these rates are
+            (its ``group`` share: the rate of one group).
+        @param rate: the rate of one group, if not the declared one.
+        """
+        if not LIMITS.declares(limit):
+            raise TypeError(f"GroupRates are of a declared limit, not {limit!r}")
+        self.limit = limit
+        self.rate = limit.group if rate is None else rate
         self.remembered = remembered
         self._buckets = OrderedDict()
 

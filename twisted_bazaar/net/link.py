@@ -52,12 +52,9 @@ from twisted_bazaar.net.limits import (
     DEFAULT_FRAME_LIMIT,
     DEFAULT_PING_RATE,
     DEFAULT_SEARCH_RATE,
-    DEFAULT_UNSENT_GROUP_LIMIT,
-    DEFAULT_UNSENT_LIMIT,
     DEFAULT_WRITE_LIMIT,
     ERROR_WINDOW,
-    LISTING_RATE,
-    REGISTER_RATE,
+    UNSENT_LIMIT,
     TokenBucket,
 )
 from twisted_bazaar.net.account import Account
@@ -71,7 +68,7 @@ __all__ = ["ILinkOwner", "Link", "LinkSettings", "TokenBucket", "WriteBatch",
            "BURST_FACTOR", "DEAD_AFTER_INTERVALS", "DEFAULT_ERROR_LIMIT",
            "DEFAULT_FRAME_LIMIT", "DEFAULT_HANDSHAKE_TIMEOUT", "DEFAULT_PING_INTERVAL",
            "DEFAULT_PING_RATE", "DEFAULT_SEARCH_RATE", "DEFAULT_WRITE_LIMIT",
-           "ERROR_WINDOW", "FLUSH_BYTES", "LISTING_RATE", "REGISTER_RATE"]
+           "ERROR_WINDOW", "FLUSH_BYTES"]
 
 class LinkSettings:
     """
@@ -114,16 +111,13 @@ class LinkSettings:
         #: If a L{twisted_bazaar.metrics.traffic.Traffic}, told of every
         #: message in and out, drop and protocol error, by every link.
         self.traffic = traffic
-        #: Rate limits by bucket name (see L{wire.message}'s ``bucket``):
-        #: messages a second one peer may send.  Flooded searches fan out,
-        #: index queries cost the tracker work, pings cost an answer.  A
-        #: bucket a plugin names and this does not know gets search_rate.
-        #: Registrations with an index come in bursts of a seller's whole
-        #: inventory (up to 1024 items); its listings, each up to a frame,
-        #: are answered at LISTING_RATE.
+        #: Rate limits of the core's buckets (see L{wire.message}'s
+        #: ``bucket``), as this process's options set them: messages a
+        #: second one peer may send.  Flooded searches fan out, queries
+        #: cost work, pings cost an answer.  A bucket a scheme or plugin
+        #: owns has the rate it declared (L{bucketRate}).
         self.rates = {"search": search_rate, "query": search_rate,
-                      "ping": ping_rate, "register": REGISTER_RATE,
-                      "listing": LISTING_RATE}
+                      "ping": ping_rate}
         #: message type -> number dropped by rate limits, over every link.
         self.dropped = {}
         #: Whether links coalesce the frames they send during a burst of
@@ -138,7 +132,7 @@ class LinkSettings:
         #: The bytes waiting for peers that do not read, over every link of
         #: these settings: charged to each peer's address group, shared
         #: fairly, bounded in all (L{DEFAULT_UNSENT_LIMIT}).
-        self.unsent = Account(DEFAULT_UNSENT_LIMIT, DEFAULT_UNSENT_GROUP_LIMIT)
+        self.unsent = Account.of(UNSENT_LIMIT)
 
 
 class LinkContext:

@@ -23,8 +23,9 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.net.link import ILinkOwner
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.base.tables import NOTHING, own
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.net.admission import admissionFor
 from twisted_bazaar.net.connections import (
     DEFAULT_CONNECTION_RATE,
@@ -48,6 +49,19 @@ DEFAULT_DIRECT_IDLE = 30.0
 #: L{twisted_bazaar.net.eviction.addressGroup}) may hold open before saying
 #: thisisme.
 DEFAULT_HANDSHAKE_LIMIT = 4
+LINKS_LIMIT = declare(
+    "overlay.links", DEFAULT_MAX_CONNECTIONS, "links",
+    "overlay links a node holds (past them, one gives way or a newcomer is refused)",
+    flag="--max-connections", owner=__name__)
+DIRECT_LIMIT = declare(
+    "overlay.direct", DEFAULT_DIRECT_SLOTS, "links",
+    "direct links (buyers trading with a seller) a node holds",
+    flag="--direct-slots", owner=__name__)
+HANDSHAKES_LIMIT = declare(
+    "overlay.handshakes", None, "connections",
+    "connections not yet introduced (no thisisme): bounded in all by the links' "
+    "slots, per address group by its share", group=DEFAULT_HANDSHAKE_LIMIT,
+    flag="--handshake-limit", owner=__name__)
 #: Peers remembered as unreachable (L{Overlay.unreachable}), newest kept.
 UNREACHABLE_KEPT = 256
 

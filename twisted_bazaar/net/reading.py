@@ -17,7 +17,7 @@ from twisted.internet.error import ConnectionDone
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
-from twisted_bazaar.net.limits import ERROR_WINDOW, TokenBucket, spend
+from twisted_bazaar.net.limits import ERROR_WINDOW, TokenBucket, bucketRate, spend
 from twisted_bazaar.net.recent import IN, STATUS
 from twisted_bazaar.wire.framing import FrameError, digitsFor, lengthPrefix, readFrame
 
@@ -195,8 +195,8 @@ class Reading:
         buckets = self._buckets
         if buckets is None:
             buckets = self._buckets = {}
-        rates = self._context.settings.rates
-        bucket = buckets[name] = TokenBucket(rates.get(name, rates["search"]), now)
+        rate = bucketRate(self._context.settings.rates, name)
+        bucket = buckets[name] = TokenBucket(rate, now)
         return bucket
 
     def _pinged(self, message):

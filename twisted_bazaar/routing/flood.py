@@ -24,11 +24,22 @@ import attr
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fairshare import NestedShare
+from twisted_bazaar.net.limits import bucketRate
 
 #: Default number of flood ids remembered for dedup.
 DEFAULT_SEEN_LIMIT = 10_000
+SEEN_LIMIT = declare(
+    "flood.seen", DEFAULT_SEEN_LIMIT, "ids",
+    "flood ids remembered to drop repeats, the oldest forgotten first",
+    flag="--seen-limit", owner=__name__)
+FORWARDING_LIMIT = declare(
+    "flood.forwarding", None, "messages/s",
+    "floods a node passes on, all links together (its bucket's rate: the search "
+    "rate), shared among address groups, then origins", flag="--search-rate",
+    owner=__name__)
 
 
 #: The group this node's own floods are counted under in its budget (no
@@ -68,8 +79,7 @@ class FloodRouter:
         #: flood id -> the peer it came from (this node's id for its own).
         self.seen = OrderedDict()
         if rate is None:
-            rates = node.config.link.rates
-            rate = rates.get(message_type.BUCKET, rates["search"])
+            rate = bucketRate(node.config.link.rates, message_type.BUCKET)
         self.budget = NestedShare(rate)
         node.handle(message_type, self.received)
 

@@ -11,11 +11,16 @@ paths that pass through.
 
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 
 #: Default number of destinations kept in the path table.
 DEFAULT_PATH_LIMIT = 10_000
+PATH_LIMIT = declare(
+    "path.destinations", DEFAULT_PATH_LIMIT, "destinations",
+    "destinations whose way back the path table keeps (NodeConfig.path_limit), "
+    "the oldest forgotten first", owner=__name__)
 #: Paths remembered as learned (see L{PathRouter.received}); more, and the
 #: memory starts over.
 LEARNED_LIMIT = 1024

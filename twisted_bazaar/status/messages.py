@@ -111,6 +111,19 @@ _sharedFiles = _filesShared(SHARED_KEYS)
 DOWNLOAD_KEYS = FILE_KEYS + (("have", checkSize), ("rate", checkSize),
                              ("sellers", _count), ("state", checkName),
                              ("why", checkInfo))
+
+
+def _bound(value, name):
+    """A bound: a size, or null for none."""
+    return None if value is None else checkSize(value, name)
+
+
+_bound.fast = "False"
+
+#: A pool of the node's against its limit (the registry of limits'
+#: accounts, L{twisted_bazaar.net.account.accountsHeld}).
+LIMIT_KEYS = (("name", checkName), ("unit", checkName), ("used", checkSize),
+              ("limit", _bound), ("group", _bound))
 RECENT_KEYS = (("ago", _count), ("dir", _direction),
                ("peer", checkNodeIdOrNone),
                ("type", checkName))
@@ -171,13 +184,15 @@ class NodeState(Message):
     the tracker saw its connection come from (``seenHost``:``seenPort``;
     "" and 0 while unknown), and the relay it is reached through
     (``relay``, None while it holds no reservation).  An old node's
-    answer has no ``reach`` (None).
+    answer has no ``reach`` (None).  ``limits``: each pool of the
+    registry of limits the node's process holds, as (name, unit, used,
+    limit, a group's share), limit and share None where there is none.
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
     (None), and its reach; its bag, pending buys and the address seen
-    are None, and it has no recent messages and no downloads, since they
-    are withheld.
+    are None, and it has no recent messages, downloads or limits, since
+    they are withheld.
     """
 
     id: int = field(checkNodeIdOrNone)
@@ -196,6 +211,7 @@ class NodeState(Message):
     seen_host: str = field(checkHost, default=None)
     seen_port: int = field(checkPort, default=None)
     relay: str = field(checkRelay, default=None)
+    limits: tuple = field(objectList(LIMIT_KEYS, MAX_ENTRIES), default=())
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -219,7 +235,9 @@ class NodeState(Message):
                            for ago, way, peer, kind in self.recent],
                    files=files,
                    downloads=[dict(zip((key for key, _ in DOWNLOAD_KEYS), row))
-                              for row in self.downloads])
+                              for row in self.downloads],
+                   limits=[dict(zip((key for key, _ in LIMIT_KEYS), row))
+                           for row in self.limits])
         return out
 
 

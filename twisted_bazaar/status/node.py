@@ -22,6 +22,8 @@ from twisted_bazaar.status.messages import (
 )
 from twisted_bazaar.status.operator import provesOperator
 from twisted_bazaar.core.node import OVERLAY
+from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.net.account import accountsHeld
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import frameLimit, halvedToFit
 from twisted_bazaar.net.handshake import channelHash
@@ -32,11 +34,19 @@ from twisted_bazaar.net.recent import STATUS
 #: link may stay without a question before it is closed.
 STATUS_SLOTS = 2
 STATUS_IDLE = 10.0
+LINKS_LIMIT = declare(
+    "status.links", STATUS_SLOTS, "links",
+    "status links a node holds (past them, one gives way or a newcomer is refused)",
+    owner=__name__)
 #: ``state`` questions the links of one address group together may ask a
 #: second, in bursts of twice that: a state cut to a frame can cost the
 #: node milliseconds to build and encode, and a link may ask at the
 #: search rate (200 a second) on each of its links.
 STATE_RATE = 10.0
+STATE_LIMIT = declare(
+    "status.state", STATE_RATE, "messages/s",
+    "state questions the links of one address group ask, all together: each "
+    "costs the node milliseconds", group=STATE_RATE, owner=__name__)
 #: The purpose of the links a stranger is told of: the overlay, which
 #: carries searches and no trade (a direct or transfer link names a
 #: seller the node buys from).
@@ -51,7 +61,7 @@ class NodeStatus:
         node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
         node.handle(State, self._state)
         self.recent = node.keepRecent()
-        self._rates = GroupRates(STATE_RATE)
+        self._rates = GroupRates(STATE_LIMIT)
 
     def state(self):
         """This node's whole L{NodeState}, as its operator is told it."""
@@ -79,7 +89,8 @@ class NodeStatus:
                          tuple(_download(row) for row in sorted(
                              downloads, key=lambda row: row["name"])[:MAX_ITEMS]),
                          reach=reach.state, seen_host=reach.seen_host,
-                         seen_port=reach.seen_port, relay=node.relay)
+                         seen_port=reach.seen_port, relay=node.relay,
+                         limits=tuple(accountsHeld()[:MAX_ENTRIES]))
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its
@@ -103,7 +114,7 @@ def publicOf(state):
     L{NodeStatus.publicState})."""
     return attr.evolve(
         state, public=True, bag=None, pending=None, recent=(), downloads=(),
-        seen_host=None, seen_port=None,
+        seen_host=None, seen_port=None, limits=(),
         links=tuple(link for link in state.links if link[3] == PUBLIC_LINKS),
         files=tuple(row[:3] + (None,) for row in state.files))
 
@@ -111,7 +122,7 @@ def publicOf(state):
 def fitted(state, limit):
     """
     A L{NodeState} cut short to fit one frame of limit bytes: as it is if
-    it fits; else without its recent messages, then with its links, stock,
+    it fits; else without its recent messages and limits, then with its links, stock,
     bag, files and downloads each cut to their first entries (by id and
     name), halving (L{halvedToFit}), until it fits.  A client waiting for
     its answer gets one, partial, rather than none (a seller of hundreds
@@ -119,7 +130,7 @@ def fitted(state, limit):
     """
     if len(wire.encode(state)) <= limit:
         return state
-    state = attr.evolve(state, recent=())
+    state = attr.evolve(state, recent=(), limits=())
     keep = max(len(state.links), len(state.stock), len(state.bag or ()), len(state.files),
                len(state.downloads))
     return halvedToFit(state, limit, _firstEntries, keep)

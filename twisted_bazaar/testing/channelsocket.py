@@ -9,8 +9,6 @@ C{established}), so a test that must not use the package to talk (the
 interoperability checks) can hand it an independent implementation.
 """
 
-import socket
-
 #: Bytes read from the socket at a time.
 READ_SIZE = 1 << 16
 
@@ -92,13 +90,3 @@ class ChannelSocket:
     def __exit__(self, *exc):
         self.close()
 
-
-def channelConnection(address, session, timeout=None, source_address=None):
-    """A L{ChannelSocket} to address (host, port), handshake done."""
-    sock = socket.create_connection(address, timeout=timeout,
-                                    source_address=source_address)
-    try:
-        return ChannelSocket(sock, session)
-    except BaseException:
-        sock.close()
-        raise

@@ -5,11 +5,10 @@ charged to its node's address group, a failed one is tried again later,
 and a node that asked (``thisisme.reach``) is told what each one found.
 """
 
-import math
-
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.tracker.check import AddressCheck
@@ -25,6 +24,10 @@ RECHECK_MAX = 60.0
 #: unless the newest check of a group holding more gives way (and waits).
 CHECK_LIMIT = 32
 CHECK_GROUP_LIMIT = 8
+CHECKS_LIMIT = declare(
+    "tracker.checks", None, "checks",
+    "address checks in flight at once (each holds a descriptor); the daemon's "
+    "bound is CHECK_LIMIT", group=CHECK_GROUP_LIMIT, owner=__name__)
 
 
 class AddressChecks:
@@ -42,8 +45,7 @@ class AddressChecks:
             proved) and ``memberLine`` (its bounded lines of members).
         """
         self.tracker = tracker
-        self.checking = Account(math.inf if check_limit is None else check_limit,
-                                CHECK_GROUP_LIMIT)
+        self.checking = Account.of(CHECKS_LIMIT, check_limit)
         #: node id -> its address check in flight, or the timer of the next.
         self._checks = {}
         #: Ids of the nodes that asked to be told what their checks find.

@@ -44,7 +44,7 @@ NAME_TIMEOUT = 10.0
 #: one group's keys that ask and never reserve hold at most this many
 #: places at the honest relays at once (each for NAME_TIMEOUT at most).
 NAMES_LIMIT = declare(
-    "tracker.relay_names", None, "names",
+    "tracker.relay-names", None, "names",
     "relays named to nodes at home and not yet confirmed, charged to the "
     "asking node's address group", group=4, owner=__name__)
 

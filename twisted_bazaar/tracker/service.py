@@ -12,11 +12,12 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.net.connections import RateLimit
+from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.handshake import LinkHandshake, channelKey
 from twisted_bazaar.net.limits import GroupRates
@@ -46,9 +47,10 @@ GROUP_LIMIT = 256
 #: rate of its own, but a group may hold GROUP_LIMIT registered links:
 #: without this, one address's questions could take the tracker's time.
 QUESTION_RATE = 400.0
-#: The rate buckets of those questions (L{wire.message}'s ``bucket``):
-#: a listing has a per-link rate of its own.
-QUESTION_BUCKETS = ("query", "listing")
+#: The rate bucket of those questions (L{wire.message}'s ``bucket``); an
+#: extension whose questions have a bucket of their own charges them
+#: itself (L{Tracker.mayAsk}).
+QUESTION_BUCKETS = ("query",)
 #: ``nodereq`` and ``whereis`` looked up for the nodes of one address
 #: group a second, all their connections together, in bursts of twice
 #: that; past it, each is answered as if nobody were known (see
@@ -66,6 +68,27 @@ _RATE_GROUPS = 10_000
 #: another) the oldest one of the group holding the most gives way.
 PENDING_LIMIT = 256
 PENDING_GROUP_LIMIT = 64
+
+JOINS_LIMIT = declare(
+    "tracker.joins", JOIN_RATE, "registrations/s",
+    "registrations advertising a port (each costs a check) from one address group",
+    group=JOIN_RATE, owner=__name__)
+QUESTIONS_LIMIT = declare(
+    "tracker.questions", QUESTION_RATE, "messages/s",
+    "questions the nodes of one address group ask, all their links together",
+    group=QUESTION_RATE, owner=__name__)
+LOOKUPS_LIMIT = declare(
+    "tracker.lookups", LOOKUP_RATE, "messages/s",
+    "nodereq and whereis looked up for the nodes of one address group",
+    group=LOOKUP_RATE, owner=__name__)
+PENDING_ACCOUNT = declare(
+    "tracker.pending", PENDING_LIMIT, "connections",
+    "connections to the tracker that have not registered yet (each holds a "
+    "descriptor)", group=PENDING_GROUP_LIMIT, flag="--pending-limit", owner=__name__)
+REGISTERED_LIMIT = declare(
+    "tracker.registered", None, "nodes",
+    "nodes registered at once (the daemon's bound: what its descriptors allow)",
+    group=GROUP_LIMIT, flag="--registered-limit", owner=__name__)
 
 
 def registeredLimit(descriptors, pending_limit, streams, watched=False):
@@ -146,24 +169,24 @@ class Tracker:
         self.member_log = PeerLog(clock, self.settings.verbose, burst=MEMBER_LINES)
         #: New connections per address group
         #: (L{twisted_bazaar.tracker.factory.TrackerFactory}).
-        self.connection_rates = RateLimit(clock, connection_rate)
+        self.connection_rates = RateLimit(clock, CONNECTIONS_LIMIT, connection_rate)
         #: Links not registered yet, shared fairly among address groups.
-        self.pending = Account(math.inf if pending_limit is None else pending_limit,
-                               pending_group_limit, oldest_first=True)
+        self.pending = Account.of(PENDING_ACCOUNT, math.inf if pending_limit is None
+                                  else pending_limit, pending_group_limit,
+                                  oldest_first=True)
         #: Links of registered nodes, shared fairly among address groups:
         #: past the bound, a node of a group holding fewer takes the place
         #: of the newest node of the group holding the most.
-        self.registered = Account(math.inf if registered_limit is None
-                                  else registered_limit, GROUP_LIMIT)
+        self.registered = Account.of(REGISTERED_LIMIT, registered_limit)
         #: Opens the connect-back checks; None: addresses are not checked.
         self.connector = connector
         #: The connect-back checks of the nodes' addresses.
         self.checks = AddressChecks(self, check_limit)
         #: Each address group's rate of registrations with a port.
-        self._joins = GroupRates(JOIN_RATE, _RATE_GROUPS)
+        self._joins = GroupRates(JOINS_LIMIT, remembered=_RATE_GROUPS)
         #: Each address group's rate of questions.
-        self._questions = GroupRates(QUESTION_RATE, _RATE_GROUPS)
-        self._lookups = GroupRates(LOOKUP_RATE, _RATE_GROUPS)
+        self._questions = GroupRates(QUESTIONS_LIMIT, remembered=_RATE_GROUPS)
+        self._lookups = GroupRates(LOOKUPS_LIMIT, remembered=_RATE_GROUPS)
         #: link -> its handshake (L{LinkHandshake}), from a thisisme with
         #: a key until its proof.
         self._proving = {}
@@ -268,7 +291,7 @@ class Tracker:
         elif kind is RelayOffer:
             self.reservations.offered(link, message)
         elif kind in self._handlers:
-            if kind.BUCKET in QUESTION_BUCKETS and not self._mayAsk(link, kind):
+            if kind.BUCKET in QUESTION_BUCKETS and not self.mayAsk(link, kind):
                 return
             self._handlers[kind](link, message)
         elif kind is wire.ThisIsMe:
@@ -308,9 +331,11 @@ class Tracker:
         """
         return self._lookups.take(groupOf(link), self.clock.seconds())
 
-    def _mayAsk(self, link, kind):
-        """Whether link's address group may ask one more question now
-        (see QUESTION_RATE); if not, the question is dropped."""
+    def mayAsk(self, link, kind):
+        """Whether link's address group may ask one more question (of
+        ``kind``) now (see QUESTION_RATE); if not, the question is dropped.
+        Asked here for the messages of QUESTION_BUCKETS, and by an
+        extension for its questions of a bucket of its own."""
         if self._questions.take(groupOf(link), self.clock.seconds()):
             return True
         link.dropOverRate(kind.TYPE, QUESTION_RATE)

@@ -20,16 +20,12 @@ from twisted.internet.protocol import Protocol
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.traversal.messages import RelayOpen
-from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
+from twisted_bazaar.traversal.messages import FRAME_DIGITS, FRAME_LIMIT, RelayOpen
+from twisted_bazaar.wire.framing import FrameError, frame, readFrame
 
 #: Seconds a relay may take to open a circuit once asked (it waits up to
 #: its own accept timeout, 10 s, for the node to accept).
 OPEN_TIMEOUT = 15.0
-#: The longest netstring a circuit's end reads from its relay before the
-#: circuit opens: ``relayOpen`` or an ``error``.
-FRAME_LIMIT = 4096
-_DIGITS = digitsFor(FRAME_LIMIT)
 
 
 class CircuitRefused(ConnectionClosed):
@@ -87,7 +83,7 @@ class CircuitEnd(Protocol):
             return
         data = self._buffer + data
         try:
-            found = readFrame(data, 0, FRAME_LIMIT, _DIGITS)
+            found = readFrame(data, 0, FRAME_LIMIT, FRAME_DIGITS)
         except FrameError as e:
             self._refused(f"the relay broke the framing: {e}")
             return

@@ -104,7 +104,7 @@ PENDING_LIMIT = declare(
     "connections to a relay that have not yet said what they want",
     group=GROUP_PENDING, owner=__name__)
 NODE_CIRCUITS_LIMIT = declare(
-    "relay.node_circuits", NODE_CIRCUITS, "circuits",
+    "relay.node-circuits", NODE_CIRCUITS, "circuits",
     "circuits to one node at home, charged to the dialler's group: past it a "
     "group holding fewer takes the place of the newest of the group holding most",
     group=NODE_CIRCUITS_PER_GROUP, owner=__name__)
@@ -113,3 +113,10 @@ RATE_LIMIT = declare(
     "bytes a second a relay copies, all circuits together, shared max-min fairly "
     "among the diallers' groups (one past its share stops reading, no other)",
     flag="--relay-rate", owner=__name__)
+CIRCUIT_BYTES_LIMIT = declare(
+    "relay.circuit-bytes", CIRCUIT_BYTES, "bytes",
+    "bytes one circuit may carry, both ways", flag="--relay-circuit-bytes",
+    owner=__name__)
+CIRCUIT_SECONDS_LIMIT = declare(
+    "relay.circuit-seconds", CIRCUIT_SECONDS, "seconds",
+    "seconds one circuit may stay open", flag="--relay-circuit-seconds", owner=__name__)

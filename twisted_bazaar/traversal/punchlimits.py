@@ -8,6 +8,8 @@ reflection at a victim's address group through it.
 
 from collections import deque
 
+from twisted_bazaar.base.limitregistry import declare
+
 #: Seconds over which dials are counted.
 WINDOW = 60.0
 #: Dials to one peer key per window: one punch with its two retries.
@@ -16,6 +18,11 @@ PER_PEER = 3
 PER_GROUP = 6
 #: Dials in all per window.
 TOTAL = 32
+DIALS_LIMIT = declare(
+    "punch.dials", TOTAL, "dials/min",
+    "dials for punches a node sends in a window (per peer key, per address group "
+    "dialled, in all): no port scan or reflection through it",
+    group=PER_GROUP, key=PER_PEER, owner=__name__)
 
 
 class PunchLimits:

@@ -10,6 +10,7 @@ host a third party saw the other's connection come from, and only checks
 that the host named is that one (see L{twisted_bazaar.traversal.punch}).
 """
 
+from twisted_bazaar.net.limits import declareBucket
 from twisted_bazaar.wire import (
     REQUIRED,
     Message,
@@ -28,6 +29,9 @@ errorCode("nopunch", "this node will not hole-punch with you now: the info says 
 #: The per-link rate limit the punch messages count against (links give a
 #: bucket they do not know the search rate).
 BUCKET = "punch"
+BUCKET_LIMIT = declareBucket(
+    BUCKET, None, "punch messages one link may send (the link's search rate)",
+    owner=__name__)
 
 
 @message("punchConnect", bucket=BUCKET)

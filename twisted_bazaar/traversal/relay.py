@@ -23,13 +23,15 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.net.connections import RateLimit, admitted
+from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.traversal.limits import (
     CIRCUITS_LIMIT, NODE_CIRCUITS_LIMIT, PENDING_LIMIT, RESERVATIONS_LIMIT, RelayLimits)
 from twisted_bazaar.traversal.messages import (
+    FRAME_DIGITS,
+    FRAME_LIMIT,
     RelayAccept,
     RelayConnect,
     RelayIncoming,
@@ -38,14 +40,10 @@ from twisted_bazaar.traversal.messages import (
     RelayReserved,
 )
 from twisted_bazaar.traversal.throttle import Throttle
-from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
+from twisted_bazaar.wire.framing import FrameError, frame, readFrame
 from twisted_bazaar.wire.core import joinRelay
 from twisted_bazaar.wire.ids import shortId, wireId
 
-#: The longest netstring read before a connection is in a circuit, and
-#: the most bytes a dialler may send before its circuit opens.
-FRAME_LIMIT = 4096
-_DIGITS = digitsFor(FRAME_LIMIT)
 
 
 class Refused(Exception):
@@ -105,7 +103,7 @@ class Relay:
         self.port = 0
         self.relayed = 0
         self.refused = 0
-        self.rates = RateLimit(clock, connection_rate)
+        self.rates = RateLimit(clock, CONNECTIONS_LIMIT, connection_rate)
         self.reservations = Account.of(RESERVATIONS_LIMIT, limits.reservations,
                                        limits.group_reservations)
         self._reserved = {}
@@ -456,7 +454,7 @@ class RelayEnd(Protocol):
             return
         data = self._buffer + data
         try:
-            found = readFrame(data, 0, FRAME_LIMIT, _DIGITS)
+            found = readFrame(data, 0, FRAME_LIMIT, FRAME_DIGITS)
         except FrameError as e:
             self.refuse("wtf", f"broken framing: {e}")
             return

@@ -32,7 +32,7 @@ class _OwnKey:
         self.key = key
         self._proved = proved
 
-    def refusal(self, proven):
+    def refused(self, proven):
         return "the circuit reached another key than this node's own"
 
     def proved(self, proven):

@@ -27,6 +27,8 @@ from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.traversal.circuit import CircuitEnd
 from twisted_bazaar.traversal.messages import (
+    FRAME_DIGITS,
+    FRAME_LIMIT,
     NODE,
     RelayAccept,
     RelayIncoming,
@@ -35,7 +37,7 @@ from twisted_bazaar.traversal.messages import (
 )
 from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL, RelayProbe
 from twisted_bazaar.wire.core import splitRelay
-from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
+from twisted_bazaar.wire.framing import FrameError, frame, readFrame
 from twisted_bazaar.wire.ids import wireId
 
 #: Seconds a node holding a reservation at its tracker's relay waits
@@ -44,10 +46,6 @@ from twisted_bazaar.wire.ids import wireId
 #: the tracker answers with its own again, up to RETRY_MAX.
 RETRY_FIRST = 5.0
 RETRY_MAX = 960.0
-#: The longest netstring a node reads from a public node's relay on its
-#: reservation connection.
-FRAME_LIMIT = 4096
-_DIGITS = digitsFor(FRAME_LIMIT)
 
 
 class RelayReservation:
@@ -309,7 +307,7 @@ class PeerHold(Protocol):
         start = 0
         while self._why is None:
             try:
-                found = readFrame(data, start, FRAME_LIMIT, _DIGITS)
+                found = readFrame(data, start, FRAME_LIMIT, FRAME_DIGITS)
             except FrameError as e:
                 self.letGo(f"the relay broke the framing: {e}")
                 return

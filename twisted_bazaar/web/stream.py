@@ -23,6 +23,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.text import jsonText, shownData
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.eviction import addressGroup
@@ -32,6 +33,10 @@ from twisted_bazaar.wire.ids import NO_ID, parseWireId
 #: them a viewer is answered 503.
 MAX_STREAMS = 64
 GROUP_STREAMS = 16
+STREAMS_LIMIT = declare(
+    "web.streams", MAX_STREAMS, "streams",
+    "event streams open to viewers of the web view", group=GROUP_STREAMS,
+    owner=__name__)
 #: Seconds a stream may leave its events unread (its send buffer full)
 #: before it is dropped.
 STALL = 30.0
@@ -135,7 +140,7 @@ class EventStream(Resource):
         super().__init__()
         self.view = view
         #: The open streams (L{_Stream}), by the viewers' address groups.
-        self.streams = Account(limit, group_limit)
+        self.streams = Account.of(STREAMS_LIMIT, limit, group_limit)
 
     def render_GET(self, request):
         address = request.getClientAddress()

@@ -11,6 +11,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
+from twisted_bazaar.files.server import SERVING_LIMIT
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.roles.files.sellers import SEARCH_MAX, SEARCH_MIN
 from twisted_bazaar.testing import Market, MemoryNetwork
@@ -27,7 +28,7 @@ class BusySellerTests(SynchronousTestCase):
         folder = scratchDir(self)
         writeFile(folder, "song.ogg", random.Random(5).randbytes(3 * 4096))
         seller = market.addNode(seller={"stock": {}, "share": folder})
-        market.role(seller, "seller").files.server.serving = Account(0)
+        market.role(seller, "seller").files.server.serving = Account.of(SERVING_LIMIT, 0)
         buyer = market.addNode(buyer={"wants": ["song.ogg"],
                                       "downloads": scratchDir(self)})
         with capturedLogs() as events:

@@ -26,11 +26,23 @@ account, each more relay's group a part of what is left, and a relay's
 group holding less than that room always gets its close or copy.
 """
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
 
 #: The holder, among the address groups, of every close and copy of a
 #: relayed buy or ask (no address group is written with parentheses).
 RELAYED = "(relayed)"
+
+#: The seller's closes and copies (its --closed-limit sets their number),
+#: by address group, and the relays' share of them, by relay's group.
+REMEMBERED_LIMIT = declare(
+    "seller.remembered", None, "closes",
+    "closed buys and copies a seller remembers, charged to their buyers' groups",
+    flag="--closed-limit", owner=__name__)
+RELAYED_LIMIT = declare(
+    "seller.relayed", None, "closes",
+    "the closes and copies of relayed buys, charged to the relays' groups",
+    flag="--closed-limit", owner=__name__)
 
 
 class RememberedShares:
@@ -46,9 +58,9 @@ class RememberedShares:
         self.capacity = capacity
         #: Every holder: a direct one charged to its group, a relayed one
         #: to RELAYED.
-        self._groups = Account(capacity)
+        self._groups = Account.of(REMEMBERED_LIMIT, capacity)
         #: The relayed holders, each charged to its relay's group.
-        self._relays = Account(capacity)
+        self._relays = Account.of(RELAYED_LIMIT, capacity)
 
     @property
     def used(self):

@@ -18,6 +18,7 @@ import re
 from typing import NamedTuple
 
 from twisted_bazaar.core.records import checkRecord, recordObjects
+from twisted_bazaar.net.limits import declareBucket
 from twisted_bazaar.schemes.chord.ring import SIZE
 from twisted_bazaar.wire.core import relayMap
 from twisted_bazaar.wire.ids import wireId
@@ -50,6 +51,9 @@ MAX_SELLERS = 64
 MAX_LIFETIME_MS = 86_400_000
 #: The rate-limit bucket of the messages a peer can make this node work for.
 BUCKET = "chord"
+BUCKET_LIMIT = declareBucket(
+    BUCKET, None, "chord messages one link may send (the link's search rate): "
+    "each makes the node work", owner=__name__)
 
 _HEX_POSITION = re.compile(r"[0-9a-f]{32}")
 

@@ -15,12 +15,17 @@ timers: the caller passes the time and checks signatures first.
 
 from typing import NamedTuple
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.core.records import CLOCK_SKEW, MAX_LIFETIME, PER_KEY, newer
 from twisted_bazaar.schemes.chord.ring import between, keyOf
 
 #: Default most records one node holds.
 DEFAULT_MAX_RECORDS = 100_000
+RECORDS_LIMIT = declare(
+    "chord.records", DEFAULT_MAX_RECORDS, "records",
+    "records of other nodes' sellers one chord node holds", flag="--chord-max-records",
+    owner=__name__)
 
 
 class Held(NamedTuple):

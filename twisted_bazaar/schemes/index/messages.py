@@ -4,7 +4,9 @@ The messages of the index scheme, all between a node and the tracker:
 ``found``) and ``list`` (answered by ``listing``).
 """
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.core.records import PER_KEY, checkRecord, recordedSellers
+from twisted_bazaar.net.limits import declareBucket
 from twisted_bazaar.wire import (
     Message,
     field,
@@ -25,6 +27,24 @@ MAX_ITEMS_PER_GROUP = 64 * MAX_ITEMS_PER_NODE
 #: Most entries (seller, item) the tracker's index holds in all, shared
 #: fairly among address groups: two groups' worth.
 MAX_ENTRIES = 2 * MAX_ITEMS_PER_GROUP
+ENTRIES_LIMIT = declare(
+    "index.entries", MAX_ENTRIES, "entries",
+    "entries (seller, item) a tracker's item index holds, shared fairly among "
+    "address groups", owner=__name__)
+#: Rate of item registrations (and unregistrations) one node may send:
+#: they come in bursts of a seller's whole inventory (up to 1024 items).
+REGISTER_RATE = 512.0
+REGISTER_LIMIT = declareBucket(
+    "register", REGISTER_RATE, "registrations and unregistrations one link may send "
+    "an index", flag=None, owner=__name__)
+#: Rate of an index's listings one peer is answered: a listing is built
+#: at most once a second, and may be a whole frame, so a burst of ``list``
+#: answered in full would queue more for the asker than it can read in
+#: one turn of the reactor (past the write limit) and drop it.
+LISTING_RATE = 1.0
+LISTING_LIMIT = declareBucket(
+    "listing", LISTING_RATE, "listings of an index one link is answered: each may be "
+    "a whole frame", flag=None, owner=__name__)
 errorCode("full", "the index has no room for this entry")
 
 #: listing.items: an object mapping item names to counts.

@@ -19,6 +19,7 @@ import struct
 
 from twisted_bazaar.core.records import Record, oneOfEachGroup
 from twisted_bazaar.net.account import Account
+from twisted_bazaar.schemes.index.messages import ENTRIES_LIMIT
 
 #: A packed record's head: whether it describes a shared file, when it
 #: was issued and when it expires (milliseconds).
@@ -69,7 +70,7 @@ class ItemIndex:
 
     def __init__(self, rng, capacity=float("inf")):
         self.rng = rng
-        self._shares = Account(capacity)
+        self._shares = Account.of(ENTRIES_LIMIT, capacity)
         #: item -> the id of its one seller, or a set of two or more.
         self._sellers = {}
         #: seller -> {item: its record, packed (L{_pack}), or the

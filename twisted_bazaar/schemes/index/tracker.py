@@ -127,7 +127,11 @@ class IndexExtension:
 
     def _list(self, link, message):
         """What is on offer: built at most once every LISTING_TTL seconds,
-        however often it is asked for."""
+        however often it is asked for.  A question, charged to the asker's
+        group with the tracker's other questions (a listing's own bucket
+        bounds it per link)."""
+        if not self.tracker.mayAsk(link, List):
+            return
         now = self.tracker.clock.seconds()
         if self._listing is None or now - self._listing[0] >= LISTING_TTL:
             self._listing = (now, self._build())

@@ -19,8 +19,10 @@ holding the most, so that no address, however many leaves it registers
 
 from collections import OrderedDict
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.core.records import live, oneOfEachGroup
 from twisted_bazaar.net.account import Account
+from twisted_bazaar.schemes.superpeer.settings import DEFAULT_INDEX_ENTRIES
 from twisted_bazaar.wire.ids import wireId
 
 
@@ -38,6 +40,11 @@ class Refused(Exception):
         self.code = code
         self.info = info
 
+ENTRIES_LIMIT = declare(
+    "superpeer.index", DEFAULT_INDEX_ENTRIES, "entries",
+    "entries (leaf, item) a super-peer's index holds, shared fairly among the "
+    "leaves' address groups", flag="--index-entries", owner=__name__)
+
 
 class LeafIndex:
     """
@@ -54,7 +61,7 @@ class LeafIndex:
         self.evicted = evicted
         self.entries = 0
         #: leaf -> entries, by the address group of each leaf.
-        self._shares = Account(total)
+        self._shares = Account.of(ENTRIES_LIMIT, total)
         #: leaf -> {item: units}
         self._stock = {}
         #: leaf -> (host, port) it registered

@@ -2,6 +2,7 @@
 
 import attr
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.routing.flood import DEFAULT_SEEN_LIMIT
 from twisted_bazaar.schemes.superpeer.messages import MAX_ITEMS
 
@@ -18,6 +19,18 @@ DEFAULT_ROUND_WAIT = 0.15
 DEFAULT_INDEX_ENTRIES = 100_000
 DEFAULT_RETRY_MIN = 1.0
 DEFAULT_RETRY_MAX = 60.0
+
+LEAVES_LIMIT = declare(
+    "superpeer.leaves", DEFAULT_MAX_LEAVES, "leaves", "leaves a super-peer takes",
+    flag="--max-leaves", owner=__name__)
+LEAF_ITEMS_LIMIT = declare(
+    "superpeer.leaf-items", MAX_ITEMS, "items",
+    "items one leaf may have in a super-peer's index", flag="--leaf-items",
+    owner=__name__)
+QUERY_SEEN_LIMIT = declare(
+    "superpeer.query-seen", DEFAULT_SEEN_LIMIT, "ids",
+    "query ids a super-peer remembers to drop repeats", flag="--query-seen-limit",
+    owner=__name__)
 
 
 @attr.s(frozen=True, auto_attribs=True)

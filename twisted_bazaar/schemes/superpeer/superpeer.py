@@ -31,6 +31,7 @@ from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook, fittedSellers, recordFault
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import frameLimit
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.schemes.superpeer.index import LeafIndex, Refused
 from twisted_bazaar.tracker.check import AddressCheck
@@ -49,6 +50,10 @@ from twisted_bazaar.schemes.superpeer.messages import (
 #: the search rate (200 a second) its neighbours allow it in all.  Past
 #: it, a leaf's query is answered from this super-peer's index alone.
 FLOOD_RATE = 25.0
+FLOOD_LIMIT = declare(
+    "superpeer.floods", FLOOD_RATE, "floods/s",
+    "floods among super-peers the leaves of one address group may have this one "
+    "start, all their links together", group=FLOOD_RATE, owner=__name__)
 
 
 class SuperPeerSide(NodeObserver):
@@ -67,7 +72,7 @@ class SuperPeerSide(NodeObserver):
         self.book = RecordBook(node.identity, node.clock)
         self.flood = None
         #: Each address group's rate of floods for its leaves.
-        self._floods = GroupRates(FLOOD_RATE)
+        self._floods = GroupRates(FLOOD_LIMIT)
         #: The lines of leaves coming, checked and going: a stranger's
         #: leaves linking, registering and leaving in a loop cause them,
         #: so they are bounded per address group, as the tracker's lines
