@@ -385,6 +385,31 @@ class EndTests(PunchingTestCase):
         closeLink(self.b.link)
         self.assertNothingHeld()
 
+    def test_replacedLinkEndsItsPunch(self):
+        """A newer relayed link takes the place of the one a punch runs
+        over: that punch ends (no attempt is sent over the retired link,
+        no answer waits on it), and the newer link is punched in its turn,
+        the tracker not asked again."""
+        self.sides()
+        [first] = sent(self.a.link)
+        with capturedLogs() as events:
+            newer = linkPeer(self.a.node, self.bob, inbound=False)
+        self.assertTrue(self.a.link.closing)
+        self.assertTrue(any("the link closed" in formatEvent(e) for e in events))
+        self.assertEqual(self.a.punching.puncher._punches, {})
+        self.clock.advance(ANSWER_TIMEOUT)
+        self.assertEqual([m for m in sent(self.a.link) if isinstance(m, PunchConnect)],
+                         [])
+        # The newer link's circuit (its transport's word is set only once
+        # its handshake is done, here), told again:
+        newer.transport.relayedFrom = HOST_B
+        self.a.node.overlay.whenReplaced(self.bob.id)
+        [second] = sent(newer)
+        self.assertIsInstance(second, PunchConnect)
+        self.assertNotEqual(second.nonce, first.nonce)
+        self.assertEqual(len(self.tracker.asked), 2)
+        self.assertEqual(list(self.a.punching.puncher._punches), [newer])
+
     def test_shutdown(self):
         """The node stops: its punches end, nothing held."""
         self.sides()

@@ -94,7 +94,7 @@ class Punching(NodeObserver):
             node.handle(kind, handler)
         node.handle(wire.Error, self._error)
         node.addObserver(self)
-        node.overlay.whenReplaced = self._release
+        node.overlay.whenReplaced = self._replaced
 
     def _error(self, link, error):
         """An ``error{nopunch}`` ends this node's punch; any other error
@@ -189,6 +189,21 @@ class Punching(NodeObserver):
                                  or self.puncher.mapping is UNKNOWN):
                 self.seen.ask(peer_id)
             self._start(peer_id, link)
+
+    def _replaced(self, peer_id):
+        """A newer link to peer_id took the place of the one it had: a
+        punch over the old one (retired, closing) ends, a newer relayed
+        link is punched in its turn, and a dialler waiting goes on unless
+        that punch is under way (the punched link replaced the relayed
+        one: it goes on)."""
+        old = self._shared.get(peer_id)
+        if old is not None and self.node.links.get(peer_id) is not old:
+            del self._shared[peer_id]
+            self._held.pop(peer_id, None)
+            self.puncher.linkLost(old)
+        self._arrived(peer_id)
+        if not self.waitsFor(peer_id):
+            self._release(peer_id)
 
     def linkRemoved(self, peer_id):
         link = self._shared.pop(peer_id, None)
