@@ -97,3 +97,10 @@ class VouchTests(SynchronousTestCase):
         self.assertTrue(self.connector.vouched(NAMED, NAMED_KEPT))
         self.connector.trackerNamed(NAMED_KEPT, None)
         self.assertFalse(self.connector.vouched(NAMED, NAMED_KEPT))
+
+    def test_theTrackersOwnConnector(self):
+        """The tracker's own connector (its web view) dials the relays its
+        tracker names as given, with no one to ask."""
+        connector = RelayedConnector(self.dialled, Clock(), trackers=True)
+        connector.connect("10.0.0.5", 9001, object(), relay=NAMED, target=PEER)
+        self.assertEqual(self.relaysDialled(), [NAMED])

@@ -154,7 +154,8 @@ class Punching(NodeObserver):
         tracker has not yet placed, waits for its answer (the last one
         the link sent: a retry replaces it)."""
         peer_id = link.peer_id
-        if (self.enabled and relayedFrom(link) and self.node.links.get(peer_id) is link
+        if (self.enabled and self.puncher.mapping.punchable and relayedFrom(link)
+                and self.node.links.get(peer_id) is link
                 and self.seen.named(peer_id) is None):
             self._held[peer_id] = (link, connect)
             self.seen.ask(peer_id)

@@ -74,11 +74,17 @@ class RelayedConnector:
     @ivar connector: the wrapped connector.
     """
 
-    __slots__ = ("connector", "clock", "tracker", "_named")
+    __slots__ = ("connector", "clock", "tracker", "trackers", "_named")
 
-    def __init__(self, connector, clock):
+    def __init__(self, connector, clock, trackers=False):
+        """
+        @param trackers: True for the tracker's own connector (its web
+            view), whose relays are the ones its tracker names: each is
+            dialled as given.
+        """
         self.connector = connector
         self.clock = clock
+        self.trackers = trackers
         #: The node's tracker session, once it has one: what it says of
         #: relays (L{twisted_bazaar.core.membership.Membership.whereRelay},
         #: C{isTrackerRelay}).
@@ -101,7 +107,7 @@ class RelayedConnector:
         """Whether relay may be dialled for node target: the tracker named
         it for target, or it is the tracker's own."""
         tracker = self.tracker
-        return self._named.get(target) == relay or (
+        return self.trackers or self._named.get(target) == relay or (
             tracker is not None and tracker.isTrackerRelay(relay))
 
     def __getattr__(self, name):
