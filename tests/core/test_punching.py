@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.punching import Punching, relayedFrom
-from twisted_bazaar.core.reach import Reachability
+from twisted_bazaar.core.reach import PRIVATE, Reachability
 from twisted_bazaar.net.link import Link
 from twisted_bazaar.traversal.punch import ANSWER_TIMEOUT
 from twisted_bazaar.traversal.punchmessages import PunchConnect, PunchReply, PunchSync
@@ -98,6 +98,13 @@ class Side:
         and the node is told the link is up."""
         self.link.transport.relayedFrom = host
         self.node.events.linkAdded(self.other.id)
+
+
+class Held:
+    """A node's reservation, held at relay."""
+
+    def __init__(self, relay):
+        self.relay = relay
 
 
 class PunchingTestCase(SynchronousTestCase):
@@ -299,6 +306,39 @@ class SeenTests(PunchingTestCase):
         [connect] = sent(self.a.link)
         self.assertIsInstance(connect, PunchConnect)
         self.assertEqual(linked, [])
+
+    def test_homeNodeWaitsForItsReservation(self):
+        """A node at home whose reservation is not held yet is named by
+        the tracker nowhere, so its peer would refuse its punch: it
+        starts none, and a dial waits, until it holds one."""
+        a = Side(self.clock, self.alice, self.bob, False, HOST_A, tracker=self.tracker,
+                 told=False)
+        a.relayed(HOST_B)
+        linked = []
+        a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        # The check tells the node it is private (and what its router
+        # does) before its reservation is held: the dial waits on.
+        a.node.reach = Reachability(PRIVATE, HOST_A, 9001, HOST_A, TRACKER_PORT)
+        a.told()
+        self.assertEqual((sent(a.link), linked), ([], []))
+        a.node.reservation = Held("192.0.2.1:7701")
+        a.node.events.relayChanged()
+        [connect] = sent(a.link)
+        self.assertIsInstance(connect, PunchConnect)
+        self.assertEqual(linked, [])
+
+    def test_askedAgainWhenNamedNone(self):
+        """The tracker named the dialler nowhere when the link came up
+        (its reservation came later): its punchConnect makes the node ask
+        again, and it is answered once the tracker names it."""
+        self.tracker.hosts = {self.bob.id: HOST_B}
+        self.sides()
+        sent(self.a.link)
+        self.tracker.hosts[self.alice.id] = HOST_A
+        feed(self.b.link, PunchConnect(7, HOST_A, 23456))
+        [reply] = sent(self.b.link)
+        self.assertIsInstance(reply, PunchReply)
+        self.assertEqual(self.tracker.asked.count(self.alice.id), 2)
 
     def test_linkGoneBeforeTheAnswer(self):
         """A relayed link that closes before the tracker answers leaves

@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.reach import PRIVATE
 from twisted_bazaar.net.dispatch import unhandled
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punch import PunchFailed, Puncher, directPeer
@@ -114,10 +115,16 @@ class Punching(NodeObserver):
         puncher.setMapping(mappingOf(reach.seen_host, reach.seen_port, local_port))
         if was is not UNKNOWN or puncher.mapping is UNKNOWN:
             return
+        self._startWaiting()
+
+    def _startWaiting(self):
+        """Start the punches that waited (for the tracker's check, or for
+        this node's reservation); a dialler waiting on a link that none
+        will replace goes on."""
         for peer_id, link in list(self._shared.items()):
             if self.node.links.get(peer_id) is link:
                 self._start(peer_id, link)
-            if peer_id not in self._punches:
+            if not self.waitsFor(peer_id):
                 self._release(peer_id)
 
     # -- where the peer is -----------------------------------------------------------
@@ -156,11 +163,29 @@ class Punching(NodeObserver):
         peer_id = link.peer_id
         if (self.enabled and self.puncher.mapping.punchable and relayedFrom(link)
                 and self.node.links.get(peer_id) is link
-                and self.seen.named(peer_id) is None):
+                and not self.seen.named(peer_id)):
+            # Asked again if the tracker named none: a peer at home is
+            # named once its reservation is held, which it waits for
+            # before it punches (L{_unnamed}).
             self._held[peer_id] = (link, connect)
-            self.seen.ask(peer_id)
+            self.seen.ask(peer_id, again=True)
             return
         self.puncher.connectReceived(link, connect)
+
+    def _unnamed(self):
+        """Whether the tracker names this node nowhere yet, but will: its
+        check found it private, and it has a key but no reservation yet
+        (until it holds one, a peer asking the tracker where it is would
+        be told nothing, and refuse its punch)."""
+        node = self.node
+        return (node.reach.state == PRIVATE and node.identity is not None
+                and node.relay is None)
+
+    def relayChanged(self):
+        """The node holds a reservation now: the punches that waited for
+        the tracker to name it start."""
+        if not self._unnamed():
+            self._startWaiting()
 
     def _told(self, peer_id):
         """The tracker said where peer_id is: the punchConnect held for
@@ -225,14 +250,18 @@ class Punching(NodeObserver):
         """Punch to link's peer, if this node opened the link (the dialler
         starts: the other side answers), no punch is under way, the
         tracker's check told this node what its router does (until then,
-        L{reached} starts it), and the tracker said where the peer is
-        (until then, L{_told} starts it)."""
+        L{reached} starts it), the tracker said where the peer is
+        (until then, L{_told} starts it), and it names this node too
+        (until then, L{relayChanged} starts it)."""
         if (link.inbound or not self.enabled or peer_id in self._punches
                 or self.puncher.mapping is UNKNOWN):
             return
-        if self.puncher.mapping.punchable and self.seen.named(peer_id) is None:
-            self.seen.ask(peer_id)
-            return
+        if self.puncher.mapping.punchable:
+            if self.seen.named(peer_id) is None:
+                self.seen.ask(peer_id)
+                return
+            if self._unnamed():
+                return
         punch = self.puncher.punch(link, self._witness(link))
         if punch.called:
             # Refused at once (this node cannot punch): said why.
@@ -305,7 +334,8 @@ class Punching(NodeObserver):
         if link.inbound:
             return self.puncher.answering(link) or peer_id in self._held
         return (peer_id in self._punches or self.puncher.mapping is UNKNOWN
-                or (self.enabled and self.seen.asking(peer_id)))
+                or (self.enabled and self.puncher.mapping.punchable
+                    and (self.seen.asking(peer_id) or self._unnamed())))
 
     def _expire(self, peer_id, d):
         if self._forget(peer_id, d):

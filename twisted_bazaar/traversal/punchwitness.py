@@ -64,9 +64,13 @@ class TrackerWitness:
         """Whether the tracker was asked of peer_id and has not answered."""
         return peer_id in self._asking
 
-    def ask(self, peer_id):
+    def ask(self, peer_id, again=False):
         """Ask the tracker where peer_id is, unless it was asked already
-        (L{answered} is called when it answers)."""
+        (L{answered} is called when it answers); with ``again``, asked
+        anew if it named none (a node at home is named once its
+        reservation is held)."""
+        if again and self._named.get(peer_id) == "":
+            del self._named[peer_id]
         if peer_id in self._named or peer_id in self._asking:
             return
         question = self._asking[peer_id] = self.whereIs(peer_id)
