@@ -250,6 +250,21 @@ class SeenTests(PunchingTestCase):
                             f"{HOST_B}, not at {VICTIM}" in line for line in lines),
                         lines)
 
+    def test_filesPunchOverARelayedLink(self):
+        """A punch for files over a relayed link whose relay names a
+        victim: refused, and the transport's peer (the relay's word) is
+        not dialled in its place."""
+        self.sides(seen_a=VICTIM)
+        self.b.node.transferFactory = self
+        self.b.link.transport.peerAddr = IPv4Address("TCP", VICTIM, 41000)
+        feed(self.b.link, PunchConnect(8, VICTIM, 23456, "files"))
+        [refusal] = sent(self.b.link)
+        self.assertEqual((refusal.code, refusal.id), ("nopunch", 8))
+        self.assertEqual(self.b.dialer.dials, [])
+
+    def buildProtocol(self, addr):
+        return "transfer server"
+
     def test_peerNamesAnotherHost(self):
         """The relay and the tracker agree, the peer names another host:
         refused as before, nothing dialled."""
