@@ -553,3 +553,40 @@ class SeveralTrackersTests(SynchronousTestCase):
         onFirst.transport.loseConnection()
         self.clock.advance(1)
         self.assertEqual(len(self.second.links), 2)
+
+
+class RelaysNamedTests(MembershipCase):
+    """What the session tells the node's connector of relays: the ones
+    the tracker named for each peer, and its own."""
+
+    def setUp(self):
+        super().setUp()
+        self.register()
+
+    def test_nodereplyVouchesItsRelay(self):
+        """A nodereply's relay is the tracker's word for that peer: the
+        connector dials it for that peer (and for no other)."""
+        self.membership.ask(wire.WhereIs(0x77))
+        self.tracker.heard()
+        self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
+                          "port": 9001, "relay": "198.51.100.20:41597"})
+        self.assertTrue(self.node.connector.vouched("198.51.100.20:41597", 0x77))
+        self.assertFalse(self.node.connector.vouched("198.51.100.20:41597", 0x78))
+
+    def test_trackersOwnRelay(self):
+        """A relay at the host the tracker connection reaches is the
+        tracker's; one elsewhere is not."""
+        self.assertIs(self.node.connector.tracker, self.membership)
+        self.assertTrue(self.membership.isTrackerRelay("192.0.2.1:7701"))
+        self.assertFalse(self.membership.isTrackerRelay("192.0.2.66:7701"))
+
+    def test_whereRelay(self):
+        """whereRelay fires with the tracker's whole nodereply, relay and
+        all; None once the tracker is gone."""
+        answer = self.answers(self.membership.whereRelay(0x77))
+        self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
+                          "port": 9001, "relay": "198.51.100.20:41597"})
+        self.assertEqual(answer[0].relay, "198.51.100.20:41597")
+        gone = self.answers(self.membership.whereRelay(0x77))
+        self.tracker.transport.loseConnection()
+        self.assertEqual(gone, [None])

@@ -14,9 +14,11 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.punching import Punching, relayedFrom
-from twisted_bazaar.core.reach import Reachability
+from twisted_bazaar.core.reach import PRIVATE, Reachability
 from twisted_bazaar.net.link import Link
-from twisted_bazaar.traversal.punchmessages import PunchConnect
+from twisted_bazaar.traversal.punch import ANSWER_TIMEOUT
+from twisted_bazaar.traversal.punchmessages import PunchConnect, PunchReply, PunchSync
+from twisted_bazaar.wire.ids import shortId
 
 from tests import records
 from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
@@ -24,6 +26,8 @@ from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
 #: Where the relay saw each node's connection come from.
 HOST_A = "198.51.100.7"
 HOST_B = "203.0.113.9"
+#: A victim's host, which a lying relay or peer names.
+VICTIM = "192.0.2.66"
 #: The local port of each node's tracker connection.
 TRACKER_PORT = 40000
 #: Seconds a dialler waits for its link's punch.
@@ -42,15 +46,44 @@ class FakeDialer:
         return d
 
 
+class FakeTracker:
+    """
+    Answers whereis: peer id -> the host it names (none for an id it does
+    not hold), at once, or when the test says (L{held}, L{answer}).
+    """
+
+    def __init__(self):
+        self.hosts = {}
+        self.asked = []
+        self.held = False
+        self._waiting = []
+
+    def whereIs(self, peer_id):
+        self.asked.append(peer_id)
+        d = defer.Deferred()
+        self._waiting.append((peer_id, d))
+        if not self.held:
+            self.answer()
+        return d
+
+    def answer(self):
+        waiting, self._waiting = self._waiting, []
+        for peer_id, d in waiting:
+            host = self.hosts.get(peer_id)
+            d.callback(None if host is None else (host, 9001))
+
+
 class Side:
     """A node with its Punching, linked to the other by a relayed link."""
 
     def __init__(self, clock, identity, other, inbound, seen, punchable=True, told=True,
-                 enabled=True):
+                 enabled=True, tracker=None):
         self.node = makeNode(identity.id, seed=identity.id, identity=identity)
         self.node.clock = clock
         self.dialer = FakeDialer()
-        self.punching = Punching(self.node, self.dialer, wait=WAIT, enabled=enabled)
+        self.tracker = tracker if tracker is not None else FakeTracker()
+        self.punching = Punching(self.node, self.dialer, wait=WAIT, enabled=enabled,
+                                 whereIs=self.tracker.whereIs)
         self.punching.plug()
         self.node.punching = self.punching
         self.told = lambda: self.punching.reached(Reachability(seen_host=seen, seen_port=TRACKER_PORT
@@ -67,17 +100,30 @@ class Side:
         self.node.events.linkAdded(self.other.id)
 
 
+class Held:
+    """A node's reservation, held at relay."""
+
+    def __init__(self, relay):
+        self.relay = relay
+
+
 class PunchingTestCase(SynchronousTestCase):
     def setUp(self):
         self.clock = task.Clock()
         self.alice, self.bob = records.identity(1), records.identity(2)
+        #: The tracker names each node where it saw it.
+        self.tracker = FakeTracker()
+        self.tracker.hosts = {self.alice.id: HOST_A, self.bob.id: HOST_B}
 
-    def sides(self, b_punchable=True):
-        """A opened the relayed link, B accepted it."""
-        self.a = Side(self.clock, self.alice, self.bob, False, HOST_A)
-        self.b = Side(self.clock, self.bob, self.alice, True, HOST_B, b_punchable)
-        self.b.relayed(HOST_A)
-        self.a.relayed(HOST_B)
+    def sides(self, b_punchable=True, seen_a=HOST_A, seen_b=HOST_B):
+        """A opened the relayed link, B accepted it; the relay says it saw
+        A come from seen_a, B from seen_b."""
+        self.a = Side(self.clock, self.alice, self.bob, False, HOST_A,
+                      tracker=self.tracker)
+        self.b = Side(self.clock, self.bob, self.alice, True, HOST_B, b_punchable,
+                      tracker=self.tracker)
+        self.b.relayed(seen_a)
+        self.a.relayed(seen_b)
 
     def carry(self, source, target):
         messages = sent(source.link)
@@ -164,6 +210,167 @@ class StartTests(PunchingTestCase):
         self.assertNothingHeld()
 
 
+class SeenTests(PunchingTestCase):
+    """A punch aims only at the host the tracker names for the peer's id;
+    what a relay or a peer says is compared with it, never dialled."""
+
+    def test_relayAndDiallerNameAVictim(self):
+        """A relay says, in the relayIncoming of a circuit to B, that the
+        dialler A sits at a victim's address, and A's punchConnect names
+        it too: the tracker names A elsewhere, so B refuses, saying why,
+        and dials nothing (issue 55: 12 connections to two victims)."""
+        self.sides(seen_a=VICTIM)
+        sent(self.a.link)
+        with capturedLogs() as events:
+            feed(self.b.link, PunchConnect(7, VICTIM, 23456))
+        [refusal] = sent(self.b.link)
+        self.assertEqual((refusal.code, refusal.id), ("nopunch", 7))
+        self.assertIn(f"the tracker names node {shortId(self.alice.id)} at {HOST_A}, "
+                      f"not at {VICTIM} where its relay says it is", refusal.info)
+        self.assertEqual(self.b.dialer.dials, [])
+        self.assertTrue(any("refused a punch of node" in formatEvent(e)
+                            for e in events))
+        self.assertEqual(self.b.punching.puncher._answers, {})
+
+    def test_relayAndPeerNameAVictim(self):
+        """A stranger's "node at home" B behind its own relay: the relay's
+        relayOpen says B sits at a victim's address, where B's punchReply
+        would name it too.  The tracker names B elsewhere: A punches
+        none, says why, and dials nothing (issue 55: 3 connections from
+        each buyer to the victim)."""
+        with capturedLogs() as events:
+            self.sides(seen_b=VICTIM)
+        self.assertEqual(sent(self.a.link), [])
+        feed(self.a.link, PunchReply(7, VICTIM, 23456), PunchSync(7))
+        self.clock.advance(ANSWER_TIMEOUT)
+        self.assertEqual(self.a.dialer.dials, [])
+        lines = [formatEvent(e) for e in events]
+        self.assertTrue(any(line.startswith("no hole punched to node")
+                            and f"the tracker names node {shortId(self.bob.id)} at "
+                            f"{HOST_B}, not at {VICTIM}" in line for line in lines),
+                        lines)
+
+    def test_filesPunchOverARelayedLink(self):
+        """A punch for files over a relayed link whose relay names a
+        victim: refused, and the transport's peer (the relay's word) is
+        not dialled in its place."""
+        self.sides(seen_a=VICTIM)
+        self.b.node.transferFactory = self
+        self.b.link.transport.peerAddr = IPv4Address("TCP", VICTIM, 41000)
+        feed(self.b.link, PunchConnect(8, VICTIM, 23456, "files"))
+        [refusal] = sent(self.b.link)
+        self.assertEqual((refusal.code, refusal.id), ("nopunch", 8))
+        self.assertEqual(self.b.dialer.dials, [])
+
+    def buildProtocol(self, addr):
+        return "transfer server"
+
+    def test_peerNamesAnotherHost(self):
+        """The relay and the tracker agree, the peer names another host:
+        refused as before, nothing dialled."""
+        self.sides()
+        sent(self.a.link)
+        feed(self.b.link, PunchConnect(7, VICTIM, 23456))
+        [refusal] = sent(self.b.link)
+        self.assertIn(f"the host named, '{VICTIM}', is not where your connection",
+                      refusal.info)
+        self.assertEqual(self.b.dialer.dials, [])
+
+    def test_trackerNamesNone(self):
+        """The tracker names no address for the peer (it does not know
+        it, or never checked it): no punch either way, nothing dialled,
+        the link stays on the relay."""
+        self.tracker.hosts = {}
+        self.sides()
+        self.assertEqual(sent(self.a.link), [])
+        feed(self.b.link, PunchConnect(7, HOST_A, 23456))
+        [refusal] = sent(self.b.link)
+        self.assertIn(f"the tracker names no address for node {shortId(self.alice.id)}",
+                      refusal.info)
+        self.assertEqual((self.a.dialer.dials, self.b.dialer.dials), ([], []))
+        self.assertNothingHeld()
+
+    def test_askedOncePerLink(self):
+        """Each side asks the tracker once, when the relayed link comes
+        up, of its peer's id; a direct link asks nothing."""
+        self.sides()
+        self.assertEqual(sorted(self.tracker.asked), sorted([self.alice.id,
+                                                             self.bob.id]))
+        self.carry(self.a, self.b)
+        self.carry(self.b, self.a)
+        self.assertEqual(len(self.tracker.asked), 2)
+        Side(self.clock, self.alice, self.bob, False, HOST_A,
+             tracker=self.tracker).node.events.linkAdded(self.bob.id)
+        self.assertEqual(len(self.tracker.asked), 2)
+
+    def test_punchWaitsForTheTracker(self):
+        """The punch starts, and a punchConnect that came first is
+        answered, once the tracker says where the peer is; a dial to the
+        peer waits for it."""
+        self.tracker.held = True
+        self.sides()
+        linked = []
+        self.a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        self.assertEqual(sent(self.a.link), [])
+        feed(self.b.link, PunchConnect(7, HOST_A, 23456))
+        self.assertEqual(sent(self.b.link), [])
+        self.tracker.answer()
+        [reply] = sent(self.b.link)
+        self.assertIsInstance(reply, PunchReply)
+        self.assertEqual((reply.nonce, reply.host), (7, HOST_B))
+        [connect] = sent(self.a.link)
+        self.assertIsInstance(connect, PunchConnect)
+        self.assertEqual(linked, [])
+
+    def test_homeNodeWaitsForItsReservation(self):
+        """A node at home whose reservation is not held yet is named by
+        the tracker nowhere, so its peer would refuse its punch: it
+        starts none, and a dial waits, until it holds one."""
+        a = Side(self.clock, self.alice, self.bob, False, HOST_A, tracker=self.tracker,
+                 told=False)
+        a.relayed(HOST_B)
+        linked = []
+        a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        # The check tells the node it is private (and what its router
+        # does) before its reservation is held: the dial waits on.
+        a.node.reach = Reachability(PRIVATE, HOST_A, 9001, HOST_A, TRACKER_PORT)
+        a.told()
+        self.assertEqual((sent(a.link), linked), ([], []))
+        a.node.reservation = Held("192.0.2.1:7701")
+        a.node.events.relayChanged()
+        [connect] = sent(a.link)
+        self.assertIsInstance(connect, PunchConnect)
+        self.assertEqual(linked, [])
+
+    def test_askedAgainWhenNamedNone(self):
+        """The tracker named the dialler nowhere when the link came up
+        (its reservation came later): its punchConnect makes the node ask
+        again, and it is answered once the tracker names it."""
+        self.tracker.hosts = {self.bob.id: HOST_B}
+        self.sides()
+        sent(self.a.link)
+        self.tracker.hosts[self.alice.id] = HOST_A
+        feed(self.b.link, PunchConnect(7, HOST_A, 23456))
+        [reply] = sent(self.b.link)
+        self.assertIsInstance(reply, PunchReply)
+        self.assertEqual(self.tracker.asked.count(self.alice.id), 2)
+
+    def test_linkGoneBeforeTheAnswer(self):
+        """A relayed link that closes before the tracker answers leaves
+        nothing: the answer, when it comes, starts and answers nothing."""
+        self.tracker.held = True
+        self.sides()
+        feed(self.b.link, PunchConnect(7, HOST_A, 23456))
+        closeLink(self.a.link)
+        closeLink(self.b.link)
+        self.assertEqual((self.a.punching._held, self.b.punching._held), ({}, {}))
+        self.tracker.answer()
+        self.assertEqual(sent(self.b.link), [])
+        self.assertEqual((self.a.punching.seen.named(self.bob.id),
+                          self.b.punching.seen.named(self.alice.id)), (None, None))
+        self.assertNothingHeld()
+
+
 class RefusalTests(PunchingTestCase):
     def test_refusalEndsThePunch(self):
         """A peer that cannot punch answers error{nopunch}: the punch ends
@@ -233,6 +440,31 @@ class EndTests(PunchingTestCase):
         closeLink(self.b.link)
         self.assertNothingHeld()
 
+    def test_replacedLinkEndsItsPunch(self):
+        """A newer relayed link takes the place of the one a punch runs
+        over: that punch ends (no attempt is sent over the retired link,
+        no answer waits on it), and the newer link is punched in its turn,
+        the tracker not asked again."""
+        self.sides()
+        [first] = sent(self.a.link)
+        with capturedLogs() as events:
+            newer = linkPeer(self.a.node, self.bob, inbound=False)
+        self.assertTrue(self.a.link.closing)
+        self.assertTrue(any("the link closed" in formatEvent(e) for e in events))
+        self.assertEqual(self.a.punching.puncher._punches, {})
+        self.clock.advance(ANSWER_TIMEOUT)
+        self.assertEqual([m for m in sent(self.a.link) if isinstance(m, PunchConnect)],
+                         [])
+        # The newer link's circuit (its transport's word is set only once
+        # its handshake is done, here), told again:
+        newer.transport.relayedFrom = HOST_B
+        self.a.node.overlay.whenReplaced(self.bob.id)
+        [second] = sent(newer)
+        self.assertIsInstance(second, PunchConnect)
+        self.assertNotEqual(second.nonce, first.nonce)
+        self.assertEqual(len(self.tracker.asked), 2)
+        self.assertEqual(list(self.a.punching.puncher._punches), [newer])
+
     def test_shutdown(self):
         """The node stops: its punches end, nothing held."""
         self.sides()
@@ -268,7 +500,8 @@ class WaitTests(PunchingTestCase):
     def test_punchWaitsForTheCheck(self):
         """A link up before the tracker's check told the node what its
         router does: the dial waits, and the check starts the punch."""
-        a = Side(self.clock, self.alice, self.bob, False, HOST_A, told=False)
+        a = Side(self.clock, self.alice, self.bob, False, HOST_A, told=False,
+                 tracker=self.tracker)
         a.relayed(HOST_B)
         linked = []
         a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)

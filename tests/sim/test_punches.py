@@ -59,9 +59,15 @@ class PunchRunTests(SynchronousTestCase):
         metrics = sim.metrics(0)
         punches = metrics["nat"]["punches"]
         self.assertGreater(punches["started"], 0)
-        self.assertEqual(punches["punched"], punches["started"])
+        # A punch whose relayed link a newer one replaced (the two nodes
+        # dialled each other at once) ends with it, and the newer link is
+        # punched in its turn; no punch fails for another reason.
+        failed = punches["failed"]
+        self.assertEqual(set(failed) - {"link_closed"}, set())
+        self.assertLessEqual(failed.get("link_closed", 0), punches["started"] // 20)
+        self.assertEqual(punches["punched"] + failed.get("link_closed", 0),
+                         punches["started"])
         self.assertEqual(punches["links_moved"], punches["punched"])
-        self.assertEqual(punches["failed"], {})
         self.assertEqual(punches["dials"]["connected"], punches["punched"])
         links = _links(sim)
         self.assertTrue(any(link.transport.punched for link in links))

@@ -14,11 +14,18 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.testing.memory import MemoryConnector
 from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused
-from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.messages import RelayAccept, RelayConnect, RelayOpen
 from twisted_bazaar.wire.framing import frame
 
-from tests.traversal.helpers import NODE_ID, RELAY, RELAY_HOST, RELAY_PORT, Bed, Collect
+from tests.traversal.helpers import (
+    NODE_ID,
+    RELAY,
+    RELAY_HOST,
+    RELAY_PORT,
+    Bed,
+    Collect,
+    trackersDialler,
+)
 
 PEER = IPv4Address("TCP", "10.1.0.5", 4000)
 
@@ -117,7 +124,7 @@ class RelayLeftoverTests(SynchronousTestCase):
         here, so the bytes are plain)."""
         bed = Bed()
         dialler = Collect()
-        d = RelayedConnector(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
+        d = trackersDialler(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
             "192.168.1.2", 9001, dialler, relay=RELAY, target=NODE_ID)
         bed.run()
         [incoming] = bed.told
@@ -140,7 +147,7 @@ class RelayLeftoverTests(SynchronousTestCase):
         (relayedFrom), the host a punch dials."""
         bed = Bed()
         dialler = Collect()
-        RelayedConnector(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
+        trackersDialler(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
             "192.168.1.2", 9001, dialler, relay=RELAY, target=NODE_ID)
         bed.run()
         [incoming] = bed.told

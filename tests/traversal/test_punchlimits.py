@@ -4,7 +4,14 @@ dials for punches."""
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.traversal.punchlimits import PunchLimits
+from twisted_bazaar.base.limitregistry import LIMITS
+from twisted_bazaar.traversal.punchlimits import (
+    NEWCOMERS,
+    PER_GROUP,
+    PER_PEER,
+    TOTAL,
+    PunchLimits,
+)
 
 
 class LimitTests(SynchronousTestCase):
@@ -29,3 +36,40 @@ class LimitTests(SynchronousTestCase):
         for _ in range(100):
             self.assertIsNotNone(limits.admit("key", "group"))
         self.assertEqual(len(limits._dials), 1)
+
+    def test_groupsOfFreshKeys(self):
+        """Six address groups of fresh keys, each asking as often as it
+        may, no longer spend the whole budget: a group new to the window
+        still gets its attempt (before, 6 groups x 6 took all 32)."""
+        clock = Clock()
+        limits = PunchLimits(clock)
+        admitted = 0
+        for group in range(6):
+            for key in range(10):
+                if limits.admit(f"key{group}.{key}", f"group{group}") is None:
+                    admitted += 1
+        # Four groups fill what is not kept; the last two take one each
+        # of the kept dials, as newcomers.
+        self.assertEqual(admitted, TOTAL - NEWCOMERS + 2)
+        self.assertIn("kept for address groups it has not dialled",
+                      limits.admit("key4.99", "group4"))
+        self.assertIsNone(limits.admit("honest", "honest group"))
+
+    def test_newcomersShareTheRest(self):
+        """The kept dials go one to each group new to the window, up to
+        the total; then nobody dials until the window moves."""
+        clock = Clock()
+        limits = PunchLimits(clock)
+        for n in range(TOTAL - NEWCOMERS):
+            limits.admit(f"key{n}", f"group{n % 4}")
+        for n in range(NEWCOMERS):
+            self.assertIsNone(limits.admit(f"new{n}", f"new group{n}"))
+        self.assertIn("its most", limits.admit("late", "late group"))
+        clock.advance(60)
+        self.assertIsNone(limits.admit("late", "late group"))
+
+    def test_declared(self):
+        """The budget is in the registry of limits, with its shares."""
+        limit = LIMITS["punch.dials"]
+        self.assertEqual((limit.default, limit.group, limit.key),
+                         (TOTAL, PER_GROUP, PER_PEER))

@@ -47,6 +47,7 @@ from twisted_bazaar.traversal.messages import (
     RelayReserved,
 )
 from twisted_bazaar.traversal.reservation import RelayReservation
+from twisted_bazaar.wire.core import splitRelay
 
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
@@ -268,6 +269,7 @@ class Membership(Service):
         elif kind is wire.NodeReply:
             if message.port:
                 self.node.noteRelay(message.id, message.relay)
+                self.node.connector.trackerNamed(message.id, message.relay)
             question = self._questions.pop(0) if self._questions else None
             if question is not None and not question.called:
                 question.callback(message)
@@ -362,6 +364,28 @@ class Membership(Service):
         d.addCallbacks(lambda reply: (reply.host, reply.port) if reply.port else None,
                        lambda reason: reason.trap(TrackerGone) and None)
         return d
+
+    def whereRelay(self, node_id):
+        """
+        Ask the tracker where a node is, and through which relay.
+
+        @return: a Deferred firing with its L{wire.NodeReply}, or None when
+            the tracker cannot be asked.
+        """
+        d = self.ask(wire.WhereIs(node_id))
+        return d.addErrback(lambda reason: reason.trap(TrackerGone) and None)
+
+    def isTrackerRelay(self, relay):
+        """Whether relay (``HOST:PORT``) is the tracker's own: at the host
+        this node's tracker connection reaches, or where the tracker holds
+        this node's reservation."""
+        reservation = self.node.reservation
+        if reservation is not None and relay == reservation.trackerRelay:
+            return True
+        if self.link is None:
+            return False
+        host = getattr(self.link.transport.getPeer(), "host", None)
+        return host is not None and splitRelay(relay)[0] == host
 
     # -- IService -------------------------------------------------------------------
 

@@ -373,8 +373,10 @@ class Node:
         self.topology = topology
 
     def setMembership(self, membership):
-        """The node's tracker session."""
+        """The node's tracker session (which its connector asks about the
+        relays peers name)."""
         self.membership = membership
+        self.connector.tracker = membership
 
     def addRole(self, role):
         """One more role; a role already plugged in is not added twice."""

@@ -7,6 +7,12 @@ overlay's duplicate rule keeps in place of the relayed one
 (L{twisted_bazaar.net.admission.Admission.replaces}); a punch that fails
 leaves the node on the relayed link.
 
+A punch aims only at the host the tracker names for the peer's id
+(L{twisted_bazaar.traversal.punchwitness}), asked once the relayed
+link's handshake named the peer, and only when the relay's word (where
+it saw the peer come from) and the peer's own agree with it: a relay or
+a peer that names a victim's address gets no dial there.
+
 Whoever asks for a link to a peer (L{twisted_bazaar.core.node.Node.connectTo})
 linked through a relay while a punch with it is under way, this node's
 or the peer's, waits until the punched link is up or the punch failed, at
@@ -19,10 +25,13 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.reach import PRIVATE
 from twisted_bazaar.net.dispatch import unhandled
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punch import PunchFailed, Puncher, directPeer
 from twisted_bazaar.traversal.punchmapping import UNKNOWN, PunchMapping, mappingOf
+from twisted_bazaar.traversal.punchmessages import PunchConnect
+from twisted_bazaar.traversal.punchwitness import TrackerWitness, whyNot
 
 #: What a node that punches none says, to itself and to a peer's punch.
 OFF = PunchMapping("", "hole punching is off on this node")
@@ -46,18 +55,24 @@ class Punching(NodeObserver):
     diallers that wait for a punch (L{settled}).
     """
 
-    def __init__(self, node, dialer, wait=PUNCH_WAIT, limits=None, enabled=True):
+    def __init__(self, node, dialer, wait=PUNCH_WAIT, limits=None, enabled=True,
+                 whereIs=None):
         """
         @param dialer: dials for a punch
             (L{twisted_bazaar.traversal.punchdial.PunchDialer}).
         @param enabled: False: the node punches none, and refuses its
             peers' punches saying so (L{OFF}); nothing waits for a punch.
+        @param whereIs: C{whereIs(peer_id)}, the tracker's answer to
+            ``whereis`` (a Deferred of (host, port) or None); None: the
+            node's membership's.
         """
         self.node = node
         self.wait = wait
         self.enabled = enabled
+        self.seen = TrackerWitness(whereIs or self._whereIs, self._told)
         self.puncher = Puncher(node.clock, node.rng, dialer, node.overlay.punchedLink,
-                               relayedFrom, limits, lambda: node.transferFactory)
+                               self._witness, limits, lambda: node.transferFactory,
+                               direct=_direct, unwitnessed=self._unwitnessed)
         if not enabled:
             self.puncher.setMapping(OFF)
         #: peer id -> the relayed link it is linked by, as it came up.
@@ -66,15 +81,21 @@ class Punching(NodeObserver):
         self._punches = {}
         #: peer id -> the Deferreds of the diallers waiting for its punch.
         self._waiting = {}
+        #: peer id -> (its relayed link, the punchConnect it sent), held
+        #: until the tracker says where the peer is.
+        self._held = {}
 
     def plug(self):
         """Register the handlers and observe the node's events."""
         node = self.node
-        for kind, handler in self.puncher.handlers.items():
+        handlers = dict(self.puncher.handlers)
+        # The peer's punchConnect waits for the tracker's word first.
+        handlers[PunchConnect] = self._connectReceived
+        for kind, handler in handlers.items():
             node.handle(kind, handler)
         node.handle(wire.Error, self._error)
         node.addObserver(self)
-        node.overlay.whenReplaced = self._release
+        node.overlay.whenReplaced = self._replaced
 
     def _error(self, link, error):
         """An ``error{nopunch}`` ends this node's punch; any other error
@@ -94,11 +115,89 @@ class Punching(NodeObserver):
         puncher.setMapping(mappingOf(reach.seen_host, reach.seen_port, local_port))
         if was is not UNKNOWN or puncher.mapping is UNKNOWN:
             return
+        self._startWaiting()
+
+    def _startWaiting(self):
+        """Start the punches that waited (for the tracker's check, or for
+        this node's reservation); a dialler waiting on a link that none
+        will replace goes on."""
         for peer_id, link in list(self._shared.items()):
             if self.node.links.get(peer_id) is link:
                 self._start(peer_id, link)
-            if peer_id not in self._punches:
+            if not self.waitsFor(peer_id):
                 self._release(peer_id)
+
+    # -- where the peer is -----------------------------------------------------------
+
+    def _whereIs(self, peer_id):
+        membership = self.node.membership
+        if membership is None:
+            return defer.succeed(None)
+        return membership.whereIs(peer_id)
+
+    def _witness(self, link):
+        """The host a punch with link's peer dials: the one the tracker
+        names for it, when the relay of the link's circuit saw the peer
+        there too; "" otherwise (and for a direct link: a punch for a
+        link is none of its business, one for files dials L{_direct})."""
+        relayed = relayedFrom(link)
+        named = self.seen.named(link.peer_id)
+        if not relayed or named is None or whyNot(link.peer_id, named, relayed):
+            return ""
+        return named
+
+    def _unwitnessed(self, link):
+        """Why L{_witness} names no host for link's peer, or None."""
+        relayed = relayedFrom(link)
+        if not relayed:
+            return None
+        named = self.seen.named(link.peer_id)
+        if named is None:
+            return "the tracker has not said where this node's peer is"
+        return whyNot(link.peer_id, named, relayed)
+
+    def _connectReceived(self, link, connect):
+        """The peer's punchConnect, over a relayed link whose peer the
+        tracker has not yet placed, waits for its answer (the last one
+        the link sent: a retry replaces it)."""
+        peer_id = link.peer_id
+        if (self.enabled and self.puncher.mapping.punchable and relayedFrom(link)
+                and self.node.links.get(peer_id) is link
+                and not self.seen.named(peer_id)):
+            # Asked again if the tracker named none: a peer at home is
+            # named once its reservation is held, which it waits for
+            # before it punches (L{_unnamed}).
+            self._held[peer_id] = (link, connect)
+            self.seen.ask(peer_id, again=True)
+            return
+        self.puncher.connectReceived(link, connect)
+
+    def _unnamed(self):
+        """Whether the tracker names this node nowhere yet, but will: its
+        check found it private, and it has a key but no reservation yet
+        (until it holds one, a peer asking the tracker where it is would
+        be told nothing, and refuse its punch)."""
+        node = self.node
+        return (node.reach.state == PRIVATE and node.identity is not None
+                and node.relay is None)
+
+    def relayChanged(self):
+        """The node holds a reservation now: the punches that waited for
+        the tracker to name it start."""
+        if not self._unnamed():
+            self._startWaiting()
+
+    def _told(self, peer_id):
+        """The tracker said where peer_id is: the punchConnect held for
+        it is answered, and this node's punch started."""
+        link = self.node.links.get(peer_id)
+        held = self._held.pop(peer_id, None)
+        if held is not None and held[0] is link:
+            self.puncher.connectReceived(link, held[1])
+        if link is not None and self._shared.get(peer_id) is link:
+            self._start(peer_id, link)
+        if not self.waitsFor(peer_id):
+            self._release(peer_id)
 
     # -- links ----------------------------------------------------------------------
 
@@ -112,28 +211,58 @@ class Punching(NodeObserver):
         link = self.node.links.get(peer_id)
         if link is not None and relayedFrom(link) and self._shared.get(peer_id) is not link:
             self._shared[peer_id] = link
+            if self.enabled and (self.puncher.mapping.punchable
+                                 or self.puncher.mapping is UNKNOWN):
+                self.seen.ask(peer_id)
             self._start(peer_id, link)
+
+    def _replaced(self, peer_id):
+        """A newer link to peer_id took the place of the one it had: a
+        punch over the old one (retired, closing) ends, a newer relayed
+        link is punched in its turn, and a dialler waiting goes on unless
+        that punch is under way (the punched link replaced the relayed
+        one: it goes on)."""
+        old = self._shared.get(peer_id)
+        if old is not None and self.node.links.get(peer_id) is not old:
+            del self._shared[peer_id]
+            self._held.pop(peer_id, None)
+            self.puncher.linkLost(old)
+        self._arrived(peer_id)
+        if not self.waitsFor(peer_id):
+            self._release(peer_id)
 
     def linkRemoved(self, peer_id):
         link = self._shared.pop(peer_id, None)
         if link is not None:
             self.puncher.linkLost(link)
+        self._held.pop(peer_id, None)
+        self.seen.forget(peer_id)
         self._release(peer_id)
 
     def nodeStopping(self):
         self.puncher.stop()
+        self.seen.stop()
+        self._held.clear()
         for peer_id in list(self._waiting):
             self._release(peer_id)
 
     def _start(self, peer_id, link):
         """Punch to link's peer, if this node opened the link (the dialler
-        starts: the other side answers), no punch is under way, and the
+        starts: the other side answers), no punch is under way, the
         tracker's check told this node what its router does (until then,
-        L{reached} starts it)."""
+        L{reached} starts it), the tracker said where the peer is
+        (until then, L{_told} starts it), and it names this node too
+        (until then, L{relayChanged} starts it)."""
         if (link.inbound or not self.enabled or peer_id in self._punches
                 or self.puncher.mapping is UNKNOWN):
             return
-        punch = self.puncher.punch(link, relayedFrom(link))
+        if self.puncher.mapping.punchable:
+            if self.seen.named(peer_id) is None:
+                self.seen.ask(peer_id)
+                return
+            if self._unnamed():
+                return
+        punch = self.puncher.punch(link, self._witness(link))
         if punch.called:
             # Refused at once (this node cannot punch): said why.
             punch.addErrback(lambda failure: failure.trap(PunchFailed))
@@ -203,8 +332,10 @@ class Punching(NodeObserver):
         if link is None or not relayedFrom(link):
             return False
         if link.inbound:
-            return self.puncher.answering(link)
-        return peer_id in self._punches or self.puncher.mapping is UNKNOWN
+            return self.puncher.answering(link) or peer_id in self._held
+        return (peer_id in self._punches or self.puncher.mapping is UNKNOWN
+                or (self.enabled and self.puncher.mapping.punchable
+                    and (self.seen.asking(peer_id) or self._unnamed())))
 
     def _expire(self, peer_id, d):
         if self._forget(peer_id, d):
@@ -229,3 +360,10 @@ class Punching(NodeObserver):
         if timer.active():
             timer.cancel()
         return result
+
+
+def _direct(link):
+    """Where a direct link's own connection comes from (what a punch for
+    files over it dials), or "" for a relayed link, whose transport's
+    peer is only what its relay said."""
+    return "" if relayedFrom(link) else directPeer(link)

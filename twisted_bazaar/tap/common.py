@@ -340,7 +340,7 @@ def addWebView(parent, reactor, options, tracker, exitStatus):
     # It asks as a keyless status client, through the channel as any peer.
     StatusWatcher(reactor, StatusExtension(tracker).members,
                   RelayedConnector(EndpointConnector(
-                      reactor, channel=ChannelKey.generate()), reactor),
+                      reactor, channel=ChannelKey.generate()), reactor, trackers=True),
                   view, options.linkSettings(), random.Random(),
                   interval=options["web-poll"],
                   relayOf=tracker.registry.relayOf).setServiceParent(parent)

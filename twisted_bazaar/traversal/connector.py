@@ -4,14 +4,35 @@ directly, or, for a peer that advertises a relay (it cannot be dialled:
 docs/protocol.md §5a), opens a circuit to it through that relay, by the
 peer's id, and runs the encrypted channel end to end inside it
 (L{openCircuit}, which a status client uses too).
+
+A relay's address is dialled only as the tracker named it for that peer
+(its ``nodereply``), or when it is the tracker's own relay: a peer's word
+(its ``thisisme``, a record, a ``leafRegister``) names a relay that may
+be anyone's address, a victim's, which every node linked to it would
+dial.  For any other relay the connector asks the tracker where the
+peer is first, and dials what the tracker names.
 """
 
+from collections import OrderedDict
+
+from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 
 from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, EncryptedProtocol
 from twisted_bazaar.traversal.circuit import CircuitEnd
 from twisted_bazaar.traversal.messages import NODE, RelayConnect
 from twisted_bazaar.wire.core import splitRelay
+from twisted_bazaar.wire.ids import shortId
+
+#: Peers whose relay, as the tracker named it, a node remembers.
+NAMED_KEPT = 1024
+
+
+class NotNamed(Exception):
+    """The tracker names no address for the peer a relay was claimed for."""
+
+    def __str__(self):
+        return self.args[0]
 
 
 def openCircuit(connectRelay, relay, target, purpose, protocol, clock, channel=None,
@@ -56,11 +77,41 @@ class RelayedConnector:
     @ivar connector: the wrapped connector.
     """
 
-    __slots__ = ("connector", "clock")
+    __slots__ = ("connector", "clock", "tracker", "trackers", "_named")
 
-    def __init__(self, connector, clock):
+    def __init__(self, connector, clock, trackers=False):
+        """
+        @param trackers: True for the tracker's own connector (its web
+            view), whose relays are the ones its tracker names: each is
+            dialled as given.
+        """
         self.connector = connector
         self.clock = clock
+        self.trackers = trackers
+        #: The node's tracker session, once it has one: what it says of
+        #: relays (L{twisted_bazaar.core.membership.Membership.whereRelay},
+        #: C{isTrackerRelay}).
+        self.tracker = None
+        #: peer id -> the relay the tracker named for it, the newest last.
+        self._named = OrderedDict()
+
+    def trackerNamed(self, peer_id, relay):
+        """The tracker named peer_id with relay (None: with none)."""
+        named = self._named
+        if relay is None:
+            named.pop(peer_id, None)
+            return
+        named[peer_id] = relay
+        named.move_to_end(peer_id)
+        while len(named) > NAMED_KEPT:
+            named.popitem(last=False)
+
+    def vouched(self, relay, target):
+        """Whether relay may be dialled for node target: the tracker named
+        it for target, or it is the tracker's own."""
+        tracker = self.tracker
+        return self.trackers or self._named.get(target) == relay or (
+            tracker is not None and tracker.isTrackerRelay(relay))
 
     def __getattr__(self, name):
         return getattr(self.connector, name)
@@ -83,8 +134,39 @@ class RelayedConnector:
             if expected is None:
                 return self.connector.connect(host, port, protocol)
             return self.connector.connect(host, port, protocol, expected=expected)
+        if not self.vouched(relay, target):
+            return self._asked(protocol, expected, relay, target, purpose)
+        return self._through(host, port, protocol, expected, relay, target, purpose)
+
+    def _through(self, host, port, protocol, expected, relay, target, purpose):
+        """Connect through relay (see L{connect})."""
         connector = self.connector
         peer = IPv4Address("TCP", host, port) if host and port else None
         return openCircuit(connector.connect, relay, target, purpose, protocol,
                            self.clock, getattr(connector, "channel", None), expected,
                            getattr(connector, "peerLog", None), peer)
+
+    def _asked(self, protocol, expected, relay, target, purpose):
+        """Connect to target as the tracker says, its relay a peer named
+        unvouched: through the relay the tracker names, or directly where
+        it names the node without one; failing with L{NotNamed} when it
+        names none (or there is no tracker to ask)."""
+        tracker = self.tracker
+        if tracker is None:
+            return defer.fail(NotNamed(
+                f"no tracker to ask about the relay {relay} named for node "
+                f"{shortId(target)}: a relay is dialled only as the tracker names it"))
+        asking = tracker.whereRelay(target)
+
+        def answered(reply):
+            if reply is None or not reply.port:
+                raise NotNamed(f"the tracker names no address for node "
+                               f"{shortId(target)}, for which {relay} was named as its "
+                               "relay: a relay is dialled only as the tracker names it")
+            if reply.relay is None:
+                return self.connect(reply.host, reply.port, protocol, expected)
+            self.trackerNamed(target, reply.relay)
+            return self._through(reply.host, reply.port, protocol, expected, reply.relay,
+                                 target, purpose)
+
+        return asking.addCallback(answered)

@@ -24,9 +24,10 @@ instead, over any link the two share, direct or relayed: the initiator
 transfer client), the other side runs its transfer port's protocol.
 
 What keeps it from being abused: a node dials only the host a third
-party (the relay, the tracker) saw the peer's connection come from (for
-files over a direct link, the host that link's connection comes from),
-given by the caller, never a host the peer names (one named otherwise is
+party saw the peer's connection come from (the tracker, for a node
+daemon: L{twisted_bazaar.traversal.punchwitness}; for files over a
+direct link, the host that link's connection comes from), given by the
+caller, never a host the peer or a relay names (one named otherwise is
 refused), and no port below L{LOWEST_PORT}; only a peer whose key its
 link proved, and the punched connection's channel must prove that key
 before this side seals anything; and only so often per peer, per address
@@ -136,7 +137,7 @@ class Puncher:
     log = Logger()
 
     def __init__(self, clock, rng, dialer, buildProtocol, witness, limits=None,
-                 transfers=lambda: None):
+                 transfers=lambda: None, direct=None, unwitnessed=None):
         """
         @param dialer: dials for a punch, as
             L{twisted_bazaar.traversal.punchdial.PunchDialer.dial}.
@@ -152,6 +153,11 @@ class Puncher:
         @param transfers: C{transfers()}, the factory of this node's
             transfer port (whose protocol a ``files`` punch runs), or None
             while it serves no files.
+        @param direct: C{direct(link)}, where a direct link's own
+            connection comes from (L{directPeer}), which a ``files`` punch
+            with no witness dials; "" for a link that is not direct.
+        @param unwitnessed: C{unwitnessed(link)}, why link's peer has no
+            witness (the refusal's reason), or None: a generic one.
         """
         self.clock = clock
         self.rng = rng
@@ -159,6 +165,8 @@ class Puncher:
         self.buildProtocol = buildProtocol
         self.witness = witness
         self.transfers = transfers
+        self.direct = directPeer if direct is None else direct
+        self.unwitnessed = unwitnessed
         self.limits = limits if limits is not None else PunchLimits(clock)
         self.mapping = UNKNOWN
         #: link -> the L{_Punch} this node started over it.
@@ -199,7 +207,8 @@ class Puncher:
         """
         why = self._whyNot(link)
         if why is None and not host:
-            why = "no third party has said where the peer's connection comes from"
+            why = self._noWitness(link, "no third party has said where the peer's "
+                                  "connection comes from")
         if why is None and link in self._punches:
             why = "a punch with this peer is under way already"
         if why is not None:
@@ -325,10 +334,10 @@ class Puncher:
         if why is None:
             host = self.witness(link)
             if not host and connect.purpose == FILES:
-                host = directPeer(link)
+                host = self.direct(link)
             if not host:
-                why = ("no third party has told this node where your connection "
-                       "comes from")
+                why = self._noWitness(link, "no third party has told this node where "
+                                      "your connection comes from")
         if why is None:
             why = _wrongAddress(connect, host)
         if why is None:
@@ -395,6 +404,12 @@ class Puncher:
         if link.key is None:
             return "this node punches only with a peer whose key its link proved"
         return None
+
+    def _noWitness(self, link, generic):
+        """Why link's peer has no witness to dial: what L{unwitnessed}
+        says, else ``generic``."""
+        why = None if self.unwitnessed is None else self.unwitnessed(link)
+        return why or generic
 
     def _whyNotFor(self, purpose):
         """Why this node takes no punch for purpose, or None."""

@@ -4,6 +4,15 @@ of the host dialled, and in all, over a sliding window.  A stranger that
 asks for punches in a loop (with one key or many, naming one address or
 many) gets its node to send only so many SYNs: no port scan, no
 reflection at a victim's address group through it.
+
+Keys are free, and address groups are what a stranger pays for: the
+last L{NEWCOMERS} dials of the total are kept for address groups that
+have none in the window, so that a few groups of fresh keys (six groups
+of six dials fill 32) cannot spend the whole budget, and a group new to
+the window gets an attempt while fewer than L{NEWCOMERS} other new
+groups took one since the rest filled up (the max-min rule of
+L{twisted_bazaar.net.account}: a newcomer group gets a share; with more
+groups than the budget holds, they wait their turn, a window at most).
 """
 
 from collections import deque
@@ -18,11 +27,14 @@ PER_PEER = 3
 PER_GROUP = 6
 #: Dials in all per window.
 TOTAL = 32
+#: Of the total, dials kept for address groups with none in the window.
+NEWCOMERS = 8
 DIALS_LIMIT = declare(
-    "punch.dials", TOTAL, "dials/min",
-    "dials for punches a node sends in a window (per peer key, per address group "
-    "dialled, in all): no port scan or reflection through it",
-    group=PER_GROUP, key=PER_PEER, owner=__name__)
+    "punch.dials", TOTAL, "dials/60 s",
+    f"dials for punches a node makes in a window, its peers' and its own (per peer "
+    f"key, per address group dialled, in all): no port scan or reflection through "
+    f"it; the last {NEWCOMERS} kept for groups new to the window", group=PER_GROUP, key=PER_PEER,
+    owner=__name__)
 
 
 class PunchLimits:
@@ -33,12 +45,13 @@ class PunchLimits:
     """
 
     def __init__(self, clock, window=WINDOW, per_peer=PER_PEER, per_group=PER_GROUP,
-                 total=TOTAL):
+                 total=TOTAL, newcomers=NEWCOMERS):
         self.clock = clock
         self.window = window
         self.per_peer = per_peer
         self.per_group = per_group
         self.total = total
+        self.newcomers = min(newcomers, total)
         #: (when, peer key, address group) of each dial admitted, oldest first.
         self._dials = deque()
 
@@ -57,8 +70,13 @@ class PunchLimits:
         if sum(1 for _, each, _ in dials if each == key) >= self.per_peer:
             return (f"this node dialled you {self.per_peer} times for punches in the "
                     f"last {self.window:g} s, its most for one peer")
-        if sum(1 for _, _, each in dials if each == group) >= self.per_group:
+        held = sum(1 for _, _, each in dials if each == group)
+        if held >= self.per_group:
             return (f"this node dialled {self.per_group} punches to your address group "
                     f"in the last {self.window:g} s, its most for one group")
+        if held and len(dials) >= self.total - self.newcomers:
+            return (f"this node dialled {len(dials)} punches in the last "
+                    f"{self.window:g} s: the last {self.newcomers} of its "
+                    f"{self.total} are kept for address groups it has not dialled")
         dials.append((now, key, group))
         return None

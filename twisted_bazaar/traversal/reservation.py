@@ -26,6 +26,7 @@ from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.traversal.circuit import CircuitEnd
+from twisted_bazaar.traversal.incoming import IncomingAccepts
 from twisted_bazaar.traversal.messages import (
     FRAME_DIGITS,
     FRAME_LIMIT,
@@ -59,8 +60,13 @@ class RelayReservation:
 
     log = Logger()
 
-    def __init__(self, node):
+    def __init__(self, node, accepts=None):
+        """
+        @param accepts: the L{IncomingAccepts} that bounds the circuits
+            it accepts at once; None: one with the declared limits.
+        """
         self.node = node
+        self.accepts = IncomingAccepts() if accepts is None else accepts
         self.relay = None
         self.asked = False
         #: Sends to the tracker (its link's send), once asked.
@@ -237,17 +243,27 @@ class RelayReservation:
     def incoming(self, message, relay):
         """The relay at ``relay`` (the one that holds the reservation it
         came by) announces a circuit: accept it there, on a new
-        connection."""
+        connection, within the accepts in flight (L{accepts}).  The
+        circuit's connection is charged to the relay's own address (its
+        ``host`` is only what the relay says: a label, never a group to
+        charge)."""
         node = self.node
         factory = (OverlayFactory(node) if message.purpose == NODE
                    else node.transferFactory)
-        if factory is None:
+        host, port = splitRelay(relay)
+        why = "this node takes none" if factory is None else None
+        end = None
+        if why is None:
+            end = object()
+            why = self.accepts.take(relay, end)
+        if why is not None:
             node.overlay.peer_log.emit(
-                self.log, LogLevel.info, addressGroup(message.host),
-                "declined a relayed circuit from {host} for {purpose}: this node "
-                "takes none", host=message.host, purpose=message.purpose)
+                self.log, LogLevel.info, addressGroup(host),
+                "declined a relayed circuit from {claimed} for {purpose} (the relay at "
+                "{relay} says): {why}", claimed=message.host, purpose=message.purpose,
+                relay=relay, why=why)
             return
-        peer = IPv4Address("TCP", message.host, message.port)
+        peer = IPv4Address("TCP", host, port)
         connector = node.connector
         channel = getattr(connector, "channel", None)
 
@@ -258,17 +274,18 @@ class RelayReservation:
             return EncryptedProtocol(protocol, channel, False, node.clock,
                                      peerLog=getattr(connector, "peerLog", None))
 
+        accept = end
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
                          seen=message.host)
-        host, port = splitRelay(relay)
         d = connector.connect(host, port, end)
         d.addCallback(lambda _: end.opened)
-        d.addErrback(self._failed, message.host)
+        d.addErrback(self._failed, message.host, host)
+        d.addBoth(lambda _: self.accepts.release(accept))
 
-    def _failed(self, reason, host):
+    def _failed(self, reason, claimed, host):
         self.node.overlay.peer_log.emit(
             self.log, LogLevel.info, addressGroup(host),
-            "a relayed circuit from {host} did not open: {why}", host=host,
+            "a relayed circuit from {host} did not open: {why}", host=claimed,
             why=reason.getErrorMessage())
 
 

@@ -1,0 +1,105 @@
+"""
+Tests for L{twisted_bazaar.traversal.incoming}: the ``relayIncoming`` a
+node at home acts on are bounded per relay and in all, none is acted on
+while the process's descriptors are near its limit, and what is declined
+opens nothing and logs through the peer log; driven through the node's
+tracker session, its relay the tracker's.
+"""
+
+import random
+
+from twisted.logger import capturedLogs, formatEvent
+from twisted.python.failure import Failure
+
+from tests.core.test_membership import MembershipCase, reach
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.traversal.incoming import (
+    RELAY_ACCEPTS,
+    RESERVE,
+    IncomingAccepts,
+    processDescriptors,
+)
+
+RELAY = "192.0.2.1:7701"
+#: A victim's address, which the lying relay says every dialler is at.
+VICTIM = "203.0.113.66"
+
+
+class AcceptsTests(MembershipCase):
+    def setUp(self):
+        super().setUp()
+        self.node.identity = Identity.fromRandom(random.Random(3))
+        self.register()
+        self.open = 20
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "relayReserved", "relay": RELAY})
+        self.node.reservation.accepts = IncomingAccepts(
+            descriptors=lambda: (self.open, 1024))
+
+    def incoming(self, n, host=VICTIM):
+        """The relay announces n circuits; what the node logged."""
+        with capturedLogs() as events:
+            for i in range(n):
+                self.tracker.say({"type": "relayIncoming", "circuit": f"c{i}",
+                                  "purpose": "node", "host": host, "port": 40000 + i})
+        return [formatEvent(e) for e in events]
+
+    def test_perRelay(self):
+        """A relay that sends ~25,000 relayIncoming (here 200) gets 16
+        connections opened at once, the rest declined, said through the
+        peer log (a few lines, not one each); once an accept ends (its
+        circuit opened or failed), one more is made."""
+        lines = self.incoming(200)
+        requests = self.node.connector.requests
+        self.assertEqual(len(requests), RELAY_ACCEPTS)
+        declined = [line for line in lines if line.startswith("declined a relayed")]
+        self.assertTrue(declined)
+        self.assertLess(len(declined), 20)
+        self.assertIn(f"{RELAY_ACCEPTS} circuits from this relay are being accepted "
+                      "already", declined[0])
+        requests[0].deferred.errback(Failure(ConnectionError("refused")))
+        self.incoming(2)
+        self.assertEqual(len(requests), RELAY_ACCEPTS + 1)
+
+    def test_inAll(self):
+        """Accepts of all relays together are bounded too."""
+        accepts = IncomingAccepts(lambda: None, capacity=20, per_relay=16)
+        for i in range(16):
+            self.assertIsNone(accepts.take("192.0.2.1:7701", ("a", i)))
+        for i in range(4):
+            self.assertIsNone(accepts.take("198.51.100.5:4000", ("b", i)))
+        self.assertEqual(accepts.take("198.51.100.5:4000", ("b", 5)),
+                         "20 circuits are being accepted already, its most")
+        accepts.release(("a", 0))
+        self.assertIsNone(accepts.take("198.51.100.5:4000", ("b", 5)))
+
+    def test_descriptorsKept(self):
+        """Within RESERVE descriptors of the process's limit the node acts
+        on no relayIncoming: they are kept for its own dials."""
+        self.open = 1024 - RESERVE
+        lines = self.incoming(3)
+        self.assertEqual(self.node.connector.requests, [])
+        self.assertTrue(any(f"the last {RESERVE} are kept for its own dials" in line
+                            for line in lines), lines)
+        self.open = 1024 - RESERVE - 1
+        self.incoming(1)
+        self.assertEqual(len(self.node.connector.requests), 1)
+
+    def test_chargedToTheRelay(self):
+        """The circuit's connection is charged to the relay's address, not
+        to the host the relay names (a label): its transport's peer is the
+        relay, its relayedFrom the relay's word."""
+        self.incoming(1)
+        [request] = self.node.connector.requests
+        self.assertEqual((request.host, request.port), ("192.0.2.1", 7701))
+        end = request.link
+        self.assertEqual((end.peer.host, end.peer.port), ("192.0.2.1", 7701))
+        self.assertEqual(end.seen, VICTIM)
+
+    def test_processDescriptors(self):
+        """The process's own count and limit, as the daemon sees them."""
+        counted = processDescriptors()
+        if counted is not None:
+            self.assertGreater(counted[1], counted[0])
+            self.assertGreater(counted[0], 0)

@@ -1,0 +1,70 @@
+"""
+Tests for L{twisted_bazaar.traversal.punchwitness}: the host a punch may
+aim at is the tracker's answer for the peer's id, asked once, and a
+relay's word only compared with it.
+"""
+
+from twisted.internet import defer
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.traversal.punchwitness import TrackerWitness, whyNot
+
+PEER = 7
+
+
+class WhyNotTests(SynchronousTestCase):
+    def test_agree(self):
+        self.assertIsNone(whyNot(PEER, "203.0.113.9", "203.0.113.9"))
+
+    def test_noneNamed(self):
+        self.assertIn("the tracker names no address for node",
+                      whyNot(PEER, "", "203.0.113.9"))
+
+    def test_relaySaysElsewhere(self):
+        self.assertIn("at 203.0.113.9, not at 192.0.2.66 where its relay says it is",
+                      whyNot(PEER, "203.0.113.9", "192.0.2.66"))
+
+
+class WitnessTests(SynchronousTestCase):
+    def setUp(self):
+        self.questions = []
+        self.told = []
+        self.witness = TrackerWitness(self.whereIs, self.told.append)
+
+    def whereIs(self, peer_id):
+        d = defer.Deferred()
+        self.questions.append((peer_id, d))
+        return d
+
+    def test_askedOnce(self):
+        """One question per peer, whoever asks again meanwhile or after."""
+        self.witness.ask(PEER)
+        self.witness.ask(PEER)
+        self.assertTrue(self.witness.asking(PEER))
+        self.assertIsNone(self.witness.named(PEER))
+        [(_, d)] = self.questions
+        d.callback(("203.0.113.9", 9001))
+        self.witness.ask(PEER)
+        self.assertEqual(len(self.questions), 1)
+        self.assertEqual((self.witness.named(PEER), self.told), ("203.0.113.9", [PEER]))
+
+    def test_unknownOrGone(self):
+        """The tracker names nobody (None), or cannot answer: "" named."""
+        self.witness.ask(PEER)
+        self.witness.ask(PEER + 1)
+        self.questions[0][1].callback(None)
+        self.questions[1][1].errback(RuntimeError("tracker gone"))
+        self.assertEqual((self.witness.named(PEER), self.witness.named(PEER + 1)),
+                         ("", ""))
+
+    def test_forgetDropsTheQuestion(self):
+        """A forgotten peer's question is cancelled, and tells nothing."""
+        self.witness.ask(PEER)
+        self.witness.forget(PEER)
+        self.assertFalse(self.witness.asking(PEER))
+        self.assertIsNone(self.witness.named(PEER))
+        self.assertEqual(self.told, [])
+        self.witness.ask(PEER + 1)
+        self.questions[1][1].callback(("198.51.100.7", 9001))
+        self.witness.stop()
+        self.assertIsNone(self.witness.named(PEER + 1))

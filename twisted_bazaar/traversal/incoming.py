@@ -1,0 +1,79 @@
+"""
+How many ``relayIncoming`` a node at home acts on (docs/protocol.md §5a,
+"A node's side"): each makes it open a connection to the relay, which a
+relay that lies could ask for without end (25,000 in a row took every
+descriptor a node had, and for 60 s it could dial nobody, not even a
+public seller).  So the accepts in flight (a connection to the relay
+not yet an open circuit) are bounded per relay and in all
+(L{ACCEPTS_LIMIT}), and none is made while the process's open
+descriptors are within L{RESERVE} of its limit: those are kept for the
+node's own dials.  A ``relayIncoming`` past either is declined: nothing
+is opened, and the relay's own timeout frees the circuit it announced.
+"""
+
+import os
+import resource
+
+from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.net.account import Account
+
+#: Accepts in flight: in all, and per relay.
+ACCEPTS = 32
+RELAY_ACCEPTS = 16
+ACCEPTS_LIMIT = declare(
+    "node.relay-accepts", ACCEPTS, "connections",
+    "relayIncoming a node at home acts on at once (connections to its relays not "
+    "yet open circuits), per relay (the group share) and in all",
+    group=RELAY_ACCEPTS, owner=__name__)
+#: Descriptors kept free for the node's own dials: no relayIncoming is
+#: acted on while fewer are left below the process's limit.
+RESERVE = 64
+
+
+def processDescriptors():
+    """(descriptors the process has open, its limit), or None when either
+    cannot be told (no /proc, no limit)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    try:
+        return len(os.listdir("/proc/self/fd")), soft
+    except OSError:
+        return None
+
+
+class IncomingAccepts:
+    """The accepts a node has in flight, and whether it may make one more."""
+
+    def __init__(self, descriptors=processDescriptors, reserve=RESERVE,
+                 capacity=None, per_relay=None):
+        """
+        @param descriptors: C{descriptors()}, (open, limit) of the
+            process's descriptors, or None (no reserve kept).
+        """
+        self.descriptors = descriptors
+        self.reserve = reserve
+        self.account = Account.of(ACCEPTS_LIMIT, capacity, per_relay)
+
+    def take(self, relay, accept):
+        """
+        Count ``accept`` (anything that names it) against ``relay``
+        (``HOST:PORT``): None if it may be made (then L{release} it when
+        its circuit opens or fails), else why not.
+        """
+        account = self.account
+        if account.held(relay) >= account.group_limit:
+            return (f"{account.group_limit} circuits from this relay are being "
+                    "accepted already, its most")
+        if account.makeRoom(relay, 1, accept) != []:
+            return f"{account.capacity:g} circuits are being accepted already, its most"
+        counted = self.descriptors()
+        if counted is not None and counted[0] + self.reserve >= counted[1]:
+            return (f"{counted[0]} of this process's {counted[1]} descriptors are "
+                    f"open: the last {self.reserve} are kept for its own dials")
+        account.hold(accept, relay)
+        return None
+
+    def release(self, accept):
+        """The accept's circuit opened, or failed."""
+        self.account.release(accept)

@@ -1,0 +1,100 @@
+"""
+Where a punch may aim: the host the tracker names for the peer's id.
+
+A relayed link's circuit says where the relay saw the peer's connection
+come from (``relayOpen``, ``relayIncoming``), and the peer says where it
+is (``punchConnect``, ``punchReply``); either can be anyone's address, a
+victim's say, and a node that dialled it would be a reflector.  An
+address counts only as a party saw it: the tracker dialled the peer
+there (its address check) or saw its connection come from there (a node
+reached through a relay), and answers ``whereis`` with it.  So a node
+punches only to the host the tracker names for the peer's id, and only
+when the relay's word and the peer's agree with it: they are labels to
+compare, never a place to dial.  Asked once per relayed link, when its
+handshake has named the peer; the answer is kept while the link lasts.
+"""
+
+from twisted_bazaar.wire.ids import shortId
+
+
+def whyNot(peer_id, named, relayed):
+    """
+    Why a punch to peer_id may not aim at the host its relay says
+    (``relayed``), the tracker naming ``named`` ("" when it named none),
+    or None when the two agree.
+    """
+    if not named:
+        return (f"the tracker names no address for node {shortId(peer_id)}: a punch "
+                "dials only a host the tracker saw")
+    if named != relayed:
+        return (f"the tracker names node {shortId(peer_id)} at {named}, not at "
+                f"{relayed} where its relay says it is: a punch dials only a host the "
+                "tracker saw")
+    return None
+
+
+class TrackerWitness:
+    """
+    The hosts the tracker named for the peers of this node's relayed
+    links: asked once per peer (L{ask}), kept until L{forget}.
+    """
+
+    def __init__(self, whereIs, answered):
+        """
+        @param whereIs: C{whereIs(peer_id)}, a Deferred firing with the
+            (host, port) the tracker names for the peer, or None (it names
+            none, or cannot be asked): the node's
+            L{twisted_bazaar.core.membership.Membership.whereIs}.
+        @param answered: C{answered(peer_id)}, called once the tracker
+            answered a question L{ask} sent.
+        """
+        self.whereIs = whereIs
+        self.answered = answered
+        #: peer id -> the host the tracker named for it ("" for none).
+        self._named = {}
+        #: peer id -> its question to the tracker, under way.
+        self._asking = {}
+
+    def named(self, peer_id):
+        """The host the tracker named for peer_id ("" for none), or None
+        while it has not answered (or was not asked)."""
+        return self._named.get(peer_id)
+
+    def asking(self, peer_id):
+        """Whether the tracker was asked of peer_id and has not answered."""
+        return peer_id in self._asking
+
+    def ask(self, peer_id, again=False):
+        """Ask the tracker where peer_id is, unless it was asked already
+        (L{answered} is called when it answers); with ``again``, asked
+        anew if it named none (a node at home is named once its
+        reservation is held)."""
+        if again and self._named.get(peer_id) == "":
+            del self._named[peer_id]
+        if peer_id in self._named or peer_id in self._asking:
+            return
+        question = self._asking[peer_id] = self.whereIs(peer_id)
+        question.addBoth(self._answer, peer_id, question)
+
+    def _answer(self, result, peer_id, question):
+        if self._asking.get(peer_id) is not question:
+            # Forgotten meanwhile (its cancellation lands here).
+            return None
+        del self._asking[peer_id]
+        named = result[0] if isinstance(result, tuple) else ""
+        self._named[peer_id] = named or ""
+        self.answered(peer_id)
+        return None
+
+    def forget(self, peer_id):
+        """The link to peer_id is gone: its answer is forgotten, and a
+        question under way dropped."""
+        self._named.pop(peer_id, None)
+        question = self._asking.pop(peer_id, None)
+        if question is not None:
+            question.cancel()
+
+    def stop(self):
+        """Forget every peer."""
+        for peer_id in list(self._named) + list(self._asking):
+            self.forget(peer_id)
