@@ -115,6 +115,8 @@ class Buyers:
         self.signed_in_windows = 0
         #: Most answers one buyer got in one window so far.
         self.busiest = 0
+        #: Answers got in every window so far, drained ones included.
+        self.answers = 0
         self.selector = selectors.DefaultSelector()
         self._buy_ids = itertools.count(10**12)
         identities = itertools.islice(
@@ -198,6 +200,7 @@ class Buyers:
                     if self.reply not in payload:
                         raise AssertionError(f"buyer {buyer.id} got {payload[:200]!r}")
                     outstanding -= 1
+                    self.answers += 1
                     if sending:
                         answered += 1
                         buyer.answered += 1

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from twisted_bazaar.identity import sodium
 from twisted_bazaar.wire import canonical, canonicalFields
 from twisted_bazaar.wire.ids import ID_BITS, KEYED
 
@@ -197,6 +198,10 @@ class Identity:
                                                     serialization.PublicFormat.Raw)
         self.key = encode(raw)
         self.id = deriveId(raw)
+        #: What signs bytes: libsodium's signing once the first signature
+        #: asks for it, if the system has it (L{sodium}: the same bytes,
+        #: faster), else the key's own.
+        self._signRaw = self._firstSignature
 
     @classmethod
     def generate(cls, refusal=None):
@@ -274,7 +279,18 @@ class Identity:
 
     def sign(self, data):
         """This node's signature of data (bytes), as text."""
-        return encode(self._private.sign(data))
+        return encode(self._signRaw(data))
+
+    def _firstSignature(self, data):
+        """Choose how this key signs (L{sodium}), then sign data."""
+        private = self._private
+        seed = private.private_bytes(serialization.Encoding.Raw,
+                                     serialization.PrivateFormat.Raw,
+                                     serialization.NoEncryption())
+        public = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                                   serialization.PublicFormat.Raw)
+        self._signRaw = sodium.signerFor(seed, public, private.sign) or private.sign
+        return self._signRaw(data)
 
     def signed(self, message):
         """
