@@ -119,10 +119,12 @@ def narrowedIds(bits):
     if not 1 <= bits <= ID_BITS:
         raise ValueError(f"an id has 1 to {ID_BITS} bits, not {bits}")
     before, _width = _width, bits
+    _ids.clear()
     try:
         yield
     finally:
         _width = before
+        _ids.clear()
 
 
 def verify(key, signature, data):
@@ -166,17 +168,33 @@ def trusts(node, message, author):
             or signedBy(message, author))
 
 
+#: Key text -> its id (or None), for L{keyId}: a seller checks the key of
+#: every buy it reads, mostly of the same few buyers.  Emptied when full,
+#: and whenever L{narrowedIds} changes the width.
+_ids = {}
+#: The most keys L{_ids} holds.
+KEY_IDS_KEPT = 4096
+_UNKNOWN = object()
+
+
 def keyId(key):
     """
     The node id of a public key sent as text, or None when the text is
     not the base64url of 32 bytes: the id of whatever a peer sent as its
     key, without ever raising.
     """
+    found = _ids.get(key, _UNKNOWN)
+    if found is not _UNKNOWN:
+        return found
     try:
         raw = decode(key)
     except ValueError:
         return None
-    return deriveId(raw) if len(raw) == KEY_BYTES else None
+    found = deriveId(raw) if len(raw) == KEY_BYTES else None
+    if len(_ids) >= KEY_IDS_KEPT:
+        _ids.clear()
+    _ids[key] = found
+    return found
 
 
 def keyOwns(key, node_id):
