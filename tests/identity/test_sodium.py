@@ -4,25 +4,18 @@ Tests for L{twisted_bazaar.identity.sodium}: libsodium signs exactly as
 otherwise) signs with ``cryptography``.
 """
 
-import ctypes
 import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.identity import sodium
 from twisted_bazaar.identity.keys import Identity, decode, verify
+from twisted_bazaar.sim.crypto import fastSignatures
 
 
 def _cryptographySigns(identity):
     """Whether identity signs with its ``cryptography`` key."""
     return identity._signRaw == identity._private.sign
-
-
-def _sodiumPublic(seed):
-    """The public key libsodium derives from seed."""
-    public, secret = ctypes.create_string_buffer(32), ctypes.create_string_buffer(64)
-    sodium.library().crypto_sign_seed_keypair(public, secret, seed)
-    return public.raw
 
 
 class SodiumTests(SynchronousTestCase):
@@ -43,17 +36,27 @@ class SodiumTests(SynchronousTestCase):
                 data = rng.randbytes(size)
                 self.assertEqual(identity._signRaw(data), identity._private.sign(data))
 
-    def test_otherKeyNotUsed(self):
-        """A seed whose key is not the public key given is not used."""
-        self.assertIsNone(sodium.signerFor(b"\1" * 32, b"\0" * 32,
-                                           Identity.generate()._private.sign))
-
     def test_otherSignatureNotUsed(self):
-        """A library whose signature of the probe is not the reference's
+        """A library whose signature of the probe is not ``cryptography``'s
         is not used."""
-        seed = b"\1" * 32
-        self.assertIsNone(sodium.signerFor(seed, _sodiumPublic(seed),
-                                           lambda data: b"\0" * 64))
+        sign = sodium.library().crypto_sign_detached
+
+        def wrong(signature, *args):
+            sign(signature, *args)
+            signature[0] = signature[0][0] ^ 1
+            return 0
+
+        wrong.argtypes = sign.argtypes
+        self.patch(sodium.library(), "crypto_sign_detached", wrong)
+        self.assertIsNone(sodium.signerFor(Identity.generate()._private))
+
+    def test_otherKeysNotUsed(self):
+        """A key that is no ``cryptography`` key (the simulator's fast
+        ones) signs its own way."""
+        with fastSignatures():
+            identity = Identity.fromRandom(random.Random(1))
+            identity.sign(b"data")
+        self.assertTrue(_cryptographySigns(identity))
 
 
 class WithoutSodiumTests(SynchronousTestCase):

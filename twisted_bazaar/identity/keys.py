@@ -302,12 +302,7 @@ class Identity:
     def _firstSignature(self, data):
         """Choose how this key signs (L{sodium}), then sign data."""
         private = self._private
-        seed = private.private_bytes(serialization.Encoding.Raw,
-                                     serialization.PrivateFormat.Raw,
-                                     serialization.NoEncryption())
-        public = private.public_key().public_bytes(serialization.Encoding.Raw,
-                                                   serialization.PublicFormat.Raw)
-        self._signRaw = sodium.signerFor(seed, public, private.sign) or private.sign
+        self._signRaw = sodium.signerFor(private) or private.sign
         return self._signRaw(data)
 
     def signed(self, message):

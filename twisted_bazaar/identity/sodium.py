@@ -18,6 +18,9 @@ signs with ``cryptography`` as before.  A library that does not give
 import ctypes
 import ctypes.util
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
 #: Names tried, in order, before asking ``ctypes.util`` (which runs
 #: ``ldconfig``).
 _NAMES = ("libsodium.so.23", "libsodium.so.26", "libsodium.so")
@@ -58,17 +61,22 @@ def library():
     return _library
 
 
-def signerFor(seed, public, reference):
+def signerFor(private):
     """
-    A function signing bytes with the Ed25519 key of ``seed`` (its 32
-    private bytes) through libsodium, or None without libsodium, or when
-    the key libsodium derives is not ``public`` or its signature of a
-    test message is not ``reference``'s (the same key's signing function
-    in ``cryptography``).
+    A function signing bytes with ``private`` (a ``cryptography``
+    C{Ed25519PrivateKey}) through libsodium; None without libsodium, for
+    any other kind of key (the simulator's fast ones), or when the key
+    libsodium derives, or its signature of a test message, is not the
+    one ``cryptography`` gives.
     """
     lib = library()
-    if lib is None:
+    if lib is None or not isinstance(private, ed25519.Ed25519PrivateKey):
         return None
+    seed = private.private_bytes(serialization.Encoding.Raw,
+                                 serialization.PrivateFormat.Raw,
+                                 serialization.NoEncryption())
+    public = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                               serialization.PublicFormat.Raw)
     derived = ctypes.create_string_buffer(32)
     secret = ctypes.create_string_buffer(_SECRET_BYTES)
     if lib.crypto_sign_seed_keypair(derived, secret, seed) != 0 or derived.raw != public:
@@ -81,4 +89,4 @@ def signerFor(seed, public, reference):
         return signature.raw
 
     probe = b"bazaar-sodium-probe"
-    return signed if signed(probe) == reference(probe) else None
+    return signed if signed(probe) == private.sign(probe) else None
