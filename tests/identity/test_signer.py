@@ -114,3 +114,46 @@ class ThreadedSignerTests(SynchronousTestCase):
         messages = answers(self.identity, 1)
         self.assertEqual(self.successResultOf(self.signer.signAll(messages)),
                          [self.identity.signed(messages[0])])
+
+
+class BatchedSignerTests(SynchronousTestCase):
+    """On a reactor, a signer signs the buyOKs of each batch under one
+    batch signature (docs/protocol.md, "Batch signatures")."""
+
+    def setUp(self):
+        self.identity = Identity.fromRandom(random.Random(3))
+        reactor = Clock()
+        directlyProvides(reactor, IReactorThreads)
+        self.signer = Signer.forClock(self.identity, reactor, threaded=False)
+
+    def test_forAReactor(self):
+        """A reactor's signer batches, and its answers wait for the end of
+        the turn; a plain clock's signs each answer alone, at once."""
+        self.assertTrue(self.signer.batched)
+        self.assertTrue(self.signer.inline)
+        self.assertFalse(self.signer.atOnce)
+        plain = Signer.forClock(self.identity, Clock())
+        self.assertFalse(plain.batched)
+        self.assertTrue(plain.atOnce)
+
+    def test_buyOKsUnderOneSignature(self):
+        """The buyOKs share one signature, each with its proof and checked
+        alone; the other answers, in their places, are signed alone."""
+        error = wire.Error("soldout", "none left", 7, (self.identity.id, 9))
+        messages = [error, *answers(self.identity, 3)]
+        messages.insert(2, error)
+        signed = self.successResultOf(self.signer.signAll(messages))
+        self.assertEqual(signed[0], self.identity.signed(error))
+        self.assertEqual(signed[2], self.identity.signed(error))
+        oks = [signed[1], *signed[3:]]
+        self.assertEqual([ok.id for ok in oks], [100, 101, 102])
+        self.assertEqual(len({ok.sig for ok in oks}), 1)
+        self.assertTrue(all(ok.proof for ok in oks))
+        self.assertTrue(all(signedBy(m, self.identity.id) for m in signed))
+
+    def test_loneBuyOKAlone(self):
+        """A batch with one buyOK signs it alone, as before batches: no
+        proof."""
+        messages = answers(self.identity, 1)
+        self.assertEqual(self.successResultOf(self.signer.signAll(messages)),
+                         [self.identity.signed(messages[0])])

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from twisted_bazaar.identity import sodium
+from twisted_bazaar.identity import batches, sodium
 from twisted_bazaar.wire import canonical, canonicalFields
 from twisted_bazaar.wire.ids import ID_BITS, KEYED
 
@@ -147,8 +147,21 @@ def signedBy(message, author):
     form (L{twisted_bazaar.wire.canonical}).
     """
     key, sig = message.key, message.sig
-    return (key is not None and sig is not None and keyOwns(key, author)
-            and verify(key, sig, canonical(message)))
+    if key is None or sig is None or not keyOwns(key, author):
+        return False
+    proof = getattr(message, "proof", None)
+    if proof is None:
+        return verify(key, sig, canonical(message))
+    # A batch signature (L{batches}): sig signs the root this message's
+    # proof leads to.
+    try:
+        nodes = [decode(node) for node in proof]
+    except ValueError:
+        return False
+    if any(len(node) != batches.HASH_BYTES for node in nodes):
+        return False
+    leaf = batches.leafOf(message.asDict())
+    return verify(key, sig, batches.rootSigned(batches.rootOf(leaf, nodes)))
 
 
 def signedIf(identity, message):
@@ -317,3 +330,20 @@ class Identity:
         fields.pop("sig", None)
         fields["key"] = self.key
         return attr.evolve(message, key=self.key, sig=self.sign(canonicalFields(fields)))
+
+    def signedBatch(self, messages):
+        """
+        The messages (of a kind with a ``proof``: ``buyOK``) with this
+        node's key, all signed by one batch signature (L{batches}): each
+        carries its own proof, and L{signedBy} checks each alone.
+        """
+        leaves = []
+        for message in messages:
+            fields = message.asDict()
+            fields["key"] = self.key
+            leaves.append(batches.leafOf(fields))
+        root, proofs = batches.treeOf(leaves)
+        sig = self.sign(batches.rootSigned(root))
+        return [attr.evolve(message, key=self.key, sig=sig,
+                            proof=tuple(map(encode, proof)))
+                for message, proof in zip(messages, proofs)]
