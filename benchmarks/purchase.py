@@ -299,6 +299,11 @@ def run(quick=False, repeats=None):
                     name: {key: round(median(values), 1) for key, values in each.items()}
                     for name, each in cpu.items()},
                 "rates": {name: [round(r) for r in each] for name, each in rates.items()},
+                # Issue 58: a seller whose rate falls after its first
+                # windows shows here (the goal: no window below 0.8).
+                "lowest_window_vs_median": {
+                    name: round(min(each) / median(each), 3)
+                    for name, each in rates.items()},
                 "signed_in_windows": {name: driver.signed_in_windows
                                       for name, driver in drivers.items()}},
         note=f"durable seller {sold:,.0f} buys/s (in memory {kept:,.0f}) vs echo "
