@@ -70,19 +70,20 @@ class ThreadedSignerTests(SynchronousTestCase):
         self.successResultOf(d)
 
     def test_forAReactor(self):
-        """Given a reactor that runs threads, a node with a key gets a
-        threaded signer (not inline: its signAll would not fire before it
-        returns; test_signsOnItsThread shows the thread at work)."""
+        """Given a reactor that runs threads and asked to, a node with a
+        key gets a threaded signer (not inline: its signAll would not fire
+        before it returns; test_signsOnItsThread shows the thread at
+        work)."""
         reactor = Clock()
         directlyProvides(reactor, IReactorThreads)
-        self.assertFalse(Signer.forClock(self.identity, reactor).inline)
+        self.assertFalse(Signer.forClock(self.identity, reactor, threaded=True).inline)
 
-    def test_notThreadedWhenAskedNot(self):
-        """threaded=False gives an inline signer even on a reactor that runs
-        threads (what a durable seller asks for)."""
+    def test_notThreadedByDefault(self):
+        """By default (what a seller asks for) a signer on a reactor that
+        runs threads signs inline."""
         reactor = Clock()
         directlyProvides(reactor, IReactorThreads)
-        self.assertTrue(Signer.forClock(self.identity, reactor, threaded=False).inline)
+        self.assertTrue(Signer.forClock(self.identity, reactor).inline)
 
     def test_signsOnItsThread(self):
         """The batch is signed off the caller's thread; the result comes
@@ -124,7 +125,7 @@ class BatchedSignerTests(SynchronousTestCase):
         self.identity = Identity.fromRandom(random.Random(3))
         reactor = Clock()
         directlyProvides(reactor, IReactorThreads)
-        self.signer = Signer.forClock(self.identity, reactor, threaded=False)
+        self.signer = Signer.forClock(self.identity, reactor)
 
     def test_forAReactor(self):
         """A reactor's signer batches, and its answers wait for the end of

@@ -1,16 +1,18 @@
 """
 Where a node's trade answers are signed.
 
-An Ed25519 signature costs about 20 µs, a third of what a seller's
-reactor spent on a sale while it signed there, and the ``cryptography``
-library releases the GIL while it signs.  So a daemon's seller hands each
-turn's answers to a L{Signer} as one batch, which signs them on a thread
-of its own while the reactor goes on reading (and the store's writer
-thread commits the sales): one thread hand-off per batch, not per answer.  Given a plain clock (tests, the
-simulator), the signer signs inline, at once, so runs stay deterministic.
+An Ed25519 signature cost a seller about as much as everything else it
+does for a sale (docs/benchmarks.md, "Where a purchase's time goes").  So
+a daemon's seller hands each turn's answers to a L{Signer} as one batch,
+whose ``buyOK``s it signs under one batch signature (L{signBatched}:
+one Ed25519 signature over a Merkle root, each ``buyOK`` with its own
+proof, docs/protocol.md "Batch signatures").  Given a plain clock (tests,
+the simulator), the signer signs each answer alone, at once, so runs stay
+deterministic and their messages as before.
 
-The signatures are exactly those of L{Identity.signed}: where they are
-made changes nothing on the wire.
+A signer may also sign on a thread of its own (an executor); the daemon
+no longer asks for one: with one signature a batch, the rest of the work
+is Python, which holds the GIL on any thread.
 """
 
 from twisted.internet.interfaces import IReactorThreads
@@ -67,7 +69,7 @@ class Signer:
         self._sign = signBatched if batched else signAll
 
     @classmethod
-    def forClock(cls, identity, clock, threaded=True):
+    def forClock(cls, identity, clock, threaded=False):
         """
         A signer for a node on clock.  On a reactor (a daemon), one that
         signs batches (L{signBatched}): on a thread of its own when asked
