@@ -84,7 +84,7 @@ def callgrind(daemons, args, folder, seconds, top, keep=None):
         print(f"{int(ir.replace(',', '')) / count:10,.0f}  {rest[:110]}")
 
 
-def cpuprofile(daemons, args, folder, seconds, top):
+def cpuprofile(daemons, args, folder, seconds, top, keep=None):
     stats = os.path.join(folder, "reactor.pstats")
     seller = daemons.start("seller", [
         "bazaar-node", "--tracker", f"tcp:127.0.0.1:{daemons.tracker_port}",
@@ -105,6 +105,8 @@ def cpuprofile(daemons, args, folder, seconds, top):
     report.strip_dirs()
     for order in ("tottime", "cumulative"):
         report.sort_stats(order).print_stats(top)
+    if keep:
+        shutil.copy(stats, keep)
 
 
 def main(argv=None):
@@ -116,17 +118,14 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=None,
                    help="seconds counted (default: 20 under callgrind, 5 otherwise)")
     p.add_argument("--top", type=int, default=30)
-    p.add_argument("--keep", help="callgrind: copy the dump to this file")
+    p.add_argument("--keep", help="copy the callgrind dump, or the pstats, to this file")
     args = p.parse_args(argv)
     seconds = args.seconds or (20.0 if args.tool == "callgrind" else 5.0)
     seller_args = purchase.MEMORY_SELLER_ARGS if args.memory else purchase.SELLER_ARGS
     tool = callgrind if args.tool == "callgrind" else cpuprofile
     with tempfile.TemporaryDirectory(prefix="bazaar-sellercost-") as folder:
         with market() as daemons:
-            if tool is callgrind:
-                tool(daemons, seller_args, folder, seconds, args.top, args.keep)
-            else:
-                tool(daemons, seller_args, folder, seconds, args.top)
+            tool(daemons, seller_args, folder, seconds, args.top, args.keep)
 
 
 if __name__ == "__main__":

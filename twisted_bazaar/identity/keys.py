@@ -344,6 +344,12 @@ class Identity:
             leaves.append(batches.leafOf(fields))
         root, proofs = batches.treeOf(leaves)
         sig = self.sign(batches.rootSigned(root))
-        return [attr.evolve(message, key=self.key, sig=sig,
-                            proof=tuple(map(encode, proof)))
+        # Most nodes are in many proofs: each is written as text once.
+        texts = {}
+        for proof in proofs:
+            for node in proof:
+                if node not in texts:
+                    texts[node] = encode(node)
+        text = texts.__getitem__
+        return [attr.evolve(message, key=self.key, sig=sig, proof=tuple(map(text, proof)))
                 for message, proof in zip(messages, proofs)]
