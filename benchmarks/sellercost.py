@@ -50,7 +50,7 @@ def _answers(buyers, seconds):
     return buyers.answers - before
 
 
-def callgrind(daemons, args, folder, seconds, top, keep=None):
+def callgrind(daemons, args, folder, seconds, top, keep=None, plain=False):
     out = os.path.join(folder, "callgrind.out")
     seller = daemons.start("seller", [
         "bazaar-node", "--tracker", f"tcp:127.0.0.1:{daemons.tracker_port}",
@@ -60,7 +60,7 @@ def callgrind(daemons, args, folder, seconds, top, keep=None):
     port = seller.waitFor(r"listening on 127\.0\.0\.1:(?P<port>\d+)", SLOW_START)
     me = nodeId(seller, SLOW_START)
     pid = str(seller.process.pid)
-    with contextlib.closing(purchase.Buyers(int(port["port"]), avoid={me})) as buyers:
+    with contextlib.closing(purchase.Buyers(int(port["port"]), avoid={me}, encrypted=not plain)) as buyers:
         _answers(buyers, seconds / 4)
         subprocess.run(["callgrind_control", "-z", pid], check=True,
                        capture_output=True)
@@ -84,7 +84,7 @@ def callgrind(daemons, args, folder, seconds, top, keep=None):
         print(f"{int(ir.replace(',', '')) / count:10,.0f}  {rest[:110]}")
 
 
-def cpuprofile(daemons, args, folder, seconds, top, keep=None):
+def cpuprofile(daemons, args, folder, seconds, top, keep=None, plain=False):
     stats = os.path.join(folder, "reactor.pstats")
     seller = daemons.start("seller", [
         "bazaar-node", "--tracker", f"tcp:127.0.0.1:{daemons.tracker_port}",
@@ -92,7 +92,7 @@ def cpuprofile(daemons, args, folder, seconds, top, keep=None):
         wrapper=(sys.executable, os.path.join(HERE, "cpuprofiled.py"), stats))
     port = listeningPort(seller)
     me = nodeId(seller)
-    with contextlib.closing(purchase.Buyers(port, avoid={me})) as buyers:
+    with contextlib.closing(purchase.Buyers(port, avoid={me}, encrypted=not plain)) as buyers:
         _answers(buyers, 1.0)
         os.kill(seller.process.pid, signal.SIGUSR1)
         time.sleep(0.2)
@@ -118,6 +118,9 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=None,
                    help="seconds counted (default: 20 under callgrind, 5 otherwise)")
     p.add_argument("--top", type=int, default=30)
+    p.add_argument("--plain", action="store_true",
+                   help="the buyers speak plaintext (a seller from before the channel, "
+                        "run with PYTHONPATH pointing at its tree)")
     p.add_argument("--keep", help="copy the callgrind dump, or the pstats, to this file")
     args = p.parse_args(argv)
     seconds = args.seconds or (20.0 if args.tool == "callgrind" else 5.0)
@@ -125,7 +128,7 @@ def main(argv=None):
     tool = callgrind if args.tool == "callgrind" else cpuprofile
     with tempfile.TemporaryDirectory(prefix="bazaar-sellercost-") as folder:
         with market() as daemons:
-            tool(daemons, seller_args, folder, seconds, args.top, args.keep)
+            tool(daemons, seller_args, folder, seconds, args.top, args.keep, args.plain)
 
 
 if __name__ == "__main__":
