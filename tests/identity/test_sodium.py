@@ -1,7 +1,7 @@
 """
 Tests for L{twisted_bazaar.identity.sodium}: libsodium signs exactly as
-``cryptography`` does, and a node without it (or with one that signs
-otherwise) signs with ``cryptography``.
+``cryptography`` does, and a key it would sign otherwise (or that is no
+``cryptography`` key) signs with ``cryptography``.
 """
 
 import random
@@ -19,10 +19,6 @@ def _cryptographySigns(identity):
 
 
 class SodiumTests(SynchronousTestCase):
-    def setUp(self):
-        if sodium.library() is None:
-            raise self.skipTest("this system has no libsodium")
-
     def test_sameSignatures(self):
         """Signatures through libsodium are the bytes ``cryptography``
         makes (RFC 8032 signing is deterministic), for keys and messages
@@ -37,18 +33,22 @@ class SodiumTests(SynchronousTestCase):
                 self.assertEqual(identity._signRaw(data), identity._private.sign(data))
 
     def test_otherSignatureNotUsed(self):
-        """A library whose signature of the probe is not ``cryptography``'s
-        is not used."""
-        sign = sodium.library().crypto_sign_detached
+        """A libsodium whose signature of the probe is not
+        ``cryptography``'s is not used: the key signs with
+        ``cryptography``, and its signatures verify."""
+        sign = sodium._detached
 
-        def wrong(signature, *args):
-            sign(signature, *args)
-            signature[0] = signature[0][0] ^ 1
-            return 0
+        def wrong(data, secret):
+            signature = sign(data, secret)
+            return bytes([signature[0] ^ 1]) + signature[1:]
 
-        wrong.argtypes = sign.argtypes
-        self.patch(sodium.library(), "crypto_sign_detached", wrong)
-        self.assertIsNone(sodium.signerFor(Identity.generate()._private))
+        self.patch(sodium, "_detached", wrong)
+        identity = Identity.generate()
+        self.assertIsNone(sodium.signerFor(identity._private))
+        signature = identity.sign(b"data")
+        self.assertTrue(_cryptographySigns(identity))
+        self.assertTrue(verify(identity.key, signature, b"data"))
+        self.assertEqual(decode(signature), identity._private.sign(b"data"))
 
     def test_otherKeysNotUsed(self):
         """A key that is no ``cryptography`` key (the simulator's fast
@@ -57,16 +57,3 @@ class SodiumTests(SynchronousTestCase):
             identity = Identity.fromRandom(random.Random(1))
             identity.sign(b"data")
         self.assertTrue(_cryptographySigns(identity))
-
-
-class WithoutSodiumTests(SynchronousTestCase):
-    def test_fallsBack(self):
-        """Without libsodium a key signs with ``cryptography``, and its
-        signatures verify."""
-        self.patch(sodium, "_library", None)
-        self.patch(sodium, "_loaded", True)
-        identity = Identity.generate()
-        signature = identity.sign(b"data")
-        self.assertTrue(_cryptographySigns(identity))
-        self.assertTrue(verify(identity.key, signature, b"data"))
-        self.assertEqual(decode(signature), identity._private.sign(b"data"))

@@ -230,8 +230,8 @@ class Identity:
         self.key = encode(raw)
         self.id = deriveId(raw)
         #: What signs bytes: libsodium's signing once the first signature
-        #: asks for it, if the system has it (L{sodium}: the same bytes,
-        #: faster), else the key's own.
+        #: asks for it (L{sodium}: the same bytes, faster), else, for a key
+        #: libsodium would sign otherwise, the key's own.
         self._signRaw = self._firstSignature
 
     @classmethod
