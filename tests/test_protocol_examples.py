@@ -6,16 +6,20 @@ and the node-to-node exchanges of §16 are what a seller and a relay say,
 byte for byte.  A black-box client is written from these examples.
 """
 
+import hashlib
 import os
 import random
 import re
+
+import attr
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.wire import canonical
-from twisted_bazaar.identity.keys import Identity, keyOwns, verify
+from twisted_bazaar.identity.keys import Identity, encode, keyOwns, signedBy, verify
+from twisted_bazaar.wire.trade import BuyOK
 from twisted_bazaar.identity.proofs import CHECK, LINK, REGISTER, proofText
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.roles.seller import Seller
@@ -177,7 +181,7 @@ class ReplayTests(SynchronousTestCase):
         # B2 links to S2 as a node with a key does (§6).
         link = provenLink(node, buyer, host="127.0.0.1")
         text = section("16.")
-        signed = text[text.index("Signed trade."):text.index("Bad input:")]
+        signed = text[text.index("Signed trade."):text.index("A batch signature.")]
         lines = [(sender, receiver, payload.encode("utf-8")) for sender, receiver, _, payload
                  in FRAME.findall(signed)]
         self.assertEqual(len(lines), 4)
@@ -192,6 +196,42 @@ class ReplayTests(SynchronousTestCase):
                          [(buyer.key, buyer.id)] * 2)
         self.assertEqual([(m.key, m.buyer_key) for m in messages[1::2]],
                          [(identity.key, buyer.key)] * 2)
+
+    def test_batchSignature(self):
+        """
+        §16's batch signature: seller S2 (its key drawn from a seed, as
+        for the signed trade) signs the three buyOKs as the example
+        shows, byte for byte; the texts listed are their leaves' bytes,
+        the hashes listed are the leaves, the parent and the root of §3's
+        tree, the one signature signs ``bazaar-batch:`` and the root, and
+        each buyOK checks alone.
+        """
+        buyer = Identity.fromRandom(random.Random("bazaar example buyer"))
+        seller = Identity.fromRandom(random.Random("bazaar example seller"))
+        text = section("16.")
+        example = text[text.index("A batch signature."):text.index("Bad input:")]
+        payloads = [payload.encode("utf-8") for *_, payload in FRAME.findall(example)]
+        oks = [BuyOK(buy_id, "apple", (seller.id, buyer.id), buyer_key=buyer.key)
+               for buy_id in (557, 558, 559)]
+        self.assertEqual([wire.encode(ok) for ok in seller.signedBatch(oks)], payloads)
+        messages = [wire.decode(payload) for payload in payloads]
+        leafTexts = re.findall(r"^(bazaar-sig:\{.*\})$", example, re.M)
+        self.assertEqual([t.encode("utf-8") for t in leafTexts],
+                         [canonical(attr.evolve(m, proof=None)) for m in messages])
+        hashes = dict(re.findall(r"^(leaf \d+|parent|root) +([0-9a-f]{64})$", example, re.M))
+        leaves = [hashlib.sha256(b"\x00" + t.encode("utf-8")).digest() for t in leafTexts]
+        self.assertEqual([hashes[f"leaf {n}"] for n in (557, 558, 559)],
+                         [leaf.hex() for leaf in leaves])
+        parent = hashlib.sha256(b"\x01" + min(leaves[:2]) + max(leaves[:2])).digest()
+        root = hashlib.sha256(b"\x01" + min(parent, leaves[2]) + max(parent, leaves[2])
+                              ).digest()
+        self.assertEqual((hashes["parent"], hashes["root"]), (parent.hex(), root.hex()))
+        self.assertEqual([m.proof for m in messages],
+                         [(encode(leaves[1]), encode(leaves[2])),
+                          (encode(leaves[0]), encode(leaves[2])), (encode(parent),)])
+        self.assertTrue(verify(seller.key, messages[0].sig, b"bazaar-batch:" + root))
+        for message in messages:
+            self.assertTrue(signedBy(message, seller.id))
 
     def test_badInput(self):
         """The last lines of §16: bad JSON is answered, a bad frame closes."""

@@ -16,6 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar import wire
+from twisted_bazaar.identity import keys
 from twisted_bazaar.identity.keys import (
     KEY_FILE,
     Identity,
@@ -225,3 +226,41 @@ class RefusedKeyTests(SynchronousTestCase):
         self.assertIn("holds a key this node cannot use: its id is too cheap",
                       str(caught.exception))
         self.assertEqual(Identity.inDirectory(folder).id, made.id)
+
+
+class KeyIdCacheTests(SynchronousTestCase):
+    """L{keyId} keeps the ids it derived, a bounded number of them."""
+
+    def setUp(self):
+        self.addCleanup(keys._ids.clear)
+        keys._ids.clear()
+
+    def test_kept(self):
+        """A key's id is derived once and then found: the same id, and
+        None for text that is no key, every time."""
+        identity = Identity.generate()
+        self.assertEqual(keyId(identity.key), identity.id)
+        self.assertEqual(keys._ids, {identity.key: identity.id})
+        self.assertEqual(keyId(identity.key), identity.id)
+        self.assertIsNone(keyId("AAAA"))
+        self.assertIsNone(keyId("AAAA"))
+
+    def test_bounded(self):
+        """However many keys are asked about, at most KEY_IDS_KEPT are
+        kept, and each still gets its own id."""
+        rng = random.Random(58)
+        for _ in range(keys.KEY_IDS_KEPT + 10):
+            raw = rng.randbytes(32)
+            self.assertEqual(keyId(encode(raw)), deriveId(raw))
+            self.assertLessEqual(len(keys._ids), keys.KEY_IDS_KEPT)
+
+    def test_narrowedWidth(self):
+        """A key asked about before ids are narrowed gets its narrow id
+        inside the block, and its full one after."""
+        identity = Identity.generate()
+        self.assertEqual(keyId(identity.key), identity.id)
+        with keys.narrowedIds(8):
+            narrow = keyId(identity.key)
+            self.assertEqual(narrow, deriveId(decode(identity.key)))
+            self.assertNotEqual(narrow, identity.id)
+        self.assertEqual(keyId(identity.key), identity.id)

@@ -70,19 +70,20 @@ class ThreadedSignerTests(SynchronousTestCase):
         self.successResultOf(d)
 
     def test_forAReactor(self):
-        """Given a reactor that runs threads, a node with a key gets a
-        threaded signer (not inline: its signAll would not fire before it
-        returns; test_signsOnItsThread shows the thread at work)."""
+        """Given a reactor that runs threads and asked to, a node with a
+        key gets a threaded signer (not inline: its signAll would not fire
+        before it returns; test_signsOnItsThread shows the thread at
+        work)."""
         reactor = Clock()
         directlyProvides(reactor, IReactorThreads)
-        self.assertFalse(Signer.forClock(self.identity, reactor).inline)
+        self.assertFalse(Signer.forClock(self.identity, reactor, threaded=True).inline)
 
-    def test_notThreadedWhenAskedNot(self):
-        """threaded=False gives an inline signer even on a reactor that runs
-        threads (what a durable seller asks for)."""
+    def test_notThreadedByDefault(self):
+        """By default (what a seller asks for) a signer on a reactor that
+        runs threads signs inline."""
         reactor = Clock()
         directlyProvides(reactor, IReactorThreads)
-        self.assertTrue(Signer.forClock(self.identity, reactor, threaded=False).inline)
+        self.assertTrue(Signer.forClock(self.identity, reactor).inline)
 
     def test_signsOnItsThread(self):
         """The batch is signed off the caller's thread; the result comes
@@ -111,6 +112,49 @@ class ThreadedSignerTests(SynchronousTestCase):
         self.assertFalse(self.signer.inline)
         self.stop()
         self.assertTrue(self.signer.inline)
+        messages = answers(self.identity, 1)
+        self.assertEqual(self.successResultOf(self.signer.signAll(messages)),
+                         [self.identity.signed(messages[0])])
+
+
+class BatchedSignerTests(SynchronousTestCase):
+    """On a reactor, a signer signs the buyOKs of each batch under one
+    batch signature (docs/protocol.md, "Batch signatures")."""
+
+    def setUp(self):
+        self.identity = Identity.fromRandom(random.Random(3))
+        reactor = Clock()
+        directlyProvides(reactor, IReactorThreads)
+        self.signer = Signer.forClock(self.identity, reactor)
+
+    def test_forAReactor(self):
+        """A reactor's signer batches, and its answers wait for the end of
+        the turn; a plain clock's signs each answer alone, at once."""
+        self.assertTrue(self.signer.batched)
+        self.assertTrue(self.signer.inline)
+        self.assertFalse(self.signer.atOnce)
+        plain = Signer.forClock(self.identity, Clock())
+        self.assertFalse(plain.batched)
+        self.assertTrue(plain.atOnce)
+
+    def test_buyOKsUnderOneSignature(self):
+        """The buyOKs share one signature, each with its proof and checked
+        alone; the other answers, in their places, are signed alone."""
+        error = wire.Error("soldout", "none left", 7, (self.identity.id, 9))
+        messages = [error, *answers(self.identity, 3)]
+        messages.insert(2, error)
+        signed = self.successResultOf(self.signer.signAll(messages))
+        self.assertEqual(signed[0], self.identity.signed(error))
+        self.assertEqual(signed[2], self.identity.signed(error))
+        oks = [signed[1], *signed[3:]]
+        self.assertEqual([ok.id for ok in oks], [100, 101, 102])
+        self.assertEqual(len({ok.sig for ok in oks}), 1)
+        self.assertTrue(all(ok.proof for ok in oks))
+        self.assertTrue(all(signedBy(m, self.identity.id) for m in signed))
+
+    def test_loneBuyOKAlone(self):
+        """A batch with one buyOK signs it alone, as before batches: no
+        proof."""
         messages = answers(self.identity, 1)
         self.assertEqual(self.successResultOf(self.signer.signAll(messages)),
                          [self.identity.signed(messages[0])])

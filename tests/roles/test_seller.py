@@ -658,8 +658,8 @@ class SaleLogTests(SynchronousTestCase):
 
 
 class DefaultSignerTests(SynchronousTestCase):
-    """Where a daemon's seller signs by default: on a thread of its own
-    with its ledger in memory, inline beside a durable store's writer."""
+    """Where a daemon's seller signs by default: on the reactor's thread,
+    each turn's buyOKs under one batch signature, durable or in memory."""
 
     def seller(self, store):
         clock = task.Clock()
@@ -670,11 +670,58 @@ class DefaultSignerTests(SynchronousTestCase):
                     identity=identity)
         return Seller(flooded(node), {"apple": 1}, lease=LEASE)
 
-    def test_inMemoryThreaded(self):
-        self.assertFalse(self.seller(MemoryStore()).signer.inline)
+    def test_inMemoryBatched(self):
+        signer = self.seller(MemoryStore()).signer
+        self.assertEqual((signer.inline, signer.batched), (True, True))
 
-    def test_durableInline(self):
-        self.assertTrue(self.seller(DurableSlowStore()).signer.inline)
+    def test_durableBatched(self):
+        signer = self.seller(DurableSlowStore()).signer
+        self.assertEqual((signer.inline, signer.batched), (True, True))
+
+
+class BatchSignedAnswersTests(SynchronousTestCase):
+    """A daemon's seller answers the buys of one turn with buyOKs under
+    one batch signature, which the buyer checks one by one; a lone buyOK
+    is signed alone."""
+
+    def setUp(self):
+        self.identity = Identity.fromRandom(random.Random(1))
+        self.buyer = Identity.fromRandom(random.Random(2))
+        self.store = DurableSlowStore()
+        clock = task.Clock()
+        directlyProvides(clock, IReactorThreads)
+        self.node = Node(clock, random.Random(0), FakeConnector(),
+                         NodeConfig(link=LinkSettings(ping_interval=0)), self.store,
+                         identity=self.identity)
+        self.node.setAddress(NODE_HOST, NODE_PORT)
+        self.node.setId(self.identity.id)
+        self.relay = linkPeer(self.node, 2)
+        Seller(flooded(self.node), {"apple": 5}, lease=LEASE)
+
+    def buy(self, buy_id):
+        feed(self.relay, self.buyer.signed(trade.Buy(
+            buy_id, "apple", (self.buyer.id, 2, self.identity.id), expires=EXPIRES)))
+
+    def test_oneSignatureATurn(self):
+        self.buy(50)
+        self.buy(51)
+        self.buy(52)
+        self.node.clock.advance(0)
+        self.assertEqual(self.store.commits, [[50, 51, 52]])
+        self.store.finish()
+        answers = sent(self.relay)
+        self.assertEqual([a.id for a in answers], [50, 51, 52])
+        self.assertEqual(len({a.sig for a in answers}), 1)
+        self.assertTrue(all(a.proof and signedBy(a, self.identity.id)
+                            and a.buyer_key == self.buyer.key for a in answers))
+
+    def test_loneBuyOKSignedAlone(self):
+        self.buy(50)
+        self.node.clock.advance(0)
+        self.store.finish()
+        [answer] = sent(self.relay)
+        self.assertIsNone(answer.proof)
+        self.assertTrue(signedBy(answer, self.identity.id))
 
 
 class ThreadedSigningTests(SynchronousTestCase):

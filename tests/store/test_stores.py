@@ -903,3 +903,76 @@ def test_openStoreWithAReactorWritesOffItsThread(tmp_path):
     assert store.nodeId() == 5
     yield store.close().addTimeout(10, reactor)
     assert readState(str(tmp_path))["node_id"] == "5"
+
+
+class SalesLogTests(SynchronousTestCase):
+    """
+    Schema 6 keeps the sales as a log, without an index of (buyer key,
+    buy id) (each sale with a random buy id wrote a page of it): the
+    store itself refuses a sale recorded twice, or a sold buy closed,
+    counting the sales of writes still on the writer thread.
+    """
+
+    def setUp(self):
+        self.directory = scratchDir(self)
+        self.reactor = ThreadedFakeReactor()
+        self.store = SQLiteStore(self.directory, ThreadExecutor(self.reactor))
+        self.addCleanup(self.closeStore)
+
+    def closeStore(self):
+        d = self.store.close()
+        self.reactor.runUntil(lambda: d.called)
+
+    def finish(self, d):
+        self.reactor.runUntil(lambda: d.called)
+        return self.successResultOf(d)
+
+    def test_noIndexOfBuys(self):
+        """The sales table's one index is that of the copies' expiries."""
+        db = sqlite3.connect(os.path.join(self.directory, DB_NAME))
+        self.addCleanup(db.close)
+        self.assertEqual(db.execute(
+            "SELECT name FROM sqlite_master WHERE tbl_name = 'sales' AND type = 'index'"
+        ).fetchall(), [("sales_expires",)])
+
+    def test_saleInFlightNotRecordedAgain(self):
+        """A sale whose write is still on the writer thread is refused a
+        second time, as is one already written, and one twice in a
+        batch; nothing of a refused batch is written."""
+        self.finish(self.store.seedInventory({"apple": 9}))
+        first = self.store.commitSales([Sale(1, "apple", 7, 1.0, "k")])
+        again = self.store.commitSales([Sale(2, "apple", 7, 1.0, "k"),
+                                        Sale(1, "apple", 7, 2.0, "k")])
+        self.assertIn("sale 1 is already recorded", str(self.failureResultOf(
+            again, StoreError).value))
+        self.finish(first)
+        self.failureResultOf(self.store.commitSales([Sale(1, "apple", 7, 3.0, "k")]),
+                             StoreError)
+        self.failureResultOf(self.store.commitSales([Sale(3, "apple", 7, 3.0, "k"),
+                                                     Sale(3, "apple", 7, 3.0, "k")]),
+                             StoreError)
+        self.finish(self.store.commitSales([Sale(1, "apple", 7, 3.0, "other key")]))
+        self.assertEqual([(s.buyer_key, s.buy_id) for s in self.store.sales()],
+                         [("k", 1), ("other key", 1)])
+        self.assertEqual([(s["buy_id"]) for s in readState(self.directory)["sales"]],
+                         [1, 1])
+
+    def test_saleInFlightNotClosed(self):
+        """A buy whose sale is still being written is not closed."""
+        self.finish(self.store.seedInventory({"apple": 9}))
+        sold = self.store.commitSales([Sale(1, "apple", 7, 1.0, "k")])
+        self.assertIn("buy 1 is sold", str(self.failureResultOf(
+            self.store.closeBuys([Closed("k", 1, 10)], 0), StoreError).value))
+        self.finish(sold)
+        self.failureResultOf(self.store.closeBuys([Closed("k", 1, 10)], 0), StoreError)
+        self.assertEqual(self.store.closed(), [])
+
+    def test_failedSaleMayBeRecordedAgain(self):
+        """A sale whose write failed (no such item) is no sale: it may be
+        recorded, or its buy closed, afterwards."""
+        self.finish(self.store.seedInventory({"apple": 9}))
+        failed = self.store.commitSales([Sale(1, "pear", 7, 1.0, "k")])
+        self.reactor.runUntil(lambda: failed.called)
+        self.failureResultOf(failed, StoreError)
+        self.finish(self.store.closeBuys([Closed("k", 1, 10)], 0))
+        self.assertEqual(self.store.closed(), [Closed("k", 1, 10)])

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from twisted_bazaar.identity import batches, sodium
 from twisted_bazaar.wire import canonical, canonicalFields
 from twisted_bazaar.wire.ids import ID_BITS, KEYED
 
@@ -118,10 +119,12 @@ def narrowedIds(bits):
     if not 1 <= bits <= ID_BITS:
         raise ValueError(f"an id has 1 to {ID_BITS} bits, not {bits}")
     before, _width = _width, bits
+    _ids.clear()
     try:
         yield
     finally:
         _width = before
+        _ids.clear()
 
 
 def verify(key, signature, data):
@@ -144,8 +147,21 @@ def signedBy(message, author):
     form (L{twisted_bazaar.wire.canonical}).
     """
     key, sig = message.key, message.sig
-    return (key is not None and sig is not None and keyOwns(key, author)
-            and verify(key, sig, canonical(message)))
+    if key is None or sig is None or not keyOwns(key, author):
+        return False
+    proof = getattr(message, "proof", None)
+    if proof is None:
+        return verify(key, sig, canonical(message))
+    # A batch signature (L{batches}): sig signs the root this message's
+    # proof leads to.
+    try:
+        nodes = [decode(node) for node in proof]
+    except ValueError:
+        return False
+    if any(len(node) != batches.HASH_BYTES for node in nodes):
+        return False
+    leaf = batches.leafOf(message.asDict())
+    return verify(key, sig, batches.rootSigned(batches.rootOf(leaf, nodes)))
 
 
 def signedIf(identity, message):
@@ -165,17 +181,33 @@ def trusts(node, message, author):
             or signedBy(message, author))
 
 
+#: Key text -> its id (or None), for L{keyId}: a seller checks the key of
+#: every buy it reads, mostly of the same few buyers.  Emptied when full,
+#: and whenever L{narrowedIds} changes the width.
+_ids = {}
+#: The most keys L{_ids} holds.
+KEY_IDS_KEPT = 4096
+_UNKNOWN = object()
+
+
 def keyId(key):
     """
     The node id of a public key sent as text, or None when the text is
     not the base64url of 32 bytes: the id of whatever a peer sent as its
     key, without ever raising.
     """
+    found = _ids.get(key, _UNKNOWN)
+    if found is not _UNKNOWN:
+        return found
     try:
         raw = decode(key)
     except ValueError:
         return None
-    return deriveId(raw) if len(raw) == KEY_BYTES else None
+    found = deriveId(raw) if len(raw) == KEY_BYTES else None
+    if len(_ids) >= KEY_IDS_KEPT:
+        _ids.clear()
+    _ids[key] = found
+    return found
 
 
 def keyOwns(key, node_id):
@@ -197,6 +229,10 @@ class Identity:
                                                     serialization.PublicFormat.Raw)
         self.key = encode(raw)
         self.id = deriveId(raw)
+        #: What signs bytes: libsodium's signing once the first signature
+        #: asks for it (L{sodium}: the same bytes, faster), else, for a key
+        #: libsodium would sign otherwise, the key's own.
+        self._signRaw = self._firstSignature
 
     @classmethod
     def generate(cls, refusal=None):
@@ -274,7 +310,13 @@ class Identity:
 
     def sign(self, data):
         """This node's signature of data (bytes), as text."""
-        return encode(self._private.sign(data))
+        return encode(self._signRaw(data))
+
+    def _firstSignature(self, data):
+        """Choose how this key signs (L{sodium}), then sign data."""
+        private = self._private
+        self._signRaw = sodium.signerFor(private) or private.sign
+        return self._signRaw(data)
 
     def signed(self, message):
         """
@@ -288,3 +330,26 @@ class Identity:
         fields.pop("sig", None)
         fields["key"] = self.key
         return attr.evolve(message, key=self.key, sig=self.sign(canonicalFields(fields)))
+
+    def signedBatch(self, messages):
+        """
+        The messages (of a kind with a ``proof``: ``buyOK``) with this
+        node's key, all signed by one batch signature (L{batches}): each
+        carries its own proof, and L{signedBy} checks each alone.
+        """
+        leaves = []
+        for message in messages:
+            fields = message.asDict()
+            fields["key"] = self.key
+            leaves.append(batches.leafOf(fields))
+        root, proofs = batches.treeOf(leaves)
+        sig = self.sign(batches.rootSigned(root))
+        # Most nodes are in many proofs: each is written as text once.
+        texts = {}
+        for proof in proofs:
+            for node in proof:
+                if node not in texts:
+                    texts[node] = encode(node)
+        text = texts.__getitem__
+        return [attr.evolve(message, key=self.key, sig=sig, proof=tuple(map(text, proof)))
+                for message, proof in zip(messages, proofs)]

@@ -1,16 +1,18 @@
 """
 Where a node's trade answers are signed.
 
-An Ed25519 signature costs about 20 µs, a third of what a seller's
-reactor spent on a sale while it signed there, and the ``cryptography``
-library releases the GIL while it signs.  So a daemon's seller hands each
-turn's answers to a L{Signer} as one batch, which signs them on a thread
-of its own while the reactor goes on reading (and the store's writer
-thread commits the sales): one thread hand-off per batch, not per answer.  Given a plain clock (tests, the
-simulator), the signer signs inline, at once, so runs stay deterministic.
+An Ed25519 signature cost a seller about as much as everything else it
+does for a sale (docs/benchmarks.md, "Where a purchase's time goes").  So
+a daemon's seller hands each turn's answers to a L{Signer} as one batch,
+whose ``buyOK``s it signs under one batch signature (L{signBatched}:
+one Ed25519 signature over a Merkle root, each ``buyOK`` with its own
+proof, docs/protocol.md "Batch signatures").  Given a plain clock (tests,
+the simulator), the signer signs each answer alone, at once, so runs stay
+deterministic and their messages as before.
 
-The signatures are exactly those of L{Identity.signed}: where they are
-made changes nothing on the wire.
+A signer may also sign on a thread of its own (an executor); the daemon
+no longer asks for one: with one signature a batch, the rest of the work
+is Python, which holds the GIL on any thread.
 """
 
 from twisted.internet.interfaces import IReactorThreads
@@ -25,6 +27,25 @@ def signAll(identity, messages):
     return [signedIf(identity, message) for message in messages]
 
 
+def signBatched(identity, messages):
+    """
+    The messages signed by identity, in order: those that can carry a
+    batch signature's ``proof`` (``buyOK``s), when there are two or more,
+    under one batch signature (L{Identity.signedBatch}); the others (and
+    a lone ``buyOK``) each with its own, as L{signAll} signs them.
+    """
+    batchable = [at for at, message in enumerate(messages) if hasattr(message, "proof")]
+    if identity is None or len(batchable) < 2:
+        return signAll(identity, messages)
+    signed = signAll(identity, [message for message in messages
+                                if not hasattr(message, "proof")])
+    signed.reverse()
+    batch = identity.signedBatch([messages[at] for at in batchable])
+    batch.reverse()
+    return [batch.pop() if hasattr(message, "proof") else signed.pop()
+            for message in messages]
+
+
 class Signer:
     """
     Signs batches of messages for one identity, on an executor.
@@ -36,26 +57,42 @@ class Signer:
     @ivar identity: the L{Identity} that signs, or None (nothing to sign).
     """
 
-    def __init__(self, identity, executor=None):
+    def __init__(self, identity, executor=None, batched=False):
+        """
+        @param batched: sign each batch's ``buyOK``s under one batch
+            signature (L{signBatched}); else each answer alone.
+        """
         self.identity = identity
         self._executor = executor
         self._stopped = False
+        self.batched = batched
+        self._sign = signBatched if batched else signAll
 
     @classmethod
-    def forClock(cls, identity, clock, threaded=True):
+    def forClock(cls, identity, clock, threaded=False):
         """
-        A signer for a node on clock: threaded when asked to, the clock is
-        a reactor that runs threads (a daemon) and there is a key to sign
-        with; inline otherwise.
+        A signer for a node on clock.  On a reactor (a daemon), one that
+        signs batches (L{signBatched}): on a thread of its own when asked
+        to and there is a key to sign with, inline otherwise.  On a plain
+        clock (tests, the simulator), one that signs each answer alone,
+        inline.
         """
-        if threaded and identity is not None and IReactorThreads.providedBy(clock):
-            return cls(identity, ThreadExecutor(clock, name="bazaar-signer"))
-        return cls(identity)
+        if not IReactorThreads.providedBy(clock):
+            return cls(identity)
+        if threaded and identity is not None:
+            return cls(identity, ThreadExecutor(clock, name="bazaar-signer"), batched=True)
+        return cls(identity, batched=True)
 
     @property
     def inline(self):
         """True when L{signAll} fires before it returns."""
         return self._executor is None or self._stopped
+
+    @property
+    def atOnce(self):
+        """True when an answer is best signed at once: inline, and not in
+        batches (whose answers wait for the end of the reactor's turn)."""
+        return self.inline and not self.batched
 
     def signAll(self, messages):
         """
@@ -64,9 +101,9 @@ class Signer:
             when L{inline}.
         """
         if self.inline:
-            return InlineExecutor().submit(signAll, self.identity, messages)
+            return InlineExecutor().submit(self._sign, self.identity, messages)
         self._executor.start()
-        return self._executor.submit(signAll, self.identity, messages)
+        return self._executor.submit(self._sign, self.identity, messages)
 
     def stop(self):
         """

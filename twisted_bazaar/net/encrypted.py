@@ -24,6 +24,7 @@ from zope.interface import implementer
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.channel import ChannelError, Session
 from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.net.sendnow import sendNow
 
 #: Seconds the channel's handshake may take, by default (the links'
 #: own --handshake-timeout, which covers the rest of their handshake).
@@ -230,7 +231,7 @@ class EncryptedProtocol(Protocol):
         if self._early is not None:
             self._early.append(bytes(data))
         else:
-            self.transport.write(self.session.seal(data))
+            sendNow(self.transport, self.session.seal(data))
 
     def writeSequence(self, data):
         self.write(b"".join(data))

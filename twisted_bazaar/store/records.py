@@ -154,6 +154,15 @@ class Remembered:
         return forgotten
 
 
+def keptSale(sale, forget_before):
+    """Whether ``sale`` (or None) is a sale a write given
+    ``forget_before`` keeps: any but a copy whose buys all expired
+    before it (as L{Remembered.forget} forgets them)."""
+    if sale is None:
+        return False
+    return not (sale.copy and forget_before is not None and sale.expires < forget_before)
+
+
 def countItems(sales):
     """item -> units the sales (or purchases) sell of it."""
     counts = {}
@@ -238,6 +247,12 @@ class Snapshot:
             if key in self._closed:
                 raise StoreError(f"sales not recorded: buy {sale.buy_id} is closed")
             batch.add(key)
+
+    def isSold(self, key, forget_before=None):
+        """Whether the sale of (buyer key, buy id) ``key`` is recorded,
+        and is not a copy a write given ``forget_before`` (ms) forgets
+        (L{forget})."""
+        return keptSale(self._sales.get(key), forget_before)
 
     def checkClose(self, closes):
         """Raise L{StoreError} if one of the closes is sold: a sale is

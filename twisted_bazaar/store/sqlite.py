@@ -46,6 +46,7 @@ from twisted_bazaar.store.records import (
     Snapshot,
     SnapshotReads,
     StoreError,
+    keptSale,
     takenItems,
 )
 
@@ -58,8 +59,10 @@ BUSY_TIMEOUT = 2.0
 #: buyer's key (schema 1), one of schema 2 from before a buy named a
 #: quantity, one of schema 3 from when shared files were counted stock,
 #: one of schema 4 from when every copy of a shared file sold was a
-#: ledger line for good: each is upgraded when opened (L{_prepare}).
-SCHEMA_VERSION = 5
+#: ledger line for good, one of schema 5 from when the sales table was
+#: keyed by (buyer key, buy id): each is upgraded when opened
+#: (L{_prepare}).
+SCHEMA_VERSION = 6
 
 #: The closed buys: (buyer key, buy id) never to be sold, until expires.
 _CLOSED = """
@@ -98,6 +101,29 @@ CREATE INDEX sales_expires ON sales (expires) WHERE copy = 1;
 CREATE TABLE copies (item TEXT PRIMARY KEY, sold INTEGER NOT NULL CHECK (sold >= 1));
 """
 
+#: Schema 6's sales: a log, in the order sold, without the index of
+#: (buyer key, buy id) that schema 5 kept.  Buy ids are drawn at random,
+#: so each sale inserted its key at its own place in that index: under
+#: load, a group commit of N sales wrote about N pages of it, and the
+#: more sales, the more pages (2 to 8 KiB written a sale over a
+#: benchmark's first 8 seconds: docs/benchmarks.md, "The durable
+#: seller's falling rate").  The one writer checks that a sale is new,
+#: and that a closed buy is not sold, against the sales it holds in
+#: memory (L{SQLiteStore.commitSales}, L{SQLiteStore.closeBuys}).
+_SALES_LOG = """
+DROP INDEX sales_expires;
+ALTER TABLE sales RENAME TO sales_5;
+CREATE TABLE sales (
+    buyer_key TEXT NOT NULL, buy_id INTEGER NOT NULL, item TEXT NOT NULL,
+    buyer INTEGER NOT NULL, time REAL NOT NULL, sha256 TEXT, size INTEGER,
+    units INTEGER NOT NULL DEFAULT 1 CHECK (units >= 1),
+    copy INTEGER NOT NULL DEFAULT 0, expires INTEGER);
+CREATE INDEX sales_expires ON sales (expires) WHERE copy = 1;
+INSERT INTO sales SELECT buyer_key, buy_id, item, buyer, time, sha256, size, units,
+    copy, expires FROM sales_5;
+DROP TABLE sales_5;
+"""
+
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE inventory (
@@ -109,7 +135,7 @@ CREATE TABLE pending (
     buy_id INTEGER PRIMARY KEY, item TEXT NOT NULL, seller INTEGER NOT NULL,
     path TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL,
     expires INTEGER, sha256 TEXT, size INTEGER);
-""" + _SALES + _CLOSED + _UNITS + _COPIES + _COPIES_SOLD + (
+""" + _SALES + _CLOSED + _UNITS + _COPIES + _COPIES_SOLD + _SALES_LOG + (
     f"INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}');")
 
 #: Schema 1 -> 2, in one transaction.  Sales keep their rows, with no
@@ -159,6 +185,9 @@ UPDATE sales SET expires = CAST(time * 1000 AS INTEGER) + 600000 WHERE copy = 1;
 UPDATE meta SET value = '5' WHERE key = 'schema';
 """
 
+#: Schema 5 -> 6: the sales as a log (L{_SALES_LOG}).
+_UPGRADE_5 = _SALES_LOG + "UPDATE meta SET value = '6' WHERE key = 'schema';"
+
 #: The tables and columns of schema 1, as its last version made them.
 _SCHEMA_1 = {
     "meta": ["key", "value"], "inventory": ["item", "units"],
@@ -186,6 +215,9 @@ class SQLiteStore(SnapshotReads):
         self.path = os.path.join(directory, DB_NAME)
         self.executor = executor if executor is not None else InlineExecutor()
         self._closing = None
+        #: (buyer key, buy id) -> the sale, of the sales in writes not yet
+        #: done.
+        self._selling = {}
         try:
             os.makedirs(directory, exist_ok=True)
             self.new = not os.path.exists(self.path)
@@ -276,9 +308,33 @@ class SQLiteStore(SnapshotReads):
         closes and copies remembered for buys that expired before it are
         forgotten first (L{_forget})."""
         sales = list(sales)
-        return self._write("sales not recorded",
-                           functools.partial(_salesStatements, sales, forget_before),
-                           self._state.recordSales, sales, forget_before)
+        keys = [sale.ledgerKey for sale in sales]
+        for sale, key in zip(sales, keys):
+            if self._sold(key, forget_before) or keys.count(key) > 1:
+                return defer.fail(StoreError(f"sales not recorded: sale {sale.buy_id} "
+                                             "is already recorded"))
+        writing = self._selling
+        for sale, key in zip(sales, keys):
+            writing[key] = sale
+        d = self._write("sales not recorded",
+                        functools.partial(_salesStatements, sales, forget_before),
+                        self._state.recordSales, sales, forget_before)
+        return d.addBoth(self._recorded, keys)
+
+    def _sold(self, key, forget_before):
+        """Whether the sale of (buyer key, buy id) is recorded, or on its
+        way to the disk, and not a copy a write given ``forget_before``
+        forgets."""
+        return (keptSale(self._selling.get(key), forget_before)
+                or self._state.isSold(key, forget_before))
+
+    def _recorded(self, result, keys):
+        """A sales write is done (its sales are in the snapshot if it was
+        committed, nowhere if not)."""
+        writing = self._selling
+        for key in keys:
+            writing.pop(key, None)
+        return result
 
     def addPending(self, pending):
         return self._write("pending buy not recorded",
@@ -300,6 +356,10 @@ class SQLiteStore(SnapshotReads):
         forgotten first (L{_forget}).
         """
         closes = list(closes)
+        for entry in closes:
+            if self._sold(entry.ledgerKey, forget_before):
+                return defer.fail(StoreError(f"buys not closed: buy {entry.buy_id} "
+                                             "is sold"))
         return self._write("buys not closed",
                            functools.partial(_closeStatements, closes, forget_before),
                            self._state.closeBuys, closes, forget_before)
@@ -367,10 +427,6 @@ def _forget(db, before):
 
 def _closeStatements(closes, forget_before, db):
     _forget(db, forget_before)
-    for entry in closes:
-        if db.execute("SELECT 1 FROM sales WHERE buyer_key = ? AND buy_id = ?",
-                      (entry.buyer_key or "", entry.buy_id)).fetchone():
-            raise StoreError(f"buy {entry.buy_id} is sold")
     return [("INSERT OR IGNORE INTO closed VALUES (?, ?, ?)",
              (entry.buyer_key or "", entry.buy_id, entry.expires))
             for entry in closes]
@@ -459,14 +515,17 @@ def _prepare(db, path):
         version = None if row is None else row[0]
     if version == str(SCHEMA_VERSION):
         return
+    if version == "5":
+        _script(db, _UPGRADE_5)
+        return
     if version == "4":
-        _script(db, _UPGRADE_4)
+        _script(db, _UPGRADE_4 + _UPGRADE_5)
         return
     if version == "3":
-        _script(db, _UPGRADE_3 + _UPGRADE_4)
+        _script(db, _UPGRADE_3 + _UPGRADE_4 + _UPGRADE_5)
         return
     if version == "2":
-        _script(db, _UPGRADE_2 + _UPGRADE_3 + _UPGRADE_4)
+        _script(db, _UPGRADE_2 + _UPGRADE_3 + _UPGRADE_4 + _UPGRADE_5)
         return
     if version is not None:
         raise StoreError(f"{path} was written by a newer twisted-bazaar (schema "
@@ -476,7 +535,7 @@ def _prepare(db, path):
         if _columns(db, table) != columns:
             raise StoreError(f"{path} is not a twisted-bazaar database this version "
                              f"can read (its table {table} is not as expected)")
-    _script(db, _UPGRADE_1 + _UPGRADE_2 + _UPGRADE_3 + _UPGRADE_4)
+    _script(db, _UPGRADE_1 + _UPGRADE_2 + _UPGRADE_3 + _UPGRADE_4 + _UPGRADE_5)
 
 
 def _columns(db, table):

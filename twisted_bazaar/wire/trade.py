@@ -23,6 +23,7 @@ from twisted_bazaar.wire import (
     errorCode,
     intIn,
     message,
+    ProtocolError,
 )
 
 errorCode("soldout", "the seller has no stock left for this buy, and will never "
@@ -38,6 +39,26 @@ checkExpires = intIn(0, 2**63 - 1, "milliseconds since the Unix epoch")
 #: Most units one buy can name (and one buyOK can count).
 MAX_QUANTITY = 1_000_000_000
 checkUnits = intIn(1, MAX_QUANTITY, f"a number of units, 1 to {MAX_QUANTITY:,}")
+
+#: Most hashes a ``buyOK``'s ``proof`` holds: enough for a batch of 2^32
+#: answers (a seller signs a turn's at once, far fewer).
+MAX_PROOF = 32
+
+
+def checkProof(value, name):
+    """A batch signature's ``proof`` (docs/protocol.md, "Batch
+    signatures"): a list of at most MAX_PROOF hashes, each 43 characters
+    of text (32 bytes in base64url, checked when used), as a tuple."""
+    if (type(value) is not list or len(value) > MAX_PROOF
+            or not all(type(each) is str and len(each) == 43 and each.isascii()
+                       for each in value)):
+        raise ProtocolError(f"{name} must be a list of at most {MAX_PROOF} hashes, "
+                            "each 43 characters of base64url")
+    return tuple(value)
+
+
+checkProof.fast = "False"
+
 
 @message("buy", routed=True)
 class Buy(Message):
@@ -85,6 +106,9 @@ class BuyOK(Message):
     count: int = field(checkUnits, default=None)
     key: str = field(checkKey, default=None)
     sig: str = field(checkSig, default=None)
+    #: With a batch signature: the hashes from this answer to the root
+    #: ``sig`` signs (docs/protocol.md, "Batch signatures").
+    proof: tuple = field(checkProof, default=None)
 
 
 def countOf(ok):

@@ -15,10 +15,12 @@ class FakeSigner:
     """Signs by tagging; inline at once, else when the test says."""
 
     def __init__(self, inline):
-        self.inline = inline
+        self.inline = self.atOnce = inline
         self.batches = []
+        self.calls = []
 
     def signAll(self, messages):
+        self.calls.append(list(messages))
         if self.inline:
             return defer.succeed([("signed", m) for m in messages])
         d = defer.Deferred()
@@ -99,6 +101,20 @@ class AnswerQueueTests(SynchronousTestCase):
         self.signer.finish()
         self.assertEqual(self.seller.node.routed, [("signed", "a"), ("signed", "b")])
         self.assertEqual([m for _, m in self.signer.batches], [["c"]])
+
+    def test_batchedSignsOneBatchATurn(self):
+        """An inline signer that signs in batches gets each turn's answers
+        as one batch at the end of the turn, and they leave then."""
+        queue = self.queue(inline=True)
+        self.signer.atOnce = False
+        queue.answer("a")
+        queue.answer("b")
+        self.assertEqual(self.seller.node.routed, [])
+        self.assertTrue(queue.busy)
+        self.seller.node.clock.advance(0)
+        self.assertEqual(self.seller.node.routed, [("signed", "a"), ("signed", "b")])
+        self.assertEqual(self.signer.calls, [["a", "b"]])
+        self.assertFalse(queue.busy)
 
     def test_buyOKWaitsForItsCommit(self):
         queue = self.queue(inline=True)

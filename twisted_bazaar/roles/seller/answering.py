@@ -211,7 +211,7 @@ class Answering:
                                     size=sale.size, count=quantityField(sale.units)),
                               sale)
         seller.sales.commitSoon(sale, seller.stopped or (
-            not seller.store.durable and seller.answers.signer.inline))
+            not seller.store.durable and seller.answers.signer.atOnce))
 
 
 def _tooFar(message):

@@ -71,11 +71,12 @@ class Seller(Role):
                  closed_limit=DEFAULT_CLOSED_LIMIT):
         """
         @param signer: the L{Signer} of the answers; by default one for the
-            node's key and clock: on a thread of its own in a daemon whose
-            ledger is in memory, inline otherwise.  A durable seller already
-            has the store's writer thread working beside the reactor; on two
-            cores a third thread cost it more in waits for the GIL than it
-            saved (docs/benchmarks.md, "Signing off the reactor").
+            node's key and clock: in a daemon, each turn's buyOKs under one
+            batch signature, on the reactor's thread (a thread of its own
+            cost more in waits for the GIL than it saved once a batch
+            needs one Ed25519 signature: docs/benchmarks.md, "Where a
+            purchase's time goes"); on a plain clock, each answer alone,
+            at once.
         @param closed_limit: the most closed buys and copies sold
             remembered at once.
         """
@@ -91,7 +92,7 @@ class Seller(Role):
         self.closed, self.copies = self.closes.closed, self.closes.copies
         self.remembered = self.closes.remembered
         self.answers = AnswerQueue(self, signer or Signer.forClock(
-            node.identity, node.clock, threaded=not self.store.durable))
+            node.identity, node.clock))
         self.signer = self.answers.signer
         self.answering = Answering(self)
         self.refusalLog = self.answering.refusalLog

@@ -36,7 +36,7 @@ class AnswerQueue:
         """Sign an answer and route it; a buyOK (given with its sale)
         leaves only once the sale is committed."""
         self._unsigned.append((sale, message))
-        if self.signer.inline:
+        if self.signer.atOnce:
             self.signBatch()
         elif self._sign_call is None:
             self._sign_call = self.node.clock.callLater(0, self.signBatch)

@@ -1,0 +1,114 @@
+"""
+Tests for L{twisted_bazaar.identity.batches} and batch signatures
+(L{Identity.signedBatch}, L{signedBy}): every answer of a batch checks
+alone, and nothing in it can be changed, moved or added.
+"""
+
+import hashlib
+import random
+
+import attr
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.identity import batches
+from twisted_bazaar.identity.keys import Identity, encode, signedBy
+from twisted_bazaar.wire.trade import BuyOK
+
+
+def oks(seller, count, buyer=7):
+    return [BuyOK(900 + n, "apple", (seller.id, buyer), buyer_key=None,
+                  count=None if n % 3 else n + 2) for n in range(count)]
+
+
+class TreeTests(SynchronousTestCase):
+    def test_everyProofLeadsToTheRoot(self):
+        """For batches of 1 to 40 leaves, each leaf's proof leads to the
+        root, and no longer than the tree is deep."""
+        for size in range(1, 41):
+            leaves = [hashlib.sha256(b"%d" % n).digest() for n in range(size)]
+            root, proofs = batches.treeOf(leaves)
+            for leaf, proof in zip(leaves, proofs):
+                self.assertEqual(batches.rootOf(leaf, proof), root)
+                self.assertLessEqual(len(proof), (size - 1).bit_length())
+
+    def test_oneLeaf(self):
+        """A batch of one is its leaf, with an empty proof."""
+        leaf = hashlib.sha256(b"one").digest()
+        self.assertEqual(batches.treeOf([leaf]), (leaf, [[]]))
+
+    def test_parentSortsItsChildren(self):
+        """A parent is SHA-256 of 0x01 and its two children, the smaller
+        first."""
+        a, b = b"\x00" * 32, b"\xff" * 32
+        expected = hashlib.sha256(b"\x01" + a + b).digest()
+        self.assertEqual(batches.parentOf(a, b), expected)
+        self.assertEqual(batches.parentOf(b, a), expected)
+
+    def test_leafLeavesOutSigAndProof(self):
+        """A leaf is SHA-256 of 0x00 and the signed bytes of the message
+        (as for a signature of its own), without its sig and proof."""
+        fields = {"type": "buyOK", "id": 1, "item": "apple", "path": ["a", "b"],
+                  "key": "k", "sig": "s", "proof": ["p"]}
+        self.assertEqual(batches.leafOf(fields), hashlib.sha256(
+            b'\x00bazaar-sig:{"id":1,"item":"apple","key":"k","path":["a","b"],'
+            b'"type":"buyOK"}').digest())
+
+
+class SignedBatchTests(SynchronousTestCase):
+    def setUp(self):
+        self.seller = Identity.fromRandom(random.Random(58))
+
+    def test_eachChecksAlone(self):
+        """Each buyOK of a batch, taken from the wire alone, is signed by
+        the seller; all carry the one signature."""
+        for size in (2, 3, 7, 16, 33):
+            signed = self.seller.signedBatch(oks(self.seller, size))
+            self.assertEqual(len({ok.sig for ok in signed}), 1)
+            for ok in signed:
+                alone = wire.decode(wire.encode(ok))
+                self.assertEqual(alone, ok)
+                self.assertTrue(signedBy(alone, self.seller.id))
+
+    def test_sameFieldsAsSignedAlone(self):
+        """Apart from sig and proof, a batch's buyOKs are those the seller
+        signs alone."""
+        messages = oks(self.seller, 5)
+        for batched, alone in zip(self.seller.signedBatch(messages),
+                                  [self.seller.signed(m) for m in messages]):
+            self.assertEqual(attr.evolve(batched, sig=None, proof=None),
+                             attr.evolve(alone, sig=None))
+
+    def test_changedFieldRefused(self):
+        """Any field of the answer changed, and it checks no more."""
+        ok = self.seller.signedBatch(oks(self.seller, 4))[1]
+        for change in ({"count": 5}, {"id": 1}, {"item": "pear"},
+                       {"path": (self.seller.id, 8)}, {"buyer_key": self.seller.key},
+                       {"sha256": "0" * 64, "size": 3}):
+            self.assertFalse(signedBy(attr.evolve(ok, **change), self.seller.id), change)
+
+    def test_proofChangedRefused(self):
+        """A proof cut short, lengthened, reordered, with a node changed,
+        or taken from another answer of the batch, checks nothing."""
+        signed = self.seller.signedBatch(oks(self.seller, 5))
+        ok, other = signed[0], signed[1]
+        flipped = encode(bytes(32))
+        for proof in (ok.proof[:-1], ok.proof + (flipped,), ok.proof[::-1],
+                      (flipped,) + ok.proof[1:], other.proof, (), ("A" * 43,),
+                      ("not base64url!" + "A" * 29,)):
+            self.assertFalse(signedBy(attr.evolve(ok, proof=proof), self.seller.id),
+                             proof)
+
+    def test_withoutProofRefused(self):
+        """A batch's signature without the proof signs nothing, and a
+        signature of the answer alone with a proof added checks nothing."""
+        ok = self.seller.signedBatch(oks(self.seller, 2))[0]
+        self.assertFalse(signedBy(attr.evolve(ok, proof=None), self.seller.id))
+        alone = self.seller.signed(oks(self.seller, 1)[0])
+        self.assertFalse(signedBy(attr.evolve(alone, proof=()), self.seller.id))
+
+    def test_otherSellerRefused(self):
+        """A batch signed by one seller is no other's."""
+        ok = self.seller.signedBatch(oks(self.seller, 2))[0]
+        self.assertFalse(signedBy(ok, Identity.fromRandom(random.Random(1)).id))

@@ -1,0 +1,85 @@
+"""
+Batch signatures (docs/protocol.md, "Keys and signatures": "Batch
+signatures"): one Ed25519 signature over the root of a Merkle tree of
+many ``buyOK``s, each of which carries the hashes (its ``proof``) that
+lead from it to the root, so that each is checked alone.
+
+A seller answers many buys a turn of its reactor under load, and one
+Ed25519 signature cost it about as much as everything else it does for a
+sale (docs/benchmarks.md, "Where a purchase's time goes"); a hash costs
+a fortieth of one.
+
+- A leaf is SHA-256 of the byte 0x00 and the message's signed bytes:
+  ``bazaar-sig:`` and its canonical encoding, ``sig`` and ``proof`` left
+  out (L{leafOf}).
+- Two nodes make their parent, SHA-256 of the byte 0x01 and the two, the
+  smaller first (bytes compared in order): a proof needs no left or
+  right (L{parentOf}).
+- The leaves, in order, are paired (first and second, third and fourth,
+  ...); an odd one out at the end of a level goes up a level as it is.
+  The last node standing is the root (L{treeOf}).
+- ``sig`` signs the bytes ``bazaar-batch:`` and the root's 32 bytes.
+"""
+
+import hashlib
+
+from twisted_bazaar.wire import canonicalFields
+
+#: What a batch's signature signs, before its root.
+ROOT_LABEL = b"bazaar-batch:"
+#: Bytes of a node of the tree (a SHA-256).
+HASH_BYTES = 32
+_LEAF, _NODE = b"\x00", b"\x01"
+_sha256 = hashlib.sha256
+
+
+def leafOf(fields):
+    """The leaf of a message, given its wire fields (C{asDict}, with its
+    ``key``): ``sig`` and ``proof`` are left out."""
+    fields = {name: value for name, value in fields.items()
+              if name != "sig" and name != "proof"}
+    return _sha256(_LEAF + canonicalFields(fields)).digest()
+
+
+def parentOf(one, other):
+    """The parent of two nodes (32 bytes each)."""
+    if other < one:
+        one, other = other, one
+    return _sha256(_NODE + one + other).digest()
+
+
+def rootOf(leaf, proof):
+    """The root a leaf and its proof (a list of 32-byte nodes) lead to."""
+    for node in proof:
+        leaf = parentOf(leaf, node)
+    return leaf
+
+
+def treeOf(leaves):
+    """
+    The root of leaves (a non-empty list of 32-byte hashes), and each
+    leaf's proof: the nodes it is paired with, from its own level up.
+    """
+    proofs = [[] for _ in leaves]
+    level = list(leaves)
+    members = [[index] for index in range(len(leaves))]
+    while len(level) > 1:
+        above, joined = [], []
+        for at in range(0, len(level) - 1, 2):
+            one, other = level[at], level[at + 1]
+            for index in members[at]:
+                proofs[index].append(other)
+            for index in members[at + 1]:
+                proofs[index].append(one)
+            above.append(parentOf(one, other))
+            joined.append(members[at] + members[at + 1])
+        if len(level) % 2:
+            above.append(level[-1])
+            joined.append(members[-1])
+        level, members = above, joined
+    return level[0], proofs
+
+
+def rootSigned(root):
+    """The bytes a batch's signature signs."""
+    return ROOT_LABEL + root
