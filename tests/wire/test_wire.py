@@ -185,7 +185,9 @@ WIRE_FORMS = [
                {"apple": 2}, {"fig": 1}, 1,
                ((1500, "in", 42, "buy"), (2, "out", -1, "wtf")),
                (("a.bin", 10, "ab" * 32, 2),),
-               (("b.bin", 100, "cd" * 32, 40, 20, 1, "stalled", "no seller"),)),
+               (("b.bin", 100, "cd" * 32, 40, 20, 1, "stalled", "no seller"),),
+               limits=(("link.unsent", "bytes", 0, 33554432, 8388608),
+                       ("flood.seen", "ids", 12, None, None))),
      {"type": "nodestate", "id": "17", "host": "10.0.0.3", "port": 9001,
       "scheme": "flood", "links": [{"id": "42", "host": "10.0.0.4", "port": 9002,
                                     "purpose": "overlay"}],
@@ -195,7 +197,11 @@ WIRE_FORMS = [
       "files": [{"name": "a.bin", "size": 10, "sha256": "ab" * 32, "sold": 2}],
       "downloads": [{"name": "b.bin", "size": 100, "sha256": "cd" * 32, "have": 40,
                      "rate": 20, "sellers": 1, "state": "stalled",
-                     "why": "no seller"}]}),
+                     "why": "no seller"}],
+      "limits": [{"name": "link.unsent", "unit": "bytes", "used": 0,
+                  "limit": 33554432, "group": 8388608},
+                 {"name": "flood.seen", "unit": "ids", "used": 12, "limit": None,
+                  "group": None}]}),
 ] + CHORD_WIRE_FORMS + PUNCH_WIRE_FORMS
 
 
