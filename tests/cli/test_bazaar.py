@@ -331,8 +331,8 @@ class RenderTests(SynchronousTestCase):
         text = renderNode({
             "id": "7", "host": "h", "port": 1, "scheme": "flood", "links": [],
             "stock": {}, "bag": {"big.bin": 1}, "pending": 0, "recent": [],
-            "files": [{"name": "song.ogg", "size": 2048, "sha256": sha}],
-            "downloads": [{"name": "big.bin", "size": 4 * 1024 * 1024, "sha256": sha,
+            "files": [{"name": "song.ogg", "size": 2048, "contentId": sha}],
+            "downloads": [{"name": "big.bin", "size": 4 * 1024 * 1024, "contentId": sha,
                            "have": 1024 * 1024, "rate": 0, "sellers": 0,
                            "state": "stalled", "why": "seller 3 did not deliver"}]})
         self.assertEqual(text.splitlines()[5:], [
@@ -352,7 +352,7 @@ class RenderTests(SynchronousTestCase):
         obj = listObject({"song.ogg": 2, "sha256:" + sha: 2, "apple": 1}, states)
         self.assertEqual(obj["items"], {"apple": {"units": 2, "sellers": ["7"]}})
         self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5000,
-                                         "sha256": sha, "sellers": ["7", "8"]}])
+                                         "contentId": sha, "sellers": ["7", "8"]}])
         self.assertEqual(obj["index"], {"apple": 1, "song.ogg": 2})
         self.assertIn(f"  song.ogg: 4.9 KiB, content id {sha[:16]}…, sellers: 7, 8",
                       renderList(obj).splitlines())
@@ -526,7 +526,7 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         self.assertNotIn("bag", obj)
         self.assertNotIn("recent", obj)
         self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5,
-                                         "sha256": "ab" * 32}])
+                                         "contentId": "ab" * 32}])
         lines = renderNode(obj).splitlines()
         self.assertEqual(lines[:4], ["node 7 at h:1 (flood)", "overlay links: 1",
                                      "  node 8 at h:2 (overlay)", "stock: apple 2"])
@@ -543,6 +543,18 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
                          (False, {"apple": 1}, 0))
         self.assertIn("  song.ogg  5 B  content id abababababababab…  sold 3",
                       renderNode(obj).splitlines())
+
+    def test_aFilesHashGoesByItsNameInJson(self):
+        """The wire's ``sha256`` of a file, its content id, is ``contentId``
+        in --json, for shared files and downloads alike: nobody takes it
+        for what sha256sum prints."""
+        state = NodeState(7, "h", 1, "flood", (), {}, {}, 0,
+                          files=(("song.ogg", 5, "ab" * 32, 3),),
+                          downloads=(("big.bin", 9, "cd" * 32, 4, 1, 1, "fetching", ""),))
+        obj = nodeObject(state)
+        self.assertEqual((obj["files"][0]["contentId"], obj["downloads"][0]["contentId"]),
+                         ("ab" * 32, "cd" * 32))
+        self.assertNotIn("sha256", json.dumps(obj))
 
     def test_noNodeNamed(self):
         with contextlib.redirect_stderr(io.StringIO()) as err, \

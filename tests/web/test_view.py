@@ -123,7 +123,7 @@ class MarketViewTests(SynchronousTestCase):
         snapshot = self.view.snapshot()
         self.assertEqual(snapshot["offers"], {"apple": [{"node": "1", "units": 2}]})
         self.assertEqual(snapshot["files"], [{"name": "song.ogg", "size": 4096,
-                                              "sha256": sha, "nodes": ["1", "2"]}])
+                                              "contentId": sha, "nodes": ["1", "2"]}])
         self.assertEqual([(n["id"], n["files"]) for n in snapshot["nodes"]],
                          [("1", 1), ("2", 1)])
 
@@ -143,10 +143,10 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(state(1, files=[("a.bin", 10, sha, 3)], downloads=[
             ("b.bin", 100, sha, 40, 20, 1, "stalled", "seller 3 did not deliver")]))
         page = self.view.node(1)
-        self.assertEqual(page["files"], [{"name": "a.bin", "size": 10, "sha256": sha,
+        self.assertEqual(page["files"], [{"name": "a.bin", "size": 10, "contentId": sha,
                                           "sold": 3}])
         self.assertEqual(page["downloads"], [{
-            "name": "b.bin", "size": 100, "sha256": sha, "have": 40, "rate": 20,
+            "name": "b.bin", "size": 100, "contentId": sha, "have": 40, "rate": 20,
             "sellers": 1, "state": "stalled", "why": "seller 3 did not deliver"}])
 
     def test_firstAnswerIsTheBaseline(self):
@@ -240,7 +240,7 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(state(2, downloads=[("b.bin", 100, sha, 40, 20, 2,
                                                   "fetching", "")]))
         self.assertEqual(self.view.snapshot()["downloads"], [{
-            "node": "2", "name": "b.bin", "size": 100, "sha256": sha, "have": 40,
+            "node": "2", "name": "b.bin", "size": 100, "contentId": sha, "have": 40,
             "rate": 20, "sellers": 2, "state": "fetching", "why": ""}])
 
     def test_publishOncePerChange(self):
@@ -286,7 +286,7 @@ class PublicStateTests(SynchronousTestCase):
         page = self.view.node(1)
         self.assertTrue(page["public"])
         self.assertEqual(page["files"], [{"name": "song.ogg", "size": 5,
-                                          "sha256": "ab" * 32}])
+                                          "contentId": "ab" * 32}])
         for withheld in ("bag", "pending", "downloads", "messages"):
             self.assertNotIn(withheld, page)
         [entry] = self.view.snapshot()["nodes"]

@@ -68,6 +68,7 @@ from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.status.node import STATUS
+from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import Identity, publicKey
@@ -335,7 +336,8 @@ def _state():
 def listObject(index, states, unreachable=()):
     """What is on offer: per item, units in stock over the nodes that
     answered and the sellers holding some; per shared file (a file is
-    listed once, by name, never as units), its size, hash and sellers;
+    listed once, by name, never as units), its size, content id and
+    sellers;
     and the index's seller counts (a file's content item, ``sha256:``,
     left out: its name stands for it)."""
     items, files = {}, {}
@@ -345,9 +347,9 @@ def listObject(index, states, unreachable=()):
             entry["units"] += units
             if units:
                 entry["sellers"].append(wireId(state.id))
-        for name, size, sha256, _ in state.files:
-            entry = files.setdefault((name, sha256), {"name": name, "size": size,
-                                                      "sha256": sha256, "sellers": []})
+        for name, size, content_id, _ in state.files:
+            entry = files.setdefault((name, content_id), {
+                "name": name, "size": size, CONTENT_ID: content_id, "sellers": []})
             entry["sellers"].append(wireId(state.id))
     return {"items": dict(sorted(items.items())),
             "files": [entry for _, entry in sorted(files.items())],
@@ -463,7 +465,7 @@ def nodeObject(state):
     wired = state.asDict()
     obj = {"id": wireId(state.id), "host": state.host, "port": state.port,
            "scheme": state.scheme, "links": wired["links"],
-           "stock": dict(state.stock), "files": wired["files"],
+           "stock": dict(state.stock), "files": list(map(shownFile, wired["files"])),
            "reach": state.reach}
     if state.relay is not None:
         obj["relay"] = state.relay
@@ -472,7 +474,8 @@ def nodeObject(state):
     seen = (None if not state.seen_host
             else {"host": state.seen_host, "port": state.seen_port})
     return dict(obj, public=False, bag=dict(state.bag), pending=state.pending,
-                recent=wired["recent"], downloads=wired["downloads"], seen=seen)
+                recent=wired["recent"], downloads=list(map(shownFile, wired["downloads"])),
+                seen=seen)
 
 
 @defer.inlineCallbacks
@@ -634,7 +637,7 @@ def renderList(obj):
         for entry in obj["files"]:
             sellers = ", ".join(_short(s) for s in entry["sellers"])
             lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, content id "
-                         f"{entry['sha256'][:16]}…, sellers: {sellers}")
+                         f"{entry[CONTENT_ID][:16]}…, sellers: {sellers}")
     if obj["index"]:
         lines.append("in the tracker's index (sellers per item):")
         lines += [f"  {item}: {count}" for item, count in obj["index"].items()]
@@ -684,7 +687,7 @@ def renderNode(obj):
     if obj.get("files"):
         lines.append(f"shared files: {len(obj['files'])}")
         lines += [f"  {entry['name']}  {byteSize(entry['size'])}  content id "
-                  f"{entry['sha256'][:16]}…"
+                  f"{entry[CONTENT_ID][:16]}…"
                   + (f"  sold {entry['sold']}" if "sold" in entry else "")
                   for entry in obj["files"]]
     if obj.get("downloads"):

@@ -281,9 +281,9 @@ class _NothingOffered(NodeObserver):
 
 def plainSha256(path):
     """
-    The SHA-256 of a file's bytes, as ``sha256sum`` prints it: a file's
-    ``sha256`` in offers and views is its identity, the hash of its
-    pieces' hashes (protocol.md §19.4), which no common tool prints.
+    The SHA-256 of a file's bytes, as ``sha256sum`` prints it: the
+    ``sha256`` of offers on the wire is the file's content id, the hash
+    of its pieces' hashes (protocol.md §19.4), which no common tool prints.
     None if the file cannot be read.
     """
     try:

@@ -15,6 +15,7 @@ sold are not shown, since they are not told.
 from collections import deque
 
 from twisted_bazaar.status.messages import DOWNLOAD_KEYS
+from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import wireId
 
 #: Events the market's feed keeps, and each node's.
@@ -187,7 +188,7 @@ class MarketView:
         it did its bag, pending buys and downloads counted), ``edges`` (id pairs,
         once each, between live nodes), ``offers`` (item -> [{node,
         units}] with units left: counted items only), ``files`` (each
-        shared file once: name, size, sha256 and the ``nodes`` sharing
+        shared file once: name, size, ``contentId`` and the ``nodes`` sharing
         it), ``downloads`` (each node's, with its ``node``), ``events``
         and ``trades``.  Each node says how long it has not answered
         (``quiet``, seconds) and whether that is too long (``silent``).
@@ -209,9 +210,9 @@ class MarketView:
                     if units:
                         offers.setdefault(item, []).append({"node": wireId(node_id),
                                                             "units": units})
-                for name, size, sha256, _ in state.files:
-                    files.setdefault((name, sha256), {
-                        "name": name, "size": size, "sha256": sha256,
+                for name, size, content_id, _ in state.files:
+                    files.setdefault((name, content_id), {
+                        "name": name, "size": size, CONTENT_ID: content_id,
                         "nodes": []})["nodes"].append(wireId(node_id))
                 downloads += [{"node": wireId(node_id), **_row(DOWNLOAD_KEYS, row)}
                               for row in state.downloads]
@@ -246,7 +247,7 @@ class MarketView:
         if state is not None:
             seen = self._seenAt[node_id]
             page.update(known=True, public=state.public, stock=dict(state.stock),
-                        files=state.asDict()["files"],
+                        files=list(map(shownFile, state.asDict()["files"])),
                         links=[{"id": wireId(peer), "host": peer_host, "port": peer_port,
                                 "purpose": purpose}
                                for peer, peer_host, peer_port, purpose in state.links
@@ -302,8 +303,9 @@ def _private(state, **fields):
 
 
 def _row(keys, row):
-    """A row of a L{NodeState} list as a dict of its keys."""
-    return dict(zip((key for key, _ in keys), row))
+    """A row of a L{NodeState} list as a dict of its keys (a file's
+    ``sha256`` as its ``contentId``)."""
+    return shownFile(dict(zip((key for key, _ in keys), row)))
 
 
 def _peers(state):

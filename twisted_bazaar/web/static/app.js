@@ -143,7 +143,7 @@ function showMarket(market) {
       sellers.append(nodeLink(id));
     });
     row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
-               el("td", {"class": "hash", title: file.sha256}, file.sha256.slice(0, 12) + "\u2026"),
+               el("td", {"class": "hash", title: file.contentId}, file.contentId.slice(0, 12) + "\u2026"),
                sellers);
     return row;
   }));
@@ -216,7 +216,7 @@ function showNode(node) {
   document.getElementById("files").replaceChildren(...(node.files || []).map((file) => {
     const row = el("tr", {"data-item": file.name});
     row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
-               el("td", {"class": "hash", title: file.sha256}, file.sha256.slice(0, 12) + "\u2026"),
+               el("td", {"class": "hash", title: file.contentId}, file.contentId.slice(0, 12) + "\u2026"),
                el("td", {"class": "sold"}, file.sold === undefined ? "withheld" : String(file.sold)));
     return row;
   }));
