@@ -477,7 +477,24 @@ class MainTests(SynchronousTestCase):
             "see bazaar buy --help\n"))
         self.assertEqual(self.run_(["statu"], None), (
             2, "", "bazaar: error: argument COMMAND: invalid choice: 'statu' (choose "
-            "from 'status', 'list', 'node', 'buy', 'restock')\nsee bazaar --help\n"))
+            "from 'status', 'list', 'node', 'buy', 'restock') (did you mean status?)\n"
+            "see bazaar --help\n"))
+
+    def test_aWrongOptionIsRefusedByItsCommand(self):
+        """``bazaar buy apple --quant 2``: refused by ``bazaar buy``, as its
+        other errors are, saying what the option may have meant, whether
+        a prefix (``--quant``) or a few edits away (``--lisen``); a node
+        named by nothing is ``bazaar node``'s error."""
+        self.assertEqual(self.run_(["buy", "apple", "--quant", "2"], None), (
+            2, "", "bazaar buy: error: unrecognized arguments: --quant 2 (did you mean "
+            "--quantity?)\nsee bazaar buy --help\n"))
+        self.assertEqual(self.run_(["buy", "apple", "--lisen", "tcp:0"], None), (
+            2, "", "bazaar buy: error: unrecognized arguments: --lisen tcp:0 (did you "
+            "mean --listen?)\nsee bazaar buy --help\n"))
+        code, _, err = self.run_(["node"], None)
+        self.assertEqual((code, err), (2, "bazaar node: error: node wants ADDRESS|ID, or "
+                                       "--data-dir DIR of a node you run\n"
+                                       "see bazaar node --help\n"))
 
     def test_badArgumentsWithJSON(self):
         """With --json, bad arguments print one object with the reason on

@@ -58,7 +58,7 @@ from twisted_bazaar.status.client import (
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.restock import renderRestock, restock
-from twisted_bazaar.cli.usage import OneLineParser, UsageError
+from twisted_bazaar.cli.usage import OneLineParser, UsageError, commandParser
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem
@@ -273,13 +273,14 @@ def parse(argv=None):
     takes filled in where they were not given."""
     p = parser()
     args = p.parse_args(joinDashedValues(sys.argv[1:] if argv is None else argv))
+    command = commandParser(p, args)
     if args.command == "node" and args.address is None and args.data_dir is None:
-        p.error("node wants ADDRESS|ID, or --data-dir DIR of a node you run")
+        command.error("node wants ADDRESS|ID, or --data-dir DIR of a node you run")
     if args.command == "restock":
         named = [item for item, _ in args.stock]
         twice = sorted({item for item in named if named.count(item) > 1})
         if twice:
-            p.error(f"restock names {', '.join(twice)} more than once")
+            command.error(f"restock names {', '.join(twice)} more than once")
     if not hasattr(args, "tracker"):
         args.tracker = _trackerAddress(DEFAULT_TRACKER)
     if not hasattr(args, "tracker_key"):

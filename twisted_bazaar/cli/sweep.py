@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from twisted_bazaar.base.options import boundedInt
 from twisted_bazaar.cli import sim, sweepgrid, sweepreport
 from twisted_bazaar.cli.common import addVersion, argumentType
+from twisted_bazaar.cli.usage import OneLineParser
 from twisted_bazaar.sim.sweep import GiB, RunFailed, memoryNeeded, runWithin
 
 #: Seconds a --scheduler has to answer: the command, started, ends within 10 s.
@@ -46,8 +47,8 @@ def _gib(text):
 
 
 def parser():
-    p = argparse.ArgumentParser(
-        prog="bazaar-sim sweep", allow_abbrev=False,
+    p = OneLineParser(
+        prog="bazaar-sim sweep",
         description="Run a grid of bazaar-sim runs on Dask distributed: every flag of "
         "bazaar-sim, with a comma list where a run takes one value (--nodes "
         "1000,10000 --discovery flood,chord --adversaries 0.1,0.2 --adversary "
