@@ -51,6 +51,7 @@ from twisted_bazaar.files.names import itemHash
 from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
     ClientError,
+    WrongPort,
     askNode,
     askState,
     askTracker,
@@ -385,6 +386,8 @@ def node(reactor, args):
         return nodeObject(state)
     try:
         state = yield askState(reactor, address, args.timeout, dialled, operator)
+    except WrongPort:
+        raise
     except ClientError as direct:
         # A node at home listed at that address, which nobody dials, is
         # reached through its relay.
