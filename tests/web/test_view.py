@@ -226,12 +226,23 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual(told, [1])
         self.assertEqual([(n["silent"], n["quiet"])
                           for n in self.view.snapshot()["nodes"]],
-                         [(True, 6.0), (False, 3.0)])
+                         [(True, 6.0), (False, 0.0)])
+        self.clock.advance(1)
         self.view.publish()
-        self.assertEqual(told, [1], "said once")
+        self.assertEqual(told, [1, 1], "a silent node's count grows each round")
+        self.assertEqual(self.view.snapshot()["nodes"][0]["quiet"], 7.0)
         self.assertTrue(self.view.node(1)["silent"])
         self.view.stateSeen(state(1))
         self.assertFalse(self.view.node(1)["silent"])
+
+    def test_quietOnlyOnceSilent(self):
+        """A node that answers is quiet 0, however long since its last
+        answer, so that its picture does not change with every round."""
+        self.view.stateSeen(state(1))
+        for delay in (0.3, 0.9, 2.5):
+            self.clock.advance(delay)
+            self.assertEqual(self.view.snapshot()["nodes"][0]["quiet"], 0.0)
+            self.view.stateSeen(state(1))
 
     def test_downloadsOnTheMarketPage(self):
         """A download in progress at any node shows on the market's page,

@@ -263,10 +263,13 @@ class MarketView:
 
     def _quiet(self, node_id):
         """How long a live node has not answered (since its last answer, or
-        since it joined), and whether that is too long."""
+        since it joined), once that is too long (``silent``); 0 while it
+        answers, so that a picture changes with each round only where a
+        node is silent."""
         since = self._seenAt.get(node_id, self._joinedAt.get(node_id))
         quiet = 0.0 if since is None else round(self.clock.seconds() - since, 1)
-        return {"quiet": quiet, "silent": quiet > self.silent}
+        silent = quiet > self.silent
+        return {"quiet": quiet if silent else 0.0, "silent": silent}
 
     # -- pushing ----------------------------------------------------------
 
@@ -286,7 +289,8 @@ class MarketView:
         call, however much changed."""
         silent = frozenset(node_id for node_id in self.members
                            if self._quiet(node_id)["silent"])
-        if silent != self._silentShown:
+        if silent != self._silentShown or silent:
+            # A silent node's quiet count grows: its picture changes.
             self._silentShown = silent
             self._changed = True
         if not self._changed:
