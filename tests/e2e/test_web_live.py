@@ -2,8 +2,8 @@
 End to end, in a real headless browser: the tracker's ``--web`` page
 shows the nodes of a running market of twistd daemons, and updates after
 a purchase without a reload; a node's page shows its public facts (its
-overlay links and stock), and says that its bag is withheld: the view
-asks as a stranger, not as the node's operator.
+overlay links and stock), and leaves out its bag, downloads and messages,
+saying so: the view asks as a stranger, not as the node's operator.
 
 It needs Chromium and its driver (Debian's ``chromium`` and
 ``chromium-driver``, which ``.ci/run`` installs) and selenium (the test
@@ -134,6 +134,10 @@ class WebLiveTests(SynchronousTestCase):
                         "the page was reloaded")
         self.assertLessEqual(self.driver.execute_script(
             "return document.documentElement.scrollWidth"), WIDTH, "wider than 1280 px")
+        self.assertEqual(self.driver.execute_script(
+            "return [document.getElementById('downloads').offsetParent, "
+            "document.querySelector('.legend .buyer').offsetParent]"), [None, None],
+            "no node tells the view its downloads or purchases: left out")
         lines = self.driver.find_elements("css selector", "#graph line")
         self.assertGreaterEqual(len(lines), 2)
         shot = Path(os.environ.get("BAZAAR_WEB_SCREENSHOT") or ARTIFACT)
@@ -145,9 +149,12 @@ class WebLiveTests(SynchronousTestCase):
                        ".startsWith('apple 2')", "the seller's stock")
         self.waitUntil("return document.querySelectorAll('#links tr').length > 0",
                        "the seller's links")
-        self.waitUntil("return document.getElementById('bag').textContent == 'withheld'",
-                       "the seller's bag withheld from the view")
+        # What a stranger is not told is left out, not shown empty.
+        self.waitUntil("return document.getElementById('address').textContent"
+                       ".includes('left out here')", "that the operator's parts are left out")
         self.assertEqual(self.driver.execute_script(
-            "return document.querySelectorAll('#messages tr').length"), 0)
+            "return ['bag', 'pending', 'downloads', 'messages'].map(id => "
+            "document.getElementById(id).offsetParent === null)"), [True] * 4,
+            "the bag, pending buys, downloads and messages are not shown")
         self.assertIn(f"node {shortId(seller)}", self.driver.title + self.driver.find_element(
             "id", "title").text)

@@ -295,14 +295,15 @@ class PublicStateTests(SynchronousTestCase):
         self.view.stateSeen(self.public({"apple": 3}, [song]))
         self.view.stateSeen(self.public({"apple": 3}, [song]))
         page = self.view.node(1)
-        self.assertTrue(page["public"])
+        self.assertIs(page["operator"], False)
+        self.assertNotIn("public", page, "a name that reads like reach")
         self.assertEqual(page["files"], [{"name": "song.ogg", "size": 5,
                                           "contentId": "ab" * 32}])
         for withheld in ("bag", "pending", "downloads", "messages"):
             self.assertNotIn(withheld, page)
         [entry] = self.view.snapshot()["nodes"]
-        self.assertEqual((entry["public"], entry["stock"], entry["files"]),
-                         (True, {"apple": 3}, 1))
+        self.assertEqual((entry["operator"], entry["stock"], entry["files"]),
+                         (False, {"apple": 3}, 1))
         self.assertNotIn("bag", entry)
 
 
@@ -350,7 +351,7 @@ class WatcherTests(SynchronousTestCase):
         # The view asks as a stranger: a node tells it its public facts,
         # and a buyer's bag is not one of them; the trade is the sale seen.
         page = self.view.node(buyer.id)
-        self.assertTrue(page["public"])
+        self.assertIs(page["operator"], False)
         self.assertNotIn("bag", page)
         self.assertNotIn("messages", page)
         self.assertEqual([(t["item"], t["seller"], t["buyer"]) for t in snapshot["trades"]],

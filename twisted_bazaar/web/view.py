@@ -184,8 +184,9 @@ class MarketView:
         """
         The whole market as JSON-ready data: ``nodes`` (each with its
         address, scheme, and when known its stock, link count, files
-        counted and whether it told only its ``public`` facts, and unless
-        it did its bag, pending buys and downloads counted), ``edges`` (id pairs,
+        counted and whether the view is its ``operator`` (told its whole
+        state), and if so its bag, pending buys and downloads counted: a
+        stranger's answer leaves them out), ``edges`` (id pairs,
         once each, between live nodes), ``offers`` (item -> [{node,
         units}] with units left: counted items only), ``files`` (each
         shared file once: name, size, ``contentId`` and the ``nodes`` sharing
@@ -199,7 +200,7 @@ class MarketView:
                      "known": False, **self._quiet(node_id)}
             state = self.states.get(node_id)
             if state is not None:
-                entry.update(known=True, public=state.public, stock=dict(state.stock),
+                entry.update(known=True, operator=not state.public, stock=dict(state.stock),
                              links=len(_peers(state)), files=len(state.files),
                              **_private(state, bag=dict(state.bag or {}),
                                         pending=state.pending,
@@ -230,9 +231,9 @@ class MarketView:
         One node's page as JSON-ready data: its address and scheme, how
         long it has not answered (L{snapshot}), its ``events`` as the view
         saw them, and when its state is known its stock, links, the
-        ``files`` it shares, whether it told only its ``public`` facts,
-        and unless it did its bag, pending buys, the copies of its files
-        sold, its ``downloads`` and the ``messages`` it sent and received
+        ``files`` it shares, whether the view is its ``operator`` (told its
+        whole state), and if so its bag, pending buys, the copies of its
+        files sold, its ``downloads`` and the ``messages`` it sent and received
         last (oldest first, each with when, ``dir``, ``peer`` and ``type``).
         A node that left lately: its address, its events and when it
         left (``left``).  None for a node the view has not seen.
@@ -246,7 +247,7 @@ class MarketView:
         state = self.states.get(node_id)
         if state is not None:
             seen = self._seenAt[node_id]
-            page.update(known=True, public=state.public, stock=dict(state.stock),
+            page.update(known=True, operator=not state.public, stock=dict(state.stock),
                         files=list(map(shownFile, state.asDict()["files"])),
                         links=[{"id": wireId(peer), "host": peer_host, "port": peer_port,
                                 "purpose": purpose}

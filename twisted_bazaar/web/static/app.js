@@ -120,8 +120,16 @@ function drawGraph(svg, market) {
   svg.replaceChildren(...parts);
 }
 
+// What only a node's operator is told (data-operator: downloads, bag,
+// messages, the buyer colour) is left out, not shown empty, where the
+// view is told it by no node: an empty table would read as "none".
+function showOperatorParts(told) {
+  for (const part of document.querySelectorAll("[data-operator]")) part.hidden = !told;
+}
+
 function showMarket(market) {
   document.getElementById("count").textContent = market.nodes.length;
+  showOperatorParts(market.nodes.some((node) => node.operator));
   drawGraph(document.getElementById("graph"), market);
   const rows = [];
   for (const [item, sellers] of Object.entries(market.offers)) {
@@ -195,13 +203,15 @@ function showNode(node) {
     return;
   }
   showDetails(true);
+  showOperatorParts(node.operator === true);
   address.className = node.silent ? "silent" : "";
   address.textContent =
     `at ${node.host}:${node.port}, discovery ${node.scheme}` +
     (node.known ? "" : " (its state is not known yet)") +
-    (node.public ? "; it tells this view its public facts only: its bag, pending " +
-                   "buys, other links, downloads, messages and copies sold are " +
-                   "its operator's" : "") +
+    (node.known && !node.operator ?
+       "; it tells this view its public facts only: its bag, pending buys, other " +
+       "links, downloads, messages and copies sold are its operator's, and left " +
+       "out here" : "") +
     (node.silent ? `: ${silence(node)}; what follows is its last answer` : "");
   document.getElementById("links").replaceChildren(...(node.links || []).map((link) => {
     const row = el("tr");
@@ -210,9 +220,8 @@ function showNode(node) {
     return row;
   }));
   document.getElementById("stock").textContent = counts(node.stock);
-  document.getElementById("bag").textContent = node.public ? "withheld" : counts(node.bag);
-  document.getElementById("pending").textContent =
-    node.public ? "withheld" : node.known ? node.pending : "?";
+  document.getElementById("bag").textContent = counts(node.bag);
+  document.getElementById("pending").textContent = node.known ? node.pending : "?";
   document.getElementById("files").replaceChildren(...(node.files || []).map((file) => {
     const row = el("tr", {"data-item": file.name});
     row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
