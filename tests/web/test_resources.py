@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import NOT_DONE_YET
 
 from twisted_bazaar.status.messages import NodeState
+from twisted_bazaar.web.graphlib import libraryFiles
 from twisted_bazaar.web.resources import STATIC, webSite
 from twisted_bazaar.web.view import MarketView
 
@@ -55,6 +56,21 @@ class ResourceTests(SynchronousTestCase):
             self.assertNotIn("https://", page)
         request, body = render(self.site, "node/17")
         self.assertEqual(body, (STATIC / "node.html").read_bytes())
+
+    def test_theGraphLibraryFromItsInstalledFiles(self):
+        """vis-network's script and style are served from the pyvis
+        package's installed files, as they are there: no copy is kept in
+        the repository."""
+        files = libraryFiles()
+        for name, kind in (("vis-network.min.js", b"text/javascript; charset=utf-8"),
+                           ("vis-network.css", b"text/css; charset=utf-8")):
+            self.assertFalse((STATIC / name).exists(), name)
+            self.assertIn("site-packages", str(files[name]))
+            request, body = render(self.site, f"static/{name}")
+            self.assertEqual((body, contentType(request)), (files[name].read_bytes(), kind))
+        self.assertIn(b"vis-network", files["vis-network.min.js"].read_bytes()[:200])
+        page = (STATIC / "index.html").read_text()
+        self.assertLess(page.index("/static/vis-network.min.js"), page.index("/static/app.js"))
 
     def test_notFound(self):
         for path in ("node/apple", "api/node/18", "static/nothing.js",

@@ -235,6 +235,16 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(state(1))
         self.assertFalse(self.view.node(1)["silent"])
 
+    def test_reachAndRelayForTheGraph(self):
+        """A node's reach and the relay it is reached through, public
+        facts, are on the market's picture: the graph draws them."""
+        self.view.stateSeen(state(1))
+        self.view.stateSeen(NodeState(2, "h", 2, "flood", (), {}, public=True,
+                                      reach="private", relay="203.0.113.5:7701"))
+        first, second = self.view.snapshot()["nodes"]
+        self.assertNotIn("relay", first)
+        self.assertEqual((second["reach"], second["relay"]), ("private", "203.0.113.5:7701"))
+
     def test_quietOnlyOnceSilent(self):
         """A node that answers is quiet 0, however long since its last
         answer, so that its picture does not change with every round."""

@@ -2,7 +2,8 @@
 The web view's twisted.web resources:
 
 - ``/`` the market's page, ``/node/ID`` a node's page, ``/static/...``
-  their script and style (all from ``static/``, shipped in the package);
+  their script and style (from ``static/``, shipped in the package, and
+  the graph library's, from its installed files: L{graphlib});
 - ``/api/market`` and ``/api/node/ID``: the same data as JSON; every
   path under ``/api`` answers JSON: ``/api`` its paths, a path that
   names nothing 404, a malformed id 400, another method than GET 405,
@@ -18,6 +19,7 @@ from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted_bazaar.daemon.site import QuietSite
 from twisted_bazaar.web.answers import JSONError, jsonBody, nodeId, nodePage
+from twisted_bazaar.web.graphlib import libraryFiles
 from twisted_bazaar.web.stream import MAX_STREAMS, EventStream
 
 __all__ = ["MAX_STREAMS", "EventStream", "webSite"]
@@ -168,6 +170,8 @@ def webSite(view):
     assets = _Folder()
     for path in sorted(STATIC.iterdir()):
         assets.putChild(path.name.encode("ascii"), Asset(path))
+    for name, path in libraryFiles().items():
+        assets.putChild(name.encode("ascii"), Asset(path))
     root.putChild(b"static", assets)
     root.putChild(b"api", api)
     return QuietSite(root)

@@ -184,8 +184,8 @@ class MarketView:
         """
         The whole market as JSON-ready data: ``nodes`` (each with its
         address, scheme, and when known its stock, link count, files
-        counted and whether the view is its ``operator`` (told its whole
-        state), and if so its bag, pending buys and downloads counted: a
+        counted, its ``reach`` and ``relay`` where it says them, and
+        whether the view is its ``operator`` (told its whole state), and if so its bag, pending buys and downloads counted: a
         stranger's answer leaves them out), ``edges`` (id pairs,
         once each, between live nodes), ``offers`` (item -> [{node,
         units}] with units left: counted items only), ``files`` (each
@@ -202,6 +202,7 @@ class MarketView:
             if state is not None:
                 entry.update(known=True, operator=not state.public, stock=dict(state.stock),
                              links=len(_peers(state)), files=len(state.files),
+                             **_reach(state),
                              **_private(state, bag=dict(state.bag or {}),
                                         pending=state.pending,
                                         downloads=len(state.downloads)))
@@ -299,6 +300,14 @@ class MarketView:
         self._changed = False
         for subscriber in list(self._subscribers):
             subscriber()
+
+
+def _reach(state):
+    """Whether others can dial a node (``reach``: public, private or
+    unknown) and the relay it is reached through (``relay``), as far as
+    it says: public facts, which the graph draws."""
+    return {key: value for key, value in (("reach", state.reach), ("relay", state.relay))
+            if value is not None}
 
 
 def _private(state, **fields):
