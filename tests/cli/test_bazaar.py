@@ -477,7 +477,7 @@ class MainTests(SynchronousTestCase):
             "see bazaar buy --help\n"))
         self.assertEqual(self.run_(["statu"], None), (
             2, "", "bazaar: error: argument COMMAND: invalid choice: 'statu' (choose "
-            "from 'status', 'list', 'node', 'buy', 'restock') (did you mean status?)\n"
+            "from 'status', 'list', 'node', 'buy', 'web', 'restock') (did you mean status?)\n"
             "see bazaar --help\n"))
 
     def test_aWrongOptionIsRefusedByItsCommand(self):

@@ -15,7 +15,11 @@ docs/web-view.png, the picture of the README and the docs site.
 """
 
 import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -163,3 +167,48 @@ class WebLiveTests(SynchronousTestCase):
             "the bag, pending buys, downloads and messages are not shown")
         self.assertIn(f"node {shortId(seller)}", self.driver.title + self.driver.find_element(
             "id", "title").text)
+
+    def test_theOperatorsWindow(self):
+        """bazaar web, given a buyer's --data-dir, asks that buyer as its
+        operator: its page shows its bag, pending buys and recent messages,
+        and the market page the buyer's colour; a stranger's page leaves
+        them out.  SIGTERM stops it with status 0."""
+        self.market.startTracker("tracker", TIMEOUT)
+        seller = nodeId(self.market.startNode("seller", "--role", "seller", "--sell",
+                                              "apple=3"), TIMEOUT)
+        data = os.path.join(self.market.cwd, "buyer-data")
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
+                                      "--data-dir", data)
+        buyer.waitFor(r"all wants met", TIMEOUT)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        script = str(Path(sys.executable).with_name("bazaar"))
+        web = subprocess.Popen(
+            [script, "--tracker", f"127.0.0.1:{self.market.tracker_port}", "web",
+             "--data-dir", data, "--listen", "tcp:0", "--poll", "0.5"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: web.poll() is None and web.kill())
+        first = web.stdout.readline()
+        found = re.match(r"web view listening on 127\.0\.0\.1:(\d+), as the operator of "
+                         rf"node {shortId(buyer_id)}$", first)
+        self.assertIsNotNone(found, first)
+        port = int(found[1])
+        self.driver.get(f"http://127.0.0.1:{port}/node/{wireId(buyer_id)}")
+        self.waitUntil("return document.getElementById('bag').textContent == 'apple 1'",
+                       "the buyer's bag, to its operator")
+        self.waitUntil("return document.querySelectorAll('#messages tr').length > 0",
+                       "the buyer's recent messages")
+        self.assertEqual(self.driver.execute_script(
+            "return ['bag', 'pending', 'downloads', 'messages'].map(id => "
+            "document.getElementById(id).offsetParent !== null)"), [True] * 4)
+        self.assertEqual(self.driver.execute_script(
+            "return document.getElementById('pending').textContent"), "0")
+        self.driver.get(f"http://127.0.0.1:{port}/node/{wireId(seller)}")
+        self.waitUntil("return document.getElementById('address').textContent"
+                       ".includes('left out here')", "the seller's page, to a stranger")
+        self.driver.get(f"http://127.0.0.1:{port}/")
+        self.waitUntil(f"return {GRAPH_NODES} == 2", "two nodes in the graph")
+        self.assertIsNotNone(self.driver.execute_script(
+            "return document.querySelector('.legend .buyer').offsetParent"))
+        web.send_signal(signal.SIGTERM)
+        self.assertEqual(web.wait(TIMEOUT), 0, web.stderr.read())
+

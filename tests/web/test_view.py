@@ -14,7 +14,7 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.messages import NodeState
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.market import NodeClock
-from twisted_bazaar.testing.memory import MemoryConnector
+from twisted_bazaar.testing.memory import MemoryConnector, MemoryTransport
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 
@@ -342,6 +342,28 @@ class WatcherTests(SynchronousTestCase):
         if watcher.running:
             watcher.stopService()
         self.market.run(2)
+
+    def test_theOperatorsNodeTellsItsWholeState(self):
+        """Given a node's key, the watcher asks that node as its operator:
+        the view has its bag, pending buys and messages, and says it is
+        its operator's; every other node tells it its public facts."""
+        # The memory network has no encrypted channel: each connection
+        # here is given one handshake hash, the same at both its ends, for
+        # the operator's proof to be bound to.
+        MemoryTransport.handshakeHash = b"\x07" * 32
+        self.addCleanup(delattr, MemoryTransport, "handshakeHash")
+        buyer = self.market.addNode(buyer={"wants": ["apple"]})
+        self.watcher.stopService()
+        self.watcher = self.watch(operators=[buyer.identity])
+        self.market.run(10)
+        page = self.view.node(buyer.id)
+        self.assertIs(page["operator"], True)
+        self.assertEqual((page["bag"], page["pending"]), ({"apple": 1}, 0))
+        self.assertIn("buyOK", [message["type"] for message in page["messages"]])
+        self.assertIs(self.view.node(self.seller.id)["operator"], False)
+        self.assertNotIn("bag", self.view.node(self.seller.id))
+        [entry] = [n for n in self.view.snapshot()["nodes"] if n["id"] == wireId(buyer.id)]
+        self.assertEqual((entry["operator"], entry["bag"]), (True, {"apple": 1}))
 
     def test_seesATradeAsItHappens(self):
         self.market.run(3)

@@ -59,6 +59,7 @@ from twisted_bazaar.status.client import (
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.restock import renderRestock, restock
+from twisted_bazaar.cli.webview import DEFAULT_LISTEN, serve
 from twisted_bazaar.cli.usage import OneLineParser, UsageError, commandParser
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
@@ -76,7 +77,11 @@ from twisted_bazaar.identity.keys import Identity, publicKey
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.eviction import addressGroup
-from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
+from twisted_bazaar.tap.endpoints import (
+    NODE_LISTEN_KINDS,
+    checkServerEndpoint,
+    loopbackByDefault,
+)
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -131,11 +136,20 @@ def _listen(text):
     return text
 
 
+def _webListen(text):
+    """--listen of bazaar web: an endpoint, on loopback unless it names an
+    interface."""
+    try:
+        return loopbackByDefault(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 #: Seconds --timeout allows unless given, per command: each question of
 #: status, list and node; the whole purchase of buy.
 TIMEOUTS = {"status": DEFAULT_TIMEOUT, "list": DEFAULT_TIMEOUT,
             "node": DEFAULT_TIMEOUT, "buy": DEFAULT_DEADLINE,
-            "restock": DEFAULT_TIMEOUT}
+            "restock": DEFAULT_TIMEOUT, "web": DEFAULT_TIMEOUT}
 
 
 def _common(timeout_help, tracker=True):
@@ -232,6 +246,22 @@ def parser():
     buy.add_argument("--host", default="", help="host name or address peers "
                      "should use to reach the buying node (default %(default)r: "
                      "the address the tracker is reached from)")
+    view = commands.add_parser(
+        "web", parents=asking, help="serve the market's web view, as the operator of "
+        "the node whose --data-dir is given",
+        description="Serve the web view of the market (the page twistd bazaar-tracker "
+        "--web serves) until stopped (Ctrl-C: exit 0).  Given a node's --data-dir, it "
+        "asks that node as its operator, and its page shows what only its operator "
+        "is told: its bag, pending buys, downloads and recent messages.")
+    view.add_argument("--data-dir", metavar="DIR",
+                      help="a node's --data-dir: prove its key there, to be told "
+                      "that node's whole state (default: a stranger to every node)")
+    view.add_argument("--listen", type=_webListen, default=DEFAULT_LISTEN,
+                      metavar="ENDPOINT", help="where to serve the page: loopback "
+                      "only unless it names an interface= (default: "
+                      f"{DEFAULT_LISTEN})")
+    view.add_argument("--poll", type=argumentType(seconds), default=1.0, metavar="S",
+                      help="seconds between questions to each node (default: 1)")
     stock = commands.add_parser(
         "restock", parents=[_common(question, tracker=False)],
         help="set a running seller's stock, keeping its ledger (its owner only)",
@@ -709,9 +739,23 @@ def renderNode(obj):
     return "\n".join(lines)
 
 
+def web(reactor, args):
+    """Serve the web view, as the operator of the node in --data-dir."""
+    return serve(reactor, args, _operator(args.data_dir))
+
+
+def renderWeb(obj):
+    """Nothing more to say once the view is stopped: its first line said
+    where it listened."""
+    return ""
+
+
 COMMANDS = {"status": (status, renderStatus), "list": (listing, renderList),
             "node": (node, renderNode), "buy": (buy, renderBuy),
-            "restock": (restock, renderRestock)}
+            "restock": (restock, renderRestock), "web": (web, renderWeb)}
+#: Commands that serve until stopped: a signal ends them as they should
+#: end, with status 0.
+SERVERS = ("web",)
 
 #: The exit status of a command stopped by a signal is 128 + its number,
 #: as a shell reports it: 130 for Ctrl-C (SIGINT), 143 for SIGTERM.
@@ -777,7 +821,7 @@ def main(argv=None, reactor=None):
             emit(text)
     if error:
         sys.stderr.write(f"bazaar: error: {shown(error)}\n")
-    if signum is not None:
+    if signum is not None and not (args.command in SERVERS and "obj" in outcome):
         return SIGNALLED + signum
     return 1 if error else 0
 
