@@ -309,7 +309,7 @@ class RenderTests(SynchronousTestCase):
             "node 7 at 192.168.1.5:4001 (flood)",
             "reachable from outside: no (behind NAT?) (the tracker saw it come from "
             "203.0.113.9:61000)"])
-        stranger = dict(node, reach="public", public=True, withheld=["bag"])
+        stranger = dict(node, reach="public", operator=False, withheld=["bag"])
         del stranger["seen"]
         self.assertEqual(renderNode(stranger).splitlines()[1],
                          "reachable from outside: yes")
@@ -539,7 +539,8 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
 
     def test_publicFactsSayWhatIsWithheld(self):
         obj = nodeObject(self.publicState())
-        self.assertTrue(obj["public"])
+        self.assertIs(obj["operator"], False)
+        self.assertNotIn("public", obj)
         self.assertNotIn("bag", obj)
         self.assertNotIn("recent", obj)
         self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5,
@@ -556,8 +557,8 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         state = NodeState(7, "h", 1, "flood", (), {}, {"apple": 1}, 0,
                           files=(("song.ogg", 5, "ab" * 32, 3),))
         obj = nodeObject(state)
-        self.assertEqual((obj["public"], obj["bag"], obj["pending"]),
-                         (False, {"apple": 1}, 0))
+        self.assertEqual((obj["operator"], obj["bag"], obj["pending"]),
+                         (True, {"apple": 1}, 0))
         self.assertIn("  song.ogg  5 B  content id abababababababab…  sold 3",
                       renderNode(obj).splitlines())
 

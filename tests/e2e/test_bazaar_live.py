@@ -67,8 +67,8 @@ class BazaarLiveTests(SynchronousTestCase):
         """Anyone is told a node's public facts (the operator's view is in
         test_status_privacy_live)."""
         obj = json.loads(self.run_ok("--json", "node", f"127.0.0.1:{self.seller_port}"))
-        self.assertEqual((obj["id"], obj["scheme"], obj["stock"], obj["public"]),
-                         (self.seller_id, "flood", {"apple": 2, "pear": 1}, True))
+        self.assertEqual((obj["id"], obj["scheme"], obj["stock"], obj["operator"]),
+                         (self.seller_id, "flood", {"apple": 2, "pear": 1}, False))
         self.assertIn(self.buyer_id, [link["id"] for link in obj["links"]])
         self.assertNotIn("recent", obj)
         text = self.run_ok("node", f"127.0.0.1:{self.seller_port}")
@@ -76,7 +76,7 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertIn("withheld (its operator's", text)
         buyer_port = int(self.buyer.waitFor(r"node listening on [^:]+:(\d+)")[1])
         buyer = json.loads(self.run_ok("--json", "node", f"127.0.0.1:{buyer_port}"))
-        self.assertEqual((buyer["stock"], buyer["public"]), ({}, True))
+        self.assertEqual((buyer["stock"], buyer["operator"]), ({}, False))
         self.assertNotIn("bag", buyer)
 
     def test_list(self):

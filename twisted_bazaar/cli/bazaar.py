@@ -493,9 +493,11 @@ WITHHELD = ("links other than overlay links", "bag", "pending buys",
 
 
 def nodeObject(state):
-    """A node's state as ``--json`` gives it: a stranger's answer has
-    ``public`` true, ``withheld`` naming what it lacks, and no bag,
-    pending, recent or downloads."""
+    """A node's state as ``--json`` gives it: ``operator`` says whether it
+    was told as to its operator; a stranger's answer (``operator`` false)
+    has ``withheld`` naming what it lacks, and no bag, pending, recent or
+    downloads.  (The wire's ``public`` is not a name for it here: it
+    reads like the node's reach.)"""
     wired = state.asDict()
     obj = {"id": wireId(state.id), "host": state.host, "port": state.port,
            "scheme": state.scheme, "links": wired["links"],
@@ -504,10 +506,10 @@ def nodeObject(state):
     if state.relay is not None:
         obj["relay"] = state.relay
     if state.public:
-        return dict(obj, public=True, withheld=list(WITHHELD))
+        return dict(obj, operator=False, withheld=list(WITHHELD))
     seen = (None if not state.seen_host
             else {"host": state.seen_host, "port": state.seen_port})
-    return dict(obj, public=False, bag=dict(state.bag), pending=state.pending,
+    return dict(obj, operator=True, bag=dict(state.bag), pending=state.pending,
                 recent=wired["recent"], downloads=list(map(shownFile, wired["downloads"])),
                 seen=seen)
 
@@ -703,7 +705,7 @@ def renderNode(obj):
     def counts(values):
         return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
 
-    public = obj.get("public", False)
+    public = not obj.get("operator", True)
     lines = [f"node {_short(obj['id'])} at {obj['host']}:{obj['port']} ({obj['scheme']})"]
     if obj.get("reach"):
         seen = obj.get("seen")
