@@ -362,7 +362,7 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         [download] = json.loads(result.stdout)["downloads"]
         self.assertEqual(download["state"], "stalled", download)
-        self.assertEqual((download["name"], download["sha256"]), ("big.bin", self.sha))
+        self.assertEqual((download["name"], download["contentId"]), ("big.bin", self.sha))
         self.assertGreater(download["have"], 0)
         self.assertTrue(download["why"], download)
         text = bazaar("node", f"127.0.0.1:{port}", "--data-dir", data,
