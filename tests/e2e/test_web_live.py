@@ -174,12 +174,23 @@ class WebLiveTests(SynchronousTestCase):
         and the market page the buyer's colour; a stranger's page leaves
         them out.  SIGTERM stops it with status 0."""
         self.market.startTracker("tracker", TIMEOUT)
-        seller = nodeId(self.market.startNode("seller", "--role", "seller", "--sell",
-                                              "apple=3"), TIMEOUT)
+        shared = os.path.join(self.market.cwd, "shared")
+        downloads = os.path.join(self.market.cwd, "downloads")
+        for folder in (shared, downloads):
+            os.mkdir(folder)
+        with open(os.path.join(shared, "big.bin"), "wb") as f:
+            f.write(os.urandom(4 * 1024 * 1024))
+        # A slow seller: the download is under way while the page looks.
+        sharer = self.market.startNode("seller", "--role", "seller", "--sell", "apple=3",
+                                       "--share", shared, "--transfer-rate", "100000")
+        sharer.waitFor(r"sharing big\.bin \(", TIMEOUT)
+        seller = nodeId(sharer, TIMEOUT)
         data = os.path.join(self.market.cwd, "buyer-data")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
+                                      "--want", "big.bin", "--downloads", downloads,
                                       "--data-dir", data)
-        buyer.waitFor(r"all wants met", TIMEOUT)
+        buyer.waitFor(r"bought apple from", TIMEOUT)
+        buyer.waitFor(r"big\.bin: 25% ", TIMEOUT)
         buyer_id = nodeId(buyer, TIMEOUT)
         script = str(Path(sys.executable).with_name("bazaar"))
         web = subprocess.Popen(
@@ -193,8 +204,8 @@ class WebLiveTests(SynchronousTestCase):
         self.assertIsNotNone(found, first)
         port = int(found[1])
         self.driver.get(f"http://127.0.0.1:{port}/node/{wireId(buyer_id)}")
-        self.waitUntil("return document.getElementById('bag').textContent == 'apple 1'",
-                       "the buyer's bag, to its operator")
+        self.waitUntil("return document.getElementById('bag').textContent"
+                       ".includes('apple 1')", "the buyer's bag, to its operator")
         self.waitUntil("return document.querySelectorAll('#messages tr').length > 0",
                        "the buyer's recent messages")
         self.assertEqual(self.driver.execute_script(
@@ -202,6 +213,10 @@ class WebLiveTests(SynchronousTestCase):
             "document.getElementById(id).offsetParent !== null)"), [True] * 4)
         self.assertEqual(self.driver.execute_script(
             "return document.getElementById('pending').textContent"), "0")
+        # Its download under way, the pieces verified as a bar.
+        self.waitUntil("const bar = document.querySelector('#downloads "
+                       "tr[data-item=\"big.bin\"] progress'); return bar && bar.value > 0",
+                       "the buyer's download, as a bar")
         self.driver.get(f"http://127.0.0.1:{port}/node/{wireId(seller)}")
         self.waitUntil("return document.getElementById('address').textContent"
                        ".includes('left out here')", "the seller's page, to a stranger")

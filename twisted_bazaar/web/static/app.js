@@ -80,7 +80,11 @@ function silence(node) {
 // what keeps it from going on when it does not.
 function downloadCells(d) {
   const percent = d.size ? Math.floor(100 * d.have / d.size) : 100;
-  return [el("td", {}, `${bytes(d.have)} of ${bytes(d.size)} (${percent}%)`),
+  const verified = el("td", {"class": "verified"});
+  // The pieces verified as a bar, then in words.
+  verified.append(el("progress", {max: 100, value: percent}),
+                  ` ${bytes(d.have)} of ${bytes(d.size)} (${percent}%)`);
+  return [verified,
           el("td", {}, `${bytes(d.rate)}/s`), el("td", {}, String(d.sellers)),
           el("td", {"class": "state"}, d.why ? `${d.state}: ${d.why}` : d.state)];
 }
