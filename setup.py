@@ -18,7 +18,10 @@ setup(
     install_requires=["twisted>=22.10", "attrs>=22.1", "automat>=22.10",
                       "cryptography>=41", "prometheus_client>=0.16",
                       # Ed25519 signing through libsodium (identity/sodium.py)
-                      "pynacl>=1.5"],
+                      "pynacl>=1.5",
+                      # the web view's graph: vis-network's script, as pyvis
+                      # ships it (twisted_bazaar/web/graphlib.py)
+                      "pyvis>=0.3.2"],
     extras_require={
         "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6",
                  "selenium>=4.10", "twisted[tls]>=22.10", "import-linter>=2.1",

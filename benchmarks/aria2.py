@@ -18,7 +18,7 @@ two downloaders.  (twisted.web's static C{File} would read and write
 64 KiB at a time in Python, slower than the seller: it would flatter us.)
 
 Ours: the time from the buyer's ``fetching`` log line to its
-``downloaded ... sha256 verified`` line, as in L{benchmarks.transfer}:
+``downloaded ... content id verified`` line, as in L{benchmarks.transfer}:
 connecting, the description and its check against the identity, the
 pieces, their hashes, the writes, the fsync and the rename.  Both end
 with the file on disk: aria2 fsyncs it too, once it is checked.

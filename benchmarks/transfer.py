@@ -5,7 +5,7 @@ bare consumer.
 
 The project: a seller daemon with ``--share`` and, for each repeat, a new
 buyer daemon with ``--want`` and ``--downloads``; the time is from the
-buyer's ``fetching`` log line to its ``downloaded ... sha256 verified``
+buyer's ``fetching`` log line to its ``downloaded ... content id verified``
 line, so it covers the transfer, every piece's hash (which, checked
 against the file's identity, proves the whole file), the writes to disk,
 the fsync and the rename.  The baseline:
@@ -176,7 +176,7 @@ def fetchOnce(daemons, name, number, folder):
     try:
         buyer.waitFor(rf"fetching {name} ", TIMEOUT)
         started = time.perf_counter()
-        buyer.waitFor(rf"downloaded {name} into .*, sha256 verified", TIMEOUT)
+        buyer.waitFor(rf"downloaded {name} into .*, content id verified", TIMEOUT)
         elapsed = time.perf_counter() - started
         rss = peakRss(buyer)
     finally:

@@ -154,11 +154,11 @@ ALLOWED = {
         _OWN + "once per purchase this node committed",
     "roles/files/fetch.py: Fetcher._notFetched: not fetching {item}, bought from seller ":
         _OWN + "once per purchase this node committed",
-    "roles/files/fetch.py: Fetcher._bought: fetching {name} ({size} bytes, sha256 {s":
+    "roles/files/fetch.py: Fetcher._bought: fetching {name} ({size} bytes, content i":
         _OWN + "once per download this node starts",
-    "roles/files/fetch.py: Fetcher._downloaded: downloaded {name} into {path}, sha256 ve":
+    "roles/files/fetch.py: Fetcher._downloaded: downloaded {name} into {path}, content i":
         _OWN + "once per download this node finishes",
-    "roles/files/fetch.py: Fetcher._failed: cannot download {name} as content {sha}:":
+    "roles/files/fetch.py: Fetcher._failed: cannot download {name} as content id {sh":
         _OWN + "once per download this node gives up",
     "roles/files/fetch.py: Fetcher._failed: cannot download {name}: {why}":
         _OWN + "once per download this node gives up",
@@ -236,7 +236,7 @@ ALLOWED = {
         _OWN + "the operator's folder, on the node's own polling",
     "files/share.py: SharedFolder._withdraw: shared file {name} {why}: no longer offe":
         _OWN + "once per file of the operator's folder",
-    "files/share.py: SharedFolder._hashed: sharing {name} ({size} bytes, sha256 {sh":
+    "files/share.py: SharedFolder._hashed: sharing {name} ({size} bytes, content id":
         _OWN + "once per file of the operator's folder",
     "files/share.py: SharedFolder._notHashed: cannot share {name}: {why}":
         _OWN + "once per file of the operator's folder",

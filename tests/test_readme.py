@@ -50,3 +50,23 @@ class ReadmeExampleTests(SynchronousTestCase):
         case.run(result)
         self.assertEqual((result.errors, result.failures, result.successes),
                          ([], [], 1))
+
+
+class ReadmeCountTests(SynchronousTestCase):
+    def test_testCountIsTrue(self):
+        """The README says how many tests there are as a floor that stays
+        true as tests are added: at least that many test functions are
+        written (parametrised ones count once here, more when run)."""
+        with open(README, encoding="utf-8") as f:
+            said = re.search(r"more than ([\d,]+) tests", f.read())
+        self.assertIsNotNone(said, "the README says how many tests there are")
+        floor = int(said.group(1).replace(",", ""))
+        tests = os.path.dirname(os.path.abspath(__file__))
+        written = 0
+        for folder, _, names in os.walk(tests):
+            for name in names:
+                if name.startswith("test") and name.endswith(".py"):
+                    with open(os.path.join(folder, name), encoding="utf-8") as f:
+                        written += len(re.findall(r"^\s*def test", f.read(), re.M))
+        self.assertGreater(written, floor)
+

@@ -362,6 +362,11 @@ class HelpTests(SynchronousTestCase):
         """The tracker has few options: its --help shows them all."""
         self.assertEqual(self.helpText(TrackerOptions, "--help"),
                          self.helpText(TrackerOptions))
+        words = " ".join(self.helpText(TrackerOptions, "--help").split())
+        self.assertIn("--help Display every option, by section, and exit (the tracker "
+                      "has few).", words)
+        self.assertNotIn("most runs need", words)
+        self.assertNotRegex(words, r"\.\. ")
 
     def assertEveryOptionExplained(self, cls):
         options = cls()

@@ -309,7 +309,7 @@ class RenderTests(SynchronousTestCase):
             "node 7 at 192.168.1.5:4001 (flood)",
             "reachable from outside: no (behind NAT?) (the tracker saw it come from "
             "203.0.113.9:61000)"])
-        stranger = dict(node, reach="public", public=True, withheld=["bag"])
+        stranger = dict(node, reach="public", operator=False, withheld=["bag"])
         del stranger["seen"]
         self.assertEqual(renderNode(stranger).splitlines()[1],
                          "reachable from outside: yes")
@@ -331,8 +331,8 @@ class RenderTests(SynchronousTestCase):
         text = renderNode({
             "id": "7", "host": "h", "port": 1, "scheme": "flood", "links": [],
             "stock": {}, "bag": {"big.bin": 1}, "pending": 0, "recent": [],
-            "files": [{"name": "song.ogg", "size": 2048, "sha256": sha}],
-            "downloads": [{"name": "big.bin", "size": 4 * 1024 * 1024, "sha256": sha,
+            "files": [{"name": "song.ogg", "size": 2048, "contentId": sha}],
+            "downloads": [{"name": "big.bin", "size": 4 * 1024 * 1024, "contentId": sha,
                            "have": 1024 * 1024, "rate": 0, "sellers": 0,
                            "state": "stalled", "why": "seller 3 did not deliver"}]})
         self.assertEqual(text.splitlines()[5:], [
@@ -352,7 +352,7 @@ class RenderTests(SynchronousTestCase):
         obj = listObject({"song.ogg": 2, "sha256:" + sha: 2, "apple": 1}, states)
         self.assertEqual(obj["items"], {"apple": {"units": 2, "sellers": ["7"]}})
         self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5000,
-                                         "sha256": sha, "sellers": ["7", "8"]}])
+                                         "contentId": sha, "sellers": ["7", "8"]}])
         self.assertEqual(obj["index"], {"apple": 1, "song.ogg": 2})
         self.assertIn(f"  song.ogg: 4.9 KiB, content id {sha[:16]}…, sellers: 7, 8",
                       renderList(obj).splitlines())
@@ -477,7 +477,24 @@ class MainTests(SynchronousTestCase):
             "see bazaar buy --help\n"))
         self.assertEqual(self.run_(["statu"], None), (
             2, "", "bazaar: error: argument COMMAND: invalid choice: 'statu' (choose "
-            "from 'status', 'list', 'node', 'buy', 'restock')\nsee bazaar --help\n"))
+            "from 'status', 'list', 'node', 'buy', 'web', 'restock') (did you mean status?)\n"
+            "see bazaar --help\n"))
+
+    def test_aWrongOptionIsRefusedByItsCommand(self):
+        """``bazaar buy apple --quant 2``: refused by ``bazaar buy``, as its
+        other errors are, saying what the option may have meant, whether
+        a prefix (``--quant``) or a few edits away (``--lisen``); a node
+        named by nothing is ``bazaar node``'s error."""
+        self.assertEqual(self.run_(["buy", "apple", "--quant", "2"], None), (
+            2, "", "bazaar buy: error: unrecognized arguments: --quant 2 (did you mean "
+            "--quantity?)\nsee bazaar buy --help\n"))
+        self.assertEqual(self.run_(["buy", "apple", "--lisen", "tcp:0"], None), (
+            2, "", "bazaar buy: error: unrecognized arguments: --lisen tcp:0 (did you "
+            "mean --listen?)\nsee bazaar buy --help\n"))
+        code, _, err = self.run_(["node"], None)
+        self.assertEqual((code, err), (2, "bazaar node: error: node wants ADDRESS|ID, or "
+                                       "--data-dir DIR of a node you run\n"
+                                       "see bazaar node --help\n"))
 
     def test_badArgumentsWithJSON(self):
         """With --json, bad arguments print one object with the reason on
@@ -522,11 +539,12 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
 
     def test_publicFactsSayWhatIsWithheld(self):
         obj = nodeObject(self.publicState())
-        self.assertTrue(obj["public"])
+        self.assertIs(obj["operator"], False)
+        self.assertNotIn("public", obj)
         self.assertNotIn("bag", obj)
         self.assertNotIn("recent", obj)
         self.assertEqual(obj["files"], [{"name": "song.ogg", "size": 5,
-                                         "sha256": "ab" * 32}])
+                                         "contentId": "ab" * 32}])
         lines = renderNode(obj).splitlines()
         self.assertEqual(lines[:4], ["node 7 at h:1 (flood)", "overlay links: 1",
                                      "  node 8 at h:2 (overlay)", "stock: apple 2"])
@@ -540,8 +558,8 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         state = NodeState(7, "h", 1, "flood", (), {}, {"apple": 1}, 0,
                           files=(("song.ogg", 5, "ab" * 32, 3),))
         obj = nodeObject(state)
-        self.assertEqual((obj["public"], obj["bag"], obj["pending"]),
-                         (False, {"apple": 1}, 0))
+        self.assertEqual((obj["operator"], obj["bag"], obj["pending"]),
+                         (True, {"apple": 1}, 0))
         self.assertIn("  song.ogg  5 B  content id abababababababab…  sold 3",
                       renderNode(obj).splitlines())
 
@@ -559,6 +577,18 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         self.assertEqual(lines[at + 1:at + 3],
                          ["  link.unsent  10 of 32 bytes, 8 a group",
                           "  tracker.pending  2 connections, no bound"])
+
+    def test_aFilesHashGoesByItsNameInJson(self):
+        """The wire's ``sha256`` of a file, its content id, is ``contentId``
+        in --json, for shared files and downloads alike: nobody takes it
+        for what sha256sum prints."""
+        state = NodeState(7, "h", 1, "flood", (), {}, {}, 0,
+                          files=(("song.ogg", 5, "ab" * 32, 3),),
+                          downloads=(("big.bin", 9, "cd" * 32, 4, 1, 1, "fetching", ""),))
+        obj = nodeObject(state)
+        self.assertEqual((obj["files"][0]["contentId"], obj["downloads"][0]["contentId"]),
+                         ("ab" * 32, "cd" * 32))
+        self.assertNotIn("sha256", json.dumps(obj))
 
     def test_noNodeNamed(self):
         with contextlib.redirect_stderr(io.StringIO()) as err, \

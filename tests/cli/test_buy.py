@@ -237,6 +237,20 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertGreaterEqual(len(self.shown), 2)
         self.assertTrue(self.shown[0].startswith("big.bin: "), self.shown)
         self.assertNothingLeft(buy)
+        self.assertEqual(os.listdir(self.downloads), ["big.bin"],
+                         "the buyer's private folder, empty, is not left behind")
+
+    def test_aPartFileIsKept(self):
+        """A buy that ends before its file is whole keeps the part file,
+        and so the private folder that holds it, for the next to resume."""
+        self.market.addNode(seller={"stock": {}, "share": self.shared,
+                                    "transfer_rate": self.PIECE})
+        buy, outcome = self.fileShot(deadline=10)
+        self.market.run(5)
+        buy.interrupt("interrupted by SIGINT")
+        self.market.run(5)
+        self.assertEqual(os.listdir(self.downloads), [".bazaar-downloads"])
+        self.assertTrue(os.listdir(os.path.join(self.downloads, ".bazaar-downloads")))
 
     def test_terminalBarEndsWhole(self):
         """On a terminal, the last bar drawn of the file fetched says 100%,

@@ -193,10 +193,27 @@ def test_badValueRefusedBeforeAnything(tmp_path, capsys):
     with pytest.raises(SystemExit) as caught:
         simcommand.main(["sweep", "--nodes", "30,1", "--out", str(out)])
     assert caught.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
+    assert capsys.readouterr().err == (
         "bazaar-sim sweep: error: --nodes 1: argument --nodes: wants a whole number at "
-        "least 2, not 1")
+        "least 2, not 1\nsee bazaar-sim sweep --help\n")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, reason", [
+    (["--nodez", "3"], "the run: unrecognized arguments: --nodez 3 (did you mean --nodes?)"),
+    (["--discovery", "chrod,flood"], "--discovery chrod: argument --discovery: invalid "
+     "choice: 'chrod' (choose from 'chord', 'flood', 'index', 'superpeer') (did you "
+     "mean chord?)"),
+    ([], "the following arguments are required: --out")])
+def test_usageErrorInOneLine(tmp_path, capsys, argv, reason):
+    """A sweep's usage error is one line and a pointer to its help, no
+    synopsis, as bazaar's and the daemons' are."""
+    out = ["--out", str(tmp_path / "out")] if argv else []
+    with pytest.raises(SystemExit) as caught:
+        simcommand.main(["sweep", *out, *argv])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err == (f"bazaar-sim sweep: error: {reason}\n"
+                                       "see bazaar-sim sweep --help\n")
 
 
 @pytest.mark.parametrize("seed", [["--seed", "3"], ["--seed=3,4"]])
@@ -204,7 +221,7 @@ def test_seedsOneWay(tmp_path, capsys, seed):
     """--seeds with --seed, in any of its forms, is refused."""
     with pytest.raises(SystemExit):
         sweep.main(["--seeds", "1,2", *seed, "--out", str(tmp_path)])
-    assert capsys.readouterr().err.splitlines()[-1] == (
+    assert capsys.readouterr().err.splitlines()[0] == (
         "bazaar-sim sweep: error: --seeds and --seed: give the seeds one way")
 
 

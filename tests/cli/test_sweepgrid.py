@@ -27,17 +27,26 @@ def test_everyCombination():
 
 
 def test_formsOfAFlag():
-    """--flag=a,b and a prefix of a flag (as argparse takes it) are lists
-    too; a flag that takes no value is left as it is."""
-    points = grid(["--nodes=30,40", "--no-baseline", "--disc", "flood,index"])
+    """--flag=a,b is a list too; a flag that takes no value is left as it
+    is."""
+    points = grid(["--nodes=30,40", "--no-baseline", "--discovery", "flood,index"])
     assert [p.argv for p in points] == [
-        ["--nodes=30", "--no-baseline", "--disc", "flood"],
-        ["--nodes=30", "--no-baseline", "--disc", "index"],
-        ["--nodes=40", "--no-baseline", "--disc", "flood"],
-        ["--nodes=40", "--no-baseline", "--disc", "index"],
+        ["--nodes=30", "--no-baseline", "--discovery", "flood"],
+        ["--nodes=30", "--no-baseline", "--discovery", "index"],
+        ["--nodes=40", "--no-baseline", "--discovery", "flood"],
+        ["--nodes=40", "--no-baseline", "--discovery", "index"],
     ]
     assert points[1].varied == [("--nodes", "30"), ("--discovery", "index")]
     assert points[1].args.discovery == "index"
+
+
+def test_aPrefixIsNoFlag():
+    """A prefix of a flag is refused, as bazaar-sim refuses it, saying
+    what it may have meant."""
+    with pytest.raises(ValueError) as caught:
+        grid(["--nodes", "30", "--disc", "flood,index"])
+    assert str(caught.value).endswith(
+        "unrecognized arguments: --disc flood,index (did you mean --discovery?)")
 
 
 def test_repeatedFlagEachALists():

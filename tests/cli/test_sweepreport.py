@@ -1,6 +1,6 @@
 """
-Tests for L{twisted_bazaar.cli.sweepreport}: a sweep's progress line, its
-summary table and its figures.
+Tests for L{twisted_bazaar.cli.sweepreport}: a sweep's progress line and
+its summary table.
 """
 
 import io
@@ -68,12 +68,13 @@ def test_progressOnATerminal():
 
 
 def metrics(nodes=30, seed=1, discovery="flood", adversaries=0.0, adversary=(),
-            success=1.0):
+            success=1.0, **config):
+    """A run's --json, as much as the summary and the figures read."""
     return {"success_rate": success, "purchases": 5, "searches": 5, "double_sells": 0,
             "messages_per_search": 9.5, "latency_ms": {"p50": 100.0, "p95": 200.0},
             "virtual_s": 15.0, "wall_s": 0.1, "peak_rss_mb": 55.0, "nodes": nodes,
             "config": {"seed": seed, "discovery": discovery, "adversaries": adversaries,
-                       "adversary": list(adversary)}}
+                       "adversary": list(adversary), **config}}
 
 
 def test_summary(tmp_path):
@@ -99,26 +100,3 @@ def test_readResult(tmp_path):
     assert sweepreport.readResult(str(good))["nodes"] == 30
     assert sweepreport.readResult(str(bad)) is None
     assert sweepreport.readResult(str(tmp_path / "none.json")) is None
-
-
-def test_figures(tmp_path):
-    """Runs with adversaries give the figure of success against their
-    fraction, for their size and seed; honest runs of several sizes, the
-    figure of how a run grows; a grid that makes neither says so."""
-    attack = [metrics(), metrics(adversaries=0.1, adversary=["withhold"], success=0.9)]
-    growth = [metrics(nodes=30, seed=2), metrics(nodes=40, seed=2)]
-    said = sweepreport.drawFigures(str(tmp_path), attack + growth)
-    assert said == [f"--plot: {tmp_path}/success-30-seed1.png",
-                    f"--plot: {tmp_path}/growth-seed2.png"]
-    assert sorted(os.listdir(tmp_path)) == ["growth-seed2.png", "success-30-seed1.png"]
-    assert sweepreport.drawFigures(str(tmp_path), [metrics()]) == [
-        "--plot: nothing to draw (no runs with --adversaries, and no honest runs of "
-        "several --nodes for one seed)"]
-
-
-def test_figureNotDrawn(tmp_path):
-    """A figure sim.plot refuses is reported, and the others drawn."""
-    twice = [metrics(nodes=30), metrics(nodes=30), metrics(nodes=40)]
-    said = sweepreport.drawFigures(str(tmp_path), twice)
-    assert said == [f"--plot: {tmp_path}/growth-seed1.png not drawn: two runs of flood "
-                    "with 30 nodes"]

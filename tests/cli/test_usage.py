@@ -57,3 +57,28 @@ class OneLineParserTests(SynchronousTestCase):
             self.assertEqual(error.code, 2)
         self.assertEqual(parser().parse_args(["sell", "--sell", "apple=3"]).sell,
                          "apple=3")
+
+
+class GuessTests(SynchronousTestCase):
+    def test_anUnknownOptionIsRefusedByItsCommand(self):
+        """Words no option takes are refused by the command they follow,
+        not by the tool."""
+        _, said = refused(["sell", "--sell", "apple=3", "--colour", "red"])
+        self.assertEqual(said, "tool sell: error: unrecognized arguments: --colour red\n"
+                         "see tool sell --help\n")
+
+    def test_didYouMeanByPrefixAndByEdits(self):
+        """A prefix of an option, or a word a few edits from one, gets
+        what it may have meant; several, each its own."""
+        for word, guess in (("--quant", "--quantity"), ("--qunatity", "--quantity"),
+                            ("--sll", "--sell")):
+            error, _ = refused(["sell", "--sell", "apple=3", word, "2"])
+            self.assertEqual(error.reason, f"unrecognized arguments: {word} 2 "
+                             f"(did you mean {guess}?)")
+        error, _ = refused(["sell", "--sell", "a", "--quant=2", "--sll", "b"])
+        self.assertEqual(error.reason, "unrecognized arguments: --quant=2 --sll b "
+                         "(--quant: did you mean --quantity?; --sll: did you mean --sell?)")
+
+    def test_didYouMeanAChoice(self):
+        error, _ = refused(["sel"])
+        self.assertTrue(error.reason.endswith("(did you mean sell?)"), error.reason)

@@ -67,8 +67,8 @@ class BazaarLiveTests(SynchronousTestCase):
         """Anyone is told a node's public facts (the operator's view is in
         test_status_privacy_live)."""
         obj = json.loads(self.run_ok("--json", "node", f"127.0.0.1:{self.seller_port}"))
-        self.assertEqual((obj["id"], obj["scheme"], obj["stock"], obj["public"]),
-                         (self.seller_id, "flood", {"apple": 2, "pear": 1}, True))
+        self.assertEqual((obj["id"], obj["scheme"], obj["stock"], obj["operator"]),
+                         (self.seller_id, "flood", {"apple": 2, "pear": 1}, False))
         self.assertIn(self.buyer_id, [link["id"] for link in obj["links"]])
         self.assertNotIn("recent", obj)
         text = self.run_ok("node", f"127.0.0.1:{self.seller_port}")
@@ -76,7 +76,7 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertIn("withheld (its operator's", text)
         buyer_port = int(self.buyer.waitFor(r"node listening on [^:]+:(\d+)")[1])
         buyer = json.loads(self.run_ok("--json", "node", f"127.0.0.1:{buyer_port}"))
-        self.assertEqual((buyer["stock"], buyer["public"]), ({}, True))
+        self.assertEqual((buyer["stock"], buyer["operator"]), ({}, False))
         self.assertNotIn("bag", buyer)
 
     def test_list(self):
@@ -119,6 +119,24 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 2)
         self.assertIn("wants HOST:PORT or an endpoint such as tcp:HOST:PORT, not "
                       "'nowhere'", result.stderr)
+
+    def test_whatIsAtThePort(self):
+        """A relay's port given for the tracker, or the tracker's for a
+        node: bazaar says what is there, in one line, exit 1."""
+        relay = int(self.market.tracker.waitFor(r"relay listening on [^:]+:(\d+)",
+                                                TIMEOUT)[1])
+        for args in (["status"], ["buy", "apple", "--timeout", "5"]):
+            result = bazaar("--tracker", f"127.0.0.1:{relay}", *args)
+            self.assertEqual((result.returncode, result.stdout), (1, ""), args)
+            self.assertEqual(result.stderr, (
+                f"bazaar: error: 127.0.0.1:{relay} is a relay's port (a relay only "
+                "carries circuits between nodes), not the tracker's: the tracker's own "
+                "port is the one its log says it listens on (tracker listening on "
+                "HOST:PORT; 7700 by default)\n"), args)
+        result = bazaar("--tracker", self.tracker, "node", self.tracker)
+        self.assertEqual((result.returncode, result.stderr), (1, (
+            f"bazaar: error: {self.tracker} is the tracker's port, not a node's: bazaar "
+            "status lists the nodes and where they listen\n")))
 
     def test_buy(self):
         """bazaar buy buys, prints the purchase, and exits 0; the seller's

@@ -112,7 +112,7 @@ class CaptureTests(SynchronousTestCase):
         buyer = market.startNode("buyer", "--role", "buyer", "--want", ITEM,
                                  "--want", FILE, "--downloads", downloads)
         buyer.waitFor(rf"bought {ITEM} from", TIMEOUT)
-        buyer.waitFor(rf"downloaded {FILE} into .*, sha256 verified", TIMEOUT)
+        buyer.waitFor(rf"downloaded {FILE} into .*, content id verified", TIMEOUT)
         with open(os.path.join(downloads, FILE), "rb") as f:
             self.assertEqual(f.read(), data)
         wire, dropped = capture.stop()

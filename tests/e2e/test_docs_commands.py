@@ -81,7 +81,9 @@ TIMEOUT = 30.0
 
 COMMAND = re.compile(r"^(\$ |(twistd|bazaar|bazaar-ledger|bazaar-sim|make|pip|mkdir|"
                      r"cp|\.venv/bin/\S+)(\s|$))")
-OUTPUT = re.compile(r"^twistd [\w-]+: error:")
+#: Lines that start as a command does but are a command's output: a
+#: daemon's error, twistd's own first log line.
+OUTPUT = re.compile(r"^twistd ([\w-]+: error:|.* starting up\.$)")
 MARKER = re.compile(r"<!--\s*doc-test:\s*(.*?)\s*-->", re.S)
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.S | re.M)
 TRACKER_LISTENING = r"tracker listening on [^\s:]+:(\d+)"

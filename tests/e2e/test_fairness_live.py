@@ -103,7 +103,7 @@ class FairnessLiveTests(SynchronousTestCase):
             downloads = self.dir("downloads")
             buyer = self.market.startNode("buyer", "--role", "buyer", "--want",
                                           "big.bin", "--downloads", downloads)
-            buyer.waitFor(r"downloaded big\.bin into .*, sha256 verified", TIMEOUT)
+            buyer.waitFor(r"downloaded big\.bin into .*, content id verified", TIMEOUT)
             self.assertEqual(sha256Of(os.path.join(downloads, "big.bin")), sha)
             seller.waitFor(r"evicting a transfer connection from 127\.9\.0\.1: its "
                            r"address group holds the most transfer slots", TIMEOUT)

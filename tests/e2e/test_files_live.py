@@ -93,7 +93,7 @@ class FilesLiveTests(SynchronousTestCase):
         buyer.waitFor(r"big\.bin: 25% ", TIMEOUT)
         sellers[0].process.kill()
         sellers[0].finish()
-        done = buyer.waitFor(r"downloaded big\.bin into .*, sha256 verified \((.*)\)",
+        done = buyer.waitFor(r"downloaded big\.bin into .*, content id verified \((.*)\)",
                              TIMEOUT)
         served = {seller: int(count) for count, seller in
                   (re.split(r" pieces? from ", part) for part in done[1].split(", "))}
@@ -102,7 +102,7 @@ class FilesLiveTests(SynchronousTestCase):
         self.assertEqual(sum(served.values()), 50)
         self.assertLess(served.get(short(sellers[0].id), 0), 50)
         self.assertGreater(served[short(sellers[1].id)], 0)
-        buyer.waitFor(r"downloaded small\.bin into .*, sha256 verified", TIMEOUT)
+        buyer.waitFor(r"downloaded small\.bin into .*, content id verified", TIMEOUT)
         self.assertEqual(sha256Of(os.path.join(downloads, "big.bin")), big_sha)
         self.assertEqual(sha256Of(os.path.join(downloads, "small.bin")), small_sha)
         self.assertEqual(len(buyer.matches(r"bought (big|small)\.bin from")), 2)
@@ -141,7 +141,7 @@ class FilesLiveTests(SynchronousTestCase):
         again = self.market.startNode("buyer again", *args)
         kept = again.waitFor(r"big\.bin: (\d+) of 50 pieces already on disk", TIMEOUT)
         self.assertGreaterEqual(int(kept[1]), 25)
-        again.waitFor(r"downloaded big\.bin into .*, sha256 verified", TIMEOUT)
+        again.waitFor(r"downloaded big\.bin into .*, content id verified", TIMEOUT)
         self.assertEqual(sha256Of(os.path.join(downloads, "big.bin")), big_sha)
         self.assertEqual(again.matches(r"bought big\.bin from"), [])
         self.assertEqual(len(seller.matches(r"sold big\.bin to")), 1)
@@ -163,7 +163,7 @@ class FilesLiveTests(SynchronousTestCase):
         downloads = self.dir("D")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", name,
                                       "--downloads", downloads)
-        buyer.waitFor(r"downloaded n+\.bin into .*, sha256 verified", TIMEOUT)
+        buyer.waitFor(r"downloaded n+\.bin into .*, content id verified", TIMEOUT)
         with open(os.path.join(downloads, name), "rb") as f:
             self.assertEqual(f.read(), data)
         self.assertEqual(os.listdir(os.path.join(downloads, PRIVATE)), [])
@@ -185,7 +185,7 @@ class FilesLiveTests(SynchronousTestCase):
         downloads = self.dir("D")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "six.txt",
                                       "--downloads", downloads, *ipv6)
-        buyer.waitFor(r"downloaded six\.txt into .*, sha256 verified", TIMEOUT)
+        buyer.waitFor(r"downloaded six\.txt into .*, content id verified", TIMEOUT)
         with open(os.path.join(downloads, "six.txt"), "rb") as f:
             self.assertEqual(f.read(), b"over IPv6\n")
         for daemon in (seller, buyer):
@@ -362,7 +362,7 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         [download] = json.loads(result.stdout)["downloads"]
         self.assertEqual(download["state"], "stalled", download)
-        self.assertEqual((download["name"], download["sha256"]), ("big.bin", self.sha))
+        self.assertEqual((download["name"], download["contentId"]), ("big.bin", self.sha))
         self.assertGreater(download["have"], 0)
         self.assertTrue(download["why"], download)
         text = bazaar("node", f"127.0.0.1:{port}", "--data-dir", data,

@@ -194,7 +194,7 @@ class BehindNATTests(HomeMarketCase):
 
     def test_relayedFile(self):
         """A file shared by the seller at home is fetched whole by the
-        buyer at home, through the tracker's relay, its sha256 verified."""
+        buyer at home, through the tracker's relay, its content id verified."""
         self.startTracker(TIMEOUT)
         shared = os.path.join(self.market.cwd, "shared")
         os.makedirs(shared)
@@ -210,7 +210,7 @@ class BehindNATTests(HomeMarketCase):
         os.makedirs(downloads)
         buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer",
                           "--want", "home.bin", "--downloads", downloads)
-        buyer.waitFor(r"downloaded home\.bin into .*, sha256 verified", TIMEOUT)
+        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", TIMEOUT)
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
                              hashlib.sha256(content).hexdigest())
@@ -249,7 +249,7 @@ class BehindNATTests(HomeMarketCase):
         buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", RELAYED_BUY)
         self.assertLess(time.monotonic() - started, RELAYED_BUY)
         seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
-        buyer.waitFor(r"downloaded home\.bin into .*, sha256 verified", TIMEOUT)
+        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", TIMEOUT)
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
                              hashlib.sha256(content).hexdigest())

@@ -105,7 +105,7 @@ class PunchedBuyTests(HomeMarketCase):
         seller, buyer, seller_id, _, _, _, relay_port = self.buy(
             symmetric=False, sell=("--share", shared),
             want=("--want", "home.bin", "--downloads", downloads))
-        buyer.waitFor(r"downloaded home\.bin into .*, sha256 verified", TIMEOUT)
+        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", TIMEOUT)
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
                              hashlib.sha256(content).hexdigest())

@@ -189,7 +189,7 @@ class LiveRecordTests(SynchronousTestCase):
                                  "--want", "song.ogg", "--downloads", downloads)
         buyer.waitFor(rf"bought apple from {s_id[:8]} \(1 of 1\)", TIMEOUT)
         buyer.waitFor(rf"bought song\.ogg from {s_id[:8]} \(1 of 1\)", TIMEOUT)
-        buyer.waitFor(r"downloaded song\.ogg into .*, sha256 verified", TIMEOUT)
+        buyer.waitFor(r"downloaded song\.ogg into .*, content id verified", TIMEOUT)
         with open(os.path.join(downloads, "song.ogg"), "rb") as f:
             self.assertEqual(f.read(), SONG)
         market.stop()

@@ -86,7 +86,7 @@ class SharesLiveTests(SynchronousTestCase):
         os.makedirs(downloads)
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "song.ogg",
                                       "--downloads", downloads)
-        buyer.waitFor(r"downloaded song\.ogg into .*, sha256 verified", TIMEOUT)
+        buyer.waitFor(r"downloaded song\.ogg into .*, content id verified", TIMEOUT)
         with open(os.path.join(downloads, "song.ogg"), "rb") as f:
             self.assertEqual(f.read(), b"la" * 3000)
         self.assertEqual(buyer.matches(r"notyet"), [])

@@ -56,14 +56,14 @@ class WhatANodeTellsStrangersTests(SynchronousTestCase):
         self.assertEqual({node["id"] for node in members["nodes"]},
                          {self.seller_id, self.buyer_id})
         buyer = self.ask(self.buyer_id)
-        self.assertEqual((buyer["id"], buyer["public"]), (self.buyer_id, True))
+        self.assertEqual((buyer["id"], buyer["operator"]), (self.buyer_id, False))
         for withheld in ("bag", "pending", "recent", "downloads"):
             self.assertNotIn(withheld, buyer)
         self.assertEqual({link["purpose"] for link in buyer["links"]} - {"overlay"},
                          set())
         self.assertIn("bag", buyer["withheld"])
         seller = self.ask(self.seller_id[:8])
-        self.assertEqual((seller["stock"], seller["public"]), ({"apple": 2}, True))
+        self.assertEqual((seller["stock"], seller["operator"]), ({"apple": 2}, False))
         self.assertNotIn("recent", seller)
         text = bazaar("--tracker", self.tracker, "node", self.buyer_id).stdout
         self.assertNotIn("bag:", text)
@@ -80,14 +80,14 @@ class WhatANodeTellsStrangersTests(SynchronousTestCase):
                                         f"{self.buyer_id}", timeout=TIMEOUT) as answer:
                 page = json.load(answer)
         self.assertTrue(page.get("known"), page)
-        self.assertTrue(page["public"])
+        self.assertIs(page["operator"], False)
         for withheld in ("bag", "pending", "messages", "downloads"):
             self.assertNotIn(withheld, page)
 
     def test_theOperatorGetsTheWholeState(self):
         whole = self.ask("--data-dir", self.buyer_dir)
-        self.assertEqual((whole["id"], whole["public"], whole["bag"]),
-                         (self.buyer_id, False, {"apple": 1}))
+        self.assertEqual((whole["id"], whole["operator"], whole["bag"]),
+                         (self.buyer_id, True, {"apple": 1}))
         self.assertIn(("out", self.seller_id, "buy"),
                       {(m["dir"], m["peer"], m["type"]) for m in whole["recent"]})
         self.assertEqual(self.ask(self.buyer_id[:8], "--data-dir", self.buyer_dir)["bag"],

@@ -8,7 +8,7 @@ at the seller's transfer port it ends the encrypted channel itself, with
 a key of its own, and relays the plaintext to the seller's real port on
 127.0.0.1.  Were the buyer to take any key there, the proxy would read
 every request and every byte of the file, and the buyer would log
-"sha256 verified".  It takes only the key of the seller's signed record:
+"content id verified".  It takes only the key of the seller's signed record:
 it refuses the proxy before sending anything, and gets nothing from it.
 """
 
@@ -141,6 +141,6 @@ class TransferProxyTests(SynchronousTestCase):
         # channel before its last handshake message.
         self.assertGreater(proxy.accepted, 0)
         self.assertEqual(bytes(proxy.plain), b"")
-        self.assertEqual(buyer.matches(r"sha256 verified"), [])
+        self.assertEqual(buyer.matches(r"content id verified"), [])
         self.assertFalse(os.path.exists(os.path.join(downloads, "song.bin")))
         self.assertEqual(buyer.problems(), [], buyer.tail(80))

@@ -2,8 +2,8 @@
 End to end, in a real headless browser: the tracker's ``--web`` page
 shows the nodes of a running market of twistd daemons, and updates after
 a purchase without a reload; a node's page shows its public facts (its
-overlay links and stock), and says that its bag is withheld: the view
-asks as a stranger, not as the node's operator.
+overlay links and stock), and leaves out its bag, downloads and messages,
+saying so: the view asks as a stranger, not as the node's operator.
 
 It needs Chromium and its driver (Debian's ``chromium`` and
 ``chromium-driver``, which ``.ci/run`` installs) and selenium (the test
@@ -15,7 +15,11 @@ docs/web-view.png, the picture of the README and the docs site.
 """
 
 import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,6 +30,8 @@ from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 
 TIMEOUT = 30.0
 WEB_LISTENING = r"web view listening on 127\.0\.0\.1:(\d+)"
+#: The number of nodes the page's graph holds (vis-network's DataSet).
+GRAPH_NODES = "(window.bazaarGraph ? window.bazaarGraph.nodes.length : 0)"
 #: The width the page must fit, and where its screenshot is kept.
 WIDTH = 1280
 ARTIFACT = Path(__file__).resolve().parents[2] / "build" / "test-artifacts" / "web-view.png"
@@ -98,8 +104,7 @@ class WebLiveTests(SynchronousTestCase):
         sharer.waitFor(r"sharing song\.ogg", TIMEOUT)
         sharer_id = wireId(nodeId(sharer, TIMEOUT))
         self.driver.get(f"http://127.0.0.1:{port}/")
-        self.waitUntil("return document.querySelectorAll('#graph circle').length == 3",
-                       "three nodes in the graph")
+        self.waitUntil(f"return {GRAPH_NODES} == 3", "three nodes in the graph")
         self.waitUntil(f"{self.units(sellers[0])} == '3'", "3 apples on sale")
         self.waitUntil("return document.querySelectorAll('#files tr[data-item=\"song.ogg\"]"
                        " .size')[0]?.textContent == '4.0 KiB'", "the shared file")
@@ -120,8 +125,7 @@ class WebLiveTests(SynchronousTestCase):
         short = buyer.waitFor(r"bought apple from ([0-9a-f]+)", TIMEOUT)[1]
         [seller] = [each for each in sellers if shortId(each) == short]
         self.waitUntil(f"{self.units(seller)} == '2'", "2 apples left at the seller")
-        self.waitUntil("return document.querySelectorAll('#graph circle').length == 4",
-                       "four nodes in the graph")
+        self.waitUntil(f"return {GRAPH_NODES} == 4", "four nodes in the graph")
         self.waitUntil("return [...document.querySelectorAll('#trades tr')].some(row => "
                        f"row.cells[1].textContent == '{shortId(seller)}' && "
                        "row.cells[2].textContent == 'apple' && "
@@ -134,8 +138,17 @@ class WebLiveTests(SynchronousTestCase):
                         "the page was reloaded")
         self.assertLessEqual(self.driver.execute_script(
             "return document.documentElement.scrollWidth"), WIDTH, "wider than 1280 px")
-        lines = self.driver.find_elements("css selector", "#graph line")
-        self.assertGreaterEqual(len(lines), 2)
+        self.assertEqual(self.driver.execute_script(
+            "return [document.getElementById('downloads').offsetParent, "
+            "document.querySelector('.legend .buyer').offsetParent]"), [None, None],
+            "no node tells the view its downloads or purchases: left out")
+        self.assertGreaterEqual(self.driver.execute_script(
+            "return window.bazaarGraph.edges.length"), 2)
+        # Drawn by vis-network, on its canvas, from the package's own files.
+        self.assertEqual(self.driver.execute_script(
+            "return [typeof vis.Network, document.querySelectorAll('#graph canvas').length,"
+            " [...document.scripts].map(s => new URL(s.src).pathname)]"),
+            ["function", 1, ["/static/vis-network.min.js", "/static/app.js"]])
         shot = Path(os.environ.get("BAZAAR_WEB_SCREENSHOT") or ARTIFACT)
         shot.parent.mkdir(parents=True, exist_ok=True)
         self.assertTrue(self.driver.save_screenshot(str(shot)), shot)
@@ -145,9 +158,72 @@ class WebLiveTests(SynchronousTestCase):
                        ".startsWith('apple 2')", "the seller's stock")
         self.waitUntil("return document.querySelectorAll('#links tr').length > 0",
                        "the seller's links")
-        self.waitUntil("return document.getElementById('bag').textContent == 'withheld'",
-                       "the seller's bag withheld from the view")
+        # What a stranger is not told is left out, not shown empty.
+        self.waitUntil("return document.getElementById('address').textContent"
+                       ".includes('left out here')", "that the operator's parts are left out")
         self.assertEqual(self.driver.execute_script(
-            "return document.querySelectorAll('#messages tr').length"), 0)
+            "return ['bag', 'pending', 'downloads', 'messages'].map(id => "
+            "document.getElementById(id).offsetParent === null)"), [True] * 4,
+            "the bag, pending buys, downloads and messages are not shown")
         self.assertIn(f"node {shortId(seller)}", self.driver.title + self.driver.find_element(
             "id", "title").text)
+
+    def test_theOperatorsWindow(self):
+        """bazaar web, given a buyer's --data-dir, asks that buyer as its
+        operator: its page shows its bag, pending buys and recent messages,
+        and the market page the buyer's colour; a stranger's page leaves
+        them out.  SIGTERM stops it with status 0."""
+        self.market.startTracker("tracker", TIMEOUT)
+        shared = os.path.join(self.market.cwd, "shared")
+        downloads = os.path.join(self.market.cwd, "downloads")
+        for folder in (shared, downloads):
+            os.mkdir(folder)
+        with open(os.path.join(shared, "big.bin"), "wb") as f:
+            f.write(os.urandom(4 * 1024 * 1024))
+        # A slow seller: the download is under way while the page looks.
+        sharer = self.market.startNode("seller", "--role", "seller", "--sell", "apple=3",
+                                       "--share", shared, "--transfer-rate", "100000")
+        sharer.waitFor(r"sharing big\.bin \(", TIMEOUT)
+        seller = nodeId(sharer, TIMEOUT)
+        data = os.path.join(self.market.cwd, "buyer-data")
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
+                                      "--want", "big.bin", "--downloads", downloads,
+                                      "--data-dir", data)
+        buyer.waitFor(r"bought apple from", TIMEOUT)
+        buyer.waitFor(r"big\.bin: 25% ", TIMEOUT)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        script = str(Path(sys.executable).with_name("bazaar"))
+        web = subprocess.Popen(
+            [script, "--tracker", f"127.0.0.1:{self.market.tracker_port}", "web",
+             "--data-dir", data, "--listen", "tcp:0", "--poll", "0.5"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: web.poll() is None and web.kill())
+        first = web.stdout.readline()
+        found = re.match(r"web view listening on 127\.0\.0\.1:(\d+), as the operator of "
+                         rf"node {shortId(buyer_id)}$", first)
+        self.assertIsNotNone(found, first)
+        port = int(found[1])
+        self.driver.get(f"http://127.0.0.1:{port}/node/{wireId(buyer_id)}")
+        self.waitUntil("return document.getElementById('bag').textContent"
+                       ".includes('apple 1')", "the buyer's bag, to its operator")
+        self.waitUntil("return document.querySelectorAll('#messages tr').length > 0",
+                       "the buyer's recent messages")
+        self.assertEqual(self.driver.execute_script(
+            "return ['bag', 'pending', 'downloads', 'messages'].map(id => "
+            "document.getElementById(id).offsetParent !== null)"), [True] * 4)
+        self.assertEqual(self.driver.execute_script(
+            "return document.getElementById('pending').textContent"), "0")
+        # Its download under way, the pieces verified as a bar.
+        self.waitUntil("const bar = document.querySelector('#downloads "
+                       "tr[data-item=\"big.bin\"] progress'); return bar && bar.value > 0",
+                       "the buyer's download, as a bar")
+        self.driver.get(f"http://127.0.0.1:{port}/node/{wireId(seller)}")
+        self.waitUntil("return document.getElementById('address').textContent"
+                       ".includes('left out here')", "the seller's page, to a stranger")
+        self.driver.get(f"http://127.0.0.1:{port}/")
+        self.waitUntil(f"return {GRAPH_NODES} == 2", "two nodes in the graph")
+        self.assertIsNotNone(self.driver.execute_script(
+            "return document.querySelector('.legend .buyer').offsetParent"))
+        web.send_signal(signal.SIGTERM)
+        self.assertEqual(web.wait(TIMEOUT), 0, web.stderr.read())
+

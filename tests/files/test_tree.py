@@ -62,6 +62,18 @@ class WorkedExampleTests(SynchronousTestCase):
         for name, value in dict(EXAMPLE_VALUES, hello=HELLO).items():
             self.assertIn(value, section, name)
 
+    def test_theDocumentTellsTheContentIdFromSha256sum(self):
+        """§19.4 prints what sha256sum gives for the example, which is not
+        its content id, and names the wire's field for what it holds."""
+        with open(PROTOCOL, encoding="utf-8") as f:
+            text = f.read()
+        section = text[text.index("### 19.4"):text.index("## 20.")]
+        plain = hashlib.sha256(EXAMPLE).hexdigest()
+        self.assertIn(f"`sha256sum` prints another value for each: for this file\n`{plain}`",
+                      section)
+        self.assertNotEqual(plain, EXAMPLE_VALUES["identity"])
+        self.assertIn("### 19.4 A file's content id (the wire's `sha256`)", section)
+
     def test_helperFollowsTheDefinition(self):
         """The tests' own helper, written from the document, gives the
         example's identity, and the hello file's of §19.2."""

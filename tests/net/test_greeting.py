@@ -157,12 +157,15 @@ class HandshakeTests(SynchronousTestCase):
         self.assertFalse(link.transport.disconnecting)
 
     def test_linkChurnAtDebug(self):
-        """A peer's overlay or direct link coming and going (a one-shot
-        buyer does so on every node it meets) is logged at debug; a
-        scheme's own links (super-peers') at info."""
+        """A peer's overlay, direct, chord or leaf link coming and going (a
+        one-shot buyer does so on every node it meets) is logged at debug;
+        the links a scheme declares news (super-peers' to each other) at
+        info."""
         events = []
         self.patch(Overlay, "log", Logger(observer=events.append))
-        for peer, purpose in ((7, OVERLAY), (8, DIRECT), (9, "super")):
+        self.node.setSlots("super", 4, news=True)
+        self.node.setSlots("chord", 4)
+        for peer, purpose in ((7, OVERLAY), (8, DIRECT), (6, "chord"), (9, "super")):
             link = openLink(self.node, inbound=False, purpose=purpose)
             feed(link, wire.ThisIsMe(peer, 5000 + peer))
             closeLink(link)
@@ -171,6 +174,8 @@ class HandshakeTests(SynchronousTestCase):
             (LogLevel.debug, "link to node 7 closed"),
             (LogLevel.debug, "linked to node 8 (direct)"),
             (LogLevel.debug, "link to node 8 closed"),
+            (LogLevel.debug, "linked to node 6 (chord)"),
+            (LogLevel.debug, "link to node 6 closed"),
             (LogLevel.info, "linked to node 9 (super)"),
             (LogLevel.info, "link to node 9 closed")])
 

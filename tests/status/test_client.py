@@ -17,7 +17,13 @@ from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedProtocol
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
-from twisted_bazaar.status.client import TRACKER, ClientError, _Asker, operatorQuestion
+from twisted_bazaar.status.client import (
+    TRACKER,
+    ClientError,
+    WrongPort,
+    _Asker,
+    operatorQuestion,
+)
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.web.view import MarketView
@@ -165,3 +171,41 @@ class NotATrackerTests(SynchronousTestCase):
         self.assertEqual(str(self.failureResultOf(done, ClientError).value),
                          "127.0.0.1:9001 did not answer as the tracker: a node did "
                          "(refused: notiy: register with the tracker before linking)")
+
+
+class WrongPortTests(SynchronousTestCase):
+    """What answers at the address is plain and is not what was asked for:
+    the asker says what is there, not the refusal's wire words."""
+
+    def asked(self, asked, answer, hello=wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS)):
+        done = defer.Deferred()
+        link = Link(_Asker(hello, State(), NodeState, done, asked=asked,
+                           address="127.0.0.1:9001"),
+                    Clock(), LinkSettings(), inbound=False)
+        link.makeConnection(ChannelTransport(decode(NODE.key)))
+        feed(link, answer)
+        return self.failureResultOf(done, WrongPort).value, link
+
+    def test_aRelayAskedAsTheTracker(self):
+        why, link = self.asked(TRACKER, wire.Error(
+            "wtf", "a relay takes relayConnect or relayAccept, not thisisme"))
+        self.assertEqual(str(why), "127.0.0.1:9001 is a relay's port (a relay only "
+                         "carries circuits between nodes), not the tracker's: the "
+                         "tracker's own port is the one its log says it listens on "
+                         "(tracker listening on HOST:PORT; 7700 by default)")
+        self.assertTrue(link.transport.disconnecting)
+
+    def test_aRelayAskedAsANode(self):
+        why, _ = self.asked("a node", wire.Error(
+            "wtf", "a relay takes relayConnect or relayAccept, not thisisme"))
+        self.assertTrue(str(why).startswith("127.0.0.1:9001 is a relay's port (a relay "
+                                            "only carries circuits between nodes), not "
+                                            "a node's: bazaar status lists"), why)
+
+    def test_theTrackerAskedAsANode(self):
+        """Only the tracker answers a thisisme with thisisyou: asked its
+        state, it would say it handles none."""
+        why, link = self.asked("a node", wire.ThisIsYou(5, 0))
+        self.assertEqual(str(why), "127.0.0.1:9001 is the tracker's port, not a node's: "
+                         "bazaar status lists the nodes and where they listen")
+        self.assertNotIn(b"state", link.transport.value())

@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.server import NOT_DONE_YET
 
 from twisted_bazaar.status.messages import NodeState
+from twisted_bazaar.web.graphlib import libraryFiles
 from twisted_bazaar.web.resources import STATIC, webSite
 from twisted_bazaar.web.view import MarketView
 
@@ -56,24 +57,62 @@ class ResourceTests(SynchronousTestCase):
         request, body = render(self.site, "node/17")
         self.assertEqual(body, (STATIC / "node.html").read_bytes())
 
+    def test_theGraphLibraryFromItsInstalledFiles(self):
+        """vis-network's script and style are served from the pyvis
+        package's installed files, as they are there: no copy is kept in
+        the repository."""
+        files = libraryFiles()
+        for name, kind in (("vis-network.min.js", b"text/javascript; charset=utf-8"),
+                           ("vis-network.css", b"text/css; charset=utf-8")):
+            self.assertFalse((STATIC / name).exists(), name)
+            self.assertIn("site-packages", str(files[name]))
+            request, body = render(self.site, f"static/{name}")
+            self.assertEqual((body, contentType(request)), (files[name].read_bytes(), kind))
+        self.assertIn(b"vis-network", files["vis-network.min.js"].read_bytes()[:200])
+        page = (STATIC / "index.html").read_text()
+        self.assertLess(page.index("/static/vis-network.min.js"), page.index("/static/app.js"))
+
     def test_notFound(self):
-        for path in ("node/apple", "api/node/18", "api/node/x", "static/nothing.js",
+        for path in ("node/apple", "api/node/18", "static/nothing.js",
                      "nothing", "api/nothing"):
             request, _ = render(self.site, path)
             self.assertEqual(request.responseCode, 404, path)
 
     def test_apiNotFoundIsJSON(self):
         """A program asking the API for what is not there is told why in
-        JSON, not given an HTML page."""
-        for path, why in (("api/node/18", "no node has this id that is live or left "
-                           "lately"),
-                          ("api/node/x", "not a node id: an id is a node's whole id, "
-                           "its wire text (protocol.md §3)"),
-                          ("api/nothing", "the web view's API has no such path")):
+        JSON, not given an HTML page: 404 for a path that names nothing,
+        400 for an id that is none."""
+        nothing = "the web view's API has no such path"
+        for path, code, why in (
+                ("api/node/18", 404, "no node has this id that is live or left lately"),
+                ("api/node/x", 400, "not a node id: an id is a node's whole id, "
+                 "its wire text (protocol.md §3)"),
+                ("api/node", 404, "give a node's whole id: /api/node/ID"),
+                ("api/node/", 404, "give a node's whole id: /api/node/ID"),
+                ("api/nothing", 404, nothing),
+                ("api/market/extra", 404, nothing),
+                ("api/node/17/x", 404, nothing),
+                ("api/events/x", 404, nothing)):
             request, body = render(self.site, path)
             self.assertEqual((request.responseCode, contentType(request)),
-                             (404, b"application/json"), path)
+                             (code, b"application/json"), path)
             self.assertEqual(json.loads(body), {"error": why}, path)
+
+    def test_apiItselfIsJSON(self):
+        """/api (and /api/) lists the API's paths, in JSON."""
+        for path in ("api", "api/"):
+            request, body = render(self.site, path)
+            # DummyRequest leaves the code None where none is set: a 200.
+            self.assertEqual((request.responseCode or 200, contentType(request)),
+                             (200, b"application/json"), path)
+            self.assertIn("/api/node/ID", json.loads(body)["paths"])
+
+    def test_otherMethodsAreJSON(self):
+        request = StreamRequest([b"api", b"market"])
+        request.method = b"POST"
+        body = self.site.getResourceFor(request).render(request)
+        self.assertEqual((request.responseCode, json.loads(body)),
+                         (405, {"error": "the web view's API is read with GET"}))
 
     def test_marketJSON(self):
         request, body = render(self.site, "api/market")

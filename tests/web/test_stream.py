@@ -66,6 +66,29 @@ class StreamTests(SynchronousTestCase):
         self.assertEqual((kind, node["id"], gone["id"], "left" in gone),
                          ("node", "17", "17", True))
 
+    def test_onlyChangesAreSent(self):
+        """The view told of a change that leaves the picture as it was (the
+        same answer again) sends nothing more."""
+        request, _ = self.open()
+        state = self.view.states[17]
+        for _ in range(3):
+            self.view.stateSeen(state)
+            self.view.publish()
+        self.assertEqual(len(events(request)), 1)
+        node, _ = self.open(args={b"node": [b"17"]})
+        self.seen()
+        self.assertEqual([kind for kind, _ in events(request)], ["market", "market"])
+        self.assertEqual([kind for kind, _ in events(node)], ["node", "node"])
+
+    def test_aBadNodeIsRefusedBeforeAnyStream(self):
+        """?node= that is no id is 400, an id no node has 404, in JSON;
+        neither takes a stream."""
+        for text, code in ((b"zzz", 400), (b"18", 404)):
+            request, body = self.open(args={b"node": [text]})
+            self.assertEqual((request.responseCode, request.written), (code, []), text)
+            self.assertIn("error", json.loads(body))
+        self.assertEqual((self.view.subscribers, len(self.stream.streams)), (0, 0))
+
     def test_unreadStreamHoldsOneEventAtMost(self):
         """A viewer that stops reading is sent nothing more while its
         connection's buffer is full, however often the market changes;

@@ -14,7 +14,7 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.messages import NodeState
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.market import NodeClock
-from twisted_bazaar.testing.memory import MemoryConnector
+from twisted_bazaar.testing.memory import MemoryConnector, MemoryTransport
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 
@@ -123,7 +123,7 @@ class MarketViewTests(SynchronousTestCase):
         snapshot = self.view.snapshot()
         self.assertEqual(snapshot["offers"], {"apple": [{"node": "1", "units": 2}]})
         self.assertEqual(snapshot["files"], [{"name": "song.ogg", "size": 4096,
-                                              "sha256": sha, "nodes": ["1", "2"]}])
+                                              "contentId": sha, "nodes": ["1", "2"]}])
         self.assertEqual([(n["id"], n["files"]) for n in snapshot["nodes"]],
                          [("1", 1), ("2", 1)])
 
@@ -143,10 +143,10 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(state(1, files=[("a.bin", 10, sha, 3)], downloads=[
             ("b.bin", 100, sha, 40, 20, 1, "stalled", "seller 3 did not deliver")]))
         page = self.view.node(1)
-        self.assertEqual(page["files"], [{"name": "a.bin", "size": 10, "sha256": sha,
+        self.assertEqual(page["files"], [{"name": "a.bin", "size": 10, "contentId": sha,
                                           "sold": 3}])
         self.assertEqual(page["downloads"], [{
-            "name": "b.bin", "size": 100, "sha256": sha, "have": 40, "rate": 20,
+            "name": "b.bin", "size": 100, "contentId": sha, "have": 40, "rate": 20,
             "sellers": 1, "state": "stalled", "why": "seller 3 did not deliver"}])
 
     def test_firstAnswerIsTheBaseline(self):
@@ -226,12 +226,33 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual(told, [1])
         self.assertEqual([(n["silent"], n["quiet"])
                           for n in self.view.snapshot()["nodes"]],
-                         [(True, 6.0), (False, 3.0)])
+                         [(True, 6.0), (False, 0.0)])
+        self.clock.advance(1)
         self.view.publish()
-        self.assertEqual(told, [1], "said once")
+        self.assertEqual(told, [1, 1], "a silent node's count grows each round")
+        self.assertEqual(self.view.snapshot()["nodes"][0]["quiet"], 7.0)
         self.assertTrue(self.view.node(1)["silent"])
         self.view.stateSeen(state(1))
         self.assertFalse(self.view.node(1)["silent"])
+
+    def test_reachAndRelayForTheGraph(self):
+        """A node's reach and the relay it is reached through, public
+        facts, are on the market's picture: the graph draws them."""
+        self.view.stateSeen(state(1))
+        self.view.stateSeen(NodeState(2, "h", 2, "flood", (), {}, public=True,
+                                      reach="private", relay="203.0.113.5:7701"))
+        first, second = self.view.snapshot()["nodes"]
+        self.assertNotIn("relay", first)
+        self.assertEqual((second["reach"], second["relay"]), ("private", "203.0.113.5:7701"))
+
+    def test_quietOnlyOnceSilent(self):
+        """A node that answers is quiet 0, however long since its last
+        answer, so that its picture does not change with every round."""
+        self.view.stateSeen(state(1))
+        for delay in (0.3, 0.9, 2.5):
+            self.clock.advance(delay)
+            self.assertEqual(self.view.snapshot()["nodes"][0]["quiet"], 0.0)
+            self.view.stateSeen(state(1))
 
     def test_downloadsOnTheMarketPage(self):
         """A download in progress at any node shows on the market's page,
@@ -240,7 +261,7 @@ class MarketViewTests(SynchronousTestCase):
         self.view.stateSeen(state(2, downloads=[("b.bin", 100, sha, 40, 20, 2,
                                                   "fetching", "")]))
         self.assertEqual(self.view.snapshot()["downloads"], [{
-            "node": "2", "name": "b.bin", "size": 100, "sha256": sha, "have": 40,
+            "node": "2", "name": "b.bin", "size": 100, "contentId": sha, "have": 40,
             "rate": 20, "sellers": 2, "state": "fetching", "why": ""}])
 
     def test_publishOncePerChange(self):
@@ -284,14 +305,15 @@ class PublicStateTests(SynchronousTestCase):
         self.view.stateSeen(self.public({"apple": 3}, [song]))
         self.view.stateSeen(self.public({"apple": 3}, [song]))
         page = self.view.node(1)
-        self.assertTrue(page["public"])
+        self.assertIs(page["operator"], False)
+        self.assertNotIn("public", page, "a name that reads like reach")
         self.assertEqual(page["files"], [{"name": "song.ogg", "size": 5,
-                                          "sha256": "ab" * 32}])
+                                          "contentId": "ab" * 32}])
         for withheld in ("bag", "pending", "downloads", "messages"):
             self.assertNotIn(withheld, page)
         [entry] = self.view.snapshot()["nodes"]
-        self.assertEqual((entry["public"], entry["stock"], entry["files"]),
-                         (True, {"apple": 3}, 1))
+        self.assertEqual((entry["operator"], entry["stock"], entry["files"]),
+                         (False, {"apple": 3}, 1))
         self.assertNotIn("bag", entry)
 
 
@@ -321,6 +343,28 @@ class WatcherTests(SynchronousTestCase):
             watcher.stopService()
         self.market.run(2)
 
+    def test_theOperatorsNodeTellsItsWholeState(self):
+        """Given a node's key, the watcher asks that node as its operator:
+        the view has its bag, pending buys and messages, and says it is
+        its operator's; every other node tells it its public facts."""
+        # The memory network has no encrypted channel: each connection
+        # here is given one handshake hash, the same at both its ends, for
+        # the operator's proof to be bound to.
+        MemoryTransport.handshakeHash = b"\x07" * 32
+        self.addCleanup(delattr, MemoryTransport, "handshakeHash")
+        buyer = self.market.addNode(buyer={"wants": ["apple"]})
+        self.watcher.stopService()
+        self.watcher = self.watch(operators=[buyer.identity])
+        self.market.run(10)
+        page = self.view.node(buyer.id)
+        self.assertIs(page["operator"], True)
+        self.assertEqual((page["bag"], page["pending"]), ({"apple": 1}, 0))
+        self.assertIn("buyOK", [message["type"] for message in page["messages"]])
+        self.assertIs(self.view.node(self.seller.id)["operator"], False)
+        self.assertNotIn("bag", self.view.node(self.seller.id))
+        [entry] = [n for n in self.view.snapshot()["nodes"] if n["id"] == wireId(buyer.id)]
+        self.assertEqual((entry["operator"], entry["bag"]), (True, {"apple": 1}))
+
     def test_seesATradeAsItHappens(self):
         self.market.run(3)
         self.assertEqual(self.view.node(self.seller.id)["stock"], {"apple": 3})
@@ -339,7 +383,7 @@ class WatcherTests(SynchronousTestCase):
         # The view asks as a stranger: a node tells it its public facts,
         # and a buyer's bag is not one of them; the trade is the sale seen.
         page = self.view.node(buyer.id)
-        self.assertTrue(page["public"])
+        self.assertIs(page["operator"], False)
         self.assertNotIn("bag", page)
         self.assertNotIn("messages", page)
         self.assertEqual([(t["item"], t["seller"], t["buyer"]) for t in snapshot["trades"]],

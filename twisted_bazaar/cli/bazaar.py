@@ -53,6 +53,7 @@ from twisted_bazaar.files.names import itemHash
 from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
     ClientError,
+    WrongPort,
     askNode,
     askState,
     askTracker,
@@ -67,7 +68,8 @@ from twisted_bazaar.cli.trackers import (
     trackerEntries,
     trackerLines,
 )
-from twisted_bazaar.cli.usage import OneLineParser, UsageError
+from twisted_bazaar.cli.webview import DEFAULT_LISTEN, serve
+from twisted_bazaar.cli.usage import OneLineParser, UsageError, commandParser
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem
@@ -77,13 +79,18 @@ from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.status.node import STATUS
+from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import Identity, publicKey
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.eviction import addressGroup
-from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint
+from twisted_bazaar.tap.endpoints import (
+    NODE_LISTEN_KINDS,
+    checkServerEndpoint,
+    loopbackByDefault,
+)
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -138,11 +145,20 @@ def _listen(text):
     return text
 
 
+def _webListen(text):
+    """--listen of bazaar web: an endpoint, on loopback unless it names an
+    interface."""
+    try:
+        return loopbackByDefault(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 #: Seconds --timeout allows unless given, per command: each question of
 #: status, list and node; the whole purchase of buy.
 TIMEOUTS = {"status": DEFAULT_TIMEOUT, "list": DEFAULT_TIMEOUT,
             "node": DEFAULT_TIMEOUT, "buy": DEFAULT_DEADLINE,
-            "restock": DEFAULT_TIMEOUT}
+            "restock": DEFAULT_TIMEOUT, "web": DEFAULT_TIMEOUT}
 
 
 def _common(timeout_help, tracker=True):
@@ -242,6 +258,22 @@ def parser():
     buy.add_argument("--host", default="", help="host name or address peers "
                      "should use to reach the buying node (default %(default)r: "
                      "the address the tracker is reached from)")
+    view = commands.add_parser(
+        "web", parents=asking, help="serve the market's web view, as the operator of "
+        "the node whose --data-dir is given",
+        description="Serve the web view of the market (the page twistd bazaar-tracker "
+        "--web serves) until stopped (Ctrl-C: exit 0).  Given a node's --data-dir, it "
+        "asks that node as its operator, and its page shows what only its operator "
+        "is told: its bag, pending buys, downloads and recent messages.")
+    view.add_argument("--data-dir", metavar="DIR",
+                      help="a node's --data-dir: prove its key there, to be told "
+                      "that node's whole state (default: a stranger to every node)")
+    view.add_argument("--listen", type=_webListen, default=DEFAULT_LISTEN,
+                      metavar="ENDPOINT", help="where to serve the page: loopback "
+                      "only unless it names an interface= (default: "
+                      f"{DEFAULT_LISTEN})")
+    view.add_argument("--poll", type=argumentType(seconds), default=1.0, metavar="S",
+                      help="seconds between questions to each node (default: 1)")
     stock = commands.add_parser(
         "restock", parents=[_common(question, tracker=False)],
         help="set a running seller's stock, keeping its ledger (its owner only)",
@@ -284,15 +316,16 @@ def parse(argv=None):
     takes filled in where they were not given."""
     p = parser()
     args = p.parse_args(joinDashedValues(sys.argv[1:] if argv is None else argv))
+    command = commandParser(p, args)
     if args.command == "node" and args.address is None and args.data_dir is None:
-        p.error("node wants ADDRESS|ID, or --data-dir DIR of a node you run")
+        command.error("node wants ADDRESS|ID, or --data-dir DIR of a node you run")
     if args.command == "restock":
         named = [item for item, _ in args.stock]
         twice = sorted({item for item in named if named.count(item) > 1})
         if twice:
-            p.error(f"restock names {', '.join(twice)} more than once")
+            command.error(f"restock names {', '.join(twice)} more than once")
     if args.command != "restock":
-        _trackersOf(p, args)
+        _trackersOf(command, args)
     if not hasattr(args, "timeout"):
         args.timeout = TIMEOUTS[args.command]
     if not hasattr(args, "json"):
@@ -375,7 +408,8 @@ def _state():
 def listObject(index, states, unreachable=()):
     """What is on offer: per item, units in stock over the nodes that
     answered and the sellers holding some; per shared file (a file is
-    listed once, by name, never as units), its size, hash and sellers;
+    listed once, by name, never as units), its size, content id and
+    sellers;
     and the index's seller counts (a file's content item, ``sha256:``,
     left out: its name stands for it)."""
     items, files = {}, {}
@@ -385,9 +419,9 @@ def listObject(index, states, unreachable=()):
             entry["units"] += units
             if units:
                 entry["sellers"].append(wireId(state.id))
-        for name, size, sha256, _ in state.files:
-            entry = files.setdefault((name, sha256), {"name": name, "size": size,
-                                                      "sha256": sha256, "sellers": []})
+        for name, size, content_id, _ in state.files:
+            entry = files.setdefault((name, content_id), {
+                "name": name, "size": size, CONTENT_ID: content_id, "sellers": []})
             entry["sellers"].append(wireId(state.id))
     return {"items": dict(sorted(items.items())),
             "files": [entry for _, entry in sorted(files.items())],
@@ -422,6 +456,8 @@ def node(reactor, args):
         return nodeObject(state)
     try:
         state = yield askState(reactor, address, args.timeout, dialled, operator)
+    except WrongPort:
+        raise
     except ClientError as direct:
         # A node at home listed at that address, which nobody dials, is
         # reached through its relay.
@@ -497,23 +533,25 @@ WITHHELD = ("links other than overlay links", "bag", "pending buys",
 
 
 def nodeObject(state):
-    """A node's state as ``--json`` gives it: a stranger's answer has
-    ``public`` true, ``withheld`` naming what it lacks, and no bag,
-    pending, recent or downloads."""
+    """A node's state as ``--json`` gives it: ``operator`` says whether it
+    was told as to its operator; a stranger's answer (``operator`` false)
+    has ``withheld`` naming what it lacks, and no bag, pending, recent or
+    downloads.  (The wire's ``public`` is not a name for it here: it
+    reads like the node's reach.)"""
     wired = state.asDict()
     obj = {"id": wireId(state.id), "host": state.host, "port": state.port,
            "scheme": state.scheme, "links": wired["links"],
-           "stock": dict(state.stock), "files": wired["files"],
+           "stock": dict(state.stock), "files": list(map(shownFile, wired["files"])),
            "reach": state.reach}
     if state.relay is not None:
         obj["relay"] = state.relay
     if state.public:
-        return dict(obj, public=True, withheld=list(WITHHELD))
+        return dict(obj, operator=False, withheld=list(WITHHELD))
     seen = (None if not state.seen_host
             else {"host": state.seen_host, "port": state.seen_port})
-    return dict(obj, public=False, bag=dict(state.bag), pending=state.pending,
-                recent=wired["recent"], downloads=wired["downloads"], seen=seen,
-                limits=wired["limits"])
+    return dict(obj, operator=True, bag=dict(state.bag), pending=state.pending,
+                recent=wired["recent"], downloads=list(map(shownFile, wired["downloads"])),
+                seen=seen, limits=wired["limits"])
 
 
 @defer.inlineCallbacks
@@ -676,7 +714,7 @@ def renderList(obj):
         for entry in obj["files"]:
             sellers = ", ".join(_short(s) for s in entry["sellers"])
             lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, content id "
-                         f"{entry['sha256'][:16]}…, sellers: {sellers}")
+                         f"{entry[CONTENT_ID][:16]}…, sellers: {sellers}")
     if obj["index"]:
         lines.append("in the tracker's index (sellers per item):")
         lines += [f"  {item}: {count}" for item, count in obj["index"].items()]
@@ -717,7 +755,7 @@ def renderNode(obj):
     def counts(values):
         return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
 
-    public = obj.get("public", False)
+    public = not obj.get("operator", True)
     lines = [f"node {_short(obj['id'])} at {obj['host']}:{obj['port']} ({obj['scheme']})"]
     if obj.get("reach"):
         seen = obj.get("seen")
@@ -735,7 +773,7 @@ def renderNode(obj):
     if obj.get("files"):
         lines.append(f"shared files: {len(obj['files'])}")
         lines += [f"  {entry['name']}  {byteSize(entry['size'])}  content id "
-                  f"{entry['sha256'][:16]}…"
+                  f"{entry[CONTENT_ID][:16]}…"
                   + (f"  sold {entry['sold']}" if "sold" in entry else "")
                   for entry in obj["files"]]
     if obj.get("downloads"):
@@ -756,9 +794,23 @@ def renderNode(obj):
     return "\n".join(lines)
 
 
+def web(reactor, args):
+    """Serve the web view, as the operator of the node in --data-dir."""
+    return serve(reactor, args, _operator(args.data_dir))
+
+
+def renderWeb(obj):
+    """Nothing more to say once the view is stopped: its first line said
+    where it listened."""
+    return ""
+
+
 COMMANDS = {"status": (status, renderStatus), "list": (listing, renderList),
             "node": (node, renderNode), "buy": (buy, renderBuy),
-            "restock": (restock, renderRestock)}
+            "restock": (restock, renderRestock), "web": (web, renderWeb)}
+#: Commands that serve until stopped: a signal ends them as they should
+#: end, with status 0.
+SERVERS = ("web",)
 
 #: The exit status of a command stopped by a signal is 128 + its number,
 #: as a shell reports it: 130 for Ctrl-C (SIGINT), 143 for SIGTERM.
@@ -824,7 +876,7 @@ def main(argv=None, reactor=None):
             emit(text)
     if error:
         sys.stderr.write(f"bazaar: error: {shown(error)}\n")
-    if signum is not None:
+    if signum is not None and not (args.command in SERVERS and "obj" in outcome):
         return SIGNALLED + signum
     return 1 if error else 0
 

@@ -29,6 +29,7 @@ bought all the same: ``bazaar`` shows both.
 """
 
 import hashlib
+import os
 import random
 
 from twisted.internet import defer
@@ -44,6 +45,7 @@ from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.build import buildNode, configured
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import NodeService
+from twisted_bazaar.files.downloads import PRIVATE
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.roles.want import DONE
 from twisted_bazaar.schemes.interfaces import IClientValues
@@ -118,6 +120,7 @@ class OneShotBuy:
                               "want": [item], "quantity": quantity,
                               "exit-when-done": True, "downloads": downloads,
                               "download-give-up": give_up}))])
+        self.downloads = downloads
         self.node = parts.node
         self.buyer = parts.roles["buyer"]
         self.fetcher = self.buyer.fetcher
@@ -223,6 +226,8 @@ class OneShotBuy:
             self.progress.done(self.fetcher.fetched)
         if self.service.running:
             yield self.service.stopService()
+        if self.downloads is not None:
+            leaveNoEmptyFolder(os.path.join(self.downloads, PRIVATE))
         if failure:
             self._finished.errback(BuyError(failure, self.result()))
         else:
@@ -279,11 +284,20 @@ class _NothingOffered(NodeObserver):
                     f"(--timeout), Ctrl-C to stop")
 
 
+def leaveNoEmptyFolder(path):
+    """Remove the buyer's private folder if it holds nothing (the file is
+    in place): a part file kept to resume, or anything else, keeps it."""
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
 def plainSha256(path):
     """
-    The SHA-256 of a file's bytes, as ``sha256sum`` prints it: a file's
-    ``sha256`` in offers and views is its identity, the hash of its
-    pieces' hashes (protocol.md §19.4), which no common tool prints.
+    The SHA-256 of a file's bytes, as ``sha256sum`` prints it: the
+    ``sha256`` of offers on the wire is the file's content id, the hash
+    of its pieces' hashes (protocol.md §19.4), which no common tool prints.
     None if the file cannot be read.
     """
     try:

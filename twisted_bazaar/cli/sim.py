@@ -13,6 +13,7 @@ import time
 from twisted_bazaar import wire
 from twisted_bazaar.cli import chordsim
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
+from twisted_bazaar.cli.usage import OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.crypto import CRYPTO, signatures
@@ -79,7 +80,7 @@ def schemeOptions(discovery, given):
 
 def parser():
     defaults = SimConfig()
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="bazaar-sim",
         description="Run N real twisted-bazaar nodes in one process on in-memory "
         "links and virtual time, and report metrics.  The same --seed gives the "

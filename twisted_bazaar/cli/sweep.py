@@ -20,8 +20,9 @@ import time
 from urllib.parse import urlsplit
 
 from twisted_bazaar.base.options import boundedInt
-from twisted_bazaar.cli import sim, sweepgrid, sweepreport
+from twisted_bazaar.cli import sim, sweepfigures, sweepgrid, sweepreport
 from twisted_bazaar.cli.common import addVersion, argumentType
+from twisted_bazaar.cli.usage import OneLineParser
 from twisted_bazaar.sim.sweep import GiB, RunFailed, memoryNeeded, runWithin
 
 #: Seconds a --scheduler has to answer: the command, started, ends within 10 s.
@@ -46,8 +47,8 @@ def _gib(text):
 
 
 def parser():
-    p = argparse.ArgumentParser(
-        prog="bazaar-sim sweep", allow_abbrev=False,
+    p = OneLineParser(
+        prog="bazaar-sim sweep",
         description="Run a grid of bazaar-sim runs on Dask distributed: every flag of "
         "bazaar-sim, with a comma list where a run takes one value (--nodes "
         "1000,10000 --discovery flood,chord --adversaries 0.1,0.2 --adversary "
@@ -80,7 +81,8 @@ def parser():
         help="the summary's file name in --out, NAME.csv and NAME.md")
     add("--seeds", metavar="S,S,...", help="the same as --seed S,S,...")
     add("--plot", action="store_true",
-        help="draw the figures of sim.plot in --out (needs matplotlib)")
+        help="draw the grid's figures in --out (needs matplotlib), and exit 1 if it "
+        f"makes none or one cannot be drawn: {sweepfigures.GRIDS}")
     addVersion(p)
     return p
 
@@ -341,8 +343,10 @@ def main(argv):
     done = sum(result is not None for result in results.values())
     sys.stdout.write(f"{done} of {len(points)} runs done, {len(points) - done} not; "
                      f"summary: {', '.join(summary)}\n")
+    drawn = True
     if own.plot:
-        for line in sweepreport.drawFigures(own.out, [r for r in results.values() if r]):
+        said, drawn = sweepfigures.drawFigures(own.out, [r for r in results.values() if r])
+        for line in said:
             sys.stdout.write(line + "\n")
     sys.stdout.flush()
-    return 0 if done == len(points) else 1
+    return 0 if done == len(points) and drawn else 1

@@ -32,13 +32,9 @@ class Point:
 
 
 def optionAction(parser, name):
-    """The action of an option as argparse would match it (a unique
-    prefix too), or None."""
-    actions = parser._option_string_actions
-    if name in actions:
-        return actions[name]
-    matches = {actions[option] for option in actions if option.startswith(name)}
-    return matches.pop() if len(matches) == 1 else None
+    """The action of an option given by its whole name, as bazaar-sim
+    takes it (no prefix), or None."""
+    return parser._option_string_actions.get(name)
 
 
 def _longName(action):

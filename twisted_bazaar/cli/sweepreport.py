@@ -1,7 +1,6 @@
 """
-What a sweep shows and leaves: its progress line, the summary table of
-its runs (CSV and Markdown), and its figures drawn through
-L{twisted_bazaar.sim.plot}.
+What a sweep shows and leaves: its progress line and the summary table
+of its runs (CSV and Markdown); its figures are L{sweepfigures}'.
 """
 
 import csv
@@ -128,43 +127,3 @@ def writeSummary(folder, name, header, table):
         for cells in [header, ["---"] * len(header), *table]:
             f.write("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |\n")
     return paths
-
-
-def drawFigures(folder, results):
-    """
-    The figures of sim.plot the results make, in folder: purchase success
-    against the fraction of adversaries for each size and seed that has
-    runs with adversaries, and wall time and peak RSS against N for each
-    seed with honest runs of several sizes.
-
-    @return: a line for each figure drawn or not drawn.
-    """
-    from twisted_bazaar.sim import plot
-
-    said = []
-    seeds = sorted({r["config"]["seed"] for r in results})
-    for seed in seeds:
-        honest = [r for r in results if r["config"]["seed"] == seed
-                  and not r["config"]["adversaries"]]
-        if len({r["nodes"] for r in honest}) > 1:
-            said.append(_draw(folder, f"growth-seed{seed}.png",
-                              lambda path: plot.plotScale(plot.scaleCurves(honest), seed, path)))
-        for nodes in sorted({r["nodes"] for r in results}):
-            group = [r for r in results if r["config"]["seed"] == seed and r["nodes"] == nodes]
-            if any(r["config"]["adversaries"] for r in group):
-                said.append(_draw(folder, f"success-{nodes}-seed{seed}.png",
-                                  lambda path: plot.plotAttack(plot.attackCurves(group), nodes,
-                                                               seed, path)))
-    return said or ["--plot: nothing to draw (no runs with --adversaries, and no honest "
-                    "runs of several --nodes for one seed)"]
-
-
-def _draw(folder, filename, draw):
-    path = os.path.join(folder, filename)
-    try:
-        draw(path)
-    except ValueError as reason:
-        return f"--plot: {path} not drawn: {reason}"
-    except OSError as e:
-        return f"--plot: cannot write {path}: {e.strerror}"
-    return f"--plot: {path}"

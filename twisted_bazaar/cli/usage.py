@@ -1,11 +1,16 @@
 """
 Usage errors of a console command as the daemons give theirs: the reason
-on one line, then where to read more, and exit status 2; no usage
-synopsis first, and no option taken from a prefix of its name.
+on one line, by the command it is of (``bazaar buy``, not ``bazaar``),
+then where to read more, and exit status 2; no usage synopsis first, no
+option taken from a prefix of its name, and a guess at what a mistyped
+option or choice meant.
 """
 
 import argparse
+import re
 import sys
+
+from twisted_bazaar.base.suggest import didYouMean
 
 #: The exit status of a command given bad arguments (argparse's, and the
 #: daemons').
@@ -39,7 +44,39 @@ class OneLineParser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but words no option takes are refused by the
+        command they follow (its parser's prog and help), each option
+        among them with what it may have meant."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = commandParser(self, parsed)
+            guesses = didYouMean([word.partition("=")[0] for word in extras
+                                  if word.startswith("--")],
+                                 command._option_string_actions)
+            command.error(f"unrecognized arguments: {' '.join(extras)}{guesses}")
+        return parsed
+
     def error(self, message):
         reason = " ".join(message.split())
+        choice = _INVALID_CHOICE.search(reason)
+        if choice:
+            reason += didYouMean([choice.group(1)], re.findall(r"'([^']*)'",
+                                                             choice.group(2)))
         sys.stderr.write(f"{self.prog}: error: {reason}\nsee {self.prog} --help\n")
         raise UsageError(reason)
+
+
+#: argparse's words for a value not among an argument's choices.
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)$")
+
+
+def commandParser(parser, parsed):
+    """The parser of the command ``parsed`` names (a sub-command's, as
+    ``bazaar buy``), or ``parser`` itself if it has no commands."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            chosen = action.choices.get(getattr(parsed, action.dest, None))
+            if chosen is not None:
+                return commandParser(chosen, parsed)
+    return parser

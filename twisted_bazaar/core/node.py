@@ -89,8 +89,9 @@ class INode(Interface):
         (and, if recycled, the quietest of this node's own making way for
         a new one)."""
 
-    def setSlots(purpose, slots):
-        """Change the number of links of ``purpose`` held."""
+    def setSlots(purpose, slots, news=False):
+        """Change the number of links of ``purpose`` held; with ``news``,
+        their coming and going is logged at info, not debug."""
 
     def isProven(link):
         """Whether link's peer proved its key in the handshake."""
@@ -256,10 +257,12 @@ class Node:
         """
         self.overlay.addPurpose(purpose, slots, idle, recycle)
 
-    def setSlots(self, purpose, slots):
+    def setSlots(self, purpose, slots, news=False):
         """The number of established links of ``purpose`` this node holds
-        from now on (a super-peer's leaves, a chord node's ring links)."""
-        self.overlay.setSlots(purpose, slots)
+        from now on (a super-peer's leaves, a chord node's ring links);
+        with ``news``, their coming and going is logged at info (a
+        super-peer's links to the others), else at debug."""
+        self.overlay.setSlots(purpose, slots, news)
 
     def slotsFor(self, purpose):
         """The number of established links of ``purpose`` this node

@@ -489,7 +489,7 @@ class TransferServer(FramedProtocol):
                 return
             found = service.share.byHash(request.sha256)
             if found is None:
-                self._send(wire.Error("nofile", f"no file with sha256 "
+                self._send(wire.Error("nofile", f"no file with content id "
                                       f"{request.sha256} here"))
                 continue
             path, digest = found

@@ -236,7 +236,7 @@ class SharedFolder(Service):
         del self._seen[name]
         self.files[name] = digest
         self._byHash.setdefault(digest.sha256, name)
-        self.log.info("sharing {name} ({size} bytes, sha256 {sha})", name=name,
+        self.log.info("sharing {name} ({size} bytes, content id {sha})", name=name,
                       size=digest.size, sha=digest.sha256)
         self.listener.fileAdded(name, digest)
 

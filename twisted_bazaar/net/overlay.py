@@ -66,13 +66,15 @@ HANDSHAKES_LIMIT = declare(
 UNREACHABLE_KEPT = 256
 
 
-def _levelOf(link):
+def _levelOf(link, news):
     """Links that come and go with every peer (a status client's, for
-    ``bazaar node`` or the web view; a one-shot buyer's overlay and direct
-    links, on every node it meets) are no news to a user of the market:
-    logged at debug.  A scheme's own links (super-peers') are news."""
-    return (LogLevel.debug if link.purpose in (STATUS, OVERLAY, DIRECT)
-            else LogLevel.info)
+    ``bazaar node`` or the web view; a one-shot buyer's overlay, direct,
+    chord and leaf links, on every node it meets) are no news to a user
+    of the market: logged at debug.  Only the purposes a scheme declares
+    news (``news``: super-peers' links to each other) are logged at info;
+    a scheme logs what its other links change (a chord node its ring
+    neighbours, a super-peer the leaves that register)."""
+    return LogLevel.info if link.purpose in news else LogLevel.debug
 
 
 class NotConnected(Exception):
@@ -89,6 +91,8 @@ class Unreachable(NotConnected):
 class Overlay(Greeting):
     """
     @ivar links: peer id -> established L{Link}.
+    @ivar news: the link purposes whose links' coming and going is logged
+        at info (L{_levelOf}); others at debug.
     @ivar pending: links still in their handshake -> the id an outbound
         link dialled (None when unknown, or for an inbound link).
     @ivar handshakes: link -> its
@@ -103,6 +107,8 @@ class Overlay(Greeting):
         every node with the same terms (L{addPurpose}, L{setSlots} give
         this table another).
     """
+
+    news = frozenset()
 
     log = Logger()
     #: Told ``whenReplaced(peer_id)`` once a newer link to a peer has taken
@@ -241,9 +247,11 @@ class Overlay(Greeting):
         """See L{twisted_bazaar.core.node.Node.addPurpose}."""
         self.admission = self.admission.withPurpose(purpose, slots, idle, recycle)
 
-    def setSlots(self, purpose, slots):
+    def setSlots(self, purpose, slots, news=False):
         """See L{twisted_bazaar.core.node.Node.setSlots}."""
         self.admission = self.admission.withSlots(purpose, slots)
+        if news:
+            self.news = self.news | {purpose}
 
     def useless(self, peer_id):
         """
@@ -452,7 +460,7 @@ class Overlay(Greeting):
         go with every peer (L{_levelOf}), else at info through the peer
         log, since a peer opens and closes its links as often as it
         likes."""
-        level = _levelOf(link)
+        level = _levelOf(link, self.news)
         if level == LogLevel.debug:
             self.log.debug(format, **fields)
         else:

@@ -45,6 +45,20 @@ class ClientError(Exception):
     """The question could not be answered; the text says why."""
 
 
+class WrongPort(ClientError):
+    """What answered is known, and is not what was asked for: a relay's
+    port, or the tracker's where a node was asked for."""
+
+
+#: The start of what a relay says to a connection that does not open or
+#: accept a circuit (protocol.md §5a): only a relay says it.
+RELAY_REFUSAL = "a relay takes relayConnect or relayAccept"
+#: Where to find what the user meant, by who was asked.
+LOOK_FOR = {TRACKER: "the tracker's own port is the one its log says it listens on "
+                     "(tracker listening on HOST:PORT; 7700 by default)",
+            "a node": "bazaar status lists the nodes and where they listen"}
+
+
 def nodeRefusal(link, hello, dialled=None):
     """
     Why a node's ``thisisme`` on a status link is not to be believed, or
@@ -95,7 +109,14 @@ class _Asker:
             if link.peer_id is None and message.code == "notiy" and self.asked == TRACKER:
                 # Only a node says notiy (protocol.md §13).
                 why = f"{self.address} did not answer as {TRACKER}: a node did ({why})"
+            elif message.code == "wtf" and message.info.startswith(RELAY_REFUSAL):
+                self._wrongPort(link, "a relay's port (a relay only carries circuits "
+                                      "between nodes)")
+                return
             self._fail(link, why)
+        elif kind is wire.ThisIsYou and self.asked != TRACKER:
+            # Only the tracker answers a thisisme with thisisyou (§3).
+            self._wrongPort(link, "the tracker's port")
         elif link.peer_id is None:
             if kind is wire.ThisIsMe:
                 why = nodeRefusal(link, message, self.dialled)
@@ -112,10 +133,15 @@ class _Asker:
                 self.done.callback(message)
             link.disconnect()
 
-    def _fail(self, link, why):
+    def _fail(self, link, why, error=ClientError):
         if not self.done.called:
-            self.done.errback(ClientError(why))
+            self.done.errback(error(why))
         link.close()
+
+    def _wrongPort(self, link, what):
+        """What answered is plain, and is not what was asked for."""
+        self._fail(link, f"{self.address} is {what}, not {self.asked}'s: "
+                         f"{LOOK_FOR.get(self.asked, '')}".rstrip(": "), WrongPort)
 
     def linkLost(self, link, reason):
         if self.done.called:

@@ -60,6 +60,11 @@ class Options(DaemonOptions):
     """twistd bazaar-tracker [options]"""
 
     synopsis = "[options]"
+
+    def opt_help(self):
+        """Display every option, by section, and exit (the tracker has
+        few)."""
+        super().opt_help()
     optParameters = [
         param("listen", f"tcp:{DEFAULT_TRACKER_PORT}",
               "Endpoint to listen on (a Twisted endpoint string)."),
@@ -85,7 +90,8 @@ class Options(DaemonOptions):
               f"({TRACKER_KEY_FILE}, made the first time), so that it is the same "
               "after a restart and nodes can pin it with --tracker-key.  Without "
               "it, the key is kept in $XDG_STATE_HOME/twisted-bazaar/tracker-PORT "
-              "(~/.local/state/... by default; one per --listen port, and "
+              "(~/.local/state/twisted-bazaar/tracker-PORT without XDG_STATE_HOME; one "
+              "per --listen port, and "
               "interface if named); with --listen on port 0, a new key at each "
               "start.  It logs its key either way."),
         param("registered-limit", None, "Nodes kept registered at once, in all; "
@@ -94,7 +100,7 @@ class Options(DaemonOptions):
               "default what the process's open-file limit leaves once the "
               "connections still to register, the web view's streams and 64 "
               "for the tracker itself are counted out (halved with --web, "
-              "whose view keeps a link to each node).", boundedInt(1, 10**7)),
+              "whose view keeps a link to each node)", boundedInt(1, 10**7)),
         param("relay-port", 0, "TCP port of the tracker's relay, on the --listen "
               "interface (0: a free port, logged as 'relay listening on "
               "HOST:PORT' and told to each node it relays for).",

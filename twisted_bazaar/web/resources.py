@@ -2,10 +2,12 @@
 The web view's twisted.web resources:
 
 - ``/`` the market's page, ``/node/ID`` a node's page, ``/static/...``
-  their script and style (all from ``static/``, shipped in the package);
-- ``/api/market`` and ``/api/node/ID``: the same data as JSON (a path
-  under ``/api/`` that names nothing answers 404 with a JSON object
-  whose ``error`` says why);
+  their script and style (from ``static/``, shipped in the package, and
+  the graph library's, from its installed files: L{graphlib});
+- ``/api/market`` and ``/api/node/ID``: the same data as JSON; every
+  path under ``/api`` answers JSON: ``/api`` its paths, a path that
+  names nothing 404, a malformed id 400, another method than GET 405,
+  each with a JSON object whose ``error`` says why;
 - ``/api/events`` (``?node=ID`` for one node): Server-Sent Events, one
   ``market`` (or ``node``) event at once and then one each time the view
   publishes a change (L{twisted_bazaar.web.stream}).
@@ -16,7 +18,9 @@ from pathlib import Path
 from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted_bazaar.daemon.site import QuietSite
-from twisted_bazaar.web.stream import MAX_STREAMS, EventStream, jsonBody, nodeId
+from twisted_bazaar.web.answers import JSONError, jsonBody, nodeId, nodePage
+from twisted_bazaar.web.graphlib import libraryFiles
+from twisted_bazaar.web.stream import MAX_STREAMS, EventStream
 
 __all__ = ["MAX_STREAMS", "EventStream", "webSite"]
 
@@ -27,49 +31,70 @@ TYPES = {".html": b"text/html; charset=utf-8", ".js": b"text/javascript; charset
          ".css": b"text/css; charset=utf-8"}
 
 
-class MarketData(Resource):
-    """``/api/market``: the view's snapshot."""
+class JSONResource(Resource):
+    """
+    A leaf of ``/api/`` that answers JSON, whatever is asked of it: its
+    data to a GET (or HEAD), a JSON error (L{JSONError}) to any other
+    method, and to a path that goes on past it (``/api/market/x``).
+    """
 
     isLeaf = True
+
+    def render(self, request):
+        if any(request.postpath):
+            return JSONError(404, "the web view's API has no such path").render(request)
+        if request.method not in (b"GET", b"HEAD"):
+            request.setHeader(b"allow", b"GET, HEAD")
+            return JSONError(405, "the web view's API is read with GET").render(request)
+        return jsonBody(request, self.data())
+
+    def data(self):
+        raise NotImplementedError()
+
+
+class MarketData(JSONResource):
+    """``/api/market``: the view's snapshot."""
 
     def __init__(self, view):
         super().__init__()
         self.view = view
 
-    def render_GET(self, request):
-        return jsonBody(request, self.view.snapshot())
+    def data(self):
+        return self.view.snapshot()
 
 
-class JSONNotFound(Resource):
-    """A 404 for a program: ``{"error": why}`` as JSON."""
+#: What ``/api`` itself answers: the paths under it.
+API_PATHS = {"/api/market": "the whole market",
+             "/api/node/ID": "one node (ID: its whole id, its wire text)",
+             "/api/events": "the market as Server-Sent Events, at each change",
+             "/api/events?node=ID": "one node as Server-Sent Events, at each change"}
 
-    isLeaf = True
 
-    def __init__(self, why):
-        super().__init__()
-        self.why = why
+class APIIndex(JSONResource):
+    """``/api``: the paths of the API."""
 
-    def render(self, request):
-        request.setResponseCode(404)
-        return jsonBody(request, {"error": self.why})
+    def data(self):
+        return {"paths": API_PATHS}
 
 
 class NodeData(Resource):
-    """``/api/node/ID``: one live node, or a JSON 404."""
+    """``/api/node/ID``: one live node (or one that left lately); a JSON
+    400 for what is no id, a JSON 404 for an id no node has."""
 
     def __init__(self, view):
         super().__init__()
         self.view = view
 
+    def render(self, request):
+        return JSONError(404, "give a node's whole id: /api/node/ID").render(request)
+
     def getChild(self, name, request):
-        node_id = nodeId(name)
-        if node_id is None:
-            return JSONNotFound("not a node id: an id is a node's whole id, "
-                                "its wire text (protocol.md §3)")
-        page = self.view.node(node_id)
-        if page is None:
-            return JSONNotFound("no node has this id that is live or left lately")
-        return _Fixed(page)
+        if not name:
+            return self
+        found = nodePage(self.view, name)
+        if isinstance(found, JSONError):
+            return found
+        return _Fixed(found)
 
 
 class Asset(Resource):
@@ -87,15 +112,13 @@ class Asset(Resource):
         return self.body
 
 
-class _Fixed(Resource):
-    isLeaf = True
-
+class _Fixed(JSONResource):
     def __init__(self, data):
         super().__init__()
-        self.data = data
+        self.fixed = data
 
-    def render_GET(self, request):
-        return jsonBody(request, self.data)
+    def data(self):
+        return self.fixed
 
 
 class _Folder(Resource):
@@ -106,10 +129,20 @@ class _Folder(Resource):
 
 
 class _API(Resource):
-    """``/api/``: its children, and a JSON 404 for anything else."""
+    """``/api/``: its children, its index (L{APIIndex}) for ``/api`` and
+    ``/api/``, and a JSON 404 for anything else."""
+
+    def __init__(self):
+        super().__init__()
+        self.index = APIIndex()
+
+    def render(self, request):
+        return self.index.render(request)
 
     def getChild(self, name, request):
-        return JSONNotFound("the web view's API has no such path")
+        if not name:
+            return self.index
+        return JSONError(404, "the web view's API has no such path")
 
 
 class _Pages(Resource):
@@ -137,6 +170,8 @@ def webSite(view):
     assets = _Folder()
     for path in sorted(STATIC.iterdir()):
         assets.putChild(path.name.encode("ascii"), Asset(path))
+    for name, path in libraryFiles().items():
+        assets.putChild(name.encode("ascii"), Asset(path))
     root.putChild(b"static", assets)
     root.putChild(b"api", api)
     return QuietSite(root)

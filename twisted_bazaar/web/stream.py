@@ -4,7 +4,9 @@ the tracker.
 
 Each event carries the whole picture (the market, or with ``?node=ID``
 that node), so a page that missed one loses nothing; that is what bounds
-a stream's unsent bytes.  A stream is its connection's push producer: once
+a stream's unsent bytes.  A picture the same as the last one sent is not
+sent again: a stream carries changes only.  An id that is none answers
+400, and one no node the view saw has 404, as JSON, before any stream.  A stream is its connection's push producer: once
 the connection's send buffer is full (the browser does not read), no
 event is written, only noted as due, and the latest picture goes when the
 buffer drains; so a stream holds at most the transport's buffer and one
@@ -24,10 +26,9 @@ from twisted.web.server import NOT_DONE_YET
 from zope.interface import implementer
 
 from twisted_bazaar.base.limitregistry import declare
-from twisted_bazaar.base.text import jsonText, shownData
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.eviction import addressGroup
-from twisted_bazaar.wire.ids import NO_ID, parseWireId
+from twisted_bazaar.web.answers import JSONError, jsonBody, nodeId, nodePage, shownJSON
 
 #: Most event streams open at once, and from one address group; past
 #: them a viewer is answered 503.
@@ -40,34 +41,6 @@ STREAMS_LIMIT = declare(
 #: Seconds a stream may leave its events unread (its send buffer full)
 #: before it is dropped.
 STALL = 30.0
-
-
-def shownJSON(data):
-    """
-    The view's data as the page receives it: every string shown as a
-    reader may see it (L{twisted_bazaar.base.text.shown}: a peer's bidi
-    override or control character escaped, visibly), in JSON, which the
-    page puts into the document as text, never as HTML.
-    """
-    return jsonText(shownData(data), separators=(",", ":"))
-
-
-def jsonBody(request, data):
-    """data as a JSON body, never cached."""
-    request.setHeader(b"content-type", b"application/json")
-    request.setHeader(b"cache-control", b"no-store")
-    return shownJSON(data).encode("utf-8")
-
-
-def nodeId(text):
-    """A node id from a path segment or argument (its wire text), or
-    None."""
-    try:
-        text = text.decode("ascii") if isinstance(text, bytes) else text
-    except UnicodeDecodeError:
-        return None
-    node_id = parseWireId(text)
-    return None if node_id is None or node_id == NO_ID else node_id
 
 
 @implementer(IPushProducer)
@@ -89,6 +62,8 @@ class _Stream:
         self.stalled = None
         self.due = False
         self.dropped = False
+        #: The last picture sent: one the same as it is not sent again.
+        self.sent = None
 
     def publish(self):
         """The picture changed: send it, or note it due."""
@@ -104,6 +79,9 @@ class _Stream:
     def _write(self):
         self.due = False
         payload = shownJSON(self.data())
+        if payload == self.sent:
+            return
+        self.sent = payload
         self.request.write(f"event: {self.name}\ndata: {payload}\n\n".encode("utf-8"))
 
     def drop(self):
@@ -143,6 +121,16 @@ class EventStream(Resource):
         self.streams = Account.of(STREAMS_LIMIT, limit, group_limit)
 
     def render_GET(self, request):
+        if any(request.postpath):
+            return JSONError(404, "the web view's API has no such path").render(request)
+        name, data = "market", self.view.snapshot
+        if b"node" in request.args:
+            text = request.args[b"node"][0]
+            found = nodePage(self.view, text)
+            if isinstance(found, JSONError):
+                return found.render(request)
+            node_id = nodeId(text)
+            name, data = "node", lambda: self.view.node(node_id)
         address = request.getClientAddress()
         group = addressGroup(getattr(address, "host", None) or "")
         victims = self._makeRoom(group)
@@ -150,11 +138,6 @@ class EventStream(Resource):
             request.setResponseCode(503)
             return jsonBody(request, {"error": "too many event streams: "
                                    + self.streams.refusal(group, "streams")})
-        node_id = nodeId((request.args.get(b"node") or [b""])[0])
-        if node_id is None:
-            name, data = "market", self.view.snapshot
-        else:
-            name, data = "node", lambda: self.view.node(node_id)
         request.setHeader(b"content-type", b"text/event-stream")
         request.setHeader(b"cache-control", b"no-store")
         stream = _Stream(request, name, data, self.view.clock)

@@ -15,6 +15,7 @@ sold are not shown, since they are not told.
 from collections import deque
 
 from twisted_bazaar.status.messages import DOWNLOAD_KEYS
+from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import wireId
 
 #: Events the market's feed keeps, and each node's.
@@ -183,11 +184,12 @@ class MarketView:
         """
         The whole market as JSON-ready data: ``nodes`` (each with its
         address, scheme, and when known its stock, link count, files
-        counted and whether it told only its ``public`` facts, and unless
-        it did its bag, pending buys and downloads counted), ``edges`` (id pairs,
+        counted, its ``reach`` and ``relay`` where it says them, and
+        whether the view is its ``operator`` (told its whole state), and if so its bag, pending buys and downloads counted: a
+        stranger's answer leaves them out), ``edges`` (id pairs,
         once each, between live nodes), ``offers`` (item -> [{node,
         units}] with units left: counted items only), ``files`` (each
-        shared file once: name, size, sha256 and the ``nodes`` sharing
+        shared file once: name, size, ``contentId`` and the ``nodes`` sharing
         it), ``downloads`` (each node's, with its ``node``), ``events``
         and ``trades``.  Each node says how long it has not answered
         (``quiet``, seconds) and whether that is too long (``silent``).
@@ -198,8 +200,9 @@ class MarketView:
                      "known": False, **self._quiet(node_id)}
             state = self.states.get(node_id)
             if state is not None:
-                entry.update(known=True, public=state.public, stock=dict(state.stock),
+                entry.update(known=True, operator=not state.public, stock=dict(state.stock),
                              links=len(_peers(state)), files=len(state.files),
+                             **_reach(state),
                              **_private(state, bag=dict(state.bag or {}),
                                         pending=state.pending,
                                         downloads=len(state.downloads)))
@@ -209,9 +212,9 @@ class MarketView:
                     if units:
                         offers.setdefault(item, []).append({"node": wireId(node_id),
                                                             "units": units})
-                for name, size, sha256, _ in state.files:
-                    files.setdefault((name, sha256), {
-                        "name": name, "size": size, "sha256": sha256,
+                for name, size, content_id, _ in state.files:
+                    files.setdefault((name, content_id), {
+                        "name": name, "size": size, CONTENT_ID: content_id,
                         "nodes": []})["nodes"].append(wireId(node_id))
                 downloads += [{"node": wireId(node_id), **_row(DOWNLOAD_KEYS, row)}
                               for row in state.downloads]
@@ -229,9 +232,9 @@ class MarketView:
         One node's page as JSON-ready data: its address and scheme, how
         long it has not answered (L{snapshot}), its ``events`` as the view
         saw them, and when its state is known its stock, links, the
-        ``files`` it shares, whether it told only its ``public`` facts,
-        and unless it did its bag, pending buys, the copies of its files
-        sold, its ``downloads`` and the ``messages`` it sent and received
+        ``files`` it shares, whether the view is its ``operator`` (told its
+        whole state), and if so its bag, pending buys, the copies of its
+        files sold, its ``downloads`` and the ``messages`` it sent and received
         last (oldest first, each with when, ``dir``, ``peer`` and ``type``).
         A node that left lately: its address, its events and when it
         left (``left``).  None for a node the view has not seen.
@@ -245,8 +248,8 @@ class MarketView:
         state = self.states.get(node_id)
         if state is not None:
             seen = self._seenAt[node_id]
-            page.update(known=True, public=state.public, stock=dict(state.stock),
-                        files=state.asDict()["files"],
+            page.update(known=True, operator=not state.public, stock=dict(state.stock),
+                        files=list(map(shownFile, state.asDict()["files"])),
                         links=[{"id": wireId(peer), "host": peer_host, "port": peer_port,
                                 "purpose": purpose}
                                for peer, peer_host, peer_port, purpose in state.links
@@ -262,10 +265,13 @@ class MarketView:
 
     def _quiet(self, node_id):
         """How long a live node has not answered (since its last answer, or
-        since it joined), and whether that is too long."""
+        since it joined), once that is too long (``silent``); 0 while it
+        answers, so that a picture changes with each round only where a
+        node is silent."""
         since = self._seenAt.get(node_id, self._joinedAt.get(node_id))
         quiet = 0.0 if since is None else round(self.clock.seconds() - since, 1)
-        return {"quiet": quiet, "silent": quiet > self.silent}
+        silent = quiet > self.silent
+        return {"quiet": quiet if silent else 0.0, "silent": silent}
 
     # -- pushing ----------------------------------------------------------
 
@@ -285,7 +291,8 @@ class MarketView:
         call, however much changed."""
         silent = frozenset(node_id for node_id in self.members
                            if self._quiet(node_id)["silent"])
-        if silent != self._silentShown:
+        if silent != self._silentShown or silent:
+            # A silent node's quiet count grows: its picture changes.
             self._silentShown = silent
             self._changed = True
         if not self._changed:
@@ -295,6 +302,14 @@ class MarketView:
             subscriber()
 
 
+def _reach(state):
+    """Whether others can dial a node (``reach``: public, private or
+    unknown) and the relay it is reached through (``relay``), as far as
+    it says: public facts, which the graph draws."""
+    return {key: value for key, value in (("reach", state.reach), ("relay", state.relay))
+            if value is not None}
+
+
 def _private(state, **fields):
     """fields, which only a node's operator is told: none for a state that
     holds its public facts only."""
@@ -302,8 +317,9 @@ def _private(state, **fields):
 
 
 def _row(keys, row):
-    """A row of a L{NodeState} list as a dict of its keys."""
-    return dict(zip((key for key, _ in keys), row))
+    """A row of a L{NodeState} list as a dict of its keys (a file's
+    ``sha256`` as its ``contentId``)."""
+    return shownFile(dict(zip((key for key, _ in keys), row)))
 
 
 def _peers(state):

@@ -31,7 +31,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
-from twisted_bazaar.status.client import CLIENT_IDS, nodeRefusal
+from twisted_bazaar.status.client import CLIENT_IDS, nodeRefusal, operatorQuestion
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.status.messages import NodeState, State
 from twisted_bazaar.status.node import STATUS
@@ -112,8 +112,12 @@ class _Session:
             budget.cancel()
 
     def ask(self):
+        """Ask the node its state: as its operator, with the proof of its
+        key bound to this link's channel, where the watcher holds the key;
+        as a stranger otherwise."""
         self.asked_at = self.watcher.clock.seconds()
-        self.link.send(State())
+        operator = self.watcher.operators.get(self.node_id)
+        self.link.send(State() if operator is None else operatorQuestion(operator)(self.link))
 
     def close(self):
         """Say ``dc`` and close; stop connecting if still at it."""
@@ -163,7 +167,8 @@ class StatusWatcher(Service):
 
     def __init__(self, clock, members, connector, view, settings, rng,
                  interval=DEFAULT_INTERVAL, inFlight=DEFAULT_IN_FLIGHT,
-                 timeout=DEFAULT_TIMEOUT, budget=DEFAULT_BUDGET, relayOf=None):
+                 timeout=DEFAULT_TIMEOUT, budget=DEFAULT_BUDGET, relayOf=None,
+                 operators=()):
         """
         @param members: returns the live nodes as (id, host, port, scheme)
             rows (L{StatusExtension.members}).
@@ -175,6 +180,9 @@ class StatusWatcher(Service):
         @param view: the L{MarketView} to keep current.
         @param settings: the links' L{LinkSettings}.
         @param budget: seconds each member has to open its status link.
+        @param operators: the node keys (L{Identity}) the watcher holds:
+            the nodes they are of are asked as by their operator, and tell
+            it their whole state.
         """
         self.clock = clock
         self.members = members
@@ -187,6 +195,7 @@ class StatusWatcher(Service):
         self.timeout = timeout
         self.budget = budget
         self.relayOf = relayOf
+        self.operators = {identity.id: identity for identity in operators}
         self.sessions = {}
         #: node id -> its L{_Doubt}, for the members whose last attempt
         #: failed.

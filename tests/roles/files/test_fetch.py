@@ -313,7 +313,7 @@ class FetchTests(SynchronousTestCase):
         said = [formatEvent(event) for event in logged
                 if event.get("log_level") == LogLevel.warn]
         self.assertIn(f"seller {shortId(liar.id)} describes big with piece hashes whose tree "
-                      "is not the sha256 it offered; avoiding it", said)
+                      "is not the content id it offered; avoiding it", said)
         honest = self.addSeller(self.sharing({"big": self.data}))
         self.market.run(40)
         self.assertFetched(downloads, "big", self.data)

@@ -62,6 +62,23 @@ class DoneTests(FileMarket, SynchronousTestCase):
         self.assertGreater(met[0], downloaded)
         self.assertTrue(buyer.satisfied)
 
+    def test_logsCallTheHashTheContentId(self):
+        """The seller's and the buyer's lines give the file's content id
+        under that name, and never call anything sha256: what sha256sum
+        prints is another value."""
+        with capturedLogs() as events:
+            self.addSeller()
+            self.addBuyer()
+            self.market.run(30)
+        said = [formatEvent(event) for event in events]
+        content_id = fileId(self.data, PIECE)
+        size = len(self.data)
+        self.assertIn(f"sharing big ({size} bytes, content id {content_id})", said)
+        self.assertIn(f"fetching big ({size} bytes, content id {content_id})", said)
+        self.assertEqual(len([line for line in said if line.startswith("downloaded big into")
+                              and ", content id verified (" in line]), 1)
+        self.assertEqual([line for line in said if "sha256" in line], [])
+
     def test_exitWhenDoneStopsOnceTheFileIsInPlace(self):
         self.addSeller(rate=8 * PIECE)
         node, downloads = self.addBuyer(exit_when_done=True)

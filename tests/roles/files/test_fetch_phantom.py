@@ -80,7 +80,7 @@ class PhantomFileTests(SynchronousTestCase):
                 {"song.ogg": self.data})})
             self.market.run(GIVE_UP + 40)
         said = [formatEvent(event) for event in events]
-        self.assertIn(f"cannot download song.ogg as content {PHANTOM_SHA}: no piece "
+        self.assertIn(f"cannot download song.ogg as content id {PHANTOM_SHA}: no piece "
                       f"came for {GIVE_UP:g} s (--download-give-up): ", "\n".join(said))
         # The phantom's part file went; the real file is in place, bought
         # from the honest seller; the want is met by verified bytes only.

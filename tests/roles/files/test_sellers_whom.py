@@ -187,7 +187,7 @@ class ProxyAtTheTransferPortTests(SynchronousTestCase):
         self.assertEqual(purchase.seller, seller.id)
         self.assertEqual(self.proxy.heard, [])
         self.assertNotIn("song.ogg", buyer.fetcher.fetched)
-        self.assertFalse([line for line in lines if "sha256 verified" in line])
+        self.assertFalse([line for line in lines if "content id verified" in line])
         refused = [line for line in lines
                    if f"seller {shortId(seller.id)} could not describe song.ogg: the "
                    "channel failed: the peer proved key" in line]

@@ -209,7 +209,7 @@ class Download:
         elif fileIdentity(about.size, about.piece_size, about.pieces) != self.sha256:
             # Checked before any piece is asked for: every piece is then
             # checked against hashes that are proven to be the file's.
-            fault = "with piece hashes whose tree is not the sha256 it offered"
+            fault = "with piece hashes whose tree is not the content id it offered"
         if fault is not None:
             self.log.warn("seller {seller} describes {name} {fault}; avoiding it",
                           seller=shortId(seller), name=self.name, fault=fault)

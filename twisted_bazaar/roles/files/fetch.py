@@ -274,7 +274,7 @@ class Fetcher(Role):
         download.finished.addCallbacks(self._downloaded, self._failed,
                                        callbackArgs=(download,),
                                        errbackArgs=(download,))
-        self.log.info("fetching {name} ({size} bytes, sha256 {sha})", name=item,
+        self.log.info("fetching {name} ({size} bytes, content id {sha})", name=item,
                       size=size, sha=sha256)
         download.start(self.offers.get(item, ()))
         return None
@@ -297,7 +297,7 @@ class Fetcher(Role):
         self.journal.remove(download.name)
         served = download.schedule.served if download.schedule else {}
         self.fetched[download.name] = (path, dict(served))
-        self.log.info("downloaded {name} into {path}, sha256 verified ({sellers})",
+        self.log.info("downloaded {name} into {path}, content id verified ({sellers})",
                       name=download.name, path=path,
                       sellers=", ".join(f"{plural(n, 'piece')} from {shortId(seller)}"
                                         for seller, n in sorted(served.items())))
@@ -312,7 +312,7 @@ class Fetcher(Role):
             # Not a file: the want is not met by it, and buys another
             # content offered under the name.
             self.unfetchable.add(download.sha256)
-            self.log.warn("cannot download {name} as content {sha}: {why}; buying "
+            self.log.warn("cannot download {name} as content id {sha}: {why}; buying "
                           "it from the sellers of other content", name=download.name,
                           sha=download.sha256, why=why)
             self.buyer.unfetched(download.name)

@@ -72,14 +72,18 @@ class Leaving:
             return
         peer = link.peer_id
         first = ring.successor is not None and ring.successor.id == peer
+        # News only where it changes this node's neighbours: a one-shot
+        # client that quits was never among them.
+        neighbour = first or peer in {each.id for each in ring.successors} or (
+            ring.predecessor is not None and ring.predecessor.id == peer)
         self.upkeep.unawait(peer)
         self.upkeep.bury(peer)
         upkeep = self.upkeep
         pred = message.pred if message.pred is None or upkeep.living([message.pred]) else None
         upkeep.update(lambda: ring.departed(peer, pred, upkeep.living(message.succs)),
                       link)
-        link.peerLine(LogLevel.info, "node {id} quit the chord ring", logger=self.log,
-                      id=shortId(peer))
+        link.peerLine(LogLevel.info if neighbour else LogLevel.debug,
+                      "node {id} quit the chord ring", logger=self.log, id=shortId(peer))
         if ring.alone:
             self.upkeep.refill()
         if first:

@@ -35,7 +35,8 @@ class SuperPeerDiscovery(Service, NodeObserver):
         named = settings.neighbours
         if self.superpeer:
             links = settings.superpeer_links + len(named)
-            node.setSlots(SUPER, max(1, 3 * settings.superpeer_links + len(named)))
+            node.setSlots(SUPER, max(1, 3 * settings.superpeer_links + len(named)),
+                          news=True)
             node.setSlots(LEAF, settings.max_leaves)
             self.side = SuperPeerSide(node, self.shops, settings.leaf_items,
                                       settings.index_entries)

@@ -1,13 +1,12 @@
 // The twisted-bazaar web view: draws what /api/events pushes (Server-Sent
 // Events), on the market page (data-page="market") or a node's page
-// (data-page="node", /node/ID).  No libraries.
+// (data-page="node", /node/ID).  The market's graph is drawn by
+// vis-network (the global `vis`, loaded before this script from
+// /static/vis-network.min.js, as the pyvis package installs it).
 "use strict";
 
-const SVG = "http://www.w3.org/2000/svg";
-
 function el(tag, attrs, text) {
-  const node = tag.startsWith("svg:") ? document.createElementNS(SVG, tag.slice(4))
-                                      : document.createElement(tag);
+  const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
   if (text !== undefined) node.textContent = text;
   return node;
@@ -81,7 +80,11 @@ function silence(node) {
 // what keeps it from going on when it does not.
 function downloadCells(d) {
   const percent = d.size ? Math.floor(100 * d.have / d.size) : 100;
-  return [el("td", {}, `${bytes(d.have)} of ${bytes(d.size)} (${percent}%)`),
+  const verified = el("td", {"class": "verified"});
+  // The pieces verified as a bar, then in words.
+  verified.append(el("progress", {max: 100, value: percent}),
+                  ` ${bytes(d.have)} of ${bytes(d.size)} (${percent}%)`);
+  return [verified,
           el("td", {}, `${bytes(d.rate)}/s`), el("td", {}, String(d.sellers)),
           el("td", {"class": "state"}, d.why ? `${d.state}: ${d.why}` : d.state)];
 }
@@ -98,30 +101,99 @@ function fill(list, events, filter) {
     (event) => el("li", {"class": event.kind}, `${clock(event.at)} ${describe(event)}`)));
 }
 
-function drawGraph(svg, market) {
-  const nodes = market.nodes, centre = 200, radius = nodes.length > 1 ? 160 : 0;
-  const at = {};
-  nodes.forEach((node, i) => {
-    const angle = 2 * Math.PI * i / nodes.length - Math.PI / 2;
-    at[node.id] = [centre + radius * Math.cos(angle), centre + radius * Math.sin(angle)];
-  });
-  const parts = market.edges.map(([a, b]) => el("svg:line", {
-    x1: at[a][0], y1: at[a][1], x2: at[b][0], y2: at[b][1]}));
-  for (const node of nodes) {
-    const [x, y] = at[node.id];
-    const dot = el("svg:circle", {cx: x, cy: y, r: 14,
-                                  "class": kindOf(node) + (node.silent ? " silent" : ""),
-                                  "data-node": node.id});
-    dot.append(el("svg:title", {}, `node ${node.id} at ${node.host}:${node.port}` +
-                                   (node.silent ? `: ${silence(node)}` : "")));
-    dot.addEventListener("click", () => { window.location = `/node/${node.id}`; });
-    parts.push(dot, el("svg:text", {x: x, y: y + 26}, shortId(node.id)));
+// The colours of a node's role, as the legend and the tables show them.
+const COLOURS = {seller: "#2a9d8f", buyer: "#e76f51", other: "#8d99ae"};
+// The market's graph, made once and then changed in place: vis-network
+// moves what changed and keeps the rest where the viewer left it.
+let graph = null;
+
+// A node's size in the graph: a diamond looks smaller than a dot.
+function sizeOf(home) {
+  return home ? 18 : 15;
+}
+
+// A node as the graph draws it: its role's colour, its reach as its shape
+// (a dot: others can dial it; a diamond: at home, behind NAT), hollow and
+// dashed while it does not answer; its tooltip in words (as text).
+function graphNode(node) {
+  const colour = COLOURS[kindOf(node)];
+  const home = node.reach === "private";
+  const words = `node ${node.id} at ${node.host}:${node.port}, discovery ${node.scheme}` +
+    (node.reach ? `; reachable from outside: ${home ? "no, at home" : node.reach}` : "") +
+    (node.relay ? `; through the relay at ${node.relay}` : "") +
+    (node.silent ? `: ${silence(node)}` : "");
+  return {id: node.id, label: shortId(node.id), title: el("div", {}, words),
+          shape: home ? "diamond" : "dot", size: sizeOf(home),
+          color: node.silent ? {background: "#fff", border: "#c0392b"}
+                             : {background: colour, border: "#333"},
+          shapeProperties: {borderDashes: node.silent ? [3, 2] : false},
+          borderWidth: node.silent ? 2 : 1};
+}
+
+function drawGraph(box, market) {
+  if (graph === null) {
+    const nodes = new vis.DataSet(), edges = new vis.DataSet();
+    const network = new vis.Network(box, {nodes, edges}, {
+      layout: {randomSeed: 7},
+      physics: {stabilization: {iterations: 150}, barnesHut: {springLength: 110}},
+      interaction: {hover: true, tooltipDelay: 150},
+      nodes: {font: {size: 13}},
+      edges: {color: {color: "#999"}, width: 1.5, smooth: false},
+    });
+    network.on("click", (event) => {
+      if (event.nodes.length) window.location = `/node/${event.nodes[0]}`;
+    });
+    graph = {network, nodes, edges, trades: null};
+    // For the browser test: what the graph holds.
+    window.bazaarGraph = graph;
   }
-  svg.replaceChildren(...parts);
+  const byId = {};
+  for (const node of market.nodes) byId[node.id] = node;
+  const shown = market.nodes.map(graphNode);
+  const ids = new Set(shown.map((node) => node.id));
+  graph.nodes.remove(graph.nodes.getIds().filter((id) => !ids.has(id)));
+  graph.nodes.update(shown);
+  // A link with an end at home (reached through its relay) is drawn
+  // dashed: it runs through that relay unless the two punched through.
+  const links = market.edges.map(([a, b]) => ({
+    id: `${a}-${b}`, from: a, to: b,
+    dashes: Boolean(byId[a]?.relay || byId[b]?.relay),
+    relayed: Boolean(byId[a]?.relay || byId[b]?.relay)}));
+  const linkIds = new Set(links.map((link) => link.id));
+  graph.edges.remove(graph.edges.getIds().filter((id) => !linkIds.has(id)));
+  graph.edges.update(links);
+  flashTrades(market.trades);
+}
+
+// A trade seen since the last picture flashes its seller (and its buyer,
+// where seen) for a second, so that trades show where they happen.
+function flashTrades(trades) {
+  const seen = trades.map((trade) => `${trade.at} ${trade.seller} ${trade.item}`);
+  if (graph.trades !== null) {
+    const before = new Set(graph.trades);
+    const fresh = trades.filter((trade, i) => !before.has(seen[i]));
+    const flashed = new Set(fresh.flatMap((trade) => [trade.seller, trade.buyer])
+      .filter((id) => id && graph.nodes.get(id)));
+    if (flashed.size) {
+      graph.nodes.update([...flashed].map((id) => ({id, size: 26, borderWidth: 4})));
+      setTimeout(() => graph.nodes.update([...flashed].filter((id) => graph.nodes.get(id))
+        .map((id) => ({id, size: sizeOf(graph.nodes.get(id).shape === "diamond"),
+                       borderWidth: 1}))), 1000);
+    }
+  }
+  graph.trades = seen;
+}
+
+// What only a node's operator is told (data-operator: downloads, bag,
+// messages, the buyer colour) is left out, not shown empty, where the
+// view is told it by no node: an empty table would read as "none".
+function showOperatorParts(told) {
+  for (const part of document.querySelectorAll("[data-operator]")) part.hidden = !told;
 }
 
 function showMarket(market) {
   document.getElementById("count").textContent = market.nodes.length;
+  showOperatorParts(market.nodes.some((node) => node.operator));
   drawGraph(document.getElementById("graph"), market);
   const rows = [];
   for (const [item, sellers] of Object.entries(market.offers)) {
@@ -143,7 +215,7 @@ function showMarket(market) {
       sellers.append(nodeLink(id));
     });
     row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
-               el("td", {"class": "hash", title: file.sha256}, file.sha256.slice(0, 12) + "\u2026"),
+               el("td", {"class": "hash", title: file.contentId}, file.contentId.slice(0, 12) + "\u2026"),
                sellers);
     return row;
   }));
@@ -195,13 +267,15 @@ function showNode(node) {
     return;
   }
   showDetails(true);
+  showOperatorParts(node.operator === true);
   address.className = node.silent ? "silent" : "";
   address.textContent =
     `at ${node.host}:${node.port}, discovery ${node.scheme}` +
     (node.known ? "" : " (its state is not known yet)") +
-    (node.public ? "; it tells this view its public facts only: its bag, pending " +
-                   "buys, other links, downloads, messages and copies sold are " +
-                   "its operator's" : "") +
+    (node.known && !node.operator ?
+       "; it tells this view its public facts only: its bag, pending buys, other " +
+       "links, downloads, messages and copies sold are its operator's, and left " +
+       "out here" : "") +
     (node.silent ? `: ${silence(node)}; what follows is its last answer` : "");
   document.getElementById("links").replaceChildren(...(node.links || []).map((link) => {
     const row = el("tr");
@@ -210,13 +284,12 @@ function showNode(node) {
     return row;
   }));
   document.getElementById("stock").textContent = counts(node.stock);
-  document.getElementById("bag").textContent = node.public ? "withheld" : counts(node.bag);
-  document.getElementById("pending").textContent =
-    node.public ? "withheld" : node.known ? node.pending : "?";
+  document.getElementById("bag").textContent = counts(node.bag);
+  document.getElementById("pending").textContent = node.known ? node.pending : "?";
   document.getElementById("files").replaceChildren(...(node.files || []).map((file) => {
     const row = el("tr", {"data-item": file.name});
     row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
-               el("td", {"class": "hash", title: file.sha256}, file.sha256.slice(0, 12) + "\u2026"),
+               el("td", {"class": "hash", title: file.contentId}, file.contentId.slice(0, 12) + "\u2026"),
                el("td", {"class": "sold"}, file.sold === undefined ? "withheld" : String(file.sold)));
     return row;
   }));
