@@ -41,7 +41,16 @@ class RefuseAbbreviationsTests(SynchronousTestCase):
             refuseAbbreviations(args, SHORT, LONG)
 
     def test_unknownNamesAreGetoptsToRefuse(self):
+        """A name like no option is left to getopt, which says it knows
+        none such."""
         refuseAbbreviations(["--bogus", "--sel"], SHORT, LONG)
+
+    def test_aTypoNamesTheOptionMeant(self):
+        """A name a few letters off an option's names that option."""
+        self.assertEqual(self.refused(["--tracekr=h:1"]),
+                         "unknown option --tracekr (did you mean --tracker?)")
+        self.assertEqual(self.refused(["--verbsoe"]),
+                         "unknown option --verbsoe (did you mean --verbose?)")
 
 
 class DaemonOptionsTests(SynchronousTestCase):
@@ -52,6 +61,9 @@ class DaemonOptionsTests(SynchronousTestCase):
                                   ["--role", "seller", "--sel", "apple=3"])
         self.assertEqual(str(error), "unknown option --sel: an option is given by its "
                          "whole name (did you mean --sell?)")
+        error = self.assertRaises(usage.UsageError, Options().parseOptions,
+                                  ["--role", "buyer", "--wnt", "apple"])
+        self.assertEqual(str(error), "unknown option --wnt (did you mean --want?)")
         options = Options()
         options.parseOptions(["--role", "seller", "--sell", "apple=3"])
         self.assertEqual(options["role"], ["seller"])

@@ -3,10 +3,13 @@ Daemon options given by their whole names.  Twisted's option parser
 reads long options with ``getopt``, which takes any prefix that starts
 one option alone for that option: ``--sel apple=3`` would sell apples as
 ``--sell``, and a typo of a flag could turn on another.  The daemons
-refuse that, as the ``bazaar`` command does.
+refuse that, as the ``bazaar`` command does, and name the option a
+typo a few letters off may have meant (L{twisted_bazaar.base.suggest}).
 """
 
 from twisted.python import usage
+
+from twisted_bazaar.base.suggest import meant
 
 
 def refuseAbbreviations(args, shortOpt, longOpt):
@@ -30,12 +33,17 @@ def refuseAbbreviations(args, shortOpt, longOpt):
                 if name in takesValue and not given:
                     next(words, None)
                 continue
-            meant = sorted(each for each in names if each.startswith(name))
-            if meant:
+            started = sorted(each for each in names if each.startswith(name))
+            if started:
                 raise usage.UsageError(
                     f"unknown option --{name}: an option is given by its whole name "
-                    f"(did you mean {' or '.join('--' + each for each in meant[:3])}?)")
-            # Unknown altogether: getopt says so.
+                    f"(did you mean {' or '.join('--' + each for each in started[:3])}?)")
+            close = meant(name, names)
+            if close:
+                raise usage.UsageError(
+                    f"unknown option --{name} (did you mean "
+                    f"{' or '.join('--' + each for each in close)}?)")
+            # Unknown altogether, and like no option: getopt says so.
             return
         # Short options, one or more in a word: one that takes a value
         # takes the rest of the word, or else the next word.
