@@ -64,6 +64,11 @@ ALLOWED = {
         "its error budget (20 in 60 s, then the link is cut, and the node backs off)",
     "net/reconnect.py: Reconnector._schedule: {why}; trying again in {delay} s":
         _OWN + "once per reconnection to the tracker, which backs off",
+    "net/reconnect.py: Reconnector._schedule: {why}; trying {what} in {delay} s":
+        _OWN + "once per move to the next tracker the operator named, which backs off",
+    "net/reconnect.py: Reconnector._answered: {why}":
+        "once per move back to a tracker the operator named first; a move back "
+        "refused or not lasting --retry-max doubles the wait before the next",
     "schemes/index/node.py: IndexDiscovery._acked: the tracker's index lists {item}":
         "the tracker's acknowledgement of a registration this node sent",
     "schemes/index/node.py: IndexDiscovery._acked: the tracker's index no longer lists {ite":
@@ -84,6 +89,10 @@ ALLOWED = {
     "net/admission.py: Admission.usurps: refused a link from another key claiming":
         "needs a second key whose id is a linked peer's: a hash collision (ids are "
         "narrowed only in tests)",
+    "net/pin.py: KeyPin.refused: {what}'s key is not the one this node kn":
+        "once per key refused, by the tracker the operator named (or whoever "
+        "answers at its address), at most once per connection this node makes "
+        "there, which backs off",
     "net/pin.py: KeyPin.proved: {what}'s key is {key}, from its first co":
         "once: the first key the peer this node dials (its tracker) proves, "
         "which is pinned from then on",

@@ -100,6 +100,8 @@ def test_reason():
     """A failed run's reason is the last line it wrote on stderr, or how
     it ended."""
     assert sweep._reason(2, b"usage: ...\nbazaar-sim: error: no\n\n") == "bazaar-sim: error: no"
+    assert sweep._reason(2, b"bazaar-sim: error: no\nsee bazaar-sim --help\n") == \
+        "bazaar-sim: error: no"
     assert sweep._reason(1, b"") == "exit status 1"
     assert sweep._reason(-9, b"") == "killed by signal 9"
     assert sweep._reason(-6, b"Fatal\n") == "killed by signal 6: Fatal"

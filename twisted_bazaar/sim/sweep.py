@@ -109,9 +109,12 @@ def _watch(child, process, limit, gone):
 
 
 def _reason(status, stderr):
-    """One line on why a child ended with status: its last line of stderr."""
+    """One line on why a child ended with status: its last line of stderr
+    (a usage error's own line, not the "see --help" after it)."""
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines()
              if line.strip()]
+    if len(lines) > 1 and lines[-1].startswith("see ") and lines[-1].endswith("--help"):
+        lines.pop()
     if status < 0:
         return f"killed by signal {-status}" + (f": {lines[-1]}" if lines else "")
     return lines[-1] if lines else f"exit status {status}"
