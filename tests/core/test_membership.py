@@ -574,11 +574,39 @@ class RelaysNamedTests(MembershipCase):
         self.assertFalse(self.node.connector.vouched("198.51.100.20:41597", 0x78))
 
     def test_trackersOwnRelay(self):
-        """A relay at the host the tracker connection reaches is the
-        tracker's; one elsewhere is not."""
+        """The relay the tracker named at its own host (a nodereply's, or
+        this node's reservation there) is the tracker's, whichever peer a
+        record names it for; one elsewhere is not."""
         self.assertIs(self.node.connector.tracker, self.membership)
+        self.membership.ask(wire.WhereIs(0x77))
+        self.tracker.heard()
+        self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
+                          "port": 9001, "relay": "192.0.2.1:7701"})
         self.assertTrue(self.membership.isTrackerRelay("192.0.2.1:7701"))
+        self.assertTrue(self.node.connector.vouched("192.0.2.1:7701", 0x78))
         self.assertFalse(self.membership.isTrackerRelay("192.0.2.66:7701"))
+
+    def test_trackersHostAtAnyPort(self):
+        """A stranger's thisisme (or record) names the tracker's host, at a
+        port of its choosing (its SSH, say), as its relay: a relay at the
+        tracker connection's host counted as the tracker's own, so every
+        node that dialled the stranger connected to that port of the
+        tracker's machine (where a guard against password guessing then
+        banned the honest nodes' addresses).  Only the relay the tracker
+        named at its host is its own: other ports are asked of the
+        tracker, as any relay a peer names."""
+        self.assertFalse(self.membership.isTrackerRelay("192.0.2.1:22"))
+        self.assertFalse(self.node.connector.vouched("192.0.2.1:22", 0x78))
+        self.membership.ask(wire.WhereIs(0x77))
+        self.tracker.heard()
+        self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
+                          "port": 9001, "relay": "192.0.2.1:7701"})
+        self.assertFalse(self.membership.isTrackerRelay("192.0.2.1:22"))
+        # A relay named at another host is no tracker's own either.
+        self.membership.ask(wire.WhereIs(0x79))
+        self.tracker.say({"type": "nodereply", "id": "121", "host": "203.0.113.8",
+                          "port": 9001, "relay": "198.51.100.20:41597"})
+        self.assertFalse(self.membership.isTrackerRelay("198.51.100.20:41597"))
 
     def test_whereRelay(self):
         """whereRelay fires with the tracker's whole nodereply, relay and

@@ -18,6 +18,7 @@ from twisted_bazaar.core.reach import PRIVATE, Reachability
 from twisted_bazaar.net.link import Link
 from twisted_bazaar.traversal.punch import ANSWER_TIMEOUT
 from twisted_bazaar.traversal.punchmessages import PunchConnect, PunchReply, PunchSync
+from twisted_bazaar.traversal.punchwitness import AGAIN_LIMIT
 from twisted_bazaar.wire.ids import shortId
 
 from tests import records
@@ -354,6 +355,26 @@ class SeenTests(PunchingTestCase):
         [reply] = sent(self.b.link)
         self.assertIsInstance(reply, PunchReply)
         self.assertEqual(self.tracker.asked.count(self.alice.id), 2)
+
+    def test_punchConnectsAskAgainBounded(self):
+        """A stranger the tracker names nowhere sends punchConnect after
+        punchConnect over one relayed link: each used to make the node ask
+        the tracker whereis again (1,000 sent, 1,001 asked), spending the
+        node's own group's lookups at the tracker (past them its nodereq
+        and whereis are answered as if nobody were known).  It asks again
+        at most AGAIN_LIMIT times while the link lasts, and refuses each."""
+        self.tracker.hosts = {self.bob.id: HOST_B}
+        self.sides()
+        sent(self.a.link)
+        refusals = []
+        for nonce in range(1000):
+            feed(self.b.link, PunchConnect(nonce, HOST_A, 23456))
+            refusals += sent(self.b.link)
+            self.clock.advance(0.1)
+        self.assertEqual(self.tracker.asked.count(self.alice.id), 1 + AGAIN_LIMIT)
+        self.assertEqual(len(refusals), 1000)
+        self.assertTrue(all(r.code == "nopunch" for r in refusals))
+        self.assertEqual(self.b.dialer.dials, [])
 
     def test_linkGoneBeforeTheAnswer(self):
         """A relayed link that closes before the tracker answers leaves

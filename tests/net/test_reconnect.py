@@ -208,7 +208,8 @@ class FailoverTests(SynchronousTestCase):
     def test_aMoveBackRefusedProbesLessOften(self):
         """A first peer that takes connections only to refuse this client
         (no room, another key): each move back that does not serve makes
-        the next probe wait twice as long; one that serves resets it."""
+        the next probe wait twice as long; one that serves probe_interval
+        seconds resets it."""
         self.onSecond()
         for wait in (30, 60, 120):
             self.clock.advance(wait - 0.001)
@@ -230,4 +231,32 @@ class FailoverTests(SynchronousTestCase):
         self.clock.advance(0.5)
         self.first.attempts[-1].callback(_protocol())
         self.reconnector.succeeded()
+        self.clock.advance(30)
+        self.reconnector.lost(Failure(error.ConnectionDone()))
         self.assertEqual(self.reconnector._probeDelay, 30)
+
+    def test_aMoveBackServingBrieflyProbesLessOften(self):
+        """A first peer that takes this client and drops it a second later
+        (a tracker crashing in a loop, or one that wants its nodes off
+        the others): each move back served, so each reset the wait, and
+        the client left its working second peer every 30 s (20 times in
+        10 minutes).  A move back counts as served only once it lasted
+        probe_interval: one that ends sooner makes the next probe wait
+        twice as long, as one refused does."""
+        self.onSecond()
+        for _ in range(600):
+            self.clock.advance(1)
+            if self.first.attempts and not self.first.attempts[-1].called:
+                self.first.attempts[-1].callback(_protocol())
+                if self.moves and self.reconnector.endpoint is self.first:
+                    # Taken there (it served), and dropped a second later.
+                    self.reconnector.succeeded()
+                    self.clock.advance(1)
+                    self.reconnector.lost(Failure(error.ConnectionDone()))
+                elif self.moves and self.reconnector.connected is not None:
+                    self.reconnector.lost(Failure(error.ConnectionDone()))
+            if self.second.attempts and not self.second.attempts[-1].called:
+                self.second.attempts[-1].callback(_protocol())
+                self.reconnector.succeeded()
+        self.assertLessEqual(len(self.moves), 5)
+        self.assertEqual(self.reconnector._probeDelay, 30 * 16)

@@ -66,10 +66,10 @@ class Bed:
     """A relay on a memory network with a reservation for NODE_ID, a
     dialler and the node, each with an inner channel key."""
 
-    def __init__(self, limits=RelayLimits(), reserve=True):
+    def __init__(self, limits=RelayLimits(), reserve=True, connection_rate=0):
         self.network = MemoryNetwork()
         self.clock = self.network.clock
-        self.relay = Relay(self.clock, PeerLog(self.clock), limits)
+        self.relay = Relay(self.clock, PeerLog(self.clock), limits, connection_rate)
         self.network.listen(self.relay.factory(), RELAY_HOST, RELAY_PORT)
         self.relay.port = RELAY_PORT
         self.told = []

@@ -14,6 +14,7 @@ from twisted.python.failure import Failure
 from tests.core.test_membership import MembershipCase, reach
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.traversal.incoming import (
+    ACCEPT_RATE,
     RELAY_ACCEPTS,
     RESERVE,
     IncomingAccepts,
@@ -35,7 +36,7 @@ class AcceptsTests(MembershipCase):
         self.tracker.heard()
         self.tracker.say({"type": "relayReserved", "relay": RELAY})
         self.node.reservation.accepts = IncomingAccepts(
-            descriptors=lambda: (self.open, 1024))
+            self.clock, descriptors=lambda: (self.open, 1024))
 
     def incoming(self, n, host=VICTIM):
         """The relay announces n circuits; what the node logged."""
@@ -64,7 +65,7 @@ class AcceptsTests(MembershipCase):
 
     def test_inAll(self):
         """Accepts of all relays together are bounded too."""
-        accepts = IncomingAccepts(lambda: None, capacity=20, per_relay=16)
+        accepts = IncomingAccepts(self.clock, lambda: None, capacity=20, per_relay=16)
         for i in range(16):
             self.assertIsNone(accepts.take("192.0.2.1:7701", ("a", i)))
         for i in range(4):
@@ -73,6 +74,34 @@ class AcceptsTests(MembershipCase):
                          "20 circuits are being accepted already, its most")
         accepts.release(("a", 0))
         self.assertIsNone(accepts.take("198.51.100.5:4000", ("b", 5)))
+
+    def test_perSecond(self):
+        """An honest relay announces the circuits a stranger opens and
+        drops at once, 300 in one second: each accept ends at once (the
+        circuit is gone), so the bound in flight is never reached.  The
+        node used to open 300 connections to the relay in that second,
+        past its own group's rate there (100 a second), which then closed
+        its own dials to the relay, its probe of it among them
+        (tests/traversal/test_relayprobe.py, test_ownRateAtTheRelay).  It
+        acts on ACCEPT_RATE a second, in bursts of twice that; the rest
+        declined, said through the peer log."""
+        requests = self.node.connector.requests
+        lines = []
+        for i in range(300):
+            lines += self.incoming(1)
+            for request in requests[-1:]:
+                if not request.deferred.called:
+                    request.deferred.errback(Failure(ConnectionError("no circuit")))
+            self.clock.advance(1 / 300)
+        # The burst, and the rate for the rest of the second.
+        self.assertGreater(len(requests), 2 * ACCEPT_RATE)
+        self.assertLessEqual(len(requests), 3 * ACCEPT_RATE)
+        opened = len(requests)
+        self.assertTrue(any(f"announces more than {ACCEPT_RATE:g} circuits a second"
+                            in line for line in lines), lines[-3:])
+        self.clock.advance(1)
+        self.incoming(1)
+        self.assertEqual(len(requests), opened + 1)
 
     def test_descriptorsKept(self):
         """Within RESERVE descriptors of the process's limit the node acts

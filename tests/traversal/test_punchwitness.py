@@ -7,7 +7,7 @@ relay's word only compared with it.
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.traversal.punchwitness import TrackerWitness, whyNot
+from twisted_bazaar.traversal.punchwitness import AGAIN_LIMIT, TrackerWitness, whyNot
 
 PEER = 7
 
@@ -68,3 +68,18 @@ class WitnessTests(SynchronousTestCase):
         self.questions[1][1].callback(("198.51.100.7", 9001))
         self.witness.stop()
         self.assertIsNone(self.witness.named(PEER + 1))
+
+    def test_askedAgainBounded(self):
+        """A peer named nowhere is asked of again at most AGAIN_LIMIT
+        times while its link lasts; forgetting it (its link gone) starts
+        the count afresh."""
+        for _ in range(10):
+            self.witness.ask(PEER, again=True)
+            if self.witness.asking(PEER):
+                self.questions[-1][1].callback(None)
+        self.assertEqual(len(self.questions), 1 + AGAIN_LIMIT)
+        self.assertFalse(self.witness.asking(PEER))
+        self.assertEqual(self.witness.named(PEER), "")
+        self.witness.forget(PEER)
+        self.witness.ask(PEER, again=True)
+        self.assertEqual(len(self.questions), 2 + AGAIN_LIMIT)

@@ -475,6 +475,41 @@ class ReserveHereTests(SynchronousTestCase):
         self.assertEqual(_heard(end), [RelayReserved(RELAY)])
         self.assertEqual(bed.relay.refused, 1)
 
+    def test_sixGroupsFillNoRelay(self):
+        """Six strangers' address groups reserve at a public node's relay
+        on its own port (nobody needs the tracker's word to reserve
+        there), four keys each: its 16 places taken.  A node at home the
+        tracker names to it, of a seventh group, used to be refused (and
+        six groups so filled every public relay, whatever their number,
+        sending every node at home to the tracker's relay).  Now the
+        newest reservation of a group holding the most gives way, its
+        connection told why and closed; that group asking again is
+        refused: no other holds more than it then would."""
+        bed = Bed(NODE_LIMITS, reserve=False)
+        bed.relay.here, bed.relay.name = True, "node"
+        strangers = {}
+        for group in range(1, 7):
+            for key in range(4):
+                node_id = 100 * group + key
+                end = strangers[node_id] = _end(bed.relay, f"10.{group}.0.{key}")
+                end.dataReceived(frame(wire.encode(RelayReserve(node_id))))
+        self.assertEqual(bed.relay.reservations.used, NODE_LIMITS.reservations)
+        held = {node_id for node_id in strangers if bed.relay.holds(node_id)}
+        home = _end(bed.relay, "192.168.1.2")
+        home.dataReceived(frame(wire.encode(RelayReserve(NODE_ID))))
+        self.assertEqual(_heard(home), [RelayReserved(RELAY)])
+        self.assertTrue(bed.relay.holds(NODE_ID))
+        [gone] = [node_id for node_id in held if not bed.relay.holds(node_id)]
+        evicted = strangers[gone]
+        self.assertEqual(_heard(evicted)[-1].code, "noslots")
+        self.assertIn("gave way to a node of another address group",
+                      _heard(evicted)[-1].info)
+        self.assertTrue(evicted.transport.disconnecting)
+        again = _end(bed.relay, f"10.{gone // 100}.0.9")
+        again.dataReceived(frame(wire.encode(RelayReserve(gone))))
+        self.assertEqual(_heard(again)[0].code, "noslots")
+        self.assertTrue(bed.relay.holds(NODE_ID))
+
     def test_nothingMore(self):
         """A reservation's connection carries nothing more from its node:
         more is refused, and the reservation goes with the connection."""

@@ -4,15 +4,25 @@ channel proves its own key."""
 
 from types import SimpleNamespace
 
+from twisted.internet.protocol import Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.traversal.helpers import NODE_ID, RELAY, RELAY_HOST, RELAY_PORT, Bed, Collect
 from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.traversal.circuit import CircuitEnd
 from twisted_bazaar.traversal.connector import RelayedConnector
+from twisted_bazaar.traversal.incoming import ACCEPT_RATE
 from twisted_bazaar.traversal.messages import RelayAccept
 from twisted_bazaar.traversal.relayprobe import RelayProbe
+
+
+class _Ended(Protocol):
+    """An accept whose circuit is gone: closed once connected."""
+
+    def connectionMade(self):
+        self.transport.loseConnection()
 
 
 class ProbeTests(SynchronousTestCase):
@@ -69,6 +79,48 @@ class ProbeTests(SynchronousTestCase):
         bed.run()
         [why] = reported
         self.assertIn("another key than this node's own", why)
+
+    def accepted(self, count):
+        """A relay with the default connection rate per address group, to
+        which the node makes ``count`` connections in the second after the
+        relay announces its probe's circuit (accepts of circuits a stranger
+        opens and drops meanwhile, each ended at once): what its probe
+        reported, the probe's circuit accepted next."""
+        bed = Bed(connection_rate=DEFAULT_CONNECTION_RATE)
+        node = SimpleNamespace(id=NODE_ID, identity=bed.node.identity, clock=bed.clock,
+                               connector=RelayedConnector(bed.node, bed.clock))
+        reported = []
+        RelayProbe(node, RELAY, reported.append)
+        bed.run(0.05)
+        [incoming] = bed.told
+        for _ in range(count):
+            bed.run(1 / count)
+            bed.network.connect(RELAY_HOST, RELAY_PORT, _Ended(),
+                                from_host="192.168.1.2").addErrback(lambda _: None)
+            bed.clock.advance(0)
+        # The probe's accept at the same moment as the last of them.
+        def inner(transport):
+            return EncryptedProtocol(Collect(), bed.node.channel, False, bed.clock)
+
+        accept = CircuitEnd(RelayAccept(incoming.circuit), inner, bed.clock, None)
+        bed.network.connect(RELAY_HOST, RELAY_PORT, accept, from_host="192.168.1.2"
+                            ).addErrback(lambda _: None)
+        bed.clock.advance(0)
+        bed.run(30)
+        return reported
+
+    def test_ownRateAtTheRelay(self):
+        """Three strangers' groups open 300 circuits through the relay in
+        a second (each group within the relay's rate) and drop them: a
+        node that accepted each (as it did) made 300 connections to the
+        relay, past its own group's rate there, and the relay refused
+        its accept of its own probe's circuit: the probe failed, and the
+        node left an honest relay.  Within what the node now accepts in
+        a second from one relay (ACCEPT_RATE, in bursts of twice that),
+        its probe passes."""
+        [why] = self.accepted(300)
+        self.assertIsNotNone(why)
+        self.assertEqual(self.accepted(int(3 * ACCEPT_RATE)), [None])
 
     def test_cancelled(self):
         """A probe cancelled reports nothing, and leaves no circuit."""

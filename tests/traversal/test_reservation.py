@@ -225,6 +225,40 @@ class ProbeTests(PeerReservationCase):
         self.assertTrue(any("a circuit to this node through it did not open"
                             in formatEvent(e) for e in events))
 
+    def test_crowdedProbeKeepsTheRelay(self):
+        """A stranger opens circuits to the node through its honest relay
+        as the node probes it, past what the node accepts at once: the
+        node declines some, its probe's circuit may be among them, and
+        the relay says the probe's circuit was not accepted.  The node
+        used to leave the relay (and, probed again, the next); now a
+        failed probe while it declined circuits from that relay is no
+        word on the relay: it keeps it, says so, and probes again
+        PROBE_INTERVAL later."""
+        hold, transport, end = self.probed()
+        with capturedLogs() as events:
+            for i in range(40):
+                hold.dataReceived(frame(wire.encode(RelayIncoming(
+                    f"c{i}", "node", "198.51.100.7", 5000 + i))))
+            end.dataReceived(frame(wire.encode(wire.Error(
+                "norelay", "the circuit closed: node did not accept the circuit "
+                "within 10 s"))))
+        self.assertFalse(transport.disconnecting or transport.disconnected)
+        self.assertEqual(self.node.relay, RELAY)
+        self.assertEqual(self.tracker.heard(), [])
+        lines = [formatEvent(e) for e in events]
+        self.assertTrue(any(line.startswith(f"kept the relay at {RELAY}: its probe "
+                                            "failed") for line in lines), lines)
+        asked = len(self.node.connector.requests)
+        self.clock.advance(PROBE_INTERVAL)
+        self.assertEqual(len(self.node.connector.requests), asked + 1)
+        # That probe fails with nothing declined meanwhile: the node leaves.
+        probe = StringTransport()
+        request = self.node.connector.requests[-1]
+        request.link.makeConnection(probe)
+        request.deferred.callback(request.link)
+        request.link.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
+        self.assertTrue(transport.disconnecting or transport.disconnected)
+
     def test_passedProbeRepeats(self):
         """The circuit opens: the node keeps the relay, and probes it again
         PROBE_INTERVAL later; leaving the tracker ends the probing."""

@@ -94,6 +94,10 @@ class Membership(Service):
         #: (A list, not a deque: it holds a question or two, and an empty
         #: deque takes 760 bytes, which a large simulation pays per node.)
         self._questions = []
+        #: The relay at its own host the tracker named (a nodereply's, on
+        #: this tracker connection), or None: its own relay
+        #: (L{isTrackerRelay}).
+        self._trackersRelay = None
         #: This node's side of the registration handshake on the tracker
         #: link (L{LinkHandshake}), until the tracker names it.
         self._handshake = None
@@ -183,6 +187,7 @@ class Membership(Service):
     def _forget(self, link, reason):
         self.link = None
         self._offered = False
+        self._trackersRelay = None
         reservation = self.node.reservation
         if reservation is not None:
             reservation.lost()
@@ -270,6 +275,8 @@ class Membership(Service):
             if message.port:
                 self.node.noteRelay(message.id, message.relay)
                 self.node.connector.trackerNamed(message.id, message.relay)
+                if message.relay is not None and self._atTrackersHost(message.relay):
+                    self._trackersRelay = message.relay
             question = self._questions.pop(0) if self._questions else None
             if question is not None and not question.called:
                 question.callback(message)
@@ -376,12 +383,20 @@ class Membership(Service):
         return d.addErrback(lambda reason: reason.trap(TrackerGone) and None)
 
     def isTrackerRelay(self, relay):
-        """Whether relay (``HOST:PORT``) is the tracker's own: at the host
-        this node's tracker connection reaches, or where the tracker holds
-        this node's reservation."""
+        """Whether relay (``HOST:PORT``) is the tracker's own: where the
+        tracker holds this node's reservation, or the relay at its own
+        host it named in a nodereply.  Not any port of the host this
+        node's tracker connection reaches: a stranger naming that host at
+        a port of its choosing as its relay made every node that dialled
+        it connect to that port of the tracker's machine."""
         reservation = self.node.reservation
         if reservation is not None and relay == reservation.trackerRelay:
             return True
+        return relay == self._trackersRelay
+
+    def _atTrackersHost(self, relay):
+        """Whether relay is at the host this node's tracker connection
+        reaches."""
         if self.link is None:
             return False
         host = getattr(self.link.transport.getPeer(), "host", None)

@@ -166,10 +166,12 @@ class Punching(NodeObserver):
                 and not self.seen.named(peer_id)):
             # Asked again if the tracker named none: a peer at home is
             # named once its reservation is held, which it waits for
-            # before it punches (L{_unnamed}).
-            self._held[peer_id] = (link, connect)
+            # before it punches (L{_unnamed}); not past the witness's
+            # bound (then refused as named nowhere).
             self.seen.ask(peer_id, again=True)
-            return
+            if self.seen.asking(peer_id):
+                self._held[peer_id] = (link, connect)
+                return
         self.puncher.connectReceived(link, connect)
 
     def _unnamed(self):

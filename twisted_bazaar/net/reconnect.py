@@ -17,8 +17,12 @@ last).  While it is connected to one that is not the first, it asks the
 ones named before it, every C{probe_interval} seconds, whether they take
 a connection again, and moves back to the first that does, so that the
 clients of a set of peers end up on the same one once it is back (a move
-back that does not serve, the peer refusing this client, makes the next
-probe wait twice as long, up to L{PROBE_BACKOFF} times the interval).
+back that does not serve, the peer refusing this client or dropping it
+before it has served C{probe_interval} seconds, makes the next probe
+wait twice as long, up to L{PROBE_BACKOFF} times the interval: a peer
+that takes its clients only to drop them, crashing in a loop or on
+purpose, would otherwise pull each of them off a working peer every
+interval).
 """
 
 from twisted.internet import defer
@@ -113,6 +117,10 @@ class Reconnector:
         self._probeDelay = probe_interval
         self._probeTimer = None
         self._probing = None
+        #: When the connection up, a move back, served (L{succeeded}),
+        #: until it has served probe_interval seconds (then the wait
+        #: between probes starts again from probe_interval), or None.
+        self._servedSince = None
 
     @property
     def endpoint(self):
@@ -154,7 +162,7 @@ class Reconnector:
         self._attempts = 0
         if self._movingBack:
             self._movingBack = False
-            self._probeDelay = self.probe_interval
+            self._servedSince = self.clock.seconds()
         if self.index > 0 and self.probe_interval and self._probeTimer is None:
             self._probeTimer = self.clock.callLater(self._probeDelay, self._probe, 0)
 
@@ -170,6 +178,7 @@ class Reconnector:
             self.running = False
         self.connected = None
         self._stopProbing()
+        self._servedFor()
         if self._stopped is not None:
             waiters, self._stopped = self._stopped, None
             for d in waiters:
@@ -199,10 +208,27 @@ class Reconnector:
 
     # -- back to a peer named before -------------------------------------------
 
+    def _servedFor(self):
+        """The connection of a move back closed, or a probe is due: if it
+        served probe_interval seconds, the wait between probes starts
+        again from probe_interval; if it closed sooner, that move back
+        did not serve: the wait doubles."""
+        since = self._servedSince
+        if since is None:
+            return
+        if self.clock.seconds() - since >= self.probe_interval:
+            self._servedSince = None
+            self._probeDelay = self.probe_interval
+        elif self.connected is None:
+            self._servedSince = None
+            self._probeDelay = min(self._probeDelay * 2,
+                                   self.probe_interval * PROBE_BACKOFF)
+
     def _probe(self, index):
         """Ask the peer at ``index`` (named before the one connected)
         whether it takes a connection again."""
         self._probeTimer = None
+        self._servedFor()
         endpoint, _ = self.targets[index]
         d = self._probing = endpoint.connect(_ProbeFactory())
         d.addCallbacks(lambda protocol: self._answered(index),

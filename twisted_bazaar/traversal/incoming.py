@@ -9,6 +9,18 @@ not yet an open circuit) are bounded per relay and in all
 descriptors are within L{RESERVE} of its limit: those are kept for the
 node's own dials.  A ``relayIncoming`` past either is declined: nothing
 is opened, and the relay's own timeout frees the circuit it announced.
+
+They are bounded in time too (L{ACCEPT_RATE_LIMIT}, per relay): each
+accept is a connection from the node's own address to the relay, which
+charges it to the node's address group like any other.  Acting on every
+circuit a stranger opens and drops at once (an honest relay's accepts
+end at once, so the bound in flight is never reached), a node made as
+many connections a second as two strangers' groups asked for, past its
+own group's connection rate at the relay: the relay then closed the
+node's own connections, its accepts of honest circuits and its probe of
+the relay with them (L{twisted_bazaar.traversal.relayprobe}), and the
+node left an honest relay.  Well below that rate, what is left of it is
+the node's own.
 """
 
 import os
@@ -16,6 +28,7 @@ import resource
 
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.limits import GroupRates
 
 #: Accepts in flight: in all, and per relay.
 ACCEPTS = 32
@@ -25,6 +38,18 @@ ACCEPTS_LIMIT = declare(
     "relayIncoming a node at home acts on at once (connections to its relays not "
     "yet open circuits), per relay (the group share) and in all",
     group=RELAY_ACCEPTS, owner=__name__)
+#: Accepts a second per relay (in bursts of twice that): a quarter of a
+#: relay's default connection rate per address group
+#: (L{twisted_bazaar.net.connections.DEFAULT_CONNECTION_RATE}, bursts of
+#: one second's), so that the node's accepts leave its own dials to the
+#: relay (its probe) room there; above what a node's circuits need (16 at
+#: once per relay, each lasting seconds at least).
+ACCEPT_RATE = 25.0
+ACCEPT_RATE_LIMIT = declare(
+    "node.relay-accept-rate", ACCEPT_RATE, "connections/s",
+    "relayIncoming a node at home acts on a second, per relay (each a "
+    "connection from the node's own address group to that relay)",
+    group=ACCEPT_RATE, owner=__name__)
 #: Descriptors kept free for the node's own dials: no relayIncoming is
 #: acted on while fewer are left below the process's limit.
 RESERVE = 64
@@ -45,15 +70,18 @@ def processDescriptors():
 class IncomingAccepts:
     """The accepts a node has in flight, and whether it may make one more."""
 
-    def __init__(self, descriptors=processDescriptors, reserve=RESERVE,
-                 capacity=None, per_relay=None):
+    def __init__(self, clock, descriptors=processDescriptors, reserve=RESERVE,
+                 capacity=None, per_relay=None, rate=None):
         """
         @param descriptors: C{descriptors()}, (open, limit) of the
             process's descriptors, or None (no reserve kept).
+        @param rate: accepts a second per relay, if not the declared.
         """
+        self.clock = clock
         self.descriptors = descriptors
         self.reserve = reserve
         self.account = Account.of(ACCEPTS_LIMIT, capacity, per_relay)
+        self.rates = GroupRates(ACCEPT_RATE_LIMIT, rate)
 
     def take(self, relay, accept):
         """
@@ -71,6 +99,9 @@ class IncomingAccepts:
         if counted is not None and counted[0] + self.reserve >= counted[1]:
             return (f"{counted[0]} of this process's {counted[1]} descriptors are "
                     f"open: the last {self.reserve} are kept for its own dials")
+        if not self.rates.take(relay, self.clock.seconds()):
+            return (f"this relay announces more than {self.rates.rate:g} circuits a "
+                    "second: this node's own connections to it come first")
         account.hold(accept, relay)
         return None
 

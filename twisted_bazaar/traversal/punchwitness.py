@@ -16,6 +16,16 @@ handshake has named the peer; the answer is kept while the link lasts.
 
 from twisted_bazaar.wire.ids import shortId
 
+#: How many times, while a peer's link lasts, the tracker is asked again
+#: where the peer is after it named it nowhere (each ``punchConnect`` the
+#: peer sends asks once more: the tracker names a node at home once its
+#: reservation is held, which may come after the link).  Without a bound,
+#: a stranger the tracker does not know made its victim ask ``whereis``
+#: once per ``punchConnect`` it sent, spending the victim's own address
+#: group's lookups at the tracker; one more than a punch's tries is
+#: enough for a peer whose reservation comes late.
+AGAIN_LIMIT = 3
+
 
 def whyNot(peer_id, named, relayed):
     """
@@ -54,6 +64,8 @@ class TrackerWitness:
         self._named = {}
         #: peer id -> its question to the tracker, under way.
         self._asking = {}
+        #: peer id -> how many times it was asked again (L{AGAIN_LIMIT}).
+        self._again = {}
 
     def named(self, peer_id):
         """The host the tracker named for peer_id ("" for none), or None
@@ -68,8 +80,11 @@ class TrackerWitness:
         """Ask the tracker where peer_id is, unless it was asked already
         (L{answered} is called when it answers); with ``again``, asked
         anew if it named none (a node at home is named once its
-        reservation is held)."""
-        if again and self._named.get(peer_id) == "":
+        reservation is held), at most L{AGAIN_LIMIT} times while the
+        peer's link lasts."""
+        if (again and self._named.get(peer_id) == ""
+                and self._again.get(peer_id, 0) < AGAIN_LIMIT):
+            self._again[peer_id] = self._again.get(peer_id, 0) + 1
             del self._named[peer_id]
         if peer_id in self._named or peer_id in self._asking:
             return
@@ -90,6 +105,7 @@ class TrackerWitness:
         """The link to peer_id is gone: its answer is forgotten, and a
         question under way dropped."""
         self._named.pop(peer_id, None)
+        self._again.pop(peer_id, None)
         question = self._asking.pop(peer_id, None)
         if question is not None:
             question.cancel()

@@ -172,11 +172,13 @@ class Relay:
             if held >= account.group_limit:
                 raise self._refusal("noslots", f"your address group holds {held} "
                               "reservations already")
-            if not account.admits(group):
-                # Nothing gives way: a reservation promised stays held.
+            victims = self._roomFor(group)
+            if victims is None:
                 raise self._refusal("noslots", f"{account.used} of this relay's "
                               f"{account.capacity} reservations are taken: your "
                               "address group may hold no more now")
+            for victim in victims:
+                self._evict(victim)
             account.hold(node_id, group)
             self._reserved[node_id] = _Reservation(node_id, tell, key, self.limits)
         else:
@@ -184,6 +186,35 @@ class Relay:
             # circuits are told on this one from now on.
             self._reserved[node_id].tell = tell
         return joinRelay(host, self.port)
+
+    def _roomFor(self, group):
+        """
+        The reservations that give way for one more of ``group``'s (an
+        empty list: room enough), or None: none may be held now.
+
+        At the tracker's relay nothing gives way (what it promised stays
+        held: a node there hears of its reservation's end from nobody),
+        and a group gets one while it holds less than the room left.  At
+        a public node's relay, on whose own port anyone may reserve, the
+        newest of the group holding the most gives way to a group that
+        would then hold less (its node hears it on its reservation
+        connection, and asks its tracker again): else six strangers'
+        groups filled every public relay, whatever their number, and no
+        node at home the tracker named there got a place.
+        """
+        account = self.reservations
+        if self.here:
+            return account.makeRoom(group)
+        return [] if account.admits(group) else None
+
+    def _evict(self, node_id):
+        """node_id's reservation gives way: released, and the connection
+        it is held on told why and closed."""
+        end = self._reserved[node_id].end
+        self.release(node_id)
+        if end is not None:
+            end.refuse("noslots", "your reservation gave way to a node of another "
+                       "address group: this relay's reservations are full")
 
     def _refusal(self, code, info):
         """A reservation refused: counted, and why."""

@@ -66,7 +66,7 @@ class RelayReservation:
             it accepts at once; None: one with the declared limits.
         """
         self.node = node
-        self.accepts = IncomingAccepts() if accepts is None else accepts
+        self.accepts = IncomingAccepts(node.clock) if accepts is None else accepts
         self.relay = None
         self.asked = False
         #: Sends to the tracker (its link's send), once asked.
@@ -89,6 +89,9 @@ class RelayReservation:
         #: timer of the next.
         self._probe = None
         self._probeTimer = None
+        #: Whether this node declined a circuit the relay announced while
+        #: the probe under way waited for its own (L{_probed}).
+        self._declinedInProbe = False
 
     def ask(self, send):
         """Ask the tracker for a reservation (once per tracker
@@ -150,15 +153,30 @@ class RelayReservation:
     def _startProbe(self, hold):
         """Dial this node through the relay hold holds it at."""
         self._probeTimer = None
+        self._declinedInProbe = False
         self._probe = RelayProbe(self.node, hold.named.relay,
                                  lambda why: self._probed(hold, why))
 
     def _probed(self, hold, why):
         """A probe ended: passed (why None), probe again later; failed,
-        leave the relay (and ask the tracker for another)."""
+        leave the relay (and ask the tracker for another), unless this node
+        declined circuits the relay announced meanwhile (its own bounds,
+        L{IncomingAccepts}, full: its probe's circuit may have been one of
+        them): then it is no word on the relay, and it probes again
+        later.  Otherwise a stranger opening circuits to this node through
+        an honest relay, past those bounds, at probe time made it leave
+        that relay, and the next."""
         self._probe = None
         if hold is not self._peer:
             return
+        if why is not None and self._declinedInProbe:
+            host, _ = splitRelay(hold.named.relay)
+            self.node.overlay.peer_log.emit(
+                self.log, LogLevel.info, addressGroup(host),
+                "kept the relay at {relay}: its probe failed ({why}), but this node "
+                "declined circuits it announced meanwhile; probing it again in "
+                "{wait:g} s", relay=hold.named.relay, why=why, wait=PROBE_INTERVAL)
+            why = None
         if why is None:
             self._probeTimer = self.node.clock.callLater(PROBE_INTERVAL,
                                                          self._startProbe, hold)
@@ -257,6 +275,9 @@ class RelayReservation:
             end = object()
             why = self.accepts.take(relay, end)
         if why is not None:
+            if (self._probe is not None and self._peer is not None
+                    and relay == self._peer.named.relay):
+                self._declinedInProbe = True
             node.overlay.peer_log.emit(
                 self.log, LogLevel.info, addressGroup(host),
                 "declined a relayed circuit from {claimed} for {purpose} (the relay at "
