@@ -17,9 +17,10 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectionClosed
 from twisted.internet.interfaces import IPushProducer, ITransport
 from twisted.internet.protocol import Protocol
-from zope.interface import implementer
+from zope.interface import Attribute, implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.capabilities import IPathCapability
 from twisted_bazaar.traversal.messages import FRAME_DIGITS, FRAME_LIMIT, RelayOpen
 from twisted_bazaar.wire.framing import FrameError, frame, readFrame
 
@@ -144,7 +145,16 @@ class CircuitEnd(Protocol):
                 f"{reason.getErrorMessage()}"))
 
 
-@implementer(ITransport, IPushProducer)
+class IRelayedTransport(IPathCapability):
+    """A connection that runs through a relay's circuit (L{CircuitTransport}),
+    or a channel over one (whose C{__conform__} answers for it)."""
+
+    relayedFrom = Attribute("Where the relay saw the other end's connection come "
+                            "from (\"\" if it did not say): the host a hole punch "
+                            "over this circuit dials.")
+
+
+@implementer(ITransport, IPushProducer, IRelayedTransport)
 class CircuitTransport:
     """
     The inner connection's transport: what it writes goes to the relay
@@ -160,9 +170,10 @@ class CircuitTransport:
 
     def __getattr__(self, name):
         # Reached only for what this class does not define (the
-        # connection's state, its bufferSize): the connection to the
-        # relay's.
-        if name in ("end", "peer", "relayedFrom"):
+        # connection's state): the connection to the relay's.  Never a
+        # dunder (C{__conform__} above all): the capabilities of the
+        # connection to the relay (its channel's key) are not this one's.
+        if name in ("end", "peer") or name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.end.transport, name)
 
