@@ -504,6 +504,27 @@ class ReserveHereTests(SynchronousTestCase):
         self.assertFalse(bed.relay.holds(NODE_ID))
 
 
+    def test_nothingMoreInTheSameRead(self):
+        """What comes after relayReserve in the same read is refused as
+        well (the end is raw after its one frame, no second frame read)."""
+        bed = self.relay()
+        end = _end(bed.relay, "192.168.1.2")
+        end.dataReceived(frame(wire.encode(RelayReserve(NODE_ID))) + b"1:x,")
+        self.assertEqual(_heard(end)[0], RelayReserved(RELAY))
+        self.assertEqual(_heard(end)[-1].code, "wtf")
+
+    def test_nothingReadAfterARefusal(self):
+        """A connection refused reads nothing more: frames after the one
+        refused, in the same read or later, get no second answer."""
+        bed = self.relay()
+        end = _end(bed.relay, "192.168.1.2")
+        end.dataReceived(frame(wire.encode(RelayConnect(999, "node")))
+                         + frame(wire.encode(RelayReserve(NODE_ID))))
+        end.dataReceived(frame(wire.encode(RelayReserve(NODE_ID))))
+        self.assertEqual([m.code for m in _heard(end)], ["norelay"])
+        self.assertIsNone(end.reserved)
+
+
 class ThrottleTests(SynchronousTestCase):
     def test_circuitsStopReadingPastTheRate(self):
         """Past its bytes a second, the relay stops both ends of every
