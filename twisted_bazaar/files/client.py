@@ -35,6 +35,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
+from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.encrypted import ChannelFailed
 from twisted_bazaar.net.noise import AESGCM_NAME
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
@@ -117,7 +118,7 @@ class TransferClient(Protocol):
             self.transport.bufferSize = READ_SIZE
         # Only the channel's transport can switch; others (in-memory
         # links, tests) carry the requests as they are.
-        if self.cipher is not None and hasattr(self.transport, "switchCipher"):
+        if self.cipher is not None and ISecureTransport.providedBy(self.transport):
             self._held = []
             # Its failure is the held requests' (L{connectionLost}).
             self._ask(Cipher(self.cipher), None).addErrback(lambda _: None)

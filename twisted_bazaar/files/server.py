@@ -42,6 +42,7 @@ from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.files.hashing import statKey
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
+from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.channel import SWITCHES
 
 #: Bytes read from disk and written to the transport at a time, under a
@@ -447,7 +448,7 @@ class TransferServer(FramedProtocol):
         elif request.name not in SWITCHES:
             self._refuse("wtf", f"no cipher {request.name} here (only "
                          f"{', '.join(SWITCHES)})")
-        elif not hasattr(self.transport, "switchCipher"):
+        elif not ISecureTransport.providedBy(self.transport):
             self._refuse("wtf", "this connection has no channel to switch")
         else:
             self._switching = request

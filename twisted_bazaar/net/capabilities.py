@@ -31,6 +31,11 @@ class ISecureTransport(Interface):
                               "at both ends and unique to the connection, or None "
                               "before the handshake is done.")
 
+    def switchCipher(name, last=b""):
+        """Seal and open the messages after the last one opened (and after
+        ``last``, written first) with the cipher function ``name``
+        (docs/protocol.md §19.1): whether it switched."""
+
 
 class IChannelConnector(Interface):
     """A connector whose connections run the encrypted channel: what a
