@@ -5,13 +5,19 @@ and the events observers are told.  The link table, routing and flooding
 have tests of their own (tests/net/test_overlay.py, tests/routing/).
 """
 
+import pathlib
+import re
+
 from twisted.logger import capturedLogs
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+import twisted_bazaar
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import INodeEvents, NodeObserver
-from twisted_bazaar.core.node import RELAYS_KEPT, Node
+from twisted_bazaar.core.node import INode, RELAYS_KEPT, Node
 from twisted_bazaar.wire import trade
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.flood import messages as floodmsg
@@ -20,6 +26,35 @@ from twisted_bazaar.store import MemoryStore
 
 from tests.helpers import Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent
 from tests.records import signed
+
+
+#: Packages whose ``node`` is another thing: a command line's parser, a
+#: web page's, a key's (L{twisted_bazaar.identity.keys}).
+_OTHER_NODES = ("cli", "web", "identity")
+
+
+class InterfaceTests(SynchronousTestCase):
+    def test_verified(self):
+        """A node has every name INode declares, as declared."""
+        verifyObject(INode, makeNode(1))
+
+    def test_partsUseOnlyDeclaredNames(self):
+        """Every name a part reads or calls on its node (``node.X``,
+        ``self.node.X`` anywhere in the package) is declared by INode: a
+        part that starts to use another fails here until INode names it."""
+        declared = set(INode.names(all=True))
+        root = pathlib.Path(twisted_bazaar.__file__).parent
+        used = {}
+        for path in root.rglob("*.py"):
+            parts = path.relative_to(root).parts
+            if parts[0] in _OTHER_NODES or parts == ("core", "node.py"):
+                continue
+            for name in re.findall(r"(?<![\w.])(?:self\.)?node\.([A-Za-z_]\w*)",
+                                   path.read_text()):
+                used.setdefault(name, set()).add("/".join(parts))
+        self.assertGreater(len(used), 40)
+        self.assertEqual({name: sorted(where) for name, where in used.items()
+                          if name not in declared}, {})
 
 
 class IdTests(SynchronousTestCase):

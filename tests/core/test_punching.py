@@ -16,6 +16,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.punching import Punching, relayedFrom
 from twisted_bazaar.core.reach import PRIVATE, Reachability
 from twisted_bazaar.net.link import Link
+from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.traversal.punch import ANSWER_TIMEOUT
 from twisted_bazaar.traversal.punchmessages import PunchConnect, PunchReply, PunchSync
 from twisted_bazaar.traversal.punchwitness import AGAIN_LIMIT
@@ -97,7 +98,7 @@ class Side:
     def relayed(self, host):
         """The link's circuit says the relay saw the peer come from host,
         and the node is told the link is up."""
-        self.link.transport.relayedFrom = host
+        relayed(self.link.transport, host)
         self.node.events.linkAdded(self.other.id)
 
 
@@ -155,6 +156,9 @@ class StartTests(PunchingTestCase):
         with capturedLogs() as events:
             a = Side(self.clock, self.alice, self.bob, False, HOST_A)
             a.node.events.linkAdded(self.bob.id)
+        self.assertEqual(relayedFrom(a.link), "")
+        # A word a transport does not declare (IRelayedTransport) is none.
+        a.link.transport.relayedFrom = HOST_B
         self.assertEqual(relayedFrom(a.link), "")
         self.assertEqual(sent(a.link), [])
         self.assertEqual([formatEvent(e) for e in events if "punch" in formatEvent(e)],
@@ -478,7 +482,7 @@ class EndTests(PunchingTestCase):
                          [])
         # The newer link's circuit (its transport's word is set only once
         # its handshake is done, here), told again:
-        newer.transport.relayedFrom = HOST_B
+        relayed(newer.transport, HOST_B)
         self.a.node.overlay.whenReplaced(self.bob.id)
         [second] = sent(newer)
         self.assertIsInstance(second, PunchConnect)
@@ -590,7 +594,7 @@ class TransferTests(PunchingTestCase):
         self.direct()
         self.assertIsNone(self.a.punching.transfer(self.bob.id, self.alice.key, "c"))
         self.assertIsNone(self.a.punching.transfer(99, self.bob.key, "c"))
-        self.a.link.transport.relayedFrom = HOST_B
+        relayed(self.a.link.transport, HOST_B)
         self.assertIsNone(self.a.punching.transfer(self.bob.id, self.bob.key, "c"))
         self.direct(punchable=False)
         self.assertIsNone(self.a.punching.transfer(self.bob.id, self.bob.key, "c"))

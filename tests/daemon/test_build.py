@@ -7,6 +7,7 @@ import random
 
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 from zope.interface import implementer
 
 from tests.helpers import FakeConnector
@@ -45,7 +46,7 @@ class BuildNodeTests(SynchronousTestCase):
                                      "want": ["pear"]}))])
         node = parts.node
         self.assertIsInstance(parts, NodeParts)
-        self.assertTrue(INode.providedBy(node))
+        verifyObject(INode, node)
         self.assertIs(node.discovery, parts.discovery)
         self.assertEqual(parts.discovery.ttl, 3)
         self.assertIs(node.topology, parts.discovery.topology)

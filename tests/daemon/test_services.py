@@ -14,6 +14,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactor, MemoryReactorClock, StringTransport
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
 from tests.helpers import flooded, netstring
 from tests.test_testing import recordMessages
@@ -38,6 +39,7 @@ from twisted_bazaar.testing import (
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.net.capabilities import IChannelConnector, channelOf
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedFactory
 
@@ -263,6 +265,17 @@ class ConnectorListenTests(SynchronousTestCase):
     def test_withoutItTheFailureIsTheCallers(self):
         d = EndpointConnector(_TakenPorts()).listen(Factory(), 9102)
         self.failureResultOf(d, error.CannotListenError)
+
+
+class ConnectorChannelTests(SynchronousTestCase):
+    def test_providesItsChannel(self):
+        """The daemon's connector declares the channel its connections run
+        (IChannelConnector): what a relay's circuit runs its inner channel
+        with."""
+        channel = ChannelKey.generate(Identity.generate())
+        connector = EndpointConnector(MemoryReactor(), channel=channel)
+        verifyObject(IChannelConnector, connector)
+        self.assertEqual(channelOf(connector), (channel, connector.peerLog))
 
 
 class ConnectorDialTests(SynchronousTestCase):

@@ -9,12 +9,14 @@ import os
 import socket
 
 from twisted.internet import defer, task, tcp
+from twisted.internet.interfaces import ISystemHandle
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.internet.error import ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from twisted_bazaar.net.connections import ConnectionManager
 from twisted_bazaar import wire
@@ -327,6 +329,7 @@ class ServerTests(SynchronousTestCase):
                          (0, 0))
 
 
+@implementer(ISystemHandle)
 class SocketTransport(StringTransport):
     """
     A StringTransport whose handle is one end of a socket pair, as a TCP

@@ -10,6 +10,7 @@ from twisted.internet.protocol import Factory
 from twisted.internet.testing import StringTransport
 from twisted.test.iosim import connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.files import hashing, server
@@ -17,6 +18,7 @@ from twisted_bazaar.files.client import Broken, Refused, TransferClient
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
 from twisted_bazaar.files.server import TransferServer
 from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedFactory, EncryptedProtocol
 from tests.files.helpers import scratchDir, writeFile
@@ -24,9 +26,13 @@ from tests.files.test_transfer import DATA, SHA, FakeService, FakeShare, Sink, f
 from tests.helpers import netstring, parseNetstrings
 
 
+@implementer(ISecureTransport)
 class SwitchingTransport(StringTransport):
     """A transport that can switch its channel's cipher: it records each
     switch with the bytes written before it."""
+
+    peerKey = None
+    handshakeHash = None
 
     def __init__(self, agrees=True, **kwargs):
         super().__init__(**kwargs)
@@ -178,9 +184,17 @@ class ClientTests(SynchronousTestCase):
         self.failureResultOf(d)
 
     def test_notAskedWithoutAChannel(self):
+        """Not asked of a transport that is no channel (ISecureTransport),
+        whatever its attributes: a relay's circuit forwards what it does
+        not define to the connection to the relay, whose channel is not
+        this connection's."""
         transport = StringTransport()
         TransferClient(self.clock).makeConnection(transport)
         self.assertEqual(transport.value(), b"")
+        undeclared = StringTransport()
+        undeclared.switchCipher = SwitchingTransport().switchCipher
+        TransferClient(self.clock).makeConnection(undeclared)
+        self.assertEqual(undeclared.value(), b"")
 
     def test_notAskedWhenTold(self):
         transport = SwitchingTransport()

@@ -7,6 +7,7 @@ fake clock.
 import socket
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.interfaces import ISystemHandle
 from twisted.internet.error import ConnectionDone
 from twisted.python.failure import Failure
 from twisted.internet.protocol import Factory, Protocol
@@ -15,6 +16,7 @@ from twisted.internet.testing import StringTransport
 from twisted.test.iosim import connectedServerAndClient
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 
@@ -209,6 +211,7 @@ class WrapperTests(SynchronousTestCase):
         """Bytes may never go around the channel (sendfile), though the
         TCP transport under it would allow it."""
 
+        @implementer(ISystemHandle)
         class SocketTransport(StringTransport):
             def __init__(self, sock):
                 super().__init__()

@@ -15,9 +15,17 @@ class Recording(FramedProtocol):
     def __init__(self):
         self.payloads = []
         self.broken = []
+        self.raw = []
 
     def stringReceived(self, payload):
         self.payloads.append(payload)
+        if payload == b"raw":
+            self.setRawMode()
+        elif payload == b"stop":
+            self.readNoMore()
+
+    def rawDataReceived(self, data):
+        self.raw.append(data)
 
     def brokenFrame(self, reason):
         self.broken.append(reason)
@@ -61,3 +69,27 @@ class FramedProtocolTests(SynchronousTestCase):
         protocol = connected()
         protocol.sendString(b"hello")
         self.assertEqual(protocol.transport.value(), b"5:hello,")
+
+    def test_rawMode(self):
+        """After setRawMode every byte goes to rawDataReceived as it comes,
+        those in the read of the frame that switched included, however
+        the bytes are cut: no frame is read from them, a broken one or an
+        over-long one neither."""
+        data = b"1:a,3:raw,03:x" + b"9" * 30 + b",,"
+        for cut in range(len(data) + 1):
+            protocol = connected()
+            for part in (data[:cut], data[cut:]):
+                if part:
+                    protocol.dataReceived(part)
+            self.assertEqual(protocol.payloads, [b"a", b"raw"], cut)
+            self.assertEqual(b"".join(protocol.raw), data[len(b"1:a,3:raw,"):], cut)
+            self.assertNotIn(b"", protocol.raw)
+            self.assertEqual(protocol.broken, [])
+
+    def test_readNoMore(self):
+        """After readNoMore nothing is handed on: not the frames left in
+        the same read, nor later reads."""
+        protocol = connected()
+        protocol.dataReceived(b"1:a,4:stop,1:b,")
+        protocol.dataReceived(b"1:c,3:raw,xyz")
+        self.assertEqual((protocol.payloads, protocol.raw), ([b"a", b"stop"], []))

@@ -12,6 +12,7 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, decode
@@ -290,7 +291,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         or None for a keyless peer)."""
         link = self.node.buildLink(inbound=True)
         transport = StringTransport(peerAddress=IPv4Address("TCP", "10.0.0.99", 50000))
-        transport.peerKey = None if peerKey is None else decode(peerKey)
+        secured(transport, None if peerKey is None else decode(peerKey))
         link.makeConnection(transport)
         return link
 

@@ -6,6 +6,7 @@ check all run it.
 
 import random
 
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -20,6 +21,7 @@ from twisted_bazaar.net.handshake import (
     LinkHandshake,
     channelKey,
 )
+from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.wire.ids import NO_ID, wireId
 
 
@@ -151,14 +153,9 @@ class ChannelKeyTests(SynchronousTestCase):
         """What a transport says: the proven key as wire text, None, or
         PLAIN for a connection without the channel."""
 
-        class Channel:
-            peerKey = decode(self.peer.key)
-
-        class Keyless:
-            peerKey = None
-
-        self.assertEqual(channelKey(Channel()), self.peer.key)
-        self.assertIsNone(channelKey(Keyless()))
+        channel = secured(StringTransport(), decode(self.peer.key))
+        self.assertEqual(channelKey(channel), self.peer.key)
+        self.assertIsNone(channelKey(secured(StringTransport())))
         self.assertIs(channelKey(object()), PLAIN)
 
     def test_theChannelsKeyOnly(self):

@@ -5,6 +5,7 @@ over a link whose transport plays an encrypted channel's.
 
 from twisted_bazaar.status.messages import State
 from twisted_bazaar.status.operator import operatorProof
+from twisted_bazaar.testing.capabilities import secured
 
 from tests.helpers import feed, sent
 
@@ -15,7 +16,7 @@ CHANNEL_HASH = bytes(range(32))
 def onChannel(link, binding=CHANNEL_HASH):
     """Give the link's transport the handshake hash of a channel, as an
     encrypted connection's has."""
-    link.transport.handshakeHash = binding
+    secured(link.transport, getattr(link.transport, "peerKey", None), binding)
     return link
 
 

@@ -25,6 +25,7 @@ from twisted_bazaar.status.client import (
     operatorQuestion,
 )
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
+from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.wire.ids import NO_ID
@@ -44,8 +45,7 @@ class ChannelTransport(StringTransport):
 
     def __init__(self, peerKey):
         super().__init__()
-        self.peerKey = peerKey
-        self.handshakeHash = HASH
+        secured(self, peerKey, HASH)
 
 
 class AskerTests(SynchronousTestCase):

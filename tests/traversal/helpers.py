@@ -2,9 +2,11 @@
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import Protocol
+from zope.interface import implementer
 
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.net.capabilities import IChannelConnector
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
@@ -34,6 +36,7 @@ class Collect(Protocol):
         self.lost = reason
 
 
+@implementer(IChannelConnector)
 class ChannelConnector(MemoryConnector):
     """A memory connector whose process has a channel key: what the
     relayed connector seals the inner channel with."""
@@ -42,6 +45,7 @@ class ChannelConnector(MemoryConnector):
         super().__init__(network, host)
         self.identity = identity or Identity.generate()
         self.channel = ChannelKey.generate(self.identity)
+        self.peerLog = None
 
 
 class TrackersRelay:

@@ -8,11 +8,15 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedProtocol
+from twisted_bazaar.net.capabilities import ISecureTransport
+from twisted_bazaar.net.handshake import channelKey
+from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.traversal import relay as relay_module
-from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused
+from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused, IRelayedTransport
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, decode
@@ -56,6 +60,19 @@ class CircuitTests(SynchronousTestCase):
         self.assertEqual(dialler.received, b"sold")
         self.assertEqual(node.transport.getPeer().host, "10.1.0.5")
         self.assertGreater(bed.relay.relayed, 0)
+
+    def test_capabilitiesThroughTheInnerChannel(self):
+        """The dialler's inner channel provides ISecureTransport with the
+        node's key, and answers for its circuit's IRelayedTransport: where
+        the relay saw the node come from."""
+        bed = Bed()
+        dialler, node = self.opened(bed)
+        channel = dialler.transport
+        verifyObject(ISecureTransport, channel)
+        verifyObject(IRelayedTransport, channel.transport)
+        self.assertEqual(channelKey(channel), bed.node.identity.key)
+        self.assertEqual(IRelayedTransport(channel).relayedFrom, "192.168.1.2")
+        self.assertEqual(IRelayedTransport(node.transport).relayedFrom, "10.1.0.5")
 
     def test_relayReadsNothing(self):
         """Every byte the relay copies is the inner channel's: the
@@ -377,7 +394,7 @@ def _end(relay, host, **key):
     transport = StringTransport(hostAddress=IPv4Address("TCP", RELAY_HOST, RELAY_PORT),
                                 peerAddress=IPv4Address("TCP", host, 40000))
     if "peerKey" in key:
-        transport.peerKey = key["peerKey"]
+        secured(transport, key["peerKey"])
     end.makeConnection(transport)
     return end
 
@@ -520,6 +537,27 @@ class ReserveHereTests(SynchronousTestCase):
         self.assertEqual(_heard(end)[-1].code, "wtf")
         end.connectionLost(None)
         self.assertFalse(bed.relay.holds(NODE_ID))
+
+
+    def test_nothingMoreInTheSameRead(self):
+        """What comes after relayReserve in the same read is refused as
+        well (the end is raw after its one frame, no second frame read)."""
+        bed = self.relay()
+        end = _end(bed.relay, "192.168.1.2")
+        end.dataReceived(frame(wire.encode(RelayReserve(NODE_ID))) + b"1:x,")
+        self.assertEqual(_heard(end)[0], RelayReserved(RELAY))
+        self.assertEqual(_heard(end)[-1].code, "wtf")
+
+    def test_nothingReadAfterARefusal(self):
+        """A connection refused reads nothing more: frames after the one
+        refused, in the same read or later, get no second answer."""
+        bed = self.relay()
+        end = _end(bed.relay, "192.168.1.2")
+        end.dataReceived(frame(wire.encode(RelayConnect(999, "node")))
+                         + frame(wire.encode(RelayReserve(NODE_ID))))
+        end.dataReceived(frame(wire.encode(RelayReserve(NODE_ID))))
+        self.assertEqual([m.code for m in _heard(end)], ["norelay"])
+        self.assertIsNone(end.reserved)
 
 
 class ThrottleTests(SynchronousTestCase):

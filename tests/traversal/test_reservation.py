@@ -17,6 +17,7 @@ from tests.core.test_membership import MembershipCase, reach
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.traversal.limits import NODE_LIMITS
 from twisted_bazaar.traversal.messages import (
     RelayConnect,
@@ -60,7 +61,7 @@ class PeerReservationCase(MembershipCase):
         reservation: the connection's transport."""
         request = self.named()
         transport = StringTransport()
-        transport.peerKey = decode(self.relaying.key) if key is None else key
+        secured(transport, decode(self.relaying.key) if key is None else key)
         request.link.makeConnection(transport)
         request.deferred.callback(request.link)
         return request.link, transport
@@ -156,7 +157,7 @@ class PeerReservationTests(PeerReservationCase):
                           "relay": RELAY})
         [request] = self.node.connector.requests
         transport = StringTransport()
-        transport.peerKey = decode(self.relaying.key)
+        secured(transport, decode(self.relaying.key))
         request.link.makeConnection(transport)
         self.assertEqual(self.node.relay, "192.0.2.1:7701")
         request.link.dataReceived(frame(wire.encode(RelayReserved(RELAY))))

@@ -16,6 +16,7 @@ from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.messages import NodeState, State
+from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.web.watch import DEFAULT_BUDGET, StatusWatcher
 
@@ -37,7 +38,7 @@ class NodeEnd(StringTransport):
         self.clock = clock
         self.link = link
         self.node_id = node_id
-        self.peerKey = channelKey
+        secured(self, channelKey)
         self.hello = hello
         self.answers = []
 

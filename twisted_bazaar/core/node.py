@@ -68,10 +68,11 @@ class NodeConfig:
 
 class INode(Interface):
     """
-    What a scheme, a topology, the tracker session and a role may ask of
-    the node they are plugged into (besides its events, store, clock and
-    random source): they never reach into the link table.  The ``set`` and
-    ``add`` methods are the builder's (L{twisted_bazaar.daemon.build}).
+    What a scheme, a topology, the tracker session, a role, the overlay,
+    the traversal parts and whoever runs the node ask of it: every name
+    they use, so that C{verifyObject(INode, node)} says a node (or a
+    stand-in for one) has them.  The ``set`` and ``add`` methods are the
+    builder's (L{twisted_bazaar.daemon.build}).
     """
 
     id = Attribute("This node's id, None until the tracker names it.")
@@ -80,6 +81,81 @@ class INode(Interface):
     topology = Attribute("The scheme's ITopology, if it keeps neighbours.")
     membership = Attribute("The tracker session, when the node has one.")
     roles = Attribute("The roles plugged in, in order (read only).")
+
+    # What every part reads: the node's clock, randomness, key, settings,
+    # durable state and events.
+    clock = Attribute("The node's clock (IReactorTime): every timer's.")
+    rng = Attribute("The node's random.Random (a simulation's is seeded).")
+    identity = Attribute("The node's key pair (Identity), or None for a node "
+                         "that proves nothing.")
+    config = Attribute("The node's NodeConfig.")
+    store = Attribute("Where the node's durable state lives (IStore).")
+    events = Attribute("The EventBus its parts observe (L{addObserver}).")
+
+    # Where it is and how it is reached.
+    host = Attribute("The host peers reach this node at (its own word).")
+    port = Attribute("The port it listens on, 0 before it does.")
+    ready = Attribute("True once the tracker (or a simulation) named its id.")
+    reach = Attribute("Whether other nodes can dial it (Reachability), as the "
+                      "tracker last found it.")
+    relay = Attribute("The relay (HOST:PORT) it is reached through, or None "
+                      "(read only).")
+    stopping = Attribute("True once the node is stopping (read only).")
+
+    # The parts that work below the roles and the schemes, which some of
+    # them reach into (the link table's peer log, the path table).
+    overlay = Attribute("The link table (Overlay).")
+    paths = Attribute("The PathRouter.")
+    connector = Attribute("Dials peers directly or through their relay.")
+    connections = Attribute("The connection policy every table of its "
+                            "connections asks (read only).")
+    transferFactory = Attribute("The factory of its file transfer port, once "
+                                "it listens, else None.")
+    punching = Attribute("Its hole punches over relayed links (Punching), or "
+                         "None.")
+    relaying = Attribute("Its own relay (Relay), or None.")
+    reservation = Attribute("Its reservation at a relay (RelayReservation), "
+                            "or None.")
+    stopper = Attribute("Called with why when a part asks the node to stop "
+                        "(L{requestStop}), set by whoever runs it; or None.")
+
+    def addObserver(observer):
+        """Tell observer (an INodeEvents) of this node's events."""
+
+    def slotsFor(purpose):
+        """The number of established links of ``purpose`` held at most."""
+
+    def noteRelay(peer_id, relay):
+        """Remember that peer_id is reached through relay (None: directly)."""
+
+    def fromProvenAuthor(message, author):
+        """Whether the routed message being delivered came from author
+        itself, on a link where it proved its key."""
+
+    def linksByPurpose():
+        """purpose -> established links of it (a view's figures)."""
+
+    def buildLink(inbound):
+        """A new L{Link} of the overlay (the overlay's own call)."""
+
+    def introduction(purpose=None, nonce=None, sig=None):
+        """This node's thisisme (the overlay's greeting sends it)."""
+
+    def setAddress(host, port):
+        """Where peers can reach this node."""
+
+    def setId(node_id):
+        """The tracker named this node."""
+
+    def requestStop(why):
+        """A part has nothing left to do: ask whoever runs the node to
+        stop it."""
+
+    def shutdown():
+        """Tell the parts the node is stopping, then close every link."""
+
+    def whenClosed():
+        """A Deferred that fires once no link is open."""
 
     def handle(message_type, handler):
         """Have ``handler(link, message)`` take every message of a type."""

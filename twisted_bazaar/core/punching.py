@@ -27,6 +27,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.reach import PRIVATE
 from twisted_bazaar.net.dispatch import unhandled
+from twisted_bazaar.traversal.circuit import IRelayedTransport
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punch import PunchFailed, Puncher, directPeer
 from twisted_bazaar.traversal.punchmapping import UNKNOWN, PunchMapping, mappingOf
@@ -44,7 +45,8 @@ PUNCH_WAIT = 10.0
 def relayedFrom(link):
     """Where the relay of link's circuit saw the peer's connection come
     from, or "" for a link that is not relayed."""
-    return getattr(link.transport, "relayedFrom", "") or ""
+    relayed = IRelayedTransport(link.transport, None)
+    return "" if relayed is None else relayed.relayedFrom or ""
 
 
 class Punching(NodeObserver):

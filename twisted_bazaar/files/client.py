@@ -15,6 +15,15 @@ client is its C{IPushProducer}), which stops reading the socket until it
 calls L{resumeProducing}.  A connection that brings nothing for
 C{stall} seconds while an answer is due is dropped: every request on it
 fails with L{Stalled}.
+
+Its frame loop is its own, not L{twisted_bazaar.net.framed.FramedProtocol}'s
+raw mode: a ``data`` answer's body is counted bytes on the bulk path, read
+from a memoryview of each 1 MiB read and handed to the sink uncopied,
+frames and bodies interleaved in one read; and the cipher switch must
+stop reading at the exact end of its answer frame.  The framed
+protocol's loop copies what follows a frame (C{data[start:]}) on every
+switch between frames and raw bytes, which a download would pay on every
+piece.  It frames by the one rule of L{twisted_bazaar.wire.framing}.
 """
 
 import collections
@@ -26,6 +35,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
+from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.encrypted import ChannelFailed
 from twisted_bazaar.net.noise import AESGCM_NAME
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
@@ -108,7 +118,7 @@ class TransferClient(Protocol):
             self.transport.bufferSize = READ_SIZE
         # Only the channel's transport can switch; others (in-memory
         # links, tests) carry the requests as they are.
-        if self.cipher is not None and hasattr(self.transport, "switchCipher"):
+        if self.cipher is not None and ISecureTransport.providedBy(self.transport):
             self._held = []
             # Its failure is the held requests' (L{connectionLost}).
             self._ask(Cipher(self.cipher), None).addErrback(lambda _: None)

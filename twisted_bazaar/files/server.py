@@ -27,7 +27,7 @@ import socket
 
 from twisted.application.service import Service
 from twisted.internet import defer
-from twisted.internet.interfaces import IPullProducer
+from twisted.internet.interfaces import IPullProducer, ISystemHandle
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
@@ -42,6 +42,7 @@ from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.files.hashing import statKey
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
+from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.channel import SWITCHES
 
 #: Bytes read from disk and written to the transport at a time, under a
@@ -115,17 +116,18 @@ def socketOf(consumer):
     sent to it around the consumer with C{os.sendfile}; None otherwise.
 
     That is so for a socket transport of the reactor (C{tcp.Connection}):
-    its C{getHandle} is the socket itself, and its C{startWriting} has the
+    it provides C{ISystemHandle}, whose C{getHandle} is the socket itself, and its C{startWriting} has the
     reactor call its C{doWrite}, which resumes a pull producer once its
     own buffer is empty.  Over TLS C{getHandle} is the TLS connection, not
     a socket (the bytes must be encrypted); test and simulator transports
     have no socket.
     """
-    getHandle = getattr(consumer, "getHandle", None)
-    if (not hasattr(os, "sendfile") or getHandle is None
+    # Provided, not adapted: a transport wrapping a socket's (the channel)
+    # is no socket of its own.  startWriting belongs to no interface.
+    if (not hasattr(os, "sendfile") or not ISystemHandle.providedBy(consumer)
             or not hasattr(consumer, "startWriting")):
         return None
-    handle = getHandle()
+    handle = consumer.getHandle()
     return handle if isinstance(handle, socket.socket) else None
 
 
@@ -446,7 +448,7 @@ class TransferServer(FramedProtocol):
         elif request.name not in SWITCHES:
             self._refuse("wtf", f"no cipher {request.name} here (only "
                          f"{', '.join(SWITCHES)})")
-        elif not hasattr(self.transport, "switchCipher"):
+        elif not ISecureTransport.providedBy(self.transport):
             self._refuse("wtf", "this connection has no channel to switch")
         else:
             self._switching = request

@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.net.capabilities import ISecureTransport, conformThrough
 from twisted_bazaar.net.channel import ChannelError, Session
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.net.sendnow import sendNow
@@ -49,7 +50,7 @@ class ChannelFailed(ConnectionLost):
         return self.args[0]
 
 
-@implementer(ITransport)
+@implementer(ITransport, ISecureTransport)
 class EncryptedProtocol(Protocol):
     """
     One connection's channel, and the transport of the protocol it wraps.
@@ -61,7 +62,9 @@ class EncryptedProtocol(Protocol):
     channel is up waits, and goes out sealed once it is; what it reads
     comes only from the channel.  Everything of the transport interface
     that the channel does not change (C{getPeer}, C{getHost}, producers)
-    is the TCP transport's.
+    is the TCP transport's, and so is every capability (an interface of
+    L{twisted_bazaar.net.capabilities}, or a relayed circuit's) it does
+    not provide itself (C{__conform__}).
 
     @ivar wrapped: the protocol that reads and writes plaintext.
     @ivar session: the channel's L{Session}.
@@ -103,6 +106,9 @@ class EncryptedProtocol(Protocol):
         if transport is None:
             raise AttributeError(name)
         return getattr(transport, name)
+
+    def __conform__(self, interface):
+        return conformThrough(self, self.__dict__.get("transport"), interface)
 
     @property
     def peerKey(self):

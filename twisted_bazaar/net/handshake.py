@@ -24,6 +24,7 @@ proved, on the link (L{twisted_bazaar.net.link.Link.key}).
 
 from twisted_bazaar.identity.keys import encode, keyId
 from twisted_bazaar.identity.proofs import Handshake
+from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.wire.ids import NO_ID, isKeyed, wireId
 
 OPENING = "opening"
@@ -42,8 +43,11 @@ def channelKey(transport):
     §2.1), as wire text; None for a peer that proved none; L{PLAIN} for a
     connection without the channel.
     """
-    proven = getattr(transport, "peerKey", PLAIN)
-    return proven if proven is None or proven is PLAIN else encode(proven)
+    secure = ISecureTransport(transport, None)
+    if secure is None:
+        return PLAIN
+    proven = secure.peerKey
+    return None if proven is None else encode(proven)
 
 
 def channelHash(transport):
@@ -52,7 +56,8 @@ def channelHash(transport):
     bytes, the same at both ends and unique to the connection), for a
     proof bound to this one connection; None without the channel.
     """
-    return getattr(transport, "handshakeHash", None)
+    secure = ISecureTransport(transport, None)
+    return None if secure is None else secure.handshakeHash
 
 
 #: phase -> the phases it may go to.

@@ -16,12 +16,12 @@ connection to the relay.
 from twisted.internet import defer
 from twisted.internet.error import ConnectionClosed
 from twisted.internet.interfaces import IPushProducer, ITransport
-from twisted.internet.protocol import Protocol
-from zope.interface import implementer
+from zope.interface import Attribute, implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.traversal.messages import FRAME_DIGITS, FRAME_LIMIT, RelayOpen
-from twisted_bazaar.wire.framing import FrameError, frame, readFrame
+from twisted_bazaar.net.capabilities import IPathCapability
+from twisted_bazaar.net.framed import FramedProtocol
+from twisted_bazaar.traversal.messages import FRAME_LIMIT, RelayOpen
 
 #: Seconds a relay may take to open a circuit once asked (it waits up to
 #: its own accept timeout, 10 s, for the node to accept).
@@ -35,10 +35,10 @@ class CircuitRefused(ConnectionClosed):
         return self.args[0]
 
 
-class CircuitEnd(Protocol):
+class CircuitEnd(FramedProtocol):
     """
     One end's connection to a relay: it sends ``first``, and on
-    ``relayOpen`` connects the inner protocol that ``inner(transport)``
+    ``relayOpen`` turns raw (L{FramedProtocol.setRawMode}) and connects the inner protocol that ``inner(transport)``
     returns (the protocol the dialler wants connected, or the node's
     acceptor, each under its inner channel) to a L{CircuitTransport}.
 
@@ -46,6 +46,8 @@ class CircuitEnd(Protocol):
         circuit is open, or fails with L{CircuitRefused} (the relay's
         refusal, a close, a timeout); cancelling it closes the connection.
     """
+
+    MAX_LENGTH = FRAME_LIMIT
 
     def __init__(self, first, inner, clock, peer, timeout=OPEN_TIMEOUT, seen=""):
         """
@@ -65,7 +67,6 @@ class CircuitEnd(Protocol):
         self.peer = peer
         self.timeout = timeout
         self.protocol = None
-        self._buffer = b""
         self._timer = None
         self.opened = defer.Deferred(lambda d: self._abort())
 
@@ -73,40 +74,33 @@ class CircuitEnd(Protocol):
         self._timer = self.clock.callLater(self.timeout, self._refused,
                                            f"the relay opened no circuit within "
                                            f"{self.timeout:g} s")
-        self.transport.write(frame(wire.encode(self.first)))
+        self.sendString(wire.encode(self.first))
 
-    def dataReceived(self, data):
+    def rawDataReceived(self, data):
         if self.protocol is not None:
             self.protocol.dataReceived(data)
-            return
-        if self.opened.called:
-            return
-        data = self._buffer + data
+
+    def brokenFrame(self, reason):
+        self._refused(f"the relay broke the framing: {reason}")
+
+    def stringReceived(self, payload):
         try:
-            found = readFrame(data, 0, FRAME_LIMIT, FRAME_DIGITS)
-        except FrameError as e:
-            self._refused(f"the relay broke the framing: {e}")
-            return
-        if found is None or found[1] >= len(data):
-            self._buffer = data
-            return
-        begin, end = found
-        self._buffer = b""
-        try:
-            message = wire.decode(data[begin:end])
+            message = wire.decode(payload)
         except wire.ProtocolError as e:
             self._refused(f"the relay sent what does not decode: {e}")
             return
         if type(message) is RelayOpen:
             self.seen = message.host or self.seen
-            self._open(data[end + 1:])
+            # What follows (in this read too) is the inner connection's.
+            self.setRawMode()
+            self._open()
         elif type(message) is wire.Error:
             self._refused(f"the relay refused the circuit: {message.code}: "
                           f"{message.info}")
         else:
             self._refused(f"the relay sent {message.TYPE}, not relayOpen")
 
-    def _open(self, rest):
+    def _open(self):
         self._cancelTimer()
         transport = CircuitTransport(self, self.peer)
         protocol = self.inner(transport)
@@ -116,16 +110,16 @@ class CircuitEnd(Protocol):
         self.protocol = protocol
         protocol.makeConnection(transport)
         self.opened.callback(protocol)
-        if rest:
-            self.dataReceived(rest)
 
     def _refused(self, why):
+        self.readNoMore()
         self._cancelTimer()
         if not self.opened.called:
             self.opened.errback(CircuitRefused(why))
         self.transport.abortConnection()
 
     def _abort(self):
+        self.readNoMore()
         self._cancelTimer()
         self.transport.abortConnection()
 
@@ -144,7 +138,16 @@ class CircuitEnd(Protocol):
                 f"{reason.getErrorMessage()}"))
 
 
-@implementer(ITransport, IPushProducer)
+class IRelayedTransport(IPathCapability):
+    """A connection that runs through a relay's circuit (L{CircuitTransport}),
+    or a channel over one (whose C{__conform__} answers for it)."""
+
+    relayedFrom = Attribute("Where the relay saw the other end's connection come "
+                            "from (\"\" if it did not say): the host a hole punch "
+                            "over this circuit dials.")
+
+
+@implementer(ITransport, IPushProducer, IRelayedTransport)
 class CircuitTransport:
     """
     The inner connection's transport: what it writes goes to the relay
@@ -160,9 +163,10 @@ class CircuitTransport:
 
     def __getattr__(self, name):
         # Reached only for what this class does not define (the
-        # connection's state, its bufferSize): the connection to the
-        # relay's.
-        if name in ("end", "peer", "relayedFrom"):
+        # connection's state): the connection to the relay's.  Never a
+        # dunder (C{__conform__} above all): the capabilities of the
+        # connection to the relay (its channel's key) are not this one's.
+        if name in ("end", "peer") or name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.end.transport, name)
 

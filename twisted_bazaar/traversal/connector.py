@@ -18,6 +18,7 @@ from collections import OrderedDict
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 
+from twisted_bazaar.net.capabilities import channelOf
 from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, EncryptedProtocol
 from twisted_bazaar.traversal.circuit import CircuitEnd
 from twisted_bazaar.traversal.messages import NODE, RelayConnect
@@ -116,6 +117,10 @@ class RelayedConnector:
     def __getattr__(self, name):
         return getattr(self.connector, name)
 
+    def __conform__(self, interface):
+        # A capability of the wrapped connector (its channel) is this one's.
+        return self if interface.providedBy(self) else interface(self.connector, None)
+
     def listen(self, factory, port=0):
         return self.connector.listen(factory, port)
 
@@ -142,9 +147,9 @@ class RelayedConnector:
         """Connect through relay (see L{connect})."""
         connector = self.connector
         peer = IPv4Address("TCP", host, port) if host and port else None
+        channel, peerLog = channelOf(connector)
         return openCircuit(connector.connect, relay, target, purpose, protocol,
-                           self.clock, getattr(connector, "channel", None), expected,
-                           getattr(connector, "peerLog", None), peer)
+                           self.clock, channel, expected, peerLog, peer)
 
     def _asked(self, protocol, expected, relay, target, purpose):
         """Connect to target as the tracker says, its relay a peer named

@@ -22,14 +22,13 @@ from twisted_bazaar.wire.codec import (
     text,
 )
 from twisted_bazaar.wire.core import checkRelay
-from twisted_bazaar.wire.framing import digitsFor
 
 #: The longest netstring of the relay's protocol read before a circuit
 #: carries bytes: by the relay (and the most bytes a dialler may send
 #: before its circuit opens), by a circuit's end from its relay, and by a
-#: node on its reservation connection to a public node's relay.
+#: node on its reservation connection to a public node's relay: the
+#: C{MAX_LENGTH} of each of their L{twisted_bazaar.net.framed.FramedProtocol}s.
 FRAME_LIMIT = 4096
-FRAME_DIGITS = digitsFor(FRAME_LIMIT)
 
 #: What a circuit reaches at the node: its node port (links, status
 #: questions) or its file transfer port.

@@ -18,19 +18,19 @@ channel's ciphertext between the two ends: the relay reads none of it.
 
 import secrets
 
-from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
 from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.traversal.limits import (
     CIRCUITS_LIMIT, NODE_CIRCUITS_LIMIT, PENDING_LIMIT, RESERVATIONS_LIMIT, RelayLimits)
 from twisted_bazaar.traversal.messages import (
-    FRAME_DIGITS,
     FRAME_LIMIT,
     RelayAccept,
     RelayConnect,
@@ -40,7 +40,6 @@ from twisted_bazaar.traversal.messages import (
     RelayReserved,
 )
 from twisted_bazaar.traversal.throttle import Throttle
-from twisted_bazaar.wire.framing import FrameError, frame, readFrame
 from twisted_bazaar.wire.core import joinRelay
 from twisted_bazaar.wire.ids import shortId, wireId
 
@@ -358,7 +357,7 @@ class _Circuit:
             limits.circuit_seconds, self.close,
             f"its time ran out ({limits.circuit_seconds:g} s a circuit)")
         for end, other in ((self.dialler, node), (node, self.dialler)):
-            end.transport.write(frame(wire.encode(RelayOpen(other.host or None))))
+            end.sendString(wire.encode(RelayOpen(other.host or None)))
             end.other = other
             other.transport.registerProducer(end.transport, True)
         if self.relay.throttle.holds(self.dialler.group):
@@ -434,17 +433,18 @@ class _Circuit:
             timer.cancel()
 
 
-class RelayEnd(Protocol):
+class RelayEnd(FramedProtocol):
     """One connection to the relay's port, under its channel: its first
-    netstring says what it wants, and once in an open circuit what it
-    reads goes to the other end."""
+    frame says what it wants; then it is raw (L{FramedProtocol.setRawMode}):
+    once in an open circuit what it reads goes to the other end."""
+
+    MAX_LENGTH = FRAME_LIMIT
 
     def __init__(self, relay):
         self.relay = relay
         self.circuit = None
         self.other = None
         self.early = b""
-        self._buffer = b""
         self._timer = None
         self.host = ""
         self.group = ""
@@ -454,7 +454,7 @@ class RelayEnd(Protocol):
     def tell(self, message):
         """Send the node holding a reservation on this connection a
         message (its ``relayIncoming``)."""
-        self.transport.write(frame(wire.encode(message)))
+        self.sendString(wire.encode(message))
 
     def connectionMade(self):
         relay = self.relay
@@ -472,47 +472,36 @@ class RelayEnd(Protocol):
             relay.limits.first_message_timeout, self.refuse, "notim",
             f"nothing asked within {relay.limits.first_message_timeout:g} s")
 
-    def dataReceived(self, data):
+    def rawDataReceived(self, data):
         if self.other is not None:
             self.circuit.carry(self, data)
-            return
-        if self.circuit is not None:
+        elif self.circuit is not None:
             self._keep(data)
-            return
-        if self.reserved is not None:
+        elif self.reserved is not None:
             self.refuse("wtf", "a reservation's connection carries nothing more "
                         "from its node")
-            return
-        data = self._buffer + data
+
+    def brokenFrame(self, reason):
+        self.refuse("wtf", f"broken framing: {reason}")
+
+    def stringReceived(self, payload):
         try:
-            found = readFrame(data, 0, FRAME_LIMIT, FRAME_DIGITS)
-        except FrameError as e:
-            self.refuse("wtf", f"broken framing: {e}")
-            return
-        if found is None or found[1] >= len(data):
-            self._buffer = data
-            return
-        begin, end = found
-        self._buffer = b""
-        early = data[end + 1:]
-        try:
-            message = wire.decode(data[begin:end])
+            message = wire.decode(payload)
         except wire.ProtocolError as e:
             self.refuse("wtf", str(e))
             return
         self._cancelTimer()
         self.relay.pending.release(self)
+        # Its one frame: what follows is a circuit's (kept for it until it
+        # opens) or, on a reservation's connection, refused.
+        self.setRawMode()
         try:
             if type(message) is RelayConnect:
                 self.circuit = self.relay.connect(self, message)
-                self._keep(early)
             elif type(message) is RelayAccept:
-                self.early = early
                 self.circuit = self.relay.accept(self, message)
             elif type(message) is RelayReserve:
                 self.tell(RelayReserved(self.relay.reserveHere(self, message)))
-                if early:
-                    self.dataReceived(early)
             else:
                 raise Refused("wtf", f"a relay takes relayConnect or relayAccept, not "
                               f"{message.TYPE}")
@@ -537,7 +526,8 @@ class RelayEnd(Protocol):
         if log:
             self.relay.line(self.group, "refused a relay connection from {host}: "
                             "{info}", host=self.host, info=info)
-        self.transport.write(frame(wire.encode(wire.Error(code, info))))
+        self.readNoMore()
+        self.sendString(wire.encode(wire.Error(code, info)))
         self.transport.loseConnection()
 
     def connectionLost(self, reason):

@@ -16,6 +16,7 @@ node's own address (the probe's) and drops the rest.
 from twisted.internet.protocol import Protocol
 
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.capabilities import channelOf
 from twisted_bazaar.traversal.connector import openCircuit
 from twisted_bazaar.traversal.messages import NODE
 
@@ -50,13 +51,13 @@ class RelayProbe(Protocol):
         self.node = node
         self.relay = relay
         self._done = done
-        channel = getattr(node.connector, "channel", None)
+        channel, peerLog = channelOf(node.connector)
         #: Without a channel (an in-memory network's nodes), the circuit
         #: opening is the proof.
         self._plain = channel is None
         self._d = openCircuit(
             node.connector.connect, relay, node.id, NODE, self, node.clock, channel,
-            peerLog=getattr(node.connector, "peerLog", None),
+            peerLog=peerLog,
             pin=_OwnKey(decode(node.identity.key), self._passed))
         self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
 

@@ -16,19 +16,19 @@ transfer port (files) would run.
 """
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.protocol import Protocol
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import keyId
+from twisted_bazaar.net.capabilities import channelOf
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.traversal.circuit import CircuitEnd
 from twisted_bazaar.traversal.incoming import IncomingAccepts
 from twisted_bazaar.traversal.messages import (
-    FRAME_DIGITS,
     FRAME_LIMIT,
     NODE,
     RelayAccept,
@@ -38,7 +38,6 @@ from twisted_bazaar.traversal.messages import (
 )
 from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL, RelayProbe
 from twisted_bazaar.wire.core import splitRelay
-from twisted_bazaar.wire.framing import FrameError, frame, readFrame
 from twisted_bazaar.wire.ids import wireId
 
 #: Seconds a node holding a reservation at its tracker's relay waits
@@ -286,14 +285,14 @@ class RelayReservation:
             return
         peer = IPv4Address("TCP", host, port)
         connector = node.connector
-        channel = getattr(connector, "channel", None)
+        channel, peerLog = channelOf(connector)
 
         def inner(transport):
             protocol = factory.buildProtocol(peer)
             if protocol is None or channel is None:
                 return protocol
             return EncryptedProtocol(protocol, channel, False, node.clock,
-                                     peerLog=getattr(connector, "peerLog", None))
+                                     peerLog=peerLog)
 
         accept = end
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
@@ -310,7 +309,7 @@ class RelayReservation:
             why=reason.getErrorMessage())
 
 
-class PeerHold(Protocol):
+class PeerHold(FramedProtocol):
     """
     A node's reservation connection to a public node's relay: it asks
     ``relayReserve{id}``, checks that the relay proved the key of the
@@ -319,6 +318,8 @@ class PeerHold(Protocol):
     closes on anything else.
     """
 
+    MAX_LENGTH = FRAME_LIMIT
+
     def __init__(self, reservation, named):
         """
         @param named: the tracker's L{twisted_bazaar.traversal.messages.RelayAt}.
@@ -326,39 +327,33 @@ class PeerHold(Protocol):
         self.reservation = reservation
         self.named = named
         self.held = False
-        self._buffer = b""
+        self._checked = False
         self._why = None
 
     def connectionMade(self):
-        self.transport.write(frame(wire.encode(RelayReserve(
-            self.reservation.node.id))))
+        self.sendString(wire.encode(RelayReserve(self.reservation.node.id)))
 
     def dataReceived(self, data):
-        if not self.held and not self._buffer:
+        if not self._checked:
             # The channel's handshake is done by the time anything comes.
+            self._checked = True
             key = channelKey(self.transport)
             if key is not PLAIN and (key is None or keyId(key) != self.named.id):
                 self.letGo(f"the relay proved the key of another node than "
-                            f"{wireId(self.named.id)}")
+                           f"{wireId(self.named.id)}")
                 return
-        data = self._buffer + data
-        start = 0
-        while self._why is None:
-            try:
-                found = readFrame(data, start, FRAME_LIMIT, FRAME_DIGITS)
-            except FrameError as e:
-                self.letGo(f"the relay broke the framing: {e}")
-                return
-            if found is None or found[1] >= len(data):
-                break
-            begin, end = found
-            start = end + 1
-            try:
-                self._received(wire.decode(data[begin:end]))
-            except wire.ProtocolError as e:
-                self.letGo(f"the relay sent what does not decode: {e}")
-                return
-        self._buffer = data[start:]
+        super().dataReceived(data)
+
+    def brokenFrame(self, reason):
+        self.letGo(f"the relay broke the framing: {reason}")
+
+    def stringReceived(self, payload):
+        try:
+            message = wire.decode(payload)
+        except wire.ProtocolError as e:
+            self.letGo(f"the relay sent what does not decode: {e}")
+            return
+        self._received(message)
 
     def _received(self, message):
         kind = type(message)
@@ -376,6 +371,7 @@ class PeerHold(Protocol):
         """Leave the relay, saying why (which L{RelayReservation.peerLost}
         logs)."""
         self._why = why
+        self.readNoMore()
         self.transport.abortConnection()
 
     def connectionLost(self, reason):

@@ -42,6 +42,8 @@ class FakeNode:
         self.ready = True
         self.stopping = False
         self.membership = None
+        #: The node's hole punches (INode.punching): none.
+        self.punching = None
         self.useless_peers = []
         #: The node's peer log: every line a delivered message causes is
         #: charged to one address group here.

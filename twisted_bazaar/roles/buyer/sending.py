@@ -77,7 +77,7 @@ class Sender:
     def _punching(self, seller):
         """Whether the link to seller is a relayed one a punch is about to
         replace (L{twisted_bazaar.core.punching.Punching.waitsFor})."""
-        punching = getattr(self.node, "punching", None)
+        punching = self.node.punching
         return punching is not None and punching.waitsFor(seller)
 
     def send(self, message):

@@ -1,0 +1,76 @@
+"""
+What a connection or a connector may offer beyond Twisted's own
+interfaces, declared as interfaces (as Twisted's C{ISSLTransport} and
+C{INegotiated} are), so that a reader asks C{IFoo(transport, None)} and a
+test checks a provider with C{verifyObject}, rather than each reading an
+attribute that may or may not be there.
+
+A transport that wraps another (the channel's L{EncryptedProtocol} over a
+relay's circuit) answers with C{__conform__} (L{conformThrough}) for the
+capabilities of the path under it, those that extend L{IPathCapability}
+(the relay a circuit runs through is the channel's path too), and for no
+other: its socket (C{ISystemHandle}) is not one, or a file would be sent
+around the channel unencrypted.
+"""
+
+from zope.interface import Attribute, Interface
+
+
+class IPathCapability(Interface):
+    """What a connection says of the way it runs (through a relay, say),
+    which a transport wrapping it (a channel inside it) says too."""
+
+
+class ISecureTransport(Interface):
+    """A connection under the encrypted channel (docs/protocol.md §2.1):
+    what its handshake proved."""
+
+    peerKey = Attribute("The peer's Ed25519 key (32 raw bytes) the channel "
+                        "proved, or None (a keyless peer, or a handshake not done).")
+    handshakeHash = Attribute("The channel's handshake hash (32 bytes), the same "
+                              "at both ends and unique to the connection, or None "
+                              "before the handshake is done.")
+
+    def switchCipher(name, last=b""):
+        """Seal and open the messages after the last one opened (and after
+        ``last``, written first) with the cipher function ``name``
+        (docs/protocol.md §19.1): whether it switched."""
+
+
+class IChannelConnector(Interface):
+    """A connector whose connections run the encrypted channel: what a
+    connection it carries (a relay's circuit) needs to run one inside."""
+
+    channel = Attribute("The process's L{twisted_bazaar.net.channel.ChannelKey}, "
+                        "or None for a connector that speaks plaintext on purpose "
+                        "(tests).")
+    peerLog = Attribute("The L{twisted_bazaar.base.logthrottle.PeerLog} the lines "
+                        "of failed channels go through.")
+
+
+def conformThrough(wrapper, wrapped, interface):
+    """
+    A wrapper's C{__conform__}: the wrapper itself if it provides
+    interface, else, for a capability of the path (L{IPathCapability}),
+    the wrapped object's provider; or None (a
+    C{__conform__}'s answer for "no").  The wrapper's own come first: a
+    channel inside a relay's circuit proves the inner key, not the key of
+    the channel with the relay under it.
+    """
+    if interface.providedBy(wrapper):
+        return wrapper
+    if wrapped is None or not interface.isOrExtends(IPathCapability):
+        return None
+    return interface(wrapped, None)
+
+
+def channelOf(connector):
+    """
+    The channel key and peer log the connections of connector run the
+    encrypted channel with: (None, None) for a connector without it (the
+    in-memory network's).
+    """
+    provider = IChannelConnector(connector, None)
+    if provider is None:
+        return None, None
+    return provider.channel, provider.peerLog
