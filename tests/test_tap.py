@@ -86,8 +86,8 @@ class NodeDefaultsTests(SynchronousTestCase):
         a punch by default, --punch-wait seconds if given; --punch-wait 0:
         it punches none; a negative wait is refused with the reason."""
         for extra, wait in (([], 10.0), (["--punch-wait", "3"], 3.0)):
-            punching = makeNodeService(_parse(SELLER + extra)).node.punching
-            self.assertEqual((punching.wait, punching.enabled), (wait, True))
+            dialer = makeNodeService(_parse(SELLER + extra)).node.dialer
+            self.assertEqual((dialer.wait, dialer.punching.enabled), (wait, True))
         off = makeNodeService(_parse(SELLER + ["--punch-wait", "0"])).node.punching
         self.assertFalse(off.enabled)
         with self.assertRaises(usage.UsageError) as caught:

@@ -340,7 +340,7 @@ class ReachTests(MembershipCase):
         the port its tracker connection left from (12345 here) seen
         unchanged, it can punch from the public host seen; seen changed, it
         cannot, and says why."""
-        self.node.punching = Punching(self.node, dialer=None)
+        self.node.dialer.punchWith(Punching(self.node, dialer=None))
         puncher = self.node.punching.puncher
         self.tracker.say(reach(False, seen_port=12345))
         self.assertEqual((puncher.mapping.host, puncher.mapping.punchable),
@@ -570,13 +570,13 @@ class RelaysNamedTests(MembershipCase):
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
                           "port": 9001, "relay": "198.51.100.20:41597"})
-        self.assertTrue(self.node.connector.vouched("198.51.100.20:41597", 0x77))
-        self.assertFalse(self.node.connector.vouched("198.51.100.20:41597", 0x78))
+        self.assertTrue(self.node.dialer.connector.vouched("198.51.100.20:41597", 0x77))
+        self.assertFalse(self.node.dialer.connector.vouched("198.51.100.20:41597", 0x78))
 
     def test_trackersOwnRelay(self):
         """A relay at the host the tracker connection reaches is the
         tracker's; one elsewhere is not."""
-        self.assertIs(self.node.connector.tracker, self.membership)
+        self.assertIs(self.node.dialer.connector.tracker, self.membership)
         self.assertTrue(self.membership.isTrackerRelay("192.0.2.1:7701"))
         self.assertFalse(self.membership.isTrackerRelay("192.0.2.66:7701"))
 

@@ -269,7 +269,7 @@ class Membership(Service):
         elif kind is wire.NodeReply:
             if message.port:
                 self.node.noteRelay(message.id, message.relay)
-                self.node.connector.trackerNamed(message.id, message.relay)
+                self.node.dialer.connector.trackerNamed(message.id, message.relay)
             question = self._questions.pop(0) if self._questions else None
             if question is not None and not question.called:
                 question.callback(message)

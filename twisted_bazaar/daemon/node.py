@@ -14,7 +14,8 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 
 from twisted_bazaar.core.node import NodeConfig
-from twisted_bazaar.core.punching import PUNCH_WAIT, Punching
+from twisted_bazaar.core.dialer import PUNCH_WAIT
+from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.services import (
@@ -227,9 +228,10 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
                       meter=(lambda node: metered.append(meter(node)))
                       if meter is not None else None)
     node = parts.node
-    node.punching = Punching(node, PunchDialer(reactor, channel, connector.peerLog),
-                             wait=punch_wait, enabled=punch_wait > 0)
-    node.punching.plug()
+    punching = Punching(node, PunchDialer(reactor, channel, connector.peerLog),
+                        enabled=punch_wait > 0)
+    punching.plug()
+    node.dialer.punchWith(punching, wait=punch_wait)
     if not roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
                  "serves its discovery scheme")

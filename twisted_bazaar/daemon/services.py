@@ -16,10 +16,12 @@ from twisted.internet.endpoints import (
 )
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.status.node import NodeStatus
@@ -35,6 +37,7 @@ class StartupError(Exception):
     """A daemon cannot start: the option at fault, and why."""
 
 
+@implementer(IConnector)
 class EndpointConnector:
     """Opens node-to-node links over TCP, to the host/port peers advertise,
     and listens for a node's other protocols (a role's own port) where the

@@ -90,7 +90,8 @@ def plugPunching(network, nodes):
     opens = SimultaneousOpens(network)
     counts = PunchCounts(opens)
     for node in nodes:
-        node.punching = Punching(node, opens.dialer(node.connector.from_host))
-        node.punching.plug()
+        punching = Punching(node, opens.dialer(node.connector.from_host))
+        punching.plug()
+        node.dialer.punchWith(punching)
         counts.watch(node)
     return counts

@@ -50,13 +50,13 @@ class RelayProbe(Protocol):
         self.node = node
         self.relay = relay
         self._done = done
-        channel = getattr(node.connector, "channel", None)
+        channel = node.connector.channel
         #: Without a channel (an in-memory network's nodes), the circuit
         #: opening is the proof.
         self._plain = channel is None
         self._d = openCircuit(
             node.connector.connect, relay, node.id, NODE, self, node.clock, channel,
-            peerLog=getattr(node.connector, "peerLog", None),
+            peerLog=node.connector.peerLog,
             pin=_OwnKey(decode(node.identity.key), self._passed))
         self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
 

@@ -265,14 +265,14 @@ class RelayReservation:
             return
         peer = IPv4Address("TCP", host, port)
         connector = node.connector
-        channel = getattr(connector, "channel", None)
+        channel = connector.channel
 
         def inner(transport):
             protocol = factory.buildProtocol(peer)
             if protocol is None or channel is None:
                 return protocol
             return EncryptedProtocol(protocol, channel, False, node.clock,
-                                     peerLog=getattr(connector, "peerLog", None))
+                                     peerLog=connector.peerLog)
 
         accept = end
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
