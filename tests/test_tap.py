@@ -88,7 +88,7 @@ class NodeDefaultsTests(SynchronousTestCase):
         for extra, wait in (([], 10.0), (["--punch-wait", "3"], 3.0)):
             dialer = makeNodeService(_parse(SELLER + extra)).node.dialer
             self.assertEqual((dialer.wait, dialer.punching.enabled), (wait, True))
-        off = makeNodeService(_parse(SELLER + ["--punch-wait", "0"])).node.punching
+        off = makeNodeService(_parse(SELLER + ["--punch-wait", "0"])).node.dialer.punching
         self.assertFalse(off.enabled)
         with self.assertRaises(usage.UsageError) as caught:
             _parse(SELLER + ["--punch-wait", "-1"])

@@ -21,6 +21,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.base.logthrottle import PEER_BURST
+from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.membership import Membership, TrackerGone
 from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN, Reachability
@@ -336,18 +337,35 @@ class ReachTests(MembershipCase):
         self.assertEqual(len(self.reachLines()), 2)
 
     def test_punchMapping(self):
-        """The node's punches are told what the check says of its router:
-        the port its tracker connection left from (12345 here) seen
-        unchanged, it can punch from the public host seen; seen changed, it
-        cannot, and says why."""
-        self.node.dialer.punchWith(Punching(self.node, dialer=None))
-        puncher = self.node.punching.puncher
+        """The node's punches are told what the check says of its router
+        (the reachChanged event, which they observe): the port its
+        tracker connection left from (12345 here) seen unchanged, it can
+        punch from the public host seen; seen changed, it cannot, and
+        says why."""
+        punching = Punching(self.node, dialer=None)
+        self.node.addObserver(punching)
+        puncher = punching.puncher
         self.tracker.say(reach(False, seen_port=12345))
         self.assertEqual((puncher.mapping.host, puncher.mapping.punchable),
                          ("198.51.100.9", True))
         self.tracker.say(reach(False, seen_port=40123))
         self.assertFalse(puncher.mapping.punchable)
         self.assertIn("its router changed the source port", puncher.mapping.why)
+
+    def test_reachChangedOnEachCheck(self):
+        """Every part observing the node is told each check's word, the
+        same as before or not, with the tracker connection's local port."""
+        told = []
+
+        class Watcher(NodeObserver):
+            def reachChanged(self, reach, local_port):
+                told.append((reach.state, local_port))
+
+        self.node.addObserver(Watcher())
+        self.tracker.say(reach(False, seen_port=12345))
+        self.tracker.say(reach(False, seen_port=12345))
+        self.tracker.say(reach(True))
+        self.assertEqual(told, [(PRIVATE, 12345), (PRIVATE, 12345), (PUBLIC, 12345)])
 
     def test_linesBoundedByThePeerLog(self):
         """A tracker that changes its mind on every message cannot make

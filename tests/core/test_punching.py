@@ -86,7 +86,7 @@ class Side:
                                  whereIs=self.tracker.whereIs)
         self.punching.plug()
         self.node.dialer.punchWith(self.punching, wait=WAIT)
-        self.told = lambda: self.punching.reached(Reachability(seen_host=seen, seen_port=TRACKER_PORT
+        self.told = lambda: self.punching.reachChanged(Reachability(seen_host=seen, seen_port=TRACKER_PORT
                                            if punchable else 51234), TRACKER_PORT)
         if told:
             self.told()

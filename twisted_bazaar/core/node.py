@@ -330,13 +330,6 @@ class Node:
     def connector(self, connector):
         self.dialer.connector.connector = connector
 
-    @property
-    def punching(self):
-        """The node's hole punches over its relayed links
-        (L{twisted_bazaar.core.punching.Punching}), or None: it punches
-        none (its dialer's)."""
-        return self.dialer.punching
-
     def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
         """A link to the peer at host:port (L{dial}); a peer whose relay
         was noted (L{noteRelay}) is dialled through it."""

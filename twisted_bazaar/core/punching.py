@@ -47,7 +47,7 @@ class Punching(NodeObserver):
     """
     The node's L{Puncher} and what ties it to the node: the punch
     messages' handlers, the ``error{nopunch}`` its peers send, the links
-    that come and go, the tracker's address check (L{reached}), and which
+    that come and go, the tracker's address check (L{reachChanged}), and which
     links wait for a punch (L{waitsFor}, L{arrived}, L{settledWith}).
     """
 
@@ -105,7 +105,7 @@ class Punching(NodeObserver):
         if error.code != "nopunch" or not self.puncher.refused(link, error):
             unhandled(self.node.overlay, link, error)
 
-    def reached(self, reach, local_port):
+    def reachChanged(self, reach, local_port):
         """The tracker's address check saw the node's connection, sent
         from ``local_port``, come from ``reach.seen_host``:``seen_port``:
         whether its router keeps ports (a punch can work) or not.  The
@@ -251,7 +251,7 @@ class Punching(NodeObserver):
         """Punch to link's peer, if this node opened the link (the dialler
         starts: the other side answers), no punch is under way, the
         tracker's check told this node what its router does (until then,
-        L{reached} starts it), the tracker said where the peer is
+        L{reachChanged} starts it), the tracker said where the peer is
         (until then, L{_told} starts it), and it names this node too
         (until then, L{relayChanged} starts it)."""
         if (link.inbound or not self.enabled or peer_id in self._punches

@@ -50,7 +50,7 @@ class PunchCounts:
 
     def watch(self, node):
         """Count the punches node starts and the links they move."""
-        puncher = node.punching.puncher
+        puncher = node.dialer.punching.puncher
         punch = puncher.punch
 
         def counted(link, host):
