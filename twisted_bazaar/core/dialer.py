@@ -9,9 +9,9 @@ Deferred of the peer's id (a link of the overlay) or of its protocol,
 connected.  It never sees a relay or a punch.
 
 The dialer tries its L{candidates} in order, each a way to the peer that
-applies to it or not: L{DIRECT} (the peer names no relay), L{PUNCHED} (a
+applies to it or not: L{Direct} (the peer names no relay), L{Punched} (a
 connection punched over the direct link held with a peer at home) and
-L{RELAYED} (a circuit through the relay the peer names, whose link a
+L{Relayed} (a circuit through the relay the peer names, whose link a
 punch then replaces).  A candidate that fails in a way that leaves the
 next one worth trying (a punch that failed) hands over to it; any other
 failure is the dial's.  A connection's key is checked by its channel
@@ -103,9 +103,9 @@ class Relayed:
         return dialer.connect(peer, purpose, protocol, peer.relay)
 
 
-DIRECT_CANDIDATE, PUNCHED, RELAYED = Direct(), Punched(), Relayed()
-#: The ways to a peer, best first (LAN addresses would come first).
-CANDIDATES = (DIRECT_CANDIDATE, PUNCHED, RELAYED)
+#: The ways to a peer, best first (addresses on the peer's own network,
+#: issue 57, would come first).
+CANDIDATES = (Direct(), Punched(), Relayed())
 
 
 class Dialer:
