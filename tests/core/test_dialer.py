@@ -171,6 +171,14 @@ class LinkTests(SynchronousTestCase):
         self.assertEqual((request.host, request.port), ("198.51.100.1", 7701))
         self.assertEqual(self.punching.punches, [])
 
+    def test_aLinksKeyChecked(self):
+        """A link to a peer whose key is known: its channel must prove it
+        (none asked of a peer dialled by id alone, its handshake proves
+        the id)."""
+        self.node.dial(Peer(0x77, "192.168.1.2", 9001, key=SELLER.key), DIRECT)
+        self.node.connectTo("192.168.1.3", 9001, 0x78)
+        self.assertEqual(self.node.connector.expected, [decode(SELLER.key), None])
+
     def test_readyUnlessAPunchMayReplaceIt(self):
         self.assertFalse(self.node.linkReady(5))
         self.node.overlay.links[5] = object()

@@ -175,20 +175,22 @@ class Dialer:
 
     def connect(self, peer, purpose, protocol, relay=None):
         """A dial at peer's address, or through ``relay``: a link of the
-        overlay (protocol None) or protocol's own connection."""
+        overlay (protocol None: its circuit is for the peer's links) or
+        protocol's own connection; the channel (the inner one, through a
+        relay) must prove L{Peer.key} when given."""
         connector = self.connector
+        expected = None if peer.key is None else decode(peer.key)
         if protocol is None:
-            if relay is None or peer.id is None:
-                def dial(link):
-                    return connector.connect(peer.host, peer.port, link)
-            else:
-                def dial(link):
-                    return connector.connect(peer.host, peer.port, link, relay=relay,
-                                             target=peer.id)
+            through = ({} if relay is None or peer.id is None
+                       else dict(relay=relay, target=peer.id))
+
+            def dial(link):
+                return connector.connect(peer.host, peer.port, link, expected=expected,
+                                         **through)
+
             return self.node.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
         through = {} if relay is None else dict(relay=relay, target=peer.id,
                                                 purpose=purpose)
-        expected = None if peer.key is None else decode(peer.key)
         return connector.connect(peer.host, peer.port, protocol(), expected=expected,
                                  **through)
 
