@@ -7,7 +7,7 @@ in-memory network (L{twisted_bazaar.testing.punchdial}); what became of
 the punches is counted (L{PunchCounts}).
 """
 
-from twisted_bazaar.core.punching import Punching
+from twisted_bazaar.daemon import build
 from twisted_bazaar.testing.punchdial import SimultaneousOpens
 
 #: Why a punch failed, by what its reason
@@ -90,8 +90,6 @@ def plugPunching(network, nodes):
     opens = SimultaneousOpens(network)
     counts = PunchCounts(opens)
     for node in nodes:
-        punching = Punching(node, opens.dialer(node.connector.from_host))
-        punching.plug()
-        node.dialer.punchWith(punching)
+        build.plugPunching(node, opens.dialer(node.connector.from_host))
         counts.watch(node)
     return counts
