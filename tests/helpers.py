@@ -7,6 +7,7 @@ ways, so each test speaks in wire messages rather than bytes.
 import json
 import random
 from collections import namedtuple
+from types import SimpleNamespace
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
@@ -18,6 +19,7 @@ from twisted.python.failure import Failure
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.core.dialer import Dialer
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.identity.proofs import LINK, Handshake
@@ -84,6 +86,10 @@ class FakeConnector:
 
     @ivar requests: a L{ConnectRequest} per connect call.
     """
+
+    #: Plain, as the memory network's (L{IConnector}).
+    channel = None
+    peerLog = None
 
     def __init__(self):
         self.requests = []
@@ -424,3 +430,31 @@ class RawPeer(Protocol):
     def heard(self):
         messages, self.messages = self.messages, []
         return messages
+
+
+class RecordingConnector:
+    """Stands in for the dialer's relayed connector: records each dial
+    (host, port, protocol, expected, through, its Deferred)."""
+
+    def __init__(self):
+        self.dials = []
+
+    def connect(self, host, port, protocol, expected=None, **through):
+        d = defer.Deferred()
+        self.dials.append((host, port, protocol, expected, through, d))
+        return d
+
+
+def dialingNode(connector, clock=None, punching=None, **parts):
+    """
+    The parts of a node that a part dialling peers uses (its L{Dialer}
+    over ``connector``, and ``dial``), without links: a role's part
+    tested alone.  With ``punching`` (what L{Dialer.punchWith} takes),
+    the dialer punches with it.
+    """
+    node = SimpleNamespace(clock=clock or task.Clock(), links={}, **parts)
+    node.dialer = Dialer(node, connector)
+    node.dial = node.dialer.dial
+    if punching is not None:
+        node.dialer.punchWith(punching)
+    return node

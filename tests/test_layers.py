@@ -95,6 +95,20 @@ class LayerContractTests(SynchronousTestCase):
         self.assertNotEqual(code, 0, output)
         self.assertIn("No daemon reaches the simulator's adversaries BROKEN", output)
 
+    def test_rolesNeverSeeARelayOrAPunch(self):
+        """A role reaches a peer through the node's dialer
+        (twisted_bazaar.core.dialer): importing a relay's, a punch's or
+        the link table's module (both below the roles in the stack, so
+        the layers allow it) breaks a contract of its own."""
+        for module in ("twisted_bazaar.traversal.punch", "twisted_bazaar.net.overlay"):
+            self.addImport("twisted_bazaar.roles.files.sellers", f"import {module}  # noqa")
+            code, output = lint(self.tree)
+            self.assertNotEqual(code, 0, output)
+            self.assertIn("never a relay, a punch or the link table BROKEN",
+                          output.replace("\n", " ").replace("  ", " "))
+            self.assertIn(f"twisted_bazaar.roles.files.sellers -> {module}", output)
+            self.setUp()
+
 
 def importGraph(tree):
     """Each module of the twisted_bazaar package under ``tree`` -> the

@@ -86,9 +86,9 @@ class NodeDefaultsTests(SynchronousTestCase):
         a punch by default, --punch-wait seconds if given; --punch-wait 0:
         it punches none; a negative wait is refused with the reason."""
         for extra, wait in (([], 10.0), (["--punch-wait", "3"], 3.0)):
-            punching = makeNodeService(_parse(SELLER + extra)).node.punching
-            self.assertEqual((punching.wait, punching.enabled), (wait, True))
-        off = makeNodeService(_parse(SELLER + ["--punch-wait", "0"])).node.punching
+            dialer = makeNodeService(_parse(SELLER + extra)).node.dialer
+            self.assertEqual((dialer.wait, dialer.punching.enabled), (wait, True))
+        off = makeNodeService(_parse(SELLER + ["--punch-wait", "0"])).node.dialer.punching
         self.assertFalse(off.enabled)
         with self.assertRaises(usage.UsageError) as caught:
             _parse(SELLER + ["--punch-wait", "-1"])

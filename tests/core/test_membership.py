@@ -21,6 +21,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.base.logthrottle import PEER_BURST
+from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.membership import Membership, TrackerGone
 from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN, Reachability
@@ -336,18 +337,35 @@ class ReachTests(MembershipCase):
         self.assertEqual(len(self.reachLines()), 2)
 
     def test_punchMapping(self):
-        """The node's punches are told what the check says of its router:
-        the port its tracker connection left from (12345 here) seen
-        unchanged, it can punch from the public host seen; seen changed, it
-        cannot, and says why."""
-        self.node.punching = Punching(self.node, dialer=None)
-        puncher = self.node.punching.puncher
+        """The node's punches are told what the check says of its router
+        (the reachChanged event, which they observe): the port its
+        tracker connection left from (12345 here) seen unchanged, it can
+        punch from the public host seen; seen changed, it cannot, and
+        says why."""
+        punching = Punching(self.node, dialer=None)
+        self.node.addObserver(punching)
+        puncher = punching.puncher
         self.tracker.say(reach(False, seen_port=12345))
         self.assertEqual((puncher.mapping.host, puncher.mapping.punchable),
                          ("198.51.100.9", True))
         self.tracker.say(reach(False, seen_port=40123))
         self.assertFalse(puncher.mapping.punchable)
         self.assertIn("its router changed the source port", puncher.mapping.why)
+
+    def test_reachChangedOnEachCheck(self):
+        """Every part observing the node is told each check's word, the
+        same as before or not, with the tracker connection's local port."""
+        told = []
+
+        class Watcher(NodeObserver):
+            def reachChanged(self, reach, local_port):
+                told.append((reach.state, local_port))
+
+        self.node.addObserver(Watcher())
+        self.tracker.say(reach(False, seen_port=12345))
+        self.tracker.say(reach(False, seen_port=12345))
+        self.tracker.say(reach(True))
+        self.assertEqual(told, [(PRIVATE, 12345), (PRIVATE, 12345), (PUBLIC, 12345)])
 
     def test_linesBoundedByThePeerLog(self):
         """A tracker that changes its mind on every message cannot make
@@ -570,20 +588,20 @@ class RelaysNamedTests(MembershipCase):
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
                           "port": 9001, "relay": "198.51.100.20:41597"})
-        self.assertTrue(self.node.connector.vouched("198.51.100.20:41597", 0x77))
-        self.assertFalse(self.node.connector.vouched("198.51.100.20:41597", 0x78))
+        self.assertTrue(self.node.dialer.connector.vouched("198.51.100.20:41597", 0x77))
+        self.assertFalse(self.node.dialer.connector.vouched("198.51.100.20:41597", 0x78))
 
     def test_trackersOwnRelay(self):
         """The relay the tracker named at its own host (a nodereply's, or
         this node's reservation there) is the tracker's, whichever peer a
         record names it for; one elsewhere is not."""
-        self.assertIs(self.node.connector.tracker, self.membership)
+        self.assertIs(self.node.dialer.connector.tracker, self.membership)
         self.membership.ask(wire.WhereIs(0x77))
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
                           "port": 9001, "relay": "192.0.2.1:7701"})
         self.assertTrue(self.membership.isTrackerRelay("192.0.2.1:7701"))
-        self.assertTrue(self.node.connector.vouched("192.0.2.1:7701", 0x78))
+        self.assertTrue(self.node.dialer.connector.vouched("192.0.2.1:7701", 0x78))
         self.assertFalse(self.membership.isTrackerRelay("192.0.2.66:7701"))
 
     def test_trackersHostAtAnyPort(self):
@@ -596,7 +614,7 @@ class RelaysNamedTests(MembershipCase):
         named at its host is its own: other ports are asked of the
         tracker, as any relay a peer names."""
         self.assertFalse(self.membership.isTrackerRelay("192.0.2.1:22"))
-        self.assertFalse(self.node.connector.vouched("192.0.2.1:22", 0x78))
+        self.assertFalse(self.node.dialer.connector.vouched("192.0.2.1:22", 0x78))
         self.membership.ask(wire.WhereIs(0x77))
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",

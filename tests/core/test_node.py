@@ -342,7 +342,7 @@ class RelayedDialTests(SynchronousTestCase):
 
     def test_givenRelay(self):
         node = makeNode()
-        node.connector.trackerNamed(0x77, "203.0.113.1:7701")
+        node.dialer.connector.trackerNamed(0x77, "203.0.113.1:7701")
         node.connectTo("192.168.1.2", 9001, 0x77, relay="203.0.113.1:7701")
         self.assertEqual(self.asked(node), (
             ("203.0.113.1", 7701), b'51:{"type":"relayConnect","to":"119","purpose":"node"},'))
@@ -352,7 +352,7 @@ class RelayedDialTests(SynchronousTestCase):
         for it); the last RELAYS_KEPT are kept."""
         node = makeNode()
         node.noteRelay(0x77, "203.0.113.1:7701")
-        node.connector.trackerNamed(0x77, "203.0.113.1:7701")
+        node.dialer.connector.trackerNamed(0x77, "203.0.113.1:7701")
         node.connectTo("192.168.1.2", 9001, 0x77)
         self.assertEqual(self.asked(node)[0], ("203.0.113.1", 7701))
         other = makeNode()

@@ -84,11 +84,11 @@ class Side:
         self.node.clock = clock
         self.dialer = FakeDialer()
         self.tracker = tracker if tracker is not None else FakeTracker()
-        self.punching = Punching(self.node, self.dialer, wait=WAIT, enabled=enabled,
+        self.punching = Punching(self.node, self.dialer, enabled=enabled,
                                  whereIs=self.tracker.whereIs)
         self.punching.plug()
-        self.node.punching = self.punching
-        self.told = lambda: self.punching.reached(Reachability(seen_host=seen, seen_port=TRACKER_PORT
+        self.node.dialer.punchWith(self.punching, wait=WAIT)
+        self.told = lambda: self.punching.reachChanged(Reachability(seen_host=seen, seen_port=TRACKER_PORT
                                            if punchable else 51234), TRACKER_PORT)
         if told:
             self.told()
@@ -138,7 +138,7 @@ class PunchingTestCase(SynchronousTestCase):
             self.assertEqual(side.punching.puncher._punches, {})
             self.assertEqual(side.punching.puncher._answers, {})
             self.assertEqual(side.punching._punches, {})
-            self.assertEqual(side.punching._waiting, {})
+            self.assertEqual(side.node.dialer._waiting, {})
 
 
 class StartTests(PunchingTestCase):
@@ -444,7 +444,7 @@ class OffTests(PunchingTestCase):
             a.relayed(HOST_B)
             b.relayed(HOST_A)
         self.assertEqual(sent(a.link), [])
-        self.assertEqual(a.punching.settled(self.bob.id), self.bob.id)
+        self.assertEqual(a.node.dialer.settle(self.bob.id), self.bob.id)
         lines = [formatEvent(e) for e in events]
         self.assertTrue(any("this node will not hole-punch: hole punching is off on "
                             "this node" in line for line in lines), lines)
@@ -545,7 +545,7 @@ class WaitTests(PunchingTestCase):
         waiting = self.a.node.connectTo("192.0.2.9", 9001, self.bob.id)
         waiting.addErrback(lambda failure: failure.trap(defer.CancelledError))
         waiting.cancel()
-        self.assertEqual(self.a.punching._waiting, {})
+        self.assertEqual(self.a.node.dialer._waiting, {})
         self.carry(self.a, self.b)
         self.carry(self.b, self.a)
         self.assertNothingHeld()

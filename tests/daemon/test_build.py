@@ -24,6 +24,7 @@ from twisted_bazaar.base.options import PluginOption
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
+from twisted_bazaar.traversal.punchmessages import PunchConnect
 
 
 def _node():
@@ -52,6 +53,29 @@ class BuildNodeTests(SynchronousTestCase):
         self.assertIs(node.topology, parts.discovery.topology)
         self.assertEqual(list(parts.roles), ["seller", "buyer"])
         self.assertEqual(node.roles, [parts.roles["seller"], parts.roles["buyer"]])
+
+    def test_punchingPluggedAfterTheRoles(self):
+        """A node given its punches' dialer punches: the dialer holds its
+        Punching, which observes the node after its roles and takes the
+        punch messages; a wait of 0 turns punching off; none given, none."""
+        roles = rolePlugins()
+        flood = discoveryPlugins()["flood"]
+        dialer = object()
+        parts = buildNode(task.Clock(), random.Random(0), FakeConnector(),
+                          scheme=(flood, configured(flood, {})),
+                          roles=[(roles["buyer"], configured(roles["buyer"], {
+                              "want": ["pear"]}))], punch=(dialer, 3.0))
+        node, punching = parts.node, parts.punching
+        self.assertIs(node.dialer.punching, punching)
+        self.assertEqual((node.dialer.wait, punching.enabled), (3.0, True))
+        self.assertIs(punching.puncher.dialer, dialer)
+        observers = node.events.observers
+        self.assertLess(observers.index(parts.roles["buyer"]), observers.index(punching))
+        self.assertIn(PunchConnect, node.overlay.handlers.table.entries)
+        off = buildNode(task.Clock(), random.Random(0), FakeConnector(), punch=(dialer, 0))
+        self.assertFalse(off.punching.enabled)
+        none = buildNode(task.Clock(), random.Random(0), FakeConnector())
+        self.assertEqual((none.punching, none.node.dialer.punching), (None, None))
 
     def test_meterComesFirst(self):
         """The meter sees the node before any part is built."""

@@ -39,7 +39,7 @@ from twisted_bazaar.testing import (
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.net.capabilities import IChannelConnector, channelOf
+from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedFactory
 
@@ -270,12 +270,12 @@ class ConnectorListenTests(SynchronousTestCase):
 class ConnectorChannelTests(SynchronousTestCase):
     def test_providesItsChannel(self):
         """The daemon's connector declares the channel its connections run
-        (IChannelConnector): what a relay's circuit runs its inner channel
+        (IConnector): what a relay's circuit runs its inner channel
         with."""
         channel = ChannelKey.generate(Identity.generate())
         connector = EndpointConnector(MemoryReactor(), channel=channel)
-        verifyObject(IChannelConnector, connector)
-        self.assertEqual(channelOf(connector), (channel, connector.peerLog))
+        verifyObject(IConnector, connector)
+        self.assertIs(connector.channel, channel)
 
 
 class ConnectorDialTests(SynchronousTestCase):

@@ -13,10 +13,8 @@ from zope.interface.verify import verifyObject
 
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.capabilities import (
-    IChannelConnector,
     IPathCapability,
     ISecureTransport,
-    channelOf,
     conformThrough,
 )
 from twisted_bazaar.net.channel import ChannelKey
@@ -96,29 +94,3 @@ class _IPath(IPathCapability):
 @implementer(_IPath)
 class _Path:
     pass
-
-
-@implementer(IChannelConnector)
-class _ChannelConnector:
-    def __init__(self, channel, peerLog):
-        self.channel = channel
-        self.peerLog = peerLog
-
-
-class ChannelConnectorTests(SynchronousTestCase):
-    def test_channelOf(self):
-        """A connector's channel and peer log as it declares them; none for
-        one that declares no channel, whatever its attributes."""
-        connector = _ChannelConnector("key", "log")
-        verifyObject(IChannelConnector, connector)
-        self.assertEqual(channelOf(connector), ("key", "log"))
-        undeclared = _Wrapper(None)
-        undeclared.channel = "key"
-        self.assertEqual(channelOf(undeclared), (None, None))
-
-    def test_throughTheRelayedConnector(self):
-        """The node's relayed connector answers for the channel of the
-        connector it wraps."""
-        connector = _ChannelConnector("key", "log")
-        self.assertEqual(channelOf(RelayedConnector(connector, Clock())), ("key", "log"))
-        self.assertEqual(channelOf(RelayedConnector(object(), Clock())), (None, None))

@@ -66,7 +66,7 @@ class HandshakeTests(SynchronousTestCase):
         link = openLink(self.node, inbound=True)
         feed(link, wire.ThisIsMe(7, 5007, "203.0.113.7", relay="198.51.100.1:7701"))
         closeLink(link)
-        self.node.connector.trackerNamed(7, "198.51.100.1:7701")
+        self.node.dialer.connector.trackerNamed(7, "198.51.100.1:7701")
         self.node.connectTo("203.0.113.7", 5007, 7)
         [request] = self.node.connector.requests
         self.assertEqual((request.host, request.port), ("198.51.100.1", 7701))

@@ -6,7 +6,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.net.capabilities import IChannelConnector
+from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.channel import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
@@ -36,7 +36,7 @@ class Collect(Protocol):
         self.lost = reason
 
 
-@implementer(IChannelConnector)
+@implementer(IConnector)
 class ChannelConnector(MemoryConnector):
     """A memory connector whose process has a channel key: what the
     relayed connector seals the inner channel with."""

@@ -21,6 +21,13 @@ class INodeEvents(Interface):
     def trackerRegistered():
         """A (new) tracker session registered this node."""
 
+    def reachChanged(reach, local_port):
+        """The tracker's check of this node's address told it whether it
+        can be dialled from outside (``reach``, a L{Reachability}, now
+        L{Node.reach}), on each check, changed or not; ``local_port``:
+        the port its tracker connection left from (what its router keeps
+        of it tells hole punching whether a punch can work)."""
+
     def relayChanged():
         """The relay this node is reached through changed (a reservation
         granted, or lost with its tracker connection): what advertises
@@ -71,6 +78,9 @@ class NodeObserver:
         pass
 
     def trackerRegistered(self):
+        pass
+
+    def reachChanged(self, reach, local_port):
         pass
 
     def relayChanged(self):

@@ -18,7 +18,8 @@ each with one ``nodereply``; L{ask} returns a Deferred per question.  A
 scheme's own tracker messages are answered through handlers it registers
 with L{handle}.  The tracker tells the node what each check of its
 address finds (``reach``); the node keeps that as its reachability
-(L{twisted_bazaar.core.reach}): found private, it reserves at a relay
+(L{twisted_bazaar.core.reach}), and tells the node's parts
+(C{reachChanged}: hole punching); found private, it reserves at a relay
 (L{twisted_bazaar.traversal.reservation}); found public, with a relay of
 its own (L{Node.relaying}), it offers that relay to the tracker
 (``relayOffer``, docs/protocol.md §5a).
@@ -274,7 +275,7 @@ class Membership(Service):
         elif kind is wire.NodeReply:
             if message.port:
                 self.node.noteRelay(message.id, message.relay)
-                self.node.connector.trackerNamed(message.id, message.relay)
+                self.node.dialer.connector.trackerNamed(message.id, message.relay)
                 if message.relay is not None and self._atTrackersHost(message.relay):
                     self._trackersRelay = message.relay
             question = self._questions.pop(0) if self._questions else None
@@ -300,8 +301,7 @@ class Membership(Service):
         node = self.node
         was, now = node.reach, Reachability.fromReach(message)
         node.reach = now
-        if node.punching is not None:
-            node.punching.reached(now, getattr(link.transport.getHost(), "port", 0))
+        node.events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
         if now.state == PRIVATE and node.identity is not None:
             # Reached through the tracker's relay from now on, if it
             # holds a reservation for this node (§5a).

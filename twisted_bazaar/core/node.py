@@ -20,9 +20,9 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface, implementer
 
-from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
+from twisted_bazaar.core.dialer import Dialer, Peer
 from twisted_bazaar.core.events import EventBus
 from twisted_bazaar.core.reach import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
@@ -43,7 +43,7 @@ from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, NO_LINK_GROUP, PathR
 from twisted_bazaar.store import MemoryStore
 
 __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
-           "DIRECT", "OVERLAY"]
+           "DIRECT", "OVERLAY", "Peer"]
 
 #: Default number of peers a node tries to stay linked to.
 DEFAULT_NEIGHBOURS = 3
@@ -106,13 +106,14 @@ class INode(Interface):
     # them reach into (the link table's peer log, the path table).
     overlay = Attribute("The link table (Overlay).")
     paths = Attribute("The PathRouter.")
-    connector = Attribute("Dials peers directly or through their relay.")
+    connector = Attribute("The connector the node was given (IConnector): "
+                          "TCP under the channel, or the memory network.")
+    dialer = Attribute("The one way it reaches a peer (core.dialer.Dialer): its "
+                       "candidates, the relayed connector, the punch wait.")
     connections = Attribute("The connection policy every table of its "
                             "connections asks (read only).")
     transferFactory = Attribute("The factory of its file transfer port, once "
                                 "it listens, else None.")
-    punching = Attribute("Its hole punches over relayed links (Punching), or "
-                         "None.")
     relaying = Attribute("Its own relay (Relay), or None.")
     reservation = Attribute("Its reservation at a relay (RelayReservation), "
                             "or None.")
@@ -189,6 +190,17 @@ class INode(Interface):
         """Open (or reuse) a link, directly or through the peer's
         ``relay``; a Deferred of the peer's id."""
 
+    def dial(peer, purpose, protocol=None):
+        """Reach a L{Peer} for purpose: a link (protocol None) or a
+        connection of a protocol the caller makes (``protocol()``), by
+        whichever way the node's dialer finds; a Deferred of the peer's
+        id, or of the protocol connected."""
+
+    def linkReady(peer_id):
+        """Whether a link to peer_id is up and no better one is on its
+        way (a punch that may replace a relayed link): what is sent to
+        the peer can go on it at once."""
+
     def route(message, traded=True):
         """Send a path-routed message on (``traded``: whether a ``buyOK``
         answers a trade that makes its first hop a trading partner)."""
@@ -233,9 +245,6 @@ class Node:
     #: peer id -> the relay it is reached through, as noted (L{noteRelay});
     #: None until a relay is noted.
     _relays = None
-    #: The node's hole punches over its relayed links
-    #: (L{twisted_bazaar.core.punching.Punching}), or None: it punches none.
-    punching = None
     #: The node's own relay (L{twisted_bazaar.traversal.relay.Relay}), which
     #: it offers its tracker once found reachable, or None: it relays for
     #: nobody.  Whoever runs the node serves its port.
@@ -247,8 +256,9 @@ class Node:
         #: The node's key pair (L{Identity}), or None for a node that
         #: proves nothing (as old peers did; some unit tests use one).
         self.identity = identity
-        #: Dials peers directly, or through the relay they advertise.
-        self.connector = RelayedConnector(connector, clock)
+        #: Reaches peers: directly, punched, or through the relay they
+        #: advertise (L{Dialer}), over the connector given.
+        self.dialer = Dialer(self, connector)
         #: The node's reservation at a relay (its tracker's, or the public
         #: node's the tracker named), once its tracker found it cannot dial
         #: it (L{RelayReservation}), or None.
@@ -389,16 +399,31 @@ class Node:
         while len(self._relays) > RELAYS_KEPT:
             self._relays.popitem(last=False)
 
+    @property
+    def connector(self):
+        """The connector the node was given (an L{IConnector}: dials a
+        host and port, listens for the node's other ports), under its
+        dialer's relays."""
+        return self.dialer.connector.connector
+
+    @connector.setter
+    def connector(self, connector):
+        self.dialer.connector.connector = connector
+
     def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
-        """See L{Overlay.connectTo}; a peer whose relay was noted
-        (L{noteRelay}) is dialled through it, and the link's punch waited
-        for (L{Punching.settled}) when this node punches."""
+        """A link to the peer at host:port (L{dial}); a peer whose relay
+        was noted (L{noteRelay}) is dialled through it."""
         if relay is None and self._relays is not None:
             relay = self._relays.get(peer_id)
-        linked = self.overlay.connectTo(host, port, peer_id, purpose, relay)
-        if self.punching is not None:
-            linked.addCallback(self.punching.settled)
-        return linked
+        return self.dialer.dial(Peer(peer_id, host, port, relay), purpose)
+
+    def dial(self, peer, purpose, protocol=None):
+        """See L{Dialer.dial}."""
+        return self.dialer.dial(peer, purpose, protocol)
+
+    def linkReady(self, peer_id):
+        """See L{Dialer.ready}."""
+        return self.dialer.ready(peer_id)
 
     def route(self, message, traded=True):
         """See L{PathRouter.route}."""
@@ -455,7 +480,7 @@ class Node:
         """The node's tracker session (which its connector asks about the
         relays peers name)."""
         self.membership = membership
-        self.connector.tracker = membership
+        self.dialer.connector.tracker = membership
 
     def addRole(self, role):
         """One more role; a role already plugged in is not added twice."""

@@ -13,11 +13,11 @@ link's handshake named the peer, and only when the relay's word (where
 it saw the peer come from) and the peer's own agree with it: a relay or
 a peer that names a victim's address gets no dial there.
 
-Whoever asks for a link to a peer (L{twisted_bazaar.core.node.Node.connectTo})
-linked through a relay while a punch with it is under way, this node's
-or the peer's, waits until the punched link is up or the punch failed, at
-most L{PUNCH_WAIT} seconds, so that what it sends (a buy) goes on the
-direct link when there is one.
+Whoever asks for a link to a peer linked through a relay while a punch
+with it is under way, this node's or the peer's, waits until the punched
+link is up or the punch failed: the node's dialer owns that wait
+(L{twisted_bazaar.core.dialer.Dialer.settle}); this tells it whether a
+link waits (L{Punching.waitsFor}) and when it no longer does.
 """
 
 from twisted.internet import defer
@@ -36,10 +36,6 @@ from twisted_bazaar.traversal.punchwitness import TrackerWitness, whyNot
 
 #: What a node that punches none says, to itself and to a peer's punch.
 OFF = PunchMapping("", "hole punching is off on this node")
-#: Seconds a dial through a relay waits for its link's punch before it
-#: goes on over the relay (the punch goes on; a link it punches later
-#: replaces the relayed one all the same).
-PUNCH_WAIT = 10.0
 
 
 def relayedFrom(link):
@@ -53,12 +49,11 @@ class Punching(NodeObserver):
     """
     The node's L{Puncher} and what ties it to the node: the punch
     messages' handlers, the ``error{nopunch}`` its peers send, the links
-    that come and go, the tracker's address check (L{reached}), and the
-    diallers that wait for a punch (L{settled}).
+    that come and go, the tracker's address check (L{reachChanged}), and which
+    links wait for a punch (L{waitsFor}, L{arrived}, L{settledWith}).
     """
 
-    def __init__(self, node, dialer, wait=PUNCH_WAIT, limits=None, enabled=True,
-                 whereIs=None):
+    def __init__(self, node, dialer, limits=None, enabled=True, whereIs=None):
         """
         @param dialer: dials for a punch
             (L{twisted_bazaar.traversal.punchdial.PunchDialer}).
@@ -69,7 +64,6 @@ class Punching(NodeObserver):
             node's membership's.
         """
         self.node = node
-        self.wait = wait
         self.enabled = enabled
         self.seen = TrackerWitness(whereIs or self._whereIs, self._told)
         self.puncher = Puncher(node.clock, node.rng, dialer, node.overlay.punchedLink,
@@ -81,11 +75,19 @@ class Punching(NodeObserver):
         self._shared = {}
         #: peer id -> the punch this node started with it, under way.
         self._punches = {}
-        #: peer id -> the Deferreds of the diallers waiting for its punch.
-        self._waiting = {}
+        #: Told ``settled(peer_id)`` once no punch holds peer_id's link back
+        #: (``settled(None)``: nobody's), see L{settledWith}.
+        self._settled = _nobody
         #: peer id -> (its relayed link, the punchConnect it sent), held
         #: until the tracker says where the peer is.
         self._held = {}
+
+    def settledWith(self, settled):
+        """Tell ``settled(peer_id)`` when a link to peer_id no longer waits
+        for a punch (L{waitsFor} says False now), ``settled(None)`` when
+        no link does (the node stops): the node's dialer, which holds the
+        diallers waiting."""
+        self._settled = settled
 
     def plug(self):
         """Register the handlers and observe the node's events."""
@@ -105,7 +107,7 @@ class Punching(NodeObserver):
         if error.code != "nopunch" or not self.puncher.refused(link, error):
             unhandled(self.node.overlay, link, error)
 
-    def reached(self, reach, local_port):
+    def reachChanged(self, reach, local_port):
         """The tracker's address check saw the node's connection, sent
         from ``local_port``, come from ``reach.seen_host``:``seen_port``:
         whether its router keeps ports (a punch can work) or not.  The
@@ -127,7 +129,7 @@ class Punching(NodeObserver):
             if self.node.links.get(peer_id) is link:
                 self._start(peer_id, link)
             if not self.waitsFor(peer_id):
-                self._release(peer_id)
+                self._settled(peer_id)
 
     # -- where the peer is -----------------------------------------------------------
 
@@ -201,17 +203,17 @@ class Punching(NodeObserver):
         if link is not None and self._shared.get(peer_id) is link:
             self._start(peer_id, link)
         if not self.waitsFor(peer_id):
-            self._release(peer_id)
+            self._settled(peer_id)
 
     # -- links ----------------------------------------------------------------------
 
     def linkAdded(self, peer_id):
-        self._arrived(peer_id)
+        self.arrived(peer_id)
 
-    def _arrived(self, peer_id):
+    def arrived(self, peer_id):
         """A link to peer_id is up (told by whichever comes first: the
-        link's dialler, L{settled}, or the node): a relayed one, seen the
-        first time, is punched."""
+        link's dialler, through the dialer, or the node): a relayed one,
+        seen the first time, is punched."""
         link = self.node.links.get(peer_id)
         if link is not None and relayedFrom(link) and self._shared.get(peer_id) is not link:
             self._shared[peer_id] = link
@@ -231,9 +233,9 @@ class Punching(NodeObserver):
             del self._shared[peer_id]
             self._held.pop(peer_id, None)
             self.puncher.linkLost(old)
-        self._arrived(peer_id)
+        self.arrived(peer_id)
         if not self.waitsFor(peer_id):
-            self._release(peer_id)
+            self._settled(peer_id)
 
     def linkRemoved(self, peer_id):
         link = self._shared.pop(peer_id, None)
@@ -241,20 +243,19 @@ class Punching(NodeObserver):
             self.puncher.linkLost(link)
         self._held.pop(peer_id, None)
         self.seen.forget(peer_id)
-        self._release(peer_id)
+        self._settled(peer_id)
 
     def nodeStopping(self):
         self.puncher.stop()
         self.seen.stop()
         self._held.clear()
-        for peer_id in list(self._waiting):
-            self._release(peer_id)
+        self._settled(None)
 
     def _start(self, peer_id, link):
         """Punch to link's peer, if this node opened the link (the dialler
         starts: the other side answers), no punch is under way, the
         tracker's check told this node what its router does (until then,
-        L{reached} starts it), the tracker said where the peer is
+        L{reachChanged} starts it), the tracker said where the peer is
         (until then, L{_told} starts it), and it names this node too
         (until then, L{relayChanged} starts it)."""
         if (link.inbound or not self.enabled or peer_id in self._punches
@@ -279,7 +280,7 @@ class Punching(NodeObserver):
         failed, once the punched link replaced the relayed one if not."""
         self._punches.pop(peer_id, None)
         if isinstance(result, Failure):
-            self._release(peer_id)
+            self._settled(peer_id)
             result.trap(PunchFailed, defer.CancelledError)
         return None
 
@@ -306,28 +307,6 @@ class Punching(NodeObserver):
 
     # -- diallers -----------------------------------------------------------------
 
-    def settled(self, peer_id):
-        """
-        For whoever asked for a link to peer_id, once it is up: peer_id at
-        once if the link is not relayed or no punch with the peer is under
-        way (nor this node's waiting for the tracker's check), else a
-        Deferred firing with it when the punched link has replaced the
-        relayed one, the punch failed, or L{wait} seconds passed.
-        """
-        self._arrived(peer_id)
-        if not self.waitsFor(peer_id):
-            return peer_id
-        waiting = self._waiting.setdefault(peer_id, [])
-
-        def cancel(d):
-            self._forget(peer_id, d)
-
-        d = defer.Deferred(cancel)
-        timer = self.node.clock.callLater(self.wait, self._expire, peer_id, d)
-        d.addBoth(self._stopTimer, timer)
-        waiting.append(d)
-        return d
-
     def waitsFor(self, peer_id):
         """Whether the link to peer_id is a relayed one that a punch under
         way (this node's or the peer's) may replace, or that waits for the
@@ -341,29 +320,10 @@ class Punching(NodeObserver):
                 or (self.enabled and self.puncher.mapping.punchable
                     and (self.seen.asking(peer_id) or self._unnamed())))
 
-    def _expire(self, peer_id, d):
-        if self._forget(peer_id, d):
-            d.callback(peer_id)
 
-    def _forget(self, peer_id, d):
-        """Take d off peer_id's waiting list: whether it was on it."""
-        waiting = self._waiting.get(peer_id, ())
-        if d not in waiting:
-            return False
-        waiting.remove(d)
-        if not waiting:
-            del self._waiting[peer_id]
-        return True
-
-    def _release(self, peer_id):
-        for d in self._waiting.pop(peer_id, ()):
-            d.callback(peer_id)
-
-    @staticmethod
-    def _stopTimer(result, timer):
-        if timer.active():
-            timer.cancel()
-        return result
+def _nobody(peer_id):
+    """Whom L{Punching} tells of settled punches before the node's dialer
+    takes them: nobody."""
 
 
 def _direct(link):

@@ -14,7 +14,9 @@ a node is wired the same way wherever it runs.
 
 import attr
 
+from twisted_bazaar.core.dialer import PUNCH_WAIT
 from twisted_bazaar.core.node import Node
+from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.base.options import optionDefaults
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
 
@@ -27,11 +29,13 @@ class NodeParts:
     @ivar node: the L{Node}.
     @ivar discovery: its scheme (an L{IDiscovery}), or None.
     @ivar roles: role name -> the role, in the order they were built.
+    @ivar punching: its hole punches (L{Punching}), or None.
     """
 
     node: Node
     discovery: object = None
     roles: dict = attr.Factory(dict)
+    punching: object = None
 
 
 def configured(plugin, values, inProcess=True):
@@ -77,6 +81,18 @@ def plugRole(node, role):
     return role
 
 
+def plugPunching(node, dialer, wait=PUNCH_WAIT):
+    """Have node punch over its relayed links, its punches dialled by
+    ``dialer`` (a L{twisted_bazaar.traversal.punchdial.PunchDialer}, or
+    the simulator's), a link waiting up to ``wait`` seconds for its punch
+    (0: it punches none, and refuses its peers' punches); returns the
+    L{Punching}, which its dialer holds."""
+    punching = Punching(node, dialer, enabled=wait > 0)
+    punching.plug()
+    node.dialer.punchWith(punching, wait=wait)
+    return punching
+
+
 def buildRole(node, plugin, settings):
     """Build a role of plugin for node (``settings`` as its ``configure``
     returns them) and plug it in."""
@@ -84,13 +100,16 @@ def buildRole(node, plugin, settings):
 
 
 def buildNode(clock, rng, connector, config=None, store=None, identity=None,
-              scheme=None, roles=(), meter=None):
+              scheme=None, roles=(), meter=None, punch=None):
     """
     Build a node and its parts, wired together.
 
     @param scheme: (the scheme's plugin, its settings), or None for a node
         without one (some tests).
     @param roles: (plugin, settings) for each role, in order.
+    @param punch: (the dialer of its punches, the seconds a link waits
+        for one) for a node that punches over its relayed links (see
+        L{plugPunching}), plugged in after its roles; or None.
     @param meter: if given, called with the node before its parts are
         built (a daemon's metrics, which meter the store the parts use).
     @return: the L{NodeParts}.
@@ -104,4 +123,6 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
         parts.discovery = plugScheme(node, plugin.build(node, settings))
     for plugin, settings in roles:
         parts.roles[plugin.name] = buildRole(node, plugin, settings)
+    if punch is not None:
+        parts.punching = plugPunching(node, *punch)
     return parts

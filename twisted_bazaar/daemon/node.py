@@ -14,7 +14,7 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 
 from twisted_bazaar.core.node import NodeConfig
-from twisted_bazaar.core.punching import PUNCH_WAIT, Punching
+from twisted_bazaar.core.dialer import PUNCH_WAIT
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.services import (
@@ -196,7 +196,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
     proven in each handshake: protocol.md §2.1), and hole punching over
-    its relayed links (L{Punching}).
+    its relayed links (L{twisted_bazaar.core.punching.Punching}).
 
     @param scheme: (plugin, settings) of the discovery scheme.
     @param roles: (plugin, settings) of each role.
@@ -206,8 +206,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         port that cannot listen, the tracker lost for good).
     @param meter: the node -> its metrics, to meter it; or None.
     @param punch_wait: seconds a trade over a relayed link waits for its
-        punch (L{Punching}); 0: the node punches none, and refuses its
-        peers' punches.
+        punch (L{twisted_bazaar.daemon.build.plugPunching}); 0: the node
+        punches none, and refuses its peers' punches.
     @param relay: (the server endpoint of the node's relay, plain; its
         L{RelayLimits}; the endpoint as the user wrote it) for a node that
         relays for nodes at home once found reachable, or None.
@@ -225,11 +225,9 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     parts = buildNode(reactor, random.Random(), connector, config, state.store,
                       state.identity, scheme, roles,
                       meter=(lambda node: metered.append(meter(node)))
-                      if meter is not None else None)
+                      if meter is not None else None,
+                      punch=(PunchDialer(reactor, channel, connector.peerLog), punch_wait))
     node = parts.node
-    node.punching = Punching(node, PunchDialer(reactor, channel, connector.peerLog),
-                             wait=punch_wait, enabled=punch_wait > 0)
-    node.punching.plug()
     if not roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
                  "serves its discovery scheme")

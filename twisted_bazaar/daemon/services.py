@@ -21,7 +21,7 @@ from zope.interface import implementer
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.net.capabilities import IChannelConnector
+from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.status.node import NodeStatus
@@ -37,7 +37,7 @@ class StartupError(Exception):
     """A daemon cannot start: the option at fault, and why."""
 
 
-@implementer(IChannelConnector)
+@implementer(IConnector)
 class EndpointConnector:
     """Opens node-to-node links over TCP, to the host/port peers advertise,
     and listens for a node's other protocols (a role's own port) where the

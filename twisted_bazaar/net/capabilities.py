@@ -37,17 +37,6 @@ class ISecureTransport(Interface):
         (docs/protocol.md §19.1): whether it switched."""
 
 
-class IChannelConnector(Interface):
-    """A connector whose connections run the encrypted channel: what a
-    connection it carries (a relay's circuit) needs to run one inside."""
-
-    channel = Attribute("The process's L{twisted_bazaar.net.channel.ChannelKey}, "
-                        "or None for a connector that speaks plaintext on purpose "
-                        "(tests).")
-    peerLog = Attribute("The L{twisted_bazaar.base.logthrottle.PeerLog} the lines "
-                        "of failed channels go through.")
-
-
 def conformThrough(wrapper, wrapped, interface):
     """
     A wrapper's C{__conform__}: the wrapper itself if it provides
@@ -62,15 +51,3 @@ def conformThrough(wrapper, wrapped, interface):
     if wrapped is None or not interface.isOrExtends(IPathCapability):
         return None
     return interface(wrapped, None)
-
-
-def channelOf(connector):
-    """
-    The channel key and peer log the connections of connector run the
-    encrypted channel with: (None, None) for a connector without it (the
-    in-memory network's).
-    """
-    provider = IChannelConnector(connector, None)
-    if provider is None:
-        return None, None
-    return provider.channel, provider.peerLog

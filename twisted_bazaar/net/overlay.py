@@ -294,11 +294,13 @@ class Overlay(Greeting):
 
     # -- opening -----------------------------------------------------------------
 
-    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
+    def connectTo(self, host, port, peer_id, purpose, dial):
         """
-        Open a link of the given purpose to host:port (through ``relay``,
-        ``HOST:PORT``, to peer_id, for a peer that advertises one) and
-        finish the handshake.  An existing link to peer_id is reused (and,
+        Open a link of the given purpose to the peer at host:port (peer_id,
+        if known) and finish the handshake: ``dial(link)`` connects the
+        link (at host:port, or through the peer's relay: the node's
+        dialer, L{twisted_bazaar.core.dialer.Dialer}, says which) and
+        returns a Deferred.  An existing link to peer_id is reused (and,
         asked for as an overlay link, now counts as one here).
 
         @return: a Deferred firing with the peer's id, or failing with
@@ -348,12 +350,7 @@ class Overlay(Greeting):
 
         # Whoever answers must be the node dialled (_accept).
         own(self, "pending")[link] = peer_id
-        if relay is None or peer_id is None:
-            connecting = node.connector.connect(host, port, link)
-        else:
-            connecting = node.connector.connect(host, port, link, relay=relay,
-                                                target=peer_id)
-        connecting.addErrback(failed)
+        dial(link).addErrback(failed)
         return waiter
 
     def punchedLink(self, shared):

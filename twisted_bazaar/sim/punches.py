@@ -7,7 +7,7 @@ in-memory network (L{twisted_bazaar.testing.punchdial}); what became of
 the punches is counted (L{PunchCounts}).
 """
 
-from twisted_bazaar.core.punching import Punching
+from twisted_bazaar.daemon import build
 from twisted_bazaar.testing.punchdial import SimultaneousOpens
 
 #: Why a punch failed, by what its reason
@@ -50,7 +50,7 @@ class PunchCounts:
 
     def watch(self, node):
         """Count the punches node starts and the links they move."""
-        puncher = node.punching.puncher
+        puncher = node.dialer.punching.puncher
         punch = puncher.punch
 
         def counted(link, host):
@@ -90,7 +90,6 @@ def plugPunching(network, nodes):
     opens = SimultaneousOpens(network)
     counts = PunchCounts(opens)
     for node in nodes:
-        node.punching = Punching(node, opens.dialer(node.connector.from_host))
-        node.punching.plug()
+        build.plugPunching(node, opens.dialer(node.connector.from_host))
         counts.watch(node)
     return counts

@@ -30,7 +30,7 @@ from twisted_bazaar.net.overlay import (
     DEFAULT_MAX_CONNECTIONS,
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
-from twisted_bazaar.core.punching import PUNCH_WAIT
+from twisted_bazaar.core.dialer import PUNCH_WAIT
 from twisted_bazaar.daemon.node import (
     NodeSite,
     holdDataDir,

@@ -19,6 +19,8 @@ from twisted.internet.interfaces import (
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.net.connector import IConnector
+
 
 #: A L{MemoryTransport}'s state, in bits: it is connected; it was told
 #: to hang up (C{disconnecting}, which stays set once it is closed).
@@ -236,8 +238,13 @@ class MemoryClientEndpoint:
                                     from_host=self.from_host)
 
 
+@implementer(IConnector)
 class MemoryConnector:
-    """A node's connector on the memory network (see EndpointConnector)."""
+    """A node's connector on the memory network (see EndpointConnector):
+    plain, without a channel."""
+
+    channel = None
+    peerLog = None
 
     def __init__(self, network, from_host):
         self.network = network

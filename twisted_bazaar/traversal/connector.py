@@ -17,8 +17,9 @@ from collections import OrderedDict
 
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
+from zope.interface import implementer
 
-from twisted_bazaar.net.capabilities import channelOf
+from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, EncryptedProtocol
 from twisted_bazaar.traversal.circuit import CircuitEnd
 from twisted_bazaar.traversal.messages import NODE, RelayConnect
@@ -69,11 +70,12 @@ def openCircuit(connectRelay, relay, target, purpose, protocol, clock, channel=N
     return d.addCallback(lambda _: protocol)
 
 
+@implementer(IConnector)
 class RelayedConnector:
     """
     Wraps a node's connector (its TCP one, or an in-memory network's):
-    L{connect} without a relay is the wrapped connector's own; the rest
-    of its interface (L{listen}, its attributes) is the wrapped one's.
+    L{connect} without a relay is the wrapped connector's own, and so are
+    L{listen}, L{channel} and L{peerLog}.
 
     @ivar connector: the wrapped connector.
     """
@@ -114,12 +116,15 @@ class RelayedConnector:
         return self.trackers or self._named.get(target) == relay or (
             tracker is not None and tracker.isTrackerRelay(relay))
 
-    def __getattr__(self, name):
-        return getattr(self.connector, name)
+    @property
+    def channel(self):
+        """The wrapped connector's channel key (None: plain)."""
+        return self.connector.channel
 
-    def __conform__(self, interface):
-        # A capability of the wrapped connector (its channel) is this one's.
-        return self if interface.providedBy(self) else interface(self.connector, None)
+    @property
+    def peerLog(self):
+        """The wrapped connector's log of failed channels, or None."""
+        return self.connector.peerLog
 
     def listen(self, factory, port=0):
         return self.connector.listen(factory, port)
@@ -147,9 +152,8 @@ class RelayedConnector:
         """Connect through relay (see L{connect})."""
         connector = self.connector
         peer = IPv4Address("TCP", host, port) if host and port else None
-        channel, peerLog = channelOf(connector)
         return openCircuit(connector.connect, relay, target, purpose, protocol,
-                           self.clock, channel, expected, peerLog, peer)
+                           self.clock, connector.channel, expected, connector.peerLog, peer)
 
     def _asked(self, protocol, expected, relay, target, purpose):
         """Connect to target as the tracker says, its relay a peer named

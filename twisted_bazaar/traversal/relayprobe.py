@@ -16,7 +16,6 @@ node's own address (the probe's) and drops the rest.
 from twisted.internet.protocol import Protocol
 
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.net.capabilities import channelOf
 from twisted_bazaar.traversal.connector import openCircuit
 from twisted_bazaar.traversal.messages import NODE
 
@@ -51,13 +50,13 @@ class RelayProbe(Protocol):
         self.node = node
         self.relay = relay
         self._done = done
-        channel, peerLog = channelOf(node.connector)
+        channel = node.connector.channel
         #: Without a channel (an in-memory network's nodes), the circuit
         #: opening is the proof.
         self._plain = channel is None
         self._d = openCircuit(
             node.connector.connect, relay, node.id, NODE, self, node.clock, channel,
-            peerLog=peerLog,
+            peerLog=node.connector.peerLog,
             pin=_OwnKey(decode(node.identity.key), self._passed))
         self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
 

@@ -20,7 +20,6 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import keyId
-from twisted_bazaar.net.capabilities import channelOf
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.eviction import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
@@ -285,14 +284,14 @@ class RelayReservation:
             return
         peer = IPv4Address("TCP", host, port)
         connector = node.connector
-        channel, peerLog = channelOf(connector)
+        channel = connector.channel
 
         def inner(transport):
             protocol = factory.buildProtocol(peer)
             if protocol is None or channel is None:
                 return protocol
             return EncryptedProtocol(protocol, channel, False, node.clock,
-                                     peerLog=peerLog)
+                                     peerLog=connector.peerLog)
 
         accept = end
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,

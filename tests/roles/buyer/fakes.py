@@ -48,6 +48,8 @@ class FakeNode:
         #: The node's peer log: every line a delivered message causes is
         #: charged to one address group here.
         self.peer_log = PeerLog(self.clock)
+        #: Peers whose link waits for a better one (a punch under way).
+        self.waiting = set()
 
     def useless(self, peer_id):
         self.useless_peers.append(peer_id)
@@ -62,6 +64,9 @@ class FakeNode:
 
     def isProven(self, link):
         return link in self.proven
+
+    def linkReady(self, peer_id):
+        return peer_id in self.links and peer_id not in self.waiting
 
     def connectTo(self, host, port, peer_id, purpose, relay=None):
         d = defer.Deferred()

@@ -6,7 +6,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import Offer
-from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.core.node import Unreachable
 from twisted_bazaar.roles.buyer.book import BuyBook
 from twisted_bazaar.roles.buyer.sending import Sender
 from twisted_bazaar.roles.want import BUY_LIFETIME
@@ -65,16 +65,12 @@ class SenderTests(SynchronousTestCase):
         self.assertIsNone(self.book.get(7).watching)
 
     def test_linkedWaitsForAPunch(self):
-        """Linked to the seller through a relay whose punch is under way:
-        the buy waits for the link the node is asked for (the punched one,
-        once up), and then goes straight to the seller."""
-
-        class Punching:
-            def waitsFor(self, peer_id):
-                return peer_id == SELLER
-
+        """Linked to the seller through a relay whose punch is under way
+        (the node says the link is not ready): the buy waits for the link
+        the node is asked for (the punched one, once up), and then goes
+        straight to the seller."""
         self.node.links[SELLER] = FakeLink()
-        self.node.punching = Punching()
+        self.node.waiting.add(SELLER)
         buy = Buy(7, "apple", (1, 3, SELLER))
         self.book.record(7).want = RecordingWant(pendingBuy())
         self.sender.sendFirst(buy, Offer(SELLER, (1, 3, SELLER)), self.onRefused)

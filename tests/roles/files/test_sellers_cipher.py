@@ -18,7 +18,7 @@ from twisted_bazaar.files.messages import Cipher
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.roles.files.sellers import Sellers
 from tests.files.test_transfer_cipher import SwitchingTransport
-from tests.helpers import netstring, parseNetstrings
+from tests.helpers import dialingNode, netstring, parseNetstrings
 
 SELLER = 7
 
@@ -41,7 +41,7 @@ class RefusedSwitchTests(SynchronousTestCase):
         self.connector = Connector()
         fetcher = SimpleNamespace(stall=10.0, proven=Recent(4), unswitched=Recent(4),
                                   rng=random.Random(1),
-                                  node=SimpleNamespace(connector=self.connector, punching=None))
+                                  node=dialingNode(self.connector, clock))
         download = SimpleNamespace(fetcher=fetcher, clock=clock, stopped=False)
         self.sellers = Sellers(download, None)
         offer = SimpleNamespace(host="10.0.0.2", transfer=4000, relay=None,

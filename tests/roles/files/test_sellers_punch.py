@@ -1,9 +1,10 @@
 """
 Tests of L{twisted_bazaar.roles.files.sellers.Sellers.connect} for a
-seller at home (its offer names a relay): its transfer port is punched to
-over the direct link the buyer has with it, and reached through its relay
-when no punch is tried or the punch fails; a seller dialled directly is
-never punched to.
+seller at home (its offer names a relay), through the node's dialer
+(L{twisted_bazaar.core.dialer}): its transfer port is punched to over the
+direct link the buyer has with it, and reached through its relay when no
+punch is tried or the punch fails; a seller dialled directly is never
+punched to.
 """
 
 from types import SimpleNamespace
@@ -17,6 +18,7 @@ from twisted_bazaar.roles.files.sellers import Sellers
 from twisted_bazaar.traversal.punch import PunchFailed
 
 from tests import records
+from tests.helpers import RecordingConnector, dialingNode
 
 SELLER = records.identity(3)
 RELAY = "198.51.100.1:7701"
@@ -29,6 +31,9 @@ class FakePunching:
         self.tried = tried
         self.punches = []
 
+    def settledWith(self, settled):
+        pass
+
     def transfer(self, peer_id, key, protocol):
         if not self.tried:
             return None
@@ -37,20 +42,11 @@ class FakePunching:
         return d
 
 
-class FakeConnector:
-    def __init__(self):
-        self.dials = []
-
-    def connect(self, host, port, protocol, expected=None, **through):
-        d = defer.Deferred()
-        self.dials.append((host, port, protocol, expected, through, d))
-        return d
-
-
 class ConnectTests(SynchronousTestCase):
     def sellers(self, relay=RELAY, punching=None):
-        self.connector = FakeConnector()
-        node = SimpleNamespace(punching=punching, connector=self.connector)
+        self.connector = RecordingConnector()
+        node = dialingNode(None, punching=punching)
+        node.dialer.connector = self.connector
         fetcher = SimpleNamespace(node=node, stall=30.0, proven=(), unswitched=(), rng=None)
         download = SimpleNamespace(fetcher=fetcher, clock=task.Clock(), stopped=False,
                                    name="big", watch=SimpleNamespace(problem=None),

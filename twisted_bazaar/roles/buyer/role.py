@@ -23,7 +23,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import discoveryOf
-from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.core.node import Unreachable
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.buyer.answers import Answers
 from twisted_bazaar.roles.buyer.book import BuyBook, FieldView

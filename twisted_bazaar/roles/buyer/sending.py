@@ -23,7 +23,7 @@ from twisted.internet import defer
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import signedIf
-from twisted_bazaar.net.overlay import DIRECT, Unreachable
+from twisted_bazaar.core.node import DIRECT, Unreachable
 from twisted_bazaar.roles.probe import ANSWER_GRACE, BUY_ROUNDS, Probe
 from twisted_bazaar.roles.want import BUY_LIFETIME
 from twisted_bazaar.wire.trade import Ask, Buy
@@ -51,11 +51,12 @@ class Sender:
 
     def sendFirst(self, buy, offer, onRefused):
         """Send a buy (or an ask) the first time: see above.  Linked to
-        the seller already, it goes at once, unless a punch to replace a
-        relayed link is under way (L{twisted_bazaar.core.punching}): then
-        once the punched link is up, or the punch failed."""
+        the seller already, it goes at once, unless a better link is on
+        its way (L{INode.linkReady}: a punch to replace a relayed link):
+        then once the node hands it over (the punched link is up, or the
+        punch failed)."""
         linked = offer.seller in self.node.links
-        if linked and not self._punching(offer.seller):
+        if linked and self.node.linkReady(offer.seller):
             self._send(self.direct(buy, offer))
         elif linked or (offer.host and offer.port):
             self._connect(buy, offer, onRefused, self._firstConnectFailed)
@@ -66,19 +67,13 @@ class Sender:
         """Send a buy (or an ask) again: see above (and L{sendFirst} on a
         link a punch is about to replace)."""
         linked = offer.seller in self.node.links
-        if linked and not self._punching(offer.seller):
+        if linked and self.node.linkReady(offer.seller):
             self._send(self.direct(buy, offer))
             return
         if self._alongPath(buy):
             self._send(buy)
         if linked or (offer.host and offer.port):
             self._connect(buy, offer, onRefused, self._connectFailed)
-
-    def _punching(self, seller):
-        """Whether the link to seller is a relayed one a punch is about to
-        replace (L{twisted_bazaar.core.punching.Punching.waitsFor})."""
-        punching = self.node.punching
-        return punching is not None and punching.waitsFor(seller)
 
     def send(self, message):
         """Route a buy or an ask, signed, as it is."""

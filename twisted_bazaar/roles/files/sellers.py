@@ -19,11 +19,9 @@ from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.net.noise import AESGCM_NAME
 from twisted_bazaar.files.sources import Sources
+from twisted_bazaar.core.dialer import FILES, Peer
 from twisted_bazaar.core.market import signedFile
-from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.eviction import addressGroup
-from twisted_bazaar.traversal.messages import FILES
-from twisted_bazaar.traversal.punch import PunchFailed
 
 #: Most sellers one download takes pieces from (or asks to describe the
 #: file) at once.
@@ -114,24 +112,18 @@ class Sellers:
         """
         A Deferred firing with a connected client to seller, or None.
 
-        Whoever answers at the offer's address must prove the key of the
-        seller's signed record in the channel's handshake: a proxy there
-        that ends the channel itself is refused before a request goes out,
-        and its seller counts as failed (protocol.md §19).
+        The node's dialer finds the way (a seller at home, linked
+        directly by a punched link, is punched to the same way; else
+        reached through its relay).  Whoever answers must prove the key
+        of the seller's signed record in the channel's handshake: a proxy
+        that ends the channel itself is refused before a request goes
+        out, and its seller counts as failed (protocol.md §19).
         """
         download = self.download
         offer = self.sources[seller]
-        punching = self.fetcher.node.punching
-        d = None
-        if offer.relay is not None and punching is not None:
-            # A seller at home, linked directly (a punched link): its
-            # transfer port is punched to the same way; else, its relay.
-            d = punching.transfer(seller, offer.record.key,
-                                  self._client(seller))
-        if d is None:
-            d = self._dial(seller, offer)
-        else:
-            d.addErrback(self._throughRelay, seller, offer)
+        d = self.fetcher.node.dial(
+            Peer(seller, offer.host, offer.transfer, offer.relay, offer.record.key), FILES,
+            lambda: self._client(seller))
         self.connecting[seller] = d
 
         def connected(protocol):
@@ -155,27 +147,12 @@ class Sellers:
 
         return d.addCallbacks(connected, failed)
 
-    def _dial(self, seller, offer):
-        """Connect a new client to seller's transfer port: at the offer's
-        address, or through the relay it names."""
-        through = {} if offer.relay is None else dict(relay=offer.relay, target=seller,
-                                                     purpose=FILES)
-        return self.fetcher.node.connector.connect(
-            offer.host, offer.transfer, self._client(seller),
-            expected=decode(offer.record.key), **through)
-
     def _client(self, seller):
         """A transfer client for seller, which asks it to switch to
         AES-256-GCM unless it refused that before."""
         return TransferClient(
             self.clock, self.fetcher.stall,
             cipher=None if seller in self.fetcher.unswitched else AESGCM_NAME)
-
-    def _throughRelay(self, failure, seller, offer):
-        """The punch to seller's transfer port failed (said in the log):
-        through its relay then."""
-        failure.trap(PunchFailed)
-        return self._dial(seller, offer)
 
     def markDown(self, seller):
         """seller failed this download: not asked again before the next

@@ -226,7 +226,7 @@ class SuperPeerSide(NodeObserver):
         check = self._checks[leaf] = AddressCheck(
             leaf, self.node.provenKey(link), self.node.identity, self.node.clock,
             self.node.config.link, self.node.overlay.peer_log)
-        check.start(self.node.connector, *address,
+        check.start(self.node.dialer.connector, *address,
                     relay=self._relays.get(leaf)).addCallback(
             self._addressChecked, link, address, check)
 

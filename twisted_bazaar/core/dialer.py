@@ -1,0 +1,256 @@
+"""
+The one place that decides how a node reaches a peer.
+
+A part of the node (a role, a scheme, the topology) hands the L{Dialer} a
+L{Peer} (its id, the address it listens on, the relay it is reached
+through, the key it must prove) and a purpose, and, for a connection of
+its own (a buyer's transfer client), its protocol; it gets back a
+Deferred of the peer's id (a link of the overlay) or of its protocol,
+connected.  It never sees a relay or a punch.
+
+The dialer tries its L{candidates} in order, each a way to the peer that
+applies to it or not: L{Direct} (the peer names no relay), L{Punched} (a
+connection punched over the direct link held with a peer at home) and
+L{Relayed} (a circuit through the relay the peer names, whose link a
+punch then replaces).  A candidate that fails in a way that leaves the
+next one worth trying (a punch that failed) hands over to it; any other
+failure is the dial's.  A connection's key is checked by its channel
+(L{Peer.key}); a link's by its handshake, which proves the id dialled.
+
+A link to a peer linked through a relay while a punch with it is under
+way (L{twisted_bazaar.core.punching.Punching.waitsFor}) is handed over
+once the punched link is up, the punch failed, or L{PUNCH_WAIT} seconds
+passed, so that what its asker sends (a buy) goes on the direct link
+when there is one: the dialer owns that wait.
+"""
+
+import attr
+
+from twisted.internet import defer
+
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.traversal.connector import RelayedConnector
+from twisted_bazaar.traversal.messages import FILES
+from twisted_bazaar.traversal.punch import PunchFailed
+
+__all__ = ["Dialer", "Peer", "CANDIDATES", "FILES", "PUNCH_WAIT"]
+
+#: Seconds a dial through a relay waits for its link's punch before it
+#: goes on over the relay (the punch goes on; a link it punches later
+#: replaces the relayed one all the same).
+PUNCH_WAIT = 10.0
+
+
+@attr.s(frozen=True, slots=True)
+class Peer:
+    """
+    Whom a dial is for.
+
+    @ivar id: its node id (None: whoever answers at the address, for a
+        link's handshake to name).
+    @ivar host: the host it listens on ("" when unknown).
+    @ivar port: the port the purpose is served on (its links' or its
+        transfer port).
+    @ivar relay: the relay (``HOST:PORT``) it is reached through, or None.
+    @ivar key: the key (its text) it must prove on a connection of the
+        dialler's own protocol, or None.
+    """
+
+    id = attr.ib()
+    host = attr.ib(default="")
+    port = attr.ib(default=0)
+    relay = attr.ib(default=None)
+    key = attr.ib(default=None)
+
+
+class Direct:
+    """At the address the peer listens on: for a peer that names no
+    relay."""
+
+    #: Failures after which the next candidate is tried: none.
+    handsOver = ()
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        if peer.relay is not None:
+            return None
+        return dialer.connect(peer, purpose, protocol)
+
+
+class Punched:
+    """A connection of the dialler's protocol punched to a peer at home,
+    over the direct (punched) link held with it
+    (L{twisted_bazaar.core.punching.Punching.transfer}); a link is never
+    punched to first: a relayed link's punch replaces it (L{Relayed})."""
+
+    handsOver = (PunchFailed,)
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        punching = dialer.punching
+        if protocol is None or peer.relay is None or punching is None:
+            return None
+        return punching.transfer(peer.id, peer.key, protocol())
+
+
+class Relayed:
+    """Through the relay the peer names (as the tracker names it: see
+    L{RelayedConnector}); a link made so is punched, and waited for."""
+
+    handsOver = ()
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        if peer.relay is None:
+            return None
+        return dialer.connect(peer, purpose, protocol, peer.relay)
+
+
+#: The ways to a peer, best first (addresses on the peer's own network,
+#: issue 57, would come first).
+CANDIDATES = (Direct(), Punched(), Relayed())
+
+
+class Dialer:
+    """
+    A node's way to its peers: see the module's docstring.
+
+    @ivar connector: the node's L{RelayedConnector}, over the connector it
+        was given (what it asks the tracker of relays is this one's).
+    @ivar punching: the node's hole punches
+        (L{twisted_bazaar.core.punching.Punching}), or None.
+    @ivar wait: seconds a link waits for its punch.
+    @ivar candidates: the ways to a peer, in the order they are tried.
+    """
+
+    def __init__(self, node, connector, candidates=CANDIDATES):
+        self.node = node
+        self.connector = RelayedConnector(connector, node.clock)
+        self.candidates = candidates
+        self.punching = None
+        self.wait = PUNCH_WAIT
+        #: peer id -> the Deferreds of the links waiting for its punch.
+        self._waiting = {}
+
+    def punchWith(self, punching, wait=PUNCH_WAIT):
+        """Punch over relayed links with punching, a link waiting up to
+        ``wait`` seconds for its punch; punching tells L{release} when a
+        peer's punch no longer holds its links back."""
+        self.punching = punching
+        self.wait = wait
+        punching.settledWith(self.release)
+
+    # -- dialling ------------------------------------------------------------------
+
+    def dial(self, peer, purpose, protocol=None):
+        """
+        Reach peer (a L{Peer}) for purpose.
+
+        @param protocol: None for a link of the overlay (an existing link
+            to the peer is reused); else a callable that makes the
+            protocol to connect (a fresh one for each candidate tried).
+        @return: a Deferred firing with the peer's id (a link) or the
+            protocol connected, or failing with why not: for a link,
+            L{twisted_bazaar.net.overlay.NotConnected} (L{Unreachable}
+            when nothing listens).
+        """
+        d = self._tryFrom(0, peer, purpose, protocol)
+        if protocol is None and self.punching is not None:
+            d.addCallback(self.settle)
+        return d
+
+    def _tryFrom(self, index, peer, purpose, protocol):
+        candidates = self.candidates
+        for at in range(index, len(candidates)):
+            candidate = candidates[at]
+            d = candidate.attempt(self, peer, purpose, protocol)
+            if d is None:
+                continue
+            if candidate.handsOver:
+                d.addErrback(self._handOver, candidate.handsOver, at + 1, peer, purpose,
+                             protocol)
+            return d
+        return defer.fail(ValueError(f"no way to reach {peer!r} for {purpose}"))
+
+    def _handOver(self, reason, kinds, index, peer, purpose, protocol):
+        reason.trap(*kinds)
+        return self._tryFrom(index, peer, purpose, protocol)
+
+    def connect(self, peer, purpose, protocol, relay=None):
+        """A dial at peer's address, or through ``relay``: a link of the
+        overlay (protocol None: its circuit is for the peer's links) or
+        protocol's own connection; the channel (the inner one, through a
+        relay) must prove L{Peer.key} when given."""
+        connector = self.connector
+        expected = None if peer.key is None else decode(peer.key)
+        if protocol is None:
+            through = ({} if relay is None or peer.id is None
+                       else dict(relay=relay, target=peer.id))
+
+            def dial(link):
+                return connector.connect(peer.host, peer.port, link, expected=expected,
+                                         **through)
+
+            return self.node.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
+        through = {} if relay is None else dict(relay=relay, target=peer.id,
+                                                purpose=purpose)
+        return connector.connect(peer.host, peer.port, protocol(), expected=expected,
+                                 **through)
+
+    # -- the wait for a punch --------------------------------------------------------
+
+    def ready(self, peer_id):
+        """Whether a link to peer_id is up and no punch under way may
+        replace it (what is sent to the peer can go at once)."""
+        return peer_id in self.node.links and not self.waitsFor(peer_id)
+
+    def waitsFor(self, peer_id):
+        """Whether a link to peer_id waits for a punch that may replace it."""
+        punching = self.punching
+        return punching is not None and punching.waitsFor(peer_id)
+
+    def settle(self, peer_id):
+        """
+        For whoever asked for a link to peer_id, once it is up: peer_id at
+        once if no punch may replace it, else a Deferred firing with it
+        when the punched link has replaced the relayed one, the punch
+        failed, or L{wait} seconds passed.
+        """
+        self.punching.arrived(peer_id)
+        if not self.waitsFor(peer_id):
+            return peer_id
+        waiting = self._waiting.setdefault(peer_id, [])
+
+        def cancel(d):
+            self._forget(peer_id, d)
+
+        d = defer.Deferred(cancel)
+        timer = self.node.clock.callLater(self.wait, self._expire, peer_id, d)
+        d.addBoth(_stopTimer, timer)
+        waiting.append(d)
+        return d
+
+    def release(self, peer_id=None):
+        """The links waiting for peer_id's punch (every peer's: None) go
+        on."""
+        peers = list(self._waiting) if peer_id is None else [peer_id]
+        for peer in peers:
+            for d in self._waiting.pop(peer, ()):
+                d.callback(peer)
+
+    def _expire(self, peer_id, d):
+        if self._forget(peer_id, d):
+            d.callback(peer_id)
+
+    def _forget(self, peer_id, d):
+        """Take d off peer_id's waiting list: whether it was on it."""
+        waiting = self._waiting.get(peer_id, ())
+        if d not in waiting:
+            return False
+        waiting.remove(d)
+        if not waiting:
+            del self._waiting[peer_id]
+        return True
+
+
+def _stopTimer(result, timer):
+    if timer.active():
+        timer.cancel()
+    return result

@@ -1,0 +1,31 @@
+"""
+What a node dials and listens through (L{IConnector}): TCP under the
+encrypted channel in a daemon (L{twisted_bazaar.daemon.services.EndpointConnector}),
+the memory network in a test or a simulation
+(L{twisted_bazaar.testing.memory.MemoryConnector}), and the relayed
+connector over either (L{twisted_bazaar.traversal.connector.RelayedConnector}).
+"""
+
+from zope.interface import Attribute, Interface
+
+
+class IConnector(Interface):
+    """Connects a protocol to a host and port, and listens for a node's
+    other ports, under the connector's channel if it has one."""
+
+    channel = Attribute("The channel key (L{twisted_bazaar.net.channel.ChannelKey}) "
+                        "every connection runs under, or None: plain (the memory "
+                        "network's).")
+    peerLog = Attribute("Where the lines of channels that failed go, bounded per "
+                        "address group (L{twisted_bazaar.base.logthrottle.PeerLog}), "
+                        "or None.")
+
+    def connect(host, port, protocol, expected=None):
+        """Connect protocol to host:port; a Deferred firing with it once
+        connected, or failing with why not.  ``expected``: the key (32
+        raw bytes) the peer must prove in the channel's handshake, or
+        None."""
+
+    def listen(factory, port=0):
+        """Listen with factory on port (0: any free one); a Deferred
+        firing with the listening port."""
