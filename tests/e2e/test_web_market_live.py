@@ -8,20 +8,26 @@ pixels), timed against the moment the buyer's log line ``bought apple
 from ...`` arrived.  Both clocks are this machine's wall clock.
 
 It needs Chromium, its driver and selenium, as test_web_live does, and
-is skipped without them.
+is skipped without them.  The flood market's page is kept as a picture,
+in ``build/test-artifacts/web-market.png`` or the file
+``BAZAAR_WEB_SCREENSHOT`` names: ``make screenshot`` names
+docs/web-view.png.
 """
 
+import json
 import os
 import shutil
 import tempfile
 import time
+import urllib.request
+from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 from twisted_bazaar.wire.ids import shortId, wireId
 
-from tests.e2e.test_web_live import GRAPH_NODES, WEB_LISTENING, browser
+from tests.e2e.test_web_live import ARTIFACT, GRAPH_NODES, WEB_LISTENING, browser
 
 #: The market's size: the nodes started before the trade, and the buyer.
 NODES = 20
@@ -99,6 +105,8 @@ class WebMarketLiveTests(SynchronousTestCase):
         if scheme == "flood":
             self.waitUntil("return window.bazaarGraph.edges.length >= "
                            f"{(NODES - 1) // 2}", "the overlay's links", START_TIMEOUT)
+        if scheme == "flood":
+            self.relayedLinkDashed(port)
         self.driver.execute_script(RECORD_FLASHES)
         buyer = self.market.startNode("buyer", *scheme_args, "--role", "buyer",
                                       "--want", "apple")
@@ -115,6 +123,35 @@ class WebMarketLiveTests(SynchronousTestCase):
         self.waitUntil("return [...document.querySelectorAll('#trades tr')].some(row => "
                        f"row.cells[1].textContent == '{seller}' && "
                        "row.cells[2].textContent == 'apple')", "the trade in its table")
+        if scheme == "flood":
+            self.screenshot()
+
+    def screenshot(self):
+        """The market page's picture, kept as a test artifact, or in the
+        file BAZAAR_WEB_SCREENSHOT names (``make screenshot``: the docs')."""
+        shot = Path(os.environ.get("BAZAAR_WEB_SCREENSHOT") or
+                    ARTIFACT.with_name("web-market.png"))
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        self.assertTrue(self.driver.save_screenshot(str(shot)), shot)
+
+    def relayedLinkDashed(self, port):
+        """The page draws a link dashed exactly where the market's data says
+        it runs through a relay (``relayed``, from the nodes' nodestate
+        links): no link runs through one on loopback, so the page is given
+        the market's own data with one of its edges said relayed, drawn in
+        the same call as it reads the DataSet."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/market",
+                                    timeout=TIMEOUT) as answer:
+            market = json.load(answer)
+        self.assertEqual(market["relayed"], [], "no relayed link on loopback")
+        market["relayed"] = market["edges"][:1]
+        a, b = market["edges"][0]
+        dashed = self.driver.execute_script(
+            "const market = arguments[0];"
+            "drawGraph(document.getElementById('graph'), market);"
+            "return window.bazaarGraph.edges.get().filter(e => e.dashes).map(e => e.id)",
+            market)
+        self.assertEqual(dashed, [f"{a}-{b}"])
 
     def test_floodMarket(self):
         """20 nodes discovering by flood: drawn, and a trade shown in 2 s."""
