@@ -34,7 +34,8 @@ clean:
 # `make docs` builds the site of mkdocs.yml into site/, every warning an
 # error (tests/test_docs_site.py builds it in `make test` too).
 # `make screenshot` makes docs/web-view.png again: the browser test
-# (tests/e2e/test_web_live.py) saves its picture of the web view there.
+# of a 20-node market (tests/e2e/test_web_market_live.py) saves its
+# picture of the web view there.
 .PHONY: docs screenshot
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
@@ -43,7 +44,7 @@ screenshot: $(STAMP)
 	@command -v chromedriver >/dev/null || { echo "make screenshot needs Chromium:" \
 		"apt-get install chromium chromium-driver"; exit 1; }
 	BAZAAR_WEB_SCREENSHOT=$(CURDIR)/docs/web-view.png $(PY) -m pytest -q \
-		tests/e2e/test_web_live.py -k test_pageFollowsTheMarket
+		tests/e2e/test_web_market_live.py -k test_floodMarket
 
 # `make bench` prints benchmark figures against baselines measured in the
 # same run and writes benchmarks/results/latest.json; `make bench QUICK=1`

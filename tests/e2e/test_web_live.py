@@ -10,8 +10,9 @@ It needs Chromium and its driver (Debian's ``chromium`` and
 extras); without them it is skipped with the reason.  The window is
 1280 px wide, the width the page must fit.  It keeps a screenshot of the
 market page as a test artifact, in ``build/test-artifacts/web-view.png``,
-or in the file ``BAZAAR_WEB_SCREENSHOT`` names: ``make screenshot`` names
-docs/web-view.png, the picture of the README and the docs site.
+or in the file ``BAZAAR_WEB_SCREENSHOT`` names (``make screenshot`` runs
+test_web_market_live instead, whose 20-node market is the picture of the
+README and the docs site, docs/web-view.png).
 """
 
 import os

@@ -255,3 +255,61 @@ class ReachTests(StrangerTests):
             wire.decode(json.dumps(old).encode())
         self.assertEqual(str(caught.exception),
                          "nodestate.reach must be one of public, private, unknown")
+
+
+class RelayedLinkTests(StrangerTests):
+    """
+    The web view drew every link with an end at home dashed, as if through
+    its relay, though two homes that punched through hold a direct link.
+    Each link now says whether it runs through a relay's circuit (a fact
+    the node has: its transport is a circuit's); where the relay saw the
+    peer come from is not told.
+    """
+
+    def test_aCircuitsLinkSaysSo(self):
+        overlay = [peer for peer, link in self.node.links.items()
+                   if (link.purpose or OVERLAY) == OVERLAY]
+        self.assertTrue(overlay, "the buyer has an overlay link")
+        circuit = self.node.links[overlay[0]]
+        direct = circuit.transport
+        circuit.transport = _CircuitTransport(direct, "198.51.100.7")
+        self.addCleanup(setattr, circuit, "transport", direct)
+        link = self.statusLink()
+        feed(link, State())
+        answer = sent(link)[-1]
+        self.assertPublic(answer)
+        flags = {row[0]: row[4] for row in answer.links}
+        self.assertEqual(flags.pop(overlay[0]), True)
+        self.assertEqual(set(flags.values()) - {False}, set())
+        encoded = wire.encode(answer)
+        self.assertNotIn(b"198.51.100.7", encoded)
+        self.assertEqual(encoded.count(b'"relayed":true'), 1)
+        self.assertEqual(wire.decode(encoded), answer)
+        whole = askAsOperator(self.node, self.statusLink())
+        self.assertIn((overlay[0], True), {(row[0], row[4]) for row in whole.links})
+
+    def test_theFlagOnTheWire(self):
+        """Optional, a boolean: left out, a link is direct; anything but a
+        boolean is refused, saying which field."""
+        def answer(**more):
+            return json.dumps({"type": "nodestate", "id": "1", "host": "h", "port": 1,
+                               "scheme": "flood", "stock": {}, "links": [
+                                   {"id": "2", "host": "h", "port": 2,
+                                    "purpose": "overlay", **more}]}).encode()
+        self.assertEqual(wire.decode(answer()).links, ((2, "h", 2, "overlay", False),))
+        self.assertEqual(wire.decode(answer(relayed=True)).links[0][4], True)
+        with self.assertRaises(wire.ProtocolError) as raised:
+            wire.decode(answer(relayed="yes"))
+        self.assertIn("links.relayed", str(raised.exception))
+
+
+class _CircuitTransport:
+    """A transport as a relay's circuit's looks: where the relay saw the
+    peer come from (``relayedFrom``), the rest its own."""
+
+    def __init__(self, transport, relayedFrom):
+        self._transport = transport
+        self.relayedFrom = relayedFrom
+
+    def __getattr__(self, name):
+        return getattr(self._transport, name)

@@ -172,7 +172,8 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual([(int(n["id"]), n["links"], n["bag"]) for n in snapshot["nodes"]],
                          [(1, 1, {}), (2, 1, {"apple": 1})])
         self.assertEqual(self.view.node(1)["links"],
-                         [{"id": "2", "host": "h", "port": 2, "purpose": "overlay"}])
+                         [{"id": "2", "host": "h", "port": 2, "purpose": "overlay",
+                           "relayed": False}])
 
     def test_nodeMessages(self):
         """A node's page lists the messages its last state named, oldest
@@ -244,6 +245,24 @@ class MarketViewTests(SynchronousTestCase):
         first, second = self.view.snapshot()["nodes"]
         self.assertNotIn("relay", first)
         self.assertEqual((second["reach"], second["relay"]), ("private", "203.0.113.5:7701"))
+
+    def test_relayedLinksAsTheNodesSayThem(self):
+        """A link is relayed on the picture where an end says it runs
+        through a relay's circuit, whatever the ends' relays: two homes
+        that punched through hold a direct link."""
+        self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood"),
+                               (3, "h", 3, "flood")])
+        self.view.stateSeen(NodeState(1, "h", 1, "flood",
+                                      ((2, "h", 2, "overlay", False),
+                                       (3, "h", 3, "overlay", True)), {},
+                                      public=True, reach="private", relay="r:1"))
+        self.view.stateSeen(NodeState(2, "h", 2, "flood", ((1, "h", 1, "overlay"),), {},
+                                      public=True, reach="private", relay="r:1"))
+        market = self.view.snapshot()
+        self.assertEqual(market["edges"], [["1", "2"], ["1", "3"]])
+        self.assertEqual(market["relayed"], [["1", "3"]])
+        self.assertEqual([link["relayed"] for link in self.view.node(1)["links"]],
+                         [False, True])
 
     def test_quietOnlyOnceSilent(self):
         """A node that answers is quiet 0, however long since its last

@@ -180,6 +180,35 @@ class WatcherBudgetTests(SynchronousTestCase):
         self.assertTrue(self.view.node(self.silent[0])["known"])
 
 
+class WatcherTurnTests(SynchronousTestCase):
+    """
+    More live nodes than questions at once (19 and 8, the tracker's web
+    view of a 20-node market): each round asked the first eight by id,
+    which answered before the next round, so the other eleven were asked
+    only when their link opened, and shown as not answering 5 s of every
+    10 (a node closes a status link idle for 10 s).  A round now asks
+    those asked longest ago first.
+    """
+
+    def test_everyNodeAskedEachFewRounds(self):
+        clock = Clock()
+        drawn = [records.identity(600 + n) for n in range(19)]
+        identities = {identity.id: identity for identity in drawn}
+        rows = [(node_id, "10.0.0.1", node_id, "flood") for node_id in identities]
+        view = MarketView(clock)
+        watcher = StatusWatcher(clock, lambda: rows, Connector(clock, identities), view,
+                                LinkSettings(), random.Random(1), interval=0.5)
+        watcher.startService()
+        self.addCleanup(watcher.stopService)
+        run(clock, 5)
+        silent = []
+        for _ in range(40):
+            run(clock, 0.5)
+            silent.append(sum(node["silent"] for node in view.snapshot()["nodes"]))
+        self.assertEqual(max(silent), 0)
+        self.assertEqual(len(watcher.sessions), 19)
+
+
 class ForgedNodeTests(SynchronousTestCase):
     """
     A proxy at a seller's advertised host ended the channel itself and

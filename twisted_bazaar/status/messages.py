@@ -71,6 +71,35 @@ MEMBER_KEYS = (("id", checkNodeId), ("host", checkHost), ("port", checkPort),
                ("scheme", _schemeName))
 LINK_KEYS = (("id", checkNodeId), ("host", checkHost), ("port", checkPort),
              ("purpose", checkName))
+#: A link entry's optional key: true where the link runs through a relay's
+#: circuit (§5a), left out (false) where it is direct.
+RELAYED = "relayed"
+
+
+def _links(value, name):
+    """A nodestate's links: each as (id, host, port, purpose, relayed)."""
+    rows = _linkRows(value, name)
+    return tuple(row + (checkFlag(entry.get(RELAYED, False), f"{name}.{RELAYED}"),)
+                 for row, entry in zip(rows, value))
+
+
+_linkRows = objectList(LINK_KEYS, MAX_ENTRIES)
+_links.fast = "False"
+
+
+def _linkRowsOfFive(links):
+    """Links as rows of five: a row of four (id, host, port, purpose), as
+    a caller may build it, is a direct link."""
+    return tuple(tuple(row) if len(row) > 4 else tuple(row) + (False,) for row in links)
+
+
+def _linkDict(row):
+    """A link's entry: ``relayed`` only where it is."""
+    entry = dict(zip((key for key, _ in LINK_KEYS), row))
+    entry["id"] = wireId(entry["id"])
+    if row[4]:
+        entry[RELAYED] = True
+    return entry
 
 
 def _direction(value, name):
@@ -173,7 +202,7 @@ class State(Message):
 class NodeState(Message):
     """
     The answer to state: the node's id, advertised host and port, scheme,
-    established links as (id, host, port, purpose), stock (item -> units,
+    established links as (id, host, port, purpose, relayed), stock (item -> units,
     reserved included), bag (item -> units bought), pending buys, and the
     messages it sent and received last, as (milliseconds ago, "in" or
     "out", peer id or -1 (``""`` on the wire), type), oldest first; the
@@ -199,7 +228,7 @@ class NodeState(Message):
     host: str = field(checkHost)
     port: int = field(checkPort)
     scheme: str = field(checkName)
-    links: tuple = field(objectList(LINK_KEYS, MAX_ENTRIES))
+    links: tuple = field(_links, converter=_linkRowsOfFive)
     stock: dict = field(_counts, hash=False)
     bag: dict = field(_counts, default=None, hash=False)
     pending: int = field(_count, default=None)
@@ -216,9 +245,7 @@ class NodeState(Message):
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
                "port": self.port, "scheme": self.scheme,
-               "links": [{"id": wireId(node_id), "host": host, "port": port,
-                          "purpose": purpose}
-                         for node_id, host, port, purpose in self.links],
+               "links": [_linkDict(row) for row in self.links],
                "stock": dict(self.stock)}
         if self.reach is not None:
             out["reach"] = self.reach

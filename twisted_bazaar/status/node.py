@@ -22,6 +22,7 @@ from twisted_bazaar.status.messages import (
 )
 from twisted_bazaar.status.operator import provesOperator
 from twisted_bazaar.core.node import OVERLAY
+from twisted_bazaar.core.punching import relayedFrom
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import accountsHeld
 from twisted_bazaar.net.eviction import groupOf
@@ -69,7 +70,8 @@ class NodeStatus:
         links = []
         for peer_id, link in sorted(node.links.items()):
             host, port = node.addressOf(peer_id)
-            links.append((peer_id, host, port, link.purpose or OVERLAY))
+            links.append((peer_id, host, port, link.purpose or OVERLAY,
+                          bool(relayedFrom(link))))
         stock, bag, files, downloads = {}, {}, {}, []
         for role in node.roles:
             for item, units in role.stockHeld().items():

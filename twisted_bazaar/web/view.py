@@ -190,11 +190,12 @@ class MarketView:
         once each, between live nodes), ``offers`` (item -> [{node,
         units}] with units left: counted items only), ``files`` (each
         shared file once: name, size, ``contentId`` and the ``nodes`` sharing
-        it), ``downloads`` (each node's, with its ``node``), ``events``
+        it), ``relayed`` (the edges either end says run through a relay's
+        circuit), ``downloads`` (each node's, with its ``node``), ``events``
         and ``trades``.  Each node says how long it has not answered
         (``quiet``, seconds) and whether that is too long (``silent``).
         """
-        nodes, edges, offers, files, downloads = [], set(), {}, {}, []
+        nodes, edges, relayed, offers, files, downloads = [], set(), set(), {}, {}, []
         for node_id, (_, host, port, scheme) in sorted(self.members.items()):
             entry = {"id": wireId(node_id), "host": host, "port": port, "scheme": scheme,
                      "known": False, **self._quiet(node_id)}
@@ -206,8 +207,14 @@ class MarketView:
                              **_private(state, bag=dict(state.bag or {}),
                                         pending=state.pending,
                                         downloads=len(state.downloads)))
-                for peer in _peers(state) & set(self.members):
-                    edges.add((wireId(min(node_id, peer)), wireId(max(node_id, peer))))
+                for link in state.links:
+                    peer = link[0]
+                    if link[3] in HIDDEN_PURPOSES or peer not in self.members:
+                        continue
+                    edge = (wireId(min(node_id, peer)), wireId(max(node_id, peer)))
+                    edges.add(edge)
+                    if _relayed(link):
+                        relayed.add(edge)
                 for item, units in sorted(state.stock.items()):
                     if units:
                         offers.setdefault(item, []).append({"node": wireId(node_id),
@@ -220,6 +227,7 @@ class MarketView:
                               for row in state.downloads]
             nodes.append(entry)
         return {"nodes": nodes, "edges": sorted(map(list, edges)),
+                "relayed": sorted(map(list, relayed)),
                 "offers": dict(sorted(offers.items())),
                 "files": [entry for _, entry in sorted(files.items())],
                 "downloads": downloads,
@@ -250,10 +258,9 @@ class MarketView:
             seen = self._seenAt[node_id]
             page.update(known=True, operator=not state.public, stock=dict(state.stock),
                         files=list(map(shownFile, state.asDict()["files"])),
-                        links=[{"id": wireId(peer), "host": peer_host, "port": peer_port,
-                                "purpose": purpose}
-                               for peer, peer_host, peer_port, purpose in state.links
-                               if purpose not in HIDDEN_PURPOSES],
+                        links=[{"id": wireId(link[0]), "host": link[1], "port": link[2],
+                                "purpose": link[3], "relayed": _relayed(link)}
+                               for link in state.links if link[3] not in HIDDEN_PURPOSES],
                         **_private(
                             state, bag=dict(state.bag or {}), pending=state.pending,
                             downloads=[_row(DOWNLOAD_KEYS, row)
@@ -308,6 +315,11 @@ def _reach(state):
     it says: public facts, which the graph draws."""
     return {key: value for key, value in (("reach", state.reach), ("relay", state.relay))
             if value is not None}
+
+
+def _relayed(link):
+    """Whether a node says its link runs through a relay's circuit."""
+    return link[4]
 
 
 def _private(state, **fields):

@@ -9,7 +9,8 @@ Its cost is bounded: at most ``inFlight`` connections being opened and
 round), but that the questions of members in doubt (below) count for at
 most half of them, and a question unanswered after ``timeout`` seconds
 closes its link, to be opened again.  A member has one link and one
-question at most.
+question at most, and the members are asked in turn, those asked
+longest ago first.
 
 No member can hold it up for the others: each has ``budget`` seconds to
 open its link (connection, channel and ``thisisme``), and one that does
@@ -73,6 +74,9 @@ class _Session:
         self.link = None
         self.ready = False
         self.asked_at = None
+        #: When it was last asked (None: not yet): the rounds ask those
+        #: asked longest ago first.
+        self.last_asked = None
         self.connecting = None
         self._budget = None
 
@@ -115,7 +119,7 @@ class _Session:
         """Ask the node its state: as its operator, with the proof of its
         key bound to this link's channel, where the watcher holds the key;
         as a stranger otherwise."""
-        self.asked_at = self.watcher.clock.seconds()
+        self.asked_at = self.last_asked = self.watcher.clock.seconds()
         operator = self.watcher.operators.get(self.node_id)
         self.link.send(State() if operator is None else operatorQuestion(operator)(self.link))
 
@@ -236,8 +240,7 @@ class StatusWatcher(Service):
                 self.sessionEnded(session, failed=stale)
                 session.close()
         opening, asking = self._slots(opening=True), self._slots()
-        for node_id, address in sorted(live.items(),
-                                       key=lambda row: (row[0] in self.doubts, row[0])):
+        for node_id, address in sorted(live.items(), key=self._turn):
             session = self.sessions.get(node_id)
             doubt = self.doubts.get(node_id)
             if session is None:
@@ -247,6 +250,15 @@ class StatusWatcher(Service):
             elif session.ready and session.asked_at is None and asking.take(doubt):
                 session.ask()
         self.view.publish()
+
+    def _turn(self, row):
+        """A member's place in a round: members in doubt last; those asked
+        longest ago (or never) first, so that more members than questions
+        at once are each asked in turn, not the first ids by id every
+        round while the others wait for their link to be closed idle."""
+        session = self.sessions.get(row[0])
+        asked = -1.0 if session is None or session.last_asked is None else session.last_asked
+        return row[0] in self.doubts, asked, row[0]
 
     def _slots(self, opening=False):
         """The L{_Slots} of the links being opened, or of the questions."""

@@ -147,18 +147,16 @@ function drawGraph(box, market) {
     // For the browser test: what the graph holds.
     window.bazaarGraph = graph;
   }
-  const byId = {};
-  for (const node of market.nodes) byId[node.id] = node;
   const shown = market.nodes.map(graphNode);
   const ids = new Set(shown.map((node) => node.id));
   graph.nodes.remove(graph.nodes.getIds().filter((id) => !ids.has(id)));
   graph.nodes.update(shown);
-  // A link with an end at home (reached through its relay) is drawn
-  // dashed: it runs through that relay unless the two punched through.
+  // A link that runs through a relay's circuit, as an end says, is drawn
+  // dashed; a direct one (dialled, or punched between two homes) solid.
+  const relayed = new Set((market.relayed || []).map(([a, b]) => `${a}-${b}`));
   const links = market.edges.map(([a, b]) => ({
     id: `${a}-${b}`, from: a, to: b,
-    dashes: Boolean(byId[a]?.relay || byId[b]?.relay),
-    relayed: Boolean(byId[a]?.relay || byId[b]?.relay)}));
+    dashes: relayed.has(`${a}-${b}`), relayed: relayed.has(`${a}-${b}`)}));
   const linkIds = new Set(links.map((link) => link.id));
   graph.edges.remove(graph.edges.getIds().filter((id) => !linkIds.has(id)));
   graph.edges.update(links);

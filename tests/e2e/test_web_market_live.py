@@ -1,0 +1,162 @@
+"""
+End to end, in a real headless browser: the tracker's ``--web`` page
+draws a market of 20 twistd daemons (19 sellers and others, then a
+buyer) as a graph, once with flood discovery and once with index, and
+its picture changes within 2 s of a trade: the trade's seller flashes in
+vis-network's node DataSet (read through the page's JavaScript, not its
+pixels), timed against the moment the buyer's log line ``bought apple
+from ...`` arrived.  Both clocks are this machine's wall clock.
+
+It needs Chromium, its driver and selenium, as test_web_live does, and
+is skipped without them.  The flood market's page is kept as a picture,
+in ``build/test-artifacts/web-market.png`` or the file
+``BAZAAR_WEB_SCREENSHOT`` names: ``make screenshot`` names
+docs/web-view.png.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.wire.ids import shortId, wireId
+
+from tests.e2e.test_web_live import ARTIFACT, GRAPH_NODES, WEB_LISTENING, browser
+
+#: The market's size: the nodes started before the trade, and the buyer.
+NODES = 20
+#: Generous bounds for a loaded 2-core machine: 20 daemons starting.
+START_TIMEOUT = 240.0
+TIMEOUT = 60.0
+#: How soon after a trade the picture must show it, in seconds.
+UPDATE_WITHIN = 2.0
+#: Installed in the page: the time (its wall clock, ms) of each update of
+#: a node's picture in the graph's DataSet that makes it flash (a trade).
+RECORD_FLASHES = """
+window.flashes = [];
+window.bazaarGraph.nodes.on('update', (event, properties) => {
+  for (const item of properties.data) {
+    if (item.borderWidth === 4) window.flashes.push([item.id, Date.now()]);
+  }
+});
+"""
+
+
+class WebMarketLiveTests(SynchronousTestCase):
+    def setUp(self):
+        self.driver = browser()
+        self.addCleanup(self.driver.quit)
+        folder = tempfile.mkdtemp(prefix="bazaar-web-market-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        #: When each buyer's purchase line arrived: (short seller id, time).
+        self.bought = []
+        self.market = LiveMarket(folder, onLine=self._line)
+        self.addCleanup(self.market.stop)
+
+    def _line(self, daemon, line):
+        if daemon.name == "buyer" and "bought apple from " in line:
+            self.bought.append((line.split("bought apple from ")[1].split()[0],
+                                time.time()))
+
+    def waitUntil(self, script, what, timeout=TIMEOUT):
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
+                lambda driver: driver.execute_script(script))
+        except TimeoutException:
+            self.fail(f"the page did not show {what} within {timeout:g} s; it shows:\n"
+                      + self.driver.find_element("tag name", "body").text
+                      + "\nthe tracker's last lines:\n" + (
+                          self.market.tracker.tail(40) if self.market.tracker else ""))
+
+    def marketOf(self, scheme):
+        """Start a tracker with its web view and 19 nodes of the scheme
+        (six sell apples, the others figs or nothing), open the page, wait
+        until its graph holds every node with links between them, then
+        start a buyer of an apple; check that the seller flashes in the
+        picture within 2 s of the buyer's log line, and the buyer is drawn."""
+        tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0",
+                                           "--web-poll", "0.5")
+        port = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        scheme_args = ("--discovery", scheme)
+        nodes = []
+        for i in range(NODES - 1):
+            role = (("--role", "seller", "--sell", "apple=3") if i < 6 else
+                    ("--role", "seller", "--sell", f"fig={i}") if i < 12 else ())
+            nodes.append(self.market.startNode(f"node{i}", *scheme_args, *role))
+        ids = [nodeId(node, START_TIMEOUT) for node in nodes]
+        self.driver.get(f"http://127.0.0.1:{port}/")
+        self.waitUntil(f"return {GRAPH_NODES} == {NODES - 1}",
+                       f"the {NODES - 1} nodes in the graph", START_TIMEOUT)
+        self.assertEqual(sorted(self.driver.execute_script(
+            "return window.bazaarGraph.nodes.getIds()")), sorted(map(wireId, ids)))
+        # The sellers' states known, and a flooding overlay's links drawn
+        # (an index's nodes take none: they ask the tracker).
+        self.waitUntil("return document.querySelectorAll('#offers tr').length == 12",
+                       "the twelve sellers' offers", START_TIMEOUT)
+        if scheme == "flood":
+            self.waitUntil("return window.bazaarGraph.edges.length >= "
+                           f"{(NODES - 1) // 2}", "the overlay's links", START_TIMEOUT)
+        if scheme == "flood":
+            self.relayedLinkDashed(port)
+        self.driver.execute_script(RECORD_FLASHES)
+        buyer = self.market.startNode("buyer", *scheme_args, "--role", "buyer",
+                                      "--want", "apple")
+        buyer.waitFor(r"all wants met", TIMEOUT)
+        [(seller, bought_at)] = self.bought
+        [seller_id] = [wireId(each) for each in ids if shortId(each) == seller]
+        flashed = self.waitUntil(
+            f"return window.flashes.find(([id, at]) => id == '{seller_id}')",
+            "the trade's seller flashing", TIMEOUT)
+        late = flashed[1] / 1000 - bought_at
+        self.assertLessEqual(late, UPDATE_WITHIN,
+                             f"the picture showed the trade {late:.2f} s after it")
+        self.waitUntil(f"return {GRAPH_NODES} == {NODES}", f"all {NODES} nodes")
+        self.waitUntil("return [...document.querySelectorAll('#trades tr')].some(row => "
+                       f"row.cells[1].textContent == '{seller}' && "
+                       "row.cells[2].textContent == 'apple')", "the trade in its table")
+        if scheme == "flood":
+            self.screenshot()
+
+    def screenshot(self):
+        """The market page's picture, kept as a test artifact, or in the
+        file BAZAAR_WEB_SCREENSHOT names (``make screenshot``: the docs')."""
+        shot = Path(os.environ.get("BAZAAR_WEB_SCREENSHOT") or
+                    ARTIFACT.with_name("web-market.png"))
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        self.assertTrue(self.driver.save_screenshot(str(shot)), shot)
+
+    def relayedLinkDashed(self, port):
+        """The page draws a link dashed exactly where the market's data says
+        it runs through a relay (``relayed``, from the nodes' nodestate
+        links): no link runs through one on loopback, so the page is given
+        the market's own data with one of its edges said relayed, drawn in
+        the same call as it reads the DataSet."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/market",
+                                    timeout=TIMEOUT) as answer:
+            market = json.load(answer)
+        self.assertEqual(market["relayed"], [], "no relayed link on loopback")
+        market["relayed"] = market["edges"][:1]
+        a, b = market["edges"][0]
+        dashed = self.driver.execute_script(
+            "const market = arguments[0];"
+            "drawGraph(document.getElementById('graph'), market);"
+            "return window.bazaarGraph.edges.get().filter(e => e.dashes).map(e => e.id)",
+            market)
+        self.assertEqual(dashed, [f"{a}-{b}"])
+
+    def test_floodMarket(self):
+        """20 nodes discovering by flood: drawn, and a trade shown in 2 s."""
+        self.marketOf("flood")
+
+    def test_indexMarket(self):
+        """20 nodes discovering through the tracker's index: the same."""
+        self.marketOf("index")
