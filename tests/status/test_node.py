@@ -6,11 +6,13 @@ Tests for twisted_bazaar.status.node: ``state`` answered with
 import json
 
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
+from twisted_bazaar.traversal.circuit import IRelayedTransport
 from twisted_bazaar.traversal.reservation import RelayReservation
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status import node as status_node
@@ -303,9 +305,11 @@ class RelayedLinkTests(StrangerTests):
         self.assertIn("links.relayed", str(raised.exception))
 
 
+@implementer(IRelayedTransport)
 class _CircuitTransport:
     """A transport as a relay's circuit's looks: where the relay saw the
-    peer come from (``relayedFrom``), the rest its own."""
+    peer come from (``relayedFrom``, declared as a circuit's transport
+    declares it), the rest its own."""
 
     def __init__(self, transport, relayedFrom):
         self._transport = transport

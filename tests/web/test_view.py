@@ -12,6 +12,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.messages import NodeState
+from twisted_bazaar.status import client as status_client
+from twisted_bazaar.status import node as status_node
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.market import NodeClock
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryTransport
@@ -367,10 +369,14 @@ class WatcherTests(SynchronousTestCase):
         the view has its bag, pending buys and messages, and says it is
         its operator's; every other node tells it its public facts."""
         # The memory network has no encrypted channel: each connection
-        # here is given one handshake hash, the same at both its ends, for
-        # the operator's proof to be bound to.
-        MemoryTransport.handshakeHash = b"\x07" * 32
-        self.addCleanup(delattr, MemoryTransport, "handshakeHash")
+        # here is taken to have one handshake hash, the same at both its
+        # ends, for the operator's proof to be bound to (where the status
+        # client and the node read it; the connections stay plain links).
+        def bound(transport):
+            return b"\x07" * 32 if isinstance(transport, MemoryTransport) else None
+
+        self.patch(status_client, "channelHash", bound)
+        self.patch(status_node, "channelHash", bound)
         buyer = self.market.addNode(buyer={"wants": ["apple"]})
         self.watcher.stopService()
         self.watcher = self.watch(operators=[buyer.identity])
