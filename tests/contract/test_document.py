@@ -6,11 +6,12 @@ import hashlib
 import pathlib
 import re
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .wire import (
-    SIGNED_FIELDS, Identity, checkSigned, decode, identityOf, identityOfBytes,
-    keyId, proofText, recordText, verify)
+    SIGNED_FIELDS, Identity, ProtocolError, b64url, checkSigned, decode, identityOf,
+    identityOfBytes, keyId, proofText, recordText, verify)
 
 DOC = (pathlib.Path(__file__).parents[2] / "docs" / "protocol.md").read_text()
 #: A wire line of the examples: `A → B   LEN:PAYLOAD,`.
@@ -103,3 +104,20 @@ def test_file_identities_of_section_19():
     assert identityOf(2 * mib + 5, mib, leaves) == (
         "164027b582c5b774ddb482fe112df6b73a20af2fcacae557e4401111818dbe78")
     assert identityOfBytes(b"") == identityOf(0, mib, [hashlib.sha256(b"").digest()])
+
+
+def test_a_batch_proof_bent_does_not_verify():
+    """§3 "Batch signatures": §16's batch checks only with its own proof:
+    another node in it, or a proof that is no list of nodes, and the
+    buyOK is unsigned."""
+    batched = [decode(payload) for _, payload in examples()
+               if b'"proof"' in payload and decode(payload)["type"] == "buyOK"]
+    assert len(batched) >= 2
+    for message in batched:
+        checkSigned(message, message["path"][0])
+        bent = dict(message, proof=[b64url(hashlib.sha256(b"other").digest())]
+                    + message["proof"][1:])
+        with pytest.raises(ProtocolError):
+            checkSigned(bent, message["path"][0])
+        with pytest.raises(ProtocolError):
+            checkSigned(dict(message, proof="nodes"), message["path"][0])

@@ -204,12 +204,37 @@ class Identity:
                                    theirNonce, purpose))
 
 
+def batchRoot(message):
+    """§3, "Batch signatures": the root a ``buyOK``'s ``proof`` leads to
+    from its leaf, or None for a proof that is not a list of at most 32
+    base64url texts of 32 bytes each."""
+    proof = message["proof"]
+    if not isinstance(proof, list) or len(proof) > 32:
+        return None
+    node = hashlib.sha256(b"\x00" + signedText(message)).digest()
+    for text in proof:
+        other = unb64url(text, 32)
+        if other is None:
+            return None
+        low, high = sorted((node, other))
+        node = hashlib.sha256(b"\x01" + low + high).digest()
+    return node
+
+
 def checkSigned(message, author):
     """§3 "Who checks what": the message's ``key`` is node author's and its
-    ``sig`` is right."""
+    ``sig`` is right: of the message itself, or, for a ``buyOK`` with a
+    ``proof``, of the root of its batch ("Batch signatures")."""
     if keyId(message.get("key")) != author:
         raise ProtocolError(f"{message['type']} key is not node {author}'s")
-    if not verify(message["key"], message.get("sig"), signedText(message)):
+    if message["type"] == "buyOK" and "proof" in message:
+        root = batchRoot(message)
+        if root is None:
+            raise ProtocolError("buyOK proof is no list of 32-byte nodes")
+        signed = b"bazaar-batch:" + root
+    else:
+        signed = signedText(message)
+    if not verify(message["key"], message.get("sig"), signed):
         raise ProtocolError(f"{message['type']} signature does not verify")
 
 
