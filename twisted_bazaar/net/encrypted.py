@@ -101,9 +101,12 @@ class EncryptedProtocol(Protocol):
 
     def __getattr__(self, name):
         # Reached only for what this class does not define: the rest of
-        # the transport's interface.
+        # the transport's interface.  Never a dunder: zope.interface asks
+        # an instance for __provides__, which must not be the transport's
+        # (a transport that declares what it provides would hide that this
+        # one provides ISecureTransport).
         transport = self.__dict__.get("transport")
-        if transport is None:
+        if transport is None or name.startswith("__"):
             raise AttributeError(name)
         return getattr(transport, name)
 
