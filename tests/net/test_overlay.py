@@ -349,3 +349,27 @@ class PunchedLinkTests(SynchronousTestCase):
         self.assertEqual(replaced, [])
         linkPeer(node, 7)
         self.assertEqual(replaced, [7])
+
+
+class DialFailureTests(SynchronousTestCase):
+    """What a failed dial says of the peer: a refusal, that it is out of
+    reach; an answer then a close (a relay refusing the circuit), only
+    that no link came up."""
+
+    def test_refusedIsUnreachable(self):
+        from twisted.internet.error import ConnectionRefusedError
+        from twisted.python.failure import Failure
+
+        from twisted_bazaar.net.overlay import Unreachable, dialFailure
+        failure = dialFailure(Failure(ConnectionRefusedError()), "h", 9)
+        self.assertIsInstance(failure, Unreachable)
+        self.assertTrue(str(failure).startswith("h:9: "))
+
+    def test_closedIsOnlyNotConnected(self):
+        from twisted.internet.error import ConnectionClosed
+        from twisted.python.failure import Failure
+
+        from twisted_bazaar.net.overlay import NotConnected, Unreachable, dialFailure
+        failure = dialFailure(Failure(ConnectionClosed("relay said no")), "h", 9)
+        self.assertIsInstance(failure, NotConnected)
+        self.assertNotIsInstance(failure, Unreachable)

@@ -87,6 +87,19 @@ class Unreachable(NotConnected):
     refuses the link)."""
 
 
+def dialFailure(reason, host, port):
+    """
+    What a dial that failed with ``reason`` says of the peer at host:port:
+    L{Unreachable}, or only L{NotConnected} when something answered, then
+    closed before the link came up (a relay that refused the circuit, all
+    its circuits taken, say, says nothing of whether the peer listens).
+    """
+    why = f"{host}:{port}: {reason.getErrorMessage()}"
+    if reason.check(ConnectionClosed):
+        return NotConnected(why)
+    return Unreachable(why)
+
+
 @implementer(ILinkOwner)
 class Overlay(Greeting):
     """
@@ -334,16 +347,9 @@ class Overlay(Greeting):
             self._waiters.pop(link, None)
             self.pending.pop(link, None)
             self.handshakes.pop(link, None)
-            why = f"{host}:{port}: {reason.getErrorMessage()}"
-            if reason.check(ConnectionClosed):
-                # Something answered, then closed before the link came up:
-                # a relay that refused the circuit (all its circuits
-                # taken, say) says nothing of whether the peer listens.
-                failure = NotConnected(why)
-            else:
-                failure = Unreachable(why)
-                if peer_id is not None:
-                    self._noteUnreachable(peer_id)
+            failure = dialFailure(reason, host, port)
+            if isinstance(failure, Unreachable) and peer_id is not None:
+                self._noteUnreachable(peer_id)
             if not waiter.called:
                 waiter.errback(failure)
             self._checkClosed()
