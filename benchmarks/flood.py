@@ -16,7 +16,7 @@ import time
 
 from benchmarks.harness import Figure, START_TIMEOUT, market, median
 from benchmarks.idle import cpuSeconds
-from twisted_bazaar.net.channel import ChannelKey, Session
+from twisted_bazaar.channel.session import ChannelKey, Session
 from twisted_bazaar.testing.daemons import nodeId
 
 GOAL = ("<=", 0.25)

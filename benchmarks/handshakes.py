@@ -11,7 +11,7 @@ rate includes the client's share of the handshake (one X25519 key made,
 three DH), as a peer's own would: its handshake message 3 and its sealed
 thisisme go out in one write, as a node's opener sends them, and the
 node's signature of its static key, the same in every handshake, is
-checked once (L{twisted_bazaar.net.channel.provenKey} remembers it).
+checked once (L{twisted_bazaar.channel.session.provenKey} remembers it).
 Each connection still makes a fresh ephemeral key and runs the whole
 handshake.
 
@@ -48,7 +48,7 @@ from benchmarks.harness import (
     thisisme,
 )
 from benchmarks.idle import cpuSeconds
-from twisted_bazaar.net.channel import ChannelKey, Session
+from twisted_bazaar.channel.session import ChannelKey, Session
 from twisted_bazaar.testing.daemons import nodeId
 
 NODE_ARGS = ("--role", "seller", "--sell", "apple=1")

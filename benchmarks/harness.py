@@ -22,7 +22,7 @@ from pathlib import Path
 import attr
 import twisted
 
-from twisted_bazaar.net.channel import Session
+from twisted_bazaar.channel.session import Session
 from twisted_bazaar.testing.channelsocket import ChannelSocket
 from twisted_bazaar.testing.daemons import Daemon, LiveMarket
 

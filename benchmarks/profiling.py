@@ -22,7 +22,7 @@ import tempfile
 
 from benchmarks import purchase, relay
 from benchmarks.harness import listeningPort, market
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, nodeId
 
 

@@ -42,7 +42,7 @@ from benchmarks.harness import (
     pairedRatio,
     readMessage,
 )
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import LINK, Handshake

@@ -31,7 +31,7 @@ from benchmarks.harness import (
     readMessage,
     thisisme,
 )
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.testing.daemons import nodeId
 from twisted_bazaar.wire.ids import wireId
 

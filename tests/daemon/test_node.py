@@ -26,7 +26,7 @@ from twisted_bazaar.daemon.node import (
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.identity.keys import Identity
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.traversal.limits import NODE_LIMITS
 from tests.helpers import FakeConnector
 from twisted_bazaar.schemes.interfaces import IKeyTest

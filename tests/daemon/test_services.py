@@ -40,7 +40,7 @@ from twisted_bazaar.testing import (
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.net.connector import IConnector
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedFactory
 
 class NodeServiceTests(SynchronousTestCase):

@@ -31,7 +31,7 @@ from twisted.protocols.basic import NetstringReceiver
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.handshake import channelKey
 from twisted_bazaar.traversal.punch import Puncher
 from twisted_bazaar.traversal.punchdial import PunchDialer, ProvingProtocol

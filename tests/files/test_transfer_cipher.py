@@ -19,7 +19,7 @@ from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
 from twisted_bazaar.files.server import TransferServer
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.capabilities import ISecureTransport
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedFactory, EncryptedProtocol
 from tests.files.helpers import scratchDir, writeFile
 from tests.files.test_transfer import DATA, SHA, FakeService, FakeShare, Sink, frames

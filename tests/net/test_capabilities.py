@@ -17,7 +17,7 @@ from twisted_bazaar.net.capabilities import (
     ISecureTransport,
     conformThrough,
 )
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelHash, channelKey
 from twisted_bazaar.testing.capabilities import secured

@@ -22,7 +22,7 @@ from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 
 from twisted_bazaar.files.server import socketOf
 from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.net.channel import REFUSAL, ChannelKey
+from twisted_bazaar.channel.session import REFUSAL, ChannelKey
 from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.net.encrypted import (
     CLOSE_GRACE,

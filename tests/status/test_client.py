@@ -13,7 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedProtocol
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS

@@ -7,7 +7,7 @@ from zope.interface import implementer
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.net.connector import IConnector
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.traversal.circuit import CircuitEnd

@@ -16,7 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import ChannelFailed
 from twisted_bazaar.traversal.punchdial import _PunchFactory, _ReusingClient
 

@@ -8,7 +8,7 @@ from twisted.internet.protocol import Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.traversal.helpers import NODE_ID, RELAY, RELAY_HOST, RELAY_PORT, Bed, Collect
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.traversal.circuit import CircuitEnd

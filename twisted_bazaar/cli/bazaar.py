@@ -83,9 +83,9 @@ from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import Identity, publicKey
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
-from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.tap.endpoints import (
     NODE_LISTEN_KINDS,
     checkServerEndpoint,
@@ -633,7 +633,7 @@ def marketScheme(members, installed, chosen=None):
 
     Any node may claim any scheme, so a claim is not a fact of the market,
     and many nodes are as cheap to one party as one: each address group
-    (L{twisted_bazaar.net.eviction.addressGroup}) has one vote, for the
+    (L{twisted_bazaar.base.addressgroup.addressGroup}) has one vote, for the
     scheme most of its nodes run (shared out evenly among the schemes
     its nodes are split between), and the scheme with the most votes
     wins.  A stray node that says ``chord`` in a flood market does not

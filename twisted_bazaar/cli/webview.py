@@ -14,7 +14,7 @@ import sys
 from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
 
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.status.client import ClientError, askTracker

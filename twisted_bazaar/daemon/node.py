@@ -24,7 +24,7 @@ from twisted_bazaar.daemon.services import (
     StartupError,
 )
 from twisted_bazaar.identity.keys import Identity
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import StoreError, openStore

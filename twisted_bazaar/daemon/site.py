@@ -11,7 +11,7 @@ empty lines.  A client whose first byte is anything else (a binary
 protocol: ``bazaar --tracker`` given the web view's port, whose channel
 opens with a length) is answered ``400`` and the connection closed at
 once, rather than left waiting for a line end that never comes: it can
-tell the user that a web server answered (L{twisted_bazaar.net.channel}).
+tell the user that a web server answered (L{twisted_bazaar.channel.session}).
 """
 
 from twisted.internet.interfaces import IProtocol

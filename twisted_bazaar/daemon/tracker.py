@@ -17,7 +17,7 @@ from twisted_bazaar.daemon.services import (
     trackerService,
 )
 from twisted_bazaar.identity.keys import Identity
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
 from twisted_bazaar.tracker import CHECK_LIMIT, Tracker
 from twisted_bazaar.traversal.relay import Relay

@@ -37,7 +37,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
 from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.encrypted import ChannelFailed
-from twisted_bazaar.net.noise import AESGCM_NAME
+from twisted_bazaar.channel.noise import AESGCM_NAME
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
 
 #: Largest answer frame (an ``about`` of 4096 pieces is about 280 kB).

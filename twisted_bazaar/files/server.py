@@ -35,7 +35,7 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import admitted
 from twisted_bazaar.net.framed import FramedProtocol
@@ -43,7 +43,7 @@ from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.files.hashing import statKey
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
 from twisted_bazaar.net.capabilities import ISecureTransport
-from twisted_bazaar.net.channel import SWITCHES
+from twisted_bazaar.channel.session import SWITCHES
 
 #: Bytes read from disk and written to the transport at a time, under a
 #: rate limit (small, so that the pace is even).

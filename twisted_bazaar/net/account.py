@@ -4,7 +4,7 @@ registrations, index entries, transfer slots, event streams, bytes
 waiting for a peer that does not read.  Each kind is an L{Account}; every
 place that lets a peer make it hold something charges the holder (a link,
 a leaf, a stream) to the peer's address group (see
-L{twisted_bazaar.net.eviction.addressGroup}), to its key once proven, and
+L{twisted_bazaar.base.addressgroup.addressGroup}), to its key once proven, and
 to the account's global capacity.
 
 One rule for all of them, max-min fairness among address groups (as

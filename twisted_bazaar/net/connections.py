@@ -28,7 +28,8 @@ from collections import OrderedDict
 from twisted.logger import LogLevel
 
 from twisted_bazaar.base.limitregistry import LIMITS, declare
-from twisted_bazaar.net.eviction import GRACE, addressGroup
+from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.net.eviction import GRACE
 
 #: Default new connections one address group may open a second, sustained
 #: (and at once, after a pause): far above what a peer needs (a node opens

@@ -13,7 +13,7 @@ class IConnector(Interface):
     """Connects a protocol to a host and port, and listens for a node's
     other ports, under the connector's channel if it has one."""
 
-    channel = Attribute("The channel key (L{twisted_bazaar.net.channel.ChannelKey}) "
+    channel = Attribute("The channel key (L{twisted_bazaar.channel.session.ChannelKey}) "
                         "every connection runs under, or None: plain (the memory "
                         "network's).")
     peerLog = Attribute("Where the lines of channels that failed go, bounded per "

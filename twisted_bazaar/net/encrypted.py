@@ -1,6 +1,6 @@
 """
 The encrypted channel on Twisted: a protocol that runs a
-L{twisted_bazaar.net.channel.Session} on a TCP connection and gives the
+L{twisted_bazaar.channel.session.Session} on a TCP connection and gives the
 protocol it wraps a transport of plaintext, as C{twisted.protocols.tls}
 does for TLS.
 
@@ -23,8 +23,8 @@ from zope.interface import implementer
 
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.capabilities import ISecureTransport, conformThrough
-from twisted_bazaar.net.channel import ChannelError, Session
-from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.channel.session import ChannelError, Session
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.sendnow import sendNow
 
 #: Seconds the channel's handshake may take, by default (the links'

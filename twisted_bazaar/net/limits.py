@@ -113,7 +113,7 @@ class TokenBucket:
 class GroupRates:
     """
     A token bucket per address group (see
-    L{twisted_bazaar.net.eviction.addressGroup}): for work whose cost a
+    L{twisted_bazaar.base.addressgroup.addressGroup}): for work whose cost a
     per-link rate does not bound, since one address may hold many links.
     The ``remembered`` groups seen last are kept (a group forgotten
     starts again with a full bucket).

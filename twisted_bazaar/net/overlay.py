@@ -46,7 +46,7 @@ DEFAULT_DIRECT_SLOTS = 8
 #: Default seconds without a trade message after which a direct link closes.
 DEFAULT_DIRECT_IDLE = 30.0
 #: Default connections one address group (see
-#: L{twisted_bazaar.net.eviction.addressGroup}) may hold open before saying
+#: L{twisted_bazaar.base.addressgroup.addressGroup}) may hold open before saying
 #: thisisme.
 DEFAULT_HANDSHAKE_LIMIT = 4
 LINKS_LIMIT = declare(

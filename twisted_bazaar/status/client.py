@@ -19,7 +19,7 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.status.messages import NodeState, State
 from twisted_bazaar.status.operator import operatorProof
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint
 from twisted_bazaar.net.handshake import LinkHandshake, channelHash, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings

@@ -4,7 +4,7 @@ from a plain thread: for end-to-end tests and benchmarks that talk to live
 daemons the way a stranger would, byte by byte, but inside the channel.
 
 It takes any sans-IO session with the shape of
-L{twisted_bazaar.net.channel.Session} (C{start}, C{receive}, C{seal},
+L{twisted_bazaar.channel.session.Session} (C{start}, C{receive}, C{seal},
 C{established}), so a test that must not use the package to talk (the
 interoperability checks) can hand it an independent implementation.
 """

@@ -37,7 +37,7 @@ from twisted_bazaar.traversal.messages import RelayOffer, RelayReserve, RelayRes
 from twisted_bazaar.wire.ids import NO_ID, shortId, wireId
 
 #: Registrations advertising a port that one address group (see
-#: L{twisted_bazaar.net.eviction.addressGroup}) may make a second, in bursts
+#: L{twisted_bazaar.base.addressgroup.addressGroup}) may make a second, in bursts
 #: of twice that; and the most live nodes it may hold registered.
 JOIN_RATE = 20.0
 GROUP_LIMIT = 256

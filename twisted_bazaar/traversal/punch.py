@@ -44,7 +44,7 @@ from twisted.python.failure import Failure
 from twisted_bazaar import wire
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punchdial import DIAL_TIMEOUT
 from twisted_bazaar.traversal.punchlimits import PunchLimits

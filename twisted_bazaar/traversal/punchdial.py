@@ -109,7 +109,7 @@ class PunchDialer:
 
     def __init__(self, reactor, channel, peerLog, timeout=DIAL_TIMEOUT):
         """
-        @param channel: the process's L{twisted_bazaar.net.channel.ChannelKey}.
+        @param channel: the process's L{twisted_bazaar.channel.session.ChannelKey}.
         @param peerLog: the L{twisted_bazaar.base.logthrottle.PeerLog} the
             lines of failed channels go through.
         """

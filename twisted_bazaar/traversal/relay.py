@@ -24,7 +24,7 @@ from twisted.logger import Logger, LogLevel
 from twisted_bazaar import wire
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
-from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey

@@ -21,7 +21,7 @@ from twisted.logger import Logger, LogLevel
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.encrypted import EncryptedProtocol
-from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.net.overlay import OverlayFactory

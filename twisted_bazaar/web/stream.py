@@ -27,7 +27,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.web.answers import JSONError, jsonBody, nodeId, nodePage, shownJSON
 
 #: Most event streams open at once, and from one address group; past

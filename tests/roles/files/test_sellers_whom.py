@@ -19,7 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
 from twisted_bazaar.identity.keys import Identity
-from twisted_bazaar.net.channel import ChannelKey
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedFactory, EncryptedProtocol
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.testing import Market, MemoryNetwork

@@ -17,11 +17,11 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.files.client import TransferClient
-from twisted_bazaar.net.noise import AESGCM_NAME
+from twisted_bazaar.channel.noise import AESGCM_NAME
 from twisted_bazaar.files.sources import Sources
 from twisted_bazaar.core.dialer import FILES, Peer
 from twisted_bazaar.core.market import signedFile
-from twisted_bazaar.net.eviction import addressGroup
+from twisted_bazaar.base.addressgroup import addressGroup
 
 #: Most sellers one download takes pieces from (or asks to describe the
 #: file) at once.

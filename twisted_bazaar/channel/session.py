@@ -2,7 +2,7 @@
 The encrypted channel every connection of the market starts with
 (docs/protocol.md §2.1), without I/O: bytes in, bytes out.
 
-A L{Session} runs the Noise XX handshake of L{twisted_bazaar.net.noise}
+A L{Session} runs the Noise XX handshake of L{twisted_bazaar.channel.noise}
 with this process's L{ChannelKey}, frames each Noise message with a 2-byte
 length, proves the node's Ed25519 key in the handshake's payloads (a
 signature of its static X25519 key, as libp2p-noise does), and then seals
@@ -20,8 +20,7 @@ import json
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from twisted_bazaar.identity.keys import decode, encode
-from twisted_bazaar.net.noise import (
+from twisted_bazaar.channel.noise import (
     AESGCM_NAME,
     CHACHAPOLY,
     TAGLEN,
@@ -29,6 +28,7 @@ from twisted_bazaar.net.noise import (
     NoiseError,
     XXHandshake,
 )
+from twisted_bazaar.identity.keys import decode, encode
 
 #: Bound into the handshake: a peer of another protocol fails it.
 PROLOGUE = b"twisted-bazaar/1"

@@ -12,7 +12,7 @@ package's; nothing here is a cipher of our own, and the one key
 derivation beyond the specification's (L{CipherState.derived}, for the
 switch to AESGCM) is its own HKDF with a label.  The
 framing, the identity payloads and the byte stream on top are
-L{twisted_bazaar.net.channel}'s.
+L{twisted_bazaar.channel.session}'s.
 """
 
 import hashlib

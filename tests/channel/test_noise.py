@@ -1,5 +1,5 @@
 """
-Tests for L{twisted_bazaar.net.noise}: the published test vectors of
+Tests for L{twisted_bazaar.channel.noise}: the published test vectors of
 C{Noise_XX_25519_ChaChaPoly_SHA256} (the cacophony and snow suites), byte
 for byte, through the handshake and on into transport messages.
 """
@@ -9,7 +9,7 @@ import hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.net.noise import (
+from twisted_bazaar.channel.noise import (
     CipherState,
     KeyPair,
     NoiseError,

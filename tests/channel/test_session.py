@@ -1,5 +1,5 @@
 """
-Tests for L{twisted_bazaar.net.channel}: the channel's framing, identity
+Tests for L{twisted_bazaar.channel.session}: the channel's framing, identity
 payloads and failures (docs/protocol.md §2.1), bytes in and bytes out.
 """
 
@@ -17,8 +17,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.contract.test_channel import vectors
 from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.net import channel
-from twisted_bazaar.net.channel import (
+from twisted_bazaar.channel import session as channel
+from twisted_bazaar.channel.session import (
     KEYED_PAYLOAD,
     MAX_PLAINTEXT,
     MESSAGE_2,
