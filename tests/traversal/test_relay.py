@@ -647,12 +647,12 @@ class FairThrottleTests(SynchronousTestCase):
         self.assertLess(sum(carried), 1000 * 10 * 1.2)
 
     def test_aNewCircuitOfAStoppedGroupStops(self):
-        """A circuit that opens while its group is stopped starts stopped;
-        one of another group does not."""
+        """A circuit that opens while its group (here of one origin) is
+        stopped starts stopped; one of another group does not."""
         bed = Bed(RelayLimits(rate=1000))
         dialler, _ = openedCircuit(bed, "127.77.0.1")
         dialler.dataReceived(b"x" * 1500)
-        later, _ = openedCircuit(bed, "127.77.0.2")
+        later, _ = openedCircuit(bed, "127.77.0.1")
         self.assertEqual(later.transport.producerState, "paused")
         other, _ = openedCircuit(bed, "10.1.0.5")
         self.assertEqual(other.transport.producerState, "producing")
