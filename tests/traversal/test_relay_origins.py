@@ -18,7 +18,7 @@ from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.wire.ids import shortId
 
 from tests.traversal.helpers import NODE_ID, Bed
-from tests.traversal.test_relay import _end, _heard, openedCircuit
+from tests.traversal.test_relay import _end, _heard, assertReadsOn, openedCircuit
 
 
 def _key():
@@ -92,13 +92,7 @@ class RatePerOriginTests(SynchronousTestCase):
         modest, modest_node = openedCircuit(bed, "127.77.0.2")
         greedy.dataReceived(b"x" * 1500)
         self.assertEqual(greedy.transport.producerState, "paused")
-        for _ in range(3):
-            modest.dataReceived(b"hello" * 20)
-            self.assertEqual((modest.transport.producerState,
-                              modest_node.transport.producerState),
-                             ("producing", "producing"))
-            bed.clock.advance(0.1)
-        self.assertTrue(modest_node.transport.value().endswith(b"hello" * 20))
+        assertReadsOn(self, bed, modest, modest_node)
         self.assertEqual(greedy.transport.producerState, "paused")
         bed.clock.advance(5.0)
         self.assertEqual(greedy.transport.producerState, "producing")
