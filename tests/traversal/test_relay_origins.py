@@ -48,18 +48,19 @@ class CircuitsPerOriginTests(SynchronousTestCase):
         self.assertEqual(_heard(_connect(bed, "127.77.0.1", _key())), [])
         self.assertEqual(len(bed.told), 4)
 
-    def test_inAllAnOriginHoldsHalfItsGroups(self):
+    def test_inAllAnOriginHoldsThreeQuartersOfItsGroups(self):
         """Of the 16 circuits one group may hold (to any nodes), one key
-        holds 8; another key of the group takes the rest."""
+        holds 12; another key of the group takes the rest."""
         bed = Bed(RelayLimits(node_group_circuits=16, node_origin_circuits=16))
         mine = _key()
-        for _ in range(8):
+        for _ in range(12):
             self.assertEqual(_heard(_connect(bed, "127.77.0.1", mine)), [])
+            bed.clock.advance(0.2)  # within its 10 a second
         [error] = _heard(_connect(bed, "127.77.0.1", mine))
         self.assertEqual((error.code, error.info),
-                         ("noslots", "your key holds 8 circuits already"))
+                         ("noslots", "your key holds 12 circuits already"))
         other = _key()
-        for _ in range(8):
+        for _ in range(4):
             self.assertEqual(_heard(_connect(bed, "127.77.0.2", other)), [])
         self.assertEqual(bed.relay.circuits.held(addressGroup("127.77.0.1")), 16)
 

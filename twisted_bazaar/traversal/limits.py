@@ -24,7 +24,10 @@ NODE_CIRCUITS_PER_GROUP = 4
 #: proved) may hold, in all and to one node: below its group's, so that
 #: one origin never takes its whole group's share (keys are free: these
 #: bound one origin among the honest ones of its group, never a group).
-ORIGIN_CIRCUITS = 8
+#: Three quarters of a group's: a busy node's links and transfers to
+#: nodes at home (3 neighbours, 8 direct links, their transfers) may all
+#: run through one relay.
+ORIGIN_CIRCUITS = 12
 NODE_CIRCUITS_PER_ORIGIN = 3
 #: Circuits a second one origin may open (at most a second's worth at
 #: once), well below a group's connections a second to the relay.
@@ -87,18 +90,9 @@ NODE_RESERVATIONS = 16
 NODE_GROUP_RESERVATIONS = 4
 NODE_CIRCUITS_ALL = 64
 NODE_GROUP_CIRCUITS = 8
-NODE_ORIGIN_CIRCUITS = 4
+NODE_ORIGIN_CIRCUITS = 6
 NODE_NODE_CIRCUITS = 16
 NODE_NODE_CIRCUITS_PER_GROUP = 4
-#: Circuits one origin (the key a dialler's channel with the relay
-#: proved) may hold, in all and to one node: below its group's, so that
-#: one origin never takes its whole group's share (keys are free: these
-#: bound one origin among the honest ones of its group, never a group).
-ORIGIN_CIRCUITS = 8
-NODE_CIRCUITS_PER_ORIGIN = 3
-#: Circuits a second one origin may open (at most a second's worth at
-#: once), well below a group's connections a second to the relay.
-ORIGIN_OPENS = 10
 NODE_CIRCUIT_BYTES = 16 * 1024 * 1024
 NODE_PENDING = 32
 NODE_GROUP_PENDING = 8
