@@ -118,7 +118,7 @@ class Relay:
         self._waiting = {}
         #: Its bytes a second, all circuits together (limits.rate), shared
         #: among the diallers' groups, and a group's among its origins.
-        self.throttle = Throttle(clock, limits.rate, self._pauseGroup, self._resumeGroup)
+        self.throttle = Throttle(clock, limits.rate, self._pauseOrigin, self._resumeOrigin)
 
     @property
     def enabled(self):
@@ -141,12 +141,12 @@ class Relay:
         for end in list(self.pending):
             end.refuse("noslots", "the relay stopped", log=False)
 
-    def _pauseGroup(self, group, origin):
+    def _pauseOrigin(self, group, origin):
         for circuit in self.circuits.holders(group):
             if circuit.origin == origin:
                 circuit.pause()
 
-    def _resumeGroup(self, group, origin):
+    def _resumeOrigin(self, group, origin):
         for circuit in self.circuits.holders(group):
             if circuit.origin == origin:
                 circuit.resume()

@@ -110,8 +110,7 @@ class Throttle:
         saved = self._allowance + (now - self._last) * rate
         self._allowance = allowance = min(float(rate), saved) - count
         self._last = now
-        used = self._count(self._recent, group, count, now)
-        mine = self._count(self._origins.setdefault(group, {}), origin, count, now)
+        used, mine = self._count(group, origin, count, now)
         if allowance >= 0:
             return False
         wait = -allowance / rate
@@ -135,14 +134,27 @@ class Throttle:
                     self._stop(group, origin)
         return (group, origin) in self._paused
 
-    @staticmethod
-    def _count(table, key, count, now):
-        """Add ``count`` to ``key``'s recent bytes in ``table``: its total."""
-        entry = table.get(key)
+    def _count(self, group, origin, count, now):
+        """Add ``count`` to the recent bytes of ``group`` and of its
+        ``origin``: (the group's, the origin's).  On the relay's every
+        read: one decay for both where they were counted last together
+        (a group of one origin)."""
+        entry = self._recent.get(group)
         if entry is None:
-            entry = table[key] = [0.0, now]
-        entry[0], entry[1] = _decayed(entry, now) + count, now
-        return entry[0]
+            entry = self._recent[group] = [0.0, now]
+            origins = self._origins[group] = {}
+        else:
+            origins = self._origins[group]
+        mine = origins.get(origin)
+        if mine is None:
+            mine = origins[origin] = [0.0, now]
+        then = entry[1]
+        decay = 1.0 if then == now else math.exp((then - now) / WINDOW)
+        entry[0], entry[1] = entry[0] * decay + count, now
+        if mine[1] != then:
+            decay = math.exp((mine[1] - now) / WINDOW)
+        mine[0], mine[1] = mine[0] * decay + count, now
+        return entry[0], mine[0]
 
     def _stop(self, group, origin):
         self._paused.add((group, origin))
