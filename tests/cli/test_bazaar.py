@@ -552,7 +552,7 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         self.assertEqual(lines[-1], "withheld (its operator's, told to --data-dir of "
                          "the node): links other than overlay links, bag, pending "
                          "buys, recent messages, downloads, copies of shared files sold, "
-                         "limits")
+                         "limits, relay use")
 
     def test_theOperatorsWholeState(self):
         state = NodeState(7, "h", 1, "flood", (), {}, {"apple": 1}, 0,
@@ -577,6 +577,22 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         self.assertEqual(lines[at + 1:at + 3],
                          ["  link.unsent  10 of 32 bytes, 8 a group",
                           "  tracker.pending  2 connections, no bound"])
+
+    def test_theOperatorsRelayUse(self):
+        """A node that relays for nodes at home: what its relay holds and
+        has copied, in --json as on the wire, and one line of text; a
+        node without a relay has neither."""
+        state = NodeState(7, "h", 1, "flood", (), {}, {}, 0,
+                          relaying=(2, 1, 3 * 1024 * 1024 // 2))
+        obj = nodeObject(state)
+        self.assertEqual(obj["relaying"], {"reservations": 2, "circuits": 1,
+                                           "bytes": 1572864})
+        self.assertIn("relaying for nodes at home: 2 reservations, 1 circuit, "
+                      "1.5 MiB copied", renderNode(obj).splitlines())
+        bare = nodeObject(NodeState(7, "h", 1, "flood", (), {}, {}, 0))
+        self.assertNotIn("relaying", bare)
+        self.assertFalse([line for line in renderNode(bare).splitlines()
+                          if line.startswith("relaying")])
 
     def test_aFilesHashGoesByItsNameInJson(self):
         """The wire's ``sha256`` of a file, its content id, is ``contentId``

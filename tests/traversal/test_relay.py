@@ -594,6 +594,18 @@ class ThrottleTests(SynchronousTestCase):
         self.assertEqual(dialler.transport.producerState, "producing")
 
 
+def assertReadsOn(case, bed, dialler, node):
+    """A circuit (its dialler's and node's ends) within its share reads
+    on, and carries what its dialler sends, while the relay's throttle is
+    in debt."""
+    for _ in range(3):
+        dialler.dataReceived(b"hello" * 20)
+        case.assertEqual((dialler.transport.producerState, node.transport.producerState),
+                         ("producing", "producing"))
+        bed.clock.advance(0.1)
+    case.assertTrue(node.transport.value().endswith(b"hello" * 20))
+
+
 class FairThrottleTests(SynchronousTestCase):
     """The throttle is shared max-min fairly among the diallers' groups:
     one group past its share stops only its own circuits."""
@@ -614,13 +626,7 @@ class FairThrottleTests(SynchronousTestCase):
         for dialler, node in strangers:
             self.assertEqual((dialler.transport.producerState,
                               node.transport.producerState), ("paused", "paused"))
-        for _ in range(3):
-            honest.dataReceived(b"hello" * 20)
-            self.assertEqual((honest.transport.producerState,
-                              honest_node.transport.producerState),
-                             ("producing", "producing"))
-            bed.clock.advance(0.1)
-        self.assertTrue(honest_node.transport.value().endswith(b"hello" * 20))
+        assertReadsOn(self, bed, honest, honest_node)
         bed.clock.advance(5.0)
         self.assertEqual(strangers[0][0].transport.producerState, "producing")
 
@@ -647,12 +653,12 @@ class FairThrottleTests(SynchronousTestCase):
         self.assertLess(sum(carried), 1000 * 10 * 1.2)
 
     def test_aNewCircuitOfAStoppedGroupStops(self):
-        """A circuit that opens while its group is stopped starts stopped;
-        one of another group does not."""
+        """A circuit that opens while its group (here of one origin) is
+        stopped starts stopped; one of another group does not."""
         bed = Bed(RelayLimits(rate=1000))
         dialler, _ = openedCircuit(bed, "127.77.0.1")
         dialler.dataReceived(b"x" * 1500)
-        later, _ = openedCircuit(bed, "127.77.0.2")
+        later, _ = openedCircuit(bed, "127.77.0.1")
         self.assertEqual(later.transport.producerState, "paused")
         other, _ = openedCircuit(bed, "10.1.0.5")
         self.assertEqual(other.transport.producerState, "producing")

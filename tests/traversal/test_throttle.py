@@ -14,8 +14,8 @@ class ThrottleTests(SynchronousTestCase):
         self.clock = Clock()
         self.calls = []
         self.throttle = Throttle(self.clock, 100,
-                                 lambda group: self.calls.append(("pause", group)),
-                                 lambda group: self.calls.append(("resume", group)))
+                                 lambda group, origin: self.calls.append(("pause", group)),
+                                 lambda group, origin: self.calls.append(("resume", group)))
 
     def test_withinTheRate(self):
         """A second's worth goes at once; then the rate, as time passes."""
@@ -140,6 +140,44 @@ class ThrottleTests(SynchronousTestCase):
         self.throttle.spend("a", 500)
         self.throttle.stop()
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class OriginTests(SynchronousTestCase):
+    """Within a group past its share, its origins share it max-min: only
+    the origins past their part stop."""
+
+    def setUp(self):
+        self.clock = Clock()
+        self.calls = []
+        self.throttle = Throttle(self.clock, 100,
+                                 lambda *held: self.calls.append(("pause",) + held),
+                                 lambda *held: self.calls.append(("resume",) + held))
+
+    def test_onlyTheOriginPastItsPartStops(self):
+        """A group's greedy origin stops; its modest one (10 of the
+        group's 100) reads on up to its part (90), then stops too."""
+        self.throttle.spend("g", 10, "modest")
+        self.assertTrue(self.throttle.spend("g", 150, "greedy"))
+        self.assertEqual(self.calls, [("pause", "g", "greedy")])
+        self.assertFalse(self.throttle.spend("g", 70, "modest"))
+        self.assertFalse(self.throttle.holds("g", "modest"))
+        self.assertTrue(self.throttle.spend("g", 20, "modest"))
+        self.assertEqual(self.calls[-1], ("pause", "g", "modest"))
+        self.clock.advance(10)
+        self.assertEqual(sorted(self.calls[-2:]), [("resume", "g", "greedy"),
+                                                   ("resume", "g", "modest")])
+
+    def test_anOriginGoneLeavesItsBytesToItsGroup(self):
+        """An origin whose circuits closed after a burst, outside a debt,
+        leaves its bytes counted in its group: the group is past its share
+        (95 of the 100 beside another's 5), and its other origin, given
+        what the gone one's bytes leave of it (75), stops past that."""
+        self.throttle.spend("g", 90, "gone")
+        self.throttle.forgetOrigin("g", "gone")
+        self.throttle.spend("other", 5, "o")
+        self.assertFalse(self.throttle.spend("g", 20, "left"))
+        self.assertTrue(self.throttle.spend("g", 60, "left"))
+        self.assertEqual(self.calls, [("pause", "g", "left")])
 
 
 class FairShareTests(SynchronousTestCase):

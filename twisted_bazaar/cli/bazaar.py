@@ -529,7 +529,8 @@ def relayedAt(address, members, direct):
 
 #: What a node tells only its operator, as ``bazaar node`` names it.
 WITHHELD = ("links other than overlay links", "bag", "pending buys",
-            "recent messages", "downloads", "copies of shared files sold", "limits")
+            "recent messages", "downloads", "copies of shared files sold", "limits",
+            "relay use")
 
 
 def nodeObject(state):
@@ -549,9 +550,12 @@ def nodeObject(state):
         return dict(obj, operator=False, withheld=list(WITHHELD))
     seen = (None if not state.seen_host
             else {"host": state.seen_host, "port": state.seen_port})
-    return dict(obj, operator=True, bag=dict(state.bag), pending=state.pending,
-                recent=wired["recent"], downloads=list(map(shownFile, wired["downloads"])),
-                seen=seen, limits=wired["limits"])
+    whole = dict(obj, operator=True, bag=dict(state.bag), pending=state.pending,
+                 recent=wired["recent"], downloads=list(map(shownFile, wired["downloads"])),
+                 seen=seen, limits=wired["limits"])
+    if "relaying" in wired:
+        whole["relaying"] = wired["relaying"]
+    return whole
 
 
 @defer.inlineCallbacks
@@ -751,6 +755,13 @@ def limitLine(entry):
     return f"{entry['name']}  {held}{share}"
 
 
+def relayingLine(use):
+    """A node's relay use, as its operator reads it: ``relaying for nodes
+    at home: 2 reservations, 3 circuits, 1.5 MiB copied``."""
+    return (f"relaying for nodes at home: {plural(use['reservations'], 'reservation')}, "
+            f"{plural(use['circuits'], 'circuit')}, {byteSize(use['bytes'])} copied")
+
+
 def renderNode(obj):
     def counts(values):
         return ", ".join(f"{item} {n}" for item, n in values.items()) or "-"
@@ -779,6 +790,8 @@ def renderNode(obj):
     if obj.get("downloads"):
         lines.append(f"downloads: {len(obj['downloads'])}")
         lines += [f"  {downloadLine(entry)}" for entry in obj["downloads"]]
+    if obj.get("relaying"):
+        lines.append(relayingLine(obj["relaying"]))
     if obj.get("limits"):
         lines.append("limits (used of the most it holds; a group's share):")
         lines += [f"  {limitLine(entry)}" for entry in obj["limits"]]

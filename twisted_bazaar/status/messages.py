@@ -35,6 +35,7 @@ from twisted_bazaar.wire import (
 )
 from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
+from twisted_bazaar.status.relaying import checkRelayUse, relayUseDict
 from twisted_bazaar.wire.core import checkRelay, relayMap
 from twisted_bazaar.wire.ids import wireId
 
@@ -216,12 +217,15 @@ class NodeState(Message):
     answer has no ``reach`` (None).  ``limits``: each pool of the
     registry of limits the node's process holds, as (name, unit, used,
     limit, a group's share), limit and share None where there is none.
+    ``relaying``: for a node that runs a relay for nodes at home, its
+    use as (reservations, circuits, bytes copied)
+    (L{twisted_bazaar.status.relaying}); None otherwise.
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
     (None), and its reach; its bag, pending buys and the address seen
-    are None, and it has no recent messages, downloads or limits, since
-    they are withheld.
+    are None, and it has no recent messages, downloads, limits or relay
+    use, since they are withheld.
     """
 
     id: int = field(checkNodeIdOrNone)
@@ -241,6 +245,7 @@ class NodeState(Message):
     seen_port: int = field(checkPort, default=None)
     relay: str = field(checkRelay, default=None)
     limits: tuple = field(objectList(LIMIT_KEYS, MAX_ENTRIES), default=())
+    relaying: tuple = field(checkRelayUse, default=None)
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -257,6 +262,8 @@ class NodeState(Message):
             return out
         if self.seen_host is not None:
             out.update(seenHost=self.seen_host, seenPort=self.seen_port or 0)
+        if self.relaying is not None:
+            out["relaying"] = relayUseDict(self.relaying)
         out.update(bag=dict(self.bag or {}), pending=self.pending or 0,
                    recent=[{"ago": ago, "dir": way, "peer": wireId(peer), "type": kind}
                            for ago, way, peer, kind in self.recent],

@@ -21,6 +21,7 @@ from twisted_bazaar.status.messages import (
     State,
 )
 from twisted_bazaar.status.operator import provesOperator
+from twisted_bazaar.status.relaying import relayUse
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.core.punching import relayedFrom
 from twisted_bazaar.base.limitregistry import declare
@@ -92,7 +93,8 @@ class NodeStatus:
                              downloads, key=lambda row: row["name"])[:MAX_ITEMS]),
                          reach=reach.state, seen_host=reach.seen_host,
                          seen_port=reach.seen_port, relay=node.relay,
-                         limits=tuple(accountsHeld()[:MAX_ENTRIES]))
+                         limits=tuple(accountsHeld()[:MAX_ENTRIES]),
+                         relaying=relayUse(node.relaying))
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its
@@ -116,7 +118,7 @@ def publicOf(state):
     L{NodeStatus.publicState})."""
     return attr.evolve(
         state, public=True, bag=None, pending=None, recent=(), downloads=(),
-        seen_host=None, seen_port=None, limits=(),
+        seen_host=None, seen_port=None, limits=(), relaying=None,
         links=tuple(link for link in state.links if link[3] == PUBLIC_LINKS),
         files=tuple(row[:3] + (None,) for row in state.files))
 

@@ -29,7 +29,8 @@ from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.traversal.limits import (
-    CIRCUITS_LIMIT, NODE_CIRCUITS_LIMIT, PENDING_LIMIT, RESERVATIONS_LIMIT, RelayLimits)
+    CIRCUITS_LIMIT, NODE_CIRCUITS_LIMIT, ORIGIN_OPENS_LIMIT, PENDING_LIMIT,
+    RESERVATIONS_LIMIT, RelayLimits)
 from twisted_bazaar.traversal.messages import (
     FRAME_LIMIT,
     RelayAccept,
@@ -68,7 +69,8 @@ class _Reservation:
         self.tell = tell
         self.key = key
         self.circuits = Account.of(NODE_CIRCUITS_LIMIT, limits.node_circuits,
-                                   limits.node_group_circuits)
+                                   limits.node_group_circuits,
+                                   limits.node_origin_circuits)
         #: The connection it is held on, for one held on the relay's port.
         self.end = None
 
@@ -106,14 +108,17 @@ class Relay:
         self.reservations = Account.of(RESERVATIONS_LIMIT, limits.reservations,
                                        limits.group_reservations)
         self._reserved = {}
-        self.circuits = Account.of(CIRCUITS_LIMIT, limits.circuits, limits.group_circuits)
+        self.circuits = Account.of(CIRCUITS_LIMIT, limits.circuits, limits.group_circuits,
+                                   limits.origin_circuits)
+        #: Circuits a second each origin may ask for.
+        self.opens = RateLimit(clock, ORIGIN_OPENS_LIMIT, limits.origin_opens)
         self.pending = Account.of(PENDING_LIMIT, limits.pending, limits.group_pending,
                                   oldest_first=True)
         #: token -> circuit waiting for its node's relayAccept.
         self._waiting = {}
         #: Its bytes a second, all circuits together (limits.rate), shared
-        #: among the diallers' groups.
-        self.throttle = Throttle(clock, limits.rate, self._pauseGroup, self._resumeGroup)
+        #: among the diallers' groups, and a group's among its origins.
+        self.throttle = Throttle(clock, limits.rate, self._pauseOrigin, self._resumeOrigin)
 
     @property
     def enabled(self):
@@ -136,13 +141,15 @@ class Relay:
         for end in list(self.pending):
             end.refuse("noslots", "the relay stopped", log=False)
 
-    def _pauseGroup(self, group):
+    def _pauseOrigin(self, group, origin):
         for circuit in self.circuits.holders(group):
-            circuit.pause()
+            if circuit.origin == origin:
+                circuit.pause()
 
-    def _resumeGroup(self, group):
+    def _resumeOrigin(self, group, origin):
         for circuit in self.circuits.holders(group):
-            circuit.resume()
+            if circuit.origin == origin:
+                circuit.resume()
 
     def line(self, group, format, level=LogLevel.info, **fields):
         """One line a peer caused, through the peer log."""
@@ -269,24 +276,28 @@ class Relay:
         if reservation is None:
             raise Refused("norelay", f"this relay holds no reservation for node "
                           f"{wireId(request.to)}")
-        group, circuits = end.group, self.circuits
+        group, circuits, origin = end.group, self.circuits, originOf(end)
+        if not self.opens.admit(origin):
+            raise Refused("noslots", f"your key asked for more than "
+                          f"{self.limits.origin_opens:g} circuits a second")
         # Room among the node's circuits and among all, both found before
         # anything gives way: a circuit to the node that gives way makes
         # room among all too.
-        mine = reservation.circuits.makeRoom(group)
+        mine = reservation.circuits.makeRoom(group, key=origin)
         if mine is None:
-            raise Refused("noslots", self._nodeRefusal(reservation, group))
-        if mine and circuits.held(group) < circuits.group_limit:
+            raise Refused("noslots", self._nodeRefusal(reservation, group, origin))
+        if mine and circuits.held(group) < circuits.group_limit \
+                and circuits.heldBy(origin) < circuits.key_limit:
             victims = []
         else:
-            victims = circuits.makeRoom(group)
+            victims = circuits.makeRoom(group, key=origin)
             if victims is None:
-                raise Refused("noslots", circuits.refusal(group, "circuits"))
+                raise Refused("noslots", circuits.refusal(group, "circuits", origin))
         for victim in mine + victims:
             victim.close("it gave way to a circuit of another address group")
-        circuit = _Circuit(self, end, reservation, secrets.token_urlsafe(16))
-        circuits.hold(circuit, group)
-        reservation.circuits.hold(circuit, group)
+        circuit = _Circuit(self, end, reservation, secrets.token_urlsafe(16), origin)
+        circuits.hold(circuit, group, key=origin)
+        reservation.circuits.hold(circuit, group, key=origin)
         self._waiting[circuit.token] = circuit
         peer = end.transport.getPeer()
         reservation.tell(RelayIncoming(circuit.token, request.purpose,
@@ -295,9 +306,12 @@ class Relay:
         circuit.waitForAccept(self.limits.accept_timeout)
         return circuit
 
-    def _nodeRefusal(self, reservation, group):
+    def _nodeRefusal(self, reservation, group, origin):
         """Why a circuit to the reservation's node was refused."""
         node, account = shortId(reservation.node_id), reservation.circuits
+        held = account.heldBy(origin)
+        if held >= account.key_limit:
+            return f"your key holds {held} circuits to node {node} already"
         held = account.held(group)
         if held >= account.group_limit:
             return (f"your address group holds {held} circuits to node {node} "
@@ -327,14 +341,30 @@ class Relay:
         circuit.reservation.circuits.release(circuit)
         if not circuits.held(group):
             self.throttle.forget(group)
+        elif not any(other.origin == circuit.origin
+                     for other in circuits.holders(group)):
+            self.throttle.forgetOrigin(group, circuit.origin)
+
+
+def originOf(end):
+    """
+    The origin a dialler's circuits are charged to besides its address
+    group: the key its channel with the relay proved (wire text), or,
+    on a connection that proved none (the in-memory network's), its
+    address.
+    """
+    key = channelKey(end.transport)
+    return ("host", end.host) if key is None or key is PLAIN else key
 
 
 class _Circuit:
     """Two connections joined by a relay, and what they carried."""
 
-    def __init__(self, relay, dialler, reservation, token):
+    def __init__(self, relay, dialler, reservation, token, origin):
         self.relay = relay
         self.dialler = dialler
+        #: What it is charged to besides its dialler's group (L{originOf}).
+        self.origin = origin
         self.node = None
         self.reservation = reservation
         self.token = token
@@ -360,7 +390,7 @@ class _Circuit:
             end.sendString(wire.encode(RelayOpen(other.host or None)))
             end.other = other
             other.transport.registerProducer(end.transport, True)
-        if self.relay.throttle.holds(self.dialler.group):
+        if self.relay.throttle.holds(self.dialler.group, self.origin):
             self.pause()
         for end in (self.dialler, node):
             early, end.early = end.early, b""
@@ -369,7 +399,7 @@ class _Circuit:
 
     def pause(self):
         """Both ends stop reading (the relay's throttle ran dry, and the
-        dialler's group is past its share)."""
+        dialler's group is past its share, and its origin past its own)."""
         if self.node is not None and not self.closed:
             for end in (self.dialler, self.node):
                 end.transport.pauseProducing()
@@ -391,10 +421,11 @@ class _Circuit:
             self.close(f"it carried more than its {limit} bytes")
             return
         end.other.transport.write(data)
-        if self.relay.throttle.spend(self.dialler.group, len(data)):
-            # Past its group's share while the throttle is in debt (or read
-            # while it held the group: flow control, its other end's buffer
-            # drained, resumed it): it stops reading until the debt is paid.
+        if self.relay.throttle.spend(self.dialler.group, len(data), self.origin):
+            # Past its share of its group's, past the group's own, while the
+            # throttle is in debt (or read while it held the origin: flow
+            # control, its other end's buffer drained, resumed it): it stops
+            # reading until the debt is paid.
             self.pause()
 
     def close(self, why, code="noslots"):
