@@ -13,7 +13,6 @@ from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.traversal.circuit import IRelayedTransport
-from twisted_bazaar.traversal.reservation import RelayReservation
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status import node as status_node
 from twisted_bazaar.status.messages import NodeState, State
@@ -233,8 +232,7 @@ class ReachTests(StrangerTests):
         (it advertises it anyway); a node without one names none."""
         self.assertNotIn(b'"relay"', wire.encode(
             self.market.services[self.buyer].status.publicState()))
-        self.node.reservation = RelayReservation(self.node)
-        self.node.reservation.relay = "203.0.113.1:7701"
+        self.node.setRelay("203.0.113.1:7701")
         link = self.statusLink()
         feed(link, State())
         answer = sent(link)[-1]
