@@ -266,7 +266,8 @@ class Membership(Service):
         """The tracker sent what this node does not expect of it now
         (before it named the node, or a type nobody registered, or a
         relay message a part has no use for): ``error{wtf}``."""
-        link = link or self.link
+        if link is None:
+            link = self.link
         if link.peer_id is None:
             link.protocolError("wtf", f"a node does not expect {message.TYPE} "
                                "from the tracker before thisisyou")
