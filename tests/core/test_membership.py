@@ -271,11 +271,17 @@ class QuestionTests(MembershipCase):
         self.assertEqual(self.tracker.heard(), [])
 
     def test_oneHandlerAType(self):
-        """A type has one handler: a second, or one for a type the session
-        takes itself (reach, nodereply, error, dc), is refused."""
-        self.membership.handle(Found, lambda message: None)
+        """A type has one handler: another, or one for a type the session
+        takes itself (reach, nodereply, error, dc), is refused; the same
+        again (a scheme's, on each registration) is taken."""
+        handled = []
+        self.membership.handle(Found, handled.append)
+        self.membership.handle(Found, handled.append)
         for kind in (Found, wire.Reach, wire.NodeReply, wire.Error, wire.Dc):
             self.assertRaises(ValueError, self.membership.handle, kind, print)
+        self.register()
+        self.tracker.say({"type": "found", "item": "pear", "sellers": []})
+        self.assertEqual(handled, [Found("pear", ())])
 
     def test_errorsToTheHandlerOfTheirCode(self):
         """The tracker's error is logged, then handed to the handler of its

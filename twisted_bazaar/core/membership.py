@@ -342,11 +342,14 @@ class Membership(Service):
         """
         Have ``handler(message)`` take this type of message from the
         tracker once it named the node (a scheme's answers, the
-        reservation service's relay messages).
+        reservation service's relay messages).  The same handler again
+        (a scheme registers its own on each registration) changes
+        nothing.
 
-        @raise ValueError: if the type has a handler already.
+        @raise ValueError: if the type has another handler already.
         """
-        if message_type in self._handlers:
+        known = self._handlers.get(message_type)
+        if known is not None and known != handler:
             raise ValueError(f"{message_type.TYPE} from the tracker has a handler "
                              "already")
         self._handlers[message_type] = handler
@@ -356,9 +359,10 @@ class Membership(Service):
         Have ``handler(error)`` take the tracker's ``error`` of this code
         once it is logged (the reservation service's ``norelay``).
 
-        @raise ValueError: if the code has a handler already.
+        @raise ValueError: if the code has another handler already.
         """
-        if code in self._errors:
+        known = self._errors.get(code)
+        if known is not None and known != handler:
             raise ValueError(f"error {code} from the tracker has a handler already")
         self._errors[code] = handler
 
