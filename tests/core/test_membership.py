@@ -9,8 +9,7 @@ import random
 
 from twisted.internet import defer
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector, Recorder, WiredLink
@@ -271,6 +270,48 @@ class QuestionTests(MembershipCase):
         self.assertEqual(handled, [Found("pear", ())])
         self.assertEqual(self.tracker.heard(), [])
 
+    def test_oneHandlerAType(self):
+        """A type has one handler: another, or one for a type the session
+        takes itself (reach, nodereply, error, dc), is refused; the same
+        again (a scheme's, on each registration) is taken."""
+        handled = []
+        self.membership.handle(Found, handled.append)
+        self.membership.handle(Found, handled.append)
+        for kind in (Found, wire.Reach, wire.NodeReply, wire.Error, wire.Dc):
+            self.assertRaises(ValueError, self.membership.handle, kind, print)
+        self.register()
+        self.tracker.say({"type": "found", "item": "pear", "sellers": []})
+        self.assertEqual(handled, [Found("pear", ())])
+
+    def test_errorsToTheHandlerOfTheirCode(self):
+        """The tracker's error is logged, then handed to the handler of its
+        code, if any (one a code)."""
+        self.register()
+        told = []
+        self.membership.handleError("norelay", told.append)
+        self.assertRaises(ValueError, self.membership.handleError, "norelay", print)
+        with capturedLogs() as events:
+            self.tracker.say({"type": "error", "code": "norelay", "info": "none"})
+            self.tracker.say({"type": "error", "code": "noslots", "info": "full"})
+        self.assertEqual(told, [wire.Error("norelay", "none")])
+        self.assertEqual([formatEvent(event) for event in events],
+                         ["tracker says norelay: none", "tracker says noslots: full"])
+        self.assertEqual(self.tracker.heard(), [])
+
+    def test_trackerLostTold(self):
+        """The parts are told when the tracker link goes (what they held
+        through it goes with it)."""
+        lost = []
+
+        class Watcher(NodeObserver):
+            def trackerLost(self):
+                lost.append(True)
+
+        self.node.addObserver(Watcher())
+        self.register()
+        self.tracker.link.transport.loseConnection()
+        self.assertEqual(lost, [True])
+
     def test_unhandledTrackerMessageIsWtf(self):
         self.register()
         self.tracker.say({"type": "found", "item": "pear", "sellers": []})
@@ -431,73 +472,6 @@ class StoppingTests(MembershipCase):
         self.assertEqual(self.tracker.heard(), [])
         self.assertTrue(self.tracker.closed)
         self.assertFalse(self.membership.isRegistered)
-
-
-class RelayReservationTests(MembershipCase):
-    """
-    A node with a key that its tracker cannot dial asks for a reservation
-    at the tracker's relay, advertises the relay once it holds one, and
-    accepts the circuits the relay announces on a connection of its own.
-    """
-
-    RELAY = "192.0.2.1:7701"
-
-    def setUp(self):
-        super().setUp()
-        self.node.identity = Identity.fromRandom(random.Random(3))
-        self.register()
-
-    def reserve(self):
-        self.tracker.say(reach(False))
-        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
-        self.tracker.say({"type": "relayReserved", "relay": self.RELAY})
-
-    def test_privateAsksOnce(self):
-        """Told it is not reachable, it asks once per tracker connection;
-        a public node never asks."""
-        self.tracker.say(reach(True))
-        self.assertEqual(self.tracker.heard(), [])
-        self.tracker.say(reach(False))
-        self.tracker.say(reach(False))
-        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
-
-    def test_reservedIsAdvertised(self):
-        """Once held, the node's relay is the relay's address, and its
-        parts are told to advertise it."""
-        self.assertIsNone(self.node.relay)
-        self.reserve()
-        self.assertEqual(self.node.relay, self.RELAY)
-        self.assertIn(("relayChanged",), self.recorder.events)
-
-    def test_lostWithTheTracker(self):
-        """The reservation goes with the tracker connection: the node
-        advertises no relay, and its parts are told."""
-        self.reserve()
-        del self.recorder.events[:]
-        self.tracker.link.transport.loseConnection()
-        self.assertIsNone(self.node.relay)
-        self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
-
-    def test_incomingAccepted(self):
-        """A circuit announced is accepted on a new connection to the
-        relay, whose first message names the circuit."""
-        self.reserve()
-        self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
-                          "host": "198.51.100.7", "port": 5000})
-        [request] = self.node.connector.requests
-        self.assertEqual((request.host, request.port), ("192.0.2.1", 7701))
-        transport = StringTransport()
-        request.link.makeConnection(transport)
-        self.assertEqual(transport.value(), b'38:{"type":"relayAccept","circuit":"tok"},')
-
-    def test_incomingUnasked(self):
-        """A relayIncoming to a node that holds no reservation is refused,
-        and nothing is dialled."""
-        self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
-                          "host": "198.51.100.7", "port": 5000})
-        [error] = self.tracker.heard()
-        self.assertEqual(error["code"], "wtf")
-        self.assertEqual(self.node.connector.requests, [])
 
 
 class _WiredEndpoint:

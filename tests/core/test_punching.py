@@ -102,13 +102,6 @@ class Side:
         self.node.events.linkAdded(self.other.id)
 
 
-class Held:
-    """A node's reservation, held at relay."""
-
-    def __init__(self, relay):
-        self.relay = relay
-
-
 class PunchingTestCase(SynchronousTestCase):
     def setUp(self):
         self.clock = task.Clock()
@@ -341,8 +334,7 @@ class SeenTests(PunchingTestCase):
         a.node.reach = Reachability(PRIVATE, HOST_A, 9001, HOST_A, TRACKER_PORT)
         a.told()
         self.assertEqual((sent(a.link), linked), ([], []))
-        a.node.reservation = Held("192.0.2.1:7701")
-        a.node.events.relayChanged()
+        a.node.setRelay("192.0.2.1:7701")
         [connect] = sent(a.link)
         self.assertIsInstance(connect, PunchConnect)
         self.assertEqual(linked, [])

@@ -20,6 +20,9 @@ from twisted_bazaar.daemon.build import (
     plugMembership,
     plugScheme,
 )
+from twisted_bazaar.core.offering import RelayOffering
+from twisted_bazaar.core.reserving import ReservationService
+from twisted_bazaar.traversal.limits import NODE_LIMITS
 from twisted_bazaar.base.options import PluginOption
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
@@ -76,6 +79,27 @@ class BuildNodeTests(SynchronousTestCase):
         self.assertFalse(off.punching.enabled)
         none = buildNode(task.Clock(), random.Random(0), FakeConnector())
         self.assertEqual((none.punching, none.node.dialer.punching), (None, None))
+
+    def test_servicesAcrossNat(self):
+        """Every node has its reservation service and, given relay limits,
+        its relay offering (its relay limited as given); each observes the
+        node after its punching (they hear of its reach in that order), and
+        they are the services its runner starts (NodeParts.services)."""
+        parts = buildNode(task.Clock(), random.Random(0), FakeConnector(),
+                          punch=(object(), 3.0), relay=(NODE_LIMITS, 7.0))
+        observers = parts.node.events.observers
+        self.assertIsInstance(parts.reservations, ReservationService)
+        self.assertIsInstance(parts.offering, RelayOffering)
+        self.assertEqual((parts.offering.relay.limits, parts.offering.relay.rates.rate),
+                         (NODE_LIMITS, 7.0))
+        self.assertEqual([observers.index(part) for part in (
+            parts.punching, parts.reservations, parts.offering)],
+            sorted(observers.index(part) for part in (
+                parts.punching, parts.reservations, parts.offering)))
+        self.assertEqual(parts.services, [parts.reservations, parts.offering])
+        plain = buildNode(task.Clock(), random.Random(0), FakeConnector())
+        self.assertIsNone(plain.offering)
+        self.assertEqual(plain.services, [plain.reservations])
 
     def test_meterComesFirst(self):
         """The meter sees the node before any part is built."""

@@ -24,6 +24,7 @@ from twisted_bazaar.daemon.node import (
     relayService,
 )
 from twisted_bazaar.core.node import Node
+from twisted_bazaar.daemon.build import plugRelayOffer
 from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
@@ -140,15 +141,17 @@ class RelayServiceTests(SynchronousTestCase):
         leaves nothing scheduled."""
         clock = task.Clock()
         node = Node(clock, random.Random(0), FakeConnector())
+        offering = plugRelayOffer(node, NODE_LIMITS)
+        relay = offering.relay
         endpoint = _Endpoint(7702)
-        service = relayService(clock, node, ChannelKey.generate(Identity.generate()),
-                               endpoint, NODE_LIMITS, "--relay-port 0", self.fail)
-        self.assertEqual((node.relaying.port, node.relaying.here), (0, True))
-        service.startService()
-        self.assertEqual(node.relaying.port, 7702)
+        relayService(clock, offering, ChannelKey.generate(Identity.generate()),
+                     endpoint, "--relay-port 0", self.fail).setServiceParent(offering)
+        self.assertEqual((relay.port, relay.here), (0, True))
+        offering.startService()
+        self.assertEqual(relay.port, 7702)
         self.assertIsNotNone(endpoint.factory)
-        node.relaying.throttle.spend("10.1.0.0/16", 10 * NODE_LIMITS.rate)
-        service.stopService()
-        self.assertEqual(node.relaying.port, 0)
+        relay.throttle.spend("10.1.0.0/16", 10 * NODE_LIMITS.rate)
+        offering.stopService()
+        self.assertEqual(relay.port, 0)
         self.assertFalse(endpoint.port.listening)
         self.assertEqual(clock.getDelayedCalls(), [])

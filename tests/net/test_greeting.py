@@ -19,7 +19,6 @@ from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected, Overlay
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.traversal.reservation import RelayReservation
 
 from tests.helpers import (
     NODE_HOST,
@@ -81,8 +80,7 @@ class HandshakeTests(SynchronousTestCase):
     def test_relayNamedInThisIsMe(self):
         """A node that holds a reservation names its relay in its
         thisisme, so that a peer that links to it can reach it again."""
-        self.node.reservation = RelayReservation(self.node)
-        self.node.reservation.relay = "198.51.100.1:7701"
+        self.node.setRelay("198.51.100.1:7701")
         link = openLink(self.node, inbound=True)
         feed(link, wire.ThisIsMe(7, 5007, "10.0.0.7"))
         self.assertEqual(sent(link), [wire.ThisIsMe(1, NODE_PORT, NODE_HOST,

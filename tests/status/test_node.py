@@ -15,7 +15,6 @@ from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.traversal.circuit import IRelayedTransport
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.traversal.relay import Relay
-from twisted_bazaar.traversal.reservation import RelayReservation
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status import node as status_node
 from twisted_bazaar.status.messages import NodeState, State
@@ -235,8 +234,7 @@ class ReachTests(StrangerTests):
         (it advertises it anyway); a node without one names none."""
         self.assertNotIn(b'"relay"', wire.encode(
             self.market.services[self.buyer].status.publicState()))
-        self.node.reservation = RelayReservation(self.node)
-        self.node.reservation.relay = "203.0.113.1:7701"
+        self.node.setRelay("203.0.113.1:7701")
         link = self.statusLink()
         feed(link, State())
         answer = sent(link)[-1]
@@ -319,54 +317,3 @@ class _CircuitTransport:
 
     def __getattr__(self, name):
         return getattr(self._transport, name)
-
-
-class RelayUseTests(SynchronousTestCase):
-    """
-    A node that relays for nodes at home tells its operator what its
-    relay holds (reservations, circuits) and has copied; a stranger is
-    told none of it, and a node without a relay says nothing of one.
-    """
-
-    def setUp(self):
-        self.market = Market(seed=5, node_relay=NODE_LIMITS)
-        self.seller = self.market.addNode(seller={"stock": {"apple": 3}})
-        self.market.run(5)
-        self.node = self.market.services[self.seller].node
-        relay = self.node.relaying
-        relay.reserve(41, "10.7.0.0/16", lambda message: None, "key", "10.0.0.1")
-        relay.reserve(42, "10.8.0.0/16", lambda message: None, "key", "10.0.0.1")
-        relay.relayed = 1536
-
-    def link(self):
-        return provenLink(self.node, records.identity(300), purpose=STATUS,
-                          host="10.1.0.1")
-
-    def test_toldToTheOperator(self):
-        answer = askAsOperator(self.node, self.link())
-        self.assertEqual(answer.relaying, (2, 0, 1536))
-        encoded = wire.encode(answer)
-        self.assertIn(b'"relaying":{"reservations":2,"circuits":0,"bytes":1536}', encoded)
-        self.assertEqual(wire.decode(encoded), answer)
-
-    def test_notToAStranger(self):
-        link = self.link()
-        feed(link, State())
-        answer = sent(link)[-1]
-        self.assertIsNone(answer.relaying)
-        self.assertNotIn(b'"relaying"', wire.encode(answer))
-
-    def test_noRelayNoWord(self):
-        """A node whose relay is off, or that has none, says nothing."""
-        self.node.relaying = None
-        self.assertIsNone(self.market.services[self.seller].status.state().relaying)
-        self.node.relaying = Relay(self.node.clock, self.node.overlay.peer_log,
-                                   RelayLimits(reservations=0))
-        self.assertIsNone(self.market.services[self.seller].status.state().relaying)
-
-    def test_aBadOneIsRefused(self):
-        whole = json.loads(wire.encode(askAsOperator(self.node, self.link())))
-        whole["relaying"] = {"reservations": 2, "circuits": -1, "bytes": 0}
-        with self.assertRaises(wire.ProtocolError) as caught:
-            wire.decode(json.dumps(whole).encode())
-        self.assertIn("relaying.circuits", str(caught.exception))

@@ -12,6 +12,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 
 from tests.core.test_membership import MembershipCase, reach
+from twisted_bazaar.daemon.build import plugReservations
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.traversal.incoming import (
     ACCEPT_RATE,
@@ -30,12 +31,13 @@ class AcceptsTests(MembershipCase):
     def setUp(self):
         super().setUp()
         self.node.identity = Identity.fromRandom(random.Random(3))
+        self.service = plugReservations(self.node)
         self.register()
         self.open = 20
         self.tracker.say(reach(False))
         self.tracker.heard()
         self.tracker.say({"type": "relayReserved", "relay": RELAY})
-        self.node.reservation.accepts = IncomingAccepts(
+        self.service.reservation.accepts = IncomingAccepts(
             self.clock, descriptors=lambda: (self.open, 1024))
 
     def incoming(self, n, host=VICTIM):

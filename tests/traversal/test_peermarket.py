@@ -43,14 +43,14 @@ class PeerRelayMarketTests(SynchronousTestCase):
         seller = market.addNode(discovery="index", host="home0",
                                 seller={"stock": {"pear": 1}})
         market.run(5)
-        self.assertEqual(seller.relay, f"public0:{public.relaying.port}")
-        self.assertTrue(public.relaying.holds(seller.id))
+        self.assertEqual(seller.relay, f"public0:{market.relayOf(public).port}")
+        self.assertTrue(market.relayOf(public).holds(seller.id))
         self.assertEqual(market.tracker.registry.relayOf(seller.id), seller.relay)
         buyer = market.addNode(discovery="index", host="homeB",
                                buyer={"wants": ["pear"]})
         market.run(15)
         self.assertEqual([p.item for p in market.role(buyer, "buyer").bag], ["pear"])
-        self.assertGreater(public.relaying.relayed, 0)
+        self.assertGreater(market.relayOf(public).relayed, 0)
         self.assertEqual(market.tracker.relay.relayed, 0)
 
     def test_spread(self):
@@ -63,9 +63,9 @@ class PeerRelayMarketTests(SynchronousTestCase):
         for index in range(6):
             market.addNode(discovery="index", host=f"home{index}")
         market.run(5)
-        self.assertEqual(sum(node.relaying.reservations.used for node in public), 4)
+        self.assertEqual(sum(market.relayOf(node).reservations.used for node in public), 4)
         market.run(RETRY_FIRST)
-        self.assertEqual(sorted(node.relaying.reservations.used for node in public),
+        self.assertEqual(sorted(market.relayOf(node).reservations.used for node in public),
                          [2, 2, 2])
 
     def test_lastResort(self):
@@ -77,7 +77,7 @@ class PeerRelayMarketTests(SynchronousTestCase):
         market.run(5)
         second = market.addNode(discovery="index", host="home1")
         market.run(5)
-        self.assertEqual(first.relay, f"public0:{public.relaying.port}")
+        self.assertEqual(first.relay, f"public0:{market.relayOf(public).port}")
         self.assertEqual(second.relay, f"tracker:{RELAY_PORT}")
 
     def test_relayGoes(self):
@@ -88,7 +88,7 @@ class PeerRelayMarketTests(SynchronousTestCase):
         seller = market.addNode(discovery="index", host="home0",
                                 seller={"stock": {"pear": 1}})
         market.run(5)
-        self.assertEqual(seller.relay, f"public0:{public.relaying.port}")
+        self.assertEqual(seller.relay, f"public0:{market.relayOf(public).port}")
         market.crash(public)
         market.run(10)
         self.assertEqual(seller.relay, f"tracker:{RELAY_PORT}")
@@ -117,7 +117,7 @@ class PeerRelayMarketTests(SynchronousTestCase):
         self.assertEqual(seller.relay, f"tracker:{RELAY_PORT}")
         public = market.addNode(discovery="index", host="public0")
         market.run(RETRY_FIRST)
-        self.assertEqual(seller.relay, f"public0:{public.relaying.port}")
+        self.assertEqual(seller.relay, f"public0:{market.relayOf(public).port}")
         self.assertEqual(market.tracker.registry.relayOf(seller.id), seller.relay)
         # A dialler that still knows the tracker's relay reaches it there a
         # while longer; then the tracker's relay lets go.
@@ -138,10 +138,10 @@ class PeerRelayMarketTests(SynchronousTestCase):
         market, [public] = homesMarket()
         seller = market.addNode(discovery="index", host="home0")
         market.run(5)
-        port = public.relaying.port
+        port = market.relayOf(public).port
         self.assertEqual(seller.relay, f"public0:{port}")
         market.stop(public)
-        self.assertEqual(public.relaying.port, 0)
+        self.assertEqual(market.relayOf(public).port, 0)
         self.assertEqual(market.leftovers(public), {"delayed_calls": [],
                                                     "connections": []})
         self.assertEqual(seller.relay, f"tracker:{RELAY_PORT}")

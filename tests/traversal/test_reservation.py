@@ -2,8 +2,8 @@
 A node's reservations, driven through its tracker session: at the public
 node's relay its tracker names (held on a connection of its own, to the
 key the tracker named), back to the tracker when that relay goes, off
-the tracker's relay once a public one has room; a public node with a
-relay offers it.
+the tracker's relay once a public one has room (the offer of a public
+node's relay: tests/core/test_offering.py).
 """
 
 import random
@@ -15,17 +15,15 @@ from twisted.python.failure import Failure
 
 from tests.core.test_membership import MembershipCase, reach
 from twisted_bazaar import wire
-from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.daemon.build import plugReservations
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.testing.capabilities import secured
-from twisted_bazaar.traversal.limits import NODE_LIMITS
 from twisted_bazaar.traversal.messages import (
     RelayConnect,
     RelayIncoming,
     RelayOpen,
     RelayReserved,
 )
-from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL
 from twisted_bazaar.traversal.reservation import RETRY_FIRST
 from twisted_bazaar.wire.framing import frame
@@ -42,6 +40,7 @@ class PeerReservationCase(MembershipCase):
         super().setUp()
         self.node.identity = Identity.fromRandom(random.Random(3))
         self.relaying = Identity.fromRandom(random.Random(4))
+        self.service = plugReservations(self.node)
         self.register()
 
     def named(self):
@@ -272,26 +271,3 @@ class ProbeTests(PeerReservationCase):
         self.assertEqual(len(self.node.connector.requests), asked + 1)
         self.tracker.link.transport.loseConnection()
         self.assertEqual(self.clock.getDelayedCalls(), [])
-
-
-class OfferTests(MembershipCase):
-    def setUp(self):
-        super().setUp()
-        self.node.identity = Identity.fromRandom(random.Random(3))
-        self.register()
-        relay = self.node.relaying = Relay(self.clock, PeerLog(self.clock), NODE_LIMITS,
-                                           here=True, name="node")
-        relay.port = 7702
-
-    def test_publicNodeOffers(self):
-        """A node with a relay found reachable offers it, once per tracker
-        connection."""
-        self.tracker.say(reach(True))
-        self.tracker.say(reach(True))
-        self.assertEqual(self.tracker.heard(), [{"type": "relayOffer", "port": 7702,
-                                                 "slots": NODE_LIMITS.reservations}])
-
-    def test_unreachableOffersNothing(self):
-        """Found unreachable, it offers nothing (it reserves instead)."""
-        self.tracker.say(reach(False))
-        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])

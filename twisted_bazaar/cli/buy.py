@@ -132,7 +132,8 @@ class OneShotBuy:
                                    onFailure=self._cannotListen,
                                    listen_description=listen_description,
                                    tracker_address=tracker_address,
-                                   onStopRequested=self._stopRequested)
+                                   onStopRequested=self._stopRequested,
+                                   services=parts.services)
         self._finished = defer.Deferred()
         #: When the purchase began, by the clock (set by L{run}).
         self.started = None

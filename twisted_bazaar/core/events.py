@@ -21,6 +21,10 @@ class INodeEvents(Interface):
     def trackerRegistered():
         """A (new) tracker session registered this node."""
 
+    def trackerLost():
+        """The tracker session's link closed: what this node held through
+        it (a reservation, a relay offered) is gone with it."""
+
     def reachChanged(reach, local_port):
         """The tracker's check of this node's address told it whether it
         can be dialled from outside (``reach``, a L{Reachability}, now
@@ -78,6 +82,9 @@ class NodeObserver:
         pass
 
     def trackerRegistered(self):
+        pass
+
+    def trackerLost(self):
         pass
 
     def reachChanged(self, reach, local_port):

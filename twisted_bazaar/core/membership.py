@@ -14,15 +14,20 @@ to one named before once it answers.  The session is an explicit state machine
 goes, and stopped for good.
 
 Questions (``nodereq``, ``whereis``) are answered by the tracker in order,
-each with one ``nodereply``; L{ask} returns a Deferred per question.  A
-scheme's own tracker messages are answered through handlers it registers
-with L{handle}.  The tracker tells the node what each check of its
-address finds (``reach``); the node keeps that as its reachability
-(L{twisted_bazaar.core.reach}), and tells the node's parts
-(C{reachChanged}: hole punching); found private, it reserves at a relay
-(L{twisted_bazaar.traversal.reservation}); found public, with a relay of
-its own (L{Node.relaying}), it offers that relay to the tracker
-(``relayOffer``, docs/protocol.md §5a).
+each with one ``nodereply``; L{ask} returns a Deferred per question.  Every
+message from the tracker goes to the handler registered for its type
+(L{handle}): the session's own (``reach``, ``nodereply``, ``error``,
+``dc``), a scheme's answers, the reservation service's relay messages
+(L{twisted_bazaar.core.reserving}); an ``error`` is logged, then handed
+to the handler registered for its code (L{handleError}); a type nobody
+registered is refused (``error{wtf}``).  The tracker tells the node what
+each check of its address finds (``reach``); the node keeps that as its
+reachability (L{twisted_bazaar.core.reach}), and tells the node's parts
+(C{reachChanged}), which act on it: hole punching, the reservation
+service (found private, it reserves at a relay), the relay offering
+service (found public, it offers the node's own relay,
+L{twisted_bazaar.core.offering}).  When the tracker link closes the parts
+are told so too (C{trackerLost}).
 """
 
 from automat import MethodicalMachine
@@ -35,19 +40,12 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
-from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
+from twisted_bazaar.core.reach import PUBLIC, Reachability
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
-from twisted_bazaar.traversal.messages import (
-    RelayAt,
-    RelayIncoming,
-    RelayOffer,
-    RelayReserved,
-)
-from twisted_bazaar.traversal.reservation import RelayReservation
 from twisted_bazaar.wire.core import splitRelay
 
 #: How the tracker link is named in logs.
@@ -90,7 +88,14 @@ class Membership(Service):
         self.clock = node.clock
         self.link = None
         self.factory = _TrackerClientFactory(self)
-        self._handlers = {}
+        #: type -> handler(message), for the registered session.
+        self._handlers = {wire.Reach: self._reached, wire.NodeReply: self._answered,
+                          wire.Error: self._trackerSays, wire.Dc: self._dc}
+        #: error code -> handler(error), after the error is logged.
+        self._errors = {}
+        #: What the tracker may send before it names the node: type ->
+        #: handler(link, message).
+        self._introducing = {wire.ThisIsYou: self._named, wire.Error: self._said}
         #: Questions sent to the tracker and not yet answered, oldest first.
         #: (A list, not a deque: it holds a question or two, and an empty
         #: deque takes 760 bytes, which a large simulation pays per node.)
@@ -99,11 +104,13 @@ class Membership(Service):
         #: this tracker connection), or None: its own relay
         #: (L{isTrackerRelay}).
         self._trackersRelay = None
+        #: The tracker's relay where it holds this node's reservation, on
+        #: this tracker connection, as the reservation service says
+        #: (L{reservedAtTracker}), or None.
+        self._reservedRelay = None
         #: This node's side of the registration handshake on the tracker
         #: link (L{LinkHandshake}), until the tracker names it.
         self._handshake = None
-        #: Whether this tracker connection was told of the node's relay.
-        self._offered = False
         self._client = None
         if endpoint is not None:
             policy = exponential(retry_initial, retry_max, node.rng)
@@ -187,11 +194,8 @@ class Membership(Service):
     @_machine.output()
     def _forget(self, link, reason):
         self.link = None
-        self._offered = False
-        self._trackersRelay = None
-        reservation = self.node.reservation
-        if reservation is not None:
-            reservation.lost()
+        self._trackersRelay = self._reservedRelay = None
+        self.node.events.trackerLost()
         questions, self._questions = self._questions, []
         for question in questions:
             if not question.called:
@@ -245,76 +249,78 @@ class Membership(Service):
             self._client.lost(reason, again=not self.node.stopping)
 
     def messageReceived(self, link, message):
-        kind = type(message)
         if link.peer_id is None:
-            if kind is wire.ThisIsYou:
-                if (message.key is None) != (message.nonce is None):
-                    link.protocolError("wtf", "thisisyou names the tracker's key and "
-                                       "nonce together, or neither", close=True)
-                    return
-                self.named(link, message)
-            elif kind is wire.Error:
-                self.log.info("tracker says {code}: {info}", code=message.code,
-                              info=message.info)
+            handler = self._introducing.get(type(message))
+            if handler is None:
+                self.unexpected(message, link)
             else:
-                link.protocolError("wtf", f"a node does not expect {message.TYPE} "
-                                   "from the tracker before thisisyou")
+                handler(link, message)
             return
-        handler = self._handlers.get(kind)
-        if handler is not None:
+        handler = self._handlers.get(type(message))
+        if handler is None:
+            self.unexpected(message, link)
+        else:
             handler(message)
-        elif kind is wire.Reach:
-            self._reached(link, message)
-        elif kind is RelayReserved and self.node.reservation is not None:
-            self.node.reservation.reserved(message)
-        elif kind is RelayAt and self.node.reservation is not None:
-            self.node.reservation.at(message)
-        elif (kind is RelayIncoming and self.node.reservation is not None
-              and self.node.reservation.trackerRelay is not None):
-            self.node.reservation.incoming(message, self.node.reservation.trackerRelay)
-        elif kind is wire.NodeReply:
-            if message.port:
-                self.node.noteRelay(message.id, message.relay)
-                self.node.dialer.connector.trackerNamed(message.id, message.relay)
-                if message.relay is not None and self._atTrackersHost(message.relay):
-                    self._trackersRelay = message.relay
-            question = self._questions.pop(0) if self._questions else None
-            if question is not None and not question.called:
-                question.callback(message)
-        elif kind is wire.Error:
-            self.log.info("tracker says {code}: {info}", code=message.code,
-                          info=message.info)
-            if message.code == "norelay" and self.node.reservation is not None:
-                self.node.reservation.refused(message)
-        elif kind is wire.Dc:
-            link.close("tracker said dc", routine=True)
+
+    def unexpected(self, message, link=None):
+        """The tracker sent what this node does not expect of it now
+        (before it named the node, or a type nobody registered, or a
+        relay message a part has no use for): ``error{wtf}``."""
+        if link is None:
+            link = self.link
+        if link.peer_id is None:
+            link.protocolError("wtf", f"a node does not expect {message.TYPE} "
+                               "from the tracker before thisisyou")
         else:
             link.protocolError("wtf", f"a node does not expect {message.TYPE} "
                                "from the tracker")
 
-    def _reached(self, link, message):
+    def _named(self, link, answer):
+        if (answer.key is None) != (answer.nonce is None):
+            link.protocolError("wtf", "thisisyou names the tracker's key and "
+                               "nonce together, or neither", close=True)
+            return
+        self.named(link, answer)
+
+    def _said(self, link, error):
+        self.log.info("tracker says {code}: {info}", code=error.code, info=error.info)
+
+    def _trackerSays(self, error):
+        """An ``error`` from the registered session: logged, then handed
+        to the part that registered its code (L{handleError})."""
+        self._said(self.link, error)
+        handler = self._errors.get(error.code)
+        if handler is not None:
+            handler(error)
+
+    def _answered(self, message):
+        """A ``nodereply``: the relay it names for the node is noted (and
+        kept, if it is the tracker's own), and the oldest question has its
+        answer."""
+        if message.port:
+            self.node.noteRelay(message.id, message.relay)
+            self.node.dialer.connector.trackerNamed(message.id, message.relay)
+            if message.relay is not None and self._atTrackersHost(message.relay):
+                self._trackersRelay = message.relay
+        question = self._questions.pop(0) if self._questions else None
+        if question is not None and not question.called:
+            question.callback(message)
+
+    def _dc(self, message):
+        self.link.close("tracker said dc", routine=True)
+
+    def _reached(self, message):
         """
         The tracker says what its check of this node's address found:
-        the node keeps it as its reachability, and logs a line when that
-        changes (through the peer log: the tracker could say it often).
+        the node keeps it as its reachability, tells its parts
+        (C{reachChanged}: they reserve at a relay, offer one, punch), and
+        logs a line when that changes (through the peer log: the tracker
+        could say it often).
         """
-        node = self.node
+        node, link = self.node, self.link
         was, now = node.reach, Reachability.fromReach(message)
         node.reach = now
         node.events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
-        if now.state == PRIVATE and node.identity is not None:
-            # Reached through the tracker's relay from now on, if it
-            # holds a reservation for this node (§5a).
-            if node.reservation is None:
-                node.reservation = RelayReservation(node)
-            node.reservation.ask(link.send)
-        relaying = node.relaying
-        if (now.state == PUBLIC and not self._offered and relaying is not None
-                and relaying.enabled and relaying.port):
-            # Its own relay takes reservations: the tracker may name it
-            # to the nodes it cannot dial.
-            self._offered = True
-            link.send(RelayOffer(relaying.port, relaying.limits.reservations))
         if not now.differs(was):
             return
         if now.state == PUBLIC:
@@ -333,9 +339,38 @@ class Membership(Service):
         return self.link is not None and self.link.peer_id is not None
 
     def handle(self, message_type, handler):
-        """Have ``handler(message)`` take this type of message from the
-        tracker (a scheme's answers)."""
+        """
+        Have ``handler(message)`` take this type of message from the
+        tracker once it named the node (a scheme's answers, the
+        reservation service's relay messages).  The same handler again
+        (a scheme registers its own on each registration) changes
+        nothing.
+
+        @raise ValueError: if the type has another handler already.
+        """
+        known = self._handlers.get(message_type)
+        if known is not None and known != handler:
+            raise ValueError(f"{message_type.TYPE} from the tracker has a handler "
+                             "already")
         self._handlers[message_type] = handler
+
+    def handleError(self, code, handler):
+        """
+        Have ``handler(error)`` take the tracker's ``error`` of this code
+        once it is logged (the reservation service's ``norelay``).
+
+        @raise ValueError: if the code has another handler already.
+        """
+        known = self._errors.get(code)
+        if known is not None and known != handler:
+            raise ValueError(f"error {code} from the tracker has a handler already")
+        self._errors[code] = handler
+
+    def reservedAtTracker(self, relay):
+        """The tracker holds this node's reservation at its own relay
+        (``HOST:PORT``), on this connection: L{isTrackerRelay} says so
+        until the connection goes."""
+        self._reservedRelay = relay
 
     def send(self, message):
         """Send to the tracker if registered; False if there is no tracker."""
@@ -389,10 +424,8 @@ class Membership(Service):
         node's tracker connection reaches: a stranger naming that host at
         a port of its choosing as its relay made every node that dialled
         it connect to that port of the tracker's machine."""
-        reservation = self.node.reservation
-        if reservation is not None and relay == reservation.trackerRelay:
-            return True
-        return relay == self._trackersRelay
+        return relay == self._trackersRelay or (
+            relay is not None and relay == self._reservedRelay)
 
     def _atTrackersHost(self, relay):
         """Whether relay is at the host this node's tracker connection

@@ -99,7 +99,7 @@ class INode(Interface):
     reach = Attribute("Whether other nodes can dial it (Reachability), as the "
                       "tracker last found it.")
     relay = Attribute("The relay (HOST:PORT) it is reached through, or None "
-                      "(read only).")
+                      "(read only: its reservation service says it, L{setRelay}).")
     stopping = Attribute("True once the node is stopping (read only).")
 
     # The parts that work below the roles and the schemes, which some of
@@ -114,9 +114,6 @@ class INode(Interface):
                             "connections asks (read only).")
     transferFactory = Attribute("The factory of its file transfer port, once "
                                 "it listens, else None.")
-    relaying = Attribute("Its own relay (Relay), or None.")
-    reservation = Attribute("Its reservation at a relay (RelayReservation), "
-                            "or None.")
     stopper = Attribute("Called with why when a part asks the node to stop "
                         "(L{requestStop}), set by whoever runs it; or None.")
 
@@ -147,6 +144,11 @@ class INode(Interface):
 
     def setId(node_id):
         """The tracker named this node."""
+
+    def setRelay(relay):
+        """The relay (HOST:PORT) this node is reached through from now on,
+        None: none (its reservation service's word); the parts are told
+        (C{relayChanged})."""
 
     def requestStop(why):
         """A part has nothing left to do: ask whoever runs the node to
@@ -245,10 +247,10 @@ class Node:
     #: peer id -> the relay it is reached through, as noted (L{noteRelay});
     #: None until a relay is noted.
     _relays = None
-    #: The node's own relay (L{twisted_bazaar.traversal.relay.Relay}), which
-    #: it offers its tracker once found reachable, or None: it relays for
-    #: nobody.  Whoever runs the node serves its port.
-    relaying = None
+    #: The relay (``HOST:PORT``) this node is reached through, which it
+    #: advertises with its address; None while it holds no reservation (it
+    #: is dialled directly).  Its reservation service says it (L{setRelay}).
+    relay = None
 
     def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
         self.clock = clock
@@ -259,10 +261,6 @@ class Node:
         #: Reaches peers: directly, punched, or through the relay they
         #: advertise (L{Dialer}), over the connector given.
         self.dialer = Dialer(self, connector)
-        #: The node's reservation at a relay (its tracker's, or the public
-        #: node's the tracker named), once its tracker found it cannot dial
-        #: it (L{RelayReservation}), or None.
-        self.reservation = None
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
         #: The id the node had last time, if its store remembers one; it
@@ -374,14 +372,6 @@ class Node:
     def addressOf(self, peer_id):
         """The (host, port) a linked peer listens on, ("", 0) if unknown."""
         return self.overlay.addressOf(peer_id)
-
-    @property
-    def relay(self):
-        """The relay (``HOST:PORT``) this node is reached through, which
-        it advertises with its address; None while it holds no
-        reservation (it is dialled directly)."""
-        reservation = self.reservation
-        return None if reservation is None else reservation.relay
 
     def noteRelay(self, peer_id, relay):
         """Remember that peer_id is reached through relay (as the tracker
@@ -514,6 +504,14 @@ class Node:
             # Announced once the id is on disk (at once with an inline
             # store): a node killed after saying its id comes back with it.
             stored.addCallback(self._announceReady, node_id)
+
+    def setRelay(self, relay):
+        """The relay this node is reached through from now on (None:
+        none), as its reservation service holds it
+        (L{twisted_bazaar.core.reserving}); the parts that advertise the
+        node's address are told (C{relayChanged})."""
+        self.relay = relay
+        self.events.relayChanged()
 
     def _idNotStored(self, reason, node_id):
         self.log.warn("could not store node id {id}: {why}", id=wireId(node_id),

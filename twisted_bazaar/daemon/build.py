@@ -1,10 +1,13 @@
 """
 Where a node is put together: the one place that builds a node, its
-discovery scheme (and the neighbours the scheme keeps) and its roles, and
-plugs them into each other through the node's narrow face
-(L{twisted_bazaar.core.node.INode}: C{setDiscovery}, C{setTopology},
-C{addRole}; the tracker session is plugged in by L{NodeService}, which
-owns it).
+discovery scheme (and the neighbours the scheme keeps), its roles and its
+services across NAT (hole punching, the reservation service, the relay
+offering service, each started by the tracker's word on its reach,
+C{reachChanged}), and plugs them into each other through the node's
+narrow face (L{twisted_bazaar.core.node.INode}: C{setDiscovery},
+C{setTopology}, C{addRole}, C{addObserver}; the tracker session is plugged
+in by L{NodeService}, which owns it and runs the services as its
+children).
 
 No part attaches itself in its constructor and none reaches into another's
 internals: the daemon (C{twistd bazaar-node}), C{bazaar-buy}, the
@@ -16,7 +19,10 @@ import attr
 
 from twisted_bazaar.core.dialer import PUNCH_WAIT
 from twisted_bazaar.core.node import Node
+from twisted_bazaar.core.offering import RelayOffering
 from twisted_bazaar.core.punching import Punching
+from twisted_bazaar.core.reserving import ReservationService
+from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.base.options import optionDefaults
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
 
@@ -30,12 +36,23 @@ class NodeParts:
     @ivar discovery: its scheme (an L{IDiscovery}), or None.
     @ivar roles: role name -> the role, in the order they were built.
     @ivar punching: its hole punches (L{Punching}), or None.
+    @ivar reservations: its L{ReservationService}.
+    @ivar offering: its L{RelayOffering}, for a node that relays; or None.
     """
 
     node: Node
     discovery: object = None
     roles: dict = attr.Factory(dict)
     punching: object = None
+    reservations: object = None
+    offering: object = None
+
+    @property
+    def services(self):
+        """The services its runner starts and stops with it
+        (L{NodeService}'s children), in order."""
+        return [service for service in (self.reservations, self.offering)
+                if service is not None]
 
 
 def configured(plugin, values, inProcess=True):
@@ -93,6 +110,45 @@ def plugPunching(node, dialer, wait=PUNCH_WAIT):
     return punching
 
 
+def plugReservations(node):
+    """Have node reserve at a relay whenever its tracker finds it private;
+    returns the L{ReservationService}."""
+    service = ReservationService(node)
+    node.addObserver(service)
+    return service
+
+
+def plugRelayOffer(node, limits, connection_rate=0):
+    """Give node a relay of its own (L{Relay}, with ``limits``, new
+    connections to it limited to ``connection_rate`` a second for each
+    address group, 0: none), offered to its tracker whenever the tracker
+    finds the node public; returns the L{RelayOffering}, whose child
+    serves the relay's port (added by whoever runs the node)."""
+    relay = Relay(node.clock, node.overlay.peer_log, limits, connection_rate,
+                  here=True, name="node")
+    service = RelayOffering(node, relay)
+    node.addObserver(service)
+    return service
+
+
+def plugAcross(parts, punch=None, relay=None):
+    """
+    Plug the services across NAT into a built node (its L{NodeParts}),
+    in the order they hear of its reach (C{reachChanged}): hole punching
+    (``punch``: see L{plugPunching}; None: none), the reservation
+    service, the relay offering service (``relay``: (limits, connection
+    rate), see L{plugRelayOffer}; None: the node relays for nobody).
+    L{buildNode} calls it last.  Returns parts.
+    """
+    node = parts.node
+    if punch is not None:
+        parts.punching = plugPunching(node, *punch)
+    parts.reservations = plugReservations(node)
+    if relay is not None:
+        parts.offering = plugRelayOffer(node, *relay)
+    return parts
+
+
 def buildRole(node, plugin, settings):
     """Build a role of plugin for node (``settings`` as its ``configure``
     returns them) and plug it in."""
@@ -100,7 +156,7 @@ def buildRole(node, plugin, settings):
 
 
 def buildNode(clock, rng, connector, config=None, store=None, identity=None,
-              scheme=None, roles=(), meter=None, punch=None):
+              scheme=None, roles=(), meter=None, punch=None, relay=None):
     """
     Build a node and its parts, wired together.
 
@@ -110,6 +166,8 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
     @param punch: (the dialer of its punches, the seconds a link waits
         for one) for a node that punches over its relayed links (see
         L{plugPunching}), plugged in after its roles; or None.
+    @param relay: (its L{RelayLimits}, the connection rate) for a node
+        that relays for nodes at home (L{plugRelayOffer}), or None.
     @param meter: if given, called with the node before its parts are
         built (a daemon's metrics, which meter the store the parts use).
     @return: the L{NodeParts}.
@@ -123,6 +181,4 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
         parts.discovery = plugScheme(node, plugin.build(node, settings))
     for plugin, settings in roles:
         parts.roles[plugin.name] = buildRole(node, plugin, settings)
-    if punch is not None:
-        parts.punching = plugPunching(node, *punch)
-    return parts
+    return plugAcross(parts, punch, relay)

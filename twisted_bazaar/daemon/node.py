@@ -30,7 +30,6 @@ from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.traversal.punchdial import PunchDialer
-from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.wire.ids import shortId
 
 log = Logger()
@@ -226,7 +225,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
                       state.identity, scheme, roles,
                       meter=(lambda node: metered.append(meter(node)))
                       if meter is not None else None,
-                      punch=(PunchDialer(reactor, channel, connector.peerLog), punch_wait))
+                      punch=(PunchDialer(reactor, channel, connector.peerLog), punch_wait),
+                      relay=None if relay is None else (relay[1], config.connection_rate))
     node = parts.node
     if not roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
@@ -239,9 +239,12 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         reactor, parts.node, EncryptedServerEndpoint(site.listen, channel, reactor),
         trackers[0][0], *retry, onFailure=onFailure,
         listen_description=site.listen_description, tracker_address=trackers[0][1],
-        onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:])
+        onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:],
+        services=parts.services)
     if relay is not None:
-        relayService(reactor, node, channel, *relay, onFailure).setServiceParent(service)
+        endpoint, _, description = relay
+        relayService(reactor, parts.offering, channel, endpoint, description,
+                     onFailure).setServiceParent(parts.offering)
     return service, parts, metered[0] if metered else None
 
 
@@ -264,17 +267,17 @@ class RelayListening(ListeningService):
         return super().stopService()
 
 
-def relayService(reactor, node, channel, endpoint, limits, description, onFailure):
+def relayService(reactor, offering, channel, endpoint, description, onFailure):
     """
-    The node's relay (protocol.md §5a), with ``limits``, as
-    L{Node.relaying}, served on ``endpoint`` sealed by the node's channel
-    key; the node offers it to its tracker once found reachable.
+    The port of the node's relay (protocol.md §5a, the relay of its
+    L{RelayOffering <twisted_bazaar.core.offering.RelayOffering>}),
+    served on ``endpoint`` sealed by the node's channel key; a child of
+    the offering, which offers the relay to the tracker once the node is
+    found reachable.
     """
-    relay = node.relaying = Relay(reactor, node.overlay.peer_log, limits,
-                                  node.config.connection_rate, here=True, name="node")
-    sealed = EncryptedServerEndpoint(endpoint, channel, reactor,
-                                     peerLog=node.overlay.peer_log)
-    return RelayListening(reactor, sealed, relay, onFailure, description)
+    peer_log = offering.node.overlay.peer_log
+    sealed = EncryptedServerEndpoint(endpoint, channel, reactor, peerLog=peer_log)
+    return RelayListening(reactor, sealed, offering.relay, onFailure, description)
 
 
 def holdDataDir(reactor, service, state, seller):

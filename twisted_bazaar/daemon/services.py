@@ -21,6 +21,7 @@ from zope.interface import implementer
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.core.offering import RelayOffering
 from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.overlay import OverlayFactory
@@ -206,7 +207,10 @@ class NodeService(MultiService):
 
     Its children are the listening port, the tracker session
     (L{Membership}), the discovery scheme and the roles, in that order,
-    then any a daemon adds (its metrics), which stop last.
+    then the node's services across NAT (L{NodeParts.services
+    <twisted_bazaar.daemon.build.NodeParts.services>}: its reservation
+    and its relay offering, with the relay's port) and any a daemon adds
+    (its metrics), which stop last.
     Listening comes first; the tracker session starts once the port is
     known.  Stopping goes the other way, one part at a time, each allowed
     to return a Deferred: roles (a seller finishes its commit), then the
@@ -218,7 +222,7 @@ class NodeService(MultiService):
     def __init__(self, reactor, node, listen_endpoint, tracker_endpoint,
                  retry_initial=0.5, retry_max=30.0, onFailure=None,
                  listen_description=None, tracker_address=None,
-                 onStopRequested=None, other_trackers=()):
+                 onStopRequested=None, other_trackers=(), services=()):
         """
         @param onStopRequested: told ``onStopRequested(why)`` when a part
             of the node asks for it to stop (L{Node.requestStop}); it should
@@ -230,6 +234,9 @@ class NodeService(MultiService):
         @param tracker_address: where the tracker is, for the log.
         @param other_trackers: (endpoint, address) of more trackers, to
             fail over to in order (L{Membership}).
+        @param services: the node's services across NAT, as L{buildNode
+            <twisted_bazaar.daemon.build.buildNode>} built them
+            (C{NodeParts.services}).
         """
         super().__init__()
         self.reactor = reactor
@@ -243,11 +250,13 @@ class NodeService(MultiService):
             node, tracker_endpoint, retry_initial, retry_max, tracker_address,
             other_trackers))
         #: Answers ``state`` (``bazaar node``).
-        self.status = NodeStatus(node)
+        self.status = NodeStatus(node, relay=next(
+            (service.relay for service in services if isinstance(service, RelayOffering)),
+            None))
         self.membership.setServiceParent(self)
         self.parts = [service for service in [node.discovery] + list(node.roles)
                       if service is not None]
-        for service in self.parts:
+        for service in self.parts + list(services):
             service.setServiceParent(self)
 
     def startService(self):

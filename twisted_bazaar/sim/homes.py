@@ -35,14 +35,29 @@ def placeHomes(network, nodes, seed, fraction, symmetric, public=()):
     return homes
 
 
-def homeMetrics(homes, nodes, sellers, buyers, relay=None, punches=None):
+def nodeRelays(sim):
+    """The nodes' own relays of a run (each a public node's relay
+    offering's, L{twisted_bazaar.core.offering.RelayOffering}), in the
+    order of its nodes: a market's nodes have them (with ``--nat``)."""
+    if sim.market is None:
+        return []
+    relays = []
+    for node in sim.nodes:
+        parts = sim.market.parts.get(node)
+        if parts is not None and parts.offering is not None:
+            relays.append(parts.offering.relay)
+    return relays
+
+
+def homeMetrics(homes, nodes, sellers, buyers, relay=None, punches=None, relays=()):
     """What a run with nodes at home reports: how many homes and of which
     kind, how many sellers and buyers sit in them, the units sold by
     sellers at home and by all sellers, the bytes the tracker's relay
     carried and the refusals it made (None without one), the same of
-    the public nodes' relays, how many of those held reservations at the
-    end, and how many, and what became of the hole punches
-    (L{twisted_bazaar.sim.punches.PunchCounts}; None without them)."""
+    the nodes' own relays (``relays``, L{nodeRelays}), how many of those
+    held reservations at the end, and how many, and what became of the
+    hole punches (L{twisted_bazaar.sim.punches.PunchCounts}; None without
+    them)."""
     def atHome(node):
         return homes.routerOf(node.connector.from_host) is not None
 
@@ -50,7 +65,6 @@ def homeMetrics(homes, nodes, sellers, buyers, relay=None, punches=None):
         return sum(sale.units for sale in seller.ledger.values())
 
     routers = [homes.routerOf(node.connector.from_host) for node in nodes]
-    relaying = [node for node in nodes if node.relaying is not None]
     return {
         "homes": sum(router is not None for router in routers),
         "symmetric": sum(router is not None and router.kind == SYMMETRIC
@@ -62,9 +76,9 @@ def homeMetrics(homes, nodes, sellers, buyers, relay=None, punches=None):
         "sold": sum(sold(seller) for seller in sellers.values()),
         "relayed_bytes": None if relay is None else relay.relayed,
         "relay_refusals": None if relay is None else relay.refused,
-        "peer_relayed_bytes": sum(node.relaying.relayed for node in relaying),
-        "peer_relays": sum(bool(node.relaying.reservations.used) for node in relaying),
-        "peer_reservations": sum(node.relaying.reservations.used for node in relaying),
-        "peer_relay_refusals": sum(node.relaying.refused for node in relaying),
+        "peer_relayed_bytes": sum(relaying.relayed for relaying in relays),
+        "peer_relays": sum(bool(relaying.reservations.used) for relaying in relays),
+        "peer_reservations": sum(relaying.reservations.used for relaying in relays),
+        "peer_relay_refusals": sum(relaying.refused for relaying in relays),
         "punches": None if punches is None else punches.metrics(),
     }

@@ -7,7 +7,7 @@ import attr
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
-from twisted_bazaar.sim.homes import homeMetrics
+from twisted_bazaar.sim.homes import homeMetrics, nodeRelays
 
 #: Where Linux tells a process its own peak resident memory.
 STATUS = "/proc/self/status"
@@ -162,7 +162,7 @@ def runMetrics(sim, wall_s):
     if sim.homes is not None:
         relay = sim.market.tracker.relay if sim.market is not None else None
         metrics["nat"] = homeMetrics(sim.homes, sim.nodes, sim.sellers, sim.buyers, relay,
-                                      sim.punches)
+                                      sim.punches, nodeRelays(sim))
     return metrics
 
 

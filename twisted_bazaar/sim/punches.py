@@ -85,8 +85,19 @@ class PunchCounts:
 
 
 def plugPunching(network, nodes):
-    """Every node of nodes punches over its relayed links, as a daemon
-    does; returns the run's L{PunchCounts}."""
+    """
+    Every node of nodes punches over its relayed links, as a daemon does
+    (L{twisted_bazaar.daemon.build.plugPunching}, the function
+    L{buildNode <twisted_bazaar.daemon.build.buildNode>} plugs a daemon's
+    with); returns the run's L{PunchCounts}.
+
+    Plugged once the run drew its roles, after them, as a daemon's; the
+    node's reservation and relay offering services, built with the node,
+    hear of its reach before its punching here (a daemon's after): each
+    tells the tracker its own, and a run's figures are the same either
+    way (``bazaar-sim --json`` at 1,000 nodes, every scheme, with and
+    without ``--nat``, against the order of a daemon's).
+    """
     opens = SimultaneousOpens(network)
     counts = PunchCounts(opens)
     for node in nodes:

@@ -56,10 +56,16 @@ PUBLIC_LINKS = OVERLAY
 
 
 class NodeStatus:
-    """Answers ``state`` on any established link."""
+    """
+    Answers ``state`` on any established link.
 
-    def __init__(self, node):
+    @ivar relay: the node's own relay (L{twisted_bazaar.traversal.relay.Relay},
+        its relay offering's), whose use its operator is told, or None.
+    """
+
+    def __init__(self, node, relay=None):
         self.node = node
+        self.relay = relay
         node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
         node.handle(State, self._state)
         self.recent = node.keepRecent()
@@ -94,7 +100,7 @@ class NodeStatus:
                          reach=reach.state, seen_host=reach.seen_host,
                          seen_port=reach.seen_port, relay=node.relay,
                          limits=tuple(accountsHeld()[:MAX_ENTRIES]),
-                         relaying=relayUse(node.relaying))
+                         relaying=relayUse(self.relay))
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its

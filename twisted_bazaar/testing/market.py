@@ -132,6 +132,8 @@ class Market:
             self.tracker.relay.port = RELAY_PORT
         self.node_relay = node_relay
         self.services = {}
+        #: node -> its L{NodeParts}, as L{buildNode} made them.
+        self.parts = {}
         #: node -> its L{NodeMetrics}, for nodes added with ``metrics``.
         self.metrics = {}
         #: Nodes stopped at their own request -> their stopService Deferred.
@@ -168,14 +170,14 @@ class Market:
             node.clock, node, MemoryServerEndpoint(self.network, host),
             MemoryClientEndpoint(self.network, host, self.tracker_host,
                                  DEFAULT_TRACKER_PORT),
-            onStopRequested=lambda why: self._stopRequested(node))
-        if self.node_relay is not None:
-            # Its relay's port, started and stopped with the node, as a
+            onStopRequested=lambda why: self._stopRequested(node),
+            services=self.parts[node].services)
+        offering = self.parts[node].offering
+        if offering is not None:
+            # Its relay's port, started and stopped with its offering, as a
             # daemon's.
-            node.relaying = Relay(node.clock, node.overlay.peer_log, self.node_relay,
-                                  here=True, name="node")
             RelayListening(node.clock, MemoryServerEndpoint(self.network, host),
-                           node.relaying, None, "relay").setServiceParent(service)
+                           offering.relay, None, "relay").setServiceParent(offering)
         self.services[node] = service
         service.startService()
 
@@ -215,10 +217,12 @@ class Market:
                            else scheme_settings),
                           [(self._roles[name], settings)
                            for name, settings in roles.items()],
-                          meter=self._meter if metrics else None)
+                          meter=self._meter if metrics else None,
+                          relay=None if self.node_relay is None else (self.node_relay, 0))
         node = parts.node
         self.schemes[node] = options
         self.roles[node] = parts.roles
+        self.parts[node] = parts
         return node
 
     def _meter(self, node):
@@ -236,6 +240,12 @@ class Market:
         service = self.services.pop(node, None)
         if service is not None:
             self.stopped[node] = service.stopService()
+
+    def relayOf(self, node):
+        """node's own relay (its relay offering's, with ``node_relay``),
+        or None."""
+        offering = self.parts[node].offering
+        return None if offering is None else offering.relay
 
     def role(self, node, name):
         return self.roles[node][name]

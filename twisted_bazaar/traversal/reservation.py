@@ -224,7 +224,7 @@ class RelayReservation:
     def _setRelay(self, relay):
         """Advertise relay (None: none) from now on: one line when it
         changes (through the peer log: a relay says it), and the node's
-        ``relayChanged``."""
+        (L{INode.setRelay}, which tells its parts)."""
         if self.relay == relay:
             return
         if relay is not None:
@@ -234,7 +234,7 @@ class RelayReservation:
                 "reachable through the relay at {relay}: nodes that cannot dial this "
                 "node open circuits to it there", relay=relay)
         self.relay = relay
-        self.node.events.relayChanged()
+        self.node.setRelay(relay)
 
     def lost(self):
         """The tracker connection is gone, and every reservation with it

@@ -1,0 +1,87 @@
+"""
+The node's reservation service (docs/protocol.md §5a), as go-libp2p's
+autorelay is started on a reachability event: once the tracker's check
+finds the node cannot be dialled (C{reachChanged}, private), it asks its
+tracker for a reservation at a relay
+(L{twisted_bazaar.traversal.reservation.RelayReservation}: the tracker's,
+or a public node's the tracker names), and takes the tracker's relay
+messages from then on, registered with the tracker session
+(L{Membership.handle <twisted_bazaar.core.membership.Membership.handle>}):
+until the node asked, the tracker has no reason to send them, and they
+are refused as the session refuses any message nobody takes.  The
+reservation goes with the tracker connection (C{trackerLost}) and with
+the service (L{ReservationService.stopService}).
+
+Built for every node by L{twisted_bazaar.daemon.build}; a node without a
+key (some tests) reserves nowhere, as no relay would hold it.
+"""
+
+from twisted.application.service import Service
+
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.reach import PRIVATE
+from twisted_bazaar.traversal.messages import RelayAt, RelayIncoming, RelayReserved
+from twisted_bazaar.traversal.reservation import RelayReservation
+
+
+class ReservationService(Service, NodeObserver):
+    """
+    A node's reservation at a relay, asked for each time its tracker finds
+    it private.
+
+    @ivar reservation: the L{RelayReservation} once the node first asked,
+        else None.
+    """
+
+    def __init__(self, node):
+        self.node = node
+        self.reservation = None
+
+    @property
+    def relay(self):
+        """The relay (``HOST:PORT``) the reservation is held at, or None."""
+        reservation = self.reservation
+        return None if reservation is None else reservation.relay
+
+    def reachChanged(self, reach, local_port):
+        """Found private, the node asks its tracker for a reservation
+        (once per tracker connection: L{RelayReservation.ask})."""
+        node = self.node
+        membership = node.membership
+        if reach.state != PRIVATE or node.identity is None or membership is None:
+            return
+        if self.reservation is None:
+            self.reservation = RelayReservation(node)
+            membership.handle(RelayReserved, self._reserved)
+            membership.handle(RelayAt, self.reservation.at)
+            membership.handle(RelayIncoming, self._incoming)
+            membership.handleError("norelay", self.reservation.refused)
+        self.reservation.ask(membership.send)
+
+    def _reserved(self, message):
+        """The tracker holds the reservation at its own relay: its session
+        vouches for that relay from now on, before the node's parts hear
+        of it (C{relayChanged})."""
+        self.node.membership.reservedAtTracker(message.relay)
+        self.reservation.reserved(message)
+
+    def _incoming(self, message):
+        """The tracker's relay announces a circuit: accepted there, if it
+        holds this node's reservation; refused as unexpected otherwise."""
+        reservation = self.reservation
+        if reservation.trackerRelay is None:
+            self.node.membership.unexpected(message)
+            return
+        reservation.incoming(message, reservation.trackerRelay)
+
+    def trackerLost(self):
+        """Every reservation goes with the tracker connection (a public
+        node's relay's too: the tracker names none now)."""
+        if self.reservation is not None:
+            self.reservation.lost()
+
+    def stopService(self):
+        """The node stops: its reservation, its timers and its connection
+        to a relay go."""
+        super().stopService()
+        self.trackerLost()
