@@ -163,7 +163,8 @@ class Membership(Service):
                                 node.config.host,
                                 scheme=getattr(discovery, "name", None),
                                 superpeer=getattr(discovery, "superpeer", None),
-                                key=handshake.ownKey, nonce=nonce, reach=True))
+                                key=handshake.ownKey, nonce=nonce, reach=True,
+                                lan=node.dialer.announce(link)))
 
     @_machine.output()
     def _register(self, link, answer):
@@ -275,7 +276,7 @@ class Membership(Service):
         elif kind is wire.NodeReply:
             if message.port:
                 self.node.noteRelay(message.id, message.relay)
-                self.node.dialer.connector.trackerNamed(message.id, message.relay)
+                self.node.dialer.trackerNamed(message)
                 if message.relay is not None and self._atTrackersHost(message.relay):
                     self._trackersRelay = message.relay
             question = self._questions.pop(0) if self._questions else None

@@ -7,6 +7,7 @@ import bisect
 
 import attr
 
+from twisted_bazaar.base.lan import sameNet
 from twisted_bazaar.wire.ids import KEYED, isKeyed
 
 #: The ids the tracker gives keyless nodes are non-negative and below
@@ -103,6 +104,9 @@ class Registry:
         #: id -> the relay (``HOST:PORT``) through which a node that
         #: cannot be dialled is reached.
         self.relays = {}
+        #: id -> (the host its tracker connection comes from, its local
+        #: addresses), for a node that named some (L{lanOf}).
+        self.lans = {}
         #: Changes to the table so far (a join, a check passed, a
         #: departure): an answer built from it holds while this stays.
         self.changes = 0
@@ -186,11 +190,31 @@ class Registry:
         directly, or unknown)."""
         return self.relays.get(node_id) if node_id in self.verified else None
 
+    def setLan(self, node_id, seen, lan):
+        """The node, whose tracker connection comes from host ``seen``,
+        named its local addresses ``lan`` (a tuple; None: none)."""
+        if node_id in self.nodes and lan:
+            self.lans[node_id] = (seen, lan)
+
+    def lanOf(self, node_id, asker):
+        """
+        The local addresses of node_id for an asker whose tracker
+        connection comes from host ``asker``, or None: they are named
+        only where they can help, to a node the tracker sees on the same
+        network (L{sameNet}: behind the same public address), never to
+        the rest of the world.
+        """
+        held = self.lans.get(node_id)
+        if held is None or node_id not in self.verified or not sameNet(held[0], asker):
+            return None
+        return held[1]
+
     def leave(self, node_id):
         if node_id not in self.nodes:
             return
         del self.nodes[node_id]
         self.relays.pop(node_id, None)
+        self.lans.pop(node_id, None)
         self.verified.discard(node_id)
         self.checked.discard(node_id)
         self.changes += 1
