@@ -122,10 +122,11 @@ class HomeMarketCase(SynchronousTestCase):
         self.market = LiveMarket(folder)
         self.addCleanup(self.market.stop)
 
-    def startTracker(self, timeout):
-        """The tracker, on its host, once it listens."""
+    def startTracker(self, timeout, *extra):
+        """The tracker, on its host, once it listens (with ``extra``
+        options, if given)."""
         tracker = self.market.start("tracker", [
-            "bazaar-tracker", "--listen", f"tcp:{BED_TRACKER_PORT}"],
+            "bazaar-tracker", "--listen", f"tcp:{BED_TRACKER_PORT}", *extra],
             wrapper=self.tracker_host.wrapper)
         tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{BED_TRACKER_PORT}", timeout)
         return tracker
