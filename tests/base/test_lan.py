@@ -1,11 +1,11 @@
 """
 Tests of L{twisted_bazaar.base.lan}: which addresses are local (a node
-may announce them), and which two hosts may share a local network.
+may announce them), and which two may be on one subnet.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.lan import isLocal, sameNet, whyNotLocal
+from twisted_bazaar.base.lan import isLocal, sameSubnet, whyNotLocal
 
 
 class LocalTests(SynchronousTestCase):
@@ -27,10 +27,10 @@ class LocalTests(SynchronousTestCase):
         self.assertFalse(isLocal(""))
 
 
-class SameNetTests(SynchronousTestCase):
-    def test_sameHostOrLocalGroup(self):
-        self.assertTrue(sameNet("203.0.113.7", "203.0.113.7"))
-        self.assertFalse(sameNet("203.0.113.7", "203.0.113.8"))
-        self.assertTrue(sameNet("192.168.1.2", "192.168.1.3"))
-        self.assertFalse(sameNet("10.1.0.2", "10.2.0.2"))
-        self.assertFalse(sameNet("", ""))
+class SameSubnetTests(SynchronousTestCase):
+    def test_oneSlash24OrSlash64OfLocalAddresses(self):
+        self.assertTrue(sameSubnet("192.168.1.2", "192.168.1.3"))
+        self.assertFalse(sameSubnet("192.168.1.2", "192.168.3.2"))
+        self.assertTrue(sameSubnet("fd00::2", "fd00::3"))
+        self.assertFalse(sameSubnet("203.0.113.7", "203.0.113.8"))
+        self.assertFalse(sameSubnet("", ""))

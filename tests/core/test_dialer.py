@@ -6,7 +6,9 @@ next), the wait for a punch it owns, and the connectors it dials through
 """
 
 from twisted.internet import defer, task
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.error import ConnectError, ConnectionDone, ConnectionRefusedError
+from twisted.logger import capturedLogs, formatEvent
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -21,6 +23,7 @@ from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.punch import PunchFailed
+from twisted_bazaar.wire.ids import shortId
 
 from tests import records
 from tests.helpers import FakeConnector, RecordingConnector, dialingNode, makeNode
@@ -281,6 +284,7 @@ class LanTests(SynchronousTestCase):
         self.connector = self.node.dialer.connector = RecordingConnector()
         self.tracker = self.connector.tracker = FakeTracker()
         self.lan = self.node.dialer.lan
+        self.lan.own = ("192.168.1.2",)
         self.made = []
 
     def protocol(self):
@@ -322,9 +326,21 @@ class LanTests(SynchronousTestCase):
         self.dial()
         self.assertEqual(len(self.punching.direct), 2)
 
+    def test_whyAFailedDialSaysIsPlain(self):
+        """The line of a failed local dial says what the connection met,
+        not the repr of a failure a connection error wraps."""
+        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        self.dial()
+        with capturedLogs() as events:
+            self.punching.direct[0][4].errback(ConnectError(Failure(ConnectionDone())))
+        [line] = [formatEvent(event) for event in events]
+        self.assertEqual(line, f"no local path to node {shortId(SELLER.id)} at "
+                         f"{LAN_HOST}:9002: Connection was closed cleanly.")
+
     def test_notBehindTheSamePublicAddress(self):
         """The tracker names the seller elsewhere: its local address is on
-        another network, never dialled."""
+        another network (none of this node's own), never dialled."""
+        self.lan.own = ("10.9.0.2",)
         self.lan.named(SELLER.id, ELSEWHERE, (LAN_HOST,))
         self.dial()
         self.assertEqual((self.punching.direct, len(self.punching.punches)), ([], 1))
@@ -369,9 +385,14 @@ class LanTests(SynchronousTestCase):
         self.assertEqual(len(self.tracker.asked), 2)
 
     def test_aPublicNodeAsksNothing(self):
+        """A node the tracker found public, or with no local address of
+        its own (a simulation's), asks the tracker nothing."""
         self.node.reach = Reachability(PUBLIC, HOME, 9001, HOME, 9001)
         self.dial()
-        self.assertEqual((self.tracker.asked, len(self.punching.punches)), ([], 1))
+        self.node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
+        self.lan.own = ()
+        self.dial()
+        self.assertEqual((self.tracker.asked, len(self.punching.punches)), ([], 2))
 
     def test_noWellKnownPortNorKeylessPeer(self):
         """A port below 1024, or an id that is no key's, gets no LAN

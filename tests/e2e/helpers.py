@@ -131,6 +131,22 @@ class HomeMarketCase(SynchronousTestCase):
         tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{BED_TRACKER_PORT}", timeout)
         return tracker
 
+    def shareFile(self, name, size):
+        """A folder to share, in the market's, holding one file of
+        ``size`` random bytes: (the folder, the file's content)."""
+        shared = os.path.join(self.market.cwd, "shared")
+        os.makedirs(shared)
+        content = os.urandom(size)
+        with open(os.path.join(shared, name), "wb") as f:
+            f.write(content)
+        return shared, content
+
+    def folder(self, name):
+        """A new folder of that name in the market's (its path)."""
+        path = os.path.join(self.market.cwd, name)
+        os.makedirs(path)
+        return path
+
     def node(self, name, host, *roles):
         """A node as a user starts it: the tracker's address and a role."""
         return self.market.start(name, [

@@ -1,8 +1,8 @@
 """
 The tracker and nodes' local addresses (docs/protocol.md §5, "Local
 addresses"): it keeps what a node names in its ``thisisme``, names them
-in a ``nodereply`` only to an asker it sees at the same public address
-(or on the same private network), and refuses an address that is not
+in a ``nodereply`` only to an asker it sees at the same public address,
+and refuses an address that is not
 local, saying why.
 """
 
@@ -91,15 +91,17 @@ class TrackerLanTests(SynchronousTestCase):
 
 
 class RegistryLanTests(SynchronousTestCase):
-    def test_samePrivateNetwork(self):
-        """A tracker on the nodes' own private network sees each at its
-        own private address: one address group's nodes are told."""
+    def test_notAcrossAPrivateNetwork(self):
+        """A tracker on a private network sees the routers of homes
+        behind it at private addresses of one group: each home's local
+        addresses go to its own nodes only (two homes of the NAT test
+        bed, 10.47.0.2 and 10.47.0.3)."""
         registry = Registry(random.Random(0))
-        node = registry.join(-1, "10.1.0.2", 4001)
-        registry.setLan(node, "10.1.0.2", ("10.1.0.2",))
-        self.assertEqual(registry.lanOf(node, "10.1.7.9"), ("10.1.0.2",))
-        self.assertIsNone(registry.lanOf(node, "10.2.0.3"))
-        self.assertIsNone(registry.lanOf(node, "203.0.113.5"))
+        node = registry.join(-1, "10.47.0.2", 4001)
+        registry.setLan(node, "10.47.0.2", ("192.168.1.2",))
+        self.assertEqual(registry.lanOf(node, "10.47.0.2"), ("192.168.1.2",))
+        self.assertIsNone(registry.lanOf(node, "10.47.0.3"))
+        self.assertIsNone(registry.lanOf(node, ""))
 
     def test_notBeforeItMayBeIntroduced(self):
         """A node not yet checked (nor reserving) is named to nobody, nor

@@ -1,7 +1,7 @@
 """
 Addresses on a local network (a home's LAN): which hosts a node may
-announce as its own local addresses, and when two nodes may share one
-such network (docs/protocol.md §5, "Local addresses").
+announce as its own local addresses, and when two of them may be on one
+subnet (docs/protocol.md §5, "Local addresses").
 
 Only private and link-local addresses are local: a node that named a
 public address, a loopback one or a multicast group as "local" would
@@ -11,8 +11,6 @@ victim, or their own machine's services), so those are refused.
 
 import functools
 import ipaddress
-
-from twisted_bazaar.base.addressgroup import addressGroup
 
 #: The most local addresses a node announces (and a tracker takes).
 MAX_LAN = 4
@@ -47,14 +45,22 @@ def isLocal(host):
     return bool(host) and whyNotLocal(host) is None
 
 
-def sameNet(one, other):
+def sameSubnet(one, other):
     """
-    Whether two hosts seen by a third party (the tracker) may be on one
-    local network: the same host (two machines behind one NAT router, seen
-    at its public address), or two local addresses of one address group
-    (a tracker on their own private network).
+    Whether two local addresses may be on one local network: one IPv4
+    /24 (a home's usual subnet), or one IPv6 /64.  Only a hint for a
+    dialer that the tracker told of a peer's local addresses: whatever
+    answers there must still prove the peer's key.
     """
-    if not one or not other:
+    if not (isLocal(one) and isLocal(other)):
         return False
-    return one == other or (isLocal(one) and isLocal(other)
-                            and addressGroup(one) == addressGroup(other))
+    return _subnet(one) == _subnet(other)
+
+
+@functools.lru_cache(maxsize=1024)
+def _subnet(host):
+    address = ipaddress.ip_address(host)
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    bits = 24 if address.version == 4 else 64
+    return ipaddress.ip_network(f"{address}/{bits}", strict=False)

@@ -29,7 +29,9 @@ when there is one: the dialer owns that wait.
 import attr
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectError
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
 from twisted_bazaar.core.reach import PUBLIC
@@ -82,9 +84,9 @@ class Lan:
     public address: L{twisted_bazaar.core.lanpaths.LanPaths.targets}),
     each in turn: a link's handshake must prove the peer's keyed id, a
     connection's channel the peer's key (L{Peer.key}), before anything
-    is said on it.  This node, unless the tracker found it public, asks
-    the tracker (``whereis``) first when it has no fresh word on the
-    peer.  Whatever fails hands
+    is said on it.  This node, if it has a local address of its own and
+    the tracker did not find it public, asks the tracker (``whereis``)
+    first when it has no fresh word on the peer.  Whatever fails hands
     over to the next candidate (the punch, the relay).
     """
 
@@ -101,8 +103,10 @@ class Lan:
             return self._first(dialer, peer, purpose, protocol)
         tracker = getattr(dialer.connector, "tracker", None)
         reach = getattr(dialer.node, "reach", None)
-        if tracker is None or getattr(reach, "state", None) == PUBLIC:
-            # A node the tracker dialled is behind no router of a home.
+        if (tracker is None or not lan.own
+                or getattr(reach, "state", None) == PUBLIC):
+            # A node that has no local address, or that the tracker
+            # dialled, is behind no router of a home: nobody is on its LAN.
             return None
         asking = tracker.whereRelay(peer.id)
 
@@ -144,13 +148,22 @@ class Lan:
             if reason.check(defer.CancelledError):
                 return reason
             dialer.lan.failed(peer.id, host)
-            whys.append(f"{where}: {reason.getErrorMessage()}")
+            why = _why(reason).removeprefix(f"{where}: ")
+            whys.append(f"{where}: {why}")
             self.log.info("no local path to node {id} at {where}: {why}",
-                          id=shortId(peer.id), where=where,
-                          why=reason.getErrorMessage())
+                          id=shortId(peer.id), where=where, why=why)
             return self._try(dialer, peer, purpose, protocol, rest, whys)
 
         return d.addCallbacks(reached, failed)
+
+
+def _why(reason):
+    """What a failed dial says, without the failure a connection error
+    may wrap (its text is the repr of a traceback)."""
+    value = reason.value
+    if isinstance(value, ConnectError) and isinstance(value.osError, Failure):
+        return _why(value.osError)
+    return reason.getErrorMessage()
 
 
 class Direct:

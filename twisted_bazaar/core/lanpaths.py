@@ -22,7 +22,7 @@ seconds, and the dials to one address group are rated
 from collections import OrderedDict
 
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.base.lan import isLocal, sameNet
+from twisted_bazaar.base.lan import isLocal, sameSubnet
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.limits import GroupRates
 
@@ -86,15 +86,16 @@ class LanPaths:
         """
         The local addresses of peer_id to try now, this node seen by its
         tracker at ``seen_host``: the tracker's, when it names the peer
-        behind the same public address, or one of them shares a local
-        network with this node's own; none that failed lately.
+        at that same host (behind the same public address), or when one
+        of them is on a subnet of this node's own (before the tracker said
+        where it sees this node); none that failed lately.
         """
         held = self._named.get(peer_id)
         if held is None:
             return ()
         host, lan, _ = held
-        if not (sameNet(host, seen_host)
-                or any(sameNet(one, other) for one in lan for other in self.own)):
+        if not ((host and host == seen_host)
+                or any(sameSubnet(one, other) for one in lan for other in self.own)):
             return ()
         now = self.clock.seconds()
         return tuple(each for each in lan

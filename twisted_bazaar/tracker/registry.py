@@ -7,7 +7,6 @@ import bisect
 
 import attr
 
-from twisted_bazaar.base.lan import sameNet
 from twisted_bazaar.wire.ids import KEYED, isKeyed
 
 #: The ids the tracker gives keyless nodes are non-negative and below
@@ -200,12 +199,15 @@ class Registry:
         """
         The local addresses of node_id for an asker whose tracker
         connection comes from host ``asker``, or None: they are named
-        only where they can help, to a node the tracker sees on the same
-        network (L{sameNet}: behind the same public address), never to
-        the rest of the world.
+        only where they can help, to a node the tracker sees at the same
+        host (behind the same public address, one home's router), never
+        to the rest of the world.  Not to a node merely of the same
+        private network as the tracker sees it: a tracker on a private
+        network sees the routers of homes behind it at private
+        addresses, and their LANs are not each other's.
         """
         held = self.lans.get(node_id)
-        if held is None or node_id not in self.verified or not sameNet(held[0], asker):
+        if held is None or node_id not in self.verified or held[0] != asker:
             return None
         return held[1]
 
