@@ -245,8 +245,11 @@ class Dialer:
     def announce(self, tracker_link):
         """The local addresses to tell the tracker in the thisisme on
         tracker_link (None: none): where that connection leaves from, if
-        it is a local address (L{LanPaths.announce})."""
-        return self.lan.announce(getattr(tracker_link.transport.getHost(), "host", ""))
+        it is a local address (L{LanPaths.announce}); none for a link not
+        connected (a simulation's, made up whole)."""
+        transport = tracker_link.transport
+        local = None if transport is None else transport.getHost()
+        return self.lan.announce(getattr(local, "host", ""))
 
     def trackerNamed(self, reply):
         """The tracker named a node (a ``nodereply`` with a port): its
